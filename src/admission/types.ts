@@ -1,0 +1,104 @@
+// The contract between the HTTP layer and the validators, shaped after admission.k8s.io/v1.
+
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+
+export interface GroupVersionKind {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+}
+
+export interface GroupVersionResource {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+}
+
+export interface UserInfo {
+  readonly username: string;
+  readonly uid?: string;
+  readonly groups: readonly string[];
+}
+
+/** A decoded, schema-checked AdmissionReview request. Objects stay `unknown` until a validator narrows them. */
+export interface AdmissionRequest {
+  readonly uid: string;
+  readonly kind: GroupVersionKind;
+  readonly resource: GroupVersionResource;
+  readonly subResource?: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly operation: Operation;
+  readonly userInfo: UserInfo;
+  /** null on DELETE */
+  readonly object: unknown;
+  /** null on CREATE */
+  readonly oldObject: unknown;
+  readonly dryRun: boolean;
+}
+
+export interface Status {
+  readonly code: number;
+  readonly reason?: string;
+  readonly message: string;
+}
+
+/** What a validator decides; the codec adds the uid and wraps it in an AdmissionReview. */
+export interface Decision {
+  readonly allowed: boolean;
+  readonly status?: Status;
+  readonly warnings?: readonly string[];
+  readonly auditAnnotations?: Readonly<Record<string, string>>;
+  /** For logs and metrics only: which checks produced findings, which overrides were honored. */
+  readonly checks?: readonly string[];
+  readonly overrides?: readonly string[];
+}
+
+export function allowed(warnings: readonly string[] = [], auditAnnotations?: Record<string, string>): Decision {
+  return { allowed: true, ...(warnings.length ? { warnings } : {}), ...(auditAnnotations ? { auditAnnotations } : {}) };
+}
+
+export function denied(message: string, extra: Omit<Decision, 'allowed' | 'status'> = {}): Decision {
+  return { ...extra, allowed: false, status: { code: 403, reason: 'Forbidden', message } };
+}
+
+/** The validator could not decide (bad object, unknown state); still an answer the API server understands. */
+export function errored(code: number, message: string): Decision {
+  return { allowed: false, status: { code, reason: code >= 500 ? 'InternalError' : 'BadRequest', message } };
+}
+
+// ---- What a validator serves: the single source for the webhook configuration in the chart. ----
+
+export interface RuleWithOperations {
+  readonly apiGroups: readonly string[];
+  readonly apiVersions: readonly string[];
+  readonly resources: readonly string[];
+  readonly operations: readonly Operation[];
+  readonly scope?: 'Cluster' | 'Namespaced' | '*';
+}
+
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    readonly values?: readonly string[];
+  }[];
+}
+
+export interface MatchCondition {
+  readonly name: string;
+  readonly expression: string;
+}
+
+export interface WebhookDeclaration {
+  /** The webhook's name in the ValidatingWebhookConfiguration, e.g. `node-cordon.volume-guard.io`. */
+  readonly name: string;
+  /** The URL path segment: served at POST /validate/<target>. */
+  readonly target: string;
+  readonly rules: readonly RuleWithOperations[];
+  readonly objectSelector?: LabelSelector;
+  /** Namespaced resources only; the chart adds the system-namespace exclusions. */
+  readonly namespaceSelector?: LabelSelector;
+  readonly matchConditions?: readonly MatchCondition[];
+}

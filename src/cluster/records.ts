@@ -1,0 +1,181 @@
+// Slim records: the only fields of each Kubernetes object that volume-guard's checks read.
+// Informers transform every object on arrival, so memory grows with object count, not size.
+// Keys: `namespace/name` for namespaced kinds, `name` for cluster-scoped ones.
+
+/** Annotations and labels under this prefix are kept on records; everything else is dropped. */
+export const ANNOTATION_PREFIX = 'volume-guard.io/';
+
+export type Labels = Readonly<Record<string, string>>;
+
+/** longhorn.io/v1beta2 Volume. */
+export interface LonghornVolumeRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly numberOfReplicas: number;
+  /** status.state: creating | attached | detached | attaching | detaching | deleting | '' */
+  readonly state: string;
+  /** status.robustness: healthy | degraded | faulted | unknown | '' */
+  readonly robustness: string;
+  /** status.currentNodeID: the node it is attached to, '' when detached. */
+  readonly currentNodeID: string;
+  /** status.kubernetesStatus: the PV/PVC bound to this volume, '' when none. */
+  readonly pvName: string;
+  readonly pvcNamespace: string;
+  readonly pvcName: string;
+  /** metadata.deletionTimestamp is set. */
+  readonly deleting: boolean;
+}
+
+/** longhorn.io/v1beta2 Replica. */
+export interface LonghornReplicaRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly volumeName: string;
+  readonly nodeID: string;
+  /** spec.diskID: the UUID of the disk the replica's data lives on. */
+  readonly diskID: string;
+  readonly healthyAt: string;
+  readonly failedAt: string;
+  /** spec.desireState */
+  readonly desireState: string;
+  /** status.currentState: running | stopped | error | starting | stopping | unknown | '' */
+  readonly currentState: string;
+  readonly deleting: boolean;
+}
+
+/** longhorn.io/v1beta2 Node: which disk UUIDs exist on it now. */
+export interface LonghornNodeRecord {
+  readonly namespace: string;
+  readonly name: string;
+  /** status.diskStatus[*].diskUUID, empty strings dropped. */
+  readonly diskUUIDs: readonly string[];
+}
+
+/** core/v1 Node. */
+export interface NodeRecord {
+  readonly name: string;
+  readonly unschedulable: boolean;
+  /** Only `volume-guard.io/` annotations. */
+  readonly annotations: Labels;
+}
+
+/** How a PersistentVolume keeps its data: node-local kinds lose it when pods move. */
+export type VolumeSource = 'local' | 'hostPath' | 'csi' | 'other';
+
+/** core/v1 PersistentVolume. */
+export interface PersistentVolumeRecord {
+  readonly name: string;
+  readonly source: VolumeSource;
+  /** spec.csi.driver, or the `pv.kubernetes.io/provisioned-by` annotation, '' when unknown. */
+  readonly driver: string;
+  readonly storageClassName: string;
+  /**
+   * The single node this PV is pinned to by spec.nodeAffinity (a `kubernetes.io/hostname` In [one value]
+   * term), '' when it is not pinned to exactly one node.
+   */
+  readonly pinnedNode: string;
+  /** spec.claimRef, '' when unbound. */
+  readonly claimNamespace: string;
+  readonly claimName: string;
+  /** status.phase: Available | Bound | Released | Failed | Pending */
+  readonly phase: string;
+  /** spec.persistentVolumeReclaimPolicy: Retain | Delete | Recycle */
+  readonly reclaimPolicy: string;
+}
+
+export interface OwnerRef {
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+/** core/v1 PersistentVolumeClaim. */
+export interface PersistentVolumeClaimRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  /** spec.volumeName, '' when unbound. */
+  readonly volumeName: string;
+  readonly phase: string;
+  readonly storageClassName: string;
+  /** Only the release labels `app.kubernetes.io/instance` and `release`, plus `volume-guard.io/` labels. */
+  readonly labels: Labels;
+  /** Only `volume-guard.io/` annotations plus `meta.helm.sh/release-name` / `meta.helm.sh/release-namespace`. */
+  readonly annotations: Labels;
+  readonly ownerReferences: readonly OwnerRef[];
+  readonly creationTimestamp: string;
+  readonly deleting: boolean;
+}
+
+/** core/v1 Pod: where it runs and which claims it mounts. */
+export interface PodRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly nodeName: string;
+  readonly phase: string;
+  readonly claimNames: readonly string[];
+}
+
+/** apps/v1 StatefulSet. */
+export interface StatefulSetRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly replicas: number;
+  /** spec.volumeClaimTemplates[*].metadata.name */
+  readonly claimTemplates: readonly string[];
+  /** spec.selector.matchLabels */
+  readonly selector: Labels;
+  /** `meta.helm.sh/release-name` / `meta.helm.sh/release-namespace`, '' when absent. */
+  readonly helmReleaseName: string;
+  readonly helmReleaseNamespace: string;
+}
+
+/** core/v1 Namespace. */
+export interface NamespaceRecord {
+  readonly name: string;
+  /** Only `volume-guard.io/` annotations. */
+  readonly annotations: Labels;
+}
+
+export interface RecordByKind {
+  longhornVolume: LonghornVolumeRecord;
+  longhornReplica: LonghornReplicaRecord;
+  longhornNode: LonghornNodeRecord;
+  node: NodeRecord;
+  persistentVolume: PersistentVolumeRecord;
+  persistentVolumeClaim: PersistentVolumeClaimRecord;
+  pod: PodRecord;
+  statefulSet: StatefulSetRecord;
+  namespace: NamespaceRecord;
+}
+
+export type ResourceKind = keyof RecordByKind;
+
+export const RESOURCE_KINDS: readonly ResourceKind[] = [
+  'longhornVolume',
+  'longhornReplica',
+  'longhornNode',
+  'node',
+  'persistentVolume',
+  'persistentVolumeClaim',
+  'pod',
+  'statefulSet',
+  'namespace',
+];
+
+/** The key of a record in its store: `namespace/name`, or `name` for cluster-scoped kinds. */
+export function recordKey(record: { readonly name: string; readonly namespace?: string }): string {
+  return record.namespace ? `${record.namespace}/${record.name}` : record.name;
+}
+
+/**
+ * What informers write into. Every write is synchronous, so a request handler that runs its checks
+ * without awaiting sees one consistent state of the whole model.
+ */
+export interface ModelSink {
+  upsert<K extends ResourceKind>(kind: K, record: RecordByKind[K]): void;
+  remove(kind: ResourceKind, key: string): void;
+  /** After a (re)list: the kind's full contents; records absent from `records` are removed. */
+  replaceAll<K extends ResourceKind>(kind: K, records: readonly RecordByKind[K][]): void;
+}

@@ -1,0 +1,78 @@
+import type {
+  LonghornNodeRecord,
+  LonghornReplicaRecord,
+  LonghornVolumeRecord,
+  NamespaceRecord,
+  NodeRecord,
+  PersistentVolumeClaimRecord,
+  PersistentVolumeRecord,
+  PodRecord,
+  ResourceKind,
+  StatefulSetRecord,
+} from './records.ts';
+
+/**
+ * What a volume-set predicate may look at besides the volume itself. Predicates are given to the model at
+ * construction (by whoever wires the checks in), so the model keeps their sets up to date on every write
+ * and an upgrade check never has to scan every volume.
+ */
+export interface VolumeContext {
+  readonly replicas: readonly LonghornReplicaRecord[];
+  /** The disk UUIDs currently on a Longhorn node, undefined when that node is unknown. */
+  diskUUIDsOf(nodeName: string): readonly string[] | undefined;
+}
+
+export type VolumePredicate = (volume: LonghornVolumeRecord, context: VolumeContext) => boolean;
+
+/**
+ * A read-only view of the live cluster, backed by indexes: every query costs O(objects returned).
+ * It reads the model as it is now; checks run synchronously, so one request sees one consistent state.
+ * Returned arrays must not be mutated by callers.
+ */
+export interface ClusterSnapshot {
+  /** Longhorn's CRDs are installed (its checks are "not applicable" otherwise). */
+  readonly longhornInstalled: boolean;
+
+  count(kind: ResourceKind): number;
+
+  longhornVolume(name: string): LonghornVolumeRecord | undefined;
+  /** The Longhorn volume backing a PV (Longhorn names the volume after the PV; also status.kubernetesStatus.pvName). */
+  longhornVolumeOfPV(pvName: string): LonghornVolumeRecord | undefined;
+  longhornVolumes(): Iterable<LonghornVolumeRecord>;
+  /** Volumes currently matching the named predicate given to the model at construction. */
+  volumesInSet(setName: string): Iterable<LonghornVolumeRecord>;
+  volumeSetSize(setName: string): number;
+  replicasOfVolume(volumeName: string): readonly LonghornReplicaRecord[];
+  replicasOnNode(nodeName: string): readonly LonghornReplicaRecord[];
+  longhornNode(name: string): LonghornNodeRecord | undefined;
+
+  node(name: string): NodeRecord | undefined;
+  namespace(name: string): NamespaceRecord | undefined;
+
+  persistentVolume(name: string): PersistentVolumeRecord | undefined;
+  /** PVs pinned by node affinity to exactly this node. */
+  persistentVolumesPinnedTo(nodeName: string): readonly PersistentVolumeRecord[];
+  /** Every PV pinned to some node (for the audit report). */
+  pinnedPersistentVolumes(): Iterable<PersistentVolumeRecord>;
+
+  persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimRecord | undefined;
+  persistentVolumeClaimsIn(namespace: string): readonly PersistentVolumeClaimRecord[];
+  /** PVCs in the namespace labelled `app.kubernetes.io/instance=<release>` or `release=<release>`. */
+  persistentVolumeClaimsOfRelease(namespace: string, release: string): readonly PersistentVolumeClaimRecord[];
+
+  pod(namespace: string, name: string): PodRecord | undefined;
+  podsUsingClaim(namespace: string, claimName: string): readonly PodRecord[];
+  podsOnNode(nodeName: string): readonly PodRecord[];
+
+  statefulSet(namespace: string, name: string): StatefulSetRecord | undefined;
+  /** StatefulSets annotated `meta.helm.sh/release-name=<release>` (and release-namespace, when set) in the namespace. */
+  statefulSetsOfRelease(namespace: string, release: string): readonly StatefulSetRecord[];
+}
+
+/** Freshness of the model, from the informers. */
+export interface ModelHealth {
+  /** Every informer has completed its first list. */
+  synced(): boolean;
+  /** Resources whose last successful list or watch event is older than maxAgeMs. */
+  staleResources(now: number, maxAgeMs: number): readonly string[];
+}
