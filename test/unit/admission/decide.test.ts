@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { annotateHint, judge, type CheckMode, type Judgement } from '../../../src/admission/decide.ts';
+import { changedOverrideKeys, mayWriteOverrides, parseSkip, skipFrom } from '../../../src/admission/overrides.ts';
+import { MAX_LISTED_PER_CHECK } from '../../../src/admission/messages.ts';
+import { CHECK_IDS, type CheckId, type Finding } from '../../../src/checks/types.ts';
+
+const admin = { username: 'admin', groups: ['system:masters'] };
+const alice = { username: 'alice', groups: ['developers'] };
+const writers = { allowedGroups: ['system:masters'], allowedUsers: [] };
+
+function modes(overrides: Partial<Record<CheckId, CheckMode>> = {}): Record<CheckId, CheckMode> {
+  return Object.fromEntries(CHECK_IDS.map((id) => [id, overrides[id] ?? 'enforce'])) as Record<CheckId, CheckMode>;
+}
+
+function finding(check: CheckId, name: string, tags: string[] = []): Finding {
+  return {
+    check,
+    severity: 'critical',
+    object: { kind: 'Volume', namespace: 'longhorn-system', name, node: 'worker-1' },
+    reason: 'only healthy replica is on node worker-1',
+    tags,
+    related: [{ kind: 'PersistentVolumeClaim', namespace: 'app', name: `data-${name}` }],
+  };
+}
+
+function base(partial: Partial<Judgement>): Judgement {
+  return {
+    action: 'cordon of node worker-1',
+    findings: [],
+    modes: modes(),
+    overrides: [],
+    writers,
+    overrideHint: annotateHint('node', 'worker-1'),
+    ...partial,
+  };
+}
+
+describe('parseSkip', () => {
+  it.each([
+    ['single-replica', ['single-replica'], []],
+    [' single-replica , orphan-pvc ', ['single-replica', 'orphan-pvc'], []],
+    ['*', [...CHECK_IDS], []],
+    ['single-replica,typo', ['single-replica'], ['typo']],
+    ['', [], []],
+  ])('%j', (value, checks, unknown) => {
+    expect(parseSkip(value)).toEqual({ checks, unknown });
+  });
+});
+
+describe('mayWriteOverrides', () => {
+  it('allows configured groups and users only', () => {
+    expect(mayWriteOverrides(admin, writers)).toBe(true);
+    expect(mayWriteOverrides(alice, writers)).toBe(false);
+    expect(mayWriteOverrides(alice, { allowedGroups: [], allowedUsers: ['alice'] })).toBe(true);
+  });
+  it('leaves the decision to RBAC when both lists are empty', () => {
+    expect(mayWriteOverrides(alice, { allowedGroups: [], allowedUsers: [] })).toBe(true);
+  });
+});
+
+describe('changedOverrideKeys', () => {
+  it('reports added and changed keys but not removals or unrelated keys', () => {
+    expect(changedOverrideKeys({ annotations: { 'volume-guard.io/skip': '*', other: 'x' } }, undefined)).toEqual([
+      'annotation volume-guard.io/skip',
+    ]);
+    expect(
+      changedOverrideKeys(
+        { annotations: { 'volume-guard.io/skip': 'orphan-pvc' } },
+        { annotations: { 'volume-guard.io/skip': '*' } },
+      ),
+    ).toEqual(['annotation volume-guard.io/skip']);
+    expect(changedOverrideKeys({ annotations: {} }, { annotations: { 'volume-guard.io/skip': '*' } })).toEqual([]);
+    expect(changedOverrideKeys({ labels: { 'volume-guard.io/skip': '*' } }, { labels: { 'volume-guard.io/skip': '*' } })).toEqual([]);
+    expect(changedOverrideKeys({ labels: { 'volume-guard.io/reuse': 'true' } }, {})).toEqual(['label volume-guard.io/reuse']);
+  });
+});
+
+describe('judge', () => {
+  it('allows when nothing is found', () => {
+    const decision = judge(base({}));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings).toBeUndefined();
+  });
+
+  it('denies in enforce mode naming the check, every object, the fix and the override', () => {
+    const decision = judge(base({ findings: [finding('last-replica-on-node', 'pvc-a'), finding('last-replica-on-node', 'pvc-b')] }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.code).toBe(403);
+    const message = decision.status!.message;
+    expect(message).toContain('cordon of node worker-1');
+    expect(message).toContain('[last-replica-on-node] 2 Longhorn volumes');
+    expect(message).toContain('longhorn-system/pvc-a on node worker-1 (PersistentVolumeClaim app/data-pvc-a)');
+    expect(message).toContain('longhorn-system/pvc-b');
+    expect(message).toContain('Fix:');
+    expect(message).toContain('kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node');
+  });
+
+  it('caps the list of objects and counts the rest', () => {
+    const findings = Array.from({ length: 2500 }, (_, i) => finding('single-replica', `pvc-${i}`));
+    const message = judge(base({ findings })).status!.message;
+    expect(message).toContain(`pvc-${MAX_LISTED_PER_CHECK - 1} `);
+    expect(message).not.toContain(`pvc-${MAX_LISTED_PER_CHECK} `);
+    expect(message).toContain(`and ${2500 - MAX_LISTED_PER_CHECK} more`);
+    expect(message.length).toBeLessThan(4000);
+  });
+
+  it('answers allowed with warnings in warn mode and ignores off checks', () => {
+    const decision = judge(
+      base({
+        findings: [finding('single-replica', 'pvc-a'), finding('volume-health', 'pvc-b')],
+        modes: modes({ 'single-replica': 'warn', 'volume-health': 'off' }),
+      }),
+    );
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings?.join('\n')).toContain('[single-replica]');
+    expect(decision.warnings?.join('\n')).not.toContain('pvc-b');
+    expect(decision.warnings!.every((w) => w.length <= 120)).toBe(true);
+  });
+
+  it('honors an override from an allowed writer and audits it', () => {
+    const source = skipFrom('node worker-1', { 'volume-guard.io/skip': 'last-replica-on-node', 'volume-guard.io/skip-reason': 'replica rebuilt elsewhere' }, admin);
+    const decision = judge(base({ findings: [finding('last-replica-on-node', 'pvc-a')], overrides: [source!] }));
+    expect(decision.allowed).toBe(true);
+    expect(decision.overrides).toEqual(['last-replica-on-node']);
+    expect(decision.auditAnnotations).toMatchObject({
+      'overridden-checks': 'last-replica-on-node',
+      'override-reason': 'replica rebuilt elsewhere',
+      'override-writer': 'admin',
+    });
+  });
+
+  it('ignores an override written by someone not allowed, and says so', () => {
+    const source = skipFrom('node worker-1', { 'volume-guard.io/skip': '*' }, alice);
+    const decision = judge(base({ findings: [finding('last-replica-on-node', 'pvc-a')], overrides: [source!] }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.warnings?.join('\n')).toContain('alice may not write overrides');
+  });
+
+  it('an override for one check leaves the others enforced', () => {
+    const source = skipFrom('node worker-1', { 'volume-guard.io/skip': 'node-local-volume' });
+    const decision = judge(
+      base({ findings: [finding('node-local-volume', 'pv-a'), finding('last-replica-on-node', 'pvc-b')], overrides: [source!] }),
+    );
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('last-replica-on-node');
+    expect(decision.status!.message).not.toContain('pv-a');
+  });
+
+  it('a tag override skips only the tagged findings', () => {
+    const harvester = { where: 'annotation harvesterhci.io/skipSingleReplicaDetachedVol', checks: [], tags: [{ check: 'single-replica' as const, tag: 'detached' }], reason: '' };
+    const detachedOnly = judge(base({ findings: [finding('single-replica', 'pvc-d', ['detached'])], overrides: [harvester] }));
+    expect(detachedOnly.allowed).toBe(true);
+    const withAttached = judge(
+      base({ findings: [finding('single-replica', 'pvc-d', ['detached']), finding('single-replica', 'pvc-a', ['attached'])], overrides: [harvester] }),
+    );
+    expect(withAttached.allowed).toBe(false);
+    expect(withAttached.status!.message).toContain('pvc-a');
+    expect(withAttached.status!.message).not.toContain('pvc-d');
+  });
+});
