@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Builds the real-Kubernetes test tools into <repo>/.cluster/bin/:
+#   kube-apiserver-embedded  kube-apiserver + etcd in one process (cmd/apiserver)
+#   kubectl                  upstream kubectl (cmd/kubectl)
+#   helm                     upstream Helm v3 (go install helm.sh/helm/v3/cmd/helm@HELM_VERSION)
+#
+# A binary is rebuilt only when its inputs change: each has a stamp file holding a
+# hash of go.mod, go.sum, its sources, its ldflags and the Go version.
+# The normal GOMODCACHE/GOCACHE are used, so only the very first build is slow
+# (10-20 min on 2 cores; a few GB of cache).
+#
+# Usage: test/harness/build.sh [--force] [apiserver|kubectl|helm ...]
+# Env:   CLUSTER_BIN_DIR (default <repo>/.cluster/bin), GO_BUILD_PARALLEL (default 2)
+set -euo pipefail
+
+KUBE_VERSION=v1.36.3        # keep in step with go.mod (gen-replaces.sh)
+HELM_VERSION=v3.21.4        # built against k8s.io/client-go v0.36.x, like the cluster
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+bin="${CLUSTER_BIN_DIR:-$repo/.cluster/bin}"
+par="${GO_BUILD_PARALLEL:-2}"
+
+say() { printf 'build.sh: %s\n' "$*" >&2; }
+
+if ! command -v go >/dev/null 2>&1; then
+  say "error: 'go' not found in PATH; install Go >= 1.26 (e.g. /usr/local/go/bin) to build the test cluster"
+  exit 1
+fi
+
+force=0
+targets=()
+for a in "$@"; do
+  case "$a" in
+    --force) force=1 ;;
+    apiserver|kubectl|helm) targets+=("$a") ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) say "error: unknown argument '$a'"; exit 2 ;;
+  esac
+done
+[ "${#targets[@]}" -gt 0 ] || targets=(apiserver kubectl helm)
+
+mkdir -p "$bin"
+gover="$(go env GOVERSION)"
+kube_minor="${KUBE_VERSION#v1.}"; kube_minor="${kube_minor%%.*}"
+kube_ldflags="-X k8s.io/component-base/version.gitVersion=${KUBE_VERSION}"
+kube_ldflags+=" -X k8s.io/component-base/version.gitMajor=1"
+kube_ldflags+=" -X k8s.io/component-base/version.gitMinor=${kube_minor}"
+kube_ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+kube_ldflags+=" -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
+kube_ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=${KUBE_VERSION}"
+kube_ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=1"
+kube_ldflags+=" -X k8s.io/client-go/pkg/version.gitMinor=${kube_minor}"
+helm_ldflags="-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}"
+helm_ldflags+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+helm_ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1"
+helm_ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=${kube_minor}"
+
+hash_of() { # hash_of <text> <files...>
+  { printf '%s\n' "$1"; shift; cat "$@"; } | sha256sum | cut -d' ' -f1
+}
+
+# up_to_date <binary> <hash>: binary exists and its stamp holds that hash.
+up_to_date() {
+  [ "$force" = 0 ] && [ -x "$1" ] && [ -f "$1.stamp" ] && [ "$(cat "$1.stamp")" = "$2" ]
+}
+
+elapsed() { local s=$(( $(date +%s) - $1 )); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+# A heartbeat so a long, silent first build does not look hung.
+with_heartbeat() { # with_heartbeat <label> <cmd...>
+  local label="$1"; shift
+  local start; start=$(date +%s)
+  ( while sleep 60; do say "  … still building $label ($(elapsed "$start"))"; done ) &
+  local hb=$!
+  local rc=0
+  "$@" || rc=$?
+  kill "$hb" 2>/dev/null || true
+  wait "$hb" 2>/dev/null || true
+  if [ "$rc" = 0 ]; then say "built $label in $(elapsed "$start")"; else say "error: building $label failed (exit $rc)"; fi
+  return "$rc"
+}
+
+build_kube() { # build_kube <name> <pkg-dir> <out> <first-build-hint>
+  local name="$1" pkg="$2" out="$3" hint="$4"
+  local h; h="$(hash_of "$gover $KUBE_VERSION $kube_ldflags" "$here/go.mod" "$here/go.sum" "$here/build.sh" "$here/$pkg"/*.go)"
+  if up_to_date "$out" "$h"; then say "$name is up to date ($out)"; return 0; fi
+  say "building $name $KUBE_VERSION ($hint)…"
+  rm -f "$out.stamp"
+  with_heartbeat "$name" \
+    bash -c 'cd "$1" && go build -p "$2" -ldflags "$3" -o "$4.tmp" "./$5" && mv -f "$4.tmp" "$4"' _ \
+      "$here" "$par" "$kube_ldflags" "$out" "$pkg"
+  printf '%s\n' "$h" > "$out.stamp"
+}
+
+build_helm() {
+  local out="$bin/helm"
+  local h; h="$(hash_of "$gover $HELM_VERSION $helm_ldflags" "$here/build.sh")"
+  if up_to_date "$out" "$h"; then say "helm is up to date ($out)"; return 0; fi
+  say "building helm $HELM_VERSION (first build takes 3-6 min)…"
+  rm -f "$out.stamp"
+  local tmp; tmp="$(mktemp -d "$bin/.helm-build.XXXXXX")"
+  # Outside any module, so Helm's own go.mod decides its dependencies (no replaces needed).
+  with_heartbeat helm \
+    bash -c 'cd "$1" && GOBIN="$1" go install -p "$2" -ldflags "$3" "helm.sh/helm/v3/cmd/helm@$4" && mv -f "$1/helm" "$5"' _ \
+      "$tmp" "$par" "$helm_ldflags" "$HELM_VERSION" "$out" || { rm -rf "$tmp"; return 1; }
+  rm -rf "$tmp"
+  printf '%s\n' "$h" > "$out.stamp"
+}
+
+total_start=$(date +%s)
+for t in "${targets[@]}"; do
+  case "$t" in
+    apiserver) build_kube kube-apiserver cmd/apiserver "$bin/kube-apiserver-embedded" "first build takes 10-20 min" ;;
+    kubectl)   build_kube kubectl cmd/kubectl "$bin/kubectl" "first build takes 3-8 min" ;;
+    helm)      build_helm ;;
+  esac
+done
+say "done in $(elapsed "$total_start"): $bin"
