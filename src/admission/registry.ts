@@ -1,0 +1,44 @@
+import type { Config } from '../config.ts';
+import type { WebhookDeclaration } from './types.ts';
+import type { Validator, ValidatorFactory } from './validator.ts';
+
+const TARGET_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Maps the URL target of /validate/<target> to its validator. */
+export class ValidatorRegistry {
+  readonly #byTarget = new Map<string, Validator>();
+
+  register(validator: Validator): this {
+    const { target, name } = validator.declaration;
+    if (!TARGET_PATTERN.test(target)) {
+      throw new Error(`validator ${name}: target "${target}" must be lower-case letters, digits and '-'`);
+    }
+    const existing = this.#byTarget.get(target);
+    if (existing) {
+      throw new Error(
+        `validator ${name}: target "${target}" is already served by ${existing.declaration.name}`,
+      );
+    }
+    this.#byTarget.set(target, validator);
+    return this;
+  }
+
+  get(target: string): Validator | undefined {
+    return this.#byTarget.get(target);
+  }
+
+  targets(): string[] {
+    return [...this.#byTarget.keys()];
+  }
+
+  /** What the chart's ValidatingWebhookConfiguration is generated from. */
+  declarations(): WebhookDeclaration[] {
+    return [...this.#byTarget.values()].map((validator) => validator.declaration);
+  }
+}
+
+export function createRegistry(config: Config, factories: readonly ValidatorFactory[]): ValidatorRegistry {
+  const registry = new ValidatorRegistry();
+  for (const factory of factories) registry.register(factory(config));
+  return registry;
+}

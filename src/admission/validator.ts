@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
+import type { Config } from '../config.ts';
+import type { AdmissionRequest, Decision, WebhookDeclaration } from './types.ts';
+
+/** Everything a validator may read while deciding one request. */
+export interface ValidationContext {
+  readonly snapshot: ClusterSnapshot;
+  readonly health: ModelHealth;
+  readonly config: Config;
+  /** Epoch milliseconds, taken once per request. */
+  readonly now: number;
+  /** Bound to this request (uid, target); never log object bodies. */
+  readonly log: Logger;
+  /**
+   * Record that an override skipped `check` for this request. Counted once per request and check in
+   * volume_guard_overrides_total, together with any id listed in Decision.overrides (no double counting).
+   */
+  onOverride(check: string): void;
+}
+
+/**
+ * One webhook endpoint: its declaration (rules for the chart) and a synchronous decision function.
+ * handle() must not throw for ordinary input; if it does, the request is answered allowed=false, code 500.
+ */
+export interface Validator {
+  readonly declaration: WebhookDeclaration;
+  handle(request: AdmissionRequest, context: ValidationContext): Decision;
+}
+
+/** Builds a validator from the configuration, so its declaration can follow the config (e.g. guarded kinds). */
+export type ValidatorFactory = (config: Config) => Validator;

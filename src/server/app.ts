@@ -1,0 +1,267 @@
+// The two Fastify apps: admission (HTTPS in production, POST /validate/<target>) and ops (plain HTTP: probes
+// and metrics). Built without listening, so tests drive them with inject().
+
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import { fastify as Fastify } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { ValidatorRegistry } from '../admission/registry.ts';
+import { errored } from '../admission/types.ts';
+import type { AdmissionRequest, Decision } from '../admission/types.ts';
+import type { ValidationContext } from '../admission/validator.ts';
+import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
+import type { Config } from '../config.ts';
+import { decodeAdmissionReviewBody, encodeAdmissionResponse, outcomeOf } from './codec.ts';
+import type { ServerMetrics } from './metrics.ts';
+import type { AdmissionOutcome } from './metrics.ts';
+
+export const INTERNAL_ERROR_MESSAGE = 'internal error, see volume-guard logs';
+
+/** Label used for targets nobody serves, so random paths cannot grow the metric's cardinality. */
+const UNKNOWN_TARGET_LABEL = 'unknown';
+
+export type AdmissionApp = FastifyInstance<HttpServer | HttpsServer>;
+export type OpsApp = FastifyInstance<HttpServer>;
+
+export interface AdmissionAppOptions {
+  readonly config: Config;
+  readonly registry: ValidatorRegistry;
+  readonly snapshot: ClusterSnapshot;
+  readonly health: ModelHealth;
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
+  /** TLS options for the HTTPS server; without them the app serves plain HTTP (tests only). */
+  readonly https?: HttpsServerOptions;
+  /** True once shutdown began: responses then carry `Connection: close` so clients move elsewhere. */
+  readonly shuttingDown?: () => boolean;
+  /** Node server timeouts (see serve.ts for the chosen values). */
+  readonly keepAliveTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly clock?: () => number;
+}
+
+/** What the request hooks learn about one admission request, for its log line and metrics. */
+interface AdmissionTrace {
+  targetLabel: string;
+  operation: string;
+  outcome: AdmissionOutcome;
+  request?: AdmissionRequest;
+  decision?: Decision;
+  overrides?: readonly string[];
+  reason?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    admissionTrace: AdmissionTrace | null;
+  }
+}
+
+/** Keep client-facing reasons on one line and short. */
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
+function clientErrorReason(error: FastifyError, bodyLimitBytes: number): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `request body exceeds ${bodyLimitBytes} bytes (admission.bodyLimitBytes)`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'invalid Content-Type header (expected application/json)';
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'request body length does not match Content-Length';
+    default:
+      return oneLine(error.message || 'bad request');
+  }
+}
+
+function sendBadRequest(request: FastifyRequest, reply: FastifyReply, reason: string): FastifyReply {
+  const trace = request.admissionTrace;
+  if (trace) {
+    trace.outcome = 'invalid';
+    trace.reason = reason;
+  }
+  return reply.code(400).type('application/json; charset=utf-8').send({ error: reason });
+}
+
+export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
+  const { config, registry, snapshot, health, metrics, log } = options;
+  const bodyLimit = config.admission.bodyLimitBytes;
+  const clock = options.clock ?? Date.now;
+
+  const common = {
+    loggerInstance: log,
+    disableRequestLogging: true,
+    bodyLimit,
+    // During shutdown keep answering requests that arrive on open connections (with Connection: close)
+    // instead of 503s, which the API server would turn into failed admissions.
+    return503OnClosing: false,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 120_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    routerOptions: { maxParamLength: 100 },
+  };
+  const app: AdmissionApp = options.https
+    ? (Fastify({ ...common, https: options.https }) as unknown as AdmissionApp)
+    : (Fastify(common) as unknown as AdmissionApp);
+
+  app.decorateRequest('admissionTrace', null);
+
+  // Bodies are read as raw bytes whatever their Content-Type, with the size limit enforced while streaming.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (options.shuttingDown?.()) reply.header('connection', 'close');
+    done();
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      // Unread bytes of an oversize body would otherwise keep flowing on this connection.
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') reply.header('connection', 'close');
+      return sendBadRequest(request, reply, clientErrorReason(error, bodyLimit));
+    }
+    request.log.error({ err: error, url: request.url }, 'unexpected error in the admission server');
+    if (request.admissionTrace) request.admissionTrace.outcome = 'errored';
+    return reply.code(500).send({ error: INTERNAL_ERROR_MESSAGE });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no route ${request.method} ${oneLine(request.url)} (admission is POST /validate/<target>)` }),
+  );
+
+  app.addHook('onResponse', (request, reply, done) => {
+    const trace = request.admissionTrace;
+    if (trace) recordAdmission(trace, reply.elapsedTime, reply.statusCode);
+    done();
+  });
+
+  function recordAdmission(trace: AdmissionTrace, elapsedMs: number, statusCode: number): void {
+    metrics.admissionDuration.observe({ target: trace.targetLabel }, elapsedMs / 1000);
+    metrics.admissionRequests.inc({ target: trace.targetLabel, operation: trace.operation, decision: trace.outcome });
+    const request = trace.request;
+    const decision = trace.decision;
+    const line = {
+      uid: request?.uid,
+      target: trace.targetLabel,
+      operation: request?.operation,
+      kind: request ? `${request.kind.group ? `${request.kind.group}/` : ''}${request.kind.kind}` : undefined,
+      namespace: request?.namespace,
+      name: request?.name,
+      user: request?.userInfo.username,
+      dryRun: request?.dryRun,
+      decision: trace.outcome,
+      checks: decision?.checks ?? [],
+      overrides: trace.overrides ?? [],
+      durationMs: Math.round(elapsedMs * 1000) / 1000,
+      ...(statusCode !== 200 ? { httpStatus: statusCode } : {}),
+      ...(trace.reason ? { reason: trace.reason } : {}),
+      ...(decision && !decision.allowed && decision.status ? { message: decision.status.message } : {}),
+    };
+    if (trace.outcome === 'invalid' || trace.outcome === 'errored') log.warn(line, 'admission');
+    else log.info(line, 'admission');
+  }
+
+  app.post<{ Params: { target: string } }>(
+    '/validate/:target',
+    {
+      onRequest: (request, reply, done) => {
+        const target = request.params.target;
+        const known = registry.get(target) !== undefined;
+        request.admissionTrace = {
+          targetLabel: known ? target : UNKNOWN_TARGET_LABEL,
+          operation: 'unknown',
+          outcome: 'invalid',
+        };
+        if (!known) {
+          const served = registry.targets().join(', ') || 'none';
+          // Answered before the body is read; the connection closes so the body is not drained.
+          reply.header('connection', 'close');
+          sendBadRequest(request, reply, `unknown target ${JSON.stringify(oneLine(target))} (served: ${served})`);
+          return;
+        }
+        done();
+      },
+    },
+    (request, reply) => {
+      const trace = request.admissionTrace!;
+      const validator = registry.get(request.params.target)!;
+      const body = request.body;
+      const decoded = decodeAdmissionReviewBody(Buffer.isBuffer(body) ? body : Buffer.alloc(0));
+      if (!decoded.ok) return sendBadRequest(request, reply, decoded.reason);
+
+      const admission = decoded.request;
+      trace.request = admission;
+      trace.operation = admission.operation;
+
+      const overrides = new Set<string>();
+      let requestLog: Logger | undefined;
+      const context: ValidationContext = {
+        snapshot,
+        health,
+        config,
+        now: clock(),
+        get log() {
+          requestLog ??= log.child({ uid: admission.uid, target: trace.targetLabel });
+          return requestLog;
+        },
+        onOverride: (check) => void overrides.add(check),
+      };
+
+      let decision: Decision;
+      try {
+        decision = validator.handle(admission, context);
+        trace.outcome = outcomeOf(decision);
+      } catch (error) {
+        log.error(
+          { err: error, uid: admission.uid, target: trace.targetLabel },
+          'validator threw; answering allowed=false',
+        );
+        decision = errored(500, INTERNAL_ERROR_MESSAGE);
+        trace.outcome = 'errored';
+      }
+      for (const check of decision.overrides ?? []) overrides.add(check);
+      for (const check of overrides) metrics.overrides.inc({ check });
+      trace.decision = decision;
+      trace.overrides = [...overrides];
+
+      return reply
+        .code(200)
+        .type('application/json; charset=utf-8')
+        .send(JSON.stringify(encodeAdmissionResponse(admission.uid, decision)));
+    },
+  );
+
+  return app;
+}
+
+export interface OpsAppOptions {
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
+  /** Ready to receive admission traffic: the cluster model has synced and shutdown has not begun. */
+  readonly readiness: () => boolean;
+}
+
+/** Plain HTTP: /healthz, /readyz, /metrics. Never serves admission. */
+export function buildOpsApp(options: OpsAppOptions): OpsApp {
+  const app = Fastify({
+    loggerInstance: options.log,
+    disableRequestLogging: true,
+    keepAliveTimeout: 5_000,
+    requestTimeout: 10_000,
+  }) as unknown as OpsApp;
+  app.get('/healthz', (_request, reply) => reply.type('text/plain').send('ok\n'));
+  app.get('/readyz', (_request, reply) =>
+    options.readiness()
+      ? reply.type('text/plain').send('ready\n')
+      : reply.code(503).type('text/plain').send('not ready\n'),
+  );
+  app.get('/metrics', async (_request, reply) => {
+    const registry = options.metrics.registry;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+  return app;
+}

@@ -1,0 +1,252 @@
+// AdmissionReview admission.k8s.io/v1 <-> AdmissionRequest / Decision.
+// Decoding never throws: bad input becomes a one-line reason that the server returns with HTTP 400.
+
+import { Ajv } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import type { AdmissionRequest, Decision, Operation, Status } from '../admission/types.ts';
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+export const ADMISSION_REVIEW_KIND = 'AdmissionReview';
+export const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+
+/** The API server drops warnings once their total passes 4096 bytes; stay under it with room to spare. */
+export const WARNINGS_BYTE_BUDGET = 4000;
+
+const groupVersion = { group: { type: 'string' }, version: { type: 'string', minLength: 1 } };
+
+// Fields the Go structs mark omitempty (name, namespace, object, oldObject, dryRun, username, groups...) are
+// optional here. Unknown fields are accepted: newer API servers may add some.
+const ADMISSION_REVIEW_SCHEMA = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'request'],
+  properties: {
+    apiVersion: { const: ADMISSION_API_VERSION },
+    kind: { const: ADMISSION_REVIEW_KIND },
+    request: {
+      type: 'object',
+      required: ['uid', 'kind', 'resource', 'operation', 'userInfo'],
+      properties: {
+        uid: { type: 'string', minLength: 1 },
+        kind: {
+          type: 'object',
+          required: ['group', 'version', 'kind'],
+          properties: { ...groupVersion, kind: { type: 'string', minLength: 1 } },
+        },
+        resource: {
+          type: 'object',
+          required: ['group', 'version', 'resource'],
+          properties: { ...groupVersion, resource: { type: 'string', minLength: 1 } },
+        },
+        subResource: { type: 'string' },
+        name: { type: 'string' },
+        namespace: { type: 'string' },
+        operation: { enum: OPERATIONS },
+        userInfo: {
+          type: 'object',
+          properties: {
+            username: { type: 'string' },
+            uid: { type: 'string' },
+            groups: { type: 'array', items: { type: 'string' } },
+          },
+        },
+        // object / oldObject: any JSON, or null; the validators narrow them.
+        dryRun: { type: 'boolean' },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+const validateReview = ajv.compile(ADMISSION_REVIEW_SCHEMA);
+
+/** The shape validateReview guarantees (plus unknown extra fields). */
+interface WireAdmissionReview {
+  readonly request: {
+    readonly uid: string;
+    readonly kind: { readonly group: string; readonly version: string; readonly kind: string };
+    readonly resource: { readonly group: string; readonly version: string; readonly resource: string };
+    readonly subResource?: string;
+    readonly name?: string;
+    readonly namespace?: string;
+    readonly operation: Operation;
+    readonly userInfo: { readonly username?: string; readonly uid?: string; readonly groups?: readonly string[] };
+    readonly object?: unknown;
+    readonly oldObject?: unknown;
+    readonly dryRun?: boolean;
+  };
+}
+
+export type DecodeResult =
+  | { readonly ok: true; readonly request: AdmissionRequest }
+  | { readonly ok: false; readonly reason: string };
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') {
+    const quoted = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+    return quoted;
+  }
+  return String(value);
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let node = root;
+  for (const segment of pointer.split('/').slice(1)) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[segment.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return node;
+}
+
+function fieldName(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((segment) => (/^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`))
+    .join('')
+    .replace(/^\./, '');
+}
+
+function describeSchemaError(error: ErrorObject, root: unknown): string {
+  const field = fieldName(error.instancePath);
+  const got = describeValue(valueAt(root, error.instancePath));
+  switch (error.keyword) {
+    case 'required': {
+      const missing = String(error.params.missingProperty);
+      return `${field ? `${field}.` : ''}${missing} is required`;
+    }
+    case 'const':
+      return `${field} must be ${String(error.params.allowedValue)} (got ${got})`;
+    case 'enum':
+      return `${field} must be one of ${(error.params.allowedValues as unknown[]).join(', ')} (got ${got})`;
+    case 'minLength':
+      return `${field} must be a non-empty string`;
+    case 'type':
+      return `${field || 'body'} must be ${error.params.type === 'object' || error.params.type === 'array' ? 'an' : 'a'} ${String(error.params.type)} (got ${got})`;
+    default:
+      return `${field || 'body'} ${error.message ?? 'is invalid'}`;
+  }
+}
+
+// A `"__proto__"` key in an object (a ConfigMap or Secret may legitimately have one) becomes an own property
+// under JSON.parse, harmless until someone merges the object with Object.assign. Drop such keys; only
+// bodies that contain the text pay for the reviver.
+const PROTO_KEY = Buffer.from('"__proto__"');
+function dropProtoKeys(this: unknown, key: string, value: unknown): unknown {
+  return key === '__proto__' ? undefined : value;
+}
+
+/** Parse a request body as JSON. The reason never quotes the body (it may hold secrets). */
+export function parseJson(body: Buffer | string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  if (bytes.length === 0) return { ok: false, reason: 'request body is empty (expected an AdmissionReview)' };
+  try {
+    const text = bytes.toString('utf8');
+    const value: unknown = bytes.includes(PROTO_KEY) ? JSON.parse(text, dropProtoKeys) : JSON.parse(text);
+    return { ok: true, value };
+  } catch (error) {
+    const position = /position (\d+)/.exec(String((error as Error).message))?.[1];
+    return {
+      ok: false,
+      reason: `request body is not valid JSON${position === undefined ? '' : ` (at byte ${position})`}`,
+    };
+  }
+}
+
+/** Schema-check a parsed AdmissionReview and convert it to the validators' AdmissionRequest. */
+export function decodeAdmissionReview(value: unknown): DecodeResult {
+  if (!validateReview(value)) {
+    const error = validateReview.errors?.[0];
+    return { ok: false, reason: error ? describeSchemaError(error, value) : 'not an AdmissionReview' };
+  }
+  const wire = (value as unknown as WireAdmissionReview).request;
+  const request: AdmissionRequest = {
+    uid: wire.uid,
+    kind: { group: wire.kind.group, version: wire.kind.version, kind: wire.kind.kind },
+    resource: { group: wire.resource.group, version: wire.resource.version, resource: wire.resource.resource },
+    ...(wire.subResource ? { subResource: wire.subResource } : {}),
+    name: wire.name ?? '',
+    namespace: wire.namespace ?? '',
+    operation: wire.operation,
+    userInfo: {
+      username: wire.userInfo.username ?? '',
+      ...(wire.userInfo.uid === undefined ? {} : { uid: wire.userInfo.uid }),
+      groups: wire.userInfo.groups ?? [],
+    },
+    object: wire.object ?? null,
+    oldObject: wire.oldObject ?? null,
+    dryRun: wire.dryRun ?? false,
+  };
+  return { ok: true, request };
+}
+
+export function decodeAdmissionReviewBody(body: Buffer | string): DecodeResult {
+  const parsed = parseJson(body);
+  return parsed.ok ? decodeAdmissionReview(parsed.value) : parsed;
+}
+
+// ---- encoding ----
+
+export interface AdmissionReviewResponse {
+  readonly apiVersion: typeof ADMISSION_API_VERSION;
+  readonly kind: typeof ADMISSION_REVIEW_KIND;
+  readonly response: {
+    readonly uid: string;
+    readonly allowed: boolean;
+    readonly status?: Status;
+    readonly warnings?: readonly string[];
+    readonly auditAnnotations?: Readonly<Record<string, string>>;
+  };
+}
+
+const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
+const moreWarnings = (count: number) => `… ${count} more warning${count === 1 ? '' : 's'}`;
+
+/**
+ * Warnings become HTTP Warning headers: control characters would make the API server reject them, so they
+ * become spaces. Lines are kept whole; when the total passes WARNINGS_BYTE_BUDGET the tail is replaced by
+ * one "… N more warnings" line.
+ */
+export function capWarnings(warnings: readonly string[]): string[] {
+  // eslint-disable-next-line no-control-regex
+  const clean = warnings.map((warning) => warning.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()).filter(Boolean);
+  const total = clean.reduce((sum, warning) => sum + byteLength(warning), 0);
+  if (total <= WARNINGS_BYTE_BUDGET) return clean;
+  const reserve = byteLength(moreWarnings(clean.length));
+  const kept: string[] = [];
+  let used = 0;
+  for (const warning of clean) {
+    const size = byteLength(warning);
+    if (used + size + reserve > WARNINGS_BYTE_BUDGET) break;
+    kept.push(warning);
+    used += size;
+  }
+  kept.push(moreWarnings(clean.length - kept.length));
+  return kept;
+}
+
+const DEFAULT_DENIAL: Status = { code: 403, reason: 'Forbidden', message: 'denied by volume-guard' };
+
+export function encodeAdmissionResponse(uid: string, decision: Decision): AdmissionReviewResponse {
+  const warnings = decision.warnings?.length ? capWarnings(decision.warnings) : [];
+  const annotations = decision.auditAnnotations;
+  return {
+    apiVersion: ADMISSION_API_VERSION,
+    kind: ADMISSION_REVIEW_KIND,
+    response: {
+      uid,
+      allowed: decision.allowed,
+      ...(decision.allowed ? {} : { status: decision.status ?? DEFAULT_DENIAL }),
+      ...(warnings.length ? { warnings } : {}),
+      ...(annotations && Object.keys(annotations).length ? { auditAnnotations: annotations } : {}),
+    },
+  };
+}
+
+/** How a decision is counted in volume_guard_admission_requests_total. */
+export function outcomeOf(decision: Decision): 'allowed' | 'warned' | 'denied' | 'errored' {
+  if (decision.allowed) return decision.warnings?.length ? 'warned' : 'allowed';
+  return decision.status === undefined || decision.status.code === 403 ? 'denied' : 'errored';
+}
