@@ -1,0 +1,83 @@
+// CLI for the real-Kubernetes test cluster (see test/harness/cluster.ts).
+//
+//   node scripts/cluster.ts up [--no-webhook] [--no-build]   build tools if needed, start or reuse
+//                                                           the API server, apply the test CRDs
+//   node scripts/cluster.ts down [--purge]                   stop it (--purge: also delete its state)
+//   node scripts/cluster.ts status                           print whether it runs, its URL, pid
+//   node scripts/cluster.ts restart [--down-seconds N]       stop, wait N s, start on the same port/data
+//
+// `up` prints the server URL and kubeconfig paths on stdout; progress goes to stderr.
+import {
+  clusterStatus,
+  ensureCluster,
+  paths,
+  restartApiServer,
+  runUpHooks,
+  stopCluster,
+  type UpHook,
+} from '../test/harness/cluster.ts';
+
+// Later steps of `cluster:up` (start volume-guard, register its ValidatingWebhookConfiguration)
+// go here. They run after the API server is ready and the CRDs are established.
+// `--no-webhook` skips them; while this list is empty that is also what happens by default.
+const UP_HOOKS: UpHook[] = [];
+
+const usage = `usage: node scripts/cluster.ts up [--no-webhook] [--no-build] | down [--purge] | status | restart [--down-seconds N]`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const flag = (name: string) => rest.includes(name);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  switch (command) {
+    case 'up': {
+      const cluster = await ensureCluster({ log, build: !flag('--no-build') });
+      if (!flag('--no-webhook')) await runUpHooks(cluster, UP_HOOKS, { log });
+      process.stdout.write(
+        `server:          ${cluster.server}\n` +
+          `kubeconfig:      ${cluster.kubeconfig}\n` +
+          `kubeconfig-user: ${cluster.kubeconfigUser}\n` +
+          `kubectl:         ${cluster.bin.kubectl}\n` +
+          `helm:            ${cluster.bin.helm}\n`,
+      );
+      return 0;
+    }
+    case 'down': {
+      const wasRunning = await stopCluster({ log, purge: flag('--purge') });
+      log(wasRunning ? 'cluster: stopped' : 'cluster: was not running');
+      return 0;
+    }
+    case 'status': {
+      const s = await clusterStatus();
+      process.stdout.write(
+        `running: ${s.running}${s.pid ? ` (pid ${s.pid})` : ''}\nready:   ${s.ready}\n` +
+          (s.server ? `server:  ${s.server}\n` : '') +
+          `state:   ${paths.stateDir}\nlog:     ${paths.logFile}\n`,
+      );
+      return s.ready ? 0 : 3;
+    }
+    case 'restart': {
+      const i = rest.indexOf('--down-seconds');
+      const downSeconds = i >= 0 ? Number(rest[i + 1]) : 0;
+      if (!Number.isFinite(downSeconds) || downSeconds < 0) {
+        log(usage);
+        return 2;
+      }
+      const cluster = await restartApiServer({ log, downSeconds });
+      process.stdout.write(`server: ${cluster.server}\n`);
+      return 0;
+    }
+    default:
+      log(usage);
+      return command === undefined || command === '-h' || command === '--help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`cluster: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
