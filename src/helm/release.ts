@@ -1,0 +1,324 @@
+// Helm 3/4 release records as stored by the "secret" driver and seen by an admission webhook.
+//
+// Secret `sh.helm.release.v1.<release>.v<revision>`, type `helm.sh/release.v1`, `data.release` =
+// base64(base64(gzip(JSON))): Helm base64-encodes the gzip, and the Secret API base64-encodes those bytes again.
+// Records written before Helm compressed them hold plain JSON instead of gzip.
+//
+// Everything here treats the payload as hostile: both base64 layers are checked strictly, gunzip has a hard
+// output cap (gzip bombs), and every failure is a ReleaseDecodeError whose message is one line that never quotes
+// the payload (a release holds chart values, often credentials).
+import { gunzipSync } from 'node:zlib';
+import type { Labels } from '../cluster/records.ts';
+
+export const HELM_RELEASE_SECRET_TYPE = 'helm.sh/release.v1';
+export const DEFAULT_MAX_RELEASE_BYTES = 32 * 1024 * 1024;
+
+/** Labels Helm writes on its own storage objects; everything else is a user label (`helm install --labels`). */
+export const HELM_SYSTEM_LABELS: readonly string[] = ['name', 'owner', 'status', 'version', 'createdAt', 'modifiedAt'];
+
+/** Every status Helm 3 and 4 write. */
+export const HELM_RELEASE_STATUSES = [
+  'unknown',
+  'deployed',
+  'uninstalled',
+  'superseded',
+  'failed',
+  'uninstalling',
+  'pending-install',
+  'pending-upgrade',
+  'pending-rollback',
+] as const;
+
+export type HelmReleaseStatus = (typeof HELM_RELEASE_STATUSES)[number];
+
+export function isHelmReleaseStatus(value: string): value is HelmReleaseStatus {
+  return (HELM_RELEASE_STATUSES as readonly string[]).includes(value);
+}
+
+/** What volume-guard needs from one release revision. */
+export interface HelmRelease {
+  readonly name: string;
+  readonly namespace: string;
+  /** The revision, 1 for a first install. */
+  readonly version: number;
+  /** info.status, e.g. pending-install; kept as written even when it is not a status this code knows. */
+  readonly status: string;
+  /** The rendered templates: multi-document YAML. */
+  readonly manifest: string;
+  readonly chartName: string;
+  readonly chartVersion: string;
+  /** User labels from `helm install --labels`: the Secret's labels minus Helm's own. */
+  readonly labels: Labels;
+}
+
+/** The labels Helm puts on a release Secret, readable without decoding the payload. */
+export interface ReleaseSecretLabels {
+  /** `owner`, "helm" for Helm's records. */
+  readonly owner: string;
+  /** `name`: the release name. */
+  readonly name: string;
+  /** `status` */
+  readonly status: string;
+  /** `version`: the revision, NaN when absent or not a number. */
+  readonly version: number;
+}
+
+export interface DecodedReleaseSecret {
+  /** The Secret's own name and namespace (namespace '' when the object did not carry one). */
+  readonly secretName: string;
+  readonly secretNamespace: string;
+  readonly secretLabels: ReleaseSecretLabels;
+  readonly release: HelmRelease;
+}
+
+export type ReleaseDecodeErrorCode =
+  | 'not-a-release-secret'
+  | 'missing-data'
+  | 'invalid-base64'
+  | 'not-gzip-or-json'
+  | 'invalid-gzip'
+  | 'too-large'
+  | 'invalid-json'
+  | 'invalid-release'
+  | 'labels-mismatch';
+
+/** A release that cannot be read. Callers deny a CREATE with `message`: it names no payload content. */
+export class ReleaseDecodeError extends Error {
+  readonly code: ReleaseDecodeErrorCode;
+
+  constructor(code: ReleaseDecodeErrorCode, message: string) {
+    super(message);
+    this.name = 'ReleaseDecodeError';
+    this.code = code;
+  }
+}
+
+export interface ReleaseDecodeOptions {
+  /** Refuse records whose JSON is larger than this once gunzipped (default 32 MiB). */
+  readonly maxReleaseBytes?: number;
+  /** The request's namespace: the Secret's namespace when the object itself does not carry it. */
+  readonly namespace?: string;
+}
+
+type JsonObject = { readonly [key: string]: unknown };
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringField(object: JsonObject, key: string): string | undefined {
+  const value = object[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function stringMap(value: unknown): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (!isObject(value)) return result;
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry === 'string') result[key] = entry;
+  }
+  return result;
+}
+
+/** "32 MiB", "512 KiB" or "1000 bytes": how a limit reads in a message. */
+export function formatBytes(bytes: number): string {
+  const MiB = 1024 * 1024;
+  if (bytes >= MiB && bytes % MiB === 0) return `${bytes / MiB} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** Standard padded base64 as Go's encoding/base64.StdEncoding writes it; CR and LF are skipped like Go does. */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decodeBase64(text: string, layer: string): Buffer {
+  const compact = text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]/g, '') : text;
+  // Buffer.from(…, 'base64') silently skips junk and accepts base64url: check the alphabet first.
+  if (compact.length % 4 !== 0 || !BASE64.test(compact)) {
+    throw new ReleaseDecodeError('invalid-base64', `release data is not valid base64${layer}`);
+  }
+  return Buffer.from(compact, 'base64');
+}
+
+function isGzip(bytes: Buffer): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** Legacy uncompressed records are a JSON object: the first non-blank byte is `{`. */
+function looksLikeJsonObject(bytes: Buffer): boolean {
+  for (const byte of bytes) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x7b;
+  }
+  return false;
+}
+
+function errorCode(error: unknown): string {
+  return isObject(error) && typeof error.code === 'string' ? error.code : '';
+}
+
+function gunzipCapped(bytes: Buffer, maxBytes: number): Buffer {
+  try {
+    // maxOutputLength makes zlib stop as soon as the output would pass the cap: a bomb costs at most maxBytes.
+    return gunzipSync(bytes, { maxOutputLength: maxBytes });
+  } catch (error) {
+    if (errorCode(error) === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
+      throw new ReleaseDecodeError('too-large', `release data expands beyond ${formatBytes(maxBytes)}`);
+    }
+    throw new ReleaseDecodeError('invalid-gzip', 'release data is not valid gzip (truncated or corrupt)');
+  }
+}
+
+/** Decodes the inner layer (Helm's base64 text) into the release JSON bytes. */
+function releaseJsonBytes(helmEncoded: string, maxBytes: number): Buffer {
+  const bytes = decodeBase64(helmEncoded, ' (inner encoding)');
+  if (isGzip(bytes)) return gunzipCapped(bytes, maxBytes);
+  if (!looksLikeJsonObject(bytes)) {
+    throw new ReleaseDecodeError('not-gzip-or-json', 'release data is not gzip or JSON');
+  }
+  if (bytes.length > maxBytes) {
+    throw new ReleaseDecodeError('too-large', `release data expands beyond ${formatBytes(maxBytes)}`);
+  }
+  return bytes;
+}
+
+function invalid(what: string): ReleaseDecodeError {
+  return new ReleaseDecodeError('invalid-release', `release record ${what}`);
+}
+
+/** Narrows the parsed JSON to the fields volume-guard reads; `fallbackNamespace` for records without one. */
+function toHelmRelease(record: unknown, fallbackNamespace: string, labels: Labels): HelmRelease {
+  if (!isObject(record)) throw invalid('is not a JSON object');
+  const name = stringField(record, 'name');
+  if (!name) throw invalid('has no name');
+  const version = record.version;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+    throw invalid('has no valid version');
+  }
+  const info = record.info;
+  const status = isObject(info) ? stringField(info, 'status') : undefined;
+  if (!status) throw invalid('has no info.status');
+  // Helm omits empty fields (omitempty): a missing manifest is an empty one, but a manifest of another type is not.
+  const manifest = record.manifest ?? '';
+  if (typeof manifest !== 'string') throw invalid('has a manifest that is not a string');
+  const namespace = record.namespace ?? '';
+  if (typeof namespace !== 'string') throw invalid('has a namespace that is not a string');
+  const chart = record.chart;
+  const metadata = isObject(chart) && isObject(chart.metadata) ? chart.metadata : {};
+  return {
+    name,
+    namespace: namespace || fallbackNamespace,
+    version,
+    status,
+    manifest,
+    chartName: stringField(metadata, 'name') ?? '',
+    chartVersion: stringField(metadata, 'version') ?? '',
+    labels,
+  };
+}
+
+/**
+ * Decodes Helm's own encoding of a release (the Secret's data after the Secret API's base64 is undone, or a
+ * ConfigMap driver's `data.release`): base64, then gunzip (or legacy plain JSON), then JSON.
+ */
+export function decodeHelmReleaseData(
+  helmEncoded: string,
+  options: ReleaseDecodeOptions & { readonly labels?: Labels } = {},
+): HelmRelease {
+  const maxBytes = options.maxReleaseBytes ?? DEFAULT_MAX_RELEASE_BYTES;
+  const json = releaseJsonBytes(helmEncoded, maxBytes);
+  let record: unknown;
+  try {
+    record = JSON.parse(json.toString('utf8'));
+  } catch {
+    throw new ReleaseDecodeError('invalid-json', 'release data is not valid JSON');
+  }
+  return toHelmRelease(record, options.namespace ?? '', options.labels ?? {});
+}
+
+/** True for a Secret Helm's secret driver wrote (its type, or its `owner=helm` label on hand-made copies). */
+export function isHelmReleaseSecret(object: unknown): boolean {
+  if (!isObject(object)) return false;
+  if (object.type === HELM_RELEASE_SECRET_TYPE) return true;
+  const metadata = object.metadata;
+  return isObject(metadata) && isObject(metadata.labels) && metadata.labels.owner === 'helm';
+}
+
+function secretMetadata(object: unknown): JsonObject {
+  if (!isObject(object)) throw new ReleaseDecodeError('not-a-release-secret', 'object is not a Secret');
+  if (object.kind !== undefined && object.kind !== 'Secret') {
+    throw new ReleaseDecodeError('not-a-release-secret', 'object is not a Secret');
+  }
+  return isObject(object.metadata) ? object.metadata : {};
+}
+
+/** The labels Helm wrote on a release Secret, without touching its payload (cheap: for DELETE and UPDATE paths). */
+export function readReleaseSecretLabels(object: unknown): ReleaseSecretLabels {
+  const labels = stringMap(secretMetadata(object).labels);
+  const version = labels.version !== undefined && /^[0-9]+$/.test(labels.version) ? Number(labels.version) : NaN;
+  return { owner: labels.owner ?? '', name: labels.name ?? '', status: labels.status ?? '', version };
+}
+
+/** The Secret's user labels (`helm install --labels`), which Helm hands back as the release's labels. */
+function userLabels(all: Record<string, string>): Labels {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(all)) {
+    if (!HELM_SYSTEM_LABELS.includes(key)) result[key] = value;
+  }
+  return result;
+}
+
+/**
+ * Decodes a release Secret as it arrives in an AdmissionReview (`request.object`): checks its type, undoes the
+ * Secret API's base64 and Helm's encoding, validates the record, and checks that the labels Helm writes from the
+ * record (name, status, version) agree with it, so a label cannot claim one thing while the payload says another.
+ */
+export function decodeReleaseSecret(object: unknown, options: ReleaseDecodeOptions = {}): DecodedReleaseSecret {
+  const metadata = secretMetadata(object);
+  const secret = object as JsonObject;
+  if (secret.type !== HELM_RELEASE_SECRET_TYPE) {
+    throw new ReleaseDecodeError('not-a-release-secret', `Secret type is not ${HELM_RELEASE_SECRET_TYPE}`);
+  }
+  const data = secret.data;
+  const encoded = isObject(data) ? data.release : undefined;
+  if (typeof encoded !== 'string' || encoded === '') {
+    throw new ReleaseDecodeError('missing-data', 'release Secret has no data.release');
+  }
+  const secretNamespace = stringField(metadata, 'namespace') || options.namespace || '';
+  const allLabels = stringMap(metadata.labels);
+  const helmEncoded = decodeBase64(encoded, '').toString('latin1');
+  const release = decodeHelmReleaseData(helmEncoded, {
+    ...options,
+    namespace: secretNamespace,
+    labels: userLabels(allLabels),
+  });
+  const secretLabels = readReleaseSecretLabels(object);
+  const mismatched = [
+    secretLabels.name !== '' && secretLabels.name !== release.name ? 'name' : '',
+    secretLabels.status !== '' && secretLabels.status !== release.status ? 'status' : '',
+    allLabels.version !== undefined && secretLabels.version !== release.version ? 'version' : '',
+  ].filter((label) => label !== '');
+  if (mismatched.length > 0) {
+    throw new ReleaseDecodeError(
+      'labels-mismatch',
+      `release Secret label${mismatched.length > 1 ? 's' : ''} ${mismatched.join(', ')} disagree${mismatched.length > 1 ? '' : 's'} with its data`,
+    );
+  }
+  return { secretName: stringField(metadata, 'name') ?? '', secretNamespace, secretLabels, release };
+}
+
+export type ReleaseOperation = 'install' | 'upgrade' | 'rollback';
+
+/** The operation a pending revision belongs to; undefined for every other status. */
+export function releaseOperation(status: string): ReleaseOperation | undefined {
+  switch (status) {
+    case 'pending-install':
+      return 'install';
+    case 'pending-upgrade':
+      return 'upgrade';
+    case 'pending-rollback':
+      return 'rollback';
+    default:
+      return undefined;
+  }
+}

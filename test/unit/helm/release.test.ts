@@ -1,0 +1,219 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeHelmReleaseData,
+  decodeReleaseSecret,
+  formatBytes,
+  isHelmReleaseSecret,
+  readReleaseSecretLabels,
+  releaseOperation,
+  ReleaseDecodeError,
+  type ReleaseDecodeErrorCode,
+} from '../../../src/helm/release.ts';
+import { devlakeManifest, helmEncode, releaseJson, releaseSecret, secretApiEncode, type ReleaseFixture } from './helm-fixtures.ts';
+
+const devlake: ReleaseFixture = {
+  name: 'devlake',
+  namespace: 'devlake',
+  version: 1,
+  status: 'pending-install',
+  manifest: devlakeManifest(),
+};
+
+function decodeError(run: () => unknown): ReleaseDecodeError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ReleaseDecodeError) return error;
+    throw error;
+  }
+  throw new Error('expected a ReleaseDecodeError');
+}
+
+describe('decodeReleaseSecret', () => {
+  it('round-trips a release Secret encoded as Helm and the Secret API encode it', () => {
+    const secret = releaseSecret(devlake, { extraLabels: { 'volume-guard.io/skip': 'orphan-pvc', team: 'data' } });
+    const decoded = decodeReleaseSecret(secret);
+    expect(decoded.release).toEqual({
+      name: 'devlake',
+      namespace: 'devlake',
+      version: 1,
+      status: 'pending-install',
+      manifest: devlake.manifest,
+      chartName: 'devlake',
+      chartVersion: '1.0.1-beta9',
+      labels: { 'volume-guard.io/skip': 'orphan-pvc', team: 'data' },
+    });
+    expect(decoded.secretName).toBe('sh.helm.release.v1.devlake.v1');
+    expect(decoded.secretNamespace).toBe('devlake');
+    expect(decoded.secretLabels).toEqual({ owner: 'helm', name: 'devlake', status: 'pending-install', version: 1 });
+  });
+
+  it.each([
+    ['upgrade', { ...devlake, version: 4, status: 'pending-upgrade' }],
+    ['rollback', { ...devlake, version: 7, status: 'pending-rollback' }],
+    ['uninstalling', { ...devlake, version: 2, status: 'uninstalling' }],
+  ])('decodes a %s revision', (_label, fixture) => {
+    const decoded = decodeReleaseSecret(releaseSecret(fixture));
+    expect(decoded.release.version).toBe(fixture.version);
+    expect(decoded.release.status).toBe(fixture.status);
+  });
+
+  it('accepts a legacy record holding plain JSON instead of gzip', () => {
+    const helmEncoded = Buffer.from(JSON.stringify(releaseJson(devlake))).toString('base64');
+    const decoded = decodeReleaseSecret(releaseSecret(devlake, { data: secretApiEncode(helmEncoded) }));
+    expect(decoded.release.name).toBe('devlake');
+    expect(decoded.release.manifest).toBe(devlake.manifest);
+  });
+
+  it('takes the namespace from the request when neither the record nor the Secret carries one', () => {
+    const json = releaseJson(devlake);
+    delete json.namespace;
+    const secret = releaseSecret(devlake, { data: secretApiEncode(helmEncode(JSON.stringify(json))) });
+    delete (secret.metadata as Record<string, unknown>).namespace;
+    expect(decodeReleaseSecret(secret, { namespace: 'from-request' }).release.namespace).toBe('from-request');
+  });
+
+  it('treats a missing manifest as empty (Helm omits empty fields)', () => {
+    const json = releaseJson(devlake);
+    delete json.manifest;
+    const secret = releaseSecret(devlake, { data: secretApiEncode(helmEncode(JSON.stringify(json))) });
+    expect(decodeReleaseSecret(secret).release.manifest).toBe('');
+  });
+
+  const gzipOf = (text: string): Buffer => gzipSync(text);
+  const wrap = (inner: Buffer): string => secretApiEncode(inner.toString('base64'));
+  const validGzip = gzipOf(JSON.stringify(releaseJson(devlake)));
+  const withRecord = (mutate: (json: Record<string, unknown>) => void): string => {
+    const json = releaseJson(devlake);
+    mutate(json);
+    return wrap(gzipOf(JSON.stringify(json)));
+  };
+
+  const failures: [string, string, ReleaseDecodeErrorCode, string][] = [
+    ['outer layer with characters outside base64', '!!!not base64!!!', 'invalid-base64', 'release data is not valid base64'],
+    ['outer layer in base64url', 'ab-_', 'invalid-base64', 'release data is not valid base64'],
+    ['outer layer with bad length', 'abcde', 'invalid-base64', 'release data is not valid base64'],
+    [
+      'inner layer that is not base64',
+      Buffer.from('{"name":"devlake"}').toString('base64'),
+      'invalid-base64',
+      'release data is not valid base64 (inner encoding)',
+    ],
+    ['bytes that are neither gzip nor JSON', wrap(Buffer.from('PK\u0003\u0004 a zip file')), 'not-gzip-or-json', 'release data is not gzip or JSON'],
+    ['a JSON array', wrap(Buffer.from('[1,2,3]')), 'not-gzip-or-json', 'release data is not gzip or JSON'],
+    ['truncated gzip', wrap(validGzip.subarray(0, validGzip.length - 40)), 'invalid-gzip', 'release data is not valid gzip (truncated or corrupt)'],
+    [
+      'corrupt gzip',
+      wrap(Buffer.concat([validGzip.subarray(0, 10), Buffer.alloc(64, 0xff), validGzip.subarray(74)])),
+      'invalid-gzip',
+      'release data is not valid gzip (truncated or corrupt)',
+    ],
+    ['gzip of something that is not JSON', wrap(gzipOf('name: devlake')), 'invalid-json', 'release data is not valid JSON'],
+    ['legacy JSON that does not parse', wrap(Buffer.from('{"name": "devlake",')), 'invalid-json', 'release data is not valid JSON'],
+    ['a record without a name', withRecord((json) => delete json.name), 'invalid-release', 'release record has no name'],
+    ['a version that is not a number', withRecord((json) => (json.version = '1')), 'invalid-release', 'release record has no valid version'],
+    ['a version of 0', withRecord((json) => (json.version = 0)), 'invalid-release', 'release record has no valid version'],
+    ['no info', withRecord((json) => delete json.info), 'invalid-release', 'release record has no info.status'],
+    ['a manifest object', withRecord((json) => (json.manifest = { kind: 'StatefulSet' })), 'invalid-release', 'release record has a manifest that is not a string'],
+    ['a JSON string', wrap(gzipOf('"devlake"')), 'invalid-release', 'release record is not a JSON object'],
+  ];
+
+  it.each(failures)('refuses %s with a one-line reason', (_label, data, code, message) => {
+    const error = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data })));
+    expect(error.code).toBe(code);
+    expect(error.message).toBe(message);
+  });
+
+  it('refuses a gzip bomb: a few KB expanding past the cap', () => {
+    const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20), { level: 9 });
+    expect(bomb.length).toBeLessThan(8 * 1024);
+    const error = decodeError(() =>
+      decodeReleaseSecret(releaseSecret(devlake, { data: wrap(bomb) }), { maxReleaseBytes: 1024 * 1024 }),
+    );
+    expect(error.code).toBe('too-large');
+    expect(error.message).toBe('release data expands beyond 1 MiB');
+  });
+
+  it('refuses a gzip bomb past the default 32 MiB cap', () => {
+    const bomb = gzipSync(Buffer.alloc(34 * 1024 * 1024, 0x20), { level: 9 });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const error = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: wrap(bomb) })));
+    expect(error.message).toBe('release data expands beyond 32 MiB');
+  });
+
+  it('applies the cap to legacy JSON too', () => {
+    const big = Buffer.from(JSON.stringify({ ...releaseJson(devlake), padding: 'x'.repeat(2048) }));
+    const error = decodeError(() =>
+      decodeReleaseSecret(releaseSecret(devlake, { data: wrap(big) }), { maxReleaseBytes: 1024 }),
+    );
+    expect(error.message).toBe('release data expands beyond 1 KiB');
+  });
+
+  it.each([
+    ['a missing data.release', { data: {} }, 'missing-data', 'release Secret has no data.release'],
+    ['an empty data.release', { data: { release: '' } }, 'missing-data', 'release Secret has no data.release'],
+    ['another Secret type', { type: 'Opaque' }, 'not-a-release-secret', 'Secret type is not helm.sh/release.v1'],
+    ['another kind', { kind: 'ConfigMap' }, 'not-a-release-secret', 'object is not a Secret'],
+  ] as const)('refuses %s', (_label, patch, code, message) => {
+    const error = decodeError(() => decodeReleaseSecret({ ...releaseSecret(devlake), ...patch }));
+    expect(error.code).toBe(code);
+    expect(error.message).toBe(message);
+  });
+
+  it.each([null, 'a string', 42, []])('refuses a request object that is not an object: %j', (object) => {
+    expect(decodeError(() => decodeReleaseSecret(object)).code).toBe('not-a-release-secret');
+  });
+
+  it.each([
+    ['status', { status: 'deployed' }, 'release Secret label status disagrees with its data'],
+    ['version', { version: '2' }, 'release Secret label version disagrees with its data'],
+    ['name and version', { name: 'other', version: 'x' }, 'release Secret labels name, version disagree with its data'],
+  ])('refuses labels that disagree with the record (%s)', (_label, override, message) => {
+    const secret = releaseSecret(devlake, { extraLabels: override });
+    const error = decodeError(() => decodeReleaseSecret(secret));
+    expect(error.code).toBe('labels-mismatch');
+    expect(error.message).toBe(message);
+  });
+
+  it('never puts payload content in an error message', () => {
+    const json = { ...releaseJson(devlake), version: 'TOP-SECRET-VALUE' };
+    const secret = releaseSecret(devlake, { data: wrap(gzipOf(JSON.stringify(json))) });
+    const error = decodeError(() => decodeReleaseSecret(secret));
+    expect(error.message).not.toContain('TOP-SECRET');
+    const garbage = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: wrap(Buffer.from('TOP-SECRET-VALUE')) })));
+    expect(garbage.message).not.toContain('TOP-SECRET');
+  });
+});
+
+describe('Secret helpers', () => {
+  it('reads Helm labels without decoding the payload', () => {
+    const secret = releaseSecret({ ...devlake, version: 12, status: 'uninstalling' }, { data: 'garbage' });
+    expect(readReleaseSecretLabels(secret)).toEqual({ owner: 'helm', name: 'devlake', status: 'uninstalling', version: 12 });
+    expect(readReleaseSecretLabels({ kind: 'Secret', metadata: {} }).version).toBeNaN();
+  });
+
+  it('recognises release Secrets by type or owner label', () => {
+    expect(isHelmReleaseSecret(releaseSecret(devlake))).toBe(true);
+    expect(isHelmReleaseSecret({ type: 'Opaque', metadata: { labels: { owner: 'helm' } } })).toBe(true);
+    expect(isHelmReleaseSecret({ type: 'Opaque', metadata: { labels: { owner: 'me' } } })).toBe(false);
+    expect(isHelmReleaseSecret(null)).toBe(false);
+  });
+
+  it('maps pending statuses to operations', () => {
+    expect(releaseOperation('pending-install')).toBe('install');
+    expect(releaseOperation('pending-upgrade')).toBe('upgrade');
+    expect(releaseOperation('pending-rollback')).toBe('rollback');
+    expect(releaseOperation('deployed')).toBeUndefined();
+  });
+
+  it('decodes Helm encoding directly (ConfigMap driver, tools)', () => {
+    expect(decodeHelmReleaseData(helmEncode(JSON.stringify(releaseJson(devlake)))).name).toBe('devlake');
+  });
+
+  it('formats limits for messages', () => {
+    expect(formatBytes(32 * 1024 * 1024)).toBe('32 MiB');
+    expect(formatBytes(512 * 1024)).toBe('512 KiB');
+    expect(formatBytes(1000)).toBe('1000 bytes');
+  });
+});
