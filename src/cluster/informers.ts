@@ -1,0 +1,532 @@
+// One list+watch loop per resource, feeding slim records into the model. Why not client-node's
+// ListWatch: its cache keeps every full object (memory grows with object size), it lists without
+// pagination or bookmarks, and after any error other than 410 it stops for good and leaves the restart to
+// the caller. This loop keeps nothing but the resourceVersion; the model holds the records.
+//
+// Lifecycle of an informer: list (paginated) → replaceAll → watch from the list's resourceVersion with
+// bookmarks → on a normal end, watch again from the last resourceVersion; on 410 Gone, list again (the
+// model drops what vanished); on any other error, back off (exponential, full jitter) and resume.
+// A watchdog restarts a watch that has been silent longer than a bookmark interval allows, any phase
+// that takes longer than it possibly should, and triggers the periodic safety relist.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { Backoff } from './backoff.ts';
+import { isExpired, isNotFound, type KubeClient, type WatchEventType } from './kube-client.ts';
+import type { ModelSink, RecordByKind, ResourceKind } from './records.ts';
+import { RESOURCE_KINDS } from './records.ts';
+import type { ModelHealth } from './snapshot.ts';
+import { collectionPath, keyOfObject, RESOURCE_SPECS, resourceLabel, type ResourceSpec } from './resources.ts';
+import { objectAt, stringAt } from './unstructured.ts';
+
+/** ModelSink plus the Longhorn presence flag the informers report. */
+export interface ClusterModelSink extends ModelSink {
+  /** Longhorn's CRDs are (not) served: its checks are "not applicable" while false. */
+  setLonghornInstalled(installed: boolean): void;
+}
+
+export type RestartReason =
+  /** 410 Gone: the resourceVersion was compacted away; relist. */
+  | 'expired'
+  /** Any other list/watch failure; back off, then resume. */
+  | 'error'
+  /** The watchdog found no progress for too long (a silent watch, a hung request). */
+  | 'stalled'
+  /** The periodic safety relist. */
+  | 'resync'
+  /** The server ended the watch normally (its timeout); watch again from the last resourceVersion. */
+  | 'closed';
+
+export const RESTART_REASONS: readonly RestartReason[] = ['expired', 'error', 'stalled', 'resync', 'closed'];
+
+export interface InformerTimings {
+  /** Items per list page. */
+  readonly pageSize: number;
+  /** Periodic full relist; 0 disables it. */
+  readonly resyncMs: number;
+  /** Watches ask the server to end after a random time in [min, 2·min) seconds, as client-go does. */
+  readonly minWatchTimeoutSeconds: number;
+  /**
+   * The API server sends a bookmark on an idle watch about every minute; a watch silent for longer than
+   * this is presumed dead (half-open connection) and restarted. Also bounds how long a connected watch
+   * counts as "known healthy".
+   */
+  readonly stallMs: number;
+  /** How often an absent optional resource (Longhorn CRDs) is looked for again. */
+  readonly absentPollMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffCapMs: number;
+  /** Per list page; also what the watchdog allows a list to go without progress. */
+  readonly requestTimeoutMs: number;
+  readonly watchdogIntervalMs: number;
+}
+
+export const DEFAULT_TIMINGS: InformerTimings = {
+  pageSize: 500,
+  resyncMs: 10 * 60_000,
+  minWatchTimeoutSeconds: 300,
+  stallMs: 90_000,
+  absentPollMs: 30_000,
+  backoffBaseMs: 200,
+  backoffCapMs: 30_000,
+  requestTimeoutMs: 60_000,
+  watchdogIntervalMs: 1_000,
+};
+
+/** A watch that lasted at least this long before failing counts as having worked: backoff starts over. */
+const HEALTHY_WATCH_MS = 10_000;
+
+type Phase = 'idle' | 'listing' | 'watching' | 'backoff' | 'absent' | 'stopped';
+
+export interface InformerStatus {
+  readonly kind: ResourceKind;
+  readonly resource: string;
+  readonly phase: Phase;
+  /** The first list (or, for an optional resource, the first "absent" answer) has completed. */
+  readonly synced: boolean;
+  /** Optional resources: whether the server serves them; undefined until known. Always true otherwise. */
+  readonly present: boolean | undefined;
+  readonly connected: boolean;
+  /** Milliseconds since the model last provably matched the server for this resource; Infinity before sync. */
+  readonly ageMs: number;
+  readonly consecutiveFailures: number;
+}
+
+class InformerAbort extends Error {
+  readonly reason: 'stalled' | 'resync' | 'stopped';
+  constructor(reason: 'stalled' | 'resync' | 'stopped') {
+    super(`informer ${reason}`);
+    this.reason = reason;
+  }
+}
+
+/** The model rejected a write: the informer's view may have diverged, so it relists. */
+class SinkError extends Error {
+  constructor(cause: unknown) {
+    super(`model write failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+interface InformerDependencies {
+  readonly client: KubeClient;
+  readonly sink: ModelSink;
+  readonly log: Logger;
+  readonly timings: InformerTimings;
+  readonly longhornNamespace: string;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly onRestart: (resource: string, reason: RestartReason) => void;
+  readonly onPresence: (kind: ResourceKind, present: boolean) => void;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Informer<K extends ResourceKind> {
+  readonly spec: ResourceSpec<K>;
+  readonly resource: string;
+  readonly path: string;
+  readonly #deps: InformerDependencies;
+  readonly #backoff: Backoff;
+  #phase: Phase = 'idle';
+  #phaseSince = 0;
+  #lastProgressAt = 0;
+  #lastSuccessAt = 0;
+  #synced = false;
+  #connected = false;
+  #present: boolean | undefined;
+  #resourceVersion = '';
+  #needList = true;
+  #nextResyncAt = Number.POSITIVE_INFINITY;
+  #stopped = false;
+  #current: AbortController | undefined;
+  #loop: Promise<void> | undefined;
+  #loopExited = false;
+  #failingSince: number | undefined;
+  #consecutiveExpired = 0;
+
+  constructor(spec: ResourceSpec<K>, deps: InformerDependencies) {
+    this.spec = spec;
+    this.resource = resourceLabel(spec);
+    this.path = collectionPath(spec, deps.longhornNamespace);
+    this.#deps = deps;
+    this.#backoff = new Backoff(deps.timings.backoffBaseMs, deps.timings.backoffCapMs, deps.random);
+    if (!spec.optional) this.#present = true;
+  }
+
+  start(): void {
+    if (this.#loop || this.#stopped) return;
+    this.#loopExited = false;
+    this.#loop = this.#run().then(
+      () => {
+        this.#loopExited = true;
+      },
+      (error: unknown) => {
+        this.#loopExited = true;
+        this.#deps.log.error({ resource: this.resource, err: errorMessage(error) }, 'informer loop failed');
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#current?.abort(new InformerAbort('stopped'));
+    await this.#loop;
+    this.#enter('stopped');
+    this.#connected = false;
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** The resourceVersion a resumed watch would start from ('' = the next attempt lists). */
+  get resourceVersion(): string {
+    return this.#resourceVersion;
+  }
+
+  ageMs(now: number): number {
+    if (!this.#synced) return Number.POSITIVE_INFINITY;
+    const sinceSuccess = Math.max(0, now - this.#lastSuccessAt);
+    // An open watch delivers every change as it happens, and the server proves the connection alive with
+    // a bookmark about every minute: while that holds the model is current, however quiet the cluster.
+    if (this.#connected && this.#phase === 'watching' && sinceSuccess <= this.#deps.timings.stallMs) return 0;
+    // Likewise an optional resource known to be absent, until its next look is overdue.
+    if (this.#phase === 'absent' && sinceSuccess <= this.#deps.timings.absentPollMs + this.#deps.timings.requestTimeoutMs) return 0;
+    return sinceSuccess;
+  }
+
+  status(now: number): InformerStatus {
+    return {
+      kind: this.spec.kind,
+      resource: this.resource,
+      phase: this.#phase,
+      synced: this.#synced,
+      present: this.#present,
+      connected: this.#connected,
+      ageMs: this.ageMs(now),
+      consecutiveFailures: this.#backoff.failures,
+    };
+  }
+
+  /** Called by the watchdog: aborts whatever has gone on for longer than it can legitimately take. */
+  checkProgress(now: number): void {
+    if (this.#stopped) return;
+    if (this.#loopExited) {
+      this.#deps.log.error({ resource: this.resource }, 'informer loop exited unexpectedly; restarting it');
+      this.#loop = undefined;
+      this.start();
+      return;
+    }
+    const { stallMs, requestTimeoutMs, backoffCapMs, absentPollMs } = this.#deps.timings;
+    const sinceProgress = now - this.#lastProgressAt;
+    let stalled = false;
+    switch (this.#phase) {
+      case 'watching':
+        if (sinceProgress > stallMs) stalled = true;
+        else if (this.#connected && now >= this.#nextResyncAt) {
+          this.#current?.abort(new InformerAbort('resync'));
+          return;
+        }
+        break;
+      case 'listing':
+        stalled = sinceProgress > 2 * requestTimeoutMs;
+        break;
+      case 'backoff':
+        stalled = sinceProgress > 2 * backoffCapMs + 1_000;
+        break;
+      case 'absent':
+        stalled = sinceProgress > 2 * absentPollMs + 1_000;
+        break;
+      default:
+        break;
+    }
+    if (stalled) {
+      this.#deps.log.warn({ resource: this.resource, phase: this.#phase, silentMs: sinceProgress }, 'informer made no progress; restarting it');
+      this.#current?.abort(new InformerAbort('stalled'));
+    }
+  }
+
+  #enter(phase: Phase): void {
+    this.#phase = phase;
+    this.#phaseSince = this.#deps.now();
+    this.#lastProgressAt = this.#phaseSince;
+  }
+
+  #markSuccess(): void {
+    const now = this.#deps.now();
+    this.#lastSuccessAt = now;
+    this.#lastProgressAt = now;
+  }
+
+  #restart(reason: RestartReason): void {
+    this.#deps.onRestart(this.resource, reason);
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      const operation = new AbortController();
+      this.#current = operation;
+      let watchStartedAt = 0;
+      let watchDelivered = false;
+      try {
+        if (this.#needList) {
+          this.#enter('listing');
+          const outcome = await this.#list(operation.signal);
+          if (outcome === 'absent') {
+            this.#enter('absent');
+            await sleep(this.#deps.timings.absentPollMs, undefined, { signal: operation.signal });
+            continue;
+          }
+        }
+        this.#enter('watching');
+        watchStartedAt = this.#deps.now();
+        await this.#deps.client.watch(
+          this.path,
+          {
+            resourceVersion: this.#resourceVersion,
+            timeoutSeconds: Math.floor(this.#deps.timings.minWatchTimeoutSeconds * (1 + this.#deps.random())),
+            signal: operation.signal,
+          },
+          {
+            onConnected: () => this.#onConnected(),
+            onEvent: (type, object) => {
+              watchDelivered = true;
+              this.#onEvent(type, object);
+            },
+          },
+        );
+        this.#connected = false;
+        // The server ended the watch on its timeout: resume from where it left off. A watch that ends at
+        // once without a single event is no success, though (a proxy closing every stream): back off.
+        this.#restart('closed');
+        if (watchDelivered || this.#deps.now() - watchStartedAt >= 1_000) {
+          this.#backoff.reset();
+        } else {
+          await this.#pause(operation, this.#backoff.next());
+        }
+      } catch (error) {
+        this.#connected = false;
+        if (this.#stopped) break;
+        const abort = operation.signal.aborted && operation.signal.reason instanceof InformerAbort ? operation.signal.reason.reason : undefined;
+        if (watchStartedAt > 0 && (watchDelivered || this.#deps.now() - watchStartedAt >= HEALTHY_WATCH_MS)) this.#backoff.reset();
+        if (abort === 'resync') {
+          this.#restart('resync');
+          this.#needList = true;
+          this.#deps.log.debug({ resource: this.resource }, 'periodic relist');
+          continue;
+        }
+        if (abort === 'stalled') {
+          this.#restart('stalled');
+          continue;
+        }
+        if (isExpired(error)) {
+          this.#restart('expired');
+          this.#needList = true;
+          this.#resourceVersion = '';
+          this.#consecutiveExpired += 1;
+          this.#deps.log.info({ resource: this.resource, err: errorMessage(error) }, 'resourceVersion expired; relisting');
+          // One expiry is routine; expiring again right away means something keeps failing: slow down.
+          if (this.#consecutiveExpired > 1) await this.#pause(new AbortController(), this.#backoff.next());
+          continue;
+        }
+        if (error instanceof SinkError) this.#needList = true;
+        this.#restart('error');
+        const delayMs = this.#backoff.next();
+        this.#failingSince ??= this.#deps.now();
+        const context = { resource: this.resource, err: errorMessage(error), retryInMs: delayMs, failures: this.#backoff.failures };
+        if (this.#backoff.failures === 1) this.#deps.log.warn(context, 'informer failed; retrying with backoff');
+        else this.#deps.log.debug(context, 'informer still failing');
+        await this.#pause(new AbortController(), delayMs);
+      }
+    }
+  }
+
+  /** Waits in the backoff phase; stop() and the watchdog can cut it short. */
+  async #pause(controller: AbortController, delayMs: number): Promise<void> {
+    if (this.#stopped) return;
+    this.#current = controller;
+    this.#enter('backoff');
+    try {
+      await sleep(delayMs, undefined, { signal: controller.signal });
+    } catch {
+      // Aborted: the loop looks at #stopped next.
+    }
+  }
+
+  async #list(signal: AbortSignal): Promise<'listed' | 'absent'> {
+    const { client, timings, now, log } = this.#deps;
+    const startedAt = now();
+    const records: RecordByKind[K][] = [];
+    let continueToken = '';
+    let resourceVersion = '';
+    do {
+      let page;
+      try {
+        page = await client.list(this.path, { limit: timings.pageSize, continueToken, signal });
+      } catch (error) {
+        if (this.spec.optional && isNotFound(error) && continueToken === '') {
+          this.#becameAbsent();
+          return 'absent';
+        }
+        throw error;
+      }
+      for (const item of page.items) {
+        const record = this.spec.transform(item);
+        if (record) records.push(record);
+      }
+      resourceVersion = page.resourceVersion;
+      continueToken = page.continueToken;
+      this.#lastProgressAt = now();
+    } while (continueToken !== '');
+
+    this.#write(() => this.#deps.sink.replaceAll(this.spec.kind, records));
+    this.#resourceVersion = resourceVersion;
+    this.#needList = false;
+    this.#markSuccess();
+    this.#nextResyncAt = timings.resyncMs > 0 ? now() + timings.resyncMs * (1 + 0.1 * this.#deps.random()) : Number.POSITIVE_INFINITY;
+    const context = { resource: this.resource, objects: records.length, ms: now() - startedAt };
+    if (!this.#synced) log.info(context, 'informer synced');
+    else log.debug(context, 'informer relisted');
+    this.#synced = true;
+    this.#setPresent(true);
+    return 'listed';
+  }
+
+  #becameAbsent(): void {
+    this.#write(() => this.#deps.sink.replaceAll(this.spec.kind, []));
+    this.#resourceVersion = '';
+    this.#needList = true;
+    this.#markSuccess();
+    this.#synced = true;
+    this.#setPresent(false);
+  }
+
+  #setPresent(present: boolean): void {
+    if (!this.spec.optional || this.#present === present) return;
+    this.#present = present;
+    this.#deps.log.info({ resource: this.resource, present }, present ? 'resource is served' : 'resource is not served (CRD absent)');
+    this.#deps.onPresence(this.spec.kind, present);
+  }
+
+  #onConnected(): void {
+    this.#connected = true;
+    this.#consecutiveExpired = 0;
+    // A successful (re-)watch means the model is current as of the resourceVersion we resumed from.
+    this.#markSuccess();
+    if (this.#failingSince !== undefined) {
+      this.#deps.log.info(
+        { resource: this.resource, failures: this.#backoff.failures, downMs: this.#deps.now() - this.#failingSince },
+        'informer recovered',
+      );
+      this.#failingSince = undefined;
+    }
+  }
+
+  #onEvent(type: WatchEventType, object: unknown): void {
+    if (type === 'DELETED') {
+      const key = keyOfObject(object);
+      if (key !== undefined) this.#write(() => this.#deps.sink.remove(this.spec.kind, key));
+    } else if (type !== 'BOOKMARK') {
+      const record = this.spec.transform(object);
+      if (record) this.#write(() => this.#deps.sink.upsert(this.spec.kind, record));
+    }
+    const resourceVersion = stringAt(objectAt(object, 'metadata'), 'resourceVersion');
+    if (resourceVersion !== '') this.#resourceVersion = resourceVersion;
+    this.#markSuccess();
+  }
+
+  #write(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      throw new SinkError(error);
+    }
+  }
+}
+
+export interface InformerSetOptions {
+  readonly client: KubeClient;
+  readonly sink: ClusterModelSink;
+  readonly log: Logger;
+  readonly longhornNamespace: string;
+  readonly timings?: Partial<InformerTimings>;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly onRestart?: (resource: string, reason: RestartReason) => void;
+}
+
+/** Every informer of the model, their watchdog, and the model's health as seen from them. */
+export class InformerSet implements ModelHealth {
+  readonly informers: readonly Informer<ResourceKind>[];
+  readonly timings: InformerTimings;
+  readonly #sink: ClusterModelSink;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #presence = new Map<ResourceKind, boolean>();
+  #longhornInstalled: boolean | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+
+  constructor(options: InformerSetOptions) {
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.#sink = options.sink;
+    this.#log = options.log;
+    this.#now = options.now ?? Date.now;
+    const deps: InformerDependencies = {
+      client: options.client,
+      sink: options.sink,
+      log: options.log,
+      timings: this.timings,
+      longhornNamespace: options.longhornNamespace,
+      now: this.#now,
+      random: options.random ?? Math.random,
+      onRestart: options.onRestart ?? (() => {}),
+      onPresence: (kind, present) => this.#onPresence(kind, present),
+    };
+    this.informers = RESOURCE_KINDS.map((kind) => new Informer<ResourceKind>(RESOURCE_SPECS[kind], deps));
+  }
+
+  start(): void {
+    for (const informer of this.informers) informer.start();
+    this.#watchdog ??= setInterval(() => {
+      const now = this.#now();
+      for (const informer of this.informers) informer.checkProgress(now);
+    }, this.timings.watchdogIntervalMs);
+    this.#watchdog.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+    await Promise.all(this.informers.map((informer) => informer.stop()));
+  }
+
+  informer(kind: ResourceKind): Informer<ResourceKind> {
+    const found = this.informers.find((informer) => informer.spec.kind === kind);
+    if (!found) throw new Error(`no informer for ${kind}`);
+    return found;
+  }
+
+  synced(): boolean {
+    return this.informers.every((informer) => informer.synced);
+  }
+
+  staleResources(now: number, maxAgeMs: number): readonly string[] {
+    return this.informers.filter((informer) => informer.ageMs(now) > maxAgeMs).map((informer) => informer.resource);
+  }
+
+  statuses(now: number = this.#now()): readonly InformerStatus[] {
+    return this.informers.map((informer) => informer.status(now));
+  }
+
+  /** Longhorn counts as installed when any of its resources is served (a partial install is not "absent"). */
+  #onPresence(kind: ResourceKind, present: boolean): void {
+    this.#presence.set(kind, present);
+    const installed = [...this.#presence.values()].some(Boolean);
+    if (installed === this.#longhornInstalled) return;
+    this.#longhornInstalled = installed;
+    this.#log.info({ installed }, installed ? 'Longhorn detected' : 'Longhorn not installed');
+    this.#sink.setLonghornInstalled(installed);
+  }
+}

@@ -1,0 +1,220 @@
+// The two API calls informers make — a paginated list and a watch stream — over node:http(s), with the
+// credentials, CA and agent that @kubernetes/client-node derives from a KubeConfig. Objects are handed
+// over as parsed JSON (`unknown`) so callers transform them straight into slim records; nothing here
+// keeps them.
+
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { arrayAt, isObject, numberAt, objectAt, stringAt } from './unstructured.ts';
+
+/** An API error with the HTTP status and, when the server sent a Status object, its reason. */
+export class KubeApiError extends Error {
+  readonly statusCode: number;
+  readonly reason: string;
+  constructor(statusCode: number, reason: string, message: string) {
+    super(message);
+    this.name = 'KubeApiError';
+    this.statusCode = statusCode;
+    this.reason = reason;
+  }
+}
+
+/** 410 Gone: the resourceVersion (or continue token) is older than what the server still keeps. */
+export function isExpired(error: unknown): boolean {
+  return error instanceof KubeApiError && (error.statusCode === 410 || error.reason === 'Expired' || error.reason === 'Gone');
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof KubeApiError && error.statusCode === 404;
+}
+
+export interface ListOptions {
+  readonly limit: number;
+  readonly continueToken?: string;
+  readonly signal: AbortSignal;
+}
+
+export interface ListPage {
+  readonly items: readonly unknown[];
+  readonly resourceVersion: string;
+  /** '' on the last page. */
+  readonly continueToken: string;
+}
+
+export interface WatchOptions {
+  readonly resourceVersion: string;
+  /** Server-side duration of the watch; the server ends the stream normally afterwards. */
+  readonly timeoutSeconds: number;
+  readonly signal: AbortSignal;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+export interface WatchHandlers {
+  /** The server accepted the watch (HTTP 200): the connection is healthy from here on. */
+  onConnected(): void;
+  onEvent(type: WatchEventType, object: unknown): void;
+}
+
+export interface KubeClient {
+  list(path: string, options: ListOptions): Promise<ListPage>;
+  /**
+   * Streams events until the server ends the watch (resolves) or it fails (rejects: KubeApiError for an
+   * error status or an ERROR event — 410 included —, anything else for transport errors and aborts).
+   */
+  watch(path: string, options: WatchOptions, handlers: WatchHandlers): Promise<void>;
+}
+
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+function errorFromStatus(statusCode: number, status: unknown, fallback: string): KubeApiError {
+  const code = numberAt(status, 'code') ?? statusCode;
+  const message = stringAt(status, 'message') || fallback;
+  return new KubeApiError(code, stringAt(status, 'reason'), message);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A KubeClient over a KubeConfig: in-cluster service account or kubeconfig file alike. */
+export class HttpKubeClient implements KubeClient {
+  readonly #kubeConfig: KubeConfig;
+  readonly #requestTimeoutMs: number;
+
+  /** requestTimeoutMs bounds each list page (watches are bounded by the informers' watchdog instead). */
+  constructor(kubeConfig: KubeConfig, requestTimeoutMs = 60_000) {
+    this.#kubeConfig = kubeConfig;
+    this.#requestTimeoutMs = requestTimeoutMs;
+  }
+
+  async list(path: string, options: ListOptions): Promise<ListPage> {
+    const query: Record<string, string> = { limit: String(options.limit) };
+    if (options.continueToken) query['continue'] = options.continueToken;
+    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(this.#requestTimeoutMs)]);
+    const response = await this.#get(path, query, signal);
+    const body = await readBody(response, Number.POSITIVE_INFINITY);
+    const parsed = parseJson(body);
+    if (response.statusCode !== 200) {
+      throw errorFromStatus(response.statusCode ?? 0, parsed, `list ${path}: HTTP ${response.statusCode}`);
+    }
+    if (!isObject(parsed)) throw new Error(`list ${path}: response is not a JSON object`);
+    const metadata = objectAt(parsed, 'metadata');
+    return {
+      items: arrayAt(parsed, 'items'),
+      resourceVersion: stringAt(metadata, 'resourceVersion'),
+      continueToken: stringAt(metadata, 'continue'),
+    };
+  }
+
+  async watch(path: string, options: WatchOptions, handlers: WatchHandlers): Promise<void> {
+    const query = {
+      watch: 'true',
+      allowWatchBookmarks: 'true',
+      resourceVersion: options.resourceVersion,
+      timeoutSeconds: String(options.timeoutSeconds),
+    };
+    const response = await this.#get(path, query, options.signal);
+    if (response.statusCode !== 200) {
+      const body = await readBody(response, MAX_ERROR_BODY_BYTES);
+      throw errorFromStatus(response.statusCode ?? 0, parseJson(body), `watch ${path}: HTTP ${response.statusCode}`);
+    }
+    handlers.onConnected();
+    await new Promise<void>((resolve, reject) => {
+      let buffered = '';
+      let failed = false;
+      const fail = (error: unknown): void => {
+        if (failed) return;
+        failed = true;
+        response.destroy();
+        reject(error);
+      };
+      const handleLine = (line: string): void => {
+        if (line.trim() === '') return;
+        const event = parseJson(line);
+        const type = stringAt(event, 'type');
+        const object = objectAt(event, 'object');
+        if (type === 'ERROR') {
+          fail(errorFromStatus(500, object, `watch ${path}: error event`));
+        } else if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED' || type === 'BOOKMARK') {
+          handlers.onEvent(type, object);
+        } else {
+          fail(new Error(`watch ${path}: unreadable event`));
+        }
+      };
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        buffered += chunk;
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0 && !failed) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          try {
+            handleLine(line);
+          } catch (error) {
+            // A handler that throws (the model refused a record) fails the watch like a transport error.
+            fail(error);
+          }
+          newline = buffered.indexOf('\n');
+        }
+      });
+      response.on('end', () => {
+        if (failed) return;
+        if (buffered.trim() !== '') {
+          try {
+            handleLine(buffered);
+          } catch (error) {
+            fail(error);
+            return;
+          }
+        }
+        if (!failed) resolve();
+      });
+      response.on('error', fail);
+      // A socket closed before the end of the body ("aborted") surfaces as 'close' without 'end'.
+      response.on('close', () => {
+        if (!response.complete) fail(options.signal.aborted ? options.signal.reason : new Error(`watch ${path}: connection closed`));
+      });
+    });
+  }
+
+  async #get(path: string, query: Readonly<Record<string, string>>, signal: AbortSignal): Promise<http.IncomingMessage> {
+    const cluster = this.#kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+    const options: https.RequestOptions = {};
+    await this.#kubeConfig.applyToHTTPSOptions(options);
+    signal.throwIfAborted();
+    const transport = url.protocol === 'http:' ? http : https;
+    return await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const request = transport.request(url, {
+        ...options,
+        method: 'GET',
+        headers: { ...options.headers, Accept: 'application/json' },
+        signal,
+      });
+      request.on('response', resolve);
+      request.on('error', reject);
+      request.end();
+    });
+  }
+}
+
+async function readBody(response: http.IncomingMessage, maxBytes: number): Promise<string> {
+  response.setEncoding('utf8');
+  let body = '';
+  for await (const chunk of response) {
+    body += String(chunk);
+    if (body.length > maxBytes) {
+      response.destroy();
+      break;
+    }
+  }
+  return body;
+}

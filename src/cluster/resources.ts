@@ -1,0 +1,130 @@
+// The API resources volume-guard watches: one informer each. permissions.ts derives the RBAC rules
+// from this same table, so what the service account may read is exactly what the informers read.
+
+import type { RecordByKind, ResourceKind } from './records.ts';
+import {
+  transformLonghornNode,
+  transformLonghornReplica,
+  transformLonghornVolume,
+  transformNamespace,
+  transformNode,
+  transformPersistentVolume,
+  transformPersistentVolumeClaim,
+  transformPod,
+  transformStatefulSet,
+} from './transforms.ts';
+import { objectAt, stringAt } from './unstructured.ts';
+
+export const LONGHORN_GROUP = 'longhorn.io';
+export const LONGHORN_VERSION = 'v1beta2';
+export const DEFAULT_LONGHORN_NAMESPACE = 'longhorn-system';
+
+export interface ResourceSpec<K extends ResourceKind = ResourceKind> {
+  readonly kind: K;
+  /** '' for the core group. */
+  readonly apiGroup: string;
+  readonly version: string;
+  /** Plural resource name, as in RBAC rules and URLs. */
+  readonly resource: string;
+  /**
+   * Where it is listed: every namespace (or cluster-scoped) for core kinds; only Longhorn's namespace
+   * for Longhorn kinds.
+   */
+  readonly scope: 'cluster' | 'longhornNamespace';
+  /** A CRD that may not be installed: a 404 on list means "absent", not an error. */
+  readonly optional: boolean;
+  readonly transform: (raw: unknown) => RecordByKind[K] | undefined;
+}
+
+function spec<K extends ResourceKind>(resourceSpec: ResourceSpec<K>): ResourceSpec<K> {
+  return resourceSpec;
+}
+
+export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } = {
+  node: spec({ kind: 'node', apiGroup: '', version: 'v1', resource: 'nodes', scope: 'cluster', optional: false, transform: transformNode }),
+  namespace: spec({
+    kind: 'namespace',
+    apiGroup: '',
+    version: 'v1',
+    resource: 'namespaces',
+    scope: 'cluster',
+    optional: false,
+    transform: transformNamespace,
+  }),
+  persistentVolume: spec({
+    kind: 'persistentVolume',
+    apiGroup: '',
+    version: 'v1',
+    resource: 'persistentvolumes',
+    scope: 'cluster',
+    optional: false,
+    transform: transformPersistentVolume,
+  }),
+  persistentVolumeClaim: spec({
+    kind: 'persistentVolumeClaim',
+    apiGroup: '',
+    version: 'v1',
+    resource: 'persistentvolumeclaims',
+    scope: 'cluster',
+    optional: false,
+    transform: transformPersistentVolumeClaim,
+  }),
+  pod: spec({ kind: 'pod', apiGroup: '', version: 'v1', resource: 'pods', scope: 'cluster', optional: false, transform: transformPod }),
+  statefulSet: spec({
+    kind: 'statefulSet',
+    apiGroup: 'apps',
+    version: 'v1',
+    resource: 'statefulsets',
+    scope: 'cluster',
+    optional: false,
+    transform: transformStatefulSet,
+  }),
+  longhornVolume: spec({
+    kind: 'longhornVolume',
+    apiGroup: LONGHORN_GROUP,
+    version: LONGHORN_VERSION,
+    resource: 'volumes',
+    scope: 'longhornNamespace',
+    optional: true,
+    transform: transformLonghornVolume,
+  }),
+  longhornReplica: spec({
+    kind: 'longhornReplica',
+    apiGroup: LONGHORN_GROUP,
+    version: LONGHORN_VERSION,
+    resource: 'replicas',
+    scope: 'longhornNamespace',
+    optional: true,
+    transform: transformLonghornReplica,
+  }),
+  longhornNode: spec({
+    kind: 'longhornNode',
+    apiGroup: LONGHORN_GROUP,
+    version: LONGHORN_VERSION,
+    resource: 'nodes',
+    scope: 'longhornNamespace',
+    optional: true,
+    transform: transformLonghornNode,
+  }),
+};
+
+/** `pods`, `statefulsets.apps`, `volumes.longhorn.io`: how logs, metrics and staleness name a resource. */
+export function resourceLabel(resourceSpec: ResourceSpec): string {
+  return resourceSpec.apiGroup === '' ? resourceSpec.resource : `${resourceSpec.resource}.${resourceSpec.apiGroup}`;
+}
+
+/** The collection URL path an informer lists and watches. */
+export function collectionPath(resourceSpec: ResourceSpec, longhornNamespace: string): string {
+  const prefix = resourceSpec.apiGroup === '' ? `/api/${resourceSpec.version}` : `/apis/${resourceSpec.apiGroup}/${resourceSpec.version}`;
+  const namespace = resourceSpec.scope === 'longhornNamespace' ? `/namespaces/${encodeURIComponent(longhornNamespace)}` : '';
+  return `${prefix}${namespace}/${resourceSpec.resource}`;
+}
+
+/** The store key of a raw object (same as recordKey of its record). */
+export function keyOfObject(raw: unknown): string | undefined {
+  const metadata = objectAt(raw, 'metadata');
+  const name = stringAt(metadata, 'name');
+  if (name === '') return undefined;
+  const namespace = stringAt(metadata, 'namespace');
+  return namespace !== '' ? `${namespace}/${name}` : name;
+}

@@ -1,0 +1,333 @@
+// Raw API objects → slim records. Pure functions: input is the JSON the API server sent (a list item or a
+// watch event object), narrowed field by field; output keeps only what the checks read (see records.ts).
+// Each returns undefined when the object has no name (nothing could key it), never throws.
+
+import {
+  ANNOTATION_PREFIX,
+  type LonghornNodeRecord,
+  type LonghornReplicaRecord,
+  type LonghornVolumeRecord,
+  type NamespaceRecord,
+  type NodeRecord,
+  type OwnerRef,
+  type PersistentVolumeClaimRecord,
+  type PersistentVolumeRecord,
+  type PodRecord,
+  type StatefulSetRecord,
+  type VolumeSource,
+} from './records.ts';
+import {
+  EMPTY_STRING_MAP,
+  arrayAt,
+  isObject,
+  numberAt,
+  objectAt,
+  objectPath,
+  stringAt,
+  stringMapAt,
+  type JsonObject,
+} from './unstructured.ts';
+
+export const HELM_RELEASE_NAME_ANNOTATION = 'meta.helm.sh/release-name';
+export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace';
+/** Labels charts put on what a release creates (the StatefulSet selector usually carries one of them). */
+export const RELEASE_LABELS: readonly string[] = ['app.kubernetes.io/instance', 'release'];
+export const PROVISIONED_BY_ANNOTATION = 'pv.kubernetes.io/provisioned-by';
+
+/**
+ * Node-affinity keys whose value names the one node a PV's data lives on. A PV counts as pinned when
+ * every term of spec.nodeAffinity.required selects the same single node through one of these keys
+ * (operator In, one value) or through `matchFields` on `metadata.name`. The value is taken as the node
+ * name, which holds for all of these provisioners on standard clusters.
+ * - kubernetes.io/hostname: local static provisioner, Rancher local-path, OpenEBS LocalPV hostpath/device
+ * - openebs.io/nodename: OpenEBS LocalPV LVM and ZFS (their default CSI topology key)
+ * - topology.topolvm.io/node, topology.topolvm.cybozu.com/node (before TopoLVM 0.17): TopoLVM
+ * - topology.hostpath.csi/node: the Kubernetes CSI hostpath driver
+ * `topology.kubernetes.io/hostname` is not a well-known label and no provisioner we know sets it.
+ */
+export const NODE_IDENTITY_KEYS: readonly string[] = [
+  'kubernetes.io/hostname',
+  'openebs.io/nodename',
+  'topology.topolvm.io/node',
+  'topology.topolvm.cybozu.com/node',
+  'topology.hostpath.csi/node',
+];
+
+// Strings that repeat across thousands of records (namespaces, node names, phases, storage classes)
+// are shared through this pool, so each distinct value is stored once. Bounded: past the cap, strings
+// are simply not shared.
+const INTERN_CAP = 50_000;
+const internPool = new Map<string, string>();
+
+export function intern(value: string): string {
+  if (value === '') return '';
+  const shared = internPool.get(value);
+  if (shared !== undefined) return shared;
+  if (internPool.size < INTERN_CAP) internPool.set(value, value);
+  return value;
+}
+
+function metadataOf(raw: unknown): JsonObject | undefined {
+  return objectAt(raw, 'metadata');
+}
+
+function isDeleting(metadata: JsonObject): boolean {
+  return stringAt(metadata, 'deletionTimestamp') !== '';
+}
+
+/** Only entries whose key starts with one of the prefixes or is one of the exact keys. */
+function pickEntries(
+  map: Readonly<Record<string, string>>,
+  prefixes: readonly string[],
+  exactKeys: readonly string[] = [],
+): Readonly<Record<string, string>> {
+  let picked: Record<string, string> | undefined;
+  for (const [key, value] of Object.entries(map)) {
+    if (exactKeys.includes(key) || prefixes.some((prefix) => key.startsWith(prefix))) {
+      picked ??= {};
+      picked[key] = value;
+    }
+  }
+  return picked ?? EMPTY_STRING_MAP;
+}
+
+function guardAnnotations(metadata: JsonObject): Readonly<Record<string, string>> {
+  return pickEntries(stringMapAt(metadata, 'annotations'), [ANNOTATION_PREFIX]);
+}
+
+export function transformNode(raw: unknown): NodeRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  return {
+    name: intern(name),
+    unschedulable: objectAt(raw, 'spec')?.['unschedulable'] === true,
+    annotations: guardAnnotations(metadata),
+  };
+}
+
+export function transformNamespace(raw: unknown): NamespaceRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  return { name: intern(name), annotations: guardAnnotations(metadata) };
+}
+
+function volumeSourceOf(spec: JsonObject | undefined): VolumeSource {
+  if (objectAt(spec, 'local')) return 'local';
+  if (objectAt(spec, 'hostPath')) return 'hostPath';
+  if (objectAt(spec, 'csi')) return 'csi';
+  return 'other';
+}
+
+/** The single node a NodeSelectorTerm selects by node identity, '' when it selects none or several. */
+function nodeOfTerm(term: unknown): string {
+  const candidates = new Set<string>();
+  for (const expression of arrayAt(term, 'matchExpressions')) {
+    if (!NODE_IDENTITY_KEYS.includes(stringAt(expression, 'key'))) continue;
+    const node = singleInValue(expression);
+    if (node === undefined) return '';
+    candidates.add(node);
+  }
+  for (const field of arrayAt(term, 'matchFields')) {
+    if (stringAt(field, 'key') !== 'metadata.name') continue;
+    const node = singleInValue(field);
+    if (node === undefined) return '';
+    candidates.add(node);
+  }
+  // Two different nodes ANDed in one term select nothing: not pinned to one node either.
+  return candidates.size === 1 ? [...candidates][0]! : '';
+}
+
+/** The value of an `In [value]` requirement, undefined for any other operator or value count. */
+function singleInValue(requirement: unknown): string | undefined {
+  if (stringAt(requirement, 'operator') !== 'In') return undefined;
+  const values = arrayAt(requirement, 'values');
+  if (values.length !== 1 || typeof values[0] !== 'string' || values[0] === '') return undefined;
+  return values[0];
+}
+
+/** Terms are ORed: the PV is pinned only when every term selects the same single node. */
+export function pinnedNodeOf(spec: JsonObject | undefined): string {
+  const terms = arrayAt(objectPath(spec, 'nodeAffinity', 'required'), 'nodeSelectorTerms');
+  if (terms.length === 0) return '';
+  let pinned = '';
+  for (const term of terms) {
+    const node = nodeOfTerm(term);
+    if (node === '' || (pinned !== '' && node !== pinned)) return '';
+    pinned = node;
+  }
+  return pinned;
+}
+
+export function transformPersistentVolume(raw: unknown): PersistentVolumeRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const spec = objectAt(raw, 'spec');
+  const claimRef = objectAt(spec, 'claimRef');
+  const csiDriver = stringAt(objectAt(spec, 'csi'), 'driver');
+  const provisionedBy = stringMapAt(metadata, 'annotations')[PROVISIONED_BY_ANNOTATION] ?? '';
+  return {
+    name,
+    source: volumeSourceOf(spec),
+    driver: intern(csiDriver !== '' ? csiDriver : provisionedBy),
+    storageClassName: intern(stringAt(spec, 'storageClassName')),
+    pinnedNode: intern(pinnedNodeOf(spec)),
+    claimNamespace: intern(stringAt(claimRef, 'namespace')),
+    claimName: stringAt(claimRef, 'name'),
+    phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
+    reclaimPolicy: intern(stringAt(spec, 'persistentVolumeReclaimPolicy')),
+  };
+}
+
+function ownerReferencesOf(metadata: JsonObject): readonly OwnerRef[] {
+  const refs = arrayAt(metadata, 'ownerReferences');
+  if (refs.length === 0) return EMPTY_LIST;
+  const owners: OwnerRef[] = [];
+  for (const ref of refs) {
+    if (!isObject(ref)) continue;
+    owners.push({ kind: intern(stringAt(ref, 'kind')), name: stringAt(ref, 'name'), uid: stringAt(ref, 'uid') });
+  }
+  return owners;
+}
+
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+
+export function transformPersistentVolumeClaim(raw: unknown): PersistentVolumeClaimRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const spec = objectAt(raw, 'spec');
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name,
+    uid: stringAt(metadata, 'uid'),
+    volumeName: stringAt(spec, 'volumeName'),
+    phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
+    storageClassName: intern(stringAt(spec, 'storageClassName')),
+    labels: pickEntries(stringMapAt(metadata, 'labels'), [ANNOTATION_PREFIX], RELEASE_LABELS),
+    annotations: pickEntries(stringMapAt(metadata, 'annotations'), [ANNOTATION_PREFIX], [
+      HELM_RELEASE_NAME_ANNOTATION,
+      HELM_RELEASE_NAMESPACE_ANNOTATION,
+    ]),
+    ownerReferences: ownerReferencesOf(metadata),
+    creationTimestamp: stringAt(metadata, 'creationTimestamp'),
+    deleting: isDeleting(metadata),
+  };
+}
+
+/**
+ * Claims a pod mounts: `persistentVolumeClaim.claimName` volumes, and generic ephemeral volumes, whose
+ * PVC the ephemeral-volume controller names `<pod>-<volume>`.
+ */
+export function claimNamesOfPod(podName: string, spec: JsonObject | undefined): readonly string[] {
+  const volumes = arrayAt(spec, 'volumes');
+  let claims: string[] | undefined;
+  for (const volume of volumes) {
+    const claimName = stringAt(objectAt(volume, 'persistentVolumeClaim'), 'claimName');
+    const volumeName = stringAt(volume, 'name');
+    const claim = claimName !== '' ? claimName : objectAt(volume, 'ephemeral') && volumeName !== '' ? `${podName}-${volumeName}` : '';
+    if (claim === '') continue;
+    claims ??= [];
+    if (!claims.includes(claim)) claims.push(claim);
+  }
+  return claims ?? EMPTY_LIST;
+}
+
+export function transformPod(raw: unknown): PodRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const spec = objectAt(raw, 'spec');
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name,
+    nodeName: intern(stringAt(spec, 'nodeName')),
+    phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
+    claimNames: claimNamesOfPod(name, spec),
+  };
+}
+
+export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const spec = objectAt(raw, 'spec');
+  const annotations = stringMapAt(metadata, 'annotations');
+  const templates: string[] = [];
+  for (const template of arrayAt(spec, 'volumeClaimTemplates')) {
+    const templateName = stringAt(objectAt(template, 'metadata'), 'name');
+    if (templateName !== '') templates.push(templateName);
+  }
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name,
+    uid: stringAt(metadata, 'uid'),
+    // The API server defaults spec.replicas to 1; an absent field means the default.
+    replicas: numberAt(spec, 'replicas') ?? 1,
+    claimTemplates: templates.length > 0 ? templates : EMPTY_LIST,
+    selector: stringMapAt(objectAt(spec, 'selector'), 'matchLabels'),
+    helmReleaseName: annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '',
+    helmReleaseNamespace: intern(annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? ''),
+  };
+}
+
+export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const spec = objectAt(raw, 'spec');
+  const status = objectAt(raw, 'status');
+  const kubernetesStatus = objectAt(status, 'kubernetesStatus');
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name,
+    // Longhorn defaults an unset count to its `default-replica-count` setting (3 out of the box); 0
+    // here means "not stated", which no check may read as "more than one".
+    numberOfReplicas: numberAt(spec, 'numberOfReplicas') ?? 0,
+    state: intern(stringAt(status, 'state')),
+    robustness: intern(stringAt(status, 'robustness')),
+    currentNodeID: intern(stringAt(status, 'currentNodeID')),
+    pvName: stringAt(kubernetesStatus, 'pvName'),
+    pvcNamespace: intern(stringAt(kubernetesStatus, 'namespace')),
+    pvcName: stringAt(kubernetesStatus, 'pvcName'),
+    deleting: isDeleting(metadata),
+  };
+}
+
+export function transformLonghornReplica(raw: unknown): LonghornReplicaRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const spec = objectAt(raw, 'spec');
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name,
+    volumeName: stringAt(spec, 'volumeName'),
+    nodeID: intern(stringAt(spec, 'nodeID')),
+    diskID: intern(stringAt(spec, 'diskID')),
+    healthyAt: stringAt(spec, 'healthyAt'),
+    failedAt: stringAt(spec, 'failedAt'),
+    desireState: intern(stringAt(spec, 'desireState')),
+    currentState: intern(stringAt(objectAt(raw, 'status'), 'currentState')),
+    deleting: isDeleting(metadata),
+  };
+}
+
+export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const diskStatus = objectPath(raw, 'status', 'diskStatus');
+  const uuids: string[] = [];
+  for (const disk of Object.values(diskStatus ?? {})) {
+    const uuid = stringAt(disk, 'diskUUID');
+    if (uuid !== '' && !uuids.includes(uuid)) uuids.push(intern(uuid));
+  }
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name: intern(name),
+    diskUUIDs: uuids.length > 0 ? uuids : EMPTY_LIST,
+  };
+}
