@@ -1,0 +1,258 @@
+// Checks the real-Kubernetes test harness itself: version, identities and RBAC, CRDs,
+// Helm, and that objects survive an API server restart.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ensureCluster,
+  helm,
+  kubectl,
+  restartApiServer,
+  stopCluster,
+  tempFile,
+  paths,
+  type ClusterInfo,
+} from '../harness/cluster.ts';
+
+const NS = `harness-${process.pid}`;
+let cluster: ClusterInfo;
+
+/** kubectl that must succeed; returns stdout. */
+async function k(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input === undefined ? {} : { input });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+beforeAll(async () => {
+  cluster = await ensureCluster();
+  await k(['create', 'namespace', NS]);
+}, 30 * 60_000);
+
+afterAll(async () => {
+  // No namespace controller runs, so a deleted namespace would stay Terminating forever:
+  // delete the objects, keep the (empty) namespace.
+  if (!cluster) return;
+  await kubectl(['delete', 'configmap,pods,pvc,secrets', '--all', '-n', NS, '--wait=false']);
+  await kubectl(['delete', 'upgradeplans.management.harvesterhci.io', `plan-${NS}`, '--ignore-not-found', '--wait=false']);
+});
+
+describe('test cluster', () => {
+  it('reports Kubernetes v1.36.3 on /version', async () => {
+    const version = JSON.parse(await k(['get', '--raw', '/version'])) as { gitVersion: string; major: string; minor: string };
+    expect(version.gitVersion).toBe('v1.36.3');
+    expect(version.major).toBe('1');
+    expect(version.minor).toBe('36');
+    expect(cluster.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('kubectl version shows client and server v1.36.3', async () => {
+    const v = JSON.parse(await k(['version', '-o', 'json'])) as {
+      clientVersion: { gitVersion: string };
+      serverVersion: { gitVersion: string };
+    };
+    expect(v.clientVersion.gitVersion).toBe('v1.36.3');
+    expect(v.serverVersion.gitVersion).toBe('v1.36.3');
+  });
+
+  it('gives the non-admin identity nothing until RBAC grants it', async () => {
+    const user = { kubeconfig: cluster.kubeconfigUser };
+    const denied = await kubectl(['get', 'secrets', '-A'], user);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/Forbidden/);
+    expect(denied.stderr).toMatch(/"alice"/);
+
+    const who = JSON.parse((await kubectl(['auth', 'whoami', '-o', 'json'], user)).stdout) as {
+      status: { userInfo: { username: string; groups: string[] } };
+    };
+    expect(who.status.userInfo.username).toBe('alice');
+    expect(who.status.userInfo.groups).toContain('developers');
+
+    const before = await kubectl(['auth', 'can-i', 'list', 'configmaps', '-n', NS], user);
+    expect(before.stdout.trim()).toBe('no');
+    expect(before.code).toBe(1);
+    expect((await k(['auth', 'can-i', 'list', 'secrets', '-A'])).trim()).toBe('yes');
+
+    await k(['create', 'role', 'cm-reader', '-n', NS, '--verb=get,list', '--resource=configmaps']);
+    await k(['create', 'rolebinding', 'cm-reader', '-n', NS, '--role=cm-reader', '--group=developers']);
+    const after = await kubectl(['auth', 'can-i', 'list', 'configmaps', '-n', NS], user);
+    expect(after.stdout.trim()).toBe('yes');
+    expect((await kubectl(['get', 'configmaps', '-n', NS], user)).code).toBe(0);
+  });
+
+  it('creates pods without a ServiceAccount and deletes PVCs without finalizers', async () => {
+    await k(['apply', '-f', '-'], podAndPvc(NS));
+    const pod = JSON.parse(await k(['get', 'pod', 'p1', '-n', NS, '-o', 'json'])) as { spec: { nodeName?: string } };
+    expect(pod.spec.nodeName).toBeUndefined(); // no scheduler: stays Pending
+    const pvc = JSON.parse(await k(['get', 'pvc', 'data-p1', '-n', NS, '-o', 'json'])) as { metadata: { finalizers?: string[] } };
+    expect(pvc.metadata.finalizers ?? []).toEqual([]);
+    await k(['delete', 'pvc', 'data-p1', '-n', NS, '--timeout=20s']);
+    expect((await kubectl(['get', 'pvc', 'data-p1', '-n', NS])).code).not.toBe(0);
+  });
+
+  it('serves every test CRD, with a status subresource', async () => {
+    for (const obj of crdObjects(NS)) {
+      const { kind, name, namespaced, status } = obj;
+      await k(['apply', '-f', '-'], obj.yaml);
+      const where = namespaced ? ['-n', NS] : [];
+      const resource = obj.resource;
+      await k(['patch', resource, name, ...where, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+      const got = JSON.parse(await k(['get', resource, name, ...where, '-o', 'json'])) as { kind: string; status: unknown };
+      expect(got.kind).toBe(kind);
+      expect(got.status).toMatchObject(status);
+    }
+    // Printer columns of the Longhorn volume.
+    const table = await k(['get', 'lhv', '-n', NS]);
+    expect(table).toMatch(/STATE\s+ROBUSTNESS/);
+    expect(table).toMatch(/pvc-1\s+attached\s+degraded/);
+  });
+
+  it('runs helm against the cluster', async () => {
+    const v = await helm(['version', '--template', '{{.Version}}']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^v3\.\d+\.\d+$/);
+
+    const chartDir = join(paths.dir, 'tmp', 'tiny-chart');
+    await rm(chartDir, { recursive: true, force: true });
+    await tempFile('tiny-chart/Chart.yaml', 'apiVersion: v2\nname: tiny\nversion: 0.1.0\nkubeVersion: ">=1.30.0-0"\n');
+    await tempFile(
+      'tiny-chart/templates/configmap.yaml',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n',
+    );
+    const inst = await helm(['install', 'tiny', chartDir, '-n', NS, '--wait', '--timeout', '60s']);
+    expect(inst.stderr).toBe('');
+    expect(inst.code).toBe(0);
+    const cm = JSON.parse(await k(['get', 'configmap', 'tiny-cm', '-n', NS, '-o', 'json'])) as { data: { kube: string } };
+    expect(cm.data.kube).toBe('v1.36.3');
+    const secret = JSON.parse(await k(['get', 'secret', 'sh.helm.release.v1.tiny.v1', '-n', NS, '-o', 'json'])) as {
+      type: string;
+      metadata: { labels: Record<string, string> };
+    };
+    expect(secret.type).toBe('helm.sh/release.v1');
+    expect(secret.metadata.labels).toMatchObject({ owner: 'helm', name: 'tiny', status: 'deployed', version: '1' });
+    const list = await helm(['list', '-n', NS, '-o', 'json']);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'tiny', status: 'deployed' })]);
+    const un = await helm(['uninstall', 'tiny', '-n', NS, '--wait']);
+    expect(un.code).toBe(0);
+    expect((await kubectl(['get', 'secret', 'sh.helm.release.v1.tiny.v1', '-n', NS])).code).not.toBe(0);
+  });
+
+  it('keeps objects and its URL across down/up and an API server outage', async () => {
+    await k(['create', 'configmap', 'survivor', '-n', NS, '--from-literal=k=v']);
+    expect(await stopCluster()).toBe(true);
+    const again = await ensureCluster({ build: false });
+    expect(again.server).toBe(cluster.server);
+    expect(await k(['get', 'configmap', 'survivor', '-n', NS, '-o', 'jsonpath={.data.k}'])).toBe('v');
+
+    let downResult = 0;
+    const back = await restartApiServer({
+      downSeconds: 2,
+      onDown: async () => {
+        downResult = (await kubectl(['get', 'configmap', 'survivor', '-n', NS, '--request-timeout=2s'])).code;
+      },
+    });
+    expect(downResult).not.toBe(0);
+    expect(back.server).toBe(cluster.server);
+    expect(await k(['get', 'configmap', 'survivor', '-n', NS, '-o', 'jsonpath={.data.k}'])).toBe('v');
+  });
+});
+
+function podAndPvc(ns: string): string {
+  return `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data-p1, namespace: ${ns}}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p1, namespace: ${ns}}
+spec:
+  containers: [{name: c, image: busybox}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: data-p1}}]
+`;
+}
+
+interface CrdObject {
+  resource: string;
+  kind: string;
+  name: string;
+  namespaced: boolean;
+  yaml: string;
+  status: Record<string, unknown>;
+}
+
+function crdObjects(ns: string): CrdObject[] {
+  return [
+    {
+      resource: 'volumes.longhorn.io',
+      kind: 'Volume',
+      name: 'pvc-1',
+      namespaced: true,
+      yaml: `apiVersion: longhorn.io/v1beta2\nkind: Volume\nmetadata: {name: pvc-1, namespace: ${ns}}\nspec: {numberOfReplicas: 3, dataLocality: disabled, size: "1073741824"}\n`,
+      status: {
+        state: 'attached',
+        robustness: 'degraded',
+        currentNodeID: 'node-1',
+        kubernetesStatus: { namespace: 'default', pvcName: 'data', pvName: 'pvc-1', workloadsStatus: [{ podName: 'p', workloadType: 'StatefulSet' }] },
+      },
+    },
+    {
+      resource: 'replicas.longhorn.io',
+      kind: 'Replica',
+      name: 'pvc-1-r-1',
+      namespaced: true,
+      yaml: `apiVersion: longhorn.io/v1beta2\nkind: Replica\nmetadata: {name: pvc-1-r-1, namespace: ${ns}, labels: {longhornvolume: pvc-1, longhornnode: node-1, longhorndiskuuid: u-1}}\nspec: {volumeName: pvc-1, nodeID: node-1, diskID: u-1, healthyAt: "2025-01-01T00:00:00Z", failedAt: "", desireState: running}\n`,
+      status: { currentState: 'stopped' },
+    },
+    {
+      resource: 'nodes.longhorn.io',
+      kind: 'Node',
+      name: 'node-1',
+      namespaced: true,
+      yaml: `apiVersion: longhorn.io/v1beta2\nkind: Node\nmetadata: {name: node-1, namespace: ${ns}}\nspec: {allowScheduling: true, disks: {disk-1: {path: /var/lib/longhorn, allowScheduling: true}}}\n`,
+      status: { diskStatus: { 'disk-1': { diskUUID: 'u-2', conditions: [] } }, conditions: [{ type: 'Ready', status: 'True' }] },
+    },
+    {
+      resource: 'upgrades.harvesterhci.io',
+      kind: 'Upgrade',
+      name: 'hvst-upgrade-1',
+      namespaced: true,
+      yaml: `apiVersion: harvesterhci.io/v1beta1\nkind: Upgrade\nmetadata: {name: hvst-upgrade-1, namespace: ${ns}, annotations: {harvesterhci.io/skipSingleReplicaDetachedVol: "true"}}\nspec: {version: v1.4.1, logEnabled: true}\n`,
+      status: { previousVersion: 'v1.4.0' },
+    },
+    {
+      resource: 'upgradeplans.management.harvesterhci.io',
+      kind: 'UpgradePlan',
+      name: `plan-${ns}`,
+      namespaced: false,
+      yaml: `apiVersion: management.harvesterhci.io/v1beta1\nkind: UpgradePlan\nmetadata: {name: plan-${ns}}\nspec: {version: v1.6.0}\n`,
+      status: { currentPhase: 'Initializing' },
+    },
+    {
+      resource: 'plans.upgrade.cattle.io',
+      kind: 'Plan',
+      name: 'server-plan',
+      namespaced: true,
+      yaml: `apiVersion: upgrade.cattle.io/v1\nkind: Plan\nmetadata: {name: server-plan, namespace: ${ns}}\nspec: {concurrency: 1, cordon: true, serviceAccountName: system-upgrade, nodeSelector: {matchExpressions: [{key: node-role.kubernetes.io/control-plane, operator: In, values: ["true"]}]}, upgrade: {image: rancher/k3s-upgrade}, version: v1.33.1+k3s1, drain: {force: true}}\n`,
+      status: { latestVersion: 'v1.33.1+k3s1', applying: ['node-1'] },
+    },
+    {
+      resource: 'machinedeployments.cluster.x-k8s.io',
+      kind: 'MachineDeployment',
+      name: 'md-0',
+      namespaced: true,
+      yaml: `apiVersion: cluster.x-k8s.io/v1beta1\nkind: MachineDeployment\nmetadata: {name: md-0, namespace: ${ns}}\nspec: {clusterName: c1, replicas: 3, selector: {matchLabels: {pool: md-0}}, template: {metadata: {labels: {pool: md-0}}, spec: {clusterName: c1, version: v1.33.1, bootstrap: {configRef: {name: b}}, infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta1, kind: DockerMachineTemplate, name: md-0-v2}}}}\n`,
+      status: { phase: 'ScalingUp', replicas: 3, readyReplicas: 2 },
+    },
+    {
+      resource: 'kubeadmcontrolplanes.controlplane.cluster.x-k8s.io',
+      kind: 'KubeadmControlPlane',
+      name: 'cp',
+      namespaced: true,
+      yaml: `apiVersion: controlplane.cluster.x-k8s.io/v1beta1\nkind: KubeadmControlPlane\nmetadata: {name: cp, namespace: ${ns}}\nspec: {version: v1.33.1, replicas: 3, machineTemplate: {infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta1, kind: DockerMachineTemplate, name: cp-v2}}, kubeadmConfigSpec: {}}\n`,
+      status: { initialized: true, replicas: 3, readyReplicas: 3, updatedReplicas: 1, version: 'v1.33.0' },
+    },
+  ];
+}
