@@ -178,4 +178,9 @@ export interface ModelSink {
   remove(kind: ResourceKind, key: string): void;
   /** After a (re)list: the kind's full contents; records absent from `records` are removed. */
   replaceAll<K extends ResourceKind>(kind: K, records: readonly RecordByKind[K][]): void;
+  /**
+   * Whether Longhorn's CRDs are served. Called by the informers when they discover (or lose) them; Longhorn
+   * records already in the model are left as they are (the informers reconcile them with replaceAll).
+   */
+  setLonghornInstalled(installed: boolean): void;
 }

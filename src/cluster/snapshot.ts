@@ -65,7 +65,11 @@ export interface ClusterSnapshot {
   podsOnNode(nodeName: string): readonly PodRecord[];
 
   statefulSet(namespace: string, name: string): StatefulSetRecord | undefined;
-  /** StatefulSets annotated `meta.helm.sh/release-name=<release>` (and release-namespace, when set) in the namespace. */
+  /**
+   * StatefulSets of the Helm release `namespace/release`: annotated `meta.helm.sh/release-name=<release>` and
+   * `meta.helm.sh/release-namespace=<namespace>` (a StatefulSet without the namespace annotation belongs to a
+   * release of its own namespace). They may live in another namespace than the release's when the chart says so.
+   */
   statefulSetsOfRelease(namespace: string, release: string): readonly StatefulSetRecord[];
 }
 

@@ -1,0 +1,154 @@
+// A secondary index of the cluster model: bucket key → the records filed under it.
+//
+// Most buckets hold a handful of records (the 3 replicas of a volume, the pod using a claim), a few hold
+// thousands (the PVCs of a namespace). Small buckets are immutable arrays replaced on every write (copy on
+// write: an array handed to a caller never changes under it); large ones switch to a Set, whose array view is
+// built on demand and dropped on the next write to that bucket. Either way a lookup costs O(records returned)
+// and a write O(1) amortised.
+
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** Above this many records a bucket becomes a Set: copying the array on each write would cost O(bucket). */
+const SMALL_BUCKET_LIMIT = 32;
+
+class LargeBucket<R> {
+  readonly members: Set<R>;
+  view: readonly R[] | undefined;
+
+  constructor(members: Iterable<R>) {
+    this.members = new Set(members);
+    this.view = undefined;
+  }
+}
+
+type Bucket<R> = readonly R[] | LargeBucket<R>;
+
+/** The keys a record is filed under: one key, several (deduplicated), or none ('' or an empty array). */
+export type IndexKeys = string | readonly string[];
+
+function includesKey(keys: IndexKeys, key: string): boolean {
+  return typeof keys === 'string' ? keys === key : keys.includes(key);
+}
+
+function forEachKey(keys: IndexKeys, visit: (key: string) => void): void {
+  if (typeof keys === 'string') {
+    if (keys !== '') visit(keys);
+    return;
+  }
+  for (const key of keys) if (key !== '') visit(key);
+}
+
+export class MultiIndex<R> {
+  readonly name: string;
+  readonly #keysOf: (record: R) => IndexKeys;
+  readonly #buckets = new Map<string, Bucket<R>>();
+
+  constructor(name: string, keysOf: (record: R) => IndexKeys) {
+    this.name = name;
+    this.#keysOf = keysOf;
+  }
+
+  /** The records filed under `key`. The array never changes afterwards; callers must not mutate it. */
+  get(key: string): readonly R[] {
+    const bucket = this.#buckets.get(key);
+    if (bucket === undefined) return EMPTY;
+    if (!(bucket instanceof LargeBucket)) return bucket;
+    bucket.view ??= Array.from(bucket.members);
+    return bucket.view;
+  }
+
+  /** How many bucket keys exist (a bucket with no records is always deleted). */
+  get bucketCount(): number {
+    return this.#buckets.size;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#buckets.keys();
+  }
+
+  /** Every indexed record, once per bucket it is filed under. */
+  *records(): Generator<R> {
+    for (const bucket of this.#buckets.values()) {
+      yield* bucket instanceof LargeBucket ? bucket.members : bucket;
+    }
+  }
+
+  /**
+   * Moves a record from the buckets of its previous version to those of its next one. `previous` undefined:
+   * a new record; `next` undefined: a removed one.
+   */
+  update(previous: R | undefined, next: R | undefined): void {
+    const previousKeys: IndexKeys = previous === undefined ? EMPTY : this.#keysOf(previous);
+    const nextKeys: IndexKeys = next === undefined ? EMPTY : this.#keysOf(next);
+    if (previous !== undefined) {
+      forEachKey(previousKeys, (key) => {
+        if (next !== undefined && includesKey(nextKeys, key)) this.#replace(key, previous, next);
+        else this.#delete(key, previous);
+      });
+    }
+    if (next !== undefined) {
+      forEachKey(nextKeys, (key) => {
+        if (!includesKey(previousKeys, key)) this.#add(key, next);
+      });
+    }
+  }
+
+  clear(): void {
+    this.#buckets.clear();
+  }
+
+  #add(key: string, record: R): void {
+    const bucket = this.#buckets.get(key);
+    if (bucket === undefined) {
+      this.#buckets.set(key, [record]);
+    } else if (bucket instanceof LargeBucket) {
+      bucket.members.add(record);
+      bucket.view = undefined;
+    } else if (bucket.length >= SMALL_BUCKET_LIMIT) {
+      const large = new LargeBucket(bucket);
+      large.members.add(record);
+      this.#buckets.set(key, large);
+    } else {
+      this.#buckets.set(key, [...bucket, record]);
+    }
+  }
+
+  #delete(key: string, record: R): void {
+    const bucket = this.#buckets.get(key);
+    if (bucket === undefined) return;
+    if (bucket instanceof LargeBucket) {
+      bucket.members.delete(record);
+      bucket.view = undefined;
+      if (bucket.members.size === 0) this.#buckets.delete(key);
+      // Shrinking back to an array is not worth it: a bucket that grew large tends to stay large.
+      return;
+    }
+    const position = bucket.indexOf(record);
+    if (position < 0) return;
+    if (bucket.length === 1) {
+      this.#buckets.delete(key);
+      return;
+    }
+    const remaining = bucket.slice();
+    remaining.splice(position, 1);
+    this.#buckets.set(key, remaining);
+  }
+
+  #replace(key: string, previous: R, next: R): void {
+    const bucket = this.#buckets.get(key);
+    if (bucket instanceof LargeBucket) {
+      bucket.members.delete(previous);
+      bucket.members.add(next);
+      bucket.view = undefined;
+      return;
+    }
+    const position = bucket === undefined ? -1 : bucket.indexOf(previous);
+    if (bucket === undefined || position < 0) {
+      this.#add(key, next);
+      return;
+    }
+    const replaced = bucket.slice();
+    replaced[position] = next;
+    this.#buckets.set(key, replaced);
+  }
+}

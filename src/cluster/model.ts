@@ -1,0 +1,393 @@
+// The live cluster model: slim records in memory, indexed for every query a check makes, plus the Longhorn
+// volume sets (single-replica, unhealthy...) kept up to date on every write so that a cluster-wide check reads
+// a ready answer instead of scanning every volume. Pure data structure: no I/O, no clock, no timers.
+//
+// Writes (upsert/remove/replaceAll) come from the informers and are synchronous, so a check that runs without
+// awaiting sees one consistent state. Arrays returned by queries are never modified afterwards.
+
+import { recordsEqual } from './model-equality.ts';
+import { MultiIndex } from './model-index.ts';
+import type {
+  LonghornNodeRecord,
+  LonghornReplicaRecord,
+  LonghornVolumeRecord,
+  ModelSink,
+  NamespaceRecord,
+  NodeRecord,
+  PersistentVolumeClaimRecord,
+  PersistentVolumeRecord,
+  PodRecord,
+  RecordByKind,
+  ResourceKind,
+  StatefulSetRecord,
+} from './records.ts';
+import { RESOURCE_KINDS, recordKey } from './records.ts';
+import type { ClusterSnapshot, VolumeContext, VolumePredicate } from './snapshot.ts';
+
+/** The labels Helm charts put on what they create, naming the release (newer charts first). */
+export const RELEASE_LABELS: readonly string[] = ['app.kubernetes.io/instance', 'release'];
+
+/**
+ * Longhorn objects live in the one namespace the informers watch, and are looked up by name (replicas name
+ * their volume, volumes their node), so the model keys them by name alone.
+ */
+const LONGHORN_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>([
+  'longhornVolume',
+  'longhornReplica',
+  'longhornNode',
+]);
+
+type Stores = { [K in ResourceKind]: Map<string, RecordByKind[K]> };
+type Indexes = { [K in ResourceKind]: readonly MultiIndex<RecordByKind[K]>[] };
+
+const NO_REPLICAS: readonly LonghornReplicaRecord[] = Object.freeze([]);
+
+function storeKeyOf(kind: ResourceKind, record: { readonly name: string; readonly namespace?: string }): string {
+  return LONGHORN_KINDS.has(kind) ? record.name : recordKey(record);
+}
+
+/** `remove` receives recordKey()'s `namespace/name`; Longhorn kinds are stored by name. */
+function storeKeyOfRecordKey(kind: ResourceKind, key: string): string {
+  return LONGHORN_KINDS.has(kind) ? key.slice(key.lastIndexOf('/') + 1) : key;
+}
+
+function releaseKeysOf(claim: PersistentVolumeClaimRecord): readonly string[] {
+  const keys: string[] = [];
+  for (const label of RELEASE_LABELS) {
+    const release = claim.labels[label];
+    if (release === undefined || release === '') continue;
+    const key = `${claim.namespace}/${release}`;
+    if (!keys.includes(key)) keys.push(key);
+  }
+  return keys;
+}
+
+function claimKeysOf(pod: PodRecord): readonly string[] {
+  const keys: string[] = [];
+  for (const claimName of pod.claimNames) {
+    const key = `${pod.namespace}/${claimName}`;
+    if (!keys.includes(key)) keys.push(key);
+  }
+  return keys;
+}
+
+/** A Helm release is identified by its namespace and name; Helm stamps both on what it creates. */
+function helmReleaseKeyOf(statefulSet: StatefulSetRecord): string {
+  if (statefulSet.helmReleaseName === '') return '';
+  return `${statefulSet.helmReleaseNamespace || statefulSet.namespace}/${statefulSet.helmReleaseName}`;
+}
+
+/** The context handed to volume predicates; one instance per model, its `replicas` set before each call. */
+class PredicateContext implements VolumeContext {
+  replicas: readonly LonghornReplicaRecord[] = NO_REPLICAS;
+  readonly diskUUIDsOf: (nodeName: string) => readonly string[] | undefined;
+
+  constructor(longhornNodes: ReadonlyMap<string, LonghornNodeRecord>) {
+    this.diskUUIDsOf = (nodeName) => longhornNodes.get(nodeName)?.diskUUIDs;
+  }
+}
+
+export class ClusterModel implements ModelSink, ClusterSnapshot {
+  #longhornInstalled = false;
+
+  readonly #stores: Stores = {
+    longhornVolume: new Map(),
+    longhornReplica: new Map(),
+    longhornNode: new Map(),
+    node: new Map(),
+    persistentVolume: new Map(),
+    persistentVolumeClaim: new Map(),
+    pod: new Map(),
+    statefulSet: new Map(),
+    namespace: new Map(),
+  };
+
+  readonly #volumesByPV = new MultiIndex<LonghornVolumeRecord>('longhornVolume.byPV', (v) => v.pvName);
+  readonly #replicasByVolume = new MultiIndex<LonghornReplicaRecord>('longhornReplica.byVolume', (r) => r.volumeName);
+  readonly #replicasByNode = new MultiIndex<LonghornReplicaRecord>('longhornReplica.byNode', (r) => r.nodeID);
+  readonly #pvsByPinnedNode = new MultiIndex<PersistentVolumeRecord>('persistentVolume.byPinnedNode', (pv) => pv.pinnedNode);
+  readonly #claimsByNamespace = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byNamespace', (c) => c.namespace);
+  readonly #claimsByRelease = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byRelease', releaseKeysOf);
+  readonly #podsByClaim = new MultiIndex<PodRecord>('pod.byClaim', claimKeysOf);
+  readonly #podsByNode = new MultiIndex<PodRecord>('pod.byNode', (p) => p.nodeName);
+  readonly #statefulSetsByRelease = new MultiIndex<StatefulSetRecord>('statefulSet.byRelease', helmReleaseKeyOf);
+
+  readonly #indexes: Indexes = {
+    longhornVolume: [this.#volumesByPV],
+    longhornReplica: [this.#replicasByVolume, this.#replicasByNode],
+    longhornNode: [],
+    node: [],
+    persistentVolume: [this.#pvsByPinnedNode],
+    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease],
+    pod: [this.#podsByClaim, this.#podsByNode],
+    statefulSet: [this.#statefulSetsByRelease],
+    namespace: [],
+  };
+
+  readonly #setNames: readonly string[];
+  readonly #predicates: readonly VolumePredicate[];
+  /** Per predicate, parallel to #predicates: volume name → volume, for the volumes that match it now. */
+  readonly #sets: readonly Map<string, LonghornVolumeRecord>[];
+  readonly #predicateContext: PredicateContext;
+  /** Volumes whose set membership must be recomputed once the current write completes. */
+  readonly #volumesToEvaluate = new Set<string>();
+  #batchDepth = 0;
+
+  constructor(volumeSets: Readonly<Record<string, VolumePredicate>> = {}) {
+    this.#setNames = Object.keys(volumeSets);
+    this.#predicates = Object.values(volumeSets);
+    this.#sets = this.#setNames.map(() => new Map<string, LonghornVolumeRecord>());
+    this.#predicateContext = new PredicateContext(this.#stores.longhornNode);
+  }
+
+  // ---------------------------------------------------------------------------------------------------- writes
+
+  setLonghornInstalled(installed: boolean): void {
+    this.#longhornInstalled = installed;
+  }
+
+  upsert<K extends ResourceKind>(kind: K, record: RecordByKind[K]): void {
+    this.#write(kind, record);
+    this.#evaluatePending();
+  }
+
+  remove(kind: ResourceKind, key: string): void {
+    this.#delete(kind, storeKeyOfRecordKey(kind, key));
+    this.#evaluatePending();
+  }
+
+  replaceAll<K extends ResourceKind>(kind: K, records: readonly RecordByKind[K][]): void {
+    // Volume sets are re-evaluated once per affected volume at the end, not once per replica written.
+    this.#batchDepth++;
+    try {
+      const present = new Set<string>();
+      for (const record of records) {
+        present.add(storeKeyOf(kind, record));
+        this.#write(kind, record);
+      }
+      // Deleting the current entry while iterating a Map is safe: iteration continues with the next one.
+      for (const key of this.#stores[kind].keys()) {
+        if (!present.has(key)) this.#delete(kind, key);
+      }
+    } finally {
+      this.#batchDepth--;
+    }
+    this.#evaluatePending();
+  }
+
+  #write<K extends ResourceKind>(kind: K, record: RecordByKind[K]): void {
+    const store: Map<string, RecordByKind[K]> = this.#stores[kind];
+    const key = storeKeyOf(kind, record);
+    const previous = store.get(key);
+    // A relist delivers an equal copy of nearly everything: nothing to re-index or re-evaluate.
+    if (previous !== undefined && recordsEqual(previous, record)) return;
+    store.set(key, record);
+    const indexes: readonly MultiIndex<RecordByKind[K]>[] = this.#indexes[kind];
+    for (const index of indexes) index.update(previous, record);
+    this.#noteChange(kind, previous, record);
+  }
+
+  #delete<K extends ResourceKind>(kind: K, key: string): void {
+    const store: Map<string, RecordByKind[K]> = this.#stores[kind];
+    const previous = store.get(key);
+    if (previous === undefined) return;
+    store.delete(key);
+    const indexes: readonly MultiIndex<RecordByKind[K]>[] = this.#indexes[kind];
+    for (const index of indexes) index.update(previous, undefined);
+    this.#noteChange(kind, previous, undefined);
+  }
+
+  /** Marks the volumes whose set membership a change may affect. */
+  #noteChange(kind: ResourceKind, previous: unknown, next: unknown): void {
+    if (this.#predicates.length === 0) return;
+    switch (kind) {
+      case 'longhornVolume': {
+        const volume = (next ?? previous) as LonghornVolumeRecord;
+        this.#volumesToEvaluate.add(volume.name);
+        return;
+      }
+      case 'longhornReplica': {
+        const before = previous as LonghornReplicaRecord | undefined;
+        const after = next as LonghornReplicaRecord | undefined;
+        if (before !== undefined) this.#volumesToEvaluate.add(before.volumeName);
+        if (after !== undefined) this.#volumesToEvaluate.add(after.volumeName);
+        return;
+      }
+      case 'longhornNode': {
+        // A disk replaced or gone changes the health of every volume with a replica on that node.
+        const node = (next ?? previous) as LonghornNodeRecord;
+        for (const replica of this.#replicasByNode.get(node.name)) this.#volumesToEvaluate.add(replica.volumeName);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #evaluatePending(): void {
+    if (this.#batchDepth > 0 || this.#volumesToEvaluate.size === 0) return;
+    try {
+      for (const volumeName of this.#volumesToEvaluate) this.#evaluate(volumeName);
+    } finally {
+      this.#volumesToEvaluate.clear();
+      this.#predicateContext.replicas = NO_REPLICAS;
+    }
+  }
+
+  #evaluate(volumeName: string): void {
+    const volume = this.#stores.longhornVolume.get(volumeName);
+    if (volume === undefined) {
+      for (const set of this.#sets) set.delete(volumeName);
+      return;
+    }
+    const context = this.#predicateContext;
+    context.replicas = this.#replicasByVolume.get(volumeName);
+    for (let i = 0; i < this.#predicates.length; i++) {
+      const set = this.#sets[i] as Map<string, LonghornVolumeRecord>;
+      if ((this.#predicates[i] as VolumePredicate)(volume, context)) set.set(volumeName, volume);
+      else set.delete(volumeName);
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------- generic reads
+
+  /** A record by its recordKey (`namespace/name`, or `name` for cluster-scoped kinds). */
+  get<K extends ResourceKind>(kind: K, key: string): RecordByKind[K] | undefined {
+    const store: Map<string, RecordByKind[K]> = this.#stores[kind];
+    return store.get(storeKeyOfRecordKey(kind, key));
+  }
+
+  records<K extends ResourceKind>(kind: K): IterableIterator<RecordByKind[K]> {
+    const store: Map<string, RecordByKind[K]> = this.#stores[kind];
+    return store.values();
+  }
+
+  /** The names of the volume sets given at construction. */
+  get volumeSetNames(): readonly string[] {
+    return this.#setNames;
+  }
+
+  /**
+   * Entry counts of every internal structure (stores, index buckets, volume sets, pending evaluations), for
+   * tests (an empty model has all zeros: no index leaks) and memory diagnostics.
+   */
+  internalSizes(): Record<string, number> {
+    const sizes: Record<string, number> = {};
+    for (const kind of RESOURCE_KINDS) {
+      sizes[`store.${kind}`] = this.#stores[kind].size;
+      const indexes: readonly { readonly name: string; readonly bucketCount: number }[] = this.#indexes[kind];
+      for (const index of indexes) sizes[index.name] = index.bucketCount;
+    }
+    this.#setNames.forEach((name, i) => {
+      sizes[`volumeSet.${name}`] = (this.#sets[i] as Map<string, LonghornVolumeRecord>).size;
+    });
+    sizes['pendingEvaluations'] = this.#volumesToEvaluate.size;
+    return sizes;
+  }
+
+  // ---------------------------------------------------------------------------------------- ClusterSnapshot
+
+  get longhornInstalled(): boolean {
+    return this.#longhornInstalled;
+  }
+
+  count(kind: ResourceKind): number {
+    return this.#stores[kind].size;
+  }
+
+  longhornVolume(name: string): LonghornVolumeRecord | undefined {
+    return this.#stores.longhornVolume.get(name);
+  }
+
+  longhornVolumeOfPV(pvName: string): LonghornVolumeRecord | undefined {
+    return this.#volumesByPV.get(pvName)[0] ?? this.#stores.longhornVolume.get(pvName);
+  }
+
+  longhornVolumes(): Iterable<LonghornVolumeRecord> {
+    return this.#stores.longhornVolume.values();
+  }
+
+  volumesInSet(setName: string): Iterable<LonghornVolumeRecord> {
+    return this.#setNamed(setName).values();
+  }
+
+  volumeSetSize(setName: string): number {
+    return this.#setNamed(setName).size;
+  }
+
+  /** Whether a volume is in the named set now (O(1)). */
+  volumeInSet(setName: string, volumeName: string): boolean {
+    return this.#setNamed(setName).has(volumeName);
+  }
+
+  #setNamed(setName: string): ReadonlyMap<string, LonghornVolumeRecord> {
+    const position = this.#setNames.indexOf(setName);
+    // A misspelt set name must not read as "no volume at risk".
+    if (position < 0) throw new Error(`unknown volume set "${setName}" (known: ${this.#setNames.join(', ')})`);
+    return this.#sets[position] as Map<string, LonghornVolumeRecord>;
+  }
+
+  replicasOfVolume(volumeName: string): readonly LonghornReplicaRecord[] {
+    return this.#replicasByVolume.get(volumeName);
+  }
+
+  replicasOnNode(nodeName: string): readonly LonghornReplicaRecord[] {
+    return this.#replicasByNode.get(nodeName);
+  }
+
+  longhornNode(name: string): LonghornNodeRecord | undefined {
+    return this.#stores.longhornNode.get(name);
+  }
+
+  node(name: string): NodeRecord | undefined {
+    return this.#stores.node.get(name);
+  }
+
+  namespace(name: string): NamespaceRecord | undefined {
+    return this.#stores.namespace.get(name);
+  }
+
+  persistentVolume(name: string): PersistentVolumeRecord | undefined {
+    return this.#stores.persistentVolume.get(name);
+  }
+
+  persistentVolumesPinnedTo(nodeName: string): readonly PersistentVolumeRecord[] {
+    return this.#pvsByPinnedNode.get(nodeName);
+  }
+
+  pinnedPersistentVolumes(): Iterable<PersistentVolumeRecord> {
+    return this.#pvsByPinnedNode.records();
+  }
+
+  persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimRecord | undefined {
+    return this.#stores.persistentVolumeClaim.get(`${namespace}/${name}`);
+  }
+
+  persistentVolumeClaimsIn(namespace: string): readonly PersistentVolumeClaimRecord[] {
+    return this.#claimsByNamespace.get(namespace);
+  }
+
+  persistentVolumeClaimsOfRelease(namespace: string, release: string): readonly PersistentVolumeClaimRecord[] {
+    return this.#claimsByRelease.get(`${namespace}/${release}`);
+  }
+
+  pod(namespace: string, name: string): PodRecord | undefined {
+    return this.#stores.pod.get(`${namespace}/${name}`);
+  }
+
+  podsUsingClaim(namespace: string, claimName: string): readonly PodRecord[] {
+    return this.#podsByClaim.get(`${namespace}/${claimName}`);
+  }
+
+  podsOnNode(nodeName: string): readonly PodRecord[] {
+    return this.#podsByNode.get(nodeName);
+  }
+
+  statefulSet(namespace: string, name: string): StatefulSetRecord | undefined {
+    return this.#stores.statefulSet.get(`${namespace}/${name}`);
+  }
+
+  statefulSetsOfRelease(namespace: string, release: string): readonly StatefulSetRecord[] {
+    return this.#statefulSetsByRelease.get(`${namespace}/${release}`);
+  }
+}
