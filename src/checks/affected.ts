@@ -1,0 +1,68 @@
+// How the checks name Kubernetes and Longhorn objects in findings.
+
+import type {
+  LonghornReplicaRecord,
+  LonghornVolumeRecord,
+  PersistentVolumeClaimRecord,
+  PodRecord,
+} from '../cluster/records.ts';
+import type { ClusterSnapshot, VolumeContext } from '../cluster/snapshot.ts';
+import type { AffectedObject } from './types.ts';
+import { isVolumeAttached } from './longhorn-health.ts';
+
+export function volumeObject(volume: LonghornVolumeRecord, node: string | undefined): AffectedObject {
+  return node === undefined || node === ''
+    ? { kind: 'Volume', namespace: volume.namespace, name: volume.name }
+    : { kind: 'Volume', namespace: volume.namespace, name: volume.name, node };
+}
+
+export function replicaObject(replica: LonghornReplicaRecord): AffectedObject {
+  return replica.nodeID === ''
+    ? { kind: 'Replica', namespace: replica.namespace, name: replica.name }
+    : { kind: 'Replica', namespace: replica.namespace, name: replica.name, node: replica.nodeID };
+}
+
+/** The PVC bound to a Longhorn volume (status.kubernetesStatus), the name users know it by. */
+export function claimOfVolume(volume: LonghornVolumeRecord): AffectedObject | undefined {
+  if (volume.pvcName === '') return undefined;
+  return { kind: 'PersistentVolumeClaim', namespace: volume.pvcNamespace, name: volume.pvcName };
+}
+
+export function claimObject(claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): AffectedObject {
+  return { kind: 'PersistentVolumeClaim', namespace: claim.namespace, name: claim.name };
+}
+
+export function podObject(pod: PodRecord): AffectedObject {
+  return pod.nodeName === ''
+    ? { kind: 'Pod', namespace: pod.namespace, name: pod.name }
+    : { kind: 'Pod', namespace: pod.namespace, name: pod.name, node: pod.nodeName };
+}
+
+/** `attached` or `detached`: the facet Harvester's skipSingleReplicaDetachedVol override targets. */
+export function attachmentTag(volume: LonghornVolumeRecord): 'attached' | 'detached' {
+  return isVolumeAttached(volume) ? 'attached' : 'detached';
+}
+
+/** `attached to node worker-2`, `attaching`, `creating`, `detached`. */
+export function describeAttachment(volume: LonghornVolumeRecord): string {
+  if (volume.currentNodeID !== '') {
+    return volume.state === 'attached' || volume.state === ''
+      ? `attached to node ${volume.currentNodeID}`
+      : `${volume.state} on node ${volume.currentNodeID}`;
+  }
+  if (isVolumeAttached(volume)) return volume.state;
+  return 'detached';
+}
+
+/** Distinct values in first-seen order. */
+export function distinct(values: Iterable<string>): string[] {
+  return [...new Set(values)];
+}
+
+/** The predicates' view of one volume, read from a snapshot. */
+export function volumeContext(snapshot: ClusterSnapshot, volumeName: string): VolumeContext {
+  return {
+    replicas: snapshot.replicasOfVolume(volumeName),
+    diskUUIDsOf: (nodeName) => snapshot.longhornNode(nodeName)?.diskUUIDs,
+  };
+}

@@ -1,0 +1,102 @@
+// single-replica: Longhorn volumes whose data exists in at most one place (seed 001). An upgrade reboots or
+// replaces every node in turn; a cordon is the first step of taking one node away.
+
+import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
+import type { ClusterSnapshot } from '../cluster/snapshot.ts';
+import {
+  attachmentTag,
+  claimOfVolume,
+  describeAttachment,
+  distinct,
+  volumeObject,
+} from './affected.ts';
+import {
+  SINGLE_REPLICA_SET,
+  countHealthyReplicas,
+  isHealthyReplica,
+  isSingleReplicaVolume,
+} from './longhorn-health.ts';
+import type { AffectedObject, Check, Finding } from './types.ts';
+
+export interface SingleReplicaTarget {
+  /**
+   * Cordon of this node: only the single-replica volumes whose data is on it (a healthy replica there, or any
+   * replica there when the volume has no healthy one). Omitted: the whole cluster (an upgrade).
+   */
+  readonly node?: string;
+  /** Stop after this many findings (the message layer caps its list anyway). */
+  readonly limit?: number;
+}
+
+/** Where the volume's data is: its healthy replicas, or, when none is healthy, every replica left. */
+function dataReplicas(replicas: readonly LonghornReplicaRecord[]): LonghornReplicaRecord[] {
+  const healthy = replicas.filter(isHealthyReplica);
+  return healthy.length > 0 ? healthy : replicas.filter((replica) => !replica.deleting);
+}
+
+function describeReplicas(
+  volume: LonghornVolumeRecord,
+  replicas: readonly LonghornReplicaRecord[],
+  nodes: readonly string[],
+): string {
+  const onNodes = `on node ${nodes.join(', ')}`;
+  if (volume.numberOfReplicas === 1) {
+    return nodes.length === 0
+      ? 'numberOfReplicas is 1, no replica scheduled yet'
+      : `numberOfReplicas is 1, its only replica is ${onNodes}`;
+  }
+  const healthy = countHealthyReplicas(replicas);
+  if (healthy === 0) {
+    const where = nodes.length === 0 ? '' : `, replicas left ${onNodes}`;
+    return `no healthy replica out of ${volume.numberOfReplicas}${where}`;
+  }
+  return `only 1 of ${volume.numberOfReplicas} replicas is healthy, ${onNodes}`;
+}
+
+export function singleReplicaFinding(volume: LonghornVolumeRecord, replicas: readonly LonghornReplicaRecord[]): Finding {
+  const nodes = distinct(dataReplicas(replicas).map((replica) => replica.nodeID).filter((node) => node !== ''));
+  const tags: string[] = [attachmentTag(volume)];
+  if (volume.numberOfReplicas !== 1) tags.push('effective');
+  const claim = claimOfVolume(volume);
+  const related: AffectedObject[] = claim === undefined ? [] : [claim];
+  return {
+    check: 'single-replica',
+    severity: 'critical',
+    object: volumeObject(volume, nodes.join(',')),
+    reason: `${describeReplicas(volume, replicas, nodes)} (${describeAttachment(volume)})`,
+    tags,
+    related,
+  };
+}
+
+function holdsDataOn(replicas: readonly LonghornReplicaRecord[], node: string): boolean {
+  return dataReplicas(replicas).some((replica) => replica.nodeID === node);
+}
+
+export const singleReplicaCheck: Check<SingleReplicaTarget> = (snapshot: ClusterSnapshot, target) => {
+  if (!snapshot.longhornInstalled) return [];
+  const limit = target.limit ?? Number.POSITIVE_INFINITY;
+  const findings: Finding[] = [];
+  if (target.node === undefined) {
+    // The model keeps this set current on every write: no scan of all volumes.
+    for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
+      if (findings.length >= limit) break;
+      findings.push(singleReplicaFinding(volume, snapshot.replicasOfVolume(volume.name)));
+    }
+    return findings;
+  }
+  const node = target.node;
+  const seen = new Set<string>();
+  for (const replicaOnNode of snapshot.replicasOnNode(node)) {
+    if (findings.length >= limit) break;
+    if (seen.has(replicaOnNode.volumeName)) continue;
+    seen.add(replicaOnNode.volumeName);
+    const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
+    if (volume === undefined) continue;
+    const replicas = snapshot.replicasOfVolume(volume.name);
+    if (isSingleReplicaVolume(volume, replicas) && holdsDataOn(replicas, node)) {
+      findings.push(singleReplicaFinding(volume, replicas));
+    }
+  }
+  return findings;
+};
