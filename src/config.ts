@@ -115,10 +115,10 @@ function section(description: string, properties: Record<string, SchemaNode>): S
 
 const port = (description: string, defaultPort: number): SchemaNode => ({
   type: 'integer',
-  minimum: 1,
+  minimum: 0,
   maximum: 65535,
   default: defaultPort,
-  description,
+  description: `${description} (0: any free port)`,
 });
 
 const stringList = (description: string, defaults: readonly string[]): SchemaNode => ({

@@ -3,7 +3,7 @@
 
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
-import { fastify as Fastify } from 'fastify';
+import { LogController, fastify as Fastify } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ValidatorRegistry } from '../admission/registry.ts';
@@ -93,7 +93,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
 
   const common = {
     loggerInstance: log,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     // During shutdown keep answering requests that arrive on open connections (with Connection: close)
     // instead of 503s, which the API server would turn into failed admissions.
@@ -249,7 +249,7 @@ export interface OpsAppOptions {
 export function buildOpsApp(options: OpsAppOptions): OpsApp {
   const app = Fastify({
     loggerInstance: options.log,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     keepAliveTimeout: 5_000,
     requestTimeout: 10_000,
   }) as unknown as OpsApp;

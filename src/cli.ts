@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// volume-guard's command line. Each subcommand registers itself through a CommandRegistrar, so other parts
+// (e.g. `audit` from src/audit/) plug in by adding their registrar to COMMANDS.
+
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from './config.ts';
+import type { Config } from './config.ts';
+import { createLogger } from './logging.ts';
+import { writeSelfSignedTls } from './server/selfsigned.ts';
+import { serve } from './server/serve.ts';
+import { TlsConfigError } from './server/tls.ts';
+
+/** Exit code for configuration mistakes (bad config file, environment, certificate files). */
+export const EXIT_CONFIG = 2;
+
+/** Adds one subcommand (with its options and action) to the program. */
+export type CommandRegistrar = (program: Command) => void;
+
+export const registerServeCommand: CommandRegistrar = (program) => {
+  program
+    .command('serve')
+    .description('run the admission webhook (HTTPS) and the ops endpoints (HTTP: /healthz, /readyz, /metrics)')
+    .option('-c, --config <file>', 'YAML configuration file (VOLUME_GUARD_* environment variables override it)')
+    .option(
+      '--self-signed',
+      'local try-outs only: serve a freshly generated certificate for 127.0.0.1/localhost instead of the configured files',
+    )
+    .action(async (options: { config?: string; selfSigned?: boolean }) => {
+      let config = loadConfig({ ...(options.config ? { file: options.config } : {}), env: process.env });
+      const log = createLogger(config.log.level);
+      if (options.selfSigned) {
+        const generated = await writeSelfSignedTls();
+        config = withTlsFiles(config, generated.certFile, generated.keyFile);
+        log.warn(
+          { caFile: generated.caFile, certFile: generated.certFile, serialNumber: generated.serialNumber },
+          'serving a self-signed certificate (development only); its CA is in caFile',
+        );
+        process.stderr.write(`volume-guard: self-signed CA written to ${generated.caFile}\n`);
+      }
+      await serve({ config, log });
+    });
+};
+
+function withTlsFiles(config: Config, certFile: string, keyFile: string): Config {
+  return {
+    ...config,
+    admission: { ...config.admission, tls: { ...config.admission.tls, certFile, keyFile, caFile: '' } },
+  };
+}
+
+/** Every subcommand. Add a registrar here to add a command. */
+export const COMMANDS: readonly CommandRegistrar[] = [registerServeCommand];
+
+export function buildProgram(registrars: readonly CommandRegistrar[] = COMMANDS): Command {
+  const program = new Command('volume-guard')
+    .description('Kubernetes admission webhook that blocks operations which would silently lose data')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of registrars) register(program);
+  return program;
+}
+
+/** Run the CLI; resolves to the exit code for failures, or never settles while `serve` runs. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof ConfigError || error instanceof TlsConfigError) {
+      process.stderr.write(`volume-guard: ${error.message}\n`);
+      return EXIT_CONFIG;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`volume-guard: cannot listen: ${(error as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write(`volume-guard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main();
+  // serve keeps the process alive itself; everything else ends here.
+  if (code !== 0) process.exit(code);
+}

@@ -1,0 +1,36 @@
+import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
+
+const none: readonly never[] = Object.freeze([]);
+
+/** A cluster with nothing in it. Serves until the informer-backed model is wired into createServeDependencies. */
+export const EMPTY_SNAPSHOT: ClusterSnapshot = {
+  longhornInstalled: false,
+  count: () => 0,
+  longhornVolume: () => undefined,
+  longhornVolumeOfPV: () => undefined,
+  longhornVolumes: () => none,
+  volumesInSet: () => none,
+  volumeSetSize: () => 0,
+  replicasOfVolume: () => none,
+  replicasOnNode: () => none,
+  longhornNode: () => undefined,
+  node: () => undefined,
+  namespace: () => undefined,
+  persistentVolume: () => undefined,
+  persistentVolumesPinnedTo: () => none,
+  pinnedPersistentVolumes: () => none,
+  persistentVolumeClaim: () => undefined,
+  persistentVolumeClaimsIn: () => none,
+  persistentVolumeClaimsOfRelease: () => none,
+  pod: () => undefined,
+  podsUsingClaim: () => none,
+  podsOnNode: () => none,
+  statefulSet: () => undefined,
+  statefulSetsOfRelease: () => none,
+};
+
+/** Always synced, never stale. */
+export const ALWAYS_SYNCED: ModelHealth = {
+  synced: () => true,
+  staleResources: () => none,
+};

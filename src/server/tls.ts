@@ -1,0 +1,289 @@
+// The serving certificate: read from files (a cert-manager Secret volume in production), validated as a pair,
+// and swapped into the running server when the files change, without a restart. A bad or half-written pair
+// never replaces a good one.
+
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import type { SecureContextOptions, SecureVersion } from 'node:tls';
+import type { Gauge } from 'prom-client';
+import type { Logger } from 'pino';
+
+export const TLS_MIN_VERSION: SecureVersion = 'TLSv1.2';
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Extra PEM intermediates appended to the served chain; '' or undefined for none. */
+  readonly caFile?: string;
+}
+
+/** A validated certificate and key, ready for setSecureContext. */
+export interface ServingPair {
+  /** The certificate file, plus the extra chain when configured. */
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** Upper-case hex, as node:tls reports it. */
+  readonly serialNumber: string;
+  readonly subject: string;
+  readonly notAfter: Date;
+  /** sha256 of the files' bytes: a change in any of them means a new pair. */
+  readonly contentHash: string;
+}
+
+export class TlsConfigError extends Error {
+  override readonly name = 'TlsConfigError';
+}
+
+const STARTUP_HINT =
+  'mount the serving certificate Secret (tls.crt, tls.key) there, point admission.tls.certFile/keyFile ' +
+  '(VOLUME_GUARD_ADMISSION_TLS_CERT_FILE / _KEY_FILE) at the right files, or use `volume-guard serve --self-signed` ' +
+  'for a local try-out';
+
+interface RawPair {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer | undefined;
+}
+
+async function readOne(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : String(code);
+    throw new TlsConfigError(`TLS ${what} file ${path} ${why}`);
+  }
+}
+
+async function readRawPair(files: TlsFiles): Promise<RawPair> {
+  const [cert, key, ca] = await Promise.all([
+    readOne(files.certFile, 'certificate'),
+    readOne(files.keyFile, 'key'),
+    files.caFile ? readOne(files.caFile, 'extra CA chain') : Promise.resolve(undefined),
+  ]);
+  return { cert, key, ca };
+}
+
+function hashOf(raw: RawPair): string {
+  const hash = createHash('sha256');
+  for (const part of [raw.cert, raw.key, raw.ca ?? Buffer.alloc(0)]) {
+    hash.update(String(part.length)).update(':').update(part);
+  }
+  return hash.digest('hex');
+}
+
+function validatePair(raw: RawPair, files: TlsFiles, now: number): ServingPair {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(raw.cert);
+  } catch {
+    throw new TlsConfigError(`TLS certificate file ${files.certFile} does not hold a PEM certificate`);
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(raw.key);
+  } catch {
+    throw new TlsConfigError(`TLS key file ${files.keyFile} does not hold a PEM private key`);
+  }
+  if (!certificate.checkPrivateKey(key)) {
+    throw new TlsConfigError(`TLS key in ${files.keyFile} does not match the certificate in ${files.certFile}`);
+  }
+  const notAfter = new Date(certificate.validTo);
+  if (notAfter.getTime() <= now) {
+    throw new TlsConfigError(`TLS certificate in ${files.certFile} expired at ${notAfter.toISOString()}`);
+  }
+  if (raw.ca) {
+    try {
+      new X509Certificate(raw.ca);
+    } catch {
+      throw new TlsConfigError(`TLS extra CA chain file ${files.caFile} does not hold a PEM certificate`);
+    }
+  }
+  const certPem = raw.ca ? `${raw.cert.toString('utf8').trimEnd()}\n${raw.ca.toString('utf8')}` : raw.cert.toString();
+  const keyPem = raw.key.toString('utf8');
+  try {
+    // Exactly what setSecureContext will do: catches what the checks above cannot (e.g. unsupported keys).
+    createSecureContext(secureContextOptions({ certPem, keyPem }));
+  } catch (error) {
+    throw new TlsConfigError(`TLS pair ${files.certFile} / ${files.keyFile} is unusable: ${(error as Error).message}`);
+  }
+  return {
+    certPem,
+    keyPem,
+    serialNumber: certificate.serialNumber.toUpperCase(),
+    subject: certificate.subject.replace(/\n/g, ', '),
+    notAfter,
+    contentHash: hashOf(raw),
+  };
+}
+
+/** The options every secure context gets: the pair and TLS >= 1.2. */
+export function secureContextOptions(pair: Pick<ServingPair, 'certPem' | 'keyPem'>): SecureContextOptions {
+  return { cert: pair.certPem, key: pair.keyPem, minVersion: TLS_MIN_VERSION };
+}
+
+/** Read and validate the pair at startup; the error says which file is wrong and what to do. */
+export async function loadServingPair(files: TlsFiles, now: number = Date.now()): Promise<ServingPair> {
+  try {
+    return validatePair(await readRawPair(files), files, now);
+  } catch (error) {
+    if (error instanceof TlsConfigError) throw new TlsConfigError(`${error.message}: ${STARTUP_HINT}`);
+    throw error;
+  }
+}
+
+/** Anything whose certificate can be swapped: an https/tls Server. */
+export interface SecureContextTarget {
+  setSecureContext(options: SecureContextOptions): void;
+}
+
+export type ReloadResult = 'unchanged' | 'reloaded' | 'rejected';
+
+export interface CertificateReloaderOptions {
+  readonly files: TlsFiles;
+  readonly target: SecureContextTarget;
+  /** The pair the server was started with. */
+  readonly initial: ServingPair;
+  readonly pollIntervalMs: number;
+  readonly log: Logger;
+  readonly notAfterGauge?: Gauge;
+  /** Delay between a file event and the re-read, to let multi-file writes finish. */
+  readonly debounceMs?: number;
+  readonly clock?: () => number;
+}
+
+/**
+ * Watches the certificate files' directories (inotify sees the Secret volume's `..data` symlink swap) and polls
+ * them, like controller-runtime's certwatcher; swaps the server's secure context when the bytes change and the
+ * new pair is valid.
+ */
+export class CertificateReloader {
+  readonly #options: CertificateReloaderOptions;
+  #current: ServingPair;
+  #lastRejectedHash: string | undefined;
+  #lastProblem: string | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #watchers = new Map<string, FSWatcher>();
+  #poll: NodeJS.Timeout | undefined;
+  #debounce: NodeJS.Timeout | undefined;
+  #stopped = true;
+
+  constructor(options: CertificateReloaderOptions) {
+    this.#options = options;
+    this.#current = options.initial;
+    options.notAfterGauge?.set(options.initial.notAfter.getTime() / 1000);
+  }
+
+  get current(): ServingPair {
+    return this.#current;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#ensureWatchers();
+    this.#poll = setInterval(() => {
+      this.#ensureWatchers();
+      void this.check();
+    }, this.#options.pollIntervalMs);
+    this.#poll.unref();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#poll) clearInterval(this.#poll);
+    if (this.#debounce) clearTimeout(this.#debounce);
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
+  }
+
+  /** Re-read the files now; checks run one at a time. */
+  check(): Promise<ReloadResult> {
+    const run = this.#queue.then(() => this.#checkOnce());
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #ensureWatchers(): void {
+    const { certFile, keyFile, caFile } = this.#options.files;
+    const directories = new Set([certFile, keyFile, ...(caFile ? [caFile] : [])].map((file) => dirname(file)));
+    for (const directory of directories) {
+      if (this.#watchers.has(directory)) continue;
+      try {
+        const watcher = watch(directory, { persistent: false }, () => this.#scheduleCheck());
+        watcher.on('error', () => {
+          // The directory went away (or the watch broke): polling carries on and re-creates the watch.
+          watcher.close();
+          this.#watchers.delete(directory);
+        });
+        this.#watchers.set(directory, watcher);
+      } catch {
+        // Directory missing right now: the poll will try again.
+      }
+    }
+  }
+
+  #scheduleCheck(): void {
+    if (this.#stopped) return;
+    if (this.#debounce) clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => void this.check(), this.#options.debounceMs ?? 100);
+    this.#debounce.unref();
+  }
+
+  async #checkOnce(): Promise<ReloadResult> {
+    const { files, log } = this.#options;
+    let raw: RawPair;
+    try {
+      raw = await readRawPair(files);
+    } catch (error) {
+      this.#reportProblem(String((error as Error).message), undefined);
+      return 'rejected';
+    }
+    const contentHash = hashOf(raw);
+    if (contentHash === this.#current.contentHash) {
+      this.#lastProblem = undefined;
+      return 'unchanged';
+    }
+    if (contentHash === this.#lastRejectedHash) return 'rejected';
+
+    let pair: ServingPair;
+    try {
+      pair = validatePair(raw, files, (this.#options.clock ?? Date.now)());
+      this.#options.target.setSecureContext(secureContextOptions(pair));
+    } catch (error) {
+      this.#reportProblem(String((error as Error).message), contentHash);
+      return 'rejected';
+    }
+    const previous = this.#current;
+    this.#current = pair;
+    this.#lastRejectedHash = undefined;
+    this.#lastProblem = undefined;
+    this.#options.notAfterGauge?.set(pair.notAfter.getTime() / 1000);
+    log.info(
+      {
+        serialNumber: pair.serialNumber,
+        subject: pair.subject,
+        notAfter: pair.notAfter.toISOString(),
+        previousSerialNumber: previous.serialNumber,
+      },
+      'serving certificate reloaded',
+    );
+    return 'reloaded';
+  }
+
+  /** Log each distinct problem once, not on every poll. */
+  #reportProblem(problem: string, contentHash: string | undefined): void {
+    if (contentHash !== undefined) this.#lastRejectedHash = contentHash;
+    if (problem === this.#lastProblem) return;
+    this.#lastProblem = problem;
+    this.#options.log.error(
+      { problem, servingSerialNumber: this.#current.serialNumber },
+      'new serving certificate rejected; still serving the previous one',
+    );
+  }
+}
