@@ -1,15 +1,19 @@
 // From findings to an admission decision: apply check modes and honored overrides, then word the answer.
 import type { CheckId, Finding } from '../checks/types.ts';
+import type { CheckMode } from '../config.ts';
 import { allowed, denied, type Decision, type UserInfo } from './types.ts';
 import { describeGroup, groupByCheck, truncate, warningLines } from './messages.ts';
 import { mayWriteOverrides, SKIP_KEY, SKIP_REASON_KEY, type OverrideSource, type OverrideWriters } from './overrides.ts';
-
-export type CheckMode = 'enforce' | 'warn' | 'off';
 
 export interface Judgement {
   /** What the request does, for the message: `cordon of node worker-1`. */
   readonly action: string;
   readonly findings: readonly Finding[];
+  /**
+   * The number of findings of a check when `findings` holds only its first few (checks run with a limit so a
+   * denial over thousands of volumes stays cheap). Absent: `findings` is complete for that check.
+   */
+  readonly totals?: Readonly<Partial<Record<CheckId, number>>>;
   readonly modes: Readonly<Record<CheckId, CheckMode>>;
   readonly overrides: readonly OverrideSource[];
   readonly writers: OverrideWriters;
@@ -21,7 +25,9 @@ export interface Judgement {
 
 interface HonoredOverride {
   readonly source: OverrideSource;
-  readonly skipped: Finding[];
+  readonly checks: Set<CheckId>;
+  /** How many findings it skipped, counting those beyond the listed ones for whole-check overrides. */
+  count: number;
 }
 
 function overrideCovers(source: OverrideSource, finding: Finding): boolean {
@@ -47,37 +53,47 @@ export function judge(input: Judgement): Decision {
   }
 
   const honored = new Map<OverrideSource, HonoredOverride>();
+  const honor = (source: OverrideSource, check: CheckId, count: number): void => {
+    const entry = honored.get(source) ?? { source, checks: new Set<CheckId>(), count: 0 };
+    entry.checks.add(check);
+    entry.count += count;
+    honored.set(source, entry);
+  };
   const remaining: Finding[] = [];
   for (const finding of input.findings) {
     if (input.modes[finding.check] === 'off') continue;
     const source = trusted.find((candidate) => overrideCovers(candidate, finding));
-    if (!source) {
-      remaining.push(finding);
-      continue;
-    }
-    const entry = honored.get(source) ?? { source, skipped: [] };
-    entry.skipped.push(finding);
-    honored.set(source, entry);
+    if (source) honor(source, finding.check, 1);
+    else remaining.push(finding);
+  }
+  // Findings beyond the listed ones: a whole-check override covers them too.
+  const listed = groupByCheck(input.findings);
+  for (const [check, findings] of listed) {
+    const unlisted = (input.totals?.[check] ?? findings.length) - findings.length;
+    const source = trusted.find((candidate) => candidate.checks.includes(check));
+    if (unlisted > 0 && source && input.modes[check] !== 'off') honor(source, check, unlisted);
   }
 
   const enforced: string[] = [];
   const enforcedChecks: CheckId[] = [];
   for (const [check, findings] of groupByCheck(remaining)) {
+    // Listed findings an override skipped are not counted; unlisted ones are, unless a whole-check override took them.
+    const listedCount = listed.get(check)?.length ?? findings.length;
+    const total = (input.totals?.[check] ?? listedCount) - (listedCount - findings.length);
     if (input.modes[check] === 'enforce') {
-      enforced.push(describeGroup(check, findings));
+      enforced.push(describeGroup(check, findings, total));
       enforcedChecks.push(check);
     } else {
-      warnings.push(...warningLines(check, findings));
+      warnings.push(...warningLines(check, findings, total));
     }
   }
 
-  const overriddenChecks = [...new Set([...honored.values()].flatMap((h) => h.skipped.map((f) => f.check)))];
-  for (const { source, skipped } of honored.values()) {
-    const checks = [...new Set(skipped.map((f) => f.check))].join(',');
-    warnings.push(truncate(`volume-guard: ${checks} overridden by ${source.where} (${skipped.length} risks accepted)`));
+  const overriddenChecks = [...new Set([...honored.values()].flatMap((h) => [...h.checks]))];
+  for (const { source, checks, count } of honored.values()) {
+    warnings.push(truncate(`volume-guard: ${[...checks].join(',')} overridden by ${source.where} (${count} risks accepted)`));
   }
   const auditAnnotations = overriddenChecks.length ? overrideAudit([...honored.values()]) : undefined;
-  const checks = [...new Set(input.findings.map((f) => f.check))];
+  const checks = [...listed.keys()];
 
   if (enforced.length > 0) {
     const skipList = enforcedChecks.join(',');
@@ -95,12 +111,12 @@ export function judge(input: Judgement): Decision {
 }
 
 function overrideAudit(honored: readonly HonoredOverride[]): Record<string, string> {
-  const checks = [...new Set(honored.flatMap((h) => h.skipped.map((f) => f.check)))];
+  const checks = [...new Set(honored.flatMap((h) => [...h.checks]))];
   const audit: Record<string, string> = {
     'overridden-checks': checks.join(','),
     'override-source': honored.map((h) => h.source.where).join('; '),
     'override-reason': honored.map((h) => h.source.reason || '(none given)').join('; '),
-    'overridden-objects': String(honored.reduce((n, h) => n + h.skipped.length, 0)),
+    'overridden-objects': String(honored.reduce((n, h) => n + h.count, 0)),
   };
   const writers = honored.flatMap((h) => (h.source.writer ? [describeUser(h.source.writer)] : []));
   if (writers.length) audit['override-writer'] = [...new Set(writers)].join(',');

@@ -62,18 +62,19 @@ export function groupByCheck(findings: readonly Finding[]): Map<CheckId, Finding
 }
 
 /** One paragraph per check: summary, the first objects, the count of the rest, the fix. */
-export function describeGroup(check: CheckId, findings: readonly Finding[]): string {
+export function describeGroup(check: CheckId, findings: readonly Finding[], total = findings.length): string {
   const text = CHECK_TEXT[check];
-  const listed = findings.slice(0, MAX_LISTED_PER_CHECK).map(describeFinding);
-  const more = findings.length > MAX_LISTED_PER_CHECK ? `; and ${findings.length - MAX_LISTED_PER_CHECK} more` : '';
-  return `[${check}] ${text.summary(findings.length)}: ${listed.join('; ')}${more}. Fix: ${text.fix}.`;
+  const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
+  const more = total > listed.length ? `; and ${total - listed.length} more` : '';
+  return `[${check}] ${text.summary(total)}: ${listed.map(describeFinding).join('; ')}${more}. Fix: ${text.fix}.`;
 }
 
 /** Short warning lines for warn mode and for informational warnings. */
-export function warningLines(check: CheckId, findings: readonly Finding[]): string[] {
-  const lines = [`volume-guard [${check}] ${CHECK_TEXT[check].summary(findings.length)}`];
-  for (const finding of findings.slice(0, MAX_LISTED_PER_CHECK)) lines.push(truncate(`- ${describeFinding(finding)}`));
-  if (findings.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${findings.length - MAX_LISTED_PER_CHECK} more`);
+export function warningLines(check: CheckId, findings: readonly Finding[], total = findings.length): string[] {
+  const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
+  const lines = [`volume-guard [${check}] ${CHECK_TEXT[check].summary(total)}`];
+  for (const finding of listed) lines.push(truncate(`- ${describeFinding(finding)}`));
+  if (total > listed.length) lines.push(`- and ${total - listed.length} more`);
   return lines;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { annotateHint, judge, type CheckMode, type Judgement } from '../../../src/admission/decide.ts';
+import { annotateHint, judge, type Judgement } from '../../../src/admission/decide.ts';
+import type { CheckMode } from '../../../src/config.ts';
 import { changedOverrideKeys, mayWriteOverrides, parseSkip, skipFrom } from '../../../src/admission/overrides.ts';
 import { MAX_LISTED_PER_CHECK } from '../../../src/admission/messages.ts';
 import { CHECK_IDS, type CheckId, type Finding } from '../../../src/checks/types.ts';
@@ -156,5 +157,21 @@ describe('judge', () => {
     expect(withAttached.allowed).toBe(false);
     expect(withAttached.status!.message).toContain('pvc-a');
     expect(withAttached.status!.message).not.toContain('pvc-d');
+  });
+});
+
+describe('judge with limited findings', () => {
+  it('counts the unlisted findings from totals', () => {
+    const findings = Array.from({ length: 11 }, (_, i) => finding('single-replica', `pvc-${i}`));
+    const decision = judge(base({ findings, totals: { 'single-replica': 20_000 } }));
+    expect(decision.status!.message).toContain('20000 Longhorn volumes have a single replica');
+    expect(decision.status!.message).toContain('and 19990 more');
+  });
+  it('a whole-check override accepts the unlisted findings too', () => {
+    const findings = Array.from({ length: 11 }, (_, i) => finding('single-replica', `pvc-${i}`));
+    const source = skipFrom('upgrade x', { 'volume-guard.io/skip': 'single-replica' });
+    const decision = judge(base({ findings, totals: { 'single-replica': 500 }, overrides: [source!] }));
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations?.['overridden-objects']).toBe('500');
   });
 });

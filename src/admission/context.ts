@@ -1,0 +1,84 @@
+// What every validator does the same way: read check modes, find overrides, refuse to judge on a stale model.
+import { CHECK_IDS, type CheckId } from '../checks/types.ts';
+import type { CheckMode } from '../config.ts';
+import { judge, type Judgement } from './decide.ts';
+import { metaOf, type StringMap } from './objects.ts';
+import { mayWriteOverrides, skipFrom, unknownSkipEntries, type OverrideSource } from './overrides.ts';
+import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo } from './types.ts';
+import type { ValidationContext } from './validator.ts';
+import { MAX_LISTED_PER_CHECK, truncate } from './messages.ts';
+
+/** Checks run with this limit: the message names no more, and the set sizes give the totals. */
+export const FINDING_LIMIT = MAX_LISTED_PER_CHECK;
+
+export function checkModes(context: ValidationContext): Record<CheckId, CheckMode> {
+  const modes = {} as Record<CheckId, CheckMode>;
+  for (const id of CHECK_IDS) modes[id] = context.config.checks[id].mode;
+  return modes;
+}
+
+export function isEnabled(context: ValidationContext, check: CheckId): boolean {
+  return context.config.checks[check].mode !== 'off';
+}
+
+/**
+ * The skip override on the object under review. Its writer is the requesting user when this request adds or
+ * changes it; an unchanged stored value was written earlier and passed the override guard then.
+ */
+export function skipOnReviewedObject(request: AdmissionRequest, where: string, field: 'annotations' | 'labels' = 'annotations'): {
+  source?: OverrideSource;
+  warnings: string[];
+} {
+  const next = metaOf(request.object)?.[field];
+  const previous = metaOf(request.oldObject)?.[field];
+  const changed = next?.['volume-guard.io/skip'] !== previous?.['volume-guard.io/skip'];
+  const source = skipFrom(where, next, changed ? request.userInfo : undefined);
+  return { ...(source ? { source } : {}), warnings: unknownWarnings(where, next) };
+}
+
+export function unknownWarnings(where: string, values: StringMap | undefined): string[] {
+  const unknown = unknownSkipEntries(values);
+  return unknown.length
+    ? [truncate(`volume-guard: ${where} skips unknown check ids ${unknown.join(', ')} (known: ${CHECK_IDS.join(', ')})`)]
+    : [];
+}
+
+/** Judge with the context's modes and override writers. */
+export function decide(context: ValidationContext, input: Omit<Judgement, 'modes' | 'writers'>): Decision {
+  return judge({ ...input, modes: checkModes(context), writers: context.config.overrides });
+}
+
+/**
+ * volume-guard never decides on a state it has not seen: while the model is unsynced or older than the bound,
+ * answer by the stale policy. An honored `*` skip from an allowed writer still lets the operation through.
+ * Returns undefined when the model is fresh.
+ */
+export function staleModelDecision(context: ValidationContext, action: string, overrides: readonly OverrideSource[]): Decision | undefined {
+  const { maxStalenessSeconds, stalePolicy } = context.config.model;
+  const stale = context.health.synced()
+    ? context.health.staleResources(context.now, maxStalenessSeconds * 1000)
+    : ['(not synced yet)'];
+  if (stale.length === 0) return undefined;
+  const what = `volume-guard's view of the cluster is stale (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''})`;
+  if (stalePolicy === 'allow') return allowed();
+  if (stalePolicy === 'warn') return allowed([truncate(`volume-guard: ${what}; ${action} not checked`)]);
+  const everything = overrides.find(
+    (source) => source.checks.length === CHECK_IDS.length && (!source.writer || mayWriteOverrides(source.writer, context.config.overrides)),
+  );
+  if (everything) {
+    return allowed([truncate(`volume-guard: ${what}; allowed by the skip=* override on ${everything.where}`)], {
+      'overridden-checks': '*',
+      'override-source': everything.where,
+      'override-reason': everything.reason || '(none given)',
+    });
+  }
+  return denied(
+    `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown. ` +
+      `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs). ` +
+      `An authorized admin can override with volume-guard.io/skip=* on the object.`,
+  );
+}
+
+export function describeUser(user: UserInfo): string {
+  return user.username || 'an unknown user';
+}

@@ -1,0 +1,60 @@
+// Pod eviction: what `kubectl drain` does for every pod on a cordoned node. Denied when the evicted pod's data
+// stays behind on that node: a node-local PV, or a Longhorn volume whose only healthy replica is there.
+import { lastReplicaOnNodeCheck } from '../../checks/last-replica-on-node.ts';
+import { nodeLocalVolumeCheck } from '../../checks/node-local-volume.ts';
+import type { Finding } from '../../checks/types.ts';
+import type { Config } from '../../config.ts';
+import { decide, isEnabled, staleModelDecision, unknownWarnings } from '../context.ts';
+import { annotateHint } from '../decide.ts';
+import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { allowed, type WebhookDeclaration } from '../types.ts';
+import type { Validator } from '../validator.ts';
+
+const declaration: WebhookDeclaration = {
+  name: 'pod-eviction.volume-guard.io',
+  target: 'pod-eviction',
+  rules: [
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['pods/eviction'], operations: ['CREATE'], scope: 'Namespaced' },
+  ],
+};
+
+export function podEvictionValidator(_config: Config): Validator {
+  return {
+    declaration,
+    handle(request, context) {
+      const { snapshot } = context;
+      const pod = snapshot.pod(request.namespace, request.name);
+      // A pod volume-guard has never seen has no claims it knows of; the stale-model guard covers a lagging model.
+      const action = `eviction of pod ${request.namespace}/${request.name}`;
+      const overrides: OverrideSource[] = [];
+      const warnings: string[] = [];
+      const node = pod?.nodeName ?? '';
+      // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace.
+      const nodeRecord = node ? snapshot.node(node) : undefined;
+      const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations);
+      if (nodeSkip) overrides.push(nodeSkip);
+      const namespaceRecord = snapshot.namespace(request.namespace);
+      const namespaceSkip = skipFrom(`namespace ${request.namespace}`, namespaceRecord?.annotations);
+      if (namespaceSkip) overrides.push(namespaceSkip);
+      warnings.push(...unknownWarnings(`node ${node}`, nodeRecord?.annotations));
+
+      const stale = staleModelDecision(context, action, overrides);
+      if (stale) return stale;
+      if (!pod || node === '' || pod.claimNames.length === 0) return allowed(warnings);
+
+      const claims = pod.claimNames.map((name) => ({ namespace: pod.namespace, name }));
+      const findings: Finding[] = [];
+      if (isEnabled(context, 'node-local-volume')) findings.push(...nodeLocalVolumeCheck(snapshot, { node, claims }));
+      if (isEnabled(context, 'last-replica-on-node')) {
+        const volumes: string[] = [];
+        for (const claimRef of claims) {
+          const claim = snapshot.persistentVolumeClaim(claimRef.namespace, claimRef.name);
+          const volume = claim?.volumeName ? snapshot.longhornVolumeOfPV(claim.volumeName) : undefined;
+          if (volume) volumes.push(volume.name);
+        }
+        if (volumes.length) findings.push(...lastReplicaOnNodeCheck(snapshot, { node, volumes }));
+      }
+      return decide(context, { action, findings, overrides, overrideHint: annotateHint('node', node), warnings });
+    },
+  };
+}

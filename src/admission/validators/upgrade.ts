@@ -1,0 +1,97 @@
+// Upgrades: every node is rebooted or replaced in turn, so any volume whose data lives in one place, or that is
+// already short of healthy copies, can be lost. The guarded kinds come from config.upgrades.kinds.
+import { SINGLE_REPLICA_SET, VOLUME_HEALTH_SET } from '../../checks/longhorn-health.ts';
+import { singleReplicaCheck } from '../../checks/single-replica.ts';
+import type { CheckId, Finding } from '../../checks/types.ts';
+import { volumeHealthCheck } from '../../checks/volume-health.ts';
+import type { Config, GuardedUpgradeKind } from '../../config.ts';
+import { decide, FINDING_LIMIT, isEnabled, skipOnReviewedObject, staleModelDecision } from '../context.ts';
+import { annotateHint } from '../decide.ts';
+import { field, metaOf } from '../objects.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from '../overrides.ts';
+import { allowed, type AdmissionRequest, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
+import type { Validator } from '../validator.ts';
+
+/** The fields whose change starts a rollout of new node versions or machines. */
+const ROLLOUT_FIELDS: readonly (readonly string[])[] = [
+  ['spec', 'version'],
+  ['spec', 'channel'],
+  ['spec', 'image'],
+  ['spec', 'template', 'spec', 'version'],
+  ['spec', 'template', 'spec', 'infrastructureRef'],
+  ['spec', 'template', 'spec', 'bootstrap'],
+  ['spec', 'machineTemplate', 'infrastructureRef'],
+];
+
+function startsRollout(request: AdmissionRequest): boolean {
+  if (request.operation === 'CREATE') return true;
+  return ROLLOUT_FIELDS.some(
+    (path) => JSON.stringify(field(request.object, ...path)) !== JSON.stringify(field(request.oldObject, ...path)),
+  );
+}
+
+export function upgradeRules(kinds: readonly GuardedUpgradeKind[]): RuleWithOperations[] {
+  return kinds.map((kind) => ({
+    apiGroups: [kind.group],
+    apiVersions: [kind.version],
+    resources: [kind.resource],
+    operations: [...kind.operations],
+    scope: '*' as const,
+  }));
+}
+
+export function upgradeValidator(config: Config): Validator {
+  const kinds = config.upgrades.kinds;
+  const declaration: WebhookDeclaration = { name: 'upgrade.volume-guard.io', target: 'upgrade', rules: upgradeRules(kinds) };
+  return {
+    declaration,
+    handle(request, context) {
+      const guarded = kinds.find(
+        (kind) => kind.group === request.kind.group && kind.kind === request.kind.kind && kind.operations.includes(request.operation),
+      );
+      if (!guarded || !startsRollout(request)) return allowed();
+      const ref = request.namespace ? `${request.namespace}/${request.name}` : request.name;
+      const action = `${guarded.kind} ${ref}`;
+      const skip = skipOnReviewedObject(request, `${guarded.kind} ${ref}`);
+      const overrides: OverrideSource[] = skip.source ? [skip.source] : [];
+      // Harvester's own annotation, honored the way its upgrade toolkit does: exactly "true", detached volumes only.
+      const annotations = metaOf(request.object)?.annotations ?? {};
+      if (guarded.group === 'harvesterhci.io' && annotations[HARVESTER_SKIP_DETACHED_KEY] === 'true') {
+        const before = metaOf(request.oldObject)?.annotations?.[HARVESTER_SKIP_DETACHED_KEY];
+        overrides.push({
+          where: `annotation ${HARVESTER_SKIP_DETACHED_KEY}`,
+          checks: [],
+          tags: [{ check: 'single-replica', tag: 'detached' }],
+          reason: annotations['volume-guard.io/skip-reason'] ?? '',
+          ...(before === 'true' ? {} : { writer: request.userInfo }),
+        });
+      }
+      const stale = staleModelDecision(context, action, overrides);
+      if (stale) return stale;
+
+      const { snapshot } = context;
+      const findings: Finding[] = [];
+      const totals: Partial<Record<CheckId, number>> = {};
+      // A narrower (tag) override must see every finding to tell which remain; otherwise list only the first few
+      // and count the rest from the model's incrementally kept sets.
+      const needsAll = overrides.some((source) => (source.tags ?? []).length > 0);
+      const limit = needsAll ? undefined : FINDING_LIMIT + 1;
+      if (isEnabled(context, 'single-replica')) {
+        findings.push(...singleReplicaCheck(snapshot, limit ? { limit } : {}));
+        if (limit) totals['single-replica'] = snapshot.volumeSetSize(SINGLE_REPLICA_SET);
+      }
+      if (isEnabled(context, 'volume-health')) {
+        findings.push(...volumeHealthCheck(snapshot, limit ? { limit } : {}));
+        if (limit) totals['volume-health'] = snapshot.volumeSetSize(VOLUME_HEALTH_SET);
+      }
+      return decide(context, {
+        action,
+        findings,
+        totals,
+        overrides,
+        overrideHint: annotateHint(guarded.resource, request.name, request.namespace || undefined),
+        warnings: skip.warnings,
+      });
+    },
+  };
+}

@@ -1,0 +1,277 @@
+import { describe, expect, it } from 'vitest';
+import { createValidators } from '../../../src/admission/index.ts';
+import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
+import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
+import { upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
+import { overrideGuardValidator } from '../../../src/admission/validators/override-guard.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig, type Config } from '../../../src/config.ts';
+import { ADMIN, ALICE, context, cordonRequest, nodeObject, request } from '../../support/admission.ts';
+import { detachedVolume, localPV, longhornNode, node, pod, pvc, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
+
+const config = defaultConfig();
+
+function modelWith(setup: (model: ClusterModel) => void): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS);
+  model.setLonghornInstalled(true);
+  setup(model);
+  return model;
+}
+
+function addVolume(model: ClusterModel, v: { volume: ReturnType<typeof volume>; replicas: ReturnType<typeof replica>[] }): void {
+  model.upsert('longhornVolume', v.volume);
+  for (const r of v.replicas) {
+    model.upsert('longhornReplica', r);
+    // Longhorn knows every node that holds a replica (an unknown node is itself a health finding).
+    if (!model.longhornNode(r.nodeID)) model.upsert('longhornNode', longhornNode({ name: r.nodeID }));
+  }
+}
+
+function withMode(base: Config, check: keyof Config['checks'], mode: 'enforce' | 'warn' | 'off'): Config {
+  return { ...base, checks: { ...base.checks, [check]: { mode } } };
+}
+
+describe('declarations', () => {
+  it('every validator has a unique name and target', () => {
+    const declarations = createValidators(config).map((v) => v.declaration);
+    expect(new Set(declarations.map((d) => d.name)).size).toBe(declarations.length);
+    expect(new Set(declarations.map((d) => d.target)).size).toBe(declarations.length);
+    expect(declarations.map((d) => d.target)).toEqual(['upgrade', 'node-cordon', 'pod-eviction', 'overrides']);
+  });
+  it('the upgrade rules follow the configured kinds', () => {
+    const rules = upgradeValidator(config).declaration.rules;
+    expect(rules.map((r) => `${r.apiGroups[0]}/${r.resources[0]}`)).toEqual(config.upgrades.kinds.map((k) => `${k.group}/${k.resource}`));
+  });
+});
+
+describe('node cordon', () => {
+  const validator = nodeCordonValidator(config);
+  const model = modelWith((m) => {
+    addVolume(m, volumeWithReplicas('vol-last', ['node-1', 'node-2'], {}, {}));
+    // Only the node-1 replica of vol-last is healthy.
+    m.upsert('longhornReplica', replica({ volumeName: 'vol-last', nodeID: 'node-2', failedAt: '2024-05-02T10:00:00Z' }));
+    addVolume(m, volumeWithReplicas('vol-safe', ['node-1', 'node-2', 'node-3']));
+    m.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-3', claimName: 'db-data' }));
+    m.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
+    m.upsert('pod', pod({ name: 'db-0', nodeName: 'node-3', claimNames: ['db-data'] }));
+  });
+
+  it('passes every node update that is not a cordon', () => {
+    const uncordon = cordonRequest('node-1');
+    const decision = validator.handle({ ...uncordon, object: nodeObject('node-1', false), oldObject: nodeObject('node-1', true) }, context(model));
+    expect(decision.allowed).toBe(true);
+    const relabel = { ...uncordon, object: nodeObject('node-1', true), oldObject: nodeObject('node-1', true) };
+    expect(validator.handle(relabel, context(model)).allowed).toBe(true);
+  });
+
+  it('denies the cordon of the node with the last healthy replica, naming the volume and its claim', () => {
+    const decision = validator.handle(cordonRequest('node-1'), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('[last-replica-on-node]');
+    expect(decision.status!.message).toContain('longhorn-system/vol-last');
+    expect(decision.status!.message).toContain('default/vol-last-claim');
+    expect(decision.status!.message).not.toContain('vol-safe');
+  });
+
+  it('denies the cordon of a node with a local PV in use, naming the pod', () => {
+    const decision = validator.handle(cordonRequest('node-3'), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('[node-local-volume]');
+    expect(decision.status!.message).toContain('pv-local');
+    expect(decision.status!.message).toContain('default/db-0');
+  });
+
+  it('allows a node with nothing at risk', () => {
+    expect(validator.handle(cordonRequest('node-9'), context(model)).allowed).toBe(true);
+  });
+
+  it('honors a stored skip annotation and counts it', () => {
+    const annotations = { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-reason': 'data backed up' };
+    const decision = validator.handle(cordonRequest('node-3', annotations, ALICE, annotations), context(model));
+    expect(decision.allowed).toBe(true);
+    expect(decision.overrides).toEqual(['node-local-volume']);
+    expect(decision.auditAnnotations?.['override-reason']).toBe('data backed up');
+  });
+
+  it('ignores a skip annotation added in the same request by a user who may not write overrides', () => {
+    const decision = validator.handle(cordonRequest('node-3', { 'volume-guard.io/skip': '*' }, ALICE, {}), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.warnings?.join(' ')).toContain('alice may not write overrides');
+    const byAdmin = validator.handle(cordonRequest('node-3', { 'volume-guard.io/skip': '*' }, ADMIN, {}), context(model));
+    expect(byAdmin.allowed).toBe(true);
+  });
+
+  it('warn mode lets the cordon through with warnings', () => {
+    const decision = nodeCordonValidator(config).handle(cordonRequest('node-3'), context(model, { config: withMode(config, 'node-local-volume', 'warn') }));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings?.join('\n')).toContain('pv-local');
+  });
+
+  it('denies by the stale policy when the model is stale, unless skip=* is honored', () => {
+    const stale = { synced: () => true, staleResources: () => ['pods'] };
+    const decision = validator.handle(cordonRequest('node-9'), context(model, { health: stale }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('stale (pods)');
+    const all = { 'volume-guard.io/skip': '*' };
+    expect(validator.handle(cordonRequest('node-9', all, ADMIN, all), context(model, { health: stale })).allowed).toBe(true);
+    const allowPolicy = { ...config, model: { ...config.model, stalePolicy: 'allow' as const } };
+    expect(validator.handle(cordonRequest('node-9'), context(model, { health: stale, config: allowPolicy })).allowed).toBe(true);
+  });
+});
+
+describe('pod eviction', () => {
+  const validator = podEvictionValidator(config);
+  const model = modelWith((m) => {
+    m.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-1', claimName: 'db-data' }));
+    m.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
+    m.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'] }));
+    m.upsert('pod', pod({ name: 'web-0', nodeName: 'node-1', claimNames: [] }));
+    addVolume(m, volumeWithReplicas('pv-lh', ['node-1'], { numberOfReplicas: 1 }));
+    m.upsert('persistentVolumeClaim', pvc({ name: 'lh-data', volumeName: 'pv-lh' }));
+    m.upsert('pod', pod({ name: 'app-0', nodeName: 'node-1', claimNames: ['lh-data'] }));
+  });
+  const evict = (name: string) =>
+    request({
+      kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      subResource: 'eviction',
+      operation: 'CREATE',
+      namespace: 'default',
+      name,
+      object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: 'default' } },
+    });
+
+  it('denies evicting a pod whose local PV stays on the node', () => {
+    const decision = validator.handle(evict('db-0'), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('pv-local');
+  });
+  it('denies evicting a pod whose Longhorn volume has its last healthy replica on the node', () => {
+    const decision = validator.handle(evict('app-0'), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('[last-replica-on-node]');
+  });
+  it('allows pods without such volumes, and pods it does not know', () => {
+    expect(validator.handle(evict('web-0'), context(model)).allowed).toBe(true);
+    expect(validator.handle(evict('nope'), context(model)).allowed).toBe(true);
+  });
+  it('honors the skip annotation on the node being drained', () => {
+    model.upsert('node', node({ name: 'node-1', annotations: { 'volume-guard.io/skip': 'node-local-volume,last-replica-on-node' } }));
+    expect(validator.handle(evict('db-0'), context(model)).allowed).toBe(true);
+    model.upsert('node', node({ name: 'node-1', annotations: {} }));
+    expect(validator.handle(evict('db-0'), context(model)).allowed).toBe(false);
+  });
+});
+
+describe('upgrade', () => {
+  const validator = upgradeValidator(config);
+  const upgrade = (annotations: Record<string, string> = {}, user = ADMIN) =>
+    request({
+      kind: { group: 'harvesterhci.io', version: 'v1beta1', kind: 'Upgrade' },
+      resource: { group: 'harvesterhci.io', version: 'v1beta1', resource: 'upgrades' },
+      operation: 'CREATE',
+      namespace: 'harvester-system',
+      name: 'hvst-upgrade-1',
+      userInfo: user,
+      object: { apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name: 'hvst-upgrade-1', namespace: 'harvester-system', annotations }, spec: { version: 'v1.5.0' } },
+    });
+
+  it('denies with a detached single-replica volume; the Harvester annotation skips it', () => {
+    const model = modelWith((m) => addVolume(m, volumeWithReplicas('vol-d', ['node-1'], { state: 'detached', robustness: 'unknown', currentNodeID: '', numberOfReplicas: 1 })));
+    const decision = validator.handle(upgrade(), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('vol-d');
+    const skipped = validator.handle(upgrade({ 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' }), context(model));
+    expect(skipped.allowed).toBe(true);
+    // Only exactly "true" counts.
+    expect(validator.handle(upgrade({ 'harvesterhci.io/skipSingleReplicaDetachedVol': 'yes' }), context(model)).allowed).toBe(false);
+  });
+
+  it('the Harvester annotation does not skip an attached single-replica volume; volume-guard.io/skip does', () => {
+    const model = modelWith((m) => {
+      addVolume(m, volumeWithReplicas('vol-a', ['node-1'], { numberOfReplicas: 1 }));
+      m.upsert('longhornVolume', detachedVolume({ name: 'vol-d', numberOfReplicas: 1 }));
+    });
+    const decision = validator.handle(upgrade({ 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' }), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('vol-a');
+    expect(decision.status!.message).not.toContain('vol-d');
+    expect(validator.handle(upgrade({ 'volume-guard.io/skip': 'single-replica' }), context(model)).allowed).toBe(true);
+    const byAlice = validator.handle(upgrade({ 'volume-guard.io/skip': 'single-replica' }, ALICE), context(model));
+    expect(byAlice.allowed).toBe(false);
+  });
+
+  it('denies on a stopped replica of an attached volume and a replica on a vanished disk', () => {
+    const model = modelWith((m) => {
+      addVolume(m, volumeWithReplicas('vol-s', ['node-1', 'node-2', 'node-3']));
+      m.upsert('longhornReplica', replica({ volumeName: 'vol-s', nodeID: 'node-2', currentState: 'stopped' }));
+    });
+    const decision = validator.handle(upgrade(), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('[volume-health]');
+    expect(decision.status!.message).toContain('vol-s');
+    expect(decision.status!.message).toContain('node-2');
+  });
+
+  it('lists a few of thousands of risky volumes and counts the rest', () => {
+    const model = modelWith((m) => {
+      for (let i = 0; i < 3000; i++) addVolume(m, volumeWithReplicas(`vol-${i}`, ['node-1'], { numberOfReplicas: 1 }));
+    });
+    const decision = validator.handle(upgrade(), context(model));
+    expect(decision.status!.message).toContain('3000 Longhorn volumes have a single replica');
+    expect(decision.status!.message).toContain('and 2990 more');
+  });
+
+  it('an UPDATE that changes no version passes; one that does is checked', () => {
+    const model = modelWith((m) => addVolume(m, volumeWithReplicas('vol-a', ['node-1'], { numberOfReplicas: 1 })));
+    const plan = (version: string) => ({ apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'k3s', namespace: 'system-upgrade' }, spec: { version, concurrency: 1 } });
+    const base = request({
+      kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
+      resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
+      operation: 'UPDATE',
+      namespace: 'system-upgrade',
+      name: 'k3s',
+      object: plan('v1.30.1'),
+      oldObject: plan('v1.30.1'),
+    });
+    expect(validator.handle(base, context(model)).allowed).toBe(true);
+    expect(validator.handle({ ...base, object: plan('v1.31.0') }, context(model)).allowed).toBe(false);
+  });
+
+  it('Longhorn not installed: nothing to find', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.setLonghornInstalled(false);
+    expect(validator.handle(upgrade(), context(model)).allowed).toBe(true);
+  });
+});
+
+describe('override guard', () => {
+  const validator = overrideGuardValidator(config);
+  const model = modelWith(() => {});
+  const annotate = (user: typeof ADMIN, next: Record<string, string>, previous: Record<string, string>) =>
+    request({
+      kind: { group: '', version: 'v1', kind: 'Node' },
+      resource: { group: '', version: 'v1', resource: 'nodes' },
+      operation: 'UPDATE',
+      name: 'node-1',
+      userInfo: user,
+      object: nodeObject('node-1', false, next),
+      oldObject: nodeObject('node-1', false, previous),
+    });
+  it('refuses a non-admin writing a skip annotation, naming who may', () => {
+    const decision = validator.handle(annotate(ALICE, { 'volume-guard.io/skip': '*' }, {}), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('alice may not write annotation volume-guard.io/skip on Node node-1');
+    expect(decision.status!.message).toContain('system:masters');
+  });
+  it('allows admins, removals and unrelated writes', () => {
+    expect(validator.handle(annotate(ADMIN, { 'volume-guard.io/skip': '*' }, {}), context(model)).allowed).toBe(true);
+    expect(validator.handle(annotate(ALICE, {}, { 'volume-guard.io/skip': '*' }), context(model)).allowed).toBe(true);
+    expect(validator.handle(annotate(ALICE, { team: 'a' }, {}), context(model)).allowed).toBe(true);
+  });
+  it('with no configured writers RBAC alone decides', () => {
+    const open = { ...config, overrides: { allowedGroups: [], allowedUsers: [] } };
+    expect(overrideGuardValidator(open).handle(annotate(ALICE, { 'volume-guard.io/skip': '*' }, {}), context(model, { config: open })).allowed).toBe(true);
+  });
+});
