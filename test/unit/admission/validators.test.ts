@@ -8,7 +8,8 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, cordonRequest, nodeObject, request } from '../../support/admission.ts';
-import { detachedVolume, localPV, longhornNode, node, pod, pvc, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
+import type { volume} from '../../support/fixtures.ts';
+import { detachedVolume, localPV, longhornNode, node, pod, pvc, replica, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 
