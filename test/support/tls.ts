@@ -1,0 +1,127 @@
+// Test helpers for serving certificates: temp directories laid out like a Kubernetes Secret volume, atomic
+// swaps, and a raw TLS client that reports which certificate a server presents.
+
+import { mkdtemp, mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
+import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
+import type { CertificateAuthority, IssueOptions, IssuedCertificate } from '../../src/server/selfsigned.ts';
+
+export type { CertificateAuthority, IssuedCertificate } from '../../src/server/selfsigned.ts';
+
+let sharedCa: Promise<CertificateAuthority> | undefined;
+
+/** One CA per test process: issuing is cheap, creating CAs is not needed per test. */
+export function testCa(): Promise<CertificateAuthority> {
+  sharedCa ??= createCertificateAuthority({ commonName: 'volume-guard test CA' });
+  return sharedCa;
+}
+
+export async function issue(options: IssueOptions = {}): Promise<IssuedCertificate> {
+  return (await testCa()).issue(options);
+}
+
+export async function tempDir(prefix = 'vg-tls-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Plain files tls.crt / tls.key in `dir`, written in place (not atomically). */
+export async function writePlainPair(dir: string, pair: Pick<IssuedCertificate, 'certPem' | 'keyPem'>) {
+  const certFile = join(dir, 'tls.crt');
+  const keyFile = join(dir, 'tls.key');
+  await writeFile(certFile, pair.certPem);
+  await writeFile(keyFile, pair.keyPem);
+  return { certFile, keyFile };
+}
+
+let generation = 0;
+
+/**
+ * A directory laid out as the kubelet lays out a Secret volume: `tls.crt -> ..data/tls.crt`,
+ * `..data -> ..<timestamp>/`. Updates write a new timestamped directory and rename a new `..data` over the old
+ * one, so readers see either the whole old pair or the whole new one.
+ */
+export class SecretVolume {
+  readonly dir: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.certFile = join(dir, 'tls.crt');
+    this.keyFile = join(dir, 'tls.key');
+  }
+
+  static async create(pair: Pick<IssuedCertificate, 'certPem' | 'keyPem'>): Promise<SecretVolume> {
+    const volume = new SecretVolume(await tempDir('vg-secret-'));
+    await volume.update(pair);
+    await symlink(join('..data', 'tls.crt'), volume.certFile);
+    await symlink(join('..data', 'tls.key'), volume.keyFile);
+    return volume;
+  }
+
+  async update(pair: Pick<IssuedCertificate, 'certPem' | 'keyPem'>): Promise<void> {
+    const versionDir = `..${new Date().toISOString().replace(/[-:.]/g, '_')}.${process.pid}.${++generation}`;
+    await mkdir(join(this.dir, versionDir));
+    await writeFile(join(this.dir, versionDir, 'tls.crt'), pair.certPem);
+    await writeFile(join(this.dir, versionDir, 'tls.key'), pair.keyPem);
+    let previous: string | undefined;
+    try {
+      previous = await readlink(join(this.dir, '..data'));
+    } catch {
+      previous = undefined;
+    }
+    await symlink(versionDir, join(this.dir, '..data_tmp'));
+    await rename(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
+    if (previous) await rm(join(this.dir, previous), { recursive: true, force: true });
+  }
+}
+
+export interface PeerCertificateInfo {
+  readonly serialNumber: string;
+  readonly authorized: boolean;
+  readonly protocol: string | null;
+}
+
+/** Handshake with a server and report the certificate it presents (upper-case hex serial). */
+export function peerCertificate(port: number, options: ConnectionOptions = {}): Promise<PeerCertificateInfo> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, ...options });
+    socket.once('secureConnect', () => {
+      const certificate = socket.getPeerCertificate();
+      const info = {
+        serialNumber: certificate.serialNumber.toUpperCase(),
+        authorized: socket.authorized,
+        protocol: socket.getProtocol(),
+      };
+      socket.end();
+      resolve(info);
+    });
+    socket.once('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy(new Error('TLS handshake timed out')));
+  });
+}
+
+/** Poll `probe` until it returns a value that is not undefined, or fail after `timeoutMs`. */
+export async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  { timeoutMs = 10_000, intervalMs = 25 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

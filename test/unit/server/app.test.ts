@@ -1,0 +1,321 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { allowAllValidator } from '../../../src/admission/allow-all.ts';
+import { allowed } from '../../../src/admission/types.ts';
+import { INTERNAL_ERROR_MESSAGE, buildAdmissionApp, buildOpsApp } from '../../../src/server/app.ts';
+import type { AdmissionApp, AdmissionAppOptions } from '../../../src/server/app.ts';
+import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../../src/server/empty-model.ts';
+import { createMetrics } from '../../../src/server/metrics.ts';
+import type { ServerMetrics } from '../../../src/server/metrics.ts';
+import { admissionReview, captureLog, deny, registryOf, testConfig, validator } from './fixtures.ts';
+import type { CapturedLog } from './fixtures.ts';
+
+const apps: { close(): Promise<unknown> }[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+interface Harness {
+  readonly app: AdmissionApp;
+  readonly metrics: ServerMetrics;
+  readonly captured: CapturedLog;
+}
+
+function harness(overrides: Partial<AdmissionAppOptions> = {}): Harness {
+  const metrics = createMetrics({ processMetrics: false });
+  const captured = captureLog();
+  const app = buildAdmissionApp({
+    config: testConfig(),
+    registry: registryOf(allowAllValidator(testConfig())),
+    snapshot: EMPTY_SNAPSHOT,
+    health: ALWAYS_SYNCED,
+    metrics,
+    log: captured.log,
+    ...overrides,
+  });
+  apps.push(app);
+  return { app, metrics, captured };
+}
+
+async function counter(metrics: ServerMetrics, labels: Record<string, string>): Promise<number> {
+  const values = (await metrics.admissionRequests.get()).values;
+  return values.find((value) => Object.entries(labels).every(([key, want]) => value.labels[key] === want))?.value ?? 0;
+}
+
+function post(app: AdmissionApp, target: string, payload: unknown, headers: Record<string, string> = {}) {
+  return app.inject({
+    method: 'POST',
+    url: `/validate/${target}`,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload),
+  });
+}
+
+describe('POST /validate/<target>', () => {
+  it('answers a valid review with an AdmissionReview echoing the uid', async () => {
+    const { app, metrics } = harness();
+    const response = await post(app, 'allow-all', admissionReview({ uid: 'uid-echo-1' }));
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.json()).toEqual({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: 'uid-echo-1', allowed: true },
+    });
+    expect(await counter(metrics, { target: 'allow-all', operation: 'UPDATE', decision: 'allowed' })).toBe(1);
+    expect((await metrics.admissionDuration.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value).toBe(1);
+  });
+
+  it('returns a denial with status, warnings and audit annotations', async () => {
+    const { app, metrics } = harness({
+      registry: registryOf(
+        validator('nodes', () => deny('node worker-1 holds the last replica of pvc-1', { warnings: ['w1'], auditAnnotations: { check: 'last-replica-on-node' } })),
+      ),
+    });
+    const response = await post(app, 'nodes', admissionReview({ uid: 'deny-1' }));
+    expect(response.statusCode).toBe(200);
+    expect(response.json().response).toEqual({
+      uid: 'deny-1',
+      allowed: false,
+      status: { code: 403, reason: 'Forbidden', message: 'node worker-1 holds the last replica of pvc-1' },
+      warnings: ['w1'],
+      auditAnnotations: { check: 'last-replica-on-node' },
+    });
+    expect(await counter(metrics, { target: 'nodes', decision: 'denied' })).toBe(1);
+  });
+
+  it('counts an allowed response with warnings as warned', async () => {
+    const { app, metrics } = harness({ registry: registryOf(validator('w', () => allowed(['careful']))) });
+    await post(app, 'w', admissionReview());
+    expect(await counter(metrics, { target: 'w', decision: 'warned' })).toBe(1);
+  });
+
+  it('passes the request and a context to the validator', async () => {
+    let seen: { uid?: string; now?: number; level?: string; synced?: boolean } = {};
+    const { app } = harness({
+      clock: () => 1234,
+      registry: registryOf(
+        validator('ctx', (request, context) => {
+          seen = { uid: request.uid, now: context.now, level: context.config.log.level, synced: context.health.synced() };
+          return allowed();
+        }),
+      ),
+    });
+    await post(app, 'ctx', admissionReview({ uid: 'ctx-1' }));
+    expect(seen).toEqual({ uid: 'ctx-1', now: 1234, level: 'debug', synced: true });
+  });
+
+  it('answers allowed=false code 500 when a validator throws, logs it, and keeps serving', async () => {
+    let calls = 0;
+    const { app, metrics, captured } = harness({
+      registry: registryOf(
+        validator('flaky', () => {
+          calls += 1;
+          if (calls === 1) throw new TypeError('cannot read properties of undefined');
+          return allowed();
+        }),
+      ),
+    });
+    const first = await post(app, 'flaky', admissionReview({ uid: 'boom-1' }));
+    expect(first.statusCode).toBe(200);
+    expect(first.json().response).toEqual({
+      uid: 'boom-1',
+      allowed: false,
+      status: { code: 500, reason: 'InternalError', message: INTERNAL_ERROR_MESSAGE },
+    });
+    const errorLine = captured.lines.find((line) => line.msg === 'validator threw; answering allowed=false');
+    expect((errorLine?.err as { message?: string } | undefined)?.message).toBe('cannot read properties of undefined');
+    expect(await counter(metrics, { target: 'flaky', decision: 'errored' })).toBe(1);
+
+    const second = await post(app, 'flaky', admissionReview({ uid: 'boom-2' }));
+    expect(second.json().response).toEqual({ uid: 'boom-2', allowed: true });
+  });
+
+  it('counts each overridden check once, whether reported by callback or in the decision', async () => {
+    const { app, metrics } = harness({
+      registry: registryOf(
+        validator('skip', (_request, context) => {
+          context.onOverride('single-replica');
+          context.onOverride('single-replica');
+          return { ...allowed(['overridden']), overrides: ['single-replica', 'orphan-pvc'] };
+        }),
+      ),
+    });
+    await post(app, 'skip', admissionReview());
+    const values = (await metrics.overrides.get()).values.map((value) => [value.labels.check, value.value]);
+    expect(Object.fromEntries(values)).toEqual({ 'single-replica': 1, 'orphan-pvc': 1 });
+  });
+
+  it('logs one line per admission with the request facts and no object body', async () => {
+    const { app, captured } = harness({
+      registry: registryOf(validator('nodes', () => ({ ...deny('no'), checks: ['last-replica-on-node'] }))),
+    });
+    await post(
+      app,
+      'nodes',
+      admissionReview({
+        uid: 'log-1',
+        namespace: 'team-a',
+        dryRun: true,
+        object: { metadata: { name: 'worker-1' }, data: { secret: 'SECRET-VALUE-123' } },
+      }),
+    );
+    const line = captured.lines.find((entry) => entry.msg === 'admission');
+    expect(line).toMatchObject({
+      level: 'info',
+      uid: 'log-1',
+      target: 'nodes',
+      operation: 'UPDATE',
+      kind: 'Node',
+      namespace: 'team-a',
+      name: 'worker-1',
+      user: 'alice',
+      dryRun: true,
+      decision: 'denied',
+      checks: ['last-replica-on-node'],
+      overrides: [],
+    });
+    expect(typeof line?.durationMs).toBe('number');
+    expect(captured.text()).not.toContain('SECRET-VALUE-123');
+  });
+});
+
+describe('bad input gets HTTP 400 with a one-line reason, never a 5xx', () => {
+  const cases: [string, string, unknown, Record<string, string>, RegExp][] = [
+    ['non-JSON', 'allow-all', 'this is not json', {}, /^request body is not valid JSON/],
+    ['an empty body', 'allow-all', '', {}, /^request body is empty/],
+    ['a wrong apiVersion', 'allow-all', admissionReview({}, { apiVersion: 'admission.k8s.io/v1beta1' }), {}, /^apiVersion must be admission\.k8s\.io\/v1/],
+    ['a wrong kind', 'allow-all', admissionReview({}, { kind: 'Pod' }), {}, /^kind must be AdmissionReview/],
+    ['a missing uid', 'allow-all', { ...admissionReview(), request: { ...admissionReview().request, uid: undefined } }, {}, /^request\.uid is required$/],
+    ['an unknown target', 'no-such-thing', admissionReview(), {}, /^unknown target "no-such-thing" \(served: allow-all\)$/],
+    ['a target with a newline', 'x%0Ay', admissionReview(), {}, /^unknown target "x y"/],
+    ['a malformed Content-Type', 'allow-all', admissionReview(), { 'content-type': '///' }, /^invalid Content-Type header/],
+  ];
+
+  it.each(cases)('rejects %s', async (_what, target, payload, headers, reason) => {
+    const { app, metrics, captured } = harness();
+    const response = await post(app, target, payload, headers);
+    expect(response.statusCode).toBe(400);
+    const body = response.json();
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(body.error).toMatch(reason);
+    expect(body.error).not.toContain('\n');
+    expect(await counter(metrics, { decision: 'invalid' })).toBe(1);
+    expect(captured.lines.find((line) => line.msg === 'admission')).toMatchObject({ decision: 'invalid', httpStatus: 400 });
+  });
+
+  it('labels unknown targets "unknown" so random paths cannot grow the metrics', async () => {
+    const { app, metrics } = harness();
+    for (let index = 0; index < 5; index += 1) await post(app, `random-${index}`, admissionReview());
+    const targets = new Set((await metrics.admissionRequests.get()).values.map((value) => value.labels.target));
+    expect([...targets]).toEqual(['unknown']);
+  });
+
+  it('rejects a body over the limit announced by Content-Length', async () => {
+    const { app } = harness({ config: testConfig({ VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: '2048' }) });
+    const big = admissionReview({ object: { data: 'x'.repeat(4096) } });
+    const response = await post(app, 'allow-all', big);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'request body exceeds 2048 bytes (admission.bodyLimitBytes)' });
+  });
+
+  it('accepts a body just under the limit', async () => {
+    const config = testConfig({ VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: '4096' });
+    const { app } = harness({ config });
+    const base = JSON.stringify(admissionReview({ object: { data: '' } }));
+    const payload = JSON.stringify(admissionReview({ object: { data: 'x'.repeat(4096 - base.length) } }));
+    expect(Buffer.byteLength(payload)).toBe(4096);
+    expect((await post(app, 'allow-all', payload)).statusCode).toBe(200);
+  });
+
+  it('enforces the limit while the body streams in: answers before a never-ending body ends', async () => {
+    const { app } = harness({ config: testConfig({ VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: '65536' }) });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+
+    const result = await new Promise<{ status: number; body: string; sentBytes: number }>((resolve, reject) => {
+      let sentBytes = 0;
+      let answered = false;
+      const request = httpRequest(
+        { host: '127.0.0.1', port, method: 'POST', path: '/validate/allow-all', headers: { 'content-type': 'application/json' } },
+        (response) => {
+          answered = true;
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => {
+            request.destroy();
+            resolve({ status: response.statusCode ?? 0, body, sentBytes });
+          });
+        },
+      );
+      request.on('error', (error) => {
+        if (!answered) reject(error);
+      });
+      // Chunked transfer, no Content-Length, and never request.end(): only a streaming check can answer.
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      const pump = () => {
+        if (answered || request.destroyed) return;
+        if (sentBytes > 64 * 1024 * 1024) return reject(new Error('server never answered a 64 MiB body'));
+        sentBytes += chunk.length;
+        if (request.write(chunk)) setImmediate(pump);
+        else request.once('drain', pump);
+      };
+      request.write('{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"object":"');
+      pump();
+    });
+    expect(result.status).toBe(400);
+    expect(JSON.parse(result.body)).toEqual({ error: 'request body exceeds 65536 bytes (admission.bodyLimitBytes)' });
+  });
+
+  it('answers unknown paths and methods with 404, not 5xx', async () => {
+    const { app } = harness();
+    expect((await app.inject({ method: 'GET', url: '/validate/allow-all' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: '/mutate/allow-all', payload: '{}' })).statusCode).toBe(404);
+  });
+});
+
+describe('ops app', () => {
+  function ops(ready: () => boolean) {
+    const metrics = createMetrics();
+    const app = buildOpsApp({ metrics, log: captureLog().log, readiness: ready });
+    apps.push(app);
+    return { app, metrics };
+  }
+
+  it('serves /healthz always and /readyz only when ready', async () => {
+    let ready = false;
+    const { app } = ops(() => ready);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    ready = true;
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
+
+  it('serves Prometheus text with the admission and process metrics', async () => {
+    const { app, metrics } = ops(() => true);
+    metrics.admissionRequests.inc({ target: 'allow-all', operation: 'CREATE', decision: 'allowed' });
+    metrics.tlsCertNotAfter.set(1_900_000_000);
+    metrics.admissionDuration.observe({ target: 'allow-all' }, 0.00004);
+    const response = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    expect(response.body).toContain('volume_guard_admission_requests_total{target="allow-all",operation="CREATE",decision="allowed"} 1');
+    expect(response.body).toContain('volume_guard_admission_duration_seconds_bucket{le="0.00005"');
+    expect(response.body).toContain('volume_guard_tls_cert_not_after_seconds 1900000000');
+    expect(response.body).toContain('# TYPE volume_guard_overrides_total counter');
+    expect(response.body).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('never serves admission', async () => {
+    const { app } = ops(() => true);
+    const response = await app.inject({ method: 'POST', url: '/validate/allow-all', payload: admissionReview() });
+    expect(response.statusCode).toBe(404);
+    expect(response.body).not.toContain('AdmissionReview');
+  });
+
+  it('builds any number of servers side by side (no global registry)', () => {
+    expect(() => [createMetrics(), createMetrics(), createMetrics()]).not.toThrow();
+  });
+});

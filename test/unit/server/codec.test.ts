@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { allowed, denied, errored } from '../../../src/admission/types.ts';
+import {
+  WARNINGS_BYTE_BUDGET,
+  capWarnings,
+  decodeAdmissionReview,
+  decodeAdmissionReviewBody,
+  encodeAdmissionResponse,
+  outcomeOf,
+  parseJson,
+} from '../../../src/server/codec.ts';
+import { admissionReview } from './fixtures.ts';
+
+function reasonFor(value: unknown): string {
+  const result = decodeAdmissionReview(value);
+  if (result.ok) throw new Error('expected a decode failure');
+  return result.reason;
+}
+
+describe('decodeAdmissionReview', () => {
+  it('decodes a valid review into an AdmissionRequest', () => {
+    const result = decodeAdmissionReview(admissionReview({ subResource: 'status', namespace: '' }));
+    expect(result).toEqual({
+      ok: true,
+      request: {
+        uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+        kind: { group: '', version: 'v1', kind: 'Node' },
+        resource: { group: '', version: 'v1', resource: 'nodes' },
+        subResource: 'status',
+        name: 'worker-1',
+        namespace: '',
+        operation: 'UPDATE',
+        userInfo: { username: 'alice', groups: ['system:authenticated'] },
+        object: { metadata: { name: 'worker-1' }, spec: { unschedulable: true } },
+        oldObject: { metadata: { name: 'worker-1' }, spec: {} },
+        dryRun: false,
+      },
+    });
+  });
+
+  it('fills in the fields the API server omits when empty', () => {
+    const review = admissionReview({ operation: 'DELETE', userInfo: {} });
+    const request = review.request as Record<string, unknown>;
+    for (const key of ['name', 'object', 'oldObject', 'dryRun']) delete request[key];
+    const result = decodeAdmissionReview(review);
+    expect(result.ok && result.request).toMatchObject({
+      name: '',
+      namespace: '',
+      object: null,
+      oldObject: null,
+      dryRun: false,
+      userInfo: { username: '', groups: [] },
+    });
+  });
+
+  it('accepts fields it does not know (newer API servers add some)', () => {
+    const result = decodeAdmissionReview(admissionReview({ requestKind: { group: '', version: 'v1', kind: 'Node' }, options: {} }));
+    expect(result.ok).toBe(true);
+  });
+
+  it.each([
+    ['a non-object body', [1, 2], 'body must be an object (got an array)'],
+    ['a wrong apiVersion', admissionReview({}, { apiVersion: 'admission.k8s.io/v1beta1' }), 'apiVersion must be admission.k8s.io/v1 (got "admission.k8s.io/v1beta1")'],
+    ['a wrong kind', admissionReview({}, { kind: 'TokenReview' }), 'kind must be AdmissionReview (got "TokenReview")'],
+    ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, 'request is required'],
+    ['a missing uid', admissionReview({ uid: undefined }), 'request.uid is required'],
+    ['an empty uid', admissionReview({ uid: '' }), 'request.uid must be a non-empty string'],
+    ['a numeric uid', admissionReview({ uid: 42 }), 'request.uid must be a string (got 42)'],
+    ['an unknown operation', admissionReview({ operation: 'PATCH' }), 'request.operation must be one of CREATE, UPDATE, DELETE, CONNECT (got "PATCH")'],
+    ['no userInfo', admissionReview({ userInfo: undefined }), 'request.userInfo is required'],
+    ['a kind without version', admissionReview({ kind: { group: '', kind: 'Node' } }), 'request.kind.version is required'],
+    ['a dryRun string', admissionReview({ dryRun: 'yes' }), 'request.dryRun must be a boolean (got "yes")'],
+  ])('rejects %s with a one-line reason', (_what, value, reason) => {
+    const review = JSON.parse(JSON.stringify(value)); // drops the undefined fields
+    expect(reasonFor(review)).toBe(reason);
+  });
+
+  it('never quotes long or multi-line values in full', () => {
+    const reason = reasonFor(admissionReview({ operation: `PATCH\n${'x'.repeat(500)}` }));
+    expect(reason).not.toContain('\n');
+    expect(reason.length).toBeLessThan(200);
+  });
+});
+
+describe('parseJson', () => {
+  it('rejects an empty body and non-JSON without quoting the body', () => {
+    expect(parseJson(Buffer.alloc(0))).toEqual({ ok: false, reason: 'request body is empty (expected an AdmissionReview)' });
+    const result = parseJson('{"password": "hunter2"');
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toMatch(/^request body is not valid JSON/);
+    expect(!result.ok && result.reason).not.toContain('hunter2');
+  });
+
+  it('drops "__proto__" keys so later merges cannot change prototypes', () => {
+    const result = decodeAdmissionReviewBody(
+      JSON.stringify(admissionReview()).replace('"spec":{"unschedulable":true}', '"data":{"__proto__":{"polluted":true},"ok":"1"}'),
+    );
+    expect(result.ok).toBe(true);
+    const object = result.ok ? (result.request.object as { data: Record<string, unknown> }) : undefined;
+    expect(object?.data).toEqual({ ok: '1' });
+    expect(Object.prototype.hasOwnProperty.call(object?.data, '__proto__')).toBe(false);
+    expect(Object.assign({}, object?.data)).not.toHaveProperty('polluted');
+  });
+});
+
+describe('encodeAdmissionResponse', () => {
+  it('echoes the uid on an allowed response without a status', () => {
+    expect(encodeAdmissionResponse('uid-1', allowed())).toEqual({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: 'uid-1', allowed: true },
+    });
+  });
+
+  it('carries status, warnings and audit annotations on a denial', () => {
+    const decision = denied('volume pvc-1 has a single replica', {
+      warnings: ['first'],
+      auditAnnotations: { 'checks': 'single-replica' },
+    });
+    expect(encodeAdmissionResponse('uid-2', decision).response).toEqual({
+      uid: 'uid-2',
+      allowed: false,
+      status: { code: 403, reason: 'Forbidden', message: 'volume pvc-1 has a single replica' },
+      warnings: ['first'],
+      auditAnnotations: { checks: 'single-replica' },
+    });
+  });
+
+  it('gives a denial without a status a 403 status', () => {
+    expect(encodeAdmissionResponse('u', { allowed: false }).response.status?.code).toBe(403);
+  });
+
+  it('leaves logging-only fields out of the response', () => {
+    const response = encodeAdmissionResponse('u', { ...allowed(), checks: ['single-replica'], overrides: ['x'] }).response;
+    expect(Object.keys(response).sort()).toEqual(['allowed', 'uid']);
+  });
+});
+
+describe('capWarnings', () => {
+  it('keeps warnings under the budget unchanged', () => {
+    expect(capWarnings(['a', 'b'])).toEqual(['a', 'b']);
+  });
+
+  it('turns control characters into spaces and drops empty lines', () => {
+    expect(capWarnings(['line one\nline two\ttab', ' ', '\u0007bell'])).toEqual(['line one line two tab', 'bell']);
+  });
+
+  it('keeps whole lines and replaces the tail by a count once the total passes the budget', () => {
+    const warnings = Array.from({ length: 100 }, (_, index) => `warning ${String(index).padStart(3, '0')} ${'x'.repeat(88)}`);
+    const capped = capWarnings(warnings);
+    const total = capped.reduce((sum, warning) => sum + Buffer.byteLength(warning), 0);
+    expect(total).toBeLessThanOrEqual(WARNINGS_BYTE_BUDGET);
+    expect(total).toBeLessThan(4096);
+    const kept = capped.slice(0, -1);
+    expect(kept).toEqual(warnings.slice(0, kept.length)); // whole lines, in order
+    expect(capped.at(-1)).toBe(`… ${100 - kept.length} more warnings`);
+    expect(kept.length).toBeGreaterThan(30);
+  });
+
+  it('counts bytes, not characters', () => {
+    const wide = Array.from({ length: 40 }, () => 'é'.repeat(100)); // 200 bytes each
+    const capped = capWarnings(wide);
+    expect(capped.reduce((sum, warning) => sum + Buffer.byteLength(warning), 0)).toBeLessThanOrEqual(WARNINGS_BYTE_BUDGET);
+    expect(capped.length).toBeLessThan(21);
+  });
+});
+
+describe('outcomeOf', () => {
+  it('tells allowed, warned, denied and errored apart', () => {
+    expect(outcomeOf(allowed())).toBe('allowed');
+    expect(outcomeOf(allowed(['careful']))).toBe('warned');
+    expect(outcomeOf(denied('no'))).toBe('denied');
+    expect(outcomeOf(errored(500, 'broken'))).toBe('errored');
+    expect(outcomeOf(errored(400, 'odd object'))).toBe('errored');
+  });
+});

@@ -1,0 +1,69 @@
+// Shared builders for the server tests.
+import type { Logger } from 'pino';
+import { ValidatorRegistry } from '../../../src/admission/registry.ts';
+import type { Validator } from '../../../src/admission/validator.ts';
+import type { Decision } from '../../../src/admission/types.ts';
+import { loadConfig } from '../../../src/config.ts';
+import type { Config } from '../../../src/config.ts';
+import { createLogger } from '../../../src/logging.ts';
+
+export function admissionReview(request: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      kind: { group: '', version: 'v1', kind: 'Node' },
+      resource: { group: '', version: 'v1', resource: 'nodes' },
+      name: 'worker-1',
+      operation: 'UPDATE',
+      userInfo: { username: 'alice', groups: ['system:authenticated'] },
+      object: { metadata: { name: 'worker-1' }, spec: { unschedulable: true } },
+      oldObject: { metadata: { name: 'worker-1' }, spec: {} },
+      dryRun: false,
+      ...request,
+    },
+    ...top,
+  };
+}
+
+/** Defaults with small adjustments; ports 0 so tests never collide. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    env: { VOLUME_GUARD_ADMISSION_PORT: '0', VOLUME_GUARD_OPS_PORT: '0', VOLUME_GUARD_ADMISSION_HOST: '127.0.0.1', VOLUME_GUARD_OPS_HOST: '127.0.0.1', VOLUME_GUARD_LOG_LEVEL: 'debug', ...env },
+  });
+}
+
+export interface CapturedLog {
+  readonly log: Logger;
+  readonly lines: Record<string, unknown>[];
+  readonly text: () => string;
+}
+
+export function captureLog(): CapturedLog {
+  const raw: string[] = [];
+  const log = createLogger('debug', { write: (line: string) => void raw.push(line) });
+  return {
+    log,
+    get lines() {
+      return raw.map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    text: () => raw.join(''),
+  };
+}
+
+export function validator(target: string, handle: Validator['handle']): Validator {
+  return { declaration: { name: `${target}.test.volume-guard.io`, target, rules: [] }, handle };
+}
+
+export function registryOf(...validators: Validator[]): ValidatorRegistry {
+  const registry = new ValidatorRegistry();
+  for (const item of validators) registry.register(item);
+  return registry;
+}
+
+export const deny = (message: string, extra: Partial<Decision> = {}): Decision => ({
+  allowed: false,
+  status: { code: 403, reason: 'Forbidden', message },
+  ...extra,
+});
