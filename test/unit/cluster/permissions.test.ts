@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { InformerSet } from '../../../src/cluster/informers.ts';
+import { clusterRoleRules, MODEL_PERMISSIONS } from '../../../src/cluster/permissions.ts';
+import { RESOURCE_KINDS } from '../../../src/cluster/records.ts';
+import { FakeApi, RecordingSink } from './fake-api.ts';
+
+describe('MODEL_PERMISSIONS', () => {
+  it('is list and watch on exactly the nine watched resources, and never Secrets', () => {
+    expect(MODEL_PERMISSIONS.map((rule) => `${rule.apiGroup}/${rule.resource}`).sort()).toEqual(
+      [
+        '/namespaces',
+        '/nodes',
+        '/persistentvolumeclaims',
+        '/persistentvolumes',
+        '/pods',
+        'apps/statefulsets',
+        'longhorn.io/nodes',
+        'longhorn.io/replicas',
+        'longhorn.io/volumes',
+      ].sort(),
+    );
+    for (const rule of MODEL_PERMISSIONS) expect(rule.verbs).toEqual(['list', 'watch']);
+    expect(MODEL_PERMISSIONS.some((rule) => rule.resource === 'secrets')).toBe(false);
+  });
+
+  it('covers every path the informers list and watch, and nothing they do not', async () => {
+    const api = new FakeApi();
+    const set = new InformerSet({ client: api, sink: new RecordingSink(), log: pino({ level: 'silent' }), longhornNamespace: 'storage', timings: { watchdogIntervalMs: 5 } });
+    set.start();
+    const deadline = Date.now() + 5_000;
+    while (api.openWatches < RESOURCE_KINDS.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    await set.stop();
+    const used = new Set([...api.listCalls, ...api.watchCalls].map((call) => call.path));
+    // /api/v1/<resource> or /apis/<group>/<version>[/namespaces/<ns>]/<resource>
+    const asRule = (path: string) => {
+      const parts = path.split('/').filter(Boolean);
+      const group = parts[0] === 'api' ? '' : parts[1]!;
+      return `${group}/${parts.at(-1)}`;
+    };
+    expect([...new Set([...used].map(asRule))].sort()).toEqual(MODEL_PERMISSIONS.map((rule) => `${rule.apiGroup}/${rule.resource}`).sort());
+    // Longhorn is read only in its namespace.
+    for (const path of used) if (path.includes('longhorn.io')) expect(path).toContain('/namespaces/storage/');
+  });
+
+  it('groups into ClusterRole rules by API group', () => {
+    expect(clusterRoleRules()).toEqual([
+      { apiGroups: ['longhorn.io'], resources: ['nodes', 'replicas', 'volumes'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['namespaces', 'nodes', 'persistentvolumeclaims', 'persistentvolumes', 'pods'], verbs: ['list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['list', 'watch'] },
+    ]);
+  });
+});
