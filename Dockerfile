@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# volume-guard's image. Three stages so the runtime image holds only the compiled code, the production
+# dependencies and Node itself: no compiler, no devDependencies (the `node` devDependency that pins Node for
+# npm scripts stays in the build stage; the base image provides the same Node major), no npm.
+#
+#   docker build -t volume-guard:0.1.0 .
+#
+# test/support/dockerfile-steps.sh replays these steps in a clean directory (test/e2e/dockerfile.e2e.test.ts):
+# keep every RUN here one it knows.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+# npm and corepack are not needed to run volume-guard: fewer files, fewer CVEs.
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Numeric, so Kubernetes' runAsNonRoot can verify it. Nothing is written outside /tmp: the root filesystem
+# can be read-only.
+USER 10001:10001
+EXPOSE 8443 8080
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["serve"]

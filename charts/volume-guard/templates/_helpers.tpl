@@ -1,0 +1,130 @@
+{{/* Names. */}}
+{{- define "volume-guard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "volume-guard.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "volume-guard.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "volume-guard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "volume-guard.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "volume-guard.labels" -}}
+helm.sh/chart: {{ include "volume-guard.chart" . }}
+{{ include "volume-guard.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: volume-guard
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "volume-guard.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "volume-guard.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "volume-guard.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* TLS objects. The serving Secret has the same keys in both modes: tls.crt, tls.key, ca.crt. */}}
+{{- define "volume-guard.tlsSecretName" -}}
+{{- printf "%s-tls" (include "volume-guard.fullname" .) }}
+{{- end }}
+
+{{- define "volume-guard.servingCertificateName" -}}
+{{- printf "%s-serving" (include "volume-guard.fullname" .) }}
+{{- end }}
+
+{{- define "volume-guard.serviceDNSNames" -}}
+{{- $svc := include "volume-guard.fullname" . }}
+{{- list (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.%s" $svc .Release.Namespace .Values.clusterDomain) | toJson }}
+{{- end }}
+
+{{/*
+Generated TLS material (tls.certManager.enabled=false), computed once per render and shared by the Secret and the
+webhook configuration's caBundle. An existing Secret is kept (certificates do not rotate on every upgrade) unless
+tls.generated.rotate is set; on rotation the old CA stays in the trust bundle so the API server keeps trusting pods
+that still serve the old pair until the kubelet refreshes the mounted Secret.
+Returns JSON: {"crt": PEM, "key": PEM, "ca": PEM, "bundle": PEM}.
+*/}}
+{{- define "volume-guard.generatedTLS" -}}
+{{- $cache := .Values.tls.generated }}
+{{- if not (hasKey $cache "__material") }}
+{{- $name := include "volume-guard.tlsSecretName" . }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace $name }}
+{{- $existingData := dig "data" (dict) $existing }}
+{{- $complete := and (hasKey $existingData "tls.crt") (hasKey $existingData "tls.key") (hasKey $existingData "ca.crt") }}
+{{- $material := dict }}
+{{- if and $complete (not .Values.tls.generated.rotate) }}
+{{- $bundle := get $existingData "ca-bundle.crt" | default (get $existingData "ca.crt") }}
+{{- $material = dict "crt" (get $existingData "tls.crt" | b64dec) "key" (get $existingData "tls.key" | b64dec) "ca" (get $existingData "ca.crt" | b64dec) "bundle" ($bundle | b64dec) }}
+{{- else }}
+{{- $ca := genCA (printf "%s-ca" (include "volume-guard.fullname" .)) (int .Values.tls.generated.caValidityDays) }}
+{{- $dnsNames := include "volume-guard.serviceDNSNames" . | fromJsonArray }}
+{{- $cert := genSignedCert (first $dnsNames) nil $dnsNames (int .Values.tls.generated.certValidityDays) $ca }}
+{{- $bundle := $ca.Cert }}
+{{- if $complete }}
+{{- $bundle = printf "%s\n%s" (trimSuffix "\n" $ca.Cert) (get $existingData "ca.crt" | b64dec) }}
+{{- end }}
+{{- $material = dict "crt" $cert.Cert "key" $cert.Key "ca" $ca.Cert "bundle" $bundle }}
+{{- end }}
+{{- $_ := set $cache "__material" $material }}
+{{- end }}
+{{- get $cache "__material" | toJson }}
+{{- end }}
+
+{{/* The namespaces no webhook is ever called for: the control plane's and volume-guard's own (no self-deadlock). */}}
+{{- define "volume-guard.excludedNamespaces" -}}
+{{- concat (list "kube-system" "kube-node-lease" .Release.Namespace) .Values.webhook.excludeNamespaces | uniq | toJson }}
+{{- end }}
+
+{{/* volume-guard's config file: .Values.config (its defaults are in values.yaml), checked against the pod spec. */}}
+{{- define "volume-guard.config" -}}
+{{- $config := .Values.config }}
+{{- $shutdownMs := add (int $config.shutdown.drainDelayMs) (int $config.shutdown.timeoutMs) }}
+{{- if ge (int $shutdownMs) (mul (int .Values.terminationGracePeriodSeconds) 1000 | int) }}
+{{- fail (printf "config.shutdown.drainDelayMs + config.shutdown.timeoutMs (%d ms) must be shorter than terminationGracePeriodSeconds (%d s), or the kubelet kills in-flight reviews" $shutdownMs (int .Values.terminationGracePeriodSeconds)) }}
+{{- end }}
+{{- if not (hasPrefix "/etc/volume-guard/tls/" $config.admission.tls.certFile) }}
+{{- fail "config.admission.tls.certFile must be under /etc/volume-guard/tls/, where the chart mounts the serving certificate" }}
+{{- end }}
+{{- if not (hasPrefix "/etc/volume-guard/tls/" $config.admission.tls.keyFile) }}
+{{- fail "config.admission.tls.keyFile must be under /etc/volume-guard/tls/, where the chart mounts the serving certificate" }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}
+
+{{- define "volume-guard.admissionPort" -}}
+{{- .Values.config.admission.port | int }}
+{{- end }}
+
+{{- define "volume-guard.opsPort" -}}
+{{- .Values.config.ops.port | int }}
+{{- end }}

@@ -1,0 +1,168 @@
+// The chart's generated files follow the source: regenerate in memory and compare with what is committed.
+// (deploy/ needs helm and is checked in test/e2e/chart.e2e.test.ts.)
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { createValidators } from '../../src/admission/index.ts';
+import { MODEL_PERMISSIONS } from '../../src/cluster/permissions.ts';
+import { defaultConfig, loadConfig } from '../../src/config.ts';
+import type { GuardedUpgradeKind } from '../../src/config.ts';
+import {
+  CHART_CONFIG_OVERRIDES,
+  CHART_DIR,
+  chartDefaultConfig,
+  chartOutputs,
+  expandRules,
+} from '../../scripts/generate-chart.ts';
+
+const read = (path: string) => readFileSync(path, 'utf8');
+
+describe('generated chart files', () => {
+  for (const output of chartOutputs()) {
+    const name = output.path.slice(CHART_DIR.length + 1);
+    it(`${name} is up to date (npm run generate:chart)`, () => {
+      expect(read(output.path)).toBe(output.content);
+    });
+  }
+});
+
+describe('files/webhooks.json', () => {
+  const file = JSON.parse(read(join(CHART_DIR, 'files', 'webhooks.json'))) as { webhooks: any[] };
+
+  it('has one webhook per validator, with its declaration unchanged once the chart renders its rules', () => {
+    const config = defaultConfig();
+    const declarations = createValidators(config).map((validator) => validator.declaration);
+    expect(file.webhooks.map((webhook) => webhook.name)).toEqual(declarations.map((declaration) => declaration.name));
+    for (const [index, declaration] of declarations.entries()) {
+      const webhook = file.webhooks[index];
+      expect(webhook.target).toBe(declaration.target);
+      expect(webhook.path).toBe(`/validate/${declaration.target}`);
+      expect(expandRules(webhook.rules, config.upgrades.kinds)).toEqual(declaration.rules);
+      expect(webhook.objectSelector).toEqual(declaration.objectSelector);
+      expect(webhook.namespaceSelector).toEqual(declaration.namespaceSelector);
+      expect(webhook.matchConditions ?? []).toEqual(declaration.matchConditions ?? []);
+    }
+  });
+
+  it('names are unique, fully qualified, and targets are URL-safe', () => {
+    const names = file.webhooks.map((webhook) => webhook.name as string);
+    expect(new Set(names).size).toBe(names.length);
+    for (const webhook of file.webhooks) {
+      expect(webhook.name).toMatch(/^[a-z0-9-]+(\.[a-z0-9-]+){2,}$/);
+      expect(webhook.target).toMatch(/^[a-z0-9][a-z0-9-]*$/);
+    }
+  });
+
+  it('marks webhooks on namespaced resources (the chart adds the namespace exclusion only to those)', () => {
+    const declarations = createValidators(defaultConfig()).map((validator) => validator.declaration);
+    for (const [index, webhook] of file.webhooks.entries()) {
+      const clusterOnly = declarations[index]!.rules.every((rule) => rule.scope === 'Cluster');
+      expect(webhook.namespaced).toBe(!clusterOnly);
+    }
+  });
+
+  it('renders the rules derived from config.upgrades.kinds from the values, not as fixed rules', () => {
+    const placeholders = file.webhooks.flatMap((webhook) => webhook.rules.filter((rule: object) => 'upgradeKinds' in rule));
+    expect(placeholders.length).toBeGreaterThan(0);
+    const fixedRules = file.webhooks.flatMap((webhook) => webhook.rules.filter((rule: object) => !('upgradeKinds' in rule)));
+    for (const kind of defaultConfig().upgrades.kinds) {
+      expect(fixedRules.some((rule) => rule.resources.includes(kind.resource) && rule.apiGroups.includes(kind.group))).toBe(false);
+    }
+  });
+
+  it.each([
+    ['other kinds with their own operations', [
+      { group: 'example.io', version: 'v1', resource: 'rollouts', kind: 'Rollout', operations: ['CREATE'] },
+      { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans', kind: 'Plan', operations: ['UPDATE', 'DELETE'] },
+    ]],
+    ['a single kind', [{ group: 'harvesterhci.io', version: 'v1beta1', resource: 'upgrades', kind: 'Upgrade', operations: ['CREATE'] }]],
+    ['no kind at all', []],
+  ] as [string, GuardedUpgradeKind[]][])('with %s in values, the chart renders what the validators would declare', (_label, kinds) => {
+    const configured = { ...defaultConfig(), upgrades: { kinds } };
+    const declarations = createValidators(configured).map((validator) => validator.declaration);
+    for (const [index, webhook] of file.webhooks.entries()) {
+      expect(expandRules(webhook.rules, kinds), webhook.name).toEqual(declarations[index]!.rules);
+    }
+  });
+});
+
+describe('files/rbac.json', () => {
+  const rules = (JSON.parse(read(join(CHART_DIR, 'files', 'rbac.json'))) as { rules: any[] }).rules;
+
+  it('is exactly the model permission list', () => {
+    expect(rules).toEqual(MODEL_PERMISSIONS.map((permission) => ({ ...permission, verbs: [...permission.verbs] })));
+  });
+
+  it('reads only: list and watch, no Secrets, no wildcards', () => {
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) {
+      expect(['list', 'watch']).toEqual(expect.arrayContaining(rule.verbs));
+      expect(rule.verbs.every((verb: string) => verb === 'list' || verb === 'watch')).toBe(true);
+      expect(rule.resource).not.toMatch(/secret/i);
+      expect(rule.resource).not.toContain('*');
+      expect(rule.apiGroup).not.toContain('*');
+    }
+  });
+});
+
+describe('values.yaml config block', () => {
+  const values = parseYaml(read(join(CHART_DIR, 'values.yaml'))) as { config: unknown };
+
+  it("is volume-guard's defaults plus the chart's documented overrides", () => {
+    expect(values.config).toEqual(chartDefaultConfig());
+    expect((values.config as any).shutdown.drainDelayMs).toBe(CHART_CONFIG_OVERRIDES.shutdown.drainDelayMs);
+  });
+
+  it('loads with loadConfig as the ConfigMap the chart renders from it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chart-config-'));
+    try {
+      const file = join(dir, 'config.yaml');
+      // The ConfigMap is `toYaml .Values.config`: the same data (JSON is YAML).
+      writeFileSync(file, JSON.stringify(values.config));
+      expect(loadConfig({ file })).toEqual(values.config);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('mounts the serving certificate where the config reads it', () => {
+    const tls = (values.config as any).admission.tls;
+    expect(tls.certFile).toBe('/etc/volume-guard/tls/tls.crt');
+    expect(tls.keyFile).toBe('/etc/volume-guard/tls/tls.key');
+  });
+});
+
+describe('values.schema.json', () => {
+  const schema = JSON.parse(read(join(CHART_DIR, 'values.schema.json')));
+  const values = parseYaml(read(join(CHART_DIR, 'values.yaml')));
+  const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+
+  it('accepts the default values', () => {
+    expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it.each([
+    ['an unknown top-level key', { replicas: 3 }],
+    ['an unknown key in a section', { tls: { certManager: { enable: true } } }],
+    ['an unknown config field', { config: { admission: { prot: 9443 } } }],
+    ['a bad check mode', { config: { checks: { 'orphan-pvc': { mode: 'audit' } } } }],
+    ['a failurePolicy Kubernetes does not know', { webhook: { failurePolicy: 'Deny' } }],
+    ['a timeout over 30 s', { webhook: { timeoutSeconds: 31 } }],
+  ])('rejects %s', (_label, patch) => {
+    const merged = structuredClone(values);
+    const mergeInto = (target: any, source: any) => {
+      for (const [key, value] of Object.entries(source)) {
+        if (value && typeof value === 'object' && !Array.isArray(value) && target[key] && typeof target[key] === 'object') {
+          mergeInto(target[key], value);
+        } else {
+          target[key] = value;
+        }
+      }
+    };
+    mergeInto(merged, patch);
+    expect(validate(merged)).toBe(false);
+  });
+});
