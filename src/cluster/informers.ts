@@ -19,12 +19,6 @@ import type { ModelHealth } from './snapshot.ts';
 import { collectionPath, keyOfObject, RESOURCE_SPECS, resourceLabel, type ResourceSpec } from './resources.ts';
 import { objectAt, stringAt } from './unstructured.ts';
 
-/** ModelSink plus the Longhorn presence flag the informers report. */
-export interface ClusterModelSink extends ModelSink {
-  /** Longhorn's CRDs are (not) served: its checks are "not applicable" while false. */
-  setLonghornInstalled(installed: boolean): void;
-}
-
 export type RestartReason =
   /** 410 Gone: the resourceVersion was compacted away; relist. */
   | 'expired'
@@ -448,7 +442,7 @@ export class Informer<K extends ResourceKind> {
 
 export interface InformerSetOptions {
   readonly client: KubeClient;
-  readonly sink: ClusterModelSink;
+  readonly sink: ModelSink;
   readonly log: Logger;
   readonly longhornNamespace: string;
   readonly timings?: Partial<InformerTimings>;
@@ -461,7 +455,7 @@ export interface InformerSetOptions {
 export class InformerSet implements ModelHealth {
   readonly informers: readonly Informer<ResourceKind>[];
   readonly timings: InformerTimings;
-  readonly #sink: ClusterModelSink;
+  readonly #sink: ModelSink;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #presence = new Map<ResourceKind, boolean>();

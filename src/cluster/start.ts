@@ -1,7 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { InformerSet, type ClusterModelSink, type InformerStatus, type InformerTimings } from './informers.ts';
+import { InformerSet, type InformerStatus, type InformerTimings } from './informers.ts';
+import type { ModelSink } from './records.ts';
 import { HttpKubeClient, type KubeClient } from './kube-client.ts';
 import { registerModelMetrics } from './metrics.ts';
 import { DEFAULT_LONGHORN_NAMESPACE } from './resources.ts';
@@ -26,7 +27,7 @@ export interface ClusterModelConfig {
 export interface StartClusterModelOptions {
   readonly kubeConfig: KubeConfig;
   /** The model: written by the informers, counted for `volume_guard_model_objects`. */
-  readonly sink: ClusterModelSink & Pick<ClusterSnapshot, 'count'>;
+  readonly sink: ModelSink & Pick<ClusterSnapshot, 'count'>;
   readonly registry: Registry;
   readonly config?: ClusterModelConfig;
   readonly log: Logger;

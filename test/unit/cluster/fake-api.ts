@@ -4,8 +4,7 @@
 // The e2e tests check the same behaviour against the real kube-apiserver.
 
 import { KubeApiError, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../../src/cluster/kube-client.ts';
-import type { ClusterModelSink } from '../../../src/cluster/informers.ts';
-import { RESOURCE_KINDS, recordKey, type RecordByKind, type ResourceKind } from '../../../src/cluster/records.ts';
+import { RESOURCE_KINDS, recordKey, type ModelSink, type RecordByKind, type ResourceKind } from '../../../src/cluster/records.ts';
 
 interface RawObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string; [key: string]: unknown };
@@ -186,7 +185,7 @@ export class FakeApi implements KubeClient {
 }
 
 /** A model stand-in: one map per kind, plus what the informers told it. */
-export class RecordingSink implements ClusterModelSink {
+export class RecordingSink implements ModelSink {
   readonly stores = new Map<ResourceKind, Map<string, RecordByKind[ResourceKind]>>(RESOURCE_KINDS.map((kind) => [kind, new Map()]));
   longhornInstalled: boolean | undefined;
   replaceAllCalls = 0;
