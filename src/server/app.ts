@@ -112,9 +112,10 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
 
-  app.addHook('onRequest', (_request, reply, done) => {
+  // Checked when the response goes out, so requests that began before shutdown also release their connection.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (options.shuttingDown?.()) reply.header('connection', 'close');
-    done();
+    done(null, payload);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

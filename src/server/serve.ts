@@ -2,6 +2,7 @@
 // and graceful shutdown. startServer()/stop() are what tests use; serve() adds the signal handling.
 
 import type { AddressInfo } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -70,6 +71,9 @@ export interface StartServerOptions {
 export interface RunningServer {
   readonly admissionAddress: AddressInfo;
   readonly opsAddress: AddressInfo;
+  /** The underlying Node servers, for connection-level observation (tests, diagnostics). */
+  readonly admissionServer: HttpsServer;
+  readonly opsServer: HttpServer;
   readonly metrics: ServerMetrics;
   readonly reloader: CertificateReloader;
   readonly registry: ValidatorRegistry;
@@ -178,6 +182,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   return {
     admissionAddress,
     opsAddress,
+    admissionServer: httpsServer,
+    opsServer: ops.server,
     metrics,
     reloader,
     registry: dependencies.registry,

@@ -40,7 +40,7 @@ function harness(overrides: Partial<AdmissionAppOptions> = {}): Harness {
 
 async function counter(metrics: ServerMetrics, labels: Record<string, string>): Promise<number> {
   const values = (await metrics.admissionRequests.get()).values;
-  return values.find((value) => Object.entries(labels).every(([key, want]) => value.labels[key] === want))?.value ?? 0;
+  return values.find((value) => Object.entries(labels).every(([key, want]) => (value.labels as Record<string, unknown>)[key] === want))?.value ?? 0;
 }
 
 function post(app: AdmissionApp, target: string, payload: unknown, headers: Record<string, string> = {}) {

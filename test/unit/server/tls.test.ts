@@ -1,0 +1,224 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { createServer } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CertificateReloader, TlsConfigError, loadServingPair } from '../../../src/server/tls.ts';
+import { startServer } from '../../../src/server/serve.ts';
+import type { RunningServer } from '../../../src/server/serve.ts';
+import { SecretVolume, issue, peerCertificate, tempDir, testCa, waitFor, writePlainPair } from '../../support/tls.ts';
+import { admissionReview, captureLog, testConfig } from './fixtures.ts';
+
+const running: RunningServer[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((server) => server.stop('test done')));
+});
+
+async function start(files: { certFile: string; keyFile: string }, pollIntervalMs = 60_000) {
+  const captured = captureLog();
+  const server = await startServer({
+    config: testConfig({
+      VOLUME_GUARD_ADMISSION_TLS_CERT_FILE: files.certFile,
+      VOLUME_GUARD_ADMISSION_TLS_KEY_FILE: files.keyFile,
+      VOLUME_GUARD_ADMISSION_TLS_POLL_INTERVAL_MS: String(pollIntervalMs),
+      VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'true',
+    }),
+    log: captured.log,
+    certificateDebounceMs: 20,
+  });
+  running.push(server);
+  return { server, captured, port: server.admissionAddress.port };
+}
+
+async function notAfterGauge(server: RunningServer): Promise<number | undefined> {
+  return (await server.metrics.tlsCertNotAfter.get()).values[0]?.value;
+}
+
+describe('loadServingPair at startup', () => {
+  it('names the missing file and says what to do', async () => {
+    const dir = await tempDir();
+    const error = await loadServingPair({ certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TlsConfigError);
+    expect((error as Error).message).toMatch(new RegExp(`^TLS certificate file ${join(dir, 'tls.crt')} does not exist: `));
+    expect((error as Error).message).toContain('--self-signed');
+    expect((error as Error).message).toContain('VOLUME_GUARD_ADMISSION_TLS_CERT_FILE');
+  });
+
+  it('rejects a file that is not PEM, a key of another certificate, and an expired certificate', async () => {
+    const dir = await tempDir();
+    const good = await issue();
+    const other = await issue();
+    const files = await writePlainPair(dir, good);
+    expect((await loadServingPair(files)).serialNumber).toBe(good.serialNumber);
+
+    await writeFile(files.certFile, 'not a certificate');
+    await expect(loadServingPair(files)).rejects.toThrow(`TLS certificate file ${files.certFile} does not hold a PEM certificate`);
+
+    await writePlainPair(dir, { certPem: good.certPem, keyPem: 'garbage' });
+    await expect(loadServingPair(files)).rejects.toThrow(`TLS key file ${files.keyFile} does not hold a PEM private key`);
+
+    await writePlainPair(dir, { certPem: good.certPem, keyPem: other.keyPem });
+    await expect(loadServingPair(files)).rejects.toThrow(`TLS key in ${files.keyFile} does not match the certificate in ${files.certFile}`);
+
+    const expired = await issue({ notBefore: new Date(Date.now() - 3 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
+    await writePlainPair(dir, expired);
+    await expect(loadServingPair(files)).rejects.toThrow(/^TLS certificate in .* expired at /);
+  });
+});
+
+describe('HTTPS admission server', () => {
+  it('serves AdmissionReviews over TLS with a certificate the CA verifies', async () => {
+    const pair = await issue();
+    const { port } = await start(await writePlainPair(await tempDir(), pair));
+    const ca = (await testCa()).certPem;
+
+    const peer = await peerCertificate(port, { ca, rejectUnauthorized: true });
+    expect(peer).toMatchObject({ serialNumber: pair.serialNumber, authorized: true });
+
+    const body = JSON.stringify(admissionReview({ uid: 'tls-1' }));
+    const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpsRequest(
+        { host: '127.0.0.1', port, path: '/validate/allow-all', method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body).response).toEqual({ uid: 'tls-1', allowed: true });
+  });
+
+  it('refuses TLS 1.1 (while the same client can speak TLS 1.1 to a server that allows it)', async () => {
+    const pair = await issue();
+    const { port } = await start(await writePlainPair(await tempDir(), pair));
+    const tls11 = { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' } as const;
+
+    const refused = await peerCertificate(port, tls11).catch((error: NodeJS.ErrnoException) => error);
+    expect((refused as NodeJS.ErrnoException).code).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
+    expect((await peerCertificate(port)).protocol).toMatch(/^TLSv1\.[23]$/);
+
+    const permissive = createServer({ key: pair.keyPem, cert: pair.certPem, minVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, (socket) => socket.end());
+    await new Promise<void>((resolve) => permissive.listen(0, '127.0.0.1', resolve));
+    try {
+      expect((await peerCertificate((permissive.address() as AddressInfo).port, tls11)).protocol).toBe('TLSv1.1');
+    } finally {
+      permissive.close();
+    }
+  });
+
+  it('never answers plain HTTP on the admission port', async () => {
+    const { port } = await start(await writePlainPair(await tempDir(), await issue()));
+    const outcome = await new Promise<string>((resolve) => {
+      const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/validate/allow-all', headers: { 'content-type': 'application/json' } }, (res) =>
+        resolve(`HTTP ${res.statusCode}`),
+      );
+      request.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}`));
+      request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
+      request.end(JSON.stringify(admissionReview()));
+    });
+    expect(outcome).toMatch(/^error (ECONNRESET|EPIPE)$/);
+  });
+});
+
+describe('certificate hot reload', () => {
+  it('serves a replaced certificate without a restart', async () => {
+    const dir = await tempDir();
+    const first = await issue();
+    const { server, port, captured } = await start(await writePlainPair(dir, first));
+    expect((await peerCertificate(port)).serialNumber).toBe(first.serialNumber);
+    expect(await notAfterGauge(server)).toBe(Math.floor(first.notAfter.getTime() / 1000));
+
+    const second = await issue({ notAfter: new Date(Date.now() + 30 * 86_400_000) });
+    await writePlainPair(dir, second);
+    await waitFor(async () => ((await peerCertificate(port)).serialNumber === second.serialNumber ? true : undefined), 'the new serial');
+    expect(await notAfterGauge(server)).toBe(Math.floor(second.notAfter.getTime() / 1000));
+    expect(captured.lines.find((line) => line.msg === 'serving certificate reloaded')).toMatchObject({
+      serialNumber: second.serialNumber,
+      previousSerialNumber: first.serialNumber,
+    });
+  });
+
+  it('follows an atomic ..data symlink swap as on a Kubernetes Secret volume', async () => {
+    const first = await issue();
+    const volume = await SecretVolume.create(first);
+    const { port } = await start(volume);
+    expect((await peerCertificate(port)).serialNumber).toBe(first.serialNumber);
+
+    for (let round = 0; round < 2; round += 1) {
+      const next = await issue();
+      await volume.update(next);
+      await waitFor(async () => ((await peerCertificate(port)).serialNumber === next.serialNumber ? true : undefined), `rotation ${round + 1}`);
+    }
+  });
+
+  it('refuses a bad pair and keeps serving the old one, then takes the next good pair', async () => {
+    const dir = await tempDir();
+    const first = await issue();
+    const { server, port, captured } = await start(await writePlainPair(dir, first));
+
+    const second = await issue();
+    // A certificate with the wrong key: exactly what a half-finished rotation looks like.
+    await writePlainPair(dir, { certPem: second.certPem, keyPem: first.keyPem });
+    expect(await server.reloader.check()).toBe('rejected');
+    expect((await peerCertificate(port)).serialNumber).toBe(first.serialNumber);
+    const rejection = captured.lines.find((line) => line.msg === 'new serving certificate rejected; still serving the previous one');
+    expect(rejection?.problem).toMatch(/does not match the certificate/);
+    expect(rejection).toMatchObject({ level: 'error', servingSerialNumber: first.serialNumber });
+
+    const expired = await issue({ notBefore: new Date(Date.now() - 3 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
+    await writePlainPair(dir, expired);
+    expect(await server.reloader.check()).toBe('rejected');
+    expect((await peerCertificate(port)).serialNumber).toBe(first.serialNumber);
+    expect(await notAfterGauge(server)).toBe(Math.floor(first.notAfter.getTime() / 1000));
+
+    await writePlainPair(dir, second);
+    await waitFor(async () => ((await peerCertificate(port)).serialNumber === second.serialNumber ? true : undefined), 'the good pair');
+  });
+
+  it('picks changes up by polling when the directory cannot be watched, and watches it once it exists', async () => {
+    const base = await tempDir();
+    const dir = join(base, 'not-yet');
+    const initial = await loadServingPair(await writePlainPair(base, await issue()));
+    const applied: SecureContextOptions[] = [];
+    const reloader = new CertificateReloader({
+      files: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
+      target: { setSecureContext: (options) => void applied.push(options) },
+      initial,
+      pollIntervalMs: 100,
+      log: captureLog().log,
+    });
+    reloader.start();
+    try {
+      await mkdir(dir);
+      const next = await issue();
+      await writePlainPair(dir, next);
+      await waitFor(() => (reloader.current.serialNumber === next.serialNumber ? true : undefined), 'the polled reload');
+      expect(applied).toHaveLength(1);
+      expect(new X509Certificate(String(applied[0]!.cert)).serialNumber).toBe(next.serialNumber);
+      expect(applied[0]!.minVersion).toBe('TLSv1.2');
+      expect(await reloader.check()).toBe('unchanged');
+    } finally {
+      reloader.stop();
+    }
+  });
+
+  it('keeps TLS 1.2 as the minimum after a reload', async () => {
+    const dir = await tempDir();
+    const { port } = await start(await writePlainPair(dir, await issue()));
+    const next = await issue();
+    await writePlainPair(dir, next);
+    await waitFor(async () => ((await peerCertificate(port)).serialNumber === next.serialNumber ? true : undefined), 'the reload');
+    const refused = await peerCertificate(port, { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }).catch(
+      (error: NodeJS.ErrnoException) => error,
+    );
+    expect((refused as NodeJS.ErrnoException).code).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
+  });
+});
