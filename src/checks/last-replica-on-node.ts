@@ -1,9 +1,10 @@
 // last-replica-on-node: a node holding the only healthy replica of a Longhorn volume, whatever numberOfReplicas
 // says. Taking that node away (cordon then drain, replacement, an evicted pod's volume) leaves no good copy.
 
-import type { LonghornVolumeRecord } from '../cluster/records.ts';
+import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, replicaObject, volumeObject } from './affected.ts';
+import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { isHealthyReplica, isVolumeBeingDeleted } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
@@ -14,52 +15,65 @@ export interface LastReplicaOnNodeTarget {
    * a replica on the node (a cordon).
    */
   readonly volumes?: readonly string[];
-  /** Stop after this many findings (the message layer caps its list anyway). */
-  readonly limit?: number;
 }
 
-/** The finding when the node holds the volume's only healthy replica, else undefined. */
-export function lastReplicaFinding(
+/** The volume's only healthy replica when it is on `node`, else undefined. */
+export function lastHealthyReplicaOn(
   snapshot: ClusterSnapshot,
   volume: LonghornVolumeRecord,
   node: string,
-): Finding | undefined {
+): LonghornReplicaRecord | undefined {
   if (isVolumeBeingDeleted(volume)) return undefined;
-  let onlyHealthy = undefined;
+  let onlyHealthy: LonghornReplicaRecord | undefined;
   for (const replica of snapshot.replicasOfVolume(volume.name)) {
     if (!isHealthyReplica(replica)) continue;
     if (onlyHealthy !== undefined) return undefined;
     onlyHealthy = replica;
   }
-  if (onlyHealthy === undefined || onlyHealthy.nodeID !== node) return undefined;
+  return onlyHealthy?.nodeID === node ? onlyHealthy : undefined;
+}
+
+function buildFinding(
+  volume: LonghornVolumeRecord,
+  replica: LonghornReplicaRecord,
+  node: string,
+  tags: readonly string[],
+): Finding {
   const related: AffectedObject[] = [];
   const claim = claimOfVolume(volume);
   if (claim !== undefined) related.push(claim);
-  related.push(replicaObject(onlyHealthy));
+  related.push(replicaObject(replica));
   return {
     check: 'last-replica-on-node',
     severity: 'critical',
     object: volumeObject(volume, node),
     reason: `only healthy replica is on node ${node}`,
-    tags: [attachmentTag(volume)],
+    tags,
     related,
   };
 }
 
-export const lastReplicaOnNodeCheck: Check<LastReplicaOnNodeTarget> = (snapshot, target) => {
-  if (!snapshot.longhornInstalled) return [];
-  const limit = target.limit ?? Number.POSITIVE_INFINITY;
-  const candidates =
-    target.volumes ?? snapshot.replicasOnNode(target.node).map((replica) => replica.volumeName);
-  const findings: Finding[] = [];
+export function collectLastReplicaOnNode(
+  snapshot: ClusterSnapshot,
+  target: LastReplicaOnNodeTarget,
+  cap: CapOptions = NO_CAP,
+): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (!snapshot.longhornInstalled) return collector.result();
+  const candidates = target.volumes ?? snapshot.replicasOnNode(target.node).map((replica) => replica.volumeName);
   const seen = new Set<string>();
   for (const volumeName of candidates) {
-    if (findings.length >= limit) break;
     if (seen.has(volumeName)) continue;
     seen.add(volumeName);
     const volume = snapshot.longhornVolume(volumeName);
-    const finding = volume === undefined ? undefined : lastReplicaFinding(snapshot, volume, target.node);
-    if (finding !== undefined) findings.push(finding);
+    if (volume === undefined) continue;
+    const replica = lastHealthyReplicaOn(snapshot, volume, target.node);
+    if (replica === undefined) continue;
+    const tags = [attachmentTag(volume)];
+    if (collector.admit(tags)) collector.add(buildFinding(volume, replica, target.node, tags));
   }
-  return findings;
-};
+  return collector.result();
+}
+
+export const lastReplicaOnNodeCheck: Check<LastReplicaOnNodeTarget> = (snapshot, target) =>
+  collectLastReplicaOnNode(snapshot, target).findings;

@@ -147,12 +147,26 @@ function describeProblem(kind: VolumeHealthProblemKind, replica: LonghornReplica
   }
 }
 
+/** A problem found; its description is only built when read (a capped denial reads a few). */
+class Problem implements VolumeHealthProblem {
+  readonly kind: VolumeHealthProblemKind;
+  readonly replica: LonghornReplicaRecord | undefined;
+
+  constructor(kind: VolumeHealthProblemKind, replica: LonghornReplicaRecord | undefined) {
+    this.kind = kind;
+    this.replica = replica;
+  }
+
+  get description(): string {
+    return describeProblem(this.kind, this.replica);
+  }
+}
+
 /** Every health problem of the volume, in a stable order (volume problems first, then replicas in order). */
 export function volumeHealthProblems(volume: LonghornVolumeRecord, context: VolumeContext): VolumeHealthProblem[] {
   const problems: VolumeHealthProblem[] = [];
   visitVolumeHealthProblems(volume, context, (kind, replica) => {
-    const description = describeProblem(kind, replica);
-    problems.push(replica === undefined ? { kind, description } : { kind, replica, description });
+    problems.push(new Problem(kind, replica));
     return true;
   });
   return problems;

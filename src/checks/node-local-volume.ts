@@ -5,6 +5,7 @@
 import type { PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, podObject } from './affected.ts';
+import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 /**
@@ -50,13 +51,48 @@ export interface NodeLocalVolumeTarget {
    * pinned to the node (a cordon).
    */
   readonly claims?: readonly { readonly namespace: string; readonly name: string }[];
-  /** Stop after this many findings (the message layer caps its list anyway). */
-  readonly limit?: number;
 }
 
 function describeSource(pv: PersistentVolumeRecord): string {
   if (pv.source === 'local' || pv.source === 'hostPath') return `${pv.source} PV`;
   return pv.driver === '' ? 'PV' : `${pv.driver} PV`;
+}
+
+/** The pods that mount the PV's claim and have not finished. */
+function podsUsing(snapshot: ClusterSnapshot, pv: PersistentVolumeRecord): PodRecord[] {
+  return snapshot
+    .podsUsingClaim(pv.claimNamespace, pv.claimName)
+    .filter((pod) => !FINISHED_POD_PHASES.has(pod.phase));
+}
+
+/** Whether the PV is bound, node-local and pinned to `node`: its data goes if the node does. */
+export function isNodeLocalVolumeRisk(
+  pv: PersistentVolumeRecord,
+  node: string,
+  nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
+): boolean {
+  return pv.pinnedNode === node && isBoundPersistentVolume(pv) && isNodeLocalPersistentVolume(pv, nodeLocalDrivers);
+}
+
+/** `in-use` or `unused`, then the PV's source (`local`, `hostPath`, `csi`, `other`). */
+function nodeLocalVolumeTags(pv: PersistentVolumeRecord, pods: readonly PodRecord[]): string[] {
+  return [pods.length === 0 ? 'unused' : 'in-use', pv.source];
+}
+
+function buildFinding(pv: PersistentVolumeRecord, pods: readonly PodRecord[], tags: readonly string[]): Finding {
+  const claim = `${pv.claimNamespace}/${pv.claimName}`;
+  const use =
+    pods.length === 0 ? 'not mounted by any pod' : `mounted by ${pods.length} pod${pods.length === 1 ? '' : 's'}`;
+  const related: AffectedObject[] = [claimObject({ namespace: pv.claimNamespace, name: pv.claimName })];
+  for (const pod of pods) related.push(podObject(pod));
+  return {
+    check: 'node-local-volume',
+    severity: 'critical',
+    object: { kind: 'PersistentVolume', name: pv.name, node: pv.pinnedNode },
+    reason: `${describeSource(pv)} keeps the data of claim ${claim} on node ${pv.pinnedNode} only, ${use}`,
+    tags,
+    related,
+  };
 }
 
 /** The finding for a bound node-local PV pinned to `node`, else undefined. */
@@ -66,25 +102,38 @@ export function nodeLocalVolumeFinding(
   node: string,
   nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
 ): Finding | undefined {
-  if (pv.pinnedNode !== node || !isBoundPersistentVolume(pv) || !isNodeLocalPersistentVolume(pv, nodeLocalDrivers)) {
-    return undefined;
-  }
-  const pods: PodRecord[] = snapshot
-    .podsUsingClaim(pv.claimNamespace, pv.claimName)
-    .filter((pod) => !FINISHED_POD_PHASES.has(pod.phase));
-  const claim = `${pv.claimNamespace}/${pv.claimName}`;
-  const use =
-    pods.length === 0 ? 'not mounted by any pod' : `mounted by ${pods.length} pod${pods.length === 1 ? '' : 's'}`;
-  const related: AffectedObject[] = [claimObject({ namespace: pv.claimNamespace, name: pv.claimName })];
-  for (const pod of pods) related.push(podObject(pod));
-  return {
-    check: 'node-local-volume',
-    severity: 'critical',
-    object: { kind: 'PersistentVolume', name: pv.name, node },
-    reason: `${describeSource(pv)} keeps the data of claim ${claim} on node ${node} only, ${use}`,
-    tags: [pods.length === 0 ? 'unused' : 'in-use', pv.source],
-    related,
+  if (!isNodeLocalVolumeRisk(pv, node, nodeLocalDrivers)) return undefined;
+  const pods = podsUsing(snapshot, pv);
+  return buildFinding(pv, pods, nodeLocalVolumeTags(pv, pods));
+}
+
+export function collectNodeLocalVolume(
+  snapshot: ClusterSnapshot,
+  target: NodeLocalVolumeTarget,
+  cap: CapOptions = NO_CAP,
+  nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
+): CappedFindings {
+  const collector = new FindingCollector(cap);
+  const consider = (pv: PersistentVolumeRecord): void => {
+    if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers)) return;
+    const pods = podsUsing(snapshot, pv);
+    const tags = nodeLocalVolumeTags(pv, pods);
+    if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags));
   };
+  if (target.claims === undefined) {
+    for (const pv of snapshot.persistentVolumesPinnedTo(target.node)) consider(pv);
+    return collector.result();
+  }
+  const seen = new Set<string>();
+  for (const claimRef of target.claims) {
+    const claim = snapshot.persistentVolumeClaim(claimRef.namespace, claimRef.name);
+    if (claim === undefined || claim.volumeName === '' || seen.has(claim.volumeName)) continue;
+    seen.add(claim.volumeName);
+    const pv = snapshot.persistentVolume(claim.volumeName);
+    // The PV must point back at this claim: a claim naming a PV bound elsewhere does not own its data.
+    if (pv !== undefined && pv.claimNamespace === claim.namespace && pv.claimName === claim.name) consider(pv);
+  }
+  return collector.result();
 }
 
 /** A node-local-volume check that treats the given drivers as node-local (NODE_LOCAL_DRIVERS by default). */
@@ -92,32 +141,7 @@ export function createNodeLocalVolumeCheck(
   nodeLocalDrivers: Iterable<string> = NODE_LOCAL_DRIVERS,
 ): Check<NodeLocalVolumeTarget> {
   const drivers: ReadonlySet<string> = new Set(nodeLocalDrivers);
-  return (snapshot, target) => {
-    const limit = target.limit ?? Number.POSITIVE_INFINITY;
-    const findings: Finding[] = [];
-    const consider = (pv: PersistentVolumeRecord | undefined): void => {
-      const finding = pv === undefined ? undefined : nodeLocalVolumeFinding(snapshot, pv, target.node, drivers);
-      if (finding !== undefined) findings.push(finding);
-    };
-    if (target.claims === undefined) {
-      for (const pv of snapshot.persistentVolumesPinnedTo(target.node)) {
-        if (findings.length >= limit) break;
-        consider(pv);
-      }
-      return findings;
-    }
-    const seen = new Set<string>();
-    for (const claimRef of target.claims) {
-      if (findings.length >= limit) break;
-      const claim = snapshot.persistentVolumeClaim(claimRef.namespace, claimRef.name);
-      if (claim === undefined || claim.volumeName === '' || seen.has(claim.volumeName)) continue;
-      seen.add(claim.volumeName);
-      const pv = snapshot.persistentVolume(claim.volumeName);
-      // The PV must point back at this claim: a claim naming a PV bound elsewhere does not own its data.
-      if (pv !== undefined && pv.claimNamespace === claim.namespace && pv.claimName === claim.name) consider(pv);
-    }
-    return findings;
-  };
+  return (snapshot, target) => collectNodeLocalVolume(snapshot, target, NO_CAP, drivers).findings;
 }
 
 export const nodeLocalVolumeCheck: Check<NodeLocalVolumeTarget> = createNodeLocalVolumeCheck();

@@ -3,19 +3,9 @@
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import {
-  attachmentTag,
-  claimOfVolume,
-  describeAttachment,
-  distinct,
-  volumeObject,
-} from './affected.ts';
-import {
-  SINGLE_REPLICA_SET,
-  countHealthyReplicas,
-  isHealthyReplica,
-  isSingleReplicaVolume,
-} from './longhorn-health.ts';
+import { attachmentTag, claimOfVolume, describeAttachment, distinct, volumeObject } from './affected.ts';
+import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
+import { SINGLE_REPLICA_SET, countHealthyReplicas, isHealthyReplica, isSingleReplicaVolume } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface SingleReplicaTarget {
@@ -24,8 +14,6 @@ export interface SingleReplicaTarget {
    * replica there when the volume has no healthy one). Omitted: the whole cluster (an upgrade).
    */
   readonly node?: string;
-  /** Stop after this many findings (the message layer caps its list anyway). */
-  readonly limit?: number;
 }
 
 /** Where the volume's data is: its healthy replicas, or, when none is healthy, every replica left. */
@@ -53,10 +41,22 @@ function describeReplicas(
   return `only 1 of ${volume.numberOfReplicas} replicas is healthy, ${onNodes}`;
 }
 
-export function singleReplicaFinding(volume: LonghornVolumeRecord, replicas: readonly LonghornReplicaRecord[]): Finding {
-  const nodes = distinct(dataReplicas(replicas).map((replica) => replica.nodeID).filter((node) => node !== ''));
+/**
+ * `attached` or `detached` (what Harvester's skipSingleReplicaDetachedVol waives), plus `effective` when
+ * numberOfReplicas is not 1 but at most one replica is healthy.
+ */
+export function singleReplicaTags(volume: LonghornVolumeRecord): string[] {
   const tags: string[] = [attachmentTag(volume)];
   if (volume.numberOfReplicas !== 1) tags.push('effective');
+  return tags;
+}
+
+export function singleReplicaFinding(
+  volume: LonghornVolumeRecord,
+  replicas: readonly LonghornReplicaRecord[],
+  tags: readonly string[] = singleReplicaTags(volume),
+): Finding {
+  const nodes = distinct(dataReplicas(replicas).map((replica) => replica.nodeID).filter((node) => node !== ''));
   const claim = claimOfVolume(volume);
   const related: AffectedObject[] = claim === undefined ? [] : [claim];
   return {
@@ -73,30 +73,35 @@ function holdsDataOn(replicas: readonly LonghornReplicaRecord[], node: string): 
   return dataReplicas(replicas).some((replica) => replica.nodeID === node);
 }
 
-export const singleReplicaCheck: Check<SingleReplicaTarget> = (snapshot: ClusterSnapshot, target) => {
-  if (!snapshot.longhornInstalled) return [];
-  const limit = target.limit ?? Number.POSITIVE_INFINITY;
-  const findings: Finding[] = [];
+export function collectSingleReplica(
+  snapshot: ClusterSnapshot,
+  target: SingleReplicaTarget,
+  cap: CapOptions = NO_CAP,
+): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (!snapshot.longhornInstalled) return collector.result();
+  const consider = (volume: LonghornVolumeRecord, replicas: readonly LonghornReplicaRecord[]): void => {
+    const tags = singleReplicaTags(volume);
+    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, replicas, tags));
+  };
   if (target.node === undefined) {
     // The model keeps this set current on every write: no scan of all volumes.
     for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
-      if (findings.length >= limit) break;
-      findings.push(singleReplicaFinding(volume, snapshot.replicasOfVolume(volume.name)));
+      consider(volume, snapshot.replicasOfVolume(volume.name));
     }
-    return findings;
+    return collector.result();
   }
-  const node = target.node;
   const seen = new Set<string>();
-  for (const replicaOnNode of snapshot.replicasOnNode(node)) {
-    if (findings.length >= limit) break;
+  for (const replicaOnNode of snapshot.replicasOnNode(target.node)) {
     if (seen.has(replicaOnNode.volumeName)) continue;
     seen.add(replicaOnNode.volumeName);
     const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
     if (volume === undefined) continue;
     const replicas = snapshot.replicasOfVolume(volume.name);
-    if (isSingleReplicaVolume(volume, replicas) && holdsDataOn(replicas, node)) {
-      findings.push(singleReplicaFinding(volume, replicas));
-    }
+    if (isSingleReplicaVolume(volume, replicas) && holdsDataOn(replicas, target.node)) consider(volume, replicas);
   }
-  return findings;
-};
+  return collector.result();
+}
+
+export const singleReplicaCheck: Check<SingleReplicaTarget> = (snapshot, target) =>
+  collectSingleReplica(snapshot, target).findings;

@@ -4,20 +4,25 @@
 import type { LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, distinct, replicaObject, volumeContext, volumeObject } from './affected.ts';
-import { VOLUME_HEALTH_SET, volumeHealthProblems } from './longhorn-health.ts';
+import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
+import { VOLUME_HEALTH_SET, type VolumeHealthProblem, volumeHealthProblems } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface VolumeHealthTarget {
   /** Only the unhealthy volumes with a replica on this node. Omitted: the whole cluster (an upgrade). */
   readonly node?: string;
-  /** Stop after this many findings (the message layer caps its list anyway). */
-  readonly limit?: number;
 }
 
-/** One finding naming every problem of the volume, or undefined when it has none. */
-export function volumeHealthFinding(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord): Finding | undefined {
-  const problems = volumeHealthProblems(volume, volumeContext(snapshot, volume.name));
-  if (problems.length === 0) return undefined;
+/** The problem kinds (`degraded`, `replica-stopped`, `replica-disk-missing`...) plus `attached`/`detached`. */
+function volumeHealthTags(volume: LonghornVolumeRecord, problems: readonly VolumeHealthProblem[]): string[] {
+  return [...distinct(problems.map((problem) => problem.kind)), attachmentTag(volume)];
+}
+
+function buildFinding(
+  volume: LonghornVolumeRecord,
+  problems: readonly VolumeHealthProblem[],
+  tags: readonly string[],
+): Finding {
   const related: AffectedObject[] = [];
   const claim = claimOfVolume(volume);
   if (claim !== undefined) related.push(claim);
@@ -29,38 +34,49 @@ export function volumeHealthFinding(snapshot: ClusterSnapshot, volume: LonghornV
     related.push(replicaObject(replica));
     if (replica.nodeID !== '' && !replicaNodes.includes(replica.nodeID)) replicaNodes.push(replica.nodeID);
   }
-  const node = replicaNodes.length > 0 ? replicaNodes.join(',') : volume.currentNodeID;
   return {
     check: 'volume-health',
     severity: 'critical',
-    object: volumeObject(volume, node),
+    object: volumeObject(volume, replicaNodes.length > 0 ? replicaNodes.join(',') : volume.currentNodeID),
     reason: problems.map((problem) => problem.description).join('; '),
-    tags: [...distinct(problems.map((problem) => problem.kind)), attachmentTag(volume)],
+    tags,
     related,
   };
 }
 
-export const volumeHealthCheck: Check<VolumeHealthTarget> = (snapshot, target) => {
-  if (!snapshot.longhornInstalled) return [];
-  const limit = target.limit ?? Number.POSITIVE_INFINITY;
-  const findings: Finding[] = [];
+/** One finding naming every problem of the volume, or undefined when it has none. */
+export function volumeHealthFinding(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord): Finding | undefined {
+  const problems = volumeHealthProblems(volume, volumeContext(snapshot, volume.name));
+  return problems.length === 0 ? undefined : buildFinding(volume, problems, volumeHealthTags(volume, problems));
+}
+
+export function collectVolumeHealth(
+  snapshot: ClusterSnapshot,
+  target: VolumeHealthTarget,
+  cap: CapOptions = NO_CAP,
+): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (!snapshot.longhornInstalled) return collector.result();
+  const consider = (volume: LonghornVolumeRecord): void => {
+    const problems = volumeHealthProblems(volume, volumeContext(snapshot, volume.name));
+    if (problems.length === 0) return;
+    const tags = volumeHealthTags(volume, problems);
+    if (collector.admit(tags)) collector.add(buildFinding(volume, problems, tags));
+  };
   if (target.node === undefined) {
     // The model keeps this set current on every write: no scan of all volumes.
-    for (const volume of snapshot.volumesInSet(VOLUME_HEALTH_SET)) {
-      if (findings.length >= limit) break;
-      const finding = volumeHealthFinding(snapshot, volume);
-      if (finding !== undefined) findings.push(finding);
-    }
-    return findings;
+    for (const volume of snapshot.volumesInSet(VOLUME_HEALTH_SET)) consider(volume);
+    return collector.result();
   }
   const seen = new Set<string>();
   for (const replica of snapshot.replicasOnNode(target.node)) {
-    if (findings.length >= limit) break;
     if (seen.has(replica.volumeName)) continue;
     seen.add(replica.volumeName);
     const volume = snapshot.longhornVolume(replica.volumeName);
-    const finding = volume === undefined ? undefined : volumeHealthFinding(snapshot, volume);
-    if (finding !== undefined) findings.push(finding);
+    if (volume !== undefined) consider(volume);
   }
-  return findings;
-};
+  return collector.result();
+}
+
+export const volumeHealthCheck: Check<VolumeHealthTarget> = (snapshot, target) =>
+  collectVolumeHealth(snapshot, target).findings;
