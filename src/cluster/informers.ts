@@ -325,7 +325,9 @@ export class Informer<K extends ResourceKind> {
           if (this.#consecutiveExpired > 1) await this.#pause(new AbortController(), this.#backoff.next());
           continue;
         }
-        if (error instanceof SinkError) this.#needList = true;
+        // A model write failed, or the resource stopped being served (its CRD was deleted): what the
+        // model holds can only be trusted again after a full list.
+        if (error instanceof SinkError || isNotFound(error)) this.#needList = true;
         this.#restart('error');
         const delayMs = this.#backoff.next();
         this.#failingSince ??= this.#deps.now();

@@ -271,10 +271,10 @@ describe('informers: Longhorn absent', () => {
     await until(() => h.sink.longhornInstalled === true, 'installed');
     await until(() => h.sink.get('longhornVolume', `${LONGHORN_NS}/pvc-1`) !== undefined, 'volume listed');
 
-    // And uninstalled again: the watches end, the next list answers 404, the records go.
+    // And uninstalled again: the watches end, re-watching answers 404, the next list too, the records go.
     await until(() => h.api.openWatches === RESOURCE_KINDS.length, 'watches');
     for (const kind of ['longhornVolume', 'longhornReplica', 'longhornNode'] as const) h.api.notServed.add(path(kind));
-    h.api.errorEvent(410, 'Expired');
+    h.api.closeWatches();
     await until(() => h.sink.longhornInstalled === false, 'uninstalled');
     await until(() => h.sink.count('longhornVolume') === 0, 'volumes dropped');
   });

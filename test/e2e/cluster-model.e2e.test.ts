@@ -1,0 +1,552 @@
+// The cluster model against the real kube-apiserver of the harness: informers fill a ClusterModel, and
+// every change made through the API shows up in it; an outage (network cut through a TCP proxy, and a real
+// API server restart) ends with the model equal to the server's state, deletions included; a watch from an
+// expired resourceVersion relists; readiness flips as specified; the RBAC list suffices.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { ensureCluster, applyCrds, kubectl, restartApiServer, type ClusterInfo } from '../harness/cluster.ts';
+import { ClusterModel } from '../../src/cluster/model.ts';
+import { VOLUME_SETS } from '../../src/checks/longhorn-health.ts';
+import { startClusterModel, type RunningClusterModel } from '../../src/cluster/start.ts';
+import { createKubeConfig } from '../../src/cluster/kubeconfig.ts';
+import { HttpKubeClient, isExpired, type KubeClient } from '../../src/cluster/kube-client.ts';
+import { RESOURCE_KINDS, type RecordByKind, type ResourceKind } from '../../src/cluster/records.ts';
+import { collectionPath, RESOURCE_SPECS, resourceLabel } from '../../src/cluster/resources.ts';
+import { clusterRoleRules } from '../../src/cluster/permissions.ts';
+import { recordsEqual } from '../../src/cluster/model-equality.ts';
+
+const ID = `${process.pid}`;
+const NS = `cm-e2e-${ID}`;
+const LONGHORN_NS = `cm-e2e-lh-${ID}`;
+const NODE = `cm-e2e-node-${ID}`;
+const log = pino({ level: process.env['E2E_LOG_LEVEL'] ?? 'warn' }, pino.destination(2));
+
+let cluster: ClusterInfo;
+let direct: HttpKubeClient;
+
+// ---------------------------------------------------------------------------------------------- helpers
+
+async function k(args: readonly string[], input?: string): Promise<string> {
+  const result = await kubectl(args, input === undefined ? {} : { input });
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+  return result.stdout;
+}
+
+const apply = (object: object) => k(['apply', '-f', '-'], JSON.stringify(object));
+
+async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A TCP proxy in front of the API server: cutting it is, to the informers, the API server going away. */
+class TcpProxy {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  #open = true;
+  port = 0;
+
+  constructor(target: { host: string; port: number }) {
+    this.#server = net.createServer((client) => {
+      if (!this.#open) {
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect(target.port, target.host);
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.on('close', () => this.#sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.#server.address() as net.AddressInfo).port;
+  }
+
+  /** Drops every connection and refuses new ones. */
+  cut(): void {
+    this.#open = false;
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  restore(): void {
+    this.#open = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+}
+
+/** The admin kubeconfig, pointed at another server URL (the proxy). */
+function kubeConfigVia(server: string): KubeConfig {
+  const admin = createKubeConfig({ kubeconfigPath: cluster.kubeconfig });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: admin.clusters.map((entry) => ({ ...entry, server })),
+    users: admin.users,
+    contexts: admin.contexts,
+    currentContext: admin.currentContext,
+  });
+  return kubeConfig;
+}
+
+/** Wraps a client so that the next watch of one path starts from a long-gone resourceVersion. */
+class ExpiringClient implements KubeClient {
+  readonly #inner: KubeClient;
+  armedFor: string | undefined;
+  constructor(inner: KubeClient) {
+    this.#inner = inner;
+  }
+  list(...args: Parameters<KubeClient['list']>): ReturnType<KubeClient['list']> {
+    return this.#inner.list(...args);
+  }
+  watch(path: string, options: Parameters<KubeClient['watch']>[1], handlers: Parameters<KubeClient['watch']>[2]): Promise<void> {
+    if (this.armedFor === path) {
+      this.armedFor = undefined;
+      return this.#inner.watch(path, { ...options, resourceVersion: '1' }, handlers);
+    }
+    return this.#inner.watch(path, options, handlers);
+  }
+}
+
+async function listFromServer<K extends ResourceKind>(kind: K): Promise<RecordByKind[K][]> {
+  const spec = RESOURCE_SPECS[kind];
+  const records: RecordByKind[K][] = [];
+  let continueToken = '';
+  do {
+    const page = await direct.list(collectionPath(spec, LONGHORN_NS), { limit: 500, continueToken, signal: AbortSignal.timeout(20_000) }).catch((error: unknown) => {
+      if (spec.optional && error instanceof Error && 'statusCode' in error && error.statusCode === 404) return { items: [], continueToken: '', resourceVersion: '' };
+      throw error;
+    });
+    for (const item of page.items) {
+      const record = spec.transform(item);
+      if (record) records.push(record);
+    }
+    continueToken = page.continueToken;
+  } while (continueToken !== '');
+  return records;
+}
+
+function lookup(model: ClusterModel, kind: ResourceKind, record: RecordByKind[ResourceKind]): object | undefined {
+  const r = record as RecordByKind[ResourceKind] & { namespace?: string; volumeName?: string };
+  switch (kind) {
+    case 'node':
+      return model.node(r.name);
+    case 'namespace':
+      return model.namespace(r.name);
+    case 'persistentVolume':
+      return model.persistentVolume(r.name);
+    case 'persistentVolumeClaim':
+      return model.persistentVolumeClaim(r.namespace!, r.name);
+    case 'pod':
+      return model.pod(r.namespace!, r.name);
+    case 'statefulSet':
+      return model.statefulSet(r.namespace!, r.name);
+    case 'longhornVolume':
+      return model.longhornVolume(r.name);
+    case 'longhornReplica':
+      return model.replicasOfVolume(r.volumeName!).find((replica) => replica.name === r.name);
+    case 'longhornNode':
+      return model.longhornNode(r.name);
+  }
+}
+
+/** Every difference between the model and the server, over every kind the model holds ([] = equal). */
+async function differences(model: ClusterModel): Promise<string[]> {
+  const found: string[] = [];
+  for (const kind of RESOURCE_KINDS) {
+    const server = await listFromServer(kind);
+    if (model.count(kind) !== server.length) found.push(`${kind}: model has ${model.count(kind)}, server ${server.length}`);
+    for (const record of server) {
+      const held = lookup(model, kind, record);
+      if (!held || !recordsEqual(held, record)) found.push(`${kind} ${JSON.stringify(record)} vs model ${JSON.stringify(held)}`);
+    }
+  }
+  return found;
+}
+
+async function expectConverges(model: ClusterModel, what: string, timeoutMs: number): Promise<number> {
+  let last: string[] = [];
+  try {
+    return await eventually(async () => (last = await differences(model)).length === 0, what, timeoutMs);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${last.slice(0, 10).join('\n')}`);
+  }
+}
+
+async function metricValue(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((entry) => entry.name === name);
+  const value = metric?.values.find((entry) => Object.entries(labels).every(([key, v]) => entry.labels[key] === v));
+  return value?.value ?? Number.NaN;
+}
+
+const restartsOf = (registry: Registry, resource: string, reason: string) =>
+  metricValue(registry, 'volume_guard_informer_restarts_total', { resource, reason });
+
+// ------------------------------------------------------------------------------------------- fixtures
+
+const pvc = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: { name, namespace: NS, labels },
+  spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: 'local-storage' },
+});
+
+const longhornVolume = (name: string, replicas: number) => ({
+  apiVersion: 'longhorn.io/v1beta2',
+  kind: 'Volume',
+  metadata: { name, namespace: LONGHORN_NS },
+  spec: { numberOfReplicas: replicas, dataLocality: 'disabled' },
+});
+
+const longhornReplica = (name: string, volume: string) => ({
+  apiVersion: 'longhorn.io/v1beta2',
+  kind: 'Replica',
+  metadata: { name, namespace: LONGHORN_NS, labels: { longhornvolume: volume } },
+  spec: { volumeName: volume, nodeID: NODE, diskID: 'disk-uuid-1', healthyAt: '2025-01-01T00:00:00Z', failedAt: '', desireState: 'running' },
+});
+
+// ----------------------------------------------------------------------------------------------- setup
+
+let proxy: TcpProxy;
+let model: ClusterModel;
+let registry: Registry;
+let running: RunningClusterModel | undefined;
+let expiring: ExpiringClient;
+
+beforeAll(async () => {
+  cluster = await ensureCluster();
+  direct = new HttpKubeClient(createKubeConfig({ kubeconfigPath: cluster.kubeconfig }));
+  await k(['create', 'namespace', NS]);
+  await k(['create', 'namespace', LONGHORN_NS]);
+  const target = new URL(cluster.server);
+  proxy = new TcpProxy({ host: target.hostname, port: Number(target.port) });
+  await proxy.listen();
+}, 45 * 60_000);
+
+afterAll(async () => {
+  await running?.stop();
+  await proxy?.close();
+  if (!cluster) return;
+  // No namespace controller runs: empty the namespaces, then finalize them by hand.
+  await kubectl(['delete', 'pods,pvc,statefulsets', '--all', '-n', NS, '--force', '--grace-period=0', '--wait=false']);
+  await kubectl(['delete', 'volumes.longhorn.io,replicas.longhorn.io,nodes.longhorn.io', '--all', '-n', LONGHORN_NS, '--wait=false']);
+  await kubectl(['delete', 'pv', '-l', `cm-e2e=${ID}`, '--wait=false']);
+  await kubectl(['delete', 'node', NODE, '--ignore-not-found', '--wait=false']);
+  await kubectl(['delete', 'clusterrolebinding,clusterrole', `cm-e2e-${ID}`, '--ignore-not-found']);
+  for (const namespace of [NS, LONGHORN_NS]) {
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+    await kubectl(['replace', '--raw', `/api/v1/namespaces/${namespace}/finalize`, '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace }, spec: { finalizers: [] } }),
+    });
+  }
+});
+
+// ----------------------------------------------------------------------------------------------- tests
+
+describe('cluster model against the real API server', () => {
+  it('is not ready until every informer has listed once, then holds the whole cluster', async () => {
+    registry = new Registry();
+    model = new ClusterModel(VOLUME_SETS);
+    expiring = new ExpiringClient(new HttpKubeClient(kubeConfigVia(`https://127.0.0.1:${proxy.port}`)));
+    proxy.cut();
+    running = startClusterModel({
+      kubeConfig: kubeConfigVia(`https://127.0.0.1:${proxy.port}`),
+      client: expiring,
+      sink: model,
+      registry,
+      log,
+      config: { longhornNamespace: LONGHORN_NS, longhornPollSeconds: 1 },
+      timings: { watchdogIntervalMs: 250, backoffCapMs: 4_000 },
+    });
+    // The API server is unreachable: nothing is synced and everything is stale.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(running.health.synced()).toBe(false);
+    expect(running.health.staleResources(Date.now(), 60_000)).toHaveLength(RESOURCE_KINDS.length);
+    expect(await metricValue(registry, 'volume_guard_model_age_seconds', { resource: 'pods' })).toBe(Number.POSITIVE_INFINITY);
+
+    proxy.restore();
+    const syncMs = await eventually(() => running!.health.synced(), 'first sync', 30_000);
+    log.info({ syncMs }, 'synced');
+    expect(running.health.staleResources(Date.now(), 5_000)).toEqual([]);
+    expect(model.longhornInstalled).toBe(true);
+    for (const kind of RESOURCE_KINDS) {
+      expect(await metricValue(registry, 'volume_guard_model_age_seconds', { resource: resourceLabel(RESOURCE_SPECS[kind]) })).toBe(0);
+    }
+    await expectConverges(model, 'model equals the server after the first sync', 15_000);
+    expect(await metricValue(registry, 'volume_guard_model_objects', { resource: 'namespaces' })).toBe(model.count('namespace'));
+  });
+
+  it('shows a create, update and delete of every kind', async () => {
+    const timings: Record<string, number> = {};
+    const step = async (name: string, change: () => Promise<unknown>, visible: () => boolean) => {
+      await change();
+      timings[name] = await eventually(visible, name, 10_000);
+    };
+
+    // Node
+    await step('node created', () => apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE, annotations: { 'volume-guard.io/note': 'a' } } }), () => model.node(NODE)?.annotations['volume-guard.io/note'] === 'a');
+    await step('node cordoned', () => k(['cordon', NODE]), () => model.node(NODE)?.unschedulable === true);
+
+    // Namespace (NS exists already; annotate it)
+    await step('namespace annotated', () => k(['annotate', 'namespace', NS, 'volume-guard.io/skip=node-local-volume']), () => model.namespace(NS)?.annotations['volume-guard.io/skip'] === 'node-local-volume');
+
+    // PersistentVolume pinned to the node
+    const pvName = `cm-e2e-pv-${ID}`;
+    await step(
+      'pv created',
+      () =>
+        apply({
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name: pvName, labels: { 'cm-e2e': ID } },
+          spec: {
+            capacity: { storage: '1Gi' },
+            accessModes: ['ReadWriteOnce'],
+            persistentVolumeReclaimPolicy: 'Retain',
+            storageClassName: 'local-storage',
+            local: { path: '/mnt/disks/1' },
+            nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE] }] }] } },
+          },
+        }),
+      () => model.persistentVolumesPinnedTo(NODE).some((pv) => pv.name === pvName && pv.source === 'local'),
+    );
+    await step('pv updated', () => k(['patch', 'pv', pvName, '-p', '{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}']), () => model.persistentVolume(pvName)?.reclaimPolicy === 'Delete');
+
+    // PersistentVolumeClaim
+    await step('pvc created', () => apply(pvc('data-db-0', { 'app.kubernetes.io/instance': 'db' })), () => model.persistentVolumeClaimsOfRelease(NS, 'db').some((claim) => claim.name === 'data-db-0'));
+    await step('pvc updated', () => k(['annotate', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/skip=orphan-claims']), () => model.persistentVolumeClaim(NS, 'data-db-0')?.annotations['volume-guard.io/skip'] === 'orphan-claims');
+
+    // Pod using the claim
+    await step(
+      'pod created',
+      () =>
+        apply({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'db-0', namespace: NS },
+          spec: {
+            nodeName: NODE,
+            containers: [{ name: 'db', image: 'postgres:16' }],
+            volumes: [
+              { name: 'data', persistentVolumeClaim: { claimName: 'data-db-0' } },
+              { name: 'scratch', ephemeral: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } } },
+            ],
+          },
+        }),
+      () => model.podsUsingClaim(NS, 'data-db-0').some((pod) => pod.name === 'db-0') && model.podsOnNode(NODE).length === 1,
+    );
+    expect(model.pod(NS, 'db-0')?.claimNames).toEqual(['data-db-0', 'db-0-scratch']);
+    await step('pod status updated', () => k(['patch', 'pod', 'db-0', '-n', NS, '--subresource=status', '-p', '{"status":{"phase":"Running"}}']), () => model.pod(NS, 'db-0')?.phase === 'Running');
+
+    // StatefulSet from a Helm release
+    await step(
+      'statefulset created',
+      () =>
+        apply({
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          metadata: { name: 'db', namespace: NS, annotations: { 'meta.helm.sh/release-name': 'db', 'meta.helm.sh/release-namespace': NS } },
+          spec: {
+            replicas: 1,
+            serviceName: 'db',
+            selector: { matchLabels: { 'app.kubernetes.io/instance': 'db' } },
+            template: { metadata: { labels: { 'app.kubernetes.io/instance': 'db' } }, spec: { containers: [{ name: 'db', image: 'postgres:16' }] } },
+            volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+          },
+        }),
+      () => model.statefulSetsOfRelease(NS, 'db').some((set) => set.name === 'db' && set.claimTemplates.includes('data')),
+    );
+    await step('statefulset scaled', () => k(['scale', 'statefulset', 'db', '-n', NS, '--replicas=3']), () => model.statefulSet(NS, 'db')?.replicas === 3);
+
+    // Longhorn volume, replica and node
+    await step('longhorn volume created', () => apply(longhornVolume('pvc-lh-1', 3)), () => model.longhornVolume('pvc-lh-1')?.numberOfReplicas === 3);
+    await step(
+      'longhorn volume status',
+      () => k(['patch', 'volumes.longhorn.io', 'pvc-lh-1', '-n', LONGHORN_NS, '--type=merge', '--subresource=status', '-p', JSON.stringify({ status: { state: 'detached', robustness: 'degraded', kubernetesStatus: { pvName: 'pvc-lh-1', namespace: NS, pvcName: 'data-db-0' } } })]),
+      () => model.longhornVolumeOfPV('pvc-lh-1')?.robustness === 'degraded',
+    );
+    await step('longhorn replica created', () => apply(longhornReplica('pvc-lh-1-r-1', 'pvc-lh-1')), () => model.replicasOfVolume('pvc-lh-1').length === 1 && model.replicasOnNode(NODE).length === 1);
+    await step(
+      'longhorn replica stopped',
+      () => k(['patch', 'replicas.longhorn.io', 'pvc-lh-1-r-1', '-n', LONGHORN_NS, '--type=merge', '--subresource=status', '-p', '{"status":{"currentState":"stopped"}}']),
+      () => model.replicasOfVolume('pvc-lh-1')[0]?.currentState === 'stopped',
+    );
+    await step('longhorn node created', () => apply({ apiVersion: 'longhorn.io/v1beta2', kind: 'Node', metadata: { name: NODE, namespace: LONGHORN_NS }, spec: { disks: {} } }), () => model.longhornNode(NODE) !== undefined);
+    await step(
+      'longhorn node disks',
+      () => k(['patch', 'nodes.longhorn.io', NODE, '-n', LONGHORN_NS, '--type=merge', '--subresource=status', '-p', '{"status":{"diskStatus":{"default":{"diskUUID":"disk-uuid-1"}}}}']),
+      () => model.longhornNode(NODE)?.diskUUIDs.includes('disk-uuid-1') === true,
+    );
+
+    await expectConverges(model, 'model equals server after the creates', 15_000);
+
+    // Deletes, in reverse.
+    await step('longhorn node deleted', () => k(['delete', 'nodes.longhorn.io', NODE, '-n', LONGHORN_NS]), () => model.longhornNode(NODE) === undefined);
+    await step('longhorn replica deleted', () => k(['delete', 'replicas.longhorn.io', 'pvc-lh-1-r-1', '-n', LONGHORN_NS]), () => model.replicasOnNode(NODE).length === 0);
+    await step('longhorn volume deleted', () => k(['delete', 'volumes.longhorn.io', 'pvc-lh-1', '-n', LONGHORN_NS]), () => model.longhornVolume('pvc-lh-1') === undefined);
+    await step('statefulset deleted', () => k(['delete', 'statefulset', 'db', '-n', NS]), () => model.statefulSet(NS, 'db') === undefined);
+    await step('pod deleted', () => k(['delete', 'pod', 'db-0', '-n', NS, '--force', '--grace-period=0']), () => model.pod(NS, 'db-0') === undefined && model.podsUsingClaim(NS, 'data-db-0').length === 0);
+    await step('pvc deleted', () => k(['delete', 'pvc', 'data-db-0', '-n', NS]), () => model.persistentVolumeClaim(NS, 'data-db-0') === undefined);
+    await step('pv deleted', () => k(['delete', 'pv', pvName]), () => model.persistentVolumesPinnedTo(NODE).length === 0);
+    await step('node deleted', () => k(['delete', 'node', NODE]), () => model.node(NODE) === undefined);
+    const extraNamespace = `cm-e2e-x-${ID}`;
+    await step('namespace created', () => k(['create', 'namespace', extraNamespace]), () => model.namespace(extraNamespace) !== undefined);
+    await step(
+      'namespace deleted',
+      async () => {
+        await k(['delete', 'namespace', extraNamespace, '--wait=false']);
+        // No namespace controller: finalize it by hand so that it goes away.
+        await k(['replace', '--raw', `/api/v1/namespaces/${extraNamespace}/finalize`, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: extraNamespace }, spec: { finalizers: [] } }));
+      },
+      () => model.namespace(extraNamespace) === undefined,
+    );
+    log.warn({ timings }, 'ms from a change through the API to the model');
+    expect(Math.max(...Object.values(timings))).toBeLessThan(10_000);
+    await expectConverges(model, 'model equals server after the deletes', 15_000);
+  });
+
+  it('relists on a real 410 from the API server and reconciles what it missed', async () => {
+    // The real API server answers a watch from a long-gone resourceVersion with 410 Gone...
+    const error = await direct
+      .watch(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, { resourceVersion: '1', timeoutSeconds: 10, signal: AbortSignal.timeout(10_000) }, { onConnected() {}, onEvent() {} })
+      .catch((e: unknown) => e);
+    expect(isExpired(error)).toBe(true);
+
+    // ...and the informer that gets it lists again. Make it miss changes first: cut its connection,
+    // change things, then have its resumed watch start from an expired resourceVersion.
+    for (const name of ['keep', 'gone-1', 'gone-2']) await apply(pvc(name));
+    await eventually(() => model.persistentVolumeClaimsIn(NS).length === 3, 'claims visible');
+    const expiredBefore = await restartsOf(registry, 'persistentvolumeclaims', 'expired');
+    proxy.cut();
+    await k(['delete', 'pvc', 'gone-1', 'gone-2', '-n', NS]);
+    await apply(pvc('new-1'));
+    expiring.armedFor = collectionPath(RESOURCE_SPECS.persistentVolumeClaim, LONGHORN_NS);
+    proxy.restore();
+
+    await eventually(
+      () => model.persistentVolumeClaimsIn(NS).map((claim) => claim.name).sort().join() === 'keep,new-1',
+      'claims reconciled after 410',
+      30_000,
+    );
+    expect(expiring.armedFor).toBeUndefined();
+    expect(await restartsOf(registry, 'persistentvolumeclaims', 'expired')).toBe(expiredBefore + 1);
+    await expectConverges(model, 'model equals server after the 410 relist', 30_000);
+  });
+
+  it('treats absent Longhorn CRDs as "not installed", synced, and picks them up again', async () => {
+    await apply(longhornVolume('pvc-before', 2));
+    await eventually(() => model.longhornVolume('pvc-before') !== undefined, 'volume visible');
+    try {
+      await k(['delete', 'crd', 'volumes.longhorn.io', 'replicas.longhorn.io', 'nodes.longhorn.io']);
+      await eventually(() => !model.longhornInstalled, 'Longhorn not installed', 30_000);
+      expect(model.count('longhornVolume')).toBe(0);
+      expect(running!.health.synced()).toBe(true);
+      expect(running!.health.staleResources(Date.now(), 5_000)).toEqual([]);
+    } finally {
+      await applyCrds({ log: () => {} });
+    }
+    await eventually(() => model.longhornInstalled, 'Longhorn installed again', 30_000);
+    await apply(longhornVolume('pvc-after', 1));
+    await eventually(() => model.longhornVolume('pvc-after')?.numberOfReplicas === 1, 'new volume visible', 15_000);
+    expect(model.longhornVolume('pvc-before')).toBeUndefined(); // deleted with its CRD
+  });
+
+  it('recovers from a 30 s network outage, deletions made meanwhile included', { timeout: 240_000 }, async () => {
+    for (const name of ['o-keep', 'o-gone', 'o-changed']) await apply(pvc(name));
+    await apply(longhornVolume('pvc-o', 2));
+    await apply(longhornReplica('pvc-o-r-1', 'pvc-o'));
+    await apply(longhornReplica('pvc-o-r-2', 'pvc-o'));
+    await eventually(() => model.persistentVolumeClaimsIn(NS).length >= 3 && model.replicasOfVolume('pvc-o').length === 2, 'fixtures visible');
+
+    proxy.cut();
+    const cutAt = Date.now();
+    await k(['delete', 'pvc', 'o-gone', '-n', NS]);
+    await k(['label', 'pvc', 'o-changed', '-n', NS, 'release=other']);
+    await apply(pvc('o-new'));
+    await k(['delete', 'replicas.longhorn.io', 'pvc-o-r-2', '-n', LONGHORN_NS]);
+    await eventually(() => running!.health.staleResources(Date.now(), 10_000).length === RESOURCE_KINDS.length, 'every resource stale', 25_000);
+    expect(running!.health.synced()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, cutAt + 30_000 - Date.now())));
+    proxy.restore();
+
+    const recoverMs = await expectConverges(model, 'model equals server after the outage', 60_000);
+    log.warn({ recoverMs }, 'ms from the end of a 30 s network outage to a model equal to the server');
+    expect(model.persistentVolumeClaim(NS, 'o-gone')).toBeUndefined();
+    expect(model.persistentVolumeClaim(NS, 'o-new')).toBeDefined();
+    expect(model.persistentVolumeClaim(NS, 'o-changed')?.labels['release']).toBe('other');
+    expect(model.replicasOfVolume('pvc-o').map((replica) => replica.name)).toEqual(['pvc-o-r-1']);
+    await eventually(() => running!.health.staleResources(Date.now(), 5_000).length === 0, 'fresh again');
+  });
+
+  it('recovers from a 30 s API server restart and converges on changes made as it comes back', { timeout: 300_000 }, async () => {
+    for (const name of ['r-keep', 'r-gone']) await apply(pvc(name));
+    await eventually(() => model.persistentVolumeClaim(NS, 'r-gone') !== undefined, 'fixtures visible');
+    const stale = new Set<string>();
+    const sampler = setInterval(() => {
+      for (const resource of running!.health.staleResources(Date.now(), 10_000)) stale.add(resource);
+    }, 500);
+    const relistsBefore = await Promise.all(RESOURCE_KINDS.map((kind) => restartsOf(registry, resourceLabel(RESOURCE_SPECS[kind]), 'expired')));
+    try {
+      await restartApiServer({ downSeconds: 30, log: (line) => log.info(line) });
+    } finally {
+      clearInterval(sampler);
+    }
+    expect([...stale].sort()).toEqual(RESOURCE_KINDS.map((kind) => resourceLabel(RESOURCE_SPECS[kind])).sort());
+    // Changes right after the restart, while the informers are still backing off or relisting.
+    await k(['delete', 'pvc', 'r-gone', '-n', NS]);
+    await apply(pvc('r-new'));
+    const recoverMs = await expectConverges(model, 'model equals server after the API server restart', 90_000);
+    log.warn({ recoverMs }, 'ms from API server ready to a model equal to the server');
+    expect(model.persistentVolumeClaim(NS, 'r-gone')).toBeUndefined();
+    expect(model.persistentVolumeClaim(NS, 'r-new')).toBeDefined();
+    await eventually(() => running!.health.staleResources(Date.now(), 5_000).length === 0, 'fresh again', 30_000);
+    const relistsAfter = await Promise.all(RESOURCE_KINDS.map((kind) => restartsOf(registry, resourceLabel(RESOURCE_SPECS[kind]), 'expired')));
+    log.warn({ relistsBefore, relistsAfter }, 'expired (410) restarts around the API server restart');
+  });
+
+  it('syncs with exactly the RBAC rules of permissions.ts, as a service account', async () => {
+    await k(['create', 'serviceaccount', 'volume-guard', '-n', NS]);
+    await apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `cm-e2e-${ID}` }, rules: clusterRoleRules() });
+    await k(['create', 'clusterrolebinding', `cm-e2e-${ID}`, `--clusterrole=cm-e2e-${ID}`, `--serviceaccount=${NS}:volume-guard`]);
+    const token = (await k(['create', 'token', 'volume-guard', '-n', NS, '--duration=1h'])).trim();
+    const admin = createKubeConfig({ kubeconfigPath: cluster.kubeconfig });
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: admin.clusters,
+      users: [{ name: 'volume-guard', token }],
+      contexts: [{ name: 'sa', cluster: admin.getCurrentCluster()!.name, user: 'volume-guard' }],
+      currentContext: 'sa',
+    });
+    const saModel = new ClusterModel();
+    const saRunning = startClusterModel({ kubeConfig, sink: saModel, registry: new Registry(), log, config: { longhornNamespace: LONGHORN_NS } });
+    try {
+      await eventually(() => saRunning.health.synced(), 'service account model synced', 30_000);
+      expect(saModel.longhornInstalled).toBe(true);
+      await expectConverges(saModel, 'service account model equals server', 15_000);
+      // And that identity cannot read Secrets.
+      const secrets = await new HttpKubeClient(kubeConfig).list('/api/v1/secrets', { limit: 1, signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => e);
+      expect((secrets as { statusCode?: number }).statusCode).toBe(403);
+    } finally {
+      await saRunning.stop();
+    }
+  });
+});
