@@ -8,8 +8,6 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
 import { createLogger } from './logging.ts';
-import { writeSelfSignedTls } from './server/selfsigned.ts';
-import { serve } from './server/serve.ts';
 import { TlsConfigError } from './server/tls.ts';
 
 /** Exit code for configuration mistakes (bad config file, environment, certificate files). */
@@ -30,6 +28,11 @@ export const registerServeCommand: CommandRegistrar = (program) => {
     .action(async (options: { config?: string; selfSigned?: boolean }) => {
       let config = loadConfig({ ...(options.config ? { file: options.config } : {}), env: process.env });
       const log = createLogger(config.log.level);
+      // Loaded only now, so --help and configuration errors answer without loading the server stack.
+      const [{ serve }, { writeSelfSignedTls }] = await Promise.all([
+        import('./server/serve.ts'),
+        import('./server/selfsigned.ts'),
+      ]);
       if (options.selfSigned) {
         const generated = await writeSelfSignedTls();
         config = withTlsFiles(config, generated.certFile, generated.keyFile);

@@ -402,6 +402,15 @@ function valueAt(tree: unknown, pointer: string): unknown {
   return node;
 }
 
+/** The schema node describing the value at a JSON pointer (array indexes go through `items`). */
+function schemaAt(pointer: string): SchemaNode | undefined {
+  let node: SchemaNode | undefined = CONFIG_SCHEMA;
+  for (const segment of pointer.split('/').slice(1)) {
+    node = /^\d+$/.test(segment) && node?.items ? node.items : node?.properties?.[segment];
+  }
+  return node;
+}
+
 function pointerToPath(pointer: string): string {
   return pointer
     .split('/')
@@ -420,7 +429,7 @@ function describeError(error: ErrorObject, data: unknown, envSources: ReadonlyMa
   switch (error.keyword) {
     case 'additionalProperties': {
       const unknown = String(error.params.additionalProperty);
-      const known = Object.keys(error.parentSchema?.properties ?? {}).join(', ');
+      const known = Object.keys(schemaAt(error.instancePath)?.properties ?? {}).join(', ');
       fieldPath = field(unknown);
       line = `${fieldPath} is not a known field (known: ${known})`;
       break;

@@ -1,0 +1,169 @@
+// The CLI as users run it: a child process of the project's Node.
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir, waitFor } from '../support/tls.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const NODE = join(ROOT, 'node_modules/.bin/node');
+const CLI = join(ROOT, 'src/cli.ts');
+
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('VOLUME_GUARD_')) env[key] = value;
+  return { ...env, ...extra };
+}
+
+interface Child {
+  readonly process: ChildProcessWithoutNullStreams;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const children: Child[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+    await child.exit;
+  }
+});
+
+function run(args: string[], env: Record<string, string> = {}): Child {
+  const child = spawn(NODE, [CLI, ...args], { cwd: ROOT, env: cleanEnv(env) });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) =>
+    child.on('close', (code, signal) => resolvePromise({ code, signal })),
+  );
+  const handle = { process: child, stdout: () => stdout, stderr: () => stderr, exit };
+  children.push(handle);
+  return handle;
+}
+
+/** stderr without Node's own warnings (e.g. experimental features), which are not ours to judge. */
+function ownLines(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line.startsWith('volume-guard:'));
+}
+
+describe('volume-guard serve: configuration errors exit 2 with one line', () => {
+  it('names a bad enum in the config file', async () => {
+    const file = join(await tempDir('vg-cli-'), 'config.yaml');
+    await writeFile(file, 'checks:\n  orphan-pvc:\n    mode: block\n');
+    const child = run(['serve', '--config', file]);
+    expect((await child.exit).code).toBe(2);
+    expect(ownLines(child.stderr())).toEqual([
+      'volume-guard: config: checks.orphan-pvc.mode must be one of enforce, warn, off (got "block")',
+    ]);
+    expect(child.stdout()).toBe('');
+  });
+
+  it('names a bad environment override', async () => {
+    const child = run(['serve'], { VOLUME_GUARD_ADMISSION_PORT: 'eighty' });
+    expect((await child.exit).code).toBe(2);
+    expect(ownLines(child.stderr())).toEqual([
+      'volume-guard: config: admission.port must be an integer (got "eighty") (from VOLUME_GUARD_ADMISSION_PORT)',
+    ]);
+  });
+
+  it('reports a missing config file', async () => {
+    const child = run(['serve', '--config', '/nonexistent/vg.yaml']);
+    expect((await child.exit).code).toBe(2);
+    expect(ownLines(child.stderr())).toEqual(['volume-guard: config: cannot read /nonexistent/vg.yaml: no such file']);
+  });
+
+  it('says which certificate file is missing and what to do', async () => {
+    const dir = await tempDir('vg-cli-');
+    const child = run(['serve'], {
+      VOLUME_GUARD_ADMISSION_TLS_CERT_FILE: join(dir, 'tls.crt'),
+      VOLUME_GUARD_ADMISSION_TLS_KEY_FILE: join(dir, 'tls.key'),
+      VOLUME_GUARD_LOG_LEVEL: 'silent',
+    });
+    expect((await child.exit).code).toBe(2);
+    const lines = ownLines(child.stderr());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^volume-guard: TLS certificate file ${join(dir, 'tls.crt')} does not exist: .*--self-signed`));
+  });
+});
+
+describe('volume-guard CLI basics', () => {
+  it('prints help with exit 0 and rejects unknown commands', async () => {
+    const help = run(['--help']);
+    expect((await help.exit).code).toBe(0);
+    expect(help.stdout()).toContain('serve');
+    const unknown = run(['frobnicate']);
+    expect((await unknown.exit).code).not.toBe(0);
+    expect(unknown.stderr()).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe('volume-guard serve --self-signed', () => {
+  it('serves admission with a generated CA, then exits 0 on SIGTERM', async () => {
+    const child = run(['serve', '--self-signed'], {
+      VOLUME_GUARD_ADMISSION_PORT: '0',
+      VOLUME_GUARD_OPS_PORT: '0',
+      VOLUME_GUARD_ADMISSION_HOST: '127.0.0.1',
+      VOLUME_GUARD_OPS_HOST: '127.0.0.1',
+      VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'true',
+    });
+    const serving = await waitFor(
+      () => {
+        if (child.process.exitCode !== null) throw new Error(`exited early: ${child.stderr()}`);
+        const line = child
+          .stdout()
+          .split('\n')
+          .filter(Boolean)
+          .map((text) => JSON.parse(text) as Record<string, unknown>)
+          .find((entry) => entry.msg === 'volume-guard serving');
+        return line;
+      },
+      'the serving log line',
+      { timeoutMs: 15_000 },
+    );
+    const port = Number(new URL(String(serving.admission)).port);
+    const caFile = /self-signed CA written to (\S+)/.exec(child.stderr())?.[1];
+    expect(caFile).toBeDefined();
+    const ca = await readFile(caFile!, 'utf8');
+
+    const answer = await new Promise<string>((resolvePromise, reject) => {
+      const request = httpsRequest(
+        { host: '127.0.0.1', port, method: 'POST', path: '/validate/allow-all', ca, headers: { 'content-type': 'application/json' } },
+        (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolvePromise(body));
+        },
+      );
+      request.on('error', reject);
+      request.end(
+        JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          request: {
+            uid: 'cli-1',
+            kind: { group: '', version: 'v1', kind: 'ConfigMap' },
+            resource: { group: '', version: 'v1', resource: 'configmaps' },
+            operation: 'CREATE',
+            userInfo: { username: 'dev' },
+          },
+        }),
+      );
+    });
+    expect(JSON.parse(answer).response).toEqual({ uid: 'cli-1', allowed: true });
+
+    child.process.kill('SIGTERM');
+    expect(await child.exit).toEqual({ code: 0, signal: null });
+    const messages = child
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((text) => (JSON.parse(text) as { msg: string }).msg);
+    expect(messages).toContain('shutting down: readiness is now false');
+    expect(messages.at(-1)).toBe('volume-guard stopped');
+  });
+});

@@ -1,0 +1,173 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CHECK_IDS } from '../../src/checks/types.ts';
+import {
+  CONFIG_REFERENCE,
+  ConfigError,
+  DEFAULT_UPGRADE_KINDS,
+  configReferenceMarkdown,
+  defaultConfig,
+  loadConfig,
+} from '../../src/config.ts';
+import { tempDir } from '../support/tls.ts';
+
+async function yamlFile(text: string): Promise<string> {
+  const file = join(await tempDir('vg-config-'), 'config.yaml');
+  await writeFile(file, text);
+  return file;
+}
+
+async function errorOf(text: string | undefined, env: Record<string, string> = {}): Promise<string> {
+  try {
+    loadConfig({ ...(text === undefined ? {} : { file: await yamlFile(text) }), env });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).not.toContain('\n');
+    return message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig defaults', () => {
+  it('fills in every field', () => {
+    const config = defaultConfig();
+    expect(config.admission).toEqual({
+      port: 8443,
+      host: '0.0.0.0',
+      bodyLimitBytes: 3 * 1024 * 1024,
+      allowAll: false,
+      tls: { certFile: '/etc/volume-guard/tls/tls.crt', keyFile: '/etc/volume-guard/tls/tls.key', caFile: '', pollIntervalMs: 10_000 },
+    });
+    expect(config.ops).toEqual({ port: 8080, host: '0.0.0.0' });
+    expect(config.log).toEqual({ level: 'info' });
+    expect(Object.keys(config.checks).sort()).toEqual([...CHECK_IDS].sort());
+    for (const id of CHECK_IDS) expect(config.checks[id].mode).toBe('enforce');
+    expect(config.overrides).toEqual({ allowedGroups: ['system:masters'], allowedUsers: [] });
+    expect(config.longhorn).toEqual({ namespace: 'longhorn-system' });
+    expect(config.upgrades.kinds).toEqual(DEFAULT_UPGRADE_KINDS);
+    expect(config.upgrades.kinds.map((kind) => `${kind.resource}.${kind.group}/${kind.version}:${kind.operations.join('+')}`)).toEqual([
+      'upgrades.harvesterhci.io/v1beta1:CREATE',
+      'upgradeplans.management.harvesterhci.io/v1beta1:CREATE',
+      'plans.upgrade.cattle.io/v1:CREATE+UPDATE',
+      'machinedeployments.cluster.x-k8s.io/v1beta1:UPDATE',
+      'kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/v1beta1:UPDATE',
+    ]);
+    expect(config.model).toEqual({ maxStalenessSeconds: 120, stalePolicy: 'deny', resyncSeconds: 600 });
+    expect(config.shutdown).toEqual({ drainDelayMs: 0, timeoutMs: 20_000 });
+  });
+
+  it('gives every load its own default lists', () => {
+    const first = loadConfig();
+    (first.overrides.allowedGroups as string[]).push('mutated');
+    (first.upgrades.kinds as unknown[]).length = 0;
+    const second = loadConfig();
+    expect(second.overrides.allowedGroups).toEqual(['system:masters']);
+    expect(second.upgrades.kinds).toHaveLength(5);
+  });
+});
+
+describe('loadConfig from YAML', () => {
+  it('merges a partial file with the defaults', async () => {
+    const config = loadConfig({
+      file: await yamlFile(`
+admission:
+  port: 9443
+  tls: { certFile: /certs/tls.crt }
+checks:
+  orphan-pvc: { mode: warn }
+overrides:
+  allowedGroups: [cluster-admins]
+  allowedUsers: [alice]
+upgrades:
+  kinds:
+    - { group: example.io, version: v1, resource: rollouts, kind: Rollout, operations: [CREATE] }
+`),
+    });
+    expect(config.admission.port).toBe(9443);
+    expect(config.admission.host).toBe('0.0.0.0');
+    expect(config.admission.tls).toMatchObject({ certFile: '/certs/tls.crt', keyFile: '/etc/volume-guard/tls/tls.key' });
+    expect(config.checks['orphan-pvc'].mode).toBe('warn');
+    expect(config.checks['single-replica'].mode).toBe('enforce');
+    expect(config.overrides).toEqual({ allowedGroups: ['cluster-admins'], allowedUsers: ['alice'] });
+    expect(config.upgrades.kinds).toEqual([{ group: 'example.io', version: 'v1', resource: 'rollouts', kind: 'Rollout', operations: ['CREATE'] }]);
+  });
+
+  it('accepts an empty file', async () => {
+    expect(loadConfig({ file: await yamlFile('') })).toEqual(defaultConfig());
+  });
+
+  it.each([
+    ['a bad enum', 'checks:\n  orphan-pvc:\n    mode: block\n', 'config: checks.orphan-pvc.mode must be one of enforce, warn, off (got "block")'],
+    ['an unknown top-level field', 'admision: {}\n', 'config: admision is not a known field (known: admission, ops, log, checks, overrides, longhorn, upgrades, model, shutdown)'],
+    ['an unknown nested field', 'admission:\n  tls:\n    certfile: /x\n', 'config: admission.tls.certfile is not a known field (known: certFile, keyFile, caFile, pollIntervalMs)'],
+    ['an unknown check id', 'checks:\n  single-replicas: { mode: warn }\n', 'config: checks.single-replicas is not a known field (known: single-replica, volume-health, last-replica-on-node, node-local-volume, orphan-pvc)'],
+    ['a wrong type', 'admission:\n  port: "8443"\n', 'config: admission.port must be an integer (got "8443")'],
+    ['an out-of-range port', 'ops:\n  port: 70000\n', 'config: ops.port must be <= 65535 (got 70000)'],
+    ['a section that is not a mapping', 'log: debug\n', 'config: log must be an object (got "debug")'],
+    ['an upgrade kind without operations', 'upgrades:\n  kinds:\n    - { group: a, version: v1, resource: r, kind: K }\n', 'config: upgrades.kinds[0].operations is required'],
+    ['an unknown operation', 'upgrades:\n  kinds:\n    - { group: a, version: v1, resource: r, kind: K, operations: [PATCH] }\n', 'config: upgrades.kinds[0].operations[0] must be one of CREATE, UPDATE, DELETE, CONNECT (got "PATCH")'],
+    ['a stale policy typo', 'model:\n  stalePolicy: denied\n', 'config: model.stalePolicy must be one of deny, allow, warn (got "denied")'],
+  ])('names the field for %s', async (_what, text, message) => {
+    expect(await errorOf(text)).toBe(message);
+  });
+
+  it('reports unreadable files and bad YAML in one line', async () => {
+    expect(() => loadConfig({ file: '/nonexistent/volume-guard.yaml' })).toThrow('config: cannot read /nonexistent/volume-guard.yaml: no such file');
+    expect(await errorOf('admission: [unclosed\n')).toMatch(/^config: .*config\.yaml is not valid YAML: /);
+    expect(await errorOf('- just\n- a list\n')).toMatch(/must hold a mapping at the top level/);
+  });
+});
+
+describe('loadConfig environment overrides', () => {
+  it('overrides file values and parses integers, booleans and lists', async () => {
+    const file = await yamlFile('log:\n  level: warn\nadmission:\n  port: 9443\n');
+    const config = loadConfig({
+      file,
+      env: {
+        VOLUME_GUARD_LOG_LEVEL: 'debug',
+        VOLUME_GUARD_ADMISSION_PORT: '10443',
+        VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'true',
+        VOLUME_GUARD_OVERRIDES_ALLOWED_GROUPS: 'ops, admins',
+        VOLUME_GUARD_OVERRIDES_ALLOWED_USERS: '',
+        VOLUME_GUARD_CHECKS_ORPHAN_PVC_MODE: 'off',
+        VOLUME_GUARD_ADMISSION_TLS_CERT_FILE: '/run/tls.crt',
+        VOLUME_GUARD_UPGRADES_KINDS: '[{"group":"g","version":"v1","resource":"r","kind":"K","operations":["UPDATE"]}]',
+        PATH: '/usr/bin',
+      },
+    });
+    expect(config.log.level).toBe('debug');
+    expect(config.admission.port).toBe(10443);
+    expect(config.admission.allowAll).toBe(true);
+    expect(config.overrides).toEqual({ allowedGroups: ['ops', 'admins'], allowedUsers: [] });
+    expect(config.checks['orphan-pvc'].mode).toBe('off');
+    expect(config.admission.tls.certFile).toBe('/run/tls.crt');
+    expect(config.upgrades.kinds).toEqual([{ group: 'g', version: 'v1', resource: 'r', kind: 'K', operations: ['UPDATE'] }]);
+  });
+
+  it.each([
+    [{ VOLUME_GUARD_ADMISSION_PORT: 'https' }, 'config: admission.port must be an integer (got "https") (from VOLUME_GUARD_ADMISSION_PORT)'],
+    [{ VOLUME_GUARD_CHECKS_ORPHAN_PVC_MODE: 'block' }, 'config: checks.orphan-pvc.mode must be one of enforce, warn, off (got "block") (from VOLUME_GUARD_CHECKS_ORPHAN_PVC_MODE)'],
+    [{ VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'maybe' }, 'config: admission.allowAll must be a boolean (got "maybe") (from VOLUME_GUARD_ADMISSION_ALLOW_ALL)'],
+    [{ VOLUME_GUARD_UPGRADES_KINDS: '[{"group":"g"}]' }, 'config: upgrades.kinds[0].version is required (from VOLUME_GUARD_UPGRADES_KINDS)'],
+    [{ VOLUME_GUARD_LOG_LEVL: 'debug' }, 'config: environment variable VOLUME_GUARD_LOG_LEVL names no configuration field'],
+  ])('names the field and the variable: %o', async (env, message) => {
+    expect(await errorOf(undefined, env)).toBe(message);
+  });
+
+  it('lists every leaf field with a distinct environment variable', () => {
+    const envs = CONFIG_REFERENCE.map((row) => row.env);
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(CONFIG_REFERENCE.find((row) => row.path === 'log.level')).toMatchObject({ env: 'VOLUME_GUARD_LOG_LEVEL', default: 'info' });
+    expect(CONFIG_REFERENCE.find((row) => row.path === 'admission.tls.pollIntervalMs')?.env).toBe('VOLUME_GUARD_ADMISSION_TLS_POLL_INTERVAL_MS');
+    // Every variable in the table is accepted by loadConfig with its default value.
+    const config = defaultConfig();
+    for (const row of CONFIG_REFERENCE) {
+      const value = row.path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+      const raw = Array.isArray(value) ? (value.every((item) => typeof item === 'string') ? value.join(',') : JSON.stringify(value)) : String(value);
+      expect(() => loadConfig({ env: { [row.env]: raw } }), row.env).not.toThrow();
+    }
+    expect(configReferenceMarkdown().split('\n')).toHaveLength(CONFIG_REFERENCE.length + 2);
+  });
+});
