@@ -286,6 +286,8 @@ export function deployManifests(helm: string): string {
   const body = rendered
     .split('\n')
     .filter((line) => !line.startsWith('# Source: '))
+    // Applied with kubectl, not installed by Helm.
+    .map((line) => line.replace(/^(\s*app\.kubernetes\.io\/managed-by:) Helm$/, '$1 kubectl'))
     .join('\n')
     .replace(/^---\n/, '')
     .trimEnd();

@@ -192,6 +192,7 @@ while IFS= read -r line; do
       done
       ;;
     RUN)
+      rest="$(printf '%s' "$rest" | tr -s '[:space:]' ' ' | sed -E 's/ $//')"
       if [[ "$rest" =~ ^rm\ -rf(\ /usr/local/[^[:space:]]+)+[[:space:]]*$ ]]; then
         say "  RUN $rest  (base image cleanup: checked by running the final stage without npm)"
         continue
@@ -243,7 +244,7 @@ chown -R 0:0 "$root"
 chmod -R go-w "$root"
 as_user=()
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
-  as_user=(setpriv --reuid="$uid" --regid="$gid" --clear-groups)
+  as_user=("$(command -v setpriv)" --reuid="$uid" --regid="$gid" --clear-groups)
 else
   say "not root or no setpriv: running the smoke test as $(id -un) instead of uid $uid"
 fi
@@ -252,7 +253,7 @@ mkdir -p "$smoke_tmp"; chmod 1777 "$smoke_tmp"
 run_final() {
   local envs=(PATH="$base_bin" HOME=/nonexistent TMPDIR="$smoke_tmp")
   for assignment in "${stage_env[@]}"; do envs+=("$assignment"); done
-  (cd "$final" && env -i "${envs[@]}" "${as_user[@]}" "$@")
+  (cd "$final" && "${as_user[@]}" env -i "${envs[@]}" "$@")
 }
 
 json_words() { "$pinned_node" -e 'for (const w of JSON.parse(process.argv[1])) console.log(w)' "$1"; }
