@@ -70,6 +70,21 @@ describe('loadServingPair at startup', () => {
   });
 });
 
+describe('extra CA chain', () => {
+  it('appends the chain file to the served certificate and rejects a chain that is not PEM', async () => {
+    const dir = await tempDir();
+    const pair = await issue();
+    const files = { ...(await writePlainPair(dir, pair)), caFile: join(dir, 'chain.pem') };
+    await writeFile(files.caFile, (await testCa()).certPem);
+    const loaded = await loadServingPair(files);
+    expect(loaded.certPem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(loaded.certPem.indexOf(pair.certPem.trim())).toBe(0);
+
+    await writeFile(files.caFile, 'nope');
+    await expect(loadServingPair(files)).rejects.toThrow(`TLS extra CA chain file ${files.caFile} does not hold a PEM certificate`);
+  });
+});
+
 describe('HTTPS admission server', () => {
   it('serves AdmissionReviews over TLS with a certificate the CA verifies', async () => {
     const pair = await issue();
