@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../../../src/cluster/records.ts';
+import { collectLastReplicaOnNode, lastReplicaOnNodeCheck } from '../../../src/checks/last-replica-on-node.ts';
+import { detachedVolume, failedReplica, replica, volume } from '../../support/fixtures.ts';
+import { clusterOf, withoutFullScans } from './helpers.ts';
+
+const on = (nodeID: string, fields: Partial<LonghornReplicaRecord> = {}) =>
+  replica({ volumeName: 'v', nodeID, name: `v-${nodeID}`, ...fields });
+const failedOn = (nodeID: string) => failedReplica({ volumeName: 'v', nodeID, name: `v-${nodeID}` });
+
+describe('last-replica-on-node (cordon of w1)', () => {
+  it.each<[string, LonghornVolumeRecord, LonghornReplicaRecord[], string[] | undefined]>([
+    ['3 healthy replicas', volume({ name: 'v' }), [on('w1'), on('w2'), on('w3')], undefined],
+    ['only healthy replica on w1', volume({ name: 'v' }), [on('w1'), failedOn('w2')], ['attached']],
+    ['only healthy replica elsewhere', volume({ name: 'v' }), [failedOn('w1'), on('w2')], undefined],
+    ['numberOfReplicas 1 on w1', volume({ name: 'v', numberOfReplicas: 1 }), [on('w1')], ['attached']],
+    [
+      'detached volume, its one stopped (healthy) replica on w1',
+      detachedVolume({ name: 'v', numberOfReplicas: 1 }),
+      [on('w1', { currentState: 'stopped' })],
+      ['detached'],
+    ],
+    [
+      'other healthy replica being deleted',
+      volume({ name: 'v' }),
+      [on('w1'), on('w2', { deleting: true })],
+      ['attached'],
+    ],
+    ['other replica still rebuilding', volume({ name: 'v' }), [on('w1'), on('w2', { healthyAt: '' })], ['attached']],
+    ['no healthy replica at all', volume({ name: 'v' }), [failedOn('w1')], undefined],
+    ['volume being deleted', volume({ name: 'v', deleting: true }), [on('w1')], undefined],
+  ])('%s', (_label, v, replicas, expectedTags) => {
+    const findings = lastReplicaOnNodeCheck(withoutFullScans(clusterOf({ volumes: [v], replicas })), { node: 'w1' });
+    if (expectedTags === undefined) {
+      expect(findings).toEqual([]);
+      return;
+    }
+    expect(findings).toEqual([
+      {
+        check: 'last-replica-on-node',
+        severity: 'critical',
+        object: { kind: 'Volume', namespace: 'longhorn-system', name: 'v', node: 'w1' },
+        reason: 'only healthy replica is on node w1',
+        tags: expectedTags,
+        related: [
+          { kind: 'PersistentVolumeClaim', namespace: 'default', name: 'v-claim' },
+          { kind: 'Replica', namespace: 'longhorn-system', name: 'v-w1', node: 'w1' },
+        ],
+      },
+    ]);
+  });
+});
+
+describe('last-replica-on-node for given volumes (eviction)', () => {
+  const model = clusterOf({
+    volumes: [volume({ name: 'a' }), volume({ name: 'b' }), volume({ name: 'c' })],
+    replicas: [
+      replica({ volumeName: 'a', nodeID: 'w1' }),
+      replica({ volumeName: 'b', nodeID: 'w1' }),
+      replica({ volumeName: 'c', nodeID: 'w1' }),
+      replica({ volumeName: 'c', nodeID: 'w2' }),
+    ],
+  });
+
+  it('checks only the listed volumes, ignoring unknown and repeated names', () => {
+    const findings = lastReplicaOnNodeCheck(model, { node: 'w1', volumes: ['b', 'c', 'missing', 'b'] });
+    expect(findings.map((f) => f.object.name)).toEqual(['b']);
+  });
+
+  it('checks every volume with a replica on the node when none is listed, capped on request', () => {
+    expect(lastReplicaOnNodeCheck(model, { node: 'w1' }).map((f) => f.object.name).sort()).toEqual(['a', 'b']);
+    const capped = collectLastReplicaOnNode(model, { node: 'w1' }, { limit: 1 });
+    expect(capped.findings).toHaveLength(1);
+    expect(capped.total).toBe(2);
+  });
+
+  it('reports nothing when Longhorn is not installed', () => {
+    const without = clusterOf({
+      volumes: [volume({ name: 'a' })],
+      replicas: [replica({ volumeName: 'a', nodeID: 'w1' })],
+      longhornInstalled: false,
+    });
+    expect(lastReplicaOnNodeCheck(without, { node: 'w1' })).toEqual([]);
+  });
+});
