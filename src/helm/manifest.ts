@@ -1,0 +1,341 @@
+// A Helm release's manifest: the rendered templates as multi-document YAML, each document headed by a
+// `# Source: <chart>/templates/<file>` comment. volume-guard only needs the StatefulSets and PersistentVolumeClaims.
+//
+// Documents are split the way the Kubernetes YAML reader splits them (a line starting with `---`), and a
+// document is parsed only if its text could hold one of those kinds: a resolved `kind` of StatefulSet or
+// PersistentVolumeClaim appears literally in the source unless it is spelled with a double-quoted escape
+// (\x, \u, \U, or an escaped line break), so documents with neither the names nor such escapes are skipped
+// without building a YAML tree. Parsing is bounded: alias expansion (billion laughs), document size, and the
+// total amount of YAML parsed per manifest.
+import { parseAllDocuments } from 'yaml';
+import type { Labels } from '../cluster/records.ts';
+import { formatBytes } from './release.ts';
+
+export const DEFAULT_MAX_ALIAS_COUNT = 100;
+export const DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_PARSED_BYTES = 4 * 1024 * 1024;
+/** Kubernetes objects nest about 15 levels deep; the yaml parser's cost climbs steeply past a few hundred. */
+export const DEFAULT_MAX_NESTING_DEPTH = 100;
+/** `kind: List` documents may nest; the Kubernetes client flattens them, but nobody nests deeper than this. */
+const MAX_LIST_DEPTH = 4;
+
+export const RESOURCE_POLICY_ANNOTATION = 'helm.sh/resource-policy';
+
+export interface ManifestLimits {
+  /** Alias resolutions allowed per document, weighted by nesting as the yaml package counts them. */
+  readonly maxAliasCount?: number;
+  /** A document that must be parsed and is larger than this is refused. */
+  readonly maxDocumentBytes?: number;
+  /** The documents parsed in full, together, may not be larger than this. */
+  readonly maxParsedBytes?: number;
+  /** Block or flow nesting deeper than this (as estimated by nestingExceeds) is refused before parsing. */
+  readonly maxNestingDepth?: number;
+}
+
+export type ManifestErrorCode = 'yaml-bomb' | 'document-too-large' | 'manifest-too-large' | 'invalid-yaml';
+
+/** A manifest volume-guard refuses to read. The message names the template, never the content. */
+export class ManifestError extends Error {
+  readonly code: ManifestErrorCode;
+
+  constructor(code: ManifestErrorCode, message: string) {
+    super(message);
+    this.name = 'ManifestError';
+    this.code = code;
+  }
+}
+
+/** spec.persistentVolumeClaimRetentionPolicy: Retain (the default) or Delete. */
+export interface ClaimRetentionPolicy {
+  readonly whenDeleted: string;
+  readonly whenScaled: string;
+}
+
+export interface ManifestStatefulSet {
+  /** metadata.namespace, or the release's namespace when the template leaves it out. */
+  readonly namespace: string;
+  readonly name: string;
+  /** spec.replicas, 1 when absent. */
+  readonly replicas: number;
+  /** spec.ordinals.start, 0 when absent. */
+  readonly ordinalsStart: number;
+  /** spec.volumeClaimTemplates[*].metadata.name */
+  readonly claimTemplates: readonly string[];
+  /** spec.selector.matchLabels */
+  readonly selector: Labels;
+  readonly retentionPolicy: ClaimRetentionPolicy;
+  /** Annotated `helm.sh/resource-policy: keep`: Helm leaves it in place on uninstall. */
+  readonly keep: boolean;
+  /** The template it came from (`# Source:`), '' when the document has no such comment. */
+  readonly source: string;
+}
+
+export interface ManifestPersistentVolumeClaim {
+  readonly namespace: string;
+  readonly name: string;
+  /** Annotated `helm.sh/resource-policy: keep`: it outlives the release, and a later install adopts it. */
+  readonly keep: boolean;
+  readonly source: string;
+}
+
+export interface ParsedManifest {
+  readonly statefulSets: readonly ManifestStatefulSet[];
+  readonly persistentVolumeClaims: readonly ManifestPersistentVolumeClaim[];
+  /** Documents in the manifest, and how many of them were parsed in full. */
+  readonly documents: number;
+  readonly parsedDocuments: number;
+}
+
+export interface ManifestDocument {
+  /** The document's text, including its leading `---` line when it has one. */
+  readonly text: string;
+  /** The template named by its `# Source:` comment, '' when none. */
+  readonly source: string;
+}
+
+// A document separator as the Kubernetes YAML reader sees it: `---` at the start of a line, then blank or more.
+const SEPARATOR = /^---(?=[ \t\r\n#]|$)/gm;
+const SOURCE_COMMENT = /^# Source: ([^\r\n]*)/m;
+/** Double-quoted escapes that can spell letters or join lines, so a kind name may hide behind them. */
+const SPELLING_ESCAPE = /\\(?:[xuU]|\r?\n)/;
+
+function sourceOf(text: string): string {
+  return SOURCE_COMMENT.exec(text)?.[1]?.trim() ?? '';
+}
+
+/** Anything but blank lines, comments and the separator itself. */
+function hasContent(text: string): boolean {
+  return /^[ \t]*[^#\s]/m.test(text.startsWith('---') ? text.slice(3) : text);
+}
+
+/** Splits a manifest at its document separators; pieces with nothing but comments are dropped. */
+export function splitManifest(manifest: string): ManifestDocument[] {
+  const documents: ManifestDocument[] = [];
+  let start = 0;
+  const push = (end: number): void => {
+    const text = manifest.slice(start, end);
+    if (hasContent(text)) documents.push({ text, source: sourceOf(text) });
+  };
+  for (const match of manifest.matchAll(SEPARATOR)) {
+    if (match.index > start) push(match.index);
+    start = match.index;
+  }
+  push(manifest.length);
+  return documents;
+}
+
+/** True when the document could hold a StatefulSet or a PersistentVolumeClaim (see the file comment). */
+export function mayDeclareStorage(text: string): boolean {
+  return text.includes('StatefulSet') || text.includes('PersistentVolumeClaim') || SPELLING_ESCAPE.test(text);
+}
+
+type JsonObject = { readonly [key: string]: unknown };
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function objectAt(value: unknown, key: string): JsonObject {
+  if (!isObject(value)) return {};
+  const child = value[key];
+  return isObject(child) ? child : {};
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function nonNegativeInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+function stringMap(value: unknown): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (!isObject(value)) return result;
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry === 'string') result[key] = entry;
+  }
+  return result;
+}
+
+/** Helm compares the policy trimmed and lower-cased. */
+function hasKeepPolicy(metadata: JsonObject): boolean {
+  const policy = objectAt(metadata, 'annotations')[RESOURCE_POLICY_ANNOTATION];
+  return typeof policy === 'string' && policy.trim().toLowerCase() === 'keep';
+}
+
+function retentionValue(value: unknown): string {
+  return value === 'Delete' ? 'Delete' : 'Retain';
+}
+
+interface Collector {
+  readonly statefulSets: ManifestStatefulSet[];
+  readonly persistentVolumeClaims: ManifestPersistentVolumeClaim[];
+  readonly releaseNamespace: string;
+  readonly source: string;
+}
+
+function collectStatefulSet(object: JsonObject, into: Collector): void {
+  const metadata = objectAt(object, 'metadata');
+  const name = nonEmptyString(metadata.name);
+  if (name === undefined) return; // the API server would refuse it, so it never claims anything
+  const spec = objectAt(object, 'spec');
+  const templates = Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : [];
+  const claimTemplates = templates
+    .map((template: unknown) => nonEmptyString(objectAt(template, 'metadata').name))
+    .filter((template): template is string => template !== undefined);
+  const retention = objectAt(spec, 'persistentVolumeClaimRetentionPolicy');
+  into.statefulSets.push({
+    namespace: nonEmptyString(metadata.namespace) ?? into.releaseNamespace,
+    name,
+    // Absent (or null, as a template with an empty value renders) means 1, like the API server's default.
+    replicas: nonNegativeInteger(spec.replicas) ?? 1,
+    ordinalsStart: nonNegativeInteger(objectAt(spec, 'ordinals').start) ?? 0,
+    claimTemplates: [...new Set(claimTemplates)],
+    selector: stringMap(objectAt(spec, 'selector').matchLabels),
+    retentionPolicy: { whenDeleted: retentionValue(retention.whenDeleted), whenScaled: retentionValue(retention.whenScaled) },
+    keep: hasKeepPolicy(metadata),
+    source: into.source,
+  });
+}
+
+function collect(object: unknown, into: Collector, depth: number): void {
+  if (!isObject(object)) return; // scalars, sequences and empty documents declare nothing
+  const kind = object.kind;
+  const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
+  if (kind === 'StatefulSet' && apiVersion.startsWith('apps/')) {
+    collectStatefulSet(object, into);
+  } else if (kind === 'PersistentVolumeClaim' && apiVersion === 'v1') {
+    const metadata = objectAt(object, 'metadata');
+    const name = nonEmptyString(metadata.name);
+    if (name === undefined) return;
+    into.persistentVolumeClaims.push({
+      namespace: nonEmptyString(metadata.namespace) ?? into.releaseNamespace,
+      name,
+      keep: hasKeepPolicy(metadata),
+      source: into.source,
+    });
+  } else if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(object.items) && depth < MAX_LIST_DEPTH) {
+    // kubectl and Helm flatten v1 List documents into their items.
+    for (const item of object.items) collect(item, into, depth + 1);
+  }
+}
+
+const SPACE = 0x20;
+const HASH = 0x23;
+const NEWLINE = 0x0a;
+
+/** A block indicator (`-`, `?`, `:`) followed by a space or the end of the line opens one more level. */
+function isIndicatorAt(text: string, index: number, end: number): boolean {
+  const code = text.charCodeAt(index);
+  if (code !== 0x2d && code !== 0x3f && code !== 0x3a) return false;
+  const next = index + 1 < end ? text.charCodeAt(index + 1) : SPACE;
+  return next === SPACE || next === 0x09 || next === 0x0d;
+}
+
+/**
+ * A cheap, conservative check that a document nests deeper than `limit`, run before the yaml parser, whose time
+ * grows steeply with depth (a deeply nested document of a few hundred KB takes seconds). Block depth is the stack
+ * of increasing indentations plus compact indicators opening a line (`- - - x`); flow depth counts every bracket,
+ * even inside strings, so it can only overestimate.
+ */
+export function nestingExceeds(text: string, limit: number): boolean {
+  const indents: number[] = [];
+  let flow = 0;
+  let lineStart = 0;
+  while (lineStart < text.length) {
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd === -1) lineEnd = text.length;
+    let position = lineStart;
+    while (position < lineEnd && text.charCodeAt(position) === SPACE) position += 1;
+    const indent = position - lineStart;
+    const first = position < lineEnd ? text.charCodeAt(position) : NEWLINE;
+    if (first !== HASH && first !== NEWLINE && first !== 0x0d) {
+      while (indents.length > 0 && (indents.at(-1) ?? 0) > indent) indents.pop();
+      if (indents.length === 0 || (indents.at(-1) ?? 0) < indent) indents.push(indent);
+      let inline = 0;
+      while (position < lineEnd && isIndicatorAt(text, position, lineEnd)) {
+        inline += 1;
+        position += 1;
+        while (position < lineEnd && text.charCodeAt(position) === SPACE) position += 1;
+      }
+      if (indents.length + inline > limit) return true;
+      for (; position < lineEnd; position += 1) {
+        const code = text.charCodeAt(position);
+        if (code === 0x5b || code === 0x7b) {
+          flow += 1;
+          if (flow > limit) return true;
+        } else if ((code === 0x5d || code === 0x7d) && flow > 0) {
+          flow -= 1;
+        }
+      }
+    }
+    lineStart = lineEnd + 1;
+  }
+  return false;
+}
+
+function describe(document: ManifestDocument, index: number): string {
+  return document.source ? `manifest document ${document.source}` : `manifest document #${index + 1}`;
+}
+
+function parseDocument(document: ManifestDocument, index: number, maxAliasCount: number): unknown[] {
+  const values: unknown[] = [];
+  try {
+    // YAML 1.2 core schema; merge keys and duplicate keys allowed, as the Kubernetes YAML decoder allows them.
+    const parsed = parseAllDocuments(document.text, {
+      merge: true,
+      uniqueKeys: false,
+      prettyErrors: false,
+      logLevel: 'silent',
+    });
+    const docs = Array.isArray(parsed) ? parsed : [];
+    for (const doc of docs) {
+      if (doc.errors.length > 0) throw new ManifestError('invalid-yaml', `${describe(document, index)} is not valid YAML`);
+      values.push(doc.toJS({ maxAliasCount }));
+    }
+  } catch (error) {
+    if (error instanceof ManifestError) throw error;
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new ManifestError('yaml-bomb', `${describe(document, index)} expands too many YAML aliases`);
+    }
+    // A stack overflow on absurd nesting lands here too.
+    throw new ManifestError('invalid-yaml', `${describe(document, index)} is not valid YAML`);
+  }
+  return values;
+}
+
+/**
+ * Extracts the StatefulSets and PVCs a release manifest declares. Objects without a namespace belong to the
+ * release's namespace, as Helm installs them there. Throws ManifestError when a document that may declare
+ * storage cannot be read safely; documents that cannot declare storage are never parsed.
+ */
+export function parseManifest(manifest: string, releaseNamespace: string, limits: ManifestLimits = {}): ParsedManifest {
+  const maxAliasCount = limits.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
+  const maxDocumentBytes = limits.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+  const maxParsedBytes = limits.maxParsedBytes ?? DEFAULT_MAX_PARSED_BYTES;
+  const maxNestingDepth = limits.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH;
+  const statefulSets: ManifestStatefulSet[] = [];
+  const persistentVolumeClaims: ManifestPersistentVolumeClaim[] = [];
+  const documents = splitManifest(manifest);
+  let parsedDocuments = 0;
+  let parsedBytes = 0;
+  documents.forEach((document, index) => {
+    if (!mayDeclareStorage(document.text)) return;
+    // String length counts UTF-16 units; close enough to bytes for a budget, and cheap.
+    if (document.text.length > maxDocumentBytes) {
+      throw new ManifestError('document-too-large', `${describe(document, index)} is larger than ${formatBytes(maxDocumentBytes)}`);
+    }
+    parsedBytes += document.text.length;
+    if (parsedBytes > maxParsedBytes) {
+      throw new ManifestError('manifest-too-large', `manifest declares more than ${formatBytes(maxParsedBytes)} of workload YAML`);
+    }
+    if (nestingExceeds(document.text, maxNestingDepth)) {
+      throw new ManifestError('yaml-bomb', `${describe(document, index)} nests deeper than ${maxNestingDepth} levels`);
+    }
+    parsedDocuments += 1;
+    const into: Collector = { statefulSets, persistentVolumeClaims, releaseNamespace, source: document.source };
+    for (const value of parseDocument(document, index, maxAliasCount)) collect(value, into, 0);
+  });
+  return { statefulSets, persistentVolumeClaims, documents: documents.length, parsedDocuments };
+}

@@ -1,0 +1,301 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ManifestError,
+  mayDeclareStorage,
+  nestingExceeds,
+  parseManifest,
+  splitManifest,
+  type ManifestErrorCode,
+  type ManifestLimits,
+} from '../../../src/helm/manifest.ts';
+import { devlakeManifest } from './helm-fixtures.ts';
+
+function manifestError(manifest: string, limits?: ManifestLimits): ManifestError {
+  try {
+    parseManifest(manifest, 'apps', limits);
+  } catch (error) {
+    if (error instanceof ManifestError) return error;
+    throw error;
+  }
+  throw new Error('expected a ManifestError');
+}
+
+const statefulSet = (body: string, source = 'chart/templates/sts.yaml'): string =>
+  `---\n# Source: ${source}\napiVersion: apps/v1\nkind: StatefulSet\n${body}`;
+
+describe('parseManifest', () => {
+  it('reads a Helm multi-document manifest with Source comments (DevLake)', () => {
+    const parsed = parseManifest(devlakeManifest(), 'devlake');
+    expect(parsed.documents).toBe(6);
+    // Secret, ConfigMap and Service never reach the YAML parser.
+    expect(parsed.parsedDocuments).toBe(3);
+    expect(parsed.statefulSets).toEqual([
+      {
+        namespace: 'devlake',
+        name: 'devlake-mysql',
+        replicas: 1,
+        ordinalsStart: 0,
+        claimTemplates: ['devlake-mysql-data'],
+        selector: { 'app.kubernetes.io/name': 'devlake', 'app.kubernetes.io/instance': 'devlake' },
+        retentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        keep: false,
+        source: 'devlake/templates/statefulsets.yaml',
+      },
+      expect.objectContaining({ name: 'devlake-lake', claimTemplates: ['devlake-lake-config'] }),
+    ]);
+    expect(parsed.persistentVolumeClaims).toEqual([
+      { namespace: 'devlake', name: 'devlake-grafana', keep: true, source: 'devlake/templates/grafana/pvc.yaml' },
+    ]);
+  });
+
+  it('reads two claim templates, replicas, ordinals, namespace and retention policy', () => {
+    const manifest = statefulSet(`metadata:
+  name: kafka
+  namespace: streaming
+  annotations:
+    helm.sh/resource-policy: " Keep "
+spec:
+  replicas: 3
+  ordinals:
+    start: 5
+  persistentVolumeClaimRetentionPolicy:
+    whenDeleted: Delete
+    whenScaled: Retain
+  selector:
+    matchLabels: {app: kafka, release: kafka}
+  volumeClaimTemplates:
+    - metadata: {name: data}
+    - metadata:
+        name: logs
+    - metadata: {name: data}
+    - spec: {}
+`);
+    expect(parseManifest(manifest, 'apps').statefulSets).toEqual([
+      {
+        namespace: 'streaming',
+        name: 'kafka',
+        replicas: 3,
+        ordinalsStart: 5,
+        claimTemplates: ['data', 'logs'],
+        selector: { app: 'kafka', release: 'kafka' },
+        retentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
+        keep: true,
+        source: 'chart/templates/sts.yaml',
+      },
+    ]);
+  });
+
+  it.each([
+    ['absent', '', 1],
+    ['null (an empty template value)', 'replicas:\n  ', 1],
+    ['zero', 'replicas: 0\n  ', 0],
+    ['seven', 'replicas: 7\n  ', 7],
+    ['not a number', 'replicas: "3"\n  ', 1],
+  ])('defaults replicas when %s', (_label, replicas, expected) => {
+    const manifest = statefulSet(`metadata:\n  name: db\nspec:\n  ${replicas}serviceName: db\n`);
+    expect(parseManifest(manifest, 'apps').statefulSets[0]?.replicas).toBe(expected);
+  });
+
+  it('ignores StatefulSets of other API groups and PVCs of other versions', () => {
+    const manifest = `---
+apiVersion: apps.kruise.io/v1beta1
+kind: StatefulSet
+metadata: {name: advanced}
+spec: {volumeClaimTemplates: [{metadata: {name: data}}]}
+---
+apiVersion: example.com/v1
+kind: PersistentVolumeClaim
+metadata: {name: fake}
+`;
+    const parsed = parseManifest(manifest, 'apps');
+    expect(parsed.statefulSets).toEqual([]);
+    expect(parsed.persistentVolumeClaims).toEqual([]);
+    expect(parsed.parsedDocuments).toBe(2);
+  });
+
+  it('flattens List documents like the Kubernetes client does', () => {
+    const manifest = `---
+# Source: chart/templates/list.yaml
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: apps/v1
+    kind: StatefulSet
+    metadata: {name: in-list}
+    spec: {replicas: 2, volumeClaimTemplates: [{metadata: {name: data}}]}
+  - apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata: {name: listed-claim, namespace: other}
+`;
+    const parsed = parseManifest(manifest, 'apps');
+    expect(parsed.statefulSets.map((s) => [s.name, s.replicas, s.claimTemplates])).toEqual([['in-list', 2, ['data']]]);
+    expect(parsed.persistentVolumeClaims.map((p) => `${p.namespace}/${p.name}`)).toEqual(['other/listed-claim']);
+  });
+
+  it('tolerates empty documents, scalars, sequences and objects without a name', () => {
+    const manifest = [
+      '---\n# Source: chart/templates/empty.yaml\n',
+      '---\n# Source: chart/templates/scalar.yaml\nStatefulSet\n',
+      '---\n- kind: StatefulSet\n- PersistentVolumeClaim\n',
+      '---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {}\n',
+      '---\napiVersion: v1\nkind: PersistentVolumeClaim\n',
+      '---\n\n\n',
+    ].join('');
+    const parsed = parseManifest(manifest, 'apps');
+    expect(parsed.statefulSets).toEqual([]);
+    expect(parsed.persistentVolumeClaims).toEqual([]);
+    expect(parsed.documents).toBe(4);
+  });
+
+  it('parses a document that only mentions the kinds and finds nothing in it', () => {
+    const manifest = '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  text: "scale the StatefulSet"\n';
+    const parsed = parseManifest(manifest, 'apps');
+    expect(parsed.parsedDocuments).toBe(1);
+    expect(parsed.statefulSets).toEqual([]);
+  });
+
+  it('finds a kind spelled with a double-quoted escape', () => {
+    const manifest = '---\napiVersion: apps/v1\nkind: "Stateful\\u0053et"\nmetadata: {name: escaped}\n';
+    expect(mayDeclareStorage(manifest)).toBe(true);
+    expect(parseManifest(manifest, 'apps').statefulSets.map((s) => s.name)).toEqual(['escaped']);
+  });
+
+  it('resolves anchors, aliases and merge keys within the alias budget', () => {
+    const manifest = statefulSet(`metadata:
+  name: web
+  labels: &labels {app: web}
+spec:
+  base: &base
+    replicas: 2
+  <<: *base
+  selector:
+    matchLabels: *labels
+  volumeClaimTemplates: [{metadata: {name: www}}]
+`);
+    expect(parseManifest(manifest, 'apps').statefulSets[0]).toMatchObject({ replicas: 2, selector: { app: 'web' } });
+  });
+
+  it('splits on separators with comments, CRLF line endings and a first document without a separator', () => {
+    const manifest =
+      'apiVersion: v1\r\nkind: PersistentVolumeClaim\r\nmetadata:\r\n  name: first\r\n' +
+      '--- # second\r\napiVersion: v1\r\nkind: PersistentVolumeClaim\r\nmetadata:\r\n  name: second\r\n' +
+      '---\r\napiVersion: v1\r\nkind: PersistentVolumeClaim\r\nmetadata:\r\n  name: "---not-a-separator"\r\n';
+    expect(parseManifest(manifest, 'apps').persistentVolumeClaims.map((p) => p.name)).toEqual([
+      'first',
+      'second',
+      '---not-a-separator',
+    ]);
+  });
+
+  it('keeps a block scalar line starting with dashes inside its document', () => {
+    const manifest = statefulSet(`metadata:
+  name: banner
+  annotations:
+    note: |
+      ----- not a separator
+spec: {volumeClaimTemplates: [{metadata: {name: data}}]}
+`);
+    expect(splitManifest(manifest)).toHaveLength(1);
+    expect(parseManifest(manifest, 'apps').statefulSets[0]?.claimTemplates).toEqual(['data']);
+  });
+
+  it('reads several documents separated by a document end marker', () => {
+    const manifest =
+      '---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: a}\n...\n' +
+      '%YAML 1.2\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: b}\n';
+    expect(parseManifest(manifest, 'apps').persistentVolumeClaims.map((p) => p.name)).toEqual(['a', 'b']);
+  });
+
+  const billionLaughs = (): string => {
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let level = 1; level < 10; level += 1) {
+      const previous = String.fromCharCode(96 + level);
+      const current = String.fromCharCode(97 + level);
+      lines.push(`${current}: &${current} [${Array(9).fill(`*${previous}`).join(',')}]`);
+    }
+    return statefulSet(`metadata: {name: lol}\n${lines.join('\n')}\n`, 'evil/templates/lol.yaml');
+  };
+
+  const refusals: [string, () => string, ManifestLimits | undefined, ManifestErrorCode, string][] = [
+    [
+      'a billion-laughs alias bomb',
+      billionLaughs,
+      undefined,
+      'yaml-bomb',
+      'manifest document evil/templates/lol.yaml expands too many YAML aliases',
+    ],
+    [
+      'deep flow nesting',
+      () => `---\nkind: StatefulSet\nx: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`,
+      undefined,
+      'yaml-bomb',
+      'manifest document #1 nests deeper than 100 levels',
+    ],
+    [
+      'deep block nesting by indentation',
+      () => `kind: StatefulSet\nx:\n${Array.from({ length: 150 }, (_, i) => `${' '.repeat(i)}- `).join('\n')}\n`,
+      undefined,
+      'yaml-bomb',
+      'manifest document #1 nests deeper than 100 levels',
+    ],
+    [
+      'deep compact block nesting on one line',
+      () => `kind: StatefulSet\nx:\n${'- '.repeat(100_000)}x\n`,
+      undefined,
+      'yaml-bomb',
+      'manifest document #1 nests deeper than 100 levels',
+    ],
+    [
+      'an oversized document',
+      () => statefulSet(`metadata: {name: big}\ndata: "${'x'.repeat(4096)}"\n`, 'big/templates/sts.yaml'),
+      { maxDocumentBytes: 4096 },
+      'document-too-large',
+      'manifest document big/templates/sts.yaml is larger than 4 KiB',
+    ],
+    [
+      'too much workload YAML in total',
+      () => Array.from({ length: 5 }, (_, i) => statefulSet(`metadata: {name: s${i}}\npad: "${'x'.repeat(900)}"\n`)).join(''),
+      { maxParsedBytes: 4096 },
+      'manifest-too-large',
+      'manifest declares more than 4 KiB of workload YAML',
+    ],
+    [
+      'invalid YAML in a StatefulSet',
+      () => statefulSet('metadata: {name: broken\nspec: [\n', 'broken/templates/sts.yaml'),
+      undefined,
+      'invalid-yaml',
+      'manifest document broken/templates/sts.yaml is not valid YAML',
+    ],
+  ];
+
+  it.each(refusals)('refuses %s', (_label, build, limits, code, message) => {
+    const error = manifestError(build(), limits);
+    expect(error.code).toBe(code);
+    expect(error.message).toBe(message);
+  });
+
+  it('does not parse, and so cannot fail on, documents that declare no storage', () => {
+    const manifest = `---\nkind: ConfigMap\ndata: {broken: [\n---\n${'['.repeat(10_000)}\n` + devlakeManifest();
+    expect(parseManifest(manifest, 'devlake').statefulSets).toHaveLength(2);
+  });
+
+  it('accepts a few aliases and an ordinary nesting depth', () => {
+    const lines = Array.from({ length: 30 }, (_, i) => `${' '.repeat(i * 2)}level${i}:`).join('\n');
+    const manifest = statefulSet(`metadata: {name: deep}\nspec:\n  volumeClaimTemplates: [{metadata: {name: d}}]\nextra:\n${lines} end\n`);
+    expect(parseManifest(manifest, 'apps').statefulSets[0]?.claimTemplates).toEqual(['d']);
+  });
+});
+
+describe('nestingExceeds', () => {
+  it.each([
+    ['flat mapping', 'a: 1\nb: 2\n', 1, false],
+    ['one level', 'a:\n  b: 1\n', 1, true],
+    ['comments do not nest', 'a: 1\n        # indented comment\nb: 2\n', 1, false],
+    ['siblings at one depth', 'a:\n  b: 1\n  c: 2\nd:\n  e: 3\n', 2, false],
+    ['compact sequences', '- - - x\n', 2, true],
+    ['brackets are counted', 'a: [[[1]]]\n', 2, true],
+    ['closing brackets release depth', 'a: [[1]]\nb: [[2]]\n', 3, false],
+  ])('%s', (_label, text, limit, expected) => {
+    expect(nestingExceeds(text, limit)).toBe(expected);
+  });
+});
