@@ -218,7 +218,8 @@ export class Informer<K extends ResourceKind> {
     let stalled = false;
     switch (this.#phase) {
       case 'watching':
-        if (sinceProgress > stallMs) stalled = true;
+        // Connecting gets a request's time; a connected watch gets a bookmark interval's.
+        if (sinceProgress > (this.#connected ? stallMs : Math.min(stallMs, requestTimeoutMs))) stalled = true;
         else if (this.#connected && now >= this.#nextResyncAt) {
           this.#current?.abort(new InformerAbort('resync'));
           return;
@@ -291,7 +292,7 @@ export class Informer<K extends ResourceKind> {
             },
           },
         );
-        this.#connected = false;
+        this.#endWatch(true);
         // The server ended the watch on its timeout: resume from where it left off. A watch that ends at
         // once without a single event is no success, though (a proxy closing every stream): back off.
         this.#restart('closed');
@@ -301,9 +302,9 @@ export class Informer<K extends ResourceKind> {
           await this.#pause(operation, this.#backoff.next());
         }
       } catch (error) {
-        this.#connected = false;
-        if (this.#stopped) break;
         const abort = operation.signal.aborted && operation.signal.reason instanceof InformerAbort ? operation.signal.reason.reason : undefined;
+        this.#endWatch(abort === 'resync');
+        if (this.#stopped) break;
         if (watchStartedAt > 0 && (watchDelivered || this.#deps.now() - watchStartedAt >= HEALTHY_WATCH_MS)) this.#backoff.reset();
         if (abort === 'resync') {
           this.#restart('resync');
@@ -337,6 +338,16 @@ export class Informer<K extends ResourceKind> {
         await this.#pause(new AbortController(), delayMs);
       }
     }
+  }
+
+  /**
+   * The watch is over. When it ended cleanly (the server's timeout, our own resync) while it was alive, the
+   * model was current up to this moment: counting that keeps a quiet resource from looking stale while it
+   * relists or re-watches. A watch that broke proves nothing about the time since its last event.
+   */
+  #endWatch(clean: boolean): void {
+    if (clean && this.#connected && this.#deps.now() - this.#lastSuccessAt <= this.#deps.timings.stallMs) this.#markSuccess();
+    this.#connected = false;
   }
 
   /** Waits in the backoff phase; stop() and the watchdog can cut it short. */

@@ -43,6 +43,8 @@ export class FakeApi implements KubeClient {
   unreachable = false;
   /** Watches that connect but never deliver anything (a half-open connection). */
   silentWatches = false;
+  /** While set, lists wait for it before answering (a slow list). */
+  listGate: Promise<void> | undefined;
   readonly listCalls: { path: string; continueToken: string }[] = [];
   readonly watchCalls: { path: string; resourceVersion: string }[] = [];
 
@@ -112,6 +114,10 @@ export class FakeApi implements KubeClient {
     options.signal.throwIfAborted();
     this.listCalls.push({ path, continueToken: options.continueToken ?? '' });
     this.#failIfAsked(path);
+    if (this.listGate) {
+      const aborted = new Promise<never>((_resolve, reject) => options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true }));
+      await Promise.race([this.listGate, aborted]);
+    }
     const all = [...this.#collection(path).values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
     const offset = options.continueToken ? Number(options.continueToken.split(':')[0]) : 0;
     const listedAt = options.continueToken ? options.continueToken.split(':')[1]! : String(this.resourceVersion);

@@ -307,6 +307,27 @@ describe('informers: health', () => {
     expect(h.set.statuses().every((status) => status.ageMs === 0)).toBe(true);
   });
 
+  it('does not look stale while a quiet resource relists after a clean end of its watch', async () => {
+    // resync after 7 s × 1.05 (jitter with random 0.5): before a watch counts as stalled (10 s)
+    const h = harness({ timings: { resyncMs: 7_000 } });
+    h.set.start();
+    await until(() => h.api.openWatches === RESOURCE_KINDS.length, 'watches');
+    let release = () => {};
+    h.api.listGate = new Promise((resolve) => (release = resolve));
+    const lists = h.api.listCalls.length;
+    // Eight quiet seconds: no event since the list; then the periodic relist starts, and its list is slow.
+    h.clock.offsetMs += 8_000;
+    await until(() => h.api.listCalls.length >= lists + RESOURCE_KINDS.length, 'relists under way');
+    expect(h.restarts.filter((restart) => restart.reason === 'resync')).toHaveLength(RESOURCE_KINDS.length);
+    expect(h.restarts.filter((restart) => restart.reason === 'stalled')).toHaveLength(0);
+    expect(h.set.statuses().every((status) => status.phase === 'listing' && !status.connected)).toBe(true);
+    // The watches were alive until the relist began: the model was current then.
+    expect(h.set.staleResources(h.clock.now(), 5_000)).toEqual([]);
+    h.api.listGate = undefined;
+    release();
+    await until(() => h.set.statuses().every((status) => status.connected), 'watching again');
+  });
+
   it('goes stale when the API server is unreachable, by the age of the last success', async () => {
     const h = harness();
     h.set.start();
