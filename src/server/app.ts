@@ -101,6 +101,11 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 120_000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
     routerOptions: { maxParamLength: 100 },
+    // Malformed URLs and over-long targets: same 400 shape as every other bad input.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
+      reply
+        .code(400)
+        .send({ error: error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'target name too long' : 'malformed request URL' }),
   };
   const app: AdmissionApp = options.https
     ? (Fastify({ ...common, https: options.https }) as unknown as AdmissionApp)

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allowAllValidator } from '../../../src/admission/allow-all.ts';
 import { allowed } from '../../../src/admission/types.ts';
@@ -267,6 +268,44 @@ describe('bad input gets HTTP 400 with a one-line reason, never a 5xx', () => {
     });
     expect(result.status).toBe(400);
     expect(JSON.parse(result.body)).toEqual({ error: 'request body exceeds 65536 bytes (admission.bodyLimitBytes)' });
+  });
+
+  it('rejects malformed URLs and over-long targets with the same 400 shape', async () => {
+    const { app } = harness();
+    const badEncoding = await post(app, '%E0%A4%A', admissionReview());
+    expect(badEncoding.statusCode).toBe(400);
+    expect(badEncoding.json()).toEqual({ error: 'malformed request URL' });
+    const longTarget = await post(app, 'a'.repeat(300), admissionReview());
+    expect(longTarget.statusCode).toBe(400);
+    expect(longTarget.json()).toEqual({ error: 'target name too long' });
+  });
+
+  it('answers any body with a 200 AdmissionReview or a one-line 400, never a 5xx (property)', async () => {
+    const { app } = harness();
+    const valid = admissionReview();
+    const mutatedReview = fc
+      .record({ path: fc.constantFrom('apiVersion', 'kind', 'request', 'request.uid', 'request.kind', 'request.operation', 'request.userInfo', 'request.userInfo.groups', 'request.object', 'request.dryRun', 'request.name'), value: fc.jsonValue() })
+      .map(({ path, value }) => {
+        const copy = structuredClone(valid) as Record<string, any>;
+        const keys = path.split('.');
+        let node = copy;
+        for (const key of keys.slice(0, -1)) node = node[key];
+        node[keys.at(-1)!] = value;
+        return JSON.stringify(copy);
+      });
+    const bodies = fc.oneof(fc.string(), fc.json(), mutatedReview, fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)));
+    await fc.assert(
+      fc.asyncProperty(bodies, async (body) => {
+        const response = await post(app, 'allow-all', body);
+        if (response.statusCode === 200) {
+          expect(response.json().response.uid).toEqual(expect.any(String));
+        } else {
+          expect(response.statusCode).toBe(400);
+          expect(response.json().error).toMatch(/^[^\n]{1,220}$/);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('answers unknown paths and methods with 404, not 5xx', async () => {
