@@ -17,6 +17,22 @@ export interface LastReplicaOnNodeTarget {
   readonly volumes?: readonly string[];
 }
 
+/** The Longhorn volumes behind a pod's claims (claim → bound PV → volume), for an eviction's target. */
+export function longhornVolumesOfClaims(
+  snapshot: ClusterSnapshot,
+  namespace: string,
+  claimNames: readonly string[],
+): string[] {
+  const volumes: string[] = [];
+  for (const claimName of claimNames) {
+    const claim = snapshot.persistentVolumeClaim(namespace, claimName);
+    if (claim === undefined || claim.volumeName === '') continue;
+    const volume = snapshot.longhornVolumeOfPV(claim.volumeName);
+    if (volume !== undefined && !volumes.includes(volume.name)) volumes.push(volume.name);
+  }
+  return volumes;
+}
+
 /** The volume's only healthy replica when it is on `node`, else undefined. */
 export function lastHealthyReplicaOn(
   snapshot: ClusterSnapshot,

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../../../src/cluster/records.ts';
-import { collectLastReplicaOnNode, lastReplicaOnNodeCheck } from '../../../src/checks/last-replica-on-node.ts';
-import { detachedVolume, failedReplica, replica, volume } from '../../support/fixtures.ts';
+import {
+  collectLastReplicaOnNode,
+  lastReplicaOnNodeCheck,
+  longhornVolumesOfClaims,
+} from '../../../src/checks/last-replica-on-node.ts';
+import { detachedVolume, failedReplica, pvc, replica, volume } from '../../support/fixtures.ts';
 import { clusterOf, withoutFullScans } from './helpers.ts';
 
 const on = (nodeID: string, fields: Partial<LonghornReplicaRecord> = {}) =>
@@ -72,6 +76,21 @@ describe('last-replica-on-node for given volumes (eviction)', () => {
     const capped = collectLastReplicaOnNode(model, { node: 'w1' }, { limit: 1 });
     expect(capped.findings).toHaveLength(1);
     expect(capped.total).toBe(2);
+  });
+
+  it("finds the Longhorn volumes behind a pod's claims", () => {
+    const withClaims = clusterOf({
+      volumes: [volume({ name: 'pvc-1', pvName: 'pvc-1' }), volume({ name: 'lh-2', pvName: 'pv-2' })],
+      pvcs: [
+        pvc({ name: 'one', volumeName: 'pvc-1' }),
+        pvc({ name: 'two', volumeName: 'pv-2' }),
+        pvc({ name: 'not-longhorn', volumeName: 'pv-local' }),
+        pvc({ name: 'pending', volumeName: '' }),
+      ],
+    });
+    const claims = ['one', 'two', 'not-longhorn', 'pending', 'missing', 'one'];
+    expect(longhornVolumesOfClaims(withClaims, 'default', claims)).toEqual(['pvc-1', 'lh-2']);
+    expect(longhornVolumesOfClaims(withClaims, 'other', claims)).toEqual([]);
   });
 
   it('reports nothing when Longhorn is not installed', () => {
