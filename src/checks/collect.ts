@@ -38,6 +38,16 @@ export class FindingCollector {
     return this.findings.length < this.#limit;
   }
 
+  /**
+   * When the cap is reached and no tag can waive a finding, counts one more without building anything (not even
+   * its tags) and returns true. Checks call it first so that a denial over thousands of objects stays cheap.
+   */
+  countIfFull(): boolean {
+    if (this.#skipTags.length > 0 || this.findings.length < this.#limit) return false;
+    this.#total++;
+    return true;
+  }
+
   add(finding: Finding): void {
     this.findings.push(finding);
   }

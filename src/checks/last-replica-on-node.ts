@@ -84,7 +84,7 @@ export function collectLastReplicaOnNode(
     const volume = snapshot.longhornVolume(volumeName);
     if (volume === undefined) continue;
     const replica = lastHealthyReplicaOn(snapshot, volume, target.node);
-    if (replica === undefined) continue;
+    if (replica === undefined || collector.countIfFull()) continue;
     const tags = [attachmentTag(volume)];
     if (collector.admit(tags)) collector.add(buildFinding(volume, replica, target.node, tags));
   }

@@ -115,7 +115,7 @@ export function collectNodeLocalVolume(
 ): CappedFindings {
   const collector = new FindingCollector(cap);
   const consider = (pv: PersistentVolumeRecord): void => {
-    if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers)) return;
+    if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull()) return;
     const pods = podsUsing(snapshot, pv);
     const tags = nodeLocalVolumeTags(pv, pods);
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags));

@@ -87,7 +87,7 @@ export function collectSingleReplica(
   if (target.node === undefined) {
     // The model keeps this set current on every write: no scan of all volumes.
     for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
-      consider(volume, snapshot.replicasOfVolume(volume.name));
+      if (!collector.countIfFull()) consider(volume, snapshot.replicasOfVolume(volume.name));
     }
     return collector.result();
   }
@@ -98,7 +98,8 @@ export function collectSingleReplica(
     const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
     if (volume === undefined) continue;
     const replicas = snapshot.replicasOfVolume(volume.name);
-    if (isSingleReplicaVolume(volume, replicas) && holdsDataOn(replicas, target.node)) consider(volume, replicas);
+    if (!isSingleReplicaVolume(volume, replicas) || !holdsDataOn(replicas, target.node)) continue;
+    if (!collector.countIfFull()) consider(volume, replicas);
   }
   return collector.result();
 }

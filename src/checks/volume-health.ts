@@ -64,8 +64,11 @@ export function collectVolumeHealth(
     if (collector.admit(tags)) collector.add(buildFinding(volume, problems, tags));
   };
   if (target.node === undefined) {
-    // The model keeps this set current on every write: no scan of all volumes.
-    for (const volume of snapshot.volumesInSet(VOLUME_HEALTH_SET)) consider(volume);
+    // The model keeps this set current on every write: no scan of all volumes. Its members have problems by
+    // definition, so past the cap they are counted without being examined.
+    for (const volume of snapshot.volumesInSet(VOLUME_HEALTH_SET)) {
+      if (!collector.countIfFull()) consider(volume);
+    }
     return collector.result();
   }
   const seen = new Set<string>();
