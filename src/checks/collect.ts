@@ -26,8 +26,9 @@ export class FindingCollector {
   readonly #limit: number;
   readonly #skipTags: readonly string[];
 
-  constructor(options: CapOptions) {
-    this.#limit = options.limit ?? Number.POSITIVE_INFINITY;
+  /** `targetLimit`: the `limit` a check's target may carry, used when `options` sets none. */
+  constructor(options: CapOptions, targetLimit?: number) {
+    this.#limit = options.limit ?? targetLimit ?? Number.POSITIVE_INFINITY;
     this.#skipTags = options.skipTags ?? [];
   }
 

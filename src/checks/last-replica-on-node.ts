@@ -15,6 +15,8 @@ export interface LastReplicaOnNodeTarget {
    * a replica on the node (a cordon).
    */
   readonly volumes?: readonly string[];
+  /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
+  readonly limit?: number;
 }
 
 /** The Longhorn volumes behind a pod's claims (claim → bound PV → volume), for an eviction's target. */
@@ -74,7 +76,7 @@ export function collectLastReplicaOnNode(
   target: LastReplicaOnNodeTarget,
   cap: CapOptions = NO_CAP,
 ): CappedFindings {
-  const collector = new FindingCollector(cap);
+  const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
   const candidates = target.volumes ?? snapshot.replicasOnNode(target.node).map((replica) => replica.volumeName);
   const seen = new Set<string>();

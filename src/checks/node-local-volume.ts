@@ -51,6 +51,8 @@ export interface NodeLocalVolumeTarget {
    * pinned to the node (a cordon).
    */
   readonly claims?: readonly { readonly namespace: string; readonly name: string }[];
+  /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
+  readonly limit?: number;
 }
 
 function describeSource(pv: PersistentVolumeRecord): string {
@@ -113,7 +115,7 @@ export function collectNodeLocalVolume(
   cap: CapOptions = NO_CAP,
   nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
 ): CappedFindings {
-  const collector = new FindingCollector(cap);
+  const collector = new FindingCollector(cap, target.limit);
   const consider = (pv: PersistentVolumeRecord): void => {
     if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull()) return;
     const pods = podsUsing(snapshot, pv);

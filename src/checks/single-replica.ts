@@ -14,6 +14,8 @@ export interface SingleReplicaTarget {
    * replica there when the volume has no healthy one). Omitted: the whole cluster (an upgrade).
    */
   readonly node?: string;
+  /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
+  readonly limit?: number;
 }
 
 /** Where the volume's data is: its healthy replicas, or, when none is healthy, every replica left. */
@@ -78,7 +80,7 @@ export function collectSingleReplica(
   target: SingleReplicaTarget,
   cap: CapOptions = NO_CAP,
 ): CappedFindings {
-  const collector = new FindingCollector(cap);
+  const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
   const consider = (volume: LonghornVolumeRecord, replicas: readonly LonghornReplicaRecord[]): void => {
     const tags = singleReplicaTags(volume);

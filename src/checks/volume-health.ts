@@ -11,6 +11,8 @@ import type { AffectedObject, Check, Finding } from './types.ts';
 export interface VolumeHealthTarget {
   /** Only the unhealthy volumes with a replica on this node. Omitted: the whole cluster (an upgrade). */
   readonly node?: string;
+  /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
+  readonly limit?: number;
 }
 
 /** The problem kinds (`degraded`, `replica-stopped`, `replica-disk-missing`...) plus `attached`/`detached`. */
@@ -55,7 +57,7 @@ export function collectVolumeHealth(
   target: VolumeHealthTarget,
   cap: CapOptions = NO_CAP,
 ): CappedFindings {
-  const collector = new FindingCollector(cap);
+  const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
   const consider = (volume: LonghornVolumeRecord): void => {
     const problems = volumeHealthProblems(volume, volumeContext(snapshot, volume.name));

@@ -128,6 +128,7 @@ describe('single-replica, cluster-wide (upgrade)', () => {
     const capped = collectSingleReplica(model, {}, { limit: 2 });
     expect(capped.total).toBe(5);
     expect(capped.findings).toHaveLength(2);
+    expect(singleReplicaCheck(model, { limit: 3 })).toHaveLength(3); // the plain check takes a limit too
     const attachedOnly = collectSingleReplica(model, {}, { skipTags: ['detached'] });
     expect(attachedOnly.total).toBe(2);
     expect(attachedOnly.findings.map((f) => f.object.name).sort()).toEqual(['a1', 'a2']);
