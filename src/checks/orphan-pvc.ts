@@ -1,0 +1,359 @@
+// orphan-pvc: PVCs a Helm release would silently adopt with old data, or leave behind (seed 000, DevLake).
+//
+// The StatefulSet controller reuses any PVC named `<template>-<statefulset>-<ordinal>`, whatever it holds, and
+// Helm never deletes those PVCs. So `helm uninstall` then `helm install` of the same chart re-attaches the old
+// database, and an upgrade that drops a StatefulSet (or renames a claim template) strands its data. The check runs
+// at the CREATE of a pending release revision, before Helm touches any resource, so a denial aborts cleanly.
+//
+// Rules, for a release being installed, upgraded or rolled back:
+//  - statefulset-claim: a PVC one of the manifest's StatefulSets will claim exists with no live owner. Owned means
+//    a live StatefulSet of the same name that has that claim template (a plain `helm upgrade` passes; a PVC named
+//    for a template the live StatefulSet does not have was left by an older shape of it), or an ownerReference to
+//    a live StatefulSet (uid checked) or Pod, or to a kind the snapshot cannot see (its garbage collector's call).
+//  - release-labelled (install only): PVCs labelled `app.kubernetes.io/instance` or `release` = the release,
+//    existing before its first revision.
+//  - adopted-by-helm (install only): a PVC the manifest declares that already exists annotated for this release
+//    (kept by `helm.sh/resource-policy: keep`); Helm adopts it silently. One without the annotations makes Helm
+//    fail the install on its own, with no data at risk, so it is not reported.
+//  - dropped-statefulset / renamed-claim-template (upgrade, rollback): live StatefulSets Helm annotated for this
+//    release that the new manifest drops, or whose claim templates it no longer has: their PVCs are left behind
+//    (the StatefulSet itself, as a warning, when none of its PVCs exists yet).
+// PVCs being deleted are never reported (a pod cannot mount them any more).
+//
+// A PVC annotated `volume-guard.io/reuse: "true"` is still reported, tagged `reuse-approved`: the admin declared
+// its data is meant to be reused, and the validator honors that as an override, so it is audited and counted
+// like any other (writes of that annotation are policed by the override guard).
+
+import type { PersistentVolumeClaimRecord, StatefulSetRecord } from '../cluster/records.ts';
+import type { ClusterSnapshot } from '../cluster/snapshot.ts';
+import { REUSE_KEY } from '../admission/overrides.ts';
+import { claimCount, claimName, claimOf, ordinalInRange } from '../helm/claims.ts';
+import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
+import { parseManifest } from '../helm/manifest.ts';
+import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
+import { claimObject } from './affected.ts';
+import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
+import type { AffectedObject, Check, Finding } from './types.ts';
+
+export const REUSE_APPROVED_TAG = 'reuse-approved';
+export const HELM_RELEASE_NAME_ANNOTATION = 'meta.helm.sh/release-name';
+export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace';
+
+export type OrphanPvcRule =
+  | 'statefulset-claim'
+  | 'release-labelled'
+  | 'adopted-by-helm'
+  | 'dropped-statefulset'
+  | 'renamed-claim-template';
+
+export interface OrphanPvcTarget {
+  /** The revision being created (decoded from the release Secret in the request). */
+  readonly release: HelmRelease;
+  readonly operation: ReleaseOperation;
+  /** parseManifest(release.manifest, release.namespace); parsed once by the caller, which handles its errors. */
+  readonly manifest: ParsedManifest;
+}
+
+/** The admin's `volume-guard.io/reuse: "true"` on the PVC. */
+export function isReuseApproved(claim: PersistentVolumeClaimRecord): boolean {
+  return claim.annotations[REUSE_KEY] === 'true';
+}
+
+/** An ownerReference whose owner is alive: a StatefulSet with that uid, a Pod of that name, or a kind not modelled. */
+function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolumeClaimRecord): boolean {
+  return claim.ownerReferences.some((owner) => {
+    if (owner.kind === 'StatefulSet') return snapshot.statefulSet(claim.namespace, owner.name)?.uid === owner.uid;
+    if (owner.kind === 'Pod') return snapshot.pod(claim.namespace, owner.name) !== undefined;
+    return true;
+  });
+}
+
+/** A live StatefulSet of one of these names (in the PVC's namespace) claims the PVC through one of its templates. */
+function claimedByLiveStatefulSet(snapshot: ClusterSnapshot, claim: PersistentVolumeClaimRecord, names: Iterable<string>): boolean {
+  for (const name of names) {
+    const live = snapshot.statefulSet(claim.namespace, name);
+    if (live !== undefined && claimOf(claim.name, live) !== undefined) return true;
+  }
+  return false;
+}
+
+/** Existing PVCs named for one of `templates` of StatefulSet `name`, any ordinal the filter accepts. */
+function existingClaims(
+  snapshot: ClusterSnapshot,
+  namespace: string,
+  name: string,
+  templates: readonly string[],
+  acceptOrdinal: (ordinal: number) => boolean,
+): { claim: PersistentVolumeClaimRecord; template: string }[] {
+  const found: { claim: PersistentVolumeClaimRecord; template: string }[] = [];
+  for (const claim of snapshot.persistentVolumeClaimsIn(namespace)) {
+    const ref = claimOf(claim.name, { name, claimTemplates: templates });
+    if (ref !== undefined && acceptOrdinal(ref.ordinal)) found.push({ claim, template: ref.template });
+  }
+  return found;
+}
+
+/** The PVCs the manifest StatefulSet will claim that exist now: by name lookup or namespace scan, whichever is smaller. */
+function claimsOfManifestStatefulSet(
+  snapshot: ClusterSnapshot,
+  statefulSet: ManifestStatefulSet,
+): { claim: PersistentVolumeClaimRecord; template: string }[] {
+  const inNamespace = snapshot.persistentVolumeClaimsIn(statefulSet.namespace).length;
+  if (claimCount(statefulSet) > inNamespace) {
+    return existingClaims(snapshot, statefulSet.namespace, statefulSet.name, statefulSet.claimTemplates, (ordinal) =>
+      ordinalInRange(ordinal, statefulSet),
+    );
+  }
+  const found: { claim: PersistentVolumeClaimRecord; template: string }[] = [];
+  for (const template of statefulSet.claimTemplates) {
+    for (let ordinal = statefulSet.ordinalsStart; ordinal < statefulSet.ordinalsStart + statefulSet.replicas; ordinal += 1) {
+      const claim = snapshot.persistentVolumeClaim(statefulSet.namespace, claimName(template, statefulSet.name, ordinal));
+      if (claim !== undefined) found.push({ claim, template });
+    }
+  }
+  return found;
+}
+
+/** Receives a live StatefulSet whose claims would be stranded but of which no PVC exists yet. */
+type StatefulSetSink = (statefulSet: StatefulSetRecord, rule: OrphanPvcRule, reason: string) => void;
+
+interface Candidate {
+  readonly claim: PersistentVolumeClaimRecord;
+  readonly rule: OrphanPvcRule;
+  readonly reason: string;
+  readonly statefulSet?: AffectedObject;
+}
+
+function statefulSetObject(namespace: string, name: string): AffectedObject {
+  return { kind: 'StatefulSet', namespace, name };
+}
+
+function isAnnotatedForRelease(claim: PersistentVolumeClaimRecord, release: HelmRelease): boolean {
+  const namespace = claim.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION];
+  return (
+    claim.annotations[HELM_RELEASE_NAME_ANNOTATION] === release.name &&
+    (namespace === undefined || namespace === release.namespace)
+  );
+}
+
+/** The live StatefulSets Helm annotated for the release, in its namespace or any namespace its manifest uses. */
+function liveStatefulSetsOfRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): StatefulSetRecord[] {
+  const found = new Map<string, StatefulSetRecord>();
+  const namespaces = new Set([release.namespace, ...manifest.statefulSets.map((s) => s.namespace)]);
+  for (const namespace of namespaces) {
+    for (const statefulSet of snapshot.statefulSetsOfRelease(namespace, release.name)) {
+      const releaseNamespace = statefulSet.helmReleaseNamespace || statefulSet.namespace;
+      if (releaseNamespace === release.namespace) found.set(`${statefulSet.namespace}/${statefulSet.name}`, statefulSet);
+    }
+  }
+  return [...found.values()];
+}
+
+function claimsLeftByUpgrade(
+  snapshot: ClusterSnapshot,
+  target: OrphanPvcTarget,
+  add: (candidate: Candidate) => void,
+  addStatefulSet: StatefulSetSink,
+): void {
+  const operation = target.operation === 'rollback' ? 'this rollback' : 'this upgrade';
+  for (const live of liveStatefulSetsOfRelease(snapshot, target.release, target.manifest)) {
+    if (live.claimTemplates.length === 0) continue;
+    const next = target.manifest.statefulSets.find((s) => s.namespace === live.namespace && s.name === live.name);
+    const removed = next === undefined ? live.claimTemplates : live.claimTemplates.filter((t) => !next.claimTemplates.includes(t));
+    if (removed.length === 0) continue;
+    const rule: OrphanPvcRule = next === undefined ? 'dropped-statefulset' : 'renamed-claim-template';
+    // Every ordinal: PVCs kept from scale-downs are stranded too. A PVC owned by the StatefulSet itself
+    // (retention policy whenDeleted: Delete) is garbage-collected with it instead.
+    const existing = existingClaims(snapshot, live.namespace, live.name, removed, () => true);
+    const stranded = existing.filter(
+      ({ claim }) => !claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid),
+    );
+    for (const { claim, template } of stranded) {
+      add({
+        claim,
+        rule,
+        reason:
+          next === undefined
+            ? `${operation} drops StatefulSet ${live.name}; its PVC and data would be left behind`
+            : `${operation} removes claim template ${template} from StatefulSet ${live.name}; the PVC would be left behind`,
+        statefulSet: statefulSetObject(live.namespace, live.name),
+      });
+    }
+    if (existing.length === 0) {
+      addStatefulSet(
+        live,
+        rule,
+        next === undefined
+          ? `dropped by ${operation}; PVCs it created would be left behind`
+          : `${operation} removes its claim templates ${removed.join(', ')}; PVCs they create would be left behind`,
+      );
+    }
+  }
+}
+
+function candidatesFor(
+  snapshot: ClusterSnapshot,
+  target: OrphanPvcTarget,
+  addStatefulSet: StatefulSetSink,
+): Map<string, { candidate: Candidate; rules: OrphanPvcRule[] }> {
+  const { release, manifest } = target;
+  const candidates = new Map<string, { candidate: Candidate; rules: OrphanPvcRule[] }>();
+  const add = (candidate: Candidate): void => {
+    if (candidate.claim.deleting) return;
+    const key = `${candidate.claim.namespace}/${candidate.claim.name}`;
+    const existing = candidates.get(key);
+    if (existing === undefined) candidates.set(key, { candidate, rules: [candidate.rule] });
+    else if (!existing.rules.includes(candidate.rule)) existing.rules.push(candidate.rule);
+  };
+
+  for (const statefulSet of manifest.statefulSets) {
+    for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
+      if (claimedByLiveStatefulSet(snapshot, claim, [statefulSet.name]) || hasLiveOwnerReference(snapshot, claim)) continue;
+      add({
+        claim,
+        rule: 'statefulset-claim',
+        reason: `left by an earlier release; the StatefulSet ${statefulSet.name} would re-attach its old data`,
+        statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
+      });
+    }
+  }
+
+  if (target.operation === 'install') {
+    for (const declared of manifest.persistentVolumeClaims) {
+      const claim = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
+      if (claim === undefined || !isAnnotatedForRelease(claim, release)) continue;
+      add({
+        claim,
+        rule: 'adopted-by-helm',
+        reason: `kept from an earlier install of release ${release.name}; Helm would adopt it with its old data`,
+      });
+    }
+    const declaredStatefulSets = manifest.statefulSets.map((s) => s.name);
+    for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
+      if (claimedByLiveStatefulSet(snapshot, claim, declaredStatefulSets) || hasLiveOwnerReference(snapshot, claim)) continue;
+      add({
+        claim,
+        rule: 'release-labelled',
+        reason: `labelled for release ${release.name} before its first install; the release may reuse its old data`,
+      });
+    }
+  } else {
+    claimsLeftByUpgrade(snapshot, target, add, addStatefulSet);
+  }
+  return candidates;
+}
+
+function pvcFinding(candidate: Candidate, tags: readonly string[]): Finding {
+  const { claim } = candidate;
+  const related: AffectedObject[] = [];
+  if (claim.volumeName !== '') related.push({ kind: 'PersistentVolume', name: claim.volumeName });
+  if (candidate.statefulSet !== undefined) related.push(candidate.statefulSet);
+  return { check: 'orphan-pvc', severity: 'critical', object: claimObject(claim), reason: candidate.reason, tags, related };
+}
+
+/**
+ * The orphan-pvc findings for a release revision, at most `cap.limit` built (all counted). Tags: the rule(s)
+ * that found it, plus `reuse-approved` when the PVC carries `volume-guard.io/reuse: "true"`.
+ */
+export function collectOrphanPvc(snapshot: ClusterSnapshot, target: OrphanPvcTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  const statefulSetFindings: Finding[] = [];
+  const addStatefulSet = (statefulSet: StatefulSetRecord, rule: OrphanPvcRule, reason: string): void => {
+    statefulSetFindings.push({
+      check: 'orphan-pvc',
+      severity: 'warning',
+      object: statefulSetObject(statefulSet.namespace, statefulSet.name),
+      reason,
+      tags: [rule],
+    });
+  };
+  for (const { candidate, rules } of candidatesFor(snapshot, target, addStatefulSet).values()) {
+    const tags: string[] = [...rules];
+    if (isReuseApproved(candidate.claim)) tags.push(REUSE_APPROVED_TAG);
+    if (collector.admit(tags)) collector.add(pvcFinding(candidate, tags));
+  }
+  for (const finding of statefulSetFindings) {
+    if (collector.admit(finding.tags)) collector.add(finding);
+  }
+  return collector.result();
+}
+
+export const orphanPvcCheck: Check<OrphanPvcTarget> = (snapshot, target) => collectOrphanPvc(snapshot, target).findings;
+
+// ------------------------------------------------------------------------------------------------ uninstall
+
+export type LeftBehindReason = 'statefulset-claim' | 'release-labelled' | 'resource-policy-keep';
+
+/** A PVC that `helm uninstall` of the release leaves in the cluster, with its data. */
+export interface LeftBehindPvc {
+  readonly namespace: string;
+  readonly name: string;
+  /** The bound PV, '' when unbound. */
+  readonly volumeName: string;
+  /** That PV's persistentVolumeReclaimPolicy (Retain keeps the data even after the PVC is deleted), '' when unknown. */
+  readonly reclaimPolicy: string;
+  readonly why: LeftBehindReason;
+  /** The StatefulSet that claimed it, for `statefulset-claim`. */
+  readonly statefulSet?: string;
+}
+
+/**
+ * The PVCs that uninstalling this release leaves behind, for the warning at its `uninstalling` UPDATE (an uninstall
+ * cannot be stopped cleanly, so it is never denied): PVCs of its StatefulSets (from the manifest and the live ones
+ * Helm annotated for it), manifest PVCs marked `helm.sh/resource-policy: keep`, and other PVCs labelled for the
+ * release. Left out: PVCs Helm deletes (declared in the manifest without keep), PVCs the garbage collector deletes
+ * with their StatefulSet (retention policy whenDeleted: Delete sets that owner reference), PVCs being deleted.
+ * Throws ManifestError when `manifest` is omitted and the release's manifest cannot be parsed.
+ */
+export function pvcsLeftBehind(
+  snapshot: ClusterSnapshot,
+  release: HelmRelease,
+  manifest: ParsedManifest = parseManifest(release.manifest, release.namespace),
+): LeftBehindPvc[] {
+  const left = new Map<string, LeftBehindPvc>();
+  const deletedByHelm = manifest.persistentVolumeClaims.filter((p) => !p.keep).map((p) => `${p.namespace}/${p.name}`);
+  const keptStatefulSets = new Set(manifest.statefulSets.filter((s) => s.keep).map((s) => `${s.namespace}/${s.name}`));
+  /** PVCs that go with the release: declared without keep (Helm deletes them) or owned by a deleted StatefulSet. */
+  const goesAway = new Set(deletedByHelm);
+  const add = (claim: PersistentVolumeClaimRecord, why: LeftBehindReason, statefulSet?: string): void => {
+    const key = `${claim.namespace}/${claim.name}`;
+    if (claim.deleting || left.has(key) || goesAway.has(key)) return;
+    const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+    left.set(key, {
+      namespace: claim.namespace,
+      name: claim.name,
+      volumeName: claim.volumeName,
+      reclaimPolicy,
+      why,
+      ...(statefulSet !== undefined ? { statefulSet } : {}),
+    });
+  };
+
+  const statefulSets = new Map<string, { namespace: string; name: string; claimTemplates: readonly string[] }>();
+  for (const s of manifest.statefulSets) statefulSets.set(`${s.namespace}/${s.name}`, s);
+  for (const s of liveStatefulSetsOfRelease(snapshot, release, manifest)) {
+    const key = `${s.namespace}/${s.name}`;
+    const declared = statefulSets.get(key);
+    const claimTemplates = [...new Set([...(declared?.claimTemplates ?? []), ...s.claimTemplates])];
+    statefulSets.set(key, { namespace: s.namespace, name: s.name, claimTemplates });
+  }
+  for (const [key, statefulSet] of statefulSets) {
+    const liveUid = snapshot.statefulSet(statefulSet.namespace, statefulSet.name)?.uid;
+    const deletedWithStatefulSet = (claim: PersistentVolumeClaimRecord): boolean =>
+      !keptStatefulSets.has(key) &&
+      liveUid !== undefined &&
+      claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === liveUid);
+    for (const { claim } of existingClaims(snapshot, statefulSet.namespace, statefulSet.name, statefulSet.claimTemplates, () => true)) {
+      if (deletedWithStatefulSet(claim)) goesAway.add(`${claim.namespace}/${claim.name}`);
+      else add(claim, 'statefulset-claim', statefulSet.name);
+    }
+  }
+  for (const declared of manifest.persistentVolumeClaims) {
+    const claim = declared.keep ? snapshot.persistentVolumeClaim(declared.namespace, declared.name) : undefined;
+    if (claim !== undefined) add(claim, 'resource-policy-keep');
+  }
+  for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
+    add(claim, 'release-labelled');
+  }
+  return [...left.values()];
+}

@@ -1,0 +1,406 @@
+import { describe, expect, it } from 'vitest';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import type {
+  PersistentVolumeClaimRecord,
+  PersistentVolumeRecord,
+  PodRecord,
+  StatefulSetRecord,
+} from '../../../src/cluster/records.ts';
+import {
+  collectOrphanPvc,
+  orphanPvcCheck,
+  pvcsLeftBehind,
+  REUSE_APPROVED_TAG,
+  type OrphanPvcTarget,
+} from '../../../src/checks/orphan-pvc.ts';
+import { objectRef } from '../../../src/checks/types.ts';
+import { parseManifest } from '../../../src/helm/manifest.ts';
+import { decodeReleaseSecret, releaseOperation, type HelmRelease } from '../../../src/helm/release.ts';
+import { pod, pv, pvc, statefulSet } from '../../support/fixtures.ts';
+import { devlakeManifest, releaseSecret } from '../helm/helm-fixtures.ts';
+
+const NS = 'devlake';
+const MYSQL_CLAIM = 'devlake-mysql-data-devlake-mysql-0';
+const LAKE_CLAIM = 'devlake-lake-config-devlake-lake-0';
+
+interface Cluster {
+  pvcs?: PersistentVolumeClaimRecord[];
+  pvs?: PersistentVolumeRecord[];
+  statefulSets?: StatefulSetRecord[];
+  pods?: PodRecord[];
+}
+
+function clusterOf(records: Cluster): ClusterModel {
+  const model = new ClusterModel();
+  model.replaceAll('persistentVolumeClaim', records.pvcs ?? []);
+  model.replaceAll('persistentVolume', records.pvs ?? []);
+  model.replaceAll('statefulSet', records.statefulSets ?? []);
+  model.replaceAll('pod', records.pods ?? []);
+  return model;
+}
+
+/** A PVC the StatefulSet controller created for release devlake: selector labels, no Helm annotations. */
+function claim(name: string, fields: Partial<PersistentVolumeClaimRecord> = {}): PersistentVolumeClaimRecord {
+  return pvc({ namespace: NS, name, volumeName: `pvc-${name}`, labels: { 'app.kubernetes.io/instance': 'devlake' }, ...fields });
+}
+
+/** A live StatefulSet Helm installed for release devlake. */
+function liveStatefulSet(name: string, claimTemplates: string[], fields: Partial<StatefulSetRecord> = {}): StatefulSetRecord {
+  return statefulSet({
+    namespace: NS,
+    name,
+    claimTemplates,
+    helmReleaseName: 'devlake',
+    helmReleaseNamespace: NS,
+    ...fields,
+  });
+}
+
+const devlakeMysql = (): StatefulSetRecord => liveStatefulSet('devlake-mysql', ['devlake-mysql-data']);
+const devlakeLake = (): StatefulSetRecord => liveStatefulSet('devlake-lake', ['devlake-lake-config']);
+
+function release(manifest: string, fields: Partial<HelmRelease> = {}): HelmRelease {
+  return {
+    name: 'devlake',
+    namespace: NS,
+    version: 1,
+    status: 'pending-install',
+    manifest,
+    chartName: 'devlake',
+    chartVersion: '1.0.1-beta9',
+    labels: {},
+    ...fields,
+  };
+}
+
+function target(operation: OrphanPvcTarget['operation'], manifest = devlakeManifest()): OrphanPvcTarget {
+  const status = `pending-${operation}`;
+  const rel = release(manifest, { status, version: operation === 'install' ? 1 : 2 });
+  return { release: rel, operation, manifest: parseManifest(manifest, NS) };
+}
+
+const refs = (snapshot: ClusterModel, t: OrphanPvcTarget): string[] =>
+  orphanPvcCheck(snapshot, t).map((f) => `${f.object.kind} ${objectRef(f.object)}`);
+
+const statefulSetDoc = (name: string, body: string, namespace = ''): string =>
+  `---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ''}spec:\n${body}`;
+
+describe('orphan-pvc: the DevLake incident (seed 000)', () => {
+  it('denies the reinstall from a decoded release Secret, naming the leftover MySQL PVC and its PV', () => {
+    const decoded = decodeReleaseSecret(
+      releaseSecret({ name: 'devlake', namespace: NS, version: 1, status: 'pending-install', manifest: devlakeManifest() }),
+    );
+    const operation = releaseOperation(decoded.release.status);
+    expect(operation).toBe('install');
+    const snapshot = clusterOf({
+      pvcs: [claim(MYSQL_CLAIM, { volumeName: 'pvc-7f3a' })],
+      pvs: [pv({ name: 'pvc-7f3a', claimNamespace: NS, claimName: MYSQL_CLAIM, reclaimPolicy: 'Delete' })],
+    });
+    const findings = orphanPvcCheck(snapshot, {
+      release: decoded.release,
+      operation: operation ?? 'install',
+      manifest: parseManifest(decoded.release.manifest, decoded.release.namespace),
+    });
+    expect(findings).toEqual([
+      {
+        check: 'orphan-pvc',
+        severity: 'critical',
+        object: { kind: 'PersistentVolumeClaim', namespace: NS, name: MYSQL_CLAIM },
+        reason: 'left by an earlier release; the StatefulSet devlake-mysql would re-attach its old data',
+        tags: ['statefulset-claim', 'release-labelled'],
+        related: [
+          { kind: 'PersistentVolume', name: 'pvc-7f3a' },
+          { kind: 'StatefulSet', namespace: NS, name: 'devlake-mysql' },
+        ],
+      },
+    ]);
+  });
+
+  it('reports every leftover of the uninstalled release, each once', () => {
+    const snapshot = clusterOf({
+      pvcs: [
+        claim(MYSQL_CLAIM),
+        claim(LAKE_CLAIM),
+        // Kept by helm.sh/resource-policy: keep, still annotated for the release: Helm would adopt it.
+        claim('devlake-grafana', {
+          annotations: { 'meta.helm.sh/release-name': 'devlake', 'meta.helm.sh/release-namespace': NS },
+        }),
+        claim('devlake-cache', { labels: { release: 'devlake' } }),
+        claim('other-app-data', { labels: { 'app.kubernetes.io/instance': 'other' } }),
+      ],
+    });
+    expect(refs(snapshot, target('install'))).toEqual([
+      `PersistentVolumeClaim ${NS}/${MYSQL_CLAIM}`,
+      `PersistentVolumeClaim ${NS}/${LAKE_CLAIM}`,
+      `PersistentVolumeClaim ${NS}/devlake-grafana`,
+      `PersistentVolumeClaim ${NS}/devlake-cache`,
+    ]);
+    const grafana = orphanPvcCheck(snapshot, target('install')).find((f) => f.object.name === 'devlake-grafana');
+    expect(grafana?.tags).toEqual(['adopted-by-helm', 'release-labelled']);
+    expect(grafana?.reason).toBe('kept from an earlier install of release devlake; Helm would adopt it with its old data');
+  });
+
+  it('passes a fresh install into an empty namespace', () => {
+    expect(orphanPvcCheck(clusterOf({}), target('install'))).toEqual([]);
+  });
+
+  it('passes a plain helm upgrade: the live StatefulSets own their PVCs', () => {
+    const snapshot = clusterOf({
+      pvcs: [claim(MYSQL_CLAIM), claim(LAKE_CLAIM), claim('devlake-cache', { labels: { release: 'devlake' } })],
+      statefulSets: [devlakeMysql(), devlakeLake()],
+    });
+    expect(orphanPvcCheck(snapshot, target('upgrade'))).toEqual([]);
+    expect(orphanPvcCheck(snapshot, target('rollback'))).toEqual([]);
+  });
+
+  it('does not report a manifest PVC Helm would refuse to adopt (no release annotations)', () => {
+    const snapshot = clusterOf({ pvcs: [claim('devlake-grafana', { labels: {} })] });
+    expect(orphanPvcCheck(snapshot, target('install'))).toEqual([]);
+  });
+});
+
+describe('orphan-pvc: upgrades and rollbacks', () => {
+  it('flags the PVC of a renamed claim template, and a leftover PVC the new template would adopt', () => {
+    const snapshot = clusterOf({
+      pvcs: [claim('data-devlake-mysql-0'), claim(MYSQL_CLAIM, { labels: {} }), claim(LAKE_CLAIM)],
+      // The live StatefulSet still uses template `data`; the new manifest renames it to devlake-mysql-data.
+      statefulSets: [liveStatefulSet('devlake-mysql', ['data']), devlakeLake()],
+    });
+    const findings = orphanPvcCheck(snapshot, target('upgrade'));
+    expect(findings.map((f) => [f.object.name, f.tags, f.reason])).toEqual([
+      [
+        MYSQL_CLAIM,
+        ['statefulset-claim'],
+        'left by an earlier release; the StatefulSet devlake-mysql would re-attach its old data',
+      ],
+      [
+        'data-devlake-mysql-0',
+        ['renamed-claim-template'],
+        'this upgrade removes claim template data from StatefulSet devlake-mysql; the PVC would be left behind',
+      ],
+    ]);
+  });
+
+  it('flags the PVCs of a StatefulSet the new manifest drops, every ordinal', () => {
+    const snapshot = clusterOf({
+      pvcs: [claim(MYSQL_CLAIM), claim(LAKE_CLAIM), claim('devlake-lake-config-devlake-lake-3')],
+      statefulSets: [devlakeMysql(), devlakeLake()],
+    });
+    const findings = orphanPvcCheck(snapshot, target('upgrade', devlakeManifest({ withLake: false })));
+    expect(findings.map((f) => [objectRef(f.object), f.tags])).toEqual([
+      [`${NS}/${LAKE_CLAIM}`, ['dropped-statefulset']],
+      [`${NS}/devlake-lake-config-devlake-lake-3`, ['dropped-statefulset']],
+    ]);
+    expect(findings[0]?.reason).toBe('this upgrade drops StatefulSet devlake-lake; its PVC and data would be left behind');
+    expect(findings[0]?.related).toContainEqual({ kind: 'StatefulSet', namespace: NS, name: 'devlake-lake' });
+  });
+
+  it('reports the dropped StatefulSet itself, as a warning, when none of its PVCs exists', () => {
+    const snapshot = clusterOf({ statefulSets: [devlakeMysql(), devlakeLake()], pvcs: [claim(MYSQL_CLAIM)] });
+    const findings = orphanPvcCheck(snapshot, target('rollback', devlakeManifest({ withLake: false })));
+    expect(findings).toEqual([
+      {
+        check: 'orphan-pvc',
+        severity: 'warning',
+        object: { kind: 'StatefulSet', namespace: NS, name: 'devlake-lake' },
+        reason: 'dropped by this rollback; PVCs it created would be left behind',
+        tags: ['dropped-statefulset'],
+      },
+    ]);
+  });
+
+  it('ignores dropped StatefulSets of other releases, without claim templates, or whose PVCs it deletes itself', () => {
+    const snapshot = clusterOf({
+      statefulSets: [
+        devlakeMysql(),
+        liveStatefulSet('devlake-lake', ['devlake-lake-config'], { uid: 'uid-lake' }),
+        liveStatefulSet('web', []),
+        liveStatefulSet('foreign', ['data'], { helmReleaseName: 'other' }),
+      ],
+      pvcs: [
+        claim(MYSQL_CLAIM),
+        // whenDeleted: Delete: the controller made the StatefulSet its owner, the garbage collector deletes it.
+        claim(LAKE_CLAIM, { ownerReferences: [{ kind: 'StatefulSet', name: 'devlake-lake', uid: 'uid-lake' }] }),
+        claim('data-foreign-0'),
+      ],
+    });
+    expect(orphanPvcCheck(snapshot, target('upgrade', devlakeManifest({ withLake: false })))).toEqual([]);
+  });
+
+  it('does not apply the install-only rules to an upgrade', () => {
+    const snapshot = clusterOf({
+      statefulSets: [devlakeMysql(), devlakeLake()],
+      pvcs: [
+        claim('devlake-cache', { labels: { release: 'devlake' } }),
+        claim('devlake-grafana', { annotations: { 'meta.helm.sh/release-name': 'devlake' } }),
+      ],
+    });
+    expect(orphanPvcCheck(snapshot, target('upgrade'))).toEqual([]);
+  });
+});
+
+describe('orphan-pvc: claims and owners', () => {
+  const kafka = statefulSetDoc(
+    'kafka',
+    '  replicas: 3\n  volumeClaimTemplates:\n    - metadata: {name: data}\n    - metadata: {name: logs}\n',
+  );
+
+  it('computes every claim of two templates × three replicas, and no ordinal beyond', () => {
+    const names = ['data', 'logs'].flatMap((t) => [0, 1, 2, 3].map((o) => `${t}-kafka-${o}`));
+    const snapshot = clusterOf({ pvcs: names.map((name) => claim(name, { labels: {} })) });
+    expect(refs(snapshot, target('install', kafka))).toEqual(
+      names.filter((n) => !n.endsWith('-3')).map((n) => `PersistentVolumeClaim ${NS}/${n}`),
+    );
+  });
+
+  it('starts at spec.ordinals.start', () => {
+    const manifest = statefulSetDoc('db', '  replicas: 2\n  ordinals: {start: 5}\n  volumeClaimTemplates: [{metadata: {name: pg}}]\n');
+    const snapshot = clusterOf({ pvcs: ['pg-db-0', 'pg-db-5', 'pg-db-6', 'pg-db-7'].map((n) => claim(n, { labels: {} })) });
+    expect(orphanPvcCheck(snapshot, target('install', manifest)).map((f) => f.object.name)).toEqual(['pg-db-5', 'pg-db-6']);
+  });
+
+  it('scans the namespace instead of enumerating a huge replica count', () => {
+    const manifest = statefulSetDoc('big', '  replicas: 1000000\n  volumeClaimTemplates: [{metadata: {name: data}}]\n');
+    const snapshot = clusterOf({
+      pvcs: ['data-big-999999', 'data-big-1000000', 'data-big-007'].map((n) => claim(n, { labels: {} })),
+    });
+    expect(orphanPvcCheck(snapshot, target('install', manifest)).map((f) => f.object.name)).toEqual(['data-big-999999']);
+  });
+
+  it('looks in the namespace the StatefulSet declares', () => {
+    const manifest = statefulSetDoc('db', '  volumeClaimTemplates: [{metadata: {name: pg}}]\n', 'databases');
+    const snapshot = clusterOf({ pvcs: [claim('pg-db-0'), { ...claim('pg-db-0'), namespace: 'databases', labels: {} }] });
+    expect(refs(snapshot, target('install', manifest))).toEqual([
+      'PersistentVolumeClaim databases/pg-db-0',
+      `PersistentVolumeClaim ${NS}/pg-db-0`,
+    ]);
+  });
+
+  it.each([
+    ['a live StatefulSet of the same name with that template', { statefulSets: [devlakeMysql()] }, {}],
+    [
+      'an owner reference to a live StatefulSet (same uid)',
+      { statefulSets: [liveStatefulSet('mysql-operator-set', [], { uid: 'uid-live' })] },
+      { ownerReferences: [{ kind: 'StatefulSet', name: 'mysql-operator-set', uid: 'uid-live' }] },
+    ],
+    [
+      'an owner reference to a live Pod',
+      { pods: [pod({ namespace: NS, name: 'devlake-mysql-0' })] },
+      { ownerReferences: [{ kind: 'Pod', name: 'devlake-mysql-0', uid: 'uid-pod' }] },
+    ],
+    [
+      'an owner reference to a kind the model does not hold',
+      {},
+      { ownerReferences: [{ kind: 'MysqlCluster', name: 'devlake', uid: 'uid-cr' }] },
+    ],
+    ['deletion in progress', {}, { deleting: true }],
+  ] as const)('does not flag a PVC with %s', (_label, cluster, fields) => {
+    const snapshot = clusterOf({ ...cluster, pvcs: [claim(MYSQL_CLAIM, fields)] } as Cluster);
+    expect(orphanPvcCheck(snapshot, target('install', devlakeManifest({ withLake: false })))).toEqual([]);
+  });
+
+  it.each([
+    [
+      'an owner reference to a StatefulSet that is gone (uid differs)',
+      { statefulSets: [liveStatefulSet('devlake-mysql-old', [], { uid: 'uid-new' })] },
+      { ownerReferences: [{ kind: 'StatefulSet', name: 'devlake-mysql-old', uid: 'uid-old' }] },
+    ],
+    ['an owner reference to a Pod that is gone', {}, { ownerReferences: [{ kind: 'Pod', name: 'devlake-mysql-0', uid: 'u' }] }],
+    [
+      'a live StatefulSet of the same name without that template',
+      { statefulSets: [liveStatefulSet('devlake-mysql', ['other'])] },
+      {},
+    ],
+  ] as const)('flags a PVC with %s', (_label, cluster, fields) => {
+    const snapshot = clusterOf({ ...cluster, pvcs: [claim(MYSQL_CLAIM, fields)] } as Cluster);
+    const found = orphanPvcCheck(snapshot, target('install', devlakeManifest({ withLake: false })));
+    expect(found.map((f) => f.object.name)).toEqual([MYSQL_CLAIM]);
+  });
+
+  it('flags a release-labelled PVC that existed before the first install, unless it has a live owner', () => {
+    const snapshot = clusterOf({
+      pvcs: [
+        claim('devlake-uploads', { labels: { 'app.kubernetes.io/instance': 'devlake' } }),
+        claim('devlake-old-style', { labels: { release: 'devlake' } }),
+        claim('devlake-owned', { ownerReferences: [{ kind: 'Custom', name: 'x', uid: 'y' }] }),
+      ],
+    });
+    const findings = orphanPvcCheck(snapshot, target('install'));
+    expect(findings.map((f) => [f.object.name, f.tags])).toEqual([
+      ['devlake-uploads', ['release-labelled']],
+      ['devlake-old-style', ['release-labelled']],
+    ]);
+    expect(findings[0]?.reason).toBe(
+      'labelled for release devlake before its first install; the release may reuse its old data',
+    );
+  });
+});
+
+describe('orphan-pvc: reuse approval and caps', () => {
+  const approved = (): ClusterModel =>
+    clusterOf({
+      pvcs: [claim(MYSQL_CLAIM, { annotations: { 'volume-guard.io/reuse': 'true' } }), claim(LAKE_CLAIM)],
+    });
+
+  it('still reports a PVC the admin marked for reuse, tagged so the validator can honor it', () => {
+    const findings = orphanPvcCheck(approved(), target('install'));
+    expect(findings.map((f) => [f.object.name, f.tags.includes(REUSE_APPROVED_TAG)])).toEqual([
+      [MYSQL_CLAIM, true],
+      [LAKE_CLAIM, false],
+    ]);
+  });
+
+  it('accepts only "true" as approval', () => {
+    const snapshot = clusterOf({ pvcs: [claim(MYSQL_CLAIM, { annotations: { 'volume-guard.io/reuse': 'yes' } })] });
+    expect(orphanPvcCheck(snapshot, target('install'))[0]?.tags).not.toContain(REUSE_APPROVED_TAG);
+  });
+
+  it('waives approved PVCs when asked to skip the tag, and caps what it builds', () => {
+    expect(collectOrphanPvc(approved(), target('install'), { skipTags: [REUSE_APPROVED_TAG] }).findings.map((f) => f.object.name)).toEqual([
+      LAKE_CLAIM,
+    ]);
+    const capped = collectOrphanPvc(approved(), target('install'), { limit: 1 });
+    expect(capped.findings).toHaveLength(1);
+    expect(capped.total).toBe(2);
+  });
+});
+
+describe('pvcsLeftBehind (uninstall warning)', () => {
+  it('lists the StatefulSet claims, kept and release-labelled PVCs with their PV reclaim policy', () => {
+    const snapshot = clusterOf({
+      statefulSets: [devlakeMysql(), liveStatefulSet('devlake-lake', ['devlake-lake-config'], { uid: 'uid-lake' })],
+      pvcs: [
+        claim(MYSQL_CLAIM, { volumeName: 'pv-mysql' }),
+        claim('devlake-mysql-data-devlake-mysql-2', { volumeName: '' }),
+        claim(LAKE_CLAIM, { ownerReferences: [{ kind: 'StatefulSet', name: 'devlake-lake', uid: 'uid-lake' }] }),
+        claim('devlake-grafana', { volumeName: 'pv-grafana' }),
+        claim('devlake-cache', { labels: { release: 'devlake' }, volumeName: 'pv-unknown' }),
+        claim('devlake-going', { deleting: true }),
+        claim('unrelated', { labels: {} }),
+      ],
+      pvs: [
+        pv({ name: 'pv-mysql', reclaimPolicy: 'Retain' }),
+        pv({ name: 'pv-grafana', reclaimPolicy: 'Delete' }),
+      ],
+    });
+    expect(pvcsLeftBehind(snapshot, release(devlakeManifest(), { status: 'uninstalling' }))).toEqual([
+      { namespace: NS, name: MYSQL_CLAIM, volumeName: 'pv-mysql', reclaimPolicy: 'Retain', why: 'statefulset-claim', statefulSet: 'devlake-mysql' },
+      { namespace: NS, name: 'devlake-mysql-data-devlake-mysql-2', volumeName: '', reclaimPolicy: '', why: 'statefulset-claim', statefulSet: 'devlake-mysql' },
+      { namespace: NS, name: 'devlake-grafana', volumeName: 'pv-grafana', reclaimPolicy: 'Delete', why: 'resource-policy-keep' },
+      { namespace: NS, name: 'devlake-cache', volumeName: 'pv-unknown', reclaimPolicy: '', why: 'release-labelled' },
+    ]);
+  });
+
+  it('leaves out manifest PVCs Helm deletes on uninstall', () => {
+    const manifest = '---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: devlake-grafana\n';
+    const snapshot = clusterOf({ pvcs: [claim('devlake-grafana')] });
+    expect(pvcsLeftBehind(snapshot, release(manifest))).toEqual([]);
+  });
+
+  it('includes live StatefulSets of the release that the stored manifest no longer lists', () => {
+    const snapshot = clusterOf({ statefulSets: [devlakeLake()], pvcs: [claim(LAKE_CLAIM, { labels: {} })] });
+    expect(pvcsLeftBehind(snapshot, release(devlakeManifest({ withLake: false }))).map((p) => [p.name, p.why])).toEqual([
+      [LAKE_CLAIM, 'statefulset-claim'],
+    ]);
+  });
+});
