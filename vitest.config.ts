@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.test.ts', 'test/fault/**/*.fault.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
           // One real API server is shared by every file: run files one after another.
           fileParallelism: false,
           testTimeout: 120_000,

@@ -1,5 +1,6 @@
 // What every validator does the same way: read check modes, find overrides, refuse to judge on a stale model.
-import { CHECK_IDS, type CheckId } from '../checks/types.ts';
+import { CHECK_IDS, type CheckId, type Finding } from '../checks/types.ts';
+import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import type { CheckMode } from '../config.ts';
 import { judge, type Judgement } from './decide.ts';
 import { metaOf, type StringMap } from './objects.ts';
@@ -81,4 +82,30 @@ export function staleModelDecision(context: ValidationContext, action: string, o
 
 export function describeUser(user: UserInfo): string {
   return user.username || 'an unknown user';
+}
+
+/**
+ * The findings of the checks a validator runs. Each check builds at most `FINDING_LIMIT + 1` findings and counts
+ * the rest, so a denial over thousands of objects costs about as much as one over ten.
+ */
+export class CheckResults {
+  readonly findings: Finding[] = [];
+  readonly totals: Partial<Record<CheckId, number>> = {};
+  /** The cap for every check; unlimited when a narrower (tag) override must see each finding. */
+  readonly cap: CapOptions;
+  readonly #context: ValidationContext;
+
+  constructor(context: ValidationContext, unlimited = false) {
+    this.#context = context;
+    this.cap = unlimited ? {} : { limit: FINDING_LIMIT + 1 };
+  }
+
+  /** Runs `collect` when the check is not off. */
+  run(check: CheckId, collect: (cap: CapOptions) => CappedFindings): this {
+    if (!isEnabled(this.#context, check)) return this;
+    const { findings, total } = collect(this.cap);
+    this.findings.push(...findings);
+    this.totals[check] = total;
+    return this;
+  }
 }

@@ -1,10 +1,9 @@
 // Pod eviction: what `kubectl drain` does for every pod on a cordoned node. Denied when the evicted pod's data
 // stays behind on that node: a node-local PV, or a Longhorn volume whose only healthy replica is there.
-import { lastReplicaOnNodeCheck } from '../../checks/last-replica-on-node.ts';
-import { nodeLocalVolumeCheck } from '../../checks/node-local-volume.ts';
-import type { Finding } from '../../checks/types.ts';
+import { collectLastReplicaOnNode, longhornVolumesOfClaims } from '../../checks/last-replica-on-node.ts';
+import { collectNodeLocalVolume } from '../../checks/node-local-volume.ts';
 import type { Config } from '../../config.ts';
-import { decide, isEnabled, staleModelDecision, unknownWarnings } from '../context.ts';
+import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
 import { allowed, type WebhookDeclaration } from '../types.ts';
@@ -43,18 +42,18 @@ export function podEvictionValidator(_config: Config): Validator {
       if (!pod || node === '' || pod.claimNames.length === 0) return allowed(warnings);
 
       const claims = pod.claimNames.map((name) => ({ namespace: pod.namespace, name }));
-      const findings: Finding[] = [];
-      if (isEnabled(context, 'node-local-volume')) findings.push(...nodeLocalVolumeCheck(snapshot, { node, claims }));
-      if (isEnabled(context, 'last-replica-on-node')) {
-        const volumes: string[] = [];
-        for (const claimRef of claims) {
-          const claim = snapshot.persistentVolumeClaim(claimRef.namespace, claimRef.name);
-          const volume = claim?.volumeName ? snapshot.longhornVolumeOfPV(claim.volumeName) : undefined;
-          if (volume) volumes.push(volume.name);
-        }
-        if (volumes.length) findings.push(...lastReplicaOnNodeCheck(snapshot, { node, volumes }));
-      }
-      return decide(context, { action, findings, overrides, overrideHint: annotateHint('node', node), warnings });
+      const volumes = longhornVolumesOfClaims(snapshot, pod.namespace, pod.claimNames);
+      const results = new CheckResults(context)
+        .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node, claims }, cap))
+        .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node, volumes }, cap));
+      return decide(context, {
+        action,
+        findings: results.findings,
+        totals: results.totals,
+        overrides,
+        overrideHint: annotateHint('node', node),
+        warnings,
+      });
     },
   };
 }

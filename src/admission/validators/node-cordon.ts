@@ -1,12 +1,11 @@
 // Node cordon: the first step of draining or replacing a node. Denied while the node holds data that exists
 // nowhere else: the last healthy replica of a Longhorn volume, a single-replica volume, node-local PVs.
-import { lastReplicaOnNodeCheck } from '../../checks/last-replica-on-node.ts';
-import { nodeLocalVolumeCheck } from '../../checks/node-local-volume.ts';
-import { singleReplicaCheck } from '../../checks/single-replica.ts';
-import { volumeHealthCheck } from '../../checks/volume-health.ts';
-import type { Finding } from '../../checks/types.ts';
+import { collectLastReplicaOnNode } from '../../checks/last-replica-on-node.ts';
+import { collectNodeLocalVolume } from '../../checks/node-local-volume.ts';
+import { collectSingleReplica } from '../../checks/single-replica.ts';
+import { collectVolumeHealth } from '../../checks/volume-health.ts';
 import type { Config } from '../../config.ts';
-import { decide, isEnabled, skipOnReviewedObject, staleModelDecision } from '../context.ts';
+import { CheckResults, decide, skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { isUnschedulable } from '../objects.ts';
 import { allowed, type WebhookDeclaration } from '../types.ts';
@@ -43,15 +42,15 @@ export function nodeCordonValidator(_config: Config): Validator {
       if (stale) return stale;
 
       const { snapshot } = context;
-      const findings: Finding[] = [];
-      // Per-node work is bounded by what the node holds, so these run unlimited and the totals are exact.
-      if (isEnabled(context, 'last-replica-on-node')) findings.push(...lastReplicaOnNodeCheck(snapshot, { node }));
-      if (isEnabled(context, 'single-replica')) findings.push(...singleReplicaCheck(snapshot, { node }));
-      if (isEnabled(context, 'volume-health')) findings.push(...volumeHealthCheck(snapshot, { node }));
-      if (isEnabled(context, 'node-local-volume')) findings.push(...nodeLocalVolumeCheck(snapshot, { node }));
+      const results = new CheckResults(context)
+        .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node }, cap))
+        .run('single-replica', (cap) => collectSingleReplica(snapshot, { node }, cap))
+        .run('volume-health', (cap) => collectVolumeHealth(snapshot, { node }, cap))
+        .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node }, cap));
       return decide(context, {
         action,
-        findings,
+        findings: results.findings,
+        totals: results.totals,
         overrides,
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,

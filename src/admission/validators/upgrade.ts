@@ -1,11 +1,9 @@
 // Upgrades: every node is rebooted or replaced in turn, so any volume whose data lives in one place, or that is
 // already short of healthy copies, can be lost. The guarded kinds come from config.upgrades.kinds.
-import { SINGLE_REPLICA_SET, VOLUME_HEALTH_SET } from '../../checks/longhorn-health.ts';
-import { singleReplicaCheck } from '../../checks/single-replica.ts';
-import type { CheckId, Finding } from '../../checks/types.ts';
-import { volumeHealthCheck } from '../../checks/volume-health.ts';
+import { collectSingleReplica } from '../../checks/single-replica.ts';
+import { collectVolumeHealth } from '../../checks/volume-health.ts';
 import type { Config, GuardedUpgradeKind } from '../../config.ts';
-import { decide, FINDING_LIMIT, isEnabled, skipOnReviewedObject, staleModelDecision } from '../context.ts';
+import { CheckResults, decide, skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, metaOf } from '../objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from '../overrides.ts';
@@ -70,24 +68,15 @@ export function upgradeValidator(config: Config): Validator {
       if (stale) return stale;
 
       const { snapshot } = context;
-      const findings: Finding[] = [];
-      const totals: Partial<Record<CheckId, number>> = {};
-      // A narrower (tag) override must see every finding to tell which remain; otherwise list only the first few
-      // and count the rest from the model's incrementally kept sets.
+      // A narrower (tag) override must see every finding to tell which remain, and to audit what it skipped.
       const needsAll = overrides.some((source) => (source.tags ?? []).length > 0);
-      const limit = needsAll ? undefined : FINDING_LIMIT + 1;
-      if (isEnabled(context, 'single-replica')) {
-        findings.push(...singleReplicaCheck(snapshot, limit ? { limit } : {}));
-        if (limit) totals['single-replica'] = snapshot.volumeSetSize(SINGLE_REPLICA_SET);
-      }
-      if (isEnabled(context, 'volume-health')) {
-        findings.push(...volumeHealthCheck(snapshot, limit ? { limit } : {}));
-        if (limit) totals['volume-health'] = snapshot.volumeSetSize(VOLUME_HEALTH_SET);
-      }
+      const results = new CheckResults(context, needsAll)
+        .run('single-replica', (cap) => collectSingleReplica(snapshot, {}, cap))
+        .run('volume-health', (cap) => collectVolumeHealth(snapshot, {}, cap));
       return decide(context, {
         action,
-        findings,
-        totals,
+        findings: results.findings,
+        totals: results.totals,
         overrides,
         overrideHint: annotateHint(guarded.resource, request.name, request.namespace || undefined),
         warnings: skip.warnings,

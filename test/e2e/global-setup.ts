@@ -1,0 +1,36 @@
+// Before the end-to-end suite: the real API server (built on first use), volume-guard serving from the working
+// tree against it, and the webhooks registered and verified to be called. After: both stopped again.
+import type { TestProject } from 'vitest/node';
+import { ensureCluster, type ClusterInfo } from '../harness/cluster.ts';
+import { registerWebhooks, startGuard, unregisterWebhooks, type GuardInstance } from '../support/guard.ts';
+
+export interface ProvidedGuard {
+  readonly url: string;
+  readonly opsUrl: string;
+  readonly logFile: string;
+  readonly caPem: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    cluster: ClusterInfo;
+    guard: ProvidedGuard;
+  }
+}
+
+let guard: GuardInstance | undefined;
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started = Date.now();
+  const log = (line: string) => process.stderr.write(`[e2e setup] ${line}\n`);
+  const cluster = await ensureCluster({ log });
+  guard = await startGuard(cluster, { name: 'e2e' });
+  await registerWebhooks(guard);
+  log(`volume-guard registered at ${guard.url} (${Math.round((Date.now() - started) / 1000)} s)`);
+  project.provide('cluster', cluster);
+  project.provide('guard', { url: guard.url, opsUrl: guard.opsUrl, logFile: guard.logFile, caPem: guard.caPem });
+  return async () => {
+    await unregisterWebhooks().catch(() => undefined);
+    await guard?.stop();
+  };
+}

@@ -1,0 +1,178 @@
+// Runs `volume-guard serve` from the working tree against the harness's real API server, registered as a
+// ValidatingWebhookConfiguration called over HTTPS by URL, exactly as a cluster would call it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { createValidators } from '../../src/admission/index.ts';
+import { webhookConfiguration } from '../../src/admission/webhooks.ts';
+import { defaultConfig, type Config } from '../../src/config.ts';
+import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
+import { kubectl, paths, tempFile, type ClusterInfo } from '../harness/cluster.ts';
+
+export const WEBHOOK_CONFIGURATION_NAME = 'volume-guard';
+const NODE = join(paths.root, 'node_modules', '.bin', 'node');
+const CLI = join(paths.root, 'src', 'cli.ts');
+
+export interface GuardInstance {
+  /** https://127.0.0.1:PORT */
+  readonly url: string;
+  /** http://127.0.0.1:PORT (healthz, readyz, metrics) */
+  readonly opsUrl: string;
+  readonly caPem: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly configFile: string;
+  readonly logFile: string;
+  readonly process: ChildProcess;
+  /** SIGTERM and wait for exit; resolves to the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface StartGuardOptions {
+  /** Deep-merged over the defaults (ports and TLS files are set by the launcher). */
+  readonly config?: Partial<Record<keyof Config, unknown>>;
+  readonly kubeconfig?: string;
+  /** A name for the log file under .cluster/logs. */
+  readonly name?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function merge(base: unknown, over: unknown): unknown {
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) return over ?? base;
+  if (typeof over !== 'object' || over === null || Array.isArray(over)) return over ?? base;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(over)) out[key] = merge(out[key], value);
+  return out;
+}
+
+export async function startGuard(cluster: ClusterInfo, options: StartGuardOptions = {}): Promise<GuardInstance> {
+  const name = options.name ?? 'volume-guard';
+  const dir = join(paths.dir, 'guard', name);
+  const logDir = join(paths.dir, 'logs');
+  await mkdir(dir, { recursive: true });
+  await mkdir(logDir, { recursive: true });
+  const ca = await createCertificateAuthority();
+  const leaf = await ca.issue({ ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+  const certFile = join(dir, 'tls.crt');
+  const keyFile = join(dir, 'tls.key');
+  await writeFile(certFile, leaf.certPem);
+  await writeFile(keyFile, leaf.keyPem, { mode: 0o600 });
+  const [port, opsPort] = [await freePort(), await freePort()];
+  const base = {
+    admission: { port, host: '127.0.0.1', tls: { certFile, keyFile, pollIntervalMs: 1000 } },
+    ops: { port: opsPort, host: '127.0.0.1' },
+    log: { level: 'info' },
+  };
+  const config = merge(base, options.config ?? {});
+  const configFile = join(dir, 'config.yaml');
+  await writeFile(configFile, stringify(config));
+  const logFile = join(logDir, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(NODE, [CLI, 'serve', '--config', configFile], {
+    cwd: paths.root,
+    env: { ...process.env, ...options.env, KUBECONFIG: options.kubeconfig ?? cluster.kubeconfig },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const instance: GuardInstance = {
+    url: `https://127.0.0.1:${port}`,
+    opsUrl: `http://127.0.0.1:${opsPort}`,
+    caPem: ca.certPem,
+    certFile,
+    keyFile,
+    configFile,
+    logFile,
+    process: child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const code = await exited;
+      log.end();
+      return code;
+    },
+  };
+  await waitFor(`volume-guard ready on ${instance.opsUrl} (log: ${logFile})`, 60_000, async () => {
+    if (child.exitCode !== null) throw new Error(`volume-guard exited with ${child.exitCode}; see ${logFile}`);
+    const response = await fetch(`${instance.opsUrl}/readyz`).catch(() => undefined);
+    return response?.status === 200;
+  });
+  return instance;
+}
+
+/** Polls `probe` until it returns true; throws with `what` after `timeoutMs`. */
+export async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Registers (or replaces) the ValidatingWebhookConfiguration pointing at this instance. */
+export async function registerWebhooks(guard: GuardInstance, options: { failurePolicy?: 'Fail' | 'Ignore'; timeoutSeconds?: number } = {}): Promise<void> {
+  const declarations = createValidators(defaultConfig()).map((validator) => validator.declaration);
+  const configuration = webhookConfiguration(declarations, {
+    configurationName: WEBHOOK_CONFIGURATION_NAME,
+    client: { url: guard.url, caBundle: Buffer.from(guard.caPem).toString('base64') },
+    failurePolicy: options.failurePolicy ?? 'Fail',
+    timeoutSeconds: options.timeoutSeconds ?? 10,
+  });
+  const file = await tempFile('webhooks.json', JSON.stringify(configuration));
+  const applied = await kubectl(['apply', '-f', file]);
+  if (applied.code !== 0) throw new Error(`registering webhooks failed: ${applied.stderr}`);
+  // The API server picks webhook configurations up asynchronously: wait until a request really reaches us.
+  await ensureProbeNode();
+  await waitFor('the API server to call volume-guard', 60_000, async () => {
+    const before = await admissionCount(guard, 'node-cordon');
+    await kubectl(['cordon', PROBE_NODE, '--dry-run=server']);
+    return (await admissionCount(guard, 'node-cordon')) > before;
+  }, 500);
+}
+
+export async function unregisterWebhooks(): Promise<void> {
+  await kubectl(['delete', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION_NAME, '--ignore-not-found']);
+}
+
+export const PROBE_NODE = 'volume-guard-probe';
+
+async function ensureProbeNode(): Promise<void> {
+  const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: PROBE_NODE, labels: { 'volume-guard.io/test': 'probe' } } };
+  const file = await tempFile('probe-node.json', JSON.stringify(node));
+  await kubectl(['apply', '-f', file]);
+}
+
+/** Sum of volume_guard_admission_requests_total for a target. */
+export async function admissionCount(guard: GuardInstance, target: string): Promise<number> {
+  const text = await (await fetch(`${guard.opsUrl}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('volume_guard_admission_requests_total{') && line.includes(`target="${target}"`)) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}
+
+export async function metricValue(guard: GuardInstance, prefix: string): Promise<number> {
+  const text = await (await fetch(`${guard.opsUrl}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) if (line.startsWith(prefix)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}

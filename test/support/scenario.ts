@@ -1,0 +1,178 @@
+// Building realistic cluster states on the harness's real API server with the real kubectl. There are no
+// controllers here (no scheduler, kubelet, PV binder, StatefulSet controller, Longhorn manager), so the objects
+// they would write, and the status they would report, are written the way they would write them.
+import { kubectl, tempFile, type CommandResult } from '../harness/cluster.ts';
+
+export const LONGHORN_NS = 'longhorn-system';
+
+let fileCounter = 0;
+
+export async function must(result: Promise<CommandResult>, what: string): Promise<CommandResult> {
+  const done = await result;
+  if (done.code !== 0) throw new Error(`${what} failed (exit ${done.code}): ${done.stderr || done.stdout}`);
+  return done;
+}
+
+/** kubectl apply of objects given as JS values. */
+export async function apply(...objects: unknown[]): Promise<void> {
+  const file = await tempFile(`apply-${process.pid}-${++fileCounter}.json`, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  await must(kubectl(['apply', '-f', file]), `kubectl apply ${file}`);
+}
+
+/** Writes the status subresource, as the owning controller would. */
+export async function patchStatus(resource: string, name: string, status: unknown, namespace?: string): Promise<void> {
+  const ns = namespace ? ['-n', namespace] : [];
+  await must(
+    kubectl(['patch', resource, name, ...ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]),
+    `status of ${resource} ${name}`,
+  );
+}
+
+export async function ensureNamespace(name: string, annotations: Record<string, string> = {}): Promise<void> {
+  await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations } });
+}
+
+export async function createNode(name: string, labels: Record<string, string> = {}): Promise<void> {
+  await apply({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } } });
+}
+
+/** A `local` PV pinned to `node`, bound to `namespace/claim` (PV and PVC both reported Bound). */
+export async function createBoundLocalVolume(options: { pv: string; node: string; namespace: string; claim: string; storageClass?: string }): Promise<void> {
+  const storageClassName = options.storageClass ?? 'local-storage';
+  await apply(
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: options.pv },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName,
+        local: { path: `/mnt/disks/${options.pv}` },
+        claimRef: { namespace: options.namespace, name: options.claim },
+        nodeAffinity: {
+          required: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [options.node] }] }],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: options.claim, namespace: options.namespace },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName, volumeName: options.pv, resources: { requests: { storage: '1Gi' } } },
+    },
+  );
+  await patchStatus('pv', options.pv, { phase: 'Bound' });
+  await patchStatus('pvc', options.claim, { phase: 'Bound' }, options.namespace);
+}
+
+/** A running pod on `node` mounting the claims (as if scheduled and started). */
+export async function createPod(options: { name: string; namespace: string; node: string; claims?: string[] }): Promise<void> {
+  const claims = options.claims ?? [];
+  await apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: options.name, namespace: options.namespace },
+    spec: {
+      nodeName: options.node,
+      automountServiceAccountToken: false,
+      containers: [{ name: 'app', image: 'registry.invalid/app:1', volumeMounts: claims.map((_claim, i) => ({ name: `v${i}`, mountPath: `/data/${i}` })) }],
+      volumes: claims.map((claim, i) => ({ name: `v${i}`, persistentVolumeClaim: { claimName: claim } })),
+    },
+  });
+  await patchStatus('pod', options.name, { phase: 'Running' }, options.namespace);
+}
+
+export interface LonghornReplicaSpec {
+  readonly node: string;
+  readonly healthy?: boolean;
+  readonly state?: string;
+  readonly diskID?: string;
+}
+
+/** The disk UUID the harness's Longhorn nodes report for `node`. */
+export function diskUUID(node: string): string {
+  return `disk-${node}`;
+}
+
+/** A Longhorn node object with one disk (diskStatus as longhorn-manager reports it). */
+export async function createLonghornNode(node: string, disks: string[] = [diskUUID(node)]): Promise<void> {
+  await apply({
+    apiVersion: 'longhorn.io/v1beta2',
+    kind: 'Node',
+    metadata: { name: node, namespace: LONGHORN_NS },
+    spec: { disks: Object.fromEntries(disks.map((_uuid, i) => [`disk-${i}`, { path: `/var/lib/longhorn-${i}`, allowScheduling: true }])) },
+  });
+  await patchStatus(
+    'nodes.longhorn.io',
+    node,
+    { diskStatus: Object.fromEntries(disks.map((uuid, i) => [`disk-${i}`, { diskUUID: uuid }])) },
+    LONGHORN_NS,
+  );
+}
+
+/**
+ * A Longhorn volume with its replicas, bound to a PV/PVC of the same name when `claim` is given
+ * (as the Longhorn CSI driver names them).
+ */
+export async function createLonghornVolume(options: {
+  name: string;
+  numberOfReplicas?: number;
+  state?: 'attached' | 'detached' | 'attaching';
+  robustness?: string;
+  attachedNode?: string;
+  replicas: LonghornReplicaSpec[];
+  claim?: { namespace: string; name: string };
+}): Promise<void> {
+  const state = options.state ?? 'attached';
+  await apply({
+    apiVersion: 'longhorn.io/v1beta2',
+    kind: 'Volume',
+    metadata: { name: options.name, namespace: LONGHORN_NS },
+    spec: { numberOfReplicas: options.numberOfReplicas ?? options.replicas.length, dataLocality: 'disabled' },
+  });
+  await patchStatus(
+    'volumes.longhorn.io',
+    options.name,
+    {
+      state,
+      robustness: options.robustness ?? (state === 'detached' ? 'unknown' : 'healthy'),
+      currentNodeID: state === 'detached' ? '' : (options.attachedNode ?? options.replicas[0]?.node ?? ''),
+      kubernetesStatus: options.claim
+        ? { namespace: options.claim.namespace, pvcName: options.claim.name, pvName: options.name, workloadsStatus: [] }
+        : {},
+    },
+    LONGHORN_NS,
+  );
+  for (const [i, replica] of options.replicas.entries()) {
+    const name = `${options.name}-r-${i}`;
+    const healthy = replica.healthy ?? true;
+    await apply({
+      apiVersion: 'longhorn.io/v1beta2',
+      kind: 'Replica',
+      metadata: { name, namespace: LONGHORN_NS, labels: { longhornvolume: options.name, longhornnode: replica.node } },
+      spec: {
+        volumeName: options.name,
+        nodeID: replica.node,
+        diskID: replica.diskID ?? diskUUID(replica.node),
+        healthyAt: healthy ? '2026-01-01T00:00:00Z' : '',
+        failedAt: healthy ? '' : '2026-01-02T00:00:00Z',
+        desireState: state === 'detached' ? 'stopped' : 'running',
+      },
+    });
+    await patchStatus(
+      'replicas.longhorn.io',
+      name,
+      { currentState: replica.state ?? (state === 'detached' ? 'stopped' : 'running') },
+      LONGHORN_NS,
+    );
+  }
+}
+
+/** Deletes everything the scenario helpers create with this label or name; ignores what is already gone. */
+export async function deleteObjects(...args: string[][]): Promise<void> {
+  for (const target of args) await kubectl(['delete', ...target, '--ignore-not-found', '--wait=false']);
+}
