@@ -244,7 +244,11 @@ function withoutDefaults(schema: unknown): unknown {
 }
 
 export function valuesSchemaFile(current: string): string {
-  const schema = JSON.parse(current) as { properties: Record<string, unknown> };
+  const schema = JSON.parse(current) as { properties: Record<string, any> };
+  // Per-webhook failure policies are keyed by target: a misspelt target is an error, not a silent no-op.
+  schema.properties.webhook.properties.failurePolicyOverrides.propertyNames = {
+    enum: chartWebhooks().map((webhook) => webhook.target),
+  };
   schema.properties.config = {
     ...(withoutDefaults(CONFIG_SCHEMA) as Record<string, unknown>),
     description: "volume-guard's configuration (generated from src/config.ts)",

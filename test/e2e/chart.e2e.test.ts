@@ -124,8 +124,9 @@ const declarations = (): WebhookDeclaration[] => createValidators(defaultConfig(
 
 const isNamespaced = (declaration: WebhookDeclaration) => declaration.rules.some((rule) => rule.scope !== 'Cluster');
 
+/** As the value looks after a YAML round trip (readonly arrays become arrays, undefined stays undefined). */
 function plain<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
 beforeAll(async () => {
@@ -155,11 +156,21 @@ describe('helm lint --strict', () => {
     ['an unknown key', ['--set', 'replicas=3']],
     ['a timeout over 30 s', ['--set', 'webhook.timeoutSeconds=60']],
     ['an unknown config field', ['--set', 'config.admission.prot=9443']],
-    ['a shutdown longer than the grace period', ['--set', 'config.shutdown.timeoutMs=40000']],
-    ['TLS files outside the mounted secret', ['--set', 'config.admission.tls.certFile=/tmp/tls.crt']],
+    ['a misspelt webhook target', ['--set', 'webhook.failurePolicyOverrides.node-cordn=Ignore']],
   ])('fails with %s', async (_label, args) => {
     const result = await helm(['lint', '--strict', CHART_DIR, ...args]);
     expect(result.code).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain('schema');
+  });
+
+  // `fail` in a template only logs under lint; install, upgrade and template refuse.
+  it.each([
+    ['a shutdown longer than the grace period', ['--set', 'config.shutdown.timeoutMs=40000'], 'terminationGracePeriodSeconds'],
+    ['TLS files outside the mounted secret', ['--set', 'config.admission.tls.certFile=/tmp/tls.crt'], '/etc/volume-guard/tls/'],
+  ])('helm template refuses %s', async (_label, args, reason) => {
+    const result = await helm(['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, ...args]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(reason);
   });
 });
 
@@ -289,6 +300,25 @@ describe('helm template, cert-manager TLS (default)', () => {
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account.metadata.name, namespace: NAMESPACE }]);
     expect(one(objects, 'Deployment').spec.template.spec.serviceAccountName).toBe(account.metadata.name);
+  });
+});
+
+describe('helm template, values that change the shape', () => {
+  it('drops the PodDisruptionBudget with a single replica (minAvailable 1 would block every drain of its node)', async () => {
+    expect(kinds(await template(['--set', 'replicaCount=1']))).not.toContain('PodDisruptionBudget');
+    expect(kinds(await template(['--set', 'replicaCount=3']))).toContain('PodDisruptionBudget');
+  });
+
+  it('passes extra args and env to the container, and a config change rolls the pods', async () => {
+    const base = one(await template(), 'Deployment');
+    const changed = one(
+      await template(['--set', 'extraArgs[0]=--verbose', '--set', 'env[0].name=EXTRA', '--set-string', 'env[0].value=1', '--set', 'config.log.level=debug']),
+      'Deployment',
+    );
+    const container = changed.spec.template.spec.containers[0];
+    expect(container.args).toEqual(['serve', '--config', '/etc/volume-guard/config.yaml', '--verbose']);
+    expect(container.env).toContainEqual({ name: 'EXTRA', value: '1' });
+    expect(changed.spec.template.metadata.annotations['checksum/config']).not.toBe(base.spec.template.metadata.annotations['checksum/config']);
   });
 });
 
@@ -655,7 +685,10 @@ describe("least privilege: the chart's ClusterRole", () => {
   });
 
   it('has no other resource permission than list/watch (beyond the self-review APIs every user has)', async () => {
-    const result = await must(kubectl(['auth', 'can-i', '--list', `--as=${identity}`, '-n', NAMESPACE, '-o', 'yaml']), 'can-i --list');
+    // What `kubectl auth can-i --list` shows, as data: a SelfSubjectRulesReview made as the ServiceAccount.
+    const request = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: NAMESPACE } };
+    const file = await tempFile('rules-review.json', JSON.stringify(request));
+    const result = await must(kubectl(['create', '-f', file, '--validate=false', `--as=${identity}`, '-o', 'yaml']), 'SelfSubjectRulesReview');
     const review = parseYaml(result.stdout) as { status: { resourceRules: { verbs: string[]; apiGroups?: string[]; resources?: string[] }[] } };
     const selfReviews = ['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'selfsubjectreviews'];
     const other = review.status.resourceRules.filter((rule) => !(rule.resources ?? []).every((resource) => selfReviews.includes(resource)));

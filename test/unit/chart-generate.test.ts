@@ -144,6 +144,13 @@ describe('values.schema.json', () => {
     expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
   });
 
+  it('accepts a failurePolicy override for each webhook target', () => {
+    const targets = createValidators(defaultConfig()).map((validator) => validator.declaration.target);
+    const merged = structuredClone(values);
+    merged.webhook.failurePolicyOverrides = Object.fromEntries(targets.map((target) => [target, 'Ignore']));
+    expect(validate(merged), JSON.stringify(validate.errors)).toBe(true);
+  });
+
   it.each([
     ['an unknown top-level key', { replicas: 3 }],
     ['an unknown key in a section', { tls: { certManager: { enable: true } } }],
@@ -151,6 +158,7 @@ describe('values.schema.json', () => {
     ['a bad check mode', { config: { checks: { 'orphan-pvc': { mode: 'audit' } } } }],
     ['a failurePolicy Kubernetes does not know', { webhook: { failurePolicy: 'Deny' } }],
     ['a timeout over 30 s', { webhook: { timeoutSeconds: 31 } }],
+    ['a failurePolicy override for a webhook that does not exist', { webhook: { failurePolicyOverrides: { 'node-cordn': 'Ignore' } } }],
   ])('rejects %s', (_label, patch) => {
     const merged = structuredClone(values);
     const mergeInto = (target: any, source: any) => {
