@@ -6,14 +6,11 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { allowAllValidator } from '../admission/allow-all.ts';
-import { createRegistry } from '../admission/registry.ts';
 import type { ValidatorRegistry } from '../admission/registry.ts';
-import type { ValidatorFactory } from '../admission/validator.ts';
 import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { Config } from '../config.ts';
 import { buildAdmissionApp, buildOpsApp } from './app.ts';
-import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from './empty-model.ts';
+import { createClusterDependencies } from './cluster-dependencies.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { CertificateReloader, TLS_MIN_VERSION, loadServingPair } from './tls.ts';
@@ -45,16 +42,12 @@ export interface DependencyContext {
   readonly metrics: ServerMetrics;
 }
 
-/** The validators `serve` registers besides allow-all. The real ones plug in here. */
-export const DEFAULT_VALIDATORS: readonly ValidatorFactory[] = [];
-
 /**
- * The single wiring point between the server and the rest of volume-guard. Until the informer-backed cluster
- * model and the validators are wired in here, `serve` runs on an empty model that reports itself synced.
+ * The single wiring point between the server and the rest of volume-guard: the informer-fed cluster model
+ * (credentials: $KUBECONFIG, ~/.kube/config, or the pod's service account) and every validator.
  */
-export async function createServeDependencies(config: Config, _context: DependencyContext): Promise<ServeDependencies> {
-  const factories = config.admission.allowAll ? [...DEFAULT_VALIDATORS, allowAllValidator] : DEFAULT_VALIDATORS;
-  return { snapshot: EMPTY_SNAPSHOT, health: ALWAYS_SYNCED, registry: createRegistry(config, factories) };
+export async function createServeDependencies(config: Config, context: DependencyContext): Promise<ServeDependencies> {
+  return createClusterDependencies(config, context);
 }
 
 export interface StartServerOptions {

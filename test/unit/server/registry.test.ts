@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { createValidators } from '../../../src/admission/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOW_ALL_TARGET, allowAllValidator } from '../../../src/admission/allow-all.ts';
 import { ValidatorRegistry, createRegistry } from '../../../src/admission/registry.ts';
 import type { ValidatorFactory } from '../../../src/admission/validator.ts';
@@ -47,19 +52,45 @@ describe('ValidatorRegistry', () => {
 
 describe('createServeDependencies', () => {
   const context = () => ({ log: captureLog().log, metrics: createMetrics({ processMetrics: false }) });
-
-  it('serves allow-all only when admission.allowAll is set', async () => {
-    const off = await createServeDependencies(testConfig(), context());
-    expect(off.registry.get(ALLOW_ALL_TARGET)).toBeUndefined();
-    const on = await createServeDependencies(testConfig({ VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'true' }), context());
-    expect(on.registry.get(ALLOW_ALL_TARGET)).toBeDefined();
+  let kubeconfigDir = '';
+  const previous = process.env.KUBECONFIG;
+  beforeAll(() => {
+    // An API server nobody listens on: the model must start, stay unsynced, and stop cleanly.
+    kubeconfigDir = mkdtempSync(join(tmpdir(), 'vg-kubeconfig-'));
+    const file = join(kubeconfigDir, 'kubeconfig');
+    writeFileSync(
+      file,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'x',
+      }),
+    );
+    process.env.KUBECONFIG = file;
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = previous;
+    rmSync(kubeconfigDir, { recursive: true, force: true });
   });
 
-  it('starts from an empty model that reports itself synced', async () => {
+  it('registers every validator, and allow-all only when admission.allowAll is set', async () => {
+    const off = await createServeDependencies(testConfig(), context());
+    expect(off.registry.get(ALLOW_ALL_TARGET)).toBeUndefined();
+    expect(off.registry.targets()).toEqual(createValidators(testConfig()).map((v) => v.declaration.target));
+    await off.close?.();
+    const on = await createServeDependencies(testConfig({ VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'true' }), context());
+    expect(on.registry.get(ALLOW_ALL_TARGET)).toBeDefined();
+    await on.close?.();
+  });
+
+  it('is not synced before the informers have listed the cluster', async () => {
     const dependencies = await createServeDependencies(testConfig(), context());
-    expect(dependencies.health.synced()).toBe(true);
-    expect(dependencies.health.staleResources(Date.now(), 1)).toEqual([]);
+    expect(dependencies.health.synced()).toBe(false);
     expect(dependencies.snapshot.count('node')).toBe(0);
-    expect([...dependencies.snapshot.longhornVolumes()]).toEqual([]);
+    await dependencies.close?.();
   });
 });
