@@ -2,7 +2,7 @@
 // volume-guard's command line. Each subcommand registers itself through a CommandRegistrar, so other parts
 // (e.g. `audit` from src/audit/) plug in by adding their registrar to COMMANDS.
 
-import { realpathSync } from 'node:fs';
+import { realpathSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from './config.ts';
@@ -35,6 +35,8 @@ export const registerServeCommand: CommandRegistrar = (program) => {
       ]);
       if (options.selfSigned) {
         const generated = await writeSelfSignedTls();
+        // The CA is only good for this run: leave nothing behind.
+        process.once('exit', () => rmSync(generated.dir, { recursive: true, force: true }));
         config = withTlsFiles(config, generated.certFile, generated.keyFile);
         log.warn(
           { caFile: generated.caFile, certFile: generated.certFile, serialNumber: generated.serialNumber },

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
+import { onTestFinished } from 'vitest';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
 import type { CertificateAuthority, IssueOptions, IssuedCertificate } from '../../src/server/selfsigned.ts';
 
@@ -23,8 +24,11 @@ export async function issue(options: IssueOptions = {}): Promise<IssuedCertifica
   return (await testCa()).issue(options);
 }
 
+/** A fresh directory, removed when the current test finishes (call it inside a test). */
 export async function tempDir(prefix = 'vg-tls-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Plain files tls.crt / tls.key in `dir`, written in place (not atomically). */

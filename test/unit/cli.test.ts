@@ -13,7 +13,9 @@ const CLI = join(ROOT, 'src/cli.ts');
 
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('VOLUME_GUARD_')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('VOLUME_GUARD_') && key !== 'KUBECONFIG') env[key] = value;
+  }
   return { ...env, ...extra };
 }
 
@@ -104,7 +106,21 @@ describe('volume-guard CLI basics', () => {
 
 describe('volume-guard serve --self-signed', () => {
   it('serves admission with a generated CA, then exits 0 on SIGTERM', async () => {
+    // An API server nobody listens on: the model stays unsynced, allow-all answers anyway.
+    const kubeconfig = join(await tempDir('vg-cli-'), 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'x',
+      }),
+    );
     const child = run(['serve', '--self-signed'], {
+      KUBECONFIG: kubeconfig,
       VOLUME_GUARD_ADMISSION_PORT: '0',
       VOLUME_GUARD_OPS_PORT: '0',
       VOLUME_GUARD_ADMISSION_HOST: '127.0.0.1',

@@ -1,11 +1,14 @@
 // Shared builders for the server tests.
 import type { Logger } from 'pino';
+import { allowAllValidator } from '../../../src/admission/allow-all.ts';
 import { ValidatorRegistry } from '../../../src/admission/registry.ts';
 import type { Validator } from '../../../src/admission/validator.ts';
 import type { Decision } from '../../../src/admission/types.ts';
 import { loadConfig } from '../../../src/config.ts';
 import type { Config } from '../../../src/config.ts';
 import { createLogger } from '../../../src/logging.ts';
+import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../../src/server/empty-model.ts';
+import type { ServeDependencies } from '../../../src/server/serve.ts';
 
 export function admissionReview(request: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
   return {
@@ -67,3 +70,13 @@ export const deny = (message: string, extra: Partial<Decision> = {}): Decision =
   status: { code: 403, reason: 'Forbidden', message },
   ...extra,
 });
+
+/** An empty, synced model serving allow-all: server tests that need no cluster (and no kubeconfig). */
+export function emptyDependencies(overrides: Partial<ServeDependencies> = {}): ServeDependencies {
+  return {
+    snapshot: EMPTY_SNAPSHOT,
+    health: ALWAYS_SYNCED,
+    registry: registryOf(allowAllValidator(testConfig())),
+    ...overrides,
+  };
+}

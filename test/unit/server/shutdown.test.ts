@@ -7,7 +7,7 @@ import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../../src/server/empty-model.t
 import { startServer } from '../../../src/server/serve.ts';
 import type { RunningServer, ServeDependencies } from '../../../src/server/serve.ts';
 import { peerCertificate, tempDir, testCa, waitFor, issue, writePlainPair } from '../../support/tls.ts';
-import { admissionReview, captureLog, registryOf, testConfig, validator } from './fixtures.ts';
+import { admissionReview, captureLog, emptyDependencies, registryOf, testConfig, validator } from './fixtures.ts';
 import type { CapturedLog } from './fixtures.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -33,7 +33,7 @@ async function start(env: Record<string, string> = {}, dependencies?: ServeDepen
       ...env,
     }),
     log: captured.log,
-    ...(dependencies ? { dependencies } : {}),
+    dependencies: dependencies ?? emptyDependencies(),
   });
   cleanups.push(() => server.stop('test done'));
   return { server, captured, port: server.admissionAddress.port, ca: (await testCa()).certPem };

@@ -11,7 +11,7 @@ import { CertificateReloader, TlsConfigError, loadServingPair } from '../../../s
 import { startServer } from '../../../src/server/serve.ts';
 import type { RunningServer } from '../../../src/server/serve.ts';
 import { SecretVolume, issue, peerCertificate, tempDir, testCa, waitFor, writePlainPair } from '../../support/tls.ts';
-import { admissionReview, captureLog, testConfig } from './fixtures.ts';
+import { admissionReview, captureLog, emptyDependencies, testConfig } from './fixtures.ts';
 
 const running: RunningServer[] = [];
 afterEach(async () => {
@@ -28,6 +28,7 @@ async function start(files: { certFile: string; keyFile: string }, pollIntervalM
       VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'true',
     }),
     log: captured.log,
+    dependencies: emptyDependencies(),
     certificateDebounceMs: 20,
   });
   running.push(server);
