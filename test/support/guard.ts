@@ -12,7 +12,8 @@ import { defaultConfig, type Config } from '../../src/config.ts';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
 import { kubectl, paths, tempFile, type ClusterInfo } from '../harness/cluster.ts';
 
-export const WEBHOOK_CONFIGURATION_NAME = 'volume-guard';
+/** One per test process, so concurrent runs against one API server never remove each other's registration. */
+export const WEBHOOK_CONFIGURATION_NAME = `volume-guard-test-${process.pid}`;
 const NODE = join(paths.root, 'node_modules', '.bin', 'node');
 const CLI = join(paths.root, 'src', 'cli.ts');
 
