@@ -7,7 +7,7 @@
 // - least privilege: the chart's ClusterRole, bound to a test ServiceAccount, is enough for the cluster model to
 //   sync with that identity alone, and `kubectl auth can-i` shows it can neither read Secrets nor write anything.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
@@ -27,7 +27,8 @@ import {
   chartDefaultConfig,
   deployManifests,
 } from '../../scripts/generate-chart.ts';
-import { ensureCluster, helm, kubectl, tempFile } from '../harness/cluster.ts';
+import { ensureCluster, helm, kubectl, paths, tempFile } from '../harness/cluster.ts';
+import { startGuard } from '../support/guard.ts';
 import type { ClusterInfo, CommandResult } from '../harness/cluster.ts';
 
 const NAMESPACE = 'vg-chart-e2e';
@@ -657,6 +658,25 @@ describe("least privilege: the chart's ClusterRole", () => {
     expect(model.namespace(NAMESPACE)).toBeDefined();
     // The harness installs Longhorn's CRDs: their list/watch is granted too.
     expect(model.longhornInstalled).toBe(true);
+  });
+
+  it('is enough for `volume-guard serve` with the chart\'s config to become ready as that ServiceAccount', async () => {
+    const kubeConfig = await kubeConfigFor(serviceAccount);
+    const kubeconfigFile = await tempFile('chart-rbac.kubeconfig', kubeConfig.exportConfig());
+    const configMap = one(await template([], RBAC_RELEASE), 'ConfigMap');
+    // The launcher sets ports and TLS files for a local process; everything else is the chart's config file.
+    const { admission: _admission, ops: _ops, ...chartConfig } = parseYaml(configMap.data['config.yaml']);
+    const logFile = join(paths.dir, 'logs', 'chart-rbac.log');
+    const logOffset = existsSync(logFile) ? statSync(logFile).size : 0;
+    const guard = await startGuard(cluster, { name: 'chart-rbac', kubeconfig: kubeconfigFile, config: chartConfig });
+    try {
+      const ready = await fetch(`${guard.opsUrl}/readyz`);
+      expect(ready.status).toBe(200);
+    } finally {
+      expect(await guard.stop()).toBe(0);
+    }
+    expect(guard.logFile).toBe(logFile);
+    expect(readFileSync(logFile).subarray(logOffset).toString('utf8')).not.toMatch(/forbidden/i);
   });
 
   it('and needed: a ServiceAccount without the binding never syncs', async () => {
