@@ -80,11 +80,16 @@ export function judge(input: Judgement): Decision {
     // Listed findings an override skipped are not counted; unlisted ones are, unless a whole-check override took them.
     const listedCount = listed.get(check)?.length ?? findings.length;
     const total = (input.totals?.[check] ?? listedCount) - (listedCount - findings.length);
+    // Findings of severity warning (a dropped StatefulSet without data yet) inform; they never deny.
+    const critical = findings.filter((finding) => finding.severity === 'critical');
+    const informational = findings.filter((finding) => finding.severity !== 'critical');
+    if (informational.length) warnings.push(...warningLines(check, informational));
+    if (critical.length === 0) continue;
     if (input.modes[check] === 'enforce') {
-      enforced.push(describeGroup(check, findings, total));
+      enforced.push(describeGroup(check, critical, total - informational.length));
       enforcedChecks.push(check);
     } else {
-      warnings.push(...warningLines(check, findings, total));
+      warnings.push(...warningLines(check, critical, total - informational.length));
     }
   }
 

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
+import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { ADMIN, ALICE, context, request } from '../../support/admission.ts';
+import { namespace, pv, pvc, statefulSet } from '../../support/fixtures.ts';
+import { devlakeManifest, releaseSecret, type ReleaseFixture } from '../helm/helm-fixtures.ts';
+
+const validator = helmReleaseValidator(defaultConfig());
+const NS = 'devlake';
+const ORPHAN = 'devlake-mysql-data-devlake-mysql-0';
+
+function releaseRequest(
+  release: Partial<ReleaseFixture>,
+  options: { operation?: 'CREATE' | 'UPDATE'; user?: UserInfo; extraLabels?: Record<string, string>; data?: string } = {},
+): AdmissionRequest {
+  const fixture: ReleaseFixture = { name: 'devlake', namespace: NS, version: 1, status: 'pending-install', manifest: devlakeManifest(), ...release };
+  const object = releaseSecret(fixture, { ...(options.extraLabels ? { extraLabels: options.extraLabels } : {}), ...(options.data ? { data: options.data } : {}) });
+  return request({
+    kind: { group: '', version: 'v1', kind: 'Secret' },
+    resource: { group: '', version: 'v1', resource: 'secrets' },
+    operation: options.operation ?? 'CREATE',
+    namespace: NS,
+    name: `sh.helm.release.v1.${fixture.name}.v${fixture.version}`,
+    userInfo: options.user ?? ADMIN,
+    object,
+  });
+}
+
+function leftover(annotations: Record<string, string> = {}): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS);
+  model.upsert('namespace', namespace({ name: NS }));
+  model.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: ORPHAN, volumeName: 'pv-mysql', labels: { 'app.kubernetes.io/instance': 'devlake' }, annotations }));
+  model.upsert('persistentVolume', pv({ name: 'pv-mysql', claimNamespace: NS, claimName: ORPHAN, reclaimPolicy: 'Retain' }));
+  return model;
+}
+
+describe('helm release validator', () => {
+  it('denies a fresh install that would adopt a leftover StatefulSet PVC, naming it', () => {
+    const decision = validator.handle(releaseRequest({}), context(leftover()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('install of Helm release devlake/devlake');
+    expect(decision.status!.message).toContain(`${NS}/${ORPHAN}`);
+    expect(decision.status!.message).toContain('[orphan-pvc]');
+  });
+
+  it('allows the install once the PVC is gone, or marked for reuse, and audits the reuse', () => {
+    const empty = new ClusterModel(VOLUME_SETS);
+    expect(validator.handle(releaseRequest({}), context(empty)).allowed).toBe(true);
+    const reused = validator.handle(releaseRequest({}), context(leftover({ 'volume-guard.io/reuse': 'true' })));
+    expect(reused.allowed).toBe(true);
+    expect(reused.overrides).toEqual(['orphan-pvc']);
+    expect(reused.auditAnnotations?.['override-source']).toContain('volume-guard.io/reuse');
+  });
+
+  it('honors the release label override from an admin but not from another user', () => {
+    const labels = { 'volume-guard.io/skip': 'orphan-pvc' };
+    expect(validator.handle(releaseRequest({}, { extraLabels: labels }), context(leftover())).allowed).toBe(true);
+    const byAlice = validator.handle(releaseRequest({}, { extraLabels: labels, user: ALICE }), context(leftover()));
+    expect(byAlice.allowed).toBe(false);
+  });
+
+  it('a plain upgrade of a live StatefulSet passes', () => {
+    const model = leftover();
+    model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'devlake-mysql', claimTemplates: ['devlake-mysql-data'], helmReleaseName: 'devlake', helmReleaseNamespace: NS }));
+    const decision = validator.handle(releaseRequest({ version: 2, status: 'pending-upgrade' }), context(model));
+    expect(decision.allowed).toBe(true);
+  });
+
+  it('denies a release whose payload cannot be decoded, with the reason', () => {
+    const decision = validator.handle(releaseRequest({}, { data: 'not base64 at all!!' }), context(leftover()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('cannot check Helm release Secret');
+    expect(decision.status!.message).not.toContain('TOP-SECRET');
+  });
+
+  it('never denies other statuses or updates, and warns at uninstall about the PVCs left behind', () => {
+    expect(validator.handle(releaseRequest({ status: 'deployed' }), context(leftover())).allowed).toBe(true);
+    const model = leftover();
+    model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'devlake-mysql', claimTemplates: ['devlake-mysql-data'], helmReleaseName: 'devlake', helmReleaseNamespace: NS }));
+    const uninstall = validator.handle(releaseRequest({ status: 'uninstalling' }, { operation: 'UPDATE' }), context(model));
+    expect(uninstall.allowed).toBe(true);
+    expect(uninstall.warnings?.join('\n')).toContain(`PVC ${NS}/${ORPHAN} (PV pv-mysql, reclaim Retain)`);
+    expect(uninstall.warnings!.every((line) => line.length <= 120)).toBe(true);
+  });
+});
