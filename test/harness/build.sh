@@ -5,7 +5,7 @@
 #   helm                     upstream Helm v3 (go install helm.sh/helm/v3/cmd/helm@HELM_VERSION)
 #
 # A binary is rebuilt only when its inputs change: each has a stamp file holding a
-# hash of go.mod, go.sum, its sources, its ldflags and the Go version.
+# hash of go.mod, go.sum, its sources, its version/ldflags and the Go version.
 # The normal GOMODCACHE/GOCACHE are used, so only the very first build is slow
 # (10-20 min on 2 cores; a few GB of cache).
 #
@@ -75,7 +75,8 @@ elapsed() { local s=$(( $(date +%s) - $1 )); printf '%dm%02ds' $((s / 60)) $((s 
 with_heartbeat() { # with_heartbeat <label> <cmd...>
   local label="$1"; shift
   local start; start=$(date +%s)
-  ( while sleep 60; do say "  … still building $label ($(elapsed "$start"))"; done ) &
+  # (sleep must not hold our stdout/stderr open: a reader waiting for EOF would wait for it)
+  ( while sleep 60 </dev/null >/dev/null 2>&1; do say "  … still building $label ($(elapsed "$start"))"; done ) &
   local hb=$!
   local rc=0
   "$@" || rc=$?
@@ -87,9 +88,9 @@ with_heartbeat() { # with_heartbeat <label> <cmd...>
 
 build_kube() { # build_kube <name> <pkg-dir> <out> <first-build-hint>
   local name="$1" pkg="$2" out="$3" hint="$4"
-  local h; h="$(hash_of "$gover $KUBE_VERSION $kube_ldflags" "$here/go.mod" "$here/go.sum" "$here/build.sh" "$here/$pkg"/*.go)"
+  local h; h="$(hash_of "$gover $KUBE_VERSION $kube_ldflags" "$here/go.mod" "$here/go.sum" "$here/$pkg"/*.go)"
   if up_to_date "$out" "$h"; then say "$name is up to date ($out)"; return 0; fi
-  say "building $name $KUBE_VERSION ($hint)…"
+  if [ -x "$out" ]; then say "rebuilding $name $KUBE_VERSION (inputs changed)…"; else say "building $name $KUBE_VERSION ($hint)…"; fi
   rm -f "$out.stamp"
   with_heartbeat "$name" \
     bash -c 'cd "$1" && go build -p "$2" -ldflags "$3" -o "$4.tmp" "./$5" && mv -f "$4.tmp" "$4"' _ \
@@ -99,9 +100,9 @@ build_kube() { # build_kube <name> <pkg-dir> <out> <first-build-hint>
 
 build_helm() {
   local out="$bin/helm"
-  local h; h="$(hash_of "$gover $HELM_VERSION $helm_ldflags" "$here/build.sh")"
+  local h; h="$(hash_of "$gover $HELM_VERSION $helm_ldflags")"
   if up_to_date "$out" "$h"; then say "helm is up to date ($out)"; return 0; fi
-  say "building helm $HELM_VERSION (first build takes 3-6 min)…"
+  if [ -x "$out" ]; then say "rebuilding helm $HELM_VERSION (inputs changed)…"; else say "building helm $HELM_VERSION (first build takes 3-6 min)…"; fi
   rm -f "$out.stamp"
   local tmp; tmp="$(mktemp -d "$bin/.helm-build.XXXXXX")"
   # Outside any module, so Helm's own go.mod decides its dependencies (no replaces needed).

@@ -76,13 +76,18 @@ export type UpHook = (cluster: ClusterInfo, opts: { log: Log }) => Promise<void>
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/**
+ * Everything lives under <repo>/.cluster. Two environment variables move parts of it:
+ * TEST_CLUSTER_DIR (state, log, pid, kubeconfigs: a second, independent cluster)
+ * and CLUSTER_BIN_DIR (the built tools; default <repo>/.cluster/bin, shared).
+ */
 export const paths: ClusterPaths = (() => {
   const root = resolve(here, '..', '..');
-  const dir = join(root, '.cluster');
+  const dir = resolve(process.env.TEST_CLUSTER_DIR || join(root, '.cluster'));
   return {
     root,
     dir,
-    binDir: join(dir, 'bin'),
+    binDir: resolve(process.env.CLUSTER_BIN_DIR || join(root, '.cluster', 'bin')),
     stateDir: join(dir, 'state'),
     logFile: join(dir, 'apiserver.log'),
     pidFile: join(dir, 'apiserver.pid'),
@@ -110,7 +115,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function buildTools(opts: { log?: Log; force?: boolean } = {}): Promise<void> {
   const log = opts.log ?? defaultLog;
   const args = [paths.buildScript, ...(opts.force ? ['--force'] : [])];
-  const child = spawn('bash', args, { cwd: paths.root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', args, {
+    cwd: paths.root,
+    env: { ...process.env, CLUSTER_BIN_DIR: paths.binDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const forward = (stream: NodeJS.ReadableStream) => {
     let buf = '';
     stream.setEncoding('utf8');
@@ -147,7 +156,7 @@ function readPid(): number | undefined {
   }
 }
 
-/** True when `pid` is alive and is our API server (guards against pid reuse). */
+/** True when `pid` is alive and is the API server of this state dir (guards against pid reuse). */
 function isOurApiServer(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -155,8 +164,8 @@ function isOurApiServer(pid: number): boolean {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmdline.includes('kube-apiserver-embedded')) {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (argv[0]?.endsWith('kube-apiserver-embedded') && argv.includes(paths.stateDir)) {
       // A zombie (exited, not yet reaped by the parent that started it) counts as gone.
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
@@ -527,11 +536,10 @@ export function helm(args: readonly string[], opts: RunOptions = {}): Promise<Co
   return run(bin.helm, ['--kubeconfig', opts.kubeconfig ?? paths.kubeconfig, ...args], { ...opts, env });
 }
 
-/** Writes `text` to a file under .cluster/tmp and returns its path (for `kubectl apply -f`). */
+/** Writes `text` to .cluster/tmp/<name> (name may contain slashes) and returns its path. */
 export async function tempFile(name: string, text: string): Promise<string> {
-  const dir = join(paths.dir, 'tmp');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, name);
+  const file = join(paths.dir, 'tmp', name);
+  await mkdir(dirname(file), { recursive: true });
   await writeFile(file, text);
   return file;
 }
