@@ -52,6 +52,8 @@ export interface OrphanPvcTarget {
   readonly operation: ReleaseOperation;
   /** parseManifest(release.manifest, release.namespace); parsed once by the caller, which handles its errors. */
   readonly manifest: ParsedManifest;
+  /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
+  readonly limit?: number;
 }
 
 /** The admin's `volume-guard.io/reuse: "true"` on the PVC. */
@@ -256,7 +258,7 @@ function pvcFinding(candidate: Candidate, tags: readonly string[]): Finding {
  * that found it, plus `reuse-approved` when the PVC carries `volume-guard.io/reuse: "true"`.
  */
 export function collectOrphanPvc(snapshot: ClusterSnapshot, target: OrphanPvcTarget, cap: CapOptions = NO_CAP): CappedFindings {
-  const collector = new FindingCollector(cap);
+  const collector = new FindingCollector(cap, target.limit);
   const statefulSetFindings: Finding[] = [];
   const addStatefulSet = (statefulSet: StatefulSetRecord, rule: OrphanPvcRule, reason: string): void => {
     statefulSetFindings.push({

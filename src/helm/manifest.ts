@@ -7,13 +7,13 @@
 // (\x, \u, \U, or an escaped line break), so documents with neither the names nor such escapes are skipped
 // without building a YAML tree. Parsing is bounded: alias expansion (billion laughs), document size, and the
 // total amount of YAML parsed per manifest.
-import { parseAllDocuments } from 'yaml';
+import { isMap, parseAllDocuments } from 'yaml';
 import type { Labels } from '../cluster/records.ts';
 import { formatBytes } from './release.ts';
 
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
 export const DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024;
-export const DEFAULT_MAX_PARSED_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_PARSED_BYTES = 2 * 1024 * 1024;
 /** Kubernetes objects nest about 15 levels deep; the yaml parser's cost climbs steeply past a few hundred. */
 export const DEFAULT_MAX_NESTING_DEPTH = 100;
 /** `kind: List` documents may nest; the Kubernetes client flattens them, but nobody nests deeper than this. */
@@ -279,30 +279,92 @@ function describe(document: ManifestDocument, index: number): string {
   return document.source ? `manifest document ${document.source}` : `manifest document #${index + 1}`;
 }
 
-function parseDocument(document: ManifestDocument, index: number, maxAliasCount: number): unknown[] {
+const PARSE_OPTIONS = {
+  // YAML 1.2 core schema; merge keys and duplicate keys allowed, as the Kubernetes YAML decoder allows them.
+  merge: true,
+  uniqueKeys: false,
+  prettyErrors: false,
+  logLevel: 'silent',
+} as const;
+
+/** Parses one piece of text: its documents as plain values; throws what the yaml package throws. */
+function yamlValues(text: string, describeIt: () => string, maxAliasCount: number): unknown[] {
+  const parsed = parseAllDocuments(text, PARSE_OPTIONS);
   const values: unknown[] = [];
+  for (const doc of Array.isArray(parsed) ? parsed : []) {
+    if (doc.errors.length > 0) throw new ManifestError('invalid-yaml', `${describeIt()} is not valid YAML`);
+    values.push(doc.toJS({ maxAliasCount }));
+  }
+  return values;
+}
+
+// The pod template is most of a StatefulSet's text and none of what volume-guard reads, and the yaml parser's
+// time is proportional to what it reads. So a document with exactly one line `<indent>template:` gets the lines
+// after it that are indented deeper (and the comments and blank lines among them) replaced by a marker value, and
+// the result is used only if the marker came back as the `template` key of a block mapping `spec` under a block
+// root. Why that is sound: the text before the key line is unchanged, so the parser reaches the line in the same
+// state as in the original, where it is therefore also a key of spec's block mapping, whose value is exactly the
+// deeper-indented lines that follow. Anything else (the line sits in a scalar or a flow collection, an anchor in
+// the value is used later, a parse error) fails the check, and the whole document is parsed instead.
+const TEMPLATE_KEY_LINE = /^( +)template:[ \t]*(?:#[^\n]*)?$/gm;
+const PRUNED_MARKER = 'volume-guard.io/pruned-pod-template';
+
+/** The document with its single `template:` block value replaced by the marker; undefined when not applicable. */
+export function prunePodTemplate(text: string): string | undefined {
+  if (text.includes(PRUNED_MARKER)) return undefined;
+  const matches = [...text.matchAll(TEMPLATE_KEY_LINE)];
+  const match = matches.length === 1 ? matches[0] : undefined;
+  if (match === undefined) return undefined;
+  const keyIndent = match[1]?.length ?? 0;
+  const valueStart = match.index + match[0].length + 1;
+  let cut = valueStart;
+  let position = valueStart;
+  while (position < text.length) {
+    let lineEnd = text.indexOf('\n', position);
+    if (lineEnd === -1) lineEnd = text.length;
+    let content = position;
+    while (content < lineEnd && text.charCodeAt(content) === SPACE) content += 1;
+    const first = content < lineEnd ? text.charCodeAt(content) : NEWLINE;
+    const blankOrComment = first === NEWLINE || first === 0x0d || first === HASH;
+    if (!blankOrComment && content - position <= keyIndent) break;
+    position = lineEnd + 1;
+    if (!blankOrComment) cut = Math.min(position, text.length);
+  }
+  if (cut === valueStart) return undefined; // nothing deeper: an empty value or a same-indent sequence
+  return `${text.slice(0, match.index)}${' '.repeat(keyIndent)}template: "${PRUNED_MARKER}"\n${text.slice(cut)}`;
+}
+
+/** The pruned document's values, or undefined when the marker is not where the soundness argument needs it. */
+function parsePruned(pruned: string, maxAliasCount: number): unknown[] | undefined {
+  const parsed = parseAllDocuments(pruned, PARSE_OPTIONS);
+  const doc = Array.isArray(parsed) && parsed.length === 1 ? parsed[0] : undefined;
+  if (doc === undefined || doc.errors.length > 0 || !isMap(doc.contents) || doc.contents.flow) return undefined;
+  const spec = doc.contents.get('spec', true);
+  if (!isMap(spec) || spec.flow || spec.get('template') !== PRUNED_MARKER) return undefined;
+  return [doc.toJS({ maxAliasCount })];
+}
+
+function parseDocument(document: ManifestDocument, index: number, maxAliasCount: number): unknown[] {
+  const describeIt = (): string => describe(document, index);
   try {
-    // YAML 1.2 core schema; merge keys and duplicate keys allowed, as the Kubernetes YAML decoder allows them.
-    const parsed = parseAllDocuments(document.text, {
-      merge: true,
-      uniqueKeys: false,
-      prettyErrors: false,
-      logLevel: 'silent',
-    });
-    const docs = Array.isArray(parsed) ? parsed : [];
-    for (const doc of docs) {
-      if (doc.errors.length > 0) throw new ManifestError('invalid-yaml', `${describe(document, index)} is not valid YAML`);
-      values.push(doc.toJS({ maxAliasCount }));
+    const pruned = prunePodTemplate(document.text);
+    if (pruned !== undefined) {
+      try {
+        const values = parsePruned(pruned, maxAliasCount);
+        if (values !== undefined) return values;
+      } catch {
+        // fall through to the whole document, which reports its own errors
+      }
     }
+    return yamlValues(document.text, describeIt, maxAliasCount);
   } catch (error) {
     if (error instanceof ManifestError) throw error;
     if (error instanceof ReferenceError && /alias/i.test(error.message)) {
-      throw new ManifestError('yaml-bomb', `${describe(document, index)} expands too many YAML aliases`);
+      throw new ManifestError('yaml-bomb', `${describeIt()} expands too many YAML aliases`);
     }
     // A stack overflow on absurd nesting lands here too.
-    throw new ManifestError('invalid-yaml', `${describe(document, index)} is not valid YAML`);
+    throw new ManifestError('invalid-yaml', `${describeIt()} is not valid YAML`);
   }
-  return values;
 }
 
 /**

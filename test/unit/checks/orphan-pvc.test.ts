@@ -362,6 +362,7 @@ describe('orphan-pvc: reuse approval and caps', () => {
     const capped = collectOrphanPvc(approved(), target('install'), { limit: 1 });
     expect(capped.findings).toHaveLength(1);
     expect(capped.total).toBe(2);
+    expect(orphanPvcCheck(approved(), { ...target('install'), limit: 1 })).toHaveLength(1);
   });
 });
 

@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ManifestError,
   mayDeclareStorage,
   nestingExceeds,
   parseManifest,
+  prunePodTemplate,
   splitManifest,
   type ManifestErrorCode,
   type ManifestLimits,
@@ -297,5 +299,133 @@ describe('nestingExceeds', () => {
     ['closing brackets release depth', 'a: [[1]]\nb: [[2]]\n', 3, false],
   ])('%s', (_label, text, limit, expected) => {
     expect(nestingExceeds(text, limit)).toBe(expected);
+  });
+});
+
+describe('pod template pruning', () => {
+  // A comment naming the marker turns pruning off without changing the YAML: the reference full parse.
+  const fullParse = (text: string) => parseManifest(`${text}\n# volume-guard.io/pruned-pod-template\n`, 'apps');
+
+  const typical = statefulSet(`metadata:
+  name: db
+spec:
+  replicas: 3
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      containers:
+        - name: db
+          args:
+            - |
+              echo "template:"
+# a comment at column 0 inside the template
+          env: [{name: A, value: "1"}]
+  volumeClaimTemplates:
+    - metadata: {name: data}
+  persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete}
+`);
+
+  it('cuts the pod template out of a typical StatefulSet and keeps what follows it', () => {
+    const pruned = prunePodTemplate(typical);
+    expect(pruned).toBeDefined();
+    expect(pruned).toContain('  template: "volume-guard.io/pruned-pod-template"\n');
+    expect(pruned).not.toContain('containers');
+    expect(pruned).toContain('volumeClaimTemplates');
+    expect(parseManifest(typical, 'apps')).toEqual(fullParse(typical));
+    expect(parseManifest(typical, 'apps').statefulSets[0]).toMatchObject({
+      replicas: 3,
+      claimTemplates: ['data'],
+      retentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
+    });
+  });
+
+  it.each([
+    [
+      'a flow-style spec whose template line hides a sibling key',
+      `metadata: {name: db}\nspec: {\n  template:\n    {a: 1}, replicas: 5\n  , volumeClaimTemplates: [{metadata: {name: data}}]}\n`,
+    ],
+    [
+      'a template line inside a multi-line double-quoted string',
+      `metadata: {name: db}\nspec:\n  note: "a\n    template:\n     b"\n  replicas: 4\n  volumeClaimTemplates: [{metadata: {name: data}}]\n`,
+    ],
+    [
+      'an anchor inside the template used after it',
+      `metadata: {name: db}\nspec:\n  template:\n    x: &n 6\n  replicas: *n\n  volumeClaimTemplates: [{metadata: {name: data}}]\n`,
+    ],
+    [
+      'a template value written as a same-indent sequence',
+      `metadata: {name: db}\nspec:\n  template:\n  - a\n  replicas: 2\n  volumeClaimTemplates: [{metadata: {name: data}}]\n`,
+    ],
+    [
+      'two template lines',
+      `metadata:\n  name: db\n  annotations:\n    note: |\n      template:\n        x\nspec:\n  template:\n    spec: {}\n  replicas: 7\n  volumeClaimTemplates: [{metadata: {name: data}}]\n`,
+    ],
+    [
+      'a template key that is not spec.template',
+      `metadata:\n  name: db\n  template:\n    replicas: 9\nspec:\n  replicas: 8\n  volumeClaimTemplates: [{metadata: {name: data}}]\n`,
+    ],
+    [
+      'CRLF line endings',
+      `metadata:\r\n  name: db\r\nspec:\r\n  template:\r\n    spec: {}\r\n  replicas: 3\r\n  volumeClaimTemplates:\r\n    - metadata: {name: data}\r\n`,
+    ],
+  ])('reads the same as a full parse with %s', (_label, body) => {
+    const text = statefulSet(body);
+    const parsed = parseManifest(text, 'apps');
+    expect(parsed).toEqual(fullParse(text));
+    expect(parsed.statefulSets[0]?.claimTemplates).toEqual(['data']);
+  });
+
+  // Valid YAML by construction: a random nested block value for the template, with the tricky bits (block
+  // scalars holding `template:` and `replicas:` lines, multi-line quoted strings, flow collections, comments at
+  // any column, an anchor), followed by siblings of spec that the pruning must not swallow.
+  const scalar = fc.constantFrom('1', 'plain text', '"quoted: x"', "'single'", '[a, {b: c}]', '{}', 'null');
+  const blockScalar = fc.constantFrom('template:', 'replicas: 99', '  deeper', '# not a comment', '- x');
+  const key = fc.constantFrom('a', 'b', 'spec', 'template2', 'replicas', 'metadata');
+  type Value = { kind: 'scalar'; text: string } | { kind: 'block'; lines: string[] } | { kind: 'map'; entries: [string, Value][] } | { kind: 'seq'; items: Value[] } | { kind: 'quoted' };
+  const { value } = fc.letrec<{ value: Value }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      scalar.map((text): Value => ({ kind: 'scalar', text })),
+      fc.array(blockScalar, { minLength: 1, maxLength: 3 }).map((lines): Value => ({ kind: 'block', lines })),
+      fc.constant<Value>({ kind: 'quoted' }),
+      fc.array(fc.tuple(key, tie('value')), { minLength: 1, maxLength: 3 }).map((entries): Value => ({ kind: 'map', entries })),
+      fc.array(tie('value'), { minLength: 1, maxLength: 3 }).map((items): Value => ({ kind: 'seq', items })),
+    ),
+  }));
+  const render = (v: Value, indent: number, comments: boolean[]): string => {
+    const pad = ' '.repeat(indent);
+    const comment = (): string => (comments.shift() ? `\n# comment at column 0` : '');
+    switch (v.kind) {
+      case 'scalar':
+        return ` ${v.text}`;
+      case 'quoted':
+        return ` "first line\n${pad}  template:\n${pad}  last"`;
+      case 'block':
+        return ` |2\n${v.lines.map((l) => `${pad}  ${l}`).join('\n')}`;
+      case 'map':
+        return v.entries.map(([k, child]) => `\n${pad}${k}:${render(child, indent + 2, comments)}${comment()}`).join('');
+      case 'seq':
+        return v.items.map((child) => `\n${pad}-${child.kind === 'map' || child.kind === 'seq' ? ` x:${render(child, indent + 4, comments)}` : render(child, indent + 2, comments)}`).join('');
+    }
+  };
+  const sibling = fc.constantFrom('replicas: 11', 'ordinals: {start: 3}', 'serviceName: s', '# sibling comment', 'x: &late 4', '');
+
+  it('matches a full parse on generated documents (property)', () => {
+    let pruned = 0;
+    fc.assert(
+      fc.property(value, fc.array(fc.boolean(), { maxLength: 8 }), fc.array(sibling, { maxLength: 4 }), (template, comments, siblings) => {
+        const body = template.kind === 'map' || template.kind === 'seq' ? render(template, 4, [...comments]) : ` {}`;
+        const text = statefulSet(
+          `metadata:\n  name: gen\nspec:\n  replicas: 2\n  template:${body}\n${siblings.map((l) => `  ${l}`).join('\n')}\n  volumeClaimTemplates: [{metadata: {name: data}}]\n`,
+        );
+        const expected = fullParse(text);
+        if (prunePodTemplate(text) !== undefined) pruned += 1;
+        expect(parseManifest(text, 'apps')).toEqual(expected);
+      }),
+      { numRuns: 400 },
+    );
+    // The property must exercise the pruning, not only the fallback.
+    expect(pruned).toBeGreaterThan(40);
   });
 });
