@@ -32,6 +32,8 @@ export interface ClusterPaths {
   logFile: string;
   pidFile: string;
   lockFile: string;
+  /** Build stamp of the binary the running API server was started from. */
+  runningStampFile: string;
   kubeconfig: string;
   kubeconfigUser: string;
   buildScript: string;
@@ -91,6 +93,7 @@ export const paths: ClusterPaths = (() => {
     stateDir: join(dir, 'state'),
     logFile: join(dir, 'apiserver.log'),
     pidFile: join(dir, 'apiserver.pid'),
+    runningStampFile: join(dir, 'apiserver.stamp'),
     lockFile: join(dir, 'up.lock'),
     kubeconfig: join(dir, 'kubeconfig'),
     kubeconfigUser: join(dir, 'kubeconfig-user'),
@@ -337,6 +340,7 @@ async function startApiServer(log: Log, readyTimeoutMs: number): Promise<Cluster
   });
   child.unref();
   writeFileSync(paths.pidFile, `${pid}\n`);
+  writeFileSync(paths.runningStampFile, binaryStamp());
   log(`cluster: started kube-apiserver (pid ${pid}, log ${paths.logFile})`);
 
   const deadline = Date.now() + readyTimeoutMs;
@@ -356,6 +360,19 @@ async function startApiServer(log: Log, readyTimeoutMs: number): Promise<Cluster
     await sleep(250);
   }
   throw new Error(`kube-apiserver not ready after ${readyTimeoutMs} ms; see ${paths.logFile}:\n${tail(readLogFrom(offset), 30)}`);
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** build.sh's stamp (input hash) of the API server binary; '' when unknown. */
+function binaryStamp(): string {
+  return readText(`${bin.apiserver}.stamp`);
 }
 
 function readLogFrom(offset: number): string {
@@ -416,7 +433,13 @@ export async function ensureCluster(opts: EnsureClusterOptions = {}): Promise<Cl
   return withLock(log, async () => {
     if (opts.build ?? true) await buildTools({ log });
     let cluster: ClusterInfo;
-    const status = await clusterStatus();
+    let status = await clusterStatus();
+    if (status.running && binaryStamp() !== readText(paths.runningStampFile)) {
+      // Rebuilt since it started (new flags or version): restart on the same port and data.
+      log('cluster: kube-apiserver binary changed since it started: restarting it');
+      await stopProcess(log, 30_000);
+      status = await clusterStatus();
+    }
     if (status.running && status.pid !== undefined) {
       if (!status.ready) {
         const state = readState();
