@@ -2,7 +2,7 @@
 // tree against it, and the webhooks registered and verified to be called. After: both stopped again.
 import type { TestProject } from 'vitest/node';
 import { ensureCluster, type ClusterInfo } from '../harness/cluster.ts';
-import { registerWebhooks, startGuard, unregisterWebhooks, type GuardInstance } from '../support/guard.ts';
+import { registerWebhooks, removeStaleRegistrations, startGuard, unregisterWebhooks, type GuardInstance } from '../support/guard.ts';
 
 export interface ProvidedGuard {
   readonly url: string;
@@ -24,7 +24,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = Date.now();
   const log = (line: string) => process.stderr.write(`[e2e setup] ${line}\n`);
   const cluster = await ensureCluster({ log });
-  guard = await startGuard(cluster, { name: 'e2e' });
+  await removeStaleRegistrations();
+  guard = await startGuard(cluster, { name: `e2e-${process.pid}` });
   await registerWebhooks(guard);
   log(`volume-guard registered at ${guard.url} (${Math.round((Date.now() - started) / 1000)} s)`);
   project.provide('cluster', cluster);

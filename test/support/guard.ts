@@ -147,6 +147,23 @@ export async function registerWebhooks(guard: GuardInstance, options: { failureP
   }, 500);
 }
 
+/** Removes registrations left by test processes that died without tearing down (they would fail closed). */
+export async function removeStaleRegistrations(): Promise<void> {
+  const listed = await kubectl(['get', 'validatingwebhookconfigurations', '-o', 'name']);
+  for (const line of listed.stdout.split('\n')) {
+    const match = /volume-guard-test-(\d+)$/.exec(line.trim());
+    if (!match) continue;
+    const pid = Number(match[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) await kubectl(['delete', line.trim(), '--ignore-not-found']);
+  }
+}
+
 export async function unregisterWebhooks(): Promise<void> {
   await kubectl(['delete', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION_NAME, '--ignore-not-found']);
 }

@@ -176,3 +176,74 @@ export async function createLonghornVolume(options: {
 export async function deleteObjects(...args: string[][]): Promise<void> {
   for (const target of args) await kubectl(['delete', ...target, '--ignore-not-found', '--wait=false']);
 }
+
+/** Retries `attempt` until it returns true (the model follows the API server by a watch event or two). */
+export async function eventually<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = await attempt();
+    if (accept(last) || Date.now() > deadline) return last;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+/**
+ * The PVCs the StatefulSet controller would create for a live StatefulSet: `<template>-<sts>-<ordinal>`, with the
+ * template's labels plus the selector's, no Helm annotations; each bound to a Retain PV, as a provisioner would.
+ */
+export async function createStatefulSetClaims(namespace: string, statefulSet: string): Promise<string[]> {
+  const got = await must(kubectl(['get', 'statefulset', statefulSet, '-n', namespace, '-o', 'json']), `get statefulset ${statefulSet}`);
+  const sts = JSON.parse(got.stdout) as {
+    spec: { replicas?: number; selector: { matchLabels?: Record<string, string> }; volumeClaimTemplates?: { metadata: { name: string; labels?: Record<string, string> }; spec: unknown }[] };
+  };
+  const names: string[] = [];
+  for (let ordinal = 0; ordinal < (sts.spec.replicas ?? 1); ordinal++) {
+    for (const template of sts.spec.volumeClaimTemplates ?? []) {
+      const name = `${template.metadata.name}-${statefulSet}-${ordinal}`;
+      const pvName = `pv-${namespace}-${name}`.slice(0, 63);
+      await apply(
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name: pvName },
+          spec: {
+            capacity: { storage: '1Gi' },
+            accessModes: ['ReadWriteOnce'],
+            persistentVolumeReclaimPolicy: 'Retain',
+            storageClassName: 'standard',
+            csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: pvName },
+            claimRef: { namespace, name },
+          },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name, namespace, labels: { ...(template.metadata.labels ?? {}), ...(sts.spec.selector.matchLabels ?? {}) } },
+          spec: { ...(template.spec as object), storageClassName: 'standard', volumeName: pvName },
+        },
+      );
+      await patchStatus('pv', pvName, { phase: 'Bound' });
+      await patchStatus('pvc', name, { phase: 'Bound' }, namespace);
+      names.push(name);
+    }
+  }
+  return names;
+}
+
+/** volume_guard_model_objects for a resource (e.g. `persistentvolumeclaims`), read from the guard's metrics. */
+export async function modelCount(opsUrl: string, resource: string): Promise<number> {
+  const text = await (await fetch(`${opsUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`volume_guard_model_objects{resource="${resource}"}`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** Runs `change`, then waits until the guard's model holds `delta` more (or fewer) objects of `resource`. */
+export async function changeAndWait(opsUrl: string, resource: string, delta: number, change: () => Promise<unknown>): Promise<void> {
+  const before = await modelCount(opsUrl, resource);
+  await change();
+  const want = before + delta;
+  // At least (or at most) the expected count: other test processes may share the API server while developing.
+  const reached = (n: number) => (delta >= 0 ? n >= want : n <= want);
+  const counted = await eventually(() => modelCount(opsUrl, resource), reached);
+  if (!reached(counted)) throw new Error(`volume-guard's model holds ${counted} ${resource}, expected ${want}`);
+}
