@@ -1,0 +1,84 @@
+// Seed 001 (Harvester): the upgrade check looked only at attached single-replica volumes; detached ones carry the
+// same risk. volume-guard denies a Harvester Upgrade while any single-replica volume exists, honors Harvester's
+// skipSingleReplicaDetachedVol for the detached ones only, and volume-guard.io/skip for the rest.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, paths, tempFile } from '../harness/cluster.ts';
+import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../support/scenario.ts';
+
+const NS = 'harvester-system';
+
+async function createUpgrade(name: string, annotations: Record<string, string> = {}, dryRun = false, kubeconfig = paths.kubeconfig) {
+  const upgrade = {
+    apiVersion: 'harvesterhci.io/v1beta1',
+    kind: 'Upgrade',
+    metadata: { name, namespace: NS, annotations },
+    spec: { version: 'v1.5.0', logEnabled: false },
+  };
+  const file = await tempFile(`upgrade-${name}.json`, JSON.stringify(upgrade));
+  return kubectl(['create', '-f', file, ...(dryRun ? ['--dry-run=server'] : [])], { kubeconfig });
+}
+
+/** Waits until volume-guard's model has caught up enough to deny, using server-side dry runs (they reach webhooks). */
+async function deniedOnceSynced(name: string, annotations: Record<string, string> = {}) {
+  await eventually(() => createUpgrade(name, annotations, true), (r) => r.code !== 0);
+  return createUpgrade(name, annotations);
+}
+
+describe('seed 001: single-replica volumes, attached or detached, block a Harvester upgrade', () => {
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await ensureNamespace(LONGHORN_NS);
+    await createLonghornNode('s001-node-1');
+    await createLonghornVolume({
+      name: 's001-detached',
+      numberOfReplicas: 1,
+      state: 'detached',
+      replicas: [{ node: 's001-node-1' }],
+      claim: { namespace: 'vms', name: 'vm-disk-detached' },
+    });
+  });
+  afterAll(async () => {
+    await deleteObjects(
+      ['upgrades.harvesterhci.io', '--all', '-n', NS],
+      ['volumes.longhorn.io,replicas.longhorn.io', '-l', 'longhornvolume', '-n', LONGHORN_NS],
+      ['volumes.longhorn.io', 's001-detached', 's001-attached', '-n', LONGHORN_NS],
+      ['nodes.longhorn.io', 's001-node-1', '-n', LONGHORN_NS],
+    );
+  });
+
+  it('denies the Upgrade while a detached single-replica volume exists, naming it and its PVC', async () => {
+    const denied = await deniedOnceSynced('hvst-upgrade-1');
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('admission webhook "upgrade.volume-guard.io" denied the request');
+    expect(denied.stderr).toContain('[single-replica]');
+    expect(denied.stderr).toContain('longhorn-system/s001-detached');
+    expect(denied.stderr).toContain('vms/vm-disk-detached');
+    expect(denied.stderr).toContain('detached');
+  });
+
+  it("allows it with Harvester's skipSingleReplicaDetachedVol annotation", async () => {
+    const allowed = await createUpgrade('hvst-upgrade-2', { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' });
+    expect(allowed.stderr).toContain('single-replica overridden by annotation harvesterhci.io/skipSingleReplicaDetachedVol');
+    expect(allowed.code).toBe(0);
+  });
+
+  it('still denies for an attached single-replica volume, unless volume-guard.io/skip names single-replica', async () => {
+    await createLonghornVolume({ name: 's001-attached', numberOfReplicas: 1, state: 'attached', replicas: [{ node: 's001-node-1' }] });
+    const harvesterSkip = { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' };
+    const denied = await deniedOnceSynced('hvst-upgrade-3', harvesterSkip);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('longhorn-system/s001-attached');
+    expect(denied.stderr).not.toContain('s001-detached ');
+
+    const skip = { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-reason': 'VM data backed up' };
+    // The non-admin identity cannot write the override even where RBAC lets it create upgrades.
+    await kubectl(['create', 'role', 'upgrader', '-n', NS, '--verb=create,get', '--resource=upgrades.harvesterhci.io']);
+    await kubectl(['create', 'rolebinding', 'alice-upgrader', '-n', NS, '--role=upgrader', '--user=alice']);
+    const byAlice = await createUpgrade('hvst-upgrade-4', skip, false, paths.kubeconfigUser);
+    expect(byAlice.code).not.toBe(0);
+    expect(byAlice.stderr).toContain('denied the request');
+
+    const allowed = await createUpgrade('hvst-upgrade-5', skip);
+    expect(allowed.code).toBe(0);
+  });
+});
