@@ -11,14 +11,16 @@
 //    for a template the live StatefulSet does not have was left by an older shape of it), or an ownerReference to
 //    a live StatefulSet (uid checked) or Pod, or to a kind the snapshot cannot see (its garbage collector's call).
 //  - release-labelled (install only): PVCs labelled `app.kubernetes.io/instance` or `release` = the release,
-//    existing before its first revision.
+//    existing before its first revision, unless owned as above (a live owner reference, or a live StatefulSet of
+//    a name the manifest declares claims it).
 //  - adopted-by-helm (install only): a PVC the manifest declares that already exists annotated for this release
 //    (kept by `helm.sh/resource-policy: keep`); Helm adopts it silently. One without the annotations makes Helm
 //    fail the install on its own, with no data at risk, so it is not reported.
 //  - dropped-statefulset / renamed-claim-template (upgrade, rollback): live StatefulSets Helm annotated for this
 //    release that the new manifest drops, or whose claim templates it no longer has: their PVCs are left behind
 //    (the StatefulSet itself, as a warning, when none of its PVCs exists yet).
-// PVCs being deleted are never reported (a pod cannot mount them any more).
+// PVCs being deleted are never reported (a pod cannot mount them any more). The previous revision is not needed:
+// the live StatefulSets Helm annotated stand for it (and volume-guard may not read Secrets anyway).
 //
 // A PVC annotated `volume-guard.io/reuse: "true"` is still reported, tagged `reuse-approved`: the admin declared
 // its data is meant to be reused, and the validator honors that as an override, so it is audited and counted
