@@ -112,6 +112,7 @@ function kubeConfigVia(server: string): KubeConfig {
 class ExpiringClient implements KubeClient {
   readonly #inner: KubeClient;
   armedFor: string | undefined;
+  expiredVersion = '';
   constructor(inner: KubeClient) {
     this.#inner = inner;
   }
@@ -121,7 +122,7 @@ class ExpiringClient implements KubeClient {
   watch(path: string, options: Parameters<KubeClient['watch']>[1], handlers: Parameters<KubeClient['watch']>[2]): Promise<void> {
     if (this.armedFor === path) {
       this.armedFor = undefined;
-      return this.#inner.watch(path, { ...options, resourceVersion: '1' }, handlers);
+      return this.#inner.watch(path, { ...options, resourceVersion: this.expiredVersion }, handlers);
     }
     return this.#inner.watch(path, options, handlers);
   }
@@ -231,6 +232,8 @@ let model: ClusterModel;
 let registry: Registry;
 let running: RunningClusterModel | undefined;
 let expiring: ExpiringClient;
+/** A PVC resourceVersion from before the API server restart: expired afterwards. */
+let versionBeforeRestart = '';
 
 beforeAll(async () => {
   cluster = await ensureCluster();
@@ -288,6 +291,8 @@ describe('cluster model against the real API server', () => {
     log.info({ syncMs }, 'synced');
     expect(running.health.staleResources(Date.now(), 5_000)).toEqual([]);
     expect(model.longhornInstalled).toBe(true);
+    // Listed is synced; once each informer's watch is connected too, its age is 0.
+    await eventually(() => running!.statuses().every((status) => status.connected), 'every watch connected');
     for (const kind of RESOURCE_KINDS) {
       expect(await metricValue(registry, 'volume_guard_model_age_seconds', { resource: resourceLabel(RESOURCE_SPECS[kind]) })).toBe(0);
     }
@@ -424,34 +429,6 @@ describe('cluster model against the real API server', () => {
     await expectConverges(model, 'model equals server after the deletes', 15_000);
   });
 
-  it('relists on a real 410 from the API server and reconciles what it missed', async () => {
-    // The real API server answers a watch from a long-gone resourceVersion with 410 Gone...
-    const error = await direct
-      .watch(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, { resourceVersion: '1', timeoutSeconds: 10, signal: AbortSignal.timeout(10_000) }, { onConnected() {}, onEvent() {} })
-      .catch((e: unknown) => e);
-    expect(isExpired(error)).toBe(true);
-
-    // ...and the informer that gets it lists again. Make it miss changes first: cut its connection,
-    // change things, then have its resumed watch start from an expired resourceVersion.
-    for (const name of ['keep', 'gone-1', 'gone-2']) await apply(pvc(name));
-    await eventually(() => model.persistentVolumeClaimsIn(NS).length === 3, 'claims visible');
-    const expiredBefore = await restartsOf(registry, 'persistentvolumeclaims', 'expired');
-    proxy.cut();
-    await k(['delete', 'pvc', 'gone-1', 'gone-2', '-n', NS]);
-    await apply(pvc('new-1'));
-    expiring.armedFor = collectionPath(RESOURCE_SPECS.persistentVolumeClaim, LONGHORN_NS);
-    proxy.restore();
-
-    await eventually(
-      () => model.persistentVolumeClaimsIn(NS).map((claim) => claim.name).sort().join() === 'keep,new-1',
-      'claims reconciled after 410',
-      30_000,
-    );
-    expect(expiring.armedFor).toBeUndefined();
-    expect(await restartsOf(registry, 'persistentvolumeclaims', 'expired')).toBe(expiredBefore + 1);
-    await expectConverges(model, 'model equals server after the 410 relist', 30_000);
-  });
-
   it('treats absent Longhorn CRDs as "not installed", synced, and picks them up again', async () => {
     await apply(longhornVolume('pvc-before', 2));
     await eventually(() => model.longhornVolume('pvc-before') !== undefined, 'volume visible');
@@ -505,6 +482,8 @@ describe('cluster model against the real API server', () => {
       for (const resource of running!.health.staleResources(Date.now(), 10_000)) stale.add(resource);
     }, 500);
     const relistsBefore = await Promise.all(RESOURCE_KINDS.map((kind) => restartsOf(registry, resourceLabel(RESOURCE_SPECS[kind]), 'expired')));
+    versionBeforeRestart = (await direct.list(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, { limit: 1, signal: AbortSignal.timeout(10_000) })).resourceVersion;
+    await apply(pvc('r-later')); // etcd moves past that version before the restarted server's cache starts
     try {
       await restartApiServer({ downSeconds: 30, log: (line) => log.info(line) });
     } finally {
@@ -521,6 +500,38 @@ describe('cluster model against the real API server', () => {
     await eventually(() => running!.health.staleResources(Date.now(), 5_000).length === 0, 'fresh again', 30_000);
     const relistsAfter = await Promise.all(RESOURCE_KINDS.map((kind) => restartsOf(registry, resourceLabel(RESOURCE_SPECS[kind]), 'expired')));
     log.warn({ relistsBefore, relistsAfter }, 'expired (410) restarts around the API server restart');
+    // The restarted server's watch cache begins after every resourceVersion the informers held (the API
+    // server itself writes to etcd as it starts): each resumed watch got a real 410 Gone and relisted.
+    expect(relistsAfter.every((count, i) => count > relistsBefore[i]!)).toBe(true);
+    const error = await direct
+      .watch(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, { resourceVersion: versionBeforeRestart, timeoutSeconds: 10, signal: AbortSignal.timeout(15_000) }, { onConnected() {}, onEvent() {} })
+      .catch((e: unknown) => e);
+    expect(isExpired(error)).toBe(true);
+  });
+
+  it('relists on a real 410 from the API server and reconciles what it missed', async () => {
+    // The informer that gets a 410 lists again. Make it miss changes first: cut its connection, change
+    // things, then have its resumed watch start from a resourceVersion of before the API server restart,
+    // which the restarted server no longer serves (the previous test checks that).
+    expect(versionBeforeRestart).not.toBe('');
+    for (const name of ['keep', 'gone-1', 'gone-2']) await apply(pvc(name));
+    await eventually(() => model.persistentVolumeClaimsIn(NS).length === 3, 'claims visible');
+    const expiredBefore = await restartsOf(registry, 'persistentvolumeclaims', 'expired');
+    proxy.cut();
+    await k(['delete', 'pvc', 'gone-1', 'gone-2', '-n', NS]);
+    await apply(pvc('new-1'));
+    expiring.expiredVersion = versionBeforeRestart;
+    expiring.armedFor = collectionPath(RESOURCE_SPECS.persistentVolumeClaim, LONGHORN_NS);
+    proxy.restore();
+
+    await eventually(
+      () => model.persistentVolumeClaimsIn(NS).map((claim) => claim.name).sort().join() === 'keep,new-1',
+      'claims reconciled after 410',
+      30_000,
+    );
+    expect(expiring.armedFor).toBeUndefined();
+    expect(await restartsOf(registry, 'persistentvolumeclaims', 'expired')).toBe(expiredBefore + 1);
+    await expectConverges(model, 'model equals server after the 410 relist', 30_000);
   });
 
   it('syncs with exactly the RBAC rules of permissions.ts, as a service account', async () => {
