@@ -56,7 +56,7 @@ function withTlsFiles(config: Config, certFile: string, keyFile: string): Config
 }
 
 /** Every subcommand. Add a registrar here to add a command. */
-export const COMMANDS: readonly CommandRegistrar[] = [registerServeCommand];
+export const COMMANDS: readonly CommandRegistrar[] = [registerServeCommand, (await import('./audit/command.ts')).registerAuditCommand];
 
 export function buildProgram(registrars: readonly CommandRegistrar[] = COMMANDS): Command {
   const program = new Command('volume-guard')

@@ -1,0 +1,81 @@
+// `volume-guard audit`: its flags and exit codes (src/audit/run.ts does the work). Exit codes: 0 no risk
+// found, 1 risks found, 2 an error (bad flags, cluster unreachable, missing permission), with one line on stderr.
+
+import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
+import type { CommandRegistrar } from '../cli.ts';
+import { AuditError } from './errors.ts';
+
+export const EXIT_NO_RISK = 0;
+export const EXIT_RISKS = 1;
+export const EXIT_ERROR = 2;
+
+export const DEFAULT_TIMEOUT_SECONDS = 60;
+
+export interface AuditOptions {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly node?: string;
+  readonly release?: { readonly namespace: string; readonly name: string };
+  readonly output: 'table' | 'json';
+  readonly timeout: number;
+  readonly config?: string;
+}
+
+export function parseRelease(value: string): { namespace: string; name: string } {
+  const parts = value.split('/');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+    throw new InvalidArgumentError('expected NAMESPACE/NAME, e.g. devlake/devlake');
+  }
+  return { namespace: parts[0] as string, name: parts[1] as string };
+}
+
+export function parseTimeout(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError('expected a number of seconds above 0');
+  return seconds;
+}
+
+/** Commander's own errors (unknown option, bad value) exit 2 like every other audit error; help still exits 0. */
+function exitTwoOnUsageError(error: CommanderError): never {
+  if (error.exitCode === 0) throw error;
+  throw new CommanderError(EXIT_ERROR, error.code, error.message);
+}
+
+export const registerAuditCommand: CommandRegistrar = (program: Command) => {
+  program
+    .command('audit')
+    .description(
+      'report every data-loss risk in the cluster before maintenance, with the lingering overrides ' +
+        '(exit 0: no risk, 1: risks found, 2: error)',
+    )
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'kubeconfig context (default: the current one)')
+    .addOption(new Option('--node <name>', 'only what cordoning or draining this node would hit').conflicts('release'))
+    .addOption(
+      new Option('--release <namespace/name>', 'only what installing this Helm release again would hit').argParser(parseRelease),
+    )
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(
+      new Option('--timeout <seconds>', 'how long to wait for a complete view of the cluster')
+        .argParser(parseTimeout)
+        .default(DEFAULT_TIMEOUT_SECONDS),
+    )
+    .option('-c, --config <file>', "volume-guard's configuration (Longhorn namespace, guarded upgrade kinds); VOLUME_GUARD_* variables apply")
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: (text, write) => write(`volume-guard: ${text.replace(/^error: /, '')}`) })
+    .exitOverride(exitTwoOnUsageError)
+    .action(async (options: AuditOptions) => {
+      let code: number;
+      try {
+        // Loaded only now: `--help` and flag errors answer without the Kubernetes client.
+        const { runAudit } = await import('./run.ts');
+        code = await runAudit(options);
+      } catch (error) {
+        const message = error instanceof AuditError ? error.message : `audit failed: ${error instanceof Error ? error.message : String(error)}`;
+        process.stderr.write(`volume-guard: ${message}\n`);
+        throw new CommanderError(EXIT_ERROR, 'volume-guard.audit.error', message);
+      }
+      // main() turns a CommanderError into the process's exit code.
+      if (code !== EXIT_NO_RISK) throw new CommanderError(code, 'volume-guard.audit.risks', 'data-loss risks found');
+    });
+};

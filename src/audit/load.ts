@@ -1,0 +1,293 @@
+// Loading what the audit reads, with the admin's own credentials: the cluster model through the webhook's own
+// informers (started, synced once, stopped), the guarded upgrade objects (for their overrides), and, for
+// --release, the release's Secrets metadata-only (their labels say whether it is installed; the payload is
+// never fetched). Every failure becomes an AuditError: one line, exit code 2.
+
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { metaOf, type StringMap } from '../admission/objects.ts';
+import { HARVESTER_SKIP_DETACHED_KEY } from '../admission/overrides.ts';
+import { VOLUME_SETS } from '../checks/longhorn-health.ts';
+import { HttpKubeClient, KubeApiError, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
+import { ClusterModel } from '../cluster/model.ts';
+import { ANNOTATION_PREFIX } from '../cluster/records.ts';
+import { collectionPath, RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
+import { startClusterModel } from '../cluster/start.ts';
+import type { InformerStatus } from '../cluster/informers.ts';
+import { RESOURCE_KINDS } from '../cluster/records.ts';
+import type { GuardedUpgradeKind } from '../config.ts';
+import { arrayAt, objectAt, stringAt } from '../cluster/unstructured.ts';
+import { AuditError } from './errors.ts';
+import type { OverrideCarrier } from './overrides.ts';
+import type { ReleaseRevision } from './types.ts';
+
+
+/** Errors no retry can fix: say so at once instead of waiting for the timeout. */
+const FATAL_TRANSPORT_CODES: ReadonlySet<string> = new Set([
+  'ENOTFOUND',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The line for a failed API call, or undefined when retrying may help (a refused connection, a 5xx). */
+export function fatalApiFailure(error: unknown, verb: string, resource: string): string | undefined {
+  if (error instanceof KubeApiError) {
+    if (error.statusCode === 403) {
+      return `missing permission: ${error.message} (the audit needs ${verb} on ${resource})`;
+    }
+    if (error.statusCode === 401) return `unauthorized: the API server rejected the credentials (${error.message})`;
+    return undefined;
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && FATAL_TRANSPORT_CODES.has(code)) return `cluster unreachable: ${messageOf(error)}`;
+  return undefined;
+}
+
+/** A KubeClient that reports each failed call before passing it on. */
+class ObservedClient implements KubeClient {
+  readonly #inner: KubeClient;
+  readonly #onFailure: (verb: 'list' | 'watch', path: string, error: unknown) => void;
+
+  constructor(inner: KubeClient, onFailure: (verb: 'list' | 'watch', path: string, error: unknown) => void) {
+    this.#inner = inner;
+    this.#onFailure = onFailure;
+  }
+
+  async list(path: string, options: ListOptions): Promise<ListPage> {
+    try {
+      return await this.#inner.list(path, options);
+    } catch (error) {
+      if (!options.signal.aborted) this.#onFailure('list', path, error);
+      throw error;
+    }
+  }
+
+  async watch(path: string, options: WatchOptions, handlers: WatchHandlers): Promise<void> {
+    try {
+      await this.#inner.watch(path, options, handlers);
+    } catch (error) {
+      if (!options.signal.aborted) this.#onFailure('watch', path, error);
+      throw error;
+    }
+  }
+}
+
+export interface LoadProgress {
+  readonly synced: number;
+  readonly total: number;
+  /** Resources not synced yet (`pods`, `volumes.longhorn.io`...). */
+  readonly pending: readonly string[];
+}
+
+export function progressOf(statuses: readonly InformerStatus[]): LoadProgress {
+  return {
+    synced: statuses.filter((status) => status.synced).length,
+    total: statuses.length,
+    pending: statuses.filter((status) => !status.synced).map((status) => status.resource),
+  };
+}
+
+export interface LoadModelOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly longhornNamespace: string;
+  readonly timeoutMs: number;
+  /** Another transport than HTTP from the kubeconfig (tests). */
+  readonly client?: KubeClient;
+  /** Called about every 100 ms while loading, and once when done. */
+  readonly onProgress?: (progress: LoadProgress) => void;
+}
+
+/** The server a KubeConfig points at, for messages. */
+export function serverOf(kubeConfig: KubeConfig): string {
+  return kubeConfig.getCurrentCluster()?.server ?? '(no server)';
+}
+
+/** Starts the informers, waits until every resource is listed once, stops them: the model holds that state. */
+export async function loadClusterModel(options: LoadModelOptions): Promise<ClusterModel> {
+  const resources = new Map<string, string>();
+  for (const kind of RESOURCE_KINDS) {
+    const spec = RESOURCE_SPECS[kind];
+    resources.set(collectionPath(spec, options.longhornNamespace), resourceLabel(spec));
+  }
+  let fatal: string | undefined;
+  let lastError: string | undefined;
+  const client = new ObservedClient(options.client ?? new HttpKubeClient(options.kubeConfig), (verb, path, error) => {
+    const resource = resources.get(path) ?? path;
+    fatal ??= fatalApiFailure(error, verb === 'list' ? 'list and watch' : 'watch', resource);
+    lastError = `${verb} ${resource}: ${messageOf(error)}`;
+  });
+  const model = new ClusterModel(VOLUME_SETS);
+  const running = startClusterModel({
+    kubeConfig: options.kubeConfig,
+    sink: model,
+    registry: new Registry(),
+    config: { longhornNamespace: options.longhornNamespace, resyncSeconds: 0 },
+    log: pino({ level: 'silent' }),
+    client,
+  });
+  const deadline = Date.now() + options.timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const tick = (): void => {
+        const progress = progressOf(running.statuses());
+        options.onProgress?.(progress);
+        if (fatal !== undefined) {
+          reject(new AuditError(fatal));
+        } else if (running.health.synced()) {
+          resolve();
+        } else if (Date.now() >= deadline) {
+          const seconds = Math.round(options.timeoutMs / 100) / 10;
+          const why = lastError ?? `still waiting for ${progress.pending.join(', ')}`;
+          reject(new AuditError(`cluster unreachable: ${serverOf(options.kubeConfig)}: no complete view within ${seconds} s (${why})`));
+        } else {
+          timer = setTimeout(tick, Math.min(100, Math.max(1, deadline - Date.now())));
+        }
+      };
+      tick();
+    });
+  } finally {
+    if (timer) clearTimeout(timer);
+    await running.stop();
+  }
+  return model;
+}
+
+// ------------------------------------------------------------------------------------------------ upgrade objects
+
+function overrideKeysOnly(values: StringMap, extra: readonly string[] = []): StringMap {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (key.startsWith(ANNOTATION_PREFIX) || extra.includes(key)) kept[key] = value;
+  }
+  return kept;
+}
+
+function appliesTo(kind: GuardedUpgradeKind): string {
+  return kind.operations.includes('UPDATE')
+    ? `every change of this ${kind.kind} that starts a rollout`
+    : `the creation of this ${kind.kind} only (already past)`;
+}
+
+export interface UpgradeObjects {
+  readonly carriers: OverrideCarrier[];
+  readonly notes: string[];
+}
+
+/**
+ * The objects of the guarded upgrade kinds that carry an override, listed with the admin's credentials. A kind
+ * whose CRD is absent is skipped; one that cannot be listed becomes a note (the rest of the audit still stands).
+ */
+export async function listUpgradeObjects(client: KubeClient, kinds: readonly GuardedUpgradeKind[], timeoutMs: number): Promise<UpgradeObjects> {
+  const carriers: OverrideCarrier[] = [];
+  const notes: string[] = [];
+  const signal = AbortSignal.timeout(timeoutMs);
+  for (const kind of kinds) {
+    const path = `/apis/${kind.group}/${kind.version}/${kind.resource}`;
+    const found: OverrideCarrier[] = [];
+    try {
+      let continueToken = '';
+      do {
+        const page = await client.list(path, { limit: 500, continueToken, signal });
+        for (const item of page.items) {
+          const meta = metaOf(item);
+          if (meta === undefined || meta.name === '') continue;
+          const harvester = kind.group === 'harvesterhci.io';
+          const annotations = overrideKeysOnly(meta.annotations, harvester ? [HARVESTER_SKIP_DETACHED_KEY] : []);
+          const labels = overrideKeysOnly(meta.labels);
+          if (Object.keys(annotations).length === 0 && Object.keys(labels).length === 0) continue;
+          found.push({
+            kind: kind.kind,
+            ...(meta.namespace !== '' ? { namespace: meta.namespace } : {}),
+            name: meta.name,
+            annotations,
+            labels,
+            appliesTo: appliesTo(kind),
+            harvesterUpgrade: harvester,
+          });
+        }
+        continueToken = page.continueToken;
+      } while (continueToken !== '');
+    } catch (error) {
+      if (error instanceof KubeApiError && error.statusCode === 404) continue;
+      notes.push(`${kind.resource}.${kind.group} not checked for lingering overrides: ${messageOf(error)}`);
+      continue;
+    }
+    carriers.push(...found);
+  }
+  return { carriers, notes };
+}
+
+// ------------------------------------------------------------------------------------------------ release Secrets
+
+/** Kubernetes' metadata-only list: names, labels and annotations, never `data`. */
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+
+async function getMetadataList(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string>>, timeoutMs: number): Promise<unknown> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new AuditError('kubeconfig has no current cluster');
+  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  const options: https.RequestOptions = {};
+  await kubeConfig.applyToHTTPSOptions(options);
+  const transport = url.protocol === 'http:' ? http : https;
+  const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const request = transport.request(url, {
+      ...options,
+      method: 'GET',
+      headers: { ...options.headers, Accept: METADATA_ONLY },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    request.on('response', resolve);
+    request.on('error', reject);
+    request.end();
+  });
+  response.setEncoding('utf8');
+  let body = '';
+  for await (const chunk of response) body += String(chunk);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  if (response.statusCode !== 200) {
+    const message = stringAt(parsed, 'message') || `GET ${path}: HTTP ${response.statusCode}`;
+    throw new KubeApiError(response.statusCode ?? 0, stringAt(parsed, 'reason'), message);
+  }
+  return parsed;
+}
+
+/** The revisions of a Helm release (storage driver "secret"), from its Secrets' labels, read metadata-only. */
+export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<ReleaseRevision[]> {
+  let list: unknown;
+  try {
+    list = await getMetadataList(
+      kubeConfig,
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
+      { labelSelector: `owner=helm,name=${name}` },
+      timeoutMs,
+    );
+  } catch (error) {
+    if (error instanceof AuditError) throw error;
+    const fatal = fatalApiFailure(error, 'list', `secrets in namespace ${namespace} (metadata only, to find the release's revisions)`);
+    throw new AuditError(fatal ?? `cannot list the revisions of Helm release ${namespace}/${name}: ${messageOf(error)}`);
+  }
+  return arrayAt(list, 'items').map((item) => {
+    const labels = objectAt(objectAt(item, 'metadata'), 'labels');
+    return { version: Number(stringAt(labels, 'version') || Number.NaN), status: stringAt(labels, 'status') };
+  });
+}

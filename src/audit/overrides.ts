@@ -1,0 +1,179 @@
+// Lingering overrides: skip and reuse keys still present on objects. An override written for one maintenance
+// window keeps waiving checks until someone removes it, so the audit lists every one with its reason.
+
+import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
+import type { Labels } from '../cluster/records.ts';
+import type { CheckId } from '../checks/types.ts';
+import type { AuditModel } from './model.ts';
+import type { LingeringOverride } from './types.ts';
+
+/** An object that may carry overrides, with what volume-guard consults them for. */
+export interface OverrideCarrier {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly annotations: Labels;
+  readonly labels: Labels;
+  /** When volume-guard reads a skip on this object: `cordon and drain of this node`. */
+  readonly appliesTo: string;
+  /** Harvester's skipSingleReplicaDetachedVol is honored on it (a harvesterhci.io upgrade kind). */
+  readonly harvesterUpgrade?: boolean;
+  /** volume-guard.io/reuse means something on it (a PVC). */
+  readonly reusable?: boolean;
+}
+
+const NO_LABELS: Labels = Object.freeze({});
+
+const NODE_APPLIES_TO = 'cordon of this node, and drain evictions of its pods';
+const NAMESPACE_APPLIES_TO = 'Helm releases and pod evictions in this namespace';
+const PVC_SKIP_APPLIES_TO = `nothing: no validator reads a skip on a PVC (orphan-pvc reads ${REUSE_KEY})`;
+const PVC_REUSE_APPLIES_TO = 'Helm installs that would adopt this PVC';
+
+function describeSkip(value: string, checks: readonly CheckId[], unknown: readonly string[]): string {
+  const entries = value.split(',').map((entry) => entry.trim());
+  let effect: string;
+  if (entries.includes('*')) effect = 'skips every check';
+  else if (checks.length === 0) effect = 'not honored: names no check';
+  else effect = `skips ${checks.join(', ')}`;
+  return unknown.length > 0 ? `${effect}; unknown entries ignored: ${unknown.join(', ')}` : effect;
+}
+
+function objectOf(carrier: OverrideCarrier): LingeringOverride['object'] {
+  return carrier.namespace
+    ? { kind: carrier.kind, namespace: carrier.namespace, name: carrier.name }
+    : { kind: carrier.kind, name: carrier.name };
+}
+
+/** The overrides one object carries, annotations first. */
+export function overridesOf(carrier: OverrideCarrier): LingeringOverride[] {
+  const found: LingeringOverride[] = [];
+  const fields = [
+    ['annotation', carrier.annotations],
+    ['label', carrier.labels],
+  ] as const;
+  for (const [field, values] of fields) {
+    const other = field === 'annotation' ? carrier.labels : carrier.annotations;
+    const reason = values[SKIP_REASON_KEY] ?? other[SKIP_REASON_KEY] ?? '';
+    const base = { object: objectOf(carrier), field, reason };
+    const skip = values[SKIP_KEY];
+    if (skip !== undefined) {
+      const parsed = parseSkip(skip);
+      found.push({
+        ...base,
+        key: SKIP_KEY,
+        value: skip,
+        checks: [...parsed.checks],
+        unknown: [...parsed.unknown],
+        effect: describeSkip(skip, parsed.checks, parsed.unknown),
+        appliesTo: carrier.appliesTo,
+      });
+    }
+    const reuse = carrier.reusable ? values[REUSE_KEY] : undefined;
+    // The orphan-pvc check reads the annotation only; a label of that name is listed so nobody relies on it.
+    if (reuse !== undefined) {
+      const honored = reuse === 'true' && field === 'annotation';
+      found.push({
+        ...base,
+        key: REUSE_KEY,
+        value: reuse,
+        checks: honored ? ['orphan-pvc'] : [],
+        unknown: [],
+        effect: honored
+          ? 'approves re-use of its data: orphan-pvc does not block an install that adopts it'
+          : field === 'label'
+            ? 'not honored: only the annotation counts'
+            : 'not honored: the value must be "true"',
+        appliesTo: PVC_REUSE_APPLIES_TO,
+      });
+    }
+    const harvester = carrier.harvesterUpgrade && field === 'annotation' ? values[HARVESTER_SKIP_DETACHED_KEY] : undefined;
+    if (harvester !== undefined) {
+      const honored = harvester === 'true';
+      found.push({
+        ...base,
+        key: HARVESTER_SKIP_DETACHED_KEY,
+        value: harvester,
+        checks: honored ? ['single-replica'] : [],
+        unknown: [],
+        effect: honored ? 'skips detached single-replica volumes' : 'not honored: the value must be "true"',
+        appliesTo: carrier.appliesTo,
+      });
+    }
+  }
+  return found;
+}
+
+const KIND_ORDER: readonly string[] = ['Node', 'Namespace', 'PersistentVolumeClaim'];
+
+function kindRank(kind: string): number {
+  const rank = KIND_ORDER.indexOf(kind);
+  return rank < 0 ? KIND_ORDER.length : rank;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Nodes, namespaces, PVCs, then upgrade kinds by name; then namespace, name, annotation before label, key. */
+export function compareOverrides(a: LingeringOverride, b: LingeringOverride): number {
+  return (
+    kindRank(a.object.kind) - kindRank(b.object.kind) ||
+    compareText(a.object.kind, b.object.kind) ||
+    compareText(a.object.namespace ?? '', b.object.namespace ?? '') ||
+    compareText(a.object.name, b.object.name) ||
+    compareText(a.field, b.field) ||
+    compareText(a.key, b.key)
+  );
+}
+
+/** The override carriers the model knows: nodes and namespaces (annotations), PVCs (annotations and labels). */
+export function modelCarriers(model: AuditModel): OverrideCarrier[] {
+  const carriers: OverrideCarrier[] = [];
+  for (const node of model.records('node')) {
+    if (Object.keys(node.annotations).length === 0) continue;
+    carriers.push({ kind: 'Node', name: node.name, annotations: node.annotations, labels: NO_LABELS, appliesTo: NODE_APPLIES_TO });
+  }
+  for (const namespace of model.records('namespace')) {
+    if (Object.keys(namespace.annotations).length === 0) continue;
+    carriers.push({
+      kind: 'Namespace',
+      name: namespace.name,
+      annotations: namespace.annotations,
+      labels: NO_LABELS,
+      appliesTo: NAMESPACE_APPLIES_TO,
+    });
+  }
+  for (const claim of model.records('persistentVolumeClaim')) {
+    const hasKey = [SKIP_KEY, REUSE_KEY].some((key) => claim.annotations[key] !== undefined || claim.labels[key] !== undefined);
+    if (!hasKey) continue;
+    carriers.push({
+      kind: 'PersistentVolumeClaim',
+      namespace: claim.namespace,
+      name: claim.name,
+      annotations: claim.annotations,
+      labels: claim.labels,
+      appliesTo: PVC_SKIP_APPLIES_TO,
+      reusable: true,
+    });
+  }
+  return carriers;
+}
+
+/** Every lingering override on the model's objects and the given upgrade objects, sorted. */
+export function lingeringOverrides(model: AuditModel, upgradeObjects: readonly OverrideCarrier[] = []): LingeringOverride[] {
+  const found: LingeringOverride[] = [];
+  for (const carrier of [...modelCarriers(model), ...upgradeObjects]) found.push(...overridesOf(carrier));
+  return found.sort(compareOverrides);
+}
+
+/** The skip on a node covering `check`, as `annotation volume-guard.io/skip on Node n1`; undefined when none. */
+export function nodeSkipCovering(model: AuditModel, node: string, check: CheckId): string | undefined {
+  const annotations = model.node(node)?.annotations;
+  return parseSkip(annotations?.[SKIP_KEY]).checks.includes(check) ? `annotation ${SKIP_KEY} on Node ${node}` : undefined;
+}
+
+/** The skip on a namespace covering `check`; undefined when none. */
+export function namespaceSkipCovering(model: AuditModel, namespace: string, check: CheckId): string | undefined {
+  const annotations = model.namespace(namespace)?.annotations;
+  return parseSkip(annotations?.[SKIP_KEY]).checks.includes(check) ? `annotation ${SKIP_KEY} on Namespace ${namespace}` : undefined;
+}

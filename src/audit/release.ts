@@ -1,0 +1,144 @@
+// `audit --release NS/NAME`: what installing that Helm release again would hit (seed 000: uninstall, then a
+// "fresh" install re-attached the old database).
+//
+// The audit does not read the release's payload (its manifest): the revisions' labels, listed metadata-only,
+// say whether the release is installed, and the model says the rest. The StatefulSets the re-install would
+// create are taken to be the live ones Helm annotated for the release (the same chart renders the same
+// StatefulSets). Two kinds of findings:
+//  - leftovers (critical): PVCs the orphan-pvc check reports for an install of this release now: labelled for it
+//    (`app.kubernetes.io/instance` / `release`), no live owner, claimed by no live StatefulSet of the release.
+//    While the release is installed, PVCs Helm itself created for it (meta.helm.sh annotations) are its own live
+//    resources, not leftovers.
+//  - left behind (warning): PVCs that `helm uninstall` would leave in place (its StatefulSets' claims, PVCs
+//    labelled for it that Helm did not create), which the install after it would re-attach with their data.
+// Not seen without the manifest: a chart's own PVCs marked `helm.sh/resource-policy: keep` (said in a note), and
+// StatefulSet claims that carry no release label once their StatefulSet is gone.
+
+import { collectOrphanPvc, HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, isReuseApproved, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
+import type { LeftBehindPvc } from '../checks/orphan-pvc.ts';
+import { claimObject } from '../checks/affected.ts';
+import type { AffectedObject, Finding } from '../checks/types.ts';
+import type { PersistentVolumeClaimRecord, StatefulSetRecord } from '../cluster/records.ts';
+import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
+import type { HelmRelease } from '../helm/release.ts';
+import type { AuditModel } from './model.ts';
+import type { ReleaseRevision } from './types.ts';
+
+/** Statuses after which the release no longer exists for Helm (`helm install` of the name may run). */
+const GONE_STATUSES: ReadonlySet<string> = new Set(['uninstalled', 'uninstalling']);
+
+export interface ReleaseState {
+  readonly installed: boolean;
+  readonly revision?: number;
+  readonly status?: string;
+}
+
+/** The latest revision decides: installed unless it is uninstalled (or being uninstalled), or there is none. */
+export function releaseState(revisions: readonly ReleaseRevision[]): ReleaseState {
+  let latest: ReleaseRevision | undefined;
+  for (const revision of revisions) {
+    if (!Number.isFinite(revision.version)) continue;
+    if (latest === undefined || revision.version > latest.version) latest = revision;
+  }
+  if (latest === undefined) return { installed: false };
+  return { installed: !GONE_STATUSES.has(latest.status), revision: latest.version, status: latest.status };
+}
+
+export interface ReleaseAudit {
+  readonly findings: Finding[];
+  readonly notes: string[];
+}
+
+/** The live StatefulSet as the manifest of a re-install would declare it. */
+function asManifestStatefulSet(statefulSet: StatefulSetRecord): ManifestStatefulSet {
+  return {
+    namespace: statefulSet.namespace,
+    name: statefulSet.name,
+    replicas: statefulSet.replicas,
+    ordinalsStart: 0,
+    claimTemplates: statefulSet.claimTemplates,
+    selector: statefulSet.selector,
+    retentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+    keep: false,
+    source: '',
+  };
+}
+
+function createdByHelmFor(claim: PersistentVolumeClaimRecord | undefined, namespace: string, name: string): boolean {
+  if (claim === undefined || claim.annotations[HELM_RELEASE_NAME_ANNOTATION] !== name) return false;
+  const releaseNamespace = claim.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION];
+  return releaseNamespace === undefined || releaseNamespace === namespace;
+}
+
+function leftBehindReason(left: LeftBehindPvc, state: ReleaseState, release: string): string {
+  const reclaim = left.reclaimPolicy === '' ? '' : ` (its PV's reclaim policy is ${left.reclaimPolicy})`;
+  const statefulSet = left.statefulSet ?? '';
+  if (!state.installed) {
+    return left.why === 'statefulset-claim'
+      ? `StatefulSet ${statefulSet} still claims it though release ${release} is not installed; installing the release again adopts it with its data${reclaim}`
+      : `labelled for release ${release}, which is not installed; installing the release again may adopt it with its data${reclaim}`;
+  }
+  return left.why === 'statefulset-claim'
+    ? `helm uninstall leaves this claim of StatefulSet ${statefulSet} behind${reclaim}; installing the release again re-attaches its data`
+    : `labelled for the release but not created by Helm: helm uninstall leaves it behind${reclaim}; installing the release again may re-attach its data`;
+}
+
+export function releaseFindings(model: AuditModel, namespace: string, name: string, state: ReleaseState): ReleaseAudit {
+  const release: HelmRelease = {
+    name,
+    namespace,
+    version: (state.revision ?? 0) + 1,
+    status: 'pending-install',
+    manifest: '',
+    chartName: '',
+    chartVersion: '',
+    labels: {},
+  };
+  const manifest: ParsedManifest = {
+    statefulSets: model.statefulSetsOfRelease(namespace, name).map(asManifestStatefulSet),
+    persistentVolumeClaims: [],
+    documents: 0,
+    parsedDocuments: 0,
+  };
+  const findings: Finding[] = [];
+  const reported = new Set<string>();
+  const notes: string[] = [];
+
+  for (const finding of collectOrphanPvc(model, { release, operation: 'install', manifest }).findings) {
+    const claim = finding.object.kind === 'PersistentVolumeClaim' ? model.persistentVolumeClaim(finding.object.namespace ?? '', finding.object.name) : undefined;
+    if (state.installed && createdByHelmFor(claim, namespace, name)) continue;
+    reported.add(`${finding.object.namespace ?? ''}/${finding.object.name}`);
+    findings.push(finding);
+  }
+
+  let helmManaged = 0;
+  for (const left of pvcsLeftBehind(model, release, manifest)) {
+    const key = `${left.namespace}/${left.name}`;
+    if (reported.has(key)) continue;
+    const claim = model.persistentVolumeClaim(left.namespace, left.name);
+    if (left.why === 'release-labelled' && createdByHelmFor(claim, namespace, name)) {
+      helmManaged += 1;
+      continue;
+    }
+    const tags = [left.why, 'left-behind'];
+    if (claim !== undefined && isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
+    const related: AffectedObject[] = [];
+    if (left.volumeName !== '') related.push({ kind: 'PersistentVolume', name: left.volumeName });
+    if (left.statefulSet !== undefined) related.push({ kind: 'StatefulSet', namespace: left.namespace, name: left.statefulSet });
+    findings.push({
+      check: 'orphan-pvc',
+      severity: 'warning',
+      object: claimObject(left),
+      reason: leftBehindReason(left, state, name),
+      tags,
+      related,
+    });
+  }
+  if (helmManaged > 0) {
+    notes.push(
+      `${helmManaged} PVC${helmManaged === 1 ? '' : 's'} of release ${namespace}/${name} ${helmManaged === 1 ? 'was' : 'were'} created by Helm itself: ` +
+        `helm uninstall deletes ${helmManaged === 1 ? 'it' : 'them'} unless the chart marks ${helmManaged === 1 ? 'it' : 'them'} helm.sh/resource-policy: keep, which the audit cannot see`,
+    );
+  }
+  return { findings, notes };
+}

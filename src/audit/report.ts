@@ -1,0 +1,240 @@
+// From the cluster model to the audit report: pure (no I/O, no clock), so the same model always gives the same
+// report. The checks are the webhook's own, run on the same targets its validators use.
+
+import { annotateHint } from '../admission/decide.ts';
+import { CHECK_TEXT } from '../admission/messages.ts';
+import { REUSE_KEY, SKIP_KEY } from '../admission/overrides.ts';
+import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
+import { collectNodeLocalVolume } from '../checks/node-local-volume.ts';
+import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
+import { collectSingleReplica } from '../checks/single-replica.ts';
+import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
+import { collectVolumeHealth } from '../checks/volume-health.ts';
+import { RESOURCE_KINDS, type ResourceKind } from '../cluster/records.ts';
+import { auditedNodes, type AuditModel } from './model.ts';
+import { lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
+import { releaseFindings, releaseState } from './release.ts';
+import {
+  AUDIT_API_VERSION,
+  type AuditFinding,
+  type AuditReport,
+  type AuditScope,
+  type AuditScopeSummary,
+  type AuditSummary,
+} from './types.ts';
+
+export interface AuditInput {
+  readonly model: AuditModel;
+  readonly scope: AuditScope;
+  readonly cluster: { readonly server: string; readonly context: string };
+  /** Objects of the guarded upgrade kinds, read with the admin's credentials, for their overrides. */
+  readonly upgradeObjects?: readonly OverrideCarrier[];
+  /** Notes from loading (an upgrade kind that could not be listed...). */
+  readonly notes?: readonly string[];
+  /** RFC 3339 time of the report, given by the caller (the builder reads no clock). */
+  readonly generatedAt: string;
+}
+
+/** A finding before it is given its operation, fix and override. */
+interface Placed {
+  readonly finding: Finding;
+  /** What it blocks: an upgrade, the cordon of a node, the re-install of a release. */
+  readonly operation: Operation;
+}
+
+type Operation =
+  | { readonly kind: 'upgrade' }
+  | { readonly kind: 'cordon'; readonly node: string }
+  | { readonly kind: 'release'; readonly namespace: string; readonly name: string };
+
+const NODE_CHECKS: readonly CheckId[] = ['last-replica-on-node', 'node-local-volume'];
+
+function describeOperation(operation: Operation): string {
+  switch (operation.kind) {
+    case 'upgrade':
+      return 'upgrade';
+    case 'cordon':
+      return `cordon/drain of node ${operation.node}`;
+    case 'release':
+      return `re-install of Helm release ${operation.namespace}/${operation.name}`;
+  }
+}
+
+function skipCommand(resource: string, ref: string, check: CheckId, namespace?: string): string {
+  return annotateHint(resource, ref, namespace).replace(/^run: /, '').replace('<checks>', check);
+}
+
+function overrideCommand(finding: Finding, operation: Operation): string {
+  switch (operation.kind) {
+    case 'upgrade': {
+      const annotate = skipCommand('<upgrade-kind>', '<name>', finding.check);
+      return finding.check === 'single-replica' && finding.tags.includes('detached')
+        ? `${annotate} (a Harvester Upgrade also honors harvesterhci.io/skipSingleReplicaDetachedVol=true)`
+        : annotate;
+    }
+    case 'cordon':
+      return skipCommand('node', operation.node, finding.check);
+    case 'release':
+      return finding.object.kind === 'PersistentVolumeClaim'
+        ? `kubectl annotate pvc ${finding.object.name} -n ${finding.object.namespace ?? operation.namespace} ${REUSE_KEY}=true (only if its data is meant to be reused)`
+        : `helm install ${operation.name} -n ${operation.namespace} --labels ${SKIP_KEY}=orphan-pvc ...`;
+  }
+}
+
+function overriddenBy(model: AuditModel, finding: Finding, operation: Operation): string | undefined {
+  switch (operation.kind) {
+    case 'upgrade':
+      // Upgrade overrides live on an upgrade object that does not exist before the upgrade is started.
+      return undefined;
+    case 'cordon':
+      return nodeSkipCovering(model, operation.node, finding.check);
+    case 'release':
+      if (finding.tags.includes(REUSE_APPROVED_TAG)) {
+        return `annotation ${REUSE_KEY} on PersistentVolumeClaim ${objectRef(finding.object)}`;
+      }
+      return namespaceSkipCovering(model, operation.namespace, finding.check);
+  }
+}
+
+function toAuditFinding(model: AuditModel, { finding, operation }: Placed): AuditFinding {
+  const accepted = overriddenBy(model, finding, operation);
+  return {
+    check: finding.check,
+    severity: finding.severity,
+    object: finding.object,
+    reason: finding.reason,
+    tags: finding.tags,
+    related: finding.related ?? [],
+    operation: describeOperation(operation),
+    fix: CHECK_TEXT[finding.check].fix,
+    override: overrideCommand(finding, operation),
+    ...(accepted !== undefined ? { overriddenBy: accepted } : {}),
+  };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const SEVERITY_RANK = { critical: 0, warning: 1 } as const;
+
+/** Check order, critical first, then node, namespace, name, kind, operation: the same report for the same model. */
+export function compareFindings(a: AuditFinding, b: AuditFinding): number {
+  return (
+    CHECK_IDS.indexOf(a.check) - CHECK_IDS.indexOf(b.check) ||
+    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+    compareText(a.object.node ?? '', b.object.node ?? '') ||
+    compareText(a.object.namespace ?? '', b.object.namespace ?? '') ||
+    compareText(a.object.name, b.object.name) ||
+    compareText(a.object.kind, b.object.kind) ||
+    compareText(a.operation, b.operation)
+  );
+}
+
+/** What cordoning `node` hits: exactly the checks and targets of the node-cordon validator. */
+function nodeFindings(model: AuditModel, node: string): Placed[] {
+  const operation: Operation = { kind: 'cordon', node };
+  return [
+    ...collectLastReplicaOnNode(model, { node }).findings,
+    ...collectSingleReplica(model, { node }).findings,
+    ...collectVolumeHealth(model, { node }).findings,
+    ...collectNodeLocalVolume(model, { node }).findings,
+  ].map((finding) => ({ finding, operation }));
+}
+
+/** The whole cluster: what an upgrade hits, plus what cordoning each node would hit of the node-bound checks. */
+function clusterFindings(model: AuditModel, nodes: readonly string[]): Placed[] {
+  const upgrade: Operation = { kind: 'upgrade' };
+  const placed: Placed[] = [
+    ...collectSingleReplica(model, {}).findings.map((finding) => ({ finding, operation: upgrade })),
+    ...collectVolumeHealth(model, {}).findings.map((finding) => ({ finding, operation: upgrade })),
+  ];
+  for (const node of nodes) {
+    const operation: Operation = { kind: 'cordon', node };
+    for (const finding of collectLastReplicaOnNode(model, { node }).findings) placed.push({ finding, operation });
+    for (const finding of collectNodeLocalVolume(model, { node }).findings) placed.push({ finding, operation });
+  }
+  return placed;
+}
+
+function objectCounts(model: AuditModel): Record<ResourceKind, number> {
+  const counts = {} as Record<ResourceKind, number>;
+  for (const kind of RESOURCE_KINDS) counts[kind] = model.count(kind);
+  return counts;
+}
+
+function summarize(findings: readonly AuditFinding[], overrides: number): AuditSummary {
+  const byCheck = {} as Record<CheckId, number>;
+  for (const id of CHECK_IDS) byCheck[id] = 0;
+  let critical = 0;
+  let overridden = 0;
+  for (const finding of findings) {
+    byCheck[finding.check] += 1;
+    if (finding.severity === 'critical') critical += 1;
+    if (finding.overriddenBy !== undefined) overridden += 1;
+  }
+  return { risks: findings.length, critical, warning: findings.length - critical, overridden, byCheck, overrides };
+}
+
+export function buildAuditReport(input: AuditInput): AuditReport {
+  const { model, scope } = input;
+  const notes: string[] = [];
+  let placed: Placed[];
+  let scopeSummary: AuditScopeSummary;
+  switch (scope.kind) {
+    case 'cluster': {
+      const nodes = auditedNodes(model);
+      placed = clusterFindings(model, nodes);
+      scopeSummary = { kind: 'cluster', nodes: nodes.length };
+      notes.push('orphan-pvc is checked per Helm release: run `volume-guard audit --release NAMESPACE/NAME` before re-installing one');
+      break;
+    }
+    case 'node':
+      placed = nodeFindings(model, scope.node);
+      scopeSummary = { kind: 'node', node: scope.node };
+      break;
+    case 'release': {
+      const state = releaseState(scope.revisions);
+      const operation: Operation = { kind: 'release', namespace: scope.namespace, name: scope.name };
+      const audit = releaseFindings(model, scope.namespace, scope.name, state);
+      placed = audit.findings.map((finding) => ({ finding, operation }));
+      notes.push(...audit.notes);
+      scopeSummary = {
+        kind: 'release',
+        namespace: scope.namespace,
+        name: scope.name,
+        installed: state.installed,
+        ...(state.revision !== undefined ? { revision: state.revision } : {}),
+        ...(state.status !== undefined ? { status: state.status } : {}),
+      };
+      break;
+    }
+  }
+  if (!model.longhornInstalled && scope.kind !== 'release') {
+    notes.push('Longhorn is not installed: single-replica, volume-health and last-replica-on-node had nothing to check');
+  }
+  notes.push(...(input.notes ?? []));
+
+  const findings = placed.map((entry) => toAuditFinding(model, entry)).sort(compareFindings);
+  const overrides = lingeringOverrides(model, input.upgradeObjects);
+  return {
+    apiVersion: AUDIT_API_VERSION,
+    generatedAt: input.generatedAt,
+    cluster: {
+      server: input.cluster.server,
+      context: input.cluster.context,
+      longhornInstalled: model.longhornInstalled,
+      objects: objectCounts(model),
+    },
+    scope: scopeSummary,
+    summary: summarize(findings, overrides.length),
+    findings,
+    overrides,
+    notes,
+  };
+}
+
+/** The checks whose findings concern one node at a time, for the renderers' headings. */
+export function isNodeCheck(check: CheckId): boolean {
+  return NODE_CHECKS.includes(check);
+}

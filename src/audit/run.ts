@@ -1,0 +1,94 @@
+// The audit's run: kubeconfig, the model, the scope's extra reads, the report, its rendering.
+
+import { createKubeConfig } from '../cluster/kubeconfig.ts';
+import { HttpKubeClient } from '../cluster/kube-client.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { EXIT_NO_RISK, EXIT_RISKS, type AuditOptions } from './command.ts';
+import { AuditError } from './errors.ts';
+import { listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
+import { renderJson, renderTable } from './render.ts';
+import { buildAuditReport } from './report.ts';
+import type { AuditScope, ReleaseRevision } from './types.ts';
+
+/** `loading the cluster model: 5/9 resources synced (waiting for pods, ...)` */
+export function progressLine(progress: LoadProgress): string {
+  const waiting = progress.pending.length > 0 ? ` (waiting for ${progress.pending.slice(0, 3).join(', ')}${progress.pending.length > 3 ? ', …' : ''})` : '';
+  return `volume-guard: loading the cluster model: ${progress.synced}/${progress.total} resources synced${waiting}`;
+}
+
+/** Rewrites one stderr line in place while the model loads; only on a terminal. */
+function terminalProgress(stream: NodeJS.WriteStream): { update: (progress: LoadProgress) => void; clear: () => void } {
+  let shown = false;
+  return {
+    update(progress) {
+      const line = progressLine(progress);
+      const columns = stream.columns > 1 ? stream.columns - 1 : line.length;
+      stream.write(`\r\x1b[2K${line.slice(0, columns)}`);
+      shown = true;
+    },
+    clear() {
+      if (shown) stream.write('\r\x1b[2K');
+      shown = false;
+    },
+  };
+}
+
+function scopeFrom(options: AuditOptions, revisions: readonly ReleaseRevision[]): AuditScope {
+  if (options.node !== undefined) return { kind: 'node', node: options.node };
+  if (options.release !== undefined) return { kind: 'release', ...options.release, revisions };
+  return { kind: 'cluster' };
+}
+
+/** Runs the audit and writes the report; resolves to the exit code (0 or 1). Throws AuditError for exit 2. */
+export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = process.stdout, err: NodeJS.WriteStream = process.stderr): Promise<number> {
+  let config;
+  try {
+    config = loadConfig({ ...(options.config !== undefined ? { file: options.config } : {}), env: process.env });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new AuditError(error.message);
+    throw error;
+  }
+  let kubeConfig;
+  try {
+    kubeConfig = createKubeConfig({
+      ...(options.kubeconfig !== undefined ? { kubeconfigPath: options.kubeconfig } : {}),
+      ...(options.context !== undefined ? { context: options.context } : {}),
+    });
+  } catch (error) {
+    throw new AuditError(`kubeconfig: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const timeoutMs = options.timeout * 1000;
+  const progress = err.isTTY ? terminalProgress(err) : undefined;
+  let model;
+  try {
+    model = await loadClusterModel({
+      kubeConfig,
+      longhornNamespace: config.longhorn.namespace,
+      timeoutMs,
+      ...(progress ? { onProgress: progress.update } : {}),
+    });
+  } finally {
+    progress?.clear();
+  }
+  if (options.node !== undefined && model.node(options.node) === undefined) {
+    throw new AuditError(`node "${options.node}" not found in the cluster`);
+  }
+  if (options.release !== undefined && model.namespace(options.release.namespace) === undefined) {
+    throw new AuditError(`namespace "${options.release.namespace}" not found in the cluster`);
+  }
+  const revisions = options.release
+    ? await listReleaseRevisions(kubeConfig, options.release.namespace, options.release.name, timeoutMs)
+    : [];
+  const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, timeoutMs), config.upgrades.kinds, timeoutMs);
+  const report = buildAuditReport({
+    model,
+    scope: scopeFrom(options, revisions),
+    cluster: { server: serverOf(kubeConfig), context: kubeConfig.getCurrentContext() },
+    upgradeObjects: upgrades.carriers,
+    notes: upgrades.notes,
+    generatedAt: new Date().toISOString(),
+  });
+  out.write(options.output === 'json' ? renderJson(report) : renderTable(report, out.isTTY ? { width: out.columns } : {}));
+  return report.summary.risks > 0 ? EXIT_RISKS : EXIT_NO_RISK;
+}
+

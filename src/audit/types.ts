@@ -1,0 +1,112 @@
+// The audit report: what `volume-guard audit` prints, as one plain object. `--output json` writes it as is, so
+// every field here is part of the documented schema `volume-guard.io/audit/v1` (additions only, never renames).
+
+import type { ResourceKind } from '../cluster/records.ts';
+import type { AffectedObject, CheckId, Severity } from '../checks/types.ts';
+
+export const AUDIT_API_VERSION = 'volume-guard.io/audit/v1';
+
+/** What the audit looked at: the whole cluster, what a cordon of one node hits, or a Helm release re-install. */
+export type AuditScope =
+  | { readonly kind: 'cluster' }
+  | { readonly kind: 'node'; readonly node: string }
+  | {
+      readonly kind: 'release';
+      readonly namespace: string;
+      readonly name: string;
+      /** The release's revisions as its Secrets' labels tell (metadata only), in any order. */
+      readonly revisions: readonly ReleaseRevision[];
+    };
+
+export interface ReleaseRevision {
+  readonly version: number;
+  readonly status: string;
+}
+
+/** A finding of a check, with what it blocks and how to get past it. */
+export interface AuditFinding {
+  readonly check: CheckId;
+  readonly severity: Severity;
+  readonly object: AffectedObject;
+  /** Why it is risky, one sentence without trailing period. */
+  readonly reason: string;
+  readonly tags: readonly string[];
+  readonly related: readonly AffectedObject[];
+  /** The operation this risk would make lose data: `upgrade`, `cordon/drain of node n1`, `re-install of release ns/x`. */
+  readonly operation: string;
+  /** What to do about it (the same text the webhook's denials give). */
+  readonly fix: string;
+  /** The command an authorized admin runs to accept the risk anyway. */
+  readonly override: string;
+  /** The lingering override that already accepts this risk, when one does: `annotation volume-guard.io/skip on Node n1`. */
+  readonly overriddenBy?: string;
+}
+
+/** An override annotation or label still present on an object. */
+export interface LingeringOverride {
+  /** Node, Namespace, PersistentVolumeClaim, or an upgrade kind (Upgrade, Plan...). */
+  readonly object: { readonly kind: string; readonly namespace?: string; readonly name: string };
+  readonly field: 'annotation' | 'label';
+  /** volume-guard.io/skip, volume-guard.io/reuse or harvesterhci.io/skipSingleReplicaDetachedVol. */
+  readonly key: string;
+  readonly value: string;
+  /** The checks it skips (every check for `*`); for reuse, orphan-pvc. Empty when it is not honored. */
+  readonly checks: readonly CheckId[];
+  /** Entries of a skip value that name no check (ignored by volume-guard). */
+  readonly unknown: readonly string[];
+  /** What it does, in words: `skips node-local-volume`, `not honored: the value must be "true"`. */
+  readonly effect: string;
+  /** When volume-guard consults it: `cordon of this node`, `Helm releases in this namespace`... */
+  readonly appliesTo: string;
+  /** volume-guard.io/skip-reason next to it, '' when none was given. */
+  readonly reason: string;
+}
+
+export interface AuditSummary {
+  /** Findings in all, overridden ones included (a lingering override accepts a risk, it does not remove it). */
+  readonly risks: number;
+  readonly critical: number;
+  readonly warning: number;
+  /** Findings already accepted by a lingering override. */
+  readonly overridden: number;
+  /** Every check id, 0 when it found nothing. */
+  readonly byCheck: Readonly<Record<CheckId, number>>;
+  readonly overrides: number;
+}
+
+export interface AuditCluster {
+  readonly server: string;
+  readonly context: string;
+  readonly longhornInstalled: boolean;
+  /** Objects in the model, by resource kind. */
+  readonly objects: Readonly<Record<ResourceKind, number>>;
+}
+
+export interface AuditReport {
+  readonly apiVersion: typeof AUDIT_API_VERSION;
+  /** RFC 3339. */
+  readonly generatedAt: string;
+  readonly cluster: AuditCluster;
+  readonly scope: AuditScopeSummary;
+  readonly summary: AuditSummary;
+  readonly findings: readonly AuditFinding[];
+  readonly overrides: readonly LingeringOverride[];
+  /** What the audit could not look at, or what the reader should know to read it right. */
+  readonly notes: readonly string[];
+}
+
+/** The scope as reported: for a release, what its Secrets say about it. */
+export type AuditScopeSummary =
+  /** nodes: how many nodes the per-node checks ran for (Node objects plus nodes named only by replicas or PVs). */
+  | { readonly kind: 'cluster'; readonly nodes: number }
+  | { readonly kind: 'node'; readonly node: string }
+  | {
+      readonly kind: 'release';
+      readonly namespace: string;
+      readonly name: string;
+      /** Whether the release is installed now (latest revision neither uninstalled nor uninstalling). */
+      readonly installed: boolean;
+      /** Latest revision and its status; absent when the release has no revision left. */
+      readonly revision?: number;
+      readonly status?: string;
+    };
