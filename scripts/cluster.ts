@@ -16,11 +16,15 @@ import {
   stopCluster,
   type UpHook,
 } from '../test/harness/cluster.ts';
+import { ensureLocalGuard, stopLocalGuard } from './local-guard.ts';
 
-// Later steps of `cluster:up` (start volume-guard, register its ValidatingWebhookConfiguration)
-// go here. They run after the API server is ready and the CRDs are established.
-// `--no-webhook` skips them; while this list is empty that is also what happens by default.
-const UP_HOOKS: UpHook[] = [];
+// Later steps of `cluster:up`, after the API server is ready and the CRDs are established: start volume-guard
+// from the working tree and register its ValidatingWebhookConfiguration. `--no-webhook` skips them.
+const UP_HOOKS: UpHook[] = [
+  async (cluster, { log }) => {
+    await ensureLocalGuard(cluster, log);
+  },
+];
 
 const usage = `usage: node scripts/cluster.ts up [--no-webhook] [--no-build] | down [--purge] | status | restart [--down-seconds N]`;
 
@@ -42,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'down': {
+      await stopLocalGuard(log, { apiServerRunning: (await clusterStatus()).ready });
       const wasRunning = await stopCluster({ log, purge: flag('--purge') });
       log(wasRunning ? 'cluster: stopped' : 'cluster: was not running');
       return 0;

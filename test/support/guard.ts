@@ -1,7 +1,7 @@
 // Runs `volume-guard serve` from the working tree against the harness's real API server, registered as a
 // ValidatingWebhookConfiguration called over HTTPS by URL, exactly as a cluster would call it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -39,6 +39,8 @@ export interface StartGuardOptions {
   /** A name for the log file under .cluster/logs. */
   readonly name?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Keep running after this process exits (npm run cluster:up); its pid goes to <dir>/pid. */
+  readonly detached?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -84,13 +86,20 @@ export async function startGuard(cluster: ClusterInfo, options: StartGuardOption
   await writeFile(configFile, stringify(config));
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(NODE, [CLI, 'serve', '--config', configFile], {
-    cwd: paths.root,
-    env: { ...process.env, ...options.env, KUBECONFIG: options.kubeconfig ?? cluster.kubeconfig },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  const env = { ...process.env, ...options.env, KUBECONFIG: options.kubeconfig ?? cluster.kubeconfig };
+  let child: ChildProcess;
+  if (options.detached) {
+    const fd = openSync(logFile, 'a');
+    child = spawn(NODE, [CLI, 'serve', '--config', configFile], { cwd: paths.root, env, stdio: ['ignore', fd, fd], detached: true });
+    closeSync(fd);
+    child.unref();
+    await writeFile(join(dir, 'pid'), String(child.pid));
+    await writeFile(join(dir, 'instance.json'), JSON.stringify({ url: `https://127.0.0.1:${port}`, opsUrl: `http://127.0.0.1:${opsPort}`, logFile }));
+  } else {
+    child = spawn(NODE, [CLI, 'serve', '--config', configFile], { cwd: paths.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const instance: GuardInstance = {
     url: `https://127.0.0.1:${port}`,
@@ -127,10 +136,13 @@ export async function waitFor(what: string, timeoutMs: number, probe: () => Prom
 }
 
 /** Registers (or replaces) the ValidatingWebhookConfiguration pointing at this instance. */
-export async function registerWebhooks(guard: GuardInstance, options: { failurePolicy?: 'Fail' | 'Ignore'; timeoutSeconds?: number } = {}): Promise<void> {
+export async function registerWebhooks(
+  guard: Pick<GuardInstance, 'url' | 'opsUrl' | 'caPem'>,
+  options: { failurePolicy?: 'Fail' | 'Ignore'; timeoutSeconds?: number; name?: string } = {},
+): Promise<void> {
   const declarations = createValidators(defaultConfig()).map((validator) => validator.declaration);
   const configuration = webhookConfiguration(declarations, {
-    configurationName: WEBHOOK_CONFIGURATION_NAME,
+    configurationName: options.name ?? WEBHOOK_CONFIGURATION_NAME,
     client: { url: guard.url, caBundle: Buffer.from(guard.caPem).toString('base64') },
     failurePolicy: options.failurePolicy ?? 'Fail',
     timeoutSeconds: options.timeoutSeconds ?? 10,
@@ -164,8 +176,8 @@ export async function removeStaleRegistrations(): Promise<void> {
   }
 }
 
-export async function unregisterWebhooks(): Promise<void> {
-  await kubectl(['delete', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION_NAME, '--ignore-not-found']);
+export async function unregisterWebhooks(name = WEBHOOK_CONFIGURATION_NAME): Promise<void> {
+  await kubectl(['delete', 'validatingwebhookconfiguration', name, '--ignore-not-found']);
 }
 
 export const PROBE_NODE = 'volume-guard-probe';
@@ -177,7 +189,7 @@ async function ensureProbeNode(): Promise<void> {
 }
 
 /** Sum of volume_guard_admission_requests_total for a target. */
-export async function admissionCount(guard: GuardInstance, target: string): Promise<number> {
+export async function admissionCount(guard: Pick<GuardInstance, 'opsUrl'>, target: string): Promise<number> {
   const text = await (await fetch(`${guard.opsUrl}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {
@@ -188,7 +200,7 @@ export async function admissionCount(guard: GuardInstance, target: string): Prom
   return total;
 }
 
-export async function metricValue(guard: GuardInstance, prefix: string): Promise<number> {
+export async function metricValue(guard: Pick<GuardInstance, 'opsUrl'>, prefix: string): Promise<number> {
   const text = await (await fetch(`${guard.opsUrl}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) if (line.startsWith(prefix)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
