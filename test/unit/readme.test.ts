@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { configReferenceMarkdown } from '../../src/config.ts';
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+describe('README', () => {
+  it('carries the configuration reference generated from the config schema', () => {
+    expect(readme).toContain(configReferenceMarkdown().trim());
+  });
+  it('names the test command CI runs', () => {
+    const ci = readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8');
+    expect(readme).toContain('npm test');
+    expect(ci).toContain('npm test');
+  });
+});
