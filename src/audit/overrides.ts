@@ -54,50 +54,30 @@ export function overridesOf(carrier: OverrideCarrier): LingeringOverride[] {
   for (const [field, values] of fields) {
     const other = field === 'annotation' ? carrier.labels : carrier.annotations;
     const reason = values[SKIP_REASON_KEY] ?? other[SKIP_REASON_KEY] ?? '';
-    const base = { object: objectOf(carrier), field, reason };
+    const add = (key: string, value: string, checks: readonly CheckId[], unknown: readonly string[], effect: string, appliesTo: string): void => {
+      found.push({ object: objectOf(carrier), field, key, value, checks: [...checks], unknown: [...unknown], effect, appliesTo, reason });
+    };
     const skip = values[SKIP_KEY];
     if (skip !== undefined) {
       const parsed = parseSkip(skip);
-      found.push({
-        ...base,
-        key: SKIP_KEY,
-        value: skip,
-        checks: [...parsed.checks],
-        unknown: [...parsed.unknown],
-        effect: describeSkip(skip, parsed.checks, parsed.unknown),
-        appliesTo: carrier.appliesTo,
-      });
+      add(SKIP_KEY, skip, parsed.checks, parsed.unknown, describeSkip(skip, parsed.checks, parsed.unknown), carrier.appliesTo);
     }
     const reuse = carrier.reusable ? values[REUSE_KEY] : undefined;
     // The orphan-pvc check reads the annotation only; a label of that name is listed so nobody relies on it.
     if (reuse !== undefined) {
       const honored = reuse === 'true' && field === 'annotation';
-      found.push({
-        ...base,
-        key: REUSE_KEY,
-        value: reuse,
-        checks: honored ? ['orphan-pvc'] : [],
-        unknown: [],
-        effect: honored
-          ? 'approves re-use of its data: orphan-pvc does not block an install that adopts it'
-          : field === 'label'
-            ? 'not honored: only the annotation counts'
-            : 'not honored: the value must be "true"',
-        appliesTo: PVC_REUSE_APPLIES_TO,
-      });
+      const effect = honored
+        ? 'approves re-use of its data: orphan-pvc does not block an install that adopts it'
+        : field === 'label'
+          ? 'not honored: only the annotation counts'
+          : 'not honored: the value must be "true"';
+      add(REUSE_KEY, reuse, honored ? ['orphan-pvc'] : [], [], effect, PVC_REUSE_APPLIES_TO);
     }
     const harvester = carrier.harvesterUpgrade && field === 'annotation' ? values[HARVESTER_SKIP_DETACHED_KEY] : undefined;
     if (harvester !== undefined) {
       const honored = harvester === 'true';
-      found.push({
-        ...base,
-        key: HARVESTER_SKIP_DETACHED_KEY,
-        value: harvester,
-        checks: honored ? ['single-replica'] : [],
-        unknown: [],
-        effect: honored ? 'skips detached single-replica volumes' : 'not honored: the value must be "true"',
-        appliesTo: carrier.appliesTo,
-      });
+      const effect = honored ? 'skips detached single-replica volumes' : 'not honored: the value must be "true"';
+      add(HARVESTER_SKIP_DETACHED_KEY, harvester, honored ? ['single-replica'] : [], [], effect, carrier.appliesTo);
     }
   }
   return found;

@@ -108,7 +108,12 @@ export function releaseFindings(model: AuditModel, namespace: string, name: stri
     const claim = finding.object.kind === 'PersistentVolumeClaim' ? model.persistentVolumeClaim(finding.object.namespace ?? '', finding.object.name) : undefined;
     if (state.installed && createdByHelmFor(claim, namespace, name)) continue;
     reported.add(`${finding.object.namespace ?? ''}/${finding.object.name}`);
-    findings.push(finding);
+    // The check words it for a first install; of an installed release, it is a claim nothing of it uses.
+    const reason =
+      state.installed && finding.tags.includes('release-labelled')
+        ? `labelled for release ${name} but owned by nothing live and claimed by none of its StatefulSets; installing the release again may reuse its old data`
+        : finding.reason;
+    findings.push({ ...finding, reason });
   }
 
   let helmManaged = 0;

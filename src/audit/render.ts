@@ -81,9 +81,9 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 /** `head` then the text, continuation lines indented under the text's start. */
-function hanging(head: string, text: string, width: number | undefined): string[] {
-  const available = width === undefined ? undefined : Math.max(MIN_WRAPPED_WIDTH, width - head.length);
-  return wrap(text, available).map((part, index) => `${index === 0 ? head : ' '.repeat(head.length)}${part}`.trimEnd());
+function hanging(head: string, text: string, width: number | undefined, continuation = ' '.repeat(head.length)): string[] {
+  const available = width === undefined ? undefined : Math.max(MIN_WRAPPED_WIDTH, width - Math.max(head.length, continuation.length));
+  return wrap(text, available).map((part, index) => `${index === 0 ? head : continuation}${part}`.trimEnd());
 }
 
 /** `  fix:      text` */
@@ -109,21 +109,21 @@ function describeScope(report: AuditReport): string {
   }
 }
 
-const COUNT_LABELS: readonly (readonly [keyof AuditReport['cluster']['objects'], string])[] = [
-  ['node', 'nodes'],
-  ['namespace', 'namespaces'],
-  ['persistentVolume', 'PVs'],
-  ['persistentVolumeClaim', 'PVCs'],
-  ['pod', 'pods'],
-  ['statefulSet', 'StatefulSets'],
-  ['longhornVolume', 'Longhorn volumes'],
-  ['longhornReplica', 'replicas'],
-  ['longhornNode', 'Longhorn nodes'],
+const COUNT_LABELS: readonly (readonly [keyof AuditReport['cluster']['objects'], string, string])[] = [
+  ['node', 'node', 'nodes'],
+  ['namespace', 'namespace', 'namespaces'],
+  ['persistentVolume', 'PV', 'PVs'],
+  ['persistentVolumeClaim', 'PVC', 'PVCs'],
+  ['pod', 'pod', 'pods'],
+  ['statefulSet', 'StatefulSet', 'StatefulSets'],
+  ['longhornVolume', 'Longhorn volume', 'Longhorn volumes'],
+  ['longhornReplica', 'replica', 'replicas'],
+  ['longhornNode', 'Longhorn node', 'Longhorn nodes'],
 ];
 
 function header(report: AuditReport, width: number | undefined): string[] {
   const { cluster } = report;
-  const counts = COUNT_LABELS.map(([kind, label]) => `${cluster.objects[kind]} ${label}`).join(', ');
+  const counts = COUNT_LABELS.map(([kind, one, many]) => `${cluster.objects[kind]} ${cluster.objects[kind] === 1 ? one : many}`).join(', ');
   const longhorn = cluster.longhornInstalled ? '' : ' (Longhorn not installed)';
   return [
     ...wrap(`volume-guard audit of ${cluster.server} (context ${cluster.context || '-'}): ${describeScope(report)}`, width),
@@ -146,21 +146,28 @@ function why(finding: AuditFinding): string {
 }
 
 function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: number | undefined): string[] {
-  const lines = wrap(`${check}: ${CHECK_TEXT[check].summary(findings.length)}; blocks ${blocks(findings)}`, width);
-  const rows = findings.map((finding) => [finding.severity, shortObject(finding.object), finding.object.node ?? '', why(finding)]);
-  lines.push(...table(['SEVERITY', 'OBJECT', 'NODE', 'WHY'], rows, width));
+  const lines = wrap(`${check}: ${CHECK_TEXT[check].summary(findings.length)} (blocks: ${blocks(findings)})`, width);
+  // A NODE column only where some finding has a node (Helm release findings have none).
+  const withNode = findings.some((finding) => (finding.object.node ?? '') !== '');
+  const rows = findings.map((finding) => [
+    finding.severity,
+    shortObject(finding.object),
+    ...(withNode ? [finding.object.node ?? ''] : []),
+    why(finding),
+  ]);
+  lines.push(...table(['SEVERITY', 'OBJECT', ...(withNode ? ['NODE'] : []), 'WHY'], rows, width));
   lines.push(...labelled('fix:', CHECK_TEXT[check].fix, width));
   for (const command of new Set(findings.map((finding) => finding.override))) lines.push(...labelled('override:', command, width));
   return lines;
 }
 
-function overrideRows(overrides: readonly LingeringOverride[]): string[][] {
-  return overrides.map((override) => [
-    shortObject(override.object),
-    `${override.field} ${override.key}=${override.value}`,
-    override.reason === '' ? '(no reason given)' : override.reason,
-    `${override.effect}; read for ${override.appliesTo}`,
-  ]);
+/** Two lines per override (wrapped): what and where with its reason, then its effect and when it is read. */
+function overrideLines(override: LingeringOverride, width: number | undefined): string[] {
+  const reason = override.reason === '' ? 'no reason given' : `reason: ${override.reason}`;
+  return [
+    ...hanging(INDENT, `${shortObject(override.object)}: ${override.field} ${override.key}=${override.value} (${reason})`, width, `${INDENT}${INDENT}`),
+    ...hanging(`${INDENT}${INDENT}`, `${override.effect}; read for ${override.appliesTo}`, width),
+  ];
 }
 
 function summaryLine(report: AuditReport): string {
@@ -180,14 +187,12 @@ export function renderTable(report: AuditReport, options: TableOptions = {}): st
     if (findings.length === 0) continue;
     lines.push('', ...findingGroup(check, findings, width));
   }
+  lines.push('');
   if (report.overrides.length > 0) {
-    lines.push(
-      '',
-      ...wrap(`Lingering overrides: ${report.overrides.length} (each waives checks until it is removed)`, width),
-      ...table(['OBJECT', 'OVERRIDE', 'REASON', 'EFFECT'], overrideRows(report.overrides), width),
-    );
+    lines.push(...wrap(`Lingering overrides: ${report.overrides.length} (each waives checks until it is removed)`, width));
+    for (const override of report.overrides) lines.push(...overrideLines(override, width));
   } else {
-    lines.push('', 'Lingering overrides: none');
+    lines.push('Lingering overrides: none');
   }
   if (report.notes.length > 0) {
     lines.push('', 'Notes:');

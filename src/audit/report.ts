@@ -3,7 +3,7 @@
 
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
-import { REUSE_KEY, SKIP_KEY } from '../admission/overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { collectNodeLocalVolume } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
@@ -47,8 +47,6 @@ type Operation =
   | { readonly kind: 'cordon'; readonly node: string }
   | { readonly kind: 'release'; readonly namespace: string; readonly name: string };
 
-const NODE_CHECKS: readonly CheckId[] = ['last-replica-on-node', 'node-local-volume'];
-
 function describeOperation(operation: Operation): string {
   switch (operation.kind) {
     case 'upgrade':
@@ -60,16 +58,17 @@ function describeOperation(operation: Operation): string {
   }
 }
 
-function skipCommand(resource: string, ref: string, check: CheckId, namespace?: string): string {
-  return annotateHint(resource, ref, namespace).replace(/^run: /, '').replace('<checks>', check);
+function skipCommand(resource: string, ref: string, check: CheckId): string {
+  return annotateHint(resource, ref).replace(/^run: /, '').replace('<checks>', check);
 }
 
 function overrideCommand(finding: Finding, operation: Operation): string {
   switch (operation.kind) {
     case 'upgrade': {
-      const annotate = skipCommand('<upgrade-kind>', '<name>', finding.check);
+      // The upgrade object usually does not exist yet: the annotations go into the manifest that creates it.
+      const annotate = `annotate the upgrade object (Upgrade, UpgradePlan, Plan, MachineDeployment, KubeadmControlPlane) with ${SKIP_KEY}=${finding.check} ${SKIP_REASON_KEY}="<why>"`;
       return finding.check === 'single-replica' && finding.tags.includes('detached')
-        ? `${annotate} (a Harvester Upgrade also honors harvesterhci.io/skipSingleReplicaDetachedVol=true)`
+        ? `${annotate}; on a Harvester Upgrade, ${HARVESTER_SKIP_DETACHED_KEY}=true skips detached volumes only`
         : annotate;
     }
     case 'cordon':
@@ -232,9 +231,4 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     overrides,
     notes,
   };
-}
-
-/** The checks whose findings concern one node at a time, for the renderers' headings. */
-export function isNodeCheck(check: CheckId): boolean {
-  return NODE_CHECKS.includes(check);
 }

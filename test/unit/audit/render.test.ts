@@ -1,0 +1,127 @@
+// Golden-output tests of the table and the JSON, and the layout rules the table follows.
+// Golden files live in test/unit/audit/golden/; after an intended change, rewrite them with
+//   UPDATE_GOLDEN=1 npx vitest run test/unit/audit/render.test.ts
+// and review the diff.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildAuditReport } from '../../../src/audit/report.ts';
+import { renderJson, renderTable, table, wrap } from '../../../src/audit/render.ts';
+import { AUDIT_API_VERSION, type AuditReport, type AuditScope } from '../../../src/audit/types.ts';
+import { node } from '../../support/fixtures.ts';
+import { CLUSTER, GENERATED_AT, goldenModel, modelOf, UPGRADE_OBJECTS } from './scenario.ts';
+
+const GOLDEN_DIR = join(import.meta.dirname, 'golden');
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
+
+function expectGolden(name: string, actual: string): void {
+  const file = join(GOLDEN_DIR, name);
+  if (UPDATE) {
+    mkdirSync(GOLDEN_DIR, { recursive: true });
+    writeFileSync(file, actual);
+    return;
+  }
+  if (!existsSync(file)) throw new Error(`golden file ${name} is missing: run with UPDATE_GOLDEN=1 to create it`);
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+const NOTES = ['plans.upgrade.cattle.io not checked for lingering overrides: plans.upgrade.cattle.io is forbidden'];
+
+function report(scope: AuditScope): AuditReport {
+  return buildAuditReport({ model: goldenModel(), scope, cluster: CLUSTER, upgradeObjects: UPGRADE_OBJECTS, notes: NOTES, generatedAt: GENERATED_AT });
+}
+
+const SHOP: AuditScope = { kind: 'release', namespace: 'shop', name: 'shop', revisions: [{ version: 3, status: 'deployed' }] };
+const DEVLAKE: AuditScope = { kind: 'release', namespace: 'devlake', name: 'devlake', revisions: [] };
+
+describe('golden output', () => {
+  it('table of the whole cluster, for a pipe (no wrapping)', () => {
+    expectGolden('cluster.txt', renderTable(report({ kind: 'cluster' })));
+  });
+
+  it('table of the whole cluster on an 100-column terminal', () => {
+    expectGolden('cluster-100.txt', renderTable(report({ kind: 'cluster' }), { width: 100 }));
+  });
+
+  it('table of one node', () => {
+    expectGolden('node-1.txt', renderTable(report({ kind: 'node', node: 'node-1' }), { width: 120 }));
+  });
+
+  it('tables of a Helm release, uninstalled and installed', () => {
+    expectGolden('release-devlake.txt', renderTable(report(DEVLAKE)));
+    expectGolden('release-shop.txt', renderTable(report(SHOP)));
+  });
+
+  it('table of a cluster without risk or override', () => {
+    const safe = buildAuditReport({
+      model: modelOf({ node: [node({ name: 'n1' })] }, { longhornInstalled: false }),
+      scope: { kind: 'cluster' },
+      cluster: CLUSTER,
+      generatedAt: GENERATED_AT,
+    });
+    expectGolden('no-risk.txt', renderTable(safe));
+  });
+
+  it('JSON of the whole cluster and of a release', () => {
+    expectGolden('cluster.json', renderJson(report({ kind: 'cluster' })));
+    expectGolden('release-shop.json', renderJson(report(SHOP)));
+  });
+});
+
+describe('JSON schema volume-guard.io/audit/v1', () => {
+  const parsed = JSON.parse(renderJson(report({ kind: 'cluster' }))) as Record<string, unknown>;
+
+  it('has the documented top-level fields, in order', () => {
+    expect(Object.keys(parsed)).toEqual(['apiVersion', 'generatedAt', 'cluster', 'scope', 'summary', 'findings', 'overrides', 'notes']);
+    expect(parsed['apiVersion']).toBe(AUDIT_API_VERSION);
+    expect(Object.keys(parsed['summary'] as object)).toEqual(['risks', 'critical', 'warning', 'overridden', 'byCheck', 'overrides']);
+  });
+
+  it('gives every finding the documented fields', () => {
+    for (const finding of parsed['findings'] as Record<string, unknown>[]) {
+      expect(Object.keys(finding).slice(0, 9)).toEqual(['check', 'severity', 'object', 'reason', 'tags', 'related', 'operation', 'fix', 'override']);
+      expect(Object.keys(finding).length === 9 || Object.keys(finding)[9] === 'overriddenBy').toBe(true);
+    }
+    for (const override of parsed['overrides'] as Record<string, unknown>[]) {
+      expect(Object.keys(override)).toEqual(['object', 'field', 'key', 'value', 'checks', 'unknown', 'effect', 'appliesTo', 'reason']);
+    }
+  });
+});
+
+describe('table layout', () => {
+  it('keeps every line of the report within the terminal width when the fixed columns fit', () => {
+    const text = renderTable(report({ kind: 'node', node: 'node-1' }), { width: 120 });
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(120);
+  });
+
+  it('writes long reasons in full when not wrapping', () => {
+    const text = renderTable(report({ kind: 'cluster' }));
+    expect(text).toContain('replica vol-disk-r-node-3 on node node-3 uses disk disk-node-3, which no longer exists on that node');
+    expect(text.split('\n').some((line) => line.length > 200)).toBe(true);
+  });
+
+  it('wraps words, cutting only words longer than the width', () => {
+    expect(wrap('a bb ccc dddd', 6)).toEqual(['a bb', 'ccc', 'dddd']);
+    expect(wrap('abcdefghij xy', 4)).toEqual(['abcd', 'efgh', 'ij', 'xy']);
+    expect(wrap('short', undefined)).toEqual(['short']);
+    expect(wrap('', 10)).toEqual(['']);
+  });
+
+  it('aligns columns to the widest cell and hangs wrapped text under the last column', () => {
+    const lines = table(
+      ['A', 'LONG', 'TEXT'],
+      [
+        ['x', 'y', 'one two three four five six seven eight nine ten eleven twelve'],
+        ['xxxx', 'yyyyyy', 'short'],
+      ],
+      50,
+    );
+    expect(lines[0]).toBe('  A     LONG    TEXT');
+    const start = lines[0]!.indexOf('TEXT');
+    expect(lines[1]!.indexOf('one')).toBe(start);
+    expect(lines.length).toBeGreaterThan(3);
+    const continuation = lines[2]!;
+    expect(continuation.slice(0, start).trim()).toBe('');
+    expect(lines.at(-1)).toBe('  xxxx  yyyyyy  short');
+  });
+});

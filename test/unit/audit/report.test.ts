@@ -1,0 +1,267 @@
+// The report builder over a real ClusterModel: which checks run where, what each finding says about its operation
+// and override, the lingering overrides, and that the same cluster always gives the same report.
+import { describe, expect, it } from 'vitest';
+import { buildAuditReport, type AuditInput } from '../../../src/audit/report.ts';
+import { auditedNodes } from '../../../src/audit/model.ts';
+import { releaseState } from '../../../src/audit/release.ts';
+import type { AuditFinding, AuditReport, AuditScope } from '../../../src/audit/types.ts';
+import { collectLastReplicaOnNode } from '../../../src/checks/last-replica-on-node.ts';
+import { collectNodeLocalVolume } from '../../../src/checks/node-local-volume.ts';
+import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
+import { collectVolumeHealth } from '../../../src/checks/volume-health.ts';
+import { localPV, node, pvc, statefulSet } from '../../support/fixtures.ts';
+import { CLUSTER, GENERATED_AT, goldenModel, goldenRecords, modelOf, UPGRADE_OBJECTS } from './scenario.ts';
+
+function report(scope: AuditScope, input: Partial<AuditInput> = {}): AuditReport {
+  return buildAuditReport({ model: goldenModel(), scope, cluster: CLUSTER, generatedAt: GENERATED_AT, ...input });
+}
+
+/** `check object@node` for compact assertions. */
+function keys(findings: readonly AuditFinding[]): string[] {
+  return findings.map((f) => `${f.check} ${f.object.kind} ${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}${f.object.node ? `@${f.object.node}` : ''}`);
+}
+
+describe('audit report: the whole cluster', () => {
+  const whole = report({ kind: 'cluster' }, { upgradeObjects: UPGRADE_OBJECTS });
+
+  it('runs single-replica and volume-health cluster-wide, and the node checks for every node', () => {
+    expect(keys(whole.findings)).toEqual([
+      'single-replica Volume longhorn-system/vol-single@node-1',
+      'single-replica Volume longhorn-system/vol-effective@node-2',
+      'volume-health Volume longhorn-system/vol-effective@node-2',
+      'volume-health Volume longhorn-system/vol-disk@node-3',
+      'last-replica-on-node Volume longhorn-system/vol-single@node-1',
+      'last-replica-on-node Volume longhorn-system/vol-effective@node-2',
+      'node-local-volume PersistentVolume pv-mysql@node-1',
+      'node-local-volume PersistentVolume pv-cache@node-gone',
+    ]);
+    expect(whole.summary).toEqual({
+      risks: 8,
+      critical: 8,
+      warning: 0,
+      overridden: 1,
+      byCheck: { 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2, 'orphan-pvc': 0 },
+      overrides: 7,
+    });
+  });
+
+  it('audits nodes known only from replicas and pinned PVs', () => {
+    expect(auditedNodes(goldenModel())).toEqual(['node-1', 'node-2', 'node-3', 'node-gone']);
+    expect(whole.scope).toEqual({ kind: 'cluster', nodes: 4 });
+  });
+
+  it('says what each risk blocks and how it is overridden there', () => {
+    const byKey = new Map(whole.findings.map((f) => [keys([f])[0], f]));
+    const upgrade = byKey.get('single-replica Volume longhorn-system/vol-single@node-1')!;
+    expect(upgrade.operation).toBe('upgrade');
+    expect(upgrade.fix).toBe('raise numberOfReplicas (and wait until healthy) or back the data up');
+    expect(upgrade.override).toContain('volume-guard.io/skip=single-replica');
+    // Detached: Harvester's own annotation is an alternative.
+    expect(upgrade.override).toContain('harvesterhci.io/skipSingleReplicaDetachedVol=true');
+    expect(byKey.get('single-replica Volume longhorn-system/vol-effective@node-2')!.override).not.toContain('harvesterhci.io');
+    const cordon = byKey.get('last-replica-on-node Volume longhorn-system/vol-effective@node-2')!;
+    expect(cordon.operation).toBe('cordon/drain of node node-2');
+    expect(cordon.override).toBe(
+      'kubectl annotate node node-2 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>"',
+    );
+    expect(cordon.related).toEqual([
+      { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'carts' },
+      { kind: 'Replica', namespace: 'longhorn-system', name: 'vol-effective-r-node-2', node: 'node-2' },
+    ]);
+  });
+
+  it('marks the risks a lingering node override already accepts, and only those', () => {
+    const accepted = whole.findings.filter((f) => f.overriddenBy !== undefined);
+    expect(keys(accepted)).toEqual(['node-local-volume PersistentVolume pv-mysql@node-1']);
+    expect(accepted[0]!.overriddenBy).toBe('annotation volume-guard.io/skip on Node node-1');
+    // node-1's skip names node-local-volume only: its last-replica risk stands.
+    const lastOnNode1 = whole.findings.find((f) => f.check === 'last-replica-on-node' && f.object.node === 'node-1');
+    expect(lastOnNode1?.overriddenBy).toBeUndefined();
+  });
+
+  it('lists every lingering override, sorted, with its reason and effect', () => {
+    expect(whole.overrides.map((o) => `${o.object.kind} ${o.object.namespace ?? ''}/${o.object.name} ${o.field} ${o.key}=${o.value}`)).toEqual([
+      'Node /node-1 annotation volume-guard.io/skip=node-local-volume',
+      'Namespace /shop annotation volume-guard.io/skip=orphan-pvc,typo-check',
+      'PersistentVolumeClaim default/cache label volume-guard.io/skip=node-local-volume',
+      'PersistentVolumeClaim devlake/data-devlake-mysql-1 annotation volume-guard.io/reuse=true',
+      'Plan system-upgrade/k3s-server label volume-guard.io/skip=*',
+      'Upgrade harvester-system/hvst-upgrade-v1-4 annotation harvesterhci.io/skipSingleReplicaDetachedVol=true',
+      'Upgrade harvester-system/hvst-upgrade-v1-4 annotation volume-guard.io/skip=single-replica, bogus',
+    ]);
+    const [nodeSkip, namespaceSkip, pvcLabel, reuse, plan, harvester, upgradeSkip] = whole.overrides;
+    expect(nodeSkip).toMatchObject({ checks: ['node-local-volume'], reason: 'disk swap approved, INC-42', effect: 'skips node-local-volume' });
+    expect(namespaceSkip).toMatchObject({ checks: ['orphan-pvc'], unknown: ['typo-check'], reason: '' });
+    expect(pvcLabel!.appliesTo).toMatch(/^nothing/);
+    expect(reuse).toMatchObject({ checks: ['orphan-pvc'], reason: 'restore from yesterday' });
+    expect(plan).toMatchObject({ effect: 'skips every check', checks: ['single-replica', 'volume-health', 'last-replica-on-node', 'node-local-volume', 'orphan-pvc'] });
+    expect(harvester).toMatchObject({ checks: ['single-replica'], effect: 'skips detached single-replica volumes' });
+    expect(upgradeSkip).toMatchObject({ checks: ['single-replica'], unknown: ['bogus'], reason: 'upgrade window 2026-01-10' });
+  });
+
+  it('is the same report whatever order the model learned the objects in', () => {
+    const reversed = report({ kind: 'cluster' }, { model: goldenModel({ reverse: true }), upgradeObjects: [...UPGRADE_OBJECTS].reverse() });
+    expect(reversed).toEqual(whole);
+    expect(JSON.stringify(reversed)).toBe(JSON.stringify(whole));
+  });
+
+  it('counts the model and tells when Longhorn is absent', () => {
+    expect(whole.cluster).toMatchObject({ server: CLUSTER.server, context: CLUSTER.context, longhornInstalled: true });
+    expect(whole.cluster.objects).toMatchObject({ node: 3, persistentVolumeClaim: 7, longhornReplica: 10 });
+    expect(whole.notes.some((note) => note.startsWith('Longhorn is not installed'))).toBe(false);
+    const records = goldenRecords();
+    const noLonghorn = buildAuditReport({
+      model: modelOf({ node: records.node, persistentVolume: records.persistentVolume, persistentVolumeClaim: records.persistentVolumeClaim }, { longhornInstalled: false }),
+      scope: { kind: 'cluster' },
+      cluster: CLUSTER,
+      generatedAt: GENERATED_AT,
+    });
+    expect(noLonghorn.notes).toContain('Longhorn is not installed: single-replica, volume-health and last-replica-on-node had nothing to check');
+    expect(keys(noLonghorn.findings)).toEqual(['node-local-volume PersistentVolume pv-mysql@node-1', 'node-local-volume PersistentVolume pv-cache@node-gone']);
+  });
+
+  it('finds no risk in a cluster without any', () => {
+    const safe = buildAuditReport({
+      model: modelOf({ node: [node({ name: 'n1' })], persistentVolumeClaim: [pvc()] }),
+      scope: { kind: 'cluster' },
+      cluster: CLUSTER,
+      generatedAt: GENERATED_AT,
+    });
+    expect(safe.findings).toEqual([]);
+    expect(safe.summary.risks).toBe(0);
+    expect(safe.overrides).toEqual([]);
+  });
+});
+
+describe('audit report: --node', () => {
+  it('runs exactly what the node-cordon validator runs for that node', () => {
+    const model = goldenModel();
+    for (const name of ['node-1', 'node-2', 'node-3']) {
+      const scoped = report({ kind: 'node', node: name });
+      const expected = [
+        ...collectLastReplicaOnNode(model, { node: name }).findings,
+        ...collectSingleReplica(model, { node: name }).findings,
+        ...collectVolumeHealth(model, { node: name }).findings,
+        ...collectNodeLocalVolume(model, { node: name }).findings,
+      ];
+      expect(scoped.findings).toHaveLength(expected.length);
+      for (const finding of expected) {
+        expect(scoped.findings).toContainEqual(expect.objectContaining({ check: finding.check, object: finding.object, reason: finding.reason }));
+      }
+      expect(scoped.findings.every((f) => f.operation === `cordon/drain of node ${name}`)).toBe(true);
+      expect(scoped.scope).toEqual({ kind: 'node', node: name });
+    }
+  });
+
+  it('gives node-1 its four kinds of risk, with node-1 overrides', () => {
+    const scoped = report({ kind: 'node', node: 'node-1' });
+    expect(keys(scoped.findings)).toEqual([
+      'single-replica Volume longhorn-system/vol-single@node-1',
+      'volume-health Volume longhorn-system/vol-effective@node-2',
+      'volume-health Volume longhorn-system/vol-disk@node-3',
+      'last-replica-on-node Volume longhorn-system/vol-single@node-1',
+      'node-local-volume PersistentVolume pv-mysql@node-1',
+    ]);
+    expect(scoped.findings.every((f) => f.override.startsWith('kubectl annotate node node-1 '))).toBe(true);
+    expect(scoped.notes).toEqual([]);
+  });
+
+  it('finds nothing on a node holding only healthy copies', () => {
+    const model = modelOf({ ...goldenRecords(), node: [...goldenRecords().node!, node({ name: 'node-4' })] });
+    const scoped = buildAuditReport({ model, scope: { kind: 'node', node: 'node-4' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    expect(scoped.findings).toEqual([]);
+    expect(scoped.summary.risks).toBe(0);
+  });
+});
+
+describe('audit report: --release', () => {
+  it('reports the leftover claims of an uninstalled release as critical, honoring reuse', () => {
+    const devlake = report({ kind: 'release', namespace: 'devlake', name: 'devlake', revisions: [] });
+    expect(devlake.scope).toEqual({ kind: 'release', namespace: 'devlake', name: 'devlake', installed: false });
+    expect(keys(devlake.findings)).toEqual([
+      'orphan-pvc PersistentVolumeClaim devlake/data-devlake-mysql-0',
+      'orphan-pvc PersistentVolumeClaim devlake/data-devlake-mysql-1',
+    ]);
+    expect(devlake.findings.map((f) => f.severity)).toEqual(['critical', 'critical']);
+    expect(devlake.findings[0]!.operation).toBe('re-install of Helm release devlake/devlake');
+    expect(devlake.findings[0]!.override).toBe(
+      'kubectl annotate pvc data-devlake-mysql-0 -n devlake volume-guard.io/reuse=true (only if its data is meant to be reused)',
+    );
+    expect(devlake.findings[0]!.overriddenBy).toBeUndefined();
+    expect(devlake.findings[1]!.overriddenBy).toBe('annotation volume-guard.io/reuse on PersistentVolumeClaim devlake/data-devlake-mysql-1');
+    expect(devlake.summary).toMatchObject({ risks: 2, critical: 2, overridden: 1 });
+  });
+
+  it('reports, for an installed release, what an uninstall leaves behind and claims nothing uses', () => {
+    const shop = report({
+      kind: 'release',
+      namespace: 'shop',
+      name: 'shop',
+      revisions: [
+        { version: 2, status: 'superseded' },
+        { version: 3, status: 'deployed' },
+      ],
+    });
+    expect(shop.scope).toEqual({ kind: 'release', namespace: 'shop', name: 'shop', installed: true, revision: 3, status: 'deployed' });
+    expect(shop.findings.map((f) => `${f.severity} ${f.object.name}`)).toEqual(['critical old-export', 'warning data-shop-db-0']);
+    const [leftover, leftBehind] = shop.findings;
+    expect(leftover!.reason).toContain('claimed by none of its StatefulSets');
+    expect(leftBehind!.reason).toBe(
+      "helm uninstall leaves this claim of StatefulSet shop-db behind (its PV's reclaim policy is Retain); installing the release again re-attaches its data",
+    );
+    expect(leftBehind!.tags).toEqual(['statefulset-claim', 'left-behind']);
+    expect(leftBehind!.related).toEqual([
+      { kind: 'PersistentVolume', name: 'pv-shop-0' },
+      { kind: 'StatefulSet', namespace: 'shop', name: 'shop-db' },
+    ]);
+    // Namespace shop skips orphan-pvc: both are accepted there.
+    expect(shop.findings.every((f) => f.overriddenBy === 'annotation volume-guard.io/skip on Namespace shop')).toBe(true);
+    // The Helm-created PVC is the live release's own: not a finding, but said.
+    expect(shop.findings.some((f) => f.object.name === 'shop-uploads')).toBe(false);
+    expect(shop.notes[0]).toMatch(/^1 PVC of release shop\/shop was created by Helm itself/);
+  });
+
+  it('treats a Helm-created PVC of an uninstalled release as a leftover (it was kept)', () => {
+    const records = goldenRecords();
+    const model = modelOf({ ...records, statefulSet: [] });
+    const shop = buildAuditReport({
+      model,
+      scope: { kind: 'release', namespace: 'shop', name: 'shop', revisions: [{ version: 4, status: 'uninstalled' }] },
+      cluster: CLUSTER,
+      generatedAt: GENERATED_AT,
+    });
+    expect(shop.scope).toMatchObject({ installed: false, revision: 4, status: 'uninstalled' });
+    expect(shop.findings.map((f) => `${f.severity} ${f.object.name}`).sort()).toEqual([
+      'critical data-shop-db-0',
+      'critical old-export',
+      'critical shop-uploads',
+    ]);
+  });
+
+  it('does not report a release whose claims all belong to live owners', () => {
+    const model = modelOf({
+      namespace: [{ name: 'app', annotations: {} }],
+      statefulSet: [statefulSet({ namespace: 'app', name: 'db', helmReleaseName: 'other', helmReleaseNamespace: 'app' })],
+      persistentVolumeClaim: [pvc({ namespace: 'app', name: 'data-db-0', labels: { 'app.kubernetes.io/instance': 'other' } })],
+      persistentVolume: [localPV({ name: 'pv-x', pinnedNode: 'n1', claimNamespace: 'app', claimName: 'data-db-0' })],
+    });
+    const other = buildAuditReport({
+      model,
+      scope: { kind: 'release', namespace: 'app', name: 'absent', revisions: [] },
+      cluster: CLUSTER,
+      generatedAt: GENERATED_AT,
+    });
+    expect(other.findings).toEqual([]);
+    expect(other.summary.byCheck['orphan-pvc']).toBe(0);
+  });
+});
+
+describe('releaseState', () => {
+  it('follows the latest revision', () => {
+    expect(releaseState([])).toEqual({ installed: false });
+    expect(releaseState([{ version: 1, status: 'deployed' }])).toEqual({ installed: true, revision: 1, status: 'deployed' });
+    expect(releaseState([{ version: 2, status: 'uninstalling' }, { version: 1, status: 'superseded' }])).toMatchObject({ installed: false, revision: 2 });
+    expect(releaseState([{ version: 3, status: 'failed' }, { version: 2, status: 'uninstalled' }])).toMatchObject({ installed: true, revision: 3 });
+    expect(releaseState([{ version: Number.NaN, status: 'deployed' }])).toEqual({ installed: false });
+  });
+});
