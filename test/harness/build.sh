@@ -45,6 +45,14 @@ done
 [ "${#targets[@]}" -gt 0 ] || targets=(apiserver kubectl helm)
 
 mkdir -p "$bin"
+# Several test runs may call this at once: one build at a time per bin dir.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$bin/.build.lock"
+  if ! flock -n 9; then
+    say "waiting for another build.sh (lock $bin/.build.lock)…"
+    flock 9
+  fi
+fi
 gover="$(go env GOVERSION)"
 kube_minor="${KUBE_VERSION#v1.}"; kube_minor="${kube_minor%%.*}"
 kube_ldflags="-X k8s.io/component-base/version.gitVersion=${KUBE_VERSION}"
@@ -75,8 +83,9 @@ elapsed() { local s=$(( $(date +%s) - $1 )); printf '%dm%02ds' $((s / 60)) $((s 
 with_heartbeat() { # with_heartbeat <label> <cmd...>
   local label="$1"; shift
   local start; start=$(date +%s)
-  # (sleep must not hold our stdout/stderr open: a reader waiting for EOF would wait for it)
-  ( while sleep 60 </dev/null >/dev/null 2>&1; do say "  … still building $label ($(elapsed "$start"))"; done ) &
+  # (sleep must hold neither our stdout/stderr, or a reader waiting for EOF would wait
+  # for it, nor the build lock on fd 9)
+  ( exec 9>&-; while sleep 60 </dev/null >/dev/null 2>&1; do say "  … still building $label ($(elapsed "$start"))"; done ) &
   local hb=$!
   local rc=0
   "$@" || rc=$?
