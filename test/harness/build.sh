@@ -23,6 +23,9 @@ par="${GO_BUILD_PARALLEL:-2}"
 
 say() { printf 'build.sh: %s\n' "$*" >&2; }
 
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  PATH="/usr/local/go/bin:$PATH"  # the usual install location, often missing from PATH
+fi
 if ! command -v go >/dev/null 2>&1; then
   if [ -x "$bin/kube-apiserver-embedded" ] && [ -x "$bin/kubectl" ] && [ -x "$bin/helm" ]; then
     say "warning: 'go' not found in PATH; using the binaries already in $bin unchecked"
