@@ -121,8 +121,12 @@ class ExpiringClient implements KubeClient {
   }
   watch(path: string, options: Parameters<KubeClient['watch']>[1], handlers: Parameters<KubeClient['watch']>[2]): Promise<void> {
     if (this.armedFor === path) {
-      this.armedFor = undefined;
-      return this.#inner.watch(path, { ...options, resourceVersion: this.expiredVersion }, handlers);
+      // Disarmed once the server has answered (a connection refused by the cut proxy does not count).
+      const onConnected = () => {
+        this.armedFor = undefined;
+        handlers.onConnected();
+      };
+      return this.#inner.watch(path, { ...options, resourceVersion: this.expiredVersion }, { onConnected, onEvent: handlers.onEvent });
     }
     return this.#inner.watch(path, options, handlers);
   }
@@ -514,18 +518,25 @@ describe('cluster model against the real API server', () => {
     // things, then have its resumed watch start from a resourceVersion of before the API server restart,
     // which the restarted server no longer serves (the previous test checks that).
     expect(versionBeforeRestart).not.toBe('');
-    for (const name of ['keep', 'gone-1', 'gone-2']) await apply(pvc(name));
-    await eventually(() => model.persistentVolumeClaimsIn(NS).length === 3, 'claims visible');
+    const claimsOfThisTest = () =>
+      model
+        .persistentVolumeClaimsIn(NS)
+        .map((claim) => claim.name)
+        .filter((name) => name.startsWith('e-'))
+        .sort()
+        .join();
+    for (const name of ['e-keep', 'e-gone-1', 'e-gone-2']) await apply(pvc(name));
+    await eventually(() => claimsOfThisTest() === 'e-gone-1,e-gone-2,e-keep', 'claims visible');
     const expiredBefore = await restartsOf(registry, 'persistentvolumeclaims', 'expired');
-    proxy.cut();
-    await k(['delete', 'pvc', 'gone-1', 'gone-2', '-n', NS]);
-    await apply(pvc('new-1'));
     expiring.expiredVersion = versionBeforeRestart;
     expiring.armedFor = collectionPath(RESOURCE_SPECS.persistentVolumeClaim, LONGHORN_NS);
+    proxy.cut();
+    await k(['delete', 'pvc', 'e-gone-1', 'e-gone-2', '-n', NS]);
+    await apply(pvc('e-new-1'));
     proxy.restore();
 
     await eventually(
-      () => model.persistentVolumeClaimsIn(NS).map((claim) => claim.name).sort().join() === 'keep,new-1',
+      () => claimsOfThisTest() === 'e-keep,e-new-1',
       'claims reconciled after 410',
       30_000,
     );
