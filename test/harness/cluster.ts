@@ -15,7 +15,7 @@
 
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -327,6 +327,9 @@ async function startApiServer(log: Log, readyTimeoutMs: number): Promise<Cluster
     throw new Error(`${bin.apiserver} is missing: run test/harness/build.sh (or ensureCluster({build: true}))`);
   }
   await mkdir(paths.stateDir, { recursive: true });
+  if (existsSync(paths.logFile) && statSync(paths.logFile).size > 64 * 1024 * 1024) {
+    await rename(paths.logFile, `${paths.logFile}.old`); // keep one older log, bounded
+  }
   const offset = existsSync(paths.logFile) ? statSync(paths.logFile).size : 0;
   const fd = openSync(paths.logFile, 'a');
   const args = ['--state-dir', paths.stateDir];
