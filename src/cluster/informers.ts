@@ -84,6 +84,8 @@ export interface InformerStatus {
   /** Milliseconds since the model last provably matched the server for this resource; Infinity before sync. */
   readonly ageMs: number;
   readonly consecutiveFailures: number;
+  /** Where a resumed watch would start ('' = the next attempt lists). */
+  readonly resourceVersion: string;
 }
 
 class InformerAbort extends Error {
@@ -201,6 +203,7 @@ export class Informer<K extends ResourceKind> {
       connected: this.#connected,
       ageMs: this.ageMs(now),
       consecutiveFailures: this.#backoff.failures,
+      resourceVersion: this.#resourceVersion,
     };
   }
 

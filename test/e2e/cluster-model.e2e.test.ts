@@ -545,6 +545,20 @@ describe('cluster model against the real API server', () => {
     await expectConverges(model, 'model equals server after the 410 relist', 30_000);
   });
 
+  it('keeps a quiet watch alive on the server\'s bookmarks: no stall restart, resourceVersion moving on', { timeout: 180_000 }, async () => {
+    // Nothing changes in the test's Longhorn namespace; the API server still sends a bookmark about every
+    // minute (and 2 s before the watch's deadline), which is what the 90 s stall limit is sized for.
+    const resource = 'nodes.longhorn.io';
+    const statusOf = () => running!.statuses().find((status) => status.resource === resource)!;
+    await eventually(() => statusOf().connected, 'watch connected');
+    const versionBefore = statusOf().resourceVersion;
+    const stalledBefore = await restartsOf(registry, resource, 'stalled');
+    await eventually(() => statusOf().resourceVersion !== versionBefore, 'a bookmark', 75_000);
+    expect(await restartsOf(registry, resource, 'stalled')).toBe(stalledBefore);
+    expect(statusOf().connected).toBe(true);
+    expect(running!.health.staleResources(Date.now(), 1_000)).not.toContain(resource);
+  });
+
   it('syncs with exactly the RBAC rules of permissions.ts, as a service account', async () => {
     await k(['create', 'serviceaccount', 'volume-guard', '-n', NS]);
     await apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `cm-e2e-${ID}` }, rules: clusterRoleRules() });
