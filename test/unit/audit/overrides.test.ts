@@ -1,0 +1,53 @@
+// Lingering overrides: what each key on each kind of object means, including the ones volume-guard ignores.
+import { describe, expect, it } from 'vitest';
+import { overridesOf, type OverrideCarrier } from '../../../src/audit/overrides.ts';
+
+function carrier(fields: Partial<OverrideCarrier>): OverrideCarrier {
+  return { kind: 'PersistentVolumeClaim', namespace: 'app', name: 'data', annotations: {}, labels: {}, appliesTo: 'somewhere', ...fields };
+}
+
+describe('overridesOf', () => {
+  it('finds nothing on an object without override keys', () => {
+    expect(overridesOf(carrier({ annotations: { 'volume-guard.io/skip-reason': 'orphaned reason' }, reusable: true }))).toEqual([]);
+  });
+
+  it('honors reuse only as the annotation "true" on a PVC', () => {
+    const found = overridesOf(
+      carrier({ reusable: true, annotations: { 'volume-guard.io/reuse': 'yes' }, labels: { 'volume-guard.io/reuse': 'true' } }),
+    );
+    expect(found.map((o) => [o.field, o.value, o.checks, o.effect])).toEqual([
+      ['annotation', 'yes', [], 'not honored: the value must be "true"'],
+      ['label', 'true', [], 'not honored: only the annotation counts'],
+    ]);
+    // On an object where reuse means nothing, it is not listed as a reuse override.
+    expect(overridesOf(carrier({ kind: 'Node', annotations: { 'volume-guard.io/reuse': 'true' } }))).toEqual([]);
+  });
+
+  it('reads the skip value as the validators do', () => {
+    const [none] = overridesOf(carrier({ kind: 'Node', annotations: { 'volume-guard.io/skip': 'everything' } }));
+    expect(none).toMatchObject({ checks: [], unknown: ['everything'], effect: 'not honored: names no check; unknown entries ignored: everything' });
+    const [two] = overridesOf(carrier({ kind: 'Node', annotations: { 'volume-guard.io/skip': ' volume-health , single-replica ' } }));
+    expect(two).toMatchObject({ checks: ['volume-health', 'single-replica'], effect: 'skips volume-health, single-replica' });
+  });
+
+  it('takes the reason from the same place as the override, else from the other', () => {
+    const found = overridesOf(
+      carrier({
+        kind: 'Plan',
+        annotations: { 'volume-guard.io/skip-reason': 'window 3' },
+        labels: { 'volume-guard.io/skip': 'volume-health' },
+      }),
+    );
+    expect(found).toEqual([
+      expect.objectContaining({ field: 'label', key: 'volume-guard.io/skip', reason: 'window 3', appliesTo: 'somewhere' }),
+    ]);
+  });
+
+  it('lists Harvester\'s annotation on Harvester upgrades only, honored when "true"', () => {
+    const annotations = { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'yes' };
+    expect(overridesOf(carrier({ kind: 'Upgrade', annotations, harvesterUpgrade: true }))).toEqual([
+      expect.objectContaining({ key: 'harvesterhci.io/skipSingleReplicaDetachedVol', checks: [], effect: 'not honored: the value must be "true"' }),
+    ]);
+    expect(overridesOf(carrier({ kind: 'Plan', annotations }))).toEqual([]);
+  });
+});
