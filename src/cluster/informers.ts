@@ -126,7 +126,6 @@ export class Informer<K extends ResourceKind> {
   readonly #deps: InformerDependencies;
   readonly #backoff: Backoff;
   #phase: Phase = 'idle';
-  #phaseSince = 0;
   #lastProgressAt = 0;
   #lastSuccessAt = 0;
   #synced = false;
@@ -248,8 +247,7 @@ export class Informer<K extends ResourceKind> {
 
   #enter(phase: Phase): void {
     this.#phase = phase;
-    this.#phaseSince = this.#deps.now();
-    this.#lastProgressAt = this.#phaseSince;
+    this.#lastProgressAt = this.#deps.now();
   }
 
   #markSuccess(): void {
@@ -267,6 +265,7 @@ export class Informer<K extends ResourceKind> {
       const operation = new AbortController();
       this.#current = operation;
       let watchStartedAt = 0;
+      let watchConnectedAt = 0;
       let watchDelivered = false;
       try {
         if (this.#needList) {
@@ -288,7 +287,10 @@ export class Informer<K extends ResourceKind> {
             signal: operation.signal,
           },
           {
-            onConnected: () => this.#onConnected(),
+            onConnected: () => {
+              watchConnectedAt = this.#deps.now();
+              this.#onConnected();
+            },
             onEvent: (type, object) => {
               watchDelivered = true;
               this.#onEvent(type, object);
@@ -308,7 +310,7 @@ export class Informer<K extends ResourceKind> {
         const abort = operation.signal.aborted && operation.signal.reason instanceof InformerAbort ? operation.signal.reason.reason : undefined;
         this.#endWatch(abort === 'resync');
         if (this.#stopped) break;
-        if (watchStartedAt > 0 && (watchDelivered || this.#deps.now() - watchStartedAt >= HEALTHY_WATCH_MS)) this.#backoff.reset();
+        if (watchConnectedAt > 0 && (watchDelivered || this.#deps.now() - watchConnectedAt >= HEALTHY_WATCH_MS)) this.#backoff.reset();
         if (abort === 'resync') {
           this.#restart('resync');
           this.#needList = true;
