@@ -21,11 +21,36 @@ const ROLLOUT_FIELDS: readonly (readonly string[])[] = [
   ['spec', 'machineTemplate', 'infrastructureRef'],
 ];
 
+/**
+ * Structural equality of two JSON values, without recursion: the API server accepts objects nested up to 10,000
+ * levels, and JSON.stringify overflows the stack a few thousand levels down. Key order does not matter.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  const pending: [unknown, unknown][] = [[a, b]];
+  for (let pair = pending.pop(); pair !== undefined; pair = pending.pop()) {
+    const [left, right] = pair;
+    if (left === right) continue;
+    if (typeof left !== 'object' || typeof right !== 'object' || left === null || right === null) return false;
+    if (Array.isArray(left) || Array.isArray(right)) {
+      if (!Array.isArray(left) || !Array.isArray(right) || left.length !== right.length) return false;
+      left.forEach((item: unknown, index) => pending.push([item, right[index]]));
+      continue;
+    }
+    const leftRecord = left as Record<string, unknown>;
+    const rightRecord = right as Record<string, unknown>;
+    const keys = Object.keys(leftRecord);
+    if (keys.length !== Object.keys(rightRecord).length) return false;
+    for (const key of keys) {
+      if (!Object.hasOwn(rightRecord, key)) return false;
+      pending.push([leftRecord[key], rightRecord[key]]);
+    }
+  }
+  return true;
+}
+
 function startsRollout(request: AdmissionRequest): boolean {
   if (request.operation === 'CREATE') return true;
-  return ROLLOUT_FIELDS.some(
-    (path) => JSON.stringify(field(request.object, ...path)) !== JSON.stringify(field(request.oldObject, ...path)),
-  );
+  return ROLLOUT_FIELDS.some((path) => !sameJson(field(request.object, ...path), field(request.oldObject, ...path)));
 }
 
 export function upgradeRules(kinds: readonly GuardedUpgradeKind[]): RuleWithOperations[] {
