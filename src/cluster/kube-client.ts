@@ -67,6 +67,8 @@ export interface KubeClient {
 }
 
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** How the API server's audit log and metrics name this client. */
+const USER_AGENT = 'volume-guard/cluster-model';
 
 function errorFromStatus(statusCode: number, status: unknown, fallback: string): KubeApiError {
   const code = numberAt(status, 'code') ?? statusCode;
@@ -196,7 +198,7 @@ export class HttpKubeClient implements KubeClient {
       const request = transport.request(url, {
         ...options,
         method: 'GET',
-        headers: { ...options.headers, Accept: 'application/json' },
+        headers: { ...options.headers, Accept: 'application/json', 'User-Agent': USER_AGENT },
         signal,
       });
       request.on('response', resolve);
