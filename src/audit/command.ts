@@ -21,12 +21,15 @@ export interface AuditOptions {
   readonly config?: string;
 }
 
+/** Namespaces and Helm release names are DNS-1123 names (the release name also goes into a label selector). */
+const DNS_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
 export function parseRelease(value: string): { namespace: string; name: string } {
-  const parts = value.split('/');
-  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+  const [namespace, name, ...rest] = value.split('/');
+  if (namespace === undefined || name === undefined || rest.length > 0 || !DNS_NAME.test(namespace) || !DNS_NAME.test(name)) {
     throw new InvalidArgumentError('expected NAMESPACE/NAME, e.g. devlake/devlake');
   }
-  return { namespace: parts[0] as string, name: parts[1] as string };
+  return { namespace, name };
 }
 
 export function parseTimeout(value: string): number {

@@ -193,6 +193,7 @@ describe('volume-guard audit: exit codes', { timeout: 60_000 }, () => {
     [['-o', 'yaml'], "volume-guard: option '-o, --output <format>' argument 'yaml' is invalid. Allowed choices are table, json."],
     [['--node', 'a', '--release', 'b/c'], "volume-guard: option '--node <name>' cannot be used with option '--release <namespace/name>'"],
     [['--release', 'just-a-name'], "volume-guard: option '--release <namespace/name>' argument 'just-a-name' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake"],
+    [['--release', 'app/a,b=c'], "volume-guard: option '--release <namespace/name>' argument 'app/a,b=c' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake"],
     [['--timeout', 'soon'], "volume-guard: option '--timeout <seconds>' argument 'soon' is invalid. expected a number of seconds above 0"],
     [['--context', 'nope', '--kubeconfig', 'KUBECONFIG'], 'volume-guard: kubeconfig: kubeconfig has no context "nope"'],
     [['extra'], "volume-guard: too many arguments for 'audit'. Expected 0 arguments but got 1."],
