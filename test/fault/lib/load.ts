@@ -43,6 +43,42 @@ export function parseAnswer(body: string): AdmissionAnswer {
   return { uid: review.response.uid, allowed: review.response.allowed, message: review.response.status?.message ?? '' };
 }
 
+/** One request on a new, verified connection; rejects on anything but a 200 AdmissionReview. */
+export function postReview(options: { port: number; ca: string; path: string; body: string }): Promise<AdmissionAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: options.port,
+        path: options.path,
+        method: 'POST',
+        ca: options.ca,
+        servername: 'localhost',
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+        timeout: 15_000,
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          if (response.statusCode !== 200) return reject(new Error(`HTTP ${response.statusCode}: ${body.slice(0, 200)}`));
+          try {
+            resolve(parseAnswer(body));
+          } catch (error) {
+            reject(error as Error);
+          }
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('request timed out after 15 s')));
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
+
 // ---- autocannon ----
 
 /** The part of autocannon's result the tests read (the package ships no types). */
