@@ -1,0 +1,98 @@
+// Starting and stopping the server children (lib/server-child.ts) with fork(); never leaves one running.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ChildMessage, ChildOptions, MemoryFigures } from './protocol.ts';
+
+const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
+
+export type ReadyMessage = Extract<ChildMessage, { type: 'ready' }>;
+
+export interface ServerChild {
+  readonly ready: ReadyMessage;
+  readonly process: ChildProcess;
+  memory(): Promise<MemoryFigures>;
+  /** The child's CPU time so far (user + system), µs. */
+  cpuMicros(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+// Whatever happens to the benchmark, its children go with it.
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+function nextMessage<T extends ChildMessage['type']>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`server child ${child.pid}: no '${type}' message within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (message: ChildMessage) => {
+      if (message.type === 'error') {
+        cleanup();
+        reject(new Error(`server child ${child.pid} failed: ${message.message}`));
+      } else if (message.type === type) {
+        cleanup();
+        resolve(message as Extract<ChildMessage, { type: T }>);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`server child ${child.pid} exited (${code}) before sending '${type}'`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+/** Where children write V8 CPU profiles (--cpu-prof), when set. */
+let cpuProfileDir: string | undefined;
+export function profileChildrenInto(dir: string | undefined): void {
+  cpuProfileDir = dir;
+}
+
+export async function startServerChild(options: ChildOptions, readyTimeoutMs = 10 * 60_000): Promise<ServerChild> {
+  const child = fork(CHILD, [JSON.stringify(options)], {
+    execPath: process.execPath,
+    execArgv: ['--expose-gc', ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [])],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  live.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', () => live.delete(child));
+  let ready: ReadyMessage;
+  try {
+    ready = await nextMessage(child, 'ready', readyTimeoutMs);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    ready,
+    process: child,
+    async memory() {
+      const reply = nextMessage(child, 'memory', 30_000);
+      child.send({ type: 'memory' });
+      return (await reply).memory;
+    },
+    async cpuMicros() {
+      const reply = nextMessage(child, 'cpu', 30_000);
+      child.send({ type: 'cpu' });
+      return (await reply).micros;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.send({ type: 'stop' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

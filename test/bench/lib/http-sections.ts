@@ -1,0 +1,193 @@
+// Sections 1 (floor) and 2 (scale): volume-guard served from a synthetic cluster model at each size, in a child
+// process, next to the bare HTTPS floor; every case is sent by autocannon to both, one right after the other.
+
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCertificateAuthority } from '../../../src/server/selfsigned.ts';
+import { startServerChild, type ReadyMessage, type ServerChild } from './children.ts';
+import { runLoad, type LoadResult } from './load.ts';
+import { histogramDelta, scrapeHistogram, serverLatency, type ServerLatency } from './metrics-scrape.ts';
+import type { CaseResult, ClusterSize, MemoryFigures } from './protocol.ts';
+import { ratio, round } from './stats.ts';
+
+export interface HttpSectionOptions {
+  readonly sizes: readonly ClusterSize[];
+  /** The size whose server is compared with the floor; undefined: no floor comparison. */
+  readonly floorSize: ClusterSize | undefined;
+  /** Time each case in-process (scale section). */
+  readonly inProcess: { readonly maxIterations: number; readonly budgetMs: number } | undefined;
+  /** Load runs over HTTP; undefined: in-process figures only. */
+  readonly load: { readonly connections: number; readonly durationSeconds: number; readonly warmupSeconds: number } | undefined;
+  /** Only cases whose id starts with one of these (all when empty). */
+  readonly caseFilter: readonly string[];
+  readonly logLevel: string;
+  readonly log: (line: string) => void;
+}
+
+/** One load run against one server, with that server's CPU time per request. */
+export interface ServerRun extends LoadResult {
+  /** Server process CPU time (user + system, all threads) per completed request, µs. */
+  readonly serverCpuMicrosPerRequest: number;
+}
+
+export interface HttpCaseFigures extends CaseResult {
+  readonly http?: {
+    readonly guard: ServerRun;
+    /** volume_guard_admission_duration_seconds for this run (Fastify onRequest to response). */
+    readonly server: ServerLatency;
+    /** The bare node:https floor on the same body. */
+    readonly floor?: ServerRun;
+    /** Fastify alone (same options, constant answer): the framework's share. */
+    readonly fastifyFloor?: ServerRun;
+    /** guard requests/s over floor requests/s (wall clock: skewed by whatever else runs on the machine). */
+    readonly throughputRatio?: number;
+    /** floor CPU per request over guard CPU per request: the throughput ratio of a CPU-bound server. */
+    readonly cpuRatio?: number;
+  };
+}
+
+export interface SizeFigures {
+  readonly size: ClusterSize;
+  readonly counts: Readonly<Record<string, number>>;
+  /** Generating the synthetic records and inserting them into the model (replaceAll, indexes, volume sets). */
+  readonly buildMs: number;
+  /** replaceAll alone: what the informers' first lists cost the model. */
+  readonly modelInsertMs: number;
+  /** Heap retained by the filled model (heap used after full GCs, minus before the build). */
+  readonly modelHeapBytes: number;
+  readonly memoryAfterBuild: MemoryFigures;
+  readonly memoryAfterLoad?: MemoryFigures;
+  readonly servedTargets: readonly string[];
+  readonly cases: readonly HttpCaseFigures[];
+}
+
+export interface HttpSectionResult {
+  readonly sizes: readonly SizeFigures[];
+  readonly load?: { readonly connections: number; readonly durationSeconds: number; readonly pipelining: 1 };
+  readonly floorSize?: ClusterSize;
+}
+
+async function tlsFiles(dir: string): Promise<{ certFile: string; keyFile: string; caPem: string }> {
+  const ca = await createCertificateAuthority();
+  const leaf = await ca.issue({ ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+  const certFile = join(dir, 'tls.crt');
+  const keyFile = join(dir, 'tls.key');
+  await writeFile(certFile, leaf.certPem);
+  await writeFile(keyFile, leaf.keyPem, { mode: 0o600 });
+  return { certFile, keyFile, caPem: ca.certPem };
+}
+
+function selected(caseId: string, filter: readonly string[]): boolean {
+  return filter.length === 0 || filter.some((prefix) => caseId.startsWith(prefix));
+}
+
+export async function runHttpSections(options: HttpSectionOptions): Promise<HttpSectionResult> {
+  const dir = join(tmpdir(), `volume-guard-bench-${process.pid}`);
+  await mkdir(dir, { recursive: true });
+  const children: ServerChild[] = [];
+  try {
+    const tls = await tlsFiles(dir);
+    const load = options.load;
+    let floor: ServerChild | undefined;
+    let fastifyFloor: ServerChild | undefined;
+    if (options.floorSize !== undefined && load) {
+      floor = await startServerChild({ mode: 'floor', certFile: tls.certFile, keyFile: tls.keyFile });
+      children.push(floor);
+      fastifyFloor = await startServerChild({ mode: 'fastify-floor', certFile: tls.certFile, keyFile: tls.keyFile });
+      children.push(fastifyFloor);
+    }
+    const sizes: SizeFigures[] = [];
+    for (const size of options.sizes) {
+      options.log(`[serve] ${size}: building the model and timing cases in-process…`);
+      const guard = await startServerChild({
+        mode: 'guard',
+        size,
+        certFile: tls.certFile,
+        keyFile: tls.keyFile,
+        logFile: join(dir, `guard-${size}.log`),
+        logLevel: options.logLevel,
+        caseFilter: options.caseFilter,
+        ...(options.inProcess ? { inProcess: options.inProcess } : {}),
+      });
+      children.push(guard);
+      const ready: ReadyMessage = guard.ready;
+      const build = ready.build!;
+      options.log(`[serve] ${size}: model of ${Object.values(build.counts).reduce((sum: number, value: number) => sum + value, 0)} objects built in ${build.totalMs} ms`);
+      const cases: HttpCaseFigures[] = [];
+      for (const result of ready.cases ?? []) {
+        if (!selected(result.id, options.caseFilter)) continue;
+        const { body, ...figures } = result;
+        if (!load) {
+          cases.push(figures);
+          continue;
+        }
+        const guardUrl = `https://127.0.0.1:${ready.port}/validate/${result.target}`;
+        const opsUrl = `http://127.0.0.1:${ready.opsPort}`;
+        const floors = floor && fastifyFloor && size === options.floorSize ? { floor, fastifyFloor } : undefined;
+        const urlOf = (child: ServerChild) => `https://127.0.0.1:${child.ready.port}/validate/${result.target}`;
+        const measure = async (child: ServerChild, url: string): Promise<ServerRun> => {
+          const cpuBefore = await child.cpuMicros();
+          const run = await runLoad({ url, body, connections: load.connections, durationSeconds: load.durationSeconds });
+          const cpu = (await child.cpuMicros()) - cpuBefore;
+          return { ...run, serverCpuMicrosPerRequest: round(cpu / Math.max(1, run.requests)) };
+        };
+        // Warm every server up on this body (JIT, keep-alive connections), then measure them back to back.
+        const warm = (url: string) => runLoad({ url, body, connections: load.connections, durationSeconds: load.warmupSeconds });
+        await warm(guardUrl);
+        if (floors) {
+          await warm(urlOf(floors.floor));
+          await warm(urlOf(floors.fastifyFloor));
+        }
+        const before = await scrapeHistogram(opsUrl, result.target);
+        const guardRun = await measure(guard, guardUrl);
+        const server = serverLatency(histogramDelta(before, await scrapeHistogram(opsUrl, result.target)));
+        const floorRun = floors ? await measure(floors.floor, urlOf(floors.floor)) : undefined;
+        const fastifyRun = floors ? await measure(floors.fastifyFloor, urlOf(floors.fastifyFloor)) : undefined;
+        options.log(
+          `[serve] ${size} ${result.id}: ${guardRun.requestsPerSecond} req/s, ${guardRun.serverCpuMicrosPerRequest} µs CPU/request` +
+            (floorRun && fastifyRun
+              ? ` (floor ${floorRun.requestsPerSecond} req/s, ${floorRun.serverCpuMicrosPerRequest} µs; Fastify ${fastifyRun.requestsPerSecond} req/s, ${fastifyRun.serverCpuMicrosPerRequest} µs)`
+              : '') +
+            `, server p99 ${server.p99Micros} µs`,
+        );
+        cases.push({
+          ...figures,
+          http: {
+            guard: guardRun,
+            server,
+            ...(floorRun && fastifyRun
+              ? {
+                  floor: floorRun,
+                  fastifyFloor: fastifyRun,
+                  throughputRatio: ratio(guardRun.requestsPerSecond, floorRun.requestsPerSecond),
+                  cpuRatio: ratio(floorRun.serverCpuMicrosPerRequest, guardRun.serverCpuMicrosPerRequest),
+                }
+              : {}),
+          },
+        });
+      }
+      const memoryAfterLoad = load ? await guard.memory() : undefined;
+      await guard.stop();
+      sizes.push({
+        size,
+        counts: build.counts,
+        buildMs: build.totalMs,
+        modelInsertMs: build.modelInsertMs,
+        modelHeapBytes: build.modelHeapBytes,
+        memoryAfterBuild: ready.memoryAfterBuild!,
+        servedTargets: ready.servedTargets ?? [],
+        ...(memoryAfterLoad ? { memoryAfterLoad } : {}),
+        cases,
+      });
+    }
+    return {
+      sizes,
+      ...(load ? { load: { connections: load.connections, durationSeconds: load.durationSeconds, pipelining: 1 as const } } : {}),
+      ...(options.floorSize !== undefined && load ? { floorSize: options.floorSize } : {}),
+    };
+  } finally {
+    await Promise.allSettled(children.map((child) => child.stop()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,92 @@
+// What the benchmark's server child and its parent say to each other over the IPC channel.
+
+import { LARGE_CLUSTER, SMALL_CLUSTER, type SyntheticClusterOptions } from '../../support/fixtures.ts';
+import type { BenchTarget } from './cases.ts';
+import type { LatencySummary } from './stats.ts';
+
+export const CLUSTER_SIZES = {
+  /** For the smoke test: every case has its object, in milliseconds. */
+  tiny: { nodes: 6, volumes: 30, replicasPerVolume: 3, pvs: 60, pods: 30, statefulSets: 10, riskFraction: 0.2 },
+  small: SMALL_CLUSTER,
+  large: LARGE_CLUSTER,
+} as const satisfies Record<string, SyntheticClusterOptions>;
+
+export type ClusterSize = keyof typeof CLUSTER_SIZES;
+
+export function isClusterSize(value: string): value is ClusterSize {
+  return Object.hasOwn(CLUSTER_SIZES, value);
+}
+
+export interface ChildOptions {
+  readonly mode: 'guard' | 'floor' | 'fastify-floor';
+  /** guard only */
+  readonly size?: ClusterSize;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** guard only: where the admission log lines go (written synchronously, as on stdout in production). */
+  readonly logFile?: string;
+  readonly logLevel?: string;
+  /** guard only: only cases whose id starts with one of these (all when empty or absent). */
+  readonly caseFilter?: readonly string[];
+  /** guard only: in-process timing of each case; absent = skip. */
+  readonly inProcess?: { readonly maxIterations: number; readonly budgetMs: number };
+}
+
+export interface MemoryFigures {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  readonly externalBytes: number;
+}
+
+export interface InProcessFigures {
+  readonly iterations: number;
+  /** decode (JSON.parse + schema) + validator.handle() + encode (JSON.stringify), wall clock per request. */
+  readonly total: LatencySummary;
+  /** validator.handle() alone. */
+  readonly handle: LatencySummary;
+  /**
+   * Process CPU time per request (µs resolution, includes the cpuUsage call itself, ~1 µs): the request's cost
+   * without the waits a busy machine's scheduler adds to wall-clock figures.
+   */
+  readonly cpu: LatencySummary;
+  /** Process CPU time per request, averaged over the loop: what the request costs whatever else runs. */
+  readonly cpuMicrosPerRequest: number;
+}
+
+export interface CaseResult {
+  readonly id: string;
+  readonly target: BenchTarget;
+  readonly intent: 'allow' | 'deny';
+  readonly description: string;
+  readonly bodyBytes: number;
+  /** What volume-guard answered. */
+  readonly decision: 'allowed' | 'denied' | 'errored';
+  /** First 200 characters of the denial message or warnings, to see what was decided. */
+  readonly message: string;
+  readonly inProcess?: InProcessFigures;
+}
+
+export type ChildMessage =
+  | {
+      readonly type: 'ready';
+      readonly port: number;
+      readonly opsPort?: number;
+      readonly pid: number;
+      readonly build?: {
+        readonly totalMs: number;
+        readonly modelInsertMs: number;
+        readonly counts: Readonly<Record<string, number>>;
+        /** Heap retained by the filled model: heap used after full GCs, after the build minus before it. */
+        readonly modelHeapBytes: number;
+      };
+      readonly memoryAfterBuild?: MemoryFigures;
+      /** The registry's targets: helm-release cases exist only when it is served. */
+      readonly servedTargets?: readonly string[];
+      readonly cases?: readonly (CaseResult & { readonly body: string })[];
+    }
+  | { readonly type: 'memory'; readonly memory: MemoryFigures }
+  | { readonly type: 'cpu'; readonly micros: number }
+  | { readonly type: 'error'; readonly message: string };
+
+export type ParentMessage = { readonly type: 'memory' } | { readonly type: 'cpu' } | { readonly type: 'stop' };

@@ -1,0 +1,230 @@
+// One server under test, in its own process (so its RSS is its own and the load generator does not share its
+// event loop). Started by the benchmark with fork(): `node --expose-gc server-child.ts '<ChildOptions JSON>'`.
+//
+// guard: fills a ClusterModel with a synthetic cluster (timed), times each case in-process, then serves it with
+// startServer() exactly as `volume-guard serve` does (real validators, metrics, logging), on loopback.
+// floor: the bare HTTPS server.
+
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { VALIDATOR_FACTORIES } from '../../../src/admission/index.ts';
+import { createRegistry } from '../../../src/admission/registry.ts';
+import type { Decision } from '../../../src/admission/types.ts';
+import type { ValidationContext, Validator } from '../../../src/admission/validator.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import type { ModelSink } from '../../../src/cluster/records.ts';
+import { loadConfig } from '../../../src/config.ts';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../../../src/logging.ts';
+import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../../src/server/codec.ts';
+import { ALWAYS_SYNCED } from '../../../src/server/empty-model.ts';
+import { createMetrics } from '../../../src/server/metrics.ts';
+import { startServer } from '../../../src/server/serve.ts';
+import { syntheticCluster, type HelmReleaseRef } from '../../support/fixtures.ts';
+import { buildCases, LEFTOVER_RELEASE } from './cases.ts';
+import { startFastifyFloorServer, startFloorServer } from './floor-server.ts';
+import { CLUSTER_SIZES, type CaseResult, type ChildMessage, type ChildOptions, type InProcessFigures, type MemoryFigures, type ParentMessage } from './protocol.ts';
+import { summarize } from './stats.ts';
+
+const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function send(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+function memory(): MemoryFigures {
+  if (gc) for (let i = 0; i < 4; i++) gc();
+  const usage = process.memoryUsage();
+  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external };
+}
+
+function decisionOf(decision: Decision): CaseResult['decision'] {
+  if (decision.allowed) return 'allowed';
+  return decision.status?.code === 403 ? 'denied' : 'errored';
+}
+
+function messageOf(decision: Decision): string {
+  const text = decision.allowed ? (decision.warnings ?? []).join(' | ') : (decision.status?.message ?? '');
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+function cpuNow(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+/**
+ * Decode + handle + encode, as the admission route does, timed per request: wall clock with hrtime, and process
+ * CPU time (µs resolution), which leaves out the time the machine's scheduler gave to other processes.
+ */
+function timeInProcess(validator: Validator, body: Buffer, context: () => ValidationContext, limits: NonNullable<ChildOptions['inProcess']>): InProcessFigures {
+  const once = (): [bigint, bigint, bigint, bigint] => {
+    const t0 = process.hrtime.bigint();
+    const decoded = decodeAdmissionReviewBody(body);
+    if (!decoded.ok) throw new Error(`case body rejected: ${decoded.reason}`);
+    const t1 = process.hrtime.bigint();
+    const decision = validator.handle(decoded.request, context());
+    const t2 = process.hrtime.bigint();
+    JSON.stringify(encodeAdmissionResponse(decoded.request.uid, decision));
+    return [t0, t1, t2, process.hrtime.bigint()];
+  };
+  // Warm-up: let V8 optimise the path, as a long-running server would have.
+  const warmupDeadline = performance.now() + Math.min(500, limits.budgetMs / 4);
+  for (let i = 0; i < 200 && performance.now() < warmupDeadline; i++) once();
+  const totals: number[] = [];
+  const handles: number[] = [];
+  const cpus: number[] = [];
+  const deadline = performance.now() + limits.budgetMs;
+  const cpuStart = cpuNow();
+  let cpuBefore = cpuStart;
+  while (totals.length < limits.maxIterations && (totals.length < 30 || performance.now() < deadline)) {
+    const [t0, t1, t2, t3] = once();
+    const cpuAfter = cpuNow();
+    totals.push(Number(t3 - t0) / 1000);
+    handles.push(Number(t2 - t1) / 1000);
+    cpus.push(cpuAfter - cpuBefore);
+    cpuBefore = cpuAfter;
+  }
+  return {
+    iterations: totals.length,
+    total: summarize(totals),
+    handle: summarize(handles),
+    cpu: summarize(cpus),
+    cpuMicrosPerRequest: Math.round(((cpuBefore - cpuStart) / totals.length) * 10) / 10,
+  };
+}
+
+async function runGuard(): Promise<void> {
+  const size = options.size ?? 'small';
+  const config = loadConfig({
+    env: {
+      VOLUME_GUARD_ADMISSION_PORT: '0',
+      VOLUME_GUARD_OPS_PORT: '0',
+      VOLUME_GUARD_ADMISSION_HOST: '127.0.0.1',
+      VOLUME_GUARD_OPS_HOST: '127.0.0.1',
+      VOLUME_GUARD_ADMISSION_TLS_CERT_FILE: options.certFile,
+      VOLUME_GUARD_ADMISSION_TLS_KEY_FILE: options.keyFile,
+      VOLUME_GUARD_SHUTDOWN_DRAIN_DELAY_MS: '0',
+    },
+  });
+
+  // The model, filled as the informers' first lists fill it; insert time measured apart from generation.
+  const model = new ClusterModel(VOLUME_SETS);
+  let insertMs = 0;
+  const timedSink: ModelSink = {
+    upsert: (kind, record) => model.upsert(kind, record),
+    remove: (kind, key) => model.remove(kind, key),
+    setLonghornInstalled: (installed) => model.setLonghornInstalled(installed),
+    replaceAll: (kind, records) => {
+      const start = performance.now();
+      model.replaceAll(kind, records);
+      insertMs += performance.now() - start;
+    },
+  };
+  const heapBefore = memory().heapUsedBytes;
+  const buildStart = performance.now();
+  const summary = syntheticCluster(timedSink, CLUSTER_SIZES[size]);
+  const leftover: HelmReleaseRef = { namespace: summary.releases[0]?.namespace ?? 'ns-0', ...LEFTOVER_RELEASE };
+  for (let ordinal = 0; ordinal < leftover.replicas; ordinal++) {
+    const name = `data-${leftover.statefulSet}-${ordinal}`;
+    model.upsert('persistentVolumeClaim', {
+      namespace: leftover.namespace,
+      name,
+      uid: `uid-${name}`,
+      volumeName: `pv-${name}`,
+      phase: 'Bound',
+      storageClassName: 'longhorn',
+      labels: { 'app.kubernetes.io/instance': leftover.name, 'app.kubernetes.io/name': 'db' },
+      annotations: {},
+      ownerReferences: [],
+      creationTimestamp: '2025-01-01T00:00:00Z',
+      deleting: false,
+    });
+  }
+  const totalMs = performance.now() - buildStart;
+  const memoryAfterBuild = memory();
+
+  const registry = createRegistry(config, VALIDATOR_FACTORIES);
+  const filter = options.caseFilter ?? [];
+  const cases = buildCases(summary, { helm: registry.get('helm-release') !== undefined, leftoverRelease: leftover }).filter(
+    (benchCase) => filter.length === 0 || filter.some((prefix) => benchCase.id.startsWith(prefix)),
+  );
+  const silent = pino({ level: 'silent' });
+  const context = (): ValidationContext => ({
+    snapshot: model,
+    health: ALWAYS_SYNCED,
+    config,
+    now: Date.now(),
+    log: silent,
+    onOverride: () => undefined,
+  });
+  const results: (CaseResult & { body: string })[] = [];
+  for (const benchCase of cases) {
+    const validator = registry.get(benchCase.target);
+    if (!validator) continue;
+    const body = Buffer.from(benchCase.body);
+    const decoded = decodeAdmissionReviewBody(body);
+    if (!decoded.ok) throw new Error(`case ${benchCase.id}: body rejected: ${decoded.reason}`);
+    const decision = validator.handle(decoded.request, context());
+    results.push({
+      id: benchCase.id,
+      target: benchCase.target,
+      intent: benchCase.intent,
+      description: benchCase.description,
+      bodyBytes: body.length,
+      decision: decisionOf(decision),
+      message: messageOf(decision),
+      ...(options.inProcess ? { inProcess: timeInProcess(validator, body, context, options.inProcess) } : {}),
+      body: benchCase.body,
+    });
+  }
+
+  const level = (LOG_LEVELS as readonly string[]).includes(options.logLevel ?? '') ? (options.logLevel as LogLevel) : 'info';
+  const log = createLogger(level, options.logFile ? pino.destination({ dest: options.logFile, sync: true }) : pino.destination('/dev/null'));
+  const running = await startServer({
+    config,
+    log,
+    metrics: createMetrics(),
+    dependencies: { snapshot: model, health: ALWAYS_SYNCED, registry },
+  });
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'memory') send({ type: 'memory', memory: memory() });
+    if (message.type === 'cpu') send({ type: 'cpu', micros: cpuNow() });
+    if (message.type === 'stop') void running.stop('benchmark done').then(() => process.exit(0));
+  });
+  send({
+    type: 'ready',
+    port: running.admissionAddress.port,
+    opsPort: running.opsAddress.port,
+    pid: process.pid,
+    build: {
+      totalMs: Math.round(totalMs),
+      modelInsertMs: Math.round(insertMs),
+      counts: summary.counts,
+      modelHeapBytes: memoryAfterBuild.heapUsedBytes - heapBefore,
+    },
+    memoryAfterBuild,
+    servedTargets: registry.targets(),
+    cases: results,
+  });
+}
+
+async function runFloor(): Promise<void> {
+  const tls = { certPem: readFileSync(options.certFile, 'utf8'), keyPem: readFileSync(options.keyFile, 'utf8') };
+  const floor = options.mode === 'fastify-floor' ? await startFastifyFloorServer(tls) : await startFloorServer(tls);
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'memory') send({ type: 'memory', memory: memory() });
+    if (message.type === 'cpu') send({ type: 'cpu', micros: cpuNow() });
+    if (message.type === 'stop') void floor.close().then(() => process.exit(0));
+  });
+  send({ type: 'ready', port: floor.port, pid: process.pid });
+}
+
+// The parent going away ends the child too: the benchmark must never leave servers behind.
+process.on('disconnect', () => process.exit(0));
+(options.mode === 'guard' ? runGuard() : runFloor()).catch((error: unknown) => {
+  send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100);
+});

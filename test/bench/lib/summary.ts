@@ -1,0 +1,148 @@
+// The human-readable summary printed at the end of a run.
+
+import type { BenchReport } from './bench.ts';
+import { formatMicros, round } from './stats.ts';
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+const mib = (bytes: number) => `${round(bytes / 2 ** 20)} MiB`;
+const count = (value: number) => value.toLocaleString('en-US');
+
+export function formatSummary(report: BenchReport): string {
+  const out: string[] = [];
+  const machine = report.machine;
+  out.push(`volume-guard benchmark, ${report.startedAt}, ${report.durationSeconds} s${report.options.quick ? ' (--quick)' : ''}`);
+  out.push(
+    `Machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.totalMemoryMiB} MiB, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')} at start, ` +
+      `Map.get on 100k keys ${machine.mapGetNanos} ns CPU`,
+  );
+
+  const serve = report.serve;
+  if (serve) {
+    const floorSize = serve.sizes.find((size) => size.size === serve.floorSize);
+    if (floorSize && serve.load) {
+      out.push('', `1. Floor: volume-guard (${floorSize.size} model) vs a bare node:https server, autocannon ${serve.load.connections} connections, pipelining 1, ${serve.load.durationSeconds} s per run`);
+      out.push(
+        table(
+          ['case', 'decision', 'body', 'req/s guard', 'Fastify', 'floor', 'ratio', 'CPU/req guard', 'Fastify', 'floor', 'CPU ratio', 'server p50', 'server p99', 'client p99 guard', 'floor'],
+          floorSize.cases.map((figures) => {
+            const http = figures.http;
+            return [
+              figures.id,
+              figures.decision,
+              `${round(figures.bodyBytes / 1024)} KiB`,
+              count(http?.guard.requestsPerSecond ?? Number.NaN),
+              count(http?.fastifyFloor?.requestsPerSecond ?? Number.NaN),
+              count(http?.floor?.requestsPerSecond ?? Number.NaN),
+              String(http?.throughputRatio ?? 'n/a'),
+              formatMicros(http?.guard.serverCpuMicrosPerRequest ?? Number.NaN),
+              formatMicros(http?.fastifyFloor?.serverCpuMicrosPerRequest ?? Number.NaN),
+              formatMicros(http?.floor?.serverCpuMicrosPerRequest ?? Number.NaN),
+              String(http?.cpuRatio ?? 'n/a'),
+              formatMicros(http?.server.p50Micros ?? Number.NaN),
+              `${formatMicros(http?.server.p99Micros ?? Number.NaN)} (≤${formatMicros(http?.server.p99AtMostMicros ?? Number.NaN)})`,
+              formatMicros(http?.guard.latency.p99 ?? Number.NaN),
+              formatMicros(http?.floor?.latency.p99 ?? Number.NaN),
+            ];
+          }),
+        ),
+      );
+      out.push('(ratio: requests/s over the floor\'s; CPU ratio: floor CPU per request over volume-guard\'s, the ratio a CPU-bound server reaches on a quiet machine)');
+    }
+    const withInProcess = serve.sizes.filter((size) => size.cases.some((figures) => figures.inProcess));
+    if (withInProcess.length > 0) {
+      out.push('', '2. Scale: per request in-process (decode + validator + encode), wall clock p50 / p99 and CPU time p50 / p99');
+      const ids = [...new Set(withInProcess.flatMap((size) => size.cases.map((figures) => figures.id)))];
+      const header = ['case', ...withInProcess.flatMap((size) => [`${size.size} wall p50/p99`, `${size.size} CPU p50/p99`, `${size.size} server p99`])];
+      if (withInProcess.length === 2) header.push('p99 ratio wall/CPU');
+      const rows = ids.map((id) => {
+        const row = [id];
+        const p99s: number[] = [];
+        for (const size of withInProcess) {
+          const figures = size.cases.find((candidate) => candidate.id === id);
+          const inProcess = figures?.inProcess;
+          row.push(inProcess ? `${formatMicros(inProcess.total.p50)} / ${formatMicros(inProcess.total.p99)}` : 'n/a');
+          row.push(inProcess ? `${formatMicros(inProcess.cpu.p50)} / ${formatMicros(inProcess.cpu.p99)}` : 'n/a');
+          row.push(figures?.http ? formatMicros(figures.http.server.p99Micros) : 'n/a');
+          p99s.push(inProcess?.total.p99 ?? Number.NaN, inProcess?.cpu.p99 ?? Number.NaN);
+        }
+        if (withInProcess.length === 2) row.push(`${round((p99s[2] as number) / (p99s[0] as number))} / ${round((p99s[3] as number) / (p99s[1] as number))}`);
+        return row;
+      });
+      out.push(table(header, rows));
+    }
+    for (const size of serve.sizes) {
+      const objects = Object.values(size.counts).reduce((sum, value) => sum + value, 0);
+      out.push(
+        `Model ${size.size}: ${count(objects)} objects (${Object.entries(size.counts).map(([kind, value]) => `${kind} ${count(value)}`).join(', ')}); ` +
+          `built in ${count(size.buildMs)} ms (model inserts ${count(size.modelInsertMs)} ms); model heap ${mib(size.modelHeapBytes)}; ` +
+          `RSS ${mib(size.memoryAfterBuild.rssBytes)} after build (heap ${mib(size.memoryAfterBuild.heapUsedBytes)})` +
+          (size.memoryAfterLoad ? `, ${mib(size.memoryAfterLoad.rssBytes)} after load (heap ${mib(size.memoryAfterLoad.heapUsedBytes)})` : ''),
+      );
+    }
+    for (const size of serve.sizes) {
+      for (const figures of size.cases) {
+        if (figures.decision === 'errored' || (figures.intent === 'deny') !== (figures.decision === 'denied')) {
+          out.push(`note: ${size.size} ${figures.id} was ${figures.decision} (intent ${figures.intent}): ${figures.message}`);
+        }
+      }
+    }
+  }
+
+  const peers = report.peers;
+  if (peers) {
+    out.push('', `3. Peers' technique: cordon decision from volume-guard's model vs LISTing on every request (${count(peers.objects.volumes)} volumes, ${count(peers.objects.replicas)} replicas, ${peers.objects.longhornNodes} Longhorn nodes on ${peers.apiServer})`);
+    out.push(
+      table(
+        ['variant', 'requests', 'p50', 'p99', 'max'],
+        [
+          ['volume-guard model', count(peers.model.requests), formatMicros(peers.model.latency.p50), formatMicros(peers.model.latency.p99), formatMicros(peers.model.latency.max)],
+          [`LIST per request (${mib(peers.listPerRequest.bytesPerRequest)} JSON)`, count(peers.listPerRequest.requests), formatMicros(peers.listPerRequest.latency.p50), formatMicros(peers.listPerRequest.latency.p99), formatMicros(peers.listPerRequest.latency.max)],
+          ...(peers.listPerRequest.concurrent
+            ? [[`LIST per request, ${peers.listPerRequest.concurrent.inFlight} in flight`, count(peers.listPerRequest.concurrent.requests), formatMicros(peers.listPerRequest.concurrent.latency.p50), formatMicros(peers.listPerRequest.concurrent.latency.p99), formatMicros(peers.listPerRequest.concurrent.latency.max)]]
+            : []),
+        ],
+      ),
+    );
+    out.push(`Ratio LIST/model: p50 ${peers.ratioP50}×, p99 ${peers.ratioP99}×. Decision: ${peers.decision}. Model synced in ${count(peers.modelSyncMs)} ms; objects loaded in ${peers.loadSeconds} s.`);
+  }
+
+  const e2e = report.e2e;
+  if (e2e) {
+    out.push('', `4. End to end: node PATCHes through the API server (${e2e.apiServer}), without and with the webhook`);
+    out.push(
+      table(
+        ['clients', 'mix', 'without p50/p99', 'with p50/p99', 'added p50', 'added p99', 'req/s without/with', 'API server CPU/req without/with', 'guard CPU/req', 'guard server p99', 'non-2xx'],
+        e2e.runs.map((run) => [
+          String(run.clients),
+          run.mix,
+          `${formatMicros(run.without.latency.p50)} / ${formatMicros(run.without.latency.p99)}`,
+          `${formatMicros(run.with.latency.p50)} / ${formatMicros(run.with.latency.p99)}`,
+          formatMicros(run.addedMicros.p50),
+          formatMicros(run.addedMicros.p99),
+          `${count(run.without.requestsPerSecond)} / ${count(run.with.requestsPerSecond)}`,
+          `${formatMicros(run.without.apiServerCpuMicrosPerRequest)} / ${formatMicros(run.with.apiServerCpuMicrosPerRequest)}`,
+          formatMicros(run.with.guardCpuMicrosPerRequest),
+          formatMicros(run.server.p99Micros),
+          String(run.without.non2xx + run.with.non2xx),
+        ]),
+      ),
+    );
+    if (e2e.otherWebhookConfigurations.length > 0) out.push(`Other webhook configurations on the shared API server (called in both phases): ${e2e.otherWebhookConfigurations.join(', ')}`);
+  }
+
+  if (report.targets.length > 0) {
+    out.push('', 'Targets (issue 8; reported, never asserted):');
+    for (const check of report.targets) {
+      const mark = check.met === null ? '–' : check.met ? 'met' : 'MISSED';
+      const onCpu = check.metOnCpu === undefined ? '' : check.metOnCpu ? 'met on CPU' : 'MISSED on CPU';
+      out.push(`  ${mark.padEnd(6)} ${onCpu.padEnd(13)} ${check.id}: ${check.measured} [${check.target}]`);
+    }
+  }
+  for (const [section, message] of Object.entries(report.errors)) out.push(`ERROR in ${section}: ${message}`);
+  return out.join('\n');
+}

@@ -1,0 +1,97 @@
+// The benchmark's code paths in a tiny configuration (children, autocannon, metrics scraping, report, summary).
+// Shape only: timings depend on the machine and are never asserted.
+import { describe, expect, it } from 'vitest';
+import { defaultOptions, evaluateTargets, runBench, type BenchOptions } from '../bench/lib/bench.ts';
+import { parseHistogram, histogramDelta, serverLatency } from '../bench/lib/metrics-scrape.ts';
+import { percentile, summarize } from '../bench/lib/stats.ts';
+import { formatSummary } from '../bench/lib/summary.ts';
+
+const finiteNumber = expect.any(Number);
+
+describe('benchmark smoke run', () => {
+  it('serves a tiny cluster next to both floors and reports every figure', { timeout: 180_000 }, async () => {
+    const options: BenchOptions = {
+      ...defaultOptions(true),
+      sections: ['floor', 'scale'],
+      sizes: ['tiny'],
+      floorSize: 'tiny',
+      connections: 2,
+      durationSeconds: 0.3,
+      warmupSeconds: 0.1,
+      inProcess: { maxIterations: 40, budgetMs: 20 },
+      caseFilter: ['cordon-deny', 'eviction-allow', 'helm-install-deny-100k'],
+    };
+    const report = await runBench(options);
+    expect(report.errors).toEqual({});
+    const json = JSON.parse(JSON.stringify(report)) as typeof report;
+    expect(json.schema).toBe('volume-guard-bench/1');
+    expect(json.machine).toMatchObject({ nproc: finiteNumber, cpuModel: expect.any(String), node: process.version, mapGetNanos: finiteNumber });
+    const sizes = json.serve?.sizes ?? [];
+    expect(sizes.map((size) => size.size)).toEqual(['tiny']);
+    const tiny = sizes[0]!;
+    expect(tiny.counts.longhornVolume).toBe(30);
+    expect(tiny.memoryAfterBuild.rssBytes).toBeGreaterThan(0);
+    expect(tiny.memoryAfterLoad?.rssBytes).toBeGreaterThan(0);
+    expect(tiny.servedTargets).toEqual(expect.arrayContaining(['node-cordon', 'pod-eviction', 'upgrade', 'helm-release']));
+    expect(tiny.cases.map((figures) => figures.id)).toEqual(['cordon-deny', 'eviction-allow', 'helm-install-deny-100k']);
+    const decisions = Object.fromEntries(tiny.cases.map((figures) => [figures.id, figures.decision]));
+    expect(decisions).toEqual({ 'cordon-deny': 'denied', 'eviction-allow': 'allowed', 'helm-install-deny-100k': 'denied' });
+    for (const figures of tiny.cases) {
+      expect(figures.inProcess?.iterations).toBeGreaterThanOrEqual(30);
+      expect(figures.inProcess?.total).toMatchObject({ p50: finiteNumber, p99: finiteNumber });
+      expect(figures.inProcess?.cpu.count).toBe(figures.inProcess?.iterations);
+      const http = figures.http!;
+      // Every request was answered 200 by each server, and the server's histogram saw the guard's.
+      for (const run of [http.guard, http.floor!, http.fastifyFloor!]) {
+        expect(run.requests).toBeGreaterThan(0);
+        expect(run.non2xx + run.errors).toBe(0);
+        expect(run.serverCpuMicrosPerRequest).toBeGreaterThan(0);
+      }
+      // The server also counts the requests in flight when autocannon stopped (at most one per connection).
+      expect(http.server.requests).toBeGreaterThanOrEqual(http.guard.requests);
+      expect(http.server.requests).toBeLessThanOrEqual(http.guard.requests + options.connections);
+      expect(http.throughputRatio).toBeGreaterThan(0);
+      expect(http.cpuRatio).toBeGreaterThan(0);
+    }
+    expect(json.targets.map((check) => check.id)).toEqual(
+      expect.arrayContaining(['throughput/cordon-deny', 'throughput/eviction-allow', 'helm/tiny/helm-install-deny-100k']),
+    );
+    const summary = formatSummary(report);
+    expect(summary).toContain('1. Floor');
+    expect(summary).toContain('2. Scale');
+    expect(summary).toContain('helm-install-deny-100k');
+  });
+});
+
+describe('benchmark helpers', () => {
+  it('percentiles are nearest-rank', () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(sorted, 0.5)).toBe(50);
+    expect(percentile(sorted, 0.99)).toBe(99);
+    expect(summarize([3, 1, 2])).toMatchObject({ count: 3, p50: 2, max: 3, mean: 2 });
+  });
+
+  it('reads a run histogram from two /metrics scrapes', () => {
+    const scrape = (counts: readonly number[]) =>
+      [
+        ...['0.00005', '0.0001', '0.00025', '0.0005', '0.001', '+Inf'].map(
+          (le, i) => `volume_guard_admission_duration_seconds_bucket{le="${le}",target="node-cordon"} ${counts[i]}`,
+        ),
+        `volume_guard_admission_duration_seconds_sum{target="node-cordon"} ${counts[5]! * 0.0002}`,
+        `volume_guard_admission_duration_seconds_count{target="node-cordon"} ${counts[5]}`,
+        'volume_guard_admission_duration_seconds_count{target="upgrade"} 99',
+      ].join('\n');
+    const before = parseHistogram(scrape([0, 0, 0, 0, 0, 0]), 'node-cordon');
+    const after = parseHistogram(scrape([0, 10, 90, 99, 100, 100]), 'node-cordon');
+    const latency = serverLatency(histogramDelta(before, after));
+    expect(latency.requests).toBe(100);
+    expect(latency.p99AtMostMicros).toBe(500);
+    expect(latency.p50Micros).toBeGreaterThan(100);
+    expect(latency.p50Micros).toBeLessThanOrEqual(250);
+    expect(latency.within1ms).toBe(1);
+  });
+
+  it('evaluates no target it has no figures for', () => {
+    expect(evaluateTargets({})).toEqual([]);
+  });
+});
