@@ -33,11 +33,15 @@ export interface ParsedSkip {
 
 export function parseSkip(value: string | undefined): ParsedSkip {
   if (value === undefined) return { checks: [], unknown: [] };
+  // Label values allow neither `*` nor `,`: there `all` stands for every check and `_` separates ids.
   const entries = value
-    .split(',')
+    .split(/[,_]/)
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
-  if (entries.includes('*')) return { checks: [...CHECK_IDS], unknown: entries.filter((e) => e !== '*' && !isCheckId(e)) };
+  const everything = (entry: string) => entry === '*' || entry === 'all';
+  if (entries.some(everything)) {
+    return { checks: [...CHECK_IDS], unknown: entries.filter((e) => !everything(e) && !isCheckId(e)) };
+  }
   const checks: CheckId[] = [];
   const unknown: string[] = [];
   for (const entry of entries) {

@@ -41,6 +41,8 @@ describe('parseSkip', () => {
     ['single-replica', ['single-replica'], []],
     [' single-replica , orphan-pvc ', ['single-replica', 'orphan-pvc'], []],
     ['*', [...CHECK_IDS], []],
+    ['all', [...CHECK_IDS], []],
+    ['orphan-pvc_single-replica', ['orphan-pvc', 'single-replica'], []],
     ['single-replica,typo', ['single-replica'], ['typo']],
     ['', [], []],
   ])('%j', (value, checks, unknown) => {
