@@ -13,12 +13,13 @@
 //   --cases cordon,helm     only cases whose id starts with one of these
 //   --out report.json       write the JSON report there
 //   --log-level info        volume-guard's log level while serving (production default: info, a line per request)
+//   --node-flags "--x --y"  extra Node flags for the server children (e.g. --max-semi-space-size=8)
 //   --cpu-prof DIR          write V8 CPU profiles of the server children into DIR (for finding hotspots)
 
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { defaultOptions, runBench, SECTIONS, type BenchOptions, type Section } from './lib/bench.ts';
-import { profileChildrenInto } from './lib/children.ts';
+import { childNodeFlags, profileChildrenInto } from './lib/children.ts';
 import { isClusterSize, type ClusterSize } from './lib/protocol.ts';
 import { formatSummary } from './lib/summary.ts';
 
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     cases: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'log-level': { type: 'string' },
+    'node-flags': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -77,6 +79,7 @@ const options: BenchOptions = {
 };
 
 profileChildrenInto(values['cpu-prof']);
+childNodeFlags((values['node-flags'] ?? '').split(' ').filter(Boolean));
 const report = await runBench(options, (line) => process.stderr.write(`${line}\n`));
 process.stdout.write(`${formatSummary(report)}\n`);
 if (values.out) {

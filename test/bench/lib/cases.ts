@@ -302,6 +302,10 @@ export function helmManifest(release: HelmReleaseRef, bytes: number): string {
   return parts.join('');
 }
 
+function splitDocuments(manifest: string): string[] {
+  return manifest.split(/^---\n/m).filter((text) => text.trim() !== '');
+}
+
 /** The release Secret Helm's storage driver CREATEs for revision 1 (status pending-install). */
 export function releaseSecretObject(release: HelmReleaseRef, manifest: string): Record<string, unknown> {
   const record = {
@@ -311,7 +315,8 @@ export function releaseSecretObject(release: HelmReleaseRef, manifest: string): 
     info: { first_deployed: '2026-01-10T10:00:00Z', last_deployed: '2026-01-10T10:00:00Z', deleted: '', description: 'Initial install underway', status: 'pending-install' },
     chart: {
       metadata: { name: 'app', version: '3.1.4', appVersion: '3.1.4', apiVersion: 'v2', type: 'application' },
-      templates: [],
+      // Helm stores the chart's template sources with the release, base64-encoded: about the manifest's size again.
+      templates: splitDocuments(manifest).map((text, i) => ({ name: `templates/part-${i}.yaml`, data: Buffer.from(text).toString('base64') })),
       values: { db: { storage: '20Gi' } },
       files: [],
     },
@@ -370,6 +375,12 @@ export function buildCases(summary: SyntheticClusterSummary, options: CaseOption
       body: cordonReview(summary.riskyNode),
     },
   ];
+  // A node in the middle of the list: about as many replicas and node-local PVs at every cluster size (the
+  // risky node gathers more objects as the cluster grows), so it compares the sizes like for like.
+  const typical = summary.nodeNames[Math.floor(summary.nodeNames.length / 2)];
+  if (typical !== undefined && typical !== summary.riskyNode && typical !== summary.safeNode) {
+    cases.push({ id: 'cordon-typical', target: 'node-cordon', intent: 'deny', description: `cordon of a typical node ${typical}`, body: cordonReview(typical) });
+  }
   if (summary.podOnSafeNode) {
     cases.push({
       id: 'eviction-allow',
@@ -397,6 +408,13 @@ export function buildCases(summary: SyntheticClusterSummary, options: CaseOption
       body: upgradeReview({ 'volume-guard.io/skip': '*', 'volume-guard.io/skip-reason': 'benchmark: risks reviewed' }),
     },
     { id: 'upgrade-deny', target: 'upgrade', intent: 'deny', description: 'Harvester Upgrade CREATE while at-risk volumes exist', body: upgradeReview({}) },
+    {
+      id: 'upgrade-deny-harvester-skip',
+      target: 'upgrade',
+      intent: 'deny',
+      description: "Harvester Upgrade CREATE with Harvester's skipSingleReplicaDetachedVol (a tag override: every finding is built)",
+      body: upgradeReview({ 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' }),
+    },
   );
   const orphaned = options.leftoverRelease ?? summary.orphanedReleases[0];
   const installed = summary.releases[0];

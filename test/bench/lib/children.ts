@@ -58,10 +58,16 @@ export function profileChildrenInto(dir: string | undefined): void {
   cpuProfileDir = dir;
 }
 
+/** Extra Node flags for the server children (e.g. `--max-semi-space-size=8`), for experiments. */
+let extraNodeFlags: readonly string[] = [];
+export function childNodeFlags(flags: readonly string[]): void {
+  extraNodeFlags = flags;
+}
+
 export async function startServerChild(options: ChildOptions, readyTimeoutMs = 10 * 60_000): Promise<ServerChild> {
   const child = fork(CHILD, [JSON.stringify(options)], {
     execPath: process.execPath,
-    execArgv: ['--expose-gc', ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [])],
+    execArgv: ['--expose-gc', ...extraNodeFlags, ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   live.add(child);

@@ -60,6 +60,8 @@ export interface CaseResult {
   readonly intent: 'allow' | 'deny';
   readonly description: string;
   readonly bodyBytes: number;
+  /** For cordons: the objects on the node the checks walk (they cost O(objects involved)). */
+  readonly involved?: { readonly replicasOnNode: number; readonly pinnedPersistentVolumes: number };
   /** What volume-guard answered. */
   readonly decision: 'allowed' | 'denied' | 'errored';
   /** First 200 characters of the denial message or warnings, to see what was decided. */

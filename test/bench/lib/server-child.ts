@@ -167,7 +167,11 @@ async function runGuard(): Promise<void> {
     const decoded = decodeAdmissionReviewBody(body);
     if (!decoded.ok) throw new Error(`case ${benchCase.id}: body rejected: ${decoded.reason}`);
     const decision = validator.handle(decoded.request, context());
+    const node = benchCase.target === 'node-cordon' ? decoded.request.name : undefined;
     results.push({
+      ...(node === undefined
+        ? {}
+        : { involved: { replicasOnNode: model.replicasOnNode(node).length, pinnedPersistentVolumes: model.persistentVolumesPinnedTo(node).length } }),
       id: benchCase.id,
       target: benchCase.target,
       intent: benchCase.intent,

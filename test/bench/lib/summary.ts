@@ -85,6 +85,14 @@ export function formatSummary(report: BenchReport): string {
       );
     }
     for (const size of serve.sizes) {
+      const cordons = size.cases.filter((figures) => figures.involved);
+      if (cordons.length > 0) {
+        out.push(
+          `Cordon objects walked (${size.size}): ${cordons.map((figures) => `${figures.id} ${figures.involved!.replicasOnNode} replicas + ${figures.involved!.pinnedPersistentVolumes} pinned PVs`).join('; ')}`,
+        );
+      }
+    }
+    for (const size of serve.sizes) {
       for (const figures of size.cases) {
         if (figures.decision === 'errored' || (figures.intent === 'deny') !== (figures.decision === 'denied')) {
           out.push(`note: ${size.size} ${figures.id} was ${figures.decision} (intent ${figures.intent}): ${figures.message}`);
