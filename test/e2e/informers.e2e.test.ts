@@ -482,8 +482,9 @@ describe('informers: first list', () => {
     await pause(2_000);
     expect(h.set.synced()).toBe(false);
     const attempts = h.client.listsOf(PVCS);
-    expect(attempts.every((call) => call.error !== undefined)).toBe(true);
-    expect(h.restartsOf('persistentvolumeclaims', 'error')).toBe(attempts.length);
+    expect(attempts.some((call) => call.resourceVersion !== undefined)).toBe(false);
+    // every attempt but perhaps one still in flight has failed and been counted
+    expect(h.restartsOf('persistentvolumeclaims', 'error')).toBeGreaterThanOrEqual(attempts.length - 1);
     // base 50 ms doubling up to 400 ms, half of each ceiling: ~11 attempts in 2 s (a hot loop would make hundreds)
     expect(attempts.length).toBeGreaterThanOrEqual(4);
     expect(attempts.length).toBeLessThanOrEqual(20);
@@ -638,7 +639,9 @@ describe('informers: resources not served', () => {
     await until(() => statusOf('longhornVolume')?.present === true, 'volumes served');
     expect(statusOf('longhornReplica')).toMatchObject({ present: false, synced: true });
     expect(statusOf('longhornNode')).toMatchObject({ present: false, synced: true });
-    expect(h.client.listsOf(path('longhornReplica', 'longhorn-system')).every((call) => isNotFound(call.error))).toBe(true);
+    const replicaLists = h.client.listsOf(path('longhornReplica', 'longhorn-system'));
+    expect(replicaLists.length).toBeGreaterThanOrEqual(1);
+    expect(replicaLists.every((call) => isNotFound(call.error))).toBe(true);
     expect(h.set.staleResources(Date.now(), 1_000)).toEqual([]);
   });
 
@@ -647,7 +650,7 @@ describe('informers: resources not served', () => {
     client.redirect.set(path('pod'), '/apis/unserved.volume-guard.io/v1/pods');
     const h = startInformers({ client });
     await until(() => h.restartsOf('pods', 'error') >= 3, 'pod list retried');
-    expect(h.client.listsOf(path('pod')).every((call) => isNotFound(call.error))).toBe(true);
+    expect(h.client.listsOf(path('pod')).filter((call) => call.error !== undefined).every((call) => isNotFound(call.error))).toBe(true);
     expect(h.set.synced()).toBe(false);
     expect(h.set.informer('pod').synced).toBe(false);
     expect(h.set.informers.filter((informer) => informer.spec.kind !== 'pod').every((informer) => informer.synced)).toBe(true);
@@ -656,16 +659,16 @@ describe('informers: resources not served', () => {
 
 describe('informers: health', () => {
   it('does not look stale while a quiet resource relists after a clean end of its watch', async () => {
-    const h = startInformers({ timings: { resyncMs: 3_000 } });
+    const h = startInformers({ timings: { resyncMs: 4_000 } });
     await until(() => h.set.synced() && h.allConnected(), 'sync');
     let release = () => {};
     h.client.listGate = new Promise((resolve) => (release = resolve));
-    // ~3 s after the list the periodic relist starts, and its list hangs: the resources went that long
+    // ~4 s after the list the periodic relist starts, and its list hangs: the resources went that long
     // without an event, but their watches were alive until the relist began.
     await until(() => h.set.statuses().every((status) => status.phase === 'listing'), 'every informer relisting', 10_000);
     expect(h.restarts.filter((restart) => restart.reason === 'resync')).toHaveLength(RESOURCE_KINDS.length);
     expect(h.restarts.filter((restart) => restart.reason === 'stalled')).toHaveLength(0);
-    expect(h.set.staleResources(Date.now(), 2_000)).toEqual([]);
+    expect(h.set.staleResources(Date.now(), 2_500)).toEqual([]);
     h.client.listGate = undefined;
     release();
     await until(() => h.allConnected(), 'watching again');
