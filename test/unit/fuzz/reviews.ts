@@ -145,7 +145,7 @@ function pvcWrite(user: typeof ADMIN, annotations: Record<string, string>) {
   });
 }
 
-const orphaned = cluster.orphanedReleases[0] ?? cluster.releases[0]!;
+const orphaned = cluster.orphanedReleases[0]!;
 const installed = cluster.releases[0]!;
 const localPod = cluster.localPodOnRiskyNode ?? { namespace: 'default', name: 'missing' };
 const safePod = cluster.podOnSafeNode ?? { namespace: 'default', name: 'missing' };

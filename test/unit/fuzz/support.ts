@@ -5,6 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
+import { pino } from 'pino';
 import { expect } from 'vitest';
 import { createValidatorRegistry } from '../../../src/admission/index.ts';
 import type { AdmissionRequest, Decision } from '../../../src/admission/types.ts';
@@ -14,7 +15,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { WARNINGS_BYTE_BUDGET, decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../../src/server/codec.ts';
 import type { AdmissionReviewResponse } from '../../../src/server/codec.ts';
-import { context } from '../../support/admission.ts';
+import { FRESH } from '../../support/admission.ts';
 import { SMALL_CLUSTER, syntheticCluster } from '../../support/fixtures.ts';
 
 export const FUZZ_SCALE = Math.max(0.001, Number(process.env.VOLUME_GUARD_FUZZ_SCALE ?? '1') || 1);
@@ -79,12 +80,24 @@ export const MiB = 1024 * 1024;
 
 export const config = defaultConfig();
 export const model = new ClusterModel(VOLUME_SETS);
-export const cluster = syntheticCluster(model, SMALL_CLUSTER);
+// A tenth of the releases uninstalled with their PVCs left behind, so installs over leftovers get denied.
+export const cluster = syntheticCluster(model, { ...SMALL_CLUSTER, riskFraction: 0.1 });
 export const registry = createValidatorRegistry(config);
 export const TARGETS = registry.targets();
 
+// One context for every input: building a logger per call would cost more than most validations, and a
+// recording onOverride would grow with every run.
+const sharedContext: ValidationContext = {
+  snapshot: model,
+  health: FRESH,
+  config,
+  now: Date.now(),
+  log: pino({ level: 'silent' }),
+  onOverride: () => undefined,
+};
+
 export function validationContext(): ValidationContext {
-  return context(model, { config });
+  return sharedContext;
 }
 
 // ---- the oracle ----
