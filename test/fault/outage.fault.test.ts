@@ -77,6 +77,7 @@ describe('API server outage under load', () => {
       onAnswer: (answer, at) => timeline.push({ at, allowed: answer.allowed, message: answer.message }),
     }).start();
 
+    await waitFor('the probe to be answered while the API server is up', 20_000, async () => timeline.length >= 3, 100);
     const log = (line: string) => process.stderr.write(`[outage] ${line}\n`);
     let downAt = 0;
     // Watches break as the stop begins: staleness counts from here, not from when the process has exited.

@@ -171,8 +171,13 @@ export interface LoopFailure {
 export interface LoopStats {
   /** Requests answered 200 with an AdmissionReview. */
   readonly answered: number;
-  /** Connection attempts refused before anything was sent (the listener was closed): not an in-flight failure. */
+  /**
+   * Connections that never came up, so nothing was sent: refused (the listener was closed), or reset before the
+   * TLS handshake finished (queued in the kernel as the listener closed). Not in-flight failures.
+   */
   readonly refused: number;
+  /** Of `refused`, those reset rather than refused. */
+  readonly resetBeforeSent: number;
   /** Requests that were sent and got no valid answer: resets, hang-ups, TLS errors, non-200, bad bodies. */
   readonly failures: readonly LoopFailure[];
   /** Server certificate serials seen, in order of first appearance. */
@@ -190,6 +195,7 @@ export class RequestLoop {
   #workers: Promise<void>[] = [];
   #answered = 0;
   #refused = 0;
+  #resetBeforeSent = 0;
   readonly #failures: LoopFailure[] = [];
   readonly #serials: string[] = [];
   readonly #latencies: number[] = [];
@@ -218,6 +224,7 @@ export class RequestLoop {
     return {
       answered: this.#answered,
       refused: this.#refused,
+      resetBeforeSent: this.#resetBeforeSent,
       failures: [...this.#failures],
       serials: [...this.#serials],
       latencies: [...this.#latencies],
@@ -279,13 +286,15 @@ export class RequestLoop {
         },
       );
       request.on('socket', (socket) => {
-        // A reused keep-alive socket is connected already; a new one reports it.
-        if (!socket.connecting) connected = true;
-        else socket.once('connect', () => (connected = true));
+        // The request is sent once TLS is up: at once on a reused keep-alive socket, after the handshake on a new one.
+        if (!socket.connecting && (socket as TLSSocket).encrypted) connected = true;
+        else socket.once('secureConnect', () => (connected = true));
       });
       request.on('timeout', () => request.destroy(new Error('request timed out after 15 s')));
       request.on('error', (error: NodeJS.ErrnoException) => {
-        if (!connected && error.code === 'ECONNREFUSED') {
+        if (!connected) {
+          // Refused, or reset while connecting (a connection queued as the listener closed): nothing was sent.
+          if (error.code !== 'ECONNREFUSED') this.#resetBeforeSent += 1;
           this.#refused += 1;
           resolve('refused');
         } else {
