@@ -48,8 +48,15 @@ describe('benchmark smoke run', () => {
         expect(run.serverCpuMicrosPerRequest).toBeGreaterThan(0);
       }
       // The server also counts the requests in flight when autocannon stopped (at most one per connection).
-      expect(http.server.requests).toBeGreaterThanOrEqual(http.guard.requests);
-      expect(http.server.requests).toBeLessThanOrEqual(http.guard.requests + options.connections);
+      expect(http.saturatedServer.requests).toBeGreaterThanOrEqual(http.guard.requests);
+      expect(http.saturatedServer.requests).toBeLessThanOrEqual(http.guard.requests + options.connections);
+      // One client: the log lines give the exact server-side durations of the same requests.
+      expect(http.unloaded.guard.requests).toBeGreaterThan(0);
+      expect(http.unloaded.floor?.requests).toBeGreaterThan(0);
+      expect(http.unloaded.server.requests).toBeGreaterThanOrEqual(http.unloaded.guard.requests);
+      // (the request in flight when autocannon stopped may finish after the scrape, before the log is read)
+      expect(http.unloaded.serverExact?.count).toBeGreaterThanOrEqual(http.unloaded.server.requests);
+      expect(http.unloaded.serverExact?.count).toBeLessThanOrEqual(http.unloaded.server.requests + 1);
       expect(http.throughputRatio).toBeGreaterThan(0);
       expect(http.cpuRatio).toBeGreaterThan(0);
     }

@@ -82,14 +82,19 @@ function micros(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? 'n/a' : `${round(value)} µs`;
 }
 
-/** Server-side p99: the HTTP histogram's certain bound when load ran, else the in-process p99; and CPU p99. */
+/**
+ * Server-side p99 with one client (no queueing behind other requests): exact from volume-guard's admission log
+ * lines when present, else the histogram's certain bound; else the in-process p99. And the in-process CPU p99.
+ */
 function serverP99(figures: HttpCaseFigures): { value: number; cpu: number; text: string } {
   const inProcess = figures.inProcess;
   const cpu = inProcess?.cpu.p99 ?? Number.NaN;
   const inProcessText = inProcess ? `in-process p99 ${micros(inProcess.total.p99)} wall, ${micros(cpu)} CPU` : 'in-process n/a';
-  if (figures.http) {
-    const server = figures.http.server;
-    return { value: server.p99AtMostMicros, cpu, text: `server p99 ≈ ${micros(server.p99Micros)} (≤ ${micros(server.p99AtMostMicros)}); ${inProcessText}` };
+  const unloaded = figures.http?.unloaded;
+  if (unloaded) {
+    const exact = unloaded.serverExact;
+    const value = exact?.p99 ?? unloaded.server.p99AtMostMicros;
+    return { value, cpu, text: `server p99 ${micros(value)} (one client${exact ? '' : ', histogram bound'}); ${inProcessText}` };
   }
   return { value: inProcess?.total.p99 ?? Number.NaN, cpu, text: inProcessText };
 }

@@ -112,7 +112,7 @@ function merge(runs: readonly E2eLoad[]): E2eLoad {
 
 export async function runE2e(options: E2eOptions): Promise<E2eResult> {
   const log = options.log;
-  const cluster = await ensureCluster({ build: false, log: (line) => log(`[e2e] ${line}`) });
+  const cluster = await ensureCluster({ build: false, crds: false, log: (line) => log(`[e2e] ${line}`) });
   await removeStaleRegistrations();
   const listed = await kubectl(['get', 'validatingwebhookconfigurations', '-o', 'name']);
   const otherWebhookConfigurations = listed.stdout

@@ -1,6 +1,7 @@
 // Sections 1 (floor) and 2 (scale): volume-guard served from a synthetic cluster model at each size, in a child
 // process, next to the bare HTTPS floor; every case is sent by autocannon to both, one right after the other.
 
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { startServerChild, type ReadyMessage, type ServerChild } from './childre
 import { runLoad, type LoadResult } from './load.ts';
 import { histogramDelta, scrapeHistogram, serverLatency, type ServerLatency } from './metrics-scrape.ts';
 import type { CaseResult, ClusterSize, MemoryFigures } from './protocol.ts';
-import { ratio, round } from './stats.ts';
+import { ratio, round, summarize, type LatencySummary } from './stats.ts';
 
 export interface HttpSectionOptions {
   readonly sizes: readonly ClusterSize[];
@@ -33,9 +34,8 @@ export interface ServerRun extends LoadResult {
 
 export interface HttpCaseFigures extends CaseResult {
   readonly http?: {
+    /** Saturation: `connections` clients sending back to back (throughput, CPU per request). */
     readonly guard: ServerRun;
-    /** volume_guard_admission_duration_seconds for this run (Fastify onRequest to response). */
-    readonly server: ServerLatency;
     /** The bare node:https floor on the same body. */
     readonly floor?: ServerRun;
     /** Fastify alone (same options, constant answer): the framework's share. */
@@ -44,6 +44,17 @@ export interface HttpCaseFigures extends CaseResult {
     readonly throughputRatio?: number;
     /** floor CPU per request over guard CPU per request: the throughput ratio of a CPU-bound server. */
     readonly cpuRatio?: number;
+    /** The server histogram during the saturation run: mostly time queued behind the other clients' requests. */
+    readonly saturatedServer: ServerLatency;
+    /** One client, requests back to back: what each request costs when it does not queue. */
+    readonly unloaded: {
+      readonly guard: LoadResult;
+      readonly floor?: LoadResult;
+      /** volume_guard_admission_duration_seconds (Fastify onRequest to response sent). */
+      readonly server: ServerLatency;
+      /** The same duration, exact, from volume-guard's own admission log lines (durationMs), when it logs them. */
+      readonly serverExact?: LatencySummary;
+    };
   };
 }
 
@@ -78,6 +89,35 @@ async function tlsFiles(dir: string): Promise<{ certFile: string; keyFile: strin
   return { certFile, keyFile, caPem: ca.certPem };
 }
 
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Server-side durations (µs) of the admission log lines for `target` written after `offset`. */
+function admissionDurations(file: string, offset: number, target: string): LatencySummary | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file).subarray(offset).toString('utf8');
+  } catch {
+    return undefined;
+  }
+  const durations: number[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('"admission"')) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; target?: string; durationMs?: number };
+      if (entry.msg === 'admission' && entry.target === target && typeof entry.durationMs === 'number') durations.push(entry.durationMs * 1000);
+    } catch {
+      // a partial line at the end
+    }
+  }
+  return durations.length > 0 ? summarize(durations) : undefined;
+}
+
 function selected(caseId: string, filter: readonly string[]): boolean {
   return filter.length === 0 || filter.some((prefix) => caseId.startsWith(prefix));
 }
@@ -100,12 +140,13 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
     const sizes: SizeFigures[] = [];
     for (const size of options.sizes) {
       options.log(`[serve] ${size}: building the model and timing cases in-process…`);
+      const logFile = join(dir, `guard-${size}.log`);
       const guard = await startServerChild({
         mode: 'guard',
         size,
         certFile: tls.certFile,
         keyFile: tls.keyFile,
-        logFile: join(dir, `guard-${size}.log`),
+        logFile,
         logLevel: options.logLevel,
         caseFilter: options.caseFilter,
         ...(options.inProcess ? { inProcess: options.inProcess } : {}),
@@ -141,21 +182,28 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         }
         const before = await scrapeHistogram(opsUrl, result.target);
         const guardRun = await measure(guard, guardUrl);
-        const server = serverLatency(histogramDelta(before, await scrapeHistogram(opsUrl, result.target)));
+        const saturatedServer = serverLatency(histogramDelta(before, await scrapeHistogram(opsUrl, result.target)));
         const floorRun = floors ? await measure(floors.floor, urlOf(floors.floor)) : undefined;
         const fastifyRun = floors ? await measure(floors.fastifyFloor, urlOf(floors.fastifyFloor)) : undefined;
+        // Unloaded: one client, so a request never waits behind another in the server.
+        const single = (url: string) => runLoad({ url, body, connections: 1, durationSeconds: load.durationSeconds });
+        const logOffset = fileSize(logFile);
+        const unloadedBefore = await scrapeHistogram(opsUrl, result.target);
+        const unloadedGuard = await single(guardUrl);
+        const unloadedServer = serverLatency(histogramDelta(unloadedBefore, await scrapeHistogram(opsUrl, result.target)));
+        const serverExact = admissionDurations(logFile, logOffset, result.target);
+        const unloadedFloor = floors ? await single(urlOf(floors.floor)) : undefined;
         options.log(
           `[serve] ${size} ${result.id}: ${guardRun.requestsPerSecond} req/s, ${guardRun.serverCpuMicrosPerRequest} µs CPU/request` +
             (floorRun && fastifyRun
               ? ` (floor ${floorRun.requestsPerSecond} req/s, ${floorRun.serverCpuMicrosPerRequest} µs; Fastify ${fastifyRun.requestsPerSecond} req/s, ${fastifyRun.serverCpuMicrosPerRequest} µs)`
               : '') +
-            `, server p99 ${server.p99Micros} µs`,
+            `; one client: server p50/p99 ${serverExact?.p50 ?? unloadedServer.p50Micros}/${serverExact?.p99 ?? unloadedServer.p99Micros} µs`,
         );
         cases.push({
           ...figures,
           http: {
             guard: guardRun,
-            server,
             ...(floorRun && fastifyRun
               ? {
                   floor: floorRun,
@@ -164,6 +212,13 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
                   cpuRatio: ratio(floorRun.serverCpuMicrosPerRequest, guardRun.serverCpuMicrosPerRequest),
                 }
               : {}),
+            saturatedServer,
+            unloaded: {
+              guard: unloadedGuard,
+              ...(unloadedFloor ? { floor: unloadedFloor } : {}),
+              server: unloadedServer,
+              ...(serverExact ? { serverExact } : {}),
+            },
           },
         });
       }

@@ -1,12 +1,22 @@
 // The human-readable summary printed at the end of a run.
 
 import type { BenchReport } from './bench.ts';
+import type { HttpCaseFigures } from './http-sections.ts';
 import { formatMicros, round } from './stats.ts';
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+/** Server-side p50/p99 with one client: exact from the admission log when present, else from the histogram. */
+function serverFigures(figures: HttpCaseFigures): { p50: number; p99: number } {
+  const unloaded = figures.http?.unloaded;
+  if (!unloaded) return { p50: Number.NaN, p99: Number.NaN };
+  return unloaded.serverExact
+    ? { p50: unloaded.serverExact.p50, p99: unloaded.serverExact.p99 }
+    : { p50: unloaded.server.p50Micros, p99: unloaded.server.p99Micros };
 }
 
 const mib = (bytes: number) => `${round(bytes / 2 ** 20)} MiB`;
@@ -28,9 +38,10 @@ export function formatSummary(report: BenchReport): string {
       out.push('', `1. Floor: volume-guard (${floorSize.size} model) vs a bare node:https server, autocannon ${serve.load.connections} connections, pipelining 1, ${serve.load.durationSeconds} s per run`);
       out.push(
         table(
-          ['case', 'decision', 'body', 'req/s guard', 'Fastify', 'floor', 'ratio', 'CPU/req guard', 'Fastify', 'floor', 'CPU ratio', 'server p50', 'server p99', 'client p99 guard', 'floor'],
+          ['case', 'decision', 'body', 'req/s guard', 'Fastify', 'floor', 'ratio', 'CPU/req guard', 'Fastify', 'floor', 'CPU ratio', '1 client: server p50/p99', 'client p99', 'floor p99'],
           floorSize.cases.map((figures) => {
             const http = figures.http;
+            const server = serverFigures(figures);
             return [
               figures.id,
               figures.decision,
@@ -43,10 +54,9 @@ export function formatSummary(report: BenchReport): string {
               formatMicros(http?.fastifyFloor?.serverCpuMicrosPerRequest ?? Number.NaN),
               formatMicros(http?.floor?.serverCpuMicrosPerRequest ?? Number.NaN),
               String(http?.cpuRatio ?? 'n/a'),
-              formatMicros(http?.server.p50Micros ?? Number.NaN),
-              `${formatMicros(http?.server.p99Micros ?? Number.NaN)} (≤${formatMicros(http?.server.p99AtMostMicros ?? Number.NaN)})`,
-              formatMicros(http?.guard.latency.p99 ?? Number.NaN),
-              formatMicros(http?.floor?.latency.p99 ?? Number.NaN),
+              `${formatMicros(server.p50)} / ${formatMicros(server.p99)}`,
+              formatMicros(http?.unloaded.guard.latency.p99 ?? Number.NaN),
+              formatMicros(http?.unloaded.floor?.latency.p99 ?? Number.NaN),
             ];
           }),
         ),
@@ -67,7 +77,7 @@ export function formatSummary(report: BenchReport): string {
           const inProcess = figures?.inProcess;
           row.push(inProcess ? `${formatMicros(inProcess.total.p50)} / ${formatMicros(inProcess.total.p99)}` : 'n/a');
           row.push(inProcess ? `${formatMicros(inProcess.cpu.p50)} / ${formatMicros(inProcess.cpu.p99)}` : 'n/a');
-          row.push(figures?.http ? formatMicros(figures.http.server.p99Micros) : 'n/a');
+          row.push(figures?.http ? formatMicros(serverFigures(figures).p99) : 'n/a');
           p99s.push(inProcess?.total.p99 ?? Number.NaN, inProcess?.cpu.p99 ?? Number.NaN);
         }
         if (withInProcess.length === 2) row.push(`${round((p99s[2] as number) / (p99s[0] as number))} / ${round((p99s[3] as number) / (p99s[1] as number))}`);
