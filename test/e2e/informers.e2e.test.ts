@@ -25,7 +25,7 @@ import { Registry } from 'prom-client';
 import { bin, ensureCluster, kubectl, paths, type ClusterInfo } from '../harness/cluster.ts';
 import { apply, must } from '../support/scenario.ts';
 import { InformerSet, type InformerTimings, type RestartReason } from '../../src/cluster/informers.ts';
-import { HttpKubeClient, isExpired, isNotFound, type KubeApiError, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../src/cluster/kube-client.ts';
+import { HttpKubeClient, isNotFound, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../src/cluster/kube-client.ts';
 import { createKubeConfig } from '../../src/cluster/kubeconfig.ts';
 import { MODEL_PERMISSIONS } from '../../src/cluster/permissions.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
@@ -197,8 +197,6 @@ class RecordingClient implements KubeClient {
   readonly listCalls: ListCall[] = [];
   readonly watchCalls: WatchCall[] = [];
   openWatches = 0;
-  /** Paths whose next watch asks the server for resourceVersion "1", long compacted away. */
-  readonly expireNextWatch = new Set<string>();
   /** Paths read from another path instead (one the server does not serve). */
   readonly redirect = new Map<string, string>();
   /** While set, lists wait for it before going to the server. */
@@ -236,7 +234,7 @@ class RecordingClient implements KubeClient {
   }
 
   async watch(target: string, options: WatchOptions, handlers: WatchHandlers): Promise<void> {
-    const sentVersion = this.expireNextWatch.delete(target) ? '1' : options.resourceVersion;
+    const sentVersion = options.resourceVersion;
     const call: WatchCall = { path: target, requestedVersion: options.resourceVersion, sentVersion, connected: false, lastVersion: options.resourceVersion, events: 0, bookmarks: [] };
     this.watchCalls.push(call);
     try {
@@ -536,27 +534,9 @@ describe('informers: watching', () => {
     expect(Number(h.client.watchesOf(volumes)[bookmarkedPast() + 1]!.requestedVersion)).toBeGreaterThanOrEqual(written);
     expect(h.sink.count('longhornVolume')).toBe(0);
   });
-
-  it('relists every resource on a real 410 ERROR event inside an open watch', async () => {
-    const client = new RecordingClient(new HttpKubeClient(adminKubeConfig(cluster.kubeconfig), FAST.requestTimeoutMs));
-    for (const kind of RESOURCE_KINDS) client.expireNextWatch.add(path(kind));
-    const h = startInformers({ client });
-    await until(() => h.set.synced() && h.allConnected() && h.client.watchCalls.length >= 2 * RESOURCE_KINDS.length, 'relisted and watching');
-    await apply(pvc('x-1'));
-    await until(() => h.sink.model.persistentVolumeClaim(NS, 'x-1') !== undefined, 'watching again');
-
-    for (const kind of RESOURCE_KINDS) {
-      const [expired, resumed] = h.client.watchesOf(path(kind));
-      // HTTP 200 first, then {"type":"ERROR","object":{"code":410,"reason":"Expired"}} on the stream
-      expect(expired!.sentVersion).toBe('1');
-      expect(expired!.connected).toBe(true);
-      expect(isExpired(expired!.error)).toBe(true);
-      expect((expired!.error as KubeApiError).statusCode).toBe(410);
-      expect(h.client.listsOf(path(kind))).toHaveLength(2);
-      expect(resumed!.requestedVersion).toBe(h.client.listsOf(path(kind))[1]!.resourceVersion);
-    }
-    expect(h.restarts.filter((restart) => restart.reason === 'expired')).toHaveLength(RESOURCE_KINDS.length);
-  });
+  // A 410 from the real API server (watch from a resourceVersion it no longer keeps) is covered in
+  // cluster-model.e2e.test.ts after a restart: on a freshly started cluster resourceVersion "1" can still be
+  // inside the watch cache, so asking for it here would not reliably expire.
 
   it('resumes without relisting after a dropped connection when its resourceVersion is still valid', async () => {
     await apply(pvc('d-1'));
