@@ -91,19 +91,26 @@ export function describeUser(user: UserInfo): string {
 export class CheckResults {
   readonly findings: Finding[] = [];
   readonly totals: Partial<Record<CheckId, number>> = {};
-  /** The cap for every check; unlimited when a narrower (tag) override must see each finding. */
+  /** The cap for capped checks. */
   readonly cap: CapOptions;
+  readonly #unlimited: boolean | readonly CheckId[];
   readonly #context: ValidationContext;
 
-  constructor(context: ValidationContext, unlimited = false) {
+  /**
+   * `unlimited`: true for every check, or the checks a narrower (tag) override targets, which must see each of
+   * their findings; the others stay capped (a tag override on one check must not make every check build all).
+   */
+  constructor(context: ValidationContext, unlimited: boolean | readonly CheckId[] = false) {
     this.#context = context;
-    this.cap = unlimited ? {} : { limit: FINDING_LIMIT + 1 };
+    this.#unlimited = unlimited;
+    this.cap = unlimited === true ? {} : { limit: FINDING_LIMIT + 1 };
   }
 
   /** Runs `collect` when the check is not off. */
   run(check: CheckId, collect: (cap: CapOptions) => CappedFindings): this {
     if (!isEnabled(this.#context, check)) return this;
-    const { findings, total } = collect(this.cap);
+    const unlimited = this.#unlimited === true || (this.#unlimited !== false && this.#unlimited.includes(check));
+    const { findings, total } = collect(unlimited ? {} : this.cap);
     this.findings.push(...findings);
     this.totals[check] = total;
     return this;

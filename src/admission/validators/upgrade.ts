@@ -93,9 +93,10 @@ export function upgradeValidator(config: Config): Validator {
       if (stale) return stale;
 
       const { snapshot } = context;
-      // A narrower (tag) override must see every finding to tell which remain, and to audit what it skipped.
-      const needsAll = overrides.some((source) => (source.tags ?? []).length > 0);
-      const results = new CheckResults(context, needsAll)
+      // A narrower (tag) override must see every finding of its check to tell which remain, and to audit what it
+      // skipped; the other checks stay capped.
+      const tagged = [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
+      const results = new CheckResults(context, tagged)
         .run('single-replica', (cap) => collectSingleReplica(snapshot, {}, cap))
         .run('volume-health', (cap) => collectVolumeHealth(snapshot, {}, cap));
       return decide(context, {
