@@ -21,11 +21,10 @@ import type {
   ResourceKind,
   StatefulSetRecord,
 } from './records.ts';
-import { RESOURCE_KINDS, recordKey } from './records.ts';
+import { RELEASE_LABELS, RESOURCE_KINDS, recordKey } from './records.ts';
 import type { ClusterSnapshot, VolumeContext, VolumePredicate } from './snapshot.ts';
 
 /** The labels Helm charts put on what they create, naming the release (newer charts first). */
-export const RELEASE_LABELS: readonly string[] = ['app.kubernetes.io/instance', 'release'];
 
 /**
  * Longhorn objects live in the one namespace the informers watch, and are looked up by name (replicas name

@@ -7,6 +7,9 @@ export const ANNOTATION_PREFIX = 'volume-guard.io/';
 
 export type Labels = Readonly<Record<string, string>>;
 
+/** The labels charts put on a release's objects (StatefulSet PVCs inherit them): kept on PVC records and indexed. */
+export const RELEASE_LABELS: readonly string[] = ['app.kubernetes.io/instance', 'release'];
+
 /** longhorn.io/v1beta2 Volume. */
 export interface LonghornVolumeRecord {
   readonly namespace: string;

@@ -4,6 +4,7 @@
 
 import {
   ANNOTATION_PREFIX,
+  RELEASE_LABELS,
   type LonghornNodeRecord,
   type LonghornReplicaRecord,
   type LonghornVolumeRecord,
@@ -31,7 +32,6 @@ import {
 export const HELM_RELEASE_NAME_ANNOTATION = 'meta.helm.sh/release-name';
 export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace';
 /** Labels charts put on what a release creates (the StatefulSet selector usually carries one of them). */
-export const RELEASE_LABELS: readonly string[] = ['app.kubernetes.io/instance', 'release'];
 export const PROVISIONED_BY_ANNOTATION = 'pv.kubernetes.io/provisioned-by';
 
 /**
