@@ -61,12 +61,15 @@ async function readOne(path: string, what: string): Promise<Buffer> {
 }
 
 async function readRawPair(files: TlsFiles): Promise<RawPair> {
-  const [cert, key, ca] = await Promise.all([
+  // Read together, but report a failure in a fixed order (certificate, key, chain), whichever read failed first.
+  const [cert, key, ca] = await Promise.allSettled([
     readOne(files.certFile, 'certificate'),
     readOne(files.keyFile, 'key'),
     files.caFile ? readOne(files.caFile, 'extra CA chain') : Promise.resolve(undefined),
   ]);
-  return { cert, key, ca };
+  for (const result of [cert, key, ca]) if (result.status === 'rejected') throw result.reason;
+  if (cert.status !== 'fulfilled' || key.status !== 'fulfilled' || ca.status !== 'fulfilled') throw new Error('unreachable');
+  return { cert: cert.value, key: key.value, ca: ca.value };
 }
 
 function hashOf(raw: RawPair): string {
