@@ -4,8 +4,10 @@ import { createRegistry, type ValidatorRegistry } from './registry.ts';
 import type { Validator, ValidatorFactory } from './validator.ts';
 import { podEvictionValidator } from './validators/eviction.ts';
 import { helmReleaseValidator } from './validators/helm-release.ts';
+import { machineValidator } from './validators/machine.ts';
 import { nodeCordonValidator } from './validators/node-cordon.ts';
 import { overrideGuardValidator } from './validators/override-guard.ts';
+import { podDeleteValidator } from './validators/pod-delete.ts';
 import { upgradeValidator } from './validators/upgrade.ts';
 
 export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
@@ -14,6 +16,8 @@ export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
   podEvictionValidator,
   helmReleaseValidator,
   overrideGuardValidator,
+  podDeleteValidator,
+  machineValidator,
 ];
 
 export function createValidators(config: Config): Validator[] {

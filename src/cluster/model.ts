@@ -11,6 +11,7 @@ import type {
   LonghornNodeRecord,
   LonghornReplicaRecord,
   LonghornVolumeRecord,
+  MachineRecord,
   ModelSink,
   NamespaceRecord,
   NodeRecord,
@@ -76,6 +77,14 @@ function helmReleaseKeyOf(statefulSet: StatefulSetRecord): string {
   return `${statefulSet.helmReleaseNamespace || statefulSet.namespace}/${statefulSet.helmReleaseName}`;
 }
 
+/** `namespace/MachineSet/name` and `namespace/MachineDeployment/name` of the sets that own a Machine. */
+function machineOwnerKeysOf(machine: MachineRecord): readonly string[] {
+  const keys: string[] = [];
+  if (machine.machineSet !== '') keys.push(`${machine.namespace}/MachineSet/${machine.machineSet}`);
+  if (machine.machineDeployment !== '') keys.push(`${machine.namespace}/MachineDeployment/${machine.machineDeployment}`);
+  return keys;
+}
+
 /** The context handed to volume predicates; one instance per model, its `replicas` set before each call. */
 class PredicateContext implements VolumeContext {
   replicas: readonly LonghornReplicaRecord[] = NO_REPLICAS;
@@ -99,6 +108,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     pod: new Map(),
     statefulSet: new Map(),
     namespace: new Map(),
+    machine: new Map(),
   };
 
   readonly #volumesByPV = new MultiIndex<LonghornVolumeRecord>('longhornVolume.byPV', (v) => v.pvName);
@@ -110,6 +120,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   readonly #podsByClaim = new MultiIndex<PodRecord>('pod.byClaim', claimKeysOf);
   readonly #podsByNode = new MultiIndex<PodRecord>('pod.byNode', (p) => p.nodeName);
   readonly #statefulSetsByRelease = new MultiIndex<StatefulSetRecord>('statefulSet.byRelease', helmReleaseKeyOf);
+  readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
 
   readonly #indexes: Indexes = {
     longhornVolume: [this.#volumesByPV],
@@ -121,6 +132,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     pod: [this.#podsByClaim, this.#podsByNode],
     statefulSet: [this.#statefulSetsByRelease],
     namespace: [],
+    machine: [this.#machinesByOwner],
   };
 
   readonly #setNames: readonly string[];
@@ -388,5 +400,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
 
   statefulSetsOfRelease(namespace: string, release: string): readonly StatefulSetRecord[] {
     return this.#statefulSetsByRelease.get(`${namespace}/${release}`);
+  }
+
+  machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment', name: string): readonly MachineRecord[] {
+    return this.#machinesByOwner.get(`${namespace}/${owner}/${name}`);
   }
 }

@@ -6,6 +6,7 @@ import {
   transformLonghornNode,
   transformLonghornReplica,
   transformLonghornVolume,
+  transformMachine,
   transformNamespace,
   transformNode,
   transformPersistentVolume,
@@ -18,6 +19,9 @@ import { objectAt, stringAt } from './unstructured.ts';
 export const LONGHORN_GROUP = 'longhorn.io';
 export const LONGHORN_VERSION = 'v1beta2';
 export const DEFAULT_LONGHORN_NAMESPACE = 'longhorn-system';
+export const CLUSTER_API_GROUP = 'cluster.x-k8s.io';
+/** Cluster API's current version (CAPI v1.11 introduced it and deprecated v1beta1). */
+export const CLUSTER_API_VERSION = 'v1beta2';
 
 export interface ResourceSpec<K extends ResourceKind = ResourceKind> {
   readonly kind: K;
@@ -105,6 +109,17 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     scope: 'longhornNamespace',
     optional: true,
     transform: transformLonghornNode,
+  }),
+  // Which node each Machine runs, for the scale-down of a MachineDeployment or MachineSet (Cluster API's own
+  // CRD: absent on clusters it does not manage).
+  machine: spec({
+    kind: 'machine',
+    apiGroup: CLUSTER_API_GROUP,
+    version: CLUSTER_API_VERSION,
+    resource: 'machines',
+    scope: 'cluster',
+    optional: true,
+    transform: transformMachine,
   }),
 };
 

@@ -6,6 +6,7 @@ import type { VolumeContext, VolumePredicate } from '../../src/cluster/snapshot.
 import {
   localPV,
   longhornNode,
+  machine,
   namespace,
   node,
   pod,
@@ -57,6 +58,7 @@ describe('ClusterModel stores', () => {
       pod: pod({ namespace: 'ns', name: 'po' }),
       statefulSet: statefulSet({ namespace: 'ns', name: 's' }),
       namespace: namespace({ name: 'ns' }),
+      machine: machine({ namespace: 'ns', name: 'm' }),
     } as const;
     for (const kind of RESOURCE_KINDS) model.upsert(kind, samples[kind]);
     for (const kind of RESOURCE_KINDS) {
