@@ -30,6 +30,7 @@ import { runAudit } from '../../src/audit/run.ts';
 import type { AuditFinding, AuditReport } from '../../src/audit/types.ts';
 import { HttpKubeClient, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../src/cluster/kube-client.ts';
 import { DEFAULT_UPGRADE_KINDS, type GuardedUpgradeKind } from '../../src/config.ts';
+import { RESOURCE_KINDS } from '../../src/cluster/records.ts';
 
 const NODE_BIN = join(paths.root, 'node_modules', '.bin', 'node');
 const CLI = join(paths.root, 'src', 'cli.ts');
@@ -373,7 +374,7 @@ describe('volume-guard audit against the real API server', () => {
       expect(model.podsUsingClaim(NS, 'audit-data-db-0').map((pod) => pod.name)).toEqual(['audit-db-0']);
       expect(model.replicasOfVolume('audit-vol-disk').map((replica) => replica.nodeID).sort()).toEqual(['audit-lh-2', 'audit-lh-3']);
       expect(model.longhornInstalled).toBe(true);
-      expect(progress.at(-1)).toEqual({ synced: 9, total: 9, pending: [] });
+      expect(progress.at(-1)).toEqual({ synced: RESOURCE_KINDS.length, total: RESOURCE_KINDS.length, pending: [] });
       // Every resource was listed, and nothing is left open once the model is handed over.
       expect(client.opened).toBeGreaterThanOrEqual(9);
       expect(client.open).toBe(0);
@@ -399,8 +400,9 @@ describe('volume-guard audit against the real API server', () => {
       expect(code).toBe(1);
       const updates = err.text().split('\r\x1b[2K').filter((line) => line !== '');
       expect(updates.length).toBeGreaterThan(0);
-      for (const line of updates) expect(line).toMatch(/^volume-guard: loading the cluster model: \d\/9 resources synced( \(waiting for .+\))?$/);
-      expect(updates.at(-1)).toBe('volume-guard: loading the cluster model: 9/9 resources synced');
+      const total = RESOURCE_KINDS.length;
+      for (const line of updates) expect(line).toMatch(new RegExp(`^volume-guard: loading the cluster model: \\d+/${total} resources synced( \\(waiting for .+\\))?$`));
+      expect(updates.at(-1)).toBe(`volume-guard: loading the cluster model: ${total}/${total} resources synced`);
       // Cleared last: the report starts on a clean line.
       expect(err.text().endsWith('\r\x1b[2K')).toBe(true);
       expect(out.text()).toMatch(/^volume-guard audit of /);

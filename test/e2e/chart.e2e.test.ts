@@ -363,14 +363,10 @@ describe("the chart's webhooks are the validators' declarations", () => {
     expect(declarations().some((declaration) => declaration.matchConditions?.length)).toBe(true);
   });
 
+  // The chart requires 1.28 (kubeVersion), where matchConditions are beta and on by default: always rendered.
   it('on Kubernetes 1.28, with matchConditions (beta, on by default there)', async () => {
     const objects = await template(['--kube-version', '1.28.0']);
     expectWebhooksMatch(one(objects, 'ValidatingWebhookConfiguration'), declarations(), { matchConditions: true, service: `${RELEASE}-volume-guard` });
-  });
-
-  it('on Kubernetes 1.27, without matchConditions (volume-guard filters those requests itself)', async () => {
-    const objects = await template(['--kube-version', '1.27.5']);
-    expectWebhooksMatch(one(objects, 'ValidatingWebhookConfiguration'), declarations(), { matchConditions: false, service: `${RELEASE}-volume-guard` });
   });
 
   it('the upgrade webhook and the config follow config.upgrades.kinds', async () => {
@@ -385,10 +381,11 @@ describe("the chart's webhooks are the validators' declarations", () => {
       createValidators(configured).map((validator) => validator.declaration),
       { matchConditions: true, service: `${RELEASE}-volume-guard` },
     );
-    // The new kind reaches volume-guard; the dropped defaults no longer do.
-    const resources = one(objects, 'ValidatingWebhookConfiguration').webhooks.flatMap((webhook: any) =>
-      webhook.rules.flatMap((rule: any) => rule.resources),
-    );
+    // The new kind reaches volume-guard; the dropped defaults no longer do (the machine webhook's own rules for
+    // Cluster API scale-downs aside).
+    const resources = one(objects, 'ValidatingWebhookConfiguration')
+      .webhooks.filter((webhook: any) => webhook.name !== 'machine.volume-guard.io')
+      .flatMap((webhook: any) => webhook.rules.flatMap((rule: any) => rule.resources));
     expect(resources).toContain('rollouts');
     expect(resources).not.toContain('machinedeployments');
     const config = parseYaml(one(objects, 'ConfigMap').data['config.yaml']);
