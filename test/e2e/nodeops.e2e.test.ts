@@ -58,12 +58,15 @@ describe('everything that empties a node is judged', () => {
   });
 
   afterAll(async () => {
+    // Node and Machine DELETEs are judged too: the admin's override lets the cleanup through whatever the model
+    // still holds.
     for (const node of NODES) {
       await kubectl(['uncordon', node]);
       for (const key of ['maintenance-', 'drain-', 'node.kubernetes.io/out-of-service-']) await kubectl(['taint', 'node', node, key]);
+      await kubectl(['annotate', 'node', node, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=e2e cleanup']);
     }
+    await eventually(() => kubectl(['delete', 'machines.cluster.x-k8s.io', '--all', '-n', NS]), (r) => r.code === 0);
     await deleteObjects(
-      ['machines.cluster.x-k8s.io', '--all', '-n', NS],
       ['machinesets.cluster.x-k8s.io', '--all', '-n', NS],
       ['machinedeployments.cluster.x-k8s.io', '--all', '-n', NS],
       ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', '--all', '-n', NS],
@@ -76,10 +79,8 @@ describe('everything that empties a node is judged', () => {
       ['nodes.longhorn.io', LH, '-n', LONGHORN_NS],
       ['clusterrolebinding', 'nops-alice-status'],
       ['clusterrole', 'nops-status-writer'],
+      ['node', ...NODES],
     );
-    // Node DELETE is judged too: the admin's override lets the cleanup through whatever the model still holds.
-    for (const node of NODES) await kubectl(['annotate', 'node', node, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=e2e cleanup']);
-    await deleteObjects(['node', ...NODES]);
   });
 
   describe('taints and Node DELETE', () => {
