@@ -229,9 +229,7 @@ function hostPathFinding(pod: PodRecord, node: string, paths: readonly string[])
     check: 'node-local-volume',
     severity: 'critical',
     object: { kind: 'Pod', namespace: pod.namespace, name: pod.name, node },
-    reason:
-      `pod ${pod.namespace}/${pod.name} writes to ${where} on node ${node}; ` +
-      `its ${pod.controllerKind} would recreate it on another node without that data`,
+    reason: `writes to ${where}; its ${pod.controllerKind} would recreate it on another node without that data`,
     tags: ['in-use', 'inline-hostPath'],
   };
 }
@@ -242,9 +240,7 @@ function emptyDirFinding(pod: PodRecord, node: string, mode: EmptyDirMode): Find
     check: 'node-local-volume',
     severity: mode === 'enforce' ? 'critical' : 'warning',
     object: { kind: 'Pod', namespace: pod.namespace, name: pod.name, node },
-    reason:
-      `StatefulSet pod ${pod.namespace}/${pod.name} keeps data in emptyDir ${pod.emptyDirs.length === 1 ? 'volume' : 'volumes'} ${volumes} ` +
-      `on node ${node}; evicted, it starts again with the emptyDir empty`,
+    reason: `StatefulSet pod keeps data in emptyDir ${volumes}, emptied when the pod is evicted`,
     tags: ['in-use', 'emptyDir'],
   };
 }

@@ -60,7 +60,7 @@ describe('node-local-volume: inline hostPath (cordon of w1)', () => {
       tags: ['in-use', 'inline-hostPath'],
     });
     expect(finding?.reason).toBe(
-      'pod shop/cache-7f9c-x2 writes to hostPath /srv/cache on node w1; its ReplicaSet would recreate it on another node without that data',
+      'writes to hostPath /srv/cache; its ReplicaSet would recreate it on another node without that data',
     );
   });
 
@@ -95,7 +95,7 @@ describe('node-local-volume: inline hostPath (cordon of w1)', () => {
         ],
       }),
     ];
-    expect(cordon(pods)[0]?.reason).toContain('writes to hostPaths /srv/a, /srv/b on node w1');
+    expect(cordon(pods)[0]?.reason).toBe('writes to hostPaths /srv/a, /srv/b; its ReplicaSet would recreate it on another node without that data');
   });
 
   it('uses the configured prefixes', () => {
@@ -121,7 +121,7 @@ describe('node-local-volume: StatefulSet emptyDir', () => {
     const findings = cordon([db()]);
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ severity: 'warning', object: { kind: 'Pod', namespace: 'db', name: 'pg-0' }, tags: ['in-use', 'emptyDir'] });
-    expect(findings[0]?.reason).toContain('StatefulSet pod db/pg-0 keeps data in emptyDir volume data on node w1');
+    expect(findings[0]?.reason).toBe('StatefulSet pod keeps data in emptyDir data, emptied when the pod is evicted');
   });
 
   it('is lost even when the pod is pinned to the node (the emptyDir goes with the pod)', () => {
