@@ -170,20 +170,47 @@ function nodeLocalVolumeTags(pv: PersistentVolumeRecord, pods: readonly PodRecor
   return [pods.length === 0 ? 'unused' : 'in-use', pv.source];
 }
 
-function buildFinding(pv: PersistentVolumeRecord, pods: readonly PodRecord[], tags: readonly string[]): Finding {
+function buildFinding(
+  pv: PersistentVolumeRecord,
+  pods: readonly PodRecord[],
+  tags: readonly string[],
+  node: string = pv.pinnedNode,
+): Finding {
   const claim = `${pv.claimNamespace}/${pv.claimName}`;
   const use =
     pods.length === 0 ? 'not mounted by any pod' : `mounted by ${pods.length} pod${pods.length === 1 ? '' : 's'}`;
   const related: AffectedObject[] = [claimObject({ namespace: pv.claimNamespace, name: pv.claimName })];
   for (const pod of pods) related.push(podObject(pod));
+  const where =
+    pv.pinnedNode === node ? `on node ${node} only` : `on node ${node}, where its pod runs (no node affinity pins it)`;
   return {
     check: 'node-local-volume',
     severity: 'critical',
-    object: { kind: 'PersistentVolume', name: pv.name, node: pv.pinnedNode },
-    reason: `${describeSource(pv)} keeps the data of claim ${claim} on node ${pv.pinnedNode} only, ${use}`,
+    object: { kind: 'PersistentVolume', name: pv.name, node },
+    reason: `${describeSource(pv)} keeps the data of claim ${claim} ${where}, ${use}`,
     tags,
     related,
   };
+}
+
+/**
+ * A bound node-local PV that no node affinity pins (a hostPath PV without affinity, as minikube's and MicroK8s'
+ * provisioners make them): its data is on the node of the pod that writes it.
+ */
+export function isUnpinnedNodeLocalVolume(
+  pv: PersistentVolumeRecord,
+  nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
+): boolean {
+  if (pv.pinnedNode !== '' || !isBoundPersistentVolume(pv)) return false;
+  return pv.source === 'local' || pv.source === 'hostPath' || nodeLocalDrivers.has(pv.driver);
+}
+
+/** The PV bound to a pod's claim, when it points back at that claim. */
+function boundVolumeOfClaim(snapshot: ClusterSnapshot, namespace: string, claimName: string): PersistentVolumeRecord | undefined {
+  const claim = snapshot.persistentVolumeClaim(namespace, claimName);
+  if (claim === undefined || claim.volumeName === '') return undefined;
+  const pv = snapshot.persistentVolume(claim.volumeName);
+  return pv !== undefined && pv.claimNamespace === claim.namespace && pv.claimName === claim.name ? pv : undefined;
 }
 
 /** The finding for a bound node-local PV pinned to `node`, else undefined. */
@@ -285,25 +312,41 @@ export function collectNodeLocalVolume(
     const tags = nodeLocalVolumeTags(pv, pods);
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags));
   };
+  /** A PV no affinity pins, written by a running pod on the node. */
+  const considerUnpinned = (pv: PersistentVolumeRecord): void => {
+    if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || collector.countIfFull()) return;
+    const pods = podsUsing(snapshot, pv);
+    const tags = [...nodeLocalVolumeTags(pv, pods), 'unpinned'];
+    if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags, target.node));
+  };
   const considerInline = (tags: readonly string[], build: () => Finding): void => {
     if (collector.countIfFull()) return;
     if (collector.admit(tags)) collector.add(build());
   };
   if (target.claims === undefined) {
     for (const pv of snapshot.persistentVolumesPinnedTo(target.node)) consider(pv);
+    const unpinned = new Set<string>();
     for (const pod of snapshot.podsOnNode(target.node)) {
       if (hasInlineData(pod)) inlineDataFindings(snapshot, pod, target.node, options, considerInline);
+      if (pod.claimNames.length === 0 || FINISHED_POD_PHASES.has(pod.phase)) continue;
+      for (const claimName of pod.claimNames) {
+        const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
+        if (pv === undefined || pv.pinnedNode !== '' || unpinned.has(pv.name)) continue;
+        unpinned.add(pv.name);
+        considerUnpinned(pv);
+      }
     }
     return collector.result();
   }
   const seen = new Set<string>();
   for (const claimRef of target.claims) {
-    const claim = snapshot.persistentVolumeClaim(claimRef.namespace, claimRef.name);
-    if (claim === undefined || claim.volumeName === '' || seen.has(claim.volumeName)) continue;
-    seen.add(claim.volumeName);
-    const pv = snapshot.persistentVolume(claim.volumeName);
     // The PV must point back at this claim: a claim naming a PV bound elsewhere does not own its data.
-    if (pv !== undefined && pv.claimNamespace === claim.namespace && pv.claimName === claim.name) consider(pv);
+    const pv = boundVolumeOfClaim(snapshot, claimRef.namespace, claimRef.name);
+    if (pv === undefined || seen.has(pv.name)) continue;
+    seen.add(pv.name);
+    if (pv.pinnedNode !== '') consider(pv);
+    // The evicted pod runs on target.node: an unpinned node-local PV it mounts keeps its data there.
+    else if (target.pod !== undefined && target.pod.nodeName === target.node && !FINISHED_POD_PHASES.has(target.pod.phase)) considerUnpinned(pv);
   }
   if (target.pod !== undefined && hasInlineData(target.pod)) {
     inlineDataFindings(snapshot, target.pod, target.node, options, considerInline);

@@ -14,7 +14,7 @@ import {
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { NodeRecord, PodRecord } from '../../../src/cluster/records.ts';
 import { defaultConfig, loadConfig } from '../../../src/config.ts';
-import { node, pod } from '../../support/fixtures.ts';
+import { csiPV, hostPathPV, node, pod, pvc } from '../../support/fixtures.ts';
 
 const hostnameIs = (value: string) => [
   { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [value] }], matchFields: [] },
@@ -169,5 +169,41 @@ describe('prefixes and configuration', () => {
     expect(() => loadConfig({ env: { VOLUME_GUARD_NODE_LOCAL_IGNORED_HOST_PATH_PREFIXES: 'var/log' } })).toThrow(
       /nodeLocal\.ignoredHostPathPrefixes\[0\] must match pattern/,
     );
+  });
+});
+
+describe('node-local-volume: node-local PVs no affinity pins (hostPath PVs of minikube, MicroK8s)', () => {
+  const unpinnedPV = hostPathPV({ name: 'pvc-hp', driver: 'k8s.io/minikube-hostpath', pinnedNode: '', claimNamespace: 'shop', claimName: 'data' });
+  const claim = pvc({ namespace: 'shop', name: 'data', volumeName: 'pvc-hp' });
+  const user = (fields: Partial<PodRecord> = {}) => pod({ namespace: 'shop', name: 'db-0', nodeName: 'w1', claimNames: ['data'], ...fields });
+
+  function model(pods: readonly PodRecord[], pvs = [unpinnedPV]): ClusterModel {
+    const m = modelOf(pods);
+    m.replaceAll('persistentVolume', pvs);
+    m.replaceAll('persistentVolumeClaim', [claim]);
+    return m;
+  }
+
+  it('keeps its data on the node of the running pod that mounts it', () => {
+    const findings = collectNodeLocalVolume(model([user()]), { node: 'w1' }).findings;
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ object: { kind: 'PersistentVolume', name: 'pvc-hp', node: 'w1' }, tags: ['in-use', 'hostPath', 'unpinned'] });
+    expect(findings[0]?.reason).toBe(
+      'hostPath PV keeps the data of claim shop/data on node w1, where its pod runs (no node affinity pins it), mounted by 1 pod',
+    );
+    expect(collectNodeLocalVolume(model([user()]), { node: 'w2' }).findings).toEqual([]);
+  });
+
+  it('is not reported without a running pod, nor for network storage', () => {
+    expect(collectNodeLocalVolume(model([user({ phase: 'Succeeded' })]), { node: 'w1' }).findings).toEqual([]);
+    expect(collectNodeLocalVolume(model([]), { node: 'w1' }).findings).toEqual([]);
+    const network = csiPV('ebs.csi.aws.com', { name: 'pvc-hp', claimNamespace: 'shop', claimName: 'data' });
+    expect(collectNodeLocalVolume(model([user()], [network]), { node: 'w1' }).findings).toEqual([]);
+  });
+
+  it('blocks the eviction of the pod that mounts it', () => {
+    const evicted = user();
+    const findings = collectNodeLocalVolume(model([evicted]), { node: 'w1', claims: [{ namespace: 'shop', name: 'data' }], pod: evicted }).findings;
+    expect(findings.map((f) => f.object.name)).toEqual(['pvc-hp']);
   });
 });
