@@ -116,9 +116,14 @@ export function podNodeSelector(spec: unknown): NodeSelector {
 // --------------------------------------------------------------------------------------------- evaluation
 
 const INTEGER = /^[+-]?\d+$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
+/** A base-10 int64, as Go's strconv.ParseInt(text, 10, 64) reads it; undefined otherwise. */
 function parseInteger(text: string): bigint | undefined {
-  return INTEGER.test(text) ? BigInt(text) : undefined;
+  if (!INTEGER.test(text)) return undefined;
+  const value = BigInt(text);
+  return value < INT64_MIN || value > INT64_MAX ? undefined : value;
 }
 
 /** Whether a label requirement is well formed (the scheduler refuses the whole term otherwise). */
