@@ -54,7 +54,12 @@ const GROUP_KEY_NAMES: ReadonlySet<string> = new Set([
   'node-pool',
   'agentpool',
 ]);
-const GROUP_KEY_PREFIXES: readonly string[] = ['node-role.kubernetes.io/', 'failure-domain.beta.kubernetes.io/'];
+const GROUP_KEY_PREFIXES: readonly string[] = [
+  'node-role.kubernetes.io/',
+  'failure-domain.beta.kubernetes.io/',
+  // Node Feature Discovery: hardware features shared by many nodes (and up to hundreds of labels per node).
+  'feature.node.kubernetes.io/',
+];
 
 export function isGroupKey(key: string): boolean {
   if (GROUP_KEY_PREFIXES.some((prefix) => key.startsWith(prefix))) return true;
