@@ -61,6 +61,7 @@ interface PodOptions {
   owner?: { kind: string; name: string; apiVersion: string };
   hostPaths?: { path: string; readOnly?: boolean }[];
   emptyDir?: boolean;
+  nodeSelector?: Record<string, string>;
 }
 
 /** A running pod on `node` as its controller and the kubelet would leave it. */
@@ -85,6 +86,7 @@ async function runningPod(options: PodOptions): Promise<void> {
     },
     spec: {
       nodeName: options.node,
+      ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
       automountServiceAccountToken: false,
       containers: [{ name: 'app', image: 'registry.invalid/app:1', volumeMounts: mounts }],
       volumes,
@@ -138,6 +140,8 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
       hostPaths: [{ path: '/var/log/shipper' }, { path: '/srv/shared', readOnly: true }],
     });
     await runningPod({ name: 'debug', node: SAFE_NODE, hostPaths: [{ path: '/srv/debug' }] });
+    // A Deployment pod that can only ever run on this node (nodeSelector on its hostname) comes back to its data.
+    await runningPod({ name: 'pinned-5b-x3', node: SAFE_NODE, owner: replicaSet('pinned-5b'), hostPaths: [{ path: '/srv/pinned' }], nodeSelector: { 'kubernetes.io/hostname': SAFE_NODE } });
     await runningPod({ name: 'queue-0', node: SAFE_NODE, owner: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'queue' }, emptyDir: true });
   });
 
@@ -188,12 +192,12 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     expect((await kubectl(['get', 'pod', 'cache-6d9f-drain', '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout).toBe('');
   });
 
-  it('allows cordoning a node with DaemonSet, /var/log, read-only and bare-pod host paths, warning about the StatefulSet emptyDir', async () => {
+  it('allows cordoning a node with DaemonSet, /var/log, read-only, bare-pod and node-pinned host paths, warning about the StatefulSet emptyDir', async () => {
     const result = await cordonWhen(SAFE_NODE, (stderr) => stderr.includes('emptyDir'));
     expect(result.stderr).not.toContain('denied');
     expect(result.stderr).toContain('Warning: volume-guard [node-local-volume]');
     expect(result.stderr).toContain('Pod node-local/queue-0 on node nl-safe: StatefulSet pod keeps data in emptyDir state');
-    for (const allowed of ['agent-x1', 'shipper-7c-x2', 'debug', '/var/log']) expect(result.stderr).not.toContain(allowed);
+    for (const allowed of ['agent-x1', 'shipper-7c-x2', 'debug', 'pinned-5b', '/var/log', '/srv']) expect(result.stderr).not.toContain(allowed);
     expect(await unschedulable(SAFE_NODE)).toBe(true);
   });
 
