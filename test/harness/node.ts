@@ -41,7 +41,7 @@ export const FAKE_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 export const IMAGES = { busybox: 'docker.io/local/busybox:1', pause: 'docker.io/local/pause:1' } as const;
 export const WHOLE_BUILD_TARGETS = [...BASE_BUILD_TARGETS, 'kcm', 'scheduler', 'kubelet', 'pause', 'kwok'] as const;
 const SLOT_DIR = '/run/volume-guard-harness/slots';
-const SLOTS = 64;
+export const SLOTS = 64;
 
 // ---------------------------------------------------------------------------------------
 // Mode: the whole cluster is opt-in (VG_WHOLE_CLUSTER=1 or `cluster:up --whole`) and remembered in .cluster/mode.
@@ -98,7 +98,7 @@ export interface NetPlan {
   nodeName: string;
 }
 
-function planFor(slot: number): NetPlan {
+export function planFor(slot: number): NetPlan {
   const svc = 100 + slot; // 10.100.0.0/16 .. 10.163.0.0/16 (the bare API server keeps 10.96.0.0/16)
   const pod = 164 + slot; // 10.164.0.0/16 .. 10.227.0.0/16
   return {
