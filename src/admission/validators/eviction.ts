@@ -53,6 +53,7 @@ export function podEvictionValidator(_config: Config): Validator {
         overrides,
         overrideHint: annotateHint('node', node),
         warnings,
+        situation: { kind: 'eviction', node, namespace: request.namespace, pod: request.name },
       });
     },
   };

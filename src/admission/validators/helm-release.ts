@@ -93,6 +93,7 @@ export function helmReleaseValidator(_config: Config): Validator {
         overrides,
         overrideHint: overrideHint(release.namespace, release.name),
         warnings,
+        situation: { kind: 'helm', operation, namespace: release.namespace, release: release.name },
       });
     },
   };

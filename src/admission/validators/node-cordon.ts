@@ -54,6 +54,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         overrides,
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,
+        situation: { kind: 'cordon', node },
       });
     },
   };
