@@ -86,7 +86,7 @@ const RAISE_REPLICAS =
 
 export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'single-replica': {
-    summary: (n) => `${plural(n, 'Longhorn volume has', 'Longhorn volumes have')} a single copy of their data`,
+    summary: (n) => `${plural(n, 'Longhorn volume has a single copy of its', 'Longhorn volumes have a single copy of their')} data`,
     fix: 'raise numberOfReplicas to 2 or more and wait until healthy (Longhorn makes no second copy while it is 1), or back the data up',
     fixFor: (situation, findings) => {
       const effective = findings.some((finding) => finding.tags.includes('effective'));
