@@ -75,6 +75,7 @@ export function staleModelDecision(context: ValidationContext, action: string, o
     `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown. ` +
       `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs). ` +
       `An authorized admin can override with volume-guard.io/skip=* on the object.`,
+    { deniedChecks: ['stale-model'] },
   );
 }
 

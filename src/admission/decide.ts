@@ -118,6 +118,7 @@ export function judge(input: Judgement): Decision {
       ...(auditAnnotations ? { auditAnnotations } : {}),
       checks,
       overrides: overriddenChecks,
+      deniedChecks: enforcedChecks,
     });
   }
   return { ...allowed(fitted, auditAnnotations), checks, overrides: overriddenChecks };
