@@ -3,7 +3,7 @@ import type { CheckId, Finding } from '../checks/types.ts';
 import type { CheckMode } from '../config.ts';
 import { allowed, denied, type Decision, type UserInfo } from './types.ts';
 import { denialMessage, fitWarnings, groupByCheck, overrideLines, plural, warningLines, wrap, type Situation } from './messages.ts';
-import { mayWriteOverrides, SKIP_KEY, SKIP_REASON_KEY, type OverrideSource, type OverrideWriters } from './overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, mayWriteOverrides, SKIP_KEY, SKIP_REASON_KEY, type OverrideSource, type OverrideWriters } from './overrides.ts';
 
 export interface Judgement {
   /** What the request does, for the message: `cordon of node worker-1`. */
@@ -112,6 +112,18 @@ export function judge(input: Judgement): Decision {
     const override = input.situation
       ? overrideLines(input.situation, enforcedChecks)
       : [input.overrideHint.replace('<checks>', skipList).replace(/^run: /, '')];
+    // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough.
+    const singles = enforced.find((group) => group.check === 'single-replica');
+    if (
+      input.situation?.kind === 'upgrade' &&
+      input.situation.resource === 'upgrades.harvesterhci.io' &&
+      enforced.length === 1 &&
+      singles !== undefined &&
+      singles.total === singles.findings.length &&
+      singles.findings.every((finding) => finding.tags.includes('detached'))
+    ) {
+      override.push(`or, as Harvester does, skip only detached volumes: ${HARVESTER_SKIP_DETACHED_KEY}: "true"`);
+    }
     const message = denialMessage({ action: input.action, ...(input.situation ? { situation: input.situation } : {}), groups: enforced, override });
     return denied(message, {
       ...(fitted.length ? { warnings: fitted } : {}),

@@ -107,6 +107,21 @@ describe('advice that works for the situation', () => {
     expect(message).toContain('1 Longhorn volume has a single copy of its data');
   });
 
+  it("a Harvester Upgrade refused only for detached volumes also offers Harvester's own annotation", () => {
+    const situation: Situation = {
+      kind: 'upgrade',
+      operation: 'CREATE',
+      resource: 'upgrades.harvesterhci.io',
+      kindName: 'Upgrade',
+      name: 'u',
+      namespace: 'harvester-system',
+    };
+    const detached = deny([volume('single-replica', 'd', { tags: ['detached'] })], situation);
+    expect(detached).toContain('or, as Harvester does, skip only detached volumes: harvesterhci.io/skipSingleReplicaDetachedVol: "true"');
+    const attached = deny([volume('single-replica', 'a', { tags: ['attached'] })], situation);
+    expect(attached).not.toContain('skipSingleReplicaDetachedVol');
+  });
+
   it('a refused change of an existing object names its fully qualified resource', () => {
     const situation: Situation = {
       kind: 'upgrade',
