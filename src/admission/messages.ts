@@ -92,7 +92,8 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       const effective = findings.some((finding) => finding.tags.includes('effective'));
       const configured = findings.some((finding) => !finding.tags.includes('effective'));
       const parts: string[] = [];
-      if (configured) parts.push(RAISE_REPLICAS);
+      const only = findings.length === 1 ? findings[0]?.object.name : undefined;
+      if (configured) parts.push(only ? RAISE_REPLICAS.replace('<volume>', only) : RAISE_REPLICAS);
       if (effective) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
       return `${parts.join('; ')}; then ${retry(situation)}.`;
     },
@@ -122,9 +123,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     fixFor: (situation) => {
       const node = nodeOf(situation) ?? 'the node';
       const move = `back the data up or move the workload to storage that is not on ${node}`;
-      if (situation.kind === 'eviction') {
-        return `the evicted pod can only run on ${node} again (its data is there): ${move}, or leave this pod for a maintenance that keeps ${node}'s disk and override.`;
-      }
+      if (situation.kind === 'eviction') return `${move} first; for maintenance that keeps ${node}'s disk, override.`;
       return `if ${node} will be wiped or replaced, ${move} first; if it only reboots with its disk kept, nothing is lost: override.`;
     },
     fate: (finding, situation) => {
@@ -132,7 +131,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       const inUse = finding.tags.includes('in-use');
       return {
         fate: 'stranded',
-        why: `stranded on ${node}${inUse ? ' (its pods cannot run elsewhere)' : ''}; lost if ${node} is wiped or replaced`,
+        why: `stranded on ${node}${inUse ? ' (a pod using it can run nowhere else)' : ''}; lost if ${node} is wiped or replaced`,
       };
     },
   },
@@ -198,7 +197,8 @@ export function situationNote(situation: Situation | undefined): string | undefi
     case 'cordon':
       return `The cordon itself loses nothing; the drain or maintenance that follows would.`;
     case 'eviction':
-      return `This pod's data stays on ${situation.node}; other pods of the drain are judged one by one.`;
+      // kubectl drain prints an eviction's refusal three times: no line that the check's own lines do not need.
+      return undefined;
     case 'upgrade':
       return situation.operation === 'CREATE'
         ? `The ${situation.kindName} was not created; the upgrade reboots or replaces nodes one by one.`

@@ -2,7 +2,7 @@
 // is answered with warnings on the write itself (kubectl annotate, kubectl apply print them), not discovered at
 // the next refused cordon. Pure functions; the override guard and the validators call them.
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
-import { wrap } from './messages.ts';
+import { MAX_WARNING_LENGTH, wrap } from './messages.ts';
 import { parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from './overrides.ts';
 
 type StringMap = Readonly<Record<string, string>>;
@@ -41,10 +41,11 @@ export function didYouMean(entry: string): CheckId | undefined {
 export function unknownEntryWarnings(where: string, unknown: readonly string[]): string[] {
   return unknown.flatMap((entry) => {
     const suggestion = didYouMean(entry);
-    const text = suggestion
-      ? `volume-guard: ${where}: unknown check "${entry}" in ${SKIP_KEY}, ignored; did you mean ${suggestion}?`
-      : `volume-guard: ${where}: unknown check "${entry}" in ${SKIP_KEY}, ignored; known: ${CHECK_IDS.join(', ')}`;
-    return wrap(text);
+    // One warning line where it fits: the object is named only when there is room (the writer knows which it is).
+    const tail = suggestion ? `did you mean ${suggestion}?` : `known: ${CHECK_IDS.join(', ')}`;
+    const full = `volume-guard: unknown check "${entry}" in ${SKIP_KEY} of ${where}, ignored; ${tail}`;
+    const short = `volume-guard: unknown check "${entry}" in ${SKIP_KEY}, ignored; ${tail}`;
+    return wrap(full.length <= MAX_WARNING_LENGTH || !suggestion ? full : short);
   });
 }
 

@@ -159,7 +159,7 @@ describe('advice that works for the situation', () => {
     const message = deny([finding], cordon);
     expect(message).not.toMatch(/delete the PV/i);
     expect(message).toContain('PV pv-mysql (PVC shop/mysql-data, Pod shop/mysql-0)');
-    expect(message).toContain('stranded on worker-1 (its pods cannot run elsewhere); lost if worker-1 is wiped or replaced');
+    expect(message).toContain('stranded on worker-1 (a pod using it can run nowhere else); lost if worker-1 is wiped or replaced');
     expect(message).toMatch(/if worker-1 will be wiped or replaced, back the data up/);
   });
 
@@ -234,7 +234,7 @@ describe('override feedback when written', () => {
   it('warns about unknown ids with a suggestion, an empty value, a skip without reason, a bad reuse value', () => {
     const warnings = overrideWriteWarnings('Node worker-1', { annotations: { 'volume-guard.io/skip': 'last-replica,orphan-pvc' } });
     expect(warnings).toEqual([
-      'volume-guard: Node worker-1 annotation: unknown check "last-replica" in volume-guard.io/skip, ignored; did you mean last-replica-on-node?',
+      'volume-guard: unknown check "last-replica" in volume-guard.io/skip, ignored; did you mean last-replica-on-node?',
       'volume-guard: Node worker-1 annotation volume-guard.io/skip has no volume-guard.io/skip-reason: add why, for the audit trail',
     ].flatMap((line) => wrap(line)));
     expect(warnings.join(' ')).toContain('last-replica-on-node');
