@@ -72,9 +72,9 @@ export function staleModelDecision(context: ValidationContext, action: string, o
     });
   }
   return denied(
-    `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown. ` +
-      `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs). ` +
-      `An authorized admin can override with volume-guard.io/skip=* on the object.`,
+    `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown.\n` +
+      `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs).\n` +
+      `Override (an authorized admin, after checking): volume-guard.io/skip: "*" on the object under review.`,
     { deniedChecks: ['stale-model'] },
   );
 }
