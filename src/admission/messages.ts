@@ -116,23 +116,25 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     fate: (_finding, situation) => nodeLoss(situation, 'its only healthy copy'),
   },
   'node-local-volume': {
-    summary: (n) => `${plural(n, 'node-local PersistentVolume keeps', 'node-local PersistentVolumes keep')} data on the node`,
+    summary: (n) => `${plural(n, 'object keeps', 'objects keep')} data only on the node`,
     fix:
-      'before maintenance that wipes or replaces the node, back the data up or move the workload to storage on another node; ' +
-      'a reboot that keeps the disk loses nothing',
-    fixFor: (situation) => {
+      'before maintenance that wipes or replaces the node, back the data up or move it to storage on another node (a pod ' +
+      'writing to hostPath or emptyDir: keep its data in a PersistentVolume); a reboot that keeps the disk loses nothing',
+    fixFor: (situation, findings) => {
       const node = nodeOf(situation) ?? 'the node';
-      const move = `back the data up or move the workload to storage that is not on ${node}`;
+      const pods = findings.some((finding) => finding.object.kind === 'Pod')
+        ? ` (a pod writing to hostPath or emptyDir: keep its data in a PersistentVolume)`
+        : '';
+      const move = `back the data up or move it to storage that is not on ${node}${pods}`;
       if (situation.kind === 'eviction') return `${move} first; for maintenance that keeps ${node}'s disk, override.`;
       return `if ${node} will be wiped or replaced, ${move} first; if it only reboots with its disk kept, nothing is lost: override.`;
     },
     fate: (finding, situation) => {
       const node = finding.object.node ?? nodeOf(situation) ?? 'its node';
-      const inUse = finding.tags.includes('in-use');
-      return {
-        fate: 'stranded',
-        why: `stranded on ${node}${inUse ? ' (a pod using it can run nowhere else)' : ''}; lost if ${node} is wiped or replaced`,
-      };
+      if (finding.object.kind === 'Pod') {
+        return { fate: 'lost', why: 'lost to a pod that moves: it comes back elsewhere without it' };
+      }
+      return { fate: 'stranded', why: `stranded on ${node}: pods using it can run nowhere else; lost if ${node} is wiped or replaced` };
     },
   },
   'orphan-pvc': {
@@ -273,8 +275,7 @@ export function auditCommand(situation: Situation | undefined): string {
 function consequence(findings: readonly Finding[], situation: Situation | undefined): string | undefined {
   if (findings.length === 0) return undefined;
   const fates = findings.map((finding) => fateOf(finding, situation));
-  const kinds = [...new Set(fates.map((f) => f.fate))];
-  if (kinds.length === 1 && findings[0]?.check !== 'orphan-pvc') return fates[0]?.why;
+  if (findings[0]?.check !== 'orphan-pvc') return [...new Set(fates.map((f) => f.why))].slice(0, 2).join('; ');
   const count = (fate: Fate) => fates.filter((f) => f.fate === fate).length;
   const parts: string[] = [];
   if (count('adopted')) parts.push(`${count('adopted')} adopted with its old data by the new release`);

@@ -69,13 +69,13 @@ describe('messages through kubectl', () => {
   it('lays a refused cordon out in lines: verdict, check, objects, the rest with the audit command, fix, override', async () => {
     const result = await eventually(
       () => kubectl(['cordon', NODE]),
-      (r) => r.stderr.includes(`${PVS} node-local PersistentVolumes`),
+      (r) => r.stderr.includes(`${PVS} objects keep data only`),
     );
     const message = denial(result.stderr, 'node-cordon.volume-guard.io');
     const lines = message.split('\n');
     expect(lines[0]).toBe(`volume-guard refused the cordon of node ${NODE}: ${PVS} risks of data loss.`);
     expect(lines[1]).toBe('The cordon itself loses nothing; the drain or maintenance that follows would.');
-    expect(lines).toContain(`[node-local-volume] ${PVS} node-local PersistentVolumes keep data on ${NODE}`);
+    expect(lines).toContain(`[node-local-volume] ${PVS} objects keep data only on ${NODE}`);
     expect(lines.filter((line) => /^ {2}PV msg-pv-\d\d /.test(line))).toHaveLength(10);
     expect(lines).toContain(`  and ${PVS - 10} more; all of them: volume-guard audit --node ${NODE}`);
     expect(message).toContain('PV msg-pv-00 (PVC msg-e2e/data-0, Pod msg-e2e/db-0)');
@@ -121,7 +121,7 @@ describe('messages through kubectl', () => {
     expect(drained.code).not.toBe(0);
     const eviction = denial(drained.stderr, 'pod-eviction.volume-guard.io');
     expect(eviction.split('\n')[0]).toBe(`volume-guard refused the eviction of pod ${NS}/mysql-0: 1 risk of data loss.`);
-    expect(eviction).toContain(`stranded on ${DRAIN_NODE} (a pod using it can run nowhere else)`);
+    expect(eviction).toContain(`stranded on ${DRAIN_NODE}: pods using it can run nowhere else`);
     expect(eviction).toContain(`kubectl annotate node ${DRAIN_NODE} volume-guard.io/skip=node-local-volume`);
     expect(eviction.length).toBeLessThanOrEqual(800);
     // kubectl 1.36 goes on evicting after a refused cordon; only the refused eviction fails the drain.

@@ -159,8 +159,20 @@ describe('advice that works for the situation', () => {
     const message = deny([finding], cordon);
     expect(message).not.toMatch(/delete the PV/i);
     expect(message).toContain('PV pv-mysql (PVC shop/mysql-data, Pod shop/mysql-0)');
-    expect(message).toContain('stranded on worker-1 (a pod using it can run nowhere else); lost if worker-1 is wiped or replaced');
+    expect(message).toContain('stranded on worker-1: pods using it can run nowhere else; lost if worker-1 is wiped or replaced');
     expect(message).toMatch(/if worker-1 will be wiped or replaced, back the data up/);
+    expect(message).toContain('[node-local-volume] 1 object keeps data only on worker-1');
+    // A pod writing to inline hostPath loses its data when it moves: lost, not stranded.
+    const pod: Finding = {
+      check: 'node-local-volume',
+      severity: 'critical',
+      object: { kind: 'Pod', namespace: 'shop', name: 'cache-7d9', node: 'worker-1' },
+      reason: 'writes to hostPath /data/cache; its ReplicaSet would recreate it on another node without that data',
+      tags: ['in-use', 'inline-hostPath'],
+    };
+    const both = deny([finding, pod], cordon);
+    expect(both).toContain('lost to a pod that moves: it comes back elsewhere without it');
+    expect(both.replace(/\s+/g, ' ')).toContain('(a pod writing to hostPath or emptyDir: keep its data in a PersistentVolume)');
   });
 
   it("names the replica on this node that makes a volume whose healthy copy is elsewhere a risk", () => {
