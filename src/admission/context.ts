@@ -10,6 +10,7 @@ import type { ValidationContext } from './validator.ts';
 import { MAX_LISTED_PER_CHECK, truncate } from './messages.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import { RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
+import { unknownEntryWarnings } from './override-feedback.ts';
 
 /** Checks run with this limit: the message names no more, and the set sizes give the totals. */
 export const FINDING_LIMIT = MAX_LISTED_PER_CHECK;
@@ -40,10 +41,7 @@ export function skipOnReviewedObject(request: AdmissionRequest, where: string, f
 }
 
 export function unknownWarnings(where: string, values: StringMap | undefined): string[] {
-  const unknown = unknownSkipEntries(values);
-  return unknown.length
-    ? [truncate(`volume-guard: ${where} skips unknown check ids ${unknown.join(', ')} (known: ${CHECK_IDS.join(', ')})`)]
-    : [];
+  return unknownEntryWarnings(where, unknownSkipEntries(values));
 }
 
 /** Judge with the context's modes and override writers. */
@@ -87,9 +85,10 @@ export function staleModelDecision(
     });
   }
   return denied(
-    `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown. ` +
-      `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs). ` +
-      `An authorized admin can override with volume-guard.io/skip=* on the object.`,
+    `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown.\n` +
+      `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs).\n` +
+      `Override (an authorized admin, after checking): volume-guard.io/skip: "*" on the object under review.`,
+    { deniedChecks: ['stale-model'] },
   );
 }
 

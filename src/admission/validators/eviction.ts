@@ -7,7 +7,7 @@
 // Identities configured as restarters (descheduler, VPA) may evict, from a schedulable node, a pod whose data
 // follows it back: a PV pinned to that node (the pod can only come back there) or a Longhorn volume.
 import { collectLastReplicaOnNode, longhornVolumesOfClaims } from '../../checks/last-replica-on-node.ts';
-import { collectNodeLocalVolume } from '../../checks/node-local-volume.ts';
+import { collectNodeLocalVolume, hasInlineData, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
 import type { Finding } from '../../checks/types.ts';
 import type { PodRecord, ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
@@ -82,12 +82,15 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   const dependsOn: ResourceKind[] = ['node'];
   if (!pod) dependsOn.push(...POD_DATA_RESOURCES);
   else if (pod.claimNames.length > 0) dependsOn.push(...POD_DATA_RESOURCES);
+  // Inline data (hostPath, emptyDir) is on the pod record itself, and its pinning on the node's labels.
   if (nodeWide) dependsOn.push(...NODE_CHECK_RESOURCES);
   if (overrides.length > 0 || nodeWide) dependsOn.push('namespace');
   const stale = staleModelDecision(context, removal.action, overrides, [...new Set(dependsOn)]);
   if (stale) return stale;
-  // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node.
+  // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
+  // schedulable node, neither has a pod without claims or inline data.
   if (!pod || node === '') return allowed(warnings);
+  if (!nodeWide && pod.claimNames.length === 0 && !hasInlineData(pod)) return allowed(warnings);
 
   let results: CheckResults;
   if (nodeWide) {
@@ -96,7 +99,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     const claims = pod.claimNames.map((name) => ({ namespace: pod.namespace, name }));
     const volumes = longhornVolumesOfClaims(snapshot, pod.namespace, pod.claimNames);
     results = new CheckResults(context)
-      .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node, claims }, cap))
+      .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node, claims, pod }, cap, nodeLocalOptionsOf(context.config)))
       .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node, volumes }, cap));
   }
   let findings: readonly Finding[] = results.findings;
@@ -124,6 +127,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     overrides,
     overrideHint: annotateHint('node', node),
     warnings,
+    situation: { kind: 'eviction', node, namespace: removal.namespace, pod: removal.name },
   });
   if (Object.keys(auditAnnotations).length === 0) return decision;
   return { ...decision, auditAnnotations: { ...decision.auditAnnotations, ...auditAnnotations } };

@@ -133,6 +133,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
         `annotate the Machine to remove instead: kubectl annotate machine <name> -n ${request.namespace} ` +
         `${DELETE_MACHINE_ANNOTATION}=yes, or ${annotateHint('node', machine.nodeName)}`,
       warnings: allWarnings,
+      situation: null,
     });
     if (!decision.allowed) return decision;
     allWarnings.splice(0, allWarnings.length, ...(decision.warnings ?? []));

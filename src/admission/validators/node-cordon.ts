@@ -3,13 +3,14 @@
 // without the eviction API), and the deletion of the Node object. Denied while the node holds data that exists
 // nowhere else: the last healthy replica of a Longhorn volume, a single-replica volume, node-local data.
 import { collectLastReplicaOnNode } from '../../checks/last-replica-on-node.ts';
-import { collectNodeLocalVolume } from '../../checks/node-local-volume.ts';
+import { collectNodeLocalVolume, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
 import { collectSingleReplica } from '../../checks/single-replica.ts';
 import { collectVolumeHealth } from '../../checks/volume-health.ts';
 import type { ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
 import { CheckResults, decide, skipOnReviewedObject, staleModelDecision, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
+import type { Situation } from '../messages.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
@@ -91,7 +92,7 @@ export function runNodeChecks(context: ValidationContext, node: string, results:
     .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node }, cap))
     .run('single-replica', (cap) => collectSingleReplica(snapshot, { node }, cap))
     .run('volume-health', (cap) => collectVolumeHealth(snapshot, { node }, cap))
-    .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node }, cap));
+    .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node }, cap, nodeLocalOptionsOf(context.config)));
 }
 
 /**
@@ -100,7 +101,15 @@ export function runNodeChecks(context: ValidationContext, node: string, results:
  */
 export function judgeNodeRemoval(
   context: ValidationContext,
-  input: { node: string; action: string; overrides: readonly OverrideSource[]; overrideHint: string; warnings?: readonly string[] },
+  input: {
+    node: string;
+    action: string;
+    overrides: readonly OverrideSource[];
+    overrideHint: string;
+    warnings?: readonly string[];
+    /** Omitted: the cordon advice (annotate the node); pass null to keep `overrideHint` as the advice. */
+    situation?: Situation | null;
+  },
 ): Decision {
   const stale = staleModelDecision(context, input.action, input.overrides, NODE_CHECK_RESOURCES);
   if (stale) return stale;
@@ -112,6 +121,7 @@ export function judgeNodeRemoval(
     overrides: input.overrides,
     overrideHint: input.overrideHint,
     warnings: input.warnings ?? [],
+    ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node } }),
   });
 }
 
@@ -148,6 +158,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         overrides: skip.source ? [skip.source] : [],
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,
+        situation: { kind: 'cordon', node },
       });
     },
   };

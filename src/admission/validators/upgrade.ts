@@ -54,8 +54,9 @@ export function upgradeValidator(config: Config): Validator {
       );
       const cause = guarded ? rolloutCause(request) : undefined;
       if (!guarded || cause === undefined) return allowed();
-      const ref = request.namespace ? `${request.namespace}/${request.name}` : request.name;
-      const action = cause === 'creation' ? `${guarded.kind} ${ref}` : `${guarded.kind} ${ref} (${cause})`;
+      const name = request.name || metaOf(request.object)?.name || '(generated name)';
+      const ref = request.namespace ? `${request.namespace}/${name}` : name;
+      const action = cause === 'creation' ? `creation of ${guarded.kind} ${ref}` : `change of ${guarded.kind} ${ref} (${cause})`;
       const skip = skipOnReviewedObject(request, `${guarded.kind} ${ref}`);
       const overrides: OverrideSource[] = skip.source ? [skip.source] : [];
       // Harvester's own annotation, honored the way its upgrade toolkit does: exactly "true", detached volumes only.
@@ -87,6 +88,14 @@ export function upgradeValidator(config: Config): Validator {
         overrides,
         overrideHint: annotateHint(guarded.resource, request.name, request.namespace || undefined),
         warnings: skip.warnings,
+        situation: {
+          kind: 'upgrade',
+          operation: request.operation === 'CREATE' ? 'CREATE' : 'UPDATE',
+          resource: guarded.group ? `${guarded.resource}.${guarded.group}` : guarded.resource,
+          kindName: guarded.kind,
+          name,
+          ...(request.namespace ? { namespace: request.namespace } : {}),
+        },
       });
     },
   };
