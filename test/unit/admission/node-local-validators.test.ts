@@ -34,14 +34,14 @@ describe('eviction of pods keeping inline data on their node', () => {
   it('denies a ReplicaSet pod writing to a hostPath, though it mounts no claim', () => {
     const decision = validator.handle(evict('cache-1'), context(model));
     expect(decision.allowed).toBe(false);
-    expect(decision.status?.message).toContain('Pod default/cache-1 on node node-1: writes to hostPath /srv/cache');
+    expect(decision.status?.message).toContain('Pod default/cache-1: writes to hostPath /srv/cache');
   });
 
   it('allows a DaemonSet pod, and warns for a StatefulSet emptyDir', () => {
     expect(validator.handle(evict('agent-1'), context(model))).toMatchObject({ allowed: true });
     const emptyDir = validator.handle(evict('db-0'), context(model));
     expect(emptyDir.allowed).toBe(true);
-    expect(emptyDir.warnings?.join('\n')).toContain('Pod default/db-0 on node node-1: StatefulSet pod keeps data in emptyDir data');
+    expect(emptyDir.warnings?.join('\n')).toContain('Pod default/db-0: StatefulSet pod keeps data in emptyDir data');
   });
 
   it('follows nodeLocal: enforce makes the emptyDir a denial, a configured prefix frees the hostPath', () => {
