@@ -817,7 +817,8 @@ export interface ComponentStatus {
   detail?: string;
 }
 
-function rss(pid: number): number | undefined {
+/** Resident memory of a process in MiB (undefined when gone). */
+export function rssMiB(pid: number): number | undefined {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Math.round(Number(m[1]) / 1024) : undefined;
@@ -835,7 +836,7 @@ export async function wholeStatus(): Promise<ComponentStatus[]> {
     : [];
   for (const c of comps) {
     const pid = runningPid(c);
-    const r = pid ? rss(pid) : undefined;
+    const r = pid ? rssMiB(pid) : undefined;
     out.push({ name: c.name, running: pid !== undefined, ...(pid ? { pid } : {}), ...(r !== undefined ? { rssMiB: r } : {}) });
   }
   if (plan) {
