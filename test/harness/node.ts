@@ -124,7 +124,10 @@ export function planFor(slot: number): NetPlan {
 /** This checkout's slot: the one it claimed before, else the first free one. */
 export function netPlan(claim = true): NetPlan | undefined {
   const owner = paths.dir;
-  mkdirSync(SLOT_DIR, { recursive: true });
+  if (!existsSync(SLOT_DIR)) {
+    if (!claim) return undefined; // (no slot was ever claimed here; also fine for non-root callers)
+    mkdirSync(SLOT_DIR, { recursive: true });
+  }
   for (let i = 0; i < SLOTS; i++) {
     try {
       if (readFileSync(join(SLOT_DIR, String(i)), 'utf8').trim() === owner) return planFor(i);
