@@ -21,7 +21,7 @@ die() { say "error: $*"; exit 1; }
 mkdir -p "$dir"
 
 need=()
-[ -x /usr/bin/dockerd ] || need+=(docker.io)
+[ -x /usr/sbin/dockerd ] || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 if [ "${#need[@]}" -gt 0 ]; then
   say "installing ${need[*]} (apt-get)…"
@@ -35,7 +35,7 @@ docker() { /usr/bin/docker --host "unix://$dir/docker.sock" "$@"; }
 if ! docker version >/dev/null 2>&1; then
   exec_root="/run/vg-docker-$(printf '%s' "$dir" | sha256sum | cut -c1-10)"
   say "starting dockerd (log $dir/dockerd.log)"
-  setsid /usr/bin/dockerd --data-root "$dir/docker" --exec-root "$exec_root" --host "unix://$dir/docker.sock" \
+  setsid /usr/sbin/dockerd --data-root "$dir/docker" --exec-root "$exec_root" --host "unix://$dir/docker.sock" \
     --pidfile "$dir/dockerd.pid" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
     --userland-proxy=false </dev/null >>"$dir/dockerd.log" 2>&1 &
   for _ in $(seq 1 120); do docker version >/dev/null 2>&1 && break; sleep 0.5; done
@@ -49,7 +49,7 @@ node_bin="$(readlink -f node_modules/node/bin/node)"
 [ -x "$node_bin" ] || die "node_modules/node/bin/node missing: run npm ci"
 node_version="$("$node_bin" --version)"
 npm_spec="npm@${NPM_VERSION:-11}"
-base_stamp="$(printf '%s %s %s' "$node_version" "$npm_spec" "$(sha256sum "$0" | cut -c1-16)" | sha256sum | cut -c1-16)"
+base_stamp="$(printf '%s %s %s %s' "$node_version" "$npm_spec" "$(sha256sum "$0" | cut -c1-16)" "$(npm config get cafile 2>/dev/null | xargs -r sha256sum 2>/dev/null | cut -c1-16)" | sha256sum | cut -c1-16)"
 have_stamp="$(docker image inspect --format '{{ index .Config.Labels "volume-guard.base" }}' "$base_ref" 2>/dev/null || true)"
 if [ "$have_stamp" != "$base_stamp" ]; then
   if [ ! -f "$dir/rootfs/.complete" ]; then
@@ -73,9 +73,17 @@ if [ "$have_stamp" != "$base_stamp" ]; then
   rm -f "$dir/$tgz"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$dir/base/usr/local/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$dir/base/usr/local/bin/npx"
+  # This machine reaches the npm registry through its own CAs (npm's cafile): the stand-in base trusts them too.
+  cafile="$(npm config get cafile 2>/dev/null || true)"
+  case "$cafile" in ''|null|undefined) cafile=/etc/ssl/certs/ca-certificates.crt ;; esac  # the system's trust store
+  ca_env=()
+  if [ -n "$cafile" ] && [ -f "$cafile" ]; then
+    install -D -m 0644 "$cafile" "$dir/base/etc/ssl/certs/ca-certificates.crt"
+    ca_env=(--change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt')
+  fi
   tar --numeric-owner -C "$dir/base" -c . | docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change "LABEL volume-guard.base=$base_stamp" --change 'CMD ["node"]' - "$base_ref" >/dev/null
+    --change "LABEL volume-guard.base=$base_stamp" --change 'CMD ["node"]' "${ca_env[@]}" - "$base_ref" >/dev/null
   rm -rf "$dir/base"
 fi
 
