@@ -46,18 +46,34 @@ export interface LonghornReplicaRecord {
   readonly deleting: boolean;
 }
 
-/** longhorn.io/v1beta2 Node: which disk UUIDs exist on it now. */
+/** longhorn.io/v1beta2 Node: which disk UUIDs exist on it now, and whether Longhorn reports it down. */
 export interface LonghornNodeRecord {
   readonly namespace: string;
   readonly name: string;
   /** status.diskStatus[*].diskUUID, empty strings dropped. */
   readonly diskUUIDs: readonly string[];
+  /**
+   * Longhorn's own "node down or deleted": its Ready condition is False with reason KubernetesNodeGone or
+   * KubernetesNodeNotReady (what longhorn-manager itself tests before it counts on a node's replicas).
+   */
+  readonly down: boolean;
+}
+
+/** longhorn.io/v1beta2 Setting: its name (e.g. node-drain-policy) and top-level `value`. */
+export interface LonghornSettingRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly value: string;
 }
 
 /** core/v1 Node. */
 export interface NodeRecord {
   readonly name: string;
   readonly unschedulable: boolean;
+  /** status.conditions[type=Ready].status: True | False | Unknown, '' when the node reports no Ready condition. */
+  readonly ready: string;
+  /** That condition's lastTransitionTime in epoch milliseconds, 0 when absent or unreadable. */
+  readonly readySince: number;
   /** Only `volume-guard.io/` annotations. */
   readonly annotations: Labels;
 }
@@ -145,6 +161,7 @@ export interface RecordByKind {
   longhornVolume: LonghornVolumeRecord;
   longhornReplica: LonghornReplicaRecord;
   longhornNode: LonghornNodeRecord;
+  longhornSetting: LonghornSettingRecord;
   node: NodeRecord;
   persistentVolume: PersistentVolumeRecord;
   persistentVolumeClaim: PersistentVolumeClaimRecord;
@@ -159,6 +176,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'longhornVolume',
   'longhornReplica',
   'longhornNode',
+  'longhornSetting',
   'node',
   'persistentVolume',
   'persistentVolumeClaim',

@@ -5,6 +5,7 @@ import type { RecordByKind, ResourceKind } from './records.ts';
 import {
   transformLonghornNode,
   transformLonghornReplica,
+  transformLonghornSetting,
   transformLonghornVolume,
   transformNamespace,
   transformNode,
@@ -105,6 +106,15 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     scope: 'longhornNamespace',
     optional: true,
     transform: transformLonghornNode,
+  }),
+  longhornSetting: spec({
+    kind: 'longhornSetting',
+    apiGroup: LONGHORN_GROUP,
+    version: LONGHORN_VERSION,
+    resource: 'settings',
+    scope: 'longhornNamespace',
+    optional: true,
+    transform: transformLonghornSetting,
   }),
 };
 

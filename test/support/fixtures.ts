@@ -4,6 +4,7 @@
 import type {
   LonghornNodeRecord,
   LonghornReplicaRecord,
+  LonghornSettingRecord,
   LonghornVolumeRecord,
   ModelSink,
   NamespaceRecord,
@@ -78,11 +79,17 @@ export function failedReplica(fields: Partial<LonghornReplicaRecord> = {}): Long
 
 export function longhornNode(fields: Partial<LonghornNodeRecord> = {}): LonghornNodeRecord {
   const name = fields.name ?? 'node-1';
-  return { namespace: LONGHORN_NAMESPACE, name, diskUUIDs: [defaultDiskUUID(name)], ...fields };
+  return { namespace: LONGHORN_NAMESPACE, name, diskUUIDs: [defaultDiskUUID(name)], down: false, ...fields };
 }
 
+/** A Ready node (Ready since 2024-05-01). */
 export function node(fields: Partial<NodeRecord> = {}): NodeRecord {
-  return { name: 'node-1', unschedulable: false, annotations: {}, ...fields };
+  return { name: 'node-1', unschedulable: false, ready: 'True', readySince: Date.parse(HEALTHY_AT), annotations: {}, ...fields };
+}
+
+/** A Longhorn setting (`node-drain-policy`...) with its value. */
+export function longhornSetting(name: string, value: string): LonghornSettingRecord {
+  return { namespace: LONGHORN_NAMESPACE, name, value };
 }
 
 export function namespace(fields: Partial<NamespaceRecord> = {}): NamespaceRecord {
@@ -328,11 +335,18 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
   const riskyNode = nodeNames[riskyIndex] as string;
   /** A node that is not the safe one (when there is more than one node). */
   const unsafeNodeIndex = (): number => (nodeCount > 1 ? pick(1, nodeCount) : 0);
-  const nodes: NodeRecord[] = nodeNames.map((name) => ({ name, unschedulable: false, annotations: NO_LABELS }));
+  const nodes: NodeRecord[] = nodeNames.map((name) => ({
+    name,
+    unschedulable: false,
+    ready: 'True',
+    readySince: 0,
+    annotations: NO_LABELS,
+  }));
   const longhornNodes: LonghornNodeRecord[] = nodeNames.map((name) => ({
     namespace: LONGHORN_NAMESPACE,
     name,
     diskUUIDs: [uuid()],
+    down: false,
   }));
   const diskOf = (nodeIndex: number): string => (longhornNodes[nodeIndex] as LonghornNodeRecord).diskUUIDs[0] as string;
 
@@ -568,6 +582,7 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       longhornVolume: volumes.length,
       longhornReplica: replicas.length,
       longhornNode: longhornNodes.length,
+      longhornSetting: 0,
       node: nodes.length,
       persistentVolume: pvs.length,
       persistentVolumeClaim: pvcs.length,

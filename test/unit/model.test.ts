@@ -6,6 +6,7 @@ import type { VolumeContext, VolumePredicate } from '../../src/cluster/snapshot.
 import {
   localPV,
   longhornNode,
+  longhornSetting,
   namespace,
   node,
   pod,
@@ -51,6 +52,7 @@ describe('ClusterModel stores', () => {
       longhornVolume: volume({ name: 'v' }),
       longhornReplica: replica({ name: 'r', volumeName: 'v' }),
       longhornNode: longhornNode({ name: 'n' }),
+      longhornSetting: longhornSetting('node-drain-policy', 'block-for-eviction'),
       node: node({ name: 'n' }),
       persistentVolume: pv({ name: 'p' }),
       persistentVolumeClaim: pvc({ namespace: 'ns', name: 'c' }),
