@@ -36,6 +36,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     summary: (n) => `${plural(n, 'leftover PVC', 'leftover PVCs')} would be adopted with old data`,
     fix: 'delete the PVCs if their data is obsolete, or mark them volume-guard.io/reuse=true',
   },
+  'storage-teardown': {
+    summary: (n) => `${plural(n, 'Longhorn volume', 'Longhorn volumes')} would lose ${n === 1 ? 'its' : 'their'} data`,
+    fix: 'back up the data and delete those volumes (and their PVCs) first, or keep Longhorn and its safety settings',
+  },
 };
 
 export function describeObject(object: AffectedObject): string {

@@ -35,7 +35,13 @@ describe('transformNode', () => {
       spec: { unschedulable: true, podCIDR: '10.0.0.0/24' },
       status: { capacity: { cpu: '4' }, images: [{ names: ['a'], sizeBytes: 1 }] },
     });
-    expect(record).toEqual({ name: 'worker-1', unschedulable: true, annotations: { 'volume-guard.io/skip': 'node-local-volume' } });
+    expect(record).toEqual({
+      name: 'worker-1',
+      unschedulable: true,
+      ready: '',
+      readySince: 0,
+      annotations: { 'volume-guard.io/skip': 'node-local-volume' },
+    });
   });
 
   it('reads an absent spec.unschedulable as schedulable', () => {
@@ -404,7 +410,7 @@ describe('Longhorn transforms', () => {
         },
       },
     });
-    expect(record).toEqual({ namespace: 'longhorn-system', name: 'worker-1', diskUUIDs: ['uuid-1', 'uuid-2'] });
+    expect(record).toEqual({ namespace: 'longhorn-system', name: 'worker-1', diskUUIDs: ['uuid-1', 'uuid-2'], down: false });
     expect(transformLonghornNode({ metadata: { name: 'n', namespace: 'l' } })?.diskUUIDs).toEqual([]);
   });
 });
