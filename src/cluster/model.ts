@@ -8,6 +8,7 @@
 import { recordsEqual } from './model-equality.ts';
 import { MultiIndex } from './model-index.ts';
 import type {
+  HarvesterUpgradeRecord,
   LonghornNodeRecord,
   LonghornReplicaRecord,
   LonghornSettingRecord,
@@ -124,6 +125,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     longhornReplica: new Map(),
     longhornNode: new Map(),
     longhornSetting: new Map(),
+    harvesterUpgrade: new Map(),
     node: new Map(),
     persistentVolume: new Map(),
     persistentVolumeClaim: new Map(),
@@ -147,6 +149,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     longhornReplica: [this.#replicasByVolume, this.#replicasByNode],
     longhornNode: [],
     longhornSetting: [],
+    harvesterUpgrade: [],
     node: [],
     persistentVolume: [this.#pvsByPinnedNode],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease],
@@ -424,6 +427,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
 
   longhornSetting(name: string): LonghornSettingRecord | undefined {
     return this.#stores.longhornSetting.get(name);
+  }
+
+  harvesterUpgrades(): Iterable<HarvesterUpgradeRecord> {
+    return this.#stores.harvesterUpgrade.values();
   }
 
   #setNamed(setName: string): ReadonlyMap<string, LonghornVolumeRecord> {

@@ -66,6 +66,21 @@ export interface LonghornSettingRecord {
   readonly value: string;
 }
 
+/**
+ * harvesterhci.io/v1beta1 Upgrade: what volume-guard needs to recognise the cordons and drains Harvester performs
+ * for an upgrade it admitted with skipSingleReplicaDetachedVol.
+ */
+export interface HarvesterUpgradeRecord {
+  readonly namespace: string;
+  readonly name: string;
+  /** The annotation harvesterhci.io/skipSingleReplicaDetachedVol is exactly "true". */
+  readonly skipDetached: boolean;
+  /** The label harvesterhci.io/upgradeState: UpgradingNodes while nodes are drained and upgraded, Succeeded, Failed... */
+  readonly state: string;
+  /** status.nodeStatuses[<node>].state: Images preloaded, Pre-draining, Pre-drained, Post-draining, Succeeded... */
+  readonly nodeStates: Labels;
+}
+
 /** core/v1 Node. */
 export interface NodeRecord {
   readonly name: string;
@@ -162,6 +177,7 @@ export interface RecordByKind {
   longhornReplica: LonghornReplicaRecord;
   longhornNode: LonghornNodeRecord;
   longhornSetting: LonghornSettingRecord;
+  harvesterUpgrade: HarvesterUpgradeRecord;
   node: NodeRecord;
   persistentVolume: PersistentVolumeRecord;
   persistentVolumeClaim: PersistentVolumeClaimRecord;
@@ -177,6 +193,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'longhornReplica',
   'longhornNode',
   'longhornSetting',
+  'harvesterUpgrade',
   'node',
   'persistentVolume',
   'persistentVolumeClaim',

@@ -3,6 +3,7 @@
 
 import type { RecordByKind, ResourceKind } from './records.ts';
 import {
+  transformHarvesterUpgrade,
   transformLonghornNode,
   transformLonghornReplica,
   transformLonghornSetting,
@@ -115,6 +116,17 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     scope: 'longhornNamespace',
     optional: true,
     transform: transformLonghornSetting,
+  }),
+  // Harvester's upgrades (harvester-system): read to recognise the drains of an upgrade admitted with
+  // skipSingleReplicaDetachedVol. Absent outside Harvester.
+  harvesterUpgrade: spec({
+    kind: 'harvesterUpgrade',
+    apiGroup: 'harvesterhci.io',
+    version: 'v1beta1',
+    resource: 'upgrades',
+    scope: 'cluster',
+    optional: true,
+    transform: transformHarvesterUpgrade,
   }),
 };
 

@@ -1,4 +1,5 @@
 import type {
+  HarvesterUpgradeRecord,
   LonghornNodeRecord,
   LonghornReplicaRecord,
   LonghornSettingRecord,
@@ -55,6 +56,8 @@ export interface ClusterSnapshot {
    * grace and Longhorn's node CR does not report it down (Ready False, KubernetesNodeGone/KubernetesNodeNotReady).
    */
   nodeIsUp(nodeName: string): boolean;
+  /** Harvester's Upgrade objects (few: Harvester keeps one running at a time). */
+  harvesterUpgrades(): Iterable<HarvesterUpgradeRecord>;
 
   node(name: string): NodeRecord | undefined;
   namespace(name: string): NamespaceRecord | undefined;

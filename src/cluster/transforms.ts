@@ -4,6 +4,7 @@
 
 import {
   ANNOTATION_PREFIX,
+  type HarvesterUpgradeRecord,
   RELEASE_LABELS,
   type LonghornNodeRecord,
   type LonghornReplicaRecord,
@@ -362,4 +363,25 @@ export function transformLonghornSetting(raw: unknown): LonghornSettingRecord | 
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
   return { namespace: intern(stringAt(metadata, 'namespace')), name: intern(name), value: stringAt(raw, 'value') };
+}
+
+export const HARVESTER_SKIP_DETACHED_ANNOTATION = 'harvesterhci.io/skipSingleReplicaDetachedVol';
+export const HARVESTER_UPGRADE_STATE_LABEL = 'harvesterhci.io/upgradeState';
+
+export function transformHarvesterUpgrade(raw: unknown): HarvesterUpgradeRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const nodeStates: Record<string, string> = {};
+  for (const [node, status] of Object.entries(objectPath(raw, 'status', 'nodeStatuses') ?? {})) {
+    const state = stringAt(status, 'state');
+    if (state !== '') nodeStates[node] = intern(state);
+  }
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name,
+    skipDetached: stringMapAt(metadata, 'annotations')[HARVESTER_SKIP_DETACHED_ANNOTATION] === 'true',
+    state: intern(stringMapAt(metadata, 'labels')[HARVESTER_UPGRADE_STATE_LABEL] ?? ''),
+    nodeStates: Object.keys(nodeStates).length > 0 ? nodeStates : EMPTY_STRING_MAP,
+  };
 }

@@ -16,6 +16,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   longhornNode: () => undefined,
   longhornSetting: () => undefined,
   nodeIsUp: () => true,
+  harvesterUpgrades: () => none,
   node: () => undefined,
   namespace: () => undefined,
   persistentVolume: () => undefined,

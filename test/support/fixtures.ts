@@ -2,6 +2,7 @@
 // No dependencies beyond the record types: benchmarks import this file as is.
 
 import type {
+  HarvesterUpgradeRecord,
   LonghornNodeRecord,
   LonghornReplicaRecord,
   LonghornSettingRecord,
@@ -85,6 +86,11 @@ export function longhornNode(fields: Partial<LonghornNodeRecord> = {}): Longhorn
 /** A Ready node (Ready since 2024-05-01). */
 export function node(fields: Partial<NodeRecord> = {}): NodeRecord {
   return { name: 'node-1', unschedulable: false, ready: 'True', readySince: Date.parse(HEALTHY_AT), annotations: {}, ...fields };
+}
+
+/** A Harvester Upgrade admitted with skipSingleReplicaDetachedVol, upgrading its nodes. */
+export function harvesterUpgrade(fields: Partial<HarvesterUpgradeRecord> = {}): HarvesterUpgradeRecord {
+  return { namespace: 'harvester-system', name: 'hvst-upgrade-1', skipDetached: true, state: 'UpgradingNodes', nodeStates: {}, ...fields };
 }
 
 /** A Longhorn setting (`node-drain-policy`...) with its value. */
@@ -583,6 +589,7 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       longhornReplica: replicas.length,
       longhornNode: longhornNodes.length,
       longhornSetting: 0,
+      harvesterUpgrade: 0,
       node: nodes.length,
       persistentVolume: pvs.length,
       persistentVolumeClaim: pvcs.length,
