@@ -257,6 +257,15 @@ describe('failed replicas of a healthy volume are no risk (12.2)', () => {
     }
   });
 
+  it("a node holding only a failed replica of a degraded volume is not tied to that volume's health", () => {
+    const { model } = modelAt();
+    model.replaceAll('longhornVolume', [volume({ name: 'v', robustness: 'degraded' })]);
+    model.replaceAll('longhornReplica', [on('v', 'w1'), on('v', 'w2'), failedReplica({ volumeName: 'v', nodeID: 'w3', name: 'v-w3-old' })]);
+    expect(collectVolumeHealth(model, { node: 'w3' }).findings).toEqual([]);
+    expect(collectVolumeHealth(model, { node: 'w1' }).findings.map((f) => f.object.name)).toEqual(['v']);
+    expect(collectVolumeHealth(model, {}).findings.map((f) => f.object.name)).toEqual(['v']);
+  });
+
   it('keeps the seed-002 denials: a stuck stopped replica of an attached volume, a copy whose disk vanished', () => {
     const { model } = modelAt();
     model.replaceAll('longhornVolume', [volume({ name: 'stuck' }), volume({ name: 'disk' })]);
