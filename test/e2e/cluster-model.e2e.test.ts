@@ -442,7 +442,7 @@ describe('cluster model against the real API server', () => {
     await k(['annotate', '--overwrite', 'namespace', 'longhorn-system', 'volume-guard.io/skip=storage-teardown']);
     try {
       await eventually(
-        async () => (await kubectl(['delete', 'crd', 'volumes.longhorn.io', 'replicas.longhorn.io', 'nodes.longhorn.io', '--ignore-not-found'])).code === 0,
+        async () => (await kubectl(['delete', 'crd', 'volumes.longhorn.io', 'replicas.longhorn.io', 'nodes.longhorn.io', 'settings.longhorn.io', '--ignore-not-found'])).code === 0,
         'Longhorn CRDs deleted',
         30_000,
       );
