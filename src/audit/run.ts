@@ -8,6 +8,7 @@ import { AuditError } from './errors.ts';
 import { listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
 import { renderJson, renderTable } from './render.ts';
 import { buildAuditReport } from './report.ts';
+import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { AuditScope, ReleaseRevision } from './types.ts';
 
 /** `loading the cluster model: 5/9 resources synced (waiting for pods, ...)` */
@@ -88,6 +89,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     upgradeObjects: upgrades.carriers,
     notes: upgrades.notes,
     generatedAt: new Date().toISOString(),
+    nodeLocal: nodeLocalOptionsOf(config),
   });
   out.write(options.output === 'json' ? renderJson(report) : renderTable(report, out.isTTY ? { width: out.columns } : {}));
   return report.summary.risks > 0 ? EXIT_RISKS : EXIT_NO_RISK;

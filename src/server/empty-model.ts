@@ -18,6 +18,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   nodeIsUp: () => true,
   harvesterUpgrades: () => none,
   node: () => undefined,
+  nodesLabelled: () => none,
   namespace: () => undefined,
   persistentVolume: () => undefined,
   persistentVolumesPinnedTo: () => none,

@@ -85,7 +85,7 @@ export function longhornNode(fields: Partial<LonghornNodeRecord> = {}): Longhorn
 
 /** A Ready node (Ready since 2024-05-01). */
 export function node(fields: Partial<NodeRecord> = {}): NodeRecord {
-  return { name: 'node-1', unschedulable: false, ready: 'True', readySince: Date.parse(HEALTHY_AT), annotations: {}, ...fields };
+  return { name: 'node-1', unschedulable: false, ready: 'True', readySince: Date.parse(HEALTHY_AT), annotations: {}, labels: {}, ...fields };
 }
 
 /** A Harvester Upgrade admitted with skipSingleReplicaDetachedVol, upgrading its nodes. */
@@ -115,8 +115,16 @@ export function pv(fields: Partial<PersistentVolumeRecord> = {}): PersistentVolu
     claimName: `${name}-claim`,
     phase: 'Bound',
     reclaimPolicy: 'Delete',
+    nodeAffinity: [],
     ...fields,
+    // Without an affinity the model keeps the node the PV names: a fixture's pinnedNode stays as given.
+    namedNode: fields.namedNode ?? fields.pinnedNode ?? '',
   };
+}
+
+/** spec.nodeAffinity.required of a PV pinned to `node` by `kubernetes.io/hostname` (or another key). */
+export function hostnameAffinity(node: string, key = 'kubernetes.io/hostname'): PersistentVolumeRecord['nodeAffinity'] {
+  return [{ matchExpressions: [{ key, operator: 'In', values: [node] }], matchFields: [] }];
 }
 
 /** A bound `local` PV pinned to `node-1` (static local provisioner). */
@@ -161,7 +169,18 @@ export function pvc(fields: Partial<PersistentVolumeClaimRecord> = {}): Persiste
 
 /** A running pod `default/pod-1` on `node-1` mounting no claim. */
 export function pod(fields: Partial<PodRecord> = {}): PodRecord {
-  return { namespace: 'default', name: 'pod-1', nodeName: 'node-1', phase: 'Running', claimNames: [], ...fields };
+  return {
+    namespace: 'default',
+    name: 'pod-1',
+    nodeName: 'node-1',
+    phase: 'Running',
+    claimNames: [],
+    controllerKind: '',
+    hostPaths: [],
+    emptyDirs: [],
+    nodeSelector: [],
+    ...fields,
+  };
 }
 
 /** A StatefulSet `default/db` with claim template `data`, not Helm-managed. */
@@ -347,6 +366,7 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
     ready: 'True',
     readySince: 0,
     annotations: NO_LABELS,
+    labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${name.slice(-1)}` },
   }));
   const longhornNodes: LonghornNodeRecord[] = nodeNames.map((name) => ({
     namespace: LONGHORN_NAMESPACE,
@@ -495,6 +515,8 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
         claimName: claim.name,
         phase: 'Bound',
         reclaimPolicy: 'Delete',
+        nodeAffinity: [],
+        namedNode: '',
       });
     }
   }
@@ -515,7 +537,12 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       reclaimPolicy: 'Delete',
     };
     if (!localPVs.has(i - firstOtherPV)) {
-      pvs.push({ ...base, source: 'csi', driver: 'ebs.csi.aws.com', storageClassName: 'gp3', pinnedNode: '' });
+      // A zonal network disk: its affinity names a zone of several nodes, which never pins.
+      const zone = `zone-${i % 10}`;
+      const nodeAffinity = [
+        { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: [zone] }], matchFields: [] },
+      ];
+      pvs.push({ ...base, source: 'csi', driver: 'ebs.csi.aws.com', storageClassName: 'gp3', pinnedNode: '', nodeAffinity, namedNode: '' });
       if (podOfClaim.has(i)) podNodeOfClaim.set(i, unsafeNodeIndex());
       continue;
     }
@@ -524,12 +551,14 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
     localOrdinal++;
     const pinnedNode = nodeNames[nodeIndex] as string;
     if (podOfClaim.has(i)) podNodeOfClaim.set(i, nodeIndex);
+    // Pinned as provisioners do it, by a node-affinity term the model resolves against the nodes' labels.
+    const pinned = { pinnedNode, namedNode: pinnedNode, nodeAffinity: hostnameAffinity(pinnedNode) };
     if (flavour === 0) {
-      pvs.push({ ...base, source: 'local', driver: '', storageClassName: 'local-storage', pinnedNode });
+      pvs.push({ ...base, source: 'local', driver: '', storageClassName: 'local-storage', ...pinned });
     } else if (flavour === 1) {
-      pvs.push({ ...base, source: 'hostPath', driver: 'rancher.io/local-path', storageClassName: 'local-path', pinnedNode });
+      pvs.push({ ...base, source: 'hostPath', driver: 'rancher.io/local-path', storageClassName: 'local-path', ...pinned });
     } else {
-      pvs.push({ ...base, source: 'csi', driver: 'topolvm.io', storageClassName: 'topolvm', pinnedNode });
+      pvs.push({ ...base, source: 'csi', driver: 'topolvm.io', storageClassName: 'topolvm', ...pinned });
     }
   }
 
@@ -560,6 +589,10 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       nodeName: nodeNames[nodeIndex] as string,
       phase: 'Running',
       claimNames: claim === undefined ? [] : [claim.name],
+      controllerKind: claim === undefined ? 'ReplicaSet' : 'StatefulSet',
+      hostPaths: [],
+      emptyDirs: [],
+      nodeSelector: [],
     };
     pods.push(record);
     if (claim === undefined) continue;
