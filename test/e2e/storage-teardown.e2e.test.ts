@@ -182,7 +182,8 @@ describe('storage upgrades: Longhorn is not upgraded while volumes are faulted',
     for (const node of NODES) await createLonghornNode(node);
   });
   afterAll(async () => {
-    await helm(['uninstall', 'storage', '-n', CHART_NS]);
+    // Without a Job controller here the uninstaller hook would never finish: skip it.
+    await helm(['uninstall', 'storage', '-n', CHART_NS, '--no-hooks']);
     await deleteObjects(
       ['daemonset', 'longhorn-manager', '-n', LONGHORN_NS],
       ['replicas.longhorn.io', '-l', 'longhornvolume', '-n', LONGHORN_NS],
@@ -207,6 +208,23 @@ describe('storage upgrades: Longhorn is not upgraded while volumes are faulted',
     await deleteObjects(['replicas.longhorn.io', '-l', 'longhornvolume=st-faulted', '-n', LONGHORN_NS], ['volumes.longhorn.io', 'st-faulted', '-n', LONGHORN_NS]);
     const allowed = await eventually(() => upgrade('v1.8.0'), (r) => r.code === 0);
     expect(allowed.code).toBe(0);
+  });
+
+  it('stops `helm uninstall` of the Longhorn chart at its pre-delete hook while volumes exist, before anything is deleted', async () => {
+    await createLonghornVolume({ name: 'st-kept', replicas: NODES.map((node) => ({ node })), claim: { namespace: 'shop', name: 'archive' } });
+    await eventually(
+      () => kubectl(['create', '-f', '-', '--dry-run=server'], { input: JSON.stringify(uninstallJob) }),
+      (r) => r.code !== 0,
+    );
+    const uninstall = await helm(['uninstall', 'storage', '-n', CHART_NS]);
+    expect(uninstall.code).not.toBe(0);
+    expect(uninstall.stderr).toContain('admission webhook "storage-teardown.volume-guard.io" denied the request');
+    expect(uninstall.stderr).toContain('longhorn-system/st-kept (PersistentVolumeClaim shop/archive)');
+    // Nothing was deleted: the release and its resources are still there.
+    const status = await helm(['status', 'storage', '-n', CHART_NS, '-o', 'json']);
+    expect((JSON.parse(status.stdout) as { info: { status: string } }).info.status).toBe('deployed');
+    expect((await kubectl(['get', 'configmap', 'storage-manager-version', '-n', CHART_NS])).code).toBe(0);
+    await deleteObjects(['replicas.longhorn.io', '-l', 'longhornvolume=st-kept', '-n', LONGHORN_NS], ['volumes.longhorn.io', 'st-kept', '-n', LONGHORN_NS]);
   });
 
   it('refuses a new longhorn-manager image set with kubectl while a volume has no copy on a node that is up', async () => {
