@@ -127,7 +127,7 @@ export function collectUnprotectedByDrainPolicy(
     if (copy === undefined || countCopies(replicas, nodeIsUp, 2) !== 1) continue;
     if (stoppedOnly && volumeNeedsReplicasRunning(volume)) continue;
     if (collector.countIfFull()) continue;
-    const tags = [attachmentTag(volume)];
+    const tags = ['drain-policy', attachmentTag(volume)];
     if (!collector.admit(tags)) continue;
     collector.add({
       check: 'storage-teardown',

@@ -93,7 +93,7 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
     expect(flag.code).not.toBe(0);
     expect(flag.stderr).toContain('admission webhook "longhorn-settings.volume-guard.io" denied the request');
     expect(flag.stderr).toContain('[storage-teardown] 1 Longhorn volume would lose its data');
-    expect(flag.stderr).toContain('longhorn-system/st-db (PersistentVolumeClaim shop/db-data)');
+    expect(flag.stderr).toContain('longhorn-system/st-db (PVC shop/db-data)');
     expect(flag.stderr).toContain('kubectl annotate namespace longhorn-system volume-guard.io/skip=storage-teardown');
 
     const job = await once(createUninstallJob, true);
@@ -162,7 +162,7 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
     const weaker = await setValue('node-drain-policy', 'always-allow', true);
     expect(weaker.code).not.toBe(0);
     expect(weaker.stderr).toContain('[storage-teardown]');
-    expect(weaker.stderr).toContain('longhorn-system/st-single on node st-n1 (PersistentVolumeClaim shop/queue)');
+    expect(weaker.stderr).toContain('longhorn-system/st-single (PVC shop/queue): its only copy is on node st-n1');
     expect(weaker.stderr).toContain('node-drain-policy always-allow would let a drain of that node take it');
     const stronger = await setValue('node-drain-policy', 'block-for-eviction', false);
     expect(stronger.code).toBe(0);
@@ -202,7 +202,7 @@ describe('storage upgrades: Longhorn is not upgraded while volumes are faulted',
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
     expect(denied.stderr).toContain('[volume-health]');
-    expect(denied.stderr).toContain('longhorn-system/st-faulted (PersistentVolumeClaim shop/ledger)');
+    expect(denied.stderr).toContain('longhorn-system/st-faulted (PVC shop/ledger)');
     expect(denied.stderr).toContain('a Longhorn upgrade may delete the replicas left');
 
     await deleteObjects(['replicas.longhorn.io', '-l', 'longhornvolume=st-faulted', '-n', LONGHORN_NS], ['volumes.longhorn.io', 'st-faulted', '-n', LONGHORN_NS]);
@@ -219,7 +219,7 @@ describe('storage upgrades: Longhorn is not upgraded while volumes are faulted',
     const uninstall = await helm(['uninstall', 'storage', '-n', CHART_NS]);
     expect(uninstall.code).not.toBe(0);
     expect(uninstall.stderr).toContain('admission webhook "storage-teardown.volume-guard.io" denied the request');
-    expect(uninstall.stderr).toContain('longhorn-system/st-kept (PersistentVolumeClaim shop/archive)');
+    expect(uninstall.stderr).toContain('longhorn-system/st-kept (PVC shop/archive)');
     // Nothing was deleted: Helm 3 marks the record `uninstalling` first, but its resources are all still there and
     // the uninstall can be run again once the volumes are dealt with.
     const status = await helm(['status', 'storage', '-n', CHART_NS, '-o', 'json']);

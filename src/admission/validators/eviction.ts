@@ -60,6 +60,7 @@ export function podEvictionValidator(config: Config): Validator {
         overrides,
         overrideHint: annotateHint('node', node),
         warnings: [...warnings, ...drain.warnings],
+        situation: { kind: 'eviction', node, namespace: request.namespace, pod: request.name },
       });
     },
   };

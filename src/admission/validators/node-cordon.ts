@@ -61,6 +61,7 @@ export function nodeCordonValidator(config: Config): Validator {
         overrides,
         overrideHint: annotateHint('node', node),
         warnings: [...skip.warnings, ...drain.warnings],
+        situation: { kind: 'cordon', node },
       });
     },
   };

@@ -44,7 +44,7 @@ describe('Helm upgrade of the Longhorn chart', () => {
     const decision = validator.handle(releaseRequest({}), context(withFaulted()));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('[volume-health] 1 Longhorn volume is not healthy');
-    expect(decision.status!.message).toContain('longhorn-system/broken (PersistentVolumeClaim shop/ledger)');
+    expect(decision.status!.message).toContain('longhorn-system/broken (PVC shop/ledger)');
     expect(decision.status!.message).not.toContain('longhorn-system/fine');
   });
 

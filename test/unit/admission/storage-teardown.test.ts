@@ -64,7 +64,7 @@ describe('storage-teardown validator', () => {
     expect(decision.allowed).toBe(false);
     const message = decision.status!.message;
     expect(message).toContain('[storage-teardown] 2 Longhorn volumes would lose their data');
-    expect(message).toContain('longhorn-system/data-a (PersistentVolumeClaim shop/data-a-pvc)');
+    expect(message).toContain('longhorn-system/data-a (PVC shop/data-a-pvc)');
     expect(message).toContain('longhorn-system/data-b');
     expect(message).toContain('kubectl annotate namespace longhorn-system volume-guard.io/skip=storage-teardown');
   });
@@ -199,8 +199,8 @@ describe('longhorn-settings validator', () => {
   it('refuses always-allow naming every single-copy volume, allow-if-replica-is-stopped only the detached ones', () => {
     const always = validator.handle(setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica'), context(singles()));
     expect(always.allowed).toBe(false);
-    expect(always.status!.message).toContain('longhorn-system/v1 on node w1');
-    expect(always.status!.message).toContain('longhorn-system/v2 on node w2');
+    expect(always.status!.message).toContain('longhorn-system/v1 (PVC default/v1-claim): its only copy is on node w1');
+    expect(always.status!.message).toContain('longhorn-system/v2 (PVC default/v2-claim): its only copy is on node w2');
     expect(always.status!.message).not.toContain('v3');
     const stopped = validator.handle(setting('node-drain-policy', 'allow-if-replica-is-stopped', 'block-for-eviction'), context(singles()));
     expect(stopped.allowed).toBe(false);
