@@ -8,6 +8,7 @@ import { machineValidator } from './validators/machine.ts';
 import { nodeCordonValidator } from './validators/node-cordon.ts';
 import { overrideGuardValidator } from './validators/override-guard.ts';
 import { podDeleteValidator } from './validators/pod-delete.ts';
+import { longhornSettingsValidator, storageTeardownValidator, storageUpgradeValidator } from './validators/storage-teardown.ts';
 import { upgradeValidator } from './validators/upgrade.ts';
 
 export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
@@ -18,6 +19,9 @@ export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
   overrideGuardValidator,
   podDeleteValidator,
   machineValidator,
+  storageTeardownValidator,
+  longhornSettingsValidator,
+  storageUpgradeValidator,
 ];
 
 export function createValidators(config: Config): Validator[] {

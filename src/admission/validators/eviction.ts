@@ -14,6 +14,7 @@ import type { Config } from '../../config.ts';
 import { CheckResults, decide, describeUser, staleModelDecision, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { truncate } from '../messages.ts';
+import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
 import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -60,6 +61,11 @@ export interface PodRemoval {
   readonly nodeWide: boolean;
   /** Evictions by restart identities may pass for data that follows the pod. */
   readonly restartAllowed: boolean;
+  /**
+   * Through the eviction API, so Longhorn's instance-manager PodDisruptionBudgets (its node-drain-policy) hold the
+   * drain while replicas move (issue 12.9). False for a DELETE, which no PodDisruptionBudget sees.
+   */
+  readonly evicted: boolean;
 }
 
 /** Judges a pod leaving its node (an eviction, or a DELETE on a node being drained). */
@@ -85,6 +91,11 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   // Inline data (hostPath, emptyDir) is on the pod record itself, and its pinning on the node's labels.
   if (nodeWide) dependsOn.push(...NODE_CHECK_RESOURCES);
   if (overrides.length > 0 || nodeWide) dependsOn.push('namespace');
+  // Issue 12.9: Harvester's own drains during an upgrade admitted with skipSingleReplicaDetachedVol.
+  const harvester = node ? harvesterDrainOverride(snapshot, node) : undefined;
+  if (harvester) overrides.push(harvester);
+  if (harvester || nodeWide) dependsOn.push('harvesterUpgrade');
+  if (removal.evicted && (nodeWide || pod === undefined || pod.claimNames.length > 0)) dependsOn.push('longhornSetting');
   const stale = staleModelDecision(context, removal.action, overrides, [...new Set(dependsOn)]);
   if (stale) return stale;
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
@@ -94,16 +105,19 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
 
   let results: CheckResults;
   if (nodeWide) {
-    results = runNodeChecks(context, node, new CheckResults(context));
+    results = runNodeChecks(context, node, new CheckResults(context, harvester ? HARVESTER_WAIVED_CHECKS : false));
   } else {
     const claims = pod.claimNames.map((name) => ({ namespace: pod.namespace, name }));
     const volumes = longhornVolumesOfClaims(snapshot, pod.namespace, pod.claimNames);
-    results = new CheckResults(context)
+    results = new CheckResults(context, harvester ? HARVESTER_WAIVED_CHECKS : false)
       .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node, claims, pod }, cap, nodeLocalOptionsOf(context.config)))
       .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node, volumes }, cap));
   }
-  let findings: readonly Finding[] = results.findings;
-  let totals = results.totals;
+  // Issue 12.9: Longhorn's node-drain-policy moving the last copies itself (evictions only).
+  const drain = removal.evicted ? applyLonghornDrainPolicy(snapshot, node, results) : { findings: results.findings, totals: results.totals, warnings: [] };
+  warnings.push(...drain.warnings);
+  let findings: readonly Finding[] = drain.findings;
+  let totals = drain.totals;
   const auditAnnotations: Record<string, string> = {};
   if (removal.restartAllowed && !draining && findings.length > 0 && isRestartIdentity(removal.user, context.config)) {
     const following = findings.filter(followsRestartedPod);
@@ -145,6 +159,7 @@ export function podEvictionValidator(_config: Config): Validator {
         user: request.userInfo,
         nodeWide: true,
         restartAllowed: true,
+        evicted: true,
       });
     },
   };

@@ -10,6 +10,7 @@ import type { ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
 import { CheckResults, decide, skipOnReviewedObject, staleModelDecision, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
+import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import type { Situation } from '../messages.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
@@ -25,6 +26,8 @@ export const NODE_CHECK_RESOURCES: readonly ResourceKind[] = [
   'longhornVolume',
   'longhornReplica',
   'longhornNode',
+  'longhornSetting',
+  'harvesterUpgrade',
 ];
 
 /** Taint effects that empty a node (NoExecute) or keep work off it like a cordon (NoSchedule). */
@@ -109,18 +112,32 @@ export function judgeNodeRemoval(
     warnings?: readonly string[];
     /** Omitted: the cordon advice (annotate the node); pass null to keep `overrideHint` as the advice. */
     situation?: Situation | null;
+    /**
+     * The node is drained through the eviction API (cordon, taint, a Machine's deletion), so Longhorn's
+     * node-drain-policy can move its last copies first (issue 12.9). False for a Node DELETE: nothing is drained.
+     */
+    drained?: boolean;
   },
 ): Decision {
-  const stale = staleModelDecision(context, input.action, input.overrides, NODE_CHECK_RESOURCES);
+  const { snapshot } = context;
+  const overrides = [...input.overrides];
+  // Issue 12.9: a drain of this node by a Harvester upgrade admitted with skipSingleReplicaDetachedVol.
+  const harvester = harvesterDrainOverride(snapshot, input.node);
+  if (harvester) overrides.push(harvester);
+  const stale = staleModelDecision(context, input.action, overrides, NODE_CHECK_RESOURCES);
   if (stale) return stale;
-  const results = runNodeChecks(context, input.node, new CheckResults(context));
+  const results = runNodeChecks(context, input.node, new CheckResults(context, harvester ? HARVESTER_WAIVED_CHECKS : false));
+  const drain =
+    input.drained === false
+      ? { findings: results.findings, totals: results.totals, warnings: [] }
+      : applyLonghornDrainPolicy(snapshot, input.node, results);
   return decide(context, {
     action: input.action,
-    findings: results.findings,
-    totals: results.totals,
-    overrides: input.overrides,
+    findings: drain.findings,
+    totals: drain.totals,
+    overrides,
     overrideHint: input.overrideHint,
-    warnings: input.warnings ?? [],
+    warnings: [...(input.warnings ?? []), ...drain.warnings],
     ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node } }),
   });
 }
@@ -137,6 +154,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         return judgeNodeRemoval(context, {
           node,
           action: `deletion of node ${node}`,
+          drained: false,
           overrides: source ? [source] : [],
           overrideHint: annotateHint('node', node),
           warnings: unknownWarnings(`node ${node}`, annotations),
@@ -158,7 +176,6 @@ export function nodeCordonValidator(_config: Config): Validator {
         overrides: skip.source ? [skip.source] : [],
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,
-        situation: { kind: 'cordon', node },
       });
     },
   };

@@ -49,6 +49,7 @@ export function podDeleteValidator(_config: Config): Validator {
         user: request.userInfo,
         nodeWide: false,
         restartAllowed: false,
+        evicted: false,
       });
     },
   };
