@@ -159,7 +159,7 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     const result = await cordonWhen(ZFS_NODE, (stderr) => stderr.includes('denied'));
     expect(result.stderr).toContain('admission webhook "node-cordon.volume-guard.io" denied the request');
     expect(result.stderr).toContain('[node-local-volume]');
-    expect(result.stderr).toContain('PersistentVolume nl-zfs-pv on node nl-zfs');
+    expect(result.stderr).toContain('PV nl-zfs-pv (PVC node-local/zfs-data');
     expect(result.stderr).toContain('zfs.csi.openebs.io PV keeps the data of claim node-local/zfs-data');
     expect(await unschedulable(ZFS_NODE)).toBe(false);
   });
@@ -176,7 +176,7 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
   it('denies cordoning a node where a ReplicaSet pod writes to an inline hostPath, naming pod and path', async () => {
     const result = await cordonWhen(HOST_NODE, (stderr) => stderr.includes('denied'));
     expect(result.stderr).toContain('[node-local-volume]');
-    expect(result.stderr).toContain('Pod node-local/cache-6d9f-abcde on node nl-host');
+    expect(result.stderr).toContain('Pod node-local/cache-6d9f-abcde: writes to hostPath');
     expect(result.stderr).toContain('writes to hostPath /srv/nl-cache; its ReplicaSet would recreate it on another node');
     expect(await unschedulable(HOST_NODE)).toBe(false);
   });
@@ -196,7 +196,7 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     const result = await cordonWhen(SAFE_NODE, (stderr) => stderr.includes('emptyDir'));
     expect(result.stderr).not.toContain('denied');
     expect(result.stderr).toContain('Warning: volume-guard [node-local-volume]');
-    expect(result.stderr).toContain('Pod node-local/queue-0 on node nl-safe: StatefulSet pod keeps data in emptyDir state');
+    expect(result.stderr).toContain('Pod node-local/queue-0: StatefulSet pod keeps data in emptyDir state');
     for (const allowed of ['agent-x1', 'shipper-7c-x2', 'debug', 'pinned-5b', '/var/log', '/srv']) expect(result.stderr).not.toContain(allowed);
     expect(await unschedulable(SAFE_NODE)).toBe(true);
   });
