@@ -20,40 +20,22 @@ import type { InformerStatus } from '../cluster/informers.ts';
 import { RESOURCE_KINDS } from '../cluster/records.ts';
 import type { GuardedUpgradeKind } from '../config.ts';
 import { arrayAt, objectAt, stringAt } from '../cluster/unstructured.ts';
+import { fatalFailure, type ClusterTarget } from './connect.ts';
 import { AuditError } from './errors.ts';
 import type { OverrideCarrier } from './overrides.ts';
 import type { ReleaseRevision } from './types.ts';
 
 
-/** Errors no retry can fix: say so at once instead of waiting for the timeout. */
-const FATAL_TRANSPORT_CODES: ReadonlySet<string> = new Set([
-  'ENOTFOUND',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-]);
-
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The line for a failed API call, or undefined when retrying may help (a refused connection, a 5xx). */
-export function fatalApiFailure(error: unknown, verb: string, resource: string): string | undefined {
-  if (error instanceof KubeApiError) {
-    if (error.statusCode === 403) {
-      return `missing permission: ${error.message} (the audit needs ${verb} on ${resource})`;
-    }
-    if (error.statusCode === 401) return `unauthorized: the API server rejected the credentials (${error.message})`;
-    return undefined;
-  }
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code !== undefined && FATAL_TRANSPORT_CODES.has(code)) return `cluster unreachable: ${messageOf(error)}`;
-  return undefined;
+/**
+ * The line for a failed API call that no retry fixes (refused, unknown host, TLS, 401, 403), or undefined when
+ * waiting may help (a 5xx, a 429). See connect.ts.
+ */
+export function fatalApiFailure(error: unknown, verb: string, resource: string, target: ClusterTarget = { server: '(unknown server)', context: '' }): string | undefined {
+  return fatalFailure(error, verb, resource, target);
 }
 
 /** A KubeClient that reports each failed call before passing it on. */
@@ -115,6 +97,11 @@ export function serverOf(kubeConfig: KubeConfig): string {
   return kubeConfig.getCurrentCluster()?.server ?? '(no server)';
 }
 
+/** The kubeconfig's server and context, for messages. */
+export function targetOf(kubeConfig: KubeConfig): ClusterTarget {
+  return { server: serverOf(kubeConfig), context: kubeConfig.getCurrentContext() };
+}
+
 /** Starts the informers, waits until every resource is listed once, stops them: the model holds that state. */
 export async function loadClusterModel(options: LoadModelOptions): Promise<ClusterModel> {
   const resources = new Map<string, string>();
@@ -126,7 +113,7 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
   let lastError: string | undefined;
   const client = new ObservedClient(options.client ?? new HttpKubeClient(options.kubeConfig), (verb, path, error) => {
     const resource = resources.get(path) ?? path;
-    fatal ??= fatalApiFailure(error, verb === 'list' ? 'list and watch' : 'watch', resource);
+    fatal ??= fatalApiFailure(error, verb === 'list' ? 'list and watch' : 'watch', resource, targetOf(options.kubeConfig));
     lastError = `${verb} ${resource}: ${messageOf(error)}`;
   });
   const model = new ClusterModel(VOLUME_SETS);
@@ -283,7 +270,7 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
     );
   } catch (error) {
     if (error instanceof AuditError) throw error;
-    const fatal = fatalApiFailure(error, 'list', `secrets in namespace ${namespace} (metadata only, to find the release's revisions)`);
+    const fatal = fatalApiFailure(error, 'list', `secrets in namespace ${namespace} (metadata only, to find the release's revisions)`, targetOf(kubeConfig));
     throw new AuditError(fatal ?? `cannot list the revisions of Helm release ${namespace}/${name}: ${messageOf(error)}`);
   }
   return arrayAt(list, 'items').map((item) => {

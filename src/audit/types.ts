@@ -40,6 +40,8 @@ export interface AuditFinding {
   readonly override: string;
   /** The lingering override that already accepts this risk, when one does: `annotation volume-guard.io/skip on Node n1`. */
   readonly overriddenBy?: string;
+  /** Present when the check is configured in `warn` mode: the finding does not fail the audit unless --strict. */
+  readonly mode?: 'warn';
 }
 
 /** An override annotation or label still present on an object. */
