@@ -2,7 +2,7 @@
 // after the timeout when nothing answers, and the wording of the progress line. Loading from a cluster (the model,
 // the upgrade objects, a 403, the progress line during a run) is tested against the real API server in
 // test/e2e/audit.e2e.test.ts.
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../../src/audit/run.ts';
@@ -34,7 +34,7 @@ function kubeConfigFor(server: string): KubeConfig {
 
 /** A TCP server that accepts connections and never answers: a cluster too slow to answer. */
 async function silentServer(): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
