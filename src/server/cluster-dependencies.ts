@@ -7,6 +7,9 @@ import { createKubeConfig, type KubeConfigOptions } from '../cluster/kubeconfig.
 import { ClusterModel } from '../cluster/model.ts';
 import { startClusterModel } from '../cluster/start.ts';
 import type { Config } from '../config.ts';
+import { registerRiskMetrics, startRiskFlusher } from '../observe/metrics.ts';
+import { RiskTracker } from '../observe/risks.ts';
+import { CHECK_IDS } from '../checks/types.ts';
 import type { DependencyContext, ServeDependencies } from './serve.ts';
 
 export function createClusterDependencies(
@@ -16,9 +19,13 @@ export function createClusterDependencies(
 ): ServeDependencies {
   // Its volume sets keep the at-risk volumes current on every write, so an upgrade check never scans them all.
   const model = new ClusterModel(VOLUME_SETS);
+  // The risk gauges follow the model's writes (src/observe): the informers write through the tracker's sink.
+  const risks = new RiskTracker(model, { modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])) });
+  registerRiskMetrics(context.metrics.registry, risks);
+  const stopRiskFlusher = startRiskFlusher(risks);
   const running = startClusterModel({
     kubeConfig: createKubeConfig(kube),
-    sink: model,
+    sink: risks.sink(),
     registry: context.metrics.registry,
     config: { longhornNamespace: config.longhorn.namespace, resyncSeconds: config.model.resyncSeconds },
     log: context.log,
@@ -28,6 +35,9 @@ export function createClusterDependencies(
     snapshot: model,
     health: running.health,
     registry: createRegistry(config, factories),
-    close: () => running.stop(),
+    close: () => {
+      stopRiskFlusher();
+      return running.stop();
+    },
   };
 }
