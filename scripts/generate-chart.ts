@@ -20,6 +20,8 @@ import { createValidators } from '../src/admission/index.ts';
 import type { Operation, RuleWithOperations, WebhookDeclaration } from '../src/admission/types.ts';
 import { MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
 import { CONFIG_SCHEMA, defaultConfig } from '../src/config.ts';
+import { prometheusRulesFile } from '../src/observe/alerts.ts';
+import { grafanaDashboardFile } from '../src/observe/dashboard.ts';
 import type { Config, GuardedUpgradeKind } from '../src/config.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -312,6 +314,8 @@ export function chartOutputs(): Output[] {
   return [
     { path: join(CHART_DIR, 'files', 'webhooks.json'), content: webhooksFile() },
     { path: join(CHART_DIR, 'files', 'rbac.json'), content: rbacFile() },
+    { path: join(CHART_DIR, 'files', 'prometheus-rules.yaml'), content: prometheusRulesFile() },
+    { path: join(CHART_DIR, 'files', 'grafana-dashboard.json'), content: grafanaDashboardFile() },
     { path: valuesPath, content: valuesFile(read(valuesPath)) },
     { path: schemaPath, content: valuesSchemaFile(read(schemaPath)) },
   ];
