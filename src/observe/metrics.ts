@@ -1,7 +1,8 @@
 // The risk gauges, read from a RiskTracker at scrape time (O(label values): nothing is scanned), and the
 // background flusher that keeps the tracker current in short slices so admission requests are never held up.
 
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { EventOutcome } from './events.ts';
 import { CHECK_IDS } from '../checks/types.ts';
 import { NODE_CHECKS, OVERRIDE_KINDS, type RiskTracker } from './risks.ts';
 
@@ -92,4 +93,19 @@ export function startRiskFlusher(tracker: RiskTracker, options: RiskFlusherOptio
     clearInterval(timer);
     if (immediate !== undefined) clearImmediate(immediate);
   };
+}
+
+export const EVENTS_METRIC = 'volume_guard_events_total';
+const EVENT_OUTCOMES: readonly EventOutcome[] = ['created', 'aggregated', 'patched', 'dropped', 'failed'];
+
+/** Counts Event writes by outcome; every series exists from the start. Returns the recorder's onOutcome. */
+export function registerEventMetrics(registry: Registry): (outcome: EventOutcome) => void {
+  const counter = new Counter({
+    name: EVENTS_METRIC,
+    help: 'Events for denied requests: created, aggregated into an earlier one, patched (series count), dropped (queue full), failed (write refused or timed out).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of EVENT_OUTCOMES) counter.inc({ outcome }, 0);
+  return (outcome) => counter.inc({ outcome });
 }
