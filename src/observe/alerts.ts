@@ -120,7 +120,7 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
         summary: '{{ $value | humanize }} {{ $labels.target }} requests denied in 15 minutes',
         description:
           'Something keeps retrying operations volume-guard refuses (an upgrade controller cordoning, a drain loop, a Helm retry). ' +
-          "Find the requester in volume-guard's admission log lines (user, object, checks), " +
+          'Find the requester in the Events (kubectl get events -A --field-selector reason=DataLossRisk) or in volume-guard\'s admission log lines, ' +
           'then fix the risk it names or pause the automation.',
       }),
       rule('VolumeGuardWebhookNotReady', {
