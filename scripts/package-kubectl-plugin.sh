@@ -23,5 +23,5 @@ archive="$out/kubectl-volume_guard-$version.tar.gz"
 tar -C "$stage" -czf "$archive" kubectl-volume_guard
 sum="$(sha256sum "$archive" | cut -d' ' -f1)"
 manifest="$root/krew/volume-guard.yaml"
-sed -i -E "s|^(  version: ).*|\1$version|; s|^(      sha256: ).*|\1"$sum"|; s|(releases/download/)[^/]+/kubectl-volume_guard-[^ ]+\.tar\.gz|\1$version/kubectl-volume_guard-$version.tar.gz|" "$manifest"
+sed -i -E "s|^(  version: ).*|\1$version|; s|^(      sha256: ).*|\1\"$sum\"|; s|(releases/download/)[^/]+/kubectl-volume_guard-[^ ]+\.tar\.gz|\1$version/kubectl-volume_guard-$version.tar.gz|" "$manifest"
 echo "$archive sha256 $sum"
