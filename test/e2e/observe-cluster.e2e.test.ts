@@ -26,10 +26,11 @@ interface EventItem {
   regarding?: { kind: string; name: string; namespace?: string; uid?: string };
 }
 
-async function eventsAbout(kind: string, name: string): Promise<EventItem[]> {
+/** This run's events about the object: earlier runs leave events about an earlier object of the same name. */
+async function eventsAbout(kind: string, name: string, uid: string): Promise<EventItem[]> {
   const result = await must(kubectl(['get', 'events.v1.events.k8s.io', '-A', '-o', 'json']), 'list events');
   const items = (JSON.parse(result.stdout) as { items: EventItem[] }).items;
-  return items.filter((event) => event.reason === 'DataLossRisk' && event.regarding?.kind === kind && event.regarding.name === name);
+  return items.filter((event) => event.reason === 'DataLossRisk' && event.regarding?.kind === kind && event.regarding.name === name && event.regarding.uid === uid);
 }
 
 beforeAll(async () => {
@@ -44,9 +45,10 @@ describe('risk gauges follow the cluster', { timeout: 120_000 }, () => {
   const atRisk = 'volume_guard_at_risk_volumes{check="node-local-volume"}';
   const blocked = 'volume_guard_nodes_blocked{check="node-local-volume"}';
   const overrides = 'volume_guard_active_overrides{kind="Node",check="node-local-volume"}';
+  let before = { atRisk: 0, blocked: 0, overrides: 0 };
 
-  it('count a node-local PV and the node it blocks, an override, and the PV going away', async () => {
-    const before = { atRisk: await gauge(atRisk), blocked: await gauge(blocked), overrides: await gauge(overrides) };
+  it('count a node-local PV and the node it blocks, and an override', async () => {
+    before = { atRisk: await gauge(atRisk), blocked: await gauge(blocked), overrides: await gauge(overrides) };
     await createNode(NODE);
     await createBoundLocalVolume({ pv: 'obs-ev-pv', node: NODE, namespace: NS, claim: 'obs-ev-data' });
     await createPod({ name: POD, namespace: NS, node: NODE, claims: ['obs-ev-data'] });
@@ -71,7 +73,7 @@ describe('Events for denied requests', { timeout: 120_000 }, () => {
     // kubectl cordon prints the refusal and exits 0 (upstream behaviour); the node stays schedulable.
     const cordon = await kubectl(['cordon', NODE]);
     expect(cordon.stderr + cordon.stdout).toMatch(/denied the request/);
-    const events = await eventually(() => eventsAbout('Node', NODE), (found) => found.length > 0);
+    const events = await eventually(() => eventsAbout('Node', NODE, uid), (found) => found.length > 0);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       type: 'Warning',
@@ -89,7 +91,7 @@ describe('Events for denied requests', { timeout: 120_000 }, () => {
     await kubectl(['cordon', NODE]);
     await kubectl(['cordon', NODE, '--dry-run=server']);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect(await eventsAbout('Node', NODE)).toHaveLength(1);
+    expect(await eventsAbout('Node', NODE, uid)).toHaveLength(1);
     expect(await gauge('volume_guard_events_total{outcome="aggregated"}')).toBeGreaterThanOrEqual(1);
   });
 
@@ -99,9 +101,21 @@ describe('Events for denied requests', { timeout: 120_000 }, () => {
     const evicted = await kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${POD}/eviction`, '-f', eviction]);
     expect(evicted.code).not.toBe(0);
     expect(evicted.stderr).toMatch(/node-local-volume/);
-    const events = await eventually(() => eventsAbout('Pod', POD), (found) => found.length > 0);
+    const events = await eventually(() => eventsAbout('Pod', POD, uid), (found) => found.length > 0);
     expect(events[0]).toMatchObject({ action: 'Evict', metadata: { namespace: NS }, regarding: { kind: 'Pod', name: POD, namespace: NS, uid } });
     const describe = await must(kubectl(['describe', 'pod', POD, '-n', NS]), 'describe pod');
     expect(describe.stdout).toMatch(/Warning\s+DataLossRisk/);
+  });
+});
+
+describe('risk gauges when the risk goes away', { timeout: 120_000 }, () => {
+  it('drop the PV and the node it blocked', async () => {
+    const atRisk = 'volume_guard_at_risk_volumes{check="node-local-volume"}';
+    const blocked = 'volume_guard_nodes_blocked{check="node-local-volume"}';
+    const risk = await gauge(atRisk);
+    const nodes = await gauge(blocked);
+    await deleteObjects(['pod', POD, '-n', NS, '--force', '--grace-period=0'], ['pv', 'obs-ev-pv']);
+    expect(await eventually(() => gauge(atRisk), (value) => value === risk - 1)).toBe(risk - 1);
+    expect(await eventually(() => gauge(blocked), (value) => value === nodes - 1)).toBe(nodes - 1);
   });
 });
