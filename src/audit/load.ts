@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { metaOf, type StringMap } from '../admission/objects.ts';
-import { HARVESTER_SKIP_DETACHED_KEY } from '../admission/overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, SKIP_KEY as SKIP_LABEL } from '../admission/overrides.ts';
 import { VOLUME_SETS } from '../checks/longhorn-health.ts';
 import { HttpKubeClient, KubeApiError, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
 import { ClusterModel } from '../cluster/model.ts';
@@ -277,4 +277,53 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
     const labels = objectAt(objectAt(item, 'metadata'), 'labels');
     return { version: Number(stringAt(labels, 'version') || Number.NaN), status: stringAt(labels, 'status') };
   });
+}
+
+// ------------------------------------------------------------------------------------------------ release labels
+
+/** When volume-guard reads a skip label on a release: Helm carries custom labels over to every later revision. */
+const RELEASE_LABEL_APPLIES_TO = 'every later helm upgrade or rollback of this release (Helm copies release labels to each new revision)';
+
+/**
+ * Helm releases whose latest revision carries a `volume-guard.io/skip` label (`helm install --labels ...`), read
+ * metadata-only (labels, never the payload) from the release Secrets, in `namespace` or all namespaces. Without
+ * permission to list Secrets, a note says so and the rest of the audit stands.
+ */
+export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeoutMs: number, namespace?: string): Promise<UpgradeObjects> {
+  const path = namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+  let list: unknown;
+  try {
+    list = await getMetadataList(kubeConfig, path, { labelSelector: `owner=helm,${SKIP_LABEL}` }, timeoutMs);
+  } catch (error) {
+    return { carriers: [], notes: [`Helm release labels not checked for lingering overrides (list secrets, metadata only): ${messageOf(error)}`] };
+  }
+  // Only the latest revision of each release decides what its next upgrade inherits.
+  const latest = new Map<string, { version: number; namespace: string; name: string; labels: StringMap }>();
+  for (const item of arrayAt(list, 'items')) {
+    const metadata = objectAt(item, 'metadata');
+    const labels = objectAt(metadata, 'labels') as Record<string, unknown>;
+    const name = stringAt(labels, 'name');
+    const itemNamespace = stringAt(metadata, 'namespace');
+    const version = Number(stringAt(labels, 'version') || Number.NaN);
+    if (name === '' || !Number.isFinite(version)) continue;
+    const key = `${itemNamespace}/${name}`;
+    const stringLabels: Record<string, string> = {};
+    for (const [label, value] of Object.entries(labels)) if (typeof value === 'string') stringLabels[label] = value;
+    const current = latest.get(key);
+    if (current === undefined || version > current.version) latest.set(key, { version, namespace: itemNamespace, name, labels: stringLabels });
+  }
+  const carriers: OverrideCarrier[] = [];
+  for (const release of latest.values()) {
+    const skip = release.labels[SKIP_LABEL];
+    if (skip === undefined) continue;
+    carriers.push({
+      kind: 'HelmRelease',
+      namespace: release.namespace,
+      name: release.name,
+      annotations: {},
+      labels: overrideKeysOnly(release.labels),
+      appliesTo: RELEASE_LABEL_APPLIES_TO,
+    });
+  }
+  return { carriers, notes: [] };
 }

@@ -5,7 +5,7 @@ import { HttpKubeClient } from '../cluster/kube-client.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { EXIT_NO_RISK, EXIT_RISKS, type AuditOptions } from './command.ts';
 import { AuditError } from './errors.ts';
-import { listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
+import { listReleaseLabelOverrides, listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
 import { renderPolicyReports } from './policyreport.ts';
 import { renderJson, renderTable } from './render.ts';
 import { buildAuditReport } from './report.ts';
@@ -82,12 +82,13 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     ? await listReleaseRevisions(kubeConfig, options.release.namespace, options.release.name, timeoutMs)
     : [];
   const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, timeoutMs), config.upgrades.kinds, timeoutMs);
+  const releaseLabels = await listReleaseLabelOverrides(kubeConfig, timeoutMs, options.release?.namespace);
   const report = buildAuditReport({
     model,
     scope: scopeFrom(options, revisions),
     cluster: { server: serverOf(kubeConfig), context: kubeConfig.getCurrentContext() },
-    upgradeObjects: upgrades.carriers,
-    notes: upgrades.notes,
+    upgradeObjects: [...upgrades.carriers, ...releaseLabels.carriers],
+    notes: [...upgrades.notes, ...releaseLabels.notes],
     generatedAt: new Date().toISOString(),
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
   });

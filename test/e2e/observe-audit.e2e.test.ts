@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { bin, kubectl, paths, run, type CommandResult } from '../harness/cluster.ts';
+import { bin, helm, kubectl, paths, run, type CommandResult } from '../harness/cluster.ts';
 import { createBoundLocalVolume, createLonghornNode, createLonghornVolume, createNode, createPod, deleteObjects, ensureNamespace, LONGHORN_NS, must } from '../support/scenario.ts';
 import type { AuditReport } from '../../src/audit/types.ts';
 
@@ -126,6 +126,38 @@ describe('audit applies the configured check modes', { timeout: 120_000 }, () =>
     const env = await audit(['--node', LOCAL_NODE, '-o', 'table'], { VOLUME_GUARD_CHECKS_NODE_LOCAL_VOLUME_MODE: 'warn' });
     expect(env.code).toBe(0);
     expect(env.stdout).toContain('check in warn mode');
+  });
+});
+
+describe('audit lists release-label overrides', { timeout: 180_000 }, () => {
+  const RELEASE = 'obs-labelled';
+  const HELM_NS = 'obs-audit-helm';
+
+  afterAll(async () => {
+    await helm(['uninstall', RELEASE, '-n', HELM_NS, '--wait=false']);
+  });
+
+  it('from the latest revision of a release installed with --labels volume-guard.io/skip, metadata only', async () => {
+    await ensureNamespace(HELM_NS);
+    const chart = join(paths.root, 'test', 'e2e', 'charts', 'devlake');
+    await must(helm(['install', RELEASE, chart, '-n', HELM_NS, '--labels', 'volume-guard.io/skip=orphan-pvc']), 'helm install --labels');
+    // An upgrade without --labels: Helm carries the label over to the new revision.
+    await must(helm(['upgrade', RELEASE, chart, '-n', HELM_NS, '--set', 'mysql.replicas=1']), 'helm upgrade');
+    const whole = JSON.parse((await audit(['-o', 'json'])).stdout) as AuditReport;
+    const scoped = JSON.parse((await audit(['--release', `${HELM_NS}/${RELEASE}`, '-o', 'json'])).stdout) as AuditReport;
+    for (const report of [whole, scoped]) {
+      const found = report.overrides.filter((o) => o.object.kind === 'HelmRelease' && o.object.name === RELEASE);
+      expect(found).toEqual([
+        expect.objectContaining({
+          object: { kind: 'HelmRelease', namespace: HELM_NS, name: RELEASE },
+          field: 'label',
+          key: 'volume-guard.io/skip',
+          value: 'orphan-pvc',
+          checks: ['orphan-pvc'],
+        }),
+      ]);
+      expect(found[0]?.appliesTo).toMatch(/helm upgrade/);
+    }
   });
 });
 
