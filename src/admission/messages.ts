@@ -29,8 +29,8 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     fix: 'let Longhorn rebuild a replica on another node first',
   },
   'node-local-volume': {
-    summary: (n) => `${plural(n, 'node-local PersistentVolume is', 'node-local PersistentVolumes are')} on the node`,
-    fix: 'move or back up the data, then delete the PV and its claim',
+    summary: (n) => `${plural(n, 'object keeps', 'objects keep')} data only on the node`,
+    fix: 'move or back up the data first (a PV: then delete it and its claim; a pod: keep its data in a PersistentVolume)',
   },
   'orphan-pvc': {
     summary: (n) => `${plural(n, 'leftover PVC', 'leftover PVCs')} would be adopted with old data`,

@@ -11,6 +11,7 @@ import { renderJson, renderTable } from './render.ts';
 import { buildAuditReport } from './report.ts';
 import type { AuditReport, AuditScope, ReleaseRevision } from './types.ts';
 import { CHECK_IDS } from '../checks/types.ts';
+import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 
 /** `loading the cluster model: 5/9 resources synced (waiting for pods, ...)` */
 export function progressLine(progress: LoadProgress): string {
@@ -91,6 +92,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     notes: [...upgrades.notes, ...releaseLabels.notes],
     generatedAt: new Date().toISOString(),
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
+    nodeLocal: nodeLocalOptionsOf(config),
   });
   out.write(render(report, options.output, out));
   return failingFindings(report, options.strict ?? false) > 0 ? EXIT_RISKS : EXIT_NO_RISK;

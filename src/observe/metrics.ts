@@ -72,6 +72,8 @@ export interface RiskFlusherOptions {
   readonly intervalMs?: number;
   /** Longest run of evaluation before yielding to the event loop, ms [2]. */
   readonly sliceMs?: number;
+  /** Everything is re-evaluated this often, a safety net for dependencies no write marks, ms [15 min]. */
+  readonly sweepMs?: number;
 }
 
 /** Brings the tracker up to date in the background, a slice at a time between other work. Returns stop(). */
@@ -88,9 +90,12 @@ export function startRiskFlusher(tracker: RiskTracker, options: RiskFlusherOptio
     if (immediate === undefined && tracker.pending > 0) step();
   }, options.intervalMs ?? 500);
   timer.unref();
+  const sweep = setInterval(() => tracker.markAll(), options.sweepMs ?? 15 * 60_000);
+  sweep.unref();
   return () => {
     stopped = true;
     clearInterval(timer);
+    clearInterval(sweep);
     if (immediate !== undefined) clearImmediate(immediate);
   };
 }

@@ -9,7 +9,7 @@ import { overridesOf } from '../audit/overrides.ts';
 import { releaseFindings } from '../audit/release.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { SINGLE_REPLICA_SET, VOLUME_HEALTH_SET } from '../checks/longhorn-health.ts';
-import { collectNodeLocalVolume } from '../checks/node-local-volume.ts';
+import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
@@ -59,6 +59,8 @@ export interface RiskTrackerOptions {
   readonly modes?: Readonly<Partial<Record<CheckId, CheckMode>>>;
   /** Namespaces with their own orphan_pvcs series [50]; more are summed under OTHER_NAMESPACES. */
   readonly orphanNamespaceLimit?: number;
+  /** What counts as node-local data (the configuration's nodeLocal); the check's defaults when absent. */
+  readonly nodeLocal?: NodeLocalOptions;
 }
 
 interface NodeState {
@@ -93,6 +95,7 @@ export class RiskTracker {
   readonly #model: ClusterModel;
   readonly #modes: Readonly<Partial<Record<CheckId, CheckMode>>>;
   readonly #orphanNamespaceLimit: number;
+  readonly #nodeLocal: NodeLocalOptions | undefined;
 
   readonly #dirtyNodes = new Set<string>();
   readonly #dirtyNamespaces = new Set<string>();
@@ -120,6 +123,7 @@ export class RiskTracker {
     this.#model = model;
     this.#modes = options.modes ?? {};
     this.#orphanNamespaceLimit = options.orphanNamespaceLimit ?? 50;
+    this.#nodeLocal = options.nodeLocal;
   }
 
   /** A ModelSink that writes to the model and marks what each write can change. Feed the informers this. */
@@ -192,7 +196,12 @@ export class RiskTracker {
         return;
       }
       case 'persistentVolume': {
-        for (const pv of [previous, next] as (RecordByKind['persistentVolume'] | undefined)[]) if (pv !== undefined) this.#markNode(pv.pinnedNode);
+        // Pinned: its node. Unpinned node-local PVs count on the nodes of the pods that write them.
+        for (const pv of [previous, next] as (RecordByKind['persistentVolume'] | undefined)[]) {
+          if (pv === undefined) continue;
+          this.#markNode(pv.pinnedNode);
+          if (pv.claimName !== '') this.#markPodNodes(pv.claimNamespace, pv.claimName);
+        }
         return;
       }
       case 'persistentVolumeClaim': {
@@ -202,14 +211,22 @@ export class RiskTracker {
         this.#registerReleases(claim.namespace, before ? releaseKeysOfClaim(before) : [], -1);
         this.#registerReleases(claim.namespace, after ? releaseKeysOfClaim(after) : [], +1);
         this.#dirtyNamespaces.add(claim.namespace);
+        // The PV a claim is bound to decides the node-local findings of the pods using it.
+        for (const version of [before, after]) {
+          if (version === undefined || version.volumeName === '') continue;
+          this.#markNode(this.#model.persistentVolume(version.volumeName)?.pinnedNode ?? '');
+        }
+        this.#markPodNodes(claim.namespace, claim.name);
         this.#countOverrides('PersistentVolumeClaim', before, -1);
         this.#countOverrides('PersistentVolumeClaim', after, +1);
         return;
       }
       case 'pod': {
-        // Pods matter to orphans only as owners of PVCs: their existence, not their state.
+        // Orphans: pods matter only as owners of PVCs (their existence). Node-local data: inline hostPath and
+        // emptyDir of the pod, and the unpinned PVs it writes, count on its node.
         const pod = (next ?? previous) as RecordByKind['pod'];
         if (previous === undefined || next === undefined) this.#dirtyNamespaces.add(pod.namespace);
+        for (const version of [previous, next] as (RecordByKind['pod'] | undefined)[]) if (version !== undefined) this.#markNode(version.nodeName);
         return;
       }
       case 'statefulSet': {
@@ -239,8 +256,19 @@ export class RiskTracker {
     for (const name of this.#nodes.keys()) this.#markNode(name);
   }
 
+  /** Everything, as a safety net against a dependency no write marks (e.g. node labels a pod's selector reads). */
+  markAll(): void {
+    this.markAllNodes();
+    for (const namespace of this.#releasesByNamespace.keys()) this.#dirtyNamespaces.add(namespace);
+    for (const namespace of this.#evaluatedByNamespace.keys()) this.#dirtyNamespaces.add(namespace);
+  }
+
   #markNode(name: string): void {
     if (name !== '') this.#dirtyNodes.add(name);
+  }
+
+  #markPodNodes(namespace: string, claimName: string): void {
+    for (const pod of this.#model.podsUsingClaim(namespace, claimName)) this.#markNode(pod.nodeName);
   }
 
   #markVolumeNodes(volumeName: string): void {
@@ -316,7 +344,7 @@ export class RiskTracker {
       case 'volume-health':
         return collectVolumeHealth(model, { node }, { limit: 0 }).total;
       case 'node-local-volume':
-        return collectNodeLocalVolume(model, { node }, { limit: 0 }).total;
+        return collectNodeLocalVolume(model, { node }, { limit: 0 }, this.#nodeLocal).total;
     }
   }
 

@@ -13,6 +13,7 @@ import { apiEventSink } from '../observe/event-writer.ts';
 import { hostname } from 'node:os';
 import { RiskTracker } from '../observe/risks.ts';
 import { CHECK_IDS } from '../checks/types.ts';
+import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { DependencyContext, ServeDependencies } from './serve.ts';
 
 export function createClusterDependencies(
@@ -24,7 +25,10 @@ export function createClusterDependencies(
   const kubeConfig = createKubeConfig(kube);
   const model = new ClusterModel(VOLUME_SETS);
   // The risk gauges follow the model's writes (src/observe): the informers write through the tracker's sink.
-  const risks = new RiskTracker(model, { modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])) });
+  const risks = new RiskTracker(model, {
+    modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
+    nodeLocal: nodeLocalOptionsOf(config),
+  });
   registerRiskMetrics(context.metrics.registry, risks);
   const stopRiskFlusher = startRiskFlusher(risks);
   const running = startClusterModel({

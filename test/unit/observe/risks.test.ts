@@ -134,7 +134,7 @@ describe('RiskTracker', () => {
     const pickOf = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     for (let round = 0; round < 40; round++) {
       for (let change = 0; change < 5; change++) {
-        const action = Math.floor(random() * 9);
+        const action = Math.floor(random() * 11);
         const replicas = [...model.records('longhornReplica')];
         const nodes = summary.nodeNames;
         switch (action) {
@@ -181,6 +181,22 @@ describe('RiskTracker', () => {
             const sets = [...model.records('statefulSet')];
             const target = pickOf(sets);
             if (target) sink.remove('statefulSet', recordKey(target));
+            break;
+          }
+          case 9: {
+            // A pod moves (deleted and recreated elsewhere) or goes away.
+            const pods = [...model.records('pod')];
+            const target = pickOf(pods);
+            if (target && random() < 0.5) sink.upsert('pod', { ...target, nodeName: pickOf(nodes) });
+            else if (target) sink.remove('pod', recordKey(target));
+            break;
+          }
+          case 10: {
+            // A claim bound elsewhere, or unbound.
+            const claims = [...model.records('persistentVolumeClaim')];
+            const pvs = [...model.records('persistentVolume')];
+            const target = pickOf(claims);
+            if (target) sink.upsert('persistentVolumeClaim', { ...target, volumeName: random() < 0.5 ? '' : (pickOf(pvs)?.name ?? '') });
             break;
           }
           case 8: {
@@ -254,6 +270,18 @@ describe('RiskTracker', () => {
     sink.upsert('statefulSet', statefulSet({ namespace: 'b', name: 'data', replicas: 2, claimTemplates: ['data'], helmReleaseName: 'gone', helmReleaseNamespace: 'b' }));
     expect(tracker.flush()).toBe(true);
     expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(reference(model).atRiskVolumes['orphan-pvc']);
+  });
+
+  it('re-evaluates everything on a sweep without changing correct counts', () => {
+    const { model, tracker, sink } = tracked();
+    sink.setLonghornInstalled(true);
+    for (const [kind, list] of Object.entries(goldenRecords())) sink.replaceAll(kind as never, list as never);
+    expectCurrent(tracker, model);
+    const before = tracker.counts();
+    tracker.markAll();
+    expect(tracker.pending).toBeGreaterThan(0);
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes).toEqual(before.atRiskVolumes);
   });
 
   it('flushes in bounded slices and reports what is left', () => {
