@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs the kubectl plugin archive for krew: the compiled CLI (dist/), production dependencies, and
-# `kubectl-volume_guard` (a link to dist/cli.js), under kubectl-volume_guard/ in kubectl-volume_guard-VERSION.tar.gz; then writes the
+# `kubectl-volume_guard` (a link to the launcher bin/volume-guard.cjs), under kubectl-volume_guard/ in kubectl-volume_guard-VERSION.tar.gz; then writes the
 # archive's sha256, uri and version into krew/volume-guard.yaml.
 # Usage: scripts/package-kubectl-plugin.sh v0.1.0 [OUT_DIR]
 set -euo pipefail
@@ -12,13 +12,13 @@ trap 'rm -rf "$stage"' EXIT
 (cd "$root" && npm run build >/dev/null)
 dir="$stage/kubectl-volume_guard"
 mkdir -p "$dir"
-cp -R "$root/dist" "$root/package.json" "$root/package-lock.json" "$dir/"
+cp -R "$root/bin" "$root/dist" "$root/package.json" "$root/package-lock.json" "$dir/"
 [ -f "$root/LICENSE" ] && cp "$root/LICENSE" "$dir/"
 (cd "$dir" && npm ci --omit=dev --ignore-scripts >/dev/null)
-# The plugin is the CLI itself (#!/usr/bin/env node), under the name kubectl looks for; run under that name it
-# calls itself `kubectl volume-guard` in its usage lines.
-chmod +x "$dir/dist/cli.js"
-ln -s dist/cli.js "$dir/kubectl-volume_guard"
+# The plugin is the CLI's launcher (#!/usr/bin/env node; checks the Node version, loads dist/cli.js) under the
+# name kubectl looks for; run under that name the CLI calls itself `kubectl volume-guard` in its usage lines.
+chmod +x "$dir/bin/volume-guard.cjs"
+ln -s bin/volume-guard.cjs "$dir/kubectl-volume_guard"
 archive="$out/kubectl-volume_guard-$version.tar.gz"
 tar -C "$stage" -czf "$archive" kubectl-volume_guard
 sum="$(sha256sum "$archive" | cut -d' ' -f1)"

@@ -46,6 +46,14 @@ function isTlsCode(code: string): boolean {
   return TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_');
 }
 
+function originOf(server: string): string {
+  try {
+    return new URL(server).origin;
+  } catch {
+    return '';
+  }
+}
+
 function where(target: ClusterTarget): string {
   return target.context === '' ? target.server : `${target.server} (context ${target.context})`;
 }
@@ -67,7 +75,11 @@ export function fatalFailure(error: unknown, verb: string, resource: string, tar
   }
   const code = errorCode(error);
   if (code === undefined) return undefined;
-  const detail = messageOf(error);
+  // The client names the server in its errors; the line names it once.
+  let detail = messageOf(error);
+  for (const prefix of [target.server.replace(/\/+$/, ''), originOf(target.server)]) {
+    if (prefix !== '' && detail.startsWith(`${prefix}: `)) detail = detail.slice(prefix.length + 2);
+  }
   if (code === 'ECONNREFUSED') {
     return `connection refused: ${where(target)} (${detail}); is the API server running, and are the kubeconfig's host and port right?`;
   }

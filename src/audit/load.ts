@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { metaOf, type StringMap } from '../admission/objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, SKIP_KEY as SKIP_LABEL } from '../admission/overrides.ts';
 import { VOLUME_SETS } from '../checks/longhorn-health.ts';
-import { HttpKubeClient, KubeApiError, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
+import { HttpKubeClient, KubeApiError, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { ANNOTATION_PREFIX } from '../cluster/records.ts';
 import { collectionPath, RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
@@ -114,7 +114,8 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
   const client = new ObservedClient(options.client ?? new HttpKubeClient(options.kubeConfig), (verb, path, error) => {
     const resource = resources.get(path) ?? path;
     fatal ??= fatalApiFailure(error, verb === 'list' ? 'list and watch' : 'watch', resource, targetOf(options.kubeConfig));
-    lastError = `${verb} ${resource}: ${messageOf(error)}`;
+    // The final line names the server once.
+    lastError = `${verb} ${resource}: ${messageOf(error).replace(`${serverOf(options.kubeConfig).replace(/\/+$/, '')}: `, '')}`;
   });
   const model = new ClusterModel(VOLUME_SETS);
   const running = startClusterModel({
@@ -239,7 +240,7 @@ async function getMetadataList(kubeConfig: KubeConfig, path: string, query: Read
       signal: AbortSignal.timeout(timeoutMs),
     });
     request.on('response', resolve);
-    request.on('error', reject);
+    request.on('error', (error) => reject(naming(error, url.origin)));
     request.end();
   });
   response.setEncoding('utf8');

@@ -82,6 +82,18 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
   const revisions = options.release
     ? await listReleaseRevisions(kubeConfig, options.release.namespace, options.release.name, timeoutMs)
     : [];
+  if (
+    options.release !== undefined &&
+    revisions.length === 0 &&
+    model.persistentVolumeClaimsOfRelease(options.release.namespace, options.release.name).length === 0 &&
+    model.statefulSetsOfRelease(options.release.namespace, options.release.name).length === 0
+  ) {
+    const { namespace, name } = options.release;
+    throw new AuditError(
+      `Helm release ${namespace}/${name} not found: no release record (Secret labelled owner=helm,name=${name}) ` +
+        `and no PVC or StatefulSet labelled for it in namespace ${namespace}`,
+    );
+  }
   const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, timeoutMs), config.upgrades.kinds, timeoutMs);
   const releaseLabels = await listReleaseLabelOverrides(kubeConfig, timeoutMs, options.release?.namespace);
   const report = buildAuditReport({

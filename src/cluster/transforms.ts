@@ -70,6 +70,23 @@ export function intern(value: string): string {
   return value;
 }
 
+// Node affinities repeat too (every zonal disk of a zone has the same one): equal selectors share one object.
+const SELECTOR_CAP = 10_000;
+const selectorPool = new Map<string, NodeSelector>();
+
+export function sharedSelector(selector: NodeSelector): NodeSelector {
+  if (selector.length === 0) return NO_NODE_SELECTOR;
+  const key = JSON.stringify(selector);
+  const shared = selectorPool.get(key);
+  if (shared !== undefined) return shared;
+  const interned: NodeSelector = selector.map((term) => ({
+    matchExpressions: term.matchExpressions.map((r) => ({ key: intern(r.key), operator: intern(r.operator), values: r.values.map(intern) })),
+    matchFields: term.matchFields.map((r) => ({ key: intern(r.key), operator: intern(r.operator), values: r.values.map(intern) })),
+  }));
+  if (selectorPool.size < SELECTOR_CAP) selectorPool.set(key, interned);
+  return interned;
+}
+
 function metadataOf(raw: unknown): JsonObject | undefined {
   return objectAt(raw, 'metadata');
 }
@@ -190,7 +207,7 @@ export function transformPersistentVolume(raw: unknown): PersistentVolumeRecord 
     source: volumeSourceOf(spec),
     driver: intern(csiDriver !== '' ? csiDriver : provisionedBy),
     storageClassName: intern(stringAt(spec, 'storageClassName')),
-    nodeAffinity: parseNodeSelector(objectPath(spec, 'nodeAffinity', 'required')),
+    nodeAffinity: sharedSelector(parseNodeSelector(objectPath(spec, 'nodeAffinity', 'required'))),
     namedNode,
     pinnedNode: namedNode,
     claimNamespace: intern(stringAt(claimRef, 'namespace')),
@@ -327,7 +344,7 @@ export function inlineDataOfPod(
   return {
     hostPaths: hostPaths ?? EMPTY_LIST,
     emptyDirs: emptyDirs ?? EMPTY_LIST,
-    nodeSelector: hostPaths !== undefined || emptyDirs !== undefined ? podNodeSelector(spec) : NO_NODE_SELECTOR,
+    nodeSelector: hostPaths !== undefined || emptyDirs !== undefined ? sharedSelector(podNodeSelector(spec)) : NO_NODE_SELECTOR,
   };
 }
 

@@ -199,8 +199,9 @@ describe('kubectl plugin: kubectl volume-guard', { timeout: 120_000 }, () => {
     // Node comes first on PATH for the CLI's `#!/usr/bin/env node`.
     pluginDir = join(dir, 'plugins');
     mkdirSync(pluginDir);
-    chmodSync(CLI, 0o755);
-    symlinkSync(CLI, join(pluginDir, 'kubectl-volume_guard'));
+    const launcher = join(paths.root, 'bin', 'volume-guard.cjs');
+    chmodSync(launcher, 0o755);
+    symlinkSync(launcher, join(pluginDir, 'kubectl-volume_guard'));
     env = { ...process.env, PATH: `${pluginDir}:${join(paths.root, 'node_modules', '.bin')}:${process.env['PATH'] ?? ''}`, KUBECONFIG: paths.kubeconfig };
   });
 

@@ -18,7 +18,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The managers and operations of a resource's managedFields, e.g. ["helm/Apply", "kube-controller-manager/Update"]. */
 async function managers(args: string[]): Promise<string[]> {
-  const r = await must(kubectl(['get', ...args, '-o', 'json']), `get ${args.join(' ')}`);
+  const r = await must(kubectl(['get', ...args, '-o', 'json', '--show-managed-fields']), `get ${args.join(' ')}`);
   const obj = JSON.parse(r.stdout) as { metadata: { managedFields?: { manager: string; operation: string; subresource?: string }[] } };
   return (obj.metadata.managedFields ?? []).filter((f) => !f.subresource).map((f) => `${f.manager}/${f.operation}`);
 }

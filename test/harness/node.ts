@@ -5,9 +5,10 @@
 // Nothing leaves this machine. Before any of it starts (network(), root only):
 //   - the service CIDR and the whole pod CIDR are routed `unreachable` (no kube-proxy: a ClusterIP would follow
 //     the default route otherwise); the API server reaches webhook Services through endpoint (aggregator) routing;
-//   - the pod bridge has no masquerading, traffic entering from it is routed by its own table whose only route is
-//     `unreachable default` (a connect to an outside address fails at once), and iptables rejects forwarded
-//     traffic from and drops forwarded traffic to it.
+//   - the pod bridge has no masquerading; traffic entering from it is routed by its own table whose only route
+//     leads into a sink (a bridge without ports: nothing routed there leaves the machine, even without iptables), and
+//     iptables rejects it on the way (TCP reset, else ICMP), so a connect to an outside address fails at once;
+//     forwarded traffic to the bridge is dropped.
 // Each checkout (each .cluster dir) claims a slot 0..63 under /run/volume-guard-harness/slots, from which its
 // CIDRs, bridge name, ports, routing table and cgroup root derive, so two checkouts' clusters run side by side.
 //
@@ -91,6 +92,8 @@ export interface NetPlan {
   gateway: string;
   kwokCidr: string;
   bridge: string;
+  /** A bridge without ports: the pod bridge's routing table sends everything non-local there. */
+  sink: string;
   table: number;
   chain: string;
   cgroupRoot: string;
@@ -109,6 +112,7 @@ export function planFor(slot: number): NetPlan {
     gateway: `10.${pod}.0.1`,
     kwokCidr: `10.${pod}.128.0/17`,
     bridge: `vgbr${slot}`,
+    sink: `vgsink${slot}`,
     table: 7100 + slot,
     chain: `VG-POD-${slot}`,
     cgroupRoot: `/vg-harness-${slot}`,
@@ -169,14 +173,20 @@ export async function setupNetwork(plan: NetPlan, log: Log): Promise<void> {
     await sh(log, 'iptables', ['-w', '-N', plan.chain], 'iptables chain');
   }
   await sh(log, 'iptables', ['-w', '-F', plan.chain], 'iptables flush');
+  // (A TCP reset is not rate-limited like ICMP errors, so every connect fails at once, not after SYN retries.)
+  await sh(log, 'iptables', ['-w', '-A', plan.chain, '-i', plan.bridge, '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'], 'iptables reject tcp');
   await sh(log, 'iptables', ['-w', '-A', plan.chain, '-i', plan.bridge, '-j', 'REJECT', '--reject-with', 'icmp-net-unreachable'], 'iptables reject');
   await sh(log, 'iptables', ['-w', '-A', plan.chain, '-o', plan.bridge, '-j', 'DROP'], 'iptables drop');
   if (!(await ok('iptables', ['-w', '-C', 'FORWARD', '-j', plan.chain]))) {
     await sh(log, 'iptables', ['-w', '-I', 'FORWARD', '1', '-j', plan.chain], 'iptables jump');
   }
   // Policy routing: whatever enters from the bridge and is not for this machine (the local table answers first)
-  // meets `unreachable default`.
-  await sh(log, 'ip', ['route', 'replace', 'unreachable', 'default', 'table', String(plan.table)], 'pod routing table');
+  // is routed into the sink (a bridge without ports: it goes nowhere), passing the FORWARD rules above on the way.
+  if (!(await ok('ip', ['link', 'show', plan.sink]))) {
+    await sh(log, 'ip', ['link', 'add', 'name', plan.sink, 'type', 'bridge'], 'sink interface');
+  }
+  await sh(log, 'ip', ['link', 'set', plan.sink, 'up'], 'sink up');
+  await sh(log, 'ip', ['route', 'replace', 'default', 'dev', plan.sink, 'table', String(plan.table)], 'pod routing table');
   if (!(await run('ip', ['rule', 'show', 'iif', plan.bridge])).stdout.includes(`lookup ${plan.table}`)) {
     await sh(log, 'ip', ['rule', 'add', 'iif', plan.bridge, 'lookup', String(plan.table), 'priority', String(plan.table)], 'pod routing rule');
   }
@@ -198,6 +208,7 @@ export async function setupNetwork(plan: NetPlan, log: Log): Promise<void> {
 /** Undoes setupNetwork (after every pod and container is gone). */
 export async function teardownNetwork(plan: NetPlan, log: Log): Promise<void> {
   await run('ip', ['link', 'del', plan.bridge]);
+  await run('ip', ['link', 'del', plan.sink]);
   await run('ip', ['rule', 'del', 'iif', plan.bridge, 'lookup', String(plan.table), 'priority', String(plan.table)]);
   await run('ip', ['route', 'flush', 'table', String(plan.table)]);
   while (await ok('iptables', ['-w', '-D', 'FORWARD', '-j', plan.chain])) {
@@ -206,7 +217,7 @@ export async function teardownNetwork(plan: NetPlan, log: Log): Promise<void> {
   await run('iptables', ['-w', '-F', plan.chain]);
   await run('iptables', ['-w', '-X', plan.chain]);
   for (const cidr of [plan.serviceCidr, plan.podCidr]) await run('ip', ['route', 'del', 'unreachable', cidr]);
-  log(`cluster: network slot ${plan.slot} removed (bridge, routes, rule, iptables chain)`);
+  log(`cluster: network slot ${plan.slot} removed (bridge, sink, routes, rule, iptables chain)`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -651,8 +662,10 @@ export async function ensureWholeCluster(opts: WholeOptions = {}): Promise<Clust
     await waitFor(`node ${plan.nodeName} Ready`, 120_000, () => nodeReady(plan.nodeName), () => tail(logFile('kubelet')));
     log(`cluster: node ${plan.nodeName} Ready (${Math.round((Date.now() - started) / 100) / 10} s after up began)`);
   }
-  // 4. Fake nodes.
-  startComponent(kwok(plan), log);
+  // 4. Fake nodes (without a kwok binary, e.g. `up --no-build` before it is built, only when none are asked for).
+  if (existsSync(bin.kwok)) startComponent(kwok(plan), log);
+  else if (fakeCount > 0) throw new Error(`${bin.kwok} is missing: run test/harness/build.sh kwok`);
+  else log(`cluster: ${bin.kwok} missing: no KWOK, no fake nodes`);
   const fakeNodes = await ensureFakeNodes(fakeCount, log);
   // The token controller creates "default" in every namespace: wait for it in default (pods need it).
   await waitFor('ServiceAccount default/default', 60_000, async () => (await kubectl(['get', 'sa', 'default', '-n', 'default'])).code === 0, () => tail(logFile('kube-controller-manager')));

@@ -54,6 +54,7 @@ export function podEvictionValidator(config: Config): Validator {
         overrides,
         overrideHint: annotateHint('node', node),
         warnings,
+        situation: { kind: 'eviction', node, namespace: request.namespace, pod: request.name },
       });
     },
   };

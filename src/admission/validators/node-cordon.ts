@@ -55,6 +55,7 @@ export function nodeCordonValidator(config: Config): Validator {
         overrides,
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,
+        situation: { kind: 'cordon', node },
       });
     },
   };

@@ -113,6 +113,10 @@ describe('fatalApiFailure', () => {
         "TLS error: https://api.example:6443 (context prod) (tls says no); check the kubeconfig's certificate-authority-data and that the server address is the API server's",
       );
     }
+    // The client's errors already name the server: named once.
+    expect(fatalApiFailure(coded('https://api.example:6443: connect ECONNREFUSED 10.0.0.1:6443', 'ECONNREFUSED'), 'list', 'pods', target)).toBe(
+      "connection refused: https://api.example:6443 (context prod) (connect ECONNREFUSED 10.0.0.1:6443); is the API server running, and are the kubeconfig's host and port right?",
+    );
     // A code on the cause (fetch-style errors) counts too.
     expect(fatalApiFailure(new Error('fetch failed', { cause: coded('connect ECONNREFUSED', 'ECONNREFUSED') }), 'list', 'pods', target)).toMatch(/^connection refused:/);
   });

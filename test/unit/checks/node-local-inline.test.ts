@@ -11,6 +11,7 @@ import {
   NODE_LOCAL_DRIVERS,
   SYSTEM_HOST_PATH_PREFIXES,
 } from '../../../src/checks/node-local-volume.ts';
+import { buildAuditReport } from '../../../src/audit/report.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { NodeRecord, PodRecord } from '../../../src/cluster/records.ts';
 import { defaultConfig, loadConfig } from '../../../src/config.ts';
@@ -205,5 +206,19 @@ describe('node-local-volume: node-local PVs no affinity pins (hostPath PVs of mi
     const evicted = user();
     const findings = collectNodeLocalVolume(model([evicted]), { node: 'w1', claims: [{ namespace: 'shop', name: 'data' }], pod: evicted }).findings;
     expect(findings.map((f) => f.object.name)).toEqual(['pvc-hp']);
+  });
+});
+
+describe('audit: what cordoning the node would hit, inline data included', () => {
+  it('lists the hostPath writer as critical and the emptyDir StatefulSet pod as a warning, with the configured options', () => {
+    const model = modelOf([writer(), pod({ namespace: 'db', name: 'pg-0', nodeName: 'w1', controllerKind: 'StatefulSet', emptyDirs: ['data'] })]);
+    const input = { model, scope: { kind: 'node', node: 'w1' } as const, cluster: { server: 's', context: 'c' }, generatedAt: '2026-01-01T00:00:00Z' };
+    const report = buildAuditReport(input);
+    expect(report.findings.map((f) => [f.severity, f.object.kind, f.object.name, f.tags])).toEqual([
+      ['critical', 'Pod', 'cache-7f9c-x2', ['in-use', 'inline-hostPath']],
+      ['warning', 'Pod', 'pg-0', ['in-use', 'emptyDir']],
+    ]);
+    const quiet = buildAuditReport({ ...input, nodeLocal: nodeLocalOptions(NODE_LOCAL_DRIVERS, ['/srv'], 'off') });
+    expect(quiet.findings).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // What a pod's slim record keeps of its inline node-local data: owner kind, hostPath paths with a writable
 // flag, StatefulSet emptyDirs, and its scheduling constraint summarised — nothing else of the spec.
 import { describe, expect, it } from 'vitest';
-import { normaliseHostPath, transformPod } from '../../../src/cluster/transforms.ts';
+import { normaliseHostPath, transformPersistentVolume, transformPod } from '../../../src/cluster/transforms.ts';
 
 const owner = (kind: string, controller = true) => ({ apiVersion: 'apps/v1', kind, name: 'owner', uid: 'u', controller });
 
@@ -114,5 +114,26 @@ describe('normaliseHostPath', () => {
     ['relative/dir', '/relative/dir'],
   ])('%s → %s', (input, expected) => {
     expect(normaliseHostPath(input)).toBe(expected);
+  });
+});
+
+describe('node affinities are shared between records', () => {
+  it('equal selectors are one object; different ones are not', () => {
+    const zonal = (name: string, zone: string) =>
+      transformPersistentVolume({
+        metadata: { name },
+        spec: {
+          csi: { driver: 'ebs.csi.aws.com' },
+          nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: [zone] }] }] } },
+        },
+      });
+    const a = zonal('a', 'us-east-1a');
+    const b = zonal('b', 'us-east-1a');
+    const c = zonal('c', 'us-east-1b');
+    expect(a?.nodeAffinity).toBe(b?.nodeAffinity);
+    expect(a?.nodeAffinity).not.toBe(c?.nodeAffinity);
+    expect(c?.nodeAffinity).toEqual([
+      { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['us-east-1b'] }], matchFields: [] },
+    ]);
   });
 });

@@ -38,12 +38,12 @@ describe('whole-cluster network plan', () => {
   });
 
   it('never reuses a bridge name, routing table, iptables chain, cgroup root or port', () => {
-    for (const key of ['bridge', 'table', 'chain', 'cgroupRoot'] as const) {
+    for (const key of ['bridge', 'sink', 'table', 'chain', 'cgroupRoot'] as const) {
       expect(new Set(plans.map((p) => p[key])).size).toBe(SLOTS);
     }
     const ports = plans.flatMap((p) => Object.values(p.ports));
     expect(new Set(ports).size).toBe(ports.length);
     // Linux interface names are at most 15 characters.
-    expect(plans.every((p) => p.bridge.length <= 15)).toBe(true);
+    expect(plans.every((p) => p.bridge.length <= 15 && p.sink.length <= 15)).toBe(true);
   });
 });
