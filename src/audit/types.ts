@@ -21,6 +21,8 @@ export type AuditScope =
 export interface ReleaseRevision {
   readonly version: number;
   readonly status: string;
+  /** Its `volume-guard.io/skip` release label, when it has one (helm --labels; carried over to later revisions). */
+  readonly skip?: string;
 }
 
 /** A finding of a check, with what it blocks and how to get past it. */
