@@ -23,7 +23,7 @@ export function createClusterDependencies(
 ): ServeDependencies {
   // Its volume sets keep the at-risk volumes current on every write, so an upgrade check never scans them all.
   const kubeConfig = createKubeConfig(kube);
-  const model = new ClusterModel(VOLUME_SETS);
+  const model = new ClusterModel(VOLUME_SETS, { nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000 });
   // The risk gauges follow the model's writes (src/observe): the informers write through the tracker's sink.
   const risks = new RiskTracker(model, {
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),

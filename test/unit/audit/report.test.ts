@@ -40,7 +40,7 @@ describe('audit report: the whole cluster', () => {
       critical: 8,
       warning: 0,
       overridden: 1,
-      byCheck: { 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2, 'orphan-pvc': 0 },
+      byCheck: { 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2, 'orphan-pvc': 0, 'storage-teardown': 0 },
       overrides: 7,
     });
   });
@@ -94,7 +94,7 @@ describe('audit report: the whole cluster', () => {
     expect(namespaceSkip).toMatchObject({ checks: ['orphan-pvc'], unknown: ['typo-check'], reason: '' });
     expect(pvcLabel!.appliesTo).toMatch(/^nothing/);
     expect(reuse).toMatchObject({ checks: ['orphan-pvc'], reason: 'restore from yesterday' });
-    expect(plan).toMatchObject({ effect: 'skips every check', checks: ['single-replica', 'volume-health', 'last-replica-on-node', 'node-local-volume', 'orphan-pvc'] });
+    expect(plan).toMatchObject({ effect: 'skips every check', checks: ['single-replica', 'volume-health', 'last-replica-on-node', 'node-local-volume', 'orphan-pvc', 'storage-teardown'] });
     expect(harvester).toMatchObject({ checks: ['single-replica'], effect: 'skips detached single-replica volumes' });
     expect(upgradeSkip).toMatchObject({ checks: ['single-replica'], unknown: ['bogus'], reason: 'upgrade window 2026-01-10' });
   });
@@ -157,7 +157,7 @@ describe('audit report: --node', () => {
     const scoped = report({ kind: 'node', node: 'node-1' });
     expect(keys(scoped.findings)).toEqual([
       'single-replica Volume longhorn-system/vol-single@node-1',
-      'volume-health Volume longhorn-system/vol-effective@node-2',
+      // vol-effective is degraded, but node-1 holds only a failed (garbage) replica of it: not node-1's risk.
       'volume-health Volume longhorn-system/vol-disk@node-3',
       'last-replica-on-node Volume longhorn-system/vol-single@node-1',
       'node-local-volume PersistentVolume pv-mysql@node-1',
