@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
+import { CHECK_IDS } from '../../src/checks/types.ts';
 import { dashboardQueries } from '../../src/observe/dashboard.ts';
+import { NODE_CHECKS } from '../../src/observe/risks.ts';
 import { freePort } from '../support/guard.ts';
 
 const guard = inject('guard');
@@ -85,8 +87,8 @@ describe.skipIf(!available)('the dashboard on a real Prometheus scraping volume-
       return series;
     };
     // Every check has a series from the start, whatever the cluster holds.
-    expect(await withData('Volumes at risk')).toBe(5);
-    expect(await withData('Nodes that cannot be drained')).toBe(4);
+    expect(await withData('Volumes at risk')).toBe(CHECK_IDS.length);
+    expect(await withData('Nodes that cannot be drained')).toBe(NODE_CHECKS.length);
     expect(await withData('Model age by resource')).toBeGreaterThanOrEqual(6);
     expect(await withData('Objects in the model')).toBeGreaterThanOrEqual(6);
     expect(await withData('Serving certificate expires in')).toBe(1);
