@@ -6,6 +6,7 @@ import { podEvictionValidator } from './validators/eviction.ts';
 import { helmReleaseValidator } from './validators/helm-release.ts';
 import { nodeCordonValidator } from './validators/node-cordon.ts';
 import { overrideGuardValidator } from './validators/override-guard.ts';
+import { statefulSetValidator } from './validators/statefulset.ts';
 import { upgradeValidator } from './validators/upgrade.ts';
 
 export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
@@ -13,6 +14,7 @@ export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
   nodeCordonValidator,
   podEvictionValidator,
   helmReleaseValidator,
+  statefulSetValidator,
   overrideGuardValidator,
 ];
 

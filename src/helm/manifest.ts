@@ -175,18 +175,22 @@ interface Collector {
   readonly source: string;
 }
 
-function collectStatefulSet(object: JsonObject, into: Collector): void {
+/**
+ * The fields volume-guard reads from a StatefulSet object (a manifest document or the object of an admission
+ * request); undefined without a name (the API server would refuse it, so it never claims anything).
+ */
+export function statefulSetFromObject(object: unknown, defaultNamespace: string, source = ''): ManifestStatefulSet | undefined {
   const metadata = objectAt(object, 'metadata');
   const name = nonEmptyString(metadata.name);
-  if (name === undefined) return; // the API server would refuse it, so it never claims anything
+  if (name === undefined) return undefined;
   const spec = objectAt(object, 'spec');
   const templates = Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : [];
   const claimTemplates = templates
     .map((template: unknown) => nonEmptyString(objectAt(template, 'metadata').name))
     .filter((template): template is string => template !== undefined);
   const retention = objectAt(spec, 'persistentVolumeClaimRetentionPolicy');
-  into.statefulSets.push({
-    namespace: nonEmptyString(metadata.namespace) ?? into.releaseNamespace,
+  return {
+    namespace: nonEmptyString(metadata.namespace) ?? defaultNamespace,
     name,
     // Absent (or null, as a template with an empty value renders) means 1, like the API server's default.
     replicas: nonNegativeInteger(spec.replicas) ?? 1,
@@ -195,8 +199,13 @@ function collectStatefulSet(object: JsonObject, into: Collector): void {
     selector: stringMap(objectAt(spec, 'selector').matchLabels),
     retentionPolicy: { whenDeleted: retentionValue(retention.whenDeleted), whenScaled: retentionValue(retention.whenScaled) },
     keep: hasKeepPolicy(metadata),
-    source: into.source,
-  });
+    source,
+  };
+}
+
+function collectStatefulSet(object: JsonObject, into: Collector): void {
+  const statefulSet = statefulSetFromObject(object, into.releaseNamespace, into.source);
+  if (statefulSet !== undefined) into.statefulSets.push(statefulSet);
 }
 
 function collect(object: unknown, into: Collector, depth: number): void {
