@@ -36,6 +36,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     summary: (n) => `${plural(n, 'leftover PVC', 'leftover PVCs')} would be adopted with old data`,
     fix: 'delete the PVCs if their data is obsolete, or mark them volume-guard.io/reuse=true',
   },
+  'pvc-delete': {
+    summary: (n) => `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted with the data on ${n === 1 ? 'its volume' : 'their volumes'}`,
+    fix: 'back the data up, or keep the PVC (helm.sh/resource-policy: keep); mark it volume-guard.io/delete=true if it may go',
+  },
 };
 
 export function describeObject(object: AffectedObject): string {
