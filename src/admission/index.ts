@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { createRegistry, type ValidatorRegistry } from './registry.ts';
 import type { Validator, ValidatorFactory } from './validator.ts';
 import { podEvictionValidator } from './validators/eviction.ts';
+import { pvcDeleteValidator } from './validators/pvc-delete.ts';
 import { helmReleaseValidator } from './validators/helm-release.ts';
 import { nodeCordonValidator } from './validators/node-cordon.ts';
 import { overrideGuardValidator } from './validators/override-guard.ts';
@@ -15,6 +16,7 @@ export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
   podEvictionValidator,
   helmReleaseValidator,
   statefulSetValidator,
+  pvcDeleteValidator,
   overrideGuardValidator,
 ];
 

@@ -4,10 +4,11 @@
 // earlier one left its PVCs comes up on the old data. Its CREATE is denied under orphan-pvc, naming those PVCs,
 // unless each is annotated `volume-guard.io/reuse: "true"` (or the StatefulSet carries an honored skip).
 //
-// A StatefulSet Helm creates carries `meta.helm.sh/release-name`: it was judged at its release record, before Helm
-// created anything, and is not judged twice. (Anyone may write that annotation; a hand-written one only moves the
+// A StatefulSet Helm creates carries `meta.helm.sh/release-name` (and `-namespace`): it was judged at its release
+// record, before Helm created anything, and is not judged twice, unless it lands outside the release's namespace
+// (a release record is judged in its own namespace only). (Anyone may write that annotation; a hand-written one only moves the
 // judgement to a release record that does not exist. Documented in the README.)
-import { collectStatefulSetAdoption, HELM_RELEASE_NAME_ANNOTATION, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
+import { collectStatefulSetAdoption, HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { CheckResults, decide, skipOnReviewedObject, staleModelDecision } from '../context.ts';
@@ -26,14 +27,21 @@ const declaration: WebhookDeclaration = {
       name: 'claims-storage-outside-helm',
       expression:
         "has(object.spec.volumeClaimTemplates) && size(object.spec.volumeClaimTemplates) > 0 && " +
-        `!(has(object.metadata.annotations) && '${HELM_RELEASE_NAME_ANNOTATION}' in object.metadata.annotations)`,
+        `!(has(object.metadata.annotations) && '${HELM_RELEASE_NAME_ANNOTATION}' in object.metadata.annotations && ` +
+        `(!('${HELM_RELEASE_NAMESPACE_ANNOTATION}' in object.metadata.annotations) || ` +
+        `object.metadata.annotations['${HELM_RELEASE_NAMESPACE_ANNOTATION}'] == request.namespace))`,
     },
   ],
 };
 
-/** Annotated by Helm for a release (Helm writes the release name on every object it creates). */
-export function isHelmManaged(annotations: Readonly<Record<string, string>>): boolean {
-  return (annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '') !== '';
+/**
+ * Annotated by Helm for a release of its own namespace (Helm writes both annotations on every object it creates).
+ * A release record is judged in its own namespace only, so a StatefulSet a release creates in another namespace is
+ * judged here, at its CREATE.
+ */
+export function isHelmManaged(annotations: Readonly<Record<string, string>>, namespace: string): boolean {
+  const releaseNamespace = annotations[HELM_RELEASE_NAMESPACE_ANNOTATION];
+  return (annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '') !== '' && (releaseNamespace === undefined || releaseNamespace === namespace);
 }
 
 export function statefulSetValidator(_config: Config): Validator {
@@ -42,7 +50,7 @@ export function statefulSetValidator(_config: Config): Validator {
     handle(request, context) {
       if (request.operation !== 'CREATE') return allowed();
       const meta = metaOf(request.object);
-      if (!meta || isHelmManaged(meta.annotations)) return allowed();
+      if (!meta || isHelmManaged(meta.annotations, request.namespace)) return allowed();
       const statefulSet = statefulSetFromObject(request.object, request.namespace);
       // The object's namespace is the request's; a different one in the body is not where it is created.
       if (!statefulSet || statefulSet.claimTemplates.length === 0) return allowed();
