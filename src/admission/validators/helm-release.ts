@@ -130,8 +130,8 @@ export function releaseLabelOverride(
         : `add --labels ${SKIP_REVISION_KEY}=${release.version} to skip checks in this ${operation}`;
     return {
       warnings: [
-        truncate(`volume-guard: release label ${SKIP_KEY}=${skip} is left from an earlier revision and not honored (${how})`),
-        truncate(`volume-guard: remove it with --labels ${SKIP_KEY}=null,${SKIP_REVISION_KEY}=null`),
+        truncate(`volume-guard: release label ${SKIP_KEY}=${skip} is left from an earlier revision and not honored;`),
+        truncate(`${how}; or remove it: --labels ${SKIP_KEY}=null,${SKIP_REVISION_KEY}=null`),
       ],
     };
   }
