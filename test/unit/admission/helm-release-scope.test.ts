@@ -108,7 +108,7 @@ describe('nothing crosses namespaces', () => {
   });
 
   it('manifest objects with another metadata.namespace are not looked at, only counted', () => {
-    const foreign = devlakeManifest().replace(/(kind: StatefulSet\nmetadata:\n  name: devlake-mysql\n)/, '$1  namespace: victim\n');
+    const foreign = devlakeManifest().replace(/(kind: StatefulSet\nmetadata:\n {2}name: devlake-mysql\n)/, '$1  namespace: victim\n');
     expect(foreign).toContain('namespace: victim');
     const model = leftover('victim');
     model.upsert('namespace', namespace({ name: NS }));
