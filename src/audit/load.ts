@@ -288,6 +288,10 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
   }
   return arrayAt(list, 'items').map((item) => {
     const labels = objectAt(objectAt(item, 'metadata'), 'labels');
-    return { version: Number(stringAt(labels, 'version') || Number.NaN), status: stringAt(labels, 'status') };
+    const overrides: Record<string, string> = {};
+    for (const [key, value] of Object.entries(labels ?? {})) {
+      if (key.startsWith('volume-guard.io/') && typeof value === 'string') overrides[key] = value;
+    }
+    return { version: Number(stringAt(labels, 'version') || Number.NaN), status: stringAt(labels, 'status'), labels: overrides };
   });
 }
