@@ -83,6 +83,20 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   return collector.result();
 }
 
+/** The same, short enough for a warning line. */
+export function shortReclaimEffect(reclaimPolicy: string): string {
+  switch (reclaimPolicy) {
+    case 'Delete':
+      return 'reclaim Delete: data destroyed';
+    case 'Retain':
+      return 'reclaim Retain: data kept on a Released PV';
+    case 'Recycle':
+      return 'reclaim Recycle: data wiped';
+    default:
+      return 'reclaim policy unknown';
+  }
+}
+
 /** A PVC `helm uninstall` deletes (declared by the release's manifest without keep), for the uninstall warning. */
 export interface DeletedByUninstall {
   readonly namespace: string;

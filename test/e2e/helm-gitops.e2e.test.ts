@@ -54,6 +54,24 @@ async function boundClaim(namespace: string, name: string, reclaimPolicy: 'Retai
   await patchStatus('pvc', name, { phase: 'Bound' }, namespace);
 }
 
+/** A PV with reclaim policy Delete, reported Bound to `namespace/claim` (the claim is created by a chart). */
+async function boundPv(name: string, namespace: string, claim: string): Promise<void> {
+  await apply({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      persistentVolumeReclaimPolicy: 'Delete',
+      storageClassName: 'standard',
+      csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: name },
+      claimRef: { namespace, name: claim },
+    },
+  });
+  await patchStatus('pv', name, { phase: 'Bound' });
+}
+
 function statefulSet(namespace: string, name: string, template = 'data'): Record<string, unknown> {
   return {
     apiVersion: 'apps/v1',
@@ -67,6 +85,27 @@ function statefulSet(namespace: string, name: string, template = 'data'): Record
       volumeClaimTemplates: [{ metadata: { name: template }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
     },
   };
+}
+
+/**
+ * `kubectl delete sts --cascade=orphan`. The API server parks the object behind the `orphan` finalizer, which the
+ * garbage collector removes once it has released the dependents; there is no garbage collector here (and no owner
+ * references to release), so the finalizer is removed the way it would.
+ */
+/** Removes what the tests leave: pods go with --force (no kubelet confirms a graceful delete), StatefulSets lose their finalizers. */
+async function cleanNamespace(namespace: string): Promise<void> {
+  const names = await kubectl(['get', 'statefulsets', '-n', namespace, '-o', 'name']);
+  for (const name of names.stdout.split('\n').filter(Boolean)) {
+    await kubectl(['patch', name, '-n', namespace, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+  }
+  await kubectl(['delete', 'pods', '--all', '-n', namespace, '--grace-period=0', '--force', '--ignore-not-found']);
+  await deleteObjects(['statefulset', '--all', '-n', namespace], ['pvc', '--all', '-n', namespace]);
+}
+
+async function deleteOrphaning(namespace: string, name: string): Promise<void> {
+  await must(kubectl(['delete', 'statefulset', name, '-n', namespace, '--cascade=orphan', '--wait=false']), 'delete --cascade=orphan');
+  await kubectl(['patch', 'statefulset', name, '-n', namespace, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+  await must(kubectl(['wait', '--for=delete', `statefulset/${name}`, '-n', namespace, '--timeout=30s']), 'wait for the delete');
 }
 
 async function applyFile(name: string, object: unknown, extra: string[] = []): Promise<CommandResult> {
@@ -112,10 +151,10 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
   const NS = 'e2e-sts-apply';
   beforeAll(async () => {
     await ensureNamespace(NS);
-    await deleteObjects(['statefulset', '--all', '-n', NS], ['pod', '--all', '-n', NS], ['pvc', '--all', '-n', NS]);
+    await cleanNamespace(NS);
   });
   afterAll(async () => {
-    await deleteObjects(['statefulset', '--all', '-n', NS], ['pod', '--all', '-n', NS], ['pvc', '--all', '-n', NS]);
+    await cleanNamespace(NS);
   });
 
   it('a StatefulSet that would re-attach a leftover PVC is denied naming it; reuse=true lets it through', async () => {
@@ -141,13 +180,13 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
     // What the StatefulSet controller and the kubelet would do: the claim, then the running pod mounting it.
     await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, 'data-web-0', 'Retain'));
     await changeAndWait(guard.opsUrl, 'pods', 1, () => createPod({ name: 'web-0', namespace: NS, node: 'node-resize', claims: ['data-web-0'] }));
-    await must(kubectl(['delete', 'statefulset', 'web', '-n', NS, '--cascade=orphan']), 'delete --cascade=orphan');
+    await deleteOrphaning(NS, 'web');
     const recreated = await until(() => applyFile('web', statefulSet(NS, 'web')), (r) => r.code === 0);
     expect(recreated.stderr).not.toContain('denied');
     expect(recreated.code).toBe(0);
 
     // Once no pod mounts it, the same PVC is an orphan again.
-    await must(kubectl(['delete', 'statefulset', 'web', '-n', NS, '--cascade=orphan']), 'delete again');
+    await deleteOrphaning(NS, 'web');
     await changeAndWait(guard.opsUrl, 'pods', -1, () => must(kubectl(['delete', 'pod', 'web-0', '-n', NS, '--grace-period=0', '--force']), 'delete pod'));
     const denied = await until(() => applyFile('web', statefulSet(NS, 'web')), (r) => r.code !== 0);
     expect(denied.stderr).toContain(`${NS}/data-web-0`);
@@ -170,23 +209,177 @@ describe('helm upgrade after kubectl delete sts --cascade=orphan (the PVC-resize
   const NS = 'e2e-helm-resize';
   beforeAll(async () => {
     await ensureNamespace(NS);
+    await helm(['uninstall', 'devlake', '-n', NS]);
+    await cleanNamespace(NS);
   });
   afterAll(async () => {
     await helm(['uninstall', 'devlake', '-n', NS]);
-    await deleteObjects(['pod', '--all', '-n', NS], ['pvc', '--all', '-n', NS]);
+    await cleanNamespace(NS);
   });
 
   it('passes while the pod still mounts the PVC', async () => {
     await must(helm(['install', 'devlake', DEVLAKE, '-n', NS]), 'helm install');
     await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => createStatefulSetClaims(NS, 'devlake-mysql'));
     await changeAndWait(guard.opsUrl, 'pods', 1, () => createPod({ name: 'devlake-mysql-0', namespace: NS, node: 'node-resize', claims: [PVC] }));
-    await changeAndWait(guard.opsUrl, 'statefulsets', -1, () => must(kubectl(['delete', 'statefulset', 'devlake-mysql', '-n', NS, '--cascade=orphan']), 'orphan delete'));
+    await changeAndWait(guard.opsUrl, 'statefulsets', -1, () => deleteOrphaning(NS, 'devlake-mysql'));
     const upgraded = await helm(['upgrade', 'devlake', DEVLAKE, '-n', NS, '--set', 'mysql.storage=2Gi']);
     expect(upgraded.stderr).not.toContain('denied');
     expect(upgraded.code).toBe(0);
   });
 });
 
+describe('nothing crosses namespaces', () => {
+  const TEAM = 'e2e-ns-team';
+  const VICTIM = 'e2e-ns-victim';
+  beforeAll(async () => {
+    await ensureNamespace(TEAM);
+    await ensureNamespace(VICTIM);
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(VICTIM, PVC, 'Retain'));
+  });
+  afterAll(async () => {
+    await deleteObjects(['secret', '-l', 'owner=helm', '-n', TEAM], ['pvc', '--all', '-n', VICTIM]);
+  });
+
+  /** A release record in TEAM as Helm would write it, whose payload says namespace VICTIM. */
+  async function forgedRecord(dryRun: boolean): Promise<CommandResult> {
+    const rendered = await must(helm(['template', 'devlake', DEVLAKE, '-n', VICTIM]), 'helm template');
+    const json = JSON.stringify({ name: 'devlake', namespace: VICTIM, version: 1, info: { status: 'pending-install' }, manifest: rendered.stdout, chart: { metadata: { name: 'devlake', version: '1.0.0' } } });
+    const { gzipSync } = await import('node:zlib');
+    const helmEncoded = gzipSync(json).toString('base64');
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'helm.sh/release.v1',
+      metadata: { name: 'sh.helm.release.v1.devlake.v1', namespace: TEAM, labels: { owner: 'helm', name: 'devlake', status: 'pending-install', version: '1' } },
+      data: { release: Buffer.from(helmEncoded, 'latin1').toString('base64') },
+    };
+    const file = await tempFile(`forged-${process.pid}.json`, JSON.stringify(secret));
+    return kubectl(['create', '-f', file, ...(dryRun ? ['--dry-run=server'] : [])]);
+  }
+
+  it('a record in one namespace claiming another is refused, naming nothing of the other namespace', async () => {
+    for (const dryRun of [true, false]) {
+      const result = await forgedRecord(dryRun);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
+      expect(result.stderr).toContain(`names namespace ${VICTIM} but is stored in ${TEAM}`);
+      expect(result.stderr).not.toContain(PVC);
+    }
+  });
+
+  it('a real helm install in the team namespace is judged there only', async () => {
+    const installed = await helm(['install', 'devlake', DEVLAKE, '-n', TEAM, '--dry-run=server']);
+    expect(installed.stderr).not.toContain(PVC);
+    expect(installed.code).toBe(0);
+  });
+});
+
+describe('release-label overrides count in one revision only', () => {
+  const NS = 'e2e-helm-labels';
+  const pvName = 'pv-e2e-helm-labels-uploads';
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await helm(['uninstall', 'devlake', '-n', NS]);
+    await helm(['uninstall', 'uploads', '-n', NS]);
+    await deleteObjects(['pvc', '--all', '-n', NS]);
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, PVC, 'Retain'));
+  });
+  afterAll(async () => {
+    await helm(['uninstall', 'devlake', '-n', NS]);
+    await helm(['uninstall', 'uploads', '-n', NS]);
+    await deleteObjects(['pvc', '--all', '-n', NS]);
+  });
+
+  it('an install label from an allowed writer is honored', async () => {
+    const installed = await helm(['install', 'devlake', DEVLAKE, '-n', NS, '--labels', 'volume-guard.io/skip=orphan-pvc']);
+    expect(installed.stderr).toContain('orphan-pvc overridden by release label (revision 1)');
+    expect(installed.code).toBe(0);
+  });
+
+  it('carried into an upgrade it is not honored, until scoped to that revision; a revision ahead is refused', async () => {
+    await boundPv(pvName, NS, 'uploads-uploads');
+    await must(helm(['install', 'uploads', UPLOADS, '-n', NS, '--set', `uploads.volumeName=${pvName}`, '--labels', 'volume-guard.io/skip=pvc-delete']), 'install');
+    await patchStatus('pvc', 'uploads-uploads', { phase: 'Bound' }, NS);
+    const drop = ['upgrade', 'uploads', UPLOADS, '-n', NS, '--set', 'uploads.enabled=false'];
+    const carried = await until(() => helm(drop), (r) => r.stderr.includes('[pvc-delete]'));
+    expect(carried.code).not.toBe(0);
+    expect(carried.stderr).toContain('left from an earlier revision and not honored');
+    expect(carried.stderr).toContain(`${NS}/uploads-uploads`);
+    // The refused upgrade wrote no revision: the next one is 2 again.
+    const armed = await helm([...drop, '--labels', 'volume-guard.io/skip-revision=3']);
+    expect(armed.code).not.toBe(0);
+    expect(armed.stderr).toContain('volume-guard.io/skip-revision=3 does not name this revision (2)');
+    const scoped = await helm([...drop, '--labels', 'volume-guard.io/skip-revision=2']);
+    expect(scoped.stderr).toContain('pvc-delete overridden by release label (revision 2)');
+    expect(scoped.code).toBe(0);
+    const labels = await must(kubectl(['get', 'secret', 'sh.helm.release.v1.uploads.v2', '-n', NS, '-o', 'jsonpath={.metadata.labels}']), 'labels');
+    expect(labels.stdout).toContain('"volume-guard.io/skip-revision":"2"');
+  });
+});
+
+describe('pvc-delete', () => {
+  const NS = 'e2e-pvc-delete';
+  const ARGO = 'system:serviceaccount:argocd:argocd-application-controller';
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await helm(['uninstall', 'uploads', '-n', NS]);
+    await kubectl(['delete', 'rolebindings,roles', '--all', '-n', NS]);
+    await deleteObjects(['pvc', '--all', '-n', NS]);
+    await must(kubectl(['create', 'role', 'pvc-deleter', '-n', NS, '--verb=get,list,delete', '--resource=persistentvolumeclaims']), 'role');
+    await must(kubectl(['create', 'rolebinding', 'argo-pvc-deleter', '-n', NS, '--role=pvc-deleter', `--user=${ARGO}`]), 'rolebinding');
+  });
+  afterAll(async () => {
+    await helm(['uninstall', 'uploads', '-n', NS]);
+    await deleteObjects(['pvc', '--all', '-n', NS], ['rolebinding', 'argo-pvc-deleter', '-n', NS], ['role', 'pvc-deleter', '-n', NS]);
+  });
+
+  it('a helm upgrade that drops a Bound templated PVC is refused; helm uninstall warns what it deletes', async () => {
+    const pvName = 'pv-e2e-pvc-delete-uploads';
+    await boundPv(pvName, NS, 'uploads-uploads');
+    await must(helm(['install', 'uploads', UPLOADS, '-n', NS, '--set', `uploads.volumeName=${pvName}`]), 'helm install uploads');
+    await patchStatus('pvc', 'uploads-uploads', { phase: 'Bound' }, NS);
+    const dropped = await until(
+      () => helm(['upgrade', 'uploads', UPLOADS, '-n', NS, '--set', 'uploads.enabled=false']),
+      (r) => r.code !== 0,
+    );
+    expect(dropped.stderr).toContain('UPGRADE FAILED');
+    expect(dropped.stderr).toContain('[pvc-delete]');
+    expect(dropped.stderr).toContain(`${NS}/uploads-uploads`);
+    expect(dropped.stderr).toContain('reclaim policy Delete destroys the volume and its data');
+    expect((await kubectl(['get', 'pvc', 'uploads-uploads', '-n', NS])).code).toBe(0);
+
+    const removed = await helm(['uninstall', 'uploads', '-n', NS]);
+    expect(removed.code).toBe(0);
+    expect(removed.stderr).toContain(`volume-guard: uninstalling ${NS}/uploads deletes 1 templated PVC(s)`);
+    expect(removed.stderr).toContain(`- PVC ${NS}/uploads-uploads (PV ${pvName}, reclaim Delete: data destroyed)`);
+  });
+
+  it("a DELETE of a Bound PVC by Argo CD's controller is refused unless marked volume-guard.io/delete=true", async () => {
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, 'db-data', 'Delete'));
+    const byArgo = await kubectl(['delete', 'pvc', 'db-data', '-n', NS, `--as=${ARGO}`, '--wait=false']);
+    expect(byArgo.code).not.toBe(0);
+    expect(byArgo.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
+    expect(byArgo.stderr).toContain(`${NS}/db-data`);
+
+    // alice may not write the approval (the override guard polices volume-guard.io/delete).
+    await must(kubectl(['create', 'role', 'pvc-editor', '-n', NS, '--verb=get,patch,update', '--resource=persistentvolumeclaims']), 'role');
+    await must(kubectl(['create', 'rolebinding', 'alice-pvc-editor', '-n', NS, '--role=pvc-editor', '--user=alice']), 'rolebinding');
+    const byAlice = await kubectl(['annotate', 'pvc', 'db-data', '-n', NS, 'volume-guard.io/delete=true'], { kubeconfig: paths.kubeconfigUser });
+    expect(byAlice.code).not.toBe(0);
+    expect(byAlice.stderr).toContain('admission webhook "overrides.volume-guard.io" denied the request');
+
+    await must(kubectl(['annotate', 'pvc', 'db-data', '-n', NS, 'volume-guard.io/delete=true', 'volume-guard.io/skip-reason=app retired']), 'annotate');
+    const approved = await until(() => kubectl(['delete', 'pvc', 'db-data', '-n', NS, `--as=${ARGO}`, '--wait=false']), (r) => r.code === 0);
+    expect(approved.code).toBe(0);
+  });
+
+  it('a person deleting a PVC by hand is not refused by default', async () => {
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, 'scratch', 'Delete'));
+    expect((await kubectl(['delete', 'pvc', 'scratch', '-n', NS, '--wait=false'])).code).toBe(0);
+  });
+});
+
+// Last: 30 large CRDs make the API server rebuild its OpenAPI documents, which is slow on a small machine.
 describe('a big CRD chart installs and upgrades', () => {
   const NS = 'e2e-helm-crds';
   const CRDS = 30;
@@ -194,7 +387,7 @@ describe('a big CRD chart installs and upgrades', () => {
 
   /** A CRD of ~100 KB whose descriptions mention StatefulSet and PersistentVolumeClaim, as real CRDs do. */
   function crd(index: number): string {
-    const properties = Array.from({ length: 260 }, (_, p) =>
+    const properties = Array.from({ length: 480 }, (_, p) =>
       [
         `              field${p}:`,
         `                type: string`,
@@ -252,154 +445,4 @@ describe('a big CRD chart installs and upgrades', () => {
     expect(upgraded.stderr).not.toContain('denied');
     expect(upgraded.code).toBe(0);
   }, 600_000);
-});
-
-describe('nothing crosses namespaces', () => {
-  const TEAM = 'e2e-ns-team';
-  const VICTIM = 'e2e-ns-victim';
-  beforeAll(async () => {
-    await ensureNamespace(TEAM);
-    await ensureNamespace(VICTIM);
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(VICTIM, PVC, 'Retain'));
-  });
-  afterAll(async () => {
-    await deleteObjects(['secret', '-l', 'owner=helm', '-n', TEAM], ['pvc', '--all', '-n', VICTIM]);
-  });
-
-  /** A release record in TEAM as Helm would write it, whose payload says namespace VICTIM. */
-  async function forgedRecord(dryRun: boolean): Promise<CommandResult> {
-    const rendered = await must(helm(['template', 'devlake', DEVLAKE, '-n', VICTIM]), 'helm template');
-    const json = JSON.stringify({ name: 'devlake', namespace: VICTIM, version: 1, info: { status: 'pending-install' }, manifest: rendered.stdout, chart: { metadata: { name: 'devlake', version: '1.0.0' } } });
-    const { gzipSync } = await import('node:zlib');
-    const helmEncoded = gzipSync(json).toString('base64');
-    const secret = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'helm.sh/release.v1',
-      metadata: { name: 'sh.helm.release.v1.devlake.v1', namespace: TEAM, labels: { owner: 'helm', name: 'devlake', status: 'pending-install', version: '1' } },
-      data: { release: Buffer.from(helmEncoded, 'latin1').toString('base64') },
-    };
-    const file = await tempFile(`forged-${process.pid}.json`, JSON.stringify(secret));
-    return kubectl(['create', '-f', file, ...(dryRun ? ['--dry-run=server'] : [])]);
-  }
-
-  it('a record in one namespace claiming another is refused, naming nothing of the other namespace', async () => {
-    for (const dryRun of [true, false]) {
-      const result = await forgedRecord(dryRun);
-      expect(result.code).not.toBe(0);
-      expect(result.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
-      expect(result.stderr).toContain(`names namespace ${VICTIM} but is stored in ${TEAM}`);
-      expect(result.stderr).not.toContain(PVC);
-    }
-  });
-
-  it('a real helm install in the team namespace is judged there only', async () => {
-    const installed = await helm(['install', 'devlake', DEVLAKE, '-n', TEAM, '--dry-run=server']);
-    expect(installed.stderr).not.toContain(PVC);
-    expect(installed.code).toBe(0);
-  });
-});
-
-describe('release-label overrides count in one revision only', () => {
-  const NS = 'e2e-helm-labels';
-  beforeAll(async () => {
-    await ensureNamespace(NS);
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, PVC, 'Retain'));
-  });
-  afterAll(async () => {
-    await helm(['uninstall', 'devlake', '-n', NS]);
-    await deleteObjects(['pvc', '--all', '-n', NS]);
-  });
-
-  it('an install label is honored; carried into an upgrade it is not, until scoped to that revision', async () => {
-    const installed = await helm(['install', 'devlake', DEVLAKE, '-n', NS, '--labels', 'volume-guard.io/skip=orphan-pvc']);
-    expect(installed.stderr).toContain('orphan-pvc overridden by release label (revision 1)');
-    expect(installed.code).toBe(0);
-    // A new claim template strands the existing PVC: an orphan-pvc finding at this upgrade.
-    const carried = await helm(['upgrade', 'devlake', DEVLAKE, '-n', NS, '--set', 'mysql.claimTemplate=db-data']);
-    expect(carried.code).not.toBe(0);
-    expect(carried.stderr).toContain('left from an earlier revision and not honored');
-    expect(carried.stderr).toContain(`${NS}/${PVC}`);
-    // The failed upgrade never got a revision: the next is 2 again.
-    const armed = await helm(['upgrade', 'devlake', DEVLAKE, '-n', NS, '--set', 'mysql.claimTemplate=db-data', '--labels', 'volume-guard.io/skip-revision=3']);
-    expect(armed.code).not.toBe(0);
-    expect(armed.stderr).toContain('volume-guard.io/skip-revision=3 does not name this revision (2)');
-    const scoped = await helm(['upgrade', 'devlake', DEVLAKE, '-n', NS, '--set', 'mysql.claimTemplate=db-data', '--labels', 'volume-guard.io/skip-revision=2']);
-    expect(scoped.stderr).toContain('overridden by release label (revision 2)');
-    expect(scoped.code).toBe(0);
-    const labels = await must(kubectl(['get', 'secret', 'sh.helm.release.v1.devlake.v2', '-n', NS, '-o', 'jsonpath={.metadata.labels}']), 'labels');
-    expect(labels.stdout).toContain('"volume-guard.io/skip-revision":"2"');
-  });
-});
-
-describe('pvc-delete', () => {
-  const NS = 'e2e-pvc-delete';
-  const ARGO = 'system:serviceaccount:argocd:argocd-application-controller';
-  beforeAll(async () => {
-    await ensureNamespace(NS);
-    await must(kubectl(['create', 'role', 'pvc-deleter', '-n', NS, '--verb=get,list,delete', '--resource=persistentvolumeclaims']), 'role');
-    await must(kubectl(['create', 'rolebinding', 'argo-pvc-deleter', '-n', NS, '--role=pvc-deleter', `--user=${ARGO}`]), 'rolebinding');
-  });
-  afterAll(async () => {
-    await helm(['uninstall', 'uploads', '-n', NS]);
-    await deleteObjects(['pvc', '--all', '-n', NS], ['rolebinding', 'argo-pvc-deleter', '-n', NS], ['role', 'pvc-deleter', '-n', NS]);
-  });
-
-  it('a helm upgrade that drops a Bound templated PVC is refused; helm uninstall warns what it deletes', async () => {
-    const pvName = 'pv-e2e-pvc-delete-uploads';
-    await apply({
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: pvName },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: 'Delete',
-        storageClassName: 'standard',
-        csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: pvName },
-        claimRef: { namespace: NS, name: 'uploads-uploads' },
-      },
-    });
-    await must(helm(['install', 'uploads', UPLOADS, '-n', NS, '--set', `uploads.volumeName=${pvName}`]), 'helm install uploads');
-    await patchStatus('pv', pvName, { phase: 'Bound' });
-    await patchStatus('pvc', 'uploads-uploads', { phase: 'Bound' }, NS);
-    const dropped = await until(
-      () => helm(['upgrade', 'uploads', UPLOADS, '-n', NS, '--set', 'uploads.enabled=false']),
-      (r) => r.code !== 0,
-    );
-    expect(dropped.stderr).toContain('UPGRADE FAILED');
-    expect(dropped.stderr).toContain('[pvc-delete]');
-    expect(dropped.stderr).toContain(`${NS}/uploads-uploads`);
-    expect(dropped.stderr).toContain('reclaim policy Delete destroys the volume and its data');
-    expect((await kubectl(['get', 'pvc', 'uploads-uploads', '-n', NS])).code).toBe(0);
-
-    const removed = await helm(['uninstall', 'uploads', '-n', NS]);
-    expect(removed.code).toBe(0);
-    expect(removed.stderr).toContain(`volume-guard: uninstalling ${NS}/uploads deletes 1 templated PVC(s)`);
-    expect(removed.stderr).toContain(`- PVC ${NS}/uploads-uploads (PV ${pvName}, reclaim policy Delete destroys the volume and its data)`);
-  });
-
-  it("a DELETE of a Bound PVC by Argo CD's controller is refused unless marked volume-guard.io/delete=true", async () => {
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, 'db-data', 'Delete'));
-    const byArgo = await kubectl(['delete', 'pvc', 'db-data', '-n', NS, `--as=${ARGO}`, '--wait=false']);
-    expect(byArgo.code).not.toBe(0);
-    expect(byArgo.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
-    expect(byArgo.stderr).toContain(`${NS}/db-data`);
-
-    // alice may not write the approval (the override guard polices volume-guard.io/delete).
-    await must(kubectl(['create', 'role', 'pvc-editor', '-n', NS, '--verb=get,patch,update', '--resource=persistentvolumeclaims']), 'role');
-    await must(kubectl(['create', 'rolebinding', 'alice-pvc-editor', '-n', NS, '--role=pvc-editor', '--user=alice']), 'rolebinding');
-    const byAlice = await kubectl(['annotate', 'pvc', 'db-data', '-n', NS, 'volume-guard.io/delete=true'], { kubeconfig: paths.kubeconfigUser });
-    expect(byAlice.code).not.toBe(0);
-    expect(byAlice.stderr).toContain('admission webhook "overrides.volume-guard.io" denied the request');
-
-    await must(kubectl(['annotate', 'pvc', 'db-data', '-n', NS, 'volume-guard.io/delete=true', 'volume-guard.io/skip-reason=app retired']), 'annotate');
-    const approved = await until(() => kubectl(['delete', 'pvc', 'db-data', '-n', NS, `--as=${ARGO}`, '--wait=false']), (r) => r.code === 0);
-    expect(approved.code).toBe(0);
-  });
-
-  it('a person deleting a PVC by hand is not refused by default', async () => {
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, 'scratch', 'Delete'));
-    expect((await kubectl(['delete', 'pvc', 'scratch', '-n', NS, '--wait=false'])).code).toBe(0);
-  });
 });

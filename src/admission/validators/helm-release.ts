@@ -14,7 +14,7 @@
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
 import { collectOrphanPvc, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
-import { collectDroppedPvcs, pvcsHelmDeletes, reclaimEffect } from '../../checks/pvc-delete.ts';
+import { collectDroppedPvcs, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import type { ParsedManifest } from '../../helm/manifest.ts';
 import { ManifestPool } from '../../helm/manifest-pool.ts';
@@ -294,7 +294,7 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
     if (deleted.length > 0) {
       lines.push(truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes ${deleted.length} templated PVC(s):`));
       for (const claim of deleted.slice(0, MAX_LISTED_PER_CHECK)) {
-        const effect = claim.volumeName ? `PV ${claim.volumeName}, ${reclaimEffect(claim.reclaimPolicy)}` : 'unbound';
+        const effect = claim.volumeName ? `PV ${claim.volumeName}, ${shortReclaimEffect(claim.reclaimPolicy)}` : 'unbound';
         lines.push(truncate(`- PVC ${claim.namespace}/${claim.name} (${effect})`));
       }
       if (deleted.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${deleted.length - MAX_LISTED_PER_CHECK} more`);

@@ -214,8 +214,8 @@ describe('pvc-delete at the release record', () => {
     expect(decision.allowed).toBe(true);
     const text = decision.warnings!.join('\n');
     expect(text).toContain('uninstalling devlake/devlake deletes 2 templated PVC(s)');
-    expect(text).toContain('- PVC devlake/uploads (PV pv-uploads, reclaim policy Delete destroys the volume and its data)');
-    expect(text).toContain('- PVC devlake/archive (PV pv-archive, reclaim policy Retain keeps the data');
+    expect(text).toContain('- PVC devlake/uploads (PV pv-uploads, reclaim Delete: data destroyed)');
+    expect(text).toContain('- PVC devlake/archive (PV pv-archive, reclaim Retain: data kept on a Released PV)');
     expect(text).toContain('PVC devlake/kept (PV pv-kept, reclaim Delete)'); // left behind, listed as such
     expect(decision.warnings!.every((line) => line.length <= 120)).toBe(true);
   });
