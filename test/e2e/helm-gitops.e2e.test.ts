@@ -218,10 +218,10 @@ describe('helm upgrade after kubectl delete sts --cascade=orphan (the PVC-resize
   });
 
   it('passes while the pod still mounts the PVC', async () => {
-    await must(helm(['install', 'devlake', DEVLAKE, '-n', NS]), 'helm install');
+    await changeAndWait(guard.opsUrl, 'statefulsets.apps', 1, () => must(helm(['install', 'devlake', DEVLAKE, '-n', NS]), 'helm install'));
     await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => createStatefulSetClaims(NS, 'devlake-mysql'));
     await changeAndWait(guard.opsUrl, 'pods', 1, () => createPod({ name: 'devlake-mysql-0', namespace: NS, node: 'node-resize', claims: [PVC] }));
-    await changeAndWait(guard.opsUrl, 'statefulsets', -1, () => deleteOrphaning(NS, 'devlake-mysql'));
+    await changeAndWait(guard.opsUrl, 'statefulsets.apps', -1, () => deleteOrphaning(NS, 'devlake-mysql'));
     const upgraded = await helm(['upgrade', 'devlake', DEVLAKE, '-n', NS, '--set', 'mysql.storage=2Gi']);
     expect(upgraded.stderr).not.toContain('denied');
     expect(upgraded.code).toBe(0);
