@@ -37,13 +37,14 @@ const declaration: WebhookDeclaration = {
     { apiGroups: [''], apiVersions: ['v1'], resources: ['secrets', 'configmaps'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
   ],
   objectSelector: { matchLabels: { owner: 'helm' } },
-  // Only release records (a typed Secret, or a ConfigMap holding data.release), and of their updates only the
-  // move to `uninstalling` (for its warning).
+  // Only release records (a typed Secret, or a ConfigMap named sh.helm.release.v1.* holding data.release), and of
+  // their updates only the move to `uninstalling` (for its warning).
   matchConditions: [
     {
       name: 'helm-release-record',
       expression:
-        "(request.resource.resource == 'configmaps' ? (has(object.data) && 'release' in object.data) : " +
+        "(request.resource.resource == 'configmaps' ? (has(object.data) && 'release' in object.data && " +
+        "has(object.metadata.name) && object.metadata.name.startsWith('sh.helm.release.v1.')) : " +
         "(has(object.type) && object.type == 'helm.sh/release.v1')) && (request.operation == 'CREATE' || " +
         "(has(object.metadata.labels) && 'status' in object.metadata.labels && object.metadata.labels['status'] == 'uninstalling'))",
     },
@@ -74,6 +75,10 @@ function prepare(request: AdmissionRequest, context: ValidationContext): Prepare
   const labels = meta?.labels ?? {};
   const what = releaseDriverOf(request.object) === 'configmap' ? 'ConfigMap' : 'Secret';
   const recordName = `${what} ${request.namespace}/${request.name || meta?.name || ''}`;
+  // A ConfigMap is a release record only under Helm's name for one (a chart may label its own ConfigMaps owner=helm).
+  if (what === 'ConfigMap' && !(request.name || meta?.name || '').startsWith('sh.helm.release.v1.')) {
+    return { early: allowed(), recordName, labels };
+  }
   const job: ReadReleaseJob = {
     object: request.object,
     namespace: request.namespace,

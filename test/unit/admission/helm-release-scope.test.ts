@@ -80,6 +80,15 @@ describe('the ConfigMap storage driver (HELM_DRIVER=configmap)', () => {
     expect(decision.status!.message).toContain('cannot check Helm release ConfigMap devlake/sh.helm.release.v1.devlake.v1');
   });
 
+  it('leaves alone a ConfigMap labelled owner=helm that is not named as a release record', () => {
+    const req = releaseRequest({}, { driver: 'configmap' });
+    const object = req.object as { metadata: { name: string }; data: { release: string } };
+    object.metadata.name = 'app-settings';
+    object.data.release = 'v1.2.3';
+    expect(validator.handle({ ...req, name: 'app-settings' }, context(leftover())).allowed).toBe(true);
+    expect(validator.declaration.matchConditions?.[0]?.expression).toContain("object.metadata.name.startsWith('sh.helm.release.v1.')");
+  });
+
   it('warns at uninstall of a ConfigMap-stored release', () => {
     const model = leftover();
     model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'devlake-mysql', claimTemplates: ['devlake-mysql-data'], helmReleaseName: 'devlake', helmReleaseNamespace: NS }));
