@@ -1,8 +1,9 @@
 // A small pool of worker threads that read release records (decode + manifest parse) off the event loop.
 //
 // - Bounded: at most `workers` records are read at once; at most `queue` wait; more are answered `busy` at once.
-// - Deadline: a record not read within `deadlineMs` of its arrival (waiting included) is answered `timeout`; a
-//   worker still busy with it is terminated and replaced, so a hostile manifest costs its own request only.
+// - Deadline: a record not read within `deadlineMs` of its arrival (waiting included, a thread's start-up not) is
+//   answered `timeout`; a worker still busy with it is terminated and replaced, so a hostile manifest costs its
+//   own request only.
 // - Workers start on first use, are unref'd (they never keep the process alive) and have a heap limit.
 import { Worker } from 'node:worker_threads';
 import { formatBytes } from './release.ts';
@@ -28,6 +29,8 @@ interface Pending {
 interface Slot {
   readonly worker: Worker;
   current?: Pending;
+  /** The thread has started: until then its start-up time is not counted against a record's deadline. */
+  online: boolean;
 }
 
 const here = import.meta.url;
@@ -90,7 +93,10 @@ export class ManifestPool {
   #spawn(): Slot {
     const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb ?? 256 } });
     worker.unref();
-    const slot: Slot = { worker };
+    const slot: Slot = { worker, online: false };
+    worker.once('online', () => {
+      slot.online = true;
+    });
     worker.on('message', (message: { id: number; outcome: ReadOutcome }) => {
       const current = slot.current;
       if (current === undefined || current.id !== message.id) return;
@@ -116,6 +122,13 @@ export class ManifestPool {
 
   #dispatch(slot: Slot, pending: Pending): void {
     slot.current = pending;
+    if (!slot.online) {
+      // A thread starting (once per worker, or after one was replaced) is the pool's cost, not the record's.
+      if (pending.timer) clearTimeout(pending.timer);
+      slot.worker.once('online', () => {
+        if (!pending.settled) pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
+      });
+    }
     slot.worker.postMessage({ id: pending.id, job: pending.job });
   }
 

@@ -136,7 +136,7 @@ describe('HELM_DRIVER=configmap is guarded like the Secret driver', () => {
 
     const removed = await uninstall();
     expect(removed.code).toBe(0);
-    expect(removed.stderr).toContain(`volume-guard: uninstalling ${NS}/devlake leaves 1 PVC(s)`);
+    expect(removed.stderr).toContain(`volume-guard: uninstalling ${NS}/devlake leaves 1 PVC and data behind`);
     expect(removed.stderr).toContain(`PVC ${NS}/${PVC}`);
 
     const denied = await install();
@@ -350,7 +350,7 @@ describe('pvc-delete', () => {
 
     const removed = await helm(['uninstall', 'uploads', '-n', NS]);
     expect(removed.code).toBe(0);
-    expect(removed.stderr).toContain(`volume-guard: uninstalling ${NS}/uploads deletes 1 templated PVC(s)`);
+    expect(removed.stderr).toContain(`volume-guard: uninstalling ${NS}/uploads deletes 1 templated PVC:`);
     expect(removed.stderr).toContain(`- PVC ${NS}/uploads-uploads (PV ${pvName}, reclaim Delete: data destroyed)`);
   });
 

@@ -21,7 +21,7 @@ import { ManifestPool } from '../../helm/manifest-pool.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
 import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
 import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
-import { MAX_LISTED_PER_CHECK, truncate } from '../messages.ts';
+import { MAX_LISTED_PER_CHECK, plural, truncate } from '../messages.ts';
 import { metaOf } from '../objects.ts';
 import { mayWriteOverrides, REUSE_KEY, skipFrom, SKIP_KEY, type OverrideSource } from '../overrides.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
@@ -229,6 +229,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     overrides,
     overrideHint: overrideHint(release.namespace, release.name, release.version),
     warnings,
+    situation: { kind: 'helm', operation, namespace: release.namespace, release: release.name, revision: release.version },
   });
 }
 
@@ -297,7 +298,7 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
   if (context.config.checks['pvc-delete'].mode !== 'off') {
     const deleted = pvcsHelmDeletes(context.snapshot, manifest);
     if (deleted.length > 0) {
-      lines.push(truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes ${deleted.length} templated PVC(s):`));
+      lines.push(truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes ${plural(deleted.length, 'templated PVC', 'templated PVCs')}:`));
       for (const claim of deleted.slice(0, MAX_LISTED_PER_CHECK)) {
         const effect = claim.volumeName ? `PV ${claim.volumeName}, ${shortReclaimEffect(claim.reclaimPolicy)}` : 'unbound';
         lines.push(truncate(`- PVC ${claim.namespace}/${claim.name} (${effect})`));
@@ -309,8 +310,8 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
     const left = pvcsLeftBehind(context.snapshot, release, manifest);
     if (left.length > 0) {
       lines.push(
-        truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} leaves ${left.length} PVC(s) and their data behind;`),
-        truncate(`a later install of ${release.name} would re-attach them (delete them if the data is obsolete)`),
+        truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} leaves ${plural(left.length, 'PVC', 'PVCs')} and data behind;`),
+        truncate(`a later install of ${release.name} would re-attach ${left.length === 1 ? 'it' : 'them'} (delete if the data is obsolete)`),
       );
       for (const claim of left.slice(0, MAX_LISTED_PER_CHECK)) {
         const pv = claim.volumeName ? `PV ${claim.volumeName}, reclaim ${claim.reclaimPolicy || 'unknown'}` : 'unbound';

@@ -3,6 +3,7 @@
 import type { Config } from '../../config.ts';
 import { describeUser } from '../context.ts';
 import { metaOf } from '../objects.ts';
+import { overrideWriteWarnings } from '../override-feedback.ts';
 import { changedOverrideKeys, mayWriteOverrides, OVERRIDE_KEYS } from '../overrides.ts';
 import { allowed, denied, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
@@ -41,7 +42,7 @@ export function overrideGuardValidator(config: Config): Validator {
       const writers = context.config.overrides;
       const what = `${request.kind.kind} ${request.namespace ? `${request.namespace}/` : ''}${request.name || next.name}`;
       if (mayWriteOverrides(request.userInfo, writers)) {
-        return allowed([], { 'override-written': `${changed.join(', ')} on ${what} by ${describeUser(request.userInfo)}` });
+        return allowed(overrideWriteWarnings(what, next, metaOf(request.oldObject)), { 'override-written': `${changed.join(', ')} on ${what} by ${describeUser(request.userInfo)}` });
       }
       const who = [
         writers.allowedGroups.length ? `groups ${writers.allowedGroups.join(', ')}` : '',

@@ -222,7 +222,7 @@ describe('pvc-delete at the release record', () => {
     const decision = validator.handle(releaseRequest({ status: 'uninstalling', manifest }, { operation: 'UPDATE' }), context(model));
     expect(decision.allowed).toBe(true);
     const text = decision.warnings!.join('\n');
-    expect(text).toContain('uninstalling devlake/devlake deletes 2 templated PVC(s)');
+    expect(text).toContain('uninstalling devlake/devlake deletes 2 templated PVCs:');
     expect(text).toContain('- PVC devlake/uploads (PV pv-uploads, reclaim Delete: data destroyed)');
     expect(text).toContain('- PVC devlake/archive (PV pv-archive, reclaim Retain: data kept on a Released PV)');
     expect(text).toContain('PVC devlake/kept (PV pv-kept, reclaim Delete)'); // left behind, listed as such
