@@ -385,21 +385,23 @@ describe('a big CRD chart installs and upgrades', () => {
   const CRDS = 30;
   let chart = '';
 
-  /** A CRD of ~100 KB whose descriptions mention StatefulSet and PersistentVolumeClaim, as real CRDs do. */
+  /**
+   * A CRD of ~100 KB whose text mentions StatefulSet and PersistentVolumeClaim, as real CRDs' descriptions do. The
+   * bulk is an annotation rather than schema descriptions: the API server rebuilds its OpenAPI documents from CRD
+   * schemas, which for 3 MB of them takes this small machine long enough to time out other tests' kubectl
+   * validation; what volume-guard reads is the manifest text either way.
+   */
   function crd(index: number): string {
-    const properties = Array.from({ length: 480 }, (_, p) =>
-      [
-        `              field${p}:`,
-        `                type: string`,
-        `                description: "Field ${p} of widget ${index}: the PersistentVolumeClaim template the operator's StatefulSet uses, with retention and sizing details."`,
-      ].join('\n'),
-    ).join('\n');
+    const notes = Array.from({ length: 1100 }, (_, p) => `Field ${p} of widget ${index}: the PersistentVolumeClaim template the operator's StatefulSet uses.`).join(' ');
     return [
       '---',
+      `# Source: widgets-crds/templates/crds.yaml`,
       'apiVersion: apiextensions.k8s.io/v1',
       'kind: CustomResourceDefinition',
       'metadata:',
       `  name: widget${index}s.e2e.volume-guard.io`,
+      '  annotations:',
+      `    e2e.volume-guard.io/field-notes: "${notes}"`,
       'spec:',
       '  group: e2e.volume-guard.io',
       '  scope: Namespaced',
@@ -415,11 +417,8 @@ describe('a big CRD chart installs and upgrades', () => {
       '    schema:',
       '      openAPIV3Schema:',
       '        type: object',
-      '        properties:',
-      '          spec:',
-      '            type: object',
-      '            properties:',
-      properties,
+      '        description: "A widget: kind StatefulSet-like storage through a PersistentVolumeClaim."',
+      '        x-kubernetes-preserve-unknown-fields: true',
       '',
     ].join('\n');
   }
