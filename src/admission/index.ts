@@ -8,6 +8,7 @@ import { helmReleaseValidator } from './validators/helm-release.ts';
 import { nodeCordonValidator } from './validators/node-cordon.ts';
 import { overrideGuardValidator } from './validators/override-guard.ts';
 import { statefulSetValidator } from './validators/statefulset.ts';
+import { longhornSettingsValidator, storageTeardownValidator, storageUpgradeValidator } from './validators/storage-teardown.ts';
 import { upgradeValidator } from './validators/upgrade.ts';
 
 export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
@@ -18,6 +19,9 @@ export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
   statefulSetValidator,
   pvcDeleteValidator,
   overrideGuardValidator,
+  storageTeardownValidator,
+  longhornSettingsValidator,
+  storageUpgradeValidator,
 ];
 
 export function createValidators(config: Config): Validator[] {

@@ -7,6 +7,7 @@ export const CHECK_IDS = [
   'node-local-volume',
   'orphan-pvc',
   'pvc-delete',
+  'storage-teardown',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

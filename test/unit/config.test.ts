@@ -46,7 +46,7 @@ describe('loadConfig defaults', () => {
     expect(Object.keys(config.checks).sort()).toEqual([...CHECK_IDS].sort());
     for (const id of CHECK_IDS) expect(config.checks[id].mode).toBe('enforce');
     expect(config.overrides).toEqual({ allowedGroups: ['system:masters'], allowedUsers: [] });
-    expect(config.longhorn).toEqual({ namespace: 'longhorn-system' });
+    expect(config.longhorn).toEqual({ namespace: 'longhorn-system', serviceAccount: 'longhorn-service-account', nodeDownGraceSeconds: 30 });
     expect(config.upgrades.kinds).toEqual(DEFAULT_UPGRADE_KINDS);
     expect(config.upgrades.kinds.map((kind) => `${kind.resource}.${kind.group}/${kind.version}:${kind.operations.join('+')}`)).toEqual([
       'upgrades.harvesterhci.io/v1beta1:CREATE',

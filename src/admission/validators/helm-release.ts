@@ -15,6 +15,7 @@
 // them on the calling thread (unit tests, fuzzing).
 import { collectOrphanPvc, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
 import { collectDroppedPvcs, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
+import { storageUpgradeCheck } from './storage-upgrade-hook.ts';
 import type { Config } from '../../config.ts';
 import type { ParsedManifest } from '../../helm/manifest.ts';
 import { ManifestPool } from '../../helm/manifest-pool.ts';
@@ -222,6 +223,9 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   const results = new CheckResults(context, true)
     .run('orphan-pvc', (cap) => collectOrphanPvc(snapshot, { release, operation, manifest }, cap))
     .run('pvc-delete', (cap) => collectDroppedPvcs(snapshot, { release, operation, manifest }, cap));
+  // Issue 20.3: an upgrade or rollback of the storage system's own chart is an upgrade like any other.
+  const storage = storageUpgradeCheck(release, operation);
+  if (storage) results.run(storage.check, (cap) => storage.collect(snapshot, cap));
   return decide(context, {
     action,
     findings: results.findings,
