@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Document, isMap, isPair, isScalar, isSeq } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { createValidators } from '../src/admission/index.ts';
 import type { Operation, RuleWithOperations, WebhookDeclaration } from '../src/admission/types.ts';
@@ -225,6 +225,8 @@ function defaultAt(path: string): unknown {
   return valueAt(defaultConfig(), path);
 }
 
+const YAML11_BOOLEAN = /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
+
 export function valuesConfigBlock(): string {
   const document = new Document({ config: chartDefaultConfig() });
   const root = document.contents;
@@ -232,6 +234,12 @@ export function valuesConfigBlock(): string {
     const configPair = root.items[0];
     if (configPair && isPair(configPair)) commentKeys(configPair.value as YamlNode, CONFIG_SCHEMA as SchemaLike, '');
   }
+  // Helm reads values as YAML 1.1, where a plain off/on/yes/no is a boolean: quote such strings (a mode `off`).
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && YAML11_BOOLEAN.test(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
   const body = document.toString({ lineWidth: 0 }).trimEnd();
   return `${CONFIG_BEGIN}\n${body}\n${CONFIG_END}`;
 }

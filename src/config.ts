@@ -63,6 +63,17 @@ export interface Config {
     readonly serviceAccount: string;
     readonly nodeDownGraceSeconds: number;
   };
+  readonly helm: {
+    readonly storageNamespaces: readonly string[];
+    readonly manifestWorkers: number;
+    readonly manifestDeadlineMs: number;
+    readonly manifestQueue: number;
+  };
+  readonly pvcDelete: {
+    readonly automationUsers: readonly string[];
+    readonly automationGroups: readonly string[];
+    readonly others: CheckMode;
+  };
   readonly nodeLocal: {
     readonly csiDrivers: readonly string[];
     readonly ignoredHostPathPrefixes: readonly string[];
@@ -238,6 +249,45 @@ export const CONFIG_SCHEMA: SchemaNode = {
         minimum: 0,
         default: 30,
         description: "a Node NotReady/Unknown for longer than this is down: its replicas no longer count as copies",
+      },
+    }),
+    helm: section('Helm release records', {
+      storageNamespaces: stringList(
+        'namespaces whose release records may describe a release of another namespace (Helm SDK users such as Flux storageNamespace); elsewhere a record is judged in its own namespace',
+        [],
+      ),
+      manifestWorkers: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 16,
+        default: 2,
+        description: 'worker threads reading release manifests off the event loop (0: read on the event loop)',
+      },
+      manifestDeadlineMs: {
+        type: 'integer',
+        minimum: 100,
+        default: 2000,
+        description: 'a release record not read within this time (queue included) is refused with the reason',
+      },
+      manifestQueue: {
+        type: 'integer',
+        minimum: 0,
+        default: 16,
+        description: 'release records waiting for a worker beyond this are refused as busy',
+      },
+    }),
+    pvcDelete: section('the pvc-delete check on PVC DELETE requests', {
+      automationUsers: stringList('users whose deletes of Bound PVCs with reclaim policy Delete are refused (GitOps controllers)', [
+        'system:serviceaccount:argocd:argocd-application-controller',
+        'system:serviceaccount:flux-system:kustomize-controller',
+        'system:serviceaccount:flux-system:helm-controller',
+      ]),
+      automationGroups: stringList('groups treated like automationUsers', []),
+      others: {
+        type: 'string',
+        enum: ['enforce', 'warn', 'off'],
+        default: 'off',
+        description: 'what such a delete by anyone else (a person by hand) gets',
       },
     }),
     nodeLocal: section('what the node-local-volume check counts as data kept on one node', {

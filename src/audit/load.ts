@@ -281,23 +281,18 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
   }
   return arrayAt(list, 'items').map((item) => {
     const labels = objectAt(objectAt(item, 'metadata'), 'labels');
-    const skip = stringAt(labels, SKIP_LABEL);
-    return { version: Number(stringAt(labels, 'version') || Number.NaN), status: stringAt(labels, 'status'), ...(skip !== '' ? { skip } : {}) };
+    const overrides: Record<string, string> = {};
+    for (const [key, value] of Object.entries(labels ?? {})) {
+      if (key.startsWith('volume-guard.io/') && typeof value === 'string') overrides[key] = value;
+    }
+    return { version: Number(stringAt(labels, 'version') || Number.NaN), status: stringAt(labels, 'status'), labels: overrides };
   });
 }
 
 // ------------------------------------------------------------------------------------------------ release labels
 
-/** The skip label of a release's latest revision (from the revisions --release already read), as an override carrier. */
-export function releaseLabelCarriers(namespace: string, name: string, revisions: readonly ReleaseRevision[]): OverrideCarrier[] {
-  let latest: ReleaseRevision | undefined;
-  for (const revision of revisions) if (Number.isFinite(revision.version) && (latest === undefined || revision.version > latest.version)) latest = revision;
-  if (latest?.skip === undefined) return [];
-  return [{ kind: 'HelmRelease', namespace, name, annotations: {}, labels: { [SKIP_LABEL]: latest.skip }, appliesTo: RELEASE_LABEL_APPLIES_TO }];
-}
-
-/** When volume-guard reads a skip label on a release: Helm carries custom labels over to every later revision. */
-const RELEASE_LABEL_APPLIES_TO = 'every later helm upgrade or rollback of this release (Helm copies release labels to each new revision)';
+/** Where a release's skip label counts: Helm carries custom labels over to later revisions, volume-guard does not. */
+const RELEASE_LABEL_APPLIES_TO = 'only the Helm revision named by volume-guard.io/skip-revision (Helm copies release labels into later revisions, where they are not honored)';
 
 /**
  * Helm releases whose latest revision carries a `volume-guard.io/skip` label (`helm install --labels ...`), read

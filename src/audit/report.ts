@@ -3,7 +3,7 @@
 
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { collectNodeLocalVolume, DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
@@ -22,6 +22,8 @@ import {
   type AuditScope,
   type AuditScopeSummary,
   type AuditSummary,
+  type LingeringOverride,
+  type ReleaseRevision,
 } from './types.ts';
 
 export interface AuditInput {
@@ -228,7 +230,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     .filter((entry) => modes[entry.finding.check] !== 'off')
     .map((entry) => toAuditFinding(model, entry, modes[entry.finding.check] === 'warn'))
     .sort(compareFindings);
-  const overrides = lingeringOverrides(model, input.upgradeObjects);
+  const overrides = [...lingeringOverrides(model, input.upgradeObjects), ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : [])];
   return {
     apiVersion: AUDIT_API_VERSION,
     generatedAt: input.generatedAt,
@@ -244,4 +246,36 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     overrides,
     notes,
   };
+}
+
+/**
+ * A `volume-guard.io/skip` release label on the latest revision: Helm copies it into every later revision, where
+ * volume-guard does not honor it (it counts only in the revision `volume-guard.io/skip-revision` names). Listed so
+ * it can be removed.
+ */
+function releaseLabelOverrides(scope: Extract<AuditScope, { kind: 'release' }>): LingeringOverride[] {
+  let latest: ReleaseRevision | undefined;
+  for (const revision of scope.revisions) {
+    if (Number.isFinite(revision.version) && (latest === undefined || revision.version > latest.version)) latest = revision;
+  }
+  const value = latest?.labels?.[SKIP_KEY];
+  if (latest === undefined || value === undefined) return [];
+  const parsed = parseSkip(value);
+  const scopedTo = latest.labels?.['volume-guard.io/skip-revision'];
+  return [
+    {
+      object: { kind: 'Secret', namespace: scope.namespace, name: `sh.helm.release.v1.${scope.name}.v${latest.version}` },
+      field: 'label',
+      key: SKIP_KEY,
+      value,
+      checks: [],
+      unknown: [...parsed.unknown],
+      effect:
+        `lingering: Helm copies it into later revisions, where it is not honored` +
+        `${scopedTo !== undefined ? ` (it counted in revision ${scopedTo} only)` : ''}; ` +
+        `remove with helm upgrade --labels ${SKIP_KEY}=null,volume-guard.io/skip-revision=null`,
+      appliesTo: `the Helm release revision named by volume-guard.io/skip-revision only`,
+      reason: latest.labels?.[SKIP_REASON_KEY] ?? '',
+    },
+  ];
 }

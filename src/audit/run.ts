@@ -5,7 +5,7 @@ import { HttpKubeClient } from '../cluster/kube-client.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { EXIT_NO_RISK, EXIT_RISKS, type AuditOptions } from './command.ts';
 import { AuditError } from './errors.ts';
-import { listReleaseLabelOverrides, listReleaseRevisions, releaseLabelCarriers, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
+import { listReleaseLabelOverrides, listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
 import { renderPolicyReports } from './policyreport.ts';
 import { renderJson, renderTable } from './render.ts';
 import { buildAuditReport } from './report.ts';
@@ -96,10 +96,8 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     );
   }
   const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, timeoutMs), config.upgrades.kinds, timeoutMs);
-  // --release already read the release's Secrets (metadata only): its labels; otherwise every release's.
-  const releaseLabels = options.release
-    ? { carriers: releaseLabelCarriers(options.release.namespace, options.release.name, revisions), notes: [] }
-    : await listReleaseLabelOverrides(kubeConfig, timeoutMs);
+  // --release: the report reads the labels of the revisions already listed; otherwise every release's, metadata only.
+  const releaseLabels = options.release ? { carriers: [], notes: [] } : await listReleaseLabelOverrides(kubeConfig, timeoutMs);
   const report = buildAuditReport({
     model,
     scope: scopeFrom(options, revisions),

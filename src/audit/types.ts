@@ -21,8 +21,8 @@ export type AuditScope =
 export interface ReleaseRevision {
   readonly version: number;
   readonly status: string;
-  /** Its `volume-guard.io/skip` release label, when it has one (helm --labels; carried over to later revisions). */
-  readonly skip?: string;
+  /** Its `volume-guard.io/` labels (release-label overrides), when read. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** A finding of a check, with what it blocks and how to get past it. */

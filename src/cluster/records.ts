@@ -147,7 +147,7 @@ export interface PersistentVolumeClaimRecord {
   readonly storageClassName: string;
   /** Only the release labels `app.kubernetes.io/instance` and `release`, plus `volume-guard.io/` labels. */
   readonly labels: Labels;
-  /** Only `volume-guard.io/` annotations plus `meta.helm.sh/release-name` / `meta.helm.sh/release-namespace`. */
+  /** Only `volume-guard.io/` annotations plus `meta.helm.sh/release-name`, `-namespace` and `helm.sh/resource-policy`. */
   readonly annotations: Labels;
   readonly ownerReferences: readonly OwnerRef[];
   readonly creationTimestamp: string;

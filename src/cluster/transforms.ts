@@ -36,6 +36,8 @@ import {
 
 export const HELM_RELEASE_NAME_ANNOTATION = 'meta.helm.sh/release-name';
 export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace';
+/** `keep`: Helm leaves the object in place when an upgrade drops it or the release is uninstalled. */
+export const HELM_RESOURCE_POLICY_ANNOTATION = 'helm.sh/resource-policy';
 /** Labels charts put on what a release creates (the StatefulSet selector usually carries one of them). */
 export const PROVISIONED_BY_ANNOTATION = 'pv.kubernetes.io/provisioned-by';
 
@@ -266,6 +268,7 @@ export function transformPersistentVolumeClaim(raw: unknown): PersistentVolumeCl
     annotations: pickEntries(stringMapAt(metadata, 'annotations'), [ANNOTATION_PREFIX], [
       HELM_RELEASE_NAME_ANNOTATION,
       HELM_RELEASE_NAMESPACE_ANNOTATION,
+      HELM_RESOURCE_POLICY_ANNOTATION,
     ]),
     ownerReferences: ownerReferencesOf(metadata),
     creationTimestamp: stringAt(metadata, 'creationTimestamp'),

@@ -211,7 +211,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
         done();
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const trace = request.admissionTrace!;
       const validator = registry.get(request.params.target)!;
       const body = request.body;
@@ -238,7 +238,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
 
       let decision: Decision;
       try {
-        decision = validator.handle(admission, context);
+        decision = validator.handleAsync ? await validator.handleAsync(admission, context) : validator.handle(admission, context);
         trace.outcome = outcomeOf(decision);
       } catch (error) {
         log.error(

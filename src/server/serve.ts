@@ -172,6 +172,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     } finally {
       clearTimeout(force);
     }
+    await dependencies.registry.close();
     await dependencies.close?.();
     log.info('volume-guard stopped');
   }

@@ -43,6 +43,8 @@ describe('declarations', () => {
       'node-cordon',
       'pod-eviction',
       'helm-release',
+      'statefulset',
+      'pvc-delete',
       'overrides',
       'pod-delete',
       'machine',
