@@ -5,8 +5,9 @@
 //
 //   --quick                 CI-size runs: a couple of seconds per load run, fewer iterations
 //   --sections a,b          floor (vs a bare HTTPS server), scale (small vs large model), peers (LIST per request,
-//                           needs the harness API server), e2e (through the API server); default: all
-//   --sizes small,large     cluster sizes for scale (tiny, small, large)
+//                           needs the harness API server), e2e (through the API server), pressure (cordons at a
+//                           steady rate while 100 KB, 1 MB and hostile 2 MiB Helm releases arrive); default: all
+//   --sizes small,large     cluster sizes for scale (tiny, small, large, xl: Kubernetes' scalability limits)
 //   --floor-size large      the size compared with the floor
 //   --connections 20        autocannon connections (pipelining is always 1, like the API server)
 //   --duration 5            seconds per measured load run
@@ -57,7 +58,7 @@ const defaults = defaultOptions(values.quick);
 const sections = values.sections === undefined ? defaults.sections : list(values.sections);
 for (const section of sections) if (!(SECTIONS as readonly string[]).includes(section)) fail(`unknown section "${section}" (known: ${SECTIONS.join(', ')})`);
 const sizes = values.sizes === undefined ? defaults.sizes : list(values.sizes);
-for (const size of sizes) if (!isClusterSize(size)) fail(`unknown size "${size}" (known: tiny, small, large)`);
+for (const size of sizes) if (!isClusterSize(size)) fail(`unknown size "${size}" (known: tiny, small, large, xl)`);
 const floorSize = values['floor-size'] ?? (values.sizes === undefined ? defaults.floorSize : sizes[sizes.length - 1]!);
 if (!isClusterSize(floorSize)) fail(`unknown --floor-size "${floorSize}"`);
 const positive = (name: string, value: string | undefined, fallback: number): number => {

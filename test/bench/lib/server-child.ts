@@ -216,7 +216,10 @@ async function runGuard(): Promise<void> {
 
 async function runFloor(): Promise<void> {
   const tls = { certPem: readFileSync(options.certFile, 'utf8'), keyPem: readFileSync(options.keyFile, 'utf8') };
-  const floor = options.mode === 'fastify-floor' ? await startFastifyFloorServer(tls) : await startFloorServer(tls);
+  const floor =
+    options.mode === 'fastify-floor'
+      ? await startFastifyFloorServer(tls)
+      : await startFloorServer(tls, options.mode === 'parse-nothing-floor' ? 'parse-nothing' : 'minimal-correct');
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'memory') send({ type: 'memory', memory: memory() });
     if (message.type === 'cpu') send({ type: 'cpu', micros: cpuNow() });
