@@ -3,7 +3,7 @@ import { allowAllValidator } from '../admission/allow-all.ts';
 import { VALIDATOR_FACTORIES } from '../admission/index.ts';
 import { createRegistry } from '../admission/registry.ts';
 import { VOLUME_SETS } from '../checks/longhorn-health.ts';
-import { createKubeConfig, type KubeConfigOptions } from '../cluster/kubeconfig.ts';
+import { createApiCredentials, type KubeConfigOptions } from '../cluster/kubeconfig.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { startClusterModel } from '../cluster/start.ts';
 import type { Config } from '../config.ts';
@@ -17,7 +17,7 @@ export function createClusterDependencies(
   // Its volume sets keep the at-risk volumes current on every write, so an upgrade check never scans them all.
   const model = new ClusterModel(VOLUME_SETS, { nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000 });
   const running = startClusterModel({
-    kubeConfig: createKubeConfig(kube),
+    kubeConfig: createApiCredentials(kube),
     sink: model,
     registry: context.metrics.registry,
     config: { longhornNamespace: config.longhorn.namespace, resyncSeconds: config.model.resyncSeconds },
