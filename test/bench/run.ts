@@ -14,7 +14,7 @@
 //   --cases cordon,helm     only cases whose id starts with one of these
 //   --out report.json       write the JSON report there
 //   --log-level info        volume-guard's log level while serving (production default: info, a line per request)
-//   --node-flags "--x --y"  extra Node flags for the server children (e.g. --max-semi-space-size=8)
+//   --node-flags "--x --y"  Node flags for the server children instead of the chart's nodeOptions (default)
 //   --cpu-prof DIR          write V8 CPU profiles of the server children into DIR (for finding hotspots)
 
 import { writeFile } from 'node:fs/promises';
@@ -80,7 +80,7 @@ const options: BenchOptions = {
 };
 
 profileChildrenInto(values['cpu-prof']);
-childNodeFlags((values['node-flags'] ?? '').split(' ').filter(Boolean));
+if (values['node-flags'] !== undefined) childNodeFlags(values['node-flags'].split(' ').filter(Boolean));
 const report = await runBench(options, (line) => process.stderr.write(`${line}\n`));
 process.stdout.write(`${formatSummary(report)}\n`);
 if (values.out) {

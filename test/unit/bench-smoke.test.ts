@@ -26,6 +26,9 @@ describe('benchmark smoke run', () => {
     expect(report.errors).toEqual({});
     const json = JSON.parse(JSON.stringify(report)) as typeof report;
     expect(json.schema).toBe('volume-guard-bench/1');
+    // The servers ran with the chart's NODE_OPTIONS, and the chart's memory limit was read for the peak-RSS check.
+    expect(json.server.nodeFlags).toEqual(json.server.chartNodeOptions);
+    expect(json.server.chartMemoryLimitBytes).toBeGreaterThan(0);
     expect(json.machine).toMatchObject({ nproc: finiteNumber, cpuModel: expect.any(String), node: process.version, mapGetNanos: finiteNumber });
     const sizes = json.serve?.sizes ?? [];
     expect(sizes.map((size) => size.size)).toEqual(['tiny']);
@@ -88,6 +91,8 @@ describe('benchmark smoke run', () => {
         'pressure/tiny/cordon-p99',
         'pressure/tiny/cordon-failures',
         'rss/tiny/after-helm-pressure',
+        'rss-peak/tiny',
+        'rss-peak/tiny-under-Helm-pressure',
       ]),
     );
     const summary = formatSummary(report);

@@ -44,6 +44,8 @@ export interface MemoryFigures {
   readonly heapUsedBytes: number;
   readonly heapTotalBytes: number;
   readonly externalBytes: number;
+  /** The process's peak RSS so far (getrusage maxrss). */
+  readonly maxRssBytes: number;
 }
 
 export interface InProcessFigures {

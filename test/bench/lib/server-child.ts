@@ -36,7 +36,7 @@ function send(message: ChildMessage): void {
 function memory(): MemoryFigures {
   if (gc) for (let i = 0; i < 4; i++) gc();
   const usage = process.memoryUsage();
-  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external };
+  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
 function decisionOf(decision: Decision): CaseResult['decision'] {
