@@ -35,7 +35,7 @@ export const CHART_CONFIG_OVERRIDES = {
 /** The namespace and release name deploy/ is rendered for. */
 export const DEPLOY_NAMESPACE = 'volume-guard';
 export const DEPLOY_RELEASE = 'volume-guard';
-/** deploy/ includes matchConditions, GA (on by default) from Kubernetes 1.30. */
+/** deploy/ includes matchConditions (beta and on by default from Kubernetes 1.28, GA in 1.30). */
 export const DEPLOY_KUBE_VERSION = '1.30.0';
 
 // ---- webhooks.json ----
@@ -49,6 +49,8 @@ export interface UpgradeKindsRule {
   readonly upgradeKinds: {
     readonly operations?: readonly Operation[];
     readonly scope?: RuleWithOperations['scope'];
+    /** `status`: the rule names each kind's status subresource (`plans/status`). */
+    readonly subresource?: string;
   };
 }
 
@@ -57,16 +59,21 @@ export type ChartRule = RuleWithOperations | UpgradeKindsRule;
 /** One webhook as the chart's template reads it from files/webhooks.json. */
 export interface ChartWebhook extends Omit<WebhookDeclaration, 'rules'> {
   readonly path: string;
-  /** Some rule may match namespaced resources: the chart adds the system-namespace exclusion. */
+  /** Some rule may match namespaced resources. */
   readonly namespaced: boolean;
   readonly rules: readonly ChartRule[];
 }
 
-function ruleForKind(kind: GuardedUpgradeKind, operations: readonly Operation[], scope: RuleWithOperations['scope']): RuleWithOperations {
+function ruleForKind(
+  kind: GuardedUpgradeKind,
+  operations: readonly Operation[],
+  scope: RuleWithOperations['scope'],
+  subresource = '',
+): RuleWithOperations {
   return {
     apiGroups: [kind.group],
     apiVersions: [kind.version],
-    resources: [kind.resource],
+    resources: [subresource ? `${kind.resource}/${subresource}` : kind.resource],
     operations: [...operations],
     ...(scope ? { scope } : {}),
   };
@@ -76,7 +83,9 @@ function ruleForKind(kind: GuardedUpgradeKind, operations: readonly Operation[],
 export function expandRules(rules: readonly ChartRule[], kinds: readonly GuardedUpgradeKind[]): RuleWithOperations[] {
   return rules.flatMap((rule) =>
     'upgradeKinds' in rule
-      ? kinds.map((kind) => ruleForKind(kind, rule.upgradeKinds.operations ?? kind.operations, rule.upgradeKinds.scope))
+      ? kinds.map((kind) =>
+          ruleForKind(kind, rule.upgradeKinds.operations ?? kind.operations, rule.upgradeKinds.scope, rule.upgradeKinds.subresource),
+        )
       : [rule],
   );
 }
@@ -89,10 +98,13 @@ function kindsBlockAt(rules: readonly RuleWithOperations[], start: number, kinds
   if (kinds.length === 0 || block.length < kinds.length) return undefined;
   const scope = block[0]!.scope;
   const fixedOperations = block[0]!.operations;
-  const matches = (operationsOf: (index: number) => readonly Operation[]) =>
-    block.every((rule, index) => sameJson(rule, ruleForKind(kinds[index]!, operationsOf(index), scope)));
-  if (matches((index) => kinds[index]!.operations)) return { upgradeKinds: scope ? { scope } : {} };
-  if (matches(() => fixedOperations)) return { upgradeKinds: { operations: [...fixedOperations], ...(scope ? { scope } : {}) } };
+  for (const subresource of ['', 'status']) {
+    const extra = { ...(scope ? { scope } : {}), ...(subresource ? { subresource } : {}) };
+    const matches = (operationsOf: (index: number) => readonly Operation[]) =>
+      block.every((rule, index) => sameJson(rule, ruleForKind(kinds[index]!, operationsOf(index), scope, subresource)));
+    if (matches((index) => kinds[index]!.operations)) return { upgradeKinds: extra };
+    if (matches(() => fixedOperations)) return { upgradeKinds: { operations: [...fixedOperations], ...extra } };
+  }
   return undefined;
 }
 
@@ -124,6 +136,7 @@ export function chartWebhooks(config: Config = defaultConfig()): ChartWebhook[] 
       ...(declaration.objectSelector ? { objectSelector: declaration.objectSelector } : {}),
       ...(declaration.namespaceSelector ? { namespaceSelector: declaration.namespaceSelector } : {}),
       ...(declaration.matchConditions?.length ? { matchConditions: declaration.matchConditions } : {}),
+      ...(declaration.workload ? { workload: declaration.workload } : {}),
     }));
 }
 

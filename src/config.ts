@@ -56,6 +56,8 @@ export interface Config {
   readonly log: { readonly level: LogLevel };
   readonly checks: Readonly<Record<CheckId, { readonly mode: CheckMode }>>;
   readonly overrides: { readonly allowedGroups: readonly string[]; readonly allowedUsers: readonly string[] };
+  /** Identities whose evictions are pod restarts (descheduler, VPA updater), not drains. */
+  readonly evictions: { readonly restartUsers: readonly string[]; readonly restartGroups: readonly string[] };
   readonly longhorn: {
     readonly namespace: string;
     readonly serviceAccount: string;
@@ -209,6 +211,13 @@ export const CONFIG_SCHEMA: SchemaNode = {
     overrides: section('who may use the volume-guard.io/skip override (both empty: RBAC alone decides)', {
       allowedGroups: stringList('groups whose overrides are honored', ['system:masters']),
       allowedUsers: stringList('users whose overrides are honored', []),
+    }),
+    evictions: section('evictions that restart a pod rather than drain a node', {
+      restartUsers: stringList(
+        'users (e.g. system:serviceaccount:kube-system:descheduler) whose evictions from a schedulable node are allowed when the pod can only come back next to its data',
+        [],
+      ),
+      restartGroups: stringList('groups whose evictions count as restarts, like restartUsers', []),
     }),
     longhorn: section('Longhorn', {
       namespace: {

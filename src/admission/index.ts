@@ -4,8 +4,10 @@ import { createRegistry, type ValidatorRegistry } from './registry.ts';
 import type { Validator, ValidatorFactory } from './validator.ts';
 import { podEvictionValidator } from './validators/eviction.ts';
 import { helmReleaseValidator } from './validators/helm-release.ts';
+import { machineValidator } from './validators/machine.ts';
 import { nodeCordonValidator } from './validators/node-cordon.ts';
 import { overrideGuardValidator } from './validators/override-guard.ts';
+import { podDeleteValidator } from './validators/pod-delete.ts';
 import { longhornSettingsValidator, storageTeardownValidator, storageUpgradeValidator } from './validators/storage-teardown.ts';
 import { upgradeValidator } from './validators/upgrade.ts';
 
@@ -15,6 +17,8 @@ export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
   podEvictionValidator,
   helmReleaseValidator,
   overrideGuardValidator,
+  podDeleteValidator,
+  machineValidator,
   storageTeardownValidator,
   longhornSettingsValidator,
   storageUpgradeValidator,

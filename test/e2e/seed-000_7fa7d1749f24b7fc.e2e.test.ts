@@ -22,7 +22,8 @@ describe('seed 000: a reinstall must not silently adopt the PVC an uninstall lef
   });
   afterAll(async () => {
     await uninstall();
-    await deleteObjects(['pvc', '--all', '-n', NS]);
+    // The role the test gives alice too, so the file can run again on the same cluster.
+    await deleteObjects(['pvc', '--all', '-n', NS], ['rolebinding', 'alice-pvc-editor', '-n', NS], ['role', 'pvc-editor', '-n', NS]);
   });
 
   it('install → uninstall (warned) → reinstall denied naming the PVC → allowed after an admin marks it for reuse', async () => {
@@ -42,6 +43,12 @@ describe('seed 000: a reinstall must not silently adopt the PVC an uninstall lef
     expect(denied.stderr).toContain('INSTALLATION FAILED');
     expect(denied.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
     expect(denied.stderr).toContain(`${NS}/${PVC}`);
+    // Issue 12.17 / 19.1: what would become of the PVC and why, and the commands for this situation.
+    expect(denied.stderr).toContain(`\n  adopted: PVC ${NS}/${PVC}`);
+    expect(denied.stderr).toContain('\nHelm stopped before changing any resource.\n');
+    expect(denied.stderr).toContain(`kubectl annotate pvc -n ${NS} ${PVC} volume-guard.io/reuse=true`);
+    expect(denied.stderr).toContain('\n  helm install ... --labels volume-guard.io/skip=orphan-pvc');
+    if (process.env['SHOW_DENIALS']) process.stderr.write(`${denied.stderr}\n`);
     // Helm aborted before creating anything.
     expect((await kubectl(['get', 'statefulset', 'devlake-mysql', '-n', NS])).code).not.toBe(0);
     expect((await helm(['status', 'devlake', '-n', NS])).code).not.toBe(0);

@@ -29,6 +29,7 @@ const declaration: WebhookDeclaration = {
         "(has(object.metadata.labels) && 'status' in object.metadata.labels && object.metadata.labels['status'] == 'uninstalling'))",
     },
   ],
+  workload: 'helm-releases',
 };
 
 function describeOperation(operation: string, release: { namespace: string; name: string; version: number }): string {

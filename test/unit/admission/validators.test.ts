@@ -44,6 +44,8 @@ describe('declarations', () => {
       'pod-eviction',
       'helm-release',
       'overrides',
+      'pod-delete',
+      'machine',
       'storage-teardown',
       'longhorn-settings',
       'storage-upgrade',
