@@ -194,13 +194,15 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
   const pressure = report.pressure;
   if (pressure) {
     const under = pressure.underHelm;
-    const p99 = under.server?.p99 ?? Number.NaN;
+    // Read on the client side: a cordon waiting behind manifest work on the event loop waits before Fastify's
+    // onRequest, where the server-side duration starts, so only the client sees what the API server would.
+    const p99 = under.client.requests > 0 ? under.client.latency.p99 : Number.NaN;
     const helmAnswers = pressure.helm.map((stream) => `${stream.manifest} ${stream.run.requests} answered (${Object.entries(stream.run.statusCodes).map(([code, n]) => `${code}×${n}`).join(' ') || 'none'}), p99 ${micros(stream.run.latency.p99)}`).join('; ');
     checks.push({
       id: `pressure/${pressure.size}/cordon-p99`,
-      target: 'cordon p99 ≤ 5 ms while Helm releases (100 KB, 1 MB, hostile 2 MiB) are parsed',
+      target: 'cordon p99 ≤ 5 ms (client side) while Helm releases (100 KB, 1 MB, hostile 2 MiB) are parsed',
       measured:
-        `server p99 ${micros(p99)}, client p99 ${micros(under.client.latency.p99)} at ${pressure.cordonRate}/s ` +
+        `client p99 ${micros(p99)}, server p99 ${micros(under.server?.p99)} at ${pressure.cordonRate}/s ` +
         `(alone: server p99 ${micros(pressure.alone.server?.p99)}, client p99 ${micros(pressure.alone.client.latency.p99)}); Helm: ${helmAnswers}`,
       met: Number.isFinite(p99) ? p99 <= 5_000 : null,
     });
