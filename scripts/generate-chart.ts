@@ -18,8 +18,10 @@ import { Document, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { createValidators } from '../src/admission/index.ts';
 import type { Operation, RuleWithOperations, WebhookDeclaration } from '../src/admission/types.ts';
-import { MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
+import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
 import { CONFIG_SCHEMA, defaultConfig } from '../src/config.ts';
+import { prometheusRulesFile } from '../src/observe/alerts.ts';
+import { grafanaDashboardFile } from '../src/observe/dashboard.ts';
 import type { Config, GuardedUpgradeKind } from '../src/config.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -153,7 +155,8 @@ export function rbacFile(): string {
     resource: permission.resource,
     verbs: [...permission.verbs],
   }));
-  return `${JSON.stringify({ generatedBy: 'scripts/generate-chart.ts from src/cluster/permissions.ts', rules }, null, 2)}\n`;
+  const eventRules = EVENT_PERMISSIONS.map((permission) => ({ apiGroup: permission.apiGroup, resource: permission.resource, verbs: [...permission.verbs] }));
+  return `${JSON.stringify({ generatedBy: 'scripts/generate-chart.ts from src/cluster/permissions.ts', rules, eventRules }, null, 2)}\n`;
 }
 
 // ---- values.yaml `config:` block ----
@@ -325,6 +328,8 @@ export function chartOutputs(): Output[] {
   return [
     { path: join(CHART_DIR, 'files', 'webhooks.json'), content: webhooksFile() },
     { path: join(CHART_DIR, 'files', 'rbac.json'), content: rbacFile() },
+    { path: join(CHART_DIR, 'files', 'prometheus-rules.yaml'), content: prometheusRulesFile() },
+    { path: join(CHART_DIR, 'files', 'grafana-dashboard.json'), content: grafanaDashboardFile() },
     { path: valuesPath, content: valuesFile(read(valuesPath)) },
     { path: schemaPath, content: valuesSchemaFile(read(schemaPath)) },
   ];

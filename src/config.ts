@@ -75,6 +75,7 @@ export interface Config {
     readonly resyncSeconds: number;
   };
   readonly shutdown: { readonly drainDelayMs: number; readonly timeoutMs: number };
+  readonly events: { readonly enabled: boolean };
 }
 
 export const DEFAULT_UPGRADE_KINDS: readonly GuardedUpgradeKind[] = [
@@ -314,6 +315,13 @@ export const CONFIG_SCHEMA: SchemaNode = {
         minimum: 0,
         default: 20_000,
         description: 'in-flight requests still running after this are cut off',
+      },
+    }),
+    events: section('Kubernetes Events for denied requests', {
+      enabled: {
+        type: 'boolean',
+        default: true,
+        description: 'record each denied request as an events.k8s.io Event on the object it concerns (needs create/patch on events)',
       },
     }),
   },

@@ -11,6 +11,7 @@ import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
 import { RESOURCE_KINDS, type ResourceKind } from '../cluster/records.ts';
+import type { CheckMode } from '../config.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
 import { lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
 import { releaseFindings, releaseState } from './release.ts';
@@ -33,6 +34,8 @@ export interface AuditInput {
   readonly notes?: readonly string[];
   /** RFC 3339 time of the report, given by the caller (the builder reads no clock). */
   readonly generatedAt: string;
+  /** The configured check modes: `off` checks are not reported, `warn` findings are marked. Default: all enforce. */
+  readonly modes?: Readonly<Partial<Record<CheckId, CheckMode>>>;
   /** What counts as node-local data (the configuration's `nodeLocal`); the defaults when absent. */
   readonly nodeLocal?: NodeLocalOptions;
 }
@@ -97,7 +100,7 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation)
   }
 }
 
-function toAuditFinding(model: AuditModel, { finding, operation }: Placed): AuditFinding {
+function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean): AuditFinding {
   const accepted = overriddenBy(model, finding, operation);
   return {
     check: finding.check,
@@ -110,6 +113,7 @@ function toAuditFinding(model: AuditModel, { finding, operation }: Placed): Audi
     fix: CHECK_TEXT[finding.check].fix,
     override: overrideCommand(finding, operation),
     ...(accepted !== undefined ? { overriddenBy: accepted } : {}),
+    ...(warnMode ? { mode: 'warn' as const } : {}),
   };
 }
 
@@ -217,7 +221,13 @@ export function buildAuditReport(input: AuditInput): AuditReport {
   }
   notes.push(...(input.notes ?? []));
 
-  const findings = placed.map((entry) => toAuditFinding(model, entry)).sort(compareFindings);
+  const modes = input.modes ?? {};
+  const off = CHECK_IDS.filter((id) => modes[id] === 'off');
+  if (off.length > 0) notes.push(`not reported, mode off in the configuration: ${off.join(', ')}`);
+  const findings = placed
+    .filter((entry) => modes[entry.finding.check] !== 'off')
+    .map((entry) => toAuditFinding(model, entry, modes[entry.finding.check] === 'warn'))
+    .sort(compareFindings);
   const overrides = lingeringOverrides(model, input.upgradeObjects);
   return {
     apiVersion: AUDIT_API_VERSION,

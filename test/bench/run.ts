@@ -1,4 +1,4 @@
-// volume-guard's benchmark: `npm run bench -- [--quick] [--out report.json] [--sections floor,scale,peers,e2e]`.
+// volume-guard's benchmark: `npm run bench -- [--quick] [--out report.json] [--sections floor,scale,peers,e2e,risk]`.
 // Everything runs on loopback, is bounded in time and stops by itself. Progress goes to stderr, the summary to
 // stdout, the full report as JSON to --out. Figures are for the README's Performance section and are never
 // asserted by tests (test/unit/bench-smoke.test.ts checks the report's shape only).
@@ -6,7 +6,8 @@
 //   --quick                 CI-size runs: a couple of seconds per load run, fewer iterations
 //   --sections a,b          floor (vs a bare HTTPS server), scale (small vs large model), peers (LIST per request,
 //                           needs the harness API server), e2e (through the API server), pressure (cordons at a
-//                           steady rate while 100 KB, 1 MB and hostile 2 MiB Helm releases arrive); default: all
+//                           steady rate while 100 KB, 1 MB and hostile 2 MiB Helm releases arrive), risk (risk
+//                           gauges: evaluation and scrape cost, in process, per --sizes); default: all
 //   --sizes small,large     cluster sizes for scale (tiny, small, large, xl: Kubernetes' scalability limits)
 //   --floor-size large      the size compared with the floor
 //   --connections 20        autocannon connections (pipelining is always 1, like the API server)

@@ -17,7 +17,7 @@ import { createValidators } from '../../src/admission/index.ts';
 import type { WebhookDeclaration } from '../../src/admission/types.ts';
 import { selfExclusionCondition } from '../../src/admission/webhooks.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
-import { MODEL_PERMISSIONS } from '../../src/cluster/permissions.ts';
+import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../../src/cluster/permissions.ts';
 import { startClusterModel } from '../../src/cluster/start.ts';
 import { defaultConfig, loadConfig } from '../../src/config.ts';
 import type { GuardedUpgradeKind } from '../../src/config.ts';
@@ -188,6 +188,8 @@ describe('helm template, cert-manager TLS (default)', () => {
         'Certificate',
         'Certificate',
         'ClusterRole',
+        'ClusterRole',
+        'ClusterRoleBinding',
         'ClusterRoleBinding',
         'ConfigMap',
         'Deployment',
@@ -292,11 +294,15 @@ describe('helm template, cert-manager TLS (default)', () => {
   });
 
   it("grants the ServiceAccount exactly the model's list/watch permissions", () => {
-    const role = one(objects, 'ClusterRole');
+    const role = one(objects, 'ClusterRole', `${RELEASE}-volume-guard`);
     expect(role.rules).toEqual(
       MODEL_PERMISSIONS.map((permission) => ({ apiGroups: [permission.apiGroup], resources: [permission.resource], verbs: [...permission.verbs] })),
     );
-    const binding = one(objects, 'ClusterRoleBinding');
+    // Its only writes, in a role of their own (config.events.enabled): Events for denied requests.
+    expect(one(objects, 'ClusterRole', `${RELEASE}-volume-guard-events`).rules).toEqual(
+      EVENT_PERMISSIONS.map((permission) => ({ apiGroups: [permission.apiGroup], resources: [permission.resource], verbs: [...permission.verbs] })),
+    );
+    const binding = one(objects, 'ClusterRoleBinding', `${RELEASE}-volume-guard`);
     const account = one(objects, 'ServiceAccount');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account.metadata.name, namespace: NAMESPACE }]);
@@ -640,7 +646,7 @@ describe("least privilege: the chart's ClusterRole", () => {
 
   beforeAll(async () => {
     rbacObjects = (await template([], RBAC_RELEASE)).filter((object) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(object.kind));
-    expect(kinds(rbacObjects)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount']);
+    expect(kinds(rbacObjects)).toEqual(['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ServiceAccount']);
     await must(applyFile('rbac-objects.yaml', rbacObjects), 'apply the chart RBAC');
     await must(applyFile('rbac-unbound.yaml', [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: unboundAccount, namespace: NAMESPACE } }]), 'unbound SA');
     await must(
@@ -716,7 +722,7 @@ describe("least privilege: the chart's ClusterRole", () => {
     }
   });
 
-  it('has no other resource permission than list/watch (beyond the self-review APIs every user has)', async () => {
+  it('has no other resource permission than list/watch, but create/patch on events (beyond the self-review APIs every user has)', async () => {
     // What `kubectl auth can-i --list` shows, as data: a SelfSubjectRulesReview made as the ServiceAccount.
     const request = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: NAMESPACE } };
     const file = await tempFile('rules-review.json', JSON.stringify(request));
@@ -725,6 +731,11 @@ describe("least privilege: the chart's ClusterRole", () => {
     const selfReviews = ['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'selfsubjectreviews'];
     const other = review.status.resourceRules.filter((rule) => !(rule.resources ?? []).every((resource) => selfReviews.includes(resource)));
     expect(other.length).toBeGreaterThan(0);
-    for (const rule of other) expect(rule.verbs.filter((verb) => verb !== 'list' && verb !== 'watch'), JSON.stringify(rule)).toEqual([]);
+    for (const rule of other) {
+      const events = (rule.apiGroups ?? []).every((group) => group === 'events.k8s.io') && (rule.resources ?? []).every((resource) => resource === 'events');
+      const allowed = events ? ['create', 'patch'] : ['list', 'watch'];
+      expect(rule.verbs.filter((verb) => !allowed.includes(verb)), JSON.stringify(rule)).toEqual([]);
+    }
+    expect(other.some((rule) => (rule.resources ?? []).includes('events'))).toBe(true);
   });
 });

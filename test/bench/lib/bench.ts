@@ -7,10 +7,11 @@ import { runE2e, type E2eResult } from './e2e.ts';
 import { runHttpSections, type HttpCaseFigures, type HttpSectionResult, type SizeFigures } from './http-sections.ts';
 import { runPeers, type PeersResult } from './peers.ts';
 import { runPressure, type PressureResult } from './pressure.ts';
+import { runRisk, type RiskResult } from './risk.ts';
 import type { ClusterSize } from './protocol.ts';
 import { ratio, round } from './stats.ts';
 
-export const SECTIONS = ['floor', 'scale', 'pressure', 'peers', 'e2e'] as const;
+export const SECTIONS = ['floor', 'scale', 'pressure', 'peers', 'e2e', 'risk'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -75,6 +76,7 @@ export interface BenchReport {
   readonly pressure?: PressureResult;
   readonly peers?: PeersResult;
   readonly e2e?: E2eResult;
+  readonly risk?: RiskResult;
   /** Sections that failed, with the reason (the others still report). */
   readonly errors: Readonly<Record<string, string>>;
   readonly targets: readonly TargetCheck[];
@@ -329,6 +331,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     : undefined;
   const peers = wants('peers') ? await capture('peers', () => runPeers({ ...options.peers, log })) : undefined;
   const e2e = wants('e2e') ? await capture('e2e', () => runE2e({ ...options.e2e, log })) : undefined;
+  const risk = wants('risk')
+    ? await capture('risk', () => runRisk({ sizes: options.sizes, iterations: options.quick ? 200 : 2_000, log }))
+    : undefined;
   const chart = chartNodeSettings();
   const server = { nodeFlags: [...currentChildNodeFlags()], chartNodeOptions: [...chart.nodeOptions], chartMemoryLimitBytes: chart.memoryLimitBytes ?? null };
   const sections = { server, ...(serve ? { serve } : {}), ...(pressure ? { pressure } : {}), ...(peers ? { peers } : {}), ...(e2e ? { e2e } : {}) };
@@ -339,6 +344,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     machine,
     options,
     ...sections,
+    ...(risk ? { risk } : {}),
     errors,
     targets: evaluateTargets(sections),
   };

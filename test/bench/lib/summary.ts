@@ -179,6 +179,25 @@ export function formatSummary(report: BenchReport): string {
     if (e2e.otherWebhookConfigurations.length > 0) out.push(`Other webhook configurations on the shared API server (called in both phases): ${e2e.otherWebhookConfigurations.join(', ')}`);
   }
 
+  const risk = report.risk;
+  if (risk) {
+    out.push('', '5. Risk gauges (issue 16): first evaluation after the list, one replica failing, one scrape of the gauges');
+    out.push(
+      table(
+        ['size', 'objects', 'first evaluation', 'churn p50/p99', 'scrape p50/p99', 'scrape bytes'],
+        risk.sizes.map((figures) => [
+          figures.size,
+          count(figures.objects),
+          `${figures.initialFlushMs} ms`,
+          `${formatMicros(figures.churnFlushMicros.p50)} / ${formatMicros(figures.churnFlushMicros.p99)}`,
+          `${formatMicros(figures.scrapeMicros.p50)} / ${formatMicros(figures.scrapeMicros.p99)}`,
+          String(figures.scrapeBytes),
+        ]),
+      ),
+    );
+    if (risk.scrapeRatio !== undefined) out.push(`Scrape p50 largest/smallest: ${risk.scrapeRatio}`);
+  }
+
   if (report.targets.length > 0) {
     out.push('', 'Targets (issues 8 and 15; reported, never asserted):');
     for (const check of report.targets) {
