@@ -4,14 +4,14 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiCredentials } from '../cluster/kubeconfig.ts';
 import { arrayAt, objectAt, stringAt } from '../cluster/unstructured.ts';
 import type { EventObject, EventSink } from './events.ts';
 
 const TIMEOUT_MS = 5_000;
 const USER_AGENT = 'volume-guard/events';
 
-async function call(kubeConfig: KubeConfig, method: string, path: string, body?: { type: string; data: unknown }): Promise<unknown> {
+async function call(kubeConfig: ApiCredentials, method: string, path: string, body?: { type: string; data: unknown }): Promise<unknown> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
@@ -49,7 +49,7 @@ async function call(kubeConfig: KubeConfig, method: string, path: string, body?:
   return parsed;
 }
 
-export function apiEventSink(kubeConfig: KubeConfig): EventSink {
+export function apiEventSink(kubeConfig: ApiCredentials): EventSink {
   return {
     async create(event: EventObject) {
       await call(kubeConfig, 'POST', `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(event.metadata.namespace)}/events`, { type: 'application/json', data: event });

@@ -3,7 +3,7 @@ import { allowAllValidator } from '../admission/allow-all.ts';
 import { VALIDATOR_FACTORIES } from '../admission/index.ts';
 import { createRegistry } from '../admission/registry.ts';
 import { VOLUME_SETS } from '../checks/longhorn-health.ts';
-import { createKubeConfig, type KubeConfigOptions } from '../cluster/kubeconfig.ts';
+import { createApiCredentials, type KubeConfigOptions } from '../cluster/kubeconfig.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { startClusterModel } from '../cluster/start.ts';
 import type { Config } from '../config.ts';
@@ -22,7 +22,7 @@ export function createClusterDependencies(
   kube: KubeConfigOptions = {},
 ): ServeDependencies {
   // Its volume sets keep the at-risk volumes current on every write, so an upgrade check never scans them all.
-  const kubeConfig = createKubeConfig(kube);
+  const kubeConfig = createApiCredentials(kube);
   const model = new ClusterModel(VOLUME_SETS, { nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000 });
   // The risk gauges follow the model's writes (src/observe): the informers write through the tracker's sink.
   const risks = new RiskTracker(model, {
