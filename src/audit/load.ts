@@ -291,21 +291,19 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
 
 // ------------------------------------------------------------------------------------------------ release labels
 
-/** Where a release's skip label counts: Helm carries custom labels over to later revisions, volume-guard does not. */
-const RELEASE_LABEL_APPLIES_TO = 'only the Helm revision named by volume-guard.io/skip-revision (Helm copies release labels into later revisions, where they are not honored)';
 
 /**
  * Helm releases whose latest revision carries a `volume-guard.io/skip` label (`helm install --labels ...`), read
  * metadata-only (labels, never the payload) from the release Secrets, in `namespace` or all namespaces. Without
  * permission to list Secrets, a note says so and the rest of the audit stands.
  */
-export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeoutMs: number, namespace?: string): Promise<UpgradeObjects> {
+export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeoutMs: number, namespace?: string): Promise<ReleaseLabels> {
   const path = namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
   let list: unknown;
   try {
     list = await getMetadataList(kubeConfig, path, { labelSelector: `owner=helm,${SKIP_LABEL}` }, timeoutMs);
   } catch (error) {
-    return { carriers: [], notes: [`Helm release labels not checked for lingering overrides (list secrets, metadata only): ${messageOf(error)}`] };
+    return { releases: [], notes: [`Helm release labels not checked for lingering overrides (list secrets, metadata only): ${messageOf(error)}`] };
   }
   // Only the latest revision of each release decides what its next upgrade inherits.
   const latest = new Map<string, { version: number; namespace: string; name: string; labels: StringMap }>();
@@ -322,18 +320,24 @@ export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeoutM
     const current = latest.get(key);
     if (current === undefined || version > current.version) latest.set(key, { version, namespace: itemNamespace, name, labels: stringLabels });
   }
-  const carriers: OverrideCarrier[] = [];
+  const releases: ReleaseWithRevisions[] = [];
   for (const release of latest.values()) {
-    const skip = release.labels[SKIP_LABEL];
-    if (skip === undefined) continue;
-    carriers.push({
-      kind: 'HelmRelease',
-      namespace: release.namespace,
-      name: release.name,
-      annotations: {},
-      labels: overrideKeysOnly(release.labels),
-      appliesTo: RELEASE_LABEL_APPLIES_TO,
-    });
+    if (release.labels[SKIP_LABEL] === undefined) continue;
+    const labels: Record<string, string> = {};
+    for (const [key, value] of Object.entries(release.labels)) if (key.startsWith('volume-guard.io/')) labels[key] = value;
+    releases.push({ namespace: release.namespace, name: release.name, revisions: [{ version: release.version, status: release.labels['status'] ?? '', labels }] });
   }
-  return { carriers, notes: [] };
+  return { releases, notes: [] };
+}
+
+/** A release and the revisions read of it (metadata only), for its release-label overrides. */
+export interface ReleaseWithRevisions {
+  readonly namespace: string;
+  readonly name: string;
+  readonly revisions: readonly ReleaseRevision[];
+}
+
+export interface ReleaseLabels {
+  readonly releases: readonly ReleaseWithRevisions[];
+  readonly notes: readonly string[];
 }

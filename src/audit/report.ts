@@ -40,6 +40,8 @@ export interface AuditInput {
   readonly modes?: Readonly<Partial<Record<CheckId, CheckMode>>>;
   /** What counts as node-local data (the configuration's `nodeLocal`); the defaults when absent. */
   readonly nodeLocal?: NodeLocalOptions;
+  /** Releases whose latest revision carries release-label overrides (cluster-wide audits; --release reads its own). */
+  readonly releaseLabels?: readonly { readonly namespace: string; readonly name: string; readonly revisions: readonly ReleaseRevision[] }[];
 }
 
 /** A finding before it is given its operation, fix and override. */
@@ -230,7 +232,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     .filter((entry) => modes[entry.finding.check] !== 'off')
     .map((entry) => toAuditFinding(model, entry, modes[entry.finding.check] === 'warn'))
     .sort(compareFindings);
-  const overrides = [...lingeringOverrides(model, input.upgradeObjects), ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : [])];
+  const overrides = [...lingeringOverrides(model, input.upgradeObjects), ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : []), ...(input.releaseLabels ?? []).flatMap((release) => releaseLabelOverrides(release))];
   return {
     apiVersion: AUDIT_API_VERSION,
     generatedAt: input.generatedAt,
@@ -253,7 +255,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
  * volume-guard does not honor it (it counts only in the revision `volume-guard.io/skip-revision` names). Listed so
  * it can be removed.
  */
-function releaseLabelOverrides(scope: Extract<AuditScope, { kind: 'release' }>): LingeringOverride[] {
+function releaseLabelOverrides(scope: { readonly namespace: string; readonly name: string; readonly revisions: readonly ReleaseRevision[] }): LingeringOverride[] {
   let latest: ReleaseRevision | undefined;
   for (const revision of scope.revisions) {
     if (Number.isFinite(revision.version) && (latest === undefined || revision.version > latest.version)) latest = revision;

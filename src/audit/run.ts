@@ -97,12 +97,13 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
   }
   const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, timeoutMs), config.upgrades.kinds, timeoutMs);
   // --release: the report reads the labels of the revisions already listed; otherwise every release's, metadata only.
-  const releaseLabels = options.release ? { carriers: [], notes: [] } : await listReleaseLabelOverrides(kubeConfig, timeoutMs);
+  const releaseLabels = options.release ? { releases: [], notes: [] } : await listReleaseLabelOverrides(kubeConfig, timeoutMs);
   const report = buildAuditReport({
     model,
     scope: scopeFrom(options, revisions),
     cluster: { server: serverOf(kubeConfig), context: kubeConfig.getCurrentContext() },
-    upgradeObjects: [...upgrades.carriers, ...releaseLabels.carriers],
+    upgradeObjects: upgrades.carriers,
+    releaseLabels: releaseLabels.releases,
     notes: [...upgrades.notes, ...releaseLabels.notes],
     generatedAt: new Date().toISOString(),
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),

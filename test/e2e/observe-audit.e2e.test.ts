@@ -146,17 +146,19 @@ describe('audit lists release-label overrides', { timeout: 180_000 }, () => {
     const whole = JSON.parse((await audit(['-o', 'json'])).stdout) as AuditReport;
     const scoped = JSON.parse((await audit(['--release', `${HELM_NS}/${RELEASE}`, '-o', 'json'])).stdout) as AuditReport;
     for (const report of [whole, scoped]) {
-      const found = report.overrides.filter((o) => o.object.kind === 'HelmRelease' && o.object.name === RELEASE);
+      // Helm copied the label into revision 2, where it is honored for nothing (no skip-revision): lingering.
+      const found = report.overrides.filter((o) => o.field === 'label' && o.object.name.startsWith(`sh.helm.release.v1.${RELEASE}.`));
       expect(found).toEqual([
         expect.objectContaining({
-          object: { kind: 'HelmRelease', namespace: HELM_NS, name: RELEASE },
+          object: { kind: 'Secret', namespace: HELM_NS, name: `sh.helm.release.v1.${RELEASE}.v2` },
           field: 'label',
           key: 'volume-guard.io/skip',
           value: 'orphan-pvc',
-          checks: ['orphan-pvc'],
+          checks: [],
         }),
       ]);
-      expect(found[0]?.appliesTo).toMatch(/helm upgrade/);
+      expect(found[0]?.effect).toMatch(/lingering: Helm copies it into later revisions, where it is not honored/);
+      expect(found[0]?.appliesTo).toMatch(/skip-revision/);
     }
   });
 });
