@@ -173,6 +173,50 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
     expect(outcomes.filter((o) => o !== 'denied')).toEqual([]);
   }, 420_000);
 
+  it('a drain of the node hosting its pods: own namespace not judged, the PDB keeps one serving, admissions answered throughout', async () => {
+    // The drain's cordon needs the node override (db-0's local PV is on it); only volume-guard's pods are drained.
+    await must(kubectl(['annotate', 'node', w.nodeName, '--overwrite', 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=ship e2e: drain volume-guard']), 'override');
+    let stop = false;
+    const outcomes: string[] = [];
+    const readyCounts: number[] = [];
+    const probe = (async () => {
+      while (!stop) {
+        outcomes.push(await evictDryRun());
+        const ready = await kubectl(['get', 'pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
+        readyCounts.push(ready.stdout.split(' ').filter((v) => v === 'True').length);
+        await sleep(200);
+      }
+    })();
+    const drained = await kubectl(['drain', w.nodeName, '--pod-selector=app.kubernetes.io/name=volume-guard', '--delete-emptydir-data', '--timeout=25s'], { timeoutMs: 90_000 });
+    stop = true;
+    await probe;
+    // One replica was evicted (its namespace is excluded from the webhooks, only the PDB decides); the replacement
+    // cannot be scheduled on the cordoned node, so the PDB refuses the second eviction and the drain waits.
+    expect(drained.code).not.toBe(0);
+    expect(drained.stderr).toContain("disruption budget");
+    expect(drained.stderr).not.toContain('volume-guard.io" denied');
+    expect(outcomes.length).toBeGreaterThan(10);
+    expect(outcomes.filter((o) => o.startsWith('error'))).toEqual([]);
+    expect(Math.min(...readyCounts)).toBeGreaterThanOrEqual(1);
+    expect(await waitJsonpath(['pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '--field-selector=status.phase=Pending'], '{.items[*].metadata.name}', (v) => v.split(' ').filter(Boolean).length === 1)).not.toBe('');
+    await must(kubectl(['uncordon', w.nodeName]), 'uncordon');
+    await must(kubectl(['annotate', 'node', w.nodeName, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-']), 'remove override');
+    await waitJsonpath(['deployment', RELEASE, '-n', VG_NS], '{.status.readyReplicas}', (v) => v === '2', 120_000);
+    expect(await eventually(evictDryRun, (r) => r === 'denied', 30_000)).toBe('denied');
+  }, 240_000);
+
+  it('both replicas down with the default failurePolicy (Fail): guarded operations are refused until one is back', async () => {
+    await kubectl(['uncordon', w.nodeName]);
+    expect((await kubectl(['get', 'validatingwebhookconfiguration', RELEASE, '-o', 'jsonpath={.webhooks[?(@.name=="pod-eviction.volume-guard.io")].failurePolicy}'])).stdout).toBe('Fail');
+    await must(kubectl(['scale', 'deployment', RELEASE, '-n', VG_NS, '--replicas=0']), 'scale to 0');
+    await waitJsonpath(['pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard'], '{.items[*].metadata.name}', (v) => v.trim() === '', 120_000);
+    const down = await evictDryRun();
+    expect(down).toMatch(/^error: .*failed calling webhook "pod-eviction\.volume-guard\.io"/s);
+    await must(kubectl(['scale', 'deployment', RELEASE, '-n', VG_NS, '--replicas=2']), 'scale to 2');
+    await waitJsonpath(['deployment', RELEASE, '-n', VG_NS], '{.status.readyReplicas}', (v) => v === '2', 120_000);
+    expect(await eventually(evictDryRun, (r) => r === 'denied', 30_000)).toBe('denied');
+  }, 300_000);
+
   it('uninstall leaves no webhook behind; the eviction is then not judged', async () => {
     const un = await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait'], { timeoutMs: 180_000 });
     expect(un.code, un.stderr).toBe(0);
