@@ -14,12 +14,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Document, isMap, isPair, isScalar, isSeq } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { createValidators } from '../src/admission/index.ts';
 import type { Operation, RuleWithOperations, WebhookDeclaration } from '../src/admission/types.ts';
-import { MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
+import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
 import { CONFIG_SCHEMA, defaultConfig } from '../src/config.ts';
+import { prometheusRulesFile } from '../src/observe/alerts.ts';
+import { grafanaDashboardFile } from '../src/observe/dashboard.ts';
 import type { Config, GuardedUpgradeKind } from '../src/config.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +37,7 @@ export const CHART_CONFIG_OVERRIDES = {
 /** The namespace and release name deploy/ is rendered for. */
 export const DEPLOY_NAMESPACE = 'volume-guard';
 export const DEPLOY_RELEASE = 'volume-guard';
-/** deploy/ includes matchConditions, GA (on by default) from Kubernetes 1.30. */
+/** deploy/ includes matchConditions (beta and on by default from Kubernetes 1.28, GA in 1.30). */
 export const DEPLOY_KUBE_VERSION = '1.30.0';
 
 // ---- webhooks.json ----
@@ -49,6 +51,8 @@ export interface UpgradeKindsRule {
   readonly upgradeKinds: {
     readonly operations?: readonly Operation[];
     readonly scope?: RuleWithOperations['scope'];
+    /** `status`: the rule names each kind's status subresource (`plans/status`). */
+    readonly subresource?: string;
   };
 }
 
@@ -57,16 +61,21 @@ export type ChartRule = RuleWithOperations | UpgradeKindsRule;
 /** One webhook as the chart's template reads it from files/webhooks.json. */
 export interface ChartWebhook extends Omit<WebhookDeclaration, 'rules'> {
   readonly path: string;
-  /** Some rule may match namespaced resources: the chart adds the system-namespace exclusion. */
+  /** Some rule may match namespaced resources. */
   readonly namespaced: boolean;
   readonly rules: readonly ChartRule[];
 }
 
-function ruleForKind(kind: GuardedUpgradeKind, operations: readonly Operation[], scope: RuleWithOperations['scope']): RuleWithOperations {
+function ruleForKind(
+  kind: GuardedUpgradeKind,
+  operations: readonly Operation[],
+  scope: RuleWithOperations['scope'],
+  subresource = '',
+): RuleWithOperations {
   return {
     apiGroups: [kind.group],
     apiVersions: [kind.version],
-    resources: [kind.resource],
+    resources: [subresource ? `${kind.resource}/${subresource}` : kind.resource],
     operations: [...operations],
     ...(scope ? { scope } : {}),
   };
@@ -76,7 +85,9 @@ function ruleForKind(kind: GuardedUpgradeKind, operations: readonly Operation[],
 export function expandRules(rules: readonly ChartRule[], kinds: readonly GuardedUpgradeKind[]): RuleWithOperations[] {
   return rules.flatMap((rule) =>
     'upgradeKinds' in rule
-      ? kinds.map((kind) => ruleForKind(kind, rule.upgradeKinds.operations ?? kind.operations, rule.upgradeKinds.scope))
+      ? kinds.map((kind) =>
+          ruleForKind(kind, rule.upgradeKinds.operations ?? kind.operations, rule.upgradeKinds.scope, rule.upgradeKinds.subresource),
+        )
       : [rule],
   );
 }
@@ -89,10 +100,13 @@ function kindsBlockAt(rules: readonly RuleWithOperations[], start: number, kinds
   if (kinds.length === 0 || block.length < kinds.length) return undefined;
   const scope = block[0]!.scope;
   const fixedOperations = block[0]!.operations;
-  const matches = (operationsOf: (index: number) => readonly Operation[]) =>
-    block.every((rule, index) => sameJson(rule, ruleForKind(kinds[index]!, operationsOf(index), scope)));
-  if (matches((index) => kinds[index]!.operations)) return { upgradeKinds: scope ? { scope } : {} };
-  if (matches(() => fixedOperations)) return { upgradeKinds: { operations: [...fixedOperations], ...(scope ? { scope } : {}) } };
+  for (const subresource of ['', 'status']) {
+    const extra = { ...(scope ? { scope } : {}), ...(subresource ? { subresource } : {}) };
+    const matches = (operationsOf: (index: number) => readonly Operation[]) =>
+      block.every((rule, index) => sameJson(rule, ruleForKind(kinds[index]!, operationsOf(index), scope, subresource)));
+    if (matches((index) => kinds[index]!.operations)) return { upgradeKinds: extra };
+    if (matches(() => fixedOperations)) return { upgradeKinds: { operations: [...fixedOperations], ...extra } };
+  }
   return undefined;
 }
 
@@ -124,6 +138,7 @@ export function chartWebhooks(config: Config = defaultConfig()): ChartWebhook[] 
       ...(declaration.objectSelector ? { objectSelector: declaration.objectSelector } : {}),
       ...(declaration.namespaceSelector ? { namespaceSelector: declaration.namespaceSelector } : {}),
       ...(declaration.matchConditions?.length ? { matchConditions: declaration.matchConditions } : {}),
+      ...(declaration.workload ? { workload: declaration.workload } : {}),
     }));
 }
 
@@ -140,7 +155,8 @@ export function rbacFile(): string {
     resource: permission.resource,
     verbs: [...permission.verbs],
   }));
-  return `${JSON.stringify({ generatedBy: 'scripts/generate-chart.ts from src/cluster/permissions.ts', rules }, null, 2)}\n`;
+  const eventRules = EVENT_PERMISSIONS.map((permission) => ({ apiGroup: permission.apiGroup, resource: permission.resource, verbs: [...permission.verbs] }));
+  return `${JSON.stringify({ generatedBy: 'scripts/generate-chart.ts from src/cluster/permissions.ts', rules, eventRules }, null, 2)}\n`;
 }
 
 // ---- values.yaml `config:` block ----
@@ -209,6 +225,8 @@ function defaultAt(path: string): unknown {
   return valueAt(defaultConfig(), path);
 }
 
+const YAML11_BOOLEAN = /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
+
 export function valuesConfigBlock(): string {
   const document = new Document({ config: chartDefaultConfig() });
   const root = document.contents;
@@ -216,6 +234,12 @@ export function valuesConfigBlock(): string {
     const configPair = root.items[0];
     if (configPair && isPair(configPair)) commentKeys(configPair.value as YamlNode, CONFIG_SCHEMA as SchemaLike, '');
   }
+  // Helm reads values as YAML 1.1, where a plain off/on/yes/no is a boolean: quote such strings (a mode `off`).
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && YAML11_BOOLEAN.test(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
   const body = document.toString({ lineWidth: 0 }).trimEnd();
   return `${CONFIG_BEGIN}\n${body}\n${CONFIG_END}`;
 }
@@ -312,6 +336,8 @@ export function chartOutputs(): Output[] {
   return [
     { path: join(CHART_DIR, 'files', 'webhooks.json'), content: webhooksFile() },
     { path: join(CHART_DIR, 'files', 'rbac.json'), content: rbacFile() },
+    { path: join(CHART_DIR, 'files', 'prometheus-rules.yaml'), content: prometheusRulesFile() },
+    { path: join(CHART_DIR, 'files', 'grafana-dashboard.json'), content: grafanaDashboardFile() },
     { path: valuesPath, content: valuesFile(read(valuesPath)) },
     { path: schemaPath, content: valuesSchemaFile(read(schemaPath)) },
   ];

@@ -61,8 +61,17 @@ function withTlsFiles(config: Config, certFile: string, keyFile: string): Config
 /** Every subcommand. Add a registrar here to add a command. */
 export const COMMANDS: readonly CommandRegistrar[] = [registerServeCommand, (await import('./audit/command.ts')).registerAuditCommand];
 
+/** The kubectl plugin's file name: kubectl runs `kubectl volume-guard ...` as `kubectl-volume_guard ...`. */
+export const KUBECTL_PLUGIN_BINARY = 'kubectl-volume_guard';
+
+/** `kubectl volume-guard` when run as the kubectl plugin (usage lines then read as the operator typed them). */
+export function programName(scriptPath: string | undefined = process.argv[1]): string {
+  const base = (scriptPath ?? '').split(/[\\/]/).pop() ?? '';
+  return base.replace(/\.(c|m)?[jt]s$/, '') === KUBECTL_PLUGIN_BINARY ? 'kubectl volume-guard' : 'volume-guard';
+}
+
 export function buildProgram(registrars: readonly CommandRegistrar[] = COMMANDS): Command {
-  const program = new Command('volume-guard')
+  const program = new Command(programName())
     .description('Kubernetes admission webhook that blocks operations which would silently lose data')
     .version(`volume-guard ${VERSION}`, '-V, --version', 'print the version')
     .showHelpAfterError()

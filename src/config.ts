@@ -56,10 +56,23 @@ export interface Config {
   readonly log: { readonly level: LogLevel };
   readonly checks: Readonly<Record<CheckId, { readonly mode: CheckMode }>>;
   readonly overrides: { readonly allowedGroups: readonly string[]; readonly allowedUsers: readonly string[] };
+  /** Identities whose evictions are pod restarts (descheduler, VPA updater), not drains. */
+  readonly evictions: { readonly restartUsers: readonly string[]; readonly restartGroups: readonly string[] };
   readonly longhorn: {
     readonly namespace: string;
     readonly serviceAccount: string;
     readonly nodeDownGraceSeconds: number;
+  };
+  readonly helm: {
+    readonly storageNamespaces: readonly string[];
+    readonly manifestWorkers: number;
+    readonly manifestDeadlineMs: number;
+    readonly manifestQueue: number;
+  };
+  readonly pvcDelete: {
+    readonly automationUsers: readonly string[];
+    readonly automationGroups: readonly string[];
+    readonly others: CheckMode;
   };
   readonly nodeLocal: {
     readonly csiDrivers: readonly string[];
@@ -73,6 +86,7 @@ export interface Config {
     readonly resyncSeconds: number;
   };
   readonly shutdown: { readonly drainDelayMs: number; readonly timeoutMs: number };
+  readonly events: { readonly enabled: boolean };
 }
 
 export const DEFAULT_UPGRADE_KINDS: readonly GuardedUpgradeKind[] = [
@@ -210,6 +224,13 @@ export const CONFIG_SCHEMA: SchemaNode = {
       allowedGroups: stringList('groups whose overrides are honored', ['system:masters']),
       allowedUsers: stringList('users whose overrides are honored', []),
     }),
+    evictions: section('evictions that restart a pod rather than drain a node', {
+      restartUsers: stringList(
+        'users (e.g. system:serviceaccount:kube-system:descheduler) whose evictions from a schedulable node are allowed when the pod can only come back next to its data',
+        [],
+      ),
+      restartGroups: stringList('groups whose evictions count as restarts, like restartUsers', []),
+    }),
     longhorn: section('Longhorn', {
       namespace: {
         type: 'string',
@@ -228,6 +249,45 @@ export const CONFIG_SCHEMA: SchemaNode = {
         minimum: 0,
         default: 30,
         description: "a Node NotReady/Unknown for longer than this is down: its replicas no longer count as copies",
+      },
+    }),
+    helm: section('Helm release records', {
+      storageNamespaces: stringList(
+        'namespaces whose release records may describe a release of another namespace (Helm SDK users such as Flux storageNamespace); elsewhere a record is judged in its own namespace',
+        [],
+      ),
+      manifestWorkers: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 16,
+        default: 2,
+        description: 'worker threads reading release manifests off the event loop (0: read on the event loop)',
+      },
+      manifestDeadlineMs: {
+        type: 'integer',
+        minimum: 100,
+        default: 2000,
+        description: 'a release record not read within this time (queue included) is refused with the reason',
+      },
+      manifestQueue: {
+        type: 'integer',
+        minimum: 0,
+        default: 16,
+        description: 'release records waiting for a worker beyond this are refused as busy',
+      },
+    }),
+    pvcDelete: section('the pvc-delete check on PVC DELETE requests', {
+      automationUsers: stringList('users whose deletes of Bound PVCs with reclaim policy Delete are refused (GitOps controllers)', [
+        'system:serviceaccount:argocd:argocd-application-controller',
+        'system:serviceaccount:flux-system:kustomize-controller',
+        'system:serviceaccount:flux-system:helm-controller',
+      ]),
+      automationGroups: stringList('groups treated like automationUsers', []),
+      others: {
+        type: 'string',
+        enum: ['enforce', 'warn', 'off'],
+        default: 'off',
+        description: 'what such a delete by anyone else (a person by hand) gets',
       },
     }),
     nodeLocal: section('what the node-local-volume check counts as data kept on one node', {
@@ -305,6 +365,13 @@ export const CONFIG_SCHEMA: SchemaNode = {
         minimum: 0,
         default: 20_000,
         description: 'in-flight requests still running after this are cut off',
+      },
+    }),
+    events: section('Kubernetes Events for denied requests', {
+      enabled: {
+        type: 'boolean',
+        default: true,
+        description: 'record each denied request as an events.k8s.io Event on the object it concerns (needs create/patch on events)',
       },
     }),
   },

@@ -8,6 +8,8 @@ import { mayWriteOverrides, skipFrom, unknownSkipEntries, type OverrideSource } 
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo } from './types.ts';
 import type { ValidationContext } from './validator.ts';
 import { MAX_LISTED_PER_CHECK, truncate } from './messages.ts';
+import type { ResourceKind } from '../cluster/records.ts';
+import { RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
 import { unknownEntryWarnings } from './override-feedback.ts';
 
 /** Checks run with this limit: the message names no more, and the set sizes give the totals. */
@@ -50,13 +52,24 @@ export function decide(context: ValidationContext, input: Omit<Judgement, 'modes
 /**
  * volume-guard never decides on a state it has not seen: while the model is unsynced or older than the bound,
  * answer by the stale policy. An honored `*` skip from an allowed writer still lets the operation through.
- * Returns undefined when the model is fresh.
+ * `dependsOn`: the resources this answer reads; a stale resource outside them does not matter (an eviction of a
+ * pod without volumes does not wait for Longhorn's informers). Omitted: every resource.
+ * Returns undefined when the model (or the part of it the answer reads) is fresh.
  */
-export function staleModelDecision(context: ValidationContext, action: string, overrides: readonly OverrideSource[]): Decision | undefined {
+export function staleModelDecision(
+  context: ValidationContext,
+  action: string,
+  overrides: readonly OverrideSource[],
+  dependsOn?: readonly ResourceKind[],
+): Decision | undefined {
   const { maxStalenessSeconds, stalePolicy } = context.config.model;
-  const stale = context.health.synced()
+  let stale = context.health.synced()
     ? context.health.staleResources(context.now, maxStalenessSeconds * 1000)
     : ['(not synced yet)'];
+  if (dependsOn !== undefined && context.health.synced()) {
+    const read = new Set(dependsOn.map((kind) => resourceLabel(RESOURCE_SPECS[kind])));
+    stale = stale.filter((resource) => read.has(resource));
+  }
   if (stale.length === 0) return undefined;
   const what = `volume-guard's view of the cluster is stale (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''})`;
   if (stalePolicy === 'allow') return allowed();

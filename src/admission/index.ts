@@ -3,9 +3,13 @@ import type { Config } from '../config.ts';
 import { createRegistry, type ValidatorRegistry } from './registry.ts';
 import type { Validator, ValidatorFactory } from './validator.ts';
 import { podEvictionValidator } from './validators/eviction.ts';
+import { pvcDeleteValidator } from './validators/pvc-delete.ts';
 import { helmReleaseValidator } from './validators/helm-release.ts';
+import { machineValidator } from './validators/machine.ts';
 import { nodeCordonValidator } from './validators/node-cordon.ts';
 import { overrideGuardValidator } from './validators/override-guard.ts';
+import { podDeleteValidator } from './validators/pod-delete.ts';
+import { statefulSetValidator } from './validators/statefulset.ts';
 import { longhornSettingsValidator, storageTeardownValidator, storageUpgradeValidator } from './validators/storage-teardown.ts';
 import { upgradeValidator } from './validators/upgrade.ts';
 
@@ -14,7 +18,11 @@ export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
   nodeCordonValidator,
   podEvictionValidator,
   helmReleaseValidator,
+  statefulSetValidator,
+  pvcDeleteValidator,
   overrideGuardValidator,
+  podDeleteValidator,
+  machineValidator,
   storageTeardownValidator,
   longhornSettingsValidator,
   storageUpgradeValidator,

@@ -50,6 +50,8 @@ export type Situation =
       readonly operation: 'install' | 'upgrade' | 'rollback';
       readonly namespace: string;
       readonly release: string;
+      /** The revision being created: an upgrade's release-label override must name it (volume-guard.io/skip-revision). */
+      readonly revision?: number;
     };
 
 /** What would become of an object: the words of issue 12.17. */
@@ -169,6 +171,14 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       const fate = orphanFate(finding);
       return { fate, why: finding.reason };
     },
+  },
+  'pvc-delete': {
+    summary: (n) => `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted with the data on ${n === 1 ? 'its volume' : 'their volumes'}`,
+    fix: 'back the data up, or keep the PVC (helm.sh/resource-policy: keep); mark it volume-guard.io/delete=true if it may go',
+    fate: (finding) =>
+      finding.tags.includes('reclaim-retain')
+        ? { fate: 'stranded', why: 'deleted; its data stays on a Released PV, rebound only by hand' }
+        : { fate: 'lost', why: 'deleted, and its PV reclaim policy destroys the data' },
   },
   'storage-teardown': {
     summary: (n) => `${plural(n, 'Longhorn volume', 'Longhorn volumes')} would lose ${n === 1 ? 'its' : 'their'} data`,
@@ -370,7 +380,14 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[]):
       ];
     }
     case 'helm':
-      return [`helm ${situation.operation} ... --labels volume-guard.io/skip=${checks.join('_')}`];
+      if (situation.operation === 'rollback') {
+        // helm rollback takes no --labels, and copies the target revision's, which are not honored.
+        return [`kubectl annotate namespace ${situation.namespace} volume-guard.io/skip=${skip} volume-guard.io/skip-reason="<why>"`];
+      }
+      return [
+        `helm ${situation.operation} ... --labels volume-guard.io/skip=${checks.join('_')}` +
+          (situation.operation === 'upgrade' && situation.revision !== undefined ? `,volume-guard.io/skip-revision=${situation.revision}` : ''),
+      ];
   }
 }
 

@@ -6,11 +6,13 @@ import { CHECK_IDS, isCheckId, type CheckId } from '../checks/types.ts';
 export const SKIP_KEY = 'volume-guard.io/skip';
 export const SKIP_REASON_KEY = 'volume-guard.io/skip-reason';
 export const REUSE_KEY = 'volume-guard.io/reuse';
+/** On a PVC: a GitOps controller may delete it with its data (the pvc-delete check). */
+export const DELETE_KEY = 'volume-guard.io/delete';
 /** Harvester's own annotation: skips only the detached single-replica part of the upgrade check. */
 export const HARVESTER_SKIP_DETACHED_KEY = 'harvesterhci.io/skipSingleReplicaDetachedVol';
 
 /** The keys whose writes the override guard polices. */
-export const OVERRIDE_KEYS: readonly string[] = [SKIP_KEY, SKIP_REASON_KEY, REUSE_KEY];
+export const OVERRIDE_KEYS: readonly string[] = [SKIP_KEY, SKIP_REASON_KEY, REUSE_KEY, DELETE_KEY];
 
 export interface OverrideWriters {
   readonly allowedGroups: readonly string[];

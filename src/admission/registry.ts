@@ -31,6 +31,11 @@ export class ValidatorRegistry {
     return [...this.#byTarget.keys()];
   }
 
+  /** Releases what validators hold (worker threads); called once at shutdown. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#byTarget.values()].map((validator) => validator.close?.()));
+  }
+
   /** What the chart's ValidatingWebhookConfiguration is generated from. */
   declarations(): WebhookDeclaration[] {
     return [...this.#byTarget.values()].map((validator) => validator.declaration);

@@ -100,7 +100,17 @@ export interface WebhookDeclaration {
   readonly target: string;
   readonly rules: readonly RuleWithOperations[];
   readonly objectSelector?: LabelSelector;
-  /** Namespaced resources only; the chart adds the system-namespace exclusions. */
+  /** Namespaced resources only; the chart adds the system-namespace exclusions to workload webhooks. */
   readonly namespaceSelector?: LabelSelector;
   readonly matchConditions?: readonly MatchCondition[];
+  /**
+   * A webhook about workloads (pods, Helm release records): it skips the system namespaces, and volume-guard's own
+   * pods or release (never its whole namespace where matchConditions exist), so volume-guard never blocks itself.
+   * Other webhooks (upgrade CRs, Machines, nodes, overrides) see every namespace: an upgrade CR in the namespace
+   * volume-guard runs in (e.g. harvester-system) is still checked.
+   */
+  readonly workload?: WorkloadKind;
 }
+
+/** What a workload webhook's self-exclusion matches: volume-guard's own pods, or its own Helm release records. */
+export type WorkloadKind = 'pods' | 'helm-releases';

@@ -26,6 +26,13 @@ export interface ValidationContext {
 export interface Validator {
   readonly declaration: WebhookDeclaration;
   handle(request: AdmissionRequest, context: ValidationContext): Decision;
+  /**
+   * When present, the server awaits this instead of handle(): for validators that do costly work off the event loop
+   * (reading Helm release manifests in worker threads). It answers what handle() answers.
+   */
+  handleAsync?(request: AdmissionRequest, context: ValidationContext): Promise<Decision>;
+  /** Releases what the validator holds (worker threads) at shutdown. */
+  close?(): Promise<void>;
 }
 
 /** Builds a validator from the configuration, so its declaration can follow the config (e.g. guarded kinds). */

@@ -1,6 +1,6 @@
 // Validators' declarations → a ValidatingWebhookConfiguration. Used to register volume-guard in tests and the
 // local cluster; the chart renders the same shape from the generated charts/volume-guard/files/webhooks.json.
-import type { LabelSelector, WebhookDeclaration } from './types.ts';
+import type { LabelSelector, MatchCondition, WebhookDeclaration, WorkloadKind } from './types.ts';
 
 /** Namespaces whose objects volume-guard never judges (besides its own, added by the caller). */
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-node-lease'];
@@ -17,15 +17,42 @@ export interface WebhookOptions {
   readonly client: WebhookClient;
   readonly failurePolicy?: 'Fail' | 'Ignore';
   readonly timeoutSeconds?: number;
-  /** Namespaces to exclude besides the system ones (volume-guard's own). */
+  /** Namespaces workload webhooks skip besides the system ones. */
   readonly excludeNamespaces?: readonly string[];
-  /** Omit matchConditions (Kubernetes before 1.30). */
+  /** Omit matchConditions (Kubernetes before 1.28). */
   readonly matchConditions?: boolean;
+  /**
+   * Where volume-guard itself runs: its namespace, the name prefix of its pods and its Helm release. Workload
+   * webhooks skip exactly those objects (by matchCondition), or the whole namespace without matchConditions.
+   */
+  readonly self?: SelfIdentity;
 }
 
-/** The declaration's namespaceSelector with the system-namespace exclusion merged in. */
-export function namespaceSelectorFor(declaration: WebhookDeclaration, exclude: readonly string[]): LabelSelector {
+export interface SelfIdentity {
+  readonly namespace: string;
+  /** `<fullname>-`: every pod of volume-guard's Deployment. */
+  readonly podPrefix: string;
+  /** volume-guard's Helm release name ('' when not installed by Helm). */
+  readonly release: string;
+}
+
+/** The name prefix of volume-guard's own objects a workload webhook sees. */
+export function selfNamePrefix(workload: WorkloadKind, self: SelfIdentity): string {
+  return workload === 'pods' ? self.podPrefix : `sh.helm.release.v1.${self.release}.v`;
+}
+
+/** The matchCondition that keeps a workload webhook off volume-guard's own pods or release (the chart renders the same). */
+export function selfExclusionCondition(workload: WorkloadKind, self: SelfIdentity): MatchCondition {
+  return {
+    name: 'not-volume-guard-itself',
+    expression: `!(request.namespace == '${self.namespace}' && request.name.startsWith('${selfNamePrefix(workload, self)}'))`,
+  };
+}
+
+/** The declaration's namespaceSelector with the system-namespace exclusion merged in (workload webhooks only). */
+export function namespaceSelectorFor(declaration: WebhookDeclaration, exclude: readonly string[]): LabelSelector | undefined {
   const own = declaration.namespaceSelector ?? {};
+  if (!declaration.workload) return declaration.namespaceSelector;
   return {
     ...(own.matchLabels ? { matchLabels: own.matchLabels } : {}),
     matchExpressions: [
@@ -45,15 +72,21 @@ export function webhookConfiguration(declarations: readonly WebhookDeclaration[]
       const clientConfig = options.client.service
         ? { service: { ...options.client.service, path } }
         : { url: `${options.client.url}${path}` };
+      const withConditions = options.matchConditions !== false;
+      const self = options.self;
+      const conditions = [
+        ...(declaration.matchConditions ?? []),
+        ...(declaration.workload && self && withConditions ? [selfExclusionCondition(declaration.workload, self)] : []),
+      ];
+      const exclude = [...(options.excludeNamespaces ?? []), ...(self && !withConditions ? [self.namespace] : [])];
+      const namespaceSelector = namespaceSelectorFor(declaration, exclude);
       return {
         name: declaration.name,
         clientConfig: { ...clientConfig, ...(options.client.caBundle ? { caBundle: options.client.caBundle } : {}) },
         rules: declaration.rules,
         ...(declaration.objectSelector ? { objectSelector: declaration.objectSelector } : {}),
-        namespaceSelector: namespaceSelectorFor(declaration, options.excludeNamespaces ?? []),
-        ...(options.matchConditions !== false && declaration.matchConditions?.length
-          ? { matchConditions: declaration.matchConditions }
-          : {}),
+        ...(namespaceSelector ? { namespaceSelector } : {}),
+        ...(withConditions && conditions.length ? { matchConditions: conditions } : {}),
         failurePolicy: options.failurePolicy ?? 'Fail',
         timeoutSeconds: options.timeoutSeconds ?? 5,
         sideEffects: 'None',

@@ -16,9 +16,11 @@ export interface AuditOptions {
   readonly context?: string;
   readonly node?: string;
   readonly release?: { readonly namespace: string; readonly name: string };
-  readonly output: 'table' | 'json';
+  readonly output: 'table' | 'json' | 'policyreport';
   readonly timeout: number;
   readonly config?: string;
+  /** Findings of checks in `warn` mode fail the exit code too. */
+  readonly strict?: boolean;
 }
 
 /** Namespaces and Helm release names are DNS-1123 names (the release name also goes into a label selector). */
@@ -57,12 +59,13 @@ export const registerAuditCommand: CommandRegistrar = (program: Command) => {
     .addOption(
       new Option('--release <namespace/name>', 'only what installing this Helm release again would hit').argParser(parseRelease),
     )
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'policyreport']).default('table'))
     .addOption(
       new Option('--timeout <seconds>', 'how long to wait for a complete view of the cluster')
         .argParser(parseTimeout)
         .default(DEFAULT_TIMEOUT_SECONDS),
     )
+    .option('--strict', 'findings of checks in warn mode fail the exit code too')
     .option('-c, --config <file>', "volume-guard's configuration (Longhorn namespace, guarded upgrade kinds); VOLUME_GUARD_* variables apply")
     .showHelpAfterError(false)
     .configureOutput({ outputError: (text, write) => write(`volume-guard: ${text.replace(/^error: /, '')}`) })

@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { metaOf, type StringMap } from '../admission/objects.ts';
-import { HARVESTER_SKIP_DETACHED_KEY } from '../admission/overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, SKIP_KEY as SKIP_LABEL } from '../admission/overrides.ts';
 import { VOLUME_SETS } from '../checks/longhorn-health.ts';
 import { HttpKubeClient, KubeApiError, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
 import { ClusterModel } from '../cluster/model.ts';
@@ -20,45 +20,22 @@ import type { InformerStatus } from '../cluster/informers.ts';
 import { RESOURCE_KINDS } from '../cluster/records.ts';
 import type { GuardedUpgradeKind } from '../config.ts';
 import { arrayAt, objectAt, stringAt } from '../cluster/unstructured.ts';
+import { fatalFailure, type ClusterTarget } from './connect.ts';
 import { AuditError } from './errors.ts';
 import type { OverrideCarrier } from './overrides.ts';
 import type { ReleaseRevision } from './types.ts';
 
 
-/** Errors no retry can fix: say so at once instead of waiting for the timeout. */
-const FATAL_TRANSPORT_CODES: ReadonlySet<string> = new Set([
-  'ENOTFOUND',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-]);
-
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The line for a failed API call, or undefined when retrying may help (a refused connection, a 5xx). */
-export function fatalApiFailure(error: unknown, verb: string, resource: string, server?: string): string | undefined {
-  if (error instanceof KubeApiError) {
-    if (error.statusCode === 403) {
-      return `missing permission: ${error.message} (the audit needs ${verb} on ${resource})`;
-    }
-    if (error.statusCode === 401) {
-      return `unauthorized: the API server${server ? ` ${server}` : ''} rejected the credentials (${error.message})`;
-    }
-    return undefined;
-  }
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code !== undefined && FATAL_TRANSPORT_CODES.has(code)) {
-    const message = messageOf(error);
-    return `cluster unreachable: ${server && !message.includes(server) ? `${server}: ` : ''}${message}`;
-  }
-  return undefined;
+/**
+ * The line for a failed API call that no retry fixes (refused, unknown host, TLS, 401, 403), or undefined when
+ * waiting may help (a 5xx, a 429). See connect.ts.
+ */
+export function fatalApiFailure(error: unknown, verb: string, resource: string, target: ClusterTarget = { server: '(unknown server)', context: '' }): string | undefined {
+  return fatalFailure(error, verb, resource, target);
 }
 
 /** A KubeClient that reports each failed call before passing it on. */
@@ -122,6 +99,11 @@ export function serverOf(kubeConfig: KubeConfig): string {
   return kubeConfig.getCurrentCluster()?.server ?? '(no server)';
 }
 
+/** The kubeconfig's server and context, for messages. */
+export function targetOf(kubeConfig: KubeConfig): ClusterTarget {
+  return { server: serverOf(kubeConfig), context: kubeConfig.getCurrentContext() };
+}
+
 /** Starts the informers, waits until every resource is listed once, stops them: the model holds that state. */
 export async function loadClusterModel(options: LoadModelOptions): Promise<ClusterModel> {
   const resources = new Map<string, string>();
@@ -133,7 +115,7 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
   let lastError: string | undefined;
   const client = new ObservedClient(options.client ?? new HttpKubeClient(options.kubeConfig), (verb, path, error) => {
     const resource = resources.get(path) ?? path;
-    fatal ??= fatalApiFailure(error, verb === 'list' ? 'list and watch' : 'watch', resource, serverOf(options.kubeConfig));
+    fatal ??= fatalApiFailure(error, verb === 'list' ? 'list and watch' : 'watch', resource, targetOf(options.kubeConfig));
     // The final line names the server once.
     lastError = `${verb} ${resource}: ${messageOf(error).replace(`${serverOf(options.kubeConfig).replace(/\/+$/, '')}: `, '')}`;
   });
@@ -294,16 +276,64 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
     );
   } catch (error) {
     if (error instanceof AuditError) throw error;
-    const fatal = fatalApiFailure(
-      error,
-      'list',
-      `secrets in namespace ${namespace} (metadata only, to find the release's revisions)`,
-      serverOf(kubeConfig),
-    );
+    const fatal = fatalApiFailure(error, 'list', `secrets in namespace ${namespace} (metadata only, to find the release's revisions)`, targetOf(kubeConfig));
     throw new AuditError(fatal ?? `cannot list the revisions of Helm release ${namespace}/${name}: ${messageOf(error)}`);
   }
   return arrayAt(list, 'items').map((item) => {
     const labels = objectAt(objectAt(item, 'metadata'), 'labels');
-    return { version: Number(stringAt(labels, 'version') || Number.NaN), status: stringAt(labels, 'status') };
+    const overrides: Record<string, string> = {};
+    for (const [key, value] of Object.entries(labels ?? {})) {
+      if (key.startsWith('volume-guard.io/') && typeof value === 'string') overrides[key] = value;
+    }
+    return { version: Number(stringAt(labels, 'version') || Number.NaN), status: stringAt(labels, 'status'), labels: overrides };
   });
+}
+
+// ------------------------------------------------------------------------------------------------ release labels
+
+/** Where a release's skip label counts: Helm carries custom labels over to later revisions, volume-guard does not. */
+const RELEASE_LABEL_APPLIES_TO = 'only the Helm revision named by volume-guard.io/skip-revision (Helm copies release labels into later revisions, where they are not honored)';
+
+/**
+ * Helm releases whose latest revision carries a `volume-guard.io/skip` label (`helm install --labels ...`), read
+ * metadata-only (labels, never the payload) from the release Secrets, in `namespace` or all namespaces. Without
+ * permission to list Secrets, a note says so and the rest of the audit stands.
+ */
+export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeoutMs: number, namespace?: string): Promise<UpgradeObjects> {
+  const path = namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+  let list: unknown;
+  try {
+    list = await getMetadataList(kubeConfig, path, { labelSelector: `owner=helm,${SKIP_LABEL}` }, timeoutMs);
+  } catch (error) {
+    return { carriers: [], notes: [`Helm release labels not checked for lingering overrides (list secrets, metadata only): ${messageOf(error)}`] };
+  }
+  // Only the latest revision of each release decides what its next upgrade inherits.
+  const latest = new Map<string, { version: number; namespace: string; name: string; labels: StringMap }>();
+  for (const item of arrayAt(list, 'items')) {
+    const metadata = objectAt(item, 'metadata');
+    const labels = objectAt(metadata, 'labels') as Record<string, unknown>;
+    const name = stringAt(labels, 'name');
+    const itemNamespace = stringAt(metadata, 'namespace');
+    const version = Number(stringAt(labels, 'version') || Number.NaN);
+    if (name === '' || !Number.isFinite(version)) continue;
+    const key = `${itemNamespace}/${name}`;
+    const stringLabels: Record<string, string> = {};
+    for (const [label, value] of Object.entries(labels)) if (typeof value === 'string') stringLabels[label] = value;
+    const current = latest.get(key);
+    if (current === undefined || version > current.version) latest.set(key, { version, namespace: itemNamespace, name, labels: stringLabels });
+  }
+  const carriers: OverrideCarrier[] = [];
+  for (const release of latest.values()) {
+    const skip = release.labels[SKIP_LABEL];
+    if (skip === undefined) continue;
+    carriers.push({
+      kind: 'HelmRelease',
+      namespace: release.namespace,
+      name: release.name,
+      annotations: {},
+      labels: overrideKeysOnly(release.labels),
+      appliesTo: RELEASE_LABEL_APPLIES_TO,
+    });
+  }
+  return { carriers, notes: [] };
 }

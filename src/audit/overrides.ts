@@ -1,7 +1,7 @@
 // Lingering overrides: skip and reuse keys still present on objects. An override written for one maintenance
 // window keeps waiving checks until someone removes it, so the audit lists every one with its reason.
 
-import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
+import { DELETE_KEY, HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
 import type { Labels } from '../cluster/records.ts';
 import type { CheckId } from '../checks/types.ts';
 import type { AuditModel } from './model.ts';
@@ -72,6 +72,12 @@ export function overridesOf(carrier: OverrideCarrier): LingeringOverride[] {
           ? 'not honored: only the annotation counts'
           : 'not honored: the value must be "true"';
       add(REUSE_KEY, reuse, honored ? ['orphan-pvc'] : [], [], effect, PVC_REUSE_APPLIES_TO);
+    }
+    const deletable = carrier.reusable && field === 'annotation' ? values[DELETE_KEY] : undefined;
+    if (deletable !== undefined) {
+      const honored = deletable === 'true';
+      const effect = honored ? 'lets GitOps controllers delete it with its data (pvc-delete)' : 'not honored: the value must be "true"';
+      add(DELETE_KEY, deletable, honored ? ['pvc-delete'] : [], [], effect, 'deletes of this PVC by automation identities');
     }
     const harvester = carrier.harvesterUpgrade && field === 'annotation' ? values[HARVESTER_SKIP_DETACHED_KEY] : undefined;
     if (harvester !== undefined) {

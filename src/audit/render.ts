@@ -142,7 +142,8 @@ function blocks(findings: readonly AuditFinding[]): string {
 function why(finding: AuditFinding): string {
   const related = finding.related.length > 0 ? ` [${finding.related.map(shortObject).join(', ')}]` : '';
   const accepted = finding.overriddenBy !== undefined ? ` (accepted by ${finding.overriddenBy})` : '';
-  return `${finding.reason}${related}${accepted}`;
+  const mode = finding.mode === 'warn' ? ' (check in warn mode: does not fail the audit without --strict)' : '';
+  return `${finding.reason}${related}${accepted}${mode}`;
 }
 
 function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: number | undefined): string[] {

@@ -3,7 +3,7 @@
 
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { collectNodeLocalVolume, DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
@@ -11,6 +11,7 @@ import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
 import { RESOURCE_KINDS, type ResourceKind } from '../cluster/records.ts';
+import type { CheckMode } from '../config.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
 import { lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
 import { releaseFindings, releaseState } from './release.ts';
@@ -21,6 +22,8 @@ import {
   type AuditScope,
   type AuditScopeSummary,
   type AuditSummary,
+  type LingeringOverride,
+  type ReleaseRevision,
 } from './types.ts';
 
 export interface AuditInput {
@@ -33,6 +36,8 @@ export interface AuditInput {
   readonly notes?: readonly string[];
   /** RFC 3339 time of the report, given by the caller (the builder reads no clock). */
   readonly generatedAt: string;
+  /** The configured check modes: `off` checks are not reported, `warn` findings are marked. Default: all enforce. */
+  readonly modes?: Readonly<Partial<Record<CheckId, CheckMode>>>;
   /** What counts as node-local data (the configuration's `nodeLocal`); the defaults when absent. */
   readonly nodeLocal?: NodeLocalOptions;
 }
@@ -97,7 +102,7 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation)
   }
 }
 
-function toAuditFinding(model: AuditModel, { finding, operation }: Placed): AuditFinding {
+function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean): AuditFinding {
   const accepted = overriddenBy(model, finding, operation);
   return {
     check: finding.check,
@@ -110,6 +115,7 @@ function toAuditFinding(model: AuditModel, { finding, operation }: Placed): Audi
     fix: CHECK_TEXT[finding.check].fix,
     override: overrideCommand(finding, operation),
     ...(accepted !== undefined ? { overriddenBy: accepted } : {}),
+    ...(warnMode ? { mode: 'warn' as const } : {}),
   };
 }
 
@@ -217,8 +223,14 @@ export function buildAuditReport(input: AuditInput): AuditReport {
   }
   notes.push(...(input.notes ?? []));
 
-  const findings = placed.map((entry) => toAuditFinding(model, entry)).sort(compareFindings);
-  const overrides = lingeringOverrides(model, input.upgradeObjects);
+  const modes = input.modes ?? {};
+  const off = CHECK_IDS.filter((id) => modes[id] === 'off');
+  if (off.length > 0) notes.push(`not reported, mode off in the configuration: ${off.join(', ')}`);
+  const findings = placed
+    .filter((entry) => modes[entry.finding.check] !== 'off')
+    .map((entry) => toAuditFinding(model, entry, modes[entry.finding.check] === 'warn'))
+    .sort(compareFindings);
+  const overrides = [...lingeringOverrides(model, input.upgradeObjects), ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : [])];
   return {
     apiVersion: AUDIT_API_VERSION,
     generatedAt: input.generatedAt,
@@ -234,4 +246,36 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     overrides,
     notes,
   };
+}
+
+/**
+ * A `volume-guard.io/skip` release label on the latest revision: Helm copies it into every later revision, where
+ * volume-guard does not honor it (it counts only in the revision `volume-guard.io/skip-revision` names). Listed so
+ * it can be removed.
+ */
+function releaseLabelOverrides(scope: Extract<AuditScope, { kind: 'release' }>): LingeringOverride[] {
+  let latest: ReleaseRevision | undefined;
+  for (const revision of scope.revisions) {
+    if (Number.isFinite(revision.version) && (latest === undefined || revision.version > latest.version)) latest = revision;
+  }
+  const value = latest?.labels?.[SKIP_KEY];
+  if (latest === undefined || value === undefined) return [];
+  const parsed = parseSkip(value);
+  const scopedTo = latest.labels?.['volume-guard.io/skip-revision'];
+  return [
+    {
+      object: { kind: 'Secret', namespace: scope.namespace, name: `sh.helm.release.v1.${scope.name}.v${latest.version}` },
+      field: 'label',
+      key: SKIP_KEY,
+      value,
+      checks: [],
+      unknown: [...parsed.unknown],
+      effect:
+        `lingering: Helm copies it into later revisions, where it is not honored` +
+        `${scopedTo !== undefined ? ` (it counted in revision ${scopedTo} only)` : ''}; ` +
+        `remove with helm upgrade --labels ${SKIP_KEY}=null,volume-guard.io/skip-revision=null`,
+      appliesTo: `the Helm release revision named by volume-guard.io/skip-revision only`,
+      reason: latest.labels?.[SKIP_REASON_KEY] ?? '',
+    },
+  ];
 }

@@ -5,11 +5,13 @@ import { HttpKubeClient } from '../cluster/kube-client.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { EXIT_NO_RISK, EXIT_RISKS, type AuditOptions } from './command.ts';
 import { AuditError } from './errors.ts';
-import { listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
+import { listReleaseLabelOverrides, listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
+import { renderPolicyReports } from './policyreport.ts';
 import { renderJson, renderTable } from './render.ts';
 import { buildAuditReport } from './report.ts';
+import type { AuditReport, AuditScope, ReleaseRevision } from './types.ts';
+import { CHECK_IDS } from '../checks/types.ts';
 import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
-import type { AuditScope, ReleaseRevision } from './types.ts';
 
 /** `loading the cluster model: 5/9 resources synced (waiting for pods, ...)` */
 export function progressLine(progress: LoadProgress): string {
@@ -94,16 +96,35 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     );
   }
   const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, timeoutMs), config.upgrades.kinds, timeoutMs);
+  // --release: the report reads the labels of the revisions already listed; otherwise every release's, metadata only.
+  const releaseLabels = options.release ? { carriers: [], notes: [] } : await listReleaseLabelOverrides(kubeConfig, timeoutMs);
   const report = buildAuditReport({
     model,
     scope: scopeFrom(options, revisions),
     cluster: { server: serverOf(kubeConfig), context: kubeConfig.getCurrentContext() },
-    upgradeObjects: upgrades.carriers,
-    notes: upgrades.notes,
+    upgradeObjects: [...upgrades.carriers, ...releaseLabels.carriers],
+    notes: [...upgrades.notes, ...releaseLabels.notes],
     generatedAt: new Date().toISOString(),
+    modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
     nodeLocal: nodeLocalOptionsOf(config),
   });
-  out.write(options.output === 'json' ? renderJson(report) : renderTable(report, out.isTTY ? { width: out.columns } : {}));
-  return report.summary.risks > 0 ? EXIT_RISKS : EXIT_NO_RISK;
+  out.write(render(report, options.output, out));
+  return failingFindings(report, options.strict ?? false) > 0 ? EXIT_RISKS : EXIT_NO_RISK;
+}
+
+function render(report: AuditReport, output: AuditOptions['output'], out: NodeJS.WriteStream): string {
+  switch (output) {
+    case 'json':
+      return renderJson(report);
+    case 'policyreport':
+      return renderPolicyReports(report);
+    case 'table':
+      return renderTable(report, out.isTTY ? { width: out.columns } : {});
+  }
+}
+
+/** Findings that fail the exit code: all of them with --strict, otherwise those of checks not in warn mode. */
+export function failingFindings(report: AuditReport, strict: boolean): number {
+  return report.findings.filter((finding) => strict || finding.mode !== 'warn').length;
 }
 

@@ -21,6 +21,8 @@ export type AuditScope =
 export interface ReleaseRevision {
   readonly version: number;
   readonly status: string;
+  /** Its `volume-guard.io/` labels (release-label overrides), when read. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** A finding of a check, with what it blocks and how to get past it. */
@@ -40,6 +42,8 @@ export interface AuditFinding {
   readonly override: string;
   /** The lingering override that already accepts this risk, when one does: `annotation volume-guard.io/skip on Node n1`. */
   readonly overriddenBy?: string;
+  /** Present when the check is configured in `warn` mode: the finding does not fail the audit unless --strict. */
+  readonly mode?: 'warn';
 }
 
 /** An override annotation or label still present on an object. */

@@ -19,7 +19,9 @@
 //  - dropped-statefulset / renamed-claim-template (upgrade, rollback): live StatefulSets Helm annotated for this
 //    release that the new manifest drops, or whose claim templates it no longer has: their PVCs are left behind
 //    (the StatefulSet itself, as a warning, when none of its PVCs exists yet).
-// PVCs being deleted are never reported (a pod cannot mount them any more). The previous revision is not needed:
+// PVCs being deleted are never reported (a pod cannot mount them any more), and neither are PVCs a live pod
+// mounts: their data is in use, not orphaned (the PVC-resize workflow deletes a StatefulSet with
+// `--cascade=orphan` and re-creates it, or runs `helm upgrade`, while its pods keep running). The previous revision is not needed:
 // the live StatefulSets Helm annotated stand for it (and volume-guard may not read Secrets anyway).
 //
 // A PVC annotated `volume-guard.io/reuse: "true"` is still reported, tagged `reuse-approved`: the admin declared
@@ -48,6 +50,9 @@ export type OrphanPvcRule =
   | 'dropped-statefulset'
   | 'renamed-claim-template';
 
+/** The rules about a PVC being adopted with old data (the others are about PVCs an upgrade strands). */
+const ADOPTION_RULES: readonly OrphanPvcRule[] = ['statefulset-claim', 'release-labelled', 'adopted-by-helm'];
+
 export interface OrphanPvcTarget {
   /** The revision being created (decoded from the release Secret in the request). */
   readonly release: HelmRelease;
@@ -70,6 +75,13 @@ function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolum
     if (owner.kind === 'Pod') return snapshot.pod(claim.namespace, owner.name) !== undefined;
     return true;
   });
+}
+
+/** A pod that has not finished mounts the claim: its data is in use, never an orphan. */
+export function mountedByLivePod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): boolean {
+  return snapshot
+    .podsUsingClaim(claim.namespace, claim.name)
+    .some((pod) => pod.phase !== 'Succeeded' && pod.phase !== 'Failed');
 }
 
 /** A live StatefulSet of one of these names (in the PVC's namespace) claims the PVC through one of its templates. */
@@ -204,6 +216,9 @@ function candidatesFor(
   const candidates = new Map<string, { candidate: Candidate; rules: OrphanPvcRule[] }>();
   const add = (candidate: Candidate): void => {
     if (candidate.claim.deleting) return;
+    // Adoption needs an orphan; a PVC a live pod mounts is in use. (The pods of a StatefulSet an upgrade drops go
+    // with it, so the upgrade rules still report their PVCs.)
+    if (ADOPTION_RULES.includes(candidate.rule) && mountedByLivePod(snapshot, candidate.claim)) return;
     const key = `${candidate.claim.namespace}/${candidate.claim.name}`;
     const existing = candidates.get(key);
     if (existing === undefined) candidates.set(key, { candidate, rules: [candidate.rule] });
@@ -278,6 +293,39 @@ export function collectOrphanPvc(snapshot: ClusterSnapshot, target: OrphanPvcTar
   }
   for (const finding of statefulSetFindings) {
     if (collector.admit(finding.tags)) collector.add(finding);
+  }
+  return collector.result();
+}
+
+/**
+ * orphan-pvc for a StatefulSet created outside Helm (kubectl apply, kustomize, Argo CD and Flux rendering charts):
+ * the PVCs it will claim at its declared size that already exist with no live owner, no pod mounting them and no
+ * deletion pending. The StatefulSet controller would attach each one, old data included. Tagged `statefulset-claim`
+ * (and `reuse-approved` when annotated so).
+ */
+export function collectStatefulSetAdoption(
+  snapshot: ClusterSnapshot,
+  statefulSet: ManifestStatefulSet,
+  cap: CapOptions = NO_CAP,
+): CappedFindings {
+  const collector = new FindingCollector(cap);
+  for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
+    if (claim.deleting || hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
+    // A live StatefulSet of the same name cannot exist at its CREATE; one of another name never claims it.
+    const tags: string[] = ['statefulset-claim'];
+    if (isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
+    if (!collector.admit(tags)) continue;
+    collector.add(
+      pvcFinding(
+        {
+          claim,
+          rule: 'statefulset-claim',
+          reason: `exists with no owner and no pod using it; StatefulSet ${statefulSet.name} would re-attach its old data`,
+          statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
+        },
+        tags,
+      ),
+    );
   }
   return collector.result();
 }

@@ -6,6 +6,7 @@ export const CHECK_IDS = [
   'last-replica-on-node',
   'node-local-volume',
   'orphan-pvc',
+  'pvc-delete',
   'storage-teardown',
 ] as const;
 

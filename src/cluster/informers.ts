@@ -622,7 +622,7 @@ export class InformerSet implements ModelHealth {
 
   /** Longhorn counts as installed when any of its resources is served (a partial install is not "absent"). */
   #onPresence(kind: ResourceKind, present: boolean): void {
-    // Other optional resources (Harvester's upgrades) say nothing about Longhorn.
+    // Other optional resources (Cluster API's Machines, Harvester's upgrades) say nothing about Longhorn.
     if (RESOURCE_SPECS[kind].apiGroup !== LONGHORN_GROUP) return;
     this.#presence.set(kind, present);
     const installed = [...this.#presence.values()].some(Boolean);

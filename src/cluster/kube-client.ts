@@ -1,11 +1,11 @@
 // The two API calls informers make — a paginated list and a watch stream — over node:http(s), with the
-// credentials, CA and agent that @kubernetes/client-node derives from a KubeConfig. Objects are handed
+// credentials, CA and agent that @kubernetes/client-node derives from a KubeConfig, or the small service-account loader in a pod. Objects are handed
 // over as parsed JSON (`unknown`) so callers transform them straight into slim records; nothing here
 // keeps them.
 
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiCredentials } from './kubeconfig.ts';
 import { arrayAt, isObject, numberAt, objectAt, stringAt } from './unstructured.ts';
 
 /** An API error with the HTTP status and, when the server sent a Status object, its reason. */
@@ -84,13 +84,13 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** A KubeClient over a KubeConfig: in-cluster service account or kubeconfig file alike. */
+/** A KubeClient over API credentials: the in-cluster service account or a kubeconfig file alike. */
 export class HttpKubeClient implements KubeClient {
-  readonly #kubeConfig: KubeConfig;
+  readonly #kubeConfig: ApiCredentials;
   readonly #requestTimeoutMs: number;
 
   /** requestTimeoutMs bounds each list page (watches are bounded by the informers' watchdog instead). */
-  constructor(kubeConfig: KubeConfig, requestTimeoutMs = 60_000) {
+  constructor(kubeConfig: ApiCredentials, requestTimeoutMs = 60_000) {
     this.#kubeConfig = kubeConfig;
     this.#requestTimeoutMs = requestTimeoutMs;
   }

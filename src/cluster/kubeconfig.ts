@@ -1,4 +1,82 @@
-import { KubeConfig } from '@kubernetes/client-node';
+// Credentials for the API server. In a pod (the chart's case) a small service-account loader reads the token and
+// CA itself: @kubernetes/client-node's KubeConfig pulls in the whole generated client at import (~80 MiB RSS, more
+// than the large cluster's model), so it is loaded, synchronously and only then, for kubeconfig files.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isIPv6 } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/** What volume-guard's API client needs of its credentials (a client-node KubeConfig has both). */
+export interface ApiCredentials {
+  getCurrentCluster(): { readonly server: string } | null;
+  /** Sets the CA, client certificate and Authorization header the server is talked to with. */
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
+}
+
+type KubeConfigClass = typeof KubeConfig;
+
+function kubeConfigClass(): KubeConfigClass {
+  const load = createRequire(import.meta.url);
+  return (load('@kubernetes/client-node') as { KubeConfig: KubeConfigClass }).KubeConfig;
+}
+
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** How long a read token is used before the file is read again (the kubelet rotates projected tokens). */
+const TOKEN_REREAD_MS = 60_000;
+
+/**
+ * The pod's service account: the API server at $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, its CA and the
+ * projected token, both re-read every minute (the kubelet rotates the token well before it expires).
+ */
+export class InClusterCredentials implements ApiCredentials {
+  readonly #cluster: { readonly server: string };
+  readonly #dir: string;
+  readonly #now: () => number;
+  #read: { at: number; token: string; ca: Buffer } | undefined;
+
+  constructor(env: NodeJS.ProcessEnv = process.env, dir = SERVICE_ACCOUNT_DIR, now: () => number = Date.now) {
+    const host = env['KUBERNETES_SERVICE_HOST'];
+    const port = env['KUBERNETES_SERVICE_PORT'];
+    if (!host || !port) throw new Error('not running in a pod: $KUBERNETES_SERVICE_HOST/$KUBERNETES_SERVICE_PORT are not set');
+    const scheme = port === '80' || port === '8080' || port === '8001' ? 'http' : 'https';
+    this.#cluster = { server: `${scheme}://${isIPv6(host) ? `[${host}]` : host}:${port}` };
+    this.#dir = dir;
+    this.#now = now;
+  }
+
+  getCurrentCluster(): { readonly server: string } {
+    return this.#cluster;
+  }
+
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void> {
+    const now = this.#now();
+    if (!this.#read || now - this.#read.at >= TOKEN_REREAD_MS) {
+      this.#read = {
+        at: now,
+        token: readFileSync(join(this.#dir, 'token'), 'utf8').trim(),
+        ca: readFileSync(join(this.#dir, 'ca.crt')),
+      };
+    }
+    options.ca = this.#read.ca;
+    options.headers = { ...options.headers, Authorization: `Bearer ${this.#read.token}` };
+    return Promise.resolve();
+  }
+}
+
+/**
+ * The credentials `serve` uses: a kubeconfig when one is given or found ($KUBECONFIG, ~/.kube/config), as client-node
+ * resolves them; otherwise, in a pod, the service account without loading client-node.
+ */
+export function createApiCredentials(options: KubeConfigOptions = {}, env: NodeJS.ProcessEnv = process.env, dir = SERVICE_ACCOUNT_DIR): ApiCredentials {
+  const kubeconfigFound = Boolean(options.kubeconfigPath) || Boolean(env['KUBECONFIG']) || existsSync(join(homedir(), '.kube', 'config'));
+  if (!kubeconfigFound && !options.context && existsSync(join(dir, 'token')) && env['KUBERNETES_SERVICE_HOST']) {
+    return new InClusterCredentials(env, dir);
+  }
+  return createKubeConfig(options);
+}
 
 export interface KubeConfigOptions {
   /** A kubeconfig file; without it: $KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
@@ -14,7 +92,7 @@ const UNCONFIGURED_FALLBACK_SERVER = 'http://localhost:8080';
  * resolution applies (in a pod: the service account); the admin-run CLI passes a kubeconfig file.
  */
 export function createKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new (kubeConfigClass())();
   if (options.kubeconfigPath) {
     kubeConfig.loadFromFile(options.kubeconfigPath);
   } else {

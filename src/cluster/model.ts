@@ -14,6 +14,7 @@ import type {
   LonghornReplicaRecord,
   LonghornSettingRecord,
   LonghornVolumeRecord,
+  MachineRecord,
   ModelSink,
   NamespaceRecord,
   NodeRecord,
@@ -106,6 +107,14 @@ function helmReleaseKeyOf(statefulSet: StatefulSetRecord): string {
   return `${statefulSet.helmReleaseNamespace || statefulSet.namespace}/${statefulSet.helmReleaseName}`;
 }
 
+/** `namespace/MachineSet/name` and `namespace/MachineDeployment/name` of the sets that own a Machine. */
+function machineOwnerKeysOf(machine: MachineRecord): readonly string[] {
+  const keys: string[] = [];
+  if (machine.machineSet !== '') keys.push(`${machine.namespace}/MachineSet/${machine.machineSet}`);
+  if (machine.machineDeployment !== '') keys.push(`${machine.namespace}/MachineDeployment/${machine.machineDeployment}`);
+  return keys;
+}
+
 /** `key=value` for each label of a node that may anchor a PV's affinity (group keys never do), and its name. */
 function nodeLabelKeys(node: NodeRecord): readonly string[] {
   const keys: string[] = [`${NODE_NAME_FIELD}=${node.name}`];
@@ -147,6 +156,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     pod: new Map(),
     statefulSet: new Map(),
     namespace: new Map(),
+    machine: new Map(),
   };
 
   readonly #volumesByPV = new MultiIndex<LonghornVolumeRecord>('longhornVolume.byPV', (v) => v.pvName);
@@ -166,6 +176,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   readonly #podsByClaim = new MultiIndex<PodRecord>('pod.byClaim', claimKeysOf);
   readonly #podsByNode = new MultiIndex<PodRecord>('pod.byNode', (p) => p.nodeName);
   readonly #statefulSetsByRelease = new MultiIndex<StatefulSetRecord>('statefulSet.byRelease', helmReleaseKeyOf);
+  readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
 
   readonly #indexes: Indexes = {
     longhornVolume: [this.#volumesByPV],
@@ -179,6 +190,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     pod: [this.#podsByClaim, this.#podsByNode],
     statefulSet: [this.#statefulSetsByRelease],
     namespace: [],
+    machine: [this.#machinesByOwner],
   };
 
   readonly #setNames: readonly string[];
@@ -556,5 +568,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
 
   statefulSetsOfRelease(namespace: string, release: string): readonly StatefulSetRecord[] {
     return this.#statefulSetsByRelease.get(`${namespace}/${release}`);
+  }
+
+  machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment', name: string): readonly MachineRecord[] {
+    return this.#machinesByOwner.get(`${namespace}/${owner}/${name}`);
   }
 }

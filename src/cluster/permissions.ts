@@ -30,3 +30,12 @@ export function clusterRoleRules(): { apiGroups: string[]; resources: string[]; 
   }
   return [...byGroup].map(([group, resources]) => ({ apiGroups: [group], resources: resources.sort(), verbs: [...INFORMER_VERBS] }));
 }
+
+/**
+ * The only writes volume-guard makes: Events for denied requests (src/observe/events.ts), in a ClusterRole of their
+ * own that the chart grants only while `config.events.enabled` is true. create and patch (a repeat patches the
+ * count of the first event); no get, list, update or delete.
+ */
+export const EVENT_PERMISSIONS: readonly { readonly apiGroup: string; readonly resource: string; readonly verbs: readonly ['create', 'patch'] }[] = [
+  { apiGroup: 'events.k8s.io', resource: 'events', verbs: ['create', 'patch'] },
+];

@@ -147,7 +147,7 @@ export interface PersistentVolumeClaimRecord {
   readonly storageClassName: string;
   /** Only the release labels `app.kubernetes.io/instance` and `release`, plus `volume-guard.io/` labels. */
   readonly labels: Labels;
-  /** Only `volume-guard.io/` annotations plus `meta.helm.sh/release-name` / `meta.helm.sh/release-namespace`. */
+  /** Only `volume-guard.io/` annotations plus `meta.helm.sh/release-name`, `-namespace` and `helm.sh/resource-policy`. */
   readonly annotations: Labels;
   readonly ownerReferences: readonly OwnerRef[];
   readonly creationTimestamp: string;
@@ -210,6 +210,21 @@ export interface NamespaceRecord {
   readonly annotations: Labels;
 }
 
+/** cluster.x-k8s.io Machine: which node it runs, and which MachineSet/MachineDeployment owns it. */
+export interface MachineRecord {
+  readonly namespace: string;
+  readonly name: string;
+  /** status.nodeRef.name, '' before the node joined. */
+  readonly nodeName: string;
+  /** Label `cluster.x-k8s.io/set-name`, '' when not in a MachineSet. */
+  readonly machineSet: string;
+  /** Label `cluster.x-k8s.io/deployment-name`, '' when not in a MachineDeployment. */
+  readonly machineDeployment: string;
+  /** Annotation `cluster.x-k8s.io/delete-machine` present: removed first when its set scales down. */
+  readonly deleteMarked: boolean;
+  readonly deleting: boolean;
+}
+
 export interface RecordByKind {
   longhornVolume: LonghornVolumeRecord;
   longhornReplica: LonghornReplicaRecord;
@@ -222,6 +237,7 @@ export interface RecordByKind {
   pod: PodRecord;
   statefulSet: StatefulSetRecord;
   namespace: NamespaceRecord;
+  machine: MachineRecord;
 }
 
 export type ResourceKind = keyof RecordByKind;
@@ -238,6 +254,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'pod',
   'statefulSet',
   'namespace',
+  'machine',
 ];
 
 /** The key of a record in its store: `namespace/name`, or `name` for cluster-scoped kinds. */

@@ -8,6 +8,7 @@ import {
   transformLonghornReplica,
   transformLonghornSetting,
   transformLonghornVolume,
+  transformMachine,
   transformNamespace,
   transformNode,
   transformPersistentVolume,
@@ -20,6 +21,9 @@ import { objectAt, stringAt } from './unstructured.ts';
 export const LONGHORN_GROUP = 'longhorn.io';
 export const LONGHORN_VERSION = 'v1beta2';
 export const DEFAULT_LONGHORN_NAMESPACE = 'longhorn-system';
+export const CLUSTER_API_GROUP = 'cluster.x-k8s.io';
+/** Cluster API's current version (CAPI v1.11 introduced it and deprecated v1beta1). */
+export const CLUSTER_API_VERSION = 'v1beta2';
 
 export interface ResourceSpec<K extends ResourceKind = ResourceKind> {
   readonly kind: K;
@@ -127,6 +131,17 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     scope: 'cluster',
     optional: true,
     transform: transformHarvesterUpgrade,
+  }),
+  // Which node each Machine runs, for the scale-down of a MachineDeployment or MachineSet (Cluster API's own
+  // CRD: absent on clusters it does not manage).
+  machine: spec({
+    kind: 'machine',
+    apiGroup: CLUSTER_API_GROUP,
+    version: CLUSTER_API_VERSION,
+    resource: 'machines',
+    scope: 'cluster',
+    optional: true,
+    transform: transformMachine,
   }),
 };
 

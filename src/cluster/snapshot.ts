@@ -4,6 +4,7 @@ import type {
   LonghornReplicaRecord,
   LonghornSettingRecord,
   LonghornVolumeRecord,
+  MachineRecord,
   NamespaceRecord,
   NodeRecord,
   PersistentVolumeClaimRecord,
@@ -89,6 +90,9 @@ export interface ClusterSnapshot {
    * release of its own namespace). They may live in another namespace than the release's when the chart says so.
    */
   statefulSetsOfRelease(namespace: string, release: string): readonly StatefulSetRecord[];
+
+  /** Cluster API Machines of a MachineSet or MachineDeployment (by their `cluster.x-k8s.io/*-name` labels). */
+  machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment', name: string): readonly MachineRecord[];
 }
 
 /** Freshness of the model, from the informers. */

@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiCredentials } from './kubeconfig.ts';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { InformerSet, type InformerStatus, type InformerTimings } from './informers.ts';
@@ -25,7 +25,7 @@ export interface ClusterModelConfig {
 }
 
 export interface StartClusterModelOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: ApiCredentials;
   /** The model: written by the informers, counted for `volume_guard_model_objects`. */
   readonly sink: ModelSink & Pick<ClusterSnapshot, 'count'>;
   readonly registry: Registry;

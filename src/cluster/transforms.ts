@@ -12,6 +12,7 @@ import {
   type LonghornReplicaRecord,
   type LonghornSettingRecord,
   type LonghornVolumeRecord,
+  type MachineRecord,
   type NamespaceRecord,
   type NodeRecord,
   type OwnerRef,
@@ -35,6 +36,8 @@ import {
 
 export const HELM_RELEASE_NAME_ANNOTATION = 'meta.helm.sh/release-name';
 export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace';
+/** `keep`: Helm leaves the object in place when an upgrade drops it or the release is uninstalled. */
+export const HELM_RESOURCE_POLICY_ANNOTATION = 'helm.sh/resource-policy';
 /** Labels charts put on what a release creates (the StatefulSet selector usually carries one of them). */
 export const PROVISIONED_BY_ANNOTATION = 'pv.kubernetes.io/provisioned-by';
 
@@ -265,6 +268,7 @@ export function transformPersistentVolumeClaim(raw: unknown): PersistentVolumeCl
     annotations: pickEntries(stringMapAt(metadata, 'annotations'), [ANNOTATION_PREFIX], [
       HELM_RELEASE_NAME_ANNOTATION,
       HELM_RELEASE_NAMESPACE_ANNOTATION,
+      HELM_RESOURCE_POLICY_ANNOTATION,
     ]),
     ownerReferences: ownerReferencesOf(metadata),
     creationTimestamp: stringAt(metadata, 'creationTimestamp'),
@@ -499,5 +503,27 @@ export function transformHarvesterUpgrade(raw: unknown): HarvesterUpgradeRecord 
     skipDetached: stringMapAt(metadata, 'annotations')[HARVESTER_SKIP_DETACHED_ANNOTATION] === 'true',
     state: intern(stringMapAt(metadata, 'labels')[HARVESTER_UPGRADE_STATE_LABEL] ?? ''),
     nodeStates: Object.keys(nodeStates).length > 0 ? nodeStates : EMPTY_STRING_MAP,
+  };
+}
+
+export const MACHINE_SET_LABEL = 'cluster.x-k8s.io/set-name';
+export const MACHINE_DEPLOYMENT_LABEL = 'cluster.x-k8s.io/deployment-name';
+/** Cluster API removes Machines carrying this annotation first when their MachineSet scales down. */
+export const DELETE_MACHINE_ANNOTATION = 'cluster.x-k8s.io/delete-machine';
+
+/** A Cluster API Machine (v1beta1 and v1beta2 alike: both name the node in status.nodeRef.name). */
+export function transformMachine(raw: unknown): MachineRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const labels = stringMapAt(metadata, 'labels');
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name,
+    nodeName: intern(stringAt(objectPath(raw, 'status', 'nodeRef'), 'name')),
+    machineSet: intern(labels[MACHINE_SET_LABEL] ?? ''),
+    machineDeployment: intern(labels[MACHINE_DEPLOYMENT_LABEL] ?? ''),
+    deleteMarked: stringMapAt(metadata, 'annotations')[DELETE_MACHINE_ANNOTATION] !== undefined,
+    deleting: isDeleting(metadata),
   };
 }

@@ -1,8 +1,11 @@
 // A Helm release's manifest: the rendered templates as multi-document YAML, each document headed by a
 // `# Source: <chart>/templates/<file>` comment. volume-guard only needs the StatefulSets and PersistentVolumeClaims.
 //
-// Documents are split the way the Kubernetes YAML reader splits them (a line starting with `---`), and a
-// document is parsed only if its text could hold one of those kinds: a resolved `kind` of StatefulSet or
+// Documents are split the way the Kubernetes YAML reader splits them (a line starting with `---`), and each is
+// classified by its `kind` before its body is parsed: when the text makes the kind certain (a plain `kind: Word`
+// key of a plain block mapping, see documentKind), only StatefulSets, PVCs and Lists are parsed, so CRDs whose
+// descriptions mention PersistentVolumeClaim cost a line scan and count toward no budget. Otherwise a document is
+// parsed only if its text could hold one of those kinds: a resolved `kind` of StatefulSet or
 // PersistentVolumeClaim appears literally in the source unless it is spelled with a double-quoted escape
 // (\x, \u, \U, or an escaped line break), so documents with neither the names nor such escapes are skipped
 // without building a YAML tree. Parsing is bounded: alias expansion (billion laughs), document size, and the
@@ -124,8 +127,65 @@ export function splitManifest(manifest: string): ManifestDocument[] {
   return documents;
 }
 
-/** True when the document could hold a StatefulSet or a PersistentVolumeClaim (see the file comment). */
+/** Kinds whose documents are parsed: they create or claim storage, or may hold objects that do. */
+function isStorageKind(kind: string): boolean {
+  return kind === 'StatefulSet' || kind === 'PersistentVolumeClaim' || kind.endsWith('List');
+}
+
+/** A root key line: a plain key of letters, digits, `_.-/`, then `:` and a space, a comment or the end of line. */
+const ROOT_KEY_LINE = /^[A-Za-z0-9_./-]+:(?:[ \t]|\r?$)/;
+/** `kind: <plain word>`, optionally followed by a comment. */
+const KIND_LINE = /^kind:[ \t]+([A-Za-z0-9]+)[ \t]*(?:#.*)?\r?$/;
+
+/**
+ * The document's kind read from its text without parsing it, or undefined when the text does not make it certain.
+ * Certain means: the first content line and every other line starting in column 0 are plain keys of a block
+ * mapping at the root, or entries (`- `) of a block sequence that is a root key's value (no quoted, complex, merge, anchored, tagged or flow keys, no directives, nothing after the
+ * `---`), and exactly one of them is `kind:` with a plain word as its value. The root mapping's keys are then
+ * exactly those lines (a continuation of a multi-line scalar could only add a second `kind:` line, which makes it
+ * uncertain), so the word is the kind the YAML reader resolves. A CRD of several MB is classified in one pass.
+ */
+export function documentKind(text: string): string | undefined {
+  let kind: string | undefined;
+  let sawContent = false;
+  let lineStart = 0;
+  while (lineStart < text.length) {
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd === -1) lineEnd = text.length;
+    const first = text.charCodeAt(lineStart);
+    const isIndented = first === SPACE || first === 0x09;
+    if (!isIndented && lineEnd > lineStart && first !== HASH && first !== 0x0d) {
+      const line = text.slice(lineStart, lineEnd);
+      if (line.startsWith('---')) {
+        // Only the separator, blank or with a comment: `--- {kind: …}` or `--- !tag` would start the content here.
+        if (sawContent || !/^---[ \t]*(?:#.*)?\r?$/.test(line)) return undefined;
+      } else if (sawContent && /^-(?:[ \t]|\r?$)/.test(line)) {
+        // A block sequence as the value of the root key above (`rules:` then `- apiGroups: …`): not a root key.
+      } else {
+        if (!ROOT_KEY_LINE.test(line)) return undefined;
+        sawContent = true;
+        if (line.startsWith('kind:')) {
+          const match = KIND_LINE.exec(line);
+          if (kind !== undefined || match === null) return undefined;
+          kind = match[1];
+        }
+      }
+    } else if (!sawContent && isIndented && /\S/.test(text.slice(lineStart, lineEnd)) && !/^[ \t]*#/.test(text.slice(lineStart, lineEnd))) {
+      // Content before any root key is indented: the root is not a column-0 block mapping.
+      return undefined;
+    }
+    lineStart = lineEnd + 1;
+  }
+  return kind;
+}
+
+/**
+ * True when the document could hold a StatefulSet or a PersistentVolumeClaim: its kind, read without parsing, is
+ * one of those or a List, or its kind is not certain and its text could spell one of them (see the file comment).
+ */
 export function mayDeclareStorage(text: string): boolean {
+  const kind = documentKind(text);
+  if (kind !== undefined) return isStorageKind(kind);
   return text.includes('StatefulSet') || text.includes('PersistentVolumeClaim') || SPELLING_ESCAPE.test(text);
 }
 
@@ -175,18 +235,22 @@ interface Collector {
   readonly source: string;
 }
 
-function collectStatefulSet(object: JsonObject, into: Collector): void {
+/**
+ * The fields volume-guard reads from a StatefulSet object (a manifest document or the object of an admission
+ * request); undefined without a name (the API server would refuse it, so it never claims anything).
+ */
+export function statefulSetFromObject(object: unknown, defaultNamespace: string, source = ''): ManifestStatefulSet | undefined {
   const metadata = objectAt(object, 'metadata');
   const name = nonEmptyString(metadata.name);
-  if (name === undefined) return; // the API server would refuse it, so it never claims anything
+  if (name === undefined) return undefined;
   const spec = objectAt(object, 'spec');
   const templates = Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : [];
   const claimTemplates = templates
     .map((template: unknown) => nonEmptyString(objectAt(template, 'metadata').name))
     .filter((template): template is string => template !== undefined);
   const retention = objectAt(spec, 'persistentVolumeClaimRetentionPolicy');
-  into.statefulSets.push({
-    namespace: nonEmptyString(metadata.namespace) ?? into.releaseNamespace,
+  return {
+    namespace: nonEmptyString(metadata.namespace) ?? defaultNamespace,
     name,
     // Absent (or null, as a template with an empty value renders) means 1, like the API server's default.
     replicas: nonNegativeInteger(spec.replicas) ?? 1,
@@ -195,8 +259,13 @@ function collectStatefulSet(object: JsonObject, into: Collector): void {
     selector: stringMap(objectAt(spec, 'selector').matchLabels),
     retentionPolicy: { whenDeleted: retentionValue(retention.whenDeleted), whenScaled: retentionValue(retention.whenScaled) },
     keep: hasKeepPolicy(metadata),
-    source: into.source,
-  });
+    source,
+  };
+}
+
+function collectStatefulSet(object: JsonObject, into: Collector): void {
+  const statefulSet = statefulSetFromObject(object, into.releaseNamespace, into.source);
+  if (statefulSet !== undefined) into.statefulSets.push(statefulSet);
 }
 
 function collect(object: unknown, into: Collector, depth: number): void {

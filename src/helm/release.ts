@@ -1,8 +1,12 @@
-// Helm 3/4 release records as stored by the "secret" driver and seen by an admission webhook.
+// Helm 3/4 release records as stored by the "secret" and "configmap" drivers and seen by an admission webhook.
 //
 // Secret `sh.helm.release.v1.<release>.v<revision>`, type `helm.sh/release.v1`, `data.release` =
 // base64(base64(gzip(JSON))): Helm base64-encodes the gzip, and the Secret API base64-encodes those bytes again.
-// Records written before Helm compressed them hold plain JSON instead of gzip.
+// ConfigMap (HELM_DRIVER=configmap) of the same name, no type, same labels (`owner=helm`, name, status, version,
+// createdAt/modifiedAt, user labels): `data.release` = base64(gzip(JSON)), Helm's own string, which a ConfigMap
+// carries as it is (its data values are strings, not bytes, so the API adds no second base64 layer).
+// Records written before Helm compressed them hold plain JSON instead of gzip. The SQL driver keeps releases in a
+// database: no API request, nothing an admission webhook can see.
 //
 // Everything here treats the payload as hostile: both base64 layers are checked strictly, gunzip has a hard
 // output cap (gzip bombs), and every failure is a ReleaseDecodeError whose message is one line that never quotes
@@ -252,9 +256,22 @@ function secretMetadata(object: unknown): JsonObject {
   return isObject(object.metadata) ? object.metadata : {};
 }
 
-/** The labels Helm wrote on a release Secret, without touching its payload (cheap: for DELETE and UPDATE paths). */
+/** Where a release record is kept. */
+export type ReleaseDriver = 'secret' | 'configmap';
+
+/** The driver whose record this object is: a ConfigMap (kind ConfigMap) or else a Secret. */
+export function releaseDriverOf(object: unknown): ReleaseDriver {
+  return isObject(object) && object.kind === 'ConfigMap' ? 'configmap' : 'secret';
+}
+
+function storageMetadata(object: unknown): JsonObject {
+  if (releaseDriverOf(object) === 'secret') return secretMetadata(object);
+  return isObject(object) && isObject(object.metadata) ? object.metadata : {};
+}
+
+/** The labels Helm wrote on a release Secret or ConfigMap, without touching its payload (cheap: for UPDATE paths). */
 export function readReleaseSecretLabels(object: unknown): ReleaseSecretLabels {
-  const labels = stringMap(secretMetadata(object).labels);
+  const labels = stringMap(storageMetadata(object).labels);
   const version = labels.version !== undefined && /^[0-9]+$/.test(labels.version) ? Number(labels.version) : NaN;
   return { owner: labels.owner ?? '', name: labels.name ?? '', status: labels.status ?? '', version };
 }
@@ -284,9 +301,37 @@ export function decodeReleaseSecret(object: unknown, options: ReleaseDecodeOptio
   if (typeof encoded !== 'string' || encoded === '') {
     throw new ReleaseDecodeError('missing-data', 'release Secret has no data.release');
   }
+  return decodeStored(object, metadata, decodeBase64(encoded, '').toString('latin1'), options);
+}
+
+/**
+ * Decodes a release ConfigMap (HELM_DRIVER=configmap) as it arrives in an AdmissionReview: `owner=helm`, and
+ * `data.release` holding Helm's encoding directly; the same record and label checks as a Secret.
+ */
+export function decodeReleaseConfigMap(object: unknown, options: ReleaseDecodeOptions = {}): DecodedReleaseSecret {
+  if (!isObject(object) || object.kind !== 'ConfigMap') {
+    throw new ReleaseDecodeError('not-a-release-secret', 'object is not a ConfigMap');
+  }
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  if (stringMap(metadata.labels).owner !== 'helm') {
+    throw new ReleaseDecodeError('not-a-release-secret', 'ConfigMap is not labelled owner=helm');
+  }
+  const data = object.data;
+  const encoded = isObject(data) ? data.release : undefined;
+  if (typeof encoded !== 'string' || encoded === '') {
+    throw new ReleaseDecodeError('missing-data', 'release ConfigMap has no data.release');
+  }
+  return decodeStored(object, metadata, encoded, options);
+}
+
+/** A release record of either driver. */
+export function decodeReleaseObject(object: unknown, options: ReleaseDecodeOptions = {}): DecodedReleaseSecret {
+  return releaseDriverOf(object) === 'configmap' ? decodeReleaseConfigMap(object, options) : decodeReleaseSecret(object, options);
+}
+
+function decodeStored(object: unknown, metadata: JsonObject, helmEncoded: string, options: ReleaseDecodeOptions): DecodedReleaseSecret {
   const secretNamespace = stringField(metadata, 'namespace') || options.namespace || '';
   const allLabels = stringMap(metadata.labels);
-  const helmEncoded = decodeBase64(encoded, '').toString('latin1');
   const release = decodeHelmReleaseData(helmEncoded, {
     ...options,
     namespace: secretNamespace,
@@ -299,9 +344,10 @@ export function decodeReleaseSecret(object: unknown, options: ReleaseDecodeOptio
     allLabels.version !== undefined && secretLabels.version !== release.version ? 'version' : '',
   ].filter((label) => label !== '');
   if (mismatched.length > 0) {
+    const what = releaseDriverOf(object) === 'configmap' ? 'ConfigMap' : 'Secret';
     throw new ReleaseDecodeError(
       'labels-mismatch',
-      `release Secret label${mismatched.length > 1 ? 's' : ''} ${mismatched.join(', ')} disagree${mismatched.length > 1 ? '' : 's'} with its data`,
+      `release ${what} label${mismatched.length > 1 ? 's' : ''} ${mismatched.join(', ')} disagree${mismatched.length > 1 ? '' : 's'} with its data`,
     );
   }
   return { secretName: stringField(metadata, 'name') ?? '', secretNamespace, secretLabels, release };

@@ -39,6 +39,8 @@ export interface AdmissionAppOptions {
   readonly keepAliveTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   readonly clock?: () => number;
+  /** Called once the response is sent, with the request and its decision (Events for denials); must not block. */
+  readonly onDecision?: (request: AdmissionRequest, decision: Decision) => void;
 }
 
 /** What the request hooks learn about one admission request, for its log line and metrics. */
@@ -179,6 +181,13 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     };
     if (trace.outcome === 'invalid' || trace.outcome === 'errored') log.warn(line, 'admission');
     else log.info(line, 'admission');
+    if (request && decision && options.onDecision) {
+      try {
+        options.onDecision(request, decision);
+      } catch (error) {
+        log.warn({ err: error, uid: request.uid }, 'decision listener failed');
+      }
+    }
   }
 
   app.post<{ Params: { target: string } }>(
@@ -202,7 +211,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
         done();
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const trace = request.admissionTrace!;
       const validator = registry.get(request.params.target)!;
       const body = request.body;
@@ -229,7 +238,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
 
       let decision: Decision;
       try {
-        decision = validator.handle(admission, context);
+        decision = validator.handleAsync ? await validator.handleAsync(admission, context) : validator.handle(admission, context);
         trace.outcome = outcomeOf(decision);
       } catch (error) {
         log.error(

@@ -3,10 +3,17 @@ import { allowAllValidator } from '../admission/allow-all.ts';
 import { VALIDATOR_FACTORIES } from '../admission/index.ts';
 import { createRegistry } from '../admission/registry.ts';
 import { VOLUME_SETS } from '../checks/longhorn-health.ts';
-import { createKubeConfig, type KubeConfigOptions } from '../cluster/kubeconfig.ts';
+import { createApiCredentials, type KubeConfigOptions } from '../cluster/kubeconfig.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { startClusterModel } from '../cluster/start.ts';
 import type { Config } from '../config.ts';
+import { registerEventMetrics, registerRiskMetrics, startRiskFlusher } from '../observe/metrics.ts';
+import { EventRecorder } from '../observe/events.ts';
+import { apiEventSink } from '../observe/event-writer.ts';
+import { hostname } from 'node:os';
+import { RiskTracker } from '../observe/risks.ts';
+import { CHECK_IDS } from '../checks/types.ts';
+import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { DependencyContext, ServeDependencies } from './serve.ts';
 
 export function createClusterDependencies(
@@ -15,19 +22,48 @@ export function createClusterDependencies(
   kube: KubeConfigOptions = {},
 ): ServeDependencies {
   // Its volume sets keep the at-risk volumes current on every write, so an upgrade check never scans them all.
+  const kubeConfig = createApiCredentials(kube);
   const model = new ClusterModel(VOLUME_SETS, { nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000 });
+  // The risk gauges follow the model's writes (src/observe): the informers write through the tracker's sink.
+  const risks = new RiskTracker(model, {
+    modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
+    nodeLocal: nodeLocalOptionsOf(config),
+  });
+  registerRiskMetrics(context.metrics.registry, risks);
+  const stopRiskFlusher = startRiskFlusher(risks);
   const running = startClusterModel({
-    kubeConfig: createKubeConfig(kube),
-    sink: model,
+    kubeConfig,
+    sink: risks.sink(),
     registry: context.metrics.registry,
     config: { longhornNamespace: config.longhorn.namespace, resyncSeconds: config.model.resyncSeconds },
     log: context.log,
   });
+  // Denials recorded as Events on the object they concern, written in the background (src/observe/events.ts).
+  let warnedEventFailure = false;
+  const events = config.events.enabled
+    ? new EventRecorder({
+        sink: apiEventSink(kubeConfig),
+        instance: process.env['POD_NAME'] ?? hostname(),
+        onOutcome: registerEventMetrics(context.metrics.registry),
+        onError: (error) => {
+          // Once at warn (e.g. RBAC without create on events), then at debug: never a log line per denial.
+          const level = warnedEventFailure ? 'debug' : 'warn';
+          warnedEventFailure = true;
+          context.log[level]({ err: error }, 'cannot write the Event of a denied request (volume_guard_events_total{outcome="failed"})');
+        },
+      })
+    : undefined;
+  events?.start();
   const factories = config.admission.allowAll ? [...VALIDATOR_FACTORIES, allowAllValidator] : VALIDATOR_FACTORIES;
   return {
     snapshot: model,
     health: running.health,
     registry: createRegistry(config, factories),
-    close: () => running.stop(),
+    ...(events ? { onDecision: (request, decision) => events.record(request, decision) } : {}),
+    close: async () => {
+      stopRiskFlusher();
+      await events?.stop();
+      await running.stop();
+    },
   };
 }

@@ -31,6 +31,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   podsOnNode: () => none,
   statefulSet: () => undefined,
   statefulSetsOfRelease: () => none,
+  machinesOf: () => none,
 };
 
 /** Always synced, never stale. */

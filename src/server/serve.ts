@@ -7,6 +7,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ValidatorRegistry } from '../admission/registry.ts';
+import type { AdmissionRequest, Decision } from '../admission/types.ts';
 import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { Config } from '../config.ts';
 import { buildAdmissionApp, buildOpsApp } from './app.ts';
@@ -32,6 +33,8 @@ export interface ServeDependencies {
   readonly snapshot: ClusterSnapshot;
   readonly health: ModelHealth;
   readonly registry: ValidatorRegistry;
+  /** Called after each admission response was sent (e.g. to record an Event for a denial); must not block. */
+  onDecision?(request: AdmissionRequest, decision: Decision): void;
   /** Called after both servers have closed (stop informers and the like). */
   close?(): Promise<void>;
 }
@@ -110,6 +113,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
     },
     shuttingDown: () => shuttingDown,
+    ...(dependencies.onDecision ? { onDecision: dependencies.onDecision.bind(dependencies) } : {}),
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
   });
@@ -168,6 +172,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     } finally {
       clearTimeout(force);
     }
+    await dependencies.registry.close();
     await dependencies.close?.();
     log.info('volume-guard stopped');
   }

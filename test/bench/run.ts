@@ -1,19 +1,21 @@
-// volume-guard's benchmark: `npm run bench -- [--quick] [--out report.json] [--sections floor,scale,peers,e2e]`.
+// volume-guard's benchmark: `npm run bench -- [--quick] [--out report.json] [--sections floor,scale,peers,e2e,risk]`.
 // Everything runs on loopback, is bounded in time and stops by itself. Progress goes to stderr, the summary to
 // stdout, the full report as JSON to --out. Figures are for the README's Performance section and are never
 // asserted by tests (test/unit/bench-smoke.test.ts checks the report's shape only).
 //
 //   --quick                 CI-size runs: a couple of seconds per load run, fewer iterations
 //   --sections a,b          floor (vs a bare HTTPS server), scale (small vs large model), peers (LIST per request,
-//                           needs the harness API server), e2e (through the API server); default: all
-//   --sizes small,large     cluster sizes for scale (tiny, small, large)
+//                           needs the harness API server), e2e (through the API server), pressure (cordons at a
+//                           steady rate while 100 KB, 1 MB and hostile 2 MiB Helm releases arrive), risk (risk
+//                           gauges: evaluation and scrape cost, in process, per --sizes); default: all
+//   --sizes small,large     cluster sizes for scale (tiny, small, large, xl: Kubernetes' scalability limits)
 //   --floor-size large      the size compared with the floor
 //   --connections 20        autocannon connections (pipelining is always 1, like the API server)
 //   --duration 5            seconds per measured load run
 //   --cases cordon,helm     only cases whose id starts with one of these
 //   --out report.json       write the JSON report there
 //   --log-level info        volume-guard's log level while serving (production default: info, a line per request)
-//   --node-flags "--x --y"  extra Node flags for the server children (e.g. --max-semi-space-size=8)
+//   --node-flags "--x --y"  Node flags for the server children instead of the chart's nodeOptions (default)
 //   --cpu-prof DIR          write V8 CPU profiles of the server children into DIR (for finding hotspots)
 
 import { writeFile } from 'node:fs/promises';
@@ -57,7 +59,7 @@ const defaults = defaultOptions(values.quick);
 const sections = values.sections === undefined ? defaults.sections : list(values.sections);
 for (const section of sections) if (!(SECTIONS as readonly string[]).includes(section)) fail(`unknown section "${section}" (known: ${SECTIONS.join(', ')})`);
 const sizes = values.sizes === undefined ? defaults.sizes : list(values.sizes);
-for (const size of sizes) if (!isClusterSize(size)) fail(`unknown size "${size}" (known: tiny, small, large)`);
+for (const size of sizes) if (!isClusterSize(size)) fail(`unknown size "${size}" (known: tiny, small, large, xl)`);
 const floorSize = values['floor-size'] ?? (values.sizes === undefined ? defaults.floorSize : sizes[sizes.length - 1]!);
 if (!isClusterSize(floorSize)) fail(`unknown --floor-size "${floorSize}"`);
 const positive = (name: string, value: string | undefined, fallback: number): number => {
@@ -79,7 +81,7 @@ const options: BenchOptions = {
 };
 
 profileChildrenInto(values['cpu-prof']);
-childNodeFlags((values['node-flags'] ?? '').split(' ').filter(Boolean));
+if (values['node-flags'] !== undefined) childNodeFlags(values['node-flags'].split(' ').filter(Boolean));
 const report = await runBench(options, (line) => process.stderr.write(`${line}\n`));
 process.stdout.write(`${formatSummary(report)}\n`);
 if (values.out) {

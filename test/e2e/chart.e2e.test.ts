@@ -3,7 +3,7 @@
 //   applied with server-side dry-run, after minimal cert-manager (and ServiceMonitor) CRDs are installed;
 // - the rendered webhooks equal the validators' declarations (createValidators(defaultConfig()));
 // - a real install without cert-manager: certificates kept across upgrades, rotation with both CAs trusted, the
-//   webhook wired and failing closed outside its namespace, never inside it (no self-deadlock);
+//   webhook wired and failing closed for every pod but volume-guard's own (no self-deadlock);
 // - least privilege: the chart's ClusterRole, bound to a test ServiceAccount, is enough for the cluster model to
 //   sync with that identity alone, and `kubectl auth can-i` shows it can neither read Secrets nor write anything.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
@@ -15,8 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { createValidators } from '../../src/admission/index.ts';
 import type { WebhookDeclaration } from '../../src/admission/types.ts';
+import { selfExclusionCondition } from '../../src/admission/webhooks.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
-import { MODEL_PERMISSIONS } from '../../src/cluster/permissions.ts';
+import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../../src/cluster/permissions.ts';
 import { startClusterModel } from '../../src/cluster/start.ts';
 import { defaultConfig, loadConfig } from '../../src/config.ts';
 import type { GuardedUpgradeKind } from '../../src/config.ts';
@@ -123,7 +124,6 @@ async function ensureNamespace(name: string): Promise<void> {
 
 const declarations = (): WebhookDeclaration[] => createValidators(defaultConfig()).map((validator) => validator.declaration);
 
-const isNamespaced = (declaration: WebhookDeclaration) => declaration.rules.some((rule) => rule.scope !== 'Cluster');
 
 /** As the value looks after a YAML round trip (readonly arrays become arrays, undefined stays undefined). */
 function plain<T>(value: T): T {
@@ -188,6 +188,8 @@ describe('helm template, cert-manager TLS (default)', () => {
         'Certificate',
         'Certificate',
         'ClusterRole',
+        'ClusterRole',
+        'ClusterRoleBinding',
         'ClusterRoleBinding',
         'ConfigMap',
         'Deployment',
@@ -292,11 +294,15 @@ describe('helm template, cert-manager TLS (default)', () => {
   });
 
   it("grants the ServiceAccount exactly the model's list/watch permissions", () => {
-    const role = one(objects, 'ClusterRole');
+    const role = one(objects, 'ClusterRole', `${RELEASE}-volume-guard`);
     expect(role.rules).toEqual(
       MODEL_PERMISSIONS.map((permission) => ({ apiGroups: [permission.apiGroup], resources: [permission.resource], verbs: [...permission.verbs] })),
     );
-    const binding = one(objects, 'ClusterRoleBinding');
+    // Its only writes, in a role of their own (config.events.enabled): Events for denied requests.
+    expect(one(objects, 'ClusterRole', `${RELEASE}-volume-guard-events`).rules).toEqual(
+      EVENT_PERMISSIONS.map((permission) => ({ apiGroups: [permission.apiGroup], resources: [permission.resource], verbs: [...permission.verbs] })),
+    );
+    const binding = one(objects, 'ClusterRoleBinding', `${RELEASE}-volume-guard`);
     const account = one(objects, 'ServiceAccount');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: account.metadata.name, namespace: NAMESPACE }]);
@@ -327,11 +333,14 @@ describe("the chart's webhooks are the validators' declarations", () => {
   function expectWebhooksMatch(webhookConfiguration: K8sObject, expected: readonly WebhookDeclaration[], options: { matchConditions: boolean; service: string }) {
     const webhooks = webhookConfiguration.webhooks as any[];
     expect(webhooks.map((webhook) => webhook.name)).toEqual(expected.map((declaration) => declaration.name));
+    const self = { namespace: NAMESPACE, podPrefix: `${options.service}-`, release: RELEASE };
     for (const [index, declaration] of expected.entries()) {
       const webhook = webhooks[index];
       expect(webhook.rules).toEqual(plain(declaration.rules));
       expect(webhook.objectSelector).toEqual(plain(declaration.objectSelector));
-      expect(webhook.matchConditions).toEqual(options.matchConditions && declaration.matchConditions?.length ? plain(declaration.matchConditions) : undefined);
+      // Workload webhooks also skip volume-guard's own pods or release (rendered like selfExclusionCondition).
+      const conditions = [...(declaration.matchConditions ?? []), ...(declaration.workload ? [selfExclusionCondition(declaration.workload, self)] : [])];
+      expect(webhook.matchConditions).toEqual(options.matchConditions && conditions.length ? plain(conditions) : undefined);
       expect(webhook).toMatchObject({
         admissionReviewVersions: ['v1'],
         sideEffects: 'None',
@@ -340,8 +349,10 @@ describe("the chart's webhooks are the validators' declarations", () => {
         timeoutSeconds: 5,
         clientConfig: { service: { name: options.service, namespace: NAMESPACE, path: `/validate/${declaration.target}`, port: 443 } },
       });
-      if (isNamespaced(declaration)) {
-        const exclusion = { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...EXCLUDED_BY_DEFAULT, NAMESPACE] };
+      if (declaration.workload) {
+        // Only workload webhooks exclude namespaces; volume-guard's whole namespace only without matchConditions.
+        const values = options.matchConditions ? EXCLUDED_BY_DEFAULT : [...EXCLUDED_BY_DEFAULT, NAMESPACE];
+        const exclusion = { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values };
         expect(webhook.namespaceSelector).toEqual({
           ...plain(declaration.namespaceSelector ?? {}),
           matchExpressions: [...plain(declaration.namespaceSelector?.matchExpressions ?? []), exclusion],
@@ -358,9 +369,10 @@ describe("the chart's webhooks are the validators' declarations", () => {
     expect(declarations().some((declaration) => declaration.matchConditions?.length)).toBe(true);
   });
 
-  it('on Kubernetes 1.29, without matchConditions (volume-guard filters those requests itself)', async () => {
-    const objects = await template(['--kube-version', '1.29.5']);
-    expectWebhooksMatch(one(objects, 'ValidatingWebhookConfiguration'), declarations(), { matchConditions: false, service: `${RELEASE}-volume-guard` });
+  // The chart requires 1.28 (kubeVersion), where matchConditions are beta and on by default: always rendered.
+  it('on Kubernetes 1.28, with matchConditions (beta, on by default there)', async () => {
+    const objects = await template(['--kube-version', '1.28.0']);
+    expectWebhooksMatch(one(objects, 'ValidatingWebhookConfiguration'), declarations(), { matchConditions: true, service: `${RELEASE}-volume-guard` });
   });
 
   it('the upgrade webhook and the config follow config.upgrades.kinds', async () => {
@@ -375,10 +387,11 @@ describe("the chart's webhooks are the validators' declarations", () => {
       createValidators(configured).map((validator) => validator.declaration),
       { matchConditions: true, service: `${RELEASE}-volume-guard` },
     );
-    // The new kind reaches volume-guard; the dropped defaults no longer do.
-    const resources = one(objects, 'ValidatingWebhookConfiguration').webhooks.flatMap((webhook: any) =>
-      webhook.rules.flatMap((rule: any) => rule.resources),
-    );
+    // The new kind reaches volume-guard; the dropped defaults no longer do (the machine webhook's own rules for
+    // Cluster API scale-downs aside).
+    const resources = one(objects, 'ValidatingWebhookConfiguration')
+      .webhooks.filter((webhook: any) => webhook.name !== 'machine.volume-guard.io')
+      .flatMap((webhook: any) => webhook.rules.flatMap((rule: any) => rule.resources));
     expect(resources).toContain('rollouts');
     expect(resources).not.toContain('machinedeployments');
     const config = parseYaml(one(objects, 'ConfigMap').data['config.yaml']);
@@ -401,7 +414,7 @@ describe("the chart's webhooks are the validators' declarations", () => {
       expect(webhook.failurePolicy).toBe(webhook.name === first!.name ? 'Fail' : 'Ignore');
       expect(webhook.timeoutSeconds).toBe(12);
       const exclusion = webhook.namespaceSelector?.matchExpressions?.find((expression: any) => expression.key === 'kubernetes.io/metadata.name');
-      if (exclusion) expect(exclusion.values).toEqual([...EXCLUDED_BY_DEFAULT, NAMESPACE, 'tenant-infra']);
+      if (exclusion) expect(exclusion.values).toEqual([...EXCLUDED_BY_DEFAULT, 'tenant-infra']);
     }
   });
 });
@@ -489,15 +502,15 @@ describe('a real install with generated TLS (failurePolicy Fail, no pods run: no
       'helm upgrade --install',
     );
 
-  async function createProbePod(namespace: string): Promise<void> {
+  async function createProbePod(namespace: string, name = probePodName): Promise<void> {
     // Without kube-controller-manager there is no `default` ServiceAccount: use the chart's.
-    await kubectl(['delete', 'pod', probePodName, '-n', namespace, '--ignore-not-found', '--wait=false']);
+    await kubectl(['delete', 'pod', name, '-n', namespace, '--ignore-not-found', '--wait=false']);
     await must(
-      applyFile(`probe-pod-${namespace}.yaml`, [
+      applyFile(`probe-pod-${namespace}-${name}.yaml`, [
         {
           apiVersion: 'v1',
           kind: 'Pod',
-          metadata: { name: probePodName, namespace },
+          metadata: { name, namespace },
           spec: { automountServiceAccountToken: false, containers: [{ name: 'probe', image: 'busybox' }] },
         },
       ]),
@@ -505,10 +518,10 @@ describe('a real install with generated TLS (failurePolicy Fail, no pods run: no
     );
   }
 
-  async function evict(namespace: string): Promise<CommandResult> {
-    const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: probePodName, namespace } };
-    const file = await tempFile(`eviction-${namespace}.json`, JSON.stringify(eviction));
-    return kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${probePodName}/eviction`, '-f', file]);
+  async function evict(namespace: string, name = probePodName): Promise<CommandResult> {
+    const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } };
+    const file = await tempFile(`eviction-${namespace}-${name}.json`, JSON.stringify(eviction));
+    return kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${name}/eviction`, '-f', file]);
   }
 
   beforeAll(async () => {
@@ -550,9 +563,14 @@ describe('a real install with generated TLS (failurePolicy Fail, no pods run: no
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(evictionWebhook!.name);
 
-    // Its own namespace is excluded: volume-guard's own pods can always be evicted, its release upgraded.
+    // volume-guard's own pods (named <fullname>-…) can always be evicted, its release upgraded; other pods of its
+    // namespace are judged like any (and refused while no volume-guard pod answers).
     await createProbePod(INSTALL_NAMESPACE);
-    const evicted = await evict(INSTALL_NAMESPACE);
+    const judged = await evict(INSTALL_NAMESPACE);
+    expect(judged.code).not.toBe(0);
+    expect(judged.stderr).toContain(evictionWebhook!.name);
+    await createProbePod(INSTALL_NAMESPACE, `${webhookName}-probe`);
+    const evicted = await evict(INSTALL_NAMESPACE, `${webhookName}-probe`);
     expect(evicted.code, evicted.stderr).toBe(0);
     await upgrade();
   });
@@ -628,7 +646,7 @@ describe("least privilege: the chart's ClusterRole", () => {
 
   beforeAll(async () => {
     rbacObjects = (await template([], RBAC_RELEASE)).filter((object) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(object.kind));
-    expect(kinds(rbacObjects)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount']);
+    expect(kinds(rbacObjects)).toEqual(['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ServiceAccount']);
     await must(applyFile('rbac-objects.yaml', rbacObjects), 'apply the chart RBAC');
     await must(applyFile('rbac-unbound.yaml', [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: unboundAccount, namespace: NAMESPACE } }]), 'unbound SA');
     await must(
@@ -704,7 +722,7 @@ describe("least privilege: the chart's ClusterRole", () => {
     }
   });
 
-  it('has no other resource permission than list/watch (beyond the self-review APIs every user has)', async () => {
+  it('has no other resource permission than list/watch, but create/patch on events (beyond the self-review APIs every user has)', async () => {
     // What `kubectl auth can-i --list` shows, as data: a SelfSubjectRulesReview made as the ServiceAccount.
     const request = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: NAMESPACE } };
     const file = await tempFile('rules-review.json', JSON.stringify(request));
@@ -713,6 +731,11 @@ describe("least privilege: the chart's ClusterRole", () => {
     const selfReviews = ['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'selfsubjectreviews'];
     const other = review.status.resourceRules.filter((rule) => !(rule.resources ?? []).every((resource) => selfReviews.includes(resource)));
     expect(other.length).toBeGreaterThan(0);
-    for (const rule of other) expect(rule.verbs.filter((verb) => verb !== 'list' && verb !== 'watch'), JSON.stringify(rule)).toEqual([]);
+    for (const rule of other) {
+      const events = (rule.apiGroups ?? []).every((group) => group === 'events.k8s.io') && (rule.resources ?? []).every((resource) => resource === 'events');
+      const allowed = events ? ['create', 'patch'] : ['list', 'watch'];
+      expect(rule.verbs.filter((verb) => !allowed.includes(verb)), JSON.stringify(rule)).toEqual([]);
+    }
+    expect(other.some((rule) => (rule.resources ?? []).includes('events'))).toBe(true);
   });
 });

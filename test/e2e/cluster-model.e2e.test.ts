@@ -169,6 +169,8 @@ function lookup(model: ClusterModel, kind: ResourceKind, record: RecordByKind[Re
       return model.longhornVolume(r.name);
     case 'longhornReplica':
       return model.replicasOfVolume(r.volumeName!).find((replica) => replica.name === r.name);
+    case 'machine':
+      return model.get('machine', `${r.namespace!}/${r.name}`);
     case 'longhornNode':
       return model.longhornNode(r.name);
   }

@@ -193,7 +193,8 @@ describe('advice that works as printed', () => {
     const change = () => kubectl(['patch', 'plans.upgrade.cattle.io', 'msg-plan', '-n', PNS, '--type=merge', '-p', '{"spec":{"version":"v1.36.1"}}']);
     const refused = await eventually(change, (r) => r.code !== 0);
     const message = denial(refused.stderr, 'upgrade.volume-guard.io');
-    expect(message.split('\n')[0]).toMatch(/^volume-guard refused the change of Plan msg-plans\/msg-plan: /);
+    // The change names the rollout fields that make it an upgrade (the kind's table).
+    expect(message.split('\n')[0]).toMatch(/^volume-guard refused the change of Plan msg-plans\/msg-plan \(spec\.version changed\): /);
     const command = /^ {2}(kubectl annotate plans\.upgrade\.cattle\.io msg-plan -n msg-plans .*)$/m.exec(message)?.[1];
     expect(command).toBeDefined();
     expect(message).toContain('then apply the change again');

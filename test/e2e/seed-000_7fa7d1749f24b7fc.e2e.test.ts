@@ -22,7 +22,8 @@ describe('seed 000: a reinstall must not silently adopt the PVC an uninstall lef
   });
   afterAll(async () => {
     await uninstall();
-    await deleteObjects(['pvc', '--all', '-n', NS]);
+    // The role the test gives alice too, so the file can run again on the same cluster.
+    await deleteObjects(['pvc', '--all', '-n', NS], ['rolebinding', 'alice-pvc-editor', '-n', NS], ['role', 'pvc-editor', '-n', NS]);
   });
 
   it('install → uninstall (warned) → reinstall denied naming the PVC → allowed after an admin marks it for reuse', async () => {

@@ -7,6 +7,7 @@ import type {
   LonghornReplicaRecord,
   LonghornSettingRecord,
   LonghornVolumeRecord,
+  MachineRecord,
   ModelSink,
   NamespaceRecord,
   NodeRecord,
@@ -184,6 +185,19 @@ export function pod(fields: Partial<PodRecord> = {}): PodRecord {
 }
 
 /** A StatefulSet `default/db` with claim template `data`, not Helm-managed. */
+export function machine(fields: Partial<MachineRecord> = {}): MachineRecord {
+  return {
+    namespace: 'default',
+    name: 'machine-1',
+    nodeName: 'node-1',
+    machineSet: 'md-1-abc',
+    machineDeployment: 'md-1',
+    deleteMarked: false,
+    deleting: false,
+    ...fields,
+  };
+}
+
 export function statefulSet(fields: Partial<StatefulSetRecord> = {}): StatefulSetRecord {
   const name = fields.name ?? 'db';
   return {
@@ -628,6 +642,7 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       persistentVolumeClaim: pvcs.length,
       pod: pods.length,
       statefulSet: statefulSets.length,
+      machine: 0,
       namespace: namespaces.length,
     },
     nodeNames,

@@ -12,7 +12,7 @@ describe('benchmark smoke run', () => {
   it('serves a tiny cluster next to both floors and reports every figure', { timeout: 180_000 }, async () => {
     const options: BenchOptions = {
       ...defaultOptions(true),
-      sections: ['floor', 'scale'],
+      sections: ['floor', 'scale', 'pressure'],
       sizes: ['tiny'],
       floorSize: 'tiny',
       connections: 2,
@@ -20,11 +20,15 @@ describe('benchmark smoke run', () => {
       warmupSeconds: 0.1,
       inProcess: { maxIterations: 40, budgetMs: 20 },
       caseFilter: ['cordon-deny', 'eviction-allow', 'helm-install-deny-100k'],
+      pressure: { cordonRate: 20, cordonConnections: 1, durationSeconds: 0.5 },
     };
     const report = await runBench(options);
     expect(report.errors).toEqual({});
     const json = JSON.parse(JSON.stringify(report)) as typeof report;
     expect(json.schema).toBe('volume-guard-bench/1');
+    // The servers ran with the chart's NODE_OPTIONS, and the chart's memory limit was read for the peak-RSS check.
+    expect(json.server.nodeFlags).toEqual(json.server.chartNodeOptions);
+    expect(json.server.chartMemoryLimitBytes).toBeGreaterThan(0);
     expect(json.machine).toMatchObject({ nproc: finiteNumber, cpuModel: expect.any(String), node: process.version, mapGetNanos: finiteNumber });
     const sizes = json.serve?.sizes ?? [];
     expect(sizes.map((size) => size.size)).toEqual(['tiny']);
@@ -42,7 +46,7 @@ describe('benchmark smoke run', () => {
       expect(figures.inProcess?.cpu.count).toBe(figures.inProcess?.iterations);
       const http = figures.http!;
       // Every request was answered 200 by each server, and the server's histogram saw the guard's.
-      for (const run of [http.guard, http.floor!, http.fastifyFloor!]) {
+      for (const run of [http.guard, http.floor!, http.parseNothingFloor!, http.fastifyFloor!]) {
         expect(run.requests).toBeGreaterThan(0);
         expect(run.non2xx + run.errors).toBe(0);
         expect(run.serverCpuMicrosPerRequest).toBeGreaterThan(0);
@@ -60,13 +64,42 @@ describe('benchmark smoke run', () => {
       expect(http.throughputRatio).toBeGreaterThan(0);
       expect(http.cpuRatio).toBeGreaterThan(0);
     }
+    // Helm under pressure: the cordon stream alone and under Helm load, each Helm stream answered.
+    const pressure = json.pressure!;
+    expect(pressure.size).toBe('tiny');
+    for (const run of [pressure.alone, pressure.underHelm]) {
+      expect(run.client.requests).toBeGreaterThan(0);
+      expect(run.failures).toBe(run.client.non2xx + run.client.errors + run.client.timeouts);
+      expect(run.server?.count).toBeGreaterThan(0);
+    }
+    expect(pressure.helm.map((stream) => stream.manifest)).toEqual(['100k', '1m', 'hostile-2m']);
+    for (const stream of pressure.helm) expect(stream.run.requests + stream.run.errors + stream.run.timeouts).toBeGreaterThan(0);
+    expect(pressure.memoryAfter.rssBytes).toBeGreaterThan(0);
+    // Targets: every one {id, target, measured, met}, machine-readable.
+    for (const check of json.targets) {
+      expect(check).toMatchObject({ id: expect.any(String), target: expect.any(String), measured: expect.any(String) });
+      expect([true, false, null]).toContain(check.met);
+    }
+    expect(new Set(json.targets.map((check) => check.id)).size).toBe(json.targets.length);
     expect(json.targets.map((check) => check.id)).toEqual(
-      expect.arrayContaining(['throughput/cordon-deny', 'throughput/eviction-allow', 'helm/tiny/helm-install-deny-100k']),
+      expect.arrayContaining([
+        'throughput/cordon-deny',
+        'throughput/eviction-allow',
+        'p99/tiny/cordon-deny',
+        'p99/tiny/eviction-allow',
+        'helm/tiny/helm-install-deny-100k',
+        'pressure/tiny/cordon-p99',
+        'pressure/tiny/cordon-failures',
+        'rss/tiny/after-helm-pressure',
+        'rss-peak/tiny',
+        'rss-peak/tiny-under-Helm-pressure',
+      ]),
     );
     const summary = formatSummary(report);
     expect(summary).toContain('1. Floor');
     expect(summary).toContain('2. Scale');
     expect(summary).toContain('helm-install-deny-100k');
+    expect(summary).toContain('Helm under pressure');
   });
 });
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CHECK_IDS } from '../../src/checks/types.ts';
 import {
   CONFIG_REFERENCE,
+  CONFIG_SCHEMA,
   ConfigError,
   DEFAULT_UPGRADE_KINDS,
   configReferenceMarkdown,
@@ -100,9 +101,9 @@ upgrades:
 
   it.each([
     ['a bad enum', 'checks:\n  orphan-pvc:\n    mode: block\n', 'config: checks.orphan-pvc.mode must be one of enforce, warn, off (got "block")'],
-    ['an unknown top-level field', 'admision: {}\n', 'config: admision is not a known field (known: admission, ops, log, checks, overrides, longhorn, nodeLocal, upgrades, model, shutdown)'],
+    ['an unknown top-level field', 'admision: {}\n', `config: admision is not a known field (known: ${Object.keys(CONFIG_SCHEMA.properties ?? {}).join(', ')})`],
     ['an unknown nested field', 'admission:\n  tls:\n    certfile: /x\n', 'config: admission.tls.certfile is not a known field (known: certFile, keyFile, caFile, pollIntervalMs)'],
-    ['an unknown check id', 'checks:\n  single-replicas: { mode: warn }\n', 'config: checks.single-replicas is not a known field (known: single-replica, volume-health, last-replica-on-node, node-local-volume, orphan-pvc, storage-teardown)'],
+    ['an unknown check id', 'checks:\n  single-replicas: { mode: warn }\n', `config: checks.single-replicas is not a known field (known: ${CHECK_IDS.join(', ')})`],
     ['a wrong type', 'admission:\n  port: "8443"\n', 'config: admission.port must be an integer (got "8443")'],
     ['an out-of-range port', 'ops:\n  port: 70000\n', 'config: ops.port must be <= 65535 (got 70000)'],
     ['a section that is not a mapping', 'log: debug\n', 'config: log must be an object (got "debug")'],

@@ -8,6 +8,7 @@ import {
   localPV,
   longhornNode,
   longhornSetting,
+  machine,
   namespace,
   node,
   pod,
@@ -61,6 +62,7 @@ describe('ClusterModel stores', () => {
       pod: pod({ namespace: 'ns', name: 'po' }),
       statefulSet: statefulSet({ namespace: 'ns', name: 's' }),
       namespace: namespace({ name: 'ns' }),
+      machine: machine({ namespace: 'ns', name: 'm' }),
     } as const;
     for (const kind of RESOURCE_KINDS) model.upsert(kind, samples[kind]);
     for (const kind of RESOURCE_KINDS) {

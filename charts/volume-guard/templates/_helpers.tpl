@@ -100,9 +100,9 @@ Returns JSON: {"crt": PEM, "key": PEM, "ca": PEM, "bundle": PEM}.
 {{- get $cache "__material" | toJson }}
 {{- end }}
 
-{{/* The namespaces no webhook is ever called for: the control plane's and volume-guard's own (no self-deadlock). */}}
+{{/* The namespaces workload webhooks (pods, Helm release records) are never called for: the control plane's and webhook.excludeNamespaces. */}}
 {{- define "volume-guard.excludedNamespaces" -}}
-{{- concat (list "kube-system" "kube-node-lease" .Release.Namespace) .Values.webhook.excludeNamespaces | uniq | toJson }}
+{{- concat (list "kube-system" "kube-node-lease") .Values.webhook.excludeNamespaces | uniq | toJson }}
 {{- end }}
 
 {{/* volume-guard's config file: .Values.config (its defaults are in values.yaml), checked against the pod spec. */}}

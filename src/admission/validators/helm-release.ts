@@ -1,104 +1,268 @@
-// Helm releases, through the Secret Helm's storage driver writes before it touches any resource. A CREATE of a
-// pending revision (install, upgrade, rollback) is checked for PVCs the release would silently adopt or strand;
-// a denial aborts Helm cleanly. Everything else Helm writes is never denied: an uninstall, the deployed, failed
-// and superseded transitions and the history pruning happen after resources changed, and Helm cannot recover
-// from a refusal there (it would leave a release half uninstalled or stuck pending). Uninstalls get warnings.
+// Helm releases, through the record Helm's storage driver writes before it touches any resource: a Secret (the
+// default driver) or a ConfigMap (HELM_DRIVER=configmap), judged the same way. A CREATE of a pending revision
+// (install, upgrade, rollback) is checked for PVCs the release would silently adopt or strand (orphan-pvc) and for
+// PVCs an upgrade or rollback makes Helm delete (pvc-delete); a denial aborts Helm cleanly. Everything else Helm
+// writes is never denied: an uninstall, the deployed, failed and superseded transitions and the history pruning
+// happen after resources changed, and Helm cannot recover from a refusal there. Uninstalls get warnings.
+//
+// Namespaces: a release is judged in the namespace of the object it is stored in (Helm's CLI stores it in the
+// release's namespace), never in one its payload claims, unless that storage namespace is listed in
+// helm.storageNamespaces (Helm SDK users keeping records elsewhere); a record naming another namespace is refused
+// as unreadable otherwise. Manifest objects in other namespaces are not looked at (a warning counts them), so a
+// requester learns nothing about namespaces but the release's own.
+//
+// Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
+// them on the calling thread (unit tests, fuzzing).
 import { collectOrphanPvc, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
+import { collectDroppedPvcs, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import { storageUpgradeCheck } from './storage-upgrade-hook.ts';
 import type { Config } from '../../config.ts';
-import { ManifestError, parseManifest } from '../../helm/manifest.ts';
-import { decodeReleaseSecret, readReleaseSecretLabels, releaseOperation, ReleaseDecodeError, type HelmRelease } from '../../helm/release.ts';
+import type { ParsedManifest } from '../../helm/manifest.ts';
+import { ManifestPool } from '../../helm/manifest-pool.ts';
+import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
+import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
 import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
 import { MAX_LISTED_PER_CHECK, plural, truncate } from '../messages.ts';
 import { metaOf } from '../objects.ts';
 import { mayWriteOverrides, REUSE_KEY, skipFrom, SKIP_KEY, type OverrideSource } from '../overrides.ts';
-import { allowed, denied, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
+import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
+
+/** Release label: the revision a `volume-guard.io/skip` release label is meant for (Helm copies labels forward). */
+export const SKIP_REVISION_KEY = 'volume-guard.io/skip-revision';
 
 const declaration: WebhookDeclaration = {
   name: 'helm-release.volume-guard.io',
   target: 'helm-release',
-  rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['secrets'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }],
+  rules: [
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['secrets', 'configmaps'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+  ],
   objectSelector: { matchLabels: { owner: 'helm' } },
-  // Only release records, and of their updates only the move to `uninstalling` (for its warning).
+  // Only release records (a typed Secret, or a ConfigMap named sh.helm.release.v1.* holding data.release), and of
+  // their updates only the move to `uninstalling` (for its warning).
   matchConditions: [
     {
       name: 'helm-release-record',
       expression:
-        "object.type == 'helm.sh/release.v1' && (request.operation == 'CREATE' || " +
+        "(request.resource.resource == 'configmaps' ? (has(object.data) && 'release' in object.data && " +
+        "has(object.metadata.name) && object.metadata.name.startsWith('sh.helm.release.v1.')) : " +
+        "(has(object.type) && object.type == 'helm.sh/release.v1')) && (request.operation == 'CREATE' || " +
         "(has(object.metadata.labels) && 'status' in object.metadata.labels && object.metadata.labels['status'] == 'uninstalling'))",
     },
   ],
+  workload: 'helm-releases',
 };
 
 function describeOperation(operation: string, release: { namespace: string; name: string; version: number }): string {
   return `${operation} of Helm release ${release.namespace}/${release.name} (revision ${release.version})`;
 }
 
-function overrideHint(namespace: string, name: string): string {
+function overrideHint(namespace: string, name: string, revision: number): string {
   return (
-    `re-run helm with --labels ${SKIP_KEY}=<checks>, annotate the PVCs ${REUSE_KEY}=true if their data is meant ` +
-    `to be reused, or delete them (kubectl delete pvc -n ${namespace} ...) if it is not; release ${name}`
+    `re-run helm with --labels ${SKIP_KEY}=<checks>,${SKIP_REVISION_KEY}=${revision}, annotate the PVCs ${REUSE_KEY}=true ` +
+    `if their data is meant to be reused, or delete them (kubectl delete pvc -n ${namespace} ...) if it is not; release ${name}`
   );
 }
 
-export function helmReleaseValidator(_config: Config): Validator {
+/** What a record needs before it is read: its override sources and warnings, or an early answer. */
+interface Prepared {
+  readonly early?: Decision;
+  readonly recordName: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly job?: ReadReleaseJob;
+}
+
+function prepare(request: AdmissionRequest, context: ValidationContext): Prepared {
+  const meta = metaOf(request.object);
+  const labels = meta?.labels ?? {};
+  const what = releaseDriverOf(request.object) === 'configmap' ? 'ConfigMap' : 'Secret';
+  const recordName = `${what} ${request.namespace}/${request.name || meta?.name || ''}`;
+  // A ConfigMap is a release record only under Helm's name for one (a chart may label its own ConfigMaps owner=helm).
+  if (what === 'ConfigMap' && !(request.name || meta?.name || '').startsWith('sh.helm.release.v1.')) {
+    return { early: allowed(), recordName, labels };
+  }
+  const job: ReadReleaseJob = {
+    object: request.object,
+    namespace: request.namespace,
+    trustRecordNamespace: context.config.helm.storageNamespaces.includes(request.namespace),
+  };
+  if (request.operation === 'UPDATE') {
+    let status = '';
+    try {
+      status = readReleaseSecretLabels(request.object).status;
+    } catch {
+      return { early: allowed(), recordName, labels };
+    }
+    const { checks } = context.config;
+    if (status !== 'uninstalling' || (checks['orphan-pvc'].mode === 'off' && checks['pvc-delete'].mode === 'off')) {
+      return { early: allowed(), recordName, labels };
+    }
+    return { recordName, labels, job };
+  }
+  if (request.operation !== 'CREATE') return { early: allowed(), recordName, labels };
+  return { recordName, labels, job };
+}
+
+/**
+ * The release label override, scoped to one revision. Helm copies a release's labels into every later revision
+ * (upgrade merges them, rollback copies the target revision's), and an AdmissionReview cannot tell a copied label
+ * from one this requester set. So: at an install (Helm takes labels only from the command line) the label is the
+ * requester's; at an upgrade it counts only with `volume-guard.io/skip-revision=<this revision>`, which the
+ * requester must set for that upgrade; at a rollback never. A skip-revision ahead of the revision is refused (it
+ * would arm an override for someone else's later upgrade); one behind it is a leftover, reported and ignored.
+ */
+export function releaseLabelOverride(
+  labels: Readonly<Record<string, string>>,
+  release: Pick<HelmRelease, 'version'>,
+  operation: ReleaseOperation,
+  user: UserInfo,
+): { source?: OverrideSource; warnings: string[]; refusal?: string } {
+  const skip = labels[SKIP_KEY];
+  const revisionLabel = labels[SKIP_REVISION_KEY];
+  const revision = revisionLabel !== undefined && /^[0-9]{1,9}$/.test(revisionLabel) ? Number(revisionLabel) : undefined;
+  if (revisionLabel !== undefined && (revision === undefined || revision > release.version)) {
+    return {
+      warnings: [],
+      refusal:
+        `release label ${SKIP_REVISION_KEY}=${revisionLabel} does not name this revision (${release.version}) or an earlier one; ` +
+        `set it to ${release.version} for this ${operation}, or remove it (--labels ${SKIP_REVISION_KEY}=null)`,
+    };
+  }
+  if (skip === undefined) return { warnings: [] };
+  const forThisRevision = revision === release.version || (operation === 'install' && revision === undefined);
+  if (operation === 'rollback' || !forThisRevision) {
+    const how =
+      operation === 'rollback'
+        ? 'a rollback copies labels of an earlier revision'
+        : `add --labels ${SKIP_REVISION_KEY}=${release.version} to skip checks in this ${operation}`;
+    return {
+      warnings: [
+        truncate(`volume-guard: release label ${SKIP_KEY}=${skip} is left from an earlier revision and not honored;`),
+        truncate(`${how}; or remove it: --labels ${SKIP_KEY}=null,${SKIP_REVISION_KEY}=null`),
+      ],
+    };
+  }
+  const source = skipFrom(`release label (revision ${release.version})`, labels, user);
+  return { ...(source ? { source } : {}), warnings: unknownWarnings('release label', labels) };
+}
+
+/** The operation and revision the record's own labels (status, version) say, when both are there. */
+function storedRevision(object: unknown): { operation: ReleaseOperation; version: number } | undefined {
+  try {
+    const labels = readReleaseSecretLabels(object);
+    const operation = releaseOperation(labels.status);
+    return operation && Number.isSafeInteger(labels.version) && labels.version > 0 ? { operation, version: labels.version } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Manifest objects in the release's own namespace; how many were elsewhere. */
+function withinNamespace(manifest: ParsedManifest, namespace: string): { manifest: ParsedManifest; outside: number } {
+  const statefulSets = manifest.statefulSets.filter((s) => s.namespace === namespace);
+  const persistentVolumeClaims = manifest.persistentVolumeClaims.filter((p) => p.namespace === namespace);
+  const outside =
+    manifest.statefulSets.length - statefulSets.length + (manifest.persistentVolumeClaims.length - persistentVolumeClaims.length);
+  return { manifest: { ...manifest, statefulSets, persistentVolumeClaims }, outside };
+}
+
+function conclude(request: AdmissionRequest, context: ValidationContext, prepared: Prepared, outcome: ReadOutcome): Decision {
+  if (request.operation === 'UPDATE') return uninstallWarnings(context, prepared, outcome);
+  const overrides: OverrideSource[] = [];
+  const warnings: string[] = [];
+  const namespaceAnnotations = context.snapshot.namespace(request.namespace)?.annotations;
+  const namespaceSkip = skipFrom(`namespace ${request.namespace}`, namespaceAnnotations);
+  if (namespaceSkip) overrides.push(namespaceSkip);
+  warnings.push(...unknownWarnings(`namespace ${request.namespace}`, namespaceAnnotations));
+
+  // The release label override, read from the labels Helm wrote (they must agree with the payload, checked when
+  // it is decoded), so that it also applies to a record that cannot be read.
+  const stored = storedRevision(request.object);
+  if (stored) {
+    const label = releaseLabelOverride(prepared.labels, { version: stored.version }, stored.operation, request.userInfo);
+    warnings.push(...label.warnings);
+    if (label.refusal) {
+      return denied(`volume-guard refused the ${stored.operation} of Helm release ${prepared.recordName}: ${label.refusal}.`, { warnings });
+    }
+    if (label.source) overrides.unshift(label.source);
+  }
+
+  if (!outcome.ok) return unreadable(context, prepared.recordName, outcome.reason, overrides, warnings);
+  const release = outcome.decoded.release;
+  if (outcome.recordNamespace !== release.namespace) {
+    const reason =
+      `it names namespace ${outcome.recordNamespace} but is stored in ${release.namespace} ` +
+      `(list ${release.namespace} in helm.storageNamespaces if a Helm SDK keeps releases there)`;
+    return unreadable(context, prepared.recordName, reason, overrides, warnings);
+  }
+  const operation = releaseOperation(release.status);
+  if (!operation) return allowed(warnings);
+  if (!stored) {
+    // Labels without status or version (not how Helm writes them): the decoded record says which revision it is.
+    const label = releaseLabelOverride(prepared.labels, release, operation, request.userInfo);
+    warnings.push(...label.warnings);
+    if (label.refusal) return denied(`volume-guard refused the ${describeOperation(operation, release)}: ${label.refusal}.`, { warnings });
+    if (label.source) overrides.unshift(label.source);
+  }
+
+  const action = describeOperation(operation, release);
+  const stale = staleModelDecision(context, action, overrides);
+  if (stale) return stale;
+
+  const { manifest, outside } = withinNamespace(outcome.manifest, release.namespace);
+  if (outside > 0) {
+    warnings.push(truncate(`volume-guard: ${outside} StatefulSet/PVC object(s) of this release outside namespace ${release.namespace} not checked`));
+  }
+  // The admin's `volume-guard.io/reuse: "true"` on a PVC (policed by the override guard when written).
+  overrides.push({
+    where: `annotation ${REUSE_KEY} on the PVCs`,
+    checks: [],
+    tags: [{ check: 'orphan-pvc', tag: REUSE_APPROVED_TAG }],
+    reason: 'their data is meant to be reused',
+  });
+  const { snapshot } = context;
+  const results = new CheckResults(context, true)
+    .run('orphan-pvc', (cap) => collectOrphanPvc(snapshot, { release, operation, manifest }, cap))
+    .run('pvc-delete', (cap) => collectDroppedPvcs(snapshot, { release, operation, manifest }, cap));
+  // Issue 20.3: an upgrade or rollback of the storage system's own chart is an upgrade like any other.
+  const storage = storageUpgradeCheck(release, operation);
+  if (storage) results.run(storage.check, (cap) => storage.collect(snapshot, cap));
+  return decide(context, {
+    action,
+    findings: results.findings,
+    totals: results.totals,
+    overrides,
+    overrideHint: overrideHint(release.namespace, release.name, release.version),
+    warnings,
+    situation: { kind: 'helm', operation, namespace: release.namespace, release: release.name, revision: release.version },
+  });
+}
+
+export function helmReleaseValidator(config: Config): Validator {
+  let pool: ManifestPool | undefined;
+  const read = async (job: ReadReleaseJob): Promise<ReadOutcome> => {
+    if (config.helm.manifestWorkers === 0) return readRelease(job);
+    pool ??= new ManifestPool({
+      workers: config.helm.manifestWorkers,
+      deadlineMs: config.helm.manifestDeadlineMs,
+      queue: config.helm.manifestQueue,
+    });
+    return pool.read(job);
+  };
   return {
     declaration,
     handle(request, context) {
-      if (request.operation === 'UPDATE') return uninstallWarnings(request, context);
-      if (request.operation !== 'CREATE') return allowed();
-      const labels = metaOf(request.object)?.labels ?? {};
-      const secretName = `${request.namespace}/${request.name || metaOf(request.object)?.name || ''}`;
-      // The release label override (`helm install --labels`) is readable without decoding the payload; the
-      // writer is the user running helm now.
-      const overrides: OverrideSource[] = [];
-      const warnings = unknownWarnings('release label', labels);
-      const labelSkip = skipFrom('release label', labels, request.userInfo);
-      if (labelSkip) overrides.push(labelSkip);
-      const namespaceAnnotations = context.snapshot.namespace(request.namespace)?.annotations;
-      const namespaceSkip = skipFrom(`namespace ${request.namespace}`, namespaceAnnotations);
-      if (namespaceSkip) overrides.push(namespaceSkip);
-      warnings.push(...unknownWarnings(`namespace ${request.namespace}`, namespaceAnnotations));
-
-      let release: HelmRelease;
-      let manifest;
-      try {
-        release = decodeReleaseSecret(request.object, { namespace: request.namespace }).release;
-        manifest = parseManifest(release.manifest, release.namespace);
-      } catch (error) {
-        if (!(error instanceof ReleaseDecodeError || error instanceof ManifestError)) throw error;
-        return unreadable(context, secretName, error.message, overrides, warnings);
-      }
-      const operation = releaseOperation(release.status);
-      if (!operation) return allowed(warnings);
-      const action = describeOperation(operation, release);
-      const stale = staleModelDecision(context, action, overrides);
-      if (stale) return stale;
-
-      // The admin's `volume-guard.io/reuse: "true"` on a PVC (policed by the override guard when written).
-      overrides.push({
-        where: `annotation ${REUSE_KEY} on the PVCs`,
-        checks: [],
-        tags: [{ check: 'orphan-pvc', tag: REUSE_APPROVED_TAG }],
-        reason: 'their data is meant to be reused',
-      });
-      const { snapshot } = context;
-      const results = new CheckResults(context, true).run('orphan-pvc', (cap) =>
-        collectOrphanPvc(snapshot, { release, operation, manifest }, cap),
-      );
-      // Issue 20.3: an upgrade or rollback of the storage system's own chart is an upgrade like any other.
-      const storage = storageUpgradeCheck(release, operation);
-      if (storage) results.run(storage.check, (cap) => storage.collect(snapshot, cap));
-      return decide(context, {
-        action,
-        findings: results.findings,
-        totals: results.totals,
-        overrides,
-        overrideHint: overrideHint(release.namespace, release.name),
-        warnings,
-        situation: { kind: 'helm', operation, namespace: release.namespace, release: release.name },
-      });
+      const prepared = prepare(request, context);
+      if (prepared.early || !prepared.job) return prepared.early ?? allowed();
+      return conclude(request, context, prepared, readRelease(prepared.job));
+    },
+    async handleAsync(request, context) {
+      const prepared = prepare(request, context);
+      if (prepared.early || !prepared.job) return prepared.early ?? allowed();
+      return conclude(request, context, prepared, await read(prepared.job));
+    },
+    async close() {
+      await pool?.close();
     },
   };
 }
@@ -106,7 +270,7 @@ export function helmReleaseValidator(_config: Config): Validator {
 /** A release volume-guard cannot read is denied with the reason (never allowed unchecked), unless overridden. */
 function unreadable(
   context: ValidationContext,
-  secretName: string,
+  recordName: string,
   reason: string,
   overrides: readonly OverrideSource[],
   warnings: string[],
@@ -115,47 +279,51 @@ function unreadable(
     (source) => source.checks.includes('orphan-pvc') && (!source.writer || mayWriteOverrides(source.writer, context.config.overrides)),
   );
   if (context.config.checks['orphan-pvc'].mode !== 'enforce' || honored) {
-    return allowed([...warnings, truncate(`volume-guard: Helm release Secret ${secretName} not checked: ${reason}`)]);
+    return allowed([...warnings, truncate(`volume-guard: Helm release ${recordName} not checked: ${reason}`)]);
   }
   return denied(
-    `volume-guard cannot check Helm release Secret ${secretName}: ${reason}. It refuses what it cannot check; ` +
-      `if this is a real Helm release, an authorized admin can re-run helm with --labels ${SKIP_KEY}=orphan-pvc.`,
+    `volume-guard cannot check Helm release ${recordName}: ${reason}. It refuses what it cannot check; ` +
+      `if this is a real Helm release, an authorized admin can re-run helm with ` +
+      `--labels ${SKIP_KEY}=orphan-pvc,${SKIP_REVISION_KEY}=<the new revision>.`,
     { warnings, checks: ['orphan-pvc'] },
   );
 }
 
-/** `helm uninstall`: allowed always, with a warning naming the PVCs (and their data) it leaves behind. */
-function uninstallWarnings(request: AdmissionRequest, context: ValidationContext): Decision {
-  let status = '';
-  try {
-    status = readReleaseSecretLabels(request.object).status;
-  } catch {
-    return allowed();
+/** `helm uninstall`: allowed always, with warnings naming the PVCs it deletes (and their data) and those it leaves. */
+function uninstallWarnings(context: ValidationContext, prepared: Prepared, outcome: ReadOutcome): Decision {
+  if (!outcome.ok) {
+    return allowed([truncate(`volume-guard: cannot list the PVCs this uninstall deletes or leaves: ${outcome.reason}`)]);
   }
-  if (status !== 'uninstalling' || context.config.checks['orphan-pvc'].mode === 'off') return allowed();
-  let release: HelmRelease;
-  try {
-    release = decodeReleaseSecret(request.object, { namespace: request.namespace }).release;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : 'unreadable';
-    return allowed([truncate(`volume-guard: cannot list the PVCs this uninstall leaves behind: ${reason}`)]);
+  const release = outcome.decoded.release;
+  if (outcome.recordNamespace !== release.namespace) {
+    return allowed([truncate(`volume-guard: ${prepared.recordName} names namespace ${outcome.recordNamespace}; PVCs not listed`)]);
   }
-  let left;
-  try {
-    left = pvcsLeftBehind(context.snapshot, release);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : 'unreadable manifest';
-    return allowed([truncate(`volume-guard: cannot list the PVCs this uninstall leaves behind: ${reason}`)]);
+  const { manifest } = withinNamespace(outcome.manifest, release.namespace);
+  const lines: string[] = [];
+  if (context.config.checks['pvc-delete'].mode !== 'off') {
+    const deleted = pvcsHelmDeletes(context.snapshot, manifest);
+    if (deleted.length > 0) {
+      lines.push(truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes ${plural(deleted.length, 'templated PVC', 'templated PVCs')}:`));
+      for (const claim of deleted.slice(0, MAX_LISTED_PER_CHECK)) {
+        const effect = claim.volumeName ? `PV ${claim.volumeName}, ${shortReclaimEffect(claim.reclaimPolicy)}` : 'unbound';
+        lines.push(truncate(`- PVC ${claim.namespace}/${claim.name} (${effect})`));
+      }
+      if (deleted.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${deleted.length - MAX_LISTED_PER_CHECK} more`);
+    }
   }
-  if (left.length === 0) return allowed();
-  const lines = [
-    truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} leaves ${plural(left.length, 'PVC', 'PVCs')} and data behind;`),
-    truncate(`a later install of ${release.name} would re-attach ${left.length === 1 ? 'it' : 'them'} (delete if the data is obsolete)`),
-  ];
-  for (const claim of left.slice(0, MAX_LISTED_PER_CHECK)) {
-    const pv = claim.volumeName ? `PV ${claim.volumeName}, reclaim ${claim.reclaimPolicy || 'unknown'}` : 'unbound';
-    lines.push(truncate(`- PVC ${claim.namespace}/${claim.name} (${pv})`));
+  if (context.config.checks['orphan-pvc'].mode !== 'off') {
+    const left = pvcsLeftBehind(context.snapshot, release, manifest);
+    if (left.length > 0) {
+      lines.push(
+        truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} leaves ${plural(left.length, 'PVC', 'PVCs')} and data behind;`),
+        truncate(`a later install of ${release.name} would re-attach ${left.length === 1 ? 'it' : 'them'} (delete if the data is obsolete)`),
+      );
+      for (const claim of left.slice(0, MAX_LISTED_PER_CHECK)) {
+        const pv = claim.volumeName ? `PV ${claim.volumeName}, reclaim ${claim.reclaimPolicy || 'unknown'}` : 'unbound';
+        lines.push(truncate(`- PVC ${claim.namespace}/${claim.name} (${pv})`));
+      }
+      if (left.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${left.length - MAX_LISTED_PER_CHECK} more`);
+    }
   }
-  if (left.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${left.length - MAX_LISTED_PER_CHECK} more`);
   return allowed(lines);
 }

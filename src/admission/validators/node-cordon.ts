@@ -1,67 +1,181 @@
-// Node cordon: the first step of draining or replacing a node. Denied while the node holds data that exists
-// nowhere else: the last healthy replica of a Longhorn volume, a single-replica volume, node-local PVs.
+// Node updates and deletions that start emptying a node: a cordon (`spec.unschedulable` turning true), a new
+// NoSchedule or NoExecute taint (autoscalers and `kubectl taint` empty nodes this way; NoExecute evicts at once,
+// without the eviction API), and the deletion of the Node object. Denied while the node holds data that exists
+// nowhere else: the last healthy replica of a Longhorn volume, a single-replica volume, node-local data.
 import { collectLastReplicaOnNode } from '../../checks/last-replica-on-node.ts';
 import { collectNodeLocalVolume, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
 import { collectSingleReplica } from '../../checks/single-replica.ts';
 import { collectVolumeHealth } from '../../checks/volume-health.ts';
+import type { ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
-import { CheckResults, decide, skipOnReviewedObject, staleModelDecision } from '../context.ts';
+import { CheckResults, decide, skipOnReviewedObject, staleModelDecision, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
-import { isUnschedulable } from '../objects.ts';
-import { allowed, type WebhookDeclaration } from '../types.ts';
-import type { Validator } from '../validator.ts';
+import type { Situation } from '../messages.ts';
+import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
+import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
+import type { ValidationContext, Validator } from '../validator.ts';
+
+/** What the node-wide checks read: a stale one of these makes the answer unknown. */
+export const NODE_CHECK_RESOURCES: readonly ResourceKind[] = [
+  'node',
+  'persistentVolume',
+  'persistentVolumeClaim',
+  'pod',
+  'longhornVolume',
+  'longhornReplica',
+  'longhornNode',
+  'longhornSetting',
+  'harvesterUpgrade',
+];
+
+/** Taint effects that empty a node (NoExecute) or keep work off it like a cordon (NoSchedule). */
+export const EMPTYING_TAINT_EFFECTS: readonly string[] = ['NoSchedule', 'NoExecute'];
+
+/**
+ * Taint key prefixes that report a node's condition rather than decide to empty it: the node lifecycle controller,
+ * the kubelet and cloud providers set them (not-ready, unreachable, unschedulable after a cordon, memory-pressure,
+ * uninitialized, out-of-service for a node that is already shut down). Refusing them would only hide the state.
+ */
+export const CONDITION_TAINT_PREFIXES: readonly string[] = ['node.kubernetes.io/', 'node.cloudprovider.kubernetes.io/'];
+
+export interface Taint {
+  readonly key: string;
+  readonly value: string;
+  readonly effect: string;
+}
+
+function taintsOf(node: unknown): Taint[] {
+  const list = field(node, 'spec', 'taints');
+  if (!Array.isArray(list)) return [];
+  return list.filter(isRecord).map((taint) => ({
+    key: typeof taint['key'] === 'string' ? taint['key'] : '',
+    value: typeof taint['value'] === 'string' ? taint['value'] : '',
+    effect: typeof taint['effect'] === 'string' ? taint['effect'] : '',
+  }));
+}
+
+/** A taint volume-guard judges: NoSchedule or NoExecute, and not one of the condition taints. */
+export function isEmptyingTaint(taint: Pick<Taint, 'key' | 'effect'>): boolean {
+  return EMPTYING_TAINT_EFFECTS.includes(taint.effect) && !CONDITION_TAINT_PREFIXES.some((prefix) => taint.key.startsWith(prefix));
+}
+
+/** The judged taints this update adds (same key and effect absent before; a changed value is not new). */
+export function addedEmptyingTaints(object: unknown, oldObject: unknown): Taint[] {
+  const before = taintsOf(oldObject);
+  return taintsOf(object).filter(
+    (taint) => isEmptyingTaint(taint) && !before.some((old) => old.key === taint.key && old.effect === taint.effect),
+  );
+}
+
+const CONDITION_PREFIX_CEL = CONDITION_TAINT_PREFIXES.map((prefix) => `!t.key.startsWith('${prefix}')`).join(' && ');
+const EFFECT_CEL = EMPTYING_TAINT_EFFECTS.map((effect) => `t.effect == '${effect}'`).join(' || ');
+
+/** CEL for the matchConditions: a cordon, a judged taint added, or a Node DELETE. Mirrors handle(). */
+export const NODE_EMPTYING_CEL =
+  "request.operation == 'DELETE' || " +
+  '(has(object.spec) && has(object.spec.unschedulable) && object.spec.unschedulable == true && ' +
+  '!(has(oldObject.spec) && has(oldObject.spec.unschedulable) && oldObject.spec.unschedulable == true)) || ' +
+  `(has(object.spec) && has(object.spec.taints) && object.spec.taints.exists(t, (${EFFECT_CEL}) && ${CONDITION_PREFIX_CEL} && ` +
+  '!(has(oldObject.spec) && has(oldObject.spec.taints) && oldObject.spec.taints.exists(o, o.key == t.key && o.effect == t.effect))))';
 
 const declaration: WebhookDeclaration = {
   name: 'node-cordon.volume-guard.io',
   target: 'node-cordon',
-  rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['nodes'], operations: ['UPDATE'], scope: 'Cluster' }],
-  // Nodes are updated all the time (kubelet, labels): the API server only calls us for a cordon.
-  matchConditions: [
-    {
-      name: 'cordon',
-      expression:
-        'has(object.spec) && has(object.spec.unschedulable) && object.spec.unschedulable == true && ' +
-        '!(has(oldObject.spec) && has(oldObject.spec.unschedulable) && oldObject.spec.unschedulable == true)',
-    },
-  ],
+  rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['nodes'], operations: ['UPDATE', 'DELETE'], scope: 'Cluster' }],
+  // Nodes are updated all the time (kubelet, labels): the API server only calls us when the node starts emptying.
+  matchConditions: [{ name: 'empties-node', expression: NODE_EMPTYING_CEL }],
 };
 
-export function nodeCordonValidator(config: Config): Validator {
-  const nodeLocal = nodeLocalOptionsOf(config);
+/** The node-wide checks a cordon runs, added to `results`. */
+export function runNodeChecks(context: ValidationContext, node: string, results: CheckResults): CheckResults {
+  const { snapshot } = context;
+  return results
+    .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node }, cap))
+    .run('single-replica', (cap) => collectSingleReplica(snapshot, { node }, cap))
+    .run('volume-health', (cap) => collectVolumeHealth(snapshot, { node }, cap))
+    .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node }, cap, nodeLocalOptionsOf(context.config)));
+}
+
+/**
+ * Judges taking `node` out of service (a cordon, a taint, a deletion of its Node or Machine) with the node-wide
+ * checks and the given overrides.
+ */
+export function judgeNodeRemoval(
+  context: ValidationContext,
+  input: {
+    node: string;
+    action: string;
+    overrides: readonly OverrideSource[];
+    overrideHint: string;
+    warnings?: readonly string[];
+    /** Omitted: the cordon advice (annotate the node); pass null to keep `overrideHint` as the advice. */
+    situation?: Situation | null;
+    /**
+     * The node is drained through the eviction API (cordon, taint, a Machine's deletion), so Longhorn's
+     * node-drain-policy can move its last copies first (issue 12.9). False for a Node DELETE: nothing is drained.
+     */
+    drained?: boolean;
+  },
+): Decision {
+  const { snapshot } = context;
+  const overrides = [...input.overrides];
+  // Issue 12.9: a drain of this node by a Harvester upgrade admitted with skipSingleReplicaDetachedVol.
+  const harvester = harvesterDrainOverride(snapshot, input.node);
+  if (harvester) overrides.push(harvester);
+  const stale = staleModelDecision(context, input.action, overrides, NODE_CHECK_RESOURCES);
+  if (stale) return stale;
+  const results = runNodeChecks(context, input.node, new CheckResults(context, harvester ? HARVESTER_WAIVED_CHECKS : false));
+  const drain =
+    input.drained === false
+      ? { findings: results.findings, totals: results.totals, warnings: [] }
+      : applyLonghornDrainPolicy(snapshot, input.node, results);
+  return decide(context, {
+    action: input.action,
+    findings: drain.findings,
+    totals: drain.totals,
+    overrides,
+    overrideHint: input.overrideHint,
+    warnings: [...(input.warnings ?? []), ...drain.warnings],
+    ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node } }),
+  });
+}
+
+export function nodeCordonValidator(_config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
-      // Every Node update other than a cordon passes untouched (matchConditions aside, e.g. on older clusters).
-      if (request.operation !== 'UPDATE' || !isUnschedulable(request.object) || isUnschedulable(request.oldObject)) {
-        return allowed();
-      }
       const node = request.name;
-      const action = `cordon of node ${node}`;
+      if (request.operation === 'DELETE') {
+        // The stored annotations were written under the override guard.
+        const annotations = metaOf(request.oldObject)?.annotations;
+        const source = skipFrom(`node ${node}`, annotations);
+        return judgeNodeRemoval(context, {
+          node,
+          action: `deletion of node ${node}`,
+          drained: false,
+          overrides: source ? [source] : [],
+          overrideHint: annotateHint('node', node),
+          warnings: unknownWarnings(`node ${node}`, annotations),
+        });
+      }
+      if (request.operation !== 'UPDATE') return allowed();
+      const cordon = isUnschedulable(request.object) && !isUnschedulable(request.oldObject);
+      const taints = addedEmptyingTaints(request.object, request.oldObject);
+      // Every other Node update passes untouched (matchConditions aside, e.g. on older clusters).
+      if (!cordon && taints.length === 0) return allowed();
+      const what = [
+        ...(cordon ? ['cordon'] : []),
+        ...taints.map((taint) => `taint ${taint.key}${taint.value ? `=${taint.value}` : ''}:${taint.effect}`),
+      ].join(' and ');
       const skip = skipOnReviewedObject(request, `node ${node}`);
-      const overrides = skip.source ? [skip.source] : [];
-      const { snapshot } = context;
-      // Issue 12.9: a drain of this node by a Harvester upgrade admitted with skipSingleReplicaDetachedVol.
-      const harvester = harvesterDrainOverride(snapshot, node);
-      if (harvester) overrides.push(harvester);
-      const stale = staleModelDecision(context, action, overrides);
-      if (stale) return stale;
-
-      const results = new CheckResults(context, harvester ? HARVESTER_WAIVED_CHECKS : false)
-        .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node }, cap))
-        .run('single-replica', (cap) => collectSingleReplica(snapshot, { node }, cap))
-        .run('volume-health', (cap) => collectVolumeHealth(snapshot, { node }, cap))
-        .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node }, cap, nodeLocal));
-      // Issue 12.9: Longhorn's node-drain-policy may move the last copies itself.
-      const drain = applyLonghornDrainPolicy(snapshot, node, results);
-      return decide(context, {
-        action,
-        findings: drain.findings,
-        totals: drain.totals,
-        overrides,
+      return judgeNodeRemoval(context, {
+        node,
+        action: `${what} of node ${node}`,
+        overrides: skip.source ? [skip.source] : [],
         overrideHint: annotateHint('node', node),
-        warnings: [...skip.warnings, ...drain.warnings],
-        situation: { kind: 'cordon', node },
+        warnings: skip.warnings,
       });
     },
   };

@@ -21,10 +21,26 @@ function changesOverrideKeys(field: 'annotations' | 'labels'): string {
 
 export function overrideGuardValidator(config: Config): Validator {
   const writeOps = ['CREATE', 'UPDATE'] as const;
+  // Every way to write the keys: the main resource and its status subresource (metadata written through
+  // nodes/status, namespaces/status or a CR's status is stored like any other write).
+  const upgrades = upgradeRules(config.upgrades.kinds);
   const rules: RuleWithOperations[] = [
-    { apiGroups: [''], apiVersions: ['v1'], resources: ['nodes', 'namespaces'], operations: [...writeOps], scope: 'Cluster' },
-    { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumeclaims'], operations: [...writeOps], scope: 'Namespaced' },
-    ...upgradeRules(config.upgrades.kinds).map((rule) => ({ ...rule, operations: [...writeOps] })),
+    {
+      apiGroups: [''],
+      apiVersions: ['v1'],
+      resources: ['nodes', 'nodes/status', 'namespaces', 'namespaces/status'],
+      operations: [...writeOps],
+      scope: 'Cluster',
+    },
+    {
+      apiGroups: [''],
+      apiVersions: ['v1'],
+      resources: ['persistentvolumeclaims', 'persistentvolumeclaims/status'],
+      operations: [...writeOps],
+      scope: 'Namespaced',
+    },
+    ...upgrades.map((rule) => ({ ...rule, operations: [...writeOps] })),
+    ...upgrades.map((rule) => ({ ...rule, resources: rule.resources.map((resource) => `${resource}/status`), operations: ['UPDATE' as const] })),
   ];
   const declaration: WebhookDeclaration = {
     name: 'overrides.volume-guard.io',

@@ -2,56 +2,30 @@
 // already short of healthy copies, can be lost. The guarded kinds come from config.upgrades.kinds.
 import { collectSingleReplica } from '../../checks/single-replica.ts';
 import { collectVolumeHealth } from '../../checks/volume-health.ts';
+import type { ResourceKind } from '../../cluster/records.ts';
 import type { Config, GuardedUpgradeKind } from '../../config.ts';
 import { CheckResults, decide, skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { field, metaOf } from '../objects.ts';
+import { metaOf } from '../objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from '../overrides.ts';
 import { allowed, type AdmissionRequest, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
-
-/** The fields whose change starts a rollout of new node versions or machines. */
-const ROLLOUT_FIELDS: readonly (readonly string[])[] = [
-  ['spec', 'version'],
-  ['spec', 'channel'],
-  ['spec', 'image'],
-  ['spec', 'template', 'spec', 'version'],
-  ['spec', 'template', 'spec', 'infrastructureRef'],
-  ['spec', 'template', 'spec', 'bootstrap'],
-  ['spec', 'machineTemplate', 'infrastructureRef'],
-];
+import { changedRolloutFields, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
 
 /**
- * Structural equality of two JSON values, without recursion: the API server accepts objects nested up to 10,000
- * levels, and JSON.stringify overflows the stack a few thousand levels down. Key order does not matter.
+ * Whether this request starts an upgrade, by the kind's table (UPGRADE_KIND_TABLES): undefined when it does not,
+ * else what starts it (`creation`, or the changed fields).
  */
-function sameJson(a: unknown, b: unknown): boolean {
-  const pending: [unknown, unknown][] = [[a, b]];
-  for (let pair = pending.pop(); pair !== undefined; pair = pending.pop()) {
-    const [left, right] = pair;
-    if (left === right) continue;
-    if (typeof left !== 'object' || typeof right !== 'object' || left === null || right === null) return false;
-    if (Array.isArray(left) || Array.isArray(right)) {
-      if (!Array.isArray(left) || !Array.isArray(right) || left.length !== right.length) return false;
-      left.forEach((item: unknown, index) => pending.push([item, right[index]]));
-      continue;
-    }
-    const leftRecord = left as Record<string, unknown>;
-    const rightRecord = right as Record<string, unknown>;
-    const keys = Object.keys(leftRecord);
-    if (keys.length !== Object.keys(rightRecord).length) return false;
-    for (const key of keys) {
-      if (!Object.hasOwn(rightRecord, key)) return false;
-      pending.push([leftRecord[key], rightRecord[key]]);
-    }
-  }
-  return true;
+export function rolloutCause(request: AdmissionRequest): string | undefined {
+  const table = upgradeKindTable(request.kind.group, request.kind.kind);
+  if (request.operation === 'CREATE') return !table || table.createIsUpgrade ? 'creation' : undefined;
+  if (request.operation !== 'UPDATE') return undefined;
+  const changed = changedRolloutFields(table ?? { group: '', kind: '', createIsUpgrade: true, fields: UNKNOWN_KIND_FIELDS, note: '' }, request.object, request.oldObject);
+  return changed.length ? `${changed.map((rollout) => rollout.path.join('.')).join(', ')} changed` : undefined;
 }
 
-function startsRollout(request: AdmissionRequest): boolean {
-  if (request.operation === 'CREATE') return true;
-  return ROLLOUT_FIELDS.some((path) => !sameJson(field(request.object, ...path), field(request.oldObject, ...path)));
-}
+/** What the upgrade checks read (Longhorn's view, and whether nodes are up). */
+const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = ['node', 'longhornVolume', 'longhornReplica', 'longhornNode'];
 
 export function upgradeRules(kinds: readonly GuardedUpgradeKind[]): RuleWithOperations[] {
   return kinds.map((kind) => ({
@@ -65,17 +39,24 @@ export function upgradeRules(kinds: readonly GuardedUpgradeKind[]): RuleWithOper
 
 export function upgradeValidator(config: Config): Validator {
   const kinds = config.upgrades.kinds;
-  const declaration: WebhookDeclaration = { name: 'upgrade.volume-guard.io', target: 'upgrade', rules: upgradeRules(kinds) };
+  const declaration: WebhookDeclaration = {
+    name: 'upgrade.volume-guard.io',
+    target: 'upgrade',
+    rules: upgradeRules(kinds),
+    // Only creations and the updates that start a rollout (labels, annotations, replicas and the like do not).
+    matchConditions: [{ name: 'starts-rollout', expression: upgradeMatchCondition() }],
+  };
   return {
     declaration,
     handle(request, context) {
       const guarded = kinds.find(
         (kind) => kind.group === request.kind.group && kind.kind === request.kind.kind && kind.operations.includes(request.operation),
       );
-      if (!guarded || !startsRollout(request)) return allowed();
+      const cause = guarded ? rolloutCause(request) : undefined;
+      if (!guarded || cause === undefined) return allowed();
       const name = request.name || metaOf(request.object)?.name || '(generated name)';
       const ref = request.namespace ? `${request.namespace}/${name}` : name;
-      const action = `${request.operation === 'CREATE' ? 'creation' : 'change'} of ${guarded.kind} ${ref}`;
+      const action = cause === 'creation' ? `creation of ${guarded.kind} ${ref}` : `change of ${guarded.kind} ${ref} (${cause})`;
       const skip = skipOnReviewedObject(request, `${guarded.kind} ${ref}`);
       const overrides: OverrideSource[] = skip.source ? [skip.source] : [];
       // Harvester's own annotation, honored the way its upgrade toolkit does: exactly "true", detached volumes only.
@@ -90,7 +71,7 @@ export function upgradeValidator(config: Config): Validator {
           ...(before === 'true' ? {} : { writer: request.userInfo }),
         });
       }
-      const stale = staleModelDecision(context, action, overrides);
+      const stale = staleModelDecision(context, action, overrides, UPGRADE_CHECK_RESOURCES);
       if (stale) return stale;
 
       const { snapshot } = context;

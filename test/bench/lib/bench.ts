@@ -1,14 +1,17 @@
 // The benchmark as a function: options in, one JSON-ready report out. run.ts is its command line; the smoke test
 // calls it with a tiny configuration.
 
+import { chartNodeSettings, currentChildNodeFlags } from './children.ts';
 import { describeMachine, type MachineFigures } from './machine.ts';
 import { runE2e, type E2eResult } from './e2e.ts';
 import { runHttpSections, type HttpCaseFigures, type HttpSectionResult, type SizeFigures } from './http-sections.ts';
 import { runPeers, type PeersResult } from './peers.ts';
+import { runPressure, type PressureResult } from './pressure.ts';
+import { runRisk, type RiskResult } from './risk.ts';
 import type { ClusterSize } from './protocol.ts';
 import { ratio, round } from './stats.ts';
 
-export const SECTIONS = ['floor', 'scale', 'peers', 'e2e'] as const;
+export const SECTIONS = ['floor', 'scale', 'pressure', 'peers', 'e2e', 'risk'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -25,6 +28,8 @@ export interface BenchOptions {
   /** volume-guard's log level while serving; info (the default) writes one line per admission. */
   readonly logLevel: string;
   readonly peers: { readonly volumes: number; readonly replicasPerVolume: number; readonly nodes: number; readonly listRequests: number; readonly listConcurrency: number; readonly modelBudgetMs: number };
+  /** Helm under pressure: cordons at a steady rate while Helm release CREATEs arrive on other connections. */
+  readonly pressure: { readonly cordonRate: number; readonly cordonConnections: number; readonly durationSeconds: number };
   readonly e2e: { readonly clients: readonly number[]; readonly durationSeconds: number; readonly warmupSeconds: number; readonly abba: boolean };
 }
 
@@ -41,6 +46,7 @@ export function defaultOptions(quick: boolean): BenchOptions {
     caseFilter: [],
     logLevel: 'info',
     peers: { volumes: 2_000, replicasPerVolume: 3, nodes: 20, listRequests: quick ? 10 : 40, listConcurrency: quick ? 0 : 10, modelBudgetMs: quick ? 1_000 : 3_000 },
+    pressure: { cordonRate: 100, cordonConnections: 4, durationSeconds: quick ? 3 : 10 },
     e2e: { clients: [1, 50], durationSeconds: quick ? 2 : 5, warmupSeconds: quick ? 0.5 : 1, abba: !quick },
   };
 }
@@ -64,9 +70,13 @@ export interface BenchReport {
   readonly durationSeconds: number;
   readonly machine: MachineFigures;
   readonly options: BenchOptions;
+  /** The servers' Node flags (the chart's NODE_OPTIONS unless --node-flags replaced them) and the chart's memory limit. */
+  readonly server: { readonly nodeFlags: readonly string[]; readonly chartNodeOptions: readonly string[]; readonly chartMemoryLimitBytes: number | null };
   readonly serve?: HttpSectionResult;
+  readonly pressure?: PressureResult;
   readonly peers?: PeersResult;
   readonly e2e?: E2eResult;
+  readonly risk?: RiskResult;
   /** Sections that failed, with the reason (the others still report). */
   readonly errors: Readonly<Record<string, string>>;
   readonly targets: readonly TargetCheck[];
@@ -103,18 +113,33 @@ function cpuCheck(value: number, limit: number): { metOnCpu?: boolean } {
   return Number.isFinite(value) ? { metOnCpu: value <= limit } : {};
 }
 
-export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'peers' | 'e2e'>): TargetCheck[] {
+/** Bytes of an RSS figure in MB (10^6 bytes, as the issue states the memory targets). */
+const MB = 1e6;
+
+function sameFlags(server: BenchReport['server']): boolean {
+  return server.nodeFlags.join(' ') === server.chartNodeOptions.join(' ');
+}
+
+/**
+ * Every target of issues 8 and 15 the run has figures for, each `{id, target, measured, met}`: a script reads what
+ * is met without parsing prose. Wall-clock figures decide `met`; `metOnCpu` repeats the check on CPU time.
+ */
+export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' | 'peers' | 'e2e'> & { readonly server?: BenchReport['server'] }): TargetCheck[] {
   const checks: TargetCheck[] = [];
+  const limit = report.server?.chartMemoryLimitBytes;
+  const flags = report.server ? `Node flags: ${report.server.nodeFlags.join(' ') || 'none'}${sameFlags(report.server) ? " (the chart's)" : " (NOT the chart's)"}` : '';
   const sizes = report.serve?.sizes ?? [];
   const large = sizes.find((size) => size.size === 'large');
   const small = sizes.find((size) => size.size === 'small');
-  const guarded = (large?.cases ?? []).filter((figures) => GUARDED_TARGETS.some((prefix) => figures.id.startsWith(prefix)));
+  // The latency targets are stated for the large cluster; without it, the largest size measured (named in the id).
+  const biggest = large ?? sizes[sizes.length - 1];
+  const guarded = (biggest?.cases ?? []).filter((figures) => GUARDED_TARGETS.some((prefix) => figures.id.startsWith(prefix)));
 
   for (const figures of guarded) {
     const p99 = serverP99(figures);
     checks.push({
-      id: `p99-large/${figures.id}`,
-      target: 'p99 ≤ 1 ms server-side at the large size',
+      id: `p99/${biggest?.size}/${figures.id}`,
+      target: 'server-side p99 ≤ 1 ms',
       measured: p99.text,
       met: Number.isFinite(p99.value) ? p99.value <= 1000 : null,
       ...cpuCheck(p99.cpu, 1000),
@@ -122,6 +147,7 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'peers' | 'e
   }
   if (large && small) {
     for (const figures of large.cases) {
+      if (!GUARDED_TARGETS.some((prefix) => figures.id.startsWith(prefix))) continue;
       const smallFigures = caseOf(small, figures.id);
       const largeP99 = figures.inProcess?.total.p99;
       const smallP99 = smallFigures?.inProcess?.total.p99;
@@ -140,31 +166,54 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'peers' | 'e
   const floorSize = sizes.find((size) => size.size === report.serve?.floorSize);
   for (const figures of floorSize?.cases ?? []) {
     if (!GUARDED_TARGETS.some((prefix) => figures.id.startsWith(prefix)) || figures.http?.throughputRatio === undefined) continue;
+    const http = figures.http;
     checks.push({
       id: `throughput/${figures.id}`,
-      target: `throughput ≥ 0.8 of the floor (${floorSize?.size})`,
+      target: `throughput ≥ 0.8 of the minimal correct webhook (${floorSize?.size})`,
       measured:
-        `${figures.http.throughputRatio} (${figures.http.guard.requestsPerSecond} vs ${figures.http.floor?.requestsPerSecond} req/s); ` +
-        `CPU ratio ${figures.http.cpuRatio} (${micros(figures.http.floor?.serverCpuMicrosPerRequest)} vs ${micros(figures.http.guard.serverCpuMicrosPerRequest)} per request)`,
-      met: figures.http.throughputRatio >= 0.8,
-      ...(figures.http.cpuRatio === undefined ? {} : { metOnCpu: figures.http.cpuRatio >= 0.8 }),
+        `${http.throughputRatio} (${http.guard.requestsPerSecond} vs ${http.floor?.requestsPerSecond} req/s; ` +
+        `parse-nothing ${http.parseNothingFloor?.requestsPerSecond ?? 'n/a'}, Fastify ${http.fastifyFloor?.requestsPerSecond ?? 'n/a'} req/s); ` +
+        `CPU ratio ${http.cpuRatio} (${micros(http.floor?.serverCpuMicrosPerRequest)} vs ${micros(http.guard.serverCpuMicrosPerRequest)} per request)`,
+      met: (http.throughputRatio ?? 0) >= 0.8,
+      ...(http.cpuRatio === undefined ? {} : { metOnCpu: http.cpuRatio >= 0.8 }),
     });
   }
-  const helmSize = large ?? sizes[sizes.length - 1];
-  for (const figures of helmSize?.cases ?? []) {
+  for (const figures of biggest?.cases ?? []) {
     if (!figures.id.startsWith('helm-install-')) continue;
     const p99 = serverP99(figures);
-    const is100k = figures.id.endsWith('-100k');
+    const limitMicros = figures.id.endsWith('-100k') ? 5_000 : 30_000;
     checks.push({
-      id: `helm/${helmSize?.size}/${figures.id}`,
-      target: is100k ? 'helm install p99 ≤ 5 ms at a 100 KB manifest' : 'helm install at a 1 MB manifest (reported, no target)',
+      id: `helm/${biggest?.size}/${figures.id}`,
+      target: `helm install p99 ≤ ${limitMicros / 1000} ms at a ${figures.id.endsWith('-100k') ? '100 KB' : '1 MB'} manifest`,
       measured: p99.text,
-      met: is100k && Number.isFinite(p99.value) ? p99.value <= 5000 : null,
-      ...(is100k ? cpuCheck(p99.cpu, 5000) : {}),
+      met: Number.isFinite(p99.value) ? p99.value <= limitMicros : null,
+      ...cpuCheck(p99.cpu, limitMicros),
     });
   }
-  if (helmSize && !helmSize.servedTargets.includes('helm-release')) {
-    checks.push({ id: 'helm', target: 'helm install p99 ≤ 5 ms at a 100 KB manifest', measured: 'not measurable: no helm-release target served', met: null });
+  if (biggest && !biggest.servedTargets.includes('helm-release')) {
+    checks.push({ id: 'helm', target: 'helm install p99 ≤ 5 ms at 100 KB, ≤ 30 ms at 1 MB', measured: 'not measurable: no helm-release target served', met: null });
+  }
+  const pressure = report.pressure;
+  if (pressure) {
+    const under = pressure.underHelm;
+    // Read on the client side: a cordon waiting behind manifest work on the event loop waits before Fastify's
+    // onRequest, where the server-side duration starts, so only the client sees what the API server would.
+    const p99 = under.client.requests > 0 ? under.client.latency.p99 : Number.NaN;
+    const helmAnswers = pressure.helm.map((stream) => `${stream.manifest} ${stream.run.requests} answered (${Object.entries(stream.run.statusCodes).map(([code, n]) => `${code}×${n}`).join(' ') || 'none'}), p99 ${micros(stream.run.latency.p99)}`).join('; ');
+    checks.push({
+      id: `pressure/${pressure.size}/cordon-p99`,
+      target: 'cordon p99 ≤ 5 ms (client side) while Helm releases (100 KB, 1 MB, hostile 2 MiB) are parsed',
+      measured:
+        `client p99 ${micros(p99)}, server p99 ${micros(under.server?.p99)} at ${pressure.cordonRate}/s ` +
+        `(alone: server p99 ${micros(pressure.alone.server?.p99)}, client p99 ${micros(pressure.alone.client.latency.p99)}); Helm: ${helmAnswers}`,
+      met: Number.isFinite(p99) ? p99 <= 5_000 : null,
+    });
+    checks.push({
+      id: `pressure/${pressure.size}/cordon-failures`,
+      target: 'no cordon fails while hostile manifests are parsed',
+      measured: `${under.failures} of ${under.client.requests + under.client.errors} (non-2xx ${under.client.non2xx}, errors ${under.client.errors}, timeouts ${under.client.timeouts})`,
+      met: under.failures === 0 && under.client.requests > 0,
+    });
   }
   if (report.peers) {
     checks.push({
@@ -174,24 +223,75 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'peers' | 'e
       met: report.peers.ratioP99 >= 100,
     });
   }
-  if (large) {
-    const memory = large.memoryAfterLoad ?? large.memoryAfterBuild;
-    const mib = memory.rssBytes / 2 ** 20;
+  for (const size of sizes) {
+    if (size.size !== 'large' && size.size !== 'xl') continue;
+    const build = size.memoryAfterBuild;
     checks.push({
-      id: 'rss/large',
-      target: 'RSS ≤ 300 MB at the large size',
-      measured: `${round(mib)} MiB RSS (heap used ${round(memory.heapUsedBytes / 2 ** 20)} MiB)${large.memoryAfterLoad ? ' after load' : ' after build'}`,
-      met: mib <= 300,
+      id: `rss/${size.size}/after-build`,
+      target: 'RSS ≤ 250 MB after building the model',
+      measured: `${round(build.rssBytes / MB)} MB RSS (heap used ${round(build.heapUsedBytes / MB)} MB); ${flags}`,
+      met: size.size === 'large' ? build.rssBytes <= 250 * MB : null,
+    });
+    if (size.memoryAfterLoad) {
+      const load = size.memoryAfterLoad;
+      checks.push({
+        id: `rss/${size.size}/after-load`,
+        target: 'RSS ≤ 300 MB after the full load',
+        measured: `${round(load.rssBytes / MB)} MB RSS (heap used ${round(load.heapUsedBytes / MB)} MB); ${flags}`,
+        met: size.size === 'large' ? load.rssBytes <= 300 * MB : null,
+      });
+    }
+    checks.push({
+      id: `build/${size.size}`,
+      target: 'model build ≤ 1 s',
+      measured: `${size.modelInsertMs} ms inserting into the model (${size.buildMs} ms with generating the synthetic records)`,
+      met: size.size === 'large' ? size.modelInsertMs <= 1000 : null,
+    });
+  }
+  if (pressure) {
+    checks.push({
+      id: `rss/${pressure.size}/after-helm-pressure`,
+      target: 'RSS ≤ 300 MB after the full load',
+      measured: `${round(pressure.memoryAfter.rssBytes / MB)} MB RSS after the Helm pressure run`,
+      met: pressure.size === 'large' ? pressure.memoryAfter.rssBytes <= 300 * MB : null,
+    });
+  }
+  const peaks = [
+    ...sizes.map((size) => ({ where: size.size, bytes: Math.max(size.memoryAfterBuild.maxRssBytes, size.memoryAfterLoad?.maxRssBytes ?? 0) })),
+    ...(pressure ? [{ where: `${pressure.size} under Helm pressure`, bytes: pressure.memoryAfter.maxRssBytes }] : []),
+  ];
+  for (const peak of peaks) {
+    if (limit === undefined || limit === null) break;
+    checks.push({
+      id: `rss-peak/${peak.where.replace(/ /g, '-')}`,
+      target: "peak RSS below the chart's memory limit",
+      measured: `${round(peak.bytes / 2 ** 20)} MiB peak RSS of ${round(limit / 2 ** 20)} MiB (${round((peak.bytes / limit) * 100)} %); ${flags}`,
+      met: peak.bytes < limit,
     });
   }
   for (const run of report.e2e?.runs ?? []) {
-    if (run.clients < 50) continue;
+    if (run.clients === 1) {
+      checks.push({
+        id: `e2e/${run.clients}/${run.mix}/added-p50`,
+        target: 'added end-to-end p50 ≤ 2 ms at one client',
+        measured: `+${micros(run.addedMicros.p50)} p50 (${micros(run.without.latency.p50)} → ${micros(run.with.latency.p50)})`,
+        met: run.addedMicros.p50 <= 2000,
+      });
+    }
     checks.push({
-      id: `e2e/${run.clients}/${run.mix}`,
-      target: 'added end-to-end p99 ≤ 5 ms at 50 clients',
-      measured: `+${micros(run.addedMicros.p99)} p99 (${micros(run.without.latency.p99)} → ${micros(run.with.latency.p99)})`,
-      met: run.addedMicros.p99 <= 5000,
+      id: `e2e/${run.clients}/${run.mix}/api-server-cpu`,
+      target: "the API server's CPU per admission with and without volume-guard (reported)",
+      measured: `${micros(run.without.apiServerCpuMicrosPerRequest)} → ${micros(run.with.apiServerCpuMicrosPerRequest)} per request`,
+      met: null,
     });
+    if (run.clients >= 50) {
+      checks.push({
+        id: `e2e/${run.clients}/${run.mix}/p99`,
+        target: 'added end-to-end p99 ≤ 5 ms at 50 clients (issue 8)',
+        measured: `+${micros(run.addedMicros.p99)} p99 (${micros(run.without.latency.p99)} → ${micros(run.with.latency.p99)})`,
+        met: run.addedMicros.p99 <= 5000,
+      });
+    }
   }
   return checks;
 }
@@ -226,9 +326,17 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       }),
     );
   }
+  const pressure = wants('pressure')
+    ? await capture('pressure', () => runPressure({ size: options.floorSize, ...options.pressure, logLevel: options.logLevel, log }))
+    : undefined;
   const peers = wants('peers') ? await capture('peers', () => runPeers({ ...options.peers, log })) : undefined;
   const e2e = wants('e2e') ? await capture('e2e', () => runE2e({ ...options.e2e, log })) : undefined;
-  const sections = { ...(serve ? { serve } : {}), ...(peers ? { peers } : {}), ...(e2e ? { e2e } : {}) };
+  const risk = wants('risk')
+    ? await capture('risk', () => runRisk({ sizes: options.sizes, iterations: options.quick ? 200 : 2_000, log }))
+    : undefined;
+  const chart = chartNodeSettings();
+  const server = { nodeFlags: [...currentChildNodeFlags()], chartNodeOptions: [...chart.nodeOptions], chartMemoryLimitBytes: chart.memoryLimitBytes ?? null };
+  const sections = { server, ...(serve ? { serve } : {}), ...(pressure ? { pressure } : {}), ...(peers ? { peers } : {}), ...(e2e ? { e2e } : {}) };
   return {
     schema: 'volume-guard-bench/1',
     startedAt: new Date(started).toISOString(),
@@ -236,6 +344,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     machine,
     options,
     ...sections,
+    ...(risk ? { risk } : {}),
     errors,
     targets: evaluateTargets(sections),
   };

@@ -338,6 +338,44 @@ export function releaseSecretObject(release: HelmReleaseRef, manifest: string): 
   };
 }
 
+/**
+ * A hostile manifest of about `bytes` (2 MiB in the pressure section): the release's StatefulSet, then ConfigMaps
+ * whose data are deep flow-style YAML (nested `[`/`{` thousands of levels deep) and anchors whose aliases fan out
+ * (each alias level multiplies the expanded size), the shapes that make a YAML parser slow or explode.
+ */
+export function adversarialManifest(release: HelmReleaseRef, bytes: number): string {
+  const parts = [statefulSetDocument(release)];
+  let length = parts[0]!.length;
+  for (let i = 0; length < bytes; i++) {
+    let next: string;
+    if (i % 2 === 0) {
+      const depth = 5_000;
+      next = `---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep-${i}, labels: {nest: ${'['.repeat(depth)}x${']'.repeat(depth)}}}\ndata: {k: ${'{a: '.repeat(depth)}x${'}'.repeat(depth)}}\n`;
+    } else {
+      const levels = ['a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+      for (let level = 1; level < 12; level++) levels.push(`a${level}: &a${level} [${Array.from({ length: 9 }, () => `*a${level - 1}`).join(', ')}]`);
+      next = `---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: laughs-${i}\nlaughs:\n${levels.map((line) => `  ${line}`).join('\n')}\n`;
+    }
+    parts.push(next);
+    length += next.length;
+  }
+  return parts.join('');
+}
+
+/** The release Secret CREATE review of `release` with `manifest` (as the helm-install cases send it). */
+export function helmInstallReviewOf(release: HelmReleaseRef, manifest: string): string {
+  const object = releaseSecretObject(release, manifest);
+  return review({
+    kind: { group: '', version: 'v1', kind: 'Secret' },
+    resource: { group: '', version: 'v1', resource: 'secrets' },
+    name: `sh.helm.release.v1.${release.name}.v1`,
+    namespace: release.namespace,
+    operation: 'CREATE',
+    userInfo: ADMIN,
+    object,
+  });
+}
+
 function helmInstallReview(release: HelmReleaseRef, manifestBytes: number): string {
   const object = releaseSecretObject(release, helmManifest(release, manifestBytes));
   return review({

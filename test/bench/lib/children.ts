@@ -1,10 +1,13 @@
 // Starting and stopping the server children (lib/server-child.ts) with fork(); never leaves one running.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import type { ChildMessage, ChildOptions, MemoryFigures } from './protocol.ts';
 
 const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
+const CHART_VALUES = fileURLToPath(new URL('../../../charts/volume-guard/values.yaml', import.meta.url));
 
 export type ReadyMessage = Extract<ChildMessage, { type: 'ready' }>;
 
@@ -58,10 +61,23 @@ export function profileChildrenInto(dir: string | undefined): void {
   cpuProfileDir = dir;
 }
 
-/** Extra Node flags for the server children (e.g. `--max-semi-space-size=8`), for experiments. */
-let extraNodeFlags: readonly string[] = [];
+/** What the chart ships: its `nodeOptions` (NODE_OPTIONS) and its memory limit, read from the chart's values. */
+export function chartNodeSettings(): { readonly nodeOptions: readonly string[]; readonly memoryLimitBytes: number | undefined } {
+  const values = parseYaml(readFileSync(CHART_VALUES, 'utf8')) as { nodeOptions?: unknown; resources?: { limits?: { memory?: unknown } } } | null;
+  const nodeOptions = typeof values?.nodeOptions === 'string' ? values.nodeOptions.split(' ').filter(Boolean) : [];
+  const limit = values?.resources?.limits?.memory;
+  const match = typeof limit === 'string' ? /^(\d+)(Mi|Gi)$/.exec(limit) : null;
+  const memoryLimitBytes = match ? Number(match[1]) * (match[2] === 'Gi' ? 2 ** 30 : 2 ** 20) : undefined;
+  return { nodeOptions, memoryLimitBytes };
+}
+
+/** Node flags of the server children: the chart's NODE_OPTIONS unless replaced (`--node-flags`, for experiments). */
+let extraNodeFlags: readonly string[] = chartNodeSettings().nodeOptions;
 export function childNodeFlags(flags: readonly string[]): void {
   extraNodeFlags = flags;
+}
+export function currentChildNodeFlags(): readonly string[] {
+  return extraNodeFlags;
 }
 
 export async function startServerChild(options: ChildOptions, readyTimeoutMs = 10 * 60_000): Promise<ServerChild> {

@@ -1,5 +1,9 @@
-// The floor: a bare node:https server with volume-guard's TLS and connection settings, answering one constant
-// AdmissionReview to whatever it is sent. It reads each body whole (as any webhook must) and parses nothing.
+// The floors, all with volume-guard's TLS and connection settings:
+// - the minimal correct webhook (the floor ratios are taken against): node:https that reads the body, JSON.parses
+//   it, checks request.uid and answers {uid, allowed: true} — what no correct webhook can do with less;
+// - the parse-nothing server: reads each body whole and answers one constant AdmissionReview (a lower bound no
+//   correct webhook reaches, kept as a reference);
+// - bare Fastify with volume-guard's server options and a constant answer (the framework's share).
 
 import { createServer } from 'node:https';
 import { fastify as Fastify } from 'fastify';
@@ -20,7 +24,43 @@ export interface FloorServer {
   close(): Promise<void>;
 }
 
-export async function startFloorServer(tls: { certPem: string; keyPem: string }, host = '127.0.0.1'): Promise<FloorServer> {
+type Handler = Parameters<typeof createServer>[1];
+
+/** The parse-nothing server: the body read whole and dropped, one constant answer. */
+const parseNothing: Handler = (request, response) => {
+  request.on('data', () => undefined);
+  request.on('end', () => {
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': CONSTANT_REVIEW.length });
+    response.end(CONSTANT_REVIEW);
+  });
+};
+
+/** The minimal correct webhook: parse the review, check request.uid, answer {uid, allowed: true}; 400 otherwise. */
+const minimalCorrect: Handler = (request, response) => {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    let uid: unknown;
+    try {
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request?: { uid?: unknown } } | null;
+      uid = review?.request?.uid;
+    } catch {
+      uid = undefined;
+    }
+    if (typeof uid !== 'string' || uid === '') {
+      response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end('not an AdmissionReview with request.uid\n');
+      return;
+    }
+    const answer = Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } }));
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.length });
+    response.end(answer);
+  });
+};
+
+export type FloorKind = 'minimal-correct' | 'parse-nothing';
+
+export async function startFloorServer(tls: { certPem: string; keyPem: string }, kind: FloorKind = 'minimal-correct', host = '127.0.0.1'): Promise<FloorServer> {
   const server = createServer(
     {
       cert: tls.certPem,
@@ -32,13 +72,7 @@ export async function startFloorServer(tls: { certPem: string; keyPem: string },
       headersTimeout: HEADERS_TIMEOUT_MS,
       connectionsCheckingInterval: 2_000,
     },
-    (request, response) => {
-      request.on('data', () => undefined);
-      request.on('end', () => {
-        response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': CONSTANT_REVIEW.length });
-        response.end(CONSTANT_REVIEW);
-      });
-    },
+    kind === 'minimal-correct' ? minimalCorrect : parseNothing,
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -36,12 +36,16 @@ export interface HttpCaseFigures extends CaseResult {
   readonly http?: {
     /** Saturation: `connections` clients sending back to back (throughput, CPU per request). */
     readonly guard: ServerRun;
-    /** The bare node:https floor on the same body. */
+    /** The floor: the minimal correct webhook (node:https, JSON.parse, request.uid check) on the same body. */
     readonly floor?: ServerRun;
+    /** The parse-nothing node:https server (reads the body, answers a constant): a reference below the floor. */
+    readonly parseNothingFloor?: ServerRun;
     /** Fastify alone (same options, constant answer): the framework's share. */
     readonly fastifyFloor?: ServerRun;
-    /** guard requests/s over floor requests/s (wall clock: skewed by whatever else runs on the machine). */
+    /** guard requests/s over the minimal-correct floor's (wall clock: skewed by whatever else runs on the machine). */
     readonly throughputRatio?: number;
+    /** guard requests/s over the parse-nothing server's (the first round's floor). */
+    readonly throughputRatioParseNothing?: number;
     /** floor CPU per request over guard CPU per request: the throughput ratio of a CPU-bound server. */
     readonly cpuRatio?: number;
     /** The server histogram during the saturation run: mostly time queued behind the other clients' requests. */
@@ -131,9 +135,12 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
     const load = options.load;
     let floor: ServerChild | undefined;
     let fastifyFloor: ServerChild | undefined;
+    let parseNothingFloor: ServerChild | undefined;
     if (options.floorSize !== undefined && load) {
       floor = await startServerChild({ mode: 'floor', certFile: tls.certFile, keyFile: tls.keyFile });
       children.push(floor);
+      parseNothingFloor = await startServerChild({ mode: 'parse-nothing-floor', certFile: tls.certFile, keyFile: tls.keyFile });
+      children.push(parseNothingFloor);
       fastifyFloor = await startServerChild({ mode: 'fastify-floor', certFile: tls.certFile, keyFile: tls.keyFile });
       children.push(fastifyFloor);
     }
@@ -165,7 +172,7 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         }
         const guardUrl = `https://127.0.0.1:${ready.port}/validate/${result.target}`;
         const opsUrl = `http://127.0.0.1:${ready.opsPort}`;
-        const floors = floor && fastifyFloor && size === options.floorSize ? { floor, fastifyFloor } : undefined;
+        const floors = floor && fastifyFloor && parseNothingFloor && size === options.floorSize ? { floor, fastifyFloor, parseNothingFloor } : undefined;
         const urlOf = (child: ServerChild) => `https://127.0.0.1:${child.ready.port}/validate/${result.target}`;
         const measure = async (child: ServerChild, url: string): Promise<ServerRun> => {
           const cpuBefore = await child.cpuMicros();
@@ -179,12 +186,14 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         if (floors) {
           await warm(urlOf(floors.floor));
           await warm(urlOf(floors.fastifyFloor));
+          await warm(urlOf(floors.parseNothingFloor));
         }
         const before = await scrapeHistogram(opsUrl, result.target);
         const guardRun = await measure(guard, guardUrl);
         const saturatedServer = serverLatency(histogramDelta(before, await scrapeHistogram(opsUrl, result.target)));
         const floorRun = floors ? await measure(floors.floor, urlOf(floors.floor)) : undefined;
         const fastifyRun = floors ? await measure(floors.fastifyFloor, urlOf(floors.fastifyFloor)) : undefined;
+        const parseNothingRun = floors ? await measure(floors.parseNothingFloor, urlOf(floors.parseNothingFloor)) : undefined;
         // Unloaded: one client, so a request never waits behind another in the server.
         const single = (url: string) => runLoad({ url, body, connections: 1, durationSeconds: load.durationSeconds });
         const logOffset = fileSize(logFile);
@@ -195,8 +204,8 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         const unloadedFloor = floors ? await single(urlOf(floors.floor)) : undefined;
         options.log(
           `[serve] ${size} ${result.id}: ${guardRun.requestsPerSecond} req/s, ${guardRun.serverCpuMicrosPerRequest} µs CPU/request` +
-            (floorRun && fastifyRun
-              ? ` (floor ${floorRun.requestsPerSecond} req/s, ${floorRun.serverCpuMicrosPerRequest} µs; Fastify ${fastifyRun.requestsPerSecond} req/s, ${fastifyRun.serverCpuMicrosPerRequest} µs)`
+            (floorRun && fastifyRun && parseNothingRun
+              ? ` (floor ${floorRun.requestsPerSecond} req/s, ${floorRun.serverCpuMicrosPerRequest} µs; Fastify ${fastifyRun.requestsPerSecond} req/s, ${fastifyRun.serverCpuMicrosPerRequest} µs; parse-nothing ${parseNothingRun.requestsPerSecond} req/s, ${parseNothingRun.serverCpuMicrosPerRequest} µs)`
               : '') +
             `; one client: server p50/p99 ${serverExact?.p50 ?? unloadedServer.p50Micros}/${serverExact?.p99 ?? unloadedServer.p99Micros} µs`,
         );
@@ -204,11 +213,13 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
           ...figures,
           http: {
             guard: guardRun,
-            ...(floorRun && fastifyRun
+            ...(floorRun && fastifyRun && parseNothingRun
               ? {
                   floor: floorRun,
                   fastifyFloor: fastifyRun,
+                  parseNothingFloor: parseNothingRun,
                   throughputRatio: ratio(guardRun.requestsPerSecond, floorRun.requestsPerSecond),
+                  throughputRatioParseNothing: ratio(guardRun.requestsPerSecond, parseNothingRun.requestsPerSecond),
                   cpuRatio: ratio(floorRun.serverCpuMicrosPerRequest, guardRun.serverCpuMicrosPerRequest),
                 }
               : {}),

@@ -9,6 +9,12 @@ export const CLUSTER_SIZES = {
   tiny: { nodes: 6, volumes: 30, replicasPerVolume: 3, pvs: 60, pods: 30, statefulSets: 10, riskFraction: 0.2 },
   small: SMALL_CLUSTER,
   large: LARGE_CLUSTER,
+  /**
+   * Kubernetes' published scalability limits (5,000 nodes, 150,000 pods); storage in proportion to the pods, 7.5×
+   * the large cluster's pods: every pod mounts a claim (150,000 PVs and PVCs), 60,000 Longhorn volumes (3× large,
+   * 180,000 replicas; the rest of the PVs are other drivers), 15,000 Helm StatefulSets.
+   */
+  xl: { nodes: 5_000, volumes: 60_000, replicasPerVolume: 3, pvs: 150_000, pods: 150_000, statefulSets: 15_000, riskFraction: 0.02 },
 } as const satisfies Record<string, SyntheticClusterOptions>;
 
 export type ClusterSize = keyof typeof CLUSTER_SIZES;
@@ -18,7 +24,8 @@ export function isClusterSize(value: string): value is ClusterSize {
 }
 
 export interface ChildOptions {
-  readonly mode: 'guard' | 'floor' | 'fastify-floor';
+  /** floor: the minimal correct webhook (ratios are taken against it); parse-nothing-floor, fastify-floor: references. */
+  readonly mode: 'guard' | 'floor' | 'parse-nothing-floor' | 'fastify-floor';
   /** guard only */
   readonly size?: ClusterSize;
   readonly certFile: string;
@@ -37,6 +44,8 @@ export interface MemoryFigures {
   readonly heapUsedBytes: number;
   readonly heapTotalBytes: number;
   readonly externalBytes: number;
+  /** The process's peak RSS so far (getrusage maxrss). */
+  readonly maxRssBytes: number;
 }
 
 export interface InProcessFigures {

@@ -36,7 +36,7 @@ function send(message: ChildMessage): void {
 function memory(): MemoryFigures {
   if (gc) for (let i = 0; i < 4; i++) gc();
   const usage = process.memoryUsage();
-  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external };
+  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
 function decisionOf(decision: Decision): CaseResult['decision'] {
@@ -216,7 +216,10 @@ async function runGuard(): Promise<void> {
 
 async function runFloor(): Promise<void> {
   const tls = { certPem: readFileSync(options.certFile, 'utf8'), keyPem: readFileSync(options.keyFile, 'utf8') };
-  const floor = options.mode === 'fastify-floor' ? await startFastifyFloorServer(tls) : await startFloorServer(tls);
+  const floor =
+    options.mode === 'fastify-floor'
+      ? await startFastifyFloorServer(tls)
+      : await startFloorServer(tls, options.mode === 'parse-nothing-floor' ? 'parse-nothing' : 'minimal-correct');
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'memory') send({ type: 'memory', memory: memory() });
     if (message.type === 'cpu') send({ type: 'cpu', micros: cpuNow() });

@@ -35,10 +35,10 @@ export function formatSummary(report: BenchReport): string {
   if (serve) {
     const floorSize = serve.sizes.find((size) => size.size === serve.floorSize);
     if (floorSize && serve.load) {
-      out.push('', `1. Floor: volume-guard (${floorSize.size} model) vs a bare node:https server, autocannon ${serve.load.connections} connections, pipelining 1, ${serve.load.durationSeconds} s per run`);
+      out.push('', `1. Floor: volume-guard (${floorSize.size} model) vs the minimal correct webhook (node:https, JSON.parse, uid check; the floor), bare Fastify and a parse-nothing server, autocannon ${serve.load.connections} connections, pipelining 1, ${serve.load.durationSeconds} s per run`);
       out.push(
         table(
-          ['case', 'decision', 'body', 'req/s guard', 'Fastify', 'floor', 'ratio', 'CPU/req guard', 'Fastify', 'floor', 'CPU ratio', '1 client: server p50/p99', 'client p99', 'floor p99'],
+          ['case', 'decision', 'body', 'req/s guard', 'Fastify', 'floor', 'parse-nothing', 'ratio', 'CPU/req guard', 'Fastify', 'floor', 'CPU ratio', '1 client: server p50/p99', 'client p99', 'floor p99'],
           floorSize.cases.map((figures) => {
             const http = figures.http;
             const server = serverFigures(figures);
@@ -49,6 +49,7 @@ export function formatSummary(report: BenchReport): string {
               count(http?.guard.requestsPerSecond ?? Number.NaN),
               count(http?.fastifyFloor?.requestsPerSecond ?? Number.NaN),
               count(http?.floor?.requestsPerSecond ?? Number.NaN),
+              count(http?.parseNothingFloor?.requestsPerSecond ?? Number.NaN),
               String(http?.throughputRatio ?? 'n/a'),
               formatMicros(http?.guard.serverCpuMicrosPerRequest ?? Number.NaN),
               formatMicros(http?.fastifyFloor?.serverCpuMicrosPerRequest ?? Number.NaN),
@@ -61,7 +62,7 @@ export function formatSummary(report: BenchReport): string {
           }),
         ),
       );
-      out.push('(ratio: requests/s over the floor\'s; CPU ratio: floor CPU per request over volume-guard\'s, the ratio a CPU-bound server reaches on a quiet machine)');
+      out.push('(ratio: requests/s over the minimal-correct floor\'s; CPU ratio: floor CPU per request over volume-guard\'s, the ratio a CPU-bound server reaches on a quiet machine)');
     }
     const withInProcess = serve.sizes.filter((size) => size.cases.some((figures) => figures.inProcess));
     if (withInProcess.length > 0) {
@@ -111,6 +112,31 @@ export function formatSummary(report: BenchReport): string {
     }
   }
 
+  const pressure = report.pressure;
+  if (pressure) {
+    out.push('', `Helm under pressure (${pressure.size} model): ${pressure.cordonCase} at ${pressure.cordonRate}/s for ${pressure.durationSeconds} s, alone and while Helm release CREATEs arrive back to back on 3 other connections`);
+    const row = (label: string, run: typeof pressure.alone) => [
+      label,
+      count(run.client.requests),
+      String(run.failures),
+      run.server ? `${formatMicros(run.server.p50)} / ${formatMicros(run.server.p99)} / ${formatMicros(run.server.max)}` : 'n/a',
+      `${formatMicros(run.client.latency.p50)} / ${formatMicros(run.client.latency.p99)}`,
+    ];
+    out.push(table(['cordons', 'requests', 'failures', 'server p50/p99/max', 'client p50/p99'], [row('alone', pressure.alone), row('under Helm load', pressure.underHelm)]));
+    out.push(
+      table(
+        ['Helm manifest', 'body', 'answers', 'status codes', 'client p50/p99'],
+        pressure.helm.map((stream) => [
+          stream.manifest,
+          `${round(stream.bodyBytes / 1024)} KiB`,
+          count(stream.run.requests),
+          Object.entries(stream.run.statusCodes).map(([code, n]) => `${code}×${n}`).join(' ') || `errors ${stream.run.errors}, timeouts ${stream.run.timeouts}`,
+          `${formatMicros(stream.run.latency.p50)} / ${formatMicros(stream.run.latency.p99)}`,
+        ]),
+      ),
+    );
+  }
+
   const peers = report.peers;
   if (peers) {
     out.push('', `3. Peers' technique: cordon decision from volume-guard's model vs LISTing on every request (${count(peers.objects.volumes)} volumes, ${count(peers.objects.replicas)} replicas, ${peers.objects.longhornNodes} Longhorn nodes on ${peers.apiServer})`);
@@ -153,8 +179,27 @@ export function formatSummary(report: BenchReport): string {
     if (e2e.otherWebhookConfigurations.length > 0) out.push(`Other webhook configurations on the shared API server (called in both phases): ${e2e.otherWebhookConfigurations.join(', ')}`);
   }
 
+  const risk = report.risk;
+  if (risk) {
+    out.push('', '5. Risk gauges (issue 16): first evaluation after the list, one replica failing, one scrape of the gauges');
+    out.push(
+      table(
+        ['size', 'objects', 'first evaluation', 'churn p50/p99', 'scrape p50/p99', 'scrape bytes'],
+        risk.sizes.map((figures) => [
+          figures.size,
+          count(figures.objects),
+          `${figures.initialFlushMs} ms`,
+          `${formatMicros(figures.churnFlushMicros.p50)} / ${formatMicros(figures.churnFlushMicros.p99)}`,
+          `${formatMicros(figures.scrapeMicros.p50)} / ${formatMicros(figures.scrapeMicros.p99)}`,
+          String(figures.scrapeBytes),
+        ]),
+      ),
+    );
+    if (risk.scrapeRatio !== undefined) out.push(`Scrape p50 largest/smallest: ${risk.scrapeRatio}`);
+  }
+
   if (report.targets.length > 0) {
-    out.push('', 'Targets (issue 8; reported, never asserted):');
+    out.push('', 'Targets (issues 8 and 15; reported, never asserted):');
     for (const check of report.targets) {
       const mark = check.met === null ? '–' : check.met ? 'met' : 'MISSED';
       const onCpu = check.metOnCpu === undefined ? '' : check.metOnCpu ? 'met on CPU' : 'MISSED on CPU';

@@ -54,8 +54,11 @@ describe('Helm upgrade of the Longhorn chart', () => {
     expect(validator.handle(releaseRequest({ chartName: 'longhorn-ui-extras' }), context(withFaulted())).allowed).toBe(true);
   });
 
-  it('honors a release-label override of volume-health', () => {
-    const decision = validator.handle(releaseRequest({}, { 'volume-guard.io/skip': 'volume-health' }), context(withFaulted()));
+  it('honors a release-label override of volume-health (scoped to this upgrade\'s revision)', () => {
+    const decision = validator.handle(
+      releaseRequest({}, { 'volume-guard.io/skip': 'volume-health', 'volume-guard.io/skip-revision': '2' }),
+      context(withFaulted()),
+    );
     expect(decision.allowed).toBe(true);
     expect(decision.auditAnnotations?.['overridden-checks']).toBe('volume-health');
   });

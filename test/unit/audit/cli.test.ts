@@ -3,7 +3,9 @@
 // against the real API server in test/e2e/audit.e2e.test.ts. Exit codes: 0 no risk, 1 risks, 2 errors (one line).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { createCertificateAuthority } from '../../../src/server/selfsigned.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,21 +80,100 @@ beforeAll(async () => {
   );
 });
 
+/** A kubeconfig file for `server`, with or without certificate verification. */
+function kubeconfigFor(server: string, insecure: boolean): string {
+  const file = join(dir, `kubeconfig-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: c, cluster: {server: "${server}"${insecure ? ', insecure-skip-tls-verify: true' : ''}}}]`,
+      'users: [{name: u, user: {token: t}}]',
+      'contexts: [{name: x, context: {cluster: c, user: u}}]',
+      'current-context: x',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
 // Child processes on a shared 2-core machine: generous limits (no assertion is about time).
 describe('volume-guard audit without an API server: exit codes', { timeout: 60_000 }, () => {
-  it('exits 2 when the cluster does not answer within the timeout', async () => {
-    const result = await audit(['--kubeconfig', kubeconfig, '--timeout', '0.5']);
+  it('exits 2 at once on a refused connection, with one line naming the server and what to check', async () => {
+    const started = Date.now();
+    const result = await audit(['--kubeconfig', kubeconfig, '--timeout', '60']);
+    const elapsed = Date.now() - started;
     expect(result.code).toBe(2);
     const lines = ownLines(result.stderr);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      new RegExp(`^volume-guard: cluster unreachable: https://127\\.0\\.0\\.1:${port}: no complete view within 0\\.5 s \\(.*ECONNREFUSED`),
+      new RegExp(`^volume-guard: connection refused: https://127\\.0\\.0\\.1:${port} \\(context x\\) \\(connect ECONNREFUSED .*\\); is the API server running, and are the kubeconfig's host and port right\\?$`),
     );
     expect(result.stdout).toBe('');
+    // Far from the 60 s timeout: nothing waited for it (child start-up on a loaded 2-core machine takes seconds;
+    // the in-process bound of 5 s is in load.test.ts).
+    expect(elapsed).toBeLessThan(15_000);
+  });
+
+  it('exits 2 at once on an unknown host', async () => {
+    const file = kubeconfigFor('https://api.volume-guard-test.invalid:6443', true);
+    const started = Date.now();
+    const result = await audit(['--kubeconfig', file, '--timeout', '60']);
+    expect(result.code).toBe(2);
+    expect(ownLines(result.stderr)).toEqual([
+      expect.stringMatching(/^volume-guard: unknown host: https:\/\/api\.volume-guard-test\.invalid:6443 \(context x\) \(getaddrinfo [A-Z_]+ api\.volume-guard-test\.invalid\); check the server address in the kubeconfig and the DNS$/),
+    ]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('exits 2 at once when the server certificate is not trusted', async () => {
+    const ca = await createCertificateAuthority({ commonName: 'not the cluster CA' });
+    const pair = await ca.issue();
+    const server = createTlsServer({ cert: pair.certPem, key: pair.keyPem }, (socket) => socket.end());
+    await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
+    try {
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('no port');
+      const file = kubeconfigFor(`https://127.0.0.1:${address.port}`, false);
+      const started = Date.now();
+      const result = await audit(['--kubeconfig', file, '--timeout', '60']);
+      expect(result.code).toBe(2);
+      expect(ownLines(result.stderr)).toEqual([
+        expect.stringMatching(new RegExp(`^volume-guard: TLS error: https://127\\.0\\.0\\.1:${address.port} \\(context x\\) \\(.+\\); check the kubeconfig's certificate-authority-data`)),
+      ]);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
+    }
+  });
+
+  it('waits --timeout for a server that accepts but does not answer, then exits 2 naming the server', async () => {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
+    try {
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('no port');
+      const file = kubeconfigFor(`https://127.0.0.1:${address.port}`, true);
+      const started = Date.now();
+      const result = await audit(['--kubeconfig', file, '--timeout', '1.5']);
+      expect(result.code).toBe(2);
+      expect(ownLines(result.stderr)).toEqual([
+        expect.stringMatching(new RegExp(`^volume-guard: cluster unreachable: https://127\\.0\\.0\\.1:${address.port}: no complete view within 1\\.5 s \\(still waiting for `)),
+      ]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
+    }
   });
 
   it('exits 2 without any kubeconfig', async () => {
@@ -105,7 +186,7 @@ describe('volume-guard audit without an API server: exit codes', { timeout: 60_0
 
   it.each([
     [['--bogus'], "volume-guard: unknown option '--bogus'"],
-    [['-o', 'yaml'], "volume-guard: option '-o, --output <format>' argument 'yaml' is invalid. Allowed choices are table, json."],
+    [['-o', 'yaml'], "volume-guard: option '-o, --output <format>' argument 'yaml' is invalid. Allowed choices are table, json, policyreport."],
     [['--node', 'a', '--release', 'b/c'], "volume-guard: option '--node <name>' cannot be used with option '--release <namespace/name>'"],
     [['--release', 'just-a-name'], "volume-guard: option '--release <namespace/name>' argument 'just-a-name' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake"],
     [['--release', 'app/a,b=c'], "volume-guard: option '--release <namespace/name>' argument 'app/a,b=c' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake"],

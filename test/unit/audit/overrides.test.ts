@@ -23,6 +23,13 @@ describe('overridesOf', () => {
     expect(overridesOf(carrier({ kind: 'Node', annotations: { 'volume-guard.io/reuse': 'true' } }))).toEqual([]);
   });
 
+  it('lists volume-guard.io/delete on a PVC: honored as the annotation "true" for pvc-delete', () => {
+    const [found] = overridesOf(carrier({ reusable: true, annotations: { 'volume-guard.io/delete': 'true' } }));
+    expect(found).toMatchObject({ key: 'volume-guard.io/delete', checks: ['pvc-delete'], effect: 'lets GitOps controllers delete it with its data (pvc-delete)' });
+    const [not] = overridesOf(carrier({ reusable: true, annotations: { 'volume-guard.io/delete': 'yes' } }));
+    expect(not).toMatchObject({ checks: [], effect: 'not honored: the value must be "true"' });
+  });
+
   it('reads the skip value as the validators do', () => {
     const [none] = overridesOf(carrier({ kind: 'Node', annotations: { 'volume-guard.io/skip': 'everything' } }));
     expect(none).toMatchObject({ checks: [], unknown: ['everything'], effect: 'not honored: names no check; unknown entries ignored: everything' });

@@ -9,6 +9,7 @@ import { collectLastReplicaOnNode } from '../../../src/checks/last-replica-on-no
 import { collectNodeLocalVolume } from '../../../src/checks/node-local-volume.ts';
 import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import { collectVolumeHealth } from '../../../src/checks/volume-health.ts';
+import { CHECK_IDS } from '../../../src/checks/types.ts';
 import { localPV, node, pvc, statefulSet } from '../../support/fixtures.ts';
 import { CLUSTER, GENERATED_AT, goldenModel, goldenRecords, modelOf, UPGRADE_OBJECTS } from './scenario.ts';
 
@@ -40,7 +41,7 @@ describe('audit report: the whole cluster', () => {
       critical: 8,
       warning: 0,
       overridden: 1,
-      byCheck: { 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2, 'orphan-pvc': 0, 'storage-teardown': 0 },
+      byCheck: { ...Object.fromEntries(CHECK_IDS.map((id) => [id, 0])), 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2 },
       overrides: 7,
     });
   });
@@ -94,7 +95,7 @@ describe('audit report: the whole cluster', () => {
     expect(namespaceSkip).toMatchObject({ checks: ['orphan-pvc'], unknown: ['typo-check'], reason: '' });
     expect(pvcLabel!.appliesTo).toMatch(/^nothing/);
     expect(reuse).toMatchObject({ checks: ['orphan-pvc'], reason: 'restore from yesterday' });
-    expect(plan).toMatchObject({ effect: 'skips every check', checks: ['single-replica', 'volume-health', 'last-replica-on-node', 'node-local-volume', 'orphan-pvc', 'storage-teardown'] });
+    expect(plan).toMatchObject({ effect: 'skips every check', checks: [...CHECK_IDS] });
     expect(harvester).toMatchObject({ checks: ['single-replica'], effect: 'skips detached single-replica volumes' });
     expect(upgradeSkip).toMatchObject({ checks: ['single-replica'], unknown: ['bogus'], reason: 'upgrade window 2026-01-10' });
   });
@@ -263,5 +264,32 @@ describe('releaseState', () => {
     expect(releaseState([{ version: 2, status: 'uninstalling' }, { version: 1, status: 'superseded' }])).toMatchObject({ installed: false, revision: 2 });
     expect(releaseState([{ version: 3, status: 'failed' }, { version: 2, status: 'uninstalled' }])).toMatchObject({ installed: true, revision: 3 });
     expect(releaseState([{ version: Number.NaN, status: 'deployed' }])).toEqual({ installed: false });
+  });
+});
+
+describe('release-label overrides', () => {
+  it('lists a skip label on the latest revision as lingering, honored for no later revision', () => {
+    const scope: AuditScope = {
+      kind: 'release',
+      namespace: 'shop',
+      name: 'shop',
+      revisions: [
+        { version: 1, status: 'superseded', labels: {} },
+        { version: 2, status: 'deployed', labels: { 'volume-guard.io/skip': 'orphan-pvc', 'volume-guard.io/skip-revision': '2' } },
+      ],
+    };
+    const report = buildAuditReport({ model: modelOf({}), scope, cluster: CLUSTER, generatedAt: GENERATED_AT, upgradeObjects: [] } as AuditInput);
+    const lingering = report.overrides.find((o) => o.object.kind === 'Secret');
+    expect(lingering).toMatchObject({
+      object: { kind: 'Secret', namespace: 'shop', name: 'sh.helm.release.v1.shop.v2' },
+      field: 'label',
+      key: 'volume-guard.io/skip',
+      value: 'orphan-pvc',
+      checks: [],
+    });
+    expect(lingering?.effect).toContain('it counted in revision 2 only');
+    expect(report.summary.overrides).toBe(report.overrides.length);
+    const clean = buildAuditReport({ model: modelOf({}), scope: { ...scope, revisions: [{ version: 3, status: 'deployed', labels: {} }] }, cluster: CLUSTER, generatedAt: GENERATED_AT, upgradeObjects: [] } as AuditInput);
+    expect(clean.overrides.some((o) => o.object.kind === 'Secret')).toBe(false);
   });
 });

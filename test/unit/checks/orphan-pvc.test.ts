@@ -153,6 +153,25 @@ describe('orphan-pvc: the DevLake incident (seed 000)', () => {
     expect(orphanPvcCheck(snapshot, target('rollback'))).toEqual([]);
   });
 
+  it('never reports a PVC a live pod mounts (StatefulSet deleted with --cascade=orphan, pods still running)', () => {
+    const mounted = [pod({ namespace: NS, name: 'devlake-mysql-0', claimNames: [MYSQL_CLAIM] })];
+    const snapshot = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: mounted });
+    expect(orphanPvcCheck(snapshot, target('install'))).toEqual([]);
+    expect(orphanPvcCheck(snapshot, target('upgrade'))).toEqual([]);
+    // Once the pod finished it mounts nothing: the PVC is an orphan again.
+    const finished = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: [{ ...mounted[0]!, phase: 'Failed' }] });
+    expect(refs(finished, target('install'))).toEqual([`PersistentVolumeClaim ${NS}/${MYSQL_CLAIM}`]);
+  });
+
+  it('still reports the PVCs of a dropped StatefulSet whose pods run (they go with it)', () => {
+    const snapshot = clusterOf({
+      pvcs: [claim(MYSQL_CLAIM), claim(LAKE_CLAIM)],
+      statefulSets: [devlakeMysql(), devlakeLake()],
+      pods: [pod({ namespace: NS, name: 'devlake-lake-0', claimNames: [LAKE_CLAIM] })],
+    });
+    expect(refs(snapshot, target('upgrade', devlakeManifest({ withLake: false })))).toEqual([`PersistentVolumeClaim ${NS}/${LAKE_CLAIM}`]);
+  });
+
   it('does not report a manifest PVC Helm would refuse to adopt (no release annotations)', () => {
     const snapshot = clusterOf({ pvcs: [claim('devlake-grafana', { labels: {} })] });
     expect(orphanPvcCheck(snapshot, target('install'))).toEqual([]);

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKubeConfig } from '../../../src/cluster/kubeconfig.ts';
+import { createApiCredentials, createKubeConfig, InClusterCredentials } from '../../../src/cluster/kubeconfig.ts';
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -61,5 +62,54 @@ describe('createKubeConfig', () => {
     delete process.env['KUBECONFIG'];
     process.env['HOME'] = dir; // no ~/.kube/config there
     expect(() => createKubeConfig()).toThrow(/no kubeconfig found/);
+  });
+});
+
+describe('in-cluster credentials without client-node', () => {
+  const podEnv = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+
+  function serviceAccount(token: string): string {
+    const sa = join(dir, 'sa');
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(join(sa, 'token'), `${token}\n`);
+    writeFileSync(join(sa, 'ca.crt'), 'CA PEM');
+    return sa;
+  }
+
+  it('talks to the service host with the CA and the bearer token, re-reading a rotated token after a minute', async () => {
+    const sa = serviceAccount('first');
+    let now = 1_000_000;
+    const credentials = new InClusterCredentials(podEnv, sa, () => now);
+    expect(credentials.getCurrentCluster().server).toBe('https://10.96.0.1:443');
+    const options: https.RequestOptions = { headers: { Accept: 'application/json' } };
+    await credentials.applyToHTTPSOptions(options);
+    expect(options.headers).toEqual({ Accept: 'application/json', Authorization: 'Bearer first' });
+    expect(String(options.ca)).toBe('CA PEM');
+    writeFileSync(join(sa, 'token'), 'second');
+    now += 30_000;
+    const cached: https.RequestOptions = {};
+    await credentials.applyToHTTPSOptions(cached);
+    expect(cached.headers).toEqual({ Authorization: 'Bearer first' });
+    now += 30_000;
+    const reread: https.RequestOptions = {};
+    await credentials.applyToHTTPSOptions(reread);
+    expect(reread.headers).toEqual({ Authorization: 'Bearer second' });
+  });
+
+  it('brackets an IPv6 service host and refuses to run without one', () => {
+    expect(new InClusterCredentials({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, dir).getCurrentCluster().server).toBe('https://[fd00::1]:443');
+    expect(() => new InClusterCredentials({}, dir)).toThrow(/not running in a pod/);
+  });
+
+  it('serve uses the service account in a pod, and a kubeconfig whenever one is given or found', () => {
+    const sa = serviceAccount('token');
+    delete process.env['KUBECONFIG'];
+    process.env['HOME'] = dir; // no ~/.kube/config there
+    expect(createApiCredentials({}, podEnv, sa)).toBeInstanceOf(InClusterCredentials);
+    const fromFile = createApiCredentials({ kubeconfigPath: join(dir, 'config') }, podEnv, sa);
+    expect(fromFile).not.toBeInstanceOf(InClusterCredentials);
+    expect(fromFile.getCurrentCluster()?.server).toBe('https://prod.example:6443');
+    process.env['KUBECONFIG'] = join(dir, 'config');
+    expect(createApiCredentials({}, process.env, sa).getCurrentCluster()?.server).toBe('https://prod.example:6443');
   });
 });

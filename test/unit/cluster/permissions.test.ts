@@ -6,7 +6,7 @@ import { clusterRoleRules, MODEL_PERMISSIONS } from '../../../src/cluster/permis
 import { RESOURCE_KINDS } from '../../../src/cluster/records.ts';
 
 describe('MODEL_PERMISSIONS', () => {
-  it('is list and watch on exactly the eleven watched resources, and never Secrets', () => {
+  it('is list and watch on exactly the twelve watched resources, and never Secrets', () => {
     expect(MODEL_PERMISSIONS.map((rule) => `${rule.apiGroup}/${rule.resource}`).sort()).toEqual(
       [
         '/namespaces',
@@ -15,6 +15,7 @@ describe('MODEL_PERMISSIONS', () => {
         '/persistentvolumes',
         '/pods',
         'apps/statefulsets',
+        'cluster.x-k8s.io/machines',
         'harvesterhci.io/upgrades',
         'longhorn.io/nodes',
         'longhorn.io/replicas',
@@ -49,6 +50,7 @@ describe('MODEL_PERMISSIONS', () => {
       { apiGroups: ['harvesterhci.io'], resources: ['upgrades'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['namespaces', 'nodes', 'persistentvolumeclaims', 'persistentvolumes', 'pods'], verbs: ['list', 'watch'] },
       { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['list', 'watch'] },
+      { apiGroups: ['cluster.x-k8s.io'], resources: ['machines'], verbs: ['list', 'watch'] },
     ]);
   });
 });

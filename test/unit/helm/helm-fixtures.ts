@@ -207,3 +207,14 @@ ${selector}
   }
   return docs.join('');
 }
+
+/** A release ConfigMap (HELM_DRIVER=configmap) as request.object carries it: Helm's base64 string as it is. */
+export function releaseConfigMap(release: ReleaseFixture, options: Omit<SecretOptions, 'type'> = {}): Record<string, unknown> {
+  const secret = releaseSecret(release, options);
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: secret.metadata,
+    data: { release: options.data ?? helmEncode(JSON.stringify(releaseJson(release))) },
+  };
+}

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  documentKind,
   ManifestError,
   mayDeclareStorage,
   nestingExceeds,
@@ -149,11 +150,12 @@ items:
     expect(parsed.documents).toBe(4);
   });
 
-  it('parses a document that only mentions the kinds and finds nothing in it', () => {
+  it('skips a document of a certain other kind that only mentions the kinds; parses one whose kind is uncertain', () => {
     const manifest = '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  text: "scale the StatefulSet"\n';
     const parsed = parseManifest(manifest, 'apps');
-    expect(parsed.parsedDocuments).toBe(1);
-    expect(parsed.statefulSets).toEqual([]);
+    expect(parsed.parsedDocuments).toBe(0);
+    const uncertain = '---\n"kind": ConfigMap\napiVersion: v1\nmetadata: {name: notes}\ndata:\n  text: "scale the StatefulSet"\n';
+    expect(parseManifest(uncertain, 'apps').parsedDocuments).toBe(1);
   });
 
   it('finds a kind spelled with a double-quoted escape', () => {
@@ -427,5 +429,66 @@ spec:
     );
     // The property must exercise the pruning, not only the fallback.
     expect(pruned).toBeGreaterThan(40);
+  });
+});
+
+describe('documentKind: the kind read without parsing', () => {
+  const doc = (...lines: string[]): string => `${lines.join('\n')}\n`;
+
+  it('reads the plain kind of a plain block mapping, wherever the key is', () => {
+    expect(documentKind(doc('---', '# Source: x/templates/crd.yaml', 'apiVersion: apiextensions.k8s.io/v1', 'kind: CustomResourceDefinition', 'spec:', '  description: a PersistentVolumeClaim'))).toBe('CustomResourceDefinition');
+    expect(documentKind(doc('metadata:', '  name: a', 'kind: StatefulSet  # the db'))).toBe('StatefulSet');
+    expect(documentKind(doc('kind: ClusterRole', 'rules:', '- apiGroups: [""]', '  resources: [pods]'))).toBe('ClusterRole');
+  });
+
+  it('is uncertain whenever the YAML reader could resolve another kind', () => {
+    const uncertain = [
+      doc('kind: ConfigMap', 'kind: StatefulSet'), // duplicate keys
+      doc('"kind": StatefulSet'),
+      doc('kind: "StatefulSet"'),
+      doc('kind: !!str StatefulSet'),
+      doc('kind: *k'),
+      doc('<<: *base', 'kind: ConfigMap'),
+      doc('? kind', ': StatefulSet'),
+      doc('kind :  StatefulSet'),
+      doc('--- {kind: StatefulSet}'),
+      doc('--- !!map', 'kind: ConfigMap'),
+      doc('%YAML 1.2', '---', 'kind: ConfigMap'),
+      doc('  a: "x', 'kind: ConfigMap', '  "', '  kind: StatefulSet'), // indented root, a quoted line in column 0
+      doc('- kind: StatefulSet'),
+      doc('{kind: ConfigMap,', 'x: 1}'),
+      doc('&a kind: ConfigMap'),
+      doc('kind:', '  StatefulSet'),
+      doc('apiVersion: v1'), // no kind at all
+    ];
+    for (const text of uncertain) expect(documentKind(text), text).toBeUndefined();
+  });
+
+  it('a fake kind line inside a multi-line scalar makes a second kind line: uncertain, so parsed', () => {
+    const text = doc('apiVersion: apps/v1', 'description: "x', 'kind: ConfigMap', '"', 'kind: StatefulSet', 'metadata:', '  name: db');
+    expect(documentKind(text)).toBeUndefined();
+    expect(mayDeclareStorage(text)).toBe(true);
+    // (The YAML reader refuses a quoted line in column 0 there: parsed, so refused, never skipped.)
+    expect(manifestError(`---\n${text}`).code).toBe('invalid-yaml');
+  });
+
+  it('Lists stay parsed; other certain kinds never are', () => {
+    expect(mayDeclareStorage(doc('apiVersion: v1', 'kind: List', 'items: []'))).toBe(true);
+    expect(mayDeclareStorage(doc('apiVersion: v1', 'kind: PersistentVolumeClaim'))).toBe(true);
+    expect(mayDeclareStorage(doc('apiVersion: v1', 'kind: Secret', 'stringData:', '  a: "Stateful\\u0053et"'))).toBe(false);
+  });
+
+  it('a multi-MB CRD manifest costs no parse budget and finds the StatefulSet next to it', () => {
+    const description = 'PersistentVolumeClaim StatefulSet '.repeat(3000);
+    const crd = (i: number): string =>
+      doc('---', `# Source: crds/templates/crd-${i}.yaml`, 'apiVersion: apiextensions.k8s.io/v1', 'kind: CustomResourceDefinition', `metadata:`, `  name: r${i}.example.com`, 'spec:', `  description: "${description}"`);
+    const manifest = Array.from({ length: 30 }, (_, i) => crd(i)).join('') + doc('---', 'apiVersion: apps/v1', 'kind: StatefulSet', 'metadata:', '  name: db', 'spec:', '  volumeClaimTemplates:', '  - metadata:', '      name: data');
+    expect(manifest.length).toBeGreaterThan(3 * 1000 * 1000);
+    const started = performance.now();
+    const parsed = parseManifest(manifest, 'ns');
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(parsed.documents).toBe(31);
+    expect(parsed.parsedDocuments).toBe(1);
+    expect(parsed.statefulSets.map((s) => [s.name, s.claimTemplates])).toEqual([['db', ['data']]]);
   });
 });

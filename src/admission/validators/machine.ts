@@ -1,0 +1,157 @@
+// Cluster API machine removal: a Machine DELETE drains and deletes its node (status.nodeRef), and a replicas
+// decrease of a MachineDeployment or MachineSet (also through their scale subresource, as the cluster
+// autoscaler does) deletes Machines. Either gets the cordon checks of every node that may go.
+//
+// Which Machines a scale-down removes is Cluster API's choice (its MachineSet delete policy: Random by default,
+// Newest, Oldest). Every policy removes first the Machines already being deleted, those annotated
+// `cluster.x-k8s.io/delete-machine`, and those without a node (or unhealthy, which volume-guard cannot see). So:
+// when those marked Machines are at least as many as the Machines to remove, only their nodes can go; otherwise
+// any Machine of the set can, and every one of their nodes is checked. A MachineDeployment in the middle of a
+// rollout (Machines in several MachineSets) is scaled across its sets: every Machine can go.
+//
+// Overrides: the node's `volume-guard.io/skip` (Machine and MachineSet annotations are written by Cluster API's
+// controllers, which copy them from templates, so volume-guard cannot police who wrote them), and for a
+// MachineDeployment guarded as an upgrade kind, its own.
+import type { MachineRecord, ResourceKind } from '../../cluster/records.ts';
+import { DELETE_MACHINE_ANNOTATION } from '../../cluster/transforms.ts';
+import type { Config } from '../../config.ts';
+import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
+import { annotateHint } from '../decide.ts';
+import { field, stringField } from '../objects.ts';
+import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
+import type { ValidationContext, Validator } from '../validator.ts';
+import { judgeNodeRemoval, NODE_CHECK_RESOURCES } from './node-cordon.ts';
+
+const GROUP = 'cluster.x-k8s.io';
+
+/** CEL: a Machine DELETE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). */
+export const MACHINE_REMOVAL_CEL =
+  "request.operation == 'DELETE' || (has(object.spec) && has(object.spec.replicas) && has(oldObject.spec) && " +
+  'has(oldObject.spec.replicas) && object.spec.replicas < oldObject.spec.replicas)';
+
+const declaration: WebhookDeclaration = {
+  name: 'machine.volume-guard.io',
+  target: 'machine',
+  rules: [
+    // Every served version: v1beta1 and v1beta2 both name the node in status.nodeRef.name.
+    { apiGroups: [GROUP], apiVersions: ['*'], resources: ['machines'], operations: ['DELETE'], scope: 'Namespaced' },
+    {
+      apiGroups: [GROUP],
+      apiVersions: ['*'],
+      resources: ['machinedeployments', 'machinedeployments/scale', 'machinesets', 'machinesets/scale'],
+      operations: ['UPDATE'],
+      scope: 'Namespaced',
+    },
+  ],
+  matchConditions: [{ name: 'removes-machines', expression: MACHINE_REMOVAL_CEL }],
+};
+
+export const MACHINE_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_RESOURCES, 'machine'];
+
+function nodeSkip(context: ValidationContext, node: string): OverrideSource | undefined {
+  return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations);
+}
+
+function replicasOf(object: unknown): number | undefined {
+  const value = field(object, 'spec', 'replicas');
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+
+/** The Machines a scale-down to `replicas` may remove, and whether Cluster API's choice is narrowed by marks. */
+export function scaleDownCandidates(
+  machines: readonly MachineRecord[],
+  replicas: number,
+  spreadOverSets: boolean,
+): { readonly candidates: readonly MachineRecord[]; readonly narrowed: boolean; readonly removed: number } {
+  const removed = machines.length - replicas;
+  if (removed <= 0) return { candidates: [], narrowed: true, removed: 0 };
+  const live = machines.filter((machine) => !machine.deleting && machine.nodeName !== '');
+  // Removed first whatever the policy: being deleted, marked for deletion, no node yet.
+  const preferred = machines.filter((machine) => machine.deleting || machine.deleteMarked || machine.nodeName === '');
+  if (!spreadOverSets && preferred.length >= removed) {
+    return { candidates: live.filter((machine) => machine.deleteMarked), narrowed: true, removed };
+  }
+  return { candidates: live, narrowed: false, removed };
+}
+
+function judgeMachineDelete(request: AdmissionRequest, context: ValidationContext): Decision {
+  const machine = request.oldObject;
+  if (stringField(machine, 'metadata', 'deletionTimestamp') !== '') return allowed();
+  const node = stringField(machine, 'status', 'nodeRef', 'name');
+  // A Machine whose node never joined takes no data with it.
+  if (node === '') return allowed();
+  const skip = nodeSkip(context, node);
+  return judgeNodeRemoval(context, {
+    node,
+    action: `deletion of Machine ${request.namespace}/${request.name} (node ${node})`,
+    overrides: skip ? [skip] : [],
+    overrideHint: annotateHint('node', node),
+  });
+}
+
+function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, config: Config): Decision {
+  const before = replicasOf(request.oldObject);
+  const after = replicasOf(request.object);
+  if (before === undefined || after === undefined || after >= before) return allowed();
+  const resource = request.resource.resource;
+  const owner = resource === 'machinedeployments' ? 'MachineDeployment' : resource === 'machinesets' ? 'MachineSet' : undefined;
+  if (!owner) return allowed();
+  const ref = `${request.namespace}/${request.name}`;
+  const scale = `scale-down of ${owner} ${ref} from ${before} to ${after}`;
+  // A MachineDeployment's own override counts when volume-guard polices its writes (it is a guarded upgrade kind).
+  const overrides: OverrideSource[] = [];
+  const warnings: string[] = [];
+  const policed = config.upgrades.kinds.some((kind) => kind.group === GROUP && kind.resource === resource);
+  if (owner === 'MachineDeployment' && request.subResource !== 'scale' && policed) {
+    const skip = skipOnReviewedObject(request, `${owner} ${ref}`);
+    if (skip.source) overrides.push(skip.source);
+    warnings.push(...skip.warnings);
+  }
+  // (Through the scale subresource the Scale object carries no annotations: the node overrides still count.)
+  const stale = staleModelDecision(context, scale, overrides, MACHINE_RESOURCES);
+  if (stale) return stale;
+
+  const machines = context.snapshot.machinesOf(request.namespace, owner, request.name);
+  const sets = new Set(machines.filter((machine) => !machine.deleting).map((machine) => machine.machineSet));
+  const { candidates, narrowed, removed } = scaleDownCandidates(machines, after, owner === 'MachineDeployment' && sets.size > 1);
+  // Nothing volume-guard can see goes (or only Machines without a node).
+  if (removed === 0 || candidates.length === 0) return allowed(warnings);
+  const choice = narrowed
+    ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION} first`
+    : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`;
+  const allWarnings = [...warnings];
+  const checkedOverrides: string[] = [];
+  let auditAnnotations: Record<string, string> = {};
+  for (const machine of candidates) {
+    const skip = nodeSkip(context, machine.nodeName);
+    const decision = judgeNodeRemoval(context, {
+      node: machine.nodeName,
+      action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
+      overrides: skip ? [...overrides, skip] : overrides,
+      overrideHint:
+        `annotate the Machine to remove instead: kubectl annotate machine <name> -n ${request.namespace} ` +
+        `${DELETE_MACHINE_ANNOTATION}=yes, or ${annotateHint('node', machine.nodeName)}`,
+      warnings: allWarnings,
+      situation: null,
+    });
+    if (!decision.allowed) return decision;
+    allWarnings.splice(0, allWarnings.length, ...(decision.warnings ?? []));
+    checkedOverrides.push(...(decision.overrides ?? []));
+    auditAnnotations = { ...auditAnnotations, ...decision.auditAnnotations };
+  }
+  const result = allowed(allWarnings, Object.keys(auditAnnotations).length ? auditAnnotations : undefined);
+  return checkedOverrides.length ? { ...result, overrides: [...new Set(checkedOverrides)] } : result;
+}
+
+export function machineValidator(config: Config): Validator {
+  return {
+    declaration,
+    handle(request, context) {
+      if (request.kind.group !== GROUP && request.resource.group !== GROUP) return allowed();
+      if (request.operation === 'DELETE' && request.resource.resource === 'machines') return judgeMachineDelete(request, context);
+      if (request.operation === 'UPDATE') return judgeScaleDown(request, context, config);
+      return allowed();
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// Pod DELETE on a node being drained: `kubectl drain --disable-eviction` (and scripts) delete pods instead of
+// evicting them, which no PodDisruptionBudget and no eviction webhook sees. On an unschedulable node, a DELETE of
+// a pod whose data stays behind on that node (node-local PV, the last healthy replica of its Longhorn volume)
+// gets the eviction's pod checks, with the same overrides. On a schedulable node a pod DELETE is a restart
+// (the pod's controller recreates it) and passes.
+import { transformPod } from '../../cluster/transforms.ts';
+import type { Config } from '../../config.ts';
+import { allowed, type WebhookDeclaration } from '../types.ts';
+import type { Validator } from '../validator.ts';
+import { judgePodRemoval } from './eviction.ts';
+
+/**
+ * CEL: a DELETE of a pod bound to a node, not already terminating (the kubelet's final DELETE), that mounts a
+ * claim or an inline hostPath: the only pods that can keep data on their node. Mirrors the handler's filter.
+ */
+export const POD_DELETE_CEL =
+  "request.operation == 'DELETE' && oldObject != null && has(oldObject.spec) && has(oldObject.spec.nodeName) && " +
+  '!has(oldObject.metadata.deletionTimestamp) && has(oldObject.spec.volumes) && ' +
+  'oldObject.spec.volumes.exists(v, has(v.persistentVolumeClaim) || has(v.hostPath))';
+
+const declaration: WebhookDeclaration = {
+  name: 'pod-delete.volume-guard.io',
+  target: 'pod-delete',
+  rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['DELETE'], scope: 'Namespaced' }],
+  matchConditions: [{ name: 'pod-with-node-data', expression: POD_DELETE_CEL }],
+  workload: 'pods',
+};
+
+function isTerminating(object: unknown): boolean {
+  const metadata = (object as { metadata?: { deletionTimestamp?: unknown } } | null)?.metadata;
+  return typeof metadata?.deletionTimestamp === 'string' && metadata.deletionTimestamp !== '';
+}
+
+export function podDeleteValidator(_config: Config): Validator {
+  return {
+    declaration,
+    handle(request, context) {
+      if (request.operation !== 'DELETE' || isTerminating(request.oldObject)) return allowed();
+      // The request carries the pod as it is; the model may not have seen it yet.
+      const pod = transformPod(request.oldObject) ?? context.snapshot.pod(request.namespace, request.name);
+      if (!pod || pod.nodeName === '') return allowed();
+      // Only a node being drained: anywhere else deleting a pod restarts it.
+      if (context.snapshot.node(pod.nodeName)?.unschedulable !== true) return allowed();
+      return judgePodRemoval(context, {
+        action: `deletion of pod ${request.namespace}/${request.name} on node ${pod.nodeName} (being drained)`,
+        namespace: request.namespace,
+        name: request.name,
+        pod,
+        user: request.userInfo,
+        nodeWide: false,
+        restartAllowed: false,
+        evicted: false,
+      });
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// PVC DELETE by tooling (check pvc-delete): a GitOps controller pruning a PVC that left its source (Argo CD's
+// application controller, Flux's kustomize- and helm-controller by default; `pvcDelete.automationUsers`/`Groups`)
+// deletes the data with it when the PV's reclaim policy is Delete. Refused unless the PVC carries
+// `volume-guard.io/delete: "true"` (written by an allowed override writer: the override guard polices the key).
+// Anyone else deleting a PVC gets `pvcDelete.others` (off by default: people deleting by hand mean it).
+import { collectPvcDelete, DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
+import type { Config } from '../../config.ts';
+import { checkModes, CheckResults, staleModelDecision } from '../context.ts';
+import { judge } from '../decide.ts';
+import { metaOf, stringField } from '../objects.ts';
+import { SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';
+import { allowed, type UserInfo, type WebhookDeclaration } from '../types.ts';
+import type { Validator } from '../validator.ts';
+
+const declaration: WebhookDeclaration = {
+  name: 'pvc-delete.volume-guard.io',
+  target: 'pvc-delete',
+  rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumeclaims'], operations: ['DELETE'], scope: 'Namespaced' }],
+  // Only Bound claims can take data with them.
+  matchConditions: [
+    {
+      name: 'bound-claim',
+      expression: "oldObject != null && has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound'",
+    },
+  ],
+};
+
+export function isAutomation(user: UserInfo, config: Config): boolean {
+  return config.pvcDelete.automationUsers.includes(user.username) || user.groups.some((group) => config.pvcDelete.automationGroups.includes(group));
+}
+
+export function pvcDeleteValidator(_config: Config): Validator {
+  return {
+    declaration,
+    handle(request, context) {
+      if (request.operation !== 'DELETE') return allowed();
+      const old = request.oldObject;
+      const meta = metaOf(old);
+      if (!meta) return allowed();
+      const { config } = context;
+      const automation = isAutomation(request.userInfo, config);
+      const mode = automation ? config.checks['pvc-delete'].mode : config.pvcDelete.others;
+      if (mode === 'off') return allowed();
+      const name = request.name || meta.name;
+      const claim = {
+        namespace: request.namespace,
+        name,
+        phase: stringField(old, 'status', 'phase'),
+        volumeName: stringField(old, 'spec', 'volumeName'),
+      };
+      const action = `deletion of PVC ${request.namespace}/${name} by ${request.userInfo.username || 'an unknown user'}`;
+      const overrides: OverrideSource[] = [];
+      if (meta.annotations[DELETE_APPROVED_KEY] === 'true') {
+        overrides.push({
+          where: `annotation ${DELETE_APPROVED_KEY} on PVC ${request.namespace}/${name}`,
+          checks: ['pvc-delete'],
+          reason: meta.annotations[SKIP_REASON_KEY] ?? '',
+        });
+      }
+      const stale = staleModelDecision(context, action, overrides);
+      if (stale) return stale;
+      const results = new CheckResults(context).run('pvc-delete', (cap) => collectPvcDelete(context.snapshot, claim, cap));
+      return judge({
+        action,
+        findings: results.findings,
+        totals: results.totals,
+        overrides,
+        modes: { ...checkModes(context), 'pvc-delete': mode },
+        writers: config.overrides,
+        overrideHint:
+          `back the data up, then run: kubectl annotate pvc ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
+          `${SKIP_REASON_KEY}="<why>" and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
+      });
+    },
+  };
+}

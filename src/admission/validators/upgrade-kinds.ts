@@ -1,0 +1,224 @@
+// Which changes to which objects make a controller replace or reboot machines: one table per kind. It drives the
+// upgrade validator (what is judged) and its webhook's matchConditions (what the API server sends), and the
+// README's "Which changes are upgrades" section is written from it (a test holds them equal).
+import { field, isRecord } from '../objects.ts';
+
+/** How two values of a rollout field are compared. */
+export type Comparison =
+  /** Any difference, structurally (key order aside). */
+  | 'value'
+  /**
+   * A reference to a template object (`{apiVersion|apiGroup, kind, name, namespace?}`): compared by API group,
+   * kind and name, as Cluster API does (a new apiVersion of the same template, or its namespace spelt out, rolls
+   * nothing).
+   */
+  | 'ref'
+  /** A bootstrap block `{configRef, dataSecretName}`: configRef as a `ref`, dataSecretName as a value. */
+  | 'bootstrap';
+
+export interface RolloutField {
+  /** Path from the object's root, e.g. ['spec', 'template', 'spec', 'version']. */
+  readonly path: readonly string[];
+  readonly compare: Comparison;
+  /** The API versions that have this field, for the README. */
+  readonly versions: string;
+}
+
+export interface UpgradeKindTable {
+  readonly group: string;
+  readonly kind: string;
+  /** CREATE starts machines restarting (an upgrade plan); false: a new object only adds machines. */
+  readonly createIsUpgrade: boolean;
+  /** An UPDATE that changes any of these starts a rollout. Labels, annotations and status never do. */
+  readonly fields: readonly RolloutField[];
+  /** What the controller does, for the README. */
+  readonly note: string;
+}
+
+const value = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'value', versions });
+const ref = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'ref', versions });
+
+/** Cluster API's MachineDeployment rollout fields of the machine template (its MachineTemplateUpToDate). */
+const MACHINE_TEMPLATE_FIELDS: readonly RolloutField[] = [
+  value('v1beta1, v1beta2', 'spec', 'template', 'spec', 'version'),
+  { path: ['spec', 'template', 'spec', 'bootstrap'], compare: 'bootstrap', versions: 'v1beta1, v1beta2' },
+  ref('v1beta1, v1beta2', 'spec', 'template', 'spec', 'infrastructureRef'),
+  value('v1beta1, v1beta2', 'spec', 'template', 'spec', 'failureDomain'),
+];
+
+export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
+  {
+    group: 'harvesterhci.io',
+    kind: 'Upgrade',
+    createIsUpgrade: true,
+    fields: [],
+    note: 'Harvester upgrades every node in turn once the Upgrade exists; later updates are its own bookkeeping.',
+  },
+  {
+    group: 'management.harvesterhci.io',
+    kind: 'UpgradePlan',
+    createIsUpgrade: true,
+    fields: [],
+    note: "Harvester's newer upgrade toolkit: the plan starts on creation.",
+  },
+  {
+    group: 'upgrade.cattle.io',
+    kind: 'Plan',
+    createIsUpgrade: true,
+    fields: [
+      value('v1', 'spec', 'version'),
+      value('v1', 'spec', 'channel'),
+      value('v1', 'spec', 'nodeSelector'),
+      value('v1', 'spec', 'concurrency'),
+      value('v1', 'spec', 'secrets'),
+    ],
+    note:
+      'system-upgrade-controller cordons, drains and upgrades every node the plan selects whose plan hash ' +
+      '(resolved version, secrets) it has not applied yet: a new version, channel or secret re-runs it, a new ' +
+      'node selector reaches other nodes, a higher concurrency drains more nodes at once.',
+  },
+  {
+    group: 'cluster.x-k8s.io',
+    kind: 'MachineDeployment',
+    createIsUpgrade: false,
+    fields: [...MACHINE_TEMPLATE_FIELDS, value('v1beta1', 'spec', 'rolloutAfter'), value('v1beta2', 'spec', 'rollout', 'after')],
+    note:
+      'A change of the machine template rolls every Machine (a new MachineSet, the old one scaled down); template ' +
+      'labels, annotations, readinessGates and node drain/deletion/volume-detach timeouts are propagated in place; ' +
+      'a replicas decrease removes Machines (judged per Machine, see Cluster API machine deletion).',
+  },
+  {
+    group: 'cluster.x-k8s.io',
+    kind: 'MachineSet',
+    createIsUpgrade: false,
+    fields: [],
+    note:
+      'A MachineSet never replaces its Machines: a template change only shapes Machines created later (scale-up, ' +
+      'remediation). Its replicas decrease removes Machines (see Cluster API machine deletion).',
+  },
+  {
+    group: 'controlplane.cluster.x-k8s.io',
+    kind: 'KubeadmControlPlane',
+    createIsUpgrade: false,
+    fields: [
+      value('v1beta1, v1beta2', 'spec', 'version'),
+      value('v1beta1, v1beta2', 'spec', 'kubeadmConfigSpec'),
+      ref('v1beta1', 'spec', 'machineTemplate', 'infrastructureRef'),
+      ref('v1beta2', 'spec', 'machineTemplate', 'spec', 'infrastructureRef'),
+      value('v1beta1', 'spec', 'rolloutAfter'),
+      value('v1beta1', 'spec', 'rolloutBefore'),
+      value('v1beta2', 'spec', 'rollout', 'after'),
+      value('v1beta2', 'spec', 'rollout', 'before'),
+    ],
+    note:
+      'KCP replaces control-plane Machines one by one when the version, the kubeadm configuration or the ' +
+      'infrastructure template changes, after rolloutAfter, or for certificates expiring within rolloutBefore; ' +
+      'machine template metadata, readinessGates and deletion timeouts are propagated in place.',
+  },
+];
+
+export function upgradeKindTable(group: string, kind: string): UpgradeKindTable | undefined {
+  return UPGRADE_KIND_TABLES.find((table) => table.group === group && table.kind === kind);
+}
+
+/**
+ * Structural equality of two JSON values, without recursion: the API server accepts objects nested up to 10,000
+ * levels, and JSON.stringify overflows the stack a few thousand levels down. Key order does not matter.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  const pending: [unknown, unknown][] = [[a, b]];
+  for (let pair = pending.pop(); pair !== undefined; pair = pending.pop()) {
+    const [left, right] = pair;
+    if (left === right) continue;
+    if (typeof left !== 'object' || typeof right !== 'object' || left === null || right === null) return false;
+    if (Array.isArray(left) || Array.isArray(right)) {
+      if (!Array.isArray(left) || !Array.isArray(right) || left.length !== right.length) return false;
+      left.forEach((item: unknown, index) => pending.push([item, right[index]]));
+      continue;
+    }
+    const leftRecord = left as Record<string, unknown>;
+    const rightRecord = right as Record<string, unknown>;
+    const keys = Object.keys(leftRecord);
+    if (keys.length !== Object.keys(rightRecord).length) return false;
+    for (const key of keys) {
+      if (!Object.hasOwn(rightRecord, key)) return false;
+      pending.push([leftRecord[key], rightRecord[key]]);
+    }
+  }
+  return true;
+}
+
+/** `{group, kind, name}` of an object reference, whether it names `apiVersion` (v1beta1) or `apiGroup` (v1beta2). */
+function refIdentity(reference: unknown): unknown {
+  if (!isRecord(reference)) return reference;
+  const apiVersion = typeof reference['apiVersion'] === 'string' ? reference['apiVersion'] : '';
+  const group = typeof reference['apiGroup'] === 'string' ? reference['apiGroup'] : apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  return { group, kind: reference['kind'] ?? '', name: reference['name'] ?? '' };
+}
+
+function bootstrapIdentity(bootstrap: unknown): unknown {
+  if (!isRecord(bootstrap)) return bootstrap;
+  return { configRef: bootstrap['configRef'] === undefined ? undefined : refIdentity(bootstrap['configRef']), dataSecretName: bootstrap['dataSecretName'] };
+}
+
+function identity(compare: Comparison, value: unknown): unknown {
+  if (compare === 'ref') return refIdentity(value);
+  if (compare === 'bootstrap') return bootstrapIdentity(value);
+  return value;
+}
+
+/** The rollout fields this update changes (by the table's comparison). */
+export function changedRolloutFields(table: UpgradeKindTable, object: unknown, oldObject: unknown): RolloutField[] {
+  return table.fields.filter(
+    (rollout) => !sameJson(identity(rollout.compare, field(object, ...rollout.path)), identity(rollout.compare, field(oldObject, ...rollout.path))),
+  );
+}
+
+/** A kind the table does not know (configured by the user): any change of `spec` counts. */
+export const UNKNOWN_KIND_FIELDS: readonly RolloutField[] = [value('any', 'spec')];
+
+// ---- CEL for the webhook's matchConditions: a superset of what the validator judges ----
+
+function hasPath(root: string, path: readonly string[]): string {
+  return path.map((_segment, index) => `has(${root}.${path.slice(0, index + 1).join('.')})`).join(' && ');
+}
+
+/** CEL: the field differs between object and oldObject (whole value; the validator refines ref comparisons). */
+export function fieldChangedCel(path: readonly string[]): string {
+  const inNew = hasPath('object', path);
+  const inOld = hasPath('oldObject', path);
+  const access = path.join('.');
+  return `((${inNew}) != (${inOld}) || ((${inNew}) && object.${access} != oldObject.${access}))`;
+}
+
+function kindIs(table: Pick<UpgradeKindTable, 'group' | 'kind'>): string {
+  return `(request.kind.group == '${table.group}' && request.kind.kind == '${table.kind}')`;
+}
+
+/**
+ * CEL: this request may start an upgrade. CREATE always reaches volume-guard (the rules list CREATE only for kinds
+ * configured with it); an UPDATE of a known kind only when a rollout field changes; an UPDATE of a kind the table
+ * does not know (added in the configuration) always.
+ */
+export function upgradeMatchCondition(): string {
+  const known = UPGRADE_KIND_TABLES.map(kindIs).join(' || ');
+  const changes = UPGRADE_KIND_TABLES.filter((table) => table.fields.length > 0).map(
+    (table) => `(${kindIs(table)} && (${table.fields.map((rollout) => fieldChangedCel(rollout.path)).join(' || ')}))`,
+  );
+  return [`request.operation == 'CREATE'`, `!(${known})`, ...changes].join(' || ');
+}
+
+/** The README table: one block per kind. */
+export function upgradeTablesMarkdown(): string {
+  const lines: string[] = [];
+  for (const table of UPGRADE_KIND_TABLES) {
+    lines.push(`**${table.kind}** (\`${table.group}\`): ${table.note}`, '', '| request | upgrade? |', '|---|---|');
+    lines.push(`| CREATE | ${table.createIsUpgrade ? 'yes' : 'no'} |`);
+    for (const rollout of table.fields) {
+      const how = rollout.compare === 'value' ? '' : ' (by group, kind and name)';
+      lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${how} (${rollout.versions}) | yes |`);
+    }
+    lines.push('| UPDATE of anything else (labels, annotations, status, other fields) | no |', '');
+  }
+  return lines.join('\n').trimEnd();
+}

@@ -1,0 +1,170 @@
+// `volume-guard audit -o policyreport`: the report as wgpolicyk8s.io/v1alpha2 PolicyReport and ClusterPolicyReport
+// objects (what Kyverno and Policy Reporter read), ready for `kubectl apply -f -`. One result per finding, the
+// check id as the rule. A finding goes to the PolicyReport of its object's namespace; findings about cluster-scoped
+// objects (PVs, nodes) to the ClusterPolicyReport. Pure function of the report.
+
+import { stringify } from 'yaml';
+import { LONGHORN_GROUP, LONGHORN_VERSION } from '../cluster/resources.ts';
+import { objectRef, type AffectedObject } from '../checks/types.ts';
+import type { AuditFinding, AuditReport } from './types.ts';
+
+export const POLICY_REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
+/** The `policy` of every result, and the `source`. */
+export const POLICY_NAME = 'volume-guard';
+
+/** API versions of the kinds findings name. */
+const API_VERSIONS: Readonly<Record<string, string>> = {
+  PersistentVolume: 'v1',
+  PersistentVolumeClaim: 'v1',
+  Pod: 'v1',
+  Node: 'v1',
+  Namespace: 'v1',
+  StatefulSet: 'apps/v1',
+  Volume: `${LONGHORN_GROUP}/${LONGHORN_VERSION}`,
+  Replica: `${LONGHORN_GROUP}/${LONGHORN_VERSION}`,
+};
+
+export interface ObjectReference {
+  readonly apiVersion?: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+export interface PolicyReportResult {
+  readonly source: string;
+  readonly policy: string;
+  readonly rule: string;
+  readonly category: string;
+  readonly severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
+  readonly timestamp: { readonly seconds: number; readonly nanos: number };
+  readonly result: 'pass' | 'fail' | 'warn' | 'error' | 'skip';
+  readonly scored: boolean;
+  readonly resources: readonly ObjectReference[];
+  readonly message: string;
+  readonly properties: Readonly<Record<string, string>>;
+}
+
+export interface PolicyReportObject {
+  readonly apiVersion: typeof POLICY_REPORT_API_VERSION;
+  readonly kind: 'PolicyReport' | 'ClusterPolicyReport';
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly annotations: Readonly<Record<string, string>>;
+  };
+  readonly summary: { readonly pass: number; readonly fail: number; readonly warn: number; readonly error: number; readonly skip: number };
+  readonly results: readonly PolicyReportResult[];
+}
+
+function reference(object: AffectedObject): ObjectReference {
+  const apiVersion = API_VERSIONS[object.kind];
+  return {
+    ...(apiVersion !== undefined ? { apiVersion } : {}),
+    kind: object.kind,
+    ...(object.namespace ? { namespace: object.namespace } : {}),
+    name: object.name,
+  };
+}
+
+/** The name of the reports of one audit scope, a DNS subdomain (at most 253 characters). */
+export function reportName(report: AuditReport): string {
+  const scope = report.scope;
+  const raw =
+    scope.kind === 'cluster' ? POLICY_NAME : scope.kind === 'node' ? `${POLICY_NAME}-node-${scope.node}` : `${POLICY_NAME}-release-${scope.name}`;
+  const name = raw.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253).replace(/[^a-z0-9]+$/, '');
+  return name === '' ? POLICY_NAME : name;
+}
+
+/** Not scored when the check only warns or a lingering override already accepts the risk. */
+function outcome(finding: AuditFinding): { result: 'fail' | 'warn'; scored: boolean } {
+  return finding.mode === 'warn' || finding.overriddenBy !== undefined ? { result: 'warn', scored: false } : { result: 'fail', scored: true };
+}
+
+function timestampOf(generatedAt: string): { seconds: number; nanos: number } {
+  const ms = Date.parse(generatedAt);
+  if (!Number.isFinite(ms)) return { seconds: 0, nanos: 0 };
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+}
+
+function resultOf(finding: AuditFinding, generatedAt: string): PolicyReportResult {
+  const properties: Record<string, string> = {
+    operation: finding.operation,
+    fix: finding.fix,
+    override: finding.override,
+  };
+  if (finding.object.node) properties['node'] = finding.object.node;
+  if (finding.tags.length > 0) properties['tags'] = finding.tags.join(',');
+  if (finding.related.length > 0) properties['related'] = finding.related.map((object) => `${object.kind} ${objectRef(object)}`).join(', ');
+  if (finding.overriddenBy !== undefined) properties['overriddenBy'] = finding.overriddenBy;
+  if (finding.mode === 'warn') properties['mode'] = 'warn';
+  return {
+    source: POLICY_NAME,
+    policy: POLICY_NAME,
+    rule: finding.check,
+    category: 'data loss',
+    severity: finding.severity === 'critical' ? 'critical' : 'medium',
+    timestamp: timestampOf(generatedAt),
+    ...outcome(finding),
+    resources: [reference(finding.object)],
+    message: finding.reason,
+    properties,
+  };
+}
+
+function summaryOf(results: readonly PolicyReportResult[]): PolicyReportObject['summary'] {
+  const count = (result: PolicyReportResult['result']): number => results.filter((entry) => entry.result === result).length;
+  return { pass: count('pass'), fail: count('fail'), warn: count('warn'), error: count('error'), skip: count('skip') };
+}
+
+/**
+ * The reports: a ClusterPolicyReport (always, so applying an audit without cluster-scoped findings still
+ * replaces an older one), and one PolicyReport per namespace with findings, namespaces in order.
+ */
+export function policyReports(report: AuditReport): PolicyReportObject[] {
+  const name = reportName(report);
+  const labels = { 'app.kubernetes.io/managed-by': 'volume-guard', 'volume-guard.io/scope': report.scope.kind };
+  const annotations = { 'volume-guard.io/generated-at': report.generatedAt, 'volume-guard.io/server': report.cluster.server };
+  const clusterResults: PolicyReportResult[] = [];
+  const byNamespace = new Map<string, PolicyReportResult[]>();
+  for (const finding of report.findings) {
+    const result = resultOf(finding, report.generatedAt);
+    const namespace = finding.object.namespace;
+    if (namespace === undefined || namespace === '') {
+      clusterResults.push(result);
+    } else {
+      const list = byNamespace.get(namespace) ?? [];
+      list.push(result);
+      byNamespace.set(namespace, list);
+    }
+  }
+  const reports: PolicyReportObject[] = [
+    {
+      apiVersion: POLICY_REPORT_API_VERSION,
+      kind: 'ClusterPolicyReport',
+      metadata: { name, labels, annotations },
+      summary: summaryOf(clusterResults),
+      results: clusterResults,
+    },
+  ];
+  for (const namespace of [...byNamespace.keys()].sort()) {
+    const results = byNamespace.get(namespace) ?? [];
+    reports.push({
+      apiVersion: POLICY_REPORT_API_VERSION,
+      kind: 'PolicyReport',
+      metadata: { name, namespace, labels, annotations },
+      summary: summaryOf(results),
+      results,
+    });
+  }
+  return reports;
+}
+
+/** YAML documents separated by `---`, for `kubectl apply -f -`. */
+export function renderPolicyReports(report: AuditReport): string {
+  return policyReports(report)
+    .map((object) => stringify(object, { lineWidth: 0 }))
+    .map((document) => `---\n${document}`)
+    .join('');
+}

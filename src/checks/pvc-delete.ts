@@ -1,0 +1,151 @@
+// pvc-delete: PVCs deleted by tooling with the data on their volume.
+//
+//  - dropped-by-upgrade: a Helm upgrade or rollback whose manifest no longer declares a PVC the release created
+//    (annotated `meta.helm.sh/release-name` for it), Bound, without `helm.sh/resource-policy: keep` on the live
+//    object (what Helm reads before deleting). Helm deletes it once the new revision is applied. Judged at the
+//    release record, before Helm touches anything.
+//  - deleted-by-automation: a DELETE of a Bound PVC whose PV has reclaim policy Delete (the provisioner destroys the
+//    volume with it), by a GitOps controller pruning what left its source (judged in the pvc-delete validator).
+//  - at uninstall (never refused): which templated PVCs Helm is about to delete, and what their reclaim policy does.
+//
+// A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
+// by hand), so a drop by an upgrade is still refused (the claim and its binding are lost) but says so.
+import type { PersistentVolumeClaimRecord } from '../cluster/records.ts';
+import type { ClusterSnapshot } from '../cluster/snapshot.ts';
+import { HELM_RESOURCE_POLICY_ANNOTATION } from '../cluster/transforms.ts';
+import type { ParsedManifest } from '../helm/manifest.ts';
+import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
+import { claimObject } from './affected.ts';
+import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from './orphan-pvc.ts';
+import type { AffectedObject, Finding } from './types.ts';
+
+export { DELETE_KEY as DELETE_APPROVED_KEY } from '../admission/overrides.ts';
+
+/** Helm compares the policy trimmed and lower-cased. */
+export function hasKeepPolicy(annotations: Readonly<Record<string, string>>): boolean {
+  return (annotations[HELM_RESOURCE_POLICY_ANNOTATION] ?? '').trim().toLowerCase() === 'keep';
+}
+
+function isBound(claim: Pick<PersistentVolumeClaimRecord, 'phase' | 'volumeName'>): boolean {
+  return claim.phase === 'Bound' && claim.volumeName !== '';
+}
+
+/** What deleting the claim does to its volume's data, from the PV's reclaim policy. */
+export function reclaimEffect(reclaimPolicy: string): string {
+  switch (reclaimPolicy) {
+    case 'Delete':
+      return 'reclaim policy Delete destroys the volume and its data';
+    case 'Retain':
+      return 'reclaim policy Retain keeps the data on a Released PV, rebound only by hand';
+    case 'Recycle':
+      return 'reclaim policy Recycle wipes the data';
+    default:
+      return 'reclaim policy unknown';
+  }
+}
+
+function createdByRelease(claim: PersistentVolumeClaimRecord, release: HelmRelease): boolean {
+  const namespace = claim.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION];
+  return claim.annotations[HELM_RELEASE_NAME_ANNOTATION] === release.name && (namespace === undefined || namespace === release.namespace);
+}
+
+export interface DroppedPvcTarget {
+  readonly release: HelmRelease;
+  readonly operation: ReleaseOperation;
+  /** The new revision's manifest, already limited to the release's namespace. */
+  readonly manifest: ParsedManifest;
+}
+
+/** dropped-by-upgrade findings for an upgrade or rollback (none for an install). */
+export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvcTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (target.operation === 'install') return collector.result();
+  const { release, manifest } = target;
+  const declared = new Set(manifest.persistentVolumeClaims.map((claim) => `${claim.namespace}/${claim.name}`));
+  const operation = target.operation === 'rollback' ? 'this rollback' : 'this upgrade';
+  for (const claim of snapshot.persistentVolumeClaimsIn(release.namespace)) {
+    if (claim.deleting || !isBound(claim) || !createdByRelease(claim, release)) continue;
+    if (declared.has(`${claim.namespace}/${claim.name}`) || hasKeepPolicy(claim.annotations)) continue;
+    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    const tags = ['dropped-by-upgrade', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`];
+    if (!collector.admit(tags)) continue;
+    const related: AffectedObject[] = [{ kind: 'PersistentVolume', name: claim.volumeName }];
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: claimObject(claim),
+      reason: `${operation} no longer declares it, so Helm deletes it; ${reclaimEffect(reclaimPolicy)}`,
+      tags,
+      related,
+    });
+  }
+  return collector.result();
+}
+
+/** The same, short enough for a warning line. */
+export function shortReclaimEffect(reclaimPolicy: string): string {
+  switch (reclaimPolicy) {
+    case 'Delete':
+      return 'reclaim Delete: data destroyed';
+    case 'Retain':
+      return 'reclaim Retain: data kept on a Released PV';
+    case 'Recycle':
+      return 'reclaim Recycle: data wiped';
+    default:
+      return 'reclaim policy unknown';
+  }
+}
+
+/** A PVC `helm uninstall` deletes (declared by the release's manifest without keep), for the uninstall warning. */
+export interface DeletedByUninstall {
+  readonly namespace: string;
+  readonly name: string;
+  readonly volumeName: string;
+  readonly reclaimPolicy: string;
+}
+
+/** The existing PVCs the manifest declares that Helm deletes at uninstall (not keep, on the manifest or the live object). */
+export function pvcsHelmDeletes(snapshot: ClusterSnapshot, manifest: ParsedManifest): DeletedByUninstall[] {
+  const deleted: DeletedByUninstall[] = [];
+  for (const declared of manifest.persistentVolumeClaims) {
+    if (declared.keep) continue;
+    const claim = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
+    if (claim === undefined || claim.deleting || hasKeepPolicy(claim.annotations)) continue;
+    const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+    deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy });
+  }
+  return deleted;
+}
+
+/** The fields of a PVC under DELETE, read from the request's oldObject. */
+export interface DeletedClaim {
+  readonly namespace: string;
+  readonly name: string;
+  readonly phase: string;
+  readonly volumeName: string;
+}
+
+/**
+ * deleted-by-automation: the claim is Bound and its PV (from the model) has reclaim policy Delete or Recycle, so the
+ * delete destroys the data. A claim whose PV volume-guard does not know, or that keeps its data, is not reported.
+ */
+export function collectPvcDelete(snapshot: ClusterSnapshot, claim: DeletedClaim, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (!isBound(claim)) return collector.result();
+  const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+  if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') return collector.result();
+  const tags = ['deleted-by-automation', `reclaim-${reclaimPolicy.toLowerCase()}`];
+  if (collector.admit(tags)) {
+    const finding: Finding = {
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: claimObject(claim),
+      reason: `Bound to PV ${claim.volumeName}; ${reclaimEffect(reclaimPolicy)}`,
+      tags,
+      related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
+    };
+    collector.add(finding);
+  }
+  return collector.result();
+}

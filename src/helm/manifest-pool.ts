@@ -1,0 +1,170 @@
+// A small pool of worker threads that read release records (decode + manifest parse) off the event loop.
+//
+// - Bounded: at most `workers` records are read at once; at most `queue` wait; more are answered `busy` at once.
+// - Deadline: a record not read within `deadlineMs` of its arrival (waiting included, a thread's start-up not) is
+//   answered `timeout`; a worker still busy with it is terminated and replaced, so a hostile manifest costs its
+//   own request only.
+// - Workers start on first use, are unref'd (they never keep the process alive) and have a heap limit.
+import { Worker } from 'node:worker_threads';
+import { formatBytes } from './release.ts';
+import type { ReadOutcome, ReadReleaseJob } from './read-release.ts';
+
+export interface ManifestPoolOptions {
+  readonly workers: number;
+  readonly deadlineMs: number;
+  readonly queue: number;
+  /** Heap limit of each worker (default 256 MiB): a record beyond it fails alone. */
+  readonly maxHeapMb?: number;
+}
+
+interface Pending {
+  readonly id: number;
+  readonly job: ReadReleaseJob;
+  readonly deadline: number;
+  readonly resolve: (outcome: ReadOutcome) => void;
+  timer?: NodeJS.Timeout;
+  settled: boolean;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  current?: Pending;
+  /** The thread has started: until then its start-up time is not counted against a record's deadline. */
+  online: boolean;
+}
+
+const here = import.meta.url;
+/** The worker's file next to this one: .ts when running from source (Node strips types), .js once built. */
+const WORKER_URL = new URL(here.endsWith('.ts') ? './manifest-worker.ts' : './manifest-worker.js', here);
+
+export class ManifestPool {
+  readonly #options: ManifestPoolOptions;
+  readonly #slots = new Set<Slot>();
+  readonly #waiting: Pending[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: ManifestPoolOptions) {
+    this.#options = options;
+  }
+
+  /** Reads one record; never rejects. */
+  read(job: ReadReleaseJob): Promise<ReadOutcome> {
+    return new Promise((resolve) => {
+      if (this.#closed) {
+        resolve({ ok: false, failure: 'busy', reason: 'volume-guard is shutting down' });
+        return;
+      }
+      const pending: Pending = { id: this.#nextId++, job, deadline: Date.now() + this.#options.deadlineMs, resolve, settled: false };
+      pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
+      const idle = [...this.#slots].find((slot) => slot.current === undefined);
+      if (idle) {
+        this.#dispatch(idle, pending);
+      } else if (this.#slots.size < this.#options.workers) {
+        this.#dispatch(this.#spawn(), pending);
+      } else if (this.#waiting.length < this.#options.queue) {
+        this.#waiting.push(pending);
+      } else {
+        this.#settle(pending, {
+          ok: false,
+          failure: 'busy',
+          reason: `volume-guard is busy reading ${this.#options.workers + this.#waiting.length} other release records; retry`,
+        });
+      }
+    });
+  }
+
+  /** Workers running now (for tests and metrics). */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const pending of this.#waiting.splice(0)) this.#settle(pending, { ok: false, failure: 'busy', reason: 'volume-guard is shutting down' });
+    const slots = [...this.#slots];
+    this.#slots.clear();
+    await Promise.all(slots.map(async (slot) => {
+      if (slot.current) this.#settle(slot.current, { ok: false, failure: 'busy', reason: 'volume-guard is shutting down' });
+      await slot.worker.terminate();
+    }));
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb ?? 256 } });
+    worker.unref();
+    const slot: Slot = { worker, online: false };
+    worker.once('online', () => {
+      slot.online = true;
+    });
+    worker.on('message', (message: { id: number; outcome: ReadOutcome }) => {
+      const current = slot.current;
+      if (current === undefined || current.id !== message.id) return;
+      slot.current = undefined;
+      this.#settle(current, message.outcome);
+      this.#next(slot);
+    });
+    const fail = (): void => {
+      if (!this.#slots.delete(slot)) return;
+      const current = slot.current;
+      slot.current = undefined;
+      if (current) {
+        const heap = formatBytes((this.#options.maxHeapMb ?? 256) * 1024 * 1024);
+        this.#settle(current, { ok: false, failure: 'worker', reason: `reading the release record failed (it may need more than ${heap})` });
+      }
+      this.#drainToNewWorker();
+    };
+    worker.on('error', fail);
+    worker.on('exit', fail);
+    this.#slots.add(slot);
+    return slot;
+  }
+
+  #dispatch(slot: Slot, pending: Pending): void {
+    slot.current = pending;
+    if (!slot.online) {
+      // A thread starting (once per worker, or after one was replaced) is the pool's cost, not the record's.
+      if (pending.timer) clearTimeout(pending.timer);
+      slot.worker.once('online', () => {
+        if (!pending.settled) pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
+      });
+    }
+    slot.worker.postMessage({ id: pending.id, job: pending.job });
+  }
+
+  #next(slot: Slot): void {
+    const pending = this.#waiting.shift();
+    if (pending) this.#dispatch(slot, pending);
+  }
+
+  #drainToNewWorker(): void {
+    if (this.#closed || this.#waiting.length === 0 || this.#slots.size >= this.#options.workers) return;
+    this.#next(this.#spawn());
+  }
+
+  #expire(pending: Pending): void {
+    if (pending.settled) return;
+    const waitingAt = this.#waiting.indexOf(pending);
+    if (waitingAt >= 0) this.#waiting.splice(waitingAt, 1);
+    const slot = [...this.#slots].find((candidate) => candidate.current === pending);
+    this.#settle(pending, {
+      ok: false,
+      failure: 'timeout',
+      reason: `release record not read within ${this.#options.deadlineMs} ms (${waitingAt >= 0 ? 'waiting for a worker' : 'its manifest is too costly to read'})`,
+    });
+    if (slot) {
+      // The worker is stuck in this record: replace it. Its exit handler finds no current job.
+      slot.current = undefined;
+      this.#slots.delete(slot);
+      void slot.worker.terminate();
+      this.#drainToNewWorker();
+    }
+  }
+
+  #settle(pending: Pending, outcome: ReadOutcome): void {
+    if (pending.settled) return;
+    pending.settled = true;
+    if (pending.timer) clearTimeout(pending.timer);
+    pending.resolve(outcome);
+  }
+}

@@ -1,0 +1,19 @@
+// Worker thread body of the manifest pool: reads one release record per message.
+import { parentPort } from 'node:worker_threads';
+import { readRelease, type ReadOutcome, type ReadReleaseJob } from './read-release.ts';
+
+interface JobMessage {
+  readonly id: number;
+  readonly job: ReadReleaseJob;
+}
+
+parentPort?.on('message', (message: JobMessage) => {
+  let outcome: ReadOutcome;
+  try {
+    outcome = readRelease(message.job);
+  } catch {
+    // Unexpected (a stack overflow on absurd input lands in parseManifest's own handler): never the payload.
+    outcome = { ok: false, failure: 'worker', reason: 'release record could not be read' };
+  }
+  parentPort?.postMessage({ id: message.id, outcome });
+});

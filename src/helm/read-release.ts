@@ -1,0 +1,55 @@
+// Reading a release record in full: decode the stored object (Secret or ConfigMap driver), then parse the
+// manifest's storage documents. Pure and synchronous; the manifest pool runs it in worker threads so that a hostile
+// record costs its own request, not the event loop every other request needs.
+import { ManifestError, parseManifest, type ManifestLimits, type ParsedManifest } from './manifest.ts';
+import { decodeReleaseObject, ReleaseDecodeError, type DecodedReleaseSecret } from './release.ts';
+
+export interface ReadReleaseJob {
+  /** request.object: the release Secret or ConfigMap. */
+  readonly object: unknown;
+  /** The request's namespace: the storage object's namespace. */
+  readonly namespace: string;
+  /**
+   * Take the namespace the record names as the release's. Otherwise (the default) the release is judged in the
+   * namespace of the object it is stored in, whatever its payload says.
+   */
+  readonly trustRecordNamespace?: boolean;
+  readonly limits?: ManifestLimits;
+}
+
+export type ReadFailure = 'decode' | 'manifest' | 'timeout' | 'busy' | 'worker';
+
+export type ReadOutcome =
+  | {
+      readonly ok: true;
+      /**
+       * The decoded record; `release.manifest` is emptied (the parsed form is what the checks read) and
+       * `release.namespace` is the namespace it is judged in (see trustRecordNamespace).
+       */
+      readonly decoded: DecodedReleaseSecret;
+      /** The namespace the record's payload names ('' when none). */
+      readonly recordNamespace: string;
+      readonly manifest: ParsedManifest;
+    }
+  | { readonly ok: false; readonly failure: ReadFailure; readonly reason: string };
+
+/** Decodes and parses; every expected failure is an outcome with a one-line reason that quotes no payload. */
+export function readRelease(job: ReadReleaseJob): ReadOutcome {
+  let decoded: DecodedReleaseSecret;
+  try {
+    decoded = decodeReleaseObject(job.object, { namespace: job.namespace });
+  } catch (error) {
+    if (error instanceof ReleaseDecodeError) return { ok: false, failure: 'decode', reason: error.message };
+    throw error;
+  }
+  const recordNamespace = decoded.release.namespace;
+  const namespace = job.trustRecordNamespace ? recordNamespace : decoded.secretNamespace || job.namespace;
+  let manifest: ParsedManifest;
+  try {
+    manifest = parseManifest(decoded.release.manifest, namespace, job.limits);
+  } catch (error) {
+    if (error instanceof ManifestError) return { ok: false, failure: 'manifest', reason: error.message };
+    throw error;
+  }
+  return { ok: true, decoded: { ...decoded, release: { ...decoded.release, manifest: '', namespace } }, manifest, recordNamespace };
+}

@@ -1,0 +1,116 @@
+// The risk gauges, read from a RiskTracker at scrape time (O(label values): nothing is scanned), and the
+// background flusher that keeps the tracker current in short slices so admission requests are never held up.
+
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { EventOutcome } from './events.ts';
+import { CHECK_IDS } from '../checks/types.ts';
+import { NODE_CHECKS, OVERRIDE_KINDS, type RiskTracker } from './risks.ts';
+
+export const AT_RISK_VOLUMES_METRIC = 'volume_guard_at_risk_volumes';
+export const NODES_BLOCKED_METRIC = 'volume_guard_nodes_blocked';
+export const ORPHAN_PVCS_METRIC = 'volume_guard_orphan_pvcs';
+export const ACTIVE_OVERRIDES_METRIC = 'volume_guard_active_overrides';
+export const RISK_PENDING_METRIC = 'volume_guard_risk_pending_evaluations';
+
+/** Registers the risk gauges; each scrape reads the tracker's maintained totals. */
+export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): void {
+  new Gauge({
+    name: AT_RISK_VOLUMES_METRIC,
+    help: 'Volumes at risk per check (Longhorn volumes, node-local PVs; orphaned PVCs for orphan-pvc), whatever the check mode.',
+    labelNames: ['check'],
+    registers: [registry],
+    collect() {
+      const counts = tracker.counts().atRiskVolumes;
+      for (const check of CHECK_IDS) this.set({ check }, counts[check]);
+    },
+  });
+  new Gauge({
+    name: NODES_BLOCKED_METRIC,
+    help: 'Nodes whose cordon or drain the check would refuse now (check in enforce mode, no skip annotation on the node).',
+    labelNames: ['check'],
+    registers: [registry],
+    collect() {
+      const counts = tracker.counts().nodesBlocked;
+      for (const check of NODE_CHECKS) this.set({ check }, counts[check]);
+    },
+  });
+  new Gauge({
+    name: ORPHAN_PVCS_METRIC,
+    help: 'PVCs labelled for a Helm release that nothing live of the release uses, per namespace (namespaces past the limit summed under "_other").',
+    labelNames: ['namespace'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [namespace, count] of tracker.counts().orphanPvcs) this.set({ namespace }, count);
+    },
+  });
+  new Gauge({
+    name: ACTIVE_OVERRIDES_METRIC,
+    help: 'volume-guard.io/skip and reuse overrides present on nodes, namespaces and PVCs, per kind and check they waive.',
+    labelNames: ['kind', 'check'],
+    registers: [registry],
+    collect() {
+      const overrides = tracker.counts().activeOverrides;
+      for (const kind of OVERRIDE_KINDS) {
+        const byCheck = overrides.get(kind);
+        for (const check of CHECK_IDS) this.set({ kind, check }, byCheck?.[check] ?? 0);
+      }
+    },
+  });
+  new Gauge({
+    name: RISK_PENDING_METRIC,
+    help: 'Nodes and namespaces changed since the risk gauges were last brought up to date (0: current).',
+    registers: [registry],
+    collect() {
+      this.set(tracker.pending);
+    },
+  });
+}
+
+export interface RiskFlusherOptions {
+  /** How often to look for pending work, ms [500]. */
+  readonly intervalMs?: number;
+  /** Longest run of evaluation before yielding to the event loop, ms [2]. */
+  readonly sliceMs?: number;
+  /** Everything is re-evaluated this often, a safety net for dependencies no write marks, ms [15 min]. */
+  readonly sweepMs?: number;
+}
+
+/** Brings the tracker up to date in the background, a slice at a time between other work. Returns stop(). */
+export function startRiskFlusher(tracker: RiskTracker, options: RiskFlusherOptions = {}): () => void {
+  const sliceMs = options.sliceMs ?? 2;
+  let immediate: NodeJS.Immediate | undefined;
+  let stopped = false;
+  const step = (): void => {
+    immediate = undefined;
+    if (stopped) return;
+    if (!tracker.flush(sliceMs)) immediate = setImmediate(step);
+  };
+  const timer = setInterval(() => {
+    if (immediate === undefined && tracker.pending > 0) step();
+  }, options.intervalMs ?? 500);
+  timer.unref();
+  const sweep = setInterval(() => tracker.markAll(), options.sweepMs ?? 15 * 60_000);
+  sweep.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+    clearInterval(sweep);
+    if (immediate !== undefined) clearImmediate(immediate);
+  };
+}
+
+export const EVENTS_METRIC = 'volume_guard_events_total';
+const EVENT_OUTCOMES: readonly EventOutcome[] = ['created', 'aggregated', 'patched', 'dropped', 'failed'];
+
+/** Counts Event writes by outcome; every series exists from the start. Returns the recorder's onOutcome. */
+export function registerEventMetrics(registry: Registry): (outcome: EventOutcome) => void {
+  const counter = new Counter({
+    name: EVENTS_METRIC,
+    help: 'Events for denied requests: created, aggregated into an earlier one, patched (series count), dropped (queue full), failed (write refused or timed out).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of EVENT_OUTCOMES) counter.inc({ outcome }, 0);
+  return (outcome) => counter.inc({ outcome });
+}

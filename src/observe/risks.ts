@@ -1,0 +1,446 @@
+// Risk counts kept from the model's writes, for the risk gauges: at-risk volumes per check, nodes a cordon would be
+// refused on, orphaned PVCs per namespace, active overrides. Never a rescan at scrape time:
+//  - every model write marks what it can change (the nodes of a volume's replicas, the namespace of a PVC...);
+//  - flush() re-runs the webhook's own checks for the marked nodes and namespaces only, in time-bounded slices;
+//  - counts() reads totals maintained on every change: O(label values) whatever the cluster's size.
+// Single-replica and volume-health counts are the model's own incremental volume sets.
+
+import { overridesOf } from '../audit/overrides.ts';
+import { releaseFindings } from '../audit/release.ts';
+import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
+import { SINGLE_REPLICA_SET, VOLUME_HEALTH_SET } from '../checks/longhorn-health.ts';
+import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
+import { collectSingleReplica } from '../checks/single-replica.ts';
+import { CHECK_IDS, type CheckId } from '../checks/types.ts';
+import { collectVolumeHealth } from '../checks/volume-health.ts';
+import { parseSkip, SKIP_KEY } from '../admission/overrides.ts';
+import { recordsEqual } from '../cluster/model-equality.ts';
+import type { ClusterModel } from '../cluster/model.ts';
+import {
+  RELEASE_LABELS,
+  recordKey,
+  type Labels,
+  type ModelSink,
+  type NamespaceRecord,
+  type NodeRecord,
+  type PersistentVolumeClaimRecord,
+  type RecordByKind,
+  type ResourceKind,
+  type StatefulSetRecord,
+} from '../cluster/records.ts';
+import type { CheckMode } from '../config.ts';
+
+/** The checks a cordon runs, in the order of the node-cordon validator. */
+export const NODE_CHECKS = ['last-replica-on-node', 'single-replica', 'volume-health', 'node-local-volume'] as const;
+export type NodeCheck = (typeof NODE_CHECKS)[number];
+
+/** The kinds of objects whose overrides the model sees. */
+export const OVERRIDE_KINDS = ['Node', 'Namespace', 'PersistentVolumeClaim'] as const;
+export type OverrideKind = (typeof OVERRIDE_KINDS)[number];
+
+/** The label value that gathers the namespaces beyond the series limit (a namespace name cannot contain `_`). */
+export const OTHER_NAMESPACES = '_other';
+
+export interface RiskCounts {
+  /** Per check: volumes (PVs, Longhorn volumes) at risk; for orphan-pvc, orphaned PVCs. */
+  readonly atRiskVolumes: Readonly<Record<CheckId, number>>;
+  /** Per node check: nodes whose cordon that check would refuse (mode enforce, no skip on the node). */
+  readonly nodesBlocked: Readonly<Record<NodeCheck, number>>;
+  /** Orphaned PVCs per namespace: at most `orphanNamespaceLimit` namespaces, the rest under OTHER_NAMESPACES. */
+  readonly orphanPvcs: ReadonlyMap<string, number>;
+  /** Overrides per kind and check they skip. */
+  readonly activeOverrides: ReadonlyMap<OverrideKind, Readonly<Record<CheckId, number>>>;
+  /** Nodes and namespaces still to re-evaluate (0 once the counts are current). */
+  readonly pending: number;
+}
+
+export interface RiskTrackerOptions {
+  /** The configured check modes (nodes_blocked counts only `enforce`). Default: all enforce. */
+  readonly modes?: Readonly<Partial<Record<CheckId, CheckMode>>>;
+  /** Namespaces with their own orphan_pvcs series [50]; more are summed under OTHER_NAMESPACES. */
+  readonly orphanNamespaceLimit?: number;
+  /** What counts as node-local data (the configuration's nodeLocal); the check's defaults when absent. */
+  readonly nodeLocal?: NodeLocalOptions;
+}
+
+interface NodeState {
+  /** Findings per node check, parallel to NODE_CHECKS. */
+  readonly findings: number[];
+  /** Whether a cordon would be refused for each node check. */
+  readonly blocked: boolean[];
+}
+
+function zeroByCheck(): Record<CheckId, number> {
+  return Object.fromEntries(CHECK_IDS.map((id) => [id, 0])) as Record<CheckId, number>;
+}
+
+function releaseKeysOfClaim(claim: PersistentVolumeClaimRecord): string[] {
+  const keys: string[] = [];
+  for (const label of RELEASE_LABELS) {
+    const release = claim.labels[label];
+    const key = `${claim.namespace}/${release}`;
+    if (release !== undefined && release !== '' && !keys.includes(key)) keys.push(key);
+  }
+  return keys;
+}
+
+function releaseKeyOfStatefulSet(statefulSet: StatefulSetRecord): string | undefined {
+  if (statefulSet.helmReleaseName === '') return undefined;
+  return `${statefulSet.helmReleaseNamespace || statefulSet.namespace}/${statefulSet.helmReleaseName}`;
+}
+
+const NO_LABELS: Labels = Object.freeze({});
+
+export class RiskTracker {
+  readonly #model: ClusterModel;
+  readonly #modes: Readonly<Partial<Record<CheckId, CheckMode>>>;
+  readonly #orphanNamespaceLimit: number;
+  readonly #nodeLocal: NodeLocalOptions | undefined;
+
+  readonly #dirtyNodes = new Set<string>();
+  readonly #dirtyNamespaces = new Set<string>();
+  readonly #nodes = new Map<string, NodeState>();
+  readonly #findingTotals = NODE_CHECKS.map(() => 0);
+  readonly #blockedTotals = NODE_CHECKS.map(() => 0);
+
+  /** Release keys (`releaseNamespace/name`) named by objects of a namespace, with how many objects name each. */
+  readonly #releasesByNamespace = new Map<string, Map<string, number>>();
+  /** Per release key: the PVCs (`namespace/name`) an install of it would adopt that nothing live of it uses. */
+  readonly #orphansByRelease = new Map<string, ReadonlySet<string>>();
+  /** Per namespace: the release keys evaluated there last time (to drop those no object names any more). */
+  readonly #evaluatedByNamespace = new Map<string, Set<string>>();
+  /** Per orphaned PVC: how many releases report it (counted once). */
+  readonly #orphanRefs = new Map<string, number>();
+  readonly #orphansByNamespace = new Map<string, number>();
+  /** Namespaces with a series of their own, at most the limit; the others are summed in #otherOrphans. */
+  readonly #slotted = new Set<string>();
+  #otherOrphans = 0;
+  #orphanTotal = 0;
+
+  readonly #overrides = new Map<OverrideKind, Record<CheckId, number>>(OVERRIDE_KINDS.map((kind) => [kind, zeroByCheck()]));
+
+  constructor(model: ClusterModel, options: RiskTrackerOptions = {}) {
+    this.#model = model;
+    this.#modes = options.modes ?? {};
+    this.#orphanNamespaceLimit = options.orphanNamespaceLimit ?? 50;
+    this.#nodeLocal = options.nodeLocal;
+  }
+
+  /** A ModelSink that writes to the model and marks what each write can change. Feed the informers this. */
+  sink(): ModelSink & Pick<ClusterModel, 'count'> {
+    return {
+      upsert: (kind, record) => {
+        const previous = this.#model.get(kind, recordKey(record));
+        this.#model.upsert(kind, record);
+        if (previous === undefined || !recordsEqual(previous, record)) this.note(kind, previous, record);
+      },
+      remove: (kind, key) => {
+        const previous = this.#model.get(kind, key);
+        this.#model.remove(kind, key);
+        if (previous !== undefined) this.note(kind, previous, undefined);
+      },
+      replaceAll: (kind, records) => {
+        const changed: [RecordByKind[typeof kind] | undefined, RecordByKind[typeof kind] | undefined][] = [];
+        const present = new Set<string>();
+        for (const record of records) {
+          const key = recordKey(record);
+          present.add(key);
+          const previous = this.#model.get(kind, key);
+          if (previous === undefined || !recordsEqual(previous, record)) changed.push([previous, record]);
+        }
+        for (const record of this.#model.records(kind)) {
+          if (!present.has(recordKey(record))) changed.push([record, undefined]);
+        }
+        this.#model.replaceAll(kind, records);
+        for (const [previous, next] of changed) this.note(kind, previous, next);
+      },
+      setLonghornInstalled: (installed) => {
+        const before = this.#model.longhornInstalled;
+        this.#model.setLonghornInstalled(installed);
+        if (before !== installed) this.markAllNodes();
+      },
+      count: (kind) => this.#model.count(kind),
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------------ marking
+
+  /** Marks what a change of one record can affect; call after the model holds `next`. */
+  note<K extends ResourceKind>(kind: K, previous: RecordByKind[K] | undefined, next: RecordByKind[K] | undefined): void {
+    switch (kind) {
+      case 'longhornVolume': {
+        const volume = (next ?? previous) as RecordByKind['longhornVolume'];
+        this.#markVolumeNodes(volume.name);
+        return;
+      }
+      case 'longhornReplica': {
+        for (const replica of [previous, next] as (RecordByKind['longhornReplica'] | undefined)[]) {
+          if (replica === undefined) continue;
+          this.#markNode(replica.nodeID);
+          this.#markVolumeNodes(replica.volumeName);
+        }
+        return;
+      }
+      case 'longhornNode': {
+        // A disk gone changes the health of every volume with a replica there, wherever their other replicas are.
+        const node = (next ?? previous) as RecordByKind['longhornNode'];
+        this.#markNode(node.name);
+        for (const replica of this.#model.replicasOnNode(node.name)) this.#markVolumeNodes(replica.volumeName);
+        return;
+      }
+      case 'node': {
+        const node = (next ?? previous) as NodeRecord;
+        this.#markNode(node.name);
+        this.#countOverrides('Node', previous as NodeRecord | undefined, -1);
+        this.#countOverrides('Node', next as NodeRecord | undefined, +1);
+        return;
+      }
+      case 'persistentVolume': {
+        // Pinned: its node. Unpinned node-local PVs count on the nodes of the pods that write them.
+        for (const pv of [previous, next] as (RecordByKind['persistentVolume'] | undefined)[]) {
+          if (pv === undefined) continue;
+          this.#markNode(pv.pinnedNode);
+          if (pv.claimName !== '') this.#markPodNodes(pv.claimNamespace, pv.claimName);
+        }
+        return;
+      }
+      case 'persistentVolumeClaim': {
+        const before = previous as PersistentVolumeClaimRecord | undefined;
+        const after = next as PersistentVolumeClaimRecord | undefined;
+        const claim = (after ?? before) as PersistentVolumeClaimRecord;
+        this.#registerReleases(claim.namespace, before ? releaseKeysOfClaim(before) : [], -1);
+        this.#registerReleases(claim.namespace, after ? releaseKeysOfClaim(after) : [], +1);
+        this.#dirtyNamespaces.add(claim.namespace);
+        // The PV a claim is bound to decides the node-local findings of the pods using it.
+        for (const version of [before, after]) {
+          if (version === undefined || version.volumeName === '') continue;
+          this.#markNode(this.#model.persistentVolume(version.volumeName)?.pinnedNode ?? '');
+        }
+        this.#markPodNodes(claim.namespace, claim.name);
+        this.#countOverrides('PersistentVolumeClaim', before, -1);
+        this.#countOverrides('PersistentVolumeClaim', after, +1);
+        return;
+      }
+      case 'pod': {
+        // Orphans: pods matter only as owners of PVCs (their existence). Node-local data: inline hostPath and
+        // emptyDir of the pod, and the unpinned PVs it writes, count on its node.
+        const pod = (next ?? previous) as RecordByKind['pod'];
+        if (previous === undefined || next === undefined) this.#dirtyNamespaces.add(pod.namespace);
+        for (const version of [previous, next] as (RecordByKind['pod'] | undefined)[]) if (version !== undefined) this.#markNode(version.nodeName);
+        return;
+      }
+      case 'statefulSet': {
+        const before = previous as StatefulSetRecord | undefined;
+        const after = next as StatefulSetRecord | undefined;
+        const statefulSet = (after ?? before) as StatefulSetRecord;
+        const keyBefore = before ? releaseKeyOfStatefulSet(before) : undefined;
+        const keyAfter = after ? releaseKeyOfStatefulSet(after) : undefined;
+        this.#registerReleases(statefulSet.namespace, keyBefore !== undefined ? [keyBefore] : [], -1);
+        this.#registerReleases(statefulSet.namespace, keyAfter !== undefined ? [keyAfter] : [], +1);
+        this.#dirtyNamespaces.add(statefulSet.namespace);
+        return;
+      }
+      case 'namespace': {
+        this.#countOverrides('Namespace', previous as NamespaceRecord | undefined, -1);
+        this.#countOverrides('Namespace', next as NamespaceRecord | undefined, +1);
+        return;
+      }
+    }
+  }
+
+  /** Every node the model names: on Longhorn appearing or going, or at start. */
+  markAllNodes(): void {
+    for (const node of this.#model.records('node')) this.#markNode(node.name);
+    for (const replica of this.#model.records('longhornReplica')) this.#markNode(replica.nodeID);
+    for (const pv of this.#model.pinnedPersistentVolumes()) this.#markNode(pv.pinnedNode);
+    for (const name of this.#nodes.keys()) this.#markNode(name);
+  }
+
+  /** Everything, as a safety net against a dependency no write marks (e.g. node labels a pod's selector reads). */
+  markAll(): void {
+    this.markAllNodes();
+    for (const namespace of this.#releasesByNamespace.keys()) this.#dirtyNamespaces.add(namespace);
+    for (const namespace of this.#evaluatedByNamespace.keys()) this.#dirtyNamespaces.add(namespace);
+  }
+
+  #markNode(name: string): void {
+    if (name !== '') this.#dirtyNodes.add(name);
+  }
+
+  #markPodNodes(namespace: string, claimName: string): void {
+    for (const pod of this.#model.podsUsingClaim(namespace, claimName)) this.#markNode(pod.nodeName);
+  }
+
+  #markVolumeNodes(volumeName: string): void {
+    for (const replica of this.#model.replicasOfVolume(volumeName)) this.#markNode(replica.nodeID);
+  }
+
+  #registerReleases(namespace: string, keys: readonly string[], delta: 1 | -1): void {
+    if (keys.length === 0) return;
+    let releases = this.#releasesByNamespace.get(namespace);
+    if (releases === undefined) {
+      releases = new Map();
+      this.#releasesByNamespace.set(namespace, releases);
+    }
+    for (const key of keys) {
+      const count = (releases.get(key) ?? 0) + delta;
+      if (count > 0) releases.set(key, count);
+      else releases.delete(key);
+    }
+    if (releases.size === 0) this.#releasesByNamespace.delete(namespace);
+  }
+
+  #countOverrides(kind: OverrideKind, record: { readonly name: string; readonly namespace?: string; readonly annotations: Labels; readonly labels?: Labels } | undefined, delta: 1 | -1): void {
+    if (record === undefined || Object.keys(record.annotations).length + Object.keys(record.labels ?? NO_LABELS).length === 0) return;
+    const totals = this.#overrides.get(kind) as Record<CheckId, number>;
+    const carrier = {
+      kind,
+      name: record.name,
+      ...(record.namespace !== undefined ? { namespace: record.namespace } : {}),
+      annotations: record.annotations,
+      labels: kind === 'PersistentVolumeClaim' ? (record.labels ?? NO_LABELS) : NO_LABELS,
+      appliesTo: '',
+      reusable: kind === 'PersistentVolumeClaim',
+    };
+    for (const override of overridesOf(carrier)) {
+      for (const check of override.checks) totals[check] += delta;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ flushing
+
+  /** Nodes and namespaces waiting for re-evaluation. */
+  get pending(): number {
+    return this.#dirtyNodes.size + this.#dirtyNamespaces.size;
+  }
+
+  /**
+   * Re-evaluates marked nodes and namespaces until none is left or `budgetMs` has passed (at least one is done).
+   * Returns true when the counts are current.
+   */
+  flush(budgetMs = Number.POSITIVE_INFINITY): boolean {
+    const deadline = performance.now() + budgetMs;
+    for (const name of this.#dirtyNodes) {
+      this.#dirtyNodes.delete(name);
+      this.#evaluateNode(name);
+      if (performance.now() >= deadline) return this.pending === 0;
+    }
+    for (const namespace of this.#dirtyNamespaces) {
+      this.#dirtyNamespaces.delete(namespace);
+      this.#evaluateNamespace(namespace);
+      if (performance.now() >= deadline) return this.pending === 0;
+    }
+    return true;
+  }
+
+  #findingsOn(check: NodeCheck, node: string): number {
+    const model = this.#model;
+    // A limit of 0 counts findings without building them.
+    switch (check) {
+      case 'last-replica-on-node':
+        return collectLastReplicaOnNode(model, { node }, { limit: 0 }).total;
+      case 'single-replica':
+        return collectSingleReplica(model, { node }, { limit: 0 }).total;
+      case 'volume-health':
+        return collectVolumeHealth(model, { node }, { limit: 0 }).total;
+      case 'node-local-volume':
+        return collectNodeLocalVolume(model, { node }, { limit: 0 }, this.#nodeLocal).total;
+    }
+  }
+
+  #evaluateNode(name: string): void {
+    const previous = this.#nodes.get(name);
+    const record = this.#model.node(name);
+    const skipped = parseSkip(record?.annotations[SKIP_KEY]).checks;
+    const state: NodeState = { findings: [], blocked: [] };
+    NODE_CHECKS.forEach((check, i) => {
+      const findings = this.#findingsOn(check, name);
+      state.findings.push(findings);
+      // Refused: the node exists (a cordon needs one), the check enforces, and the node's own skip does not waive it.
+      state.blocked.push(findings > 0 && record !== undefined && (this.#modes[check] ?? 'enforce') === 'enforce' && !skipped.includes(check));
+      this.#findingTotals[i] = (this.#findingTotals[i] ?? 0) + findings - (previous?.findings[i] ?? 0);
+      this.#blockedTotals[i] = (this.#blockedTotals[i] ?? 0) + (state.blocked[i] ? 1 : 0) - (previous?.blocked[i] ? 1 : 0);
+    });
+    if (state.findings.every((count) => count === 0)) this.#nodes.delete(name);
+    else this.#nodes.set(name, state);
+  }
+
+  #evaluateNamespace(namespace: string): void {
+    const registered = this.#releasesByNamespace.get(namespace);
+    const evaluated = this.#evaluatedByNamespace.get(namespace) ?? new Set<string>();
+    const keys = new Set<string>([...evaluated, ...(registered?.keys() ?? [])]);
+    const now = new Set<string>();
+    for (const key of keys) {
+      const slash = key.indexOf('/');
+      const releaseNamespace = key.slice(0, slash);
+      const name = key.slice(slash + 1);
+      const orphans = new Set<string>();
+      if (registered?.has(key) || this.#model.statefulSetsOfRelease(releaseNamespace, name).length > 0 || this.#model.persistentVolumeClaimsOfRelease(releaseNamespace, name).length > 0) {
+        // Installed or not is unknown without the release Secrets: PVCs Helm created for it count as its own.
+        for (const finding of releaseFindings(this.#model, releaseNamespace, name, { installed: true }).findings) {
+          if (finding.severity !== 'critical' || finding.object.kind !== 'PersistentVolumeClaim') continue;
+          orphans.add(`${finding.object.namespace ?? releaseNamespace}/${finding.object.name}`);
+        }
+      }
+      this.#setOrphans(key, orphans);
+      if (orphans.size > 0 || registered?.has(key)) now.add(key);
+    }
+    if (now.size > 0) this.#evaluatedByNamespace.set(namespace, now);
+    else this.#evaluatedByNamespace.delete(namespace);
+  }
+
+  #setOrphans(releaseKey: string, orphans: ReadonlySet<string>): void {
+    const before = this.#orphansByRelease.get(releaseKey) ?? new Set<string>();
+    for (const pvc of before) if (!orphans.has(pvc)) this.#refOrphan(pvc, -1);
+    for (const pvc of orphans) if (!before.has(pvc)) this.#refOrphan(pvc, +1);
+    if (orphans.size > 0) this.#orphansByRelease.set(releaseKey, orphans);
+    else this.#orphansByRelease.delete(releaseKey);
+  }
+
+  #refOrphan(pvc: string, delta: 1 | -1): void {
+    const refs = (this.#orphanRefs.get(pvc) ?? 0) + delta;
+    if (refs > 0) this.#orphanRefs.set(pvc, refs);
+    else this.#orphanRefs.delete(pvc);
+    if ((delta === 1 && refs === 1) || (delta === -1 && refs === 0)) {
+      this.#countOrphan(pvc.slice(0, pvc.indexOf('/')), delta);
+    }
+  }
+
+  /** Keeps per-namespace counts and which namespaces have a series of their own, in O(1). */
+  #countOrphan(namespace: string, delta: 1 | -1): void {
+    const count = (this.#orphansByNamespace.get(namespace) ?? 0) + delta;
+    this.#orphanTotal += delta;
+    if (count > 0) this.#orphansByNamespace.set(namespace, count);
+    else this.#orphansByNamespace.delete(namespace);
+    if (this.#slotted.has(namespace)) {
+      if (count === 0) this.#slotted.delete(namespace);
+    } else if (count > 0 && this.#slotted.size < this.#orphanNamespaceLimit) {
+      // Takes a free slot: its earlier orphans move out of the shared series.
+      this.#slotted.add(namespace);
+      this.#otherOrphans -= count - delta;
+    } else {
+      this.#otherOrphans += delta;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ reading
+
+  /** The current counts: O(label values), nothing is scanned. */
+  counts(): RiskCounts {
+    const model = this.#model;
+    const longhorn = model.longhornInstalled;
+    const atRiskVolumes = zeroByCheck();
+    atRiskVolumes['single-replica'] = longhorn ? model.volumeSetSize(SINGLE_REPLICA_SET) : 0;
+    atRiskVolumes['volume-health'] = longhorn ? model.volumeSetSize(VOLUME_HEALTH_SET) : 0;
+    atRiskVolumes['last-replica-on-node'] = this.#findingTotals[NODE_CHECKS.indexOf('last-replica-on-node')] ?? 0;
+    atRiskVolumes['node-local-volume'] = this.#findingTotals[NODE_CHECKS.indexOf('node-local-volume')] ?? 0;
+    atRiskVolumes['orphan-pvc'] = this.#orphanTotal;
+    const nodesBlocked = Object.fromEntries(NODE_CHECKS.map((check, i) => [check, this.#blockedTotals[i] ?? 0])) as Record<NodeCheck, number>;
+    const orphanPvcs = new Map<string, number>();
+    for (const namespace of this.#slotted) orphanPvcs.set(namespace, this.#orphansByNamespace.get(namespace) ?? 0);
+    if (this.#otherOrphans > 0) orphanPvcs.set(OTHER_NAMESPACES, this.#otherOrphans);
+    const activeOverrides = new Map<OverrideKind, Record<CheckId, number>>();
+    for (const [kind, totals] of this.#overrides) activeOverrides.set(kind, { ...totals });
+    return { atRiskVolumes, nodesBlocked, orphanPvcs, activeOverrides, pending: this.pending };
+  }
+}

@@ -1,0 +1,292 @@
+// Every way to empty a node, through the real API server with the real kubectl: taints, Node DELETE, evictions on
+// an unschedulable node (kubectl drain), pod DELETEs of kubectl drain --disable-eviction, Cluster API Machine
+// deletion and MachineSet scale-down, the upgrade kinds' rollout fields, and override writes through status.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { kubectl, paths, tempFile } from '../harness/cluster.ts';
+import { admissionCount as countAdmissions } from '../support/guard.ts';
+import {
+  apply,
+  createBoundLocalVolume,
+  createLonghornNode,
+  createLonghornVolume,
+  createNode,
+  createPod,
+  deleteObjects,
+  ensureNamespace,
+  eventually,
+  LONGHORN_NS,
+  must,
+  patchStatus,
+} from '../support/scenario.ts';
+
+const NS = 'nodeops-e2e';
+const DATA = 'nops-data'; // a local PV in use by db-0
+const LH = 'nops-lh'; // the only replica of a detached single-replica Longhorn volume
+const CLEAN = 'nops-clean'; // nothing
+const DRAIN = 'nops-drain'; // unschedulable from the start: a local PV used by db-1, and web-0 without volumes
+const GONE = 'nops-gone'; // nothing, deleted by the test
+const NODES = [DATA, LH, CLEAN, DRAIN, GONE];
+
+const guard = inject('guard');
+const admissionCount = (target: string) => countAdmissions(guard, target);
+
+const denied = (stderr: string, webhook: string) => stderr.includes(`admission webhook "${webhook}.volume-guard.io" denied the request`);
+
+async function jsonpath(args: string[], path: string): Promise<string> {
+  return (await kubectl([...args, '-o', `jsonpath=${path}`])).stdout;
+}
+
+describe('everything that empties a node is judged', () => {
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await ensureNamespace(LONGHORN_NS);
+    for (const node of [DATA, LH, CLEAN, GONE]) await createNode(node);
+    await apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: DRAIN, labels: { 'kubernetes.io/hostname': DRAIN } }, spec: { unschedulable: true } });
+    await createBoundLocalVolume({ pv: 'nops-data-pv', node: DATA, namespace: NS, claim: 'data-db-0' });
+    await createPod({ name: 'db-0', namespace: NS, node: DATA, claims: ['data-db-0'] });
+    await createLonghornNode(LH);
+    await createLonghornVolume({ name: 'nops-vol', numberOfReplicas: 1, state: 'detached', replicas: [{ node: LH }] });
+    await createBoundLocalVolume({ pv: 'nops-drain-pv', node: DRAIN, namespace: NS, claim: 'data-db-1' });
+    await createPod({ name: 'db-1', namespace: NS, node: DRAIN, claims: ['data-db-1'] });
+    await createPod({ name: 'web-0', namespace: NS, node: DRAIN });
+    await createPod({ name: 'web-2', namespace: NS, node: CLEAN });
+    // alice may write node and Plan status as far as RBAC goes: the override guard is what stops her.
+    await kubectl(['create', 'clusterrole', 'nops-status-writer', '--verb=get,patch,update', '--resource=nodes/status,nodes,plans.upgrade.cattle.io/status,plans.upgrade.cattle.io']);
+    await kubectl(['create', 'clusterrolebinding', 'nops-alice-status', '--clusterrole=nops-status-writer', '--user=alice']);
+    // The model has seen the scenario once a dry-run cordon of the data node is refused.
+    await eventually(() => kubectl(['cordon', DATA, '--dry-run=server']), (r) => r.stderr.includes('denied'));
+  });
+
+  afterAll(async () => {
+    // Node and Machine DELETEs are judged too: the admin's override lets the cleanup through whatever the model
+    // still holds.
+    for (const node of NODES) {
+      await kubectl(['uncordon', node]);
+      for (const key of ['maintenance-', 'drain-', 'node.kubernetes.io/out-of-service-']) await kubectl(['taint', 'node', node, key]);
+      await kubectl(['annotate', 'node', node, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=e2e cleanup']);
+    }
+    await eventually(() => kubectl(['delete', 'machines.cluster.x-k8s.io', '--all', '-n', NS]), (r) => r.code === 0);
+    await deleteObjects(
+      ['machinesets.cluster.x-k8s.io', '--all', '-n', NS],
+      ['machinedeployments.cluster.x-k8s.io', '--all', '-n', NS],
+      ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', '--all', '-n', NS],
+      ['plans.upgrade.cattle.io', '--all', '-n', NS],
+      ['pod', '--all', '-n', NS, '--grace-period=0', '--force'],
+      ['pvc', '--all', '-n', NS],
+      ['pv', 'nops-data-pv', 'nops-drain-pv'],
+      ['replicas.longhorn.io', '-l', 'longhornvolume=nops-vol', '-n', LONGHORN_NS],
+      ['volumes.longhorn.io', 'nops-vol', '-n', LONGHORN_NS],
+      ['nodes.longhorn.io', LH, '-n', LONGHORN_NS],
+      ['clusterrolebinding', 'nops-alice-status'],
+      ['clusterrole', 'nops-status-writer'],
+      ['node', ...NODES],
+    );
+  });
+
+  describe('taints and Node DELETE', () => {
+    it('refuses kubectl taint NoExecute on a node holding data, naming the taint and the data', async () => {
+      const result = await kubectl(['taint', 'node', DATA, 'drain=now:NoExecute']);
+      expect(result.code).not.toBe(0);
+      expect(denied(result.stderr, 'node-cordon')).toBe(true);
+      expect(result.stderr).toContain(`taint drain=now:NoExecute of node ${DATA}`);
+      expect(result.stderr).toContain('nops-data-pv');
+      expect(await jsonpath(['get', 'node', DATA], '{.spec.taints}')).not.toContain('"drain"');
+      // NoSchedule too (the cluster autoscaler's way); it names the single-replica volume on that node.
+      const noSchedule = await kubectl(['taint', 'node', LH, 'ToBeDeletedByClusterAutoscaler=1:NoSchedule']);
+      expect(denied(noSchedule.stderr, 'node-cordon')).toBe(true);
+      expect(noSchedule.stderr).toContain('nops-vol');
+    });
+
+    it('allows taints on a node without data, condition taints, and PreferNoSchedule', async () => {
+      await must(kubectl(['taint', 'node', CLEAN, 'maintenance=now:NoSchedule']), 'taint clean node');
+      await must(kubectl(['taint', 'node', DATA, 'node.kubernetes.io/out-of-service=nodeshutdown:NoExecute']), 'out-of-service taint');
+      await must(kubectl(['taint', 'node', DATA, 'maintenance=soon:PreferNoSchedule']), 'PreferNoSchedule');
+      await must(kubectl(['taint', 'node', DATA, 'node.kubernetes.io/out-of-service-', 'maintenance-']), 'untaint');
+    });
+
+    it('allows the taint once an admin annotated the node', async () => {
+      await must(
+        kubectl(['annotate', 'node', LH, 'volume-guard.io/skip=single-replica,last-replica-on-node', 'volume-guard.io/skip-reason=volume backed up']),
+        'annotate',
+      );
+      const tainted = await eventually(() => kubectl(['taint', 'node', LH, 'maintenance=now:NoSchedule']), (r) => r.code === 0);
+      expect(tainted.code, tainted.stderr).toBe(0);
+      expect(tainted.stderr).toContain('overridden by node nops-lh');
+      await must(kubectl(['taint', 'node', LH, 'maintenance-']), 'untaint');
+      await must(kubectl(['annotate', 'node', LH, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-']), 'remove override');
+    });
+
+    it('refuses kubectl delete node for a node holding data; deletes one without', async () => {
+      const refused = await eventually(() => kubectl(['delete', 'node', LH]), (r) => r.code !== 0);
+      expect(denied(refused.stderr, 'node-cordon')).toBe(true);
+      expect(refused.stderr).toContain(`deletion of node ${LH}`);
+      expect((await kubectl(['get', 'node', LH])).code).toBe(0);
+      await must(kubectl(['delete', 'node', GONE]), 'delete clean node');
+    });
+  });
+
+  describe('drains', () => {
+    it('on an unschedulable node refuses the eviction of a pod without volumes, by the node-wide checks', async () => {
+      const drained = await kubectl(['drain', DRAIN, '--force', '--ignore-daemonsets', '--timeout=15s'], { timeoutMs: 60_000 });
+      expect(drained.code).not.toBe(0);
+      expect(denied(drained.stderr, 'pod-eviction')).toBe(true);
+      expect(drained.stderr).toContain(`eviction of pod ${NS}/web-0`);
+      expect(drained.stderr).toContain('nops-drain-pv');
+      expect(await jsonpath(['get', 'pod', 'web-0', '-n', NS], '{.metadata.deletionTimestamp}')).toBe('');
+    });
+
+    it('on a schedulable node evicts a pod without data', async () => {
+      const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'web-2', namespace: NS } };
+      const file = await tempFile('nops-eviction.json', JSON.stringify(eviction));
+      const result = await kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/web-2/eviction`, '-f', file]);
+      expect(result.code, result.stderr).toBe(0);
+    });
+
+    it('kubectl drain --disable-eviction: the DELETE of the pod with data is refused, the others go', async () => {
+      const drained = await kubectl(['drain', DRAIN, '--disable-eviction', '--force', '--ignore-daemonsets', '--grace-period=0', '--timeout=15s'], {
+        timeoutMs: 60_000,
+      });
+      expect(drained.code).not.toBe(0);
+      expect(denied(drained.stderr, 'pod-delete')).toBe(true);
+      expect(drained.stderr).toContain(`deletion of pod ${NS}/db-1 on node ${DRAIN} (being drained)`);
+      expect(drained.stderr).toContain('nops-drain-pv');
+      expect(await jsonpath(['get', 'pod', 'db-1', '-n', NS], '{.metadata.deletionTimestamp}')).toBe('');
+      // kubectl drain deletes pods one by one and stops at the first refusal. web-0 keeps nothing on the node: its
+      // DELETE is not even sent to volume-guard.
+      const before = await admissionCount('pod-delete');
+      await must(kubectl(['delete', 'pod', 'web-0', '-n', NS, '--wait=false']), 'delete web-0');
+      expect(await admissionCount('pod-delete')).toBe(before);
+    });
+  });
+
+  describe('overrides written through the status subresource', () => {
+    it('refuses alice writing a skip annotation through nodes/status; an admin may', async () => {
+      const patch = JSON.stringify({ metadata: { annotations: { 'volume-guard.io/skip': '*' } } });
+      const byAlice = await kubectl(['patch', 'node', CLEAN, '--subresource=status', '--type=merge', '-p', patch], { kubeconfig: paths.kubeconfigUser });
+      expect(byAlice.code).not.toBe(0);
+      expect(denied(byAlice.stderr, 'overrides')).toBe(true);
+      expect(byAlice.stderr).toContain('alice may not write annotation volume-guard.io/skip on Node');
+      expect(await jsonpath(['get', 'node', CLEAN], "{.metadata.annotations['volume-guard\\.io/skip']}")).toBe('');
+      await must(kubectl(['patch', 'node', CLEAN, '--subresource=status', '--type=merge', '-p', patch]), 'admin status patch');
+      await must(kubectl(['annotate', 'node', CLEAN, 'volume-guard.io/skip-']), 'remove');
+    });
+  });
+
+  describe('upgrade kinds: only rollout fields are upgrades', () => {
+    it('Plan: a label is not an upgrade; a new node selector, version or concurrency is', async () => {
+      // A single-replica volume exists, so the CREATE itself is an upgrade to refuse; an admin's override passes it.
+      const plan = { apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'nops-status', namespace: NS }, spec: { concurrency: 1 } };
+      const file = await tempFile('nops-plan.json', JSON.stringify(plan));
+      const refusedCreate = await kubectl(['create', '-f', file]);
+      expect(denied(refusedCreate.stderr, 'upgrade')).toBe(true);
+      await apply({ ...plan, metadata: { ...plan.metadata, annotations: { 'volume-guard.io/skip': '*' } } });
+      await must(kubectl(['annotate', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, 'volume-guard.io/skip-']), 'drop override');
+      await must(kubectl(['label', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, 'team=platform']), 'label');
+      const selector = await eventually(
+        () => kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { nodeSelector: { matchLabels: { pool: 'a' } } } })]),
+        (r) => r.code !== 0,
+      );
+      expect(denied(selector.stderr, 'upgrade')).toBe(true);
+      expect(selector.stderr).toContain('spec.nodeSelector changed');
+      const concurrency = await kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', '{"spec":{"concurrency":3}}']);
+      expect(concurrency.stderr).toContain('spec.concurrency changed');
+      // Status is not an upgrade either.
+      await patchStatus('plans.upgrade.cattle.io', 'nops-status', { latestVersion: 'v1.31.0+k3s1' }, NS);
+
+      // alice's annotation through the Plan's status is refused or dropped: it never lands.
+      const patch = JSON.stringify({ metadata: { annotations: { 'volume-guard.io/skip': '*' } } });
+      const byAlice = await kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--subresource=status', '--type=merge', '-p', patch], {
+        kubeconfig: paths.kubeconfigUser,
+      });
+      const stored = await jsonpath(['get', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS], "{.metadata.annotations['volume-guard\\.io/skip']}");
+      expect(stored).toBe('');
+      if (byAlice.code !== 0) expect(denied(byAlice.stderr, 'overrides')).toBe(true);
+    });
+
+    it('MachineDeployment: labels and replicas pass; the template version and rolloutAfter are refused', async () => {
+      const md = {
+        apiVersion: 'cluster.x-k8s.io/v1beta1',
+        kind: 'MachineDeployment',
+        metadata: { name: 'nops-md', namespace: NS },
+        spec: {
+          clusterName: 'c1',
+          replicas: 2,
+          selector: { matchLabels: { pool: 'a' } },
+          template: {
+            metadata: { labels: { pool: 'a' } },
+            spec: {
+              clusterName: 'c1',
+              version: 'v1.30.1',
+              bootstrap: { configRef: { apiVersion: 'bootstrap.cluster.x-k8s.io/v1beta1', kind: 'KubeadmConfigTemplate', name: 'nops-md' } },
+              infrastructureRef: { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: 'nops-md-a' },
+            },
+          },
+        },
+      };
+      await apply(md);
+      await must(kubectl(['label', 'md', 'nops-md', '-n', NS, 'team=platform']), 'label');
+      await must(kubectl(['patch', 'md', 'nops-md', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":3,"template":{"metadata":{"labels":{"pool":"a","tier":"x"}}}}}']), 'in-place');
+      const version = await kubectl(['patch', 'md', 'nops-md', '-n', NS, '--type=merge', '-p', '{"spec":{"template":{"spec":{"version":"v1.31.0"}}}}']);
+      expect(denied(version.stderr, 'upgrade')).toBe(true);
+      expect(version.stderr).toContain(`MachineDeployment ${NS}/nops-md (spec.template.spec.version changed)`);
+      const after = await kubectl(['patch', 'md', 'nops-md', '-n', NS, '--type=merge', '-p', '{"spec":{"rolloutAfter":"2026-12-24T00:00:00Z"}}']);
+      expect(after.stderr).toContain('spec.rolloutAfter changed');
+      // The same template under a new apiVersion is the same template for Cluster API: nothing rolls.
+      await must(
+        kubectl(['patch', 'md', 'nops-md', '-n', NS, '--type=merge', '-p', '{"spec":{"template":{"spec":{"infrastructureRef":{"apiVersion":"infrastructure.cluster.x-k8s.io/v1beta2"}}}}}']),
+        'apiVersion bump',
+      );
+    });
+
+    it('KubeadmControlPlane: rolloutAfter is an upgrade, replicas are not', async () => {
+      await apply({
+        apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1',
+        kind: 'KubeadmControlPlane',
+        metadata: { name: 'nops-cp', namespace: NS },
+        spec: { version: 'v1.30.1', replicas: 3, kubeadmConfigSpec: {}, machineTemplate: { infrastructureRef: { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: 'cp-a' } } },
+      });
+      await must(kubectl(['patch', 'kcp', 'nops-cp', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":5}}']), 'replicas');
+      const rollout = await kubectl(['patch', 'kcp', 'nops-cp', '-n', NS, '--type=merge', '-p', '{"spec":{"rolloutAfter":"2026-12-24T00:00:00Z"}}']);
+      expect(denied(rollout.stderr, 'upgrade')).toBe(true);
+      expect(rollout.stderr).toContain('spec.rolloutAfter changed');
+    });
+  });
+
+  describe('Cluster API machine removal', () => {
+    beforeAll(async () => {
+      const machine = (name: string, extra: Record<string, unknown> = {}) => ({
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Machine',
+        metadata: { name, namespace: NS, labels: { 'cluster.x-k8s.io/set-name': 'nops-ms', 'cluster.x-k8s.io/deployment-name': 'nops-md2' }, ...extra },
+        spec: { clusterName: 'c1' },
+      });
+      await apply(machine('nops-m-data'), machine('nops-m-clean'), {
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'MachineSet',
+        metadata: { name: 'nops-ms', namespace: NS },
+        spec: { clusterName: 'c1', replicas: 2 },
+      });
+      await patchStatus('machines.cluster.x-k8s.io', 'nops-m-data', { nodeRef: { name: DATA } }, NS);
+      await patchStatus('machines.cluster.x-k8s.io', 'nops-m-clean', { nodeRef: { name: CLEAN } }, NS);
+    });
+
+    it('refuses deleting the Machine of a node holding data', async () => {
+      const result = await kubectl(['delete', 'machines.cluster.x-k8s.io', 'nops-m-data', '-n', NS]);
+      expect(result.code).not.toBe(0);
+      expect(denied(result.stderr, 'machine')).toBe(true);
+      expect(result.stderr).toContain(`deletion of Machine ${NS}/nops-m-data (node ${DATA})`);
+      expect(result.stderr).toContain('nops-data-pv');
+    });
+
+    it('refuses kubectl scale of the MachineSet while any Machine may go; marking the clean one lets it through', async () => {
+      const refused = await eventually(() => kubectl(['scale', 'machinesets.cluster.x-k8s.io', 'nops-ms', '-n', NS, '--replicas=1']), (r) => r.code !== 0);
+      expect(denied(refused.stderr, 'machine')).toBe(true);
+      expect(refused.stderr).toContain(`scale-down of MachineSet ${NS}/nops-ms from 2 to 1`);
+      expect(refused.stderr).toContain('nops-m-data');
+      await must(kubectl(['annotate', 'machines.cluster.x-k8s.io', 'nops-m-clean', '-n', NS, 'cluster.x-k8s.io/delete-machine=yes']), 'mark');
+      const scaled = await eventually(() => kubectl(['scale', 'machinesets.cluster.x-k8s.io', 'nops-ms', '-n', NS, '--replicas=1']), (r) => r.code === 0);
+      expect(scaled.code, scaled.stderr).toBe(0);
+      await must(kubectl(['delete', 'machines.cluster.x-k8s.io', 'nops-m-clean', '-n', NS]), 'delete the clean Machine');
+    });
+  });
+});

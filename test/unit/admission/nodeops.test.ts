@@ -1,0 +1,444 @@
+// Drains and everything else that empties a node: evictions on an unschedulable node, taints, Node DELETE, pod
+// DELETE during a drain, Cluster API machine removal, the rollout tables of the upgrade kinds, override writes
+// through subresources, the per-answer stale policy and the chart's workload-only namespace exclusions.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createValidators } from '../../../src/admission/index.ts';
+import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
+import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
+import { machineValidator, scaleDownCandidates } from '../../../src/admission/validators/machine.ts';
+import { addedEmptyingTaints, isEmptyingTaint, nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
+import { overrideGuardValidator } from '../../../src/admission/validators/override-guard.ts';
+import { podDeleteValidator } from '../../../src/admission/validators/pod-delete.ts';
+import { fieldChangedCel, upgradeMatchCondition, upgradeTablesMarkdown, UPGRADE_KIND_TABLES } from '../../../src/admission/validators/upgrade-kinds.ts';
+import { rolloutCause, upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
+import { webhookConfiguration } from '../../../src/admission/webhooks.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { transformMachine } from '../../../src/cluster/transforms.ts';
+import { defaultConfig, type Config } from '../../../src/config.ts';
+import { ADMIN, ALICE, context, request } from '../../support/admission.ts';
+import { localPV, longhornNode, machine, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
+
+const config = defaultConfig();
+const DESCHEDULER: UserInfo = { username: 'system:serviceaccount:kube-system:descheduler', groups: ['system:serviceaccounts'] };
+const withRestarters: Config = { ...config, evictions: { restartUsers: [DESCHEDULER.username], restartGroups: [] } };
+
+/** node-1 holds a local PV used by db-0 and the only replica of a single-replica Longhorn volume; web-0 has no volumes. */
+function cluster(options: { unschedulable?: boolean; nodeAnnotations?: Record<string, string> } = {}): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS);
+  model.setLonghornInstalled(true);
+  model.upsert('node', node({ name: 'node-1', unschedulable: options.unschedulable ?? false, annotations: options.nodeAnnotations ?? {} }));
+  model.upsert('node', node({ name: 'node-2' }));
+  model.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-1', claimName: 'db-data' }));
+  model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
+  model.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'] }));
+  model.upsert('pod', pod({ name: 'web-0', nodeName: 'node-1', claimNames: [] }));
+  model.upsert('pod', pod({ name: 'web-1', nodeName: 'node-2', claimNames: [] }));
+  const lh = volumeWithReplicas('vol-single', ['node-1'], { numberOfReplicas: 1 });
+  model.upsert('longhornVolume', lh.volume);
+  for (const r of lh.replicas) model.upsert('longhornReplica', r);
+  model.upsert('longhornNode', longhornNode({ name: 'node-1' }));
+  return model;
+}
+
+const evict = (name: string, user: UserInfo = ADMIN): AdmissionRequest =>
+  request({
+    kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    subResource: 'eviction',
+    operation: 'CREATE',
+    namespace: 'default',
+    name,
+    userInfo: user,
+    object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: 'default' } },
+  });
+
+const nodeUpdate = (spec: Record<string, unknown>, oldSpec: Record<string, unknown>, annotations: Record<string, string> = {}): AdmissionRequest =>
+  request({
+    kind: { group: '', version: 'v1', kind: 'Node' },
+    resource: { group: '', version: 'v1', resource: 'nodes' },
+    operation: 'UPDATE',
+    name: 'node-1',
+    object: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', annotations }, spec },
+    oldObject: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', annotations }, spec: oldSpec },
+  });
+
+describe('evictions: the gate of a drain', () => {
+  const validator = podEvictionValidator(config);
+
+  it('on a schedulable node, refuses only pods whose own data stays behind', () => {
+    const model = cluster();
+    const db = validator.handle(evict('db-0'), context(model));
+    expect(db.allowed).toBe(false);
+    expect(db.status!.message).toContain('pv-local');
+    expect(validator.handle(evict('web-0'), context(model)).allowed).toBe(true);
+  });
+
+  it('on an unschedulable node, refuses any pod with the node-wide checks a cordon gets', () => {
+    const model = cluster({ unschedulable: true });
+    const web = validator.handle(evict('web-0'), context(model));
+    expect(web.allowed).toBe(false);
+    expect(web.status!.message).toContain('eviction of pod default/web-0');
+    expect(web.status!.message).toContain('[single-replica]');
+    expect(web.status!.message).toContain('vol-single');
+    expect(web.status!.message).toContain('pv-local');
+    // A pod on another, schedulable node is not concerned.
+    expect(validator.handle(evict('web-1'), context(model)).allowed).toBe(true);
+  });
+
+  it("honors the unschedulable node's overrides", () => {
+    const model = cluster({ unschedulable: true, nodeAnnotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-reason': 'data copied' } });
+    const decision = validator.handle(evict('web-0'), context(model));
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations?.['override-reason']).toBe('data copied');
+  });
+
+  it('lets configured restarters evict a pod whose data follows it back, from a schedulable node only', () => {
+    const schedulable = cluster();
+    expect(validator.handle(evict('db-0', DESCHEDULER), context(schedulable)).allowed).toBe(false);
+    const allowed = validator.handle(evict('db-0', DESCHEDULER), context(schedulable, { config: withRestarters }));
+    expect(allowed.allowed).toBe(true);
+    expect(allowed.warnings?.join(' ')).toContain('allowed as a restart');
+    expect(allowed.auditAnnotations?.['restart-eviction']).toBe('pv-local');
+    expect(validator.handle(evict('db-0', ALICE), context(schedulable, { config: withRestarters })).allowed).toBe(false);
+    const draining = cluster({ unschedulable: true });
+    expect(validator.handle(evict('db-0', DESCHEDULER), context(draining, { config: withRestarters })).allowed).toBe(false);
+  });
+
+  it('applies the stale policy only when the answer reads stale resources', () => {
+    const longhornStale = { synced: () => true, staleResources: () => ['volumes.longhorn.io', 'replicas.longhorn.io'] };
+    const model = cluster();
+    // No claims, node last seen schedulable: Longhorn's state does not matter.
+    expect(validator.handle(evict('web-0'), context(model, { health: longhornStale })).allowed).toBe(true);
+    const db = validator.handle(evict('db-0'), context(model, { health: longhornStale }));
+    expect(db.allowed).toBe(false);
+    expect(db.status!.message).toContain('stale (volumes.longhorn.io');
+    // On an unschedulable node the node-wide checks read Longhorn.
+    expect(validator.handle(evict('web-0'), context(cluster({ unschedulable: true }), { health: longhornStale })).allowed).toBe(false);
+    // Stale nodes: schedulability is unknown.
+    const nodesStale = { synced: () => true, staleResources: () => ['nodes'] };
+    expect(validator.handle(evict('web-0'), context(model, { health: nodesStale })).allowed).toBe(false);
+    // An unknown pod with stale pods: its volumes are unknown.
+    const podsStale = { synced: () => true, staleResources: () => ['pods'] };
+    expect(validator.handle(evict('nope'), context(model, { health: podsStale })).allowed).toBe(false);
+    expect(validator.handle(evict('web-0'), context(model, { health: podsStale })).allowed).toBe(true);
+  });
+});
+
+describe('taints and Node DELETE', () => {
+  const validator = nodeCordonValidator(config);
+
+  it('judges added NoSchedule/NoExecute taints, not condition taints, PreferNoSchedule or value changes', () => {
+    expect(isEmptyingTaint({ key: 'maintenance', effect: 'NoSchedule' })).toBe(true);
+    expect(isEmptyingTaint({ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' })).toBe(true);
+    expect(isEmptyingTaint({ key: 'maintenance', effect: 'PreferNoSchedule' })).toBe(false);
+    expect(isEmptyingTaint({ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' })).toBe(false);
+    expect(isEmptyingTaint({ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })).toBe(false);
+    const old = { taints: [{ key: 'maintenance', value: 'a', effect: 'NoSchedule' }] };
+    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'maintenance', value: 'b', effect: 'NoSchedule' }] } }, { spec: old })).toEqual([]);
+    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'maintenance', effect: 'NoExecute' }] } }, { spec: old })).toEqual([
+      { key: 'maintenance', value: '', effect: 'NoExecute' },
+    ]);
+  });
+
+  it('denies a NoExecute taint on a node holding data, names it, and honors the node override', () => {
+    const model = cluster();
+    const taint = nodeUpdate({ taints: [{ key: 'drain', value: 'now', effect: 'NoExecute' }] }, {});
+    const decision = validator.handle(taint, context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('taint drain=now:NoExecute of node node-1');
+    const skip = { 'volume-guard.io/skip': '*' };
+    expect(validator.handle(nodeUpdate({ taints: [{ key: 'drain', effect: 'NoExecute' }] }, {}, skip), context(model)).allowed).toBe(true);
+    // Condition taints and relabels pass.
+    expect(validator.handle(nodeUpdate({ taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] }, {}), context(model)).allowed).toBe(true);
+    expect(validator.handle(nodeUpdate({}, {}), context(model)).allowed).toBe(true);
+  });
+
+  it('denies deleting the Node of a node holding data; its stored override counts', () => {
+    const model = cluster();
+    const remove = (annotations: Record<string, string>) =>
+      request({
+        kind: { group: '', version: 'v1', kind: 'Node' },
+        resource: { group: '', version: 'v1', resource: 'nodes' },
+        operation: 'DELETE',
+        name: 'node-1',
+        oldObject: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', annotations } },
+      });
+    const decision = validator.handle(remove({}), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('deletion of node node-1');
+    expect(validator.handle(remove({ 'volume-guard.io/skip': '*' }), context(model)).allowed).toBe(true);
+    expect(validator.handle({ ...remove({}), name: 'node-2' }, context(model)).allowed).toBe(true);
+  });
+});
+
+describe('pod DELETE during a drain (kubectl drain --disable-eviction)', () => {
+  const validator = podDeleteValidator(config);
+  const podObject = (name: string, claims: string[], extra: Record<string, unknown> = {}) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', ...extra },
+    spec: { nodeName: 'node-1', volumes: claims.map((claim, i) => ({ name: `v${i}`, persistentVolumeClaim: { claimName: claim } })) },
+  });
+  const del = (name: string, claims: string[], extra: Record<string, unknown> = {}) =>
+    request({
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'DELETE',
+      namespace: 'default',
+      name,
+      oldObject: podObject(name, claims, extra),
+    });
+
+  it('passes on a schedulable node (a restart); on a draining node refuses pods whose data stays', () => {
+    expect(validator.handle(del('db-0', ['db-data']), context(cluster())).allowed).toBe(true);
+    const draining = cluster({ unschedulable: true });
+    const decision = validator.handle(del('db-0', ['db-data']), context(draining));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('deletion of pod default/db-0 on node node-1 (being drained)');
+    expect(decision.status!.message).toContain('pv-local');
+    // Pods without data on the node, and the kubelet's final DELETE of a terminating pod, pass.
+    expect(validator.handle(del('web-0', []), context(draining)).allowed).toBe(true);
+    expect(validator.handle(del('db-0', ['db-data'], { deletionTimestamp: '2026-01-01T00:00:00Z' }), context(draining)).allowed).toBe(true);
+    const skipped = cluster({ unschedulable: true, nodeAnnotations: { 'volume-guard.io/skip': 'node-local-volume' } });
+    expect(validator.handle(del('db-0', ['db-data']), context(skipped)).allowed).toBe(true);
+  });
+});
+
+describe('upgrade kinds: which changes roll machines', () => {
+  const md = (spec: Record<string, unknown>, metadata: Record<string, unknown> = {}) => ({
+    apiVersion: 'cluster.x-k8s.io/v1beta1',
+    kind: 'MachineDeployment',
+    metadata: { name: 'md-0', namespace: 'capi', ...metadata },
+    spec,
+  });
+  const template = (version: string, infra: Record<string, unknown> = { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: 'md-0-a' }) => ({
+    template: { metadata: { labels: { pool: 'a' } }, spec: { version, clusterName: 'c1', infrastructureRef: infra, bootstrap: { configRef: { apiVersion: 'bootstrap.cluster.x-k8s.io/v1beta1', kind: 'KubeadmConfigTemplate', name: 'md-0' } } } },
+    replicas: 3,
+  });
+  const update = (group: string, kind: string, object: unknown, oldObject: unknown): AdmissionRequest =>
+    request({ kind: { group, version: 'v1beta1', kind }, resource: { group, version: 'v1beta1', resource: `${kind.toLowerCase()}s` }, operation: 'UPDATE', namespace: 'capi', name: 'x', object, oldObject });
+  const mdUpdate = (object: unknown, oldObject: unknown) => update('cluster.x-k8s.io', 'MachineDeployment', object, oldObject);
+
+  it('MachineDeployment: version, infrastructure template, bootstrap, failure domain, rolloutAfter (v1beta1), rollout.after (v1beta2)', () => {
+    const base = md(template('v1.30.1'));
+    expect(rolloutCause(mdUpdate(md(template('v1.31.0')), base))).toBe('spec.template.spec.version changed');
+    expect(rolloutCause(mdUpdate(md(template('v1.30.1', { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: 'md-0-b' })), base))).toContain('infrastructureRef');
+    expect(rolloutCause(mdUpdate(md({ ...template('v1.30.1'), rolloutAfter: '2026-12-01T00:00:00Z' }), base))).toBe('spec.rolloutAfter changed');
+    expect(rolloutCause(mdUpdate(md({ ...template('v1.30.1'), rollout: { after: '2026-12-01T00:00:00Z' } }), base))).toBe('spec.rollout.after changed');
+    const failureDomain = md(template('v1.30.1'));
+    (failureDomain.spec['template'] as { spec: Record<string, unknown> }).spec['failureDomain'] = 'zone-b';
+    expect(rolloutCause(mdUpdate(failureDomain, base))).toBe('spec.template.spec.failureDomain changed');
+  });
+
+  it('MachineDeployment: labels, annotations, replicas, template metadata, timeouts and a new apiVersion of the same template roll nothing', () => {
+    const base = md(template('v1.30.1'));
+    expect(rolloutCause(mdUpdate(md(template('v1.30.1'), { labels: { a: 'b' }, annotations: { c: 'd' } }), base))).toBeUndefined();
+    expect(rolloutCause(mdUpdate(md({ ...template('v1.30.1'), replicas: 5 }), base))).toBeUndefined();
+    const inPlace = md(template('v1.30.1'));
+    const t = inPlace.spec['template'] as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+    t.metadata['labels'] = { pool: 'b' };
+    t.spec['nodeDrainTimeout'] = '10m';
+    t.spec['readinessGates'] = [{ conditionType: 'X' }];
+    expect(rolloutCause(mdUpdate(inPlace, base))).toBeUndefined();
+    // v1beta2 spells the reference with apiGroup; the same template under a new apiVersion is the same template.
+    const v1beta2Ref = md(template('v1.30.1', { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'DockerMachineTemplate', name: 'md-0-a' }));
+    expect(rolloutCause(mdUpdate(v1beta2Ref, base))).toBeUndefined();
+    const newVersion = md(template('v1.30.1', { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2', kind: 'DockerMachineTemplate', name: 'md-0-a', namespace: 'capi' }));
+    expect(rolloutCause(mdUpdate(newVersion, base))).toBeUndefined();
+  });
+
+  it('KubeadmControlPlane: version, kubeadmConfigSpec, machine template (v1beta1 and v1beta2), rolloutAfter / rollout.after', () => {
+    const kcp = (spec: Record<string, unknown>) => ({ apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2', kind: 'KubeadmControlPlane', metadata: { name: 'cp' }, spec });
+    const kcpUpdate = (object: unknown, oldObject: unknown) => update('controlplane.cluster.x-k8s.io', 'KubeadmControlPlane', object, oldObject);
+    const base = kcp({ version: 'v1.30.1', replicas: 3, kubeadmConfigSpec: { files: [] }, machineTemplate: { spec: { infrastructureRef: { apiGroup: 'i', kind: 'T', name: 'a' } } } });
+    expect(rolloutCause(kcpUpdate(kcp({ ...(base.spec as object), version: 'v1.31.0' }), base))).toBe('spec.version changed');
+    expect(rolloutCause(kcpUpdate(kcp({ ...(base.spec as object), kubeadmConfigSpec: { files: [{ path: '/x' }] } }), base))).toBe('spec.kubeadmConfigSpec changed');
+    expect(rolloutCause(kcpUpdate(kcp({ ...(base.spec as object), machineTemplate: { spec: { infrastructureRef: { apiGroup: 'i', kind: 'T', name: 'b' } } } }), base))).toBe(
+      'spec.machineTemplate.spec.infrastructureRef changed',
+    );
+    const v1beta1 = kcp({ ...(base.spec as object), machineTemplate: { infrastructureRef: { apiVersion: 'i/v1', kind: 'T', name: 'a' } } });
+    expect(rolloutCause(kcpUpdate(kcp({ ...(base.spec as object), machineTemplate: { infrastructureRef: { apiVersion: 'i/v1', kind: 'T', name: 'b' } } }), v1beta1))).toBe(
+      'spec.machineTemplate.infrastructureRef changed',
+    );
+    expect(rolloutCause(kcpUpdate(kcp({ ...(base.spec as object), machineTemplate: { infrastructureRef: { apiVersion: 'i/v2', kind: 'T', name: 'a' } } }), v1beta1))).toBeUndefined();
+    expect(rolloutCause(kcpUpdate(kcp({ ...(base.spec as object), rollout: { after: '2026-12-01T00:00:00Z' } }), base))).toBe('spec.rollout.after changed');
+    expect(rolloutCause(kcpUpdate(kcp({ ...(base.spec as object), replicas: 5 }), base))).toBeUndefined();
+    const metadataOnly = kcp({ ...(base.spec as object), machineTemplate: { metadata: { labels: { a: 'b' } }, spec: { infrastructureRef: { apiGroup: 'i', kind: 'T', name: 'a' }, deletion: { nodeDrainTimeoutSeconds: 60 } } } });
+    expect(rolloutCause(kcpUpdate(metadataOnly, base))).toBeUndefined();
+  });
+
+  it('Plans: CREATE and version, channel, nodeSelector, concurrency, secrets; Harvester: CREATE only; unknown kinds: any spec change', () => {
+    const plan = (spec: Record<string, unknown>) => ({ apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'p' }, spec });
+    const base = plan({ version: 'v1.30.1+k3s1', concurrency: 1, nodeSelector: { matchLabels: { a: 'b' } }, upgrade: { image: 'rancher/k3s-upgrade' } });
+    const planUpdate = (object: unknown) => update('upgrade.cattle.io', 'Plan', object, base);
+    for (const [field, value] of [['version', 'v1.31.0+k3s1'], ['channel', 'https://update.k3s.io/v1-release/channels/stable'], ['concurrency', 2], ['nodeSelector', {}], ['secrets', [{ name: 's', path: '/s' }]]] as const) {
+      expect(rolloutCause(planUpdate(plan({ ...(base.spec as object), [field]: value }))), field).toBe(`spec.${field} changed`);
+    }
+    expect(rolloutCause(planUpdate(plan({ ...(base.spec as object), upgrade: { image: 'other' } })))).toBeUndefined();
+    const harvester = update('harvesterhci.io', 'Upgrade', { spec: { version: 'v2' } }, { spec: { version: 'v1' } });
+    expect(rolloutCause(harvester)).toBeUndefined();
+    expect(rolloutCause({ ...harvester, operation: 'CREATE', oldObject: null })).toBe('creation');
+    expect(rolloutCause({ ...mdUpdate(md(template('v1')), null), operation: 'CREATE' })).toBeUndefined();
+    expect(rolloutCause(update('example.io', 'Rollout', { spec: { a: 1 } }, { spec: { a: 2 } }))).toBe('spec changed');
+    expect(rolloutCause(update('example.io', 'Rollout', { metadata: { labels: { a: 'b' } }, spec: { a: 1 } }, { spec: { a: 1 } }))).toBeUndefined();
+  });
+
+  it('the validator denies a rolling MachineDeployment update with a single-replica volume and names the change', () => {
+    const validator = upgradeValidator(config);
+    const decision = validator.handle(mdUpdate(md(template('v1.31.0')), md(template('v1.30.1'))), context(cluster()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('MachineDeployment capi/x (spec.template.spec.version changed)');
+    expect(validator.handle(mdUpdate(md({ ...template('v1.30.1'), replicas: 9 }), md(template('v1.30.1'))), context(cluster())).allowed).toBe(true);
+  });
+
+  it('the matchCondition covers every table field, sends unknown kinds, and the README states the table', () => {
+    const cel = upgradeMatchCondition();
+    expect(cel.startsWith("request.operation == 'CREATE' || !(")).toBe(true);
+    for (const table of UPGRADE_KIND_TABLES) {
+      for (const rollout of table.fields) expect(cel).toContain(fieldChangedCel(rollout.path));
+    }
+    expect(fieldChangedCel(['spec', 'version'])).toBe(
+      '((has(object.spec) && has(object.spec.version)) != (has(oldObject.spec) && has(oldObject.spec.version)) || ((has(object.spec) && has(object.spec.version)) && object.spec.version != oldObject.spec.version))',
+    );
+    const validator = createValidators(config).find((v) => v.declaration.target === 'upgrade')!;
+    expect(validator.declaration.matchConditions?.[0]?.expression).toBe(cel);
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(upgradeTablesMarkdown());
+  });
+});
+
+describe('Cluster API machine removal', () => {
+  const validator = machineValidator(config);
+  const machineObject = (name: string, nodeName: string, extra: Record<string, unknown> = {}) => ({
+    apiVersion: 'cluster.x-k8s.io/v1beta2',
+    kind: 'Machine',
+    metadata: { name, namespace: 'capi', labels: { 'cluster.x-k8s.io/set-name': 'md-0-a', 'cluster.x-k8s.io/deployment-name': 'md-0' }, ...extra },
+    status: nodeName ? { nodeRef: { name: nodeName } } : {},
+  });
+  const removeMachine = (name: string, nodeName: string, extra: Record<string, unknown> = {}) =>
+    request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+      operation: 'DELETE',
+      namespace: 'capi',
+      name,
+      oldObject: machineObject(name, nodeName, extra),
+    });
+
+  it('the record reads the node, the sets and the delete mark of v1beta1 and v1beta2 Machines', () => {
+    const marked = machineObject('m1', 'node-1', { annotations: { 'cluster.x-k8s.io/delete-machine': '' } });
+    expect(transformMachine(marked)).toEqual({
+      namespace: 'capi',
+      name: 'm1',
+      nodeName: 'node-1',
+      machineSet: 'md-0-a',
+      machineDeployment: 'md-0',
+      deleteMarked: true,
+      deleting: false,
+    });
+    expect(transformMachine({ ...machineObject('m2', ''), status: { nodeRef: { kind: 'Node', apiVersion: 'v1', name: 'node-2' } } })?.nodeName).toBe('node-2');
+  });
+
+  it("denies deleting a Machine whose node holds data, with the node's override honored", () => {
+    const decision = validator.handle(removeMachine('m1', 'node-1'), context(cluster()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('deletion of Machine capi/m1 (node node-1)');
+    expect(validator.handle(removeMachine('m2', 'node-2'), context(cluster())).allowed).toBe(true);
+    expect(validator.handle(removeMachine('m3', ''), context(cluster())).allowed).toBe(true);
+    expect(validator.handle(removeMachine('m1', 'node-1', { deletionTimestamp: '2026-01-01T00:00:00Z' }), context(cluster())).allowed).toBe(true);
+    const skipped = cluster({ nodeAnnotations: { 'volume-guard.io/skip': '*' } });
+    expect(validator.handle(removeMachine('m1', 'node-1'), context(skipped)).allowed).toBe(true);
+  });
+
+  it("scale-down candidates follow Cluster API's delete priority", () => {
+    const m1 = machine({ name: 'm1', nodeName: 'node-1' });
+    const m2 = machine({ name: 'm2', nodeName: 'node-2' });
+    const m3 = machine({ name: 'm3', nodeName: 'node-3' });
+    expect(scaleDownCandidates([m1, m2, m3], 2, false)).toEqual({ candidates: [m1, m2, m3], narrowed: false, removed: 1 });
+    const marked = { ...m2, deleteMarked: true };
+    expect(scaleDownCandidates([m1, marked, m3], 2, false)).toEqual({ candidates: [marked], narrowed: true, removed: 1 });
+    // One mark, two to remove: any Machine may go.
+    expect(scaleDownCandidates([m1, marked, m3], 1, false).narrowed).toBe(false);
+    // A Machine without a node goes first.
+    const nodeless = { ...m3, nodeName: '' };
+    expect(scaleDownCandidates([m1, m2, nodeless], 2, false)).toEqual({ candidates: [], narrowed: true, removed: 1 });
+    // Spread over several MachineSets (a rollout): any Machine may go.
+    expect(scaleDownCandidates([m1, marked, m3], 2, true).narrowed).toBe(false);
+    expect(scaleDownCandidates([m1, m2], 2, false).removed).toBe(0);
+  });
+
+  it('judges MachineDeployment and MachineSet scale-downs, also through the scale subresource', () => {
+    const model = cluster();
+    model.upsert('machine', machine({ namespace: 'capi', name: 'm1', nodeName: 'node-1', machineSet: 'md-0-a', machineDeployment: 'md-0' }));
+    model.upsert('machine', machine({ namespace: 'capi', name: 'm2', nodeName: 'node-2', machineSet: 'md-0-a', machineDeployment: 'md-0' }));
+    const scale = (resource: string, replicas: number, subResource?: string) =>
+      request({
+        kind: subResource ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { group: 'cluster.x-k8s.io', version: 'v1beta1', kind: 'MachineDeployment' },
+        resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource },
+        ...(subResource ? { subResource } : {}),
+        operation: 'UPDATE',
+        namespace: 'capi',
+        name: resource === 'machinesets' ? 'md-0-a' : 'md-0',
+        object: { metadata: { name: 'md-0' }, spec: { replicas } },
+        oldObject: { metadata: { name: 'md-0' }, spec: { replicas: 2 } },
+      });
+    const md = validator.handle(scale('machinedeployments', 1), context(model));
+    expect(md.allowed).toBe(false);
+    expect(md.status!.message).toContain('scale-down of MachineDeployment capi/md-0 from 2 to 1');
+    expect(md.status!.message).toContain('m1 on node node-1');
+    expect(validator.handle(scale('machinesets', 1, 'scale'), context(model)).allowed).toBe(false);
+    expect(validator.handle(scale('machinedeployments', 3), context(model)).allowed).toBe(true);
+    // The autoscaler marks the Machine it removes: only that node counts.
+    model.upsert('machine', machine({ namespace: 'capi', name: 'm2', nodeName: 'node-2', machineSet: 'md-0-a', machineDeployment: 'md-0', deleteMarked: true }));
+    expect(validator.handle(scale('machinedeployments', 1, 'scale'), context(model)).allowed).toBe(true);
+  });
+});
+
+describe('override writes through subresources', () => {
+  const validator = overrideGuardValidator(config);
+  it('polices nodes/status, namespaces/status, PVC status and the upgrade kinds’ status', () => {
+    const resources = validator.declaration.rules.flatMap((rule) => rule.resources);
+    for (const resource of ['nodes/status', 'namespaces/status', 'persistentvolumeclaims/status', 'upgrades/status', 'plans/status', 'machinedeployments/status']) {
+      expect(resources).toContain(resource);
+    }
+    const write = request({
+      kind: { group: '', version: 'v1', kind: 'Node' },
+      resource: { group: '', version: 'v1', resource: 'nodes' },
+      subResource: 'status',
+      operation: 'UPDATE',
+      name: 'node-1',
+      userInfo: ALICE,
+      object: { metadata: { name: 'node-1', annotations: { 'volume-guard.io/skip': '*' } } },
+      oldObject: { metadata: { name: 'node-1' } },
+    });
+    expect(validator.handle(write, context(cluster())).allowed).toBe(false);
+  });
+});
+
+describe('webhook namespace exclusions: workloads only', () => {
+  const declarations = createValidators(config).map((validator) => validator.declaration);
+  const self = { namespace: 'harvester-system', podPrefix: 'volume-guard-', release: 'volume-guard' };
+  it('workload webhooks skip the system namespaces and volume-guard itself; the others see every namespace', () => {
+    const configuration = webhookConfiguration(declarations, { configurationName: 'x', client: { url: 'https://127.0.0.1:1' }, self }) as {
+      webhooks: { name: string; namespaceSelector?: { matchExpressions: { values: string[] }[] }; matchConditions?: { name: string; expression: string }[] }[];
+    };
+    const byName = new Map(configuration.webhooks.map((webhook) => [webhook.name, webhook]));
+    const eviction = byName.get('pod-eviction.volume-guard.io')!;
+    expect(eviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease']);
+    expect(eviction.matchConditions).toContainEqual({
+      name: 'not-volume-guard-itself',
+      expression: "!(request.namespace == 'harvester-system' && request.name.startsWith('volume-guard-'))",
+    });
+    expect(byName.get('helm-release.volume-guard.io')!.matchConditions?.at(-1)?.expression).toContain("startsWith('sh.helm.release.v1.volume-guard.v')");
+    for (const name of ['upgrade.volume-guard.io', 'overrides.volume-guard.io', 'machine.volume-guard.io', 'node-cordon.volume-guard.io']) {
+      expect(byName.get(name)!.namespaceSelector, name).toBeUndefined();
+    }
+    // Without matchConditions (before 1.28) volume-guard's whole namespace is skipped by workload webhooks.
+    const old = webhookConfiguration(declarations, { configurationName: 'x', client: { url: 'https://127.0.0.1:1' }, self, matchConditions: false }) as typeof configuration;
+    const oldEviction = old.webhooks.find((webhook) => webhook.name === 'pod-eviction.volume-guard.io')!;
+    expect(oldEviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease', 'harvester-system']);
+    expect(oldEviction.matchConditions).toBeUndefined();
+  });
+});

@@ -1,0 +1,79 @@
+// PVC DELETE: refused for GitOps controllers when the PV's reclaim policy destroys the data, unless the PVC is
+// marked volume-guard.io/delete=true; people deleting by hand get pvcDelete.others (off by default).
+import { describe, expect, it } from 'vitest';
+import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
+import { pvcDeleteValidator } from '../../../src/admission/validators/pvc-delete.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig, type Config } from '../../../src/config.ts';
+import { ADMIN, context, request } from '../../support/admission.ts';
+import { pv } from '../../support/fixtures.ts';
+
+const config = defaultConfig();
+const validator = pvcDeleteValidator(config);
+const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd'] };
+const NS = 'shop';
+
+function claimObject(annotations: Record<string, string> = {}, phase = 'Bound'): unknown {
+  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'uploads', namespace: NS, annotations }, spec: { volumeName: 'pv-uploads' }, status: { phase } };
+}
+
+function del(user: UserInfo, object = claimObject()): AdmissionRequest {
+  return request({
+    kind: { group: '', version: 'v1', kind: 'PersistentVolumeClaim' },
+    resource: { group: '', version: 'v1', resource: 'persistentvolumeclaims' },
+    operation: 'DELETE',
+    namespace: NS,
+    name: 'uploads',
+    userInfo: user,
+    oldObject: object,
+  });
+}
+
+function model(reclaimPolicy: string): ClusterModel {
+  const m = new ClusterModel(VOLUME_SETS);
+  m.upsert('persistentVolume', pv({ name: 'pv-uploads', claimNamespace: NS, claimName: 'uploads', reclaimPolicy }));
+  return m;
+}
+
+describe('pvc-delete on PVC DELETE', () => {
+  it('refuses Argo CD pruning a Bound PVC whose PV reclaim policy is Delete, naming it and the data at stake', () => {
+    const decision = validator.handle(del(ARGO), context(model('Delete')));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('deletion of PVC shop/uploads by system:serviceaccount:argocd:argocd-application-controller');
+    expect(decision.status!.message).toContain('[pvc-delete]');
+    expect(decision.status!.message).toContain('reclaim policy Delete destroys the volume and its data');
+    expect(decision.status!.message).toContain('volume-guard.io/delete=true');
+  });
+
+  it('allows what loses no data: Retain, unbound, a PV it does not know', () => {
+    expect(validator.handle(del(ARGO), context(model('Retain'))).allowed).toBe(true);
+    expect(validator.handle(del(ARGO, claimObject({}, 'Pending')), context(model('Delete'))).allowed).toBe(true);
+    expect(validator.handle(del(ARGO), context(new ClusterModel(VOLUME_SETS))).allowed).toBe(true);
+  });
+
+  it('honors volume-guard.io/delete=true on the PVC (written through the override guard), audited', () => {
+    const decision = validator.handle(del(ARGO, claimObject({ 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-reason': 'retired' })), context(model('Delete')));
+    expect(decision.allowed).toBe(true);
+    expect(decision.overrides).toEqual(['pvc-delete']);
+    expect(decision.auditAnnotations?.['override-reason']).toBe('retired');
+    expect(validator.handle(del(ARGO, claimObject({ 'volume-guard.io/delete': 'yes' })), context(model('Delete'))).allowed).toBe(false);
+  });
+
+  it('does not refuse a person deleting by hand unless pvcDelete.others says so', () => {
+    expect(validator.handle(del(ADMIN), context(model('Delete'))).allowed).toBe(true);
+    const strict: Config = { ...config, pvcDelete: { ...config.pvcDelete, others: 'enforce' } };
+    expect(pvcDeleteValidator(strict).handle(del(ADMIN), context(model('Delete'), { config: strict })).allowed).toBe(false);
+    const warn: Config = { ...config, pvcDelete: { ...config.pvcDelete, others: 'warn' } };
+    const warned = pvcDeleteValidator(warn).handle(del(ADMIN), context(model('Delete'), { config: warn }));
+    expect(warned.allowed).toBe(true);
+    expect(warned.warnings?.join('\n')).toContain('shop/uploads');
+  });
+
+  it('automation groups count like users; the check mode off lets automation through', () => {
+    const groups: Config = { ...config, pvcDelete: { ...config.pvcDelete, automationUsers: [], automationGroups: ['system:serviceaccounts:argocd'] } };
+    expect(pvcDeleteValidator(groups).handle(del(ARGO), context(model('Delete'), { config: groups })).allowed).toBe(false);
+    const off: Config = { ...config, checks: { ...config.checks, 'pvc-delete': { mode: 'off' } } };
+    expect(pvcDeleteValidator(off).handle(del(ARGO), context(model('Delete'), { config: off })).allowed).toBe(true);
+  });
+});

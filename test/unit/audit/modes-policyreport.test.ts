@@ -1,0 +1,115 @@
+// The audit under configured check modes (off not reported, warn marked and not failing without --strict) and
+// its PolicyReport rendering (wgpolicyk8s.io/v1alpha2): one result per finding, the check id as rule, findings
+// placed by their object's namespace. The CRD schema itself is enforced by the real API server in
+// test/e2e/observe-audit.e2e.test.ts.
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { policyReports, renderPolicyReports, reportName } from '../../../src/audit/policyreport.ts';
+import { buildAuditReport } from '../../../src/audit/report.ts';
+import { failingFindings } from '../../../src/audit/run.ts';
+import type { AuditReport, AuditScope } from '../../../src/audit/types.ts';
+import type { CheckMode } from '../../../src/config.ts';
+import type { CheckId } from '../../../src/checks/types.ts';
+import { CLUSTER, GENERATED_AT, goldenModel, UPGRADE_OBJECTS } from './scenario.ts';
+
+function audit(modes: Partial<Record<CheckId, CheckMode>> = {}, scope: AuditScope = { kind: 'cluster' }): AuditReport {
+  return buildAuditReport({ model: goldenModel(), scope, cluster: CLUSTER, generatedAt: GENERATED_AT, upgradeObjects: UPGRADE_OBJECTS, modes });
+}
+
+describe('audit: configured check modes', () => {
+  const enforced = audit();
+
+  it('reports nothing of a check that is off, and says so in a note', () => {
+    const report = audit({ 'single-replica': 'off', 'node-local-volume': 'off' });
+    expect(report.findings.some((f) => f.check === 'single-replica' || f.check === 'node-local-volume')).toBe(false);
+    expect(report.findings.length).toBe(enforced.findings.length - enforced.summary.byCheck['single-replica'] - enforced.summary.byCheck['node-local-volume']);
+    expect(report.summary.byCheck['single-replica']).toBe(0);
+    expect(report.notes).toContain('not reported, mode off in the configuration: single-replica, node-local-volume');
+    expect(enforced.notes.some((note) => note.startsWith('not reported'))).toBe(false);
+  });
+
+  it('marks warn-mode findings, which fail the exit code only with --strict', () => {
+    const report = audit({ 'volume-health': 'warn' });
+    const warned = report.findings.filter((f) => f.mode === 'warn');
+    expect(warned.length).toBe(enforced.summary.byCheck['volume-health']);
+    expect(warned.every((f) => f.check === 'volume-health')).toBe(true);
+    expect(enforced.findings.every((f) => f.mode === undefined)).toBe(true);
+    expect(failingFindings(report, false)).toBe(report.findings.length - warned.length);
+    expect(failingFindings(report, true)).toBe(report.findings.length);
+  });
+
+  it('exits 0 when every finding is of a warn-mode check, unless --strict', () => {
+    const allWarn = audit({ 'single-replica': 'warn', 'volume-health': 'warn', 'last-replica-on-node': 'warn', 'node-local-volume': 'warn', 'orphan-pvc': 'warn' });
+    expect(allWarn.findings.length).toBeGreaterThan(0);
+    expect(failingFindings(allWarn, false)).toBe(0);
+    expect(failingFindings(allWarn, true)).toBe(allWarn.findings.length);
+  });
+});
+
+describe('audit -o policyreport', () => {
+  const report = audit({ 'volume-health': 'warn' });
+  const reports = policyReports(report);
+
+  it('gives one result per finding, the check id as the rule, placed by namespace', () => {
+    const results = reports.flatMap((r) => r.results);
+    expect(results).toHaveLength(report.findings.length);
+    expect(reports[0]?.kind).toBe('ClusterPolicyReport');
+    expect(reports[0]?.metadata.namespace).toBeUndefined();
+    for (const r of reports.slice(1)) {
+      expect(r.kind).toBe('PolicyReport');
+      for (const result of r.results) expect(result.resources[0]?.namespace).toBe(r.metadata.namespace);
+    }
+    for (const result of reports[0]?.results ?? []) expect(result.resources[0]?.namespace).toBeUndefined();
+    const rules = results.map((result) => result.rule).sort();
+    expect(rules).toEqual(report.findings.map((f) => f.check).sort());
+    expect(new Set(results.map((result) => result.policy))).toEqual(new Set(['volume-guard']));
+  });
+
+  it('maps each finding: fail when enforced, warn (not scored) in warn mode or accepted by an override', () => {
+    const results = reports.flatMap((r) => r.results);
+    for (const finding of report.findings) {
+      const match = results.find((result) => result.rule === finding.check && result.resources[0]?.name === finding.object.name && result.message === finding.reason);
+      expect(match, `${finding.check} ${finding.object.name}`).toBeDefined();
+      const failing = finding.mode !== 'warn' && finding.overriddenBy === undefined;
+      expect(match?.result).toBe(failing ? 'fail' : 'warn');
+      expect(match?.scored).toBe(failing);
+      expect(match?.severity).toBe(finding.severity === 'critical' ? 'critical' : 'medium');
+      expect(match?.properties['operation']).toBe(finding.operation);
+      expect(match?.properties['fix']).toBe(finding.fix);
+      if (finding.overriddenBy !== undefined) expect(match?.properties['overriddenBy']).toBe(finding.overriddenBy);
+    }
+    expect(results.some((result) => result.result === 'warn')).toBe(true);
+    expect(results.some((result) => result.result === 'fail')).toBe(true);
+  });
+
+  it('names the Kubernetes API version of each resource', () => {
+    const resources = reports.flatMap((r) => r.results.flatMap((result) => result.resources));
+    const byKind = new Map(resources.map((resource) => [resource.kind, resource.apiVersion]));
+    expect(byKind.get('Volume')).toBe('longhorn.io/v1beta2');
+    expect(byKind.get('PersistentVolume')).toBe('v1');
+  });
+
+  it('counts the results in each summary', () => {
+    for (const r of reports) {
+      expect(r.summary.fail).toBe(r.results.filter((x) => x.result === 'fail').length);
+      expect(r.summary.warn).toBe(r.results.filter((x) => x.result === 'warn').length);
+      expect(r.summary.pass + r.summary.error + r.summary.skip).toBe(0);
+    }
+  });
+
+  it('renders YAML documents that parse back to the same objects', () => {
+    const documents = parseAllDocuments(renderPolicyReports(report));
+    expect(documents.map((document) => document.toJS())).toEqual(JSON.parse(JSON.stringify(reports)));
+  });
+
+  it('still renders an (empty) ClusterPolicyReport when nothing was found', () => {
+    const empty = { ...report, findings: [] };
+    expect(policyReports(empty)).toEqual([expect.objectContaining({ kind: 'ClusterPolicyReport', results: [], summary: { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 } })]);
+  });
+
+  it('names reports after the scope, as DNS subdomains', () => {
+    expect(reportName(report)).toBe('volume-guard');
+    expect(reportName(audit({}, { kind: 'node', node: 'Worker_3' }))).toBe('volume-guard-node-worker-3');
+    expect(reportName({ ...report, scope: { kind: 'release', namespace: 'shop', name: 'shop', installed: false } })).toBe('volume-guard-release-shop');
+  });
+});

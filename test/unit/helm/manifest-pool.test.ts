@@ -1,0 +1,125 @@
+// Release records read in worker threads with a deadline: a hostile manifest costs its own request a denial with a
+// reason, within the deadline, while the event loop and the other workers keep answering.
+import { afterAll, describe, expect, it } from 'vitest';
+import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig, type Config } from '../../../src/config.ts';
+import { ManifestPool } from '../../../src/helm/manifest-pool.ts';
+import { context, request } from '../../support/admission.ts';
+import { devlakeManifest, releaseSecret } from './helm-fixtures.ts';
+
+const NS = 'devlake';
+
+/** A StatefulSet document within every size and nesting limit whose flow collections take the YAML reader seconds. */
+function hostileManifest(): string {
+  const unit = `${'['.repeat(90)}${']'.repeat(90)},`;
+  const body = unit.repeat(Math.floor(900_000 / unit.length));
+  return `---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\nspec: {a: [${body}]}\n`;
+}
+
+function secretFor(manifest: string, name = 'devlake'): unknown {
+  return releaseSecret({ name, namespace: NS, version: 1, status: 'pending-install', manifest });
+}
+
+const pools: ManifestPool[] = [];
+afterAll(async () => {
+  await Promise.all(pools.map((pool) => pool.close()));
+});
+
+describe('ManifestPool', () => {
+  it('reads a record in a worker as the calling thread would', async () => {
+    const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 4 });
+    pools.push(pool);
+    const outcome = await pool.read({ object: secretFor(devlakeManifest()), namespace: NS });
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    expect(outcome.decoded.release.name).toBe('devlake');
+    expect(outcome.decoded.release.manifest).toBe('');
+    expect(outcome.manifest.statefulSets.map((s) => s.name)).toEqual(['devlake-mysql', 'devlake-lake']);
+    const broken = await pool.read({ object: { kind: 'Secret', type: 'helm.sh/release.v1', data: { release: '!!' } }, namespace: NS });
+    expect(broken).toEqual({ ok: false, failure: 'decode', reason: 'release data is not valid base64' });
+  });
+
+  it('a hostile manifest times out alone: a reason within the deadline, the event loop free, others answered fast', async () => {
+    const deadlineMs = 1500;
+    const pool = new ManifestPool({ workers: 2, deadlineMs, queue: 4 });
+    pools.push(pool);
+    // Warm both workers so the measurement is about reading, not starting threads.
+    await Promise.all([pool.read({ object: secretFor(''), namespace: NS }), pool.read({ object: secretFor(''), namespace: NS })]);
+
+    const started = performance.now();
+    let maxTimerLag = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      maxTimerLag = Math.max(maxTimerLag, now - last - 10);
+      last = now;
+    }, 10);
+    const hostile = pool.read({ object: secretFor(hostileManifest()), namespace: NS });
+    // Meanwhile an ordinary release is read by the other worker.
+    const normalStarted = performance.now();
+    const normal = await pool.read({ object: secretFor(devlakeManifest(), 'shop'), namespace: NS });
+    const normalMs = performance.now() - normalStarted;
+    const outcome = await hostile;
+    const hostileMs = performance.now() - started;
+    clearInterval(ticker);
+
+    expect(normal).toMatchObject({ ok: true });
+    expect(normalMs).toBeLessThan(deadlineMs);
+    expect(outcome).toEqual({
+      ok: false,
+      failure: 'timeout',
+      reason: `release record not read within ${deadlineMs} ms (its manifest is too costly to read)`,
+    });
+    expect(hostileMs).toBeGreaterThanOrEqual(deadlineMs - 5);
+    expect(hostileMs).toBeLessThan(deadlineMs + 1500);
+    // The event loop never waited on the parse (generous bound: the machine is shared).
+    expect(maxTimerLag).toBeLessThan(250);
+    // The stuck worker was replaced: the pool still reads.
+    expect((await pool.read({ object: secretFor(devlakeManifest()), namespace: NS })).ok).toBe(true);
+  }, 30_000);
+
+  it('refuses as busy beyond its queue instead of making everyone wait', async () => {
+    const pool = new ManifestPool({ workers: 1, deadlineMs: 500, queue: 0 });
+    pools.push(pool);
+    const first = pool.read({ object: secretFor(hostileManifest()), namespace: NS });
+    const second = await pool.read({ object: secretFor(devlakeManifest()), namespace: NS });
+    expect(second.ok).toBe(false);
+    expect(!second.ok && second.failure).toBe('busy');
+    expect((await first).ok).toBe(false);
+  }, 30_000);
+});
+
+describe('helm-release validator through the pool', () => {
+  it('denies the hostile release with the reason; an ordinary one meanwhile is judged normally', async () => {
+    const base = defaultConfig();
+    const config: Config = { ...base, helm: { ...base.helm, manifestDeadlineMs: 1500 } };
+    const validator = helmReleaseValidator(config);
+    const model = new ClusterModel(VOLUME_SETS);
+    const create = (object: unknown) =>
+      request({
+        kind: { group: '', version: 'v1', kind: 'Secret' },
+        resource: { group: '', version: 'v1', resource: 'secrets' },
+        operation: 'CREATE',
+        namespace: NS,
+        name: 'sh.helm.release.v1.devlake.v1',
+        object,
+      });
+    try {
+      // Started workers, as in a running server (a cold start is paid once).
+      await Promise.all([1, 2].map(() => validator.handleAsync!(create(secretFor('')), context(model, { config }))));
+      const started = performance.now();
+      const hostile = validator.handleAsync!(create(secretFor(hostileManifest())), context(model, { config }));
+      const normal = await validator.handleAsync!(create(secretFor(devlakeManifest(), 'shop')), context(model, { config }));
+      expect(normal.allowed).toBe(true);
+      const decision = await hostile;
+      expect(performance.now() - started).toBeLessThan(1500 + 1500);
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toContain('cannot check Helm release Secret devlake/sh.helm.release.v1.devlake.v1');
+      expect(decision.status!.message).toContain('not read within 1500 ms');
+    } finally {
+      await validator.close?.();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,130 @@
+// The alert rules through Prometheus' own promtool (Debian package `prometheus`), when it is installed: `promtool
+// check rules` on the rules as the chart renders them, and `promtool test rules` evaluating each alert over
+// input series — it fires when the condition holds longer than its `for`, and not before. Without promtool these
+// tests are skipped (the PromQL checks of monitoring.test.ts still run).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { renderAlertGroups } from '../../../src/observe/alerts.ts';
+
+function promtool(): string | undefined {
+  try {
+    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
+    return 'promtool';
+  } catch {
+    return undefined;
+  }
+}
+
+const tool = promtool();
+const dir = mkdtempSync(join(tmpdir(), 'vg-promtool-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const JOB = 'vg-volume-guard';
+const NS = 'volume-guard';
+const groups = renderAlertGroups({ __VG_JOB__: JOB, __VG_NAMESPACE__: NS, __VG_RISK_FOR__: '6h' });
+const rulesFile = join(dir, 'rules.yaml');
+writeFileSync(rulesFile, stringify({ groups }));
+// promtool compares annotations exactly: timing tests use the rules without them (one test checks them in full).
+const timingFile = join(dir, 'rules-no-annotations.yaml');
+writeFileSync(timingFile, stringify({ groups: groups.map((group) => ({ ...group, rules: group.rules.map(({ annotations: _annotations, ...rule }) => rule) })) }));
+
+function runTool(args: string[]): { code: number | null; output: string } {
+  const result = spawnSync(tool ?? 'promtool', args, { encoding: 'utf8', cwd: dir });
+  return { code: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+const target = `job="${JOB}", namespace="${NS}", instance="10.0.0.5:8080", pod="vg-0"`;
+
+describe.skipIf(tool === undefined)('promtool (Prometheus 2.x from Debian)', () => {
+  it('check rules: the rules as the chart renders them are valid', () => {
+    const result = runTool(['check', 'rules', rulesFile]);
+    expect(result.output).toMatch(/SUCCESS: \d+ rules found/);
+    expect(result.code).toBe(0);
+  });
+
+  it('test rules: each alert fires when its condition lasts past its `for`, and not before', () => {
+    const tests = {
+      rule_files: [timingFile],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [
+            { series: `volume_guard_at_risk_volumes{${target}, check="single-replica"}`, values: '3x480' },
+            { series: `volume_guard_at_risk_volumes{${target}, check="orphan-pvc"}`, values: '5x480' },
+            { series: `volume_guard_nodes_blocked{${target}, check="last-replica-on-node"}`, values: '0x120 2x480' },
+            { series: `volume_guard_orphan_pvcs{job="${JOB}", instance="10.0.0.5:8080", namespace="shop"}`, values: '2x480' },
+            { series: `volume_guard_model_age_seconds{${target}, resource="pods"}`, values: '0x10 600x30' },
+            { series: `volume_guard_tls_cert_not_after_seconds{${target}}`, values: `${3 * 86400}x480` },
+            { series: `volume_guard_admission_requests_total{${target}, target="node-cordon", operation="UPDATE", decision="denied"}`, values: '0+5x480' },
+            { series: `up{${target}}`, values: '1x30 0x30' },
+          ],
+          alert_rule_test: [
+            // 3 volumes at risk since t=0: not yet at 5h59m, firing at 6h30m; orphan-pvc is its own alert.
+            { eval_time: '5h59m', alertname: 'VolumeGuardVolumesAtRisk', exp_alerts: [] },
+            { eval_time: '6h30m', alertname: 'VolumeGuardVolumesAtRisk', exp_alerts: [{ exp_labels: { severity: 'warning', check: 'single-replica' } }] },
+            // Blocked from 2h on: firing only after 8h.
+            { eval_time: '7h', alertname: 'VolumeGuardNodesBlocked', exp_alerts: [] },
+            { eval_time: '8h30m', alertname: 'VolumeGuardNodesBlocked', exp_alerts: [{ exp_labels: { severity: 'warning', check: 'last-replica-on-node' } }] },
+            { eval_time: '6h30m', alertname: 'VolumeGuardOrphanedPVCs', exp_alerts: [{ exp_labels: { severity: 'info', namespace: 'shop' } }] },
+            // Stale from 10m, `for: 5m`.
+            { eval_time: '12m', alertname: 'VolumeGuardModelStale', exp_alerts: [] },
+            { eval_time: '20m', alertname: 'VolumeGuardModelStale', exp_alerts: [{ exp_labels: { severity: 'critical', resource: 'pods' } }] },
+            { eval_time: '2h', alertname: 'VolumeGuardCertificateExpiring', exp_alerts: [{ exp_labels: { severity: 'warning' } }] },
+            // 5 denials a minute: 75 in 15 minutes, over the threshold of 20.
+            { eval_time: '30m', alertname: 'VolumeGuardDenialsSpiking', exp_alerts: [{ exp_labels: { severity: 'warning', target: 'node-cordon' } }] },
+            // Down from 30m, `for: 5m`.
+            { eval_time: '32m', alertname: 'VolumeGuardWebhookNotReady', exp_alerts: [] },
+            { eval_time: '40m', alertname: 'VolumeGuardWebhookNotReady', exp_alerts: [{ exp_labels: { severity: 'critical' } }] },
+            { eval_time: '30m', alertname: 'VolumeGuardErrors', exp_alerts: [] },
+          ],
+        },
+        {
+          // Nothing scraped at all: the webhook-down alert still fires (absent series).
+          interval: '1m',
+          input_series: [{ series: 'up{job="something-else"}', values: '1x20' }],
+          alert_rule_test: [{ eval_time: '10m', alertname: 'VolumeGuardWebhookNotReady', exp_alerts: [{ exp_labels: { severity: 'critical' } }] }],
+        },
+      ],
+    };
+    const annotations = {
+      rule_files: [rulesFile],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [{ series: `volume_guard_at_risk_volumes{${target}, check="single-replica"}`, values: '3x480' }],
+          alert_rule_test: [
+            {
+              eval_time: '6h30m',
+              alertname: 'VolumeGuardVolumesAtRisk',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', check: 'single-replica' },
+                  exp_annotations: {
+                    summary: '3 volumes at risk of data loss (single-replica)',
+                    description: groups[0]!.rules[0]!.annotations.description.replaceAll('{{ $value }}', '3').replaceAll('{{ $labels.check }}', 'single-replica'),
+                    runbook_url: groups[0]!.rules[0]!.annotations.runbook_url,
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const annotationsFile = join(dir, 'tests-annotations.yaml');
+    writeFileSync(annotationsFile, stringify(annotations));
+    const annotated = runTool(['test', 'rules', annotationsFile]);
+    expect(annotated.output, annotated.output).toContain('SUCCESS');
+    const testFile = join(dir, 'tests.yaml');
+    writeFileSync(testFile, stringify(tests));
+    const result = runTool(['test', 'rules', testFile]);
+    expect(result.output, result.output).toContain('SUCCESS');
+    expect(result.code).toBe(0);
+  });
+});

@@ -1,0 +1,297 @@
+// The risk counts kept from the model's writes must always equal what a full rescan of the model computes with the
+// webhook's own checks: after a first list, after every kind of change (replica failing, disk vanishing, PV
+// moving, StatefulSet deleted, overrides written and removed), and in any order. The rescan here is the reference;
+// the tracker never runs it.
+import { describe, expect, it } from 'vitest';
+import { lingeringOverrides } from '../../../src/audit/overrides.ts';
+import { auditedNodes } from '../../../src/audit/model.ts';
+import { releaseFindings } from '../../../src/audit/release.ts';
+import { collectLastReplicaOnNode } from '../../../src/checks/last-replica-on-node.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { collectNodeLocalVolume } from '../../../src/checks/node-local-volume.ts';
+import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
+import { CHECK_IDS, type CheckId } from '../../../src/checks/types.ts';
+import { collectVolumeHealth } from '../../../src/checks/volume-health.ts';
+import { parseSkip, SKIP_KEY } from '../../../src/admission/overrides.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { RELEASE_LABELS, recordKey, type ModelSink } from '../../../src/cluster/records.ts';
+import type { CheckMode } from '../../../src/config.ts';
+import { NODE_CHECKS, OTHER_NAMESPACES, OVERRIDE_KINDS, RiskTracker, type NodeCheck } from '../../../src/observe/risks.ts';
+import {
+  FAILED_AT,
+  localPV,
+  node,
+  pvc,
+  replica,
+  seededRandom,
+  SMALL_CLUSTER,
+  statefulSet,
+  syntheticCluster,
+  volume,
+} from '../../support/fixtures.ts';
+import { goldenRecords } from '../audit/scenario.ts';
+
+interface Reference {
+  atRiskVolumes: Record<CheckId, number>;
+  nodesBlocked: Record<NodeCheck, number>;
+  orphansByNamespace: Map<string, number>;
+  activeOverrides: Map<string, Record<CheckId, number>>;
+}
+
+function zero(): Record<CheckId, number> {
+  return Object.fromEntries(CHECK_IDS.map((id) => [id, 0])) as Record<CheckId, number>;
+}
+
+/** Everything from scratch, with the checks' own full-cluster and per-node calls. */
+function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode>> = {}): Reference {
+  const atRiskVolumes = zero();
+  atRiskVolumes['single-replica'] = collectSingleReplica(model, {}).total;
+  atRiskVolumes['volume-health'] = collectVolumeHealth(model, {}).total;
+  const nodesBlocked = Object.fromEntries(NODE_CHECKS.map((check) => [check, 0])) as Record<NodeCheck, number>;
+  for (const name of auditedNodes(model)) {
+    const totals: Record<NodeCheck, number> = {
+      'last-replica-on-node': collectLastReplicaOnNode(model, { node: name }).total,
+      'single-replica': collectSingleReplica(model, { node: name }).total,
+      'volume-health': collectVolumeHealth(model, { node: name }).total,
+      'node-local-volume': collectNodeLocalVolume(model, { node: name }).total,
+    };
+    atRiskVolumes['last-replica-on-node'] += totals['last-replica-on-node'];
+    atRiskVolumes['node-local-volume'] += totals['node-local-volume'];
+    const record = model.node(name);
+    const skipped = parseSkip(record?.annotations[SKIP_KEY]).checks;
+    for (const check of NODE_CHECKS) {
+      if (totals[check] > 0 && record !== undefined && (modes[check] ?? 'enforce') === 'enforce' && !skipped.includes(check)) nodesBlocked[check] += 1;
+    }
+  }
+  const releases = new Set<string>();
+  for (const claim of model.records('persistentVolumeClaim')) {
+    for (const label of RELEASE_LABELS) if (claim.labels[label]) releases.add(`${claim.namespace}/${claim.labels[label]}`);
+  }
+  for (const s of model.records('statefulSet')) if (s.helmReleaseName) releases.add(`${s.helmReleaseNamespace || s.namespace}/${s.helmReleaseName}`);
+  const orphans = new Set<string>();
+  for (const key of releases) {
+    const [ns, name] = key.split('/') as [string, string];
+    for (const finding of releaseFindings(model, ns, name, { installed: true }).findings) {
+      if (finding.severity === 'critical' && finding.object.kind === 'PersistentVolumeClaim') orphans.add(`${finding.object.namespace}/${finding.object.name}`);
+    }
+  }
+  const orphansByNamespace = new Map<string, number>();
+  for (const key of orphans) {
+    const ns = key.split('/')[0] as string;
+    orphansByNamespace.set(ns, (orphansByNamespace.get(ns) ?? 0) + 1);
+  }
+  atRiskVolumes['orphan-pvc'] = orphans.size;
+  const activeOverrides = new Map<string, Record<CheckId, number>>(OVERRIDE_KINDS.map((kind) => [kind, zero()]));
+  for (const override of lingeringOverrides(model)) {
+    const totals = activeOverrides.get(override.object.kind);
+    if (totals) for (const check of override.checks) totals[check] += 1;
+  }
+  return { atRiskVolumes, nodesBlocked, orphansByNamespace, activeOverrides };
+}
+
+function expectCurrent(tracker: RiskTracker, model: ClusterModel, modes: Partial<Record<CheckId, CheckMode>> = {}): void {
+  expect(tracker.flush()).toBe(true);
+  const counts = tracker.counts();
+  const expected = reference(model, modes);
+  expect(counts.pending).toBe(0);
+  expect(counts.atRiskVolumes).toEqual(expected.atRiskVolumes);
+  expect(counts.nodesBlocked).toEqual(expected.nodesBlocked);
+  expect(new Map(counts.orphanPvcs)).toEqual(expected.orphansByNamespace);
+  expect(new Map(counts.activeOverrides)).toEqual(expected.activeOverrides);
+}
+
+function tracked(modes: Partial<Record<CheckId, CheckMode>> = {}, limit?: number): { model: ClusterModel; tracker: RiskTracker; sink: ModelSink } {
+  const model = new ClusterModel(VOLUME_SETS);
+  const tracker = new RiskTracker(model, { modes, ...(limit !== undefined ? { orphanNamespaceLimit: limit } : {}) });
+  return { model, tracker, sink: tracker.sink() };
+}
+
+describe('RiskTracker', () => {
+  it('counts the audit scenario like a full rescan, and what that is', () => {
+    const { model, tracker, sink } = tracked();
+    sink.setLonghornInstalled(true);
+    const records = goldenRecords();
+    for (const [kind, list] of Object.entries(records)) sink.replaceAll(kind as never, list as never);
+    expectCurrent(tracker, model);
+    const counts = tracker.counts();
+    // The audit report of the same scenario: 2 single-replica, 2 volume-health, 2 last-replica, 2 node-local.
+    expect(counts.atRiskVolumes).toMatchObject({ 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2 });
+    // node-1's skip annotation waives node-local-volume there, and node-gone has no Node object (no cordon to
+    // refuse): both local PVs are at risk, no node is blocked by them.
+    expect(counts.nodesBlocked['node-local-volume']).toBe(0);
+    expect(counts.nodesBlocked['last-replica-on-node']).toBe(2);
+    expect(counts.activeOverrides.get('Node')?.['node-local-volume']).toBe(1);
+    expect(counts.activeOverrides.get('Namespace')?.['orphan-pvc']).toBe(1);
+    expect(counts.atRiskVolumes['orphan-pvc']).toBeGreaterThan(0);
+  });
+
+  it('stays equal to a rescan through random churn of every kind', () => {
+    const { model, tracker, sink } = tracked();
+    sink.setLonghornInstalled(true);
+    const summary = syntheticCluster(sink, { ...SMALL_CLUSTER, nodes: 12, volumes: 60, pvs: 120, pods: 60, statefulSets: 8, riskFraction: 0.1 });
+    expectCurrent(tracker, model);
+    const random = seededRandom(7);
+    const pickOf = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    for (let round = 0; round < 40; round++) {
+      for (let change = 0; change < 5; change++) {
+        const action = Math.floor(random() * 11);
+        const replicas = [...model.records('longhornReplica')];
+        const nodes = summary.nodeNames;
+        switch (action) {
+          case 0: {
+            const r = pickOf(replicas);
+            if (r) sink.upsert('longhornReplica', { ...r, failedAt: FAILED_AT, desireState: 'stopped', currentState: 'stopped' });
+            break;
+          }
+          case 1: {
+            const r = pickOf(replicas);
+            if (r) sink.remove('longhornReplica', recordKey(r));
+            break;
+          }
+          case 2: {
+            const name = `churn-vol-${round}-${change}`;
+            sink.upsert('longhornVolume', volume({ name, numberOfReplicas: 1 }));
+            sink.upsert('longhornReplica', replica({ name: `${name}-r`, volumeName: name, nodeID: pickOf(nodes) }));
+            break;
+          }
+          case 3: {
+            const lh = [...model.records('longhornNode')];
+            const target = pickOf(lh);
+            if (target) sink.upsert('longhornNode', { ...target, diskUUIDs: [] });
+            break;
+          }
+          case 4: {
+            const name = `churn-pv-${round}-${change}`;
+            sink.upsert('persistentVolume', localPV({ name, pinnedNode: pickOf(nodes), claimNamespace: 'churn', claimName: name }));
+            break;
+          }
+          case 5: {
+            const pvs = [...model.records('persistentVolume')];
+            const target = pickOf(pvs);
+            if (target) sink.remove('persistentVolume', recordKey(target));
+            break;
+          }
+          case 6: {
+            const name = pickOf(nodes);
+            const skip = pickOf(['node-local-volume', 'last-replica-on-node,single-replica', '*', undefined]);
+            sink.upsert('node', node({ name, annotations: skip === undefined ? {} : { [SKIP_KEY]: skip } }));
+            break;
+          }
+          case 7: {
+            const sets = [...model.records('statefulSet')];
+            const target = pickOf(sets);
+            if (target) sink.remove('statefulSet', recordKey(target));
+            break;
+          }
+          case 9: {
+            // A pod moves (deleted and recreated elsewhere) or goes away.
+            const pods = [...model.records('pod')];
+            const target = pickOf(pods);
+            if (target && random() < 0.5) sink.upsert('pod', { ...target, nodeName: pickOf(nodes) });
+            else if (target) sink.remove('pod', recordKey(target));
+            break;
+          }
+          case 10: {
+            // A claim bound elsewhere, or unbound.
+            const claims = [...model.records('persistentVolumeClaim')];
+            const pvs = [...model.records('persistentVolume')];
+            const target = pickOf(claims);
+            if (target) sink.upsert('persistentVolumeClaim', { ...target, volumeName: random() < 0.5 ? '' : (pickOf(pvs)?.name ?? '') });
+            break;
+          }
+          case 8: {
+            const claims = [...model.records('persistentVolumeClaim')];
+            const target = pickOf(claims);
+            if (target) sink.upsert('persistentVolumeClaim', { ...target, annotations: { ...target.annotations, 'volume-guard.io/reuse': 'true' } });
+            break;
+          }
+        }
+      }
+      expectCurrent(tracker, model);
+    }
+    // The churn did change the counts (this test would pass vacuously otherwise).
+    expect(tracker.counts().atRiskVolumes['single-replica']).toBeGreaterThan(0);
+  });
+
+  it('does the same work however the writes arrive: upserts one by one, then a relist of equal copies marks nothing', () => {
+    const { model, tracker, sink } = tracked();
+    sink.setLonghornInstalled(true);
+    const records = goldenRecords();
+    for (const [kind, list] of Object.entries(records)) for (const record of list as never[]) sink.upsert(kind as never, record);
+    expectCurrent(tracker, model);
+    for (const [kind, list] of Object.entries(records)) sink.replaceAll(kind as never, list as never);
+    expect(tracker.pending).toBe(0);
+  });
+
+  it('counts blocked nodes only for checks in enforce mode', () => {
+    const modes = { 'node-local-volume': 'warn', 'last-replica-on-node': 'off' } as const;
+    const { model, tracker, sink } = tracked(modes);
+    sink.setLonghornInstalled(true);
+    for (const [kind, list] of Object.entries(goldenRecords())) sink.replaceAll(kind as never, list as never);
+    expectCurrent(tracker, model, modes);
+    const counts = tracker.counts();
+    expect(counts.nodesBlocked['node-local-volume']).toBe(0);
+    expect(counts.nodesBlocked['last-replica-on-node']).toBe(0);
+    // The risk itself is still counted.
+    expect(counts.atRiskVolumes['node-local-volume']).toBe(2);
+  });
+
+  it('drops Longhorn counts when Longhorn goes away and brings them back', () => {
+    const { model, tracker, sink } = tracked();
+    sink.setLonghornInstalled(true);
+    for (const [kind, list] of Object.entries(goldenRecords())) sink.replaceAll(kind as never, list as never);
+    expectCurrent(tracker, model);
+    sink.setLonghornInstalled(false);
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes['last-replica-on-node']).toBe(0);
+    sink.setLonghornInstalled(true);
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes['last-replica-on-node']).toBe(2);
+  });
+
+  it('gives at most the limit of namespaces their own orphan series and sums the rest, exactly', () => {
+    const { model, tracker, sink } = tracked({}, 2);
+    const orphan = (ns: string, i: number) => pvc({ namespace: ns, name: `data-${i}`, labels: { 'app.kubernetes.io/instance': 'gone' } });
+    for (const ns of ['a', 'b', 'c', 'd']) for (let i = 0; i < (ns === 'a' ? 1 : 2); i++) sink.upsert('persistentVolumeClaim', orphan(ns, i));
+    expect(tracker.flush()).toBe(true);
+    const counts = tracker.counts().orphanPvcs;
+    expect(counts.size).toBe(3);
+    const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
+    expect(total).toBe(7);
+    expect(reference(model).atRiskVolumes['orphan-pvc']).toBe(7);
+    expect(counts.has(OTHER_NAMESPACES)).toBe(true);
+    // Freeing a slot: the namespace's orphans go, and the sum stays exact.
+    sink.remove('persistentVolumeClaim', 'a/data-0');
+    expect(tracker.flush()).toBe(true);
+    const after = tracker.counts().orphanPvcs;
+    expect([...after.values()].reduce((sum, n) => sum + n, 0)).toBe(6);
+    expect(after.has('a')).toBe(false);
+    // A release StatefulSet claiming the PVCs makes them its own: no orphan left in b.
+    sink.upsert('statefulSet', statefulSet({ namespace: 'b', name: 'data', replicas: 2, claimTemplates: ['data'], helmReleaseName: 'gone', helmReleaseNamespace: 'b' }));
+    expect(tracker.flush()).toBe(true);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(reference(model).atRiskVolumes['orphan-pvc']);
+  });
+
+  it('re-evaluates everything on a sweep without changing correct counts', () => {
+    const { model, tracker, sink } = tracked();
+    sink.setLonghornInstalled(true);
+    for (const [kind, list] of Object.entries(goldenRecords())) sink.replaceAll(kind as never, list as never);
+    expectCurrent(tracker, model);
+    const before = tracker.counts();
+    tracker.markAll();
+    expect(tracker.pending).toBeGreaterThan(0);
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes).toEqual(before.atRiskVolumes);
+  });
+
+  it('flushes in bounded slices and reports what is left', () => {
+    const { model, tracker, sink } = tracked();
+    sink.setLonghornInstalled(true);
+    syntheticCluster(sink, SMALL_CLUSTER);
+    expect(tracker.pending).toBeGreaterThan(10);
+    let slices = 0;
+    while (!tracker.flush(0)) slices++;
+    expect(slices).toBeGreaterThan(10);
+    expectCurrent(tracker, model);
+  });
+});
