@@ -54,7 +54,9 @@ have_stamp="$(docker image inspect --format '{{ index .Config.Labels "volume-gua
 if [ "$have_stamp" != "$base_stamp" ]; then
   if [ ! -f "$dir/rootfs/.complete" ]; then
     # The Debian mirror apt already uses here.
-    mirror="$(grep -rhoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -v security | head -1)"
+    # (Comment lines are skipped: deb822 sources often name a snapshot mirror there that is not reachable.)
+    mirror="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+      | grep -v '^[[:space:]]*#' | grep -oE 'https?://[^ ]+/debian/?' | grep -v security | head -1 || true)"
     [ -n "$mirror" ] || die "no Debian mirror found in the apt sources"
     say "debootstrap bookworm (minbase) from the apt mirror…"
     rm -rf "$dir/rootfs.tmp"

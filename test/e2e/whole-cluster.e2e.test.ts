@@ -129,6 +129,23 @@ describe.skipIf(!whole)('the whole test cluster', () => {
     }
     // Each of those connects met the host's reject rule for traffic forwarded from the pod bridge.
     expect((await rejected()) - rejectedBefore).toBeGreaterThanOrEqual(targets.length);
+    // The one exception, a stand-in for kube-proxy confined to the bridge: the `kubernetes` Service's ClusterIP on
+    // port 443 is translated to the API server on 127.0.0.1 (delivered locally, nothing routed). Its other ports
+    // stay refused, and from the bridge nothing else on loopback is reachable (only translated traffic is let in).
+    const apiIp = (await must(kubectl(['get', 'svc', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}']), 'kubernetes clusterIP')).stdout;
+    expect(apiIp).toBe(w.apiServiceIp);
+    const env = await must(kubectl(['exec', '-n', NS, 'netcheck', '--', 'sh', '-c', 'echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT']), 'pod env');
+    expect(env.stdout.trim()).toBe(`${apiIp}:443`);
+    const api = await kubectl(['exec', '-n', NS, 'netcheck', '--', 'sh', '-c', `nc -w 5 ${apiIp} 443 </dev/null; echo "rc=$?"`], { timeoutMs: 30_000 });
+    expect(`${api.stdout}${api.stderr}`).toMatch(/rc=0/);
+    const other = await kubectl(['exec', '-n', NS, 'netcheck', '--', 'sh', '-c', `nc -w 5 ${apiIp} 80 </dev/null; echo "rc=$?"`], { timeoutMs: 30_000 });
+    expect(`${other.stdout}${other.stderr}`).toMatch(/rc=1/);
+    expect((await run('iptables', ['-w', '-t', 'nat', '-S', plan!.apiNatChain])).stdout).toContain(
+      `-A ${plan!.apiNatChain} -d ${apiIp}/32 -i ${w.bridge} -p tcp -m tcp --dport 443 -j DNAT --to-destination 127.0.0.1:${new URL(cluster.server).port}`,
+    );
+    expect((await run('iptables', ['-w', '-S', plan!.loopbackChain])).stdout).toContain(`-A ${plan!.loopbackChain} -d 127.0.0.0/8 -i ${w.bridge} -m conntrack ! --ctstate DNAT -j DROP`);
+    // From the host the ClusterIP stays unreachable (the translation applies to traffic from the bridge only).
+    expect((await hostConnect(apiIp, 443)).outcome).toBe('EHOSTUNREACH');
     // The pod does reach its own node (the gateway address is local to this machine).
     const local = await kubectl(['exec', '-n', NS, 'netcheck', '--', 'ping', '-c', '1', '-W', '2', w.gateway], { timeoutMs: 30_000 });
     expect(local.code, local.stderr).toBe(0);

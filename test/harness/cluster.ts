@@ -67,6 +67,8 @@ export interface WholeClusterInfo {
   /** Fake nodes managed by KWOK (annotation kwok.x-k8s.io/node=fake). */
   fakeNodes: string[];
   serviceCidr: string;
+  /** The `kubernetes` Service's ClusterIP: pods reach the API server there (port 443, DNAT from the pod bridge only). */
+  apiServiceIp: string;
   podCidr: string;
   /** The real node's pod bridge, its gateway (the node's InternalIP) and subnet. */
   bridge: string;

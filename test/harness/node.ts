@@ -87,6 +87,8 @@ export function wholeRequested(): boolean {
 export interface NetPlan {
   slot: number;
   serviceCidr: string;
+  /** The `kubernetes` Service's ClusterIP (the first address of the service CIDR): pods reach the API server there. */
+  apiServiceIp: string;
   podCidr: string;
   nodeSubnet: string;
   gateway: string;
@@ -96,6 +98,10 @@ export interface NetPlan {
   sink: string;
   table: number;
   chain: string;
+  /** nat chain: the one-service stand-in for kube-proxy (the `kubernetes` ClusterIP:443 from the bridge only). */
+  apiNatChain: string;
+  /** filter chain in INPUT: from the bridge, loopback addresses only when the stand-in translated them. */
+  loopbackChain: string;
   cgroupRoot: string;
   ports: { kubelet: number; kubeletHealthz: number; kcm: number; scheduler: number };
   nodeName: string;
@@ -107,6 +113,7 @@ export function planFor(slot: number): NetPlan {
   return {
     slot,
     serviceCidr: `10.${svc}.0.0/16`,
+    apiServiceIp: `10.${svc}.0.1`,
     podCidr: `10.${pod}.0.0/16`,
     nodeSubnet: `10.${pod}.0.0/24`,
     gateway: `10.${pod}.0.1`,
@@ -115,6 +122,8 @@ export function planFor(slot: number): NetPlan {
     sink: `vgsink${slot}`,
     table: 7100 + slot,
     chain: `VG-POD-${slot}`,
+    apiNatChain: `VG-API-${slot}`,
+    loopbackChain: `VG-LO-${slot}`,
     cgroupRoot: `/vg-harness-${slot}`,
     ports: { kubelet: 17250 + slot * 4, kubeletHealthz: 17251 + slot * 4, kcm: 17252 + slot * 4, scheduler: 17253 + slot * 4 },
     nodeName: 'vg-node',
@@ -208,6 +217,47 @@ export async function setupNetwork(plan: NetPlan, log: Log): Promise<void> {
   log(`cluster: network slot ${plan.slot}: services ${plan.serviceCidr}, pods ${plan.podCidr} unreachable; bridge ${plan.bridge} ${plan.gateway}`);
 }
 
+/**
+ * Pods reach the API server the way they do in a real cluster: at the `kubernetes` Service's ClusterIP, port 443
+ * (KUBERNETES_SERVICE_HOST/PORT, set by the kubelet). The API server listens on 127.0.0.1 only, so a DNAT rule for
+ * exactly that address and port, for traffic entering from this checkout's pod bridge, maps it to 127.0.0.1:<api
+ * port> (a one-service stand-in for kube-proxy). Reaching a loopback address from the bridge needs route_localnet
+ * on the bridge (that interface only); an INPUT rule drops anything from the bridge to 127.0.0.0/8 that this DNAT
+ * did not produce, so no other loopback service (etcd, the kubelet's healthz, ...) becomes reachable from pods.
+ * Every other ClusterIP (and this one from the host, or on another port) stays unreachable. Nothing is routed off
+ * the machine: the translated traffic is delivered locally. Idempotent; after the API server (its port) is known.
+ */
+export async function setupApiServiceNat(plan: NetPlan, apiPort: number, log: Log): Promise<void> {
+  if (!(await ok('iptables', ['-w', '-n', '-L', plan.loopbackChain]))) {
+    await sh(log, 'iptables', ['-w', '-N', plan.loopbackChain], 'iptables loopback chain');
+  }
+  await sh(log, 'iptables', ['-w', '-F', plan.loopbackChain], 'iptables loopback flush');
+  await sh(
+    log,
+    'iptables',
+    ['-w', '-A', plan.loopbackChain, '-i', plan.bridge, '-d', '127.0.0.0/8', '-m', 'conntrack', '!', '--ctstate', 'DNAT', '-j', 'DROP'],
+    'iptables loopback guard',
+  );
+  if (!(await ok('iptables', ['-w', '-C', 'INPUT', '-j', plan.loopbackChain]))) {
+    await sh(log, 'iptables', ['-w', '-I', 'INPUT', '1', '-j', plan.loopbackChain], 'iptables loopback jump');
+  }
+  if (!(await ok('iptables', ['-w', '-t', 'nat', '-n', '-L', plan.apiNatChain]))) {
+    await sh(log, 'iptables', ['-w', '-t', 'nat', '-N', plan.apiNatChain], 'iptables nat chain');
+  }
+  await sh(log, 'iptables', ['-w', '-t', 'nat', '-F', plan.apiNatChain], 'iptables nat flush');
+  await sh(
+    log,
+    'iptables',
+    ['-w', '-t', 'nat', '-A', plan.apiNatChain, '-i', plan.bridge, '-d', `${plan.apiServiceIp}/32`, '-p', 'tcp', '--dport', '443', '-j', 'DNAT', '--to-destination', `127.0.0.1:${apiPort}`],
+    'iptables DNAT for the kubernetes Service',
+  );
+  if (!(await ok('iptables', ['-w', '-t', 'nat', '-C', 'PREROUTING', '-j', plan.apiNatChain]))) {
+    await sh(log, 'iptables', ['-w', '-t', 'nat', '-I', 'PREROUTING', '1', '-j', plan.apiNatChain], 'iptables nat jump');
+  }
+  await writeFile(`/proc/sys/net/ipv4/conf/${plan.bridge}/route_localnet`, '1\n');
+  log(`cluster: pods reach the API server at ${plan.apiServiceIp}:443 (DNAT to 127.0.0.1:${apiPort}, from ${plan.bridge} only)`);
+}
+
 /** Undoes setupNetwork (after every pod and container is gone). */
 export async function teardownNetwork(plan: NetPlan, log: Log): Promise<void> {
   await run('ip', ['link', 'del', plan.bridge]);
@@ -219,6 +269,16 @@ export async function teardownNetwork(plan: NetPlan, log: Log): Promise<void> {
   }
   await run('iptables', ['-w', '-F', plan.chain]);
   await run('iptables', ['-w', '-X', plan.chain]);
+  while (await ok('iptables', ['-w', '-t', 'nat', '-D', 'PREROUTING', '-j', plan.apiNatChain])) {
+    /* every copy */
+  }
+  await run('iptables', ['-w', '-t', 'nat', '-F', plan.apiNatChain]);
+  await run('iptables', ['-w', '-t', 'nat', '-X', plan.apiNatChain]);
+  while (await ok('iptables', ['-w', '-D', 'INPUT', '-j', plan.loopbackChain])) {
+    /* every copy */
+  }
+  await run('iptables', ['-w', '-F', plan.loopbackChain]);
+  await run('iptables', ['-w', '-X', plan.loopbackChain]);
   for (const cidr of [plan.serviceCidr, plan.podCidr]) await run('ip', ['route', 'del', 'unreachable', cidr]);
   log(`cluster: network slot ${plan.slot} removed (bridge, sink, routes, rule, iptables chain)`);
 }
@@ -608,6 +668,8 @@ export const FAKE_NODE_TOLERATION = { key: FAKE_NODE_ANNOTATION, operator: 'Equa
 function apiServerArgs(plan: NetPlan): string[] {
   return [
     '--controllers',
+    // The serving certificate names the `kubernetes` ClusterIP, which in-cluster clients dial and verify.
+    `--serving-ips=${plan.apiServiceIp}`,
     '--',
     `--service-cluster-ip-range=${plan.serviceCidr}`,
     '--enable-aggregator-routing=true',
@@ -620,6 +682,7 @@ function wholeInfo(plan: NetPlan, node: boolean, fakeNodes: string[]): WholeClus
     nodeName: node ? plan.nodeName : '',
     fakeNodes,
     serviceCidr: plan.serviceCidr,
+    apiServiceIp: plan.apiServiceIp,
     podCidr: plan.podCidr,
     bridge: plan.bridge,
     gateway: plan.gateway,
@@ -652,6 +715,7 @@ export async function ensureWholeCluster(opts: WholeOptions = {}): Promise<Clust
   // 2. Control plane.
   const cluster = await ensureCluster({ log, build: false, crds: false, apiServerArgs: apiServerArgs(plan) });
   await applyCrds({ log });
+  await setupApiServiceNat(plan, Number(new URL(cluster.server).port), log);
   startComponent(kcm(plan), log);
   startComponent(scheduler(plan), log);
   // 3. The real node.

@@ -43,6 +43,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -87,6 +88,7 @@ func run() int {
 	etcdPort := fs.Int("etcd-port", 0, "etcd client port on 127.0.0.1 (0 = the one saved in the state dir, else a free one)")
 	etcdFsync := fs.Bool("etcd-fsync", false, "let etcd fsync (off by default: faster, and safe against process kills; only a machine crash can lose writes)")
 	readyTimeout := fs.Duration("ready-timeout", 3*time.Minute, "give up when /readyz is not OK after this long")
+	servingIPs := fs.String("serving-ips", "", "comma-separated extra IP addresses for the serving certificate (whole cluster: the kubernetes Service's ClusterIP, which pods dial); the certificate is reissued when one is missing")
 	controllers := fs.Bool("controllers", false, "kube-controller-manager runs beside this server (whole test cluster): keep the ServiceAccount and StorageObjectInUseProtection admission plugins on")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: apiserver --state-dir DIR [--port N] [--etcd-port N] [--etcd-fsync] [--controllers] [-- extra kube-apiserver flags]")
@@ -118,7 +120,19 @@ func run() int {
 		logf("ports: %v", err)
 		return 1
 	}
-	creds, err := ensureCredentials(dir)
+	var extraIPs []net.IP
+	for _, a := range strings.Split(*servingIPs, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		ip := net.ParseIP(a)
+		if ip == nil {
+			logf("--serving-ips: %q is not an IP address", a)
+			return 2
+		}
+		extraIPs = append(extraIPs, ip)
+	}
+	creds, err := ensureCredentials(dir, extraIPs)
 	if err != nil {
 		logf("credentials: %v", err)
 		return 1
@@ -310,7 +324,7 @@ type credentials struct {
 }
 
 // ensureCredentials creates CA, serving cert, SA key pair and token file once.
-func ensureCredentials(dir string) (credentials, error) {
+func ensureCredentials(dir string, extraIPs []net.IP) (credentials, error) {
 	var c credentials
 	pki := filepath.Join(dir, "pki")
 	caCrt, caKey := filepath.Join(pki, "ca.crt"), filepath.Join(pki, "ca.key")
@@ -347,7 +361,7 @@ func ensureCredentials(dir string) (credentials, error) {
 	}
 	c.caPEM = caPEM
 	srvCrt, srvKey := filepath.Join(pki, "serving.crt"), filepath.Join(pki, "serving.key")
-	if !exists(srvCrt) || !exists(srvKey) {
+	if !exists(srvCrt) || !exists(srvKey) || !certHasIPs(srvCrt, extraIPs) {
 		ca, caPriv, err := loadCA(caCrt, caKey)
 		if err != nil {
 			return c, err
@@ -363,7 +377,7 @@ func ensureCredentials(dir string) (credentials, error) {
 			NotAfter:     time.Now().AddDate(10, 0, 0),
 			KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
+			IPAddresses:  append([]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")}, extraIPs...),
 			DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
 				"kubernetes.default.svc.cluster.local"},
 		}
@@ -522,4 +536,33 @@ func randomToken() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// certHasIPs reports whether the PEM certificate in file lists every one of ips as an IP SAN.
+func certHasIPs(file string, ips []net.IP) bool {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return false
+	}
+	crt, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return false
+	}
+	for _, want := range ips {
+		found := false
+		for _, have := range crt.IPAddresses {
+			if have.Equal(want) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
