@@ -129,7 +129,16 @@ export class ManifestPool {
         if (!pending.settled) pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
       });
     }
-    slot.worker.postMessage({ id: pending.id, job: pending.job });
+    try {
+      slot.worker.postMessage({ id: pending.id, job: pending.job });
+    } catch (error) {
+      // Structured cloning refuses what it cannot copy (an object nested thousands of levels deep overflows its
+      // stack): the record is unreadable, the worker untouched and free for the next one.
+      slot.current = undefined;
+      const why = error instanceof RangeError ? 'it is nested too deeply' : 'it cannot be copied to a reader';
+      this.#settle(pending, { ok: false, failure: 'decode', reason: `release record not readable: ${why}` });
+      this.#next(slot);
+    }
   }
 
   #next(slot: Slot): void {

@@ -20,7 +20,7 @@ describe('benchmark smoke run', () => {
       warmupSeconds: 0.1,
       inProcess: { maxIterations: 40, budgetMs: 20 },
       caseFilter: ['cordon-deny', 'eviction-allow', 'helm-install-deny-100k'],
-      pressure: { cordonRate: 20, cordonConnections: 1, durationSeconds: 0.5 },
+      pressure: { cordonRate: 20, cordonConnections: 1, durationSeconds: 3 }, // past the 2 s manifest deadline: each Helm stream completes a request
     };
     const report = await runBench(options);
     expect(report.errors).toEqual({});

@@ -28,6 +28,19 @@ afterAll(async () => {
 });
 
 describe('ManifestPool', () => {
+  it('answers a record nested too deeply to hand to a worker as unreadable, and keeps the worker for the next', async () => {
+    const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 4 });
+    pools.push(pool);
+    let deep: unknown = 1;
+    for (let level = 0; level < 200_000; level++) deep = [deep];
+    const secret = { ...(secretFor(devlakeManifest()) as Record<string, unknown>), apiVersion: deep };
+    const refused = await pool.read({ object: secret, namespace: NS });
+    expect(refused).toMatchObject({ ok: false, failure: 'decode' });
+    if (!refused.ok) expect(refused.reason).toMatch(/^release record not readable: /);
+    const next = await pool.read({ object: secretFor(devlakeManifest()), namespace: NS });
+    expect(next.ok).toBe(true);
+  });
+
   it('reads a record in a worker as the calling thread would', async () => {
     const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 4 });
     pools.push(pool);
