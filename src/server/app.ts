@@ -3,6 +3,7 @@
 
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import { TLSSocket } from 'node:tls';
 import { LogController, fastify as Fastify } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -23,6 +24,21 @@ const UNKNOWN_TARGET_LABEL = 'unknown';
 
 export type AdmissionApp = FastifyInstance<HttpServer | HttpsServer>;
 export type OpsApp = FastifyInstance<HttpServer>;
+
+/** Subject CN and DNS SANs of the caller's TLS client certificate; [] without one. */
+export function peerNames(socket: unknown): string[] {
+  if (!(socket instanceof TLSSocket)) return [];
+  const peer = socket.getPeerCertificate();
+  if (!peer || Object.keys(peer).length === 0) return [];
+  const names: string[] = [];
+  const cn = peer.subject?.CN;
+  if (typeof cn === 'string') names.push(cn);
+  else if (Array.isArray(cn)) names.push(...(cn as string[]));
+  for (const entry of (peer.subjectaltname ?? '').split(', ')) {
+    if (entry.startsWith('DNS:')) names.push(entry.slice(4));
+  }
+  return names;
+}
 
 export interface AdmissionAppOptions {
   readonly config: Config;
@@ -112,6 +128,18 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     : (Fastify(common) as unknown as AdmissionApp);
 
   app.decorateRequest('admissionTrace', null);
+
+  // With a client CA the handshake already refused callers without a certificate of that CA; with names
+  // configured, a certificate of that CA issued to anyone else (a node, a user) is refused here too.
+  const clientNames = config.admission.tls.clientNames;
+  if (options.https && config.admission.tls.clientCaFile !== '' && clientNames.length > 0) {
+    app.addHook('onRequest', (request, reply, done) => {
+      const names = peerNames(request.raw.socket);
+      if (names.some((name) => clientNames.includes(name))) return done();
+      request.log.warn({ clientNames: names.slice(0, 5) }, 'admission caller refused: client certificate name not allowed');
+      reply.header('connection', 'close').code(403).send({ error: 'client certificate not allowed' });
+    });
+  }
 
   // Bodies are read as raw bytes whatever their Content-Type, with the size limit enforced while streaming.
   app.removeAllContentTypeParsers();

@@ -13,7 +13,8 @@ import { buildAdmissionApp, buildOpsApp } from './app.ts';
 import { createClusterDependencies } from './cluster-dependencies.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServerMetrics } from './metrics.ts';
-import { CertificateReloader, TLS_MIN_VERSION, loadServingPair } from './tls.ts';
+import { overrideWriterWarnings } from '../admission/overrides.ts';
+import { CertificateReloader, TLS_MIN_VERSION, clientAuthServerOptions, loadServingPair } from './tls.ts';
 import type { ServingPair, TlsFiles } from './tls.ts';
 
 // Connection timing, chosen for the API server as the only client:
@@ -87,6 +88,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     certFile: config.admission.tls.certFile,
     keyFile: config.admission.tls.keyFile,
     caFile: config.admission.tls.caFile,
+    clientCaFile: config.admission.tls.clientCaFile,
   };
   const pair: ServingPair = await loadServingPair(files);
   const metrics = options.metrics ?? createMetrics();
@@ -106,6 +108,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       cert: pair.certPem,
       key: pair.keyPem,
       minVersion: TLS_MIN_VERSION,
+      ...clientAuthServerOptions(pair),
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
     },
@@ -149,6 +152,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     },
     'volume-guard serving',
   );
+  for (const warning of overrideWriterWarnings(config.overrides)) log.warn({ overrides: config.overrides }, warning);
+  if (config.admission.tls.clientCaFile === '') {
+    log.warn('admission.tls.clientCaFile is not set: any caller that reaches the admission port can send reviews (see Security in the README)');
+  } else {
+    log.info({ clientCa: pair.clientCaSubjects, clientNames: config.admission.tls.clientNames }, 'admission callers must present a client certificate');
+  }
 
   let stopping: Promise<void> | undefined;
   async function shutdown(reason: string): Promise<void> {

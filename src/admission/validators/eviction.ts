@@ -5,7 +5,7 @@ import { collectNodeLocalVolume } from '../../checks/node-local-volume.ts';
 import type { Config } from '../../config.ts';
 import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { SKIP_EVICTIONS_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { allowed, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 
@@ -28,12 +28,16 @@ export function podEvictionValidator(_config: Config): Validator {
       const overrides: OverrideSource[] = [];
       const warnings: string[] = [];
       const node = pod?.nodeName ?? '';
-      // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace.
+      // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace, with its
+      // own key there: a namespace's volume-guard.io/skip is for Helm releases and never waives evictions.
       const nodeRecord = node ? snapshot.node(node) : undefined;
-      const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations);
+      const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations, undefined, { now: context.now });
       if (nodeSkip) overrides.push(nodeSkip);
       const namespaceRecord = snapshot.namespace(request.namespace);
-      const namespaceSkip = skipFrom(`namespace ${request.namespace}`, namespaceRecord?.annotations);
+      const namespaceSkip = skipFrom(`namespace ${request.namespace} (${SKIP_EVICTIONS_KEY})`, namespaceRecord?.annotations, undefined, {
+        key: SKIP_EVICTIONS_KEY,
+        now: context.now,
+      });
       if (namespaceSkip) overrides.push(namespaceSkip);
       warnings.push(...unknownWarnings(`node ${node}`, nodeRecord?.annotations));
 

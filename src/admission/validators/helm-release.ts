@@ -10,7 +10,7 @@ import { decodeReleaseSecret, readReleaseSecretLabels, releaseOperation, Release
 import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
 import { MAX_LISTED_PER_CHECK, truncate } from '../messages.ts';
 import { metaOf } from '../objects.ts';
-import { mayWriteOverrides, REUSE_KEY, skipFrom, SKIP_KEY, type OverrideSource } from '../overrides.ts';
+import { REUSE_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
@@ -56,7 +56,7 @@ export function helmReleaseValidator(_config: Config): Validator {
       const labelSkip = skipFrom('release label', labels, request.userInfo);
       if (labelSkip) overrides.push(labelSkip);
       const namespaceAnnotations = context.snapshot.namespace(request.namespace)?.annotations;
-      const namespaceSkip = skipFrom(`namespace ${request.namespace}`, namespaceAnnotations);
+      const namespaceSkip = skipFrom(`namespace ${request.namespace}`, namespaceAnnotations, undefined, { now: context.now });
       if (namespaceSkip) overrides.push(namespaceSkip);
       warnings.push(...unknownWarnings(`namespace ${request.namespace}`, namespaceAnnotations));
 
@@ -107,7 +107,7 @@ function unreadable(
   warnings: string[],
 ): Decision {
   const honored = overrides.find(
-    (source) => source.checks.includes('orphan-pvc') && (!source.writer || mayWriteOverrides(source.writer, context.config.overrides)),
+    (source) => source.checks.includes('orphan-pvc') && whyNotHonored(source, context.config.overrides) === undefined,
   );
   if (context.config.checks['orphan-pvc'].mode !== 'enforce' || honored) {
     return allowed([...warnings, truncate(`volume-guard: Helm release Secret ${secretName} not checked: ${reason}`)]);
