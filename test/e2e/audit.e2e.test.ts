@@ -172,7 +172,7 @@ describe('volume-guard audit against the real API server', () => {
     await createBoundLocalVolume({ pv: 'audit-pv-db', node: LOCAL_NODE, namespace: NS, claim: 'audit-data-db-0' });
     await createPod({ name: 'audit-db-0', namespace: NS, node: LOCAL_NODE, claims: ['audit-data-db-0'] });
     await must(
-      kubectl(['annotate', 'node', LOCAL_NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=audit e2e: disk swap']),
+      kubectl(['annotate', 'node', LOCAL_NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=audit e2e: disk swap', 'volume-guard.io/skip-by=admin']),
       'annotate node',
     );
     // Seed 001: a detached single-replica volume. Seed 002: a replica whose disk was reformatted away.
@@ -223,6 +223,7 @@ describe('volume-guard audit against the real API server', () => {
         key: 'volume-guard.io/skip',
         value: 'node-local-volume',
         reason: 'audit e2e: disk swap',
+        writer: 'admin',
       }),
     );
     // Every finding counted once in the summary.
@@ -239,7 +240,7 @@ describe('volume-guard audit against the real API server', () => {
     expect(result.stdout).toMatch(/^single-replica: \d+ Longhorn volumes? ha(s|ve) a single replica \(blocks: upgrade\)$/m);
     expect(result.stdout).toContain('Volume longhorn-system/audit-vol-single');
     expect(result.stdout).toContain('Lingering overrides:');
-    expect(result.stdout).toContain(`Node ${LOCAL_NODE}: annotation volume-guard.io/skip=node-local-volume (reason: audit e2e: disk swap)`);
+    expect(result.stdout).toContain(`Node ${LOCAL_NODE}: annotation volume-guard.io/skip=node-local-volume (reason: audit e2e: disk swap; by admin)`);
     expect(result.stderr).toBe('');
   });
 

@@ -388,6 +388,8 @@ describe("the chart's webhooks are the validators' declarations", () => {
   it('failurePolicy, timeout and excluded namespaces come from values', async () => {
     const [first] = declarations();
     const objects = await template([
+      '--kube-version',
+      '1.30.0',
       '--set',
       'webhook.failurePolicy=Ignore',
       '--set',
@@ -398,7 +400,8 @@ describe("the chart's webhooks are the validators' declarations", () => {
       'webhook.excludeNamespaces=["tenant-infra"]',
     ]);
     for (const webhook of one(objects, 'ValidatingWebhookConfiguration').webhooks) {
-      expect(webhook.failurePolicy).toBe(webhook.name === first!.name ? 'Fail' : 'Ignore');
+      // The overrides webhook is never Ignore where matchConditions narrow it (README, Security).
+      expect(webhook.failurePolicy).toBe(webhook.name === first!.name || webhook.name === 'overrides.volume-guard.io' ? 'Fail' : 'Ignore');
       expect(webhook.timeoutSeconds).toBe(12);
       const exclusion = webhook.namespaceSelector?.matchExpressions?.find((expression: any) => expression.key === 'kubernetes.io/metadata.name');
       if (exclusion) expect(exclusion.values).toEqual([...EXCLUDED_BY_DEFAULT, NAMESPACE, 'tenant-infra']);
@@ -406,10 +409,10 @@ describe("the chart's webhooks are the validators' declarations", () => {
   });
 });
 
-describe('helm template, generated TLS (tls.certManager.enabled=false)', () => {
+describe('helm template --dry-run=server (lookup sees the cluster), generated TLS (tls.certManager.enabled=false)', () => {
   let objects: K8sObject[];
   beforeAll(async () => {
-    objects = await template(['--set', 'tls.certManager.enabled=false']);
+    objects = await template(['--dry-run=server', '--set', 'tls.certManager.enabled=false']);
   });
 
   it('renders a Secret with a CA and a serving certificate for the Service names, and no cert-manager objects', () => {
@@ -440,7 +443,7 @@ describe('helm template, generated TLS (tls.certManager.enabled=false)', () => {
 describe('server-side dry-run against the real API server', () => {
   it.each([
     ['cert-manager TLS', []],
-    ['generated TLS', ['--set', 'tls.certManager.enabled=false']],
+    ['generated TLS', ['--dry-run=server', '--set', 'tls.certManager.enabled=false']],
     ['a ServiceMonitor and a priority class', ['--set', 'serviceMonitor.enabled=true', '--set', 'priorityClassName=system-cluster-critical']],
   ])('accepts every object rendered with %s', async (label, args) => {
     const objects = await template(args);
