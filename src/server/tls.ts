@@ -164,15 +164,20 @@ function clientCaCertificates(pem: string, file: string): X509Certificate[] {
 
 /** The options every secure context gets: the pair, TLS >= 1.2, and the client CA when callers must present one. */
 export function secureContextOptions(pair: Pick<ServingPair, 'certPem' | 'keyPem' | 'clientCaPem'>): SecureContextOptions {
-  return { cert: pair.certPem, key: pair.keyPem, minVersion: TLS_MIN_VERSION, ...(pair.clientCaPem ? { ca: pair.clientCaPem } : {}) };
+  // One entry per certificate: a concatenated bundle as one string is not taken whole by setSecureContext.
+  return { cert: pair.certPem, key: pair.keyPem, minVersion: TLS_MIN_VERSION, ...(pair.clientCaPem ? { ca: pemBlocks(pair.clientCaPem) } : {}) };
+}
+
+function pemBlocks(pem: string): string[] {
+  return pem.match(PEM_CERTIFICATE) ?? [];
 }
 
 /**
  * The server options for client authentication: the handshake fails unless the caller presents a certificate
  * that chains to the client CA. Set once at startup; the CA itself lives in the (hot-swapped) secure context.
  */
-export function clientAuthServerOptions(pair: Pick<ServingPair, 'clientCaPem'>): { requestCert: boolean; rejectUnauthorized: boolean; ca?: string } {
-  return pair.clientCaPem ? { requestCert: true, rejectUnauthorized: true, ca: pair.clientCaPem } : { requestCert: false, rejectUnauthorized: false };
+export function clientAuthServerOptions(pair: Pick<ServingPair, 'clientCaPem'>): { requestCert: boolean; rejectUnauthorized: boolean; ca?: string[] } {
+  return pair.clientCaPem ? { requestCert: true, rejectUnauthorized: true, ca: pemBlocks(pair.clientCaPem) } : { requestCert: false, rejectUnauthorized: false };
 }
 
 /** Read and validate the pair at startup; the error says which file is wrong and what to do. */
