@@ -26,8 +26,9 @@ async function clientOf(ca: CertificateAuthority, commonName: string, usages: re
 }
 
 /** POST an AdmissionReview; resolves to the HTTP status, or to the TLS/socket error code when the handshake fails. */
-function post(port: number, client?: ClientPair): Promise<number | string> {
-  return new Promise(async (resolve) => {
+async function post(port: number, client?: ClientPair): Promise<number | string> {
+  const servingCa = (await testCa()).certPem;
+  return new Promise((resolve) => {
     const body = JSON.stringify(admissionReview());
     const request = httpsRequest(
       {
@@ -35,7 +36,7 @@ function post(port: number, client?: ClientPair): Promise<number | string> {
         port,
         method: 'POST',
         path: '/validate/allow-all',
-        ca: (await testCa()).certPem,
+        ca: servingCa,
         servername: 'localhost',
         agent: false,
         ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
