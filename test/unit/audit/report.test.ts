@@ -198,7 +198,7 @@ describe('audit report: --release', () => {
     expect(devlake.findings.map((f) => f.severity)).toEqual(['critical', 'critical']);
     expect(devlake.findings[0]!.operation).toBe('re-install of Helm release devlake/devlake');
     expect(devlake.findings[0]!.override).toBe(
-      'kubectl annotate pvc data-devlake-mysql-0 -n devlake volume-guard.io/reuse=true (only if its data is meant to be reused)',
+      'kubectl annotate pvc data-devlake-mysql-0 -n devlake volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> (only if its data is meant to be reused)',
     );
     expect(devlake.findings[0]!.overriddenBy).toBeUndefined();
     expect(devlake.findings[1]!.overriddenBy).toBe('annotation volume-guard.io/reuse on PersistentVolumeClaim devlake/data-devlake-mysql-1');
