@@ -3,7 +3,9 @@
 
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import type { X509Certificate } from 'node:crypto';
 import { TLSSocket } from 'node:tls';
+import { chainsTo } from './tls.ts';
 import { LogController, fastify as Fastify } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -24,6 +26,19 @@ const UNKNOWN_TARGET_LABEL = 'unknown';
 
 export type AdmissionApp = FastifyInstance<HttpServer | HttpsServer>;
 export type OpsApp = FastifyInstance<HttpServer>;
+
+/** The caller's certificate chain, leaf first ([] without a certificate). */
+function peerChain(socket: TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  let current = socket.getPeerX509Certificate();
+  while (current && chain.length < 10) {
+    chain.push(current);
+    const issuer: X509Certificate | undefined = current.issuerCertificate;
+    if (!issuer || issuer.fingerprint256 === current.fingerprint256) break;
+    current = issuer;
+  }
+  return chain;
+}
 
 /** Subject CN and DNS SANs of the caller's TLS client certificate; [] without one. */
 export function peerNames(socket: unknown): string[] {
@@ -55,6 +70,8 @@ export interface AdmissionAppOptions {
   readonly keepAliveTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   readonly clock?: () => number;
+  /** The client CA bundle in force (hot-reloaded); undefined: not checked per request. */
+  readonly clientCertificateAuthorities?: () => readonly X509Certificate[] | undefined;
 }
 
 /** What the request hooks learn about one admission request, for its log line and metrics. */
@@ -129,13 +146,22 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
 
   app.decorateRequest('admissionTrace', null);
 
-  // With a client CA the handshake already refused callers without a certificate of that CA; with names
-  // configured, a certificate of that CA issued to anyone else (a node, a user) is refused here too.
+  // With a client CA the handshake already refused callers without a certificate of that CA. Each request is
+  // checked again against the current bundle (a keep-alive connection outlives a rotated-out CA) and, with names
+  // configured, a certificate of that CA issued to anyone else (a node, a user) is refused too.
   const clientNames = config.admission.tls.clientNames;
-  if (options.https && config.admission.tls.clientCaFile !== '' && clientNames.length > 0) {
+  const clientCas = options.clientCertificateAuthorities;
+  if (options.https && config.admission.tls.clientCaFile !== '') {
     app.addHook('onRequest', (request, reply, done) => {
-      const names = peerNames(request.raw.socket);
-      if (names.some((name) => clientNames.includes(name))) return done();
+      const socket = request.raw.socket;
+      const cas = clientCas?.();
+      if (cas && !(socket instanceof TLSSocket && chainsTo(peerChain(socket), cas))) {
+        request.log.warn('admission caller refused: client certificate no longer issued by the client CA');
+        reply.header('connection', 'close').code(403).send({ error: 'client certificate not allowed' });
+        return;
+      }
+      const names = peerNames(socket);
+      if (clientNames.length === 0 || names.some((name) => clientNames.includes(name))) return done();
       request.log.warn({ clientNames: names.slice(0, 5) }, 'admission caller refused: client certificate name not allowed');
       reply.header('connection', 'close').code(403).send({ error: 'client certificate not allowed' });
     });

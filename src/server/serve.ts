@@ -113,6 +113,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
     },
     shuttingDown: () => shuttingDown,
+    // The reloader is created below; requests only arrive once it exists.
+    clientCertificateAuthorities: () => (reloaderRef ?? { current: pair }).current.clientCas,
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
   });
@@ -120,6 +122,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   httpsServer.headersTimeout = HEADERS_TIMEOUT_MS;
   const ops = buildOpsApp({ metrics, log, readiness });
 
+  // eslint-disable-next-line prefer-const -- assigned once, after the app that reads it is built
+  let reloaderRef: CertificateReloader | undefined;
   const reloader = new CertificateReloader({
     files,
     target: httpsServer,
@@ -130,6 +134,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.certificateDebounceMs === undefined ? {} : { debounceMs: options.certificateDebounceMs }),
   });
 
+  reloaderRef = reloader;
   try {
     await admission.listen({ port: config.admission.port, host: config.admission.host });
     await ops.listen({ port: config.ops.port, host: config.ops.host });

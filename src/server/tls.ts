@@ -40,6 +40,8 @@ export interface ServingPair {
   readonly clientCaPem?: string;
   /** Subjects of the client CA bundle's certificates, for the log. */
   readonly clientCaSubjects?: readonly string[];
+  /** The client CA bundle's certificates, to re-check connections opened under an earlier bundle. */
+  readonly clientCas?: readonly X509Certificate[];
 }
 
 export class TlsConfigError extends Error {
@@ -120,10 +122,10 @@ function validatePair(raw: RawPair, files: TlsFiles, now: number): ServingPair {
     }
   }
   let clientCaPem: string | undefined;
-  let clientCaSubjects: string[] | undefined;
+  let clientCas: X509Certificate[] | undefined;
   if (raw.clientCa) {
     clientCaPem = raw.clientCa.toString('utf8');
-    clientCaSubjects = clientCaCertificates(clientCaPem, files.clientCaFile ?? '').map((ca) => ca.subject.replace(/\n/g, ', '));
+    clientCas = clientCaCertificates(clientCaPem, files.clientCaFile ?? '');
   }
   const certPem = raw.ca ? `${raw.cert.toString('utf8').trimEnd()}\n${raw.ca.toString('utf8')}` : raw.cert.toString();
   const keyPem = raw.key.toString('utf8');
@@ -140,7 +142,9 @@ function validatePair(raw: RawPair, files: TlsFiles, now: number): ServingPair {
     subject: certificate.subject.replace(/\n/g, ', '),
     notAfter,
     contentHash: hashOf(raw),
-    ...(clientCaPem ? { clientCaPem, clientCaSubjects: clientCaSubjects ?? [] } : {}),
+    ...(clientCaPem && clientCas
+      ? { clientCaPem, clientCas, clientCaSubjects: clientCas.map((ca) => ca.subject.replace(/\n/g, ', ')) }
+      : {}),
   };
 }
 
@@ -170,6 +174,20 @@ export function secureContextOptions(pair: Pick<ServingPair, 'certPem' | 'keyPem
 
 function pemBlocks(pem: string): string[] {
   return pem.match(PEM_CERTIFICATE) ?? [];
+}
+
+/**
+ * Whether a TLS peer's chain (leaf first) ends in one of `cas`: the handshake checked it against the bundle of
+ * its time; a keep-alive connection outlives a bundle change, so each request is checked against the current one.
+ */
+export function chainsTo(chain: readonly X509Certificate[], cas: readonly X509Certificate[]): boolean {
+  return chain.some((certificate) =>
+    cas.some(
+      (ca) =>
+        certificate.fingerprint256 === ca.fingerprint256 ||
+        (certificate.checkIssued(ca) && certificate.verify(ca.publicKey)),
+    ),
+  );
 }
 
 /**

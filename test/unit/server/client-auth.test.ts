@@ -1,7 +1,7 @@
 // Client-certificate authentication of the admission port (admission.tls.clientCaFile / clientNames): the real
 // server from startServer, real TLS clients. Only a certificate of the configured CA completes the handshake; with
 // names configured, only those names get an answer; the CA bundle is hot-reloaded like the serving pair.
-import { request as httpsRequest } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ async function clientOf(ca: CertificateAuthority, commonName: string, usages: re
 }
 
 /** POST an AdmissionReview; resolves to the HTTP status, or to the TLS/socket error code when the handshake fails. */
-async function post(port: number, client?: ClientPair): Promise<number | string> {
+async function post(port: number, client?: ClientPair, agent?: Agent): Promise<number | string> {
   const servingCa = (await testCa()).certPem;
   return new Promise((resolve) => {
     const body = JSON.stringify(admissionReview());
@@ -38,7 +38,7 @@ async function post(port: number, client?: ClientPair): Promise<number | string>
         path: '/validate/allow-all',
         ca: servingCa,
         servername: 'localhost',
-        agent: false,
+        agent: agent ?? false,
         ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
         headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
       },
@@ -133,7 +133,26 @@ describe('admission client certificates', () => {
     expect(await post(port, bySecond)).toBe(200);
   });
 
-  it('refuses to start with a client CA file that holds no CA certificate', async () => {
+  it('refuses requests on a kept-alive connection once its certificate\'s CA left the bundle', async () => {
+    const first = await createCertificateAuthority({ commonName: 'first client CA' });
+    const second = await createCertificateAuthority({ commonName: 'second client CA' });
+    const dir = await tempDir();
+    const caFile = join(dir, 'client-ca.crt');
+    await writeFile(caFile, first.certPem);
+    const { port, server } = await start(caFile);
+    const byFirst = await clientOf(first, 'kube-apiserver');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: byFirst.certPem, key: byFirst.keyPem });
+    cleanups.push(async () => agent.destroy());
+    expect(await post(port, byFirst, agent)).toBe(200);
+    await writeFile(join(dir, 'next'), second.certPem);
+    await rename(join(dir, 'next'), caFile);
+    await server.reloader.check(); // the file watcher may have been first
+    expect(server.reloader.current.clientCaSubjects).toEqual(['CN=second client CA']);
+    // Same connection (handshake done under the first CA): refused now.
+    expect(await post(port, byFirst, agent)).toBe(403);
+  });
+
+    it('refuses to start with a client CA file that holds no CA certificate', async () => {
     const dir = await tempDir();
     const files = await writePlainPair(dir, await issue());
     const caFile = join(dir, 'client-ca.crt');
