@@ -444,6 +444,7 @@ describe('volume-guard audit against the real API server', () => {
                 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true',
                 'volume-guard.io/skip': '*',
                 'volume-guard.io/skip-reason': 'audit e2e: upgrade window',
+                'volume-guard.io/skip-by': 'admin',
               },
             },
             spec: { version: 'v1.5.0', logEnabled: false },
@@ -451,13 +452,13 @@ describe('volume-guard audit against the real API server', () => {
           {
             apiVersion: 'upgrade.cattle.io/v1',
             kind: 'Plan',
-            metadata: { name: 'audit-plan', namespace: UPGRADES_NS, annotations: { 'volume-guard.io/skip': '*' }, labels: { app: 'k3s', 'volume-guard.io/skip': 'single-replica' } },
+            metadata: { name: 'audit-plan', namespace: UPGRADES_NS, annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' }, labels: { app: 'k3s', 'volume-guard.io/skip': 'single-replica' } },
             spec: { version: 'v1.33.1+k3s1', concurrency: 1 },
           },
           {
             apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1',
             kind: 'KubeadmControlPlane',
-            metadata: { name: 'audit-kcp-1', namespace: UPGRADES_NS, labels: { 'volume-guard.io/skip': 'volume-health' } },
+            metadata: { name: 'audit-kcp-1', namespace: UPGRADES_NS, annotations: { 'volume-guard.io/skip-by': 'admin' }, labels: { 'volume-guard.io/skip': 'volume-health' } },
             spec: { version: 'v1.33.1', replicas: 3 },
           },
           {
@@ -469,7 +470,7 @@ describe('volume-guard audit against the real API server', () => {
           {
             apiVersion: 'cluster.x-k8s.io/v1beta1',
             kind: 'MachineDeployment',
-            metadata: { name: 'audit-md-1', namespace: UPGRADES_NS, annotations: { 'volume-guard.io/skip': '*' } },
+            metadata: { name: 'audit-md-1', namespace: UPGRADES_NS, annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' } },
             spec: { clusterName: 'audit', replicas: 1 },
           },
         );
@@ -496,6 +497,7 @@ describe('volume-guard audit against the real API server', () => {
               'harvesterhci.io/skipSingleReplicaDetachedVol': 'true',
               'volume-guard.io/skip': '*',
               'volume-guard.io/skip-reason': 'audit e2e: upgrade window',
+              'volume-guard.io/skip-by': 'admin',
             },
             labels: {},
             appliesTo: 'the creation of this Upgrade only (already past)',
@@ -505,7 +507,7 @@ describe('volume-guard audit against the real API server', () => {
             kind: 'Plan',
             namespace: UPGRADES_NS,
             name: 'audit-plan',
-            annotations: { 'volume-guard.io/skip': '*' },
+            annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' },
             labels: { 'volume-guard.io/skip': 'single-replica' },
             appliesTo: 'every change of this Plan that starts a rollout',
             harvesterUpgrade: false,
@@ -514,7 +516,7 @@ describe('volume-guard audit against the real API server', () => {
             kind: 'KubeadmControlPlane',
             namespace: UPGRADES_NS,
             name: 'audit-kcp-1',
-            annotations: {},
+            annotations: { 'volume-guard.io/skip-by': 'admin' },
             labels: { 'volume-guard.io/skip': 'volume-health' },
             appliesTo: 'every change of this KubeadmControlPlane that starts a rollout',
             harvesterUpgrade: false,
