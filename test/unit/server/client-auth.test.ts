@@ -152,6 +152,24 @@ describe('admission client certificates', () => {
     expect(await post(port, byFirst, agent)).toBe(403);
   });
 
+    it('logs at startup when callers are not authenticated, and when override writers are (nearly) everyone', async () => {
+    const files = await writePlainPair(await tempDir(), await issue());
+    const captured = captureLog();
+    const server = await startServer({
+      config: testConfig({
+        VOLUME_GUARD_ADMISSION_TLS_CERT_FILE: files.certFile,
+        VOLUME_GUARD_ADMISSION_TLS_KEY_FILE: files.keyFile,
+        VOLUME_GUARD_OVERRIDES_ALLOWED_GROUPS: 'system:masters,system:authenticated',
+      }),
+      log: captured.log,
+      dependencies: emptyDependencies(),
+    });
+    cleanups.push(() => server.stop('test done'));
+    const warnings = captured.lines.filter((line) => line['level'] === 'warn').map((line) => String(line['msg']));
+    expect(warnings).toContainEqual(expect.stringContaining('admission.tls.clientCaFile is not set'));
+    expect(warnings).toContainEqual(expect.stringContaining('overrides.allowedGroups includes system:authenticated'));
+  });
+
     it('refuses to start with a client CA file that holds no CA certificate', async () => {
     const dir = await tempDir();
     const files = await writePlainPair(dir, await issue());
