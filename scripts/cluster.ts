@@ -2,6 +2,10 @@
 //
 //   node scripts/cluster.ts up [--no-webhook] [--no-build]   build tools if needed, start or reuse
 //                                                           the API server, apply the test CRDs
+//        [--whole] [--no-node] [--fake-nodes N]              the whole cluster (test/harness/node.ts): kcm,
+//                                                           scheduler, a real node, KWOK with N fake nodes;
+//                                                           remembered (also VG_WHOLE_CLUSTER=1); --apiserver-only
+//                                                           goes back to the bare API server
 //   node scripts/cluster.ts down [--purge]                   stop it (--purge: also delete its state)
 //   node scripts/cluster.ts status                           print whether it runs, its URL, pid
 //   node scripts/cluster.ts restart [--down-seconds N]       stop, wait N s, start on the same port/data
@@ -16,6 +20,7 @@ import {
   stopCluster,
   type UpHook,
 } from '../test/harness/cluster.ts';
+import { ensureWholeCluster, stopWholeCluster, wholeRequested, wholeStatus } from '../test/harness/node.ts';
 import { ensureLocalGuard, stopLocalGuard } from './local-guard.ts';
 
 // Later steps of `cluster:up`, after the API server is ready and the CRDs are established: start volume-guard
@@ -26,7 +31,9 @@ const UP_HOOKS: UpHook[] = [
   },
 ];
 
-const usage = `usage: node scripts/cluster.ts up [--no-webhook] [--no-build] | down [--purge] | status | restart [--down-seconds N]`;
+const usage =
+  'usage: node scripts/cluster.ts up [--no-webhook] [--no-build] [--whole] [--no-node] [--fake-nodes N] [--apiserver-only]\n' +
+  '                                | down [--purge] | status | restart [--down-seconds N]';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -34,19 +41,45 @@ async function main(argv: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   switch (command) {
     case 'up': {
-      const cluster = await ensureCluster({ log, build: !flag('--no-build') });
+      const fi = rest.indexOf('--fake-nodes');
+      const fakeNodes = fi >= 0 ? Number(rest[fi + 1]) : undefined;
+      if (fakeNodes !== undefined && (!Number.isInteger(fakeNodes) || fakeNodes < 0 || fakeNodes > 500)) {
+        log(`--fake-nodes needs a whole number 0..500\n${usage}`);
+        return 2;
+      }
+      if (flag('--apiserver-only') && wholeRequested()) await stopWholeCluster({ log, purge: false, keepMode: false });
+      const whole = !flag('--apiserver-only') && (flag('--whole') || flag('--no-node') || fakeNodes !== undefined || wholeRequested());
+      const cluster = whole
+        ? await ensureWholeCluster({
+            log,
+            build: !flag('--no-build'),
+            ...(flag('--no-node') ? { node: false } : flag('--whole') ? { node: true } : {}),
+            ...(fakeNodes !== undefined ? { fakeNodes } : {}),
+          })
+        : await ensureCluster({ log, build: !flag('--no-build'), apiServerArgs: [] });
       if (!flag('--no-webhook')) await runUpHooks(cluster, UP_HOOKS, { log });
       process.stdout.write(
         `server:          ${cluster.server}\n` +
           `kubeconfig:      ${cluster.kubeconfig}\n` +
           `kubeconfig-user: ${cluster.kubeconfigUser}\n` +
           `kubectl:         ${cluster.bin.kubectl}\n` +
-          `helm:            ${cluster.bin.helm}\n`,
+          `helm:            ${cluster.bin.helm}\n` +
+          `helm4:           ${cluster.bin.helm4}\n` +
+          (cluster.whole
+            ? `node:            ${cluster.whole.nodeName || '(none: --no-node)'}\n` +
+              `fake nodes:      ${cluster.whole.fakeNodes.join(' ') || '(none)'}\n` +
+              `service CIDR:    ${cluster.whole.serviceCidr} (unreachable)\npod CIDR:        ${cluster.whole.podCidr}\n`
+            : ''),
       );
       return 0;
     }
     case 'down': {
       await stopLocalGuard(log, { apiServerRunning: (await clusterStatus()).ready });
+      if (wholeRequested() || flag('--purge')) {
+        await stopWholeCluster({ log, purge: flag('--purge') });
+        log('cluster: stopped');
+        return 0;
+      }
       const wasRunning = await stopCluster({ log, purge: flag('--purge') });
       log(wasRunning ? 'cluster: stopped' : 'cluster: was not running');
       return 0;
@@ -58,7 +91,16 @@ async function main(argv: string[]): Promise<number> {
           (s.server ? `server:  ${s.server}\n` : '') +
           `state:   ${paths.stateDir}\nlog:     ${paths.logFile}\n`,
       );
-      return s.ready ? 0 : 3;
+      let allUp = s.ready;
+      if (wholeRequested()) {
+        for (const c of await wholeStatus()) {
+          allUp &&= c.running;
+          process.stdout.write(
+            `${`${c.name}:`.padEnd(25)}${c.running ? 'running' : 'stopped'}${c.pid ? ` (pid ${c.pid}${c.rssMiB !== undefined ? `, RSS ${c.rssMiB} MiB` : ''})` : ''}${c.detail ? `  ${c.detail}` : ''}\n`,
+          );
+        }
+      }
+      return allUp ? 0 : 3;
     }
     case 'restart': {
       const i = rest.indexOf('--down-seconds');

@@ -2,13 +2,16 @@
 // volume-guard's command line. Each subcommand registers itself through a CommandRegistrar, so other parts
 // (e.g. `audit` from src/audit/) plug in by adding their registrar to COMMANDS.
 
-import { realpathSync, rmSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
 import { createLogger } from './logging.ts';
 import { TlsConfigError } from './server/tls.ts';
+
+/** The package's version: package.json sits one level above both src/ and dist/. */
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Exit code for configuration mistakes (bad config file, environment, certificate files). */
 export const EXIT_CONFIG = 2;
@@ -61,6 +64,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [registerServeCommand, (awa
 export function buildProgram(registrars: readonly CommandRegistrar[] = COMMANDS): Command {
   const program = new Command('volume-guard')
     .description('Kubernetes admission webhook that blocks operations which would silently lose data')
+    .version(`volume-guard ${VERSION}`, '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   for (const register of registrars) register(program);

@@ -18,6 +18,7 @@ import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { CHECK_IDS } from './checks/types.ts';
+import { NODE_LOCAL_DRIVERS, SYSTEM_HOST_PATH_PREFIXES, type EmptyDirMode } from './checks/node-local-volume.ts';
 import type { CheckId } from './checks/types.ts';
 import type { Operation } from './admission/types.ts';
 import { LOG_LEVELS } from './logging.ts';
@@ -65,6 +66,11 @@ export interface Config {
     readonly allowedUsers: readonly string[];
   };
   readonly longhorn: { readonly namespace: string };
+  readonly nodeLocal: {
+    readonly csiDrivers: readonly string[];
+    readonly ignoredHostPathPrefixes: readonly string[];
+    readonly statefulSetEmptyDir: EmptyDirMode;
+  };
   readonly upgrades: { readonly kinds: readonly GuardedUpgradeKind[] };
   readonly model: {
     readonly maxStalenessSeconds: number;
@@ -110,6 +116,7 @@ interface SchemaNode {
   minimum?: number;
   maximum?: number;
   minLength?: number;
+  pattern?: string;
   minItems?: number;
   uniqueItems?: boolean;
   properties?: Record<string, SchemaNode>;
@@ -226,6 +233,25 @@ export const CONFIG_SCHEMA: SchemaNode = {
         minLength: 1,
         default: 'longhorn-system',
         description: "namespace of Longhorn's CRs",
+      },
+    }),
+    nodeLocal: section('what the node-local-volume check counts as data kept on one node', {
+      csiDrivers: stringList(
+        'provisioners and CSI drivers whose PVs keep their data on the node they are pinned to',
+        NODE_LOCAL_DRIVERS,
+      ),
+      ignoredHostPathPrefixes: {
+        type: 'array',
+        items: { type: 'string', minLength: 1, pattern: '^/' },
+        uniqueItems: true,
+        default: SYSTEM_HOST_PATH_PREFIXES,
+        description: 'inline hostPath volumes at or under these absolute paths are the node\'s own files, not data',
+      },
+      statefulSetEmptyDir: {
+        type: 'string',
+        enum: ['enforce', 'warn', 'off'],
+        default: 'warn',
+        description: 'StatefulSet pods keeping data in an emptyDir on a cordoned or drained node: enforce denies, warn warns, off ignores',
       },
     }),
     upgrades: section('upgrade custom resources guarded by the upgrade checks', {

@@ -8,6 +8,7 @@ import { skipFrom, unknownSkipEntries, whyNotHonored, writerOf, type OverrideSou
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo } from './types.ts';
 import type { ValidationContext } from './validator.ts';
 import { MAX_LISTED_PER_CHECK, truncate } from './messages.ts';
+import { unknownEntryWarnings } from './override-feedback.ts';
 
 /** Checks run with this limit: the message names no more, and the set sizes give the totals. */
 export const FINDING_LIMIT = MAX_LISTED_PER_CHECK;
@@ -44,10 +45,7 @@ export function skipOnReviewedObject(
 }
 
 export function unknownWarnings(where: string, values: StringMap | undefined): string[] {
-  const unknown = unknownSkipEntries(values);
-  return unknown.length
-    ? [truncate(`volume-guard: ${where} skips unknown check ids ${unknown.join(', ')} (known: ${CHECK_IDS.join(', ')})`)]
-    : [];
+  return unknownEntryWarnings(where, unknownSkipEntries(values));
 }
 
 /** Judge with the context's modes and override writers. */
@@ -82,9 +80,10 @@ export function staleModelDecision(context: ValidationContext, action: string, o
     });
   }
   return denied(
-    `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown. ` +
-      `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs). ` +
-      `An authorized admin can override with volume-guard.io/skip=* on the object.`,
+    `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown.\n` +
+      `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs).\n` +
+      `Override (an authorized admin, after checking): volume-guard.io/skip: "*" on the object under review.`,
+    { deniedChecks: ['stale-model'] },
   );
 }
 

@@ -2,8 +2,17 @@
 import type { CheckId, Finding } from '../checks/types.ts';
 import type { CheckMode } from '../config.ts';
 import { allowed, denied, type Decision } from './types.ts';
-import { describeGroup, groupByCheck, truncate, warningLines } from './messages.ts';
-import { SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY, whyNotHonored, writerOf, type OverrideSource, type OverrideWriters } from './overrides.ts';
+import { denialMessage, fitWarnings, groupByCheck, overrideLines, plural, warningLines, wrap, type Situation } from './messages.ts';
+import {
+  HARVESTER_SKIP_DETACHED_KEY,
+  SKIP_BY_KEY,
+  SKIP_KEY,
+  SKIP_REASON_KEY,
+  whyNotHonored,
+  writerOf,
+  type OverrideSource,
+  type OverrideWriters,
+} from './overrides.ts';
 
 export interface Judgement {
   /** What the request does, for the message: `cordon of node worker-1`. */
@@ -21,6 +30,11 @@ export interface Judgement {
   readonly overrideHint: string;
   /** Warnings to pass on whatever the outcome (unknown skip entries, uninstall notices). */
   readonly warnings?: readonly string[];
+  /**
+   * What the request does, structured, so the denial words its consequences, fix and override for it (a CREATE
+   * refused cannot be annotated; a cordon is not yet a loss). Absent: generic wording and `overrideHint`.
+   */
+  readonly situation?: Situation;
 }
 
 interface HonoredOverride {
@@ -41,7 +55,7 @@ export function judge(input: Judgement): Decision {
   for (const source of input.overrides) {
     const why = whyNotHonored(source, input.writers);
     if (why) {
-      warnings.push(truncate(`volume-guard: override on ${source.where} ignored: ${why}`));
+      warnings.push(...wrap(`volume-guard: override on ${source.where} ignored: ${why}`));
     } else {
       trusted.push(source);
     }
@@ -69,7 +83,7 @@ export function judge(input: Judgement): Decision {
     if (unlisted > 0 && source && input.modes[check] !== 'off') honor(source, check, unlisted);
   }
 
-  const enforced: string[] = [];
+  const enforced: { check: CheckId; findings: Finding[]; total: number }[] = [];
   const enforcedChecks: CheckId[] = [];
   for (const [check, findings] of groupByCheck(remaining)) {
     // Listed findings an override skipped are not counted; unlisted ones are, unless a whole-check override took them.
@@ -78,36 +92,52 @@ export function judge(input: Judgement): Decision {
     // Findings of severity warning (a dropped StatefulSet without data yet) inform; they never deny.
     const critical = findings.filter((finding) => finding.severity === 'critical');
     const informational = findings.filter((finding) => finding.severity !== 'critical');
-    if (informational.length) warnings.push(...warningLines(check, informational));
+    if (informational.length) warnings.push(...warningLines(check, informational, informational.length, input.situation));
     if (critical.length === 0) continue;
     if (input.modes[check] === 'enforce') {
-      enforced.push(describeGroup(check, critical, total - informational.length));
+      enforced.push({ check, findings: critical, total: total - informational.length });
       enforcedChecks.push(check);
     } else {
-      warnings.push(...warningLines(check, critical, total - informational.length));
+      warnings.push(...warningLines(check, critical, total - informational.length, input.situation));
     }
   }
 
   const overriddenChecks = [...new Set([...honored.values()].flatMap((h) => [...h.checks]))];
   for (const { source, checks, count } of honored.values()) {
-    warnings.push(truncate(`volume-guard: ${[...checks].join(',')} overridden by ${source.where} (${count} risks accepted)`));
+    const why = source.reason ? `, reason: ${source.reason}` : '';
+    warnings.push(...wrap(`volume-guard: ${[...checks].join(',')} overridden by ${source.where} (${plural(count, 'risk', 'risks')} accepted${why})`));
   }
   const auditAnnotations = overriddenChecks.length ? overrideAudit([...honored.values()]) : undefined;
   const checks = [...listed.keys()];
 
+  const fitted = fitWarnings(warnings);
   if (enforced.length > 0) {
     const skipList = enforcedChecks.join(',');
-    const message =
-      `volume-guard denied the ${input.action}: it would risk data loss. ${enforced.join(' ')} ` +
-      `To proceed anyway after checking, an authorized admin can ${input.overrideHint.replace('<checks>', skipList)}.`;
+    const override = input.situation
+      ? overrideLines(input.situation, enforcedChecks)
+      : [input.overrideHint.replace('<checks>', skipList).replace(/^run: /, '')];
+    // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough.
+    const singles = enforced.find((group) => group.check === 'single-replica');
+    if (
+      input.situation?.kind === 'upgrade' &&
+      input.situation.resource === 'upgrades.harvesterhci.io' &&
+      enforced.length === 1 &&
+      singles !== undefined &&
+      singles.total === singles.findings.length &&
+      singles.findings.every((finding) => finding.tags.includes('detached'))
+    ) {
+      override.push(`or, as Harvester does, skip only detached volumes: ${HARVESTER_SKIP_DETACHED_KEY}: "true"`);
+    }
+    const message = denialMessage({ action: input.action, ...(input.situation ? { situation: input.situation } : {}), groups: enforced, override });
     return denied(message, {
-      ...(warnings.length ? { warnings } : {}),
+      ...(fitted.length ? { warnings: fitted } : {}),
       ...(auditAnnotations ? { auditAnnotations } : {}),
       checks,
       overrides: overriddenChecks,
+      deniedChecks: enforcedChecks,
     });
   }
-  return { ...allowed(warnings, auditAnnotations), checks, overrides: overriddenChecks };
+  return { ...allowed(fitted, auditAnnotations), checks, overrides: overriddenChecks };
 }
 
 function overrideAudit(honored: readonly HonoredOverride[]): Record<string, string> {

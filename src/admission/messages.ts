@@ -1,45 +1,224 @@
 // How findings read to the person whose kubectl or helm command was refused.
+//
+// A denial is laid out in lines, because kubectl and helm print the message as it is:
+//
+//   volume-guard refused the cordon of node worker-1: 3 risks of data loss.
+//   The cordon itself loses nothing; the drain or maintenance that follows would.
+//   [last-replica-on-node] 2 Longhorn volumes have their only healthy replica on worker-1
+//     its only healthy copy is on worker-1: lost if worker-1 does not come back or its disks are wiped
+//     Volume longhorn-system/pvc-a (PVC app/data-a): only healthy replica is on node worker-1
+//     ...
+//     and 8 more; all of them: volume-guard audit --node worker-1
+//     Fix: let Longhorn rebuild a healthy replica on another node, then cordon again.
+//   Override (an authorized admin, after checking):
+//     kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>"
+//
+// Every piece of advice depends on the situation (a cordon, a drain's eviction, an upgrade object being created or
+// changed, a Helm operation): `Situation` says which, and each check words its consequence and its fix for it.
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 
 /** At most this many objects are named per check; the rest are counted ("and N more"). */
 export const MAX_LISTED_PER_CHECK = 10;
-/** The API server drops warnings beyond 4 KiB in total and shows long ones badly: keep each short. */
+/**
+ * The API server keeps warnings whole only while they add up to at most 4 KiB; beyond that it cuts each to 120
+ * characters and then drops the rest. Keep each warning within 120 characters (wrapped at word boundaries into
+ * several warnings, never cut mid-word) and their total under the limit.
+ */
 export const MAX_WARNING_LENGTH = 120;
+export const MAX_WARNINGS_BYTES = 4000;
+/** A line of a denial beyond this is shortened (at a word boundary): a terminal shows lines whole. */
+export const MAX_LINE_LENGTH = 200;
+/** The whole denial stays below this, whatever the findings: kubectl drain prints it more than once. */
+export const MAX_DENIAL_LENGTH = 3500;
+
+/** What the refused request was doing, so advice fits it. */
+export type Situation =
+  | { readonly kind: 'cordon'; readonly node: string }
+  | { readonly kind: 'eviction'; readonly node: string; readonly namespace: string; readonly pod: string }
+  | {
+      readonly kind: 'upgrade';
+      /** CREATE: the object does not exist yet; UPDATE: a change to an existing one. */
+      readonly operation: 'CREATE' | 'UPDATE';
+      /** Fully qualified resource, as kubectl takes it: `upgrades.harvesterhci.io`. */
+      readonly resource: string;
+      readonly kindName: string;
+      readonly name: string;
+      readonly namespace?: string;
+    }
+  | {
+      readonly kind: 'helm';
+      readonly operation: 'install' | 'upgrade' | 'rollback';
+      readonly namespace: string;
+      readonly release: string;
+    };
+
+/** What would become of an object: the words of issue 12.17. */
+export type Fate = 'lost' | 'adopted' | 'stranded' | 'at risk';
 
 interface CheckText {
-  /** What was found, given the count: `2 single-replica Longhorn volumes`. */
+  /** What was found, given the count: `2 Longhorn volumes have a single replica`. */
   readonly summary: (count: number) => string;
-  /** What to do about it, before reaching for an override. */
+  /** What to do about it, before reaching for an override (situation-free; the audit shows it). */
   readonly fix: string;
+  /** The same, fitted to the situation and the findings. */
+  readonly fixFor?: (situation: Situation, findings: readonly Finding[]) => string;
+  /** What happens to one finding's object if the operation goes ahead, and why, in a few words. */
+  readonly fate?: (finding: Finding, situation: Situation | undefined) => { readonly fate: Fate; readonly why: string };
 }
 
-const plural = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
+export const plural = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
+
+/** `worker-1`, or `its node` when a volume's data is on several. */
+function nodeOf(situation: Situation | undefined): string | undefined {
+  return situation && (situation.kind === 'cordon' || situation.kind === 'eviction') ? situation.node : undefined;
+}
+
+function nodeLoss(situation: Situation | undefined, copy: string): { fate: Fate; why: string } {
+  const node = nodeOf(situation);
+  if (situation?.kind === 'upgrade') return { fate: 'lost', why: `${copy} is on one node: lost if that node does not come back from the upgrade` };
+  if (node) return { fate: 'lost', why: `${copy} is on ${node}: lost if ${node} does not come back or its disks are wiped` };
+  return { fate: 'lost', why: `${copy} is on one node: lost if that node goes away` };
+}
+
+const RAISE_REPLICAS =
+  'raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n longhorn-system edit volumes.longhorn.io <volume>) ' +
+  'and wait until the volume is healthy: Longhorn makes no second copy while it is 1';
 
 export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'single-replica': {
-    summary: (n) => `${plural(n, 'Longhorn volume has', 'Longhorn volumes have')} a single replica`,
-    fix: 'raise numberOfReplicas (and wait until healthy) or back the data up',
+    summary: (n) => `${plural(n, 'Longhorn volume has a single copy of its', 'Longhorn volumes have a single copy of their')} data`,
+    fix: 'raise numberOfReplicas to 2 or more and wait until healthy (Longhorn makes no second copy while it is 1), or back the data up',
+    fixFor: (situation, findings) => {
+      const effective = findings.some((finding) => finding.tags.includes('effective'));
+      const configured = findings.some((finding) => !finding.tags.includes('effective'));
+      const parts: string[] = [];
+      const only = findings.length === 1 ? findings[0]?.object.name : undefined;
+      if (configured) parts.push(only ? RAISE_REPLICAS.replace('<volume>', only) : RAISE_REPLICAS);
+      if (effective) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
+      return `${parts.join('; ')}; then ${retry(situation)}.`;
+    },
+    fate: (_finding, situation) => nodeLoss(situation, 'its only copy'),
   },
   'volume-health': {
     summary: (n) => `${plural(n, 'Longhorn volume is', 'Longhorn volumes are')} not healthy`,
-    fix: 'wait for Longhorn to rebuild the replicas, or repair the volume first',
+    fix: 'wait until Longhorn has rebuilt the replicas (robustness healthy), or repair the volume first',
+    fixFor: (situation) =>
+      'wait until Longhorn has rebuilt the replicas (robustness healthy); a replica that stays stopped, failed or on a ' +
+      `missing disk needs repair in Longhorn first; then ${retry(situation)}.`,
+    fate: () => ({ fate: 'at risk', why: 'already short of healthy copies: restarting or losing a node can take the rest' }),
   },
   'last-replica-on-node': {
-    summary: (n) => `${plural(n, 'Longhorn volume has', 'Longhorn volumes have')} its only healthy replica on the node`,
-    fix: 'let Longhorn rebuild a replica on another node first',
+    summary: (n) => `${plural(n, 'Longhorn volume has its', 'Longhorn volumes have their')} only healthy replica on the node`,
+    fix: 'let Longhorn rebuild a healthy replica on another node first (with numberOfReplicas 1, raise it: Longhorn makes no second copy otherwise)',
+    fixFor: (situation) =>
+      'let Longhorn rebuild a healthy replica on another node (with numberOfReplicas 1, raise it to 2 or more first: ' +
+      `Longhorn makes no second copy otherwise) and wait until it is healthy; then ${retry(situation)}.`,
+    fate: (_finding, situation) => nodeLoss(situation, 'its only healthy copy'),
   },
   'node-local-volume': {
-    summary: (n) => `${plural(n, 'node-local PersistentVolume is', 'node-local PersistentVolumes are')} on the node`,
-    fix: 'move or back up the data, then delete the PV and its claim',
+    summary: (n) => `${plural(n, 'object keeps', 'objects keep')} data only on the node`,
+    fix:
+      'before maintenance that wipes or replaces the node, back the data up or move it to storage on another node (a pod ' +
+      'writing to hostPath or emptyDir: keep its data in a PersistentVolume); a reboot that keeps the disk loses nothing',
+    fixFor: (situation, findings) => {
+      const node = nodeOf(situation) ?? 'the node';
+      const pods = findings.some((finding) => finding.object.kind === 'Pod')
+        ? ` (a pod writing to hostPath or emptyDir: keep its data in a PersistentVolume)`
+        : '';
+      const move = `back the data up or move it to storage that is not on ${node}${pods}`;
+      if (situation.kind === 'eviction') return `${move} first; for maintenance that keeps ${node}'s disk, override.`;
+      return `if ${node} will be wiped or replaced, ${move} first; if it only reboots with its disk kept, nothing is lost: override.`;
+    },
+    fate: (finding, situation) => {
+      const node = finding.object.node ?? nodeOf(situation) ?? 'its node';
+      if (finding.object.kind === 'Pod') {
+        return { fate: 'lost', why: 'lost to a pod that moves: it comes back elsewhere without it' };
+      }
+      return { fate: 'stranded', why: `stranded on ${node}: pods using it can run nowhere else; lost if ${node} is wiped or replaced` };
+    },
   },
   'orphan-pvc': {
-    summary: (n) => `${plural(n, 'leftover PVC', 'leftover PVCs')} would be adopted with old data`,
-    fix: 'delete the PVCs if their data is obsolete, or mark them volume-guard.io/reuse=true',
+    summary: (n) => `${plural(n, 'existing PVC', 'existing PVCs')} would be adopted or left behind with old data`,
+    fix: 'delete the PVCs if their data is obsolete, or annotate them volume-guard.io/reuse=true if it is meant to be reused',
+    fixFor: (situation, findings) => {
+      const ns = situation.kind === 'helm' ? situation.namespace : '<namespace>';
+      const claims = findings.filter((finding) => finding.object.kind === 'PersistentVolumeClaim').slice(0, 3);
+      const names = claims.length > 0 ? claims.map((finding) => finding.object.name).join(' ') : '<pvc>';
+      const stranded = findings.some((finding) => orphanFate(finding) === 'stranded');
+      const adopted = findings.some((finding) => orphanFate(finding) === 'adopted');
+      const parts: string[] = [];
+      if (adopted) {
+        parts.push(
+          `old data obsolete: kubectl delete pvc -n ${ns} ${names}; meant to be reused: ` +
+            `kubectl annotate pvc -n ${ns} ${names} volume-guard.io/reuse=true`,
+        );
+      }
+      if (stranded) parts.push('keep the StatefulSet or claim template in the chart, or back the data up and delete those PVCs after the upgrade');
+      return `${parts.join('; ')}; then run helm again.`;
+    },
+    fate: (finding) => {
+      const fate = orphanFate(finding);
+      return { fate, why: finding.reason };
+    },
   },
 };
 
+/** Adopted (a new owner mounts the old data) or stranded (no owner left to use it), from the rule that found it. */
+function orphanFate(finding: Finding): Fate {
+  return finding.tags.includes('dropped-statefulset') || finding.tags.includes('renamed-claim-template') ? 'stranded' : 'adopted';
+}
+
+/** `cordon it again`, `create the Upgrade again`: the step after the fix. */
+function retry(situation: Situation): string {
+  switch (situation.kind) {
+    case 'cordon':
+      return `cordon ${situation.node} again`;
+    case 'eviction':
+      return 'drain again';
+    case 'upgrade':
+      return situation.operation === 'CREATE' ? `create the ${situation.kindName} again` : `apply the change to the ${situation.kindName} again`;
+    case 'helm':
+      return `run helm ${situation.operation} again`;
+  }
+}
+
+/** What a finding's object is or will be: `lost`, `adopted`, `stranded`, `at risk`, with why. */
+export function fateOf(finding: Finding, situation?: Situation): { readonly fate: Fate; readonly why: string } {
+  return CHECK_TEXT[finding.check]?.fate?.(finding, situation) ?? { fate: 'at risk', why: finding.reason };
+}
+
+/** The opening of a denial: what was refused, and how many objects are at stake. */
+export function verdictLine(action: string, count: number): string {
+  return `volume-guard refused the ${action}: ${plural(count, 'risk', 'risks')} of data loss.`;
+}
+
+/** A sentence that frames what the risk really is for this situation, or undefined. */
+export function situationNote(situation: Situation | undefined): string | undefined {
+  if (!situation) return undefined;
+  switch (situation.kind) {
+    case 'cordon':
+      return `The cordon itself loses nothing; the drain or maintenance that follows would.`;
+    case 'eviction':
+      // kubectl drain prints an eviction's refusal three times: no line that the check's own lines do not need.
+      return undefined;
+    case 'upgrade':
+      return situation.operation === 'CREATE'
+        ? `The ${situation.kindName} was not created; the upgrade reboots or replaces nodes one by one.`
+        : `The change was not applied; it would reboot or replace nodes one by one.`;
+    case 'helm':
+      return `Helm stopped before changing any resource.`;
+  }
+}
+
 export function describeObject(object: AffectedObject): string {
   return `${object.kind} ${objectRef(object)}${object.node ? ` on node ${object.node}` : ''}`;
+}
+
+/** `PersistentVolumeClaim` → `PVC` in compact lines. */
+function shortKind(kind: string): string {
+  if (kind === 'PersistentVolumeClaim') return 'PVC';
+  if (kind === 'PersistentVolume') return 'PV';
+  return kind;
 }
 
 /** `Volume longhorn-system/pvc-1 on node n1 (PersistentVolumeClaim app/data-0): only healthy replica is on node n1`. */
@@ -48,6 +227,23 @@ export function describeFinding(finding: Finding): string {
     ? ` (${finding.related.map((object) => `${object.kind} ${objectRef(object)}`).join(', ')})`
     : '';
   return `${describeObject(finding.object)}${related}: ${finding.reason}`;
+}
+
+/**
+ * One line for one object of a denial: `Volume longhorn-system/pvc-a (PVC app/data-a): <why>`. Related objects
+ * are named while they fit (claims first); Longhorn replicas only when they are on the node in question.
+ */
+export function objectLine(finding: Finding, situation?: Situation): string {
+  const node = nodeOf(situation);
+  const related = (finding.related ?? []).filter((object) => object.kind !== 'Replica' || (node !== undefined && object.node === node));
+  const shown = related
+    .slice(0, 3)
+    .map((object) => `${shortKind(object.kind)} ${objectRef(object)}${object.kind === 'Replica' ? ` on ${object.node}` : ''}`);
+  if (related.length > shown.length) shown.push(`${related.length - shown.length} more`);
+  const head = `${shortKind(finding.object.kind)} ${objectRef(finding.object)}${shown.length ? ` (${shown.join(', ')})` : ''}`;
+  const { fate, why } = fateOf(finding, situation);
+  const prefix = finding.check === 'orphan-pvc' ? `${fate}: ` : '';
+  return shorten(`${prefix}${head}: ${finding.reason === why ? why : finding.reason}`, MAX_LINE_LENGTH);
 }
 
 /** Findings grouped by check, in the order checks are listed. */
@@ -61,23 +257,178 @@ export function groupByCheck(findings: readonly Finding[]): Map<CheckId, Finding
   return groups;
 }
 
-/** One paragraph per check: summary, the first objects, the count of the rest, the fix. */
-export function describeGroup(check: CheckId, findings: readonly Finding[], total = findings.length): string {
-  const text = CHECK_TEXT[check];
-  const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
-  const more = total > listed.length ? `; and ${total - listed.length} more` : '';
-  return `[${check}] ${text.summary(total)}: ${listed.map(describeFinding).join('; ')}${more}. Fix: ${text.fix}.`;
+/** The command that lists every object of a situation, for "and N more". */
+export function auditCommand(situation: Situation | undefined): string {
+  if (!situation) return 'volume-guard audit';
+  switch (situation.kind) {
+    case 'cordon':
+    case 'eviction':
+      return `volume-guard audit --node ${situation.node}`;
+    case 'helm':
+      return `volume-guard audit --release ${situation.namespace}/${situation.release}`;
+    case 'upgrade':
+      return 'volume-guard audit';
+  }
 }
 
-/** Short warning lines for warn mode and for informational warnings. */
-export function warningLines(check: CheckId, findings: readonly Finding[], total = findings.length): string[] {
-  const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
-  const lines = [`volume-guard [${check}] ${CHECK_TEXT[check].summary(total)}`];
-  for (const finding of listed) lines.push(truncate(`- ${describeFinding(finding)}`));
-  if (total > listed.length) lines.push(`- and ${total - listed.length} more`);
+/** The consequence line under a check's heading: what happens to its objects, counted by fate. */
+function consequence(findings: readonly Finding[], situation: Situation | undefined): string | undefined {
+  if (findings.length === 0) return undefined;
+  const fates = findings.map((finding) => fateOf(finding, situation));
+  if (findings[0]?.check !== 'orphan-pvc') return [...new Set(fates.map((f) => f.why))].slice(0, 2).join('; ');
+  const count = (fate: Fate) => fates.filter((f) => f.fate === fate).length;
+  const parts: string[] = [];
+  if (count('adopted')) parts.push(`${count('adopted')} adopted with its old data by the new release`);
+  if (count('stranded')) parts.push(`${count('stranded')} stranded: left with its data and nothing using it`);
+  if (count('lost')) parts.push(`${count('lost')} lost`);
+  if (count('at risk')) parts.push(`${count('at risk')} at risk`);
+  return parts.join('; ');
+}
+
+/**
+ * The lines of one check in a denial: heading with the count, the consequence, the first objects (indented), the
+ * rest counted with the audit command that lists them, and the fix for the situation.
+ */
+export function checkLines(
+  check: CheckId,
+  findings: readonly Finding[],
+  total = findings.length,
+  situation?: Situation,
+  maxListed = MAX_LISTED_PER_CHECK,
+): string[] {
+  const text = CHECK_TEXT[check];
+  const node = nodeOf(situation);
+  const summary = node ? text.summary(total).replace(/ on the node$/, ` on ${node}`).replace(/ data on the node$/, ` data on ${node}`) : text.summary(total);
+  const lines = [`[${check}] ${summary}`];
+  const effect = consequence(findings, situation);
+  if (effect) lines.push(`  ${shorten(effect, MAX_LINE_LENGTH)}`);
+  const listed = findings.slice(0, maxListed);
+  for (const finding of listed) lines.push(`  ${objectLine(finding, situation)}`);
+  if (total > listed.length) lines.push(`  and ${total - listed.length} more; all of them: ${auditCommand(situation)}`);
+  const fix = situation && text.fixFor ? text.fixFor(situation, findings) : `${text.fix}.`;
+  lines.push(...hangingLines('  Fix: ', fix, FIX_WIDTH));
   return lines;
 }
 
+/** Fix lines wrap at this width, so they read in a terminal of 120 columns. */
+const FIX_WIDTH = 116;
+
+/** `first` + text, wrapped at word boundaries to `width`, continuation lines indented under the text. */
+function hangingLines(first: string, text: string, width: number): string[] {
+  const pad = ' '.repeat(first.length);
+  return wrap(`${first}${text}`, width).map((line, index) => (index === 0 ? line : `${pad}${line.trimStart()}`));
+}
+
+/** One paragraph per check: summary, the first objects, the count of the rest, the fix. */
+export function describeGroup(check: CheckId, findings: readonly Finding[], total = findings.length, situation?: Situation): string {
+  return checkLines(check, findings, total, situation).join('\n');
+}
+
+/** How an authorized admin overrides the checks for this situation, as lines (the command on a line of its own). */
+export function overrideLines(situation: Situation, checks: readonly CheckId[]): string[] {
+  const skip = checks.join(',');
+  const annotate = (target: string) =>
+    `kubectl annotate ${target} volume-guard.io/skip=${skip} volume-guard.io/skip-reason="<why>"`;
+  switch (situation.kind) {
+    case 'cordon':
+      return [annotate(`node ${situation.node}`)];
+    case 'eviction':
+      return [annotate(`node ${situation.node}`)];
+    case 'upgrade': {
+      const ns = situation.namespace ? ` -n ${situation.namespace}` : '';
+      if (situation.operation === 'UPDATE') return [annotate(`${situation.resource} ${situation.name}${ns}`), 'then apply the change again'];
+      return [
+        `add to the ${situation.kindName}'s metadata.annotations in its manifest, then create it again:`,
+        `  volume-guard.io/skip: "${skip}"`,
+        `  volume-guard.io/skip-reason: "<why>"`,
+      ];
+    }
+    case 'helm':
+      return [`helm ${situation.operation} ... --labels volume-guard.io/skip=${checks.join('_')}`];
+  }
+}
+
+/**
+ * The whole denial, in lines, kept within MAX_DENIAL_LENGTH: when the groups do not fit, fewer objects are listed
+ * per check (the audit command lists them all).
+ */
+export function denialMessage(input: {
+  readonly action: string;
+  readonly situation?: Situation;
+  readonly groups: readonly { readonly check: CheckId; readonly findings: readonly Finding[]; readonly total: number }[];
+  /** The override, as lines; the first is shown after "Override (an authorized admin, after checking):". */
+  readonly override: readonly string[];
+}): string {
+  const count = input.groups.reduce((n, group) => n + group.total, 0);
+  const head = [verdictLine(input.action, count)];
+  const note = situationNote(input.situation);
+  if (note) head.push(note);
+  const tail = ['Override (an authorized admin, after checking):', ...input.override.map((line) => `  ${shorten(line, 400)}`)];
+  let message = '';
+  for (let maxListed = MAX_LISTED_PER_CHECK; maxListed >= 0; maxListed -= maxListed > 3 ? 3 : 1) {
+    const body = input.groups.flatMap((group) => checkLines(group.check, group.findings, group.total, input.situation, maxListed));
+    message = [...head, ...body, ...tail].join('\n');
+    if (message.length <= MAX_DENIAL_LENGTH) break;
+  }
+  return message;
+}
+
+/** Short warning lines for warn mode and for informational warnings. */
+export function warningLines(check: CheckId, findings: readonly Finding[], total = findings.length, situation?: Situation): string[] {
+  const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
+  const lines = [...wrap(`volume-guard [${check}] ${CHECK_TEXT[check].summary(total)}`)];
+  for (const finding of listed) lines.push(...wrap(`- ${objectLine(finding, situation)}`));
+  if (total > listed.length) lines.push(`- and ${total - listed.length} more (${auditCommand(situation)})`);
+  return lines;
+}
+
+/** Shortens a line at a word boundary, marking the cut with "…". */
+export function shorten(line: string, max: number): string {
+  if (line.length <= max) return line;
+  const cut = line.lastIndexOf(' ', max - 1);
+  return `${line.slice(0, cut > max / 2 ? cut : max - 1)}…`;
+}
+
+/** A warning of at most `max` characters, cut at a word boundary (prefer `wrap`, which loses nothing). */
 export function truncate(line: string, max = MAX_WARNING_LENGTH): string {
-  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+  return shorten(line, max);
+}
+
+/** Splits a long warning into several of at most `max` characters at word boundaries; continuations are indented. */
+export function wrap(text: string, max = MAX_WARNING_LENGTH): string[] {
+  if (text.length <= max) return [text];
+  const lines: string[] = [];
+  let rest = text;
+  let prefix = '';
+  while (prefix.length + rest.length > max) {
+    const room = max - prefix.length;
+    let cut = rest.lastIndexOf(' ', room);
+    if (cut <= room / 3) cut = room; // one very long word: cut it, no better place exists
+    lines.push(`${prefix}${rest.slice(0, cut).trimEnd()}`);
+    rest = rest.slice(cut).trimStart();
+    prefix = '  ';
+  }
+  if (rest !== '') lines.push(`${prefix}${rest}`);
+  return lines;
+}
+
+/**
+ * Keeps warnings within what the API server passes on whole: each at most MAX_WARNING_LENGTH (wrapped), all
+ * together under MAX_WARNINGS_BYTES; what does not fit is counted in a last line.
+ */
+export function fitWarnings(warnings: readonly string[]): string[] {
+  const lines = warnings.flatMap((warning) => wrap(warning));
+  const kept: string[] = [];
+  let bytes = 0;
+  for (const [index, line] of lines.entries()) {
+    const size = Buffer.byteLength(line) + 1;
+    const reserve = index < lines.length - 1 ? 80 : 0;
+    if (bytes + size + reserve > MAX_WARNINGS_BYTES) {
+      kept.push(`volume-guard: ${lines.length - index} more warning lines not shown`);
+      break;
+    }
+    kept.push(line);
+    bytes += size;
+  }
+  return kept;
 }

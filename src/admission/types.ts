@@ -52,6 +52,8 @@ export interface Decision {
   /** For logs and metrics only: which checks produced findings, which overrides were honored. */
   readonly checks?: readonly string[];
   readonly overrides?: readonly string[];
+  /** For metrics: the checks that made this a denial (`stale-model` when the state was unknown). */
+  readonly deniedChecks?: readonly string[];
 }
 
 export function allowed(warnings: readonly string[] = [], auditAnnotations?: Record<string, string>): Decision {

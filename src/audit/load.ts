@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { metaOf, type StringMap } from '../admission/objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY } from '../admission/overrides.ts';
 import { VOLUME_SETS } from '../checks/longhorn-health.ts';
-import { HttpKubeClient, KubeApiError, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
+import { HttpKubeClient, KubeApiError, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { ANNOTATION_PREFIX } from '../cluster/records.ts';
 import { collectionPath, RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
@@ -43,16 +43,21 @@ function messageOf(error: unknown): string {
 }
 
 /** The line for a failed API call, or undefined when retrying may help (a refused connection, a 5xx). */
-export function fatalApiFailure(error: unknown, verb: string, resource: string): string | undefined {
+export function fatalApiFailure(error: unknown, verb: string, resource: string, server?: string): string | undefined {
   if (error instanceof KubeApiError) {
     if (error.statusCode === 403) {
       return `missing permission: ${error.message} (the audit needs ${verb} on ${resource})`;
     }
-    if (error.statusCode === 401) return `unauthorized: the API server rejected the credentials (${error.message})`;
+    if (error.statusCode === 401) {
+      return `unauthorized: the API server${server ? ` ${server}` : ''} rejected the credentials (${error.message})`;
+    }
     return undefined;
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code !== undefined && FATAL_TRANSPORT_CODES.has(code)) return `cluster unreachable: ${messageOf(error)}`;
+  if (code !== undefined && FATAL_TRANSPORT_CODES.has(code)) {
+    const message = messageOf(error);
+    return `cluster unreachable: ${server && !message.includes(server) ? `${server}: ` : ''}${message}`;
+  }
   return undefined;
 }
 
@@ -126,8 +131,9 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
   let lastError: string | undefined;
   const client = new ObservedClient(options.client ?? new HttpKubeClient(options.kubeConfig), (verb, path, error) => {
     const resource = resources.get(path) ?? path;
-    fatal ??= fatalApiFailure(error, verb === 'list' ? 'list and watch' : 'watch', resource);
-    lastError = `${verb} ${resource}: ${messageOf(error)}`;
+    fatal ??= fatalApiFailure(error, verb === 'list' ? 'list and watch' : 'watch', resource, serverOf(options.kubeConfig));
+    // The final line names the server once.
+    lastError = `${verb} ${resource}: ${messageOf(error).replace(`${serverOf(options.kubeConfig).replace(/\/+$/, '')}: `, '')}`;
   });
   const model = new ClusterModel(VOLUME_SETS);
   const running = startClusterModel({
@@ -252,7 +258,7 @@ async function getMetadataList(kubeConfig: KubeConfig, path: string, query: Read
       signal: AbortSignal.timeout(timeoutMs),
     });
     request.on('response', resolve);
-    request.on('error', reject);
+    request.on('error', (error) => reject(naming(error, url.origin)));
     request.end();
   });
   response.setEncoding('utf8');
@@ -283,7 +289,12 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
     );
   } catch (error) {
     if (error instanceof AuditError) throw error;
-    const fatal = fatalApiFailure(error, 'list', `secrets in namespace ${namespace} (metadata only, to find the release's revisions)`);
+    const fatal = fatalApiFailure(
+      error,
+      'list',
+      `secrets in namespace ${namespace} (metadata only, to find the release's revisions)`,
+      serverOf(kubeConfig),
+    );
     throw new AuditError(fatal ?? `cannot list the revisions of Helm release ${namespace}/${name}: ${messageOf(error)}`);
   }
   return arrayAt(list, 'items').map((item) => {

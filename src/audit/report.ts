@@ -5,7 +5,7 @@ import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
-import { collectNodeLocalVolume } from '../checks/node-local-volume.ts';
+import { collectNodeLocalVolume, DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
@@ -33,6 +33,8 @@ export interface AuditInput {
   readonly notes?: readonly string[];
   /** RFC 3339 time of the report, given by the caller (the builder reads no clock). */
   readonly generatedAt: string;
+  /** What counts as node-local data (the configuration's `nodeLocal`); the defaults when absent. */
+  readonly nodeLocal?: NodeLocalOptions;
 }
 
 /** A finding before it is given its operation, fix and override. */
@@ -131,18 +133,18 @@ export function compareFindings(a: AuditFinding, b: AuditFinding): number {
 }
 
 /** What cordoning `node` hits: exactly the checks and targets of the node-cordon validator. */
-function nodeFindings(model: AuditModel, node: string): Placed[] {
+function nodeFindings(model: AuditModel, node: string, nodeLocal: NodeLocalOptions): Placed[] {
   const operation: Operation = { kind: 'cordon', node };
   return [
     ...collectLastReplicaOnNode(model, { node }).findings,
     ...collectSingleReplica(model, { node }).findings,
     ...collectVolumeHealth(model, { node }).findings,
-    ...collectNodeLocalVolume(model, { node }).findings,
+    ...collectNodeLocalVolume(model, { node }, undefined, nodeLocal).findings,
   ].map((finding) => ({ finding, operation }));
 }
 
 /** The whole cluster: what an upgrade hits, plus what cordoning each node would hit of the node-bound checks. */
-function clusterFindings(model: AuditModel, nodes: readonly string[]): Placed[] {
+function clusterFindings(model: AuditModel, nodes: readonly string[], nodeLocal: NodeLocalOptions): Placed[] {
   const upgrade: Operation = { kind: 'upgrade' };
   const placed: Placed[] = [
     ...collectSingleReplica(model, {}).findings.map((finding) => ({ finding, operation: upgrade })),
@@ -151,7 +153,7 @@ function clusterFindings(model: AuditModel, nodes: readonly string[]): Placed[] 
   for (const node of nodes) {
     const operation: Operation = { kind: 'cordon', node };
     for (const finding of collectLastReplicaOnNode(model, { node }).findings) placed.push({ finding, operation });
-    for (const finding of collectNodeLocalVolume(model, { node }).findings) placed.push({ finding, operation });
+    for (const finding of collectNodeLocalVolume(model, { node }, undefined, nodeLocal).findings) placed.push({ finding, operation });
   }
   return placed;
 }
@@ -177,19 +179,20 @@ function summarize(findings: readonly AuditFinding[], overrides: number): AuditS
 
 export function buildAuditReport(input: AuditInput): AuditReport {
   const { model, scope } = input;
+  const nodeLocal = input.nodeLocal ?? DEFAULT_NODE_LOCAL_OPTIONS;
   const notes: string[] = [];
   let placed: Placed[];
   let scopeSummary: AuditScopeSummary;
   switch (scope.kind) {
     case 'cluster': {
       const nodes = auditedNodes(model);
-      placed = clusterFindings(model, nodes);
+      placed = clusterFindings(model, nodes, nodeLocal);
       scopeSummary = { kind: 'cluster', nodes: nodes.length };
       notes.push('orphan-pvc is checked per Helm release: run `volume-guard audit --release NAMESPACE/NAME` before re-installing one');
       break;
     }
     case 'node':
-      placed = nodeFindings(model, scope.node);
+      placed = nodeFindings(model, scope.node, nodeLocal);
       scopeSummary = { kind: 'node', node: scope.node };
       break;
     case 'release': {

@@ -8,6 +8,7 @@ import { AuditError } from './errors.ts';
 import { listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
 import { renderJson, renderTable } from './render.ts';
 import { buildAuditReport } from './report.ts';
+import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { AuditScope, ReleaseRevision } from './types.ts';
 
 /** `loading the cluster model: 5/9 resources synced (waiting for pods, ...)` */
@@ -79,6 +80,18 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
   const revisions = options.release
     ? await listReleaseRevisions(kubeConfig, options.release.namespace, options.release.name, timeoutMs)
     : [];
+  if (
+    options.release !== undefined &&
+    revisions.length === 0 &&
+    model.persistentVolumeClaimsOfRelease(options.release.namespace, options.release.name).length === 0 &&
+    model.statefulSetsOfRelease(options.release.namespace, options.release.name).length === 0
+  ) {
+    const { namespace, name } = options.release;
+    throw new AuditError(
+      `Helm release ${namespace}/${name} not found: no release record (Secret labelled owner=helm,name=${name}) ` +
+        `and no PVC or StatefulSet labelled for it in namespace ${namespace}`,
+    );
+  }
   const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, timeoutMs), config.upgrades.kinds, timeoutMs);
   const report = buildAuditReport({
     model,
@@ -87,6 +100,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     upgradeObjects: upgrades.carriers,
     notes: upgrades.notes,
     generatedAt: new Date().toISOString(),
+    nodeLocal: nodeLocalOptionsOf(config),
   });
   out.write(options.output === 'json' ? renderJson(report) : renderTable(report, out.isTTY ? { width: out.columns } : {}));
   return report.summary.risks > 0 ? EXIT_RISKS : EXIT_NO_RISK;

@@ -1,7 +1,14 @@
-// node-local-volume: bound PersistentVolumes whose data lives on one node's own disks (seeds 003 and 004).
-// Draining, wiping or replacing that node loses the data, whether or not a pod mounts the claim right now, so
-// every bound node-local PV is reported; the `in-use` / `unused` tag lets a validator tell the two apart.
+// node-local-volume: data that lives on one node's own disks (seeds 003 and 004).
+// - Bound PersistentVolumes pinned to the node (their affinity can only ever match it, node-affinity.ts) whose
+//   source or driver keeps the data there (`local`, `hostPath`, a node-local driver). Draining, wiping or
+//   replacing that node loses the data, whether or not a pod mounts the claim right now, so every one is
+//   reported; the `in-use` / `unused` tag lets a validator tell the two apart.
+// - Pods writing to an inline hostPath that their controller would recreate on another node (tag
+//   `inline-hostPath`).
+// - StatefulSet pods keeping data in an emptyDir, which any eviction empties (tag `emptyDir`; a warning unless
+//   `nodeLocal.statefulSetEmptyDir` is `enforce`).
 
+import { pinnedNodeOf } from '../cluster/node-affinity.ts';
 import type { PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, podObject } from './affected.ts';
@@ -9,9 +16,9 @@ import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from '
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 /**
- * Provisioners and CSI drivers whose volumes live on the disks of the node they are pinned to. A PV pinned to
- * a node by a network storage driver is not node-local (zonal block storage pins by zone, not by hostname;
- * Longhorn keeps replicas on several nodes and has its own checks).
+ * Provisioners and CSI drivers whose volumes live on the disks of the node they are pinned to (the default of
+ * `nodeLocal.csiDrivers`). A PV pinned to a node by a network storage driver is not node-local (zonal block
+ * storage pins by zone, not by node; Longhorn keeps replicas on several nodes and has its own checks).
  */
 export const NODE_LOCAL_DRIVERS: readonly string[] = Object.freeze([
   'rancher.io/local-path', // Rancher local-path-provisioner (k3s, RKE2 default)
@@ -23,10 +30,87 @@ export const NODE_LOCAL_DRIVERS: readonly string[] = Object.freeze([
   'topolvm.io', // TopoLVM, Red Hat LVMS
   'topolvm.cybozu.com', // TopoLVM before 0.13
   'lvm.csi.metal-stack.io', // metal-stack csi-driver-lvm
+  'metal-stack.io/csi-lvm', // metal-stack csi-lvm, its predecessor
   'hostpath.csi.k8s.io', // Kubernetes CSI hostpath driver
+  'kubevirt.io.hostpath-provisioner', // KubeVirt hostpath provisioner, CSI (OpenShift Virtualization)
+  'kubevirt.io/hostpath-provisioner', // KubeVirt hostpath provisioner, legacy
+  'local.csi.aliyun.com', // Alibaba open-local
 ]);
 
-const DEFAULT_NODE_LOCAL_DRIVERS: ReadonlySet<string> = new Set(NODE_LOCAL_DRIVERS);
+/**
+ * Host paths that hold the node's own files, not an application's data (the default of
+ * `nodeLocal.ignoredHostPathPrefixes`): logs, kernel and device interfaces, runtime sockets, configuration, the
+ * kubelet's and container runtimes' state. A prefix covers the path itself and everything under it.
+ */
+export const SYSTEM_HOST_PATH_PREFIXES: readonly string[] = Object.freeze([
+  '/var/log',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/run',
+  '/var/run',
+  '/etc',
+  '/var/lib/kubelet',
+  '/var/lib/containerd',
+  '/var/lib/docker',
+  '/var/lib/cni',
+  '/opt/cni',
+  '/lib/modules',
+  '/usr',
+  '/boot',
+]);
+
+/** How a StatefulSet pod keeping data in an emptyDir is reported (issue 20.6): a warning by default. */
+export type EmptyDirMode = 'enforce' | 'warn' | 'off';
+
+/** What counts as node-local data (from `nodeLocal.*` in the configuration). */
+export interface NodeLocalOptions {
+  /** Provisioners and CSI drivers whose PVs keep their data on the node. */
+  readonly drivers: ReadonlySet<string>;
+  /** Inline hostPath volumes under these prefixes are the node's files, not data. */
+  readonly ignoredHostPathPrefixes: readonly string[];
+  readonly statefulSetEmptyDir: EmptyDirMode;
+}
+
+export function nodeLocalOptions(
+  drivers: Iterable<string> = NODE_LOCAL_DRIVERS,
+  ignoredHostPathPrefixes: readonly string[] = SYSTEM_HOST_PATH_PREFIXES,
+  statefulSetEmptyDir: EmptyDirMode = 'warn',
+): NodeLocalOptions {
+  return {
+    drivers: new Set(drivers),
+    ignoredHostPathPrefixes: ignoredHostPathPrefixes.map(normalisePrefix),
+    statefulSetEmptyDir,
+  };
+}
+
+function normalisePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/\/+$/, '');
+  return trimmed === '' ? '/' : trimmed;
+}
+
+export const DEFAULT_NODE_LOCAL_OPTIONS: NodeLocalOptions = nodeLocalOptions();
+
+const optionsByConfig = new WeakMap<object, NodeLocalOptions>();
+
+/** The options of a configuration's `nodeLocal` section, built once per configuration object. */
+export function nodeLocalOptionsOf(config: {
+  readonly nodeLocal: {
+    readonly csiDrivers: readonly string[];
+    readonly ignoredHostPathPrefixes: readonly string[];
+    readonly statefulSetEmptyDir: EmptyDirMode;
+  };
+}): NodeLocalOptions {
+  let options = optionsByConfig.get(config);
+  if (options === undefined) {
+    const section = config.nodeLocal;
+    options = nodeLocalOptions(section.csiDrivers, section.ignoredHostPathPrefixes, section.statefulSetEmptyDir);
+    optionsByConfig.set(config, options);
+  }
+  return options;
+}
+
+const DEFAULT_NODE_LOCAL_DRIVERS: ReadonlySet<string> = DEFAULT_NODE_LOCAL_OPTIONS.drivers;
 
 /** Pod phases whose containers no longer run: such a pod does not use its claims. */
 const FINISHED_POD_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
@@ -51,6 +135,11 @@ export interface NodeLocalVolumeTarget {
    * pinned to the node (a cordon).
    */
   readonly claims?: readonly { readonly namespace: string; readonly name: string }[];
+  /**
+   * The evicted pod, whose inline data (writable hostPath, StatefulSet emptyDir) is judged too. With `claims`
+   * omitted (a cordon), every pod on the node is.
+   */
+  readonly pod?: PodRecord;
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
 }
@@ -81,20 +170,47 @@ function nodeLocalVolumeTags(pv: PersistentVolumeRecord, pods: readonly PodRecor
   return [pods.length === 0 ? 'unused' : 'in-use', pv.source];
 }
 
-function buildFinding(pv: PersistentVolumeRecord, pods: readonly PodRecord[], tags: readonly string[]): Finding {
+function buildFinding(
+  pv: PersistentVolumeRecord,
+  pods: readonly PodRecord[],
+  tags: readonly string[],
+  node: string = pv.pinnedNode,
+): Finding {
   const claim = `${pv.claimNamespace}/${pv.claimName}`;
   const use =
     pods.length === 0 ? 'not mounted by any pod' : `mounted by ${pods.length} pod${pods.length === 1 ? '' : 's'}`;
   const related: AffectedObject[] = [claimObject({ namespace: pv.claimNamespace, name: pv.claimName })];
   for (const pod of pods) related.push(podObject(pod));
+  const where =
+    pv.pinnedNode === node ? `on node ${node} only` : `on node ${node}, where its pod runs (no node affinity pins it)`;
   return {
     check: 'node-local-volume',
     severity: 'critical',
-    object: { kind: 'PersistentVolume', name: pv.name, node: pv.pinnedNode },
-    reason: `${describeSource(pv)} keeps the data of claim ${claim} on node ${pv.pinnedNode} only, ${use}`,
+    object: { kind: 'PersistentVolume', name: pv.name, node },
+    reason: `${describeSource(pv)} keeps the data of claim ${claim} ${where}, ${use}`,
     tags,
     related,
   };
+}
+
+/**
+ * A bound node-local PV that no node affinity pins (a hostPath PV without affinity, as minikube's and MicroK8s'
+ * provisioners make them): its data is on the node of the pod that writes it.
+ */
+export function isUnpinnedNodeLocalVolume(
+  pv: PersistentVolumeRecord,
+  nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
+): boolean {
+  if (pv.pinnedNode !== '' || !isBoundPersistentVolume(pv)) return false;
+  return pv.source === 'local' || pv.source === 'hostPath' || nodeLocalDrivers.has(pv.driver);
+}
+
+/** The PV bound to a pod's claim, when it points back at that claim. */
+function boundVolumeOfClaim(snapshot: ClusterSnapshot, namespace: string, claimName: string): PersistentVolumeRecord | undefined {
+  const claim = snapshot.persistentVolumeClaim(namespace, claimName);
+  if (claim === undefined || claim.volumeName === '') return undefined;
+  const pv = snapshot.persistentVolume(claim.volumeName);
+  return pv !== undefined && pv.claimNamespace === claim.namespace && pv.claimName === claim.name ? pv : undefined;
 }
 
 /** The finding for a bound node-local PV pinned to `node`, else undefined. */
@@ -109,12 +225,86 @@ export function nodeLocalVolumeFinding(
   return buildFinding(pv, pods, nodeLocalVolumeTags(pv, pods));
 }
 
+/** Whether `path` is one of the prefixes or under one (whole segments: /var/logs is not under /var/log). */
+export function isUnderPrefix(path: string, prefixes: readonly string[]): boolean {
+  return prefixes.some((prefix) => prefix === '/' || path === prefix || path.startsWith(`${prefix}/`));
+}
+
+/** The writable host paths of a pod that hold data (system prefixes left out). */
+export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAULT_NODE_LOCAL_OPTIONS): string[] {
+  const paths: string[] = [];
+  for (const mount of pod.hostPaths) {
+    if (!mount.writable || isUnderPrefix(mount.path, options.ignoredHostPathPrefixes)) continue;
+    if (!paths.includes(mount.path)) paths.push(mount.path);
+  }
+  return paths;
+}
+
+/**
+ * Whether the pod's controller would recreate it away from `node`: it has one (a bare pod is not recreated at
+ * all), it is not a DaemonSet or a static pod, and its nodeSelector / required node affinity does not pin it to
+ * `node` (see pinnedNodeOf: a pod that can only ever run there comes back to its data).
+ */
+export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string): boolean {
+  if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
+  return pinnedNodeOf(pod.nodeSelector, snapshot) !== node;
+}
+
+function hostPathFinding(pod: PodRecord, node: string, paths: readonly string[]): Finding {
+  const where = paths.length === 1 ? `hostPath ${paths[0]}` : `hostPaths ${paths.join(', ')}`;
+  return {
+    check: 'node-local-volume',
+    severity: 'critical',
+    object: { kind: 'Pod', namespace: pod.namespace, name: pod.name, node },
+    reason: `writes to ${where}; its ${pod.controllerKind} would recreate it on another node without that data`,
+    tags: ['in-use', 'inline-hostPath'],
+  };
+}
+
+function emptyDirFinding(pod: PodRecord, node: string, mode: EmptyDirMode): Finding {
+  const volumes = pod.emptyDirs.join(', ');
+  return {
+    check: 'node-local-volume',
+    severity: mode === 'enforce' ? 'critical' : 'warning',
+    object: { kind: 'Pod', namespace: pod.namespace, name: pod.name, node },
+    reason: `StatefulSet pod keeps data in emptyDir ${volumes}, emptied when the pod is evicted`,
+    tags: ['in-use', 'emptyDir'],
+  };
+}
+
+/** The findings for one pod's inline data on `node`. */
+function inlineDataFindings(
+  snapshot: ClusterSnapshot,
+  pod: PodRecord,
+  node: string,
+  options: NodeLocalOptions,
+  consider: (tags: readonly string[], build: () => Finding) => void,
+): void {
+  if (pod.nodeName !== node || FINISHED_POD_PHASES.has(pod.phase)) return;
+  if (pod.hostPaths.length > 0) {
+    const paths = dataHostPaths(pod, options);
+    if (paths.length > 0 && recreatedElsewhere(snapshot, pod, node)) {
+      consider(['in-use', 'inline-hostPath'], () => hostPathFinding(pod, node, paths));
+    }
+  }
+  // emptyDir goes with the pod, wherever the pod comes back: no pinning spares it.
+  if (pod.emptyDirs.length > 0 && pod.controllerKind === 'StatefulSet' && options.statefulSetEmptyDir !== 'off') {
+    consider(['in-use', 'emptyDir'], () => emptyDirFinding(pod, node, options.statefulSetEmptyDir));
+  }
+}
+
+/** Whether a pod keeps inline data the check looks at (for validators deciding whether to run it at all). */
+export function hasInlineData(pod: PodRecord): boolean {
+  return pod.hostPaths.length > 0 || pod.emptyDirs.length > 0;
+}
+
 export function collectNodeLocalVolume(
   snapshot: ClusterSnapshot,
   target: NodeLocalVolumeTarget,
   cap: CapOptions = NO_CAP,
-  nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
+  options: NodeLocalOptions = DEFAULT_NODE_LOCAL_OPTIONS,
 ): CappedFindings {
+  const nodeLocalDrivers = options.drivers;
   const collector = new FindingCollector(cap, target.limit);
   const consider = (pv: PersistentVolumeRecord): void => {
     if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull()) return;
@@ -122,18 +312,44 @@ export function collectNodeLocalVolume(
     const tags = nodeLocalVolumeTags(pv, pods);
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags));
   };
+  /** A PV no affinity pins, written by a running pod on the node. */
+  const considerUnpinned = (pv: PersistentVolumeRecord): void => {
+    if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || collector.countIfFull()) return;
+    const pods = podsUsing(snapshot, pv);
+    const tags = [...nodeLocalVolumeTags(pv, pods), 'unpinned'];
+    if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags, target.node));
+  };
+  const considerInline = (tags: readonly string[], build: () => Finding): void => {
+    if (collector.countIfFull()) return;
+    if (collector.admit(tags)) collector.add(build());
+  };
   if (target.claims === undefined) {
     for (const pv of snapshot.persistentVolumesPinnedTo(target.node)) consider(pv);
+    const unpinned = new Set<string>();
+    for (const pod of snapshot.podsOnNode(target.node)) {
+      if (hasInlineData(pod)) inlineDataFindings(snapshot, pod, target.node, options, considerInline);
+      if (pod.claimNames.length === 0 || FINISHED_POD_PHASES.has(pod.phase)) continue;
+      for (const claimName of pod.claimNames) {
+        const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
+        if (pv === undefined || pv.pinnedNode !== '' || unpinned.has(pv.name)) continue;
+        unpinned.add(pv.name);
+        considerUnpinned(pv);
+      }
+    }
     return collector.result();
   }
   const seen = new Set<string>();
   for (const claimRef of target.claims) {
-    const claim = snapshot.persistentVolumeClaim(claimRef.namespace, claimRef.name);
-    if (claim === undefined || claim.volumeName === '' || seen.has(claim.volumeName)) continue;
-    seen.add(claim.volumeName);
-    const pv = snapshot.persistentVolume(claim.volumeName);
     // The PV must point back at this claim: a claim naming a PV bound elsewhere does not own its data.
-    if (pv !== undefined && pv.claimNamespace === claim.namespace && pv.claimName === claim.name) consider(pv);
+    const pv = boundVolumeOfClaim(snapshot, claimRef.namespace, claimRef.name);
+    if (pv === undefined || seen.has(pv.name)) continue;
+    seen.add(pv.name);
+    if (pv.pinnedNode !== '') consider(pv);
+    // The evicted pod runs on target.node: an unpinned node-local PV it mounts keeps its data there.
+    else if (target.pod !== undefined && target.pod.nodeName === target.node && !FINISHED_POD_PHASES.has(target.pod.phase)) considerUnpinned(pv);
+  }
+  if (target.pod !== undefined && hasInlineData(target.pod)) {
+    inlineDataFindings(snapshot, target.pod, target.node, options, considerInline);
   }
   return collector.result();
 }
@@ -141,9 +357,10 @@ export function collectNodeLocalVolume(
 /** A node-local-volume check that treats the given drivers as node-local (NODE_LOCAL_DRIVERS by default). */
 export function createNodeLocalVolumeCheck(
   nodeLocalDrivers: Iterable<string> = NODE_LOCAL_DRIVERS,
+  options: Partial<Omit<NodeLocalOptions, 'drivers'>> = {},
 ): Check<NodeLocalVolumeTarget> {
-  const drivers: ReadonlySet<string> = new Set(nodeLocalDrivers);
-  return (snapshot, target) => collectNodeLocalVolume(snapshot, target, NO_CAP, drivers).findings;
+  const resolved: NodeLocalOptions = { ...DEFAULT_NODE_LOCAL_OPTIONS, ...options, drivers: new Set(nodeLocalDrivers) };
+  return (snapshot, target) => collectNodeLocalVolume(snapshot, target, NO_CAP, resolved).findings;
 }
 
 export const nodeLocalVolumeCheck: Check<NodeLocalVolumeTarget> = createNodeLocalVolumeCheck();

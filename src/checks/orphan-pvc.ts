@@ -238,7 +238,7 @@ function candidatesFor(
       add({
         claim,
         rule: 'release-labelled',
-        reason: `labelled for release ${release.name} before its first install; the release may reuse its old data`,
+        reason: `labelled for release ${release.name} but owned by nothing live; this install may reuse its old data`,
       });
     }
   } else {

@@ -6,8 +6,17 @@
 // Lifecycle of an informer: list (paginated) → replaceAll → watch from the list's resourceVersion with
 // bookmarks → on a normal end, watch again from the last resourceVersion; on 410 Gone, list again (the
 // model drops what vanished); on any other error, back off (exponential, full jitter) and resume.
-// A watchdog restarts a watch that has been silent longer than a bookmark interval allows, any phase
-// that takes longer than it possibly should, and triggers the periodic safety relist.
+// A watchdog proves a quiet watch current, restarts one that is truly dead, restarts any phase that takes
+// longer than it possibly should, and triggers the periodic safety relist.
+//
+// Quiet watches. The API server sends bookmarks on an idle watch only once its watch cache has seen an event of
+// that resource (or a progress notification from etcd, every few minutes at best): on an idle cluster a watch of a
+// resource nobody wrote since the API server started stays silent until its timeout, and that is healthy. So
+// silence alone is never a reason to restart. After `stallMs / 2` without an event the watchdog sends a probe: a
+// watch from the same resourceVersion that the server ends after a second. A probe that receives nothing proves
+// the model current (nothing changed since that resourceVersion); one that receives events the open watch did not
+// deliver within a grace period proves that watch dead (a half-open connection), and it is restarted. A watch that
+// outlives its own server-side timeout by `stallMs` without ending is dead too.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -41,9 +50,9 @@ export interface InformerTimings {
   /** Watches ask the server to end after a random time in [min, 2·min) seconds, as client-go does. */
   readonly minWatchTimeoutSeconds: number;
   /**
-   * The API server sends a bookmark on an idle watch about every minute; a watch silent for longer than
-   * this is presumed dead (half-open connection) and restarted. Also bounds how long a connected watch
-   * counts as "known healthy".
+   * After half of this without an event a connected watch is probed (see Quiet watches above); a watch that
+   * outlives its server-side timeout by this much is dead. Also bounds how long a connected watch counts as
+   * "known current" since its last event or successful probe.
    */
   readonly stallMs: number;
   /** How often an absent optional resource (Longhorn CRDs) is looked for again. */
@@ -69,6 +78,10 @@ export const DEFAULT_TIMINGS: InformerTimings = {
 
 /** A watch that lasted at least this long before failing counts as having worked: backoff starts over. */
 const HEALTHY_WATCH_MS = 10_000;
+/** A probe's own server-side timeout. */
+const PROBE_TIMEOUT_SECONDS = 1;
+/** How long the open watch may lag behind an event a probe saw before it counts as dead. */
+const PROBE_GRACE_MS = 2_000;
 
 type Phase = 'idle' | 'listing' | 'watching' | 'backoff' | 'absent' | 'stopped';
 
@@ -140,6 +153,15 @@ export class Informer<K extends ResourceKind> {
   #loopExited = false;
   #failingSince: number | undefined;
   #consecutiveExpired = 0;
+  /** Events (bookmarks included) the open watch delivered: a probe compares against it. */
+  #watchEvents = 0;
+  /** When the open watch should have been ended by the server (its timeoutSeconds), plus stallMs. */
+  #watchDeadline = Number.POSITIVE_INFINITY;
+  #probe: AbortController | undefined;
+  /** A probe saw events: the open watch must deliver one by `at`, beyond `events`. */
+  #suspect: { readonly at: number; readonly events: number } | undefined;
+  /** Quiet-watch probes sent, and how many found the open watch behind. */
+  probes = 0;
 
   constructor(spec: ResourceSpec<K>, deps: InformerDependencies) {
     this.spec = spec;
@@ -184,8 +206,8 @@ export class Informer<K extends ResourceKind> {
   ageMs(now: number): number {
     if (!this.#synced) return Number.POSITIVE_INFINITY;
     const sinceSuccess = Math.max(0, now - this.#lastSuccessAt);
-    // An open watch delivers every change as it happens, and the server proves the connection alive with
-    // a bookmark about every minute: while that holds the model is current, however quiet the cluster.
+    // An open watch delivers every change as it happens; a bookmark, or a quiet-watch probe that found nothing
+    // new, proves it current as of then: while that is recent the model is current, however quiet the cluster.
     if (this.#connected && this.#phase === 'watching' && sinceSuccess <= this.#deps.timings.stallMs) return 0;
     // Likewise an optional resource known to be absent, until its next look is overdue.
     if (this.#phase === 'absent' && sinceSuccess <= this.#deps.timings.absentPollMs + this.#deps.timings.requestTimeoutMs) return 0;
@@ -218,13 +240,28 @@ export class Informer<K extends ResourceKind> {
     const { stallMs, requestTimeoutMs, backoffCapMs, absentPollMs } = this.#deps.timings;
     const sinceProgress = now - this.#lastProgressAt;
     let stalled = false;
+    let why = 'made no progress';
     switch (this.#phase) {
       case 'watching':
-        // Connecting gets a request's time; a connected watch gets a bookmark interval's.
-        if (sinceProgress > (this.#connected ? stallMs : Math.min(stallMs, requestTimeoutMs))) stalled = true;
-        else if (this.#connected && now >= this.#nextResyncAt) {
+        // Connecting gets a request's time.
+        if (!this.#connected) {
+          stalled = sinceProgress > Math.min(stallMs, requestTimeoutMs);
+          break;
+        }
+        if (now >= this.#nextResyncAt) {
           this.#current?.abort(new InformerAbort('resync'));
           return;
+        }
+        if (this.#suspect && this.#watchEvents > this.#suspect.events) this.#suspect = undefined;
+        if (this.#suspect && now >= this.#suspect.at) {
+          stalled = true;
+          why = 'missed events a probe saw (its connection is dead)';
+        } else if (now > this.#watchDeadline) {
+          stalled = true;
+          why = 'outlived its server-side timeout without ending (its connection is dead)';
+        } else if (sinceProgress > stallMs / 2 && this.#probe === undefined && this.#suspect === undefined) {
+          // Silence is no failure: ask the server whether anything changed since.
+          this.#probeQuietWatch();
         }
         break;
       case 'listing':
@@ -240,9 +277,57 @@ export class Informer<K extends ResourceKind> {
         break;
     }
     if (stalled) {
-      this.#deps.log.warn({ resource: this.resource, phase: this.#phase, silentMs: sinceProgress }, 'informer made no progress; restarting it');
+      this.#deps.log.warn({ resource: this.resource, phase: this.#phase, silentMs: sinceProgress }, `informer ${why}; restarting it`);
       this.#current?.abort(new InformerAbort('stalled'));
     }
+  }
+
+  /**
+   * Watches from the open watch's resourceVersion for a second. Nothing received: the model is current as of the
+   * probe. Events received: the open watch must deliver some too within PROBE_GRACE_MS, or the watchdog restarts it.
+   * A probe that fails proves nothing (the age keeps growing, and the watch deadline still applies); one answered
+   * 410 Gone means the watch can no longer be resumed: relist now.
+   */
+  #probeQuietWatch(): void {
+    const { client, now, timings, log } = this.#deps;
+    const controller = new AbortController();
+    this.#probe = controller;
+    this.probes += 1;
+    const startedAt = now();
+    const eventsBefore = this.#watchEvents;
+    let seen = 0;
+    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timings.requestTimeoutMs)]);
+    client
+      .watch(
+        this.path,
+        { resourceVersion: this.#resourceVersion, timeoutSeconds: PROBE_TIMEOUT_SECONDS, signal },
+        { onConnected: () => {}, onEvent: (type) => (seen += type === 'BOOKMARK' ? 0 : 1) },
+      )
+      .then(
+        () => {
+          if (this.#probe !== controller) return;
+          this.#probe = undefined;
+          if (seen === 0) this.#markSuccess(startedAt);
+          else if (this.#watchEvents === eventsBefore) this.#suspect = { at: now() + PROBE_GRACE_MS, events: eventsBefore };
+        },
+        (error: unknown) => {
+          if (this.#probe !== controller) return;
+          this.#probe = undefined;
+          if (isExpired(error)) {
+            log.info({ resource: this.resource }, 'resourceVersion of a quiet watch expired; relisting');
+            this.#current?.abort(new InformerAbort('resync'));
+          } else {
+            log.debug({ resource: this.resource, err: errorMessage(error) }, 'quiet-watch probe failed');
+          }
+        },
+      );
+  }
+
+  #endProbe(): void {
+    this.#probe?.abort();
+    this.#probe = undefined;
+    this.#suspect = undefined;
+    this.#watchDeadline = Number.POSITIVE_INFINITY;
   }
 
   #enter(phase: Phase): void {
@@ -250,10 +335,9 @@ export class Informer<K extends ResourceKind> {
     this.#lastProgressAt = this.#deps.now();
   }
 
-  #markSuccess(): void {
-    const now = this.#deps.now();
-    this.#lastSuccessAt = now;
-    this.#lastProgressAt = now;
+  #markSuccess(at: number = this.#deps.now()): void {
+    this.#lastSuccessAt = Math.max(this.#lastSuccessAt, at);
+    this.#lastProgressAt = Math.max(this.#lastProgressAt, at);
   }
 
   #restart(reason: RestartReason): void {
@@ -279,16 +363,18 @@ export class Informer<K extends ResourceKind> {
         }
         this.#enter('watching');
         watchStartedAt = this.#deps.now();
+        const timeoutSeconds = Math.floor(this.#deps.timings.minWatchTimeoutSeconds * (1 + this.#deps.random()));
         await this.#deps.client.watch(
           this.path,
           {
             resourceVersion: this.#resourceVersion,
-            timeoutSeconds: Math.floor(this.#deps.timings.minWatchTimeoutSeconds * (1 + this.#deps.random())),
+            timeoutSeconds,
             signal: operation.signal,
           },
           {
             onConnected: () => {
               watchConnectedAt = this.#deps.now();
+              this.#watchDeadline = watchConnectedAt + timeoutSeconds * 1000 + this.#deps.timings.stallMs;
               this.#onConnected();
             },
             onEvent: (type, object) => {
@@ -353,6 +439,7 @@ export class Informer<K extends ResourceKind> {
   #endWatch(clean: boolean): void {
     if (clean && this.#connected && this.#deps.now() - this.#lastSuccessAt <= this.#deps.timings.stallMs) this.#markSuccess();
     this.#connected = false;
+    this.#endProbe();
   }
 
   /** Waits in the backoff phase; stop() and the watchdog can cut it short. */
@@ -446,6 +533,7 @@ export class Informer<K extends ResourceKind> {
     }
     const resourceVersion = stringAt(objectAt(object, 'metadata'), 'resourceVersion');
     if (resourceVersion !== '') this.#resourceVersion = resourceVersion;
+    this.#watchEvents += 1;
     this.#markSuccess();
   }
 

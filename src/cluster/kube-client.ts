@@ -202,10 +202,22 @@ export class HttpKubeClient implements KubeClient {
         signal,
       });
       request.on('response', resolve);
-      request.on('error', reject);
+      request.on('error', (error) => reject(naming(error, url.origin)));
       request.end();
     });
   }
+}
+
+/**
+ * A transport error (refused, unresolvable, bad certificate) that names the server it tried, keeping its `code`;
+ * aborts are passed on untouched.
+ */
+export function naming(error: Error, server: string): Error {
+  if (error.name === 'AbortError' || error.message.includes(server)) return error;
+  const named: NodeJS.ErrnoException = new Error(`${server}: ${error.message}`, { cause: error });
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== undefined) named.code = code;
+  return named;
 }
 
 async function readBody(response: http.IncomingMessage, maxBytes: number): Promise<string> {

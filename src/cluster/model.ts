@@ -7,6 +7,7 @@
 
 import { recordsEqual } from './model-equality.ts';
 import { MultiIndex } from './model-index.ts';
+import { anchorKeys, isGroupKey, pinnedNodeOf, NODE_NAME_FIELD, type NodeLookup } from './node-affinity.ts';
 import type {
   LonghornNodeRecord,
   LonghornReplicaRecord,
@@ -76,6 +77,20 @@ function helmReleaseKeyOf(statefulSet: StatefulSetRecord): string {
   return `${statefulSet.helmReleaseNamespace || statefulSet.namespace}/${statefulSet.helmReleaseName}`;
 }
 
+/** `key=value` for each label of a node that may anchor a PV's affinity (group keys never do), and its name. */
+function nodeLabelKeys(node: NodeRecord): readonly string[] {
+  const keys: string[] = [`${NODE_NAME_FIELD}=${node.name}`];
+  for (const [key, value] of Object.entries(node.labels)) if (!isGroupKey(key)) keys.push(`${key}=${value}`);
+  return keys;
+}
+
+/** The anchors of a PV's affinity (none when it is open or absent: such a PV is never pinned by live nodes). */
+function pvAnchorKeys(pv: PersistentVolumeRecord): readonly string[] {
+  return anchorKeys(pv.nodeAffinity) ?? NO_KEYS;
+}
+
+const NO_KEYS: readonly string[] = Object.freeze([]);
+
 /** The context handed to volume predicates; one instance per model, its `replicas` set before each call. */
 class PredicateContext implements VolumeContext {
   replicas: readonly LonghornReplicaRecord[] = NO_REPLICAS;
@@ -105,6 +120,14 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   readonly #replicasByVolume = new MultiIndex<LonghornReplicaRecord>('longhornReplica.byVolume', (r) => r.volumeName);
   readonly #replicasByNode = new MultiIndex<LonghornReplicaRecord>('longhornReplica.byNode', (r) => r.nodeID);
   readonly #pvsByPinnedNode = new MultiIndex<PersistentVolumeRecord>('persistentVolume.byPinnedNode', (pv) => pv.pinnedNode);
+  /** PVs by the `key=value` (or `metadata.name=<node>`) their affinity names nodes by: whom a node change affects. */
+  readonly #pvsByAnchor = new MultiIndex<PersistentVolumeRecord>('persistentVolume.byAnchor', pvAnchorKeys);
+  /** Nodes by each `key=value` label (group keys left out) and by `metadata.name=<name>`. */
+  readonly #nodesByLabel = new MultiIndex<NodeRecord>('node.byLabel', nodeLabelKeys);
+  readonly #nodeLookup: NodeLookup = {
+    node: (name) => this.#stores.node.get(name),
+    nodesLabelled: (key, value) => this.#nodesByLabel.get(`${key}=${value}`),
+  };
   readonly #claimsByNamespace = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byNamespace', (c) => c.namespace);
   readonly #claimsByRelease = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byRelease', releaseKeysOf);
   readonly #podsByClaim = new MultiIndex<PodRecord>('pod.byClaim', claimKeysOf);
@@ -115,8 +138,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     longhornVolume: [this.#volumesByPV],
     longhornReplica: [this.#replicasByVolume, this.#replicasByNode],
     longhornNode: [],
-    node: [],
-    persistentVolume: [this.#pvsByPinnedNode],
+    node: [this.#nodesByLabel],
+    persistentVolume: [this.#pvsByPinnedNode, this.#pvsByAnchor],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease],
     pod: [this.#podsByClaim, this.#podsByNode],
     statefulSet: [this.#statefulSetsByRelease],
@@ -174,10 +197,12 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     this.#evaluatePending();
   }
 
-  #write<K extends ResourceKind>(kind: K, record: RecordByKind[K]): void {
+  #write<K extends ResourceKind>(kind: K, incoming: RecordByKind[K]): void {
     const store: Map<string, RecordByKind[K]> = this.#stores[kind];
-    const key = storeKeyOf(kind, record);
+    const key = storeKeyOf(kind, incoming);
     const previous = store.get(key);
+    // A PV's pinned node depends on the live nodes: resolved here, and again when a node it names changes.
+    const record = kind === 'persistentVolume' ? (this.#resolvePinned(incoming as PersistentVolumeRecord) as RecordByKind[K]) : incoming;
     // A relist delivers an equal copy of nearly everything: nothing to re-index or re-evaluate.
     if (previous !== undefined && recordsEqual(previous, record)) return;
     store.set(key, record);
@@ -196,8 +221,33 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     this.#noteChange(kind, previous, undefined);
   }
 
+  #resolvePinned(pv: PersistentVolumeRecord): PersistentVolumeRecord {
+    const pinnedNode = pinnedNodeOf(pv.nodeAffinity, this.#nodeLookup, pv.namedNode);
+    return pinnedNode === pv.pinnedNode ? pv : { ...pv, pinnedNode };
+  }
+
+  /**
+   * A node came, went or changed labels: re-resolve the PVs whose affinity names it (by any of its labels,
+   * before or after, or its name). Cost O(labels of the node + PVs naming it), never O(PVs).
+   */
+  #repinAround(previous: NodeRecord | undefined, next: NodeRecord | undefined): void {
+    if (previous !== undefined && next !== undefined && recordsEqual(previous.labels, next.labels)) return;
+    const affected = new Set<PersistentVolumeRecord>();
+    for (const node of [previous, next]) {
+      if (node === undefined) continue;
+      for (const key of nodeLabelKeys(node)) for (const pv of this.#pvsByAnchor.get(key)) affected.add(pv);
+    }
+    for (const pv of affected) {
+      const resolved = this.#resolvePinned(pv);
+      if (resolved === pv) continue;
+      this.#stores.persistentVolume.set(pv.name, resolved);
+      for (const index of this.#indexes.persistentVolume) index.update(pv, resolved);
+    }
+  }
+
   /** Marks the volumes whose set membership a change may affect. */
   #noteChange(kind: ResourceKind, previous: unknown, next: unknown): void {
+    if (kind === 'node') this.#repinAround(previous as NodeRecord | undefined, next as NodeRecord | undefined);
     if (this.#predicates.length === 0) return;
     switch (kind) {
       case 'longhornVolume': {
@@ -340,6 +390,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
 
   node(name: string): NodeRecord | undefined {
     return this.#stores.node.get(name);
+  }
+
+  nodesLabelled(key: string, value: string): readonly NodeRecord[] {
+    return this.#nodesByLabel.get(`${key}=${value}`);
   }
 
   namespace(name: string): NamespaceRecord | undefined {

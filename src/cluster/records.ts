@@ -5,6 +5,8 @@
 /** Annotations and labels under this prefix are kept on records; everything else is dropped. */
 export const ANNOTATION_PREFIX = 'volume-guard.io/';
 
+import type { NodeSelector } from './node-affinity.ts';
+
 export type Labels = Readonly<Record<string, string>>;
 
 /** The labels charts put on a release's objects (StatefulSet PVCs inherit them): kept on PVC records and indexed. */
@@ -60,6 +62,8 @@ export interface NodeRecord {
   readonly unschedulable: boolean;
   /** Only `volume-guard.io/` annotations. */
   readonly annotations: Labels;
+  /** Every label: PV and pod node affinity may use any key (see node-affinity.ts). */
+  readonly labels: Labels;
 }
 
 /** How a PersistentVolume keeps its data: node-local kinds lose it when pods move. */
@@ -72,9 +76,18 @@ export interface PersistentVolumeRecord {
   /** spec.csi.driver, or the `pv.kubernetes.io/provisioned-by` annotation, '' when unknown. */
   readonly driver: string;
   readonly storageClassName: string;
+  /** spec.nodeAffinity.required, parsed (empty: no affinity). */
+  readonly nodeAffinity: NodeSelector;
   /**
-   * The single node this PV is pinned to by spec.nodeAffinity (a `kubernetes.io/hostname` In [one value]
-   * term), '' when it is not pinned to exactly one node.
+   * The node the affinity names by `kubernetes.io/hostname` (or another well-known node-name key) or
+   * `metadata.name` In [one value] in every term, '' otherwise: where the data is when no live node matches
+   * (the node was deleted and its data stayed behind).
+   */
+  readonly namedNode: string;
+  /**
+   * The one node this PV can ever mount on, from its affinity and the live Nodes' labels (the model keeps it
+   * up to date as nodes come, go and change labels; see pinnedNodeOf in node-affinity.ts); '' when none.
+   * Straight out of the transform it is `namedNode`.
    */
   readonly pinnedNode: string;
   /** spec.claimRef, '' when unbound. */
@@ -110,13 +123,38 @@ export interface PersistentVolumeClaimRecord {
   readonly deleting: boolean;
 }
 
-/** core/v1 Pod: where it runs and which claims it mounts. */
+/** An inline hostPath volume of a pod. */
+export interface HostPathMount {
+  /** spec.volumes[].hostPath.path, normalised (no trailing `/`, no `//`, no `.` segments). */
+  readonly path: string;
+  /** Some container (init, app or ephemeral) mounts it without readOnly. */
+  readonly writable: boolean;
+}
+
+/** core/v1 Pod: where it runs, which claims it mounts, and the node-local data it keeps inline. */
 export interface PodRecord {
   readonly namespace: string;
   readonly name: string;
   readonly nodeName: string;
   readonly phase: string;
   readonly claimNames: readonly string[];
+  /**
+   * Kind of the controlling owner (ReplicaSet, StatefulSet, Job, DaemonSet, ...), `Node` for a static pod's
+   * mirror, '' for a bare pod.
+   */
+  readonly controllerKind: string;
+  /**
+   * Inline hostPath volumes holding files or directories (sockets and character devices dropped); empty for
+   * DaemonSet and static pods, which always come back to the same node.
+   */
+  readonly hostPaths: readonly HostPathMount[];
+  /** Names of emptyDir volumes some container mounts writable; kept for StatefulSet pods only. */
+  readonly emptyDirs: readonly string[];
+  /**
+   * nodeSelector ANDed with the required node affinity; kept only when hostPaths or emptyDirs is not empty
+   * (it decides whether the pod could come back anywhere else).
+   */
+  readonly nodeSelector: NodeSelector;
 }
 
 /** apps/v1 StatefulSet. */

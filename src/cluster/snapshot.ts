@@ -47,6 +47,11 @@ export interface ClusterSnapshot {
   longhornNode(name: string): LonghornNodeRecord | undefined;
 
   node(name: string): NodeRecord | undefined;
+  /**
+   * Nodes labelled `key=value`, for node-affinity evaluation (node-affinity.ts). Group keys (zone, region, ...)
+   * are not indexed and always answer none: they never pin.
+   */
+  nodesLabelled(key: string, value: string): readonly NodeRecord[];
   namespace(name: string): NamespaceRecord | undefined;
 
   persistentVolume(name: string): PersistentVolumeRecord | undefined;

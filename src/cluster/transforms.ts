@@ -2,9 +2,11 @@
 // watch event object), narrowed field by field; output keeps only what the checks read (see records.ts).
 // Each returns undefined when the object has no name (nothing could key it), never throws.
 
+import { NO_NODE_SELECTOR, parseNodeSelector, podNodeSelector, type NodeSelector } from './node-affinity.ts';
 import {
   ANNOTATION_PREFIX,
   RELEASE_LABELS,
+  type HostPathMount,
   type LonghornNodeRecord,
   type LonghornReplicaRecord,
   type LonghornVolumeRecord,
@@ -35,10 +37,10 @@ export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace
 export const PROVISIONED_BY_ANNOTATION = 'pv.kubernetes.io/provisioned-by';
 
 /**
- * Node-affinity keys whose value names the one node a PV's data lives on. A PV counts as pinned when
- * every term of spec.nodeAffinity.required selects the same single node through one of these keys
- * (operator In, one value) or through `matchFields` on `metadata.name`. The value is taken as the node
- * name, which holds for all of these provisioners on standard clusters.
+ * Node-affinity keys whose value is, by default, the node's name. Pinning itself is decided from the live
+ * nodes' labels whatever the key (node-affinity.ts); these only name the node of a PV whose affinity matches no
+ * live node (every term In [one value] of one of these keys, or `matchFields` on `metadata.name`), so that the
+ * audit can still report data left behind by a deleted node.
  * - kubernetes.io/hostname: local static provisioner, Rancher local-path, OpenEBS LocalPV hostpath/device
  * - openebs.io/nodename: OpenEBS LocalPV LVM and ZFS (their default CSI topology key)
  * - topology.topolvm.io/node, topology.topolvm.cybozu.com/node (before TopoLVM 0.17): TopoLVM
@@ -48,6 +50,7 @@ export const PROVISIONED_BY_ANNOTATION = 'pv.kubernetes.io/provisioned-by';
 export const NODE_IDENTITY_KEYS: readonly string[] = [
   'kubernetes.io/hostname',
   'openebs.io/nodename',
+  'openebs.io/nodeid', // OpenEBS LocalPV-ZFS
   'topology.topolvm.io/node',
   'topology.topolvm.cybozu.com/node',
   'topology.hostpath.csi/node',
@@ -65,6 +68,23 @@ export function intern(value: string): string {
   if (shared !== undefined) return shared;
   if (internPool.size < INTERN_CAP) internPool.set(value, value);
   return value;
+}
+
+// Node affinities repeat too (every zonal disk of a zone has the same one): equal selectors share one object.
+const SELECTOR_CAP = 10_000;
+const selectorPool = new Map<string, NodeSelector>();
+
+export function sharedSelector(selector: NodeSelector): NodeSelector {
+  if (selector.length === 0) return NO_NODE_SELECTOR;
+  const key = JSON.stringify(selector);
+  const shared = selectorPool.get(key);
+  if (shared !== undefined) return shared;
+  const interned: NodeSelector = selector.map((term) => ({
+    matchExpressions: term.matchExpressions.map((r) => ({ key: intern(r.key), operator: intern(r.operator), values: r.values.map(intern) })),
+    matchFields: term.matchFields.map((r) => ({ key: intern(r.key), operator: intern(r.operator), values: r.values.map(intern) })),
+  }));
+  if (selectorPool.size < SELECTOR_CAP) selectorPool.set(key, interned);
+  return interned;
 }
 
 function metadataOf(raw: unknown): JsonObject | undefined {
@@ -103,7 +123,16 @@ export function transformNode(raw: unknown): NodeRecord | undefined {
     name: intern(name),
     unschedulable: objectAt(raw, 'spec')?.['unschedulable'] === true,
     annotations: guardAnnotations(metadata),
+    labels: internedMap(stringMapAt(metadata, 'labels')),
   };
+}
+
+/** Label keys and values repeat across nodes (zones, roles, OS): shared through the intern pool. */
+function internedMap(map: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  if (map === EMPTY_STRING_MAP) return map;
+  const interned: Record<string, string> = {};
+  for (const [key, value] of Object.entries(map)) interned[intern(key)] = intern(value);
+  return interned;
 }
 
 export function transformNamespace(raw: unknown): NamespaceRecord | undefined {
@@ -147,8 +176,12 @@ function singleInValue(requirement: unknown): string | undefined {
   return values[0];
 }
 
-/** Terms are ORed: the PV is pinned only when every term selects the same single node. */
-export function pinnedNodeOf(spec: JsonObject | undefined): string {
+/**
+ * The node the affinity names by a node-name key or metadata.name in every term (terms are ORed: all must name
+ * the same single node), '' otherwise. The model decides pinning from the live nodes' labels; this is the
+ * answer when no live node matches.
+ */
+export function namedNodeOf(spec: JsonObject | undefined): string {
   const terms = arrayAt(objectPath(spec, 'nodeAffinity', 'required'), 'nodeSelectorTerms');
   if (terms.length === 0) return '';
   let pinned = '';
@@ -168,12 +201,15 @@ export function transformPersistentVolume(raw: unknown): PersistentVolumeRecord 
   const claimRef = objectAt(spec, 'claimRef');
   const csiDriver = stringAt(objectAt(spec, 'csi'), 'driver');
   const provisionedBy = stringMapAt(metadata, 'annotations')[PROVISIONED_BY_ANNOTATION] ?? '';
+  const namedNode = intern(namedNodeOf(spec));
   return {
     name,
     source: volumeSourceOf(spec),
     driver: intern(csiDriver !== '' ? csiDriver : provisionedBy),
     storageClassName: intern(stringAt(spec, 'storageClassName')),
-    pinnedNode: intern(pinnedNodeOf(spec)),
+    nodeAffinity: sharedSelector(parseNodeSelector(objectPath(spec, 'nodeAffinity', 'required'))),
+    namedNode,
+    pinnedNode: namedNode,
     claimNamespace: intern(stringAt(claimRef, 'namespace')),
     claimName: stringAt(claimRef, 'name'),
     phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
@@ -235,17 +271,97 @@ export function claimNamesOfPod(podName: string, spec: JsonObject | undefined): 
   return claims ?? EMPTY_LIST;
 }
 
+/** The annotation the kubelet puts on the mirror pod of a static pod. */
+export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+
+/** Owner kinds whose pods always come back to the same node: their inline data is never moved. */
+const SAME_NODE_CONTROLLERS: ReadonlySet<string> = new Set(['DaemonSet', 'Node']);
+
+/** Host paths that are not data: a socket or character device the pod talks to. */
+const NON_DATA_HOST_PATH_TYPES: ReadonlySet<string> = new Set(['Socket', 'CharDevice']);
+
+function controllerKindOf(metadata: JsonObject): string {
+  if (stringMapAt(metadata, 'annotations')[MIRROR_POD_ANNOTATION] !== undefined) return 'Node';
+  for (const ref of arrayAt(metadata, 'ownerReferences')) {
+    if (isObject(ref) && ref['controller'] === true) return intern(stringAt(ref, 'kind'));
+  }
+  return '';
+}
+
+/** `/a//b/./c/` → `/a/b/c`; `..` segments are resolved, never above `/`. */
+export function normaliseHostPath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}`;
+}
+
+/** Volume name → whether some container mounts it without readOnly (absent: no container mounts it). */
+function mountModes(spec: JsonObject | undefined): Map<string, boolean> {
+  const modes = new Map<string, boolean>();
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
+    for (const container of arrayAt(spec, list)) {
+      for (const mount of arrayAt(container, 'volumeMounts')) {
+        const volume = stringAt(mount, 'name');
+        if (volume === '') continue;
+        const writable = !(isObject(mount) && mount['readOnly'] === true);
+        modes.set(volume, (modes.get(volume) ?? false) || writable);
+      }
+    }
+  }
+  return modes;
+}
+
+/** The inline data a pod keeps on its node: hostPath volumes, and for StatefulSet pods writable emptyDirs. */
+export function inlineDataOfPod(
+  controllerKind: string,
+  spec: JsonObject | undefined,
+): { hostPaths: readonly HostPathMount[]; emptyDirs: readonly string[]; nodeSelector: NodeSelector } {
+  let hostPaths: HostPathMount[] | undefined;
+  let emptyDirs: string[] | undefined;
+  if (!SAME_NODE_CONTROLLERS.has(controllerKind)) {
+    let modes: Map<string, boolean> | undefined;
+    for (const volume of arrayAt(spec, 'volumes')) {
+      const hostPath = objectAt(volume, 'hostPath');
+      const emptyDir = objectAt(volume, 'emptyDir');
+      if (hostPath === undefined && (emptyDir === undefined || controllerKind !== 'StatefulSet')) continue;
+      modes ??= mountModes(spec);
+      const name = stringAt(volume, 'name');
+      if (hostPath !== undefined) {
+        const path = stringAt(hostPath, 'path');
+        if (path === '' || NON_DATA_HOST_PATH_TYPES.has(stringAt(hostPath, 'type'))) continue;
+        hostPaths ??= [];
+        hostPaths.push({ path: normaliseHostPath(path), writable: modes.get(name) === true });
+      } else if (modes.get(name) === true) {
+        emptyDirs ??= [];
+        emptyDirs.push(name);
+      }
+    }
+  }
+  return {
+    hostPaths: hostPaths ?? EMPTY_LIST,
+    emptyDirs: emptyDirs ?? EMPTY_LIST,
+    nodeSelector: hostPaths !== undefined || emptyDirs !== undefined ? sharedSelector(podNodeSelector(spec)) : NO_NODE_SELECTOR,
+  };
+}
+
 export function transformPod(raw: unknown): PodRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
   const spec = objectAt(raw, 'spec');
+  const controllerKind = controllerKindOf(metadata);
   return {
     namespace: intern(stringAt(metadata, 'namespace')),
     name,
     nodeName: intern(stringAt(spec, 'nodeName')),
     phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
     claimNames: claimNamesOfPod(name, spec),
+    controllerKind,
+    ...inlineDataOfPod(controllerKind, spec),
   };
 }
 

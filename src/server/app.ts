@@ -204,6 +204,11 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     metrics.admissionRequests.inc({ target: trace.targetLabel, operation: trace.operation, decision: trace.outcome });
     const request = trace.request;
     const decision = trace.decision;
+    if (trace.outcome === 'denied') {
+      const refusedBy = decision?.deniedChecks?.length ? decision.deniedChecks : decision?.checks?.length ? decision.checks : ['other'];
+      for (const check of refusedBy) metrics.refusals.inc({ check, target: trace.targetLabel });
+    }
+    const audit = decision?.auditAnnotations ?? {};
     const line = {
       uid: request?.uid,
       target: trace.targetLabel,
@@ -216,6 +221,11 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
       decision: trace.outcome,
       checks: decision?.checks ?? [],
       overrides: trace.overrides ?? [],
+      // Who accepted the risk and why (also in the API audit log as auditAnnotations).
+      ...(audit['override-writer'] ? { overrideWriter: audit['override-writer'] } : {}),
+      ...(audit['override-reason'] ? { overrideReason: audit['override-reason'] } : {}),
+      ...(audit['override-source'] ? { overrideSource: audit['override-source'] } : {}),
+      ...(audit['override-written'] ? { overrideWritten: audit['override-written'] } : {}),
       durationMs: Math.round(elapsedMs * 1000) / 1000,
       ...(statusCode !== 200 ? { httpStatus: statusCode } : {}),
       ...(trace.reason ? { reason: trace.reason } : {}),

@@ -15,6 +15,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   replicasOnNode: () => none,
   longhornNode: () => undefined,
   node: () => undefined,
+  nodesLabelled: () => none,
   namespace: () => undefined,
   persistentVolume: () => undefined,
   persistentVolumesPinnedTo: () => none,

@@ -16,6 +16,7 @@ export interface ServerMetrics {
   readonly admissionRequests: Counter<'target' | 'operation' | 'decision'>;
   readonly admissionDuration: Histogram<'target'>;
   readonly overrides: Counter<'check'>;
+  readonly refusals: Counter<'check' | 'target'>;
   readonly tlsCertNotAfter: Gauge;
 }
 
@@ -46,6 +47,12 @@ export function createMetrics(options: CreateMetricsOptions = {}): ServerMetrics
       name: 'volume_guard_overrides_total',
       help: 'Requests where a volume-guard.io/skip override was honored, per check.',
       labelNames: ['check'],
+      registers: [registry],
+    }),
+    refusals: new Counter({
+      name: 'volume_guard_refusals_total',
+      help: 'Requests refused, per check that refused them (stale-model: the cluster state was unknown) and target.',
+      labelNames: ['check', 'target'],
       registers: [registry],
     }),
     tlsCertNotAfter: new Gauge({

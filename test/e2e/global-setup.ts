@@ -2,6 +2,7 @@
 // tree against it, and the webhooks registered and verified to be called. After: both stopped again.
 import type { TestProject } from 'vitest/node';
 import { ensureCluster, type ClusterInfo } from '../harness/cluster.ts';
+import { ensureWholeCluster, wholeRequested } from '../harness/node.ts';
 import { registerWebhooks, removeStaleRegistrations, startGuard, unregisterWebhooks, type GuardInstance } from '../support/guard.ts';
 
 export interface ProvidedGuard {
@@ -23,7 +24,9 @@ let guard: GuardInstance | undefined;
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
   const log = (line: string) => process.stderr.write(`[e2e setup] ${line}\n`);
-  const cluster = await ensureCluster({ log });
+  // The whole cluster (controllers, a real node, KWOK) when asked for (VG_WHOLE_CLUSTER=1 or `cluster:up --whole`).
+  const cluster = wholeRequested() ? await ensureWholeCluster({ log }) : await ensureCluster({ log });
+
   await removeStaleRegistrations();
   guard = await startGuard(cluster, { name: `e2e-${process.pid}` });
   await registerWebhooks(guard);

@@ -593,6 +593,39 @@ describe('informers: watchdog and resync', () => {
     expect(next.requestedVersion).toBe(silenced.lastVersion);
   });
 
+  it('keeps a quiet watch (no events, no bookmarks) open: probed, not restarted, not stale, not logged at warn', async () => {
+    // Issue 19.6: a resource nobody writes gets no bookmarks until its watch cache saw an event, so its watch is
+    // silent for minutes. Stall limit 4 s: the old watchdog restarted such a watch every 4 s here.
+    const lines: string[] = [];
+    const captured = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const h = startInformers({ via: proxy, timings: { stallMs: 4_000 }, log: captured });
+    await until(() => h.set.synced() && h.allConnected(), 'sync');
+    const quiet = h.set.informer('longhornReplica');
+    const watches = h.client.watchesOf(path('longhornReplica')).length;
+    await pause(12_000);
+    expect(h.restarts.filter((restart) => restart.reason === 'stalled')).toEqual([]);
+    expect(quiet.probes).toBeGreaterThanOrEqual(3);
+    // One main watch still open; the other calls were the probes, each ended by the server.
+    const calls = h.client.watchesOf(path('longhornReplica')).slice(watches - 1);
+    expect(calls.filter((call) => call.outcome === undefined)).toHaveLength(1);
+    expect(h.set.staleResources(Date.now(), 3_000)).toEqual([]);
+    expect(lines.filter((line) => JSON.parse(line).level >= 40)).toEqual([]);
+    // The open watch still delivers.
+    await apply(pvc('q-1'));
+    await until(() => h.sink.model.persistentVolumeClaim(NS, 'q-1') !== undefined, 'event on the quiet watch');
+    expect(h.restarts.filter((restart) => restart.reason === 'stalled')).toEqual([]);
+  });
+
+  it('restarts a dead watch that nothing writes to once it outlives its server-side timeout', async () => {
+    const h = startInformers({ via: proxy, timings: { minWatchTimeoutSeconds: 2, stallMs: 3_000 } });
+    await until(() => h.set.synced() && h.allConnected(), 'sync');
+    proxy.stallConnections();
+    const silenced = h.client.watchesOf(PVCS).at(-1)!;
+    // The server's end of the watch (after 3 s) never arrives: the deadline is that plus the stall limit.
+    await until(() => h.restartsOf('persistentvolumeclaims', 'stalled') >= 1, 'dead watch restarted', 15_000);
+    expect(silenced.outcome).toBe('failed');
+  });
+
   it('relists periodically, repairing an event the model lost', async () => {
     await apply(pvc('r-a'), pvc('r-b'));
     const h = startInformers({ timings: { resyncMs: 4_000 } });

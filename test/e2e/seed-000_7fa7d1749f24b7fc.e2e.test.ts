@@ -33,7 +33,7 @@ describe('seed 000: a reinstall must not silently adopt the PVC an uninstall lef
     const removed = await uninstall();
     expect(removed.code).toBe(0);
     // The warning reaches the helm user: which PVC stays behind, with its data and reclaim policy.
-    expect(removed.stderr).toContain('volume-guard: uninstalling seed-000/devlake leaves 1 PVC(s)');
+    expect(removed.stderr).toContain('volume-guard: uninstalling seed-000/devlake leaves 1 PVC and data behind');
     expect(removed.stderr).toContain(`PVC ${NS}/${PVC}`);
     expect((await kubectl(['get', 'pvc', PVC, '-n', NS])).code).toBe(0);
 

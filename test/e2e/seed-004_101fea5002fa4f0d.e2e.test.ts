@@ -34,7 +34,7 @@ describe('seed 004: maintenance on a single node with local-storage PVs', () => 
     await eventually(() => kubectl(['cordon', NODE, '--dry-run=server']), (r) => r.stderr.includes('4 node-local'));
     const drained = await kubectl(['drain', NODE, '--ignore-daemonsets', '--force', '--timeout=20s'], { timeoutMs: 60_000 });
     expect(drained.stderr).toContain('admission webhook "node-cordon.volume-guard.io" denied the request');
-    expect(drained.stderr).toContain('4 node-local PersistentVolumes are on the node');
+    expect(drained.stderr).toContain('4 objects keep data only on s004-single-node');
     for (const app of APPS) {
       expect(drained.stderr).toContain(`s004-${app}`);
       expect(drained.stderr).toContain(`${NS}/${app}-0`);

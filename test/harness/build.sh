@@ -3,18 +3,27 @@
 #   kube-apiserver-embedded  kube-apiserver + etcd in one process (cmd/apiserver)
 #   kubectl                  upstream kubectl (cmd/kubectl)
 #   helm                     upstream Helm v3 (go install helm.sh/helm/v3/cmd/helm@HELM_VERSION)
+#   kube-controller-manager  upstream kcm      (cmd/kube-controller-manager)  } the whole cluster
+#   kube-scheduler           upstream scheduler (cmd/kube-scheduler)         } (same module,
+#   kubelet                  upstream kubelet  (cmd/kubelet)                 }  same ldflags)
+#   pause                    the pods' sandbox process (images/pause, static) for the local pause image
+#   kwok                     sigs.k8s.io/kwok (go install …@KWOK_VERSION, outside the harness module)
+#   helm4                    upstream Helm v4 (go install helm.sh/helm/v4/cmd/helm@HELM4_VERSION)
 #
 # A binary is rebuilt only when its inputs change: each has a stamp file holding a
 # hash of go.mod, go.sum, its sources, its version/ldflags and the Go version.
 # The normal GOMODCACHE/GOCACHE are used, so only the very first build is slow
 # (10-20 min on 2 cores; a few GB of cache).
 #
-# Usage: test/harness/build.sh [--force] [apiserver|kubectl|helm ...]
+# Usage: test/harness/build.sh [--force] [apiserver|kubectl|helm|kcm|scheduler|kubelet|pause|kwok|helm4|all ...]
+#        (no target = all; the API-server-only e2e setup asks for apiserver kubectl helm)
 # Env:   CLUSTER_BIN_DIR (default <repo>/.cluster/bin), GO_BUILD_PARALLEL (default 2)
 set -euo pipefail
 
 KUBE_VERSION=v1.36.3        # keep in step with go.mod (gen-replaces.sh)
 HELM_VERSION=v3.21.4        # built against k8s.io/client-go v0.36.x, like the cluster
+HELM4_VERSION=v4.3.2        # latest 4.x served
+KWOK_VERSION=v0.8.0         # latest served; built with its own go.mod (it would upgrade shared modules here)
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -40,12 +49,13 @@ targets=()
 for a in "$@"; do
   case "$a" in
     --force) force=1 ;;
-    apiserver|kubectl|helm) targets+=("$a") ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    apiserver|kubectl|helm|kcm|scheduler|kubelet|pause|kwok|helm4) targets+=("$a") ;;
+    all) targets+=(apiserver kubectl helm kcm scheduler kubelet pause kwok helm4) ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) say "error: unknown argument '$a'"; exit 2 ;;
   esac
 done
-[ "${#targets[@]}" -gt 0 ] || targets=(apiserver kubectl helm)
+[ "${#targets[@]}" -gt 0 ] || targets=(apiserver kubectl helm kcm scheduler kubelet pause kwok helm4)
 
 mkdir -p "$bin"
 # Several test runs may call this at once: one build at a time per bin dir.
@@ -70,6 +80,10 @@ helm_ldflags="-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}"
 helm_ldflags+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 helm_ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1"
 helm_ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=${kube_minor}"
+
+helm4_ldflags="-X helm.sh/helm/v4/internal/version.version=${HELM4_VERSION}"
+helm4_ldflags+=" -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+kwok_ldflags="-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION}"
 
 hash_of() { # hash_of <text> <files...>
   { printf '%s\n' "$1"; shift; cat "$@"; } | sha256sum | cut -d' ' -f1
@@ -110,18 +124,43 @@ build_kube() { # build_kube <name> <pkg-dir> <out> <first-build-hint>
   printf '%s\n' "$h" > "$out.stamp"
 }
 
-build_helm() {
-  local out="$bin/helm"
-  local h; h="$(hash_of "$gover $HELM_VERSION $helm_ldflags")"
-  if up_to_date "$out" "$h"; then say "helm is up to date ($out)"; return 0; fi
-  if [ -x "$out" ]; then say "rebuilding helm $HELM_VERSION (inputs changed)…"; else say "building helm $HELM_VERSION (first build takes 3-6 min)…"; fi
+# build_tool <name> <out> <hash-text> <version-hint> <go-install-args...>: `go install` outside any module, so
+# the tool's own go.mod decides its dependencies (no replaces needed, nothing shared is upgraded).
+build_tool() {
+  local name="$1" out="$2" htext="$3" hint="$4"; shift 4
+  local h; h="$(hash_of "$gover $htext")"
+  if up_to_date "$out" "$h"; then say "$name is up to date ($out)"; return 0; fi
+  if [ -x "$out" ]; then say "rebuilding $name (inputs changed)…"; else say "building $name ($hint)…"; fi
   rm -f "$out.stamp"
-  local tmp; tmp="$(mktemp -d "$bin/.helm-build.XXXXXX")"
-  # Outside any module, so Helm's own go.mod decides its dependencies (no replaces needed).
-  with_heartbeat helm \
-    bash -c 'cd "$1" && GOBIN="$1" go install -p "$2" -ldflags "$3" "helm.sh/helm/v3/cmd/helm@$4" && mv -f "$1/helm" "$5"' _ \
-      "$tmp" "$par" "$helm_ldflags" "$HELM_VERSION" "$out" || { rm -rf "$tmp"; return 1; }
+  local tmp; tmp="$(mktemp -d "$bin/.$name-build.XXXXXX")"
+  with_heartbeat "$name" \
+    bash -c 'd="$1" o="$2" p="$3"; shift 3; cd "$d" && GOBIN="$d" go install -p "$p" "$@" && mv -f "$d"/* "$o"' _ \
+      "$tmp" "$out" "$par" "$@" || { rm -rf "$tmp"; return 1; }
   rm -rf "$tmp"
+  printf '%s\n' "$h" > "$out.stamp"
+}
+
+build_helm() {
+  build_tool helm "$bin/helm" "$HELM_VERSION $helm_ldflags" "$HELM_VERSION, first build takes 3-6 min" \
+    -ldflags "$helm_ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
+build_helm4() {
+  build_tool helm4 "$bin/helm4" "$HELM4_VERSION $helm4_ldflags" "$HELM4_VERSION, first build takes 3-6 min" \
+    -ldflags "$helm4_ldflags" "helm.sh/helm/v4/cmd/helm@$HELM4_VERSION"
+}
+
+build_kwok() {
+  build_tool kwok "$bin/kwok" "$KWOK_VERSION $kwok_ldflags" "$KWOK_VERSION, first build takes 2-5 min" \
+    -ldflags "$kwok_ldflags" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+}
+
+build_pause() { # static: it runs alone in the pause image
+  local out="$bin/pause"
+  local h; h="$(hash_of "$gover static" "$here/images/pause"/*.go)"
+  if up_to_date "$out" "$h"; then say "pause is up to date ($out)"; return 0; fi
+  rm -f "$out.stamp"
+  with_heartbeat pause bash -c 'cd "$1" && CGO_ENABLED=0 go build -ldflags "-s -w" -o "$2.tmp" ./images/pause && mv -f "$2.tmp" "$2"' _ "$here" "$out"
   printf '%s\n' "$h" > "$out.stamp"
 }
 
@@ -131,6 +170,12 @@ for t in "${targets[@]}"; do
     apiserver) build_kube kube-apiserver cmd/apiserver "$bin/kube-apiserver-embedded" "first build takes 10-20 min" ;;
     kubectl)   build_kube kubectl cmd/kubectl "$bin/kubectl" "first build takes 3-8 min" ;;
     helm)      build_helm ;;
+    kcm)       build_kube kube-controller-manager cmd/kube-controller-manager "$bin/kube-controller-manager" "first build takes 3-8 min after kube-apiserver" ;;
+    scheduler) build_kube kube-scheduler cmd/kube-scheduler "$bin/kube-scheduler" "first build takes 1-3 min after kube-apiserver" ;;
+    kubelet)   build_kube kubelet cmd/kubelet "$bin/kubelet" "first build takes 4-10 min after kube-apiserver" ;;
+    pause)     build_pause ;;
+    kwok)      build_kwok ;;
+    helm4)     build_helm4 ;;
   esac
 done
 say "done in $(elapsed "$total_start"): $bin"

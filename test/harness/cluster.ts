@@ -32,6 +32,8 @@ export interface ClusterPaths {
   logFile: string;
   pidFile: string;
   lockFile: string;
+  /** JSON array: the extra arguments the API server was last started with. */
+  argsFile: string;
   /** Build stamp of the binary the running API server was started from. */
   runningStampFile: string;
   kubeconfig: string;
@@ -53,7 +55,27 @@ export interface ClusterInfo {
   tokens: { admin: string; user: string };
   stateDir: string;
   pid: number;
-  bin: { kubectl: string; helm: string; apiserver: string };
+  bin: { kubectl: string; helm: string; helm4: string; apiserver: string };
+  /** Set when the whole cluster runs (controllers, scheduler, real node, KWOK): see test/harness/node.ts. */
+  whole?: WholeClusterInfo;
+}
+
+/** The whole cluster's facts a test needs (test/harness/node.ts). */
+export interface WholeClusterInfo {
+  /** Name of the real node (kubelet + containerd), '' when started with --no-node. */
+  nodeName: string;
+  /** Fake nodes managed by KWOK (annotation kwok.x-k8s.io/node=fake). */
+  fakeNodes: string[];
+  serviceCidr: string;
+  podCidr: string;
+  /** The real node's pod bridge, its gateway (the node's InternalIP) and subnet. */
+  bridge: string;
+  gateway: string;
+  nodeSubnet: string;
+  /** Directory for local PersistentVolumes of the real node (bytes written by pods land here). */
+  localVolumeDir: string;
+  /** The two local images every pod uses (imagePullPolicy: Never). */
+  images: { busybox: string; pause: string };
 }
 
 export interface EnsureClusterOptions {
@@ -65,6 +87,13 @@ export interface EnsureClusterOptions {
   crds?: boolean;
   /** How long to wait for READY after starting. Default 180 s. */
   readyTimeoutMs?: number;
+  /**
+   * Extra kube-apiserver-embedded arguments (the whole cluster's). Default: those it was last started with
+   * (.cluster/apiserver.args), so a plain call never turns a whole cluster back into a bare API server.
+   */
+  apiServerArgs?: readonly string[];
+  /** build.sh targets. Default: what the API-server-only suite needs (apiserver kubectl helm helm4). */
+  buildTargets?: readonly string[];
 }
 
 export interface CommandResult {
@@ -95,6 +124,7 @@ export const paths: ClusterPaths = (() => {
     pidFile: join(dir, 'apiserver.pid'),
     runningStampFile: join(dir, 'apiserver.stamp'),
     lockFile: join(dir, 'up.lock'),
+    argsFile: join(dir, 'apiserver.args'),
     kubeconfig: join(dir, 'kubeconfig'),
     kubeconfigUser: join(dir, 'kubeconfig-user'),
     buildScript: join(here, 'build.sh'),
@@ -106,7 +136,16 @@ export const bin = {
   apiserver: join(paths.binDir, 'kube-apiserver-embedded'),
   kubectl: join(paths.binDir, 'kubectl'),
   helm: join(paths.binDir, 'helm'),
+  helm4: join(paths.binDir, 'helm4'),
+  kcm: join(paths.binDir, 'kube-controller-manager'),
+  scheduler: join(paths.binDir, 'kube-scheduler'),
+  kubelet: join(paths.binDir, 'kubelet'),
+  kwok: join(paths.binDir, 'kwok'),
+  pause: join(paths.binDir, 'pause'),
 };
+
+/** build.sh targets of the API-server-only suite. */
+export const BASE_BUILD_TARGETS = ['apiserver', 'kubectl', 'helm', 'helm4'] as const;
 
 const defaultLog: Log = (line) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -115,9 +154,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 // Building
 
 /** Runs test/harness/build.sh, streaming its progress lines to `log`. */
-export async function buildTools(opts: { log?: Log; force?: boolean } = {}): Promise<void> {
+export async function buildTools(opts: { log?: Log; force?: boolean; targets?: readonly string[] } = {}): Promise<void> {
   const log = opts.log ?? defaultLog;
-  const args = [paths.buildScript, ...(opts.force ? ['--force'] : [])];
+  const args = [paths.buildScript, ...(opts.force ? ['--force'] : []), ...(opts.targets ?? BASE_BUILD_TARGETS)];
   const child = spawn('bash', args, {
     cwd: paths.root,
     env: { ...process.env, CLUSTER_BIN_DIR: paths.binDir },
@@ -259,7 +298,7 @@ function info(pid: number): ClusterInfo {
     tokens: state.tokens,
     stateDir: paths.stateDir,
     pid,
-    bin: { ...bin },
+    bin: { kubectl: bin.kubectl, helm: bin.helm, helm4: bin.helm4, apiserver: bin.apiserver },
   };
 }
 
@@ -322,7 +361,7 @@ async function withFileLock<T>(log: Log, fn: () => Promise<T>): Promise<T> {
 // Start / stop
 
 /** Starts the API server in the background (detached) and waits for its READY line. */
-async function startApiServer(log: Log, readyTimeoutMs: number): Promise<ClusterInfo> {
+async function startApiServer(log: Log, readyTimeoutMs: number, extraArgs: readonly string[] = savedArgs()): Promise<ClusterInfo> {
   if (!existsSync(bin.apiserver)) {
     throw new Error(`${bin.apiserver} is missing: run test/harness/build.sh (or ensureCluster({build: true}))`);
   }
@@ -332,7 +371,7 @@ async function startApiServer(log: Log, readyTimeoutMs: number): Promise<Cluster
   }
   const offset = existsSync(paths.logFile) ? statSync(paths.logFile).size : 0;
   const fd = openSync(paths.logFile, 'a');
-  const args = ['--state-dir', paths.stateDir];
+  const args = ['--state-dir', paths.stateDir, ...extraArgs];
   const child = spawn(bin.apiserver, args, { detached: true, stdio: ['ignore', fd, fd], cwd: paths.dir });
   closeSync(fd);
   const pid = child.pid;
@@ -344,6 +383,7 @@ async function startApiServer(log: Log, readyTimeoutMs: number): Promise<Cluster
   child.unref();
   writeFileSync(paths.pidFile, `${pid}\n`);
   writeFileSync(paths.runningStampFile, binaryStamp());
+  writeFileSync(paths.argsFile, `${JSON.stringify(extraArgs)}\n`);
   log(`cluster: started kube-apiserver (pid ${pid}, log ${paths.logFile})`);
 
   const deadline = Date.now() + readyTimeoutMs;
@@ -363,6 +403,16 @@ async function startApiServer(log: Log, readyTimeoutMs: number): Promise<Cluster
     await sleep(250);
   }
   throw new Error(`kube-apiserver not ready after ${readyTimeoutMs} ms; see ${paths.logFile}:\n${tail(readLogFrom(offset), 30)}`);
+}
+
+/** The extra arguments the API server was last started with ([] when never). */
+export function savedArgs(): string[] {
+  try {
+    const v: unknown = JSON.parse(readFileSync(paths.argsFile, 'utf8'));
+    return Array.isArray(v) && v.every((a) => typeof a === 'string') ? v : [];
+  } catch {
+    return [];
+  }
 }
 
 function readText(file: string): string {
@@ -434,12 +484,17 @@ export async function ensureCluster(opts: EnsureClusterOptions = {}): Promise<Cl
   const log = opts.log ?? defaultLog;
   const readyTimeoutMs = opts.readyTimeoutMs ?? 180_000;
   return withLock(log, async () => {
-    if (opts.build ?? true) await buildTools({ log });
+    if (opts.build ?? true) await buildTools({ log, ...(opts.buildTargets ? { targets: opts.buildTargets } : {}) });
+    const extraArgs = opts.apiServerArgs ?? savedArgs();
     let cluster: ClusterInfo;
     let status = await clusterStatus();
     if (status.running && binaryStamp() !== readText(paths.runningStampFile)) {
       // Rebuilt since it started (new flags or version): restart on the same port and data.
       log('cluster: kube-apiserver binary changed since it started: restarting it');
+      await stopProcess(log, 30_000);
+      status = await clusterStatus();
+    } else if (status.running && JSON.stringify(extraArgs) !== JSON.stringify(savedArgs())) {
+      log(`cluster: kube-apiserver runs with other arguments than asked (${extraArgs.join(' ') || 'none'}): restarting it`);
       await stopProcess(log, 30_000);
       status = await clusterStatus();
     }
@@ -459,7 +514,7 @@ export async function ensureCluster(opts: EnsureClusterOptions = {}): Promise<Cl
       }
       log(`cluster: already running at ${cluster.server} (pid ${cluster.pid})`);
     } else {
-      cluster = await startApiServer(log, readyTimeoutMs);
+      cluster = await startApiServer(log, readyTimeoutMs, extraArgs);
     }
     if (opts.crds ?? true) await applyCrds({ log });
     return cluster;
@@ -475,6 +530,7 @@ export async function stopCluster(opts: { log?: Log; purge?: boolean; timeoutMs?
       await rm(paths.stateDir, { recursive: true, force: true });
       await rm(paths.kubeconfig, { force: true });
       await rm(paths.kubeconfigUser, { force: true });
+      await rm(paths.argsFile, { force: true });
       log(`cluster: removed ${paths.stateDir} and the kubeconfigs`);
     }
     return wasRunning;
@@ -550,16 +606,26 @@ export function kubectl(args: readonly string[], opts: RunOptions = {}): Promise
   return run(bin.kubectl, ['--kubeconfig', opts.kubeconfig ?? paths.kubeconfig, ...args], opts);
 }
 
+/** The Helm major versions the harness builds: 3 (.cluster/bin/helm) and 4 (.cluster/bin/helm4). */
+export type HelmMajor = 3 | 4;
+export const HELM_MAJORS: readonly HelmMajor[] = [3, 4];
+
+/** .cluster/bin/helm4 (Helm 4), like `helm()`; its caches under .cluster/helm4. */
+export function helm4(args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+  return helm(args, { ...opts, major: 4 });
+}
+
 /** .cluster/bin/helm --kubeconfig <admin by default> ...args (Helm's caches kept under .cluster/helm). */
-export function helm(args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
-  const helmHome = join(paths.dir, 'helm');
+export function helm(args: readonly string[], opts: RunOptions & { major?: HelmMajor } = {}): Promise<CommandResult> {
+  const four = opts.major === 4;
+  const helmHome = join(paths.dir, four ? 'helm4' : 'helm');
   const env = {
     HELM_CACHE_HOME: join(helmHome, 'cache'),
     HELM_CONFIG_HOME: join(helmHome, 'config'),
     HELM_DATA_HOME: join(helmHome, 'data'),
     ...(opts.env ?? process.env),
   };
-  return run(bin.helm, ['--kubeconfig', opts.kubeconfig ?? paths.kubeconfig, ...args], { ...opts, env });
+  return run(four ? bin.helm4 : bin.helm, ['--kubeconfig', opts.kubeconfig ?? paths.kubeconfig, ...args], { ...opts, env });
 }
 
 /** Writes `text` to .cluster/tmp/<name> (name may contain slashes) and returns its path. */

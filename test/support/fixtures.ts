@@ -82,7 +82,7 @@ export function longhornNode(fields: Partial<LonghornNodeRecord> = {}): Longhorn
 }
 
 export function node(fields: Partial<NodeRecord> = {}): NodeRecord {
-  return { name: 'node-1', unschedulable: false, annotations: {}, ...fields };
+  return { name: 'node-1', unschedulable: false, annotations: {}, labels: {}, ...fields };
 }
 
 export function namespace(fields: Partial<NamespaceRecord> = {}): NamespaceRecord {
@@ -102,8 +102,16 @@ export function pv(fields: Partial<PersistentVolumeRecord> = {}): PersistentVolu
     claimName: `${name}-claim`,
     phase: 'Bound',
     reclaimPolicy: 'Delete',
+    nodeAffinity: [],
     ...fields,
+    // Without an affinity the model keeps the node the PV names: a fixture's pinnedNode stays as given.
+    namedNode: fields.namedNode ?? fields.pinnedNode ?? '',
   };
+}
+
+/** spec.nodeAffinity.required of a PV pinned to `node` by `kubernetes.io/hostname` (or another key). */
+export function hostnameAffinity(node: string, key = 'kubernetes.io/hostname'): PersistentVolumeRecord['nodeAffinity'] {
+  return [{ matchExpressions: [{ key, operator: 'In', values: [node] }], matchFields: [] }];
 }
 
 /** A bound `local` PV pinned to `node-1` (static local provisioner). */
@@ -148,7 +156,18 @@ export function pvc(fields: Partial<PersistentVolumeClaimRecord> = {}): Persiste
 
 /** A running pod `default/pod-1` on `node-1` mounting no claim. */
 export function pod(fields: Partial<PodRecord> = {}): PodRecord {
-  return { namespace: 'default', name: 'pod-1', nodeName: 'node-1', phase: 'Running', claimNames: [], ...fields };
+  return {
+    namespace: 'default',
+    name: 'pod-1',
+    nodeName: 'node-1',
+    phase: 'Running',
+    claimNames: [],
+    controllerKind: '',
+    hostPaths: [],
+    emptyDirs: [],
+    nodeSelector: [],
+    ...fields,
+  };
 }
 
 /** A StatefulSet `default/db` with claim template `data`, not Helm-managed. */
@@ -328,7 +347,12 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
   const riskyNode = nodeNames[riskyIndex] as string;
   /** A node that is not the safe one (when there is more than one node). */
   const unsafeNodeIndex = (): number => (nodeCount > 1 ? pick(1, nodeCount) : 0);
-  const nodes: NodeRecord[] = nodeNames.map((name) => ({ name, unschedulable: false, annotations: NO_LABELS }));
+  const nodes: NodeRecord[] = nodeNames.map((name) => ({
+    name,
+    unschedulable: false,
+    annotations: NO_LABELS,
+    labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${name.slice(-1)}` },
+  }));
   const longhornNodes: LonghornNodeRecord[] = nodeNames.map((name) => ({
     namespace: LONGHORN_NAMESPACE,
     name,
@@ -475,6 +499,8 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
         claimName: claim.name,
         phase: 'Bound',
         reclaimPolicy: 'Delete',
+        nodeAffinity: [],
+        namedNode: '',
       });
     }
   }
@@ -495,7 +521,12 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       reclaimPolicy: 'Delete',
     };
     if (!localPVs.has(i - firstOtherPV)) {
-      pvs.push({ ...base, source: 'csi', driver: 'ebs.csi.aws.com', storageClassName: 'gp3', pinnedNode: '' });
+      // A zonal network disk: its affinity names a zone of several nodes, which never pins.
+      const zone = `zone-${i % 10}`;
+      const nodeAffinity = [
+        { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: [zone] }], matchFields: [] },
+      ];
+      pvs.push({ ...base, source: 'csi', driver: 'ebs.csi.aws.com', storageClassName: 'gp3', pinnedNode: '', nodeAffinity, namedNode: '' });
       if (podOfClaim.has(i)) podNodeOfClaim.set(i, unsafeNodeIndex());
       continue;
     }
@@ -504,12 +535,14 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
     localOrdinal++;
     const pinnedNode = nodeNames[nodeIndex] as string;
     if (podOfClaim.has(i)) podNodeOfClaim.set(i, nodeIndex);
+    // Pinned as provisioners do it, by a node-affinity term the model resolves against the nodes' labels.
+    const pinned = { pinnedNode, namedNode: pinnedNode, nodeAffinity: hostnameAffinity(pinnedNode) };
     if (flavour === 0) {
-      pvs.push({ ...base, source: 'local', driver: '', storageClassName: 'local-storage', pinnedNode });
+      pvs.push({ ...base, source: 'local', driver: '', storageClassName: 'local-storage', ...pinned });
     } else if (flavour === 1) {
-      pvs.push({ ...base, source: 'hostPath', driver: 'rancher.io/local-path', storageClassName: 'local-path', pinnedNode });
+      pvs.push({ ...base, source: 'hostPath', driver: 'rancher.io/local-path', storageClassName: 'local-path', ...pinned });
     } else {
-      pvs.push({ ...base, source: 'csi', driver: 'topolvm.io', storageClassName: 'topolvm', pinnedNode });
+      pvs.push({ ...base, source: 'csi', driver: 'topolvm.io', storageClassName: 'topolvm', ...pinned });
     }
   }
 
@@ -540,6 +573,10 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       nodeName: nodeNames[nodeIndex] as string,
       phase: 'Running',
       claimNames: claim === undefined ? [] : [claim.name],
+      controllerKind: claim === undefined ? 'ReplicaSet' : 'StatefulSet',
+      hostPaths: [],
+      emptyDirs: [],
+      nodeSelector: [],
     };
     pods.push(record);
     if (claim === undefined) continue;

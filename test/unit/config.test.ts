@@ -100,7 +100,7 @@ upgrades:
 
   it.each([
     ['a bad enum', 'checks:\n  orphan-pvc:\n    mode: block\n', 'config: checks.orphan-pvc.mode must be one of enforce, warn, off (got "block")'],
-    ['an unknown top-level field', 'admision: {}\n', 'config: admision is not a known field (known: admission, ops, log, checks, overrides, longhorn, upgrades, model, shutdown)'],
+    ['an unknown top-level field', 'admision: {}\n', 'config: admision is not a known field (known: admission, ops, log, checks, overrides, longhorn, nodeLocal, upgrades, model, shutdown)'],
     ['an unknown nested field', 'admission:\n  tls:\n    certfile: /x\n', 'config: admission.tls.certfile is not a known field (known: certFile, keyFile, caFile, clientCaFile, clientNames, pollIntervalMs)'],
     ['an unknown check id', 'checks:\n  single-replicas: { mode: warn }\n', 'config: checks.single-replicas is not a known field (known: single-replica, volume-health, last-replica-on-node, node-local-volume, orphan-pvc)'],
     ['a wrong type', 'admission:\n  port: "8443"\n', 'config: admission.port must be an integer (got "8443")'],

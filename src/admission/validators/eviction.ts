@@ -1,7 +1,7 @@
 // Pod eviction: what `kubectl drain` does for every pod on a cordoned node. Denied when the evicted pod's data
 // stays behind on that node: a node-local PV, or a Longhorn volume whose only healthy replica is there.
 import { collectLastReplicaOnNode, longhornVolumesOfClaims } from '../../checks/last-replica-on-node.ts';
-import { collectNodeLocalVolume } from '../../checks/node-local-volume.ts';
+import { collectNodeLocalVolume, hasInlineData, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
 import type { Config } from '../../config.ts';
 import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -17,7 +17,8 @@ const declaration: WebhookDeclaration = {
   ],
 };
 
-export function podEvictionValidator(_config: Config): Validator {
+export function podEvictionValidator(config: Config): Validator {
+  const nodeLocal = nodeLocalOptionsOf(config);
   return {
     declaration,
     handle(request, context) {
@@ -43,12 +44,12 @@ export function podEvictionValidator(_config: Config): Validator {
 
       const stale = staleModelDecision(context, action, overrides);
       if (stale) return stale;
-      if (!pod || node === '' || pod.claimNames.length === 0) return allowed(warnings);
+      if (!pod || node === '' || (pod.claimNames.length === 0 && !hasInlineData(pod))) return allowed(warnings);
 
       const claims = pod.claimNames.map((name) => ({ namespace: pod.namespace, name }));
       const volumes = longhornVolumesOfClaims(snapshot, pod.namespace, pod.claimNames);
       const results = new CheckResults(context)
-        .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node, claims }, cap))
+        .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node, claims, pod }, cap, nodeLocal))
         .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node, volumes }, cap));
       return decide(context, {
         action,
@@ -57,6 +58,7 @@ export function podEvictionValidator(_config: Config): Validator {
         overrides,
         overrideHint: annotateHint('node', node),
         warnings,
+        situation: { kind: 'eviction', node, namespace: request.namespace, pod: request.name },
       });
     },
   };

@@ -8,7 +8,7 @@ import type { Config } from '../../config.ts';
 import { ManifestError, parseManifest } from '../../helm/manifest.ts';
 import { decodeReleaseSecret, readReleaseSecretLabels, releaseOperation, ReleaseDecodeError, type HelmRelease } from '../../helm/release.ts';
 import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
-import { MAX_LISTED_PER_CHECK, truncate } from '../messages.ts';
+import { MAX_LISTED_PER_CHECK, plural, truncate } from '../messages.ts';
 import { metaOf } from '../objects.ts';
 import { REUSE_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
@@ -93,6 +93,7 @@ export function helmReleaseValidator(_config: Config): Validator {
         overrides,
         overrideHint: overrideHint(release.namespace, release.name),
         warnings,
+        situation: { kind: 'helm', operation, namespace: release.namespace, release: release.name },
       });
     },
   };
@@ -144,8 +145,8 @@ function uninstallWarnings(request: AdmissionRequest, context: ValidationContext
   }
   if (left.length === 0) return allowed();
   const lines = [
-    truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} leaves ${left.length} PVC(s) and their data behind;`),
-    truncate(`a later install of ${release.name} would re-attach them (delete them if the data is obsolete)`),
+    truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} leaves ${plural(left.length, 'PVC', 'PVCs')} and data behind;`),
+    truncate(`a later install of ${release.name} would re-attach ${left.length === 1 ? 'it' : 'them'} (delete if the data is obsolete)`),
   ];
   for (const claim of left.slice(0, MAX_LISTED_PER_CHECK)) {
     const pv = claim.volumeName ? `PV ${claim.volumeName}, reclaim ${claim.reclaimPolicy || 'unknown'}` : 'unbound';

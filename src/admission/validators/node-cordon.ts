@@ -1,7 +1,7 @@
 // Node cordon: the first step of draining or replacing a node. Denied while the node holds data that exists
 // nowhere else: the last healthy replica of a Longhorn volume, a single-replica volume, node-local PVs.
 import { collectLastReplicaOnNode } from '../../checks/last-replica-on-node.ts';
-import { collectNodeLocalVolume } from '../../checks/node-local-volume.ts';
+import { collectNodeLocalVolume, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
 import { collectSingleReplica } from '../../checks/single-replica.ts';
 import { collectVolumeHealth } from '../../checks/volume-health.ts';
 import type { Config } from '../../config.ts';
@@ -26,7 +26,8 @@ const declaration: WebhookDeclaration = {
   ],
 };
 
-export function nodeCordonValidator(_config: Config): Validator {
+export function nodeCordonValidator(config: Config): Validator {
+  const nodeLocal = nodeLocalOptionsOf(config);
   return {
     declaration,
     handle(request, context) {
@@ -46,7 +47,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node }, cap))
         .run('single-replica', (cap) => collectSingleReplica(snapshot, { node }, cap))
         .run('volume-health', (cap) => collectVolumeHealth(snapshot, { node }, cap))
-        .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node }, cap));
+        .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node }, cap, nodeLocal));
       return decide(context, {
         action,
         findings: results.findings,
@@ -54,6 +55,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         overrides,
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,
+        situation: { kind: 'cordon', node },
       });
     },
   };

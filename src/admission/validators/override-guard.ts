@@ -6,6 +6,7 @@
 import type { Config } from '../../config.ts';
 import { describeUser } from '../context.ts';
 import { metaOf } from '../objects.ts';
+import { overrideWriteWarnings } from '../override-feedback.ts';
 import { changedOverrideKeys, mayWriteOverrides, OVERRIDE_KEYS, parseRfc3339, SKIP_BY_KEY, SKIP_UNTIL_KEY } from '../overrides.ts';
 import { allowed, denied, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
@@ -68,7 +69,7 @@ export function overrideGuardValidator(config: Config): Validator {
         );
       }
       const until = annotations[SKIP_UNTIL_KEY];
-      const warnings: string[] = [];
+      const warnings: string[] = overrideWriteWarnings(what, next, metaOf(request.oldObject));
       if (until !== undefined) {
         const date = parseRfc3339(until);
         if (!date) {

@@ -73,8 +73,9 @@ export function upgradeValidator(config: Config): Validator {
         (kind) => kind.group === request.kind.group && kind.kind === request.kind.kind && kind.operations.includes(request.operation),
       );
       if (!guarded || !startsRollout(request)) return allowed();
-      const ref = request.namespace ? `${request.namespace}/${request.name}` : request.name;
-      const action = `${guarded.kind} ${ref}`;
+      const name = request.name || metaOf(request.object)?.name || '(generated name)';
+      const ref = request.namespace ? `${request.namespace}/${name}` : name;
+      const action = `${request.operation === 'CREATE' ? 'creation' : 'change'} of ${guarded.kind} ${ref}`;
       const skip = skipOnReviewedObject(request, `${guarded.kind} ${ref}`);
       const overrides: OverrideSource[] = skip.source ? [skip.source] : [];
       // Harvester's own annotation, honored the way its upgrade toolkit does: exactly "true", detached volumes only.
@@ -106,6 +107,14 @@ export function upgradeValidator(config: Config): Validator {
         overrides,
         overrideHint: annotateHint(guarded.resource, request.name, request.namespace || undefined),
         warnings: skip.warnings,
+        situation: {
+          kind: 'upgrade',
+          operation: request.operation === 'CREATE' ? 'CREATE' : 'UPDATE',
+          resource: guarded.group ? `${guarded.resource}.${guarded.group}` : guarded.resource,
+          kindName: guarded.kind,
+          name,
+          ...(request.namespace ? { namespace: request.namespace } : {}),
+        },
       });
     },
   };

@@ -32,6 +32,7 @@ function base(partial: Partial<Judgement>): Judgement {
     overrides: [],
     writers,
     overrideHint: annotateHint('node', 'worker-1'),
+    situation: { kind: 'cordon', node: 'worker-1' },
     ...partial,
   };
 }
@@ -92,8 +93,8 @@ describe('judge', () => {
     expect(decision.status?.code).toBe(403);
     const message = decision.status!.message;
     expect(message).toContain('cordon of node worker-1');
-    expect(message).toContain('[last-replica-on-node] 2 Longhorn volumes');
-    expect(message).toContain('longhorn-system/pvc-a on node worker-1 (PersistentVolumeClaim app/data-pvc-a)');
+    expect(message).toContain('[last-replica-on-node] 2 Longhorn volumes have their only healthy replica on worker-1');
+    expect(message).toContain('Volume longhorn-system/pvc-a (PVC app/data-pvc-a)');
     expect(message).toContain('longhorn-system/pvc-b');
     expect(message).toContain('Fix:');
     expect(message).toContain('kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node');
@@ -167,7 +168,7 @@ describe('judge with limited findings', () => {
   it('counts the unlisted findings from totals', () => {
     const findings = Array.from({ length: 11 }, (_, i) => finding('single-replica', `pvc-${i}`));
     const decision = judge(base({ findings, totals: { 'single-replica': 20_000 } }));
-    expect(decision.status!.message).toContain('20000 Longhorn volumes have a single replica');
+    expect(decision.status!.message).toContain('20000 Longhorn volumes have a single copy');
     expect(decision.status!.message).toContain('and 19990 more');
   });
   it('a whole-check override accepts the unlisted findings too', () => {

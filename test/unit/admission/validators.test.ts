@@ -250,7 +250,7 @@ describe('upgrade', () => {
       for (let i = 0; i < 3000; i++) addVolume(m, volumeWithReplicas(`vol-${i}`, ['node-1'], { numberOfReplicas: 1 }));
     });
     const decision = validator.handle(upgrade(), context(model));
-    expect(decision.status!.message).toContain('3000 Longhorn volumes have a single replica');
+    expect(decision.status!.message).toContain('3000 Longhorn volumes have a single copy');
     expect(decision.status!.message).toContain('and 2990 more');
   });
 

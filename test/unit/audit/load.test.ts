@@ -66,6 +66,13 @@ describe('fatalApiFailure', () => {
       'cluster unreachable: self-signed certificate',
     );
     expect(fatalApiFailure(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'list', 'pods')).toBeUndefined();
+    // With the server known, every connection failure names it (issue 19.5).
+    expect(
+      fatalApiFailure(Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'list', 'pods', 'https://api.example:6443'),
+    ).toBe('cluster unreachable: https://api.example:6443: self-signed certificate');
+    expect(fatalApiFailure(new KubeApiError(401, 'Unauthorized', 'Unauthorized'), 'list', 'pods', 'https://api.example:6443')).toBe(
+      'unauthorized: the API server https://api.example:6443 rejected the credentials (Unauthorized)',
+    );
     expect(fatalApiFailure(new KubeApiError(500, 'InternalError', 'etcd is down'), 'list', 'pods')).toBeUndefined();
     expect(fatalApiFailure(new KubeApiError(429, 'TooManyRequests', 'slow down'), 'list', 'pods')).toBeUndefined();
   });

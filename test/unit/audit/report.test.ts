@@ -54,7 +54,7 @@ describe('audit report: the whole cluster', () => {
     const byKey = new Map(whole.findings.map((f) => [keys([f])[0], f]));
     const upgrade = byKey.get('single-replica Volume longhorn-system/vol-single@node-1')!;
     expect(upgrade.operation).toBe('upgrade');
-    expect(upgrade.fix).toBe('raise numberOfReplicas (and wait until healthy) or back the data up');
+    expect(upgrade.fix).toMatch(/^raise numberOfReplicas to 2 or more and wait until healthy \(Longhorn makes no second copy while it is 1\)/);
     expect(upgrade.override).toContain('volume-guard.io/skip=single-replica');
     // Detached: Harvester's own annotation is an alternative.
     expect(upgrade.override).toContain('harvesterhci.io/skipSingleReplicaDetachedVol=true');

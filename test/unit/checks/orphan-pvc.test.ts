@@ -331,7 +331,7 @@ describe('orphan-pvc: claims and owners', () => {
       ['devlake-old-style', ['release-labelled']],
     ]);
     expect(findings[0]?.reason).toBe(
-      'labelled for release devlake before its first install; the release may reuse its old data',
+      'labelled for release devlake but owned by nothing live; this install may reuse its old data',
     );
   });
 });

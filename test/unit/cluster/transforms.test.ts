@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import {
   claimNamesOfPod,
   intern,
-  pinnedNodeOf,
+  namedNodeOf,
   transformLonghornNode,
   transformLonghornReplica,
   transformLonghornVolume,
@@ -35,7 +35,12 @@ describe('transformNode', () => {
       spec: { unschedulable: true, podCIDR: '10.0.0.0/24' },
       status: { capacity: { cpu: '4' }, images: [{ names: ['a'], sizeBytes: 1 }] },
     });
-    expect(record).toEqual({ name: 'worker-1', unschedulable: true, annotations: { 'volume-guard.io/skip': 'node-local-volume' } });
+    expect(record).toEqual({
+      name: 'worker-1',
+      unschedulable: true,
+      annotations: { 'volume-guard.io/skip': 'node-local-volume' },
+      labels: { 'kubernetes.io/hostname': 'worker-1' },
+    });
   });
 
   it('reads an absent spec.unschedulable as schedulable', () => {
@@ -90,6 +95,10 @@ describe('transformPersistentVolume', () => {
       source: 'local',
       driver: 'local-volume-provisioner-worker-1',
       storageClassName: 'local-storage',
+      nodeAffinity: [
+        { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['worker-1'] }], matchFields: [] },
+      ],
+      namedNode: 'worker-1',
       pinnedNode: 'worker-1',
       claimNamespace: 'db',
       claimName: 'data-db-0',
@@ -132,9 +141,9 @@ describe('transformPersistentVolume', () => {
   it('recognises provisioner-specific node keys and matchFields on metadata.name', () => {
     for (const key of ['openebs.io/nodename', 'topology.topolvm.io/node', 'topology.topolvm.cybozu.com/node', 'topology.hostpath.csi/node']) {
       const spec = { csi: { driver: 'x' }, nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key, operator: 'In', values: ['n1'] }] }] } } };
-      expect(pinnedNodeOf(spec), key).toBe('n1');
+      expect(namedNodeOf(spec), key).toBe('n1');
     }
-    expect(pinnedNodeOf({ nodeAffinity: { required: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n2'] }] }] } } })).toBe(
+    expect(namedNodeOf({ nodeAffinity: { required: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n2'] }] }] } } })).toBe(
       'n2',
     );
   });
@@ -142,21 +151,21 @@ describe('transformPersistentVolume', () => {
   it('is not pinned when the affinity allows more than one node', () => {
     const terms = (...nodeSelectorTerms: unknown[]) => ({ nodeAffinity: { required: { nodeSelectorTerms } } });
     // several values
-    expect(pinnedNodeOf(terms({ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['a', 'b'] }] }))).toBe('');
+    expect(namedNodeOf(terms({ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['a', 'b'] }] }))).toBe('');
     // terms are ORed: two different nodes
-    expect(pinnedNodeOf(terms(hostnameTerm('a'), hostnameTerm('b')))).toBe('');
+    expect(namedNodeOf(terms(hostnameTerm('a'), hostnameTerm('b')))).toBe('');
     // one term pins, another does not constrain the node at all
-    expect(pinnedNodeOf(terms(hostnameTerm('a'), { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['z1'] }] }))).toBe('');
+    expect(namedNodeOf(terms(hostnameTerm('a'), { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['z1'] }] }))).toBe('');
     // NotIn / Exists select many nodes
-    expect(pinnedNodeOf(terms({ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'NotIn', values: ['a'] }] }))).toBe('');
-    expect(pinnedNodeOf(terms({ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'Exists' }] }))).toBe('');
+    expect(namedNodeOf(terms({ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'NotIn', values: ['a'] }] }))).toBe('');
+    expect(namedNodeOf(terms({ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'Exists' }] }))).toBe('');
     // zone only
-    expect(pinnedNodeOf(terms({ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['z1'] }] }))).toBe('');
+    expect(namedNodeOf(terms({ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['z1'] }] }))).toBe('');
     // a key that is not a node identity
-    expect(pinnedNodeOf(terms({ matchExpressions: [{ key: 'topology.kubernetes.io/hostname', operator: 'In', values: ['a'] }] }))).toBe('');
+    expect(namedNodeOf(terms({ matchExpressions: [{ key: 'topology.kubernetes.io/hostname', operator: 'In', values: ['a'] }] }))).toBe('');
     // no affinity
-    expect(pinnedNodeOf({})).toBe('');
-    expect(pinnedNodeOf(undefined)).toBe('');
+    expect(namedNodeOf({})).toBe('');
+    expect(namedNodeOf(undefined)).toBe('');
   });
 
   it('is pinned when every term names the same node, other requirements notwithstanding', () => {
@@ -175,7 +184,7 @@ describe('transformPersistentVolume', () => {
         },
       },
     };
-    expect(pinnedNodeOf(spec)).toBe('a');
+    expect(namedNodeOf(spec)).toBe('a');
   });
 
   it('selects no single node when one term ANDs two different nodes', () => {
@@ -193,7 +202,7 @@ describe('transformPersistentVolume', () => {
         },
       },
     };
-    expect(pinnedNodeOf(spec)).toBe('');
+    expect(namedNodeOf(spec)).toBe('');
   });
 });
 
@@ -273,7 +282,17 @@ describe('transformPod', () => {
       },
       status: { phase: 'Running', conditions: [] },
     });
-    expect(record).toEqual({ namespace: 'shop', name: 'web-0', nodeName: 'worker-2', phase: 'Running', claimNames: ['data-web-0', 'web-0-scratch'] });
+    expect(record).toEqual({
+      namespace: 'shop',
+      name: 'web-0',
+      nodeName: 'worker-2',
+      phase: 'Running',
+      claimNames: ['data-web-0', 'web-0-scratch'],
+      controllerKind: '',
+      hostPaths: [],
+      emptyDirs: [],
+      nodeSelector: [],
+    });
   });
 
   it('has no node before scheduling and no claims without PVC volumes', () => {
@@ -283,6 +302,10 @@ describe('transformPod', () => {
       nodeName: '',
       phase: '',
       claimNames: [],
+      controllerKind: '',
+      hostPaths: [],
+      emptyDirs: [],
+      nodeSelector: [],
     });
     expect(claimNamesOfPod('p', undefined)).toEqual([]);
   });

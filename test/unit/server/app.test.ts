@@ -182,6 +182,44 @@ describe('POST /validate/<target>', () => {
   });
 });
 
+describe('what an operator alerts and searches on (issue 19.6)', () => {
+  it('counts refusals per check that refused them, stale-model included', async () => {
+    const { app, metrics } = harness({
+      registry: registryOf(
+        validator('two', () => ({ ...deny('no'), checks: ['single-replica', 'volume-health'], deniedChecks: ['volume-health'] })),
+        validator('stale', () => ({ ...deny('unknown state'), deniedChecks: ['stale-model'] })),
+        validator('ok', () => ({ ...allowed(), checks: ['single-replica'] })),
+      ),
+    });
+    await post(app, 'two', admissionReview());
+    await post(app, 'two', admissionReview());
+    await post(app, 'stale', admissionReview());
+    await post(app, 'ok', admissionReview());
+    const values = (await metrics.refusals.get()).values.map((value) => [`${value.labels.target}/${value.labels.check}`, value.value]);
+    expect(Object.fromEntries(values)).toEqual({ 'two/volume-health': 2, 'stale/stale-model': 1 });
+  });
+
+  it('puts the override writer, reason and source in the admission line, and times in ISO 8601', async () => {
+    const { app, captured } = harness({
+      registry: registryOf(
+        validator('skip', () =>
+          allowed(['skipped'], {
+            'overridden-checks': 'node-local-volume',
+            'override-source': 'node worker-1',
+            'override-reason': 'disk kept, OPS-7',
+            'override-writer': 'admin',
+          }),
+        ),
+      ),
+    });
+    await post(app, 'skip', admissionReview());
+    const line = captured.lines.find((entry) => entry.msg === 'admission');
+    expect(line).toMatchObject({ overrideWriter: 'admin', overrideReason: 'disk kept, OPS-7', overrideSource: 'node worker-1' });
+    expect(line?.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(String(line?.time)) - Date.now())).toBeLessThan(60_000);
+  });
+});
+
 describe('bad input gets HTTP 400 with a one-line reason, never a 5xx', () => {
   const cases: [string, string, unknown, Record<string, string>, RegExp][] = [
     ['non-JSON', 'allow-all', 'this is not json', {}, /^request body is not valid JSON/],

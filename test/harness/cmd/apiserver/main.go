@@ -56,6 +56,16 @@ import (
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 )
 
+// disabledPlugins: without kube-controller-manager, admission plugins whose work a controller finishes would
+// leave objects stuck (ServiceAccount needs the SA that the token controller creates; StorageObjectInUseProtection
+// adds pvc/pv-protection finalizers that only a controller removes). With it, none is disabled.
+func disabledPlugins(controllers bool) string {
+	if controllers {
+		return ""
+	}
+	return "ServiceAccount,StorageObjectInUseProtection"
+}
+
 type ports struct {
 	API      int `json:"api"`
 	Etcd     int `json:"etcd"`
@@ -77,8 +87,9 @@ func run() int {
 	etcdPort := fs.Int("etcd-port", 0, "etcd client port on 127.0.0.1 (0 = the one saved in the state dir, else a free one)")
 	etcdFsync := fs.Bool("etcd-fsync", false, "let etcd fsync (off by default: faster, and safe against process kills; only a machine crash can lose writes)")
 	readyTimeout := fs.Duration("ready-timeout", 3*time.Minute, "give up when /readyz is not OK after this long")
+	controllers := fs.Bool("controllers", false, "kube-controller-manager runs beside this server (whole test cluster): keep the ServiceAccount and StorageObjectInUseProtection admission plugins on")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: apiserver --state-dir DIR [--port N] [--etcd-port N] [--etcd-fsync] [-- extra kube-apiserver flags]")
+		fmt.Fprintln(os.Stderr, "usage: apiserver --state-dir DIR [--port N] [--etcd-port N] [--etcd-fsync] [--controllers] [-- extra kube-apiserver flags]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -155,11 +166,8 @@ func run() int {
 		"--token-auth-file=" + filepath.Join(dir, "tokens.csv"),
 		"--authorization-mode=RBAC",
 		"--allow-privileged=true",
-		// No kube-controller-manager runs here: admission plugins whose work a controller
-		// finishes would leave objects stuck. ServiceAccount needs the SA to exist (the
-		// token controller creates "default"); StorageObjectInUseProtection adds
-		// pvc/pv-protection finalizers that only a controller removes.
-		"--disable-admission-plugins=ServiceAccount,StorageObjectInUseProtection",
+		// Off unless kube-controller-manager runs (see disabledPlugins).
+		"--disable-admission-plugins=" + disabledPlugins(*controllers),
 		// The "kubernetes" Service cannot point at a loopback address; skip the reconciler
 		// rather than log an error every 10 s.
 		"--endpoint-reconciler-type=none",

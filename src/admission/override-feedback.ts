@@ -1,0 +1,93 @@
+// Feedback at the moment an override is written: a misspelt check id, an empty value or a skip without a reason
+// is answered with warnings on the write itself (kubectl annotate, kubectl apply print them), not discovered at
+// the next refused cordon. Pure functions; the override guard and the validators call them.
+import { CHECK_IDS, type CheckId } from '../checks/types.ts';
+import { MAX_WARNING_LENGTH, wrap } from './messages.ts';
+import { parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from './overrides.ts';
+
+type StringMap = Readonly<Record<string, string>>;
+
+/** Edit distance (insertions, deletions, substitutions), for near misses. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** The check id an unknown entry most likely meant, or undefined when none is close. */
+export function didYouMean(entry: string): CheckId | undefined {
+  const wanted = entry.trim().toLowerCase().replace(/[\s_.]+/g, '-');
+  if (wanted === '') return undefined;
+  let best: { id: CheckId; distance: number } | undefined;
+  for (const id of CHECK_IDS) {
+    // A part of an id (`last-replica`, `orphan`, `node-local`) or an id with other separators.
+    if (wanted.length >= 4 && (id.startsWith(wanted) || id.endsWith(wanted) || id.includes(`-${wanted}-`))) {
+      return id;
+    }
+    const distance = editDistance(wanted, id);
+    if (distance <= Math.max(2, Math.floor(id.length / 4)) && (!best || distance < best.distance)) best = { id, distance };
+  }
+  return best?.id;
+}
+
+/** One warning per unknown skip entry, the suggestion first so it survives any cut. */
+export function unknownEntryWarnings(where: string, unknown: readonly string[]): string[] {
+  return unknown.flatMap((entry) => {
+    const suggestion = didYouMean(entry);
+    // One warning line where it fits: the object is named only when there is room (the writer knows which it is).
+    const tail = suggestion ? `did you mean ${suggestion}?` : `known: ${CHECK_IDS.join(', ')}`;
+    const full = `volume-guard: unknown check "${entry}" in ${SKIP_KEY} of ${where}, ignored; ${tail}`;
+    const short = `volume-guard: unknown check "${entry}" in ${SKIP_KEY}, ignored; ${tail}`;
+    return wrap(full.length <= MAX_WARNING_LENGTH || !suggestion ? full : short);
+  });
+}
+
+/** `annotation`/`label` values of one object for one key. */
+function valuesOf(next: { annotations?: StringMap; labels?: StringMap }) {
+  return [
+    { field: 'annotation', values: next.annotations ?? {} },
+    { field: 'label', values: next.labels ?? {} },
+  ] as const;
+}
+
+/**
+ * Warnings for a write that adds or changes override keys on `what` (e.g. `Node worker-1`): unknown or empty skip
+ * values (with "did you mean"), a skip without a reason, a reuse value other than "true". Keys the write leaves
+ * unchanged are not commented on again.
+ */
+export function overrideWriteWarnings(
+  what: string,
+  next: { annotations?: StringMap; labels?: StringMap },
+  previous?: { annotations?: StringMap; labels?: StringMap },
+): string[] {
+  const warnings: string[] = [];
+  for (const { field, values } of valuesOf(next)) {
+    const before = field === 'annotation' ? previous?.annotations : previous?.labels;
+    const skip = values[SKIP_KEY];
+    const skipChanged = skip !== undefined && skip !== before?.[SKIP_KEY];
+    if (skipChanged) {
+      const parsed = parseSkip(skip);
+      const where = `${what} ${field}`;
+      if (parsed.checks.length === 0 && parsed.unknown.length === 0) {
+        const example = field === 'label' ? 'orphan-pvc' : 'node-local-volume';
+        warnings.push(...wrap(`volume-guard: ${where} ${SKIP_KEY} is empty: it skips no check (e.g. ${SKIP_KEY}=${example})`));
+      }
+      warnings.push(...unknownEntryWarnings(where, parsed.unknown));
+      if (parsed.checks.length > 0 && (values[SKIP_REASON_KEY] ?? '').trim() === '') {
+        warnings.push(...wrap(`volume-guard: ${where} ${SKIP_KEY} has no ${SKIP_REASON_KEY}: add why, for the audit trail`));
+      }
+    }
+    const reuse = values[REUSE_KEY];
+    if (reuse !== undefined && reuse !== before?.[REUSE_KEY] && reuse !== 'true') {
+      warnings.push(...wrap(`volume-guard: ${what} ${field} ${REUSE_KEY}="${reuse}" has no effect: only "true" is honored`));
+    }
+  }
+  return warnings;
+}

@@ -1,0 +1,283 @@
+// Required node affinity, evaluated like the scheduler does (k8s.io/component-helpers nodeaffinity semantics),
+// and the question volume-guard asks of it: can this PV (or pod) only ever run on one node?
+//
+// Semantics implemented:
+// - terms are ORed; inside a term every matchExpressions / matchFields requirement is ANDed;
+// - a term with no requirement matches no node; a term with an invalid requirement matches no node (the
+//   scheduler drops it with a parse error) — neither makes the other terms fail;
+// - In / NotIn need at least one value, Exists / DoesNotExist none, Gt / Lt exactly one integer; a node label
+//   compared by Gt / Lt must parse as an integer too, else the requirement is not met;
+// - NotIn and DoesNotExist match nodes that lack the key;
+// - matchFields support only `metadata.name` with In or NotIn and exactly one value.
+//
+// "Can only ever run on node N" needs more than "N is the one node matching today": every term must name its
+// nodes (an In on a node-identity-like key, or metadata.name), so that a node joining later cannot match it.
+// A zone, region, rack, OS, architecture or instance type names groups of nodes, never one node: a PV whose
+// only live match is the single node of its zone is not pinned (the next node of that zone could mount it).
+// Any other key works as an identity (kubernetes.io/hostname, openebs.io/nodeid, topology.topolvm.io/node, ...).
+
+import type { Labels, NodeRecord } from './records.ts';
+import { arrayAt, isObject, stringAt, stringMapAt } from './unstructured.ts';
+
+export interface NodeSelectorRequirement {
+  readonly key: string;
+  readonly operator: string;
+  readonly values: readonly string[];
+}
+
+export interface NodeSelectorTerm {
+  readonly matchExpressions: readonly NodeSelectorRequirement[];
+  readonly matchFields: readonly NodeSelectorRequirement[];
+}
+
+/** Required node affinity: ORed terms. Empty: no constraint at all (every node matches). */
+export type NodeSelector = readonly NodeSelectorTerm[];
+
+export const NO_NODE_SELECTOR: NodeSelector = Object.freeze([]);
+const NO_REQUIREMENTS: readonly NodeSelectorRequirement[] = Object.freeze([]);
+
+/** The field key matchFields support. */
+export const NODE_NAME_FIELD = 'metadata.name';
+
+/**
+ * Label keys that name a group of nodes, never a single one: an In on them does not pin. Matched on the whole
+ * key, or on its name part after the last `/` (topology.ebs.csi.aws.com/zone, topology.gke.io/zone, ...).
+ */
+const GROUP_KEY_NAMES: ReadonlySet<string> = new Set([
+  'zone',
+  'region',
+  'rack',
+  'instance-type',
+  'os',
+  'arch',
+  'nodepool',
+  'node-pool',
+  'agentpool',
+]);
+const GROUP_KEY_PREFIXES: readonly string[] = [
+  'node-role.kubernetes.io/',
+  'failure-domain.beta.kubernetes.io/',
+  // Node Feature Discovery: hardware features shared by many nodes (and up to hundreds of labels per node).
+  'feature.node.kubernetes.io/',
+];
+
+export function isGroupKey(key: string): boolean {
+  if (GROUP_KEY_PREFIXES.some((prefix) => key.startsWith(prefix))) return true;
+  return GROUP_KEY_NAMES.has(key.slice(key.lastIndexOf('/') + 1));
+}
+
+// ------------------------------------------------------------------------------------------------ parsing
+
+function requirementsAt(term: unknown, key: string): readonly NodeSelectorRequirement[] {
+  const raw = arrayAt(term, key);
+  if (raw.length === 0) return NO_REQUIREMENTS;
+  const requirements: NodeSelectorRequirement[] = [];
+  for (const item of raw) {
+    // A malformed item is kept as an invalid requirement: the term then matches nothing, as in the scheduler.
+    const values = arrayAt(item, 'values').map((value) => (typeof value === 'string' ? value : '\u0000'));
+    requirements.push({ key: stringAt(item, 'key'), operator: stringAt(item, 'operator'), values });
+  }
+  return requirements;
+}
+
+/** `spec.nodeAffinity.required` of a PV, or `requiredDuringSchedulingIgnoredDuringExecution` of a pod. */
+export function parseNodeSelector(required: unknown): NodeSelector {
+  if (!isObject(required)) return NO_NODE_SELECTOR;
+  const terms = arrayAt(required, 'nodeSelectorTerms');
+  if (terms.length === 0) return NO_NODE_SELECTOR;
+  return terms.map((term) => ({
+    matchExpressions: requirementsAt(term, 'matchExpressions'),
+    matchFields: requirementsAt(term, 'matchFields'),
+  }));
+}
+
+/**
+ * A pod's scheduling constraint on nodes: spec.nodeSelector ANDed with the required node affinity (each term
+ * gets the nodeSelector's labels as In requirements). Empty when the pod may run anywhere.
+ */
+export function podNodeSelector(spec: unknown): NodeSelector {
+  const nodeSelector = stringMapAt(spec, 'nodeSelector');
+  const selectorRequirements: NodeSelectorRequirement[] = Object.entries(nodeSelector).map(([key, value]) => ({
+    key,
+    operator: 'In',
+    values: [value],
+  }));
+  const required = isObject(spec)
+    ? (spec['affinity'] as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: unknown } } | undefined)
+    : undefined;
+  const affinity = parseNodeSelector(isObject(required) ? required.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution : undefined);
+  if (affinity.length === 0) {
+    return selectorRequirements.length === 0
+      ? NO_NODE_SELECTOR
+      : [{ matchExpressions: selectorRequirements, matchFields: NO_REQUIREMENTS }];
+  }
+  if (selectorRequirements.length === 0) return affinity;
+  return affinity.map((term) => ({
+    matchExpressions: [...term.matchExpressions, ...selectorRequirements],
+    matchFields: term.matchFields,
+  }));
+}
+
+// --------------------------------------------------------------------------------------------- evaluation
+
+const INTEGER = /^[+-]?\d+$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A base-10 int64, as Go's strconv.ParseInt(text, 10, 64) reads it; undefined otherwise. */
+function parseInteger(text: string): bigint | undefined {
+  if (!INTEGER.test(text)) return undefined;
+  const value = BigInt(text);
+  return value < INT64_MIN || value > INT64_MAX ? undefined : value;
+}
+
+/** Whether a label requirement is well formed (the scheduler refuses the whole term otherwise). */
+function validLabelRequirement(requirement: NodeSelectorRequirement): boolean {
+  if (requirement.key === '') return false;
+  switch (requirement.operator) {
+    case 'In':
+    case 'NotIn':
+      return requirement.values.length > 0 && !requirement.values.includes('\u0000');
+    case 'Exists':
+    case 'DoesNotExist':
+      return requirement.values.length === 0;
+    case 'Gt':
+    case 'Lt':
+      return requirement.values.length === 1 && parseInteger(requirement.values[0] as string) !== undefined;
+    default:
+      return false;
+  }
+}
+
+function validFieldRequirement(requirement: NodeSelectorRequirement): boolean {
+  return (
+    requirement.key === NODE_NAME_FIELD &&
+    (requirement.operator === 'In' || requirement.operator === 'NotIn') &&
+    requirement.values.length === 1 &&
+    requirement.values[0] !== '\u0000'
+  );
+}
+
+/** A term the scheduler can use: at least one requirement, all of them well formed. */
+export function isValidTerm(term: NodeSelectorTerm): boolean {
+  if (term.matchExpressions.length === 0 && term.matchFields.length === 0) return false;
+  return term.matchExpressions.every(validLabelRequirement) && term.matchFields.every(validFieldRequirement);
+}
+
+function labelRequirementMatches(requirement: NodeSelectorRequirement, labels: Labels): boolean {
+  const has = Object.hasOwn(labels, requirement.key);
+  const value = has ? (labels[requirement.key] as string) : '';
+  switch (requirement.operator) {
+    case 'In':
+      return has && requirement.values.includes(value);
+    case 'NotIn':
+      return !has || !requirement.values.includes(value);
+    case 'Exists':
+      return has;
+    case 'DoesNotExist':
+      return !has;
+    case 'Gt':
+    case 'Lt': {
+      if (!has) return false;
+      const actual = parseInteger(value);
+      const bound = parseInteger(requirement.values[0] ?? '');
+      if (actual === undefined || bound === undefined) return false;
+      return requirement.operator === 'Gt' ? actual > bound : actual < bound;
+    }
+    default:
+      return false;
+  }
+}
+
+function fieldRequirementMatches(requirement: NodeSelectorRequirement, nodeName: string): boolean {
+  const value = requirement.values[0];
+  return requirement.operator === 'In' ? nodeName === value : nodeName !== value;
+}
+
+export function termMatches(term: NodeSelectorTerm, node: Pick<NodeRecord, 'name' | 'labels'>): boolean {
+  if (!isValidTerm(term)) return false;
+  return (
+    term.matchExpressions.every((requirement) => labelRequirementMatches(requirement, node.labels)) &&
+    term.matchFields.every((requirement) => fieldRequirementMatches(requirement, node.name))
+  );
+}
+
+/** Whether the node satisfies the selector (no terms: every node does). */
+export function selectorMatches(selector: NodeSelector, node: Pick<NodeRecord, 'name' | 'labels'>): boolean {
+  if (selector.length === 0) return true;
+  return selector.some((term) => termMatches(term, node));
+}
+
+// ---------------------------------------------------------------------------------------------- pinning
+
+/**
+ * The requirement that bounds a term to nodes named by value, as `key` (a label key, or metadata.name) and
+ * `values`: a metadata.name In, else an In on a key that is not a group key. Undefined when the term is open
+ * (a node joining later could match it). An invalid term matches nothing: it returns null (closed, no nodes).
+ */
+export function termAnchor(term: NodeSelectorTerm): { readonly key: string; readonly values: readonly string[] } | null | undefined {
+  if (!isValidTerm(term)) return null;
+  for (const field of term.matchFields) {
+    if (field.operator === 'In') return { key: NODE_NAME_FIELD, values: field.values };
+  }
+  let anchor: NodeSelectorRequirement | undefined;
+  for (const requirement of term.matchExpressions) {
+    if (requirement.operator !== 'In' || isGroupKey(requirement.key)) continue;
+    // Prefer the requirement naming the fewest nodes (kubernetes.io/hostname with one value over a list).
+    if (anchor === undefined || requirement.values.length < anchor.values.length) anchor = requirement;
+  }
+  return anchor === undefined ? undefined : { key: anchor.key, values: anchor.values };
+}
+
+/** `key=value` bucket keys of an anchored selector, undefined when some term is open (never pinned). */
+export function anchorKeys(selector: NodeSelector): readonly string[] | undefined {
+  if (selector.length === 0) return undefined;
+  const keys: string[] = [];
+  for (const term of selector) {
+    const anchor = termAnchor(term);
+    if (anchor === undefined) return undefined;
+    if (anchor === null) continue;
+    for (const value of anchor.values) {
+      const key = `${anchor.key}=${value}`;
+      if (!keys.includes(key)) keys.push(key);
+    }
+  }
+  return keys;
+}
+
+/** How the evaluator reads live nodes: by name, and by `key=value` label (keys that are not group keys). */
+export interface NodeLookup {
+  node(name: string): NodeRecord | undefined;
+  nodesLabelled(key: string, value: string): readonly NodeRecord[];
+}
+
+/**
+ * The one live node the selector can ever match, '' when it is open (some term could match a node joining
+ * later), matches several live nodes, or matches none (then `fallback`, the node the selector names by
+ * hostname or metadata.name, for data left behind by a deleted node). Cost: O(nodes under the anchors).
+ */
+export function pinnedNodeOf(selector: NodeSelector, nodes: NodeLookup, fallback = ''): string {
+  if (selector.length === 0) return fallback;
+  let match: string | undefined;
+  for (const term of selector) {
+    const anchor = termAnchor(term);
+    if (anchor === undefined) return '';
+    if (anchor === null) continue;
+    for (const value of anchor.values) {
+      const candidates =
+        anchor.key === NODE_NAME_FIELD ? optional(nodes.node(value)) : nodes.nodesLabelled(anchor.key, value);
+      for (const candidate of candidates) {
+        if (candidate.name === match || !termMatches(term, candidate)) continue;
+        if (match !== undefined) return '';
+        match = candidate.name;
+      }
+    }
+  }
+  return match ?? fallback;
+}
+
+function optional(node: NodeRecord | undefined): readonly NodeRecord[] {
+  return node === undefined ? NO_NODES : [node];
+}
+
+const NO_NODES: readonly NodeRecord[] = Object.freeze([]);

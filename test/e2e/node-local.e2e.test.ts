@@ -1,0 +1,214 @@
+// Node-local data through the real API server with the real kubectl (issues 12.3-12.5, 20.6): pinning decided by
+// evaluating PV node affinity against the live Nodes' labels (any key: OpenEBS ZFS-LocalPV's openebs.io/nodeid),
+// zonal PVs never pinned, pods writing to an inline hostPath their controller would move, system paths and
+// DaemonSet pods left alone, and StatefulSet emptyDirs warned about.
+// No scheduler or kubelet here: Nodes and Pods (with nodeName) are written as those would write them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, tempFile } from '../harness/cluster.ts';
+import { apply, deleteObjects, ensureNamespace, eventually, must, patchStatus } from '../support/scenario.ts';
+
+const NS = 'node-local';
+const ZFS_NODE = 'nl-zfs';
+const ZONE_NODES = ['nl-zone-a', 'nl-zone-b'];
+const HOST_NODE = 'nl-host';
+const DRAIN_NODE = 'nl-drain';
+const SAFE_NODE = 'nl-safe';
+const NODES = [ZFS_NODE, ...ZONE_NODES, HOST_NODE, DRAIN_NODE, SAFE_NODE];
+
+const unschedulable = async (node: string) =>
+  (await kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}'])).stdout === 'true';
+
+function node(name: string, labels: Record<string, string>, unschedulableNow = false): unknown {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } },
+    ...(unschedulableNow ? { spec: { unschedulable: true } } : {}),
+  };
+}
+
+/** A bound PV/PVC pair with the given source and required node affinity. */
+async function boundVolume(options: { pv: string; claim: string; source: Record<string, unknown>; affinity: unknown[] }): Promise<void> {
+  await apply(
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: options.pv },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Delete',
+        storageClassName: 'nl',
+        ...options.source,
+        claimRef: { namespace: NS, name: options.claim },
+        nodeAffinity: { required: { nodeSelectorTerms: options.affinity } },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: options.claim, namespace: NS },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'nl', volumeName: options.pv, resources: { requests: { storage: '1Gi' } } },
+    },
+  );
+  await patchStatus('pv', options.pv, { phase: 'Bound' });
+  await patchStatus('pvc', options.claim, { phase: 'Bound' }, NS);
+}
+
+interface PodOptions {
+  name: string;
+  node: string;
+  owner?: { kind: string; name: string; apiVersion: string };
+  hostPaths?: { path: string; readOnly?: boolean }[];
+  emptyDir?: boolean;
+  nodeSelector?: Record<string, string>;
+}
+
+/** A running pod on `node` as its controller and the kubelet would leave it. */
+async function runningPod(options: PodOptions): Promise<void> {
+  const hostPaths = options.hostPaths ?? [];
+  const volumes: unknown[] = hostPaths.map((h, i) => ({ name: `h${i}`, hostPath: { path: h.path, type: 'DirectoryOrCreate' } }));
+  const mounts: unknown[] = hostPaths.map((h, i) => ({ name: `h${i}`, mountPath: `/h${i}`, ...(h.readOnly ? { readOnly: true } : {}) }));
+  if (options.emptyDir) {
+    volumes.push({ name: 'state', emptyDir: {} });
+    mounts.push({ name: 'state', mountPath: '/var/lib/app' });
+  }
+  const owner = options.owner;
+  await apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: options.name,
+      namespace: NS,
+      ...(owner
+        ? { ownerReferences: [{ ...owner, uid: `0b3c6a4e-0000-4000-8000-${String(options.name.length).padStart(12, '0')}`, controller: true }] }
+        : {}),
+    },
+    spec: {
+      nodeName: options.node,
+      ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
+      automountServiceAccountToken: false,
+      containers: [{ name: 'app', image: 'registry.invalid/app:1', volumeMounts: mounts }],
+      volumes,
+    },
+  });
+  await patchStatus('pod', options.name, { phase: 'Running' }, NS);
+}
+
+/** Dry-run cordons until the model answers as expected, then the real cordon. */
+async function cordonWhen(nodeName: string, ready: (stderr: string) => boolean) {
+  await eventually(() => kubectl(['cordon', nodeName, '--dry-run=server']), (r) => ready(r.stderr));
+  return kubectl(['cordon', nodeName]);
+}
+
+describe('node-local data: pinning by live node labels, inline hostPath, emptyDir', () => {
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await apply(
+      node(ZONE_NODES[0] as string, { 'topology.kubernetes.io/zone': 'nl-z1' }),
+      node(ZONE_NODES[1] as string, { 'topology.kubernetes.io/zone': 'nl-z1' }),
+      node(HOST_NODE, {}),
+      node(SAFE_NODE, {}),
+      node(DRAIN_NODE, {}, true),
+      // Last: once the ZFS PV is denied, every node above is in the model too.
+      node(ZFS_NODE, { 'openebs.io/nodeid': 'zfs-host-17' }),
+    );
+    // A node-local (local) PV whose affinity names a zone of two nodes: it can mount on either, so not pinned.
+    await boundVolume({
+      pv: 'nl-zonal-pv',
+      claim: 'zonal-data',
+      source: { local: { path: '/mnt/zonal' } },
+      affinity: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['nl-z1'] }] }],
+    });
+    // OpenEBS ZFS-LocalPV pins by its own key, whose value is not the node's name.
+    await boundVolume({
+      pv: 'nl-zfs-pv',
+      claim: 'zfs-data',
+      source: { csi: { driver: 'zfs.csi.openebs.io', volumeHandle: 'pvc-zfs-1', fsType: 'zfs' } },
+      affinity: [{ matchExpressions: [{ key: 'openebs.io/nodeid', operator: 'In', values: ['zfs-host-17'] }] }],
+    });
+    const replicaSet = (name: string) => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name });
+    await runningPod({ name: 'cache-6d9f-abcde', node: HOST_NODE, owner: replicaSet('cache-6d9f'), hostPaths: [{ path: '/srv/nl-cache' }] });
+    await runningPod({ name: 'cache-6d9f-drain', node: DRAIN_NODE, owner: replicaSet('cache-6d9f'), hostPaths: [{ path: '/srv/nl-cache' }] });
+    // On the safe node: a DaemonSet pod writing to a host path, a ReplicaSet pod writing only under /var/log and
+    // reading /srv read-only, a bare pod; then (last) a StatefulSet pod keeping state in an emptyDir.
+    await runningPod({ name: 'agent-x1', node: SAFE_NODE, owner: { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent' }, hostPaths: [{ path: '/srv/agent' }] });
+    await runningPod({
+      name: 'shipper-7c-x2',
+      node: SAFE_NODE,
+      owner: replicaSet('shipper-7c'),
+      hostPaths: [{ path: '/var/log/shipper' }, { path: '/srv/shared', readOnly: true }],
+    });
+    await runningPod({ name: 'debug', node: SAFE_NODE, hostPaths: [{ path: '/srv/debug' }] });
+    // A Deployment pod that can only ever run on this node (nodeSelector on its hostname) comes back to its data.
+    await runningPod({ name: 'pinned-5b-x3', node: SAFE_NODE, owner: replicaSet('pinned-5b'), hostPaths: [{ path: '/srv/pinned' }], nodeSelector: { 'kubernetes.io/hostname': SAFE_NODE } });
+    await runningPod({ name: 'queue-0', node: SAFE_NODE, owner: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'queue' }, emptyDir: true });
+  });
+
+  afterAll(async () => {
+    for (const name of NODES) await kubectl(['uncordon', name]);
+    await deleteObjects(
+      ['pod', '--all', '-n', NS, '--grace-period=0', '--force'],
+      ['pvc', '--all', '-n', NS],
+      ['pv', 'nl-zonal-pv', 'nl-zfs-pv'],
+      ['node', ...NODES],
+    );
+  });
+
+  it('denies cordoning the node a custom topology key pins a node-local PV to', async () => {
+    const result = await cordonWhen(ZFS_NODE, (stderr) => stderr.includes('denied'));
+    expect(result.stderr).toContain('admission webhook "node-cordon.volume-guard.io" denied the request');
+    expect(result.stderr).toContain('[node-local-volume]');
+    expect(result.stderr).toContain('PersistentVolume nl-zfs-pv on node nl-zfs');
+    expect(result.stderr).toContain('zfs.csi.openebs.io PV keeps the data of claim node-local/zfs-data');
+    expect(await unschedulable(ZFS_NODE)).toBe(false);
+  });
+
+  it('allows cordoning a node of a zone whose node-local PV could mount on another node of the zone', async () => {
+    // The ZFS denial above proves the model holds the zonal PV and both zone nodes (written before).
+    await eventually(() => kubectl(['cordon', ZFS_NODE, '--dry-run=server']), (r) => r.stderr.includes('denied'));
+    const result = await kubectl(['cordon', ZONE_NODES[0] as string]);
+    expect(result.stderr).not.toContain('denied');
+    expect(result.stderr).not.toContain('nl-zonal-pv');
+    expect(await unschedulable(ZONE_NODES[0] as string)).toBe(true);
+  });
+
+  it('denies cordoning a node where a ReplicaSet pod writes to an inline hostPath, naming pod and path', async () => {
+    const result = await cordonWhen(HOST_NODE, (stderr) => stderr.includes('denied'));
+    expect(result.stderr).toContain('[node-local-volume]');
+    expect(result.stderr).toContain('Pod node-local/cache-6d9f-abcde on node nl-host');
+    expect(result.stderr).toContain('writes to hostPath /srv/nl-cache; its ReplicaSet would recreate it on another node');
+    expect(await unschedulable(HOST_NODE)).toBe(false);
+  });
+
+  it("denies kubectl drain's eviction of that pod", async () => {
+    const drained = await eventually(
+      () => kubectl(['drain', DRAIN_NODE, '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--timeout=15s'], { timeoutMs: 60_000 }),
+      (r) => r.stderr.includes('denied'),
+    );
+    expect(drained.code).not.toBe(0);
+    expect(drained.stderr).toContain('admission webhook "pod-eviction.volume-guard.io" denied the request');
+    expect(drained.stderr).toContain('/srv/nl-cache');
+    expect((await kubectl(['get', 'pod', 'cache-6d9f-drain', '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout).toBe('');
+  });
+
+  it('allows cordoning a node with DaemonSet, /var/log, read-only, bare-pod and node-pinned host paths, warning about the StatefulSet emptyDir', async () => {
+    const result = await cordonWhen(SAFE_NODE, (stderr) => stderr.includes('emptyDir'));
+    expect(result.stderr).not.toContain('denied');
+    expect(result.stderr).toContain('Warning: volume-guard [node-local-volume]');
+    expect(result.stderr).toContain('Pod node-local/queue-0 on node nl-safe: StatefulSet pod keeps data in emptyDir state');
+    for (const allowed of ['agent-x1', 'shipper-7c-x2', 'debug', 'pinned-5b', '/var/log', '/srv']) expect(result.stderr).not.toContain(allowed);
+    expect(await unschedulable(SAFE_NODE)).toBe(true);
+  });
+
+  it('allows evicting the DaemonSet pod and warns when evicting the StatefulSet pod', async () => {
+    const evict = async (pod: string) => {
+      const body = await tempFile(`nl-evict-${pod}.json`, JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: NS } }));
+      return kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${pod}/eviction`, '-f', body]);
+    };
+    const daemon = await must(evict('agent-x1'), 'eviction of the DaemonSet pod');
+    expect(daemon.stderr).not.toContain('denied');
+    const queue = await must(evict('queue-0'), 'eviction of the StatefulSet pod');
+    expect(queue.stderr).toContain('emptyDir state');
+  });
+});

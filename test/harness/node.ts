@@ -1,0 +1,858 @@
+// The whole test cluster: the API server of cluster.ts plus kube-controller-manager, kube-scheduler, one real
+// node (a dedicated containerd + runc + CNI bridge + kubelet, running real containers from locally built images)
+// and KWOK for fake nodes (every node annotated kwok.x-k8s.io/node=fake).
+//
+// Nothing leaves this machine. Before any of it starts (network(), root only):
+//   - the service CIDR and the whole pod CIDR are routed `unreachable` (no kube-proxy: a ClusterIP would follow
+//     the default route otherwise); the API server reaches webhook Services through endpoint (aggregator) routing;
+//   - the pod bridge has no masquerading; traffic entering from it is routed by its own table whose only route
+//     leads into a sink (a bridge without ports: nothing routed there leaves the machine, even without iptables), and
+//     iptables rejects it on the way (TCP reset, else ICMP), so a connect to an outside address fails at once;
+//     forwarded traffic to the bridge is dropped.
+// Each checkout (each .cluster dir) claims a slot 0..63 under /run/volume-guard-harness/slots, from which its
+// CIDRs, bridge name, ports, routing table and cgroup root derive, so two checkouts' clusters run side by side.
+//
+// Layout (under .cluster/, gitignored): node/{containerd,kubelet,cni,pod-logs,local-volumes,images}/, *.log, *.pid.
+
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  applyCrds,
+  bin,
+  BASE_BUILD_TARGETS,
+  buildTools,
+  clusterStatus,
+  ensureCluster,
+  kubectl,
+  paths,
+  run,
+  stopCluster,
+  type ClusterInfo,
+  type Log,
+  type WholeClusterInfo,
+} from './cluster.ts';
+
+const here = import.meta.dirname;
+const defaultLog: Log = (line) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export const FAKE_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+export const IMAGES = { busybox: 'docker.io/local/busybox:1', pause: 'docker.io/local/pause:1' } as const;
+export const WHOLE_BUILD_TARGETS = [...BASE_BUILD_TARGETS, 'kcm', 'scheduler', 'kubelet', 'pause', 'kwok'] as const;
+const SLOT_DIR = '/run/volume-guard-harness/slots';
+export const SLOTS = 64;
+
+// ---------------------------------------------------------------------------------------
+// Mode: the whole cluster is opt-in (VG_WHOLE_CLUSTER=1 or `cluster:up --whole`) and remembered in .cluster/mode.
+
+const modeFile = join(paths.dir, 'mode');
+
+export interface WholeOptions {
+  log?: Log;
+  /** Start the real node (containerd + kubelet). Default true; false = `--no-node`. */
+  node?: boolean;
+  /** Ensure at least this many fake nodes (fake-0..fake-N-1). Default: as last asked, else 0. */
+  fakeNodes?: number;
+  build?: boolean;
+}
+
+interface SavedMode {
+  whole: boolean;
+  node: boolean;
+  fakeNodes: number;
+}
+
+function readMode(): SavedMode | undefined {
+  try {
+    const m = JSON.parse(readFileSync(modeFile, 'utf8')) as Partial<SavedMode>;
+    return { whole: m.whole === true, node: m.node !== false, fakeNodes: Number(m.fakeNodes) || 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when this checkout's cluster should be the whole one: VG_WHOLE_CLUSTER=1, or it was brought up whole. */
+export function wholeRequested(): boolean {
+  const env = process.env.VG_WHOLE_CLUSTER;
+  if (env === '1' || env === 'true') return true;
+  if (env === '0' || env === 'false') return false;
+  return readMode()?.whole === true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Network plan: one slot per checkout.
+
+export interface NetPlan {
+  slot: number;
+  serviceCidr: string;
+  podCidr: string;
+  nodeSubnet: string;
+  gateway: string;
+  kwokCidr: string;
+  bridge: string;
+  /** A bridge without ports: the pod bridge's routing table sends everything non-local there. */
+  sink: string;
+  table: number;
+  chain: string;
+  cgroupRoot: string;
+  ports: { kubelet: number; kubeletHealthz: number; kcm: number; scheduler: number };
+  nodeName: string;
+}
+
+export function planFor(slot: number): NetPlan {
+  const svc = 100 + slot; // 10.100.0.0/16 .. 10.163.0.0/16 (the bare API server keeps 10.96.0.0/16)
+  const pod = 164 + slot; // 10.164.0.0/16 .. 10.227.0.0/16
+  return {
+    slot,
+    serviceCidr: `10.${svc}.0.0/16`,
+    podCidr: `10.${pod}.0.0/16`,
+    nodeSubnet: `10.${pod}.0.0/24`,
+    gateway: `10.${pod}.0.1`,
+    kwokCidr: `10.${pod}.128.0/17`,
+    bridge: `vgbr${slot}`,
+    sink: `vgsink${slot}`,
+    table: 7100 + slot,
+    chain: `VG-POD-${slot}`,
+    cgroupRoot: `/vg-harness-${slot}`,
+    ports: { kubelet: 17250 + slot * 4, kubeletHealthz: 17251 + slot * 4, kcm: 17252 + slot * 4, scheduler: 17253 + slot * 4 },
+    nodeName: 'vg-node',
+  };
+}
+
+/** This checkout's slot: the one it claimed before, else the first free one. */
+export function netPlan(claim = true): NetPlan | undefined {
+  const owner = paths.dir;
+  mkdirSync(SLOT_DIR, { recursive: true });
+  for (let i = 0; i < SLOTS; i++) {
+    try {
+      if (readFileSync(join(SLOT_DIR, String(i)), 'utf8').trim() === owner) return planFor(i);
+    } catch {
+      /* free */
+    }
+  }
+  if (!claim) return undefined;
+  for (let i = 0; i < SLOTS; i++) {
+    try {
+      writeFileSync(join(SLOT_DIR, String(i)), `${owner}\n`, { flag: 'wx' });
+      return planFor(i);
+    } catch {
+      /* taken */
+    }
+  }
+  throw new Error(`no free network slot in ${SLOT_DIR} (${SLOTS} checkouts' clusters at once?)`);
+}
+
+function releaseSlot(plan: NetPlan): void {
+  rmSync(join(SLOT_DIR, String(plan.slot)), { force: true });
+}
+
+async function sh(log: Log, cmd: string, args: readonly string[], what: string): Promise<void> {
+  const r = await run(cmd, args, { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`${what} failed: ${cmd} ${args.join(' ')}\n${r.stderr}${r.stdout}`);
+  void log;
+}
+
+async function ok(cmd: string, args: readonly string[]): Promise<boolean> {
+  return (await run(cmd, args, { timeoutMs: 30_000 })).code === 0;
+}
+
+/**
+ * Isolation first, before any component starts: unreachable routes for the service and pod CIDRs, the pod
+ * bridge with its gateway address, its own routing table (only `unreachable default`), iptables rules.
+ * Idempotent.
+ */
+export async function setupNetwork(plan: NetPlan, log: Log): Promise<void> {
+  // Routes: a ClusterIP or a pod IP of another node never follows the default route.
+  for (const cidr of [plan.serviceCidr, plan.podCidr]) {
+    await sh(log, 'ip', ['route', 'replace', 'unreachable', cidr], `routing ${cidr} unreachable`);
+  }
+  // iptables (FORWARD): nothing forwarded from the pod bridge (REJECT: fails at once), nothing forwarded to it.
+  if (!(await ok('iptables', ['-w', '-n', '-L', plan.chain]))) {
+    await sh(log, 'iptables', ['-w', '-N', plan.chain], 'iptables chain');
+  }
+  await sh(log, 'iptables', ['-w', '-F', plan.chain], 'iptables flush');
+  // (A TCP reset is not rate-limited like ICMP errors, so every connect fails at once, not after SYN retries.)
+  await sh(log, 'iptables', ['-w', '-A', plan.chain, '-i', plan.bridge, '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'], 'iptables reject tcp');
+  await sh(log, 'iptables', ['-w', '-A', plan.chain, '-i', plan.bridge, '-j', 'REJECT', '--reject-with', 'icmp-net-unreachable'], 'iptables reject');
+  await sh(log, 'iptables', ['-w', '-A', plan.chain, '-o', plan.bridge, '-j', 'DROP'], 'iptables drop');
+  if (!(await ok('iptables', ['-w', '-C', 'FORWARD', '-j', plan.chain]))) {
+    await sh(log, 'iptables', ['-w', '-I', 'FORWARD', '1', '-j', plan.chain], 'iptables jump');
+  }
+  // Policy routing: whatever enters from the bridge and is not for this machine (the local table answers first)
+  // is routed into the sink (a bridge without ports: it goes nowhere), passing the FORWARD rules above on the way.
+  if (!(await ok('ip', ['link', 'show', plan.sink]))) {
+    await sh(log, 'ip', ['link', 'add', 'name', plan.sink, 'type', 'bridge'], 'sink interface');
+  }
+  await sh(log, 'ip', ['link', 'set', plan.sink, 'up'], 'sink up');
+  await sh(log, 'ip', ['route', 'replace', 'default', 'dev', plan.sink, 'table', String(plan.table)], 'pod routing table');
+  if (!(await run('ip', ['rule', 'show', 'iif', plan.bridge])).stdout.includes(`lookup ${plan.table}`)) {
+    await sh(log, 'ip', ['rule', 'add', 'iif', plan.bridge, 'lookup', String(plan.table), 'priority', String(plan.table)], 'pod routing rule');
+  }
+  // The bridge, so the kubelet can serve on its gateway address (never on the machine's own interfaces).
+  if (!(await ok('ip', ['link', 'show', plan.bridge]))) {
+    await sh(log, 'ip', ['link', 'add', 'name', plan.bridge, 'type', 'bridge'], 'bridge');
+  }
+  const addrs = (await run('ip', ['-4', '-o', 'addr', 'show', 'dev', plan.bridge])).stdout;
+  if (!addrs.includes(` ${plan.gateway}/`)) {
+    await sh(log, 'ip', ['addr', 'add', `${plan.gateway}/24`, 'dev', plan.bridge], 'bridge address');
+  }
+  await sh(log, 'ip', ['link', 'set', plan.bridge, 'up'], 'bridge up');
+  // Forwarding on the bridge only (so the unreachable route answers with an ICMP error at once instead of a silent
+  // drop); the machine's other interfaces keep their setting.
+  await writeFile(`/proc/sys/net/ipv4/conf/${plan.bridge}/forwarding`, '1\n');
+  log(`cluster: network slot ${plan.slot}: services ${plan.serviceCidr}, pods ${plan.podCidr} unreachable; bridge ${plan.bridge} ${plan.gateway}`);
+}
+
+/** Undoes setupNetwork (after every pod and container is gone). */
+export async function teardownNetwork(plan: NetPlan, log: Log): Promise<void> {
+  await run('ip', ['link', 'del', plan.bridge]);
+  await run('ip', ['link', 'del', plan.sink]);
+  await run('ip', ['rule', 'del', 'iif', plan.bridge, 'lookup', String(plan.table), 'priority', String(plan.table)]);
+  await run('ip', ['route', 'flush', 'table', String(plan.table)]);
+  while (await ok('iptables', ['-w', '-D', 'FORWARD', '-j', plan.chain])) {
+    /* every copy */
+  }
+  await run('iptables', ['-w', '-F', plan.chain]);
+  await run('iptables', ['-w', '-X', plan.chain]);
+  for (const cidr of [plan.serviceCidr, plan.podCidr]) await run('ip', ['route', 'del', 'unreachable', cidr]);
+  log(`cluster: network slot ${plan.slot} removed (bridge, sink, routes, rule, iptables chain)`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes
+
+interface Component {
+  name: string;
+  exe: string;
+  args: string[];
+  /** A path in the command line proving the process belongs to this checkout. */
+  marker: string;
+}
+
+const nodeDir = join(paths.dir, 'node');
+const pidFile = (name: string) => join(paths.dir, `${name}.pid`);
+const logFile = (name: string) => join(paths.dir, `${name}.log`);
+
+function procOk(pid: number, exe: string, marker: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (!argv[0]?.endsWith(exe.slice(exe.lastIndexOf('/') + 1)) || !argv.some((a) => a.includes(marker))) return false;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+function runningPid(c: Pick<Component, 'name' | 'exe' | 'marker'>): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(pidFile(c.name), 'utf8'), 10);
+    return pid > 0 && procOk(pid, c.exe, c.marker) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function startComponent(c: Component, log: Log): number {
+  const existing = runningPid(c);
+  if (existing) return existing;
+  mkdirSync(paths.dir, { recursive: true });
+  const lf = logFile(c.name);
+  if (existsSync(lf) && statSync(lf).size > 64 * 1024 * 1024) writeFileSync(lf, '');
+  const fd = openSync(lf, 'a');
+  const child = spawn(c.exe, c.args, { detached: true, stdio: ['ignore', fd, fd], cwd: paths.dir });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`could not start ${c.exe}`);
+  child.unref();
+  writeFileSync(pidFile(c.name), `${child.pid}\n`);
+  log(`cluster: started ${c.name} (pid ${child.pid}, log ${lf})`);
+  return child.pid;
+}
+
+export async function stopComponent(c: Pick<Component, 'name' | 'exe' | 'marker'>, log: Log, timeoutMs = 20_000): Promise<void> {
+  const pid = runningPid(c);
+  if (pid) {
+    log(`cluster: stopping ${c.name} (pid ${pid})`);
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && procOk(pid, c.exe, c.marker)) await sleep(100);
+    if (procOk(pid, c.exe, c.marker)) {
+      log(`cluster: ${c.name} still running after ${timeoutMs} ms: SIGKILL`);
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100 && procOk(pid, c.exe, c.marker); i++) await sleep(100);
+    }
+  }
+  await unlink(pidFile(c.name)).catch(() => undefined);
+}
+
+function tail(file: string, lines = 25): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, failHint?: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(300);
+  }
+  throw new Error(`${what} not reached after ${Math.round(timeoutMs / 1000)} s${failHint ? `\n${failHint()}` : ''}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Components
+
+function kcm(plan: NetPlan): Component {
+  const pki = join(paths.stateDir, 'pki');
+  return {
+    name: 'kube-controller-manager',
+    exe: bin.kcm,
+    marker: paths.kubeconfig,
+    args: [
+      `--kubeconfig=${paths.kubeconfig}`,
+      `--authentication-kubeconfig=${paths.kubeconfig}`,
+      `--authorization-kubeconfig=${paths.kubeconfig}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${plan.ports.kcm}`,
+      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+      `--root-ca-file=${join(pki, 'ca.crt')}`,
+      `--service-cluster-ip-range=${plan.serviceCidr}`,
+      '--use-service-account-credentials=false',
+      // Quick reactions for tests: node lifecycle notices a gone kubelet in 40 s (default), pods evicted by taints.
+      '--concurrent-statefulset-syncs=5',
+    ],
+  };
+}
+
+function scheduler(plan: NetPlan): Component {
+  return {
+    name: 'kube-scheduler',
+    exe: bin.scheduler,
+    marker: paths.kubeconfig,
+    args: [
+      `--kubeconfig=${paths.kubeconfig}`,
+      `--authentication-kubeconfig=${paths.kubeconfig}`,
+      `--authorization-kubeconfig=${paths.kubeconfig}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${plan.ports.scheduler}`,
+    ],
+  };
+}
+
+const ctrd = {
+  dir: join(nodeDir, 'containerd'),
+  socket: join(nodeDir, 'containerd', 'containerd.sock'),
+  config: join(nodeDir, 'containerd', 'config.toml'),
+};
+const cniConfDir = join(nodeDir, 'cni', 'net.d');
+const podLogsDir = join(nodeDir, 'pod-logs');
+const kubeletDir = join(nodeDir, 'kubelet');
+export const localVolumeDir = join(nodeDir, 'local-volumes');
+
+export function containerdComponent(): Component {
+  return { name: 'containerd', exe: '/usr/bin/containerd', marker: ctrd.config, args: ['--config', ctrd.config] };
+}
+
+export async function writeNodeConfig(plan: NetPlan): Promise<void> {
+  for (const d of [ctrd.dir, cniConfDir, podLogsDir, kubeletDir, localVolumeDir, join(nodeDir, 'cni', 'ipam')]) await mkdir(d, { recursive: true });
+  const q = (s: string) => JSON.stringify(s);
+  await writeFile(
+    ctrd.config,
+    [
+      '# Generated by test/harness/node.ts: the test node\'s own containerd (own socket, root, state).',
+      'version = 2',
+      `root = ${q(join(ctrd.dir, 'root'))}`,
+      `state = ${q(join(ctrd.dir, 'state'))}`,
+      `plugin_dir = ""`,
+      `disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]`,
+      '[grpc]',
+      `  address = ${q(ctrd.socket)}`,
+      '[ttrpc]',
+      `  address = ${q(`${ctrd.socket}.ttrpc`)}`,
+      '[debug]',
+      '  address = ""',
+      '[metrics]',
+      '  address = ""',
+      '[plugins."io.containerd.internal.v1.opt"]',
+      `  path = ${q(join(ctrd.dir, 'opt'))}`,
+      '[plugins."io.containerd.grpc.v1.cri"]',
+      `  sandbox_image = ${q(IMAGES.pause)}`,
+      '  restrict_oom_score_adj = true',
+      '  stream_server_address = "127.0.0.1"',
+      '  stream_server_port = "0"',
+      '  enable_selinux = false',
+      '  disable_apparmor = true',
+      '  [plugins."io.containerd.grpc.v1.cri".containerd]',
+      '    snapshotter = "overlayfs"',
+      '    default_runtime_name = "runc"',
+      '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+      '      runtime_type = "io.containerd.runc.v2"',
+      '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
+      '        SystemdCgroup = false',
+      '  [plugins."io.containerd.grpc.v1.cri".cni]',
+      '    bin_dir = "/usr/lib/cni"',
+      `    conf_dir = ${q(cniConfDir)}`,
+      '    max_conf_num = 1',
+      '',
+    ].join('\n'),
+  );
+  const conflist = {
+    cniVersion: '1.0.0',
+    name: `vg-harness-${plan.slot}`,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: plan.bridge,
+        isGateway: true,
+        ipMasq: false,
+        hairpinMode: true,
+        ipam: {
+          type: 'host-local',
+          dataDir: join(nodeDir, 'cni', 'ipam'),
+          ranges: [[{ subnet: plan.nodeSubnet, gateway: plan.gateway }]],
+          // A default route via the gateway, as in a real cluster: what stops traffic to outside addresses is the
+          // host (the bridge's routing table and iptables), and that is what the isolation test exercises.
+          routes: [{ dst: '0.0.0.0/0' }],
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  };
+  await writeFile(join(cniConfDir, '10-vg-bridge.conflist'), `${JSON.stringify(conflist, null, 2)}\n`);
+  await writeFile(join(nodeDir, 'resolv.conf'), '# no name servers: nothing leaves this machine\n');
+  const kubeletConfig = {
+    kind: 'KubeletConfiguration',
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    address: plan.gateway,
+    port: plan.ports.kubelet,
+    readOnlyPort: 0,
+    healthzBindAddress: '127.0.0.1',
+    healthzPort: plan.ports.kubeletHealthz,
+    authentication: { anonymous: { enabled: true }, webhook: { enabled: false }, x509: {} },
+    authorization: { mode: 'AlwaysAllow' },
+    containerRuntimeEndpoint: `unix://${ctrd.socket}`,
+    cgroupDriver: 'cgroupfs',
+    cgroupRoot: plan.cgroupRoot,
+    cgroupsPerQOS: true,
+    failCgroupV1: false,
+    failSwapOn: false,
+    podLogsDir,
+    resolvConf: join(nodeDir, 'resolv.conf'),
+    volumePluginDir: join(nodeDir, 'volume-plugins'),
+    imageGCHighThresholdPercent: 100,
+    imageGCLowThresholdPercent: 99,
+    evictionHard: { 'memory.available': '50Mi', 'nodefs.available': '1%', 'nodefs.inodesFree': '1%', 'imagefs.available': '1%' },
+    evictionPressureTransitionPeriod: '5s',
+    serializeImagePulls: false,
+    maxPods: 60,
+    clusterDomain: 'cluster.local',
+    registerNode: true,
+    shutdownGracePeriod: '0s',
+    nodeStatusReportFrequency: '10s',
+    syncFrequency: '10s',
+    fileCheckFrequency: '10s',
+    staticPodPath: '',
+    protectKernelDefaults: false,
+    localStorageCapacityIsolation: true,
+  };
+  await writeFile(join(nodeDir, 'kubelet-config.json'), `${JSON.stringify(kubeletConfig, null, 2)}\n`);
+}
+
+function kubelet(plan: NetPlan): Component {
+  return {
+    name: 'kubelet',
+    exe: bin.kubelet,
+    marker: kubeletDir,
+    args: [
+      `--config=${join(nodeDir, 'kubelet-config.json')}`,
+      `--kubeconfig=${paths.kubeconfig}`,
+      `--root-dir=${kubeletDir}`,
+      `--cert-dir=${join(kubeletDir, 'pki')}`,
+      `--hostname-override=${plan.nodeName}`,
+      `--node-ip=${plan.gateway}`,
+      '--v=1',
+    ],
+  };
+}
+
+function kwok(plan: NetPlan): Component {
+  return {
+    name: 'kwok',
+    exe: bin.kwok,
+    marker: paths.kubeconfig,
+    args: [
+      `--kubeconfig=${paths.kubeconfig}`,
+      `--config=${join(here, 'node', 'kwok-stages.yaml')}`,
+      `--manage-nodes-with-annotation-selector=${FAKE_NODE_ANNOTATION}=fake`,
+      `--cidr=${plan.kwokCidr}`,
+      '--node-lease-duration-seconds=40',
+      '--server-address=',
+    ],
+  };
+}
+
+/** The kubelet's cgroup root must exist in every v1 hierarchy (cpuset seeded from its parent). */
+function ensureCgroupRoot(plan: NetPlan): void {
+  const base = '/sys/fs/cgroup';
+  for (const h of readdirSync(base)) {
+    const dir = join(base, h);
+    try {
+      if (!statSync(dir).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    const d = join(dir, plan.cgroupRoot);
+    if (!existsSync(d)) {
+      try {
+        mkdirSync(d);
+      } catch {
+        continue;
+      }
+    }
+    if (h === 'cpuset') {
+      for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+        if (!readFileSync(join(d, f), 'utf8').trim()) writeFileSync(join(d, f), readFileSync(join(dir, f), 'utf8'));
+      }
+    }
+  }
+}
+
+/** Removes the kubelet's cgroup tree (deepest first); only empty cgroups can go. */
+function removeCgroupRoot(plan: NetPlan): number {
+  let left = 0;
+  const base = '/sys/fs/cgroup';
+  const rmTree = (d: string) => {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return;
+    }
+    for (const e of entries) rmTree(join(d, e));
+    try {
+      rmdirSync(d);
+    } catch {
+      left++;
+    }
+  };
+  for (const h of existsSync(base) ? readdirSync(base) : []) {
+    const d = join(base, h, plan.cgroupRoot);
+    if (existsSync(d)) rmTree(d);
+  }
+  return left;
+}
+
+async function ctr(args: readonly string[], timeoutMs = 120_000) {
+  return run('ctr', ['--address', ctrd.socket, '--namespace', 'k8s.io', ...args], { timeoutMs });
+}
+
+export async function importImages(log: Log): Promise<void> {
+  const out = join(nodeDir, 'images');
+  const built = await run('bash', [join(here, 'node', 'build-images.sh'), out, bin.pause], { timeoutMs: 120_000 });
+  if (built.code !== 0) throw new Error(`building the local images failed:\n${built.stderr}`);
+  const stamp = readFileSync(join(out, 'images.stamp'), 'utf8');
+  const importedStamp = join(ctrd.dir, 'images.imported');
+  const have = (await ctr(['images', 'ls', '-q'])).stdout;
+  if (have.includes(IMAGES.pause) && have.includes(IMAGES.busybox) && existsSync(importedStamp) && readFileSync(importedStamp, 'utf8') === stamp) return;
+  for (const name of ['pause', 'busybox']) {
+    const r = await ctr(['images', 'import', '--no-unpack=false', join(out, `${name}.tar`)]);
+    if (r.code !== 0) {
+      const r2 = await ctr(['images', 'import', join(out, `${name}.tar`)]);
+      if (r2.code !== 0) throw new Error(`ctr images import ${name}.tar failed:\n${r2.stderr}${r2.stdout}`);
+    }
+  }
+  writeFileSync(importedStamp, stamp);
+  log(`cluster: imported ${IMAGES.pause} and ${IMAGES.busybox} into containerd`);
+}
+
+async function nodeReady(name: string): Promise<boolean> {
+  const r = await kubectl(['get', 'node', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], { timeoutMs: 10_000 });
+  return r.code === 0 && r.stdout.trim() === 'True';
+}
+
+/** Creates fake nodes fake-0..fake-(n-1) (KWOK makes them Ready); existing ones are kept. */
+export async function ensureFakeNodes(n: number, log: Log = defaultLog): Promise<string[]> {
+  const names = Array.from({ length: n }, (_, i) => `fake-${i}`);
+  if (n === 0) return names;
+  const docs = names.map((name) => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      annotations: { [FAKE_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+    },
+    spec: { taints: [{ key: FAKE_NODE_ANNOTATION, value: 'fake', effect: 'NoSchedule' }] },
+  }));
+  const r = await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }) });
+  if (r.code !== 0) throw new Error(`creating fake nodes failed:\n${r.stderr}`);
+  for (const name of names) await waitFor(`fake node ${name} Ready`, 60_000, () => nodeReady(name), () => tail(logFile('kwok')));
+  log(`cluster: ${n} fake node(s) Ready (${names.join(', ')})`);
+  return names;
+}
+
+/** A toleration for the fake nodes' taint (test pods meant for them carry it). */
+export const FAKE_NODE_TOLERATION = { key: FAKE_NODE_ANNOTATION, operator: 'Equal', value: 'fake', effect: 'NoSchedule' } as const;
+
+function apiServerArgs(plan: NetPlan): string[] {
+  return [
+    '--controllers',
+    '--',
+    `--service-cluster-ip-range=${plan.serviceCidr}`,
+    '--enable-aggregator-routing=true',
+    '--kubelet-preferred-address-types=InternalIP,Hostname',
+  ];
+}
+
+function wholeInfo(plan: NetPlan, node: boolean, fakeNodes: string[]): WholeClusterInfo {
+  return {
+    nodeName: node ? plan.nodeName : '',
+    fakeNodes,
+    serviceCidr: plan.serviceCidr,
+    podCidr: plan.podCidr,
+    bridge: plan.bridge,
+    gateway: plan.gateway,
+    nodeSubnet: plan.nodeSubnet,
+    localVolumeDir,
+    images: { ...IMAGES },
+  };
+}
+
+/**
+ * Starts (or reuses) the whole cluster. Order: network isolation, API server (+ CRDs), kube-controller-manager,
+ * kube-scheduler, containerd + images, kubelet (until its Node is Ready), KWOK + fake nodes. Idempotent.
+ */
+export async function ensureWholeCluster(opts: WholeOptions = {}): Promise<ClusterInfo> {
+  const log = opts.log ?? defaultLog;
+  const saved = readMode();
+  const node = opts.node ?? saved?.node ?? true;
+  const fakeCount = opts.fakeNodes ?? saved?.fakeNodes ?? 0;
+  if (process.getuid?.() !== 0) throw new Error('the whole cluster needs root (routes, iptables, containerd, kubelet)');
+  const started = Date.now();
+  if (opts.build ?? true) await buildTools({ log, targets: WHOLE_BUILD_TARGETS });
+  const deps = await run('bash', [join(here, 'node', 'install-deps.sh')], { timeoutMs: 600_000 });
+  if (deps.code !== 0) throw new Error(`installing the node's packages failed:\n${deps.stderr}`);
+  const plan = netPlan();
+  if (!plan) throw new Error('no network slot');
+  await mkdir(paths.dir, { recursive: true });
+  await writeFile(modeFile, `${JSON.stringify({ whole: true, node, fakeNodes: fakeCount })}\n`);
+  // 1. Isolation before anything starts.
+  await setupNetwork(plan, log);
+  // 2. Control plane.
+  const cluster = await ensureCluster({ log, build: false, crds: false, apiServerArgs: apiServerArgs(plan) });
+  await applyCrds({ log });
+  startComponent(kcm(plan), log);
+  startComponent(scheduler(plan), log);
+  // 3. The real node.
+  if (node) {
+    await writeNodeConfig(plan);
+    ensureCgroupRoot(plan);
+    startComponent(containerdComponent(), log);
+    await waitFor('containerd socket', 30_000, async () => (await ctr(['version'], 5000)).code === 0, () => tail(logFile('containerd')));
+    await importImages(log);
+    startComponent(kubelet(plan), log);
+    await waitFor(`node ${plan.nodeName} Ready`, 120_000, () => nodeReady(plan.nodeName), () => tail(logFile('kubelet')));
+    log(`cluster: node ${plan.nodeName} Ready (${Math.round((Date.now() - started) / 100) / 10} s after up began)`);
+  }
+  // 4. Fake nodes (without a kwok binary, e.g. `up --no-build` before it is built, only when none are asked for).
+  if (existsSync(bin.kwok)) startComponent(kwok(plan), log);
+  else if (fakeCount > 0) throw new Error(`${bin.kwok} is missing: run test/harness/build.sh kwok`);
+  else log(`cluster: ${bin.kwok} missing: no KWOK, no fake nodes`);
+  const fakeNodes = await ensureFakeNodes(fakeCount, log);
+  // The token controller creates "default" in every namespace: wait for it in default (pods need it).
+  await waitFor('ServiceAccount default/default', 60_000, async () => (await kubectl(['get', 'sa', 'default', '-n', 'default'])).code === 0, () => tail(logFile('kube-controller-manager')));
+  return { ...cluster, whole: wholeInfo(plan, node, fakeNodes) };
+}
+
+/** The whole cluster's facts for a running cluster (undefined when it is not whole). */
+export function currentWholeInfo(): WholeClusterInfo | undefined {
+  const m = readMode();
+  if (!m?.whole) return undefined;
+  const plan = netPlan(false);
+  if (!plan) return undefined;
+  return wholeInfo(plan, m.node, Array.from({ length: m.fakeNodes }, (_, i) => `fake-${i}`));
+}
+
+// ---------------------------------------------------------------------------------------
+// Stop
+
+/** PIDs of containerd shims started by this checkout's containerd. */
+function ourShims(): number[] {
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      if (argv[0]?.includes('containerd-shim') && argv.includes(ctrd.socket)) pids.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+function ourMounts(): string[] {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((m) => m.startsWith(`${nodeDir}/`))
+      .map((m) => m.replace(/\\040/g, ' '));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Stops the whole cluster in order and leaves nothing behind: KWOK, controllers and scheduler first (nothing
+ * recreates pods), then every pod of the real node is deleted and the kubelet tears the sandboxes down (CNI DEL),
+ * then kubelet, containerd, leftover shims, mounts, /var/log/containers links, cgroups, bridge, routes, rules.
+ */
+export async function stopWholeCluster(opts: { log?: Log; purge?: boolean; keepMode?: boolean } = {}): Promise<void> {
+  const log = opts.log ?? defaultLog;
+  const plan = netPlan(false);
+  const api = (await clusterStatus()).ready;
+  await stopComponent({ name: 'kwok', exe: bin.kwok, marker: paths.kubeconfig }, log);
+  await stopComponent({ name: 'kube-controller-manager', exe: bin.kcm, marker: paths.kubeconfig }, log);
+  await stopComponent({ name: 'kube-scheduler', exe: bin.scheduler, marker: paths.kubeconfig }, log);
+  const kubeletC = { name: 'kubelet', exe: bin.kubelet, marker: kubeletDir };
+  const ctrdC = containerdComponent();
+  if (plan && runningPid(ctrdC)) {
+    if (api && runningPid(kubeletC)) {
+      const del = await kubectl(
+        ['delete', 'pods', '--all-namespaces', `--field-selector=spec.nodeName=${plan.nodeName}`, '--grace-period=1', '--wait=false'],
+        { timeoutMs: 30_000 },
+      );
+      if (del.code !== 0) log(`cluster: deleting the node's pods: ${del.stderr.trim()}`);
+      // The kubelet stops each pod's containers and sandbox (CNI DEL) once its pod object is gone.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const tasks = (await ctr(['tasks', 'ls', '-q'], 10_000)).stdout.trim();
+        if (!tasks) break;
+        if (Date.now() > deadline) {
+          log(`cluster: containers still running after 60 s: ${tasks.split('\n').length}; killing them`);
+          break;
+        }
+        await kubectl(['delete', 'pods', '--all-namespaces', `--field-selector=spec.nodeName=${plan.nodeName}`, '--force', '--grace-period=0', '--wait=false'], { timeoutMs: 30_000 });
+        await sleep(1000);
+      }
+    }
+    await stopComponent(kubeletC, log);
+    // Whatever is left (kubelet was not running, or a pod would not stop): kill and delete the tasks.
+    const left = (await ctr(['tasks', 'ls', '-q'], 10_000)).stdout.trim().split('\n').filter(Boolean);
+    for (const id of left) {
+      await ctr(['tasks', 'kill', '-s', 'SIGKILL', id], 10_000);
+      await sleep(200);
+      await ctr(['tasks', 'delete', '-f', id], 10_000);
+    }
+    await stopComponent(ctrdC, log);
+  } else {
+    await stopComponent(kubeletC, log);
+    await stopComponent(ctrdC, log);
+  }
+  for (const pid of ourShims()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (const m of ourMounts().reverse()) await run('umount', ['-l', m]);
+  // The kubelet links every container log into /var/log/containers (not configurable): remove ours.
+  const links = '/var/log/containers';
+  if (existsSync(links)) {
+    for (const l of readdirSync(links)) {
+      try {
+        if (readlinkSync(join(links, l)).startsWith(`${podLogsDir}/`)) await unlink(join(links, l));
+      } catch {
+        /* not a link */
+      }
+    }
+  }
+  if (plan) {
+    const left = removeCgroupRoot(plan);
+    if (left) log(`cluster: ${left} cgroup(s) under ${plan.cgroupRoot} still busy`);
+    await removeOurNetns(plan);
+  }
+  await stopCluster({ log, purge: opts.purge ?? false });
+  if (plan) {
+    await teardownNetwork(plan, log);
+    if (opts.purge) {
+      releaseSlot(plan);
+      await rm(nodeDir, { recursive: true, force: true });
+    }
+  }
+  if (opts.purge || opts.keepMode === false) await rm(modeFile, { force: true });
+}
+
+/** Network namespaces (from CNI) whose interface sits in our pod subnet: left only if a sandbox was not torn down. */
+async function removeOurNetns(plan: NetPlan): Promise<void> {
+  const dir = '/var/run/netns';
+  if (!existsSync(dir)) return;
+  const prefix = plan.nodeSubnet.replace(/\.0\/24$/, '.');
+  for (const ns of readdirSync(dir)) {
+    const r = await run('ip', ['-n', ns, '-4', '-o', 'addr', 'show'], { timeoutMs: 10_000 });
+    if (r.code === 0 && r.stdout.includes(` ${prefix}`)) {
+      await run('ip', ['netns', 'del', ns]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Status
+
+export interface ComponentStatus {
+  name: string;
+  running: boolean;
+  pid?: number;
+  rssMiB?: number;
+  detail?: string;
+}
+
+function rss(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every component's state (for `cluster:status`). */
+export async function wholeStatus(): Promise<ComponentStatus[]> {
+  const plan = netPlan(false);
+  const out: ComponentStatus[] = [];
+  const comps = plan
+    ? [kcm(plan), scheduler(plan), containerdComponent(), kubelet(plan), kwok(plan)]
+    : [];
+  for (const c of comps) {
+    const pid = runningPid(c);
+    const r = pid ? rss(pid) : undefined;
+    out.push({ name: c.name, running: pid !== undefined, ...(pid ? { pid } : {}), ...(r !== undefined ? { rssMiB: r } : {}) });
+  }
+  if (plan) {
+    const ready = await nodeReady(plan.nodeName).catch(() => false);
+    const kubeletEntry = out.find((c) => c.name === 'kubelet');
+    if (kubeletEntry) kubeletEntry.detail = `node ${plan.nodeName} Ready=${ready}`;
+    const br = await ok('ip', ['link', 'show', plan.bridge]);
+    const routes = (await run('ip', ['route', 'show', 'type', 'unreachable'])).stdout;
+    out.push({
+      name: 'network',
+      running: br && routes.includes(plan.serviceCidr) && routes.includes(plan.podCidr),
+      detail: `slot ${plan.slot}, bridge ${plan.bridge} ${br ? 'up' : 'absent'}, services ${plan.serviceCidr} and pods ${plan.podCidr} ${routes.includes(plan.serviceCidr) ? 'unreachable' : 'NOT routed unreachable'}`,
+    });
+  }
+  return out;
+}
+
+export async function readComponentLog(name: string): Promise<string> {
+  return readFile(logFile(name), 'utf8').catch(() => '');
+}

@@ -1,0 +1,268 @@
+// Denial texts as an operator reads them: laid out in lines, advice that works in the situation, the fate of
+// every object (lost, stranded, adopted), plurals, and warnings never cut mid-word.
+import { describe, expect, it } from 'vitest';
+import { annotateHint, judge, type Judgement } from '../../../src/admission/decide.ts';
+import {
+  fitWarnings,
+  MAX_DENIAL_LENGTH,
+  MAX_WARNING_LENGTH,
+  MAX_WARNINGS_BYTES,
+  wrap,
+  type Situation,
+} from '../../../src/admission/messages.ts';
+import { didYouMean, overrideWriteWarnings } from '../../../src/admission/override-feedback.ts';
+import type { CheckMode } from '../../../src/config.ts';
+import { CHECK_IDS, type CheckId, type Finding } from '../../../src/checks/types.ts';
+
+const writers = { allowedGroups: ['system:masters'], allowedUsers: [] };
+const modes = Object.fromEntries(CHECK_IDS.map((id) => [id, 'enforce'])) as Record<CheckId, CheckMode>;
+const cordon: Situation = { kind: 'cordon', node: 'worker-1' };
+
+function volume(check: CheckId, name: string, extra: Partial<Finding> = {}): Finding {
+  return {
+    check,
+    severity: 'critical',
+    object: { kind: 'Volume', namespace: 'longhorn-system', name, node: 'worker-1' },
+    reason: 'only healthy replica is on node worker-1',
+    tags: ['attached'],
+    related: [{ kind: 'PersistentVolumeClaim', namespace: 'app', name: `data-${name}` }],
+    ...extra,
+  };
+}
+
+function deny(findings: Finding[], situation: Situation, partial: Partial<Judgement> = {}): string {
+  const decision = judge({
+    action: 'operation',
+    findings,
+    modes,
+    overrides: [],
+    writers,
+    overrideHint: annotateHint('node', 'worker-1'),
+    situation,
+    ...partial,
+  });
+  expect(decision.allowed).toBe(false);
+  return decision.status!.message;
+}
+
+describe('denial layout', () => {
+  it('puts the verdict, each check, its objects, the fix and the override on lines of their own', () => {
+    const findings = Array.from({ length: 14 }, (_, i) => volume('last-replica-on-node', `pvc-${i}`));
+    const message = deny(findings, cordon, { action: 'cordon of node worker-1' });
+    const lines = message.split('\n');
+    expect(lines[0]).toBe('volume-guard refused the cordon of node worker-1: 14 risks of data loss.');
+    expect(lines).toContain('[last-replica-on-node] 14 Longhorn volumes have their only healthy replica on worker-1');
+    expect(lines).toContain('  Volume longhorn-system/pvc-0 (PVC app/data-pvc-0): only healthy replica is on node worker-1');
+    expect(lines.filter((line) => line.startsWith('  Volume '))).toHaveLength(10);
+    expect(lines).toContain('  and 4 more; all of them: volume-guard audit --node worker-1');
+    expect(lines.some((line) => line.startsWith('  Fix: '))).toBe(true);
+    const override = lines.indexOf('Override (an authorized admin, after checking):');
+    expect(lines[override + 1]).toBe(
+      '  kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>"',
+    );
+  });
+
+  it('says what would become of the objects and why (a cordon is not a loss by itself)', () => {
+    const message = deny([volume('last-replica-on-node', 'pvc-a')], cordon);
+    expect(message).toContain('The cordon itself loses nothing; the drain or maintenance that follows would.');
+    expect(message).toContain('lost if worker-1 does not come back or its disks are wiped');
+  });
+
+  it('uses singular and plural right', () => {
+    const one = deny([volume('last-replica-on-node', 'pvc-a')], cordon, { action: 'cordon of node worker-1' });
+    expect(one).toContain(': 1 risk of data loss.');
+    expect(one).toContain('1 Longhorn volume has its only healthy replica on worker-1');
+    const two = deny([volume('last-replica-on-node', 'a'), volume('last-replica-on-node', 'b')], cordon);
+    expect(two).toContain('2 Longhorn volumes have their only healthy replica on worker-1');
+  });
+
+  it('stays within its length budget with every check full of long names', () => {
+    const long = 'x'.repeat(60);
+    const findings = CHECK_IDS.flatMap((check) =>
+      Array.from({ length: 11 }, (_, i) => volume(check, `${long}-${i}`, { reason: `${long} reason ${long}` })),
+    );
+    const totals = Object.fromEntries(CHECK_IDS.map((id) => [id, 5000])) as Record<CheckId, number>;
+    const message = deny(findings, cordon, { totals });
+    expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
+    for (const check of CHECK_IDS) expect(message).toContain(`[${check}]`);
+    expect(message).toContain('all of them: volume-guard audit --node worker-1');
+  });
+});
+
+describe('advice that works for the situation', () => {
+  it('a refused CREATE says to add the annotations to the manifest, not to annotate an object that does not exist', () => {
+    const situation: Situation = {
+      kind: 'upgrade',
+      operation: 'CREATE',
+      resource: 'upgrades.harvesterhci.io',
+      kindName: 'Upgrade',
+      name: 'hvst-upgrade-1',
+      namespace: 'harvester-system',
+    };
+    const message = deny([volume('single-replica', 'pvc-a', { reason: 'numberOfReplicas is 1' })], situation);
+    expect(message).not.toContain('kubectl annotate');
+    expect(message).toContain("add to the Upgrade's metadata.annotations in its manifest, then create it again:");
+    expect(message).toContain('    volume-guard.io/skip: "single-replica"');
+    expect(message.replace(/\s+/g, ' ')).toContain('then create the Upgrade again.');
+    expect(message).toContain('1 Longhorn volume has a single copy of its data');
+  });
+
+  it("a Harvester Upgrade refused only for detached volumes also offers Harvester's own annotation", () => {
+    const situation: Situation = {
+      kind: 'upgrade',
+      operation: 'CREATE',
+      resource: 'upgrades.harvesterhci.io',
+      kindName: 'Upgrade',
+      name: 'u',
+      namespace: 'harvester-system',
+    };
+    const detached = deny([volume('single-replica', 'd', { tags: ['detached'] })], situation);
+    expect(detached).toContain('or, as Harvester does, skip only detached volumes: harvesterhci.io/skipSingleReplicaDetachedVol: "true"');
+    const attached = deny([volume('single-replica', 'a', { tags: ['attached'] })], situation);
+    expect(attached).not.toContain('skipSingleReplicaDetachedVol');
+  });
+
+  it('a refused change of an existing object names its fully qualified resource', () => {
+    const situation: Situation = {
+      kind: 'upgrade',
+      operation: 'UPDATE',
+      resource: 'machinedeployments.cluster.x-k8s.io',
+      kindName: 'MachineDeployment',
+      name: 'md-0',
+      namespace: 'capi',
+    };
+    const message = deny([volume('volume-health', 'pvc-a', { reason: 'robustness is degraded' })], situation);
+    expect(message).toContain('kubectl annotate machinedeployments.cluster.x-k8s.io md-0 -n capi volume-guard.io/skip=volume-health');
+  });
+
+  it('numberOfReplicas 1: raise the replica count; an effective single replica: let Longhorn rebuild', () => {
+    const configured = deny([volume('single-replica', 'a', { tags: ['detached'] })], cordon);
+    expect(configured).toMatch(/raise numberOfReplicas to 2 or more/);
+    expect(configured).toContain('Longhorn makes no second copy while it is 1');
+    const effective = deny([volume('single-replica', 'b', { tags: ['attached', 'effective'] })], cordon);
+    expect(effective).not.toMatch(/raise numberOfReplicas/);
+    expect(effective).toContain('wait until Longhorn has rebuilt the missing replicas');
+  });
+
+  it('a node-local volume is never advised away by deleting the PV and its claim', () => {
+    const finding: Finding = {
+      check: 'node-local-volume',
+      severity: 'critical',
+      object: { kind: 'PersistentVolume', name: 'pv-mysql', node: 'worker-1' },
+      reason: 'local PV keeps the data of claim shop/mysql-data on node worker-1 only, mounted by 1 pod',
+      tags: ['in-use', 'local'],
+      related: [
+        { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'mysql-data' },
+        { kind: 'Pod', namespace: 'shop', name: 'mysql-0', node: 'worker-1' },
+      ],
+    };
+    const message = deny([finding], cordon);
+    expect(message).not.toMatch(/delete the PV/i);
+    expect(message).toContain('PV pv-mysql (PVC shop/mysql-data, Pod shop/mysql-0)');
+    expect(message).toContain('stranded on worker-1: pods using it can run nowhere else; lost if worker-1 is wiped or replaced');
+    expect(message).toMatch(/if worker-1 will be wiped or replaced, back the data up/);
+    expect(message).toContain('[node-local-volume] 1 object keeps data only on worker-1');
+    // A pod writing to inline hostPath loses its data when it moves: lost, not stranded.
+    const pod: Finding = {
+      check: 'node-local-volume',
+      severity: 'critical',
+      object: { kind: 'Pod', namespace: 'shop', name: 'cache-7d9', node: 'worker-1' },
+      reason: 'writes to hostPath /data/cache; its ReplicaSet would recreate it on another node without that data',
+      tags: ['in-use', 'inline-hostPath'],
+    };
+    const both = deny([finding, pod], cordon);
+    expect(both).toContain('lost to a pod that moves: it comes back elsewhere without it');
+    expect(both.replace(/\s+/g, ' ')).toContain('(a pod writing to hostPath or emptyDir: keep its data in a PersistentVolume)');
+  });
+
+  it("names the replica on this node that makes a volume whose healthy copy is elsewhere a risk", () => {
+    const finding = volume('volume-health', 'pvc-d', {
+      reason: 'replica pvc-d-r-2 is failed',
+      related: [
+        { kind: 'PersistentVolumeClaim', namespace: 'app', name: 'data-d' },
+        { kind: 'Replica', namespace: 'longhorn-system', name: 'pvc-d-r-1', node: 'worker-2' },
+        { kind: 'Replica', namespace: 'longhorn-system', name: 'pvc-d-r-2', node: 'worker-1' },
+      ],
+    });
+    const message = deny([finding], cordon);
+    expect(message).toContain('Volume longhorn-system/pvc-d (PVC app/data-d, Replica longhorn-system/pvc-d-r-2 on worker-1)');
+    expect(message).not.toContain('pvc-d-r-1');
+  });
+
+  it('Helm: PVCs a new StatefulSet would claim are adopted, those of a dropped StatefulSet stranded', () => {
+    const pvc = (name: string, tags: string[], reason: string): Finding => ({
+      check: 'orphan-pvc',
+      severity: 'critical',
+      object: { kind: 'PersistentVolumeClaim', namespace: 'shop', name },
+      reason,
+      tags,
+    });
+    const upgrade: Situation = { kind: 'helm', operation: 'upgrade', namespace: 'shop', release: 'shop' };
+    const message = deny(
+      [
+        pvc('data-db-0', ['statefulset-claim'], 'left by an earlier release; the StatefulSet db would re-attach its old data'),
+        pvc('data-cache-0', ['dropped-statefulset'], 'this upgrade drops StatefulSet cache; its PVC and data would be left behind'),
+      ],
+      upgrade,
+    );
+    expect(message).toContain('  adopted: PVC shop/data-db-0: left by an earlier release');
+    expect(message).toContain('  stranded: PVC shop/data-cache-0: this upgrade drops StatefulSet cache');
+    expect(message).toContain('1 adopted with its old data by the new release; 1 stranded');
+    expect(message).toContain('helm upgrade ... --labels volume-guard.io/skip=orphan-pvc');
+    expect(message).toContain('kubectl delete pvc -n shop data-db-0 data-cache-0');
+  });
+});
+
+describe('warnings', () => {
+  it('wrap at word boundaries within the limit, losing no word', () => {
+    const text = `volume-guard: Node worker-1 annotation: unknown check "last-replica" in volume-guard.io/skip, ignored; ${'word '.repeat(40)}end`;
+    const lines = wrap(text);
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(MAX_WARNING_LENGTH);
+    expect(lines.map((line) => line.trim()).join(' ')).toBe(text);
+  });
+
+  it('stay under the API server total, counting what was left out', () => {
+    const many = Array.from({ length: 200 }, (_, i) => `volume-guard: warning number ${i} ${'x'.repeat(60)}`);
+    const fitted = fitWarnings(many);
+    expect(fitted.reduce((n, line) => n + Buffer.byteLength(line) + 1, 0)).toBeLessThanOrEqual(MAX_WARNINGS_BYTES + 80);
+    expect(fitted.at(-1)).toMatch(/^volume-guard: \d+ more warning lines not shown$/);
+  });
+});
+
+describe('override feedback when written', () => {
+  it.each([
+    ['last-replica', 'last-replica-on-node'],
+    ['single-replicas', 'single-replica'],
+    ['singel-replica', 'single-replica'],
+    ['orphan', 'orphan-pvc'],
+    ['node-local', 'node-local-volume'],
+    ['volume_health', 'volume-health'],
+    ['banana', undefined],
+  ])('did you mean: %s', (entry, expected) => {
+    expect(didYouMean(entry)).toBe(expected);
+  });
+
+  it('warns about unknown ids with a suggestion, an empty value, a skip without reason, a bad reuse value', () => {
+    const warnings = overrideWriteWarnings('Node worker-1', { annotations: { 'volume-guard.io/skip': 'last-replica,orphan-pvc' } });
+    expect(warnings).toEqual([
+      'volume-guard: unknown check "last-replica" in volume-guard.io/skip, ignored; did you mean last-replica-on-node?',
+      'volume-guard: Node worker-1 annotation volume-guard.io/skip has no volume-guard.io/skip-reason: add why, for the audit trail',
+    ].flatMap((line) => wrap(line)));
+    expect(warnings.join(' ')).toContain('last-replica-on-node');
+    for (const line of warnings) expect(line.length).toBeLessThanOrEqual(MAX_WARNING_LENGTH);
+
+    expect(overrideWriteWarnings('Node n', { annotations: { 'volume-guard.io/skip': '' } })[0]).toContain('is empty: it skips no check');
+    expect(overrideWriteWarnings('PVC a/b', { annotations: { 'volume-guard.io/reuse': 'yes' } })[0]).toContain('only "true" is honored');
+    expect(
+      overrideWriteWarnings('Node n', {
+        annotations: { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-reason': 'disk kept, OPS-1' },
+      }),
+    ).toEqual([]);
+  });
+
+  it('does not repeat itself for keys the write leaves unchanged', () => {
+    const stored = { annotations: { 'volume-guard.io/skip': 'typo' } };
+    expect(overrideWriteWarnings('Node n', { annotations: { ...stored.annotations, 'volume-guard.io/skip-reason': 'x' } }, stored)).toEqual([]);
+  });
+});

@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import {
+  anchorKeys,
+  isGroupKey,
+  parseNodeSelector,
+  pinnedNodeOf,
+  podNodeSelector,
+  selectorMatches,
+  termMatches,
+  type NodeLookup,
+  type NodeSelector,
+  type NodeSelectorRequirement,
+  type NodeSelectorTerm,
+} from '../../../src/cluster/node-affinity.ts';
+import type { NodeRecord } from '../../../src/cluster/records.ts';
+import { node } from '../../support/fixtures.ts';
+
+const expr = (key: string, operator: string, values: string[] = []): NodeSelectorRequirement => ({ key, operator, values });
+const term = (matchExpressions: NodeSelectorRequirement[], matchFields: NodeSelectorRequirement[] = []): NodeSelectorTerm => ({
+  matchExpressions,
+  matchFields,
+});
+
+const worker = node({
+  name: 'worker-1',
+  labels: {
+    'kubernetes.io/hostname': 'worker-1',
+    'topology.kubernetes.io/zone': 'z1',
+    'example.com/cores': '16',
+    'example.com/gen': 'v2',
+    empty: '',
+  },
+});
+
+describe('termMatches: one term, the scheduler semantics', () => {
+  it.each<[string, NodeSelectorTerm, boolean]>([
+    ['In, value present', term([expr('topology.kubernetes.io/zone', 'In', ['z0', 'z1'])]), true],
+    ['In, other value', term([expr('topology.kubernetes.io/zone', 'In', ['z2'])]), false],
+    ['In, key absent', term([expr('absent', 'In', ['x'])]), false],
+    ['In, empty label value', term([expr('empty', 'In', [''])]), true],
+    ['NotIn, value present', term([expr('topology.kubernetes.io/zone', 'NotIn', ['z1'])]), false],
+    ['NotIn, other value', term([expr('topology.kubernetes.io/zone', 'NotIn', ['z2'])]), true],
+    ['NotIn, key absent matches', term([expr('absent', 'NotIn', ['x'])]), true],
+    ['Exists', term([expr('example.com/gen', 'Exists')]), true],
+    ['Exists, key absent', term([expr('absent', 'Exists')]), false],
+    ['DoesNotExist, key absent', term([expr('absent', 'DoesNotExist')]), true],
+    ['DoesNotExist, key present', term([expr('example.com/gen', 'DoesNotExist')]), false],
+    ['Gt, larger label', term([expr('example.com/cores', 'Gt', ['8'])]), true],
+    ['Gt, equal label', term([expr('example.com/cores', 'Gt', ['16'])]), false],
+    ['Lt, larger bound', term([expr('example.com/cores', 'Lt', ['32'])]), true],
+    ['Lt, negative bound', term([expr('example.com/cores', 'Lt', ['-1'])]), false],
+    ['Gt, non-integer label never matches', term([expr('example.com/gen', 'Gt', ['1'])]), false],
+    ['Lt, non-integer label never matches', term([expr('example.com/gen', 'Lt', ['100'])]), false],
+    ['Gt, key absent', term([expr('absent', 'Gt', ['1'])]), false],
+    ['Gt, explicit sign and leading zeros', term([expr('example.com/cores', 'Gt', ['+015'])]), true],
+    ['Lt, bound beyond int64: invalid term', term([expr('example.com/cores', 'Lt', ['9223372036854775808'])]), false],
+    ['Gt, int64 minimum', term([expr('example.com/cores', 'Gt', ['-9223372036854775808'])]), true],
+    ['Gt, non-integer bound: invalid term', term([expr('example.com/cores', 'Gt', ['1.5'])]), false],
+    ['Gt, two values: invalid term', term([expr('example.com/cores', 'Gt', ['1', '2'])]), false],
+    ['In without values: invalid term', term([expr('topology.kubernetes.io/zone', 'In', [])]), false],
+    ['Exists with values: invalid term', term([expr('example.com/gen', 'Exists', ['v2'])]), false],
+    ['unknown operator: invalid term', term([expr('example.com/gen', 'Equals', ['v2'])]), false],
+    ['empty key: invalid term', term([expr('', 'DoesNotExist')]), false],
+    ['empty term matches nothing', term([]), false],
+    ['expressions are ANDed', term([expr('topology.kubernetes.io/zone', 'In', ['z1']), expr('example.com/gen', 'In', ['v1'])]), false],
+    ['expressions are ANDed, all met', term([expr('topology.kubernetes.io/zone', 'In', ['z1']), expr('example.com/gen', 'In', ['v2'])]), true],
+    ['matchFields metadata.name In', term([], [expr('metadata.name', 'In', ['worker-1'])]), true],
+    ['matchFields metadata.name In, other node', term([], [expr('metadata.name', 'In', ['worker-2'])]), false],
+    ['matchFields metadata.name NotIn', term([], [expr('metadata.name', 'NotIn', ['worker-2'])]), true],
+    ['matchFields with two values: invalid term', term([], [expr('metadata.name', 'In', ['worker-1', 'worker-2'])]), false],
+    ['matchFields on another field: invalid term', term([], [expr('spec.podCIDR', 'In', ['x'])]), false],
+    ['matchFields Exists: invalid term', term([], [expr('metadata.name', 'Exists')]), false],
+    ['matchFields ANDed with expressions', term([expr('example.com/gen', 'In', ['v2'])], [expr('metadata.name', 'In', ['worker-1'])]), true],
+  ])('%s', (_name, selectorTerm, expected) => {
+    expect(termMatches(selectorTerm, worker)).toBe(expected);
+  });
+});
+
+describe('selectorMatches: terms are ORed', () => {
+  it('matches when any valid term does, an invalid term failing alone', () => {
+    const invalid = term([expr('example.com/cores', 'Gt', ['many'])]);
+    const zone = term([expr('topology.kubernetes.io/zone', 'In', ['z1'])]);
+    expect(selectorMatches([invalid, zone], worker)).toBe(true);
+    expect(selectorMatches([invalid], worker)).toBe(false);
+    expect(selectorMatches([term([])], worker)).toBe(false);
+  });
+
+  it('an absent selector matches every node', () => {
+    expect(selectorMatches([], worker)).toBe(true);
+  });
+});
+
+describe('parseNodeSelector', () => {
+  it('reads terms, expressions and fields, and turns malformed values into an invalid term', () => {
+    const selector = parseNodeSelector({
+      nodeSelectorTerms: [
+        { matchExpressions: [{ key: 'openebs.io/nodeid', operator: 'In', values: ['n1'] }] },
+        { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n2'] }] },
+        { matchExpressions: [{ key: 'k', operator: 'In', values: [42] }] },
+      ],
+    });
+    expect(selector).toHaveLength(3);
+    expect(selector[0]).toEqual(term([expr('openebs.io/nodeid', 'In', ['n1'])]));
+    expect(selector[1]).toEqual(term([], [expr('metadata.name', 'In', ['n2'])]));
+    expect(termMatches(selector[2] as NodeSelectorTerm, node({ labels: { k: '42' } }))).toBe(false);
+  });
+
+  it.each([undefined, null, 'x', {}, { nodeSelectorTerms: 'x' }, { nodeSelectorTerms: [] }])('no terms from %j', (raw) => {
+    expect(parseNodeSelector(raw)).toEqual([]);
+  });
+});
+
+describe('podNodeSelector: nodeSelector ANDed into every affinity term', () => {
+  it('combines both', () => {
+    const selector = podNodeSelector({
+      nodeSelector: { 'kubernetes.io/hostname': 'worker-1' },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'a', operator: 'Exists' }] }, { matchExpressions: [{ key: 'b', operator: 'Exists' }] }],
+          },
+        },
+      },
+    });
+    expect(selector).toEqual([
+      term([expr('a', 'Exists'), expr('kubernetes.io/hostname', 'In', ['worker-1'])]),
+      term([expr('b', 'Exists'), expr('kubernetes.io/hostname', 'In', ['worker-1'])]),
+    ]);
+  });
+
+  it('nodeSelector alone is one term; nothing is no constraint', () => {
+    expect(podNodeSelector({ nodeSelector: { disk: 'ssd' } })).toEqual([term([expr('disk', 'In', ['ssd'])])]);
+    expect(podNodeSelector({})).toEqual([]);
+    expect(podNodeSelector(undefined)).toEqual([]);
+  });
+});
+
+/** A lookup over a fixed list of nodes, the way the model answers (group keys are not indexed). */
+function lookupOf(nodes: readonly NodeRecord[]): NodeLookup {
+  return {
+    node: (name) => nodes.find((n) => n.name === name),
+    nodesLabelled: (key, value) => (isGroupKey(key) ? [] : nodes.filter((n) => n.labels[key] === value)),
+  };
+}
+
+const cluster = lookupOf([
+  node({ name: 'n1', labels: { 'kubernetes.io/hostname': 'n1-host', 'openebs.io/nodeid': 'id-1', 'topology.kubernetes.io/zone': 'a', rank: '1' } }),
+  node({ name: 'n2', labels: { 'kubernetes.io/hostname': 'n2', 'openebs.io/nodeid': 'id-2', 'topology.kubernetes.io/zone': 'a', rank: '2' } }),
+  node({ name: 'n3', labels: { 'kubernetes.io/hostname': 'n3', 'openebs.io/nodeid': 'shared', 'topology.kubernetes.io/zone': 'b', rank: '3' } }),
+  node({ name: 'n4', labels: { 'kubernetes.io/hostname': 'n4', 'openebs.io/nodeid': 'shared', 'topology.kubernetes.io/zone': 'c', rank: '4' } }),
+]);
+
+describe('pinnedNodeOf: the one node a PV can ever mount on', () => {
+  const single = (...requirements: NodeSelectorRequirement[]): NodeSelector => [term(requirements)];
+  it.each<[string, NodeSelector, string, string?]>([
+    ['hostname label whose value is not the node name', single(expr('kubernetes.io/hostname', 'In', ['n1-host'])), 'n1'],
+    ['a custom key (OpenEBS ZFS-LocalPV nodeid)', single(expr('openebs.io/nodeid', 'In', ['id-2'])), 'n2'],
+    ['metadata.name field', [term([], [expr('metadata.name', 'In', ['n3'])])], 'n3'],
+    ['a key two nodes share', single(expr('openebs.io/nodeid', 'In', ['shared'])), ''],
+    ['a zone of several nodes', single(expr('topology.kubernetes.io/zone', 'In', ['a'])), ''],
+    ['a zone of one node: the next node of that zone could mount it', single(expr('topology.kubernetes.io/zone', 'In', ['b'])), ''],
+    ['a zone plus the hostname', single(expr('topology.kubernetes.io/zone', 'In', ['a']), expr('kubernetes.io/hostname', 'In', ['n2'])), 'n2'],
+    ['hostname In two nodes', single(expr('kubernetes.io/hostname', 'In', ['n2', 'n3'])), ''],
+    ['hostname In a live node and a gone one', single(expr('kubernetes.io/hostname', 'In', ['n2', 'gone'])), 'n2'],
+    ['hostname NotIn: open, a joining node matches', single(expr('kubernetes.io/hostname', 'NotIn', ['n1-host', 'n3', 'n4'])), ''],
+    ['Exists: open', single(expr('openebs.io/nodeid', 'Exists')), ''],
+    ['Gt narrowing to one node: open', single(expr('rank', 'Gt', ['3'])), ''],
+    ['terms ORed, both naming the same node', [term([expr('kubernetes.io/hostname', 'In', ['n2'])]), term([], [expr('metadata.name', 'In', ['n2'])])], 'n2'],
+    ['terms ORed, naming two nodes', [term([expr('kubernetes.io/hostname', 'In', ['n2'])]), term([expr('kubernetes.io/hostname', 'In', ['n3'])])], ''],
+    ['terms ORed, one of them open', [term([expr('kubernetes.io/hostname', 'In', ['n2'])]), term([expr('rank', 'Lt', ['2'])])], ''],
+    ['an invalid term beside a pinning one', [term([expr('rank', 'Gt', ['x'])]), term([expr('kubernetes.io/hostname', 'In', ['n2'])])], 'n2'],
+    ['hostname and a requirement the node fails', single(expr('kubernetes.io/hostname', 'In', ['n2']), expr('rank', 'Gt', ['5'])), ''],
+    ['no live node: the named fallback', single(expr('kubernetes.io/hostname', 'In', ['gone'])), 'gone', 'gone'],
+    ['several live nodes: never the fallback', single(expr('openebs.io/nodeid', 'In', ['shared'])), '', 'n3'],
+    ['no terms: the fallback (fixtures, records without an affinity)', [], 'x', 'x'],
+  ])('%s', (_name, selector, expected, fallback) => {
+    expect(pinnedNodeOf(selector, cluster, fallback)).toBe(expected);
+  });
+});
+
+describe('anchors and group keys', () => {
+  it('zone, region, rack, os, arch, instance type and node roles are group keys; node identities are not', () => {
+    for (const key of ['topology.kubernetes.io/zone', 'topology.ebs.csi.aws.com/zone', 'failure-domain.beta.kubernetes.io/region', 'openebs.io/rack', 'kubernetes.io/os', 'kubernetes.io/arch', 'node.kubernetes.io/instance-type', 'node-role.kubernetes.io/worker', 'feature.node.kubernetes.io/cpu-cpuid.AVX2']) {
+      expect(isGroupKey(key), key).toBe(true);
+    }
+    for (const key of ['kubernetes.io/hostname', 'openebs.io/nodeid', 'openebs.io/nodename', 'topology.topolvm.io/node', 'example.com/zones-id']) {
+      expect(isGroupKey(key), key).toBe(false);
+    }
+  });
+
+  it('are the bucket keys a node change looks PVs up by; an open affinity has none', () => {
+    expect(anchorKeys([term([expr('topology.kubernetes.io/zone', 'In', ['a']), expr('kubernetes.io/hostname', 'In', ['n2'])])])).toEqual([
+      'kubernetes.io/hostname=n2',
+    ]);
+    expect(anchorKeys([term([], [expr('metadata.name', 'In', ['n2'])])])).toEqual(['metadata.name=n2']);
+    expect(anchorKeys([term([expr('topology.kubernetes.io/zone', 'In', ['a'])])])).toBeUndefined();
+    expect(anchorKeys([])).toBeUndefined();
+    expect(anchorKeys([term([])])).toEqual([]);
+  });
+});
