@@ -13,6 +13,8 @@
 ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
 FROM ${NODE_IMAGE} AS build
+# The npm registry to install from (npm reads it from the environment); unset = npm's default.
+ARG NPM_CONFIG_REGISTRY
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No install scripts run in the image build: the only one the project allows is the `node` devDependency's,
@@ -23,6 +25,7 @@ COPY src ./src
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS deps
+ARG NPM_CONFIG_REGISTRY
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund

@@ -20,7 +20,7 @@ import {
   stopCluster,
   type UpHook,
 } from '../test/harness/cluster.ts';
-import { ensureWholeCluster, stopWholeCluster, wholeRequested, wholeStatus } from '../test/harness/node.ts';
+import { ensureWholeCluster, rssMiB, stopWholeCluster, wholeRequested, wholeStatus } from '../test/harness/node.ts';
 import { ensureLocalGuard, stopLocalGuard } from './local-guard.ts';
 
 // Later steps of `cluster:up`, after the API server is ready and the CRDs are established: start volume-guard
@@ -86,8 +86,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status': {
       const s = await clusterStatus();
+      const apiRss = s.pid ? rssMiB(s.pid) : undefined;
       process.stdout.write(
-        `running: ${s.running}${s.pid ? ` (pid ${s.pid})` : ''}\nready:   ${s.ready}\n` +
+        `running: ${s.running}${s.pid ? ` (pid ${s.pid}${apiRss !== undefined ? `, RSS ${apiRss} MiB` : ''})` : ''}\nready:   ${s.ready}\n` +
           (s.server ? `server:  ${s.server}\n` : '') +
           `state:   ${paths.stateDir}\nlog:     ${paths.logFile}\n`,
       );

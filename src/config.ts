@@ -65,7 +65,11 @@ export interface Config {
     readonly allowedGroups: readonly string[];
     readonly allowedUsers: readonly string[];
   };
-  readonly longhorn: { readonly namespace: string };
+  readonly longhorn: {
+    readonly namespace: string;
+    readonly serviceAccount: string;
+    readonly nodeDownGraceSeconds: number;
+  };
   readonly nodeLocal: {
     readonly csiDrivers: readonly string[];
     readonly ignoredHostPathPrefixes: readonly string[];
@@ -233,6 +237,18 @@ export const CONFIG_SCHEMA: SchemaNode = {
         minLength: 1,
         default: 'longhorn-system',
         description: "namespace of Longhorn's CRs",
+      },
+      serviceAccount: {
+        type: 'string',
+        minLength: 1,
+        default: 'longhorn-service-account',
+        description: "Longhorn's own service account (in longhorn.namespace): the one allowed to remove Longhorn finalizers",
+      },
+      nodeDownGraceSeconds: {
+        type: 'integer',
+        minimum: 0,
+        default: 30,
+        description: "a Node NotReady/Unknown for longer than this is down: its replicas no longer count as copies",
       },
     }),
     nodeLocal: section('what the node-local-volume check counts as data kept on one node', {

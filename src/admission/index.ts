@@ -6,6 +6,7 @@ import { podEvictionValidator } from './validators/eviction.ts';
 import { helmReleaseValidator } from './validators/helm-release.ts';
 import { nodeCordonValidator } from './validators/node-cordon.ts';
 import { overrideGuardValidator } from './validators/override-guard.ts';
+import { longhornSettingsValidator, storageTeardownValidator, storageUpgradeValidator } from './validators/storage-teardown.ts';
 import { upgradeValidator } from './validators/upgrade.ts';
 
 export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
@@ -14,6 +15,9 @@ export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
   podEvictionValidator,
   helmReleaseValidator,
   overrideGuardValidator,
+  storageTeardownValidator,
+  longhornSettingsValidator,
+  storageUpgradeValidator,
 ];
 
 export function createValidators(config: Config): Validator[] {

@@ -161,6 +161,14 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       return { fate, why: finding.reason };
     },
   },
+  'storage-teardown': {
+    summary: (n) => `${plural(n, 'Longhorn volume', 'Longhorn volumes')} would lose ${n === 1 ? 'its' : 'their'} data`,
+    fix: 'back up the data and delete those volumes (and their PVCs) first, or keep Longhorn and its safety settings',
+    fate: (finding) =>
+      finding.tags.includes('drain-policy')
+        ? { fate: 'at risk', why: 'a drain of the node holding its only copy could take it' }
+        : { fate: 'lost', why: 'Longhorn deletes the volume and its data' },
+  },
 };
 
 /** Adopted (a new owner mounts the old data) or stranded (no owner left to use it), from the rule that found it. */

@@ -108,6 +108,8 @@ export function progressOf(statuses: readonly InformerStatus[]): LoadProgress {
 export interface LoadModelOptions {
   readonly kubeConfig: KubeConfig;
   readonly longhornNamespace: string;
+  /** config longhorn.nodeDownGraceSeconds in ms [the model's default]. */
+  readonly nodeDownGraceMs?: number;
   readonly timeoutMs: number;
   /** Another transport than HTTP from the kubeconfig (tests). */
   readonly client?: KubeClient;
@@ -135,7 +137,10 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
     // The final line names the server once.
     lastError = `${verb} ${resource}: ${messageOf(error).replace(`${serverOf(options.kubeConfig).replace(/\/+$/, '')}: `, '')}`;
   });
-  const model = new ClusterModel(VOLUME_SETS);
+  const model = new ClusterModel(
+    VOLUME_SETS,
+    options.nodeDownGraceMs === undefined ? {} : { nodeDownGraceMs: options.nodeDownGraceMs },
+  );
   const running = startClusterModel({
     kubeConfig: options.kubeConfig,
     sink: model,

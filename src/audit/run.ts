@@ -65,6 +65,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     model = await loadClusterModel({
       kubeConfig,
       longhornNamespace: config.longhorn.namespace,
+      nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000,
       timeoutMs,
       ...(progress ? { onProgress: progress.update } : {}),
     });

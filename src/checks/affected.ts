@@ -64,5 +64,6 @@ export function volumeContext(snapshot: ClusterSnapshot, volumeName: string): Vo
   return {
     replicas: snapshot.replicasOfVolume(volumeName),
     diskUUIDsOf: (nodeName) => snapshot.longhornNode(nodeName)?.diskUUIDs,
+    nodeIsUp: (nodeName) => snapshot.nodeIsUp(nodeName),
   };
 }

@@ -5,7 +5,7 @@ import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/rec
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { isHealthyReplica, isVolumeBeingDeleted } from './longhorn-health.ts';
+import { copyNodes, isHealthyReplica, isVolumeBeingDeleted } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface LastReplicaOnNodeTarget {
@@ -35,28 +35,30 @@ export function longhornVolumesOfClaims(
   return volumes;
 }
 
-/** The volume's only healthy replica when it is on `node`, else undefined. */
+/**
+ * A healthy replica on `node` when that node holds the volume's only copy (copyNodes: the other healthy replicas,
+ * if any, are on the same node or on nodes that are down), else undefined.
+ */
 export function lastHealthyReplicaOn(
   snapshot: ClusterSnapshot,
   volume: LonghornVolumeRecord,
   node: string,
 ): LonghornReplicaRecord | undefined {
   if (isVolumeBeingDeleted(volume)) return undefined;
-  let onlyHealthy: LonghornReplicaRecord | undefined;
-  for (const replica of snapshot.replicasOfVolume(volume.name)) {
-    if (!isHealthyReplica(replica)) continue;
-    if (onlyHealthy !== undefined) return undefined;
-    onlyHealthy = replica;
-  }
-  return onlyHealthy?.nodeID === node ? onlyHealthy : undefined;
+  const replicas = snapshot.replicasOfVolume(volume.name);
+  const copies = copyNodes(replicas, (nodeName) => snapshot.nodeIsUp(nodeName));
+  if (copies.length !== 1 || copies[0] !== node) return undefined;
+  return replicas.find((replica) => replica.nodeID === node && isHealthyReplica(replica));
 }
 
 function buildFinding(
+  snapshot: ClusterSnapshot,
   volume: LonghornVolumeRecord,
   replica: LonghornReplicaRecord,
   node: string,
   tags: readonly string[],
 ): Finding {
+  const others = snapshot.replicasOfVolume(volume.name).filter((other) => other !== replica && isHealthyReplica(other));
   const related: AffectedObject[] = [];
   const claim = claimOfVolume(volume);
   if (claim !== undefined) related.push(claim);
@@ -65,10 +67,22 @@ function buildFinding(
     check: 'last-replica-on-node',
     severity: 'critical',
     object: volumeObject(volume, node),
-    reason: `only healthy replica is on node ${node}`,
+    reason:
+      others.length === 0
+        ? `only healthy replica is on node ${node}`
+        : `only copy is on node ${node} (its other healthy replicas are ${describeOthers(others, node)})`,
     tags,
     related,
   };
+}
+
+function describeOthers(others: readonly LonghornReplicaRecord[], node: string): string {
+  const sameNode = others.filter((other) => other.nodeID === node).length;
+  const down = [...new Set(others.filter((other) => other.nodeID !== node).map((other) => other.nodeID))];
+  const parts: string[] = [];
+  if (sameNode > 0) parts.push('on the same node');
+  if (down.length > 0) parts.push(`on node ${down.join(', ')}, down`);
+  return parts.join(' and ');
 }
 
 export function collectLastReplicaOnNode(
@@ -88,7 +102,7 @@ export function collectLastReplicaOnNode(
     const replica = lastHealthyReplicaOn(snapshot, volume, target.node);
     if (replica === undefined || collector.countIfFull()) continue;
     const tags = [attachmentTag(volume)];
-    if (collector.admit(tags)) collector.add(buildFinding(volume, replica, target.node, tags));
+    if (collector.admit(tags)) collector.add(buildFinding(snapshot, volume, replica, target.node, tags));
   }
   return collector.result();
 }

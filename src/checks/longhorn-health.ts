@@ -19,6 +19,40 @@ export function countHealthyReplicas(replicas: readonly LonghornReplicaRecord[])
   return healthy;
 }
 
+/**
+ * The one definition of a volume's copies: the distinct nodes holding a healthy replica (isHealthyReplica) whose
+ * node is up. Two healthy replicas on one node (soft anti-affinity) are one copy; a replica on a node that is
+ * down (NotReady/Unknown past the grace, or reported down by Longhorn) is none. Used by single-replica,
+ * last-replica-on-node, the model's volume sets and the audit alike.
+ */
+export function copyNodes(
+  replicas: readonly LonghornReplicaRecord[],
+  nodeIsUp: (nodeName: string) => boolean,
+): string[] {
+  const nodes: string[] = [];
+  for (const replica of replicas) {
+    if (!isHealthyReplica(replica) || replica.nodeID === '' || nodes.includes(replica.nodeID)) continue;
+    if (nodeIsUp(replica.nodeID)) nodes.push(replica.nodeID);
+  }
+  return nodes;
+}
+
+/** How many copies (copyNodes) a volume has, counting no further than `stopAt`. */
+export function countCopies(
+  replicas: readonly LonghornReplicaRecord[],
+  nodeIsUp: (nodeName: string) => boolean,
+  stopAt = Number.POSITIVE_INFINITY,
+): number {
+  const nodes: string[] = [];
+  for (const replica of replicas) {
+    if (!isHealthyReplica(replica) || replica.nodeID === '' || nodes.includes(replica.nodeID)) continue;
+    if (!nodeIsUp(replica.nodeID)) continue;
+    nodes.push(replica.nodeID);
+    if (nodes.length >= stopAt) break;
+  }
+  return nodes.length;
+}
+
 /** The user is deleting the volume: losing its data is the point, no check reports it. */
 export function isVolumeBeingDeleted(volume: LonghornVolumeRecord): boolean {
   return volume.deleting || volume.state === 'deleting';
@@ -43,10 +77,14 @@ export function volumeNeedsReplicasRunning(volume: LonghornVolumeRecord): boolea
   return volume.state === 'attached' || volume.state === 'attaching';
 }
 
+/** Every node counts as up: for callers that judge replicas without node state. */
+export const EVERY_NODE_UP = (): boolean => true;
+
 /**
  * A volume whose data exists in at most one place: `numberOfReplicas` is 1 whatever its state (attached,
- * detached, creating...), or at most one replica is healthy whatever `numberOfReplicas` says ("effective
- * single replica"). A stopped replica of a detached volume keeps its healthyAt and so counts as healthy.
+ * detached, creating...), or it has at most one copy (copyNodes) whatever `numberOfReplicas` says ("effective
+ * single replica"): one healthy replica, several on one node, or the others on nodes that are down. A stopped
+ * replica of a detached volume keeps its healthyAt and so counts as healthy.
  *
  * Not reported: a volume being deleted, and a volume with several replicas none of which has ever been
  * healthy (no replica has healthyAt set): it is being created, or was created and never attached, so it
@@ -56,12 +94,13 @@ export function volumeNeedsReplicasRunning(volume: LonghornVolumeRecord): boolea
 export function isSingleReplicaVolume(
   volume: LonghornVolumeRecord,
   replicas: readonly LonghornReplicaRecord[],
+  nodeIsUp: (nodeName: string) => boolean = EVERY_NODE_UP,
 ): boolean {
   if (isVolumeBeingDeleted(volume)) return false;
   if (volume.numberOfReplicas === 1) return true;
-  const healthy = countHealthyReplicas(replicas);
-  if (healthy === 1) return true;
-  if (healthy > 1) return false;
+  const copies = countCopies(replicas, nodeIsUp, 2);
+  if (copies === 1) return true;
+  if (copies > 1) return false;
   return replicas.some((replica) => replica.healthyAt !== '');
 }
 
@@ -98,17 +137,19 @@ function visitVolumeHealthProblems(
   if (volume.robustness === 'faulted' && !visit('faulted', undefined)) return;
   const needsReplicasRunning = volumeNeedsReplicasRunning(volume);
   for (const replica of context.replicas) {
-    if (replica.deleting) continue;
-    // A failed replica is already reflected in the volume's robustness, and Longhorn keeps failed replicas
-    // around for reuse (staleReplicaTimeout, two days by default): reporting it as stopped would block every
-    // operation for days after a routine rebuild. A detached volume's replicas are stopped by design.
-    if (needsReplicasRunning && replica.failedAt === '') {
+    // A failed replica is garbage Longhorn removes later (staleReplicaTimeout, two days by default), already
+    // reflected in the volume's robustness: reporting it (stopped, or its disk or node gone) would block every
+    // upgrade and cordon for days after a routine rebuild or a disk replacement. A volume whose replicas all
+    // failed is faulted, reported as such. A detached volume's replicas are stopped by design.
+    if (replica.deleting || replica.failedAt !== '') continue;
+    if (needsReplicasRunning) {
       if (replica.currentState === 'stopped' && !visit('replica-stopped', replica)) return;
       if (replica.currentState === 'error' && !visit('replica-error', replica)) return;
     }
-    // Seed 002: a node rebuilt with a reformatted disk (new UUID) leaves replicas pointing at a disk that is
-    // gone; Longhorn 1.7.2 left them stopped and the volume stuck attaching. Failed replicas count here too.
-    if (replica.nodeID === '' || replica.diskID === '') continue;
+    // Seed 002: a node rebuilt with a reformatted disk (new UUID) leaves replicas that counted as copies pointing
+    // at a disk that is gone; Longhorn 1.7.2 left them stopped and the volume stuck attaching. Only replicas that
+    // count as copies of data (healthy) are judged: one still rebuilding holds no copy yet.
+    if (!isHealthyReplica(replica) || replica.nodeID === '' || replica.diskID === '') continue;
     const diskUUIDs = context.diskUUIDsOf(replica.nodeID);
     if (diskUUIDs === undefined) {
       if (!visit('replica-node-unknown', replica)) return;
@@ -130,7 +171,6 @@ export function hasVolumeHealthProblem(volume: LonghornVolumeRecord, context: Vo
 function describeProblem(kind: VolumeHealthProblemKind, replica: LonghornReplicaRecord | undefined): string {
   const name = replica?.name ?? '';
   const node = replica?.nodeID ?? '';
-  const failed = replica !== undefined && replica.failedAt !== '' ? 'failed ' : '';
   switch (kind) {
     case 'degraded':
       return 'robustness is degraded';
@@ -141,9 +181,9 @@ function describeProblem(kind: VolumeHealthProblemKind, replica: LonghornReplica
     case 'replica-error':
       return `replica ${name} is in error on node ${node}`;
     case 'replica-disk-missing':
-      return `${failed}replica ${name} on node ${node} uses disk ${replica?.diskID ?? ''}, which no longer exists on that node`;
+      return `replica ${name} on node ${node} uses disk ${replica?.diskID ?? ''}, which no longer exists on that node`;
     case 'replica-node-unknown':
-      return `${failed}replica ${name} is on node ${node}, which Longhorn does not know`;
+      return `replica ${name} is on node ${node}, which Longhorn does not know`;
   }
 }
 
@@ -178,6 +218,6 @@ export const VOLUME_HEALTH_SET = 'volume-health';
 /** The volume sets the cluster model maintains for the Longhorn checks: `new ClusterModel(VOLUME_SETS)`. */
 export const VOLUME_SETS: Readonly<Record<string, VolumePredicate>> = Object.freeze({
   [SINGLE_REPLICA_SET]: (volume: LonghornVolumeRecord, context: VolumeContext) =>
-    isSingleReplicaVolume(volume, context.replicas),
+    isSingleReplicaVolume(volume, context.replicas, context.nodeIsUp),
   [VOLUME_HEALTH_SET]: hasVolumeHealthProblem,
 });

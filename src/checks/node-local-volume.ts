@@ -182,7 +182,8 @@ function buildFinding(
   const related: AffectedObject[] = [claimObject({ namespace: pv.claimNamespace, name: pv.claimName })];
   for (const pod of pods) related.push(podObject(pod));
   const where =
-    pv.pinnedNode === node ? `on node ${node} only` : `on node ${node}, where its pod runs (no node affinity pins it)`;
+    // An unpinned PV (tag `unpinned`): the data is where the pod writing it runs.
+    pv.pinnedNode === node ? `on node ${node} only` : `on node ${node}, where its pod runs`;
   return {
     check: 'node-local-volume',
     severity: 'critical',

@@ -5,7 +5,7 @@ import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/rec
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, describeAttachment, distinct, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { SINGLE_REPLICA_SET, countHealthyReplicas, isHealthyReplica, isSingleReplicaVolume } from './longhorn-health.ts';
+import { SINGLE_REPLICA_SET, copyNodes, isHealthyReplica, isSingleReplicaVolume } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface SingleReplicaTarget {
@@ -18,16 +18,25 @@ export interface SingleReplicaTarget {
   readonly limit?: number;
 }
 
-/** Where the volume's data is: its healthy replicas, or, when none is healthy, every replica left. */
-function dataReplicas(replicas: readonly LonghornReplicaRecord[]): LonghornReplicaRecord[] {
+type NodeIsUp = (nodeName: string) => boolean;
+
+/**
+ * The nodes where the volume's data is: its copies (healthy replicas on nodes that are up); when it has none, the
+ * nodes of its healthy replicas (on nodes that are down), and when none is healthy, of every replica left.
+ */
+function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): string[] {
+  const copies = copyNodes(replicas, nodeIsUp);
+  if (copies.length > 0) return copies;
   const healthy = replicas.filter(isHealthyReplica);
-  return healthy.length > 0 ? healthy : replicas.filter((replica) => !replica.deleting);
+  const left = healthy.length > 0 ? healthy : replicas.filter((replica) => !replica.deleting);
+  return distinct(left.map((replica) => replica.nodeID).filter((node) => node !== ''));
 }
 
 function describeReplicas(
   volume: LonghornVolumeRecord,
   replicas: readonly LonghornReplicaRecord[],
   nodes: readonly string[],
+  nodeIsUp: NodeIsUp,
 ): string {
   const onNodes = `on node ${nodes.join(', ')}`;
   if (volume.numberOfReplicas === 1) {
@@ -35,12 +44,17 @@ function describeReplicas(
       ? 'numberOfReplicas is 1, no replica scheduled yet'
       : `numberOfReplicas is 1, its only replica is ${onNodes}`;
   }
-  const healthy = countHealthyReplicas(replicas);
-  if (healthy === 0) {
+  const healthy = replicas.filter(isHealthyReplica);
+  if (healthy.length === 0) {
     const where = nodes.length === 0 ? '' : `, replicas left ${onNodes}`;
     return `no healthy replica out of ${volume.numberOfReplicas}${where}`;
   }
-  return `only 1 of ${volume.numberOfReplicas} replicas is healthy, ${onNodes}`;
+  if (healthy.length === 1) return `only 1 of ${volume.numberOfReplicas} replicas is healthy, ${onNodes}`;
+  const copies = copyNodes(replicas, nodeIsUp).length;
+  if (copies === 0) return `no copy on a node that is up: its healthy replicas are on node ${nodes.join(', ')}, down`;
+  const down = distinct(healthy.filter((replica) => !nodeIsUp(replica.nodeID)).map((replica) => replica.nodeID));
+  const why = down.length > 0 ? `the others are on node ${down.join(', ')}, down` : `all ${healthy.length} healthy replicas are there`;
+  return `only 1 copy, ${onNodes}: ${why}`;
 }
 
 /**
@@ -57,22 +71,19 @@ export function singleReplicaFinding(
   volume: LonghornVolumeRecord,
   replicas: readonly LonghornReplicaRecord[],
   tags: readonly string[] = singleReplicaTags(volume),
+  nodeIsUp: NodeIsUp = () => true,
 ): Finding {
-  const nodes = distinct(dataReplicas(replicas).map((replica) => replica.nodeID).filter((node) => node !== ''));
+  const nodes = dataNodes(replicas, nodeIsUp);
   const claim = claimOfVolume(volume);
   const related: AffectedObject[] = claim === undefined ? [] : [claim];
   return {
     check: 'single-replica',
     severity: 'critical',
     object: volumeObject(volume, nodes.join(',')),
-    reason: `${describeReplicas(volume, replicas, nodes)} (${describeAttachment(volume)})`,
+    reason: `${describeReplicas(volume, replicas, nodes, nodeIsUp)} (${describeAttachment(volume)})`,
     tags,
     related,
   };
-}
-
-function holdsDataOn(replicas: readonly LonghornReplicaRecord[], node: string): boolean {
-  return dataReplicas(replicas).some((replica) => replica.nodeID === node);
 }
 
 export function collectSingleReplica(
@@ -82,9 +93,10 @@ export function collectSingleReplica(
 ): CappedFindings {
   const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
+  const nodeIsUp: NodeIsUp = (nodeName) => snapshot.nodeIsUp(nodeName);
   const consider = (volume: LonghornVolumeRecord, replicas: readonly LonghornReplicaRecord[]): void => {
     const tags = singleReplicaTags(volume);
-    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, replicas, tags));
+    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, replicas, tags, nodeIsUp));
   };
   if (target.node === undefined) {
     // The model keeps this set current on every write: no scan of all volumes.
@@ -100,7 +112,7 @@ export function collectSingleReplica(
     const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
     if (volume === undefined) continue;
     const replicas = snapshot.replicasOfVolume(volume.name);
-    if (!isSingleReplicaVolume(volume, replicas) || !holdsDataOn(replicas, target.node)) continue;
+    if (!isSingleReplicaVolume(volume, replicas, nodeIsUp) || !dataNodes(replicas, nodeIsUp).includes(target.node)) continue;
     if (!collector.countIfFull()) consider(volume, replicas);
   }
   return collector.result();

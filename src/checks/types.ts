@@ -6,6 +6,7 @@ export const CHECK_IDS = [
   'last-replica-on-node',
   'node-local-volume',
   'orphan-pvc',
+  'storage-teardown',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

@@ -75,7 +75,8 @@ export function collectVolumeHealth(
   }
   const seen = new Set<string>();
   for (const replica of snapshot.replicasOnNode(target.node)) {
-    if (seen.has(replica.volumeName)) continue;
+    // A failed replica is garbage Longhorn removes later: holding one does not tie the node to its volume.
+    if (replica.failedAt !== '' || seen.has(replica.volumeName)) continue;
     seen.add(replica.volumeName);
     const volume = snapshot.longhornVolume(replica.volumeName);
     if (volume !== undefined) consider(volume);

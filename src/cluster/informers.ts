@@ -25,7 +25,7 @@ import { isExpired, isNotFound, type KubeClient, type WatchEventType } from './k
 import type { ModelSink, RecordByKind, ResourceKind } from './records.ts';
 import { RESOURCE_KINDS } from './records.ts';
 import type { ModelHealth } from './snapshot.ts';
-import { collectionPath, keyOfObject, RESOURCE_SPECS, resourceLabel, type ResourceSpec } from './resources.ts';
+import { collectionPath, keyOfObject, LONGHORN_GROUP, RESOURCE_SPECS, resourceLabel, type ResourceSpec } from './resources.ts';
 import { objectAt, stringAt } from './unstructured.ts';
 
 export type RestartReason =
@@ -622,6 +622,8 @@ export class InformerSet implements ModelHealth {
 
   /** Longhorn counts as installed when any of its resources is served (a partial install is not "absent"). */
   #onPresence(kind: ResourceKind, present: boolean): void {
+    // Other optional resources (Harvester's upgrades) say nothing about Longhorn.
+    if (RESOURCE_SPECS[kind].apiGroup !== LONGHORN_GROUP) return;
     this.#presence.set(kind, present);
     const installed = [...this.#presence.values()].some(Boolean);
     if (installed === this.#longhornInstalled) return;

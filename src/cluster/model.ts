@@ -9,8 +9,10 @@ import { recordsEqual } from './model-equality.ts';
 import { MultiIndex } from './model-index.ts';
 import { anchorKeys, isGroupKey, pinnedNodeOf, NODE_NAME_FIELD, type NodeLookup } from './node-affinity.ts';
 import type {
+  HarvesterUpgradeRecord,
   LonghornNodeRecord,
   LonghornReplicaRecord,
+  LonghornSettingRecord,
   LonghornVolumeRecord,
   ModelSink,
   NamespaceRecord,
@@ -35,7 +37,34 @@ const LONGHORN_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>([
   'longhornVolume',
   'longhornReplica',
   'longhornNode',
+  'longhornSetting',
 ]);
+
+/** How long a core Node may report NotReady/Unknown before its replicas stop counting as copies (default). */
+export const DEFAULT_NODE_DOWN_GRACE_MS = 30_000;
+
+export interface ClusterModelOptions {
+  /** A Node NotReady/Unknown for longer than this is down [30 s]. */
+  readonly nodeDownGraceMs?: number;
+  /** The clock the grace is measured with (tests) [Date.now]. */
+  readonly now?: () => number;
+}
+
+/**
+ * Whether a core Node is down at `now`: its Ready condition is False or Unknown and has been since longer than the
+ * grace (a kubelet restart or a brief network blip is not a lost node). A Node with no Ready condition (just
+ * registered, or written by a tool) is not judged down by volume-guard; Longhorn's node CR may still say so.
+ */
+export function isCoreNodeDown(node: NodeRecord | undefined, now: number, graceMs: number): boolean {
+  if (node === undefined || (node.ready !== 'False' && node.ready !== 'Unknown')) return false;
+  return now - node.readySince >= graceMs;
+}
+
+/** When a NotReady Node becomes down, or undefined when it is not on its way down. */
+function downDeadline(node: NodeRecord | undefined, graceMs: number): number | undefined {
+  if (node === undefined || (node.ready !== 'False' && node.ready !== 'Unknown')) return undefined;
+  return node.readySince + graceMs;
+}
 
 type Stores = { [K in ResourceKind]: Map<string, RecordByKind[K]> };
 type Indexes = { [K in ResourceKind]: readonly MultiIndex<RecordByKind[K]>[] };
@@ -95,9 +124,11 @@ const NO_KEYS: readonly string[] = Object.freeze([]);
 class PredicateContext implements VolumeContext {
   replicas: readonly LonghornReplicaRecord[] = NO_REPLICAS;
   readonly diskUUIDsOf: (nodeName: string) => readonly string[] | undefined;
+  readonly nodeIsUp: (nodeName: string) => boolean;
 
-  constructor(longhornNodes: ReadonlyMap<string, LonghornNodeRecord>) {
+  constructor(longhornNodes: ReadonlyMap<string, LonghornNodeRecord>, nodeIsUp: (nodeName: string) => boolean) {
     this.diskUUIDsOf = (nodeName) => longhornNodes.get(nodeName)?.diskUUIDs;
+    this.nodeIsUp = nodeIsUp;
   }
 }
 
@@ -108,6 +139,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     longhornVolume: new Map(),
     longhornReplica: new Map(),
     longhornNode: new Map(),
+    longhornSetting: new Map(),
+    harvesterUpgrade: new Map(),
     node: new Map(),
     persistentVolume: new Map(),
     persistentVolumeClaim: new Map(),
@@ -138,6 +171,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     longhornVolume: [this.#volumesByPV],
     longhornReplica: [this.#replicasByVolume, this.#replicasByNode],
     longhornNode: [],
+    longhornSetting: [],
+    harvesterUpgrade: [],
     node: [this.#nodesByLabel],
     persistentVolume: [this.#pvsByPinnedNode, this.#pvsByAnchor],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease],
@@ -154,12 +189,22 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   /** Volumes whose set membership must be recomputed once the current write completes. */
   readonly #volumesToEvaluate = new Set<string>();
   #batchDepth = 0;
+  readonly #graceMs: number;
+  readonly #now: () => number;
+  /**
+   * Nodes NotReady/Unknown but still within the grace, with the time they become down: when it passes, the volumes
+   * with replicas on them are re-evaluated (at the next read of a volume set), and only those.
+   */
+  readonly #downDeadlines = new Map<string, number>();
+  #nextDeadline = Number.POSITIVE_INFINITY;
 
-  constructor(volumeSets: Readonly<Record<string, VolumePredicate>> = {}) {
+  constructor(volumeSets: Readonly<Record<string, VolumePredicate>> = {}, options: ClusterModelOptions = {}) {
     this.#setNames = Object.keys(volumeSets);
     this.#predicates = Object.values(volumeSets);
     this.#sets = this.#setNames.map(() => new Map<string, LonghornVolumeRecord>());
-    this.#predicateContext = new PredicateContext(this.#stores.longhornNode);
+    this.#graceMs = options.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
+    this.#now = options.now ?? Date.now;
+    this.#predicateContext = new PredicateContext(this.#stores.longhornNode, (nodeName) => this.nodeIsUp(nodeName));
   }
 
   // ---------------------------------------------------------------------------------------------------- writes
@@ -263,14 +308,61 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
         return;
       }
       case 'longhornNode': {
-        // A disk replaced or gone changes the health of every volume with a replica on that node.
+        // A disk replaced or gone, or the node reported down, changes the health and the copies of every volume
+        // with a replica on that node (and only those).
         const node = (next ?? previous) as LonghornNodeRecord;
-        for (const replica of this.#replicasByNode.get(node.name)) this.#volumesToEvaluate.add(replica.volumeName);
+        this.#noteNodeVolumes(node.name);
+        return;
+      }
+      case 'node': {
+        // Only a change of readiness matters to the volume sets, and only for the volumes with replicas there.
+        const before = previous as NodeRecord | undefined;
+        const after = next as NodeRecord | undefined;
+        const name = (after ?? before)!.name;
+        this.#trackDeadline(name, after);
+        if (before?.ready === after?.ready && before?.readySince === after?.readySince) return;
+        this.#noteNodeVolumes(name);
         return;
       }
       default:
         return;
     }
+  }
+
+  #noteNodeVolumes(nodeName: string): void {
+    for (const replica of this.#replicasByNode.get(nodeName)) this.#volumesToEvaluate.add(replica.volumeName);
+  }
+
+  #trackDeadline(nodeName: string, node: NodeRecord | undefined): void {
+    const deadline = downDeadline(node, this.#graceMs);
+    if (deadline === undefined || deadline <= this.#now()) {
+      if (this.#downDeadlines.delete(nodeName)) this.#recomputeNextDeadline();
+      return;
+    }
+    this.#downDeadlines.set(nodeName, deadline);
+    if (deadline < this.#nextDeadline) this.#nextDeadline = deadline;
+  }
+
+  #recomputeNextDeadline(): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const deadline of this.#downDeadlines.values()) if (deadline < next) next = deadline;
+    this.#nextDeadline = next;
+  }
+
+  /**
+   * Nodes whose grace ran out since the last look become down: their volumes are re-evaluated. O(1) when no grace
+   * ran out; called before every read of a volume set, so the sets never lag the clock.
+   */
+  settle(): void {
+    if (this.#nextDeadline > this.#now() || this.#predicates.length === 0) return;
+    const now = this.#now();
+    for (const [nodeName, deadline] of this.#downDeadlines) {
+      if (deadline > now) continue;
+      this.#downDeadlines.delete(nodeName);
+      this.#noteNodeVolumes(nodeName);
+    }
+    this.#recomputeNextDeadline();
+    this.#evaluatePending();
   }
 
   #evaluatePending(): void {
@@ -331,6 +423,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
       sizes[`volumeSet.${name}`] = (this.#sets[i] as Map<string, LonghornVolumeRecord>).size;
     });
     sizes['pendingEvaluations'] = this.#volumesToEvaluate.size;
+    sizes['nodeDownDeadlines'] = this.#downDeadlines.size;
     return sizes;
   }
 
@@ -357,16 +450,37 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   }
 
   volumesInSet(setName: string): Iterable<LonghornVolumeRecord> {
+    this.settle();
     return this.#setNamed(setName).values();
   }
 
   volumeSetSize(setName: string): number {
+    this.settle();
     return this.#setNamed(setName).size;
   }
 
   /** Whether a volume is in the named set now (O(1)). */
   volumeInSet(setName: string, volumeName: string): boolean {
+    this.settle();
     return this.#setNamed(setName).has(volumeName);
+  }
+
+  /**
+   * Whether a node counts as up for the copies of a volume: its core Node is not NotReady/Unknown past the grace,
+   * and Longhorn's node CR does not report it down. A node neither knows of is not judged down here (replicas on a
+   * node Longhorn does not know are a volume-health problem of their own).
+   */
+  nodeIsUp(nodeName: string): boolean {
+    if (this.#stores.longhornNode.get(nodeName)?.down === true) return false;
+    return !isCoreNodeDown(this.#stores.node.get(nodeName), this.#now(), this.#graceMs);
+  }
+
+  longhornSetting(name: string): LonghornSettingRecord | undefined {
+    return this.#stores.longhornSetting.get(name);
+  }
+
+  harvesterUpgrades(): Iterable<HarvesterUpgradeRecord> {
+    return this.#stores.harvesterUpgrade.values();
   }
 
   #setNamed(setName: string): ReadonlyMap<string, LonghornVolumeRecord> {

@@ -48,18 +48,49 @@ export interface LonghornReplicaRecord {
   readonly deleting: boolean;
 }
 
-/** longhorn.io/v1beta2 Node: which disk UUIDs exist on it now. */
+/** longhorn.io/v1beta2 Node: which disk UUIDs exist on it now, and whether Longhorn reports it down. */
 export interface LonghornNodeRecord {
   readonly namespace: string;
   readonly name: string;
   /** status.diskStatus[*].diskUUID, empty strings dropped. */
   readonly diskUUIDs: readonly string[];
+  /**
+   * Longhorn's own "node down or deleted": its Ready condition is False with reason KubernetesNodeGone or
+   * KubernetesNodeNotReady (what longhorn-manager itself tests before it counts on a node's replicas).
+   */
+  readonly down: boolean;
+}
+
+/** longhorn.io/v1beta2 Setting: its name (e.g. node-drain-policy) and top-level `value`. */
+export interface LonghornSettingRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * harvesterhci.io/v1beta1 Upgrade: what volume-guard needs to recognise the cordons and drains Harvester performs
+ * for an upgrade it admitted with skipSingleReplicaDetachedVol.
+ */
+export interface HarvesterUpgradeRecord {
+  readonly namespace: string;
+  readonly name: string;
+  /** The annotation harvesterhci.io/skipSingleReplicaDetachedVol is exactly "true". */
+  readonly skipDetached: boolean;
+  /** The label harvesterhci.io/upgradeState: UpgradingNodes while nodes are drained and upgraded, Succeeded, Failed... */
+  readonly state: string;
+  /** status.nodeStatuses[<node>].state: Images preloaded, Pre-draining, Pre-drained, Post-draining, Succeeded... */
+  readonly nodeStates: Labels;
 }
 
 /** core/v1 Node. */
 export interface NodeRecord {
   readonly name: string;
   readonly unschedulable: boolean;
+  /** status.conditions[type=Ready].status: True | False | Unknown, '' when the node reports no Ready condition. */
+  readonly ready: string;
+  /** That condition's lastTransitionTime in epoch milliseconds, 0 when absent or unreadable. */
+  readonly readySince: number;
   /** Only `volume-guard.io/` annotations. */
   readonly annotations: Labels;
   /** Every label: PV and pod node affinity may use any key (see node-affinity.ts). */
@@ -183,6 +214,8 @@ export interface RecordByKind {
   longhornVolume: LonghornVolumeRecord;
   longhornReplica: LonghornReplicaRecord;
   longhornNode: LonghornNodeRecord;
+  longhornSetting: LonghornSettingRecord;
+  harvesterUpgrade: HarvesterUpgradeRecord;
   node: NodeRecord;
   persistentVolume: PersistentVolumeRecord;
   persistentVolumeClaim: PersistentVolumeClaimRecord;
@@ -197,6 +230,8 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'longhornVolume',
   'longhornReplica',
   'longhornNode',
+  'longhornSetting',
+  'harvesterUpgrade',
   'node',
   'persistentVolume',
   'persistentVolumeClaim',

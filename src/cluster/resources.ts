@@ -3,8 +3,10 @@
 
 import type { RecordByKind, ResourceKind } from './records.ts';
 import {
+  transformHarvesterUpgrade,
   transformLonghornNode,
   transformLonghornReplica,
+  transformLonghornSetting,
   transformLonghornVolume,
   transformNamespace,
   transformNode,
@@ -105,6 +107,26 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     scope: 'longhornNamespace',
     optional: true,
     transform: transformLonghornNode,
+  }),
+  longhornSetting: spec({
+    kind: 'longhornSetting',
+    apiGroup: LONGHORN_GROUP,
+    version: LONGHORN_VERSION,
+    resource: 'settings',
+    scope: 'longhornNamespace',
+    optional: true,
+    transform: transformLonghornSetting,
+  }),
+  // Harvester's upgrades (harvester-system): read to recognise the drains of an upgrade admitted with
+  // skipSingleReplicaDetachedVol. Absent outside Harvester.
+  harvesterUpgrade: spec({
+    kind: 'harvesterUpgrade',
+    apiGroup: 'harvesterhci.io',
+    version: 'v1beta1',
+    resource: 'upgrades',
+    scope: 'cluster',
+    optional: true,
+    transform: transformHarvesterUpgrade,
   }),
 };
 

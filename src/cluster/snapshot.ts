@@ -1,6 +1,8 @@
 import type {
+  HarvesterUpgradeRecord,
   LonghornNodeRecord,
   LonghornReplicaRecord,
+  LonghornSettingRecord,
   LonghornVolumeRecord,
   NamespaceRecord,
   NodeRecord,
@@ -20,6 +22,8 @@ export interface VolumeContext {
   readonly replicas: readonly LonghornReplicaRecord[];
   /** The disk UUIDs currently on a Longhorn node, undefined when that node is unknown. */
   diskUUIDsOf(nodeName: string): readonly string[] | undefined;
+  /** Whether the node counts as up (ClusterSnapshot.nodeIsUp). */
+  nodeIsUp(nodeName: string): boolean;
 }
 
 export type VolumePredicate = (volume: LonghornVolumeRecord, context: VolumeContext) => boolean;
@@ -45,6 +49,15 @@ export interface ClusterSnapshot {
   replicasOfVolume(volumeName: string): readonly LonghornReplicaRecord[];
   replicasOnNode(nodeName: string): readonly LonghornReplicaRecord[];
   longhornNode(name: string): LonghornNodeRecord | undefined;
+  /** A Longhorn setting by name (`node-drain-policy`), undefined when not seen. */
+  longhornSetting(name: string): LonghornSettingRecord | undefined;
+  /**
+   * Whether a node counts as up for a volume's copies: its core Node is not NotReady/Unknown past the configured
+   * grace and Longhorn's node CR does not report it down (Ready False, KubernetesNodeGone/KubernetesNodeNotReady).
+   */
+  nodeIsUp(nodeName: string): boolean;
+  /** Harvester's Upgrade objects (few: Harvester keeps one running at a time). */
+  harvesterUpgrades(): Iterable<HarvesterUpgradeRecord>;
 
   node(name: string): NodeRecord | undefined;
   /**

@@ -5,10 +5,12 @@
 import { NO_NODE_SELECTOR, parseNodeSelector, podNodeSelector, type NodeSelector } from './node-affinity.ts';
 import {
   ANNOTATION_PREFIX,
+  type HarvesterUpgradeRecord,
   RELEASE_LABELS,
   type HostPathMount,
   type LonghornNodeRecord,
   type LonghornReplicaRecord,
+  type LonghornSettingRecord,
   type LonghornVolumeRecord,
   type NamespaceRecord,
   type NodeRecord,
@@ -115,13 +117,30 @@ function guardAnnotations(metadata: JsonObject): Readonly<Record<string, string>
   return pickEntries(stringMapAt(metadata, 'annotations'), [ANNOTATION_PREFIX]);
 }
 
+/** The condition of that type in status.conditions, undefined when absent. */
+function conditionOf(raw: unknown, type: string): JsonObject | undefined {
+  for (const condition of arrayAt(objectAt(raw, 'status'), 'conditions')) {
+    if (isObject(condition) && stringAt(condition, 'type') === type) return condition;
+  }
+  return undefined;
+}
+
+/** An RFC 3339 time in epoch milliseconds, 0 when absent or unreadable. */
+function timeMs(value: string): number {
+  const parsed = value === '' ? Number.NaN : Date.parse(value);
+  return Number.isFinite(parsed) ? parsed : 0;
+}
+
 export function transformNode(raw: unknown): NodeRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
+  const ready = conditionOf(raw, 'Ready');
   return {
     name: intern(name),
     unschedulable: objectAt(raw, 'spec')?.['unschedulable'] === true,
+    ready: intern(stringAt(ready, 'status')),
+    readySince: timeMs(stringAt(ready, 'lastTransitionTime')),
     annotations: guardAnnotations(metadata),
     labels: internedMap(stringMapAt(metadata, 'labels')),
   };
@@ -441,9 +460,44 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
     const uuid = stringAt(disk, 'diskUUID');
     if (uuid !== '' && !uuids.includes(uuid)) uuids.push(intern(uuid));
   }
+  const ready = conditionOf(raw, 'Ready');
+  const reason = stringAt(ready, 'reason');
   return {
     namespace: intern(stringAt(metadata, 'namespace')),
     name: intern(name),
     diskUUIDs: uuids.length > 0 ? uuids : EMPTY_LIST,
+    down: stringAt(ready, 'status') === 'False' && LONGHORN_NODE_DOWN_REASONS.includes(reason),
+  };
+}
+
+/** The Ready-condition reasons with which Longhorn declares a node down or deleted (its IsNodeDownOrDeleted). */
+export const LONGHORN_NODE_DOWN_REASONS: readonly string[] = ['KubernetesNodeGone', 'KubernetesNodeNotReady'];
+
+/** A Longhorn Setting keeps its value at the top level of the object, not under spec. */
+export function transformLonghornSetting(raw: unknown): LonghornSettingRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  return { namespace: intern(stringAt(metadata, 'namespace')), name: intern(name), value: stringAt(raw, 'value') };
+}
+
+export const HARVESTER_SKIP_DETACHED_ANNOTATION = 'harvesterhci.io/skipSingleReplicaDetachedVol';
+export const HARVESTER_UPGRADE_STATE_LABEL = 'harvesterhci.io/upgradeState';
+
+export function transformHarvesterUpgrade(raw: unknown): HarvesterUpgradeRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const nodeStates: Record<string, string> = {};
+  for (const [node, status] of Object.entries(objectPath(raw, 'status', 'nodeStatuses') ?? {})) {
+    const state = stringAt(status, 'state');
+    if (state !== '') nodeStates[node] = intern(state);
+  }
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name,
+    skipDetached: stringMapAt(metadata, 'annotations')[HARVESTER_SKIP_DETACHED_ANNOTATION] === 'true',
+    state: intern(stringMapAt(metadata, 'labels')[HARVESTER_UPGRADE_STATE_LABEL] ?? ''),
+    nodeStates: Object.keys(nodeStates).length > 0 ? nodeStates : EMPTY_STRING_MAP,
   };
 }

@@ -15,7 +15,7 @@ export function createClusterDependencies(
   kube: KubeConfigOptions = {},
 ): ServeDependencies {
   // Its volume sets keep the at-risk volumes current on every write, so an upgrade check never scans them all.
-  const model = new ClusterModel(VOLUME_SETS);
+  const model = new ClusterModel(VOLUME_SETS, { nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000 });
   const running = startClusterModel({
     kubeConfig: createKubeConfig(kube),
     sink: model,

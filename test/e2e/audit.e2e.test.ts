@@ -30,6 +30,8 @@ import { runAudit } from '../../src/audit/run.ts';
 import type { AuditFinding, AuditReport } from '../../src/audit/types.ts';
 import { HttpKubeClient, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../src/cluster/kube-client.ts';
 import { DEFAULT_UPGRADE_KINDS, type GuardedUpgradeKind } from '../../src/config.ts';
+import { CHECK_IDS } from '../../src/checks/types.ts';
+import { RESOURCE_KINDS } from '../../src/cluster/records.ts';
 
 const NODE_BIN = join(paths.root, 'node_modules', '.bin', 'node');
 const CLI = join(paths.root, 'src', 'cli.ts');
@@ -193,7 +195,7 @@ describe('volume-guard audit against the real API server', () => {
     expect(report.cluster.objects.node).toBeGreaterThanOrEqual(1 + 1 + LONGHORN_NODES.length);
     expect(report.scope).toMatchObject({ kind: 'cluster' });
     // Every check named in the summary, found or not, and the counts add up to the findings.
-    expect(Object.keys(report.summary.byCheck).sort()).toEqual(['last-replica-on-node', 'node-local-volume', 'orphan-pvc', 'single-replica', 'volume-health']);
+    expect(Object.keys(report.summary.byCheck).sort()).toEqual([...CHECK_IDS].sort());
     expect(Object.values(report.summary.byCheck).reduce((sum, n) => sum + n, 0)).toBe(report.findings.length);
 
     const single = findingOf(report, 'single-replica', 'audit-vol-single');
@@ -374,9 +376,10 @@ describe('volume-guard audit against the real API server', () => {
       expect(model.podsUsingClaim(NS, 'audit-data-db-0').map((pod) => pod.name)).toEqual(['audit-db-0']);
       expect(model.replicasOfVolume('audit-vol-disk').map((replica) => replica.nodeID).sort()).toEqual(['audit-lh-2', 'audit-lh-3']);
       expect(model.longhornInstalled).toBe(true);
-      expect(progress.at(-1)).toEqual({ synced: 9, total: 9, pending: [] });
+      const kinds = RESOURCE_KINDS.length;
+      expect(progress.at(-1)).toEqual({ synced: kinds, total: kinds, pending: [] });
       // Every resource was listed, and nothing is left open once the model is handed over.
-      expect(client.opened).toBeGreaterThanOrEqual(9);
+      expect(client.opened).toBeGreaterThanOrEqual(kinds);
       expect(client.open).toBe(0);
     });
 
@@ -400,8 +403,9 @@ describe('volume-guard audit against the real API server', () => {
       expect(code).toBe(1);
       const updates = err.text().split('\r\x1b[2K').filter((line) => line !== '');
       expect(updates.length).toBeGreaterThan(0);
-      for (const line of updates) expect(line).toMatch(/^volume-guard: loading the cluster model: \d\/9 resources synced( \(waiting for .+\))?$/);
-      expect(updates.at(-1)).toBe('volume-guard: loading the cluster model: 9/9 resources synced');
+      const kinds = RESOURCE_KINDS.length;
+      for (const line of updates) expect(line).toMatch(new RegExp(`^volume-guard: loading the cluster model: \\d+/${kinds} resources synced( \\(waiting for .+\\))?$`));
+      expect(updates.at(-1)).toBe(`volume-guard: loading the cluster model: ${kinds}/${kinds} resources synced`);
       // Cleared last: the report starts on a clean line.
       expect(err.text().endsWith('\r\x1b[2K')).toBe(true);
       expect(out.text()).toMatch(/^volume-guard audit of /);

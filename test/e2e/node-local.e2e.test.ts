@@ -13,7 +13,8 @@ const ZONE_NODES = ['nl-zone-a', 'nl-zone-b'];
 const HOST_NODE = 'nl-host';
 const DRAIN_NODE = 'nl-drain';
 const SAFE_NODE = 'nl-safe';
-const NODES = [ZFS_NODE, ...ZONE_NODES, HOST_NODE, DRAIN_NODE, SAFE_NODE];
+const MINIKUBE_NODE = 'nl-minikube';
+const NODES = [ZFS_NODE, ...ZONE_NODES, HOST_NODE, DRAIN_NODE, SAFE_NODE, MINIKUBE_NODE];
 
 const unschedulable = async (node: string) =>
   (await kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}'])).stdout === 'true';
@@ -27,7 +28,7 @@ function node(name: string, labels: Record<string, string>, unschedulableNow = f
   };
 }
 
-/** A bound PV/PVC pair with the given source and required node affinity. */
+/** A bound PV/PVC pair with the given source and required node affinity (none when empty). */
 async function boundVolume(options: { pv: string; claim: string; source: Record<string, unknown>; affinity: unknown[] }): Promise<void> {
   await apply(
     {
@@ -41,7 +42,7 @@ async function boundVolume(options: { pv: string; claim: string; source: Record<
         storageClassName: 'nl',
         ...options.source,
         claimRef: { namespace: NS, name: options.claim },
-        nodeAffinity: { required: { nodeSelectorTerms: options.affinity } },
+        ...(options.affinity.length > 0 ? { nodeAffinity: { required: { nodeSelectorTerms: options.affinity } } } : {}),
       },
     },
     {
@@ -62,6 +63,7 @@ interface PodOptions {
   hostPaths?: { path: string; readOnly?: boolean }[];
   emptyDir?: boolean;
   nodeSelector?: Record<string, string>;
+  claims?: string[];
 }
 
 /** A running pod on `node` as its controller and the kubelet would leave it. */
@@ -72,6 +74,10 @@ async function runningPod(options: PodOptions): Promise<void> {
   if (options.emptyDir) {
     volumes.push({ name: 'state', emptyDir: {} });
     mounts.push({ name: 'state', mountPath: '/var/lib/app' });
+  }
+  for (const [i, claimName] of (options.claims ?? []).entries()) {
+    volumes.push({ name: `c${i}`, persistentVolumeClaim: { claimName } });
+    mounts.push({ name: `c${i}`, mountPath: `/c${i}` });
   }
   const owner = options.owner;
   await apply({
@@ -110,6 +116,7 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
       node(HOST_NODE, {}),
       node(SAFE_NODE, {}),
       node(DRAIN_NODE, {}, true),
+      node(MINIKUBE_NODE, {}),
       // Last: once the ZFS PV is denied, every node above is in the model too.
       node(ZFS_NODE, { 'openebs.io/nodeid': 'zfs-host-17' }),
     );
@@ -127,6 +134,14 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
       source: { csi: { driver: 'zfs.csi.openebs.io', volumeHandle: 'pvc-zfs-1', fsType: 'zfs' } },
       affinity: [{ matchExpressions: [{ key: 'openebs.io/nodeid', operator: 'In', values: ['zfs-host-17'] }] }],
     });
+    // minikube's hostpath provisioner: a hostPath PV with no node affinity; its data is where its pod runs.
+    await boundVolume({
+      pv: 'nl-minikube-pv',
+      claim: 'minikube-data',
+      source: { hostPath: { path: '/tmp/hostpath-provisioner/node-local/minikube-data' } },
+      affinity: [],
+    });
+    await runningPod({ name: 'minikube-app', node: MINIKUBE_NODE, claims: ['minikube-data'] });
     const replicaSet = (name: string) => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name });
     await runningPod({ name: 'cache-6d9f-abcde', node: HOST_NODE, owner: replicaSet('cache-6d9f'), hostPaths: [{ path: '/srv/nl-cache' }] });
     await runningPod({ name: 'cache-6d9f-drain', node: DRAIN_NODE, owner: replicaSet('cache-6d9f'), hostPaths: [{ path: '/srv/nl-cache' }] });
@@ -150,7 +165,7 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     await deleteObjects(
       ['pod', '--all', '-n', NS, '--grace-period=0', '--force'],
       ['pvc', '--all', '-n', NS],
-      ['pv', 'nl-zonal-pv', 'nl-zfs-pv'],
+      ['pv', 'nl-zonal-pv', 'nl-zfs-pv', 'nl-minikube-pv'],
       ['node', ...NODES],
     );
   });
@@ -159,8 +174,8 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     const result = await cordonWhen(ZFS_NODE, (stderr) => stderr.includes('denied'));
     expect(result.stderr).toContain('admission webhook "node-cordon.volume-guard.io" denied the request');
     expect(result.stderr).toContain('[node-local-volume]');
-    expect(result.stderr).toContain('PersistentVolume nl-zfs-pv on node nl-zfs');
-    expect(result.stderr).toContain('zfs.csi.openebs.io PV keeps the data of claim node-local/zfs-data');
+    expect(result.stderr).toContain('PV nl-zfs-pv (PVC node-local/zfs-data)');
+    expect(result.stderr).toContain('zfs.csi.openebs.io PV keeps the data of claim node-local/zfs-data on node nl-zfs only');
     expect(await unschedulable(ZFS_NODE)).toBe(false);
   });
 
@@ -176,12 +191,18 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
   it('denies cordoning a node where a ReplicaSet pod writes to an inline hostPath, naming pod and path', async () => {
     const result = await cordonWhen(HOST_NODE, (stderr) => stderr.includes('denied'));
     expect(result.stderr).toContain('[node-local-volume]');
-    expect(result.stderr).toContain('Pod node-local/cache-6d9f-abcde on node nl-host');
-    expect(result.stderr).toContain('writes to hostPath /srv/nl-cache; its ReplicaSet would recreate it on another node');
+    expect(result.stderr).toContain('Pod node-local/cache-6d9f-abcde: writes to hostPath /srv/nl-cache; its ReplicaSet would recreate it on another node');
     expect(await unschedulable(HOST_NODE)).toBe(false);
   });
 
-  it("denies kubectl drain's eviction of that pod", async () => {
+  it('denies cordoning the node where a pod writes to a hostPath PV that no affinity pins', async () => {
+    const result = await cordonWhen(MINIKUBE_NODE, (stderr) => stderr.includes('denied'));
+    expect(result.stderr).toContain('PV nl-minikube-pv (PVC node-local/minikube-data, Pod node-local/minikube-app)');
+    expect(result.stderr).toContain('keeps the data of claim node-local/minikube-data on node nl-minikube, where its pod runs');
+    expect(await unschedulable(MINIKUBE_NODE)).toBe(false);
+  });
+
+  it("denies kubectl drain's eviction of a ReplicaSet pod writing to a hostPath", async () => {
     const drained = await eventually(
       () => kubectl(['drain', DRAIN_NODE, '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--timeout=15s'], { timeoutMs: 60_000 }),
       (r) => r.stderr.includes('denied'),
@@ -196,7 +217,7 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     const result = await cordonWhen(SAFE_NODE, (stderr) => stderr.includes('emptyDir'));
     expect(result.stderr).not.toContain('denied');
     expect(result.stderr).toContain('Warning: volume-guard [node-local-volume]');
-    expect(result.stderr).toContain('Pod node-local/queue-0 on node nl-safe: StatefulSet pod keeps data in emptyDir state');
+    expect(result.stderr).toContain('Pod node-local/queue-0: StatefulSet pod keeps data in emptyDir state');
     for (const allowed of ['agent-x1', 'shipper-7c-x2', 'debug', 'pinned-5b', '/var/log', '/srv']) expect(result.stderr).not.toContain(allowed);
     expect(await unschedulable(SAFE_NODE)).toBe(true);
   });

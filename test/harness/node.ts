@@ -124,7 +124,10 @@ export function planFor(slot: number): NetPlan {
 /** This checkout's slot: the one it claimed before, else the first free one. */
 export function netPlan(claim = true): NetPlan | undefined {
   const owner = paths.dir;
-  mkdirSync(SLOT_DIR, { recursive: true });
+  if (!existsSync(SLOT_DIR)) {
+    if (!claim) return undefined; // (no slot was ever claimed here; also fine for non-root callers)
+    mkdirSync(SLOT_DIR, { recursive: true });
+  }
   for (let i = 0; i < SLOTS; i++) {
     try {
       if (readFileSync(join(SLOT_DIR, String(i)), 'utf8').trim() === owner) return planFor(i);
@@ -817,7 +820,8 @@ export interface ComponentStatus {
   detail?: string;
 }
 
-function rss(pid: number): number | undefined {
+/** Resident memory of a process in MiB (undefined when gone). */
+export function rssMiB(pid: number): number | undefined {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Math.round(Number(m[1]) / 1024) : undefined;
@@ -835,7 +839,7 @@ export async function wholeStatus(): Promise<ComponentStatus[]> {
     : [];
   for (const c of comps) {
     const pid = runningPid(c);
-    const r = pid ? rss(pid) : undefined;
+    const r = pid ? rssMiB(pid) : undefined;
     out.push({ name: c.name, running: pid !== undefined, ...(pid ? { pid } : {}), ...(r !== undefined ? { rssMiB: r } : {}) });
   }
   if (plan) {

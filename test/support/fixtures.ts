@@ -2,8 +2,10 @@
 // No dependencies beyond the record types: benchmarks import this file as is.
 
 import type {
+  HarvesterUpgradeRecord,
   LonghornNodeRecord,
   LonghornReplicaRecord,
+  LonghornSettingRecord,
   LonghornVolumeRecord,
   ModelSink,
   NamespaceRecord,
@@ -78,11 +80,22 @@ export function failedReplica(fields: Partial<LonghornReplicaRecord> = {}): Long
 
 export function longhornNode(fields: Partial<LonghornNodeRecord> = {}): LonghornNodeRecord {
   const name = fields.name ?? 'node-1';
-  return { namespace: LONGHORN_NAMESPACE, name, diskUUIDs: [defaultDiskUUID(name)], ...fields };
+  return { namespace: LONGHORN_NAMESPACE, name, diskUUIDs: [defaultDiskUUID(name)], down: false, ...fields };
 }
 
+/** A Ready node (Ready since 2024-05-01). */
 export function node(fields: Partial<NodeRecord> = {}): NodeRecord {
-  return { name: 'node-1', unschedulable: false, annotations: {}, labels: {}, ...fields };
+  return { name: 'node-1', unschedulable: false, ready: 'True', readySince: Date.parse(HEALTHY_AT), annotations: {}, labels: {}, ...fields };
+}
+
+/** A Harvester Upgrade admitted with skipSingleReplicaDetachedVol, upgrading its nodes. */
+export function harvesterUpgrade(fields: Partial<HarvesterUpgradeRecord> = {}): HarvesterUpgradeRecord {
+  return { namespace: 'harvester-system', name: 'hvst-upgrade-1', skipDetached: true, state: 'UpgradingNodes', nodeStates: {}, ...fields };
+}
+
+/** A Longhorn setting (`node-drain-policy`...) with its value. */
+export function longhornSetting(name: string, value: string): LonghornSettingRecord {
+  return { namespace: LONGHORN_NAMESPACE, name, value };
 }
 
 export function namespace(fields: Partial<NamespaceRecord> = {}): NamespaceRecord {
@@ -350,6 +363,8 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
   const nodes: NodeRecord[] = nodeNames.map((name) => ({
     name,
     unschedulable: false,
+    ready: 'True',
+    readySince: 0,
     annotations: NO_LABELS,
     labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${name.slice(-1)}` },
   }));
@@ -357,6 +372,7 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
     namespace: LONGHORN_NAMESPACE,
     name,
     diskUUIDs: [uuid()],
+    down: false,
   }));
   const diskOf = (nodeIndex: number): string => (longhornNodes[nodeIndex] as LonghornNodeRecord).diskUUIDs[0] as string;
 
@@ -605,6 +621,8 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       longhornVolume: volumes.length,
       longhornReplica: replicas.length,
       longhornNode: longhornNodes.length,
+      longhornSetting: 0,
+      harvesterUpgrade: 0,
       node: nodes.length,
       persistentVolume: pvs.length,
       persistentVolumeClaim: pvcs.length,

@@ -45,7 +45,7 @@ describe('loadConfig defaults', () => {
     expect(Object.keys(config.checks).sort()).toEqual([...CHECK_IDS].sort());
     for (const id of CHECK_IDS) expect(config.checks[id].mode).toBe('enforce');
     expect(config.overrides).toEqual({ mode: 'listed', allowedGroups: ['system:masters'], allowedUsers: [] });
-    expect(config.longhorn).toEqual({ namespace: 'longhorn-system' });
+    expect(config.longhorn).toEqual({ namespace: 'longhorn-system', serviceAccount: 'longhorn-service-account', nodeDownGraceSeconds: 30 });
     expect(config.upgrades.kinds).toEqual(DEFAULT_UPGRADE_KINDS);
     expect(config.upgrades.kinds.map((kind) => `${kind.resource}.${kind.group}/${kind.version}:${kind.operations.join('+')}`)).toEqual([
       'upgrades.harvesterhci.io/v1beta1:CREATE',
@@ -102,7 +102,7 @@ upgrades:
     ['a bad enum', 'checks:\n  orphan-pvc:\n    mode: block\n', 'config: checks.orphan-pvc.mode must be one of enforce, warn, off (got "block")'],
     ['an unknown top-level field', 'admision: {}\n', 'config: admision is not a known field (known: admission, ops, log, checks, overrides, longhorn, nodeLocal, upgrades, model, shutdown)'],
     ['an unknown nested field', 'admission:\n  tls:\n    certfile: /x\n', 'config: admission.tls.certfile is not a known field (known: certFile, keyFile, caFile, clientCaFile, clientNames, pollIntervalMs)'],
-    ['an unknown check id', 'checks:\n  single-replicas: { mode: warn }\n', 'config: checks.single-replicas is not a known field (known: single-replica, volume-health, last-replica-on-node, node-local-volume, orphan-pvc)'],
+    ['an unknown check id', 'checks:\n  single-replicas: { mode: warn }\n', 'config: checks.single-replicas is not a known field (known: single-replica, volume-health, last-replica-on-node, node-local-volume, orphan-pvc, storage-teardown)'],
     ['a wrong type', 'admission:\n  port: "8443"\n', 'config: admission.port must be an integer (got "8443")'],
     ['an out-of-range port', 'ops:\n  port: 70000\n', 'config: ops.port must be <= 65535 (got 70000)'],
     ['a section that is not a mapping', 'log: debug\n', 'config: log must be an object (got "debug")'],

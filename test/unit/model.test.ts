@@ -4,8 +4,10 @@ import type { LonghornReplicaRecord, LonghornVolumeRecord, ResourceKind } from '
 import { RESOURCE_KINDS, recordKey } from '../../src/cluster/records.ts';
 import type { VolumeContext, VolumePredicate } from '../../src/cluster/snapshot.ts';
 import {
+  harvesterUpgrade,
   localPV,
   longhornNode,
+  longhornSetting,
   namespace,
   node,
   pod,
@@ -51,6 +53,8 @@ describe('ClusterModel stores', () => {
       longhornVolume: volume({ name: 'v' }),
       longhornReplica: replica({ name: 'r', volumeName: 'v' }),
       longhornNode: longhornNode({ name: 'n' }),
+      longhornSetting: longhornSetting('node-drain-policy', 'block-for-eviction'),
+      harvesterUpgrade: harvesterUpgrade(),
       node: node({ name: 'n' }),
       persistentVolume: pv({ name: 'p' }),
       persistentVolumeClaim: pvc({ namespace: 'ns', name: 'c' }),

@@ -5,6 +5,7 @@ import { collectNodeLocalVolume, hasInlineData, nodeLocalOptionsOf } from '../..
 import type { Config } from '../../config.ts';
 import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
+import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import { SKIP_EVICTIONS_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { allowed, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
@@ -48,16 +49,21 @@ export function podEvictionValidator(config: Config): Validator {
 
       const claims = pod.claimNames.map((name) => ({ namespace: pod.namespace, name }));
       const volumes = longhornVolumesOfClaims(snapshot, pod.namespace, pod.claimNames);
-      const results = new CheckResults(context)
+      // Issue 12.9: Harvester's own drains during an upgrade admitted with skipSingleReplicaDetachedVol, and
+      // Longhorn's node-drain-policy moving the last copies itself.
+      const harvester = harvesterDrainOverride(snapshot, node);
+      if (harvester) overrides.push(harvester);
+      const results = new CheckResults(context, harvester ? HARVESTER_WAIVED_CHECKS : false)
         .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node, claims, pod }, cap, nodeLocal))
         .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node, volumes }, cap));
+      const drain = applyLonghornDrainPolicy(snapshot, node, results);
       return decide(context, {
         action,
-        findings: results.findings,
-        totals: results.totals,
+        findings: drain.findings,
+        totals: drain.totals,
         overrides,
         overrideHint: annotateHint('node', node),
-        warnings,
+        warnings: [...warnings, ...drain.warnings],
         situation: { kind: 'eviction', node, namespace: request.namespace, pod: request.name },
       });
     },

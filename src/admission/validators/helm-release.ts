@@ -4,6 +4,7 @@
 // and superseded transitions and the history pruning happen after resources changed, and Helm cannot recover
 // from a refusal there (it would leave a release half uninstalled or stuck pending). Uninstalls get warnings.
 import { collectOrphanPvc, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
+import { storageUpgradeCheck } from './storage-upgrade-hook.ts';
 import type { Config } from '../../config.ts';
 import { ManifestError, parseManifest } from '../../helm/manifest.ts';
 import { decodeReleaseSecret, readReleaseSecretLabels, releaseOperation, ReleaseDecodeError, type HelmRelease } from '../../helm/release.ts';
@@ -86,6 +87,9 @@ export function helmReleaseValidator(_config: Config): Validator {
       const results = new CheckResults(context, true).run('orphan-pvc', (cap) =>
         collectOrphanPvc(snapshot, { release, operation, manifest }, cap),
       );
+      // Issue 20.3: an upgrade or rollback of the storage system's own chart is an upgrade like any other.
+      const storage = storageUpgradeCheck(release, operation);
+      if (storage) results.run(storage.check, (cap) => storage.collect(snapshot, cap));
       return decide(context, {
         action,
         findings: results.findings,

@@ -7,6 +7,7 @@ import { collectVolumeHealth } from '../../checks/volume-health.ts';
 import type { Config } from '../../config.ts';
 import { CheckResults, decide, skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
+import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import { isUnschedulable } from '../objects.ts';
 import { allowed, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
@@ -39,22 +40,27 @@ export function nodeCordonValidator(config: Config): Validator {
       const action = `cordon of node ${node}`;
       const skip = skipOnReviewedObject(request, `node ${node}`);
       const overrides = skip.source ? [skip.source] : [];
+      const { snapshot } = context;
+      // Issue 12.9: a drain of this node by a Harvester upgrade admitted with skipSingleReplicaDetachedVol.
+      const harvester = harvesterDrainOverride(snapshot, node);
+      if (harvester) overrides.push(harvester);
       const stale = staleModelDecision(context, action, overrides);
       if (stale) return stale;
 
-      const { snapshot } = context;
-      const results = new CheckResults(context)
+      const results = new CheckResults(context, harvester ? HARVESTER_WAIVED_CHECKS : false)
         .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node }, cap))
         .run('single-replica', (cap) => collectSingleReplica(snapshot, { node }, cap))
         .run('volume-health', (cap) => collectVolumeHealth(snapshot, { node }, cap))
         .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node }, cap, nodeLocal));
+      // Issue 12.9: Longhorn's node-drain-policy may move the last copies itself.
+      const drain = applyLonghornDrainPolicy(snapshot, node, results);
       return decide(context, {
         action,
-        findings: results.findings,
-        totals: results.totals,
+        findings: drain.findings,
+        totals: drain.totals,
         overrides,
         overrideHint: annotateHint('node', node),
-        warnings: skip.warnings,
+        warnings: [...skip.warnings, ...drain.warnings],
         situation: { kind: 'cordon', node },
       });
     },

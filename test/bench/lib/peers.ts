@@ -257,7 +257,8 @@ export async function runPeers(options: PeersOptions): Promise<PeersResult> {
 async function runPeersOnce(options: PeersOptions): Promise<PeersResult> {
   const log = options.log;
   const cluster = await ensureCluster({ build: false, crds: false, log: (line) => log(`[peers] ${line}`) });
-  const config = { ...defaultConfig(), longhorn: { namespace: PEERS_NAMESPACE } };
+  const defaults = defaultConfig();
+  const config = { ...defaults, longhorn: { ...defaults.longhorn, namespace: PEERS_NAMESPACE } };
   const validator = nodeCordonValidator(config);
   const body = Buffer.from(cordonReview(benchNode(0)));
   const silent = pino({ level: 'silent' });

@@ -38,7 +38,16 @@ describe('declarations', () => {
     const declarations = createValidators(config).map((v) => v.declaration);
     expect(new Set(declarations.map((d) => d.name)).size).toBe(declarations.length);
     expect(new Set(declarations.map((d) => d.target)).size).toBe(declarations.length);
-    expect(declarations.map((d) => d.target)).toEqual(['upgrade', 'node-cordon', 'pod-eviction', 'helm-release', 'overrides']);
+    expect(declarations.map((d) => d.target)).toEqual([
+      'upgrade',
+      'node-cordon',
+      'pod-eviction',
+      'helm-release',
+      'overrides',
+      'storage-teardown',
+      'longhorn-settings',
+      'storage-upgrade',
+    ]);
   });
   it('the upgrade rules follow the configured kinds', () => {
     const rules = upgradeValidator(config).declaration.rules;

@@ -105,6 +105,7 @@ function contextOf(replicas: LonghornReplicaRecord[], disks: Record<string, stri
   return {
     replicas,
     diskUUIDsOf: (nodeName) => disks[nodeName] ?? (nodeName === 'gone' ? undefined : [`disk-${nodeName}`]),
+    nodeIsUp: () => true,
   };
 }
 
@@ -122,7 +123,17 @@ describe('volumeHealthProblems', () => {
     ['failed and stopped replica (counted in robustness)', volume(), [failedReplica({ nodeID: 'b' })], {}, []],
     ['replica on a disk that no longer exists', volume(), [replica({ nodeID: 'a', diskID: 'old' })], {}, ['replica-disk-missing']],
     ['detached volume on a vanished disk', detachedVolume(), [stoppedHealthy('a')], { a: ['new'] }, ['replica-disk-missing']],
-    ['failed replica on a vanished disk', volume(), [failedReplica({ nodeID: 'a' })], { a: ['new'] }, ['replica-disk-missing']],
+    // Issue 12.2: a failed replica is garbage Longhorn removes later, whatever happened to its disk or node.
+    ['failed replica on a vanished disk', volume(), [failedReplica({ nodeID: 'a' })], { a: ['new'] }, []],
+    ['failed replica on a node Longhorn does not know', volume(), [failedReplica({ nodeID: 'gone' })], {}, []],
+    [
+      'failed replica next to a healthy one whose disk vanished (seed 002)',
+      volume(),
+      [failedReplica({ nodeID: 'a' }), replica({ nodeID: 'b', diskID: 'old' })],
+      {},
+      ['replica-disk-missing'],
+    ],
+    ['rebuilding replica (never healthy) on a vanished disk', volume(), [replica({ healthyAt: '', diskID: 'old' })], {}, []],
     ['replica on a node Longhorn does not know', volume(), [replica({ nodeID: 'gone' })], {}, ['replica-node-unknown']],
     ['replica being deleted on a vanished disk', volume(), [replica({ diskID: 'old', deleting: true })], {}, []],
     ['unscheduled replica', volume(), [replica({ nodeID: '', diskID: '' })], {}, []],
@@ -156,10 +167,9 @@ describe('volumeHealthProblems', () => {
       'replica r-stopped is stopped on node w1 while the volume is attached',
       'replica r-error is in error on node w1',
       'replica r-disk on node w2 uses disk uuid-old, which no longer exists on that node',
-      'failed replica r-failed on node w2 uses disk uuid-old, which no longer exists on that node',
       'replica r-node is on node gone, which Longhorn does not know',
     ]);
-    expect(problems.map((p) => p.replica?.name)).toEqual([undefined, 'r-stopped', 'r-error', 'r-disk', 'r-failed', 'r-node']);
+    expect(problems.map((p) => p.replica?.name)).toEqual([undefined, 'r-stopped', 'r-error', 'r-disk', 'r-node']);
   });
 });
 

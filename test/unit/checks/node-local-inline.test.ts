@@ -190,7 +190,7 @@ describe('node-local-volume: node-local PVs no affinity pins (hostPath PVs of mi
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ object: { kind: 'PersistentVolume', name: 'pvc-hp', node: 'w1' }, tags: ['in-use', 'hostPath', 'unpinned'] });
     expect(findings[0]?.reason).toBe(
-      'hostPath PV keeps the data of claim shop/data on node w1, where its pod runs (no node affinity pins it), mounted by 1 pod',
+      'hostPath PV keeps the data of claim shop/data on node w1, where its pod runs, mounted by 1 pod',
     );
     expect(collectNodeLocalVolume(model([user()]), { node: 'w2' }).findings).toEqual([]);
   });

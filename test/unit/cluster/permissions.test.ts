@@ -6,7 +6,7 @@ import { clusterRoleRules, MODEL_PERMISSIONS } from '../../../src/cluster/permis
 import { RESOURCE_KINDS } from '../../../src/cluster/records.ts';
 
 describe('MODEL_PERMISSIONS', () => {
-  it('is list and watch on exactly the nine watched resources, and never Secrets', () => {
+  it('is list and watch on exactly the eleven watched resources, and never Secrets', () => {
     expect(MODEL_PERMISSIONS.map((rule) => `${rule.apiGroup}/${rule.resource}`).sort()).toEqual(
       [
         '/namespaces',
@@ -15,8 +15,10 @@ describe('MODEL_PERMISSIONS', () => {
         '/persistentvolumes',
         '/pods',
         'apps/statefulsets',
+        'harvesterhci.io/upgrades',
         'longhorn.io/nodes',
         'longhorn.io/replicas',
+        'longhorn.io/settings',
         'longhorn.io/volumes',
       ].sort(),
     );
@@ -43,7 +45,8 @@ describe('MODEL_PERMISSIONS', () => {
 
   it('groups into ClusterRole rules by API group', () => {
     expect(clusterRoleRules()).toEqual([
-      { apiGroups: ['longhorn.io'], resources: ['nodes', 'replicas', 'volumes'], verbs: ['list', 'watch'] },
+      { apiGroups: ['longhorn.io'], resources: ['nodes', 'replicas', 'settings', 'volumes'], verbs: ['list', 'watch'] },
+      { apiGroups: ['harvesterhci.io'], resources: ['upgrades'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['namespaces', 'nodes', 'persistentvolumeclaims', 'persistentvolumes', 'pods'], verbs: ['list', 'watch'] },
       { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['list', 'watch'] },
     ]);

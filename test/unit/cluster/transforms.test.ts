@@ -38,6 +38,8 @@ describe('transformNode', () => {
     expect(record).toEqual({
       name: 'worker-1',
       unschedulable: true,
+      ready: '',
+      readySince: 0,
       annotations: { 'volume-guard.io/skip': 'node-local-volume' },
       labels: { 'kubernetes.io/hostname': 'worker-1' },
     });
@@ -427,7 +429,7 @@ describe('Longhorn transforms', () => {
         },
       },
     });
-    expect(record).toEqual({ namespace: 'longhorn-system', name: 'worker-1', diskUUIDs: ['uuid-1', 'uuid-2'] });
+    expect(record).toEqual({ namespace: 'longhorn-system', name: 'worker-1', diskUUIDs: ['uuid-1', 'uuid-2'], down: false });
     expect(transformLonghornNode({ metadata: { name: 'n', namespace: 'l' } })?.diskUUIDs).toEqual([]);
   });
 });

@@ -154,7 +154,78 @@ const HARVESTER = { group: 'harvesterhci.io', version: 'v1beta1', kind: 'Upgrade
 const PLAN = { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan', resource: 'plans' };
 const MACHINE_DEPLOYMENT = { group: 'cluster.x-k8s.io', version: 'v1beta1', kind: 'MachineDeployment', resource: 'machinedeployments' };
 
+const LONGHORN = (kind: string, resource: string) => ({
+  kind: { group: 'longhorn.io', version: 'v1beta2', kind },
+  resource: { group: 'longhorn.io', version: 'v1beta2', resource },
+});
+
+function uninstallJob(): Record<string, unknown> {
+  const object = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'longhorn-uninstall', namespace: 'longhorn-system' },
+    spec: { template: { spec: { containers: [{ name: 'u', image: 'longhornio/longhorn-manager:v1.7.2', command: ['longhorn-manager', 'uninstall', '--force'] }] } } },
+  };
+  const kind = { group: 'batch', version: 'v1', kind: 'Job' };
+  return review({ kind, resource: { group: 'batch', version: 'v1', resource: 'jobs' }, namespace: 'longhorn-system', name: 'longhorn-uninstall', operation: 'CREATE', userInfo: ADMIN, object });
+}
+
+function settingChange(name: string, value: string, previous: string): Record<string, unknown> {
+  const meta = { name, namespace: 'longhorn-system' };
+  return review({
+    ...LONGHORN('Setting', 'settings'),
+    namespace: 'longhorn-system',
+    name,
+    operation: 'UPDATE',
+    userInfo: ADMIN,
+    object: { apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: meta, value },
+    oldObject: { apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: meta, value: previous },
+  });
+}
+
+function finalizerStrip(volume: string): Record<string, unknown> {
+  const meta = (finalizers: string[]) => ({ name: volume, namespace: 'longhorn-system', finalizers });
+  return review({
+    ...LONGHORN('Volume', 'volumes'),
+    namespace: 'longhorn-system',
+    name: volume,
+    operation: 'UPDATE',
+    userInfo: ADMIN,
+    object: { apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', metadata: meta([]), spec: { numberOfReplicas: 3 } },
+    oldObject: { apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', metadata: meta(['longhorn.io']), spec: { numberOfReplicas: 3 } },
+  });
+}
+
+function managerImage(image: string): Record<string, unknown> {
+  const daemonSet = (tag: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'longhorn-manager', namespace: 'longhorn-system' },
+    spec: { template: { spec: { containers: [{ name: 'longhorn-manager', image: tag }] } } },
+  });
+  return review({
+    kind: { group: 'apps', version: 'v1', kind: 'DaemonSet' },
+    resource: { group: 'apps', version: 'v1', resource: 'daemonsets' },
+    namespace: 'longhorn-system',
+    name: 'longhorn-manager',
+    operation: 'UPDATE',
+    userInfo: ADMIN,
+    object: daemonSet(image),
+    oldObject: daemonSet('longhornio/longhorn-manager:v1.7.2'),
+  });
+}
+
 export const BASE_REVIEWS: readonly BaseReview[] = [
+  { name: 'Longhorn uninstaller Job', target: 'storage-teardown', review: uninstallJob() },
+  {
+    name: 'Longhorn namespace delete',
+    target: 'storage-teardown',
+    review: review({ ...core('Namespace', 'namespaces'), name: 'longhorn-system', operation: 'DELETE', userInfo: ADMIN, object: null, oldObject: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'longhorn-system' } } }),
+  },
+  { name: 'finalizer stripped from a volume', target: 'storage-teardown', review: finalizerStrip('pvc-fuzz') },
+  { name: 'deleting-confirmation-flag true', target: 'longhorn-settings', review: settingChange('deleting-confirmation-flag', 'true', 'false') },
+  { name: 'node-drain-policy always-allow', target: 'longhorn-settings', review: settingChange('node-drain-policy', 'always-allow', 'block-for-eviction') },
+  { name: 'longhorn-manager image', target: 'storage-upgrade', review: managerImage('longhornio/longhorn-manager:v1.8.0') },
   { name: 'cordon of the risky node', target: 'node-cordon', review: cordon(cluster.riskyNode) },
   { name: 'cordon of the safe node', target: 'node-cordon', review: cordon(cluster.safeNode) },
   { name: 'cordon with a skip annotation by alice', target: 'node-cordon', review: cordon(cluster.riskyNode, ALICE, { 'volume-guard.io/skip': 'node-local-volume,last-replica-on-node' }) },

@@ -1,0 +1,90 @@
+// What the cordon and eviction validators take from the storage system about a drain (issue 12.9):
+// - Harvester: once an Upgrade was admitted with skipSingleReplicaDetachedVol "true", the cordons and drains
+//   Harvester (through Rancher) performs for it must not be refused for the same detached single-replica volumes,
+//   or the upgrade stalls half way. Harvester marks the upgrade `harvesterhci.io/upgradeState: UpgradingNodes` and
+//   tracks each node in `status.nodeStatuses[<node>].state`; Rancher cordons and drains a node once Harvester's
+//   pre-drain job for it completed (Pre-draining → Pre-drained), and the node stays drained through Post-draining
+//   and Waiting Reboot. A cordon or drain of a node in one of those states during such an upgrade is taken as
+//   Harvester's, and gets the same waiver the Upgrade got.
+// - Longhorn's node-drain-policy: with block-for-eviction (or its last-replica variant) Longhorn moves the replicas
+//   off a draining node (its instance-manager PodDisruptionBudget holds the drain until they are rebuilt
+//   elsewhere), so a last copy on the node is not lost by the drain: said as a warning, not refused.
+import type { CheckResults } from './context.ts';
+import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
+import type { CheckId, Finding } from '../checks/types.ts';
+import type { HarvesterUpgradeRecord } from '../cluster/records.ts';
+import type { ClusterSnapshot } from '../cluster/snapshot.ts';
+import { truncate } from './messages.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from './overrides.ts';
+
+/** Harvester's node states from its pre-drain hook to the node's reboot: the node is cordoned and drained. */
+export const HARVESTER_DRAINING_NODE_STATES: readonly string[] = ['Pre-draining', 'Pre-drained', 'Post-draining', 'Waiting Reboot'];
+export const HARVESTER_UPGRADING_NODES = 'UpgradingNodes';
+
+/** The checks whose detached single-replica findings Harvester's annotation waives on a node it drains. */
+export const HARVESTER_WAIVED_CHECKS: readonly CheckId[] = ['single-replica', 'last-replica-on-node'];
+
+/** The running Harvester Upgrade with skipSingleReplicaDetachedVol "true" that is draining `node`, if any. */
+export function harvesterUpgradeDraining(snapshot: ClusterSnapshot, node: string): HarvesterUpgradeRecord | undefined {
+  for (const upgrade of snapshot.harvesterUpgrades()) {
+    if (!upgrade.skipDetached || upgrade.state !== HARVESTER_UPGRADING_NODES) continue;
+    const state = upgrade.nodeStates[node];
+    if (state !== undefined && HARVESTER_DRAINING_NODE_STATES.includes(state)) return upgrade;
+  }
+  return undefined;
+}
+
+/**
+ * The override a cordon or eviction on `node` gets from a Harvester Upgrade draining it: the detached
+ * single-replica findings, as the Upgrade itself. The annotation is read from the stored Upgrade (its CREATE went
+ * through volume-guard's upgrade webhook).
+ */
+export function harvesterDrainOverride(snapshot: ClusterSnapshot, node: string): OverrideSource | undefined {
+  const upgrade = harvesterUpgradeDraining(snapshot, node);
+  if (upgrade === undefined) return undefined;
+  return {
+    where: `Harvester Upgrade ${upgrade.namespace}/${upgrade.name} (${HARVESTER_SKIP_DETACHED_KEY}, draining node ${node})`,
+    checks: [],
+    tags: HARVESTER_WAIVED_CHECKS.map((check) => ({ check, tag: 'detached' })),
+    reason: 'the Upgrade was admitted with skipSingleReplicaDetachedVol',
+  };
+}
+
+/** The checks whose findings are about a last copy on the node, which Longhorn's eviction policy moves away. */
+const EVICTED_CHECKS: readonly CheckId[] = ['single-replica', 'last-replica-on-node'];
+
+export interface DrainAdjusted {
+  readonly findings: readonly Finding[];
+  readonly totals: Readonly<Partial<Record<CheckId, number>>>;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * With a node-drain-policy that evicts replicas, the last-copy findings of a drain are not refused: Longhorn rebuilds
+ * those replicas elsewhere before the drain may finish. They become one warning line per volume (the first few).
+ * Everything else (node-local data, unhealthy volumes) stays as found.
+ */
+export function applyLonghornDrainPolicy(snapshot: ClusterSnapshot, node: string, results: CheckResults): DrainAdjusted {
+  if (!drainEvictsReplicas(snapshot)) return { findings: results.findings, totals: results.totals, warnings: [] };
+  const policy = snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
+  const moved = results.findings.filter((finding) => EVICTED_CHECKS.includes(finding.check));
+  if (moved.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
+  const totals: Partial<Record<CheckId, number>> = { ...results.totals };
+  for (const check of EVICTED_CHECKS) delete totals[check];
+  // Named by their PVC when they have one: the name operators know.
+  const nameOf = (finding: Finding): string => {
+    const claim = finding.related?.find((object) => object.kind === 'PersistentVolumeClaim');
+    return claim ? `PVC ${claim.namespace ?? ''}/${claim.name}` : `volume ${finding.object.name}`;
+  };
+  const volumes = [...new Set(moved.map(nameOf))];
+  const listed = volumes.slice(0, 5).join(', ');
+  const more = volumes.length > 5 ? ` and ${volumes.length - 5} more` : '';
+  return {
+    findings: results.findings.filter((finding) => !EVICTED_CHECKS.includes(finding.check)),
+    totals,
+    warnings: [
+      truncate(`volume-guard: node ${node} holds the only copy of ${volumes.length} Longhorn volume(s): ${listed}${more};`),
+      truncate(`Longhorn's node-drain-policy ${policy} moves them to other nodes before the drain completes (keep kubectl drain's evictions on)`),
+    ],
+  };
+}

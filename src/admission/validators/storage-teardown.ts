@@ -1,0 +1,276 @@
+// Storage teardown and weakened storage safety (issue 20.1, 20.2, 20.3): the requests that take Longhorn away, or its
+// protection, while it still holds volumes. Three webhooks, each with narrow rules and matchConditions so the API
+// server calls volume-guard only for the few writes that matter:
+// - storage-teardown: the uninstaller Job, a DELETE of Longhorn's namespace or of a Longhorn CRD, Longhorn's
+//   finalizer stripped from a volume or replica by anyone but Longhorn's own service account;
+// - longhorn-settings: deleting-confirmation-flag set true, node-drain-policy weakened,
+//   allow-node-drain-with-last-healthy-replica set true;
+// - storage-upgrade: the longhorn-manager workload's image changed outside Helm (a Helm upgrade of the Longhorn
+//   chart is judged at its release record, see helm-release.ts).
+// Overrides: `volume-guard.io/skip` on Longhorn's namespace (policed by the override guard when written).
+import {
+  ALLOW_DRAIN_WITH_LAST_REPLICA,
+  collectStorageTeardown,
+  collectStorageUpgradeRisk,
+  collectUnprotectedByDrainPolicy,
+  DEFAULT_NODE_DRAIN_POLICY,
+  DELETING_CONFIRMATION_FLAG,
+  drainPolicyStrength,
+  NODE_DRAIN_POLICY,
+  type TeardownTarget,
+} from '../../checks/storage-teardown.ts';
+import type { CappedFindings, CapOptions } from '../../checks/collect.ts';
+import type { CheckId } from '../../checks/types.ts';
+import type { Config } from '../../config.ts';
+import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
+import { annotateHint } from '../decide.ts';
+import { field, isRecord, metaOf, stringField } from '../objects.ts';
+import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
+import type { ValidationContext, Validator } from '../validator.ts';
+
+/** Longhorn's finalizer on its volumes, replicas and other CRs. */
+export const LONGHORN_FINALIZER = 'longhorn.io';
+export const LONGHORN_MANAGER = 'longhorn-manager';
+
+/** `system:serviceaccount:<namespace>:<name>` of Longhorn's own service account. */
+export function longhornServiceAccount(config: Config): string {
+  return `system:serviceaccount:${config.longhorn.namespace}:${config.longhorn.serviceAccount}`;
+}
+
+const cel = (text: string): string => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** CEL: the finalizer list of `object`/`oldObject` holds Longhorn's. */
+const holdsFinalizer = (which: 'object' | 'oldObject'): string =>
+  `(has(${which}.metadata.finalizers) && ${which}.metadata.finalizers.exists(f, f == ${cel(LONGHORN_FINALIZER)}))`;
+
+/** CEL: a container runs `longhorn-manager ... uninstall`. */
+const UNINSTALL_CONTAINER =
+  `object.spec.template.spec.containers.exists(c, has(c.image) && c.image.contains(${cel(LONGHORN_MANAGER)}) && ` +
+  `((has(c.command) && c.command.exists(a, a == 'uninstall')) || (has(c.args) && c.args.exists(a, a == 'uninstall'))))`;
+
+/** The name Longhorn's chart and its uninstall manifest give the uninstaller Job. */
+export const UNINSTALL_JOB_NAME = 'longhorn-uninstall';
+
+/** Whether a Job object is Longhorn's uninstaller: named so, or running `longhorn-manager uninstall`. */
+export function isLonghornUninstallJob(job: unknown): boolean {
+  if (metaOf(job)?.name.startsWith(UNINSTALL_JOB_NAME)) return true;
+  const containers = field(job, 'spec', 'template', 'spec', 'containers');
+  if (!Array.isArray(containers)) return false;
+  return containers.some((container: unknown) => {
+    if (!stringField(container, 'image').includes(LONGHORN_MANAGER)) return false;
+    const words = [field(container, 'command'), field(container, 'args')].flatMap((list) => (Array.isArray(list) ? list : []));
+    return words.includes('uninstall');
+  });
+}
+
+function finalizersOf(object: unknown): readonly unknown[] {
+  const finalizers = field(object, 'metadata', 'finalizers');
+  return Array.isArray(finalizers) ? finalizers : [];
+}
+
+/** Longhorn's finalizer was on the old object and is not on the new one. */
+export function stripsLonghornFinalizer(request: AdmissionRequest): boolean {
+  return finalizersOf(request.oldObject).includes(LONGHORN_FINALIZER) && !finalizersOf(request.object).includes(LONGHORN_FINALIZER);
+}
+
+/** The override source on Longhorn's namespace, and warnings for unknown ids in it. */
+function namespaceOverride(context: ValidationContext): { overrides: OverrideSource[]; warnings: string[] } {
+  const namespace = context.config.longhorn.namespace;
+  const annotations = context.snapshot.namespace(namespace)?.annotations;
+  const source = skipFrom(`namespace ${namespace}`, annotations);
+  return { overrides: source ? [source] : [], warnings: unknownWarnings(`namespace ${namespace}`, annotations) };
+}
+
+function judgeWith(
+  context: ValidationContext,
+  action: string,
+  check: CheckId,
+  collect: (cap: CapOptions) => CappedFindings,
+): Decision {
+  const { overrides, warnings } = namespaceOverride(context);
+  const stale = staleModelDecision(context, action, overrides);
+  if (stale) return stale;
+  const results = new CheckResults(context).run(check, collect);
+  return decide(context, {
+    action,
+    findings: results.findings,
+    totals: results.totals,
+    overrides,
+    overrideHint: annotateHint('namespace', context.config.longhorn.namespace),
+    warnings,
+  });
+}
+
+function teardown(context: ValidationContext, action: string, target: TeardownTarget): Decision {
+  return judgeWith(context, action, 'storage-teardown', (cap) => collectStorageTeardown(context.snapshot, target, cap));
+}
+
+// ------------------------------------------------------------------------------------------------ teardown
+
+export function storageTeardownValidator(config: Config): Validator {
+  const namespace = config.longhorn.namespace;
+  const declaration: WebhookDeclaration = {
+    name: 'storage-teardown.volume-guard.io',
+    target: 'storage-teardown',
+    rules: [
+      { apiGroups: ['batch'], apiVersions: ['v1'], resources: ['jobs'], operations: ['CREATE'], scope: 'Namespaced' },
+      { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: 'Cluster' },
+      {
+        apiGroups: ['apiextensions.k8s.io'],
+        apiVersions: ['v1'],
+        resources: ['customresourcedefinitions'],
+        operations: ['DELETE'],
+        scope: 'Cluster',
+      },
+      { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes', 'replicas'], operations: ['UPDATE'], scope: 'Namespaced' },
+    ],
+    matchConditions: [
+      {
+        name: 'longhorn-teardown',
+        expression:
+          `(request.resource.resource == 'jobs' && has(object.spec.template.spec.containers) && ` +
+          `((has(object.metadata.name) && object.metadata.name.startsWith(${cel(UNINSTALL_JOB_NAME)})) || ${UNINSTALL_CONTAINER})) || ` +
+          `(request.resource.resource == 'namespaces' && request.name == ${cel(namespace)}) || ` +
+          `(request.resource.resource == 'customresourcedefinitions' && request.name.endsWith('.longhorn.io')) || ` +
+          `((request.resource.resource == 'volumes' || request.resource.resource == 'replicas') && ` +
+          `request.userInfo.username != ${cel(longhornServiceAccount(config))} && ` +
+          `${holdsFinalizer('oldObject')} && !${holdsFinalizer('object')})`,
+      },
+    ],
+  };
+  return {
+    declaration,
+    handle(request, context) {
+      const resource = request.resource.resource;
+      if (resource === 'jobs' && request.operation === 'CREATE') {
+        if (!isLonghornUninstallJob(request.object)) return allowed();
+        const ref = `${request.namespace}/${request.name || metaOf(request.object)?.name || ''}`;
+        return teardown(context, `creation of Longhorn's uninstaller Job ${ref}`, {
+          consequence: "deleted by Longhorn's uninstaller",
+        });
+      }
+      if (resource === 'namespaces' && request.operation === 'DELETE') {
+        if (request.name !== context.config.longhorn.namespace) return allowed();
+        return teardown(context, `deletion of namespace ${request.name}`, {
+          consequence: `deleted with namespace ${request.name}`,
+        });
+      }
+      if (resource === 'customresourcedefinitions' && request.operation === 'DELETE') {
+        if (!request.name.endsWith('.longhorn.io')) return allowed();
+        return teardown(context, `deletion of CRD ${request.name}`, { consequence: `deleted with CRD ${request.name}` });
+      }
+      if ((resource === 'volumes' || resource === 'replicas') && request.operation === 'UPDATE') {
+        if (request.userInfo.username === longhornServiceAccount(context.config) || !stripsLonghornFinalizer(request)) {
+          return allowed();
+        }
+        const volumeName = resource === 'volumes' ? request.name : stringField(request.oldObject, 'spec', 'volumeName');
+        const what = resource === 'volumes' ? 'volume' : 'replica';
+        return teardown(context, `removal of Longhorn's finalizer from ${what} ${request.namespace}/${request.name}`, {
+          volumes: volumeName === '' ? [] : [volumeName],
+          consequence: "Longhorn's finalizer stripped: it can vanish without Longhorn keeping or releasing its data",
+        });
+      }
+      return allowed();
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ settings
+
+const GUARDED_SETTINGS = [DELETING_CONFIRMATION_FLAG, NODE_DRAIN_POLICY, ALLOW_DRAIN_WITH_LAST_REPLICA] as const;
+
+function settingValue(object: unknown): string {
+  return isRecord(object) ? stringField(object, 'value') : '';
+}
+
+export function longhornSettingsValidator(config: Config): Validator {
+  const declaration: WebhookDeclaration = {
+    name: 'longhorn-settings.volume-guard.io',
+    target: 'longhorn-settings',
+    rules: [
+      { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['settings'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+    ],
+    matchConditions: [
+      {
+        name: 'guarded-setting',
+        expression:
+          `request.namespace == ${cel(config.longhorn.namespace)} && ` +
+          `[${GUARDED_SETTINGS.map(cel).join(', ')}].exists(s, s == request.name) && ` +
+          `request.userInfo.username != ${cel(longhornServiceAccount(config))}`,
+      },
+    ],
+  };
+  return {
+    declaration,
+    handle(request, context) {
+      // Longhorn's manager applies the settings it was configured with (its default-setting ConfigMap, the Helm
+      // chart's defaultSettings); refusing it would only make it retry. Its uninstaller is still guarded.
+      if (request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
+      if (request.namespace !== context.config.longhorn.namespace) return allowed();
+      const name = request.name || metaOf(request.object)?.name || '';
+      const next = settingValue(request.object);
+      const previous = request.operation === 'UPDATE' ? settingValue(request.oldObject) : '';
+      const action = `change of Longhorn setting ${name} to "${next}"`;
+      switch (name) {
+        case DELETING_CONFIRMATION_FLAG:
+          if (next !== 'true' || previous === 'true') return allowed();
+          return teardown(context, action, { consequence: 'deleted by the Longhorn uninstall this flag permits' });
+        case NODE_DRAIN_POLICY: {
+          const before = previous === '' ? DEFAULT_NODE_DRAIN_POLICY : previous;
+          if (drainPolicyStrength(next) >= drainPolicyStrength(before)) return allowed();
+          return judgeWith(context, action, 'storage-teardown', (cap) => collectUnprotectedByDrainPolicy(context.snapshot, next, cap));
+        }
+        case ALLOW_DRAIN_WITH_LAST_REPLICA:
+          if (next !== 'true' || previous === 'true') return allowed();
+          // The older switch: true lets a drain take a volume's last copy, like node-drain-policy always-allow.
+          return judgeWith(context, action, 'storage-teardown', (cap) =>
+            collectUnprotectedByDrainPolicy(context.snapshot, 'always-allow', cap),
+          );
+        default:
+          return allowed();
+      }
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ upgrade
+
+function containerImages(workload: unknown): string {
+  const containers = field(workload, 'spec', 'template', 'spec', 'containers');
+  if (!Array.isArray(containers)) return '';
+  return containers.map((container: unknown) => `${stringField(container, 'name')}=${stringField(container, 'image')}`).join(',');
+}
+
+/** Helm's own annotation: a workload Helm manages is judged at its release record (the Longhorn chart's upgrade). */
+const HELM_RELEASE_ANNOTATION = 'meta.helm.sh/release-name';
+
+export function storageUpgradeValidator(config: Config): Validator {
+  const declaration: WebhookDeclaration = {
+    name: 'storage-upgrade.volume-guard.io',
+    target: 'storage-upgrade',
+    rules: [
+      { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['daemonsets', 'deployments'], operations: ['UPDATE'], scope: 'Namespaced' },
+    ],
+    matchConditions: [
+      {
+        name: 'longhorn-manager',
+        expression: `request.namespace == ${cel(config.longhorn.namespace)} && request.name == ${cel(LONGHORN_MANAGER)}`,
+      },
+    ],
+  };
+  return {
+    declaration,
+    handle(request, context) {
+      if (request.operation !== 'UPDATE' || request.namespace !== context.config.longhorn.namespace || request.name !== LONGHORN_MANAGER) {
+        return allowed();
+      }
+      if (containerImages(request.object) === containerImages(request.oldObject)) return allowed();
+      if (metaOf(request.object)?.annotations[HELM_RELEASE_ANNOTATION]) return allowed();
+      const kind = request.resource.resource === 'daemonsets' ? 'DaemonSet' : 'Deployment';
+      return judgeWith(context, `upgrade of Longhorn (${kind} ${request.namespace}/${request.name} image)`, 'volume-health', (cap) =>
+        collectStorageUpgradeRisk(context.snapshot, cap),
+      );
+    },
+  };
+}

@@ -1,0 +1,180 @@
+// storage-teardown: operations on the storage system itself that lose the data of every volume it holds (issue 20):
+// Longhorn's uninstall (deleting-confirmation-flag, its uninstaller Job, deleting its namespace or CRDs, stripping
+// its finalizers), and safety settings weakened while a volume would lose its last copy under the new setting.
+// Also the Longhorn upgrade risk (faulted volumes, volumes without a copy) reported under volume-health.
+
+import type { LonghornVolumeRecord } from '../cluster/records.ts';
+import type { ClusterSnapshot } from '../cluster/snapshot.ts';
+import { attachmentTag, claimOfVolume, volumeObject } from './affected.ts';
+import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
+import {
+  countCopies,
+  isHealthyReplica,
+  isVolumeBeingDeleted,
+  SINGLE_REPLICA_SET,
+  volumeNeedsReplicasRunning,
+} from './longhorn-health.ts';
+import type { AffectedObject, Finding } from './types.ts';
+
+export const DELETING_CONFIRMATION_FLAG = 'deleting-confirmation-flag';
+export const NODE_DRAIN_POLICY = 'node-drain-policy';
+export const ALLOW_DRAIN_WITH_LAST_REPLICA = 'allow-node-drain-with-last-healthy-replica';
+
+/**
+ * Longhorn's node-drain-policy values, from the one that protects data most to the one that protects none:
+ * - block-for-eviction: Longhorn moves every replica off a draining node before the drain may finish;
+ * - block-for-eviction-if-contains-last-replica: it moves the replicas that are a volume's last copy;
+ * - block-if-contains-last-replica (default): the drain waits while the node holds a volume's last copy;
+ * - allow-if-replica-is-stopped: as above, unless that last copy is stopped (a detached volume);
+ * - always-allow: no protection.
+ */
+export const NODE_DRAIN_POLICIES = [
+  'always-allow',
+  'allow-if-replica-is-stopped',
+  'block-if-contains-last-replica',
+  'block-for-eviction-if-contains-last-replica',
+  'block-for-eviction',
+] as const;
+
+export type NodeDrainPolicy = (typeof NODE_DRAIN_POLICIES)[number];
+
+export const DEFAULT_NODE_DRAIN_POLICY: NodeDrainPolicy = 'block-if-contains-last-replica';
+
+/** Strength of a policy (higher protects more); an unknown value reads as the default. */
+export function drainPolicyStrength(value: string): number {
+  const index = (NODE_DRAIN_POLICIES as readonly string[]).indexOf(value);
+  return index >= 0 ? index : NODE_DRAIN_POLICIES.indexOf(DEFAULT_NODE_DRAIN_POLICY);
+}
+
+/**
+ * Whether Longhorn itself keeps a drain from taking a volume's last copy away: with block-for-eviction (and its
+ * last-replica variant) Longhorn evicts the replicas to other nodes before it lets the node go, so a drain is
+ * safe on its own for Longhorn volumes. Needs the setting seen (Longhorn's default does not evict).
+ */
+export function drainEvictsReplicas(snapshot: ClusterSnapshot): boolean {
+  const value = snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
+  return value === 'block-for-eviction' || value === 'block-for-eviction-if-contains-last-replica';
+}
+
+/** `PersistentVolumeClaim ns/name` of the volume, as related objects. */
+function relatedOf(volume: LonghornVolumeRecord): AffectedObject[] {
+  const claim = claimOfVolume(volume);
+  return claim === undefined ? [] : [claim];
+}
+
+function teardownFinding(volume: LonghornVolumeRecord, reason: string): Finding {
+  return {
+    check: 'storage-teardown',
+    severity: 'critical',
+    object: volumeObject(volume, undefined),
+    reason,
+    tags: [attachmentTag(volume)],
+    related: relatedOf(volume),
+  };
+}
+
+export interface TeardownTarget {
+  /** Only these volumes (a finalizer stripped from one volume or replica); omitted: every Longhorn volume. */
+  readonly volumes?: readonly string[];
+  /** Why the data goes, for the finding: `deleted with the Longhorn namespace`. */
+  readonly consequence: string;
+}
+
+/**
+ * The Longhorn volumes whose data an uninstall of Longhorn deletes: every volume not already being deleted. With
+ * none left, nothing is reported and the teardown is allowed.
+ */
+export function collectStorageTeardown(
+  snapshot: ClusterSnapshot,
+  target: TeardownTarget,
+  cap: CapOptions = NO_CAP,
+): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (!snapshot.longhornInstalled) return collector.result();
+  const consider = (volume: LonghornVolumeRecord | undefined): void => {
+    if (volume === undefined || isVolumeBeingDeleted(volume) || collector.countIfFull()) return;
+    const tags = [attachmentTag(volume)];
+    if (collector.admit(tags)) collector.add(teardownFinding(volume, target.consequence));
+  };
+  if (target.volumes !== undefined) {
+    for (const name of target.volumes) consider(snapshot.longhornVolume(name));
+  } else {
+    // Teardowns are rare and concern every volume: a walk over all of them is the point.
+    for (const volume of snapshot.longhornVolumes()) consider(volume);
+  }
+  return collector.result();
+}
+
+/**
+ * The volumes that would lose their last copy to a drain under a node-drain-policy of `value`: with
+ * always-allow, every volume with a single copy; with allow-if-replica-is-stopped, those whose copy is stopped
+ * (detached volumes); stronger policies protect every last copy.
+ */
+export function collectUnprotectedByDrainPolicy(
+  snapshot: ClusterSnapshot,
+  value: string,
+  cap: CapOptions = NO_CAP,
+): CappedFindings {
+  const collector = new FindingCollector(cap);
+  const strength = drainPolicyStrength(value);
+  if (!snapshot.longhornInstalled || strength >= drainPolicyStrength(DEFAULT_NODE_DRAIN_POLICY)) return collector.result();
+  const stoppedOnly = strength === drainPolicyStrength('allow-if-replica-is-stopped');
+  const nodeIsUp = (node: string): boolean => snapshot.nodeIsUp(node);
+  // The model keeps the single-copy volumes current: no scan of every volume.
+  for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
+    const replicas = snapshot.replicasOfVolume(volume.name);
+    const copy = replicas.find((replica) => isHealthyReplica(replica) && replica.nodeID !== '' && nodeIsUp(replica.nodeID));
+    if (copy === undefined || countCopies(replicas, nodeIsUp, 2) !== 1) continue;
+    if (stoppedOnly && volumeNeedsReplicasRunning(volume)) continue;
+    if (collector.countIfFull()) continue;
+    const tags = ['drain-policy', attachmentTag(volume)];
+    if (!collector.admit(tags)) continue;
+    collector.add({
+      check: 'storage-teardown',
+      severity: 'critical',
+      object: volumeObject(volume, copy.nodeID),
+      reason: `its only copy is on node ${copy.nodeID}; node-drain-policy ${value} would let a drain of that node take it`,
+      tags,
+      related: relatedOf(volume),
+    });
+  }
+  return collector.result();
+}
+
+/**
+ * What a Longhorn upgrade (its Helm chart, its manager's image) endangers: faulted volumes, and volumes with data
+ * but no copy on a node that is up. Longhorn upgrades have deleted the replicas of faulted volumes. Reported
+ * under volume-health.
+ */
+export function collectStorageUpgradeRisk(snapshot: ClusterSnapshot, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (!snapshot.longhornInstalled) return collector.result();
+  const nodeIsUp = (node: string): boolean => snapshot.nodeIsUp(node);
+  // Faulted volumes are in the volume-health set and volumes without a copy in the single-replica set.
+  const seen = new Set<string>();
+  for (const setName of ['volume-health', SINGLE_REPLICA_SET]) {
+    for (const volume of snapshot.volumesInSet(setName)) {
+      if (seen.has(volume.name) || isVolumeBeingDeleted(volume)) continue;
+      seen.add(volume.name);
+      const replicas = snapshot.replicasOfVolume(volume.name);
+      const faulted = volume.robustness === 'faulted';
+      const everHealthy = replicas.some((replica) => replica.healthyAt !== '');
+      const noCopy = everHealthy && countCopies(replicas, nodeIsUp, 1) === 0;
+      if (!faulted && !noCopy) continue;
+      if (collector.countIfFull()) continue;
+      const tags = [faulted ? 'faulted' : 'no-copy', attachmentTag(volume)];
+      if (!collector.admit(tags)) continue;
+      collector.add({
+        check: 'volume-health',
+        severity: 'critical',
+        object: volumeObject(volume, undefined),
+        reason: faulted
+          ? 'robustness is faulted; a Longhorn upgrade may delete the replicas left'
+          : 'no healthy replica on a node that is up; a Longhorn upgrade may delete the replicas left',
+        tags,
+        related: relatedOf(volume),
+      });
+    }
+  }
+  return collector.result();
+}

@@ -1,0 +1,187 @@
+// Issue 12.1/12.2/12.9 through the real API server with the real kubectl: copies are the distinct nodes holding a
+// healthy replica whose node is up; failed replicas of a healthy volume are no risk; Harvester's own drains of an
+// upgrade admitted with skipSingleReplicaDetachedVol pass; Longhorn's block-for-eviction drain policy is said, not
+// refused.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, tempFile } from '../harness/cluster.ts';
+import {
+  apply,
+  createLonghornNode,
+  createLonghornVolume,
+  createNode,
+  deleteObjects,
+  ensureNamespace,
+  eventually,
+  LONGHORN_NS,
+  must,
+  patchStatus,
+} from '../support/scenario.ts';
+
+const NODES = ['cp-n1', 'cp-n2', 'cp-n3'];
+const HARVESTER_NS = 'harvester-system';
+const LONG_AGO = new Date(Date.now() - 3_600_000).toISOString();
+
+async function setReady(node: string, status: 'True' | 'False' | 'Unknown', since = LONG_AGO): Promise<void> {
+  await patchStatus('node', node, {
+    conditions: [{ type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'NodeStatusUnknown', message: 'set by the test', lastHeartbeatTime: since, lastTransitionTime: since }],
+  });
+}
+
+async function createUpgrade(name: string, annotations: Record<string, string> = {}, dryRun = false) {
+  const upgrade = {
+    apiVersion: 'harvesterhci.io/v1beta1',
+    kind: 'Upgrade',
+    metadata: { name, namespace: HARVESTER_NS, annotations },
+    spec: { version: 'v1.5.0', logEnabled: false },
+  };
+  const file = await tempFile(`copies-upgrade-${name}.json`, JSON.stringify(upgrade));
+  return kubectl(['create', '-f', file, ...(dryRun ? ['--dry-run=server'] : [])]);
+}
+
+/** A dry-run cordon until the model reaches the wanted verdict, then the real one. `kubectl cordon` exits 0 when refused. */
+async function cordonOnce(node: string, denied: boolean) {
+  await eventually(() => kubectl(['cordon', node, '--dry-run=server']), (r) => r.stderr.includes('denied') === denied);
+  return kubectl(['cordon', node]);
+}
+
+async function unschedulable(node: string): Promise<boolean> {
+  const got = await must(kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}']), `get node ${node}`);
+  return got.stdout.trim() === 'true';
+}
+
+async function upgradeOnce(name: string, denied: boolean, annotations: Record<string, string> = {}) {
+  await eventually(() => createUpgrade(name, annotations, true), (r) => (r.code !== 0) === denied);
+  return createUpgrade(name, annotations);
+}
+
+describe('copies are counted per node that is up', () => {
+  beforeAll(async () => {
+    await ensureNamespace(LONGHORN_NS);
+    await ensureNamespace(HARVESTER_NS);
+    for (const node of NODES) {
+      await createNode(node);
+      await setReady(node, 'True');
+      await createLonghornNode(node);
+    }
+  });
+  afterEach(async () => {
+    for (const node of NODES) {
+      await kubectl(['uncordon', node]);
+      await setReady(node, 'True');
+    }
+    await deleteObjects(
+      ['upgrades.harvesterhci.io', '--all', '-n', HARVESTER_NS],
+      ['replicas.longhorn.io', '-l', 'longhornvolume', '-n', LONGHORN_NS],
+      ['volumes.longhorn.io', '--all', '-n', LONGHORN_NS],
+      ['settings.longhorn.io', 'node-drain-policy', '-n', LONGHORN_NS],
+    );
+  });
+  afterAll(async () => {
+    await deleteObjects(['nodes.longhorn.io', ...NODES, '-n', LONGHORN_NS], ['node', ...NODES]);
+  });
+
+  it('two healthy replicas on one node are one copy: the upgrade and the cordon of that node are denied', async () => {
+    await createLonghornVolume({
+      name: 'cp-same-node',
+      numberOfReplicas: 2,
+      replicas: [{ node: 'cp-n1' }, { node: 'cp-n1' }],
+      claim: { namespace: 'shop', name: 'orders' },
+    });
+    const upgrade = await upgradeOnce('cp-upgrade-1', true);
+    expect(upgrade.code).not.toBe(0);
+    expect(upgrade.stderr).toContain('[single-replica]');
+    expect(upgrade.stderr).toContain('longhorn-system/cp-same-node');
+    expect(upgrade.stderr).toContain('shop/orders');
+    expect(upgrade.stderr).toContain('only 1 copy, on node cp-n1: all 2 healthy replicas are there');
+
+    const cordon = await cordonOnce('cp-n1', true);
+    expect(cordon.stderr).toContain('[last-replica-on-node]');
+    expect(cordon.stderr).toContain('only copy is on node cp-n1 (its other healthy replicas are on the same node)');
+    expect(await unschedulable('cp-n1')).toBe(false);
+  });
+
+  it('a replica on a NotReady node does not count: the cordon of the node with the other copy is denied', async () => {
+    await createLonghornVolume({ name: 'cp-spread', numberOfReplicas: 2, replicas: [{ node: 'cp-n2' }, { node: 'cp-n3' }] });
+    // Both nodes up: two copies, the cordon passes.
+    const allowed = await cordonOnce('cp-n2', false);
+    expect(allowed.stderr).not.toContain('denied');
+    expect(await unschedulable('cp-n2')).toBe(true);
+    await must(kubectl(['uncordon', 'cp-n2']), 'uncordon');
+
+    await setReady('cp-n3', 'False');
+    const denied = await cordonOnce('cp-n2', true);
+    expect(denied.stderr).toContain('longhorn-system/cp-spread');
+    expect(denied.stderr).toContain('on node cp-n3, down');
+    expect(await unschedulable('cp-n2')).toBe(false);
+    // And the upgrade sees a single copy too.
+    const upgrade = await upgradeOnce('cp-upgrade-2', true);
+    expect(upgrade.stderr).toContain('longhorn-system/cp-spread');
+
+    // Ready again: two copies.
+    await setReady('cp-n3', 'True', new Date().toISOString());
+    const again = await cordonOnce('cp-n2', false);
+    expect(again.stderr).not.toContain('denied');
+  });
+
+  it('a node NotReady only for a moment (within the grace) still holds a copy', async () => {
+    await createLonghornVolume({ name: 'cp-blip', numberOfReplicas: 2, replicas: [{ node: 'cp-n2' }, { node: 'cp-n3' }] });
+    await setReady('cp-n3', 'False', new Date().toISOString());
+    const allowed = await cordonOnce('cp-n2', false);
+    expect(allowed.stderr).not.toContain('denied');
+  });
+
+  it('failed replicas of a healthy volume block nothing, even when their disk or Longhorn node is gone', async () => {
+    await createLonghornVolume({ name: 'cp-rebuilt', replicas: [{ node: 'cp-n1' }, { node: 'cp-n2' }, { node: 'cp-n3' }] });
+    await apply(
+      ...[
+        { name: 'cp-rebuilt-failed-disk', node: 'cp-n1', disk: 'disk-replaced-long-ago' },
+        { name: 'cp-rebuilt-failed-gone', node: 'cp-node-removed', disk: 'disk-cp-node-removed' },
+      ].map((r) => ({
+        apiVersion: 'longhorn.io/v1beta2',
+        kind: 'Replica',
+        metadata: { name: r.name, namespace: LONGHORN_NS, labels: { longhornvolume: 'cp-rebuilt', longhornnode: r.node } },
+        spec: { volumeName: 'cp-rebuilt', nodeID: r.node, diskID: r.disk, healthyAt: '2026-01-01T00:00:00Z', failedAt: '2026-01-03T00:00:00Z', desireState: 'stopped' },
+      })),
+    );
+    const upgrade = await upgradeOnce('cp-upgrade-3', false);
+    expect(upgrade.stderr).toBe('');
+    expect(upgrade.code).toBe(0);
+    const cordon = await cordonOnce('cp-n1', false);
+    expect(cordon.stderr).not.toContain('denied');
+  });
+
+  it("lets Harvester's own cordon through for an upgrade admitted with skipSingleReplicaDetachedVol", async () => {
+    await createLonghornVolume({ name: 'cp-parked', numberOfReplicas: 1, state: 'detached', replicas: [{ node: 'cp-n1' }] });
+    const skip = { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' };
+    const upgrade = await upgradeOnce('cp-hvst', false, skip);
+    expect(upgrade.code).toBe(0);
+    // Not yet draining cp-n1: a cordon of it is someone else's, refused as before.
+    const early = await cordonOnce('cp-n1', true);
+    expect(early.stderr).toContain('longhorn-system/cp-parked');
+
+    // Harvester's upgrade controller marks the upgrade and the node it drains, as it does on a real cluster.
+    await must(kubectl(['label', '--overwrite', 'upgrades.harvesterhci.io', 'cp-hvst', '-n', HARVESTER_NS, 'harvesterhci.io/upgradeState=UpgradingNodes']), 'label upgrade');
+    await patchStatus('upgrades.harvesterhci.io', 'cp-hvst', { nodeStatuses: { 'cp-n1': { state: 'Pre-drained' }, 'cp-n2': { state: 'Images preloaded' } } }, HARVESTER_NS);
+    const cordon = await cordonOnce('cp-n1', false);
+    expect(cordon.stderr).toContain('overridden by Harvester Upgrade harvester-system/cp-hvst');
+    expect(await unschedulable('cp-n1')).toBe(true);
+
+    // An attached single-replica volume is still refused (Harvester's annotation never waived it).
+    await must(kubectl(['uncordon', 'cp-n1']), 'uncordon');
+    await createLonghornVolume({ name: 'cp-live', numberOfReplicas: 1, replicas: [{ node: 'cp-n1' }] });
+    const denied = await cordonOnce('cp-n1', true);
+    expect(denied.stderr).toContain('longhorn-system/cp-live');
+    expect(denied.stderr).not.toContain('longhorn-system/cp-parked ');
+  });
+
+  it("with Longhorn's block-for-eviction drain policy, says the last copies will be moved instead of refusing", async () => {
+    await createLonghornVolume({ name: 'cp-evictable', numberOfReplicas: 1, replicas: [{ node: 'cp-n2' }], claim: { namespace: 'shop', name: 'cart' } });
+    const denied = await cordonOnce('cp-n2', true);
+    expect(denied.stderr).toContain('longhorn-system/cp-evictable');
+    await apply({ apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: { name: 'node-drain-policy', namespace: LONGHORN_NS }, value: 'block-for-eviction' });
+    const allowed = await cordonOnce('cp-n2', false);
+    expect(allowed.stderr).toContain('node cp-n2 holds the only copy of 1 Longhorn volume(s): PVC shop/cart');
+    expect(allowed.stderr).toContain('node-drain-policy block-for-eviction moves them');
+    expect(await unschedulable('cp-n2')).toBe(true);
+  });
+});

@@ -1,0 +1,260 @@
+// Issue 20.1-20.3 through the real API server with the real kubectl and helm: tearing Longhorn down while it holds
+// volumes (deleting-confirmation-flag, the uninstaller Job, its namespace or CRDs, its finalizers), weakening its
+// drain safety, and upgrading it (its Helm chart, its manager's image) while volumes are faulted.
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { helm, kubectl, paths, tempFile } from '../harness/cluster.ts';
+import {
+  apply,
+  createLonghornNode,
+  createLonghornVolume,
+  deleteObjects,
+  ensureNamespace,
+  eventually,
+  LONGHORN_NS,
+  must,
+  patchStatus,
+} from '../support/scenario.ts';
+
+const NODES = ['st-n1', 'st-n2'];
+const CHART = join(paths.root, 'test', 'e2e', 'charts', 'longhorn');
+const CHART_NS = 'st-storage';
+const LONGHORN_SA = 'longhorn-service-account';
+
+function setting(name: string, value: string) {
+  return { apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: { name, namespace: LONGHORN_NS }, value };
+}
+
+/** kubectl patch of a setting's value, retried (dry run) until volume-guard's model gives the wanted verdict. */
+async function setValue(name: string, value: string, denied: boolean) {
+  const args = ['patch', 'settings.longhorn.io', name, '-n', LONGHORN_NS, '--type=merge', '-p', JSON.stringify({ value })];
+  await eventually(() => kubectl([...args, '--dry-run=server']), (r) => (r.code !== 0) === denied);
+  return kubectl(args);
+}
+
+const uninstallJob = {
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name: 'longhorn-uninstall', namespace: LONGHORN_NS },
+  spec: {
+    template: {
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'longhorn-uninstall', image: 'longhornio/longhorn-manager:v1.7.2', command: ['longhorn-manager', 'uninstall', '--force'] }],
+      },
+    },
+  },
+};
+
+async function createUninstallJob(dryRun: boolean) {
+  const file = await tempFile('st-uninstall-job.json', JSON.stringify(uninstallJob));
+  return kubectl(['create', '-f', file, ...(dryRun ? ['--dry-run=server'] : [])]);
+}
+
+/** Runs `attempt` (a dry run first) until its verdict is the wanted one. */
+async function once(attempt: (dryRun: boolean) => Promise<{ code: number; stderr: string }>, denied: boolean) {
+  await eventually(() => attempt(true), (r) => (r.code !== 0) === denied);
+  return attempt(false);
+}
+
+async function removeVolumes(): Promise<void> {
+  await deleteObjects(['replicas.longhorn.io', '-l', 'longhornvolume', '-n', LONGHORN_NS], ['volumes.longhorn.io', '--all', '-n', LONGHORN_NS]);
+  await eventually(
+    async () => (await kubectl(['create', '-f', await tempFile('st-probe.json', JSON.stringify(uninstallJob)), '--dry-run=server'])).code,
+    (code) => code === 0,
+  );
+}
+
+describe('storage-teardown: Longhorn cannot be torn down while it holds volumes', () => {
+  beforeAll(async () => {
+    await ensureNamespace(LONGHORN_NS);
+    for (const node of NODES) await createLonghornNode(node);
+  });
+  afterEach(async () => {
+    await deleteObjects(
+      ['jobs.batch', 'longhorn-uninstall', '-n', LONGHORN_NS],
+      ['settings.longhorn.io', '--all', '-n', LONGHORN_NS],
+      ['replicas.longhorn.io', '-l', 'longhornvolume', '-n', LONGHORN_NS],
+      ['volumes.longhorn.io', '--all', '-n', LONGHORN_NS],
+    );
+  });
+  afterAll(async () => {
+    await deleteObjects(
+      ['nodes.longhorn.io', ...NODES, '-n', LONGHORN_NS],
+      ['clusterrolebinding', 'st-longhorn-sa'],
+      ['clusterrole', 'st-longhorn-volumes'],
+    );
+  });
+
+  it('refuses deleting-confirmation-flag=true and the uninstaller Job while volumes exist, naming volumes and PVCs', async () => {
+    await createLonghornVolume({ name: 'st-db', replicas: NODES.map((node) => ({ node })), claim: { namespace: 'shop', name: 'db-data' } });
+    await apply(setting('deleting-confirmation-flag', 'false'));
+    const flag = await setValue('deleting-confirmation-flag', 'true', true);
+    expect(flag.code).not.toBe(0);
+    expect(flag.stderr).toContain('admission webhook "longhorn-settings.volume-guard.io" denied the request');
+    expect(flag.stderr).toContain('[storage-teardown] 1 Longhorn volume would lose its data');
+    expect(flag.stderr).toContain('longhorn-system/st-db (PVC shop/db-data)');
+    expect(flag.stderr).toContain('kubectl annotate namespace longhorn-system volume-guard.io/skip=storage-teardown');
+
+    const job = await once(createUninstallJob, true);
+    expect(job.code).not.toBe(0);
+    expect(job.stderr).toContain('admission webhook "storage-teardown.volume-guard.io" denied the request');
+    expect(job.stderr).toContain("creation of Longhorn's uninstaller Job longhorn-system/longhorn-uninstall");
+    expect(job.stderr).toContain('shop/db-data');
+  });
+
+  it('refuses deleting the Longhorn namespace or a Longhorn CRD while volumes exist (server-side dry runs)', async () => {
+    await createLonghornVolume({ name: 'st-vm', replicas: NODES.map((node) => ({ node })) });
+    const namespace = await once(() => kubectl(['delete', 'namespace', LONGHORN_NS, '--dry-run=server']), true);
+    expect(namespace.stderr).toContain('deletion of namespace longhorn-system');
+    expect(namespace.stderr).toContain('longhorn-system/st-vm');
+    const crd = await once(() => kubectl(['delete', 'crd', 'replicas.longhorn.io', '--dry-run=server']), true);
+    expect(crd.stderr).toContain('deletion of CRD replicas.longhorn.io');
+    // Another namespace is none of volume-guard's business.
+    await ensureNamespace('st-other');
+    expect((await kubectl(['delete', 'namespace', 'st-other', '--dry-run=server'])).code).toBe(0);
+  });
+
+  it('allows all of it once no volume is left', async () => {
+    await removeVolumes();
+    await apply(setting('deleting-confirmation-flag', 'false'));
+    const flag = await setValue('deleting-confirmation-flag', 'true', false);
+    expect(flag.code).toBe(0);
+    expect((await createUninstallJob(false)).code).toBe(0);
+    expect((await kubectl(['delete', 'namespace', LONGHORN_NS, '--dry-run=server'])).code).toBe(0);
+    expect((await kubectl(['delete', 'crd', 'volumes.longhorn.io', '--dry-run=server'])).code).toBe(0);
+  });
+
+  it("refuses stripping Longhorn's finalizer from a volume, except by Longhorn's own service account", async () => {
+    await createLonghornVolume({ name: 'st-fin', replicas: NODES.map((node) => ({ node })), claim: { namespace: 'shop', name: 'files' } });
+    await must(kubectl(['patch', 'volumes.longhorn.io', 'st-fin', '-n', LONGHORN_NS, '--type=merge', '-p', '{"metadata":{"finalizers":["longhorn.io"]}}']), 'add finalizer');
+    const strip = ['patch', 'volumes.longhorn.io', 'st-fin', '-n', LONGHORN_NS, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]'];
+    const denied = await once((dryRun) => kubectl([...strip, ...(dryRun ? ['--dry-run=server'] : [])]), true);
+    expect(denied.stderr).toContain('admission webhook "storage-teardown.volume-guard.io" denied the request');
+    expect(denied.stderr).toContain("removal of Longhorn's finalizer from volume longhorn-system/st-fin");
+    expect(denied.stderr).toContain('shop/files');
+
+    // Longhorn's manager removes its own finalizer when it is done with a volume.
+    await apply(
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: LONGHORN_SA, namespace: LONGHORN_NS } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'st-longhorn-volumes' },
+        rules: [{ apiGroups: ['longhorn.io'], resources: ['volumes'], verbs: ['get', 'patch', 'update'] }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'st-longhorn-sa' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'st-longhorn-volumes' },
+        subjects: [{ kind: 'ServiceAccount', name: LONGHORN_SA, namespace: LONGHORN_NS }],
+      },
+    );
+    const byLonghorn = await kubectl([...strip, `--as=system:serviceaccount:${LONGHORN_NS}:${LONGHORN_SA}`]);
+    expect(byLonghorn.stderr).toBe('');
+    expect(byLonghorn.code).toBe(0);
+  });
+
+  it('refuses weakening node-drain-policy while a volume would lose its last copy, allows strengthening it', async () => {
+    await createLonghornVolume({ name: 'st-single', numberOfReplicas: 1, replicas: [{ node: 'st-n1' }], claim: { namespace: 'shop', name: 'queue' } });
+    await apply(setting('node-drain-policy', 'block-if-contains-last-replica'));
+    const weaker = await setValue('node-drain-policy', 'always-allow', true);
+    expect(weaker.code).not.toBe(0);
+    expect(weaker.stderr).toContain('[storage-teardown]');
+    expect(weaker.stderr).toContain('longhorn-system/st-single (PVC shop/queue): its only copy is on node st-n1');
+    expect(weaker.stderr).toContain('node-drain-policy always-allow would let a drain of that node take it');
+    const stronger = await setValue('node-drain-policy', 'block-for-eviction', false);
+    expect(stronger.code).toBe(0);
+
+    await apply(setting('allow-node-drain-with-last-healthy-replica', 'false'));
+    const legacy = await setValue('allow-node-drain-with-last-healthy-replica', 'true', true);
+    expect(legacy.stderr).toContain('longhorn-system/st-single');
+  });
+});
+
+describe('storage upgrades: Longhorn is not upgraded while volumes are faulted', () => {
+  const upgrade = (tag: string) => helm(['upgrade', 'storage', CHART, '-n', CHART_NS, '--set', `image.tag=${tag}`]);
+
+  beforeAll(async () => {
+    await ensureNamespace(LONGHORN_NS);
+    await ensureNamespace(CHART_NS);
+    for (const node of NODES) await createLonghornNode(node);
+  });
+  afterAll(async () => {
+    // Without a Job controller here the uninstaller hook would never finish: skip it.
+    await helm(['uninstall', 'storage', '-n', CHART_NS, '--no-hooks']);
+    await deleteObjects(
+      ['daemonset', 'longhorn-manager', '-n', LONGHORN_NS],
+      ['replicas.longhorn.io', '-l', 'longhornvolume', '-n', LONGHORN_NS],
+      ['volumes.longhorn.io', '--all', '-n', LONGHORN_NS],
+      ['nodes.longhorn.io', ...NODES, '-n', LONGHORN_NS],
+    );
+  });
+
+  it('refuses a helm upgrade of the chart named longhorn (whatever the release name) while a volume is faulted', async () => {
+    const installed = await helm(['install', 'storage', CHART, '-n', CHART_NS]);
+    expect(installed.stderr).toBe('');
+    expect(installed.code).toBe(0);
+    await createLonghornVolume({ name: 'st-faulted', robustness: 'faulted', replicas: [{ node: 'st-n1', healthy: false }], claim: { namespace: 'shop', name: 'ledger' } });
+    await eventually(() => upgrade('v1.8.0'), (r) => r.code !== 0);
+    const denied = await upgrade('v1.8.0');
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
+    expect(denied.stderr).toContain('[volume-health]');
+    expect(denied.stderr).toContain('longhorn-system/st-faulted (PVC shop/ledger)');
+    expect(denied.stderr).toContain('a Longhorn upgrade may delete the replicas left');
+
+    await deleteObjects(['replicas.longhorn.io', '-l', 'longhornvolume=st-faulted', '-n', LONGHORN_NS], ['volumes.longhorn.io', 'st-faulted', '-n', LONGHORN_NS]);
+    const allowed = await eventually(() => upgrade('v1.8.0'), (r) => r.code === 0);
+    expect(allowed.code).toBe(0);
+  });
+
+  it('stops `helm uninstall` of the Longhorn chart at its pre-delete hook while volumes exist, before anything is deleted', async () => {
+    await createLonghornVolume({ name: 'st-kept', replicas: NODES.map((node) => ({ node })), claim: { namespace: 'shop', name: 'archive' } });
+    await eventually(
+      () => kubectl(['create', '-f', '-', '--dry-run=server'], { input: JSON.stringify(uninstallJob) }),
+      (r) => r.code !== 0,
+    );
+    const uninstall = await helm(['uninstall', 'storage', '-n', CHART_NS]);
+    expect(uninstall.code).not.toBe(0);
+    expect(uninstall.stderr).toContain('admission webhook "storage-teardown.volume-guard.io" denied the request');
+    expect(uninstall.stderr).toContain('longhorn-system/st-kept (PVC shop/archive)');
+    // Nothing was deleted: Helm 3 marks the record `uninstalling` first, but its resources are all still there and
+    // the uninstall can be run again once the volumes are dealt with.
+    const status = await helm(['status', 'storage', '-n', CHART_NS, '-o', 'json']);
+    expect(['deployed', 'uninstalling']).toContain((JSON.parse(status.stdout) as { info: { status: string } }).info.status);
+    expect((await kubectl(['get', 'configmap', 'storage-manager-version', '-n', CHART_NS])).code).toBe(0);
+    await deleteObjects(['replicas.longhorn.io', '-l', 'longhornvolume=st-kept', '-n', LONGHORN_NS], ['volumes.longhorn.io', 'st-kept', '-n', LONGHORN_NS]);
+  });
+
+  it('refuses a new longhorn-manager image set with kubectl while a volume has no copy on a node that is up', async () => {
+    await apply({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'longhorn-manager', namespace: LONGHORN_NS },
+      spec: {
+        selector: { matchLabels: { app: 'longhorn-manager' } },
+        template: {
+          metadata: { labels: { app: 'longhorn-manager' } },
+          spec: { containers: [{ name: 'longhorn-manager', image: 'longhornio/longhorn-manager:v1.7.2' }] },
+        },
+      },
+    });
+    // Its only healthy replica is on a node Longhorn reports gone.
+    await createLonghornVolume({ name: 'st-nocopy', numberOfReplicas: 1, state: 'detached', replicas: [{ node: 'st-n2' }] });
+    await patchStatus(
+      'nodes.longhorn.io',
+      'st-n2',
+      { conditions: [{ type: 'Ready', status: 'False', reason: 'KubernetesNodeGone', message: 'node removed from the cluster' }] },
+      LONGHORN_NS,
+    );
+    const setImage = (dryRun: boolean) =>
+      kubectl(['set', 'image', 'daemonset/longhorn-manager', '-n', LONGHORN_NS, 'longhorn-manager=longhornio/longhorn-manager:v1.8.0', ...(dryRun ? ['--dry-run=server'] : [])]);
+    const denied = await once(setImage, true);
+    expect(denied.stderr).toContain('admission webhook "storage-upgrade.volume-guard.io" denied the request');
+    expect(denied.stderr).toContain('longhorn-system/st-nocopy');
+    // Other updates of the manager (a label) are no upgrade.
+    expect((await kubectl(['label', 'daemonset', 'longhorn-manager', '-n', LONGHORN_NS, 'touched=yes'])).code).toBe(0);
+  });
+});

@@ -1,0 +1,152 @@
+// Issue 12.9: Harvester's drains during an upgrade admitted with skipSingleReplicaDetachedVol, and Longhorn's
+// node-drain-policy, as the cordon and eviction validators see them.
+import { describe, expect, it } from 'vitest';
+import { harvesterUpgradeDraining } from '../../../src/admission/longhorn-drain.ts';
+import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
+import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { transformHarvesterUpgrade } from '../../../src/cluster/transforms.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, cordonRequest, request } from '../../support/admission.ts';
+import {
+  detachedVolume,
+  harvesterUpgrade,
+  localPV,
+  longhornNode,
+  longhornSetting,
+  pod,
+  pv,
+  pvc,
+  replica,
+  volume,
+} from '../../support/fixtures.ts';
+
+const config = defaultConfig();
+const cordon = nodeCordonValidator(config);
+
+/** On w1: the only copy of a detached single-replica volume, and of an attached one used by pod app/db-0. */
+function cluster(): ClusterModel {
+  const m = new ClusterModel(VOLUME_SETS);
+  m.setLonghornInstalled(true);
+  m.replaceAll('longhornNode', ['w1', 'w2'].map((name) => longhornNode({ name })));
+  m.upsert('longhornVolume', detachedVolume({ name: 'parked', numberOfReplicas: 1, pvcNamespace: 'app', pvcName: 'parked' }));
+  m.upsert('longhornReplica', replica({ volumeName: 'parked', nodeID: 'w1', currentState: 'stopped' }));
+  m.upsert('longhornVolume', volume({ name: 'live', numberOfReplicas: 1, currentNodeID: 'w1', pvName: 'live', pvcNamespace: 'app', pvcName: 'db' }));
+  m.upsert('longhornReplica', replica({ volumeName: 'live', nodeID: 'w1' }));
+  m.upsert('persistentVolume', pv({ name: 'live', claimNamespace: 'app', claimName: 'db' }));
+  m.upsert('persistentVolumeClaim', pvc({ namespace: 'app', name: 'db', volumeName: 'live' }));
+  m.upsert('pod', pod({ namespace: 'app', name: 'db-0', nodeName: 'w1', claimNames: ['db'] }));
+  return m;
+}
+
+function checksOf(message: string): string[] {
+  return [...message.matchAll(/\[([a-z-]+)\]/g)].map((match) => match[1]!);
+}
+
+describe('Harvester upgrade drains', () => {
+  it('reads the upgrade state label, the annotation and the node states', () => {
+    const record = transformHarvesterUpgrade({
+      metadata: {
+        name: 'hvst-upgrade-x',
+        namespace: 'harvester-system',
+        labels: { 'harvesterhci.io/upgradeState': 'UpgradingNodes' },
+        annotations: { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' },
+      },
+      status: { nodeStatuses: { w1: { state: 'Pre-drained' }, w2: { state: 'Images preloaded' }, w3: {} } },
+    });
+    expect(record).toEqual({
+      namespace: 'harvester-system',
+      name: 'hvst-upgrade-x',
+      skipDetached: true,
+      state: 'UpgradingNodes',
+      nodeStates: { w1: 'Pre-drained', w2: 'Images preloaded' },
+    });
+    // Harvester accepts any non-empty value; its newer toolkit, like volume-guard, only "true".
+    const loose = transformHarvesterUpgrade({ metadata: { name: 'u', annotations: { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'yes' } } });
+    expect(loose?.skipDetached).toBe(false);
+  });
+
+  it.each<[string, Parameters<typeof harvesterUpgrade>[0], boolean]>([
+    ['node pre-drained by an UpgradingNodes upgrade with the annotation', { nodeStates: { w1: 'Pre-drained' } }, true],
+    ['node being pre-drained', { nodeStates: { w1: 'Pre-draining' } }, true],
+    ['node post-draining', { nodeStates: { w1: 'Post-draining' } }, true],
+    ['node only preloaded (not drained yet)', { nodeStates: { w1: 'Images preloaded' } }, false],
+    ['node done', { nodeStates: { w1: 'Succeeded' } }, false],
+    ['another node draining', { nodeStates: { w2: 'Pre-drained' } }, false],
+    ['upgrade without the annotation', { skipDetached: false, nodeStates: { w1: 'Pre-drained' } }, false],
+    ['upgrade already finished', { state: 'Succeeded', nodeStates: { w1: 'Pre-drained' } }, false],
+  ])('%s', (_label, fields, draining) => {
+    const m = cluster();
+    m.upsert('harvesterUpgrade', harvesterUpgrade(fields));
+    expect(harvesterUpgradeDraining(m, 'w1') !== undefined).toBe(draining);
+  });
+
+  it('waives the detached single-replica volume for the cordon of a node the upgrade drains, and nothing else', () => {
+    const plain = cordon.handle(cordonRequest('w1'), context(cluster()));
+    expect(plain.allowed).toBe(false);
+    expect(plain.status!.message).toContain('longhorn-system/parked');
+
+    const m = cluster();
+    m.upsert('harvesterUpgrade', harvesterUpgrade({ nodeStates: { w1: 'Pre-drained' } }));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    // The attached single-replica volume is still refused, as it was for the Upgrade itself.
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('longhorn-system/live');
+    expect(decision.status!.message).not.toContain('longhorn-system/parked');
+    expect(decision.auditAnnotations?.['override-source']).toContain('Harvester Upgrade harvester-system/hvst-upgrade-1');
+
+    // With only the detached volume left, Harvester's cordon passes.
+    m.remove('longhornVolume', 'longhorn-system/live');
+    m.remove('longhornReplica', 'longhorn-system/live-r-w1');
+    const passes = cordon.handle(cordonRequest('w1'), context(m));
+    expect(passes.allowed).toBe(true);
+    expect(passes.warnings?.join('\n')).toContain('overridden by Harvester Upgrade');
+  });
+});
+
+describe("Longhorn's node-drain-policy", () => {
+  it('with block-for-eviction, says the last copies will be moved instead of refusing the cordon', () => {
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(true);
+    const warnings = decision.warnings?.join('\n') ?? '';
+    expect(warnings).toContain('node w1 holds the only copy of 2 Longhorn volume(s)');
+    expect(warnings).toContain("node-drain-policy block-for-eviction moves them");
+  });
+
+  it('keeps refusing what the policy does not protect: the default policy, node-local data, unhealthy volumes', () => {
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-if-contains-last-replica'));
+    expect(cordon.handle(cordonRequest('w1'), context(m)).allowed).toBe(false);
+
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction-if-contains-last-replica'));
+    m.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'w1', claimNamespace: 'app', claimName: 'cache' }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'app', name: 'cache', volumeName: 'pv-local' }));
+    m.upsert('longhornVolume', volume({ name: 'sick', robustness: 'degraded' }));
+    m.upsert('longhornReplica', replica({ volumeName: 'sick', nodeID: 'w1' }));
+    m.upsert('longhornReplica', replica({ volumeName: 'sick', nodeID: 'w2' }));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(false);
+    expect(checksOf(decision.status!.message)).toEqual(['volume-health', 'node-local-volume']);
+  });
+
+  it('lets the eviction of a pod whose only copy Longhorn will move through, with the warning', () => {
+    const eviction = podEvictionValidator(config);
+    const evict = request({
+      kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      subResource: 'eviction',
+      operation: 'CREATE',
+      namespace: 'app',
+      name: 'db-0',
+    });
+    expect(eviction.handle(evict, context(cluster())).allowed).toBe(false);
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    const decision = eviction.handle(evict, context(m));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings?.join('\n')).toContain('app/db');
+  });
+});

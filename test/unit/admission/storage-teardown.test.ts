@@ -1,0 +1,289 @@
+// Issue 20.1-20.3: storage teardown, weakened Longhorn settings, storage software upgrades.
+import { describe, expect, it } from 'vitest';
+import {
+  isLonghornUninstallJob,
+  longhornSettingsValidator,
+  storageTeardownValidator,
+  storageUpgradeValidator,
+} from '../../../src/admission/validators/storage-teardown.ts';
+import { storageUpgradeCheck } from '../../../src/admission/validators/storage-upgrade-hook.ts';
+import type { AdmissionRequest, Operation, UserInfo } from '../../../src/admission/types.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { drainPolicyStrength, NODE_DRAIN_POLICIES } from '../../../src/checks/storage-teardown.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig, type Config } from '../../../src/config.ts';
+import { context, request } from '../../support/admission.ts';
+import { detachedVolume, failedReplica, longhornNode, namespace, replica, volume } from '../../support/fixtures.ts';
+
+const config = defaultConfig();
+const LONGHORN_SA: UserInfo = {
+  username: 'system:serviceaccount:longhorn-system:longhorn-service-account',
+  groups: ['system:serviceaccounts'],
+};
+
+function model(setup: (m: ClusterModel) => void = () => {}): ClusterModel {
+  const m = new ClusterModel(VOLUME_SETS);
+  m.setLonghornInstalled(true);
+  m.replaceAll('longhornNode', ['w1', 'w2', 'w3'].map((name) => longhornNode({ name })));
+  setup(m);
+  return m;
+}
+
+/** Two volumes with three healthy replicas each: a normal Longhorn with data. */
+function withData(): ClusterModel {
+  return model((m) => {
+    for (const name of ['data-a', 'data-b']) {
+      m.upsert('longhornVolume', volume({ name, pvcNamespace: 'shop', pvcName: `${name}-pvc` }));
+      for (const node of ['w1', 'w2', 'w3']) m.upsert('longhornReplica', replica({ volumeName: name, nodeID: node }));
+    }
+  });
+}
+
+function req(resource: { group: string; resource: string }, operation: Operation, fields: Partial<AdmissionRequest>): AdmissionRequest {
+  return request({
+    kind: { group: resource.group, version: 'v1', kind: resource.resource },
+    resource: { group: resource.group, version: 'v1', resource: resource.resource },
+    operation,
+    ...fields,
+  });
+}
+
+const uninstallJob = (name = 'longhorn-uninstall', command = ['longhorn-manager', 'uninstall', '--force']) => ({
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name, namespace: 'longhorn-system' },
+  spec: { template: { spec: { containers: [{ name: 'u', image: 'longhornio/longhorn-manager:v1.7.2', command }] } } },
+});
+
+describe('storage-teardown validator', () => {
+  const validator = storageTeardownValidator(config);
+  const jobs = { group: 'batch', resource: 'jobs' };
+
+  it('refuses the uninstaller Job while volumes exist, naming them and their PVCs', () => {
+    const decision = validator.handle(req(jobs, 'CREATE', { namespace: 'longhorn-system', name: 'longhorn-uninstall', object: uninstallJob() }), context(withData()));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    expect(message).toContain('[storage-teardown] 2 Longhorn volumes would lose their data');
+    expect(message).toContain('longhorn-system/data-a (PVC shop/data-a-pvc)');
+    expect(message).toContain('longhorn-system/data-b');
+    expect(message).toContain('kubectl annotate namespace longhorn-system volume-guard.io/skip=storage-teardown');
+  });
+
+  it('allows it once no volume is left, or only volumes being deleted', () => {
+    const request = req(jobs, 'CREATE', { namespace: 'longhorn-system', name: 'longhorn-uninstall', object: uninstallJob() });
+    expect(validator.handle(request, context(model())).allowed).toBe(true);
+    const deleting = model((m) => m.upsert('longhornVolume', volume({ name: 'going', deleting: true })));
+    expect(validator.handle(request, context(deleting)).allowed).toBe(true);
+    const notInstalled = new ClusterModel(VOLUME_SETS);
+    expect(validator.handle(request, context(notInstalled)).allowed).toBe(true);
+  });
+
+  it('recognises the uninstaller by name or by its longhorn-manager uninstall command, and nothing else', () => {
+    expect(isLonghornUninstallJob(uninstallJob())).toBe(true);
+    expect(isLonghornUninstallJob(uninstallJob('wipe-storage'))).toBe(true);
+    expect(isLonghornUninstallJob(uninstallJob('backup', ['longhorn-manager', 'daemon']))).toBe(false);
+    expect(isLonghornUninstallJob({ metadata: { name: 'db-migrate' }, spec: { template: { spec: { containers: [{ image: 'postgres' }] } } } })).toBe(false);
+    expect(isLonghornUninstallJob(null)).toBe(false);
+    const other = req(jobs, 'CREATE', { namespace: 'shop', name: 'db-migrate', object: { metadata: { name: 'db-migrate' }, spec: {} } });
+    expect(validator.handle(other, context(withData())).allowed).toBe(true);
+  });
+
+  it("refuses a DELETE of Longhorn's namespace or of a Longhorn CRD, not of others", () => {
+    const ns = req({ group: '', resource: 'namespaces' }, 'DELETE', { name: 'longhorn-system', oldObject: { metadata: { name: 'longhorn-system' } } });
+    const decision = validator.handle(ns, context(withData()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('deletion of namespace longhorn-system');
+    expect(decision.status!.message).toContain('deleted with namespace longhorn-system');
+    expect(validator.handle({ ...ns, name: 'shop' }, context(withData())).allowed).toBe(true);
+    const crd = req({ group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' }, 'DELETE', { name: 'volumes.longhorn.io' });
+    expect(validator.handle(crd, context(withData())).allowed).toBe(false);
+    expect(validator.handle({ ...crd, name: 'widgets.example.com' }, context(withData())).allowed).toBe(true);
+  });
+
+  it("refuses Longhorn's finalizer stripped from a volume or replica by anyone but Longhorn, naming that volume only", () => {
+    const withFinalizer = (finalizers: string[], extra: object = {}) => ({ metadata: { name: 'x', finalizers }, ...extra });
+    const volumes = { group: 'longhorn.io', resource: 'volumes' };
+    const strip = req(volumes, 'UPDATE', {
+      namespace: 'longhorn-system',
+      name: 'data-a',
+      oldObject: withFinalizer(['longhorn.io']),
+      object: withFinalizer([]),
+    });
+    const decision = validator.handle(strip, context(withData()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('longhorn-system/data-a');
+    expect(decision.status!.message).not.toContain('data-b');
+    expect(validator.handle({ ...strip, userInfo: LONGHORN_SA }, context(withData())).allowed).toBe(true);
+    // A write that keeps the finalizer is nothing to judge.
+    expect(validator.handle({ ...strip, object: withFinalizer(['longhorn.io']) }, context(withData())).allowed).toBe(true);
+    const replicaStrip = req({ group: 'longhorn.io', resource: 'replicas' }, 'UPDATE', {
+      namespace: 'longhorn-system',
+      name: 'data-b-r-w1',
+      oldObject: withFinalizer(['longhorn.io'], { spec: { volumeName: 'data-b' } }),
+      object: withFinalizer([], { spec: { volumeName: 'data-b' } }),
+    });
+    const replicaDecision = validator.handle(replicaStrip, context(withData()));
+    expect(replicaDecision.allowed).toBe(false);
+    expect(replicaDecision.status!.message).toContain('longhorn-system/data-b');
+  });
+
+  it('honors the override on the Longhorn namespace and follows the mode', () => {
+    const overridden = withData();
+    overridden.upsert('namespace', namespace({ name: 'longhorn-system', annotations: { 'volume-guard.io/skip': 'storage-teardown', 'volume-guard.io/skip-by': 'admin' } }));
+    const request = req(jobs, 'CREATE', { namespace: 'longhorn-system', name: 'longhorn-uninstall', object: uninstallJob() });
+    const decision = validator.handle(request, context(overridden));
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations?.['overridden-checks']).toBe('storage-teardown');
+    const warn: Config = { ...config, checks: { ...config.checks, 'storage-teardown': { mode: 'warn' } } };
+    const warned = validator.handle(request, context(withData(), { config: warn }));
+    expect(warned.allowed).toBe(true);
+    expect(warned.warnings?.join('\n')).toContain('storage-teardown');
+  });
+
+  it('declares narrow rules whose conditions name the configured namespace and service account', () => {
+    const other = storageTeardownValidator({ ...config, longhorn: { ...config.longhorn, namespace: 'storage', serviceAccount: 'lh' } });
+    const expression = other.declaration.matchConditions![0]!.expression;
+    expect(expression).toContain("request.name == 'storage'");
+    expect(expression).toContain("'system:serviceaccount:storage:lh'");
+    expect(other.declaration.rules.map((r) => `${r.apiGroups[0]}/${r.resources.join('+')}:${r.operations.join('+')}`)).toEqual([
+      'batch/jobs:CREATE',
+      '/namespaces:DELETE',
+      'apiextensions.k8s.io/customresourcedefinitions:DELETE',
+      'longhorn.io/volumes+replicas:UPDATE',
+    ]);
+  });
+});
+
+describe('longhorn-settings validator', () => {
+  const validator = longhornSettingsValidator(config);
+  const settings = { group: 'longhorn.io', resource: 'settings' };
+  const setting = (name: string, value: string, previous?: string): AdmissionRequest =>
+    req(settings, previous === undefined ? 'CREATE' : 'UPDATE', {
+      namespace: 'longhorn-system',
+      name,
+      object: { metadata: { name }, value },
+      oldObject: previous === undefined ? null : { metadata: { name }, value: previous },
+    });
+
+  /** v1 on w1 only (numberOfReplicas 1, attached), v2 detached with its copy on w2, v3 with three copies. */
+  function singles(): ClusterModel {
+    return model((m) => {
+      m.upsert('longhornVolume', volume({ name: 'v1', numberOfReplicas: 1, currentNodeID: 'w1' }));
+      m.upsert('longhornReplica', replica({ volumeName: 'v1', nodeID: 'w1' }));
+      m.upsert('longhornVolume', detachedVolume({ name: 'v2', numberOfReplicas: 2 }));
+      m.upsert('longhornReplica', replica({ volumeName: 'v2', nodeID: 'w2', currentState: 'stopped' }));
+      m.upsert('longhornReplica', failedReplica({ volumeName: 'v2', nodeID: 'w3' }));
+      m.upsert('longhornVolume', volume({ name: 'v3' }));
+      for (const node of ['w1', 'w2', 'w3']) m.upsert('longhornReplica', replica({ volumeName: 'v3', nodeID: node }));
+    });
+  }
+
+  it('orders the drain policies from no protection to eviction', () => {
+    expect([...NODE_DRAIN_POLICIES].sort((a, b) => drainPolicyStrength(a) - drainPolicyStrength(b))).toEqual([
+      'always-allow',
+      'allow-if-replica-is-stopped',
+      'block-if-contains-last-replica',
+      'block-for-eviction-if-contains-last-replica',
+      'block-for-eviction',
+    ]);
+  });
+
+  it('refuses deleting-confirmation-flag true while volumes exist, allows it with none, and allows false', () => {
+    const decision = validator.handle(setting('deleting-confirmation-flag', 'true', 'false'), context(singles()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('[storage-teardown] 3 Longhorn volumes would lose their data');
+    expect(validator.handle(setting('deleting-confirmation-flag', 'true', 'false'), context(model())).allowed).toBe(true);
+    expect(validator.handle(setting('deleting-confirmation-flag', 'false', 'true'), context(singles())).allowed).toBe(true);
+  });
+
+  it('refuses always-allow naming every single-copy volume, allow-if-replica-is-stopped only the detached ones', () => {
+    const always = validator.handle(setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica'), context(singles()));
+    expect(always.allowed).toBe(false);
+    expect(always.status!.message).toContain('longhorn-system/v1 (PVC default/v1-claim): its only copy is on node w1');
+    expect(always.status!.message).toContain('longhorn-system/v2 (PVC default/v2-claim): its only copy is on node w2');
+    expect(always.status!.message).not.toContain('v3');
+    const stopped = validator.handle(setting('node-drain-policy', 'allow-if-replica-is-stopped', 'block-for-eviction'), context(singles()));
+    expect(stopped.allowed).toBe(false);
+    expect(stopped.status!.message).toContain('longhorn-system/v2');
+    expect(stopped.status!.message).not.toContain('longhorn-system/v1');
+  });
+
+  it('allows a stronger or equal policy, and a weaker one when no volume would lose its last copy', () => {
+    expect(validator.handle(setting('node-drain-policy', 'block-for-eviction', 'always-allow'), context(singles())).allowed).toBe(true);
+    expect(validator.handle(setting('node-drain-policy', 'always-allow', 'always-allow'), context(singles())).allowed).toBe(true);
+    const safe = model((m) => {
+      m.upsert('longhornVolume', volume({ name: 'v3' }));
+      for (const node of ['w1', 'w2', 'w3']) m.upsert('longhornReplica', replica({ volumeName: 'v3', nodeID: node }));
+    });
+    expect(validator.handle(setting('node-drain-policy', 'always-allow', 'block-for-eviction'), context(safe)).allowed).toBe(true);
+  });
+
+  it('refuses allow-node-drain-with-last-healthy-replica true like always-allow; leaves Longhorn itself alone', () => {
+    const decision = validator.handle(setting('allow-node-drain-with-last-healthy-replica', 'true', 'false'), context(singles()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('longhorn-system/v1');
+    const byLonghorn = { ...setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica'), userInfo: LONGHORN_SA };
+    expect(validator.handle(byLonghorn, context(singles())).allowed).toBe(true);
+    expect(validator.handle(setting('backup-target', 's3://x', ''), context(singles())).allowed).toBe(true);
+  });
+});
+
+describe('storage upgrades', () => {
+  /** ok: healthy; faulted: faulted; lost: its healthy replica on a node Longhorn reports down. */
+  function risky(): ClusterModel {
+    return model((m) => {
+      m.upsert('longhornVolume', volume({ name: 'ok' }));
+      for (const node of ['w1', 'w2', 'w3']) m.upsert('longhornReplica', replica({ volumeName: 'ok', nodeID: node }));
+      m.upsert('longhornVolume', volume({ name: 'faulted', robustness: 'faulted' }));
+      m.upsert('longhornReplica', failedReplica({ volumeName: 'faulted', nodeID: 'w1' }));
+      m.upsert('longhornVolume', detachedVolume({ name: 'lost', numberOfReplicas: 2 }));
+      m.upsert('longhornReplica', replica({ volumeName: 'lost', nodeID: 'w3', currentState: 'stopped' }));
+      m.upsert('longhornNode', longhornNode({ name: 'w3', down: true }));
+    });
+  }
+  const manager = (image: string, annotations: Record<string, string> = {}) => ({
+    metadata: { name: 'longhorn-manager', namespace: 'longhorn-system', annotations },
+    spec: { template: { spec: { containers: [{ name: 'longhorn-manager', image }] } } },
+  });
+  const daemonsets = { group: 'apps', resource: 'daemonsets' };
+  const update = (image: string, annotations: Record<string, string> = {}) =>
+    req(daemonsets, 'UPDATE', {
+      namespace: 'longhorn-system',
+      name: 'longhorn-manager',
+      object: manager(image, annotations),
+      oldObject: manager('longhornio/longhorn-manager:v1.7.2', annotations),
+    });
+  const validator = storageUpgradeValidator(config);
+
+  it('refuses a new longhorn-manager image while volumes are faulted or have no copy on a node that is up', () => {
+    const decision = validator.handle(update('longhornio/longhorn-manager:v1.8.0'), context(risky()));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    expect(message).toContain('[volume-health] 2 Longhorn volumes are not healthy');
+    expect(message).toContain('longhorn-system/faulted');
+    expect(message).toContain('longhorn-system/lost');
+    expect(message).not.toContain('longhorn-system/ok');
+  });
+
+  it('allows it on a healthy Longhorn, and any update that keeps the images', () => {
+    const healthy = model((m) => {
+      m.upsert('longhornVolume', volume({ name: 'ok' }));
+      for (const node of ['w1', 'w2']) m.upsert('longhornReplica', replica({ volumeName: 'ok', nodeID: node }));
+    });
+    expect(validator.handle(update('longhornio/longhorn-manager:v1.8.0'), context(healthy)).allowed).toBe(true);
+    expect(validator.handle(update('longhornio/longhorn-manager:v1.7.2'), context(risky())).allowed).toBe(true);
+    // Helm's workloads are judged at the release record (the chart upgrade), not twice.
+    expect(validator.handle(update('longhornio/longhorn-manager:v1.8.0', { 'meta.helm.sh/release-name': 'longhorn' }), context(risky())).allowed).toBe(true);
+  });
+
+  it('recognises the Longhorn chart by its chart name on upgrade and rollback, not on install', () => {
+    expect(storageUpgradeCheck({ chartName: 'longhorn' }, 'upgrade')?.check).toBe('volume-health');
+    expect(storageUpgradeCheck({ chartName: 'longhorn' }, 'rollback')?.check).toBe('volume-health');
+    expect(storageUpgradeCheck({ chartName: 'longhorn' }, 'install')).toBeUndefined();
+    expect(storageUpgradeCheck({ chartName: 'my-longhorn-dashboard' }, 'upgrade')).toBeUndefined();
+    const found = storageUpgradeCheck({ chartName: 'longhorn' }, 'upgrade')!.collect(risky(), {});
+    expect(found.findings.map((f) => f.object.name).sort()).toEqual(['faulted', 'lost']);
+  });
+});
+
+
