@@ -5,11 +5,14 @@
 // volume-guard.io/skip-evictions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, paths, tempFile, type CommandResult } from '../harness/cluster.ts';
-import { createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace, eventually, must } from '../support/scenario.ts';
+import { apply, createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace, eventually, must } from '../support/scenario.ts';
 
 const NS = 'override-life';
 const NODE = 'ol-local';
 const POD = 'db-0';
+/** Evictions are judged on a node being drained: this one is unschedulable from its creation (not a cordon). */
+const DRAIN_NODE = 'ol-drain';
+const DRAIN_POD = 'cache-0';
 
 const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -19,9 +22,9 @@ const refusedCordon = (result: CommandResult) => result.stderr.includes('denied 
 
 /** A dry-run eviction of the pod (what `kubectl drain` sends). */
 async function evict(): Promise<CommandResult> {
-  const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: POD, namespace: NS }, deleteOptions: { dryRun: ['All'] } };
+  const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: DRAIN_POD, namespace: NS }, deleteOptions: { dryRun: ['All'] } };
   const file = await tempFile(`ol-eviction-${process.pid}.json`, JSON.stringify(eviction));
-  return kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${POD}/eviction`, '-f', file]);
+  return kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${DRAIN_POD}/eviction`, '-f', file]);
 }
 
 describe('override life cycle: writer, expiry, separate namespace keys', () => {
@@ -31,6 +34,9 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
     await createNode(NODE);
     await createBoundLocalVolume({ pv: 'ol-local-pv', node: NODE, namespace: NS, claim: `data-${POD}` });
     await createPod({ name: POD, namespace: NS, node: NODE, claims: [`data-${POD}`] });
+    await apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: DRAIN_NODE, labels: { 'kubernetes.io/hostname': DRAIN_NODE } }, spec: { unschedulable: true } });
+    await createBoundLocalVolume({ pv: 'ol-drain-pv', node: DRAIN_NODE, namespace: NS, claim: `data-${DRAIN_POD}` });
+    await createPod({ name: DRAIN_POD, namespace: NS, node: DRAIN_NODE, claims: [`data-${DRAIN_POD}`] });
     await kubectl(['create', 'clusterrole', 'ol-node-editor', '--verb=get,list,patch,update', '--resource=nodes']);
     await kubectl(['create', 'clusterrolebinding', 'ol-alice-node-editor', '--clusterrole=ol-node-editor', '--user=alice']);
     // The model has seen the PV, claim and pod once the cordon is refused.
@@ -38,10 +44,10 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
   });
   afterAll(async () => {
     await deleteObjects(
-      ['pod', POD, '-n', NS, '--grace-period=0', '--force'],
+      ['pod', POD, DRAIN_POD, '-n', NS, '--grace-period=0', '--force'],
       ['pvc', '--all', '-n', NS],
-      ['pv', 'ol-local-pv'],
-      ['node', NODE],
+      ['pv', 'ol-local-pv', 'ol-drain-pv'],
+      ['node', NODE, DRAIN_NODE],
       ['clusterrolebinding', 'ol-alice-node-editor'],
       ['clusterrole', 'ol-node-editor'],
     );
@@ -99,7 +105,10 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
   });
 
   it('a namespace skip for Helm releases does not waive evictions; skip-evictions does', async () => {
-    await eventually(evict, (r) => r.stderr.includes('denied the request'));
+    // A fresh start whatever an earlier run left on the namespace (removals always pass the guard).
+    await must(kubectl(['annotate', 'namespace', NS, 'volume-guard.io/skip-', 'volume-guard.io/skip-evictions-', 'volume-guard.io/skip-by-']), 'clear');
+    const denied = await eventually(evict, (r) => r.stderr.includes('denied the request'));
+    expect(denied.stderr).toContain('[node-local-volume]');
     await must(
       kubectl(['annotate', '--overwrite', 'namespace', NS, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=admin']),
       'namespace skip',
