@@ -58,6 +58,8 @@ export type Fate = 'lost' | 'adopted' | 'stranded' | 'at risk';
 interface CheckText {
   /** What was found, given the count: `2 Longhorn volumes have a single replica`. */
   readonly summary: (count: number) => string;
+  /** The summary for a denial, when the findings say more than the count (adopted or left behind). */
+  readonly summaryFor?: (count: number, findings: readonly Finding[]) => string;
   /** What to do about it, before reaching for an override (situation-free; the audit shows it). */
   readonly fix: string;
   /** The same, fitted to the situation and the findings. */
@@ -139,6 +141,13 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   },
   'orphan-pvc': {
     summary: (n) => `${plural(n, 'existing PVC', 'existing PVCs')} would be adopted or left behind with old data`,
+    summaryFor: (n, findings) => {
+      const fates = new Set(findings.map(orphanFate));
+      if (fates.size !== 1) return `${plural(n, 'existing PVC', 'existing PVCs')} would be adopted or left behind with old data`;
+      return fates.has('adopted')
+        ? `${plural(n, 'existing PVC', 'existing PVCs')} would be adopted with old data`
+        : `${plural(n, 'PVC', 'PVCs')} would be left behind with ${n === 1 ? 'its' : 'their'} data`;
+    },
     fix: 'delete the PVCs if their data is obsolete, or annotate them volume-guard.io/reuse=true if it is meant to be reused',
     fixFor: (situation, findings) => {
       const ns = situation.kind === 'helm' ? situation.namespace : '<namespace>';
@@ -243,15 +252,23 @@ export function describeFinding(finding: Finding): string {
  */
 export function objectLine(finding: Finding, situation?: Situation): string {
   const node = nodeOf(situation);
-  const related = (finding.related ?? []).filter((object) => object.kind !== 'Replica' || (node !== undefined && object.node === node));
-  const shown = related
-    .slice(0, 3)
-    .map((object) => `${shortKind(object.kind)} ${objectRef(object)}${object.kind === 'Replica' ? ` on ${object.node}` : ''}`);
-  if (related.length > shown.length) shown.push(`${related.length - shown.length} more`);
-  const head = `${shortKind(finding.object.kind)} ${objectRef(finding.object)}${shown.length ? ` (${shown.join(', ')})` : ''}`;
-  const { fate, why } = fateOf(finding, situation);
-  const prefix = finding.check === 'orphan-pvc' ? `${fate}: ` : '';
-  return shorten(`${prefix}${head}: ${finding.reason === why ? why : finding.reason}`, MAX_LINE_LENGTH);
+  // A replica on the node in question first: it is what makes the volume a risk there.
+  const related = (finding.related ?? [])
+    .filter((object) => object.kind !== 'Replica' || (node !== undefined && object.node === node))
+    .sort((a, b) => Number(b.kind === 'Replica') - Number(a.kind === 'Replica'));
+  const prefix = finding.check === 'orphan-pvc' ? `${fateOf(finding, situation).fate}: ` : '';
+  // Related objects are named while the line fits; the reason never gives way to them.
+  let line = '';
+  for (let count = Math.min(3, related.length); count >= 0; count -= 1) {
+    const shown = related
+      .slice(0, count)
+      .map((object) => `${shortKind(object.kind)} ${objectRef(object)}${object.kind === 'Replica' ? ` on ${object.node}` : ''}`);
+    if (related.length > count && count > 0) shown.push(`${related.length - count} more`);
+    const head = `${shortKind(finding.object.kind)} ${objectRef(finding.object)}${shown.length ? ` (${shown.join(', ')})` : ''}`;
+    line = `${prefix}${head}: ${finding.reason}`;
+    if (line.length <= MAX_LINE_LENGTH) return line;
+  }
+  return shorten(line, MAX_LINE_LENGTH);
 }
 
 /** Findings grouped by check, in the order checks are listed. */
@@ -306,7 +323,8 @@ export function checkLines(
 ): string[] {
   const text = CHECK_TEXT[check];
   const node = nodeOf(situation);
-  const summary = node ? text.summary(total).replace(/ on the node$/, ` on ${node}`).replace(/ data on the node$/, ` data on ${node}`) : text.summary(total);
+  const base = text.summaryFor ? text.summaryFor(total, findings) : text.summary(total);
+  const summary = node ? base.replace(/ on the node$/, ` on ${node}`) : base;
   const lines = [`[${check}] ${summary}`];
   const effect = consequence(findings, situation);
   if (effect) lines.push(`  ${shorten(effect, MAX_LINE_LENGTH)}`);

@@ -12,6 +12,7 @@ import {
   isHealthyReplica,
   isVolumeBeingDeleted,
   SINGLE_REPLICA_SET,
+  VOLUME_HEALTH_SET,
   volumeNeedsReplicasRunning,
 } from './longhorn-health.ts';
 import type { AffectedObject, Finding } from './types.ts';
@@ -152,7 +153,7 @@ export function collectStorageUpgradeRisk(snapshot: ClusterSnapshot, cap: CapOpt
   const nodeIsUp = (node: string): boolean => snapshot.nodeIsUp(node);
   // Faulted volumes are in the volume-health set and volumes without a copy in the single-replica set.
   const seen = new Set<string>();
-  for (const setName of ['volume-health', SINGLE_REPLICA_SET]) {
+  for (const setName of [VOLUME_HEALTH_SET, SINGLE_REPLICA_SET]) {
     for (const volume of snapshot.volumesInSet(setName)) {
       if (seen.has(volume.name) || isVolumeBeingDeleted(volume)) continue;
       seen.add(volume.name);

@@ -239,7 +239,7 @@ describe('volume-guard audit against the real API server', () => {
       new RegExp(`^volume-guard audit of ${admin().getCurrentCluster()?.server} \\(context ${admin().getCurrentContext()}\\): the whole cluster \\(\\d+ nodes\\)$`),
     );
     expect(result.stdout).toMatch(/^\d+ risks? found \(\d+ critical, \d+ warning; \d+ accepted by a lingering override\): single-replica \d+, /m);
-    expect(result.stdout).toMatch(/^single-replica: \d+ Longhorn volumes? ha(s|ve) a single replica \(blocks: upgrade\)$/m);
+    expect(result.stdout).toMatch(/^single-replica: \d+ Longhorn volumes? ha(s a single copy of its|ve a single copy of their) data \(blocks: upgrade\)$/m);
     expect(result.stdout).toContain('Volume longhorn-system/audit-vol-single');
     expect(result.stdout).toContain('Lingering overrides:');
     expect(result.stdout).toContain(`Node ${LOCAL_NODE}: annotation volume-guard.io/skip=node-local-volume (reason: audit e2e: disk swap; by admin)`);

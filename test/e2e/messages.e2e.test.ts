@@ -4,9 +4,11 @@
 // refused change whose `kubectl annotate` works as printed, and the CLI's answers for a missing release and an
 // unreachable server.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, paths, run, tempFile, type CommandResult } from '../harness/cluster.ts';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { helm, kubectl, paths, run, tempFile, type CommandResult } from '../harness/cluster.ts';
 import {
+  changeAndWait,
+  createStatefulSetClaims,
   createBoundLocalVolume,
   createLonghornNode,
   createLonghornVolume,
@@ -200,6 +202,36 @@ describe('advice that works as printed', () => {
     await must(kubectl(args), 'the printed kubectl annotate');
     const applied = await change();
     expect(applied.code, applied.stderr).toBe(0);
+  });
+});
+
+describe('helm: what an upgrade would leave behind', () => {
+  const HNS = 'msg-helm';
+  const CHART = join(paths.root, 'test', 'e2e', 'charts', 'devlake');
+  const guard = inject('guard');
+  beforeAll(async () => {
+    await ensureNamespace(HNS);
+    await helm(['uninstall', 'shop', '-n', HNS]);
+    await deleteObjects(['pvc', '--all', '-n', HNS]);
+  });
+  afterAll(async () => {
+    await helm(['uninstall', 'shop', '-n', HNS]);
+    await deleteObjects(['pvc', '--all', '-n', HNS], ['pv', 'pv-msg-helm-shop-mysql-data-shop-mysql-0']);
+  });
+
+  it('an upgrade renaming a claim template strands the old PVC: the refusal says "left behind", not "adopted"', async () => {
+    await must(helm(['install', 'shop', CHART, '-n', HNS]), 'helm install');
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => createStatefulSetClaims(HNS, 'shop-mysql'));
+    const upgraded = await helm(['upgrade', 'shop', CHART, '-n', HNS, '--set', 'mysql.claimTemplate=db-data']);
+    expect(upgraded.code).not.toBe(0);
+    const message = denial(upgraded.stderr, 'helm-release.volume-guard.io');
+    const lines = message.split('\n');
+    expect(lines[0]).toBe(`volume-guard refused the upgrade of Helm release ${HNS}/shop (revision 2): 1 risk of data loss.`);
+    expect(lines).toContain('Helm stopped before changing any resource.');
+    expect(lines).toContain('[orphan-pvc] 1 PVC would be left behind with its data');
+    expect(message).toContain(`  stranded: PVC ${HNS}/shop-mysql-data-shop-mysql-0`);
+    expect(message).not.toContain('adopted');
+    expect(message).toContain('  helm upgrade ... --labels volume-guard.io/skip=orphan-pvc');
   });
 });
 

@@ -70,7 +70,7 @@ function suite(major: HelmMajor): void {
 
     const removed = await uninstall();
     expect(removed.code, removed.stderr).toBe(0);
-    expect(removed.stderr).toContain(`volume-guard: uninstalling ${NS}/devlake leaves 1 PVC(s)`);
+    expect(removed.stderr).toContain(`volume-guard: uninstalling ${NS}/devlake leaves 1 PVC and data behind`);
     expect(removed.stderr).toContain(`PVC ${NS}/${PVC}`);
     // The controller's pod goes away for real; the claim and the bytes stay.
     await waitJsonpath(['pods', '-n', NS], '{.items[*].metadata.name}', (v) => v === '', 60_000);

@@ -42,6 +42,12 @@ describe('seed 000: a reinstall must not silently adopt the PVC an uninstall lef
     expect(denied.stderr).toContain('INSTALLATION FAILED');
     expect(denied.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
     expect(denied.stderr).toContain(`${NS}/${PVC}`);
+    // Issue 12.17 / 19.1: what would become of the PVC and why, and the commands for this situation.
+    expect(denied.stderr).toContain(`\n  adopted: PVC ${NS}/${PVC}`);
+    expect(denied.stderr).toContain('\nHelm stopped before changing any resource.\n');
+    expect(denied.stderr).toContain(`kubectl annotate pvc -n ${NS} ${PVC} volume-guard.io/reuse=true`);
+    expect(denied.stderr).toContain('\n  helm install ... --labels volume-guard.io/skip=orphan-pvc');
+    if (process.env['SHOW_DENIALS']) process.stderr.write(`${denied.stderr}\n`);
     // Helm aborted before creating anything.
     expect((await kubectl(['get', 'statefulset', 'devlake-mysql', '-n', NS])).code).not.toBe(0);
     expect((await helm(['status', 'devlake', '-n', NS])).code).not.toBe(0);

@@ -785,6 +785,8 @@ export async function stopWholeCluster(opts: { log?: Log; purge?: boolean; keepM
     if (left) log(`cluster: ${left} cgroup(s) under ${plan.cgroupRoot} still busy`);
     await removeOurNetns(plan);
   }
+  // The dockerd `npm run image` started (scripts/image.sh), if any.
+  await stopComponent({ name: join('image', 'dockerd'), exe: '/usr/sbin/dockerd', marker: join(paths.dir, 'image', 'docker.sock') }, log, 30_000);
   await stopCluster({ log, purge: opts.purge ?? false });
   if (plan) {
     await teardownNetwork(plan, log);

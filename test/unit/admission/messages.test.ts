@@ -185,7 +185,7 @@ describe('advice that works for the situation', () => {
       ],
     });
     const message = deny([finding], cordon);
-    expect(message).toContain('Volume longhorn-system/pvc-d (PVC app/data-d, Replica longhorn-system/pvc-d-r-2 on worker-1)');
+    expect(message).toContain('Volume longhorn-system/pvc-d (Replica longhorn-system/pvc-d-r-2 on worker-1, PVC app/data-d)');
     expect(message).not.toContain('pvc-d-r-1');
   });
 
@@ -208,6 +208,16 @@ describe('advice that works for the situation', () => {
     expect(message).toContain('  adopted: PVC shop/data-db-0: left by an earlier release');
     expect(message).toContain('  stranded: PVC shop/data-cache-0: this upgrade drops StatefulSet cache');
     expect(message).toContain('1 adopted with its old data by the new release; 1 stranded');
+    expect(message).toContain('[orphan-pvc] 2 existing PVCs would be adopted or left behind with old data');
+    const install: Situation = { kind: 'helm', operation: 'install', namespace: 'shop', release: 'shop' };
+    const longPv = 'pv-' + 'x'.repeat(120);
+    const adopted = deny(
+      [{ ...pvc('data-db-0', ['statefulset-claim'], 'left by an earlier release; the StatefulSet db would re-attach its old data'), related: [{ kind: 'PersistentVolume', name: longPv }] }],
+      install,
+    );
+    expect(adopted).toContain('[orphan-pvc] 1 existing PVC would be adopted with old data');
+    // The reason stays whole; a related object too long for the line gives way.
+    expect(adopted).toContain('  adopted: PVC shop/data-db-0: left by an earlier release; the StatefulSet db would re-attach its old data');
     expect(message).toContain('helm upgrade ... --labels volume-guard.io/skip=orphan-pvc');
     expect(message).toContain('kubectl delete pvc -n shop data-db-0 data-cache-0');
   });
