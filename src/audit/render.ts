@@ -164,7 +164,11 @@ function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: 
 
 /** Two lines per override (wrapped): what and where with its reason, then its effect and when it is read. */
 function overrideLines(override: LingeringOverride, width: number | undefined): string[] {
-  const reason = override.reason === '' ? 'no reason given' : `reason: ${override.reason}`;
+  const reason = [
+    override.reason === '' ? 'no reason given' : `reason: ${override.reason}`,
+    override.writer === '' ? 'no writer' : `by ${override.writer}`,
+    ...(override.until === '' ? [] : [`until ${override.until}`]),
+  ].join('; ');
   return [
     ...hanging(INDENT, `${shortObject(override.object)}: ${override.field} ${override.key}=${override.value} (${reason})`, width, `${INDENT}${INDENT}`),
     ...hanging(`${INDENT}${INDENT}`, `${override.effect}; read for ${override.appliesTo}`, width),
