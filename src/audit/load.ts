@@ -333,6 +333,7 @@ export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeoutM
       annotations: {},
       labels: overrideKeysOnly(release.labels),
       appliesTo: RELEASE_LABEL_APPLIES_TO,
+      writtenByRequester: true,
     });
   }
   return { carriers, notes: [] };

@@ -32,6 +32,11 @@ export interface OverrideCarrier {
   readonly reusable?: boolean;
   /** What volume-guard.io/skip-evictions waives on it (a namespace); absent where it means nothing. */
   readonly evictionsAppliesTo?: string;
+  /**
+   * A Helm release label: its writer is whoever runs helm, judged in that very request (with the revision it is
+   * scoped to), so no `volume-guard.io/skip-by` is kept or required for it; an expiry still applies.
+   */
+  readonly writtenByRequester?: boolean;
 }
 
 const NO_LABELS: Labels = Object.freeze({});
@@ -69,7 +74,7 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()):
   const found: LingeringOverride[] = [];
   // The writer and expiry are annotations whatever field holds the override.
   const lifecycle = overrideLifecycle(carrier.annotations, now);
-  const problem = lifecycleProblem(carrier.annotations, now);
+  const problem = carrier.writtenByRequester ? lifecycle.expiredOrInvalid : lifecycleProblem(carrier.annotations, now);
   const fields = [
     ['annotation', carrier.annotations],
     ['label', carrier.labels],

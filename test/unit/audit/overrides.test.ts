@@ -47,6 +47,19 @@ describe('overridesOf', () => {
     expect(expired!.effect).toMatch(/^not honored: expired at 2020-01-01/);
   });
 
+  it('a Helm release label needs no skip-by (its writer is whoever runs helm), but its expiry applies', () => {
+    const release = { kind: 'HelmRelease', writtenByRequester: true } as const;
+    const [label] = overridesOf(carrier({ ...release, labels: { 'volume-guard.io/skip': 'orphan-pvc' } }));
+    expect(label).toMatchObject({ field: 'label', checks: ['orphan-pvc'], writer: '' });
+    const [expired] = overridesOf(
+      carrier({ ...release, labels: { 'volume-guard.io/skip': 'orphan-pvc' }, annotations: { 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' } }),
+    );
+    expect(expired).toMatchObject({ checks: [] });
+    // The same label on a PVC (stored, written around helm) counts for nothing without a writer.
+    const [pvc] = overridesOf(carrier({ labels: { 'volume-guard.io/skip': 'orphan-pvc' } }));
+    expect(pvc).toMatchObject({ checks: [] });
+  });
+
   it('reads the skip value as the validators do', () => {
     const [none] = overridesOf(carrier({ kind: 'Node', annotations: { 'volume-guard.io/skip': 'everything' } }));
     expect(none).toMatchObject({ checks: [], unknown: ['everything'], effect: 'not honored: names no check; unknown entries ignored: everything' });
