@@ -77,6 +77,10 @@ describe('StatefulSet CREATE outside Helm', () => {
     expect(decision.allowed).toBe(true);
     expect(decision.overrides).toEqual(['orphan-pvc']);
     expect(decision.auditAnnotations?.['override-source']).toContain('volume-guard.io/reuse');
+    // A reuse approval without its recorded writer approves nothing.
+    const unsigned = withClaims();
+    unsigned.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data-db-0', annotations: { 'volume-guard.io/reuse': 'true' } }));
+    expect(validator.handle(create(stsObject()), context(unsigned)).allowed).toBe(false);
   });
 
   it('a PVC mounted by a live pod is never an orphan (delete --cascade=orphan, then re-create)', () => {
