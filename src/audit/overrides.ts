@@ -34,7 +34,8 @@ export interface OverrideCarrier {
   readonly evictionsAppliesTo?: string;
   /**
    * A Helm release label: its writer is whoever runs helm, judged in that very request (with the revision it is
-   * scoped to), so no `volume-guard.io/skip-by` is kept or required for it; an expiry still applies.
+   * scoped to), so no `volume-guard.io/skip-by` is kept or required for it. Listed as lingering: it waives nothing
+   * in a later revision.
    */
   readonly writtenByRequester?: boolean;
 }
@@ -74,7 +75,11 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()):
   const found: LingeringOverride[] = [];
   // The writer and expiry are annotations whatever field holds the override.
   const lifecycle = overrideLifecycle(carrier.annotations, now);
-  const problem = carrier.writtenByRequester ? lifecycle.expiredOrInvalid : lifecycleProblem(carrier.annotations, now);
+  // A release label on the latest revision waives nothing in the next one: Helm copies it forward, and it counts
+  // only in the revision volume-guard.io/skip-revision names (set by whoever runs helm for it).
+  const problem = carrier.writtenByRequester
+    ? (lifecycle.expiredOrInvalid ?? 'Helm copies it into later revisions, where it counts only with volume-guard.io/skip-revision naming the revision')
+    : lifecycleProblem(carrier.annotations, now);
   const fields = [
     ['annotation', carrier.annotations],
     ['label', carrier.labels],

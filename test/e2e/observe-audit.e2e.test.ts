@@ -145,19 +145,30 @@ describe('audit lists release-label overrides', { timeout: 180_000 }, () => {
     await must(helm(['upgrade', RELEASE, chart, '-n', HELM_NS, '--set', 'mysql.replicas=1']), 'helm upgrade');
     const whole = JSON.parse((await audit(['-o', 'json'])).stdout) as AuditReport;
     const scoped = JSON.parse((await audit(['--release', `${HELM_NS}/${RELEASE}`, '-o', 'json'])).stdout) as AuditReport;
-    for (const report of [whole, scoped]) {
-      const found = report.overrides.filter((o) => o.object.kind === 'HelmRelease' && o.object.name === RELEASE);
-      expect(found).toEqual([
-        expect.objectContaining({
-          object: { kind: 'HelmRelease', namespace: HELM_NS, name: RELEASE },
-          field: 'label',
-          key: 'volume-guard.io/skip',
-          value: 'orphan-pvc',
-          checks: ['orphan-pvc'],
-        }),
-      ]);
-      expect(found[0]?.appliesTo).toMatch(/helm upgrade/);
-    }
+    // The whole cluster: the release's latest labels, metadata only. Helm copies the label forward, and it counts
+    // only in the revision volume-guard.io/skip-revision names: listed as lingering, waiving nothing later.
+    const found = whole.overrides.filter((o) => o.object.kind === 'HelmRelease' && o.object.name === RELEASE);
+    expect(found).toEqual([
+      expect.objectContaining({
+        object: { kind: 'HelmRelease', namespace: HELM_NS, name: RELEASE },
+        field: 'label',
+        key: 'volume-guard.io/skip',
+        value: 'orphan-pvc',
+        checks: [],
+      }),
+    ]);
+    expect(found[0]?.appliesTo).toMatch(/volume-guard.io\/skip-revision/);
+    expect(found[0]?.effect).toMatch(/would skip orphan-pvc$/);
+    // --release: the same label, read from the revisions already listed, on the latest revision's record.
+    const scopedFound = scoped.overrides.filter((o) => o.field === 'label' && o.object.namespace === HELM_NS);
+    expect(scopedFound).toEqual([
+      expect.objectContaining({
+        object: { kind: 'Secret', namespace: HELM_NS, name: `sh.helm.release.v1.${RELEASE}.v2` },
+        key: 'volume-guard.io/skip',
+        value: 'orphan-pvc',
+        checks: [],
+      }),
+    ]);
   });
 });
 

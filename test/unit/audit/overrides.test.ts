@@ -47,17 +47,19 @@ describe('overridesOf', () => {
     expect(expired!.effect).toMatch(/^not honored: expired at 2020-01-01/);
   });
 
-  it('a Helm release label needs no skip-by (its writer is whoever runs helm), but its expiry applies', () => {
+  it('a Helm release label needs no skip-by (its writer is whoever runs helm); listed as lingering, waiving nothing later', () => {
     const release = { kind: 'HelmRelease', writtenByRequester: true } as const;
     const [label] = overridesOf(carrier({ ...release, labels: { 'volume-guard.io/skip': 'orphan-pvc' } }));
-    expect(label).toMatchObject({ field: 'label', checks: ['orphan-pvc'], writer: '' });
+    expect(label).toMatchObject({ field: 'label', checks: [], writer: '' });
+    expect(label!.effect).toMatch(/^not honored: Helm copies it into later revisions.*skip-revision.*; would skip orphan-pvc$/);
+    expect(label!.effect).not.toContain('no writer recorded');
     const [expired] = overridesOf(
       carrier({ ...release, labels: { 'volume-guard.io/skip': 'orphan-pvc' }, annotations: { 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' } }),
     );
-    expect(expired).toMatchObject({ checks: [] });
+    expect(expired!.effect).toMatch(/^not honored: expired at 2020-01-01/);
     // The same label on a PVC (stored, written around helm) counts for nothing without a writer.
     const [pvc] = overridesOf(carrier({ labels: { 'volume-guard.io/skip': 'orphan-pvc' } }));
-    expect(pvc).toMatchObject({ checks: [] });
+    expect(pvc!.effect).toMatch(/^not honored: no writer recorded/);
   });
 
   it('reads the skip value as the validators do', () => {
