@@ -167,7 +167,7 @@ describe('the overrides webhook fails closed', () => {
     expect(result.stdout + result.stderr).toContain('schema');
   });
 
-  it('stays Fail with a global Ignore where matchConditions narrow it; uses its own setting where they cannot', async () => {
+  it('stays Fail with a global Ignore on every Kubernetes version the chart installs on (matchConditions from 1.28)', async () => {
     const policies = async (args: readonly string[]) =>
       Object.fromEntries(
         one(await rendered(args), 'ValidatingWebhookConfiguration').webhooks.map((webhook: { name: string; failurePolicy: string }) => [webhook.name, webhook.failurePolicy]),
@@ -175,10 +175,13 @@ describe('the overrides webhook fails closed', () => {
     const modern = await policies(['--kube-version', '1.31.0', '--set', 'webhook.failurePolicy=Ignore']);
     expect(modern['overrides.volume-guard.io']).toBe('Fail');
     expect(modern['node-cordon.volume-guard.io']).toBe('Ignore');
-    const old = await policies(['--kube-version', '1.29.5']);
-    expect(old['overrides.volume-guard.io']).toBe('Ignore');
-    expect(old['node-cordon.volume-guard.io']).toBe('Fail');
-    const oldFail = await policies(['--kube-version', '1.29.5', '--set', 'webhook.overridesWebhookWithoutMatchConditions=Fail']);
-    expect(oldFail['overrides.volume-guard.io']).toBe('Fail');
+    // The chart requires Kubernetes 1.28 (kubeVersion), where matchConditions are on: the overrides webhook is Fail
+    // on every version it installs on, even the oldest.
+    const oldest = await policies(['--kube-version', '1.28.0', '--set', 'webhook.failurePolicy=Ignore']);
+    expect(oldest['overrides.volume-guard.io']).toBe('Fail');
+    expect(oldest['node-cordon.volume-guard.io']).toBe('Ignore');
+    const tooOld = await template(['--kube-version', '1.27.9']);
+    expect(tooOld.code).not.toBe(0);
+    expect(tooOld.stderr).toContain('kubeVersion');
   });
 });
