@@ -7,14 +7,19 @@
 #
 # test/support/dockerfile-steps.sh replays these steps in a clean directory (test/e2e/dockerfile.e2e.test.ts):
 # keep every RUN here one it knows.
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Pinned by digest: a tag moves, a digest does not. Update both together (docker buildx imagetools inspect
+# node:24-bookworm-slim); test/unit/supply-chain.test.ts refuses an image without a digest.
+# node:24-bookworm-slim (Node 24.18.0 when pinned)
+ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
 FROM ${NODE_IMAGE} AS build
 # The npm registry to install from (npm reads it from the environment); unset = npm's default.
 ARG NPM_CONFIG_REGISTRY
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# No install scripts run in the image build: the only one the project allows is the `node` devDependency's,
+# which downloads a Node the base image already has (tsc runs on the base image's Node).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -23,7 +28,7 @@ FROM ${NODE_IMAGE} AS deps
 ARG NPM_CONFIG_REGISTRY
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
 # npm and corepack are not needed to run volume-guard: fewer files, fewer CVEs.

@@ -109,8 +109,8 @@ async function main(): Promise<void> {
 
   say(bold('\n4. An admin who has checked overrides on purpose; volume-guard audits it'));
   show(
-    `kubectl annotate node ${NODE} volume-guard.io/skip=node-local-volume,last-replica-on-node,single-replica volume-guard.io/skip-reason=...`,
-    await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume,last-replica-on-node,single-replica', 'volume-guard.io/skip-reason=postgres data copied to backup-42']),
+    `kubectl annotate node ${NODE} volume-guard.io/skip=node-local-volume,last-replica-on-node,single-replica volume-guard.io/skip-reason=... volume-guard.io/skip-by=admin`,
+    await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume,last-replica-on-node,single-replica', 'volume-guard.io/skip-reason=postgres data copied to backup-42', 'volume-guard.io/skip-by=admin']),
   );
   const cordon = await eventually(() => kubectl(['cordon', NODE]), (r) => !r.stderr.includes('denied'));
   show(`kubectl cordon ${NODE}`, cordon);
@@ -119,8 +119,8 @@ async function main(): Promise<void> {
     await upgrade('hvst-upgrade-demo', { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' }),
   );
   show(
-    `kubectl annotate pvc ${LEFTOVER_PVC} -n ${NS} volume-guard.io/reuse=true`,
-    await kubectl(['annotate', 'pvc', LEFTOVER_PVC, '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-reason=keep the old lake database']),
+    `kubectl annotate pvc ${LEFTOVER_PVC} -n ${NS} volume-guard.io/reuse=true volume-guard.io/skip-by=admin`,
+    await kubectl(['annotate', 'pvc', LEFTOVER_PVC, '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-reason=keep the old lake database', 'volume-guard.io/skip-by=admin']),
   );
   const reinstall = await eventually(() => helm(['install', 'lake', CHART, '-n', NS]), (r) => r.code === 0);
   show(`helm install lake ./devlake -n ${NS}`, reinstall);

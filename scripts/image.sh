@@ -45,6 +45,9 @@ fi
 # --- the base image ---------------------------------------------------------------------------------------------
 base_ref="$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile | head -1)"
 [ -n "$base_ref" ] || die "no 'ARG NODE_IMAGE=' in the Dockerfile"
+# The Dockerfile pins the real base by digest (tag@sha256:...); a locally assembled stand-in cannot have that digest
+# (and docker cannot tag one with it), so it goes by the tag, passed to the build as NODE_IMAGE.
+base_ref="${base_ref%%@*}"
 node_bin="$(readlink -f node_modules/node/bin/node)"
 [ -x "$node_bin" ] || die "node_modules/node/bin/node missing: run npm ci"
 node_version="$("$node_bin" --version)"
@@ -96,7 +99,7 @@ tag="volume-guard:${version}-${inputs}"
 if ! docker image inspect "$tag" >/dev/null 2>&1; then
   registry="$(npm config get registry 2>/dev/null || true)"
   say "docker build -t $tag (npm registry ${registry:-default})…"
-  docker build --network host ${registry:+--build-arg "NPM_CONFIG_REGISTRY=$registry"} -t "$tag" -t "volume-guard:$version" . >&2 \
+  docker build --network host --build-arg "NODE_IMAGE=$base_ref" ${registry:+--build-arg "NPM_CONFIG_REGISTRY=$registry"} -t "$tag" -t "volume-guard:$version" . >&2 \
     || die "docker build failed"
 fi
 say "$tag: $(docker image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.0f MiB", $1/1048576}')"

@@ -49,13 +49,22 @@ export interface Config {
       readonly keyFile: string;
       /** Extra intermediate certificates appended to the served chain; '' for none. */
       readonly caFile: string;
+      /** PEM CA bundle the API server's client certificate must chain to; '' accepts callers without one. */
+      readonly clientCaFile: string;
+      /** Client certificate names (subject CN or DNS SAN) accepted; empty: any certificate of the client CA. */
+      readonly clientNames: readonly string[];
       readonly pollIntervalMs: number;
     };
   };
   readonly ops: { readonly port: number; readonly host: string };
   readonly log: { readonly level: LogLevel };
   readonly checks: Readonly<Record<CheckId, { readonly mode: CheckMode }>>;
-  readonly overrides: { readonly allowedGroups: readonly string[]; readonly allowedUsers: readonly string[] };
+  readonly overrides: {
+    /** `listed`: only the lists below (both empty: nobody); `rbac`: whoever RBAC lets write the object. */
+    readonly mode: 'listed' | 'rbac';
+    readonly allowedGroups: readonly string[];
+    readonly allowedUsers: readonly string[];
+  };
   /** Identities whose evictions are pod restarts (descheduler, VPA updater), not drains. */
   readonly evictions: { readonly restartUsers: readonly string[]; readonly restartGroups: readonly string[] };
   readonly longhorn: {
@@ -204,6 +213,12 @@ export const CONFIG_SCHEMA: SchemaNode = {
           default: '',
           description: "optional PEM intermediates appended to the served chain ('' for none)",
         },
+        clientCaFile: {
+          type: 'string',
+          default: '',
+          description: "PEM CA bundle a caller's client certificate must chain to; '' lets any caller in (see Security)",
+        },
+        clientNames: stringList('client certificate names (subject CN or DNS SAN) accepted; empty: any from the client CA', []),
         pollIntervalMs: {
           type: 'integer',
           minimum: 100,
@@ -220,7 +235,13 @@ export const CONFIG_SCHEMA: SchemaNode = {
       level: { type: 'string', enum: LOG_LEVELS, default: 'info', description: 'pino log level' },
     }),
     checks: section('per-check mode', checkModes),
-    overrides: section('who may use the volume-guard.io/skip override (both empty: RBAC alone decides)', {
+    overrides: section('who may write the volume-guard.io/skip overrides', {
+      mode: {
+        type: 'string',
+        enum: ['listed', 'rbac'],
+        default: 'listed',
+        description: 'listed: only allowedGroups/allowedUsers (both empty: nobody); rbac: anyone RBAC lets write the object',
+      },
       allowedGroups: stringList('groups whose overrides are honored', ['system:masters']),
       allowedUsers: stringList('users whose overrides are honored', []),
     }),

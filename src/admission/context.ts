@@ -4,7 +4,7 @@ import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import type { CheckMode } from '../config.ts';
 import { judge, type Judgement } from './decide.ts';
 import { metaOf, type StringMap } from './objects.ts';
-import { mayWriteOverrides, skipFrom, unknownSkipEntries, type OverrideSource } from './overrides.ts';
+import { skipFrom, unknownSkipEntries, whyNotHonored, writerOf, type OverrideSource } from './overrides.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo } from './types.ts';
 import type { ValidationContext } from './validator.ts';
 import { MAX_LISTED_PER_CHECK, truncate } from './messages.ts';
@@ -29,14 +29,20 @@ export function isEnabled(context: ValidationContext, check: CheckId): boolean {
  * The skip override on the object under review. Its writer is the requesting user when this request adds or
  * changes it; an unchanged stored value was written earlier and passed the override guard then.
  */
-export function skipOnReviewedObject(request: AdmissionRequest, where: string, field: 'annotations' | 'labels' = 'annotations'): {
+export function skipOnReviewedObject(
+  request: AdmissionRequest,
+  where: string,
+  field: 'annotations' | 'labels' = 'annotations',
+  now: number = Date.now(),
+): {
   source?: OverrideSource;
   warnings: string[];
 } {
   const next = metaOf(request.object)?.[field];
   const previous = metaOf(request.oldObject)?.[field];
   const changed = next?.['volume-guard.io/skip'] !== previous?.['volume-guard.io/skip'];
-  const source = skipFrom(where, next, changed ? request.userInfo : undefined);
+  const annotations = metaOf(request.object)?.annotations;
+  const source = skipFrom(where, next, changed ? request.userInfo : undefined, { now, ...(annotations ? { annotations } : {}) });
   return { ...(source ? { source } : {}), warnings: unknownWarnings(where, next) };
 }
 
@@ -75,13 +81,15 @@ export function staleModelDecision(
   if (stalePolicy === 'allow') return allowed();
   if (stalePolicy === 'warn') return allowed([truncate(`volume-guard: ${what}; ${action} not checked`)]);
   const everything = overrides.find(
-    (source) => source.checks.length === CHECK_IDS.length && (!source.writer || mayWriteOverrides(source.writer, context.config.overrides)),
+    (source) => source.checks.length === CHECK_IDS.length && whyNotHonored(source, context.config.overrides) === undefined,
   );
   if (everything) {
+    const writer = writerOf(everything);
     return allowed([truncate(`volume-guard: ${what}; allowed by the skip=* override on ${everything.where}`)], {
       'overridden-checks': '*',
       'override-source': everything.where,
       'override-reason': everything.reason || '(none given)',
+      ...(writer ? { 'override-writer': writer } : {}),
     });
   }
   return denied(

@@ -1,9 +1,18 @@
 // From findings to an admission decision: apply check modes and honored overrides, then word the answer.
 import type { CheckId, Finding } from '../checks/types.ts';
 import type { CheckMode } from '../config.ts';
-import { allowed, denied, type Decision, type UserInfo } from './types.ts';
+import { allowed, denied, type Decision } from './types.ts';
 import { denialMessage, fitWarnings, groupByCheck, overrideLines, plural, warningLines, wrap, type Situation } from './messages.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, mayWriteOverrides, SKIP_KEY, SKIP_REASON_KEY, type OverrideSource, type OverrideWriters } from './overrides.ts';
+import {
+  HARVESTER_SKIP_DETACHED_KEY,
+  SKIP_BY_KEY,
+  SKIP_KEY,
+  SKIP_REASON_KEY,
+  whyNotHonored,
+  writerOf,
+  type OverrideSource,
+  type OverrideWriters,
+} from './overrides.ts';
 
 export interface Judgement {
   /** What the request does, for the message: `cordon of node worker-1`. */
@@ -40,18 +49,13 @@ function overrideCovers(source: OverrideSource, finding: Finding): boolean {
   return (source.tags ?? []).some((t) => t.check === finding.check && finding.tags.includes(t.tag));
 }
 
-function describeUser(user: UserInfo): string {
-  return user.username || 'an unknown user';
-}
-
 export function judge(input: Judgement): Decision {
   const warnings = [...(input.warnings ?? [])];
   const trusted: OverrideSource[] = [];
   for (const source of input.overrides) {
-    if (source.writer && !mayWriteOverrides(source.writer, input.writers)) {
-      warnings.push(
-        ...wrap(`volume-guard: override on ${source.where} ignored: ${describeUser(source.writer)} may not write overrides`),
-      );
+    const why = whyNotHonored(source, input.writers);
+    if (why) {
+      warnings.push(...wrap(`volume-guard: override on ${source.where} ignored: ${why}`));
     } else {
       trusted.push(source);
     }
@@ -144,13 +148,15 @@ function overrideAudit(honored: readonly HonoredOverride[]): Record<string, stri
     'override-reason': honored.map((h) => h.source.reason || '(none given)').join('; '),
     'overridden-objects': String(honored.reduce((n, h) => n + h.count, 0)),
   };
-  const writers = honored.flatMap((h) => (h.source.writer ? [describeUser(h.source.writer)] : []));
+  const writers = honored.flatMap((h) => writerOf(h.source) ?? []);
   if (writers.length) audit['override-writer'] = [...new Set(writers)].join(',');
+  const until = honored.flatMap((h) => h.source.until ?? []);
+  if (until.length) audit['override-until'] = [...new Set(until)].join(',');
   return audit;
 }
 
 /** The `kubectl annotate` an admin runs to override checks on an object. */
 export function annotateHint(resource: string, ref: string, namespace?: string): string {
   const ns = namespace ? ` -n ${namespace}` : '';
-  return `run: kubectl annotate ${resource} ${ref}${ns} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>"`;
+  return `run: kubectl annotate ${resource} ${ref}${ns} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
 }

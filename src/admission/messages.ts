@@ -11,7 +11,7 @@
 //     and 8 more; all of them: volume-guard audit --node worker-1
 //     Fix: let Longhorn rebuild a healthy replica on another node, then cordon again.
 //   Override (an authorized admin, after checking):
-//     kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>"
+//     kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>
 //
 // Every piece of advice depends on the situation (a cordon, a drain's eviction, an upgrade object being created or
 // changed, a Helm operation): `Situation` says which, and each check words its consequence and its fix for it.
@@ -364,7 +364,7 @@ export function describeGroup(check: CheckId, findings: readonly Finding[], tota
 export function overrideLines(situation: Situation, checks: readonly CheckId[]): string[] {
   const skip = checks.join(',');
   const annotate = (target: string) =>
-    `kubectl annotate ${target} volume-guard.io/skip=${skip} volume-guard.io/skip-reason="<why>"`;
+    `kubectl annotate ${target} volume-guard.io/skip=${skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`;
   switch (situation.kind) {
     case 'cordon':
       return [annotate(`node ${situation.node}`)];
@@ -377,6 +377,7 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[]):
         `add to the ${situation.kindName}'s metadata.annotations in its manifest, then create it again:`,
         `  volume-guard.io/skip: "${skip}"`,
         `  volume-guard.io/skip-reason: "<why>"`,
+        `  volume-guard.io/skip-by: "<your user name>"`,
       ];
     }
     case 'helm':

@@ -1,5 +1,9 @@
-// Overrides: how an admin tells volume-guard "I know, do it anyway". Only as trustworthy as their writer,
-// so the override-guard validator refuses writes of these keys from anyone outside the configured writers.
+// Overrides: how an admin tells volume-guard "I know, do it anyway". Only as trustworthy as their writer, so:
+// - the override-guard validator refuses writes of these keys from anyone outside the configured writers, and
+//   requires every such write to carry `volume-guard.io/skip-by` equal to the requesting user: a stored override
+//   always names the last user who added or changed it, and that user passed the guard;
+// - a stored override without `skip-by` (written before volume-guard was installed, or around it) is ignored
+//   with a warning, and one past its `volume-guard.io/skip-until` (RFC 3339) too.
 import type { UserInfo } from './types.ts';
 import { CHECK_IDS, isCheckId, type CheckId } from '../checks/types.ts';
 
@@ -8,22 +12,107 @@ export const SKIP_REASON_KEY = 'volume-guard.io/skip-reason';
 export const REUSE_KEY = 'volume-guard.io/reuse';
 /** On a PVC: a GitOps controller may delete it with its data (the pvc-delete check). */
 export const DELETE_KEY = 'volume-guard.io/delete';
+/** Who wrote the override: must equal the requesting user on every write of an override key. */
+export const SKIP_BY_KEY = 'volume-guard.io/skip-by';
+/** RFC 3339 time after which the overrides on the object are ignored (with a warning). */
+export const SKIP_UNTIL_KEY = 'volume-guard.io/skip-until';
+/**
+ * On a namespace: the checks skipped for evictions (drains) and node-drain pod deletes of its pods. Kept apart from `volume-guard.io/skip` on
+ * a namespace, which is read for Helm releases only, so waiving one never silently waives the other.
+ */
+export const SKIP_EVICTIONS_KEY = 'volume-guard.io/skip-evictions';
 /** Harvester's own annotation: skips only the detached single-replica part of the upgrade check. */
 export const HARVESTER_SKIP_DETACHED_KEY = 'harvesterhci.io/skipSingleReplicaDetachedVol';
 
 /** The keys whose writes the override guard polices. */
-export const OVERRIDE_KEYS: readonly string[] = [SKIP_KEY, SKIP_REASON_KEY, REUSE_KEY, DELETE_KEY];
+export const OVERRIDE_KEYS: readonly string[] = [
+  SKIP_KEY,
+  SKIP_REASON_KEY,
+  REUSE_KEY,
+  DELETE_KEY,
+  SKIP_BY_KEY,
+  SKIP_UNTIL_KEY,
+  SKIP_EVICTIONS_KEY,
+];
+
+/** `listed`: only allowedGroups/allowedUsers (both empty: nobody); `rbac`: anyone RBAC lets write the object. */
+export type OverrideWriterMode = 'listed' | 'rbac';
+export const OVERRIDE_WRITER_MODES: readonly OverrideWriterMode[] = ['listed', 'rbac'];
 
 export interface OverrideWriters {
+  readonly mode?: OverrideWriterMode;
   readonly allowedGroups: readonly string[];
   readonly allowedUsers: readonly string[];
 }
 
-/** Empty lists mean RBAC alone decides who may write overrides. */
+/** Groups that hold (nearly) every identity: allowing them makes any user or pod an override writer. */
+export const BROAD_GROUPS: readonly string[] = ['system:authenticated', 'system:unauthenticated', 'system:serviceaccounts'];
+
+/** In `listed` mode (the default) empty lists mean nobody; in `rbac` mode RBAC alone decides. */
 export function mayWriteOverrides(user: UserInfo, writers: OverrideWriters): boolean {
-  if (writers.allowedGroups.length === 0 && writers.allowedUsers.length === 0) return true;
+  if (writers.mode === 'rbac') return true;
   if (writers.allowedUsers.includes(user.username)) return true;
   return user.groups.some((group) => writers.allowedGroups.includes(group));
+}
+
+/** Startup warnings for writer settings that let (nearly) anyone override the checks. */
+export function overrideWriterWarnings(writers: OverrideWriters): string[] {
+  const warnings: string[] = [];
+  if (writers.mode === 'rbac') {
+    warnings.push(
+      'overrides.mode is rbac: anyone RBAC lets update nodes, namespaces, PVCs or upgrade objects may override the ' +
+        'data-loss checks' +
+        (writers.allowedGroups.length || writers.allowedUsers.length ? ' (overrides.allowedGroups/allowedUsers are not used)' : ''),
+    );
+  }
+  const broad = writers.allowedGroups.filter((group) => BROAD_GROUPS.includes(group) || group.startsWith('system:serviceaccounts:'));
+  if (writers.mode !== 'rbac' && broad.length > 0) {
+    warnings.push(`overrides.allowedGroups includes ${broad.join(', ')}: every member (every user or pod) may override the data-loss checks`);
+  }
+  if (writers.mode !== 'rbac' && writers.allowedGroups.length === 0 && writers.allowedUsers.length === 0) {
+    warnings.push('overrides.allowedGroups and allowedUsers are empty: nobody may write overrides, and none is honored');
+  }
+  return warnings;
+}
+
+/** Parses an RFC 3339 date-time with an explicit offset (`2026-01-15T08:00:00Z`); undefined when it is not one. */
+export function parseRfc3339(value: string): Date | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(value.trim());
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second] = match.map(Number) as [number, number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
+  const date = new Date(value.trim().replace(' ', 'T'));
+  if (Number.isNaN(date.getTime())) return undefined;
+  // Reject dates JavaScript rolls over (2026-02-30 becomes March 2).
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return day > days ? undefined : date;
+}
+
+/** Why the writer and expiry keys on an object make its overrides count or not. */
+export interface OverrideLifecycle {
+  /** `volume-guard.io/skip-by`, '' when absent. */
+  readonly writer: string;
+  /** `volume-guard.io/skip-until` as written, '' when absent. */
+  readonly until: string;
+  /** Set when the overrides are not honored: `expired at ...`, `skip-until ... is not an RFC 3339 time`. */
+  readonly expiredOrInvalid?: string;
+}
+
+export function overrideLifecycle(values: Readonly<Record<string, string>> | undefined, now: number): OverrideLifecycle {
+  const writer = values?.[SKIP_BY_KEY] ?? '';
+  const until = values?.[SKIP_UNTIL_KEY] ?? '';
+  if (until === '') return { writer, until };
+  const date = parseRfc3339(until);
+  if (!date) return { writer, until, expiredOrInvalid: `${SKIP_UNTIL_KEY} "${until}" is not an RFC 3339 time (e.g. 2026-01-15T18:00:00Z)` };
+  if (date.getTime() <= now) return { writer, until, expiredOrInvalid: `expired at ${date.toISOString()} (${SKIP_UNTIL_KEY})` };
+  return { writer, until };
+}
+
+/** A `volume-guard.io/reuse: "true"` on a PVC that counts: a writer recorded, not expired. */
+export function isReuseApproved(annotations: Readonly<Record<string, string>>, now: number = Date.now()): boolean {
+  if (annotations[REUSE_KEY] !== 'true') return false;
+  const lifecycle = overrideLifecycle(annotations, now);
+  return lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined;
 }
 
 export interface ParsedSkip {
@@ -66,15 +155,66 @@ export interface OverrideSource {
   readonly reason: string;
   /** Who wrote it when that is known from this request; undefined when it was already stored (and guarded then). */
   readonly writer?: UserInfo;
+  /** A stored override: the writer recorded in `volume-guard.io/skip-by` ('' when none: not honored). */
+  readonly recordedBy?: string;
+  /** `volume-guard.io/skip-until` as written, when set. */
+  readonly until?: string;
+  /** Why it is not honored whoever wrote it (expired, unreadable expiry); reported as a warning. */
+  readonly ignored?: string;
 }
 
 type StringMap = Readonly<Record<string, string>>;
 
-/** Reads the skip and reason keys from one object's annotations (or labels). */
-export function skipFrom(where: string, values: StringMap | undefined, writer?: UserInfo): OverrideSource | undefined {
-  const parsed = parseSkip(values?.[SKIP_KEY]);
+export interface SkipOptions {
+  /** The key holding the skip list; default `volume-guard.io/skip`. */
+  readonly key?: string;
+  /** Epoch ms, for the expiry; default now. */
+  readonly now?: number;
+  /** Where the writer and expiry keys are read when `values` are labels (they are always annotations). */
+  readonly annotations?: StringMap;
+}
+
+/**
+ * Reads a skip key and its reason from one object's annotations (or labels). With `writer` (this request adds or
+ * changes the skip) the requester is judged; without, the override was stored earlier and counts only with a
+ * recorded writer (`volume-guard.io/skip-by`, which the override guard holds equal to whoever wrote it).
+ */
+export function skipFrom(where: string, values: StringMap | undefined, writer?: UserInfo, options: SkipOptions = {}): OverrideSource | undefined {
+  const parsed = parseSkip(values?.[options.key ?? SKIP_KEY]);
   if (parsed.checks.length === 0 && parsed.unknown.length === 0) return undefined;
-  return { where, checks: parsed.checks, reason: values?.[SKIP_REASON_KEY] ?? '', ...(writer ? { writer } : {}) };
+  const lifecycle = overrideLifecycle(options.annotations ?? values, options.now ?? Date.now());
+  return {
+    where,
+    checks: parsed.checks,
+    reason: values?.[SKIP_REASON_KEY] ?? options.annotations?.[SKIP_REASON_KEY] ?? '',
+    ...(writer ? { writer } : { recordedBy: lifecycle.writer }),
+    ...(lifecycle.until ? { until: lifecycle.until } : {}),
+    ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
+  };
+}
+
+/**
+ * Whether an override counts: not expired, and written by an allowed writer — the requester when this request
+ * wrote it, else the writer volume-guard recorded when it was stored. Returns why not, or undefined when it counts.
+ */
+export function whyNotHonored(source: OverrideSource, writers: OverrideWriters): string | undefined {
+  if (source.ignored) return source.ignored;
+  if (source.writer) {
+    return mayWriteOverrides(source.writer, writers) ? undefined : `${source.writer.username || 'an unknown user'} may not write overrides`;
+  }
+  if (source.recordedBy === '') {
+    return `no writer recorded; an authorized admin must set it again (with ${SKIP_BY_KEY}=<their user name>)`;
+  }
+  if (source.recordedBy !== undefined && writers.mode !== 'rbac' && writers.allowedGroups.length === 0 && writers.allowedUsers.length === 0) {
+    return 'nobody may write overrides (overrides.allowedGroups and allowedUsers are empty)';
+  }
+  return undefined;
+}
+
+/** The writer an audit trail names: the requester, or the recorded `skip-by`. */
+export function writerOf(source: OverrideSource): string | undefined {
+  if (source.writer) return source.writer.username || 'an unknown user';
+  return source.recordedBy || undefined;
 }
 
 /** Unknown check ids named in a skip value, for a warning. */

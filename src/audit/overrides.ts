@@ -1,7 +1,17 @@
 // Lingering overrides: skip and reuse keys still present on objects. An override written for one maintenance
 // window keeps waiving checks until someone removes it, so the audit lists every one with its reason.
 
-import { DELETE_KEY, HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
+import {
+  DELETE_KEY,
+  HARVESTER_SKIP_DETACHED_KEY,
+  overrideLifecycle,
+  parseSkip,
+  REUSE_KEY,
+  SKIP_BY_KEY,
+  SKIP_EVICTIONS_KEY,
+  SKIP_KEY,
+  SKIP_REASON_KEY,
+} from '../admission/overrides.ts';
 import type { Labels } from '../cluster/records.ts';
 import type { CheckId } from '../checks/types.ts';
 import type { AuditModel } from './model.ts';
@@ -20,12 +30,21 @@ export interface OverrideCarrier {
   readonly harvesterUpgrade?: boolean;
   /** volume-guard.io/reuse means something on it (a PVC). */
   readonly reusable?: boolean;
+  /** What volume-guard.io/skip-evictions waives on it (a namespace); absent where it means nothing. */
+  readonly evictionsAppliesTo?: string;
+  /**
+   * A Helm release label: its writer is whoever runs helm, judged in that very request (with the revision it is
+   * scoped to), so no `volume-guard.io/skip-by` is kept or required for it. Listed as lingering: it waives nothing
+   * in a later revision.
+   */
+  readonly writtenByRequester?: boolean;
 }
 
 const NO_LABELS: Labels = Object.freeze({});
 
 const NODE_APPLIES_TO = 'cordon of this node, and drain evictions of its pods';
-const NAMESPACE_APPLIES_TO = 'Helm releases and pod evictions in this namespace';
+const NAMESPACE_APPLIES_TO = 'Helm releases in this namespace (not evictions or pod deletes: see volume-guard.io/skip-evictions)';
+const NAMESPACE_EVICTIONS_APPLIES_TO = 'evictions (drains) and drain pod deletes of pods in this namespace';
 const PVC_SKIP_APPLIES_TO = `nothing: no validator reads a skip on a PVC (orphan-pvc reads ${REUSE_KEY})`;
 const PVC_REUSE_APPLIES_TO = 'Helm installs that would adopt this PVC';
 
@@ -44,9 +63,23 @@ function objectOf(carrier: OverrideCarrier): LingeringOverride['object'] {
     : { kind: carrier.kind, name: carrier.name };
 }
 
+/** Why the writer and expiry keys on an object void its overrides; undefined when they count. */
+function lifecycleProblem(annotations: Labels, now: number): string | undefined {
+  const lifecycle = overrideLifecycle(annotations, now);
+  if (lifecycle.expiredOrInvalid) return lifecycle.expiredOrInvalid;
+  return lifecycle.writer === '' ? `no writer recorded (${SKIP_BY_KEY})` : undefined;
+}
+
 /** The overrides one object carries, annotations first. */
-export function overridesOf(carrier: OverrideCarrier): LingeringOverride[] {
+export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()): LingeringOverride[] {
   const found: LingeringOverride[] = [];
+  // The writer and expiry are annotations whatever field holds the override.
+  const lifecycle = overrideLifecycle(carrier.annotations, now);
+  // A release label on the latest revision waives nothing in the next one: Helm copies it forward, and it counts
+  // only in the revision volume-guard.io/skip-revision names (set by whoever runs helm for it).
+  const problem = carrier.writtenByRequester
+    ? (lifecycle.expiredOrInvalid ?? 'Helm copies it into later revisions, where it counts only with volume-guard.io/skip-revision naming the revision')
+    : lifecycleProblem(carrier.annotations, now);
   const fields = [
     ['annotation', carrier.annotations],
     ['label', carrier.labels],
@@ -55,12 +88,31 @@ export function overridesOf(carrier: OverrideCarrier): LingeringOverride[] {
     const other = field === 'annotation' ? carrier.labels : carrier.annotations;
     const reason = values[SKIP_REASON_KEY] ?? other[SKIP_REASON_KEY] ?? '';
     const add = (key: string, value: string, checks: readonly CheckId[], unknown: readonly string[], effect: string, appliesTo: string): void => {
-      found.push({ object: objectOf(carrier), field, key, value, checks: [...checks], unknown: [...unknown], effect, appliesTo, reason });
+      // Harvester's own annotation is not written through volume-guard's guard: no writer is required of it.
+      const voided = problem !== undefined && checks.length > 0 && key !== HARVESTER_SKIP_DETACHED_KEY;
+      found.push({
+        object: objectOf(carrier),
+        field,
+        key,
+        value,
+        checks: voided ? [] : [...checks],
+        unknown: [...unknown],
+        effect: voided ? `not honored: ${problem}; would ${effect.replace(/^skips/, 'skip').replace(/^approves/, 'approve')}` : effect,
+        appliesTo,
+        reason,
+        writer: lifecycle.writer,
+        until: lifecycle.until,
+      });
     };
     const skip = values[SKIP_KEY];
     if (skip !== undefined) {
       const parsed = parseSkip(skip);
       add(SKIP_KEY, skip, parsed.checks, parsed.unknown, describeSkip(skip, parsed.checks, parsed.unknown), carrier.appliesTo);
+    }
+    const evictions = carrier.evictionsAppliesTo !== undefined && field === 'annotation' ? values[SKIP_EVICTIONS_KEY] : undefined;
+    if (evictions !== undefined) {
+      const parsed = parseSkip(evictions);
+      add(SKIP_EVICTIONS_KEY, evictions, parsed.checks, parsed.unknown, describeSkip(evictions, parsed.checks, parsed.unknown), carrier.evictionsAppliesTo!);
     }
     const reuse = carrier.reusable ? values[REUSE_KEY] : undefined;
     // The orphan-pvc check reads the annotation only; a label of that name is listed so nobody relies on it.
@@ -127,10 +179,11 @@ export function modelCarriers(model: AuditModel): OverrideCarrier[] {
       annotations: namespace.annotations,
       labels: NO_LABELS,
       appliesTo: NAMESPACE_APPLIES_TO,
+      evictionsAppliesTo: NAMESPACE_EVICTIONS_APPLIES_TO,
     });
   }
   for (const claim of model.records('persistentVolumeClaim')) {
-    const hasKey = [SKIP_KEY, REUSE_KEY].some((key) => claim.annotations[key] !== undefined || claim.labels[key] !== undefined);
+    const hasKey = [SKIP_KEY, REUSE_KEY, DELETE_KEY].some((key) => claim.annotations[key] !== undefined || claim.labels[key] !== undefined);
     if (!hasKey) continue;
     carriers.push({
       kind: 'PersistentVolumeClaim',
@@ -152,14 +205,18 @@ export function lingeringOverrides(model: AuditModel, upgradeObjects: readonly O
   return found.sort(compareOverrides);
 }
 
-/** The skip on a node covering `check`, as `annotation volume-guard.io/skip on Node n1`; undefined when none. */
-export function nodeSkipCovering(model: AuditModel, node: string, check: CheckId): string | undefined {
-  const annotations = model.node(node)?.annotations;
-  return parseSkip(annotations?.[SKIP_KEY]).checks.includes(check) ? `annotation ${SKIP_KEY} on Node ${node}` : undefined;
+/** A skip in `annotations` that covers `check` and counts (writer recorded, not expired). */
+function honoredSkipCovers(annotations: Labels | undefined, check: CheckId, now: number): boolean {
+  if (!annotations || !parseSkip(annotations[SKIP_KEY]).checks.includes(check)) return false;
+  return lifecycleProblem(annotations, now) === undefined;
 }
 
-/** The skip on a namespace covering `check`; undefined when none. */
-export function namespaceSkipCovering(model: AuditModel, namespace: string, check: CheckId): string | undefined {
-  const annotations = model.namespace(namespace)?.annotations;
-  return parseSkip(annotations?.[SKIP_KEY]).checks.includes(check) ? `annotation ${SKIP_KEY} on Namespace ${namespace}` : undefined;
+/** The skip on a node covering `check`, as `annotation volume-guard.io/skip on Node n1`; undefined when none. */
+export function nodeSkipCovering(model: AuditModel, node: string, check: CheckId, now: number = Date.now()): string | undefined {
+  return honoredSkipCovers(model.node(node)?.annotations, check, now) ? `annotation ${SKIP_KEY} on Node ${node}` : undefined;
+}
+
+/** The skip on a namespace covering `check` (for Helm releases); undefined when none. */
+export function namespaceSkipCovering(model: AuditModel, namespace: string, check: CheckId, now: number = Date.now()): string | undefined {
+  return honoredSkipCovers(model.namespace(namespace)?.annotations, check, now) ? `annotation ${SKIP_KEY} on Namespace ${namespace}` : undefined;
 }

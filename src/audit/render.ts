@@ -162,9 +162,18 @@ function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: 
   return lines;
 }
 
+/** A Helm release label: its writer is the user running helm, judged then; no skip-by is kept for it. */
+function isReleaseLabel(override: LingeringOverride): boolean {
+  return override.field === 'label' && (override.object.kind === 'HelmRelease' || override.object.kind === 'Secret');
+}
+
 /** Two lines per override (wrapped): what and where with its reason, then its effect and when it is read. */
 function overrideLines(override: LingeringOverride, width: number | undefined): string[] {
-  const reason = override.reason === '' ? 'no reason given' : `reason: ${override.reason}`;
+  const reason = [
+    override.reason === '' ? 'no reason given' : `reason: ${override.reason}`,
+    override.writer !== '' ? `by ${override.writer}` : isReleaseLabel(override) ? 'written by whoever ran helm' : 'no writer',
+    ...(override.until === '' ? [] : [`until ${override.until}`]),
+  ].join('; ');
   return [
     ...hanging(INDENT, `${shortObject(override.object)}: ${override.field} ${override.key}=${override.value} (${reason})`, width, `${INDENT}${INDENT}`),
     ...hanging(`${INDENT}${INDENT}`, `${override.effect}; read for ${override.appliesTo}`, width),

@@ -3,7 +3,7 @@
 
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { collectNodeLocalVolume, DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
@@ -75,7 +75,7 @@ function overrideCommand(finding: Finding, operation: Operation): string {
   switch (operation.kind) {
     case 'upgrade': {
       // The upgrade object usually does not exist yet: the annotations go into the manifest that creates it.
-      const annotate = `annotate the upgrade object (Upgrade, UpgradePlan, Plan, MachineDeployment, KubeadmControlPlane) with ${SKIP_KEY}=${finding.check} ${SKIP_REASON_KEY}="<why>"`;
+      const annotate = `annotate the upgrade object (Upgrade, UpgradePlan, Plan, MachineDeployment, KubeadmControlPlane) with ${SKIP_KEY}=${finding.check} ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
       return finding.check === 'single-replica' && finding.tags.includes('detached')
         ? `${annotate}; on a Harvester Upgrade, ${HARVESTER_SKIP_DETACHED_KEY}=true skips detached volumes only`
         : annotate;
@@ -84,7 +84,7 @@ function overrideCommand(finding: Finding, operation: Operation): string {
       return skipCommand('node', operation.node, finding.check);
     case 'release':
       return finding.object.kind === 'PersistentVolumeClaim'
-        ? `kubectl annotate pvc ${finding.object.name} -n ${finding.object.namespace ?? operation.namespace} ${REUSE_KEY}=true (only if its data is meant to be reused)`
+        ? `kubectl annotate pvc ${finding.object.name} -n ${finding.object.namespace ?? operation.namespace} ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name> (only if its data is meant to be reused)`
         : `helm install ${operation.name} -n ${operation.namespace} --labels ${SKIP_KEY}=orphan-pvc ...`;
   }
 }
@@ -278,6 +278,9 @@ function releaseLabelOverrides(scope: { readonly namespace: string; readonly nam
         `remove with helm upgrade --labels ${SKIP_KEY}=null,volume-guard.io/skip-revision=null`,
       appliesTo: `the Helm release revision named by volume-guard.io/skip-revision only`,
       reason: latest.labels?.[SKIP_REASON_KEY] ?? '',
+      // A release label's writer is whoever ran helm for the revision it counted in; no skip-by is kept for it.
+      writer: '',
+      until: '',
     },
   ];
 }

@@ -64,6 +64,10 @@ export interface LingeringOverride {
   readonly appliesTo: string;
   /** volume-guard.io/skip-reason next to it, '' when none was given. */
   readonly reason: string;
+  /** volume-guard.io/skip-by: who wrote it (held equal to the writer by the override guard); '' when none. */
+  readonly writer: string;
+  /** volume-guard.io/skip-until as written (RFC 3339), '' when it does not expire. */
+  readonly until: string;
 }
 
 export interface AuditSummary {

@@ -30,7 +30,7 @@
 
 import type { PersistentVolumeClaimRecord, StatefulSetRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { REUSE_KEY } from '../admission/overrides.ts';
+import { isReuseApproved as reuseApprovedIn } from '../admission/overrides.ts';
 import { claimCount, claimName, claimOf, ordinalInRange } from '../helm/claims.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import { parseManifest } from '../helm/manifest.ts';
@@ -63,9 +63,9 @@ export interface OrphanPvcTarget {
   readonly limit?: number;
 }
 
-/** The admin's `volume-guard.io/reuse: "true"` on the PVC. */
+/** The admin's `volume-guard.io/reuse: "true"` on the PVC, with its writer recorded and not expired. */
 export function isReuseApproved(claim: PersistentVolumeClaimRecord): boolean {
-  return claim.annotations[REUSE_KEY] === 'true';
+  return reuseApprovedIn(claim.annotations);
 }
 
 /** An ownerReference whose owner is alive: a StatefulSet with that uid, a Pod of that name, or a kind not modelled. */

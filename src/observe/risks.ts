@@ -13,7 +13,7 @@ import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-lo
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
-import { parseSkip, SKIP_KEY } from '../admission/overrides.ts';
+import { overrideLifecycle, parseSkip, SKIP_KEY } from '../admission/overrides.ts';
 import { recordsEqual } from '../cluster/model-equality.ts';
 import type { ClusterModel } from '../cluster/model.ts';
 import {
@@ -301,6 +301,7 @@ export class RiskTracker {
       labels: kind === 'PersistentVolumeClaim' ? (record.labels ?? NO_LABELS) : NO_LABELS,
       appliesTo: '',
       reusable: kind === 'PersistentVolumeClaim',
+      ...(kind === 'Namespace' ? { evictionsAppliesTo: '' } : {}),
     };
     for (const override of overridesOf(carrier)) {
       for (const check of override.checks) totals[check] += delta;
@@ -351,7 +352,10 @@ export class RiskTracker {
   #evaluateNode(name: string): void {
     const previous = this.#nodes.get(name);
     const record = this.#model.node(name);
-    const skipped = parseSkip(record?.annotations[SKIP_KEY]).checks;
+    // A node skip counts only with its writer recorded and before its expiry (as the cordon validator reads it).
+    const lifecycle = record ? overrideLifecycle(record.annotations, Date.now()) : undefined;
+    const honored = lifecycle !== undefined && lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined;
+    const skipped = honored ? parseSkip(record?.annotations[SKIP_KEY]).checks : [];
     const state: NodeState = { findings: [], blocked: [] };
     NODE_CHECKS.forEach((check, i) => {
       const findings = this.#findingsOn(check, name);

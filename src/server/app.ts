@@ -3,6 +3,9 @@
 
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import type { X509Certificate } from 'node:crypto';
+import { TLSSocket } from 'node:tls';
+import { chainsTo } from './tls.ts';
 import { LogController, fastify as Fastify } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -24,6 +27,34 @@ const UNKNOWN_TARGET_LABEL = 'unknown';
 export type AdmissionApp = FastifyInstance<HttpServer | HttpsServer>;
 export type OpsApp = FastifyInstance<HttpServer>;
 
+/** The caller's certificate chain, leaf first ([] without a certificate). */
+function peerChain(socket: TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  let current = socket.getPeerX509Certificate();
+  while (current && chain.length < 10) {
+    chain.push(current);
+    const issuer: X509Certificate | undefined = current.issuerCertificate;
+    if (!issuer || issuer.fingerprint256 === current.fingerprint256) break;
+    current = issuer;
+  }
+  return chain;
+}
+
+/** Subject CN and DNS SANs of the caller's TLS client certificate; [] without one. */
+export function peerNames(socket: unknown): string[] {
+  if (!(socket instanceof TLSSocket)) return [];
+  const peer = socket.getPeerCertificate();
+  if (!peer || Object.keys(peer).length === 0) return [];
+  const names: string[] = [];
+  const cn = peer.subject?.CN;
+  if (typeof cn === 'string') names.push(cn);
+  else if (Array.isArray(cn)) names.push(...(cn as string[]));
+  for (const entry of (peer.subjectaltname ?? '').split(', ')) {
+    if (entry.startsWith('DNS:')) names.push(entry.slice(4));
+  }
+  return names;
+}
+
 export interface AdmissionAppOptions {
   readonly config: Config;
   readonly registry: ValidatorRegistry;
@@ -41,6 +72,8 @@ export interface AdmissionAppOptions {
   readonly clock?: () => number;
   /** Called once the response is sent, with the request and its decision (Events for denials); must not block. */
   readonly onDecision?: (request: AdmissionRequest, decision: Decision) => void;
+  /** The client CA bundle in force (hot-reloaded); undefined: not checked per request. */
+  readonly clientCertificateAuthorities?: () => readonly X509Certificate[] | undefined;
 }
 
 /** What the request hooks learn about one admission request, for its log line and metrics. */
@@ -114,6 +147,27 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     : (Fastify(common) as unknown as AdmissionApp);
 
   app.decorateRequest('admissionTrace', null);
+
+  // With a client CA the handshake already refused callers without a certificate of that CA. Each request is
+  // checked again against the current bundle (a keep-alive connection outlives a rotated-out CA) and, with names
+  // configured, a certificate of that CA issued to anyone else (a node, a user) is refused too.
+  const clientNames = config.admission.tls.clientNames;
+  const clientCas = options.clientCertificateAuthorities;
+  if (options.https && config.admission.tls.clientCaFile !== '') {
+    app.addHook('onRequest', (request, reply, done) => {
+      const socket = request.raw.socket;
+      const cas = clientCas?.();
+      if (cas && !(socket instanceof TLSSocket && chainsTo(peerChain(socket), cas))) {
+        request.log.warn('admission caller refused: client certificate no longer issued by the client CA');
+        reply.header('connection', 'close').code(403).send({ error: 'client certificate not allowed' });
+        return;
+      }
+      const names = peerNames(socket);
+      if (clientNames.length === 0 || names.some((name) => clientNames.includes(name))) return done();
+      request.log.warn({ clientNames: names.slice(0, 5) }, 'admission caller refused: client certificate name not allowed');
+      reply.header('connection', 'close').code(403).send({ error: 'client certificate not allowed' });
+    });
+  }
 
   // Bodies are read as raw bytes whatever their Content-Type, with the size limit enforced while streaming.
   app.removeAllContentTypeParsers();

@@ -38,6 +38,8 @@ export interface IssueOptions {
   readonly ipAddresses?: readonly string[];
   readonly notBefore?: Date;
   readonly notAfter?: Date;
+  /** Default serverAuth; clientAuth for a client certificate (e.g. the API server's webhook client). */
+  readonly usages?: readonly ('serverAuth' | 'clientAuth')[];
 }
 
 export interface CertificateAuthority {
@@ -109,7 +111,7 @@ export async function createCertificateAuthority(
           extensions: [
             new BasicConstraintsExtension(false, undefined, true),
             new KeyUsagesExtension(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment, true),
-            new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth]),
+            new ExtendedKeyUsageExtension((issue.usages ?? ['serverAuth']).map((usage) => ExtendedKeyUsage[usage])),
             new SubjectAlternativeNameExtension(names),
             await SubjectKeyIdentifierExtension.create(leafKeys.publicKey, false, crypto),
             await AuthorityKeyIdentifierExtension.create(caCert, false, crypto),

@@ -14,7 +14,8 @@ import { buildAdmissionApp, buildOpsApp } from './app.ts';
 import { createClusterDependencies } from './cluster-dependencies.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServerMetrics } from './metrics.ts';
-import { CertificateReloader, TLS_MIN_VERSION, loadServingPair } from './tls.ts';
+import { overrideWriterWarnings } from '../admission/overrides.ts';
+import { CertificateReloader, TLS_MIN_VERSION, clientAuthServerOptions, loadServingPair } from './tls.ts';
 import type { ServingPair, TlsFiles } from './tls.ts';
 
 // Connection timing, chosen for the API server as the only client:
@@ -90,6 +91,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     certFile: config.admission.tls.certFile,
     keyFile: config.admission.tls.keyFile,
     caFile: config.admission.tls.caFile,
+    clientCaFile: config.admission.tls.clientCaFile,
   };
   const pair: ServingPair = await loadServingPair(files);
   const metrics = options.metrics ?? createMetrics();
@@ -109,11 +111,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       cert: pair.certPem,
       key: pair.keyPem,
       minVersion: TLS_MIN_VERSION,
+      ...clientAuthServerOptions(pair),
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
     },
     shuttingDown: () => shuttingDown,
     ...(dependencies.onDecision ? { onDecision: dependencies.onDecision.bind(dependencies) } : {}),
+    // The reloader is created below; requests only arrive once it exists.
+    clientCertificateAuthorities: () => (reloaderRef ?? { current: pair }).current.clientCas,
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
   });
@@ -121,6 +126,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   httpsServer.headersTimeout = HEADERS_TIMEOUT_MS;
   const ops = buildOpsApp({ metrics, log, readiness });
 
+  // eslint-disable-next-line prefer-const -- assigned once, after the app that reads it is built
+  let reloaderRef: CertificateReloader | undefined;
   const reloader = new CertificateReloader({
     files,
     target: httpsServer,
@@ -131,6 +138,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.certificateDebounceMs === undefined ? {} : { debounceMs: options.certificateDebounceMs }),
   });
 
+  reloaderRef = reloader;
   try {
     await admission.listen({ port: config.admission.port, host: config.admission.host });
     await ops.listen({ port: config.ops.port, host: config.ops.host });
@@ -153,6 +161,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     },
     'volume-guard serving',
   );
+  for (const warning of overrideWriterWarnings(config.overrides)) log.warn({ overrides: config.overrides }, warning);
+  if (config.admission.tls.clientCaFile === '') {
+    log.warn('admission.tls.clientCaFile is not set: any caller that reaches the admission port can send reviews (see Security in the README)');
+  } else {
+    log.info({ clientCa: pair.clientCaSubjects, clientNames: config.admission.tls.clientNames }, 'admission callers must present a client certificate');
+  }
 
   let stopping: Promise<void> | undefined;
   async function shutdown(reason: string): Promise<void> {

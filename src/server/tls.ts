@@ -1,6 +1,8 @@
 // The serving certificate: read from files (a cert-manager Secret volume in production), validated as a pair,
 // and swapped into the running server when the files change, without a restart. A bad or half-written pair
-// never replaces a good one.
+// never replaces a good one. With a client CA file, the admission port also authenticates its callers: only a
+// client certificate issued by that CA (the API server's, through its admission configuration) completes the
+// TLS handshake; the CA bundle is hot-reloaded with the pair.
 
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { watch } from 'node:fs';
@@ -19,6 +21,8 @@ export interface TlsFiles {
   readonly keyFile: string;
   /** Extra PEM intermediates appended to the served chain; '' or undefined for none. */
   readonly caFile?: string;
+  /** PEM CA bundle that client certificates must chain to; '' or undefined: no client authentication. */
+  readonly clientCaFile?: string;
 }
 
 /** A validated certificate and key, ready for setSecureContext. */
@@ -32,6 +36,12 @@ export interface ServingPair {
   readonly notAfter: Date;
   /** sha256 of the files' bytes: a change in any of them means a new pair. */
   readonly contentHash: string;
+  /** The client CA bundle, when client certificates are required. */
+  readonly clientCaPem?: string;
+  /** Subjects of the client CA bundle's certificates, for the log. */
+  readonly clientCaSubjects?: readonly string[];
+  /** The client CA bundle's certificates, to re-check connections opened under an earlier bundle. */
+  readonly clientCas?: readonly X509Certificate[];
 }
 
 export class TlsConfigError extends Error {
@@ -47,6 +57,7 @@ interface RawPair {
   readonly cert: Buffer;
   readonly key: Buffer;
   readonly ca: Buffer | undefined;
+  readonly clientCa: Buffer | undefined;
 }
 
 async function readOne(path: string, what: string): Promise<Buffer> {
@@ -62,19 +73,22 @@ async function readOne(path: string, what: string): Promise<Buffer> {
 
 async function readRawPair(files: TlsFiles): Promise<RawPair> {
   // Read together, but report a failure in a fixed order (certificate, key, chain), whichever read failed first.
-  const [cert, key, ca] = await Promise.allSettled([
+  const [cert, key, ca, clientCa] = await Promise.allSettled([
     readOne(files.certFile, 'certificate'),
     readOne(files.keyFile, 'key'),
     files.caFile ? readOne(files.caFile, 'extra CA chain') : Promise.resolve(undefined),
+    files.clientCaFile ? readOne(files.clientCaFile, 'client CA') : Promise.resolve(undefined),
   ]);
-  for (const result of [cert, key, ca]) if (result.status === 'rejected') throw result.reason;
-  if (cert.status !== 'fulfilled' || key.status !== 'fulfilled' || ca.status !== 'fulfilled') throw new Error('unreachable');
-  return { cert: cert.value, key: key.value, ca: ca.value };
+  for (const result of [cert, key, ca, clientCa]) if (result.status === 'rejected') throw result.reason;
+  if (cert.status !== 'fulfilled' || key.status !== 'fulfilled' || ca.status !== 'fulfilled' || clientCa.status !== 'fulfilled') {
+    throw new Error('unreachable');
+  }
+  return { cert: cert.value, key: key.value, ca: ca.value, clientCa: clientCa.value };
 }
 
 function hashOf(raw: RawPair): string {
   const hash = createHash('sha256');
-  for (const part of [raw.cert, raw.key, raw.ca ?? Buffer.alloc(0)]) {
+  for (const part of [raw.cert, raw.key, raw.ca ?? Buffer.alloc(0), raw.clientCa ?? Buffer.alloc(0)]) {
     hash.update(String(part.length)).update(':').update(part);
   }
   return hash.digest('hex');
@@ -107,11 +121,17 @@ function validatePair(raw: RawPair, files: TlsFiles, now: number): ServingPair {
       throw new TlsConfigError(`TLS extra CA chain file ${files.caFile} does not hold a PEM certificate`);
     }
   }
+  let clientCaPem: string | undefined;
+  let clientCas: X509Certificate[] | undefined;
+  if (raw.clientCa) {
+    clientCaPem = raw.clientCa.toString('utf8');
+    clientCas = clientCaCertificates(clientCaPem, files.clientCaFile ?? '');
+  }
   const certPem = raw.ca ? `${raw.cert.toString('utf8').trimEnd()}\n${raw.ca.toString('utf8')}` : raw.cert.toString();
   const keyPem = raw.key.toString('utf8');
   try {
     // Exactly what setSecureContext will do: catches what the checks above cannot (e.g. unsupported keys).
-    createSecureContext(secureContextOptions({ certPem, keyPem }));
+    createSecureContext(secureContextOptions({ certPem, keyPem, ...(clientCaPem ? { clientCaPem } : {}) }));
   } catch (error) {
     throw new TlsConfigError(`TLS pair ${files.certFile} / ${files.keyFile} is unusable: ${(error as Error).message}`);
   }
@@ -122,12 +142,60 @@ function validatePair(raw: RawPair, files: TlsFiles, now: number): ServingPair {
     subject: certificate.subject.replace(/\n/g, ', '),
     notAfter,
     contentHash: hashOf(raw),
+    ...(clientCaPem && clientCas
+      ? { clientCaPem, clientCas, clientCaSubjects: clientCas.map((ca) => ca.subject.replace(/\n/g, ', ')) }
+      : {}),
   };
 }
 
-/** The options every secure context gets: the pair and TLS >= 1.2. */
-export function secureContextOptions(pair: Pick<ServingPair, 'certPem' | 'keyPem'>): SecureContextOptions {
-  return { cert: pair.certPem, key: pair.keyPem, minVersion: TLS_MIN_VERSION };
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** Every certificate of a client CA bundle; an empty bundle or one that is not PEM is an error. */
+function clientCaCertificates(pem: string, file: string): X509Certificate[] {
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new TlsConfigError(`TLS client CA file ${file} does not hold a PEM certificate`);
+  return blocks.map((block) => {
+    try {
+      const certificate = new X509Certificate(block);
+      if (!certificate.ca) throw new TlsConfigError(`TLS client CA file ${file} holds a certificate that is not a CA: ${certificate.subject}`);
+      return certificate;
+    } catch (error) {
+      if (error instanceof TlsConfigError) throw error;
+      throw new TlsConfigError(`TLS client CA file ${file} holds an unreadable certificate`);
+    }
+  });
+}
+
+/** The options every secure context gets: the pair, TLS >= 1.2, and the client CA when callers must present one. */
+export function secureContextOptions(pair: Pick<ServingPair, 'certPem' | 'keyPem' | 'clientCaPem'>): SecureContextOptions {
+  // One entry per certificate: a concatenated bundle as one string is not taken whole by setSecureContext.
+  return { cert: pair.certPem, key: pair.keyPem, minVersion: TLS_MIN_VERSION, ...(pair.clientCaPem ? { ca: pemBlocks(pair.clientCaPem) } : {}) };
+}
+
+function pemBlocks(pem: string): string[] {
+  return pem.match(PEM_CERTIFICATE) ?? [];
+}
+
+/**
+ * Whether a TLS peer's chain (leaf first) ends in one of `cas`: the handshake checked it against the bundle of
+ * its time; a keep-alive connection outlives a bundle change, so each request is checked against the current one.
+ */
+export function chainsTo(chain: readonly X509Certificate[], cas: readonly X509Certificate[]): boolean {
+  return chain.some((certificate) =>
+    cas.some(
+      (ca) =>
+        certificate.fingerprint256 === ca.fingerprint256 ||
+        (certificate.checkIssued(ca) && certificate.verify(ca.publicKey)),
+    ),
+  );
+}
+
+/**
+ * The server options for client authentication: the handshake fails unless the caller presents a certificate
+ * that chains to the client CA. Set once at startup; the CA itself lives in the (hot-swapped) secure context.
+ */
+export function clientAuthServerOptions(pair: Pick<ServingPair, 'clientCaPem'>): { requestCert: boolean; rejectUnauthorized: boolean; ca?: string[] } {
+  return pair.clientCaPem ? { requestCert: true, rejectUnauthorized: true, ca: pemBlocks(pair.clientCaPem) } : { requestCert: false, rejectUnauthorized: false };
 }
 
 /** Read and validate the pair at startup; the error says which file is wrong and what to do. */
@@ -213,8 +281,8 @@ export class CertificateReloader {
   }
 
   #ensureWatchers(): void {
-    const { certFile, keyFile, caFile } = this.#options.files;
-    const directories = new Set([certFile, keyFile, ...(caFile ? [caFile] : [])].map((file) => dirname(file)));
+    const { certFile, keyFile, caFile, clientCaFile } = this.#options.files;
+    const directories = new Set([certFile, keyFile, ...(caFile ? [caFile] : []), ...(clientCaFile ? [clientCaFile] : [])].map((file) => dirname(file)));
     for (const directory of directories) {
       if (this.#watchers.has(directory)) continue;
       try {
@@ -273,6 +341,7 @@ export class CertificateReloader {
         subject: pair.subject,
         notAfter: pair.notAfter.toISOString(),
         previousSerialNumber: previous.serialNumber,
+        ...(pair.clientCaSubjects ? { clientCa: pair.clientCaSubjects } : {}),
       },
       'serving certificate reloaded',
     );

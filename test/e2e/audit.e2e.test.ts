@@ -174,7 +174,7 @@ describe('volume-guard audit against the real API server', () => {
     await createBoundLocalVolume({ pv: 'audit-pv-db', node: LOCAL_NODE, namespace: NS, claim: 'audit-data-db-0' });
     await createPod({ name: 'audit-db-0', namespace: NS, node: LOCAL_NODE, claims: ['audit-data-db-0'] });
     await must(
-      kubectl(['annotate', 'node', LOCAL_NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=audit e2e: disk swap']),
+      kubectl(['annotate', 'node', LOCAL_NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=audit e2e: disk swap', 'volume-guard.io/skip-by=admin']),
       'annotate node',
     );
     // Seed 001: a detached single-replica volume. Seed 002: a replica whose disk was reformatted away.
@@ -225,6 +225,7 @@ describe('volume-guard audit against the real API server', () => {
         key: 'volume-guard.io/skip',
         value: 'node-local-volume',
         reason: 'audit e2e: disk swap',
+        writer: 'admin',
       }),
     );
     // Every finding counted once in the summary.
@@ -241,7 +242,7 @@ describe('volume-guard audit against the real API server', () => {
     expect(result.stdout).toMatch(/^single-replica: \d+ Longhorn volumes? ha(s a single copy of its|ve a single copy of their) data \(blocks: upgrade\)$/m);
     expect(result.stdout).toContain('Volume longhorn-system/audit-vol-single');
     expect(result.stdout).toContain('Lingering overrides:');
-    expect(result.stdout).toContain(`Node ${LOCAL_NODE}: annotation volume-guard.io/skip=node-local-volume (reason: audit e2e: disk swap)`);
+    expect(result.stdout).toContain(`Node ${LOCAL_NODE}: annotation volume-guard.io/skip=node-local-volume (reason: audit e2e: disk swap; by admin)`);
     expect(result.stderr).toBe('');
   });
 
@@ -447,6 +448,7 @@ describe('volume-guard audit against the real API server', () => {
                 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true',
                 'volume-guard.io/skip': '*',
                 'volume-guard.io/skip-reason': 'audit e2e: upgrade window',
+                'volume-guard.io/skip-by': 'admin',
               },
             },
             spec: { version: 'v1.5.0', logEnabled: false },
@@ -454,13 +456,13 @@ describe('volume-guard audit against the real API server', () => {
           {
             apiVersion: 'upgrade.cattle.io/v1',
             kind: 'Plan',
-            metadata: { name: 'audit-plan', namespace: UPGRADES_NS, annotations: { 'volume-guard.io/skip': '*' }, labels: { app: 'k3s', 'volume-guard.io/skip': 'single-replica' } },
+            metadata: { name: 'audit-plan', namespace: UPGRADES_NS, annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' }, labels: { app: 'k3s', 'volume-guard.io/skip': 'single-replica' } },
             spec: { version: 'v1.33.1+k3s1', concurrency: 1 },
           },
           {
             apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1',
             kind: 'KubeadmControlPlane',
-            metadata: { name: 'audit-kcp-1', namespace: UPGRADES_NS, labels: { 'volume-guard.io/skip': 'volume-health' } },
+            metadata: { name: 'audit-kcp-1', namespace: UPGRADES_NS, annotations: { 'volume-guard.io/skip-by': 'admin' }, labels: { 'volume-guard.io/skip': 'volume-health' } },
             spec: { version: 'v1.33.1', replicas: 3 },
           },
           {
@@ -472,7 +474,7 @@ describe('volume-guard audit against the real API server', () => {
           {
             apiVersion: 'cluster.x-k8s.io/v1beta1',
             kind: 'MachineDeployment',
-            metadata: { name: 'audit-md-1', namespace: UPGRADES_NS, annotations: { 'volume-guard.io/skip': '*' } },
+            metadata: { name: 'audit-md-1', namespace: UPGRADES_NS, annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' } },
             spec: { clusterName: 'audit', replicas: 1 },
           },
         );
@@ -499,6 +501,7 @@ describe('volume-guard audit against the real API server', () => {
               'harvesterhci.io/skipSingleReplicaDetachedVol': 'true',
               'volume-guard.io/skip': '*',
               'volume-guard.io/skip-reason': 'audit e2e: upgrade window',
+              'volume-guard.io/skip-by': 'admin',
             },
             labels: {},
             appliesTo: 'the creation of this Upgrade only (already past)',
@@ -508,7 +511,7 @@ describe('volume-guard audit against the real API server', () => {
             kind: 'Plan',
             namespace: UPGRADES_NS,
             name: 'audit-plan',
-            annotations: { 'volume-guard.io/skip': '*' },
+            annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' },
             labels: { 'volume-guard.io/skip': 'single-replica' },
             appliesTo: 'every change of this Plan that starts a rollout',
             harvesterUpgrade: false,
@@ -517,7 +520,7 @@ describe('volume-guard audit against the real API server', () => {
             kind: 'KubeadmControlPlane',
             namespace: UPGRADES_NS,
             name: 'audit-kcp-1',
-            annotations: {},
+            annotations: { 'volume-guard.io/skip-by': 'admin' },
             labels: { 'volume-guard.io/skip': 'volume-health' },
             appliesTo: 'every change of this KubeadmControlPlane that starts a rollout',
             harvesterUpgrade: false,

@@ -318,7 +318,7 @@ describe('cluster model against the real API server', () => {
     await step('node cordoned', () => k(['cordon', NODE]), () => model.node(NODE)?.unschedulable === true);
 
     // Namespace (NS exists already; annotate it)
-    await step('namespace annotated', () => k(['annotate', 'namespace', NS, 'volume-guard.io/skip=node-local-volume']), () => model.namespace(NS)?.annotations['volume-guard.io/skip'] === 'node-local-volume');
+    await step('namespace annotated', () => k(['annotate', 'namespace', NS, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=admin']), () => model.namespace(NS)?.annotations['volume-guard.io/skip'] === 'node-local-volume');
 
     // PersistentVolume pinned to the node
     const pvName = `cm-e2e-pv-${ID}`;
@@ -344,7 +344,7 @@ describe('cluster model against the real API server', () => {
 
     // PersistentVolumeClaim
     await step('pvc created', () => apply(pvc('data-db-0', { 'app.kubernetes.io/instance': 'db' })), () => model.persistentVolumeClaimsOfRelease(NS, 'db').some((claim) => claim.name === 'data-db-0'));
-    await step('pvc updated', () => k(['annotate', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/skip=orphan-claims']), () => model.persistentVolumeClaim(NS, 'data-db-0')?.annotations['volume-guard.io/skip'] === 'orphan-claims');
+    await step('pvc updated', () => k(['annotate', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/skip=orphan-claims', 'volume-guard.io/skip-by=admin']), () => model.persistentVolumeClaim(NS, 'data-db-0')?.annotations['volume-guard.io/skip'] === 'orphan-claims');
 
     // Pod using the claim
     await step(
@@ -441,7 +441,7 @@ describe('cluster model against the real API server', () => {
     // volume-guard's storage-teardown check (registered for the whole e2e suite, guarding longhorn-system) refuses
     // deleting Longhorn CRDs while volumes exist: accept it here.
     await kubectl(['create', 'namespace', 'longhorn-system']);
-    await k(['annotate', '--overwrite', 'namespace', 'longhorn-system', 'volume-guard.io/skip=storage-teardown']);
+    await k(['annotate', '--overwrite', 'namespace', 'longhorn-system', 'volume-guard.io/skip=storage-teardown', 'volume-guard.io/skip-by=admin']);
     try {
       await eventually(
         async () => (await kubectl(['delete', 'crd', 'volumes.longhorn.io', 'replicas.longhorn.io', 'nodes.longhorn.io', 'settings.longhorn.io', '--ignore-not-found'])).code === 0,

@@ -169,7 +169,7 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
     expect(dry.code).not.toBe(0);
     expect(dry.stderr).toContain(`${NS}/data-db-0`);
 
-    await must(kubectl(['annotate', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/reuse=true']), 'annotate reuse');
+    await must(kubectl(['annotate', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-by=admin']), 'annotate reuse');
     const allowed = await until(() => applyFile('db', statefulSet(NS, 'db')), (r) => r.code === 0);
     expect(allowed.code).toBe(0);
     expect(allowed.stderr).toContain('orphan-pvc overridden by annotation volume-guard.io/reuse');
@@ -368,7 +368,14 @@ describe('pvc-delete', () => {
     expect(byAlice.code).not.toBe(0);
     expect(byAlice.stderr).toContain('admission webhook "overrides.volume-guard.io" denied the request');
 
-    await must(kubectl(['annotate', 'pvc', 'db-data', '-n', NS, 'volume-guard.io/delete=true', 'volume-guard.io/skip-reason=app retired']), 'annotate');
+    // The approval must record its writer: the override guard holds volume-guard.io/skip-by equal to the requester.
+    const unsigned = await kubectl(['annotate', 'pvc', 'db-data', '-n', NS, 'volume-guard.io/delete=true', 'volume-guard.io/skip-reason=app retired']);
+    expect(unsigned.code).not.toBe(0);
+    expect(unsigned.stderr).toContain('volume-guard.io/skip-by=admin');
+    await must(
+      kubectl(['annotate', 'pvc', 'db-data', '-n', NS, 'volume-guard.io/delete=true', 'volume-guard.io/skip-reason=app retired', 'volume-guard.io/skip-by=admin']),
+      'annotate',
+    );
     const approved = await until(() => kubectl(['delete', 'pvc', 'db-data', '-n', NS, `--as=${ARGO}`, '--wait=false']), (r) => r.code === 0);
     expect(approved.code).toBe(0);
   });

@@ -84,7 +84,7 @@ describe('messages through kubectl', () => {
     expect(message).not.toMatch(/delete the PV/i);
     expect(lines.at(-2)).toBe('Override (an authorized admin, after checking):');
     expect(lines.at(-1)).toBe(
-      `  kubectl annotate node ${NODE} volume-guard.io/skip=node-local-volume volume-guard.io/skip-reason="<why>"`,
+      `  kubectl annotate node ${NODE} volume-guard.io/skip=node-local-volume volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`,
     );
     expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(200);
@@ -100,18 +100,18 @@ describe('messages through kubectl', () => {
   });
 
   it('answers an override written with a typo, or empty, with warnings on the write itself', async () => {
-    const typo = await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local']), 'annotate');
+    const typo = await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local', 'volume-guard.io/skip-by=admin']), 'annotate');
     expect(typo.stderr).toContain(
       'Warning: volume-guard: unknown check "node-local" in volume-guard.io/skip, ignored; did you mean node-local-volume?\n',
     );
-    const empty = await must(kubectl(['annotate', '--overwrite', 'node', NODE, 'volume-guard.io/skip=']), 'annotate empty');
+    const empty = await must(kubectl(['annotate', '--overwrite', 'node', NODE, 'volume-guard.io/skip=', 'volume-guard.io/skip-by=admin']), 'annotate empty');
     expect(empty.stderr).toContain(`Warning: volume-guard: Node ${NODE} annotation volume-guard.io/skip is empty: it skips no check`);
-    const noReason = await must(kubectl(['annotate', '--overwrite', 'node', NODE, 'volume-guard.io/skip=node-local-volume']), 'annotate');
+    const noReason = await must(kubectl(['annotate', '--overwrite', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=admin']), 'annotate');
     expect(noReason.stderr).toContain('volume-guard.io/skip has no volume-guard.io/skip-reason');
     for (const line of [typo, empty, noReason].flatMap((r) => r.stderr.split('\n')).filter((l) => l.startsWith('Warning: '))) {
       expect(line.length - 'Warning: '.length).toBeLessThanOrEqual(120);
     }
-    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-']), 'remove the override');
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-', 'volume-guard.io/skip-by-']), 'remove the override');
   });
 
   it('keeps a drain readable: the cordon refused once, the eviction refused compactly, the node left as it was', async () => {
@@ -177,7 +177,7 @@ describe('advice that works as printed', () => {
     expect(message).toMatch(/raise numberOfReplicas to 2 or more/);
     const skip = /^ {4}volume-guard\.io\/skip: "([^"]+)"$/m.exec(message)?.[1];
     expect(skip).toContain('single-replica');
-    const created = await create(upgrade({ 'volume-guard.io/skip': skip!, 'volume-guard.io/skip-reason': 'backed up, MSG-1' }), 'upgrade');
+    const created = await create(upgrade({ 'volume-guard.io/skip': skip!, 'volume-guard.io/skip-reason': 'backed up, MSG-1', 'volume-guard.io/skip-by': 'admin' }), 'upgrade');
     expect(created.code, created.stderr).toBe(0);
   });
 
@@ -185,7 +185,7 @@ describe('advice that works as printed', () => {
     const plan = {
       apiVersion: 'upgrade.cattle.io/v1',
       kind: 'Plan',
-      metadata: { name: 'msg-plan', namespace: PNS, annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-reason': 'creating' } },
+      metadata: { name: 'msg-plan', namespace: PNS, annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-reason': 'creating', 'volume-guard.io/skip-by': 'admin' } },
       spec: { version: 'v1.36.0', concurrency: 1, serviceAccountName: 'upgrader', upgrade: { image: 'rancher/k3s-upgrade' } },
     };
     await must(create(plan, 'plan'), 'create the plan with an override');
@@ -198,8 +198,8 @@ describe('advice that works as printed', () => {
     const command = /^ {2}(kubectl annotate plans\.upgrade\.cattle\.io msg-plan -n msg-plans .*)$/m.exec(message)?.[1];
     expect(command).toBeDefined();
     expect(message).toContain('then apply the change again');
-    // Run the printed command as a shell would, with a reason filled in.
-    const args = command!.replace('"<why>"', 'checked-MSG-2').split(' ').slice(1);
+    // Run the printed command as a shell would, with a reason and the writer filled in.
+    const args = command!.replace('"<why>"', 'checked-MSG-2').replace('<you>', 'admin').split(' ').slice(1);
     await must(kubectl(args), 'the printed kubectl annotate');
     const applied = await change();
     expect(applied.code, applied.stderr).toBe(0);

@@ -63,7 +63,7 @@ describe('everything that empties a node is judged', () => {
     for (const node of NODES) {
       await kubectl(['uncordon', node]);
       for (const key of ['maintenance-', 'drain-', 'node.kubernetes.io/out-of-service-']) await kubectl(['taint', 'node', node, key]);
-      await kubectl(['annotate', 'node', node, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=e2e cleanup']);
+      await kubectl(['annotate', 'node', node, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=e2e cleanup', 'volume-guard.io/skip-by=admin']);
     }
     await eventually(() => kubectl(['delete', 'machines.cluster.x-k8s.io', '--all', '-n', NS]), (r) => r.code === 0);
     await deleteObjects(
@@ -106,7 +106,7 @@ describe('everything that empties a node is judged', () => {
 
     it('allows the taint once an admin annotated the node', async () => {
       await must(
-        kubectl(['annotate', 'node', LH, 'volume-guard.io/skip=single-replica,last-replica-on-node', 'volume-guard.io/skip-reason=volume backed up']),
+        kubectl(['annotate', 'node', LH, 'volume-guard.io/skip=single-replica,last-replica-on-node', 'volume-guard.io/skip-reason=volume backed up', 'volume-guard.io/skip-by=admin']),
         'annotate',
       );
       const tainted = await eventually(() => kubectl(['taint', 'node', LH, 'maintenance=now:NoSchedule']), (r) => r.code === 0);
@@ -167,7 +167,9 @@ describe('everything that empties a node is judged', () => {
       expect(denied(byAlice.stderr, 'overrides')).toBe(true);
       expect(byAlice.stderr).toContain('alice may not write annotation volume-guard.io/skip on Node');
       expect(await jsonpath(['get', 'node', CLEAN], "{.metadata.annotations['volume-guard\\.io/skip']}")).toBe('');
-      await must(kubectl(['patch', 'node', CLEAN, '--subresource=status', '--type=merge', '-p', patch]), 'admin status patch');
+      // An admin may, naming themselves as the writer (skip-by is held equal to the requester).
+      const signed = JSON.stringify({ metadata: { annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' } } });
+      await must(kubectl(['patch', 'node', CLEAN, '--subresource=status', '--type=merge', '-p', signed]), 'admin status patch');
       await must(kubectl(['annotate', 'node', CLEAN, 'volume-guard.io/skip-']), 'remove');
     });
   });
@@ -179,7 +181,7 @@ describe('everything that empties a node is judged', () => {
       const file = await tempFile('nops-plan.json', JSON.stringify(plan));
       const refusedCreate = await kubectl(['create', '-f', file]);
       expect(denied(refusedCreate.stderr, 'upgrade')).toBe(true);
-      await apply({ ...plan, metadata: { ...plan.metadata, annotations: { 'volume-guard.io/skip': '*' } } });
+      await apply({ ...plan, metadata: { ...plan.metadata, annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' } } });
       await must(kubectl(['annotate', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, 'volume-guard.io/skip-']), 'drop override');
       await must(kubectl(['label', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, 'team=platform']), 'label');
       const selector = await eventually(

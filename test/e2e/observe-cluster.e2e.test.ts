@@ -56,7 +56,7 @@ describe('risk gauges follow the cluster', { timeout: 120_000 }, () => {
     expect(await eventually(() => gauge(blocked), (value) => value === before.blocked + 1)).toBe(before.blocked + 1);
 
     // A skip annotation on the node: the cordon would pass, the risk stays.
-    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=e2e']), 'annotate');
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=e2e', 'volume-guard.io/skip-by=admin']), 'annotate');
     expect(await eventually(() => gauge(blocked), (value) => value === before.blocked)).toBe(before.blocked);
     expect(await eventually(() => gauge(overrides), (value) => value === before.overrides + 1)).toBe(before.overrides + 1);
     expect(await gauge(atRisk)).toBe(before.atRisk + 1);

@@ -83,7 +83,7 @@ function suite(major: HelmMajor): void {
     expect((await kubectl(['get', 'statefulset', 'devlake-mysql', '-n', NS])).code).not.toBe(0);
     expect(await readFile(join(dir, 'ibdata1'), 'utf8')).toBe('lake database created by devlake-mysql-0\n');
 
-    await must(kubectl(['annotate', 'pvc', PVC, '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-reason=restore of the old database']), 'admin annotate');
+    await must(kubectl(['annotate', 'pvc', PVC, '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-reason=restore of the old database', 'volume-guard.io/skip-by=admin']), 'admin annotate');
     let reused = await install();
     for (let i = 0; i < 40 && reused.code !== 0; i++) {
       await sleep(300);

@@ -61,7 +61,7 @@ describe('seed 000: a reinstall must not silently adopt the PVC an uninstall lef
     expect(byAlice.stderr).toContain('admission webhook "overrides.volume-guard.io" denied the request');
     expect(byAlice.stderr).toContain('alice may not write');
 
-    await must(kubectl(['annotate', 'pvc', PVC, '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-reason=restore of the old database']), 'admin annotate');
+    await must(kubectl(['annotate', 'pvc', PVC, '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-reason=restore of the old database', 'volume-guard.io/skip-by=admin']), 'admin annotate');
     const reused = await (async () => {
       for (let i = 0; i < 40; i++) {
         const attempt = await install();

@@ -70,7 +70,7 @@ describe('seed 001: single-replica volumes, attached or detached, block a Harves
     expect(denied.stderr).toContain('longhorn-system/s001-attached');
     expect(denied.stderr).not.toContain('s001-detached ');
 
-    const skip = { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-reason': 'VM data backed up' };
+    const skip = { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-reason': 'VM data backed up', 'volume-guard.io/skip-by': 'admin' };
     // The non-admin identity cannot write the override even where RBAC lets it create upgrades.
     await kubectl(['create', 'role', 'upgrader', '-n', NS, '--verb=create,get', '--resource=upgrades.harvesterhci.io']);
     await kubectl(['create', 'rolebinding', 'alice-upgrader', '-n', NS, '--role=upgrader', '--user=alice']);

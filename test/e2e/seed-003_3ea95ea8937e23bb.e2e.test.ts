@@ -98,7 +98,7 @@ describe('seed 003: cordon and drain of a node holding data that lives nowhere e
     expect(byAlice.stderr).toContain('alice may not write annotation volume-guard.io/skip on Node');
 
     await must(
-      kubectl(['annotate', 'node', LOCAL_NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=postgres replica promoted elsewhere']),
+      kubectl(['annotate', 'node', LOCAL_NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=postgres replica promoted elsewhere', 'volume-guard.io/skip-by=admin']),
       'admin annotate',
     );
     const cordoned = await eventually(async () => {

@@ -48,7 +48,7 @@ describe('seed 004: maintenance on a single node with local-storage PVs', () => 
   });
 
   it('the cordon goes through once an admin annotates the node with skip=*, and the override is audited', async () => {
-    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=PV data snapshotted to backup-2026-11-22']), 'annotate');
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=PV data snapshotted to backup-2026-11-22', 'volume-guard.io/skip-by=admin']), 'annotate');
     const cordoned = await eventually(async () => {
       const result = await kubectl(['cordon', NODE]);
       const state = await kubectl(['get', 'node', NODE, '-o', 'jsonpath={.spec.unschedulable}']);

@@ -147,11 +147,13 @@ describe('values.schema.json', () => {
     expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
   });
 
-  it('accepts a failurePolicy override for each webhook target', () => {
+  it('accepts a failurePolicy override for each webhook target, but never Ignore for the overrides webhook', () => {
     const targets = createValidators(defaultConfig()).map((validator) => validator.declaration.target);
     const merged = structuredClone(values);
-    merged.webhook.failurePolicyOverrides = Object.fromEntries(targets.map((target) => [target, 'Ignore']));
+    merged.webhook.failurePolicyOverrides = Object.fromEntries(targets.map((target) => [target, target === 'overrides' ? 'Fail' : 'Ignore']));
     expect(validate(merged), JSON.stringify(validate.errors)).toBe(true);
+    merged.webhook.failurePolicyOverrides = { overrides: 'Ignore' };
+    expect(validate(merged)).toBe(false);
   });
 
   it.each([

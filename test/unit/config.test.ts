@@ -39,13 +39,13 @@ describe('loadConfig defaults', () => {
       host: '0.0.0.0',
       bodyLimitBytes: 3 * 1024 * 1024,
       allowAll: false,
-      tls: { certFile: '/etc/volume-guard/tls/tls.crt', keyFile: '/etc/volume-guard/tls/tls.key', caFile: '', pollIntervalMs: 10_000 },
+      tls: { certFile: '/etc/volume-guard/tls/tls.crt', keyFile: '/etc/volume-guard/tls/tls.key', caFile: '', clientCaFile: '', clientNames: [], pollIntervalMs: 10_000 },
     });
     expect(config.ops).toEqual({ port: 8080, host: '0.0.0.0' });
     expect(config.log).toEqual({ level: 'info' });
     expect(Object.keys(config.checks).sort()).toEqual([...CHECK_IDS].sort());
     for (const id of CHECK_IDS) expect(config.checks[id].mode).toBe('enforce');
-    expect(config.overrides).toEqual({ allowedGroups: ['system:masters'], allowedUsers: [] });
+    expect(config.overrides).toEqual({ mode: 'listed', allowedGroups: ['system:masters'], allowedUsers: [] });
     expect(config.longhorn).toEqual({ namespace: 'longhorn-system', serviceAccount: 'longhorn-service-account', nodeDownGraceSeconds: 30 });
     expect(config.upgrades.kinds).toEqual(DEFAULT_UPGRADE_KINDS);
     expect(config.upgrades.kinds.map((kind) => `${kind.resource}.${kind.group}/${kind.version}:${kind.operations.join('+')}`)).toEqual([
@@ -91,7 +91,7 @@ upgrades:
     expect(config.admission.tls).toMatchObject({ certFile: '/certs/tls.crt', keyFile: '/etc/volume-guard/tls/tls.key' });
     expect(config.checks['orphan-pvc'].mode).toBe('warn');
     expect(config.checks['single-replica'].mode).toBe('enforce');
-    expect(config.overrides).toEqual({ allowedGroups: ['cluster-admins'], allowedUsers: ['alice'] });
+    expect(config.overrides).toEqual({ mode: 'listed', allowedGroups: ['cluster-admins'], allowedUsers: ['alice'] });
     expect(config.upgrades.kinds).toEqual([{ group: 'example.io', version: 'v1', resource: 'rollouts', kind: 'Rollout', operations: ['CREATE'] }]);
   });
 
@@ -102,7 +102,7 @@ upgrades:
   it.each([
     ['a bad enum', 'checks:\n  orphan-pvc:\n    mode: block\n', 'config: checks.orphan-pvc.mode must be one of enforce, warn, off (got "block")'],
     ['an unknown top-level field', 'admision: {}\n', `config: admision is not a known field (known: ${Object.keys(CONFIG_SCHEMA.properties ?? {}).join(', ')})`],
-    ['an unknown nested field', 'admission:\n  tls:\n    certfile: /x\n', 'config: admission.tls.certfile is not a known field (known: certFile, keyFile, caFile, pollIntervalMs)'],
+    ['an unknown nested field', 'admission:\n  tls:\n    certfile: /x\n', 'config: admission.tls.certfile is not a known field (known: certFile, keyFile, caFile, clientCaFile, clientNames, pollIntervalMs)'],
     ['an unknown check id', 'checks:\n  single-replicas: { mode: warn }\n', `config: checks.single-replicas is not a known field (known: ${CHECK_IDS.join(', ')})`],
     ['a wrong type', 'admission:\n  port: "8443"\n', 'config: admission.port must be an integer (got "8443")'],
     ['an out-of-range port', 'ops:\n  port: 70000\n', 'config: ops.port must be <= 65535 (got 70000)'],
@@ -141,7 +141,7 @@ describe('loadConfig environment overrides', () => {
     expect(config.log.level).toBe('debug');
     expect(config.admission.port).toBe(10443);
     expect(config.admission.allowAll).toBe(true);
-    expect(config.overrides).toEqual({ allowedGroups: ['ops', 'admins'], allowedUsers: [] });
+    expect(config.overrides).toEqual({ mode: 'listed', allowedGroups: ['ops', 'admins'], allowedUsers: [] });
     expect(config.checks['orphan-pvc'].mode).toBe('off');
     expect(config.admission.tls.certFile).toBe('/run/tls.crt');
     expect(config.upgrades.kinds).toEqual([{ group: 'g', version: 'v1', resource: 'r', kind: 'K', operations: ['UPDATE'] }]);

@@ -77,6 +77,15 @@ Returns JSON: {"crt": PEM, "key": PEM, "ca": PEM, "bundle": PEM}.
 {{- define "volume-guard.generatedTLS" -}}
 {{- $cache := .Values.tls.generated }}
 {{- if not (hasKey $cache "__material") }}
+{{- /*
+lookup returns nothing both on a first install and when the chart cannot see the cluster (helm template, Argo CD,
+helm --dry-run without =server): the latter would mint a new CA on every render and break the webhook on every
+sync. The kube-system Namespace exists in every cluster and is readable by anyone who can install this chart, so
+an empty answer for it means no cluster access: refuse.
+*/}}
+{{- if not (lookup "v1" "Namespace" "" "kube-system") }}
+{{- fail "tls.certManager.enabled=false (chart-generated TLS) needs to read the cluster, and this render cannot (helm template, Argo CD or another GitOps renderer, or helm --dry-run without =server): each render would mint a new CA. Use cert-manager (tls.certManager.enabled=true, the default) or install with helm install/upgrade against the cluster." }}
+{{- end }}
 {{- $name := include "volume-guard.tlsSecretName" . }}
 {{- $existing := lookup "v1" "Secret" .Release.Namespace $name }}
 {{- $existingData := dig "data" (dict) $existing }}
@@ -119,6 +128,14 @@ Returns JSON: {"crt": PEM, "key": PEM, "ca": PEM, "bundle": PEM}.
 {{- fail "config.admission.tls.keyFile must be under /etc/volume-guard/tls/, where the chart mounts the serving certificate" }}
 {{- end }}
 {{- toYaml $config }}
+{{- end }}
+
+{{- define "volume-guard.clientCaConfigMapName" -}}
+{{- if .Values.clientAuth.existingConfigMap }}
+{{- .Values.clientAuth.existingConfigMap }}
+{{- else }}
+{{- printf "%s-client-ca" (include "volume-guard.fullname" .) }}
+{{- end }}
 {{- end }}
 
 {{- define "volume-guard.admissionPort" -}}

@@ -15,7 +15,7 @@ import { CheckResults, decide, describeUser, staleModelDecision, unknownWarnings
 import { annotateHint } from '../decide.ts';
 import { truncate } from '../messages.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
-import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { SKIP_EVICTIONS_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 import { NODE_CHECK_RESOURCES, runNodeChecks } from './node-cordon.ts';
@@ -75,11 +75,15 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   const node = pod?.nodeName ?? '';
   const nodeRecord = node ? snapshot.node(node) : undefined;
   const draining = nodeRecord?.unschedulable === true;
-  // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace.
+  // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace, with its own
+  // key there: a namespace's volume-guard.io/skip is for Helm releases and never waives evictions or pod deletes.
   const overrides: OverrideSource[] = [];
-  const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations);
+  const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations, undefined, { now: context.now });
   if (nodeSkip) overrides.push(nodeSkip);
-  const namespaceSkip = skipFrom(`namespace ${removal.namespace}`, snapshot.namespace(removal.namespace)?.annotations);
+  const namespaceSkip = skipFrom(`namespace ${removal.namespace} (${SKIP_EVICTIONS_KEY})`, snapshot.namespace(removal.namespace)?.annotations, undefined, {
+    key: SKIP_EVICTIONS_KEY,
+    now: context.now,
+  });
   if (namespaceSkip) overrides.push(namespaceSkip);
   const warnings = unknownWarnings(`node ${node}`, nodeRecord?.annotations);
 

@@ -24,7 +24,7 @@ import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRe
 import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
 import { MAX_LISTED_PER_CHECK, plural, truncate } from '../messages.ts';
 import { metaOf } from '../objects.ts';
-import { mayWriteOverrides, REUSE_KEY, skipFrom, SKIP_KEY, type OverrideSource } from '../overrides.ts';
+import { REUSE_KEY, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
@@ -60,7 +60,7 @@ function describeOperation(operation: string, release: { namespace: string; name
 function overrideHint(namespace: string, name: string, revision: number): string {
   return (
     `re-run helm with --labels ${SKIP_KEY}=<checks>,${SKIP_REVISION_KEY}=${revision}, annotate the PVCs ${REUSE_KEY}=true ` +
-    `if their data is meant to be reused, or delete them (kubectl delete pvc -n ${namespace} ...) if it is not; release ${name}`
+    `${SKIP_BY_KEY}=<your user name> if their data is meant to be reused, or delete them (kubectl delete pvc -n ${namespace} ...) if it is not; release ${name}`
   );
 }
 
@@ -171,7 +171,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   const overrides: OverrideSource[] = [];
   const warnings: string[] = [];
   const namespaceAnnotations = context.snapshot.namespace(request.namespace)?.annotations;
-  const namespaceSkip = skipFrom(`namespace ${request.namespace}`, namespaceAnnotations);
+  const namespaceSkip = skipFrom(`namespace ${request.namespace}`, namespaceAnnotations, undefined, { now: context.now });
   if (namespaceSkip) overrides.push(namespaceSkip);
   warnings.push(...unknownWarnings(`namespace ${request.namespace}`, namespaceAnnotations));
 
@@ -276,7 +276,7 @@ function unreadable(
   warnings: string[],
 ): Decision {
   const honored = overrides.find(
-    (source) => source.checks.includes('orphan-pvc') && (!source.writer || mayWriteOverrides(source.writer, context.config.overrides)),
+    (source) => source.checks.includes('orphan-pvc') && whyNotHonored(source, context.config.overrides) === undefined,
   );
   if (context.config.checks['orphan-pvc'].mode !== 'enforce' || honored) {
     return allowed([...warnings, truncate(`volume-guard: Helm release ${recordName} not checked: ${reason}`)]);

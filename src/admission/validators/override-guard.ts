@@ -1,10 +1,13 @@
 // An override is only as trustworthy as its writer: refuse writes of volume-guard's override annotations and
-// labels on guarded objects from anyone outside the configured writers. Removing an override is always allowed.
+// labels on guarded objects from anyone outside the configured writers, and any such write that does not record
+// its writer (`volume-guard.io/skip-by` equal to the requesting user) or whose expiry is unreadable. So every
+// stored override names the last user who added or changed it, and that user passed this check. Removing an
+// override is always allowed.
 import type { Config } from '../../config.ts';
 import { describeUser } from '../context.ts';
 import { metaOf } from '../objects.ts';
 import { overrideWriteWarnings } from '../override-feedback.ts';
-import { changedOverrideKeys, mayWriteOverrides, OVERRIDE_KEYS } from '../overrides.ts';
+import { changedOverrideKeys, mayWriteOverrides, OVERRIDE_KEYS, parseRfc3339, SKIP_BY_KEY, SKIP_UNTIL_KEY } from '../overrides.ts';
 import { allowed, denied, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 import { upgradeRules } from './upgrade.ts';
@@ -57,19 +60,48 @@ export function overrideGuardValidator(config: Config): Validator {
       if (changed.length === 0) return allowed();
       const writers = context.config.overrides;
       const what = `${request.kind.kind} ${request.namespace ? `${request.namespace}/` : ''}${request.name || next.name}`;
-      if (mayWriteOverrides(request.userInfo, writers)) {
-        return allowed(overrideWriteWarnings(what, next, metaOf(request.oldObject)), { 'override-written': `${changed.join(', ')} on ${what} by ${describeUser(request.userInfo)}` });
+      const user = request.userInfo.username;
+      if (!mayWriteOverrides(request.userInfo, writers)) {
+        const who = [
+          writers.allowedGroups.length ? `groups ${writers.allowedGroups.join(', ')}` : '',
+          writers.allowedUsers.length ? `users ${writers.allowedUsers.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join(' or ');
+        return denied(
+          `volume-guard: ${describeUser(request.userInfo)} may not write ${changed.join(', ')} on ${what}: ` +
+            (who
+              ? `overrides of data-loss checks are limited to ${who}. Ask one of them to review the risk and set it.`
+              : 'nobody may write overrides (overrides.allowedGroups and allowedUsers are empty).'),
+        );
       }
-      const who = [
-        writers.allowedGroups.length ? `groups ${writers.allowedGroups.join(', ')}` : '',
-        writers.allowedUsers.length ? `users ${writers.allowedUsers.join(', ')}` : '',
-      ]
-        .filter(Boolean)
-        .join(' or ');
-      return denied(
-        `volume-guard: ${describeUser(request.userInfo)} may not write ${changed.join(', ')} on ${what}: ` +
-          `overrides of data-loss checks are limited to ${who}. Ask one of them to review the risk and set it.`,
-      );
+      const annotations = next.annotations ?? {};
+      if (user === '' || annotations[SKIP_BY_KEY] !== user) {
+        const found = annotations[SKIP_BY_KEY] === undefined ? 'it is missing' : `it says "${annotations[SKIP_BY_KEY]}"`;
+        return denied(
+          `volume-guard: a write of ${changed.join(', ')} on ${what} must record its writer: set the annotation ` +
+            `${SKIP_BY_KEY}=${user || '<your user name>'} in the same write (${found}). ` +
+            `Example: kubectl annotate --overwrite ... ${SKIP_BY_KEY}=${user || '<you>'} <the override>.`,
+        );
+      }
+      const until = annotations[SKIP_UNTIL_KEY];
+      const warnings: string[] = overrideWriteWarnings(what, next, metaOf(request.oldObject));
+      if (until !== undefined) {
+        const date = parseRfc3339(until);
+        if (!date) {
+          return denied(
+            `volume-guard: ${SKIP_UNTIL_KEY} on ${what} must be an RFC 3339 time with a zone, e.g. ` +
+              `${new Date(context.now + 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z')} (got "${until}").`,
+          );
+        }
+        if (date.getTime() <= context.now) {
+          warnings.push(`volume-guard: ${SKIP_UNTIL_KEY} on ${what} has passed (${date.toISOString()}): its overrides are ignored`);
+        }
+      }
+      return allowed(warnings, {
+        'override-written': `${changed.join(', ')} on ${what} by ${describeUser(request.userInfo)}`,
+        ...(until !== undefined ? { 'override-until': until } : {}),
+      });
     },
   };
 }

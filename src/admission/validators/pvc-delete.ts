@@ -1,14 +1,15 @@
 // PVC DELETE by tooling (check pvc-delete): a GitOps controller pruning a PVC that left its source (Argo CD's
 // application controller, Flux's kustomize- and helm-controller by default; `pvcDelete.automationUsers`/`Groups`)
 // deletes the data with it when the PV's reclaim policy is Delete. Refused unless the PVC carries
-// `volume-guard.io/delete: "true"` (written by an allowed override writer: the override guard polices the key).
+// `volume-guard.io/delete: "true"` (written by an allowed override writer: the override guard polices the key), with
+// its writer recorded in `volume-guard.io/skip-by` and not past `volume-guard.io/skip-until`, like a reuse approval.
 // Anyone else deleting a PVC gets `pvcDelete.others` (off by default: people deleting by hand mean it).
 import { collectPvcDelete, DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { checkModes, CheckResults, staleModelDecision } from '../context.ts';
 import { judge } from '../decide.ts';
 import { metaOf, stringField } from '../objects.ts';
-import { SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';
+import { overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';
 import { allowed, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 
@@ -51,10 +52,15 @@ export function pvcDeleteValidator(_config: Config): Validator {
       const action = `deletion of PVC ${request.namespace}/${name} by ${request.userInfo.username || 'an unknown user'}`;
       const overrides: OverrideSource[] = [];
       if (meta.annotations[DELETE_APPROVED_KEY] === 'true') {
+        // Stored, so guarded when written: it counts with its recorded writer and until its expiry.
+        const lifecycle = overrideLifecycle(meta.annotations, context.now);
         overrides.push({
           where: `annotation ${DELETE_APPROVED_KEY} on PVC ${request.namespace}/${name}`,
           checks: ['pvc-delete'],
           reason: meta.annotations[SKIP_REASON_KEY] ?? '',
+          recordedBy: lifecycle.writer,
+          ...(lifecycle.until ? { until: lifecycle.until } : {}),
+          ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
         });
       }
       const stale = staleModelDecision(context, action, overrides);
@@ -69,7 +75,7 @@ export function pvcDeleteValidator(_config: Config): Validator {
         writers: config.overrides,
         overrideHint:
           `back the data up, then run: kubectl annotate pvc ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
-          `${SKIP_REASON_KEY}="<why>" and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
+          `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
       });
     },
   };

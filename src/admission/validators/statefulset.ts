@@ -13,7 +13,7 @@ import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { CheckResults, decide, skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { metaOf } from '../objects.ts';
-import { REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';
+import { REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';
 import { allowed, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 
@@ -76,9 +76,9 @@ export function statefulSetValidator(_config: Config): Validator {
         totals: results.totals,
         overrides,
         overrideHint:
-          `annotate the PVCs ${REUSE_KEY}=true if their data is meant to be reused, delete them ` +
+          `annotate the PVCs ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name> if their data is meant to be reused, delete them ` +
           `(kubectl delete pvc -n ${target.namespace} ...) if it is not, or add the annotations ${SKIP_KEY}=<checks> ` +
-          `${SKIP_REASON_KEY}="<why>" to the StatefulSet`,
+          `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> to the StatefulSet`,
         warnings,
       });
     },

@@ -57,8 +57,9 @@ describe('mayWriteOverrides', () => {
     expect(mayWriteOverrides(alice, writers)).toBe(false);
     expect(mayWriteOverrides(alice, { allowedGroups: [], allowedUsers: ['alice'] })).toBe(true);
   });
-  it('leaves the decision to RBAC when both lists are empty', () => {
-    expect(mayWriteOverrides(alice, { allowedGroups: [], allowedUsers: [] })).toBe(true);
+  it('lets nobody write when both lists are empty, and everyone in mode rbac', () => {
+    expect(mayWriteOverrides(admin, { allowedGroups: [], allowedUsers: [] })).toBe(false);
+    expect(mayWriteOverrides(alice, { mode: 'rbac', allowedGroups: [], allowedUsers: [] })).toBe(true);
   });
 });
 
@@ -141,7 +142,7 @@ describe('judge', () => {
   });
 
   it('an override for one check leaves the others enforced', () => {
-    const source = skipFrom('node worker-1', { 'volume-guard.io/skip': 'node-local-volume' });
+    const source = skipFrom('node worker-1', { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' });
     const decision = judge(
       base({ findings: [finding('node-local-volume', 'pv-a'), finding('last-replica-on-node', 'pvc-b')], overrides: [source!] }),
     );
@@ -172,7 +173,7 @@ describe('judge with limited findings', () => {
   });
   it('a whole-check override accepts the unlisted findings too', () => {
     const findings = Array.from({ length: 11 }, (_, i) => finding('single-replica', `pvc-${i}`));
-    const source = skipFrom('upgrade x', { 'volume-guard.io/skip': 'single-replica' });
+    const source = skipFrom('upgrade x', { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-by': 'admin' });
     const decision = judge(base({ findings, totals: { 'single-replica': 500 }, overrides: [source!] }));
     expect(decision.allowed).toBe(true);
     expect(decision.auditAnnotations?.['overridden-objects']).toBe('500');

@@ -49,7 +49,9 @@ describe('helm release validator', () => {
   it('allows the install once the PVC is gone, or marked for reuse, and audits the reuse', () => {
     const empty = new ClusterModel(VOLUME_SETS);
     expect(validator.handle(releaseRequest({}), context(empty)).allowed).toBe(true);
-    const reused = validator.handle(releaseRequest({}), context(leftover({ 'volume-guard.io/reuse': 'true' })));
+    // A reuse approval counts only with its writer recorded (volume-guard.io/skip-by, held by the override guard).
+    expect(validator.handle(releaseRequest({}), context(leftover({ 'volume-guard.io/reuse': 'true' }))).allowed).toBe(false);
+    const reused = validator.handle(releaseRequest({}), context(leftover({ 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' })));
     expect(reused.allowed).toBe(true);
     expect(reused.overrides).toEqual(['orphan-pvc']);
     expect(reused.auditAnnotations?.['override-source']).toContain('volume-guard.io/reuse');

@@ -58,7 +58,7 @@ describe('denial layout', () => {
     expect(lines.some((line) => line.startsWith('  Fix: '))).toBe(true);
     const override = lines.indexOf('Override (an authorized admin, after checking):');
     expect(lines[override + 1]).toBe(
-      '  kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>"',
+      '  kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>',
     );
   });
 

@@ -18,7 +18,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { transformMachine } from '../../../src/cluster/transforms.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, request } from '../../support/admission.ts';
-import { localPV, longhornNode, machine, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
+import { localPV, longhornNode, machine, namespace, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const DESCHEDULER: UserInfo = { username: 'system:serviceaccount:kube-system:descheduler', groups: ['system:serviceaccounts'] };
@@ -88,9 +88,12 @@ describe('evictions: the gate of a drain', () => {
   });
 
   it("honors the unschedulable node's overrides", () => {
-    const model = cluster({ unschedulable: true, nodeAnnotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-reason': 'data copied' } });
+    const model = cluster({ unschedulable: true, nodeAnnotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-reason': 'data copied', 'volume-guard.io/skip-by': 'admin' } });
     const decision = validator.handle(evict('web-0'), context(model));
     expect(decision.allowed).toBe(true);
+    // Without its recorded writer the same skip waives nothing.
+    const unsigned = cluster({ unschedulable: true, nodeAnnotations: { 'volume-guard.io/skip': '*' } });
+    expect(validator.handle(evict('db-0'), context(unsigned)).allowed).toBe(false);
     expect(decision.auditAnnotations?.['override-reason']).toBe('data copied');
   });
 
@@ -148,7 +151,7 @@ describe('taints and Node DELETE', () => {
     const decision = validator.handle(taint, context(model));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('taint drain=now:NoExecute of node node-1');
-    const skip = { 'volume-guard.io/skip': '*' };
+    const skip = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' };
     expect(validator.handle(nodeUpdate({ taints: [{ key: 'drain', effect: 'NoExecute' }] }, {}, skip), context(model)).allowed).toBe(true);
     // Condition taints and relabels pass.
     expect(validator.handle(nodeUpdate({ taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] }, {}), context(model)).allowed).toBe(true);
@@ -168,7 +171,8 @@ describe('taints and Node DELETE', () => {
     const decision = validator.handle(remove({}), context(model));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('deletion of node node-1');
-    expect(validator.handle(remove({ 'volume-guard.io/skip': '*' }), context(model)).allowed).toBe(true);
+    expect(validator.handle(remove({ 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' }), context(model)).allowed).toBe(true);
+    expect(validator.handle(remove({ 'volume-guard.io/skip': '*' }), context(model)).allowed).toBe(false);
     expect(validator.handle({ ...remove({}), name: 'node-2' }, context(model)).allowed).toBe(true);
   });
 });
@@ -201,8 +205,26 @@ describe('pod DELETE during a drain (kubectl drain --disable-eviction)', () => {
     // Pods without data on the node, and the kubelet's final DELETE of a terminating pod, pass.
     expect(validator.handle(del('web-0', []), context(draining)).allowed).toBe(true);
     expect(validator.handle(del('db-0', ['db-data'], { deletionTimestamp: '2026-01-01T00:00:00Z' }), context(draining)).allowed).toBe(true);
-    const skipped = cluster({ unschedulable: true, nodeAnnotations: { 'volume-guard.io/skip': 'node-local-volume' } });
+    const skipped = cluster({ unschedulable: true, nodeAnnotations: { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' } });
     expect(validator.handle(del('db-0', ['db-data']), context(skipped)).allowed).toBe(true);
+  });
+
+  it("a namespace's skip-evictions waives pod deletes on a draining node; its Helm skip does not", () => {
+    const withNamespace = (annotations: Record<string, string>) => {
+      const model = cluster({ unschedulable: true });
+      model.upsert('namespace', namespace({ name: 'default', annotations }));
+      return model;
+    };
+    const helmSkip = withNamespace({ 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' });
+    expect(validator.handle(del('db-0', ['db-data']), context(helmSkip)).allowed).toBe(false);
+    const evictionsSkip = withNamespace({ 'volume-guard.io/skip-evictions': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' });
+    expect(validator.handle(del('db-0', ['db-data']), context(evictionsSkip)).allowed).toBe(true);
+    const expired = withNamespace({
+      'volume-guard.io/skip-evictions': 'node-local-volume',
+      'volume-guard.io/skip-by': 'admin',
+      'volume-guard.io/skip-until': '2020-01-01T00:00:00Z',
+    });
+    expect(validator.handle(del('db-0', ['db-data']), context(expired)).allowed).toBe(false);
   });
 });
 
@@ -348,7 +370,7 @@ describe('Cluster API machine removal', () => {
     expect(validator.handle(removeMachine('m2', 'node-2'), context(cluster())).allowed).toBe(true);
     expect(validator.handle(removeMachine('m3', ''), context(cluster())).allowed).toBe(true);
     expect(validator.handle(removeMachine('m1', 'node-1', { deletionTimestamp: '2026-01-01T00:00:00Z' }), context(cluster())).allowed).toBe(true);
-    const skipped = cluster({ nodeAnnotations: { 'volume-guard.io/skip': '*' } });
+    const skipped = cluster({ nodeAnnotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' } });
     expect(validator.handle(removeMachine('m1', 'node-1'), context(skipped)).allowed).toBe(true);
   });
 

@@ -53,11 +53,17 @@ describe('pvc-delete on PVC DELETE', () => {
   });
 
   it('honors volume-guard.io/delete=true on the PVC (written through the override guard), audited', () => {
-    const decision = validator.handle(del(ARGO, claimObject({ 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-reason': 'retired' })), context(model('Delete')));
+    const decision = validator.handle(del(ARGO, claimObject({ 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-reason': 'retired', 'volume-guard.io/skip-by': 'admin' })), context(model('Delete')));
     expect(decision.allowed).toBe(true);
     expect(decision.overrides).toEqual(['pvc-delete']);
     expect(decision.auditAnnotations?.['override-reason']).toBe('retired');
     expect(validator.handle(del(ARGO, claimObject({ 'volume-guard.io/delete': 'yes' })), context(model('Delete'))).allowed).toBe(false);
+    // Like a reuse approval: it counts only with its writer recorded, and not after its expiry.
+    const unsigned = validator.handle(del(ARGO, claimObject({ 'volume-guard.io/delete': 'true' })), context(model('Delete')));
+    expect(unsigned.allowed).toBe(false);
+    expect(unsigned.status!.message).toContain('volume-guard.io/skip-by');
+    const expired = claimObject({ 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' });
+    expect(validator.handle(del(ARGO, expired), context(model('Delete'))).allowed).toBe(false);
   });
 
   it('does not refuse a person deleting by hand unless pvcDelete.others says so', () => {

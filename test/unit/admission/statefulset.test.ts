@@ -72,11 +72,15 @@ describe('StatefulSet CREATE outside Helm', () => {
   it('allows when no PVC exists, or every one is annotated for reuse (audited)', () => {
     expect(validator.handle(create(stsObject()), context(withClaims())).allowed).toBe(true);
     const model = withClaims();
-    model.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data-db-0', annotations: { 'volume-guard.io/reuse': 'true' } }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data-db-0', annotations: { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' } }));
     const decision = validator.handle(create(stsObject()), context(model));
     expect(decision.allowed).toBe(true);
     expect(decision.overrides).toEqual(['orphan-pvc']);
     expect(decision.auditAnnotations?.['override-source']).toContain('volume-guard.io/reuse');
+    // A reuse approval without its recorded writer approves nothing.
+    const unsigned = withClaims();
+    unsigned.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data-db-0', annotations: { 'volume-guard.io/reuse': 'true' } }));
+    expect(validator.handle(create(stsObject()), context(unsigned)).allowed).toBe(false);
   });
 
   it('a PVC mounted by a live pod is never an orphan (delete --cascade=orphan, then re-create)', () => {

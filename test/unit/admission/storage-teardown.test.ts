@@ -129,7 +129,7 @@ describe('storage-teardown validator', () => {
 
   it('honors the override on the Longhorn namespace and follows the mode', () => {
     const overridden = withData();
-    overridden.upsert('namespace', namespace({ name: 'longhorn-system', annotations: { 'volume-guard.io/skip': 'storage-teardown' } }));
+    overridden.upsert('namespace', namespace({ name: 'longhorn-system', annotations: { 'volume-guard.io/skip': 'storage-teardown', 'volume-guard.io/skip-by': 'admin' } }));
     const request = req(jobs, 'CREATE', { namespace: 'longhorn-system', name: 'longhorn-uninstall', object: uninstallJob() });
     const decision = validator.handle(request, context(overridden));
     expect(decision.allowed).toBe(true);

@@ -101,11 +101,36 @@ describe('node cordon', () => {
   });
 
   it('honors a stored skip annotation and counts it', () => {
-    const annotations = { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-reason': 'data backed up' };
+    const annotations = {
+      'volume-guard.io/skip': 'node-local-volume',
+      'volume-guard.io/skip-reason': 'data backed up',
+      'volume-guard.io/skip-by': 'admin',
+    };
     const decision = validator.handle(cordonRequest('node-3', annotations, ALICE, annotations), context(model));
     expect(decision.allowed).toBe(true);
     expect(decision.overrides).toEqual(['node-local-volume']);
     expect(decision.auditAnnotations?.['override-reason']).toBe('data backed up');
+    expect(decision.auditAnnotations?.['override-writer']).toBe('admin');
+  });
+
+  it('ignores a stored skip annotation with no recorded writer, or past its skip-until', () => {
+    const unsigned = { 'volume-guard.io/skip': 'node-local-volume' };
+    const noWriter = validator.handle(cordonRequest('node-3', unsigned, ALICE, unsigned), context(model));
+    expect(noWriter.allowed).toBe(false);
+    expect(noWriter.warnings?.join(' ')).toContain('no writer recorded');
+    const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+    const expiring = { ...unsigned, 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-until': iso(-1000) };
+    const expired = validator.handle(cordonRequest('node-3', expiring, ALICE, expiring), context(model));
+    expect(expired.allowed).toBe(false);
+    expect(expired.warnings?.join(' ')).toContain(`expired at ${expiring['volume-guard.io/skip-until']}`);
+    const garbled = { ...expiring, 'volume-guard.io/skip-until': 'next week' };
+    const unreadable = validator.handle(cordonRequest('node-3', garbled, ALICE, garbled), context(model));
+    expect(unreadable.allowed).toBe(false);
+    expect(unreadable.warnings?.join(' ')).toContain('not an RFC 3339 time');
+    const later = { ...expiring, 'volume-guard.io/skip-until': iso(3_600_000) };
+    const honored = validator.handle(cordonRequest('node-3', later, ALICE, later), context(model));
+    expect(honored.allowed).toBe(true);
+    expect(honored.auditAnnotations?.['override-until']).toBe(later['volume-guard.io/skip-until']);
   });
 
   it('ignores a skip annotation added in the same request by a user who may not write overrides', () => {
@@ -127,8 +152,10 @@ describe('node cordon', () => {
     const decision = validator.handle(cordonRequest('node-9'), context(model, { health: stale }));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('stale (pods)');
-    const all = { 'volume-guard.io/skip': '*' };
+    const all = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' };
     expect(validator.handle(cordonRequest('node-9', all, ADMIN, all), context(model, { health: stale })).allowed).toBe(true);
+    const unsigned = { 'volume-guard.io/skip': '*' };
+    expect(validator.handle(cordonRequest('node-9', unsigned, ADMIN, unsigned), context(model, { health: stale })).allowed).toBe(false);
     const allowPolicy = { ...config, model: { ...config.model, stalePolicy: 'allow' as const } };
     expect(validator.handle(cordonRequest('node-9'), context(model, { health: stale, config: allowPolicy })).allowed).toBe(true);
   });
@@ -171,8 +198,11 @@ describe('pod eviction', () => {
     expect(validator.handle(evict('nope'), context(model)).allowed).toBe(true);
   });
   it('honors the skip annotation on the node being drained', () => {
-    model.upsert('node', node({ name: 'node-1', annotations: { 'volume-guard.io/skip': 'node-local-volume,last-replica-on-node' } }));
+    const skip = { 'volume-guard.io/skip': 'node-local-volume,last-replica-on-node' };
+    model.upsert('node', node({ name: 'node-1', annotations: { ...skip, 'volume-guard.io/skip-by': 'admin' } }));
     expect(validator.handle(evict('db-0'), context(model)).allowed).toBe(true);
+    model.upsert('node', node({ name: 'node-1', annotations: skip }));
+    expect(validator.handle(evict('db-0'), context(model)).allowed).toBe(false);
     model.upsert('node', node({ name: 'node-1', annotations: {} }));
     expect(validator.handle(evict('db-0'), context(model)).allowed).toBe(false);
   });
@@ -279,13 +309,46 @@ describe('override guard', () => {
     expect(decision.status!.message).toContain('alice may not write annotation volume-guard.io/skip on Node node-1');
     expect(decision.status!.message).toContain('system:masters');
   });
-  it('allows admins, removals and unrelated writes', () => {
-    expect(validator.handle(annotate(ADMIN, { 'volume-guard.io/skip': '*' }, {}), context(model)).allowed).toBe(true);
+  it('allows admins who record themselves as the writer, removals and unrelated writes', () => {
+    const signed = validator.handle(annotate(ADMIN, { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' }, {}), context(model));
+    expect(signed.allowed).toBe(true);
+    expect(signed.auditAnnotations?.['override-written']).toContain('by admin');
     expect(validator.handle(annotate(ALICE, {}, { 'volume-guard.io/skip': '*' }), context(model)).allowed).toBe(true);
     expect(validator.handle(annotate(ALICE, { team: 'a' }, {}), context(model)).allowed).toBe(true);
   });
-  it('with no configured writers RBAC alone decides', () => {
-    const open = { ...config, overrides: { allowedGroups: [], allowedUsers: [] } };
-    expect(overrideGuardValidator(open).handle(annotate(ALICE, { 'volume-guard.io/skip': '*' }, {}), context(model, { config: open })).allowed).toBe(true);
+  it('requires volume-guard.io/skip-by equal to the requesting user on every override write', () => {
+    const missing = validator.handle(annotate(ADMIN, { 'volume-guard.io/skip': '*' }, {}), context(model));
+    expect(missing.allowed).toBe(false);
+    expect(missing.status!.message).toContain('volume-guard.io/skip-by=admin');
+    const forged = validator.handle(annotate(ADMIN, { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'bob' }, {}), context(model));
+    expect(forged.allowed).toBe(false);
+    expect(forged.status!.message).toContain('it says "bob"');
+    // Changing only the writer is a write of an override key too: it must name the requester.
+    const stored = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' };
+    expect(validator.handle(annotate(ADMIN, { ...stored, 'volume-guard.io/skip-by': 'bob' }, stored), context(model)).allowed).toBe(false);
+    // Extending the expiry is too.
+    const extended = { ...stored, 'volume-guard.io/skip-until': '2099-01-01T00:00:00Z' };
+    expect(validator.handle(annotate(ALICE, extended, stored), context(model)).allowed).toBe(false);
+  });
+  it('refuses an unreadable skip-until and warns about one already past', () => {
+    const base = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' };
+    const bad = validator.handle(annotate(ADMIN, { ...base, 'volume-guard.io/skip-until': 'tomorrow' }, {}), context(model));
+    expect(bad.allowed).toBe(false);
+    expect(bad.status!.message).toContain('RFC 3339');
+    for (const value of ['2026-02-30T00:00:00Z', '2026-01-01T00:00:00', '2026-01-01']) {
+      expect(validator.handle(annotate(ADMIN, { ...base, 'volume-guard.io/skip-until': value }, {}), context(model)).allowed).toBe(false);
+    }
+    const past = validator.handle(annotate(ADMIN, { ...base, 'volume-guard.io/skip-until': '2000-01-01T00:00:00Z' }, {}), context(model));
+    expect(past.allowed).toBe(true);
+    expect(past.warnings?.join(' ')).toContain('has passed');
+  });
+  it('with empty writer lists nobody may write overrides; mode rbac leaves it to RBAC', () => {
+    const nobody = { ...config, overrides: { mode: 'listed' as const, allowedGroups: [], allowedUsers: [] } };
+    const denied = overrideGuardValidator(nobody).handle(annotate(ADMIN, { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' }, {}), context(model, { config: nobody }));
+    expect(denied.allowed).toBe(false);
+    expect(denied.status!.message).toContain('nobody may write overrides');
+    const open = { ...config, overrides: { mode: 'rbac' as const, allowedGroups: [], allowedUsers: [] } };
+    const byAlice = annotate(ALICE, { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'alice' }, {});
+    expect(overrideGuardValidator(open).handle(byAlice, context(model, { config: open })).allowed).toBe(true);
   });
 });

@@ -23,18 +23,61 @@ describe('overridesOf', () => {
     expect(overridesOf(carrier({ kind: 'Node', annotations: { 'volume-guard.io/reuse': 'true' } }))).toEqual([]);
   });
 
-  it('lists volume-guard.io/delete on a PVC: honored as the annotation "true" for pvc-delete', () => {
-    const [found] = overridesOf(carrier({ reusable: true, annotations: { 'volume-guard.io/delete': 'true' } }));
-    expect(found).toMatchObject({ key: 'volume-guard.io/delete', checks: ['pvc-delete'], effect: 'lets GitOps controllers delete it with its data (pvc-delete)' });
-    const [not] = overridesOf(carrier({ reusable: true, annotations: { 'volume-guard.io/delete': 'yes' } }));
+  it('lists volume-guard.io/delete on a PVC: honored as the annotation "true" for pvc-delete, with its writer', () => {
+    const [found] = overridesOf(carrier({ reusable: true, annotations: { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'dave' } }));
+    expect(found).toMatchObject({
+      key: 'volume-guard.io/delete',
+      checks: ['pvc-delete'],
+      effect: 'lets GitOps controllers delete it with its data (pvc-delete)',
+      writer: 'dave',
+    });
+    const [not] = overridesOf(carrier({ reusable: true, annotations: { 'volume-guard.io/delete': 'yes', 'volume-guard.io/skip-by': 'dave' } }));
     expect(not).toMatchObject({ checks: [], effect: 'not honored: the value must be "true"' });
+    // Like a reuse approval, it counts only with its writer recorded.
+    const [unsigned] = overridesOf(carrier({ reusable: true, annotations: { 'volume-guard.io/delete': 'true' } }));
+    expect(unsigned).toMatchObject({ checks: [], writer: '' });
+    expect(unsigned!.effect).toMatch(/^not honored: no writer recorded/);
+    const [expired] = overridesOf(
+      carrier({
+        reusable: true,
+        annotations: { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'dave', 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' },
+      }),
+    );
+    expect(expired).toMatchObject({ checks: [], until: '2020-01-01T00:00:00Z' });
+    expect(expired!.effect).toMatch(/^not honored: expired at 2020-01-01/);
+  });
+
+  it('a Helm release label needs no skip-by (its writer is whoever runs helm); listed as lingering, waiving nothing later', () => {
+    const release = { kind: 'HelmRelease', writtenByRequester: true } as const;
+    const [label] = overridesOf(carrier({ ...release, labels: { 'volume-guard.io/skip': 'orphan-pvc' } }));
+    expect(label).toMatchObject({ field: 'label', checks: [], writer: '' });
+    expect(label!.effect).toMatch(/^not honored: Helm copies it into later revisions.*skip-revision.*; would skip orphan-pvc$/);
+    expect(label!.effect).not.toContain('no writer recorded');
+    const [expired] = overridesOf(
+      carrier({ ...release, labels: { 'volume-guard.io/skip': 'orphan-pvc' }, annotations: { 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' } }),
+    );
+    expect(expired!.effect).toMatch(/^not honored: expired at 2020-01-01/);
+    // The same label on a PVC (stored, written around helm) counts for nothing without a writer.
+    const [pvc] = overridesOf(carrier({ labels: { 'volume-guard.io/skip': 'orphan-pvc' } }));
+    expect(pvc!.effect).toMatch(/^not honored: no writer recorded/);
   });
 
   it('reads the skip value as the validators do', () => {
     const [none] = overridesOf(carrier({ kind: 'Node', annotations: { 'volume-guard.io/skip': 'everything' } }));
     expect(none).toMatchObject({ checks: [], unknown: ['everything'], effect: 'not honored: names no check; unknown entries ignored: everything' });
-    const [two] = overridesOf(carrier({ kind: 'Node', annotations: { 'volume-guard.io/skip': ' volume-health , single-replica ' } }));
-    expect(two).toMatchObject({ checks: ['volume-health', 'single-replica'], effect: 'skips volume-health, single-replica' });
+    const [two] = overridesOf(
+      carrier({ kind: 'Node', annotations: { 'volume-guard.io/skip': ' volume-health , single-replica ', 'volume-guard.io/skip-by': 'admin' } }),
+    );
+    expect(two).toMatchObject({ checks: ['volume-health', 'single-replica'], effect: 'skips volume-health, single-replica', writer: 'admin' });
+    // Without a recorded writer, or past its expiry, it waives nothing, as in the validators.
+    const [unsigned] = overridesOf(carrier({ kind: 'Node', annotations: { 'volume-guard.io/skip': 'volume-health' } }));
+    expect(unsigned).toMatchObject({ checks: [], writer: '', effect: 'not honored: no writer recorded (volume-guard.io/skip-by); would skip volume-health' });
+    const expiring = { 'volume-guard.io/skip': 'volume-health', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-until': '2026-03-01T10:00:00+01:00' };
+    const [before] = overridesOf(carrier({ kind: 'Node', annotations: expiring }), Date.parse('2026-03-01T08:59:59Z'));
+    expect(before).toMatchObject({ checks: ['volume-health'], until: '2026-03-01T10:00:00+01:00' });
+    const [after] = overridesOf(carrier({ kind: 'Node', annotations: expiring }), Date.parse('2026-03-01T09:00:00Z'));
+    expect(after).toMatchObject({ checks: [] });
+    expect(after!.effect).toMatch(/^not honored: expired at 2026-03-01T09:00:00.000Z/);
   });
 
   it('takes the reason from the same place as the override, else from the other', () => {

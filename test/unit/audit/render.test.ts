@@ -83,7 +83,7 @@ describe('JSON schema volume-guard.io/audit/v1', () => {
       expect(Object.keys(finding).length === 9 || Object.keys(finding)[9] === 'overriddenBy').toBe(true);
     }
     for (const override of parsed['overrides'] as Record<string, unknown>[]) {
-      expect(Object.keys(override)).toEqual(['object', 'field', 'key', 'value', 'checks', 'unknown', 'effect', 'appliesTo', 'reason']);
+      expect(Object.keys(override)).toEqual(['object', 'field', 'key', 'value', 'checks', 'unknown', 'effect', 'appliesTo', 'reason', 'writer', 'until']);
     }
   });
 });

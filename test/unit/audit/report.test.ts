@@ -42,7 +42,7 @@ describe('audit report: the whole cluster', () => {
       warning: 0,
       overridden: 1,
       byCheck: { ...Object.fromEntries(CHECK_IDS.map((id) => [id, 0])), 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2 },
-      overrides: 7,
+      overrides: 8,
     });
   });
 
@@ -63,7 +63,7 @@ describe('audit report: the whole cluster', () => {
     const cordon = byKey.get('last-replica-on-node Volume longhorn-system/vol-effective@node-2')!;
     expect(cordon.operation).toBe('cordon/drain of node node-2');
     expect(cordon.override).toBe(
-      'kubectl annotate node node-2 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>"',
+      'kubectl annotate node node-2 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<your user name>',
     );
     expect(cordon.related).toEqual([
       { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'carts' },
@@ -84,20 +84,33 @@ describe('audit report: the whole cluster', () => {
     expect(whole.overrides.map((o) => `${o.object.kind} ${o.object.namespace ?? ''}/${o.object.name} ${o.field} ${o.key}=${o.value}`)).toEqual([
       'Node /node-1 annotation volume-guard.io/skip=node-local-volume',
       'Namespace /shop annotation volume-guard.io/skip=orphan-pvc,typo-check',
+      'Namespace /shop annotation volume-guard.io/skip-evictions=node-local-volume',
       'PersistentVolumeClaim default/cache label volume-guard.io/skip=node-local-volume',
       'PersistentVolumeClaim devlake/data-devlake-mysql-1 annotation volume-guard.io/reuse=true',
       'Plan system-upgrade/k3s-server label volume-guard.io/skip=*',
       'Upgrade harvester-system/hvst-upgrade-v1-4 annotation harvesterhci.io/skipSingleReplicaDetachedVol=true',
       'Upgrade harvester-system/hvst-upgrade-v1-4 annotation volume-guard.io/skip=single-replica, bogus',
     ]);
-    const [nodeSkip, namespaceSkip, pvcLabel, reuse, plan, harvester, upgradeSkip] = whole.overrides;
-    expect(nodeSkip).toMatchObject({ checks: ['node-local-volume'], reason: 'disk swap approved, INC-42', effect: 'skips node-local-volume' });
-    expect(namespaceSkip).toMatchObject({ checks: ['orphan-pvc'], unknown: ['typo-check'], reason: '' });
+    const [nodeSkip, namespaceSkip, namespaceEvictions, pvcLabel, reuse, plan, harvester, upgradeSkip] = whole.overrides;
+    expect(nodeSkip).toMatchObject({
+      checks: ['node-local-volume'],
+      reason: 'disk swap approved, INC-42',
+      effect: 'skips node-local-volume',
+      writer: 'alice@example.com',
+      until: '2099-01-15T18:00:00Z',
+    });
+    expect(namespaceSkip).toMatchObject({ checks: ['orphan-pvc'], unknown: ['typo-check'], reason: '', writer: 'bob' });
+    expect(namespaceSkip!.appliesTo).toMatch(/^Helm releases in this namespace \(not evictions/);
+    expect(namespaceEvictions).toMatchObject({ checks: ['node-local-volume'], appliesTo: 'evictions (drains) and drain pod deletes of pods in this namespace' });
     expect(pvcLabel!.appliesTo).toMatch(/^nothing/);
-    expect(reuse).toMatchObject({ checks: ['orphan-pvc'], reason: 'restore from yesterday' });
-    expect(plan).toMatchObject({ effect: 'skips every check', checks: [...CHECK_IDS] });
+    expect(pvcLabel).toMatchObject({ checks: [], writer: '' });
+    expect(pvcLabel!.effect).toMatch(/^not honored: no writer recorded/);
+    expect(reuse).toMatchObject({ checks: ['orphan-pvc'], reason: 'restore from yesterday', writer: 'carol' });
+    // Expired: listed with its writer and expiry, waiving nothing.
+    expect(plan).toMatchObject({ checks: [], writer: 'system:serviceaccount:fleet:deployer', until: '2026-01-01T00:00:00Z' });
+    expect(plan!.effect).toBe('not honored: expired at 2026-01-01T00:00:00.000Z (volume-guard.io/skip-until); would skip every check');
     expect(harvester).toMatchObject({ checks: ['single-replica'], effect: 'skips detached single-replica volumes' });
-    expect(upgradeSkip).toMatchObject({ checks: ['single-replica'], unknown: ['bogus'], reason: 'upgrade window 2026-01-10' });
+    expect(upgradeSkip).toMatchObject({ checks: [], unknown: ['bogus'], reason: 'upgrade window 2026-01-10', writer: '' });
   });
 
   it('is the same report whatever order the model learned the objects in', () => {
@@ -186,7 +199,7 @@ describe('audit report: --release', () => {
     expect(devlake.findings.map((f) => f.severity)).toEqual(['critical', 'critical']);
     expect(devlake.findings[0]!.operation).toBe('re-install of Helm release devlake/devlake');
     expect(devlake.findings[0]!.override).toBe(
-      'kubectl annotate pvc data-devlake-mysql-0 -n devlake volume-guard.io/reuse=true (only if its data is meant to be reused)',
+      'kubectl annotate pvc data-devlake-mysql-0 -n devlake volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> (only if its data is meant to be reused)',
     );
     expect(devlake.findings[0]!.overriddenBy).toBeUndefined();
     expect(devlake.findings[1]!.overriddenBy).toBe('annotation volume-guard.io/reuse on PersistentVolumeClaim devlake/data-devlake-mysql-1');

@@ -29,14 +29,22 @@ export function goldenRecords(): Records {
     node: [
       node({
         name: 'node-1',
-        annotations: { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-reason': 'disk swap approved, INC-42' },
+        annotations: {
+          'volume-guard.io/skip': 'node-local-volume',
+          'volume-guard.io/skip-reason': 'disk swap approved, INC-42',
+          'volume-guard.io/skip-by': 'alice@example.com',
+          'volume-guard.io/skip-until': '2099-01-15T18:00:00Z',
+        },
       }),
       node({ name: 'node-2' }),
       node({ name: 'node-3' }),
     ],
     namespace: [
       namespace({ name: 'default' }),
-      namespace({ name: 'shop', annotations: { 'volume-guard.io/skip': 'orphan-pvc,typo-check' } }),
+      namespace({
+        name: 'shop',
+        annotations: { 'volume-guard.io/skip': 'orphan-pvc,typo-check', 'volume-guard.io/skip-evictions': 'node-local-volume', 'volume-guard.io/skip-by': 'bob' },
+      }),
       namespace({ name: 'devlake' }),
     ],
     longhornNode: [
@@ -79,7 +87,7 @@ export function goldenRecords(): Records {
         name: 'data-devlake-mysql-1',
         volumeName: 'pv-dl-1',
         labels: { 'app.kubernetes.io/instance': 'devlake' },
-        annotations: { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-reason': 'restore from yesterday' },
+        annotations: { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-reason': 'restore from yesterday', 'volume-guard.io/skip-by': 'carol' },
       }),
       // Shop, installed: its StatefulSet claims these.
       pvc({ namespace: 'shop', name: 'data-shop-db-0', volumeName: 'pv-shop-0', labels: { 'app.kubernetes.io/instance': 'shop' } }),
@@ -142,7 +150,7 @@ export const UPGRADE_OBJECTS: readonly OverrideCarrier[] = [
     kind: 'Plan',
     namespace: 'system-upgrade',
     name: 'k3s-server',
-    annotations: {},
+    annotations: { 'volume-guard.io/skip-by': 'system:serviceaccount:fleet:deployer', 'volume-guard.io/skip-until': '2026-01-01T00:00:00Z' },
     labels: { 'volume-guard.io/skip': '*' },
     appliesTo: 'every change of this Plan that starts a rollout',
   },

@@ -358,7 +358,7 @@ describe('orphan-pvc: claims and owners', () => {
 describe('orphan-pvc: reuse approval and caps', () => {
   const approved = (): ClusterModel =>
     clusterOf({
-      pvcs: [claim(MYSQL_CLAIM, { annotations: { 'volume-guard.io/reuse': 'true' } }), claim(LAKE_CLAIM)],
+      pvcs: [claim(MYSQL_CLAIM, { annotations: { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' } }), claim(LAKE_CLAIM)],
     });
 
   it('still reports a PVC the admin marked for reuse, tagged so the validator can honor it', () => {
@@ -369,9 +369,13 @@ describe('orphan-pvc: reuse approval and caps', () => {
     ]);
   });
 
-  it('accepts only "true" as approval', () => {
-    const snapshot = clusterOf({ pvcs: [claim(MYSQL_CLAIM, { annotations: { 'volume-guard.io/reuse': 'yes' } })] });
+  it('accepts only "true" as approval, with its writer recorded and before its expiry', () => {
+    const snapshot = clusterOf({ pvcs: [claim(MYSQL_CLAIM, { annotations: { 'volume-guard.io/reuse': 'yes', 'volume-guard.io/skip-by': 'admin' } })] });
     expect(orphanPvcCheck(snapshot, target('install'))[0]?.tags).not.toContain(REUSE_APPROVED_TAG);
+    const unsigned = clusterOf({ pvcs: [claim(MYSQL_CLAIM, { annotations: { 'volume-guard.io/reuse': 'true' } })] });
+    expect(orphanPvcCheck(unsigned, target('install'))[0]?.tags).not.toContain(REUSE_APPROVED_TAG);
+    const expired = { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' };
+    expect(orphanPvcCheck(clusterOf({ pvcs: [claim(MYSQL_CLAIM, { annotations: expired })] }), target('install'))[0]?.tags).not.toContain(REUSE_APPROVED_TAG);
   });
 
   it('waives approved PVCs when asked to skip the tag, and caps what it builds', () => {

@@ -12,7 +12,7 @@ import { collectNodeLocalVolume } from '../../../src/checks/node-local-volume.ts
 import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../../../src/checks/types.ts';
 import { collectVolumeHealth } from '../../../src/checks/volume-health.ts';
-import { parseSkip, SKIP_KEY } from '../../../src/admission/overrides.ts';
+import { SKIP_BY_KEY, SKIP_KEY } from '../../../src/admission/overrides.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { RELEASE_LABELS, recordKey, type ModelSink } from '../../../src/cluster/records.ts';
 import type { CheckMode } from '../../../src/config.ts';
@@ -58,7 +58,10 @@ function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode
     atRiskVolumes['last-replica-on-node'] += totals['last-replica-on-node'];
     atRiskVolumes['node-local-volume'] += totals['node-local-volume'];
     const record = model.node(name);
-    const skipped = parseSkip(record?.annotations[SKIP_KEY]).checks;
+    // The node's skip counts only as audit lists it honored: writer recorded, not expired.
+    const skipped = lingeringOverrides(model)
+      .filter((o) => o.object.kind === 'Node' && o.object.name === name && o.key === SKIP_KEY)
+      .flatMap((o) => o.checks);
     for (const check of NODE_CHECKS) {
       if (totals[check] > 0 && record !== undefined && (modes[check] ?? 'enforce') === 'enforce' && !skipped.includes(check)) nodesBlocked[check] += 1;
     }
@@ -174,7 +177,9 @@ describe('RiskTracker', () => {
           case 6: {
             const name = pickOf(nodes);
             const skip = pickOf(['node-local-volume', 'last-replica-on-node,single-replica', '*', undefined]);
-            sink.upsert('node', node({ name, annotations: skip === undefined ? {} : { [SKIP_KEY]: skip } }));
+            // Without a recorded writer (skip-by) a skip waives nothing; with one it does.
+            const writer: Record<string, string> = pickOf(['admin', undefined]) === undefined ? {} : { [SKIP_BY_KEY]: 'admin' };
+            sink.upsert('node', node({ name, annotations: skip === undefined ? {} : { [SKIP_KEY]: skip, ...writer } }));
             break;
           }
           case 7: {

@@ -1,0 +1,128 @@
+// The life cycle of an override, through the real API server with the real kubectl: every write of an override
+// key must record its writer (volume-guard.io/skip-by = the requesting user), an override past its
+// volume-guard.io/skip-until is ignored with a warning, one whose writer was removed is ignored, and a namespace's
+// volume-guard.io/skip (for Helm releases) never waives evictions of its pods: that takes
+// volume-guard.io/skip-evictions.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, paths, tempFile, type CommandResult } from '../harness/cluster.ts';
+import { apply, createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace, eventually, must } from '../support/scenario.ts';
+
+const NS = 'override-life';
+const NODE = 'ol-local';
+const POD = 'db-0';
+/** Evictions are judged on a node being drained: this one is unschedulable from its creation (not a cordon). */
+const DRAIN_NODE = 'ol-drain';
+const DRAIN_POD = 'cache-0';
+
+const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** A dry-run cordon: refused or not, the node stays as it is. */
+const cordon = () => kubectl(['cordon', NODE, '--dry-run=server']);
+const refusedCordon = (result: CommandResult) => result.stderr.includes('denied the request');
+
+/** A dry-run eviction of the pod (what `kubectl drain` sends). */
+async function evict(): Promise<CommandResult> {
+  const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: DRAIN_POD, namespace: NS }, deleteOptions: { dryRun: ['All'] } };
+  const file = await tempFile(`ol-eviction-${process.pid}.json`, JSON.stringify(eviction));
+  return kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${DRAIN_POD}/eviction`, '-f', file]);
+}
+
+describe('override life cycle: writer, expiry, separate namespace keys', () => {
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await must(kubectl(['apply', '-f', await tempFile('ol-sa.json', JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: NS } }))]), 'default SA');
+    await createNode(NODE);
+    await createBoundLocalVolume({ pv: 'ol-local-pv', node: NODE, namespace: NS, claim: `data-${POD}` });
+    await createPod({ name: POD, namespace: NS, node: NODE, claims: [`data-${POD}`] });
+    await apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: DRAIN_NODE, labels: { 'kubernetes.io/hostname': DRAIN_NODE } }, spec: { unschedulable: true } });
+    await createBoundLocalVolume({ pv: 'ol-drain-pv', node: DRAIN_NODE, namespace: NS, claim: `data-${DRAIN_POD}` });
+    await createPod({ name: DRAIN_POD, namespace: NS, node: DRAIN_NODE, claims: [`data-${DRAIN_POD}`] });
+    await kubectl(['create', 'clusterrole', 'ol-node-editor', '--verb=get,list,patch,update', '--resource=nodes']);
+    await kubectl(['create', 'clusterrolebinding', 'ol-alice-node-editor', '--clusterrole=ol-node-editor', '--user=alice']);
+    // The model has seen the PV, claim and pod once the cordon is refused.
+    await eventually(cordon, refusedCordon);
+  });
+  afterAll(async () => {
+    await deleteObjects(
+      ['pod', POD, DRAIN_POD, '-n', NS, '--grace-period=0', '--force'],
+      ['pvc', '--all', '-n', NS],
+      ['pv', 'ol-local-pv', 'ol-drain-pv'],
+      ['node', NODE, DRAIN_NODE],
+      ['clusterrolebinding', 'ol-alice-node-editor'],
+      ['clusterrole', 'ol-node-editor'],
+    );
+  });
+
+  it('refuses an override write that does not record its writer, or records someone else', async () => {
+    const unsigned = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume']);
+    expect(unsigned.code).not.toBe(0);
+    expect(unsigned.stderr).toContain('admission webhook "overrides.volume-guard.io" denied the request');
+    expect(unsigned.stderr).toContain('volume-guard.io/skip-by=admin');
+    const forged = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=alice']);
+    expect(forged.code).not.toBe(0);
+    expect(forged.stderr).toContain('it says "alice"');
+    // alice may patch nodes (RBAC) but is no override writer, even naming herself.
+    const byAlice = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=alice'], {
+      kubeconfig: paths.kubeconfigUser,
+    });
+    expect(byAlice.code).not.toBe(0);
+    expect(byAlice.stderr).toContain('alice may not write');
+    const bad = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=admin', 'volume-guard.io/skip-until=tomorrow']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('RFC 3339');
+  });
+
+  it('honors an override with its writer until its skip-until, then ignores it with a warning', async () => {
+    const until = iso(8_000);
+    await must(
+      kubectl([
+        'annotate', '--overwrite', 'node', NODE,
+        'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=data copied to backup-7',
+        'volume-guard.io/skip-by=admin', `volume-guard.io/skip-until=${until}`,
+      ]),
+      'admin annotate',
+    );
+    const honored = await eventually(cordon, (r) => !refusedCordon(r), 6_000);
+    expect(honored.code, honored.stderr).toBe(0);
+    expect(honored.stderr).toContain('node-local-volume overridden by node ol-local');
+    // Past skip-until: refused again, saying why the override no longer counts.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(until) - Date.now() + 500)));
+    const expired = await cordon();
+    expect(expired.stderr).toContain('denied the request');
+    expect(expired.stderr).toContain(`ignored: expired at ${until.replace('Z', '.000Z')}`);
+  });
+
+  it('ignores an override whose writer was removed (removals pass the guard; the override then counts for nobody)', async () => {
+    await must(
+      kubectl(['annotate', '--overwrite', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=admin', 'volume-guard.io/skip-until-']),
+      'admin annotate',
+    );
+    await eventually(cordon, (r) => !refusedCordon(r));
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-by-'], { kubeconfig: paths.kubeconfigUser }), 'alice removes the writer');
+    const refused = await eventually(cordon, refusedCordon);
+    expect(refused.stderr).toContain('ignored: no writer recorded');
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-']), 'remove the override');
+  });
+
+  it('a namespace skip for Helm releases does not waive evictions; skip-evictions does', async () => {
+    // A fresh start whatever an earlier run left on the namespace (removals always pass the guard).
+    await must(kubectl(['annotate', 'namespace', NS, 'volume-guard.io/skip-', 'volume-guard.io/skip-evictions-', 'volume-guard.io/skip-by-']), 'clear');
+    const denied = await eventually(evict, (r) => r.stderr.includes('denied the request'));
+    expect(denied.stderr).toContain('[node-local-volume]');
+    await must(
+      kubectl(['annotate', '--overwrite', 'namespace', NS, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=admin']),
+      'namespace skip',
+    );
+    // Give the model time to see the annotation: the eviction must stay refused.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const stillDenied = await evict();
+    expect(stillDenied.code).not.toBe(0);
+    expect(stillDenied.stderr).toContain('[node-local-volume]');
+    await must(
+      kubectl(['annotate', '--overwrite', 'namespace', NS, 'volume-guard.io/skip-evictions=node-local-volume', 'volume-guard.io/skip-by=admin']),
+      'namespace skip-evictions',
+    );
+    const allowed = await eventually(evict, (r) => r.code === 0);
+    expect(allowed.code, allowed.stderr).toBe(0);
+  });
+});

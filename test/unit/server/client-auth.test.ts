@@ -1,0 +1,182 @@
+// Client-certificate authentication of the admission port (admission.tls.clientCaFile / clientNames): the real
+// server from startServer, real TLS clients. Only a certificate of the configured CA completes the handshake; with
+// names configured, only those names get an answer; the CA bundle is hot-reloaded like the serving pair.
+import { Agent, request as httpsRequest } from 'node:https';
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCertificateAuthority, type CertificateAuthority } from '../../../src/server/selfsigned.ts';
+import { startServer } from '../../../src/server/serve.ts';
+import { loadServingPair } from '../../../src/server/tls.ts';
+import { tempDir, testCa, issue, waitFor, writePlainPair } from '../../support/tls.ts';
+import { admissionReview, captureLog, emptyDependencies, testConfig } from './fixtures.ts';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+interface ClientPair {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+async function clientOf(ca: CertificateAuthority, commonName: string, usages: readonly ('serverAuth' | 'clientAuth')[] = ['clientAuth']): Promise<ClientPair> {
+  return ca.issue({ commonName, dnsNames: [commonName], ipAddresses: [], usages });
+}
+
+/** POST an AdmissionReview; resolves to the HTTP status, or to the TLS/socket error code when the handshake fails. */
+async function post(port: number, client?: ClientPair, agent?: Agent): Promise<number | string> {
+  const servingCa = (await testCa()).certPem;
+  return new Promise((resolve) => {
+    const body = JSON.stringify(admissionReview());
+    const request = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/validate/allow-all',
+        ca: servingCa,
+        servername: 'localhost',
+        agent: agent ?? false,
+        ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    request.end(body);
+  });
+}
+
+async function start(clientCaFile: string, names: readonly string[] = []) {
+  const dir = await tempDir();
+  const files = await writePlainPair(dir, await issue());
+  const captured = captureLog();
+  const server = await startServer({
+    config: testConfig({
+      VOLUME_GUARD_ADMISSION_TLS_CERT_FILE: files.certFile,
+      VOLUME_GUARD_ADMISSION_TLS_KEY_FILE: files.keyFile,
+      VOLUME_GUARD_ADMISSION_TLS_CLIENT_CA_FILE: clientCaFile,
+      VOLUME_GUARD_ADMISSION_TLS_CLIENT_NAMES: names.join(','),
+      VOLUME_GUARD_ADMISSION_TLS_POLL_INTERVAL_MS: '100',
+      VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'true',
+    }),
+    log: captured.log,
+    dependencies: emptyDependencies(),
+    certificateDebounceMs: 10,
+  });
+  cleanups.push(() => server.stop('test done'));
+  return { server, captured, port: server.admissionAddress.port };
+}
+
+const refused = (outcome: number | string) => typeof outcome === 'string';
+
+describe('admission client certificates', () => {
+  it('admit only certificates of the client CA', async () => {
+    const apiServerCa = await createCertificateAuthority({ commonName: 'webhook client CA' });
+    const otherCa = await createCertificateAuthority({ commonName: 'some other CA' });
+    const dir = await tempDir();
+    const caFile = join(dir, 'client-ca.crt');
+    await writeFile(caFile, apiServerCa.certPem);
+    const { port, captured } = await start(caFile);
+
+    expect(await post(port, await clientOf(apiServerCa, 'kube-apiserver'))).toBe(200);
+    expect(refused(await post(port))).toBe(true);
+    expect(refused(await post(port, await clientOf(otherCa, 'kube-apiserver')))).toBe(true);
+    // The serving CA is not a client CA: its server certificates do not get in either.
+    expect(refused(await post(port, await issue({ commonName: 'kube-apiserver' })))).toBe(true);
+    expect(captured.text()).toContain('admission callers must present a client certificate');
+  });
+
+  it('with clientNames, refuse other certificates of the same CA (a cluster CA signs many)', async () => {
+    const ca = await createCertificateAuthority({ commonName: 'cluster CA' });
+    const dir = await tempDir();
+    const caFile = join(dir, 'client-ca.crt');
+    await writeFile(caFile, ca.certPem);
+    const { port, captured } = await start(caFile, ['kube-apiserver-webhook-client']);
+    expect(await post(port, await clientOf(ca, 'kube-apiserver-webhook-client'))).toBe(200);
+    expect(await post(port, await clientOf(ca, 'system:node:worker-1'))).toBe(403);
+    expect(captured.text()).toContain('client certificate name not allowed');
+  });
+
+  it('reloads the client CA bundle when its file changes, and keeps the old one when the new is not a CA', async () => {
+    const first = await createCertificateAuthority({ commonName: 'first client CA' });
+    const second = await createCertificateAuthority({ commonName: 'second client CA' });
+    const dir = await tempDir();
+    const caFile = join(dir, 'client-ca.crt');
+    await writeFile(caFile, first.certPem);
+    const { port, server } = await start(caFile);
+    const byFirst = await clientOf(first, 'kube-apiserver');
+    const bySecond = await clientOf(second, 'kube-apiserver');
+    expect(await post(port, byFirst)).toBe(200);
+    expect(refused(await post(port, bySecond))).toBe(true);
+
+    // A bundle of both (rotation), then only the second.
+    await writeFile(join(dir, 'next'), `${first.certPem}${second.certPem}`);
+    await rename(join(dir, 'next'), caFile);
+    await waitFor(async () => ((await post(port, bySecond)) === 200 ? true : undefined), 'the bundle to be reloaded');
+    expect(await post(port, byFirst)).toBe(200);
+    await writeFile(join(dir, 'next'), second.certPem);
+    await rename(join(dir, 'next'), caFile);
+    await waitFor(async () => (refused(await post(port, byFirst)) ? true : undefined), 'the first CA to be dropped');
+    expect(await post(port, bySecond)).toBe(200);
+
+    // Not a CA: rejected, the second CA stays in force.
+    const leaf = await issue();
+    await writeFile(join(dir, 'next'), leaf.certPem);
+    await rename(join(dir, 'next'), caFile);
+    expect(await server.reloader.check()).toBe('rejected');
+    expect(await post(port, bySecond)).toBe(200);
+  });
+
+  it('refuses requests on a kept-alive connection once its certificate\'s CA left the bundle', async () => {
+    const first = await createCertificateAuthority({ commonName: 'first client CA' });
+    const second = await createCertificateAuthority({ commonName: 'second client CA' });
+    const dir = await tempDir();
+    const caFile = join(dir, 'client-ca.crt');
+    await writeFile(caFile, first.certPem);
+    const { port, server } = await start(caFile);
+    const byFirst = await clientOf(first, 'kube-apiserver');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: byFirst.certPem, key: byFirst.keyPem });
+    cleanups.push(async () => agent.destroy());
+    expect(await post(port, byFirst, agent)).toBe(200);
+    await writeFile(join(dir, 'next'), second.certPem);
+    await rename(join(dir, 'next'), caFile);
+    await server.reloader.check(); // the file watcher may have been first
+    expect(server.reloader.current.clientCaSubjects).toEqual(['CN=second client CA']);
+    // Same connection (handshake done under the first CA): refused now.
+    expect(await post(port, byFirst, agent)).toBe(403);
+  });
+
+    it('logs at startup when callers are not authenticated, and when override writers are (nearly) everyone', async () => {
+    const files = await writePlainPair(await tempDir(), await issue());
+    const captured = captureLog();
+    const server = await startServer({
+      config: testConfig({
+        VOLUME_GUARD_ADMISSION_TLS_CERT_FILE: files.certFile,
+        VOLUME_GUARD_ADMISSION_TLS_KEY_FILE: files.keyFile,
+        VOLUME_GUARD_OVERRIDES_ALLOWED_GROUPS: 'system:masters,system:authenticated',
+      }),
+      log: captured.log,
+      dependencies: emptyDependencies(),
+    });
+    cleanups.push(() => server.stop('test done'));
+    const warnings = captured.lines.filter((line) => line['level'] === 'warn').map((line) => String(line['msg']));
+    expect(warnings).toContainEqual(expect.stringContaining('admission.tls.clientCaFile is not set'));
+    expect(warnings).toContainEqual(expect.stringContaining('overrides.allowedGroups includes system:authenticated'));
+  });
+
+    it('refuses to start with a client CA file that holds no CA certificate', async () => {
+    const dir = await tempDir();
+    const files = await writePlainPair(dir, await issue());
+    const caFile = join(dir, 'client-ca.crt');
+    await writeFile(caFile, 'not a certificate\n');
+    await expect(loadServingPair({ ...files, clientCaFile: caFile })).rejects.toThrow(`TLS client CA file ${caFile} does not hold a PEM certificate`);
+    await writeFile(caFile, (await issue()).certPem);
+    await expect(loadServingPair({ ...files, clientCaFile: caFile })).rejects.toThrow('holds a certificate that is not a CA');
+  });
+});
