@@ -96,3 +96,52 @@ export async function freshNamespace(namespace: string): Promise<void> {
   await must(kubectl(['create', 'namespace', namespace]), `create namespace ${namespace}`);
   await waitJsonpath(['serviceaccount', 'default', '-n', namespace], '{.metadata.name}', (v) => v === 'default', 30_000);
 }
+
+/**
+ * Cuts a fake node's kubelet off from the API server, as a network partition would: a ValidatingAdmissionPolicy
+ * (in-tree CEL, no webhook) refuses the renewals of its Lease and every status write reporting it Ready, which is
+ * all KWOK sends for it. kube-controller-manager's node lifecycle then sees no heartbeat and turns its Ready
+ * condition Unknown after its grace period (that write, Ready=Unknown, passes). Returns the heal function.
+ */
+export async function partitionNode(node: string): Promise<() => Promise<void>> {
+  const name = `vg-test-partition-${node}`;
+  await apply(
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            { apiGroups: ['coordination.k8s.io'], apiVersions: ['v1'], resources: ['leases'], operations: ['UPDATE'] },
+            { apiGroups: [''], apiVersions: ['v1'], resources: ['nodes/status'], operations: ['UPDATE'] },
+          ],
+        },
+        matchConditions: [{ name: 'this-node', expression: `object.metadata.name == ${JSON.stringify(node)}` }],
+        validations: [
+          {
+            expression:
+              "!(request.resource.resource == 'leases' && request.namespace == 'kube-node-lease') && " +
+              "!(request.resource.resource == 'nodes' && has(object.status.conditions) && object.status.conditions.exists(c, c.type == 'Ready' && c.status == 'True'))",
+            message: `test partition: the kubelet of ${node} cannot reach the API server`,
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name },
+      spec: { policyName: name, validationActions: ['Deny'] },
+    },
+  );
+  return async () => {
+    await kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', name, '--ignore-not-found']);
+  };
+}
+
+/** The Ready condition's status of a node ('True', 'False', 'Unknown'). */
+export async function nodeReadyStatus(node: string): Promise<string> {
+  return (await kubectl(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout;
+}
