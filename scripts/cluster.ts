@@ -13,14 +13,13 @@
 // `up` prints the server URL and kubeconfig paths on stdout; progress goes to stderr.
 import {
   clusterStatus,
-  ensureCluster,
   paths,
   restartApiServer,
   runUpHooks,
   stopCluster,
   type UpHook,
 } from '../test/harness/cluster.ts';
-import { ensureWholeCluster, rssMiB, stopWholeCluster, wholeRequested, wholeStatus } from '../test/harness/node.ts';
+import { defaultStatus, ensureDefaultCluster, ensureWholeCluster, rssMiB, stopControllers, stopWholeCluster, wholeRequested, wholeStatus } from '../test/harness/node.ts';
 import { ensureLocalGuard, stopLocalGuard } from './local-guard.ts';
 
 // Later steps of `cluster:up`, after the API server is ready and the CRDs are established: start volume-guard
@@ -56,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
             ...(flag('--no-node') ? { node: false } : flag('--whole') ? { node: true } : {}),
             ...(fakeNodes !== undefined ? { fakeNodes } : {}),
           })
-        : await ensureCluster({ log, build: !flag('--no-build'), apiServerArgs: [] });
+        : await ensureDefaultCluster({ log, build: !flag('--no-build') });
       if (!flag('--no-webhook')) await runUpHooks(cluster, UP_HOOKS, { log });
       process.stdout.write(
         `server:          ${cluster.server}\n` +
@@ -80,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
         log('cluster: stopped');
         return 0;
       }
+      await stopControllers(log);
       const wasRunning = await stopCluster({ log, purge: flag('--purge') });
       log(wasRunning ? 'cluster: stopped' : 'cluster: was not running');
       return 0;
@@ -93,13 +93,11 @@ async function main(argv: string[]): Promise<number> {
           `state:   ${paths.stateDir}\nlog:     ${paths.logFile}\n`,
       );
       let allUp = s.ready;
-      if (wholeRequested()) {
-        for (const c of await wholeStatus()) {
-          allUp &&= c.running;
-          process.stdout.write(
-            `${`${c.name}:`.padEnd(25)}${c.running ? 'running' : 'stopped'}${c.pid ? ` (pid ${c.pid}${c.rssMiB !== undefined ? `, RSS ${c.rssMiB} MiB` : ''})` : ''}${c.detail ? `  ${c.detail}` : ''}\n`,
-          );
-        }
+      for (const c of wholeRequested() ? await wholeStatus() : defaultStatus()) {
+        allUp &&= c.running;
+        process.stdout.write(
+          `${`${c.name}:`.padEnd(25)}${c.running ? 'running' : 'stopped'}${c.pid ? ` (pid ${c.pid}${c.rssMiB !== undefined ? `, RSS ${c.rssMiB} MiB` : ''})` : ''}${c.detail ? `  ${c.detail}` : ''}\n`,
+        );
       }
       return allUp ? 0 : 3;
     }

@@ -271,7 +271,7 @@ describe('volume-guard audit against the real API server', () => {
 
   it('--release: seed 000, before and after helm uninstall', async () => {
     await must(helm(['install', RELEASE, CHART, '-n', HELM_NS]), 'helm install');
-    // No StatefulSet controller here: create the claim it would.
+    // The StatefulSet controller creates the claim; bind it to a PV (no provisioner here).
     await createStatefulSetClaims(HELM_NS, `${RELEASE}-mysql`);
 
     const installed = await auditJson(['--release', `${HELM_NS}/${RELEASE}`]);

@@ -118,7 +118,7 @@ const TEST_CRDS: K8sObject[] = [
 ];
 
 async function ensureNamespace(name: string): Promise<void> {
-  // Namespaces are never deleted here: without kube-controller-manager they would stay Terminating forever.
+  // Kept across runs (created when missing): the files' objects are removed by name, the namespaces reused.
   await must(applyFile(`namespace-${name}.yaml`, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }]), `namespace ${name}`);
 }
 
@@ -486,7 +486,7 @@ describe('server-side dry-run against the real API server', () => {
   });
 });
 
-describe('a real install with generated TLS (failurePolicy Fail, no pods run: no controllers here)', () => {
+describe('a real install with generated TLS (failurePolicy Fail, no pods run: no scheduler or kubelet here)', () => {
   const webhookName = `${INSTALL_RELEASE}-volume-guard`;
   const secretName = `${INSTALL_RELEASE}-volume-guard-tls`;
   const probePodName = 'vg-chart-probe';

@@ -255,18 +255,13 @@ afterAll(async () => {
   await running?.stop();
   await proxy?.close();
   if (!cluster) return;
-  // No namespace controller runs: empty the namespaces, then finalize them by hand.
-  await kubectl(['delete', 'pods,pvc,statefulsets', '--all', '-n', NS, '--force', '--grace-period=0', '--wait=false']);
-  await kubectl(['delete', 'volumes.longhorn.io,replicas.longhorn.io,nodes.longhorn.io', '--all', '-n', LONGHORN_NS, '--wait=false']);
+  // Pods on a Node without a kubelet go only when forced (nothing confirms a graceful delete); the namespace
+  // controller deletes everything else in the namespaces and then removes them.
+  await kubectl(['delete', 'pods', '--all', '-n', NS, '--force', '--grace-period=0', '--wait=false']);
   await kubectl(['delete', 'pv', '-l', `cm-e2e=${ID}`, '--wait=false']);
   await kubectl(['delete', 'node', NODE, '--ignore-not-found', '--wait=false']);
   await kubectl(['delete', 'clusterrolebinding,clusterrole', `cm-e2e-${ID}`, '--ignore-not-found']);
-  for (const namespace of [NS, LONGHORN_NS]) {
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-    await kubectl(['replace', '--raw', `/api/v1/namespaces/${namespace}/finalize`, '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace }, spec: { finalizers: [] } }),
-    });
-  }
+  await kubectl(['delete', 'namespace', NS, LONGHORN_NS, '--ignore-not-found', '--wait=false']);
 });
 
 // ----------------------------------------------------------------------------------------------- tests
@@ -415,6 +410,9 @@ describe('cluster model against the real API server', () => {
     await step('longhorn replica deleted', () => k(['delete', 'replicas.longhorn.io', 'pvc-lh-1-r-1', '-n', LONGHORN_NS]), () => model.replicasOnNode(NODE).length === 0);
     await step('longhorn volume deleted', () => k(['delete', 'volumes.longhorn.io', 'pvc-lh-1', '-n', LONGHORN_NS]), () => model.longhornVolume('pvc-lh-1') === undefined);
     await step('statefulset deleted', () => k(['delete', 'statefulset', 'db', '-n', NS]), () => model.statefulSet(NS, 'db') === undefined);
+    // The PV controller bound data-db-0 to the local PV: deleting its pod on a cordoned node is refused (the
+    // pod-delete check of a drain), so the node is uncordoned first, as an operator would after maintenance.
+    await step('node uncordoned', () => k(['uncordon', NODE]), () => model.node(NODE)?.unschedulable === false);
     await step('pod deleted', () => k(['delete', 'pod', 'db-0', '-n', NS, '--force', '--grace-period=0']), () => model.pod(NS, 'db-0') === undefined && model.podsUsingClaim(NS, 'data-db-0').length === 0);
     await step('pvc deleted', () => k(['delete', 'pvc', 'data-db-0', '-n', NS]), () => model.persistentVolumeClaim(NS, 'data-db-0') === undefined);
     await step('pv deleted', () => k(['delete', 'pv', pvName]), () => model.persistentVolumesPinnedTo(NODE).length === 0);
@@ -423,11 +421,8 @@ describe('cluster model against the real API server', () => {
     await step('namespace created', () => k(['create', 'namespace', extraNamespace]), () => model.namespace(extraNamespace) !== undefined);
     await step(
       'namespace deleted',
-      async () => {
-        await k(['delete', 'namespace', extraNamespace, '--wait=false']);
-        // No namespace controller: finalize it by hand so that it goes away.
-        await k(['replace', '--raw', `/api/v1/namespaces/${extraNamespace}/finalize`, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: extraNamespace }, spec: { finalizers: [] } }));
-      },
+      // The namespace controller finishes the deletion.
+      () => k(['delete', 'namespace', extraNamespace, '--wait=false']),
       () => model.namespace(extraNamespace) === undefined,
     );
     log.warn({ timings }, 'ms from a change through the API to the model');

@@ -1,8 +1,9 @@
-// Before the end-to-end suite: the real API server (built on first use), volume-guard serving from the working
-// tree against it, and the webhooks registered and verified to be called. After: both stopped again.
+// Before the end-to-end suite: the real API server with kube-controller-manager (built on first use; the whole
+// cluster when asked for), volume-guard serving from the working tree against it, and the webhooks registered and
+// verified to be called. After: volume-guard stopped again (the cluster keeps running: `cluster:down` stops it).
 import type { TestProject } from 'vitest/node';
-import { ensureCluster, type ClusterInfo } from '../harness/cluster.ts';
-import { ensureWholeCluster, wholeRequested } from '../harness/node.ts';
+import type { ClusterInfo } from '../harness/cluster.ts';
+import { ensureDefaultCluster, ensureWholeCluster, wholeRequested } from '../harness/node.ts';
 import { registerWebhooks, removeStaleRegistrations, startGuard, unregisterWebhooks, type GuardInstance } from '../support/guard.ts';
 
 export interface ProvidedGuard {
@@ -24,8 +25,9 @@ let guard: GuardInstance | undefined;
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
   const log = (line: string) => process.stderr.write(`[e2e setup] ${line}\n`);
-  // The whole cluster (controllers, a real node, KWOK) when asked for (VG_WHOLE_CLUSTER=1 or `cluster:up --whole`).
-  const cluster = wholeRequested() ? await ensureWholeCluster({ log }) : await ensureCluster({ log });
+  // The whole cluster (controllers, a real node, KWOK) when asked for (VG_WHOLE_CLUSTER=1 or `cluster:up --whole`);
+  // else the API server with kube-controller-manager (test/harness/node.ts ensureDefaultCluster).
+  const cluster = wholeRequested() ? await ensureWholeCluster({ log }) : await ensureDefaultCluster({ log });
 
   await removeStaleRegistrations();
   guard = await startGuard(cluster, { name: `e2e-${process.pid}` });

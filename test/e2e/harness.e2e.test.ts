@@ -1,5 +1,6 @@
 // Checks the real-Kubernetes test harness itself: version, identities and RBAC, CRDs,
 // Helm, and that objects survive an API server restart.
+import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import {
   helm,
   kubectl,
   restartApiServer,
+  run,
   stopCluster,
   tempFile,
   paths,
@@ -30,11 +32,10 @@ beforeAll(async () => {
 }, 30 * 60_000);
 
 afterAll(async () => {
-  // No namespace controller runs, so a deleted namespace would stay Terminating forever:
-  // delete the objects, keep the (empty) namespace.
+  // kube-controller-manager runs beside the API server: the namespace controller empties and removes it.
   if (!cluster) return;
-  await kubectl(['delete', 'configmap,pods,pvc,secrets', '--all', '-n', NS, '--wait=false']);
   await kubectl(['delete', 'upgradeplans.management.harvesterhci.io', `plan-${NS}`, '--ignore-not-found', '--wait=false']);
+  await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=false']);
 });
 
 describe('test cluster', () => {
@@ -80,14 +81,82 @@ describe('test cluster', () => {
     expect((await kubectl(['get', 'configmaps', '-n', NS], user)).code).toBe(0);
   });
 
-  it('creates pods without a ServiceAccount and deletes PVCs without finalizers', async () => {
+  it('kube-controller-manager acts: PVC protection, garbage collection, StatefulSet claims, namespace deletion', async () => {
     await k(['apply', '-f', '-'], podAndPvc(NS));
     const pod = JSON.parse(await k(['get', 'pod', 'p1', '-n', NS, '-o', 'json'])) as { spec: { nodeName?: string } };
-    expect(pod.spec.nodeName).toBeUndefined(); // no scheduler: stays Pending
+    expect(pod.spec.nodeName).toBeUndefined(); // no scheduler in the default cluster: stays Pending
+    // StorageObjectInUseProtection: a claim a scheduled pod uses stays (Terminating) until the pod is gone. The
+    // pod is bound to a Node the way the scheduler does it (the binding subresource).
+    const node = `${NS}-node`;
+    await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: node } }));
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'p1', namespace: NS }, target: { apiVersion: 'v1', kind: 'Node', name: node } };
+    await k(['create', '--raw', `/api/v1/namespaces/${NS}/pods/p1/binding`, '-f', '-'], JSON.stringify(binding));
     const pvc = JSON.parse(await k(['get', 'pvc', 'data-p1', '-n', NS, '-o', 'json'])) as { metadata: { finalizers?: string[] } };
-    expect(pvc.metadata.finalizers ?? []).toEqual([]);
-    await k(['delete', 'pvc', 'data-p1', '-n', NS, '--timeout=20s']);
-    expect((await kubectl(['get', 'pvc', 'data-p1', '-n', NS])).code).not.toBe(0);
+    expect(pvc.metadata.finalizers).toContain('kubernetes.io/pvc-protection');
+    await k(['delete', 'pvc', 'data-p1', '-n', NS, '--wait=false']);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await k(['get', 'pvc', 'data-p1', '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).not.toBe('');
+    // No kubelet confirms a graceful delete here: the pod goes with --force, then kcm releases the claim.
+    await k(['delete', 'pod', 'p1', '-n', NS, '--force', '--grace-period=0']);
+    await k(['wait', '--for=delete', 'pvc/data-p1', '-n', NS, '--timeout=60s']);
+    await k(['delete', 'node', node]);
+
+    // The garbage collector deletes a dependent once its owner is gone.
+    await k(['create', 'configmap', 'owner', '-n', NS]);
+    const uid = await k(['get', 'configmap', 'owner', '-n', NS, '-o', 'jsonpath={.metadata.uid}']);
+    await k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'dependent', namespace: NS, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid }] },
+    }));
+    await k(['delete', 'configmap', 'owner', '-n', NS]);
+    await k(['wait', '--for=delete', 'configmap/dependent', '-n', NS, '--timeout=60s']);
+
+    // The StatefulSet controller creates the claims of its template (and the pods, left Pending).
+    await k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'web', namespace: NS },
+      spec: {
+        serviceName: 'web',
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+      },
+    }));
+    await k(['wait', '--for=create', 'pvc/data-web-0', '-n', NS, '--timeout=60s']);
+    expect(await k(['get', 'pvc', 'data-web-0', '-n', NS, '-o', 'jsonpath={.metadata.labels.app}'])).toBe('web');
+
+    // The namespace controller empties a deleted namespace and removes it.
+    const other = `${NS}-gone`;
+    await k(['create', 'namespace', other]);
+    await k(['create', 'configmap', 'left', '-n', other]);
+    await k(['delete', 'namespace', other, '--timeout=90s']);
+    expect((await kubectl(['get', 'namespace', other])).code).not.toBe(0);
+  }, 240_000);
+
+  it('ties the commands it runs to the test process: killing the runner ends them and their children', async () => {
+    // A child process runs a command (bash with a grandchild, like an image script running `ctr`) through run();
+    // SIGKILL of that process, as when a runner is killed mid-test, must leave neither behind.
+    const marker = `vg-tie-${process.pid}-${Date.now()}`;
+    const seconds = `6${process.pid % 100000}`; // sleep ${seconds}.1 and .2: names no other process has
+    const script = join(paths.dir, 'tmp', `${marker}.ts`);
+    const command = `sleep ${seconds}.1 & sleep ${seconds}.2; wait`;
+    await tempFile(`${marker}.ts`, `import { run } from ${JSON.stringify(join(paths.root, 'test', 'harness', 'cluster.ts'))};\nawait run('bash', ['-c', ${JSON.stringify(command)}], { timeoutMs: 900_000 });\n`);
+    const runner = spawn(process.execPath, [script], { stdio: 'ignore' });
+    const sleeps = async () => (await run('pgrep', ['-f', `^sleep ${seconds}\\.[12]$`])).stdout.split('\n').filter(Boolean).length;
+    const deadline = Date.now() + 20_000;
+    while ((await sleeps()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await sleeps()).toBe(2);
+    runner.kill('SIGKILL');
+    let left = 2;
+    for (let i = 0; i < 50 && left > 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      left = await sleeps();
+    }
+    expect(left).toBe(0);
+    await rm(script, { force: true });
   });
 
   it('serves every test CRD, with a status subresource', async () => {

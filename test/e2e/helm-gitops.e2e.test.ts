@@ -87,25 +87,19 @@ function statefulSet(namespace: string, name: string, template = 'data'): Record
   };
 }
 
-/**
- * `kubectl delete sts --cascade=orphan`. The API server parks the object behind the `orphan` finalizer, which the
- * garbage collector removes once it has released the dependents; there is no garbage collector here (and no owner
- * references to release), so the finalizer is removed the way it would.
- */
-/** Removes what the tests leave: pods go with --force (no kubelet confirms a graceful delete), StatefulSets lose their finalizers. */
+/** Removes what the tests leave: pods go with --force (no kubelet confirms a graceful delete). */
 async function cleanNamespace(namespace: string): Promise<void> {
-  const names = await kubectl(['get', 'statefulsets', '-n', namespace, '-o', 'name']);
-  for (const name of names.stdout.split('\n').filter(Boolean)) {
-    await kubectl(['patch', name, '-n', namespace, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-  }
   await kubectl(['delete', 'pods', '--all', '-n', namespace, '--grace-period=0', '--force', '--ignore-not-found']);
   await deleteObjects(['statefulset', '--all', '-n', namespace], ['pvc', '--all', '-n', namespace]);
 }
 
+/**
+ * `kubectl delete sts --cascade=orphan`. The API server parks the object behind the `orphan` finalizer, which the
+ * garbage collector removes once it has released the dependents (their owner references).
+ */
 async function deleteOrphaning(namespace: string, name: string): Promise<void> {
   await must(kubectl(['delete', 'statefulset', name, '-n', namespace, '--cascade=orphan', '--wait=false']), 'delete --cascade=orphan');
-  await kubectl(['patch', 'statefulset', name, '-n', namespace, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-  await must(kubectl(['wait', '--for=delete', `statefulset/${name}`, '-n', namespace, '--timeout=30s']), 'wait for the delete');
+  await must(kubectl(['wait', '--for=delete', `statefulset/${name}`, '-n', namespace, '--timeout=60s']), 'wait for the delete');
 }
 
 async function applyFile(name: string, object: unknown, extra: string[] = []): Promise<CommandResult> {
@@ -128,11 +122,14 @@ describe('HELM_DRIVER=configmap is guarded like the Secret driver', () => {
   });
 
   it('install → uninstall (warned) → reinstall denied naming the PVC, with the record in a ConfigMap', async () => {
-    await must(install(), 'helm install (configmap driver)');
+    // helm install creates the StatefulSet; its controller creates the claim (bound to a PV here).
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
+      await must(install(), 'helm install (configmap driver)');
+      await createStatefulSetClaims(NS, 'devlake-mysql');
+    });
     const stored = await must(kubectl(['get', 'configmaps', '-n', NS, '-l', 'owner=helm,name=devlake', '-o', 'name']), 'list release configmaps');
     expect(stored.stdout).toContain('configmap/sh.helm.release.v1.devlake.v1');
     expect((await kubectl(['get', 'secrets', '-n', NS, '-l', 'owner=helm', '-o', 'name'])).stdout.trim()).toBe('');
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => createStatefulSetClaims(NS, 'devlake-mysql'));
 
     const removed = await uninstall();
     expect(removed.code).toBe(0);
@@ -176,10 +173,15 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
   });
 
   it('a PVC mounted by a live pod is never an orphan: delete --cascade=orphan, then re-create', async () => {
-    await must(applyFile('web', statefulSet(NS, 'web')), 'create web (no PVC yet)');
-    // What the StatefulSet controller and the kubelet would do: the claim, then the running pod mounting it.
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, 'data-web-0', 'Retain'));
-    await changeAndWait(guard.opsUrl, 'pods', 1, () => createPod({ name: 'web-0', namespace: NS, node: 'node-resize', claims: ['data-web-0'] }));
+    // The StatefulSet controller creates the claim and the pod; the test binds the claim to a PV (no provisioner
+    // here) and the pod to a node, running (no scheduler or kubelet in the default cluster).
+    await changeAndWait(guard.opsUrl, 'pods', 1, () =>
+      changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
+        await must(applyFile('web', statefulSet(NS, 'web')), 'create web (no PVC yet)');
+        await createStatefulSetClaims(NS, 'web');
+      }),
+    );
+    await createPod({ name: 'web-0', namespace: NS, node: 'node-resize', claims: ['data-web-0'] });
     await deleteOrphaning(NS, 'web');
     const recreated = await until(() => applyFile('web', statefulSet(NS, 'web')), (r) => r.code === 0);
     expect(recreated.stderr).not.toContain('denied');
@@ -218,8 +220,10 @@ describe('helm upgrade after kubectl delete sts --cascade=orphan (the PVC-resize
   });
 
   it('passes while the pod still mounts the PVC', async () => {
-    await changeAndWait(guard.opsUrl, 'statefulsets.apps', 1, () => must(helm(['install', 'devlake', DEVLAKE, '-n', NS]), 'helm install'));
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => createStatefulSetClaims(NS, 'devlake-mysql'));
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
+      await changeAndWait(guard.opsUrl, 'statefulsets.apps', 1, () => must(helm(['install', 'devlake', DEVLAKE, '-n', NS]), 'helm install'));
+      await createStatefulSetClaims(NS, 'devlake-mysql');
+    });
     await changeAndWait(guard.opsUrl, 'pods', 1, () => createPod({ name: 'devlake-mysql-0', namespace: NS, node: 'node-resize', claims: [PVC] }));
     await changeAndWait(guard.opsUrl, 'statefulsets.apps', -1, () => deleteOrphaning(NS, 'devlake-mysql'));
     const upgraded = await helm(['upgrade', 'devlake', DEVLAKE, '-n', NS, '--set', 'mysql.storage=2Gi']);

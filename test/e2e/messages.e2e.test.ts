@@ -221,8 +221,11 @@ describe('helm: what an upgrade would leave behind', () => {
   });
 
   it('an upgrade renaming a claim template strands the old PVC: the refusal says "left behind", not "adopted"', async () => {
-    await must(helm(['install', 'shop', CHART, '-n', HNS]), 'helm install');
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => createStatefulSetClaims(HNS, 'shop-mysql'));
+    // The StatefulSet controller creates the claim; the test binds it to a PV (no provisioner here).
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
+      await must(helm(['install', 'shop', CHART, '-n', HNS]), 'helm install');
+      await createStatefulSetClaims(HNS, 'shop-mysql');
+    });
     const upgraded = await helm(['upgrade', 'shop', CHART, '-n', HNS, '--set', 'mysql.claimTemplate=db-data']);
     expect(upgraded.code).not.toBe(0);
     const message = denial(upgraded.stderr, 'helm-release.volume-guard.io');

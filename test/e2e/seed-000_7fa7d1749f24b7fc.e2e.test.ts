@@ -27,9 +27,11 @@ describe('seed 000: a reinstall must not silently adopt the PVC an uninstall lef
   });
 
   it('install → uninstall (warned) → reinstall denied naming the PVC → allowed after an admin marks it for reuse', async () => {
-    await must(install(), 'first helm install');
-    // The StatefulSet controller would now create the claim from the template (there is no controller here).
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => createStatefulSetClaims(NS, 'devlake-mysql'));
+    // The StatefulSet controller creates the claim from the template; the test binds it to a PV (no provisioner).
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
+      await must(install(), 'first helm install');
+      await createStatefulSetClaims(NS, 'devlake-mysql');
+    });
 
     const removed = await uninstall();
     expect(removed.code).toBe(0);

@@ -1,7 +1,8 @@
 // The real-Kubernetes test cluster: one kube-apiserver with etcd embedded in the same
 // process (test/harness/cmd/apiserver), built from Go modules by test/harness/build.sh,
 // plus kubectl and helm built the same way. No container engine, no downloads at run
-// time, no controllers (no kube-controller-manager, scheduler or kubelet).
+// time. kube-controller-manager (the default test cluster) and the whole cluster are
+// started by test/harness/node.ts.
 //
 // Layout (repo-relative, gitignored):
 //   .cluster/bin/{kube-apiserver-embedded,kubectl,helm}   built tools
@@ -13,7 +14,7 @@
 // Used by scripts/cluster.ts (npm run cluster:up / cluster:down / cluster:status) and
 // imported by vitest global setups and e2e tests. Node built-ins only.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams, type SpawnOptionsWithoutStdio } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -153,17 +154,43 @@ const defaultLog: Log = (line) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------
+// Child processes tied to this one
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+// The leader of the command's own process group: forwards its stdin, waits for it, and on SIGTERM (this process
+// died: --pdeathsig; or a timeout) terminates the whole group, grandchildren included (a build's compilers, the
+// `ctr` an image script runs), then itself.
+const TIE_SCRIPT = 'trap "trap - TERM; kill -TERM -$$ 2>/dev/null" TERM; "$@" <&0 & wait $!';
+
+function findExecutable(cmd: string, pathVar: string): boolean {
+  if (cmd.includes('/')) return existsSync(cmd);
+  return pathVar.split(':').some((dir) => dir !== '' && existsSync(join(dir, cmd)));
+}
+
+/**
+ * spawn(), but the command cannot outlive this process: it runs in its own process group whose leader gets
+ * SIGTERM when this process dies, however it dies (SIGKILL of a test runner included), and then ends the group.
+ * Without setpriv (util-linux), a plain spawn.
+ */
+export function spawnTied(cmd: string, args: readonly string[], options: SpawnOptionsWithoutStdio): ChildProcessWithoutNullStreams {
+  const stdio = { stdio: ['pipe', 'pipe', 'pipe'] as ['pipe', 'pipe', 'pipe'] };
+  // A missing command fails as spawn() reports it (an 'error' event, ENOENT), not as bash's exit 127.
+  if (!SETPRIV || !findExecutable(cmd, options.env?.PATH ?? process.env.PATH ?? '')) return spawn(cmd, args, { ...options, ...stdio });
+  return spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', 'bash', '-c', TIE_SCRIPT, 'tied', cmd, ...args], { ...options, ...stdio, detached: true });
+}
+
+// ---------------------------------------------------------------------------------------
 // Building
 
 /** Runs test/harness/build.sh, streaming its progress lines to `log`. */
 export async function buildTools(opts: { log?: Log; force?: boolean; targets?: readonly string[] } = {}): Promise<void> {
   const log = opts.log ?? defaultLog;
   const args = [paths.buildScript, ...(opts.force ? ['--force'] : []), ...(opts.targets ?? BASE_BUILD_TARGETS)];
-  const child = spawn('bash', args, {
+  const child = spawnTied('bash', args, {
     cwd: paths.root,
     env: { ...process.env, CLUSTER_BIN_DIR: paths.binDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.stdin.end();
   const forward = (stream: NodeJS.ReadableStream) => {
     let buf = '';
     stream.setEncoding('utf8');
@@ -586,7 +613,7 @@ export interface RunOptions {
 /** Runs a command, collects stdout/stderr; never throws on a non-zero exit. */
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
   return new Promise((res, rej) => {
-    const child = spawn(cmd, args, {
+    const child = spawnTied(cmd, args, {
       cwd: opts.cwd ?? paths.root,
       env: opts.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],

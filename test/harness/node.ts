@@ -739,6 +739,73 @@ export async function ensureWholeCluster(opts: WholeOptions = {}): Promise<Clust
   return { ...cluster, whole: wholeInfo(plan, node, fakeNodes) };
 }
 
+// ---------------------------------------------------------------------------------------
+// The default test cluster: the API server plus kube-controller-manager (no scheduler, kubelet or KWOK).
+
+/**
+ * kube-apiserver arguments of the default cluster: `--controllers` keeps StorageObjectInUseProtection on (the
+ * pvc/pv-protection finalizers kcm removes). The ServiceAccount admission plugin stays off here only: no kubelet
+ * runs a pod of this cluster (no token is ever mounted), and with it every test creating a pod right after its
+ * namespace would race the token controller creating `default` (the whole cluster, whose pods run, has it on).
+ */
+export const DEFAULT_API_SERVER_ARGS: readonly string[] = ['--controllers', '--', '--disable-admission-plugins=ServiceAccount'];
+
+/** build.sh targets of the default cluster. */
+export const DEFAULT_BUILD_TARGETS = [...BASE_BUILD_TARGETS, 'kcm'] as const;
+
+/**
+ * kube-controller-manager of the default cluster: every controller but node lifecycle. The Nodes of this cluster
+ * are written by tests and no kubelet heartbeats them, so node lifecycle would turn each Ready=Unknown after its
+ * grace period (volume-guard then counts the node's copies as gone) and taint it for eviction: the tests model
+ * Ready nodes. A node going NotReady under node lifecycle is tested on the whole cluster (KWOK heartbeats its
+ * fake nodes; test/e2e/seed-001-002-fake-nodes.e2e.test.ts). No serving port (--secure-port=0): nothing to clash
+ * with another checkout.
+ */
+function defaultKcm(): Component {
+  const pki = join(paths.stateDir, 'pki');
+  return {
+    name: 'kube-controller-manager',
+    exe: bin.kcm,
+    marker: paths.kubeconfig,
+    args: [
+      `--kubeconfig=${paths.kubeconfig}`,
+      '--controllers=*,-node-lifecycle-controller',
+      '--leader-elect=false',
+      '--secure-port=0',
+      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+      `--root-ca-file=${join(pki, 'ca.crt')}`,
+      '--use-service-account-credentials=false',
+      '--concurrent-statefulset-syncs=5',
+    ],
+  };
+}
+
+/**
+ * Starts (or reuses) the default test cluster: the API server with DEFAULT_API_SERVER_ARGS and the CRDs, then
+ * kube-controller-manager (defaultKcm). Namespaces finish deleting, the garbage collector removes dependents,
+ * the StatefulSet controller creates claims and the protection finalizers come and go as in a real cluster.
+ */
+export async function ensureDefaultCluster(opts: { log?: Log; build?: boolean } = {}): Promise<ClusterInfo> {
+  const log = opts.log ?? defaultLog;
+  const cluster = await ensureCluster({
+    log,
+    ...(opts.build === undefined ? {} : { build: opts.build }),
+    buildTargets: DEFAULT_BUILD_TARGETS,
+    apiServerArgs: DEFAULT_API_SERVER_ARGS,
+  });
+  const c = defaultKcm();
+  if (!existsSync(c.exe)) throw new Error(`${c.exe} is missing: run test/harness/build.sh kcm`);
+  startComponent(c, log);
+  // The token controller creates "default" in every namespace: proof that kcm acts.
+  await waitFor('ServiceAccount default/default', 60_000, async () => (await kubectl(['get', 'sa', 'default', '-n', 'default'])).code === 0, () => tail(logFile(c.name)));
+  return cluster;
+}
+
+/** Stops the default cluster's kube-controller-manager (before the API server goes). */
+export async function stopControllers(log: Log = defaultLog): Promise<void> {
+  await stopComponent({ name: 'kube-controller-manager', exe: bin.kcm, marker: paths.kubeconfig }, log);
+}
+
 /** The whole cluster's facts for a running cluster (undefined when it is not whole). */
 export function currentWholeInfo(): WholeClusterInfo | undefined {
   const m = readMode();
@@ -921,6 +988,14 @@ export async function wholeStatus(): Promise<ComponentStatus[]> {
     });
   }
   return out;
+}
+
+/** The default cluster's components beside the API server (for `cluster:status`). */
+export function defaultStatus(): ComponentStatus[] {
+  const c = defaultKcm();
+  const pid = runningPid(c);
+  const r = pid ? rssMiB(pid) : undefined;
+  return [{ name: c.name, running: pid !== undefined, ...(pid ? { pid } : {}), ...(r !== undefined ? { rssMiB: r } : {}) }];
 }
 
 export async function readComponentLog(name: string): Promise<string> {

@@ -1,6 +1,7 @@
-// Building realistic cluster states on the harness's real API server with the real kubectl. There are no
-// controllers here (no scheduler, kubelet, PV binder, StatefulSet controller, Longhorn manager), so the objects
-// they would write, and the status they would report, are written the way they would write them.
+// Building realistic cluster states on the harness's real API server with the real kubectl. kube-controller-manager
+// runs beside it (StatefulSet claims, PV binding, garbage collection, namespaces, protection finalizers); there is
+// no scheduler, kubelet, provisioner or Longhorn manager, so the objects they would write, and the status they
+// would report, are written the way they would write them.
 import { kubectl, tempFile, type CommandResult } from '../harness/cluster.ts';
 
 export const LONGHORN_NS = 'longhorn-system';
@@ -69,20 +70,36 @@ export async function createBoundLocalVolume(options: { pv: string; node: string
   await patchStatus('pvc', options.claim, { phase: 'Bound' }, options.namespace);
 }
 
-/** A running pod on `node` mounting the claims (as if scheduled and started). */
+/**
+ * A running pod on `node` mounting the claims (as if scheduled and started). A pod a controller already created
+ * (a StatefulSet's, Pending: no scheduler in the default cluster) is bound to the node through the binding
+ * subresource, as the scheduler does. The Node is created when missing (the pod GC deletes pods of absent nodes).
+ */
 export async function createPod(options: { name: string; namespace: string; node: string; claims?: string[] }): Promise<void> {
   const claims = options.claims ?? [];
-  await apply({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: options.name, namespace: options.namespace },
-    spec: {
-      nodeName: options.node,
-      automountServiceAccountToken: false,
-      containers: [{ name: 'app', image: 'registry.invalid/app:1', volumeMounts: claims.map((_claim, i) => ({ name: `v${i}`, mountPath: `/data/${i}` })) }],
-      volumes: claims.map((claim, i) => ({ name: `v${i}`, persistentVolumeClaim: { claimName: claim } })),
-    },
-  });
+  if ((await kubectl(['get', 'node', options.node])).code !== 0) await createNode(options.node);
+  const existing = await kubectl(['get', 'pod', options.name, '-n', options.namespace, '-o', 'jsonpath={.spec.nodeName}']);
+  if (existing.code === 0) {
+    if (existing.stdout === '') {
+      const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: options.name, namespace: options.namespace }, target: { apiVersion: 'v1', kind: 'Node', name: options.node } };
+      await must(
+        kubectl(['create', '--raw', `/api/v1/namespaces/${options.namespace}/pods/${options.name}/binding`, '-f', '-'], { input: JSON.stringify(binding) }),
+        `bind pod ${options.namespace}/${options.name} to ${options.node}`,
+      );
+    }
+  } else {
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: options.name, namespace: options.namespace },
+      spec: {
+        nodeName: options.node,
+        automountServiceAccountToken: false,
+        containers: [{ name: 'app', image: 'registry.invalid/app:1', volumeMounts: claims.map((_claim, i) => ({ name: `v${i}`, mountPath: `/data/${i}` })) }],
+        volumes: claims.map((claim, i) => ({ name: `v${i}`, persistentVolumeClaim: { claimName: claim } })),
+      },
+    });
+  }
   await patchStatus('pod', options.name, { phase: 'Running' }, options.namespace);
 }
 
@@ -188,42 +205,41 @@ export async function eventually<T>(attempt: () => Promise<T>, accept: (value: T
 }
 
 /**
- * The PVCs the StatefulSet controller would create for a live StatefulSet: `<template>-<sts>-<ordinal>`, with the
- * template's labels plus the selector's, no Helm annotations; each bound to a Retain PV, as a provisioner would.
+ * The PVCs of a live StatefulSet, `<template>-<sts>-<ordinal>`, are created by the StatefulSet controller
+ * (kube-controller-manager runs in every test cluster); no provisioner runs, so each gets a Retain PV reserved for
+ * it (claimRef with its uid), as a provisioner would create one, and the PV controller binds the two. Resolves
+ * the claims' names once all are Bound. (With OrderedReady, ordinal 1 only comes once pod 0 is Ready.)
  */
-export async function createStatefulSetClaims(namespace: string, statefulSet: string): Promise<string[]> {
+export async function createStatefulSetClaims(namespace: string, statefulSet: string, timeoutMs = 60_000): Promise<string[]> {
   const got = await must(kubectl(['get', 'statefulset', statefulSet, '-n', namespace, '-o', 'json']), `get statefulset ${statefulSet}`);
-  const sts = JSON.parse(got.stdout) as {
-    spec: { replicas?: number; selector: { matchLabels?: Record<string, string> }; volumeClaimTemplates?: { metadata: { name: string; labels?: Record<string, string> }; spec: unknown }[] };
-  };
+  const sts = JSON.parse(got.stdout) as { spec: { replicas?: number; volumeClaimTemplates?: { metadata: { name: string } }[] } };
   const names: string[] = [];
   for (let ordinal = 0; ordinal < (sts.spec.replicas ?? 1); ordinal++) {
     for (const template of sts.spec.volumeClaimTemplates ?? []) {
       const name = `${template.metadata.name}-${statefulSet}-${ordinal}`;
       const pvName = `pv-${namespace}-${name}`.slice(0, 63);
-      await apply(
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolume',
-          metadata: { name: pvName },
-          spec: {
-            capacity: { storage: '1Gi' },
-            accessModes: ['ReadWriteOnce'],
-            persistentVolumeReclaimPolicy: 'Retain',
-            storageClassName: 'standard',
-            csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: pvName },
-            claimRef: { namespace, name },
-          },
-        },
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: { name, namespace, labels: { ...(template.metadata.labels ?? {}), ...(sts.spec.selector.matchLabels ?? {}) } },
-          spec: { ...(template.spec as object), storageClassName: 'standard', volumeName: pvName },
-        },
+      const claim = await eventually(
+        () => kubectl(['get', 'pvc', name, '-n', namespace, '-o', 'jsonpath={.metadata.uid} {.spec.storageClassName}']),
+        (r) => r.code === 0,
+        timeoutMs,
       );
-      await patchStatus('pv', pvName, { phase: 'Bound' });
-      await patchStatus('pvc', name, { phase: 'Bound' }, namespace);
+      if (claim.code !== 0) throw new Error(`the StatefulSet controller did not create PVC ${namespace}/${name} within ${timeoutMs / 1000} s`);
+      const [uid, storageClassName = ''] = claim.stdout.split(' ');
+      await apply({
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: pvName },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Retain',
+          storageClassName,
+          csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: pvName },
+          claimRef: { namespace, name, uid },
+        },
+      });
+      const bound = await eventually(() => kubectl(['get', 'pvc', name, '-n', namespace, '-o', 'jsonpath={.status.phase}']), (r) => r.stdout === 'Bound', timeoutMs);
+      if (bound.stdout !== 'Bound') throw new Error(`PVC ${namespace}/${name} not bound to ${pvName} within ${timeoutMs / 1000} s (${bound.stdout || bound.stderr})`);
       names.push(name);
     }
   }
