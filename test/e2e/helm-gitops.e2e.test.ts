@@ -220,11 +220,15 @@ describe('helm upgrade after kubectl delete sts --cascade=orphan (the PVC-resize
   });
 
   it('passes while the pod still mounts the PVC', async () => {
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
-      await changeAndWait(guard.opsUrl, 'statefulsets.apps', 1, () => must(helm(['install', 'devlake', DEVLAKE, '-n', NS]), 'helm install'));
-      await createStatefulSetClaims(NS, 'devlake-mysql');
-    });
-    await changeAndWait(guard.opsUrl, 'pods', 1, () => createPod({ name: 'devlake-mysql-0', namespace: NS, node: 'node-resize', claims: [PVC] }));
+    // The StatefulSet controller creates the claim and the pod; the test binds the claim to a PV and the pod to a
+    // node, running (no provisioner, scheduler or kubelet in the default cluster).
+    await changeAndWait(guard.opsUrl, 'pods', 1, () =>
+      changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
+        await changeAndWait(guard.opsUrl, 'statefulsets.apps', 1, () => must(helm(['install', 'devlake', DEVLAKE, '-n', NS]), 'helm install'));
+        await createStatefulSetClaims(NS, 'devlake-mysql');
+      }),
+    );
+    await createPod({ name: 'devlake-mysql-0', namespace: NS, node: 'node-resize', claims: [PVC] });
     await changeAndWait(guard.opsUrl, 'statefulsets.apps', -1, () => deleteOrphaning(NS, 'devlake-mysql'));
     const upgraded = await helm(['upgrade', 'devlake', DEVLAKE, '-n', NS, '--set', 'mysql.storage=2Gi']);
     expect(upgraded.stderr).not.toContain('denied');

@@ -222,11 +222,12 @@ describe.skipIf(!whole)('seed 001 across fake nodes: single-replica data where t
 
     await heal();
     heal = undefined;
-    await waitJsonpath(['node', peer], '{.status.conditions[?(@.type=="Ready")].status}', (v) => v === 'True', 120_000);
+    await waitJsonpath(['node', peer], '{.status.conditions[?(@.type=="Ready")].status}', (v) => v === 'True', 180_000);
     expect(await nodeReadyStatus(peer)).toBe('True');
     const again = await until(() => createUpgrade('s001f-7', {}, true), (r) => r.code === 0);
     expect(again.stderr).not.toContain('denied');
     expect(again.code).toBe(0);
+    await kubectl(['annotate', 'node', peer, 'vg-test/reconnected-']);
   }, 420_000);
 });
 
@@ -358,6 +359,7 @@ describe.skipIf(!whole)('the partition of a fake node used above', () => {
     } finally {
       await heal();
       await kubectl(['label', 'node', a!, 'vg-test-']);
+      await kubectl(['annotate', 'node', a!, 'vg-test/reconnected-']);
       await kubectl(['annotate', 'lease', b!, '-n', 'kube-node-lease', 'vg-test-']);
     }
   }, 120_000);

@@ -138,6 +138,9 @@ export async function partitionNode(node: string): Promise<() => Promise<void>> 
   );
   return async () => {
     await kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', name, '--ignore-not-found']);
+    // A kubelet retries its status every 10 s; KWOK drops a refused write and only looks at the node again on its
+    // next change: an annotation is that change (its heartbeat stages then report Ready again).
+    await kubectl(['annotate', 'node', node, `vg-test/reconnected=${Date.now()}`, '--overwrite']);
   };
 }
 
