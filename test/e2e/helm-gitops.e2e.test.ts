@@ -9,6 +9,7 @@ import {
   changeAndWait,
   createPod,
   createStatefulSetClaims,
+  removeLeftoverPv,
   deleteObjects,
   ensureNamespace,
   eventually,
@@ -29,6 +30,7 @@ async function until(attempt: () => Promise<CommandResult>, ok: (result: Command
 /** A Bound PVC with a PV of the given reclaim policy, as a provisioner would leave it. */
 async function boundClaim(namespace: string, name: string, reclaimPolicy: 'Retain' | 'Delete', annotations: Record<string, string> = {}): Promise<void> {
   const pvName = `pv-${namespace}-${name}`.slice(0, 63);
+  await removeLeftoverPv(pvName);
   await apply(
     {
       apiVersion: 'v1',
@@ -56,6 +58,7 @@ async function boundClaim(namespace: string, name: string, reclaimPolicy: 'Retai
 
 /** A PV with reclaim policy Delete, reported Bound to `namespace/claim` (the claim is created by a chart). */
 async function boundPv(name: string, namespace: string, claim: string): Promise<void> {
+  await removeLeftoverPv(name);
   await apply({
     apiVersion: 'v1',
     kind: 'PersistentVolume',

@@ -205,6 +205,15 @@ export async function eventually<T>(attempt: () => Promise<T>, accept: (value: T
 }
 
 /**
+ * Deletes a PV of this name left by an earlier run: the PV controller keeps a Released PV reserved for the claim
+ * (by uid) it was bound to, so re-applying it for a new claim of the same name would never bind.
+ */
+export async function removeLeftoverPv(name: string): Promise<void> {
+  const phase = (await kubectl(['get', 'pv', name, '-o', 'jsonpath={.status.phase}'])).stdout;
+  if (phase === 'Released' || phase === 'Failed') await kubectl(['delete', 'pv', name, '--ignore-not-found', '--timeout=60s']);
+}
+
+/**
  * The PVCs of a live StatefulSet, `<template>-<sts>-<ordinal>`, are created by the StatefulSet controller
  * (kube-controller-manager runs in every test cluster); no provisioner runs, so each gets a Retain PV reserved for
  * it (claimRef with its uid), as a provisioner would create one, and the PV controller binds the two. Resolves
@@ -225,6 +234,7 @@ export async function createStatefulSetClaims(namespace: string, statefulSet: st
       );
       if (claim.code !== 0) throw new Error(`the StatefulSet controller did not create PVC ${namespace}/${name} within ${timeoutMs / 1000} s`);
       const [uid, storageClassName = ''] = claim.stdout.split(' ');
+      await removeLeftoverPv(pvName);
       await apply({
         apiVersion: 'v1',
         kind: 'PersistentVolume',
