@@ -114,7 +114,8 @@ describe('risk gauges when the risk goes away', { timeout: 120_000 }, () => {
     const blocked = 'volume_guard_nodes_blocked{check="node-local-volume"}';
     const risk = await gauge(atRisk);
     const nodes = await gauge(blocked);
-    await deleteObjects(['pod', POD, '-n', NS, '--force', '--grace-period=0'], ['pv', 'obs-ev-pv']);
+    // The pv-protection finalizer keeps a PV while a claim is bound to it: the claim goes too (after its pod).
+    await deleteObjects(['pod', POD, '-n', NS, '--force', '--grace-period=0'], ['pvc', 'obs-ev-data', '-n', NS], ['pv', 'obs-ev-pv']);
     expect(await eventually(() => gauge(atRisk), (value) => value === risk - 1)).toBe(risk - 1);
     expect(await eventually(() => gauge(blocked), (value) => value === nodes - 1)).toBe(nodes - 1);
   });
