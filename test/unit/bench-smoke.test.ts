@@ -36,6 +36,11 @@ describe('benchmark smoke run', () => {
     expect(tiny.counts.longhornVolume).toBe(30);
     expect(tiny.memoryAfterBuild.rssBytes).toBeGreaterThan(0);
     expect(tiny.memoryAfterLoad?.rssBytes).toBeGreaterThan(0);
+    // Per kind: the first list's cost per object, and the heap each kind holds (the model emptied kind by kind).
+    expect(tiny.insertByKind?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['node', 'pod', 'longhornReplica']));
+    for (const entry of tiny.insertByKind ?? []) expect(entry).toMatchObject({ count: tiny.counts[entry.kind], microsPerObject: finiteNumber });
+    expect(tiny.kindBytes?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['pod', 'persistentVolume', 'longhornVolume', 'node']));
+    for (const entry of tiny.kindBytes ?? []) expect(entry).toMatchObject({ count: tiny.counts[entry.kind], bytes: finiteNumber, bytesPerObject: finiteNumber });
     expect(tiny.servedTargets).toEqual(expect.arrayContaining(['node-cordon', 'pod-eviction', 'upgrade', 'helm-release']));
     expect(tiny.cases.map((figures) => figures.id)).toEqual(['cordon-deny', 'eviction-allow', 'helm-install-deny-100k']);
     const decisions = Object.fromEntries(tiny.cases.map((figures) => [figures.id, figures.decision]));
