@@ -344,17 +344,17 @@ export function planFindings<Target>(
 // ------------------------------------------------------------------------------------------------ the README table
 
 const SCOPE_TEXT: Record<PlanScope, string> = {
-  cluster: 'every volume',
+  cluster: 'every Longhorn volume',
   node: 'the node',
   pod: "the pod's data on its node",
   release: "the release's PVCs",
   statefulset: 'the PVCs it will claim',
   claim: 'the PVC',
-  storage: 'every Longhorn volume',
+  storage: "Longhorn's volumes",
 };
 
 const OVERRIDE_TEXT: Record<OverridePlace, string> = {
-  object: '`volume-guard.io/skip` on the object',
+  object: '`volume-guard.io/skip` on the object under review',
   node: "`volume-guard.io/skip` on the node",
   namespace: '`volume-guard.io/skip` on the namespace',
   'namespace-evictions': "`volume-guard.io/skip-evictions` on the pod's namespace",
@@ -368,14 +368,14 @@ const OVERRIDE_TEXT: Record<OverridePlace, string> = {
 
 /** The README's table of operations, checks and overrides, generated from the plans. */
 export function plansMarkdown(): string {
-  const lines = ['| operation | webhook | checks | over | overrides |', '|---|---|---|---|---|'];
+  const lines = ['| operation | webhook | checks | looks at | overrides |', '|---|---|---|---|---|'];
   const code = (ids: readonly string[]): string => ids.map((id) => `\`${id}\``).join(', ');
   for (const plan of Object.values(PLANS) as readonly Plan<never>[]) {
     const checks = plan.checks.map((entry) => `\`${entry.check}\`${entry.when ? ' (storage chart upgrades)' : ''}`).join(', ');
     lines.push(`| ${plan.requests} | \`${plan.webhook}\` | ${checks} | ${SCOPE_TEXT[plan.scope]} | ${plan.overrides.map((place) => OVERRIDE_TEXT[place]).join('; ')} |`);
   }
   for (const notice of Object.values(NOTICES) as readonly Notice[]) {
-    lines.push(`| ${notice.requests} | \`${notice.webhook}\` | ${code(notice.checks)} (warnings) | ${SCOPE_TEXT[notice.scope]} | |`);
+    lines.push(`| ${notice.requests} | \`${notice.webhook}\` | ${code(notice.checks)} (warnings) | ${SCOPE_TEXT[notice.scope]} | (never refused) |`);
   }
   return lines.join('\n');
 }
