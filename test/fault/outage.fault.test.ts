@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { restartApiServer } from '../harness/cluster.ts';
 import { startGuard, waitFor, type GuardInstance } from '../support/guard.ts';
 import { createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace } from '../support/scenario.ts';
-import { RequestLoop, cordonReview, postReview, round, startAutocannon, type AdmissionAnswer } from './lib/load.ts';
+import { RequestLoop, cordonReview, postReview, round, startAutocannon, type AdmissionAnswer } from './lib/admission-load.ts';
 
 const cluster = inject('cluster');
 const sharedGuard = inject('guard');

@@ -11,6 +11,7 @@ import { webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
 import { kubectl, paths, tempFile, type ClusterInfo } from '../harness/cluster.ts';
+import { writePairFiles } from './tls-files.ts';
 
 /** One per test process, so concurrent runs against one API server never remove each other's registration. */
 export const WEBHOOK_CONFIGURATION_NAME = `volume-guard-test-${process.pid}`;
@@ -71,10 +72,7 @@ export async function startGuard(cluster: ClusterInfo, options: StartGuardOption
   await mkdir(logDir, { recursive: true });
   const ca = await createCertificateAuthority();
   const leaf = await ca.issue({ ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
-  const certFile = join(dir, 'tls.crt');
-  const keyFile = join(dir, 'tls.key');
-  await writeFile(certFile, leaf.certPem);
-  await writeFile(keyFile, leaf.keyPem, { mode: 0o600 });
+  const { certFile, keyFile } = await writePairFiles(dir, leaf);
   const [port, opsPort] = [await freePort(), await freePort()];
   const base = {
     admission: { port, host: '127.0.0.1', tls: { certFile, keyFile, pollIntervalMs: 1000 } },
