@@ -19,22 +19,23 @@ export const EVICTION_KIND = {
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
-export interface AdmissionReviewEnvelope<R> {
+// A type, not an interface: assignable to Record<string, unknown> like the literals it replaces.
+export type AdmissionReviewEnvelope<R> = {
   readonly apiVersion: string;
   readonly kind: string;
   readonly request: R;
-}
+};
 
 /**
  * The AdmissionReview around a request, as the API server POSTs it. The request is taken as given, so tests can send
  * what a server must refuse; `envelope` overrides top-level fields (a wrong apiVersion or kind).
  */
-export function admissionReview<R extends object>(request: R, envelope: Record<string, unknown> = {}): AdmissionReviewEnvelope<R> {
+export function admissionReview<R>(request: R, envelope: Record<string, unknown> = {}): AdmissionReviewEnvelope<R> {
   return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', request, ...envelope };
 }
 
 /** The JSON body of admissionReview(request). */
-export function reviewBody(request: object): string {
+export function reviewBody(request: unknown): string {
   return JSON.stringify(admissionReview(request));
 }
 

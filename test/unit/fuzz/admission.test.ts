@@ -11,7 +11,7 @@ import { buildAdmissionApp } from '../../../src/server/app.ts';
 import type { AdmissionApp } from '../../../src/server/app.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import type { ServerMetrics } from '../../../src/server/metrics.ts';
-import { FRESH } from '../../support/admission.ts';
+import { admissionReview, FRESH } from '../../support/admission.ts';
 import { BASE_REVIEWS } from './reviews.ts';
 import type { Mutation } from './support.ts';
 import {
@@ -85,7 +85,7 @@ const rawBody: fc.Arbitrary<string | Buffer> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.oneof(
-      heavyAdversarialValue.map((value) => serialize({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: value })),
+      heavyAdversarialValue.map((value) => serialize(admissionReview(value))),
       heavyAdversarialValue.map(serialize),
     ),
   },

@@ -14,7 +14,7 @@ import { ReleaseDecodeError, decodeReleaseSecret } from '../../../src/helm/relea
 import { buildAdmissionApp } from '../../../src/server/app.ts';
 import type { AdmissionApp } from '../../../src/server/app.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
-import { FRESH, request as admissionRequest } from '../../support/admission.ts';
+import { FRESH, request as admissionRequest, reviewBody } from '../../support/admission.ts';
 import { devlakeManifest, releaseJson, releaseSecret } from '../helm/helm-fixtures.ts';
 import { releaseManifest } from './reviews.ts';
 import { manifestText } from './manifests.ts';
@@ -295,7 +295,7 @@ describe('fuzz: Helm release Secrets through the HTTP app', () => {
       fc.asyncProperty(secretCase, fc.constantFrom('CREATE', 'UPDATE') as fc.Arbitrary<'CREATE' | 'UPDATE'>, async (secret, operation) => {
         counter.count('HTTP');
         const request = createRequest(secret, operation);
-        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
+        const body = reviewBody(request);
         const response = await app.inject({ method: 'POST', url: '/validate/helm-release', headers: { 'content-type': 'application/json' }, payload: body });
         expect(response.statusCode).toBeLessThan(500);
         if (response.statusCode !== 200) return expectBadRequestReason((response.json() as { error: string }).error);

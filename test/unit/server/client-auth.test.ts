@@ -9,7 +9,7 @@ import { createCertificateAuthority, type CertificateAuthority } from '../../../
 import { startServer } from '../../../src/server/serve.ts';
 import { loadServingPair } from '../../../src/server/tls.ts';
 import { tempDir, testCa, issue, waitFor, writePlainPair } from '../../support/tls.ts';
-import { admissionReview, captureLog, emptyDependencies, testConfig } from './fixtures.ts';
+import { sampleReview, captureLog, emptyDependencies, testConfig } from './fixtures.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -29,7 +29,7 @@ async function clientOf(ca: CertificateAuthority, commonName: string, usages: re
 async function post(port: number, client?: ClientPair, agent?: Agent): Promise<number | string> {
   const servingCa = (await testCa()).certPem;
   return new Promise((resolve) => {
-    const body = JSON.stringify(admissionReview());
+    const body = JSON.stringify(sampleReview());
     const request = httpsRequest(
       {
         host: '127.0.0.1',
