@@ -28,7 +28,7 @@ export default defineConfig({
         test: {
           name: 'fault',
           include: ['test/fault/**/*.fault.test.ts'],
-          globalSetup: ['test/fault/global-setup.ts'],
+          globalSetup: ['test/fault/fault-setup.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 45 * 60_000,

@@ -9,8 +9,8 @@ import type { AdmissionApp, AdmissionAppOptions } from '../../../src/server/app.
 import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../../src/server/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import type { ServerMetrics } from '../../../src/server/metrics.ts';
-import { sampleReview, captureLog, deny, registryOf, testConfig, validator } from './fixtures.ts';
-import type { CapturedLog } from './fixtures.ts';
+import { sampleReview, captureLog, deny, registryOf, testConfig, validator } from './server-fixtures.ts';
+import type { CapturedLog } from './server-fixtures.ts';
 
 const apps: { close(): Promise<unknown> }[] = [];
 afterEach(async () => {

@@ -9,7 +9,7 @@ import { createCertificateAuthority, type CertificateAuthority } from '../../../
 import { startServer } from '../../../src/server/serve.ts';
 import { loadServingPair } from '../../../src/server/tls.ts';
 import { tempDir, testCa, issue, waitFor, writePlainPair } from '../../support/tls.ts';
-import { sampleReview, captureLog, emptyDependencies, testConfig } from './fixtures.ts';
+import { sampleReview, captureLog, emptyDependencies, testConfig } from './server-fixtures.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

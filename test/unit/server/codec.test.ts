@@ -9,7 +9,7 @@ import {
   outcomeOf,
   parseJson,
 } from '../../../src/server/codec.ts';
-import { sampleReview } from './fixtures.ts';
+import { sampleReview } from './server-fixtures.ts';
 
 function reasonFor(value: unknown): string {
   const result = decodeAdmissionReview(value);

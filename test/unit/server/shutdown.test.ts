@@ -7,8 +7,8 @@ import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../../src/server/empty-model.t
 import { startServer } from '../../../src/server/serve.ts';
 import type { RunningServer, ServeDependencies } from '../../../src/server/serve.ts';
 import { peerCertificate, tempDir, testCa, waitFor, issue, writePlainPair } from '../../support/tls.ts';
-import { sampleReview, captureLog, emptyDependencies, registryOf, testConfig, validator } from './fixtures.ts';
-import type { CapturedLog } from './fixtures.ts';
+import { sampleReview, captureLog, emptyDependencies, registryOf, testConfig, validator } from './server-fixtures.ts';
+import type { CapturedLog } from './server-fixtures.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

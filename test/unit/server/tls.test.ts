@@ -11,7 +11,7 @@ import { CertificateReloader, TlsConfigError, loadServingPair } from '../../../s
 import { startServer } from '../../../src/server/serve.ts';
 import type { RunningServer } from '../../../src/server/serve.ts';
 import { SecretVolume, issue, peerCertificate, tempDir, testCa, waitFor, writePlainPair } from '../../support/tls.ts';
-import { sampleReview, captureLog, emptyDependencies, testConfig } from './fixtures.ts';
+import { sampleReview, captureLog, emptyDependencies, testConfig } from './server-fixtures.ts';
 
 const running: RunningServer[] = [];
 afterEach(async () => {
