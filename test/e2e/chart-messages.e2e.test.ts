@@ -2,16 +2,13 @@
 // line (on an API server of its own, where cert-manager was never installed); NOTES tell the truth at one replica and
 // warn when only system:masters may write overrides; the optional audit ClusterRole is enough for a user to run
 // `volume-guard audit` with it alone.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CHART_DIR } from '../../scripts/generate-chart.ts';
-import { helm, kubectl, paths, run, tempFile } from '../harness/cluster.ts';
+import { helm, kubectl, paths, tempFile } from '../harness/cluster.ts';
 import { OwnApiServer } from '../support/api-server.ts';
+import { runAudit } from '../support/cli.ts';
 import { must } from '../support/scenario.ts';
-
-const NODE_BIN = join(paths.root, 'node_modules/.bin/node');
-const CLI = join(paths.root, 'bin/volume-guard.cjs');
 
 describe('chart: without cert-manager', () => {
   // A second, empty API server (no CRDs at all): a cluster without cert-manager.
@@ -89,7 +86,7 @@ describe('chart: the read-only ClusterRole for audit users', () => {
     for (const rule of role!.rules) expect(rule.verbs.every((verb) => verb === 'list' || verb === 'watch')).toBe(true);
     expect(role!.rules.flatMap((rule) => rule.resources)).not.toContain('secrets');
 
-    const auditAsAlice = () => run(NODE_BIN, [CLI, 'audit', '--kubeconfig', paths.kubeconfigUser, '--timeout', '20'], { timeoutMs: 60_000 });
+    const auditAsAlice = () => runAudit(['--timeout', '20'], { kubeconfig: paths.kubeconfigUser, timeoutMs: 60_000 });
     const before = await auditAsAlice();
     expect(before.code).toBe(2);
     expect(before.stderr).toContain('missing permission');
