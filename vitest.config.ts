@@ -23,8 +23,8 @@ export default defineConfig({
       },
       {
         // Outages, overload, rotation and security of a running volume-guard, on the e2e suite's API server (it stops
-        // and restarts it). Listed after e2e: its setup reuses the e2e setup's cluster and volume-guard when both run;
-        // one file at a time, and never beside an e2e file (both run in vitest's single sequential group).
+        // and restarts it). Its setup (test/fault/fault-setup.ts) shares the e2e setup's cluster and volume-guard; one
+        // file at a time, and never beside an e2e file (both land in vitest's one sequential group).
         test: {
           name: 'fault',
           include: ['test/fault/**/*.fault.test.ts'],

@@ -9,6 +9,7 @@ import type { AdmissionApp, AdmissionAppOptions } from '../../../src/server/app.
 import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../../src/server/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import type { ServerMetrics } from '../../../src/server/metrics.ts';
+import { reviewBody } from '../../support/admission.ts';
 import { sampleReview, captureLog, deny, registryOf, testConfig, validator } from './server-fixtures.ts';
 import type { CapturedLog } from './server-fixtures.ts';
 
@@ -301,7 +302,9 @@ describe('bad input gets HTTP 400 with a one-line reason, never a 5xx', () => {
         if (request.write(chunk)) setImmediate(pump);
         else request.once('drain', pump);
       };
-      request.write('{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"object":"');
+      // A review whose object is a string that never ends.
+      const opening = reviewBody({ object: '' });
+      request.write(opening.slice(0, opening.lastIndexOf('"')));
       pump();
     });
     expect(result.status).toBe(400);
