@@ -9,6 +9,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { onTestFinished } from 'vitest';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
 import type { CertificateAuthority, IssueOptions, IssuedCertificate } from '../../src/server/selfsigned.ts';
+import { writePairFiles, type PairFiles } from './tls-files.ts';
 
 export type { CertificateAuthority, IssuedCertificate } from '../../src/server/selfsigned.ts';
 
@@ -32,12 +33,8 @@ export async function tempDir(prefix = 'vg-tls-'): Promise<string> {
 }
 
 /** Plain files tls.crt / tls.key in `dir`, written in place (not atomically). */
-export async function writePlainPair(dir: string, pair: Pick<IssuedCertificate, 'certPem' | 'keyPem'>) {
-  const certFile = join(dir, 'tls.crt');
-  const keyFile = join(dir, 'tls.key');
-  await writeFile(certFile, pair.certPem);
-  await writeFile(keyFile, pair.keyPem);
-  return { certFile, keyFile };
+export function writePlainPair(dir: string, pair: Pick<IssuedCertificate, 'certPem' | 'keyPem'>): Promise<PairFiles> {
+  return writePairFiles(dir, pair);
 }
 
 let generation = 0;
