@@ -19,29 +19,21 @@ import { devlakeManifest, releaseJson, releaseSecret } from '../helm/helm-fixtur
 import { releaseManifest } from './reviews.ts';
 import { manifestText } from './manifests.ts';
 import {
-  FUZZ_SCALE,
+  FuzzRun,
   MiB,
-  RunCounter,
   cluster,
   config,
   expectBadRequestReason,
   expectValidResponse,
   fuzzParameters,
-  heapUsedAfterGc,
   model,
   registry,
   testTimeout,
   validationContext,
 } from './support.ts';
 
-const counter = new RunCounter();
-let heapBefore = 0;
-beforeAll(() => {
-  heapBefore = heapUsedAfterGc();
-});
-afterAll(() => {
-  console.log(counter.summary('helm release'));
-});
+const run = new FuzzRun('helm release');
+const counter = run.counter;
 
 const validator = helmReleaseValidator(config);
 const SECRET_VALUE = 'TOP-SECRET-VALUE';
@@ -310,11 +302,4 @@ describe('fuzz: Helm release Secrets through the HTTP app', () => {
   });
 });
 
-describe('fuzz: afterwards', () => {
-  it('tried the planned number of inputs and the heap came back down', () => {
-    expect(counter.total).toBeGreaterThanOrEqual(Math.round(22_240 * FUZZ_SCALE));
-    const growth = heapUsedAfterGc() - heapBefore;
-    console.log(`[fuzz] helm release: heap growth after GC ${(growth / MiB).toFixed(1)} MiB`);
-    expect(growth).toBeLessThan(64 * MiB);
-  });
-});
+run.afterwards(22_240);
