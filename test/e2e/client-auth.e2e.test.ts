@@ -6,7 +6,6 @@
 // - a caller without a certificate, with one of another CA, or with another name of the same CA, gets no review;
 // - replacing the client CA on disk is picked up without a restart: the API server's calls then fail closed.
 import { writeFile } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -19,6 +18,7 @@ import { cordonReviewBody } from '../support/admission.ts';
 import { OwnApiServer } from '../support/api-server.ts';
 import { admissionCount, startGuard, waitFor, type GuardInstance } from '../support/guard.ts';
 import { replacePem, tlsTempDir, writePairFiles, writePem } from '../support/tls-files.ts';
+import { postStatus } from '../support/tls.ts';
 
 const CLIENT_NAME = 'kube-apiserver-webhook-client';
 const NODE = 'client-auth-node';
@@ -41,27 +41,7 @@ async function must(result: Promise<CommandResult>, what: string): Promise<Comma
 /** POST an AdmissionReview straight to volume-guard; the HTTP status, or the error code when TLS refuses us. */
 function postReview(client?: IssuedCertificate): Promise<number | string> {
   const body = cordonReviewBody(NODE, { uid: 'forged-1', user: { username: 'forger', groups: ['system:masters'] } });
-  const url = new URL(`${guard!.url}/validate/node-cordon`);
-  return new Promise((resolve) => {
-    const request = httpsRequest(
-      {
-        host: url.hostname,
-        port: Number(url.port),
-        path: url.pathname,
-        method: 'POST',
-        ca: guard!.caPem,
-        agent: false,
-        ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-    request.end(body);
-  });
+  return postStatus({ url: `${guard!.url}/validate/node-cordon`, body, ca: guard!.caPem, client });
 }
 
 beforeAll(async () => {

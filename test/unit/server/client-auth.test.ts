@@ -1,14 +1,14 @@
 // Client-certificate authentication of the admission port (admission.tls.clientCaFile / clientNames): the real
 // server from startServer, real TLS clients. Only a certificate of the configured CA completes the handshake; with
 // names configured, only those names get an answer; the CA bundle is hot-reloaded like the serving pair.
-import { Agent, request as httpsRequest } from 'node:https';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, type CertificateAuthority } from '../../../src/server/selfsigned.ts';
 import { startServer } from '../../../src/server/serve.ts';
 import { loadServingPair } from '../../../src/server/tls.ts';
 import { replacePem, writePem } from '../../support/tls-files.ts';
-import { tempDir, testCa, issue, waitFor, writePlainPair } from '../../support/tls.ts';
+import { postStatus, tempDir, testCa, issue, waitFor, writePlainPair } from '../../support/tls.ts';
 import { sampleReview, captureLog, emptyDependencies, testConfig } from './server-fixtures.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -27,29 +27,8 @@ async function clientOf(ca: CertificateAuthority, commonName: string, usages: re
 
 /** POST an AdmissionReview; resolves to the HTTP status, or to the TLS/socket error code when the handshake fails. */
 async function post(port: number, client?: ClientPair, agent?: Agent): Promise<number | string> {
-  const servingCa = (await testCa()).certPem;
-  return new Promise((resolve) => {
-    const body = JSON.stringify(sampleReview());
-    const request = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/validate/allow-all',
-        ca: servingCa,
-        servername: 'localhost',
-        agent: agent ?? false,
-        ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-    request.end(body);
-  });
+  const ca = (await testCa()).certPem;
+  return postStatus({ url: `https://127.0.0.1:${port}/validate/allow-all`, body: JSON.stringify(sampleReview()), ca, servername: 'localhost', client, agent });
 }
 
 async function start(clientCaFile: string, names: readonly string[] = []) {
