@@ -61,9 +61,11 @@ export class RunCounter {
  */
 export class FuzzRun {
   readonly counter = new RunCounter();
+  readonly suite: string;
   #heapBefore = 0;
 
-  constructor(readonly suite: string) {
+  constructor(suite: string) {
+    this.suite = suite;
     beforeAll(() => {
       this.#heapBefore = heapUsedAfterGc();
     });
