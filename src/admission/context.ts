@@ -14,9 +14,18 @@ import { unknownEntryWarnings } from './override-feedback.ts';
 /** Checks run with this limit: the message names no more, and the set sizes give the totals. */
 export const FINDING_LIMIT = MAX_LISTED_PER_CHECK;
 
-export function checkModes(context: ValidationContext): Record<CheckId, CheckMode> {
-  const modes = {} as Record<CheckId, CheckMode>;
-  for (const id of CHECK_IDS) modes[id] = context.config.checks[id].mode;
+/** Per checks configuration (loaded once, never changed): the modes, built once instead of per request. */
+const MODES = new WeakMap<object, Readonly<Record<CheckId, CheckMode>>>();
+
+export function checkModes(context: ValidationContext): Readonly<Record<CheckId, CheckMode>> {
+  const checks = context.config.checks;
+  let modes = MODES.get(checks);
+  if (modes === undefined) {
+    const built = {} as Record<CheckId, CheckMode>;
+    for (const id of CHECK_IDS) built[id] = checks[id].mode;
+    modes = Object.freeze(built);
+    MODES.set(checks, modes);
+  }
   return modes;
 }
 
@@ -66,6 +75,7 @@ export function staleModelDecision(
   let stale = context.health.synced()
     ? context.health.staleResources(context.now, maxStalenessSeconds * 1000)
     : ['(not synced yet)'];
+  if (stale.length === 0) return undefined;
   if (dependsOn !== undefined && context.health.synced()) {
     const read = new Set(dependsOn.map((kind) => resourceLabel(RESOURCE_SPECS[kind])));
     stale = stale.filter((resource) => read.has(resource));
