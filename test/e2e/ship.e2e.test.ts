@@ -53,6 +53,8 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
       '--set', `image.tag=${imageRef.slice(at + 1)}`,
       '--set', 'image.pullPolicy=Never',
       '--set', 'tls.certManager.enabled=false',
+      // One real node: the default required anti-affinity would leave the second replica Pending.
+      '--set', 'highAvailability.requiredAntiAffinity=false',
     ];
   };
 
