@@ -73,6 +73,8 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
     }
     await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait']);
     await freshNamespace(NS);
+    // A run that was interrupted leaves its PV Released (bound to the deleted claim): start from a fresh one.
+    await kubectl(['delete', 'pv', PV, '--ignore-not-found', '--timeout=60s'], { timeoutMs: 90_000 });
   }, 40 * 60_000);
 
   afterAll(async () => {
