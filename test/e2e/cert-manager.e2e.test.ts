@@ -109,6 +109,7 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
       await must(kubectl(['delete', 'validatingwebhookconfiguration', String(item.metadata.name)]), 'unregister host guard');
     }
     await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait']);
+    await deleteNamespaceAndWait(VG_NS);
     await freshNamespace(NS);
     await apply({
       apiVersion: 'v1',
@@ -122,6 +123,8 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
   afterAll(async () => {
     if (!whole) return;
     await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait'], { timeoutMs: 180_000 });
+    // cert-manager keeps the Secrets it issued (no owner references by default): the namespace goes with them.
+    await deleteNamespaceAndWait(VG_NS).catch(() => undefined);
     await deleteNamespaceAndWait(NS).catch(() => undefined);
     for (const p of procs) p.kill('SIGTERM');
     if (crdDir) await kubectl(['delete', '-f', crdDir, '--ignore-not-found', '--wait=false']);
@@ -203,4 +206,12 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
     expect(outcomes.length).toBeGreaterThan(10);
     expect(outcomes.filter((o) => o !== 'allowed')).toEqual([]);
   }, 300_000);
+
+  it('helm uninstall leaves no webhook; the Secrets cert-manager issued stay (no owner references), as the chart README says', async () => {
+    const un = await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait'], { timeoutMs: 180_000 });
+    expect(un.code, un.stderr).toBe(0);
+    expect((await kubectl(['get', 'validatingwebhookconfiguration', RELEASE])).code).not.toBe(0);
+    expect((await kubectl(['get', 'certificates', '-n', VG_NS, '-o', 'name'])).stdout.trim()).toBe('');
+    for (const secret of [`${RELEASE}-tls`, `${RELEASE}-ca`]) expect((await kubectl(['get', 'secret', secret, '-n', VG_NS])).code).toBe(0);
+  }, 240_000);
 });

@@ -72,6 +72,9 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
       await must(kubectl(['delete', 'validatingwebhookconfiguration', String(item.metadata.name)]), 'unregister host guard');
     }
     await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait']);
+    // Its namespace from scratch: a cert-manager install before (cert-manager.e2e) leaves its Secrets, which a
+    // chart-generated install cannot adopt.
+    await deleteNamespaceAndWait(VG_NS);
     await freshNamespace(NS);
     // A run that was interrupted leaves its PV Released (bound to the deleted claim): start from a fresh one.
     await kubectl(['delete', 'pv', PV, '--ignore-not-found', '--timeout=60s'], { timeoutMs: 90_000 });
