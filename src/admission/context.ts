@@ -2,7 +2,6 @@
 import { CHECK_IDS, type CheckId, type Finding } from '../checks/types.ts';
 import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import type { CheckMode } from '../config.ts';
-import { judge, type Judgement } from './decide.ts';
 import { metaOf, type StringMap } from './objects.ts';
 import { skipFrom, unknownSkipEntries, whyNotHonored, writerOf, type OverrideSource } from './overrides.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo } from './types.ts';
@@ -48,11 +47,6 @@ export function skipOnReviewedObject(
 
 export function unknownWarnings(where: string, values: StringMap | undefined): string[] {
   return unknownEntryWarnings(where, unknownSkipEntries(values));
-}
-
-/** Judge with the context's modes and override writers. */
-export function decide(context: ValidationContext, input: Omit<Judgement, 'modes' | 'writers'>): Decision {
-  return judge({ ...input, modes: checkModes(context), writers: context.config.overrides });
 }
 
 /**
