@@ -69,6 +69,18 @@ describe('loadServingPair at startup', () => {
     await writePlainPair(dir, expired);
     await expect(loadServingPair(files)).rejects.toThrow(/^TLS certificate in .* expired at /);
   });
+
+  it('loads a certificate without a subject (cert-manager issues one for a Certificate without commonName)', async () => {
+    const dir = await tempDir();
+    const bare = await issue({ emptySubject: true, dnsNames: ['volume-guard.volume-guard.svc'], ipAddresses: [] });
+    expect(new X509Certificate(bare.certPem).subject as string | undefined).toBeUndefined();
+    const pair = await loadServingPair(await writePlainPair(dir, bare));
+    expect(pair.serialNumber).toBe(bare.serialNumber);
+    expect(pair.subject).toBe('(no subject) DNS:volume-guard.volume-guard.svc');
+    // A server starts on it and serves it.
+    const { port } = await start(await writePlainPair(dir, bare));
+    expect((await peerCertificate(port)).serialNumber).toBe(bare.serialNumber);
+  });
 });
 
 describe('extra CA chain', () => {
