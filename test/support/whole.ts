@@ -139,8 +139,16 @@ export async function partitionNode(node: string): Promise<() => Promise<void>> 
   return async () => {
     await kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', name, '--ignore-not-found']);
     // A kubelet retries its status every 10 s; KWOK drops a refused write and only looks at the node again on its
-    // next change: an annotation is that change (its heartbeat stages then report Ready again).
-    await kubectl(['annotate', 'node', node, `vg-test/reconnected=${Date.now()}`, '--overwrite']);
+    // next change: an annotation is that change (its stages then report Ready again). Repeated every 10 s, as the
+    // API server may still apply the deleted policy for a moment.
+    const deadline = Date.now() + 240_000;
+    while (Date.now() < deadline) {
+      await kubectl(['annotate', 'node', node, `vg-test/reconnected=${Date.now()}`, '--overwrite']);
+      for (let i = 0; i < 20; i++) {
+        if ((await nodeReadyStatus(node)) === 'True') return;
+        await sleep(500);
+      }
+    }
   };
 }
 
