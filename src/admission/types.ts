@@ -1,24 +1,8 @@
 // The contract between the HTTP layer and the validators, shaped after admission.k8s.io/v1.
 
-export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+import type { GroupVersionKind, GroupVersionResource, Operation, UserInfo } from '../kube.ts';
 
-export interface GroupVersionKind {
-  readonly group: string;
-  readonly version: string;
-  readonly kind: string;
-}
-
-export interface GroupVersionResource {
-  readonly group: string;
-  readonly version: string;
-  readonly resource: string;
-}
-
-export interface UserInfo {
-  readonly username: string;
-  readonly uid?: string;
-  readonly groups: readonly string[];
-}
+export type { GroupVersionKind, GroupVersionResource, Operation, UserInfo } from '../kube.ts';
 
 /** A decoded, schema-checked AdmissionReview request. Objects stay `unknown` until a validator narrows them. */
 export interface AdmissionRequest {

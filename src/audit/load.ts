@@ -19,7 +19,7 @@ import { startClusterModel } from '../cluster/start.ts';
 import type { InformerStatus } from '../cluster/informers.ts';
 import { RESOURCE_KINDS } from '../cluster/records.ts';
 import type { GuardedUpgradeKind } from '../config.ts';
-import { arrayAt, objectAt, stringAt } from '../cluster/unstructured.ts';
+import { arrayAt, objectAt, stringAt } from '../json.ts';
 import { fatalFailure, type ClusterTarget } from './connect.ts';
 import { AuditError } from './errors.ts';
 import type { OverrideCarrier } from './overrides.ts';

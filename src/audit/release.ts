@@ -14,13 +14,14 @@
 // Not seen without the manifest: a chart's own PVCs marked `helm.sh/resource-policy: keep` (said in a note), and
 // StatefulSet claims that carry no release label once their StatefulSet is gone.
 
-import { collectOrphanPvc, HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, isReuseApproved, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
+import { collectOrphanPvc, isReuseApproved, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import type { LeftBehindPvc } from '../checks/orphan-pvc.ts';
 import { claimObject } from '../checks/affected.ts';
 import type { AffectedObject, Finding } from '../checks/types.ts';
 import type { PersistentVolumeClaimRecord, StatefulSetRecord } from '../cluster/records.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease } from '../helm/release.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
 import type { AuditModel } from './model.ts';
 import type { ReleaseRevision } from './types.ts';
 

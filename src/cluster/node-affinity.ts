@@ -17,7 +17,7 @@
 // Any other key works as an identity (kubernetes.io/hostname, openebs.io/nodeid, topology.topolvm.io/node, ...).
 
 import type { Labels, NodeRecord } from './records.ts';
-import { arrayAt, isObject, stringAt, stringMapAt } from './unstructured.ts';
+import { arrayAt, isObject, stringAt, stringMapAt } from '../json.ts';
 
 export interface NodeSelectorRequirement {
   readonly key: string;

@@ -32,7 +32,7 @@ import { ClusterModel } from '../../src/cluster/model.ts';
 import { RESOURCE_KINDS, type ModelSink, type RecordByKind, type ResourceKind } from '../../src/cluster/records.ts';
 import { collectionPath, RESOURCE_SPECS } from '../../src/cluster/resources.ts';
 import { startClusterModel } from '../../src/cluster/start.ts';
-import { objectAt, stringAt } from '../../src/cluster/unstructured.ts';
+import { objectAt, stringAt } from '../../src/json.ts';
 
 const ID = `${process.pid}`;
 const NS = `inf-e2e-${ID}`;

@@ -22,6 +22,7 @@ import {
 import type { CappedFindings, CapOptions } from '../../checks/collect.ts';
 import type { CheckId } from '../../checks/types.ts';
 import type { Config } from '../../config.ts';
+import { HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
 import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, isRecord, metaOf, stringField } from '../objects.ts';
@@ -243,7 +244,6 @@ function containerImages(workload: unknown): string {
 }
 
 /** Helm's own annotation: a workload Helm manages is judged at its release record (the Longhorn chart's upgrade). */
-const HELM_RELEASE_ANNOTATION = 'meta.helm.sh/release-name';
 
 export function storageUpgradeValidator(config: Config): Validator {
   const declaration: WebhookDeclaration = {
@@ -266,7 +266,7 @@ export function storageUpgradeValidator(config: Config): Validator {
         return allowed();
       }
       if (containerImages(request.object) === containerImages(request.oldObject)) return allowed();
-      if (metaOf(request.object)?.annotations[HELM_RELEASE_ANNOTATION]) return allowed();
+      if (metaOf(request.object)?.annotations[HELM_RELEASE_NAME_ANNOTATION]) return allowed();
       const kind = request.resource.resource === 'daemonsets' ? 'DaemonSet' : 'Deployment';
       return judgeWith(context, `upgrade of Longhorn (${kind} ${request.namespace}/${request.name} image)`, 'volume-health', (cap) =>
         collectStorageUpgradeRisk(context.snapshot, cap),
