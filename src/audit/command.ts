@@ -2,7 +2,7 @@
 // found, 1 risks found, 2 an error (bad flags, cluster unreachable, missing permission), with one line on stderr.
 
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
-import type { CommandRegistrar } from '../cli.ts';
+import type { CommandRegistrar } from '../cli-types.ts';
 import { AuditError } from './errors.ts';
 
 export const EXIT_NO_RISK = 0;
