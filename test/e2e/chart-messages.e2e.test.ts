@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CHART_DIR } from '../../scripts/generate-chart.ts';
 import { bin, helm, kubectl, paths, run, tempFile } from '../harness/cluster.ts';
-import { must } from '../support/scenario.ts';
+import { must } from '../harness/scenario.ts';
 
 const NODE_BIN = join(paths.root, 'node_modules/.bin/node');
 const CLI = join(paths.root, 'bin/volume-guard.cjs');

@@ -29,7 +29,7 @@ import {
   deployManifests,
 } from '../../scripts/generate-chart.ts';
 import { ensureCluster, helm, kubectl, paths, tempFile } from '../harness/cluster.ts';
-import { startGuard } from '../support/guard.ts';
+import { startGuard } from '../harness/guard.ts';
 import type { ClusterInfo, CommandResult } from '../harness/cluster.ts';
 
 const NAMESPACE = 'vg-chart-e2e';

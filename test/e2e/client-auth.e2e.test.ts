@@ -18,7 +18,7 @@ import { webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { defaultConfig } from '../../src/config.ts';
 import { createCertificateAuthority, type CertificateAuthority, type IssuedCertificate } from '../../src/server/selfsigned.ts';
 import { bin, kubectl, type ClusterInfo, type CommandResult } from '../harness/cluster.ts';
-import { admissionCount, startGuard, waitFor, type GuardInstance } from '../support/guard.ts';
+import { admissionCount, startGuard, waitFor, type GuardInstance } from '../harness/guard.ts';
 
 const CLIENT_NAME = 'kube-apiserver-webhook-client';
 const NODE = 'client-auth-node';

@@ -23,7 +23,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { bin, ensureCluster, kubectl, paths, type ClusterInfo } from '../harness/cluster.ts';
-import { apply, must } from '../support/scenario.ts';
+import { apply, must } from '../harness/scenario.ts';
 import { InformerSet, type InformerTimings, type RestartReason } from '../../src/cluster/informers.ts';
 import { HttpKubeClient, isNotFound, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../src/cluster/kube-client.ts';
 import { createKubeConfig } from '../../src/cluster/kubeconfig.ts';

@@ -19,7 +19,7 @@ import {
   eventually,
   LONGHORN_NS,
   must,
-} from '../support/scenario.ts';
+} from '../harness/scenario.ts';
 import { MAX_DENIAL_LENGTH } from '../../src/admission/messages.ts';
 
 const NS = 'msg-e2e';

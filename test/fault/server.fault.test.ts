@@ -13,7 +13,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
 import type { IssuedCertificate } from '../../src/server/selfsigned.ts';
-import { startGuard, waitFor, type GuardInstance } from '../support/guard.ts';
+import { startGuard, waitFor, type GuardInstance } from '../harness/guard.ts';
 import { peerCertificate } from '../support/tls.ts';
 import { holdConnections } from './lib/connections.ts';
 import { RequestLoop, cordonReview, percentile, round, sleep, startAutocannon, tcpAccepts } from './lib/load.ts';

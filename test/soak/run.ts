@@ -16,7 +16,7 @@ import { RESOURCE_SPECS, collectionPath, resourceLabel } from '../../src/cluster
 import { ensureCluster, type ClusterInfo } from '../harness/cluster.ts';
 import { holdConnections } from '../fault/lib/connections.ts';
 import { cordonReview, percentile, round, sleep, startAutocannon } from '../fault/lib/load.ts';
-import { startGuard, type GuardInstance } from '../support/guard.ts';
+import { startGuard, type GuardInstance } from '../harness/guard.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -10,7 +10,7 @@ import { createValidators } from '../../src/admission/index.ts';
 import { webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
-import { kubectl, paths, tempFile, type ClusterInfo } from '../harness/cluster.ts';
+import { kubectl, paths, tempFile, type ClusterInfo } from './cluster.ts';
 
 /** One per test process, so concurrent runs against one API server never remove each other's registration. */
 export const WEBHOOK_CONFIGURATION_NAME = `volume-guard-test-${process.pid}`;

@@ -1,7 +1,7 @@
 // Building realistic cluster states on the harness's real API server with the real kubectl. There are no
 // controllers here (no scheduler, kubelet, PV binder, StatefulSet controller, Longhorn manager), so the objects
 // they would write, and the status they would report, are written the way they would write them.
-import { kubectl, tempFile, type CommandResult } from '../harness/cluster.ts';
+import { kubectl, tempFile, type CommandResult } from './cluster.ts';
 
 export const LONGHORN_NS = 'longhorn-system';
 
