@@ -283,7 +283,8 @@ export function valuesSchemaFile(current: string): string {
 // ---- deploy/ ----
 
 export function findHelm(explicit?: string): string | undefined {
-  const candidates = [explicit, process.env.HELM, join(REPO_ROOT, '.cluster', 'bin', 'helm')];
+  const binDir = process.env.CLUSTER_BIN_DIR || join(REPO_ROOT, '.cluster', 'bin');
+  const candidates = [explicit, process.env.HELM, join(binDir, 'helm')];
   for (const candidate of candidates) if (candidate && existsSync(candidate)) return candidate;
   try {
     return execFileSync('sh', ['-c', 'command -v helm'], { encoding: 'utf8' }).trim() || undefined;
