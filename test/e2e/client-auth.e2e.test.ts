@@ -168,9 +168,11 @@ beforeAll(async () => {
     kubeconfig: apiServer.kubeconfig,
     config: { admission: { tls: { clientCaFile, clientNames: [CLIENT_NAME], pollIntervalMs: 200 } } },
   });
-  const declarations = createValidators(defaultConfig()).map((validator) => validator.declaration);
+  const config = defaultConfig();
+  const declarations = createValidators(config).map((validator) => validator.declaration);
   const configuration = webhookConfiguration(declarations, {
     configurationName: 'volume-guard-client-auth',
+    upgradeKinds: config.upgrades.kinds,
     client: { url: guard.url, caBundle: Buffer.from(guard.caPem).toString('base64') },
     failurePolicy: 'Fail',
     timeoutSeconds: 10,

@@ -140,9 +140,11 @@ export async function registerWebhooks(
   guard: Pick<GuardInstance, 'url' | 'opsUrl' | 'caPem'>,
   options: { failurePolicy?: 'Fail' | 'Ignore'; timeoutSeconds?: number; name?: string } = {},
 ): Promise<void> {
-  const declarations = createValidators(defaultConfig()).map((validator) => validator.declaration);
+  const config = defaultConfig();
+  const declarations = createValidators(config).map((validator) => validator.declaration);
   const configuration = webhookConfiguration(declarations, {
     configurationName: options.name ?? WEBHOOK_CONFIGURATION_NAME,
+    upgradeKinds: config.upgrades.kinds,
     client: { url: guard.url, caBundle: Buffer.from(guard.caPem).toString('base64') },
     failurePolicy: options.failurePolicy ?? 'Fail',
     timeoutSeconds: options.timeoutSeconds ?? 10,

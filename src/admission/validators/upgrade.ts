@@ -3,12 +3,12 @@
 import { collectSingleReplica } from '../../checks/single-replica.ts';
 import { collectVolumeHealth } from '../../checks/volume-health.ts';
 import type { ResourceKind } from '../../cluster/records.ts';
-import type { Config, GuardedUpgradeKind } from '../../config.ts';
+import type { Config } from '../../config.ts';
 import { CheckResults, decide, skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { metaOf } from '../objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from '../overrides.ts';
-import { allowed, type AdmissionRequest, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
+import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 import { changedRolloutFields, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
 
@@ -27,22 +27,12 @@ export function rolloutCause(request: AdmissionRequest): string | undefined {
 /** What the upgrade checks read (Longhorn's view, and whether nodes are up). */
 const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = ['node', 'longhornVolume', 'longhornReplica', 'longhornNode'];
 
-export function upgradeRules(kinds: readonly GuardedUpgradeKind[]): RuleWithOperations[] {
-  return kinds.map((kind) => ({
-    apiGroups: [kind.group],
-    apiVersions: [kind.version],
-    resources: [kind.resource],
-    operations: [...kind.operations],
-    scope: '*' as const,
-  }));
-}
-
 export function upgradeValidator(config: Config): Validator {
   const kinds = config.upgrades.kinds;
   const declaration: WebhookDeclaration = {
     name: 'upgrade.volume-guard.io',
     target: 'upgrade',
-    rules: upgradeRules(kinds),
+    rules: [{ upgradeKinds: { scope: '*' } }],
     // Only creations and the updates that start a rollout (labels, annotations, replicas and the like do not).
     matchConditions: [{ name: 'starts-rollout', expression: upgradeMatchCondition() }],
   };
