@@ -14,8 +14,6 @@ import { TlsConfigError } from './server/tls.ts';
 /** The package's version: package.json sits one level above both src/ and dist/. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export { EXIT_CONFIG, type CommandRegistrar } from './cli-types.ts';
-
 export const registerServeCommand: CommandRegistrar = (program) => {
   program
     .command('serve')
