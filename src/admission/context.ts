@@ -2,7 +2,6 @@
 import { CHECK_IDS, type CheckId, type Finding } from '../checks/types.ts';
 import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import type { CheckMode } from '../config.ts';
-import { judge, type Judgement } from './decide.ts';
 import { metaOf, type StringMap } from './objects.ts';
 import { skipFrom, unknownSkipEntries, whyNotHonored, writerOf, type OverrideSource } from './overrides.ts';
 import { allowed, denied, type AdmissionRequest, type Decision } from './types.ts';
@@ -15,9 +14,18 @@ import { unknownEntryWarnings } from './override-feedback.ts';
 /** Checks run with this limit: the message names no more, and the set sizes give the totals. */
 export const FINDING_LIMIT = MAX_LISTED_PER_CHECK;
 
-export function checkModes(context: ValidationContext): Record<CheckId, CheckMode> {
-  const modes = {} as Record<CheckId, CheckMode>;
-  for (const id of CHECK_IDS) modes[id] = context.config.checks[id].mode;
+/** Per checks configuration (loaded once, never changed): the modes, built once instead of per request. */
+const MODES = new WeakMap<object, Readonly<Record<CheckId, CheckMode>>>();
+
+export function checkModes(context: ValidationContext): Readonly<Record<CheckId, CheckMode>> {
+  const checks = context.config.checks;
+  let modes = MODES.get(checks);
+  if (modes === undefined) {
+    const built = {} as Record<CheckId, CheckMode>;
+    for (const id of CHECK_IDS) built[id] = checks[id].mode;
+    modes = Object.freeze(built);
+    MODES.set(checks, modes);
+  }
   return modes;
 }
 
@@ -50,11 +58,6 @@ export function unknownWarnings(where: string, values: StringMap | undefined): s
   return unknownEntryWarnings(where, unknownSkipEntries(values));
 }
 
-/** Judge with the context's modes and override writers. */
-export function decide(context: ValidationContext, input: Omit<Judgement, 'modes' | 'writers'>): Decision {
-  return judge({ ...input, modes: checkModes(context), writers: context.config.overrides });
-}
-
 /**
  * volume-guard never decides on a state it has not seen: while the model is unsynced or older than the bound,
  * answer by the stale policy. An honored `*` skip from an allowed writer still lets the operation through.
@@ -72,6 +75,7 @@ export function staleModelDecision(
   let stale = context.health.synced()
     ? context.health.staleResources(context.now, maxStalenessSeconds * 1000)
     : ['(not synced yet)'];
+  if (stale.length === 0) return undefined;
   if (dependsOn !== undefined && context.health.synced()) {
     const read = new Set(dependsOn.map((kind) => resourceLabel(RESOURCE_SPECS[kind])));
     stale = stale.filter((resource) => read.has(resource));

@@ -320,6 +320,37 @@ function consequence(findings: readonly Finding[], situation: Situation | undefi
   return parts.join('; ');
 }
 
+/** A check's denial lines before the listing is cut: everything checkLines needs, computed once. */
+interface PreparedCheckLines {
+  readonly head: readonly string[];
+  readonly objects: readonly string[];
+  readonly total: number;
+  readonly more: string;
+  readonly fix: readonly string[];
+}
+
+function prepareCheckLines(check: CheckId, findings: readonly Finding[], total: number, situation: Situation | undefined, maxListed: number): PreparedCheckLines {
+  const text = CHECK_TEXT[check];
+  const node = nodeOf(situation);
+  const base = text.summaryFor ? text.summaryFor(total, findings) : text.summary(total);
+  const summary = node ? base.replace(/ on the node$/, ` on ${node}`) : base;
+  const head = [`[${check}] ${summary}`];
+  const effect = consequence(findings, situation);
+  if (effect) head.push(`  ${shorten(effect, MAX_LINE_LENGTH)}`);
+  const objects = findings.slice(0, maxListed).map((finding) => `  ${objectLine(finding, situation)}`);
+  const fix = situation && text.fixFor ? text.fixFor(situation, findings) : `${text.fix}.`;
+  return { head, objects, total, more: auditCommand(situation), fix: hangingLines('  Fix: ', fix, FIX_WIDTH) };
+}
+
+/** The lines of a prepared check with at most `maxListed` objects listed. */
+function listedLines(prepared: PreparedCheckLines, maxListed: number): string[] {
+  const listed = prepared.objects.slice(0, maxListed);
+  const lines = [...prepared.head, ...listed];
+  if (prepared.total > listed.length) lines.push(`  and ${prepared.total - listed.length} more; all of them: ${prepared.more}`);
+  lines.push(...prepared.fix);
+  return lines;
+}
+
 /**
  * The lines of one check in a denial: heading with the count, the consequence, the first objects (indented), the
  * rest counted with the audit command that lists them, and the fix for the situation.
@@ -331,19 +362,7 @@ export function checkLines(
   situation?: Situation,
   maxListed = MAX_LISTED_PER_CHECK,
 ): string[] {
-  const text = CHECK_TEXT[check];
-  const node = nodeOf(situation);
-  const base = text.summaryFor ? text.summaryFor(total, findings) : text.summary(total);
-  const summary = node ? base.replace(/ on the node$/, ` on ${node}`) : base;
-  const lines = [`[${check}] ${summary}`];
-  const effect = consequence(findings, situation);
-  if (effect) lines.push(`  ${shorten(effect, MAX_LINE_LENGTH)}`);
-  const listed = findings.slice(0, maxListed);
-  for (const finding of listed) lines.push(`  ${objectLine(finding, situation)}`);
-  if (total > listed.length) lines.push(`  and ${total - listed.length} more; all of them: ${auditCommand(situation)}`);
-  const fix = situation && text.fixFor ? text.fixFor(situation, findings) : `${text.fix}.`;
-  lines.push(...hangingLines('  Fix: ', fix, FIX_WIDTH));
-  return lines;
+  return listedLines(prepareCheckLines(check, findings, total, situation, maxListed), maxListed);
 }
 
 /** Fix lines wrap at this width, so they read in a terminal of 120 columns. */
@@ -409,8 +428,10 @@ export function denialMessage(input: {
   if (note) head.push(note);
   const tail = ['Override (an authorized admin, after checking):', ...input.override.map((line) => `  ${shorten(line, 400)}`)];
   let message = '';
+  // Each group's lines are worded once; only how many objects are listed changes until the message fits.
+  const prepared = input.groups.map((group) => prepareCheckLines(group.check, group.findings, group.total, input.situation, MAX_LISTED_PER_CHECK));
   for (let maxListed = MAX_LISTED_PER_CHECK; maxListed >= 0; maxListed -= maxListed > 3 ? 3 : 1) {
-    const body = input.groups.flatMap((group) => checkLines(group.check, group.findings, group.total, input.situation, maxListed));
+    const body = prepared.flatMap((group) => listedLines(group, maxListed));
     message = [...head, ...body, ...tail].join('\n');
     if (message.length <= MAX_DENIAL_LENGTH) break;
   }

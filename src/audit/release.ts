@@ -14,7 +14,9 @@
 // Not seen without the manifest: a chart's own PVCs marked `helm.sh/resource-policy: keep` (said in a note), and
 // StatefulSet claims that carry no release label once their StatefulSet is gone.
 
-import { collectOrphanPvc, isReuseApproved, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
+import { PLANS, planFindings } from '../admission/plans.ts';
+import { DEFAULT_NODE_LOCAL_OPTIONS } from '../checks/node-local-volume.ts';
+import { isReuseApproved, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import type { LeftBehindPvc } from '../checks/orphan-pvc.ts';
 import { claimObject } from '../checks/affected.ts';
 import type { AffectedObject, Finding } from '../checks/types.ts';
@@ -105,7 +107,8 @@ export function releaseFindings(model: AuditModel, namespace: string, name: stri
   const reported = new Set<string>();
   const notes: string[] = [];
 
-  for (const finding of collectOrphanPvc(model, { release, operation: 'install', manifest }).findings) {
+  // What the helm-release plan finds for an install of the release now (its checks for upgrades find nothing here).
+  for (const finding of planFindings(PLANS['helm-release'], model, { release, operation: 'install', manifest }, { nodeLocal: DEFAULT_NODE_LOCAL_OPTIONS })) {
     const claim = finding.object.kind === 'PersistentVolumeClaim' ? model.persistentVolumeClaim(finding.object.namespace ?? '', finding.object.name) : undefined;
     if (state.installed && createdByHelmFor(claim, namespace, name)) continue;
     reported.add(`${finding.object.namespace ?? ''}/${finding.object.name}`);

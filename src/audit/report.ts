@@ -5,12 +5,10 @@ import { compareText } from '../text.ts';
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
-import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
-import { collectNodeLocalVolume, DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
+import { PLANS, planChecks, planFindings, type PlanOptions } from '../admission/plans.ts';
+import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
-import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
-import { collectVolumeHealth } from '../checks/volume-health.ts';
 import { RESOURCE_KINDS, type ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
@@ -137,28 +135,24 @@ export function compareFindings(a: AuditFinding, b: AuditFinding): number {
   );
 }
 
-/** What cordoning `node` hits: exactly the checks and targets of the node-cordon validator. */
-function nodeFindings(model: AuditModel, node: string, nodeLocal: NodeLocalOptions): Placed[] {
+/** What cordoning `node` hits: the node-cordon plan, the validator's own checks and targets. */
+function nodeFindings(model: AuditModel, node: string, options: PlanOptions): Placed[] {
   const operation: Operation = { kind: 'cordon', node };
-  return [
-    ...collectLastReplicaOnNode(model, { node }).findings,
-    ...collectSingleReplica(model, { node }).findings,
-    ...collectVolumeHealth(model, { node }).findings,
-    ...collectNodeLocalVolume(model, { node }, undefined, nodeLocal).findings,
-  ].map((finding) => ({ finding, operation }));
+  return planFindings(PLANS['node-cordon'], model, { node }, options).map((finding) => ({ finding, operation }));
 }
 
-/** The whole cluster: what an upgrade hits, plus what cordoning each node would hit of the node-bound checks. */
-function clusterFindings(model: AuditModel, nodes: readonly string[], nodeLocal: NodeLocalOptions): Placed[] {
+/**
+ * The whole cluster: what an upgrade hits (its plan, cluster-wide), plus what cordoning each node would hit of the
+ * node plan's other checks (those the upgrade runs cluster-wide find nothing more per node).
+ */
+function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions): Placed[] {
   const upgrade: Operation = { kind: 'upgrade' };
-  const placed: Placed[] = [
-    ...collectSingleReplica(model, {}).findings.map((finding) => ({ finding, operation: upgrade })),
-    ...collectVolumeHealth(model, {}).findings.map((finding) => ({ finding, operation: upgrade })),
-  ];
+  const placed: Placed[] = planFindings(PLANS.upgrade, model, {}, options).map((finding) => ({ finding, operation: upgrade }));
+  const clusterWide = planChecks(PLANS.upgrade);
+  const perNode = planChecks(PLANS['node-cordon']).filter((check) => !clusterWide.includes(check));
   for (const node of nodes) {
     const operation: Operation = { kind: 'cordon', node };
-    for (const finding of collectLastReplicaOnNode(model, { node }).findings) placed.push({ finding, operation });
-    for (const finding of collectNodeLocalVolume(model, { node }, undefined, nodeLocal).findings) placed.push({ finding, operation });
+    for (const finding of planFindings(PLANS['node-cordon'], model, { node }, options, perNode)) placed.push({ finding, operation });
   }
   return placed;
 }
@@ -184,20 +178,20 @@ function summarize(findings: readonly AuditFinding[], overrides: number): AuditS
 
 export function buildAuditReport(input: AuditInput): AuditReport {
   const { model, scope } = input;
-  const nodeLocal = input.nodeLocal ?? DEFAULT_NODE_LOCAL_OPTIONS;
+  const options: PlanOptions = { nodeLocal: input.nodeLocal ?? DEFAULT_NODE_LOCAL_OPTIONS };
   const notes: string[] = [];
   let placed: Placed[];
   let scopeSummary: AuditScopeSummary;
   switch (scope.kind) {
     case 'cluster': {
       const nodes = auditedNodes(model);
-      placed = clusterFindings(model, nodes, nodeLocal);
+      placed = clusterFindings(model, nodes, options);
       scopeSummary = { kind: 'cluster', nodes: nodes.length };
       notes.push('orphan-pvc is checked per Helm release: run `volume-guard audit --release NAMESPACE/NAME` before re-installing one');
       break;
     }
     case 'node':
-      placed = nodeFindings(model, scope.node, nodeLocal);
+      placed = nodeFindings(model, scope.node, options);
       scopeSummary = { kind: 'node', node: scope.node };
       break;
     case 'release': {

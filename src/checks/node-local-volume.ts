@@ -206,6 +206,14 @@ export function isUnpinnedNodeLocalVolume(
   return pv.source === 'local' || pv.source === 'hostPath' || nodeLocalDrivers.has(pv.driver);
 }
 
+/** Whether any PV no node pins and naming a claim is of a node-local kind (see isUnpinnedNodeLocalVolume). */
+function hasUnpinnedNodeLocalKind(snapshot: ClusterSnapshot, nodeLocalDrivers: ReadonlySet<string>): boolean {
+  for (const { source, driver } of snapshot.unpinnedClaimedPersistentVolumeSources()) {
+    if (source === 'local' || source === 'hostPath' || nodeLocalDrivers.has(driver)) return true;
+  }
+  return false;
+}
+
 /** The PV bound to a pod's claim, when it points back at that claim. */
 function boundVolumeOfClaim(snapshot: ClusterSnapshot, namespace: string, claimName: string): PersistentVolumeRecord | undefined {
   const claim = snapshot.persistentVolumeClaim(namespace, claimName);
@@ -327,9 +335,12 @@ export function collectNodeLocalVolume(
   if (target.claims === undefined) {
     for (const pv of snapshot.persistentVolumesPinnedTo(target.node)) consider(pv);
     const unpinned = new Set<string>();
+    // Only an unpinned node-local PV can be found below: when the cluster has none (network volumes are unpinned,
+    // never node-local), no pod's claims need resolving.
+    const anyUnpinned = hasUnpinnedNodeLocalKind(snapshot, nodeLocalDrivers);
     for (const pod of snapshot.podsOnNode(target.node)) {
       if (hasInlineData(pod)) inlineDataFindings(snapshot, pod, target.node, options, considerInline);
-      if (pod.claimNames.length === 0 || FINISHED_POD_PHASES.has(pod.phase)) continue;
+      if (!anyUnpinned || pod.claimNames.length === 0 || FINISHED_POD_PHASES.has(pod.phase)) continue;
       for (const claimName of pod.claimNames) {
         const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
         if (pv === undefined || pv.pinnedNode !== '' || unpinned.has(pv.name)) continue;

@@ -24,6 +24,7 @@ import type {
   RecordByKind,
   ResourceKind,
   StatefulSetRecord,
+  VolumeSource,
 } from './records.ts';
 import { RELEASE_LABELS, RESOURCE_KINDS, recordKey } from './records.ts';
 import type { ClusterSnapshot, VolumeContext, VolumePredicate } from './snapshot.ts';
@@ -165,6 +166,14 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   readonly #pvsByPinnedNode = new MultiIndex<PersistentVolumeRecord>('persistentVolume.byPinnedNode', (pv) => pv.pinnedNode);
   /** PVs by the `key=value` (or `metadata.name=<node>`) their affinity names nodes by: whom a node change affects. */
   readonly #pvsByAnchor = new MultiIndex<PersistentVolumeRecord>('persistentVolume.byAnchor', pvAnchorKeys);
+  /**
+   * PVs no live node pins (pinnedNode '') that name a claim, by `<source> <driver>`: which kinds of PV can keep
+   * data on whatever node their pod runs on (node-local-volume's unpinned case). Network volumes (Longhorn, NFS)
+   * are the usual members; when no member is node-local, a cordon need not resolve every claim on the node.
+   */
+  readonly #unpinnedPvsBySource = new MultiIndex<PersistentVolumeRecord>('persistentVolume.unpinnedBySource', (pv) =>
+    pv.pinnedNode === '' && pv.claimName !== '' ? `${pv.source} ${pv.driver}` : '',
+  );
   /** Nodes by each `key=value` label (group keys left out) and by `metadata.name=<name>`. */
   readonly #nodesByLabel = new MultiIndex<NodeRecord>('node.byLabel', nodeLabelKeys);
   readonly #nodeLookup: NodeLookup = {
@@ -185,7 +194,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     longhornSetting: [],
     harvesterUpgrade: [],
     node: [this.#nodesByLabel],
-    persistentVolume: [this.#pvsByPinnedNode, this.#pvsByAnchor],
+    persistentVolume: [this.#pvsByPinnedNode, this.#pvsByAnchor, this.#unpinnedPvsBySource],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease],
     pod: [this.#podsByClaim, this.#podsByNode],
     statefulSet: [this.#statefulSetsByRelease],
@@ -239,19 +248,39 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     // Volume sets are re-evaluated once per affected volume at the end, not once per replica written.
     this.#batchDepth++;
     try {
-      const present = new Set<string>();
-      for (const record of records) {
-        present.add(storeKeyOf(kind, record));
-        this.#write(kind, record);
-      }
-      // Deleting the current entry while iterating a Map is safe: iteration continues with the next one.
-      for (const key of this.#stores[kind].keys()) {
-        if (!present.has(key)) this.#delete(kind, key);
+      if (this.#stores[kind].size > 0 || !this.#insertAll(kind, records)) {
+        const present = new Set<string>();
+        for (const record of records) {
+          present.add(storeKeyOf(kind, record));
+          this.#write(kind, record);
+        }
+        // Deleting the current entry while iterating a Map is safe: iteration continues with the next one.
+        for (const key of this.#stores[kind].keys()) {
+          if (!present.has(key)) this.#delete(kind, key);
+        }
       }
     } finally {
       this.#batchDepth--;
     }
     this.#evaluatePending();
+  }
+
+  /**
+   * The first list of a kind into an empty store: every record is new, so each index is built in one pass. Same
+   * state as writing them one by one (a node's PVs are re-pinned once all nodes are indexed, as the last of the
+   * single writes would). False, having changed nothing, when two records share a key (the single writes decide).
+   */
+  #insertAll<K extends ResourceKind>(kind: K, incoming: readonly RecordByKind[K][]): boolean {
+    const store: Map<string, RecordByKind[K]> = this.#stores[kind];
+    const keys = incoming.map((record) => storeKeyOf(kind, record));
+    if (new Set(keys).size !== keys.length) return false;
+    const records =
+      kind === 'persistentVolume' ? incoming.map((record) => this.#resolvePinned(record as PersistentVolumeRecord) as RecordByKind[K]) : incoming;
+    records.forEach((record, i) => store.set(keys[i] as string, record));
+    const indexes: readonly MultiIndex<RecordByKind[K]>[] = this.#indexes[kind];
+    for (const index of indexes) index.addAll(records);
+    for (const record of records) this.#noteChange(kind, undefined, record);
+    return true;
   }
 
   #write<K extends ResourceKind>(kind: K, incoming: RecordByKind[K]): void {
@@ -536,6 +565,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
 
   pinnedPersistentVolumes(): Iterable<PersistentVolumeRecord> {
     return this.#pvsByPinnedNode.records();
+  }
+
+  *unpinnedClaimedPersistentVolumeSources(): Generator<{ readonly source: VolumeSource; readonly driver: string }> {
+    for (const key of this.#unpinnedPvsBySource.keys()) {
+      const space = key.indexOf(' ');
+      yield { source: key.slice(0, space) as VolumeSource, driver: key.slice(space + 1) };
+    }
   }
 
   persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimRecord | undefined {

@@ -12,6 +12,7 @@ import type {
   PodRecord,
   ResourceKind,
   StatefulSetRecord,
+  VolumeSource,
 } from './records.ts';
 
 /**
@@ -73,7 +74,11 @@ export interface ClusterSnapshot {
   persistentVolumesPinnedTo(nodeName: string): readonly PersistentVolumeRecord[];
   /** Every PV pinned to some node (for the audit report). */
   pinnedPersistentVolumes(): Iterable<PersistentVolumeRecord>;
-
+  /**
+   * The source and driver of each kind of PV that no live node pins and that names a claim (few kinds: Longhorn,
+   * NFS...), so a check can tell in O(kinds) whether any such PV could keep node-local data.
+   */
+  unpinnedClaimedPersistentVolumeSources(): Iterable<{ readonly source: VolumeSource; readonly driver: string }>;
   persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimRecord | undefined;
   persistentVolumeClaimsIn(namespace: string): readonly PersistentVolumeClaimRecord[];
   /** PVCs in the namespace labelled `app.kubernetes.io/instance=<release>` or `release=<release>`. */

@@ -23,6 +23,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   persistentVolume: () => undefined,
   persistentVolumesPinnedTo: () => none,
   pinnedPersistentVolumes: () => none,
+  unpinnedClaimedPersistentVolumeSources: () => none,
   persistentVolumeClaim: () => undefined,
   persistentVolumeClaimsIn: () => none,
   persistentVolumeClaimsOfRelease: () => none,

@@ -36,6 +36,15 @@ describe('benchmark smoke run', () => {
     expect(tiny.counts.longhornVolume).toBe(30);
     expect(tiny.memoryAfterBuild.rssBytes).toBeGreaterThan(0);
     expect(tiny.memoryAfterLoad?.rssBytes).toBeGreaterThan(0);
+    // Per kind: the first list's cost per object, and the heap each kind holds (the model emptied kind by kind).
+    expect(tiny.insertByKind?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['node', 'pod', 'longhornReplica']));
+    for (const entry of tiny.insertByKind ?? []) expect(entry).toMatchObject({ count: tiny.counts[entry.kind], microsPerObject: finiteNumber });
+    expect(tiny.kindBytes?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['pod', 'persistentVolume', 'longhornVolume', 'node']));
+    for (const entry of tiny.kindBytes ?? []) {
+      // The model holds what the build counted, plus the leftover release's claims the Helm cases add.
+      expect(entry.count).toBeGreaterThanOrEqual(tiny.counts[entry.kind] ?? 0);
+      expect(entry).toMatchObject({ bytes: finiteNumber, bytesPerObject: finiteNumber });
+    }
     expect(tiny.servedTargets).toEqual(expect.arrayContaining(['node-cordon', 'pod-eviction', 'upgrade', 'helm-release']));
     expect(tiny.cases.map((figures) => figures.id)).toEqual(['cordon-deny', 'eviction-allow', 'helm-install-deny-100k']);
     const decisions = Object.fromEntries(tiny.cases.map((figures) => [figures.id, figures.decision]));
@@ -46,8 +55,8 @@ describe('benchmark smoke run', () => {
       expect(figures.inProcess?.cpu.count).toBe(figures.inProcess?.iterations);
       const http = figures.http!;
       // Every request was answered 200 by each server, and the server's histogram saw the guard's.
-      for (const run of [http.guard, http.floor!, http.parseNothingFloor!, http.fastifyFloor!]) {
-        expect(run.requests).toBeGreaterThan(0);
+      for (const [name, run] of Object.entries({ guard: http.guard, floor: http.floor!, parseNothing: http.parseNothingFloor!, fastify: http.fastifyFloor! })) {
+        expect(run.requests, `${figures.id}: ${name} answered nothing in its run`).toBeGreaterThan(0);
         expect(run.non2xx + run.errors).toBe(0);
         expect(run.serverCpuMicrosPerRequest).toBeGreaterThan(0);
       }

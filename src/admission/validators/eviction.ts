@@ -6,19 +6,19 @@
 //   node's overrides: the node may have been cordoned before volume-guard saw it, or its override removed since.
 // Identities configured as restarters (descheduler, VPA) may evict, from a schedulable node, a pod whose data
 // follows it back: a PV pinned to that node (the pod can only come back there) or a Longhorn volume.
-import { collectLastReplicaOnNode, longhornVolumesOfClaims } from '../../checks/last-replica-on-node.ts';
-import { collectNodeLocalVolume, hasInlineData, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
+import { hasInlineData } from '../../checks/node-local-volume.ts';
 import type { Finding } from '../../checks/types.ts';
 import type { PodRecord, ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
-import { CheckResults, decide, describeUser, staleModelDecision, unknownWarnings } from '../context.ts';
+import { describeUser, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { truncate } from '../messages.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import { SKIP_EVICTIONS_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
-import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
+import type { Decision, UserInfo, WebhookDeclaration } from '../types.ts';
+import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
+import { NODE_CHECK_RESOURCES, PLANS, POD_DATA_RESOURCES, type PodTarget } from '../plans.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
-import { NODE_CHECK_RESOURCES, runNodeChecks } from './node-cordon.ts';
 
 const declaration: WebhookDeclaration = {
   name: 'pod-eviction.volume-guard.io',
@@ -28,16 +28,6 @@ const declaration: WebhookDeclaration = {
   ],
   workload: 'pods',
 };
-
-/** What the pod-level checks read. */
-const POD_DATA_RESOURCES: readonly ResourceKind[] = [
-  'node',
-  'pod',
-  'persistentVolume',
-  'persistentVolumeClaim',
-  'longhornVolume',
-  'longhornReplica',
-];
 
 export function isRestartIdentity(user: UserInfo, config: Config): boolean {
   const { restartUsers, restartGroups } = config.evictions;
@@ -59,6 +49,8 @@ export interface PodRemoval {
   readonly user: UserInfo;
   /** Run the node-wide checks when the node is unschedulable (evictions); pod DELETEs judge the pod's own data. */
   readonly nodeWide: boolean;
+  /** Its plan when the node is schedulable (on an unschedulable node an eviction gets the node-wide plan). */
+  readonly plan: 'eviction' | 'pod-delete';
   /** Evictions by restart identities may pass for data that follows the pod. */
   readonly restartAllowed: boolean;
   /**
@@ -100,26 +92,29 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (harvester) overrides.push(harvester);
   if (harvester || nodeWide) dependsOn.push('harvesterUpgrade');
   if (removal.evicted && (nodeWide || pod === undefined || pod.claimNames.length > 0)) dependsOn.push('longhornSetting');
-  const stale = staleModelDecision(context, removal.action, overrides, [...new Set(dependsOn)]);
-  if (stale) return stale;
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
   // schedulable node, neither has a pod without claims or inline data.
-  if (!pod || node === '') return allowed(warnings);
-  if (!nodeWide && pod.claimNames.length === 0 && !hasInlineData(pod)) return allowed(warnings);
+  const target =
+    !pod || node === '' || (!nodeWide && pod.claimNames.length === 0 && !hasInlineData(pod)) ? undefined : { node, pod };
+  const judgement: PlanJudgement<PodTarget> = {
+    action: removal.action,
+    target,
+    overrides,
+    overrideHint: annotateHint('node', node),
+    warnings,
+    situation: { kind: 'eviction', node, namespace: removal.namespace, pod: removal.name },
+    reads: [...new Set(dependsOn)],
+    unlimited: harvester ? HARVESTER_WAIVED_CHECKS : false,
+    adjust: (results) => adjustRemoval(context, removal, node, draining, results),
+  };
+  return nodeWide ? judgeByPlan(context, PLANS['eviction-draining'], judgement) : judgeByPlan(context, PLANS[removal.plan], judgement);
+}
 
-  let results: CheckResults;
-  if (nodeWide) {
-    results = runNodeChecks(context, node, new CheckResults(context, harvester ? HARVESTER_WAIVED_CHECKS : false));
-  } else {
-    const claims = pod.claimNames.map((name) => ({ namespace: pod.namespace, name }));
-    const volumes = longhornVolumesOfClaims(snapshot, pod.namespace, pod.claimNames);
-    results = new CheckResults(context, harvester ? HARVESTER_WAIVED_CHECKS : false)
-      .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node, claims, pod }, cap, nodeLocalOptionsOf(context.config)))
-      .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node, volumes }, cap));
-  }
+/** Longhorn's node-drain-policy (evictions only), then restart identities whose pod's data follows it back. */
+function adjustRemoval(context: ValidationContext, removal: PodRemoval, node: string, draining: boolean, results: CheckResults): AdjustedFindings {
   // Issue 12.9: Longhorn's node-drain-policy moving the last copies itself (evictions only).
-  const drain = removal.evicted ? applyLonghornDrainPolicy(snapshot, node, results) : { findings: results.findings, totals: results.totals, warnings: [] };
-  warnings.push(...drain.warnings);
+  const drain = removal.evicted ? applyLonghornDrainPolicy(context.snapshot, node, results) : { findings: results.findings, totals: results.totals, warnings: [] };
+  const warnings = [...drain.warnings];
   let findings: readonly Finding[] = drain.findings;
   let totals = drain.totals;
   const auditAnnotations: Record<string, string> = {};
@@ -138,17 +133,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
       auditAnnotations['restart-eviction'] = following.map((f) => f.object.name).join(',');
     }
   }
-  const decision = decide(context, {
-    action: removal.action,
-    findings,
-    totals,
-    overrides,
-    overrideHint: annotateHint('node', node),
-    warnings,
-    situation: { kind: 'eviction', node, namespace: removal.namespace, pod: removal.name },
-  });
-  if (Object.keys(auditAnnotations).length === 0) return decision;
-  return { ...decision, auditAnnotations: { ...decision.auditAnnotations, ...auditAnnotations } };
+  return { findings, totals, warnings, auditAnnotations };
 }
 
 export function podEvictionValidator(_config: Config): Validator {
@@ -162,6 +147,7 @@ export function podEvictionValidator(_config: Config): Validator {
         pod: context.snapshot.pod(request.namespace, request.name),
         user: request.userInfo,
         nodeWide: true,
+        plan: 'eviction',
         restartAllowed: true,
         evicted: true,
       });

@@ -13,18 +13,19 @@
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
-import { collectOrphanPvc, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
-import { collectDroppedPvcs, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
-import { storageUpgradeCheck } from './storage-upgrade-hook.ts';
+import { pvcsLeftBehind, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
+import { pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import type { ParsedManifest } from '../../helm/manifest.ts';
 import { ManifestPool } from '../../helm/manifest-pool.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
 import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
-import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
+import { unknownWarnings } from '../context.ts';
 import { MAX_LISTED_PER_CHECK, plural, truncate } from '../messages.ts';
 import { metaOf } from '../objects.ts';
 import { REUSE_KEY, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
+import { judgeByPlan } from '../plan-judge.ts';
+import { NOTICES, PLANS } from '../plans.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
@@ -94,7 +95,7 @@ function prepare(request: AdmissionRequest, context: ValidationContext): Prepare
       return { early: allowed(), recordName, labels };
     }
     const { checks } = context.config;
-    if (status !== 'uninstalling' || (checks['orphan-pvc'].mode === 'off' && checks['pvc-delete'].mode === 'off')) {
+    if (status !== 'uninstalling' || NOTICES['helm-uninstall'].checks.every((check) => checks[check].mode === 'off')) {
       return { early: allowed(), recordName, labels };
     }
     return { recordName, labels, job };
@@ -206,9 +207,6 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   }
 
   const action = describeOperation(operation, release);
-  const stale = staleModelDecision(context, action, overrides);
-  if (stale) return stale;
-
   const { manifest, outside } = withinNamespace(outcome.manifest, release.namespace);
   if (outside > 0) {
     warnings.push(truncate(`volume-guard: ${outside} StatefulSet/PVC object(s) of this release outside namespace ${release.namespace} not checked`));
@@ -220,18 +218,11 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     tags: [{ check: 'orphan-pvc', tag: REUSE_APPROVED_TAG }],
     reason: 'their data is meant to be reused',
   });
-  const { snapshot } = context;
-  const results = new CheckResults(context, true)
-    .run('orphan-pvc', (cap) => collectOrphanPvc(snapshot, { release, operation, manifest }, cap))
-    .run('pvc-delete', (cap) => collectDroppedPvcs(snapshot, { release, operation, manifest }, cap));
-  // Issue 20.3: an upgrade or rollback of the storage system's own chart is an upgrade like any other.
-  const storage = storageUpgradeCheck(release, operation);
-  if (storage) results.run(storage.check, (cap) => storage.collect(snapshot, cap));
-  return decide(context, {
+  return judgeByPlan(context, PLANS['helm-release'], {
     action,
-    findings: results.findings,
-    totals: results.totals,
+    target: { release, operation, manifest },
     overrides,
+    unlimited: true,
     overrideHint: overrideHint(release.namespace, release.name, release.version),
     warnings,
     situation: { kind: 'helm', operation, namespace: release.namespace, release: release.name, revision: release.version },

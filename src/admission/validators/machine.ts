@@ -12,7 +12,7 @@
 // Overrides: the node's `volume-guard.io/skip` (Machine and MachineSet annotations are written by Cluster API's
 // controllers, which copy them from templates, so volume-guard cannot police who wrote them), and for a
 // MachineDeployment guarded as an upgrade kind, its own.
-import type { MachineRecord, ResourceKind } from '../../cluster/records.ts';
+import type { MachineRecord } from '../../cluster/records.ts';
 import { DELETE_MACHINE_ANNOTATION } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
@@ -21,7 +21,8 @@ import { field, stringField } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
-import { judgeNodeRemoval, NODE_CHECK_RESOURCES } from './node-cordon.ts';
+import { PLANS } from '../plans.ts';
+import { judgeNodeRemoval } from './node-cordon.ts';
 
 const GROUP = 'cluster.x-k8s.io';
 
@@ -46,8 +47,6 @@ const declaration: WebhookDeclaration = {
   ],
   matchConditions: [{ name: 'removes-machines', expression: MACHINE_REMOVAL_CEL }],
 };
-
-export const MACHINE_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_RESOURCES, 'machine'];
 
 function nodeSkip(context: ValidationContext, node: string): OverrideSource | undefined {
   return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations);
@@ -85,6 +84,7 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   return judgeNodeRemoval(context, {
     node,
     action: `deletion of Machine ${request.namespace}/${request.name} (node ${node})`,
+    plan: 'machine-delete',
     overrides: skip ? [skip] : [],
     overrideHint: annotateHint('node', node),
   });
@@ -109,7 +109,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
     warnings.push(...skip.warnings);
   }
   // (Through the scale subresource the Scale object carries no annotations: the node overrides still count.)
-  const stale = staleModelDecision(context, scale, overrides, MACHINE_RESOURCES);
+  const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads);
   if (stale) return stale;
 
   const machines = context.snapshot.machinesOf(request.namespace, owner, request.name);
@@ -128,6 +128,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
     const decision = judgeNodeRemoval(context, {
       node: machine.nodeName,
       action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
+      plan: 'machine-scale-down',
       overrides: skip ? [...overrides, skip] : overrides,
       overrideHint:
         `annotate the Machine to remove instead: kubectl annotate machine <name> -n ${request.namespace} ` +

@@ -2,33 +2,17 @@
 // NoSchedule or NoExecute taint (autoscalers and `kubectl taint` empty nodes this way; NoExecute evicts at once,
 // without the eviction API), and the deletion of the Node object. Denied while the node holds data that exists
 // nowhere else: the last healthy replica of a Longhorn volume, a single-replica volume, node-local data.
-import { collectLastReplicaOnNode } from '../../checks/last-replica-on-node.ts';
-import { collectNodeLocalVolume, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
-import { collectSingleReplica } from '../../checks/single-replica.ts';
-import { collectVolumeHealth } from '../../checks/volume-health.ts';
-import type { ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
-import { CheckResults, decide, skipOnReviewedObject, staleModelDecision, unknownWarnings } from '../context.ts';
+import { skipOnReviewedObject, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import type { Situation } from '../messages.ts';
+import { judgeByPlan } from '../plan-judge.ts';
+import { PLANS } from '../plans.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
-
-/** What the node-wide checks read: a stale one of these makes the answer unknown. */
-export const NODE_CHECK_RESOURCES: readonly ResourceKind[] = [
-  'node',
-  'persistentVolume',
-  'persistentVolumeClaim',
-  'pod',
-  'longhornVolume',
-  'longhornReplica',
-  'longhornNode',
-  'longhornSetting',
-  'harvesterUpgrade',
-];
 
 /** Taint effects that empty a node (NoExecute) or keep work off it like a cordon (NoSchedule). */
 export const EMPTYING_TAINT_EFFECTS: readonly string[] = ['NoSchedule', 'NoExecute'];
@@ -88,16 +72,6 @@ const declaration: WebhookDeclaration = {
   matchConditions: [{ name: 'empties-node', expression: NODE_EMPTYING_CEL }],
 };
 
-/** The node-wide checks a cordon runs, added to `results`. */
-export function runNodeChecks(context: ValidationContext, node: string, results: CheckResults): CheckResults {
-  const { snapshot } = context;
-  return results
-    .run('last-replica-on-node', (cap) => collectLastReplicaOnNode(snapshot, { node }, cap))
-    .run('single-replica', (cap) => collectSingleReplica(snapshot, { node }, cap))
-    .run('volume-health', (cap) => collectVolumeHealth(snapshot, { node }, cap))
-    .run('node-local-volume', (cap) => collectNodeLocalVolume(snapshot, { node }, cap, nodeLocalOptionsOf(context.config)));
-}
-
 /**
  * Judges taking `node` out of service (a cordon, a taint, a deletion of its Node or Machine) with the node-wide
  * checks and the given overrides.
@@ -113,10 +87,11 @@ export function judgeNodeRemoval(
     /** Omitted: the cordon advice (annotate the node); pass null to keep `overrideHint` as the advice. */
     situation?: Situation | null;
     /**
-     * The node is drained through the eviction API (cordon, taint, a Machine's deletion), so Longhorn's
-     * node-drain-policy can move its last copies first (issue 12.9). False for a Node DELETE: nothing is drained.
+     * Which operation, from the plan table. Every one but a Node DELETE drains the node through the eviction API
+     * (cordon, taint, a Machine's deletion), so Longhorn's node-drain-policy can move its last copies first
+     * (issue 12.9).
      */
-    drained?: boolean;
+    plan: 'node-cordon' | 'node-delete' | 'machine-delete' | 'machine-scale-down';
   },
 ): Decision {
   const { snapshot } = context;
@@ -124,21 +99,16 @@ export function judgeNodeRemoval(
   // Issue 12.9: a drain of this node by a Harvester upgrade admitted with skipSingleReplicaDetachedVol.
   const harvester = harvesterDrainOverride(snapshot, input.node);
   if (harvester) overrides.push(harvester);
-  const stale = staleModelDecision(context, input.action, overrides, NODE_CHECK_RESOURCES);
-  if (stale) return stale;
-  const results = runNodeChecks(context, input.node, new CheckResults(context, harvester ? HARVESTER_WAIVED_CHECKS : false));
-  const drain =
-    input.drained === false
-      ? { findings: results.findings, totals: results.totals, warnings: [] }
-      : applyLonghornDrainPolicy(snapshot, input.node, results);
-  return decide(context, {
+  return judgeByPlan(context, PLANS[input.plan], {
     action: input.action,
-    findings: drain.findings,
-    totals: drain.totals,
+    target: { node: input.node },
     overrides,
     overrideHint: input.overrideHint,
-    warnings: [...(input.warnings ?? []), ...drain.warnings],
+    ...(input.warnings ? { warnings: input.warnings } : {}),
     ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node } }),
+    unlimited: harvester ? HARVESTER_WAIVED_CHECKS : false,
+    // A Node DELETE drains nothing: Longhorn's node-drain-policy has no say.
+    ...(input.plan === 'node-delete' ? {} : { adjust: (results) => applyLonghornDrainPolicy(snapshot, input.node, results) }),
   });
 }
 
@@ -154,7 +124,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         return judgeNodeRemoval(context, {
           node,
           action: `deletion of node ${node}`,
-          drained: false,
+          plan: 'node-delete',
           overrides: source ? [source] : [],
           overrideHint: annotateHint('node', node),
           warnings: unknownWarnings(`node ${node}`, annotations),
@@ -173,6 +143,7 @@ export function nodeCordonValidator(_config: Config): Validator {
       return judgeNodeRemoval(context, {
         node,
         action: `${what} of node ${node}`,
+        plan: 'node-cordon',
         overrides: skip.source ? [skip.source] : [],
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,

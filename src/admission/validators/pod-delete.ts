@@ -48,6 +48,7 @@ export function podDeleteValidator(_config: Config): Validator {
         pod,
         user: request.userInfo,
         nodeWide: false,
+        plan: 'pod-delete',
         restartAllowed: false,
         evicted: false,
       });

@@ -4,12 +4,12 @@
 // `volume-guard.io/delete: "true"` (written by an allowed override writer: the override guard polices the key), with
 // its writer recorded in `volume-guard.io/skip-by` and not past `volume-guard.io/skip-until`, like a reuse approval.
 // Anyone else deleting a PVC gets `pvcDelete.others` (off by default: people deleting by hand mean it).
-import { collectPvcDelete, DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
+import { DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
-import { checkModes, CheckResults, staleModelDecision } from '../context.ts';
-import { judge } from '../decide.ts';
 import { metaOf, stringField } from '../objects.ts';
 import { overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';
+import { judgeByPlan } from '../plan-judge.ts';
+import { PLANS } from '../plans.ts';
 import { allowed, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 
@@ -63,16 +63,11 @@ export function pvcDeleteValidator(_config: Config): Validator {
           ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
         });
       }
-      const stale = staleModelDecision(context, action, overrides);
-      if (stale) return stale;
-      const results = new CheckResults(context).run('pvc-delete', (cap) => collectPvcDelete(context.snapshot, claim, cap));
-      return judge({
+      return judgeByPlan(context, PLANS['pvc-delete'], {
         action,
-        findings: results.findings,
-        totals: results.totals,
+        target: claim,
         overrides,
-        modes: { ...checkModes(context), 'pvc-delete': mode },
-        writers: config.overrides,
+        modes: { 'pvc-delete': mode },
         overrideHint:
           `back the data up, then run: kubectl annotate pvc ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
           `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> and let ${automation ? 'the controller retry' : 'the delete be retried'}`,

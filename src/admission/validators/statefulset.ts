@@ -8,13 +8,15 @@
 // record, before Helm created anything, and is not judged twice, unless it lands outside the release's namespace
 // (a release record is judged in its own namespace only). (Anyone may write that annotation; a hand-written one only moves the
 // judgement to a release record that does not exist. Documented in the README.)
-import { collectStatefulSetAdoption, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
+import { REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
-import { CheckResults, decide, skipOnReviewedObject, staleModelDecision } from '../context.ts';
+import { skipOnReviewedObject } from '../context.ts';
 import { metaOf } from '../objects.ts';
 import { REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';
+import { judgeByPlan } from '../plan-judge.ts';
+import { PLANS } from '../plans.ts';
 import { allowed, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 
@@ -61,21 +63,17 @@ export function statefulSetValidator(_config: Config): Validator {
       const where = `StatefulSet ${target.namespace}/${target.name}`;
       const { source, warnings } = skipOnReviewedObject(request, where);
       const overrides: OverrideSource[] = source ? [source] : [];
-      const stale = staleModelDecision(context, action, overrides);
-      if (stale) return stale;
       overrides.push({
         where: `annotation ${REUSE_KEY} on the PVCs`,
         checks: [],
         tags: [{ check: 'orphan-pvc', tag: REUSE_APPROVED_TAG }],
         reason: 'their data is meant to be reused',
       });
-      const { snapshot } = context;
-      const results = new CheckResults(context, true).run('orphan-pvc', (cap) => collectStatefulSetAdoption(snapshot, target, cap));
-      return decide(context, {
+      return judgeByPlan(context, PLANS.statefulset, {
         action,
-        findings: results.findings,
-        totals: results.totals,
+        target,
         overrides,
+        unlimited: true,
         overrideHint:
           `annotate the PVCs ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name> if their data is meant to be reused, delete them ` +
           `(kubectl delete pvc -n ${target.namespace} ...) if it is not, or add the annotations ${SKIP_KEY}=<checks> ` +

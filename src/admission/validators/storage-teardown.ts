@@ -10,23 +10,20 @@
 // Overrides: `volume-guard.io/skip` on Longhorn's namespace (policed by the override guard when written).
 import {
   ALLOW_DRAIN_WITH_LAST_REPLICA,
-  collectStorageTeardown,
-  collectStorageUpgradeRisk,
-  collectUnprotectedByDrainPolicy,
   DEFAULT_NODE_DRAIN_POLICY,
   DELETING_CONFIRMATION_FLAG,
   drainPolicyStrength,
   NODE_DRAIN_POLICY,
   type TeardownTarget,
 } from '../../checks/storage-teardown.ts';
-import type { CappedFindings, CapOptions } from '../../checks/collect.ts';
-import type { CheckId } from '../../checks/types.ts';
 import type { Config } from '../../config.ts';
 import { HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
-import { CheckResults, decide, staleModelDecision, unknownWarnings } from '../context.ts';
+import { unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, isRecord, metaOf, stringField } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { judgeByPlan } from '../plan-judge.ts';
+import { PLANS, type Plan } from '../plans.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
@@ -83,20 +80,11 @@ function namespaceOverride(context: ValidationContext): { overrides: OverrideSou
   return { overrides: source ? [source] : [], warnings: unknownWarnings(`namespace ${namespace}`, annotations) };
 }
 
-function judgeWith(
-  context: ValidationContext,
-  action: string,
-  check: CheckId,
-  collect: (cap: CapOptions) => CappedFindings,
-): Decision {
+function judgeWith<Target>(context: ValidationContext, action: string, plan: Plan<Target>, target: Target): Decision {
   const { overrides, warnings } = namespaceOverride(context);
-  const stale = staleModelDecision(context, action, overrides);
-  if (stale) return stale;
-  const results = new CheckResults(context).run(check, collect);
-  return decide(context, {
+  return judgeByPlan(context, plan, {
     action,
-    findings: results.findings,
-    totals: results.totals,
+    target,
     overrides,
     overrideHint: annotateHint('namespace', context.config.longhorn.namespace),
     warnings,
@@ -104,7 +92,7 @@ function judgeWith(
 }
 
 function teardown(context: ValidationContext, action: string, target: TeardownTarget): Decision {
-  return judgeWith(context, action, 'storage-teardown', (cap) => collectStorageTeardown(context.snapshot, target, cap));
+  return judgeWith(context, action, PLANS['storage-teardown'], target);
 }
 
 // ------------------------------------------------------------------------------------------------ teardown
@@ -216,18 +204,16 @@ export function longhornSettingsValidator(config: Config): Validator {
       switch (name) {
         case DELETING_CONFIRMATION_FLAG:
           if (next !== 'true' || previous === 'true') return allowed();
-          return teardown(context, action, { consequence: 'deleted by the Longhorn uninstall this flag permits' });
+          return judgeWith(context, action, PLANS['storage-delete-flag'], { consequence: 'deleted by the Longhorn uninstall this flag permits' });
         case NODE_DRAIN_POLICY: {
           const before = previous === '' ? DEFAULT_NODE_DRAIN_POLICY : previous;
           if (drainPolicyStrength(next) >= drainPolicyStrength(before)) return allowed();
-          return judgeWith(context, action, 'storage-teardown', (cap) => collectUnprotectedByDrainPolicy(context.snapshot, next, cap));
+          return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: next });
         }
         case ALLOW_DRAIN_WITH_LAST_REPLICA:
           if (next !== 'true' || previous === 'true') return allowed();
           // The older switch: true lets a drain take a volume's last copy, like node-drain-policy always-allow.
-          return judgeWith(context, action, 'storage-teardown', (cap) =>
-            collectUnprotectedByDrainPolicy(context.snapshot, 'always-allow', cap),
-          );
+          return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: 'always-allow' });
         default:
           return allowed();
       }
@@ -268,9 +254,7 @@ export function storageUpgradeValidator(config: Config): Validator {
       if (containerImages(request.object) === containerImages(request.oldObject)) return allowed();
       if (metaOf(request.object)?.annotations[HELM_RELEASE_NAME_ANNOTATION]) return allowed();
       const kind = request.resource.resource === 'daemonsets' ? 'DaemonSet' : 'Deployment';
-      return judgeWith(context, `upgrade of Longhorn (${kind} ${request.namespace}/${request.name} image)`, 'volume-health', (cap) =>
-        collectStorageUpgradeRisk(context.snapshot, cap),
-      );
+      return judgeWith(context, `upgrade of Longhorn (${kind} ${request.namespace}/${request.name} image)`, PLANS['storage-upgrade'], {});
     },
   };
 }

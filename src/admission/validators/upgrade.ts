@@ -1,13 +1,12 @@
 // Upgrades: every node is rebooted or replaced in turn, so any volume whose data lives in one place, or that is
 // already short of healthy copies, can be lost. The guarded kinds come from config.upgrades.kinds.
-import { collectSingleReplica } from '../../checks/single-replica.ts';
-import { collectVolumeHealth } from '../../checks/volume-health.ts';
-import type { ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
-import { CheckResults, decide, skipOnReviewedObject, staleModelDecision } from '../context.ts';
+import { skipOnReviewedObject } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { metaOf } from '../objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from '../overrides.ts';
+import { judgeByPlan } from '../plan-judge.ts';
+import { PLANS } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 import { changedRolloutFields, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
@@ -24,8 +23,6 @@ export function rolloutCause(request: AdmissionRequest): string | undefined {
   return changed.length ? `${changed.map((rollout) => rollout.path.join('.')).join(', ')} changed` : undefined;
 }
 
-/** What the upgrade checks read (Longhorn's view, and whether nodes are up). */
-const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = ['node', 'longhornVolume', 'longhornReplica', 'longhornNode'];
 
 export function upgradeValidator(config: Config): Validator {
   const kinds = config.upgrades.kinds;
@@ -61,21 +58,14 @@ export function upgradeValidator(config: Config): Validator {
           ...(before === 'true' ? {} : { writer: request.userInfo }),
         });
       }
-      const stale = staleModelDecision(context, action, overrides, UPGRADE_CHECK_RESOURCES);
-      if (stale) return stale;
-
-      const { snapshot } = context;
       // A narrower (tag) override must see every finding of its check to tell which remain, and to audit what it
       // skipped; the other checks stay capped.
       const tagged = [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
-      const results = new CheckResults(context, tagged)
-        .run('single-replica', (cap) => collectSingleReplica(snapshot, {}, cap))
-        .run('volume-health', (cap) => collectVolumeHealth(snapshot, {}, cap));
-      return decide(context, {
+      return judgeByPlan(context, PLANS.upgrade, {
         action,
-        findings: results.findings,
-        totals: results.totals,
+        target: {},
         overrides,
+        unlimited: tagged,
         overrideHint: annotateHint(guarded.resource, request.name, request.namespace || undefined),
         warnings: skip.warnings,
         situation: {

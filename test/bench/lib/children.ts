@@ -4,7 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import type { ChildMessage, ChildOptions, MemoryFigures } from './protocol.ts';
+import type { ChildMessage, ChildOptions, KindBytes, MemoryFigures } from './protocol.ts';
 
 const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
 const CHART_VALUES = fileURLToPath(new URL('../../../charts/volume-guard/values.yaml', import.meta.url));
@@ -15,6 +15,8 @@ export interface ServerChild {
   readonly ready: ReadyMessage;
   readonly process: ChildProcess;
   memory(): Promise<MemoryFigures>;
+  /** Heap per kind of the guard's model (destructive: empties the model; ask last). */
+  kindBytes(): Promise<readonly KindBytes[]>;
   /** The child's CPU time so far (user + system), µs. */
   cpuMicros(): Promise<number>;
   stop(): Promise<void>;
@@ -103,6 +105,11 @@ export async function startServerChild(options: ChildOptions, readyTimeoutMs = 1
       const reply = nextMessage(child, 'memory', 30_000);
       child.send({ type: 'memory' });
       return (await reply).memory;
+    },
+    async kindBytes() {
+      const reply = nextMessage(child, 'kindBytes', 5 * 60_000);
+      child.send({ type: 'kindBytes' });
+      return (await reply).kinds;
     },
     async cpuMicros() {
       const reply = nextMessage(child, 'cpu', 30_000);

@@ -9,7 +9,7 @@ import { createCertificateAuthority } from '../../../src/server/selfsigned.ts';
 import { startServerChild, type ReadyMessage, type ServerChild } from './children.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { histogramDelta, scrapeHistogram, serverLatency, type ServerLatency } from './metrics-scrape.ts';
-import type { CaseResult, ClusterSize, MemoryFigures } from './protocol.ts';
+import type { CaseResult, ClusterSize, KindBytes, KindInsert, MemoryFigures } from './protocol.ts';
 import { ratio, round, summarize, type LatencySummary } from './stats.ts';
 
 export interface HttpSectionOptions {
@@ -69,10 +69,14 @@ export interface SizeFigures {
   readonly buildMs: number;
   /** replaceAll alone: what the informers' first lists cost the model. */
   readonly modelInsertMs: number;
+  /** replaceAll per kind (the informers' first lists), with µs per object. */
+  readonly insertByKind?: readonly KindInsert[];
   /** Heap retained by the filled model (heap used after full GCs, minus before the build). */
   readonly modelHeapBytes: number;
   readonly memoryAfterBuild: MemoryFigures;
   readonly memoryAfterLoad?: MemoryFigures;
+  /** Heap the model holds per kind, and per object of that kind (measured last, emptying the model). */
+  readonly kindBytes?: readonly KindBytes[];
   readonly servedTargets: readonly string[];
   readonly cases: readonly HttpCaseFigures[];
 }
@@ -234,16 +238,20 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         });
       }
       const memoryAfterLoad = load ? await guard.memory() : undefined;
+      options.log(`[serve] ${size}: heap per kind (emptying the model kind by kind)…`);
+      const kindBytes = await guard.kindBytes();
       await guard.stop();
       sizes.push({
         size,
         counts: build.counts,
         buildMs: build.totalMs,
         modelInsertMs: build.modelInsertMs,
+        insertByKind: build.insertByKind,
         modelHeapBytes: build.modelHeapBytes,
         memoryAfterBuild: ready.memoryAfterBuild!,
         servedTargets: ready.servedTargets ?? [],
         ...(memoryAfterLoad ? { memoryAfterLoad } : {}),
+        kindBytes,
         cases,
       });
     }

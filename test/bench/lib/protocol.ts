@@ -90,6 +90,8 @@ export type ChildMessage =
         readonly counts: Readonly<Record<string, number>>;
         /** Heap retained by the filled model: heap used after full GCs, after the build minus before it. */
         readonly modelHeapBytes: number;
+        /** The first list of each kind into the model (what each informer's initial list costs), per object. */
+        readonly insertByKind: readonly KindInsert[];
       };
       readonly memoryAfterBuild?: MemoryFigures;
       /** The registry's targets: helm-release cases exist only when it is served. */
@@ -97,7 +99,26 @@ export type ChildMessage =
       readonly cases?: readonly (CaseResult & { readonly body: string })[];
     }
   | { readonly type: 'memory'; readonly memory: MemoryFigures }
+  | { readonly type: 'kindBytes'; readonly kinds: readonly KindBytes[] }
   | { readonly type: 'cpu'; readonly micros: number }
   | { readonly type: 'error'; readonly message: string };
 
-export type ParentMessage = { readonly type: 'memory' } | { readonly type: 'cpu' } | { readonly type: 'stop' };
+export type ParentMessage = { readonly type: 'memory' } | { readonly type: 'cpu' } | { readonly type: 'kindBytes' } | { readonly type: 'stop' };
+
+/**
+ * Heap the model holds per kind: heap used (after full GCs) before minus after removing every object of the kind
+ * (its records, store entries, index buckets and volume-set entries), kinds removed one after another.
+ */
+export interface KindInsert {
+  readonly kind: string;
+  readonly count: number;
+  readonly ms: number;
+  readonly microsPerObject: number;
+}
+
+export interface KindBytes {
+  readonly kind: string;
+  readonly count: number;
+  readonly bytes: number;
+  readonly bytesPerObject: number;
+}

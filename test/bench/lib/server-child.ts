@@ -13,7 +13,7 @@ import type { Decision } from '../../../src/admission/types.ts';
 import type { ValidationContext, Validator } from '../../../src/admission/validator.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import type { ModelSink } from '../../../src/cluster/records.ts';
+import { RESOURCE_KINDS, type ModelSink, type ResourceKind } from '../../../src/cluster/records.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../../src/logging.ts';
 import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../../src/server/codec.ts';
@@ -23,7 +23,7 @@ import { startServer } from '../../../src/server/serve.ts';
 import { syntheticCluster, type HelmReleaseRef } from '../../support/fixtures.ts';
 import { buildCases, LEFTOVER_RELEASE } from './cases.ts';
 import { startFastifyFloorServer, startFloorServer } from './floor-server.ts';
-import { CLUSTER_SIZES, type CaseResult, type ChildMessage, type ChildOptions, type InProcessFigures, type MemoryFigures, type ParentMessage } from './protocol.ts';
+import { CLUSTER_SIZES, type CaseResult, type ChildMessage, type ChildOptions, type InProcessFigures, type KindBytes, type MemoryFigures, type ParentMessage } from './protocol.ts';
 import { summarize } from './stats.ts';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
@@ -95,6 +95,41 @@ function timeInProcess(validator: Validator, body: Buffer, context: () => Valida
   };
 }
 
+/** Objects that hold others' references (pods name claims, replicas volumes) go first, nodes last. */
+const REMOVAL_ORDER: readonly ResourceKind[] = [
+  'pod',
+  'statefulSet',
+  'persistentVolumeClaim',
+  'persistentVolume',
+  'longhornReplica',
+  'longhornVolume',
+  'longhornNode',
+  'longhornSetting',
+  'harvesterUpgrade',
+  'machine',
+  'namespace',
+  'node',
+];
+
+function bytesPerKind(model: ClusterModel): KindBytes[] {
+  const heapUsed = () => {
+    if (gc) for (let i = 0; i < 2; i++) gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const kinds: KindBytes[] = [];
+  let before = heapUsed();
+  for (const kind of [...REMOVAL_ORDER, ...RESOURCE_KINDS.filter((kind) => !REMOVAL_ORDER.includes(kind))]) {
+    const count = model.count(kind);
+    if (count === 0) continue;
+    model.replaceAll(kind, []);
+    const after = heapUsed();
+    const bytes = Math.max(0, before - after);
+    kinds.push({ kind, count, bytes, bytesPerObject: Math.round(bytes / count) });
+    before = after;
+  }
+  return kinds;
+}
+
 async function runGuard(): Promise<void> {
   const size = options.size ?? 'small';
   const config = loadConfig({
@@ -112,6 +147,7 @@ async function runGuard(): Promise<void> {
   // The model, filled as the informers' first lists fill it; insert time measured apart from generation.
   const model = new ClusterModel(VOLUME_SETS);
   let insertMs = 0;
+  const insertByKind: Record<string, { count: number; ms: number }> = {};
   const timedSink: ModelSink = {
     upsert: (kind, record) => model.upsert(kind, record),
     remove: (kind, key) => model.remove(kind, key),
@@ -119,7 +155,11 @@ async function runGuard(): Promise<void> {
     replaceAll: (kind, records) => {
       const start = performance.now();
       model.replaceAll(kind, records);
-      insertMs += performance.now() - start;
+      const took = performance.now() - start;
+      insertMs += took;
+      const entry = (insertByKind[kind] ??= { count: 0, ms: 0 });
+      entry.count += records.length;
+      entry.ms += took;
     },
   };
   const heapBefore = memory().heapUsedBytes;
@@ -195,6 +235,8 @@ async function runGuard(): Promise<void> {
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'memory') send({ type: 'memory', memory: memory() });
     if (message.type === 'cpu') send({ type: 'cpu', micros: cpuNow() });
+    // Destructive: the model is emptied kind by kind (asked for last, before 'stop').
+    if (message.type === 'kindBytes') send({ type: 'kindBytes', kinds: bytesPerKind(model) });
     if (message.type === 'stop') void running.stop('benchmark done').then(() => process.exit(0));
   });
   send({
@@ -207,6 +249,12 @@ async function runGuard(): Promise<void> {
       modelInsertMs: Math.round(insertMs),
       counts: summary.counts,
       modelHeapBytes: memoryAfterBuild.heapUsedBytes - heapBefore,
+      insertByKind: Object.entries(insertByKind).map(([kind, entry]) => ({
+        kind,
+        count: entry.count,
+        ms: Math.round(entry.ms * 10) / 10,
+        microsPerObject: entry.count > 0 ? Math.round((entry.ms * 1000 * 100) / entry.count) / 100 : 0,
+      })),
     },
     memoryAfterBuild,
     servedTargets: registry.targets(),

@@ -94,6 +94,12 @@ export function formatSummary(report: BenchReport): string {
           `RSS ${mib(size.memoryAfterBuild.rssBytes)} after build (heap ${mib(size.memoryAfterBuild.heapUsedBytes)})` +
           (size.memoryAfterLoad ? `, ${mib(size.memoryAfterLoad.rssBytes)} after load (heap ${mib(size.memoryAfterLoad.heapUsedBytes)})` : ''),
       );
+      if (size.insertByKind?.length) {
+        out.push(`  first list per kind, µs per object: ${size.insertByKind.map((entry) => `${entry.kind} ${entry.microsPerObject}`).join(', ')}`);
+      }
+      if (size.kindBytes?.length) {
+        out.push(`  heap per object by kind, bytes: ${size.kindBytes.map((entry) => `${entry.kind} ${count(entry.bytesPerObject)}`).join(', ')}`);
+      }
     }
     for (const size of serve.sizes) {
       const cordons = size.cases.filter((figures) => figures.involved);

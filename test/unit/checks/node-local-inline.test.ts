@@ -202,6 +202,16 @@ describe('node-local-volume: node-local PVs no affinity pins (hostPath PVs of mi
     expect(collectNodeLocalVolume(model([user()], [network]), { node: 'w1' }).findings).toEqual([]);
   });
 
+  it('is found among network PVs no node pins either, and for a CSI driver configured node-local', () => {
+    const network = csiPV('driver.longhorn.io', { name: 'pvc-net', pinnedNode: '', claimNamespace: 'shop', claimName: 'other' });
+    const both = model([user({ claimNames: ['other', 'data'] })], [network, unpinnedPV]);
+    expect(collectNodeLocalVolume(both, { node: 'w1' }).findings.map((f) => f.object.name)).toEqual(['pvc-hp']);
+    const zfs = csiPV('zfs.csi.openebs.io', { name: 'pvc-hp', pinnedNode: '', claimNamespace: 'shop', claimName: 'data' });
+    const options = { ...DEFAULT_NODE_LOCAL_OPTIONS, drivers: new Set(['zfs.csi.openebs.io']) };
+    expect(collectNodeLocalVolume(model([user()], [zfs]), { node: 'w1' }, {}, options).findings.map((f) => f.object.name)).toEqual(['pvc-hp']);
+    expect(collectNodeLocalVolume(model([user()], [zfs]), { node: 'w1' }, {}, { ...options, drivers: new Set() }).findings).toEqual([]);
+  });
+
   it('blocks the eviction of the pod that mounts it', () => {
     const evicted = user();
     const findings = collectNodeLocalVolume(model([evicted]), { node: 'w1', claims: [{ namespace: 'shop', name: 'data' }], pod: evicted }).findings;

@@ -1,0 +1,69 @@
+// The tail every validator shares, once the request is recognised and its overrides read: the stale-model policy,
+// the operation's plan run over the snapshot, then the decision.
+import type { CheckId, Finding } from '../checks/types.ts';
+import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
+import type { ResourceKind } from '../cluster/records.ts';
+import type { CheckMode } from '../config.ts';
+import { checkModes, CheckResults, staleModelDecision } from './context.ts';
+import { judge } from './decide.ts';
+import type { Situation } from './messages.ts';
+import type { OverrideSource } from './overrides.ts';
+import { runPlan, type Plan } from './plans.ts';
+import { allowed, type Decision } from './types.ts';
+import type { ValidationContext } from './validator.ts';
+
+/** Findings after what the storage system or the requester's role changes about them. */
+export interface AdjustedFindings {
+  readonly findings: readonly Finding[];
+  readonly totals: Readonly<Partial<Record<CheckId, number>>>;
+  /** Added after the request's own warnings. */
+  readonly warnings?: readonly string[];
+  /** Added to the decision's audit annotations. */
+  readonly auditAnnotations?: Readonly<Record<string, string>>;
+}
+
+export interface PlanJudgement<Target> {
+  /** What the request does, for the message: `cordon of node worker-1`. */
+  readonly action: string;
+  /** What the plan's checks look at; undefined: nothing to check (once the model is fresh), allowed with `warnings`. */
+  readonly target: Target | undefined;
+  /** The overrides read for this request, in the order they are tried. */
+  readonly overrides: readonly OverrideSource[];
+  readonly overrideHint: string;
+  readonly warnings?: readonly string[];
+  readonly situation?: Situation;
+  /** The resources this answer reads, when narrower or wider than the plan's (an eviction of a known pod). */
+  readonly reads?: readonly ResourceKind[];
+  /** Checks that must build every finding (a tag override narrows them); true: all. Default: all capped. */
+  readonly unlimited?: boolean | readonly CheckId[];
+  /** Modes that replace the configured ones for this request (pvc-delete by people: `pvcDelete.others`). */
+  readonly modes?: Readonly<Partial<Record<CheckId, CheckMode>>>;
+  /** Adjusts the findings before the decision (Longhorn's node-drain-policy, restart identities). */
+  readonly adjust?: (results: CheckResults) => AdjustedFindings;
+}
+
+/** Stale-model policy → the plan's checks → decision: the answer of every guarded operation. */
+export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Target>, input: PlanJudgement<Target>): Decision {
+  const stale = staleModelDecision(context, input.action, input.overrides, input.reads ?? plan.reads);
+  if (stale) return stale;
+  if (input.target === undefined) return allowed([...(input.warnings ?? [])]);
+  const results = new CheckResults(context, input.unlimited ?? false);
+  runPlan(plan, context.snapshot, input.target, { nodeLocal: nodeLocalOptionsOf(context.config) }, (check, collect) => {
+    results.run(check, collect);
+  });
+  const adjusted: AdjustedFindings = input.adjust ? input.adjust(results) : { findings: results.findings, totals: results.totals };
+  const decision = judge({
+    action: input.action,
+    findings: adjusted.findings,
+    totals: adjusted.totals,
+    overrides: input.overrides,
+    overrideHint: input.overrideHint,
+    warnings: [...(input.warnings ?? []), ...(adjusted.warnings ?? [])],
+    ...(input.situation ? { situation: input.situation } : {}),
+    modes: { ...checkModes(context), ...input.modes },
+    writers: context.config.overrides,
+  });
+  const extra = adjusted.auditAnnotations;
+  if (extra === undefined || Object.keys(extra).length === 0) return decision;
+  return { ...decision, auditAnnotations: { ...decision.auditAnnotations, ...extra } };
+}

@@ -1,0 +1,381 @@
+// The plan table: for each operation volume-guard guards, the checks it runs (in this order), over what scope, and
+// where an admin can waive them. The validators judge their operation by its plan (`judgeByPlan` in
+// plan-judge.ts), and `volume-guard audit` runs the same plans (src/audit/report.ts, src/audit/release.ts), so the
+// audit cannot drift from what the webhook enforces. A new check goes into the plans of the operations it guards;
+// a new operation is a new entry here (and the validator that recognises its requests). The README's table under
+// "How it works" is `plansMarkdown()`; test/unit/admission/plans.test.ts holds both equal and every check in a plan.
+import { collectLastReplicaOnNode, longhornVolumesOfClaims } from '../checks/last-replica-on-node.ts';
+import type { CappedFindings, CapOptions } from '../checks/collect.ts';
+import { NO_CAP } from '../checks/collect.ts';
+import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
+import { collectOrphanPvc, collectStatefulSetAdoption, type OrphanPvcTarget } from '../checks/orphan-pvc.ts';
+import { collectDroppedPvcs, collectPvcDelete, type DeletedClaim } from '../checks/pvc-delete.ts';
+import { collectSingleReplica } from '../checks/single-replica.ts';
+import {
+  collectStorageTeardown,
+  collectStorageUpgradeRisk,
+  collectUnprotectedByDrainPolicy,
+  type TeardownTarget,
+} from '../checks/storage-teardown.ts';
+import type { CheckId, Finding } from '../checks/types.ts';
+import { collectVolumeHealth } from '../checks/volume-health.ts';
+import type { PodRecord, ResourceKind } from '../cluster/records.ts';
+import type { ClusterSnapshot } from '../cluster/snapshot.ts';
+import type { ManifestStatefulSet } from '../helm/manifest.ts';
+import { storageUpgradeCheck } from './validators/storage-upgrade-hook.ts';
+
+/** What a check needs beside the snapshot and its target: the configuration's parts that change what it finds. */
+export interface PlanOptions {
+  readonly nodeLocal: NodeLocalOptions;
+}
+
+/** One check of a plan: how it is run on the plan's target. */
+export interface PlanCheck<Target> {
+  readonly check: CheckId;
+  /** Runs only for the targets this holds for (omitted: always). */
+  readonly when?: (target: Target) => boolean;
+  readonly collect: (snapshot: ClusterSnapshot, target: Target, cap: CapOptions, options: PlanOptions) => CappedFindings;
+}
+
+/** What the checks of a plan look at. */
+export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'storage';
+
+/** Where an override that waives the plan's checks is read. */
+export type OverridePlace =
+  | 'object'
+  | 'node'
+  | 'namespace'
+  | 'namespace-evictions'
+  | 'release-label'
+  | 'pvc-reuse'
+  | 'pvc-delete'
+  | 'storage-namespace'
+  | 'harvester-annotation'
+  | 'harvester-drain';
+
+export interface Plan<Target> {
+  /** The webhook (validator target) that judges it. */
+  readonly webhook: string;
+  /** The requests, in words (README table). */
+  readonly requests: string;
+  readonly scope: PlanScope;
+  readonly checks: readonly PlanCheck<Target>[];
+  readonly overrides: readonly OverridePlace[];
+  /** The resources the answer reads: a stale one makes it unknown. Omitted: every resource. */
+  readonly reads?: readonly ResourceKind[];
+}
+
+/** An operation volume-guard never refuses, only warns about (what its checks would find is said as warnings). */
+export interface Notice {
+  readonly webhook: string;
+  readonly requests: string;
+  readonly scope: PlanScope;
+  readonly checks: readonly CheckId[];
+}
+
+// ------------------------------------------------------------------------------------------------ targets
+
+export interface NodeTarget {
+  readonly node: string;
+}
+
+/** A pod leaving its node: its own data there (its claims, its inline volumes). */
+export interface PodTarget {
+  readonly node: string;
+  readonly pod: PodRecord;
+}
+
+export type ReleaseTarget = Pick<OrphanPvcTarget, 'release' | 'operation' | 'manifest'>;
+
+export interface DrainPolicyTarget {
+  /** The node-drain-policy a drain would follow after the change. */
+  readonly policy: string;
+}
+
+// ------------------------------------------------------------------------------------------------ resources read
+
+/** What the node-wide checks read: a stale one of these makes the answer unknown. */
+export const NODE_CHECK_RESOURCES: readonly ResourceKind[] = [
+  'node',
+  'persistentVolume',
+  'persistentVolumeClaim',
+  'pod',
+  'longhornVolume',
+  'longhornReplica',
+  'longhornNode',
+  'longhornSetting',
+  'harvesterUpgrade',
+];
+
+/** What the pod-level checks read. */
+export const POD_DATA_RESOURCES: readonly ResourceKind[] = [
+  'node',
+  'pod',
+  'persistentVolume',
+  'persistentVolumeClaim',
+  'longhornVolume',
+  'longhornReplica',
+];
+
+/** What the upgrade checks read (Longhorn's view, and whether nodes are up). */
+export const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = ['node', 'longhornVolume', 'longhornReplica', 'longhornNode'];
+
+/** A Machine's removal reads the Machines too. */
+export const MACHINE_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_RESOURCES, 'machine'];
+
+// ------------------------------------------------------------------------------------------------ checks by scope
+
+/** Every volume with data on the node, and the node's own disks: what a node leaving service takes. */
+const NODE_CHECKS: readonly PlanCheck<NodeTarget>[] = [
+  { check: 'last-replica-on-node', collect: (snapshot, { node }, cap) => collectLastReplicaOnNode(snapshot, { node }, cap) },
+  { check: 'single-replica', collect: (snapshot, { node }, cap) => collectSingleReplica(snapshot, { node }, cap) },
+  { check: 'volume-health', collect: (snapshot, { node }, cap) => collectVolumeHealth(snapshot, { node }, cap) },
+  {
+    check: 'node-local-volume',
+    collect: (snapshot, { node }, cap, options) => collectNodeLocalVolume(snapshot, { node }, cap, options.nodeLocal),
+  },
+];
+
+/** The pod's own data on its node: node-local claims and inline volumes, the last copy of its Longhorn volumes. */
+const POD_CHECKS: readonly PlanCheck<PodTarget>[] = [
+  {
+    check: 'node-local-volume',
+    collect: (snapshot, { node, pod }, cap, options) =>
+      collectNodeLocalVolume(
+        snapshot,
+        { node, claims: pod.claimNames.map((name) => ({ namespace: pod.namespace, name })), pod },
+        cap,
+        options.nodeLocal,
+      ),
+  },
+  {
+    check: 'last-replica-on-node',
+    collect: (snapshot, { node, pod }, cap) =>
+      collectLastReplicaOnNode(snapshot, { node, volumes: longhornVolumesOfClaims(snapshot, pod.namespace, pod.claimNames) }, cap),
+  },
+];
+
+/** Every Longhorn volume whose data the operation deletes. */
+const TEARDOWN_CHECKS: readonly PlanCheck<TeardownTarget>[] = [
+  { check: 'storage-teardown', collect: (snapshot, target, cap) => collectStorageTeardown(snapshot, target, cap) },
+];
+
+/** Faulted volumes and volumes without a healthy copy, which an upgrade of the storage system can lose. */
+const STORAGE_UPGRADE_CHECK: PlanCheck<unknown> = { check: 'volume-health', collect: (snapshot, _target, cap) => collectStorageUpgradeRisk(snapshot, cap) };
+
+const NODE_OVERRIDES: readonly OverridePlace[] = ['node', 'harvester-drain'];
+const POD_OVERRIDES: readonly OverridePlace[] = ['node', 'namespace-evictions', 'harvester-drain'];
+
+// ------------------------------------------------------------------------------------------------ the table
+
+const plan = <Target>(entry: Plan<Target>): Plan<Target> => entry;
+
+export const PLANS = {
+  upgrade: plan<unknown>({
+    webhook: 'upgrade',
+    requests: 'creation of an upgrade object, or a change that starts a rollout',
+    scope: 'cluster',
+    checks: [
+      { check: 'single-replica', collect: (snapshot, _target, cap) => collectSingleReplica(snapshot, {}, cap) },
+      { check: 'volume-health', collect: (snapshot, _target, cap) => collectVolumeHealth(snapshot, {}, cap) },
+    ],
+    overrides: ['object', 'harvester-annotation'],
+    reads: UPGRADE_CHECK_RESOURCES,
+  }),
+  'node-cordon': plan<NodeTarget>({
+    webhook: 'node-cordon',
+    requests: 'cordon of a node, or a NoSchedule/NoExecute taint added',
+    scope: 'node',
+    checks: NODE_CHECKS,
+    overrides: ['object', 'harvester-drain'],
+    reads: NODE_CHECK_RESOURCES,
+  }),
+  'node-delete': plan<NodeTarget>({
+    webhook: 'node-cordon',
+    requests: 'Node DELETE',
+    scope: 'node',
+    checks: NODE_CHECKS,
+    overrides: NODE_OVERRIDES,
+    reads: NODE_CHECK_RESOURCES,
+  }),
+  eviction: plan<PodTarget>({
+    webhook: 'pod-eviction',
+    requests: 'eviction of a pod from a schedulable node',
+    scope: 'pod',
+    checks: POD_CHECKS,
+    overrides: POD_OVERRIDES,
+    reads: POD_DATA_RESOURCES,
+  }),
+  'eviction-draining': plan<NodeTarget>({
+    webhook: 'pod-eviction',
+    requests: 'eviction of a pod from an unschedulable node',
+    scope: 'node',
+    checks: NODE_CHECKS,
+    overrides: POD_OVERRIDES,
+    reads: NODE_CHECK_RESOURCES,
+  }),
+  'pod-delete': plan<PodTarget>({
+    webhook: 'pod-delete',
+    requests: 'pod DELETE on an unschedulable node',
+    scope: 'pod',
+    checks: POD_CHECKS,
+    overrides: POD_OVERRIDES,
+    reads: POD_DATA_RESOURCES,
+  }),
+  'machine-delete': plan<NodeTarget>({
+    webhook: 'machine',
+    requests: 'Cluster API Machine DELETE',
+    scope: 'node',
+    checks: NODE_CHECKS,
+    overrides: NODE_OVERRIDES,
+    reads: NODE_CHECK_RESOURCES,
+  }),
+  'machine-scale-down': plan<NodeTarget>({
+    webhook: 'machine',
+    requests: 'MachineDeployment/MachineSet replicas decrease (each node that may go)',
+    scope: 'node',
+    checks: NODE_CHECKS,
+    overrides: ['node', 'object', 'harvester-drain'],
+    reads: MACHINE_RESOURCES,
+  }),
+  'helm-release': plan<ReleaseTarget>({
+    webhook: 'helm-release',
+    requests: 'Helm install, upgrade or rollback (the release record)',
+    scope: 'release',
+    checks: [
+      { check: 'orphan-pvc', collect: (snapshot, target, cap) => collectOrphanPvc(snapshot, target, cap) },
+      { check: 'pvc-delete', collect: (snapshot, target, cap) => collectDroppedPvcs(snapshot, target, cap) },
+      // Issue 20.3: an upgrade or rollback of the storage system's own chart is an upgrade like any other.
+      { ...STORAGE_UPGRADE_CHECK, when: (target) => storageUpgradeCheck(target.release, target.operation) !== undefined },
+    ],
+    overrides: ['release-label', 'namespace', 'pvc-reuse'],
+  }),
+  statefulset: plan<ManifestStatefulSet>({
+    webhook: 'statefulset',
+    requests: 'StatefulSet CREATE outside Helm',
+    scope: 'statefulset',
+    checks: [{ check: 'orphan-pvc', collect: (snapshot, target, cap) => collectStatefulSetAdoption(snapshot, target, cap) }],
+    overrides: ['object', 'pvc-reuse'],
+  }),
+  'pvc-delete': plan<DeletedClaim>({
+    webhook: 'pvc-delete',
+    requests: 'PVC DELETE (automation identities; others per pvcDelete.others)',
+    scope: 'claim',
+    checks: [{ check: 'pvc-delete', collect: (snapshot, claim, cap) => collectPvcDelete(snapshot, claim, cap) }],
+    overrides: ['pvc-delete'],
+  }),
+  'storage-teardown': plan<TeardownTarget>({
+    webhook: 'storage-teardown',
+    requests: "Longhorn's uninstaller Job, DELETE of its namespace or CRDs, its finalizer stripped",
+    scope: 'storage',
+    checks: TEARDOWN_CHECKS,
+    overrides: ['storage-namespace'],
+  }),
+  'storage-delete-flag': plan<TeardownTarget>({
+    webhook: 'longhorn-settings',
+    requests: 'Longhorn setting deleting-confirmation-flag set true',
+    scope: 'storage',
+    checks: TEARDOWN_CHECKS,
+    overrides: ['storage-namespace'],
+  }),
+  'storage-drain-setting': plan<DrainPolicyTarget>({
+    webhook: 'longhorn-settings',
+    requests: 'Longhorn node-drain-policy weakened, or allow-node-drain-with-last-healthy-replica set true',
+    scope: 'storage',
+    checks: [{ check: 'storage-teardown', collect: (snapshot, { policy }, cap) => collectUnprotectedByDrainPolicy(snapshot, policy, cap) }],
+    overrides: ['storage-namespace'],
+  }),
+  'storage-upgrade': plan<unknown>({
+    webhook: 'storage-upgrade',
+    requests: 'longhorn-manager image changed outside Helm',
+    scope: 'storage',
+    checks: [STORAGE_UPGRADE_CHECK],
+    overrides: ['storage-namespace'],
+  }),
+};
+
+export type PlanId = keyof typeof PLANS;
+
+export const NOTICES = {
+  'helm-uninstall': {
+    webhook: 'helm-release',
+    requests: 'helm uninstall (never refused: warns which PVCs it deletes and which it leaves behind)',
+    scope: 'release',
+    checks: ['pvc-delete', 'orphan-pvc'],
+  },
+} as const satisfies Record<string, Notice>;
+
+// ------------------------------------------------------------------------------------------------ running a plan
+
+/** The check ids of a plan, in order. */
+export function planChecks(plan: { readonly checks: readonly { readonly check: CheckId }[] }): CheckId[] {
+  return plan.checks.map((entry) => entry.check);
+}
+
+/** Runs each of the plan's checks that applies to `target` through `run` (which may cap it or skip it). */
+export function runPlan<Target>(
+  plan: Plan<Target>,
+  snapshot: ClusterSnapshot,
+  target: Target,
+  options: PlanOptions,
+  run: (check: CheckId, collect: (cap: CapOptions) => CappedFindings) => void,
+): void {
+  for (const entry of plan.checks) {
+    if (entry.when && !entry.when(target)) continue;
+    run(entry.check, (cap) => entry.collect(snapshot, target, cap, options));
+  }
+}
+
+/** Every finding of the plan's checks for `target`, uncapped (the audit), optionally of some checks only. */
+export function planFindings<Target>(
+  plan: Plan<Target>,
+  snapshot: ClusterSnapshot,
+  target: Target,
+  options: PlanOptions,
+  only?: readonly CheckId[],
+): Finding[] {
+  const findings: Finding[] = [];
+  runPlan(plan, snapshot, target, options, (check, collect) => {
+    if (only === undefined || only.includes(check)) findings.push(...collect(NO_CAP).findings);
+  });
+  return findings;
+}
+
+// ------------------------------------------------------------------------------------------------ the README table
+
+const SCOPE_TEXT: Record<PlanScope, string> = {
+  cluster: 'every Longhorn volume',
+  node: 'the node',
+  pod: "the pod's data on its node",
+  release: "the release's PVCs",
+  statefulset: 'the PVCs it will claim',
+  claim: 'the PVC',
+  storage: "Longhorn's volumes",
+};
+
+const OVERRIDE_TEXT: Record<OverridePlace, string> = {
+  object: '`volume-guard.io/skip` on the object under review',
+  node: "`volume-guard.io/skip` on the node",
+  namespace: '`volume-guard.io/skip` on the namespace',
+  'namespace-evictions': "`volume-guard.io/skip-evictions` on the pod's namespace",
+  'release-label': 'release label `volume-guard.io/skip` (with `skip-revision`)',
+  'pvc-reuse': '`volume-guard.io/reuse: "true"` on a PVC',
+  'pvc-delete': '`volume-guard.io/delete: "true"` on the PVC',
+  'storage-namespace': "`volume-guard.io/skip` on Longhorn's namespace",
+  'harvester-annotation': '`harvesterhci.io/skipSingleReplicaDetachedVol` (detached single-replica)',
+  'harvester-drain': 'a Harvester Upgrade admitted with skipSingleReplicaDetachedVol draining the node',
+};
+
+/** The README's table of operations, checks and overrides, generated from the plans. */
+export function plansMarkdown(): string {
+  const lines = ['| operation | webhook | checks | looks at | overrides |', '|---|---|---|---|---|'];
+  const code = (ids: readonly string[]): string => ids.map((id) => `\`${id}\``).join(', ');
+  for (const plan of Object.values(PLANS) as readonly Plan<never>[]) {
+    const checks = plan.checks.map((entry) => `\`${entry.check}\`${entry.when ? ' (storage chart upgrades)' : ''}`).join(', ');
+    lines.push(`| ${plan.requests} | \`${plan.webhook}\` | ${checks} | ${SCOPE_TEXT[plan.scope]} | ${plan.overrides.map((place) => OVERRIDE_TEXT[place]).join('; ')} |`);
+  }
+  for (const notice of Object.values(NOTICES) as readonly Notice[]) {
+    lines.push(`| ${notice.requests} | \`${notice.webhook}\` | ${code(notice.checks)} (warnings) | ${SCOPE_TEXT[notice.scope]} | (never refused) |`);
+  }
+  return lines.join('\n');
+}
