@@ -106,13 +106,15 @@ say "$tag: $(docker image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.
 
 # --- into the test node's containerd ------------------------------------------------------------------------------
 ref="docker.io/library/$tag"
-ctr_sock="$repo/.cluster/node/containerd/containerd.sock"
+# The test cluster's directory: TEST_CLUSTER_DIR as the harness reads it (CI's whole cluster runs in its own).
+cluster_dir="$(cd "$repo" && realpath -m "${TEST_CLUSTER_DIR:-$repo/.cluster}")"
+ctr_sock="$cluster_dir/node/containerd/containerd.sock"
 if [ -S "$ctr_sock" ] && ctr --address "$ctr_sock" version >/dev/null 2>&1; then
   if ! ctr --address "$ctr_sock" -n k8s.io images ls -q | grep -qx "$ref"; then
     docker save "$tag" | ctr --address "$ctr_sock" -n k8s.io images import - >&2 || die "ctr images import failed"
   fi
   say "imported into the test node's containerd"
 else
-  say "the test node's containerd is not running (npm run cluster:up -- --whole): not imported"
+  say "the test node's containerd is not running in $cluster_dir (npm run cluster:up -- --whole): not imported"
 fi
 echo "$ref"

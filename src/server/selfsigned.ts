@@ -34,6 +34,8 @@ export interface IssuedCertificate {
 
 export interface IssueOptions {
   readonly commonName?: string;
+  /** No subject at all, names only in subjectAltName (what cert-manager issues for a Certificate without commonName). */
+  readonly emptySubject?: boolean;
   readonly dnsNames?: readonly string[];
   readonly ipAddresses?: readonly string[];
   readonly notBefore?: Date;
@@ -101,7 +103,7 @@ export async function createCertificateAuthority(
       const leaf = await X509CertificateGenerator.create(
         {
           serialNumber,
-          subject: `CN=${issue.commonName ?? dnsNames[0] ?? ipAddresses[0] ?? 'volume-guard'}`,
+          subject: issue.emptySubject ? '' : `CN=${issue.commonName ?? dnsNames[0] ?? ipAddresses[0] ?? 'volume-guard'}`,
           issuer: caCert.subject,
           notBefore: issue.notBefore ?? new Date(Date.now() - 60_000),
           notAfter,

@@ -94,6 +94,17 @@ function hashOf(raw: RawPair): string {
   return hash.digest('hex');
 }
 
+/**
+ * A certificate's subject on one line. cert-manager issues serving certificates without a subject (a Certificate
+ * without commonName: names only in subjectAltName), and X509Certificate#subject is then undefined, whatever its
+ * type says: those are described by their alternative names.
+ */
+export function describeSubject(certificate: X509Certificate): string {
+  const subject = certificate.subject as string | undefined;
+  if (subject) return subject.replace(/\n/g, ', ');
+  return certificate.subjectAltName ? `(no subject) ${certificate.subjectAltName}` : '(no subject)';
+}
+
 function validatePair(raw: RawPair, files: TlsFiles, now: number): ServingPair {
   let certificate: X509Certificate;
   try {
@@ -139,11 +150,11 @@ function validatePair(raw: RawPair, files: TlsFiles, now: number): ServingPair {
     certPem,
     keyPem,
     serialNumber: certificate.serialNumber.toUpperCase(),
-    subject: certificate.subject.replace(/\n/g, ', '),
+    subject: describeSubject(certificate),
     notAfter,
     contentHash: hashOf(raw),
     ...(clientCaPem && clientCas
-      ? { clientCaPem, clientCas, clientCaSubjects: clientCas.map((ca) => ca.subject.replace(/\n/g, ', ')) }
+      ? { clientCaPem, clientCas, clientCaSubjects: clientCas.map(describeSubject) }
       : {}),
   };
 }
@@ -157,7 +168,7 @@ function clientCaCertificates(pem: string, file: string): X509Certificate[] {
   return blocks.map((block) => {
     try {
       const certificate = new X509Certificate(block);
-      if (!certificate.ca) throw new TlsConfigError(`TLS client CA file ${file} holds a certificate that is not a CA: ${certificate.subject}`);
+      if (!certificate.ca) throw new TlsConfigError(`TLS client CA file ${file} holds a certificate that is not a CA: ${describeSubject(certificate)}`);
       return certificate;
     } catch (error) {
       if (error instanceof TlsConfigError) throw error;

@@ -2,60 +2,19 @@
 // line (on an API server of its own, where cert-manager was never installed); NOTES tell the truth at one replica and
 // warn when only system:masters may write overrides; the optional audit ClusterRole is enough for a user to run
 // `volume-guard audit` with it alone.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CHART_DIR } from '../../scripts/generate-chart.ts';
-import { bin, helm, kubectl, paths, run, tempFile } from '../harness/cluster.ts';
+import { helm, kubectl, paths, tempFile } from '../harness/cluster.ts';
+import { OwnApiServer } from '../support/api-server.ts';
+import { runAudit } from '../support/cli.ts';
 import { must } from '../harness/scenario.ts';
 
-const NODE_BIN = join(paths.root, 'node_modules/.bin/node');
-const CLI = join(paths.root, 'bin/volume-guard.cjs');
-
-/** A second, empty API server (no CRDs at all), for what needs a cluster without cert-manager. */
-async function startBareApiServer(): Promise<{ kubeconfig: string; stop: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'msg-chart-cluster-'));
-  const logFd = openSync(join(dir, 'apiserver.log'), 'a');
-  const child: ChildProcess = spawn(bin.apiserver, ['--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', logFd] });
-  closeSync(logFd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`API server not ready in 120 s; see ${dir}/apiserver.log`)), 120_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      if (/^READY /m.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`API server exited (${code}); see ${dir}/apiserver.log`));
-    });
-  });
-  return {
-    kubeconfig: join(dir, 'state', 'kubeconfig'),
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const killed = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(killed);
-      }
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 describe('chart: without cert-manager', () => {
-  let bare: Awaited<ReturnType<typeof startBareApiServer>> | undefined;
+  // A second, empty API server (no CRDs at all): a cluster without cert-manager.
+  let bare: OwnApiServer | undefined;
   beforeAll(async () => {
-    bare = await startBareApiServer();
+    bare = await OwnApiServer.start({ prefix: 'msg-chart-cluster-' });
   }, 150_000);
   afterAll(async () => {
     await bare?.stop();
@@ -127,7 +86,7 @@ describe('chart: the read-only ClusterRole for audit users', () => {
     for (const rule of role!.rules) expect(rule.verbs.every((verb) => verb === 'list' || verb === 'watch')).toBe(true);
     expect(role!.rules.flatMap((rule) => rule.resources)).not.toContain('secrets');
 
-    const auditAsAlice = () => run(NODE_BIN, [CLI, 'audit', '--kubeconfig', paths.kubeconfigUser, '--timeout', '20'], { timeoutMs: 60_000 });
+    const auditAsAlice = () => runAudit(['--timeout', '20'], { kubeconfig: paths.kubeconfigUser, timeoutMs: 60_000 });
     const before = await auditAsAlice();
     expect(before.code).toBe(2);
     expect(before.stderr).toContain('missing permission');

@@ -5,11 +5,7 @@
 //   without volume-guard.io/skip-by is refused, one with it allowed);
 // - a caller without a certificate, with one of another CA, or with another name of the same CA, gets no review;
 // - replacing the client CA on disk is picked up without a restart: the API server's calls then fail closed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -17,60 +13,17 @@ import { createValidators } from '../../src/admission/index.ts';
 import { webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { defaultConfig } from '../../src/config.ts';
 import { createCertificateAuthority, type CertificateAuthority, type IssuedCertificate } from '../../src/server/selfsigned.ts';
-import { bin, kubectl, type ClusterInfo, type CommandResult } from '../harness/cluster.ts';
+import { kubectl, type ClusterInfo, type CommandResult } from '../harness/cluster.ts';
+import { cordonReviewBody } from '../support/admission.ts';
+import { OwnApiServer } from '../support/api-server.ts';
 import { admissionCount, startGuard, waitFor, type GuardInstance } from '../harness/guard.ts';
+import { replacePem, tlsTempDir, writePairFiles, writePem } from '../support/tls-files.ts';
+import { postStatus } from '../support/tls.ts';
 
 const CLIENT_NAME = 'kube-apiserver-webhook-client';
 const NODE = 'client-auth-node';
 
-class OwnApiServer {
-  readonly dir: string;
-  readonly kubeconfig: string;
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<void>;
-
-  private constructor(dir: string, child: ChildProcess) {
-    this.dir = dir;
-    this.kubeconfig = join(dir, 'state', 'kubeconfig');
-    this.#child = child;
-    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  /** `extra`: kube-apiserver flags passed through the harness binary after `--`. */
-  static async start(dir: string, extra: readonly string[]): Promise<OwnApiServer> {
-    const logFd = openSync(join(dir, 'apiserver.log'), 'a');
-    const child = spawn(bin.apiserver, ['--state-dir', join(dir, 'state'), '--', ...extra], { stdio: ['ignore', 'pipe', logFd] });
-    closeSync(logFd);
-    const server = new OwnApiServer(dir, child);
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`API server not ready in 180 s; see ${dir}/apiserver.log`)), 180_000);
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        output += chunk;
-        if (/^READY /m.test(output)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`API server exited (${code}); see ${dir}/apiserver.log`));
-      });
-    });
-    return server;
-  }
-
-  async stop(): Promise<void> {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) {
-      this.#child.kill('SIGTERM');
-      const killed = setTimeout(() => this.#child.kill('SIGKILL'), 15_000);
-      await this.#exited;
-      clearTimeout(killed);
-    }
-  }
-}
-
-let dir: string;
+let tls: Awaited<ReturnType<typeof tlsTempDir>> | undefined;
 let apiServer: OwnApiServer | undefined;
 let guard: GuardInstance | undefined;
 let apiServerCa: CertificateAuthority;
@@ -87,67 +40,34 @@ async function must(result: Promise<CommandResult>, what: string): Promise<Comma
 
 /** POST an AdmissionReview straight to volume-guard; the HTTP status, or the error code when TLS refuses us. */
 function postReview(client?: IssuedCertificate): Promise<number | string> {
-  const review = {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'forged-1',
-      kind: { group: '', version: 'v1', kind: 'Node' },
-      resource: { group: '', version: 'v1', resource: 'nodes' },
-      name: NODE,
-      operation: 'UPDATE',
-      userInfo: { username: 'forger', groups: ['system:masters'] },
-      object: { metadata: { name: NODE }, spec: { unschedulable: true } },
-      oldObject: { metadata: { name: NODE }, spec: {} },
-    },
-  };
-  const body = JSON.stringify(review);
-  const url = new URL(`${guard!.url}/validate/node-cordon`);
-  return new Promise((resolve) => {
-    const request = httpsRequest(
-      {
-        host: url.hostname,
-        port: Number(url.port),
-        path: url.pathname,
-        method: 'POST',
-        ca: guard!.caPem,
-        agent: false,
-        ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-    request.end(body);
-  });
+  const body = cordonReviewBody(NODE, { uid: 'forged-1', user: { username: 'forger', groups: ['system:masters'] } });
+  return postStatus({ url: `${guard!.url}/validate/node-cordon`, body, ca: guard!.caPem, client });
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'vg-client-auth-'));
+  tls = await tlsTempDir('vg-client-auth-');
   apiServerCa = await createCertificateAuthority({ commonName: 'webhook client CA' });
   otherCa = await createCertificateAuthority({ commonName: 'another CA' });
-  const client = await apiServerCa.issue({ commonName: CLIENT_NAME, dnsNames: [CLIENT_NAME], ipAddresses: [], usages: ['clientAuth'] });
-  await writeFile(join(dir, 'client.crt'), client.certPem);
-  await writeFile(join(dir, 'client.key'), client.keyPem, { mode: 0o600 });
-  clientCaFile = join(dir, 'client-ca.crt');
-  await writeFile(clientCaFile, apiServerCa.certPem);
+  const client = await writePairFiles(
+    tls.dir,
+    await apiServerCa.issue({ commonName: CLIENT_NAME, dnsNames: [CLIENT_NAME], ipAddresses: [], usages: ['clientAuth'] }),
+    'client',
+  );
+  clientCaFile = await writePem(join(tls.dir, 'client-ca.crt'), apiServerCa.certPem);
 
   // The API server's side (README, Security, step 2): a kubeconfig naming the client certificate for webhook
   // calls ("*": every webhook; a real cluster names the service host `volume-guard.volume-guard.svc:443`), and an
   // AdmissionConfiguration pointing the ValidatingAdmissionWebhook plugin at it.
-  const webhookKubeconfig = join(dir, 'webhook-kubeconfig.yaml');
+  const webhookKubeconfig = join(tls.dir, 'webhook-kubeconfig.yaml');
   await writeFile(
     webhookKubeconfig,
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      users: [{ name: '*', user: { 'client-certificate': join(dir, 'client.crt'), 'client-key': join(dir, 'client.key') } }],
+      users: [{ name: '*', user: { 'client-certificate': client.certFile, 'client-key': client.keyFile } }],
     }),
   );
-  const admissionConfig = join(dir, 'admission-config.yaml');
+  const admissionConfig = join(tls.dir, 'admission-config.yaml');
   await writeFile(
     admissionConfig,
     stringify({
@@ -161,7 +81,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  apiServer = await OwnApiServer.start(dir, [`--admission-control-config-file=${admissionConfig}`]);
+  apiServer = await OwnApiServer.start({ prefix: 'vg-client-auth-apiserver-', flags: [`--admission-control-config-file=${admissionConfig}`], readyTimeoutMs: 180_000 });
 
   guard = await startGuard({ kubeconfig: apiServer.kubeconfig } as ClusterInfo, {
     name: 'client-auth',
@@ -177,10 +97,10 @@ beforeAll(async () => {
     failurePolicy: 'Fail',
     timeoutSeconds: 10,
   });
-  const file = join(dir, 'webhooks.json');
+  const file = join(tls.dir, 'webhooks.json');
   await writeFile(file, JSON.stringify(configuration));
   await must(k(['apply', '-f', file]), 'register the webhooks');
-  const nodeFile = join(dir, 'node.json');
+  const nodeFile = join(tls.dir, 'node.json');
   await writeFile(nodeFile, JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE } }));
   await must(k(['apply', '-f', nodeFile]), 'create the node');
   // Webhook configurations are picked up asynchronously: wait until a cordon reaches volume-guard.
@@ -194,7 +114,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await guard?.stop();
   await apiServer?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await tls?.remove();
 }, 60_000);
 
 describe('the admission port authenticates the API server by its client certificate', () => {
@@ -219,8 +139,7 @@ describe('the admission port authenticates the API server by its client certific
   });
 
   it('picks up a replaced client CA without a restart: the API server\'s certificate is then refused (fail closed)', async () => {
-    await writeFile(join(dir, 'next-ca.crt'), otherCa.certPem);
-    await rename(join(dir, 'next-ca.crt'), clientCaFile);
+    await replacePem(clientCaFile, otherCa.certPem);
     let refusal = '';
     await waitFor('the API server to be refused', 30_000, async () => {
       refusal = (await k(['cordon', NODE, '--dry-run=server'])).stderr;
@@ -228,8 +147,7 @@ describe('the admission port authenticates the API server by its client certific
     }, 500);
     expect(refusal).toContain('node-cordon.volume-guard.io');
     // Restored: the API server's calls are judged again.
-    await writeFile(join(dir, 'next-ca.crt'), apiServerCa.certPem);
-    await rename(join(dir, 'next-ca.crt'), clientCaFile);
+    await replacePem(clientCaFile, apiServerCa.certPem);
     await waitFor('the API server to be accepted again', 30_000, async () => (await k(['cordon', NODE, '--dry-run=server'])).code === 0, 500);
   });
 });

@@ -4,7 +4,6 @@
 // expired resourceVersion relists; readiness flips as specified; the RBAC list suffices.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import net from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -18,6 +17,7 @@ import { RESOURCE_KINDS, type RecordByKind, type ResourceKind } from '../../src/
 import { collectionPath, RESOURCE_SPECS, resourceLabel } from '../../src/cluster/resources.ts';
 import { clusterRoleRules } from '../../src/cluster/permissions.ts';
 import { recordsEqual } from '../../src/cluster/model-equality.ts';
+import { kubeConfigVia, TcpProxy } from '../support/tcp-proxy.ts';
 
 const ID = `${process.pid}`;
 const NS = `cm-e2e-${ID}`;
@@ -45,67 +45,6 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string,
     if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** A TCP proxy in front of the API server: cutting it is, to the informers, the API server going away. */
-class TcpProxy {
-  readonly #server: net.Server;
-  readonly #sockets = new Set<net.Socket>();
-  #open = true;
-  port = 0;
-
-  constructor(target: { host: string; port: number }) {
-    this.#server = net.createServer((client) => {
-      if (!this.#open) {
-        client.destroy();
-        return;
-      }
-      const upstream = net.connect(target.port, target.host);
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as net.AddressInfo).port;
-  }
-
-  /** Drops every connection and refuses new ones. */
-  cut(): void {
-    this.#open = false;
-    for (const socket of this.#sockets) socket.destroy();
-  }
-
-  restore(): void {
-    this.#open = true;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
-}
-
-/** The admin kubeconfig, pointed at another server URL (the proxy). */
-function kubeConfigVia(server: string): KubeConfig {
-  const admin = createKubeConfig({ kubeconfigPath: cluster.kubeconfig });
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: admin.clusters.map((entry) => ({ ...entry, server })),
-    users: admin.users,
-    contexts: admin.contexts,
-    currentContext: admin.currentContext,
-  });
-  return kubeConfig;
 }
 
 /** Wraps a client so that the next watch of one path starts from a long-gone resourceVersion. */
@@ -246,9 +185,8 @@ beforeAll(async () => {
   direct = new HttpKubeClient(createKubeConfig({ kubeconfigPath: cluster.kubeconfig }));
   await k(['create', 'namespace', NS]);
   await k(['create', 'namespace', LONGHORN_NS]);
-  const target = new URL(cluster.server);
-  proxy = new TcpProxy({ host: target.hostname, port: Number(target.port) });
-  await proxy.listen();
+  // Cutting the proxy is, to the informers, the API server going away.
+  proxy = await TcpProxy.inFrontOf(cluster.server);
 }, 45 * 60_000);
 
 afterAll(async () => {
@@ -275,10 +213,10 @@ describe('cluster model against the real API server', () => {
   it('is not ready until every informer has listed once, then holds the whole cluster', async () => {
     registry = new Registry();
     model = new ClusterModel(VOLUME_SETS);
-    expiring = new ExpiringClient(new HttpKubeClient(kubeConfigVia(`https://127.0.0.1:${proxy.port}`)));
+    expiring = new ExpiringClient(new HttpKubeClient(kubeConfigVia(cluster.kubeconfig, proxy.url)));
     proxy.cut();
     running = startClusterModel({
-      kubeConfig: kubeConfigVia(`https://127.0.0.1:${proxy.port}`),
+      kubeConfig: kubeConfigVia(cluster.kubeconfig, proxy.url),
       client: expiring,
       sink: model,
       registry,

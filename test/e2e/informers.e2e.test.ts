@@ -12,21 +12,16 @@
 // resume, bookmarks on a watch quiet for a minute, and the RBAC rules.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { bin, ensureCluster, kubectl, paths, type ClusterInfo } from '../harness/cluster.ts';
+import { ensureCluster, kubectl, paths, type ClusterInfo } from '../harness/cluster.ts';
+import { OwnApiServer } from '../support/api-server.ts';
 import { apply, must } from '../harness/scenario.ts';
+import { kubeConfigVia, TcpProxy } from '../support/tcp-proxy.ts';
 import { InformerSet, type InformerTimings, type RestartReason } from '../../src/cluster/informers.ts';
 import { HttpKubeClient, isNotFound, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../src/cluster/kube-client.ts';
-import { createKubeConfig } from '../../src/cluster/kubeconfig.ts';
 import { MODEL_PERMISSIONS } from '../../src/cluster/permissions.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
 import { RESOURCE_KINDS, type ModelSink, type RecordByKind, type ResourceKind } from '../../src/cluster/records.ts';
@@ -85,86 +80,6 @@ const claimNames = (model: ClusterModel, prefix: string) =>
 
 function versionOf(object: unknown): string {
   return stringAt(objectAt(object, 'metadata'), 'resourceVersion');
-}
-
-/** A TCP proxy in front of the API server, for network faults the informers cannot tell from the real thing. */
-class TcpProxy {
-  readonly #server: net.Server;
-  readonly #pairs = new Set<{ client: net.Socket; upstream: net.Socket; stalled: boolean }>();
-  #open = true;
-  port = 0;
-
-  constructor(target: { host: string; port: number }) {
-    this.#server = net.createServer((client) => {
-      if (!this.#open) {
-        client.destroy();
-        return;
-      }
-      const upstream = net.connect(target.port, target.host);
-      const pair = { client, upstream, stalled: false };
-      this.#pairs.add(pair);
-      const close = () => {
-        client.destroy();
-        upstream.destroy();
-        this.#pairs.delete(pair);
-      };
-      // A stalled pair swallows whatever either side sends, the server closing its end included: to the
-      // client, a half-open connection, silent until the client gives up on it.
-      client.on('data', (chunk) => pair.stalled || upstream.write(chunk));
-      upstream.on('data', (chunk) => pair.stalled || client.write(chunk));
-      for (const event of ['end', 'close', 'error']) {
-        client.on(event, close);
-        upstream.on(event, () => (pair.stalled ? upstream.destroy() : close()));
-      }
-    });
-  }
-
-  get url(): string {
-    return `https://127.0.0.1:${this.port}`;
-  }
-
-  get connections(): number {
-    return this.#pairs.size;
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as net.AddressInfo).port;
-  }
-
-  /** Drops every connection and refuses new ones (accepted, then closed at once). */
-  cut(): void {
-    this.#open = false;
-    for (const pair of this.#pairs) pair.client.destroy();
-  }
-
-  restore(): void {
-    this.#open = true;
-  }
-
-  /** Existing connections go silent without closing; new ones work. */
-  stallConnections(): void {
-    for (const pair of this.#pairs) pair.stalled = true;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
-}
-
-/** The admin kubeconfig of a cluster, optionally pointed at another server URL (the proxy). */
-function adminKubeConfig(kubeconfigPath: string, server?: string): KubeConfig {
-  const admin = createKubeConfig({ kubeconfigPath });
-  if (server === undefined) return admin;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: admin.clusters.map((entry) => ({ ...entry, server })),
-    users: admin.users,
-    contexts: admin.contexts,
-    currentContext: admin.currentContext,
-  });
-  return kubeConfig;
 }
 
 interface ListCall {
@@ -325,7 +240,7 @@ const running: InformerSet[] = [];
 
 function startInformers(options: { via?: TcpProxy; kubeconfig?: string; longhornNamespace?: string; timings?: Partial<InformerTimings>; log?: Logger; client?: RecordingClient } = {}): Running {
   const timings = { ...FAST, ...options.timings };
-  const kubeConfig = adminKubeConfig(options.kubeconfig ?? cluster.kubeconfig, options.via?.url);
+  const kubeConfig = kubeConfigVia(options.kubeconfig ?? cluster.kubeconfig, options.via?.url);
   const client = options.client ?? new RecordingClient(new HttpKubeClient(kubeConfig, timings.requestTimeoutMs));
   const sink = new ScriptedSink();
   const restarts: Running['restarts'] = [];
@@ -350,69 +265,19 @@ function startInformers(options: { via?: TcpProxy; kubeconfig?: string; longhorn
   };
 }
 
-/** An API server of this test's own, sharing the harness binaries (TEST_CLUSTER_DIR's layout, started directly). */
-class SecondApiServer {
-  readonly dir: string;
-  readonly kubeconfig: string;
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<void>;
-
-  private constructor(dir: string, child: ChildProcess) {
-    this.dir = dir;
-    this.kubeconfig = join(dir, 'state', 'kubeconfig');
-    this.#child = child;
-    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  static async start(): Promise<SecondApiServer> {
-    const dir = await mkdtemp(join(tmpdir(), 'inf-e2e-cluster-'));
-    const logFd = openSync(join(dir, 'apiserver.log'), 'a');
-    const child = spawn(bin.apiserver, ['--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', logFd] });
-    closeSync(logFd);
-    const server = new SecondApiServer(dir, child);
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`second API server not ready in 120 s; see ${dir}/apiserver.log`)), 120_000);
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        output += chunk;
-        if (/^READY /m.test(output)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`second API server exited (${code}); see ${dir}/apiserver.log`));
-      });
-    });
-    return server;
-  }
-
-  async stop(): Promise<void> {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) {
-      this.#child.kill('SIGTERM');
-      const killed = setTimeout(() => this.#child.kill('SIGKILL'), 15_000);
-      await this.#exited;
-      clearTimeout(killed);
-    }
-    await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
 // ----------------------------------------------------------------------------------------------- setup
 
 let proxy: TcpProxy;
-let secondServer: Promise<SecondApiServer> | undefined;
+let secondServer: Promise<OwnApiServer> | undefined;
 
 beforeAll(async () => {
   cluster = await ensureCluster();
   // Started now, used by the partial-install test near the end: it boots while the others run.
-  secondServer = SecondApiServer.start();
+  secondServer = OwnApiServer.start({ prefix: 'inf-e2e-cluster-' });
   secondServer.catch(() => undefined);
   await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: LONGHORN_NS } });
-  const target = new URL(cluster.server);
-  proxy = new TcpProxy({ host: target.hostname, port: Number(target.port) });
-  await proxy.listen();
+  // For network faults the informers cannot tell from the real thing.
+  proxy = await TcpProxy.inFrontOf(cluster.server);
 }, 45 * 60_000);
 
 afterAll(async () => {
@@ -659,7 +524,7 @@ describe('informers: resources not served', () => {
   });
 
   it('keeps a 404 on a core resource an error: it never counts as synced', async () => {
-    const client = new RecordingClient(new HttpKubeClient(adminKubeConfig(cluster.kubeconfig), FAST.requestTimeoutMs));
+    const client = new RecordingClient(new HttpKubeClient(kubeConfigVia(cluster.kubeconfig), FAST.requestTimeoutMs));
     client.redirect.set(path('pod'), '/apis/unserved.volume-guard.io/v1/pods');
     const h = startInformers({ client });
     await until(() => h.restartsOf('pods', 'error') >= 3, 'pod list retried');
@@ -744,7 +609,7 @@ describe('informers: health', () => {
 describe('startClusterModel', () => {
   it('reports age, object counts and restarts on the registry it is given', async () => {
     const registry = new Registry();
-    const kubeConfig = adminKubeConfig(cluster.kubeconfig);
+    const kubeConfig = kubeConfigVia(cluster.kubeconfig);
     const client = new RecordingClient(new HttpKubeClient(kubeConfig));
     const sink = new ScriptedSink();
     const model = startClusterModel({

@@ -5,7 +5,7 @@
 // unreachable server.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { helm, kubectl, paths, run, tempFile, type CommandResult } from '../harness/cluster.ts';
+import { helm, kubectl, paths, tempFile, type CommandResult } from '../harness/cluster.ts';
 import {
   changeAndWait,
   createStatefulSetClaims,
@@ -14,22 +14,21 @@ import {
   createLonghornVolume,
   createNode,
   createPod,
+  createPodOnLocalVolume,
   deleteObjects,
   ensureNamespace,
   eventually,
+  isUnschedulable,
   LONGHORN_NS,
   must,
 } from '../harness/scenario.ts';
+import { runAudit } from '../support/cli.ts';
 import { MAX_DENIAL_LENGTH } from '../../src/admission/messages.ts';
 
 const NS = 'msg-e2e';
 const NODE = 'msg-local';
 const DRAIN_NODE = 'msg-drain';
 const PVS = 12;
-const NODE_BIN = join(paths.root, 'node_modules/.bin/node');
-const CLI = join(paths.root, 'bin/volume-guard.cjs');
-
-const unschedulable = async (node: string) => (await kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}'])).stdout === 'true';
 
 /** The webhook's message: what follows "denied the request: " in kubectl's output, up to the end of the error. */
 function denial(stderr: string, webhook: string): string {
@@ -43,7 +42,7 @@ function denial(stderr: string, webhook: string): string {
 }
 
 function audit(args: string[], kubeconfig = paths.kubeconfig): Promise<CommandResult> {
-  return run(NODE_BIN, [CLI, 'audit', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 90_000 });
+  return runAudit(args, { kubeconfig, timeoutMs: 90_000 });
 }
 
 describe('messages through kubectl', () => {
@@ -55,8 +54,7 @@ describe('messages through kubectl', () => {
       await createBoundLocalVolume({ pv: `msg-pv-${String(i).padStart(2, '0')}`, node: NODE, namespace: NS, claim: `data-${i}` });
     }
     await createPod({ name: 'db-0', namespace: NS, node: NODE, claims: ['data-0'] });
-    await createBoundLocalVolume({ pv: 'msg-drain-pv', node: DRAIN_NODE, namespace: NS, claim: 'drain-data' });
-    await createPod({ name: 'mysql-0', namespace: NS, node: DRAIN_NODE, claims: ['drain-data'] });
+    await createPodOnLocalVolume({ pod: 'mysql-0', node: DRAIN_NODE, namespace: NS, pv: 'msg-drain-pv', claim: 'drain-data' });
   });
   afterAll(async () => {
     for (const node of [NODE, DRAIN_NODE]) await kubectl(['uncordon', node]);
@@ -90,7 +88,7 @@ describe('messages through kubectl', () => {
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(200);
     // kubectl prints it once, whole.
     expect(result.stderr.split('volume-guard refused').length - 1).toBe(1);
-    expect(await unschedulable(NODE)).toBe(false);
+    expect(await isUnschedulable(NODE)).toBe(false);
   });
 
   it('the audit command it names lists every object', async () => {
@@ -128,7 +126,7 @@ describe('messages through kubectl', () => {
     expect(eviction.length).toBeLessThanOrEqual(800);
     // kubectl 1.36 goes on evicting after a refused cordon; only the refused eviction fails the drain.
     expect(drained.stderr).toContain(`unable to cordon node "${DRAIN_NODE}"`);
-    expect(await unschedulable(DRAIN_NODE)).toBe(false);
+    expect(await isUnschedulable(DRAIN_NODE)).toBe(false);
     expect((await kubectl(['get', 'pod', 'mysql-0', '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout).toBe('');
     // Everything volume-guard made kubectl print, all copies together, stays a screenful.
     expect(drained.stderr.length).toBeLessThan(4 * MAX_DENIAL_LENGTH);

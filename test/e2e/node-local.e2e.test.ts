@@ -5,7 +5,7 @@
 // No scheduler or kubelet here: Nodes and Pods (with nodeName) are written as those would write them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
-import { apply, deleteObjects, ensureNamespace, eventually, must, patchStatus } from '../harness/scenario.ts';
+import { apply, deleteObjects, ensureNamespace, eventually, isUnschedulable, must, patchStatus } from '../harness/scenario.ts';
 
 const NS = 'node-local';
 const ZFS_NODE = 'nl-zfs';
@@ -15,9 +15,6 @@ const DRAIN_NODE = 'nl-drain';
 const SAFE_NODE = 'nl-safe';
 const MINIKUBE_NODE = 'nl-minikube';
 const NODES = [ZFS_NODE, ...ZONE_NODES, HOST_NODE, DRAIN_NODE, SAFE_NODE, MINIKUBE_NODE];
-
-const unschedulable = async (node: string) =>
-  (await kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}'])).stdout === 'true';
 
 function node(name: string, labels: Record<string, string>, unschedulableNow = false): unknown {
   return {
@@ -176,7 +173,7 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     expect(result.stderr).toContain('[node-local-volume]');
     expect(result.stderr).toContain('PV nl-zfs-pv (PVC node-local/zfs-data)');
     expect(result.stderr).toContain('zfs.csi.openebs.io PV keeps the data of claim node-local/zfs-data on node nl-zfs only');
-    expect(await unschedulable(ZFS_NODE)).toBe(false);
+    expect(await isUnschedulable(ZFS_NODE)).toBe(false);
   });
 
   it('allows cordoning a node of a zone whose node-local PV could mount on another node of the zone', async () => {
@@ -185,21 +182,21 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     const result = await kubectl(['cordon', ZONE_NODES[0] as string]);
     expect(result.stderr).not.toContain('denied');
     expect(result.stderr).not.toContain('nl-zonal-pv');
-    expect(await unschedulable(ZONE_NODES[0] as string)).toBe(true);
+    expect(await isUnschedulable(ZONE_NODES[0] as string)).toBe(true);
   });
 
   it('denies cordoning a node where a ReplicaSet pod writes to an inline hostPath, naming pod and path', async () => {
     const result = await cordonWhen(HOST_NODE, (stderr) => stderr.includes('denied'));
     expect(result.stderr).toContain('[node-local-volume]');
     expect(result.stderr).toContain('Pod node-local/cache-6d9f-abcde: writes to hostPath /srv/nl-cache; its ReplicaSet would recreate it on another node');
-    expect(await unschedulable(HOST_NODE)).toBe(false);
+    expect(await isUnschedulable(HOST_NODE)).toBe(false);
   });
 
   it('denies cordoning the node where a pod writes to a hostPath PV that no affinity pins', async () => {
     const result = await cordonWhen(MINIKUBE_NODE, (stderr) => stderr.includes('denied'));
     expect(result.stderr).toContain('PV nl-minikube-pv (PVC node-local/minikube-data, Pod node-local/minikube-app)');
     expect(result.stderr).toContain('keeps the data of claim node-local/minikube-data on node nl-minikube, where its pod runs');
-    expect(await unschedulable(MINIKUBE_NODE)).toBe(false);
+    expect(await isUnschedulable(MINIKUBE_NODE)).toBe(false);
   });
 
   it("denies kubectl drain's eviction of a ReplicaSet pod writing to a hostPath", async () => {
@@ -219,7 +216,7 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     expect(result.stderr).toContain('Warning: volume-guard [node-local-volume]');
     expect(result.stderr).toContain('Pod node-local/queue-0: StatefulSet pod keeps data in emptyDir state');
     for (const allowed of ['agent-x1', 'shipper-7c-x2', 'debug', 'pinned-5b', '/var/log', '/srv']) expect(result.stderr).not.toContain(allowed);
-    expect(await unschedulable(SAFE_NODE)).toBe(true);
+    expect(await isUnschedulable(SAFE_NODE)).toBe(true);
   });
 
   it('allows evicting the DaemonSet pod and warns when evicting the StatefulSet pod', async () => {

@@ -6,11 +6,11 @@ import { kubectl, paths, tempFile } from '../harness/cluster.ts';
 import { admissionCount as countAdmissions } from '../harness/guard.ts';
 import {
   apply,
-  createBoundLocalVolume,
   createLonghornNode,
   createLonghornVolume,
   createNode,
   createPod,
+  createPodOnLocalVolume,
   deleteObjects,
   ensureNamespace,
   eventually,
@@ -42,12 +42,10 @@ describe('everything that empties a node is judged', () => {
     await ensureNamespace(LONGHORN_NS);
     for (const node of [DATA, LH, CLEAN, GONE]) await createNode(node);
     await apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: DRAIN, labels: { 'kubernetes.io/hostname': DRAIN } }, spec: { unschedulable: true } });
-    await createBoundLocalVolume({ pv: 'nops-data-pv', node: DATA, namespace: NS, claim: 'data-db-0' });
-    await createPod({ name: 'db-0', namespace: NS, node: DATA, claims: ['data-db-0'] });
+    await createPodOnLocalVolume({ pod: 'db-0', node: DATA, namespace: NS, pv: 'nops-data-pv', claim: 'data-db-0' });
     await createLonghornNode(LH);
     await createLonghornVolume({ name: 'nops-vol', numberOfReplicas: 1, state: 'detached', replicas: [{ node: LH }] });
-    await createBoundLocalVolume({ pv: 'nops-drain-pv', node: DRAIN, namespace: NS, claim: 'data-db-1' });
-    await createPod({ name: 'db-1', namespace: NS, node: DRAIN, claims: ['data-db-1'] });
+    await createPodOnLocalVolume({ pod: 'db-1', node: DRAIN, namespace: NS, pv: 'nops-drain-pv', claim: 'data-db-1' });
     await createPod({ name: 'web-0', namespace: NS, node: DRAIN });
     await createPod({ name: 'web-2', namespace: NS, node: CLEAN });
     // alice may write node and Plan status as far as RBAC goes: the override guard is what stops her.

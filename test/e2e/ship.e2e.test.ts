@@ -53,6 +53,8 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
       '--set', `image.tag=${imageRef.slice(at + 1)}`,
       '--set', 'image.pullPolicy=Never',
       '--set', 'tls.certManager.enabled=false',
+      // One real node: the default required anti-affinity would leave the second replica Pending.
+      '--set', 'highAvailability.requiredAntiAffinity=false',
     ];
   };
 
@@ -70,12 +72,17 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
       await must(kubectl(['delete', 'validatingwebhookconfiguration', String(item.metadata.name)]), 'unregister host guard');
     }
     await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait']);
+    // Its namespace from scratch: a cert-manager install before (cert-manager.e2e) leaves its Secrets, which a
+    // chart-generated install cannot adopt.
+    await deleteNamespaceAndWait(VG_NS);
     await freshNamespace(NS);
+    // A run that was interrupted leaves its PV Released (bound to the deleted claim): start from a fresh one.
+    await kubectl(['delete', 'pv', PV, '--ignore-not-found', '--timeout=60s'], { timeoutMs: 90_000 });
   }, 40 * 60_000);
 
   afterAll(async () => {
     if (!whole) return;
-    await kubectl(['annotate', 'node', w.nodeName, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-']);
+    await kubectl(['annotate', 'node', w.nodeName, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-', 'volume-guard.io/skip-by-']);
     await kubectl(['uncordon', w.nodeName]);
     await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait']);
     await deleteNamespaceAndWait(NS).catch(() => undefined);
@@ -136,9 +143,9 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
 
     // An admin override (system:masters, the default allowed group) on the node, as the refusal advises: the
     // eviction is allowed (once the pods' model has seen the annotation), and refused again once it is removed.
-    await must(kubectl(['annotate', 'node', w.nodeName, '--overwrite', 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=ship e2e: disk kept']), 'override');
+    await must(kubectl(['annotate', 'node', w.nodeName, '--overwrite', 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=ship e2e: disk kept', 'volume-guard.io/skip-by=admin']), 'override');
     expect(await eventually(evictDryRun, (r) => r === 'allowed', 30_000)).toBe('allowed');
-    await must(kubectl(['annotate', 'node', w.nodeName, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-']), 'remove override');
+    await must(kubectl(['annotate', 'node', w.nodeName, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-', 'volume-guard.io/skip-by-']), 'remove override');
     expect(await eventually(evictDryRun, (r) => r === 'denied', 30_000)).toBe('denied');
   }, 180_000);
 
@@ -175,7 +182,7 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
 
   it('a drain of the node hosting its pods: own namespace not judged, the PDB keeps one serving, admissions answered throughout', async () => {
     // The drain's cordon needs the node override (db-0's local PV is on it); only volume-guard's pods are drained.
-    await must(kubectl(['annotate', 'node', w.nodeName, '--overwrite', 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=ship e2e: drain volume-guard']), 'override');
+    await must(kubectl(['annotate', 'node', w.nodeName, '--overwrite', 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=ship e2e: drain volume-guard', 'volume-guard.io/skip-by=admin']), 'override');
     let stop = false;
     const outcomes: string[] = [];
     const readyCounts: number[] = [];
@@ -200,7 +207,7 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
     expect(Math.min(...readyCounts)).toBeGreaterThanOrEqual(1);
     expect(await waitJsonpath(['pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '--field-selector=status.phase=Pending'], '{.items[*].metadata.name}', (v) => v.split(' ').filter(Boolean).length === 1)).not.toBe('');
     await must(kubectl(['uncordon', w.nodeName]), 'uncordon');
-    await must(kubectl(['annotate', 'node', w.nodeName, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-']), 'remove override');
+    await must(kubectl(['annotate', 'node', w.nodeName, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-', 'volume-guard.io/skip-by-']), 'remove override');
     await waitJsonpath(['deployment', RELEASE, '-n', VG_NS], '{.status.readyReplicas}', (v) => v === '2', 120_000);
     expect(await eventually(evictDryRun, (r) => r === 'denied', 30_000)).toBe('denied');
   }, 240_000);

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { restartApiServer } from '../harness/cluster.ts';
 import { startGuard, waitFor, type GuardInstance } from '../harness/guard.ts';
-import { createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace } from '../harness/scenario.ts';
-import { RequestLoop, cordonReview, postReview, round, startAutocannon, type AdmissionAnswer } from './lib/load.ts';
+import { createNode, createPodOnLocalVolume, deleteObjects, ensureNamespace } from '../harness/scenario.ts';
+import { RequestLoop, cordonReview, postReview, round, startAutocannon, type AdmissionAnswer } from './lib/admission-load.ts';
 
 const cluster = inject('cluster');
 const sharedGuard = inject('guard');
@@ -45,8 +45,7 @@ describe('API server outage under load', () => {
     await ensureNamespace(NS);
     await createNode(NODE_BEFORE);
     await createNode(NODE_AFTER);
-    await createBoundLocalVolume({ pv: 'fault-outage-pv-before', node: NODE_BEFORE, namespace: NS, claim: 'data-before' });
-    await createPod({ name: 'db-before', namespace: NS, node: NODE_BEFORE, claims: ['data-before'] });
+    await createPodOnLocalVolume({ pod: 'db-before', node: NODE_BEFORE, namespace: NS, pv: 'fault-outage-pv-before', claim: 'data-before' });
     guard = await startGuard(cluster, { name: `fault-outage-${process.pid}`, config: { model: { maxStalenessSeconds: MAX_STALENESS_SECONDS } } });
     port = Number(new URL(guard.url).port);
     await waitFor('the model to see the local PV in use', 30_000, async () => !(await postCordon(NODE_BEFORE)).allowed);
@@ -87,8 +86,7 @@ describe('API server outage under load', () => {
 
     // Right away, before the informers' backoff lets them reconnect: a deletion and a creation to catch up on.
     await deleteObjects(['pod', 'db-before', '-n', NS, '--grace-period=0', '--force'], ['pvc', 'data-before', '-n', NS], ['pv', 'fault-outage-pv-before']);
-    await createBoundLocalVolume({ pv: 'fault-outage-pv-after', node: NODE_AFTER, namespace: NS, claim: 'data-after' });
-    await createPod({ name: 'db-after', namespace: NS, node: NODE_AFTER, claims: ['data-after'] });
+    await createPodOnLocalVolume({ pod: 'db-after', node: NODE_AFTER, namespace: NS, pv: 'fault-outage-pv-after', claim: 'data-after' });
     const changedAt = Date.now();
 
     await waitFor('the stale policy to lift', 120_000, async () => timeline.some((entry) => entry.at > upAt && entry.allowed), 250);

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths, run } from '../harness/cluster.ts';
 import { peerCertificate } from '../support/tls.ts';
+import { cordonReviewBody } from '../support/admission.ts';
 import { deleteObjects, ensureNamespace } from '../harness/scenario.ts';
 
 const guard = inject('guard');
@@ -30,7 +31,7 @@ describe('the admission port speaks TLS 1.2+ only', () => {
       );
       request.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}`));
       request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
-      request.end('{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}');
+      request.end(cordonReviewBody('volume-guard-probe'));
     });
     expect(outcome).toMatch(/^error (ECONNRESET|EPIPE)$/);
   });

@@ -7,16 +7,16 @@
 // - slow-loris clients (slow headers, slow bodies, no TLS handshake, no request) are cut by the server's
 //   timeouts while ordinary requests keep their latency.
 // Figures are printed as `[fault] ...` lines for the README's Reliability section.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
-import type { IssuedCertificate } from '../../src/server/selfsigned.ts';
 import { startGuard, waitFor, type GuardInstance } from '../harness/guard.ts';
 import { peerCertificate } from '../support/tls.ts';
+import { replacePairFiles } from '../support/tls-files.ts';
 import { holdConnections } from './lib/connections.ts';
-import { RequestLoop, cordonReview, percentile, round, sleep, startAutocannon, tcpAccepts } from './lib/load.ts';
+import { RequestLoop, cordonReview, percentile, round, sleep, startAutocannon, tcpAccepts } from './lib/admission-load.ts';
 
 const cluster = inject('cluster');
 /** A node nobody has: its cordon is allowed after the checks ran (the full admission path, a stable answer). */
@@ -96,19 +96,6 @@ describe('SIGTERM under load', () => {
   });
 });
 
-/** Writes a new serving pair over the guard's files: atomically (rename) or in place (readers may see halves). */
-async function writePair(server: GuardInstance, pair: IssuedCertificate, mode: 'rename' | 'in place'): Promise<void> {
-  if (mode === 'rename') {
-    await writeFile(`${server.keyFile}.tmp`, pair.keyPem, { mode: 0o600 });
-    await writeFile(`${server.certFile}.tmp`, pair.certPem);
-    await rename(`${server.keyFile}.tmp`, server.keyFile);
-    await rename(`${server.certFile}.tmp`, server.certFile);
-  } else {
-    await writeFile(server.certFile, pair.certPem);
-    await writeFile(server.keyFile, pair.keyPem, { mode: 0o600 });
-  }
-}
-
 describe('certificate rotation under load', () => {
   it('serves each new certificate within seconds and fails no request while rotating every 2 s', async () => {
     const server = await guard('rotation');
@@ -125,7 +112,8 @@ describe('certificate rotation under load', () => {
       await sleep(2_000);
       const pair = await ca.issue({ ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
       const writtenAt = Date.now();
-      await writePair(server, pair, index % 2 === 0 ? 'rename' : 'in place');
+      // Atomically (rename) or in place (readers may see halves).
+      await replacePairFiles(server, pair, index % 2 === 0 ? 'rename' : 'in place');
       written.push(pair.serialNumber);
       await waitFor(`serial ${pair.serialNumber} to be served`, 10_000, async () => (await peerCertificate(server.port)).serialNumber === pair.serialNumber, 50);
       pickupMs.push(Date.now() - writtenAt);

@@ -9,13 +9,15 @@
 #   pause                    the pods' sandbox process (images/pause, static) for the local pause image
 #   kwok                     sigs.k8s.io/kwok (go install …@KWOK_VERSION, outside the harness module)
 #   helm4                    upstream Helm v4 (go install helm.sh/helm/v4/cmd/helm@HELM4_VERSION)
+#   cert-manager             cert-manager's controller and cainjector (cert-manager/main.go, its own go.mod pinning
+#                            github.com/cert-manager/cert-manager; not part of `all`: only its e2e file asks for it)
 #
 # A binary is rebuilt only when its inputs change: each has a stamp file holding a
 # hash of go.mod, go.sum, its sources, its version/ldflags and the Go version.
 # The normal GOMODCACHE/GOCACHE are used, so only the very first build is slow
 # (10-20 min on 2 cores; a few GB of cache).
 #
-# Usage: test/harness/build.sh [--force] [apiserver|kubectl|helm|kcm|scheduler|kubelet|pause|kwok|helm4|all ...]
+# Usage: test/harness/build.sh [--force] [apiserver|kubectl|helm|kcm|scheduler|kubelet|pause|kwok|helm4|cert-manager|all ...]
 #        (no target = all; the API-server-only e2e setup asks for apiserver kubectl helm)
 # Env:   CLUSTER_BIN_DIR (default <repo>/.cluster/bin), GO_BUILD_PARALLEL (default 2)
 set -euo pipefail
@@ -49,9 +51,9 @@ targets=()
 for a in "$@"; do
   case "$a" in
     --force) force=1 ;;
-    apiserver|kubectl|helm|kcm|scheduler|kubelet|pause|kwok|helm4) targets+=("$a") ;;
+    apiserver|kubectl|helm|kcm|scheduler|kubelet|pause|kwok|helm4|cert-manager) targets+=("$a") ;;
     all) targets+=(apiserver kubectl helm kcm scheduler kubelet pause kwok helm4) ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) say "error: unknown argument '$a'"; exit 2 ;;
   esac
 done
@@ -164,6 +166,16 @@ build_pause() { # static: it runs alone in the pause image
   printf '%s\n' "$h" > "$out.stamp"
 }
 
+build_cert_manager() { # its own module (test/harness/cert-manager): nothing shared with the harness module changes
+  local out="$bin/cert-manager" d="$here/cert-manager"
+  local h; h="$(hash_of "$gover" "$d/go.mod" "$d/go.sum" "$d"/*.go)"
+  if up_to_date "$out" "$h"; then say "cert-manager is up to date ($out)"; return 0; fi
+  say "building cert-manager $(grep -oE "github.com/cert-manager/cert-manager v[0-9.]+" "$d/go.mod" | cut -d" " -f2) (first build takes 5-10 min)…"
+  rm -f "$out.stamp"
+  with_heartbeat cert-manager bash -c 'cd "$1" && go build -mod=readonly -p "$2" -o "$3.tmp" . && mv -f "$3.tmp" "$3"' _ "$d" "$par" "$out"
+  printf '%s\n' "$h" > "$out.stamp"
+}
+
 total_start=$(date +%s)
 for t in "${targets[@]}"; do
   case "$t" in
@@ -176,6 +188,7 @@ for t in "${targets[@]}"; do
     pause)     build_pause ;;
     kwok)      build_kwok ;;
     helm4)     build_helm4 ;;
+    cert-manager) build_cert_manager ;;
   esac
 done
 say "done in $(elapsed "$total_start"): $bin"

@@ -11,11 +11,11 @@ import { webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
 import { kubectl, paths, tempFile, type ClusterInfo } from './cluster.ts';
+import { PROJECT_NODE, SOURCE_CLI } from '../support/cli.ts';
+import { writePairFiles } from '../support/tls-files.ts';
 
 /** One per test process, so concurrent runs against one API server never remove each other's registration. */
 export const WEBHOOK_CONFIGURATION_NAME = `volume-guard-test-${process.pid}`;
-const NODE = join(paths.root, 'node_modules', '.bin', 'node');
-const CLI = join(paths.root, 'src', 'cli.ts');
 
 export interface GuardInstance {
   /** https://127.0.0.1:PORT */
@@ -71,10 +71,7 @@ export async function startGuard(cluster: ClusterInfo, options: StartGuardOption
   await mkdir(logDir, { recursive: true });
   const ca = await createCertificateAuthority();
   const leaf = await ca.issue({ ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
-  const certFile = join(dir, 'tls.crt');
-  const keyFile = join(dir, 'tls.key');
-  await writeFile(certFile, leaf.certPem);
-  await writeFile(keyFile, leaf.keyPem, { mode: 0o600 });
+  const { certFile, keyFile } = await writePairFiles(dir, leaf);
   const [port, opsPort] = [await freePort(), await freePort()];
   const base = {
     admission: { port, host: '127.0.0.1', tls: { certFile, keyFile, pollIntervalMs: 1000 } },
@@ -90,13 +87,13 @@ export async function startGuard(cluster: ClusterInfo, options: StartGuardOption
   let child: ChildProcess;
   if (options.detached) {
     const fd = openSync(logFile, 'a');
-    child = spawn(NODE, [CLI, 'serve', '--config', configFile], { cwd: paths.root, env, stdio: ['ignore', fd, fd], detached: true });
+    child = spawn(PROJECT_NODE, [SOURCE_CLI, 'serve', '--config', configFile], { cwd: paths.root, env, stdio: ['ignore', fd, fd], detached: true });
     closeSync(fd);
     child.unref();
     await writeFile(join(dir, 'pid'), String(child.pid));
     await writeFile(join(dir, 'instance.json'), JSON.stringify({ url: `https://127.0.0.1:${port}`, opsUrl: `http://127.0.0.1:${opsPort}`, logFile }));
   } else {
-    child = spawn(NODE, [CLI, 'serve', '--config', configFile], { cwd: paths.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(PROJECT_NODE, [SOURCE_CLI, 'serve', '--config', configFile], { cwd: paths.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
   }

@@ -371,11 +371,14 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
 // ---------------------------------------------------------------------------------------
 // Components
 
-function kcm(plan: NetPlan): Component {
-  const pki = join(paths.stateDir, 'pki');
+/**
+ * A control-plane component (kube-controller-manager, kube-scheduler): the admin kubeconfig for the API, for
+ * delegated authentication and for authorization, no leader election (one of each), serving on loopback.
+ */
+function controlPlane(name: string, exe: string, securePort: number, extraArgs: readonly string[] = []): Component {
   return {
-    name: 'kube-controller-manager',
-    exe: bin.kcm,
+    name,
+    exe,
     marker: paths.kubeconfig,
     args: [
       `--kubeconfig=${paths.kubeconfig}`,
@@ -383,31 +386,26 @@ function kcm(plan: NetPlan): Component {
       `--authorization-kubeconfig=${paths.kubeconfig}`,
       '--leader-elect=false',
       '--bind-address=127.0.0.1',
-      `--secure-port=${plan.ports.kcm}`,
-      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
-      `--root-ca-file=${join(pki, 'ca.crt')}`,
-      `--service-cluster-ip-range=${plan.serviceCidr}`,
-      '--use-service-account-credentials=false',
-      // Quick reactions for tests: node lifecycle notices a gone kubelet in 40 s (default), pods evicted by taints.
-      '--concurrent-statefulset-syncs=5',
+      `--secure-port=${securePort}`,
+      ...extraArgs,
     ],
   };
 }
 
+function kcm(plan: NetPlan): Component {
+  const pki = join(paths.stateDir, 'pki');
+  return controlPlane('kube-controller-manager', bin.kcm, plan.ports.kcm, [
+    `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+    `--root-ca-file=${join(pki, 'ca.crt')}`,
+    `--service-cluster-ip-range=${plan.serviceCidr}`,
+    '--use-service-account-credentials=false',
+    // Quick reactions for tests: node lifecycle notices a gone kubelet in 40 s (default), pods evicted by taints.
+    '--concurrent-statefulset-syncs=5',
+  ]);
+}
+
 function scheduler(plan: NetPlan): Component {
-  return {
-    name: 'kube-scheduler',
-    exe: bin.scheduler,
-    marker: paths.kubeconfig,
-    args: [
-      `--kubeconfig=${paths.kubeconfig}`,
-      `--authentication-kubeconfig=${paths.kubeconfig}`,
-      `--authorization-kubeconfig=${paths.kubeconfig}`,
-      '--leader-elect=false',
-      '--bind-address=127.0.0.1',
-      `--secure-port=${plan.ports.scheduler}`,
-    ],
-  };
+  return controlPlane('kube-scheduler', bin.scheduler, plan.ports.scheduler);
 }
 
 const ctrd = {

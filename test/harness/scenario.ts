@@ -86,6 +86,17 @@ export async function createPod(options: { name: string; namespace: string; node
   await patchStatus('pod', options.name, { phase: 'Running' }, options.namespace);
 }
 
+/** A pod on `node` using a bound local PV there: the data a cordon or a drain of that node would strand. */
+export async function createPodOnLocalVolume(options: { pod: string; node: string; namespace: string; pv: string; claim: string }): Promise<void> {
+  await createBoundLocalVolume({ pv: options.pv, node: options.node, namespace: options.namespace, claim: options.claim });
+  await createPod({ name: options.pod, namespace: options.namespace, node: options.node, claims: [options.claim] });
+}
+
+/** Whether the node is cordoned: `kubectl cordon` prints a refusal but exits 0, so the node tells. */
+export async function isUnschedulable(node: string): Promise<boolean> {
+  return (await kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}'])).stdout === 'true';
+}
+
 export interface LonghornReplicaSpec {
   readonly node: string;
   readonly healthy?: boolean;

@@ -1,4 +1,5 @@
-// Building AdmissionRequests and ValidationContexts for validator unit tests.
+// Building AdmissionRequests and ValidationContexts for validator unit tests, and the AdmissionReview envelope the
+// API server POSTs around a request, for the tests that send one over HTTP (server, CLI, fault, soak, e2e).
 import { pino } from 'pino';
 import type { AdmissionRequest, Operation, UserInfo } from '../../src/admission/types.ts';
 import type { ValidationContext } from '../../src/admission/validator.ts';
@@ -7,6 +8,36 @@ import { defaultConfig, type Config } from '../../src/config.ts';
 
 export const ADMIN: UserInfo = { username: 'admin', groups: ['system:masters', 'system:authenticated'] };
 export const ALICE: UserInfo = { username: 'alice', groups: ['developers', 'system:authenticated'] };
+
+/** The API server's identity of the core kinds the tests send most. */
+export const NODE_KIND = { kind: { group: '', version: 'v1', kind: 'Node' }, resource: { group: '', version: 'v1', resource: 'nodes' } } as const;
+export const EVICTION_KIND = {
+  kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
+  resource: { group: '', version: 'v1', resource: 'pods' },
+  subResource: 'eviction',
+} as const;
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+
+// A type, not an interface: assignable to Record<string, unknown> like the literals it replaces.
+export type AdmissionReviewEnvelope<R> = {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly request: R;
+};
+
+/**
+ * The AdmissionReview around a request, as the API server POSTs it. The request is taken as given, so tests can send
+ * what a server must refuse; `envelope` overrides top-level fields (a wrong apiVersion or kind).
+ */
+export function admissionReview<R>(request: R, envelope: Record<string, unknown> = {}): AdmissionReviewEnvelope<R> {
+  return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', request, ...envelope };
+}
+
+/** The JSON body of admissionReview(request). */
+export function reviewBody(request: unknown): string {
+  return JSON.stringify(admissionReview(request));
+}
 
 export const FRESH: ModelHealth = { synced: () => true, staleResources: () => [] };
 
@@ -35,18 +66,44 @@ export function context(snapshot: ClusterSnapshot, options: { config?: Config; h
   };
 }
 
-export function nodeObject(name: string, unschedulable: boolean, annotations: Record<string, string> = {}): unknown {
-  return { apiVersion: 'v1', kind: 'Node', metadata: { name, annotations }, spec: unschedulable ? { unschedulable: true } : {} };
+/** A Node; `labels` only when given. */
+export function nodeObject(name: string, unschedulable: boolean, annotations: Record<string, string> = {}, labels?: Record<string, string>): unknown {
+  return { apiVersion: 'v1', kind: 'Node', metadata: { name, ...(labels ? { labels } : {}), annotations }, spec: unschedulable ? { unschedulable: true } : {} };
 }
 
+/** `kubectl cordon`: a Node UPDATE setting spec.unschedulable. */
 export function cordonRequest(name: string, annotations: Record<string, string> = {}, user: UserInfo = ADMIN, oldAnnotations = annotations): AdmissionRequest {
   return request({
-    kind: { group: '', version: 'v1', kind: 'Node' },
-    resource: { group: '', version: 'v1', resource: 'nodes' },
+    ...NODE_KIND,
     operation: 'UPDATE' as Operation,
     name,
     userInfo: user,
     object: nodeObject(name, true, annotations),
     oldObject: nodeObject(name, false, oldAnnotations),
+  });
+}
+
+/** The body of a real cordon on the wire: the Node as the API server holds it (hostname label), no annotations. */
+export function cordonReviewBody(node: string, options: { uid?: string; user?: UserInfo } = {}): string {
+  const labels = { 'kubernetes.io/hostname': node };
+  return reviewBody({
+    ...cordonRequest(node, {}, options.user ?? ADMIN),
+    uid: options.uid ?? 'uid-1',
+    object: nodeObject(node, true, {}, labels),
+    oldObject: nodeObject(node, false, {}, labels),
+  });
+}
+
+/** `kubectl drain`'s eviction of a pod (the pods/eviction subresource). */
+export function evictionRequest(name: string, options: { namespace?: string; user?: UserInfo; uid?: string } = {}): AdmissionRequest {
+  const namespace = options.namespace ?? 'default';
+  return request({
+    ...EVICTION_KIND,
+    operation: 'CREATE',
+    namespace,
+    name,
+    ...(options.user ? { userInfo: options.user } : {}),
+    ...(options.uid ? { uid: options.uid } : {}),
+    object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
   });
 }

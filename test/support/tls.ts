@@ -1,6 +1,8 @@
 // Test helpers for serving certificates: temp directories laid out like a Kubernetes Secret volume, atomic
-// swaps, and a raw TLS client that reports which certificate a server presents.
+// swaps, a raw TLS client that reports which certificate a server presents, and an HTTPS POST that reports the
+// status or the TLS error.
 
+import { request as httpsRequest, type Agent } from 'node:https';
 import { mkdtemp, mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { onTestFinished } from 'vitest';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
 import type { CertificateAuthority, IssueOptions, IssuedCertificate } from '../../src/server/selfsigned.ts';
+import { writePairFiles, type PairFiles } from './tls-files.ts';
 
 export type { CertificateAuthority, IssuedCertificate } from '../../src/server/selfsigned.ts';
 
@@ -32,12 +35,8 @@ export async function tempDir(prefix = 'vg-tls-'): Promise<string> {
 }
 
 /** Plain files tls.crt / tls.key in `dir`, written in place (not atomically). */
-export async function writePlainPair(dir: string, pair: Pick<IssuedCertificate, 'certPem' | 'keyPem'>) {
-  const certFile = join(dir, 'tls.crt');
-  const keyFile = join(dir, 'tls.key');
-  await writeFile(certFile, pair.certPem);
-  await writeFile(keyFile, pair.keyPem);
-  return { certFile, keyFile };
+export function writePlainPair(dir: string, pair: Pick<IssuedCertificate, 'certPem' | 'keyPem'>): Promise<PairFiles> {
+  return writePairFiles(dir, pair);
 }
 
 let generation = 0;
@@ -105,6 +104,45 @@ export function peerCertificate(port: number, options: ConnectionOptions = {}): 
     });
     socket.once('error', reject);
     socket.setTimeout(10_000, () => socket.destroy(new Error('TLS handshake timed out')));
+  });
+}
+
+export interface PostOptions {
+  /** https://HOST:PORT/PATH */
+  readonly url: string;
+  readonly body: string;
+  /** The CA the server's certificate must chain to. */
+  readonly ca: string;
+  /** A client certificate to present. */
+  readonly client?: Pick<IssuedCertificate, 'certPem' | 'keyPem'>;
+  /** Default: a new connection (no agent). */
+  readonly agent?: Agent;
+  readonly servername?: string;
+}
+
+/** POSTs a JSON body over HTTPS; resolves to the HTTP status, or to the TLS/socket error code when the server refuses us. */
+export function postStatus(options: PostOptions): Promise<number | string> {
+  const url = new URL(options.url);
+  return new Promise((resolve) => {
+    const request = httpsRequest(
+      {
+        host: url.hostname,
+        port: Number(url.port),
+        path: url.pathname,
+        method: 'POST',
+        ca: options.ca,
+        ...(options.servername ? { servername: options.servername } : {}),
+        agent: options.agent ?? false,
+        ...(options.client ? { cert: options.client.certPem, key: options.client.keyPem } : {}),
+        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(options.body)) },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    request.end(options.body);
   });
 }
 

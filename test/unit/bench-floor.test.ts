@@ -3,6 +3,7 @@ import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
 import { startFloorServer, type FloorServer } from '../bench/lib/floor-server.ts';
+import { reviewBody } from '../support/admission.ts';
 
 let correct: FloorServer;
 let parseNothing: FloorServer;
@@ -37,7 +38,7 @@ function post(port: number, body: string): Promise<{ status: number; text: strin
 describe('benchmark floors', () => {
   it('the minimal correct webhook answers each review with its own uid', async () => {
     const uid = 'a1b2c3d4-0000-4000-8000-00000000beef';
-    const answer = await post(correct.port, JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid, object: { kind: 'Node' } } }));
+    const answer = await post(correct.port, reviewBody({ uid, object: { kind: 'Node' } }));
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text)).toEqual({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
   });

@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { reviewBody } from '../support/admission.ts';
 import { tempDir, waitFor } from '../support/tls.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -157,16 +158,12 @@ describe('volume-guard serve --self-signed', () => {
       );
       request.on('error', reject);
       request.end(
-        JSON.stringify({
-          apiVersion: 'admission.k8s.io/v1',
-          kind: 'AdmissionReview',
-          request: {
-            uid: 'cli-1',
-            kind: { group: '', version: 'v1', kind: 'ConfigMap' },
-            resource: { group: '', version: 'v1', resource: 'configmaps' },
-            operation: 'CREATE',
-            userInfo: { username: 'dev' },
-          },
+        reviewBody({
+          uid: 'cli-1',
+          kind: { group: '', version: 'v1', kind: 'ConfigMap' },
+          resource: { group: '', version: 'v1', resource: 'configmaps' },
+          operation: 'CREATE',
+          userInfo: { username: 'dev' },
         }),
       );
     });

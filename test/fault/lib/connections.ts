@@ -2,7 +2,7 @@
 // soak: 60 s), while a new client measures the latency everyone else sees.
 import { Agent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import { RequestLoop, percentile, round, sleep } from './load.ts';
+import { RequestLoop, percentile, round, sleep } from './admission-load.ts';
 
 export interface HoldOptions {
   readonly port: number;

@@ -8,7 +8,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { transformHarvesterUpgrade } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { context, cordonRequest, request } from '../../support/admission.ts';
+import { context, cordonRequest, evictionRequest } from '../../support/admission.ts';
 import {
   detachedVolume,
   harvesterUpgrade,
@@ -134,14 +134,7 @@ describe("Longhorn's node-drain-policy", () => {
 
   it('lets the eviction of a pod whose only copy Longhorn will move through, with the warning', () => {
     const eviction = podEvictionValidator(config);
-    const evict = request({
-      kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      subResource: 'eviction',
-      operation: 'CREATE',
-      namespace: 'app',
-      name: 'db-0',
-    });
+    const evict = evictionRequest('db-0', { namespace: 'app' });
     expect(eviction.handle(evict, context(cluster())).allowed).toBe(false);
     const m = cluster();
     m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));

@@ -4,7 +4,7 @@ import { podEvictionValidator } from '../../../src/admission/validators/eviction
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { context, cordonRequest, request } from '../../support/admission.ts';
+import { context, cordonRequest, evictionRequest } from '../../support/admission.ts';
 import { node, pod } from '../../support/fixtures.ts';
 
 const base = defaultConfig();
@@ -17,16 +17,7 @@ model.upsert('pod', pod({ name: 'cache-1', controllerKind: 'ReplicaSet', hostPat
 model.upsert('pod', pod({ name: 'agent-1', controllerKind: 'DaemonSet', hostPaths: [{ path: '/srv/agent', writable: true }] }));
 model.upsert('pod', pod({ name: 'db-0', controllerKind: 'StatefulSet', emptyDirs: ['data'] }));
 
-const evict = (name: string) =>
-  request({
-    kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    subResource: 'eviction',
-    operation: 'CREATE',
-    namespace: 'default',
-    name,
-    object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: 'default' } },
-  });
+const evict = (name: string) => evictionRequest(name);
 
 describe('eviction of pods keeping inline data on their node', () => {
   const validator = podEvictionValidator(base);

@@ -18,7 +18,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { transformMachine } from '../../../src/cluster/transforms.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { ADMIN, ALICE, context, request } from '../../support/admission.ts';
+import { ADMIN, ALICE, context, evictionRequest, request } from '../../support/admission.ts';
 import { localPV, longhornNode, machine, namespace, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
@@ -43,17 +43,7 @@ function cluster(options: { unschedulable?: boolean; nodeAnnotations?: Record<st
   return model;
 }
 
-const evict = (name: string, user: UserInfo = ADMIN): AdmissionRequest =>
-  request({
-    kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    subResource: 'eviction',
-    operation: 'CREATE',
-    namespace: 'default',
-    name,
-    userInfo: user,
-    object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: 'default' } },
-  });
+const evict = (name: string, user: UserInfo = ADMIN): AdmissionRequest => evictionRequest(name, { user });
 
 const nodeUpdate = (spec: Record<string, unknown>, oldSpec: Record<string, unknown>, annotations: Record<string, string> = {}): AdmissionRequest =>
   request({

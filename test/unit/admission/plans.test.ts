@@ -11,7 +11,7 @@ import type { AuditScope } from '../../../src/audit/types.ts';
 import { CHECK_IDS } from '../../../src/checks/types.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { ADMIN, context, cordonRequest, request } from '../../support/admission.ts';
-import { CLUSTER, GENERATED_AT, goldenModel } from '../audit/scenario.ts';
+import { CLUSTER, GENERATED_AT, goldenModel } from '../audit/golden-cluster.ts';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 const config = defaultConfig();

@@ -8,7 +8,7 @@ import { overrideGuardValidator } from '../../../src/admission/validators/overri
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { ADMIN, ALICE, context, cordonRequest, nodeObject, request } from '../../support/admission.ts';
+import { ADMIN, ALICE, context, cordonRequest, evictionRequest, nodeObject, request } from '../../support/admission.ts';
 import type { volume} from '../../support/fixtures.ts';
 import { detachedVolume, localPV, longhornNode, node, pod, pvc, replica, volumeWithReplicas } from '../../support/fixtures.ts';
 
@@ -173,16 +173,7 @@ describe('pod eviction', () => {
     m.upsert('persistentVolumeClaim', pvc({ name: 'lh-data', volumeName: 'pv-lh' }));
     m.upsert('pod', pod({ name: 'app-0', nodeName: 'node-1', claimNames: ['lh-data'] }));
   });
-  const evict = (name: string) =>
-    request({
-      kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      subResource: 'eviction',
-      operation: 'CREATE',
-      namespace: 'default',
-      name,
-      object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: 'default' } },
-    });
+  const evict = (name: string) => evictionRequest(name);
 
   it('denies evicting a pod whose local PV stays on the node', () => {
     const decision = validator.handle(evict('db-0'), context(model));

@@ -10,7 +10,7 @@ import { failingFindings } from '../../../src/audit/run.ts';
 import type { AuditReport, AuditScope } from '../../../src/audit/types.ts';
 import type { CheckMode } from '../../../src/config.ts';
 import type { CheckId } from '../../../src/checks/types.ts';
-import { CLUSTER, GENERATED_AT, goldenModel, UPGRADE_OBJECTS } from './scenario.ts';
+import { CLUSTER, GENERATED_AT, goldenModel, UPGRADE_OBJECTS } from './golden-cluster.ts';
 
 function audit(modes: Partial<Record<CheckId, CheckMode>> = {}, scope: AuditScope = { kind: 'cluster' }): AuditReport {
   return buildAuditReport({ model: goldenModel(), scope, cluster: CLUSTER, generatedAt: GENERATED_AT, upgradeObjects: UPGRADE_OBJECTS, modes });

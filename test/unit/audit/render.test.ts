@@ -9,7 +9,7 @@ import { buildAuditReport } from '../../../src/audit/report.ts';
 import { renderJson, renderTable, table, wrap } from '../../../src/audit/render.ts';
 import { AUDIT_API_VERSION, type AuditReport, type AuditScope } from '../../../src/audit/types.ts';
 import { node } from '../../support/fixtures.ts';
-import { CLUSTER, GENERATED_AT, goldenModel, modelOf, UPGRADE_OBJECTS } from './scenario.ts';
+import { CLUSTER, GENERATED_AT, goldenModel, modelOf, UPGRADE_OBJECTS } from './golden-cluster.ts';
 
 const GOLDEN_DIR = join(import.meta.dirname, 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';

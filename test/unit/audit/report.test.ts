@@ -11,7 +11,7 @@ import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import { collectVolumeHealth } from '../../../src/checks/volume-health.ts';
 import { CHECK_IDS } from '../../../src/checks/types.ts';
 import { localPV, node, pvc, statefulSet } from '../../support/fixtures.ts';
-import { CLUSTER, GENERATED_AT, goldenModel, goldenRecords, modelOf, UPGRADE_OBJECTS } from './scenario.ts';
+import { CLUSTER, GENERATED_AT, goldenModel, goldenRecords, modelOf, UPGRADE_OBJECTS } from './golden-cluster.ts';
 
 function report(scope: AuditScope, input: Partial<AuditInput> = {}): AuditReport {
   return buildAuditReport({ model: goldenModel(), scope, cluster: CLUSTER, generatedAt: GENERATED_AT, ...input });

@@ -5,7 +5,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { decodeAdmissionReviewBody } from '../../../src/server/codec.ts';
-import { context } from '../../support/admission.ts';
+import { context, reviewBody } from '../../support/admission.ts';
 import { longhornNode, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
@@ -14,10 +14,19 @@ const validator = upgradeValidator(config);
 /** A Plan UPDATE, decoded from JSON text as the server decodes it (so nesting depth is only bounded by the text). */
 function planUpdate(versionJson: string, oldVersionJson: string) {
   const object = (version: string) => `{"apiVersion":"upgrade.cattle.io/v1","kind":"Plan","metadata":{"name":"k3s","namespace":"system-upgrade"},"spec":{"version":${version}}}`;
-  const body =
-    '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1",' +
-    '"kind":{"group":"upgrade.cattle.io","version":"v1","kind":"Plan"},"resource":{"group":"upgrade.cattle.io","version":"v1","resource":"plans"},' +
-    `"namespace":"system-upgrade","name":"k3s","operation":"UPDATE","userInfo":{"username":"admin"},"object":${object(versionJson)},"oldObject":${object(oldVersionJson)}}}`;
+  const body = reviewBody({
+    uid: 'u-1',
+    kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
+    resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
+    namespace: 'system-upgrade',
+    name: 'k3s',
+    operation: 'UPDATE',
+    userInfo: { username: 'admin' },
+    object: '@object@',
+    oldObject: '@oldObject@',
+  })
+    .replace('"@object@"', () => object(versionJson))
+    .replace('"@oldObject@"', () => object(oldVersionJson));
   const decoded = decodeAdmissionReviewBody(body);
   if (!decoded.ok) throw new Error(decoded.reason);
   return decoded.request;

@@ -1,6 +1,7 @@
 // Realistic AdmissionReviews for every target, aimed at objects of the synthetic cluster so the validators run
 // their checks (not just their early exits). The fuzzers mutate these.
 import type { HelmReleaseRef } from '../../support/fixtures.ts';
+import { admissionReview } from '../../support/admission.ts';
 import { releaseSecret } from '../helm/helm-fixtures.ts';
 import { cluster } from './support.ts';
 
@@ -17,11 +18,7 @@ let uidCounter = 0;
 
 function review(request: Record<string, unknown>): Record<string, unknown> {
   uidCounter += 1;
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: { uid: `0000-fuzz-${uidCounter}`, dryRun: false, options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' }, ...request },
-  };
+  return admissionReview({ uid: `0000-fuzz-${uidCounter}`, dryRun: false, options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' }, ...request });
 }
 
 const core = (kind: string, resource: string) => ({

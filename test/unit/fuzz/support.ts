@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidatorRegistry } from '../../../src/admission/index.ts';
 import type { AdmissionRequest, Decision } from '../../../src/admission/types.ts';
 import type { ValidationContext } from '../../../src/admission/validator.ts';
@@ -52,6 +52,38 @@ export class RunCounter {
   summary(suite: string): string {
     const parts = [...this.counts].map(([name, value]) => `${name} ${value}`);
     return `[fuzz] ${suite}: ${this.total} inputs (${parts.join(', ')})`;
+  }
+}
+
+/**
+ * One fuzz file's run: a counter of the inputs tried, the heap measured before its first test, the summary printed
+ * after its last; `afterwards` (called at the end of the file, so it runs last) checks both.
+ */
+export class FuzzRun {
+  readonly counter = new RunCounter();
+  readonly suite: string;
+  #heapBefore = 0;
+
+  constructor(suite: string) {
+    this.suite = suite;
+    beforeAll(() => {
+      this.#heapBefore = heapUsedAfterGc();
+    });
+    afterAll(() => {
+      console.log(this.counter.summary(suite));
+    });
+  }
+
+  /** Registers the last test: at least `plannedInputs` (scaled) tried, and the heap came back down. */
+  afterwards(plannedInputs: number): void {
+    describe('fuzz: afterwards', () => {
+      it('tried the planned number of inputs and the heap came back down', () => {
+        expect(this.counter.total).toBeGreaterThanOrEqual(Math.round(plannedInputs * FUZZ_SCALE));
+        const growth = heapUsedAfterGc() - this.#heapBefore;
+        console.log(`[fuzz] ${this.suite}: heap growth after GC ${(growth / MiB).toFixed(1)} MiB`);
+        expect(growth).toBeLessThan(64 * MiB);
+      });
+    });
   }
 }
 

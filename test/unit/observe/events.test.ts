@@ -4,12 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest, Decision } from '../../../src/admission/types.ts';
 import { EventRecorder, regardingOf, type EventObject, type EventOutcome, type EventSink } from '../../../src/observe/events.ts';
+import { EVICTION_KIND, NODE_KIND } from '../../support/admission.ts';
 
 function request(fields: Partial<AdmissionRequest> = {}): AdmissionRequest {
   return {
     uid: 'u1',
-    kind: { group: '', version: 'v1', kind: 'Node' },
-    resource: { group: '', version: 'v1', resource: 'nodes' },
+    ...NODE_KIND,
     name: 'worker-3',
     namespace: '',
     operation: 'UPDATE',
@@ -74,9 +74,7 @@ describe('EventRecorder', () => {
     const { events } = recorder(sink, { now: 0 });
     events.record(
       request({
-        kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        subResource: 'eviction',
+        ...EVICTION_KIND,
         name: 'mysql-0',
         namespace: 'shop',
         operation: 'CREATE',

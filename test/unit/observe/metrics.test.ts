@@ -7,7 +7,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { registerRiskMetrics, startRiskFlusher } from '../../../src/observe/metrics.ts';
 import { RiskTracker } from '../../../src/observe/risks.ts';
 import { pvc } from '../../support/fixtures.ts';
-import { goldenRecords } from '../audit/scenario.ts';
+import { goldenRecords } from '../audit/golden-cluster.ts';
 
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));

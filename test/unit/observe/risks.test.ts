@@ -29,7 +29,7 @@ import {
   syntheticCluster,
   volume,
 } from '../../support/fixtures.ts';
-import { goldenRecords } from '../audit/scenario.ts';
+import { goldenRecords } from '../audit/golden-cluster.ts';
 
 interface Reference {
   atRiskVolumes: Record<CheckId, number>;

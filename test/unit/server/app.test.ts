@@ -9,8 +9,9 @@ import type { AdmissionApp, AdmissionAppOptions } from '../../../src/server/app.
 import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import type { ServerMetrics } from '../../../src/server/metrics.ts';
-import { admissionReview, captureLog, deny, registryOf, testConfig, validator } from './fixtures.ts';
-import type { CapturedLog } from './fixtures.ts';
+import { reviewBody } from '../../support/admission.ts';
+import { sampleReview, captureLog, deny, registryOf, testConfig, validator } from './server-fixtures.ts';
+import type { CapturedLog } from './server-fixtures.ts';
 
 const apps: { close(): Promise<unknown> }[] = [];
 afterEach(async () => {
@@ -56,7 +57,7 @@ function post(app: AdmissionApp, target: string, payload: unknown, headers: Reco
 describe('POST /validate/<target>', () => {
   it('answers a valid review with an AdmissionReview echoing the uid', async () => {
     const { app, metrics } = harness();
-    const response = await post(app, 'allow-all', admissionReview({ uid: 'uid-echo-1' }));
+    const response = await post(app, 'allow-all', sampleReview({ uid: 'uid-echo-1' }));
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.json()).toEqual({
@@ -74,7 +75,7 @@ describe('POST /validate/<target>', () => {
         validator('nodes', () => deny('node worker-1 holds the last replica of pvc-1', { warnings: ['w1'], auditAnnotations: { check: 'last-replica-on-node' } })),
       ),
     });
-    const response = await post(app, 'nodes', admissionReview({ uid: 'deny-1' }));
+    const response = await post(app, 'nodes', sampleReview({ uid: 'deny-1' }));
     expect(response.statusCode).toBe(200);
     expect(response.json().response).toEqual({
       uid: 'deny-1',
@@ -88,7 +89,7 @@ describe('POST /validate/<target>', () => {
 
   it('counts an allowed response with warnings as warned', async () => {
     const { app, metrics } = harness({ registry: registryOf(validator('w', () => allowed(['careful']))) });
-    await post(app, 'w', admissionReview());
+    await post(app, 'w', sampleReview());
     expect(await counter(metrics, { target: 'w', decision: 'warned' })).toBe(1);
   });
 
@@ -103,7 +104,7 @@ describe('POST /validate/<target>', () => {
         }),
       ),
     });
-    await post(app, 'ctx', admissionReview({ uid: 'ctx-1' }));
+    await post(app, 'ctx', sampleReview({ uid: 'ctx-1' }));
     expect(seen).toEqual({ uid: 'ctx-1', now: 1234, level: 'debug', synced: true });
   });
 
@@ -118,7 +119,7 @@ describe('POST /validate/<target>', () => {
         }),
       ),
     });
-    const first = await post(app, 'flaky', admissionReview({ uid: 'boom-1' }));
+    const first = await post(app, 'flaky', sampleReview({ uid: 'boom-1' }));
     expect(first.statusCode).toBe(200);
     expect(first.json().response).toEqual({
       uid: 'boom-1',
@@ -129,7 +130,7 @@ describe('POST /validate/<target>', () => {
     expect((errorLine?.err as { message?: string } | undefined)?.message).toBe('cannot read properties of undefined');
     expect(await counter(metrics, { target: 'flaky', decision: 'errored' })).toBe(1);
 
-    const second = await post(app, 'flaky', admissionReview({ uid: 'boom-2' }));
+    const second = await post(app, 'flaky', sampleReview({ uid: 'boom-2' }));
     expect(second.json().response).toEqual({ uid: 'boom-2', allowed: true });
   });
 
@@ -143,7 +144,7 @@ describe('POST /validate/<target>', () => {
         }),
       ),
     });
-    await post(app, 'skip', admissionReview());
+    await post(app, 'skip', sampleReview());
     const values = (await metrics.overrides.get()).values.map((value) => [value.labels.check, value.value]);
     expect(Object.fromEntries(values)).toEqual({ 'single-replica': 1, 'orphan-pvc': 1 });
   });
@@ -155,7 +156,7 @@ describe('POST /validate/<target>', () => {
     await post(
       app,
       'nodes',
-      admissionReview({
+      sampleReview({
         uid: 'log-1',
         namespace: 'team-a',
         dryRun: true,
@@ -191,10 +192,10 @@ describe('what an operator alerts and searches on (issue 19.6)', () => {
         validator('ok', () => ({ ...allowed(), checks: ['single-replica'] })),
       ),
     });
-    await post(app, 'two', admissionReview());
-    await post(app, 'two', admissionReview());
-    await post(app, 'stale', admissionReview());
-    await post(app, 'ok', admissionReview());
+    await post(app, 'two', sampleReview());
+    await post(app, 'two', sampleReview());
+    await post(app, 'stale', sampleReview());
+    await post(app, 'ok', sampleReview());
     const values = (await metrics.refusals.get()).values.map((value) => [`${value.labels.target}/${value.labels.check}`, value.value]);
     expect(Object.fromEntries(values)).toEqual({ 'two/volume-health': 2, 'stale/stale-model': 1 });
   });
@@ -212,7 +213,7 @@ describe('what an operator alerts and searches on (issue 19.6)', () => {
         ),
       ),
     });
-    await post(app, 'skip', admissionReview());
+    await post(app, 'skip', sampleReview());
     const line = captured.lines.find((entry) => entry.msg === 'admission');
     expect(line).toMatchObject({ overrideWriter: 'admin', overrideReason: 'disk kept, OPS-7', overrideSource: 'node worker-1' });
     expect(line?.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
@@ -224,12 +225,12 @@ describe('bad input gets HTTP 400 with a one-line reason, never a 5xx', () => {
   const cases: [string, string, unknown, Record<string, string>, RegExp][] = [
     ['non-JSON', 'allow-all', 'this is not json', {}, /^request body is not valid JSON/],
     ['an empty body', 'allow-all', '', {}, /^request body is empty/],
-    ['a wrong apiVersion', 'allow-all', admissionReview({}, { apiVersion: 'admission.k8s.io/v1beta1' }), {}, /^apiVersion must be admission\.k8s\.io\/v1/],
-    ['a wrong kind', 'allow-all', admissionReview({}, { kind: 'Pod' }), {}, /^kind must be AdmissionReview/],
-    ['a missing uid', 'allow-all', { ...admissionReview(), request: { ...admissionReview().request, uid: undefined } }, {}, /^request\.uid is required$/],
-    ['an unknown target', 'no-such-thing', admissionReview(), {}, /^unknown target "no-such-thing" \(served: allow-all\)$/],
-    ['a target with a newline', 'x%0Ay', admissionReview(), {}, /^unknown target "x y"/],
-    ['a malformed Content-Type', 'allow-all', admissionReview(), { 'content-type': '///' }, /^invalid Content-Type header/],
+    ['a wrong apiVersion', 'allow-all', sampleReview({}, { apiVersion: 'admission.k8s.io/v1beta1' }), {}, /^apiVersion must be admission\.k8s\.io\/v1/],
+    ['a wrong kind', 'allow-all', sampleReview({}, { kind: 'Pod' }), {}, /^kind must be AdmissionReview/],
+    ['a missing uid', 'allow-all', { ...sampleReview(), request: { ...sampleReview().request, uid: undefined } }, {}, /^request\.uid is required$/],
+    ['an unknown target', 'no-such-thing', sampleReview(), {}, /^unknown target "no-such-thing" \(served: allow-all\)$/],
+    ['a target with a newline', 'x%0Ay', sampleReview(), {}, /^unknown target "x y"/],
+    ['a malformed Content-Type', 'allow-all', sampleReview(), { 'content-type': '///' }, /^invalid Content-Type header/],
   ];
 
   it.each(cases)('rejects %s', async (_what, target, payload, headers, reason) => {
@@ -246,14 +247,14 @@ describe('bad input gets HTTP 400 with a one-line reason, never a 5xx', () => {
 
   it('labels unknown targets "unknown" so random paths cannot grow the metrics', async () => {
     const { app, metrics } = harness();
-    for (let index = 0; index < 5; index += 1) await post(app, `random-${index}`, admissionReview());
+    for (let index = 0; index < 5; index += 1) await post(app, `random-${index}`, sampleReview());
     const targets = new Set((await metrics.admissionRequests.get()).values.map((value) => value.labels.target));
     expect([...targets]).toEqual(['unknown']);
   });
 
   it('rejects a body over the limit announced by Content-Length', async () => {
     const { app } = harness({ config: testConfig({ VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: '2048' }) });
-    const big = admissionReview({ object: { data: 'x'.repeat(4096) } });
+    const big = sampleReview({ object: { data: 'x'.repeat(4096) } });
     const response = await post(app, 'allow-all', big);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: 'request body exceeds 2048 bytes (admission.bodyLimitBytes)' });
@@ -262,8 +263,8 @@ describe('bad input gets HTTP 400 with a one-line reason, never a 5xx', () => {
   it('accepts a body just under the limit', async () => {
     const config = testConfig({ VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: '4096' });
     const { app } = harness({ config });
-    const base = JSON.stringify(admissionReview({ object: { data: '' } }));
-    const payload = JSON.stringify(admissionReview({ object: { data: 'x'.repeat(4096 - base.length) } }));
+    const base = JSON.stringify(sampleReview({ object: { data: '' } }));
+    const payload = JSON.stringify(sampleReview({ object: { data: 'x'.repeat(4096 - base.length) } }));
     expect(Buffer.byteLength(payload)).toBe(4096);
     expect((await post(app, 'allow-all', payload)).statusCode).toBe(200);
   });
@@ -301,7 +302,9 @@ describe('bad input gets HTTP 400 with a one-line reason, never a 5xx', () => {
         if (request.write(chunk)) setImmediate(pump);
         else request.once('drain', pump);
       };
-      request.write('{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"object":"');
+      // A review whose object is a string that never ends.
+      const opening = reviewBody({ object: '' });
+      request.write(opening.slice(0, opening.lastIndexOf('"')));
       pump();
     });
     expect(result.status).toBe(400);
@@ -310,17 +313,17 @@ describe('bad input gets HTTP 400 with a one-line reason, never a 5xx', () => {
 
   it('rejects malformed URLs and over-long targets with the same 400 shape', async () => {
     const { app } = harness();
-    const badEncoding = await post(app, '%E0%A4%A', admissionReview());
+    const badEncoding = await post(app, '%E0%A4%A', sampleReview());
     expect(badEncoding.statusCode).toBe(400);
     expect(badEncoding.json()).toEqual({ error: 'malformed request URL' });
-    const longTarget = await post(app, 'a'.repeat(300), admissionReview());
+    const longTarget = await post(app, 'a'.repeat(300), sampleReview());
     expect(longTarget.statusCode).toBe(400);
     expect(longTarget.json()).toEqual({ error: 'target name too long' });
   });
 
   it('answers any body with a 200 AdmissionReview or a one-line 400, never a 5xx (property)', async () => {
     const { app } = harness();
-    const valid = admissionReview();
+    const valid = sampleReview();
     const mutatedReview = fc
       .record({ path: fc.constantFrom('apiVersion', 'kind', 'request', 'request.uid', 'request.kind', 'request.operation', 'request.userInfo', 'request.userInfo.groups', 'request.object', 'request.dryRun', 'request.name'), value: fc.jsonValue() })
       .map(({ path, value }) => {
@@ -387,7 +390,7 @@ describe('ops app', () => {
 
   it('never serves admission', async () => {
     const { app } = ops(() => true);
-    const response = await app.inject({ method: 'POST', url: '/validate/allow-all', payload: admissionReview() });
+    const response = await app.inject({ method: 'POST', url: '/validate/allow-all', payload: sampleReview() });
     expect(response.statusCode).toBe(404);
     expect(response.body).not.toContain('AdmissionReview');
   });

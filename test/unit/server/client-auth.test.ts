@@ -1,15 +1,15 @@
 // Client-certificate authentication of the admission port (admission.tls.clientCaFile / clientNames): the real
 // server from startServer, real TLS clients. Only a certificate of the configured CA completes the handshake; with
 // names configured, only those names get an answer; the CA bundle is hot-reloaded like the serving pair.
-import { Agent, request as httpsRequest } from 'node:https';
-import { rename, writeFile } from 'node:fs/promises';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, type CertificateAuthority } from '../../../src/server/selfsigned.ts';
 import { startServer } from '../../../src/server/serve.ts';
 import { loadServingPair } from '../../../src/server/tls.ts';
-import { tempDir, testCa, issue, waitFor, writePlainPair } from '../../support/tls.ts';
-import { admissionReview, captureLog, emptyDependencies, testConfig } from './fixtures.ts';
+import { replacePem, writePem } from '../../support/tls-files.ts';
+import { postStatus, tempDir, testCa, issue, waitFor, writePlainPair } from '../../support/tls.ts';
+import { sampleReview, captureLog, emptyDependencies, testConfig } from './server-fixtures.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -27,29 +27,8 @@ async function clientOf(ca: CertificateAuthority, commonName: string, usages: re
 
 /** POST an AdmissionReview; resolves to the HTTP status, or to the TLS/socket error code when the handshake fails. */
 async function post(port: number, client?: ClientPair, agent?: Agent): Promise<number | string> {
-  const servingCa = (await testCa()).certPem;
-  return new Promise((resolve) => {
-    const body = JSON.stringify(admissionReview());
-    const request = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/validate/allow-all',
-        ca: servingCa,
-        servername: 'localhost',
-        agent: agent ?? false,
-        ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-    request.end(body);
-  });
+  const ca = (await testCa()).certPem;
+  return postStatus({ url: `https://127.0.0.1:${port}/validate/allow-all`, body: JSON.stringify(sampleReview()), ca, servername: 'localhost', client, agent });
 }
 
 async function start(clientCaFile: string, names: readonly string[] = []) {
@@ -80,8 +59,7 @@ describe('admission client certificates', () => {
     const apiServerCa = await createCertificateAuthority({ commonName: 'webhook client CA' });
     const otherCa = await createCertificateAuthority({ commonName: 'some other CA' });
     const dir = await tempDir();
-    const caFile = join(dir, 'client-ca.crt');
-    await writeFile(caFile, apiServerCa.certPem);
+    const caFile = await writePem(join(dir, 'client-ca.crt'), apiServerCa.certPem);
     const { port, captured } = await start(caFile);
 
     expect(await post(port, await clientOf(apiServerCa, 'kube-apiserver'))).toBe(200);
@@ -95,8 +73,7 @@ describe('admission client certificates', () => {
   it('with clientNames, refuse other certificates of the same CA (a cluster CA signs many)', async () => {
     const ca = await createCertificateAuthority({ commonName: 'cluster CA' });
     const dir = await tempDir();
-    const caFile = join(dir, 'client-ca.crt');
-    await writeFile(caFile, ca.certPem);
+    const caFile = await writePem(join(dir, 'client-ca.crt'), ca.certPem);
     const { port, captured } = await start(caFile, ['kube-apiserver-webhook-client']);
     expect(await post(port, await clientOf(ca, 'kube-apiserver-webhook-client'))).toBe(200);
     expect(await post(port, await clientOf(ca, 'system:node:worker-1'))).toBe(403);
@@ -107,8 +84,7 @@ describe('admission client certificates', () => {
     const first = await createCertificateAuthority({ commonName: 'first client CA' });
     const second = await createCertificateAuthority({ commonName: 'second client CA' });
     const dir = await tempDir();
-    const caFile = join(dir, 'client-ca.crt');
-    await writeFile(caFile, first.certPem);
+    const caFile = await writePem(join(dir, 'client-ca.crt'), first.certPem);
     const { port, server } = await start(caFile);
     const byFirst = await clientOf(first, 'kube-apiserver');
     const bySecond = await clientOf(second, 'kube-apiserver');
@@ -116,19 +92,16 @@ describe('admission client certificates', () => {
     expect(refused(await post(port, bySecond))).toBe(true);
 
     // A bundle of both (rotation), then only the second.
-    await writeFile(join(dir, 'next'), `${first.certPem}${second.certPem}`);
-    await rename(join(dir, 'next'), caFile);
+    await replacePem(caFile, `${first.certPem}${second.certPem}`);
     await waitFor(async () => ((await post(port, bySecond)) === 200 ? true : undefined), 'the bundle to be reloaded');
     expect(await post(port, byFirst)).toBe(200);
-    await writeFile(join(dir, 'next'), second.certPem);
-    await rename(join(dir, 'next'), caFile);
+    await replacePem(caFile, second.certPem);
     await waitFor(async () => (refused(await post(port, byFirst)) ? true : undefined), 'the first CA to be dropped');
     expect(await post(port, bySecond)).toBe(200);
 
     // Not a CA: rejected, the second CA stays in force.
     const leaf = await issue();
-    await writeFile(join(dir, 'next'), leaf.certPem);
-    await rename(join(dir, 'next'), caFile);
+    await replacePem(caFile, leaf.certPem);
     expect(await server.reloader.check()).toBe('rejected');
     expect(await post(port, bySecond)).toBe(200);
   });
@@ -137,15 +110,13 @@ describe('admission client certificates', () => {
     const first = await createCertificateAuthority({ commonName: 'first client CA' });
     const second = await createCertificateAuthority({ commonName: 'second client CA' });
     const dir = await tempDir();
-    const caFile = join(dir, 'client-ca.crt');
-    await writeFile(caFile, first.certPem);
+    const caFile = await writePem(join(dir, 'client-ca.crt'), first.certPem);
     const { port, server } = await start(caFile);
     const byFirst = await clientOf(first, 'kube-apiserver');
     const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: byFirst.certPem, key: byFirst.keyPem });
     cleanups.push(async () => agent.destroy());
     expect(await post(port, byFirst, agent)).toBe(200);
-    await writeFile(join(dir, 'next'), second.certPem);
-    await rename(join(dir, 'next'), caFile);
+    await replacePem(caFile, second.certPem);
     await server.reloader.check(); // the file watcher may have been first
     expect(server.reloader.current.clientCaSubjects).toEqual(['CN=second client CA']);
     // Same connection (handshake done under the first CA): refused now.
@@ -173,10 +144,9 @@ describe('admission client certificates', () => {
     it('refuses to start with a client CA file that holds no CA certificate', async () => {
     const dir = await tempDir();
     const files = await writePlainPair(dir, await issue());
-    const caFile = join(dir, 'client-ca.crt');
-    await writeFile(caFile, 'not a certificate\n');
+    const caFile = await writePem(join(dir, 'client-ca.crt'), 'not a certificate\n');
     await expect(loadServingPair({ ...files, clientCaFile: caFile })).rejects.toThrow(`TLS client CA file ${caFile} does not hold a PEM certificate`);
-    await writeFile(caFile, (await issue()).certPem);
+    await writePem(caFile, (await issue()).certPem);
     await expect(loadServingPair({ ...files, clientCaFile: caFile })).rejects.toThrow('holds a certificate that is not a CA');
   });
 });

@@ -9,7 +9,7 @@ import {
   outcomeOf,
   parseJson,
 } from '../../../src/server/codec.ts';
-import { admissionReview } from './fixtures.ts';
+import { sampleReview } from './server-fixtures.ts';
 
 function reasonFor(value: unknown): string {
   const result = decodeAdmissionReview(value);
@@ -19,7 +19,7 @@ function reasonFor(value: unknown): string {
 
 describe('decodeAdmissionReview', () => {
   it('decodes a valid review into an AdmissionRequest', () => {
-    const result = decodeAdmissionReview(admissionReview({ subResource: 'status', namespace: '' }));
+    const result = decodeAdmissionReview(sampleReview({ subResource: 'status', namespace: '' }));
     expect(result).toEqual({
       ok: true,
       request: {
@@ -39,7 +39,7 @@ describe('decodeAdmissionReview', () => {
   });
 
   it('fills in the fields the API server omits when empty', () => {
-    const review = admissionReview({ operation: 'DELETE', userInfo: {} });
+    const review = sampleReview({ operation: 'DELETE', userInfo: {} });
     const request = review.request as Record<string, unknown>;
     for (const key of ['name', 'object', 'oldObject', 'dryRun']) delete request[key];
     const result = decodeAdmissionReview(review);
@@ -54,29 +54,29 @@ describe('decodeAdmissionReview', () => {
   });
 
   it('accepts fields it does not know (newer API servers add some)', () => {
-    const result = decodeAdmissionReview(admissionReview({ requestKind: { group: '', version: 'v1', kind: 'Node' }, options: {} }));
+    const result = decodeAdmissionReview(sampleReview({ requestKind: { group: '', version: 'v1', kind: 'Node' }, options: {} }));
     expect(result.ok).toBe(true);
   });
 
   it.each([
     ['a non-object body', [1, 2], 'body must be an object (got an array)'],
-    ['a wrong apiVersion', admissionReview({}, { apiVersion: 'admission.k8s.io/v1beta1' }), 'apiVersion must be admission.k8s.io/v1 (got "admission.k8s.io/v1beta1")'],
-    ['a wrong kind', admissionReview({}, { kind: 'TokenReview' }), 'kind must be AdmissionReview (got "TokenReview")'],
+    ['a wrong apiVersion', sampleReview({}, { apiVersion: 'admission.k8s.io/v1beta1' }), 'apiVersion must be admission.k8s.io/v1 (got "admission.k8s.io/v1beta1")'],
+    ['a wrong kind', sampleReview({}, { kind: 'TokenReview' }), 'kind must be AdmissionReview (got "TokenReview")'],
     ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, 'request is required'],
-    ['a missing uid', admissionReview({ uid: undefined }), 'request.uid is required'],
-    ['an empty uid', admissionReview({ uid: '' }), 'request.uid must be a non-empty string'],
-    ['a numeric uid', admissionReview({ uid: 42 }), 'request.uid must be a string (got 42)'],
-    ['an unknown operation', admissionReview({ operation: 'PATCH' }), 'request.operation must be one of CREATE, UPDATE, DELETE, CONNECT (got "PATCH")'],
-    ['no userInfo', admissionReview({ userInfo: undefined }), 'request.userInfo is required'],
-    ['a kind without version', admissionReview({ kind: { group: '', kind: 'Node' } }), 'request.kind.version is required'],
-    ['a dryRun string', admissionReview({ dryRun: 'yes' }), 'request.dryRun must be a boolean (got "yes")'],
+    ['a missing uid', sampleReview({ uid: undefined }), 'request.uid is required'],
+    ['an empty uid', sampleReview({ uid: '' }), 'request.uid must be a non-empty string'],
+    ['a numeric uid', sampleReview({ uid: 42 }), 'request.uid must be a string (got 42)'],
+    ['an unknown operation', sampleReview({ operation: 'PATCH' }), 'request.operation must be one of CREATE, UPDATE, DELETE, CONNECT (got "PATCH")'],
+    ['no userInfo', sampleReview({ userInfo: undefined }), 'request.userInfo is required'],
+    ['a kind without version', sampleReview({ kind: { group: '', kind: 'Node' } }), 'request.kind.version is required'],
+    ['a dryRun string', sampleReview({ dryRun: 'yes' }), 'request.dryRun must be a boolean (got "yes")'],
   ])('rejects %s with a one-line reason', (_what, value, reason) => {
     const review = JSON.parse(JSON.stringify(value)); // drops the undefined fields
     expect(reasonFor(review)).toBe(reason);
   });
 
   it('never quotes long or multi-line values in full', () => {
-    const reason = reasonFor(admissionReview({ operation: `PATCH\n${'x'.repeat(500)}` }));
+    const reason = reasonFor(sampleReview({ operation: `PATCH\n${'x'.repeat(500)}` }));
     expect(reason).not.toContain('\n');
     expect(reason.length).toBeLessThan(200);
   });
@@ -93,7 +93,7 @@ describe('parseJson', () => {
 
   it('drops "__proto__" keys so later merges cannot change prototypes', () => {
     const result = decodeAdmissionReviewBody(
-      JSON.stringify(admissionReview()).replace('"spec":{"unschedulable":true}', '"data":{"__proto__":{"polluted":true},"ok":"1"}'),
+      JSON.stringify(sampleReview()).replace('"spec":{"unschedulable":true}', '"data":{"__proto__":{"polluted":true},"ok":"1"}'),
     );
     expect(result.ok).toBe(true);
     const object = result.ok ? (result.request.object as { data: Record<string, unknown> }) : undefined;

@@ -10,7 +10,7 @@ import type { ValidatorFactory } from '../../../src/admission/validator.ts';
 import { allowed } from '../../../src/admission/types.ts';
 import { createServeDependencies } from '../../../src/server/serve.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
-import { captureLog, testConfig, validator } from './fixtures.ts';
+import { captureLog, testConfig, validator } from './server-fixtures.ts';
 
 describe('ValidatorRegistry', () => {
   it('maps targets to validators and lists their declarations', () => {

@@ -7,8 +7,8 @@ import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
 import { startServer } from '../../../src/server/serve.ts';
 import type { RunningServer, ServeDependencies } from '../../../src/server/serve.ts';
 import { peerCertificate, tempDir, testCa, waitFor, issue, writePlainPair } from '../../support/tls.ts';
-import { admissionReview, captureLog, emptyDependencies, registryOf, testConfig, validator } from './fixtures.ts';
-import type { CapturedLog } from './fixtures.ts';
+import { sampleReview, captureLog, emptyDependencies, registryOf, testConfig, validator } from './server-fixtures.ts';
+import type { CapturedLog } from './server-fixtures.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -74,7 +74,7 @@ function openRequest(started: Started, path = '/validate/allow-all', agent?: Age
 
 async function post(started: Started, agent?: Agent): Promise<Reply> {
   const { request, reply } = openRequest(started, '/validate/allow-all', agent);
-  request.end(JSON.stringify(admissionReview()));
+  request.end(JSON.stringify(sampleReview()));
   return reply;
 }
 
@@ -93,7 +93,7 @@ async function readyz(server: RunningServer): Promise<number> {
 describe('graceful shutdown', () => {
   it('finishes a request whose body is still arriving, while refusing new connections', async () => {
     const started = await start({ VOLUME_GUARD_SHUTDOWN_TIMEOUT_MS: '60000' });
-    const body = JSON.stringify(admissionReview({ uid: 'in-flight-1' }));
+    const body = JSON.stringify(sampleReview({ uid: 'in-flight-1' }));
     const headersSeen = new Promise<void>((resolve) => started.server.admissionServer.once('request', () => resolve()));
     const { request, reply } = openRequest(started, '/validate/allow-all', undefined, Buffer.byteLength(body));
     request.write(body.slice(0, 40));

@@ -11,7 +11,7 @@ import { CertificateReloader, TlsConfigError, loadServingPair } from '../../../s
 import { startServer } from '../../../src/server/serve.ts';
 import type { RunningServer } from '../../../src/server/serve.ts';
 import { SecretVolume, issue, peerCertificate, tempDir, testCa, waitFor, writePlainPair } from '../../support/tls.ts';
-import { admissionReview, captureLog, emptyDependencies, testConfig } from './fixtures.ts';
+import { sampleReview, captureLog, emptyDependencies, testConfig } from './server-fixtures.ts';
 
 const running: RunningServer[] = [];
 afterEach(async () => {
@@ -69,6 +69,18 @@ describe('loadServingPair at startup', () => {
     await writePlainPair(dir, expired);
     await expect(loadServingPair(files)).rejects.toThrow(/^TLS certificate in .* expired at /);
   });
+
+  it('loads a certificate without a subject (cert-manager issues one for a Certificate without commonName)', async () => {
+    const dir = await tempDir();
+    const bare = await issue({ emptySubject: true, dnsNames: ['volume-guard.volume-guard.svc'], ipAddresses: [] });
+    expect(new X509Certificate(bare.certPem).subject as string | undefined).toBeUndefined();
+    const pair = await loadServingPair(await writePlainPair(dir, bare));
+    expect(pair.serialNumber).toBe(bare.serialNumber);
+    expect(pair.subject).toBe('(no subject) DNS:volume-guard.volume-guard.svc');
+    // A server starts on it and serves it.
+    const { port } = await start(await writePlainPair(dir, bare));
+    expect((await peerCertificate(port)).serialNumber).toBe(bare.serialNumber);
+  });
 });
 
 describe('extra CA chain', () => {
@@ -95,7 +107,7 @@ describe('HTTPS admission server', () => {
     const peer = await peerCertificate(port, { ca, rejectUnauthorized: true });
     expect(peer).toMatchObject({ serialNumber: pair.serialNumber, authorized: true });
 
-    const body = JSON.stringify(admissionReview({ uid: 'tls-1' }));
+    const body = JSON.stringify(sampleReview({ uid: 'tls-1' }));
     const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const request = httpsRequest(
         { host: '127.0.0.1', port, path: '/validate/allow-all', method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json' } },
@@ -138,7 +150,7 @@ describe('HTTPS admission server', () => {
       );
       request.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}`));
       request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
-      request.end(JSON.stringify(admissionReview()));
+      request.end(JSON.stringify(sampleReview()));
     });
     expect(outcome).toMatch(/^error (ECONNRESET|EPIPE)$/);
   });

@@ -9,15 +9,14 @@ import type { Config } from '../../../src/config.ts';
 import { createLogger } from '../../../src/logging.ts';
 import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
 import type { ServeDependencies } from '../../../src/server/serve.ts';
+import { admissionReview, NODE_KIND } from '../../support/admission.ts';
 
-export function admissionReview(request: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
+/** A valid AdmissionReview (alice cordons worker-1); `request` replaces request fields, `top` the envelope's. */
+export function sampleReview(request: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
+  return admissionReview(
+    {
       uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
-      kind: { group: '', version: 'v1', kind: 'Node' },
-      resource: { group: '', version: 'v1', resource: 'nodes' },
+      ...NODE_KIND,
       name: 'worker-1',
       operation: 'UPDATE',
       userInfo: { username: 'alice', groups: ['system:authenticated'] },
@@ -26,8 +25,8 @@ export function admissionReview(request: Record<string, unknown> = {}, top: Reco
       dryRun: false,
       ...request,
     },
-    ...top,
-  };
+    top,
+  );
 }
 
 /** Defaults with small adjustments; ports 0 so tests never collide. */

@@ -6,30 +6,15 @@ import { Agent, request as httpsRequest } from 'node:https';
 import type { AgentOptions } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { UserInfo } from '../../../src/admission/types.ts';
+import { cordonReviewBody } from '../../support/admission.ts';
 
-/** A real AdmissionReview of a cordon (`kubectl cordon` arrives as this UPDATE). */
+/** Who sends the load's reviews. */
+export const LOAD_USER: UserInfo = { username: 'system:serviceaccount:kube-system:load', groups: ['system:authenticated'] };
+
+/** A real AdmissionReview of a cordon (`kubectl cordon` arrives as this UPDATE), as a request body. */
 export function cordonReview(node: string, uid = 'load-cordon'): string {
-  const nodeObject = (unschedulable: boolean) => ({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: node, labels: { 'kubernetes.io/hostname': node } },
-    spec: unschedulable ? { unschedulable: true } : {},
-  });
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Node' },
-      resource: { group: '', version: 'v1', resource: 'nodes' },
-      name: node,
-      operation: 'UPDATE',
-      userInfo: { username: 'system:serviceaccount:kube-system:load', groups: ['system:authenticated'] },
-      object: nodeObject(true),
-      oldObject: nodeObject(false),
-      dryRun: false,
-    },
-  });
+  return cordonReviewBody(node, { uid, user: LOAD_USER });
 }
 
 export interface AdmissionAnswer {

@@ -2,19 +2,13 @@
 // refused with a ManifestError; bombs and extreme nesting get the error they were built to trigger; nothing else
 // is thrown, no input hangs, and the heap comes back down.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManifestError, parseManifest } from '../../../src/helm/manifest.ts';
 import { manifestCase } from './manifests.ts';
-import { FUZZ_SCALE, MiB, RunCounter, fuzzParameters, heapUsedAfterGc, testTimeout } from './support.ts';
+import { FuzzRun, fuzzParameters, testTimeout } from './support.ts';
 
-const counter = new RunCounter();
-let heapBefore = 0;
-beforeAll(() => {
-  heapBefore = heapUsedAfterGc();
-});
-afterAll(() => {
-  console.log(counter.summary('manifest'));
-});
+const run = new FuzzRun('manifest');
+const counter = run.counter;
 
 describe('fuzz: Helm manifests', () => {
   it('reads or refuses every manifest with a ManifestError, and refuses bombs for the right reason', { timeout: testTimeout(90_000) }, () => {
@@ -51,11 +45,4 @@ describe('fuzz: Helm manifests', () => {
   });
 });
 
-describe('fuzz: afterwards', () => {
-  it('tried the planned number of inputs and the heap came back down', () => {
-    expect(counter.total).toBeGreaterThanOrEqual(Math.round(24_000 * FUZZ_SCALE));
-    const growth = heapUsedAfterGc() - heapBefore;
-    console.log(`[fuzz] manifest: heap growth after GC ${(growth / MiB).toFixed(1)} MiB`);
-    expect(growth).toBeLessThan(64 * MiB);
-  });
-});
+run.afterwards(24_000);

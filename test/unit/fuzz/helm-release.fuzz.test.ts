@@ -14,34 +14,26 @@ import { ReleaseDecodeError, decodeReleaseSecret } from '../../../src/helm/relea
 import { buildAdmissionApp } from '../../../src/server/app.ts';
 import type { AdmissionApp } from '../../../src/server/app.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
-import { FRESH, request as admissionRequest } from '../../support/admission.ts';
+import { FRESH, request as admissionRequest, reviewBody } from '../../support/admission.ts';
 import { devlakeManifest, releaseJson, releaseSecret } from '../helm/helm-fixtures.ts';
 import { releaseManifest } from './reviews.ts';
 import { manifestText } from './manifests.ts';
 import {
-  FUZZ_SCALE,
+  FuzzRun,
   MiB,
-  RunCounter,
   cluster,
   config,
   expectBadRequestReason,
   expectValidResponse,
   fuzzParameters,
-  heapUsedAfterGc,
   model,
   registry,
   testTimeout,
   validationContext,
 } from './support.ts';
 
-const counter = new RunCounter();
-let heapBefore = 0;
-beforeAll(() => {
-  heapBefore = heapUsedAfterGc();
-});
-afterAll(() => {
-  console.log(counter.summary('helm release'));
-});
+const run = new FuzzRun('helm release');
+const counter = run.counter;
 
 const validator = helmReleaseValidator(config);
 const SECRET_VALUE = 'TOP-SECRET-VALUE';
@@ -295,7 +287,7 @@ describe('fuzz: Helm release Secrets through the HTTP app', () => {
       fc.asyncProperty(secretCase, fc.constantFrom('CREATE', 'UPDATE') as fc.Arbitrary<'CREATE' | 'UPDATE'>, async (secret, operation) => {
         counter.count('HTTP');
         const request = createRequest(secret, operation);
-        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
+        const body = reviewBody(request);
         const response = await app.inject({ method: 'POST', url: '/validate/helm-release', headers: { 'content-type': 'application/json' }, payload: body });
         expect(response.statusCode).toBeLessThan(500);
         if (response.statusCode !== 200) return expectBadRequestReason((response.json() as { error: string }).error);
@@ -310,11 +302,4 @@ describe('fuzz: Helm release Secrets through the HTTP app', () => {
   });
 });
 
-describe('fuzz: afterwards', () => {
-  it('tried the planned number of inputs and the heap came back down', () => {
-    expect(counter.total).toBeGreaterThanOrEqual(Math.round(22_240 * FUZZ_SCALE));
-    const growth = heapUsedAfterGc() - heapBefore;
-    console.log(`[fuzz] helm release: heap growth after GC ${(growth / MiB).toFixed(1)} MiB`);
-    expect(growth).toBeLessThan(64 * MiB);
-  });
-});
+run.afterwards(22_240);

@@ -15,7 +15,8 @@ import { RESOURCE_KINDS } from '../../src/cluster/records.ts';
 import { RESOURCE_SPECS, collectionPath, resourceLabel } from '../../src/cluster/resources.ts';
 import { ensureCluster, type ClusterInfo } from '../harness/cluster.ts';
 import { holdConnections } from '../fault/lib/connections.ts';
-import { cordonReview, percentile, round, sleep, startAutocannon } from '../fault/lib/load.ts';
+import { cordonReview, percentile, round, sleep, startAutocannon } from '../fault/lib/admission-load.ts';
+import { evictionRequest, reviewBody } from '../support/admission.ts';
 import { startGuard, type GuardInstance } from '../harness/guard.ts';
 
 const { values: args } = parseArgs({
@@ -341,21 +342,7 @@ async function main(): Promise<number> {
 
   churn.start(2);
   const cordons = startAutocannon({ url: `${guard.url}/validate/node-cordon`, body: cordonReview('soak-node-0', 'soak-cordon'), connections: 2, overallRate: 25 });
-  const evictionBody = JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'soak-eviction',
-      kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      subResource: 'eviction',
-      namespace: NAMESPACE,
-      name: 'soak-pod-0',
-      operation: 'CREATE',
-      userInfo: { username: 'soak' },
-      object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'soak-pod-0', namespace: NAMESPACE } },
-    },
-  });
+  const evictionBody = reviewBody(evictionRequest('soak-pod-0', { namespace: NAMESPACE, user: { username: 'soak', groups: [] }, uid: 'soak-eviction' }));
   const evictions = startAutocannon({ url: `${guard.url}/validate/pod-eviction`, body: evictionBody, connections: 2, overallRate: 25 });
 
   const samples: { at: number; rss: number; heap: number }[] = [];

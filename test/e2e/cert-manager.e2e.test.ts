@@ -1,0 +1,217 @@
+// The chart's default TLS path with cert-manager for real: cert-manager's controller and cainjector built from its Go
+// module (test/harness/build.sh cert-manager) run as host processes against the whole cluster, its CRDs installed
+// from the module's own source. `helm install` with the default values (tls.certManager.enabled=true) then has to
+// work unaided: self-signed Issuer -> CA Certificate -> CA Issuer -> serving Certificate -> caBundle injected into
+// the ValidatingWebhookConfiguration, the API server calling volume-guard's pods through the Service. A renewal
+// triggered the way `cmctl renew` does it (the Certificate's Issuing condition) is picked up by the running pods
+// without a restart while admissions keep being answered. Skipped unless the whole cluster runs.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { helm, kubectl, paths, run, tempFile } from '../harness/cluster.ts';
+import { apply, eventually, must } from '../harness/scenario.ts';
+import { busyboxContainer, deleteNamespaceAndWait, freshNamespace, waitJsonpath, waitPodRunning } from '../support/whole.ts';
+
+const cluster = inject('cluster');
+const whole = cluster.whole;
+const RELEASE = 'volume-guard';
+const VG_NS = 'volume-guard';
+const NS = 'cm-app';
+const chart = join(paths.root, 'charts', 'volume-guard');
+const certManagerDir = join(paths.root, 'test', 'harness', 'cert-manager');
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function podNames(): Promise<string[]> {
+  const r = await must(kubectl(['get', 'pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '-o', 'jsonpath={.items[*].metadata.name}']), 'pods');
+  return r.stdout.split(' ').filter(Boolean);
+}
+
+async function podAdmissions(target: string): Promise<number> {
+  let total = 0;
+  for (const pod of await podNames()) {
+    const r = await kubectl(['get', '--raw', `/api/v1/namespaces/${VG_NS}/pods/${pod}:8080/proxy/metrics`]);
+    for (const line of r.stdout.split('\n')) {
+      if (line.startsWith('volume_guard_admission_requests_total{') && line.includes(`target="${target}"`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}
+
+/** A server-side dry-run eviction of the app pod: judged by the webhook (failurePolicy Fail), so an error means no answer. */
+async function evictDryRun(): Promise<string> {
+  const file = await tempFile(`cm-evict-${process.pid}.json`, JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'app', namespace: NS }, deleteOptions: { dryRun: ['All'] } }));
+  const r = await kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/app/eviction`, '-f', file]);
+  return r.code === 0 ? 'allowed' : /denied the request/.test(r.stderr) ? 'denied' : `error: ${r.stderr.trim()}`;
+}
+
+/** The serial of the certificate a pod serves on its webhook port (from the host, over the node's pod bridge). */
+function servedSerial(ip: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: ip, port: 8443, servername: `${RELEASE}.${VG_NS}.svc`, rejectUnauthorized: false, timeout: 5000 }, () => {
+      const serial = socket.getPeerCertificate().serialNumber;
+      socket.end();
+      resolve(serial);
+    });
+    socket.on('error', reject);
+    socket.on('timeout', () => socket.destroy(new Error(`TLS to ${ip}:8443 timed out`)));
+  });
+}
+
+async function podIps(): Promise<string[]> {
+  return (await kubectl(['get', 'pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '-o', 'jsonpath={.items[*].status.podIP}'])).stdout.split(' ').filter(Boolean);
+}
+
+async function secretCert(name: string, key: 'tls.crt' | 'ca.crt'): Promise<X509Certificate> {
+  const r = await must(kubectl(['get', 'secret', name, '-n', VG_NS, '-o', `jsonpath={.data.${key.replace('.', '\\.')}}`]), `secret ${name}`);
+  return new X509Certificate(Buffer.from(r.stdout, 'base64'));
+}
+
+describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (controller + cainjector from its Go module)', () => {
+  const w = whole!;
+  let imageRef = '';
+  const procs: ChildProcess[] = [];
+  const saved: unknown[] = [];
+  let crdDir = '';
+  const values = () => {
+    const at = imageRef.lastIndexOf(':');
+    return ['--set', `image.repository=${imageRef.slice(0, at)}`, '--set', `image.tag=${imageRef.slice(at + 1)}`, '--set', 'image.pullPolicy=Never', '--set', 'highAvailability.requiredAntiAffinity=false'];
+  };
+
+  beforeAll(async () => {
+    const built = await run('bash', [join(paths.root, 'test', 'harness', 'build.sh'), 'cert-manager'], {
+      env: { ...process.env, CLUSTER_BIN_DIR: paths.binDir },
+      timeoutMs: 30 * 60_000,
+    });
+    if (built.code !== 0) throw new Error(`build.sh cert-manager failed:\n${built.stderr.slice(-2000)}`);
+    // The CRDs from the module's source, at the version its go.mod pins.
+    const mod = await run('go', ['list', '-m', '-f', '{{.Dir}}', 'github.com/cert-manager/cert-manager'], { cwd: certManagerDir });
+    if (mod.code !== 0) throw new Error(`go list: ${mod.stderr}`);
+    crdDir = join(mod.stdout.trim(), 'deploy', 'crds');
+    await must(kubectl(['apply', '--server-side', '-f', crdDir], { timeoutMs: 60_000 }), 'cert-manager CRDs');
+    await must(kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', crdDir], { timeoutMs: 90_000 }), 'CRDs established');
+    await kubectl(['create', 'namespace', 'cert-manager']);
+    for (const mode of ['controller', 'cainjector']) {
+      const log = openSync(join(paths.dir, `cert-manager-${mode}.log`), 'a');
+      procs.push(spawn(join(paths.binDir, 'cert-manager'), [mode, '--kubeconfig', cluster.kubeconfig], { stdio: ['ignore', log, log] }));
+    }
+    const image = await run('bash', [join(paths.root, 'scripts', 'image.sh')], { timeoutMs: 30 * 60_000 });
+    if (image.code !== 0) throw new Error(`npm run image failed:\n${image.stderr.slice(-2000)}`);
+    imageRef = image.stdout.trim().split('\n').at(-1) ?? '';
+    // The host-run volume-guard of the e2e setup out of the path (restored in afterAll): answers come from the pods.
+    const listed = await must(kubectl(['get', 'validatingwebhookconfigurations', '-o', 'json']), 'list webhooks');
+    for (const item of (JSON.parse(listed.stdout) as { items: { metadata: Record<string, unknown> }[] }).items) {
+      if (!/^volume-guard-(test-\d+|local)$/.test(String(item.metadata.name))) continue;
+      for (const k of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation']) delete item.metadata[k];
+      saved.push(item);
+      await must(kubectl(['delete', 'validatingwebhookconfiguration', String(item.metadata.name)]), 'unregister host guard');
+    }
+    await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait']);
+    await deleteNamespaceAndWait(VG_NS);
+    await freshNamespace(NS);
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'app', namespace: NS },
+      spec: { terminationGracePeriodSeconds: 1, nodeSelector: { 'kubernetes.io/hostname': w.nodeName }, containers: [busyboxContainer(w, 'app', 'exec sleep 3600')] },
+    });
+    await waitPodRunning(NS, 'app');
+  }, 40 * 60_000);
+
+  afterAll(async () => {
+    if (!whole) return;
+    await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait'], { timeoutMs: 180_000 });
+    // cert-manager keeps the Secrets it issued (no owner references by default): the namespace goes with them.
+    await deleteNamespaceAndWait(VG_NS).catch(() => undefined);
+    await deleteNamespaceAndWait(NS).catch(() => undefined);
+    for (const p of procs) p.kill('SIGTERM');
+    if (crdDir) await kubectl(['delete', '-f', crdDir, '--ignore-not-found', '--wait=false']);
+    await kubectl(['delete', 'namespace', 'cert-manager', '--ignore-not-found', '--wait=false']);
+    if (saved.length) {
+      const file = await tempFile(`cm-restore-${process.pid}.json`, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: saved }));
+      await kubectl(['create', '-f', file]);
+    }
+  }, 300_000);
+
+  it('helm install with the default values: cert-manager issues the CA and serving certificate, the cainjector fills the caBundle, the pods answer', async () => {
+    const installed = await helm(['install', RELEASE, chart, '-n', VG_NS, '--create-namespace', ...values(), '--wait', '--timeout', '300s'], { timeoutMs: 360_000 });
+    expect(installed.code, installed.stderr).toBe(0);
+    for (const cert of [`${RELEASE}-ca`, `${RELEASE}-serving`]) {
+      expect(await waitJsonpath(['certificate', cert, '-n', VG_NS], '{.status.conditions[?(@.type=="Ready")].status}', (v) => v === 'True', 60_000)).toBe('True');
+    }
+    for (const issuer of [`${RELEASE}-selfsigned`, `${RELEASE}-ca`]) {
+      expect((await kubectl(['get', 'issuer', issuer, '-n', VG_NS, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout).toBe('True');
+    }
+    // The chain: the serving certificate is signed by the release's CA, for the Service's DNS names.
+    const ca = await secretCert(`${RELEASE}-ca`, 'tls.crt');
+    const serving = await secretCert(`${RELEASE}-tls`, 'tls.crt');
+    expect(ca.ca).toBe(true);
+    expect(ca.subject).toBe(ca.issuer); // self-signed
+    expect(serving.verify(ca.publicKey)).toBe(true);
+    expect(serving.subjectAltName).toContain(`DNS:${RELEASE}.${VG_NS}.svc`);
+    // The cainjector put the CA into every webhook of the configuration (the chart leaves caBundle empty).
+    const bundles = await waitJsonpath(['validatingwebhookconfiguration', RELEASE], '{.webhooks[*].clientConfig.caBundle}', (v) => v.split(' ').filter(Boolean).length > 0, 60_000);
+    const injected = bundles.split(' ');
+    const webhookCount = (await kubectl(['get', 'validatingwebhookconfiguration', RELEASE, '-o', 'jsonpath={.webhooks[*].name}'])).stdout.split(' ').filter(Boolean).length;
+    expect(injected).toHaveLength(webhookCount);
+    for (const b of injected) expect(new X509Certificate(Buffer.from(b, 'base64')).fingerprint256).toBe(ca.fingerprint256);
+    // The pods serve that certificate, and the API server (failurePolicy Fail) gets answers from them.
+    for (const ip of await podIps()) expect(await servedSerial(ip)).toBe(serving.serialNumber);
+    const before = await podAdmissions('pod-eviction');
+    expect(await eventually(evictDryRun, (r) => r === 'allowed', 30_000)).toBe('allowed');
+    expect(await podAdmissions('pod-eviction')).toBeGreaterThan(before);
+  }, 420_000);
+
+  it('a renewal by cert-manager (cmctl renew: the Issuing condition) is served by the running pods, admissions answered throughout', async () => {
+    const pods = await podNames();
+    const oldSerial = (await secretCert(`${RELEASE}-tls`, 'tls.crt')).serialNumber;
+    let stop = false;
+    const outcomes: string[] = [];
+    const probe = (async () => {
+      while (!stop) {
+        outcomes.push(await evictDryRun());
+        await sleep(300);
+      }
+    })();
+    try {
+      const cert = JSON.parse((await must(kubectl(['get', 'certificate', `${RELEASE}-serving`, '-n', VG_NS, '-o', 'json']), 'certificate')).stdout) as {
+        metadata: { generation: number };
+      };
+      const condition = {
+        type: 'Issuing',
+        status: 'True',
+        reason: 'ManuallyTriggered',
+        message: 'Certificate re-issuance manually triggered',
+        lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        observedGeneration: cert.metadata.generation,
+      };
+      const patch = await tempFile(`cm-renew-${process.pid}.json`, JSON.stringify([{ op: 'add', path: '/status/conditions/-', value: condition }]));
+      await must(kubectl(['patch', 'certificate', `${RELEASE}-serving`, '-n', VG_NS, '--subresource=status', '--type=json', '--patch-file', patch]), 'trigger renewal');
+      // cert-manager reissues (a new key too: rotationPolicy Always) and the Secret changes...
+      const renewed = await eventually(async () => (await secretCert(`${RELEASE}-tls`, 'tls.crt')).serialNumber, (s) => s !== oldSerial, 60_000);
+      expect(renewed).not.toBe(oldSerial);
+      expect(await waitJsonpath(['certificate', `${RELEASE}-serving`, '-n', VG_NS], '{.status.conditions[?(@.type=="Ready")].status}', (v) => v === 'True', 60_000)).toBe('True');
+      // ...the kubelet updates the mounted Secret and each pod's certificate reloader serves the new one.
+      for (const ip of await podIps()) expect(await eventually(() => servedSerial(ip), (s) => s === renewed, 180_000)).toBe(renewed);
+      await sleep(1000);
+    } finally {
+      stop = true;
+      await probe;
+    }
+    // No restart: the same pods, no container restarts; every admission meanwhile was answered.
+    expect(await podNames()).toEqual(pods);
+    expect((await kubectl(['get', 'pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '-o', 'jsonpath={.items[*].status.containerStatuses[0].restartCount}'])).stdout).toBe('0 0');
+    expect(outcomes.length).toBeGreaterThan(10);
+    expect(outcomes.filter((o) => o !== 'allowed')).toEqual([]);
+  }, 300_000);
+
+  it('helm uninstall leaves no webhook; the Secrets cert-manager issued stay (no owner references), as the chart README says', async () => {
+    const un = await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait'], { timeoutMs: 180_000 });
+    expect(un.code, un.stderr).toBe(0);
+    expect((await kubectl(['get', 'validatingwebhookconfiguration', RELEASE])).code).not.toBe(0);
+    expect((await kubectl(['get', 'certificates', '-n', VG_NS, '-o', 'name'])).stdout.trim()).toBe('');
+    for (const secret of [`${RELEASE}-tls`, `${RELEASE}-ca`]) expect((await kubectl(['get', 'secret', secret, '-n', VG_NS])).code).toBe(0);
+  }, 240_000);
+});
