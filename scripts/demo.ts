@@ -16,7 +16,7 @@ import {
   eventually,
   LONGHORN_NS,
   must,
-} from '../test/support/scenario.ts';
+} from '../test/harness/scenario.ts';
 import { ensureLocalGuard } from './local-guard.ts';
 
 const NS = 'demo';

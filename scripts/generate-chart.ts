@@ -17,12 +17,13 @@ import { fileURLToPath } from 'node:url';
 import { Document, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { createValidators } from '../src/admission/index.ts';
-import type { Operation, RuleWithOperations, WebhookDeclaration } from '../src/admission/types.ts';
+import { expandRules } from '../src/admission/rules.ts';
+import type { WebhookDeclaration } from '../src/admission/types.ts';
 import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
 import { CONFIG_SCHEMA, defaultConfig } from '../src/config.ts';
 import { prometheusRulesFile } from '../src/observe/alerts.ts';
 import { grafanaDashboardFile } from '../src/observe/dashboard.ts';
-import type { Config, GuardedUpgradeKind } from '../src/config.ts';
+import type { Config } from '../src/config.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CHART_DIR = join(REPO_ROOT, 'charts', 'volume-guard');
@@ -42,89 +43,14 @@ export const DEPLOY_KUBE_VERSION = '1.30.0';
 
 // ---- webhooks.json ----
 
-/**
- * Stands in a webhook's rules for one rule per entry of `config.upgrades.kinds` (group, version, resource), with
- * the kind's own operations or, when set, these. The chart renders it from `.Values.config.upgrades.kinds`, so a
- * kind added in values is both judged by volume-guard and sent to it by the API server.
- */
-export interface UpgradeKindsRule {
-  readonly upgradeKinds: {
-    readonly operations?: readonly Operation[];
-    readonly scope?: RuleWithOperations['scope'];
-    /** `status`: the rule names each kind's status subresource (`plans/status`). */
-    readonly subresource?: string;
-  };
-}
-
-export type ChartRule = RuleWithOperations | UpgradeKindsRule;
-
 /** One webhook as the chart's template reads it from files/webhooks.json. */
-export interface ChartWebhook extends Omit<WebhookDeclaration, 'rules'> {
+export interface ChartWebhook extends WebhookDeclaration {
   readonly path: string;
   /** Some rule may match namespaced resources. */
   readonly namespaced: boolean;
-  readonly rules: readonly ChartRule[];
 }
 
-function ruleForKind(
-  kind: GuardedUpgradeKind,
-  operations: readonly Operation[],
-  scope: RuleWithOperations['scope'],
-  subresource = '',
-): RuleWithOperations {
-  return {
-    apiGroups: [kind.group],
-    apiVersions: [kind.version],
-    resources: [subresource ? `${kind.resource}/${subresource}` : kind.resource],
-    operations: [...operations],
-    ...(scope ? { scope } : {}),
-  };
-}
-
-/** What the chart's template renders for `rules` given the configured kinds (its mirror, for tests). */
-export function expandRules(rules: readonly ChartRule[], kinds: readonly GuardedUpgradeKind[]): RuleWithOperations[] {
-  return rules.flatMap((rule) =>
-    'upgradeKinds' in rule
-      ? kinds.map((kind) =>
-          ruleForKind(kind, rule.upgradeKinds.operations ?? kind.operations, rule.upgradeKinds.scope, rule.upgradeKinds.subresource),
-        )
-      : [rule],
-  );
-}
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
-/** The block of rules starting at `start` that was derived from `kinds`, as a placeholder; undefined if none. */
-function kindsBlockAt(rules: readonly RuleWithOperations[], start: number, kinds: readonly GuardedUpgradeKind[]): UpgradeKindsRule | undefined {
-  const block = rules.slice(start, start + kinds.length);
-  if (kinds.length === 0 || block.length < kinds.length) return undefined;
-  const scope = block[0]!.scope;
-  const fixedOperations = block[0]!.operations;
-  for (const subresource of ['', 'status']) {
-    const extra = { ...(scope ? { scope } : {}), ...(subresource ? { subresource } : {}) };
-    const matches = (operationsOf: (index: number) => readonly Operation[]) =>
-      block.every((rule, index) => sameJson(rule, ruleForKind(kinds[index]!, operationsOf(index), scope, subresource)));
-    if (matches((index) => kinds[index]!.operations)) return { upgradeKinds: extra };
-    if (matches(() => fixedOperations)) return { upgradeKinds: { operations: [...fixedOperations], ...extra } };
-  }
-  return undefined;
-}
-
-/** A declaration's rules with every block derived from config.upgrades.kinds replaced by a placeholder. */
-export function chartRules(rules: readonly RuleWithOperations[], kinds: readonly GuardedUpgradeKind[]): ChartRule[] {
-  const result: ChartRule[] = [];
-  for (let index = 0; index < rules.length; ) {
-    const block = kindsBlockAt(rules, index, kinds);
-    if (block) {
-      result.push(block);
-      index += kinds.length;
-    } else {
-      result.push(rules[index]!);
-      index += 1;
-    }
-  }
-  return result;
-}
+export { expandRules };
 
 export function chartWebhooks(config: Config = defaultConfig()): ChartWebhook[] {
   return createValidators(config)
@@ -133,8 +59,9 @@ export function chartWebhooks(config: Config = defaultConfig()): ChartWebhook[] 
       name: declaration.name,
       target: declaration.target,
       path: `/validate/${declaration.target}`,
-      namespaced: declaration.rules.some((rule) => rule.scope !== 'Cluster'),
-      rules: chartRules(declaration.rules, config.upgrades.kinds),
+      namespaced: expandRules(declaration.rules, config.upgrades.kinds).some((rule) => rule.scope !== 'Cluster'),
+      // The upgrade kinds stay a symbolic entry: the chart renders one rule per kind of its values.
+      rules: declaration.rules,
       ...(declaration.objectSelector ? { objectSelector: declaration.objectSelector } : {}),
       ...(declaration.namespaceSelector ? { namespaceSelector: declaration.namespaceSelector } : {}),
       ...(declaration.matchConditions?.length ? { matchConditions: declaration.matchConditions } : {}),
@@ -283,7 +210,8 @@ export function valuesSchemaFile(current: string): string {
 // ---- deploy/ ----
 
 export function findHelm(explicit?: string): string | undefined {
-  const candidates = [explicit, process.env.HELM, join(REPO_ROOT, '.cluster', 'bin', 'helm')];
+  const binDir = process.env.CLUSTER_BIN_DIR || join(REPO_ROOT, '.cluster', 'bin');
+  const candidates = [explicit, process.env.HELM, join(binDir, 'helm')];
   for (const candidate of candidates) if (candidate && existsSync(candidate)) return candidate;
   try {
     return execFileSync('sh', ['-c', 'command -v helm'], { encoding: 'utf8' }).trim() || undefined;

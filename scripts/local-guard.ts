@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { paths, type ClusterInfo, type Log } from '../test/harness/cluster.ts';
-import { registerWebhooks, startGuard, unregisterWebhooks, waitFor } from '../test/support/guard.ts';
+import { registerWebhooks, startGuard, unregisterWebhooks, waitFor } from '../test/harness/guard.ts';
 
 export const LOCAL_GUARD_NAME = 'local';
 export const LOCAL_WEBHOOK_CONFIGURATION = 'volume-guard-local';

@@ -7,17 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
+import { EXIT_CONFIG, type CommandRegistrar } from './cli-types.ts';
 import { createLogger } from './logging.ts';
 import { TlsConfigError } from './server/tls.ts';
 
 /** The package's version: package.json sits one level above both src/ and dist/. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-/** Exit code for configuration mistakes (bad config file, environment, certificate files). */
-export const EXIT_CONFIG = 2;
-
-/** Adds one subcommand (with its options and action) to the program. */
-export type CommandRegistrar = (program: Command) => void;
 
 export const registerServeCommand: CommandRegistrar = (program) => {
   program

@@ -4,7 +4,7 @@ import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import type { CheckMode } from '../config.ts';
 import { metaOf, type StringMap } from './objects.ts';
 import { skipFrom, unknownSkipEntries, whyNotHonored, writerOf, type OverrideSource } from './overrides.ts';
-import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo } from './types.ts';
+import { allowed, denied, type AdmissionRequest, type Decision } from './types.ts';
 import type { ValidationContext } from './validator.ts';
 import { MAX_LISTED_PER_CHECK, truncate } from './messages.ts';
 import type { ResourceKind } from '../cluster/records.ts';
@@ -104,9 +104,7 @@ export function staleModelDecision(
   );
 }
 
-export function describeUser(user: UserInfo): string {
-  return user.username || 'an unknown user';
-}
+export { describeUser } from '../kube.ts';
 
 /**
  * The findings of the checks a validator runs. Each check builds at most `FINDING_LIMIT + 1` findings and counts

@@ -1,24 +1,8 @@
 // The contract between the HTTP layer and the validators, shaped after admission.k8s.io/v1.
 
-export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+import type { GroupVersionKind, GroupVersionResource, Operation, UserInfo } from '../kube.ts';
 
-export interface GroupVersionKind {
-  readonly group: string;
-  readonly version: string;
-  readonly kind: string;
-}
-
-export interface GroupVersionResource {
-  readonly group: string;
-  readonly version: string;
-  readonly resource: string;
-}
-
-export interface UserInfo {
-  readonly username: string;
-  readonly uid?: string;
-  readonly groups: readonly string[];
-}
+export type { GroupVersionKind, GroupVersionResource, Operation, UserInfo } from '../kube.ts';
 
 /** A decoded, schema-checked AdmissionReview request. Objects stay `unknown` until a validator narrows them. */
 export interface AdmissionRequest {
@@ -79,6 +63,24 @@ export interface RuleWithOperations {
   readonly scope?: 'Cluster' | 'Namespaced' | '*';
 }
 
+/**
+ * Stands in a webhook's rules for one rule per entry of `config.upgrades.kinds` (group, version, resource), with the
+ * kind's own operations or, when set, these. Expanded by expandRules (src/admission/rules.ts) for a configuration;
+ * the chart renders it from `.Values.config.upgrades.kinds`, so a kind added in values is both judged by
+ * volume-guard and sent to it by the API server.
+ */
+export interface UpgradeKindsRule {
+  readonly upgradeKinds: {
+    readonly operations?: readonly Operation[];
+    readonly scope?: RuleWithOperations['scope'];
+    /** `status`: the rule names each kind's status subresource (`plans/status`). */
+    readonly subresource?: string;
+  };
+}
+
+/** A rule as a validator declares it: a plain rule, or the configured upgrade kinds. */
+export type DeclaredRule = RuleWithOperations | UpgradeKindsRule;
+
 export interface LabelSelector {
   readonly matchLabels?: Readonly<Record<string, string>>;
   readonly matchExpressions?: readonly {
@@ -98,7 +100,8 @@ export interface WebhookDeclaration {
   readonly name: string;
   /** The URL path segment: served at POST /validate/<target>. */
   readonly target: string;
-  readonly rules: readonly RuleWithOperations[];
+  /** Upgrade kinds as a symbolic entry (UpgradeKindsRule): the chart generator writes it as it is. */
+  readonly rules: readonly DeclaredRule[];
   readonly objectSelector?: LabelSelector;
   /** Namespaced resources only; the chart adds the system-namespace exclusions to workload webhooks. */
   readonly namespaceSelector?: LabelSelector;

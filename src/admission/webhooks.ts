@@ -1,5 +1,7 @@
 // Validators' declarations → a ValidatingWebhookConfiguration. Used to register volume-guard in tests and the
 // local cluster; the chart renders the same shape from the generated charts/volume-guard/files/webhooks.json.
+import type { GuardedUpgradeKind } from '../config.ts';
+import { expandRules } from './rules.ts';
 import type { LabelSelector, MatchCondition, WebhookDeclaration, WorkloadKind } from './types.ts';
 
 /** Namespaces whose objects volume-guard never judges (besides its own, added by the caller). */
@@ -15,6 +17,8 @@ export interface WebhookClient {
 export interface WebhookOptions {
   readonly configurationName: string;
   readonly client: WebhookClient;
+  /** What the declarations' upgrade-kinds entries stand for: `config.upgrades.kinds`. */
+  readonly upgradeKinds: readonly GuardedUpgradeKind[];
   readonly failurePolicy?: 'Fail' | 'Ignore';
   readonly timeoutSeconds?: number;
   /** Namespaces workload webhooks skip besides the system ones. */
@@ -83,7 +87,7 @@ export function webhookConfiguration(declarations: readonly WebhookDeclaration[]
       return {
         name: declaration.name,
         clientConfig: { ...clientConfig, ...(options.client.caBundle ? { caBundle: options.client.caBundle } : {}) },
-        rules: declaration.rules,
+        rules: expandRules(declaration.rules, options.upgradeKinds),
         ...(declaration.objectSelector ? { objectSelector: declaration.objectSelector } : {}),
         ...(namespaceSelector ? { namespaceSelector } : {}),
         ...(withConditions && conditions.length ? { matchConditions: conditions } : {}),

@@ -2,26 +2,11 @@
 // found, 1 risks found, 2 an error (bad flags, cluster unreachable, missing permission), with one line on stderr.
 
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
-import type { CommandRegistrar } from '../cli.ts';
+import { EXIT_AUDIT_ERROR as EXIT_ERROR, EXIT_NO_RISK, type CommandRegistrar } from '../cli-types.ts';
+import type { AuditOptions } from './types.ts';
 import { AuditError } from './errors.ts';
 
-export const EXIT_NO_RISK = 0;
-export const EXIT_RISKS = 1;
-export const EXIT_ERROR = 2;
-
 export const DEFAULT_TIMEOUT_SECONDS = 60;
-
-export interface AuditOptions {
-  readonly kubeconfig?: string;
-  readonly context?: string;
-  readonly node?: string;
-  readonly release?: { readonly namespace: string; readonly name: string };
-  readonly output: 'table' | 'json' | 'policyreport';
-  readonly timeout: number;
-  readonly config?: string;
-  /** Findings of checks in `warn` mode fail the exit code too. */
-  readonly strict?: boolean;
-}
 
 /** Namespaces and Helm release names are DNS-1123 names (the release name also goes into a label selector). */
 const DNS_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;

@@ -19,7 +19,7 @@ import { startClusterModel } from '../cluster/start.ts';
 import type { InformerStatus } from '../cluster/informers.ts';
 import { RESOURCE_KINDS } from '../cluster/records.ts';
 import type { GuardedUpgradeKind } from '../config.ts';
-import { arrayAt, objectAt, stringAt } from '../cluster/unstructured.ts';
+import { arrayAt, objectAt, stringAt, stringMapAt } from '../json.ts';
 import { fatalFailure, type ClusterTarget } from './connect.ts';
 import { AuditError } from './errors.ts';
 import type { OverrideCarrier } from './overrides.ts';
@@ -279,13 +279,35 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
     const fatal = fatalApiFailure(error, 'list', `secrets in namespace ${namespace} (metadata only, to find the release's revisions)`, targetOf(kubeConfig));
     throw new AuditError(fatal ?? `cannot list the revisions of Helm release ${namespace}/${name}: ${messageOf(error)}`);
   }
+  return releaseSecretsOf(list).map((secret) => ({ version: secret.version, status: secret.status, labels: secret.overrides }));
+}
+
+/** What a release Secret's labels say (read metadata-only, never the payload). */
+interface ReleaseSecretMetadata {
+  readonly namespace: string;
+  /** The release's name ('' when the label is missing). */
+  readonly name: string;
+  /** The revision, NaN when the label is missing or not a number. */
+  readonly version: number;
+  readonly status: string;
+  /** The `volume-guard.io/` labels: release-label overrides. */
+  readonly overrides: StringMap;
+}
+
+/** The one reader of a metadata list of release Secrets. */
+function releaseSecretsOf(list: unknown): ReleaseSecretMetadata[] {
   return arrayAt(list, 'items').map((item) => {
-    const labels = objectAt(objectAt(item, 'metadata'), 'labels');
+    const metadata = objectAt(item, 'metadata');
+    const labels = stringMapAt(metadata, 'labels');
     const overrides: Record<string, string> = {};
-    for (const [key, value] of Object.entries(labels ?? {})) {
-      if (key.startsWith('volume-guard.io/') && typeof value === 'string') overrides[key] = value;
-    }
-    return { version: Number(stringAt(labels, 'version') || Number.NaN), status: stringAt(labels, 'status'), labels: overrides };
+    for (const [key, value] of Object.entries(labels)) if (key.startsWith(ANNOTATION_PREFIX)) overrides[key] = value;
+    return {
+      namespace: stringAt(metadata, 'namespace'),
+      name: labels['name'] ?? '',
+      version: Number(labels['version'] || Number.NaN),
+      status: labels['status'] ?? '',
+      overrides,
+    };
   });
 }
 
@@ -306,26 +328,21 @@ export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeoutM
     return { releases: [], notes: [`Helm release labels not checked for lingering overrides (list secrets, metadata only): ${messageOf(error)}`] };
   }
   // Only the latest revision of each release decides what its next upgrade inherits.
-  const latest = new Map<string, { version: number; namespace: string; name: string; labels: StringMap }>();
-  for (const item of arrayAt(list, 'items')) {
-    const metadata = objectAt(item, 'metadata');
-    const labels = objectAt(metadata, 'labels') as Record<string, unknown>;
-    const name = stringAt(labels, 'name');
-    const itemNamespace = stringAt(metadata, 'namespace');
-    const version = Number(stringAt(labels, 'version') || Number.NaN);
-    if (name === '' || !Number.isFinite(version)) continue;
-    const key = `${itemNamespace}/${name}`;
-    const stringLabels: Record<string, string> = {};
-    for (const [label, value] of Object.entries(labels)) if (typeof value === 'string') stringLabels[label] = value;
+  const latest = new Map<string, ReleaseSecretMetadata>();
+  for (const secret of releaseSecretsOf(list)) {
+    if (secret.name === '' || !Number.isFinite(secret.version)) continue;
+    const key = `${secret.namespace}/${secret.name}`;
     const current = latest.get(key);
-    if (current === undefined || version > current.version) latest.set(key, { version, namespace: itemNamespace, name, labels: stringLabels });
+    if (current === undefined || secret.version > current.version) latest.set(key, secret);
   }
   const releases: ReleaseWithRevisions[] = [];
   for (const release of latest.values()) {
-    if (release.labels[SKIP_LABEL] === undefined) continue;
-    const labels: Record<string, string> = {};
-    for (const [key, value] of Object.entries(release.labels)) if (key.startsWith('volume-guard.io/')) labels[key] = value;
-    releases.push({ namespace: release.namespace, name: release.name, revisions: [{ version: release.version, status: release.labels['status'] ?? '', labels }] });
+    if (release.overrides[SKIP_LABEL] === undefined) continue;
+    releases.push({
+      namespace: release.namespace,
+      name: release.name,
+      revisions: [{ version: release.version, status: release.status, labels: release.overrides }],
+    });
   }
   return { releases, notes: [] };
 }

@@ -1,6 +1,7 @@
 // What the audit reads: the cluster model's indexed queries plus a walk over every record of a kind (nodes,
 // namespaces, PVCs), which the webhook never needs but a report over the whole cluster does.
 
+import { compareText } from '../text.ts';
 import type { RecordByKind, ResourceKind } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 
@@ -17,5 +18,5 @@ export function auditedNodes(model: AuditModel): string[] {
   for (const node of model.records('node')) nodes.add(node.name);
   for (const replica of model.records('longhornReplica')) if (replica.nodeID !== '') nodes.add(replica.nodeID);
   for (const pv of model.pinnedPersistentVolumes()) if (pv.pinnedNode !== '') nodes.add(pv.pinnedNode);
-  return [...nodes].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...nodes].sort(compareText);
 }

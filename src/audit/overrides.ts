@@ -1,6 +1,7 @@
 // Lingering overrides: skip and reuse keys still present on objects. An override written for one maintenance
 // window keeps waiving checks until someone removes it, so the audit lists every one with its reason.
 
+import { compareText } from '../text.ts';
 import {
   DELETE_KEY,
   HARVESTER_SKIP_DETACHED_KEY,
@@ -146,10 +147,6 @@ const KIND_ORDER: readonly string[] = ['Node', 'Namespace', 'PersistentVolumeCla
 function kindRank(kind: string): number {
   const rank = KIND_ORDER.indexOf(kind);
   return rank < 0 ? KIND_ORDER.length : rank;
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Nodes, namespaces, PVCs, then upgrade kinds by name; then namespace, name, annotation before label, key. */

@@ -16,13 +16,14 @@
 
 import { PLANS, planFindings } from '../admission/plans.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS } from '../checks/node-local-volume.ts';
-import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, isReuseApproved, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
+import { isReuseApproved, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import type { LeftBehindPvc } from '../checks/orphan-pvc.ts';
 import { claimObject } from '../checks/affected.ts';
 import type { AffectedObject, Finding } from '../checks/types.ts';
 import type { PersistentVolumeClaimRecord, StatefulSetRecord } from '../cluster/records.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease } from '../helm/release.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
 import type { AuditModel } from './model.ts';
 import type { ReleaseRevision } from './types.ts';
 

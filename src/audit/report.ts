@@ -1,6 +1,7 @@
 // From the cluster model to the audit report: pure (no I/O, no clock), so the same model always gives the same
 // report. The checks are the webhook's own, run on the same targets its validators use.
 
+import { compareText } from '../text.ts';
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
@@ -117,10 +118,6 @@ function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnM
     ...(accepted !== undefined ? { overriddenBy: accepted } : {}),
     ...(warnMode ? { mode: 'warn' as const } : {}),
   };
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 const SEVERITY_RANK = { critical: 0, warning: 1 } as const;

@@ -3,13 +3,13 @@
 import { createKubeConfig } from '../cluster/kubeconfig.ts';
 import { HttpKubeClient } from '../cluster/kube-client.ts';
 import { ConfigError, loadConfig } from '../config.ts';
-import { EXIT_NO_RISK, EXIT_RISKS, type AuditOptions } from './command.ts';
+import { EXIT_NO_RISK, EXIT_RISKS } from '../cli-types.ts';
 import { AuditError } from './errors.ts';
 import { listReleaseLabelOverrides, listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
 import { renderPolicyReports } from './policyreport.ts';
 import { renderJson, renderTable } from './render.ts';
 import { buildAuditReport } from './report.ts';
-import type { AuditReport, AuditScope, ReleaseRevision } from './types.ts';
+import type { AuditOptions, AuditReport, AuditScope, ReleaseRevision } from './types.ts';
 import { CHECK_IDS } from '../checks/types.ts';
 import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 

@@ -6,6 +6,19 @@ import type { AffectedObject, CheckId, Severity } from '../checks/types.ts';
 
 export const AUDIT_API_VERSION = 'volume-guard.io/audit/v1';
 
+/** The flags of `volume-guard audit`, as src/audit/command.ts parses them for src/audit/run.ts. */
+export interface AuditOptions {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly node?: string;
+  readonly release?: { readonly namespace: string; readonly name: string };
+  readonly output: 'table' | 'json' | 'policyreport';
+  readonly timeout: number;
+  readonly config?: string;
+  /** Findings of checks in `warn` mode fail the exit code too. */
+  readonly strict?: boolean;
+}
+
 /** What the audit looked at: the whole cluster, what a cordon of one node hits, or a Helm release re-install. */
 export type AuditScope =
   | { readonly kind: 'cluster' }

@@ -30,18 +30,17 @@
 
 import type { PersistentVolumeClaimRecord, StatefulSetRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { isReuseApproved as reuseApprovedIn } from '../admission/overrides.ts';
 import { claimCount, claimName, claimOf, ordinalInRange } from '../helm/claims.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import { parseManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
+import { isReuseApproved as reuseApprovedIn } from '../override-keys.ts';
 import { claimObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export const REUSE_APPROVED_TAG = 'reuse-approved';
-export const HELM_RELEASE_NAME_ANNOTATION = 'meta.helm.sh/release-name';
-export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace';
 
 export type OrphanPvcRule =
   | 'statefulset-claim'

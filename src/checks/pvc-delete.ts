@@ -12,15 +12,14 @@
 // by hand), so a drop by an upgrade is still refused (the claim and its binding are lost) but says so.
 import type { PersistentVolumeClaimRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { HELM_RESOURCE_POLICY_ANNOTATION } from '../cluster/transforms.ts';
 import type { ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from './orphan-pvc.ts';
 import type { AffectedObject, Finding } from './types.ts';
 
-export { DELETE_KEY as DELETE_APPROVED_KEY } from '../admission/overrides.ts';
+export { DELETE_KEY as DELETE_APPROVED_KEY } from '../override-keys.ts';
 
 /** Helm compares the policy trimmed and lower-cased. */
 export function hasKeepPolicy(annotations: Readonly<Record<string, string>>): boolean {

@@ -26,7 +26,7 @@ import type { ModelSink, RecordByKind, ResourceKind } from './records.ts';
 import { RESOURCE_KINDS } from './records.ts';
 import type { ModelHealth } from './snapshot.ts';
 import { collectionPath, keyOfObject, LONGHORN_GROUP, RESOURCE_SPECS, resourceLabel, type ResourceSpec } from './resources.ts';
-import { objectAt, stringAt } from './unstructured.ts';
+import { objectAt, stringAt } from '../json.ts';
 
 export type RestartReason =
   /** 410 Gone: the resourceVersion was compacted away; relist. */

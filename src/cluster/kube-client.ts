@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { ApiCredentials } from './kubeconfig.ts';
-import { arrayAt, isObject, numberAt, objectAt, stringAt } from './unstructured.ts';
+import { arrayAt, isObject, numberAt, objectAt, stringAt } from '../json.ts';
 
 /** An API error with the HTTP status and, when the server sent a Status object, its reason. */
 export class KubeApiError extends Error {

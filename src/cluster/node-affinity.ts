@@ -16,22 +16,10 @@
 // only live match is the single node of its zone is not pinned (the next node of that zone could mount it).
 // Any other key works as an identity (kubernetes.io/hostname, openebs.io/nodeid, topology.topolvm.io/node, ...).
 
-import type { Labels, NodeRecord } from './records.ts';
-import { arrayAt, isObject, stringAt, stringMapAt } from './unstructured.ts';
+import type { Labels, NodeRecord, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm } from './records.ts';
+import { arrayAt, isObject, stringAt, stringMapAt } from '../json.ts';
 
-export interface NodeSelectorRequirement {
-  readonly key: string;
-  readonly operator: string;
-  readonly values: readonly string[];
-}
-
-export interface NodeSelectorTerm {
-  readonly matchExpressions: readonly NodeSelectorRequirement[];
-  readonly matchFields: readonly NodeSelectorRequirement[];
-}
-
-/** Required node affinity: ORed terms. Empty: no constraint at all (every node matches). */
-export type NodeSelector = readonly NodeSelectorTerm[];
+export type { NodeSelector, NodeSelectorRequirement, NodeSelectorTerm } from './records.ts';
 
 export const NO_NODE_SELECTOR: NodeSelector = Object.freeze([]);
 const NO_REQUIREMENTS: readonly NodeSelectorRequirement[] = Object.freeze([]);

@@ -2,10 +2,24 @@
 // Informers transform every object on arrival, so memory grows with object count, not size.
 // Keys: `namespace/name` for namespaced kinds, `name` for cluster-scoped ones.
 
+/** Required node affinity, as parsed by node-affinity.ts (which matches it against nodes). */
+export interface NodeSelectorRequirement {
+  readonly key: string;
+  readonly operator: string;
+  readonly values: readonly string[];
+}
+
+export interface NodeSelectorTerm {
+  readonly matchExpressions: readonly NodeSelectorRequirement[];
+  readonly matchFields: readonly NodeSelectorRequirement[];
+}
+
+/** Required node affinity: ORed terms. Empty: no constraint at all (every node matches). */
+export type NodeSelector = readonly NodeSelectorTerm[];
+
 /** Annotations and labels under this prefix are kept on records; everything else is dropped. */
 export const ANNOTATION_PREFIX = 'volume-guard.io/';
 
-import type { NodeSelector } from './node-affinity.ts';
 
 export type Labels = Readonly<Record<string, string>>;
 

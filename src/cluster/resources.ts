@@ -16,7 +16,7 @@ import {
   transformPod,
   transformStatefulSet,
 } from './transforms.ts';
-import { objectAt, stringAt } from './unstructured.ts';
+import { objectAt, stringAt } from '../json.ts';
 
 export const LONGHORN_GROUP = 'longhorn.io';
 export const LONGHORN_VERSION = 'v1beta2';

@@ -32,12 +32,9 @@ import {
   stringAt,
   stringMapAt,
   type JsonObject,
-} from './unstructured.ts';
+} from '../json.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 
-export const HELM_RELEASE_NAME_ANNOTATION = 'meta.helm.sh/release-name';
-export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace';
-/** `keep`: Helm leaves the object in place when an upgrade drops it or the release is uninstalled. */
-export const HELM_RESOURCE_POLICY_ANNOTATION = 'helm.sh/resource-policy';
 /** Labels charts put on what a release creates (the StatefulSet selector usually carries one of them). */
 export const PROVISIONED_BY_ANNOTATION = 'pv.kubernetes.io/provisioned-by';
 

@@ -12,6 +12,8 @@
 // total amount of YAML parsed per manifest.
 import { isMap, parseAllDocuments } from 'yaml';
 import type { Labels } from '../cluster/records.ts';
+import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
+import { fieldsAt, isObject, stringMapOf, type JsonObject } from '../json.ts';
 import { formatBytes } from './release.ts';
 
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
@@ -21,8 +23,6 @@ export const DEFAULT_MAX_PARSED_BYTES = 2 * 1024 * 1024;
 export const DEFAULT_MAX_NESTING_DEPTH = 100;
 /** `kind: List` documents may nest; the Kubernetes client flattens them, but nobody nests deeper than this. */
 const MAX_LIST_DEPTH = 4;
-
-export const RESOURCE_POLICY_ANNOTATION = 'helm.sh/resource-policy';
 
 export interface ManifestLimits {
   /** Alias resolutions allowed per document, weighted by nesting as the yaml package counts them. */
@@ -189,18 +189,6 @@ export function mayDeclareStorage(text: string): boolean {
   return text.includes('StatefulSet') || text.includes('PersistentVolumeClaim') || SPELLING_ESCAPE.test(text);
 }
 
-type JsonObject = { readonly [key: string]: unknown };
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function objectAt(value: unknown, key: string): JsonObject {
-  if (!isObject(value)) return {};
-  const child = value[key];
-  return isObject(child) ? child : {};
-}
-
 function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
@@ -209,18 +197,9 @@ function nonNegativeInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
-function stringMap(value: unknown): Record<string, string> {
-  const result: Record<string, string> = {};
-  if (!isObject(value)) return result;
-  for (const [key, entry] of Object.entries(value)) {
-    if (typeof entry === 'string') result[key] = entry;
-  }
-  return result;
-}
-
 /** Helm compares the policy trimmed and lower-cased. */
 function hasKeepPolicy(metadata: JsonObject): boolean {
-  const policy = objectAt(metadata, 'annotations')[RESOURCE_POLICY_ANNOTATION];
+  const policy = fieldsAt(metadata, 'annotations')[HELM_RESOURCE_POLICY_ANNOTATION];
   return typeof policy === 'string' && policy.trim().toLowerCase() === 'keep';
 }
 
@@ -240,23 +219,23 @@ interface Collector {
  * request); undefined without a name (the API server would refuse it, so it never claims anything).
  */
 export function statefulSetFromObject(object: unknown, defaultNamespace: string, source = ''): ManifestStatefulSet | undefined {
-  const metadata = objectAt(object, 'metadata');
+  const metadata = fieldsAt(object, 'metadata');
   const name = nonEmptyString(metadata.name);
   if (name === undefined) return undefined;
-  const spec = objectAt(object, 'spec');
+  const spec = fieldsAt(object, 'spec');
   const templates = Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : [];
   const claimTemplates = templates
-    .map((template: unknown) => nonEmptyString(objectAt(template, 'metadata').name))
+    .map((template: unknown) => nonEmptyString(fieldsAt(template, 'metadata').name))
     .filter((template): template is string => template !== undefined);
-  const retention = objectAt(spec, 'persistentVolumeClaimRetentionPolicy');
+  const retention = fieldsAt(spec, 'persistentVolumeClaimRetentionPolicy');
   return {
     namespace: nonEmptyString(metadata.namespace) ?? defaultNamespace,
     name,
     // Absent (or null, as a template with an empty value renders) means 1, like the API server's default.
     replicas: nonNegativeInteger(spec.replicas) ?? 1,
-    ordinalsStart: nonNegativeInteger(objectAt(spec, 'ordinals').start) ?? 0,
+    ordinalsStart: nonNegativeInteger(fieldsAt(spec, 'ordinals').start) ?? 0,
     claimTemplates: [...new Set(claimTemplates)],
-    selector: stringMap(objectAt(spec, 'selector').matchLabels),
+    selector: stringMapOf(fieldsAt(spec, 'selector').matchLabels),
     retentionPolicy: { whenDeleted: retentionValue(retention.whenDeleted), whenScaled: retentionValue(retention.whenScaled) },
     keep: hasKeepPolicy(metadata),
     source,
@@ -275,7 +254,7 @@ function collect(object: unknown, into: Collector, depth: number): void {
   if (kind === 'StatefulSet' && apiVersion.startsWith('apps/')) {
     collectStatefulSet(object, into);
   } else if (kind === 'PersistentVolumeClaim' && apiVersion === 'v1') {
-    const metadata = objectAt(object, 'metadata');
+    const metadata = fieldsAt(object, 'metadata');
     const name = nonEmptyString(metadata.name);
     if (name === undefined) return;
     into.persistentVolumeClaims.push({

@@ -13,6 +13,7 @@
 // the payload (a release holds chart values, often credentials).
 import { gunzipSync } from 'node:zlib';
 import type { Labels } from '../cluster/records.ts';
+import { isObject, stringAt, stringMapOf, type JsonObject } from '../json.ts';
 
 export const HELM_RELEASE_SECRET_TYPE = 'helm.sh/release.v1';
 export const DEFAULT_MAX_RELEASE_BYTES = 32 * 1024 * 1024;
@@ -104,26 +105,6 @@ export interface ReleaseDecodeOptions {
   readonly namespace?: string;
 }
 
-type JsonObject = { readonly [key: string]: unknown };
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function stringField(object: JsonObject, key: string): string | undefined {
-  const value = object[key];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function stringMap(value: unknown): Record<string, string> {
-  const result: Record<string, string> = {};
-  if (!isObject(value)) return result;
-  for (const [key, entry] of Object.entries(value)) {
-    if (typeof entry === 'string') result[key] = entry;
-  }
-  return result;
-}
-
 /** "32 MiB", "512 KiB" or "1000 bytes": how a limit reads in a message. */
 export function formatBytes(bytes: number): string {
   const MiB = 1024 * 1024;
@@ -193,14 +174,14 @@ function invalid(what: string): ReleaseDecodeError {
 /** Narrows the parsed JSON to the fields volume-guard reads; `fallbackNamespace` for records without one. */
 function toHelmRelease(record: unknown, fallbackNamespace: string, labels: Labels): HelmRelease {
   if (!isObject(record)) throw invalid('is not a JSON object');
-  const name = stringField(record, 'name');
+  const name = stringAt(record, 'name');
   if (!name) throw invalid('has no name');
   const version = record.version;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
     throw invalid('has no valid version');
   }
   const info = record.info;
-  const status = isObject(info) ? stringField(info, 'status') : undefined;
+  const status = isObject(info) ? stringAt(info, 'status') : undefined;
   if (!status) throw invalid('has no info.status');
   // Helm omits empty fields (omitempty): a missing manifest is an empty one, but a manifest of another type is not.
   const manifest = record.manifest ?? '';
@@ -215,8 +196,8 @@ function toHelmRelease(record: unknown, fallbackNamespace: string, labels: Label
     version,
     status,
     manifest,
-    chartName: stringField(metadata, 'name') ?? '',
-    chartVersion: stringField(metadata, 'version') ?? '',
+    chartName: stringAt(metadata, 'name'),
+    chartVersion: stringAt(metadata, 'version'),
     labels,
   };
 }
@@ -271,13 +252,13 @@ function storageMetadata(object: unknown): JsonObject {
 
 /** The labels Helm wrote on a release Secret or ConfigMap, without touching its payload (cheap: for UPDATE paths). */
 export function readReleaseSecretLabels(object: unknown): ReleaseSecretLabels {
-  const labels = stringMap(storageMetadata(object).labels);
+  const labels = stringMapOf(storageMetadata(object).labels);
   const version = labels.version !== undefined && /^[0-9]+$/.test(labels.version) ? Number(labels.version) : NaN;
   return { owner: labels.owner ?? '', name: labels.name ?? '', status: labels.status ?? '', version };
 }
 
 /** The Secret's user labels (`helm install --labels`), which Helm hands back as the release's labels. */
-function userLabels(all: Record<string, string>): Labels {
+function userLabels(all: Labels): Labels {
   const result: Record<string, string> = {};
   for (const [key, value] of Object.entries(all)) {
     if (!HELM_SYSTEM_LABELS.includes(key)) result[key] = value;
@@ -313,7 +294,7 @@ export function decodeReleaseConfigMap(object: unknown, options: ReleaseDecodeOp
     throw new ReleaseDecodeError('not-a-release-secret', 'object is not a ConfigMap');
   }
   const metadata = isObject(object.metadata) ? object.metadata : {};
-  if (stringMap(metadata.labels).owner !== 'helm') {
+  if (stringMapOf(metadata.labels).owner !== 'helm') {
     throw new ReleaseDecodeError('not-a-release-secret', 'ConfigMap is not labelled owner=helm');
   }
   const data = object.data;
@@ -330,8 +311,8 @@ export function decodeReleaseObject(object: unknown, options: ReleaseDecodeOptio
 }
 
 function decodeStored(object: unknown, metadata: JsonObject, helmEncoded: string, options: ReleaseDecodeOptions): DecodedReleaseSecret {
-  const secretNamespace = stringField(metadata, 'namespace') || options.namespace || '';
-  const allLabels = stringMap(metadata.labels);
+  const secretNamespace = stringAt(metadata, 'namespace') || options.namespace || '';
+  const allLabels = stringMapOf(metadata.labels);
   const release = decodeHelmReleaseData(helmEncoded, {
     ...options,
     namespace: secretNamespace,
@@ -350,7 +331,7 @@ function decodeStored(object: unknown, metadata: JsonObject, helmEncoded: string
       `release ${what} label${mismatched.length > 1 ? 's' : ''} ${mismatched.join(', ')} disagree${mismatched.length > 1 ? '' : 's'} with its data`,
     );
   }
-  return { secretName: stringField(metadata, 'name') ?? '', secretNamespace, secretLabels, release };
+  return { secretName: stringAt(metadata, 'name'), secretNamespace, secretLabels, release };
 }
 
 export type ReleaseOperation = 'install' | 'upgrade' | 'rollback';

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { ApiCredentials } from '../cluster/kubeconfig.ts';
-import { arrayAt, objectAt, stringAt } from '../cluster/unstructured.ts';
+import { arrayAt, objectAt, stringAt } from '../json.ts';
 import type { EventObject, EventSink } from './events.ts';
 
 const TIMEOUT_MS = 5_000;

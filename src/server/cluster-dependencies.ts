@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { RiskTracker } from '../observe/risks.ts';
 import { CHECK_IDS } from '../checks/types.ts';
 import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
-import type { DependencyContext, ServeDependencies } from './serve.ts';
+import type { DependencyContext, ServeDependencies } from './dependencies.ts';
 
 export function createClusterDependencies(
   config: Config,

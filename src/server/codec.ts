@@ -3,11 +3,12 @@
 
 import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
+import { describeCommonError, pointerToPath, valueAtPointer } from '../schema-errors.ts';
 import type { AdmissionRequest, Decision, Operation, Status } from '../admission/types.ts';
+import { OPERATIONS } from '../kube.ts';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_REVIEW_KIND = 'AdmissionReview';
-export const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 
 /** The API server drops warnings once their total passes 4096 bytes; stay under it with room to spare. */
 export const WARNINGS_BYTE_BUDGET = 4000;
@@ -91,40 +92,16 @@ function describeValue(value: unknown): string {
   return String(value);
 }
 
-function valueAt(root: unknown, pointer: string): unknown {
-  let node = root;
-  for (const segment of pointer.split('/').slice(1)) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<string, unknown>)[segment.replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  return node;
-}
-
-function fieldName(pointer: string): string {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((segment) => (/^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`))
-    .join('')
-    .replace(/^\./, '');
-}
-
 function describeSchemaError(error: ErrorObject, root: unknown): string {
-  const field = fieldName(error.instancePath);
-  const got = describeValue(valueAt(root, error.instancePath));
+  const field = pointerToPath(error.instancePath);
+  const got = describeValue(valueAtPointer(root, error.instancePath));
+  const common = describeCommonError(error, field, got, 'body');
+  if (common !== undefined) return common;
   switch (error.keyword) {
-    case 'required': {
-      const missing = String(error.params.missingProperty);
-      return `${field ? `${field}.` : ''}${missing} is required`;
-    }
     case 'const':
       return `${field} must be ${String(error.params.allowedValue)} (got ${got})`;
-    case 'enum':
-      return `${field} must be one of ${(error.params.allowedValues as unknown[]).join(', ')} (got ${got})`;
     case 'minLength':
       return `${field} must be a non-empty string`;
-    case 'type':
-      return `${field || 'body'} must be ${error.params.type === 'object' || error.params.type === 'array' ? 'an' : 'a'} ${String(error.params.type)} (got ${got})`;
     default:
       return `${field || 'body'} ${error.message ?? 'is invalid'}`;
   }

@@ -7,11 +7,10 @@ import type { Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ValidatorRegistry } from '../admission/registry.ts';
-import type { AdmissionRequest, Decision } from '../admission/types.ts';
-import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { Config } from '../config.ts';
 import { buildAdmissionApp, buildOpsApp } from './app.ts';
 import { createClusterDependencies } from './cluster-dependencies.ts';
+import type { DependencyContext, ServeDependencies } from './dependencies.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { overrideWriterWarnings } from '../admission/overrides.ts';
@@ -29,22 +28,7 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CONNECTIONS_CHECKING_INTERVAL_MS = 2_000;
 
-/** What the admission server serves from: the cluster model and the validators. */
-export interface ServeDependencies {
-  readonly snapshot: ClusterSnapshot;
-  readonly health: ModelHealth;
-  readonly registry: ValidatorRegistry;
-  /** Called after each admission response was sent (e.g. to record an Event for a denial); must not block. */
-  onDecision?(request: AdmissionRequest, decision: Decision): void;
-  /** Called after both servers have closed (stop informers and the like). */
-  close?(): Promise<void>;
-}
-
-export interface DependencyContext {
-  readonly log: Logger;
-  /** Register the model's own metrics (e.g. volume_guard_model_age_seconds) on `metrics.registry`. */
-  readonly metrics: ServerMetrics;
-}
+export type { DependencyContext, ServeDependencies } from './dependencies.ts';
 
 /**
  * The single wiring point between the server and the rest of volume-guard: the informer-fed cluster model

@@ -23,7 +23,7 @@ import {
   eventually,
   LONGHORN_NS,
   must,
-} from '../support/scenario.ts';
+} from '../harness/scenario.ts';
 import { AuditError } from '../../src/audit/errors.ts';
 import { listUpgradeObjects, loadClusterModel, type LoadProgress } from '../../src/audit/load.ts';
 import { runAudit } from '../../src/audit/run.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths, run, tempFile } from '../harness/cluster.ts';
-import { apply, eventually, must } from '../support/scenario.ts';
+import { apply, eventually, must } from '../harness/scenario.ts';
 import { busyboxContainer, deleteNamespaceAndWait, freshNamespace, waitJsonpath, waitPodRunning } from '../support/whole.ts';
 
 const cluster = inject('cluster');

@@ -8,7 +8,7 @@ import { CHART_DIR } from '../../scripts/generate-chart.ts';
 import { helm, kubectl, paths, tempFile } from '../harness/cluster.ts';
 import { OwnApiServer } from '../support/api-server.ts';
 import { runAudit } from '../support/cli.ts';
-import { must } from '../support/scenario.ts';
+import { must } from '../harness/scenario.ts';
 
 describe('chart: without cert-manager', () => {
   // A second, empty API server (no CRDs at all): a cluster without cert-manager.

@@ -14,6 +14,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { createValidators } from '../../src/admission/index.ts';
+import { expandRules } from '../../src/admission/rules.ts';
 import type { WebhookDeclaration } from '../../src/admission/types.ts';
 import { selfExclusionCondition } from '../../src/admission/webhooks.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
@@ -29,7 +30,7 @@ import {
   deployManifests,
 } from '../../scripts/generate-chart.ts';
 import { ensureCluster, helm, kubectl, paths, tempFile } from '../harness/cluster.ts';
-import { startGuard } from '../support/guard.ts';
+import { startGuard } from '../harness/guard.ts';
 import type { ClusterInfo, CommandResult } from '../harness/cluster.ts';
 
 const NAMESPACE = 'vg-chart-e2e';
@@ -331,13 +332,13 @@ describe('helm template, values that change the shape', () => {
 });
 
 describe("the chart's webhooks are the validators' declarations", () => {
-  function expectWebhooksMatch(webhookConfiguration: K8sObject, expected: readonly WebhookDeclaration[], options: { matchConditions: boolean; service: string }) {
+  function expectWebhooksMatch(webhookConfiguration: K8sObject, expected: readonly WebhookDeclaration[], options: { matchConditions: boolean; service: string; kinds?: readonly GuardedUpgradeKind[] }) {
     const webhooks = webhookConfiguration.webhooks as any[];
     expect(webhooks.map((webhook) => webhook.name)).toEqual(expected.map((declaration) => declaration.name));
     const self = { namespace: NAMESPACE, podPrefix: `${options.service}-`, release: RELEASE };
     for (const [index, declaration] of expected.entries()) {
       const webhook = webhooks[index];
-      expect(webhook.rules).toEqual(plain(declaration.rules));
+      expect(webhook.rules).toEqual(plain(expandRules(declaration.rules, options.kinds ?? defaultConfig().upgrades.kinds)));
       expect(webhook.objectSelector).toEqual(plain(declaration.objectSelector));
       // Workload webhooks also skip volume-guard's own pods or release (rendered like selfExclusionCondition).
       const conditions = [...(declaration.matchConditions ?? []), ...(declaration.workload ? [selfExclusionCondition(declaration.workload, self)] : [])];
@@ -387,7 +388,7 @@ describe("the chart's webhooks are the validators' declarations", () => {
     expectWebhooksMatch(
       one(objects, 'ValidatingWebhookConfiguration'),
       createValidators(configured).map((validator) => validator.declaration),
-      { matchConditions: true, service: `${RELEASE}-volume-guard` },
+      { matchConditions: true, service: `${RELEASE}-volume-guard`, kinds },
     );
     // The new kind reaches volume-guard; the dropped defaults no longer do (the machine webhook's own rules for
     // Cluster API scale-downs aside).
@@ -560,7 +561,7 @@ describe('a real install with generated TLS (failurePolicy Fail, no pods run: no
 
   it('is called for operations outside its namespace (and fails closed while no pod answers), never inside it', async () => {
     const evictionWebhook = declarations().find((declaration) =>
-      declaration.rules.some((rule) => rule.resources.includes('pods/eviction') && rule.operations.includes('CREATE')),
+      expandRules(declaration.rules, defaultConfig().upgrades.kinds).some((rule) => rule.resources.includes('pods/eviction') && rule.operations.includes('CREATE')),
     );
     expect(evictionWebhook, 'a validator declares pods/eviction').toBeDefined();
     await createProbePod(NAMESPACE);

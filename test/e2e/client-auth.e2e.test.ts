@@ -16,7 +16,7 @@ import { createCertificateAuthority, type CertificateAuthority, type IssuedCerti
 import { kubectl, type ClusterInfo, type CommandResult } from '../harness/cluster.ts';
 import { cordonReviewBody } from '../support/admission.ts';
 import { OwnApiServer } from '../support/api-server.ts';
-import { admissionCount, startGuard, waitFor, type GuardInstance } from '../support/guard.ts';
+import { admissionCount, startGuard, waitFor, type GuardInstance } from '../harness/guard.ts';
 import { replacePem, tlsTempDir, writePairFiles, writePem } from '../support/tls-files.ts';
 import { postStatus } from '../support/tls.ts';
 
@@ -88,9 +88,11 @@ beforeAll(async () => {
     kubeconfig: apiServer.kubeconfig,
     config: { admission: { tls: { clientCaFile, clientNames: [CLIENT_NAME], pollIntervalMs: 200 } } },
   });
-  const declarations = createValidators(defaultConfig()).map((validator) => validator.declaration);
+  const config = defaultConfig();
+  const declarations = createValidators(config).map((validator) => validator.declaration);
   const configuration = webhookConfiguration(declarations, {
     configurationName: 'volume-guard-client-auth',
+    upgradeKinds: config.upgrades.kinds,
     client: { url: guard.url, caBundle: Buffer.from(guard.caPem).toString('base64') },
     failurePolicy: 'Fail',
     timeoutSeconds: 10,

@@ -15,7 +15,7 @@ import {
   LONGHORN_NS,
   must,
   patchStatus,
-} from '../support/scenario.ts';
+} from '../harness/scenario.ts';
 
 const NODES = ['cp-n1', 'cp-n2', 'cp-n3'];
 const HARVESTER_NS = 'harvester-system';

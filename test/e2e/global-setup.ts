@@ -4,7 +4,7 @@
 import type { TestProject } from 'vitest/node';
 import type { ClusterInfo } from '../harness/cluster.ts';
 import { ensureDefaultCluster, ensureWholeCluster, wholeRequested } from '../harness/node.ts';
-import { registerWebhooks, removeStaleRegistrations, startGuard, unregisterWebhooks, type GuardInstance } from '../support/guard.ts';
+import { registerWebhooks, removeStaleRegistrations, startGuard, unregisterWebhooks, type GuardInstance } from '../harness/guard.ts';
 
 export interface ProvidedGuard {
   readonly url: string;

@@ -15,7 +15,7 @@ import {
   eventually,
   must,
   patchStatus,
-} from '../support/scenario.ts';
+} from '../harness/scenario.ts';
 
 const guard = inject('guard');
 const DEVLAKE = join(paths.root, 'test', 'e2e', 'charts', 'devlake');

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { kubectl, paths, run } from '../harness/cluster.ts';
-import { apply } from '../support/scenario.ts';
+import { apply } from '../harness/scenario.ts';
 import { deleteNamespaceAndWait, freshNamespace, waitJsonpath } from '../support/whole.ts';
 
 const cluster = inject('cluster');

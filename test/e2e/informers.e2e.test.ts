@@ -18,7 +18,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { ensureCluster, kubectl, paths, type ClusterInfo } from '../harness/cluster.ts';
 import { OwnApiServer } from '../support/api-server.ts';
-import { apply, must } from '../support/scenario.ts';
+import { apply, must } from '../harness/scenario.ts';
 import { kubeConfigVia, TcpProxy } from '../support/tcp-proxy.ts';
 import { InformerSet, type InformerTimings, type RestartReason } from '../../src/cluster/informers.ts';
 import { HttpKubeClient, isNotFound, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../src/cluster/kube-client.ts';
@@ -27,7 +27,7 @@ import { ClusterModel } from '../../src/cluster/model.ts';
 import { RESOURCE_KINDS, type ModelSink, type RecordByKind, type ResourceKind } from '../../src/cluster/records.ts';
 import { collectionPath, RESOURCE_SPECS } from '../../src/cluster/resources.ts';
 import { startClusterModel } from '../../src/cluster/start.ts';
-import { objectAt, stringAt } from '../../src/cluster/unstructured.ts';
+import { objectAt, stringAt } from '../../src/json.ts';
 
 const ID = `${process.pid}`;
 const NS = `inf-e2e-${ID}`;

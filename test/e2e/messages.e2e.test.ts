@@ -21,7 +21,7 @@ import {
   isUnschedulable,
   LONGHORN_NS,
   must,
-} from '../support/scenario.ts';
+} from '../harness/scenario.ts';
 import { runAudit } from '../support/cli.ts';
 import { MAX_DENIAL_LENGTH } from '../../src/admission/messages.ts';
 

@@ -5,7 +5,7 @@
 // No scheduler or kubelet here: Nodes and Pods (with nodeName) are written as those would write them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
-import { apply, deleteObjects, ensureNamespace, eventually, isUnschedulable, must, patchStatus } from '../support/scenario.ts';
+import { apply, deleteObjects, ensureNamespace, eventually, isUnschedulable, must, patchStatus } from '../harness/scenario.ts';
 
 const NS = 'node-local';
 const ZFS_NODE = 'nl-zfs';

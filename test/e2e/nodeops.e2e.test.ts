@@ -3,7 +3,7 @@
 // deletion and MachineSet scale-down, the upgrade kinds' rollout fields, and override writes through status.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubectl, paths, tempFile } from '../harness/cluster.ts';
-import { admissionCount as countAdmissions } from '../support/guard.ts';
+import { admissionCount as countAdmissions } from '../harness/guard.ts';
 import {
   apply,
   createLonghornNode,
@@ -17,7 +17,7 @@ import {
   LONGHORN_NS,
   must,
   patchStatus,
-} from '../support/scenario.ts';
+} from '../harness/scenario.ts';
 
 const NS = 'nodeops-e2e';
 const DATA = 'nops-data'; // a local PV in use by db-0

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { bin, helm, kubectl, paths, run, type CommandResult } from '../harness/cluster.ts';
-import { createBoundLocalVolume, createLonghornNode, createLonghornVolume, createNode, createPod, deleteObjects, ensureNamespace, LONGHORN_NS, must } from '../support/scenario.ts';
+import { createBoundLocalVolume, createLonghornNode, createLonghornVolume, createNode, createPod, deleteObjects, ensureNamespace, LONGHORN_NS, must } from '../harness/scenario.ts';
 import type { AuditReport } from '../../src/audit/types.ts';
 
 const NODE_BIN = join(paths.root, 'node_modules', '.bin', 'node');

@@ -4,8 +4,8 @@
 // against one API server: the gauges are compared before and after this file's own changes.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
-import { metricValue } from '../support/guard.ts';
-import { createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace, eventually, must } from '../support/scenario.ts';
+import { metricValue } from '../harness/guard.ts';
+import { createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
 
 const guard = inject('guard');
 const NS = 'obs-events';

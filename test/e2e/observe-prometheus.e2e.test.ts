@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { CHECK_IDS } from '../../src/checks/types.ts';
 import { dashboardQueries } from '../../src/observe/dashboard.ts';
 import { NODE_CHECKS } from '../../src/observe/risks.ts';
-import { freePort } from '../support/guard.ts';
+import { freePort } from '../harness/guard.ts';
 
 const guard = inject('guard');
 

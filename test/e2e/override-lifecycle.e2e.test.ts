@@ -5,7 +5,7 @@
 // volume-guard.io/skip-evictions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, paths, tempFile, type CommandResult } from '../harness/cluster.ts';
-import { apply, createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace, eventually, must } from '../support/scenario.ts';
+import { apply, createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
 
 const NS = 'override-life';
 const NODE = 'ol-local';

@@ -7,7 +7,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths, type HelmMajor } from '../harness/cluster.ts';
-import { must } from '../support/scenario.ts';
+import { must } from '../harness/scenario.ts';
 import { createLocalPv, deleteNamespaceAndWait, freshNamespace, waitFileContent, waitJsonpath, waitPodRunning } from '../support/whole.ts';
 
 const cluster = inject('cluster');

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths } from '../harness/cluster.ts';
-import { changeAndWait, createStatefulSetClaims, deleteObjects, ensureNamespace, must } from '../support/scenario.ts';
+import { changeAndWait, createStatefulSetClaims, deleteObjects, ensureNamespace, must } from '../harness/scenario.ts';
 
 const guard = inject('guard');
 const NS = 'seed-000';

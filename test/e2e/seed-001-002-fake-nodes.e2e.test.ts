@@ -19,7 +19,7 @@ import {
   must,
   patchStatus,
   type LonghornReplicaSpec,
-} from '../support/scenario.ts';
+} from '../harness/scenario.ts';
 import { deleteNamespaceAndWait, fakeNodeToleration, freshNamespace, nodeReadyStatus, partitionNode, waitJsonpath } from '../support/whole.ts';
 
 const whole = inject('cluster').whole;

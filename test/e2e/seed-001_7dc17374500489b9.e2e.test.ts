@@ -3,7 +3,7 @@
 // skipSingleReplicaDetachedVol for the detached ones only, and volume-guard.io/skip for the rest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, paths, tempFile } from '../harness/cluster.ts';
-import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../support/scenario.ts';
+import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../harness/scenario.ts';
 
 const NS = 'harvester-system';
 

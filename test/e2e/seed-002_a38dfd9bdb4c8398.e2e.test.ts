@@ -3,7 +3,7 @@
 // or sits on a vanished disk, naming the volume and the node.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
-import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../support/scenario.ts';
+import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../harness/scenario.ts';
 
 const NS = 'system-upgrade';
 

@@ -15,7 +15,7 @@ import {
   eventually,
   LONGHORN_NS,
   must,
-} from '../support/scenario.ts';
+} from '../harness/scenario.ts';
 
 const NS = 'seed-003';
 const LOCAL_NODE = 's003-local';

@@ -3,7 +3,7 @@
 // admin has checked and annotated the node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
-import { createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace, eventually, must } from '../support/scenario.ts';
+import { createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
 
 const NS = 'seed-004';
 const NODE = 's004-single-node';

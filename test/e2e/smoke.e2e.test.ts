@@ -2,8 +2,8 @@
 // reports is volume-guard's answer.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
-import { createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace } from '../support/scenario.ts';
-import { waitFor } from '../support/guard.ts';
+import { createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace } from '../harness/scenario.ts';
+import { waitFor } from '../harness/guard.ts';
 
 const guard = inject('guard');
 const NS = 'smoke';

@@ -14,7 +14,7 @@ import {
   LONGHORN_NS,
   must,
   patchStatus,
-} from '../support/scenario.ts';
+} from '../harness/scenario.ts';
 
 const NODES = ['st-n1', 'st-n2'];
 const CHART = join(paths.root, 'test', 'e2e', 'charts', 'longhorn');

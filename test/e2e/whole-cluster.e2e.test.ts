@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubectl, run } from '../harness/cluster.ts';
 import { ensureFakeNodes, netPlan } from '../harness/node.ts';
-import { apply, must } from '../support/scenario.ts';
+import { apply, must } from '../harness/scenario.ts';
 import {
   busyboxContainer,
   createLocalPv,

@@ -7,8 +7,8 @@
 // It stops the shared API server for ~40 s: run it sparingly while others use the cluster.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { restartApiServer } from '../harness/cluster.ts';
-import { startGuard, waitFor, type GuardInstance } from '../support/guard.ts';
-import { createNode, createPodOnLocalVolume, deleteObjects, ensureNamespace } from '../support/scenario.ts';
+import { startGuard, waitFor, type GuardInstance } from '../harness/guard.ts';
+import { createNode, createPodOnLocalVolume, deleteObjects, ensureNamespace } from '../harness/scenario.ts';
 import { RequestLoop, cordonReview, postReview, round, startAutocannon, type AdmissionAnswer } from './lib/admission-load.ts';
 
 const cluster = inject('cluster');

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths, run } from '../harness/cluster.ts';
 import { peerCertificate } from '../support/tls.ts';
 import { cordonReviewBody } from '../support/admission.ts';
-import { deleteObjects, ensureNamespace } from '../support/scenario.ts';
+import { deleteObjects, ensureNamespace } from '../harness/scenario.ts';
 
 const guard = inject('guard');
 const port = Number(new URL(guard.url).port);

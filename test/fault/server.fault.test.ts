@@ -12,7 +12,7 @@ import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
-import { startGuard, waitFor, type GuardInstance } from '../support/guard.ts';
+import { startGuard, waitFor, type GuardInstance } from '../harness/guard.ts';
 import { peerCertificate } from '../support/tls.ts';
 import { replacePairFiles } from '../support/tls-files.ts';
 import { holdConnections } from './lib/connections.ts';

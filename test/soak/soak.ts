@@ -17,7 +17,7 @@ import { ensureCluster, type ClusterInfo } from '../harness/cluster.ts';
 import { holdConnections } from '../fault/lib/connections.ts';
 import { cordonReview, percentile, round, sleep, startAutocannon } from '../fault/lib/admission-load.ts';
 import { evictionRequest, reviewBody } from '../support/admission.ts';
-import { startGuard, type GuardInstance } from '../support/guard.ts';
+import { startGuard, type GuardInstance } from '../harness/guard.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { WholeClusterInfo } from '../harness/cluster.ts';
 import { kubectl } from '../harness/cluster.ts';
 import { FAKE_NODE_TOLERATION } from '../harness/node.ts';
-import { apply, must } from './scenario.ts';
+import { apply, must } from '../harness/scenario.ts';
 
 export const LOCAL_STORAGE_CLASS = 'vg-local';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

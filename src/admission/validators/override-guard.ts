@@ -8,9 +8,8 @@ import { describeUser } from '../context.ts';
 import { metaOf } from '../objects.ts';
 import { overrideWriteWarnings } from '../override-feedback.ts';
 import { changedOverrideKeys, mayWriteOverrides, OVERRIDE_KEYS, parseRfc3339, SKIP_BY_KEY, SKIP_UNTIL_KEY } from '../overrides.ts';
-import { allowed, denied, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
+import { allowed, denied, type DeclaredRule, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
-import { upgradeRules } from './upgrade.ts';
 
 /** CEL: this write adds or changes one of the override keys in `field` (annotations or labels). */
 function changesOverrideKeys(field: 'annotations' | 'labels'): string {
@@ -22,12 +21,11 @@ function changesOverrideKeys(field: 'annotations' | 'labels'): string {
   );
 }
 
-export function overrideGuardValidator(config: Config): Validator {
+export function overrideGuardValidator(_config: Config): Validator {
   const writeOps = ['CREATE', 'UPDATE'] as const;
   // Every way to write the keys: the main resource and its status subresource (metadata written through
   // nodes/status, namespaces/status or a CR's status is stored like any other write).
-  const upgrades = upgradeRules(config.upgrades.kinds);
-  const rules: RuleWithOperations[] = [
+  const rules: DeclaredRule[] = [
     {
       apiGroups: [''],
       apiVersions: ['v1'],
@@ -42,8 +40,8 @@ export function overrideGuardValidator(config: Config): Validator {
       operations: [...writeOps],
       scope: 'Namespaced',
     },
-    ...upgrades.map((rule) => ({ ...rule, operations: [...writeOps] })),
-    ...upgrades.map((rule) => ({ ...rule, resources: rule.resources.map((resource) => `${resource}/status`), operations: ['UPDATE' as const] })),
+    { upgradeKinds: { operations: [...writeOps], scope: '*' } },
+    { upgradeKinds: { operations: ['UPDATE'], scope: '*', subresource: 'status' } },
   ];
   const declaration: WebhookDeclaration = {
     name: 'overrides.volume-guard.io',

@@ -8,9 +8,10 @@
 // record, before Helm created anything, and is not judged twice, unless it lands outside the release's namespace
 // (a release record is judged in its own namespace only). (Anyone may write that annotation; a hand-written one only moves the
 // judgement to a release record that does not exist. Documented in the README.)
-import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
+import { REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
 import { skipOnReviewedObject } from '../context.ts';
 import { metaOf } from '../objects.ts';
 import { REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';

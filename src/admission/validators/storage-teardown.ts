@@ -17,6 +17,7 @@ import {
   type TeardownTarget,
 } from '../../checks/storage-teardown.ts';
 import type { Config } from '../../config.ts';
+import { HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
 import { unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, isRecord, metaOf, stringField } from '../objects.ts';
@@ -229,7 +230,6 @@ function containerImages(workload: unknown): string {
 }
 
 /** Helm's own annotation: a workload Helm manages is judged at its release record (the Longhorn chart's upgrade). */
-const HELM_RELEASE_ANNOTATION = 'meta.helm.sh/release-name';
 
 export function storageUpgradeValidator(config: Config): Validator {
   const declaration: WebhookDeclaration = {
@@ -252,7 +252,7 @@ export function storageUpgradeValidator(config: Config): Validator {
         return allowed();
       }
       if (containerImages(request.object) === containerImages(request.oldObject)) return allowed();
-      if (metaOf(request.object)?.annotations[HELM_RELEASE_ANNOTATION]) return allowed();
+      if (metaOf(request.object)?.annotations[HELM_RELEASE_NAME_ANNOTATION]) return allowed();
       const kind = request.resource.resource === 'daemonsets' ? 'DaemonSet' : 'Deployment';
       return judgeWith(context, `upgrade of Longhorn (${kind} ${request.namespace}/${request.name} image)`, PLANS['storage-upgrade'], {});
     },

@@ -1,13 +1,13 @@
 // Upgrades: every node is rebooted or replaced in turn, so any volume whose data lives in one place, or that is
 // already short of healthy copies, can be lost. The guarded kinds come from config.upgrades.kinds.
-import type { Config, GuardedUpgradeKind } from '../../config.ts';
+import type { Config } from '../../config.ts';
 import { skipOnReviewedObject } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { metaOf } from '../objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { PLANS } from '../plans.ts';
-import { allowed, type AdmissionRequest, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
+import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 import { changedRolloutFields, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
 
@@ -23,22 +23,13 @@ export function rolloutCause(request: AdmissionRequest): string | undefined {
   return changed.length ? `${changed.map((rollout) => rollout.path.join('.')).join(', ')} changed` : undefined;
 }
 
-export function upgradeRules(kinds: readonly GuardedUpgradeKind[]): RuleWithOperations[] {
-  return kinds.map((kind) => ({
-    apiGroups: [kind.group],
-    apiVersions: [kind.version],
-    resources: [kind.resource],
-    operations: [...kind.operations],
-    scope: '*' as const,
-  }));
-}
 
 export function upgradeValidator(config: Config): Validator {
   const kinds = config.upgrades.kinds;
   const declaration: WebhookDeclaration = {
     name: 'upgrade.volume-guard.io',
     target: 'upgrade',
-    rules: upgradeRules(kinds),
+    rules: [{ upgradeKinds: { scope: '*' } }],
     // Only creations and the updates that start a rollout (labels, annotations, replicas and the like do not).
     matchConditions: [{ name: 'starts-rollout', expression: upgradeMatchCondition() }],
   };

@@ -10,7 +10,7 @@
 import { Agent, request } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { ensureCluster, kubectl, tempFile, type ClusterInfo } from '../../harness/cluster.ts';
-import { registerWebhooks, removeStaleRegistrations, startGuard, unregisterWebhooks, WEBHOOK_CONFIGURATION_NAME, type GuardInstance } from '../../support/guard.ts';
+import { registerWebhooks, removeStaleRegistrations, startGuard, unregisterWebhooks, WEBHOOK_CONFIGURATION_NAME, type GuardInstance } from '../../harness/guard.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { histogramDelta, scrapeHistogram, serverLatency, type ServerLatency } from './metrics-scrape.ts';
 import { round, type LatencySummary } from './stats.ts';

@@ -17,7 +17,7 @@ import { RESOURCE_KINDS, type ModelSink, type ResourceKind } from '../../../src/
 import { loadConfig } from '../../../src/config.ts';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../../src/logging.ts';
 import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../../src/server/codec.ts';
-import { ALWAYS_SYNCED } from '../../../src/server/empty-model.ts';
+import { ALWAYS_SYNCED } from '../../support/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import { startServer } from '../../../src/server/serve.ts';
 import { syntheticCluster, type HelmReleaseRef } from '../../support/fixtures.ts';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CheckResults, FINDING_LIMIT } from '../../../src/admission/context.ts';
 import type { CapOptions } from '../../../src/checks/collect.ts';
 import type { CheckId } from '../../../src/checks/types.ts';
-import { EMPTY_SNAPSHOT } from '../../../src/server/empty-model.ts';
+import { EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
 import { context } from '../../support/admission.ts';
 
 function capsSeen(unlimited?: boolean | readonly CheckId[]): Record<string, CapOptions> {

@@ -3,6 +3,7 @@
 // and uninstalls.
 import { afterAll, describe, expect, it } from 'vitest';
 import { helmReleaseValidator, releaseLabelOverride, SKIP_REVISION_KEY } from '../../../src/admission/validators/helm-release.ts';
+import { expandRules } from '../../../src/admission/rules.ts';
 import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
@@ -54,7 +55,7 @@ function leftover(ns = NS): ClusterModel {
 
 describe('the ConfigMap storage driver (HELM_DRIVER=configmap)', () => {
   it('is declared for configmaps too, with a match condition that reads either kind of record safely', () => {
-    expect(validator.declaration.rules[0]?.resources).toEqual(['secrets', 'configmaps']);
+    expect(expandRules(validator.declaration.rules, config.upgrades.kinds)[0]?.resources).toEqual(['secrets', 'configmaps']);
     const expression = validator.declaration.matchConditions?.[0]?.expression ?? '';
     expect(expression).toContain("has(object.data) && 'release' in object.data");
     expect(expression).toContain('has(object.type)');

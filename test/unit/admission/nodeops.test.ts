@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createValidators } from '../../../src/admission/index.ts';
+import { expandRules } from '../../../src/admission/rules.ts';
 import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
 import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
 import { machineValidator, scaleDownCandidates } from '../../../src/admission/validators/machine.ts';
@@ -411,7 +412,7 @@ describe('Cluster API machine removal', () => {
 describe('override writes through subresources', () => {
   const validator = overrideGuardValidator(config);
   it('polices nodes/status, namespaces/status, PVC status and the upgrade kinds’ status', () => {
-    const resources = validator.declaration.rules.flatMap((rule) => rule.resources);
+    const resources = expandRules(validator.declaration.rules, config.upgrades.kinds).flatMap((rule) => rule.resources);
     for (const resource of ['nodes/status', 'namespaces/status', 'persistentvolumeclaims/status', 'upgrades/status', 'plans/status', 'machinedeployments/status']) {
       expect(resources).toContain(resource);
     }
@@ -433,7 +434,7 @@ describe('webhook namespace exclusions: workloads only', () => {
   const declarations = createValidators(config).map((validator) => validator.declaration);
   const self = { namespace: 'harvester-system', podPrefix: 'volume-guard-', release: 'volume-guard' };
   it('workload webhooks skip the system namespaces and volume-guard itself; the others see every namespace', () => {
-    const configuration = webhookConfiguration(declarations, { configurationName: 'x', client: { url: 'https://127.0.0.1:1' }, self }) as {
+    const configuration = webhookConfiguration(declarations, { configurationName: 'x', client: { url: 'https://127.0.0.1:1' }, upgradeKinds: config.upgrades.kinds, self }) as {
       webhooks: { name: string; namespaceSelector?: { matchExpressions: { values: string[] }[] }; matchConditions?: { name: string; expression: string }[] }[];
     };
     const byName = new Map(configuration.webhooks.map((webhook) => [webhook.name, webhook]));
@@ -448,7 +449,7 @@ describe('webhook namespace exclusions: workloads only', () => {
       expect(byName.get(name)!.namespaceSelector, name).toBeUndefined();
     }
     // Without matchConditions (before 1.28) volume-guard's whole namespace is skipped by workload webhooks.
-    const old = webhookConfiguration(declarations, { configurationName: 'x', client: { url: 'https://127.0.0.1:1' }, self, matchConditions: false }) as typeof configuration;
+    const old = webhookConfiguration(declarations, { configurationName: 'x', client: { url: 'https://127.0.0.1:1' }, upgradeKinds: config.upgrades.kinds, self, matchConditions: false }) as typeof configuration;
     const oldEviction = old.webhooks.find((webhook) => webhook.name === 'pod-eviction.volume-guard.io')!;
     expect(oldEviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease', 'harvester-system']);
     expect(oldEviction.matchConditions).toBeUndefined();

@@ -7,6 +7,7 @@ import {
   storageUpgradeValidator,
 } from '../../../src/admission/validators/storage-teardown.ts';
 import { storageUpgradeCheck } from '../../../src/admission/validators/storage-upgrade-hook.ts';
+import { expandRules } from '../../../src/admission/rules.ts';
 import type { AdmissionRequest, Operation, UserInfo } from '../../../src/admission/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { drainPolicyStrength, NODE_DRAIN_POLICIES } from '../../../src/checks/storage-teardown.ts';
@@ -145,7 +146,7 @@ describe('storage-teardown validator', () => {
     const expression = other.declaration.matchConditions![0]!.expression;
     expect(expression).toContain("request.name == 'storage'");
     expect(expression).toContain("'system:serviceaccount:storage:lh'");
-    expect(other.declaration.rules.map((r) => `${r.apiGroups[0]}/${r.resources.join('+')}:${r.operations.join('+')}`)).toEqual([
+    expect(expandRules(other.declaration.rules, config.upgrades.kinds).map((r) => `${r.apiGroups[0]}/${r.resources.join('+')}:${r.operations.join('+')}`)).toEqual([
       'batch/jobs:CREATE',
       '/namespaces:DELETE',
       'apiextensions.k8s.io/customresourcedefinitions:DELETE',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createValidators } from '../../../src/admission/index.ts';
+import { expandRules } from '../../../src/admission/rules.ts';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
 import { upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
@@ -54,7 +55,7 @@ describe('declarations', () => {
     ]);
   });
   it('the upgrade rules follow the configured kinds', () => {
-    const rules = upgradeValidator(config).declaration.rules;
+    const rules = expandRules(upgradeValidator(config).declaration.rules, config.upgrades.kinds);
     expect(rules.map((r) => `${r.apiGroups[0]}/${r.resources[0]}`)).toEqual(config.upgrades.kinds.map((k) => `${k.group}/${k.resource}`));
   });
 });

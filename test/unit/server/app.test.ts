@@ -6,7 +6,7 @@ import { allowAllValidator } from '../../../src/admission/allow-all.ts';
 import { allowed } from '../../../src/admission/types.ts';
 import { INTERNAL_ERROR_MESSAGE, buildAdmissionApp, buildOpsApp } from '../../../src/server/app.ts';
 import type { AdmissionApp, AdmissionAppOptions } from '../../../src/server/app.ts';
-import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../../src/server/empty-model.ts';
+import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import type { ServerMetrics } from '../../../src/server/metrics.ts';
 import { reviewBody } from '../../support/admission.ts';

@@ -7,7 +7,7 @@ import type { Decision } from '../../../src/admission/types.ts';
 import { loadConfig } from '../../../src/config.ts';
 import type { Config } from '../../../src/config.ts';
 import { createLogger } from '../../../src/logging.ts';
-import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../../src/server/empty-model.ts';
+import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
 import type { ServeDependencies } from '../../../src/server/serve.ts';
 import { admissionReview, NODE_KIND } from '../../support/admission.ts';
 

@@ -3,7 +3,7 @@ import { Agent, request as httpsRequest } from 'node:https';
 import type { ClientRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allowed } from '../../../src/admission/types.ts';
-import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../../src/server/empty-model.ts';
+import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
 import { startServer } from '../../../src/server/serve.ts';
 import type { RunningServer, ServeDependencies } from '../../../src/server/serve.ts';
 import { peerCertificate, tempDir, testCa, waitFor, issue, writePlainPair } from '../../support/tls.ts';

@@ -10,9 +10,9 @@ import { createValidators } from '../../src/admission/index.ts';
 import { webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
-import { kubectl, paths, tempFile, type ClusterInfo } from '../harness/cluster.ts';
-import { PROJECT_NODE, SOURCE_CLI } from './cli.ts';
-import { writePairFiles } from './tls-files.ts';
+import { kubectl, paths, tempFile, type ClusterInfo } from './cluster.ts';
+import { PROJECT_NODE, SOURCE_CLI } from '../support/cli.ts';
+import { writePairFiles } from '../support/tls-files.ts';
 
 /** One per test process, so concurrent runs against one API server never remove each other's registration. */
 export const WEBHOOK_CONFIGURATION_NAME = `volume-guard-test-${process.pid}`;
@@ -137,9 +137,11 @@ export async function registerWebhooks(
   guard: Pick<GuardInstance, 'url' | 'opsUrl' | 'caPem'>,
   options: { failurePolicy?: 'Fail' | 'Ignore'; timeoutSeconds?: number; name?: string } = {},
 ): Promise<void> {
-  const declarations = createValidators(defaultConfig()).map((validator) => validator.declaration);
+  const config = defaultConfig();
+  const declarations = createValidators(config).map((validator) => validator.declaration);
   const configuration = webhookConfiguration(declarations, {
     configurationName: options.name ?? WEBHOOK_CONFIGURATION_NAME,
+    upgradeKinds: config.upgrades.kinds,
     client: { url: guard.url, caBundle: Buffer.from(guard.caPem).toString('base64') },
     failurePolicy: options.failurePolicy ?? 'Fail',
     timeoutSeconds: options.timeoutSeconds ?? 10,

@@ -2,7 +2,7 @@
 // runs beside it (StatefulSet claims, PV binding, garbage collection, namespaces, protection finalizers); there is
 // no scheduler, kubelet, provisioner or Longhorn manager, so the objects they would write, and the status they
 // would report, are written the way they would write them.
-import { kubectl, tempFile, type CommandResult } from '../harness/cluster.ts';
+import { kubectl, tempFile, type CommandResult } from './cluster.ts';
 
 export const LONGHORN_NS = 'longhorn-system';
 

@@ -1,8 +1,8 @@
-import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
+import type { ClusterSnapshot, ModelHealth } from '../../src/cluster/snapshot.ts';
 
 const none: readonly never[] = Object.freeze([]);
 
-/** A cluster with nothing in it. Serves until the informer-backed model is wired into createServeDependencies. */
+/** A cluster with nothing in it: for tests of the server and the decision path that need no model. */
 export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   longhornInstalled: false,
   count: () => 0,

@@ -1,0 +1,32 @@
+// A webhook declaration's rules for a configuration: the symbolic upgrade-kinds entry becomes one rule per kind
+// of `upgrades.kinds`. The chart's template does the same from its values (scripts/generate-chart.ts mirrors it).
+import type { GuardedUpgradeKind } from '../config.ts';
+import type { DeclaredRule, Operation, RuleWithOperations, UpgradeKindsRule } from './types.ts';
+
+export function isUpgradeKindsRule(rule: DeclaredRule): rule is UpgradeKindsRule {
+  return 'upgradeKinds' in rule;
+}
+
+function ruleForKind(
+  kind: GuardedUpgradeKind,
+  operations: readonly Operation[],
+  scope: RuleWithOperations['scope'],
+  subresource = '',
+): RuleWithOperations {
+  return {
+    apiGroups: [kind.group],
+    apiVersions: [kind.version],
+    resources: [subresource ? `${kind.resource}/${subresource}` : kind.resource],
+    operations: [...operations],
+    ...(scope ? { scope } : {}),
+  };
+}
+
+/** The concrete rules the API server gets for these declared rules and configured kinds. */
+export function expandRules(rules: readonly DeclaredRule[], kinds: readonly GuardedUpgradeKind[]): RuleWithOperations[] {
+  return rules.flatMap((rule) =>
+    isUpgradeKindsRule(rule)
+      ? kinds.map((kind) => ruleForKind(kind, rule.upgradeKinds.operations ?? kind.operations, rule.upgradeKinds.scope, rule.upgradeKinds.subresource))
+      : [rule],
+  );
+}

@@ -1,0 +1,131 @@
+// Loading the configuration: one optional YAML file, then the environment overrides (env.ts), validated by the
+// schema (schema.ts), which also fills in every default. Every mistake is a ConfigError with one line that names
+// the field, and the environment variable when one set it.
+
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { isObject } from '../json.ts';
+import { describeCommonError, pointerToPath, valueAtPointer } from '../schema-errors.ts';
+import { ENV_PREFIX, leafOfEnv, parseEnvValue } from './env.ts';
+import { CONFIG_SCHEMA, type Config, type SchemaNode } from './schema.ts';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type MutableTree = Record<string, unknown>;
+
+function setPath(tree: MutableTree, path: readonly string[], value: unknown, source: string): void {
+  let node = tree;
+  for (const segment of path.slice(0, -1)) {
+    const next = node[segment];
+    if (next === undefined) {
+      const created: MutableTree = {};
+      node[segment] = created;
+      node = created;
+    } else if (isObject(next)) {
+      // The tree is the parsed file, ours to fill in.
+      node = next as MutableTree;
+    } else {
+      throw new ConfigError(`config: ${source} sets ${path.join('.')} but ${segment} is not a mapping in the file`);
+    }
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: true });
+const validateConfig = ajv.compile(CONFIG_SCHEMA);
+
+function formatValue(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The schema node describing the value at a JSON pointer (array indexes go through `items`). */
+function schemaAt(pointer: string): SchemaNode | undefined {
+  let node: SchemaNode | undefined = CONFIG_SCHEMA;
+  for (const segment of pointer.split('/').slice(1)) {
+    node = /^\d+$/.test(segment) && node?.items ? node.items : node?.properties?.[segment];
+  }
+  return node;
+}
+
+function describeError(error: ErrorObject, data: unknown, envSources: ReadonlyMap<string, string>): string {
+  const at = pointerToPath(error.instancePath);
+  const field = (child: string) => (at ? `${at}.${child}` : child);
+  const got = formatValue(valueAtPointer(data, error.instancePath));
+  let line = describeCommonError(error, at, got, 'the configuration');
+  let fieldPath = at;
+  if (error.keyword === 'required') fieldPath = field(String(error.params.missingProperty));
+  if (line === undefined) {
+    if (error.keyword === 'additionalProperties') {
+      const unknown = String(error.params.additionalProperty);
+      const known = Object.keys(schemaAt(error.instancePath)?.properties ?? {}).join(', ');
+      fieldPath = field(unknown);
+      line = `${fieldPath} is not a known field (known: ${known})`;
+    } else {
+      line = `${at} ${error.message ?? 'is invalid'} (got ${got})`;
+    }
+  }
+  const env = [...envSources].find(([path]) => fieldPath === path || fieldPath.startsWith(`${path}.`) || fieldPath.startsWith(`${path}[`))?.[1];
+  return `config: ${line}${env ? ` (from ${env})` : ''}`;
+}
+
+export interface LoadConfigOptions {
+  /** YAML file path; absent means defaults plus environment. */
+  readonly file?: string;
+  /** Usually process.env; only VOLUME_GUARD_* variables are read. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Read, merge, validate and default the configuration. Throws ConfigError with a one-line message. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  let tree: unknown = {};
+  if (options.file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ConfigError(
+        `config: cannot read ${options.file}: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`,
+      );
+    }
+    try {
+      tree = parseYaml(text) ?? {};
+    } catch (error) {
+      const firstLine = String((error as Error).message).split('\n')[0];
+      throw new ConfigError(`config: ${options.file} is not valid YAML: ${firstLine}`);
+    }
+    if (!isObject(tree)) {
+      throw new ConfigError(`config: ${options.file} must hold a mapping at the top level (got ${formatValue(tree)})`);
+    }
+  }
+  const data = tree as MutableTree;
+
+  const envSources = new Map<string, string>();
+  const env = options.env ?? {};
+  for (const name of Object.keys(env).sort()) {
+    const raw = env[name];
+    if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
+    const leaf = leafOfEnv(name);
+    if (!leaf) {
+      throw new ConfigError(`config: environment variable ${name} names no configuration field`);
+    }
+    setPath(data, leaf.path, parseEnvValue(raw, leaf.schema), name);
+    envSources.set(leaf.path.join('.'), name);
+  }
+
+  if (!validateConfig(data)) {
+    const error = validateConfig.errors?.[0];
+    throw new ConfigError(error ? describeError(error, data, envSources) : 'config: invalid');
+  }
+  return data as unknown as Config;
+}
+
+/** The defaults alone (what `loadConfig()` returns with no file and no environment). */
+export function defaultConfig(): Config {
+  return loadConfig({});
+}

@@ -1,0 +1,308 @@
+// The configuration schema: every field, its type, bounds, default and meaning. ajv validates against it and
+// fills in the defaults (src/config/load.ts); the `Config` type is derived from it (src/config/schema-type.ts);
+// the environment variables (env.ts), the README's table and the chart's values schema (reference.ts,
+// scripts/generate-chart.ts) are generated from it. Unknown fields are errors at every level: a typo must not
+// silently fall back to a default on a component that guards data.
+
+import { CHECK_IDS, type CheckId } from '../checks/types.ts';
+import { NODE_LOCAL_DRIVERS, SYSTEM_HOST_PATH_PREFIXES } from '../checks/node-local-volume.ts';
+import { OPERATIONS } from '../kube.ts';
+import { LOG_LEVELS } from '../logging.ts';
+import type { FromSchema, SchemaNode } from './schema-type.ts';
+
+export type { SchemaNode } from './schema-type.ts';
+
+/** What a check does with its findings: enforce denies, warn allows with warnings, off skips it. */
+export const CHECK_MODES = ['enforce', 'warn', 'off'] as const;
+export type CheckMode = (typeof CHECK_MODES)[number];
+
+const UPGRADE_KIND_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['group', 'version', 'resource', 'kind', 'operations'],
+  properties: {
+    group: { type: 'string', minLength: 1 },
+    version: { type: 'string', minLength: 1 },
+    resource: { type: 'string', minLength: 1 },
+    kind: { type: 'string', minLength: 1 },
+    operations: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', enum: OPERATIONS },
+    },
+  },
+} as const satisfies SchemaNode;
+
+/** An upgrade custom resource the upgrade checks guard (an entry of `upgrades.kinds`). */
+export type GuardedUpgradeKind = FromSchema<typeof UPGRADE_KIND_SCHEMA>;
+
+export const DEFAULT_UPGRADE_KINDS: readonly GuardedUpgradeKind[] = [
+  { group: 'harvesterhci.io', version: 'v1beta1', resource: 'upgrades', kind: 'Upgrade', operations: ['CREATE'] },
+  {
+    group: 'management.harvesterhci.io',
+    version: 'v1beta1',
+    resource: 'upgradeplans',
+    kind: 'UpgradePlan',
+    operations: ['CREATE'],
+  },
+  { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans', kind: 'Plan', operations: ['CREATE', 'UPDATE'] },
+  {
+    group: 'cluster.x-k8s.io',
+    version: 'v1beta1',
+    resource: 'machinedeployments',
+    kind: 'MachineDeployment',
+    operations: ['UPDATE'],
+  },
+  {
+    group: 'controlplane.cluster.x-k8s.io',
+    version: 'v1beta1',
+    resource: 'kubeadmcontrolplanes',
+    kind: 'KubeadmControlPlane',
+    operations: ['UPDATE'],
+  },
+];
+
+function section<const P extends Readonly<Record<string, SchemaNode>>>(description: string, properties: P) {
+  return { type: 'object', description, default: {}, additionalProperties: false, properties } as const;
+}
+
+const port = (description: string, defaultPort: number) =>
+  ({
+    type: 'integer',
+    minimum: 0,
+    maximum: 65535,
+    default: defaultPort,
+    description: `${description} (0: any free port)`,
+  }) as const;
+
+const stringList = (description: string, defaults: readonly string[]) =>
+  ({
+    type: 'array',
+    items: { type: 'string', minLength: 1 },
+    uniqueItems: true,
+    default: defaults,
+    description,
+  }) as const;
+
+const checkMode = (id: CheckId) =>
+  section(`the ${id} check`, {
+    mode: {
+      type: 'string',
+      enum: CHECK_MODES,
+      default: 'enforce',
+      description: `enforce denies, warn allows with a warning, off skips the ${id} check`,
+    },
+  });
+
+const checkModes = Object.fromEntries(CHECK_IDS.map((id) => [id, checkMode(id)])) as Record<CheckId, ReturnType<typeof checkMode>>;
+
+export const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    admission: section('the HTTPS admission server', {
+      port: port('HTTPS port the API server calls', 8443),
+      host: { type: 'string', minLength: 1, default: '0.0.0.0', description: 'address to listen on' },
+      bodyLimitBytes: {
+        type: 'integer',
+        minimum: 1024,
+        default: 3 * 1024 * 1024,
+        description: 'largest AdmissionReview accepted; larger ones get HTTP 400',
+      },
+      allowAll: {
+        type: 'boolean',
+        default: false,
+        description: 'also serve /validate/allow-all (tests and smoke checks only)',
+      },
+      tls: section('serving certificate, reloaded when the files change', {
+        certFile: {
+          type: 'string',
+          minLength: 1,
+          default: '/etc/volume-guard/tls/tls.crt',
+          description: 'PEM certificate (chain) file',
+        },
+        keyFile: {
+          type: 'string',
+          minLength: 1,
+          default: '/etc/volume-guard/tls/tls.key',
+          description: 'PEM private key file',
+        },
+        caFile: {
+          type: 'string',
+          default: '',
+          description: "optional PEM intermediates appended to the served chain ('' for none)",
+        },
+        clientCaFile: {
+          type: 'string',
+          default: '',
+          description: "PEM CA bundle a caller's client certificate must chain to; '' lets any caller in (see Security)",
+        },
+        clientNames: stringList('client certificate names (subject CN or DNS SAN) accepted; empty: any from the client CA', []),
+        pollIntervalMs: {
+          type: 'integer',
+          minimum: 100,
+          default: 10_000,
+          description: 'how often the files are re-read besides file-change events',
+        },
+      }),
+    }),
+    ops: section('the plain-HTTP ops server (/healthz, /readyz, /metrics)', {
+      port: port('HTTP port for probes and metrics', 8080),
+      host: { type: 'string', minLength: 1, default: '0.0.0.0', description: 'address to listen on' },
+    }),
+    log: section('logging', {
+      level: { type: 'string', enum: LOG_LEVELS, default: 'info', description: 'pino log level' },
+    }),
+    checks: section('per-check mode', checkModes),
+    overrides: section('who may write the volume-guard.io/skip overrides', {
+      mode: {
+        type: 'string',
+        enum: ['listed', 'rbac'],
+        default: 'listed',
+        description: 'listed: only allowedGroups/allowedUsers (both empty: nobody); rbac: anyone RBAC lets write the object',
+      },
+      allowedGroups: stringList('groups whose overrides are honored', ['system:masters']),
+      allowedUsers: stringList('users whose overrides are honored', []),
+    }),
+    evictions: section('evictions that restart a pod rather than drain a node', {
+      restartUsers: stringList(
+        'users (e.g. system:serviceaccount:kube-system:descheduler) whose evictions from a schedulable node are allowed when the pod can only come back next to its data',
+        [],
+      ),
+      restartGroups: stringList('groups whose evictions count as restarts, like restartUsers', []),
+    }),
+    longhorn: section('Longhorn', {
+      namespace: {
+        type: 'string',
+        minLength: 1,
+        default: 'longhorn-system',
+        description: "namespace of Longhorn's CRs",
+      },
+      serviceAccount: {
+        type: 'string',
+        minLength: 1,
+        default: 'longhorn-service-account',
+        description: "Longhorn's own service account (in longhorn.namespace): the one allowed to remove Longhorn finalizers",
+      },
+      nodeDownGraceSeconds: {
+        type: 'integer',
+        minimum: 0,
+        default: 30,
+        description: "a Node NotReady/Unknown for longer than this is down: its replicas no longer count as copies",
+      },
+    }),
+    helm: section('Helm release records', {
+      storageNamespaces: stringList(
+        'namespaces whose release records may describe a release of another namespace (Helm SDK users such as Flux storageNamespace); elsewhere a record is judged in its own namespace',
+        [],
+      ),
+      manifestWorkers: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 16,
+        default: 2,
+        description: 'worker threads reading release manifests off the event loop (0: read on the event loop)',
+      },
+      manifestDeadlineMs: {
+        type: 'integer',
+        minimum: 100,
+        default: 2000,
+        description: 'a release record not read within this time (queue included) is refused with the reason',
+      },
+      manifestQueue: {
+        type: 'integer',
+        minimum: 0,
+        default: 16,
+        description: 'release records waiting for a worker beyond this are refused as busy',
+      },
+    }),
+    pvcDelete: section('the pvc-delete check on PVC DELETE requests', {
+      automationUsers: stringList('users whose deletes of Bound PVCs with reclaim policy Delete are refused (GitOps controllers)', [
+        'system:serviceaccount:argocd:argocd-application-controller',
+        'system:serviceaccount:flux-system:kustomize-controller',
+        'system:serviceaccount:flux-system:helm-controller',
+      ]),
+      automationGroups: stringList('groups treated like automationUsers', []),
+      others: {
+        type: 'string',
+        enum: CHECK_MODES,
+        default: 'off',
+        description: 'what such a delete by anyone else (a person by hand) gets',
+      },
+    }),
+    nodeLocal: section('what the node-local-volume check counts as data kept on one node', {
+      csiDrivers: stringList(
+        'provisioners and CSI drivers whose PVs keep their data on the node they are pinned to',
+        NODE_LOCAL_DRIVERS,
+      ),
+      ignoredHostPathPrefixes: {
+        type: 'array',
+        items: { type: 'string', minLength: 1, pattern: '^/' },
+        uniqueItems: true,
+        default: SYSTEM_HOST_PATH_PREFIXES,
+        description: 'inline hostPath volumes at or under these absolute paths are the node\'s own files, not data',
+      },
+      statefulSetEmptyDir: {
+        type: 'string',
+        enum: CHECK_MODES,
+        default: 'warn',
+        description: 'StatefulSet pods keeping data in an emptyDir on a cordoned or drained node: enforce denies, warn warns, off ignores',
+      },
+    }),
+    upgrades: section('upgrade custom resources guarded by the upgrade checks', {
+      kinds: {
+        type: 'array',
+        default: DEFAULT_UPGRADE_KINDS,
+        description: 'list of {group, version, resource, kind, operations}',
+        items: UPGRADE_KIND_SCHEMA,
+      },
+    }),
+    model: section('the in-memory cluster model', {
+      maxStalenessSeconds: {
+        type: 'integer',
+        minimum: 1,
+        default: 120,
+        description: 'a resource not heard from for longer than this is stale',
+      },
+      stalePolicy: {
+        type: 'string',
+        enum: ['deny', 'allow', 'warn'],
+        default: 'deny',
+        description: 'what a guarded operation gets while the model is stale',
+      },
+      resyncSeconds: {
+        type: 'integer',
+        minimum: 0,
+        default: 600,
+        description: 'full relist period of the informers (0: never)',
+      },
+    }),
+    shutdown: section('graceful shutdown on SIGTERM/SIGINT', {
+      drainDelayMs: {
+        type: 'integer',
+        minimum: 0,
+        default: 0,
+        description: 'time between readiness turning false and closing the listener (the chart sets a few seconds)',
+      },
+      timeoutMs: {
+        type: 'integer',
+        minimum: 0,
+        default: 20_000,
+        description: 'in-flight requests still running after this are cut off',
+      },
+    }),
+    events: section('Kubernetes Events for denied requests', {
+      enabled: {
+        type: 'boolean',
+        default: true,
+        description: 'record each denied request as an events.k8s.io Event on the object it concerns (needs create/patch on events)',
+      },
+    }),
+  },
+} as const satisfies SchemaNode;
+
+/** The configuration as loaded: every field present (defaults filled in), all read-only. */
+export type Config = FromSchema<typeof CONFIG_SCHEMA>;
+
+export type StalePolicy = Config['model']['stalePolicy'];

@@ -1,0 +1,72 @@
+// The override annotations and what a stored one means: its keys, who wrote it and until when it counts. A leaf
+// module (it imports nothing), so the checks (a PVC's reuse approval) and the configuration can read it without
+// reaching up into src/admission, where the override logic itself lives (src/admission/overrides.ts).
+
+export const SKIP_KEY = 'volume-guard.io/skip';
+export const SKIP_REASON_KEY = 'volume-guard.io/skip-reason';
+export const REUSE_KEY = 'volume-guard.io/reuse';
+/** On a PVC: a GitOps controller may delete it with its data (the pvc-delete check). */
+export const DELETE_KEY = 'volume-guard.io/delete';
+/** Who wrote the override: must equal the requesting user on every write of an override key. */
+export const SKIP_BY_KEY = 'volume-guard.io/skip-by';
+/** RFC 3339 time after which the overrides on the object are ignored (with a warning). */
+export const SKIP_UNTIL_KEY = 'volume-guard.io/skip-until';
+/**
+ * On a namespace: the checks skipped for evictions (drains) and node-drain pod deletes of its pods. Kept apart from `volume-guard.io/skip` on
+ * a namespace, which is read for Helm releases only, so waiving one never silently waives the other.
+ */
+export const SKIP_EVICTIONS_KEY = 'volume-guard.io/skip-evictions';
+/** Harvester's own annotation: skips only the detached single-replica part of the upgrade check. */
+export const HARVESTER_SKIP_DETACHED_KEY = 'harvesterhci.io/skipSingleReplicaDetachedVol';
+
+/** The keys whose writes the override guard polices. */
+export const OVERRIDE_KEYS: readonly string[] = [
+  SKIP_KEY,
+  SKIP_REASON_KEY,
+  REUSE_KEY,
+  DELETE_KEY,
+  SKIP_BY_KEY,
+  SKIP_UNTIL_KEY,
+  SKIP_EVICTIONS_KEY,
+];
+
+/** Parses an RFC 3339 date-time with an explicit offset (`2026-01-15T08:00:00Z`); undefined when it is not one. */
+export function parseRfc3339(value: string): Date | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(value.trim());
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second] = match.map(Number) as [number, number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
+  const date = new Date(value.trim().replace(' ', 'T'));
+  if (Number.isNaN(date.getTime())) return undefined;
+  // Reject dates JavaScript rolls over (2026-02-30 becomes March 2).
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return day > days ? undefined : date;
+}
+
+/** Why the writer and expiry keys on an object make its overrides count or not. */
+export interface OverrideLifecycle {
+  /** `volume-guard.io/skip-by`, '' when absent. */
+  readonly writer: string;
+  /** `volume-guard.io/skip-until` as written, '' when absent. */
+  readonly until: string;
+  /** Set when the overrides are not honored: `expired at ...`, `skip-until ... is not an RFC 3339 time`. */
+  readonly expiredOrInvalid?: string;
+}
+
+export function overrideLifecycle(values: Readonly<Record<string, string>> | undefined, now: number): OverrideLifecycle {
+  const writer = values?.[SKIP_BY_KEY] ?? '';
+  const until = values?.[SKIP_UNTIL_KEY] ?? '';
+  if (until === '') return { writer, until };
+  const date = parseRfc3339(until);
+  if (!date) return { writer, until, expiredOrInvalid: `${SKIP_UNTIL_KEY} "${until}" is not an RFC 3339 time (e.g. 2026-01-15T18:00:00Z)` };
+  if (date.getTime() <= now) return { writer, until, expiredOrInvalid: `expired at ${date.toISOString()} (${SKIP_UNTIL_KEY})` };
+  return { writer, until };
+}
+
+/** A `volume-guard.io/reuse: "true"` on a PVC that counts: a writer recorded, not expired. */
+export function isReuseApproved(annotations: Readonly<Record<string, string>>, now: number = Date.now()): boolean {
+  if (annotations[REUSE_KEY] !== 'true') return false;
+  const lifecycle = overrideLifecycle(annotations, now);
+  return lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined;
+}
+
