@@ -35,8 +35,9 @@ afterAll(async () => {
   // kube-controller-manager runs beside the API server: the namespace controller empties and removes it.
   if (!cluster) return;
   await kubectl(['delete', 'upgradeplans.management.harvesterhci.io', `plan-${NS}`, '--ignore-not-found', '--wait=false']);
-  await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=false']);
-});
+  // Waited for: the next file's counts (volume-guard's model) must not see this namespace's objects go.
+  await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--timeout=120s'], { timeoutMs: 150_000 });
+}, 180_000);
 
 describe('test cluster', () => {
   it('reports Kubernetes v1.36.3 on /version', async () => {
