@@ -5,9 +5,10 @@
 // - a stored override without `skip-by` (written before volume-guard was installed, or around it) is ignored
 //   with a warning, and one past its `volume-guard.io/skip-until` (RFC 3339) too.
 import { describeUser } from '../kube.ts';
-import { OVERRIDE_KEYS, overrideLifecycle, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../override-keys.ts';
+import { OVERRIDE_KEYS, overrideLifecycle, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../override-keys.ts';
 import type { UserInfo } from './types.ts';
 import { CHECK_IDS, isCheckId, type CheckId } from '../checks/types.ts';
+import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 
 export {
   DELETE_KEY,
@@ -165,6 +166,19 @@ export function whyNotHonored(source: OverrideSource, writers: OverrideWriters):
 export function writerOf(source: OverrideSource): string | undefined {
   if (source.writer) return describeUser(source.writer);
   return source.recordedBy || undefined;
+}
+
+/**
+ * The admin's `volume-guard.io/reuse: "true"` on PVCs (policed by the override guard when written): waives
+ * orphan-pvc for the PVCs that carry it, which the check tags. Read by the Helm release and StatefulSet validators.
+ */
+export function reuseApprovalSource(): OverrideSource {
+  return {
+    where: `annotation ${REUSE_KEY} on the PVCs`,
+    checks: [],
+    tags: [{ check: 'orphan-pvc', tag: REUSE_APPROVED_TAG }],
+    reason: 'their data is meant to be reused',
+  };
 }
 
 /** Unknown check ids named in a skip value, for a warning. */

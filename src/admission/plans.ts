@@ -22,6 +22,7 @@ import { collectVolumeHealth } from '../checks/volume-health.ts';
 import type { PodRecord, ResourceKind } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ManifestStatefulSet } from '../helm/manifest.ts';
+import type { OverrideSource } from './overrides.ts';
 import { storageUpgradeCheck } from './validators/storage-upgrade-hook.ts';
 
 /** What a check needs beside the snapshot and its target: the configuration's parts that change what it finds. */
@@ -53,14 +54,18 @@ export type OverridePlace =
   | 'harvester-annotation'
   | 'harvester-drain';
 
-export interface Plan<Target> {
+export interface Plan<Target, Place extends OverridePlace = OverridePlace> {
   /** The webhook (validator target) that judges it. */
   readonly webhook: string;
   /** The requests, in words (README table). */
   readonly requests: string;
   readonly scope: PlanScope;
   readonly checks: readonly PlanCheck<Target>[];
-  readonly overrides: readonly OverridePlace[];
+  /**
+   * Where its overrides are read, in the order they are tried. The validators read them through `readOverrides`,
+   * one reader per place (the type holds the readers equal to this list), so the two cannot drift.
+   */
+  readonly overrides: readonly Place[];
   /** The resources the answer reads: a stale one makes it unknown. Omitted: every resource. */
   readonly reads?: readonly ResourceKind[];
 }
@@ -163,15 +168,19 @@ const TEARDOWN_CHECKS: readonly PlanCheck<TeardownTarget>[] = [
 /** Faulted volumes and volumes without a healthy copy, which an upgrade of the storage system can lose. */
 const STORAGE_UPGRADE_CHECK: PlanCheck<unknown> = { check: 'volume-health', collect: (snapshot, _target, cap) => collectStorageUpgradeRisk(snapshot, cap) };
 
-const NODE_OVERRIDES: readonly OverridePlace[] = ['node', 'harvester-drain'];
-const POD_OVERRIDES: readonly OverridePlace[] = ['node', 'namespace-evictions', 'harvester-drain'];
+const NODE_OVERRIDES = ['node', 'harvester-drain'] as const satisfies readonly OverridePlace[];
+const POD_OVERRIDES = ['node', 'namespace-evictions', 'harvester-drain'] as const satisfies readonly OverridePlace[];
 
 // ------------------------------------------------------------------------------------------------ the table
 
-const plan = <Target>(entry: Plan<Target>): Plan<Target> => entry;
+/** A plan entry, keeping its override places' literal type (what `readOverrides` holds the readers to). */
+const plan =
+  <Target>() =>
+  <const Place extends OverridePlace>(entry: Plan<Target, Place>): Plan<Target, Place> =>
+    entry;
 
 export const PLANS = {
-  upgrade: plan<unknown>({
+  upgrade: plan<unknown>()({
     webhook: 'upgrade',
     requests: 'creation of an upgrade object, or a change that starts a rollout',
     scope: 'cluster',
@@ -182,7 +191,7 @@ export const PLANS = {
     overrides: ['object', 'harvester-annotation'],
     reads: UPGRADE_CHECK_RESOURCES,
   }),
-  'node-cordon': plan<NodeTarget>({
+  'node-cordon': plan<NodeTarget>()({
     webhook: 'node-cordon',
     requests: 'cordon of a node, or a NoSchedule/NoExecute taint added',
     scope: 'node',
@@ -190,7 +199,7 @@ export const PLANS = {
     overrides: ['object', 'harvester-drain'],
     reads: NODE_CHECK_RESOURCES,
   }),
-  'node-delete': plan<NodeTarget>({
+  'node-delete': plan<NodeTarget>()({
     webhook: 'node-cordon',
     requests: 'Node DELETE',
     scope: 'node',
@@ -198,7 +207,7 @@ export const PLANS = {
     overrides: NODE_OVERRIDES,
     reads: NODE_CHECK_RESOURCES,
   }),
-  eviction: plan<PodTarget>({
+  eviction: plan<PodTarget>()({
     webhook: 'pod-eviction',
     requests: 'eviction of a pod from a schedulable node',
     scope: 'pod',
@@ -206,7 +215,7 @@ export const PLANS = {
     overrides: POD_OVERRIDES,
     reads: POD_DATA_RESOURCES,
   }),
-  'eviction-draining': plan<NodeTarget>({
+  'eviction-draining': plan<NodeTarget>()({
     webhook: 'pod-eviction',
     requests: 'eviction of a pod from an unschedulable node',
     scope: 'node',
@@ -214,7 +223,7 @@ export const PLANS = {
     overrides: POD_OVERRIDES,
     reads: NODE_CHECK_RESOURCES,
   }),
-  'pod-delete': plan<PodTarget>({
+  'pod-delete': plan<PodTarget>()({
     webhook: 'pod-delete',
     requests: 'pod DELETE on an unschedulable node',
     scope: 'pod',
@@ -222,7 +231,7 @@ export const PLANS = {
     overrides: POD_OVERRIDES,
     reads: POD_DATA_RESOURCES,
   }),
-  'machine-delete': plan<NodeTarget>({
+  'machine-delete': plan<NodeTarget>()({
     webhook: 'machine',
     requests: 'Cluster API Machine DELETE',
     scope: 'node',
@@ -230,15 +239,15 @@ export const PLANS = {
     overrides: NODE_OVERRIDES,
     reads: NODE_CHECK_RESOURCES,
   }),
-  'machine-scale-down': plan<NodeTarget>({
+  'machine-scale-down': plan<NodeTarget>()({
     webhook: 'machine',
     requests: 'MachineDeployment/MachineSet replicas decrease (each node that may go)',
     scope: 'node',
     checks: NODE_CHECKS,
-    overrides: ['node', 'object', 'harvester-drain'],
+    overrides: ['object', 'node', 'harvester-drain'],
     reads: MACHINE_RESOURCES,
   }),
-  'helm-release': plan<ReleaseTarget>({
+  'helm-release': plan<ReleaseTarget>()({
     webhook: 'helm-release',
     requests: 'Helm install, upgrade or rollback (the release record)',
     scope: 'release',
@@ -250,42 +259,42 @@ export const PLANS = {
     ],
     overrides: ['release-label', 'namespace', 'pvc-reuse'],
   }),
-  statefulset: plan<ManifestStatefulSet>({
+  statefulset: plan<ManifestStatefulSet>()({
     webhook: 'statefulset',
     requests: 'StatefulSet CREATE outside Helm',
     scope: 'statefulset',
     checks: [{ check: 'orphan-pvc', collect: (snapshot, target, cap) => collectStatefulSetAdoption(snapshot, target, cap) }],
     overrides: ['object', 'pvc-reuse'],
   }),
-  'pvc-delete': plan<DeletedClaim>({
+  'pvc-delete': plan<DeletedClaim>()({
     webhook: 'pvc-delete',
     requests: 'PVC DELETE (automation identities; others per pvcDelete.others)',
     scope: 'claim',
     checks: [{ check: 'pvc-delete', collect: (snapshot, claim, cap) => collectPvcDelete(snapshot, claim, cap) }],
     overrides: ['pvc-delete'],
   }),
-  'storage-teardown': plan<TeardownTarget>({
+  'storage-teardown': plan<TeardownTarget>()({
     webhook: 'storage-teardown',
     requests: "Longhorn's uninstaller Job, DELETE of its namespace or CRDs, its finalizer stripped",
     scope: 'storage',
     checks: TEARDOWN_CHECKS,
     overrides: ['storage-namespace'],
   }),
-  'storage-delete-flag': plan<TeardownTarget>({
+  'storage-delete-flag': plan<TeardownTarget>()({
     webhook: 'longhorn-settings',
     requests: 'Longhorn setting deleting-confirmation-flag set true',
     scope: 'storage',
     checks: TEARDOWN_CHECKS,
     overrides: ['storage-namespace'],
   }),
-  'storage-drain-setting': plan<DrainPolicyTarget>({
+  'storage-drain-setting': plan<DrainPolicyTarget>()({
     webhook: 'longhorn-settings',
     requests: 'Longhorn node-drain-policy weakened, or allow-node-drain-with-last-healthy-replica set true',
     scope: 'storage',
     checks: [{ check: 'storage-teardown', collect: (snapshot, { policy }, cap) => collectUnprotectedByDrainPolicy(snapshot, policy, cap) }],
     overrides: ['storage-namespace'],
   }),
-  'storage-upgrade': plan<unknown>({
+  'storage-upgrade': plan<unknown>()({
     webhook: 'storage-upgrade',
     requests: 'longhorn-manager image changed outside Helm',
     scope: 'storage',
@@ -295,6 +304,25 @@ export const PLANS = {
 };
 
 export type PlanId = keyof typeof PLANS;
+
+/** The override places of a plan. */
+export type PlaceOf<P> = P extends Plan<never, infer Place> ? Place : never;
+
+/** One reader per override place of a plan: the source found there for this request, if any. */
+export type OverrideReaders<Place extends OverridePlace> = { readonly [K in Place]: () => OverrideSource | undefined };
+
+/**
+ * The override sources of a request, read where its plan says and in the plan's order. Every validator reads its
+ * overrides through this, so a place added to or removed from a plan fails to compile until its validator reads it.
+ */
+export function readOverrides<Place extends OverridePlace>(plan: Plan<never, Place>, readers: OverrideReaders<Place>): OverrideSource[] {
+  const sources: OverrideSource[] = [];
+  for (const place of plan.overrides) {
+    const source = readers[place]();
+    if (source) sources.push(source);
+  }
+  return sources;
+}
 
 export const NOTICES = {
   'helm-uninstall': {

@@ -14,10 +14,10 @@ import { describeUser, unknownWarnings, type CheckResults } from '../context.ts'
 import { annotateHint } from '../decide.ts';
 import { truncate } from '../messages.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
-import { SKIP_EVICTIONS_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
+import { SKIP_EVICTIONS_KEY, skipFrom } from '../overrides.ts';
 import type { Decision, UserInfo, WebhookDeclaration } from '../types.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
-import { NODE_CHECK_RESOURCES, PLANS, POD_DATA_RESOURCES, type PodTarget } from '../plans.ts';
+import { NODE_CHECK_RESOURCES, PLANS, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 const declaration: WebhookDeclaration = {
@@ -69,14 +69,11 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   const draining = nodeRecord?.unschedulable === true;
   // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace, with its own
   // key there: a namespace's volume-guard.io/skip is for Helm releases and never waives evictions or pod deletes.
-  const overrides: OverrideSource[] = [];
   const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations, undefined, { now: context.now });
-  if (nodeSkip) overrides.push(nodeSkip);
   const namespaceSkip = skipFrom(`namespace ${removal.namespace} (${SKIP_EVICTIONS_KEY})`, snapshot.namespace(removal.namespace)?.annotations, undefined, {
     key: SKIP_EVICTIONS_KEY,
     now: context.now,
   });
-  if (namespaceSkip) overrides.push(namespaceSkip);
   const warnings = unknownWarnings(`node ${node}`, nodeRecord?.annotations);
 
   // Staleness matters only for what this answer reads. A known pod's volumes and node never change.
@@ -86,16 +83,18 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   else if (pod.claimNames.length > 0) dependsOn.push(...POD_DATA_RESOURCES);
   // Inline data (hostPath, emptyDir) is on the pod record itself, and its pinning on the node's labels.
   if (nodeWide) dependsOn.push(...NODE_CHECK_RESOURCES);
-  if (overrides.length > 0 || nodeWide) dependsOn.push('namespace');
+  if (nodeSkip || namespaceSkip || nodeWide) dependsOn.push('namespace');
   // Issue 12.9: Harvester's own drains during an upgrade admitted with skipSingleReplicaDetachedVol.
   const harvester = node ? harvesterDrainOverride(snapshot, node) : undefined;
-  if (harvester) overrides.push(harvester);
   if (harvester || nodeWide) dependsOn.push('harvesterUpgrade');
   if (removal.evicted && (nodeWide || pod === undefined || pod.claimNames.length > 0)) dependsOn.push('longhornSetting');
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
   // schedulable node, neither has a pod without claims or inline data.
   const target =
     !pod || node === '' || (!nodeWide && pod.claimNames.length === 0 && !hasInlineData(pod)) ? undefined : { node, pod };
+  // The three plans read the same places (a node, the pod's namespace, Harvester's drain).
+  const plan = nodeWide ? PLANS['eviction-draining'] : PLANS[removal.plan];
+  const overrides = readOverrides(plan, { node: () => nodeSkip, 'namespace-evictions': () => namespaceSkip, 'harvester-drain': () => harvester });
   const judgement: PlanJudgement<PodTarget> = {
     action: removal.action,
     target,

@@ -13,7 +13,7 @@
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
-import { pvcsLeftBehind, REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
+import { pvcsLeftBehind } from '../../checks/orphan-pvc.ts';
 import { pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import type { ParsedManifest } from '../../helm/manifest.ts';
@@ -23,9 +23,9 @@ import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRe
 import { unknownWarnings } from '../context.ts';
 import { MAX_LISTED_PER_CHECK, plural, truncate } from '../messages.ts';
 import { metaOf } from '../objects.ts';
-import { REUSE_KEY, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
+import { REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
-import { NOTICES, PLANS } from '../plans.ts';
+import { NOTICES, PLANS, readOverrides } from '../plans.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
@@ -169,12 +169,14 @@ function withinNamespace(manifest: ParsedManifest, namespace: string): { manifes
 
 function conclude(request: AdmissionRequest, context: ValidationContext, prepared: Prepared, outcome: ReadOutcome): Decision {
   if (request.operation === 'UPDATE') return uninstallWarnings(context, prepared, outcome);
-  const overrides: OverrideSource[] = [];
   const warnings: string[] = [];
   const namespaceAnnotations = context.snapshot.namespace(request.namespace)?.annotations;
   const namespaceSkip = skipFrom(`namespace ${request.namespace}`, namespaceAnnotations, undefined, { now: context.now });
-  if (namespaceSkip) overrides.push(namespaceSkip);
   warnings.push(...unknownWarnings(`namespace ${request.namespace}`, namespaceAnnotations));
+  let labelSkip: OverrideSource | undefined;
+  const plan = PLANS['helm-release'];
+  const overridesRead = (): OverrideSource[] =>
+    readOverrides(plan, { 'release-label': () => labelSkip, namespace: () => namespaceSkip, 'pvc-reuse': reuseApprovalSource });
 
   // The release label override, read from the labels Helm wrote (they must agree with the payload, checked when
   // it is decoded), so that it also applies to a record that cannot be read.
@@ -185,16 +187,16 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     if (label.refusal) {
       return denied(`volume-guard refused the ${stored.operation} of Helm release ${prepared.recordName}: ${label.refusal}.`, { warnings });
     }
-    if (label.source) overrides.unshift(label.source);
+    labelSkip = label.source;
   }
 
-  if (!outcome.ok) return unreadable(context, prepared.recordName, outcome.reason, overrides, warnings);
+  if (!outcome.ok) return unreadable(context, prepared.recordName, outcome.reason, overridesRead(), warnings);
   const release = outcome.decoded.release;
   if (outcome.recordNamespace !== release.namespace) {
     const reason =
       `it names namespace ${outcome.recordNamespace} but is stored in ${release.namespace} ` +
       `(list ${release.namespace} in helm.storageNamespaces if a Helm SDK keeps releases there)`;
-    return unreadable(context, prepared.recordName, reason, overrides, warnings);
+    return unreadable(context, prepared.recordName, reason, overridesRead(), warnings);
   }
   const operation = releaseOperation(release.status);
   if (!operation) return allowed(warnings);
@@ -203,7 +205,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     const label = releaseLabelOverride(prepared.labels, release, operation, request.userInfo);
     warnings.push(...label.warnings);
     if (label.refusal) return denied(`volume-guard refused the ${describeOperation(operation, release)}: ${label.refusal}.`, { warnings });
-    if (label.source) overrides.unshift(label.source);
+    labelSkip = label.source;
   }
 
   const action = describeOperation(operation, release);
@@ -211,17 +213,10 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   if (outside > 0) {
     warnings.push(truncate(`volume-guard: ${outside} StatefulSet/PVC object(s) of this release outside namespace ${release.namespace} not checked`));
   }
-  // The admin's `volume-guard.io/reuse: "true"` on a PVC (policed by the override guard when written).
-  overrides.push({
-    where: `annotation ${REUSE_KEY} on the PVCs`,
-    checks: [],
-    tags: [{ check: 'orphan-pvc', tag: REUSE_APPROVED_TAG }],
-    reason: 'their data is meant to be reused',
-  });
-  return judgeByPlan(context, PLANS['helm-release'], {
+  return judgeByPlan(context, plan, {
     action,
     target: { release, operation, manifest },
-    overrides,
+    overrides: overridesRead(),
     unlimited: true,
     overrideHint: overrideHint(release.namespace, release.name, release.version),
     warnings,

@@ -80,12 +80,11 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   const node = stringField(machine, 'status', 'nodeRef', 'name');
   // A Machine whose node never joined takes no data with it.
   if (node === '') return allowed();
-  const skip = nodeSkip(context, node);
   return judgeNodeRemoval(context, {
     node,
     action: `deletion of Machine ${request.namespace}/${request.name} (node ${node})`,
     plan: 'machine-delete',
-    overrides: skip ? [skip] : [],
+    overrides: { node: () => nodeSkip(context, node) },
     overrideHint: annotateHint('node', node),
   });
 }
@@ -100,14 +99,15 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const ref = `${request.namespace}/${request.name}`;
   const scale = `scale-down of ${owner} ${ref} from ${before} to ${after}`;
   // A MachineDeployment's own override counts when volume-guard polices its writes (it is a guarded upgrade kind).
-  const overrides: OverrideSource[] = [];
+  let ownSkip: OverrideSource | undefined;
   const warnings: string[] = [];
   const policed = config.upgrades.kinds.some((kind) => kind.group === GROUP && kind.resource === resource);
   if (owner === 'MachineDeployment' && request.subResource !== 'scale' && policed) {
     const skip = skipOnReviewedObject(request, `${owner} ${ref}`);
-    if (skip.source) overrides.push(skip.source);
+    ownSkip = skip.source;
     warnings.push(...skip.warnings);
   }
+  const overrides: OverrideSource[] = ownSkip ? [ownSkip] : [];
   // (Through the scale subresource the Scale object carries no annotations: the node overrides still count.)
   const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads);
   if (stale) return stale;
@@ -124,12 +124,11 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const checkedOverrides: string[] = [];
   let auditAnnotations: Record<string, string> = {};
   for (const machine of candidates) {
-    const skip = nodeSkip(context, machine.nodeName);
     const decision = judgeNodeRemoval(context, {
       node: machine.nodeName,
       action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
       plan: 'machine-scale-down',
-      overrides: skip ? [...overrides, skip] : overrides,
+      overrides: { object: () => ownSkip, node: () => nodeSkip(context, machine.nodeName) },
       overrideHint:
         `annotate the Machine to remove instead: kubectl annotate machine <name> -n ${request.namespace} ` +
         `${DELETE_MACHINE_ANNOTATION}=yes, or ${annotateHint('node', machine.nodeName)}`,

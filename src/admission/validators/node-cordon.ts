@@ -8,9 +8,9 @@ import { annotateHint } from '../decide.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import type { Situation } from '../messages.ts';
 import { judgeByPlan } from '../plan-judge.ts';
-import { PLANS } from '../plans.ts';
+import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
-import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
@@ -72,16 +72,20 @@ const declaration: WebhookDeclaration = {
   matchConditions: [{ name: 'empties-node', expression: NODE_EMPTYING_CEL }],
 };
 
+/** The plans of a node leaving service. */
+type NodePlanId = 'node-cordon' | 'node-delete' | 'machine-delete' | 'machine-scale-down';
+
 /**
  * Judges taking `node` out of service (a cordon, a taint, a deletion of its Node or Machine) with the node-wide
  * checks and the given overrides.
  */
-export function judgeNodeRemoval(
+export function judgeNodeRemoval<Id extends NodePlanId>(
   context: ValidationContext,
   input: {
     node: string;
     action: string;
-    overrides: readonly OverrideSource[];
+    /** The plan's override readers but Harvester's drain (read here, for every plan). */
+    overrides: Omit<OverrideReaders<PlaceOf<(typeof PLANS)[Id]>>, 'harvester-drain'>;
     overrideHint: string;
     warnings?: readonly string[];
     /** Omitted: the cordon advice (annotate the node); pass null to keep `overrideHint` as the advice. */
@@ -91,15 +95,17 @@ export function judgeNodeRemoval(
      * (cordon, taint, a Machine's deletion), so Longhorn's node-drain-policy can move its last copies first
      * (issue 12.9).
      */
-    plan: 'node-cordon' | 'node-delete' | 'machine-delete' | 'machine-scale-down';
+    plan: Id;
   },
 ): Decision {
   const { snapshot } = context;
-  const overrides = [...input.overrides];
+  const plan: Plan<NodeTarget, OverridePlace> = PLANS[input.plan];
   // Issue 12.9: a drain of this node by a Harvester upgrade admitted with skipSingleReplicaDetachedVol.
   const harvester = harvesterDrainOverride(snapshot, input.node);
-  if (harvester) overrides.push(harvester);
-  return judgeByPlan(context, PLANS[input.plan], {
+  // The type of `input.overrides` holds a reader for each of the plan's other places.
+  const readers = { ...input.overrides, 'harvester-drain': () => harvester } as unknown as OverrideReaders<OverridePlace>;
+  const overrides = readOverrides(plan, readers);
+  return judgeByPlan(context, plan, {
     action: input.action,
     target: { node: input.node },
     overrides,
@@ -120,12 +126,11 @@ export function nodeCordonValidator(_config: Config): Validator {
       if (request.operation === 'DELETE') {
         // The stored annotations were written under the override guard.
         const annotations = metaOf(request.oldObject)?.annotations;
-        const source = skipFrom(`node ${node}`, annotations);
         return judgeNodeRemoval(context, {
           node,
           action: `deletion of node ${node}`,
           plan: 'node-delete',
-          overrides: source ? [source] : [],
+          overrides: { node: () => skipFrom(`node ${node}`, annotations) },
           overrideHint: annotateHint('node', node),
           warnings: unknownWarnings(`node ${node}`, annotations),
         });
@@ -144,7 +149,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         node,
         action: `${what} of node ${node}`,
         plan: 'node-cordon',
-        overrides: skip.source ? [skip.source] : [],
+        overrides: { object: () => skip.source },
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,
       });

@@ -6,10 +6,11 @@
 // Anyone else deleting a PVC gets `pvcDelete.others` (off by default: people deleting by hand mean it).
 import { DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
+import { describeUser } from '../../kube.ts';
 import { metaOf, stringField } from '../objects.ts';
 import { overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
-import { PLANS } from '../plans.ts';
+import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 
@@ -49,24 +50,25 @@ export function pvcDeleteValidator(_config: Config): Validator {
         phase: stringField(old, 'status', 'phase'),
         volumeName: stringField(old, 'spec', 'volumeName'),
       };
-      const action = `deletion of PVC ${request.namespace}/${name} by ${request.userInfo.username || 'an unknown user'}`;
-      const overrides: OverrideSource[] = [];
-      if (meta.annotations[DELETE_APPROVED_KEY] === 'true') {
+      const action = `deletion of PVC ${request.namespace}/${name} by ${describeUser(request.userInfo)}`;
+      const deleteApproval = (): OverrideSource | undefined => {
+        if (meta.annotations[DELETE_APPROVED_KEY] !== 'true') return undefined;
         // Stored, so guarded when written: it counts with its recorded writer and until its expiry.
         const lifecycle = overrideLifecycle(meta.annotations, context.now);
-        overrides.push({
+        return {
           where: `annotation ${DELETE_APPROVED_KEY} on PVC ${request.namespace}/${name}`,
           checks: ['pvc-delete'],
           reason: meta.annotations[SKIP_REASON_KEY] ?? '',
           recordedBy: lifecycle.writer,
           ...(lifecycle.until ? { until: lifecycle.until } : {}),
           ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
-        });
-      }
-      return judgeByPlan(context, PLANS['pvc-delete'], {
+        };
+      };
+      const plan = PLANS['pvc-delete'];
+      return judgeByPlan(context, plan, {
         action,
         target: claim,
-        overrides,
+        overrides: readOverrides(plan, { 'pvc-delete': deleteApproval }),
         modes: { 'pvc-delete': mode },
         overrideHint:
           `back the data up, then run: kubectl annotate pvc ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +

@@ -8,15 +8,14 @@
 // record, before Helm created anything, and is not judged twice, unless it lands outside the release's namespace
 // (a release record is judged in its own namespace only). (Anyone may write that annotation; a hand-written one only moves the
 // judgement to a release record that does not exist. Documented in the README.)
-import { REUSE_APPROVED_TAG } from '../../checks/orphan-pvc.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
 import { skipOnReviewedObject } from '../context.ts';
 import { metaOf } from '../objects.ts';
-import { REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';
+import { REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
-import { PLANS } from '../plans.ts';
+import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 
@@ -62,17 +61,11 @@ export function statefulSetValidator(_config: Config): Validator {
 
       const where = `StatefulSet ${target.namespace}/${target.name}`;
       const { source, warnings } = skipOnReviewedObject(request, where);
-      const overrides: OverrideSource[] = source ? [source] : [];
-      overrides.push({
-        where: `annotation ${REUSE_KEY} on the PVCs`,
-        checks: [],
-        tags: [{ check: 'orphan-pvc', tag: REUSE_APPROVED_TAG }],
-        reason: 'their data is meant to be reused',
-      });
-      return judgeByPlan(context, PLANS.statefulset, {
+      const plan = PLANS.statefulset;
+      return judgeByPlan(context, plan, {
         action,
         target,
-        overrides,
+        overrides: readOverrides(plan, { object: () => source, 'pvc-reuse': reuseApprovalSource }),
         unlimited: true,
         overrideHint:
           `annotate the PVCs ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name> if their data is meant to be reused, delete them ` +

@@ -21,9 +21,9 @@ import { HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
 import { unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, isRecord, metaOf, stringField } from '../objects.ts';
-import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { skipFrom } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
-import { PLANS, type Plan } from '../plans.ts';
+import { PLANS, readOverrides, type Plan } from '../plans.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
@@ -72,20 +72,15 @@ export function stripsLonghornFinalizer(request: AdmissionRequest): boolean {
   return finalizersOf(request.oldObject).includes(LONGHORN_FINALIZER) && !finalizersOf(request.object).includes(LONGHORN_FINALIZER);
 }
 
-/** The override source on Longhorn's namespace, and warnings for unknown ids in it. */
-function namespaceOverride(context: ValidationContext): { overrides: OverrideSource[]; warnings: string[] } {
+/** Judges a storage operation by its plan, with the override on Longhorn's namespace (and warnings for unknown ids in it). */
+function judgeWith<Target>(context: ValidationContext, action: string, plan: Plan<Target, 'storage-namespace'>, target: Target): Decision {
   const namespace = context.config.longhorn.namespace;
   const annotations = context.snapshot.namespace(namespace)?.annotations;
-  const source = skipFrom(`namespace ${namespace}`, annotations);
-  return { overrides: source ? [source] : [], warnings: unknownWarnings(`namespace ${namespace}`, annotations) };
-}
-
-function judgeWith<Target>(context: ValidationContext, action: string, plan: Plan<Target>, target: Target): Decision {
-  const { overrides, warnings } = namespaceOverride(context);
+  const warnings = unknownWarnings(`namespace ${namespace}`, annotations);
   return judgeByPlan(context, plan, {
     action,
     target,
-    overrides,
+    overrides: readOverrides(plan, { 'storage-namespace': () => skipFrom(`namespace ${namespace}`, annotations) }),
     overrideHint: annotateHint('namespace', context.config.longhorn.namespace),
     warnings,
   });

@@ -6,7 +6,7 @@ import { annotateHint } from '../decide.ts';
 import { metaOf } from '../objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
-import { PLANS } from '../plans.ts';
+import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 import { changedRolloutFields, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
@@ -45,19 +45,20 @@ export function upgradeValidator(config: Config): Validator {
       const ref = request.namespace ? `${request.namespace}/${name}` : name;
       const action = cause === 'creation' ? `creation of ${guarded.kind} ${ref}` : `change of ${guarded.kind} ${ref} (${cause})`;
       const skip = skipOnReviewedObject(request, `${guarded.kind} ${ref}`);
-      const overrides: OverrideSource[] = skip.source ? [skip.source] : [];
       // Harvester's own annotation, honored the way its upgrade toolkit does: exactly "true", detached volumes only.
-      const annotations = metaOf(request.object)?.annotations ?? {};
-      if (guarded.group === 'harvesterhci.io' && annotations[HARVESTER_SKIP_DETACHED_KEY] === 'true') {
+      const harvesterAnnotation = (): OverrideSource | undefined => {
+        const annotations = metaOf(request.object)?.annotations ?? {};
+        if (guarded.group !== 'harvesterhci.io' || annotations[HARVESTER_SKIP_DETACHED_KEY] !== 'true') return undefined;
         const before = metaOf(request.oldObject)?.annotations?.[HARVESTER_SKIP_DETACHED_KEY];
-        overrides.push({
+        return {
           where: `annotation ${HARVESTER_SKIP_DETACHED_KEY}`,
           checks: [],
           tags: [{ check: 'single-replica', tag: 'detached' }],
           reason: annotations['volume-guard.io/skip-reason'] ?? '',
           ...(before === 'true' ? {} : { writer: request.userInfo }),
-        });
-      }
+        };
+      };
+      const overrides = readOverrides(PLANS.upgrade, { object: () => skip.source, 'harvester-annotation': harvesterAnnotation });
       // A narrower (tag) override must see every finding of its check to tell which remain, and to audit what it
       // skipped; the other checks stay capped.
       const tagged = [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
