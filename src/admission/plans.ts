@@ -196,7 +196,8 @@ export const PLANS = {
     requests: 'cordon of a node, or a NoSchedule/NoExecute taint added',
     scope: 'node',
     checks: NODE_CHECKS,
-    overrides: ['object', 'harvester-drain'],
+    // The object under review is the node: its skip, judged with the requester when this update writes it.
+    overrides: NODE_OVERRIDES,
     reads: NODE_CHECK_RESOURCES,
   }),
   'node-delete': plan<NodeTarget>()({
@@ -304,6 +305,16 @@ export const PLANS = {
 };
 
 export type PlanId = keyof typeof PLANS;
+
+/** The ids of the plans that read an override at `place`, in table order. */
+export function plansReading(place: OverridePlace): PlanId[] {
+  return (Object.keys(PLANS) as PlanId[]).filter((id) => (PLANS[id].overrides as readonly OverridePlace[]).includes(place));
+}
+
+/** The ids of the plans whose override places include `Place` (a type, for tables keyed by them). */
+export type PlanIdReading<Place extends OverridePlace> = {
+  [Id in PlanId]: Place extends PlaceOf<(typeof PLANS)[Id]> ? Id : never;
+}[PlanId];
 
 /** The override places of a plan. */
 export type PlaceOf<P> = P extends Plan<never, infer Place> ? Place : never;

@@ -13,6 +13,7 @@ import {
   SKIP_KEY,
   SKIP_REASON_KEY,
 } from '../admission/overrides.ts';
+import { plansReading, type PlanIdReading } from '../admission/plans.ts';
 import type { Labels } from '../cluster/records.ts';
 import type { CheckId } from '../checks/types.ts';
 import type { AuditModel } from './model.ts';
@@ -43,7 +44,19 @@ export interface OverrideCarrier {
 
 const NO_LABELS: Labels = Object.freeze({});
 
-const NODE_APPLIES_TO = 'cordon of this node, and drain evictions of its pods';
+/** What each operation whose plan reads a node's skip does to that node, as the audit says it. */
+const NODE_SKIP_READ_FOR: Record<PlanIdReading<'node'>, string> = {
+  'node-cordon': 'cordon or NoSchedule/NoExecute taint of this node',
+  'node-delete': 'its Node DELETE',
+  eviction: 'evictions of its pods',
+  'eviction-draining': 'evictions of its pods',
+  'pod-delete': 'DELETEs of its pods while it is drained',
+  'machine-delete': 'deletion of its Machine',
+  'machine-scale-down': 'scale-downs that may remove its Machine',
+};
+
+/** When a node's skip is read: every operation whose plan names it (the type holds the table to the plans). */
+const NODE_APPLIES_TO = [...new Set(plansReading('node').map((id) => NODE_SKIP_READ_FOR[id as PlanIdReading<'node'>]))].join('; ');
 const NAMESPACE_APPLIES_TO = 'Helm releases in this namespace (not evictions or pod deletes: see volume-guard.io/skip-evictions)';
 const NAMESPACE_EVICTIONS_APPLIES_TO = 'evictions (drains) and drain pod deletes of pods in this namespace';
 const PVC_SKIP_APPLIES_TO = `nothing: no validator reads a skip on a PVC (orphan-pvc reads ${REUSE_KEY})`;

@@ -149,7 +149,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         node,
         action: `${what} of node ${node}`,
         plan: 'node-cordon',
-        overrides: { object: () => skip.source },
+        overrides: { node: () => skip.source },
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,
       });
