@@ -117,20 +117,28 @@ export class CheckResults {
   readonly cap: CapOptions;
   readonly #unlimited: boolean | readonly CheckId[];
   readonly #context: ValidationContext;
+  readonly #modes: Readonly<Partial<Record<CheckId, CheckMode>>>;
 
   /**
    * `unlimited`: true for every check, or the checks a narrower (tag) override targets, which must see each of
    * their findings; the others stay capped (a tag override on one check must not make every check build all).
    */
-  constructor(context: ValidationContext, unlimited: boolean | readonly CheckId[] = false) {
+  constructor(
+    context: ValidationContext,
+    unlimited: boolean | readonly CheckId[] = false,
+    /** Modes that replace the configured ones for this request (pvc-delete by people: `pvcDelete.others`). */
+    modes: Readonly<Partial<Record<CheckId, CheckMode>>> = {},
+  ) {
     this.#context = context;
+    this.#modes = modes;
     this.#unlimited = unlimited;
     this.cap = unlimited === true ? {} : { limit: FINDING_LIMIT + 1 };
   }
 
-  /** Runs `collect` when the check is not off. */
+  /** Runs `collect` when the check is not off (for this request). */
   run(check: CheckId, collect: (cap: CapOptions) => CappedFindings): this {
-    if (!isEnabled(this.#context, check)) return this;
+    const mode = this.#modes[check];
+    if (mode === undefined ? !isEnabled(this.#context, check) : mode === 'off') return this;
     const unlimited = this.#unlimited === true || (this.#unlimited !== false && this.#unlimited.includes(check));
     const { findings, total } = collect(unlimited ? {} : this.cap);
     this.findings.push(...findings);

@@ -47,7 +47,7 @@ export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Targe
   const stale = staleModelDecision(context, input.action, input.overrides, input.reads ?? plan.reads);
   if (stale) return stale;
   if (input.target === undefined) return allowed([...(input.warnings ?? [])]);
-  const results = new CheckResults(context, input.unlimited ?? false);
+  const results = new CheckResults(context, input.unlimited ?? false, input.modes);
   runPlan(plan, context.snapshot, input.target, { nodeLocal: nodeLocalOptionsOf(context.config) }, (check, collect) => {
     results.run(check, collect);
   });

@@ -82,4 +82,14 @@ describe('pvc-delete on PVC DELETE', () => {
     const off: Config = { ...config, checks: { ...config.checks, 'pvc-delete': { mode: 'off' } } };
     expect(pvcDeleteValidator(off).handle(del(ARGO), context(model('Delete'), { config: off })).allowed).toBe(true);
   });
+
+  it('judges a person by pvcDelete.others even with the check mode off (others replaces the mode for people)', () => {
+    const checks = { ...config.checks, 'pvc-delete': { mode: 'off' as const } };
+    const strict: Config = { ...config, checks, pvcDelete: { ...config.pvcDelete, others: 'enforce' } };
+    const decision = pvcDeleteValidator(strict).handle(del(ADMIN), context(model('Delete'), { config: strict }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('[pvc-delete]');
+    // Automation still follows the check mode.
+    expect(pvcDeleteValidator(strict).handle(del(ARGO), context(model('Delete'), { config: strict })).allowed).toBe(true);
+  });
 });
