@@ -1,0 +1,67 @@
+// pvcDelete.others replaces checks.pvc-delete.mode for people: with the check off (automation passes) and
+// `others: enforce`, a person deleting a Bound PVC whose PV's reclaim policy is Delete is refused. A volume-guard of
+// its own with that configuration, registered beside the shared one (failurePolicy Ignore, so nothing hangs on it
+// if this file dies), judges a server-side dry run of `kubectl delete pvc`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCluster, kubectl } from '../harness/cluster.ts';
+import { registerWebhooks, startGuard, unregisterWebhooks, type GuardInstance } from '../harness/guard.ts';
+import { apply, deleteObjects, ensureNamespace, eventually, patchStatus, removeLeftoverPv } from '../harness/scenario.ts';
+
+const NS = 'e2e-pvc-delete-others';
+const NAME = `volume-guard-test-pvc-others-${process.pid}`;
+const PV = `pv-${NS}-data`;
+let guard: GuardInstance;
+
+describe('pvcDelete.others with the pvc-delete check off', () => {
+  beforeAll(async () => {
+    const cluster = await ensureCluster();
+    guard = await startGuard(cluster, {
+      name: 'pvc-delete-others',
+      config: { checks: { 'pvc-delete': { mode: 'off' } }, pvcDelete: { others: 'enforce' } },
+    });
+    await registerWebhooks(guard, { name: NAME, failurePolicy: 'Ignore' });
+    await ensureNamespace(NS);
+    await removeLeftoverPv(PV);
+    await apply(
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: PV },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Delete',
+          storageClassName: 'standard',
+          csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: PV },
+          claimRef: { namespace: NS, name: 'data' },
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data', namespace: NS },
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', volumeName: PV, resources: { requests: { storage: '1Gi' } } },
+      },
+    );
+    await patchStatus('pv', PV, { phase: 'Bound' });
+    await patchStatus('pvc', 'data', { phase: 'Bound' }, NS);
+  }, 180_000);
+
+  afterAll(async () => {
+    await unregisterWebhooks(NAME);
+    await guard?.stop();
+    await deleteObjects(['pvc', '--all', '-n', NS], ['pv', PV]);
+  });
+
+  it('refuses a person deleting a Bound PVC whose data the reclaim policy deletes', async () => {
+    // Until this volume-guard's model has seen the PV, it cannot know the data is at stake (and allows).
+    const result = await eventually(
+      () => kubectl(['delete', 'pvc', 'data', '-n', NS, '--dry-run=server']),
+      (attempt) => attempt.code !== 0,
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('[pvc-delete]');
+    expect(result.stderr).toContain(`deletion of PVC ${NS}/data`);
+    expect(result.stderr).toContain('volume-guard.io/delete=true');
+  });
+});
