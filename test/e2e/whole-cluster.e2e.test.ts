@@ -230,7 +230,12 @@ describe.skipIf(!whole)('the whole test cluster', () => {
     const drained = await kubectl(['drain', fakes[0]!, '--ignore-daemonsets', '--timeout=60s'], { timeoutMs: 90_000 });
     expect(drained.stderr).not.toContain('denied');
     expect(drained.code).toBe(0);
-    await waitJsonpath(['pods', '-n', NS, '-l', 'app=stateless'], '{.items[*].spec.nodeName}', (v) => v.split(' ').length === 2 && v.split(' ').every((n) => n === fakes[1]));
+    // The evicted pod lands on another fake node: any that is schedulable (other files may have added more than two).
+    const kwokNodes = (await kubectl(['get', 'nodes', '-l', 'type=kwok', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.split(' ');
+    await waitJsonpath(['pods', '-n', NS, '-l', 'app=stateless'], '{.items[*].spec.nodeName}', (v) => {
+      const nodes = v.split(' ');
+      return nodes.length === 2 && nodes.every((n) => n !== fakes[0] && kwokNodes.includes(n));
+    });
     await waitJsonpath(['deployment', 'stateless', '-n', NS], '{.status.readyReplicas}', (v) => v === '2');
     await must(kubectl(['uncordon', fakes[0]!]), 'uncordon');
   }, 180_000);
