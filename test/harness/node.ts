@@ -351,6 +351,24 @@ export async function stopComponent(c: Pick<Component, 'name' | 'exe' | 'marker'
   await unlink(pidFile(c.name)).catch(() => undefined);
 }
 
+/** Stops the dockerd scripts/image.sh started (pid file and socket under the image cache directory). */
+async function stopImageDockerd(log: Log): Promise<void> {
+  const dir = process.env.IMAGE_DIR ?? join(paths.root, '.cluster', 'image');
+  const exe = '/usr/sbin/dockerd';
+  const marker = join(dir, 'docker.sock');
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(join(dir, 'dockerd.pid'), 'utf8'), 10);
+  } catch {
+    return;
+  }
+  if (!(pid > 0) || !procOk(pid, exe, marker)) return;
+  log(`cluster: stopping the image build's dockerd (pid ${pid})`);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 300 && procOk(pid, exe, marker); i++) await sleep(100);
+  if (procOk(pid, exe, marker)) process.kill(pid, 'SIGKILL');
+}
+
 function tail(file: string, lines = 25): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -914,8 +932,9 @@ export async function stopWholeCluster(opts: { log?: Log; purge?: boolean; keepM
     if (left) log(`cluster: ${left} cgroup(s) under ${plan.cgroupRoot} still busy`);
     await removeOurNetns(plan);
   }
-  // The dockerd `npm run image` started (scripts/image.sh), if any.
-  await stopComponent({ name: join('image', 'dockerd'), exe: '/usr/sbin/dockerd', marker: join(paths.dir, 'image', 'docker.sock') }, log, 30_000);
+  // The dockerd `npm run image` started (scripts/image.sh), if any: its directory is the image cache's
+  // (IMAGE_DIR, default <repo>/.cluster/image) whichever cluster directory this is.
+  await stopImageDockerd(log);
   await stopCluster({ log, purge: opts.purge ?? false });
   if (plan) {
     await teardownNetwork(plan, log);
