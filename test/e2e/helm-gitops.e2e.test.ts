@@ -389,6 +389,9 @@ describe('pvc-delete', () => {
     );
     const approved = await until(() => kubectl(['delete', 'pvc', 'db-data', '-n', NS, `--as=${ARGO}`, '--wait=false']), (r) => r.code === 0);
     expect(approved.code).toBe(0);
+    // kube-controller-manager's pvc-protection finishes the delete a moment later: wait, so the next test's model
+    // count does not see it drop.
+    await must(kubectl(['wait', '--for=delete', 'pvc/db-data', '-n', NS, '--timeout=60s']), 'wait for the PVC to go');
   });
 
   it('a person deleting a PVC by hand is not refused by default', async () => {
