@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     claim: { namespace: NS, name: 'vm-disk' },
   });
   await must(helm(['install', 'lake', CHART, '-n', NS]), 'helm install lake');
-  await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => createStatefulSetClaims(NS, 'lake-mysql'));
+  await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => createStatefulSetClaims(NS, 'lake-mysql'));
 
   say(bold('\n1. helm uninstall is never refused, but volume-guard tells what it leaves behind'));
   show(`helm uninstall lake -n ${NS}`, await helm(['uninstall', 'lake', '-n', NS]));

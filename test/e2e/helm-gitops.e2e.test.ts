@@ -126,7 +126,7 @@ describe('HELM_DRIVER=configmap is guarded like the Secret driver', () => {
 
   it('install → uninstall (warned) → reinstall denied naming the PVC, with the record in a ConfigMap', async () => {
     // helm install creates the StatefulSet; its controller creates the claim (bound to a PV here).
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', async () => {
       await must(install(), 'helm install (configmap driver)');
       await createStatefulSetClaims(NS, 'devlake-mysql');
     });
@@ -158,7 +158,7 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
   });
 
   it('a StatefulSet that would re-attach a leftover PVC is denied naming it; reuse=true lets it through', async () => {
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, 'data-db-0', 'Retain'));
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NS, 'data-db-0', 'Retain'));
     const denied = await applyFile('db', statefulSet(NS, 'db'));
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain('admission webhook "statefulset.volume-guard.io" denied the request');
@@ -178,8 +178,8 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
   it('a PVC mounted by a live pod is never an orphan: delete --cascade=orphan, then re-create', async () => {
     // The StatefulSet controller creates the claim and the pod; the test binds the claim to a PV (no provisioner
     // here) and the pod to a node, running (no scheduler or kubelet in the default cluster).
-    await changeAndWait(guard.opsUrl, 'pods', 1, () =>
-      changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
+    await changeAndWait(guard.opsUrl, 'pods', () =>
+      changeAndWait(guard.opsUrl, 'persistentvolumeclaims', async () => {
         await must(applyFile('web', statefulSet(NS, 'web')), 'create web (no PVC yet)');
         await createStatefulSetClaims(NS, 'web');
       }),
@@ -192,7 +192,7 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
 
     // Once no pod mounts it, the same PVC is an orphan again.
     await deleteOrphaning(NS, 'web');
-    await changeAndWait(guard.opsUrl, 'pods', -1, () => must(kubectl(['delete', 'pod', 'web-0', '-n', NS, '--grace-period=0', '--force']), 'delete pod'));
+    await changeAndWait(guard.opsUrl, 'pods', () => must(kubectl(['delete', 'pod', 'web-0', '-n', NS, '--grace-period=0', '--force']), 'delete pod'));
     const denied = await until(() => applyFile('web', statefulSet(NS, 'web')), (r) => r.code !== 0);
     expect(denied.stderr).toContain(`${NS}/data-web-0`);
   });
@@ -200,7 +200,7 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
   it('a StatefulSet Helm created for a release of its namespace is judged at the release record, not twice', async () => {
     const helmManaged = statefulSet(NS, 'cache');
     (helmManaged.metadata as Record<string, unknown>).annotations = { 'meta.helm.sh/release-name': 'cache', 'meta.helm.sh/release-namespace': NS };
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, 'data-cache-0', 'Retain'));
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NS, 'data-cache-0', 'Retain'));
     expect((await applyFile('cache-helm', helmManaged, ['--dry-run=server'])).code).toBe(0);
     // Annotated for a release of another namespace: that release's record never looked here, so it is judged now.
     (helmManaged.metadata as Record<string, unknown>).annotations = { 'meta.helm.sh/release-name': 'cache', 'meta.helm.sh/release-namespace': 'elsewhere' };
@@ -225,14 +225,14 @@ describe('helm upgrade after kubectl delete sts --cascade=orphan (the PVC-resize
   it('passes while the pod still mounts the PVC', async () => {
     // The StatefulSet controller creates the claim and the pod; the test binds the claim to a PV and the pod to a
     // node, running (no provisioner, scheduler or kubelet in the default cluster).
-    await changeAndWait(guard.opsUrl, 'pods', 1, () =>
-      changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
-        await changeAndWait(guard.opsUrl, 'statefulsets.apps', 1, () => must(helm(['install', 'devlake', DEVLAKE, '-n', NS]), 'helm install'));
+    await changeAndWait(guard.opsUrl, 'pods', () =>
+      changeAndWait(guard.opsUrl, 'persistentvolumeclaims', async () => {
+        await changeAndWait(guard.opsUrl, 'statefulsets.apps', () => must(helm(['install', 'devlake', DEVLAKE, '-n', NS]), 'helm install'));
         await createStatefulSetClaims(NS, 'devlake-mysql');
       }),
     );
     await createPod({ name: 'devlake-mysql-0', namespace: NS, node: 'node-resize', claims: [PVC] });
-    await changeAndWait(guard.opsUrl, 'statefulsets.apps', -1, () => deleteOrphaning(NS, 'devlake-mysql'));
+    await changeAndWait(guard.opsUrl, 'statefulsets.apps', () => deleteOrphaning(NS, 'devlake-mysql'));
     const upgraded = await helm(['upgrade', 'devlake', DEVLAKE, '-n', NS, '--set', 'mysql.storage=2Gi']);
     expect(upgraded.stderr).not.toContain('denied');
     expect(upgraded.code).toBe(0);
@@ -245,7 +245,7 @@ describe('nothing crosses namespaces', () => {
   beforeAll(async () => {
     await ensureNamespace(TEAM);
     await ensureNamespace(VICTIM);
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(VICTIM, PVC, 'Retain'));
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(VICTIM, PVC, 'Retain'));
   });
   afterAll(async () => {
     await deleteObjects(['secret', '-l', 'owner=helm', '-n', TEAM], ['pvc', '--all', '-n', VICTIM]);
@@ -293,7 +293,7 @@ describe('release-label overrides count in one revision only', () => {
     await helm(['uninstall', 'devlake', '-n', NS]);
     await helm(['uninstall', 'uploads', '-n', NS]);
     await deleteObjects(['pvc', '--all', '-n', NS]);
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, PVC, 'Retain'));
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NS, PVC, 'Retain'));
   });
   afterAll(async () => {
     await helm(['uninstall', 'devlake', '-n', NS]);
@@ -366,7 +366,7 @@ describe('pvc-delete', () => {
   });
 
   it("a DELETE of a Bound PVC by Argo CD's controller is refused unless marked volume-guard.io/delete=true", async () => {
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, 'db-data', 'Delete'));
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NS, 'db-data', 'Delete'));
     const byArgo = await kubectl(['delete', 'pvc', 'db-data', '-n', NS, `--as=${ARGO}`, '--wait=false']);
     expect(byArgo.code).not.toBe(0);
     expect(byArgo.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
@@ -395,7 +395,7 @@ describe('pvc-delete', () => {
   });
 
   it('a person deleting a PVC by hand is not refused by default', async () => {
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, () => boundClaim(NS, 'scratch', 'Delete'));
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NS, 'scratch', 'Delete'));
     expect((await kubectl(['delete', 'pvc', 'scratch', '-n', NS, '--wait=false'])).code).toBe(0);
   });
 });

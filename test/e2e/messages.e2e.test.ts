@@ -220,7 +220,7 @@ describe('helm: what an upgrade would leave behind', () => {
 
   it('an upgrade renaming a claim template strands the old PVC: the refusal says "left behind", not "adopted"', async () => {
     // The StatefulSet controller creates the claim; the test binds it to a PV (no provisioner here).
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', async () => {
       await must(helm(['install', 'shop', CHART, '-n', HNS]), 'helm install');
       await createStatefulSetClaims(HNS, 'shop-mysql');
     });

@@ -28,7 +28,7 @@ describe('seed 000: a reinstall must not silently adopt the PVC an uninstall lef
 
   it('install → uninstall (warned) → reinstall denied naming the PVC → allowed after an admin marks it for reuse', async () => {
     // The StatefulSet controller creates the claim from the template; the test binds it to a PV (no provisioner).
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', 1, async () => {
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', async () => {
       await must(install(), 'first helm install');
       await createStatefulSetClaims(NS, 'devlake-mysql');
     });
@@ -84,7 +84,7 @@ describe('seed 000: a reinstall must not silently adopt the PVC an uninstall lef
 
   it('after the PVC is deleted a reinstall is allowed', async () => {
     await uninstall();
-    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', -1, () => must(kubectl(['delete', 'pvc', PVC, '-n', NS]), 'delete pvc'));
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => must(kubectl(['delete', 'pvc', PVC, '-n', NS]), 'delete pvc'));
     const fresh = await install();
     expect(fresh.stderr).not.toContain('denied');
     expect(fresh.code).toBe(0);

@@ -274,13 +274,27 @@ export async function modelCount(opsUrl: string, resource: string): Promise<numb
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-/** Runs `change`, then waits until the guard's model holds `delta` more (or fewer) objects of `resource`. */
-export async function changeAndWait(opsUrl: string, resource: string, delta: number, change: () => Promise<unknown>): Promise<void> {
-  const before = await modelCount(opsUrl, resource);
+/** How many objects of `resource` the API server lists, all namespaces (terminating ones included, as in the model). */
+async function apiCount(resource: string): Promise<number> {
+  const listed = await must(kubectl(['get', resource, '--all-namespaces', '-o', 'name']), `list ${resource}`);
+  return listed.stdout.split('\n').filter((line) => line !== '').length;
+}
+
+/**
+ * Runs `change`, then waits until the guard's model holds as many `resource` objects as the API server lists. Counting
+ * against the API server rather than "one more than before" keeps the wait right while controllers finish earlier work
+ * (a PVC whose pvc-protection finalizer goes away after a helm uninstall, a pod the garbage collector removes).
+ */
+export async function changeAndWait(opsUrl: string, resource: string, change: () => Promise<unknown>): Promise<void> {
   await change();
-  const want = before + delta;
-  // At least (or at most) the expected count: other test processes may share the API server while developing.
-  const reached = (n: number) => (delta >= 0 ? n >= want : n <= want);
-  const counted = await eventually(() => modelCount(opsUrl, resource), reached);
-  if (!reached(counted)) throw new Error(`volume-guard's model holds ${counted} ${resource}, expected ${want}`);
+  let last = { api: 0, model: -1 };
+  const synced = await eventually(
+    async () => {
+      const api = await apiCount(resource);
+      last = { api, model: await modelCount(opsUrl, resource) };
+      return last.api === last.model;
+    },
+    (equal) => equal,
+  );
+  if (!synced) throw new Error(`volume-guard's model holds ${last.model} ${resource}, the API server lists ${last.api}`);
 }
