@@ -1,7 +1,9 @@
 // The two Fastify apps: admission (HTTPS in production, POST /validate/<target>) and ops (plain HTTP: probes
 // and metrics). Built without listening, so tests drive them with inject().
 
-import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
 import type { X509Certificate } from 'node:crypto';
 import { TLSSocket } from 'node:tls';
@@ -12,10 +14,10 @@ import type { Logger } from 'pino';
 import type { ValidatorRegistry } from '../admission/registry.ts';
 import { errored } from '../admission/types.ts';
 import type { AdmissionRequest, Decision } from '../admission/types.ts';
-import type { ValidationContext } from '../admission/validator.ts';
+import type { ValidationContext, Validator } from '../admission/validator.ts';
 import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { Config } from '../config.ts';
-import { decodeAdmissionReviewBody, encodeAdmissionResponse, outcomeOf } from './codec.ts';
+import { decodeAdmissionReviewBody, encodeAdmissionResponseJson, outcomeOf } from './codec.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { AdmissionOutcome } from './metrics.ts';
 
@@ -74,6 +76,11 @@ export interface AdmissionAppOptions {
   readonly onDecision?: (request: AdmissionRequest, decision: Decision) => void;
   /** The client CA bundle in force (hot-reloaded); undefined: not checked per request. */
   readonly clientCertificateAuthorities?: () => readonly X509Certificate[] | undefined;
+  /**
+   * Serve admission requests that qualify on the listening server without Fastify's router and hooks (default
+   * true; same answers). inject() always goes through Fastify; tests turn this off to compare.
+   */
+  readonly fastPath?: boolean;
 }
 
 /** What the request hooks learn about one admission request, for its log line and metrics. */
@@ -81,10 +88,10 @@ interface AdmissionTrace {
   targetLabel: string;
   operation: string;
   outcome: AdmissionOutcome;
-  request?: AdmissionRequest;
-  decision?: Decision;
-  overrides?: readonly string[];
-  reason?: string;
+  request: AdmissionRequest | undefined;
+  decision: Decision | undefined;
+  overrides: readonly string[] | undefined;
+  reason: string | undefined;
 }
 
 declare module 'fastify' {
@@ -125,6 +132,36 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
   const { config, registry, snapshot, health, metrics, log } = options;
   const bodyLimit = config.admission.bodyLimitBytes;
   const clock = options.clock ?? Date.now;
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 120_000;
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+
+  // With a client CA the handshake already refused callers without a certificate of that CA. Each request is
+  // checked again against the current bundle (a keep-alive connection outlives a rotated-out CA) and, with names
+  // configured, a certificate of that CA issued to anyone else (a node, a user) is refused too.
+  const clientNames = config.admission.tls.clientNames;
+  const clientCas = options.clientCertificateAuthorities;
+  const checkCallers = options.https !== undefined && config.admission.tls.clientCaFile !== '';
+  const callerRefusal = (socket: unknown): CallerRefusal | undefined => {
+    const cas = clientCas?.();
+    if (cas && !(socket instanceof TLSSocket && chainsTo(peerChain(socket), cas))) return { why: 'ca' };
+    const names = peerNames(socket);
+    if (clientNames.length === 0 || names.some((name) => clientNames.includes(name))) return undefined;
+    return { why: 'name', names };
+  };
+
+  // The listening server's request listener: the fast path first (when enabled), Fastify for everything else.
+  let fastPath: FastPath | undefined;
+  const serverFactory = (fastifyHandler: RequestListener) => {
+    const listener: RequestListener = (request, response) => {
+      if (fastPath === undefined || !fastPath(request, response)) fastifyHandler(request, response);
+    };
+    const server = options.https ? createHttpsServer(options.https, listener) : createHttpServer(listener);
+    // What Fastify sets on the servers it creates itself.
+    server.keepAliveTimeout = keepAliveTimeout;
+    server.requestTimeout = requestTimeout;
+    server.setTimeout(0);
+    return server;
+  };
 
   const common = {
     loggerInstance: log,
@@ -133,38 +170,28 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     // During shutdown keep answering requests that arrive on open connections (with Connection: close)
     // instead of 503s, which the API server would turn into failed admissions.
     return503OnClosing: false,
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 120_000,
-    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    keepAliveTimeout,
+    requestTimeout,
     routerOptions: { maxParamLength: 100 },
+    serverFactory,
     // Malformed URLs and over-long targets: same 400 shape as every other bad input.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
       reply
         .code(400)
         .send({ error: error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'target name too long' : 'malformed request URL' }),
   };
-  const app: AdmissionApp = options.https
-    ? (Fastify({ ...common, https: options.https }) as unknown as AdmissionApp)
-    : (Fastify(common) as unknown as AdmissionApp);
+  // `https` only tells Fastify the protocol for its "listening" line: serverFactory makes the server.
+  const fastifyOptions = options.https ? { ...common, https: options.https } : common;
+  const app = Fastify(fastifyOptions as Parameters<typeof Fastify>[0]) as unknown as AdmissionApp;
 
   app.decorateRequest('admissionTrace', null);
 
-  // With a client CA the handshake already refused callers without a certificate of that CA. Each request is
-  // checked again against the current bundle (a keep-alive connection outlives a rotated-out CA) and, with names
-  // configured, a certificate of that CA issued to anyone else (a node, a user) is refused too.
-  const clientNames = config.admission.tls.clientNames;
-  const clientCas = options.clientCertificateAuthorities;
-  if (options.https && config.admission.tls.clientCaFile !== '') {
+  if (checkCallers) {
     app.addHook('onRequest', (request, reply, done) => {
-      const socket = request.raw.socket;
-      const cas = clientCas?.();
-      if (cas && !(socket instanceof TLSSocket && chainsTo(peerChain(socket), cas))) {
-        request.log.warn('admission caller refused: client certificate no longer issued by the client CA');
-        reply.header('connection', 'close').code(403).send({ error: 'client certificate not allowed' });
-        return;
-      }
-      const names = peerNames(socket);
-      if (clientNames.length === 0 || names.some((name) => clientNames.includes(name))) return done();
-      request.log.warn({ clientNames: names.slice(0, 5) }, 'admission caller refused: client certificate name not allowed');
+      const refusal = callerRefusal(request.raw.socket);
+      if (refusal === undefined) return done();
+      if (refusal.why === 'ca') request.log.warn('admission caller refused: client certificate no longer issued by the client CA');
+      else request.log.warn({ clientNames: refusal.names.slice(0, 5) }, 'admission caller refused: client certificate name not allowed');
       reply.header('connection', 'close').code(403).send({ error: 'client certificate not allowed' });
     });
   }
@@ -195,54 +222,14 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     reply.code(404).send({ error: `no route ${request.method} ${oneLine(request.url)} (admission is POST /validate/<target>)` }),
   );
 
+  const recordAdmission = admissionRecorder(metrics, log, options.onDecision);
+  const admit = admissionCore({ snapshot, health, config, log, clock, metrics });
+
   app.addHook('onResponse', (request, reply, done) => {
     const trace = request.admissionTrace;
     if (trace) recordAdmission(trace, reply.elapsedTime, reply.statusCode);
     done();
   });
-
-  function recordAdmission(trace: AdmissionTrace, elapsedMs: number, statusCode: number): void {
-    metrics.admissionDuration.observe({ target: trace.targetLabel }, elapsedMs / 1000);
-    metrics.admissionRequests.inc({ target: trace.targetLabel, operation: trace.operation, decision: trace.outcome });
-    const request = trace.request;
-    const decision = trace.decision;
-    if (trace.outcome === 'denied') {
-      const refusedBy = decision?.deniedChecks?.length ? decision.deniedChecks : decision?.checks?.length ? decision.checks : ['other'];
-      for (const check of refusedBy) metrics.refusals.inc({ check, target: trace.targetLabel });
-    }
-    const audit = decision?.auditAnnotations ?? {};
-    const line = {
-      uid: request?.uid,
-      target: trace.targetLabel,
-      operation: request?.operation,
-      kind: request ? `${request.kind.group ? `${request.kind.group}/` : ''}${request.kind.kind}` : undefined,
-      namespace: request?.namespace,
-      name: request?.name,
-      user: request?.userInfo.username,
-      dryRun: request?.dryRun,
-      decision: trace.outcome,
-      checks: decision?.checks ?? [],
-      overrides: trace.overrides ?? [],
-      // Who accepted the risk and why (also in the API audit log as auditAnnotations).
-      ...(audit['override-writer'] ? { overrideWriter: audit['override-writer'] } : {}),
-      ...(audit['override-reason'] ? { overrideReason: audit['override-reason'] } : {}),
-      ...(audit['override-source'] ? { overrideSource: audit['override-source'] } : {}),
-      ...(audit['override-written'] ? { overrideWritten: audit['override-written'] } : {}),
-      durationMs: Math.round(elapsedMs * 1000) / 1000,
-      ...(statusCode !== 200 ? { httpStatus: statusCode } : {}),
-      ...(trace.reason ? { reason: trace.reason } : {}),
-      ...(decision && !decision.allowed && decision.status ? { message: decision.status.message } : {}),
-    };
-    if (trace.outcome === 'invalid' || trace.outcome === 'errored') log.warn(line, 'admission');
-    else log.info(line, 'admission');
-    if (request && decision && options.onDecision) {
-      try {
-        options.onDecision(request, decision);
-      } catch (error) {
-        log.warn({ err: error, uid: request.uid }, 'decision listener failed');
-      }
-    }
-  }
 
   app.post<{ Params: { target: string } }>(
     '/validate/:target',
@@ -250,11 +237,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
       onRequest: (request, reply, done) => {
         const target = request.params.target;
         const known = registry.get(target) !== undefined;
-        request.admissionTrace = {
-          targetLabel: known ? target : UNKNOWN_TARGET_LABEL,
-          operation: 'unknown',
-          outcome: 'invalid',
-        };
+        request.admissionTrace = newTrace(known ? target : UNKNOWN_TARGET_LABEL);
         if (!known) {
           const served = registry.targets().join(', ') || 'none';
           // Answered before the body is read; the connection closes so the body is not drained.
@@ -266,55 +249,334 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
       },
     },
     async (request, reply) => {
-      const trace = request.admissionTrace!;
-      const validator = registry.get(request.params.target)!;
       const body = request.body;
-      const decoded = decodeAdmissionReviewBody(Buffer.isBuffer(body) ? body : Buffer.alloc(0));
-      if (!decoded.ok) return sendBadRequest(request, reply, decoded.reason);
-
-      const admission = decoded.request;
-      trace.request = admission;
-      trace.operation = admission.operation;
-
-      const overrides = new Set<string>();
-      let requestLog: Logger | undefined;
-      const context: ValidationContext = {
-        snapshot,
-        health,
-        config,
-        now: clock(),
-        get log() {
-          requestLog ??= log.child({ uid: admission.uid, target: trace.targetLabel });
-          return requestLog;
-        },
-        onOverride: (check) => void overrides.add(check),
-      };
-
-      let decision: Decision;
-      try {
-        decision = validator.handleAsync ? await validator.handleAsync(admission, context) : validator.handle(admission, context);
-        trace.outcome = outcomeOf(decision);
-      } catch (error) {
-        log.error(
-          { err: error, uid: admission.uid, target: trace.targetLabel },
-          'validator threw; answering allowed=false',
-        );
-        decision = errored(500, INTERNAL_ERROR_MESSAGE);
-        trace.outcome = 'errored';
-      }
-      for (const check of decision.overrides ?? []) overrides.add(check);
-      for (const check of overrides) metrics.overrides.inc({ check });
-      trace.decision = decision;
-      trace.overrides = [...overrides];
-
-      return reply
-        .code(200)
-        .type('application/json; charset=utf-8')
-        .send(JSON.stringify(encodeAdmissionResponse(admission.uid, decision)));
+      const answer = await admit(registry.get(request.params.target)!, Buffer.isBuffer(body) ? body : EMPTY_BODY, request.admissionTrace!);
+      return reply.code(answer.status).type(JSON_CONTENT_TYPE).send(answer.payload);
     },
   );
 
+  if (options.fastPath ?? true) {
+    fastPath = fastPathHandler({
+      registry,
+      bodyLimit,
+      admit,
+      record: recordAdmission,
+      shuttingDown: options.shuttingDown ?? (() => false),
+      callerAllowed: checkCallers ? (socket) => callerRefusal(socket) === undefined : undefined,
+      log,
+    });
+  }
+
   return app;
+}
+
+type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+/** Takes the request (true) or leaves it to Fastify (false, having read nothing of it). */
+type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
+type CallerRefusal = { readonly why: 'ca' } | { readonly why: 'name'; readonly names: readonly string[] };
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+const EMPTY_BODY = Buffer.alloc(0);
+
+function newTrace(targetLabel: string): AdmissionTrace {
+  return { targetLabel, operation: 'unknown', outcome: 'invalid', request: undefined, decision: undefined, overrides: undefined, reason: undefined };
+}
+
+/** What the admission core answers: the HTTP status and the JSON text of the body. */
+interface AdmissionAnswer {
+  readonly status: number;
+  readonly payload: string;
+}
+
+function badRequest(trace: AdmissionTrace, reason: string): AdmissionAnswer {
+  trace.outcome = 'invalid';
+  trace.reason = reason;
+  return { status: 400, payload: JSON.stringify({ error: reason }) };
+}
+
+interface CoreOptions {
+  readonly snapshot: ClusterSnapshot;
+  readonly health: ModelHealth;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: () => number;
+  readonly metrics: ServerMetrics;
+}
+
+/**
+ * The admission core, one for the Fastify route and the fast path: decode the body, run the validator, record
+ * what happened in the trace, and answer. Asynchronous only for validators with handleAsync.
+ */
+function admissionCore(options: CoreOptions): (validator: Validator, body: Buffer, trace: AdmissionTrace) => AdmissionAnswer | Promise<AdmissionAnswer> {
+  const { snapshot, health, config, log, clock, metrics } = options;
+
+  function failed(error: unknown, admission: AdmissionRequest, trace: AdmissionTrace): Decision {
+    log.error({ err: error, uid: admission.uid, target: trace.targetLabel }, 'validator threw; answering allowed=false');
+    trace.outcome = 'errored';
+    return errored(500, INTERNAL_ERROR_MESSAGE);
+  }
+
+  function answer(decision: Decision, admission: AdmissionRequest, trace: AdmissionTrace, context: RequestContext): AdmissionAnswer {
+    if (trace.outcome !== 'errored') trace.outcome = outcomeOf(decision);
+    const reported = decision.overrides;
+    let overrides = context.overrides;
+    if (reported !== undefined && reported.length > 0) {
+      overrides ??= new Set<string>();
+      for (const check of reported) overrides.add(check);
+    }
+    if (overrides === undefined) trace.overrides = NO_OVERRIDES;
+    else {
+      for (const check of overrides) metrics.overrides.inc({ check });
+      trace.overrides = [...overrides];
+    }
+    trace.decision = decision;
+    return { status: 200, payload: encodeAdmissionResponseJson(admission.uid, decision) };
+  }
+
+  return (validator, body, trace) => {
+    const decoded = decodeAdmissionReviewBody(body);
+    if (!decoded.ok) return badRequest(trace, decoded.reason);
+    const admission = decoded.request;
+    trace.request = admission;
+    trace.operation = admission.operation;
+    const context = new RequestContext(snapshot, health, config, clock(), log, admission.uid, trace.targetLabel);
+    if (validator.handleAsync) {
+      let pending: Promise<Decision>;
+      try {
+        pending = validator.handleAsync(admission, context);
+      } catch (error) {
+        return answer(failed(error, admission, trace), admission, trace, context);
+      }
+      return pending.then(
+        (decision) => answer(decision, admission, trace, context),
+        (error: unknown) => answer(failed(error, admission, trace), admission, trace, context),
+      );
+    }
+    let decision: Decision;
+    try {
+      decision = validator.handle(admission, context);
+    } catch (error) {
+      decision = failed(error, admission, trace);
+    }
+    return answer(decision, admission, trace, context);
+  };
+}
+
+const NO_OVERRIDES: readonly string[] = Object.freeze([]);
+
+/** One request's ValidationContext: the request logger is made only when a validator logs. */
+class RequestContext implements ValidationContext {
+  overrides: Set<string> | undefined = undefined;
+  #log: Logger | undefined = undefined;
+  readonly #parentLog: Logger;
+  readonly #uid: string;
+  readonly #target: string;
+  readonly snapshot: ClusterSnapshot;
+  readonly health: ModelHealth;
+  readonly config: Config;
+  readonly now: number;
+
+  constructor(snapshot: ClusterSnapshot, health: ModelHealth, config: Config, now: number, log: Logger, uid: string, target: string) {
+    this.snapshot = snapshot;
+    this.health = health;
+    this.config = config;
+    this.now = now;
+    this.#parentLog = log;
+    this.#uid = uid;
+    this.#target = target;
+  }
+
+  get log(): Logger {
+    this.#log ??= this.#parentLog.child({ uid: this.#uid, target: this.#target });
+    return this.#log;
+  }
+
+  // An arrow property so validators may pass it on detached from the context.
+  readonly onOverride = (check: string): void => {
+    (this.overrides ??= new Set<string>()).add(check);
+  };
+}
+
+interface FastPathOptions {
+  readonly registry: ValidatorRegistry;
+  readonly bodyLimit: number;
+  readonly admit: ReturnType<typeof admissionCore>;
+  readonly record: AdmissionRecorder;
+  readonly shuttingDown: () => boolean;
+  /** Undefined: callers are not checked per request. */
+  readonly callerAllowed: ((socket: unknown) => boolean) | undefined;
+  readonly log: Logger;
+}
+
+const VALIDATE_PREFIX = '/validate/';
+/** What the API server sends; other spellings take Fastify's route (same answers, more steps). */
+const FAST_PATH_CONTENT_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/json; charset=utf-8']);
+
+/**
+ * The fast path: POST /validate/<served target> with a JSON Content-Type, a Content-Length within the body limit
+ * and no Transfer-Encoding, from a caller the client-certificate check admits. Decided from the request line
+ * and headers alone, before any of the body is read; anything else (unknown targets, oversize or chunked bodies,
+ * other content types, refused callers, URLs with query strings or escapes, other methods) is left to Fastify,
+ * which answers it as it always has. What a fast request gets is what Fastify's route answers for it: the same
+ * core, status, body, headers (Content-Type, Content-Length, Connection: close while shutting down), log line,
+ * metrics and onDecision (test/unit/server/fast-path.test.ts sends the same inputs both ways).
+ */
+function fastPathHandler(options: FastPathOptions): FastPath {
+  const { registry, bodyLimit, admit, record, shuttingDown, callerAllowed, log } = options;
+
+  function send(response: ServerResponse, status: number, payload: string, close: boolean): void {
+    const length = Buffer.byteLength(payload);
+    if (close || shuttingDown()) response.writeHead(status, { 'content-type': JSON_CONTENT_TYPE, connection: 'close', 'content-length': length });
+    else response.writeHead(status, { 'content-type': JSON_CONTENT_TYPE, 'content-length': length });
+    response.end(payload);
+  }
+
+  function finish(request: IncomingMessage, response: ServerResponse, trace: AdmissionTrace, started: number, answer: AdmissionAnswer): void {
+    send(response, answer.status, answer.payload, false);
+    // As Fastify's onResponse: only for answers that went out (not when the caller hung up meanwhile).
+    if (!request.socket.destroyed) record(trace, performance.now() - started, answer.status);
+  }
+
+  function failed(response: ServerResponse, trace: AdmissionTrace, started: number, reason: string, close: boolean): void {
+    const answer = badRequest(trace, reason);
+    response.once('finish', () => record(trace, performance.now() - started, 400));
+    send(response, 400, answer.payload, close);
+  }
+
+  return (request, response) => {
+    if (request.method !== 'POST') return false;
+    const url = request.url ?? '';
+    if (!url.startsWith(VALIDATE_PREFIX)) return false;
+    const target = url.slice(VALIDATE_PREFIX.length);
+    const validator = registry.get(target);
+    if (validator === undefined) return false;
+    const headers = request.headers;
+    const contentType = headers['content-type'];
+    if (contentType === undefined || !FAST_PATH_CONTENT_TYPES.has(contentType) || headers['transfer-encoding'] !== undefined) return false;
+    const length = Number(headers['content-length']);
+    if (!(Number.isSafeInteger(length) && length > 0 && length <= bodyLimit)) return false;
+    if (callerAllowed !== undefined && !callerAllowed(request.socket)) return false;
+
+    const started = performance.now();
+    const trace = newTrace(target);
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    let received = 0;
+    request.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (first === undefined) first = chunk;
+      else (chunks ??= [first]).push(chunk);
+    });
+    request.on('error', (error: Error) => failed(response, trace, started, oneLine(error.message || 'bad request'), false));
+    request.on('end', () => {
+      // Node's parser stops at Content-Length, so a mismatch means a body cut short; answered as Fastify does.
+      if (received !== length) return failed(response, trace, started, 'request body length does not match Content-Length', true);
+      const body = chunks === undefined ? first! : Buffer.concat(chunks, received);
+      let answer: AdmissionAnswer | Promise<AdmissionAnswer>;
+      try {
+        answer = admit(validator, body, trace);
+      } catch (error) {
+        answer = unexpected(error, trace);
+      }
+      if (answer instanceof Promise) {
+        answer.then(
+          (settled) => finish(request, response, trace, started, settled),
+          (error: unknown) => finish(request, response, trace, started, unexpected(error, trace)),
+        );
+      } else finish(request, response, trace, started, answer);
+    });
+    return true;
+  };
+
+  /** What Fastify's error handler answers for an error outside the validator (a bug): 500, logged. */
+  function unexpected(error: unknown, trace: AdmissionTrace): AdmissionAnswer {
+    trace.outcome = 'errored';
+    log.error({ err: error, url: VALIDATE_PREFIX + trace.targetLabel }, 'unexpected error in the admission server');
+    return { status: 500, payload: JSON.stringify({ error: INTERNAL_ERROR_MESSAGE }) };
+  }
+}
+
+type AdmissionRecorder = (trace: AdmissionTrace, elapsedMs: number, statusCode: number) => void;
+
+/** Metrics, the admission log line and onDecision, once the answer is sent; shared by both paths. */
+function admissionRecorder(metrics: ServerMetrics, log: Logger, onDecision: AdmissionAppOptions['onDecision']): AdmissionRecorder {
+  return (trace, elapsedMs, statusCode) => {
+    metrics.admissionDuration.observe({ target: trace.targetLabel }, elapsedMs / 1000);
+    metrics.admissionRequests.inc({ target: trace.targetLabel, operation: trace.operation, decision: trace.outcome });
+    const request = trace.request;
+    const decision = trace.decision;
+    if (trace.outcome === 'denied') {
+      const refusedBy = decision?.deniedChecks?.length ? decision.deniedChecks : decision?.checks?.length ? decision.checks : ['other'];
+      for (const check of refusedBy) metrics.refusals.inc({ check, target: trace.targetLabel });
+    }
+    const line = admissionLine(trace, elapsedMs, statusCode);
+    if (trace.outcome === 'invalid' || trace.outcome === 'errored') log.warn(line, 'admission');
+    else log.info(line, 'admission');
+    if (request && decision && onDecision) {
+      try {
+        onDecision(request, decision);
+      } catch (error) {
+        log.warn({ err: error, uid: request.uid }, 'decision listener failed');
+      }
+    }
+  };
+}
+
+/** The fields of the admission log line, in a fixed order; absent ones are left out rather than undefined. */
+interface AdmissionLine {
+  uid?: string;
+  target: string;
+  operation?: string;
+  kind?: string;
+  namespace?: string;
+  name?: string;
+  user?: string;
+  dryRun?: boolean;
+  decision: AdmissionOutcome;
+  checks: readonly string[];
+  overrides: readonly string[];
+  overrideWriter?: string;
+  overrideReason?: string;
+  overrideSource?: string;
+  overrideWritten?: string;
+  durationMs: number;
+  httpStatus?: number;
+  reason?: string;
+  message?: string;
+}
+
+function admissionLine(trace: AdmissionTrace, elapsedMs: number, statusCode: number): AdmissionLine {
+  const request = trace.request;
+  const decision = trace.decision;
+  const line: AdmissionLine = request
+    ? {
+        uid: request.uid,
+        target: trace.targetLabel,
+        operation: request.operation,
+        kind: request.kind.group ? `${request.kind.group}/${request.kind.kind}` : request.kind.kind,
+        namespace: request.namespace,
+        name: request.name,
+        user: request.userInfo.username,
+        dryRun: request.dryRun,
+        decision: trace.outcome,
+        checks: decision?.checks ?? NO_OVERRIDES,
+        overrides: trace.overrides ?? NO_OVERRIDES,
+        durationMs: 0,
+      }
+    : { target: trace.targetLabel, decision: trace.outcome, checks: NO_OVERRIDES, overrides: NO_OVERRIDES, durationMs: 0 };
+  // Who accepted the risk and why (also in the API audit log as auditAnnotations).
+  const audit = decision?.auditAnnotations;
+  if (audit !== undefined) {
+    if (audit['override-writer']) line.overrideWriter = audit['override-writer'];
+    if (audit['override-reason']) line.overrideReason = audit['override-reason'];
+    if (audit['override-source']) line.overrideSource = audit['override-source'];
+    if (audit['override-written']) line.overrideWritten = audit['override-written'];
+  }
+  line.durationMs = Math.round(elapsedMs * 1000) / 1000;
+  if (statusCode !== 200) line.httpStatus = statusCode;
+  if (trace.reason) line.reason = trace.reason;
+  if (decision && !decision.allowed && decision.status) line.message = decision.status.message;
+  return line;
 }
 
 export interface OpsAppOptions {

@@ -222,6 +222,19 @@ export function encodeAdmissionResponse(uid: string, decision: Decision): Admiss
   };
 }
 
+const ALLOWED_PREFIX = `{"apiVersion":${JSON.stringify(ADMISSION_API_VERSION)},"kind":${JSON.stringify(ADMISSION_REVIEW_KIND)},"response":{"uid":`;
+
+/**
+ * JSON.stringify(encodeAdmissionResponse(uid, decision)), without the intermediate objects for the common
+ * answer (allowed, no warnings, no audit annotations).
+ */
+export function encodeAdmissionResponseJson(uid: string, decision: Decision): string {
+  if (decision.allowed && !decision.warnings?.length && (decision.auditAnnotations === undefined || Object.keys(decision.auditAnnotations).length === 0)) {
+    return `${ALLOWED_PREFIX}${JSON.stringify(uid)},"allowed":true}}`;
+  }
+  return JSON.stringify(encodeAdmissionResponse(uid, decision));
+}
+
 /** How a decision is counted in volume_guard_admission_requests_total. */
 export function outcomeOf(decision: Decision): 'allowed' | 'warned' | 'denied' | 'errored' {
   if (decision.allowed) return decision.warnings?.length ? 'warned' : 'allowed';
