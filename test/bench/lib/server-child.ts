@@ -15,7 +15,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { RESOURCE_KINDS, type ModelSink, type ResourceKind } from '../../../src/cluster/records.ts';
 import { loadConfig } from '../../../src/config.ts';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../../../src/logging.ts';
+import { createLogger, LineBatcher, LOG_LEVELS, type LogLevel } from '../../../src/logging.ts';
 import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../../src/server/codec.ts';
 import { ALWAYS_SYNCED } from '../../support/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
@@ -225,7 +225,8 @@ async function runGuard(): Promise<void> {
   }
 
   const level = (LOG_LEVELS as readonly string[]).includes(options.logLevel ?? '') ? (options.logLevel as LogLevel) : 'info';
-  const log = createLogger(level, options.logFile ? pino.destination({ dest: options.logFile, sync: true }) : pino.destination('/dev/null'));
+  // As in production (createLogger's default): synchronous writes, a turn of the event loop at a time.
+  const log = createLogger(level, new LineBatcher(options.logFile ? pino.destination({ dest: options.logFile, sync: true }) : pino.destination('/dev/null')));
   const running = await startServer({
     config,
     log,
