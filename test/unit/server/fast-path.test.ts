@@ -1,0 +1,259 @@
+// The listening admission server answers qualifying POST /validate/<target> requests on a fast path before
+// Fastify's router; everything else goes through Fastify. Both must answer alike: the same inputs go to a
+// server with the fast path, one without it, and inject(), and the answers, headers, log lines and metrics are
+// compared.
+import { Agent, request as httpRequest } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { allowAllValidator } from '../../../src/admission/allow-all.ts';
+import { allowed } from '../../../src/admission/types.ts';
+import type { Decision } from '../../../src/admission/types.ts';
+import { buildAdmissionApp } from '../../../src/server/app.ts';
+import type { AdmissionApp } from '../../../src/server/app.ts';
+import { createMetrics } from '../../../src/server/metrics.ts';
+import type { ServerMetrics } from '../../../src/server/metrics.ts';
+import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
+import { captureLog, deny, registryOf, sampleReview, testConfig, validator } from './server-fixtures.ts';
+import type { CapturedLog } from './server-fixtures.ts';
+
+const BODY_LIMIT = 4096;
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+interface Served {
+  readonly app: AdmissionApp;
+  readonly port: number;
+  readonly captured: CapturedLog;
+  readonly metrics: ServerMetrics;
+  readonly agent: Agent;
+  /** Requests Fastify's hooks saw (the fast path bypasses them). */
+  fastifyRequests: number;
+  decisions: string[];
+  shuttingDown: boolean;
+}
+
+const validators = () =>
+  registryOf(
+    allowAllValidator(testConfig()),
+    validator('nodes', (request) =>
+      request.name === 'risky'
+        ? { ...deny('cordon of node risky would stop volume data-1'), checks: ['last-replica-on-node'], warnings: ['a warning'] }
+        : { ...allowed([], { 'overridden-checks': 'single-replica', 'override-writer': 'admin', 'override-reason': 'OPS-1' }), checks: ['single-replica'], overrides: ['single-replica'] },
+    ),
+    validator('throws', () => {
+      throw new Error('boom');
+    }),
+    {
+      declaration: { name: 'later.test.volume-guard.io', target: 'later', rules: [] },
+      handle: () => allowed(['never used']),
+      handleAsync: async (): Promise<Decision> => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return allowed(['decided later']);
+      },
+    },
+  );
+
+async function serve(fastPath: boolean): Promise<Served> {
+  const captured = captureLog();
+  const metrics = createMetrics({ processMetrics: false });
+  const served: Partial<Served> & { fastifyRequests: number; decisions: string[]; shuttingDown: boolean } = { fastifyRequests: 0, decisions: [], shuttingDown: false };
+  const app = buildAdmissionApp({
+    config: testConfig({ VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: String(BODY_LIMIT) }),
+    registry: validators(),
+    snapshot: EMPTY_SNAPSHOT,
+    health: ALWAYS_SYNCED,
+    metrics,
+    log: captured.log,
+    fastPath,
+    shuttingDown: () => served.shuttingDown,
+    onDecision: (request, decision) => void served.decisions.push(`${request.uid} ${decision.allowed}`),
+  });
+  app.addHook('onRequest', (_request, _reply, done) => {
+    served.fastifyRequests += 1;
+    done();
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const agent = new Agent({ keepAlive: true });
+  cleanups.push(async () => {
+    agent.destroy();
+    await app.close();
+  });
+  return Object.assign(served, { app, port: (app.server.address() as AddressInfo).port, captured, metrics, agent }) as Served;
+}
+
+interface Sent {
+  readonly method?: string;
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string | Buffer;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | undefined>;
+  readonly body: string;
+}
+
+/** The headers both paths must agree on (Date differs by nature). */
+function comparable(headers: IncomingHttpHeaders): Record<string, string | undefined> {
+  const pick = (name: string) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  return { 'content-type': pick('content-type'), 'content-length': pick('content-length'), connection: pick('connection'), 'keep-alive': pick('keep-alive') };
+}
+
+function send(served: Served, sent: Sent): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: '127.0.0.1', port: served.port, method: sent.method ?? 'POST', path: sent.path, agent: served.agent, headers: { 'content-type': 'application/json', ...sent.headers } },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: comparable(response.headers), body }));
+      },
+    );
+    request.on('error', reject);
+    request.end(sent.body);
+  });
+}
+
+async function inject(served: Served, sent: Sent): Promise<Answer> {
+  const response = await served.app.inject({
+    method: (sent.method ?? 'POST') as 'POST',
+    url: sent.path,
+    headers: { 'content-type': 'application/json', ...sent.headers },
+    ...(sent.body === undefined ? {} : { payload: sent.body }),
+  });
+  return { status: response.statusCode, headers: comparable(response.headers), body: response.body };
+}
+
+/** The admission log lines without what differs by nature (time, duration). */
+function admissionLines(served: Served): Record<string, unknown>[] {
+  return served.captured.lines
+    .filter((line) => line.msg === 'admission')
+    .map(({ time: _time, durationMs, ...rest }) => {
+      expect(typeof durationMs).toBe('number');
+      return rest;
+    });
+}
+
+async function metricValues(metrics: ServerMetrics): Promise<unknown> {
+  const pick = async (metric: { get(): Promise<{ values: { labels: object; value: number; metricName?: string }[] }> }) =>
+    (await metric.get()).values.filter((value) => !value.metricName?.endsWith('_sum')).map((value) => [JSON.stringify(value.labels), value.metricName, value.value]);
+  return {
+    requests: await pick(metrics.admissionRequests),
+    overrides: await pick(metrics.overrides),
+    refusals: await pick(metrics.refusals),
+    durationCounts: (await pick(metrics.admissionDuration)).filter(([, name]) => String(name).endsWith('_count')),
+  };
+}
+
+const review = (request: Record<string, unknown> = {}, top: Record<string, unknown> = {}) => JSON.stringify(sampleReview(request, top));
+
+const INPUTS: [string, Sent, boolean][] = [
+  // [what, request, takes the fast path]
+  ['an allowed review', { path: '/validate/allow-all', body: review({ uid: 'a-1' }) }, true],
+  ['an allowed review with overrides and audit annotations', { path: '/validate/nodes', body: review({ uid: 'a-2', name: 'fine' }) }, true],
+  ['a denial with warnings', { path: '/validate/nodes', body: review({ uid: 'd-1', name: 'risky' }) }, true],
+  ['a validator that throws', { path: '/validate/throws', body: review({ uid: 't-1' }) }, true],
+  ['an asynchronous validator', { path: '/validate/later', body: review({ uid: 'l-1' }) }, true],
+  ['Content-Type with charset', { path: '/validate/allow-all', headers: { 'content-type': 'application/json; charset=utf-8' }, body: review({ uid: 'c-1' }) }, true],
+  ['non-JSON', { path: '/validate/allow-all', body: 'this is not json' }, true],
+  ['a truncated JSON text', { path: '/validate/allow-all', body: review({ uid: 'x-1' }).slice(0, 50) }, true],
+  ['a wrong apiVersion', { path: '/validate/allow-all', body: review({}, { apiVersion: 'admission.k8s.io/v1beta1' }) }, true],
+  ['a missing uid', { path: '/validate/allow-all', body: JSON.stringify({ ...sampleReview(), request: { ...sampleReview().request, uid: undefined } }) }, true],
+  ['a body at the limit', { path: '/validate/allow-all', body: review({ uid: 'x'.repeat(BODY_LIMIT - review({ uid: '' }).length) }) }, true],
+  ['an empty body', { path: '/validate/allow-all', body: '' }, false],
+  ['an oversize body', { path: '/validate/allow-all', body: review({ object: { data: 'x'.repeat(BODY_LIMIT) } }) }, false],
+  ['a body sent chunked', { path: '/validate/allow-all', headers: { 'transfer-encoding': 'chunked' }, body: review({ uid: 'ch-1' }) }, false],
+  ['an unknown target', { path: '/validate/no-such-thing', body: review() }, false],
+  ['a target in percent escapes', { path: '/validate/allow%2Dall', body: review({ uid: 'e-1' }) }, false],
+  ['a query string', { path: '/validate/allow-all?timeout=10s', body: review({ uid: 'q-1' }) }, false],
+  ['a trailing slash', { path: '/validate/allow-all/', body: review() }, false],
+  ['another Content-Type', { path: '/validate/allow-all', headers: { 'content-type': 'text/plain' }, body: review({ uid: 'p-1' }) }, false],
+  ['a malformed Content-Type', { path: '/validate/allow-all', headers: { 'content-type': '///' }, body: review() }, false],
+  ['GET', { method: 'GET', path: '/validate/allow-all' }, false],
+  ['PUT', { method: 'PUT', path: '/validate/allow-all', body: review() }, false],
+  ['another path', { path: '/mutate/allow-all', body: review() }, false],
+];
+
+describe('the fast path answers as Fastify does', () => {
+  it.each(INPUTS)('%s', async (_what, sent, fast) => {
+    const withFastPath = await serve(true);
+    const without = await serve(false);
+    const injected = await serve(true);
+
+    const a = await send(withFastPath, sent);
+    const b = await send(without, sent);
+    const c = await inject(injected, sent);
+
+    expect(a).toEqual(b);
+    expect({ status: a.status, body: a.body, 'content-type': a.headers['content-type'], 'content-length': a.headers['content-length'] }).toEqual({
+      status: c.status,
+      body: c.body,
+      'content-type': c.headers['content-type'],
+      'content-length': c.headers['content-length'],
+    });
+    expect(a.status === 200 || a.status === 400 || a.status === 404).toBe(true);
+    expect(admissionLines(withFastPath)).toEqual(admissionLines(without));
+    expect(admissionLines(withFastPath)).toEqual(admissionLines(injected));
+    expect(await metricValues(withFastPath.metrics)).toEqual(await metricValues(without.metrics));
+    expect(withFastPath.decisions).toEqual(without.decisions);
+    expect(withFastPath.decisions).toEqual(injected.decisions);
+    // Which path took it: Fastify's hooks never see a fast request.
+    expect(withFastPath.fastifyRequests).toBe(fast ? 0 : 1);
+    expect(without.fastifyRequests).toBe(1);
+  });
+
+  it('answers the same sequence on one kept-alive connection, and says Connection: close once shutting down', async () => {
+    const withFastPath = await serve(true);
+    const without = await serve(false);
+    const sequence = INPUTS.filter(([, , fast]) => fast).map(([, sent]) => sent);
+    for (const served of [withFastPath, without]) served.shuttingDown = false;
+    const answers = async (served: Served) => {
+      const out: Answer[] = [];
+      for (const sent of sequence) out.push(await send(served, sent));
+      served.shuttingDown = true;
+      out.push(await send(served, sequence[0]!));
+      return out;
+    };
+    const a = await answers(withFastPath);
+    const b = await answers(without);
+    expect(a).toEqual(b);
+    expect(a.at(-1)?.headers.connection).toBe('close');
+    expect(a.at(-2)?.headers.connection).toBe('keep-alive');
+    expect(withFastPath.fastifyRequests).toBe(0);
+  });
+
+  it('handles a body cut short by the caller alike, and keeps serving', async () => {
+    const cut = async (served: Served) => {
+      const body = review({ uid: 'cut-1' });
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(served.port, '127.0.0.1', () => {
+          socket.write(`POST /validate/allow-all HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+          socket.end(body.slice(0, 40));
+        });
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      // Give the server a moment to finish whatever it does with the cut request.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const next = await send(served, { path: '/validate/allow-all', body: review({ uid: 'after-cut' }) });
+      return { raw: raw.replace(/^Date: .*\r\n/m, ''), next, lines: admissionLines(served), metrics: await metricValues(served.metrics) };
+    };
+    const a = await cut(await serve(true));
+    const b = await cut(await serve(false));
+    expect(a).toEqual(b);
+    expect(a.next.status).toBe(200);
+  });
+});
