@@ -66,6 +66,55 @@ export class LineBatcher implements DestinationStream {
   }
 }
 
+// msgPrefixSym exists at runtime but is missing from pino's type of pino.symbols.
+const SYMBOLS = pino.symbols as typeof pino.symbols & { readonly msgPrefixSym?: symbol };
+
+/** A logger's pino internals this file reads (pino.symbols is pino's documented way in). */
+type PinoInternals = Record<symbol, unknown>;
+
+/**
+ * `log[level](fields, msg)` for a flat object of JSON values, serialized in one JSON.stringify instead of pino's
+ * per-key loop; the line is the one pino writes (same level, time, bindings, key order, message; checked against
+ * pino in test/unit/logging.test.ts). Undefined when the logger is not plain pino (a mixin, hooks, a log
+ * formatter, a nested key, a message prefix, redaction, serializers for `keys`, a stream that wants metadata):
+ * the caller logs through pino then.
+ */
+export function jsonLineWriter(log: Logger, keys: readonly string[]): ((level: 'info' | 'warn', fields: object, msg: string) => void) | undefined {
+  const internals = log as unknown as PinoInternals;
+  const formatters = internals[SYMBOLS.formattersSym] as { log?: unknown } | undefined;
+  const hooks = internals[SYMBOLS.hooksSym] as { streamWrite?: unknown; logMethod?: unknown } | undefined;
+  const stream = internals[SYMBOLS.streamSym] as (DestinationStream & Record<symbol, unknown>) | undefined;
+  const serializers = (internals[SYMBOLS.serializersSym] ?? {}) as Record<string, unknown>;
+  const stringifiers = (internals[SYMBOLS.stringifiersSym] ?? {}) as Record<string, unknown>;
+  const lsCache = internals[SYMBOLS.lsCacheSym] as Record<number, string> | undefined;
+  const time = internals[SYMBOLS.timeSym] as ((this: Logger) => string) | undefined;
+  const end = internals[SYMBOLS.endSym];
+  const plain =
+    !internals[SYMBOLS.mixinSym] &&
+    !formatters?.log &&
+    !hooks?.streamWrite &&
+    !hooks?.logMethod &&
+    !internals[SYMBOLS.nestedKeySym] &&
+    (SYMBOLS.msgPrefixSym === undefined || !internals[SYMBOLS.msgPrefixSym]) &&
+    internals[SYMBOLS.messageKeySym] === 'msg' &&
+    Object.keys(stringifiers).length === 0 &&
+    keys.every((key) => serializers[key] === undefined) &&
+    stream !== undefined &&
+    typeof stream.write === 'function' &&
+    stream[SYMBOLS.needsMetadataGsym] !== true &&
+    lsCache !== undefined &&
+    typeof time === 'function' &&
+    typeof end === 'string';
+  if (!plain) return undefined;
+  return (level, fields, msg) => {
+    if (!log.isLevelEnabled(level)) return;
+    const json = JSON.stringify(fields);
+    const members = json.length > 2 ? `,${json.slice(1, -1)}` : '';
+    const chindings = internals[SYMBOLS.chindingsSym] as string;
+    stream.write(`${lsCache[log.levels.values[level]!]}${time.call(log)}${chindings}${members},"msg":${JSON.stringify(msg)}${end}`);
+  };
+}
+
 /**
  * JSON lines on stdout (or the given stream). Messages are in `msg`, `time` is ISO 8601 in UTC
  * (`2026-12-01T15:25:23.123Z`, readable and sortable as text), `level` is a name rather than a number so log

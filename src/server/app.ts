@@ -11,6 +11,7 @@ import { chainsTo } from './tls.ts';
 import { LogController, fastify as Fastify } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { jsonLineWriter } from '../logging.ts';
 import type { ValidatorRegistry } from '../admission/registry.ts';
 import { errored } from '../admission/types.ts';
 import type { AdmissionRequest, Decision } from '../admission/types.ts';
@@ -500,6 +501,7 @@ type AdmissionRecorder = (trace: AdmissionTrace, elapsedMs: number, statusCode: 
 
 /** Metrics, the admission log line and onDecision, once the answer is sent; shared by both paths. */
 function admissionRecorder(metrics: ServerMetrics, log: Logger, onDecision: AdmissionAppOptions['onDecision']): AdmissionRecorder {
+  const writeLine = jsonLineWriter(log, ADMISSION_LINE_KEYS);
   return (trace, elapsedMs, statusCode) => {
     metrics.admissionDuration.observe({ target: trace.targetLabel }, elapsedMs / 1000);
     metrics.admissionRequests.inc({ target: trace.targetLabel, operation: trace.operation, decision: trace.outcome });
@@ -510,8 +512,9 @@ function admissionRecorder(metrics: ServerMetrics, log: Logger, onDecision: Admi
       for (const check of refusedBy) metrics.refusals.inc({ check, target: trace.targetLabel });
     }
     const line = admissionLine(trace, elapsedMs, statusCode);
-    if (trace.outcome === 'invalid' || trace.outcome === 'errored') log.warn(line, 'admission');
-    else log.info(line, 'admission');
+    const level = trace.outcome === 'invalid' || trace.outcome === 'errored' ? 'warn' : 'info';
+    if (writeLine) writeLine(level, line, 'admission');
+    else log[level](line, 'admission');
     if (request && decision && onDecision) {
       try {
         onDecision(request, decision);
@@ -544,6 +547,11 @@ interface AdmissionLine {
   reason?: string;
   message?: string;
 }
+
+const ADMISSION_LINE_KEYS: readonly (keyof AdmissionLine)[] = [
+  'uid', 'target', 'operation', 'kind', 'namespace', 'name', 'user', 'dryRun', 'decision', 'checks', 'overrides',
+  'overrideWriter', 'overrideReason', 'overrideSource', 'overrideWritten', 'durationMs', 'httpStatus', 'reason', 'message',
+];
 
 function admissionLine(trace: AdmissionTrace, elapsedMs: number, statusCode: number): AdmissionLine {
   const request = trace.request;

@@ -3,7 +3,7 @@
 // server with the fast path, one without it, and inject(), and the answers, headers, log lines and metrics are
 // compared.
 import { Agent, request as httpRequest } from 'node:http';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -100,10 +100,10 @@ interface Answer {
 }
 
 /** The headers both paths must agree on (Date differs by nature). */
-function comparable(headers: IncomingHttpHeaders): Record<string, string | undefined> {
+function comparable(headers: IncomingHttpHeaders | OutgoingHttpHeaders): Record<string, string | undefined> {
   const pick = (name: string) => {
     const value = headers[name];
-    return Array.isArray(value) ? value.join(', ') : value;
+    return Array.isArray(value) ? value.join(', ') : value === undefined ? undefined : String(value);
   };
   return { 'content-type': pick('content-type'), 'content-length': pick('content-length'), connection: pick('connection'), 'keep-alive': pick('keep-alive') };
 }
