@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger, jsonLineWriter, LineBatcher } from '../../src/logging.ts';
+import { createLogger, jsonLineWriter, LineBatcher, LOG_FLUSH_BYTES, LOG_FLUSH_DELAY_MS } from '../../src/logging.ts';
 
 function capture(): { lines: string[]; stream: { write(line: string): void } } {
   const lines: string[] = [];
@@ -67,19 +67,29 @@ describe('jsonLineWriter', () => {
 });
 
 describe('LineBatcher', () => {
-  it('writes the lines of one event-loop turn together, in order, at the end of the turn', async () => {
+  it('writes the lines logged close together in one write, in order, at most LOG_FLUSH_DELAY_MS late', async () => {
     const out = capture();
     const batcher = new LineBatcher(out.stream);
     const log = createLogger('info', batcher);
     log.info('one');
+    await new Promise((resolve) => setImmediate(resolve));
     log.warn('two');
     expect(out.lines).toEqual([]);
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, LOG_FLUSH_DELAY_MS + 30));
     expect(out.lines).toHaveLength(1);
     expect(out.lines[0]!.split('\n').filter(Boolean).map((line) => JSON.parse(line).msg)).toEqual(['one', 'two']);
     log.info('three');
     await new Promise<void>((resolve) => log.flush(() => resolve()));
     expect(out.lines).toHaveLength(2);
+  });
+
+  it('writes at once when LOG_FLUSH_BYTES are pending', () => {
+    const out = capture();
+    const log = createLogger('info', new LineBatcher(out.stream));
+    const long = 'x'.repeat(1000);
+    for (let i = 0; i * 1000 < LOG_FLUSH_BYTES + 1000; i++) log.info({ i, long }, 'big');
+    expect(out.lines.length).toBeGreaterThanOrEqual(1);
+    expect(out.lines[0]!.length).toBeGreaterThanOrEqual(LOG_FLUSH_BYTES);
   });
 
   it('loses nothing when the process exits in the same turn', () => {
