@@ -123,6 +123,19 @@ export function jsonLineWriter(log: Logger, keys: readonly string[]): ((level: '
   };
 }
 
+let isoMillis = -1;
+let isoText = '';
+
+/** pino's stdTimeFunctions.isoTime, formatting a new Date only when the millisecond changed. */
+export function isoTime(): string {
+  const now = Date.now();
+  if (now !== isoMillis) {
+    isoMillis = now;
+    isoText = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return isoText;
+}
+
 /**
  * JSON lines on stdout (or the given stream). Messages are in `msg`, `time` is ISO 8601 in UTC
  * (`2026-12-01T15:25:23.123Z`, readable and sortable as text), `level` is a name rather than a number so log
@@ -136,7 +149,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   const options = {
     level,
     base: { service: 'volume-guard' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
   return pino(options, destination ?? new LineBatcher(pino.destination({ dest: 1, sync: true })));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger, jsonLineWriter, LineBatcher, LOG_FLUSH_BYTES, LOG_FLUSH_DELAY_MS } from '../../src/logging.ts';
+import { createLogger, isoTime, jsonLineWriter, LineBatcher, LOG_FLUSH_BYTES, LOG_FLUSH_DELAY_MS } from '../../src/logging.ts';
 
 function capture(): { lines: string[]; stream: { write(line: string): void } } {
   const lines: string[] = [];
@@ -63,6 +63,18 @@ describe('jsonLineWriter', () => {
     expect(jsonLineWriter(pino({ redact: ['a'] }, out.stream), ['a'])).toBeUndefined();
     expect(jsonLineWriter(pino({ messageKey: 'message' }, out.stream), ['a'])).toBeUndefined();
     expect(jsonLineWriter(pino({}, out.stream), ['a'])).toBeDefined();
+  });
+});
+
+describe('isoTime', () => {
+  it("is pino's isoTime", async () => {
+    for (let i = 0; i < 3; i++) {
+      const before = pino.stdTimeFunctions.isoTime();
+      const ours = isoTime();
+      const after = pino.stdTimeFunctions.isoTime();
+      expect([before, after]).toContain(ours);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   });
 });
 
