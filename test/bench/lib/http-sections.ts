@@ -2,6 +2,8 @@
 // process, next to the bare HTTPS floor; every case is sent by autocannon to both, one right after the other.
 
 import { readFileSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LOG_FLUSH_DELAY_MS } from '../../../src/logging.ts';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,6 +206,8 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         const unloadedBefore = await scrapeHistogram(opsUrl, result.target);
         const unloadedGuard = await single(guardUrl);
         const unloadedServer = serverLatency(histogramDelta(unloadedBefore, await scrapeHistogram(opsUrl, result.target)));
+        // The server writes its log lines at most LOG_FLUSH_DELAY_MS late (LineBatcher).
+        await sleep(LOG_FLUSH_DELAY_MS * 3);
         const serverExact = admissionDurations(logFile, logOffset, result.target);
         const unloadedFloor = floors ? await single(urlOf(floors.floor)) : undefined;
         options.log(

@@ -4,6 +4,8 @@
 // side. What matters: cordon p99 and that no cordon fails while manifests are parsed.
 
 import { readFileSync, statSync } from 'node:fs';
+import { LOG_FLUSH_DELAY_MS } from '../../../src/logging.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request as httpsRequest } from 'node:https';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -191,6 +193,8 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
     const measured = async (run: () => Promise<LoadResult>): Promise<CordonRun> => {
       const offset = fileSize(logFile);
       const client = await run();
+      // The server writes its log lines at most LOG_FLUSH_DELAY_MS late (LineBatcher).
+      await sleep(LOG_FLUSH_DELAY_MS * 3);
       const server = serverDurations(logFile, offset, 'node-cordon');
       return { client, ...(server ? { server } : {}), failures: client.non2xx + client.errors + client.timeouts };
     };
