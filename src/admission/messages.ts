@@ -88,6 +88,15 @@ const RAISE_REPLICAS =
   'raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n longhorn-system edit volumes.longhorn.io <volume>) ' +
   'and wait until the volume is healthy: Longhorn makes no second copy while it is 1';
 
+/**
+ * The tags the wording of a check reads across all its findings, listed or not (`fixFor`); a check absent here
+ * reads more than tags (fates, kinds) and is worded only from all its findings.
+ */
+export const WORDING_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>> = {
+  'single-replica': ['effective'],
+  'last-replica-on-node': [],
+};
+
 export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'single-replica': {
     summary: (n) => `${plural(n, 'Longhorn volume has a single copy of its', 'Longhorn volumes have a single copy of their')} data`,
