@@ -436,15 +436,17 @@ export function denialMessage(input: {
   const note = situationNote(input.situation);
   if (note) head.push(note);
   const tail = ['Override (an authorized admin, after checking):', ...input.override.map((line) => `  ${shorten(line, 400)}`)];
-  let message = '';
   // Each group's lines are worded once; only how many objects are listed changes until the message fits.
   const prepared = input.groups.map((group) => prepareCheckLines(group.check, group.findings, group.total, input.situation, MAX_LISTED_PER_CHECK));
+  // Lengths are added up (lines plus the newlines between them); the text is joined once, for the listing that fits.
+  const length = (lines: readonly string[]): number => lines.reduce((sum, line) => sum + line.length + 1, 0);
+  const fixed = length(head) + length(tail) - 1;
+  let body: string[] = [];
   for (let maxListed = MAX_LISTED_PER_CHECK; maxListed >= 0; maxListed -= maxListed > 3 ? 3 : 1) {
-    const body = prepared.flatMap((group) => listedLines(group, maxListed));
-    message = [...head, ...body, ...tail].join('\n');
-    if (message.length <= MAX_DENIAL_LENGTH) break;
+    body = prepared.flatMap((group) => listedLines(group, maxListed));
+    if (fixed + length(body) <= MAX_DENIAL_LENGTH) break;
   }
-  return message;
+  return [...head, ...body, ...tail].join('\n');
 }
 
 /** Short warning lines for warn mode and for informational warnings. */

@@ -39,6 +39,13 @@ describe('benchmark smoke run', () => {
     // Per kind: the first list's cost per object, and the heap each kind holds (the model emptied kind by kind).
     expect(tiny.insertByKind?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['node', 'pod', 'longhornReplica']));
     for (const entry of tiny.insertByKind ?? []) expect(entry).toMatchObject({ count: tiny.counts[entry.kind], microsPerObject: finiteNumber });
+    // Per kind: the cost of each watch event (modify, unchanged copy, delete, add) on the built model.
+    expect(tiny.eventCost?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['node', 'pod', 'persistentVolume', 'longhornVolume', 'longhornReplica']));
+    for (const entry of tiny.eventCost ?? []) {
+      expect(entry.objects).toBe(Math.min(tiny.counts[entry.kind] ?? entry.objects, 2000));
+      expect(entry).toMatchObject({ modifyMicros: finiteNumber, modifyCpuMicros: finiteNumber, unchangedMicros: finiteNumber, deleteMicros: finiteNumber, addMicros: finiteNumber });
+    }
+    expect(json.targets.find((target) => target.id === 'informer-events/tiny')).toMatchObject({ met: null, measured: expect.stringContaining('longhornReplica') });
     expect(tiny.kindBytes?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['pod', 'persistentVolume', 'longhornVolume', 'node']));
     for (const entry of tiny.kindBytes ?? []) {
       // The model holds what the build counted, plus the leftover release's claims the Helm cases add.
