@@ -47,6 +47,10 @@ describe('benchmark smoke run', () => {
       expect(entry.objects).toBeLessThanOrEqual(2000);
       expect(entry).toMatchObject({ modifyMicros: finiteNumber, modifyCpuMicros: finiteNumber, unchangedMicros: finiteNumber, deleteMicros: finiteNumber, addMicros: finiteNumber });
     }
+    // From the watch line on (JSON.parse + transform + model) for the kinds the bench renders as API JSON.
+    for (const kind of ['node', 'pod', 'persistentVolume', 'longhornVolume', 'longhornReplica']) {
+      expect(tiny.eventCost?.find((entry) => entry.kind === kind)?.modifyFromJsonMicros, kind).toEqual(finiteNumber);
+    }
     expect(json.targets.find((target) => target.id === 'informer-events/tiny')).toMatchObject({ met: null, measured: expect.stringContaining('longhornReplica') });
     expect(tiny.kindBytes?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['pod', 'persistentVolume', 'longhornVolume', 'node']));
     for (const entry of tiny.kindBytes ?? []) {

@@ -5,9 +5,13 @@
 // - unchanged: an equal copy (what a relist, and most status-only updates once slimmed, deliver);
 // - delete, then add back.
 // The model ends holding the same records (in another insertion order).
+// For the kinds lib/raw-objects.ts renders, the modify events are also timed the whole way an informer takes them:
+// the watch line's JSON.parse, the kind's transform (RESOURCE_SPECS), then the model.
 
 import type { ClusterModel } from '../../../src/cluster/model.ts';
 import { recordKey, RESOURCE_KINDS, type RecordByKind, type ResourceKind } from '../../../src/cluster/records.ts';
+import { RESOURCE_SPECS } from '../../../src/cluster/resources.ts';
+import { renderRaw } from './raw-objects.ts';
 
 export interface KindEventCost {
   readonly kind: string;
@@ -19,6 +23,10 @@ export interface KindEventCost {
   readonly unchangedMicros: number;
   readonly deleteMicros: number;
   readonly addMicros: number;
+  /** Modify events from the watch line on (JSON.parse + transform + model), for the kinds rendered; µs per event. */
+  readonly modifyFromJsonMicros?: number;
+  /** How many of the sampled objects those were timed over. */
+  readonly fromJsonObjects?: number;
 }
 
 type Mutation<K extends ResourceKind> = (record: RecordByKind[K]) => RecordByKind[K];
@@ -75,6 +83,7 @@ export function measureEventCosts(model: ClusterModel, perKind: number): KindEve
       for (const record of changed) model.upsert(kind, record);
       for (const record of records) model.upsert(kind, record);
     });
+    const fromJson = timeFromJson(model, kind, records, changed);
     const copies = records.map((record) => ({ ...record }));
     const unchanged = timed(() => {
       for (const record of copies) model.upsert(kind, record);
@@ -94,7 +103,42 @@ export function measureEventCosts(model: ClusterModel, perKind: number): KindEve
       unchangedMicros: perEvent(unchanged.wall, records.length),
       deleteMicros: perEvent(deleted.wall, records.length),
       addMicros: perEvent(added.wall, records.length),
+      ...(fromJson ? { modifyFromJsonMicros: perEvent(fromJson.wall, fromJson.events), fromJsonObjects: fromJson.events / 2 } : {}),
     });
   }
   return costs;
+}
+
+/** The watch lines of the changes and back, parsed, transformed and written as the informer does. */
+function timeFromJson<K extends ResourceKind>(
+  model: ClusterModel,
+  kind: K,
+  records: readonly RecordByKind[K][],
+  changed: readonly RecordByKind[K][],
+): { wall: number; events: number } | undefined {
+  const line = (record: RecordByKind[K]): string | undefined => {
+    const object = renderRaw(kind, record);
+    return object === undefined ? undefined : JSON.stringify({ type: 'MODIFIED', object });
+  };
+  const lines: string[] = [];
+  const back: string[] = [];
+  records.forEach((record, i) => {
+    const forth = line(changed[i]!);
+    const again = line(record);
+    if (forth === undefined || again === undefined) return;
+    lines.push(forth);
+    back.push(again);
+  });
+  if (lines.length === 0) return undefined;
+  const transform = RESOURCE_SPECS[kind].transform as (raw: unknown) => RecordByKind[K] | undefined;
+  const apply = (text: string): void => {
+    const event = JSON.parse(text) as { object: unknown };
+    const record = transform(event.object);
+    if (record !== undefined) model.upsert(kind, record);
+  };
+  const { wall } = timed(() => {
+    for (const text of lines) apply(text);
+    for (const text of back) apply(text);
+  });
+  return { wall, events: lines.length * 2 };
 }

@@ -99,8 +99,8 @@ export function formatSummary(report: BenchReport): string {
       }
       if (size.eventCost?.length) {
         out.push(
-          `  watch events per kind, µs per event (modify / unchanged / delete / add): ${size.eventCost
-            .map((entry) => `${entry.kind} ${entry.modifyMicros} / ${entry.unchangedMicros} / ${entry.deleteMicros} / ${entry.addMicros}`)
+          `  watch events per kind, µs per event (modify from JSON / modify / unchanged / delete / add): ${size.eventCost
+            .map((entry) => `${entry.kind} ${entry.modifyFromJsonMicros ?? '–'} / ${entry.modifyMicros} / ${entry.unchangedMicros} / ${entry.deleteMicros} / ${entry.addMicros}`)
             .join(', ')}`,
         );
       }
