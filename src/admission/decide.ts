@@ -41,8 +41,8 @@ export interface Judgement {
    */
   readonly waived?: readonly WaivedFindings[];
   /**
-   * For the checks run with waivers: per tag any override targets, how many of the check's findings not waived
-   * carry it (all of them, listed or not: those checks are judged as if every finding were listed).
+   * For the checks run with waivers: per tag the decision reads (DECISION_TAGS), how many of the check's findings
+   * not waived carry it (all of them, listed or not: those checks are judged as if every finding were listed).
    */
   readonly tagTotals?: Readonly<Partial<Record<CheckId, Readonly<Record<string, number>>>>>;
 }
