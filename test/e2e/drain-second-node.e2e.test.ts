@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths, run, tempFile } from '../harness/cluster.ts';
-import { startSecondNode, stopSecondNode, type SecondNodeInfo } from '../harness/node.ts';
+import { netPlan, startSecondNode, stopSecondNode, type SecondNodeInfo } from '../harness/node.ts';
 import { apply, must } from '../harness/scenario.ts';
 import { busyboxContainer, deleteNamespaceAndWait, ensureLocalStorageClass, freshNamespace, LOCAL_STORAGE_CLASS, waitJsonpath, waitPodRunning } from '../support/whole.ts';
 
@@ -166,7 +166,9 @@ describe.skipIf(!runnable)('a drain moves volume-guard to the second real node w
         samples.push({ phase: current, ready, db, plain });
       }
     })();
+    const drainStarted = Date.now();
     const drained = await kubectl(['drain', w.nodeName, `--pod-selector=${SELECTOR}`, '--delete-emptydir-data', '--timeout=240s'], { timeoutMs: 300_000 });
+    const drainMs = Date.now() - drainStarted;
     phase = 'after';
     // Enough answers after the move (by count, not time).
     while (samples.filter((s) => s.phase === 'after').length < 10 && !drained.code) await sleep(200);
@@ -194,6 +196,47 @@ describe.skipIf(!runnable)('a drain moves volume-guard to the second real node w
     expect(samples.filter((s) => s.db !== 'denied' || s.plain !== 'allowed')).toEqual([]);
     expect(Math.min(...samples.map((s) => s.ready))).toBeGreaterThanOrEqual(1);
     expect(during.filter((s) => s.ready === 1).length).toBeGreaterThanOrEqual(1);
-    process.stderr.write(`[drain-second-node] ${samples.length} probe rounds (${during.length} during the drain, ${during.filter((s) => s.ready === 1).length} with one ready replica), all answered\n`);
+    process.stderr.write(
+      `[drain-second-node] drain ${Math.round(drainMs / 100) / 10} s; ${samples.length} probe rounds (${during.length} during the drain, ${during.filter((s) => s.ready === 1).length} with one ready replica), all answered\n`,
+    );
   }, 600_000);
+
+  it("the second node's pods meet the same isolation: outside addresses and ClusterIPs refused at once, only the API server's", async () => {
+    const plan = netPlan(false);
+    expect(plan).toBeDefined();
+    const p = plan!;
+    // The host routes the second node's pod subnet through its namespace; the rest of the pod CIDR stays unreachable.
+    const podIp = (await must(kubectl(['get', 'pod', 'plain', '-n', NS, '-o', 'jsonpath={.status.podIP}']), 'pod IP')).stdout;
+    expect(inSubnet(podIp, second.podSubnet)).toBe(true);
+    expect((await must(run('ip', ['route', 'get', podIp]), 'ip route get')).stdout).toContain(`via ${second.address} dev ${p.bridge}`);
+    const beyond = await run('ip', ['route', 'get', second.podSubnet.replace(/\.1\.0\/24$/, '.2.5')]);
+    expect(`${beyond.code} ${beyond.stdout}${beyond.stderr}`).toMatch(/unreachable|No route to host/);
+    const rejected = async () => {
+      const rules = (await must(run('iptables', ['-w', '-L', p.chain, '-v', '-n', '-x']), 'iptables -L')).stdout;
+      return Number((rules.split('\n').find((l) => l.includes('tcp-reset')) ?? '').trim().split(/\s+/)[0] ?? 'NaN');
+    };
+    const rejectedBefore = await rejected();
+    const serviceIp = (await must(kubectl(['get', 'svc', RELEASE, '-n', VG_NS, '-o', 'jsonpath={.spec.clusterIP}']), 'clusterIP')).stdout;
+    const gw = /default via (\S+)/.exec((await run('ip', ['route', 'show', 'default'])).stdout)?.[1];
+    const targets = ['203.0.113.10', serviceIp, ...(gw ? [gw] : [])];
+    for (const target of targets) {
+      const started = Date.now();
+      const r = await kubectl(['exec', '-n', NS, 'plain', '--', 'sh', '-c', `nc -w 8 ${target} 443 </dev/null; echo "rc=$?"`], { timeoutMs: 30_000 });
+      const out = `${r.stdout}${r.stderr}`;
+      expect(out, target).toMatch(/rc=1/);
+      expect(out, target).toMatch(/can't connect to remote host .*(Connection refused|unreachable|No route to host)/i);
+      expect(Date.now() - started, `${target}: ${out}`).toBeLessThan(4000);
+    }
+    // Each met the host's reject rule for the bridge: the second node's traffic enters the host through it.
+    expect((await rejected()) - rejectedBefore).toBeGreaterThanOrEqual(targets.length);
+    const api = await kubectl(['exec', '-n', NS, 'plain', '--', 'sh', '-c', `nc -w 5 ${w.apiServiceIp} 443 </dev/null; echo "rc=$?"`], { timeoutMs: 30_000 });
+    expect(`${api.stdout}${api.stderr}`).toMatch(/rc=0/);
+    const other = await kubectl(['exec', '-n', NS, 'plain', '--', 'sh', '-c', `nc -w 5 ${w.apiServiceIp} 80 </dev/null; echo "rc=$?"`], { timeoutMs: 30_000 });
+    expect(`${other.stdout}${other.stderr}`).toMatch(/rc=1/);
+    // No masquerading anywhere: not on the host for the second node's subnet, not inside its namespace.
+    const nat = (await run('iptables', ['-w', '-t', 'nat', '-S'])).stdout;
+    expect(nat.split('\n').filter((l) => l.includes('MASQUERADE') && l.includes(second.podSubnet))).toEqual([]);
+    const natNs = (await run('nsenter', [`--net=/run/netns/${second.netns}`, '--', 'iptables', '-w', '-t', 'nat', '-S'])).stdout;
+    expect(natNs.split('\n').filter((l) => l.includes('MASQUERADE'))).toEqual([]);
+  }, 120_000);
 });

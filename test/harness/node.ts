@@ -892,7 +892,9 @@ export async function ensureWholeCluster(opts: WholeOptions = {}): Promise<Clust
     await waitFor(`node ${plan.nodeName} Ready`, 120_000, () => nodeReady(plan.nodeName), () => tail(logFile('kubelet')));
     log(`cluster: node ${plan.nodeName} Ready (${Math.round((Date.now() - started) / 100) / 10} s after up began)`);
     if (second) await startSecondNode({ log });
-    else if (secondNodePresent(plan)) await stopSecondNode({ log }); // (started before, not asked for now: gone)
+    // (Started before, not asked for now: gone, its Node object too, also when a crash left only that.)
+    else if (secondNodePresent(plan)) await stopSecondNode({ log });
+    else await kubectl(['delete', 'node', plan.second.nodeName, '--ignore-not-found', '--wait=false'], { timeoutMs: 30_000 });
   }
   // 4. Fake nodes (without a kwok binary, e.g. `up --no-build` before it is built, only when none are asked for).
   if (existsSync(bin.kwok)) startComponent(kwok(plan), log);
@@ -1090,7 +1092,7 @@ export async function stopWholeCluster(opts: { log?: Log; purge?: boolean; keepM
   await stopComponent({ name: 'kube-controller-manager', exe: bin.kcm, marker: paths.kubeconfig }, log);
   await stopComponent({ name: 'kube-scheduler', exe: bin.scheduler, marker: paths.kubeconfig }, log);
   if (plan) {
-    await stopSecondNode({ log, purge: opts.purge ?? false, deleteNode: false });
+    await stopSecondNode({ log, purge: opts.purge ?? false });
     await stopNode(firstNodeSpec(plan), api, log);
   }
   // The dockerd `npm run image` started (scripts/image.sh), if any: its directory is the image cache's
