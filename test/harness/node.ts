@@ -55,7 +55,7 @@ export interface WholeOptions {
   node?: boolean;
   /** Ensure at least this many fake nodes (fake-0..fake-N-1). Default: as last asked, else 0. */
   fakeNodes?: number;
-  /** Also start the second real node vg-node-2 (`--second-node`). Default: as last asked, else false. */
+  /** Also start the second real node vg-node-2 (`--second-node`). Default: VG_SECOND_NODE=1/0, else as last asked, else false. */
   secondNode?: boolean;
   build?: boolean;
 }
@@ -863,7 +863,9 @@ export async function ensureWholeCluster(opts: WholeOptions = {}): Promise<Clust
   const saved = readMode();
   const node = opts.node ?? saved?.node ?? true;
   const fakeCount = opts.fakeNodes ?? saved?.fakeNodes ?? 0;
-  const second = node && (opts.secondNode ?? saved?.secondNode ?? false);
+  const envSecond = process.env.VG_SECOND_NODE;
+  const fromEnv = envSecond === '1' || envSecond === 'true' ? true : envSecond === '0' || envSecond === 'false' ? false : undefined;
+  const second = node && (opts.secondNode ?? fromEnv ?? saved?.secondNode ?? false);
   if (process.getuid?.() !== 0) throw new Error('the whole cluster needs root (routes, iptables, containerd, kubelet)');
   const started = Date.now();
   if (opts.build ?? true) await buildTools({ log, targets: WHOLE_BUILD_TARGETS });
