@@ -1096,6 +1096,10 @@ export async function stopWholeCluster(opts: { log?: Log; purge?: boolean; keepM
   if (plan) {
     await stopSecondNode({ log, purge: opts.purge ?? false });
     await stopNode(firstNodeSpec(plan), api, log);
+  } else {
+    // (No slot was ever claimed: nothing of a node should run; stop whatever a pid file still names.)
+    await stopComponent({ name: 'kubelet', exe: bin.kubelet, marker: node1.kubeletDir }, log);
+    await stopComponent(containerdComponent(), log);
   }
   // The dockerd `npm run image` started (scripts/image.sh), if any: its directory is the image cache's
   // (IMAGE_DIR, default <repo>/.cluster/image) whichever cluster directory this is.
