@@ -502,7 +502,6 @@ const node2Dir = join(paths.dir, 'node2');
 const node2 = nodeLayout(node2Dir);
 const ctrd = node1.ctrd;
 export const localVolumeDir = node1.localVolumeDir;
-export const secondNodeLocalVolumeDir = node2.localVolumeDir;
 
 /** One real node: its files, its pod network, its identity, where it runs. */
 interface NodeSpec {
