@@ -13,8 +13,8 @@ import {
   busyboxContainer,
   createLocalPv,
   deleteNamespaceAndWait,
-  fakeNodeToleration,
   freshNamespace,
+  spreadOverFakeNodes,
   LOCAL_STORAGE_CLASS,
   waitFileContent,
   waitJsonpath,
@@ -200,31 +200,7 @@ describe.skipIf(!whole)('the whole test cluster', () => {
 
   it('drains across fake nodes complete when nothing is at risk; the evicted pods are rescheduled', async () => {
     const fakes = await ensureFakeNodes(2);
-    await apply({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'stateless', namespace: NS },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'stateless' } },
-        template: {
-          metadata: { labels: { app: 'stateless' } },
-          spec: {
-            nodeSelector: { type: 'kwok' },
-            tolerations: [fakeNodeToleration],
-            affinity: {
-              podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                  { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'stateless' } } } },
-                ],
-              },
-            },
-            containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
-          },
-        },
-      },
-    });
-    await waitJsonpath(['deployment', 'stateless', '-n', NS], '{.status.readyReplicas}', (v) => v === '2');
+    await spreadOverFakeNodes(NS, 'stateless', 2);
     const before = (await kubectl(['get', 'pods', '-n', NS, '-l', 'app=stateless', '-o', 'jsonpath={.items[*].spec.nodeName}'])).stdout.split(' ');
     expect(before.every((n) => fakes.includes(n))).toBe(true);
     const drained = await kubectl(['drain', fakes[0]!, '--ignore-daemonsets', '--timeout=60s'], { timeoutMs: 90_000 });

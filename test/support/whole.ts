@@ -70,6 +70,38 @@ export function busyboxContainer(whole: WholeClusterInfo, name: string, script: 
 
 export const fakeNodeToleration = FAKE_NODE_TOLERATION;
 
+/**
+ * A Deployment of `replicas` pods on KWOK fake nodes, spread one per node where it can be (preferred anti-affinity),
+ * waited until all are ready. The image is never pulled: KWOK only pretends to run it.
+ */
+export async function spreadOverFakeNodes(namespace: string, name: string, replicas: number): Promise<void> {
+  await apply({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          nodeSelector: { type: 'kwok' },
+          tolerations: [fakeNodeToleration],
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: name } } } },
+              ],
+            },
+          },
+          containers: [{ name: 'app', image: `registry.invalid/${name}:1` }],
+        },
+      },
+    },
+  });
+  await waitJsonpath(['deployment', name, '-n', namespace], '{.status.readyReplicas}', (v) => v === String(replicas));
+}
+
 /** Waits until the file exists and holds `expected`. */
 export async function waitFileContent(file: string, expected: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
