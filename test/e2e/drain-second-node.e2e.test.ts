@@ -5,22 +5,19 @@
 // test/harness/node.ts) and becomes Ready there, the drain waits for it, then the second replica moves too.
 // Every admission sent meanwhile is answered by the pods (the host-run volume-guard is unregistered while this
 // file runs). Skipped unless the whole cluster runs with its real node, as root.
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { helm, kubectl, paths, run, tempFile } from '../harness/cluster.ts';
+import { helm, kubectl, run } from '../harness/cluster.ts';
 import { netPlan, startSecondNode, stopSecondNode, type SecondNodeInfo } from '../harness/node.ts';
 import { apply, must } from '../harness/scenario.ts';
-import { busyboxContainer, deleteNamespaceAndWait, ensureLocalStorageClass, freshNamespace, LOCAL_STORAGE_CLASS, waitJsonpath, waitPodRunning } from '../support/whole.ts';
+import { buildImage, CHART, chartValues, evictDryRun as evict, GUARD_SELECTOR as SELECTOR, RELEASE, shippedStage, VG_NS } from '../support/shipped.ts';
+import { busyboxContainer, createLocalPv, localDbStatefulSet, waitJsonpath, waitPodRunning } from '../support/whole.ts';
 
 const cluster = inject('cluster');
 const whole = cluster.whole;
-const RELEASE = 'volume-guard';
-const VG_NS = 'volume-guard';
 const NS = 'drain2-app';
 const PV = 'drain2-data';
-const SELECTOR = 'app.kubernetes.io/name=volume-guard';
-const chart = join(paths.root, 'charts', 'volume-guard');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const runnable = whole !== undefined && whole.nodeName !== '' && process.getuid?.() === 0;
 
@@ -30,12 +27,8 @@ async function guardPods(): Promise<Map<string, string>> {
   return new Map(r.stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
 }
 
-/** A server-side dry-run eviction (what `kubectl drain` sends, without evicting): allowed, denied or an error. */
-async function evictDryRun(pod: string): Promise<string> {
-  const file = await tempFile(`drain2-evict-${pod}-${process.pid}.json`, JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: NS }, deleteOptions: { dryRun: ['All'] } }));
-  const r = await kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${pod}/eviction`, '-f', file], { timeoutMs: 30_000 });
-  return r.code === 0 ? 'allowed' : /denied the request/.test(r.stderr) ? 'denied' : `error: ${r.stderr.trim()}`;
-}
+/** A server-side dry-run eviction of a pod of NS (what `kubectl drain` sends, without evicting): allowed, denied or an error. */
+const evictDryRun = (pod: string) => evict(NS, pod, { timeoutMs: 30_000 });
 
 /** Addresses of the Service's ready endpoints (where the API server sends admissions). */
 async function readyEndpoints(): Promise<string[]> {
@@ -50,39 +43,21 @@ describe.skipIf(!runnable)('a drain moves volume-guard to the second real node w
   let second: SecondNodeInfo;
   let startedHere = false;
   let imageRef = '';
-  const saved: unknown[] = [];
+  const stage = shippedStage('drain2', { namespace: NS, pv: PV });
 
   beforeAll(async () => {
     startedHere = w.secondNode === undefined;
     second = await startSecondNode();
     // After the second node is up: the image (cached) is imported into both nodes' containerd.
-    const built = await run('bash', [join(paths.root, 'scripts', 'image.sh')], { timeoutMs: 30 * 60_000 });
-    if (built.code !== 0) throw new Error(`npm run image failed:\n${built.stderr.slice(-2000)}`);
-    imageRef = built.stdout.trim().split('\n').at(-1) ?? '';
+    imageRef = await buildImage();
     // The host-run volume-guard out of the path (restored in afterAll).
-    const listed = await must(kubectl(['get', 'validatingwebhookconfigurations', '-o', 'json']), 'list webhooks');
-    for (const item of (JSON.parse(listed.stdout) as { items: { metadata: Record<string, unknown> }[] }).items) {
-      if (!/^volume-guard-(test-\d+|local)$/.test(String(item.metadata.name))) continue;
-      for (const k of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation']) delete item.metadata[k];
-      saved.push(item);
-      await must(kubectl(['delete', 'validatingwebhookconfiguration', String(item.metadata.name)]), 'unregister host guard');
-    }
-    await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait']);
-    await deleteNamespaceAndWait(VG_NS);
-    await freshNamespace(NS);
-    await kubectl(['delete', 'pv', PV, '--ignore-not-found', '--timeout=60s'], { timeoutMs: 90_000 });
+    await stage.setUp();
   }, 40 * 60_000);
 
   afterAll(async () => {
     if (!runnable) return;
     await kubectl(['uncordon', w.nodeName]);
-    await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait'], { timeoutMs: 180_000 });
-    await deleteNamespaceAndWait(NS).catch(() => undefined);
-    await kubectl(['delete', 'pv', PV, '--ignore-not-found', '--wait=false']);
-    if (saved.length) {
-      const file = await tempFile(`drain2-restore-${process.pid}.json`, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: saved }));
-      await kubectl(['create', '-f', file]);
-    }
+    await stage.tearDown();
     if (startedHere) await stopSecondNode({ purge: true });
     else await kubectl(['uncordon', second.nodeName]);
     await rm(join(second.localVolumeDir, PV), { recursive: true, force: true });
@@ -91,40 +66,9 @@ describe.skipIf(!runnable)('a drain moves volume-guard to the second real node w
   it('drain of the node hosting both replicas: one evicted at a time, each replacement Ready on the other node, every admission answered', async () => {
     // Workloads on the second node whose evictions the probes send: db-0 keeps its only copy on a local PV of
     // vg-node-2 (volume-guard denies its eviction), plain has no volume (allowed). No webhook is registered yet.
-    const dir = join(second.localVolumeDir, PV);
-    await mkdir(dir, { recursive: true });
-    await ensureLocalStorageClass();
+    await createLocalPv(second, PV);
     await apply(
-      {
-        apiVersion: 'v1',
-        kind: 'PersistentVolume',
-        metadata: { name: PV },
-        spec: {
-          capacity: { storage: '1Gi' },
-          accessModes: ['ReadWriteOnce'],
-          persistentVolumeReclaimPolicy: 'Retain',
-          storageClassName: LOCAL_STORAGE_CLASS,
-          local: { path: dir },
-          nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [second.nodeName] }] }] } },
-        },
-      },
-      {
-        apiVersion: 'apps/v1',
-        kind: 'StatefulSet',
-        metadata: { name: 'db', namespace: NS },
-        spec: {
-          serviceName: 'db',
-          replicas: 1,
-          selector: { matchLabels: { app: 'db' } },
-          template: {
-            metadata: { labels: { app: 'db' } },
-            spec: { terminationGracePeriodSeconds: 1, containers: [busyboxContainer(w, 'db', 'exec sleep 3600', [{ name: 'data', mountPath: '/data' }])] },
-          },
-          volumeClaimTemplates: [
-            { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: LOCAL_STORAGE_CLASS, resources: { requests: { storage: '1Gi' } } } },
-          ],
-        },
-      },
+      localDbStatefulSet(w, NS, 'exec sleep 3600'),
       {
         apiVersion: 'v1',
         kind: 'Pod',
@@ -139,12 +83,7 @@ describe.skipIf(!runnable)('a drain moves volume-guard to the second real node w
     // Both replicas on vg-node: the second node is cordoned while the chart installs. Two real nodes, so the
     // replicas spread by preference only (required anti-affinity would leave a drained replica Pending).
     await must(kubectl(['cordon', second.nodeName]), 'cordon the second node');
-    const at = imageRef.lastIndexOf(':');
-    const installed = await helm(
-      ['install', RELEASE, chart, '-n', VG_NS, '--create-namespace', '--set', `image.repository=${imageRef.slice(0, at)}`, '--set', `image.tag=${imageRef.slice(at + 1)}`,
-        '--set', 'image.pullPolicy=Never', '--set', 'tls.certManager.enabled=false', '--set', 'highAvailability.requiredAntiAffinity=false', '--wait', '--timeout', '240s'],
-      { timeoutMs: 300_000 },
-    );
+    const installed = await helm(['install', RELEASE, CHART, '-n', VG_NS, '--create-namespace', ...chartValues(imageRef), '--wait', '--timeout', '240s'], { timeoutMs: 300_000 });
     expect(installed.code, installed.stderr).toBe(0);
     await must(kubectl(['uncordon', second.nodeName]), 'uncordon the second node');
     const before = await guardPods();

@@ -14,8 +14,8 @@ import {
   createLocalPv,
   deleteNamespaceAndWait,
   freshNamespace,
+  localDbStatefulSet,
   spreadOverFakeNodes,
-  LOCAL_STORAGE_CLASS,
   waitFileContent,
   waitJsonpath,
   waitPodRunning,
@@ -154,29 +154,7 @@ describe.skipIf(!whole)('the whole test cluster', () => {
 
   it("the StatefulSet controller creates the claim, the pod writes real bytes into a local PV on the real node", async () => {
     dataDir = await createLocalPv(w, PV);
-    await apply({
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: 'db', namespace: NS },
-      spec: {
-        serviceName: 'db',
-        replicas: 1,
-        selector: { matchLabels: { app: 'db' } },
-        template: {
-          metadata: { labels: { app: 'db' } },
-          spec: {
-            terminationGracePeriodSeconds: 1,
-            containers: [busyboxContainer(w, 'db', 'echo "row 1 of db-0" > /data/table; sync; exec sleep 3600', [{ name: 'data', mountPath: '/data' }])],
-          },
-        },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data' },
-            spec: { accessModes: ['ReadWriteOnce'], storageClassName: LOCAL_STORAGE_CLASS, resources: { requests: { storage: '1Gi' } } },
-          },
-        ],
-      },
-    });
+    await apply(localDbStatefulSet(w, NS, 'echo "row 1 of db-0" > /data/table; sync; exec sleep 3600'));
     // Created by the controller (this test never creates it), bound to the local PV once the pod is scheduled.
     await waitJsonpath(['pvc', 'data-db-0', '-n', NS], '{.status.phase}', (v) => v === 'Bound');
     expect((await kubectl(['get', 'pvc', 'data-db-0', '-n', NS, '-o', 'jsonpath={.spec.volumeName}'])).stdout).toBe(PV);
