@@ -16,7 +16,7 @@ describe('benchmark smoke run', () => {
       sizes: ['tiny'],
       floorSize: 'tiny',
       connections: 2,
-      durationSeconds: 1, // long enough that a loaded machine still answers some requests in each run
+      durationSeconds: 2, // long enough that a loaded machine still answers some requests in each run (1 s once left a Helm run empty at load 9)
       warmupSeconds: 0.1,
       inProcess: { maxIterations: 40, budgetMs: 20 },
       caseFilter: ['cordon-deny', 'eviction-allow', 'helm-install-deny-100k'],
