@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.cluster/', 'coverage/', 'charts/', 'test/harness/**/*.go'] },
+  { ignores: ['dist/', 'node_modules/', '.cluster/', '.cluster-whole/', 'coverage/', 'charts/', 'test/harness/**/*.go'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

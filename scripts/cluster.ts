@@ -6,6 +6,8 @@
 //                                                           scheduler, a real node, KWOK with N fake nodes;
 //                                                           remembered (also VG_WHOLE_CLUSTER=1); --apiserver-only
 //                                                           goes back to the bare API server
+//        [--second-node | --no-second-node]                  a second real node vg-node-2 (own containerd and
+//                                                           kubelet in its own network namespace); remembered
 //   node scripts/cluster.ts down [--purge]                   stop it (--purge: also delete its state)
 //   node scripts/cluster.ts status                           print whether it runs, its URL, pid
 //   node scripts/cluster.ts restart [--down-seconds N]       stop, wait N s, start on the same port/data
@@ -31,7 +33,8 @@ const UP_HOOKS: UpHook[] = [
 ];
 
 const usage =
-  'usage: node scripts/cluster.ts up [--no-webhook] [--no-build] [--whole] [--no-node] [--fake-nodes N] [--apiserver-only]\n' +
+  'usage: node scripts/cluster.ts up [--no-webhook] [--no-build] [--whole] [--no-node] [--fake-nodes N] [--second-node | --no-second-node]\n' +
+  '                                   [--apiserver-only]\n' +
   '                                | down [--purge] | status | restart [--down-seconds N]';
 
 async function main(argv: string[]): Promise<number> {
@@ -47,13 +50,19 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       if (flag('--apiserver-only') && wholeRequested()) await stopWholeCluster({ log, purge: false, keepMode: false });
-      const whole = !flag('--apiserver-only') && (flag('--whole') || flag('--no-node') || fakeNodes !== undefined || wholeRequested());
+      if (flag('--second-node') && (flag('--no-node') || flag('--no-second-node'))) {
+        log(`--second-node goes with neither --no-node nor --no-second-node\n${usage}`);
+        return 2;
+      }
+      const whole =
+        !flag('--apiserver-only') && (flag('--whole') || flag('--no-node') || flag('--second-node') || fakeNodes !== undefined || wholeRequested());
       const cluster = whole
         ? await ensureWholeCluster({
             log,
             build: !flag('--no-build'),
             ...(flag('--no-node') ? { node: false } : flag('--whole') ? { node: true } : {}),
             ...(fakeNodes !== undefined ? { fakeNodes } : {}),
+            ...(flag('--second-node') ? { secondNode: true } : flag('--no-second-node') ? { secondNode: false } : {}),
           })
         : await ensureDefaultCluster({ log, build: !flag('--no-build') });
       if (!flag('--no-webhook')) await runUpHooks(cluster, UP_HOOKS, { log });
@@ -66,6 +75,9 @@ async function main(argv: string[]): Promise<number> {
           `helm4:           ${cluster.bin.helm4}\n` +
           (cluster.whole
             ? `node:            ${cluster.whole.nodeName || '(none: --no-node)'}\n` +
+              (cluster.whole.secondNode
+                ? `second node:     ${cluster.whole.secondNode.nodeName} (netns ${cluster.whole.secondNode.netns}, ${cluster.whole.secondNode.address}, pods ${cluster.whole.secondNode.podSubnet})\n`
+                : '') +
               `fake nodes:      ${cluster.whole.fakeNodes.join(' ') || '(none)'}\n` +
               `service CIDR:    ${cluster.whole.serviceCidr} (unreachable)\npod CIDR:        ${cluster.whole.podCidr}\n`
             : ''),

@@ -108,13 +108,16 @@ say "$tag: $(docker image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.
 ref="docker.io/library/$tag"
 # The test cluster's directory: TEST_CLUSTER_DIR as the harness reads it (CI's whole cluster runs in its own).
 cluster_dir="$(cd "$repo" && realpath -m "${TEST_CLUSTER_DIR:-$repo/.cluster}")"
-ctr_sock="$cluster_dir/node/containerd/containerd.sock"
-if [ -S "$ctr_sock" ] && ctr --address "$ctr_sock" version >/dev/null 2>&1; then
+imported=0
+# The first real node's containerd, and the second node's (cluster:up --second-node) when it runs.
+for node in node node2; do
+  ctr_sock="$cluster_dir/$node/containerd/containerd.sock"
+  [ -S "$ctr_sock" ] && ctr --address "$ctr_sock" version >/dev/null 2>&1 || continue
   if ! ctr --address "$ctr_sock" -n k8s.io images ls -q | grep -qx "$ref"; then
-    docker save "$tag" | ctr --address "$ctr_sock" -n k8s.io images import - >&2 || die "ctr images import failed"
+    docker save "$tag" | ctr --address "$ctr_sock" -n k8s.io images import - >&2 || die "ctr images import into $node failed"
   fi
-  say "imported into the test node's containerd"
-else
-  say "the test node's containerd is not running in $cluster_dir (npm run cluster:up -- --whole): not imported"
-fi
+  say "imported into the test node's containerd ($node)"
+  imported=1
+done
+[ "$imported" = 1 ] || say "the test node's containerd is not running in $cluster_dir (npm run cluster:up -- --whole): not imported"
 echo "$ref"

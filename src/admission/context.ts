@@ -3,13 +3,14 @@ import { CHECK_IDS, type CheckId, type Finding } from '../checks/types.ts';
 import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import type { CheckMode } from '../config.ts';
 import { metaOf, type StringMap } from './objects.ts';
-import { skipFrom, unknownSkipEntries, whyNotHonored, writerOf, type OverrideSource } from './overrides.ts';
+import { skipFrom, unknownSkipEntries, whyNotHonored, writerOf, type OverrideSource, type OverrideWriters } from './overrides.ts';
 import { allowed, denied, type AdmissionRequest, type Decision } from './types.ts';
 import type { ValidationContext } from './validator.ts';
-import { MAX_LISTED_PER_CHECK, truncate } from './messages.ts';
+import { MAX_LISTED_PER_CHECK, truncate, WORDING_TAGS } from './messages.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import { RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
 import { unknownEntryWarnings } from './override-feedback.ts';
+import { DECISION_TAGS, type WaivedFindings } from './decide.ts';
 
 /** Checks run with this limit: the message names no more, and the set sizes give the totals. */
 export const FINDING_LIMIT = MAX_LISTED_PER_CHECK;
@@ -106,32 +107,72 @@ export function staleModelDecision(
 
 export { describeUser } from '../kube.ts';
 
+/** What a tag override waives of one check: its tags in the order they are tried, each with its source. */
+export interface CheckWaivers {
+  readonly waive: readonly { readonly tag: string; readonly source: OverrideSource }[];
+  /** Tags counted over the check's findings not waived (what a decision reads of all of them). */
+  readonly countTags: readonly string[];
+  /** Tags the check's wording reads across its findings: each combination present gets a finding built. */
+  readonly representTags: readonly string[];
+}
+
+/**
+ * The waivers a check gets from the honored tag overrides: those tried before any honored whole-check override of
+ * the same check (which takes every finding the earlier ones leave), in the order the decision tries them.
+ * `countTags`: the tags the decision reads of every finding of the check (DECISION_TAGS).
+ */
+export function waiversOf(check: CheckId, overrides: readonly OverrideSource[], writers: OverrideWriters): CheckWaivers | undefined {
+  const representTags = WORDING_TAGS[check];
+  // A check worded from more than tags keeps building every finding.
+  if (representTags === undefined) return undefined;
+  const waive: { tag: string; source: OverrideSource }[] = [];
+  const countTags: string[] = [...(DECISION_TAGS[check] ?? [])];
+  let open = true;
+  for (const source of overrides) {
+    const tags = (source.tags ?? []).filter((entry) => entry.check === check).map((entry) => entry.tag);
+    if (!open || whyNotHonored(source, writers) !== undefined) continue;
+    if (source.checks.includes(check)) open = false;
+    else for (const tag of tags) waive.push({ tag, source });
+  }
+  return { waive, countTags, representTags };
+}
+
 /**
  * The findings of the checks a validator runs. Each check builds at most `FINDING_LIMIT + 1` findings and counts
- * the rest, so a denial over thousands of objects costs about as much as one over ten.
+ * the rest, so a denial over thousands of objects costs about as much as one over ten. A check a tag override
+ * narrows is capped too when given its waivers: what the honored ones accept is counted apart (`waived`), not built.
  */
 export class CheckResults {
   readonly findings: Finding[] = [];
   readonly totals: Partial<Record<CheckId, number>> = {};
+  /** Findings waived by tag overrides, in the order the decision meets them. */
+  readonly waived: WaivedFindings[] = [];
+  /** Per check run with waivers: its `countTags` counted over the findings not waived. */
+  readonly tagTotals: Partial<Record<CheckId, Readonly<Record<string, number>>>> = {};
   /** The cap for capped checks. */
   readonly cap: CapOptions;
   readonly #unlimited: boolean | readonly CheckId[];
   readonly #context: ValidationContext;
   readonly #modes: Readonly<Partial<Record<CheckId, CheckMode>>>;
+  readonly #waivers: Readonly<Partial<Record<CheckId, CheckWaivers>>>;
 
   /**
    * `unlimited`: true for every check, or the checks a narrower (tag) override targets, which must see each of
    * their findings; the others stay capped (a tag override on one check must not make every check build all).
+   * `waivers`: for such checks, what the tag overrides waive; those checks are then capped, their waived findings
+   * counted.
    */
   constructor(
     context: ValidationContext,
     unlimited: boolean | readonly CheckId[] = false,
     /** Modes that replace the configured ones for this request (pvc-delete by people: `pvcDelete.others`). */
     modes: Readonly<Partial<Record<CheckId, CheckMode>>> = {},
+    waivers: Readonly<Partial<Record<CheckId, CheckWaivers>>> = {},
   ) {
     this.#context = context;
     this.#modes = modes;
     this.#unlimited = unlimited;
+    this.#waivers = waivers;
     this.cap = unlimited === true ? {} : { limit: FINDING_LIMIT + 1 };
   }
 
@@ -139,10 +180,31 @@ export class CheckResults {
   run(check: CheckId, collect: (cap: CapOptions) => CappedFindings): this {
     const mode = this.#modes[check];
     if (mode === undefined ? !isEnabled(this.#context, check) : mode === 'off') return this;
+    const waivers = this.#waivers[check];
+    if (waivers !== undefined) return this.#runWaived(check, waivers, collect);
     const unlimited = this.#unlimited === true || (this.#unlimited !== false && this.#unlimited.includes(check));
     const { findings, total } = collect(unlimited ? {} : this.cap);
     this.findings.push(...findings);
     this.totals[check] = total;
+    return this;
+  }
+
+  #runWaived(check: CheckId, waivers: CheckWaivers, collect: (cap: CapOptions) => CappedFindings): this {
+    const start = this.findings.length;
+    const { findings, total, waived, tagTotals } = collect({
+      limit: FINDING_LIMIT + 1,
+      waive: waivers.waive.map((entry) => entry.tag),
+      countTags: waivers.countTags,
+      representTags: waivers.representTags,
+    });
+    this.findings.push(...findings);
+    this.totals[check] = total;
+    this.tagTotals[check] = tagTotals ?? {};
+    // Those first met before the check's first counted finding come at the start of its findings, the others after.
+    for (const occurrence of waived ?? []) {
+      const source = waivers.waive[occurrence.index]!.source;
+      this.waived.push({ check, source, count: occurrence.count, at: occurrence.beforeCounted ? start : this.findings.length });
+    }
     return this;
   }
 }

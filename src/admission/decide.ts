@@ -35,7 +35,29 @@ export interface Judgement {
    * refused cannot be annotated; a cordon is not yet a loss). Absent: generic wording and `overrideHint`.
    */
   readonly situation?: Situation;
+  /**
+   * Findings honored tag overrides accepted without their being built (counted by the checks), each placed among
+   * `findings` where the first of them was met. The decision is the one `findings` holding all of them would give.
+   */
+  readonly waived?: readonly WaivedFindings[];
+  /**
+   * For the checks run with waivers: per tag the decision reads (DECISION_TAGS), how many of the check's findings
+   * not waived carry it (all of them, listed or not: those checks are judged as if every finding were listed).
+   */
+  readonly tagTotals?: Readonly<Partial<Record<CheckId, Readonly<Record<string, number>>>>>;
 }
+
+/** Findings a tag override accepted, counted and never built, with where they fall among `findings`. */
+export interface WaivedFindings {
+  readonly check: CheckId;
+  readonly source: OverrideSource;
+  readonly count: number;
+  /** Index into `findings` before which the first of them came (findings of one check are contiguous). */
+  readonly at: number;
+}
+
+/** Per check, the tags the decision reads across all its findings (the Harvester advice: all `detached`). */
+export const DECISION_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>> = { 'single-replica': ['detached'] };
 
 interface HonoredOverride {
   readonly source: OverrideSource;
@@ -50,9 +72,9 @@ function overrideCovers(source: OverrideSource, finding: Finding): boolean {
 }
 
 export function judge(input: Judgement): Decision {
-  // Nothing found and no override offered (most requests): what the steps below answer then, without their
+  // Nothing found, waived or overridable (most requests): what the steps below answer then, without their
   // intermediate maps and arrays.
-  if (input.findings.length === 0 && input.overrides.length === 0) {
+  if (input.findings.length === 0 && input.overrides.length === 0 && (input.waived === undefined || input.waived.length === 0)) {
     return { ...allowed(fitWarnings(input.warnings ?? []), undefined), checks: [], overrides: [] };
   }
   const warnings = [...(input.warnings ?? [])];
@@ -74,12 +96,26 @@ export function judge(input: Judgement): Decision {
     honored.set(source, entry);
   };
   const remaining: Finding[] = [];
-  for (const finding of input.findings) {
+  // The checks with findings, in the order met (waived ones included).
+  const checks: CheckId[] = [];
+  const waived = input.waived ?? [];
+  let next = 0;
+  const honorWaived = (upTo: number): void => {
+    for (; next < waived.length && waived[next]!.at <= upTo; next++) {
+      const entry = waived[next]!;
+      if (!checks.includes(entry.check)) checks.push(entry.check);
+      if (input.modes[entry.check] !== 'off') honor(entry.source, entry.check, entry.count);
+    }
+  };
+  for (const [index, finding] of input.findings.entries()) {
+    honorWaived(index);
+    if (checks[checks.length - 1] !== finding.check && !checks.includes(finding.check)) checks.push(finding.check);
     if (input.modes[finding.check] === 'off') continue;
     const source = trusted.find((candidate) => overrideCovers(candidate, finding));
     if (source) honor(source, finding.check, 1);
     else remaining.push(finding);
   }
+  honorWaived(Number.POSITIVE_INFINITY);
   // Findings beyond the listed ones: a whole-check override covers them too.
   const listed = groupByCheck(input.findings);
   for (const [check, findings] of listed) {
@@ -113,7 +149,6 @@ export function judge(input: Judgement): Decision {
     warnings.push(...wrap(`volume-guard: ${[...checks].join(',')} overridden by ${source.where} (${plural(count, 'risk', 'risks')} accepted${why})`));
   }
   const auditAnnotations = overriddenChecks.length ? overrideAudit([...honored.values()]) : undefined;
-  const checks = [...listed.keys()];
 
   const fitted = fitWarnings(warnings);
   if (enforced.length > 0) {
@@ -128,8 +163,7 @@ export function judge(input: Judgement): Decision {
       input.situation.resource === 'upgrades.harvesterhci.io' &&
       enforced.length === 1 &&
       singles !== undefined &&
-      singles.total === singles.findings.length &&
-      singles.findings.every((finding) => finding.tags.includes('detached'))
+      allDetached(singles, input.tagTotals?.['single-replica'])
     ) {
       override.push(`or, as Harvester does, skip only detached volumes: ${HARVESTER_SKIP_DETACHED_KEY}: "true"`);
     }
@@ -143,6 +177,16 @@ export function judge(input: Judgement): Decision {
     });
   }
   return { ...allowed(fitted, auditAnnotations), checks, overrides: overriddenChecks };
+}
+
+/**
+ * Whether every finding of the group is about a detached volume: seen in the findings when all are listed, else
+ * from the count of those tagged `detached` when the check counted it.
+ */
+function allDetached(group: { findings: readonly Finding[]; total: number }, tagTotals: Readonly<Record<string, number>> | undefined): boolean {
+  if (!group.findings.every((finding) => finding.tags.includes('detached'))) return false;
+  if (group.total === group.findings.length) return true;
+  return tagTotals?.['detached'] === group.total;
 }
 
 function overrideAudit(honored: readonly HonoredOverride[]): Record<string, string> {

@@ -88,6 +88,15 @@ const RAISE_REPLICAS =
   'raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n longhorn-system edit volumes.longhorn.io <volume>) ' +
   'and wait until the volume is healthy: Longhorn makes no second copy while it is 1';
 
+/**
+ * The tags the wording of a check reads across all its findings, listed or not (`fixFor`); a check absent here
+ * reads more than tags (fates, kinds) and is worded only from all its findings.
+ */
+export const WORDING_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>> = {
+  'single-replica': ['effective'],
+  'last-replica-on-node': [],
+};
+
 export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'single-replica': {
     summary: (n) => `${plural(n, 'Longhorn volume has a single copy of its', 'Longhorn volumes have a single copy of their')} data`,
@@ -427,15 +436,17 @@ export function denialMessage(input: {
   const note = situationNote(input.situation);
   if (note) head.push(note);
   const tail = ['Override (an authorized admin, after checking):', ...input.override.map((line) => `  ${shorten(line, 400)}`)];
-  let message = '';
   // Each group's lines are worded once; only how many objects are listed changes until the message fits.
   const prepared = input.groups.map((group) => prepareCheckLines(group.check, group.findings, group.total, input.situation, MAX_LISTED_PER_CHECK));
+  // Lengths are added up (lines plus the newlines between them); the text is joined once, for the listing that fits.
+  const length = (lines: readonly string[]): number => lines.reduce((sum, line) => sum + line.length + 1, 0);
+  const fixed = length(head) + length(tail) - 1;
+  let body: string[] = [];
   for (let maxListed = MAX_LISTED_PER_CHECK; maxListed >= 0; maxListed -= maxListed > 3 ? 3 : 1) {
-    const body = prepared.flatMap((group) => listedLines(group, maxListed));
-    message = [...head, ...body, ...tail].join('\n');
-    if (message.length <= MAX_DENIAL_LENGTH) break;
+    body = prepared.flatMap((group) => listedLines(group, maxListed));
+    if (fixed + length(body) <= MAX_DENIAL_LENGTH) break;
   }
-  return message;
+  return [...head, ...body, ...tail].join('\n');
 }
 
 /** Short warning lines for warn mode and for informational warnings. */

@@ -4,7 +4,7 @@ import type { CheckId, Finding } from '../checks/types.ts';
 import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
-import { checkModes, CheckResults, staleModelDecision } from './context.ts';
+import { checkModes, CheckResults, staleModelDecision, waiversOf, type CheckWaivers } from './context.ts';
 import { judge } from './decide.ts';
 import type { Situation } from './messages.ts';
 import type { OverrideSource } from './overrides.ts';
@@ -47,7 +47,7 @@ export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Targe
   const stale = staleModelDecision(context, input.action, input.overrides, input.reads ?? plan.reads);
   if (stale) return stale;
   if (input.target === undefined) return allowed([...(input.warnings ?? [])]);
-  const results = new CheckResults(context, input.unlimited ?? false, input.modes);
+  const results = new CheckResults(context, input.unlimited ?? false, input.modes, waivers(context, input));
   runPlan(plan, context.snapshot, input.target, { nodeLocal: nodeLocalOptionsOf(context.config) }, (check, collect) => {
     results.run(check, collect);
   });
@@ -62,8 +62,24 @@ export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Targe
     ...(input.situation ? { situation: input.situation } : {}),
     modes: { ...checkModes(context), ...input.modes },
     writers: context.config.overrides,
+    ...(results.waived.length > 0 ? { waived: results.waived } : {}),
+    ...(Object.keys(results.tagTotals).length > 0 ? { tagTotals: results.tagTotals } : {}),
   });
   const extra = adjusted.auditAnnotations;
   if (extra === undefined || Object.keys(extra).length === 0) return decision;
   return { ...decision, auditAnnotations: { ...decision.auditAnnotations, ...extra } };
+}
+
+/**
+ * For each check a tag override narrows (`unlimited` as a list): what the honored ones waive, so that the check
+ * stays capped and the waived findings are counted instead of built. Not with `adjust`, which reads every finding.
+ */
+function waivers<Target>(context: ValidationContext, input: PlanJudgement<Target>): Partial<Record<CheckId, CheckWaivers>> {
+  const waived: Partial<Record<CheckId, CheckWaivers>> = {};
+  if (input.adjust !== undefined || !Array.isArray(input.unlimited)) return waived;
+  for (const check of input.unlimited as readonly CheckId[]) {
+    const plan = waiversOf(check, input.overrides, context.config.overrides);
+    if (plan !== undefined) waived[check] = plan;
+  }
+  return waived;
 }

@@ -94,14 +94,15 @@ export function collectSingleReplica(
   const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
   const nodeIsUp: NodeIsUp = (nodeName) => snapshot.nodeIsUp(nodeName);
-  const consider = (volume: LonghornVolumeRecord, replicas: readonly LonghornReplicaRecord[]): void => {
+  const consider = (volume: LonghornVolumeRecord, replicas: readonly LonghornReplicaRecord[] | undefined): void => {
     const tags = singleReplicaTags(volume);
-    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, replicas, tags, nodeIsUp));
+    // Replicas are looked up only for a finding that is built (not for one counted or waived).
+    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, replicas ?? snapshot.replicasOfVolume(volume.name), tags, nodeIsUp));
   };
   if (target.node === undefined) {
     // The model keeps this set current on every write: no scan of all volumes.
     for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
-      if (!collector.countIfFull()) consider(volume, snapshot.replicasOfVolume(volume.name));
+      if (!collector.countIfFull()) consider(volume, undefined);
     }
     return collector.result();
   }

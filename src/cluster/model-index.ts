@@ -102,13 +102,25 @@ export class MultiIndex<R> {
    * result as `update(undefined, record)` for each in order.
    */
   addAll(records: readonly R[]): void {
-    const grouped = new Map<string, R[]>();
+    // Into an empty index, the groups are built in place (their arrays are handed out only once complete).
+    const empty = this.#buckets.size === 0;
+    const grouped = empty ? (this.#buckets as Map<string, R[]>) : new Map<string, R[]>();
+    const file = (key: string, record: R): void => {
+      const group = grouped.get(key);
+      if (group === undefined) grouped.set(key, [record]);
+      else group.push(record);
+    };
     for (const record of records) {
-      forEachKey(this.#keysOf(record), (key) => {
-        const group = grouped.get(key);
-        if (group === undefined) grouped.set(key, [record]);
-        else group.push(record);
-      });
+      const keys = this.#keysOf(record);
+      if (typeof keys === 'string') {
+        if (keys !== '') file(keys, record);
+      } else {
+        for (const key of keys) if (key !== '') file(key, record);
+      }
+    }
+    if (empty) {
+      for (const [key, group] of grouped) if (group.length > SMALL_BUCKET_LIMIT) this.#buckets.set(key, new LargeBucket(group));
+      return;
     }
     for (const [key, group] of grouped) {
       if (this.#buckets.has(key)) {

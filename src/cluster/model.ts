@@ -272,11 +272,14 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
    */
   #insertAll<K extends ResourceKind>(kind: K, incoming: readonly RecordByKind[K][]): boolean {
     const store: Map<string, RecordByKind[K]> = this.#stores[kind];
-    const keys = incoming.map((record) => storeKeyOf(kind, record));
-    if (new Set(keys).size !== keys.length) return false;
     const records =
       kind === 'persistentVolume' ? incoming.map((record) => this.#resolvePinned(record as PersistentVolumeRecord) as RecordByKind[K]) : incoming;
-    records.forEach((record, i) => store.set(keys[i] as string, record));
+    // The store is empty: filled directly, a shared key shows as fewer entries than records (then undone).
+    for (const record of records) store.set(storeKeyOf(kind, record), record);
+    if (store.size !== records.length) {
+      store.clear();
+      return false;
+    }
     const indexes: readonly MultiIndex<RecordByKind[K]>[] = this.#indexes[kind];
     for (const index of indexes) index.addAll(records);
     for (const record of records) this.#noteChange(kind, undefined, record);

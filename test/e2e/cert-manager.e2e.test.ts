@@ -13,39 +13,16 @@ import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths, run, tempFile } from '../harness/cluster.ts';
 import { apply, eventually, must } from '../harness/scenario.ts';
-import { busyboxContainer, deleteNamespaceAndWait, freshNamespace, waitJsonpath, waitPodRunning } from '../support/whole.ts';
+import { buildImage, CHART, chartValues, evictDryRun as evict, GUARD_SELECTOR, podAdmissions, podIps, podNames, RELEASE, shippedStage, VG_NS } from '../support/shipped.ts';
+import { busyboxContainer, waitJsonpath, waitPodRunning } from '../support/whole.ts';
 
 const cluster = inject('cluster');
 const whole = cluster.whole;
-const RELEASE = 'volume-guard';
-const VG_NS = 'volume-guard';
 const NS = 'cm-app';
-const chart = join(paths.root, 'charts', 'volume-guard');
 const certManagerDir = join(paths.root, 'test', 'harness', 'cert-manager');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function podNames(): Promise<string[]> {
-  const r = await must(kubectl(['get', 'pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '-o', 'jsonpath={.items[*].metadata.name}']), 'pods');
-  return r.stdout.split(' ').filter(Boolean);
-}
-
-async function podAdmissions(target: string): Promise<number> {
-  let total = 0;
-  for (const pod of await podNames()) {
-    const r = await kubectl(['get', '--raw', `/api/v1/namespaces/${VG_NS}/pods/${pod}:8080/proxy/metrics`]);
-    for (const line of r.stdout.split('\n')) {
-      if (line.startsWith('volume_guard_admission_requests_total{') && line.includes(`target="${target}"`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return total;
-}
-
-/** A server-side dry-run eviction of the app pod: judged by the webhook (failurePolicy Fail), so an error means no answer. */
-async function evictDryRun(): Promise<string> {
-  const file = await tempFile(`cm-evict-${process.pid}.json`, JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'app', namespace: NS }, deleteOptions: { dryRun: ['All'] } }));
-  const r = await kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/app/eviction`, '-f', file]);
-  return r.code === 0 ? 'allowed' : /denied the request/.test(r.stderr) ? 'denied' : `error: ${r.stderr.trim()}`;
-}
+/** The dry-run eviction of the app pod: judged by the webhook (failurePolicy Fail), so an error means no answer. */
+const evictDryRun = () => evict(NS, 'app');
 
 /** The serial of the certificate a pod serves on its webhook port (from the host, over the node's pod bridge). */
 function servedSerial(ip: string): Promise<string> {
@@ -60,10 +37,6 @@ function servedSerial(ip: string): Promise<string> {
   });
 }
 
-async function podIps(): Promise<string[]> {
-  return (await kubectl(['get', 'pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '-o', 'jsonpath={.items[*].status.podIP}'])).stdout.split(' ').filter(Boolean);
-}
-
 async function secretCert(name: string, key: 'tls.crt' | 'ca.crt'): Promise<X509Certificate> {
   const r = await must(kubectl(['get', 'secret', name, '-n', VG_NS, '-o', `jsonpath={.data.${key.replace('.', '\\.')}}`]), `secret ${name}`);
   return new X509Certificate(Buffer.from(r.stdout, 'base64'));
@@ -73,12 +46,10 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
   const w = whole!;
   let imageRef = '';
   const procs: ChildProcess[] = [];
-  const saved: unknown[] = [];
+  const stage = shippedStage('cm', { namespace: NS });
   let crdDir = '';
-  const values = () => {
-    const at = imageRef.lastIndexOf(':');
-    return ['--set', `image.repository=${imageRef.slice(0, at)}`, '--set', `image.tag=${imageRef.slice(at + 1)}`, '--set', 'image.pullPolicy=Never', '--set', 'highAvailability.requiredAntiAffinity=false'];
-  };
+  // The chart's default TLS path: cert-manager issues the certificates.
+  const values = () => chartValues(imageRef, { certManager: true });
 
   beforeAll(async () => {
     const built = await run('bash', [join(paths.root, 'test', 'harness', 'build.sh'), 'cert-manager'], {
@@ -97,20 +68,9 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
       const log = openSync(join(paths.dir, `cert-manager-${mode}.log`), 'a');
       procs.push(spawn(join(paths.binDir, 'cert-manager'), [mode, '--kubeconfig', cluster.kubeconfig], { stdio: ['ignore', log, log] }));
     }
-    const image = await run('bash', [join(paths.root, 'scripts', 'image.sh')], { timeoutMs: 30 * 60_000 });
-    if (image.code !== 0) throw new Error(`npm run image failed:\n${image.stderr.slice(-2000)}`);
-    imageRef = image.stdout.trim().split('\n').at(-1) ?? '';
+    imageRef = await buildImage();
     // The host-run volume-guard of the e2e setup out of the path (restored in afterAll): answers come from the pods.
-    const listed = await must(kubectl(['get', 'validatingwebhookconfigurations', '-o', 'json']), 'list webhooks');
-    for (const item of (JSON.parse(listed.stdout) as { items: { metadata: Record<string, unknown> }[] }).items) {
-      if (!/^volume-guard-(test-\d+|local)$/.test(String(item.metadata.name))) continue;
-      for (const k of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation']) delete item.metadata[k];
-      saved.push(item);
-      await must(kubectl(['delete', 'validatingwebhookconfiguration', String(item.metadata.name)]), 'unregister host guard');
-    }
-    await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait']);
-    await deleteNamespaceAndWait(VG_NS);
-    await freshNamespace(NS);
+    await stage.setUp();
     await apply({
       apiVersion: 'v1',
       kind: 'Pod',
@@ -122,21 +82,15 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
 
   afterAll(async () => {
     if (!whole) return;
-    await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait'], { timeoutMs: 180_000 });
     // cert-manager keeps the Secrets it issued (no owner references by default): the namespace goes with them.
-    await deleteNamespaceAndWait(VG_NS).catch(() => undefined);
-    await deleteNamespaceAndWait(NS).catch(() => undefined);
+    await stage.tearDown({ releaseNamespace: true });
     for (const p of procs) p.kill('SIGTERM');
     if (crdDir) await kubectl(['delete', '-f', crdDir, '--ignore-not-found', '--wait=false']);
     await kubectl(['delete', 'namespace', 'cert-manager', '--ignore-not-found', '--wait=false']);
-    if (saved.length) {
-      const file = await tempFile(`cm-restore-${process.pid}.json`, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: saved }));
-      await kubectl(['create', '-f', file]);
-    }
   }, 300_000);
 
   it('helm install with the default values: cert-manager issues the CA and serving certificate, the cainjector fills the caBundle, the pods answer', async () => {
-    const installed = await helm(['install', RELEASE, chart, '-n', VG_NS, '--create-namespace', ...values(), '--wait', '--timeout', '300s'], { timeoutMs: 360_000 });
+    const installed = await helm(['install', RELEASE, CHART, '-n', VG_NS, '--create-namespace', ...values(), '--wait', '--timeout', '300s'], { timeoutMs: 360_000 });
     expect(installed.code, installed.stderr).toBe(0);
     for (const cert of [`${RELEASE}-ca`, `${RELEASE}-serving`]) {
       expect(await waitJsonpath(['certificate', cert, '-n', VG_NS], '{.status.conditions[?(@.type=="Ready")].status}', (v) => v === 'True', 60_000)).toBe('True');
@@ -203,7 +157,7 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
     }
     // No restart: the same pods, no container restarts; every admission meanwhile was answered.
     expect(await podNames()).toEqual(pods);
-    expect((await kubectl(['get', 'pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '-o', 'jsonpath={.items[*].status.containerStatuses[0].restartCount}'])).stdout).toBe('0 0');
+    expect((await kubectl(['get', 'pods', '-n', VG_NS, '-l', GUARD_SELECTOR, '-o', 'jsonpath={.items[*].status.containerStatuses[0].restartCount}'])).stdout).toBe('0 0');
     expect(outcomes.length).toBeGreaterThan(10);
     expect(outcomes.filter((o) => o !== 'allowed')).toEqual([]);
   }, 300_000);

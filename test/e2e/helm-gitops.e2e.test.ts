@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths, tempFile, type CommandResult } from '../harness/cluster.ts';
 import {
   apply,
+  boundClaim,
   changeAndWait,
   createPod,
   createStatefulSetClaims,
@@ -25,35 +26,6 @@ const PVC = 'devlake-mysql-data-devlake-mysql-0';
 /** Retries a command the model may need a watch event or two to allow. */
 async function until(attempt: () => Promise<CommandResult>, ok: (result: CommandResult) => boolean): Promise<CommandResult> {
   return eventually(attempt, ok, 20_000);
-}
-
-/** A Bound PVC with a PV of the given reclaim policy, as a provisioner would leave it. */
-async function boundClaim(namespace: string, name: string, reclaimPolicy: 'Retain' | 'Delete', annotations: Record<string, string> = {}): Promise<void> {
-  const pvName = `pv-${namespace}-${name}`.slice(0, 63);
-  await removeLeftoverPv(pvName);
-  await apply(
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: pvName },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: reclaimPolicy,
-        storageClassName: 'standard',
-        csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: pvName },
-        claimRef: { namespace, name },
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name, namespace, annotations },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', volumeName: pvName, resources: { requests: { storage: '1Gi' } } },
-    },
-  );
-  await patchStatus('pv', pvName, { phase: 'Bound' });
-  await patchStatus('pvc', name, { phase: 'Bound' }, namespace);
 }
 
 /** A PV with reclaim policy Delete, reported Bound to `namespace/claim` (the claim is created by a chart). */

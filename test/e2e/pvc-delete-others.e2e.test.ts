@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCluster, kubectl } from '../harness/cluster.ts';
 import { registerWebhooks, startGuard, unregisterWebhooks, type GuardInstance } from '../harness/guard.ts';
-import { apply, deleteObjects, ensureNamespace, eventually, patchStatus, removeLeftoverPv } from '../harness/scenario.ts';
+import { boundClaim, deleteObjects, ensureNamespace, eventually } from '../harness/scenario.ts';
 
 const NS = 'e2e-pvc-delete-others';
 const NAME = `volume-guard-test-pvc-others-${process.pid}`;
@@ -21,30 +21,7 @@ describe('pvcDelete.others with the pvc-delete check off', () => {
     });
     await registerWebhooks(guard, { name: NAME, failurePolicy: 'Ignore' });
     await ensureNamespace(NS);
-    await removeLeftoverPv(PV);
-    await apply(
-      {
-        apiVersion: 'v1',
-        kind: 'PersistentVolume',
-        metadata: { name: PV },
-        spec: {
-          capacity: { storage: '1Gi' },
-          accessModes: ['ReadWriteOnce'],
-          persistentVolumeReclaimPolicy: 'Delete',
-          storageClassName: 'standard',
-          csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: PV },
-          claimRef: { namespace: NS, name: 'data' },
-        },
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: 'data', namespace: NS },
-        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', volumeName: PV, resources: { requests: { storage: '1Gi' } } },
-      },
-    );
-    await patchStatus('pv', PV, { phase: 'Bound' });
-    await patchStatus('pvc', 'data', { phase: 'Bound' }, NS);
+    await boundClaim(NS, 'data', 'Delete');
   }, 180_000);
 
   afterAll(async () => {

@@ -20,7 +20,7 @@ import {
   patchStatus,
   type LonghornReplicaSpec,
 } from '../harness/scenario.ts';
-import { deleteNamespaceAndWait, fakeNodeToleration, freshNamespace, nodeReadyStatus, partitionNode, waitJsonpath } from '../support/whole.ts';
+import { deleteNamespaceAndWait, fakeNodeToleration, freshNamespace, nodeReadyStatus, partitionNode, spreadOverFakeNodes, waitJsonpath } from '../support/whole.ts';
 
 const whole = inject('cluster').whole;
 const HARVESTER_NS = 'harvester-system';
@@ -262,31 +262,7 @@ describe.skipIf(!whole)('seed 002 across fake nodes: a rolling node replacement 
   it('healthy 3 replicas: the Plan passes and the drain of a replica node completes, its pods rescheduled elsewhere', async () => {
     dbNode = await runWorkload(NS, 'db', VOLUME);
     await createLonghornVolume({ name: VOLUME, attachedNode: dbNode, replicas: fakes.map((node) => ({ node })), claim: { namespace: NS, name: 'db-disk' } });
-    await apply({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web', namespace: NS },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels: { app: 'web' } },
-          spec: {
-            nodeSelector: { type: 'kwok' },
-            tolerations: [fakeNodeToleration],
-            affinity: {
-              podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                  { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'web' } } } },
-                ],
-              },
-            },
-            containers: [{ name: 'app', image: 'registry.invalid/web:1' }],
-          },
-        },
-      },
-    });
-    await waitJsonpath(['deployment', 'web', '-n', NS], '{.status.readyReplicas}', (v) => v === '3');
+    await spreadOverFakeNodes(NS, 'web', 3);
     const plan = await until(() => createPlan('s002f-ok', true), (r) => r.code === 0);
     expect(plan.stderr).toBe('');
     expect(plan.code).toBe(0);

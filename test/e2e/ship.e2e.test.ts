@@ -3,98 +3,42 @@
 // through the chart's Service (endpoint routing), reaching the API server at the `kubernetes` ClusterIP.
 // The host-run volume-guard of the e2e setup is taken out of the path while this file runs (its registration is
 // restored afterwards), so every answer here comes from the pods. Skipped unless the whole cluster runs.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { helm, kubectl, paths, run, tempFile } from '../harness/cluster.ts';
+import { helm, kubectl } from '../harness/cluster.ts';
 import { apply, eventually, must } from '../harness/scenario.ts';
-import { busyboxContainer, createLocalPv, deleteNamespaceAndWait, freshNamespace, LOCAL_STORAGE_CLASS, waitJsonpath, waitPodRunning } from '../support/whole.ts';
+import { buildImage, CHART, chartValues, evictDryRun as evict, GUARD_SELECTOR, podAdmissions, podIps, podNames, podOps, RELEASE, shippedStage, VG_NS } from '../support/shipped.ts';
+import { createLocalPv, localDbStatefulSet, waitJsonpath, waitPodRunning } from '../support/whole.ts';
 
 const cluster = inject('cluster');
 const whole = cluster.whole;
-const RELEASE = 'volume-guard';
-const VG_NS = 'volume-guard';
 const NS = 'ship-app';
 const PV = 'ship-data';
-const chart = join(paths.root, 'charts', 'volume-guard');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function podNames(): Promise<string[]> {
-  const r = await must(kubectl(['get', 'pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '-o', 'jsonpath={.items[*].metadata.name}']), 'pods');
-  return r.stdout.split(' ').filter(Boolean);
-}
-
-/** Sum of volume_guard_admission_requests_total{target} over the release's pods, scraped through the API server. */
-async function podAdmissions(target: string): Promise<number> {
-  let total = 0;
-  for (const pod of await podNames()) {
-    const r = await kubectl(['get', '--raw', `/api/v1/namespaces/${VG_NS}/pods/${pod}:8080/proxy/metrics`]);
-    for (const line of r.stdout.split('\n')) {
-      if (line.startsWith('volume_guard_admission_requests_total{') && line.includes(`target="${target}"`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return total;
-}
-
-/** A server-side dry-run eviction of db-0 (what `kubectl drain` sends, without evicting): allowed, denied or an error. */
-async function evictDryRun(): Promise<string> {
-  const file = await tempFile(`ship-evict-${process.pid}.json`, JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'db-0', namespace: NS }, deleteOptions: { dryRun: ['All'] } }));
-  const r = await kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/db-0/eviction`, '-f', file]);
-  return r.code === 0 ? 'allowed' : /denied the request/.test(r.stderr) ? 'denied' : `error: ${r.stderr.trim()}`;
-}
+/** The dry-run eviction of db-0 (what `kubectl drain` sends, without evicting): allowed, denied or an error. */
+const evictDryRun = () => evict(NS, 'db-0');
 
 describe.skipIf(!whole)('volume-guard installed by its chart, serving from its image on the real node', () => {
   const w = whole!;
   let imageRef = '';
-  const saved: unknown[] = [];
-  const values = () => {
-    const at = imageRef.lastIndexOf(':');
-    return [
-      '--set', `image.repository=${imageRef.slice(0, at)}`,
-      '--set', `image.tag=${imageRef.slice(at + 1)}`,
-      '--set', 'image.pullPolicy=Never',
-      '--set', 'tls.certManager.enabled=false',
-      // One real node: the default required anti-affinity would leave the second replica Pending.
-      '--set', 'highAvailability.requiredAntiAffinity=false',
-    ];
-  };
+  const stage = shippedStage('ship', { namespace: NS, pv: PV });
+  const values = () => chartValues(imageRef);
 
   beforeAll(async () => {
-    const built = await run('bash', [join(paths.root, 'scripts', 'image.sh')], { timeoutMs: 30 * 60_000 });
-    if (built.code !== 0) throw new Error(`npm run image failed:\n${built.stderr.slice(-2000)}`);
-    imageRef = built.stdout.trim().split('\n').at(-1) ?? '';
-    // The host-run volume-guard out of the path (restored in afterAll).
-    const listed = await must(kubectl(['get', 'validatingwebhookconfigurations', '-o', 'json']), 'list webhooks');
-    for (const item of (JSON.parse(listed.stdout) as { items: { metadata: Record<string, unknown> }[] }).items) {
-      // (volume-guard-test-<pid>: the e2e setup's; volume-guard-local: `npm run cluster:up`'s.)
-      if (!/^volume-guard-(test-\d+|local)$/.test(String(item.metadata.name))) continue;
-      for (const k of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation']) delete item.metadata[k];
-      saved.push(item);
-      await must(kubectl(['delete', 'validatingwebhookconfiguration', String(item.metadata.name)]), 'unregister host guard');
-    }
-    await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait']);
-    // Its namespace from scratch: a cert-manager install before (cert-manager.e2e) leaves its Secrets, which a
-    // chart-generated install cannot adopt.
-    await deleteNamespaceAndWait(VG_NS);
-    await freshNamespace(NS);
-    // A run that was interrupted leaves its PV Released (bound to the deleted claim): start from a fresh one.
-    await kubectl(['delete', 'pv', PV, '--ignore-not-found', '--timeout=60s'], { timeoutMs: 90_000 });
+    imageRef = await buildImage();
+    // The host-run volume-guard out of the path (restored in afterAll); the release's namespace from scratch (a
+    // cert-manager install before, cert-manager.e2e, leaves its Secrets); a fresh app namespace and PV.
+    await stage.setUp();
   }, 40 * 60_000);
 
   afterAll(async () => {
     if (!whole) return;
     await kubectl(['annotate', 'node', w.nodeName, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-', 'volume-guard.io/skip-by-']);
     await kubectl(['uncordon', w.nodeName]);
-    await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait']);
-    await deleteNamespaceAndWait(NS).catch(() => undefined);
-    await kubectl(['delete', 'pv', PV, '--ignore-not-found', '--wait=false']);
-    if (saved.length) {
-      const file = await tempFile(`ship-restore-${process.pid}.json`, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: saved }));
-      await kubectl(['create', '-f', file]);
-    }
+    await stage.tearDown();
   }, 300_000);
 
   it('helm install: two ready pods from the local image on the real node, endpoints only for ready pods', async () => {
-    const installed = await helm(['install', RELEASE, chart, '-n', VG_NS, '--create-namespace', ...values(), '--wait', '--timeout', '240s'], { timeoutMs: 300_000 });
+    const installed = await helm(['install', RELEASE, CHART, '-n', VG_NS, '--create-namespace', ...values(), '--wait', '--timeout', '240s'], { timeoutMs: 300_000 });
     expect(installed.code, installed.stderr).toBe(0);
     const pods = await podNames();
     expect(pods).toHaveLength(2);
@@ -102,10 +46,10 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
       const facts = (await kubectl(['get', 'pod', pod, '-n', VG_NS, '-o', 'jsonpath={.spec.nodeName} {.spec.containers[0].image} {.status.conditions[?(@.type=="Ready")].status}'])).stdout;
       expect(facts).toBe(`${w.nodeName} ${imageRef} True`);
       // Ready means the model synced: the pod reached the API server at the kubernetes ClusterIP.
-      expect((await kubectl(['get', '--raw', `/api/v1/namespaces/${VG_NS}/pods/${pod}:8080/proxy/readyz`])).code).toBe(0);
+      expect((await podOps(pod, '/readyz')).code).toBe(0);
       expect((await kubectl(['get', 'pod', pod, '-n', VG_NS, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])).stdout).toBe('0');
     }
-    const ips = (await kubectl(['get', 'pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '-o', 'jsonpath={.items[*].status.podIP}'])).stdout.split(' ').sort();
+    const ips = (await podIps()).sort();
     const ready = await waitJsonpath(['endpointslices', '-n', VG_NS, '-l', `kubernetes.io/service-name=${RELEASE}`], '{.items[*].endpoints[?(@.conditions.ready==true)].addresses[0]}', (v) => v.split(' ').filter(Boolean).length === 2);
     expect(ready.split(' ').sort()).toEqual(ips);
     // Readiness gates the endpoints: a pod whose readiness probe fails drops out of the ready addresses.
@@ -116,23 +60,7 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
 
   it('the drain eviction of a StatefulSet pod whose local PV is on the node is refused by the pods; an admin override is allowed', async () => {
     await createLocalPv(w, PV);
-    await apply({
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: 'db', namespace: NS },
-      spec: {
-        serviceName: 'db',
-        replicas: 1,
-        selector: { matchLabels: { app: 'db' } },
-        template: {
-          metadata: { labels: { app: 'db' } },
-          spec: { terminationGracePeriodSeconds: 1, containers: [busyboxContainer(w, 'db', 'exec sleep 3600', [{ name: 'data', mountPath: '/data' }])] },
-        },
-        volumeClaimTemplates: [
-          { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: LOCAL_STORAGE_CLASS, resources: { requests: { storage: '1Gi' } } } },
-        ],
-      },
-    });
+    await apply(localDbStatefulSet(w, NS, 'exec sleep 3600'));
     await waitPodRunning(NS, 'db-0');
     // The eviction `kubectl drain` sends for db-0 (server-side dry run: a real drain here would also evict
     // volume-guard's own pods, see the availability notes in the chart README): refused, answered by the pods.
@@ -151,7 +79,7 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
 
   it('metrics are scraped from each pod', async () => {
     for (const pod of await podNames()) {
-      const r = await must(kubectl(['get', '--raw', `/api/v1/namespaces/${VG_NS}/pods/${pod}:8080/proxy/metrics`]), `metrics of ${pod}`);
+      const r = await must(podOps(pod, '/metrics'), `metrics of ${pod}`);
       expect(r.stdout).toMatch(/^# TYPE volume_guard_admission_requests_total counter$/m);
       expect(r.stdout).toMatch(/^volume_guard_model_objects\{resource="pods"\} [1-9]/m);
       expect(r.stdout).toMatch(/^process_resident_memory_bytes /m);
@@ -168,9 +96,9 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
         await sleep(200);
       }
     })();
-    const upgraded = await helm(['upgrade', RELEASE, chart, '-n', VG_NS, ...values(), '--set-string', 'podAnnotations.rollout=2', '--wait', '--timeout', '240s'], { timeoutMs: 300_000 });
+    const upgraded = await helm(['upgrade', RELEASE, CHART, '-n', VG_NS, ...values(), '--set-string', 'podAnnotations.rollout=2', '--wait', '--timeout', '240s'], { timeoutMs: 300_000 });
     // Until the old pods are gone for good.
-    await waitJsonpath(['pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard'], '{.items[*].metadata.name}', (v) => v.split(' ').filter(Boolean).length === 2 && !oldPods.some((p) => v.includes(p)), 180_000);
+    await waitJsonpath(['pods', '-n', VG_NS, '-l', GUARD_SELECTOR], '{.items[*].metadata.name}', (v) => v.split(' ').filter(Boolean).length === 2 && !oldPods.some((p) => v.includes(p)), 180_000);
     await sleep(2000);
     stop = true;
     await probe;
@@ -189,12 +117,12 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
     const probe = (async () => {
       while (!stop) {
         outcomes.push(await evictDryRun());
-        const ready = await kubectl(['get', 'pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
+        const ready = await kubectl(['get', 'pods', '-n', VG_NS, '-l', GUARD_SELECTOR, '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
         readyCounts.push(ready.stdout.split(' ').filter((v) => v === 'True').length);
         await sleep(200);
       }
     })();
-    const drained = await kubectl(['drain', w.nodeName, '--pod-selector=app.kubernetes.io/name=volume-guard', '--delete-emptydir-data', '--timeout=25s'], { timeoutMs: 90_000 });
+    const drained = await kubectl(['drain', w.nodeName, `--pod-selector=${GUARD_SELECTOR}`, '--delete-emptydir-data', '--timeout=25s'], { timeoutMs: 90_000 });
     stop = true;
     await probe;
     // One replica was evicted (its namespace is excluded from the webhooks, only the PDB decides); the replacement
@@ -205,7 +133,7 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
     expect(outcomes.length).toBeGreaterThan(10);
     expect(outcomes.filter((o) => o.startsWith('error'))).toEqual([]);
     expect(Math.min(...readyCounts)).toBeGreaterThanOrEqual(1);
-    expect(await waitJsonpath(['pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard', '--field-selector=status.phase=Pending'], '{.items[*].metadata.name}', (v) => v.split(' ').filter(Boolean).length === 1)).not.toBe('');
+    expect(await waitJsonpath(['pods', '-n', VG_NS, '-l', GUARD_SELECTOR, '--field-selector=status.phase=Pending'], '{.items[*].metadata.name}', (v) => v.split(' ').filter(Boolean).length === 1)).not.toBe('');
     await must(kubectl(['uncordon', w.nodeName]), 'uncordon');
     await must(kubectl(['annotate', 'node', w.nodeName, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-', 'volume-guard.io/skip-by-']), 'remove override');
     await waitJsonpath(['deployment', RELEASE, '-n', VG_NS], '{.status.readyReplicas}', (v) => v === '2', 120_000);
@@ -216,7 +144,7 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
     await kubectl(['uncordon', w.nodeName]);
     expect((await kubectl(['get', 'validatingwebhookconfiguration', RELEASE, '-o', 'jsonpath={.webhooks[?(@.name=="pod-eviction.volume-guard.io")].failurePolicy}'])).stdout).toBe('Fail');
     await must(kubectl(['scale', 'deployment', RELEASE, '-n', VG_NS, '--replicas=0']), 'scale to 0');
-    await waitJsonpath(['pods', '-n', VG_NS, '-l', 'app.kubernetes.io/name=volume-guard'], '{.items[*].metadata.name}', (v) => v.trim() === '', 120_000);
+    await waitJsonpath(['pods', '-n', VG_NS, '-l', GUARD_SELECTOR], '{.items[*].metadata.name}', (v) => v.trim() === '', 120_000);
     const down = await evictDryRun();
     expect(down).toMatch(/^error: .*failed calling webhook "pod-eviction\.volume-guard\.io"/s);
     await must(kubectl(['scale', 'deployment', RELEASE, '-n', VG_NS, '--replicas=2']), 'scale to 2');

@@ -13,9 +13,9 @@ import {
   busyboxContainer,
   createLocalPv,
   deleteNamespaceAndWait,
-  fakeNodeToleration,
   freshNamespace,
-  LOCAL_STORAGE_CLASS,
+  localDbStatefulSet,
+  spreadOverFakeNodes,
   waitFileContent,
   waitJsonpath,
   waitPodRunning,
@@ -154,29 +154,7 @@ describe.skipIf(!whole)('the whole test cluster', () => {
 
   it("the StatefulSet controller creates the claim, the pod writes real bytes into a local PV on the real node", async () => {
     dataDir = await createLocalPv(w, PV);
-    await apply({
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: 'db', namespace: NS },
-      spec: {
-        serviceName: 'db',
-        replicas: 1,
-        selector: { matchLabels: { app: 'db' } },
-        template: {
-          metadata: { labels: { app: 'db' } },
-          spec: {
-            terminationGracePeriodSeconds: 1,
-            containers: [busyboxContainer(w, 'db', 'echo "row 1 of db-0" > /data/table; sync; exec sleep 3600', [{ name: 'data', mountPath: '/data' }])],
-          },
-        },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data' },
-            spec: { accessModes: ['ReadWriteOnce'], storageClassName: LOCAL_STORAGE_CLASS, resources: { requests: { storage: '1Gi' } } },
-          },
-        ],
-      },
-    });
+    await apply(localDbStatefulSet(w, NS, 'echo "row 1 of db-0" > /data/table; sync; exec sleep 3600'));
     // Created by the controller (this test never creates it), bound to the local PV once the pod is scheduled.
     await waitJsonpath(['pvc', 'data-db-0', '-n', NS], '{.status.phase}', (v) => v === 'Bound');
     expect((await kubectl(['get', 'pvc', 'data-db-0', '-n', NS, '-o', 'jsonpath={.spec.volumeName}'])).stdout).toBe(PV);
@@ -200,31 +178,7 @@ describe.skipIf(!whole)('the whole test cluster', () => {
 
   it('drains across fake nodes complete when nothing is at risk; the evicted pods are rescheduled', async () => {
     const fakes = await ensureFakeNodes(2);
-    await apply({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'stateless', namespace: NS },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'stateless' } },
-        template: {
-          metadata: { labels: { app: 'stateless' } },
-          spec: {
-            nodeSelector: { type: 'kwok' },
-            tolerations: [fakeNodeToleration],
-            affinity: {
-              podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                  { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'stateless' } } } },
-                ],
-              },
-            },
-            containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
-          },
-        },
-      },
-    });
-    await waitJsonpath(['deployment', 'stateless', '-n', NS], '{.status.readyReplicas}', (v) => v === '2');
+    await spreadOverFakeNodes(NS, 'stateless', 2);
     const before = (await kubectl(['get', 'pods', '-n', NS, '-l', 'app=stateless', '-o', 'jsonpath={.items[*].spec.nodeName}'])).stdout.split(' ');
     expect(before.every((n) => fakes.includes(n))).toBe(true);
     const drained = await kubectl(['drain', fakes[0]!, '--ignore-daemonsets', '--timeout=60s'], { timeoutMs: 90_000 });

@@ -65,6 +65,8 @@ export interface ClusterInfo {
 export interface WholeClusterInfo {
   /** Name of the real node (kubelet + containerd), '' when started with --no-node. */
   nodeName: string;
+  /** The second real node (`--second-node`: own containerd and kubelet in its own network namespace), when it runs. */
+  secondNode?: { nodeName: string; address: string; netns: string; podSubnet: string; localVolumeDir: string };
   /** Fake nodes managed by KWOK (annotation kwok.x-k8s.io/node=fake). */
   fakeNodes: string[];
   serviceCidr: string;

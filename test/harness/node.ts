@@ -55,6 +55,8 @@ export interface WholeOptions {
   node?: boolean;
   /** Ensure at least this many fake nodes (fake-0..fake-N-1). Default: as last asked, else 0. */
   fakeNodes?: number;
+  /** Also start the second real node vg-node-2 (`--second-node`). Default: VG_SECOND_NODE=1/0, else as last asked, else false. */
+  secondNode?: boolean;
   build?: boolean;
 }
 
@@ -62,12 +64,13 @@ interface SavedMode {
   whole: boolean;
   node: boolean;
   fakeNodes: number;
+  secondNode: boolean;
 }
 
 function readMode(): SavedMode | undefined {
   try {
     const m = JSON.parse(readFileSync(modeFile, 'utf8')) as Partial<SavedMode>;
-    return { whole: m.whole === true, node: m.node !== false, fakeNodes: Number(m.fakeNodes) || 0 };
+    return { whole: m.whole === true, node: m.node !== false, fakeNodes: Number(m.fakeNodes) || 0, secondNode: m.secondNode === true };
   } catch {
     return undefined;
   }
@@ -105,6 +108,33 @@ export interface NetPlan {
   cgroupRoot: string;
   ports: { kubelet: number; kubeletHealthz: number; kcm: number; scheduler: number };
   nodeName: string;
+  /** The first node's IPAM hands out addresses up to this one; the bridge's addresses above it are other nodes'. */
+  nodeRangeEnd: string;
+  /** The optional second real node (`--second-node`; startSecondNode). */
+  second: SecondNodePlan;
+}
+
+/**
+ * The second real node lives in its own network namespace: a veth pair joins the namespace to the slot's pod
+ * bridge (the namespace's end holds `address`, an address of the bridge's subnet above the first node's IPAM
+ * range), so everything it sends enters the host through the bridge and meets the same isolation as the first
+ * node's pods (the bridge's routing table, the FORWARD rejects, the `kubernetes` Service DNAT, the loopback guard).
+ * Its pods get `podSubnet` from a CNI bridge inside the namespace; the host routes that subnet via `address`
+ * (inside the slot's pod CIDR, which stays `unreachable` otherwise), so the API server reaches its pods' IPs.
+ */
+export interface SecondNodePlan {
+  nodeName: string;
+  netns: string;
+  /** The veth pair: the host's end (a port of the slot's bridge) and the namespace's end. */
+  vethHost: string;
+  vethNode: string;
+  /** The node's InternalIP (the namespace's veth address): its kubelet serves there. */
+  address: string;
+  podSubnet: string;
+  podGateway: string;
+  /** The CNI bridge inside the namespace. */
+  bridge: string;
+  cgroupRoot: string;
 }
 
 export function planFor(slot: number): NetPlan {
@@ -127,6 +157,18 @@ export function planFor(slot: number): NetPlan {
     cgroupRoot: `/vg-harness-${slot}`,
     ports: { kubelet: 17250 + slot * 4, kubeletHealthz: 17251 + slot * 4, kcm: 17252 + slot * 4, scheduler: 17253 + slot * 4 },
     nodeName: 'vg-node',
+    nodeRangeEnd: `10.${pod}.0.239`,
+    second: {
+      nodeName: 'vg-node-2',
+      netns: `vg${slot}-node2`,
+      vethHost: `vg${slot}n2h`,
+      vethNode: `vg${slot}n2`,
+      address: `10.${pod}.0.250`,
+      podSubnet: `10.${pod}.1.0/24`,
+      podGateway: `10.${pod}.1.1`,
+      bridge: `vgbr${slot}n2`,
+      cgroupRoot: `/vg-harness-${slot}-n2`,
+    },
   };
 }
 
@@ -292,6 +334,8 @@ interface Component {
   args: string[];
   /** A path in the command line proving the process belongs to this checkout. */
   marker: string;
+  /** Run in this named network namespace (/run/netns/<name>, entered with nsenter: same mount namespace). */
+  netns?: string;
 }
 
 const nodeDir = join(paths.dir, 'node');
@@ -326,7 +370,11 @@ export function startComponent(c: Component, log: Log): number {
   const lf = logFile(c.name);
   if (existsSync(lf) && statSync(lf).size > 64 * 1024 * 1024) writeFileSync(lf, '');
   const fd = openSync(lf, 'a');
-  const child = spawn(c.exe, c.args, { detached: true, stdio: ['ignore', fd, fd], cwd: paths.dir });
+  // nsenter --net only: the mount namespace stays the host's, so the kubelet's volume mounts and containerd's
+  // rootfs mounts are seen by both (`ip netns exec` would give each its own mount namespace). nsenter execs the
+  // component: the pid stays the same.
+  const [exe, args] = c.netns ? ['nsenter', [`--net=/run/netns/${c.netns}`, '--', c.exe, ...c.args]] : [c.exe, c.args];
+  const child = spawn(exe, args, { detached: true, stdio: ['ignore', fd, fd], cwd: paths.dir });
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${c.exe}`);
   child.unref();
@@ -426,42 +474,130 @@ function scheduler(plan: NetPlan): Component {
   return controlPlane('kube-scheduler', bin.scheduler, plan.ports.scheduler);
 }
 
-const ctrd = {
-  dir: join(nodeDir, 'containerd'),
-  socket: join(nodeDir, 'containerd', 'containerd.sock'),
-  config: join(nodeDir, 'containerd', 'config.toml'),
-};
-const cniConfDir = join(nodeDir, 'cni', 'net.d');
-const podLogsDir = join(nodeDir, 'pod-logs');
-const kubeletDir = join(nodeDir, 'kubelet');
-export const localVolumeDir = join(nodeDir, 'local-volumes');
+/** Where one real node keeps its files: .cluster/node (the first), .cluster/node2 (the second). */
+interface NodeLayout {
+  dir: string;
+  ctrd: { dir: string; socket: string; config: string };
+  cniConfDir: string;
+  ipamDir: string;
+  podLogsDir: string;
+  kubeletDir: string;
+  localVolumeDir: string;
+}
+
+function nodeLayout(dir: string): NodeLayout {
+  return {
+    dir,
+    ctrd: { dir: join(dir, 'containerd'), socket: join(dir, 'containerd', 'containerd.sock'), config: join(dir, 'containerd', 'config.toml') },
+    cniConfDir: join(dir, 'cni', 'net.d'),
+    ipamDir: join(dir, 'cni', 'ipam'),
+    podLogsDir: join(dir, 'pod-logs'),
+    kubeletDir: join(dir, 'kubelet'),
+    localVolumeDir: join(dir, 'local-volumes'),
+  };
+}
+
+const node1 = nodeLayout(nodeDir);
+const node2Dir = join(paths.dir, 'node2');
+const node2 = nodeLayout(node2Dir);
+const ctrd = node1.ctrd;
+export const localVolumeDir = node1.localVolumeDir;
+
+/** One real node: its files, its pod network, its identity, where it runs. */
+interface NodeSpec {
+  name: string;
+  layout: NodeLayout;
+  /** Component names get this suffix ('' for the first node, '-2' for the second): pid and log files. */
+  suffix: string;
+  /** CNI: the bridge (in the node's network namespace), its subnet and gateway; rangeEnd bounds IPAM. */
+  cniName: string;
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  rangeEnd?: string;
+  /** The node's InternalIP: the kubelet serves there. */
+  address: string;
+  ports: { kubelet: number; kubeletHealthz: number };
+  cgroupRoot: string;
+  kubeconfig: string;
+  netns?: string;
+}
+
+function firstNodeSpec(plan: NetPlan): NodeSpec {
+  return {
+    name: plan.nodeName,
+    layout: node1,
+    suffix: '',
+    cniName: `vg-harness-${plan.slot}`,
+    bridge: plan.bridge,
+    subnet: plan.nodeSubnet,
+    gateway: plan.gateway,
+    rangeEnd: plan.nodeRangeEnd,
+    address: plan.gateway,
+    ports: { kubelet: plan.ports.kubelet, kubeletHealthz: plan.ports.kubeletHealthz },
+    cgroupRoot: plan.cgroupRoot,
+    kubeconfig: paths.kubeconfig,
+  };
+}
+
+function secondNodeSpec(plan: NetPlan): NodeSpec {
+  const n = plan.second;
+  return {
+    name: n.nodeName,
+    layout: node2,
+    suffix: '-2',
+    cniName: `vg-harness-${plan.slot}-n2`,
+    bridge: n.bridge,
+    subnet: n.podSubnet,
+    gateway: n.podGateway,
+    address: n.address,
+    // Its own network namespace: the same port numbers are free there (the kubelet serves on `address`, its
+    // healthz on the namespace's own loopback).
+    ports: { kubelet: plan.ports.kubelet, kubeletHealthz: plan.ports.kubeletHealthz },
+    cgroupRoot: n.cgroupRoot,
+    // The API server listens on the host's loopback, which the namespace does not share: this kubelet goes through
+    // the `kubernetes` ClusterIP (DNAT from the bridge), as the pods do.
+    kubeconfig: join(node2.dir, 'kubeconfig'),
+    netns: n.netns,
+  };
+}
+
+function containerdFor(spec: NodeSpec): Component {
+  const c = spec.layout.ctrd;
+  return { name: `containerd${spec.suffix}`, exe: '/usr/bin/containerd', marker: c.config, args: ['--config', c.config], ...(spec.netns ? { netns: spec.netns } : {}) };
+}
 
 export function containerdComponent(): Component {
   return { name: 'containerd', exe: '/usr/bin/containerd', marker: ctrd.config, args: ['--config', ctrd.config] };
 }
 
 export async function writeNodeConfig(plan: NetPlan): Promise<void> {
-  for (const d of [ctrd.dir, cniConfDir, podLogsDir, kubeletDir, localVolumeDir, join(nodeDir, 'cni', 'ipam')]) await mkdir(d, { recursive: true });
+  await writeNodeFiles(firstNodeSpec(plan));
+}
+
+async function writeNodeFiles(spec: NodeSpec): Promise<void> {
+  const l = spec.layout;
+  for (const d of [l.ctrd.dir, l.cniConfDir, l.podLogsDir, l.kubeletDir, l.localVolumeDir, l.ipamDir]) await mkdir(d, { recursive: true });
   const q = (s: string) => JSON.stringify(s);
   await writeFile(
-    ctrd.config,
+    l.ctrd.config,
     [
       '# Generated by test/harness/node.ts: the test node\'s own containerd (own socket, root, state).',
       'version = 2',
-      `root = ${q(join(ctrd.dir, 'root'))}`,
-      `state = ${q(join(ctrd.dir, 'state'))}`,
+      `root = ${q(join(l.ctrd.dir, 'root'))}`,
+      `state = ${q(join(l.ctrd.dir, 'state'))}`,
       `plugin_dir = ""`,
       `disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]`,
       '[grpc]',
-      `  address = ${q(ctrd.socket)}`,
+      `  address = ${q(l.ctrd.socket)}`,
       '[ttrpc]',
-      `  address = ${q(`${ctrd.socket}.ttrpc`)}`,
+      `  address = ${q(`${l.ctrd.socket}.ttrpc`)}`,
       '[debug]',
       '  address = ""',
       '[metrics]',
       '  address = ""',
       '[plugins."io.containerd.internal.v1.opt"]',
-      `  path = ${q(join(ctrd.dir, 'opt'))}`,
+      `  path = ${q(join(l.ctrd.dir, 'opt'))}`,
       '[plugins."io.containerd.grpc.v1.cri"]',
       `  sandbox_image = ${q(IMAGES.pause)}`,
       '  restrict_oom_score_adj = true',
@@ -478,25 +614,25 @@ export async function writeNodeConfig(plan: NetPlan): Promise<void> {
       '        SystemdCgroup = false',
       '  [plugins."io.containerd.grpc.v1.cri".cni]',
       '    bin_dir = "/usr/lib/cni"',
-      `    conf_dir = ${q(cniConfDir)}`,
+      `    conf_dir = ${q(l.cniConfDir)}`,
       '    max_conf_num = 1',
       '',
     ].join('\n'),
   );
   const conflist = {
     cniVersion: '1.0.0',
-    name: `vg-harness-${plan.slot}`,
+    name: spec.cniName,
     plugins: [
       {
         type: 'bridge',
-        bridge: plan.bridge,
+        bridge: spec.bridge,
         isGateway: true,
         ipMasq: false,
         hairpinMode: true,
         ipam: {
           type: 'host-local',
-          dataDir: join(nodeDir, 'cni', 'ipam'),
-          ranges: [[{ subnet: plan.nodeSubnet, gateway: plan.gateway }]],
+          dataDir: l.ipamDir,
+          ranges: [[{ subnet: spec.subnet, gateway: spec.gateway, ...(spec.rangeEnd ? { rangeEnd: spec.rangeEnd } : {}) }]],
           // A default route via the gateway, as in a real cluster: what stops traffic to outside addresses is the
           // host (the bridge's routing table and iptables), and that is what the isolation test exercises.
           routes: [{ dst: '0.0.0.0/0' }],
@@ -505,27 +641,27 @@ export async function writeNodeConfig(plan: NetPlan): Promise<void> {
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
   };
-  await writeFile(join(cniConfDir, '10-vg-bridge.conflist'), `${JSON.stringify(conflist, null, 2)}\n`);
-  await writeFile(join(nodeDir, 'resolv.conf'), '# no name servers: nothing leaves this machine\n');
+  await writeFile(join(l.cniConfDir, '10-vg-bridge.conflist'), `${JSON.stringify(conflist, null, 2)}\n`);
+  await writeFile(join(l.dir, 'resolv.conf'), '# no name servers: nothing leaves this machine\n');
   const kubeletConfig = {
     kind: 'KubeletConfiguration',
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
-    address: plan.gateway,
-    port: plan.ports.kubelet,
+    address: spec.address,
+    port: spec.ports.kubelet,
     readOnlyPort: 0,
     healthzBindAddress: '127.0.0.1',
-    healthzPort: plan.ports.kubeletHealthz,
+    healthzPort: spec.ports.kubeletHealthz,
     authentication: { anonymous: { enabled: true }, webhook: { enabled: false }, x509: {} },
     authorization: { mode: 'AlwaysAllow' },
-    containerRuntimeEndpoint: `unix://${ctrd.socket}`,
+    containerRuntimeEndpoint: `unix://${l.ctrd.socket}`,
     cgroupDriver: 'cgroupfs',
-    cgroupRoot: plan.cgroupRoot,
+    cgroupRoot: spec.cgroupRoot,
     cgroupsPerQOS: true,
     failCgroupV1: false,
     failSwapOn: false,
-    podLogsDir,
-    resolvConf: join(nodeDir, 'resolv.conf'),
-    volumePluginDir: join(nodeDir, 'volume-plugins'),
+    podLogsDir: l.podLogsDir,
+    resolvConf: join(l.dir, 'resolv.conf'),
+    volumePluginDir: join(l.dir, 'volume-plugins'),
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
     evictionHard: { 'memory.available': '50Mi', 'nodefs.available': '1%', 'nodefs.inodesFree': '1%', 'imagefs.available': '1%' },
@@ -542,23 +678,29 @@ export async function writeNodeConfig(plan: NetPlan): Promise<void> {
     protectKernelDefaults: false,
     localStorageCapacityIsolation: true,
   };
-  await writeFile(join(nodeDir, 'kubelet-config.json'), `${JSON.stringify(kubeletConfig, null, 2)}\n`);
+  await writeFile(join(l.dir, 'kubelet-config.json'), `${JSON.stringify(kubeletConfig, null, 2)}\n`);
 }
 
 function kubelet(plan: NetPlan): Component {
+  return kubeletFor(firstNodeSpec(plan));
+}
+
+function kubeletFor(spec: NodeSpec): Component {
+  const l = spec.layout;
   return {
-    name: 'kubelet',
+    name: `kubelet${spec.suffix}`,
     exe: bin.kubelet,
-    marker: kubeletDir,
+    marker: l.kubeletDir,
     args: [
-      `--config=${join(nodeDir, 'kubelet-config.json')}`,
-      `--kubeconfig=${paths.kubeconfig}`,
-      `--root-dir=${kubeletDir}`,
-      `--cert-dir=${join(kubeletDir, 'pki')}`,
-      `--hostname-override=${plan.nodeName}`,
-      `--node-ip=${plan.gateway}`,
+      `--config=${join(l.dir, 'kubelet-config.json')}`,
+      `--kubeconfig=${spec.kubeconfig}`,
+      `--root-dir=${l.kubeletDir}`,
+      `--cert-dir=${join(l.kubeletDir, 'pki')}`,
+      `--hostname-override=${spec.name}`,
+      `--node-ip=${spec.address}`,
       '--v=1',
     ],
+    ...(spec.netns ? { netns: spec.netns } : {}),
   };
 }
 
@@ -579,7 +721,7 @@ function kwok(plan: NetPlan): Component {
 }
 
 /** The kubelet's cgroup root must exist in every v1 hierarchy (cpuset seeded from its parent). */
-function ensureCgroupRoot(plan: NetPlan): void {
+function ensureCgroupRoot(plan: Pick<NetPlan, 'cgroupRoot'>): void {
   const base = '/sys/fs/cgroup';
   for (const h of readdirSync(base)) {
     const dir = join(base, h);
@@ -605,7 +747,7 @@ function ensureCgroupRoot(plan: NetPlan): void {
 }
 
 /** Removes the kubelet's cgroup tree (deepest first); only empty cgroups can go. */
-function removeCgroupRoot(plan: NetPlan): number {
+function removeCgroupRoot(plan: Pick<NetPlan, 'cgroupRoot'>): number {
   let left = 0;
   const base = '/sys/fs/cgroup';
   const rmTree = (d: string) => {
@@ -629,27 +771,29 @@ function removeCgroupRoot(plan: NetPlan): number {
   return left;
 }
 
-async function ctr(args: readonly string[], timeoutMs = 120_000) {
-  return run('ctr', ['--address', ctrd.socket, '--namespace', 'k8s.io', ...args], { timeoutMs });
+async function ctr(args: readonly string[], timeoutMs = 120_000, socket = ctrd.socket) {
+  return run('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { timeoutMs });
 }
 
-export async function importImages(log: Log): Promise<void> {
+export async function importImages(log: Log, layout: NodeLayout = node1): Promise<void> {
+  // (Built once, under the first node's directory, for every node.)
   const out = join(nodeDir, 'images');
   const built = await run('bash', [join(here, 'node', 'build-images.sh'), out, bin.pause], { timeoutMs: 120_000 });
   if (built.code !== 0) throw new Error(`building the local images failed:\n${built.stderr}`);
   const stamp = readFileSync(join(out, 'images.stamp'), 'utf8');
-  const importedStamp = join(ctrd.dir, 'images.imported');
-  const have = (await ctr(['images', 'ls', '-q'])).stdout;
+  const importedStamp = join(layout.ctrd.dir, 'images.imported');
+  const sock = layout.ctrd.socket;
+  const have = (await ctr(['images', 'ls', '-q'], 120_000, sock)).stdout;
   if (have.includes(IMAGES.pause) && have.includes(IMAGES.busybox) && existsSync(importedStamp) && readFileSync(importedStamp, 'utf8') === stamp) return;
   for (const name of ['pause', 'busybox']) {
-    const r = await ctr(['images', 'import', '--no-unpack=false', join(out, `${name}.tar`)]);
+    const r = await ctr(['images', 'import', '--no-unpack=false', join(out, `${name}.tar`)], 120_000, sock);
     if (r.code !== 0) {
-      const r2 = await ctr(['images', 'import', join(out, `${name}.tar`)]);
+      const r2 = await ctr(['images', 'import', join(out, `${name}.tar`)], 120_000, sock);
       if (r2.code !== 0) throw new Error(`ctr images import ${name}.tar failed:\n${r2.stderr}${r2.stdout}`);
     }
   }
   writeFileSync(importedStamp, stamp);
-  log(`cluster: imported ${IMAGES.pause} and ${IMAGES.busybox} into containerd`);
+  log(`cluster: imported ${IMAGES.pause} and ${IMAGES.busybox} into ${sock}`);
 }
 
 async function nodeReady(name: string): Promise<boolean> {
@@ -693,9 +837,10 @@ function apiServerArgs(plan: NetPlan): string[] {
   ];
 }
 
-function wholeInfo(plan: NetPlan, node: boolean, fakeNodes: string[]): WholeClusterInfo {
+function wholeInfo(plan: NetPlan, node: boolean, fakeNodes: string[], secondNode = false): WholeClusterInfo {
   return {
     nodeName: node ? plan.nodeName : '',
+    ...(secondNode ? { secondNode: secondNodeInfo(plan) } : {}),
     fakeNodes,
     serviceCidr: plan.serviceCidr,
     apiServiceIp: plan.apiServiceIp,
@@ -717,6 +862,9 @@ export async function ensureWholeCluster(opts: WholeOptions = {}): Promise<Clust
   const saved = readMode();
   const node = opts.node ?? saved?.node ?? true;
   const fakeCount = opts.fakeNodes ?? saved?.fakeNodes ?? 0;
+  const envSecond = process.env.VG_SECOND_NODE;
+  const fromEnv = envSecond === '1' || envSecond === 'true' ? true : envSecond === '0' || envSecond === 'false' ? false : undefined;
+  const second = node && (opts.secondNode ?? fromEnv ?? saved?.secondNode ?? false);
   if (process.getuid?.() !== 0) throw new Error('the whole cluster needs root (routes, iptables, containerd, kubelet)');
   const started = Date.now();
   if (opts.build ?? true) await buildTools({ log, targets: WHOLE_BUILD_TARGETS });
@@ -725,7 +873,7 @@ export async function ensureWholeCluster(opts: WholeOptions = {}): Promise<Clust
   const plan = netPlan();
   if (!plan) throw new Error('no network slot');
   await mkdir(paths.dir, { recursive: true });
-  await writeFile(modeFile, `${JSON.stringify({ whole: true, node, fakeNodes: fakeCount })}\n`);
+  await writeFile(modeFile, `${JSON.stringify({ whole: true, node, fakeNodes: fakeCount, secondNode: second })}\n`);
   // 1. Isolation before anything starts.
   await setupNetwork(plan, log);
   // 2. Control plane.
@@ -744,6 +892,10 @@ export async function ensureWholeCluster(opts: WholeOptions = {}): Promise<Clust
     startComponent(kubelet(plan), log);
     await waitFor(`node ${plan.nodeName} Ready`, 120_000, () => nodeReady(plan.nodeName), () => tail(logFile('kubelet')));
     log(`cluster: node ${plan.nodeName} Ready (${Math.round((Date.now() - started) / 100) / 10} s after up began)`);
+    if (second) await startSecondNode({ log });
+    // (Started before, not asked for now: gone, its Node object too, also when a crash left only that.)
+    else if (secondNodePresent(plan)) await stopSecondNode({ log });
+    else await kubectl(['delete', 'node', plan.second.nodeName, '--ignore-not-found', '--wait=false'], { timeoutMs: 30_000 });
   }
   // 4. Fake nodes (without a kwok binary, e.g. `up --no-build` before it is built, only when none are asked for).
   if (existsSync(bin.kwok)) startComponent(kwok(plan), log);
@@ -752,7 +904,7 @@ export async function ensureWholeCluster(opts: WholeOptions = {}): Promise<Clust
   const fakeNodes = await ensureFakeNodes(fakeCount, log);
   // The token controller creates "default" in every namespace: wait for it in default (pods need it).
   await waitFor('ServiceAccount default/default', 60_000, async () => (await kubectl(['get', 'sa', 'default', '-n', 'default'])).code === 0, () => tail(logFile('kube-controller-manager')));
-  return { ...cluster, whole: wholeInfo(plan, node, fakeNodes) };
+  return { ...cluster, whole: wholeInfo(plan, node, fakeNodes, second) };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -828,20 +980,20 @@ export function currentWholeInfo(): WholeClusterInfo | undefined {
   if (!m?.whole) return undefined;
   const plan = netPlan(false);
   if (!plan) return undefined;
-  return wholeInfo(plan, m.node, Array.from({ length: m.fakeNodes }, (_, i) => `fake-${i}`));
+  return wholeInfo(plan, m.node, Array.from({ length: m.fakeNodes }, (_, i) => `fake-${i}`), m.secondNode);
 }
 
 // ---------------------------------------------------------------------------------------
 // Stop
 
-/** PIDs of containerd shims started by this checkout's containerd. */
-function ourShims(): number[] {
+/** PIDs of containerd shims started by the containerd serving `socket` (one of this checkout's). */
+function ourShims(socket: string): number[] {
   const pids: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.includes('containerd-shim') && argv.includes(ctrd.socket)) pids.push(Number(e));
+      if (argv[0]?.includes('containerd-shim') && argv.includes(socket)) pids.push(Number(e));
     } catch {
       /* gone */
     }
@@ -849,12 +1001,12 @@ function ourShims(): number[] {
   return pids;
 }
 
-function ourMounts(): string[] {
+function ourMounts(dir: string): string[] {
   try {
     return readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
       .map((l) => l.split(' ')[4] ?? '')
-      .filter((m) => m.startsWith(`${nodeDir}/`))
+      .filter((m) => m.startsWith(`${dir}/`))
       .map((m) => m.replace(/\\040/g, ' '));
   } catch {
     return [];
@@ -862,9 +1014,76 @@ function ourMounts(): string[] {
 }
 
 /**
+ * Stops one real node and leaves nothing of it behind: its pods are deleted and its kubelet tears their sandboxes
+ * down (CNI DEL; bounded: 60 s, then forced), then kubelet, containerd, leftover shims, mounts under its
+ * directory, its /var/log/containers links, its cgroups and its pods' network namespaces.
+ */
+async function stopNode(spec: NodeSpec, api: boolean, log: Log): Promise<void> {
+  const l = spec.layout;
+  const kubeletC = kubeletFor(spec);
+  const ctrdC = containerdFor(spec);
+  const sock = l.ctrd.socket;
+  if (runningPid(ctrdC)) {
+    if (api && runningPid(kubeletC)) {
+      const del = await kubectl(
+        ['delete', 'pods', '--all-namespaces', `--field-selector=spec.nodeName=${spec.name}`, '--grace-period=1', '--wait=false'],
+        { timeoutMs: 30_000 },
+      );
+      if (del.code !== 0) log(`cluster: deleting the pods of ${spec.name}: ${del.stderr.trim()}`);
+      // The kubelet stops each pod's containers and sandbox (CNI DEL) once its pod object is gone.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const tasks = (await ctr(['tasks', 'ls', '-q'], 10_000, sock)).stdout.trim();
+        if (!tasks) break;
+        if (Date.now() > deadline) {
+          log(`cluster: ${spec.name}: containers still running after 60 s: ${tasks.split('\n').length}; killing them`);
+          break;
+        }
+        await kubectl(['delete', 'pods', '--all-namespaces', `--field-selector=spec.nodeName=${spec.name}`, '--force', '--grace-period=0', '--wait=false'], { timeoutMs: 30_000 });
+        await sleep(1000);
+      }
+    }
+    await stopComponent(kubeletC, log);
+    // Whatever is left (kubelet was not running, or a pod would not stop): kill and delete the tasks.
+    const left = (await ctr(['tasks', 'ls', '-q'], 10_000, sock)).stdout.trim().split('\n').filter(Boolean);
+    for (const id of left) {
+      await ctr(['tasks', 'kill', '-s', 'SIGKILL', id], 10_000, sock);
+      await sleep(200);
+      await ctr(['tasks', 'delete', '-f', id], 10_000, sock);
+    }
+    await stopComponent(ctrdC, log);
+  } else {
+    await stopComponent(kubeletC, log);
+    await stopComponent(ctrdC, log);
+  }
+  for (const pid of ourShims(sock)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (const m of ourMounts(l.dir).reverse()) await run('umount', ['-l', m]);
+  // The kubelet links every container log into /var/log/containers (not configurable): remove ours.
+  const links = '/var/log/containers';
+  if (existsSync(links)) {
+    for (const f of readdirSync(links)) {
+      try {
+        if (readlinkSync(join(links, f)).startsWith(`${l.podLogsDir}/`)) await unlink(join(links, f));
+      } catch {
+        /* not a link */
+      }
+    }
+  }
+  const busy = removeCgroupRoot(spec);
+  if (busy) log(`cluster: ${busy} cgroup(s) under ${spec.cgroupRoot} still busy`);
+  await removePodNetns(spec.subnet);
+}
+
+/**
  * Stops the whole cluster in order and leaves nothing behind: KWOK, controllers and scheduler first (nothing
- * recreates pods), then every pod of the real node is deleted and the kubelet tears the sandboxes down (CNI DEL),
- * then kubelet, containerd, leftover shims, mounts, /var/log/containers links, cgroups, bridge, routes, rules.
+ * recreates pods), then the second node if it ran (stopSecondNode), then the first (stopNode), the image build's
+ * dockerd, the API server, and the slot's bridge, routes, rules and iptables chains.
  */
 export async function stopWholeCluster(opts: { log?: Log; purge?: boolean; keepMode?: boolean } = {}): Promise<void> {
   const log = opts.log ?? defaultLog;
@@ -873,64 +1092,13 @@ export async function stopWholeCluster(opts: { log?: Log; purge?: boolean; keepM
   await stopComponent({ name: 'kwok', exe: bin.kwok, marker: paths.kubeconfig }, log);
   await stopComponent({ name: 'kube-controller-manager', exe: bin.kcm, marker: paths.kubeconfig }, log);
   await stopComponent({ name: 'kube-scheduler', exe: bin.scheduler, marker: paths.kubeconfig }, log);
-  const kubeletC = { name: 'kubelet', exe: bin.kubelet, marker: kubeletDir };
-  const ctrdC = containerdComponent();
-  if (plan && runningPid(ctrdC)) {
-    if (api && runningPid(kubeletC)) {
-      const del = await kubectl(
-        ['delete', 'pods', '--all-namespaces', `--field-selector=spec.nodeName=${plan.nodeName}`, '--grace-period=1', '--wait=false'],
-        { timeoutMs: 30_000 },
-      );
-      if (del.code !== 0) log(`cluster: deleting the node's pods: ${del.stderr.trim()}`);
-      // The kubelet stops each pod's containers and sandbox (CNI DEL) once its pod object is gone.
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const tasks = (await ctr(['tasks', 'ls', '-q'], 10_000)).stdout.trim();
-        if (!tasks) break;
-        if (Date.now() > deadline) {
-          log(`cluster: containers still running after 60 s: ${tasks.split('\n').length}; killing them`);
-          break;
-        }
-        await kubectl(['delete', 'pods', '--all-namespaces', `--field-selector=spec.nodeName=${plan.nodeName}`, '--force', '--grace-period=0', '--wait=false'], { timeoutMs: 30_000 });
-        await sleep(1000);
-      }
-    }
-    await stopComponent(kubeletC, log);
-    // Whatever is left (kubelet was not running, or a pod would not stop): kill and delete the tasks.
-    const left = (await ctr(['tasks', 'ls', '-q'], 10_000)).stdout.trim().split('\n').filter(Boolean);
-    for (const id of left) {
-      await ctr(['tasks', 'kill', '-s', 'SIGKILL', id], 10_000);
-      await sleep(200);
-      await ctr(['tasks', 'delete', '-f', id], 10_000);
-    }
-    await stopComponent(ctrdC, log);
-  } else {
-    await stopComponent(kubeletC, log);
-    await stopComponent(ctrdC, log);
-  }
-  for (const pid of ourShims()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-  for (const m of ourMounts().reverse()) await run('umount', ['-l', m]);
-  // The kubelet links every container log into /var/log/containers (not configurable): remove ours.
-  const links = '/var/log/containers';
-  if (existsSync(links)) {
-    for (const l of readdirSync(links)) {
-      try {
-        if (readlinkSync(join(links, l)).startsWith(`${podLogsDir}/`)) await unlink(join(links, l));
-      } catch {
-        /* not a link */
-      }
-    }
-  }
   if (plan) {
-    const left = removeCgroupRoot(plan);
-    if (left) log(`cluster: ${left} cgroup(s) under ${plan.cgroupRoot} still busy`);
-    await removeOurNetns(plan);
+    await stopSecondNode({ log, purge: opts.purge ?? false });
+    await stopNode(firstNodeSpec(plan), api, log);
+  } else {
+    // (No slot was ever claimed: nothing of a node should run; stop whatever a pid file still names.)
+    await stopComponent({ name: 'kubelet', exe: bin.kubelet, marker: node1.kubeletDir }, log);
+    await stopComponent(containerdComponent(), log);
   }
   // The dockerd `npm run image` started (scripts/image.sh), if any: its directory is the image cache's
   // (IMAGE_DIR, default <repo>/.cluster/image) whichever cluster directory this is.
@@ -946,17 +1114,142 @@ export async function stopWholeCluster(opts: { log?: Log; purge?: boolean; keepM
   if (opts.purge || opts.keepMode === false) await rm(modeFile, { force: true });
 }
 
-/** Network namespaces (from CNI) whose interface sits in our pod subnet: left only if a sandbox was not torn down. */
-async function removeOurNetns(plan: NetPlan): Promise<void> {
+/** Network namespaces (from CNI: cni-…) whose interface sits in `subnet`: left only if a sandbox was not torn down. */
+async function removePodNetns(subnet: string): Promise<void> {
   const dir = '/var/run/netns';
   if (!existsSync(dir)) return;
-  const prefix = plan.nodeSubnet.replace(/\.0\/24$/, '.');
+  const prefix = subnet.replace(/\.0\/24$/, '.');
   for (const ns of readdirSync(dir)) {
+    if (!ns.startsWith('cni-')) continue;
     const r = await run('ip', ['-n', ns, '-4', '-o', 'addr', 'show'], { timeoutMs: 10_000 });
     if (r.code === 0 && r.stdout.includes(` ${prefix}`)) {
       await run('ip', ['netns', 'del', ns]);
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// The second real node (`cluster:up --second-node`, or startSecondNode from a test)
+
+/** The second node's facts a test needs. */
+export interface SecondNodeInfo {
+  nodeName: string;
+  /** Its InternalIP (the network namespace's veth address, on the slot's bridge). */
+  address: string;
+  netns: string;
+  podSubnet: string;
+  /** Directory for local PersistentVolumes of the second node. */
+  localVolumeDir: string;
+}
+
+function secondNodeInfo(plan: NetPlan): SecondNodeInfo {
+  const n = plan.second;
+  return { nodeName: n.nodeName, address: n.address, netns: n.netns, podSubnet: n.podSubnet, localVolumeDir: node2.localVolumeDir };
+}
+
+const netnsPath = (name: string) => `/run/netns/${name}`;
+
+/** True when anything of the second node is there (a process, or its network namespace). */
+function secondNodePresent(plan: NetPlan): boolean {
+  const spec = secondNodeSpec(plan);
+  return runningPid(containerdFor(spec)) !== undefined || runningPid(kubeletFor(spec)) !== undefined || existsSync(netnsPath(plan.second.netns));
+}
+
+/**
+ * The second node's network namespace, joined to the slot's bridge by a veth pair, and the host's route for its
+ * pod subnet (see SecondNodePlan). Nothing new reaches outside: its traffic enters the host through the bridge.
+ * Idempotent; after setupNetwork (the bridge) and setupApiServiceNat.
+ */
+async function setupSecondNodeNetwork(plan: NetPlan, log: Log): Promise<void> {
+  const n = plan.second;
+  // The first node's IPAM must not have handed this address out (a cluster started before rangeEnd existed).
+  const taken = join(node1.ipamDir, firstNodeSpec(plan).cniName, n.address);
+  if (existsSync(taken)) throw new Error(`${n.address} (the second node's address) is held by a pod of ${plan.nodeName} (${taken}): cluster:down, then up again`);
+  if (!existsSync(netnsPath(n.netns))) await sh(log, 'ip', ['netns', 'add', n.netns], 'network namespace');
+  await sh(log, 'ip', ['-n', n.netns, 'link', 'set', 'lo', 'up'], 'loopback up');
+  if (!(await ok('ip', ['link', 'show', n.vethHost]))) {
+    await sh(log, 'ip', ['link', 'add', n.vethHost, 'type', 'veth', 'peer', 'name', n.vethNode, 'netns', n.netns], 'veth pair');
+  }
+  await sh(log, 'ip', ['link', 'set', n.vethHost, 'master', plan.bridge], 'veth into the bridge');
+  await sh(log, 'ip', ['link', 'set', n.vethHost, 'up'], 'veth up');
+  const addrs = (await run('ip', ['-n', n.netns, '-4', '-o', 'addr', 'show', 'dev', n.vethNode])).stdout;
+  if (!addrs.includes(` ${n.address}/`)) {
+    await sh(log, 'ip', ['-n', n.netns, 'addr', 'add', `${n.address}/${plan.nodeSubnet.split('/')[1]}`, 'dev', n.vethNode], 'node address');
+  }
+  await sh(log, 'ip', ['-n', n.netns, 'link', 'set', n.vethNode, 'up'], 'node veth up');
+  await sh(log, 'ip', ['-n', n.netns, 'route', 'replace', 'default', 'via', plan.gateway, 'dev', n.vethNode], 'node default route');
+  // The namespace forwards between its pods' bridge and the veth (the CNI bridge plugin also sets it).
+  await sh(log, 'nsenter', [`--net=${netnsPath(n.netns)}`, '--', 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'], 'forwarding in the namespace');
+  await sh(log, 'ip', ['route', 'replace', n.podSubnet, 'via', n.address, 'dev', plan.bridge], 'route to the second node\'s pods');
+  log(`cluster: second node network: namespace ${n.netns} (${n.address} on ${plan.bridge}), pods ${n.podSubnet} routed via it`);
+}
+
+async function teardownSecondNodeNetwork(plan: NetPlan, log: Log): Promise<boolean> {
+  const n = plan.second;
+  let any = false;
+  if ((await run('ip', ['route', 'del', n.podSubnet, 'via', n.address])).code === 0) any = true;
+  if ((await run('ip', ['link', 'del', n.vethHost])).code === 0) any = true;
+  if (existsSync(netnsPath(n.netns))) {
+    const r = await run('ip', ['netns', 'del', n.netns]);
+    if (r.code !== 0) log(`cluster: ip netns del ${n.netns}: ${r.stderr.trim()}`);
+    any = true;
+  }
+  if (any) log(`cluster: second node network removed (namespace ${n.netns}, veth ${n.vethHost}, route ${n.podSubnet})`);
+  return any;
+}
+
+/**
+ * Starts (or reuses) the second real node `vg-node-2` of a running whole cluster: its own containerd (own root,
+ * state, socket), its own kubelet (own root dir, cgroup root, node IP, pod subnet), both in its own network
+ * namespace; waits until its Node is Ready. Root only.
+ */
+export async function startSecondNode(opts: { log?: Log } = {}): Promise<SecondNodeInfo> {
+  const log = opts.log ?? defaultLog;
+  if (process.getuid?.() !== 0) throw new Error('the second node needs root (network namespace, containerd, kubelet)');
+  const plan = netPlan(false);
+  if (!plan || !(await ok('ip', ['link', 'show', plan.bridge]))) throw new Error('the second node needs the whole cluster running (npm run cluster:up -- --whole)');
+  const status = await clusterStatus();
+  if (!status.ready || !status.server) throw new Error('the second node needs the API server running (npm run cluster:up -- --whole)');
+  const started = Date.now();
+  const spec = secondNodeSpec(plan);
+  await writeNodeFiles(spec);
+  // The admin kubeconfig, but through the `kubernetes` ClusterIP (the API server's certificate names it).
+  const admin = await readFile(paths.kubeconfig, 'utf8');
+  const viaService = admin.replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://${plan.apiServiceIp}:443`);
+  if (viaService === admin) throw new Error(`no 'server: https://127.0.0.1:<port>' in ${paths.kubeconfig}`);
+  await writeFile(spec.kubeconfig, viaService, { mode: 0o600 });
+  ensureCgroupRoot(spec);
+  await setupSecondNodeNetwork(plan, log);
+  const ctrdC = containerdFor(spec);
+  startComponent(ctrdC, log);
+  await waitFor('containerd of the second node', 30_000, async () => (await ctr(['version'], 5000, spec.layout.ctrd.socket)).code === 0, () => tail(logFile(ctrdC.name)));
+  await importImages(log, spec.layout);
+  const k = kubeletFor(spec);
+  startComponent(k, log);
+  await waitFor(`node ${spec.name} Ready`, 120_000, () => nodeReady(spec.name), () => tail(logFile(k.name)));
+  log(`cluster: node ${spec.name} Ready (${Math.round((Date.now() - started) / 100) / 10} s)`);
+  return secondNodeInfo(plan);
+}
+
+/**
+ * Stops the second node and removes everything it added: its pods and their sandboxes, kubelet, containerd,
+ * shims, mounts, cgroups, /var/log/containers links, pod network namespaces, its own network namespace, the veth
+ * pair and the host route; deleteNode (default true) also deletes its Node object (the pod garbage collector then
+ * removes pods still bound to it); purge deletes .cluster/node2. A no-op when it never ran.
+ */
+export async function stopSecondNode(opts: { log?: Log; purge?: boolean; deleteNode?: boolean } = {}): Promise<void> {
+  const log = opts.log ?? defaultLog;
+  const plan = netPlan(false);
+  if (!plan) return;
+  const spec = secondNodeSpec(plan);
+  const api = (await clusterStatus()).ready;
+  await stopNode(spec, api, log);
+  await teardownSecondNodeNetwork(plan, log);
+  if (api && (opts.deleteNode ?? true)) {
+    const r = await kubectl(['delete', 'node', spec.name, '--ignore-not-found', '--timeout=30s'], { timeoutMs: 45_000 });
+    if (r.code !== 0) log(`cluster: deleting node ${spec.name}: ${r.stderr.trim()}`);
+  }
+  if (opts.purge) await rm(node2Dir, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -984,8 +1277,10 @@ export function rssMiB(pid: number): number | undefined {
 export async function wholeStatus(): Promise<ComponentStatus[]> {
   const plan = netPlan(false);
   const out: ComponentStatus[] = [];
+  const second = plan ? secondNodeSpec(plan) : undefined;
+  const withSecond = plan && second && (readMode()?.secondNode === true || runningPid(kubeletFor(second)) !== undefined);
   const comps = plan
-    ? [kcm(plan), scheduler(plan), containerdComponent(), kubelet(plan), kwok(plan)]
+    ? [kcm(plan), scheduler(plan), containerdComponent(), kubelet(plan), ...(withSecond && second ? [containerdFor(second), kubeletFor(second)] : []), kwok(plan)]
     : [];
   for (const c of comps) {
     const pid = runningPid(c);
@@ -996,6 +1291,11 @@ export async function wholeStatus(): Promise<ComponentStatus[]> {
     const ready = await nodeReady(plan.nodeName).catch(() => false);
     const kubeletEntry = out.find((c) => c.name === 'kubelet');
     if (kubeletEntry) kubeletEntry.detail = `node ${plan.nodeName} Ready=${ready}`;
+    const kubelet2 = out.find((c) => c.name === 'kubelet-2');
+    if (kubelet2) {
+      const ns = existsSync(netnsPath(plan.second.netns));
+      kubelet2.detail = `node ${plan.second.nodeName} Ready=${await nodeReady(plan.second.nodeName).catch(() => false)}, netns ${plan.second.netns} ${ns ? plan.second.address : 'absent'}`;
+    }
     const br = await ok('ip', ['link', 'show', plan.bridge]);
     const routes = (await run('ip', ['route', 'show', 'type', 'unreachable'])).stdout;
     out.push({

@@ -267,6 +267,35 @@ export async function createStatefulSetClaims(namespace: string, statefulSet: st
   return names;
 }
 
+/** A Bound PVC with a PV of the given reclaim policy, as a provisioner would leave it. */
+export async function boundClaim(namespace: string, name: string, reclaimPolicy: 'Retain' | 'Delete', annotations: Record<string, string> = {}): Promise<void> {
+  const pvName = `pv-${namespace}-${name}`.slice(0, 63);
+  await removeLeftoverPv(pvName);
+  await apply(
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: pvName },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: reclaimPolicy,
+        storageClassName: 'standard',
+        csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: pvName },
+        claimRef: { namespace, name },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name, namespace, annotations },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', volumeName: pvName, resources: { requests: { storage: '1Gi' } } },
+    },
+  );
+  await patchStatus('pv', pvName, { phase: 'Bound' });
+  await patchStatus('pvc', name, { phase: 'Bound' }, namespace);
+}
+
 /** volume_guard_model_objects for a resource (e.g. `persistentvolumeclaims`), read from the guard's metrics. */
 export async function modelCount(opsUrl: string, resource: string): Promise<number> {
   const text = await (await fetch(`${opsUrl}/metrics`)).text();

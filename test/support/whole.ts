@@ -23,9 +23,12 @@ export async function ensureLocalStorageClass(): Promise<void> {
   });
 }
 
-/** A `local` PV on the real node backed by a fresh directory under the cluster's local volume dir; returns the dir. */
-export async function createLocalPv(whole: WholeClusterInfo, name: string, size = '1Gi'): Promise<string> {
-  const dir = join(whole.localVolumeDir, name);
+/** A real node: the first (WholeClusterInfo) or the second (SecondNodeInfo of test/harness/node.ts). */
+export type RealNode = Pick<WholeClusterInfo, 'nodeName' | 'localVolumeDir'>;
+
+/** A `local` PV on a real node backed by a fresh directory under that node's local volume dir; returns the dir. */
+export async function createLocalPv(node: RealNode, name: string, size = '1Gi'): Promise<string> {
+  const dir = join(node.localVolumeDir, name);
   await mkdir(dir, { recursive: true });
   await ensureLocalStorageClass();
   await apply({
@@ -39,7 +42,7 @@ export async function createLocalPv(whole: WholeClusterInfo, name: string, size 
       storageClassName: LOCAL_STORAGE_CLASS,
       local: { path: dir },
       nodeAffinity: {
-        required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [whole.nodeName] }] }] },
+        required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node.nodeName] }] }] },
       },
     },
   });
@@ -68,7 +71,63 @@ export function busyboxContainer(whole: WholeClusterInfo, name: string, script: 
   return { name, image: whole.images.busybox, imagePullPolicy: 'Never', command: ['sh', '-c', script], volumeMounts: mounts };
 }
 
+/**
+ * StatefulSet `db` (one replica, busybox running `script`) whose claim `data` (1Gi, the local StorageClass) is
+ * mounted at /data: its pod lands on the real node whose local PV the claim binds (createLocalPv).
+ */
+export function localDbStatefulSet(whole: WholeClusterInfo, namespace: string, script: string) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db', namespace },
+    spec: {
+      serviceName: 'db',
+      replicas: 1,
+      selector: { matchLabels: { app: 'db' } },
+      template: {
+        metadata: { labels: { app: 'db' } },
+        spec: { terminationGracePeriodSeconds: 1, containers: [busyboxContainer(whole, 'db', script, [{ name: 'data', mountPath: '/data' }])] },
+      },
+      volumeClaimTemplates: [
+        { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: LOCAL_STORAGE_CLASS, resources: { requests: { storage: '1Gi' } } } },
+      ],
+    },
+  };
+}
+
 export const fakeNodeToleration = FAKE_NODE_TOLERATION;
+
+/**
+ * A Deployment of `replicas` pods on KWOK fake nodes, spread one per node where it can be (preferred anti-affinity),
+ * waited until all are ready. The image is never pulled: KWOK only pretends to run it.
+ */
+export async function spreadOverFakeNodes(namespace: string, name: string, replicas: number): Promise<void> {
+  await apply({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          nodeSelector: { type: 'kwok' },
+          tolerations: [fakeNodeToleration],
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: name } } } },
+              ],
+            },
+          },
+          containers: [{ name: 'app', image: `registry.invalid/${name}:1` }],
+        },
+      },
+    },
+  });
+  await waitJsonpath(['deployment', name, '-n', namespace], '{.status.readyReplicas}', (v) => v === String(replicas));
+}
 
 /** Waits until the file exists and holds `expected`. */
 export async function waitFileContent(file: string, expected: string, timeoutMs = 60_000): Promise<void> {

@@ -16,7 +16,7 @@ describe('benchmark smoke run', () => {
       sizes: ['tiny'],
       floorSize: 'tiny',
       connections: 2,
-      durationSeconds: 1, // long enough that a loaded machine still answers some requests in each run
+      durationSeconds: 2, // long enough that a loaded machine still answers some requests in each run (1 s once left a Helm run empty at load 9)
       warmupSeconds: 0.1,
       inProcess: { maxIterations: 40, budgetMs: 20 },
       caseFilter: ['cordon-deny', 'eviction-allow', 'helm-install-deny-100k'],
@@ -39,6 +39,19 @@ describe('benchmark smoke run', () => {
     // Per kind: the first list's cost per object, and the heap each kind holds (the model emptied kind by kind).
     expect(tiny.insertByKind?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['node', 'pod', 'longhornReplica']));
     for (const entry of tiny.insertByKind ?? []) expect(entry).toMatchObject({ count: tiny.counts[entry.kind], microsPerObject: finiteNumber });
+    // Per kind: the cost of each watch event (modify, unchanged copy, delete, add) on the built model.
+    expect(tiny.eventCost?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['node', 'pod', 'persistentVolume', 'longhornVolume', 'longhornReplica']));
+    for (const entry of tiny.eventCost ?? []) {
+      // Up to 2,000 of each kind; the model holds what the build counted plus the leftover release's claims.
+      expect(entry.objects).toBeGreaterThanOrEqual(Math.min(tiny.counts[entry.kind] ?? 1, 2000));
+      expect(entry.objects).toBeLessThanOrEqual(2000);
+      expect(entry).toMatchObject({ modifyMicros: finiteNumber, modifyCpuMicros: finiteNumber, unchangedMicros: finiteNumber, deleteMicros: finiteNumber, addMicros: finiteNumber });
+    }
+    // From the watch line on (JSON.parse + transform + model) for the kinds the bench renders as API JSON.
+    for (const kind of ['node', 'pod', 'persistentVolume', 'longhornVolume', 'longhornReplica']) {
+      expect(tiny.eventCost?.find((entry) => entry.kind === kind)?.modifyFromJsonMicros, kind).toEqual(finiteNumber);
+    }
+    expect(json.targets.find((target) => target.id === 'informer-events/tiny')).toMatchObject({ met: null, measured: expect.stringContaining('longhornReplica') });
     expect(tiny.kindBytes?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['pod', 'persistentVolume', 'longhornVolume', 'node']));
     for (const entry of tiny.kindBytes ?? []) {
       // The model holds what the build counted, plus the leftover release's claims the Helm cases add.

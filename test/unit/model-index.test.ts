@@ -100,3 +100,41 @@ describe('MultiIndex', () => {
     expect(index.bucketCount).toBe(0);
   });
 });
+
+describe('MultiIndex.addAll', () => {
+  interface Keyed {
+    readonly id: number;
+    readonly keys: readonly string[];
+  }
+  // Bucket sizes from 1 to 80: small arrays and large Sets; some records under several keys, some under none.
+  const keyedItems: Keyed[] = Array.from({ length: 400 }, (_, id) => ({
+    id,
+    keys: id % 7 === 0 ? [] : id % 5 === 0 ? [`k${id % 9}`, `m${id % 3}`] : [`k${id % 9}`, ''],
+  }));
+  const contents = (index: MultiIndex<Keyed>) =>
+    [...index.keys()].sort().map((key) => [key, index.get(key).map((keyed) => keyed.id).sort((a, b) => a - b)]);
+
+  it('into an empty index files what adding one by one files', () => {
+    const bulk = new MultiIndex<Keyed>('bulk', (keyed) => keyed.keys);
+    bulk.addAll(keyedItems);
+    const single = new MultiIndex<Keyed>('single', (keyed) => keyed.keys);
+    for (const keyed of keyedItems) single.update(undefined, keyed);
+    expect(contents(bulk)).toEqual(contents(single));
+    expect(bulk.bucketCount).toBe(single.bucketCount);
+    expect(bulk.get('m0').length).toBeLessThanOrEqual(32);
+    expect(bulk.get('k1').length).toBeGreaterThan(32);
+    // Buckets built in bulk behave like the others afterwards.
+    bulk.update(keyedItems[5], undefined);
+    single.update(keyedItems[5], undefined);
+    expect(contents(bulk)).toEqual(contents(single));
+  });
+
+  it('into an index already holding records adds to its buckets', () => {
+    const bulk = new MultiIndex<Keyed>('bulk', (keyed) => keyed.keys);
+    bulk.addAll(keyedItems.slice(0, 100));
+    bulk.addAll(keyedItems.slice(100));
+    const single = new MultiIndex<Keyed>('single', (keyed) => keyed.keys);
+    for (const keyed of keyedItems) single.update(undefined, keyed);
+    expect(contents(bulk)).toEqual(contents(single));
+  });
+});

@@ -224,6 +224,20 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
     });
   }
   for (const size of sizes) {
+    if (size.eventCost?.length || size.insertByKind?.length) {
+      const first = (size.insertByKind ?? []).map((entry) => `${entry.kind} ${entry.microsPerObject}`).join(', ');
+      const events = (size.eventCost ?? [])
+        .map((entry) => `${entry.kind} ${entry.modifyFromJsonMicros ?? '–'}/${entry.modifyMicros}/${entry.deleteMicros}`)
+        .join(', ');
+      checks.push({
+        id: `informer-events/${size.size}`,
+        target: "the cost per object of each informer's event handling (reported)",
+        measured: `first list µs per object: ${first || 'not measured'}; watch events µs per modify from JSON/modify/delete: ${events || 'not measured'}`,
+        met: null,
+      });
+    }
+  }
+  for (const size of sizes) {
     if (size.size !== 'large' && size.size !== 'xl') continue;
     const build = size.memoryAfterBuild;
     checks.push({

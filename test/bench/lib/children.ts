@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import type { KindEventCost } from './events.ts';
 import type { ChildMessage, ChildOptions, KindBytes, MemoryFigures } from './protocol.ts';
 
 const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
@@ -15,6 +16,8 @@ export interface ServerChild {
   readonly ready: ReadyMessage;
   readonly process: ChildProcess;
   memory(): Promise<MemoryFigures>;
+  /** µs per watch event of each kind applied to the guard's built model (ask after the load runs). */
+  eventCost(perKind: number): Promise<readonly KindEventCost[]>;
   /** Heap per kind of the guard's model (destructive: empties the model; ask last). */
   kindBytes(): Promise<readonly KindBytes[]>;
   /** The child's CPU time so far (user + system), µs. */
@@ -105,6 +108,11 @@ export async function startServerChild(options: ChildOptions, readyTimeoutMs = 1
       const reply = nextMessage(child, 'memory', 30_000);
       child.send({ type: 'memory' });
       return (await reply).memory;
+    },
+    async eventCost(perKind: number) {
+      const reply = nextMessage(child, 'eventCost', 5 * 60_000);
+      child.send({ type: 'eventCost', perKind });
+      return (await reply).kinds;
     },
     async kindBytes() {
       const reply = nextMessage(child, 'kindBytes', 5 * 60_000);

@@ -11,7 +11,11 @@ import { createCertificateAuthority } from '../../../src/server/selfsigned.ts';
 import { startServerChild, type ReadyMessage, type ServerChild } from './children.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { histogramDelta, scrapeHistogram, serverLatency, type ServerLatency } from './metrics-scrape.ts';
+import type { KindEventCost } from './events.ts';
 import type { CaseResult, ClusterSize, KindBytes, KindInsert, MemoryFigures } from './protocol.ts';
+
+/** Objects per kind that get each watch event in the event-cost measurement (fewer when the kind has fewer). */
+const EVENTS_PER_KIND = 2000;
 import { ratio, round, summarize, type LatencySummary } from './stats.ts';
 
 export interface HttpSectionOptions {
@@ -77,6 +81,11 @@ export interface SizeFigures {
   readonly modelHeapBytes: number;
   readonly memoryAfterBuild: MemoryFigures;
   readonly memoryAfterLoad?: MemoryFigures;
+  /**
+   * µs per watch event of each kind (modify, unchanged copy, delete, add) applied to the built model after the load
+   * runs: each informer's event handling past its transform.
+   */
+  readonly eventCost?: readonly KindEventCost[];
   /** Heap the model holds per kind, and per object of that kind (measured last, emptying the model). */
   readonly kindBytes?: readonly KindBytes[];
   readonly servedTargets: readonly string[];
@@ -242,6 +251,8 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         });
       }
       const memoryAfterLoad = load ? await guard.memory() : undefined;
+      options.log(`[serve] ${size}: watch event cost per kind…`);
+      const eventCost = await guard.eventCost(EVENTS_PER_KIND);
       options.log(`[serve] ${size}: heap per kind (emptying the model kind by kind)…`);
       const kindBytes = await guard.kindBytes();
       await guard.stop();
@@ -255,6 +266,7 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         memoryAfterBuild: ready.memoryAfterBuild!,
         servedTargets: ready.servedTargets ?? [],
         ...(memoryAfterLoad ? { memoryAfterLoad } : {}),
+        eventCost,
         kindBytes,
         cases,
       });

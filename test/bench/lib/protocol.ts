@@ -3,6 +3,7 @@
 import { LARGE_CLUSTER, SMALL_CLUSTER, type SyntheticClusterOptions } from '../../support/fixtures.ts';
 import type { BenchTarget } from './cases.ts';
 import type { LatencySummary } from './stats.ts';
+import type { KindEventCost } from './events.ts';
 
 export const CLUSTER_SIZES = {
   /** For the smoke test: every case has its object, in milliseconds. */
@@ -100,10 +101,16 @@ export type ChildMessage =
     }
   | { readonly type: 'memory'; readonly memory: MemoryFigures }
   | { readonly type: 'kindBytes'; readonly kinds: readonly KindBytes[] }
+  | { readonly type: 'eventCost'; readonly kinds: readonly KindEventCost[] }
   | { readonly type: 'cpu'; readonly micros: number }
   | { readonly type: 'error'; readonly message: string };
 
-export type ParentMessage = { readonly type: 'memory' } | { readonly type: 'cpu' } | { readonly type: 'kindBytes' } | { readonly type: 'stop' };
+export type ParentMessage =
+  | { readonly type: 'memory' }
+  | { readonly type: 'cpu' }
+  | { readonly type: 'kindBytes' }
+  | { readonly type: 'eventCost'; readonly perKind: number }
+  | { readonly type: 'stop' };
 
 /**
  * Heap the model holds per kind: heap used (after full GCs) before minus after removing every object of the kind

@@ -22,6 +22,7 @@ import { createMetrics } from '../../../src/server/metrics.ts';
 import { startServer } from '../../../src/server/serve.ts';
 import { syntheticCluster, type HelmReleaseRef } from '../../support/fixtures.ts';
 import { buildCases, LEFTOVER_RELEASE } from './cases.ts';
+import { measureEventCosts } from './events.ts';
 import { startFastifyFloorServer, startFloorServer } from './floor-server.ts';
 import { CLUSTER_SIZES, type CaseResult, type ChildMessage, type ChildOptions, type InProcessFigures, type KindBytes, type MemoryFigures, type ParentMessage } from './protocol.ts';
 import { summarize } from './stats.ts';
@@ -237,6 +238,7 @@ async function runGuard(): Promise<void> {
     if (message.type === 'memory') send({ type: 'memory', memory: memory() });
     if (message.type === 'cpu') send({ type: 'cpu', micros: cpuNow() });
     // Destructive: the model is emptied kind by kind (asked for last, before 'stop').
+    if (message.type === 'eventCost') send({ type: 'eventCost', kinds: measureEventCosts(model, message.perKind) });
     if (message.type === 'kindBytes') send({ type: 'kindBytes', kinds: bytesPerKind(model) });
     if (message.type === 'stop') void running.stop('benchmark done').then(() => process.exit(0));
   });

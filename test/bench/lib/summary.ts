@@ -97,6 +97,13 @@ export function formatSummary(report: BenchReport): string {
       if (size.insertByKind?.length) {
         out.push(`  first list per kind, µs per object: ${size.insertByKind.map((entry) => `${entry.kind} ${entry.microsPerObject}`).join(', ')}`);
       }
+      if (size.eventCost?.length) {
+        out.push(
+          `  watch events per kind, µs per event (modify from JSON / modify / unchanged / delete / add): ${size.eventCost
+            .map((entry) => `${entry.kind} ${entry.modifyFromJsonMicros ?? '–'} / ${entry.modifyMicros} / ${entry.unchangedMicros} / ${entry.deleteMicros} / ${entry.addMicros}`)
+            .join(', ')}`,
+        );
+      }
       if (size.kindBytes?.length) {
         out.push(`  heap per object by kind, bytes: ${size.kindBytes.map((entry) => `${entry.kind} ${count(entry.bytesPerObject)}`).join(', ')}`);
       }

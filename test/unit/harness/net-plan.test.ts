@@ -46,4 +46,31 @@ describe('whole-cluster network plan', () => {
     // Linux interface names are at most 15 characters.
     expect(plans.every((p) => p.bridge.length <= 15 && p.sink.length <= 15)).toBe(true);
   });
+
+  it('gives the second node its own pod subnet and an address on the bridge the first node never hands out', () => {
+    const ipNum = (ip: string) => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+    for (const p of plans) {
+      const n = p.second;
+      // Its pods: inside the slot's pod CIDR (routed there, unreachable otherwise), apart from the first node's
+      // subnet and the fake nodes' range.
+      expect(overlaps(n.podSubnet, p.podCidr) && cidrRange(n.podSubnet)[0] >= cidrRange(p.podCidr)[0]).toBe(true);
+      expect(overlaps(n.podSubnet, p.nodeSubnet)).toBe(false);
+      expect(overlaps(n.podSubnet, p.kwokCidr)).toBe(false);
+      expect(overlaps(`${n.podGateway}/32`, n.podSubnet)).toBe(true);
+      // Its address: on the first node's bridge subnet, above the first node's IPAM range (never a pod's).
+      expect(overlaps(`${n.address}/32`, p.nodeSubnet)).toBe(true);
+      expect(overlaps(`${p.nodeRangeEnd}/32`, p.nodeSubnet)).toBe(true);
+      expect(ipNum(n.address)).toBeGreaterThan(ipNum(p.nodeRangeEnd));
+      expect(n.address).not.toBe(p.gateway);
+      expect(n.nodeName).not.toBe(p.nodeName);
+      expect([n.vethHost, n.vethNode, n.bridge].every((name) => name.length <= 15)).toBe(true);
+      expect(n.cgroupRoot).not.toBe(p.cgroupRoot);
+    }
+    for (const key of ['netns', 'vethHost', 'vethNode', 'bridge', 'cgroupRoot', 'podSubnet'] as const) {
+      expect(new Set(plans.map((p) => p.second[key])).size).toBe(SLOTS);
+    }
+    // No name of one slot is another slot's (a veth of slot 1 is not the bridge of slot 12, ...).
+    const names = plans.flatMap((p) => [p.bridge, p.sink, p.second.vethHost, p.second.vethNode, p.second.bridge]);
+    expect(new Set(names).size).toBe(names.length);
+  });
 });

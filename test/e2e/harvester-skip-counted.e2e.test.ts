@@ -1,0 +1,80 @@
+// Issue 15: what Harvester's skipSingleReplicaDetachedVol waives is counted, not built, and the answer stays what it
+// was: through the real API server, a Harvester Upgrade with more single-replica volumes than a denial lists, detached
+// (waived by the annotation) and attached (still refused), is denied for the attached ones only, with every one
+// counted, the waived ones reported as accepted risks, and the fix worded for a volume past the listing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, paths, tempFile } from '../harness/cluster.ts';
+import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../harness/scenario.ts';
+
+const NS = 'harvester-system';
+const NODE = 'hsc-node-1';
+const DETACHED = 14;
+const ATTACHED = 13;
+const HARVESTER_SKIP = { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' };
+
+async function createUpgrade(name: string, annotations: Record<string, string>, dryRun: boolean) {
+  const upgrade = { apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name, namespace: NS, annotations }, spec: { version: 'v1.5.0', logEnabled: false } };
+  const file = await tempFile(`upgrade-${name}.json`, JSON.stringify(upgrade));
+  return kubectl(['create', '-f', file, ...(dryRun ? ['--dry-run=server'] : [])], { kubeconfig: paths.kubeconfig });
+}
+
+const pad = (i: number) => String(i).padStart(2, '0');
+
+describe('Harvester-skip upgrade over more single-replica volumes than a denial lists', () => {
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await ensureNamespace(LONGHORN_NS);
+    await createLonghornNode(NODE);
+    // The last attached one is short of the replicas it asks for (numberOfReplicas 2, one replica): past the listing.
+    const volumes = [
+      ...Array.from({ length: DETACHED }, (_, i) => ({ name: `hsc-detached-${pad(i)}`, state: 'detached' as const, numberOfReplicas: 1 })),
+      ...Array.from({ length: ATTACHED }, (_, i) => ({ name: `hsc-attached-${pad(i)}`, state: 'attached' as const, numberOfReplicas: i === ATTACHED - 1 ? 2 : 1 })),
+    ];
+    for (const volume of volumes) await createLonghornVolume({ ...volume, replicas: [{ node: NODE }] });
+  }, 300_000);
+  afterAll(async () => {
+    await deleteObjects(
+      ['upgrades.harvesterhci.io', '--all', '-n', NS],
+      ['replicas.longhorn.io', '-l', 'longhornnode=' + NODE, '-n', LONGHORN_NS],
+      ['volumes.longhorn.io', ...Array.from({ length: DETACHED }, (_, i) => `hsc-detached-${pad(i)}`), ...Array.from({ length: ATTACHED }, (_, i) => `hsc-attached-${pad(i)}`), '-n', LONGHORN_NS],
+      ['nodes.longhorn.io', NODE, '-n', LONGHORN_NS],
+    );
+  });
+
+  it('denies for the attached ones, counts them all, and accepts the detached ones by the annotation', async () => {
+    // Dry runs reach the webhook: wait until volume-guard's model holds every volume.
+    const denied = await eventually(
+      () => createUpgrade('hsc-upgrade-1', HARVESTER_SKIP, true),
+      (result) => result.stderr.includes(`${ATTACHED} Longhorn volumes have a single copy`),
+    );
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('admission webhook "upgrade.volume-guard.io" denied the request');
+    expect(denied.stderr).toContain(`[single-replica] ${ATTACHED} Longhorn volumes have a single copy of their data`);
+    expect(denied.stderr).toContain('longhorn-system/hsc-attached-00');
+    expect(denied.stderr).toContain(`and ${ATTACHED - 10} more`);
+    expect(denied.stderr).not.toContain('hsc-detached-');
+    // The volume short of its replicas is past the listing; the fix still says what to do for it.
+    expect(denied.stderr).not.toContain('hsc-attached-12');
+    expect(denied.stderr).toContain('wait until Longhorn has rebuilt the missing replicas');
+    expect(denied.stderr).toContain(
+      `single-replica overridden by annotation harvesterhci.io/skipSingleReplicaDetachedVol (${DETACHED} risks accepted`,
+    );
+    // Harvester's advice is not offered: the annotation is there and attached volumes remain.
+    expect(denied.stderr).not.toContain('or, as Harvester does, skip only detached volumes');
+  });
+
+  it('without the annotation, denies for all of them and offers nothing Harvester-specific past the listing', async () => {
+    const denied = await createUpgrade('hsc-upgrade-2', {}, true);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain(`[single-replica] ${DETACHED + ATTACHED} Longhorn volumes have a single copy of their data`);
+    expect(denied.stderr).toContain('longhorn-system/hsc-detached-00');
+    expect(denied.stderr).not.toContain('risks accepted');
+  });
+
+  it('an admin skip of single-replica on top lets the Upgrade through', async () => {
+    const skip = { ...HARVESTER_SKIP, 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-reason': 'VM disks backed up', 'volume-guard.io/skip-by': 'admin' };
+    const allowed = await createUpgrade('hsc-upgrade-3', skip, false);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stderr).toContain('overridden by');
+  });
+});
