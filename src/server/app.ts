@@ -515,6 +515,8 @@ function admissionRecorder(metrics: ServerMetrics, log: Logger, onDecision: Admi
     const level = trace.outcome === 'invalid' || trace.outcome === 'errored' ? 'warn' : 'info';
     if (writeLine) writeLine(level, line, 'admission');
     else log[level](line, 'admission');
+    // An accepted risk is the audit record: written now, not with the next batch (see LineBatcher).
+    if (line.overrides.length > 0) log.flush();
     if (request && decision && onDecision) {
       try {
         onDecision(request, decision);

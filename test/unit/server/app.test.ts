@@ -10,6 +10,7 @@ import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import type { ServerMetrics } from '../../../src/server/metrics.ts';
 import { reviewBody } from '../../support/admission.ts';
+import { createLogger, LineBatcher } from '../../../src/logging.ts';
 import { sampleReview, captureLog, deny, registryOf, testConfig, validator } from './server-fixtures.ts';
 import type { CapturedLog } from './server-fixtures.ts';
 
@@ -218,6 +219,28 @@ describe('what an operator alerts and searches on (issue 19.6)', () => {
     expect(line).toMatchObject({ overrideWriter: 'admin', overrideReason: 'disk kept, OPS-7', overrideSource: 'node worker-1' });
     expect(line?.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(Math.abs(Date.parse(String(line?.time)) - Date.now())).toBeLessThan(60_000);
+  });
+});
+
+describe('batched log lines (LineBatcher)', () => {
+  it('writes the line of an accepted risk at once; other lines wait for the batch', async () => {
+    const written: string[] = [];
+    const log = createLogger('info', new LineBatcher({ write: (chunk: string) => void written.push(chunk) }));
+    const { app } = harness({
+      log,
+      registry: registryOf(
+        validator('skip', () => ({ ...allowed(['skipped']), overrides: ['single-replica'] })),
+        validator('plain', () => allowed()),
+      ),
+    });
+    await post(app, 'plain', sampleReview({ uid: 'plain-1' }));
+    expect(written.join('')).not.toContain('plain-1');
+    await post(app, 'skip', sampleReview({ uid: 'override-1' }));
+    // Flushed with the override line: both lines, in order, before any timer ran.
+    const text = written.join('');
+    expect(text).toContain('"uid":"override-1"');
+    expect(text.indexOf('plain-1')).toBeGreaterThan(-1);
+    expect(text.indexOf('plain-1')).toBeLessThan(text.indexOf('override-1'));
   });
 });
 
