@@ -94,6 +94,19 @@ export function cordonReviewBody(node: string, options: { uid?: string; user?: U
   });
 }
 
+/** A Harvester Upgrade CREATE (the operation Harvester's upgrades are guarded on), as its controller sends it. */
+export function harvesterUpgradeRequest(annotations: Record<string, string> = {}, user: UserInfo = ADMIN): AdmissionRequest {
+  return request({
+    kind: { group: 'harvesterhci.io', version: 'v1beta1', kind: 'Upgrade' },
+    resource: { group: 'harvesterhci.io', version: 'v1beta1', resource: 'upgrades' },
+    operation: 'CREATE',
+    namespace: 'harvester-system',
+    name: 'hvst-upgrade-1',
+    userInfo: user,
+    object: { apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name: 'hvst-upgrade-1', namespace: 'harvester-system', annotations }, spec: { version: 'v1.5.0' } },
+  });
+}
+
 /** `kubectl drain`'s eviction of a pod (the pods/eviction subresource). */
 export function evictionRequest(name: string, options: { namespace?: string; user?: UserInfo; uid?: string } = {}): AdmissionRequest {
   const namespace = options.namespace ?? 'default';

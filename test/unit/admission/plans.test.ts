@@ -10,7 +10,7 @@ import { buildAuditReport } from '../../../src/audit/report.ts';
 import type { AuditScope } from '../../../src/audit/types.ts';
 import { CHECK_IDS } from '../../../src/checks/types.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { ADMIN, context, cordonRequest, request } from '../../support/admission.ts';
+import { context, cordonRequest, harvesterUpgradeRequest } from '../../support/admission.ts';
 import { CLUSTER, GENERATED_AT, goldenModel } from '../audit/golden-cluster.ts';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
@@ -61,15 +61,7 @@ describe('audit and webhook agree (golden scenario)', () => {
 
   it('the whole-cluster audit reports as "upgrade" exactly what an upgrade is judged by', () => {
     const decision = upgradeValidator(config).handle(
-      request({
-        kind: { group: 'harvesterhci.io', version: 'v1beta1', kind: 'Upgrade' },
-        resource: { group: 'harvesterhci.io', version: 'v1beta1', resource: 'upgrades' },
-        operation: 'CREATE',
-        name: 'hvst-upgrade-1',
-        namespace: 'harvester-system',
-        userInfo: ADMIN,
-        object: { apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name: 'hvst-upgrade-1', namespace: 'harvester-system' }, spec: { version: 'v1.5.0' } },
-      }),
+      harvesterUpgradeRequest(),
       context(model, { config }),
     );
     const report = audit({ kind: 'cluster' });

@@ -8,7 +8,7 @@ import { overrideGuardValidator } from '../../../src/admission/validators/overri
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { ADMIN, ALICE, context, cordonRequest, evictionRequest, nodeObject, request } from '../../support/admission.ts';
+import { ADMIN, ALICE, context, cordonRequest, evictionRequest, harvesterUpgradeRequest, nodeObject, request } from '../../support/admission.ts';
 import type { volume} from '../../support/fixtures.ts';
 import { detachedVolume, localPV, longhornNode, node, pod, pvc, replica, volumeWithReplicas } from '../../support/fixtures.ts';
 
@@ -202,16 +202,7 @@ describe('pod eviction', () => {
 
 describe('upgrade', () => {
   const validator = upgradeValidator(config);
-  const upgrade = (annotations: Record<string, string> = {}, user = ADMIN) =>
-    request({
-      kind: { group: 'harvesterhci.io', version: 'v1beta1', kind: 'Upgrade' },
-      resource: { group: 'harvesterhci.io', version: 'v1beta1', resource: 'upgrades' },
-      operation: 'CREATE',
-      namespace: 'harvester-system',
-      name: 'hvst-upgrade-1',
-      userInfo: user,
-      object: { apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name: 'hvst-upgrade-1', namespace: 'harvester-system', annotations }, spec: { version: 'v1.5.0' } },
-    });
+  const upgrade = harvesterUpgradeRequest;
 
   it('denies with a detached single-replica volume; the Harvester annotation skips it', () => {
     const model = modelWith((m) => addVolume(m, volumeWithReplicas('vol-d', ['node-1'], { state: 'detached', robustness: 'unknown', currentNodeID: '', numberOfReplicas: 1 })));

@@ -16,9 +16,9 @@ import type { CheckId } from '../../../src/checks/types.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../../../src/cluster/records.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { ADMIN, ALICE, context, request } from '../../support/admission.ts';
+import { ADMIN, ALICE, context, harvesterUpgradeRequest } from '../../support/admission.ts';
 import { detachedVolume, longhornNode, replica, seededRandom, volumeWithReplicas } from '../../support/fixtures.ts';
-import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
+import type { UserInfo } from '../../../src/admission/types.ts';
 
 const HARVESTER_KEY = 'harvesterhci.io/skipSingleReplicaDetachedVol';
 
@@ -73,19 +73,6 @@ function withModes(modes: Partial<Record<CheckId, 'enforce' | 'warn' | 'off'>>):
   return { ...base, checks };
 }
 
-/** A Harvester Upgrade CREATE (the operation Harvester's upgrades are guarded on). */
-function upgradeRequest(annotations: Record<string, string>, user: UserInfo): AdmissionRequest {
-  return request({
-    kind: { group: 'harvesterhci.io', version: 'v1beta1', kind: 'Upgrade' },
-    resource: { group: 'harvesterhci.io', version: 'v1beta1', resource: 'upgrades' },
-    operation: 'CREATE',
-    namespace: 'harvester-system',
-    name: 'hvst-upgrade-1',
-    userInfo: user,
-    object: { apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name: 'hvst-upgrade-1', namespace: 'harvester-system', annotations }, spec: { version: 'v1.5.0' } },
-  });
-}
-
 /** The judgement with every finding of the narrowed checks built: the answer before the waivers. */
 function reference<T>(judgement: PlanJudgement<T>): PlanJudgement<T> {
   return { ...judgement, adjust: (results) => ({ findings: results.findings, totals: results.totals }) };
@@ -126,7 +113,7 @@ describe('waived findings: the same answers as building them all', () => {
       if (skip !== undefined) annotations['volume-guard.io/skip'] = skip;
       if (random() < 0.5) annotations['volume-guard.io/skip-reason'] = 'maintenance window';
       const user = random() < 0.75 ? ADMIN : ALICE;
-      const review = upgradeRequest(annotations, user);
+      const review = harvesterUpgradeRequest(annotations, user);
       const ctx = context(model, { config });
       const judgement = upgradeJudgement(config.upgrades.kinds, review);
       expect(judgement).toBeDefined();
@@ -192,7 +179,7 @@ describe('waived findings: the same answers as building them all', () => {
     for (let i = 0; i < 15; i++) addKind(model, `att-${i}`, i === 13 ? 'effective-attached' : 'attached', `node-${i % 7}`);
     const config = defaultConfig();
     for (const user of [ADMIN, ALICE]) {
-      const review = upgradeRequest({ [HARVESTER_KEY]: 'true' }, user);
+      const review = harvesterUpgradeRequest({ [HARVESTER_KEY]: 'true' }, user);
       const ctx = context(model, { config });
       const actual = upgradeValidator(config).handle(review, ctx);
       expect(actual).toEqual(judgeByPlan(ctx, PLANS.upgrade, reference(upgradeJudgement(config.upgrades.kinds, review)!)));
@@ -201,7 +188,7 @@ describe('waived findings: the same answers as building them all', () => {
       expect(actual.status!.message).toContain(user === ADMIN ? '15 Longhorn volumes have a single copy' : '415 Longhorn volumes have a single copy');
       expect(actual.status!.message).toContain('wait until Longhorn has rebuilt the missing replicas');
     }
-    const admin = upgradeValidator(config).handle(upgradeRequest({ [HARVESTER_KEY]: 'true' }, ADMIN), context(model, { config }));
+    const admin = upgradeValidator(config).handle(harvesterUpgradeRequest({ [HARVESTER_KEY]: 'true' }, ADMIN), context(model, { config }));
     expect(admin.auditAnnotations?.['overridden-objects']).toBe('400');
   });
 });
