@@ -246,19 +246,7 @@ export async function createStatefulSetClaims(namespace: string, statefulSet: st
       if (claim.code !== 0) throw new Error(`the StatefulSet controller did not create PVC ${namespace}/${name} within ${timeoutMs / 1000} s`);
       const [uid, storageClassName = ''] = claim.stdout.split(' ');
       await removeLeftoverPv(pvName);
-      await apply({
-        apiVersion: 'v1',
-        kind: 'PersistentVolume',
-        metadata: { name: pvName },
-        spec: {
-          capacity: { storage: '1Gi' },
-          accessModes: ['ReadWriteOnce'],
-          persistentVolumeReclaimPolicy: 'Retain',
-          storageClassName,
-          csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: pvName },
-          claimRef: { namespace, name, uid },
-        },
-      });
+      await apply(csiPersistentVolume(pvName, 'Retain', storageClassName, { namespace, name, uid }));
       const bound = await eventually(() => kubectl(['get', 'pvc', name, '-n', namespace, '-o', 'jsonpath={.status.phase}']), (r) => r.stdout === 'Bound', timeoutMs);
       if (bound.stdout !== 'Bound') throw new Error(`PVC ${namespace}/${name} not bound to ${pvName} within ${timeoutMs / 1000} s (${bound.stdout || bound.stderr})`);
       names.push(name);
@@ -267,24 +255,34 @@ export async function createStatefulSetClaims(namespace: string, statefulSet: st
   return names;
 }
 
+/** A 1 GiB network-attached (CSI) PV reserved for one claim, as a provisioner creates it. */
+function csiPersistentVolume(
+  name: string,
+  reclaimPolicy: 'Retain' | 'Delete',
+  storageClassName: string,
+  claimRef: { namespace: string; name: string; uid?: string },
+): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      persistentVolumeReclaimPolicy: reclaimPolicy,
+      storageClassName,
+      csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: name },
+      claimRef,
+    },
+  };
+}
+
 /** A Bound PVC with a PV of the given reclaim policy, as a provisioner would leave it. */
 export async function boundClaim(namespace: string, name: string, reclaimPolicy: 'Retain' | 'Delete', annotations: Record<string, string> = {}): Promise<void> {
   const pvName = `pv-${namespace}-${name}`.slice(0, 63);
   await removeLeftoverPv(pvName);
   await apply(
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: pvName },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: reclaimPolicy,
-        storageClassName: 'standard',
-        csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: pvName },
-        claimRef: { namespace, name },
-      },
-    },
+    csiPersistentVolume(pvName, reclaimPolicy, 'standard', { namespace, name }),
     {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
