@@ -325,7 +325,7 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
       overrides ??= new Set<string>();
       for (const check of reported) overrides.add(check);
     }
-    if (overrides === undefined) trace.overrides = NO_OVERRIDES;
+    if (overrides === undefined) trace.overrides = NONE;
     else {
       for (const check of overrides) metrics.overrides.inc({ check });
       trace.overrides = [...overrides];
@@ -363,7 +363,8 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
   };
 }
 
-const NO_OVERRIDES: readonly string[] = Object.freeze([]);
+/** The shared empty list of checks or overrides (no allocation per request). */
+const NONE: readonly string[] = Object.freeze([]);
 
 /** One request's ValidationContext: the request logger is made only when a validator logs. */
 class RequestContext implements ValidationContext {
@@ -569,11 +570,11 @@ function admissionLine(trace: AdmissionTrace, elapsedMs: number, statusCode: num
         user: request.userInfo.username,
         dryRun: request.dryRun,
         decision: trace.outcome,
-        checks: decision?.checks ?? NO_OVERRIDES,
-        overrides: trace.overrides ?? NO_OVERRIDES,
+        checks: decision?.checks ?? NONE,
+        overrides: trace.overrides ?? NONE,
         durationMs: 0,
       }
-    : { target: trace.targetLabel, decision: trace.outcome, checks: NO_OVERRIDES, overrides: NO_OVERRIDES, durationMs: 0 };
+    : { target: trace.targetLabel, decision: trace.outcome, checks: NONE, overrides: NONE, durationMs: 0 };
   // Who accepted the risk and why (also in the API audit log as auditAnnotations).
   const audit = decision?.auditAnnotations;
   if (audit !== undefined) {
