@@ -100,6 +100,20 @@ export class FindingCollector {
     return true;
   }
 
+  /**
+   * When the cap is reached and nothing is waived, tag-counted or represented (countIfFull's case), takes the
+   * number of findings in all from `total` (a count the model keeps of exactly the findings the caller's walk
+   * would meet) instead of counting the rest one by one, and returns true: the caller stops walking. False, having
+   * changed nothing, when not full yet or when there is no such count (or it is below what was already counted).
+   */
+  completeFrom(total: () => number | undefined): boolean {
+    if (this.#skipTags.length > 0 || this.#waive.length > 0 || this.#countTags.length > 0 || this.#representTags.length > 0 || this.findings.length < this.#limit) return false;
+    const counted = total();
+    if (counted === undefined || counted < this.#total) return false;
+    this.#total = counted;
+    return true;
+  }
+
   add(finding: Finding): void {
     this.findings.push(finding);
   }

@@ -5,7 +5,7 @@ import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/rec
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { copyNodes, isHealthyReplica, isVolumeBeingDeleted } from './longhorn-health.ts';
+import { LAST_COPY_COUNT, copyNodes, isHealthyReplica, isVolumeBeingDeleted } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface LastReplicaOnNodeTarget {
@@ -94,8 +94,11 @@ export function collectLastReplicaOnNode(
   if (!snapshot.longhornInstalled) return collector.result();
   const candidates = target.volumes ?? snapshot.replicasOnNode(target.node).map((replica) => replica.volumeName);
   const seen = new Set<string>();
+  // A cordon: past the listed few, the model's per-node count gives the total.
+  const counted = target.volumes === undefined ? () => snapshot.volumeCountOnNode(LAST_COPY_COUNT, target.node) : undefined;
   for (const volumeName of candidates) {
     if (seen.has(volumeName)) continue;
+    if (counted !== undefined && collector.completeFrom(counted)) break;
     seen.add(volumeName);
     const volume = snapshot.longhornVolume(volumeName);
     if (volume === undefined) continue;

@@ -2,7 +2,7 @@
 // (VOLUME_SETS), so that a set membership and a check's verdict can never disagree.
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
-import type { VolumeContext, VolumePredicate } from '../cluster/snapshot.ts';
+import type { VolumeContext, VolumeNodes, VolumePredicate } from '../cluster/snapshot.ts';
 
 /** Longhorn's own definition: the replica has become healthy once, has not failed since, and is not going away. */
 export function isHealthyReplica(replica: LonghornReplicaRecord): boolean {
@@ -51,6 +51,22 @@ export function countCopies(
     if (nodes.length >= stopAt) break;
   }
   return nodes.length;
+}
+
+/**
+ * The nodes where the volume's data is: its copies (healthy replicas on nodes that are up); when it has none, the
+ * nodes of its healthy replicas (on nodes that are down), and when none is healthy, of every replica left.
+ */
+export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: (nodeName: string) => boolean): string[] {
+  const copies = copyNodes(replicas, nodeIsUp);
+  if (copies.length > 0) return copies;
+  const nodes: string[] = [];
+  const healthy = replicas.some(isHealthyReplica);
+  for (const replica of replicas) {
+    if (healthy ? !isHealthyReplica(replica) : replica.deleting) continue;
+    if (replica.nodeID !== '' && !nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
+  }
+  return nodes;
 }
 
 /** The user is deleting the volume: losing its data is the point, no check reports it. */
@@ -220,4 +236,38 @@ export const VOLUME_SETS: Readonly<Record<string, VolumePredicate>> = Object.fre
   [SINGLE_REPLICA_SET]: (volume: LonghornVolumeRecord, context: VolumeContext) =>
     isSingleReplicaVolume(volume, context.replicas, context.nodeIsUp),
   [VOLUME_HEALTH_SET]: hasVolumeHealthProblem,
+});
+
+const NO_NODES: readonly string[] = Object.freeze([]);
+
+export const LAST_COPY_COUNT = 'last-copy';
+export const SINGLE_REPLICA_COUNT = 'single-replica';
+export const VOLUME_HEALTH_COUNT = 'volume-health';
+
+/**
+ * Per-node volume counts the cluster model keeps for a cordon's checks (`new ClusterModel(VOLUME_SETS, {
+ * volumeNodeCounts: VOLUME_NODE_COUNTS })`): each counts a volume under exactly the nodes whose cordon the check
+ * reports it for, so the checks list the first few and take the rest from the count. A test compares every count
+ * with the walk it replaces.
+ */
+export const VOLUME_NODE_COUNTS: Readonly<Record<string, VolumeNodes>> = Object.freeze({
+  // last-replica-on-node: the node holding the volume's only copy.
+  [LAST_COPY_COUNT]: (volume: LonghornVolumeRecord, context: VolumeContext) => {
+    if (isVolumeBeingDeleted(volume)) return NO_NODES;
+    const copies = copyNodes(context.replicas, context.nodeIsUp);
+    return copies.length === 1 ? copies : NO_NODES;
+  },
+  // single-replica: the nodes where a single-replica volume's data is.
+  [SINGLE_REPLICA_COUNT]: (volume: LonghornVolumeRecord, context: VolumeContext) =>
+    isSingleReplicaVolume(volume, context.replicas, context.nodeIsUp) ? dataNodes(context.replicas, context.nodeIsUp) : NO_NODES,
+  // volume-health: the nodes of an unhealthy volume's replicas that have not failed (a failed one does not tie
+  // its node to the volume).
+  [VOLUME_HEALTH_COUNT]: (volume: LonghornVolumeRecord, context: VolumeContext) => {
+    if (!hasVolumeHealthProblem(volume, context)) return NO_NODES;
+    const nodes: string[] = [];
+    for (const replica of context.replicas) {
+      if (replica.failedAt === '' && replica.nodeID !== '' && !nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
+    }
+    return nodes;
+  },
 });

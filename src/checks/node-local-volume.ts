@@ -234,6 +234,17 @@ export function nodeLocalVolumeFinding(
   return buildFinding(pv, pods, nodeLocalVolumeTags(pv, pods));
 }
 
+/** How many bound node-local PVs are pinned to `node` (isNodeLocalVolumeRisk), from the model's counts by kind. */
+export function countNodeLocalPinned(snapshot: ClusterSnapshot, node: string, nodeLocalDrivers: ReadonlySet<string>): number {
+  let count = 0;
+  for (const [kind, pvs] of snapshot.boundPersistentVolumeKindsPinnedTo(node)) {
+    const space = kind.indexOf(' ');
+    const source = kind.slice(0, space);
+    if (source === 'local' || source === 'hostPath' || nodeLocalDrivers.has(kind.slice(space + 1))) count += pvs;
+  }
+  return count;
+}
+
 /** Whether `path` is one of the prefixes or under one (whole segments: /var/logs is not under /var/log). */
 export function isUnderPrefix(path: string, prefixes: readonly string[]): boolean {
   return prefixes.some((prefix) => prefix === '/' || path === prefix || path.startsWith(`${prefix}/`));
@@ -333,12 +344,19 @@ export function collectNodeLocalVolume(
     if (collector.admit(tags)) collector.add(build());
   };
   if (target.claims === undefined) {
-    for (const pv of snapshot.persistentVolumesPinnedTo(target.node)) consider(pv);
+    // Past the listed few, the model's count of bound PVs pinned to the node by kind gives the total.
+    const counted = () => countNodeLocalPinned(snapshot, target.node, nodeLocalDrivers);
+    for (const pv of snapshot.persistentVolumesPinnedTo(target.node)) {
+      if (collector.completeFrom(counted)) break;
+      consider(pv);
+    }
     const unpinned = new Set<string>();
     // Only an unpinned node-local PV can be found below: when the cluster has none (network volumes are unpinned,
     // never node-local), no pod's claims need resolving.
     const anyUnpinned = hasUnpinnedNodeLocalKind(snapshot, nodeLocalDrivers);
-    for (const pod of snapshot.podsOnNode(target.node)) {
+    // Without any, only the pods with inline data (hostPath, emptyDir) can add a finding.
+    const pods = anyUnpinned ? snapshot.podsOnNode(target.node) : snapshot.podsWithInlineDataOnNode(target.node);
+    for (const pod of pods) {
       if (hasInlineData(pod)) inlineDataFindings(snapshot, pod, target.node, options, considerInline);
       if (!anyUnpinned || pod.claimNames.length === 0 || FINISHED_POD_PHASES.has(pod.phase)) continue;
       for (const claimName of pod.claimNames) {

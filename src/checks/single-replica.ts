@@ -5,7 +5,7 @@ import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/rec
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, describeAttachment, distinct, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { SINGLE_REPLICA_SET, copyNodes, isHealthyReplica, isSingleReplicaVolume } from './longhorn-health.ts';
+import { SINGLE_REPLICA_COUNT, SINGLE_REPLICA_SET, copyNodes, dataNodes, isHealthyReplica, isSingleReplicaVolume } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface SingleReplicaTarget {
@@ -20,17 +20,6 @@ export interface SingleReplicaTarget {
 
 type NodeIsUp = (nodeName: string) => boolean;
 
-/**
- * The nodes where the volume's data is: its copies (healthy replicas on nodes that are up); when it has none, the
- * nodes of its healthy replicas (on nodes that are down), and when none is healthy, of every replica left.
- */
-function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): string[] {
-  const copies = copyNodes(replicas, nodeIsUp);
-  if (copies.length > 0) return copies;
-  const healthy = replicas.filter(isHealthyReplica);
-  const left = healthy.length > 0 ? healthy : replicas.filter((replica) => !replica.deleting);
-  return distinct(left.map((replica) => replica.nodeID).filter((node) => node !== ''));
-}
 
 function describeReplicas(
   volume: LonghornVolumeRecord,
@@ -107,8 +96,12 @@ export function collectSingleReplica(
     return collector.result();
   }
   const seen = new Set<string>();
-  for (const replicaOnNode of snapshot.replicasOnNode(target.node)) {
+  const node = target.node;
+  // Past the listed few, the model's per-node count gives the total.
+  const counted = () => snapshot.volumeCountOnNode(SINGLE_REPLICA_COUNT, node);
+  for (const replicaOnNode of snapshot.replicasOnNode(node)) {
     if (seen.has(replicaOnNode.volumeName)) continue;
+    if (collector.completeFrom(counted)) break;
     seen.add(replicaOnNode.volumeName);
     const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
     if (volume === undefined) continue;

@@ -5,7 +5,7 @@ import type { LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, distinct, replicaObject, volumeContext, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { VOLUME_HEALTH_SET, type VolumeHealthProblem, volumeHealthProblems } from './longhorn-health.ts';
+import { VOLUME_HEALTH_COUNT, VOLUME_HEALTH_SET, type VolumeHealthProblem, volumeHealthProblems } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface VolumeHealthTarget {
@@ -74,7 +74,11 @@ export function collectVolumeHealth(
     return collector.result();
   }
   const seen = new Set<string>();
-  for (const replica of snapshot.replicasOnNode(target.node)) {
+  const node = target.node;
+  // Past the listed few, the model's per-node count gives the total.
+  const counted = () => snapshot.volumeCountOnNode(VOLUME_HEALTH_COUNT, node);
+  for (const replica of snapshot.replicasOnNode(node)) {
+    if (collector.completeFrom(counted)) break;
     // A failed replica is garbage Longhorn removes later: holding one does not tie the node to its volume.
     if (replica.failedAt !== '' || seen.has(replica.volumeName)) continue;
     seen.add(replica.volumeName);

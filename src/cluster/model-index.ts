@@ -186,3 +186,67 @@ export class MultiIndex<R> {
     this.#buckets.set(key, replaced);
   }
 }
+
+/** What the model needs of an index: file a record's versions, file a first list at once, report its size. */
+export interface RecordIndex<R> {
+  readonly name: string;
+  readonly bucketCount: number;
+  update(previous: R | undefined, next: R | undefined): void;
+  addAll(records: readonly R[]): void;
+}
+
+const NO_COUNTS: ReadonlyMap<string, number> = new Map();
+
+/**
+ * Counts instead of records: per bucket key, how many records carry each sub-key (e.g. per node, the bound PVs
+ * pinned there by `<source> <driver>`). A check that only needs "how many" past the listed few reads O(sub-keys)
+ * instead of walking the bucket's records.
+ */
+export class CountIndex<R> implements RecordIndex<R> {
+  readonly name: string;
+  /** The bucket and sub-key a record is counted under, or undefined when it is not counted. */
+  readonly #keyOf: (record: R) => readonly [bucket: string, sub: string] | undefined;
+  readonly #buckets = new Map<string, Map<string, number>>();
+
+  constructor(name: string, keyOf: (record: R) => readonly [bucket: string, sub: string] | undefined) {
+    this.name = name;
+    this.#keyOf = keyOf;
+  }
+
+  /** Sub-key → count for one bucket (a count is never 0: such entries are removed). */
+  get(bucket: string): ReadonlyMap<string, number> {
+    return this.#buckets.get(bucket) ?? NO_COUNTS;
+  }
+
+  get bucketCount(): number {
+    return this.#buckets.size;
+  }
+
+  update(previous: R | undefined, next: R | undefined): void {
+    const before = previous === undefined ? undefined : this.#keyOf(previous);
+    const after = next === undefined ? undefined : this.#keyOf(next);
+    if (before !== undefined && after !== undefined && before[0] === after[0] && before[1] === after[1]) return;
+    if (before !== undefined) this.#add(before[0], before[1], -1);
+    if (after !== undefined) this.#add(after[0], after[1], 1);
+  }
+
+  addAll(records: readonly R[]): void {
+    for (const record of records) {
+      const key = this.#keyOf(record);
+      if (key !== undefined) this.#add(key[0], key[1], 1);
+    }
+  }
+
+  #add(bucket: string, sub: string, delta: number): void {
+    let counts = this.#buckets.get(bucket);
+    if (counts === undefined) {
+      if (delta < 0) return;
+      counts = new Map();
+      this.#buckets.set(bucket, counts);
+    }
+    const count = (counts.get(sub) ?? 0) + delta;
+    if (count > 0) counts.set(sub, count);
+    else counts.delete(sub);
+    if (counts.size === 0) this.#buckets.delete(bucket);
+  }
+}

@@ -6,7 +6,7 @@
 // awaiting sees one consistent state. Arrays returned by queries are never modified afterwards.
 
 import { recordsEqual } from './model-equality.ts';
-import { MultiIndex } from './model-index.ts';
+import { CountIndex, MultiIndex, type RecordIndex } from './model-index.ts';
 import { anchorKeys, isGroupKey, pinnedNodeOf, NODE_NAME_FIELD, type NodeLookup } from './node-affinity.ts';
 import type {
   HarvesterUpgradeRecord,
@@ -27,7 +27,7 @@ import type {
   VolumeSource,
 } from './records.ts';
 import { RELEASE_LABELS, RESOURCE_KINDS, recordKey } from './records.ts';
-import type { ClusterSnapshot, VolumeContext, VolumePredicate } from './snapshot.ts';
+import type { ClusterSnapshot, VolumeContext, VolumeNodes, VolumePredicate } from './snapshot.ts';
 
 /** The labels Helm charts put on what they create, naming the release (newer charts first). */
 
@@ -50,6 +50,11 @@ export interface ClusterModelOptions {
   readonly nodeDownGraceMs?: number;
   /** The clock the grace is measured with (tests) [Date.now]. */
   readonly now?: () => number;
+  /**
+   * Per-node volume counts to keep current on every write, like the volume sets (`volumeCountOnNode`): a cordon's
+   * check then counts what it does not list without walking every replica on the node.
+   */
+  readonly volumeNodeCounts?: Readonly<Record<string, VolumeNodes>>;
 }
 
 /**
@@ -69,7 +74,7 @@ function downDeadline(node: NodeRecord | undefined, graceMs: number): number | u
 }
 
 type Stores = { [K in ResourceKind]: Map<string, RecordByKind[K]> };
-type Indexes = { [K in ResourceKind]: readonly MultiIndex<RecordByKind[K]>[] };
+type Indexes = { [K in ResourceKind]: readonly RecordIndex<RecordByKind[K]>[] };
 
 const NO_REPLICAS: readonly LonghornReplicaRecord[] = Object.freeze([]);
 
@@ -130,6 +135,18 @@ function pvAnchorKeys(pv: PersistentVolumeRecord): readonly string[] {
 
 const NO_KEYS: readonly string[] = Object.freeze([]);
 
+/** A bound PV pinned to a node, counted under that node by `<source> <driver>` (see boundPersistentVolumeKindsPinnedTo). */
+function boundPinnedKind(pv: PersistentVolumeRecord): readonly [string, string] | undefined {
+  if (pv.pinnedNode === '' || pv.phase !== 'Bound' || pv.claimName === '') return undefined;
+  return [pv.pinnedNode, `${pv.source} ${pv.driver}`];
+}
+
+function sameNodes(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The context handed to volume predicates; one instance per model, its `replicas` set before each call. */
 class PredicateContext implements VolumeContext {
   replicas: readonly LonghornReplicaRecord[] = NO_REPLICAS;
@@ -164,6 +181,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   readonly #replicasByVolume = new MultiIndex<LonghornReplicaRecord>('longhornReplica.byVolume', (r) => r.volumeName);
   readonly #replicasByNode = new MultiIndex<LonghornReplicaRecord>('longhornReplica.byNode', (r) => r.nodeID);
   readonly #pvsByPinnedNode = new MultiIndex<PersistentVolumeRecord>('persistentVolume.byPinnedNode', (pv) => pv.pinnedNode);
+  readonly #boundPinnedKinds = new CountIndex<PersistentVolumeRecord>('persistentVolume.boundPinnedKinds', boundPinnedKind);
   /** PVs by the `key=value` (or `metadata.name=<node>`) their affinity names nodes by: whom a node change affects. */
   readonly #pvsByAnchor = new MultiIndex<PersistentVolumeRecord>('persistentVolume.byAnchor', pvAnchorKeys);
   /**
@@ -184,6 +202,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   readonly #claimsByRelease = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byRelease', releaseKeysOf);
   readonly #podsByClaim = new MultiIndex<PodRecord>('pod.byClaim', claimKeysOf);
   readonly #podsByNode = new MultiIndex<PodRecord>('pod.byNode', (p) => p.nodeName);
+  /** Pods with hostPath or emptyDir volumes by node: the few whose data a cordon's node-local check reads inline. */
+  readonly #inlineDataPodsByNode = new MultiIndex<PodRecord>('pod.inlineDataByNode', (p) =>
+    p.hostPaths.length > 0 || p.emptyDirs.length > 0 ? p.nodeName : '',
+  );
   readonly #statefulSetsByRelease = new MultiIndex<StatefulSetRecord>('statefulSet.byRelease', helmReleaseKeyOf);
   readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
 
@@ -194,9 +216,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     longhornSetting: [],
     harvesterUpgrade: [],
     node: [this.#nodesByLabel],
-    persistentVolume: [this.#pvsByPinnedNode, this.#pvsByAnchor, this.#unpinnedPvsBySource],
+    persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease],
-    pod: [this.#podsByClaim, this.#podsByNode],
+    pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode],
     statefulSet: [this.#statefulSetsByRelease],
     namespace: [],
     machine: [this.#machinesByOwner],
@@ -207,6 +229,14 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   /** Per predicate, parallel to #predicates: volume name → volume, for the volumes that match it now. */
   readonly #sets: readonly Map<string, LonghornVolumeRecord>[];
   readonly #predicateContext: PredicateContext;
+  readonly #countNames: readonly string[];
+  readonly #counters: readonly VolumeNodes[];
+  /** Per count, parallel to #counters: node → how many volumes are counted under it (never 0: removed). */
+  readonly #nodeCounts: readonly Map<string, number>[];
+  /** Per count: volume → the nodes it is counted under now (volumes counted under none are absent). */
+  readonly #countedNodes: readonly Map<string, readonly string[]>[];
+  /** Whether any set or count is kept: otherwise no write needs a volume evaluated. */
+  readonly #evaluates: boolean;
   /** Volumes whose set membership must be recomputed once the current write completes. */
   readonly #volumesToEvaluate = new Set<string>();
   #batchDepth = 0;
@@ -223,6 +253,12 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     this.#setNames = Object.keys(volumeSets);
     this.#predicates = Object.values(volumeSets);
     this.#sets = this.#setNames.map(() => new Map<string, LonghornVolumeRecord>());
+    const counts = options.volumeNodeCounts ?? {};
+    this.#countNames = Object.keys(counts);
+    this.#counters = Object.values(counts);
+    this.#nodeCounts = this.#countNames.map(() => new Map<string, number>());
+    this.#countedNodes = this.#countNames.map(() => new Map<string, readonly string[]>());
+    this.#evaluates = this.#predicates.length + this.#counters.length > 0;
     this.#graceMs = options.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
     this.#now = options.now ?? Date.now;
     this.#predicateContext = new PredicateContext(this.#stores.longhornNode, (nodeName) => this.nodeIsUp(nodeName));
@@ -280,7 +316,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
       store.clear();
       return false;
     }
-    const indexes: readonly MultiIndex<RecordByKind[K]>[] = this.#indexes[kind];
+    const indexes: readonly RecordIndex<RecordByKind[K]>[] = this.#indexes[kind];
     for (const index of indexes) index.addAll(records);
     for (const record of records) this.#noteChange(kind, undefined, record);
     return true;
@@ -295,7 +331,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     // A relist delivers an equal copy of nearly everything: nothing to re-index or re-evaluate.
     if (previous !== undefined && recordsEqual(previous, record)) return;
     store.set(key, record);
-    const indexes: readonly MultiIndex<RecordByKind[K]>[] = this.#indexes[kind];
+    const indexes: readonly RecordIndex<RecordByKind[K]>[] = this.#indexes[kind];
     for (const index of indexes) index.update(previous, record);
     this.#noteChange(kind, previous, record);
   }
@@ -305,7 +341,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     const previous = store.get(key);
     if (previous === undefined) return;
     store.delete(key);
-    const indexes: readonly MultiIndex<RecordByKind[K]>[] = this.#indexes[kind];
+    const indexes: readonly RecordIndex<RecordByKind[K]>[] = this.#indexes[kind];
     for (const index of indexes) index.update(previous, undefined);
     this.#noteChange(kind, previous, undefined);
   }
@@ -337,7 +373,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   /** Marks the volumes whose set membership a change may affect. */
   #noteChange(kind: ResourceKind, previous: unknown, next: unknown): void {
     if (kind === 'node') this.#repinAround(previous as NodeRecord | undefined, next as NodeRecord | undefined);
-    if (this.#predicates.length === 0) return;
+    if (!this.#evaluates) return;
     switch (kind) {
       case 'longhornVolume': {
         const volume = (next ?? previous) as LonghornVolumeRecord;
@@ -398,7 +434,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
    * ran out; called before every read of a volume set, so the sets never lag the clock.
    */
   settle(): void {
-    if (this.#nextDeadline > this.#now() || this.#predicates.length === 0) return;
+    if (this.#nextDeadline > this.#now() || !this.#evaluates) return;
     const now = this.#now();
     for (const [nodeName, deadline] of this.#downDeadlines) {
       if (deadline > now) continue;
@@ -423,6 +459,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     const volume = this.#stores.longhornVolume.get(volumeName);
     if (volume === undefined) {
       for (const set of this.#sets) set.delete(volumeName);
+      for (let i = 0; i < this.#counters.length; i++) this.#recount(i, volumeName, NO_KEYS);
       return;
     }
     const context = this.#predicateContext;
@@ -432,6 +469,23 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
       if ((this.#predicates[i] as VolumePredicate)(volume, context)) set.set(volumeName, volume);
       else set.delete(volumeName);
     }
+    for (let i = 0; i < this.#counters.length; i++) this.#recount(i, volumeName, (this.#counters[i] as VolumeNodes)(volume, context));
+  }
+
+  /** Moves a volume's contribution to count `i` from the nodes it was counted under to `nodes`. */
+  #recount(i: number, volumeName: string, nodes: readonly string[]): void {
+    const counted = this.#countedNodes[i] as Map<string, readonly string[]>;
+    const before = counted.get(volumeName) ?? NO_KEYS;
+    if (sameNodes(before, nodes)) return;
+    const perNode = this.#nodeCounts[i] as Map<string, number>;
+    for (const node of before) {
+      const left = (perNode.get(node) ?? 0) - 1;
+      if (left > 0) perNode.set(node, left);
+      else perNode.delete(node);
+    }
+    for (const node of nodes) perNode.set(node, (perNode.get(node) ?? 0) + 1);
+    if (nodes.length === 0) counted.delete(volumeName);
+    else counted.set(volumeName, nodes);
   }
 
   // ----------------------------------------------------------------------------------------- generic reads
@@ -465,6 +519,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     }
     this.#setNames.forEach((name, i) => {
       sizes[`volumeSet.${name}`] = (this.#sets[i] as Map<string, LonghornVolumeRecord>).size;
+    });
+    this.#countNames.forEach((name, i) => {
+      sizes[`volumeNodeCount.${name}`] = (this.#nodeCounts[i] as Map<string, number>).size;
+      sizes[`volumeNodeCount.${name}.volumes`] = (this.#countedNodes[i] as Map<string, readonly string[]>).size;
     });
     sizes['pendingEvaluations'] = this.#volumesToEvaluate.size;
     sizes['nodeDownDeadlines'] = this.#downDeadlines.size;
@@ -501,6 +559,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   volumeSetSize(setName: string): number {
     this.settle();
     return this.#setNamed(setName).size;
+  }
+
+  volumeCountOnNode(countName: string, node: string): number | undefined {
+    const position = this.#countNames.indexOf(countName);
+    if (position < 0) return undefined;
+    this.settle();
+    return (this.#nodeCounts[position] as Map<string, number>).get(node) ?? 0;
   }
 
   /** Whether a volume is in the named set now (O(1)). */
@@ -566,6 +631,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     return this.#pvsByPinnedNode.get(nodeName);
   }
 
+  boundPersistentVolumeKindsPinnedTo(nodeName: string): ReadonlyMap<string, number> {
+    return this.#boundPinnedKinds.get(nodeName);
+  }
+
   pinnedPersistentVolumes(): Iterable<PersistentVolumeRecord> {
     return this.#pvsByPinnedNode.records();
   }
@@ -599,6 +668,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
 
   podsOnNode(nodeName: string): readonly PodRecord[] {
     return this.#podsByNode.get(nodeName);
+  }
+
+  podsWithInlineDataOnNode(nodeName: string): readonly PodRecord[] {
+    return this.#inlineDataPodsByNode.get(nodeName);
   }
 
   statefulSet(namespace: string, name: string): StatefulSetRecord | undefined {

@@ -31,6 +31,12 @@ export interface VolumeContext {
 export type VolumePredicate = (volume: LonghornVolumeRecord, context: VolumeContext) => boolean;
 
 /**
+ * The nodes a volume is counted under in a per-node count the model keeps (none: not counted), e.g. the node
+ * holding its only copy. Given to the model at construction like the predicates, and re-evaluated on the same writes.
+ */
+export type VolumeNodes = (volume: LonghornVolumeRecord, context: VolumeContext) => readonly string[];
+
+/**
  * A read-only view of the live cluster, backed by indexes: every query costs O(objects returned).
  * It reads the model as it is now; checks run synchronously, so one request sees one consistent state.
  * Returned arrays must not be mutated by callers.
@@ -48,6 +54,11 @@ export interface ClusterSnapshot {
   /** Volumes currently matching the named predicate given to the model at construction. */
   volumesInSet(setName: string): Iterable<LonghornVolumeRecord>;
   volumeSetSize(setName: string): number;
+  /**
+   * How many volumes the named per-node count (VolumeNodes given to the model) files under `node` now, or
+   * undefined when the model keeps no such count (then a check walks the node's replicas instead).
+   */
+  volumeCountOnNode(countName: string, node: string): number | undefined;
   replicasOfVolume(volumeName: string): readonly LonghornReplicaRecord[];
   replicasOnNode(nodeName: string): readonly LonghornReplicaRecord[];
   longhornNode(name: string): LonghornNodeRecord | undefined;
@@ -72,6 +83,11 @@ export interface ClusterSnapshot {
   persistentVolume(name: string): PersistentVolumeRecord | undefined;
   /** PVs pinned by node affinity to exactly this node. */
   persistentVolumesPinnedTo(nodeName: string): readonly PersistentVolumeRecord[];
+  /**
+   * The bound PVs (phase Bound, naming a claim) pinned to the node, counted by `<source> <driver>`: how many a
+   * node-local check would report, past the listed few, without walking them.
+   */
+  boundPersistentVolumeKindsPinnedTo(nodeName: string): ReadonlyMap<string, number>;
   /** Every PV pinned to some node (for the audit report). */
   pinnedPersistentVolumes(): Iterable<PersistentVolumeRecord>;
   /**
@@ -87,6 +103,8 @@ export interface ClusterSnapshot {
   pod(namespace: string, name: string): PodRecord | undefined;
   podsUsingClaim(namespace: string, claimName: string): readonly PodRecord[];
   podsOnNode(nodeName: string): readonly PodRecord[];
+  /** The pods on the node with a hostPath or emptyDir volume (podsOnNode, those only). */
+  podsWithInlineDataOnNode(nodeName: string): readonly PodRecord[];
 
   statefulSet(namespace: string, name: string): StatefulSetRecord | undefined;
   /**

@@ -2,7 +2,7 @@
 import { allowAllValidator } from '../admission/allow-all.ts';
 import { VALIDATOR_FACTORIES } from '../admission/index.ts';
 import { createRegistry } from '../admission/registry.ts';
-import { VOLUME_SETS } from '../checks/longhorn-health.ts';
+import { VOLUME_NODE_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
 import { createApiCredentials, type KubeConfigOptions } from '../cluster/kubeconfig.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { startClusterModel } from '../cluster/start.ts';
@@ -23,7 +23,10 @@ export function createClusterDependencies(
 ): ServeDependencies {
   // Its volume sets keep the at-risk volumes current on every write, so an upgrade check never scans them all.
   const kubeConfig = createApiCredentials(kube);
-  const model = new ClusterModel(VOLUME_SETS, { nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000 });
+  const model = new ClusterModel(VOLUME_SETS, {
+    nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000,
+    volumeNodeCounts: VOLUME_NODE_COUNTS,
+  });
   // The risk gauges follow the model's writes (src/observe): the informers write through the tracker's sink.
   const risks = new RiskTracker(model, {
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),

@@ -1,0 +1,37 @@
+// One case in a loop on a synthetic model, for `node --cpu-prof`: what a validator spends its time on.
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof test/bench/profile-case.ts --case cordon-deny [--size large] [--ms 5000]
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { createRegistry } from '../../src/admission/registry.ts';
+import { VALIDATOR_FACTORIES } from '../../src/admission/index.ts';
+import { VOLUME_NODE_COUNTS, VOLUME_SETS } from '../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../src/cluster/model.ts';
+import { loadConfig } from '../../src/config.ts';
+import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../src/server/codec.ts';
+import { syntheticCluster } from '../support/fixtures.ts';
+import { CLUSTER_SIZES } from './lib/protocol.ts';
+import { buildCases } from './lib/cases.ts';
+
+const { values } = parseArgs({ options: { case: { type: 'string', default: 'cordon-deny' }, size: { type: 'string', default: 'large' }, ms: { type: 'string', default: '5000' } } });
+const model = new ClusterModel(VOLUME_SETS, { volumeNodeCounts: VOLUME_NODE_COUNTS });
+const summary = syntheticCluster(model, CLUSTER_SIZES[values.size as keyof typeof CLUSTER_SIZES]);
+const config = loadConfig({ env: {} });
+const registry = createRegistry(config, VALIDATOR_FACTORIES);
+const benchCase = buildCases(summary, { helm: false }).find((c) => c.id === values.case);
+if (!benchCase) throw new Error(`no case ${values.case}`);
+const validator = registry.get(benchCase.target);
+if (!validator) throw new Error(`no validator ${benchCase.target}`);
+const log = pino({ level: 'silent' });
+const body = Buffer.from(benchCase.body);
+const context = () => ({ snapshot: model, health: { synced: () => true, staleResources: () => [] }, config, now: Date.now(), log, onOverride: () => undefined });
+let n = 0;
+const start = process.cpuUsage();
+const end = performance.now() + Number(values.ms);
+while (performance.now() < end) {
+  const decoded = decodeAdmissionReviewBody(body);
+  if (!decoded.ok) throw new Error(decoded.reason);
+  JSON.stringify(encodeAdmissionResponse(decoded.request.uid, validator.handle(decoded.request, context() as never)));
+  n++;
+}
+const cpu = process.cpuUsage(start);
+console.log(`${values.case} ${values.size}: ${n} requests, ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU each`);
