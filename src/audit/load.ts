@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { metaOf, type StringMap } from '../admission/objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, SKIP_KEY as SKIP_LABEL } from '../admission/overrides.ts';
-import { VOLUME_NODE_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
 import { HttpKubeClient, KubeApiError, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { ANNOTATION_PREFIX } from '../cluster/records.ts';
@@ -122,8 +122,8 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
   const model = new ClusterModel(
     VOLUME_SETS,
     options.nodeDownGraceMs === undefined
-      ? { volumeNodeCounts: VOLUME_NODE_COUNTS }
-      : { nodeDownGraceMs: options.nodeDownGraceMs, volumeNodeCounts: VOLUME_NODE_COUNTS },
+      ? { volumeCounts: VOLUME_COUNTS }
+      : { nodeDownGraceMs: options.nodeDownGraceMs, volumeCounts: VOLUME_COUNTS },
   );
   const running = startClusterModel({
     kubeConfig: options.kubeConfig,

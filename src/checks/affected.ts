@@ -38,10 +38,7 @@ export function podObject(pod: PodRecord): AffectedObject {
     : { kind: 'Pod', namespace: pod.namespace, name: pod.name, node: pod.nodeName };
 }
 
-/** `attached` or `detached`: the facet Harvester's skipSingleReplicaDetachedVol override targets. */
-export function attachmentTag(volume: LonghornVolumeRecord): 'attached' | 'detached' {
-  return isVolumeAttached(volume) ? 'attached' : 'detached';
-}
+export { attachmentTag } from './longhorn-health.ts';
 
 /** `attached to node worker-2`, `attaching`, `creating`, `detached`. */
 export function describeAttachment(volume: LonghornVolumeRecord): string {

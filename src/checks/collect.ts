@@ -83,8 +83,7 @@ export class FindingCollector {
     for (const tag of this.#countTags) if (tags.includes(tag)) this.#tagTotals[tag]!++;
     this.#total++;
     if (this.#representTags.length === 0) return this.findings.length < this.#limit;
-    let signature = 0;
-    for (const [bit, tag] of this.#representTags.entries()) if (tags.includes(tag)) signature |= 1 << bit;
+    const signature = this.#signature(tags);
     if (this.findings.length >= this.#limit && this.#represented.has(signature)) return false;
     this.#represented.add(signature);
     return true;
@@ -112,6 +111,46 @@ export class FindingCollector {
     if (counted === undefined || counted < this.#total) return false;
     this.#total = counted;
     return true;
+  }
+
+  /**
+   * Like completeFrom, for a walk whose findings the model counts by their tags (`byTags`: the tags joined by spaces
+   * → how many findings carry exactly those): once the cap is reached, every waiver that will waive a finding has
+   * waived its first (so their order is known), and every `representTags` combination there is has been built, the
+   * rest is counted from `byTags` (totals, waived counts, tag totals) and true is returned: the caller stops
+   * walking. False, having changed nothing, otherwise.
+   */
+  completeFromTags(byTags: ReadonlyMap<string, number> | undefined): boolean {
+    if (byTags === undefined || this.findings.length < this.#limit) return false;
+    let total = 0;
+    const waived = new Map<number, number>();
+    const tagTotals: Record<string, number> = {};
+    for (const tag of this.#countTags) tagTotals[tag] = 0;
+    for (const [key, count] of byTags) {
+      const tags = key === '' ? [] : key.split(' ');
+      if (tags.some((tag) => this.#skipTags.includes(tag))) continue;
+      const waiver = this.#waive.findIndex((tag) => tags.includes(tag));
+      if (waiver >= 0) {
+        if (!this.#waived.some((entry) => entry.index === waiver)) return false;
+        waived.set(waiver, (waived.get(waiver) ?? 0) + count);
+        continue;
+      }
+      if (this.#representTags.length > 0 && !this.#represented.has(this.#signature(tags))) return false;
+      total += count;
+      for (const tag of this.#countTags) if (tags.includes(tag)) tagTotals[tag]! += count;
+    }
+    // Fewer than already met: the counts are not of this walk's findings; keep walking.
+    if (total < this.#total || this.#waived.some((entry) => (waived.get(entry.index) ?? 0) < entry.count)) return false;
+    this.#total = total;
+    for (const entry of this.#waived) entry.count = waived.get(entry.index) ?? 0;
+    for (const tag of this.#countTags) this.#tagTotals[tag] = tagTotals[tag]!;
+    return true;
+  }
+
+  #signature(tags: readonly string[]): number {
+    let signature = 0;
+    for (const [bit, tag] of this.#representTags.entries()) if (tags.includes(tag)) signature |= 1 << bit;
+    return signature;
   }
 
   add(finding: Finding): void {

@@ -95,7 +95,7 @@ export function collectLastReplicaOnNode(
   const candidates = target.volumes ?? snapshot.replicasOnNode(target.node).map((replica) => replica.volumeName);
   const seen = new Set<string>();
   // A cordon: past the listed few, the model's per-node count gives the total.
-  const counted = target.volumes === undefined ? () => snapshot.volumeCountOnNode(LAST_COPY_COUNT, target.node) : undefined;
+  const counted = target.volumes === undefined ? () => snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
   for (const volumeName of candidates) {
     if (seen.has(volumeName)) continue;
     if (counted !== undefined && collector.completeFrom(counted)) break;

@@ -2,7 +2,7 @@
 // (VOLUME_SETS), so that a set membership and a check's verdict can never disagree.
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
-import type { VolumeContext, VolumeNodes, VolumePredicate } from '../cluster/snapshot.ts';
+import type { VolumeContext, VolumeCount, VolumePredicate } from '../cluster/snapshot.ts';
 
 /** Longhorn's own definition: the replica has become healthy once, has not failed since, and is not going away. */
 export function isHealthyReplica(replica: LonghornReplicaRecord): boolean {
@@ -243,31 +243,64 @@ const NO_NODES: readonly string[] = Object.freeze([]);
 export const LAST_COPY_COUNT = 'last-copy';
 export const SINGLE_REPLICA_COUNT = 'single-replica';
 export const VOLUME_HEALTH_COUNT = 'volume-health';
+/** The single-replica volumes by their finding's tags, joined by spaces (single-replica.ts, singleReplicaTags). */
+export const SINGLE_REPLICA_TAGS_COUNT = 'single-replica-tags';
+
+/** `attached` or `detached`: what Harvester's skipSingleReplicaDetachedVol reads of a volume. */
+export function attachmentTag(volume: LonghornVolumeRecord): 'attached' | 'detached' {
+  return isVolumeAttached(volume) ? 'attached' : 'detached';
+}
+
+/**
+ * A single-replica finding's tags: `attached` or `detached`, plus `effective` when numberOfReplicas is not 1 but at
+ * most one replica is healthy.
+ */
+export function singleReplicaTags(volume: LonghornVolumeRecord): string[] {
+  const tags: string[] = [attachmentTag(volume)];
+  if (volume.numberOfReplicas !== 1) tags.push('effective');
+  return tags;
+}
 
 /**
  * Per-node volume counts the cluster model keeps for a cordon's checks (`new ClusterModel(VOLUME_SETS, {
- * volumeNodeCounts: VOLUME_NODE_COUNTS })`): each counts a volume under exactly the nodes whose cordon the check
+ * volumeCounts: VOLUME_COUNTS })`): each counts a volume under exactly the nodes whose cordon the check
  * reports it for, so the checks list the first few and take the rest from the count. A test compares every count
  * with the walk it replaces.
  */
-export const VOLUME_NODE_COUNTS: Readonly<Record<string, VolumeNodes>> = Object.freeze({
+export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freeze({
   // last-replica-on-node: the node holding the volume's only copy.
-  [LAST_COPY_COUNT]: (volume: LonghornVolumeRecord, context: VolumeContext) => {
-    if (isVolumeBeingDeleted(volume)) return NO_NODES;
-    const copies = copyNodes(context.replicas, context.nodeIsUp);
-    return copies.length === 1 ? copies : NO_NODES;
-  },
+  [LAST_COPY_COUNT]: { keys: onlyCopyNode },
   // single-replica: the nodes where a single-replica volume's data is.
-  [SINGLE_REPLICA_COUNT]: (volume: LonghornVolumeRecord, context: VolumeContext) =>
-    isSingleReplicaVolume(volume, context.replicas, context.nodeIsUp) ? dataNodes(context.replicas, context.nodeIsUp) : NO_NODES,
+  [SINGLE_REPLICA_COUNT]: {
+    inSet: SINGLE_REPLICA_SET,
+    keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => dataNodes(context.replicas, context.nodeIsUp),
+  },
+  // single-replica, across the cluster: the members by their findings' tags, so that what a tag override waives
+  // (Harvester's detached volumes) is counted without visiting each.
+  [SINGLE_REPLICA_TAGS_COUNT]: { inSet: SINGLE_REPLICA_SET, keys: (volume: LonghornVolumeRecord) => [singleReplicaTags(volume).join(' ')] },
   // volume-health: the nodes of an unhealthy volume's replicas that have not failed (a failed one does not tie
   // its node to the volume).
-  [VOLUME_HEALTH_COUNT]: (volume: LonghornVolumeRecord, context: VolumeContext) => {
-    if (!hasVolumeHealthProblem(volume, context)) return NO_NODES;
-    const nodes: string[] = [];
-    for (const replica of context.replicas) {
-      if (replica.failedAt === '' && replica.nodeID !== '' && !nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
-    }
-    return nodes;
+  [VOLUME_HEALTH_COUNT]: {
+    inSet: VOLUME_HEALTH_SET,
+    keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => {
+      const nodes: string[] = [];
+      for (const replica of context.replicas) {
+        if (replica.failedAt === '' && replica.nodeID !== '' && !nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
+      }
+      return nodes;
+    },
   },
 });
+
+/** The node holding the volume's only copy (copyNodes), as a one-node list; none with two copies or more. */
+function onlyCopyNode(volume: LonghornVolumeRecord, context: VolumeContext): readonly string[] {
+  if (isVolumeBeingDeleted(volume)) return NO_NODES;
+  let only = '';
+  for (const replica of context.replicas) {
+    if (!isHealthyReplica(replica) || replica.nodeID === '' || replica.nodeID === only) continue;
+    if (!context.nodeIsUp(replica.nodeID)) continue;
+    if (only !== '') return NO_NODES;
+    only = replica.nodeID;
+  }
+  return only === '' ? NO_NODES : [only];
+}

@@ -3,9 +3,20 @@
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { attachmentTag, claimOfVolume, describeAttachment, distinct, volumeObject } from './affected.ts';
+import { claimOfVolume, describeAttachment, distinct, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { SINGLE_REPLICA_COUNT, SINGLE_REPLICA_SET, copyNodes, dataNodes, isHealthyReplica, isSingleReplicaVolume } from './longhorn-health.ts';
+import {
+  SINGLE_REPLICA_COUNT,
+  SINGLE_REPLICA_SET,
+  SINGLE_REPLICA_TAGS_COUNT,
+  copyNodes,
+  dataNodes,
+  isHealthyReplica,
+  isSingleReplicaVolume,
+  singleReplicaTags,
+} from './longhorn-health.ts';
+
+export { singleReplicaTags };
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface SingleReplicaTarget {
@@ -46,16 +57,6 @@ function describeReplicas(
   return `only 1 copy, ${onNodes}: ${why}`;
 }
 
-/**
- * `attached` or `detached` (what Harvester's skipSingleReplicaDetachedVol waives), plus `effective` when
- * numberOfReplicas is not 1 but at most one replica is healthy.
- */
-export function singleReplicaTags(volume: LonghornVolumeRecord): string[] {
-  const tags: string[] = [attachmentTag(volume)];
-  if (volume.numberOfReplicas !== 1) tags.push('effective');
-  return tags;
-}
-
 export function singleReplicaFinding(
   volume: LonghornVolumeRecord,
   replicas: readonly LonghornReplicaRecord[],
@@ -89,8 +90,11 @@ export function collectSingleReplica(
     if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, replicas ?? snapshot.replicasOfVolume(volume.name), tags, nodeIsUp));
   };
   if (target.node === undefined) {
-    // The model keeps this set current on every write: no scan of all volumes.
+    // The model keeps this set current on every write, and counts its members by tags: past the listed few (and
+    // the first of each kind a tag override waives), the rest is counted, not visited.
+    const byTags = snapshot.volumeCountsByKey(SINGLE_REPLICA_TAGS_COUNT);
     for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
+      if (collector.completeFromTags(byTags)) break;
       if (!collector.countIfFull()) consider(volume, undefined);
     }
     return collector.result();
@@ -98,7 +102,7 @@ export function collectSingleReplica(
   const seen = new Set<string>();
   const node = target.node;
   // Past the listed few, the model's per-node count gives the total.
-  const counted = () => snapshot.volumeCountOnNode(SINGLE_REPLICA_COUNT, node);
+  const counted = () => snapshot.volumeCount(SINGLE_REPLICA_COUNT, node);
   for (const replicaOnNode of snapshot.replicasOnNode(node)) {
     if (seen.has(replicaOnNode.volumeName)) continue;
     if (collector.completeFrom(counted)) break;

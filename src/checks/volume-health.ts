@@ -69,6 +69,7 @@ export function collectVolumeHealth(
     // The model keeps this set current on every write: no scan of all volumes. Its members have problems by
     // definition, so past the cap they are counted without being examined.
     for (const volume of snapshot.volumesInSet(VOLUME_HEALTH_SET)) {
+      if (collector.completeFrom(() => snapshot.volumeSetSize(VOLUME_HEALTH_SET))) break;
       if (!collector.countIfFull()) consider(volume);
     }
     return collector.result();
@@ -76,7 +77,7 @@ export function collectVolumeHealth(
   const seen = new Set<string>();
   const node = target.node;
   // Past the listed few, the model's per-node count gives the total.
-  const counted = () => snapshot.volumeCountOnNode(VOLUME_HEALTH_COUNT, node);
+  const counted = () => snapshot.volumeCount(VOLUME_HEALTH_COUNT, node);
   for (const replica of snapshot.replicasOnNode(node)) {
     if (collector.completeFrom(counted)) break;
     // A failed replica is garbage Longhorn removes later: holding one does not tie the node to its volume.

@@ -27,7 +27,7 @@ import type {
   VolumeSource,
 } from './records.ts';
 import { RELEASE_LABELS, RESOURCE_KINDS, recordKey } from './records.ts';
-import type { ClusterSnapshot, VolumeContext, VolumeNodes, VolumePredicate } from './snapshot.ts';
+import type { ClusterSnapshot, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
 
 /** The labels Helm charts put on what they create, naming the release (newer charts first). */
 
@@ -51,10 +51,11 @@ export interface ClusterModelOptions {
   /** The clock the grace is measured with (tests) [Date.now]. */
   readonly now?: () => number;
   /**
-   * Per-node volume counts to keep current on every write, like the volume sets (`volumeCountOnNode`): a cordon's
-   * check then counts what it does not list without walking every replica on the node.
+   * Volume counts to keep current on every write, like the volume sets (`volumeCount`): per node, a cordon's
+   * check then counts what it does not list without walking every replica on the node; per tag list, a check
+   * narrowed by a tag override counts what it waives without visiting each volume.
    */
-  readonly volumeNodeCounts?: Readonly<Record<string, VolumeNodes>>;
+  readonly volumeCounts?: Readonly<Record<string, VolumeCount>>;
 }
 
 /**
@@ -230,11 +231,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   readonly #sets: readonly Map<string, LonghornVolumeRecord>[];
   readonly #predicateContext: PredicateContext;
   readonly #countNames: readonly string[];
-  readonly #counters: readonly VolumeNodes[];
-  /** Per count, parallel to #counters: node → how many volumes are counted under it (never 0: removed). */
-  readonly #nodeCounts: readonly Map<string, number>[];
-  /** Per count: volume → the nodes it is counted under now (volumes counted under none are absent). */
-  readonly #countedNodes: readonly Map<string, readonly string[]>[];
+  readonly #counters: readonly VolumeKeys[];
+  /** Per count: the position of the set whose members alone it counts, or -1 (every volume). */
+  readonly #counterSets: readonly number[];
+  /** Per count, parallel to #counters: key → how many volumes are counted under it (never 0: removed). */
+  readonly #keyCounts: readonly Map<string, number>[];
+  /** Per count: volume → the keys it is counted under now (volumes counted under none are absent). */
+  readonly #countedKeys: readonly Map<string, readonly string[]>[];
   /** Whether any set or count is kept: otherwise no write needs a volume evaluated. */
   readonly #evaluates: boolean;
   /** Volumes whose set membership must be recomputed once the current write completes. */
@@ -253,11 +256,17 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     this.#setNames = Object.keys(volumeSets);
     this.#predicates = Object.values(volumeSets);
     this.#sets = this.#setNames.map(() => new Map<string, LonghornVolumeRecord>());
-    const counts = options.volumeNodeCounts ?? {};
+    const counts = options.volumeCounts ?? {};
     this.#countNames = Object.keys(counts);
-    this.#counters = Object.values(counts);
-    this.#nodeCounts = this.#countNames.map(() => new Map<string, number>());
-    this.#countedNodes = this.#countNames.map(() => new Map<string, readonly string[]>());
+    this.#counters = Object.values(counts).map((count) => count.keys);
+    this.#counterSets = Object.values(counts).map((count) => {
+      if (count.inSet === undefined) return -1;
+      const position = this.#setNames.indexOf(count.inSet);
+      if (position < 0) throw new Error(`volume count on unknown set "${count.inSet}" (known: ${this.#setNames.join(', ')})`);
+      return position;
+    });
+    this.#keyCounts = this.#countNames.map(() => new Map<string, number>());
+    this.#countedKeys = this.#countNames.map(() => new Map<string, readonly string[]>());
     this.#evaluates = this.#predicates.length + this.#counters.length > 0;
     this.#graceMs = options.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
     this.#now = options.now ?? Date.now;
@@ -469,15 +478,19 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
       if ((this.#predicates[i] as VolumePredicate)(volume, context)) set.set(volumeName, volume);
       else set.delete(volumeName);
     }
-    for (let i = 0; i < this.#counters.length; i++) this.#recount(i, volumeName, (this.#counters[i] as VolumeNodes)(volume, context));
+    for (let i = 0; i < this.#counters.length; i++) {
+      const set = this.#counterSets[i] as number;
+      const counted = set < 0 || (this.#sets[set] as Map<string, LonghornVolumeRecord>).has(volumeName);
+      this.#recount(i, volumeName, counted ? (this.#counters[i] as VolumeKeys)(volume, context) : NO_KEYS);
+    }
   }
 
-  /** Moves a volume's contribution to count `i` from the nodes it was counted under to `nodes`. */
+  /** Moves a volume's contribution to count `i` from the keys it was counted under to `nodes`. */
   #recount(i: number, volumeName: string, nodes: readonly string[]): void {
-    const counted = this.#countedNodes[i] as Map<string, readonly string[]>;
+    const counted = this.#countedKeys[i] as Map<string, readonly string[]>;
     const before = counted.get(volumeName) ?? NO_KEYS;
     if (sameNodes(before, nodes)) return;
-    const perNode = this.#nodeCounts[i] as Map<string, number>;
+    const perNode = this.#keyCounts[i] as Map<string, number>;
     for (const node of before) {
       const left = (perNode.get(node) ?? 0) - 1;
       if (left > 0) perNode.set(node, left);
@@ -521,8 +534,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
       sizes[`volumeSet.${name}`] = (this.#sets[i] as Map<string, LonghornVolumeRecord>).size;
     });
     this.#countNames.forEach((name, i) => {
-      sizes[`volumeNodeCount.${name}`] = (this.#nodeCounts[i] as Map<string, number>).size;
-      sizes[`volumeNodeCount.${name}.volumes`] = (this.#countedNodes[i] as Map<string, readonly string[]>).size;
+      sizes[`volumeCount.${name}`] = (this.#keyCounts[i] as Map<string, number>).size;
+      sizes[`volumeCount.${name}.volumes`] = (this.#countedKeys[i] as Map<string, readonly string[]>).size;
     });
     sizes['pendingEvaluations'] = this.#volumesToEvaluate.size;
     sizes['nodeDownDeadlines'] = this.#downDeadlines.size;
@@ -561,11 +574,15 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     return this.#setNamed(setName).size;
   }
 
-  volumeCountOnNode(countName: string, node: string): number | undefined {
+  volumeCount(countName: string, key: string): number | undefined {
+    return this.volumeCountsByKey(countName)?.get(key) ?? (this.#countNames.includes(countName) ? 0 : undefined);
+  }
+
+  volumeCountsByKey(countName: string): ReadonlyMap<string, number> | undefined {
     const position = this.#countNames.indexOf(countName);
     if (position < 0) return undefined;
     this.settle();
-    return (this.#nodeCounts[position] as Map<string, number>).get(node) ?? 0;
+    return this.#keyCounts[position] as Map<string, number>;
   }
 
   /** Whether a volume is in the named set now (O(1)). */

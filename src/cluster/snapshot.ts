@@ -31,10 +31,17 @@ export interface VolumeContext {
 export type VolumePredicate = (volume: LonghornVolumeRecord, context: VolumeContext) => boolean;
 
 /**
- * The nodes a volume is counted under in a per-node count the model keeps (none: not counted), e.g. the node
- * holding its only copy. Given to the model at construction like the predicates, and re-evaluated on the same writes.
+ * The keys a volume is counted under in a count the model keeps (none: not counted): the nodes whose cordon a
+ * check reports it for, or its tags. Given to the model at construction like the predicates, and re-evaluated on
+ * the same writes.
  */
-export type VolumeNodes = (volume: LonghornVolumeRecord, context: VolumeContext) => readonly string[];
+export type VolumeKeys = (volume: LonghornVolumeRecord, context: VolumeContext) => readonly string[];
+
+/** A count kept by the model: `keys` runs for every volume, or with `inSet` only for that volume set's members. */
+export interface VolumeCount {
+  readonly inSet?: string;
+  readonly keys: VolumeKeys;
+}
 
 /**
  * A read-only view of the live cluster, backed by indexes: every query costs O(objects returned).
@@ -55,10 +62,12 @@ export interface ClusterSnapshot {
   volumesInSet(setName: string): Iterable<LonghornVolumeRecord>;
   volumeSetSize(setName: string): number;
   /**
-   * How many volumes the named per-node count (VolumeNodes given to the model) files under `node` now, or
-   * undefined when the model keeps no such count (then a check walks the node's replicas instead).
+   * How many volumes the named count (VolumeCount given to the model) files under `key` (a node, a tag list) now,
+   * or undefined when the model keeps no such count (then a check walks the objects instead).
    */
-  volumeCountOnNode(countName: string, node: string): number | undefined;
+  volumeCount(countName: string, key: string): number | undefined;
+  /** Every key of the named count with its number of volumes, or undefined when the model keeps no such count. */
+  volumeCountsByKey(countName: string): ReadonlyMap<string, number> | undefined;
   replicasOfVolume(volumeName: string): readonly LonghornReplicaRecord[];
   replicasOnNode(nodeName: string): readonly LonghornReplicaRecord[];
   longhornNode(name: string): LonghornNodeRecord | undefined;

@@ -2,7 +2,7 @@
 import { allowAllValidator } from '../admission/allow-all.ts';
 import { VALIDATOR_FACTORIES } from '../admission/index.ts';
 import { createRegistry } from '../admission/registry.ts';
-import { VOLUME_NODE_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
 import { createApiCredentials, type KubeConfigOptions } from '../cluster/kubeconfig.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { startClusterModel } from '../cluster/start.ts';
@@ -25,7 +25,7 @@ export function createClusterDependencies(
   const kubeConfig = createApiCredentials(kube);
   const model = new ClusterModel(VOLUME_SETS, {
     nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000,
-    volumeNodeCounts: VOLUME_NODE_COUNTS,
+    volumeCounts: VOLUME_COUNTS,
   });
   // The risk gauges follow the model's writes (src/observe): the informers write through the tracker's sink.
   const risks = new RiskTracker(model, {

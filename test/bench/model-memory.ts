@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { ClusterModel } from '../../src/cluster/model.ts';
 import type { ResourceKind } from '../../src/cluster/records.ts';
 import { transformLonghornReplica, transformLonghornVolume, transformPersistentVolumeClaim } from '../../src/cluster/transforms.ts';
-import { VOLUME_NODE_COUNTS, VOLUME_SETS } from '../../src/checks/longhorn-health.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../src/checks/longhorn-health.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) {
@@ -180,7 +180,7 @@ function measure(countedKind: ResourceKind, documents: () => { kind: ResourceKin
   let wireBytes = 0;
   let counted = 0;
   const model = retained(() => {
-    const instance = new ClusterModel(VOLUME_SETS, { volumeNodeCounts: VOLUME_NODE_COUNTS });
+    const instance = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
     for (const { kind, json } of documents()) {
       const raw: unknown = JSON.parse(json);
       if (kind === countedKind) {

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { createRegistry } from '../../src/admission/registry.ts';
 import { VALIDATOR_FACTORIES } from '../../src/admission/index.ts';
-import { VOLUME_NODE_COUNTS, VOLUME_SETS } from '../../src/checks/longhorn-health.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
 import { loadConfig } from '../../src/config.ts';
 import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../src/server/codec.ts';
@@ -13,7 +13,7 @@ import { CLUSTER_SIZES } from './lib/protocol.ts';
 import { buildCases } from './lib/cases.ts';
 
 const { values } = parseArgs({ options: { case: { type: 'string', default: 'cordon-deny' }, size: { type: 'string', default: 'large' }, ms: { type: 'string', default: '5000' } } });
-const model = new ClusterModel(VOLUME_SETS, { volumeNodeCounts: VOLUME_NODE_COUNTS });
+const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
 const summary = syntheticCluster(model, CLUSTER_SIZES[values.size as keyof typeof CLUSTER_SIZES]);
 const config = loadConfig({ env: {} });
 const registry = createRegistry(config, VALIDATOR_FACTORIES);

@@ -65,7 +65,7 @@ function quantile(values: readonly number[], q: number): number {
 /** Builds the model as the informers' first lists do; returns it, the summary and the inserts' CPU ms. */
 function build(version: Version, size: string): { model: any; summary: any; insertCpuMs: number; insertWallMs: number } {
   const { model: modelModule, sets, fixtures, protocol } = version.modules;
-  const model = new modelModule.ClusterModel(sets.VOLUME_SETS, sets.VOLUME_NODE_COUNTS ? { volumeNodeCounts: sets.VOLUME_NODE_COUNTS } : {});
+  const model = new modelModule.ClusterModel(sets.VOLUME_SETS, sets.VOLUME_COUNTS ? { volumeCounts: sets.VOLUME_COUNTS } : {});
   let cpu = 0;
   let wall = 0;
   const sink = {

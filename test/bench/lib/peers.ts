@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import type { ValidationContext } from '../../../src/admission/validator.ts';
-import { VOLUME_NODE_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { createKubeConfig } from '../../../src/cluster/kubeconfig.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { ClusterSnapshot, ModelHealth } from '../../../src/cluster/snapshot.ts';
@@ -288,7 +288,7 @@ async function runPeersOnce(options: PeersOptions): Promise<PeersResult> {
     log(`[peers] loaded in ${loadSeconds} s`);
 
     // volume-guard: the informers fill the model once; each request reads it.
-    const model = new ClusterModel(VOLUME_SETS, { volumeNodeCounts: VOLUME_NODE_COUNTS });
+    const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
     const syncStart = performance.now();
     running = startClusterModel({
       kubeConfig: createKubeConfig({ kubeconfigPath: cluster.kubeconfig }),

@@ -4,7 +4,7 @@
 // those gauges alone (p50/p99 µs, wall clock in process). The ratio large/small of the scrape is the figure to read: ~1 is O(1).
 
 import { Registry } from 'prom-client';
-import { VOLUME_NODE_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { registerRiskMetrics } from '../../../src/observe/metrics.ts';
 import { RiskTracker } from '../../../src/observe/risks.ts';
@@ -38,7 +38,7 @@ function cpuMicros(): number {
 export async function runRisk(options: { sizes: readonly ClusterSize[]; iterations: number; log: (line: string) => void }): Promise<RiskResult> {
   const sizes: RiskSizeFigures[] = [];
   for (const size of options.sizes) {
-    const model = new ClusterModel(VOLUME_SETS, { volumeNodeCounts: VOLUME_NODE_COUNTS });
+    const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
     const tracker = new RiskTracker(model);
     const sink = tracker.sink();
     sink.setLonghornInstalled(true);

@@ -11,7 +11,7 @@ import { VALIDATOR_FACTORIES } from '../../../src/admission/index.ts';
 import { createRegistry } from '../../../src/admission/registry.ts';
 import type { Decision } from '../../../src/admission/types.ts';
 import type { ValidationContext, Validator } from '../../../src/admission/validator.ts';
-import { VOLUME_NODE_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { RESOURCE_KINDS, type ModelSink, type ResourceKind } from '../../../src/cluster/records.ts';
 import { loadConfig } from '../../../src/config.ts';
@@ -146,7 +146,7 @@ async function runGuard(): Promise<void> {
   });
 
   // The model, filled as the informers' first lists fill it; insert time measured apart from generation.
-  const model = new ClusterModel(VOLUME_SETS, { volumeNodeCounts: VOLUME_NODE_COUNTS });
+  const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
   let insertMs = 0;
   const insertByKind: Record<string, { count: number; ms: number }> = {};
   const timedSink: ModelSink = {

@@ -10,10 +10,10 @@ import type { Decision } from '../../../src/admission/types.ts';
 import { upgradeJudgement, upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
 import type { OverrideSource } from '../../../src/admission/overrides.ts';
 import { FindingCollector } from '../../../src/checks/collect.ts';
-import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import type { CheckId } from '../../../src/checks/types.ts';
-import { ClusterModel } from '../../../src/cluster/model.ts';
+import { ClusterModel, type ClusterModelOptions } from '../../../src/cluster/model.ts';
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../../../src/cluster/records.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, harvesterUpgradeRequest } from '../../support/admission.ts';
@@ -53,8 +53,14 @@ function addKind(model: ClusterModel, name: string, kind: VolumeKind, node: stri
   }
 }
 
-function randomModel(random: () => number, count: number, weights: readonly number[]): ClusterModel {
-  const model = new ClusterModel(VOLUME_SETS);
+/** The model as served (its counts let a waived check stop walking) and one that keeps no counts (it walks all). */
+const MODEL_VARIANTS: readonly (readonly [string, ClusterModelOptions])[] = [
+  ['counting model', { volumeCounts: VOLUME_COUNTS }],
+  ['walking model', {}],
+];
+
+function randomModel(random: () => number, count: number, weights: readonly number[], options: ClusterModelOptions): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS, options);
   model.setLonghornInstalled(true);
   const sum = weights.reduce((a, b) => a + b, 0);
   for (let i = 0; i < count; i++) {
@@ -82,7 +88,7 @@ function pick<T>(random: () => number, values: readonly T[]): T {
   return values[Math.floor(random() * values.length)]!;
 }
 
-describe('waived findings: the same answers as building them all', () => {
+describe.each(MODEL_VARIANTS)('waived findings, %s: the same answers as building them all', (_variant, modelOptions) => {
   const sizes = [0, 1, 3, 10, 11, 12, 13, 30, 60];
   const skips = [undefined, 'single-replica', 'volume-health', '*', 'single-replica,volume-health', 'last-replica-on-node'];
   const harvesterValues = [undefined, 'true', 'true', 'false'];
@@ -101,7 +107,7 @@ describe('waived findings: the same answers as building them all', () => {
     let waivedCases = 0;
     let denied = 0;
     for (let round = 0; round < 240; round++) {
-      const model = randomModel(random, pick(random, sizes), pick(random, weightSets));
+      const model = randomModel(random, pick(random, sizes), pick(random, weightSets), modelOptions);
       const config = withModes({
         'single-replica': pick(random, ['enforce', 'enforce', 'warn', 'off'] as const),
         'volume-health': pick(random, ['enforce', 'enforce', 'warn', 'off'] as const),
@@ -148,7 +154,7 @@ describe('waived findings: the same answers as building them all', () => {
     });
     const whole = (checks: CheckId[], writer: UserInfo): OverrideSource => ({ where: `skip ${checks.join(',')}`, checks, reason: 'r', writer });
     for (let round = 0; round < 200; round++) {
-      const model = randomModel(random, pick(random, sizes), pick(random, weightSets));
+      const model = randomModel(random, pick(random, sizes), pick(random, weightSets), modelOptions);
       const pool = [
         tag('harvester annotation', pick(random, [ADMIN, ALICE, undefined])),
         effectiveTag(pick(random, [ADMIN, ALICE])),
@@ -173,7 +179,7 @@ describe('waived findings: the same answers as building them all', () => {
   });
 
   it('a Harvester-skip upgrade over 400 detached volumes and a few attached ones says what building them all said', () => {
-    const model = new ClusterModel(VOLUME_SETS);
+    const model = new ClusterModel(VOLUME_SETS, modelOptions);
     model.setLonghornInstalled(true);
     for (let i = 0; i < 400; i++) addKind(model, `det-${i}`, i % 50 === 7 ? 'effective-detached' : 'detached', `node-${i % 7}`);
     for (let i = 0; i < 15; i++) addKind(model, `att-${i}`, i === 13 ? 'effective-attached' : 'attached', `node-${i % 7}`);

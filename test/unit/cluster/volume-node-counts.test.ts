@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CapOptions, type CappedFindings, NO_CAP } from '../../../src/checks/collect.ts';
 import { collectLastReplicaOnNode } from '../../../src/checks/last-replica-on-node.ts';
-import { LAST_COPY_COUNT, SINGLE_REPLICA_COUNT, VOLUME_HEALTH_COUNT, VOLUME_NODE_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { LAST_COPY_COUNT, SINGLE_REPLICA_COUNT, VOLUME_HEALTH_COUNT, VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { collectNodeLocalVolume, nodeLocalOptions } from '../../../src/checks/node-local-volume.ts';
 import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import { collectVolumeHealth } from '../../../src/checks/volume-health.ts';
@@ -139,7 +139,7 @@ describe('per-node counts kept by the model', () => {
     for (let seed = 1; seed <= 40; seed++) {
       const random = seededRandom(seed);
       const clock = { now: Date.parse('2026-12-01T00:00:00Z') };
-      const counted = new ClusterModel(VOLUME_SETS, { volumeNodeCounts: VOLUME_NODE_COUNTS, nodeDownGraceMs: GRACE_MS, now: () => clock.now });
+      const counted = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS, nodeDownGraceMs: GRACE_MS, now: () => clock.now });
       const walked = new ClusterModel(VOLUME_SETS, { nodeDownGraceMs: GRACE_MS, now: () => clock.now });
       for (const model of [counted, walked]) model.setLonghornInstalled(true);
       for (let step = 0; step < 250; step++) {
@@ -168,7 +168,7 @@ describe('per-node counts kept by the model', () => {
   });
 
   it('count each volume under the nodes its check would report it for', () => {
-    const model = new ClusterModel(VOLUME_SETS, { volumeNodeCounts: VOLUME_NODE_COUNTS });
+    const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
     model.setLonghornInstalled(true);
     for (const name of ['n1', 'n2', 'n3']) model.upsert('longhornNode', longhornNode({ name }));
     model.upsert('longhornVolume', volume({ name: 'a', numberOfReplicas: 1 }));
@@ -177,24 +177,24 @@ describe('per-node counts kept by the model', () => {
     model.upsert('longhornReplica', replica({ name: 'b-r1', volumeName: 'b', nodeID: 'n1' }));
     model.upsert('longhornReplica', replica({ name: 'b-r2', volumeName: 'b', nodeID: 'n2' }));
     model.upsert('longhornReplica', replica({ name: 'b-r3', volumeName: 'b', nodeID: 'n3', failedAt: '2024-05-02T10:00:00Z' }));
-    expect([LAST_COPY_COUNT, SINGLE_REPLICA_COUNT, VOLUME_HEALTH_COUNT].map((name) => model.volumeCountOnNode(name, 'n1'))).toEqual([1, 1, 1]);
-    expect(model.volumeCountOnNode(VOLUME_HEALTH_COUNT, 'n2')).toBe(1);
+    expect([LAST_COPY_COUNT, SINGLE_REPLICA_COUNT, VOLUME_HEALTH_COUNT].map((name) => model.volumeCount(name, 'n1'))).toEqual([1, 1, 1]);
+    expect(model.volumeCount(VOLUME_HEALTH_COUNT, 'n2')).toBe(1);
     // A failed replica does not tie its node to the volume.
-    expect(model.volumeCountOnNode(VOLUME_HEALTH_COUNT, 'n3')).toBe(0);
-    expect(model.volumeCountOnNode('no-such-count', 'n1')).toBeUndefined();
+    expect(model.volumeCount(VOLUME_HEALTH_COUNT, 'n3')).toBe(0);
+    expect(model.volumeCount('no-such-count', 'n1')).toBeUndefined();
     model.upsert('longhornNode', longhornNode({ name: 'n1', down: true }));
-    expect(model.volumeCountOnNode(LAST_COPY_COUNT, 'n1')).toBe(0);
-    expect(model.volumeCountOnNode(LAST_COPY_COUNT, 'n2')).toBe(1);
+    expect(model.volumeCount(LAST_COPY_COUNT, 'n1')).toBe(0);
+    expect(model.volumeCount(LAST_COPY_COUNT, 'n2')).toBe(1);
     for (const name of ['a', 'b']) model.remove('longhornVolume', name);
     for (const name of ['a-r', 'b-r1', 'b-r2', 'b-r3']) model.remove('longhornReplica', name);
     for (const name of ['n1', 'n2', 'n3']) model.remove('longhornNode', name);
     // Nothing left behind once the volumes are gone.
     const sizes = model.internalSizes();
-    for (const [key, size] of Object.entries(sizes)) if (key.startsWith('volumeNodeCount.')) expect(size, key).toBe(0);
+    for (const [key, size] of Object.entries(sizes)) if (key.startsWith('volumeCount.')) expect(size, key).toBe(0);
   });
 
   it('count bound PVs pinned to a node by kind, following binding, release and re-pinning', () => {
-    const model = new ClusterModel(VOLUME_SETS, { volumeNodeCounts: VOLUME_NODE_COUNTS });
+    const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
     model.upsert('node', node({ name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' } }));
     model.upsert('persistentVolume', localPV({ name: 'l1', pinnedNode: '', nodeAffinity: hostnameAffinity('n1') }));
     model.upsert('persistentVolume', csiPV('topolvm.io', { name: 't1', nodeAffinity: hostnameAffinity('n1') }));
