@@ -47,6 +47,15 @@ export interface CappedFindings {
 
 export const NO_CAP: CapOptions = Object.freeze({});
 
+/** One counted tag list, as completeFromTags reads it. */
+interface TagKind {
+  readonly tags: readonly string[];
+  readonly count: number;
+  /** Index into `waive` of the waiver that takes these findings, or -1. */
+  readonly waiver: number;
+  readonly signature: number;
+}
+
 export class FindingCollector {
   readonly findings: Finding[] = [];
   #total = 0;
@@ -59,6 +68,10 @@ export class FindingCollector {
   readonly #representTags: readonly string[];
   /** The `representTags` combinations built, as bit sets. */
   readonly #represented = new Set<number>();
+  /** Bumped when a waiver waives its first finding or a combination is first built (what completeFromTags waits for). */
+  #metVersion = 0;
+  #triedVersion = -1;
+  #tagKinds: TagKind[] | undefined;
 
   /** `targetLimit`: the `limit` a check's target may carry, used when `options` sets none. */
   constructor(options: CapOptions, targetLimit?: number) {
@@ -77,7 +90,10 @@ export class FindingCollector {
       if (!tags.includes(this.#waive[index]!)) continue;
       const seen = this.#waived.find((entry) => entry.index === index);
       if (seen) seen.count++;
-      else this.#waived.push({ index, count: 1, beforeCounted: this.#total === 0 });
+      else {
+        this.#waived.push({ index, count: 1, beforeCounted: this.#total === 0 });
+        this.#metVersion++;
+      }
       return false;
     }
     for (const tag of this.#countTags) if (tags.includes(tag)) this.#tagTotals[tag]!++;
@@ -85,7 +101,10 @@ export class FindingCollector {
     if (this.#representTags.length === 0) return this.findings.length < this.#limit;
     const signature = this.#signature(tags);
     if (this.findings.length >= this.#limit && this.#represented.has(signature)) return false;
-    this.#represented.add(signature);
+    if (!this.#represented.has(signature)) {
+      this.#represented.add(signature);
+      this.#metVersion++;
+    }
     return true;
   }
 
@@ -122,22 +141,23 @@ export class FindingCollector {
    */
   completeFromTags(byTags: ReadonlyMap<string, number> | undefined): boolean {
     if (byTags === undefined || this.findings.length < this.#limit) return false;
+    // Nothing met since the last try could make it succeed now: one comparison per finding walked.
+    if (this.#metVersion === this.#triedVersion) return false;
+    this.#triedVersion = this.#metVersion;
+    const kinds = (this.#tagKinds ??= this.#kindsOf(byTags));
     let total = 0;
     const waived = new Map<number, number>();
     const tagTotals: Record<string, number> = {};
     for (const tag of this.#countTags) tagTotals[tag] = 0;
-    for (const [key, count] of byTags) {
-      const tags = key === '' ? [] : key.split(' ');
-      if (tags.some((tag) => this.#skipTags.includes(tag))) continue;
-      const waiver = this.#waive.findIndex((tag) => tags.includes(tag));
-      if (waiver >= 0) {
-        if (!this.#waived.some((entry) => entry.index === waiver)) return false;
-        waived.set(waiver, (waived.get(waiver) ?? 0) + count);
+    for (const kind of kinds) {
+      if (kind.waiver >= 0) {
+        if (!this.#waived.some((entry) => entry.index === kind.waiver)) return false;
+        waived.set(kind.waiver, (waived.get(kind.waiver) ?? 0) + kind.count);
         continue;
       }
-      if (this.#representTags.length > 0 && !this.#represented.has(this.#signature(tags))) return false;
-      total += count;
-      for (const tag of this.#countTags) if (tags.includes(tag)) tagTotals[tag]! += count;
+      if (this.#representTags.length > 0 && !this.#represented.has(kind.signature)) return false;
+      total += kind.count;
+      for (const tag of this.#countTags) if (kind.tags.includes(tag)) tagTotals[tag]! += kind.count;
     }
     // Fewer than already met: the counts are not of this walk's findings; keep walking.
     if (total < this.#total || this.#waived.some((entry) => (waived.get(entry.index) ?? 0) < entry.count)) return false;
@@ -145,6 +165,17 @@ export class FindingCollector {
     for (const entry of this.#waived) entry.count = waived.get(entry.index) ?? 0;
     for (const tag of this.#countTags) this.#tagTotals[tag] = tagTotals[tag]!;
     return true;
+  }
+
+  /** The counted tag lists that are not skipped, each with the waiver that takes it and its wording signature. */
+  #kindsOf(byTags: ReadonlyMap<string, number>): TagKind[] {
+    const kinds: TagKind[] = [];
+    for (const [key, count] of byTags) {
+      const tags = key === '' ? [] : key.split(' ');
+      if (tags.some((tag) => this.#skipTags.includes(tag))) continue;
+      kinds.push({ tags, count, waiver: this.#waive.findIndex((tag) => tags.includes(tag)), signature: this.#signature(tags) });
+    }
+    return kinds;
   }
 
   #signature(tags: readonly string[]): number {
