@@ -10,11 +10,13 @@
 //   off a draining node (its instance-manager PodDisruptionBudget holds the drain until they are rebuilt
 //   elsewhere), so a last copy on the node is not lost by the drain: said as a warning, not refused.
 import type { CheckResults } from './context.ts';
+import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
+import { collectSingleReplica } from '../checks/single-replica.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import type { CheckId, Finding } from '../checks/types.ts';
 import type { HarvesterUpgradeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { truncate } from './messages.ts';
+import { wrap } from './messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from './overrides.ts';
 
 /** Harvester's node states from its pre-drain hook to the node's reboot: the node is cordoned and drained. */
@@ -50,6 +52,14 @@ export function harvesterDrainOverride(snapshot: ClusterSnapshot, node: string):
   };
 }
 
+/** Every finding of the evicted checks that ran (those with findings listed), in the order they ran. */
+function everyEvictedFinding(snapshot: ClusterSnapshot, node: string, listed: readonly Finding[]): Finding[] {
+  const ran = [...new Set(listed.map((finding) => finding.check))];
+  return ran.flatMap((check) =>
+    check === 'single-replica' ? collectSingleReplica(snapshot, { node }).findings : collectLastReplicaOnNode(snapshot, { node }).findings,
+  );
+}
+
 /** The checks whose findings are about a last copy on the node, which Longhorn's eviction policy moves away. */
 const EVICTED_CHECKS: readonly CheckId[] = ['single-replica', 'last-replica-on-node'];
 
@@ -67,8 +77,12 @@ export interface DrainAdjusted {
 export function applyLonghornDrainPolicy(snapshot: ClusterSnapshot, node: string, results: CheckResults): DrainAdjusted {
   if (!drainEvictsReplicas(snapshot)) return { findings: results.findings, totals: results.totals, warnings: [] };
   const policy = snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
-  const moved = results.findings.filter((finding) => EVICTED_CHECKS.includes(finding.check));
-  if (moved.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
+  const listed = results.findings.filter((finding) => EVICTED_CHECKS.includes(finding.check));
+  if (listed.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
+  // The checks list a capped number of findings; past the cap, the volumes are named from every finding (this
+  // path allows the drain, with a warning: walking the node's replicas once is fine here).
+  const capped = EVICTED_CHECKS.some((check) => (results.totals[check] ?? 0) > listed.filter((finding) => finding.check === check).length);
+  const moved = capped ? everyEvictedFinding(snapshot, node, listed) : listed;
   const totals: Partial<Record<CheckId, number>> = { ...results.totals };
   for (const check of EVICTED_CHECKS) delete totals[check];
   // Named by their PVC when they have one: the name operators know.
@@ -77,14 +91,15 @@ export function applyLonghornDrainPolicy(snapshot: ClusterSnapshot, node: string
     return claim ? `PVC ${claim.namespace ?? ''}/${claim.name}` : `volume ${finding.object.name}`;
   };
   const volumes = [...new Set(moved.map(nameOf))];
-  const listed = volumes.slice(0, 5).join(', ');
+  const named = volumes.slice(0, 5).join(', ');
   const more = volumes.length > 5 ? ` and ${volumes.length - 5} more` : '';
   return {
     findings: results.findings.filter((finding) => !EVICTED_CHECKS.includes(finding.check)),
     totals,
+    // Wrapped, not cut: the count of what is not named comes last.
     warnings: [
-      truncate(`volume-guard: node ${node} holds the only copy of ${volumes.length} Longhorn volume(s): ${listed}${more};`),
-      truncate(`Longhorn's node-drain-policy ${policy} moves them to other nodes before the drain completes (keep kubectl drain's evictions on)`),
+      ...wrap(`volume-guard: node ${node} holds the only copy of ${volumes.length} Longhorn volume(s): ${named}${more};`),
+      ...wrap(`Longhorn's node-drain-policy ${policy} moves them to other nodes before the drain completes (keep kubectl drain's evictions on)`),
     ],
   };
 }

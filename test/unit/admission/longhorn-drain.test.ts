@@ -116,6 +116,23 @@ describe("Longhorn's node-drain-policy", () => {
     expect(warnings).toContain("node-drain-policy block-for-eviction moves them");
   });
 
+  it('counts every volume whose last copy Longhorn will move, past what the checks list', () => {
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    // 30 more: 20 single-replica volumes and 10 whose other copy is on w2, reported down by Longhorn.
+    for (let i = 0; i < 30; i++) {
+      const name = `v${String(i).padStart(2, '0')}`;
+      m.upsert('longhornVolume', volume({ name, numberOfReplicas: i < 20 ? 1 : 2, currentNodeID: 'w1' }));
+      m.upsert('longhornReplica', replica({ volumeName: name, nodeID: 'w1' }));
+      if (i >= 20) m.upsert('longhornReplica', replica({ volumeName: name, nodeID: 'w2' }));
+    }
+    m.upsert('longhornNode', longhornNode({ name: 'w2', down: true }));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings?.join('\n')).toContain('node w1 holds the only copy of 32 Longhorn volume(s): PVC app/parked, PVC app/db');
+    expect(decision.warnings?.join('\n')).toContain('and 27 more');
+  });
+
   it('keeps refusing what the policy does not protect: the default policy, node-local data, unhealthy volumes', () => {
     const m = cluster();
     m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-if-contains-last-replica'));
