@@ -49,6 +49,8 @@ export const NO_CAP: CapOptions = Object.freeze({});
 
 /** One counted tag list, as completeFromTags reads it. */
 interface TagKind {
+  /** The tags joined by spaces, as counted. */
+  readonly key: string;
   readonly tags: readonly string[];
   readonly count: number;
   /** Index into `waive` of the waiver that takes these findings, or -1. */
@@ -173,9 +175,31 @@ export class FindingCollector {
     for (const [key, count] of byTags) {
       const tags = key === '' ? [] : key.split(' ');
       if (tags.some((tag) => this.#skipTags.includes(tag))) continue;
-      kinds.push({ tags, count, waiver: this.#waive.findIndex((tag) => tags.includes(tag)), signature: this.#signature(tags) });
+      kinds.push({ key, tags, count, waiver: this.#waive.findIndex((tag) => tags.includes(tag)), signature: this.#signature(tags) });
     }
     return kinds;
+  }
+
+  /** The cap is reached: every further finding is only counted, or built to represent a combination. */
+  get full(): boolean {
+    return this.findings.length >= this.#limit;
+  }
+
+  /**
+   * Once full: a counted tag list (key of `byTags`) that completeFromTags still waits for a finding of (its waiver
+   * has waived none yet, or its wording combination is not built yet), or undefined when it waits for none. The
+   * caller can fetch one finding of that kind directly instead of walking to it.
+   */
+  awaitedTags(byTags: ReadonlyMap<string, number>): string | undefined {
+    const kinds = (this.#tagKinds ??= this.#kindsOf(byTags));
+    for (const kind of kinds) {
+      const met =
+        kind.waiver >= 0
+          ? this.#waived.some((entry) => entry.index === kind.waiver)
+          : this.#representTags.length === 0 || this.#represented.has(kind.signature);
+      if (!met) return kind.key;
+    }
+    return undefined;
   }
 
   #signature(tags: readonly string[]): number {

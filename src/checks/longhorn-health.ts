@@ -277,7 +277,11 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
   },
   // single-replica, across the cluster: the members by their findings' tags, so that what a tag override waives
   // (Harvester's detached volumes) is counted without visiting each.
-  [SINGLE_REPLICA_TAGS_COUNT]: { inSet: SINGLE_REPLICA_SET, keys: (volume: LonghornVolumeRecord) => [singleReplicaTags(volume).join(' ')] },
+  [SINGLE_REPLICA_TAGS_COUNT]: {
+    inSet: SINGLE_REPLICA_SET,
+    keys: (volume: LonghornVolumeRecord) => [singleReplicaTags(volume).join(' ')],
+    members: true,
+  },
   // volume-health: the nodes of an unhealthy volume's replicas that have not failed (a failed one does not tie
   // its node to the volume).
   [VOLUME_HEALTH_COUNT]: {

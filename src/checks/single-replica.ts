@@ -93,8 +93,22 @@ export function collectSingleReplica(
     // The model keeps this set current on every write, and counts its members by tags: past the listed few (and
     // the first of each kind a tag override waives), the rest is counted, not visited.
     const byTags = snapshot.volumeCountsByKey(SINGLE_REPLICA_TAGS_COUNT);
+    const fetched = new Set<string>();
     for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
       if (collector.completeFromTags(byTags)) break;
+      if (byTags !== undefined && collector.full && fetched.size === 0) {
+        // The listing is built: what completing still waits for (a first waived volume, a wording combination) is
+        // fetched from the model's members of that kind, not walked to. None of them was walked yet: a walked one
+        // would have met it.
+        for (let key = collector.awaitedTags(byTags); key !== undefined; key = collector.awaitedTags(byTags)) {
+          const next = firstOf(snapshot.volumesCountedUnder(SINGLE_REPLICA_TAGS_COUNT, key));
+          if (next === undefined || fetched.has(next.name)) break;
+          fetched.add(next.name);
+          consider(next, undefined);
+        }
+        if (collector.completeFromTags(byTags)) break;
+      }
+      if (fetched.has(volume.name)) continue;
       if (!collector.countIfFull()) consider(volume, undefined);
     }
     return collector.result();
@@ -118,3 +132,8 @@ export function collectSingleReplica(
 
 export const singleReplicaCheck: Check<SingleReplicaTarget> = (snapshot, target) =>
   collectSingleReplica(snapshot, target).findings;
+
+function firstOf<T>(values: Iterable<T>): T | undefined {
+  for (const value of values) return value;
+  return undefined;
+}

@@ -78,6 +78,7 @@ type Stores = { [K in ResourceKind]: Map<string, RecordByKind[K]> };
 type Indexes = { [K in ResourceKind]: readonly RecordIndex<RecordByKind[K]>[] };
 
 const NO_REPLICAS: readonly LonghornReplicaRecord[] = Object.freeze([]);
+const NO_VOLUMES: readonly LonghornVolumeRecord[] = Object.freeze([]);
 
 function storeKeyOf(kind: ResourceKind, record: { readonly name: string; readonly namespace?: string }): string {
   return LONGHORN_KINDS.has(kind) ? record.name : recordKey(record);
@@ -238,6 +239,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   readonly #keyCounts: readonly Map<string, number>[];
   /** Per count: volume → the keys it is counted under now (volumes counted under none are absent). */
   readonly #countedKeys: readonly Map<string, readonly string[]>[];
+  /** Per count keeping its members: key → volume name → volume; undefined for the others. */
+  readonly #keyMembers: readonly (Map<string, Map<string, LonghornVolumeRecord>> | undefined)[];
   /** Whether any set or count is kept: otherwise no write needs a volume evaluated. */
   readonly #evaluates: boolean;
   /** Volumes whose set membership must be recomputed once the current write completes. */
@@ -267,6 +270,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     });
     this.#keyCounts = this.#countNames.map(() => new Map<string, number>());
     this.#countedKeys = this.#countNames.map(() => new Map<string, readonly string[]>());
+    this.#keyMembers = Object.values(counts).map((count) => (count.members === true ? new Map() : undefined));
     this.#evaluates = this.#predicates.length + this.#counters.length > 0;
     this.#graceMs = options.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
     this.#now = options.now ?? Date.now;
@@ -468,7 +472,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     const volume = this.#stores.longhornVolume.get(volumeName);
     if (volume === undefined) {
       for (const set of this.#sets) set.delete(volumeName);
-      for (let i = 0; i < this.#counters.length; i++) this.#recount(i, volumeName, NO_KEYS);
+      for (let i = 0; i < this.#counters.length; i++) this.#recount(i, volumeName, undefined, NO_KEYS);
       return;
     }
     const context = this.#predicateContext;
@@ -481,25 +485,41 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     for (let i = 0; i < this.#counters.length; i++) {
       const set = this.#counterSets[i] as number;
       const counted = set < 0 || (this.#sets[set] as Map<string, LonghornVolumeRecord>).has(volumeName);
-      this.#recount(i, volumeName, counted ? (this.#counters[i] as VolumeKeys)(volume, context) : NO_KEYS);
+      this.#recount(i, volumeName, volume, counted ? (this.#counters[i] as VolumeKeys)(volume, context) : NO_KEYS);
     }
   }
 
   /** Moves a volume's contribution to count `i` from the keys it was counted under to `nodes`. */
-  #recount(i: number, volumeName: string, nodes: readonly string[]): void {
+  #recount(i: number, volumeName: string, volume: LonghornVolumeRecord | undefined, nodes: readonly string[]): void {
     const counted = this.#countedKeys[i] as Map<string, readonly string[]>;
     const before = counted.get(volumeName) ?? NO_KEYS;
-    if (sameNodes(before, nodes)) return;
+    const members = this.#keyMembers[i];
+    if (sameNodes(before, nodes)) {
+      // Same keys: the members keep their place, with the volume's latest record.
+      if (members !== undefined && volume !== undefined) for (const key of nodes) members.get(key)?.set(volumeName, volume);
+      return;
+    }
     const perNode = this.#keyCounts[i] as Map<string, number>;
     for (const node of before) {
       const left = (perNode.get(node) ?? 0) - 1;
       if (left > 0) perNode.set(node, left);
       else perNode.delete(node);
+      if (members === undefined) continue;
+      const group = members.get(node);
+      group?.delete(volumeName);
+      if (group?.size === 0) members.delete(node);
     }
-    for (const node of nodes) perNode.set(node, (perNode.get(node) ?? 0) + 1);
+    for (const node of nodes) {
+      perNode.set(node, (perNode.get(node) ?? 0) + 1);
+      if (members === undefined || volume === undefined) continue;
+      let group = members.get(node);
+      if (group === undefined) members.set(node, (group = new Map()));
+      group.set(volumeName, volume);
+    }
     if (nodes.length === 0) counted.delete(volumeName);
     else counted.set(volumeName, nodes);
   }
+
 
   // ----------------------------------------------------------------------------------------- generic reads
 
@@ -536,6 +556,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     this.#countNames.forEach((name, i) => {
       sizes[`volumeCount.${name}`] = (this.#keyCounts[i] as Map<string, number>).size;
       sizes[`volumeCount.${name}.volumes`] = (this.#countedKeys[i] as Map<string, readonly string[]>).size;
+      const members = this.#keyMembers[i];
+      if (members !== undefined) sizes[`volumeCount.${name}.members`] = members.size;
     });
     sizes['pendingEvaluations'] = this.#volumesToEvaluate.size;
     sizes['nodeDownDeadlines'] = this.#downDeadlines.size;
@@ -576,6 +598,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
 
   volumeCount(countName: string, key: string): number | undefined {
     return this.volumeCountsByKey(countName)?.get(key) ?? (this.#countNames.includes(countName) ? 0 : undefined);
+  }
+
+  volumesCountedUnder(countName: string, key: string): Iterable<LonghornVolumeRecord> {
+    const position = this.#countNames.indexOf(countName);
+    if (position < 0) return NO_VOLUMES;
+    this.settle();
+    return this.#keyMembers[position]?.get(key)?.values() ?? NO_VOLUMES;
   }
 
   volumeCountsByKey(countName: string): ReadonlyMap<string, number> | undefined {

@@ -41,6 +41,8 @@ export type VolumeKeys = (volume: LonghornVolumeRecord, context: VolumeContext) 
 export interface VolumeCount {
   readonly inSet?: string;
   readonly keys: VolumeKeys;
+  /** Keep the volumes counted under each key too (volumesCountedUnder), not only how many. */
+  readonly members?: boolean;
 }
 
 /**
@@ -68,6 +70,11 @@ export interface ClusterSnapshot {
   volumeCount(countName: string, key: string): number | undefined;
   /** Every key of the named count with its number of volumes, or undefined when the model keeps no such count. */
   volumeCountsByKey(countName: string): ReadonlyMap<string, number> | undefined;
+  /**
+   * The volumes the named count files under `key`, in the order they came to it, for a count that keeps its members (none
+   * otherwise): a check finds one volume of a kind without visiting the others.
+   */
+  volumesCountedUnder(countName: string, key: string): Iterable<LonghornVolumeRecord>;
   replicasOfVolume(volumeName: string): readonly LonghornReplicaRecord[];
   replicasOnNode(nodeName: string): readonly LonghornReplicaRecord[];
   longhornNode(name: string): LonghornNodeRecord | undefined;

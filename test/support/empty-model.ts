@@ -13,6 +13,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   volumeSetSize: () => 0,
   volumeCount: () => undefined,
   volumeCountsByKey: () => undefined,
+  volumesCountedUnder: () => none,
   replicasOfVolume: () => none,
   replicasOnNode: () => none,
   longhornNode: () => undefined,
