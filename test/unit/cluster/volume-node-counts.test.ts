@@ -148,7 +148,7 @@ describe('per-node counts kept by the model', () => {
         for (const nodeName of NODES) {
           for (const [check, collect] of Object.entries(CHECKS)) {
             const full = collect(counted, nodeName, NO_CAP);
-            for (const limit of [1, 2]) {
+            for (const limit of [0, 1, 2]) {
               const capped = collect(counted, nodeName, { limit });
               const fallback = collect(walked, nodeName, { limit });
               const where = `seed ${seed} step ${step} ${check} on ${nodeName} limit ${limit}`;
