@@ -5,6 +5,7 @@
 //   answered `timeout`; a worker still busy with it is terminated and replaced, so a hostile manifest costs its
 //   own request only.
 // - Workers start on first use, are unref'd (they never keep the process alive) and have a heap limit.
+// - Workers run at a lower CPU priority than the event loop (MANIFEST_WORKER_NICE).
 import { Worker } from 'node:worker_threads';
 import { formatBytes } from './release.ts';
 import type { ReadOutcome, ReadReleaseJob } from './read-release.ts';
@@ -32,6 +33,14 @@ interface Slot {
   /** The thread has started: until then its start-up time is not counted against a record's deadline. */
   online: boolean;
 }
+
+/**
+ * The nice value each worker gives its own thread. Reading manifests is background work: on Linux a nice value
+ * belongs to a thread, so a worker yields the CPU to the event loop (every other admission's answer) whenever both
+ * want it, and uses it fully otherwise. Raising one's own value needs no privilege; where it is refused, the worker
+ * runs as before.
+ */
+export const MANIFEST_WORKER_NICE = 10;
 
 const here = import.meta.url;
 /** The worker's file next to this one: .ts when running from source (Node strips types), .js once built. */

@@ -1,6 +1,14 @@
 // Worker thread body of the manifest pool: reads one release record per message.
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
+import { MANIFEST_WORKER_NICE } from './manifest-pool.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from './read-release.ts';
+
+try {
+  setPriority(MANIFEST_WORKER_NICE);
+} catch {
+  // Not allowed here (a restrictive seccomp profile): same priority as the event loop.
+}
 
 interface JobMessage {
   readonly id: number;

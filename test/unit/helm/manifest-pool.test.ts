@@ -1,11 +1,12 @@
 // Release records read in worker threads with a deadline: a hostile manifest costs its own request a denial with a
 // reason, within the deadline, while the event loop and the other workers keep answering.
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { ManifestPool } from '../../../src/helm/manifest-pool.ts';
+import { MANIFEST_WORKER_NICE, ManifestPool } from '../../../src/helm/manifest-pool.ts';
 import { context, request } from '../../support/admission.ts';
 import { devlakeManifest, releaseSecret } from './helm-fixtures.ts';
 
@@ -39,6 +40,21 @@ describe('ManifestPool', () => {
     if (!refused.ok) expect(refused.reason).toMatch(/^release record not readable: /);
     const next = await pool.read({ object: secretFor(devlakeManifest()), namespace: NS });
     expect(next.ok).toBe(true);
+  });
+
+  it.runIf(existsSync('/proc/self/task'))('runs its workers at a lower CPU priority than the event loop', async () => {
+    const niceOf = (tid: string): number => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const before = new Set(readdirSync('/proc/self/task'));
+    const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 4 });
+    pools.push(pool);
+    expect((await pool.read({ object: secretFor(devlakeManifest()), namespace: NS })).ok).toBe(true);
+    const started = readdirSync('/proc/self/task').filter((tid) => !before.has(tid));
+    // The worker's own thread is niced; this thread (the one that created it) is not.
+    expect(started.map(niceOf)).toContain(MANIFEST_WORKER_NICE);
+    expect(niceOf(readlinkSync('/proc/thread-self').split('/').at(-1)!)).toBe(0);
   });
 
   it('reads a record in a worker as the calling thread would', async () => {
