@@ -57,8 +57,8 @@ export class FindingCollector {
   readonly #waived: { index: number; count: number; beforeCounted: boolean }[] = [];
   readonly #tagTotals: Record<string, number> = {};
   readonly #representTags: readonly string[];
-  /** The `representTags` combinations built, as bit sets. */
-  readonly #represented = new Set<number>();
+  /** The `representTags` combinations built, as bit sets (made when first needed: most collectors never do). */
+  #represented: Set<number> | undefined = undefined;
 
   /** `targetLimit`: the `limit` a check's target may carry, used when `options` sets none. */
   constructor(options: CapOptions, targetLimit?: number) {
@@ -85,8 +85,9 @@ export class FindingCollector {
     if (this.#representTags.length === 0) return this.findings.length < this.#limit;
     let signature = 0;
     for (const [bit, tag] of this.#representTags.entries()) if (tags.includes(tag)) signature |= 1 << bit;
-    if (this.findings.length >= this.#limit && this.#represented.has(signature)) return false;
-    this.#represented.add(signature);
+    const represented = (this.#represented ??= new Set<number>());
+    if (this.findings.length >= this.#limit && represented.has(signature)) return false;
+    represented.add(signature);
     return true;
   }
 
