@@ -47,6 +47,10 @@ export interface CappedFindings {
 
 export const NO_CAP: CapOptions = Object.freeze({});
 
+/** Shared by the collectors with nothing to waive or count (never written: see admit). */
+const NOTHING_WAIVED: readonly WaiverOccurrence[] = Object.freeze([]);
+const NO_TAG_TOTALS: Record<string, number> = Object.freeze({}) as Record<string, number>;
+
 export class FindingCollector {
   readonly findings: Finding[] = [];
   #total = 0;
@@ -54,8 +58,9 @@ export class FindingCollector {
   readonly #skipTags: readonly string[];
   readonly #waive: readonly string[];
   readonly #countTags: readonly string[];
-  readonly #waived: { index: number; count: number; beforeCounted: boolean }[] = [];
-  readonly #tagTotals: Record<string, number> = {};
+  /** Made only when there is something to waive or count: most collectors have neither. */
+  readonly #waived: { index: number; count: number; beforeCounted: boolean }[];
+  readonly #tagTotals: Record<string, number>;
   readonly #representTags: readonly string[];
   /** The `representTags` combinations built, as bit sets (made when first needed: most collectors never do). */
   #represented: Set<number> | undefined = undefined;
@@ -66,6 +71,8 @@ export class FindingCollector {
     this.#skipTags = options.skipTags ?? [];
     this.#waive = options.waive ?? [];
     this.#countTags = options.countTags ?? [];
+    this.#waived = this.#waive.length > 0 ? [] : (NOTHING_WAIVED as WaiverOccurrence[]);
+    this.#tagTotals = this.#countTags.length > 0 ? {} : NO_TAG_TOTALS;
     for (const tag of this.#countTags) this.#tagTotals[tag] = 0;
     this.#representTags = options.representTags ?? [];
   }
@@ -106,6 +113,7 @@ export class FindingCollector {
   }
 
   result(): CappedFindings {
+    if (this.#waive.length === 0 && this.#countTags.length === 0) return { findings: this.findings, total: this.#total };
     return {
       findings: this.findings,
       total: this.#total,
