@@ -137,6 +137,8 @@ export function waiversOf(check: CheckId, overrides: readonly OverrideSource[], 
   return { waive, countTags, representTags };
 }
 
+const COUNT_ONLY_CAP: CapOptions = Object.freeze({ limit: 1 });
+
 /**
  * The findings of the checks a validator runs. Each check builds at most `FINDING_LIMIT + 1` findings and counts
  * the rest, so a denial over thousands of objects costs about as much as one over ten. A check a tag override
@@ -155,6 +157,7 @@ export class CheckResults {
   readonly #context: ValidationContext;
   readonly #modes: Readonly<Partial<Record<CheckId, CheckMode>>>;
   readonly #waivers: Readonly<Partial<Record<CheckId, CheckWaivers>>>;
+  readonly #countOnly: readonly CheckId[];
 
   /**
    * `unlimited`: true for every check, or the checks a narrower (tag) override targets, which must see each of
@@ -168,11 +171,17 @@ export class CheckResults {
     /** Modes that replace the configured ones for this request (pvc-delete by people: `pvcDelete.others`). */
     modes: Readonly<Partial<Record<CheckId, CheckMode>>> = {},
     waivers: Readonly<Partial<Record<CheckId, CheckWaivers>>> = {},
+    /**
+     * Checks an honored whole-check override takes entirely (coveredChecks in plan-judge.ts): one finding built to
+     * show the check found something, the rest counted.
+     */
+    countOnly: readonly CheckId[] = [],
   ) {
     this.#context = context;
     this.#modes = modes;
     this.#unlimited = unlimited;
     this.#waivers = waivers;
+    this.#countOnly = countOnly;
     this.cap = unlimited === true ? {} : { limit: FINDING_LIMIT + 1 };
   }
 
@@ -183,7 +192,7 @@ export class CheckResults {
     const waivers = this.#waivers[check];
     if (waivers !== undefined) return this.#runWaived(check, waivers, collect);
     const unlimited = this.#unlimited === true || (this.#unlimited !== false && this.#unlimited.includes(check));
-    const { findings, total } = collect(unlimited ? {} : this.cap);
+    const { findings, total } = collect(unlimited ? {} : this.#countOnly.includes(check) ? COUNT_ONLY_CAP : this.cap);
     this.findings.push(...findings);
     this.totals[check] = total;
     return this;

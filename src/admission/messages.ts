@@ -355,9 +355,22 @@ function prepareCheckLines(check: CheckId, findings: readonly Finding[], total: 
 function listedLines(prepared: PreparedCheckLines, maxListed: number): string[] {
   const listed = prepared.objects.slice(0, maxListed);
   const lines = [...prepared.head, ...listed];
-  if (prepared.total > listed.length) lines.push(`  and ${prepared.total - listed.length} more; all of them: ${prepared.more}`);
+  if (prepared.total > listed.length) lines.push(moreLine(prepared, listed.length));
   lines.push(...prepared.fix);
   return lines;
+}
+
+function moreLine(prepared: PreparedCheckLines, listed: number): string {
+  return `  and ${prepared.total - listed} more; all of them: ${prepared.more}`;
+}
+
+/** What listedLines(prepared, maxListed) adds to a message's length (each line and a newline), without building it. */
+function listedLength(prepared: PreparedCheckLines, fixedLength: number, maxListed: number): number {
+  const listed = Math.min(maxListed, prepared.objects.length);
+  let sum = fixedLength;
+  for (let index = 0; index < listed; index++) sum += prepared.objects[index]!.length + 1;
+  if (prepared.total > listed) sum += moreLine(prepared, listed).length + 1;
+  return sum;
 }
 
 /**
@@ -441,11 +454,16 @@ export function denialMessage(input: {
   // Lengths are added up (lines plus the newlines between them); the text is joined once, for the listing that fits.
   const length = (lines: readonly string[]): number => lines.reduce((sum, line) => sum + line.length + 1, 0);
   const fixed = length(head) + length(tail) - 1;
-  let body: string[] = [];
+  // Each listing's length is added up without building its lines; the lines are built once, for the one that fits.
+  const groupFixed = prepared.map((group) => length(group.head) + length(group.fix));
+  let fits = 0;
   for (let maxListed = MAX_LISTED_PER_CHECK; maxListed >= 0; maxListed -= maxListed > 3 ? 3 : 1) {
-    body = prepared.flatMap((group) => listedLines(group, maxListed));
-    if (fixed + length(body) <= MAX_DENIAL_LENGTH) break;
+    fits = maxListed;
+    let total = fixed;
+    for (const [index, group] of prepared.entries()) total += listedLength(group, groupFixed[index]!, maxListed);
+    if (total <= MAX_DENIAL_LENGTH) break;
   }
+  const body = prepared.flatMap((group) => listedLines(group, fits));
   return [...head, ...body, ...tail].join('\n');
 }
 

@@ -1,7 +1,7 @@
 // Narrowing the `unknown` objects of an AdmissionReview to the few fields validators read (the narrowing
 // helpers themselves live in src/json.ts).
 
-import { isObject, stringAtPath, stringMapAt, valueAt } from '../json.ts';
+import { EMPTY_STRING_MAP, isObject, objectAt, stringAtPath, stringMapOf, valueAt } from '../json.ts';
 
 export { isObject as isRecord, stringAtPath as stringField, valueAt as field } from '../json.ts';
 
@@ -21,9 +21,25 @@ export function metaOf(object: unknown): ObjectMeta | undefined {
   return {
     name: stringAtPath(metadata, 'name'),
     namespace: stringAtPath(metadata, 'namespace'),
-    annotations: stringMapAt(metadata, 'annotations'),
-    labels: stringMapAt(metadata, 'labels'),
+    annotations: stringMapView(objectAt(metadata, 'annotations')),
+    labels: stringMapView(objectAt(metadata, 'labels')),
   };
+}
+
+/**
+ * stringMapOf without the copy when every entry is an own string (what the API server sends): the reviewed
+ * object's own map, read only. Copying the labels and annotations of both objects of a Node update was 3-4 % of
+ * a cordon's time in the validator.
+ */
+function stringMapView(map: ReturnType<typeof objectAt>): StringMap {
+  if (map === undefined) return EMPTY_STRING_MAP;
+  let any = false;
+  for (const key in map) {
+    // An inherited entry, a non-string or an own "__proto__" (which the copy cannot hold): the copy, as before.
+    if (typeof map[key] !== 'string' || key === '__proto__' || !Object.hasOwn(map, key)) return stringMapOf(map);
+    any = true;
+  }
+  return any ? (map as StringMap) : EMPTY_STRING_MAP;
 }
 
 /** `spec.unschedulable` of a Node object. */

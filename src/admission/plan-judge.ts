@@ -7,7 +7,7 @@ import type { CheckMode } from '../config.ts';
 import { checkModes, CheckResults, staleModelDecision, waiversOf, type CheckWaivers } from './context.ts';
 import { judge } from './decide.ts';
 import type { Situation } from './messages.ts';
-import type { OverrideSource } from './overrides.ts';
+import { whyNotHonored, type OverrideSource } from './overrides.ts';
 import { runPlan, type Plan } from './plans.ts';
 import { allowed, type Decision } from './types.ts';
 import type { ValidationContext } from './validator.ts';
@@ -47,7 +47,7 @@ export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Targe
   const stale = staleModelDecision(context, input.action, input.overrides, input.reads ?? plan.reads);
   if (stale) return stale;
   if (input.target === undefined) return allowed([...(input.warnings ?? [])]);
-  const results = new CheckResults(context, input.unlimited ?? false, input.modes, waivers(context, input));
+  const results = new CheckResults(context, input.unlimited ?? false, input.modes, waivers(context, input), coveredChecks(context, input));
   runPlan(plan, context.snapshot, input.target, { nodeLocal: nodeLocalOptionsOf(context.config) }, (check, collect) => {
     results.run(check, collect);
   });
@@ -83,3 +83,24 @@ function waivers<Target>(context: ValidationContext, input: PlanJudgement<Target
   }
   return waived;
 }
+
+/**
+ * The checks an honored whole-check override (`skip: "*"`, `skip: single-replica`) takes entirely: the decision
+ * honors every finding of such a check with the first of them that names it, the unlisted ones through the
+ * check's total (judge in decide.ts), and names none of its objects. So one finding (the check found something)
+ * and the count give the same decision as ten built findings and the count. Only where nothing else reads the
+ * findings: no tag overrides among the sources (they take findings one by one, before a whole-check override),
+ * no `adjust`, no checks that must build every finding.
+ */
+function coveredChecks<Target>(context: ValidationContext, input: PlanJudgement<Target>): readonly CheckId[] {
+  const unlimited = input.unlimited ?? false;
+  if (input.adjust !== undefined || unlimited === true || (unlimited !== false && unlimited.length > 0) || input.overrides.length === 0) return NO_CHECKS;
+  for (const source of input.overrides) if (source.tags !== undefined && source.tags.length > 0) return NO_CHECKS;
+  const covered: CheckId[] = [];
+  for (const source of input.overrides) {
+    if (whyNotHonored(source, context.config.overrides) === undefined) covered.push(...source.checks);
+  }
+  return covered;
+}
+
+const NO_CHECKS: readonly CheckId[] = Object.freeze([]);

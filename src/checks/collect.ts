@@ -47,6 +47,10 @@ export interface CappedFindings {
 
 export const NO_CAP: CapOptions = Object.freeze({});
 
+/** Shared by the collectors with nothing to waive or count (never written: see admit). */
+const NOTHING_WAIVED: readonly WaiverOccurrence[] = Object.freeze([]);
+const NO_TAG_TOTALS: Record<string, number> = Object.freeze({}) as Record<string, number>;
+
 /** One counted tag list, as completeFromTags reads it. */
 interface TagKind {
   /** The tags joined by spaces, as counted. */
@@ -65,11 +69,12 @@ export class FindingCollector {
   readonly #skipTags: readonly string[];
   readonly #waive: readonly string[];
   readonly #countTags: readonly string[];
-  readonly #waived: { index: number; count: number; beforeCounted: boolean }[] = [];
-  readonly #tagTotals: Record<string, number> = {};
+  /** Made only when there is something to waive or count: most collectors have neither. */
+  readonly #waived: { index: number; count: number; beforeCounted: boolean }[];
+  readonly #tagTotals: Record<string, number>;
   readonly #representTags: readonly string[];
-  /** The `representTags` combinations built, as bit sets. */
-  readonly #represented = new Set<number>();
+  /** The `representTags` combinations built, as bit sets (made when first needed: most collectors never do). */
+  #represented: Set<number> | undefined = undefined;
   /** Bumped when a waiver waives its first finding or a combination is first built (what completeFromTags waits for). */
   #metVersion = 0;
   #triedVersion = -1;
@@ -81,6 +86,8 @@ export class FindingCollector {
     this.#skipTags = options.skipTags ?? [];
     this.#waive = options.waive ?? [];
     this.#countTags = options.countTags ?? [];
+    this.#waived = this.#waive.length > 0 ? [] : (NOTHING_WAIVED as WaiverOccurrence[]);
+    this.#tagTotals = this.#countTags.length > 0 ? {} : NO_TAG_TOTALS;
     for (const tag of this.#countTags) this.#tagTotals[tag] = 0;
     this.#representTags = options.representTags ?? [];
   }
@@ -102,9 +109,10 @@ export class FindingCollector {
     this.#total++;
     if (this.#representTags.length === 0) return this.findings.length < this.#limit;
     const signature = this.#signature(tags);
-    if (this.findings.length >= this.#limit && this.#represented.has(signature)) return false;
-    if (!this.#represented.has(signature)) {
-      this.#represented.add(signature);
+    const represented = (this.#represented ??= new Set<number>());
+    if (this.findings.length >= this.#limit && represented.has(signature)) return false;
+    if (!represented.has(signature)) {
+      represented.add(signature);
       this.#metVersion++;
     }
     return true;
@@ -157,7 +165,7 @@ export class FindingCollector {
         waived.set(kind.waiver, (waived.get(kind.waiver) ?? 0) + kind.count);
         continue;
       }
-      if (this.#representTags.length > 0 && !this.#represented.has(kind.signature)) return false;
+      if (this.#representTags.length > 0 && this.#represented?.has(kind.signature) !== true) return false;
       total += kind.count;
       for (const tag of this.#countTags) if (kind.tags.includes(tag)) tagTotals[tag]! += kind.count;
     }
@@ -196,7 +204,7 @@ export class FindingCollector {
       const met =
         kind.waiver >= 0
           ? this.#waived.some((entry) => entry.index === kind.waiver)
-          : this.#representTags.length === 0 || this.#represented.has(kind.signature);
+          : this.#representTags.length === 0 || this.#represented?.has(kind.signature) === true;
       if (!met) return kind.key;
     }
     return undefined;
@@ -213,6 +221,7 @@ export class FindingCollector {
   }
 
   result(): CappedFindings {
+    if (this.#waive.length === 0 && this.#countTags.length === 0) return { findings: this.findings, total: this.#total };
     return {
       findings: this.findings,
       total: this.#total,
@@ -220,4 +229,5 @@ export class FindingCollector {
       ...(this.#countTags.length > 0 ? { tagTotals: this.#tagTotals } : {}),
     };
   }
+
 }

@@ -109,19 +109,24 @@ function describeSchemaError(error: ErrorObject, root: unknown): string {
 
 // A `"__proto__"` key in an object (a ConfigMap or Secret may legitimately have one) becomes an own property
 // under JSON.parse, harmless until someone merges the object with Object.assign. Drop such keys; only
-// bodies that contain the text pay for the reviver.
-const PROTO_KEY = Buffer.from('"__proto__"');
+// bodies that may hold one pay for the reviver: the text `__proto__`, or a \u escape of one of its letters
+// (`"\u005f_proto__"` is the same key). Searched in the decoded text: the quoted needle on the raw bytes
+// cost 5-6 µs for a 10 KB review ('"' is everywhere in JSON), these 0.2-0.5 µs.
+const PROTO_LETTER_ESCAPE = /\\u00(?:5[fF]|6[fF]|7[024])/;
+function mayHoldProtoKey(text: string): boolean {
+  return text.includes('__proto__') || (text.includes('\\u') && PROTO_LETTER_ESCAPE.test(text));
+}
 function dropProtoKeys(this: unknown, key: string, value: unknown): unknown {
   return key === '__proto__' ? undefined : value;
 }
 
 /** Parse a request body as JSON. The reason never quotes the body (it may hold secrets). */
 export function parseJson(body: Buffer | string): { ok: true; value: unknown } | { ok: false; reason: string } {
-  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  if (bytes.length === 0) return { ok: false, reason: 'request body is empty (expected an AdmissionReview)' };
+  // A string is read as its UTF-8 bytes would be (lone surrogates become U+FFFD), as the server's Buffers are.
+  const text = (typeof body === 'string' ? Buffer.from(body) : body).toString('utf8');
+  if (text.length === 0) return { ok: false, reason: 'request body is empty (expected an AdmissionReview)' };
   try {
-    const text = bytes.toString('utf8');
-    const value: unknown = bytes.includes(PROTO_KEY) ? JSON.parse(text, dropProtoKeys) : JSON.parse(text);
+    const value: unknown = mayHoldProtoKey(text) ? JSON.parse(text, dropProtoKeys) : JSON.parse(text);
     return { ok: true, value };
   } catch (error) {
     const position = /position (\d+)/.exec(String((error as Error).message))?.[1];

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger, isoTime, jsonLineWriter, LineBatcher, LOG_FLUSH_BYTES, LOG_FLUSH_DELAY_MS } from '../../src/logging.ts';
 
 function capture(): { lines: string[]; stream: { write(line: string): void } } {
@@ -74,6 +74,22 @@ describe('isoTime', () => {
       const after = pino.stdTimeFunctions.isoTime();
       expect([before, after]).toContain(ours);
       await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  });
+
+  it('formats every millisecond as toISOString does, across seconds, days and years, forwards and back', () => {
+    const starts = [0, 1_764_604_799_000, Date.UTC(2026, 11, 31, 23, 59, 59, 990), Date.UTC(1969, 11, 31, 23, 59, 59, 0), 253_402_300_799_000];
+    const now = vi.spyOn(Date, 'now');
+    try {
+      for (const start of starts) {
+        const times = [...Array.from({ length: 1100 }, (_, i) => start + i), start + 999, start - 1, start + 1000, start, start];
+        for (const time of times) {
+          now.mockReturnValue(time);
+          expect(isoTime(), String(time)).toBe(`,"time":"${new Date(time).toISOString()}"`);
+        }
+      }
+    } finally {
+      now.mockRestore();
     }
   });
 });

@@ -102,7 +102,8 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     overrideHint: annotateHint('node', node),
     warnings,
     situation: { kind: 'eviction', node, namespace: removal.namespace, pod: removal.name },
-    reads: [...new Set(dependsOn)],
+    // Repeats are harmless: only membership is read (staleModelDecision), and only when the model is stale.
+    reads: dependsOn,
     unlimited: harvester ? HARVESTER_WAIVED_CHECKS : false,
     adjust: (results) => adjustRemoval(context, removal, node, draining, results),
   };

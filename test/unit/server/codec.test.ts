@@ -101,6 +101,21 @@ describe('parseJson', () => {
     expect(Object.prototype.hasOwnProperty.call(object?.data, '__proto__')).toBe(false);
     expect(Object.assign({}, object?.data)).not.toHaveProperty('polluted');
   });
+
+  it('drops "__proto__" keys spelt with \\u escapes too, and keeps other escapes as they are', () => {
+    for (const key of ['\\u005f_proto__', '__\\u0070roto__', '__pr\\u006Fto\\u005F_', '\\u005F\\u005F\\u0070\\u0072\\u006f\\u0074\\u006f__']) {
+      const result = decodeAdmissionReviewBody(
+        JSON.stringify(sampleReview()).replace('"spec":{"unschedulable":true}', `"data":{"${key}":{"polluted":true},"ok":"1"}`),
+      );
+      const object = result.ok ? (result.request.object as { data: Record<string, unknown> }) : undefined;
+      expect(object?.data, key).toEqual({ ok: '1' });
+      expect(Object.prototype.hasOwnProperty.call(object?.data, '__proto__'), key).toBe(false);
+    }
+    const result = decodeAdmissionReviewBody(
+      JSON.stringify(sampleReview()).replace('"spec":{"unschedulable":true}', '"data":{"a\\u0026b":"\\u003c\\u005f>","ok":"1"}'),
+    );
+    expect(result.ok && (result.request.object as { data: unknown }).data).toEqual({ 'a&b': '<_>', ok: '1' });
+  });
 });
 
 describe('encodeAdmissionResponse', () => {

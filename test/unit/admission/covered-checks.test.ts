@@ -1,0 +1,129 @@
+// A check an honored whole-check override takes entirely (`skip: "*"`, `skip: single-replica`) builds one finding
+// and counts the rest (coveredChecks in src/admission/plan-judge.ts, issue 15): the answers must be the ones
+// building the listing gives. The reference is the same judgement with an `adjust` step that passes the findings
+// through, which turns the shortcut off.
+import { describe, expect, it } from 'vitest';
+import { CheckResults, FINDING_LIMIT } from '../../../src/admission/context.ts';
+import { judgeByPlan, type PlanJudgement } from '../../../src/admission/plan-judge.ts';
+import { PLANS, type NodeTarget } from '../../../src/admission/plans.ts';
+import type { OverrideSource } from '../../../src/admission/overrides.ts';
+import type { UserInfo } from '../../../src/admission/types.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
+import type { CheckId } from '../../../src/checks/types.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../../../src/cluster/records.ts';
+import { defaultConfig, type Config } from '../../../src/config.ts';
+import { ADMIN, ALICE, context } from '../../support/admission.ts';
+import { detachedVolume, longhornNode, replica, seededRandom, volumeWithReplicas } from '../../support/fixtures.ts';
+
+function add(model: ClusterModel, v: { volume: LonghornVolumeRecord; replicas: LonghornReplicaRecord[] }): void {
+  model.upsert('longhornVolume', v.volume);
+  for (const r of v.replicas) {
+    model.upsert('longhornReplica', r);
+    if (!model.longhornNode(r.nodeID)) model.upsert('longhornNode', longhornNode({ name: r.nodeID }));
+  }
+}
+
+/** Volumes of every kind the node and upgrade checks report, on nodes 1-4. */
+function randomModel(random: () => number, count: number): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS);
+  model.setLonghornInstalled(true);
+  for (let i = 0; i < count; i++) {
+    const name = `vol-${String(i).padStart(3, '0')}`;
+    const node = `node-${1 + Math.floor(random() * 4)}`;
+    const kind = Math.floor(random() * 5);
+    if (kind === 0) add(model, volumeWithReplicas(name, [node], { numberOfReplicas: 1 }));
+    else if (kind === 1) add(model, { volume: detachedVolume({ name, numberOfReplicas: 1 }), replicas: [replica({ volumeName: name, nodeID: node })] });
+    else if (kind === 2) add(model, volumeWithReplicas(name, [node], { numberOfReplicas: 2, robustness: 'degraded' }));
+    else if (kind === 3) add(model, volumeWithReplicas(name, ['node-1', 'node-2', 'node-3']));
+    else {
+      add(model, volumeWithReplicas(name, ['node-1', 'node-2', node], { robustness: 'degraded' }));
+      model.upsert('longhornReplica', replica({ volumeName: name, nodeID: 'node-2', currentState: 'stopped' }));
+    }
+  }
+  return model;
+}
+
+function pick<T>(random: () => number, values: readonly T[]): T {
+  return values[Math.floor(random() * values.length)]!;
+}
+
+function withModes(modes: Partial<Record<CheckId, 'enforce' | 'warn' | 'off'>>): Config {
+  const base = defaultConfig();
+  const checks = { ...base.checks };
+  for (const [check, mode] of Object.entries(modes) as [CheckId, 'enforce' | 'warn' | 'off'][]) checks[check] = { ...checks[check], mode };
+  return { ...base, checks };
+}
+
+function reference<T>(judgement: PlanJudgement<T>): PlanJudgement<T> {
+  return { ...judgement, adjust: (results) => ({ findings: results.findings, totals: results.totals }) };
+}
+
+const whole = (checks: readonly CheckId[], writer: UserInfo | undefined, extra: Partial<OverrideSource> = {}): OverrideSource => ({
+  where: `skip ${checks.join(',')} by ${writer?.username ?? 'nobody'}`,
+  checks,
+  reason: 'maintenance',
+  ...(writer ? { writer } : { recordedBy: '' }),
+  ...extra,
+});
+
+const MODES = ['enforce', 'enforce', 'warn', 'off'] as const;
+
+describe('checks a whole-check override takes: counted, not built, same answers', () => {
+  it('the upgrade and Node DELETE plans answer as building the listing does, whatever the overrides and modes', () => {
+    const random = seededRandom(1515);
+    let covered = 0;
+    for (let round = 0; round < 300; round++) {
+      const model = randomModel(random, pick(random, [0, 1, 5, 11, 12, 40, 90]));
+      const config = withModes({ 'single-replica': pick(random, MODES), 'volume-health': pick(random, MODES), 'last-replica-on-node': pick(random, MODES) });
+      const pool = [
+        whole(['single-replica', 'volume-health', 'last-replica-on-node', 'node-local-volume'], pick(random, [ADMIN, ALICE])),
+        whole(['single-replica'], pick(random, [ADMIN, ALICE, undefined])),
+        whole(['volume-health'], ADMIN, random() < 0.3 ? { ignored: 'expired at 2020-01-01T00:00:00Z' } : {}),
+        whole(pick(random, [['last-replica-on-node'], ['single-replica', 'volume-health']]), pick(random, [ADMIN, ALICE])),
+      ];
+      const overrides = pool.filter(() => random() < 0.5).sort(() => random() - 0.5);
+      const ctx = context(model, { config });
+      const upgrade: PlanJudgement<unknown> = {
+        action: 'creation of Upgrade harvester-system/hvst-upgrade-1',
+        target: {},
+        overrides,
+        unlimited: [],
+        overrideHint: 'run: kubectl annotate upgrades hvst-upgrade-1 volume-guard.io/skip=<checks>',
+        situation: { kind: 'upgrade', operation: 'CREATE', resource: 'upgrades.harvesterhci.io', kindName: 'Upgrade', name: 'hvst-upgrade-1', namespace: 'harvester-system' },
+      };
+      const node = pick(random, ['node-1', 'node-2', 'node-4']);
+      const nodeDelete: PlanJudgement<NodeTarget> = {
+        action: `deletion of node ${node}`,
+        target: { node },
+        overrides,
+        overrideHint: `run: kubectl annotate node ${node} volume-guard.io/skip=<checks>`,
+      };
+      const label = JSON.stringify({ round, overrides: overrides.map((o) => o.where) });
+      const actualUpgrade = judgeByPlan(ctx, PLANS.upgrade, upgrade);
+      expect(actualUpgrade, label).toEqual(judgeByPlan(ctx, PLANS.upgrade, reference(upgrade)));
+      const actualDelete = judgeByPlan(ctx, PLANS['node-delete'], nodeDelete);
+      expect(actualDelete, label).toEqual(judgeByPlan(ctx, PLANS['node-delete'], reference(nodeDelete)));
+      for (const decision of [actualUpgrade, actualDelete]) {
+        if (Number(decision.auditAnnotations?.['overridden-objects'] ?? 0) > FINDING_LIMIT + 1) covered++;
+      }
+    }
+    // The comparison met what it is for: overrides taking more findings than a listing builds.
+    expect(covered).toBeGreaterThan(40);
+  });
+
+  it('builds one finding of a counted check and counts the rest', () => {
+    const random = seededRandom(7);
+    const model = randomModel(random, 200);
+    const ctx = context(model);
+    const all = collectSingleReplica(model, {}, {}).findings.length;
+    expect(all).toBeGreaterThan(FINDING_LIMIT + 1);
+    const counted = new CheckResults(ctx, false, {}, {}, ['single-replica']).run('single-replica', (cap) => collectSingleReplica(model, {}, cap));
+    expect(counted.findings).toHaveLength(1);
+    expect(counted.totals['single-replica']).toBe(all);
+    const listed = new CheckResults(ctx).run('single-replica', (cap) => collectSingleReplica(model, {}, cap));
+    expect(listed.findings).toHaveLength(FINDING_LIMIT + 1);
+    expect(listed.totals['single-replica']).toBe(all);
+  });
+});
