@@ -344,9 +344,10 @@ export function collectNodeLocalVolume(
     if (collector.admit(tags)) collector.add(build());
   };
   if (target.claims === undefined) {
-    // Past the listed few, the model's count of bound PVs pinned to the node by kind gives the total.
+    // Past the listed few, the model's count of bound PVs pinned to the node by kind gives the total (none: no
+    // pinned PV to look at).
     const counted = () => countNodeLocalPinned(snapshot, target.node, nodeLocalDrivers);
-    for (const pv of snapshot.persistentVolumesPinnedTo(target.node)) {
+    for (const pv of counted() === 0 ? [] : snapshot.persistentVolumesPinnedTo(target.node)) {
       if (collector.completeFrom(counted)) break;
       consider(pv);
     }

@@ -113,10 +113,11 @@ export function collectSingleReplica(
     }
     return collector.result();
   }
-  const seen = new Set<string>();
   const node = target.node;
-  // Past the listed few, the model's per-node count gives the total.
+  // Past the listed few, the model's per-node count gives the total (none: nothing to walk).
   const counted = () => snapshot.volumeCount(SINGLE_REPLICA_COUNT, node);
+  if (counted() === 0) return collector.result();
+  const seen = new Set<string>();
   for (const replicaOnNode of snapshot.replicasOnNode(node)) {
     if (seen.has(replicaOnNode.volumeName)) continue;
     if (collector.completeFrom(counted)) break;

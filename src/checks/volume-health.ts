@@ -74,10 +74,11 @@ export function collectVolumeHealth(
     }
     return collector.result();
   }
-  const seen = new Set<string>();
   const node = target.node;
-  // Past the listed few, the model's per-node count gives the total.
+  // Past the listed few, the model's per-node count gives the total (none: nothing to walk).
   const counted = () => snapshot.volumeCount(VOLUME_HEALTH_COUNT, node);
+  if (counted() === 0) return collector.result();
+  const seen = new Set<string>();
   for (const replica of snapshot.replicasOnNode(node)) {
     if (collector.completeFrom(counted)) break;
     // A failed replica is garbage Longhorn removes later: holding one does not tie the node to its volume.
