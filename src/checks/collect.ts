@@ -123,20 +123,19 @@ export class FindingCollector {
    * even its tags) and returns true. Checks call it first so that a denial over thousands of objects stays cheap.
    */
   countIfFull(): boolean {
-    if (this.#skipTags.length > 0 || this.#waive.length > 0 || this.#countTags.length > 0 || this.#representTags.length > 0 || this.findings.length < this.#limit) return false;
+    if (!this.#plainAndFull()) return false;
     this.#total++;
     return true;
   }
 
   /**
    * When the cap is reached and nothing is waived, tag-counted or represented (countIfFull's case), takes the
-   * number of findings in all from `total` (a count the model keeps of exactly the findings the caller's walk
+   * number of findings in all from `counted` (a count the model keeps of exactly the findings the caller's walk
    * would meet) instead of counting the rest one by one, and returns true: the caller stops walking. False, having
    * changed nothing, when not full yet or when there is no such count (or it is below what was already counted).
    */
-  completeFrom(total: () => number | undefined): boolean {
-    if (this.#skipTags.length > 0 || this.#waive.length > 0 || this.#countTags.length > 0 || this.#representTags.length > 0 || this.findings.length < this.#limit) return false;
-    const counted = total();
+  completeFrom(counted: number | undefined): boolean {
+    if (!this.#plainAndFull()) return false;
     if (counted === undefined || counted < this.#total) return false;
     this.#total = counted;
     return true;
@@ -186,6 +185,17 @@ export class FindingCollector {
       kinds.push({ key, tags, count, waiver: this.#waive.findIndex((tag) => tags.includes(tag)), signature: this.#signature(tags) });
     }
     return kinds;
+  }
+
+  /** The cap is reached and no tag can waive, be counted or be represented: a further finding is only counted. */
+  #plainAndFull(): boolean {
+    return (
+      this.#skipTags.length === 0 &&
+      this.#waive.length === 0 &&
+      this.#countTags.length === 0 &&
+      this.#representTags.length === 0 &&
+      this.findings.length >= this.#limit
+    );
   }
 
   /** The cap is reached: every further finding is only counted, or built to represent a combination. */

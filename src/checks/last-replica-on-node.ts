@@ -93,13 +93,13 @@ export function collectLastReplicaOnNode(
   const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
   // A cordon: past the listed few, the model's per-node count gives the total (none: nothing to walk).
-  const counted = target.volumes === undefined ? () => snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
-  if (counted?.() === 0) return collector.result();
+  const counted = target.volumes === undefined ? snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
+  if (counted === 0) return collector.result();
   const candidates = target.volumes ?? snapshot.replicasOnNode(target.node).map((replica) => replica.volumeName);
   const seen = new Set<string>();
   for (const volumeName of candidates) {
     if (seen.has(volumeName)) continue;
-    if (counted !== undefined && collector.completeFrom(counted)) break;
+    if (collector.completeFrom(counted)) break;
     seen.add(volumeName);
     const volume = snapshot.longhornVolume(volumeName);
     if (volume === undefined) continue;

@@ -346,8 +346,8 @@ export function collectNodeLocalVolume(
   if (target.claims === undefined) {
     // Past the listed few, the model's count of bound PVs pinned to the node by kind gives the total (none: no
     // pinned PV to look at).
-    const counted = () => countNodeLocalPinned(snapshot, target.node, nodeLocalDrivers);
-    for (const pv of counted() === 0 ? [] : snapshot.persistentVolumesPinnedTo(target.node)) {
+    const counted = countNodeLocalPinned(snapshot, target.node, nodeLocalDrivers);
+    for (const pv of counted === 0 ? [] : snapshot.persistentVolumesPinnedTo(target.node)) {
       if (collector.completeFrom(counted)) break;
       consider(pv);
     }

@@ -15,8 +15,6 @@ import {
   isSingleReplicaVolume,
   singleReplicaTags,
 } from './longhorn-health.ts';
-
-export { singleReplicaTags };
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface SingleReplicaTarget {
@@ -115,8 +113,8 @@ export function collectSingleReplica(
   }
   const node = target.node;
   // Past the listed few, the model's per-node count gives the total (none: nothing to walk).
-  const counted = () => snapshot.volumeCount(SINGLE_REPLICA_COUNT, node);
-  if (counted() === 0) return collector.result();
+  const counted = snapshot.volumeCount(SINGLE_REPLICA_COUNT, node);
+  if (counted === 0) return collector.result();
   const seen = new Set<string>();
   for (const replicaOnNode of snapshot.replicasOnNode(node)) {
     if (seen.has(replicaOnNode.volumeName)) continue;

@@ -68,16 +68,17 @@ export function collectVolumeHealth(
   if (target.node === undefined) {
     // The model keeps this set current on every write: no scan of all volumes. Its members have problems by
     // definition, so past the cap they are counted without being examined.
+    const counted = snapshot.volumeSetSize(VOLUME_HEALTH_SET);
     for (const volume of snapshot.volumesInSet(VOLUME_HEALTH_SET)) {
-      if (collector.completeFrom(() => snapshot.volumeSetSize(VOLUME_HEALTH_SET))) break;
+      if (collector.completeFrom(counted)) break;
       if (!collector.countIfFull()) consider(volume);
     }
     return collector.result();
   }
   const node = target.node;
   // Past the listed few, the model's per-node count gives the total (none: nothing to walk).
-  const counted = () => snapshot.volumeCount(VOLUME_HEALTH_COUNT, node);
-  if (counted() === 0) return collector.result();
+  const counted = snapshot.volumeCount(VOLUME_HEALTH_COUNT, node);
+  if (counted === 0) return collector.result();
   const seen = new Set<string>();
   for (const replica of snapshot.replicasOnNode(node)) {
     if (collector.completeFrom(counted)) break;
