@@ -15,17 +15,11 @@ import {
   LONGHORN_NS,
   must,
   patchStatus,
+  setNodeReady,
 } from '../harness/scenario.ts';
 
 const NODES = ['cp-n1', 'cp-n2', 'cp-n3'];
 const HARVESTER_NS = 'harvester-system';
-const LONG_AGO = new Date(Date.now() - 3_600_000).toISOString();
-
-async function setReady(node: string, status: 'True' | 'False' | 'Unknown', since = LONG_AGO): Promise<void> {
-  await patchStatus('node', node, {
-    conditions: [{ type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'NodeStatusUnknown', message: 'set by the test', lastHeartbeatTime: since, lastTransitionTime: since }],
-  });
-}
 
 async function createUpgrade(name: string, annotations: Record<string, string> = {}, dryRun = false) {
   const upgrade = {
@@ -60,14 +54,14 @@ describe('copies are counted per node that is up', () => {
     await ensureNamespace(HARVESTER_NS);
     for (const node of NODES) {
       await createNode(node);
-      await setReady(node, 'True');
+      await setNodeReady(node, 'True');
       await createLonghornNode(node);
     }
   });
   afterEach(async () => {
     for (const node of NODES) {
       await kubectl(['uncordon', node]);
-      await setReady(node, 'True');
+      await setNodeReady(node, 'True');
     }
     await deleteObjects(
       ['upgrades.harvesterhci.io', '--all', '-n', HARVESTER_NS],
@@ -108,7 +102,7 @@ describe('copies are counted per node that is up', () => {
     expect(await unschedulable('cp-n2')).toBe(true);
     await must(kubectl(['uncordon', 'cp-n2']), 'uncordon');
 
-    await setReady('cp-n3', 'False');
+    await setNodeReady('cp-n3', 'False');
     const denied = await cordonOnce('cp-n2', true);
     expect(denied.stderr).toContain('longhorn-system/cp-spread');
     expect(denied.stderr).toContain('on node cp-n3, down');
@@ -118,14 +112,14 @@ describe('copies are counted per node that is up', () => {
     expect(upgrade.stderr).toContain('longhorn-system/cp-spread');
 
     // Ready again: two copies.
-    await setReady('cp-n3', 'True', new Date().toISOString());
+    await setNodeReady('cp-n3', 'True', new Date().toISOString());
     const again = await cordonOnce('cp-n2', false);
     expect(again.stderr).not.toContain('denied');
   });
 
   it('a node NotReady only for a moment (within the grace) still holds a copy', async () => {
     await createLonghornVolume({ name: 'cp-blip', numberOfReplicas: 2, replicas: [{ node: 'cp-n2' }, { node: 'cp-n3' }] });
-    await setReady('cp-n3', 'False', new Date().toISOString());
+    await setNodeReady('cp-n3', 'False', new Date().toISOString());
     const allowed = await cordonOnce('cp-n2', false);
     expect(allowed.stderr).not.toContain('denied');
   });

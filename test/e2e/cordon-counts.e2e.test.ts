@@ -16,6 +16,7 @@ import {
   LONGHORN_NS,
   must,
   patchStatus,
+  setNodeReady,
 } from '../harness/scenario.ts';
 import { runAudit } from '../support/cli.ts';
 import type { CheckId } from '../../src/checks/types.ts';
@@ -25,13 +26,6 @@ const NODE = 'cc-n1';
 const OTHER = 'cc-n2';
 const VOLUMES = 15;
 const PVS = 14;
-const LONG_AGO = new Date(Date.now() - 3_600_000).toISOString();
-
-async function setReady(node: string, status: 'True' | 'False', since: string): Promise<void> {
-  await patchStatus('node', node, {
-    conditions: [{ type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'NodeStatusUnknown', message: 'set by the test', lastHeartbeatTime: since, lastTransitionTime: since }],
-  });
-}
 
 /** Per check, the total a refused dry-run cordon of NODE states in its `[check] N ...` lines (none: allowed). */
 async function cordonTotals(): Promise<Partial<Record<CheckId, number>>> {
@@ -63,7 +57,7 @@ describe('a refused cordon counts what it does not list, following the cluster',
     await ensureNamespace(NS);
     for (const node of [NODE, OTHER]) {
       await createNode(node);
-      await setReady(node, 'True', LONG_AGO);
+      await setNodeReady(node, 'True');
       await createLonghornNode(node);
     }
     // Two copies each, one on each node: no risk while both nodes are up.
@@ -90,7 +84,7 @@ describe('a refused cordon counts what it does not list, following the cluster',
     await expectTotals({ 'node-local-volume': PVS });
 
     // The other node NotReady for an hour: its copies are gone, every volume's last copy is on NODE.
-    await setReady(OTHER, 'False', LONG_AGO);
+    await setNodeReady(OTHER, 'False');
     await expectTotals({ 'single-replica': VOLUMES, 'last-replica-on-node': VOLUMES, 'node-local-volume': PVS });
 
     // Some volumes deleted; three claims deleted, two of their PVs too, the third left Released (bound to nothing):
@@ -111,7 +105,7 @@ describe('a refused cordon counts what it does not list, following the cluster',
     expect(counted).toEqual(await auditTotals());
 
     // The other node back: only the faulted volume is left of the Longhorn risks.
-    await setReady(OTHER, 'True', new Date().toISOString());
+    await setNodeReady(OTHER, 'True', new Date().toISOString());
     const back = await eventually(cordonTotals, (totals) => totals['last-replica-on-node'] === undefined, 30_000);
     expect(back['node-local-volume']).toBe(PVS - 3);
     expect(back).toEqual(await auditTotals());

@@ -29,6 +29,17 @@ export async function patchStatus(resource: string, name: string, status: unknow
   );
 }
 
+/** Sets a Node's Ready condition as its kubelet would, in that state `since` (default: an hour ago). */
+export async function setNodeReady(
+  node: string,
+  status: 'True' | 'False' | 'Unknown',
+  since = new Date(Date.now() - 3_600_000).toISOString(),
+): Promise<void> {
+  await patchStatus('node', node, {
+    conditions: [{ type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'NodeStatusUnknown', message: 'set by the test', lastHeartbeatTime: since, lastTransitionTime: since }],
+  });
+}
+
 export async function ensureNamespace(name: string, annotations: Record<string, string> = {}): Promise<void> {
   await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations } });
 }

@@ -5,6 +5,8 @@ import type { AdmissionRequest, Operation, UserInfo } from '../../src/admission/
 import type { ValidationContext } from '../../src/admission/validator.ts';
 import type { ClusterSnapshot, ModelHealth } from '../../src/cluster/snapshot.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
+import type { PlanJudgement } from '../../src/admission/plan-judge.ts';
+import type { CheckId } from '../../src/checks/types.ts';
 
 export const ADMIN: UserInfo = { username: 'admin', groups: ['system:masters', 'system:authenticated'] };
 export const ALICE: UserInfo = { username: 'alice', groups: ['developers', 'system:authenticated'] };
@@ -119,4 +121,20 @@ export function evictionRequest(name: string, options: { namespace?: string; use
     ...(options.uid ? { uid: options.uid } : {}),
     object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
   });
+}
+
+/** The default configuration with these checks' modes replaced. */
+export function withModes(modes: Partial<Record<CheckId, 'enforce' | 'warn' | 'off'>>): Config {
+  const base = defaultConfig();
+  const checks = { ...base.checks };
+  for (const [check, mode] of Object.entries(modes) as [CheckId, 'enforce' | 'warn' | 'off'][]) checks[check] = { ...checks[check], mode };
+  return { ...base, checks };
+}
+
+/**
+ * The same judgement with an `adjust` step that passes the findings through, which makes judgeByPlan build every
+ * finding of every check: the reference a shortcut that builds fewer must answer like.
+ */
+export function reference<T>(judgement: PlanJudgement<T>): PlanJudgement<T> {
+  return { ...judgement, adjust: (results) => ({ findings: results.findings, totals: results.totals }) };
 }

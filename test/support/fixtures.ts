@@ -243,6 +243,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** One of `values`, drawn with `random` (seededRandom). */
+export function pick<T>(random: () => number, values: readonly T[]): T {
+  return values[Math.floor(random() * values.length)] as T;
+}
+
 /**
  * A flat copy of a concatenated string. Concatenation builds ropes, which cost more memory than the flat
  * strings JSON.parse gives the informers; the synthetic cluster's memory figures must match the real thing.

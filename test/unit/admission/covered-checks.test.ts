@@ -13,9 +13,8 @@ import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import type { CheckId } from '../../../src/checks/types.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../../../src/cluster/records.ts';
-import { defaultConfig, type Config } from '../../../src/config.ts';
-import { ADMIN, ALICE, context } from '../../support/admission.ts';
-import { detachedVolume, longhornNode, replica, seededRandom, volumeWithReplicas } from '../../support/fixtures.ts';
+import { ADMIN, ALICE, context, reference, withModes } from '../../support/admission.ts';
+import { detachedVolume, longhornNode, pick, replica, seededRandom, volumeWithReplicas } from '../../support/fixtures.ts';
 
 function add(model: ClusterModel, v: { volume: LonghornVolumeRecord; replicas: LonghornReplicaRecord[] }): void {
   model.upsert('longhornVolume', v.volume);
@@ -45,20 +44,8 @@ function randomModel(random: () => number, count: number): ClusterModel {
   return model;
 }
 
-function pick<T>(random: () => number, values: readonly T[]): T {
-  return values[Math.floor(random() * values.length)]!;
-}
 
-function withModes(modes: Partial<Record<CheckId, 'enforce' | 'warn' | 'off'>>): Config {
-  const base = defaultConfig();
-  const checks = { ...base.checks };
-  for (const [check, mode] of Object.entries(modes) as [CheckId, 'enforce' | 'warn' | 'off'][]) checks[check] = { ...checks[check], mode };
-  return { ...base, checks };
-}
 
-function reference<T>(judgement: PlanJudgement<T>): PlanJudgement<T> {
-  return { ...judgement, adjust: (results) => ({ findings: results.findings, totals: results.totals }) };
-}
 
 const whole = (checks: readonly CheckId[], writer: UserInfo | undefined, extra: Partial<OverrideSource> = {}): OverrideSource => ({
   where: `skip ${checks.join(',')} by ${writer?.username ?? 'nobody'}`,

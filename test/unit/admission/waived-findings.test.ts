@@ -15,9 +15,9 @@ import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import type { CheckId } from '../../../src/checks/types.ts';
 import { ClusterModel, type ClusterModelOptions } from '../../../src/cluster/model.ts';
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../../../src/cluster/records.ts';
-import { defaultConfig, type Config } from '../../../src/config.ts';
-import { ADMIN, ALICE, context, harvesterUpgradeRequest } from '../../support/admission.ts';
-import { detachedVolume, longhornNode, replica, seededRandom, volumeWithReplicas } from '../../support/fixtures.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { ADMIN, ALICE, context, harvesterUpgradeRequest, reference, withModes } from '../../support/admission.ts';
+import { detachedVolume, longhornNode, pick, replica, seededRandom, volumeWithReplicas } from '../../support/fixtures.ts';
 import type { UserInfo } from '../../../src/admission/types.ts';
 
 const HARVESTER_KEY = 'harvesterhci.io/skipSingleReplicaDetachedVol';
@@ -72,21 +72,8 @@ function randomModel(random: () => number, count: number, weights: readonly numb
   return model;
 }
 
-function withModes(modes: Partial<Record<CheckId, 'enforce' | 'warn' | 'off'>>): Config {
-  const base = defaultConfig();
-  const checks = { ...base.checks };
-  for (const [check, mode] of Object.entries(modes) as [CheckId, 'enforce' | 'warn' | 'off'][]) checks[check] = { ...checks[check], mode };
-  return { ...base, checks };
-}
 
-/** The judgement with every finding of the narrowed checks built: the answer before the waivers. */
-function reference<T>(judgement: PlanJudgement<T>): PlanJudgement<T> {
-  return { ...judgement, adjust: (results) => ({ findings: results.findings, totals: results.totals }) };
-}
 
-function pick<T>(random: () => number, values: readonly T[]): T {
-  return values[Math.floor(random() * values.length)]!;
-}
 
 describe.each(MODEL_VARIANTS)('waived findings, %s: the same answers as building them all', (_variant, modelOptions) => {
   const sizes = [0, 1, 3, 10, 11, 12, 13, 30, 60];

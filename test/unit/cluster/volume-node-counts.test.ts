@@ -13,7 +13,7 @@ import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import { collectVolumeHealth } from '../../../src/checks/volume-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.ts';
-import { csiPV, hostPathPV, hostnameAffinity, localPV, longhornNode, node, pod, pvc, replica, seededRandom, volume } from '../../support/fixtures.ts';
+import { csiPV, hostPathPV, hostnameAffinity, localPV, longhornNode, node, pick, pod, pvc, replica, seededRandom, volume } from '../../support/fixtures.ts';
 
 const NODES = ['n1', 'n2', 'n3', 'n4'];
 const GRACE_MS = 30_000;
@@ -27,9 +27,6 @@ const CHECKS: Record<string, Collect> = {
   'node-local-volume': (snapshot, node, cap) => collectNodeLocalVolume(snapshot, { node }, cap, OPTIONS),
 };
 
-function pick<T>(random: () => number, values: readonly T[]): T {
-  return values[Math.floor(random() * values.length)] as T;
-}
 
 /** Applies one random write to both models (the same record to each). */
 function randomStep(random: () => number, models: readonly ClusterModel[], clock: { now: number }): void {
