@@ -302,7 +302,7 @@ describe('volume-guard audit against the real API server', () => {
     const lines = result.stderr.split('\n').filter((line) => line.startsWith('volume-guard:'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^volume-guard: missing permission: \S+ is forbidden: User "alice" cannot (list|watch) resource "[a-z]+"/);
-    expect(lines[0]).toMatch(/\(the audit needs (list and watch|watch) on [a-z.]+\)$/);
+    expect(lines[0]).toMatch(/\(the audit needs (list and watch|watch) on [a-z0-9.-]+\)$/);
     expect(result.stdout).toBe('');
   });
 
