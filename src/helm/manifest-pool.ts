@@ -5,6 +5,9 @@
 //   answered `timeout`; a worker still busy with it is terminated and replaced, so a hostile manifest costs its
 //   own request only.
 // - Workers start on first use, are unref'd (they never keep the process alive) and have a heap limit.
+// - A worker idle for `idleMs` (default WORKER_IDLE_MS) exits: each costs some 30-45 MB of memory just by running,
+//   and Helm releases come in bursts; the next record starts one again (its start-up not counted in the deadline).
+// - A worker collects its garbage after a record that left much of it (manifest-worker.ts).
 // - Workers run at a lower CPU priority than the event loop (MANIFEST_WORKER_NICE).
 import { Worker } from 'node:worker_threads';
 import { formatBytes } from './release.ts';
@@ -16,6 +19,8 @@ export interface ManifestPoolOptions {
   readonly queue: number;
   /** Heap limit of each worker (default 256 MiB): a record beyond it fails alone. */
   readonly maxHeapMb?: number;
+  /** A worker without a record for this long exits (default WORKER_IDLE_MS). */
+  readonly idleMs?: number;
 }
 
 interface Pending {
@@ -30,6 +35,8 @@ interface Pending {
 interface Slot {
   readonly worker: Worker;
   current?: Pending;
+  /** Running while the worker has no record: it exits when this fires. */
+  idle?: NodeJS.Timeout;
   /** The thread has started: until then its start-up time is not counted against a record's deadline. */
   online: boolean;
 }
@@ -41,6 +48,16 @@ interface Slot {
  * runs as before.
  */
 export const MANIFEST_WORKER_NICE = 10;
+
+/**
+ * A worker collects its garbage once what it holds (heap used and Buffers) has grown by this much since its last
+ * collection (src/helm/worker-memory.ts): a 1 MB release leaves some 9 MB behind, which V8 would otherwise let
+ * reach about 64 MiB per worker before collecting it.
+ */
+export const WORKER_COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
+
+/** How long a worker waits for its next record before it exits. */
+export const WORKER_IDLE_MS = 30_000;
 
 const here = import.meta.url;
 /** The worker's file next to this one: .ts when running from source (Node strips types), .js once built. */
@@ -83,6 +100,15 @@ export class ManifestPool {
     });
   }
 
+  /** V8 heap statistics of each worker running now (measurements and tests). */
+  async heapStatistics(): Promise<{ readonly usedBytes: number; readonly totalBytes: number; readonly externalBytes: number; readonly mallocedBytes: number }[]> {
+    const online = [...this.#slots].filter((slot) => slot.online);
+    const stats = await Promise.all(online.map((slot) => slot.worker.getHeapStatistics().catch(() => undefined)));
+    return stats
+      .filter((entry) => entry !== undefined)
+      .map((entry) => ({ usedBytes: entry.used_heap_size, totalBytes: entry.total_heap_size, externalBytes: entry.external_memory, mallocedBytes: entry.malloced_memory }));
+  }
+
   /** Workers running now (for tests and metrics). */
   get size(): number {
     return this.#slots.size;
@@ -94,6 +120,7 @@ export class ManifestPool {
     const slots = [...this.#slots];
     this.#slots.clear();
     await Promise.all(slots.map(async (slot) => {
+      if (slot.idle) clearTimeout(slot.idle);
       if (slot.current) this.#settle(slot.current, { ok: false, failure: 'busy', reason: 'volume-guard is shutting down' });
       await slot.worker.terminate();
     }));
@@ -114,6 +141,7 @@ export class ManifestPool {
       this.#next(slot);
     });
     const fail = (): void => {
+      if (slot.idle) clearTimeout(slot.idle);
       if (!this.#slots.delete(slot)) return;
       const current = slot.current;
       slot.current = undefined;
@@ -130,6 +158,8 @@ export class ManifestPool {
   }
 
   #dispatch(slot: Slot, pending: Pending): void {
+    if (slot.idle) clearTimeout(slot.idle);
+    slot.idle = undefined;
     slot.current = pending;
     if (!slot.online) {
       // A thread starting (once per worker, or after one was replaced) is the pool's cost, not the record's.
@@ -153,6 +183,17 @@ export class ManifestPool {
   #next(slot: Slot): void {
     const pending = this.#waiting.shift();
     if (pending) this.#dispatch(slot, pending);
+    else this.#idle(slot);
+  }
+
+  /** Nothing waiting for this worker: let it go after a while without records. */
+  #idle(slot: Slot): void {
+    if (slot.idle) clearTimeout(slot.idle);
+    slot.idle = setTimeout(() => {
+      if (slot.current !== undefined || !this.#slots.delete(slot)) return;
+      void slot.worker.terminate();
+    }, this.#options.idleMs ?? WORKER_IDLE_MS);
+    slot.idle.unref();
   }
 
   #drainToNewWorker(): void {

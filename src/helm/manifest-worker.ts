@@ -1,14 +1,18 @@
 // Worker thread body of the manifest pool: reads one release record per message.
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { MANIFEST_WORKER_NICE } from './manifest-pool.ts';
+import { MANIFEST_WORKER_NICE, WORKER_COLLECT_AFTER_BYTES } from './manifest-pool.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from './read-release.ts';
+import { collectAfterGrowth, garbageCollector, heldBytes } from './worker-memory.ts';
 
 try {
   setPriority(MANIFEST_WORKER_NICE);
 } catch {
   // Not allowed here (a restrictive seccomp profile): same priority as the event loop.
 }
+
+const collect = garbageCollector();
+const afterRecord = collect ? collectAfterGrowth({ collect, held: heldBytes, afterBytes: WORKER_COLLECT_AFTER_BYTES }) : () => false;
 
 interface JobMessage {
   readonly id: number;
@@ -24,4 +28,6 @@ parentPort?.on('message', (message: JobMessage) => {
     outcome = { ok: false, failure: 'worker', reason: 'release record could not be read' };
   }
   parentPort?.postMessage({ id: message.id, outcome });
+  // After the answer went out: the collection (a few ms) delays only this worker's next record.
+  afterRecord();
 });

@@ -2,11 +2,14 @@
 // manifests (deep flow-style YAML, anchors fanning out) arrive back to back on other connections. The same cordon
 // stream runs first alone, then under the Helm load, against the same server, so the two are compared side by
 // side. What matters: cordon p99 and that no cordon fails while manifests are parsed.
+//
+// The cordon stream runs in a process of its own (lib/steady-load.ts), as the API server is a client apart from
+// whoever sends the Helm releases; then, under a second round of Helm load, once more in this process beside the
+// autocannon clients (how it was measured before 2026-12-02, kept as `underHelmSameProcess` for comparison).
 
 import { readFileSync, statSync } from 'node:fs';
 import { LOG_FLUSH_DELAY_MS } from '../../../src/logging.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request as httpsRequest } from 'node:https';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +20,7 @@ import { startServerChild, type ServerChild } from './children.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import type { ClusterSize, MemoryFigures } from './protocol.ts';
 import { summarize, type LatencySummary } from './stats.ts';
+import { steadyLoad, steadyLoadInChild, type SteadyLoadOptions } from './steady-load.ts';
 
 export interface PressureOptions {
   readonly size: ClusterSize;
@@ -41,90 +45,18 @@ export interface PressureResult {
   readonly cordonCase: string;
   readonly cordonRate: number;
   readonly durationSeconds: number;
+  /** Where the cordon client of `alone` and `underHelm` ran. */
+  readonly cordonClient: 'own-process';
   readonly alone: CordonRun;
   readonly underHelm: CordonRun;
+  /**
+   * The same cordon stream under a second round of the same Helm load, sent from the benchmark's own process
+   * (sharing its event loop with the Helm streams' clients): the earlier way of measuring, for comparison.
+   */
+  readonly underHelmSameProcess?: CordonRun;
   /** Each Helm stream on its own connection, back to back, during `underHelm`. */
   readonly helm: readonly { readonly manifest: '100k' | '1m' | 'hostile-2m'; readonly bodyBytes: number; readonly run: LoadResult }[];
   readonly memoryAfter: MemoryFigures;
-}
-
-/**
- * Open-loop steady load: a request every 1000/rate ms whether or not the previous ones were answered (so a stalled
- * server shows up as latency, not as fewer requests sent), over at most `connections` keep-alive connections.
- * Latency is taken from the moment a request was due, so waiting for a free connection counts.
- */
-function steadyLoad(options: { url: string; body: string; caPem: string; rate: number; connections: number; durationSeconds: number; timeoutMs: number }): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.connections, ca: options.caPem });
-  const body = Buffer.from(options.body);
-  const url = new URL(options.url);
-  const latencies: number[] = [];
-  const statusCodes: Record<string, number> = {};
-  let ok = 0;
-  let non2xx = 0;
-  let errors = 0;
-  let timeouts = 0;
-  const total = Math.max(1, Math.round(options.rate * options.durationSeconds));
-  const started = performance.now();
-  const one = (due: number) =>
-    new Promise<void>((resolve) => {
-      const req = httpsRequest(
-        { agent, hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length }, timeout: options.timeoutMs },
-        (response) => {
-          response.resume();
-          response.on('end', () => {
-            latencies.push((performance.now() - due) * 1000);
-            const code = String(response.statusCode);
-            statusCodes[code] = (statusCodes[code] ?? 0) + 1;
-            if ((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300) ok++;
-            else non2xx++;
-            resolve();
-          });
-        },
-      );
-      let timedOut = false;
-      req.on('timeout', () => {
-        timedOut = true;
-        timeouts++;
-        req.destroy(new Error('timeout'));
-      });
-      req.on('error', () => {
-        if (!timedOut) errors++;
-        resolve();
-      });
-      req.end(body);
-    });
-  const pending: Promise<void>[] = [];
-  return new Promise((resolve) => {
-    let sent = 0;
-    const tick = () => {
-      const now = performance.now();
-      // Send every request that is due (a late timer catches up), then sleep until the next one.
-      while (sent < total && started + (sent * 1000) / options.rate <= now) {
-        pending.push(one(started + (sent * 1000) / options.rate));
-        sent++;
-      }
-      if (sent < total) {
-        setTimeout(tick, Math.max(0, started + (sent * 1000) / options.rate - performance.now()));
-        return;
-      }
-      void Promise.all(pending).then(() => {
-        agent.destroy();
-        const elapsed = (performance.now() - started) / 1000;
-        resolve({
-          connections: options.connections,
-          durationSeconds: Math.round(elapsed * 100) / 100,
-          requests: latencies.length,
-          requestsPerSecond: Math.round(ok / elapsed),
-          latency: summarize(latencies),
-          non2xx,
-          errors,
-          timeouts,
-          statusCodes,
-        });
-      });
-    };
-    tick();
-  });
 }
 
 const HOSTILE: HelmReleaseRef = { namespace: 'bench-pressure', name: 'hostile', statefulSet: 'hostile-db', replicas: 1 };
@@ -180,44 +112,69 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
     if (helmCases.some((entry) => entry.body === undefined)) throw new Error('the helm-release target is not served: no Helm load to apply');
     const hostileBody = helmInstallReviewOf(HOSTILE, adversarialManifest(HOSTILE, 2 * 1024 * 1024));
     const base = `https://127.0.0.1:${guard.ready.port}/validate`;
-    const cordonLoad = () =>
-      steadyLoad({
-        url: `${base}/node-cordon`,
-        body: cordon.body,
-        caPem: ca.certPem,
-        rate: options.cordonRate,
-        connections: options.cordonConnections,
-        durationSeconds: options.durationSeconds,
-        timeoutMs: 10_000,
-      });
-    const measured = async (run: () => Promise<LoadResult>): Promise<CordonRun> => {
+    const steady: SteadyLoadOptions = {
+      url: `${base}/node-cordon`,
+      body: cordon.body,
+      caPem: ca.certPem,
+      rate: options.cordonRate,
+      connections: options.cordonConnections,
+      durationSeconds: options.durationSeconds,
+      timeoutMs: 10_000,
+    };
+    /** The cordon stream from a child process: started once the child is ready (its start-up is not measured). */
+    const cordonLoadInChild = async (): Promise<() => Promise<LoadResult>> => {
+      const child = steadyLoadInChild(steady);
+      await child.ready;
+      return () => child.start();
+    };
+    const measured = async (run: () => Promise<LoadResult>, beside: () => Promise<LoadResult>[] = () => []): Promise<CordonRun & { besideRuns: Promise<LoadResult>[] }> => {
       const offset = fileSize(logFile);
+      const besideRuns = beside();
       const client = await run();
       // The server writes its log lines at most LOG_FLUSH_DELAY_MS late (LineBatcher).
       await sleep(LOG_FLUSH_DELAY_MS * 3);
       const server = serverDurations(logFile, offset, 'node-cordon');
-      return { client, ...(server ? { server } : {}), failures: client.non2xx + client.errors + client.timeouts };
+      return { client, ...(server ? { server } : {}), failures: client.non2xx + client.errors + client.timeouts, besideRuns };
     };
+    const cordonRun = ({ besideRuns: _besideRuns, ...run }: CordonRun & { besideRuns: unknown }): CordonRun => run;
     // Warm up both paths (JIT, connections), then the cordon stream alone, then under Helm load.
     await runLoad({ url: `${base}/node-cordon`, body: cordon.body, connections: options.cordonConnections, durationSeconds: 0.5 });
     await runLoad({ url: `${base}/helm-release`, body: helmCases[0]!.body!, connections: 1, durationSeconds: 0.5 });
     options.log(`[pressure] cordons alone at ${options.cordonRate}/s…`);
-    const alone = await measured(cordonLoad);
+    const alone = cordonRun(await measured(await cordonLoadInChild()));
     options.log('[pressure] cordons while Helm releases (100 KB, 1 MB, hostile 2 MiB) arrive…');
     const streams = [
       ...helmCases.map((entry) => ({ manifest: entry.label, body: entry.body! })),
       { manifest: 'hostile-2m' as const, body: hostileBody },
     ];
-    const helmRuns = streams.map((stream) =>
-      runLoad({ url: `${base}/helm-release`, body: stream.body, connections: 1, durationSeconds: options.durationSeconds, timeoutSeconds: 30 }),
-    );
-    const underHelm = await measured(cordonLoad);
-    const helm = (await Promise.all(helmRuns)).map((run, i) => ({ manifest: streams[i]!.manifest, bodyBytes: Buffer.byteLength(streams[i]!.body), run }));
+    const helmLoad = () =>
+      streams.map((stream) =>
+        runLoad({ url: `${base}/helm-release`, body: stream.body, connections: 1, durationSeconds: options.durationSeconds, timeoutSeconds: 30 }),
+      );
+    const underHelmRun = await measured(await cordonLoadInChild(), helmLoad);
+    const helm = (await Promise.all(underHelmRun.besideRuns)).map((run, i) => ({ manifest: streams[i]!.manifest, bodyBytes: Buffer.byteLength(streams[i]!.body), run }));
+    const underHelm = cordonRun(underHelmRun);
+    options.log('[pressure] the same, the cordon client in this process (as measured before)…');
+    const sameProcessRun = await measured(() => steadyLoad(steady), helmLoad);
+    await Promise.all(sameProcessRun.besideRuns);
+    const underHelmSameProcess = cordonRun(sameProcessRun);
     const memoryAfter = await guard.memory();
     options.log(
-      `[pressure] cordon p99 alone ${alone.server?.p99 ?? 'n/a'} µs server / ${alone.client.latency.p99} µs client; under Helm ${underHelm.server?.p99 ?? 'n/a'} µs / ${underHelm.client.latency.p99} µs; failures ${underHelm.failures}`,
+      `[pressure] cordon p99 alone ${alone.server?.p99 ?? 'n/a'} µs server / ${alone.client.latency.p99} µs client; under Helm ${underHelm.server?.p99 ?? 'n/a'} µs / ${underHelm.client.latency.p99} µs ` +
+        `(client in this process: ${underHelmSameProcess.server?.p99 ?? 'n/a'} µs / ${underHelmSameProcess.client.latency.p99} µs); failures ${underHelm.failures}`,
     );
-    return { size: options.size, cordonCase: cordon.id, cordonRate: options.cordonRate, durationSeconds: options.durationSeconds, alone, underHelm, helm, memoryAfter };
+    return {
+      size: options.size,
+      cordonCase: cordon.id,
+      cordonRate: options.cordonRate,
+      durationSeconds: options.durationSeconds,
+      cordonClient: 'own-process',
+      alone,
+      underHelm,
+      underHelmSameProcess,
+      helm,
+      memoryAfter,
+    };
   } finally {
     await guard?.stop();
     await rm(dir, { recursive: true, force: true });

@@ -127,7 +127,7 @@ export function formatSummary(report: BenchReport): string {
 
   const pressure = report.pressure;
   if (pressure) {
-    out.push('', `Helm under pressure (${pressure.size} model): ${pressure.cordonCase} at ${pressure.cordonRate}/s for ${pressure.durationSeconds} s, alone and while Helm release CREATEs arrive back to back on 3 other connections`);
+    out.push('', `Helm under pressure (${pressure.size} model): ${pressure.cordonCase} at ${pressure.cordonRate}/s for ${pressure.durationSeconds} s, alone and while Helm release CREATEs arrive back to back on 3 other connections; the cordon client in a process of its own`);
     const row = (label: string, run: typeof pressure.alone) => [
       label,
       count(run.client.requests),
@@ -135,7 +135,9 @@ export function formatSummary(report: BenchReport): string {
       run.server ? `${formatMicros(run.server.p50)} / ${formatMicros(run.server.p99)} / ${formatMicros(run.server.max)}` : 'n/a',
       `${formatMicros(run.client.latency.p50)} / ${formatMicros(run.client.latency.p99)}`,
     ];
-    out.push(table(['cordons', 'requests', 'failures', 'server p50/p99/max', 'client p50/p99'], [row('alone', pressure.alone), row('under Helm load', pressure.underHelm)]));
+    const rows = [row('alone', pressure.alone), row('under Helm load', pressure.underHelm)];
+    if (pressure.underHelmSameProcess) rows.push(row('under Helm, client in bench process', pressure.underHelmSameProcess));
+    out.push(table(['cordons', 'requests', 'failures', 'server p50/p99/max', 'client p50/p99'], rows));
     out.push(
       table(
         ['Helm manifest', 'body', 'answers', 'status codes', 'client p50/p99'],

@@ -57,6 +57,33 @@ describe('ManifestPool', () => {
     expect(niceOf(readlinkSync('/proc/thread-self').split('/').at(-1)!)).toBe(0);
   });
 
+  it('lets a worker go after idleMs without a record, and starts one again for the next', async () => {
+    const pool = new ManifestPool({ workers: 2, deadlineMs: 10_000, queue: 4, idleMs: 150 });
+    pools.push(pool);
+    const [first, second] = await Promise.all([
+      pool.read({ object: secretFor(devlakeManifest()), namespace: NS }),
+      pool.read({ object: secretFor(devlakeManifest(), 'other'), namespace: NS }),
+    ]);
+    expect(first.ok && second.ok).toBe(true);
+    expect(pool.size).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(pool.size).toBe(0);
+    expect((await pool.read({ object: secretFor(devlakeManifest()), namespace: NS })).ok).toBe(true);
+    expect(pool.size).toBe(1);
+  });
+
+  it('keeps a worker that gets its next record before idleMs', async () => {
+    const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 4, idleMs: 400 });
+    pools.push(pool);
+    for (let i = 0; i < 4; i++) {
+      expect((await pool.read({ object: secretFor(devlakeManifest()), namespace: NS })).ok).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const [heap] = await pool.heapStatistics();
+    expect(pool.size).toBe(1);
+    expect(heap?.usedBytes).toBeGreaterThan(0);
+  });
+
   it('reads a record in a worker as the calling thread would', async () => {
     const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 4 });
     pools.push(pool);

@@ -1,0 +1,155 @@
+// The pressure section's steady cordon stream (open-loop, node:https), and the child process it runs in.
+//
+// Run in its own process (`steadyLoadInChild`), as the API server is a separate client of the webhook in reality:
+// in the benchmark's own process its timers and response handling wait behind the Helm streams' autocannon clients,
+// which shows up as cordon latency the server never caused. `steadyLoad` in the benchmark's process is still
+// measured beside it (the figure before 2026-12-02) so the two can be compared.
+
+import { fork } from 'node:child_process';
+import { Agent, request as httpsRequest } from 'node:https';
+import { fileURLToPath } from 'node:url';
+import type { LoadResult } from './load.ts';
+import { summarize } from './stats.ts';
+
+export interface SteadyLoadOptions {
+  readonly url: string;
+  readonly body: string;
+  readonly caPem: string;
+  readonly rate: number;
+  readonly connections: number;
+  readonly durationSeconds: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Open-loop steady load: a request every 1000/rate ms whether or not the previous ones were answered (so a stalled
+ * server shows up as latency, not as fewer requests sent), over at most `connections` keep-alive connections.
+ * Latency is taken from the moment a request was due, so waiting for a free connection counts.
+ */
+export function steadyLoad(options: SteadyLoadOptions): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections, ca: options.caPem });
+  const body = Buffer.from(options.body);
+  const url = new URL(options.url);
+  const latencies: number[] = [];
+  const statusCodes: Record<string, number> = {};
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let timeouts = 0;
+  const total = Math.max(1, Math.round(options.rate * options.durationSeconds));
+  const started = performance.now();
+  const one = (due: number) =>
+    new Promise<void>((resolve) => {
+      const req = httpsRequest(
+        { agent, hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length }, timeout: options.timeoutMs },
+        (response) => {
+          response.resume();
+          response.on('end', () => {
+            latencies.push((performance.now() - due) * 1000);
+            const code = String(response.statusCode);
+            statusCodes[code] = (statusCodes[code] ?? 0) + 1;
+            if ((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300) ok++;
+            else non2xx++;
+            resolve();
+          });
+        },
+      );
+      let timedOut = false;
+      req.on('timeout', () => {
+        timedOut = true;
+        timeouts++;
+        req.destroy(new Error('timeout'));
+      });
+      req.on('error', () => {
+        if (!timedOut) errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const pending: Promise<void>[] = [];
+  return new Promise((resolve) => {
+    let sent = 0;
+    const tick = () => {
+      const now = performance.now();
+      // Send every request that is due (a late timer catches up), then sleep until the next one.
+      while (sent < total && started + (sent * 1000) / options.rate <= now) {
+        pending.push(one(started + (sent * 1000) / options.rate));
+        sent++;
+      }
+      if (sent < total) {
+        setTimeout(tick, Math.max(0, started + (sent * 1000) / options.rate - performance.now()));
+        return;
+      }
+      void Promise.all(pending).then(() => {
+        agent.destroy();
+        const elapsed = (performance.now() - started) / 1000;
+        resolve({
+          connections: options.connections,
+          durationSeconds: Math.round(elapsed * 100) / 100,
+          requests: latencies.length,
+          requestsPerSecond: Math.round(ok / elapsed),
+          latency: summarize(latencies),
+          non2xx,
+          errors,
+          timeouts,
+          statusCodes,
+        });
+      });
+    };
+    tick();
+  });
+}
+
+type SteadyChildMessage = { readonly type: 'ready' } | { readonly type: 'result'; readonly result: LoadResult } | { readonly type: 'error'; readonly message: string };
+
+const SELF = fileURLToPath(import.meta.url);
+
+/**
+ * The steady load of `options`, sent from a child process of its own: started once the child has loaded, so its
+ * start-up does not count; resolves with the child's LoadResult.
+ */
+export function steadyLoadInChild(options: SteadyLoadOptions): { readonly ready: Promise<void>; start(): Promise<LoadResult> } {
+  const child = fork(SELF, ['--steady-child'], { execPath: process.execPath, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const exited = new Promise<never>((_resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`steady load child exited (${code}) before its result`)));
+  });
+  exited.catch(() => undefined);
+  const next = <T extends SteadyChildMessage['type']>(type: T): Promise<Extract<SteadyChildMessage, { type: T }>> =>
+    Promise.race([
+      new Promise<Extract<SteadyChildMessage, { type: T }>>((resolve, reject) => {
+        const onMessage = (message: SteadyChildMessage) => {
+          if (message.type === 'error') reject(new Error(`steady load child failed: ${message.message}`));
+          else if (message.type === type) resolve(message as Extract<SteadyChildMessage, { type: T }>);
+          else return;
+          child.off('message', onMessage);
+        };
+        child.on('message', onMessage);
+      }),
+      exited,
+    ]);
+  const ready = next('ready').then(() => undefined);
+  return {
+    ready,
+    async start() {
+      await ready;
+      const result = next('result');
+      child.send({ type: 'start', options });
+      try {
+        return (await result).result;
+      } finally {
+        child.kill();
+      }
+    },
+  };
+}
+
+if (process.argv[2] === '--steady-child' && process.send) {
+  process.on('message', (message: { type: string; options: SteadyLoadOptions }) => {
+    if (message.type !== 'start') return;
+    steadyLoad(message.options).then(
+      (result) => process.send?.({ type: 'result', result } satisfies SteadyChildMessage),
+      (error: unknown) => process.send?.({ type: 'error', message: String(error) } satisfies SteadyChildMessage),
+    );
+  });
+  process.send({ type: 'ready' } satisfies SteadyChildMessage);
+}
