@@ -7,7 +7,8 @@
 // - Workers start on first use, are unref'd (they never keep the process alive) and have a heap limit.
 // - A worker idle for `idleMs` (default WORKER_IDLE_MS) exits: each costs some 30-45 MB of memory just by running,
 //   and Helm releases come in bursts; the next record starts one again (its start-up not counted in the deadline).
-// - A worker collects its garbage after a record that left much of it (manifest-worker.ts).
+// - A worker collects its garbage after a record that left much of it, and shrinks its heap after a second without
+//   records (manifest-worker.ts, worker-memory.ts).
 // - Workers run at a lower CPU priority than the event loop (MANIFEST_WORKER_NICE).
 import { Worker } from 'node:worker_threads';
 import { formatBytes } from './release.ts';
@@ -55,6 +56,12 @@ export const MANIFEST_WORKER_NICE = 10;
  * reach about 64 MiB per worker before collecting it.
  */
 export const WORKER_COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A worker without a record for this long shrinks its heap (a memory-reducing collection: 25 → 15 MB of heap pages
+ * after 1 MB and hostile 2 MiB manifests; too slow to run after every record).
+ */
+export const WORKER_COMPACT_AFTER_IDLE_MS = 1_000;
 
 /** How long a worker waits for its next record before it exits. */
 export const WORKER_IDLE_MS = 30_000;

@@ -5,23 +5,36 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
+/** V8's `gc` extension: a full collection; with the last-resort flavor, one that also gives memory back. */
+type GcFunction = (options?: { readonly type: 'major'; readonly execution: 'sync'; readonly flavor: 'last-resort' }) => void;
+
+export interface GarbageCollector {
+  /** A full collection (a few ms for a worker's heap). */
+  readonly collect: () => void;
+  /** A full collection that also shrinks the heap (several collections: for an idle worker). */
+  readonly compact: () => void;
+}
+
 /**
- * A full garbage collection on demand: the global `gc` when Node runs with --expose-gc, else one from a fresh
- * context (V8 gives a context `gc` when the flag is set as the context is made; the flag is switched off again at
- * once, so no other context gets it). Undefined where neither works.
+ * Garbage collection on demand: the global `gc` when Node runs with --expose-gc, else one from a fresh context
+ * (V8 gives a context `gc` when the flag is set as the context is made; the flag is switched off again at once,
+ * so no other context gets it). Undefined where neither works.
  */
-export function garbageCollector(): (() => void) | undefined {
-  const exposed = (globalThis as { gc?: unknown }).gc;
-  if (typeof exposed === 'function') return exposed as () => void;
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    setFlagsFromString('--no-expose-gc');
+export function garbageCollector(): GarbageCollector | undefined {
+  let gc: unknown = (globalThis as { gc?: unknown }).gc;
+  if (typeof gc !== 'function') {
+    try {
+      setFlagsFromString('--expose-gc');
+      gc = runInNewContext('gc');
+    } catch {
+      return undefined;
+    } finally {
+      setFlagsFromString('--no-expose-gc');
+    }
   }
+  if (typeof gc !== 'function') return undefined;
+  const run = gc as GcFunction;
+  return { collect: () => run(), compact: () => run({ type: 'major', execution: 'sync', flavor: 'last-resort' }) };
 }
 
 /** This thread's heap in use plus its Buffers (a worker's process.memoryUsage() reads its own isolate's figures). */

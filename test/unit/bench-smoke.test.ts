@@ -97,6 +97,7 @@ describe('benchmark smoke run', () => {
     expect(pressure.helm.map((stream) => stream.manifest)).toEqual(['100k', '1m', 'hostile-2m']);
     for (const stream of pressure.helm) expect(stream.run.requests + stream.run.errors + stream.run.timeouts).toBeGreaterThan(0);
     expect(pressure.memoryAfter.rssBytes).toBeGreaterThan(0);
+    expect(pressure.memoryAfterSettled.rssBytes).toBeGreaterThan(0);
     // Targets: every one {id, target, measured, met}, machine-readable.
     for (const check of json.targets) {
       expect(check).toMatchObject({ id: expect.any(String), target: expect.any(String), measured: expect.any(String) });

@@ -66,14 +66,23 @@ export function profileChildrenInto(dir: string | undefined): void {
   cpuProfileDir = dir;
 }
 
-/** What the chart ships: its `nodeOptions` (NODE_OPTIONS) and its memory limit, read from the chart's values. */
-export function chartNodeSettings(): { readonly nodeOptions: readonly string[]; readonly memoryLimitBytes: number | undefined } {
-  const values = parseYaml(readFileSync(CHART_VALUES, 'utf8')) as { nodeOptions?: unknown; resources?: { limits?: { memory?: unknown } } } | null;
+/**
+ * What the chart ships: its `nodeOptions` (NODE_OPTIONS), its allocator settings (`mallocEnv`, environment
+ * variables) and its memory limit, read from the chart's values.
+ */
+export function chartNodeSettings(): {
+  readonly nodeOptions: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly memoryLimitBytes: number | undefined;
+} {
+  const values = parseYaml(readFileSync(CHART_VALUES, 'utf8')) as { nodeOptions?: unknown; mallocEnv?: unknown; resources?: { limits?: { memory?: unknown } } } | null;
   const nodeOptions = typeof values?.nodeOptions === 'string' ? values.nodeOptions.split(' ').filter(Boolean) : [];
+  const mallocEnv = values?.mallocEnv;
+  const env = typeof mallocEnv === 'object' && mallocEnv !== null ? Object.fromEntries(Object.entries(mallocEnv).map(([name, value]) => [name, String(value)])) : {};
   const limit = values?.resources?.limits?.memory;
   const match = typeof limit === 'string' ? /^(\d+)(Mi|Gi)$/.exec(limit) : null;
   const memoryLimitBytes = match ? Number(match[1]) * (match[2] === 'Gi' ? 2 ** 30 : 2 ** 20) : undefined;
-  return { nodeOptions, memoryLimitBytes };
+  return { nodeOptions, env, memoryLimitBytes };
 }
 
 /** Node flags of the server children: the chart's NODE_OPTIONS unless replaced (`--node-flags`, for experiments). */
@@ -85,9 +94,16 @@ export function currentChildNodeFlags(): readonly string[] {
   return extraNodeFlags;
 }
 
+/** Environment of the server children beyond the benchmark's own: the chart's allocator settings. */
+const childEnv: Readonly<Record<string, string>> = chartNodeSettings().env;
+export function currentChildEnv(): Readonly<Record<string, string>> {
+  return childEnv;
+}
+
 export async function startServerChild(options: ChildOptions, readyTimeoutMs = 10 * 60_000): Promise<ServerChild> {
   const child = fork(CHILD, [JSON.stringify(options)], {
     execPath: process.execPath,
+    env: { ...process.env, ...childEnv },
     execArgv: ['--expose-gc', ...extraNodeFlags, ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

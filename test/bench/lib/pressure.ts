@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WORKER_COMPACT_AFTER_IDLE_MS } from '../../../src/helm/manifest-pool.ts';
 import { createCertificateAuthority } from '../../../src/server/selfsigned.ts';
 import type { HelmReleaseRef } from '../../support/fixtures.ts';
 import { adversarialManifest, helmInstallReviewOf } from './cases.ts';
@@ -56,8 +57,18 @@ export interface PressureResult {
   readonly underHelmSameProcess?: CordonRun;
   /** Each Helm stream on its own connection, back to back, during `underHelm`. */
   readonly helm: readonly { readonly manifest: '100k' | '1m' | 'hostile-2m'; readonly bodyBytes: number; readonly run: LoadResult }[];
+  /** Right after the last Helm answer (the server's main thread collected; its manifest workers as they are). */
   readonly memoryAfter: MemoryFigures;
+  /**
+   * SETTLE_MS later, nothing sent meanwhile: the manifest workers, idle, have shrunk their heaps
+   * (WORKER_COMPACT_AFTER_IDLE_MS) as they do after any burst of releases. What a pod holds after the load.
+   */
+  readonly memoryAfterSettled: MemoryFigures;
+  readonly settleMs: number;
 }
+
+/** Longer than WORKER_COMPACT_AFTER_IDLE_MS, with room for the compaction itself. */
+const SETTLE_MS = WORKER_COMPACT_AFTER_IDLE_MS + 1_000;
 
 const HOSTILE: HelmReleaseRef = { namespace: 'bench-pressure', name: 'hostile', statefulSet: 'hostile-db', replicas: 1 };
 
@@ -159,6 +170,8 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
     await Promise.all(sameProcessRun.besideRuns);
     const underHelmSameProcess = cordonRun(sameProcessRun);
     const memoryAfter = await guard.memory();
+    await sleep(SETTLE_MS);
+    const memoryAfterSettled = await guard.memory();
     options.log(
       `[pressure] cordon p99 alone ${alone.server?.p99 ?? 'n/a'} µs server / ${alone.client.latency.p99} µs client; under Helm ${underHelm.server?.p99 ?? 'n/a'} µs / ${underHelm.client.latency.p99} µs ` +
         `(client in this process: ${underHelmSameProcess.server?.p99 ?? 'n/a'} µs / ${underHelmSameProcess.client.latency.p99} µs); failures ${underHelm.failures}`,
@@ -174,6 +187,8 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
       underHelmSameProcess,
       helm,
       memoryAfter,
+      memoryAfterSettled,
+      settleMs: SETTLE_MS,
     };
   } finally {
     await guard?.stop();

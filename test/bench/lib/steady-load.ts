@@ -26,8 +26,9 @@ export interface SteadyLoadOptions {
  * server shows up as latency, not as fewer requests sent), over at most `connections` keep-alive connections.
  * Latency is taken from the moment a request was due, so waiting for a free connection counts.
  */
-export function steadyLoad(options: SteadyLoadOptions): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.connections, ca: options.caPem });
+export function steadyLoad(options: SteadyLoadOptions, sharedAgent?: Agent): Promise<LoadResult> {
+  // A shared agent keeps its connections (and the TLS sessions) for the next run; an own one is closed at the end.
+  const agent = sharedAgent ?? new Agent({ keepAlive: true, maxSockets: options.connections, ca: options.caPem });
   const body = Buffer.from(options.body);
   const url = new URL(options.url);
   const latencies: number[] = [];
@@ -81,7 +82,7 @@ export function steadyLoad(options: SteadyLoadOptions): Promise<LoadResult> {
         return;
       }
       void Promise.all(pending).then(() => {
-        agent.destroy();
+        if (sharedAgent === undefined) agent.destroy();
         const elapsed = (performance.now() - started) / 1000;
         resolve({
           connections: options.connections,
@@ -104,9 +105,13 @@ type SteadyChildMessage = { readonly type: 'ready' } | { readonly type: 'result'
 
 const SELF = fileURLToPath(import.meta.url);
 
+/** How long the child sends the same stream before it says it is ready (connections opened, code warmed up). */
+const CHILD_WARMUP_SECONDS = 0.5;
+
 /**
- * The steady load of `options`, sent from a child process of its own: started once the child has loaded, so its
- * start-up does not count; resolves with the child's LoadResult.
+ * The steady load of `options`, sent from a child process of its own: started once the child has loaded and sent
+ * the same stream for CHILD_WARMUP_SECONDS (its connections open, its code warmed up: a cold client's first
+ * requests would otherwise be the p99), so its start-up does not count; resolves with the child's LoadResult.
  */
 export function steadyLoadInChild(options: SteadyLoadOptions): { readonly ready: Promise<void>; start(): Promise<LoadResult> } {
   const child = fork(SELF, ['--steady-child'], { execPath: process.execPath, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -128,6 +133,7 @@ export function steadyLoadInChild(options: SteadyLoadOptions): { readonly ready:
       exited,
     ]);
   const ready = next('ready').then(() => undefined);
+  child.send({ type: 'warm', options });
   return {
     ready,
     async start() {
@@ -144,12 +150,14 @@ export function steadyLoadInChild(options: SteadyLoadOptions): { readonly ready:
 }
 
 if (process.argv[2] === '--steady-child' && process.send) {
+  let agent: Agent | undefined;
   process.on('message', (message: { type: string; options: SteadyLoadOptions }) => {
-    if (message.type !== 'start') return;
-    steadyLoad(message.options).then(
-      (result) => process.send?.({ type: 'result', result } satisfies SteadyChildMessage),
+    const options = message.options;
+    agent ??= new Agent({ keepAlive: true, maxSockets: options.connections, ca: options.caPem });
+    const run = message.type === 'warm' ? steadyLoad({ ...options, durationSeconds: CHILD_WARMUP_SECONDS }, agent) : steadyLoad(options, agent);
+    run.then(
+      (result) => process.send?.((message.type === 'warm' ? { type: 'ready' } : { type: 'result', result }) satisfies SteadyChildMessage),
       (error: unknown) => process.send?.({ type: 'error', message: String(error) } satisfies SteadyChildMessage),
     );
   });
-  process.send({ type: 'ready' } satisfies SteadyChildMessage);
 }
