@@ -58,7 +58,7 @@ export const MANIFEST_WORKER_NICE = 10;
 export const WORKER_COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
 
 /**
- * A worker without a record for this long shrinks its heap (a memory-reducing collection: 25 → 15 MB of heap pages
+ * A worker without a record for this long shrinks its heap (a memory-reducing collection: 24-26 → 10 MB of heap pages
  * after 1 MB and hostile 2 MiB manifests; too slow to run after every record).
  */
 export const WORKER_COMPACT_AFTER_IDLE_MS = 1_000;
