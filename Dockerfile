@@ -35,10 +35,6 @@ FROM ${NODE_IMAGE} AS runtime
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
       /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
 ENV NODE_ENV=production
-# glibc's allocator: 2 arenas and a fixed 128 KiB mmap threshold (freed release-sized buffers go back to the
-# system). The chart sets the same (values.yaml mallocEnv, where the measurement is; kept equal by
-# test/unit/chart-malloc-env.test.ts).
-ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules

@@ -74,7 +74,7 @@ export interface BenchReport {
   readonly server: {
     readonly nodeFlags: readonly string[];
     readonly chartNodeOptions: readonly string[];
-    /** Environment the server children got beyond the benchmark's own (the chart's mallocEnv). */
+    /** Environment the server children got beyond the benchmark's own (the chart's `env` values). */
     readonly env: Readonly<Record<string, string>>;
     readonly chartMemoryLimitBytes: number | null;
   };
@@ -135,7 +135,7 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
   const limit = report.server?.chartMemoryLimitBytes;
   const env = Object.entries(report.server?.env ?? {}).map(([name, value]) => `${name}=${value}`).join(' ');
   const flags = report.server
-    ? `Node flags: ${report.server.nodeFlags.join(' ') || 'none'}${sameFlags(report.server) ? " (the chart's)" : " (NOT the chart's)"}${env ? `, env ${env} (the chart's mallocEnv)` : ''}`
+    ? `Node flags: ${report.server.nodeFlags.join(' ') || 'none'}${sameFlags(report.server) ? " (the chart's)" : " (NOT the chart's)"}${env ? `, env ${env} (the chart's)` : ''}`
     : '';
   const sizes = report.serve?.sizes ?? [];
   const large = sizes.find((size) => size.size === 'large');

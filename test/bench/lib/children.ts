@@ -67,18 +67,21 @@ export function profileChildrenInto(dir: string | undefined): void {
 }
 
 /**
- * What the chart ships: its `nodeOptions` (NODE_OPTIONS), its allocator settings (`mallocEnv`, environment
- * variables) and its memory limit, read from the chart's values.
+ * What the chart ships: its `nodeOptions` (NODE_OPTIONS), the environment variables of its `env` list that have a
+ * literal value, and its memory limit, read from the chart's values.
  */
 export function chartNodeSettings(): {
   readonly nodeOptions: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly memoryLimitBytes: number | undefined;
 } {
-  const values = parseYaml(readFileSync(CHART_VALUES, 'utf8')) as { nodeOptions?: unknown; mallocEnv?: unknown; resources?: { limits?: { memory?: unknown } } } | null;
+  const values = parseYaml(readFileSync(CHART_VALUES, 'utf8')) as { nodeOptions?: unknown; env?: unknown; resources?: { limits?: { memory?: unknown } } } | null;
   const nodeOptions = typeof values?.nodeOptions === 'string' ? values.nodeOptions.split(' ').filter(Boolean) : [];
-  const mallocEnv = values?.mallocEnv;
-  const env = typeof mallocEnv === 'object' && mallocEnv !== null ? Object.fromEntries(Object.entries(mallocEnv).map(([name, value]) => [name, String(value)])) : {};
+  const env: Record<string, string> = {};
+  for (const entry of Array.isArray(values?.env) ? (values.env as unknown[]) : []) {
+    const { name, value } = (entry ?? {}) as { name?: unknown; value?: unknown };
+    if (typeof name === 'string' && (typeof value === 'string' || typeof value === 'number')) env[name] = String(value);
+  }
   const limit = values?.resources?.limits?.memory;
   const match = typeof limit === 'string' ? /^(\d+)(Mi|Gi)$/.exec(limit) : null;
   const memoryLimitBytes = match ? Number(match[1]) * (match[2] === 'Gi' ? 2 ** 30 : 2 ** 20) : undefined;
@@ -94,7 +97,7 @@ export function currentChildNodeFlags(): readonly string[] {
   return extraNodeFlags;
 }
 
-/** Environment of the server children beyond the benchmark's own: the chart's allocator settings. */
+/** Environment of the server children beyond the benchmark's own: the chart's `env` values. */
 const childEnv: Readonly<Record<string, string>> = chartNodeSettings().env;
 export function currentChildEnv(): Readonly<Record<string, string>> {
   return childEnv;
