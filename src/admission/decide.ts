@@ -107,7 +107,8 @@ export function judge(input: Judgement): Decision {
       if (input.modes[entry.check] !== 'off') honor(entry.source, entry.check, entry.count);
     }
   };
-  for (const [index, finding] of input.findings.entries()) {
+  for (let index = 0; index < input.findings.length; index++) {
+    const finding = input.findings[index]!;
     honorWaived(index);
     if (checks[checks.length - 1] !== finding.check && !checks.includes(finding.check)) checks.push(finding.check);
     if (input.modes[finding.check] === 'off') continue;
