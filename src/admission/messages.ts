@@ -270,24 +270,39 @@ export function describeFinding(finding: Finding): string {
  * are named while they fit (claims first); Longhorn replicas only when they are on the node in question.
  */
 export function objectLine(finding: Finding, situation?: Situation): string {
-  const node = nodeOf(situation);
-  // A replica on the node in question first: it is what makes the volume a risk there.
-  const related = (finding.related ?? [])
-    .filter((object) => object.kind !== 'Replica' || (node !== undefined && object.node === node))
-    .sort((a, b) => Number(b.kind === 'Replica') - Number(a.kind === 'Replica'));
+  const related = relatedInLine(finding.related, nodeOf(situation));
   const prefix = finding.check === 'orphan-pvc' ? `${fateOf(finding, situation).fate}: ` : '';
+  const head = `${prefix}${shortKind(finding.object.kind)} ${objectRef(finding.object)}`;
+  const reason = `: ${finding.reason}`;
   // Related objects are named while the line fits; the reason never gives way to them.
   let line = '';
   for (let count = Math.min(3, related.length); count >= 0; count -= 1) {
-    const shown = related
-      .slice(0, count)
-      .map((object) => `${shortKind(object.kind)} ${objectRef(object)}${object.kind === 'Replica' ? ` on ${object.node}` : ''}`);
-    if (related.length > count && count > 0) shown.push(`${related.length - count} more`);
-    const head = `${shortKind(finding.object.kind)} ${objectRef(finding.object)}${shown.length ? ` (${shown.join(', ')})` : ''}`;
-    line = `${prefix}${head}: ${finding.reason}`;
+    let shown = '';
+    for (let index = 0; index < count; index++) {
+      const object = related[index]!;
+      shown += `${index > 0 ? ', ' : ''}${shortKind(object.kind)} ${objectRef(object)}${object.kind === 'Replica' ? ` on ${object.node}` : ''}`;
+    }
+    if (related.length > count && count > 0) shown += `, ${related.length - count} more`;
+    line = shown === '' ? `${head}${reason}` : `${head} (${shown})${reason}`;
     if (line.length <= MAX_LINE_LENGTH) return line;
   }
   return shorten(line, MAX_LINE_LENGTH);
+}
+
+/**
+ * The related objects a line names, in order: the replicas on the node in question first (they are what makes the
+ * volume a risk there), then the others; replicas elsewhere are left out.
+ */
+function relatedInLine(all: readonly AffectedObject[] | undefined, node: string | undefined): readonly AffectedObject[] {
+  if (all === undefined) return [];
+  if (!all.some((object) => object.kind === 'Replica')) return all;
+  const onNode: AffectedObject[] = [];
+  const others: AffectedObject[] = [];
+  for (const object of all) {
+    if (object.kind !== 'Replica') others.push(object);
+    else if (node !== undefined && object.node === node) onNode.push(object);
+  }
+  return onNode.length === 0 ? others : [...onNode, ...others];
 }
 
 /** Findings grouped by check, in the order checks are listed. */
