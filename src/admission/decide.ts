@@ -71,6 +71,8 @@ function overrideCovers(source: OverrideSource, finding: Finding): boolean {
   return (source.tags ?? []).some((t) => t.check === finding.check && finding.tags.includes(t.tag));
 }
 
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+
 export function judge(input: Judgement): Decision {
   // Nothing found, waived or overridable (most requests): what the steps below answer then, without their
   // intermediate maps and arrays.
@@ -107,7 +109,8 @@ export function judge(input: Judgement): Decision {
       if (input.modes[entry.check] !== 'off') honor(entry.source, entry.check, entry.count);
     }
   };
-  for (const [index, finding] of input.findings.entries()) {
+  for (let index = 0; index < input.findings.length; index++) {
+    const finding = input.findings[index]!;
     honorWaived(index);
     if (checks[checks.length - 1] !== finding.check && !checks.includes(finding.check)) checks.push(finding.check);
     if (input.modes[finding.check] === 'off') continue;
@@ -126,13 +129,15 @@ export function judge(input: Judgement): Decision {
 
   const enforced: { check: CheckId; findings: Finding[]; total: number }[] = [];
   const enforcedChecks: CheckId[] = [];
-  for (const [check, findings] of groupByCheck(remaining)) {
+  // Nothing overridden (the usual denial): the remaining findings are the listed ones, already grouped.
+  for (const [check, findings] of remaining.length === input.findings.length ? listed : groupByCheck(remaining)) {
     // Listed findings an override skipped are not counted; unlisted ones are, unless a whole-check override took them.
     const listedCount = listed.get(check)?.length ?? findings.length;
     const total = (input.totals?.[check] ?? listedCount) - (listedCount - findings.length);
     // Findings of severity warning (a dropped StatefulSet without data yet) inform; they never deny.
-    const critical = findings.filter((finding) => finding.severity === 'critical');
-    const informational = findings.filter((finding) => finding.severity !== 'critical');
+    const allCritical = findings.every((finding) => finding.severity === 'critical');
+    const critical = allCritical ? findings : findings.filter((finding) => finding.severity === 'critical');
+    const informational = allCritical ? NO_FINDINGS : findings.filter((finding) => finding.severity !== 'critical');
     if (informational.length) warnings.push(...warningLines(check, informational, informational.length, input.situation));
     if (critical.length === 0) continue;
     if (input.modes[check] === 'enforce') {

@@ -270,24 +270,39 @@ export function describeFinding(finding: Finding): string {
  * are named while they fit (claims first); Longhorn replicas only when they are on the node in question.
  */
 export function objectLine(finding: Finding, situation?: Situation): string {
-  const node = nodeOf(situation);
-  // A replica on the node in question first: it is what makes the volume a risk there.
-  const related = (finding.related ?? [])
-    .filter((object) => object.kind !== 'Replica' || (node !== undefined && object.node === node))
-    .sort((a, b) => Number(b.kind === 'Replica') - Number(a.kind === 'Replica'));
+  const related = relatedInLine(finding.related, nodeOf(situation));
   const prefix = finding.check === 'orphan-pvc' ? `${fateOf(finding, situation).fate}: ` : '';
+  const head = `${prefix}${shortKind(finding.object.kind)} ${objectRef(finding.object)}`;
+  const reason = `: ${finding.reason}`;
   // Related objects are named while the line fits; the reason never gives way to them.
   let line = '';
   for (let count = Math.min(3, related.length); count >= 0; count -= 1) {
-    const shown = related
-      .slice(0, count)
-      .map((object) => `${shortKind(object.kind)} ${objectRef(object)}${object.kind === 'Replica' ? ` on ${object.node}` : ''}`);
-    if (related.length > count && count > 0) shown.push(`${related.length - count} more`);
-    const head = `${shortKind(finding.object.kind)} ${objectRef(finding.object)}${shown.length ? ` (${shown.join(', ')})` : ''}`;
-    line = `${prefix}${head}: ${finding.reason}`;
+    let shown = '';
+    for (let index = 0; index < count; index++) {
+      const object = related[index]!;
+      shown += `${index > 0 ? ', ' : ''}${shortKind(object.kind)} ${objectRef(object)}${object.kind === 'Replica' ? ` on ${object.node}` : ''}`;
+    }
+    if (related.length > count && count > 0) shown += `, ${related.length - count} more`;
+    line = shown === '' ? `${head}${reason}` : `${head} (${shown})${reason}`;
     if (line.length <= MAX_LINE_LENGTH) return line;
   }
   return shorten(line, MAX_LINE_LENGTH);
+}
+
+/**
+ * The related objects a line names, in order: the replicas on the node in question first (they are what makes the
+ * volume a risk there), then the others; replicas elsewhere are left out.
+ */
+function relatedInLine(all: readonly AffectedObject[] | undefined, node: string | undefined): readonly AffectedObject[] {
+  if (all === undefined) return [];
+  if (!all.some((object) => object.kind === 'Replica')) return all;
+  const onNode: AffectedObject[] = [];
+  const others: AffectedObject[] = [];
+  for (const object of all) {
+    if (object.kind !== 'Replica') others.push(object);
+    else if (node !== undefined && object.node === node) onNode.push(object);
+  }
+  return onNode.length === 0 ? others : [...onNode, ...others];
 }
 
 /** Findings grouped by check, in the order checks are listed. */
@@ -329,48 +344,62 @@ function consequence(findings: readonly Finding[], situation: Situation | undefi
   return parts.join('; ');
 }
 
-/** A check's denial lines before the listing is cut: everything checkLines needs, computed once. */
-interface PreparedCheckLines {
+/**
+ * A check's denial lines before the listing is cut: everything checkLines needs, computed once. The object lines
+ * are worded on demand: a long denial lists only a few of them, and wording the others would be wasted work.
+ */
+class PreparedCheckLines {
   readonly head: readonly string[];
-  readonly objects: readonly string[];
   readonly total: number;
   readonly more: string;
   readonly fix: readonly string[];
-}
+  /** How many objects may be listed: the findings at hand, at most the cap. */
+  readonly objectCount: number;
+  readonly #findings: readonly Finding[];
+  readonly #situation: Situation | undefined;
+  readonly #lines: string[] = [];
 
-function prepareCheckLines(check: CheckId, findings: readonly Finding[], total: number, situation: Situation | undefined, maxListed: number): PreparedCheckLines {
-  const text = CHECK_TEXT[check];
-  const node = nodeOf(situation);
-  const base = text.summaryFor ? text.summaryFor(total, findings) : text.summary(total);
-  const summary = node ? base.replace(/ on the node$/, ` on ${node}`) : base;
-  const head = [`[${check}] ${summary}`];
-  const effect = consequence(findings, situation);
-  if (effect) head.push(`  ${shorten(effect, MAX_LINE_LENGTH)}`);
-  const objects = findings.slice(0, maxListed).map((finding) => `  ${objectLine(finding, situation)}`);
-  const fix = situation && text.fixFor ? text.fixFor(situation, findings) : `${text.fix}.`;
-  return { head, objects, total, more: auditCommand(situation), fix: hangingLines('  Fix: ', fix, FIX_WIDTH) };
-}
+  constructor(check: CheckId, findings: readonly Finding[], total: number, situation: Situation | undefined, maxListed: number) {
+    const text = CHECK_TEXT[check];
+    const node = nodeOf(situation);
+    const base = text.summaryFor ? text.summaryFor(total, findings) : text.summary(total);
+    const summary = node ? base.replace(/ on the node$/, ` on ${node}`) : base;
+    const head = [`[${check}] ${summary}`];
+    const effect = consequence(findings, situation);
+    if (effect) head.push(`  ${shorten(effect, MAX_LINE_LENGTH)}`);
+    const fix = situation && text.fixFor ? text.fixFor(situation, findings) : `${text.fix}.`;
+    this.head = head;
+    this.total = total;
+    this.more = auditCommand(situation);
+    this.fix = hangingLines('  Fix: ', fix, FIX_WIDTH);
+    this.objectCount = Math.min(maxListed, findings.length);
+    this.#findings = findings;
+    this.#situation = situation;
+  }
 
-/** The lines of a prepared check with at most `maxListed` objects listed. */
-function listedLines(prepared: PreparedCheckLines, maxListed: number): string[] {
-  const listed = prepared.objects.slice(0, maxListed);
-  const lines = [...prepared.head, ...listed];
-  if (prepared.total > listed.length) lines.push(moreLine(prepared, listed.length));
-  lines.push(...prepared.fix);
-  return lines;
-}
+  /** The line of the index-th object (index < objectCount), worded the first time it is asked for. */
+  objectLine(index: number): string {
+    let line = this.#lines[index];
+    if (line === undefined) {
+      line = `  ${objectLine(this.#findings[index]!, this.#situation)}`;
+      this.#lines[index] = line;
+    }
+    return line;
+  }
 
-function moreLine(prepared: PreparedCheckLines, listed: number): string {
-  return `  and ${prepared.total - listed} more; all of them: ${prepared.more}`;
-}
+  /** The lines with at most `maxListed` objects listed. */
+  lines(maxListed: number): string[] {
+    const listed = Math.min(maxListed, this.objectCount);
+    const lines = [...this.head];
+    for (let index = 0; index < listed; index++) lines.push(this.objectLine(index));
+    if (this.total > listed) lines.push(this.moreLine(listed));
+    lines.push(...this.fix);
+    return lines;
+  }
 
-/** What listedLines(prepared, maxListed) adds to a message's length (each line and a newline), without building it. */
-function listedLength(prepared: PreparedCheckLines, fixedLength: number, maxListed: number): number {
-  const listed = Math.min(maxListed, prepared.objects.length);
-  let sum = fixedLength;
-  for (let index = 0; index < listed; index++) sum += prepared.objects[index]!.length + 1;
-  if (prepared.total > listed) sum += moreLine(prepared, listed).length + 1;
-  return sum;
+  moreLine(listed: number): string {
+    return `  and ${this.total - listed} more; all of them: ${this.more}`;
+  }
 }
 
 /**
@@ -384,7 +413,7 @@ export function checkLines(
   situation?: Situation,
   maxListed = MAX_LISTED_PER_CHECK,
 ): string[] {
-  return listedLines(prepareCheckLines(check, findings, total, situation, maxListed), maxListed);
+  return new PreparedCheckLines(check, findings, total, situation, maxListed).lines(maxListed);
 }
 
 /** Fix lines wrap at this width, so they read in a terminal of 120 columns. */
@@ -434,6 +463,28 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[]):
 }
 
 /**
+ * Whether the message is within MAX_DENIAL_LENGTH with at most `maxListed` objects per check. Object lines are
+ * added a row at a time across the checks and the answer is known as soon as the length is over, so a listing that
+ * does not fit words only about as many lines as would fit.
+ */
+function listingFits(prepared: readonly PreparedCheckLines[], fixedLength: number, maxListed: number): boolean {
+  let sum = fixedLength;
+  for (const group of prepared) {
+    const listed = Math.min(maxListed, group.objectCount);
+    if (group.total > listed) sum += group.moreLine(listed).length + 1;
+  }
+  if (sum > MAX_DENIAL_LENGTH) return false;
+  for (let index = 0; index < maxListed; index++) {
+    for (const group of prepared) {
+      if (index >= group.objectCount) continue;
+      sum += group.objectLine(index).length + 1;
+      if (sum > MAX_DENIAL_LENGTH) return false;
+    }
+  }
+  return true;
+}
+
+/**
  * The whole denial, in lines, kept within MAX_DENIAL_LENGTH: when the groups do not fit, fewer objects are listed
  * per check (the audit command lists them all).
  */
@@ -450,20 +501,17 @@ export function denialMessage(input: {
   if (note) head.push(note);
   const tail = ['Override (an authorized admin, after checking):', ...input.override.map((line) => `  ${shorten(line, 400)}`)];
   // Each group's lines are worded once; only how many objects are listed changes until the message fits.
-  const prepared = input.groups.map((group) => prepareCheckLines(group.check, group.findings, group.total, input.situation, MAX_LISTED_PER_CHECK));
+  const prepared = input.groups.map((group) => new PreparedCheckLines(group.check, group.findings, group.total, input.situation, MAX_LISTED_PER_CHECK));
   // Lengths are added up (lines plus the newlines between them); the text is joined once, for the listing that fits.
   const length = (lines: readonly string[]): number => lines.reduce((sum, line) => sum + line.length + 1, 0);
-  const fixed = length(head) + length(tail) - 1;
-  // Each listing's length is added up without building its lines; the lines are built once, for the one that fits.
-  const groupFixed = prepared.map((group) => length(group.head) + length(group.fix));
+  let fixed = length(head) + length(tail) - 1;
+  for (const group of prepared) fixed += length(group.head) + length(group.fix);
   let fits = 0;
   for (let maxListed = MAX_LISTED_PER_CHECK; maxListed >= 0; maxListed -= maxListed > 3 ? 3 : 1) {
     fits = maxListed;
-    let total = fixed;
-    for (const [index, group] of prepared.entries()) total += listedLength(group, groupFixed[index]!, maxListed);
-    if (total <= MAX_DENIAL_LENGTH) break;
+    if (listingFits(prepared, fixed, maxListed)) break;
   }
-  const body = prepared.flatMap((group) => listedLines(group, fits));
+  const body = prepared.flatMap((group) => group.lines(fits));
   return [...head, ...body, ...tail].join('\n');
 }
 

@@ -97,7 +97,12 @@ export class FindingCollector {
     for (const tag of tags) if (this.#skipTags.includes(tag)) return false;
     for (let index = 0; index < this.#waive.length; index++) {
       if (!tags.includes(this.#waive[index]!)) continue;
-      const seen = this.#waived.find((entry) => entry.index === index);
+      let seen: { count: number } | undefined;
+      for (const entry of this.#waived) {
+        if (entry.index !== index) continue;
+        seen = entry;
+        break;
+      }
       if (seen) seen.count++;
       else {
         this.#waived.push({ index, count: 1, beforeCounted: this.#total === 0 });
@@ -222,7 +227,7 @@ export class FindingCollector {
 
   #signature(tags: readonly string[]): number {
     let signature = 0;
-    for (const [bit, tag] of this.#representTags.entries()) if (tags.includes(tag)) signature |= 1 << bit;
+    for (let bit = 0; bit < this.#representTags.length; bit++) if (tags.includes(this.#representTags[bit]!)) signature |= 1 << bit;
     return signature;
   }
 

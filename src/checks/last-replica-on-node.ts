@@ -5,7 +5,7 @@ import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/rec
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { LAST_COPY_COUNT, copyNodes, isHealthyReplica, isVolumeBeingDeleted } from './longhorn-health.ts';
+import { LAST_COPY_COUNT, soleCopyNode, isHealthyReplica, isVolumeBeingDeleted } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface LastReplicaOnNodeTarget {
@@ -43,11 +43,11 @@ export function lastHealthyReplicaOn(
   snapshot: ClusterSnapshot,
   volume: LonghornVolumeRecord,
   node: string,
+  nodeIsUp: (nodeName: string) => boolean = (nodeName) => snapshot.nodeIsUp(nodeName),
 ): LonghornReplicaRecord | undefined {
   if (isVolumeBeingDeleted(volume)) return undefined;
   const replicas = snapshot.replicasOfVolume(volume.name);
-  const copies = copyNodes(replicas, (nodeName) => snapshot.nodeIsUp(nodeName));
-  if (copies.length !== 1 || copies[0] !== node) return undefined;
+  if (soleCopyNode(replicas, nodeIsUp) !== node) return undefined;
   return replicas.find((replica) => replica.nodeID === node && isHealthyReplica(replica));
 }
 
@@ -95,18 +95,25 @@ export function collectLastReplicaOnNode(
   // A cordon: past the listed few, the model's per-node count gives the total (none: nothing to walk).
   const counted = target.volumes === undefined ? snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
   if (counted === 0) return collector.result();
-  const candidates = target.volumes ?? snapshot.replicasOnNode(target.node).map((replica) => replica.volumeName);
   const seen = new Set<string>();
-  for (const volumeName of candidates) {
-    if (seen.has(volumeName)) continue;
-    if (collector.completeFrom(counted)) break;
+  const nodeIsUp = (nodeName: string): boolean => snapshot.nodeIsUp(nodeName);
+  /** False once the rest is known from the model's count: stop walking. */
+  const consider = (volumeName: string): boolean => {
+    if (seen.has(volumeName)) return true;
+    if (collector.completeFrom(counted)) return false;
     seen.add(volumeName);
     const volume = snapshot.longhornVolume(volumeName);
-    if (volume === undefined) continue;
-    const replica = lastHealthyReplicaOn(snapshot, volume, target.node);
-    if (replica === undefined || collector.countIfFull()) continue;
+    if (volume === undefined) return true;
+    const replica = lastHealthyReplicaOn(snapshot, volume, target.node, nodeIsUp);
+    if (replica === undefined || collector.countIfFull()) return true;
     const tags = [attachmentTag(volume)];
     if (collector.admit(tags)) collector.add(buildFinding(snapshot, volume, replica, target.node, tags));
+    return true;
+  };
+  if (target.volumes !== undefined) {
+    for (const volumeName of target.volumes) if (!consider(volumeName)) break;
+  } else {
+    for (const replica of snapshot.replicasOnNode(target.node)) if (!consider(replica.volumeName)) break;
   }
   return collector.result();
 }

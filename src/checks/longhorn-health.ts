@@ -37,6 +37,21 @@ export function copyNodes(
   return nodes;
 }
 
+/** The node of a volume's only copy (copyNodes has exactly one node), or undefined; builds no list. */
+export function soleCopyNode(
+  replicas: readonly LonghornReplicaRecord[],
+  nodeIsUp: (nodeName: string) => boolean,
+): string | undefined {
+  let copy: string | undefined;
+  for (const replica of replicas) {
+    if (!isHealthyReplica(replica) || replica.nodeID === '' || replica.nodeID === copy) continue;
+    if (!nodeIsUp(replica.nodeID)) continue;
+    if (copy !== undefined) return undefined;
+    copy = replica.nodeID;
+  }
+  return copy;
+}
+
 /** How many copies (copyNodes) a volume has, counting no further than `stopAt`. */
 export function countCopies(
   replicas: readonly LonghornReplicaRecord[],

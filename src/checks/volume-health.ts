@@ -3,7 +3,7 @@
 
 import type { LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { attachmentTag, claimOfVolume, distinct, replicaObject, volumeContext, volumeObject } from './affected.ts';
+import { attachmentTag, claimOfVolume, replicaObject, volumeContext, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { VOLUME_HEALTH_COUNT, VOLUME_HEALTH_SET, type VolumeHealthProblem, volumeHealthProblems } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
@@ -17,7 +17,10 @@ export interface VolumeHealthTarget {
 
 /** The problem kinds (`degraded`, `replica-stopped`, `replica-disk-missing`...) plus `attached`/`detached`. */
 function volumeHealthTags(volume: LonghornVolumeRecord, problems: readonly VolumeHealthProblem[]): string[] {
-  return [...distinct(problems.map((problem) => problem.kind)), attachmentTag(volume)];
+  const tags: string[] = [];
+  for (const problem of problems) if (!tags.includes(problem.kind)) tags.push(problem.kind);
+  tags.push(attachmentTag(volume));
+  return tags;
 }
 
 function buildFinding(
@@ -29,10 +32,15 @@ function buildFinding(
   const claim = claimOfVolume(volume);
   if (claim !== undefined) related.push(claim);
   const replicaNodes: string[] = [];
-  const listedReplicas = new Set<string>();
-  for (const { replica } of problems) {
-    if (replica === undefined || listedReplicas.has(replica.name)) continue;
-    listedReplicas.add(replica.name);
+  // A volume has a few replicas: a list is cheaper than a set here.
+  const listedReplicas: string[] = [];
+  let reason = '';
+  for (let index = 0; index < problems.length; index++) {
+    const problem = problems[index]!;
+    reason += index === 0 ? problem.description : `; ${problem.description}`;
+    const replica = problem.replica;
+    if (replica === undefined || listedReplicas.includes(replica.name)) continue;
+    listedReplicas.push(replica.name);
     related.push(replicaObject(replica));
     if (replica.nodeID !== '' && !replicaNodes.includes(replica.nodeID)) replicaNodes.push(replica.nodeID);
   }
@@ -40,7 +48,7 @@ function buildFinding(
     check: 'volume-health',
     severity: 'critical',
     object: volumeObject(volume, replicaNodes.length > 0 ? replicaNodes.join(',') : volume.currentNodeID),
-    reason: problems.map((problem) => problem.description).join('; '),
+    reason,
     tags,
     related,
   };

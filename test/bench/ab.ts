@@ -5,7 +5,8 @@
 // requests in a server with a 128 MiB young generation, kept only when no GC came in between).
 //
 //   node test/bench/ab.ts --trees main=/work/main,branch=. [--cases eviction-allow,cordon-allow] [--rounds 5]
-//        [--duration 2] [--alloc] [--size large]       (tree@warn: that server logs at warn, no admission lines)
+//        [--duration 2] [--alloc] [--size large] [--cpu-prof DIR]   (tree@warn: that server logs at warn, no admission
+//        lines; --cpu-prof: V8 CPU profiles of the volume-guard children, written when they stop)
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '20' },
     size: { type: 'string', default: 'large' },
     alloc: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -75,9 +77,10 @@ async function ask<T>(server: Server, type: string): Promise<T> {
 }
 
 const nodeFlags = values.alloc ? ['--max-semi-space-size=128'] : chartNodeSettings().nodeOptions;
+const profileFlags = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
 async function start(name: string, tree: string, options: Omit<ChildOptions, 'certFile' | 'keyFile'>): Promise<Server> {
   const child = fork(CHILD, [tree, JSON.stringify({ certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), ...options })], {
-    execArgv: ['--expose-gc', ...nodeFlags],
+    execArgv: ['--expose-gc', ...nodeFlags, ...(options.mode === 'guard' ? profileFlags : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   children.push(child);
@@ -130,5 +133,8 @@ for (const id of caseIds) {
   });
   process.stdout.write(`${id.padEnd(28)} ${parts.join(' | ')}\n`);
 }
+// Each child exits by itself on 'stop' (a CPU profile is written then); the 'exit' handler kills any that hang.
+const exited = servers.map((server) => new Promise((done) => server.process.once('exit', done)));
 for (const server of servers) server.process.send({ type: 'stop' });
+await Promise.race([Promise.all(exited), new Promise((done) => setTimeout(done, 10_000).unref())]);
 process.exit(0);

@@ -66,6 +66,12 @@ describe('benchmark smoke run', () => {
       expect(figures.inProcess?.iterations).toBeGreaterThanOrEqual(30);
       expect(figures.inProcess?.total).toMatchObject({ p50: finiteNumber, p99: finiteNumber });
       expect(figures.inProcess?.cpu.count).toBe(figures.inProcess?.iterations);
+      // The collections met during the loop: counted by kind, and the requests none ran in are a subset.
+      const gc = figures.inProcess?.gc;
+      expect(gc?.scavenges).toBeGreaterThanOrEqual(0);
+      expect(gc?.perHundredRequests).toBeGreaterThanOrEqual(0);
+      expect(gc?.totalWithoutGc.count).toBeLessThanOrEqual(figures.inProcess?.iterations ?? 0);
+      expect(gc?.totalWithoutGc.count).toBeGreaterThan(0);
       const http = figures.http!;
       // Every request was answered 200 by each server, and the server's histogram saw the guard's.
       for (const [name, run] of Object.entries({ guard: http.guard, floor: http.floor!, parseNothing: http.parseNothingFloor!, fastify: http.fastifyFloor! })) {

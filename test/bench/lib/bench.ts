@@ -8,7 +8,7 @@ import { runHttpSections, type HttpCaseFigures, type HttpSectionResult, type Siz
 import { runPeers, type PeersResult } from './peers.ts';
 import { runPressure, type PressureResult } from './pressure.ts';
 import { runRisk, type RiskResult } from './risk.ts';
-import type { ClusterSize } from './protocol.ts';
+import type { ClusterSize, InProcessFigures } from './protocol.ts';
 import { ratio, round } from './stats.ts';
 
 export const SECTIONS = ['floor', 'scale', 'pressure', 'peers', 'e2e', 'risk'] as const;
@@ -166,7 +166,7 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
       checks.push({
         id: `scale-ratio/${figures.id}`,
         target: 'p99 large/small ≤ 1.5 (in-process)',
-        measured: `${value} wall (large ${micros(largeP99)}, small ${micros(smallP99)}); ${cpuValue} CPU (${micros(figures.inProcess?.cpu.p99)} vs ${micros(smallFigures?.inProcess?.cpu.p99)})`,
+        measured: `${value} wall (large ${micros(largeP99)}, small ${micros(smallP99)}); ${cpuValue} CPU (${micros(figures.inProcess?.cpu.p99)} vs ${micros(smallFigures?.inProcess?.cpu.p99)})${gcNote(figures.inProcess?.gc, smallFigures?.inProcess?.gc)}`,
         met: value <= 1.5,
         ...(Number.isFinite(cpuValue) ? { metOnCpu: cpuValue <= 1.5 } : {}),
       });
@@ -383,4 +383,11 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     errors,
     targets: evaluateTargets(sections),
   };
+}
+
+/** How often collections met the in-process requests at each size, and the p99 ratio of the requests none met. */
+function gcNote(large: InProcessFigures['gc'], small: InProcessFigures['gc']): string {
+  if (!large || !small) return '';
+  const clean = ratio(large.totalWithoutGc.p99, small.totalWithoutGc.p99);
+  return `; collections per 100 requests large ${large.perHundredRequests}, small ${small.perHundredRequests}; requests no collection ran in: p99 ${micros(large.totalWithoutGc.p99)} vs ${micros(small.totalWithoutGc.p99)} (${clean})`;
 }

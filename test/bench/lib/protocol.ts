@@ -62,6 +62,19 @@ export interface InProcessFigures {
   readonly cpu: LatencySummary;
   /** Process CPU time per request, averaged over the loop: what the request costs whatever else runs. */
   readonly cpuMicrosPerRequest: number;
+  /**
+   * The garbage collections that ran during the loop (V8's own account): scavenges are brief pauses, but a request
+   * that meets one takes that much longer, so how often they come (per 100 requests, from the bytes each request
+   * allocates) decides whether the p99 includes them. `totalWithoutGc`: the wall times of the requests no
+   * collection ran in.
+   */
+  readonly gc?: {
+    readonly scavenges: number;
+    readonly markCompacts: number;
+    readonly pauseMs: number;
+    readonly perHundredRequests: number;
+    readonly totalWithoutGc: LatencySummary;
+  };
 }
 
 export interface CaseResult {

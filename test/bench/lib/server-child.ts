@@ -6,6 +6,7 @@
 // floor: the bare HTTPS server.
 
 import { readFileSync } from 'node:fs';
+import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { VALIDATOR_FACTORIES } from '../../../src/admission/index.ts';
 import { createRegistry } from '../../../src/admission/registry.ts';
@@ -59,7 +60,7 @@ function cpuNow(): number {
  * Decode + handle + encode, as the admission route does, timed per request: wall clock with hrtime, and process
  * CPU time (µs resolution), which leaves out the time the machine's scheduler gave to other processes.
  */
-function timeInProcess(validator: Validator, body: Buffer, context: () => ValidationContext, limits: NonNullable<ChildOptions['inProcess']>): InProcessFigures {
+async function timeInProcess(validator: Validator, body: Buffer, context: () => ValidationContext, limits: NonNullable<ChildOptions['inProcess']>): Promise<InProcessFigures> {
   const once = (): [bigint, bigint, bigint, bigint] => {
     const t0 = process.hrtime.bigint();
     const decoded = decodeAdmissionReviewBody(body);
@@ -76,23 +77,59 @@ function timeInProcess(validator: Validator, body: Buffer, context: () => Valida
   const totals: number[] = [];
   const handles: number[] = [];
   const cpus: number[] = [];
+  // Each request's span on the performance timeline, to tell the requests a collection ran in.
+  const spans: number[] = [];
+  const collections: PerformanceEntry[] = [];
+  const observer = new PerformanceObserver((list) => collections.push(...list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
   const deadline = performance.now() + limits.budgetMs;
   const cpuStart = cpuNow();
   let cpuBefore = cpuStart;
   while (totals.length < limits.maxIterations && (totals.length < 30 || performance.now() < deadline)) {
+    const start = performance.now();
     const [t0, t1, t2, t3] = once();
     const cpuAfter = cpuNow();
+    spans.push(start, performance.now());
     totals.push(Number(t3 - t0) / 1000);
     handles.push(Number(t2 - t1) / 1000);
     cpus.push(cpuAfter - cpuBefore);
     cpuBefore = cpuAfter;
   }
+  // Node queues the collections' entries on the next turns of the event loop.
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  collections.push(...observer.takeRecords());
+  observer.disconnect();
   return {
     iterations: totals.length,
     total: summarize(totals),
     handle: summarize(handles),
     cpu: summarize(cpus),
     cpuMicrosPerRequest: Math.round(((cpuBefore - cpuStart) / totals.length) * 10) / 10,
+    gc: gcFigures(collections, spans, totals),
+  };
+}
+
+function gcFigures(collections: readonly PerformanceEntry[], spans: readonly number[], totals: readonly number[]): NonNullable<InProcessFigures['gc']> {
+  const kindOf = (entry: PerformanceEntry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+  const scavenges = collections.filter((entry) => kindOf(entry) === perfConstants.NODE_PERFORMANCE_GC_MINOR).length;
+  const markCompacts = collections.filter((entry) => kindOf(entry) === perfConstants.NODE_PERFORMANCE_GC_MAJOR).length;
+  const clean: number[] = [];
+  let next = 0;
+  const sorted = [...collections].sort((a, b) => a.startTime - b.startTime);
+  for (let index = 0; index < totals.length; index++) {
+    const start = spans[2 * index]!;
+    const end = spans[2 * index + 1]!;
+    while (next < sorted.length && sorted[next]!.startTime + sorted[next]!.duration < start) next++;
+    const met = next < sorted.length && sorted[next]!.startTime <= end;
+    if (!met) clean.push(totals[index]!);
+  }
+  return {
+    scavenges,
+    markCompacts,
+    pauseMs: Math.round(collections.reduce((sum, entry) => sum + entry.duration, 0) * 100) / 100,
+    perHundredRequests: Math.round((collections.length / Math.max(1, totals.length)) * 10_000) / 100,
+    totalWithoutGc: summarize(clean.length > 0 ? clean : [...totals]),
   };
 }
 
@@ -220,7 +257,7 @@ async function runGuard(): Promise<void> {
       bodyBytes: body.length,
       decision: decisionOf(decision),
       message: messageOf(decision),
-      ...(options.inProcess ? { inProcess: timeInProcess(validator, body, context, options.inProcess) } : {}),
+      ...(options.inProcess ? { inProcess: await timeInProcess(validator, body, context, options.inProcess) } : {}),
       body: benchCase.body,
     });
   }

@@ -5,7 +5,9 @@ import { annotateHint, judge, type Judgement } from '../../../src/admission/deci
 import {
   fitWarnings,
   MAX_DENIAL_LENGTH,
+  MAX_LISTED_PER_CHECK,
   MAX_WARNING_LENGTH,
+  objectLine,
   MAX_WARNINGS_BYTES,
   wrap,
   type Situation,
@@ -86,6 +88,71 @@ describe('denial layout', () => {
     expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
     for (const check of CHECK_IDS) expect(message).toContain(`[${check}]`);
     expect(message).toContain('all of them: volume-guard audit --node worker-1');
+  });
+});
+
+describe('how many objects a long denial lists', () => {
+  // The listings tried, longest first (denialMessage steps down by 3, then by 1).
+  const candidates = [10, 7, 4, 3, 2, 1, 0];
+  const moreLength = (total: number, listed: number) => (total > listed ? `  and ${total - listed} more; all of them: volume-guard audit --node worker-1`.length + 1 : 0);
+
+  it('lists the longest listing that fits, and wording the next longer one would not fit', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const checks: CheckId[] = ['last-replica-on-node', 'single-replica', 'volume-health', 'node-local-volume'];
+    for (let round = 0; round < 60; round++) {
+      const groups = checks.slice(0, 1 + random(checks.length)).map((check) => {
+        const count = 1 + random(12);
+        const findings = Array.from({ length: count }, (_, i) =>
+          volume(check, `pvc-${round}-${i}-${'n'.repeat(random(40))}`, { reason: `reason ${'r'.repeat(random(120))}` }),
+        );
+        return { check, findings: findings.slice(0, MAX_LISTED_PER_CHECK), total: count + random(3) * random(500) };
+      });
+      const totals = Object.fromEntries(groups.map((group) => [group.check, group.total])) as Record<CheckId, number>;
+      const message = deny(groups.flatMap((group) => group.findings), cordon, { totals });
+      expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
+      const lines = new Set(message.split('\n'));
+      const listed = groups.map((group) => group.findings.filter((finding) => lines.has(`  ${objectLine(finding, cordon)}`)).length);
+      // One listing for all checks: each lists that many objects, or all it has.
+      const fits = candidates.filter((c) => groups.every((group, i) => listed[i] === Math.min(c, group.findings.length))).pop();
+      expect(fits).toBeDefined();
+      // The next longer listing: its length, worked out from the lines it would add and the "more" lines it changes.
+      const next = candidates.filter((c) => c > fits!).pop();
+      if (next === undefined || groups.every((group, i) => listed[i] === group.findings.length)) continue;
+      let longer = message.length;
+      groups.forEach((group, i) => {
+        const shown = Math.min(next, group.findings.length);
+        for (let index = listed[i]!; index < shown; index++) longer += objectLine(group.findings[index]!, cordon).length + 3;
+        longer += moreLength(group.total, shown) - moreLength(group.total, listed[i]!);
+      });
+      expect(longer).toBeGreaterThan(MAX_DENIAL_LENGTH);
+    }
+  });
+
+  it('words only about as many object lines as it lists', () => {
+    const long = 'y'.repeat(70);
+    const worded = new Set<string>();
+    const findings = (['last-replica-on-node', 'single-replica', 'volume-health', 'node-local-volume'] as CheckId[]).flatMap((check) =>
+      Array.from({ length: MAX_LISTED_PER_CHECK }, (_, i) => {
+        const finding = volume(check, `${check}-${long}-${i}`);
+        return Object.defineProperty(finding, 'reason', {
+          get: () => {
+            worded.add(`${check}-${i}`);
+            return `reason ${long}`;
+          },
+        });
+      }),
+    );
+    const message = deny(findings, cordon);
+    const listed = message.split('\n').filter((line) => line.startsWith('  Volume ')).length;
+    expect(listed).toBeGreaterThan(0);
+    expect(listed).toBeLessThan(findings.length);
+    // A longer listing drops the "and N more" lines, so trying it may word a row or two past the one that fits;
+    // eagerly, all 40 would be worded.
+    expect(worded.size).toBeLessThan(findings.length / 2);
   });
 });
 

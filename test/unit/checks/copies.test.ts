@@ -8,6 +8,7 @@ import { collectLastReplicaOnNode } from '../../../src/checks/last-replica-on-no
 import {
   copyNodes,
   countCopies,
+  soleCopyNode,
   isSingleReplicaVolume,
   SINGLE_REPLICA_SET,
   VOLUME_HEALTH_SET,
@@ -66,6 +67,30 @@ describe('copyNodes / countCopies', () => {
     expect(copyNodes(replicas, nodeIsUp)).toEqual(expected);
     expect(countCopies(replicas, nodeIsUp)).toBe(expected.length);
     expect(countCopies(replicas, nodeIsUp, 2)).toBe(Math.min(2, expected.length));
+    expect(soleCopyNode(replicas, nodeIsUp)).toBe(expected.length === 1 ? expected[0] : undefined);
+  });
+
+  it('soleCopyNode names the node of the only copy exactly when copyNodes has one node', () => {
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const nodes = ['w1', 'w2', 'w3', ''];
+    for (let round = 0; round < 500; round++) {
+      const replicas = Array.from({ length: random(5) }, (_, i) => {
+        const kind = random(6);
+        const nodeID = nodes[random(nodes.length)]!;
+        if (kind === 0) return failedReplica({ volumeName: 'v', nodeID, name: `r${i}` });
+        if (kind === 1) return on('v', nodeID, { name: `${i}`, deleting: true });
+        if (kind === 2) return on('v', nodeID, { name: `${i}`, healthyAt: '' });
+        return on('v', nodeID, { name: `${i}` });
+      });
+      const down = new Set(nodes.filter(() => random(3) === 0));
+      const nodeIsUp = (name: string) => !down.has(name);
+      const copies = copyNodes(replicas, nodeIsUp);
+      expect(soleCopyNode(replicas, nodeIsUp)).toBe(copies.length === 1 ? copies[0] : undefined);
+    }
   });
 
   it('makes a volume single-replica (effective) when its copies are one, whatever numberOfReplicas says', () => {
