@@ -17,6 +17,17 @@ import { isObject, stringAt, stringMapOf, type JsonObject } from '../json.ts';
 
 export const HELM_RELEASE_SECRET_TYPE = 'helm.sh/release.v1';
 export const DEFAULT_MAX_RELEASE_BYTES = 32 * 1024 * 1024;
+/**
+ * JSON values (object members and array elements) a record may hold. A release is mostly long strings (the
+ * manifest, the chart's templates): tens of thousands of values at most. 27 MiB of `0,0,0,…` (gzip: 26 KB, a
+ * 47 KiB Secret) would make JSON.parse build a 14-million-element array: ~320 MB at once, an OOM kill of the pod.
+ */
+export const DEFAULT_MAX_RELEASE_VALUES = 500_000;
+/**
+ * Records up to this size are not counted: counting costs about what JSON.parse does (4 ms for the 2.6 MB record of
+ * a 1 MB manifest), and 4 MiB of JSON holds at most 2 million values (~50 MB while parsed, the worst case).
+ */
+const COUNT_VALUES_FROM_BYTES = 4 * 1024 * 1024;
 
 /** Labels Helm writes on its own storage objects; everything else is a user label (`helm install --labels`). */
 export const HELM_SYSTEM_LABELS: readonly string[] = ['name', 'owner', 'status', 'version', 'createdAt', 'modifiedAt'];
@@ -101,6 +112,8 @@ export class ReleaseDecodeError extends Error {
 export interface ReleaseDecodeOptions {
   /** Refuse records whose JSON is larger than this once gunzipped (default 32 MiB). */
   readonly maxReleaseBytes?: number;
+  /** Refuse records whose JSON holds more values than this (default DEFAULT_MAX_RELEASE_VALUES). */
+  readonly maxReleaseValues?: number;
   /** The request's namespace: the Secret's namespace when the object itself does not carry it. */
   readonly namespace?: string;
 }
@@ -209,6 +222,38 @@ function toHelmRelease(record: unknown, fallbackNamespace: string, labels: Label
   };
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+/**
+ * Whether JSON text holds more than `limit` values, counted as the commas and colons outside strings (each member
+ * or element past an array's or object's first has one): an upper bound on what JSON.parse will build, found before
+ * building it; strings are skipped with indexOf. Invalid JSON is left for JSON.parse to refuse.
+ */
+export function jsonValuesExceed(json: Uint8Array, limit: number): boolean {
+  let count = 0;
+  const length = json.length;
+  for (let i = 0; i < length; i++) {
+    const byte = json[i]!;
+    if (byte === QUOTE) {
+      // To the closing quote: the next one not escaped by an odd run of backslashes.
+      for (;;) {
+        const end = json.indexOf(QUOTE, i + 1);
+        if (end < 0) return false;
+        let backslashes = 0;
+        while (json[end - 1 - backslashes] === BACKSLASH) backslashes++;
+        i = end;
+        if (backslashes % 2 === 0) break;
+      }
+    } else if ((byte === COMMA || byte === COLON) && ++count > limit) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /**
  * Decodes Helm's own encoding of a release (the Secret's data after the Secret API's base64 is undone, or a
  * ConfigMap driver's `data.release`): base64, then gunzip (or legacy plain JSON), then JSON.
@@ -219,6 +264,10 @@ export function decodeHelmReleaseData(
 ): HelmRelease {
   const maxBytes = options.maxReleaseBytes ?? DEFAULT_MAX_RELEASE_BYTES;
   const json = releaseJsonBytes(helmEncoded, maxBytes);
+  const maxValues = options.maxReleaseValues ?? DEFAULT_MAX_RELEASE_VALUES;
+  if (json.length > COUNT_VALUES_FROM_BYTES && jsonValuesExceed(json, maxValues)) {
+    throw new ReleaseDecodeError('too-large', `release data holds more than ${maxValues.toLocaleString('en-US')} JSON values`);
+  }
   let record: unknown;
   try {
     record = JSON.parse(json.toString('utf8'));

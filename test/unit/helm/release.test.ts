@@ -4,6 +4,7 @@ import {
   decodeHelmReleaseData,
   decodeReleaseSecret,
   formatBytes,
+  jsonValuesExceed,
   isHelmReleaseSecret,
   readReleaseSecretLabels,
   releaseOperation,
@@ -164,6 +165,30 @@ describe('decodeReleaseSecret', () => {
     expect(error.message).toBe('release data expands beyond 32 MiB');
   });
 
+  it('refuses a record of a few KB whose JSON holds millions of values, before parsing it', () => {
+    // 27 MiB of `0,` gunzip from 26 KB: JSON.parse would build a 14-million-element array (~320 MB at once).
+    const json = `{"name":"devlake","namespace":"devlake","version":1,"info":{"status":"pending-install"},"config":{"a":[${'0,'.repeat(14_000_000)}0]},"manifest":""}`;
+    const bomb = gzipSync(json, { level: 9 });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const started = performance.now();
+    const error = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: wrap(bomb) })));
+    expect(error.code).toBe('too-large');
+    expect(error.message).toBe('release data holds more than 500,000 JSON values');
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('reads a large record of long strings full of commas, colons and escaped quotes', () => {
+    const noisy = 'key: "a, b: c", \\"d\\", e\n'.repeat(200_000);
+    const manifest = `${devlake.manifest}\n---\n# Source: devlake/templates/notes.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata: {notes: ${JSON.stringify(noisy)}}\n`;
+    const record = JSON.stringify(releaseJson({ ...devlake, manifest }));
+    expect(record.length).toBeGreaterThan(4 * 1024 * 1024);
+    const decoded = decodeReleaseSecret(releaseSecret(devlake, { data: wrap(gzipSync(record)) }));
+    expect(decoded.release.manifest).toBe(manifest);
+    // The same count refused with a limit below what the record really holds, to show it is counted.
+    const error = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: wrap(gzipSync(record)) }), { maxReleaseValues: 5 }));
+    expect(error.message).toBe('release data holds more than 5 JSON values');
+  });
+
   it('applies the cap to legacy JSON too', () => {
     const big = Buffer.from(JSON.stringify({ ...releaseJson(devlake), padding: 'x'.repeat(2048) }));
     const error = decodeError(() =>
@@ -205,6 +230,25 @@ describe('decodeReleaseSecret', () => {
     expect(error.message).not.toContain('TOP-SECRET');
     const garbage = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: wrap(Buffer.from('TOP-SECRET-VALUE')) })));
     expect(garbage.message).not.toContain('TOP-SECRET');
+  });
+});
+
+describe('jsonValuesExceed', () => {
+  it.each([
+    ['[0,0,0]', 2],
+    ['{"a":1,"b":[2,3]}', 4],
+    ['["a,b:c", "d\\"e,f", "g\\\\", 1]', 3],
+    ['{"k\\\\":":,,"}', 1],
+    ['"just, a: string"', 0],
+    ['', 0],
+  ])('%s holds %i commas and colons outside strings', (json, count) => {
+    const bytes = Buffer.from(json);
+    expect(jsonValuesExceed(bytes, count)).toBe(false);
+    if (count > 0) expect(jsonValuesExceed(bytes, count - 1)).toBe(true);
+  });
+
+  it('stops at an unterminated string without counting past it', () => {
+    expect(jsonValuesExceed(Buffer.from('[1,"2,3,4,5'), 1)).toBe(false);
   });
 });
 
