@@ -58,10 +58,6 @@ export const MANIFEST_WORKER_NICE = 19;
  * reach about 64 MiB per worker before collecting it.
  */
 export const WORKER_COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
-/** ... at the first pause of this long between records (a collection takes a few ms: not in front of a record), */
-export const WORKER_COLLECT_AFTER_IDLE_MS = 50;
-/** ... or at once, in a burst without pauses, past this much. */
-export const WORKER_COLLECT_NOW_BYTES = 48 * 1024 * 1024;
 
 /**
  * A worker without a record for this long shrinks its heap (a memory-reducing collection: 24-26 → 10 MB of heap pages

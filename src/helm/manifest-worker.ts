@@ -1,9 +1,9 @@
 // Worker thread body of the manifest pool: reads one release record per message.
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { MANIFEST_WORKER_NICE, WORKER_COLLECT_AFTER_BYTES, WORKER_COLLECT_NOW_BYTES, WORKER_COLLECT_AFTER_IDLE_MS, WORKER_COMPACT_AFTER_IDLE_MS } from './manifest-pool.ts';
+import { MANIFEST_WORKER_NICE, WORKER_COLLECT_AFTER_BYTES, WORKER_COMPACT_AFTER_IDLE_MS } from './manifest-pool.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from './read-release.ts';
-import { garbageCollector, heldBytes, MemoryKeeper } from './worker-memory.ts';
+import { collectAfterGrowth, garbageCollector, heldBytes } from './worker-memory.ts';
 
 try {
   setPriority(MANIFEST_WORKER_NICE);
@@ -12,16 +12,9 @@ try {
 }
 
 const gc = garbageCollector();
-const keeper = gc
-  ? new MemoryKeeper({
-      gc,
-      held: heldBytes,
-      collectAfterBytes: WORKER_COLLECT_AFTER_BYTES,
-      collectNowBytes: WORKER_COLLECT_NOW_BYTES,
-      idleCollectMs: WORKER_COLLECT_AFTER_IDLE_MS,
-      idleCompactMs: WORKER_COMPACT_AFTER_IDLE_MS,
-    })
-  : undefined;
+const afterRecord = gc ? collectAfterGrowth({ collect: gc.collect, held: heldBytes, afterBytes: WORKER_COLLECT_AFTER_BYTES }) : () => false;
+/** Runs while the worker waits for its next record: a worker idle that long gives its heap's spare pages back. */
+let compaction: NodeJS.Timeout | undefined;
 
 interface JobMessage {
   readonly id: number;
@@ -29,7 +22,7 @@ interface JobMessage {
 }
 
 parentPort?.on('message', (message: JobMessage) => {
-  keeper?.beforeRecord();
+  if (compaction) clearTimeout(compaction);
   let outcome: ReadOutcome;
   try {
     outcome = readRelease(message.job);
@@ -38,5 +31,7 @@ parentPort?.on('message', (message: JobMessage) => {
     outcome = { ok: false, failure: 'worker', reason: 'release record could not be read' };
   }
   parentPort?.postMessage({ id: message.id, outcome });
-  keeper?.afterRecord();
+  // After the answer went out: the collection (a few ms) delays only this worker's next record.
+  afterRecord();
+  if (gc) compaction = setTimeout(gc.compact, WORKER_COMPACT_AFTER_IDLE_MS);
 });

@@ -43,60 +43,16 @@ export function heldBytes(): number {
   return usage.heapUsed + usage.arrayBuffers;
 }
 
-export interface MemoryKeeperOptions {
-  readonly gc: GarbageCollector;
-  readonly held: () => number;
-  /** Grown by this much since the last collection: collect once the worker has been idle `idleCollectMs`. */
-  readonly collectAfterBytes: number;
-  /** Grown by this much: collect at once, even in a burst of records. */
-  readonly collectNowBytes: number;
-  readonly idleCollectMs: number;
-  /** Idle this long after a record: a memory-reducing collection. */
-  readonly idleCompactMs: number;
-}
-
 /**
- * When a worker collects: a collection takes a few ms and delays the worker's next record, so it waits for a
- * pause between records (`idleCollectMs`), unless what the worker holds has grown past `collectNowBytes`; after a
- * longer pause the worker also shrinks its heap. Call `beforeRecord` and `afterRecord` around each record.
+ * Returns a function to call after each record: it collects when `held()` has grown by `afterBytes` or more since
+ * the last collection (or since it was made), and says whether it did.
  */
-export class MemoryKeeper {
-  readonly #options: MemoryKeeperOptions;
-  #baseline: number;
-  #collectTimer: NodeJS.Timeout | undefined;
-  #compactTimer: NodeJS.Timeout | undefined;
-
-  constructor(options: MemoryKeeperOptions) {
-    this.#options = options;
-    this.#baseline = options.held();
-  }
-
-  beforeRecord(): void {
-    clearTimeout(this.#collectTimer);
-    clearTimeout(this.#compactTimer);
-    this.#collectTimer = undefined;
-    this.#compactTimer = undefined;
-  }
-
-  /** What it did: collected now, scheduled a collection for the next pause, or only the compaction. */
-  afterRecord(): 'collected' | 'scheduled' | 'none' {
-    const { gc, held, collectAfterBytes, collectNowBytes, idleCollectMs, idleCompactMs } = this.#options;
-    const grown = held() - this.#baseline;
-    this.#compactTimer = setTimeout(() => {
-      gc.compact();
-      this.#baseline = held();
-    }, idleCompactMs);
-    if (grown >= collectNowBytes) {
-      this.#collect();
-      return 'collected';
-    }
-    if (grown < collectAfterBytes) return 'none';
-    this.#collectTimer = setTimeout(() => this.#collect(), idleCollectMs);
-    return 'scheduled';
-  }
-
-  #collect(): void {
-    this.#options.gc.collect();
-    this.#baseline = this.#options.held();
-  }
+export function collectAfterGrowth(options: { readonly collect: () => void; readonly held: () => number; readonly afterBytes: number }): () => boolean {
+  let baseline = options.held();
+  return () => {
+    if (options.held() - baseline < options.afterBytes) return false;
+    options.collect();
+    baseline = options.held();
+    return true;
+  };
 }
