@@ -226,11 +226,15 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
 
 /**
- * Whether JSON text holds more than `limit` values, counted as the commas and colons outside strings (each member
- * or element past an array's or object's first has one): an upper bound on what JSON.parse will build, found before
- * building it; strings are skipped with indexOf. Invalid JSON is left for JSON.parse to refuse.
+ * Whether JSON text holds more than `limit` values, counted as the commas, colons and opening brackets outside
+ * strings (each member or element past an array's or object's first has a comma; each array or object is one
+ * value, so `[[[[…]]]]` nested millions deep counts as much as a flat array would): an upper bound on what
+ * JSON.parse will build, found before building it; strings are skipped with indexOf. Invalid JSON is left for
+ * JSON.parse to refuse.
  */
 export function jsonValuesExceed(json: Uint8Array, limit: number): boolean {
   let count = 0;
@@ -247,7 +251,7 @@ export function jsonValuesExceed(json: Uint8Array, limit: number): boolean {
         i = end;
         if (backslashes % 2 === 0) break;
       }
-    } else if ((byte === COMMA || byte === COLON) && ++count > limit) {
+    } else if ((byte === COMMA || byte === COLON || byte === OPEN_ARRAY || byte === OPEN_OBJECT) && ++count > limit) {
       return true;
     }
   }

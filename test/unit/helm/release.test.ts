@@ -177,6 +177,17 @@ describe('decodeReleaseSecret', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
   });
 
+  it('refuses a record whose JSON nests arrays millions deep, before parsing it', () => {
+    // 10 MiB of `[` then `]` gunzip from a few KB: JSON.parse would build 5 million nested arrays (~300 MB at once).
+    const depth = 5_000_000;
+    const json = `{"name":"devlake","namespace":"devlake","version":1,"info":{"status":"pending-install"},"config":{"a":${'['.repeat(depth)}${']'.repeat(depth)}},"manifest":""}`;
+    const bomb = gzipSync(json, { level: 9 });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const error = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: wrap(bomb) })));
+    expect(error.code).toBe('too-large');
+    expect(error.message).toBe('release data holds more than 500,000 JSON values');
+  });
+
   it('reads a large record of long strings full of commas, colons and escaped quotes', () => {
     const noisy = 'key: "a, b: c", \\"d\\", e\n'.repeat(200_000);
     const manifest = `${devlake.manifest}\n---\n# Source: devlake/templates/notes.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata: {notes: ${JSON.stringify(noisy)}}\n`;
@@ -235,20 +246,21 @@ describe('decodeReleaseSecret', () => {
 
 describe('jsonValuesExceed', () => {
   it.each([
-    ['[0,0,0]', 2],
-    ['{"a":1,"b":[2,3]}', 4],
-    ['["a,b:c", "d\\"e,f", "g\\\\", 1]', 3],
-    ['{"k\\\\":":,,"}', 1],
-    ['"just, a: string"', 0],
+    ['[0,0,0]', 3],
+    ['{"a":1,"b":[2,3]}', 6],
+    ['["a,b:c", "d\\"e,f", "g\\\\", 1]', 4],
+    ['{"k\\\\":":,,"}', 2],
+    ['[[[[]]]]', 4],
+    ['"just, a: [string]"', 0],
     ['', 0],
-  ])('%s holds %i commas and colons outside strings', (json, count) => {
+  ])('%s holds %i commas, colons and opening brackets outside strings', (json, count) => {
     const bytes = Buffer.from(json);
     expect(jsonValuesExceed(bytes, count)).toBe(false);
     if (count > 0) expect(jsonValuesExceed(bytes, count - 1)).toBe(true);
   });
 
   it('stops at an unterminated string without counting past it', () => {
-    expect(jsonValuesExceed(Buffer.from('[1,"2,3,4,5'), 1)).toBe(false);
+    expect(jsonValuesExceed(Buffer.from('[1,"2,3,4,5'), 2)).toBe(false);
   });
 });
 
