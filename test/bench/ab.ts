@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
-import { chartNodeSettings } from './lib/children.ts';
+import { chartNodeSettings, currentChildEnv } from './lib/children.ts';
 import { runLoad } from './lib/load.ts';
 import type { ChildMessage, ChildOptions } from './lib/protocol.ts';
 
@@ -80,6 +80,8 @@ const nodeFlags = values.alloc ? ['--max-semi-space-size=128'] : chartNodeSettin
 const profileFlags = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
 async function start(name: string, tree: string, options: Omit<ChildOptions, 'certFile' | 'keyFile'>): Promise<Server> {
   const child = fork(CHILD, [tree, JSON.stringify({ certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), ...options })], {
+    // As the bench's own server children: the chart's Node options and its `env` values.
+    env: { ...process.env, ...currentChildEnv() },
     execArgv: ['--expose-gc', ...nodeFlags, ...(options.mode === 'guard' ? profileFlags : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

@@ -89,7 +89,8 @@ export function chartNodeSettings(): {
 }
 
 /** Node flags of the server children: the chart's NODE_OPTIONS unless replaced (`--node-flags`, for experiments). */
-let extraNodeFlags: readonly string[] = chartNodeSettings().nodeOptions;
+const CHART_SETTINGS = chartNodeSettings();
+let extraNodeFlags: readonly string[] = CHART_SETTINGS.nodeOptions;
 export function childNodeFlags(flags: readonly string[]): void {
   extraNodeFlags = flags;
 }
@@ -98,7 +99,7 @@ export function currentChildNodeFlags(): readonly string[] {
 }
 
 /** Environment of the server children beyond the benchmark's own: the chart's `env` values. */
-const childEnv: Readonly<Record<string, string>> = chartNodeSettings().env;
+const childEnv: Readonly<Record<string, string>> = CHART_SETTINGS.env;
 export function currentChildEnv(): Readonly<Record<string, string>> {
   return childEnv;
 }

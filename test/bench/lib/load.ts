@@ -31,6 +31,31 @@ export interface LoadResult {
   readonly statusCodes: Readonly<Record<string, number>>;
 }
 
+/** A run's result from what its client counted: `started` is when it began (performance.now()), latencies in µs. */
+export function loadResult(run: {
+  readonly connections: number;
+  readonly started: number;
+  readonly latencies: readonly number[];
+  readonly ok: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly statusCodes: Readonly<Record<string, number>>;
+}): LoadResult {
+  const elapsed = (performance.now() - run.started) / 1000;
+  return {
+    connections: run.connections,
+    durationSeconds: Math.round(elapsed * 100) / 100,
+    requests: run.latencies.length,
+    requestsPerSecond: Math.round(run.ok / elapsed),
+    latency: summarize(run.latencies),
+    non2xx: run.non2xx,
+    errors: run.errors,
+    timeouts: run.timeouts,
+    statusCodes: run.statusCodes,
+  };
+}
+
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const latencies: number[] = [];
@@ -57,18 +82,18 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
           reject(error);
           return;
         }
-        const elapsed = (performance.now() - started) / 1000;
-        resolve({
-          connections: options.connections,
-          durationSeconds: Math.round(elapsed * 100) / 100,
-          requests: latencies.length,
-          requestsPerSecond: Math.round(ok / elapsed),
-          latency: summarize(latencies),
-          non2xx: result.non2xx,
-          errors: result.errors,
-          timeouts: result.timeouts,
-          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, stat]) => [code, stat.count])),
-        });
+        resolve(
+          loadResult({
+            connections: options.connections,
+            started,
+            latencies,
+            ok,
+            non2xx: result.non2xx,
+            errors: result.errors,
+            timeouts: result.timeouts,
+            statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, stat]) => [code, stat.count])),
+          }),
+        );
       },
     );
     started = performance.now();

@@ -8,8 +8,7 @@
 import { fork } from 'node:child_process';
 import { Agent, request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
-import type { LoadResult } from './load.ts';
-import { summarize } from './stats.ts';
+import { loadResult, type LoadResult } from './load.ts';
 
 export interface SteadyLoadOptions {
   readonly url: string;
@@ -83,18 +82,7 @@ export function steadyLoad(options: SteadyLoadOptions, sharedAgent?: Agent): Pro
       }
       void Promise.all(pending).then(() => {
         if (sharedAgent === undefined) agent.destroy();
-        const elapsed = (performance.now() - started) / 1000;
-        resolve({
-          connections: options.connections,
-          durationSeconds: Math.round(elapsed * 100) / 100,
-          requests: latencies.length,
-          requestsPerSecond: Math.round(ok / elapsed),
-          latency: summarize(latencies),
-          non2xx,
-          errors,
-          timeouts,
-          statusCodes,
-        });
+        resolve(loadResult({ connections: options.connections, started, latencies, ok, non2xx, errors, timeouts, statusCodes }));
       });
     };
     tick();
