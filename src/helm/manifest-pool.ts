@@ -109,13 +109,16 @@ export class ManifestPool {
       }
       const pending: Pending = { id: this.#nextId++, job, deadline: Date.now() + this.#options.deadlineMs, resolve, settled: false };
       pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
-      const idle = this.#free();
+      let idle = this.#free();
       if (idle) {
         this.#dispatch(idle, pending);
       } else if (this.#slots.size < this.#options.workers) {
         this.#dispatch(this.#spawn(), pending);
       } else if (this.#waiting.length < this.#options.queue) {
         this.#waiting.push(pending);
+      } else if ((idle = this.#collectingWithoutRecord())) {
+        // The queue is full but a worker is only collecting: the record waits in its port, not refused.
+        this.#dispatch(idle, pending);
       } else {
         this.#settle(pending, {
           ok: false,
@@ -198,6 +201,11 @@ export class ManifestPool {
   /** A worker that can take a record now. */
   #free(): Slot | undefined {
     for (const slot of this.#slots) if (slot.current === undefined && !slot.collecting) return slot;
+    return undefined;
+  }
+
+  #collectingWithoutRecord(): Slot | undefined {
+    for (const slot of this.#slots) if (slot.current === undefined && slot.collecting) return slot;
     return undefined;
   }
 

@@ -107,6 +107,21 @@ describe('ManifestPool', () => {
     expect(third.ms).toBeLessThan(COLLECT_MS + 2_000);
   });
 
+  it('with its queue full, hands a record to a worker that is only collecting rather than refusing it as busy', async () => {
+    const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 0, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
+    pools.push(pool);
+    expect((await pool.read({ object: {}, namespace: NS })).ok).toBe(false);
+    const started = performance.now();
+    const second = await pool.read({ object: {}, namespace: NS });
+    expect(!second.ok && second.failure).toBe('decode');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(COLLECT_MS / 2);
+    // A record beyond that (the worker now holds one) is refused as busy.
+    const third = pool.read({ object: {}, namespace: NS });
+    const fourth = await pool.read({ object: {}, namespace: NS });
+    expect(!fourth.ok && fourth.failure).toBe('busy');
+    expect(!(await third).ok && (await third as { failure: string }).failure).toBe('decode');
+  });
+
   it('has an idle worker shrink its heap once per idle spell, not again while it stays idle', async () => {
     const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 4, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 50 });
     pools.push(pool);

@@ -15,5 +15,7 @@ parentPort?.on('message', (message: WorkerRequest) => {
   }
   const reason = JSON.stringify({ threadId, compactions });
   parentPort?.postMessage({ id: message.id, outcome: { ok: false, failure: 'decode', reason }, collecting: true } satisfies WorkerReply);
-  setTimeout(() => parentPort?.postMessage({ collected: true } satisfies WorkerReply), COLLECT_MS);
+  // Blocks the thread as a real collection does: a record sent meanwhile waits in the port.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, COLLECT_MS);
+  parentPort?.postMessage({ collected: true } satisfies WorkerReply);
 });
