@@ -161,11 +161,21 @@ function errorCode(error: unknown): string {
 
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
+/**
+ * zlib's output chunk for these gzip bytes: the size the gzip trailer states (ISIZE: the input's length mod 2^32)
+ * plus one, so the whole output lands in one buffer that is returned as is, instead of 256 KiB chunks copied
+ * together at the end (a 2.6 MB copy for a 1 MB release). The trailer is the writer's word: capped at the limit,
+ * and a record that inflates to more simply continues in further chunks.
+ */
+function gunzipChunkSize(bytes: Buffer, maxBytes: number): number {
+  const stated = bytes.length >= 18 ? bytes.readUInt32LE(bytes.length - 4) : 0;
+  return Math.min(Math.max(stated + 1, GUNZIP_CHUNK_BYTES), maxBytes + 1);
+}
+
 function gunzipCapped(bytes: Buffer, maxBytes: number): Buffer {
   try {
     // maxOutputLength makes zlib stop as soon as the output would pass the cap: a bomb costs at most maxBytes.
-    // 256 KiB output chunks instead of 16 KiB: a 1 MB release (2.6 MB of JSON) inflates in 4 ms instead of 5-6.
-    return gunzipSync(bytes, { maxOutputLength: maxBytes, chunkSize: GUNZIP_CHUNK_BYTES });
+    return gunzipSync(bytes, { maxOutputLength: maxBytes, chunkSize: gunzipChunkSize(bytes, maxBytes) });
   } catch (error) {
     if (errorCode(error) === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
       throw new ReleaseDecodeError('too-large', `release data expands beyond ${formatBytes(maxBytes)}`);

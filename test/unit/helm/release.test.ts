@@ -148,6 +148,20 @@ describe('decodeReleaseSecret', () => {
     expect(error.message).toBe(message);
   });
 
+  it('reads gzip whatever size its trailer states: understated (two members), overstated (refused as corrupt)', () => {
+    const text = JSON.stringify(releaseJson(devlake));
+    const half = Math.floor(text.length / 2);
+    // Two gzip members (gunzip reads both): the trailer at the end states only the second member's length.
+    const twoMembers = Buffer.concat([gzipOf(text.slice(0, half)), gzipOf(text.slice(half))]);
+    expect(twoMembers.readUInt32LE(twoMembers.length - 4)).toBeLessThan(text.length);
+    expect(decodeReleaseSecret(releaseSecret(devlake, { data: wrap(twoMembers) })).release).toEqual(decodeReleaseSecret(releaseSecret(devlake)).release);
+    // A trailer claiming 4 GiB: zlib checks it against what it inflated.
+    const overstated = Buffer.from(validGzip);
+    overstated.writeUInt32LE(0xfffffff0, overstated.length - 4);
+    const error = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: wrap(overstated) })));
+    expect(error.code).toBe('invalid-gzip');
+  });
+
   it('refuses a gzip bomb: a few KB expanding past the cap', () => {
     const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20), { level: 9 });
     expect(bomb.length).toBeLessThan(8 * 1024);
