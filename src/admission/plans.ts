@@ -9,7 +9,7 @@ import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import { NO_CAP } from '../checks/collect.ts';
 import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { collectOrphanPvc, collectStatefulSetAdoption, type OrphanPvcTarget } from '../checks/orphan-pvc.ts';
-import { collectDroppedPvcs, collectPvcDelete, type DeletedClaim } from '../checks/pvc-delete.ts';
+import { collectDroppedPvcs, collectNamespacePvcDelete, collectPvcDelete, type DeletedClaim, type NamespaceTarget } from '../checks/pvc-delete.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import {
   collectStorageTeardown,
@@ -39,7 +39,7 @@ export interface PlanCheck<Target> {
 }
 
 /** What the checks of a plan look at. */
-export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'storage';
+export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'namespace' | 'storage';
 
 /** Where an override that waives the plan's checks is read. */
 export type OverridePlace =
@@ -274,6 +274,14 @@ export const PLANS = {
     checks: [{ check: 'pvc-delete', collect: (snapshot, claim, cap) => collectPvcDelete(snapshot, claim, cap) }],
     overrides: ['pvc-delete'],
   }),
+  'namespace-delete': plan<NamespaceTarget>()({
+    webhook: 'pvc-delete',
+    requests: 'Namespace DELETE (automation identities; others per pvcDelete.others)',
+    scope: 'namespace',
+    checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectNamespacePvcDelete(snapshot, target, cap) }],
+    overrides: ['object', 'pvc-delete'],
+    reads: ['namespace', 'persistentVolumeClaim', 'persistentVolume'],
+  }),
   'storage-teardown': plan<TeardownTarget>()({
     webhook: 'storage-teardown',
     requests: "Longhorn's uninstaller Job, DELETE of its namespace or CRDs, its finalizer stripped",
@@ -389,6 +397,7 @@ const SCOPE_TEXT: Record<PlanScope, string> = {
   release: "the release's PVCs",
   statefulset: 'the PVCs it will claim',
   claim: 'the PVC',
+  namespace: "the namespace's PVCs",
   storage: "Longhorn's volumes",
 };
 

@@ -6,6 +6,8 @@
 //    release record, before Helm touches anything.
 //  - deleted-by-automation: a DELETE of a Bound PVC whose PV has reclaim policy Delete (the provisioner destroys the
 //    volume with it), by a GitOps controller pruning what left its source (judged in the pvc-delete validator).
+//  - deleted-with-namespace: a DELETE of a namespace holding such PVCs (the namespace controller deletes every PVC
+//    in it, as itself: the automation that pruned the Namespace is only seen at the namespace's DELETE).
 //  - at uninstall (never refused): which templated PVCs Helm is about to delete, and what their reclaim policy does.
 //
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
@@ -17,9 +19,13 @@ import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
+import { isDeleteApproved } from '../override-keys.ts';
 import type { AffectedObject, Finding } from './types.ts';
 
 export { DELETE_KEY as DELETE_APPROVED_KEY } from '../override-keys.ts';
+
+/** A finding about a PVC that carries a counting `volume-guard.io/delete: "true"` (waived by that approval). */
+export const DELETE_APPROVED_TAG = 'delete-approved';
 
 /** Helm compares the policy trimmed and lower-cased. */
 export function hasKeepPolicy(annotations: Readonly<Record<string, string>>): boolean {
@@ -145,6 +151,39 @@ export function collectPvcDelete(snapshot: ClusterSnapshot, claim: DeletedClaim,
       related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
     };
     collector.add(finding);
+  }
+  return collector.result();
+}
+
+/** A namespace under DELETE: every PVC in it goes. */
+export interface NamespaceTarget {
+  readonly namespace: string;
+  /** Epoch ms, for the expiry of the PVCs' delete approvals. */
+  readonly now: number;
+}
+
+/**
+ * deleted-with-namespace: the Bound PVCs of the namespace (not already being deleted) whose PV has reclaim policy
+ * Delete or Recycle. The namespace controller deletes them all, then the PV controller reclaims the volumes. A PVC
+ * approved with `volume-guard.io/delete: "true"` (writer recorded, not expired) is tagged `delete-approved`.
+ */
+export function collectNamespacePvcDelete(snapshot: ClusterSnapshot, target: NamespaceTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
+    if (claim.deleting || !isBound(claim)) continue;
+    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
+    const tags = ['deleted-with-namespace', `reclaim-${reclaimPolicy.toLowerCase()}`];
+    if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
+    if (!collector.admit(tags)) continue;
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: claimObject(claim),
+      reason: `deleted with namespace ${target.namespace}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
+      tags,
+      related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
+    });
   }
   return collector.result();
 }

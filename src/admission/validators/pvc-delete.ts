@@ -4,25 +4,35 @@
 // `volume-guard.io/delete: "true"` (written by an allowed override writer: the override guard polices the key), with
 // its writer recorded in `volume-guard.io/skip-by` and not past `volume-guard.io/skip-until`, like a reuse approval.
 // Anyone else deleting a PVC gets `pvcDelete.others` (off by default: people deleting by hand mean it).
+// A Namespace DELETE is judged the same way for the PVCs in it: the namespace controller deletes them all (as
+// itself, so the automation that pruned the Namespace is seen only here). Overrides there: the namespace's own
+// `volume-guard.io/skip`, and each PVC's `volume-guard.io/delete: "true"`.
 import { DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
-import type { Config } from '../../config.ts';
+import type { CheckMode, Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
+import { unknownWarnings } from '../context.ts';
 import { metaOf, stringField } from '../objects.ts';
-import { overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, type OverrideSource } from '../overrides.ts';
+import { deleteApprovalSource, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { PLANS, readOverrides } from '../plans.ts';
-import { allowed, type UserInfo, type WebhookDeclaration } from '../types.ts';
-import type { Validator } from '../validator.ts';
+import { allowed, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
+import type { ValidationContext, Validator } from '../validator.ts';
 
 const declaration: WebhookDeclaration = {
   name: 'pvc-delete.volume-guard.io',
   target: 'pvc-delete',
-  rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumeclaims'], operations: ['DELETE'], scope: 'Namespaced' }],
-  // Only Bound claims can take data with them.
+  rules: [
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumeclaims'], operations: ['DELETE'], scope: 'Namespaced' },
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: 'Cluster' },
+  ],
+  // Only Bound claims can take data with them; a namespace being deleted already is past deciding.
   matchConditions: [
     {
-      name: 'bound-claim',
-      expression: "oldObject != null && has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound'",
+      name: 'bound-claim-or-namespace',
+      expression:
+        "(request.resource.resource == 'persistentvolumeclaims' && oldObject != null && has(oldObject.status) && " +
+        "has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
+        "(request.resource.resource == 'namespaces' && oldObject != null && !has(oldObject.metadata.deletionTimestamp))",
     },
   ],
 };
@@ -43,6 +53,7 @@ export function pvcDeleteValidator(_config: Config): Validator {
       const automation = isAutomation(request.userInfo, config);
       const mode = automation ? config.checks['pvc-delete'].mode : config.pvcDelete.others;
       if (mode === 'off') return allowed();
+      if (request.resource.resource === 'namespaces') return judgeNamespaceDelete(request, context, meta.annotations, mode, automation);
       const name = request.name || meta.name;
       const claim = {
         namespace: request.namespace,
@@ -76,4 +87,30 @@ export function pvcDeleteValidator(_config: Config): Validator {
       });
     },
   };
+}
+
+/** A Namespace DELETE: the Bound PVCs in it whose PV's reclaim policy destroys the data. */
+function judgeNamespaceDelete(
+  request: AdmissionRequest,
+  context: ValidationContext,
+  annotations: Readonly<Record<string, string>>,
+  mode: CheckMode,
+  automation: boolean,
+): Decision {
+  const namespace = request.name;
+  // A namespace already terminating: its PVCs are going whatever this answer says.
+  if (stringField(request.oldObject, 'metadata', 'deletionTimestamp') !== '') return allowed();
+  const plan = PLANS['namespace-delete'];
+  return judgeByPlan(context, plan, {
+    action: `deletion of namespace ${namespace} by ${describeUser(request.userInfo)}`,
+    target: { namespace, now: context.now },
+    // Stored, so guarded when written: the namespace's skip, with its recorded writer and expiry.
+    overrides: readOverrides(plan, { object: () => skipFrom(`namespace ${namespace}`, annotations, undefined, { now: context.now }), 'pvc-delete': deleteApprovalSource }),
+    warnings: unknownWarnings(`namespace ${namespace}`, annotations),
+    modes: { 'pvc-delete': mode },
+    unlimited: ['pvc-delete'],
+    overrideHint:
+      `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${namespace} ${DELETE_APPROVED_KEY}=true ` +
+      `${SKIP_BY_KEY}=<your user name>, and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
+  });
 }

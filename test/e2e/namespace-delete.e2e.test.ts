@@ -1,0 +1,58 @@
+// A GitOps prune of a Namespace deletes its PVCs with it: the namespace controller deletes them (as itself), and the
+// PV controller destroys each volume whose reclaim policy is Delete. Through the real API server with the real
+// kubectl (kube-controller-manager beside it): Flux's kustomize-controller deleting a namespace holding a Bound PVC
+// on a Delete PV is refused at the namespace's DELETE, naming the PVC; a namespace holding only Retain data, and a
+// person deleting by hand (pvcDelete.others off by default), pass. Dry runs: nothing is deleted.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl } from '../harness/cluster.ts';
+import { boundClaim, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
+
+const DELETE_NS = 'e2e-ns-delete-db';
+const RETAIN_NS = 'e2e-ns-delete-retain';
+const FLUX = 'system:serviceaccount:flux-system:kustomize-controller';
+
+const deleteAs = (namespace: string, user?: string) =>
+  kubectl(['delete', 'namespace', namespace, '--dry-run=server', ...(user ? [`--as=${user}`] : [])]);
+
+describe('pvc-delete at a Namespace DELETE', () => {
+  beforeAll(async () => {
+    await ensureNamespace(DELETE_NS);
+    await ensureNamespace(RETAIN_NS);
+    await kubectl(['delete', 'clusterrolebinding', 'e2e-flux-ns-deleter']);
+    await kubectl(['delete', 'clusterrole', 'e2e-ns-deleter']);
+    await must(kubectl(['create', 'clusterrole', 'e2e-ns-deleter', '--verb=get,list,delete', '--resource=namespaces']), 'clusterrole');
+    await must(kubectl(['create', 'clusterrolebinding', 'e2e-flux-ns-deleter', '--clusterrole=e2e-ns-deleter', `--user=${FLUX}`]), 'clusterrolebinding');
+    await boundClaim(RETAIN_NS, 'archive', 'Retain');
+    await boundClaim(DELETE_NS, 'db-data', 'Delete');
+  });
+
+  afterAll(async () => {
+    await deleteObjects(
+      ['pvc', '--all', '-n', DELETE_NS],
+      ['pvc', '--all', '-n', RETAIN_NS],
+      ['clusterrolebinding', 'e2e-flux-ns-deleter'],
+      ['clusterrole', 'e2e-ns-deleter'],
+    );
+  });
+
+  it("refuses Flux's controller deleting a namespace whose Bound PVC the reclaim policy destroys", async () => {
+    const refused = await eventually(() => deleteAs(DELETE_NS, FLUX), (r) => r.code !== 0);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain(`deletion of namespace ${DELETE_NS} by ${FLUX}`);
+    expect(refused.stderr).toContain(`${DELETE_NS}/db-data`);
+    expect(refused.stderr).toContain('reclaim policy Delete destroys the volume and its data');
+    expect((await kubectl(['get', 'namespace', DELETE_NS, '-o', 'jsonpath={.status.phase}'])).stdout).toBe('Active');
+  });
+
+  it('allows what loses no data, and people deleting by hand', async () => {
+    // The model holds the Delete claim (refused above) and the Retain one, written before it.
+    await eventually(() => deleteAs(DELETE_NS, FLUX), (r) => r.code !== 0);
+    const retain = await deleteAs(RETAIN_NS, FLUX);
+    expect(retain.stderr).not.toContain('denied');
+    expect(retain.code).toBe(0);
+    const byHand = await deleteAs(DELETE_NS);
+    expect(byHand.stderr).not.toContain('denied');
+    expect(byHand.code).toBe(0);
+  });
+});
