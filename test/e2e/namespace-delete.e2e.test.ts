@@ -2,7 +2,8 @@
 // PV controller destroys each volume whose reclaim policy is Delete. Through the real API server with the real
 // kubectl (kube-controller-manager beside it): Flux's kustomize-controller deleting a namespace holding a Bound PVC
 // on a Delete PV is refused at the namespace's DELETE, naming the PVC; a namespace holding only Retain data, and a
-// person deleting by hand (pvcDelete.others off by default), pass. Dry runs: nothing is deleted.
+// person deleting by hand (pvcDelete.others off by default), pass. Dry runs: no namespace is deleted. A controller
+// retrying the DELETE of a PVC already being deleted (held by a finalizer) passes: the first DELETE decided.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import { boundClaim, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
@@ -20,13 +21,14 @@ describe('pvc-delete at a Namespace DELETE', () => {
     await ensureNamespace(RETAIN_NS);
     await kubectl(['delete', 'clusterrolebinding', 'e2e-flux-ns-deleter']);
     await kubectl(['delete', 'clusterrole', 'e2e-ns-deleter']);
-    await must(kubectl(['create', 'clusterrole', 'e2e-ns-deleter', '--verb=get,list,delete', '--resource=namespaces']), 'clusterrole');
+    await must(kubectl(['create', 'clusterrole', 'e2e-ns-deleter', '--verb=get,list,delete', '--resource=namespaces,persistentvolumeclaims']), 'clusterrole');
     await must(kubectl(['create', 'clusterrolebinding', 'e2e-flux-ns-deleter', '--clusterrole=e2e-ns-deleter', `--user=${FLUX}`]), 'clusterrolebinding');
     await boundClaim(RETAIN_NS, 'archive', 'Retain');
     await boundClaim(DELETE_NS, 'db-data', 'Delete');
   });
 
   afterAll(async () => {
+    await kubectl(['patch', 'pvc', 'held', '-n', DELETE_NS, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
     await deleteObjects(
       ['pvc', '--all', '-n', DELETE_NS],
       ['pvc', '--all', '-n', RETAIN_NS],
@@ -54,5 +56,18 @@ describe('pvc-delete at a Namespace DELETE', () => {
     const byHand = await deleteAs(DELETE_NS);
     expect(byHand.stderr).not.toContain('denied');
     expect(byHand.code).toBe(0);
+  });
+
+  it('a second DELETE of a PVC already being deleted passes: the first one decided', async () => {
+    await boundClaim(DELETE_NS, 'held', 'Delete');
+    // A finalizer keeps it terminating, as kubernetes.io/pvc-protection does while a pod mounts it.
+    await must(kubectl(['patch', 'pvc', 'held', '-n', DELETE_NS, '--type=merge', '-p', '{"metadata":{"finalizers":["e2e.volume-guard.io/hold"]}}']), 'finalizer');
+    const first = await eventually(() => kubectl(['delete', 'pvc', 'held', '-n', DELETE_NS, '--dry-run=server', `--as=${FLUX}`]), (r) => r.code !== 0);
+    expect(first.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
+    // A person deletes it (pvcDelete.others is off): it stays, terminating, until its finalizer goes.
+    await must(kubectl(['delete', 'pvc', 'held', '-n', DELETE_NS, '--wait=false']), 'delete by hand');
+    const retried = await kubectl(['delete', 'pvc', 'held', '-n', DELETE_NS, '--wait=false', `--as=${FLUX}`]);
+    expect(retried.stderr).not.toContain('denied');
+    expect(retried.code).toBe(0);
   });
 });

@@ -25,14 +25,15 @@ const declaration: WebhookDeclaration = {
     { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumeclaims'], operations: ['DELETE'], scope: 'Namespaced' },
     { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: 'Cluster' },
   ],
-  // Only Bound claims can take data with them; a namespace being deleted already is past deciding.
+  // Only Bound claims can take data with them; a claim or namespace being deleted already is past deciding (a second
+  // DELETE changes nothing).
   matchConditions: [
     {
       name: 'bound-claim-or-namespace',
       expression:
-        "(request.resource.resource == 'persistentvolumeclaims' && oldObject != null && has(oldObject.status) && " +
-        "has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
-        "(request.resource.resource == 'namespaces' && oldObject != null && !has(oldObject.metadata.deletionTimestamp))",
+        "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && ((request.resource.resource == 'persistentvolumeclaims' && " +
+        "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
+        "request.resource.resource == 'namespaces')",
     },
   ],
 };
@@ -53,6 +54,8 @@ export function pvcDeleteValidator(_config: Config): Validator {
       const automation = isAutomation(request.userInfo, config);
       const mode = automation ? config.checks['pvc-delete'].mode : config.pvcDelete.others;
       if (mode === 'off') return allowed();
+      // Already being deleted (a finalizer such as kubernetes.io/pvc-protection holds it): the first DELETE decided.
+      if (stringField(old, 'metadata', 'deletionTimestamp') !== '') return allowed();
       if (request.resource.resource === 'namespaces') return judgeNamespaceDelete(request, context, meta.annotations, mode, automation);
       const name = request.name || meta.name;
       const claim = {
@@ -98,8 +101,6 @@ function judgeNamespaceDelete(
   automation: boolean,
 ): Decision {
   const namespace = request.name;
-  // A namespace already terminating: its PVCs are going whatever this answer says.
-  if (stringField(request.oldObject, 'metadata', 'deletionTimestamp') !== '') return allowed();
   const plan = PLANS['namespace-delete'];
   return judgeByPlan(context, plan, {
     action: `deletion of namespace ${namespace} by ${describeUser(request.userInfo)}`,

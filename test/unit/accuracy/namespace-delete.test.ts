@@ -88,3 +88,30 @@ describe('pvc-delete at a namespace DELETE', () => {
     expect(skipped.auditAnnotations?.['override-reason']).toBe('env retired');
   });
 });
+
+describe('pvc-delete at a PVC DELETE of a claim already being deleted', () => {
+  // A DELETE of an object that already has a deletionTimestamp changes nothing (the first DELETE decided; the
+  // finalizers, such as kubernetes.io/pvc-protection while a pod mounts it, only delay it): a controller retrying
+  // it is refused for nothing.
+  it('passes: its data goes whatever this answer says', () => {
+    const m = model();
+    const claim = (deletionTimestamp?: string) =>
+      request({
+        kind: { group: '', version: 'v1', kind: 'PersistentVolumeClaim' },
+        resource: { group: '', version: 'v1', resource: 'persistentvolumeclaims' },
+        operation: 'DELETE',
+        namespace: NS,
+        name: 'db-data',
+        userInfo: FLUX,
+        oldObject: {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: 'db-data', namespace: NS, finalizers: ['kubernetes.io/pvc-protection'], ...(deletionTimestamp ? { deletionTimestamp } : {}) },
+          spec: { volumeName: 'pv-db' },
+          status: { phase: 'Bound' },
+        },
+      });
+    expect(validator.handle(claim(), context(m)).allowed).toBe(false);
+    expect(validator.handle(claim('2026-12-01T00:00:00Z'), context(m)).allowed).toBe(true);
+  });
+});
