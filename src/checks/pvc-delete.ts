@@ -6,8 +6,10 @@
 //    release record, before Helm touches anything.
 //  - deleted-by-automation: a DELETE of a Bound PVC whose PV has reclaim policy Delete (the provisioner destroys the
 //    volume with it), by a GitOps controller pruning what left its source (judged in the pvc-delete validator).
-//  - deleted-with-namespace: a DELETE of a namespace holding such PVCs (the namespace controller deletes every PVC
-//    in it, as itself: the automation that pruned the Namespace is only seen at the namespace's DELETE).
+//  - deleted-with-namespace / deleted-with-statefulset: a DELETE of a namespace holding such PVCs (the namespace
+//    controller deletes every PVC in it) or of a StatefulSet owning them (retention policy whenDeleted: Delete; the
+//    garbage collector deletes them). Both delete as themselves: the automation that pruned the Namespace or the
+//    StatefulSet is only seen at its DELETE.
 //  - at uninstall (never refused): which templated PVCs Helm is about to delete, and what their reclaim policy does.
 //
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
@@ -155,32 +157,40 @@ export function collectPvcDelete(snapshot: ClusterSnapshot, claim: DeletedClaim,
   return collector.result();
 }
 
-/** A namespace under DELETE: every PVC in it goes. */
-export interface NamespaceTarget {
+/** A namespace or StatefulSet under DELETE, and with it PVCs of that namespace. */
+export interface DeletedWithTarget {
   readonly namespace: string;
+  /** Only the PVCs this StatefulSet owns (its retention policy's whenDeleted: Delete); omitted: every PVC (a namespace). */
+  readonly owner?: { readonly kind: string; readonly name: string; readonly uid: string };
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
   readonly now: number;
 }
 
 /**
- * deleted-with-namespace: the Bound PVCs of the namespace (not already being deleted) whose PV has reclaim policy
- * Delete or Recycle. The namespace controller deletes them all, then the PV controller reclaims the volumes. A PVC
- * approved with `volume-guard.io/delete: "true"` (writer recorded, not expired) is tagged `delete-approved`.
+ * deleted-with-namespace / deleted-with-statefulset: the Bound PVCs (not already being deleted) whose PV has reclaim
+ * policy Delete or Recycle, that the namespace controller (every PVC of a deleted namespace) or the garbage collector
+ * (the PVCs a deleted StatefulSet owns) deletes, then the PV controller reclaims. A PVC approved with
+ * `volume-guard.io/delete: "true"` (writer recorded, not expired) is tagged `delete-approved`.
  */
-export function collectNamespacePvcDelete(snapshot: ClusterSnapshot, target: NamespaceTarget, cap: CapOptions = NO_CAP): CappedFindings {
+export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: DeletedWithTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
+  const owner = target.owner;
   for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
     if (claim.deleting || !isBound(claim)) continue;
+    if (owner && !claim.ownerReferences.some((ref) => ref.kind === owner.kind && ref.name === owner.name && ref.uid === owner.uid)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
-    const tags = ['deleted-with-namespace', `reclaim-${reclaimPolicy.toLowerCase()}`];
+    const tags = [owner ? 'deleted-with-statefulset' : 'deleted-with-namespace', `reclaim-${reclaimPolicy.toLowerCase()}`];
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
+    const cause = owner
+      ? `deleted with StatefulSet ${target.namespace}/${owner.name} (persistentVolumeClaimRetentionPolicy whenDeleted: Delete)`
+      : `deleted with namespace ${target.namespace}`;
     collector.add({
       check: 'pvc-delete',
       severity: 'critical',
       object: claimObject(claim),
-      reason: `deleted with namespace ${target.namespace}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
+      reason: `${cause}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
       tags,
       related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
     });

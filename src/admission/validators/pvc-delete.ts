@@ -11,7 +11,7 @@ import { DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
 import { unknownWarnings } from '../context.ts';
-import { metaOf, stringField } from '../objects.ts';
+import { field, metaOf, stringField } from '../objects.ts';
 import { deleteApprovalSource, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { PLANS, readOverrides } from '../plans.ts';
@@ -24,6 +24,7 @@ const declaration: WebhookDeclaration = {
   rules: [
     { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumeclaims'], operations: ['DELETE'], scope: 'Namespaced' },
     { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: 'Cluster' },
+    { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets'], operations: ['DELETE'], scope: 'Namespaced' },
   ],
   // Only Bound claims can take data with them; a claim or namespace being deleted already is past deciding (a second
   // DELETE changes nothing).
@@ -33,7 +34,9 @@ const declaration: WebhookDeclaration = {
       expression:
         "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && ((request.resource.resource == 'persistentvolumeclaims' && " +
         "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
-        "request.resource.resource == 'namespaces')",
+        "request.resource.resource == 'namespaces' || (request.resource.resource == 'statefulsets' && " +
+        'has(oldObject.spec.persistentVolumeClaimRetentionPolicy) && has(oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted) && ' +
+        "oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete'))",
     },
   ],
 };
@@ -57,6 +60,7 @@ export function pvcDeleteValidator(_config: Config): Validator {
       // Already being deleted (a finalizer such as kubernetes.io/pvc-protection holds it): the first DELETE decided.
       if (stringField(old, 'metadata', 'deletionTimestamp') !== '') return allowed();
       if (request.resource.resource === 'namespaces') return judgeNamespaceDelete(request, context, meta.annotations, mode, automation);
+      if (request.resource.resource === 'statefulsets') return judgeStatefulSetDelete(request, context, mode, automation);
       const name = request.name || meta.name;
       const claim = {
         namespace: request.namespace,
@@ -113,5 +117,34 @@ function judgeNamespaceDelete(
     overrideHint:
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
+  });
+}
+
+/** Whether a DELETE orphans the object's dependents (propagationPolicy Orphan: kubectl delete --cascade=orphan). */
+export function orphansDependents(options: unknown): boolean {
+  return stringField(options, 'propagationPolicy') === 'Orphan' || field(options, 'orphanDependents') === true;
+}
+
+/**
+ * A StatefulSet DELETE whose retention policy deletes its claims (whenDeleted: Delete): the garbage collector deletes
+ * the PVCs the StatefulSet owns, unless the DELETE orphans them.
+ */
+function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationContext, mode: CheckMode, automation: boolean): Decision {
+  const old = request.oldObject;
+  const name = request.name || stringField(old, 'metadata', 'name');
+  if (stringField(old, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenDeleted') !== 'Delete' || orphansDependents(request.options)) {
+    return allowed();
+  }
+  const plan = PLANS['statefulset-delete'];
+  return judgeByPlan(context, plan, {
+    action: `deletion of StatefulSet ${request.namespace}/${name} by ${describeUser(request.userInfo)}`,
+    target: { namespace: request.namespace, owner: { kind: 'StatefulSet', name, uid: stringField(old, 'metadata', 'uid') }, now: context.now },
+    overrides: readOverrides(plan, { 'pvc-delete': deleteApprovalSource }),
+    modes: { 'pvc-delete': mode },
+    unlimited: ['pvc-delete'],
+    overrideHint:
+      `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
+      `${SKIP_BY_KEY}=<your user name>, or delete with --cascade=orphan to keep the PVCs, and let ` +
+      `${automation ? 'the controller retry' : 'the delete be retried'}`,
   });
 }
