@@ -4,9 +4,11 @@
 // `volume-guard.io/delete: "true"` (written by an allowed override writer: the override guard polices the key), with
 // its writer recorded in `volume-guard.io/skip-by` and not past `volume-guard.io/skip-until`, like a reuse approval.
 // Anyone else deleting a PVC gets `pvcDelete.others` (off by default: people deleting by hand mean it).
-// A Namespace DELETE is judged the same way for the PVCs in it: the namespace controller deletes them all (as
-// itself, so the automation that pruned the Namespace is seen only here). Overrides there: the namespace's own
-// `volume-guard.io/skip`, and each PVC's `volume-guard.io/delete: "true"`.
+// A Namespace DELETE is judged the same way for the PVCs in it (the namespace controller deletes them all), and a
+// StatefulSet DELETE for the PVCs it owns when its retention policy says whenDeleted: Delete (the garbage collector
+// deletes them, unless the DELETE orphans dependents). Both delete as themselves, so the automation that pruned the
+// Namespace or StatefulSet is seen only here. Overrides there: each PVC's `volume-guard.io/delete: "true"`, and for a
+// namespace its own `volume-guard.io/skip` (the override guard polices namespaces, not StatefulSets).
 import { DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
@@ -26,11 +28,11 @@ const declaration: WebhookDeclaration = {
     { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: 'Cluster' },
     { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets'], operations: ['DELETE'], scope: 'Namespaced' },
   ],
-  // Only Bound claims can take data with them; a claim or namespace being deleted already is past deciding (a second
-  // DELETE changes nothing).
+  // What can take claims with it: a Bound claim, a namespace, a StatefulSet whose retention policy deletes its claims;
+  // an object being deleted already is past deciding (a second DELETE changes nothing).
   matchConditions: [
     {
-      name: 'bound-claim-or-namespace',
+      name: 'deletes-bound-claims',
       expression:
         "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && ((request.resource.resource == 'persistentvolumeclaims' && " +
         "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
