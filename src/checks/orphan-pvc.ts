@@ -152,7 +152,7 @@ function isAnnotatedForRelease(claim: PersistentVolumeClaimRecord, release: Helm
 }
 
 /** The live StatefulSets Helm annotated for the release, in its namespace or any namespace its manifest uses. */
-function liveStatefulSetsOfRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): StatefulSetRecord[] {
+export function liveStatefulSetsOfRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): StatefulSetRecord[] {
   const found = new Map<string, StatefulSetRecord>();
   const namespaces = new Set([release.namespace, ...manifest.statefulSets.map((s) => s.namespace)]);
   for (const namespace of namespaces) {

@@ -3,7 +3,8 @@
 //  - dropped-by-upgrade: a Helm upgrade or rollback whose manifest no longer declares a PVC the release created
 //    (annotated `meta.helm.sh/release-name` for it), Bound, without `helm.sh/resource-policy: keep` on the live
 //    object (what Helm reads before deleting). Helm deletes it once the new revision is applied. Judged at the
-//    release record, before Helm touches anything.
+//    release record, before Helm touches anything. Likewise the Bound PVCs a StatefulSet it drops owns (retention
+//    policy whenDeleted: Delete): the garbage collector deletes them with the StatefulSet (deleted-with-statefulset).
 //  - deleted-by-automation: a DELETE of a Bound PVC whose PV has reclaim policy Delete (the provisioner destroys the
 //    volume with it), by a GitOps controller pruning what left its source (judged in the pvc-delete validator).
 //  - deleted-with-namespace / deleted-with-statefulset: a DELETE of a namespace holding such PVCs (the namespace
@@ -20,6 +21,7 @@ import type { ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimObject } from './affected.ts';
+import { liveStatefulSetsOfRelease } from './orphan-pvc.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { isDeleteApproved } from '../override-keys.ts';
 import type { AffectedObject, Finding } from './types.ts';
@@ -71,6 +73,28 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   const { release, manifest } = target;
   const declared = new Set(manifest.persistentVolumeClaims.map((claim) => `${claim.namespace}/${claim.name}`));
   const operation = target.operation === 'rollback' ? 'this rollback' : 'this upgrade';
+  // A StatefulSet the new manifest drops is deleted by Helm; the PVCs it owns (its retention policy's whenDeleted:
+  // Delete made it their owner) go with it through the garbage collector.
+  for (const live of liveStatefulSetsOfRelease(snapshot, release, manifest)) {
+    if (manifest.statefulSets.some((s) => s.namespace === live.namespace && s.name === live.name)) continue;
+    for (const claim of snapshot.persistentVolumeClaimsIn(live.namespace)) {
+      if (claim.deleting || !isBound(claim)) continue;
+      if (!claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;
+      const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+      const tags = ['deleted-with-statefulset', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`];
+      if (!collector.admit(tags)) continue;
+      collector.add({
+        check: 'pvc-delete',
+        severity: 'critical',
+        object: claimObject(claim),
+        reason:
+          `${operation} drops StatefulSet ${live.name}, whose retention policy (whenDeleted: Delete) deletes this PVC with it; ` +
+          reclaimEffect(reclaimPolicy),
+        tags,
+        related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
+      });
+    }
+  }
   for (const claim of snapshot.persistentVolumeClaimsIn(release.namespace)) {
     if (claim.deleting || !isBound(claim) || !createdByRelease(claim, release)) continue;
     if (declared.has(`${claim.namespace}/${claim.name}`) || hasKeepPolicy(claim.annotations)) continue;
