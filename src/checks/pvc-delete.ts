@@ -76,7 +76,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   // A StatefulSet the new manifest drops is deleted by Helm; the PVCs it owns (its retention policy's whenDeleted:
   // Delete made it their owner) go with it through the garbage collector.
   for (const live of liveStatefulSetsOfRelease(snapshot, release, manifest)) {
-    if (manifest.statefulSets.some((s) => s.namespace === live.namespace && s.name === live.name)) continue;
+    if (live.helmKeep || manifest.statefulSets.some((s) => s.namespace === live.namespace && s.name === live.name)) continue;
     for (const claim of snapshot.persistentVolumeClaimsIn(live.namespace)) {
       if (claim.deleting || !isBound(claim)) continue;
       if (!claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;

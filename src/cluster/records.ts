@@ -215,6 +215,8 @@ export interface StatefulSetRecord {
   /** `meta.helm.sh/release-name` / `meta.helm.sh/release-namespace`, '' when absent. */
   readonly helmReleaseName: string;
   readonly helmReleaseNamespace: string;
+  /** `helm.sh/resource-policy: keep`: Helm never deletes it (an upgrade that drops it reads the live annotation). */
+  readonly helmKeep: boolean;
 }
 
 /** core/v1 Namespace. */

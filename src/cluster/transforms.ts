@@ -406,6 +406,8 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     selector: stringMapAt(objectAt(spec, 'selector'), 'matchLabels'),
     helmReleaseName: annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '',
     helmReleaseNamespace: intern(annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? ''),
+    // Helm compares the policy trimmed and lower-cased.
+    helmKeep: (annotations[HELM_RESOURCE_POLICY_ANNOTATION] ?? '').trim().toLowerCase() === 'keep',
   };
 }
 

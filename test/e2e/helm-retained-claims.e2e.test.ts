@@ -2,7 +2,8 @@
 // deletes the StatefulSet, the garbage collector deletes the PVCs it owns, the PV controller destroys their volumes
 // (reclaim policy Delete). Refused at the release record, naming the PVC, before Helm touches anything. Real helm,
 // real API server, kube-controller-manager beside it; the PVC is written as the StatefulSet controller writes it
-// (owned by the StatefulSet), with no pod (no scheduler or kubelet here).
+// (owned by the StatefulSet), with no pod (no scheduler or kubelet here). With helm.sh/resource-policy: keep on the
+// live StatefulSet, Helm skips deleting it (its kube client reads the live annotation): the upgrade passes.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths } from '../harness/cluster.ts';
@@ -55,7 +56,7 @@ describe('a Helm upgrade dropping a StatefulSet that deletes its PVCs with it', 
 
   afterAll(async () => {
     await helm(['uninstall', 'rdb', '-n', NS]);
-    await deleteObjects(['pvc', '--all', '-n', NS]);
+    await deleteObjects(['statefulset', 'rdb-db', 'sentinel', '-n', NS, '--cascade=orphan'], ['pvc', '--all', '-n', NS]);
   });
 
   it('is refused, naming the PVC the garbage collector would delete with the StatefulSet', async () => {
@@ -68,5 +69,28 @@ describe('a Helm upgrade dropping a StatefulSet that deletes its PVCs with it', 
     expect(upgraded.stderr).toContain('whenDeleted: Delete');
     expect((await kubectl(['get', 'statefulset', 'rdb-db', '-n', NS])).code).toBe(0);
     expect((await kubectl(['get', 'pvc', CLAIM, '-n', NS])).code).toBe(0);
+  });
+
+  it('passes once the StatefulSet says helm.sh/resource-policy: keep: Helm leaves it, and its PVC, in place', async () => {
+    await must(kubectl(['annotate', 'statefulset', 'rdb-db', '-n', NS, 'helm.sh/resource-policy=keep']), 'annotate keep');
+    // StatefulSet events reach the model in order: once this one is counted, the annotation above is known.
+    await changeAndWait(guard.opsUrl, 'statefulsets.apps', () =>
+      apply({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'sentinel', namespace: NS },
+        spec: {
+          replicas: 0,
+          serviceName: 'sentinel',
+          selector: { matchLabels: { app: 'e2e-sentinel' } },
+          template: { metadata: { labels: { app: 'e2e-sentinel' } }, spec: { containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } },
+        },
+      }),
+    );
+    const upgraded = await helm(['upgrade', 'rdb', CHART, '-n', NS, '--set', 'db.enabled=false']);
+    expect(upgraded.stderr).not.toContain('denied');
+    expect(upgraded.code).toBe(0);
+    expect((await kubectl(['get', 'statefulset', 'rdb-db', '-n', NS])).code).toBe(0);
+    expect((await kubectl(['get', 'pvc', CLAIM, '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout).toBe('');
   });
 });

@@ -209,6 +209,7 @@ export function statefulSet(fields: Partial<StatefulSetRecord> = {}): StatefulSe
     selector: { 'app.kubernetes.io/name': name },
     helmReleaseName: '',
     helmReleaseNamespace: '',
+    helmKeep: false,
     ...fields,
   };
 }
@@ -439,6 +440,7 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       selector: { 'app.kubernetes.io/instance': release, 'app.kubernetes.io/name': 'db' },
       helmReleaseName: release,
       helmReleaseNamespace: ns,
+      helmKeep: false,
     });
   }
   for (let i = claims.length; i < pvCount; i++) {

@@ -29,10 +29,10 @@ function upgrade(manifest: string): { release: HelmRelease; operation: 'upgrade'
   return { release, operation: 'upgrade', manifest: parseManifest(manifest, NS) };
 }
 
-function cluster(reclaimPolicy: string, owned: boolean): ClusterModel {
+function cluster(reclaimPolicy: string, owned: boolean, helmKeep = false): ClusterModel {
   const model = new ClusterModel();
   const live = (name: string, claimTemplates: string[], uid: string) =>
-    statefulSet({ namespace: NS, name, uid, claimTemplates, helmReleaseName: 'devlake', helmReleaseNamespace: NS });
+    statefulSet({ namespace: NS, name, uid, claimTemplates, helmReleaseName: 'devlake', helmReleaseNamespace: NS, helmKeep });
   model.replaceAll('statefulSet', [live('devlake-mysql', ['devlake-mysql-data'], 'uid-mysql'), live('devlake-lake', ['devlake-lake-config'], 'uid-lake')]);
   model.replaceAll('persistentVolume', [pv({ name: `pv-${LAKE_CLAIM}`, claimNamespace: NS, claimName: LAKE_CLAIM, reclaimPolicy })]);
   model.replaceAll('persistentVolumeClaim', [
@@ -70,5 +70,13 @@ describe('a Helm upgrade dropping a StatefulSet whose retention policy deletes i
     expect(collectDroppedPvcs(cluster('Delete', false), dropped).findings).toEqual([]);
     expect(orphanPvcCheck(cluster('Delete', false), { ...dropped }).map((f) => f.object.name)).toEqual([LAKE_CLAIM]);
     expect(collectDroppedPvcs(cluster('Delete', true), upgrade(devlakeManifest())).findings).toEqual([]);
+  });
+
+  it('a dropped StatefulSet annotated helm.sh/resource-policy: keep is not deleted by Helm: nothing is lost or left behind', () => {
+    // Helm's kube client reads the live object's annotations before deleting what a new manifest drops, and skips
+    // it when its resource policy is keep: the StatefulSet stays, and owns its PVCs.
+    const dropped = upgrade(devlakeManifest({ withLake: false }));
+    expect(collectDroppedPvcs(cluster('Delete', true, true), dropped).findings).toEqual([]);
+    expect(orphanPvcCheck(cluster('Delete', false, true), { ...dropped })).toEqual([]);
   });
 });

@@ -340,7 +340,10 @@ describe('transformStatefulSet', () => {
       selector: { 'app.kubernetes.io/instance': 'devlake', 'app.kubernetes.io/name': 'mysql' },
       helmReleaseName: 'devlake',
       helmReleaseNamespace: 'devlake',
+      helmKeep: false,
     });
+    const kept = transformStatefulSet({ metadata: { name: 's', namespace: 'n', annotations: { 'helm.sh/resource-policy': ' Keep ' } }, spec: {} });
+    expect(kept?.helmKeep).toBe(true);
   });
 
   it('defaults replicas to 1 like the API server, keeps 0, and works without Helm', () => {
