@@ -8,7 +8,8 @@
 // - A worker idle for `idleMs` (default WORKER_IDLE_MS) exits: each costs some 30-45 MB of memory just by running,
 //   and Helm releases come in bursts; the next record starts one again (its start-up not counted in the deadline).
 // - A worker collects its garbage after a record that left much of it, and shrinks its heap after a second without
-//   records (manifest-worker.ts, worker-memory.ts).
+//   records (manifest-worker.ts, worker-memory.ts). While it collects it takes no record: the next one goes to
+//   another worker (or waits for the first free one), instead of waiting behind the collection.
 // - Workers run at a lower CPU priority than the event loop (MANIFEST_WORKER_NICE).
 import { Worker } from 'node:worker_threads';
 import { formatBytes } from './release.ts';
@@ -22,6 +23,10 @@ export interface ManifestPoolOptions {
   readonly maxHeapMb?: number;
   /** A worker without a record for this long exits (default WORKER_IDLE_MS). */
   readonly idleMs?: number;
+  /** A worker without a record for this long shrinks its heap (default WORKER_COMPACT_AFTER_IDLE_MS). */
+  readonly compactAfterIdleMs?: number;
+  /** The worker's script (tests: a scripted stand-in for the pool's own scheduling); default manifest-worker. */
+  readonly workerUrl?: URL;
 }
 
 interface Pending {
@@ -33,11 +38,23 @@ interface Pending {
   settled: boolean;
 }
 
+/** What the pool sends a worker: a record to read, or (after a while without records) the order to shrink its heap. */
+export type WorkerRequest = { readonly id: number; readonly job: ReadReleaseJob } | { readonly compact: true };
+
+/** What a worker answers: a record's outcome (and whether it collects now), or that its collection is over. */
+export type WorkerReply = { readonly id: number; readonly outcome: ReadOutcome; readonly collecting: boolean } | { readonly collected: true };
+
 interface Slot {
   readonly worker: Worker;
   current?: Pending;
+  /** The worker is collecting its garbage: it takes no record until it says it is done. */
+  collecting: boolean;
   /** Running while the worker has no record: it exits when this fires. */
   idle?: NodeJS.Timeout;
+  /** Running while the worker has no record: it shrinks its heap when this fires. */
+  compaction?: NodeJS.Timeout;
+  /** The worker has shrunk its heap since its last record (once per idle spell is enough). */
+  compacted: boolean;
   /** The thread has started: until then its start-up time is not counted against a record's deadline. */
   online: boolean;
 }
@@ -92,13 +109,16 @@ export class ManifestPool {
       }
       const pending: Pending = { id: this.#nextId++, job, deadline: Date.now() + this.#options.deadlineMs, resolve, settled: false };
       pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
-      const idle = [...this.#slots].find((slot) => slot.current === undefined);
+      let idle = this.#free();
       if (idle) {
         this.#dispatch(idle, pending);
       } else if (this.#slots.size < this.#options.workers) {
         this.#dispatch(this.#spawn(), pending);
       } else if (this.#waiting.length < this.#options.queue) {
         this.#waiting.push(pending);
+      } else if ((idle = this.#collectingWithoutRecord())) {
+        // The queue is full but a worker is only collecting: the record waits in its port, not refused.
+        this.#dispatch(idle, pending);
       } else {
         this.#settle(pending, {
           ok: false,
@@ -129,28 +149,40 @@ export class ManifestPool {
     const slots = [...this.#slots];
     this.#slots.clear();
     await Promise.all(slots.map(async (slot) => {
-      if (slot.idle) clearTimeout(slot.idle);
+      this.#clearTimers(slot);
       if (slot.current) this.#settle(slot.current, { ok: false, failure: 'busy', reason: 'volume-guard is shutting down' });
       await slot.worker.terminate();
     }));
   }
 
   #spawn(): Slot {
-    const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb ?? 256 } });
+    const worker = new Worker(this.#options.workerUrl ?? WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb ?? 256 } });
     worker.unref();
-    const slot: Slot = { worker, online: false };
+    const slot: Slot = { worker, online: false, collecting: false, compacted: false };
     worker.once('online', () => {
       slot.online = true;
     });
-    worker.on('message', (message: { id: number; outcome: ReadOutcome }) => {
+    worker.on('message', (message: WorkerReply) => {
+      if ('collected' in message) {
+        if (!slot.collecting) return;
+        slot.collecting = false;
+        // After a compaction the exit timer still runs: only a record waiting has to be given out.
+        if (slot.current === undefined) {
+          const pending = this.#waiting.shift();
+          if (pending) this.#dispatch(slot, pending);
+          else if (slot.idle === undefined) this.#idle(slot);
+        }
+        return;
+      }
       const current = slot.current;
       if (current === undefined || current.id !== message.id) return;
       slot.current = undefined;
       this.#settle(current, message.outcome);
-      this.#next(slot);
+      slot.collecting = message.collecting;
+      if (!slot.collecting) this.#next(slot);
     });
     const fail = (): void => {
-      if (slot.idle) clearTimeout(slot.idle);
+      this.#clearTimers(slot);
       if (!this.#slots.delete(slot)) return;
       const current = slot.current;
       slot.current = undefined;
@@ -166,9 +198,27 @@ export class ManifestPool {
     return slot;
   }
 
-  #dispatch(slot: Slot, pending: Pending): void {
+  /** A worker that can take a record now. */
+  #free(): Slot | undefined {
+    for (const slot of this.#slots) if (slot.current === undefined && !slot.collecting) return slot;
+    return undefined;
+  }
+
+  #collectingWithoutRecord(): Slot | undefined {
+    for (const slot of this.#slots) if (slot.current === undefined && slot.collecting) return slot;
+    return undefined;
+  }
+
+  #clearTimers(slot: Slot): void {
     if (slot.idle) clearTimeout(slot.idle);
+    if (slot.compaction) clearTimeout(slot.compaction);
     slot.idle = undefined;
+    slot.compaction = undefined;
+  }
+
+  #dispatch(slot: Slot, pending: Pending): void {
+    this.#clearTimers(slot);
+    slot.compacted = false;
     slot.current = pending;
     if (!slot.online) {
       // A thread starting (once per worker, or after one was replaced) is the pool's cost, not the record's.
@@ -178,7 +228,7 @@ export class ManifestPool {
       });
     }
     try {
-      slot.worker.postMessage({ id: pending.id, job: pending.job });
+      slot.worker.postMessage({ id: pending.id, job: pending.job } satisfies WorkerRequest);
     } catch (error) {
       // Structured cloning refuses what it cannot copy (an object nested thousands of levels deep overflows its
       // stack): the record is unreadable, the worker untouched and free for the next one.
@@ -192,12 +242,22 @@ export class ManifestPool {
   #next(slot: Slot): void {
     const pending = this.#waiting.shift();
     if (pending) this.#dispatch(slot, pending);
-    else this.#idle(slot);
+    else if (!slot.collecting) this.#idle(slot);
   }
 
-  /** Nothing waiting for this worker: let it go after a while without records. */
+  /** Nothing waiting for this worker: it shrinks its heap after a while without records, and exits after longer. */
   #idle(slot: Slot): void {
-    if (slot.idle) clearTimeout(slot.idle);
+    this.#clearTimers(slot);
+    if (!slot.compacted) {
+      slot.compaction = setTimeout(() => {
+        slot.compaction = undefined;
+        if (slot.current !== undefined || slot.collecting || !this.#slots.has(slot)) return;
+        slot.collecting = true;
+        slot.compacted = true;
+        slot.worker.postMessage({ compact: true } satisfies WorkerRequest);
+      }, this.#options.compactAfterIdleMs ?? WORKER_COMPACT_AFTER_IDLE_MS);
+      slot.compaction.unref();
+    }
     slot.idle = setTimeout(() => {
       if (slot.current !== undefined || !this.#slots.delete(slot)) return;
       void slot.worker.terminate();

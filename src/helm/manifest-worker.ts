@@ -1,9 +1,9 @@
 // Worker thread body of the manifest pool: reads one release record per message.
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { MANIFEST_WORKER_NICE, WORKER_COLLECT_AFTER_BYTES, WORKER_COMPACT_AFTER_IDLE_MS } from './manifest-pool.ts';
-import { readRelease, type ReadOutcome, type ReadReleaseJob } from './read-release.ts';
-import { collectAfterGrowth, garbageCollector, heldBytes } from './worker-memory.ts';
+import { MANIFEST_WORKER_NICE, WORKER_COLLECT_AFTER_BYTES, type WorkerReply, type WorkerRequest } from './manifest-pool.ts';
+import { readRelease, type ReadOutcome } from './read-release.ts';
+import { garbageCollector, growthCollector, heldBytes } from './worker-memory.ts';
 
 try {
   setPriority(MANIFEST_WORKER_NICE);
@@ -12,17 +12,14 @@ try {
 }
 
 const gc = garbageCollector();
-const afterRecord = gc ? collectAfterGrowth({ collect: gc.collect, held: heldBytes, afterBytes: WORKER_COLLECT_AFTER_BYTES }) : () => false;
-/** Runs while the worker waits for its next record: a worker idle that long gives its heap's spare pages back. */
-let compaction: NodeJS.Timeout | undefined;
+const growth = gc ? growthCollector({ collect: gc.collect, held: heldBytes, afterBytes: WORKER_COLLECT_AFTER_BYTES }) : undefined;
 
-interface JobMessage {
-  readonly id: number;
-  readonly job: ReadReleaseJob;
-}
-
-parentPort?.on('message', (message: JobMessage) => {
-  if (compaction) clearTimeout(compaction);
+parentPort?.on('message', (message: WorkerRequest) => {
+  if ('compact' in message) {
+    gc?.compact();
+    parentPort?.postMessage({ collected: true } satisfies WorkerReply);
+    return;
+  }
   let outcome: ReadOutcome;
   try {
     outcome = readRelease(message.job);
@@ -30,8 +27,12 @@ parentPort?.on('message', (message: JobMessage) => {
     // Unexpected (a stack overflow on absurd input lands in parseManifest's own handler): never the payload.
     outcome = { ok: false, failure: 'worker', reason: 'release record could not be read' };
   }
-  parentPort?.postMessage({ id: message.id, outcome });
-  // After the answer went out: the collection (a few ms) delays only this worker's next record.
-  afterRecord();
-  if (gc) compaction = setTimeout(gc.compact, WORKER_COMPACT_AFTER_IDLE_MS);
+  // The answer goes out first; a collection after it (a few ms) is announced, so the pool gives the next record to
+  // another worker meanwhile instead of making it wait here.
+  const collecting = growth?.due() ?? false;
+  parentPort?.postMessage({ id: message.id, outcome, collecting } satisfies WorkerReply);
+  if (collecting) {
+    growth?.collect();
+    parentPort?.postMessage({ collected: true } satisfies WorkerReply);
+  }
 });

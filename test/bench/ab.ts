@@ -31,6 +31,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '20' },
     size: { type: 'string', default: 'large' },
     alloc: { type: 'boolean', default: false },
+    /** Also report each run's client-side p50 / p99 (medians over the rounds): with --connections 1, the latency at one client. */
+    latency: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
   },
 });
@@ -45,6 +47,8 @@ interface Figures {
   readonly rps: number[];
   readonly cpu: number[];
   readonly alloc: number[];
+  readonly p50: number[];
+  readonly p99: number[];
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'volume-guard-ab-'));
@@ -106,7 +110,7 @@ for (const id of caseIds) {
   const benchCase = guards[0]?.ready.cases?.find((candidate) => candidate.id === id);
   if (!benchCase) continue;
   const url = (server: Server) => `https://127.0.0.1:${server.ready.port}/validate/${benchCase.target}`;
-  const figures = new Map<Server, Figures>(servers.map((server) => [server, { rps: [], cpu: [], alloc: [] }]));
+  const figures = new Map<Server, Figures>(servers.map((server) => [server, { rps: [], cpu: [], alloc: [], p50: [], p99: [] }]));
   for (const server of servers) await runLoad({ url: url(server), body: benchCase.body, connections, durationSeconds: 0.5 });
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
@@ -114,6 +118,8 @@ for (const id of caseIds) {
       const run = await runLoad({ url: url(server), body: benchCase.body, connections, durationSeconds: Number(values.duration) });
       const cpu = (await ask<{ micros: number }>(server, 'cpu')).micros - cpuBefore;
       figures.get(server)!.rps.push(run.requestsPerSecond);
+      figures.get(server)!.p50.push(run.latency.p50);
+      figures.get(server)!.p99.push(run.latency.p99);
       figures.get(server)!.cpu.push(Math.round((cpu / Math.max(1, run.requests)) * 10) / 10);
       if (values.alloc) {
         const before = await ask<{ used: number; gcs: number }>(server, 'heap');
@@ -131,7 +137,8 @@ for (const id of caseIds) {
     const own = figures.get(server)!;
     const ratios = server === floor ? '' : ` (ratio ${(median(own.rps) / median(floorFigures.rps)).toFixed(2)}, CPU ratio ${(median(floorFigures.cpu) / median(own.cpu)).toFixed(2)})`;
     const alloc = own.alloc.length > 0 ? `, ${(median(own.alloc) / 1024).toFixed(1)} KB allocated` : '';
-    return `${server.name}: ${median(own.rps)} req/s, ${median(own.cpu)} µs CPU${alloc}${ratios}`;
+    const latency = values.latency ? `, client p50 ${median(own.p50)} / p99 ${median(own.p99)} µs (p99 per round ${own.p99.join(', ')})` : '';
+    return `${server.name}: ${median(own.rps)} req/s, ${median(own.cpu)} µs CPU${alloc}${latency}${ratios}`;
   });
   process.stdout.write(`${id.padEnd(28)} ${parts.join(' | ')}\n`);
 }

@@ -5,7 +5,7 @@
 // No scheduler or kubelet here: Nodes and Pods (with nodeName) are written as those would write them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
-import { apply, deleteObjects, ensureNamespace, eventually, isUnschedulable, must, patchStatus } from '../harness/scenario.ts';
+import { apply, applyBoundPair, deleteObjects, ensureNamespace, eventually, isUnschedulable, must, patchStatus } from '../harness/scenario.ts';
 
 const NS = 'node-local';
 const ZFS_NODE = 'nl-zfs';
@@ -27,10 +27,8 @@ function node(name: string, labels: Record<string, string>, unschedulableNow = f
 
 /** A bound PV/PVC pair with the given source and required node affinity (none when empty). */
 async function boundVolume(options: { pv: string; claim: string; source: Record<string, unknown>; affinity: unknown[] }): Promise<void> {
-  await apply(
+  await applyBoundPair(
     {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
       metadata: { name: options.pv },
       spec: {
         capacity: { storage: '1Gi' },
@@ -38,19 +36,11 @@ async function boundVolume(options: { pv: string; claim: string; source: Record<
         persistentVolumeReclaimPolicy: 'Delete',
         storageClassName: 'nl',
         ...options.source,
-        claimRef: { namespace: NS, name: options.claim },
         ...(options.affinity.length > 0 ? { nodeAffinity: { required: { nodeSelectorTerms: options.affinity } } } : {}),
       },
     },
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: options.claim, namespace: NS },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'nl', volumeName: options.pv, resources: { requests: { storage: '1Gi' } } },
-    },
+    { name: options.claim, namespace: NS, storageClassName: 'nl' },
   );
-  await patchStatus('pv', options.pv, { phase: 'Bound' });
-  await patchStatus('pvc', options.claim, { phase: 'Bound' }, NS);
 }
 
 interface PodOptions {

@@ -51,10 +51,8 @@ export async function createNode(name: string, labels: Record<string, string> = 
 /** A `local` PV pinned to `node`, bound to `namespace/claim` (PV and PVC both reported Bound). */
 export async function createBoundLocalVolume(options: { pv: string; node: string; namespace: string; claim: string; storageClass?: string }): Promise<void> {
   const storageClassName = options.storageClass ?? 'local-storage';
-  await apply(
+  await applyBoundPair(
     {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
       metadata: { name: options.pv },
       spec: {
         capacity: { storage: '1Gi' },
@@ -62,7 +60,6 @@ export async function createBoundLocalVolume(options: { pv: string; node: string
         persistentVolumeReclaimPolicy: 'Retain',
         storageClassName,
         local: { path: `/mnt/disks/${options.pv}` },
-        claimRef: { namespace: options.namespace, name: options.claim },
         nodeAffinity: {
           required: {
             nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [options.node] }] }],
@@ -70,15 +67,30 @@ export async function createBoundLocalVolume(options: { pv: string; node: string
         },
       },
     },
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: options.claim, namespace: options.namespace },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName, volumeName: options.pv, resources: { requests: { storage: '1Gi' } } },
-    },
+    { name: options.claim, namespace: options.namespace, storageClassName },
   );
-  await patchStatus('pv', options.pv, { phase: 'Bound' });
-  await patchStatus('pvc', options.claim, { phase: 'Bound' }, options.namespace);
+}
+
+/**
+ * A PV and its claim, bound as the PV controller leaves them: the claim first, then the PV reserved for it by
+ * uid, both reported Bound. A PV whose claimRef lacks the uid is only pre-bound: kube-controller-manager's PV
+ * controller (running in every test cluster) sets it Available until it completes the binding, up to a resync
+ * period later, and a check reading the PV in between would not see it bound.
+ */
+export async function applyBoundPair(
+  pv: { metadata: { name: string }; spec: Record<string, unknown> },
+  claim: { name: string; namespace: string; storageClassName: string; annotations?: Record<string, string> },
+): Promise<void> {
+  await apply({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: claim.name, namespace: claim.namespace, ...(claim.annotations ? { annotations: claim.annotations } : {}) },
+    spec: { accessModes: ['ReadWriteOnce'], storageClassName: claim.storageClassName, volumeName: pv.metadata.name, resources: { requests: { storage: '1Gi' } } },
+  });
+  const uid = (await must(kubectl(['get', 'pvc', claim.name, '-n', claim.namespace, '-o', 'jsonpath={.metadata.uid}']), `uid of PVC ${claim.name}`)).stdout;
+  await apply({ apiVersion: 'v1', kind: 'PersistentVolume', ...pv, spec: { ...pv.spec, claimRef: { namespace: claim.namespace, name: claim.name, uid } } });
+  await patchStatus('pv', pv.metadata.name, { phase: 'Bound' });
+  await patchStatus('pvc', claim.name, { phase: 'Bound' }, claim.namespace);
 }
 
 /**
@@ -257,7 +269,7 @@ export async function createStatefulSetClaims(namespace: string, statefulSet: st
       if (claim.code !== 0) throw new Error(`the StatefulSet controller did not create PVC ${namespace}/${name} within ${timeoutMs / 1000} s`);
       const [uid, storageClassName = ''] = claim.stdout.split(' ');
       await removeLeftoverPv(pvName);
-      await apply(csiPersistentVolume(pvName, 'Retain', storageClassName, { namespace, name, uid }));
+      await apply({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pvName }, spec: { ...csiVolumeSpec(pvName, 'Retain', storageClassName), claimRef: { namespace, name, uid } } });
       const bound = await eventually(() => kubectl(['get', 'pvc', name, '-n', namespace, '-o', 'jsonpath={.status.phase}']), (r) => r.stdout === 'Bound', timeoutMs);
       if (bound.stdout !== 'Bound') throw new Error(`PVC ${namespace}/${name} not bound to ${pvName} within ${timeoutMs / 1000} s (${bound.stdout || bound.stderr})`);
       names.push(name);
@@ -266,25 +278,14 @@ export async function createStatefulSetClaims(namespace: string, statefulSet: st
   return names;
 }
 
-/** A 1 GiB network-attached (CSI) PV reserved for one claim, as a provisioner creates it. */
-function csiPersistentVolume(
-  name: string,
-  reclaimPolicy: 'Retain' | 'Delete',
-  storageClassName: string,
-  claimRef: { namespace: string; name: string; uid?: string },
-): object {
+/** The spec of a 1 GiB network-attached (CSI) PV, as a provisioner creates it (claimRef added by the caller). */
+function csiVolumeSpec(name: string, reclaimPolicy: 'Retain' | 'Delete', storageClassName: string): Record<string, unknown> {
   return {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      persistentVolumeReclaimPolicy: reclaimPolicy,
-      storageClassName,
-      csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: name },
-      claimRef,
-    },
+    capacity: { storage: '1Gi' },
+    accessModes: ['ReadWriteOnce'],
+    persistentVolumeReclaimPolicy: reclaimPolicy,
+    storageClassName,
+    csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: name },
   };
 }
 
@@ -292,17 +293,7 @@ function csiPersistentVolume(
 export async function boundClaim(namespace: string, name: string, reclaimPolicy: 'Retain' | 'Delete', annotations: Record<string, string> = {}): Promise<void> {
   const pvName = `pv-${namespace}-${name}`.slice(0, 63);
   await removeLeftoverPv(pvName);
-  await apply(
-    csiPersistentVolume(pvName, reclaimPolicy, 'standard', { namespace, name }),
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name, namespace, annotations },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', volumeName: pvName, resources: { requests: { storage: '1Gi' } } },
-    },
-  );
-  await patchStatus('pv', pvName, { phase: 'Bound' });
-  await patchStatus('pvc', name, { phase: 'Bound' }, namespace);
+  await applyBoundPair({ metadata: { name: pvName }, spec: csiVolumeSpec(pvName, reclaimPolicy, 'standard') }, { name, namespace, storageClassName: 'standard', annotations });
 }
 
 /** volume_guard_model_objects for a resource (e.g. `persistentvolumeclaims`), read from the guard's metrics. */

@@ -9,6 +9,9 @@ import { defaultConfig, type Config } from '../../../src/config.ts';
 import { MANIFEST_WORKER_NICE, ManifestPool } from '../../../src/helm/manifest-pool.ts';
 import { context, request } from '../../support/admission.ts';
 import { devlakeManifest, releaseSecret } from './helm-fixtures.ts';
+import { COLLECT_MS } from './scripted-worker.ts';
+
+const SCRIPTED_WORKER = new URL('./scripted-worker.ts', import.meta.url);
 
 const NS = 'devlake';
 
@@ -82,6 +85,56 @@ describe('ManifestPool', () => {
     const [heap] = await pool.heapStatistics();
     expect(pool.size).toBe(1);
     expect(heap?.usedBytes).toBeGreaterThan(0);
+  });
+
+  it('gives no record to a worker while it collects: the next goes to another worker, or waits for the first done', async () => {
+    const pool = new ManifestPool({ workers: 2, deadlineMs: 10_000, queue: 4, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
+    pools.push(pool);
+    const read = async () => {
+      const started = performance.now();
+      const outcome = await pool.read({ object: {}, namespace: NS });
+      return { thread: outcome.ok ? -1 : (JSON.parse(outcome.reason) as { threadId: number }).threadId, ms: performance.now() - started };
+    };
+    const first = await read();
+    const second = await read();
+    // The first worker announced a collection with its answer: the second record started a second worker.
+    expect(second.thread).not.toBe(first.thread);
+    expect(pool.size).toBe(2);
+    // Both collecting: the third record waits for the first of them to be done, and is answered then.
+    const third = await read();
+    expect([first.thread, second.thread]).toContain(third.thread);
+    expect(third.ms).toBeGreaterThanOrEqual(COLLECT_MS / 2);
+    expect(third.ms).toBeLessThan(COLLECT_MS + 2_000);
+  });
+
+  it('with its queue full, hands a record to a worker that is only collecting rather than refusing it as busy', async () => {
+    const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 0, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
+    pools.push(pool);
+    expect((await pool.read({ object: {}, namespace: NS })).ok).toBe(false);
+    const started = performance.now();
+    const second = await pool.read({ object: {}, namespace: NS });
+    expect(!second.ok && second.failure).toBe('decode');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(COLLECT_MS / 2);
+    // A record beyond that (the worker now holds one) is refused as busy.
+    const third = pool.read({ object: {}, namespace: NS });
+    const fourth = await pool.read({ object: {}, namespace: NS });
+    expect(!fourth.ok && fourth.failure).toBe('busy');
+    expect(!(await third).ok && (await third as { failure: string }).failure).toBe('decode');
+  });
+
+  it('has an idle worker shrink its heap once per idle spell, not again while it stays idle', async () => {
+    const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 4, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 50 });
+    pools.push(pool);
+    const compactions = async () => {
+      const outcome = await pool.read({ object: {}, namespace: NS });
+      return outcome.ok ? -1 : (JSON.parse(outcome.reason) as { compactions: number }).compactions;
+    };
+    expect(await compactions()).toBe(0);
+    // Idle for many compaction periods (after the record's collection): one compaction.
+    await new Promise((resolve) => setTimeout(resolve, COLLECT_MS + 500));
+    expect(await compactions()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, COLLECT_MS + 500));
+    expect(await compactions()).toBe(2);
   });
 
   it('reads a record in a worker as the calling thread would', async () => {

@@ -148,6 +148,20 @@ describe('decodeReleaseSecret', () => {
     expect(error.message).toBe(message);
   });
 
+  it('reads gzip whatever size its trailer states: understated (two members), overstated (refused as corrupt)', () => {
+    const text = JSON.stringify(releaseJson(devlake));
+    const half = Math.floor(text.length / 2);
+    // Two gzip members (gunzip reads both): the trailer at the end states only the second member's length.
+    const twoMembers = Buffer.concat([gzipOf(text.slice(0, half)), gzipOf(text.slice(half))]);
+    expect(twoMembers.readUInt32LE(twoMembers.length - 4)).toBeLessThan(text.length);
+    expect(decodeReleaseSecret(releaseSecret(devlake, { data: wrap(twoMembers) })).release).toEqual(decodeReleaseSecret(releaseSecret(devlake)).release);
+    // A trailer claiming 4 GiB: zlib checks it against what it inflated.
+    const overstated = Buffer.from(validGzip);
+    overstated.writeUInt32LE(0xfffffff0, overstated.length - 4);
+    const error = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: wrap(overstated) })));
+    expect(error.code).toBe('invalid-gzip');
+  });
+
   it('refuses a gzip bomb: a few KB expanding past the cap', () => {
     const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20), { level: 9 });
     expect(bomb.length).toBeLessThan(8 * 1024);
@@ -186,6 +200,19 @@ describe('decodeReleaseSecret', () => {
     const error = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: wrap(bomb) })));
     expect(error.code).toBe('too-large');
     expect(error.message).toBe('release data holds more than 500,000 JSON values');
+  });
+
+  it('counts records from 1 MiB: 1.2 MiB of arrays nested 600,000 deep is refused; the same under 1 MiB is read', () => {
+    const nested = (depth: number) =>
+      `{"name":"devlake","namespace":"devlake","version":1,"info":{"status":"pending-install"},"config":{"a":${'['.repeat(depth)}${']'.repeat(depth)}},"manifest":""}`;
+    const over = nested(600_000);
+    expect(over.length).toBeGreaterThan(1024 * 1024);
+    const error = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: wrap(gzipSync(over)) })));
+    expect(error.message).toBe('release data holds more than 500,000 JSON values');
+    // Under the threshold nothing is counted, even with a limit the record exceeds (at most ~36 MB while parsed).
+    const under = nested(500_000);
+    expect(under.length).toBeLessThan(1024 * 1024);
+    expect(decodeReleaseSecret(releaseSecret(devlake, { data: wrap(gzipSync(under)) }), { maxReleaseValues: 5 }).release.name).toBe('devlake');
   });
 
   it('reads a large record of long strings full of commas, colons and escaped quotes', () => {
@@ -254,13 +281,12 @@ describe('jsonValuesExceed', () => {
     ['"just, a: [string]"', 0],
     ['', 0],
   ])('%s holds %i commas, colons and opening brackets outside strings', (json, count) => {
-    const bytes = Buffer.from(json);
-    expect(jsonValuesExceed(bytes, count)).toBe(false);
-    if (count > 0) expect(jsonValuesExceed(bytes, count - 1)).toBe(true);
+    expect(jsonValuesExceed(json, count)).toBe(false);
+    if (count > 0) expect(jsonValuesExceed(json, count - 1)).toBe(true);
   });
 
   it('stops at an unterminated string without counting past it', () => {
-    expect(jsonValuesExceed(Buffer.from('[1,"2,3,4,5'), 2)).toBe(false);
+    expect(jsonValuesExceed('[1,"2,3,4,5', 2)).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 // A manifest worker's memory hygiene: a garbage collection it can call without --expose-gc, and when it calls it.
 import { describe, expect, it } from 'vitest';
-import { collectAfterGrowth, garbageCollector, heldBytes } from '../../../src/helm/worker-memory.ts';
+import { garbageCollector, growthCollector, heldBytes } from '../../../src/helm/worker-memory.ts';
 
 /** Whether the Buffers' memory drops below `bytes` within 2 s (polled; nothing else allocates meanwhile). */
 async function arrayBuffersBelow(bytes: number): Promise<boolean> {
@@ -34,22 +34,22 @@ describe('garbageCollector', () => {
   });
 });
 
-describe('collectAfterGrowth', () => {
-  it('collects once what is held has grown by the given amount since the last collection', () => {
+describe('growthCollector', () => {
+  it('is due once what is held has grown by the given amount since the last collection', () => {
     let held = 100;
     const collections: number[] = [];
-    const after = collectAfterGrowth({ collect: () => { collections.push(held); held = 110; }, held: () => held, afterBytes: 50 });
+    const growth = growthCollector({ collect: () => { collections.push(held); held = 110; }, held: () => held, afterBytes: 50 });
     held = 149;
-    expect(after()).toBe(false);
+    expect(growth.due()).toBe(false);
     held = 150;
-    expect(after()).toBe(true);
+    expect(growth.due()).toBe(true);
+    growth.collect();
     expect(collections).toEqual([150]);
     // The baseline is what was held after the collection (110), not before it.
     held = 159;
-    expect(after()).toBe(false);
+    expect(growth.due()).toBe(false);
     held = 160;
-    expect(after()).toBe(true);
-    expect(collections).toEqual([150, 160]);
+    expect(growth.due()).toBe(true);
   });
 
   it('reads this thread its own held bytes (heap plus Buffers)', () => {
