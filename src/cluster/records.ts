@@ -182,6 +182,8 @@ export interface PodRecord {
   readonly name: string;
   readonly nodeName: string;
   readonly phase: string;
+  /** metadata.deletionTimestamp is set: the pod goes whatever is asked of it next. */
+  readonly deleting: boolean;
   readonly claimNames: readonly string[];
   /**
    * Kind of the controlling owner (ReplicaSet, StatefulSet, Job, DaemonSet, ...), `Node` for a static pod's

@@ -379,6 +379,7 @@ export function transformPod(raw: unknown): PodRecord | undefined {
     name,
     nodeName: intern(stringAt(spec, 'nodeName')),
     phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
+    deleting: isDeleting(metadata),
     claimNames: claimNamesOfPod(name, spec),
     controllerKind,
     ...inlineDataOfPod(controllerKind, spec),

@@ -4,7 +4,8 @@
 //   refused (DaemonSet pods likewise: test/unit/accuracy/pod-removal.test.ts);
 // - a finished (Succeeded) pod mounting that node's local PV: it uses none of its volumes, so its eviction from a
 //   schedulable node and its DELETE on a node being drained (TTL-after-finished, CronJob history, pod GC) pass,
-//   while the running pod on the same claim stays refused.
+//   while the running pod on the same claim stays refused;
+// - a pod already being deleted: evicting it again (as kubectl drain does) changes nothing and passes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
 import { apply, createBoundLocalVolume, createPod, deleteObjects, ensureNamespace, eventually, must, patchStatus } from '../harness/scenario.ts';
@@ -67,6 +68,9 @@ describe('pod removals that move no data', () => {
     // are known as they are.
     await finishedPod('backup-draining', DRAINING, 'draining-data');
     await finishedPod('backup-schedulable', SCHEDULABLE, 'schedulable-data');
+    // A pod being deleted already (no kubelet here to finish: it stays Terminating) on the schedulable node's claim.
+    await createPod({ name: 'db-going', namespace: NS, node: SCHEDULABLE, claims: ['schedulable-data'] });
+    await must(kubectl(['delete', 'pod', 'db-going', '-n', NS, '--wait=false']), 'delete db-going');
     await createPod({ name: 'db-draining', namespace: NS, node: DRAINING, claims: ['draining-data'] });
     await createPod({ name: 'db-schedulable', namespace: NS, node: SCHEDULABLE, claims: ['schedulable-data'] });
   }, 120_000);
@@ -99,6 +103,13 @@ describe('pod removals that move no data', () => {
     const backup = await evictDryRun('backup-schedulable');
     expect(backup.stderr).toBe('');
     expect(backup.answer).toBe('allowed');
+  });
+
+  it('allows evicting a pod already being deleted (kubectl drain evicts it again and waits)', async () => {
+    await eventually(() => evictDryRun('db-schedulable'), (r) => r.answer === 'denied');
+    const going = await evictDryRun('db-going');
+    expect(going.stderr).not.toContain('denied');
+    expect(going.answer).toBe('allowed');
   });
 
   it('allows deleting a finished pod on a node being drained (the garbage collector of a finished Job)', async () => {

@@ -18,7 +18,7 @@ import { annotateHint } from '../decide.ts';
 import { truncate } from '../messages.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import { SKIP_EVICTIONS_KEY, skipFrom } from '../overrides.ts';
-import type { Decision, UserInfo, WebhookDeclaration } from '../types.ts';
+import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
 import { NODE_CHECK_RESOURCES, PLANS, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -67,6 +67,8 @@ export interface PodRemoval {
 export function judgePodRemoval(context: ValidationContext, removal: PodRemoval): Decision {
   const { snapshot } = context;
   const pod = removal.pod;
+  // Already being deleted: it goes whatever this answer says (kubectl drain evicts it again and waits for it).
+  if (pod?.deleting === true) return allowed();
   const node = pod?.nodeName ?? '';
   const nodeRecord = node ? snapshot.node(node) : undefined;
   const draining = nodeRecord?.unschedulable === true;

@@ -119,3 +119,13 @@ describe('pod DELETEs on a node being drained', () => {
     expect(decision.status!.message).toContain('pv-local');
   });
 });
+
+describe('evictions of pods already being deleted', () => {
+  // A pod with a deletionTimestamp goes whatever is asked next: kubectl drain evicts it again (its skipDeletedFilter
+  // keeps such pods unless --skip-wait-for-delete-timeout says otherwise) and waits for it. Refusing changes nothing.
+  it('pass, where the same pod not being deleted is refused', () => {
+    const going = pod({ name: 'db-0', controllerKind: 'StatefulSet', claimNames: ['db-data'], deleting: true });
+    expect(podEvictionValidator(config).handle(evictionRequest('db-0'), context(cluster(true, [going]))).allowed).toBe(true);
+    expect(podEvictionValidator(config).handle(evictionRequest('db-0'), context(cluster(true, [runningDb]))).allowed).toBe(false);
+  });
+});

@@ -289,6 +289,7 @@ describe('transformPod', () => {
       name: 'web-0',
       nodeName: 'worker-2',
       phase: 'Running',
+      deleting: false,
       claimNames: ['data-web-0', 'web-0-scratch'],
       controllerKind: '',
       hostPaths: [],
@@ -303,6 +304,7 @@ describe('transformPod', () => {
       name: 'p',
       nodeName: '',
       phase: '',
+      deleting: false,
       claimNames: [],
       controllerKind: '',
       hostPaths: [],
@@ -310,6 +312,7 @@ describe('transformPod', () => {
       nodeSelector: [],
     });
     expect(claimNamesOfPod('p', undefined)).toEqual([]);
+    expect(transformPod({ metadata: { name: 'p', namespace: 'n', deletionTimestamp: '2026-12-01T00:00:00Z' }, spec: {} })?.deleting).toBe(true);
   });
 });
 
