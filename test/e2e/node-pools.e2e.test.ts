@@ -25,7 +25,9 @@ describe('a one-node pool pins nothing', () => {
       metadata: {
         name: 'cache-6d9f-x1',
         namespace: NS,
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'cache-6d9f', uid: '0b3c6a4e-0000-4000-8000-00000000a001', controller: true }],
+        // No such ReplicaSet exists: under an API version the cluster does not serve, the garbage collector cannot
+        // resolve the owner and leaves the pod alone. Only the owner's kind is read.
+        ownerReferences: [{ apiVersion: 'apps/v1beta2', kind: 'ReplicaSet', name: 'cache-6d9f', uid: '0b3c6a4e-0000-4000-8000-00000000a001', controller: true }],
       },
       spec: {
         nodeName: NODE,
