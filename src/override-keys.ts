@@ -70,3 +70,9 @@ export function isReuseApproved(annotations: Readonly<Record<string, string>>, n
   return lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined;
 }
 
+/** A `volume-guard.io/delete: "true"` on a PVC that counts: a writer recorded, not expired. */
+export function isDeleteApproved(annotations: Readonly<Record<string, string>>, now: number = Date.now()): boolean {
+  if (annotations[DELETE_KEY] !== 'true') return false;
+  const lifecycle = overrideLifecycle(annotations, now);
+  return lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined;
+}

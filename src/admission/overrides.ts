@@ -5,10 +5,11 @@
 // - a stored override without `skip-by` (written before volume-guard was installed, or around it) is ignored
 //   with a warning, and one past its `volume-guard.io/skip-until` (RFC 3339) too.
 import { describeUser } from '../kube.ts';
-import { OVERRIDE_KEYS, overrideLifecycle, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../override-keys.ts';
+import { DELETE_KEY, OVERRIDE_KEYS, overrideLifecycle, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../override-keys.ts';
 import type { UserInfo } from './types.ts';
 import { CHECK_IDS, isCheckId, type CheckId } from '../checks/types.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
+import { DELETE_APPROVED_TAG } from '../checks/pvc-delete.ts';
 
 export {
   DELETE_KEY,
@@ -181,6 +182,19 @@ export function reuseApprovalSource(): OverrideSource {
     checks: [],
     tags: [{ check: 'orphan-pvc', tag: REUSE_APPROVED_TAG }],
     reason: 'their data is meant to be reused',
+  };
+}
+
+/**
+ * The admin's `volume-guard.io/delete: "true"` on PVCs (policed by the override guard when written): waives
+ * pvc-delete for the PVCs that carry it, which the check tags. Read at a namespace's DELETE.
+ */
+export function deleteApprovalSource(): OverrideSource {
+  return {
+    where: `annotation ${DELETE_KEY} on the PVCs`,
+    checks: [],
+    tags: [{ check: 'pvc-delete', tag: DELETE_APPROVED_TAG }],
+    reason: 'their data may go',
   };
 }
 

@@ -9,7 +9,7 @@ import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import { NO_CAP } from '../checks/collect.ts';
 import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { collectOrphanPvc, collectStatefulSetAdoption, type OrphanPvcTarget } from '../checks/orphan-pvc.ts';
-import { collectDroppedPvcs, collectPvcDelete, type DeletedClaim } from '../checks/pvc-delete.ts';
+import { collectClaimsDeletedWith, collectDroppedPvcs, collectPvcDelete, type DeletedClaim, type DeletedWithTarget } from '../checks/pvc-delete.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import {
   collectStorageTeardown,
@@ -39,7 +39,7 @@ export interface PlanCheck<Target> {
 }
 
 /** What the checks of a plan look at. */
-export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'storage';
+export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'namespace' | 'owned' | 'storage';
 
 /** Where an override that waives the plan's checks is read. */
 export type OverridePlace =
@@ -274,6 +274,23 @@ export const PLANS = {
     checks: [{ check: 'pvc-delete', collect: (snapshot, claim, cap) => collectPvcDelete(snapshot, claim, cap) }],
     overrides: ['pvc-delete'],
   }),
+  'namespace-delete': plan<DeletedWithTarget>()({
+    webhook: 'pvc-delete',
+    requests: 'Namespace DELETE (automation identities; others per pvcDelete.others)',
+    scope: 'namespace',
+    checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedWith(snapshot, target, cap) }],
+    overrides: ['object', 'pvc-delete'],
+    reads: ['namespace', 'persistentVolumeClaim', 'persistentVolume'],
+  }),
+  'statefulset-delete': plan<DeletedWithTarget>()({
+    webhook: 'pvc-delete',
+    requests: 'StatefulSet DELETE with retention whenDeleted: Delete, not orphaning (automation identities; others per pvcDelete.others)',
+    scope: 'owned',
+    checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedWith(snapshot, target, cap) }],
+    // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count.
+    overrides: ['pvc-delete'],
+    reads: ['persistentVolumeClaim', 'persistentVolume'],
+  }),
   'storage-teardown': plan<TeardownTarget>()({
     webhook: 'storage-teardown',
     requests: "Longhorn's uninstaller Job, DELETE of its namespace or CRDs, its finalizer stripped",
@@ -389,6 +406,8 @@ const SCOPE_TEXT: Record<PlanScope, string> = {
   release: "the release's PVCs",
   statefulset: 'the PVCs it will claim',
   claim: 'the PVC',
+  namespace: "the namespace's PVCs",
+  owned: 'the PVCs it owns',
   storage: "Longhorn's volumes",
 };
 

@@ -19,6 +19,8 @@ export interface AdmissionRequest {
   /** null on CREATE */
   readonly oldObject: unknown;
   readonly dryRun: boolean;
+  /** request.options as sent (a DELETE's DeleteOptions: propagationPolicy), absent when the API server sent none. */
+  readonly options?: unknown;
 }
 
 export interface Status {

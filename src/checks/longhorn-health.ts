@@ -84,6 +84,16 @@ export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: 
   return nodes;
 }
 
+/**
+ * The nodes whose loss a single-replica volume's data cannot survive (dataNodes), none while the volume has two
+ * copies or more. A volume whose numberOfReplicas was lowered to 1 keeps its extra healthy replicas (Longhorn
+ * deletes one only for replica auto-balance, data locality or an eviction): taking one node away leaves the other
+ * copy, so a cordon is no risk to it; an upgrade rolling every node still is (single-replica, cluster-wide).
+ */
+export function singleCopyNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: (nodeName: string) => boolean): string[] {
+  return countCopies(replicas, nodeIsUp, 2) >= 2 ? [] : dataNodes(replicas, nodeIsUp);
+}
+
 /** The user is deleting the volume: losing its data is the point, no check reports it. */
 export function isVolumeBeingDeleted(volume: LonghornVolumeRecord): boolean {
   return volume.deleting || volume.state === 'deleting';
@@ -285,10 +295,10 @@ export function singleReplicaTags(volume: LonghornVolumeRecord): string[] {
 export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freeze({
   // last-replica-on-node: the node holding the volume's only copy.
   [LAST_COPY_COUNT]: { keys: onlyCopyNode },
-  // single-replica: the nodes where a single-replica volume's data is.
+  // single-replica: the nodes where a single-replica volume's data is (none while it has two copies or more).
   [SINGLE_REPLICA_COUNT]: {
     inSet: SINGLE_REPLICA_SET,
-    keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => dataNodes(context.replicas, context.nodeIsUp),
+    keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => singleCopyNodes(context.replicas, context.nodeIsUp),
   },
   // single-replica, across the cluster: the members by their findings' tags, so that what a tag override waives
   // (Harvester's detached volumes) is counted without visiting each.

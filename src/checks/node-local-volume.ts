@@ -115,6 +115,21 @@ const DEFAULT_NODE_LOCAL_DRIVERS: ReadonlySet<string> = DEFAULT_NODE_LOCAL_OPTIO
 /** Pod phases whose containers no longer run: such a pod does not use its claims. */
 const FINISHED_POD_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
 
+/** The pod runs no container any more (Succeeded or Failed): it uses none of its volumes. */
+export function isFinishedPod(pod: Pick<PodRecord, 'phase'>): boolean {
+  return FINISHED_POD_PHASES.has(pod.phase);
+}
+
+/**
+ * Removing the pod moves nothing off its node: a running DaemonSet pod (its controller recreates it on the same
+ * node, which its node affinity names) or a static pod's mirror (the kubelet recreates it). kubectl drain (and
+ * Cluster API's drain) never evicts either, so their removal is no step of emptying the node.
+ */
+export function comesBackToItsNode(pod: Pick<PodRecord, 'controllerKind' | 'phase'>): boolean {
+  if (pod.controllerKind === 'Node') return true;
+  return pod.controllerKind === 'DaemonSet' && !isFinishedPod(pod);
+}
+
 export function isBoundPersistentVolume(pv: PersistentVolumeRecord): boolean {
   return pv.phase === 'Bound' && pv.claimName !== '';
 }

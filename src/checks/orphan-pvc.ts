@@ -152,7 +152,7 @@ function isAnnotatedForRelease(claim: PersistentVolumeClaimRecord, release: Helm
 }
 
 /** The live StatefulSets Helm annotated for the release, in its namespace or any namespace its manifest uses. */
-function liveStatefulSetsOfRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): StatefulSetRecord[] {
+export function liveStatefulSetsOfRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): StatefulSetRecord[] {
   const found = new Map<string, StatefulSetRecord>();
   const namespaces = new Set([release.namespace, ...manifest.statefulSets.map((s) => s.namespace)]);
   for (const namespace of namespaces) {
@@ -174,6 +174,8 @@ function claimsLeftByUpgrade(
   for (const live of liveStatefulSetsOfRelease(snapshot, target.release, target.manifest)) {
     if (live.claimTemplates.length === 0) continue;
     const next = target.manifest.statefulSets.find((s) => s.namespace === live.namespace && s.name === live.name);
+    // Helm does not delete a dropped StatefulSet whose live object says helm.sh/resource-policy: keep: it stays, with its PVCs.
+    if (next === undefined && live.helmKeep) continue;
     const removed = next === undefined ? live.claimTemplates : live.claimTemplates.filter((t) => !next.claimTemplates.includes(t));
     if (removed.length === 0) continue;
     const rule: OrphanPvcRule = next === undefined ? 'dropped-statefulset' : 'renamed-claim-template';

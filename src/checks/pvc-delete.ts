@@ -3,9 +3,14 @@
 //  - dropped-by-upgrade: a Helm upgrade or rollback whose manifest no longer declares a PVC the release created
 //    (annotated `meta.helm.sh/release-name` for it), Bound, without `helm.sh/resource-policy: keep` on the live
 //    object (what Helm reads before deleting). Helm deletes it once the new revision is applied. Judged at the
-//    release record, before Helm touches anything.
+//    release record, before Helm touches anything. Likewise the Bound PVCs a StatefulSet it drops owns (retention
+//    policy whenDeleted: Delete): the garbage collector deletes them with the StatefulSet (deleted-with-statefulset).
 //  - deleted-by-automation: a DELETE of a Bound PVC whose PV has reclaim policy Delete (the provisioner destroys the
 //    volume with it), by a GitOps controller pruning what left its source (judged in the pvc-delete validator).
+//  - deleted-with-namespace / deleted-with-statefulset: a DELETE of a namespace holding such PVCs (the namespace
+//    controller deletes every PVC in it) or of a StatefulSet owning them (retention policy whenDeleted: Delete; the
+//    garbage collector deletes them). Both delete as themselves: the automation that pruned the Namespace or the
+//    StatefulSet is only seen at its DELETE.
 //  - at uninstall (never refused): which templated PVCs Helm is about to delete, and what their reclaim policy does.
 //
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
@@ -16,10 +21,15 @@ import type { ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimObject } from './affected.ts';
+import { liveStatefulSetsOfRelease } from './orphan-pvc.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
+import { isDeleteApproved } from '../override-keys.ts';
 import type { AffectedObject, Finding } from './types.ts';
 
 export { DELETE_KEY as DELETE_APPROVED_KEY } from '../override-keys.ts';
+
+/** A finding about a PVC that carries a counting `volume-guard.io/delete: "true"` (waived by that approval). */
+export const DELETE_APPROVED_TAG = 'delete-approved';
 
 /** Helm compares the policy trimmed and lower-cased. */
 export function hasKeepPolicy(annotations: Readonly<Record<string, string>>): boolean {
@@ -63,6 +73,28 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   const { release, manifest } = target;
   const declared = new Set(manifest.persistentVolumeClaims.map((claim) => `${claim.namespace}/${claim.name}`));
   const operation = target.operation === 'rollback' ? 'this rollback' : 'this upgrade';
+  // A StatefulSet the new manifest drops is deleted by Helm; the PVCs it owns (its retention policy's whenDeleted:
+  // Delete made it their owner) go with it through the garbage collector.
+  for (const live of liveStatefulSetsOfRelease(snapshot, release, manifest)) {
+    if (live.helmKeep || manifest.statefulSets.some((s) => s.namespace === live.namespace && s.name === live.name)) continue;
+    for (const claim of snapshot.persistentVolumeClaimsIn(live.namespace)) {
+      if (claim.deleting || !isBound(claim)) continue;
+      if (!claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;
+      const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+      const tags = ['deleted-with-statefulset', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`];
+      if (!collector.admit(tags)) continue;
+      collector.add({
+        check: 'pvc-delete',
+        severity: 'critical',
+        object: claimObject(claim),
+        reason:
+          `${operation} drops StatefulSet ${live.name}, whose retention policy (whenDeleted: Delete) deletes this PVC with it; ` +
+          reclaimEffect(reclaimPolicy),
+        tags,
+        related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
+      });
+    }
+  }
   for (const claim of snapshot.persistentVolumeClaimsIn(release.namespace)) {
     if (claim.deleting || !isBound(claim) || !createdByRelease(claim, release)) continue;
     if (declared.has(`${claim.namespace}/${claim.name}`) || hasKeepPolicy(claim.annotations)) continue;
@@ -145,6 +177,47 @@ export function collectPvcDelete(snapshot: ClusterSnapshot, claim: DeletedClaim,
       related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
     };
     collector.add(finding);
+  }
+  return collector.result();
+}
+
+/** A namespace or StatefulSet under DELETE, and with it PVCs of that namespace. */
+export interface DeletedWithTarget {
+  readonly namespace: string;
+  /** Only the PVCs this StatefulSet owns (its retention policy's whenDeleted: Delete); omitted: every PVC (a namespace). */
+  readonly owner?: { readonly kind: string; readonly name: string; readonly uid: string };
+  /** Epoch ms, for the expiry of the PVCs' delete approvals. */
+  readonly now: number;
+}
+
+/**
+ * deleted-with-namespace / deleted-with-statefulset: the Bound PVCs (not already being deleted) whose PV has reclaim
+ * policy Delete or Recycle, that the namespace controller (every PVC of a deleted namespace) or the garbage collector
+ * (the PVCs a deleted StatefulSet owns) deletes, then the PV controller reclaims. A PVC approved with
+ * `volume-guard.io/delete: "true"` (writer recorded, not expired) is tagged `delete-approved`.
+ */
+export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: DeletedWithTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  const owner = target.owner;
+  for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
+    if (claim.deleting || !isBound(claim)) continue;
+    if (owner && !claim.ownerReferences.some((ref) => ref.kind === owner.kind && ref.name === owner.name && ref.uid === owner.uid)) continue;
+    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
+    const tags = [owner ? 'deleted-with-statefulset' : 'deleted-with-namespace', `reclaim-${reclaimPolicy.toLowerCase()}`];
+    if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
+    if (!collector.admit(tags)) continue;
+    const cause = owner
+      ? `deleted with StatefulSet ${target.namespace}/${owner.name} (persistentVolumeClaimRetentionPolicy whenDeleted: Delete)`
+      : `deleted with namespace ${target.namespace}`;
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: claimObject(claim),
+      reason: `${cause}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
+      tags,
+      related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
+    });
   }
   return collector.result();
 }

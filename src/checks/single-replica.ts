@@ -13,6 +13,7 @@ import {
   dataNodes,
   isHealthyReplica,
   isSingleReplicaVolume,
+  singleCopyNodes,
   singleReplicaTags,
 } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
@@ -20,7 +21,8 @@ import type { AffectedObject, Check, Finding } from './types.ts';
 export interface SingleReplicaTarget {
   /**
    * Cordon of this node: only the single-replica volumes whose data is on it (a healthy replica there, or any
-   * replica there when the volume has no healthy one). Omitted: the whole cluster (an upgrade).
+   * replica there when the volume has no healthy one) and nowhere else (a volume lowered to numberOfReplicas 1
+   * with copies on two nodes survives the loss of one). Omitted: the whole cluster (an upgrade).
    */
   readonly node?: string;
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
@@ -38,9 +40,10 @@ function describeReplicas(
 ): string {
   const onNodes = `on node ${nodes.join(', ')}`;
   if (volume.numberOfReplicas === 1) {
-    return nodes.length === 0
-      ? 'numberOfReplicas is 1, no replica scheduled yet'
-      : `numberOfReplicas is 1, its only replica is ${onNodes}`;
+    if (nodes.length === 0) return 'numberOfReplicas is 1, no replica scheduled yet';
+    // Lowered to 1 from more: Longhorn keeps the extra healthy replicas, but rebuilds none of them once it fails.
+    if (copyNodes(replicas, nodeIsUp).length > 1) return `numberOfReplicas is 1, copies now ${onNodes}: Longhorn replaces none that fails`;
+    return `numberOfReplicas is 1, its only replica is ${onNodes}`;
   }
   const healthy = replicas.filter(isHealthyReplica);
   if (healthy.length === 0) {
@@ -123,7 +126,7 @@ export function collectSingleReplica(
     const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
     if (volume === undefined) continue;
     const replicas = snapshot.replicasOfVolume(volume.name);
-    if (!isSingleReplicaVolume(volume, replicas, nodeIsUp) || !dataNodes(replicas, nodeIsUp).includes(target.node)) continue;
+    if (!isSingleReplicaVolume(volume, replicas, nodeIsUp) || !singleCopyNodes(replicas, nodeIsUp).includes(target.node)) continue;
     if (!collector.countIfFull()) consider(volume, replicas);
   }
   return collector.result();

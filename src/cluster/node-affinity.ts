@@ -12,7 +12,7 @@
 //
 // "Can only ever run on node N" needs more than "N is the one node matching today": every term must name its
 // nodes (an In on a node-identity-like key, or metadata.name), so that a node joining later cannot match it.
-// A zone, region, rack, OS, architecture or instance type names groups of nodes, never one node: a PV whose
+// A zone, region, rack, OS, architecture, instance type or node pool names groups of nodes, never one node: a PV whose
 // only live match is the single node of its zone is not pinned (the next node of that zone could mount it).
 // Any other key works as an identity (kubernetes.io/hostname, openebs.io/nodeid, topology.topolvm.io/node, ...).
 
@@ -38,20 +38,34 @@ const GROUP_KEY_NAMES: ReadonlySet<string> = new Set([
   'instance-type',
   'os',
   'arch',
-  'nodepool',
-  'node-pool',
-  'agentpool',
+  // Capacity kinds and machine families: spot or on-demand, a family of instance types.
+  'capacity-type',
+  'capacitytype',
+  'gke-spot',
+  'gke-preemptible',
+  'scalesetpriority',
+  'lifecycle',
+  'machine-family',
 ]);
+/**
+ * Node pools, whatever a provider calls them (GKE's gke-nodepool, AKS's agentpool, DigitalOcean's node-pool, IBM's
+ * worker-pool-name, EKS's nodegroup, eksctl's nodegroup-name): matched on the end of the key's last segment. A surge
+ * upgrade of a pool adds a node to it before draining the old one, so a pool of one node today pins nothing.
+ */
+const GROUP_KEY_SUFFIXES: readonly string[] = ['pool', 'pool-name', 'nodegroup', 'node-group', 'nodegroup-name'];
 const GROUP_KEY_PREFIXES: readonly string[] = [
   'node-role.kubernetes.io/',
   'failure-domain.beta.kubernetes.io/',
   // Node Feature Discovery: hardware features shared by many nodes (and up to hundreds of labels per node).
   'feature.node.kubernetes.io/',
+  // Karpenter's AWS instance labels (instance-family, -size, -cpu, ...): properties of instance types.
+  'karpenter.k8s.aws/',
 ];
 
 export function isGroupKey(key: string): boolean {
   if (GROUP_KEY_PREFIXES.some((prefix) => key.startsWith(prefix))) return true;
-  return GROUP_KEY_NAMES.has(key.slice(key.lastIndexOf('/') + 1));
+  const name = key.slice(key.lastIndexOf('/') + 1).toLowerCase();
+  return GROUP_KEY_NAMES.has(name) || GROUP_KEY_SUFFIXES.some((suffix) => name.endsWith(suffix));
 }
 
 // ------------------------------------------------------------------------------------------------ parsing

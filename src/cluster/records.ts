@@ -182,6 +182,8 @@ export interface PodRecord {
   readonly name: string;
   readonly nodeName: string;
   readonly phase: string;
+  /** metadata.deletionTimestamp is set: the pod goes whatever is asked of it next. */
+  readonly deleting: boolean;
   readonly claimNames: readonly string[];
   /**
    * Kind of the controlling owner (ReplicaSet, StatefulSet, Job, DaemonSet, ...), `Node` for a static pod's
@@ -215,6 +217,8 @@ export interface StatefulSetRecord {
   /** `meta.helm.sh/release-name` / `meta.helm.sh/release-namespace`, '' when absent. */
   readonly helmReleaseName: string;
   readonly helmReleaseNamespace: string;
+  /** `helm.sh/resource-policy: keep`: Helm never deletes it (an upgrade that drops it reads the live annotation). */
+  readonly helmKeep: boolean;
 }
 
 /** core/v1 Namespace. */

@@ -379,6 +379,7 @@ export function transformPod(raw: unknown): PodRecord | undefined {
     name,
     nodeName: intern(stringAt(spec, 'nodeName')),
     phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
+    deleting: isDeleting(metadata),
     claimNames: claimNamesOfPod(name, spec),
     controllerKind,
     ...inlineDataOfPod(controllerKind, spec),
@@ -406,6 +407,8 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     selector: stringMapAt(objectAt(spec, 'selector'), 'matchLabels'),
     helmReleaseName: annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '',
     helmReleaseNamespace: intern(annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? ''),
+    // Helm compares the policy trimmed and lower-cased.
+    helmKeep: (annotations[HELM_RESOURCE_POLICY_ANNOTATION] ?? '').trim().toLowerCase() === 'keep',
   };
 }
 

@@ -74,6 +74,7 @@ interface WireAdmissionReview {
     readonly object?: unknown;
     readonly oldObject?: unknown;
     readonly dryRun?: boolean;
+    readonly options?: unknown;
   };
 }
 
@@ -160,6 +161,8 @@ export function decodeAdmissionReview(value: unknown): DecodeResult {
     object: wire.object ?? null,
     oldObject: wire.oldObject ?? null,
     dryRun: wire.dryRun ?? false,
+    // A DELETE's DeleteOptions (propagationPolicy): whether the garbage collector deletes or orphans dependents.
+    ...(wire.options === undefined || wire.options === null ? {} : { options: wire.options }),
   };
   return { ok: true, request };
 }

@@ -53,6 +53,9 @@ interface PodOptions {
   claims?: string[];
 }
 
+/** apps/v1beta2 is no longer served: owner references under it are never resolved. */
+const UNSERVED_VERSION: Readonly<Record<string, string>> = { ReplicaSet: 'apps/v1beta2', DaemonSet: 'apps/v1beta2', StatefulSet: 'apps/v1beta2' };
+
 /** A running pod on `node` as its controller and the kubelet would leave it. */
 async function runningPod(options: PodOptions): Promise<void> {
   const hostPaths = options.hostPaths ?? [];
@@ -74,7 +77,14 @@ async function runningPod(options: PodOptions): Promise<void> {
       name: options.name,
       namespace: NS,
       ...(owner
-        ? { ownerReferences: [{ ...owner, uid: `0b3c6a4e-0000-4000-8000-${String(options.name.length).padStart(12, '0')}`, controller: true }] }
+        ? {
+            // The owners do not exist here. Under an API version the cluster does not serve, kube-controller-manager's
+            // garbage collector cannot resolve them and leaves the pods alone (it would delete them otherwise, and a
+            // pod being deleted is no longer judged: it goes whatever the answer). Only the owner's kind is read.
+            ownerReferences: [
+              { ...owner, apiVersion: UNSERVED_VERSION[owner.kind] ?? owner.apiVersion, uid: `0b3c6a4e-0000-4000-8000-${String(options.name.length).padStart(12, '0')}`, controller: true },
+            ],
+          }
         : {}),
     },
     spec: {

@@ -175,6 +175,7 @@ export function pod(fields: Partial<PodRecord> = {}): PodRecord {
     name: 'pod-1',
     nodeName: 'node-1',
     phase: 'Running',
+    deleting: false,
     claimNames: [],
     controllerKind: '',
     hostPaths: [],
@@ -209,6 +210,7 @@ export function statefulSet(fields: Partial<StatefulSetRecord> = {}): StatefulSe
     selector: { 'app.kubernetes.io/name': name },
     helmReleaseName: '',
     helmReleaseNamespace: '',
+    helmKeep: false,
     ...fields,
   };
 }
@@ -439,6 +441,7 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       selector: { 'app.kubernetes.io/instance': release, 'app.kubernetes.io/name': 'db' },
       helmReleaseName: release,
       helmReleaseNamespace: ns,
+      helmKeep: false,
     });
   }
   for (let i = claims.length; i < pvCount; i++) {
@@ -607,6 +610,7 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       name: flat(`pod-${p}`),
       nodeName: nodeNames[nodeIndex] as string,
       phase: 'Running',
+      deleting: false,
       claimNames: claim === undefined ? [] : [claim.name],
       controllerKind: claim === undefined ? 'ReplicaSet' : 'StatefulSet',
       hostPaths: [],

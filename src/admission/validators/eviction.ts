@@ -4,9 +4,12 @@
 //   replica is there): refused whatever the node's state, since a drain of a schedulable node looks the same;
 // - on an unschedulable node (being drained) every eviction gets the node-wide checks of a cordon, with the
 //   node's overrides: the node may have been cordoned before volume-guard saw it, or its override removed since.
+// Pods that come back to their node (running DaemonSet pods, static pods' mirrors) take nothing off it and are
+// no step of a drain (kubectl drain never evicts them): they pass. A finished pod uses none of its volumes: on a
+// schedulable node its removal moves no data; on a node being drained its eviction is a drain step like any other.
 // Identities configured as restarters (descheduler, VPA) may evict, from a schedulable node, a pod whose data
 // follows it back: a PV pinned to that node (the pod can only come back there) or a Longhorn volume.
-import { hasInlineData } from '../../checks/node-local-volume.ts';
+import { comesBackToItsNode, hasInlineData, isFinishedPod } from '../../checks/node-local-volume.ts';
 import type { Finding } from '../../checks/types.ts';
 import type { PodRecord, ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
@@ -15,7 +18,7 @@ import { annotateHint } from '../decide.ts';
 import { truncate } from '../messages.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import { SKIP_EVICTIONS_KEY, skipFrom } from '../overrides.ts';
-import type { Decision, UserInfo, WebhookDeclaration } from '../types.ts';
+import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
 import { NODE_CHECK_RESOURCES, PLANS, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -64,6 +67,8 @@ export interface PodRemoval {
 export function judgePodRemoval(context: ValidationContext, removal: PodRemoval): Decision {
   const { snapshot } = context;
   const pod = removal.pod;
+  // Already being deleted: it goes whatever this answer says (kubectl drain evicts it again and waits for it).
+  if (pod?.deleting === true) return allowed();
   const node = pod?.nodeName ?? '';
   const nodeRecord = node ? snapshot.node(node) : undefined;
   const draining = nodeRecord?.unschedulable === true;
@@ -76,22 +81,26 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   });
   const warnings = unknownWarnings(`node ${node}`, nodeRecord?.annotations);
 
+  // A DaemonSet pod or a mirror pod comes back where it was: nothing leaves the node, nothing is drained.
+  const staysOnNode = pod !== undefined && comesBackToItsNode(pod);
+  // Its own data counts for a pod whose containers run (a finished pod uses no volume) and that moves.
+  const ownData = pod !== undefined && !staysOnNode && !isFinishedPod(pod);
   // Staleness matters only for what this answer reads. A known pod's volumes and node never change.
-  const nodeWide = removal.nodeWide && draining;
+  const nodeWide = removal.nodeWide && draining && !staysOnNode;
   const dependsOn: ResourceKind[] = ['node'];
   if (!pod) dependsOn.push(...POD_DATA_RESOURCES);
-  else if (pod.claimNames.length > 0) dependsOn.push(...POD_DATA_RESOURCES);
+  else if (ownData && pod.claimNames.length > 0) dependsOn.push(...POD_DATA_RESOURCES);
   // Inline data (hostPath, emptyDir) is on the pod record itself, and its pinning on the node's labels.
   if (nodeWide) dependsOn.push(...NODE_CHECK_RESOURCES);
   if (nodeSkip || namespaceSkip || nodeWide) dependsOn.push('namespace');
   // Issue 12.9: Harvester's own drains during an upgrade admitted with skipSingleReplicaDetachedVol.
   const harvester = node ? harvesterDrainOverride(snapshot, node) : undefined;
   if (harvester || nodeWide) dependsOn.push('harvesterUpgrade');
-  if (removal.evicted && (nodeWide || pod === undefined || pod.claimNames.length > 0)) dependsOn.push('longhornSetting');
+  if (removal.evicted && (nodeWide || pod === undefined || (ownData && pod.claimNames.length > 0))) dependsOn.push('longhornSetting');
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
-  // schedulable node, neither has a pod without claims or inline data.
+  // schedulable node, neither has a pod without claims or inline data, a finished pod or one that comes back.
   const target =
-    !pod || node === '' || (!nodeWide && pod.claimNames.length === 0 && !hasInlineData(pod)) ? undefined : { node, pod };
+    !pod || node === '' || (!nodeWide && (!ownData || (pod.claimNames.length === 0 && !hasInlineData(pod)))) ? undefined : { node, pod };
   // The three plans read the same places (a node, the pod's namespace, Harvester's drain).
   const plan = nodeWide ? PLANS['eviction-draining'] : PLANS[removal.plan];
   const overrides = readOverrides(plan, { node: () => nodeSkip, 'namespace-evictions': () => namespaceSkip, 'harvester-drain': () => harvester });

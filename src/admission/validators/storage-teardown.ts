@@ -148,6 +148,9 @@ export function storageTeardownValidator(config: Config): Validator {
         if (request.userInfo.username === longhornServiceAccount(context.config) || !stripsLonghornFinalizer(request)) {
           return allowed();
         }
+        // A replica already being deleted is no copy (Longhorn's healthy test excludes it): its finalizer only lets
+        // Longhorn remove its data, and one stuck Terminating on a gone node is freed this way. Nothing is lost.
+        if (resource === 'replicas' && stringField(request.oldObject, 'metadata', 'deletionTimestamp') !== '') return allowed();
         const volumeName = resource === 'volumes' ? request.name : stringField(request.oldObject, 'spec', 'volumeName');
         const what = resource === 'volumes' ? 'volume' : 'replica';
         return teardown(context, `removal of Longhorn's finalizer from ${what} ${request.namespace}/${request.name}`, {

@@ -289,6 +289,7 @@ describe('transformPod', () => {
       name: 'web-0',
       nodeName: 'worker-2',
       phase: 'Running',
+      deleting: false,
       claimNames: ['data-web-0', 'web-0-scratch'],
       controllerKind: '',
       hostPaths: [],
@@ -303,6 +304,7 @@ describe('transformPod', () => {
       name: 'p',
       nodeName: '',
       phase: '',
+      deleting: false,
       claimNames: [],
       controllerKind: '',
       hostPaths: [],
@@ -310,6 +312,7 @@ describe('transformPod', () => {
       nodeSelector: [],
     });
     expect(claimNamesOfPod('p', undefined)).toEqual([]);
+    expect(transformPod({ metadata: { name: 'p', namespace: 'n', deletionTimestamp: '2026-12-01T00:00:00Z' }, spec: {} })?.deleting).toBe(true);
   });
 });
 
@@ -340,7 +343,10 @@ describe('transformStatefulSet', () => {
       selector: { 'app.kubernetes.io/instance': 'devlake', 'app.kubernetes.io/name': 'mysql' },
       helmReleaseName: 'devlake',
       helmReleaseNamespace: 'devlake',
+      helmKeep: false,
     });
+    const kept = transformStatefulSet({ metadata: { name: 's', namespace: 'n', annotations: { 'helm.sh/resource-policy': ' Keep ' } }, spec: {} });
+    expect(kept?.helmKeep).toBe(true);
   });
 
   it('defaults replicas to 1 like the API server, keeps 0, and works without Helm', () => {

@@ -1,0 +1,96 @@
+// A Helm upgrade that drops a StatefulSet whose persistentVolumeClaimRetentionPolicy.whenDeleted is Delete: Helm
+// deletes the StatefulSet, the garbage collector deletes the PVCs it owns, the PV controller destroys their volumes
+// (reclaim policy Delete). Refused at the release record, naming the PVC, before Helm touches anything. Real helm,
+// real API server, kube-controller-manager beside it; the PVC is written as the StatefulSet controller writes it
+// (owned by the StatefulSet), with no pod (no scheduler or kubelet here). With helm.sh/resource-policy: keep on the
+// live StatefulSet, Helm skips deleting it (its kube client reads the live annotation): the upgrade passes.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { helm, kubectl, paths } from '../harness/cluster.ts';
+import { apply, boundClaim, changeAndWait, deleteObjects, ensureNamespace, must, patchStatus, removeLeftoverPv } from '../harness/scenario.ts';
+
+const guard = inject('guard');
+const NS = 'e2e-helm-retained';
+const CHART = join(paths.root, 'test', 'e2e', 'charts', 'retained-db');
+const CLAIM = 'data-rdb-db-0';
+const PV = `pv-${NS}-${CLAIM}`;
+
+describe('a Helm upgrade dropping a StatefulSet that deletes its PVCs with it', () => {
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await helm(['uninstall', 'rdb', '-n', NS]);
+    await must(helm(['install', 'rdb', CHART, '-n', NS]), 'helm install rdb');
+    const uid = (await must(kubectl(['get', 'statefulset', 'rdb-db', '-n', NS, '-o', 'jsonpath={.metadata.uid}']), 'uid')).stdout;
+    await removeLeftoverPv(PV);
+    // The claim first, then its PV reserved for it by uid, as the PV controller leaves a bound pair.
+    await apply({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: {
+        name: CLAIM,
+        namespace: NS,
+        labels: { 'app.kubernetes.io/name': 'retained-db', 'app.kubernetes.io/instance': 'rdb' },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'rdb-db', uid, controller: true, blockOwnerDeletion: true }],
+      },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', volumeName: PV, resources: { requests: { storage: '1Gi' } } },
+    });
+    const claimUid = (await must(kubectl(['get', 'pvc', CLAIM, '-n', NS, '-o', 'jsonpath={.metadata.uid}']), 'claim uid')).stdout;
+    await apply({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: PV },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Delete',
+        storageClassName: 'standard',
+        csi: { driver: 'ebs.csi.aws.com', volumeHandle: `vol-${CLAIM}` },
+        claimRef: { namespace: NS, name: CLAIM, uid: claimUid },
+      },
+    });
+    await patchStatus('pv', PV, { phase: 'Bound' });
+    await patchStatus('pvc', CLAIM, { phase: 'Bound' }, NS);
+    // PVC events reach the model in order: once this one is counted, the claim above is known as it is now.
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NS, 'sentinel', 'Retain'));
+  }, 180_000);
+
+  afterAll(async () => {
+    await helm(['uninstall', 'rdb', '-n', NS]);
+    await deleteObjects(['statefulset', 'rdb-db', 'sentinel', '-n', NS, '--cascade=orphan'], ['pvc', '--all', '-n', NS]);
+  });
+
+  it('is refused, naming the PVC the garbage collector would delete with the StatefulSet', async () => {
+    const upgraded = await helm(['upgrade', 'rdb', CHART, '-n', NS, '--set', 'db.enabled=false']);
+    expect(upgraded.code).not.toBe(0);
+    expect(upgraded.stderr).toContain('UPGRADE FAILED');
+    expect(upgraded.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
+    expect(upgraded.stderr).toContain('[pvc-delete]');
+    expect(upgraded.stderr).toContain(`${NS}/${CLAIM}`);
+    expect(upgraded.stderr).toContain('whenDeleted: Delete');
+    expect((await kubectl(['get', 'statefulset', 'rdb-db', '-n', NS])).code).toBe(0);
+    expect((await kubectl(['get', 'pvc', CLAIM, '-n', NS])).code).toBe(0);
+  });
+
+  it('passes once the StatefulSet says helm.sh/resource-policy: keep: Helm leaves it, and its PVC, in place', async () => {
+    await must(kubectl(['annotate', 'statefulset', 'rdb-db', '-n', NS, 'helm.sh/resource-policy=keep']), 'annotate keep');
+    // StatefulSet events reach the model in order: once this one is counted, the annotation above is known.
+    await changeAndWait(guard.opsUrl, 'statefulsets.apps', () =>
+      apply({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'sentinel', namespace: NS },
+        spec: {
+          replicas: 0,
+          serviceName: 'sentinel',
+          selector: { matchLabels: { app: 'e2e-sentinel' } },
+          template: { metadata: { labels: { app: 'e2e-sentinel' } }, spec: { containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } },
+        },
+      }),
+    );
+    const upgraded = await helm(['upgrade', 'rdb', CHART, '-n', NS, '--set', 'db.enabled=false']);
+    expect(upgraded.stderr).not.toContain('denied');
+    expect(upgraded.code).toBe(0);
+    expect((await kubectl(['get', 'statefulset', 'rdb-db', '-n', NS])).code).toBe(0);
+    expect((await kubectl(['get', 'pvc', CLAIM, '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout).toBe('');
+  });
+});
