@@ -109,14 +109,14 @@ export class ManifestPool {
       }
       const pending: Pending = { id: this.#nextId++, job, deadline: Date.now() + this.#options.deadlineMs, resolve, settled: false };
       pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
-      let idle = this.#free();
+      let idle = this.#withoutRecord(false);
       if (idle) {
         this.#dispatch(idle, pending);
       } else if (this.#slots.size < this.#options.workers) {
         this.#dispatch(this.#spawn(), pending);
       } else if (this.#waiting.length < this.#options.queue) {
         this.#waiting.push(pending);
-      } else if ((idle = this.#collectingWithoutRecord())) {
+      } else if ((idle = this.#withoutRecord(true))) {
         // The queue is full but a worker is only collecting: the record waits in its port, not refused.
         this.#dispatch(idle, pending);
       } else {
@@ -166,12 +166,7 @@ export class ManifestPool {
       if ('collected' in message) {
         if (!slot.collecting) return;
         slot.collecting = false;
-        // After a compaction the exit timer still runs: only a record waiting has to be given out.
-        if (slot.current === undefined) {
-          const pending = this.#waiting.shift();
-          if (pending) this.#dispatch(slot, pending);
-          else if (slot.idle === undefined) this.#idle(slot);
-        }
+        if (slot.current === undefined) this.#next(slot);
         return;
       }
       const current = slot.current;
@@ -198,14 +193,9 @@ export class ManifestPool {
     return slot;
   }
 
-  /** A worker that can take a record now. */
-  #free(): Slot | undefined {
-    for (const slot of this.#slots) if (slot.current === undefined && !slot.collecting) return slot;
-    return undefined;
-  }
-
-  #collectingWithoutRecord(): Slot | undefined {
-    for (const slot of this.#slots) if (slot.current === undefined && slot.collecting) return slot;
+  /** A worker without a record that is (or is not) collecting: one that can take a record now, or once done. */
+  #withoutRecord(collecting: boolean): Slot | undefined {
+    for (const slot of this.#slots) if (slot.current === undefined && slot.collecting === collecting) return slot;
     return undefined;
   }
 
@@ -245,10 +235,12 @@ export class ManifestPool {
     else if (!slot.collecting) this.#idle(slot);
   }
 
-  /** Nothing waiting for this worker: it shrinks its heap after a while without records, and exits after longer. */
+  /**
+   * Nothing waiting for this worker: it shrinks its heap after a while without records, and exits after longer.
+   * Timers already running keep running (after a compaction the exit timer still counts from the last record).
+   */
   #idle(slot: Slot): void {
-    this.#clearTimers(slot);
-    if (!slot.compacted) {
+    if (!slot.compacted && slot.compaction === undefined) {
       slot.compaction = setTimeout(() => {
         slot.compaction = undefined;
         if (slot.current !== undefined || slot.collecting || !this.#slots.has(slot)) return;
@@ -258,6 +250,7 @@ export class ManifestPool {
       }, this.#options.compactAfterIdleMs ?? WORKER_COMPACT_AFTER_IDLE_MS);
       slot.compaction.unref();
     }
+    if (slot.idle !== undefined) return;
     slot.idle = setTimeout(() => {
       if (slot.current !== undefined || !this.#slots.delete(slot)) return;
       void slot.worker.terminate();
