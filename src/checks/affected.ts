@@ -56,11 +56,27 @@ export function distinct(values: Iterable<string>): string[] {
   return [...new Set(values)];
 }
 
+/**
+ * Where a healthy replica that is no copy (ClusterSnapshot.nodeIsUp) sits, and why it does not count:
+ * `on node w2, down`, `on node w2, which no longer exists`, `on node w2, on disk <uuid> that is gone`.
+ */
+export function lostCopyPlace(snapshot: ClusterSnapshot, replica: LonghornReplicaRecord): string {
+  const node = replica.nodeID;
+  if (snapshot.node(node) === undefined && snapshot.longhornNode(node) === undefined) return `on node ${node}, which no longer exists`;
+  if (!snapshot.nodeIsUp(node)) return `on node ${node}, down`;
+  return `on node ${node}, on disk ${replica.diskID} that is gone`;
+}
+
+/** The places of the replicas that are no copy, each said once: `on node w2, down; on node w3, which no longer exists`. */
+export function lostCopyPlaces(replicas: readonly LonghornReplicaRecord[], place: (replica: LonghornReplicaRecord) => string): string {
+  return distinct(replicas.map(place)).join('; ');
+}
+
 /** The predicates' view of one volume, read from a snapshot. */
 export function volumeContext(snapshot: ClusterSnapshot, volumeName: string): VolumeContext {
   return {
     replicas: snapshot.replicasOfVolume(volumeName),
     diskUUIDsOf: (nodeName) => snapshot.longhornNode(nodeName)?.diskUUIDs,
-    nodeIsUp: (nodeName) => snapshot.nodeIsUp(nodeName),
+    nodeIsUp: (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID),
   };
 }

@@ -3,9 +3,9 @@
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { attachmentTag, claimOfVolume, replicaObject, volumeObject } from './affected.ts';
+import { attachmentTag, claimOfVolume, lostCopyPlace, lostCopyPlaces, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { LAST_COPY_COUNT, soleCopyNode, isHealthyReplica, isVolumeBeingDeleted } from './longhorn-health.ts';
+import { LAST_COPY_COUNT, soleCopyNode, isHealthyReplica, isVolumeBeingDeleted, type NodeIsUp } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface LastReplicaOnNodeTarget {
@@ -43,12 +43,12 @@ export function lastHealthyReplicaOn(
   snapshot: ClusterSnapshot,
   volume: LonghornVolumeRecord,
   node: string,
-  nodeIsUp: (nodeName: string) => boolean = (nodeName) => snapshot.nodeIsUp(nodeName),
+  nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID),
 ): LonghornReplicaRecord | undefined {
   if (isVolumeBeingDeleted(volume)) return undefined;
   const replicas = snapshot.replicasOfVolume(volume.name);
   if (soleCopyNode(replicas, nodeIsUp) !== node) return undefined;
-  return replicas.find((replica) => replica.nodeID === node && isHealthyReplica(replica));
+  return replicas.find((replica) => replica.nodeID === node && isHealthyReplica(replica) && nodeIsUp(node, replica.diskID));
 }
 
 function buildFinding(
@@ -70,18 +70,18 @@ function buildFinding(
     reason:
       others.length === 0
         ? `only healthy replica is on node ${node}`
-        : `only copy is on node ${node} (its other healthy replicas are ${describeOthers(others, node)})`,
+        : `only copy is on node ${node} (its other healthy replicas are ${describeOthers(snapshot, others, node)})`,
     tags,
     related,
   };
 }
 
-function describeOthers(others: readonly LonghornReplicaRecord[], node: string): string {
-  const sameNode = others.filter((other) => other.nodeID === node).length;
-  const down = [...new Set(others.filter((other) => other.nodeID !== node).map((other) => other.nodeID))];
+function describeOthers(snapshot: ClusterSnapshot, others: readonly LonghornReplicaRecord[], node: string): string {
+  const sameNode = others.filter((other) => other.nodeID === node && snapshot.nodeIsUp(node, other.diskID)).length;
+  const lost = others.filter((other) => other.nodeID !== node || !snapshot.nodeIsUp(node, other.diskID));
   const parts: string[] = [];
   if (sameNode > 0) parts.push('on the same node');
-  if (down.length > 0) parts.push(`on node ${down.join(', ')}, down`);
+  if (lost.length > 0) parts.push(lostCopyPlaces(lost, (replica) => lostCopyPlace(snapshot, replica)));
   return parts.join(' and ');
 }
 
@@ -96,7 +96,7 @@ export function collectLastReplicaOnNode(
   const counted = target.volumes === undefined ? snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
   if (counted === 0) return collector.result();
   const seen = new Set<string>();
-  const nodeIsUp = (nodeName: string): boolean => snapshot.nodeIsUp(nodeName);
+  const nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
   /** False once the rest is known from the model's count: stop walking. */
   const consider = (volumeName: string): boolean => {
     if (seen.has(volumeName)) return true;

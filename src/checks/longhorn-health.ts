@@ -20,6 +20,12 @@ export function countHealthyReplicas(replicas: readonly LonghornReplicaRecord[])
 }
 
 /**
+ * Whether a copy on the node, and on the disk when given, counts (ClusterSnapshot.nodeIsUp): the node exists and is
+ * not down, and the disk is still one of its Longhorn node's.
+ */
+export type NodeIsUp = (nodeName: string, diskID?: string) => boolean;
+
+/**
  * The one definition of a volume's copies: the distinct nodes holding a healthy replica (isHealthyReplica) whose
  * node is up. Two healthy replicas on one node (soft anti-affinity) are one copy; a replica on a node that is
  * down (NotReady/Unknown past the grace, or reported down by Longhorn) is none. Used by single-replica,
@@ -27,12 +33,12 @@ export function countHealthyReplicas(replicas: readonly LonghornReplicaRecord[])
  */
 export function copyNodes(
   replicas: readonly LonghornReplicaRecord[],
-  nodeIsUp: (nodeName: string) => boolean,
+  nodeIsUp: NodeIsUp,
 ): string[] {
   const nodes: string[] = [];
   for (const replica of replicas) {
     if (!isHealthyReplica(replica) || replica.nodeID === '' || nodes.includes(replica.nodeID)) continue;
-    if (nodeIsUp(replica.nodeID)) nodes.push(replica.nodeID);
+    if (nodeIsUp(replica.nodeID, replica.diskID)) nodes.push(replica.nodeID);
   }
   return nodes;
 }
@@ -40,12 +46,12 @@ export function copyNodes(
 /** The node of a volume's only copy (copyNodes has exactly one node), or undefined; builds no list. */
 export function soleCopyNode(
   replicas: readonly LonghornReplicaRecord[],
-  nodeIsUp: (nodeName: string) => boolean,
+  nodeIsUp: NodeIsUp,
 ): string | undefined {
   let copy: string | undefined;
   for (const replica of replicas) {
     if (!isHealthyReplica(replica) || replica.nodeID === '' || replica.nodeID === copy) continue;
-    if (!nodeIsUp(replica.nodeID)) continue;
+    if (!nodeIsUp(replica.nodeID, replica.diskID)) continue;
     if (copy !== undefined) return undefined;
     copy = replica.nodeID;
   }
@@ -55,13 +61,13 @@ export function soleCopyNode(
 /** How many copies (copyNodes) a volume has, counting no further than `stopAt`. */
 export function countCopies(
   replicas: readonly LonghornReplicaRecord[],
-  nodeIsUp: (nodeName: string) => boolean,
+  nodeIsUp: NodeIsUp,
   stopAt = Number.POSITIVE_INFINITY,
 ): number {
   const nodes: string[] = [];
   for (const replica of replicas) {
     if (!isHealthyReplica(replica) || replica.nodeID === '' || nodes.includes(replica.nodeID)) continue;
-    if (!nodeIsUp(replica.nodeID)) continue;
+    if (!nodeIsUp(replica.nodeID, replica.diskID)) continue;
     nodes.push(replica.nodeID);
     if (nodes.length >= stopAt) break;
   }
@@ -72,7 +78,7 @@ export function countCopies(
  * The nodes where the volume's data is: its copies (healthy replicas on nodes that are up); when it has none, the
  * nodes of its healthy replicas (on nodes that are down), and when none is healthy, of every replica left.
  */
-export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: (nodeName: string) => boolean): string[] {
+export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): string[] {
   const copies = copyNodes(replicas, nodeIsUp);
   if (copies.length > 0) return copies;
   const nodes: string[] = [];
@@ -90,7 +96,7 @@ export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: 
  * deletes one only for replica auto-balance, data locality or an eviction): taking one node away leaves the other
  * copy, so a cordon is no risk to it; an upgrade rolling every node still is (single-replica, cluster-wide).
  */
-export function singleCopyNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: (nodeName: string) => boolean): string[] {
+export function singleCopyNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): string[] {
   return countCopies(replicas, nodeIsUp, 2) >= 2 ? [] : dataNodes(replicas, nodeIsUp);
 }
 
@@ -135,7 +141,7 @@ export const EVERY_NODE_UP = (): boolean => true;
 export function isSingleReplicaVolume(
   volume: LonghornVolumeRecord,
   replicas: readonly LonghornReplicaRecord[],
-  nodeIsUp: (nodeName: string) => boolean = EVERY_NODE_UP,
+  nodeIsUp: NodeIsUp = EVERY_NODE_UP,
 ): boolean {
   if (isVolumeBeingDeleted(volume)) return false;
   if (volume.numberOfReplicas === 1) return true;
@@ -327,7 +333,7 @@ function onlyCopyNode(volume: LonghornVolumeRecord, context: VolumeContext): rea
   let only = '';
   for (const replica of context.replicas) {
     if (!isHealthyReplica(replica) || replica.nodeID === '' || replica.nodeID === only) continue;
-    if (!context.nodeIsUp(replica.nodeID)) continue;
+    if (!context.nodeIsUp(replica.nodeID, replica.diskID)) continue;
     if (only !== '') return NO_NODES;
     only = replica.nodeID;
   }

@@ -3,7 +3,7 @@
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { claimOfVolume, describeAttachment, distinct, volumeObject } from './affected.ts';
+import { claimOfVolume, describeAttachment, lostCopyPlace, lostCopyPlaces, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import {
   SINGLE_REPLICA_COUNT,
@@ -13,6 +13,7 @@ import {
   dataNodes,
   isHealthyReplica,
   isSingleReplicaVolume,
+  type NodeIsUp,
   singleCopyNodes,
   singleReplicaTags,
 } from './longhorn-health.ts';
@@ -29,32 +30,36 @@ export interface SingleReplicaTarget {
   readonly limit?: number;
 }
 
-type NodeIsUp = (nodeName: string) => boolean;
+/** Where a healthy replica that is no copy sits, and why (lostCopyPlace). */
+type LostPlace = (replica: LonghornReplicaRecord) => string;
 
+const DOWN_PLACE: LostPlace = (replica) => `on node ${replica.nodeID}, down`;
 
 function describeReplicas(
   volume: LonghornVolumeRecord,
   replicas: readonly LonghornReplicaRecord[],
   nodes: readonly string[],
   nodeIsUp: NodeIsUp,
+  lostPlace: LostPlace,
 ): string {
   const onNodes = `on node ${nodes.join(', ')}`;
+  const copies = copyNodes(replicas, nodeIsUp).length;
+  const healthy = replicas.filter(isHealthyReplica);
+  const lost = healthy.filter((replica) => replica.nodeID !== '' && !nodeIsUp(replica.nodeID, replica.diskID));
   if (volume.numberOfReplicas === 1) {
     if (nodes.length === 0) return 'numberOfReplicas is 1, no replica scheduled yet';
     // Lowered to 1 from more: Longhorn keeps the extra healthy replicas, but rebuilds none of them once it fails.
-    if (copyNodes(replicas, nodeIsUp).length > 1) return `numberOfReplicas is 1, copies now ${onNodes}: Longhorn replaces none that fails`;
+    if (copies > 1) return `numberOfReplicas is 1, copies now ${onNodes}: Longhorn replaces none that fails`;
+    if (copies === 0 && lost.length > 0) return `numberOfReplicas is 1, no copy left: its healthy replica is ${lostCopyPlaces(lost, lostPlace)}`;
     return `numberOfReplicas is 1, its only replica is ${onNodes}`;
   }
-  const healthy = replicas.filter(isHealthyReplica);
   if (healthy.length === 0) {
     const where = nodes.length === 0 ? '' : `, replicas left ${onNodes}`;
     return `no healthy replica out of ${volume.numberOfReplicas}${where}`;
   }
+  if (copies === 0) return `no copy left: its healthy replicas are ${lostCopyPlaces(lost, lostPlace)}`;
   if (healthy.length === 1) return `only 1 of ${volume.numberOfReplicas} replicas is healthy, ${onNodes}`;
-  const copies = copyNodes(replicas, nodeIsUp).length;
-  if (copies === 0) return `no copy on a node that is up: its healthy replicas are on node ${nodes.join(', ')}, down`;
-  const down = distinct(healthy.filter((replica) => !nodeIsUp(replica.nodeID)).map((replica) => replica.nodeID));
-  const why = down.length > 0 ? `the others are on node ${down.join(', ')}, down` : `all ${healthy.length} healthy replicas are there`;
+  const why = lost.length > 0 ? `the others are ${lostCopyPlaces(lost, lostPlace)}` : `all ${healthy.length} healthy replicas are there`;
   return `only 1 copy, ${onNodes}: ${why}`;
 }
 
@@ -63,6 +68,7 @@ export function singleReplicaFinding(
   replicas: readonly LonghornReplicaRecord[],
   tags: readonly string[] = singleReplicaTags(volume),
   nodeIsUp: NodeIsUp = () => true,
+  lostPlace: LostPlace = DOWN_PLACE,
 ): Finding {
   const nodes = dataNodes(replicas, nodeIsUp);
   const claim = claimOfVolume(volume);
@@ -71,7 +77,7 @@ export function singleReplicaFinding(
     check: 'single-replica',
     severity: 'critical',
     object: volumeObject(volume, nodes.join(',')),
-    reason: `${describeReplicas(volume, replicas, nodes, nodeIsUp)} (${describeAttachment(volume)})`,
+    reason: `${describeReplicas(volume, replicas, nodes, nodeIsUp, lostPlace)} (${describeAttachment(volume)})`,
     tags,
     related,
   };
@@ -84,11 +90,12 @@ export function collectSingleReplica(
 ): CappedFindings {
   const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
-  const nodeIsUp: NodeIsUp = (nodeName) => snapshot.nodeIsUp(nodeName);
+  const nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
+  const lostPlace: LostPlace = (replica) => lostCopyPlace(snapshot, replica);
   const consider = (volume: LonghornVolumeRecord, replicas: readonly LonghornReplicaRecord[] | undefined): void => {
     const tags = singleReplicaTags(volume);
     // Replicas are looked up only for a finding that is built (not for one counted or waived).
-    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, replicas ?? snapshot.replicasOfVolume(volume.name), tags, nodeIsUp));
+    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, replicas ?? snapshot.replicasOfVolume(volume.name), tags, nodeIsUp, lostPlace));
   };
   if (target.node === undefined) {
     // The model keeps this set current on every write, and counts its members by tags: past the listed few (and

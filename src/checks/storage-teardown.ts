@@ -120,11 +120,11 @@ export function collectUnprotectedByDrainPolicy(
   const strength = drainPolicyStrength(value);
   if (!snapshot.longhornInstalled || strength >= drainPolicyStrength(DEFAULT_NODE_DRAIN_POLICY)) return collector.result();
   const stoppedOnly = strength === drainPolicyStrength('allow-if-replica-is-stopped');
-  const nodeIsUp = (node: string): boolean => snapshot.nodeIsUp(node);
+  const nodeIsUp = (node: string, diskID?: string): boolean => snapshot.nodeIsUp(node, diskID);
   // The model keeps the single-copy volumes current: no scan of every volume.
   for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
     const replicas = snapshot.replicasOfVolume(volume.name);
-    const copy = replicas.find((replica) => isHealthyReplica(replica) && replica.nodeID !== '' && nodeIsUp(replica.nodeID));
+    const copy = replicas.find((replica) => isHealthyReplica(replica) && replica.nodeID !== '' && nodeIsUp(replica.nodeID, replica.diskID));
     if (copy === undefined || countCopies(replicas, nodeIsUp, 2) !== 1) continue;
     if (stoppedOnly && volumeNeedsReplicasRunning(volume)) continue;
     if (collector.countIfFull()) continue;
@@ -150,7 +150,7 @@ export function collectUnprotectedByDrainPolicy(
 export function collectStorageUpgradeRisk(snapshot: ClusterSnapshot, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   if (!snapshot.longhornInstalled) return collector.result();
-  const nodeIsUp = (node: string): boolean => snapshot.nodeIsUp(node);
+  const nodeIsUp = (node: string, diskID?: string): boolean => snapshot.nodeIsUp(node, diskID);
   // Faulted volumes are in the volume-health set and volumes without a copy in the single-replica set.
   const seen = new Set<string>();
   for (const setName of [VOLUME_HEALTH_SET, SINGLE_REPLICA_SET]) {

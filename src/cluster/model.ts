@@ -153,9 +153,9 @@ function sameNodes(a: readonly string[], b: readonly string[]): boolean {
 class PredicateContext implements VolumeContext {
   replicas: readonly LonghornReplicaRecord[] = NO_REPLICAS;
   readonly diskUUIDsOf: (nodeName: string) => readonly string[] | undefined;
-  readonly nodeIsUp: (nodeName: string) => boolean;
+  readonly nodeIsUp: (nodeName: string, diskID?: string) => boolean;
 
-  constructor(longhornNodes: ReadonlyMap<string, LonghornNodeRecord>, nodeIsUp: (nodeName: string) => boolean) {
+  constructor(longhornNodes: ReadonlyMap<string, LonghornNodeRecord>, nodeIsUp: (nodeName: string, diskID?: string) => boolean) {
     this.diskUUIDsOf = (nodeName) => longhornNodes.get(nodeName)?.diskUUIDs;
     this.nodeIsUp = nodeIsUp;
   }
@@ -274,7 +274,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     this.#evaluates = this.#predicates.length + this.#counters.length > 0;
     this.#graceMs = options.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
     this.#now = options.now ?? Date.now;
-    this.#predicateContext = new PredicateContext(this.#stores.longhornNode, (nodeName) => this.nodeIsUp(nodeName));
+    this.#predicateContext = new PredicateContext(this.#stores.longhornNode, (nodeName, diskID) => this.nodeIsUp(nodeName, diskID));
   }
 
   // ---------------------------------------------------------------------------------------------------- writes
@@ -621,16 +621,21 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   }
 
   /**
-   * Whether a node counts as up for the copies of a volume: its core Node is not NotReady/Unknown past the grace,
-   * and Longhorn's node CR does not report it down. A node neither knows of is not judged down here (replicas on a
-   * node Longhorn does not know are a volume-health problem of their own).
+   * Whether a copy on this node (on this disk, when `diskID` is given) counts: the node is known (as a core Node or
+   * a Longhorn node: one neither knows is gone, and so is its data), its core Node is not NotReady/Unknown past the
+   * grace, Longhorn's node CR does not report it down, and the disk is still among that Longhorn node's disks (a
+   * reformatted or replaced disk has a new UUID: seed 002). A node only one of them knows is judged by that one
+   * (replicas on a node Longhorn does not know are a volume-health problem of their own).
    */
-  nodeIsUp(nodeName: string): boolean {
-    if (this.#stores.longhornNode.get(nodeName)?.down === true) return false;
+  nodeIsUp(nodeName: string, diskID = ''): boolean {
+    const longhornNode = this.#stores.longhornNode.get(nodeName);
+    if (longhornNode?.down === true) return false;
+    if (diskID !== '' && longhornNode !== undefined && !longhornNode.diskUUIDs.includes(diskID)) return false;
     const node = this.#stores.node.get(nodeName);
+    if (node === undefined) return longhornNode !== undefined;
     // The clock only for a node on its way down: checks ask this for every copy of every volume involved, and a
     // clock read (~80 ns here) cost more than the two lookups.
-    if (node === undefined || (node.ready !== 'False' && node.ready !== 'Unknown')) return true;
+    if (node.ready !== 'False' && node.ready !== 'Unknown') return true;
     return !isCoreNodeDown(node, this.#now(), this.#graceMs);
   }
 

@@ -24,8 +24,8 @@ export interface VolumeContext {
   readonly replicas: readonly LonghornReplicaRecord[];
   /** The disk UUIDs currently on a Longhorn node, undefined when that node is unknown. */
   diskUUIDsOf(nodeName: string): readonly string[] | undefined;
-  /** Whether the node counts as up (ClusterSnapshot.nodeIsUp). */
-  nodeIsUp(nodeName: string): boolean;
+  /** Whether a copy on the node (and disk, when given) counts (ClusterSnapshot.nodeIsUp). */
+  nodeIsUp(nodeName: string, diskID?: string): boolean;
 }
 
 export type VolumePredicate = (volume: LonghornVolumeRecord, context: VolumeContext) => boolean;
@@ -81,10 +81,11 @@ export interface ClusterSnapshot {
   /** A Longhorn setting by name (`node-drain-policy`), undefined when not seen. */
   longhornSetting(name: string): LonghornSettingRecord | undefined;
   /**
-   * Whether a node counts as up for a volume's copies: its core Node is not NotReady/Unknown past the configured
-   * grace and Longhorn's node CR does not report it down (Ready False, KubernetesNodeGone/KubernetesNodeNotReady).
+   * Whether a copy on the node counts for a volume: the node exists (as a core Node or a Longhorn node), its core
+   * Node is not NotReady/Unknown past the configured grace, Longhorn's node CR does not report it down (Ready False,
+   * KubernetesNodeGone/KubernetesNodeNotReady), and, with `diskID`, that disk is still one of its Longhorn node's.
    */
-  nodeIsUp(nodeName: string): boolean;
+  nodeIsUp(nodeName: string, diskID?: string): boolean;
   /** Harvester's Upgrade objects (few: Harvester keeps one running at a time). */
   harvesterUpgrades(): Iterable<HarvesterUpgradeRecord>;
 
