@@ -88,29 +88,45 @@ const RAISE_REPLICAS =
   'raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n longhorn-system edit volumes.longhorn.io <volume>) ' +
   'and wait until the volume is healthy: Longhorn makes no second copy while it is 1';
 
+/** RAISE_REPLICAS for volumes lowered to numberOfReplicas 1 that still have several copies. */
+const RAISE_REPLICAS_KEPT =
+  'raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n longhorn-system edit volumes.longhorn.io <volume>): ' +
+  'while it is 1, Longhorn replaces no copy that fails';
+
 /**
  * The tags the wording of a check reads across all its findings, listed or not (`fixFor`); a check absent here
  * reads more than tags (fates, kinds) and is worded only from all its findings.
  */
 export const WORDING_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>> = {
-  'single-replica': ['effective'],
+  'single-replica': ['effective', 'several-copies'],
   'last-replica-on-node': [],
 };
 
 export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'single-replica': {
     summary: (n) => `${plural(n, 'Longhorn volume has a single copy of its', 'Longhorn volumes have a single copy of their')} data`,
+    // numberOfReplicas 1 with copies left on several nodes (lowered from more) has more than a single copy today.
+    summaryFor: (n, findings) => {
+      const several = findings.filter((finding) => finding.tags.includes('several-copies')).length;
+      if (several === 0) return CHECK_TEXT['single-replica'].summary(n);
+      if (several === findings.length) return `${plural(n, 'Longhorn volume is', 'Longhorn volumes are')} set to a single replica (numberOfReplicas 1)`;
+      return `${plural(n, 'Longhorn volume has', 'Longhorn volumes have')} a single copy of ${n === 1 ? 'its' : 'their'} data or numberOfReplicas 1`;
+    },
     fix: 'raise numberOfReplicas to 2 or more and wait until healthy (Longhorn makes no second copy while it is 1), or back the data up',
     fixFor: (situation, findings) => {
       const effective = findings.some((finding) => finding.tags.includes('effective'));
       const configured = findings.some((finding) => !finding.tags.includes('effective'));
       const parts: string[] = [];
       const only = findings.length === 1 ? findings[0]?.object.name : undefined;
-      if (configured) parts.push(only ? RAISE_REPLICAS.replace('<volume>', only) : RAISE_REPLICAS);
+      const raise = findings.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS;
+      if (configured) parts.push(only ? raise.replace('<volume>', only) : raise);
       if (effective) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
       return `${parts.join('; ')}; then ${retry(situation)}.`;
     },
-    fate: (_finding, situation) => nodeLoss(situation, 'its only copy'),
+    fate: (finding, situation) =>
+      finding.tags.includes('several-copies')
+        ? { fate: 'at risk', why: 'numberOfReplicas is 1: a copy lost while nodes restart is not rebuilt, and the last one goes with its node' }
+        : nodeLoss(situation, 'its only copy'),
   },
   'volume-health': {
     summary: (n) => `${plural(n, 'Longhorn volume is', 'Longhorn volumes are')} not healthy`,
@@ -518,7 +534,8 @@ export function denialMessage(input: {
 /** Short warning lines for warn mode and for informational warnings. */
 export function warningLines(check: CheckId, findings: readonly Finding[], total = findings.length, situation?: Situation): string[] {
   const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
-  const lines = [...wrap(`volume-guard [${check}] ${CHECK_TEXT[check].summary(total)}`)];
+  const text = CHECK_TEXT[check];
+  const lines = [...wrap(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
   for (const finding of listed) lines.push(...wrap(`- ${objectLine(finding, situation)}`));
   if (total > listed.length) lines.push(`- and ${total - listed.length} more (${auditCommand(situation)})`);
   return lines;

@@ -22,6 +22,7 @@ import { collectVolumeHealth } from '../checks/volume-health.ts';
 import type { PodRecord, ResourceKind } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ManifestStatefulSet } from '../helm/manifest.ts';
+import { WORDING_TAGS } from './messages.ts';
 import type { OverrideSource } from './overrides.ts';
 import { storageUpgradeCheck } from './validators/storage-upgrade-hook.ts';
 
@@ -185,7 +186,13 @@ export const PLANS = {
     requests: 'creation of an upgrade object, or a change that starts a rollout',
     scope: 'cluster',
     checks: [
-      { check: 'single-replica', collect: (snapshot, _target, cap) => collectSingleReplica(snapshot, {}, cap) },
+      // Past the listed few, one finding of each wording there is (effective, several-copies) is still built: the
+      // denial's summary and fix read them. The model counts the volumes by tags, so this walks no further.
+      {
+        check: 'single-replica',
+        collect: (snapshot, _target, cap) =>
+          collectSingleReplica(snapshot, {}, cap.representTags ? cap : { ...cap, representTags: WORDING_TAGS['single-replica'] ?? [] }),
+      },
       { check: 'volume-health', collect: (snapshot, _target, cap) => collectVolumeHealth(snapshot, {}, cap) },
     ],
     overrides: ['object', 'harvester-annotation'],

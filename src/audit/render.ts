@@ -147,7 +147,10 @@ function why(finding: AuditFinding): string {
 }
 
 function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: number | undefined): string[] {
-  const lines = wrap(`${check}: ${CHECK_TEXT[check].summary(findings.length)} (blocks: ${blocks(findings)})`, width);
+  const text = CHECK_TEXT[check];
+  // single-replica's summary depends on its findings (numberOfReplicas 1 with several copies is no single copy).
+  const summary = check === 'single-replica' && text.summaryFor ? text.summaryFor(findings.length, findings) : text.summary(findings.length);
+  const lines = wrap(`${check}: ${summary} (blocks: ${blocks(findings)})`, width);
   // A NODE column only where some finding has a node (Helm release findings have none).
   const withNode = findings.some((finding) => (finding.object.node ?? '') !== '');
   const rows = findings.map((finding) => [

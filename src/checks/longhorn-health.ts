@@ -282,13 +282,22 @@ export function attachmentTag(volume: LonghornVolumeRecord): 'attached' | 'detac
   return isVolumeAttached(volume) ? 'attached' : 'detached';
 }
 
+/** The tag of a volume with numberOfReplicas 1 that still has copies on two nodes or more (lowered from more). */
+export const SEVERAL_COPIES_TAG = 'several-copies';
+
 /**
  * A single-replica finding's tags: `attached` or `detached`, plus `effective` when numberOfReplicas is not 1 but at
- * most one replica is healthy.
+ * most one replica is healthy, or `several-copies` when numberOfReplicas is 1 but copies remain on several nodes
+ * (lowered from more: Longhorn keeps them, and replaces none that fails).
  */
-export function singleReplicaTags(volume: LonghornVolumeRecord): string[] {
+export function singleReplicaTags(
+  volume: LonghornVolumeRecord,
+  replicas: readonly LonghornReplicaRecord[],
+  nodeIsUp: NodeIsUp,
+): string[] {
   const tags: string[] = [attachmentTag(volume)];
   if (volume.numberOfReplicas !== 1) tags.push('effective');
+  else if (countCopies(replicas, nodeIsUp, 2) >= 2) tags.push(SEVERAL_COPIES_TAG);
   return tags;
 }
 
@@ -310,7 +319,7 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
   // (Harvester's detached volumes) is counted without visiting each.
   [SINGLE_REPLICA_TAGS_COUNT]: {
     inSet: SINGLE_REPLICA_SET,
-    keys: (volume: LonghornVolumeRecord) => [singleReplicaTags(volume).join(' ')],
+    keys: (volume: LonghornVolumeRecord, context: VolumeContext) => [singleReplicaTags(volume, context.replicas, context.nodeIsUp).join(' ')],
     members: true,
   },
   // volume-health: the nodes of an unhealthy volume's replicas that have not failed (a failed one does not tie

@@ -66,7 +66,7 @@ function describeReplicas(
 export function singleReplicaFinding(
   volume: LonghornVolumeRecord,
   replicas: readonly LonghornReplicaRecord[],
-  tags: readonly string[] = singleReplicaTags(volume),
+  tags: readonly string[] | undefined = undefined,
   nodeIsUp: NodeIsUp = () => true,
   lostPlace: LostPlace = DOWN_PLACE,
 ): Finding {
@@ -78,7 +78,7 @@ export function singleReplicaFinding(
     severity: 'critical',
     object: volumeObject(volume, nodes.join(',')),
     reason: `${describeReplicas(volume, replicas, nodes, nodeIsUp, lostPlace)} (${describeAttachment(volume)})`,
-    tags,
+    tags: tags ?? singleReplicaTags(volume, replicas, nodeIsUp),
     related,
   };
 }
@@ -93,9 +93,9 @@ export function collectSingleReplica(
   const nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
   const lostPlace: LostPlace = (replica) => lostCopyPlace(snapshot, replica);
   const consider = (volume: LonghornVolumeRecord, replicas: readonly LonghornReplicaRecord[] | undefined): void => {
-    const tags = singleReplicaTags(volume);
-    // Replicas are looked up only for a finding that is built (not for one counted or waived).
-    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, replicas ?? snapshot.replicasOfVolume(volume.name), tags, nodeIsUp, lostPlace));
+    const ofVolume = replicas ?? snapshot.replicasOfVolume(volume.name);
+    const tags = singleReplicaTags(volume, ofVolume, nodeIsUp);
+    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, ofVolume, tags, nodeIsUp, lostPlace));
   };
   if (target.node === undefined) {
     // The model keeps this set current on every write, and counts its members by tags: past the listed few (and

@@ -73,3 +73,45 @@ describe('numberOfReplicas 1 with two healthy copies on two nodes', () => {
     expect(evicted.allowed).toBe(true);
   });
 });
+
+describe('an upgrade refusal says what is true of numberOfReplicas 1 with several copies', () => {
+  function lowered(extraSingles: number) {
+    const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+    model.setLonghornInstalled(true);
+    const nodes = ['node-1', 'node-2'];
+    model.replaceAll('longhornNode', nodes.map((name) => longhornNode({ name })));
+    for (const name of nodes) model.upsert('node', node({ name }));
+    // vol-lowered last: past the listed few, the wording still sees it.
+    const volumes = Array.from({ length: extraSingles }, (_, index) => volumeWithReplicas(`vol-one-${index}`, ['node-1'], { numberOfReplicas: 1 }));
+    volumes.push(volumeWithReplicas('vol-lowered', nodes, { numberOfReplicas: 1 }));
+    model.replaceAll('longhornVolume', volumes.map((v) => v.volume));
+    model.replaceAll('longhornReplica', volumes.flatMap((v) => v.replicas));
+    return model;
+  }
+  const refusal = (model: ClusterModel) => upgradeValidator(config).handle(harvesterUpgradeRequest(), context(model)).status?.message ?? '';
+
+  it('alone: set to a single replica, not "a single copy", and no "only copy is on one node"', () => {
+    const message = refusal(lowered(0));
+    expect(message).toContain('[single-replica] 1 Longhorn volume is set to a single replica (numberOfReplicas 1)');
+    expect(message).not.toContain('single copy');
+    expect(message).not.toContain('its only copy');
+    expect(message).toContain('a copy lost while nodes restart is not rebuilt');
+    expect(message).toContain('while it is 1, Longhorn replaces no copy that fails');
+    expect(collectSingleReplica(lowered(0), {}).findings[0]?.tags).toEqual(['attached', 'several-copies']);
+  });
+
+  it('with single-copy volumes, listed or only counted, the summary covers both', () => {
+    for (const extra of [1, 30]) {
+      const message = refusal(lowered(extra));
+      expect(message).toContain(`[single-replica] ${extra + 1} Longhorn volumes have a single copy of their data or numberOfReplicas 1`);
+    }
+  });
+
+  it('once one of its copies is on a node that is down, it is a single copy again', () => {
+    const model = lowered(0);
+    model.upsert('node', node({ name: 'node-2', ready: 'False', readySince: Date.now() - 3_600_000 }));
+    const message = refusal(model);
+    expect(message).toContain('[single-replica] 1 Longhorn volume has a single copy of its data');
+    expect(collectSingleReplica(model, {}).findings[0]?.tags).toEqual(['attached']);
+  });
+});
