@@ -58,5 +58,8 @@ describe('numberOfReplicas lowered to 1, copies on two nodes', () => {
     expect(upgrade.code).not.toBe(0);
     expect(upgrade.stderr).toContain('[single-replica]');
     expect(upgrade.stderr).toContain('numberOfReplicas is 1, copies now on node lr-n1, lr-n2: Longhorn replaces none that fails');
+    // lr-lowered has two copies, lr-one a single one: the summary is true of both.
+    expect(upgrade.stderr).toContain('[single-replica] 2 Longhorn volumes have a single copy of their data or numberOfReplicas 1');
+    expect(upgrade.stderr).toContain('a copy lost while nodes restart is not rebuilt');
   });
 });
