@@ -294,8 +294,15 @@ export function claimNamesOfPod(podName: string, spec: JsonObject | undefined): 
 /** The annotation the kubelet puts on the mirror pod of a static pod. */
 export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 
+/**
+ * Longhorn's per-node managers (longhorn.io): their controllers create each pod with `spec.nodeName` set to their own
+ * node, and the pod's writable hostPath is Longhorn's disk (/var/lib/longhorn), whose replicas the Longhorn checks
+ * judge. `kubectl drain` evicts them (Longhorn's PodDisruptionBudgets gate that), and they come back to that node.
+ */
+const LONGHORN_NODE_MANAGERS: ReadonlySet<string> = new Set(['InstanceManager', 'BackingImageManager']);
+
 /** Owner kinds whose pods always come back to the same node: their inline data is never moved. */
-const SAME_NODE_CONTROLLERS: ReadonlySet<string> = new Set(['DaemonSet', 'Node']);
+const SAME_NODE_CONTROLLERS: ReadonlySet<string> = new Set(['DaemonSet', 'Node', ...LONGHORN_NODE_MANAGERS]);
 
 /** Host paths that are not data: a socket or character device the pod talks to. */
 const NON_DATA_HOST_PATH_TYPES: ReadonlySet<string> = new Set(['Socket', 'CharDevice']);
@@ -303,7 +310,13 @@ const NON_DATA_HOST_PATH_TYPES: ReadonlySet<string> = new Set(['Socket', 'CharDe
 function controllerKindOf(metadata: JsonObject): string {
   if (stringMapAt(metadata, 'annotations')[MIRROR_POD_ANNOTATION] !== undefined) return 'Node';
   for (const ref of arrayAt(metadata, 'ownerReferences')) {
-    if (isObject(ref) && ref['controller'] === true) return intern(stringAt(ref, 'kind'));
+    if (!isObject(ref) || ref['controller'] !== true) continue;
+    const kind = stringAt(ref, 'kind');
+    // Another project's InstanceManager is not Longhorn's: named with its API group, it is no same-node controller.
+    if (LONGHORN_NODE_MANAGERS.has(kind) && !stringAt(ref, 'apiVersion').startsWith('longhorn.io/')) {
+      return intern(`${kind}.${stringAt(ref, 'apiVersion').split('/')[0] ?? ''}`);
+    }
+    return intern(kind);
   }
   return '';
 }
