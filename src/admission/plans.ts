@@ -85,6 +85,11 @@ export interface NodeTarget {
   readonly node: string;
 }
 
+/** An upgrade: the nodes it reboots or replaces when volume-guard can tell which (omitted: every node). */
+export interface UpgradeTarget {
+  readonly nodes?: readonly string[];
+}
+
 /** A pod leaving its node: its own data there (its claims, its inline volumes). */
 export interface PodTarget {
   readonly node: string;
@@ -181,7 +186,7 @@ const plan =
     entry;
 
 export const PLANS = {
-  upgrade: plan<unknown>()({
+  upgrade: plan<UpgradeTarget>()({
     webhook: 'upgrade',
     requests: 'creation of an upgrade object, or a change that starts a rollout',
     scope: 'cluster',
@@ -190,10 +195,17 @@ export const PLANS = {
       // denial's summary and fix read them. The model counts the volumes by tags, so this walks no further.
       {
         check: 'single-replica',
-        collect: (snapshot, _target, cap) =>
-          collectSingleReplica(snapshot, {}, cap.representTags ? cap : { ...cap, representTags: WORDING_TAGS['single-replica'] ?? [] }),
+        collect: (snapshot, target, cap) =>
+          collectSingleReplica(
+            snapshot,
+            target.nodes === undefined ? {} : { nodes: target.nodes },
+            cap.representTags ? cap : { ...cap, representTags: WORDING_TAGS['single-replica'] ?? [] },
+          ),
       },
-      { check: 'volume-health', collect: (snapshot, _target, cap) => collectVolumeHealth(snapshot, {}, cap) },
+      {
+        check: 'volume-health',
+        collect: (snapshot, target, cap) => collectVolumeHealth(snapshot, target.nodes === undefined ? {} : { nodes: target.nodes }, cap),
+      },
     ],
     overrides: ['object', 'harvester-annotation'],
     reads: UPGRADE_CHECK_RESOURCES,

@@ -26,6 +26,11 @@ export interface SingleReplicaTarget {
    * with copies on two nodes survives the loss of one). Omitted: the whole cluster (an upgrade).
    */
   readonly node?: string;
+  /**
+   * An upgrade of these nodes only (a Plan's selected nodes, a MachineDeployment's): the single-replica volumes
+   * whose data is all on them. A copy on a node the upgrade leaves alone survives it. Ignored with `node`.
+   */
+  readonly nodes?: readonly string[];
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
 }
@@ -97,6 +102,24 @@ export function collectSingleReplica(
     const tags = singleReplicaTags(volume, ofVolume, nodeIsUp);
     if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, ofVolume, tags, nodeIsUp, lostPlace));
   };
+  if (target.node === undefined && target.nodes !== undefined) {
+    const upgraded = new Set(target.nodes);
+    const seen = new Set<string>();
+    for (const node of upgraded) {
+      for (const replicaOnNode of snapshot.replicasOnNode(node)) {
+        if (seen.has(replicaOnNode.volumeName)) continue;
+        seen.add(replicaOnNode.volumeName);
+        const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
+        if (volume === undefined) continue;
+        const replicas = snapshot.replicasOfVolume(volume.name);
+        if (!isSingleReplicaVolume(volume, replicas, nodeIsUp)) continue;
+        const nodes = dataNodes(replicas, nodeIsUp);
+        if (nodes.length === 0 || !nodes.every((name) => upgraded.has(name))) continue;
+        if (!collector.countIfFull()) consider(volume, replicas);
+      }
+    }
+    return collector.result();
+  }
   if (target.node === undefined) {
     // The model keeps this set current on every write, and counts its members by tags: past the listed few (and
     // the first of each kind a tag override waives), the rest is counted, not visited.

@@ -11,6 +11,8 @@ import type { AffectedObject, Check, Finding } from './types.ts';
 export interface VolumeHealthTarget {
   /** Only the unhealthy volumes with a replica on this node. Omitted: the whole cluster (an upgrade). */
   readonly node?: string;
+  /** An upgrade of these nodes only: the unhealthy volumes with a replica (not failed) on one of them. */
+  readonly nodes?: readonly string[];
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
 }
@@ -73,6 +75,18 @@ export function collectVolumeHealth(
     const tags = volumeHealthTags(volume, problems);
     if (collector.admit(tags)) collector.add(buildFinding(volume, problems, tags));
   };
+  if (target.node === undefined && target.nodes !== undefined) {
+    const seen = new Set<string>();
+    for (const node of new Set(target.nodes)) {
+      for (const replica of snapshot.replicasOnNode(node)) {
+        if (replica.failedAt !== '' || seen.has(replica.volumeName)) continue;
+        seen.add(replica.volumeName);
+        const volume = snapshot.longhornVolume(replica.volumeName);
+        if (volume !== undefined) consider(volume);
+      }
+    }
+    return collector.result();
+  }
   if (target.node === undefined) {
     // The model keeps this set current on every write: no scan of all volumes. Its members have problems by
     // definition, so past the cap they are counted without being examined.

@@ -670,6 +670,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     return this.#stores.node.get(name);
   }
 
+  nodes(): Iterable<NodeRecord> {
+    return this.#stores.node.values();
+  }
+
   nodesLabelled(key: string, value: string): readonly NodeRecord[] {
     return this.#nodesByLabel.get(`${key}=${value}`);
   }

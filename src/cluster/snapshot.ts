@@ -90,6 +90,8 @@ export interface ClusterSnapshot {
   harvesterUpgrades(): Iterable<HarvesterUpgradeRecord>;
 
   node(name: string): NodeRecord | undefined;
+  /** Every Node (an upgrade Plan's node selector is evaluated over them). */
+  nodes(): Iterable<NodeRecord>;
   /**
    * Nodes labelled `key=value`, for node-affinity evaluation (node-affinity.ts). Group keys (zone, region, ...)
    * are not indexed and always answer none: they never pin.

@@ -21,6 +21,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   nodeIsUp: () => true,
   harvesterUpgrades: () => none,
   node: () => undefined,
+  nodes: () => none,
   nodesLabelled: () => none,
   namespace: () => undefined,
   persistentVolume: () => undefined,

@@ -3,10 +3,11 @@
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { metaOf } from '../objects.ts';
+import { field, isRecord, metaOf } from '../objects.ts';
+import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
-import { PLANS, readOverrides } from '../plans.ts';
+import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 import { changedRolloutFields, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
@@ -24,11 +25,79 @@ export function rolloutCause(request: AdmissionRequest): string | undefined {
 }
 
 
+/** Whether a node's labels match a Kubernetes label selector (matchLabels and matchExpressions ANDed); undefined when malformed. */
+export function labelSelectorMatches(selector: Record<string, unknown>, labels: Readonly<Record<string, string>>): boolean | undefined {
+  const matchLabels = selector['matchLabels'];
+  if (matchLabels !== undefined && matchLabels !== null) {
+    if (!isRecord(matchLabels)) return undefined;
+    for (const [key, value] of Object.entries(matchLabels)) if (labels[key] !== value) return false;
+  }
+  const expressions = selector['matchExpressions'];
+  if (expressions === undefined || expressions === null) return true;
+  if (!Array.isArray(expressions)) return undefined;
+  for (const expression of expressions) {
+    if (!isRecord(expression) || typeof expression['key'] !== 'string') return undefined;
+    const values = Array.isArray(expression['values']) ? expression['values'].filter((v): v is string => typeof v === 'string') : [];
+    const has = Object.hasOwn(labels, expression['key']);
+    const value = labels[expression['key']];
+    switch (expression['operator']) {
+      case 'In':
+        if (values.length === 0) return undefined;
+        if (!has || !values.includes(value ?? '')) return false;
+        break;
+      case 'NotIn':
+        if (values.length === 0) return undefined;
+        if (has && values.includes(value ?? '')) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return true;
+}
+
+/**
+ * The nodes an upgrade reboots or replaces, when volume-guard can tell: the nodes a system-upgrade-controller Plan's
+ * `spec.nodeSelector` selects, the nodes of a MachineDeployment's Machines. Undefined (every node) for the other
+ * kinds, a selector that is absent or malformed, or when it selects no node volume-guard knows (a node joining later
+ * would be upgraded too).
+ */
+export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapshot): readonly string[] | undefined {
+  const { group, kind } = request.kind;
+  let nodes: string[] = [];
+  if (group === 'upgrade.cattle.io' && kind === 'Plan') {
+    const selector = field(request.object, 'spec', 'nodeSelector');
+    if (!isRecord(selector)) return undefined;
+    for (const node of snapshot.nodes()) {
+      const matches = labelSelectorMatches(selector, node.labels);
+      if (matches === undefined) return undefined;
+      if (matches) nodes.push(node.name);
+    }
+  } else if (group === 'cluster.x-k8s.io' && kind === 'MachineDeployment' && request.operation === 'UPDATE') {
+    const name = request.name || metaOf(request.object)?.name || '';
+    nodes = snapshot
+      .machinesOf(request.namespace, 'MachineDeployment', name)
+      .filter((machine) => machine.nodeName !== '')
+      .map((machine) => machine.nodeName);
+  }
+  return nodes.length === 0 ? undefined : [...new Set(nodes)];
+}
+
 /**
  * What the upgrade webhook judges of this request (undefined: it starts no guarded upgrade, allowed), for
- * `judgeByPlan` with PLANS.upgrade.
+ * `judgeByPlan` with PLANS.upgrade. With the snapshot, an upgrade of some nodes only is judged on those.
  */
-export function upgradeJudgement(kinds: Config['upgrades']['kinds'], request: AdmissionRequest): PlanJudgement<unknown> | undefined {
+export function upgradeJudgement(
+  kinds: Config['upgrades']['kinds'],
+  request: AdmissionRequest,
+  snapshot?: ClusterSnapshot,
+): PlanJudgement<UpgradeTarget> | undefined {
   const guarded = kinds.find(
     (kind) => kind.group === request.kind.group && kind.kind === request.kind.kind && kind.operations.includes(request.operation),
   );
@@ -56,9 +125,10 @@ export function upgradeJudgement(kinds: Config['upgrades']['kinds'], request: Ad
   // skipped: those checks count what the honored tag overrides waive instead of building it (judgeByPlan); the
   // other checks stay capped.
   const tagged = [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
+  const nodes = snapshot === undefined ? undefined : upgradedNodes(request, snapshot);
   return {
-    action,
-    target: {},
+    action: nodes === undefined ? action : `${action}, upgrading node ${describeNodes(nodes)}`,
+    target: nodes === undefined ? {} : { nodes },
     overrides,
     unlimited: tagged,
     overrideHint: annotateHint(guarded.resource, request.name, request.namespace || undefined),
@@ -86,8 +156,13 @@ export function upgradeValidator(config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
-      const judgement = upgradeJudgement(kinds, request);
+      const judgement = upgradeJudgement(kinds, request, context.snapshot);
       return judgement === undefined ? allowed() : judgeByPlan(context, PLANS.upgrade, judgement);
     },
   };
+}
+
+/** `n1, n2, n3`, or the first three and how many more. */
+function describeNodes(nodes: readonly string[]): string {
+  return nodes.length <= 3 ? nodes.join(', ') : `${nodes.slice(0, 3).join(', ')} and ${nodes.length - 3} more`;
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CheckResults, FINDING_LIMIT } from '../../../src/admission/context.ts';
 import { judgeByPlan, type PlanJudgement } from '../../../src/admission/plan-judge.ts';
-import { PLANS, type NodeTarget } from '../../../src/admission/plans.ts';
+import { PLANS, type NodeTarget, type UpgradeTarget } from '../../../src/admission/plans.ts';
 import type { OverrideSource } from '../../../src/admission/overrides.ts';
 import type { UserInfo } from '../../../src/admission/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
@@ -72,7 +72,7 @@ describe('checks a whole-check override takes: counted, not built, same answers'
       ];
       const overrides = pool.filter(() => random() < 0.5).sort(() => random() - 0.5);
       const ctx = context(model, { config });
-      const upgrade: PlanJudgement<unknown> = {
+      const upgrade: PlanJudgement<UpgradeTarget> = {
         action: 'creation of Upgrade harvester-system/hvst-upgrade-1',
         target: {},
         overrides,

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CheckResults, FINDING_LIMIT, waiversOf } from '../../../src/admission/context.ts';
 import { judgeByPlan, type PlanJudgement } from '../../../src/admission/plan-judge.ts';
-import { PLANS } from '../../../src/admission/plans.ts';
+import { PLANS, type UpgradeTarget } from '../../../src/admission/plans.ts';
 import type { Decision } from '../../../src/admission/types.ts';
 import { upgradeJudgement, upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
 import type { OverrideSource } from '../../../src/admission/overrides.ts';
@@ -152,7 +152,7 @@ describe.each(MODEL_VARIANTS)('waived findings, %s: the same answers as building
       const overrides = pool.filter(() => random() < 0.5).sort(() => random() - 0.5);
       const config = withModes({ 'single-replica': pick(random, ['enforce', 'enforce', 'warn'] as const) });
       const ctx = context(model, { config });
-      const judgement: PlanJudgement<unknown> = {
+      const judgement: PlanJudgement<UpgradeTarget> = {
         action: 'creation of Upgrade harvester-system/hvst-upgrade-1',
         target: {},
         overrides,

@@ -1,0 +1,62 @@
+// A system-upgrade-controller Plan upgrades the nodes its spec.nodeSelector selects, and only those: through the
+// real API server and kubectl, a "server" Plan for the control-plane node passes while a single-replica Longhorn
+// volume lives on a worker, and the "agent" Plan selecting that worker is refused for it, saying which nodes it
+// upgrades. A Plan whose selector matches no known node is judged on every node.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, tempFile } from '../harness/cluster.ts';
+import { createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, setNodeReady } from '../harness/scenario.ts';
+
+const NS = 'e2e-upgrade-scope';
+const ROLE = 'e2e-upgrade-scope/role';
+
+async function planDryRun(name: string, nodeSelector: Record<string, unknown>) {
+  const plan = {
+    apiVersion: 'upgrade.cattle.io/v1',
+    kind: 'Plan',
+    metadata: { name, namespace: NS },
+    spec: { version: 'v1.31.4+k3s1', concurrency: 1, serviceAccountName: 'system-upgrade', nodeSelector, upgrade: { image: 'rancher/k3s-upgrade' } },
+  };
+  const file = await tempFile(`us-plan-${name}-${process.pid}.json`, JSON.stringify(plan));
+  return kubectl(['create', '-f', file, '--dry-run=server']);
+}
+
+describe('a Plan is judged on the nodes it selects', () => {
+  beforeAll(async () => {
+    await ensureNamespace(LONGHORN_NS);
+    await ensureNamespace(NS);
+    await createNode('us-cp', { [ROLE]: 'server' });
+    await createNode('us-w1', { [ROLE]: 'agent' });
+    for (const node of ['us-cp', 'us-w1']) {
+      await setNodeReady(node, 'True');
+      await createLonghornNode(node);
+    }
+    await createLonghornVolume({ name: 'us-single', numberOfReplicas: 1, replicas: [{ node: 'us-w1' }], claim: { namespace: NS, name: 'db-data' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await deleteObjects(
+      ['replicas.longhorn.io', '-l', 'longhornvolume=us-single', '-n', LONGHORN_NS],
+      ['volumes.longhorn.io', 'us-single', '-n', LONGHORN_NS],
+      ['nodes.longhorn.io', 'us-cp', 'us-w1', '-n', LONGHORN_NS],
+      ['node', 'us-cp', 'us-w1'],
+    );
+  });
+
+  it('the agent plan (us-w1) is refused for the volume there; the server plan (us-cp) passes', async () => {
+    const agent = await eventually(() => planDryRun('agent', { matchLabels: { [ROLE]: 'agent' } }), (r) => r.stderr.includes('us-single'));
+    expect(agent.code).not.toBe(0);
+    expect(agent.stderr).toContain('admission webhook "upgrade.volume-guard.io" denied the request');
+    expect(agent.stderr).toContain('upgrading node us-w1');
+    expect(agent.stderr).toContain('[single-replica]');
+    const server = await planDryRun('server', { matchExpressions: [{ key: ROLE, operator: 'In', values: ['server'] }] });
+    expect(server.stderr).not.toContain('denied');
+    expect(server.code).toBe(0);
+  });
+
+  it('a selector matching no known node is judged on every node', async () => {
+    const none = await planDryRun('gpu', { matchLabels: { [ROLE]: 'gpu' } });
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('us-single');
+    expect(none.stderr).not.toContain('upgrading node');
+  });
+});

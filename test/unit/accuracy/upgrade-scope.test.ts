@@ -1,0 +1,148 @@
+// An upgrade reboots or replaces only the nodes its controller acts on: system-upgrade-controller applies a Plan to
+// the nodes its spec.nodeSelector selects (a k3s/RKE2 "server" plan to the control-plane nodes, an "agent" plan to
+// the others), and a MachineDeployment rollout replaces that MachineDeployment's Machines only. A single-replica
+// volume whose data is on nodes the upgrade leaves alone is not at risk from it (and numberOfReplicas 1 with copies
+// on an upgraded and a spared node keeps the spared copy). When volume-guard cannot tell which nodes (no selector,
+// a selector matching no known node, a MachineDeployment without known Machines, any other kind), every node counts.
+import { describe, expect, it } from 'vitest';
+import { labelSelectorMatches, upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, harvesterUpgradeRequest, request } from '../../support/admission.ts';
+import { longhornNode, machine, node, volumeWithReplicas } from '../../support/fixtures.ts';
+
+const config = defaultConfig();
+const CONTROL_PLANE = { 'node-role.kubernetes.io/control-plane': 'true' };
+
+/**
+ * cp-1 (control plane), w-1, w-2. vol-w1: numberOfReplicas 1 on w-1; vol-spread: numberOfReplicas 1 with copies
+ * on w-1 and w-2; vol-degraded: 2 replicas on w-1 and w-2, degraded. Machines: md-a on w-1, md-b on w-2, md-cp on cp-1.
+ */
+function cluster() {
+  const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+  model.setLonghornInstalled(true);
+  model.upsert('node', node({ name: 'cp-1', labels: { ...CONTROL_PLANE, 'kubernetes.io/hostname': 'cp-1' } }));
+  for (const name of ['w-1', 'w-2']) model.upsert('node', node({ name, labels: { 'kubernetes.io/hostname': name, pool: 'workers' } }));
+  model.replaceAll('longhornNode', ['cp-1', 'w-1', 'w-2'].map((name) => longhornNode({ name })));
+  const volumes = [
+    volumeWithReplicas('vol-w1', ['w-1'], { numberOfReplicas: 1 }),
+    volumeWithReplicas('vol-spread', ['w-1', 'w-2'], { numberOfReplicas: 1 }),
+    volumeWithReplicas('vol-degraded', ['w-1', 'w-2'], { robustness: 'degraded' }),
+  ];
+  model.replaceAll('longhornVolume', volumes.map((v) => v.volume));
+  model.replaceAll('longhornReplica', volumes.flatMap((v) => v.replicas));
+  model.replaceAll('machine', [
+    machine({ name: 'md-a-1', nodeName: 'w-1', machineSet: 'md-a-x', machineDeployment: 'md-a' }),
+    machine({ name: 'md-b-1', nodeName: 'w-2', machineSet: 'md-b-x', machineDeployment: 'md-b' }),
+    machine({ name: 'md-c-1', nodeName: '', machineSet: 'md-c-x', machineDeployment: 'md-c' }),
+  ]);
+  return model;
+}
+
+function planCreate(nodeSelector: unknown) {
+  const object = {
+    apiVersion: 'upgrade.cattle.io/v1',
+    kind: 'Plan',
+    metadata: { name: 'k3s-plan', namespace: 'system-upgrade' },
+    spec: { version: 'v1.31.4+k3s1', concurrency: 1, ...(nodeSelector === undefined ? {} : { nodeSelector }) },
+  };
+  return request({
+    kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
+    resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
+    operation: 'CREATE',
+    namespace: 'system-upgrade',
+    name: 'k3s-plan',
+    object,
+  });
+}
+
+function rollout(name: string) {
+  const md = (version: string) => ({
+    apiVersion: 'cluster.x-k8s.io/v1beta1',
+    kind: 'MachineDeployment',
+    metadata: { name, namespace: 'default' },
+    spec: { replicas: 1, template: { spec: { version, clusterName: 'c1', bootstrap: { dataSecretName: 'b' }, infrastructureRef: { kind: 'M', name: 'm' } } } },
+  });
+  return request({
+    kind: { group: 'cluster.x-k8s.io', version: 'v1beta1', kind: 'MachineDeployment' },
+    resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinedeployments' },
+    operation: 'UPDATE',
+    namespace: 'default',
+    name,
+    object: md('v1.31.4'),
+    oldObject: md('v1.30.8'),
+  });
+}
+
+const judge = (review: ReturnType<typeof request>) => upgradeValidator(config).handle(review, context(cluster()));
+
+describe('a system-upgrade-controller Plan is judged on the nodes it selects', () => {
+  it('a control-plane plan passes while single-replica data is on workers only', () => {
+    const decision = judge(planCreate({ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'In', values: ['true'] }] }));
+    expect(decision.status?.message).toBeUndefined();
+    expect(decision.allowed).toBe(true);
+  });
+
+  it('a plan selecting w-1 is refused for vol-w1 and the degraded volume, not for the copy w-2 keeps', () => {
+    const decision = judge(planCreate({ matchLabels: { 'kubernetes.io/hostname': 'w-1' } }));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status?.message ?? '';
+    expect(message).toContain('upgrading node w-1');
+    expect(message).toContain('vol-w1');
+    expect(message).toContain('vol-degraded');
+    expect(message).not.toContain('vol-spread');
+  });
+
+  it('a plan selecting both workers is refused for vol-spread too', () => {
+    const decision = judge(planCreate({ matchLabels: { pool: 'workers' }, matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }));
+    expect(decision.status?.message).toContain('vol-spread');
+    expect(decision.status?.message).toContain('upgrading node w-1, w-2');
+  });
+
+  it('without a selector, with one selecting no known node, or a malformed one, every node counts', () => {
+    for (const selector of [undefined, { matchLabels: { pool: 'gpu' } }, { matchExpressions: [{ key: 'pool', operator: 'Near' }] }]) {
+      const decision = judge(planCreate(selector));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status?.message).toContain('vol-spread');
+      expect(decision.status?.message).not.toContain('upgrading node');
+    }
+  });
+
+  it('evaluates label selectors as Kubernetes does', () => {
+    const labels = { a: '1', b: '2' };
+    expect(labelSelectorMatches({}, labels)).toBe(true);
+    expect(labelSelectorMatches({ matchLabels: { a: '1' } }, labels)).toBe(true);
+    expect(labelSelectorMatches({ matchLabels: { a: '2' } }, labels)).toBe(false);
+    expect(labelSelectorMatches({ matchExpressions: [{ key: 'c', operator: 'NotIn', values: ['x'] }] }, labels)).toBe(true);
+    expect(labelSelectorMatches({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] }, labels)).toBe(false);
+    expect(labelSelectorMatches({ matchExpressions: [{ key: 'b', operator: 'Exists' }, { key: 'a', operator: 'In', values: ['0', '1'] }] }, labels)).toBe(true);
+    expect(labelSelectorMatches({ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }, labels)).toBeUndefined();
+  });
+});
+
+describe("a MachineDeployment rollout is judged on its Machines' nodes", () => {
+  it("md-b's rollout (w-2) names no single-replica volume (vol-spread keeps its w-1 copy, vol-w1 is on w-1), only the degraded one", () => {
+    const decision = judge(rollout('md-b'));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status?.message ?? '';
+    expect(message).toContain('[volume-health]');
+    expect(message).not.toContain('[single-replica]');
+    expect(message).toContain('upgrading node w-2');
+  });
+
+  it("md-a's rollout (w-1) is refused for vol-w1", () => {
+    const message = judge(rollout('md-a')).status?.message ?? '';
+    expect(message).toContain('[single-replica]');
+    expect(message).toContain('vol-w1');
+    expect(message).not.toContain('vol-spread');
+  });
+
+  it('a MachineDeployment with no Machine on a known node, and a Harvester Upgrade, count every node', () => {
+    for (const review of [rollout('md-c'), rollout('md-unknown'), harvesterUpgradeRequest()]) {
+      const message = upgradeValidator(config).handle(review, context(cluster())).status?.message ?? '';
+      expect(message).toContain('vol-spread');
+      expect(message).not.toContain('upgrading node');
+    }
+  });
+});
