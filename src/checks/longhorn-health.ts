@@ -322,14 +322,15 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
     keys: (volume: LonghornVolumeRecord, context: VolumeContext) => [singleReplicaTags(volume, context.replicas, context.nodeIsUp).join(' ')],
     members: true,
   },
-  // volume-health: the nodes of an unhealthy volume's replicas that have not failed (a failed one does not tie
-  // its node to the volume).
+  // volume-health: the nodes holding a healthy replica of an unhealthy volume: taking such a node away takes one of
+  // the copies left. A failed replica (garbage Longhorn removes) or one still rebuilding (no healthyAt yet: no copy
+  // of the data) does not tie its node to the volume: a drain there loses no data.
   [VOLUME_HEALTH_COUNT]: {
     inSet: VOLUME_HEALTH_SET,
     keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => {
       const nodes: string[] = [];
       for (const replica of context.replicas) {
-        if (replica.failedAt === '' && replica.nodeID !== '' && !nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
+        if (isHealthyReplica(replica) && replica.nodeID !== '' && !nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
       }
       return nodes;
     },

@@ -5,13 +5,13 @@ import type { LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, replicaObject, volumeContext, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { VOLUME_HEALTH_COUNT, VOLUME_HEALTH_SET, type VolumeHealthProblem, volumeHealthProblems } from './longhorn-health.ts';
+import { isHealthyReplica, VOLUME_HEALTH_COUNT, VOLUME_HEALTH_SET, type VolumeHealthProblem, volumeHealthProblems } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface VolumeHealthTarget {
-  /** Only the unhealthy volumes with a replica on this node. Omitted: the whole cluster (an upgrade). */
+  /** Only the unhealthy volumes with a healthy replica (a copy) on this node. Omitted: the whole cluster (an upgrade). */
   readonly node?: string;
-  /** An upgrade of these nodes only: the unhealthy volumes with a replica (not failed) on one of them. */
+  /** An upgrade of these nodes only: the unhealthy volumes with a healthy replica on one of them. */
   readonly nodes?: readonly string[];
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
@@ -79,7 +79,7 @@ export function collectVolumeHealth(
     const seen = new Set<string>();
     for (const node of new Set(target.nodes)) {
       for (const replica of snapshot.replicasOnNode(node)) {
-        if (replica.failedAt !== '' || seen.has(replica.volumeName)) continue;
+        if (!isHealthyReplica(replica) || seen.has(replica.volumeName)) continue;
         seen.add(replica.volumeName);
         const volume = snapshot.longhornVolume(replica.volumeName);
         if (volume !== undefined) consider(volume);
@@ -104,8 +104,9 @@ export function collectVolumeHealth(
   const seen = new Set<string>();
   for (const replica of snapshot.replicasOnNode(node)) {
     if (collector.completeFrom(counted)) break;
-    // A failed replica is garbage Longhorn removes later: holding one does not tie the node to its volume.
-    if (replica.failedAt !== '' || seen.has(replica.volumeName)) continue;
+    // A failed replica is garbage Longhorn removes later, and one still rebuilding holds no copy yet: holding either
+    // does not tie the node to its volume (VOLUME_HEALTH_COUNT counts the same).
+    if (!isHealthyReplica(replica) || seen.has(replica.volumeName)) continue;
     seen.add(replica.volumeName);
     const volume = snapshot.longhornVolume(replica.volumeName);
     if (volume !== undefined) consider(volume);
