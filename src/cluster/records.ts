@@ -100,6 +100,10 @@ export interface HarvesterUpgradeRecord {
 /** core/v1 Node. */
 export interface NodeRecord {
   readonly name: string;
+  /**
+   * Being emptied: `spec.unschedulable` (a cordon), or a taint with which an autoscaler takes the node out before
+   * deleting it and evicts its pods (DRAIN_TAINT_KEYS in transforms.ts: cluster-autoscaler, Karpenter).
+   */
   readonly unschedulable: boolean;
   /** status.conditions[type=Ready].status: True | False | Unknown, '' when the node reports no Ready condition. */
   readonly ready: string;

@@ -131,14 +131,29 @@ function timeMs(value: string): number {
   return Number.isFinite(parsed) ? parsed : 0;
 }
 
+/**
+ * Taints with which an autoscaler takes a node out instead of cordoning it, then evicts its pods and deletes the
+ * node: cluster-autoscaler's `ToBeDeletedByClusterAutoscaler`, Karpenter's `karpenter.sh/disrupted` (v1) and
+ * `karpenter.sh/disruption` (before v1). A node carrying one is being drained, as a cordoned one is.
+ */
+export const DRAIN_TAINT_KEYS: readonly string[] = ['ToBeDeletedByClusterAutoscaler', 'karpenter.sh/disrupted', 'karpenter.sh/disruption'];
+
+function hasDrainTaint(spec: JsonObject | undefined): boolean {
+  return arrayAt(spec, 'taints').some((taint) => {
+    const effect = stringAt(taint, 'effect');
+    return DRAIN_TAINT_KEYS.includes(stringAt(taint, 'key')) && (effect === 'NoSchedule' || effect === 'NoExecute');
+  });
+}
+
 export function transformNode(raw: unknown): NodeRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
   const ready = conditionOf(raw, 'Ready');
+  const spec = objectAt(raw, 'spec');
   return {
     name: intern(name),
-    unschedulable: objectAt(raw, 'spec')?.['unschedulable'] === true,
+    unschedulable: spec?.['unschedulable'] === true || hasDrainTaint(spec),
     ready: intern(stringAt(ready, 'status')),
     readySince: timeMs(stringAt(ready, 'lastTransitionTime')),
     annotations: guardAnnotations(metadata),
