@@ -115,3 +115,13 @@ describe('a replica whose disk is gone from its node is no copy', () => {
     expect(evict(model).allowed).toBe(true);
   });
 });
+
+describe('a Longhorn node that reports no disk yet', () => {
+  it('says nothing about its replicas: they still count as copies', () => {
+    const model = cluster('node-2');
+    model.upsert('longhornNode', longhornNode({ name: 'node-2', diskUUIDs: [] }));
+    expect(model.nodeIsUp('node-2', 'disk-node-2')).toBe(true);
+    expect(model.volumeCount(LAST_COPY_COUNT, 'node-1')).toBe(0);
+    expect(evict(model).allowed).toBe(true);
+  });
+});
