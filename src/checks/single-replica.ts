@@ -62,7 +62,7 @@ function describeReplicas(
     const where = nodes.length === 0 ? '' : `, replicas left ${onNodes}`;
     return `no healthy replica out of ${volume.numberOfReplicas}${where}`;
   }
-  if (copies === 0) return `no copy left: its healthy replicas are ${lostCopyPlaces(lost, lostPlace)}`;
+  if (copies === 0 && lost.length > 0) return `no copy left: its healthy replicas are ${lostCopyPlaces(lost, lostPlace)}`;
   if (healthy.length === 1) return `only 1 of ${volume.numberOfReplicas} replicas is healthy, ${onNodes}`;
   const why = lost.length > 0 ? `the others are ${lostCopyPlaces(lost, lostPlace)}` : `all ${healthy.length} healthy replicas are there`;
   return `only 1 copy, ${onNodes}: ${why}`;
