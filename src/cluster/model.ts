@@ -120,6 +120,7 @@ function machineOwnerKeysOf(machine: MachineRecord): readonly string[] {
   const keys: string[] = [];
   if (machine.machineSet !== '') keys.push(`${machine.namespace}/MachineSet/${machine.machineSet}`);
   if (machine.machineDeployment !== '') keys.push(`${machine.namespace}/MachineDeployment/${machine.machineDeployment}`);
+  if (machine.controlPlane !== '') keys.push(`${machine.namespace}/KubeadmControlPlane/${machine.controlPlane}`);
   return keys;
 }
 
@@ -742,7 +743,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     return this.#statefulSetsByRelease.get(`${namespace}/${release}`);
   }
 
-  machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment', name: string): readonly MachineRecord[] {
+  machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', name: string): readonly MachineRecord[] {
     return this.#machinesByOwner.get(`${namespace}/${owner}/${name}`);
   }
 }

@@ -242,6 +242,8 @@ export interface MachineRecord {
   readonly machineSet: string;
   /** Label `cluster.x-k8s.io/deployment-name`, '' when not in a MachineDeployment. */
   readonly machineDeployment: string;
+  /** Label `cluster.x-k8s.io/control-plane-name` (a KubeadmControlPlane's Machines), '' otherwise. */
+  readonly controlPlane: string;
   /** Annotation `cluster.x-k8s.io/delete-machine` present: removed first when its set scales down. */
   readonly deleteMarked: boolean;
   readonly deleting: boolean;

@@ -133,8 +133,8 @@ export interface ClusterSnapshot {
    */
   statefulSetsOfRelease(namespace: string, release: string): readonly StatefulSetRecord[];
 
-  /** Cluster API Machines of a MachineSet or MachineDeployment (by their `cluster.x-k8s.io/*-name` labels). */
-  machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment', name: string): readonly MachineRecord[];
+  /** Cluster API Machines of a MachineSet, MachineDeployment or KubeadmControlPlane (by their `cluster.x-k8s.io/*-name` labels). */
+  machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', name: string): readonly MachineRecord[];
 }
 
 /** Freshness of the model, from the informers. */

@@ -536,6 +536,8 @@ export function transformHarvesterUpgrade(raw: unknown): HarvesterUpgradeRecord 
 
 export const MACHINE_SET_LABEL = 'cluster.x-k8s.io/set-name';
 export const MACHINE_DEPLOYMENT_LABEL = 'cluster.x-k8s.io/deployment-name';
+/** The label a control plane provider (KubeadmControlPlane) puts on its Machines. */
+export const MACHINE_CONTROL_PLANE_LABEL = 'cluster.x-k8s.io/control-plane-name';
 /** Cluster API removes Machines carrying this annotation first when their MachineSet scales down. */
 export const DELETE_MACHINE_ANNOTATION = 'cluster.x-k8s.io/delete-machine';
 
@@ -551,6 +553,7 @@ export function transformMachine(raw: unknown): MachineRecord | undefined {
     nodeName: intern(stringAt(objectPath(raw, 'status', 'nodeRef'), 'name')),
     machineSet: intern(labels[MACHINE_SET_LABEL] ?? ''),
     machineDeployment: intern(labels[MACHINE_DEPLOYMENT_LABEL] ?? ''),
+    controlPlane: intern(labels[MACHINE_CONTROL_PLANE_LABEL] ?? ''),
     deleteMarked: stringMapAt(metadata, 'annotations')[DELETE_MACHINE_ANNOTATION] !== undefined,
     deleting: isDeleting(metadata),
   };

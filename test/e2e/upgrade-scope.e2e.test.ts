@@ -1,10 +1,11 @@
 // A system-upgrade-controller Plan upgrades the nodes its spec.nodeSelector selects, and only those: through the
 // real API server and kubectl, a "server" Plan for the control-plane node passes while a single-replica Longhorn
 // volume lives on a worker, and the "agent" Plan selecting that worker is refused for it, saying which nodes it
-// upgrades. A Plan whose selector matches no known node is judged on every node.
+// upgrades. A Plan whose selector matches no known node is judged on every node. A MachineDeployment's rollout is
+// judged on the nodes of its Machines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
-import { createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, setNodeReady } from '../harness/scenario.ts';
+import { apply, createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, patchStatus, setNodeReady } from '../harness/scenario.ts';
 
 const NS = 'e2e-upgrade-scope';
 const ROLE = 'e2e-upgrade-scope/role';
@@ -35,6 +36,8 @@ describe('a Plan is judged on the nodes it selects', () => {
 
   afterAll(async () => {
     await deleteObjects(
+      ['machinedeployments.cluster.x-k8s.io', '--all', '-n', NS],
+      ['machines.cluster.x-k8s.io', '--all', '-n', NS],
       ['replicas.longhorn.io', '-l', 'longhornvolume=us-single', '-n', LONGHORN_NS],
       ['volumes.longhorn.io', 'us-single', '-n', LONGHORN_NS],
       ['nodes.longhorn.io', 'us-cp', 'us-w1', '-n', LONGHORN_NS],
@@ -58,5 +61,44 @@ describe('a Plan is judged on the nodes it selects', () => {
     expect(none.code).not.toBe(0);
     expect(none.stderr).toContain('us-single');
     expect(none.stderr).not.toContain('upgrading node');
+  });
+
+  it("a MachineDeployment rollout is judged on its Machines' nodes", async () => {
+    for (const [md, node] of [['us-md-cp', 'us-cp'], ['us-md-w', 'us-w1']] as const) {
+      await apply(
+        {
+          apiVersion: 'cluster.x-k8s.io/v1beta1',
+          kind: 'MachineDeployment',
+          metadata: { name: md, namespace: NS },
+          spec: {
+            clusterName: 'c1',
+            replicas: 1,
+            selector: { matchLabels: { md } },
+            template: {
+              metadata: { labels: { md } },
+              spec: {
+                clusterName: 'c1',
+                version: 'v1.30.1',
+                bootstrap: { configRef: { apiVersion: 'bootstrap.cluster.x-k8s.io/v1beta1', kind: 'KubeadmConfigTemplate', name: md } },
+                infrastructureRef: { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: md },
+              },
+            },
+          },
+        },
+        {
+          apiVersion: 'cluster.x-k8s.io/v1beta2',
+          kind: 'Machine',
+          metadata: { name: `${md}-m1`, namespace: NS, labels: { 'cluster.x-k8s.io/set-name': `${md}-x`, 'cluster.x-k8s.io/deployment-name': md } },
+          spec: { clusterName: 'c1' },
+        },
+      );
+      await patchStatus('machines.cluster.x-k8s.io', `${md}-m1`, { nodeRef: { name: node } }, NS);
+    }
+    const bump = (md: string) =>
+      kubectl(['patch', 'md', md, '-n', NS, '--type=merge', '--dry-run=server', '-p', '{"spec":{"template":{"spec":{"version":"v1.31.0"}}}}']);
+    const refused = await eventually(() => bump('us-md-w'), (r) => r.stderr.includes('upgrading node us-w1'));
+    expect(refused.stderr).toContain('us-single');
+    const passed = await eventually(() => bump('us-md-cp'), (r) => r.code === 0);
+    expect(passed.stderr).not.toContain('denied');
   });
 });

@@ -193,6 +193,7 @@ export function machine(fields: Partial<MachineRecord> = {}): MachineRecord {
     nodeName: 'node-1',
     machineSet: 'md-1-abc',
     machineDeployment: 'md-1',
+    controlPlane: '',
     deleteMarked: false,
     deleting: false,
     ...fields,

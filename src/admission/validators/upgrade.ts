@@ -64,9 +64,10 @@ export function labelSelectorMatches(selector: Record<string, unknown>, labels: 
 
 /**
  * The nodes an upgrade reboots or replaces, when volume-guard can tell: the nodes a system-upgrade-controller Plan's
- * `spec.nodeSelector` selects, the nodes of a MachineDeployment's Machines. Undefined (every node) for the other
- * kinds, a selector that is absent or malformed, or when it selects no node volume-guard knows (a node joining later
- * would be upgraded too).
+ * `spec.nodeSelector` selects, the nodes of a MachineDeployment's or KubeadmControlPlane's Machines (by their
+ * `cluster.x-k8s.io/deployment-name` / `control-plane-name` labels). Undefined (every node) for the other kinds,
+ * a selector that is absent, malformed or matching no known node (a node joining later would be upgraded too), and
+ * Machines none of which has a node yet.
  */
 export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapshot): readonly string[] | undefined {
   const { group, kind } = request.kind;
@@ -79,10 +80,13 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
       if (matches === undefined) return undefined;
       if (matches) nodes.push(node.name);
     }
-  } else if (group === 'cluster.x-k8s.io' && kind === 'MachineDeployment' && request.operation === 'UPDATE') {
+  } else if (
+    request.operation === 'UPDATE' &&
+    ((group === 'cluster.x-k8s.io' && kind === 'MachineDeployment') || (group === 'controlplane.cluster.x-k8s.io' && kind === 'KubeadmControlPlane'))
+  ) {
     const name = request.name || metaOf(request.object)?.name || '';
     nodes = snapshot
-      .machinesOf(request.namespace, 'MachineDeployment', name)
+      .machinesOf(request.namespace, kind, name)
       .filter((machine) => machine.nodeName !== '')
       .map((machine) => machine.nodeName);
   }

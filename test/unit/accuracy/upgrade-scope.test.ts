@@ -36,6 +36,7 @@ function cluster() {
     machine({ name: 'md-a-1', nodeName: 'w-1', machineSet: 'md-a-x', machineDeployment: 'md-a' }),
     machine({ name: 'md-b-1', nodeName: 'w-2', machineSet: 'md-b-x', machineDeployment: 'md-b' }),
     machine({ name: 'md-c-1', nodeName: '', machineSet: 'md-c-x', machineDeployment: 'md-c' }),
+    machine({ name: 'cp-m-1', nodeName: 'cp-1', machineSet: '', machineDeployment: '', controlPlane: 'kcp' }),
   ]);
   return model;
 }
@@ -144,5 +145,32 @@ describe("a MachineDeployment rollout is judged on its Machines' nodes", () => {
       expect(message).toContain('vol-spread');
       expect(message).not.toContain('upgrading node');
     }
+  });
+});
+
+describe("a KubeadmControlPlane rollout is judged on its Machines' nodes", () => {
+  function kcpRollout(name: string) {
+    const kcp = (version: string) => ({
+      apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1',
+      kind: 'KubeadmControlPlane',
+      metadata: { name, namespace: 'default' },
+      spec: { replicas: 1, version, machineTemplate: { infrastructureRef: { kind: 'M', name: 'm' } }, kubeadmConfigSpec: {} },
+    });
+    return request({
+      kind: { group: 'controlplane.cluster.x-k8s.io', version: 'v1beta1', kind: 'KubeadmControlPlane' },
+      resource: { group: 'controlplane.cluster.x-k8s.io', version: 'v1beta1', resource: 'kubeadmcontrolplanes' },
+      operation: 'UPDATE',
+      namespace: 'default',
+      name,
+      object: kcp('v1.31.4'),
+      oldObject: kcp('v1.30.8'),
+    });
+  }
+
+  it('passes while the single-replica data is on workers; one without known Machines counts every node', () => {
+    const decision = judge(kcpRollout('kcp'));
+    expect(decision.status?.message).toBeUndefined();
+    expect(decision.allowed).toBe(true);
+    expect(judge(kcpRollout('kcp-other')).status?.message).toContain('vol-w1');
   });
 });

@@ -348,6 +348,7 @@ describe('Cluster API machine removal', () => {
       nodeName: 'node-1',
       machineSet: 'md-0-a',
       machineDeployment: 'md-0',
+      controlPlane: '',
       deleteMarked: true,
       deleting: false,
     });
