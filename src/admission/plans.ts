@@ -9,7 +9,15 @@ import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import { NO_CAP } from '../checks/collect.ts';
 import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { collectOrphanPvc, collectStatefulSetAdoption, type OrphanPvcTarget } from '../checks/orphan-pvc.ts';
-import { collectClaimsDeletedWith, collectDroppedPvcs, collectPvcDelete, type DeletedClaim, type DeletedWithTarget } from '../checks/pvc-delete.ts';
+import {
+  collectClaimsDeletedByScaleDown,
+  collectClaimsDeletedWith,
+  collectDroppedPvcs,
+  collectPvcDelete,
+  type DeletedClaim,
+  type DeletedWithTarget,
+  type ScaledDownTarget,
+} from '../checks/pvc-delete.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import {
   collectStorageTeardown,
@@ -39,7 +47,7 @@ export interface PlanCheck<Target> {
 }
 
 /** What the checks of a plan look at. */
-export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'namespace' | 'owned' | 'storage';
+export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'namespace' | 'owned' | 'scaled' | 'storage';
 
 /** Where an override that waives the plan's checks is read. */
 export type OverridePlace =
@@ -291,6 +299,15 @@ export const PLANS = {
     overrides: ['pvc-delete'],
     reads: ['persistentVolumeClaim', 'persistentVolume'],
   }),
+  'statefulset-scale-down': plan<ScaledDownTarget>()({
+    webhook: 'pvc-delete',
+    requests:
+      'StatefulSet UPDATE or scale leaving pods outside its ordinal range, retention whenScaled: Delete (automation identities; others per pvcDelete.others)',
+    scope: 'scaled',
+    checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedByScaleDown(snapshot, target, cap) }],
+    overrides: ['pvc-delete'],
+    reads: ['persistentVolumeClaim', 'persistentVolume', 'pod', 'statefulSet'],
+  }),
   'storage-teardown': plan<TeardownTarget>()({
     webhook: 'storage-teardown',
     requests: "Longhorn's uninstaller Job, DELETE of its namespace or CRDs, its finalizer stripped",
@@ -408,6 +425,7 @@ const SCOPE_TEXT: Record<PlanScope, string> = {
   claim: 'the PVC',
   namespace: "the namespace's PVCs",
   owned: 'the PVCs it owns',
+  scaled: 'the PVCs of the pods it scales away',
   storage: "Longhorn's volumes",
 };
 

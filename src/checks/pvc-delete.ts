@@ -11,6 +11,9 @@
 //    controller deletes every PVC in it) or of a StatefulSet owning them (retention policy whenDeleted: Delete; the
 //    garbage collector deletes them). Both delete as themselves: the automation that pruned the Namespace or the
 //    StatefulSet is only seen at its DELETE.
+//  - deleted-by-scale-down: a StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods
+//    outside its ordinal range (fewer replicas, a new spec.ordinals.start) while its retention policy says
+//    whenScaled: Delete: the StatefulSet controller deletes those pods' PVCs (through the garbage collector).
 //  - at uninstall (never refused): which templated PVCs Helm is about to delete, and what their reclaim policy does.
 //
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
@@ -20,6 +23,7 @@ import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
+import { claimOf, ordinalInRange } from '../helm/claims.ts';
 import { claimObject } from './affected.ts';
 import { liveStatefulSetsOfRelease } from './orphan-pvc.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
@@ -217,6 +221,60 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
       reason: `${cause}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
       tags,
       related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
+    });
+  }
+  return collector.result();
+}
+
+/** A StatefulSet write that leaves pods outside its ordinal range while its retention policy says whenScaled: Delete. */
+export interface ScaledDownTarget {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly claimTemplates: readonly string[];
+  /** The ordinal range after the write: start..start+replicas-1. */
+  readonly replicas: number;
+  readonly ordinalsStart: number;
+  /** Epoch ms, for the expiry of the PVCs' delete approvals. */
+  readonly now: number;
+}
+
+/**
+ * deleted-by-scale-down: with whenScaled: Delete, the StatefulSet controller gives each PVC of a pod outside the
+ * ordinal range (a "condemned" pod, one that exists) an owner reference to that pod, then deletes the pod, and the
+ * garbage collector deletes the PVC with it. Reported: such PVCs, Bound, whose PV's reclaim policy destroys the data.
+ * PVCs of ordinals whose pod is already gone are not touched by the controller (kept), and neither are PVCs owned by
+ * an earlier StatefulSet of the same name (the controller leaves claims with a conflicting owner alone).
+ */
+export function collectClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDownTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (target.claimTemplates.length === 0) return collector.result();
+  const range = { replicas: target.replicas, ordinalsStart: target.ordinalsStart };
+  for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
+    if (claim.deleting || !isBound(claim)) continue;
+    const ref = claimOf(claim.name, { name: target.name, claimTemplates: target.claimTemplates });
+    if (ref === undefined || ordinalInRange(ref.ordinal, range)) continue;
+    const podName = `${target.name}-${ref.ordinal}`;
+    const condemned = snapshot.podsUsingClaim(target.namespace, claim.name).some((pod) => pod.name === podName && pod.controllerKind === 'StatefulSet');
+    if (!condemned) continue;
+    if (claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.name === target.name && owner.uid !== target.uid)) continue;
+    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
+    const tags = ['deleted-by-scale-down', `reclaim-${reclaimPolicy.toLowerCase()}`];
+    if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
+    if (!collector.admit(tags)) continue;
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: claimObject(claim),
+      reason:
+        `pod ${podName} is scaled away and StatefulSet ${target.name} deletes its PVCs (whenScaled: Delete); ` +
+        `bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
+      tags,
+      related: [
+        { kind: 'PersistentVolume', name: claim.volumeName },
+        { kind: 'Pod', namespace: target.namespace, name: podName },
+      ],
     });
   }
   return collector.result();

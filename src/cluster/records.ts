@@ -210,6 +210,10 @@ export interface StatefulSetRecord {
   readonly name: string;
   readonly uid: string;
   readonly replicas: number;
+  /** spec.ordinals.start, 0 when absent. */
+  readonly ordinalsStart: number;
+  /** spec.persistentVolumeClaimRetentionPolicy.whenScaled: 'Delete', or 'Retain' (the default). */
+  readonly whenScaled: string;
   /** spec.volumeClaimTemplates[*].metadata.name */
   readonly claimTemplates: readonly string[];
   /** spec.selector.matchLabels */

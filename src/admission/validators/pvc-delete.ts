@@ -9,7 +9,11 @@
 // deletes them, unless the DELETE orphans dependents). Both delete as themselves, so the automation that pruned the
 // Namespace or StatefulSet is seen only here. Overrides there: each PVC's `volume-guard.io/delete: "true"`, and for a
 // namespace its own `volume-guard.io/skip` (the override guard polices namespaces, not StatefulSets).
-import { DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
+// A StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods outside its ordinal range while
+// its retention policy says whenScaled: Delete is judged the same way for those pods' PVCs: the StatefulSet controller
+// and the garbage collector delete them as themselves.
+import { DELETE_APPROVED_KEY, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
+import { statefulSetFromObject } from '../../helm/manifest.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
 import { unknownWarnings } from '../context.ts';
@@ -20,6 +24,27 @@ import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
+/** A StatefulSet's ordinals.start in CEL, 0 when absent. */
+const start = (object: string): string =>
+  `(has(${object}.spec.ordinals) && has(${object}.spec.ordinals.start) ? ${object}.spec.ordinals.start : 0)`;
+/** spec.replicas in CEL: a Scale omits 0; a StatefulSet's is defaulted to 1 before admission. */
+const replicas = (object: string): string => `(has(${object}.spec) && has(${object}.spec.replicas) ? ${object}.spec.replicas : 0)`;
+const whenScaled = (object: string): string =>
+  `(has(${object}.spec.persistentVolumeClaimRetentionPolicy) && has(${object}.spec.persistentVolumeClaimRetentionPolicy.whenScaled) ? ` +
+  `${object}.spec.persistentVolumeClaimRetentionPolicy.whenScaled : 'Retain')`;
+
+/**
+ * (request.subResource is absent, not '', on a request for the resource itself.)
+ * The UPDATEs that can condemn pods whose PVCs the controller then deletes: a scale subresource write lowering the
+ * replicas (the retention policy is read from the model), or a StatefulSet write ending at whenScaled: Delete that
+ * lowers the replicas, moves ordinals.start or turns whenScaled to Delete.
+ */
+const SCALE_DOWN_CONDITION =
+  "request.resource.resource == 'statefulsets' && (has(request.subResource) && request.subResource == 'scale' ? " +
+  `${replicas('object')} < ${replicas('oldObject')} : ` +
+  `((!has(request.subResource) || request.subResource == '') && ${whenScaled('object')} == 'Delete' && (${replicas('object')} < ${replicas('oldObject')} || ` +
+  `${start('object')} != ${start('oldObject')} || ${whenScaled('oldObject')} != 'Delete')))`;
+
 const declaration: WebhookDeclaration = {
   name: 'pvc-delete.volume-guard.io',
   target: 'pvc-delete',
@@ -27,6 +52,8 @@ const declaration: WebhookDeclaration = {
     { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumeclaims'], operations: ['DELETE'], scope: 'Namespaced' },
     { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: 'Cluster' },
     { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets'], operations: ['DELETE'], scope: 'Namespaced' },
+    // Scale-downs: the StatefulSet controller deletes the PVCs of the pods it scales away (whenScaled: Delete).
+    { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets', 'statefulsets/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
   ],
   // What can take claims with it: a Bound claim, a namespace, a StatefulSet whose retention policy deletes its claims;
   // an object being deleted already is past deciding (a second DELETE changes nothing).
@@ -34,11 +61,14 @@ const declaration: WebhookDeclaration = {
     {
       name: 'deletes-bound-claims',
       expression:
-        "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && ((request.resource.resource == 'persistentvolumeclaims' && " +
+        "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && (request.operation == 'UPDATE' ? (" +
+        SCALE_DOWN_CONDITION +
+        ') : ' +
+        "((request.resource.resource == 'persistentvolumeclaims' && " +
         "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
         "request.resource.resource == 'namespaces' || (request.resource.resource == 'statefulsets' && " +
         'has(oldObject.spec.persistentVolumeClaimRetentionPolicy) && has(oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted) && ' +
-        "oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete'))",
+        "oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete')))",
     },
   ],
 };
@@ -51,7 +81,8 @@ export function pvcDeleteValidator(_config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
-      if (request.operation !== 'DELETE') return allowed();
+      const scaling = request.operation === 'UPDATE' && request.resource.resource === 'statefulsets';
+      if (request.operation !== 'DELETE' && !scaling) return allowed();
       const old = request.oldObject;
       const meta = metaOf(old);
       if (!meta) return allowed();
@@ -61,6 +92,7 @@ export function pvcDeleteValidator(_config: Config): Validator {
       if (mode === 'off') return allowed();
       // Already being deleted (a finalizer such as kubernetes.io/pvc-protection holds it): the first DELETE decided.
       if (stringField(old, 'metadata', 'deletionTimestamp') !== '') return allowed();
+      if (scaling) return judgeScaleDown(request, context, mode, automation);
       if (request.resource.resource === 'namespaces') return judgeNamespaceDelete(request, context, meta.annotations, mode, automation);
       if (request.resource.resource === 'statefulsets') return judgeStatefulSetDelete(request, context, mode, automation);
       const name = request.name || meta.name;
@@ -148,5 +180,79 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, or delete with --cascade=orphan to keep the PVCs, and let ` +
       `${automation ? 'the controller retry' : 'the delete be retried'}`,
+  });
+}
+
+/** A count from an object field: a non-negative integer, or `fallback` when absent or not one. */
+function countField(object: unknown, fallback: number, ...path: string[]): number {
+  const value = field(object, ...path);
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : fallback;
+}
+
+/** What a StatefulSet write or scale does to its ordinal range, when the controller would delete PVCs for it. */
+export function scaleDownOf(request: AdmissionRequest, context: ValidationContext): (ScaledDownTarget & { readonly change: string }) | undefined {
+  const { namespace } = request;
+  const name = request.name || stringField(request.oldObject, 'metadata', 'name');
+  if (request.subResource === 'scale') {
+    // A Scale carries only the replicas (0 is omitted); the StatefulSet's policy, ordinals and templates come from the model.
+    const replicas = countField(request.object, 0, 'spec', 'replicas');
+    const before = countField(request.oldObject, 0, 'spec', 'replicas');
+    const live = context.snapshot.statefulSet(namespace, name);
+    if (replicas >= before || live === undefined || live.whenScaled !== 'Delete') return undefined;
+    return {
+      namespace,
+      name,
+      uid: live.uid,
+      claimTemplates: live.claimTemplates,
+      replicas,
+      ordinalsStart: live.ordinalsStart,
+      now: context.now,
+      change: `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`,
+    };
+  }
+  if ((request.subResource ?? '') !== '') return undefined;
+  const policy = (object: unknown): string =>
+    stringField(object, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenScaled') === 'Delete' ? 'Delete' : 'Retain';
+  if (policy(request.object) !== 'Delete') return undefined;
+  const replicas = countField(request.object, 1, 'spec', 'replicas');
+  const before = countField(request.oldObject, 1, 'spec', 'replicas');
+  const start = countField(request.object, 0, 'spec', 'ordinals', 'start');
+  const startBefore = countField(request.oldObject, 0, 'spec', 'ordinals', 'start');
+  let change: string;
+  if (replicas < before) change = `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`;
+  else if (start !== startBefore) change = `move of StatefulSet ${namespace}/${name} to ordinals ${start}..${start + replicas - 1}`;
+  else if (policy(request.oldObject) !== 'Delete') change = `change of StatefulSet ${namespace}/${name} to whenScaled: Delete`;
+  else return undefined;
+  const statefulSet = statefulSetFromObject(request.object, namespace);
+  return {
+    namespace,
+    name,
+    uid: stringField(request.oldObject, 'metadata', 'uid'),
+    claimTemplates: statefulSet?.claimTemplates ?? [],
+    replicas,
+    ordinalsStart: start,
+    now: context.now,
+    change,
+  };
+}
+
+/**
+ * A StatefulSet UPDATE or scale that condemns pods while its retention policy says whenScaled: Delete: the
+ * StatefulSet controller deletes their PVCs (as itself), so the automation that scaled down is seen only here.
+ */
+function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, mode: CheckMode, automation: boolean): Decision {
+  const target = scaleDownOf(request, context);
+  if (target === undefined) return allowed();
+  const plan = PLANS['statefulset-scale-down'];
+  return judgeByPlan(context, plan, {
+    action: `${target.change} by ${describeUser(request.userInfo)}`,
+    target,
+    overrides: readOverrides(plan, { 'pvc-delete': deleteApprovalSource }),
+    modes: { 'pvc-delete': mode },
+    unlimited: ['pvc-delete'],
+    overrideHint:
+      `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${target.namespace} ${DELETE_APPROVED_KEY}=true ` +
+      `${SKIP_BY_KEY}=<your user name>, or set whenScaled: Retain first to keep them, and let ` +
+      `${automation ? 'the controller retry' : 'the change be retried'}`,
   });
 }
