@@ -75,7 +75,7 @@ function model(options: { whenScaled?: string; approved?: string; podless?: numb
   m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: UID, replicas: 3, ordinalsStart: start, whenScaled: options.whenScaled ?? 'Delete' }));
   for (const ordinal of [start, start + 1, start + 2, 5]) {
     const name = `data-db-${ordinal}`;
-    const approved = options.approved === name ? { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'admin' } : {};
+    const approved: Record<string, string> = options.approved === name ? { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'admin' } : {};
     m.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: NS, claimName: name, reclaimPolicy: ordinal === start + 1 ? 'Retain' : 'Delete' }));
     m.upsert('persistentVolumeClaim', pvc({ namespace: NS, name, volumeName: `pv-${name}`, annotations: approved }));
     if (ordinal !== 5 && ordinal !== options.podless) {
@@ -150,7 +150,7 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     const expression = validator.declaration.matchConditions?.[0]?.expression ?? '';
     expect(expression).toContain("request.subResource == 'scale'");
     expect(expression).toContain('whenScaled');
-    const resources = validator.declaration.rules.flatMap((rule) => rule.resources);
+    const resources = validator.declaration.rules.flatMap((rule) => ('resources' in rule ? rule.resources : []));
     expect(resources).toContain('statefulsets/scale');
   });
 });
