@@ -80,7 +80,20 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   // A StatefulSet the new manifest drops is deleted by Helm; the PVCs it owns (its retention policy's whenDeleted:
   // Delete made it their owner) go with it through the garbage collector.
   for (const live of liveStatefulSetsOfRelease(snapshot, release, manifest)) {
-    if (live.helmKeep || manifest.statefulSets.some((s) => s.namespace === live.namespace && s.name === live.name)) continue;
+    const next = manifest.statefulSets.find((s) => s.namespace === live.namespace && s.name === live.name);
+    if (next !== undefined) {
+      // Kept: Helm writes the new spec, and under whenScaled: Delete the StatefulSet controller deletes the PVCs of
+      // the pods it then scales away (fewer replicas declared, a new ordinals.start, or the policy turned to Delete).
+      const replicas = next.replicasDeclared ? next.replicas : live.replicas;
+      const changes =
+        replicas < live.replicas || next.ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
+      if (next.retentionPolicy.whenScaled === 'Delete' && changes) {
+        const target = { namespace: live.namespace, name: live.name, uid: live.uid, claimTemplates: live.claimTemplates, replicas, ordinalsStart: next.ordinalsStart };
+        addClaimsDeletedByScaleDown(snapshot, target, collector, `${operation} sets StatefulSet ${live.name} to ${replicas} replicas; `);
+      }
+      continue;
+    }
+    if (live.helmKeep) continue;
     for (const claim of snapshot.persistentVolumeClaimsIn(live.namespace)) {
       if (claim.deleting || !isBound(claim)) continue;
       if (!claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;
@@ -149,6 +162,32 @@ export function pvcsHelmDeletes(snapshot: ClusterSnapshot, manifest: ParsedManif
     if (claim === undefined || claim.deleting || hasKeepPolicy(claim.annotations)) continue;
     const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
     deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy });
+  }
+  return deleted;
+}
+
+/** A PVC the garbage collector deletes with a StatefulSet `helm uninstall` deletes (retention whenDeleted: Delete). */
+export interface DeletedWithStatefulSet extends DeletedByUninstall {
+  readonly statefulSet: string;
+}
+
+/**
+ * The PVCs owned by the live StatefulSets the manifest declares without keep (uninstall deletes what the release's
+ * manifest declares, reading keep from it): the StatefulSet controller made each StatefulSet an owner of its PVCs
+ * (retention policy whenDeleted: Delete), so the garbage collector deletes them with it (unless Helm was run with
+ * --cascade=orphan).
+ */
+export function pvcsDeletedWithStatefulSets(snapshot: ClusterSnapshot, manifest: ParsedManifest): DeletedWithStatefulSet[] {
+  const deleted: DeletedWithStatefulSet[] = [];
+  for (const declared of manifest.statefulSets) {
+    if (declared.keep) continue;
+    const live = snapshot.statefulSet(declared.namespace, declared.name);
+    if (live === undefined) continue;
+    for (const claim of snapshot.persistentVolumeClaimsIn(live.namespace)) {
+      if (claim.deleting || !claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;
+      const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+      deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy, statefulSet: live.name });
+    }
   }
   return deleted;
 }
@@ -235,8 +274,8 @@ export interface ScaledDownTarget {
   /** The ordinal range after the write: start..start+replicas-1. */
   readonly replicas: number;
   readonly ordinalsStart: number;
-  /** Epoch ms, for the expiry of the PVCs' delete approvals. */
-  readonly now: number;
+  /** Epoch ms, for the expiry of the PVCs' delete approvals; omitted where those approvals are not read (Helm). */
+  readonly now?: number;
 }
 
 /**
@@ -248,7 +287,13 @@ export interface ScaledDownTarget {
  */
 export function collectClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDownTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
-  if (target.claimTemplates.length === 0) return collector.result();
+  addClaimsDeletedByScaleDown(snapshot, target, collector, '');
+  return collector.result();
+}
+
+/** The scale-down findings into `collector`; `cause` (e.g. "this upgrade lowers ...; ") opens each reason. */
+function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDownTarget, collector: FindingCollector, cause: string): void {
+  if (target.claimTemplates.length === 0) return;
   const range = { replicas: target.replicas, ordinalsStart: target.ordinalsStart };
   for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
     if (claim.deleting || !isBound(claim)) continue;
@@ -261,14 +306,14 @@ export function collectClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, targe
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
     const tags = ['deleted-by-scale-down', `reclaim-${reclaimPolicy.toLowerCase()}`];
-    if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
+    if (target.now !== undefined && isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
     collector.add({
       check: 'pvc-delete',
       severity: 'critical',
       object: claimObject(claim),
       reason:
-        `pod ${podName} is scaled away and StatefulSet ${target.name} deletes its PVCs (whenScaled: Delete); ` +
+        `${cause}pod ${podName} is scaled away and StatefulSet ${target.name} deletes its PVCs (whenScaled: Delete); ` +
         `bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
       tags,
       related: [
@@ -277,5 +322,4 @@ export function collectClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, targe
       ],
     });
   }
-  return collector.result();
 }
