@@ -183,6 +183,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   },
   'pvc-delete': {
     summary: (n) => `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted with the data on ${n === 1 ? 'its volume' : 'their volumes'}`,
+    summaryFor: (n, findings) =>
+      findings.every((finding) => finding.object.kind === 'PersistentVolume')
+        ? `${plural(n, 'PV whose claim is gone', 'PVs whose claims are gone')} would be reclaimed with the data on ${n === 1 ? 'it' : 'them'}`
+        : `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted with the data on ${n === 1 ? 'its volume' : 'their volumes'}`,
     fix: 'back the data up, or keep the PVC (helm.sh/resource-policy: keep); mark it volume-guard.io/delete=true if it may go',
     fate: (finding) =>
       finding.tags.includes('reclaim-retain')

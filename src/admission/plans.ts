@@ -12,10 +12,12 @@ import { collectOrphanPvc, collectStatefulSetAdoption, type OrphanPvcTarget } fr
 import {
   collectClaimsDeletedByScaleDown,
   collectClaimsDeletedWith,
+  collectReclaimChange,
   collectDroppedPvcs,
   collectPvcDelete,
   type DeletedClaim,
   type DeletedWithTarget,
+  type ReclaimChangeTarget,
   type ScaledDownTarget,
 } from '../checks/pvc-delete.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
@@ -47,7 +49,7 @@ export interface PlanCheck<Target> {
 }
 
 /** What the checks of a plan look at. */
-export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'namespace' | 'owned' | 'scaled' | 'storage';
+export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'namespace' | 'owned' | 'scaled' | 'volume' | 'storage';
 
 /** Where an override that waives the plan's checks is read. */
 export type OverridePlace =
@@ -58,6 +60,7 @@ export type OverridePlace =
   | 'release-label'
   | 'pvc-reuse'
   | 'pvc-delete'
+  | 'pv-delete'
   | 'storage-namespace'
   | 'harvester-annotation'
   | 'harvester-drain';
@@ -308,6 +311,15 @@ export const PLANS = {
     overrides: ['pvc-delete'],
     reads: ['persistentVolumeClaim', 'persistentVolume', 'pod', 'statefulSet'],
   }),
+  'pv-reclaim': plan<ReclaimChangeTarget>()({
+    webhook: 'pvc-delete',
+    requests: 'PV reclaim policy turned to Delete or Recycle after its claim is gone (automation identities; others per pvcDelete.others)',
+    scope: 'volume',
+    checks: [{ check: 'pvc-delete', collect: (_snapshot, target, cap) => collectReclaimChange(target, cap) }],
+    overrides: ['pv-delete'],
+    // Everything it needs is in the request.
+    reads: [],
+  }),
   'storage-teardown': plan<TeardownTarget>()({
     webhook: 'storage-teardown',
     requests: "Longhorn's uninstaller Job, DELETE of its namespace or CRDs, its finalizer stripped",
@@ -426,6 +438,7 @@ const SCOPE_TEXT: Record<PlanScope, string> = {
   namespace: "the namespace's PVCs",
   owned: 'the PVCs it owns',
   scaled: 'the PVCs of the pods it scales away',
+  volume: 'the PV',
   storage: "Longhorn's volumes",
 };
 
@@ -437,6 +450,7 @@ const OVERRIDE_TEXT: Record<OverridePlace, string> = {
   'release-label': 'release label `volume-guard.io/skip` (with `skip-revision`)',
   'pvc-reuse': '`volume-guard.io/reuse: "true"` on a PVC',
   'pvc-delete': '`volume-guard.io/delete: "true"` on the PVC',
+  'pv-delete': '`volume-guard.io/delete: "true"` on the PV',
   'storage-namespace': "`volume-guard.io/skip` on Longhorn's namespace",
   'harvester-annotation': '`harvesterhci.io/skipSingleReplicaDetachedVol` (detached single-replica)',
   'harvester-drain': 'a Harvester Upgrade admitted with skipSingleReplicaDetachedVol draining the node',

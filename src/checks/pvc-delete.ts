@@ -323,3 +323,44 @@ function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDo
     });
   }
 }
+
+/** A PV write that turns its reclaim policy to Delete or Recycle, read from the request. */
+export interface ReclaimChangeTarget {
+  readonly name: string;
+  /** spec.claimRef after the write. */
+  readonly claimNamespace: string;
+  readonly claimName: string;
+  /** status.phase: Released or Failed (its claim is gone). */
+  readonly phase: string;
+  /** The policy after the write: Delete or Recycle. */
+  readonly reclaimPolicy: string;
+  readonly previousPolicy: string;
+  /** The PV carries a counting `volume-guard.io/delete: "true"`. */
+  readonly approved: boolean;
+}
+
+/**
+ * reclaim-policy-changed: the PV controller reclaims a PV whose claim is gone (Released, or Failed and retried) on
+ * every sync, by the policy it has then. Turning Retain into Delete (or Recycle) on such a PV destroys (or wipes) the
+ * data at once: the PV was Released precisely because its data was being kept.
+ */
+export function collectReclaimChange(target: ReclaimChangeTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (target.reclaimPolicy !== 'Delete' && target.reclaimPolicy !== 'Recycle') return collector.result();
+  if (target.phase !== 'Released' && target.phase !== 'Failed') return collector.result();
+  const tags = ['reclaim-policy-changed', `reclaim-${target.reclaimPolicy.toLowerCase()}`];
+  if (target.approved) tags.push(DELETE_APPROVED_TAG);
+  if (collector.admit(tags)) {
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: { kind: 'PersistentVolume', name: target.name },
+      reason:
+        `${target.phase}, its claim ${target.claimNamespace}/${target.claimName} gone; reclaim policy ${target.previousPolicy || 'unset'} → ` +
+        `${target.reclaimPolicy}: the PV controller reclaims it at once, and ${reclaimEffect(target.reclaimPolicy)}`,
+      tags,
+      related: [{ kind: 'PersistentVolumeClaim', namespace: target.claimNamespace, name: target.claimName }],
+    });
+  }
+  return collector.result();
+}

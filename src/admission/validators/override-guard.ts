@@ -33,6 +33,8 @@ export function overrideGuardValidator(_config: Config): Validator {
       operations: [...writeOps],
       scope: 'Cluster',
     },
+    // A PV's `volume-guard.io/delete` approves turning its reclaim policy to Delete after its claim is gone.
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumes', 'persistentvolumes/status'], operations: [...writeOps], scope: 'Cluster' },
     {
       apiGroups: [''],
       apiVersions: ['v1'],

@@ -9,10 +9,15 @@
 // deletes them, unless the DELETE orphans dependents). Both delete as themselves, so the automation that pruned the
 // Namespace or StatefulSet is seen only here. Overrides there: each PVC's `volume-guard.io/delete: "true"`, and for a
 // namespace its own `volume-guard.io/skip` (the override guard polices namespaces, not StatefulSets).
+// A PV UPDATE turning the reclaim policy of a PV whose claim is gone (Released) to Delete or Recycle is judged the
+// same way (the PV controller reclaims it at once); its approval is `volume-guard.io/delete: "true"` on the PV. A PV
+// DELETE is not judged: the backing volume is destroyed only once the PV is Released with reclaim Delete (the PV
+// controller, or the external-provisioner's finalizer, HonorPVReclaimPolicy), i.e. when its claim goes, and that is
+// judged where it happens.
 // A StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods outside its ordinal range while
 // its retention policy says whenScaled: Delete is judged the same way for those pods' PVCs: the StatefulSet controller
 // and the garbage collector delete them as themselves.
-import { DELETE_APPROVED_KEY, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
+import { DELETE_APPROVED_KEY, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
@@ -45,6 +50,12 @@ const SCALE_DOWN_CONDITION =
   `((!has(request.subResource) || request.subResource == '') && ${whenScaled('object')} == 'Delete' && (${replicas('object')} < ${replicas('oldObject')} || ` +
   `${start('object')} != ${start('oldObject')} || ${whenScaled('oldObject')} != 'Delete')))`;
 
+/** A PV whose claim is gone (Released, Failed) with a claimRef kept, its reclaim policy turned to Delete or Recycle. */
+const RECLAIM_CONDITION =
+  "has(object.spec.persistentVolumeReclaimPolicy) && object.spec.persistentVolumeReclaimPolicy in ['Delete', 'Recycle'] && " +
+  '(!has(oldObject.spec.persistentVolumeReclaimPolicy) || oldObject.spec.persistentVolumeReclaimPolicy != object.spec.persistentVolumeReclaimPolicy) && ' +
+  "has(object.spec.claimRef) && has(object.status) && has(object.status.phase) && object.status.phase in ['Released', 'Failed']";
+
 const declaration: WebhookDeclaration = {
   name: 'pvc-delete.volume-guard.io',
   target: 'pvc-delete',
@@ -54,6 +65,8 @@ const declaration: WebhookDeclaration = {
     { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets'], operations: ['DELETE'], scope: 'Namespaced' },
     // Scale-downs: the StatefulSet controller deletes the PVCs of the pods it scales away (whenScaled: Delete).
     { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets', 'statefulsets/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
+    // A Released PV's reclaim policy turned to Delete: the PV controller destroys the volume at once.
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumes'], operations: ['UPDATE'], scope: 'Cluster' },
   ],
   // What can take claims with it: a Bound claim, a namespace, a StatefulSet whose retention policy deletes its claims;
   // an object being deleted already is past deciding (a second DELETE changes nothing).
@@ -61,9 +74,8 @@ const declaration: WebhookDeclaration = {
     {
       name: 'deletes-bound-claims',
       expression:
-        "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && (request.operation == 'UPDATE' ? (" +
-        SCALE_DOWN_CONDITION +
-        ') : ' +
+        "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && (request.operation == 'UPDATE' ? " +
+        `(request.resource.resource == 'persistentvolumes' ? (${RECLAIM_CONDITION}) : (${SCALE_DOWN_CONDITION})) : ` +
         "((request.resource.resource == 'persistentvolumeclaims' && " +
         "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
         "request.resource.resource == 'namespaces' || (request.resource.resource == 'statefulsets' && " +
@@ -82,7 +94,8 @@ export function pvcDeleteValidator(_config: Config): Validator {
     declaration,
     handle(request, context) {
       const scaling = request.operation === 'UPDATE' && request.resource.resource === 'statefulsets';
-      if (request.operation !== 'DELETE' && !scaling) return allowed();
+      const reclaiming = request.operation === 'UPDATE' && request.resource.resource === 'persistentvolumes' && (request.subResource ?? '') === '';
+      if (request.operation !== 'DELETE' && !scaling && !reclaiming) return allowed();
       const old = request.oldObject;
       const meta = metaOf(old);
       if (!meta) return allowed();
@@ -93,6 +106,7 @@ export function pvcDeleteValidator(_config: Config): Validator {
       // Already being deleted (a finalizer such as kubernetes.io/pvc-protection holds it): the first DELETE decided.
       if (stringField(old, 'metadata', 'deletionTimestamp') !== '') return allowed();
       if (scaling) return judgeScaleDown(request, context, mode, automation);
+      if (reclaiming) return judgeReclaimChange(request, context, mode, automation);
       if (request.resource.resource === 'namespaces') return judgeNamespaceDelete(request, context, meta.annotations, mode, automation);
       if (request.resource.resource === 'statefulsets') return judgeStatefulSetDelete(request, context, mode, automation);
       const name = request.name || meta.name;
@@ -253,6 +267,53 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, m
     overrideHint:
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${target.namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, or set whenScaled: Retain first to keep them, and let ` +
+      `${automation ? 'the controller retry' : 'the change be retried'}`,
+  });
+}
+
+/**
+ * A PV write turning the reclaim policy of a Released (or Failed) PV to Delete or Recycle: the PV controller reclaims
+ * it at once, as itself. Approved by `volume-guard.io/delete: "true"` on the PV (policed by the override guard, so it
+ * counts with its recorded writer and until its expiry, whether stored before or written in this very write).
+ */
+function judgeReclaimChange(request: AdmissionRequest, context: ValidationContext, mode: CheckMode, automation: boolean): Decision {
+  const object = request.object;
+  const name = request.name || stringField(object, 'metadata', 'name');
+  const annotations = metaOf(object)?.annotations ?? {};
+  const lifecycle = overrideLifecycle(annotations, context.now);
+  const marked = annotations[DELETE_APPROVED_KEY] === 'true';
+  const target: ReclaimChangeTarget = {
+    name,
+    claimNamespace: stringField(object, 'spec', 'claimRef', 'namespace'),
+    claimName: stringField(object, 'spec', 'claimRef', 'name'),
+    phase: stringField(object, 'status', 'phase'),
+    reclaimPolicy: stringField(object, 'spec', 'persistentVolumeReclaimPolicy'),
+    previousPolicy: stringField(request.oldObject, 'spec', 'persistentVolumeReclaimPolicy'),
+    approved: marked && lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined,
+  };
+  if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || target.claimName === '' || target.reclaimPolicy === target.previousPolicy) {
+    return allowed();
+  }
+  const approval = (): OverrideSource | undefined =>
+    marked
+      ? {
+          where: `annotation ${DELETE_APPROVED_KEY} on PV ${name}`,
+          checks: ['pvc-delete'],
+          reason: annotations[SKIP_REASON_KEY] ?? '',
+          recordedBy: lifecycle.writer,
+          ...(lifecycle.until ? { until: lifecycle.until } : {}),
+          ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
+        }
+      : undefined;
+  const plan = PLANS['pv-reclaim'];
+  return judgeByPlan(context, plan, {
+    action: `change of PV ${name}'s reclaim policy to ${target.reclaimPolicy} by ${describeUser(request.userInfo)}`,
+    target,
+    overrides: readOverrides(plan, { 'pv-delete': approval }),
+    modes: { 'pvc-delete': mode },
+    overrideHint:
+      `keep reclaim policy ${target.previousPolicy || 'Retain'} until the data is backed up or rebound; if it may go: kubectl annotate pv ${name} ` +
+      `${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
       `${automation ? 'the controller retry' : 'the change be retried'}`,
   });
 }
