@@ -153,13 +153,16 @@ export interface DeletedByUninstall {
   readonly reclaimPolicy: string;
 }
 
-/** The existing PVCs the manifest declares that Helm deletes at uninstall (not keep, on the manifest or the live object). */
+/**
+ * The existing PVCs the manifest declares that Helm deletes at uninstall. Uninstall reads keep from the release's
+ * manifest only (an upgrade reads the live object): a keep annotation added to the live PVC by hand does not save it.
+ */
 export function pvcsHelmDeletes(snapshot: ClusterSnapshot, manifest: ParsedManifest): DeletedByUninstall[] {
   const deleted: DeletedByUninstall[] = [];
   for (const declared of manifest.persistentVolumeClaims) {
     if (declared.keep) continue;
     const claim = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
-    if (claim === undefined || claim.deleting || hasKeepPolicy(claim.annotations)) continue;
+    if (claim === undefined || claim.deleting) continue;
     const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
     deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy });
   }

@@ -67,3 +67,16 @@ describe('helm uninstall warnings: PVCs deleted with a StatefulSet (whenDeleted:
     expect(text).toContain(CLAIM);
   });
 });
+
+describe('helm uninstall warnings: keep is read from the manifest', () => {
+  it('names a templated PVC as deleted even when only the live object says keep (uninstall does not read it)', () => {
+    const m = new ClusterModel(VOLUME_SETS);
+    m.upsert('namespace', namespace({ name: NS }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'uploads', volumeName: 'pv-uploads', annotations: { 'meta.helm.sh/release-name': 'devlake', 'helm.sh/resource-policy': 'keep' } }));
+    m.upsert('persistentVolume', pv({ name: 'pv-uploads', claimNamespace: NS, claimName: 'uploads', reclaimPolicy: 'Delete' }));
+    const manifest = '---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: uploads\nspec:\n  accessModes: [ReadWriteOnce]\n';
+    const text = validator.handle(uninstalling(manifest), context(m)).warnings!.join('\n');
+    expect(text).toContain('deletes 1 templated PVC:');
+    expect(text).toContain(`- PVC ${NS}/uploads (PV pv-uploads, reclaim Delete: data destroyed)`);
+  });
+});
