@@ -18,7 +18,9 @@
 //    fail the install on its own, with no data at risk, so it is not reported.
 //  - dropped-statefulset / renamed-claim-template (upgrade, rollback): live StatefulSets Helm annotated for this
 //    release that the new manifest drops, or whose claim templates it no longer has: their PVCs are left behind
-//    (the StatefulSet itself, as a warning, when none of its PVCs exists yet).
+//    (the StatefulSet itself, as a warning, when none of its PVCs exists yet). volumeClaimTemplates are immutable, so
+//    the API server refuses a renamed template and the upgrade fails half applied; the way through (deleting the
+//    StatefulSet, often with --cascade=orphan, and upgrading again) strands the PVCs. Refused before either happens.
 // PVCs being deleted are never reported (a pod cannot mount them any more), and neither are PVCs a live pod
 // mounts: their data is in use, not orphaned (the PVC-resize workflow deletes a StatefulSet with
 // `--cascade=orphan` and re-creates it, or runs `helm upgrade`, while its pods keep running). The previous revision is not needed:
@@ -192,7 +194,8 @@ function claimsLeftByUpgrade(
         reason:
           next === undefined
             ? `${operation} drops StatefulSet ${live.name}; its PVC and data would be left behind`
-            : `${operation} removes claim template ${template} from StatefulSet ${live.name}; the PVC would be left behind`,
+            : `${operation} removes claim template ${template} from StatefulSet ${live.name} (immutable: the API server refuses ` +
+              'the change, and re-creating the StatefulSet to force it leaves this PVC behind)',
         statefulSet: statefulSetObject(live.namespace, live.name),
       });
     }
