@@ -137,6 +137,16 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     expect(validator.handle(update(ADMIN, { replicas: 3 }, { replicas: 1 }), context(model(), { config: strict })).allowed).toBe(false);
   });
 
+  it('leaves a StatefulSet Helm manages to its release record (judged there), but not its scale subresource', () => {
+    const helmManaged = (shape: Shape) => {
+      const object = stsObject(shape) as { metadata: Record<string, unknown> };
+      return { ...object, metadata: { ...object.metadata, annotations: { 'meta.helm.sh/release-name': 'db', 'meta.helm.sh/release-namespace': NS } } };
+    };
+    const byHelm = request({ ...STS_KIND, operation: 'UPDATE', namespace: NS, name: 'db', userInfo: ARGO, object: helmManaged({ replicas: 1 }), oldObject: helmManaged({ replicas: 3 }) });
+    expect(validator.handle(byHelm, context(model())).allowed).toBe(true);
+    expect(validator.handle(scale(ARGO, 3, 1), context(model())).allowed).toBe(false);
+  });
+
   it("honors each PVC's volume-guard.io/delete=true with its writer", () => {
     const decision = validator.handle(update(ARGO, { replicas: 3 }, { replicas: 0 }), context(model({ approved: 'data-db-2' })));
     expect(decision.allowed).toBe(false);
