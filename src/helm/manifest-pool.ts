@@ -32,7 +32,6 @@ export interface ManifestPoolOptions {
 interface Pending {
   readonly id: number;
   readonly job: ReadReleaseJob;
-  readonly deadline: number;
   readonly resolve: (outcome: ReadOutcome) => void;
   timer?: NodeJS.Timeout;
   settled: boolean;
@@ -107,7 +106,7 @@ export class ManifestPool {
         resolve({ ok: false, failure: 'busy', reason: 'volume-guard is shutting down' });
         return;
       }
-      const pending: Pending = { id: this.#nextId++, job, deadline: Date.now() + this.#options.deadlineMs, resolve, settled: false };
+      const pending: Pending = { id: this.#nextId++, job, resolve, settled: false };
       pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
       let idle = this.#withoutRecord(false);
       if (idle) {
