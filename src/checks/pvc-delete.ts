@@ -360,7 +360,7 @@ export function collectReclaimChange(target: ReclaimChangeTarget, cap: CapOption
       object: { kind: 'PersistentVolume', name: target.name },
       reason:
         `${target.phase}, its claim ${target.claimNamespace}/${target.claimName} gone; reclaim policy ${target.previousPolicy || 'unset'} → ` +
-        `${target.reclaimPolicy}: the PV controller reclaims it at once, and ${reclaimEffect(target.reclaimPolicy)}`,
+        `${target.reclaimPolicy}: the PV controller reclaims it at once and ${target.reclaimPolicy === 'Delete' ? 'destroys the volume and its data' : 'wipes the data'}`,
       tags,
       related: [{ kind: 'PersistentVolumeClaim', namespace: target.claimNamespace, name: target.claimName }],
     });

@@ -53,6 +53,8 @@ describe('pvc-delete at a PV reclaim policy change', () => {
     expect(message).toContain('PV whose claim is gone would be reclaimed');
     expect(message).toContain('shop/data-db-0 gone');
     expect(message).toContain('kubectl annotate pv pv-db volume-guard.io/delete=true');
+    expect(message).toContain('keep the reclaim policy Retain until the data is backed up');
+    expect(message).not.toContain('helm.sh/resource-policy');
     expect(validator.handle(change(FLUX, 'Retain', 'Recycle', 'Failed'), empty()).allowed).toBe(false);
   });
 

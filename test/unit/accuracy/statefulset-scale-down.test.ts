@@ -97,6 +97,7 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     expect(message).not.toContain('data-db-1');
     expect(message).not.toContain('data-db-0');
     expect(message).not.toContain('data-db-5');
+    expect(message).toContain('keep the replicas (or set whenScaled: Retain first)');
   });
 
   it('judges the scale subresource (kubectl scale, autoscalers) from the live StatefulSet, down to 0', () => {
