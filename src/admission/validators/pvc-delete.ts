@@ -51,11 +51,15 @@ const SCALE_DOWN_CONDITION =
   `((!has(request.subResource) || request.subResource == '') && ${whenScaled('object')} == 'Delete' && (${replicas('object')} < ${replicas('oldObject')} || ` +
   `${start('object')} != ${start('oldObject')} || ${whenScaled('oldObject')} != 'Delete')))`;
 
-/** A PV whose claim is gone (Released, Failed) with a claimRef kept, its reclaim policy turned to Delete or Recycle. */
+/**
+ * A PV whose claim is gone (Released, Failed) with its claimRef kept, uid included (without the uid the PV controller
+ * makes it Available for that claim name instead of reclaiming it), its reclaim policy turned to Delete or Recycle.
+ */
 const RECLAIM_CONDITION =
   "has(object.spec.persistentVolumeReclaimPolicy) && object.spec.persistentVolumeReclaimPolicy in ['Delete', 'Recycle'] && " +
   '(!has(oldObject.spec.persistentVolumeReclaimPolicy) || oldObject.spec.persistentVolumeReclaimPolicy != object.spec.persistentVolumeReclaimPolicy) && ' +
-  "has(object.spec.claimRef) && has(object.status) && has(object.status.phase) && object.status.phase in ['Released', 'Failed']";
+  "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != '' && " +
+  "has(object.status) && has(object.status.phase) && object.status.phase in ['Released', 'Failed']";
 
 const declaration: WebhookDeclaration = {
   name: 'pvc-delete.volume-guard.io',
@@ -295,7 +299,8 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     previousPolicy: stringField(request.oldObject, 'spec', 'persistentVolumeReclaimPolicy'),
     approved: marked && lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined,
   };
-  if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || target.claimName === '' || target.reclaimPolicy === target.previousPolicy) {
+  const claimUid = stringField(object, 'spec', 'claimRef', 'uid');
+  if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || claimUid === '' || target.reclaimPolicy === target.previousPolicy) {
     return allowed();
   }
   const approval = (): OverrideSource | undefined =>

@@ -17,21 +17,21 @@ const validator = pvcDeleteValidator(config);
 const FLUX: UserInfo = { username: 'system:serviceaccount:flux-system:kustomize-controller', groups: ['system:serviceaccounts'] };
 const PV_KIND = { kind: { group: '', version: 'v1', kind: 'PersistentVolume' }, resource: { group: '', version: 'v1', resource: 'persistentvolumes' } };
 
-function pvObject(policy: string, phase: string, annotations: Record<string, string> = {}, claimRef = true): unknown {
+function pvObject(policy: string, phase: string, annotations: Record<string, string> = {}, claimRef: boolean | 'no-uid' = true): unknown {
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
     metadata: { name: 'pv-db', annotations },
     spec: {
       persistentVolumeReclaimPolicy: policy,
-      ...(claimRef ? { claimRef: { namespace: 'shop', name: 'data-db-0', uid: 'gone' } } : {}),
+      ...(claimRef ? { claimRef: { namespace: 'shop', name: 'data-db-0', ...(claimRef === 'no-uid' ? {} : { uid: 'gone' }) } } : {}),
       csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-1' },
     },
     status: { phase },
   };
 }
 
-function change(user: UserInfo, before: string, after: string, phase = 'Released', annotations: Record<string, string> = {}, claimRef = true): AdmissionRequest {
+function change(user: UserInfo, before: string, after: string, phase = 'Released', annotations: Record<string, string> = {}, claimRef: boolean | 'no-uid' = true): AdmissionRequest {
   return request({
     ...PV_KIND,
     operation: 'UPDATE',
@@ -63,6 +63,8 @@ describe('pvc-delete at a PV reclaim policy change', () => {
     expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Available'), empty()).allowed).toBe(true);
     // The same write drops the claimRef: the PV controller makes it Available, reclaiming nothing.
     expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Released', {}, false), empty()).allowed).toBe(true);
+    // The claimRef's uid cleared (pre-bound to a claim name): the PV controller makes it Available for that name.
+    expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Released', {}, 'no-uid'), empty()).allowed).toBe(true);
     expect(validator.handle(change(FLUX, 'Delete', 'Retain'), empty()).allowed).toBe(true);
     expect(validator.handle(change(FLUX, 'Delete', 'Delete'), empty()).allowed).toBe(true);
   });
