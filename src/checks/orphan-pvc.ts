@@ -131,6 +131,11 @@ function claimsOfManifestStatefulSet(
   return found;
 }
 
+/** Both API timestamps known (RFC 3339, UTC, same layout) and the first strictly earlier. */
+function olderThan(created: string, than: string): boolean {
+  return created !== '' && than !== '' && created < than;
+}
+
 /** Receives a live StatefulSet whose claims would be stranded but of which no PVC exists yet. */
 type StatefulSetSink = (statefulSet: StatefulSetRecord, rule: OrphanPvcRule, reason: string) => void;
 
@@ -230,8 +235,23 @@ function candidatesFor(
   };
 
   for (const statefulSet of manifest.statefulSets) {
+    const live = snapshot.statefulSet(statefulSet.namespace, statefulSet.name);
     for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
-      if (claimedByLiveStatefulSet(snapshot, claim, [statefulSet.name]) || hasLiveOwnerReference(snapshot, claim)) continue;
+      if (hasLiveOwnerReference(snapshot, claim)) continue;
+      if (live !== undefined && claimedByLiveStatefulSet(snapshot, claim, [statefulSet.name])) {
+        // Claimed by the live StatefulSet, but at an ordinal it does not run now and older than it: left by an earlier
+        // StatefulSet of that name; raising the replicas re-attaches it (the live one's own scale-down leftovers are
+        // younger than it and meant to come back).
+        const ref = claimOf(claim.name, live);
+        if (ref === undefined || ordinalInRange(ref.ordinal, live) || !olderThan(claim.creationTimestamp, live.creationTimestamp)) continue;
+        add({
+          claim,
+          rule: 'statefulset-claim',
+          reason: `left by an earlier StatefulSet ${statefulSet.name}; raising it to ${statefulSet.replicas} replicas would re-attach its old data`,
+          statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
+        });
+        continue;
+      }
       add({
         claim,
         rule: 'statefulset-claim',

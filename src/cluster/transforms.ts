@@ -404,6 +404,7 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     // The API server defaults spec.replicas to 1; an absent field means the default.
     replicas: numberAt(spec, 'replicas') ?? 1,
     ordinalsStart: numberAt(objectAt(spec, 'ordinals'), 'start') ?? 0,
+    creationTimestamp: stringAt(metadata, 'creationTimestamp'),
     whenScaled: stringAt(objectAt(spec, 'persistentVolumeClaimRetentionPolicy'), 'whenScaled') === 'Delete' ? 'Delete' : 'Retain',
     claimTemplates: templates.length > 0 ? templates : EMPTY_LIST,
     selector: stringMapAt(objectAt(spec, 'selector'), 'matchLabels'),

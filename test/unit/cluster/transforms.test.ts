@@ -340,6 +340,7 @@ describe('transformStatefulSet', () => {
       uid: 'sts-uid',
       replicas: 3,
       ordinalsStart: 0,
+      creationTimestamp: '',
       whenScaled: 'Retain',
       claimTemplates: ['data', 'logs'],
       selector: { 'app.kubernetes.io/instance': 'devlake', 'app.kubernetes.io/name': 'mysql' },
