@@ -8,7 +8,7 @@ import { collectLastReplicaOnNode, longhornVolumesOfClaims } from '../checks/las
 import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import { NO_CAP } from '../checks/collect.ts';
 import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
-import { collectOrphanPvc, collectStatefulSetAdoption, type OrphanPvcTarget } from '../checks/orphan-pvc.ts';
+import { collectOrphanPvc, collectScaleUpAdoption, collectStatefulSetAdoption, type OrphanPvcTarget, type ScaleUpTarget } from '../checks/orphan-pvc.ts';
 import {
   collectClaimsDeletedByScaleDown,
   collectClaimsDeletedWith,
@@ -277,6 +277,15 @@ export const PLANS = {
     scope: 'statefulset',
     checks: [{ check: 'orphan-pvc', collect: (snapshot, target, cap) => collectStatefulSetAdoption(snapshot, target, cap) }],
     overrides: ['object', 'pvc-reuse'],
+  }),
+  'statefulset-scale-up': plan<ScaleUpTarget>()({
+    webhook: 'statefulset',
+    requests: 'StatefulSet replicas raised (UPDATE or scale) outside Helm',
+    scope: 'statefulset',
+    checks: [{ check: 'orphan-pvc', collect: (snapshot, target, cap) => collectScaleUpAdoption(snapshot, target, cap) }],
+    // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count.
+    overrides: ['pvc-reuse'],
+    reads: ['persistentVolumeClaim', 'pod', 'statefulSet'],
   }),
   'pvc-delete': plan<DeletedClaim>()({
     webhook: 'pvc-delete',

@@ -433,3 +433,47 @@ export function pvcsLeftBehind(
   }
   return [...left.values()];
 }
+
+/** A StatefulSet write raising its replicas (or moving its ordinals), outside Helm. */
+export interface ScaleUpTarget {
+  readonly namespace: string;
+  readonly name: string;
+  readonly claimTemplates: readonly string[];
+  readonly replicas: number;
+  readonly ordinalsStart: number;
+  readonly previousReplicas: number;
+  readonly previousStart: number;
+  /** The StatefulSet's metadata.creationTimestamp. */
+  readonly createdAt: string;
+}
+
+/**
+ * orphan-pvc for a StatefulSet scaled up outside Helm (kubectl scale, an autoscaler, a GitOps sync): the PVCs at the
+ * ordinals it newly claims that are older than the StatefulSet (left by an earlier one of that name), with no live
+ * owner, no pod mounting them, no deletion pending. Its own scale-down leftovers are younger than it: they are meant
+ * to come back. Tagged `statefulset-claim` (and `reuse-approved`).
+ */
+export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleUpTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  const before = { replicas: target.previousReplicas, ordinalsStart: target.previousStart };
+  const after = { replicas: target.replicas, ordinalsStart: target.ordinalsStart };
+  for (const { claim } of existingClaims(snapshot, target.namespace, target.name, target.claimTemplates, (o) => ordinalInRange(o, after) && !ordinalInRange(o, before))) {
+    if (claim.deleting || !olderThan(claim.creationTimestamp, target.createdAt)) continue;
+    if (hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
+    const tags: string[] = ['statefulset-claim'];
+    if (isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
+    if (!collector.admit(tags)) continue;
+    collector.add(
+      pvcFinding(
+        {
+          claim,
+          rule: 'statefulset-claim',
+          reason: `left by an earlier StatefulSet ${target.name}; scaling it to ${target.replicas} replicas would re-attach its old data`,
+          statefulSet: statefulSetObject(target.namespace, target.name),
+        },
+        tags,
+      ),
+    );
+  }
+  return collector.result();
+}
