@@ -12,10 +12,12 @@ import { collectOrphanPvc, collectScaleUpAdoption, collectStatefulSetAdoption, t
 import {
   collectClaimsDeletedByScaleDown,
   collectClaimsDeletedWith,
+  collectLonghornVolumeDelete,
   collectReclaimChange,
   collectDroppedPvcs,
   collectPvcDelete,
   type DeletedClaim,
+  type DeletedLonghornVolume,
   type DeletedWithTarget,
   type ReclaimChangeTarget,
   type ScaledDownTarget,
@@ -61,6 +63,7 @@ export type OverridePlace =
   | 'pvc-reuse'
   | 'pvc-delete'
   | 'pv-delete'
+  | 'volume-delete'
   | 'storage-namespace'
   | 'harvester-annotation'
   | 'harvester-drain';
@@ -329,6 +332,15 @@ export const PLANS = {
     // Everything it needs is in the request.
     reads: [],
   }),
+  'longhorn-volume-delete': plan<DeletedLonghornVolume>()({
+    webhook: 'pvc-delete',
+    requests: "Longhorn Volume DELETE (automation identities; others per pvcDelete.others; never Longhorn's own)",
+    scope: 'volume',
+    checks: [{ check: 'pvc-delete', collect: (_snapshot, target, cap) => collectLonghornVolumeDelete(target, cap) }],
+    overrides: ['volume-delete'],
+    // Everything it needs is in the request.
+    reads: [],
+  }),
   'storage-teardown': plan<TeardownTarget>()({
     webhook: 'storage-teardown',
     requests: "Longhorn's uninstaller Job, DELETE of its namespace or CRDs, its finalizer stripped",
@@ -447,7 +459,7 @@ const SCOPE_TEXT: Record<PlanScope, string> = {
   namespace: "the namespace's PVCs",
   owned: 'the PVCs it owns',
   scaled: 'the PVCs of the pods it scales away',
-  volume: 'the PV',
+  volume: 'the volume',
   storage: "Longhorn's volumes",
 };
 
@@ -460,6 +472,7 @@ const OVERRIDE_TEXT: Record<OverridePlace, string> = {
   'pvc-reuse': '`volume-guard.io/reuse: "true"` on a PVC',
   'pvc-delete': '`volume-guard.io/delete: "true"` on the PVC',
   'pv-delete': '`volume-guard.io/delete: "true"` on the PV',
+  'volume-delete': '`volume-guard.io/delete: "true"` on the Longhorn Volume',
   'storage-namespace': "`volume-guard.io/skip` on Longhorn's namespace",
   'harvester-annotation': '`harvesterhci.io/skipSingleReplicaDetachedVol` (detached single-replica)',
   'harvester-drain': 'a Harvester Upgrade admitted with skipSingleReplicaDetachedVol draining the node',

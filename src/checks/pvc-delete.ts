@@ -367,3 +367,41 @@ export function collectReclaimChange(target: ReclaimChangeTarget, cap: CapOption
   }
   return collector.result();
 }
+
+/** A Longhorn Volume under DELETE, read from the request's oldObject. */
+export interface DeletedLonghornVolume {
+  readonly namespace: string;
+  readonly name: string;
+  /** status.kubernetesStatus: the PV and PVC it backs, '' when none. */
+  readonly pvName: string;
+  readonly pvcNamespace: string;
+  readonly pvcName: string;
+  /** The volume carries a counting `volume-guard.io/delete: "true"`. */
+  readonly approved: boolean;
+}
+
+/**
+ * volume-deleted: deleting a Longhorn Volume object makes Longhorn delete its replicas and their data, whatever the
+ * PV or PVC in front of it says (a GitOps prune of statically provisioned Longhorn volumes). Longhorn's own deletes
+ * (the reclaim of a PVC whose PV says Delete, its UI) are not judged: they come from Longhorn's service account.
+ */
+export function collectLonghornVolumeDelete(target: DeletedLonghornVolume, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  const tags = ['volume-deleted'];
+  if (target.approved) tags.push(DELETE_APPROVED_TAG);
+  if (collector.admit(tags)) {
+    const related: AffectedObject[] = [];
+    if (target.pvcName !== '') related.push({ kind: 'PersistentVolumeClaim', namespace: target.pvcNamespace, name: target.pvcName });
+    if (target.pvName !== '') related.push({ kind: 'PersistentVolume', name: target.pvName });
+    const user = target.pvcName !== '' ? `; PVC ${target.pvcNamespace}/${target.pvcName} loses its data` : target.pvName !== '' ? `; PV ${target.pvName} loses its data` : '';
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: { kind: 'Volume', namespace: target.namespace, name: target.name },
+      reason: `Longhorn deletes the volume's replicas and data with it${user}`,
+      tags,
+      related,
+    });
+  }
+  return collector.result();
+}

@@ -14,12 +14,14 @@
 // DELETE is not judged: the backing volume is destroyed only once the PV is Released with reclaim Delete (the PV
 // controller, or the external-provisioner's finalizer, HonorPVReclaimPolicy), i.e. when its claim goes, and that is
 // judged where it happens.
+// A Longhorn Volume DELETE is judged the same way (Longhorn deletes its data), except Longhorn's own.
 // A StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods outside its ordinal range while
 // its retention policy says whenScaled: Delete is judged the same way for those pods' PVCs: the StatefulSet controller
 // and the garbage collector delete them as themselves.
-import { DELETE_APPROVED_KEY, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
+import { DELETE_APPROVED_KEY, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { isHelmManaged } from './statefulset.ts';
+import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
 import { unknownWarnings } from '../context.ts';
@@ -72,6 +74,8 @@ const declaration: WebhookDeclaration = {
     { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets', 'statefulsets/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
     // A Released PV's reclaim policy turned to Delete: the PV controller destroys the volume at once.
     { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumes'], operations: ['UPDATE'], scope: 'Cluster' },
+    // A Longhorn Volume deleted: Longhorn deletes its replicas and data.
+    { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes'], operations: ['DELETE'], scope: 'Namespaced' },
   ],
   // What can take claims with it: a Bound claim, a namespace, a StatefulSet whose retention policy deletes its claims;
   // an object being deleted already is past deciding (a second DELETE changes nothing).
@@ -81,7 +85,8 @@ const declaration: WebhookDeclaration = {
       expression:
         "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && (request.operation == 'UPDATE' ? " +
         `(request.resource.resource == 'persistentvolumes' ? (${RECLAIM_CONDITION}) : (${SCALE_DOWN_CONDITION})) : ` +
-        "((request.resource.resource == 'persistentvolumeclaims' && " +
+        "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes') || " +
+        "(request.resource.resource == 'persistentvolumeclaims' && " +
         "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
         "request.resource.resource == 'namespaces' || (request.resource.resource == 'statefulsets' && " +
         'has(oldObject.spec.persistentVolumeClaimRetentionPolicy) && has(oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted) && ' +
@@ -112,6 +117,7 @@ export function pvcDeleteValidator(_config: Config): Validator {
       if (stringField(old, 'metadata', 'deletionTimestamp') !== '') return allowed();
       if (scaling) return judgeScaleDown(request, context, mode, automation);
       if (reclaiming) return judgeReclaimChange(request, context, mode, automation);
+      if (request.resource.group === 'longhorn.io') return judgeLonghornVolumeDelete(request, context, meta.annotations, mode, automation);
       if (request.resource.resource === 'namespaces') return judgeNamespaceDelete(request, context, meta.annotations, mode, automation);
       if (request.resource.resource === 'statefulsets') return judgeStatefulSetDelete(request, context, mode, automation);
       const name = request.name || meta.name;
@@ -324,5 +330,53 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
       `keep reclaim policy ${target.previousPolicy || 'Retain'} until the data is backed up or rebound; if it may go: kubectl annotate pv ${name} ` +
       `${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
       `${automation ? 'the controller retry' : 'the change be retried'}`,
+  });
+}
+
+/**
+ * A Longhorn Volume DELETE: Longhorn deletes its replicas and data. Longhorn's own service account (the reclaim of a
+ * PVC whose PV says Delete, a delete from Longhorn's UI) is never judged: that PVC's DELETE was, and its UI is used by
+ * hand. Approved by `volume-guard.io/delete: "true"` on the volume (policed by the override guard).
+ */
+function judgeLonghornVolumeDelete(
+  request: AdmissionRequest,
+  context: ValidationContext,
+  annotations: Readonly<Record<string, string>>,
+  mode: CheckMode,
+  automation: boolean,
+): Decision {
+  if (request.resource.resource !== 'volumes' || request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
+  const old = request.oldObject;
+  const name = request.name || stringField(old, 'metadata', 'name');
+  const lifecycle = overrideLifecycle(annotations, context.now);
+  const marked = annotations[DELETE_APPROVED_KEY] === 'true';
+  const target: DeletedLonghornVolume = {
+    namespace: request.namespace,
+    name,
+    pvName: stringField(old, 'status', 'kubernetesStatus', 'pvName'),
+    pvcNamespace: stringField(old, 'status', 'kubernetesStatus', 'namespace'),
+    pvcName: stringField(old, 'status', 'kubernetesStatus', 'pvcName'),
+    approved: marked && lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined,
+  };
+  const approval = (): OverrideSource | undefined =>
+    marked
+      ? {
+          where: `annotation ${DELETE_APPROVED_KEY} on Longhorn volume ${request.namespace}/${name}`,
+          checks: ['pvc-delete'],
+          reason: annotations[SKIP_REASON_KEY] ?? '',
+          recordedBy: lifecycle.writer,
+          ...(lifecycle.until ? { until: lifecycle.until } : {}),
+          ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
+        }
+      : undefined;
+  const plan = PLANS['longhorn-volume-delete'];
+  return judgeByPlan(context, plan, {
+    action: `deletion of Longhorn volume ${request.namespace}/${name} by ${describeUser(request.userInfo)}`,
+    target,
+    overrides: readOverrides(plan, { 'volume-delete': approval }),
+    modes: { 'pvc-delete': mode },
+    overrideHint:
+      `back the data up, then run: kubectl annotate volumes.longhorn.io ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
+      `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
   });
 }
