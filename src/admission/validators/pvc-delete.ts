@@ -63,7 +63,8 @@ const RECLAIM_CONDITION =
   "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != '' && " +
   "has(object.status) && has(object.status.phase) && object.status.phase in ['Released', 'Failed']";
 
-const declaration: WebhookDeclaration = {
+/** Built from the configuration: Longhorn's own service account is left out by name (its deletes are its reclaims). */
+const declarationFor = (config: Config): WebhookDeclaration => ({
   name: 'pvc-delete.volume-guard.io',
   target: 'pvc-delete',
   rules: [
@@ -85,7 +86,8 @@ const declaration: WebhookDeclaration = {
       expression:
         "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && (request.operation == 'UPDATE' ? " +
         `(request.resource.resource == 'persistentvolumes' ? (${RECLAIM_CONDITION}) : (${SCALE_DOWN_CONDITION})) : ` +
-        "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes') || " +
+        "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes' && " +
+        `request.userInfo.username != '${longhornServiceAccount(config)}') || ` +
         "(request.resource.resource == 'persistentvolumeclaims' && " +
         "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
         "request.resource.resource == 'namespaces' || (request.resource.resource == 'statefulsets' && " +
@@ -93,15 +95,15 @@ const declaration: WebhookDeclaration = {
         "oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete')))",
     },
   ],
-};
+});
 
 export function isAutomation(user: UserInfo, config: Config): boolean {
   return config.pvcDelete.automationUsers.includes(user.username) || user.groups.some((group) => config.pvcDelete.automationGroups.includes(group));
 }
 
-export function pvcDeleteValidator(_config: Config): Validator {
+export function pvcDeleteValidator(config: Config): Validator {
   return {
-    declaration,
+    declaration: declarationFor(config),
     handle(request, context) {
       const scaling = request.operation === 'UPDATE' && request.resource.resource === 'statefulsets';
       const reclaiming = request.operation === 'UPDATE' && request.resource.resource === 'persistentvolumes' && (request.subResource ?? '') === '';
