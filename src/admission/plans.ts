@@ -325,12 +325,12 @@ export const PLANS = {
   }),
   'pv-reclaim': plan<ReclaimChangeTarget>()({
     webhook: 'pvc-delete',
-    requests: 'PV reclaim policy turned to Delete or Recycle after its claim is gone (automation identities; others per pvcDelete.others)',
+    requests: 'PV reclaim policy turned to Delete or Recycle after its claim is gone or while it is being deleted (automation identities; others per pvcDelete.others)',
     scope: 'volume',
-    checks: [{ check: 'pvc-delete', collect: (_snapshot, target, cap) => collectReclaimChange(target, cap) }],
+    checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectReclaimChange(snapshot, target, cap) }],
     overrides: ['pv-delete'],
-    // Everything it needs is in the request.
-    reads: [],
+    // The PV is in the request; a Bound PV's claim (being deleted or not) is read from the model.
+    reads: ['persistentVolumeClaim'],
   }),
   'longhorn-volume-delete': plan<DeletedLonghornVolume>()({
     webhook: 'pvc-delete',

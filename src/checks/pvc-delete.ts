@@ -333,7 +333,7 @@ export interface ReclaimChangeTarget {
   /** spec.claimRef after the write. */
   readonly claimNamespace: string;
   readonly claimName: string;
-  /** status.phase: Released or Failed (its claim is gone). */
+  /** status.phase: Released or Failed (its claim is gone), or Bound (its claim may be being deleted). */
   readonly phase: string;
   /** The policy after the write: Delete or Recycle. */
   readonly reclaimPolicy: string;
@@ -347,10 +347,13 @@ export interface ReclaimChangeTarget {
  * every sync, by the policy it has then. Turning Retain into Delete (or Recycle) on such a PV destroys (or wipes) the
  * data at once: the PV was Released precisely because its data was being kept.
  */
-export function collectReclaimChange(target: ReclaimChangeTarget, cap: CapOptions = NO_CAP): CappedFindings {
+export function collectReclaimChange(snapshot: ClusterSnapshot, target: ReclaimChangeTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   if (target.reclaimPolicy !== 'Delete' && target.reclaimPolicy !== 'Recycle') return collector.result();
-  if (target.phase !== 'Released' && target.phase !== 'Failed') return collector.result();
+  // Bound to a claim already being deleted (held by pvc-protection while a pod uses it): its DELETE was judged under
+  // the old policy; once the claim is gone the PV is reclaimed by the new one.
+  const claimGoing = target.phase === 'Bound' && snapshot.persistentVolumeClaim(target.claimNamespace, target.claimName)?.deleting === true;
+  if (target.phase !== 'Released' && target.phase !== 'Failed' && !claimGoing) return collector.result();
   const tags = ['reclaim-policy-changed', `reclaim-${target.reclaimPolicy.toLowerCase()}`];
   if (target.approved) tags.push(DELETE_APPROVED_TAG);
   if (collector.admit(tags)) {
@@ -359,8 +362,9 @@ export function collectReclaimChange(target: ReclaimChangeTarget, cap: CapOption
       severity: 'critical',
       object: { kind: 'PersistentVolume', name: target.name },
       reason:
-        `${target.phase}, its claim ${target.claimNamespace}/${target.claimName} gone; reclaim policy ${target.previousPolicy || 'unset'} → ` +
-        `${target.reclaimPolicy}: the PV controller reclaims it at once and ${target.reclaimPolicy === 'Delete' ? 'destroys the volume and its data' : 'wipes the data'}`,
+        `${claimGoing ? `its claim ${target.claimNamespace}/${target.claimName} is being deleted` : `${target.phase}, its claim ${target.claimNamespace}/${target.claimName} gone`}; ` +
+        `reclaim policy ${target.previousPolicy || 'unset'} → ${target.reclaimPolicy}: the PV controller reclaims it ${claimGoing ? 'when the claim goes' : 'at once'} ` +
+        `and ${target.reclaimPolicy === 'Delete' ? 'destroys the volume and its data' : 'wipes the data'}`,
       tags,
       related: [{ kind: 'PersistentVolumeClaim', namespace: target.claimNamespace, name: target.claimName }],
     });

@@ -6,11 +6,13 @@
 // an admin marks the PV `volume-guard.io/delete: "true"`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
-import { boundClaim, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
+import { boundClaim, createPod, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
 
 const NS = 'e2e-pv-reclaim';
 const CLAIM = 'archive';
 const PV = `pv-${NS}-${CLAIM}`;
+const IN_USE = 'in-use';
+const IN_USE_PV = `pv-${NS}-${IN_USE}`;
 const FLUX = 'system:serviceaccount:flux-system:kustomize-controller';
 
 const toDelete = (...extra: string[]) =>
@@ -30,7 +32,8 @@ describe('pvc-delete at a PV reclaim policy change', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await deleteObjects(['pv', PV], ['clusterrolebinding', 'e2e-flux-pv-patcher'], ['clusterrole', 'e2e-pv-patcher']);
+    await kubectl(['delete', 'pod', 'user', '-n', NS, '--grace-period=0', '--force']);
+    await deleteObjects(['pvc', IN_USE, '-n', NS], ['pv', IN_USE_PV], ['node', 'e2e-pv-reclaim-node'], ['pv', PV], ['clusterrolebinding', 'e2e-flux-pv-patcher'], ['clusterrole', 'e2e-pv-patcher']);
   });
 
   it("refuses Flux's controller turning the Released PV's reclaim policy to Delete, naming it", async () => {
@@ -51,5 +54,22 @@ describe('pvc-delete at a PV reclaim policy change', () => {
     expect(allowed.stderr).not.toContain('denied');
     expect(allowed.code).toBe(0);
     expect((await kubectl(['get', 'pv', PV, '-o', 'jsonpath={.spec.persistentVolumeReclaimPolicy}'])).stdout).toBe('Delete');
+  });
+
+  it('refuses it on a Bound PV whose claim is being deleted, held by pvc-protection while a pod uses it', async () => {
+    await boundClaim(NS, IN_USE, 'Retain');
+    await createPod({ name: 'user', namespace: NS, node: 'e2e-pv-reclaim-node', claims: [IN_USE] });
+    await must(kubectl(['delete', 'pvc', IN_USE, '-n', NS, '--wait=false']), 'delete the claim in use');
+    const terminating = await eventually(
+      () => kubectl(['get', 'pvc', IN_USE, '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}']),
+      (r) => r.stdout !== '',
+    );
+    expect(terminating.stdout).not.toBe('');
+    const refused = await eventually(
+      () => kubectl(['patch', 'pv', IN_USE_PV, '--type=merge', '-p', '{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}', `--as=${FLUX}`, '--dry-run=server']),
+      (r) => r.code !== 0,
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`its claim ${NS}/${IN_USE} is being deleted`);
   });
 });

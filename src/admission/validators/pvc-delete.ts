@@ -54,14 +54,14 @@ const SCALE_DOWN_CONDITION =
   `${start('object')} != ${start('oldObject')} || ${whenScaled('oldObject')} != 'Delete')))`;
 
 /**
- * A PV whose claim is gone (Released, Failed) with its claimRef kept, uid included (without the uid the PV controller
+ * A PV whose claim is gone (Released, Failed), or Bound (its claim may be being deleted), with its claimRef kept, uid included (without the uid the PV controller
  * makes it Available for that claim name instead of reclaiming it), its reclaim policy turned to Delete or Recycle.
  */
 const RECLAIM_CONDITION =
   "has(object.spec.persistentVolumeReclaimPolicy) && object.spec.persistentVolumeReclaimPolicy in ['Delete', 'Recycle'] && " +
   '(!has(oldObject.spec.persistentVolumeReclaimPolicy) || oldObject.spec.persistentVolumeReclaimPolicy != object.spec.persistentVolumeReclaimPolicy) && ' +
   "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != '' && " +
-  "has(object.status) && has(object.status.phase) && object.status.phase in ['Released', 'Failed']";
+  "has(object.status) && has(object.status.phase) && object.status.phase in ['Released', 'Failed', 'Bound']";
 
 /** Built from the configuration: Longhorn's own service account is left out by name (its deletes are its reclaims). */
 const declarationFor = (config: Config): WebhookDeclaration => ({

@@ -11,6 +11,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, request } from '../../support/admission.ts';
+import { pvc } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const validator = pvcDeleteValidator(config);
@@ -67,6 +68,17 @@ describe('pvc-delete at a PV reclaim policy change', () => {
     expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Released', {}, 'no-uid'), empty()).allowed).toBe(true);
     expect(validator.handle(change(FLUX, 'Delete', 'Retain'), empty()).allowed).toBe(true);
     expect(validator.handle(change(FLUX, 'Delete', 'Delete'), empty()).allowed).toBe(true);
+  });
+
+  it('refuses it on a Bound PV whose claim is being deleted (its DELETE was judged under the old policy)', () => {
+    const going = new ClusterModel(VOLUME_SETS);
+    going.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', volumeName: 'pv-db', deleting: true }));
+    const decision = validator.handle(change(FLUX, 'Retain', 'Delete', 'Bound'), context(going));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('its claim shop/data-db-0 is being deleted');
+    const staying = new ClusterModel(VOLUME_SETS);
+    staying.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', volumeName: 'pv-db' }));
+    expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Bound'), context(staying)).allowed).toBe(true);
   });
 
   it('leaves people to pvcDelete.others (off by default), and enforces it when set', () => {
