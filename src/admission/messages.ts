@@ -66,6 +66,8 @@ interface CheckText {
   readonly fix: string;
   /** The same, fitted to the situation and the findings. */
   readonly fixFor?: (situation: Situation, findings: readonly Finding[]) => string;
+  /** The same, fitted to the findings alone (no situation), when they call for other advice than `fix`. */
+  readonly fixOf?: (findings: readonly Finding[]) => string | undefined;
   /** What happens to one finding's object if the operation goes ahead, and why, in a few words. */
   readonly fate?: (finding: Finding, situation: Situation | undefined) => { readonly fate: Fate; readonly why: string };
 }
@@ -199,11 +201,33 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   },
   'pvc-delete': {
     summary: (n) => `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted with the data on ${n === 1 ? 'its volume' : 'their volumes'}`,
+    summaryFor: (n, findings) => {
+      if (findings.every((finding) => finding.object.kind === 'PersistentVolume')) {
+        return `${plural(n, 'PV whose claim is gone', 'PVs whose claims are gone')} would be reclaimed with the data on ${n === 1 ? 'it' : 'them'}`;
+      }
+      if (findings.every((finding) => finding.object.kind === 'Volume')) return `${plural(n, 'Longhorn volume', 'Longhorn volumes')} would be deleted with ${n === 1 ? 'its' : 'their'} data`;
+      return `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted with the data on ${n === 1 ? 'its volume' : 'their volumes'}`;
+    },
     fix: 'back the data up, or keep the PVC (helm.sh/resource-policy: keep); mark it volume-guard.io/delete=true if it may go',
-    fate: (finding) =>
-      finding.tags.includes('reclaim-retain')
+    fixOf: (findings) => {
+      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('reclaim-policy-changed'))) {
+        return 'keep the reclaim policy Retain until the data is backed up or the PV rebound; mark the PV volume-guard.io/delete=true if it may go.';
+      }
+      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('volume-deleted'))) {
+        return 'back the data up (a Longhorn backup); mark the volume volume-guard.io/delete=true if it may go.';
+      }
+      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-by-scale-down'))) {
+        return 'back the data up, or keep the replicas (or set whenScaled: Retain first); mark the PVCs volume-guard.io/delete=true if they may go.';
+      }
+      return undefined;
+    },
+    fate: (finding) => {
+      if (finding.tags.includes('reclaim-policy-changed')) return { fate: 'lost', why: 'reclaimed at once by its new policy' };
+      if (finding.tags.includes('volume-deleted')) return { fate: 'lost', why: 'Longhorn deletes its replicas' };
+      return finding.tags.includes('reclaim-retain')
         ? { fate: 'stranded', why: 'deleted; its data stays on a Released PV, rebound only by hand' }
-        : { fate: 'lost', why: 'deleted, and its PV reclaim policy destroys the data' },
+        : { fate: 'lost', why: 'deleted, and its PV reclaim policy destroys the data' };
+    },
   },
   'storage-teardown': {
     summary: (n) => `${plural(n, 'Longhorn volume', 'Longhorn volumes')} would lose ${n === 1 ? 'its' : 'their'} data`,
@@ -383,7 +407,7 @@ class PreparedCheckLines {
     const head = [`[${check}] ${summary}`];
     const effect = consequence(findings, situation);
     if (effect) head.push(`  ${shorten(effect, MAX_LINE_LENGTH)}`);
-    const fix = situation && text.fixFor ? text.fixFor(situation, findings) : `${text.fix}.`;
+    const fix = situation && text.fixFor ? text.fixFor(situation, findings) : (text.fixOf?.(findings) ?? `${text.fix}.`);
     this.head = head;
     this.total = total;
     this.more = auditCommand(situation);

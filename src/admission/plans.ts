@@ -8,8 +8,20 @@ import { collectLastReplicaOnNode, longhornVolumesOfClaims } from '../checks/las
 import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import { NO_CAP } from '../checks/collect.ts';
 import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
-import { collectOrphanPvc, collectStatefulSetAdoption, type OrphanPvcTarget } from '../checks/orphan-pvc.ts';
-import { collectClaimsDeletedWith, collectDroppedPvcs, collectPvcDelete, type DeletedClaim, type DeletedWithTarget } from '../checks/pvc-delete.ts';
+import { collectOrphanPvc, collectScaleUpAdoption, collectStatefulSetAdoption, type OrphanPvcTarget, type ScaleUpTarget } from '../checks/orphan-pvc.ts';
+import {
+  collectClaimsDeletedByScaleDown,
+  collectClaimsDeletedWith,
+  collectLonghornVolumeDelete,
+  collectReclaimChange,
+  collectDroppedPvcs,
+  collectPvcDelete,
+  type DeletedClaim,
+  type DeletedLonghornVolume,
+  type DeletedWithTarget,
+  type ReclaimChangeTarget,
+  type ScaledDownTarget,
+} from '../checks/pvc-delete.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import {
   collectStorageTeardown,
@@ -40,7 +52,7 @@ export interface PlanCheck<Target> {
 }
 
 /** What the checks of a plan look at. */
-export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'namespace' | 'owned' | 'storage';
+export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'namespace' | 'owned' | 'scaled' | 'volume' | 'storage';
 
 /** Where an override that waives the plan's checks is read. */
 export type OverridePlace =
@@ -51,6 +63,8 @@ export type OverridePlace =
   | 'release-label'
   | 'pvc-reuse'
   | 'pvc-delete'
+  | 'pv-delete'
+  | 'volume-delete'
   | 'storage-namespace'
   | 'harvester-annotation'
   | 'harvester-drain';
@@ -286,6 +300,15 @@ export const PLANS = {
     checks: [{ check: 'orphan-pvc', collect: (snapshot, target, cap) => collectStatefulSetAdoption(snapshot, target, cap) }],
     overrides: ['object', 'pvc-reuse'],
   }),
+  'statefulset-scale-up': plan<ScaleUpTarget>()({
+    webhook: 'statefulset',
+    requests: 'StatefulSet replicas raised (UPDATE or scale) outside Helm',
+    scope: 'statefulset',
+    checks: [{ check: 'orphan-pvc', collect: (snapshot, target, cap) => collectScaleUpAdoption(snapshot, target, cap) }],
+    // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count.
+    overrides: ['pvc-reuse'],
+    reads: ['persistentVolumeClaim', 'pod', 'statefulSet'],
+  }),
   'pvc-delete': plan<DeletedClaim>()({
     webhook: 'pvc-delete',
     requests: 'PVC DELETE (automation identities; others per pvcDelete.others)',
@@ -309,6 +332,33 @@ export const PLANS = {
     // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count.
     overrides: ['pvc-delete'],
     reads: ['persistentVolumeClaim', 'persistentVolume'],
+  }),
+  'statefulset-scale-down': plan<ScaledDownTarget>()({
+    webhook: 'pvc-delete',
+    requests:
+      'StatefulSet UPDATE or scale leaving pods outside its ordinal range, retention whenScaled: Delete (automation identities; others per pvcDelete.others)',
+    scope: 'scaled',
+    checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedByScaleDown(snapshot, target, cap) }],
+    overrides: ['pvc-delete'],
+    reads: ['persistentVolumeClaim', 'persistentVolume', 'pod', 'statefulSet'],
+  }),
+  'pv-reclaim': plan<ReclaimChangeTarget>()({
+    webhook: 'pvc-delete',
+    requests: 'PV reclaim policy turned to Delete or Recycle after its claim is gone or while it is being deleted (automation identities; others per pvcDelete.others)',
+    scope: 'volume',
+    checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectReclaimChange(snapshot, target, cap) }],
+    overrides: ['pv-delete'],
+    // The PV is in the request; a Bound PV's claim (being deleted or not) is read from the model.
+    reads: ['persistentVolumeClaim'],
+  }),
+  'longhorn-volume-delete': plan<DeletedLonghornVolume>()({
+    webhook: 'pvc-delete',
+    requests: "Longhorn Volume DELETE (automation identities; others per pvcDelete.others; never Longhorn's own)",
+    scope: 'volume',
+    checks: [{ check: 'pvc-delete', collect: (_snapshot, target, cap) => collectLonghornVolumeDelete(target, cap) }],
+    overrides: ['volume-delete'],
+    // Everything it needs is in the request.
+    reads: [],
   }),
   'storage-teardown': plan<TeardownTarget>()({
     webhook: 'storage-teardown',
@@ -427,6 +477,8 @@ const SCOPE_TEXT: Record<PlanScope, string> = {
   claim: 'the PVC',
   namespace: "the namespace's PVCs",
   owned: 'the PVCs it owns',
+  scaled: 'the PVCs of the pods it scales away',
+  volume: 'the volume',
   storage: "Longhorn's volumes",
 };
 
@@ -438,6 +490,8 @@ const OVERRIDE_TEXT: Record<OverridePlace, string> = {
   'release-label': 'release label `volume-guard.io/skip` (with `skip-revision`)',
   'pvc-reuse': '`volume-guard.io/reuse: "true"` on a PVC',
   'pvc-delete': '`volume-guard.io/delete: "true"` on the PVC',
+  'pv-delete': '`volume-guard.io/delete: "true"` on the PV',
+  'volume-delete': '`volume-guard.io/delete: "true"` on the Longhorn Volume',
   'storage-namespace': "`volume-guard.io/skip` on Longhorn's namespace",
   'harvester-annotation': '`harvesterhci.io/skipSingleReplicaDetachedVol` (detached single-replica)',
   'harvester-drain': 'a Harvester Upgrade admitted with skipSingleReplicaDetachedVol draining the node',

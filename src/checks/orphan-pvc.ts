@@ -18,7 +18,9 @@
 //    fail the install on its own, with no data at risk, so it is not reported.
 //  - dropped-statefulset / renamed-claim-template (upgrade, rollback): live StatefulSets Helm annotated for this
 //    release that the new manifest drops, or whose claim templates it no longer has: their PVCs are left behind
-//    (the StatefulSet itself, as a warning, when none of its PVCs exists yet).
+//    (the StatefulSet itself, as a warning, when none of its PVCs exists yet). volumeClaimTemplates are immutable, so
+//    the API server refuses a renamed template and the upgrade fails half applied; the way through (deleting the
+//    StatefulSet, often with --cascade=orphan, and upgrading again) strands the PVCs. Refused before either happens.
 // PVCs being deleted are never reported (a pod cannot mount them any more), and neither are PVCs a live pod
 // mounts: their data is in use, not orphaned (the PVC-resize workflow deletes a StatefulSet with
 // `--cascade=orphan` and re-creates it, or runs `helm upgrade`, while its pods keep running). The previous revision is not needed:
@@ -129,6 +131,11 @@ function claimsOfManifestStatefulSet(
   return found;
 }
 
+/** Both API timestamps known (RFC 3339, UTC, same layout) and the first strictly earlier. */
+function olderThan(created: string, than: string): boolean {
+  return created !== '' && than !== '' && created < than;
+}
+
 /** Receives a live StatefulSet whose claims would be stranded but of which no PVC exists yet. */
 type StatefulSetSink = (statefulSet: StatefulSetRecord, rule: OrphanPvcRule, reason: string) => void;
 
@@ -192,7 +199,8 @@ function claimsLeftByUpgrade(
         reason:
           next === undefined
             ? `${operation} drops StatefulSet ${live.name}; its PVC and data would be left behind`
-            : `${operation} removes claim template ${template} from StatefulSet ${live.name}; the PVC would be left behind`,
+            : `${operation} removes claim template ${template} from StatefulSet ${live.name} (immutable: the API server refuses ` +
+              'the change, and re-creating the StatefulSet to force it leaves this PVC behind)',
         statefulSet: statefulSetObject(live.namespace, live.name),
       });
     }
@@ -227,8 +235,23 @@ function candidatesFor(
   };
 
   for (const statefulSet of manifest.statefulSets) {
+    const live = snapshot.statefulSet(statefulSet.namespace, statefulSet.name);
     for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
-      if (claimedByLiveStatefulSet(snapshot, claim, [statefulSet.name]) || hasLiveOwnerReference(snapshot, claim)) continue;
+      if (hasLiveOwnerReference(snapshot, claim)) continue;
+      if (live !== undefined && claimedByLiveStatefulSet(snapshot, claim, [statefulSet.name])) {
+        // Claimed by the live StatefulSet, but at an ordinal it does not run now and older than it: left by an earlier
+        // StatefulSet of that name; raising the replicas re-attaches it (the live one's own scale-down leftovers are
+        // younger than it and meant to come back).
+        const ref = claimOf(claim.name, live);
+        if (ref === undefined || ordinalInRange(ref.ordinal, live) || !olderThan(claim.creationTimestamp, live.creationTimestamp)) continue;
+        add({
+          claim,
+          rule: 'statefulset-claim',
+          reason: `left by an earlier StatefulSet ${statefulSet.name}; raising it to ${statefulSet.replicas} replicas would re-attach its old data`,
+          statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
+        });
+        continue;
+      }
       add({
         claim,
         rule: 'statefulset-claim',
@@ -409,4 +432,48 @@ export function pvcsLeftBehind(
     add(claim, 'release-labelled');
   }
   return [...left.values()];
+}
+
+/** A StatefulSet write raising its replicas (or moving its ordinals), outside Helm. */
+export interface ScaleUpTarget {
+  readonly namespace: string;
+  readonly name: string;
+  readonly claimTemplates: readonly string[];
+  readonly replicas: number;
+  readonly ordinalsStart: number;
+  readonly previousReplicas: number;
+  readonly previousStart: number;
+  /** The StatefulSet's metadata.creationTimestamp. */
+  readonly createdAt: string;
+}
+
+/**
+ * orphan-pvc for a StatefulSet scaled up outside Helm (kubectl scale, an autoscaler, a GitOps sync): the PVCs at the
+ * ordinals it newly claims that are older than the StatefulSet (left by an earlier one of that name), with no live
+ * owner, no pod mounting them, no deletion pending. Its own scale-down leftovers are younger than it: they are meant
+ * to come back. Tagged `statefulset-claim` (and `reuse-approved`).
+ */
+export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleUpTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  const before = { replicas: target.previousReplicas, ordinalsStart: target.previousStart };
+  const after = { replicas: target.replicas, ordinalsStart: target.ordinalsStart };
+  for (const { claim } of existingClaims(snapshot, target.namespace, target.name, target.claimTemplates, (o) => ordinalInRange(o, after) && !ordinalInRange(o, before))) {
+    if (claim.deleting || !olderThan(claim.creationTimestamp, target.createdAt)) continue;
+    if (hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
+    const tags: string[] = ['statefulset-claim'];
+    if (isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
+    if (!collector.admit(tags)) continue;
+    collector.add(
+      pvcFinding(
+        {
+          claim,
+          rule: 'statefulset-claim',
+          reason: `left by an earlier StatefulSet ${target.name}; scaling it to ${target.replicas} replicas would re-attach its old data`,
+          statefulSet: statefulSetObject(target.namespace, target.name),
+        },
+        tags,
+      ),
+    );
+  }
+  return collector.result();
 }

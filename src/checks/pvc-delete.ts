@@ -11,6 +11,9 @@
 //    controller deletes every PVC in it) or of a StatefulSet owning them (retention policy whenDeleted: Delete; the
 //    garbage collector deletes them). Both delete as themselves: the automation that pruned the Namespace or the
 //    StatefulSet is only seen at its DELETE.
+//  - deleted-by-scale-down: a StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods
+//    outside its ordinal range (fewer replicas, a new spec.ordinals.start) while its retention policy says
+//    whenScaled: Delete: the StatefulSet controller deletes those pods' PVCs (through the garbage collector).
 //  - at uninstall (never refused): which templated PVCs Helm is about to delete, and what their reclaim policy does.
 //
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
@@ -20,6 +23,7 @@ import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
+import { claimOf, ordinalInRange } from '../helm/claims.ts';
 import { claimObject } from './affected.ts';
 import { liveStatefulSetsOfRelease } from './orphan-pvc.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
@@ -76,7 +80,20 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   // A StatefulSet the new manifest drops is deleted by Helm; the PVCs it owns (its retention policy's whenDeleted:
   // Delete made it their owner) go with it through the garbage collector.
   for (const live of liveStatefulSetsOfRelease(snapshot, release, manifest)) {
-    if (live.helmKeep || manifest.statefulSets.some((s) => s.namespace === live.namespace && s.name === live.name)) continue;
+    const next = manifest.statefulSets.find((s) => s.namespace === live.namespace && s.name === live.name);
+    if (next !== undefined) {
+      // Kept: Helm writes the new spec, and under whenScaled: Delete the StatefulSet controller deletes the PVCs of
+      // the pods it then scales away (fewer replicas declared, a new ordinals.start, or the policy turned to Delete).
+      const replicas = next.replicasDeclared ? next.replicas : live.replicas;
+      const changes =
+        replicas < live.replicas || next.ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
+      if (next.retentionPolicy.whenScaled === 'Delete' && changes) {
+        const target = { namespace: live.namespace, name: live.name, uid: live.uid, claimTemplates: live.claimTemplates, replicas, ordinalsStart: next.ordinalsStart };
+        addClaimsDeletedByScaleDown(snapshot, target, collector, `${operation} sets StatefulSet ${live.name} to ${replicas} replicas; `);
+      }
+      continue;
+    }
+    if (live.helmKeep) continue;
     for (const claim of snapshot.persistentVolumeClaimsIn(live.namespace)) {
       if (claim.deleting || !isBound(claim)) continue;
       if (!claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;
@@ -136,15 +153,44 @@ export interface DeletedByUninstall {
   readonly reclaimPolicy: string;
 }
 
-/** The existing PVCs the manifest declares that Helm deletes at uninstall (not keep, on the manifest or the live object). */
+/**
+ * The existing PVCs the manifest declares that Helm deletes at uninstall. Uninstall reads keep from the release's
+ * manifest only (an upgrade reads the live object): a keep annotation added to the live PVC by hand does not save it.
+ */
 export function pvcsHelmDeletes(snapshot: ClusterSnapshot, manifest: ParsedManifest): DeletedByUninstall[] {
   const deleted: DeletedByUninstall[] = [];
   for (const declared of manifest.persistentVolumeClaims) {
     if (declared.keep) continue;
     const claim = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
-    if (claim === undefined || claim.deleting || hasKeepPolicy(claim.annotations)) continue;
+    if (claim === undefined || claim.deleting) continue;
     const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
     deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy });
+  }
+  return deleted;
+}
+
+/** A PVC the garbage collector deletes with a StatefulSet `helm uninstall` deletes (retention whenDeleted: Delete). */
+export interface DeletedWithStatefulSet extends DeletedByUninstall {
+  readonly statefulSet: string;
+}
+
+/**
+ * The PVCs owned by the live StatefulSets the manifest declares without keep (uninstall deletes what the release's
+ * manifest declares, reading keep from it): the StatefulSet controller made each StatefulSet an owner of its PVCs
+ * (retention policy whenDeleted: Delete), so the garbage collector deletes them with it (unless Helm was run with
+ * --cascade=orphan).
+ */
+export function pvcsDeletedWithStatefulSets(snapshot: ClusterSnapshot, manifest: ParsedManifest): DeletedWithStatefulSet[] {
+  const deleted: DeletedWithStatefulSet[] = [];
+  for (const declared of manifest.statefulSets) {
+    if (declared.keep) continue;
+    const live = snapshot.statefulSet(declared.namespace, declared.name);
+    if (live === undefined) continue;
+    for (const claim of snapshot.persistentVolumeClaimsIn(live.namespace)) {
+      if (claim.deleting || !claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;
+      const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+      deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy, statefulSet: live.name });
+    }
   }
   return deleted;
 }
@@ -217,6 +263,148 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
       reason: `${cause}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
       tags,
       related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
+    });
+  }
+  return collector.result();
+}
+
+/** A StatefulSet write that leaves pods outside its ordinal range while its retention policy says whenScaled: Delete. */
+export interface ScaledDownTarget {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly claimTemplates: readonly string[];
+  /** The ordinal range after the write: start..start+replicas-1. */
+  readonly replicas: number;
+  readonly ordinalsStart: number;
+  /** Epoch ms, for the expiry of the PVCs' delete approvals; omitted where those approvals are not read (Helm). */
+  readonly now?: number;
+}
+
+/**
+ * deleted-by-scale-down: with whenScaled: Delete, the StatefulSet controller gives each PVC of a pod outside the
+ * ordinal range (a "condemned" pod, one that exists) an owner reference to that pod, then deletes the pod, and the
+ * garbage collector deletes the PVC with it. Reported: such PVCs, Bound, whose PV's reclaim policy destroys the data.
+ * PVCs of ordinals whose pod is already gone are not touched by the controller (kept), and neither are PVCs owned by
+ * an earlier StatefulSet of the same name (the controller leaves claims with a conflicting owner alone).
+ */
+export function collectClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDownTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  addClaimsDeletedByScaleDown(snapshot, target, collector, '');
+  return collector.result();
+}
+
+/** The scale-down findings into `collector`; `cause` (e.g. "this upgrade lowers ...; ") opens each reason. */
+function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDownTarget, collector: FindingCollector, cause: string): void {
+  if (target.claimTemplates.length === 0) return;
+  const range = { replicas: target.replicas, ordinalsStart: target.ordinalsStart };
+  for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
+    if (claim.deleting || !isBound(claim)) continue;
+    const ref = claimOf(claim.name, { name: target.name, claimTemplates: target.claimTemplates });
+    if (ref === undefined || ordinalInRange(ref.ordinal, range)) continue;
+    const podName = `${target.name}-${ref.ordinal}`;
+    const condemned = snapshot.podsUsingClaim(target.namespace, claim.name).some((pod) => pod.name === podName && pod.controllerKind === 'StatefulSet');
+    if (!condemned) continue;
+    if (claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.name === target.name && owner.uid !== target.uid)) continue;
+    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
+    const tags = ['deleted-by-scale-down', `reclaim-${reclaimPolicy.toLowerCase()}`];
+    if (target.now !== undefined && isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
+    if (!collector.admit(tags)) continue;
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: claimObject(claim),
+      reason:
+        `${cause}pod ${podName} is scaled away and StatefulSet ${target.name} deletes its PVCs (whenScaled: Delete); ` +
+        `bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
+      tags,
+      related: [
+        { kind: 'PersistentVolume', name: claim.volumeName },
+        { kind: 'Pod', namespace: target.namespace, name: podName },
+      ],
+    });
+  }
+}
+
+/** A PV write that turns its reclaim policy to Delete or Recycle, read from the request. */
+export interface ReclaimChangeTarget {
+  readonly name: string;
+  /** spec.claimRef after the write. */
+  readonly claimNamespace: string;
+  readonly claimName: string;
+  /** status.phase: Released or Failed (its claim is gone), or Bound (its claim may be being deleted). */
+  readonly phase: string;
+  /** The policy after the write: Delete or Recycle. */
+  readonly reclaimPolicy: string;
+  readonly previousPolicy: string;
+  /** The PV carries a counting `volume-guard.io/delete: "true"`. */
+  readonly approved: boolean;
+}
+
+/**
+ * reclaim-policy-changed: the PV controller reclaims a PV whose claim is gone (Released, or Failed and retried) on
+ * every sync, by the policy it has then. Turning Retain into Delete (or Recycle) on such a PV destroys (or wipes) the
+ * data at once: the PV was Released precisely because its data was being kept.
+ */
+export function collectReclaimChange(snapshot: ClusterSnapshot, target: ReclaimChangeTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (target.reclaimPolicy !== 'Delete' && target.reclaimPolicy !== 'Recycle') return collector.result();
+  // Bound to a claim already being deleted (held by pvc-protection while a pod uses it): its DELETE was judged under
+  // the old policy; once the claim is gone the PV is reclaimed by the new one.
+  const claimGoing = target.phase === 'Bound' && snapshot.persistentVolumeClaim(target.claimNamespace, target.claimName)?.deleting === true;
+  if (target.phase !== 'Released' && target.phase !== 'Failed' && !claimGoing) return collector.result();
+  const tags = ['reclaim-policy-changed', `reclaim-${target.reclaimPolicy.toLowerCase()}`];
+  if (target.approved) tags.push(DELETE_APPROVED_TAG);
+  if (collector.admit(tags)) {
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: { kind: 'PersistentVolume', name: target.name },
+      reason:
+        `${claimGoing ? `its claim ${target.claimNamespace}/${target.claimName} is being deleted` : `${target.phase}, its claim ${target.claimNamespace}/${target.claimName} gone`}; ` +
+        `reclaim policy ${target.previousPolicy || 'unset'} → ${target.reclaimPolicy}: the PV controller reclaims it ${claimGoing ? 'when the claim goes' : 'at once'} ` +
+        `and ${target.reclaimPolicy === 'Delete' ? 'destroys the volume and its data' : 'wipes the data'}`,
+      tags,
+      related: [{ kind: 'PersistentVolumeClaim', namespace: target.claimNamespace, name: target.claimName }],
+    });
+  }
+  return collector.result();
+}
+
+/** A Longhorn Volume under DELETE, read from the request's oldObject. */
+export interface DeletedLonghornVolume {
+  readonly namespace: string;
+  readonly name: string;
+  /** status.kubernetesStatus: the PV and PVC it backs, '' when none. */
+  readonly pvName: string;
+  readonly pvcNamespace: string;
+  readonly pvcName: string;
+  /** The volume carries a counting `volume-guard.io/delete: "true"`. */
+  readonly approved: boolean;
+}
+
+/**
+ * volume-deleted: deleting a Longhorn Volume object makes Longhorn delete its replicas and their data, whatever the
+ * PV or PVC in front of it says (a GitOps prune of statically provisioned Longhorn volumes). Longhorn's own deletes
+ * (the reclaim of a PVC whose PV says Delete, its UI) are not judged: they come from Longhorn's service account.
+ */
+export function collectLonghornVolumeDelete(target: DeletedLonghornVolume, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  const tags = ['volume-deleted'];
+  if (target.approved) tags.push(DELETE_APPROVED_TAG);
+  if (collector.admit(tags)) {
+    const related: AffectedObject[] = [];
+    if (target.pvcName !== '') related.push({ kind: 'PersistentVolumeClaim', namespace: target.pvcNamespace, name: target.pvcName });
+    if (target.pvName !== '') related.push({ kind: 'PersistentVolume', name: target.pvName });
+    const user = target.pvcName !== '' ? `; PVC ${target.pvcNamespace}/${target.pvcName} loses its data` : target.pvName !== '' ? `; PV ${target.pvName} loses its data` : '';
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: { kind: 'Volume', namespace: target.namespace, name: target.name },
+      reason: `Longhorn deletes the volume's replicas and data with it${user}`,
+      tags,
+      related,
     });
   }
   return collector.result();

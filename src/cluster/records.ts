@@ -214,6 +214,12 @@ export interface StatefulSetRecord {
   readonly name: string;
   readonly uid: string;
   readonly replicas: number;
+  /** spec.ordinals.start, 0 when absent. */
+  readonly ordinalsStart: number;
+  /** metadata.creationTimestamp: PVCs named for it but older were left by an earlier StatefulSet of that name. */
+  readonly creationTimestamp: string;
+  /** spec.persistentVolumeClaimRetentionPolicy.whenScaled: 'Delete', or 'Retain' (the default). */
+  readonly whenScaled: string;
   /** spec.volumeClaimTemplates[*].metadata.name */
   readonly claimTemplates: readonly string[];
   /** spec.selector.matchLabels */

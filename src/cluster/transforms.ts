@@ -431,6 +431,9 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     uid: stringAt(metadata, 'uid'),
     // The API server defaults spec.replicas to 1; an absent field means the default.
     replicas: numberAt(spec, 'replicas') ?? 1,
+    ordinalsStart: numberAt(objectAt(spec, 'ordinals'), 'start') ?? 0,
+    creationTimestamp: stringAt(metadata, 'creationTimestamp'),
+    whenScaled: stringAt(objectAt(spec, 'persistentVolumeClaimRetentionPolicy'), 'whenScaled') === 'Delete' ? 'Delete' : 'Retain',
     claimTemplates: templates.length > 0 ? templates : EMPTY_LIST,
     selector: stringMapAt(objectAt(spec, 'selector'), 'matchLabels'),
     helmReleaseName: annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '',

@@ -60,6 +60,11 @@ export interface ManifestStatefulSet {
   readonly name: string;
   /** spec.replicas, 1 when absent. */
   readonly replicas: number;
+  /**
+   * spec.replicas is in the template. An upgrade that leaves it out changes nothing of the live count (Helm's
+   * three-way merge and server-side apply both leave a field the chart never set to whoever set it: kubectl, an HPA).
+   */
+  readonly replicasDeclared: boolean;
   /** spec.ordinals.start, 0 when absent. */
   readonly ordinalsStart: number;
   /** spec.volumeClaimTemplates[*].metadata.name */
@@ -233,6 +238,7 @@ export function statefulSetFromObject(object: unknown, defaultNamespace: string,
     name,
     // Absent (or null, as a template with an empty value renders) means 1, like the API server's default.
     replicas: nonNegativeInteger(spec.replicas) ?? 1,
+    replicasDeclared: nonNegativeInteger(spec.replicas) !== undefined,
     ordinalsStart: nonNegativeInteger(fieldsAt(spec, 'ordinals').start) ?? 0,
     claimTemplates: [...new Set(claimTemplates)],
     selector: stringMapOf(fieldsAt(spec, 'selector').matchLabels),

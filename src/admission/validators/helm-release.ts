@@ -14,7 +14,7 @@
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
 import { pvcsLeftBehind } from '../../checks/orphan-pvc.ts';
-import { pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
+import { pvcsDeletedWithStatefulSets, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import type { ParsedManifest } from '../../helm/manifest.ts';
 import { ManifestPool } from '../../helm/manifest-pool.ts';
@@ -295,6 +295,18 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
         lines.push(truncate(`- PVC ${claim.namespace}/${claim.name} (${effect})`));
       }
       if (deleted.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${deleted.length - MAX_LISTED_PER_CHECK} more`);
+    }
+    const owned = pvcsDeletedWithStatefulSets(context.snapshot, manifest);
+    if (owned.length > 0) {
+      lines.push(
+        truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes ${plural(owned.length, 'PVC', 'PVCs')} with its StatefulSets`),
+        truncate('(retention whenDeleted: Delete; the garbage collector deletes them unless helm runs with --cascade=orphan):'),
+      );
+      for (const claim of owned.slice(0, MAX_LISTED_PER_CHECK)) {
+        const effect = claim.volumeName ? `PV ${claim.volumeName}, ${shortReclaimEffect(claim.reclaimPolicy)}` : 'unbound';
+        lines.push(truncate(`- PVC ${claim.name} of StatefulSet ${claim.statefulSet} (${effect})`));
+      }
+      if (owned.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${owned.length - MAX_LISTED_PER_CHECK} more`);
     }
   }
   if (context.config.checks['orphan-pvc'].mode !== 'off') {

@@ -33,6 +33,8 @@ export function overrideGuardValidator(_config: Config): Validator {
       operations: [...writeOps],
       scope: 'Cluster',
     },
+    // A PV's `volume-guard.io/delete` approves turning its reclaim policy to Delete after its claim is gone.
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumes', 'persistentvolumes/status'], operations: [...writeOps], scope: 'Cluster' },
     {
       apiGroups: [''],
       apiVersions: ['v1'],
@@ -40,6 +42,8 @@ export function overrideGuardValidator(_config: Config): Validator {
       operations: [...writeOps],
       scope: 'Namespaced',
     },
+    // A Longhorn Volume's `volume-guard.io/delete` approves its DELETE by automation.
+    { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes', 'volumes/status'], operations: [...writeOps], scope: 'Namespaced' },
     { upgradeKinds: { operations: [...writeOps], scope: '*' } },
     { upgradeKinds: { operations: ['UPDATE'], scope: '*', subresource: 'status' } },
   ];

@@ -9,7 +9,19 @@
 // deletes them, unless the DELETE orphans dependents). Both delete as themselves, so the automation that pruned the
 // Namespace or StatefulSet is seen only here. Overrides there: each PVC's `volume-guard.io/delete: "true"`, and for a
 // namespace its own `volume-guard.io/skip` (the override guard polices namespaces, not StatefulSets).
-import { DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
+// A PV UPDATE turning the reclaim policy of a PV whose claim is gone (Released) to Delete or Recycle is judged the
+// same way (the PV controller reclaims it at once); its approval is `volume-guard.io/delete: "true"` on the PV. A PV
+// DELETE is not judged: the backing volume is destroyed only once the PV is Released with reclaim Delete (the PV
+// controller, or the external-provisioner's finalizer, HonorPVReclaimPolicy), i.e. when its claim goes, and that is
+// judged where it happens.
+// A Longhorn Volume DELETE is judged the same way (Longhorn deletes its data), except Longhorn's own.
+// A StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods outside its ordinal range while
+// its retention policy says whenScaled: Delete is judged the same way for those pods' PVCs: the StatefulSet controller
+// and the garbage collector delete them as themselves.
+import { DELETE_APPROVED_KEY, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
+import { statefulSetFromObject } from '../../helm/manifest.ts';
+import { isHelmManaged } from './statefulset.ts';
+import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
 import { unknownWarnings } from '../context.ts';
@@ -20,13 +32,51 @@ import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
-const declaration: WebhookDeclaration = {
+/** A StatefulSet's ordinals.start in CEL, 0 when absent. */
+const start = (object: string): string =>
+  `(has(${object}.spec.ordinals) && has(${object}.spec.ordinals.start) ? ${object}.spec.ordinals.start : 0)`;
+/** spec.replicas in CEL: a Scale omits 0; a StatefulSet's is defaulted to 1 before admission. */
+const replicas = (object: string): string => `(has(${object}.spec) && has(${object}.spec.replicas) ? ${object}.spec.replicas : 0)`;
+const whenScaled = (object: string): string =>
+  `(has(${object}.spec.persistentVolumeClaimRetentionPolicy) && has(${object}.spec.persistentVolumeClaimRetentionPolicy.whenScaled) ? ` +
+  `${object}.spec.persistentVolumeClaimRetentionPolicy.whenScaled : 'Retain')`;
+
+/**
+ * (request.subResource is absent, not '', on a request for the resource itself.)
+ * The UPDATEs that can condemn pods whose PVCs the controller then deletes: a scale subresource write lowering the
+ * replicas (the retention policy is read from the model), or a StatefulSet write ending at whenScaled: Delete that
+ * lowers the replicas, moves ordinals.start or turns whenScaled to Delete.
+ */
+const SCALE_DOWN_CONDITION =
+  "request.resource.resource == 'statefulsets' && (has(request.subResource) && request.subResource == 'scale' ? " +
+  `${replicas('object')} < ${replicas('oldObject')} : ` +
+  `((!has(request.subResource) || request.subResource == '') && ${whenScaled('object')} == 'Delete' && (${replicas('object')} < ${replicas('oldObject')} || ` +
+  `${start('object')} != ${start('oldObject')} || ${whenScaled('oldObject')} != 'Delete')))`;
+
+/**
+ * A PV whose claim is gone (Released, Failed), or Bound (its claim may be being deleted), with its claimRef kept, uid included (without the uid the PV controller
+ * makes it Available for that claim name instead of reclaiming it), its reclaim policy turned to Delete or Recycle.
+ */
+const RECLAIM_CONDITION =
+  "has(object.spec.persistentVolumeReclaimPolicy) && object.spec.persistentVolumeReclaimPolicy in ['Delete', 'Recycle'] && " +
+  '(!has(oldObject.spec.persistentVolumeReclaimPolicy) || oldObject.spec.persistentVolumeReclaimPolicy != object.spec.persistentVolumeReclaimPolicy) && ' +
+  "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != '' && " +
+  "has(object.status) && has(object.status.phase) && object.status.phase in ['Released', 'Failed', 'Bound']";
+
+/** Built from the configuration: Longhorn's own service account is left out by name (its deletes are its reclaims). */
+const declarationFor = (config: Config): WebhookDeclaration => ({
   name: 'pvc-delete.volume-guard.io',
   target: 'pvc-delete',
   rules: [
     { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumeclaims'], operations: ['DELETE'], scope: 'Namespaced' },
     { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: 'Cluster' },
     { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets'], operations: ['DELETE'], scope: 'Namespaced' },
+    // Scale-downs: the StatefulSet controller deletes the PVCs of the pods it scales away (whenScaled: Delete).
+    { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets', 'statefulsets/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
+    // A Released PV's reclaim policy turned to Delete: the PV controller destroys the volume at once.
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumes'], operations: ['UPDATE'], scope: 'Cluster' },
+    // A Longhorn Volume deleted: Longhorn deletes its replicas and data.
+    { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes'], operations: ['DELETE'], scope: 'Namespaced' },
   ],
   // What can take claims with it: a Bound claim, a namespace, a StatefulSet whose retention policy deletes its claims;
   // an object being deleted already is past deciding (a second DELETE changes nothing).
@@ -34,24 +84,30 @@ const declaration: WebhookDeclaration = {
     {
       name: 'deletes-bound-claims',
       expression:
-        "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && ((request.resource.resource == 'persistentvolumeclaims' && " +
+        "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && (request.operation == 'UPDATE' ? " +
+        `(request.resource.resource == 'persistentvolumes' ? (${RECLAIM_CONDITION}) : (${SCALE_DOWN_CONDITION})) : ` +
+        "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes' && " +
+        `request.userInfo.username != '${longhornServiceAccount(config)}') || ` +
+        "(request.resource.resource == 'persistentvolumeclaims' && " +
         "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
         "request.resource.resource == 'namespaces' || (request.resource.resource == 'statefulsets' && " +
         'has(oldObject.spec.persistentVolumeClaimRetentionPolicy) && has(oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted) && ' +
-        "oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete'))",
+        "oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete')))",
     },
   ],
-};
+});
 
 export function isAutomation(user: UserInfo, config: Config): boolean {
   return config.pvcDelete.automationUsers.includes(user.username) || user.groups.some((group) => config.pvcDelete.automationGroups.includes(group));
 }
 
-export function pvcDeleteValidator(_config: Config): Validator {
+export function pvcDeleteValidator(config: Config): Validator {
   return {
-    declaration,
+    declaration: declarationFor(config),
     handle(request, context) {
-      if (request.operation !== 'DELETE') return allowed();
+      const scaling = request.operation === 'UPDATE' && request.resource.resource === 'statefulsets';
+      const reclaiming = request.operation === 'UPDATE' && request.resource.resource === 'persistentvolumes' && (request.subResource ?? '') === '';
+      if (request.operation !== 'DELETE' && !scaling && !reclaiming) return allowed();
       const old = request.oldObject;
       const meta = metaOf(old);
       if (!meta) return allowed();
@@ -61,6 +117,9 @@ export function pvcDeleteValidator(_config: Config): Validator {
       if (mode === 'off') return allowed();
       // Already being deleted (a finalizer such as kubernetes.io/pvc-protection holds it): the first DELETE decided.
       if (stringField(old, 'metadata', 'deletionTimestamp') !== '') return allowed();
+      if (scaling) return judgeScaleDown(request, context, mode, automation);
+      if (reclaiming) return judgeReclaimChange(request, context, mode, automation);
+      if (request.resource.group === 'longhorn.io') return judgeLonghornVolumeDelete(request, context, meta.annotations, mode, automation);
       if (request.resource.resource === 'namespaces') return judgeNamespaceDelete(request, context, meta.annotations, mode, automation);
       if (request.resource.resource === 'statefulsets') return judgeStatefulSetDelete(request, context, mode, automation);
       const name = request.name || meta.name;
@@ -148,5 +207,178 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, or delete with --cascade=orphan to keep the PVCs, and let ` +
       `${automation ? 'the controller retry' : 'the delete be retried'}`,
+  });
+}
+
+/** A count from an object field: a non-negative integer, or `fallback` when absent or not one. */
+function countField(object: unknown, fallback: number, ...path: string[]): number {
+  const value = field(object, ...path);
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : fallback;
+}
+
+/** What a StatefulSet write or scale does to its ordinal range, when the controller would delete PVCs for it. */
+export function scaleDownOf(request: AdmissionRequest, context: ValidationContext): (ScaledDownTarget & { readonly change: string }) | undefined {
+  const { namespace } = request;
+  const name = request.name || stringField(request.oldObject, 'metadata', 'name');
+  if (request.subResource === 'scale') {
+    // A Scale carries only the replicas (0 is omitted); the StatefulSet's policy, ordinals and templates come from the model.
+    const replicas = countField(request.object, 0, 'spec', 'replicas');
+    const before = countField(request.oldObject, 0, 'spec', 'replicas');
+    const live = context.snapshot.statefulSet(namespace, name);
+    if (replicas >= before || live === undefined || live.whenScaled !== 'Delete') return undefined;
+    return {
+      namespace,
+      name,
+      uid: live.uid,
+      claimTemplates: live.claimTemplates,
+      replicas,
+      ordinalsStart: live.ordinalsStart,
+      now: context.now,
+      change: `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`,
+    };
+  }
+  if ((request.subResource ?? '') !== '') return undefined;
+  // Helm's own write (helm upgrade/rollback, Flux's helm-controller): judged at its release record, before Helm
+  // touched anything; refusing it here would leave the upgrade half applied. (Helm never writes the scale subresource.)
+  if (isHelmManaged(metaOf(request.object)?.annotations ?? {}, namespace)) return undefined;
+  const policy = (object: unknown): string =>
+    stringField(object, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenScaled') === 'Delete' ? 'Delete' : 'Retain';
+  if (policy(request.object) !== 'Delete') return undefined;
+  const replicas = countField(request.object, 1, 'spec', 'replicas');
+  const before = countField(request.oldObject, 1, 'spec', 'replicas');
+  const start = countField(request.object, 0, 'spec', 'ordinals', 'start');
+  const startBefore = countField(request.oldObject, 0, 'spec', 'ordinals', 'start');
+  let change: string;
+  if (replicas < before) change = `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`;
+  else if (start !== startBefore) change = `move of StatefulSet ${namespace}/${name} to ordinals ${start}..${start + replicas - 1}`;
+  else if (policy(request.oldObject) !== 'Delete') change = `change of StatefulSet ${namespace}/${name} to whenScaled: Delete`;
+  else return undefined;
+  const statefulSet = statefulSetFromObject(request.object, namespace);
+  return {
+    namespace,
+    name,
+    uid: stringField(request.oldObject, 'metadata', 'uid'),
+    claimTemplates: statefulSet?.claimTemplates ?? [],
+    replicas,
+    ordinalsStart: start,
+    now: context.now,
+    change,
+  };
+}
+
+/**
+ * A StatefulSet UPDATE or scale that condemns pods while its retention policy says whenScaled: Delete: the
+ * StatefulSet controller deletes their PVCs (as itself), so the automation that scaled down is seen only here.
+ */
+function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, mode: CheckMode, automation: boolean): Decision {
+  const target = scaleDownOf(request, context);
+  if (target === undefined) return allowed();
+  const plan = PLANS['statefulset-scale-down'];
+  return judgeByPlan(context, plan, {
+    action: `${target.change} by ${describeUser(request.userInfo)}`,
+    target,
+    overrides: readOverrides(plan, { 'pvc-delete': deleteApprovalSource }),
+    modes: { 'pvc-delete': mode },
+    unlimited: ['pvc-delete'],
+    overrideHint:
+      `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${target.namespace} ${DELETE_APPROVED_KEY}=true ` +
+      `${SKIP_BY_KEY}=<your user name>, or set whenScaled: Retain first to keep them, and let ` +
+      `${automation ? 'the controller retry' : 'the change be retried'}`,
+  });
+}
+
+/**
+ * A PV write turning the reclaim policy of a Released (or Failed) PV to Delete or Recycle: the PV controller reclaims
+ * it at once, as itself. Approved by `volume-guard.io/delete: "true"` on the PV (policed by the override guard, so it
+ * counts with its recorded writer and until its expiry, whether stored before or written in this very write).
+ */
+function judgeReclaimChange(request: AdmissionRequest, context: ValidationContext, mode: CheckMode, automation: boolean): Decision {
+  const object = request.object;
+  const name = request.name || stringField(object, 'metadata', 'name');
+  const annotations = metaOf(object)?.annotations ?? {};
+  const lifecycle = overrideLifecycle(annotations, context.now);
+  const marked = annotations[DELETE_APPROVED_KEY] === 'true';
+  const target: ReclaimChangeTarget = {
+    name,
+    claimNamespace: stringField(object, 'spec', 'claimRef', 'namespace'),
+    claimName: stringField(object, 'spec', 'claimRef', 'name'),
+    phase: stringField(object, 'status', 'phase'),
+    reclaimPolicy: stringField(object, 'spec', 'persistentVolumeReclaimPolicy'),
+    previousPolicy: stringField(request.oldObject, 'spec', 'persistentVolumeReclaimPolicy'),
+    approved: marked && lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined,
+  };
+  const claimUid = stringField(object, 'spec', 'claimRef', 'uid');
+  if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || claimUid === '' || target.reclaimPolicy === target.previousPolicy) {
+    return allowed();
+  }
+  const approval = (): OverrideSource | undefined =>
+    marked
+      ? {
+          where: `annotation ${DELETE_APPROVED_KEY} on PV ${name}`,
+          checks: ['pvc-delete'],
+          reason: annotations[SKIP_REASON_KEY] ?? '',
+          recordedBy: lifecycle.writer,
+          ...(lifecycle.until ? { until: lifecycle.until } : {}),
+          ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
+        }
+      : undefined;
+  const plan = PLANS['pv-reclaim'];
+  return judgeByPlan(context, plan, {
+    action: `change of PV ${name}'s reclaim policy to ${target.reclaimPolicy} by ${describeUser(request.userInfo)}`,
+    target,
+    overrides: readOverrides(plan, { 'pv-delete': approval }),
+    modes: { 'pvc-delete': mode },
+    overrideHint:
+      `keep reclaim policy ${target.previousPolicy || 'Retain'} until the data is backed up or rebound; if it may go: kubectl annotate pv ${name} ` +
+      `${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
+      `${automation ? 'the controller retry' : 'the change be retried'}`,
+  });
+}
+
+/**
+ * A Longhorn Volume DELETE: Longhorn deletes its replicas and data. Longhorn's own service account (the reclaim of a
+ * PVC whose PV says Delete, a delete from Longhorn's UI) is never judged: that PVC's DELETE was, and its UI is used by
+ * hand. Approved by `volume-guard.io/delete: "true"` on the volume (policed by the override guard).
+ */
+function judgeLonghornVolumeDelete(
+  request: AdmissionRequest,
+  context: ValidationContext,
+  annotations: Readonly<Record<string, string>>,
+  mode: CheckMode,
+  automation: boolean,
+): Decision {
+  if (request.resource.resource !== 'volumes' || request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
+  const old = request.oldObject;
+  const name = request.name || stringField(old, 'metadata', 'name');
+  const lifecycle = overrideLifecycle(annotations, context.now);
+  const marked = annotations[DELETE_APPROVED_KEY] === 'true';
+  const target: DeletedLonghornVolume = {
+    namespace: request.namespace,
+    name,
+    pvName: stringField(old, 'status', 'kubernetesStatus', 'pvName'),
+    pvcNamespace: stringField(old, 'status', 'kubernetesStatus', 'namespace'),
+    pvcName: stringField(old, 'status', 'kubernetesStatus', 'pvcName'),
+    approved: marked && lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined,
+  };
+  const approval = (): OverrideSource | undefined =>
+    marked
+      ? {
+          where: `annotation ${DELETE_APPROVED_KEY} on Longhorn volume ${request.namespace}/${name}`,
+          checks: ['pvc-delete'],
+          reason: annotations[SKIP_REASON_KEY] ?? '',
+          recordedBy: lifecycle.writer,
+          ...(lifecycle.until ? { until: lifecycle.until } : {}),
+          ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
+        }
+      : undefined;
+  const plan = PLANS['longhorn-volume-delete'];
+  return judgeByPlan(context, plan, {
+    action: `deletion of Longhorn volume ${request.namespace}/${name} by ${describeUser(request.userInfo)}`,
+    target,
+    overrides: readOverrides(plan, { 'volume-delete': approval }),
+    modes: { 'pvc-delete': mode },
+    overrideHint:
+      `back the data up, then run: kubectl annotate volumes.longhorn.io ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
+      `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
   });
 }

@@ -6,32 +6,53 @@
 //
 // A StatefulSet Helm creates carries `meta.helm.sh/release-name` (and `-namespace`): it was judged at its release
 // record, before Helm created anything, and is not judged twice, unless it lands outside the release's namespace
-// (a release record is judged in its own namespace only). (Anyone may write that annotation; a hand-written one only moves the
+// (a release record is judged in its own namespace only).
+//
+// Scale-ups outside Helm (kubectl scale, an autoscaler, a GitOps sync raising spec.replicas): the controller claims the
+// added ordinals' PVCs the same way; those older than the StatefulSet were left by an earlier one of that name and are
+// judged like at a CREATE (its own scale-down leftovers are younger than it, and meant to come back). (Anyone may write that annotation; a hand-written one only moves the
 // judgement to a release record that does not exist. Documented in the README.)
+import type { ScaleUpTarget } from '../../checks/orphan-pvc.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
 import { skipOnReviewedObject } from '../context.ts';
-import { metaOf } from '../objects.ts';
+import { field, metaOf, stringField } from '../objects.ts';
 import { REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { PLANS, readOverrides } from '../plans.ts';
-import { allowed, type WebhookDeclaration } from '../types.ts';
-import type { Validator } from '../validator.ts';
+import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
+import type { ValidationContext, Validator } from '../validator.ts';
+
+/** CEL: a StatefulSet that claims storage and that Helm did not write for a release of its own namespace. */
+const CLAIMS_OUTSIDE_HELM =
+  "has(object.spec.volumeClaimTemplates) && size(object.spec.volumeClaimTemplates) > 0 && " +
+  `!(has(object.metadata.annotations) && '${HELM_RELEASE_NAME_ANNOTATION}' in object.metadata.annotations && ` +
+  `(!('${HELM_RELEASE_NAMESPACE_ANNOTATION}' in object.metadata.annotations) || ` +
+  `object.metadata.annotations['${HELM_RELEASE_NAMESPACE_ANNOTATION}'] == request.namespace))`;
+/** spec.replicas in CEL: a Scale omits 0; a StatefulSet's is defaulted to 1 before admission. */
+const replicas = (object: string): string => `(has(${object}.spec) && has(${object}.spec.replicas) ? ${object}.spec.replicas : 0)`;
+const start = (object: string): string =>
+  `(has(${object}.spec.ordinals) && has(${object}.spec.ordinals.start) ? ${object}.spec.ordinals.start : 0)`;
 
 const declaration: WebhookDeclaration = {
   name: 'statefulset.volume-guard.io',
   target: 'statefulset',
-  rules: [{ apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets'], operations: ['CREATE'], scope: 'Namespaced' }],
-  // Only StatefulSets that claim storage and that Helm did not create.
+  rules: [
+    { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets'], operations: ['CREATE'], scope: 'Namespaced' },
+    // Scale-ups claim the ordinals they add: a PVC an earlier StatefulSet of that name left there is re-attached.
+    { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets', 'statefulsets/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
+  ],
+  // CREATE: StatefulSets that claim storage and that Helm did not create. UPDATE: writes raising the replicas (or
+  // moving ordinals.start) of such a StatefulSet, and scale subresource writes raising the replicas.
   matchConditions: [
     {
       name: 'claims-storage-outside-helm',
       expression:
-        "has(object.spec.volumeClaimTemplates) && size(object.spec.volumeClaimTemplates) > 0 && " +
-        `!(has(object.metadata.annotations) && '${HELM_RELEASE_NAME_ANNOTATION}' in object.metadata.annotations && ` +
-        `(!('${HELM_RELEASE_NAMESPACE_ANNOTATION}' in object.metadata.annotations) || ` +
-        `object.metadata.annotations['${HELM_RELEASE_NAMESPACE_ANNOTATION}'] == request.namespace))`,
+        `request.operation == 'CREATE' ? (${CLAIMS_OUTSIDE_HELM}) : ` +
+        `(oldObject != null && (has(request.subResource) && request.subResource == 'scale' ? ${replicas('object')} > ${replicas('oldObject')} : ` +
+        `((!has(request.subResource) || request.subResource == '') && ${CLAIMS_OUTSIDE_HELM} && ` +
+        `(${replicas('object')} > ${replicas('oldObject')} || ${start('object')} != ${start('oldObject')}))))`,
     },
   ],
 };
@@ -50,6 +71,7 @@ export function statefulSetValidator(_config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
+      if (request.operation === 'UPDATE') return judgeScaleUp(request, context);
       if (request.operation !== 'CREATE') return allowed();
       const meta = metaOf(request.object);
       if (!meta || isHelmManaged(meta.annotations, request.namespace)) return allowed();
@@ -75,4 +97,66 @@ export function statefulSetValidator(_config: Config): Validator {
       });
     },
   };
+}
+
+function countField(object: unknown, fallback: number, ...path: string[]): number {
+  const value = field(object, ...path);
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : fallback;
+}
+
+/** What a StatefulSet UPDATE or scale write newly claims; undefined when it claims nothing new or Helm wrote it. */
+export function scaleUpOf(request: AdmissionRequest, context: ValidationContext): ScaleUpTarget | undefined {
+  const { namespace } = request;
+  const name = request.name || stringField(request.oldObject, 'metadata', 'name');
+  if (request.subResource === 'scale') {
+    const live = context.snapshot.statefulSet(namespace, name);
+    const replicas = countField(request.object, 0, 'spec', 'replicas');
+    const previousReplicas = countField(request.oldObject, 0, 'spec', 'replicas');
+    if (live === undefined || live.claimTemplates.length === 0 || replicas <= previousReplicas) return undefined;
+    return {
+      namespace,
+      name,
+      claimTemplates: live.claimTemplates,
+      replicas,
+      ordinalsStart: live.ordinalsStart,
+      previousReplicas,
+      previousStart: live.ordinalsStart,
+      createdAt: live.creationTimestamp,
+    };
+  }
+  if ((request.subResource ?? '') !== '') return undefined;
+  const meta = metaOf(request.object);
+  // Helm's own write: judged at its release record.
+  if (!meta || isHelmManaged(meta.annotations, namespace)) return undefined;
+  const statefulSet = statefulSetFromObject(request.object, namespace);
+  if (!statefulSet || statefulSet.claimTemplates.length === 0) return undefined;
+  const previousReplicas = countField(request.oldObject, 1, 'spec', 'replicas');
+  const previousStart = countField(request.oldObject, 0, 'spec', 'ordinals', 'start');
+  if (statefulSet.replicas <= previousReplicas && statefulSet.ordinalsStart === previousStart) return undefined;
+  return {
+    namespace,
+    name,
+    claimTemplates: statefulSet.claimTemplates,
+    replicas: statefulSet.replicas,
+    ordinalsStart: statefulSet.ordinalsStart,
+    previousReplicas,
+    previousStart,
+    createdAt: stringField(request.oldObject, 'metadata', 'creationTimestamp'),
+  };
+}
+
+/** A scale-up outside Helm onto PVCs an earlier StatefulSet of that name left: judged like its CREATE, by PVC approvals. */
+function judgeScaleUp(request: AdmissionRequest, context: ValidationContext): Decision {
+  const target = scaleUpOf(request, context);
+  if (target === undefined) return allowed();
+  const plan = PLANS['statefulset-scale-up'];
+  return judgeByPlan(context, plan, {
+    action: `scale-up of StatefulSet ${target.namespace}/${target.name} to ${target.replicas} replicas`,
+    target,
+    overrides: readOverrides(plan, { 'pvc-reuse': reuseApprovalSource }),
+    unlimited: true,
+    overrideHint:
+      `annotate the PVCs ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name> if their data is meant to be reused, or delete them ` +
+      `(kubectl delete pvc -n ${target.namespace} ...) if it is not`,
+  });
 }

@@ -195,7 +195,8 @@ describe('orphan-pvc: upgrades and rollbacks', () => {
       [
         'data-devlake-mysql-0',
         ['renamed-claim-template'],
-        'this upgrade removes claim template data from StatefulSet devlake-mysql; the PVC would be left behind',
+        'this upgrade removes claim template data from StatefulSet devlake-mysql (immutable: the API server refuses the change, ' +
+          'and re-creating the StatefulSet to force it leaves this PVC behind)',
       ],
     ]);
   });

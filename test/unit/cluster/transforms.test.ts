@@ -339,6 +339,9 @@ describe('transformStatefulSet', () => {
       name: 'devlake-mysql',
       uid: 'sts-uid',
       replicas: 3,
+      ordinalsStart: 0,
+      creationTimestamp: '',
+      whenScaled: 'Retain',
       claimTemplates: ['data', 'logs'],
       selector: { 'app.kubernetes.io/instance': 'devlake', 'app.kubernetes.io/name': 'mysql' },
       helmReleaseName: 'devlake',
@@ -358,6 +361,12 @@ describe('transformStatefulSet', () => {
       helmReleaseNamespace: '',
     });
     expect(transformStatefulSet({ metadata: { name: 's', namespace: 'n' }, spec: { replicas: 0 } })?.replicas).toBe(0);
+    expect(
+      transformStatefulSet({
+        metadata: { name: 's', namespace: 'n' },
+        spec: { ordinals: { start: 3 }, persistentVolumeClaimRetentionPolicy: { whenScaled: 'Delete', whenDeleted: 'Retain' } },
+      }),
+    ).toMatchObject({ ordinalsStart: 3, whenScaled: 'Delete' });
   });
 });
 

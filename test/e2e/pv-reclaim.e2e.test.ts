@@ -1,0 +1,75 @@
+// An admin keeps the data of a deleted claim by setting its PV's reclaim policy to Retain; the PV turns Released.
+// A GitOps controller restoring `persistentVolumeReclaimPolicy: Delete` from its source would make the PV controller
+// reclaim the PV at once, destroying the volume. Through the real API server with the real kubectl (the real PV
+// controller in kube-controller-manager releases the PV): Flux's controller turning it to Delete is refused naming the
+// PV and the claim it held; a person doing it by hand passes (pvcDelete.others off by default), and so does Flux once
+// an admin marks the PV `volume-guard.io/delete: "true"`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl } from '../harness/cluster.ts';
+import { boundClaim, createPod, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
+
+const NS = 'e2e-pv-reclaim';
+const CLAIM = 'archive';
+const PV = `pv-${NS}-${CLAIM}`;
+const IN_USE = 'in-use';
+const IN_USE_PV = `pv-${NS}-${IN_USE}`;
+const FLUX = 'system:serviceaccount:flux-system:kustomize-controller';
+
+const toDelete = (...extra: string[]) =>
+  kubectl(['patch', 'pv', PV, '--type=merge', '-p', '{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}', ...extra]);
+
+describe('pvc-delete at a PV reclaim policy change', () => {
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await kubectl(['delete', 'clusterrolebinding', 'e2e-flux-pv-patcher']);
+    await kubectl(['delete', 'clusterrole', 'e2e-pv-patcher']);
+    await must(kubectl(['create', 'clusterrole', 'e2e-pv-patcher', '--verb=get,list,patch,update', '--resource=persistentvolumes']), 'clusterrole');
+    await must(kubectl(['create', 'clusterrolebinding', 'e2e-flux-pv-patcher', '--clusterrole=e2e-pv-patcher', `--user=${FLUX}`]), 'clusterrolebinding');
+    await boundClaim(NS, CLAIM, 'Retain');
+    await must(kubectl(['delete', 'pvc', CLAIM, '-n', NS, '--wait=true', '--timeout=60s']), 'delete the claim');
+    const released = await eventually(() => kubectl(['get', 'pv', PV, '-o', 'jsonpath={.status.phase}']), (r) => r.stdout === 'Released', 60_000);
+    expect(released.stdout).toBe('Released');
+  }, 120_000);
+
+  afterAll(async () => {
+    await kubectl(['delete', 'pod', 'user', '-n', NS, '--grace-period=0', '--force']);
+    await deleteObjects(['pvc', IN_USE, '-n', NS], ['pv', IN_USE_PV], ['node', 'e2e-pv-reclaim-node'], ['pv', PV], ['clusterrolebinding', 'e2e-flux-pv-patcher'], ['clusterrole', 'e2e-pv-patcher']);
+  });
+
+  it("refuses Flux's controller turning the Released PV's reclaim policy to Delete, naming it", async () => {
+    const refused = await eventually(() => toDelete(`--as=${FLUX}`, '--dry-run=server'), (r) => r.code !== 0, 30_000);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain(`change of PV ${PV}'s reclaim policy to Delete by ${FLUX}`);
+    expect(refused.stderr).toContain(`its claim ${NS}/${CLAIM} gone`);
+    expect(refused.stderr).toContain(`kubectl annotate pv ${PV} volume-guard.io/delete=true`);
+    const byHand = await toDelete('--dry-run=server');
+    expect(byHand.stderr).not.toContain('denied');
+    expect(byHand.code).toBe(0);
+  });
+
+  it('passes once an admin marks the PV volume-guard.io/delete=true', async () => {
+    await must(kubectl(['annotate', 'pv', PV, 'volume-guard.io/delete=true', 'volume-guard.io/skip-reason=e2e', 'volume-guard.io/skip-by=admin']), 'approve');
+    const allowed = await toDelete(`--as=${FLUX}`);
+    expect(allowed.stderr).not.toContain('denied');
+    expect(allowed.code).toBe(0);
+    expect((await kubectl(['get', 'pv', PV, '-o', 'jsonpath={.spec.persistentVolumeReclaimPolicy}'])).stdout).toBe('Delete');
+  });
+
+  it('refuses it on a Bound PV whose claim is being deleted, held by pvc-protection while a pod uses it', async () => {
+    await boundClaim(NS, IN_USE, 'Retain');
+    await createPod({ name: 'user', namespace: NS, node: 'e2e-pv-reclaim-node', claims: [IN_USE] });
+    await must(kubectl(['delete', 'pvc', IN_USE, '-n', NS, '--wait=false']), 'delete the claim in use');
+    const terminating = await eventually(
+      () => kubectl(['get', 'pvc', IN_USE, '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}']),
+      (r) => r.stdout !== '',
+    );
+    expect(terminating.stdout).not.toBe('');
+    const refused = await eventually(
+      () => kubectl(['patch', 'pv', IN_USE_PV, '--type=merge', '-p', '{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}', `--as=${FLUX}`, '--dry-run=server']),
+      (r) => r.code !== 0,
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`its claim ${NS}/${IN_USE} is being deleted`);
+  });
+});

@@ -1,0 +1,83 @@
+// A Helm upgrade or rollback that keeps a StatefulSet but lowers its replicas (or moves spec.ordinals.start) while its
+// retention policy says whenScaled: Delete: Helm writes the new spec, the StatefulSet controller deletes the pods it
+// scales away and, with them, their PVCs. Judged at the release record, before Helm touches anything. A chart that
+// does not declare spec.replicas leaves the live count alone (three-way merge and server-side apply alike).
+import { describe, expect, it } from 'vitest';
+import { collectDroppedPvcs } from '../../../src/checks/pvc-delete.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { parseManifest } from '../../../src/helm/manifest.ts';
+import type { HelmRelease } from '../../../src/helm/release.ts';
+import { pod, pv, pvc, statefulSet } from '../../support/fixtures.ts';
+
+const NS = 'shop';
+
+function manifest(options: { replicas?: number; whenScaled?: string; start?: number }): string {
+  return `---
+# Source: db/templates/sts.yaml
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+${options.replicas !== undefined ? `  replicas: ${options.replicas}\n` : ''}${options.start !== undefined ? `  ordinals:\n    start: ${options.start}\n` : ''}  persistentVolumeClaimRetentionPolicy:
+    whenDeleted: Retain
+    whenScaled: ${options.whenScaled ?? 'Delete'}
+  selector:
+    matchLabels:
+      app: db
+  template:
+    metadata:
+      labels:
+        app: db
+    spec:
+      containers:
+        - name: db
+          image: db:1
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+`;
+}
+
+function upgrade(text: string, operation: 'upgrade' | 'rollback' = 'upgrade') {
+  const release: HelmRelease = { name: 'db', namespace: NS, version: 2, status: `pending-${operation}`, manifest: text, chartName: 'db', chartVersion: '1', labels: {} };
+  return { release, operation, manifest: parseManifest(text, NS) };
+}
+
+/** Live StatefulSet db at 3 replicas, pods db-0..2 with Bound PVCs on Delete PVs. */
+function cluster(whenScaled = 'Delete'): ClusterModel {
+  const model = new ClusterModel();
+  model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: 'uid-db', replicas: 3, whenScaled, helmReleaseName: 'db', helmReleaseNamespace: NS }));
+  for (const ordinal of [0, 1, 2]) {
+    const name = `data-db-${ordinal}`;
+    model.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: NS, claimName: name, reclaimPolicy: 'Delete' }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: NS, name, volumeName: `pv-${name}` }));
+    model.upsert('pod', pod({ namespace: NS, name: `db-${ordinal}`, claimNames: [name], controllerKind: 'StatefulSet' }));
+  }
+  return model;
+}
+
+const names = (findings: readonly { object: { name: string } }[]) => findings.map((f) => f.object.name).sort();
+
+describe('a Helm upgrade scaling a StatefulSet down under whenScaled: Delete', () => {
+  it('names the PVCs of the pods the controller scales away', () => {
+    const findings = collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 1 }))).findings;
+    expect(names(findings)).toEqual(['data-db-1', 'data-db-2']);
+    expect(findings[0]!.reason).toContain('this upgrade sets StatefulSet db to 1 replicas');
+    expect(findings[0]!.tags).toContain('deleted-by-scale-down');
+    expect(names(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 2 }), 'rollback')).findings)).toEqual(['data-db-2']);
+  });
+
+  it('counts a policy turned to Delete in the same upgrade, and a move of ordinals.start', () => {
+    expect(names(collectDroppedPvcs(cluster('Retain'), upgrade(manifest({ replicas: 2 }))).findings)).toEqual(['data-db-2']);
+    expect(names(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 3, start: 1 }))).findings)).toEqual(['data-db-0']);
+  });
+
+  it('passes what deletes nothing: same replicas, replicas not declared, whenScaled Retain, scaling up', () => {
+    expect(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 3 }))).findings).toEqual([]);
+    // The chart leaves spec.replicas to someone else (kubectl scale, an HPA): Helm does not touch the live count.
+    expect(collectDroppedPvcs(cluster(), upgrade(manifest({}))).findings).toEqual([]);
+    expect(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 1, whenScaled: 'Retain' }))).findings).toEqual([]);
+    expect(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 5 }))).findings).toEqual([]);
+  });
+});

@@ -1,0 +1,92 @@
+// A StatefulSet scaled up outside Helm (kubectl scale, an autoscaler through statefulsets/scale, a GitOps sync raising
+// spec.replicas) claims the PVCs of the ordinals it adds, whatever they hold. Those older than the StatefulSet were
+// left by an earlier StatefulSet of that name: re-attaching them is the adoption orphan-pvc refuses at a CREATE. Its
+// own scale-down leftovers (younger than it) are meant to come back.
+import { describe, expect, it } from 'vitest';
+import type { AdmissionRequest } from '../../../src/admission/types.ts';
+import { statefulSetValidator } from '../../../src/admission/validators/statefulset.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { ALICE, context, request } from '../../support/admission.ts';
+import { pod, pv, pvc, statefulSet } from '../../support/fixtures.ts';
+
+const validator = statefulSetValidator(defaultConfig());
+const NS = 'shop';
+const CREATED = '2026-03-01T10:00:00Z';
+const STS_RESOURCE = { group: 'apps', version: 'v1', resource: 'statefulsets' };
+
+function stsObject(replicas: number, annotations: Record<string, string> = {}): unknown {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db', namespace: NS, creationTimestamp: CREATED, annotations },
+    spec: { replicas, volumeClaimTemplates: [{ metadata: { name: 'data' } }] },
+  };
+}
+
+function update(before: number, after: number, annotations: Record<string, string> = {}): AdmissionRequest {
+  return request({
+    kind: { group: 'apps', version: 'v1', kind: 'StatefulSet' },
+    resource: STS_RESOURCE,
+    operation: 'UPDATE',
+    namespace: NS,
+    name: 'db',
+    userInfo: ALICE,
+    object: stsObject(after, annotations),
+    oldObject: stsObject(before, annotations),
+  });
+}
+
+function scale(before: number, after: number): AdmissionRequest {
+  const scaleObject = (replicas: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'db', namespace: NS }, spec: replicas ? { replicas } : {} });
+  return request({
+    kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+    resource: STS_RESOURCE,
+    subResource: 'scale',
+    operation: 'UPDATE',
+    namespace: NS,
+    name: 'db',
+    userInfo: ALICE,
+    object: scaleObject(after),
+    oldObject: scaleObject(before),
+  });
+}
+
+/** Live db at 1 replica (created 2026-03-01); data-db-1 from January (an earlier db), data-db-2 from April (its own). */
+function model(reuse = false, mounted = false): ClusterModel {
+  const m = new ClusterModel(VOLUME_SETS);
+  m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', replicas: 1, creationTimestamp: CREATED }));
+  const claims: Record<string, string> = { 'data-db-1': '2026-01-05T08:00:00Z', 'data-db-2': '2026-04-02T09:00:00Z' };
+  for (const [name, creationTimestamp] of Object.entries(claims)) {
+    const annotations: Record<string, string> = reuse ? { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' } : {};
+    m.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: NS, claimName: name, reclaimPolicy: 'Retain' }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: NS, name, volumeName: `pv-${name}`, creationTimestamp, annotations }));
+  }
+  if (mounted) m.upsert('pod', pod({ namespace: NS, name: 'restore', claimNames: ['data-db-1'] }));
+  return m;
+}
+
+describe('orphan-pvc at a StatefulSet scale-up outside Helm', () => {
+  it('refuses a scale-up re-attaching a PVC older than the StatefulSet, naming it', () => {
+    for (const req of [update(1, 3), scale(1, 3)]) {
+      const decision = validator.handle(req, context(model()));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toContain(`scale-up of StatefulSet ${NS}/db to 3 replicas`);
+      expect(decision.status!.message).toContain(`PVC ${NS}/data-db-1`);
+      expect(decision.status!.message).toContain('left by an earlier StatefulSet db');
+      expect(decision.status!.message).not.toContain('data-db-2');
+    }
+  });
+
+  it('passes its own leftovers, scale-downs, PVCs in use or approved for reuse, and Helm’s own writes', () => {
+    expect(validator.handle(update(2, 3), context(model())).allowed).toBe(true);
+    expect(validator.handle(scale(3, 1), context(model())).allowed).toBe(true);
+    expect(validator.handle(update(1, 3), context(model(false, true))).allowed).toBe(true);
+    const reused = validator.handle(scale(1, 3), context(model(true)));
+    expect(reused.allowed).toBe(true);
+    expect(reused.overrides).toEqual(['orphan-pvc']);
+    const helm = { 'meta.helm.sh/release-name': 'db', 'meta.helm.sh/release-namespace': NS };
+    expect(validator.handle(update(1, 3, helm), context(model())).allowed).toBe(true);
+  });
+});
