@@ -28,7 +28,7 @@ export interface SingleReplicaTarget {
   readonly node?: string;
   /**
    * An upgrade of these nodes only (a Plan's selected nodes, a MachineDeployment's): the single-replica volumes
-   * whose data is all on them. A copy on a node the upgrade leaves alone survives it. Ignored with `node`.
+   * with no copy on another node (a copy on a node the upgrade leaves alone survives it). Ignored with `node`.
    */
   readonly nodes?: readonly string[];
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
@@ -103,20 +103,13 @@ export function collectSingleReplica(
     if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, ofVolume, tags, nodeIsUp, lostPlace));
   };
   if (target.node === undefined && target.nodes !== undefined) {
+    // Every single-replica volume but those keeping a copy on a node the upgrade spares (a volume with no copy at
+    // all stays reported, as cluster-wide).
     const upgraded = new Set(target.nodes);
-    const seen = new Set<string>();
-    for (const node of upgraded) {
-      for (const replicaOnNode of snapshot.replicasOnNode(node)) {
-        if (seen.has(replicaOnNode.volumeName)) continue;
-        seen.add(replicaOnNode.volumeName);
-        const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
-        if (volume === undefined) continue;
-        const replicas = snapshot.replicasOfVolume(volume.name);
-        if (!isSingleReplicaVolume(volume, replicas, nodeIsUp)) continue;
-        const nodes = dataNodes(replicas, nodeIsUp);
-        if (nodes.length === 0 || !nodes.every((name) => upgraded.has(name))) continue;
-        if (!collector.countIfFull()) consider(volume, replicas);
-      }
+    for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
+      const replicas = snapshot.replicasOfVolume(volume.name);
+      if (copyNodes(replicas, nodeIsUp).some((name) => !upgraded.has(name))) continue;
+      if (!collector.countIfFull()) consider(volume, replicas);
     }
     return collector.result();
   }

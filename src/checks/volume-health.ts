@@ -1,7 +1,7 @@
 // volume-health: Longhorn volumes that are already short of healthy copies, or whose replicas point at disks or
 // nodes that are gone (seed 002). Rolling nodes while they are in that state loses the copies that remain.
 
-import type { LonghornVolumeRecord } from '../cluster/records.ts';
+import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, replicaObject, volumeContext, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
@@ -11,7 +11,7 @@ import type { AffectedObject, Check, Finding } from './types.ts';
 export interface VolumeHealthTarget {
   /** Only the unhealthy volumes with a healthy replica (a copy) on this node. Omitted: the whole cluster (an upgrade). */
   readonly node?: string;
-  /** An upgrade of these nodes only: the unhealthy volumes with a healthy replica on one of them. */
+  /** An upgrade of these nodes only: the unhealthy volumes with a replica (not failed) on one of them or on a node that is down. */
   readonly nodes?: readonly string[];
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
@@ -76,14 +76,16 @@ export function collectVolumeHealth(
     if (collector.admit(tags)) collector.add(buildFinding(volume, problems, tags));
   };
   if (target.node === undefined && target.nodes !== undefined) {
-    const seen = new Set<string>();
-    for (const node of new Set(target.nodes)) {
-      for (const replica of snapshot.replicasOnNode(node)) {
-        if (!isHealthyReplica(replica) || seen.has(replica.volumeName)) continue;
-        seen.add(replica.volumeName);
-        const volume = snapshot.longhornVolume(replica.volumeName);
-        if (volume !== undefined) consider(volume);
-      }
+    // Every unhealthy volume but those whose replicas (failed ones aside) all sit on nodes that are up and that the
+    // upgrade spares.
+    const upgraded = new Set(target.nodes);
+    const spared = (replica: LonghornReplicaRecord): boolean =>
+      replica.deleting || replica.failedAt !== '' || (replica.nodeID !== '' && !upgraded.has(replica.nodeID) && snapshot.nodeIsUp(replica.nodeID));
+    for (const volume of snapshot.volumesInSet(VOLUME_HEALTH_SET)) {
+      const replicas = snapshot.replicasOfVolume(volume.name);
+      if (replicas.length > 0 && replicas.every(spared)) continue;
+      // Members of the set have problems by definition: past the cap they are counted without being examined.
+      if (!collector.countIfFull()) consider(volume);
     }
     return collector.result();
   }

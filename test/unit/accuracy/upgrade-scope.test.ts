@@ -101,6 +101,17 @@ describe('a system-upgrade-controller Plan is judged on the nodes it selects', (
     expect(decision.status?.message).toContain('upgrading node w-1, w-2');
   });
 
+  it('a volume with no copy on any node that is up (its replica on a node gone) is still reported: no copy is spared', () => {
+    const model = cluster();
+    const ghost = volumeWithReplicas('vol-ghost', ['node-gone'], { numberOfReplicas: 1 });
+    model.upsert('longhornVolume', ghost.volume);
+    for (const r of ghost.replicas) model.upsert('longhornReplica', r);
+    const review = planCreate({ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }] });
+    const message = upgradeValidator(config).handle(review, context(model)).status?.message ?? '';
+    expect(message).toContain('vol-ghost');
+    expect(message).not.toContain('vol-w1');
+  });
+
   it('without a selector, with one selecting no known node, or a malformed one, every node counts', () => {
     for (const selector of [undefined, { matchLabels: { pool: 'gpu' } }, { matchExpressions: [{ key: 'pool', operator: 'Near' }] }]) {
       const decision = judge(planCreate(selector));
