@@ -94,10 +94,21 @@ export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: 
  * The nodes whose loss a single-replica volume's data cannot survive (dataNodes), none while the volume has two
  * copies or more. A volume whose numberOfReplicas was lowered to 1 keeps its extra healthy replicas (Longhorn
  * deletes one only for replica auto-balance, data locality or an eviction): taking one node away leaves the other
- * copy, so a cordon is no risk to it; an upgrade rolling every node still is (single-replica, cluster-wide).
+ * copy, so a cordon is no risk to it; an upgrade rolling every node still is (single-replica, cluster-wide). None
+ * either while no replica ever held data (holdsData): the upgrade still reports such a volume, as Harvester does.
  */
 export function singleCopyNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): string[] {
-  return countCopies(replicas, nodeIsUp, 2) >= 2 ? [] : dataNodes(replicas, nodeIsUp);
+  if (countCopies(replicas, nodeIsUp, 2) >= 2 || !holdsData(replicas)) return [];
+  return dataNodes(replicas, nodeIsUp);
+}
+
+/**
+ * Whether some replica ever held the volume's data (was healthy once: `healthyAt` set, kept after a failure) and is
+ * not going away. A volume created but never attached has replicas that never were: no node holds data of it yet.
+ */
+function holdsData(replicas: readonly LonghornReplicaRecord[]): boolean {
+  for (const replica of replicas) if (replica.healthyAt !== '' && !replica.deleting) return true;
+  return false;
 }
 
 /** The user is deleting the volume: losing its data is the point, no check reports it. */
