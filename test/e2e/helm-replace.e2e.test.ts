@@ -4,7 +4,7 @@
 // superseded revision. Helm 3 and 4, real API server.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { helm, HELM_MAJORS, kubectl, paths, type HelmMajor } from '../harness/cluster.ts';
+import { helm, HELM_MAJORS, kubectl, paths, tempFile, type HelmMajor } from '../harness/cluster.ts';
 import { createStatefulSetClaims, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
 
 const CHART = join(paths.root, 'test', 'e2e', 'charts', 'devlake');
@@ -67,3 +67,35 @@ function suite(major: HelmMajor): void {
 }
 
 for (const major of HELM_MAJORS) describe(`with Helm ${major}`, () => suite(major));
+
+describe('an unreadable release record is refused with the override its operation takes', () => {
+  const NS = 'e2e-helm-unreadable';
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+  });
+
+  async function create(name: string, status: string, version: number) {
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'helm.sh/release.v1',
+      metadata: { name: `sh.helm.release.v1.${name}.v${version}`, namespace: NS, labels: { owner: 'helm', name, status, version: String(version) } },
+      // Not Helm's encoding: base64 of plain text that is neither gzip nor JSON.
+      data: { release: Buffer.from(Buffer.from('garbage').toString('base64')).toString('base64') },
+    };
+    const file = await tempFile(`helm-unreadable-${process.pid}-${name}.json`, JSON.stringify(secret));
+    const result = await kubectl(['create', '-f', file]);
+    return { ...result, words: result.stderr.replace(/\s+/g, ' ') };
+  }
+
+  it('a rollback gets the namespace annotation (helm rollback takes no --labels), an upgrade its revision label', async () => {
+    const rollback = await create('back', 'pending-rollback', 4);
+    expect(rollback.code).not.toBe(0);
+    expect(rollback.words).toContain('cannot check Helm release Secret');
+    expect(rollback.words).toContain(`kubectl annotate namespace ${NS} volume-guard.io/skip=orphan-pvc`);
+    expect(rollback.words).not.toContain('--labels');
+    const upgrade = await create('up', 'pending-upgrade', 7);
+    expect(upgrade.code).not.toBe(0);
+    expect(upgrade.words).toContain('helm upgrade ... --labels volume-guard.io/skip=orphan-pvc,volume-guard.io/skip-revision=7');
+  });
+});
