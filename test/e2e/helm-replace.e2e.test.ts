@@ -64,6 +64,25 @@ function suite(major: HelmMajor): void {
     const after = await run(['history', RELEASE, '-n', NS, '-o', 'json']);
     expect((JSON.parse(after.stdout) as { revision: number; status: string }[]).map((r) => `${r.revision} ${r.status}`)).toEqual(['1 superseded', '2 deployed']);
   });
+
+  it('helm rollback of a release uninstalled with --keep-history restores it: its own PVC comes back, with a warning', async () => {
+    const BACK = 'back';
+    const claim = `${BACK}-mysql-data-${BACK}-mysql-0`;
+    try {
+      await must(run(['install', BACK, CHART, '-n', NS]), 'helm install');
+      await createStatefulSetClaims(NS, `${BACK}-mysql`);
+      await must(run(['uninstall', BACK, '-n', NS, '--keep-history']), 'helm uninstall --keep-history');
+      const restored = await run(['rollback', BACK, '1', '-n', NS]);
+      expect(restored.stderr).not.toContain(DENIED);
+      expect(restored.code).toBe(0);
+      const words = restored.stderr.replace(/\s+/g, ' ');
+      expect(words).toContain(claim);
+      expect(words).toContain(`this rollback restores StatefulSet ${BACK}-mysql`);
+      expect((await kubectl(['get', 'statefulset', `${BACK}-mysql`, '-n', NS])).code).toBe(0);
+    } finally {
+      await run(['uninstall', BACK, '-n', NS]);
+    }
+  });
 }
 
 for (const major of HELM_MAJORS) describe(`with Helm ${major}`, () => suite(major));
