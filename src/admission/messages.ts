@@ -202,7 +202,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (adopted) {
         parts.push(
           `old data obsolete: kubectl delete pvc -n ${ns} ${names}; meant to be reused: ` +
-            `kubectl annotate pvc -n ${ns} ${names} volume-guard.io/reuse=true`,
+            `kubectl annotate pvc -n ${ns} ${names} volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>`,
         );
       }
       if (stranded) parts.push('keep the StatefulSet or claim template in the chart, or back the data up and delete those PVCs after the upgrade');
