@@ -141,9 +141,12 @@ export const RAW_RENDERERS: { readonly [K in ResourceKind]?: Renderer<K> } = {
         annotations: s.helmReleaseName ? { [HELM_RELEASE_NAME_ANNOTATION]: s.helmReleaseName, [HELM_RELEASE_NAMESPACE_ANNOTATION]: s.helmReleaseNamespace } : {},
       }),
       uid: s.uid,
+      creationTimestamp: s.creationTimestamp === '' ? undefined : s.creationTimestamp,
     },
     spec: {
       replicas: s.replicas,
+      ...(s.ordinalsStart === 0 ? {} : { ordinals: { start: s.ordinalsStart } }),
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: s.whenScaled },
       selector: { matchLabels: { ...s.selector } },
       volumeClaimTemplates: s.claimTemplates.map((name) => ({ metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '8Gi' } } } })),
     },
