@@ -252,6 +252,11 @@ export interface MachineRecord {
   readonly controlPlane: string;
   /** Annotation `cluster.x-k8s.io/delete-machine` present: removed first when its set scales down. */
   readonly deleteMarked: boolean;
+  /**
+   * Its `NodeHealthy` or `HealthCheckSucceeded` condition is `False` (status.conditions): Cluster API removes it
+   * with the Machines that have no node, before healthy ones, when its set scales down.
+   */
+  readonly unhealthy: boolean;
   readonly deleting: boolean;
 }
 

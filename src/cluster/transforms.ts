@@ -545,6 +545,9 @@ export const MACHINE_CONTROL_PLANE_LABEL = 'cluster.x-k8s.io/control-plane-name'
 export const DELETE_MACHINE_ANNOTATION = 'cluster.x-k8s.io/delete-machine';
 
 /** A Cluster API Machine (v1beta1 and v1beta2 alike: both name the node in status.nodeRef.name). */
+/** Machine conditions whose `False` makes Cluster API remove the Machine early at a scale-down (v1beta2 types). */
+const MACHINE_HEALTH_CONDITIONS: readonly string[] = ['NodeHealthy', 'HealthCheckSucceeded'];
+
 export function transformMachine(raw: unknown): MachineRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
@@ -558,6 +561,7 @@ export function transformMachine(raw: unknown): MachineRecord | undefined {
     machineDeployment: intern(labels[MACHINE_DEPLOYMENT_LABEL] ?? ''),
     controlPlane: intern(labels[MACHINE_CONTROL_PLANE_LABEL] ?? ''),
     deleteMarked: stringMapAt(metadata, 'annotations')[DELETE_MACHINE_ANNOTATION] !== undefined,
+    unhealthy: MACHINE_HEALTH_CONDITIONS.some((type) => stringAt(conditionOf(raw, type), 'status') === 'False'),
     deleting: isDeleting(metadata),
   };
 }

@@ -195,6 +195,7 @@ export function machine(fields: Partial<MachineRecord> = {}): MachineRecord {
     machineDeployment: 'md-1',
     controlPlane: '',
     deleteMarked: false,
+    unhealthy: false,
     deleting: false,
     ...fields,
   };

@@ -3,10 +3,10 @@
 // autoscaler does) deletes Machines. Either gets the cordon checks of every node that may go.
 //
 // Which Machines a scale-down removes is Cluster API's choice (its MachineSet delete policy: Random by default,
-// Newest, Oldest). Every policy removes first the Machines already being deleted, those annotated
-// `cluster.x-k8s.io/delete-machine`, and those without a node (or unhealthy, which volume-guard cannot see). So:
-// when those marked Machines are at least as many as the Machines to remove, only their nodes can go; otherwise
-// any Machine of the set can, and every one of their nodes is checked. A MachineDeployment in the middle of a
+// Newest, Oldest). Every policy removes first the Machines already being deleted, then those annotated
+// `cluster.x-k8s.io/delete-machine`, then the unhealthy ones (no node, NodeHealthy or HealthCheckSucceeded False),
+// by name within each rank. So when those ranked Machines cover the removal, only the nodes it reaches can go;
+// otherwise any Machine of the set can, and every one of their nodes is checked. A MachineDeployment in the middle of a
 // rollout (Machines in several MachineSets) is scaled across its sets: every Machine can go.
 //
 // Overrides: the node's `volume-guard.io/skip` (Machine and MachineSet annotations are written by Cluster API's
@@ -57,7 +57,18 @@ function replicasOf(object: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
 }
 
-/** The Machines a scale-down to `replicas` may remove, and whether Cluster API's choice is narrowed by marks. */
+/** Cluster API's tie-break inside one delete priority: by name (Go string order, bytewise on these ASCII names). */
+function byName(a: MachineRecord, b: MachineRecord): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * The Machines a scale-down to `replicas` may remove, and whether Cluster API's choice is narrowed. Every delete
+ * order (Random, Newest, Oldest) ranks first the Machines being deleted, then those marked
+ * `cluster.x-k8s.io/delete-machine`, then the unhealthy ones (no node yet, `NodeHealthy` or `HealthCheckSucceeded`
+ * False), ties broken by name; only the healthy rest depends on the order. So when those ranked Machines cover the
+ * removal, exactly the ones it reaches can go (all the marked ones when the marks alone cover it).
+ */
 export function scaleDownCandidates(
   machines: readonly MachineRecord[],
   replicas: number,
@@ -65,11 +76,19 @@ export function scaleDownCandidates(
 ): { readonly candidates: readonly MachineRecord[]; readonly narrowed: boolean; readonly removed: number } {
   const removed = machines.length - replicas;
   if (removed <= 0) return { candidates: [], narrowed: true, removed: 0 };
-  const live = machines.filter((machine) => !machine.deleting && machine.nodeName !== '');
-  // Removed first whatever the policy: being deleted, marked for deletion, no node yet.
-  const preferred = machines.filter((machine) => machine.deleting || machine.deleteMarked || machine.nodeName === '');
-  if (!spreadOverSets && preferred.length >= removed) {
-    return { candidates: live.filter((machine) => machine.deleteMarked), narrowed: true, removed };
+  const hasNode = (machine: MachineRecord): boolean => !machine.deleting && machine.nodeName !== '';
+  const live = machines.filter(hasNode);
+  if (!spreadOverSets) {
+    const deleting = machines.filter((machine) => machine.deleting).length;
+    const marked = machines.filter((machine) => !machine.deleting && machine.deleteMarked);
+    if (deleting + marked.length >= removed) return { candidates: marked.filter(hasNode), narrowed: true, removed };
+    const unhealthy = machines
+      .filter((machine) => !machine.deleting && !machine.deleteMarked && (machine.nodeName === '' || machine.unhealthy))
+      .sort(byName);
+    const rest = removed - deleting - marked.length;
+    if (unhealthy.length >= rest) {
+      return { candidates: [...marked, ...unhealthy.slice(0, rest)].filter(hasNode), narrowed: true, removed };
+    }
   }
   return { candidates: live, narrowed: false, removed };
 }
@@ -118,7 +137,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // Nothing volume-guard can see goes (or only Machines without a node).
   if (removed === 0 || candidates.length === 0) return allowed(warnings);
   const choice = narrowed
-    ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION} first`
+    ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, then unhealthy ones, first`
     : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`;
   const allWarnings = [...warnings];
   const checkedOverrides: string[] = [];

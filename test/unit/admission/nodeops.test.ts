@@ -350,8 +350,14 @@ describe('Cluster API machine removal', () => {
       machineDeployment: 'md-0',
       controlPlane: '',
       deleteMarked: true,
+      unhealthy: false,
       deleting: false,
     });
+    const conditions = (type: string, status: string) => ({ ...machineObject('m3', 'node-3'), status: { nodeRef: { name: 'node-3' }, conditions: [{ type, status }] } });
+    expect(transformMachine(conditions('NodeHealthy', 'False'))?.unhealthy).toBe(true);
+    expect(transformMachine(conditions('HealthCheckSucceeded', 'False'))?.unhealthy).toBe(true);
+    // Unknown says nothing, as in Cluster API's isMachineHealthy.
+    expect(transformMachine(conditions('NodeHealthy', 'Unknown'))?.unhealthy).toBe(false);
     expect(transformMachine({ ...machineObject('m2', ''), status: { nodeRef: { kind: 'Node', apiVersion: 'v1', name: 'node-2' } } })?.nodeName).toBe('node-2');
   });
 
@@ -381,6 +387,26 @@ describe('Cluster API machine removal', () => {
     // Spread over several MachineSets (a rollout): any Machine may go.
     expect(scaleDownCandidates([m1, marked, m3], 2, true).narrowed).toBe(false);
     expect(scaleDownCandidates([m1, m2], 2, false).removed).toBe(0);
+  });
+
+  it('scale-down candidates: unhealthy Machines with a node rank with those without one, by name', () => {
+    const sick = machine({ name: 'm1', nodeName: 'node-1', unhealthy: true });
+    const m2 = machine({ name: 'm2', nodeName: 'node-2' });
+    const nodeless = machine({ name: 'm3', nodeName: '' });
+    const m4 = machine({ name: 'm4', nodeName: 'node-4' });
+    // m1 (unhealthy, with its node) sorts before m3 (no node): Cluster API removes m1.
+    expect(scaleDownCandidates([sick, m2, nodeless, m4], 3, false)).toEqual({ candidates: [sick], narrowed: true, removed: 1 });
+    // Two to remove: both unhealthy ones go, the healthy ones stay.
+    expect(scaleDownCandidates([sick, m2, nodeless, m4], 2, false)).toEqual({ candidates: [sick], narrowed: true, removed: 2 });
+    // The nodeless one sorts first: the unhealthy one with a node stays.
+    const late = machine({ name: 'm9', nodeName: 'node-9', unhealthy: true });
+    expect(scaleDownCandidates([m2, nodeless, late], 2, false)).toEqual({ candidates: [], narrowed: true, removed: 1 });
+    // A mark outranks every unhealthy Machine.
+    const marked = { ...m2, deleteMarked: true };
+    expect(scaleDownCandidates([sick, marked, nodeless], 2, false)).toEqual({ candidates: [marked], narrowed: true, removed: 1 });
+    expect(scaleDownCandidates([sick, marked, nodeless, m4], 2, false)).toEqual({ candidates: [marked, sick], narrowed: true, removed: 2 });
+    // More to remove than ranked Machines: any may go.
+    expect(scaleDownCandidates([sick, m2, m4], 1, false).narrowed).toBe(false);
   });
 
   it('judges MachineDeployment and MachineSet scale-downs, also through the scale subresource', () => {
