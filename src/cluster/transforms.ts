@@ -363,7 +363,7 @@ function mountModes(spec: JsonObject | undefined): Map<string, boolean> {
   return modes;
 }
 
-/** The inline data a pod keeps on its node: hostPath volumes, and for StatefulSet pods writable emptyDirs. */
+/** The inline data a pod keeps on its node: hostPath volumes, and for StatefulSet pods writable disk-backed emptyDirs. */
 export function inlineDataOfPod(
   controllerKind: string,
   spec: JsonObject | undefined,
@@ -383,7 +383,8 @@ export function inlineDataOfPod(
         if (path === '' || NON_DATA_HOST_PATH_TYPES.has(stringAt(hostPath, 'type'))) continue;
         hostPaths ??= [];
         hostPaths.push({ path: normaliseHostPath(path), writable: modes.get(name) === true });
-      } else if (modes.get(name) === true) {
+      } else if (modes.get(name) === true && stringAt(emptyDir, 'medium') !== 'Memory') {
+        // A Memory emptyDir is tmpfs: a reboot of the node empties it too, so no drain decision can keep it.
         emptyDirs ??= [];
         emptyDirs.push(name);
       }
