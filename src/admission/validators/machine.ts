@@ -49,7 +49,7 @@ const declaration: WebhookDeclaration = {
 };
 
 function nodeSkip(context: ValidationContext, node: string): OverrideSource | undefined {
-  return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations);
+  return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations, undefined, { now: context.now });
 }
 
 function replicasOf(object: unknown): number | undefined {
@@ -122,7 +122,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const warnings: string[] = [];
   const policed = config.upgrades.kinds.some((kind) => kind.group === GROUP && kind.resource === resource);
   if (owner === 'MachineDeployment' && request.subResource !== 'scale' && policed) {
-    const skip = skipOnReviewedObject(request, `${owner} ${ref}`);
+    const skip = skipOnReviewedObject(request, `${owner} ${ref}`, 'annotations', context.now);
     ownSkip = skip.source;
     warnings.push(...skip.warnings);
   }

@@ -165,6 +165,11 @@ describe('taints and Node DELETE', () => {
     expect(validator.handle(remove({ 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' }), context(model)).allowed).toBe(true);
     expect(validator.handle(remove({ 'volume-guard.io/skip': '*' }), context(model)).allowed).toBe(false);
     expect(validator.handle({ ...remove({}), name: 'node-2' }, context(model)).allowed).toBe(true);
+    // skip-until is read at the request's time (context.now), as for evictions.
+    const until = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-until': '2030-01-01T00:00:00Z' };
+    const at = (iso: string) => ({ ...context(model), now: Date.parse(iso) });
+    expect(validator.handle(remove(until), at('2029-12-31T23:00:00Z')).allowed).toBe(true);
+    expect(validator.handle(remove(until), at('2030-01-01T01:00:00Z')).allowed).toBe(false);
   });
 });
 
