@@ -19,7 +19,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { transformMachine } from '../../../src/cluster/transforms.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, evictionRequest, request } from '../../support/admission.ts';
-import { localPV, longhornNode, machine, namespace, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
+import { hostPathPV, localPV, longhornNode, machine, namespace, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const DESCHEDULER: UserInfo = { username: 'system:serviceaccount:kube-system:descheduler', groups: ['system:serviceaccounts'] };
@@ -97,7 +97,14 @@ describe('evictions: the gate of a drain', () => {
     expect(allowed.auditAnnotations?.['restart-eviction']).toBe('pv-local');
     expect(validator.handle(evict('db-0', ALICE), context(schedulable, { config: withRestarters })).allowed).toBe(false);
     const draining = cluster({ unschedulable: true });
-    expect(validator.handle(evict('db-0', DESCHEDULER), context(draining, { config: withRestarters })).allowed).toBe(false);
+    expect(validator.handle(evict('db-0', DESCHEDULER), context(draining, { config: withRestarters })).allowed).toBe(false);    // A hostPath PV no affinity pins keeps its data on this node, and the restarted pod may land elsewhere.
+    const unpinned = cluster();
+    unpinned.upsert('persistentVolume', hostPathPV({ name: 'pv-minikube', pinnedNode: '', claimName: 'mk-data' }));
+    unpinned.upsert('persistentVolumeClaim', pvc({ name: 'mk-data', volumeName: 'pv-minikube' }));
+    unpinned.upsert('pod', pod({ name: 'mk-0', nodeName: 'node-1', claimNames: ['mk-data'] }));
+    const refused = validator.handle(evict('mk-0', DESCHEDULER), context(unpinned, { config: withRestarters }));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status!.message).toContain('pv-minikube');
   });
 
   it('applies the stale policy only when the answer reads stale resources', () => {
