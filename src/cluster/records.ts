@@ -257,6 +257,11 @@ export interface MachineRecord {
    * with the Machines that have no node, before healthy ones, when its set scales down.
    */
   readonly unhealthy: boolean;
+  /**
+   * An in-place update is in progress (annotation `in-place-updates.internal.cluster.x-k8s.io/update-in-progress`,
+   * or `UpdateMachine` among `runtime.cluster.x-k8s.io/pending-hooks`): removed before unhealthy Machines.
+   */
+  readonly updatingInPlace: boolean;
   readonly deleting: boolean;
 }
 

@@ -549,6 +549,15 @@ export const DELETE_MACHINE_ANNOTATION = 'cluster.x-k8s.io/delete-machine';
 /** Machine conditions whose `False` makes Cluster API remove the Machine early at a scale-down (v1beta2 types). */
 const MACHINE_HEALTH_CONDITIONS: readonly string[] = ['NodeHealthy', 'HealthCheckSucceeded'];
 
+/** Cluster API (v1.12+) marks a Machine updating in place with this annotation, or a pending UpdateMachine hook. */
+const UPDATE_IN_PROGRESS_ANNOTATION = 'in-place-updates.internal.cluster.x-k8s.io/update-in-progress';
+const PENDING_HOOKS_ANNOTATION = 'runtime.cluster.x-k8s.io/pending-hooks';
+
+function isUpdatingInPlace(annotations: Readonly<Record<string, string>>): boolean {
+  if (annotations[UPDATE_IN_PROGRESS_ANNOTATION] !== undefined) return true;
+  return (annotations[PENDING_HOOKS_ANNOTATION] ?? '').split(',').some((hook) => hook.trim() === 'UpdateMachine');
+}
+
 export function transformMachine(raw: unknown): MachineRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
@@ -563,6 +572,7 @@ export function transformMachine(raw: unknown): MachineRecord | undefined {
     controlPlane: intern(labels[MACHINE_CONTROL_PLANE_LABEL] ?? ''),
     deleteMarked: stringMapAt(metadata, 'annotations')[DELETE_MACHINE_ANNOTATION] !== undefined,
     unhealthy: MACHINE_HEALTH_CONDITIONS.some((type) => stringAt(conditionOf(raw, type), 'status') === 'False'),
+    updatingInPlace: isUpdatingInPlace(stringMapAt(metadata, 'annotations')),
     deleting: isDeleting(metadata),
   };
 }

@@ -1,8 +1,8 @@
 // A MachineSet scale-down removes the unhealthy Machines (no node, or NodeHealthy / HealthCheckSucceeded False)
 // together with those without a node, by name, before any healthy one (Cluster API's delete priority). Through the
 // real API server and kubectl: a Machine whose node holds a local PV and reports NodeHealthy False, sorting before a
-// Machine without a node, is the one removed, so `kubectl scale` is refused naming it; once healthy again, the
-// Machine without a node goes and the scale-down passes.
+// Machine without a node, is the one removed, so `kubectl scale` is refused naming it; so is it while it updates in
+// place (ranked before unhealthy ones); once healthy and done, the Machine without a node goes and the scale-down passes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import { apply, createNode, createPodOnLocalVolume, deleteObjects, ensureNamespace, eventually, must, patchStatus } from '../harness/scenario.ts';
@@ -61,6 +61,14 @@ describe('a MachineSet scale-down reaches unhealthy Machines with a node', () =>
     expect(refused.stderr).toContain(`mu-a-data on node ${DATA}`);
     expect(refused.stderr).toContain('mu-data-pv');
     await nodeHealthy('True');
+    // Healthy, but updating in place (Cluster API v1.12): it still goes before the Machine without a node.
+    await must(kubectl(['annotate', 'machines.cluster.x-k8s.io', 'mu-a-data', '-n', NS, 'in-place-updates.internal.cluster.x-k8s.io/update-in-progress=']), 'in-place');
+    const updating = await eventually(
+      () => kubectl(['scale', 'machinesets.cluster.x-k8s.io', SET, '-n', NS, '--replicas=2', '--dry-run=server']),
+      (r) => r.stderr.includes('updating in place'),
+    );
+    expect(updating.stderr).toContain(`mu-a-data on node ${DATA}`);
+    await must(kubectl(['annotate', 'machines.cluster.x-k8s.io', 'mu-a-data', '-n', NS, 'in-place-updates.internal.cluster.x-k8s.io/update-in-progress-']), 'in-place done');
     const scaled = await eventually(() => kubectl(['scale', 'machinesets.cluster.x-k8s.io', SET, '-n', NS, '--replicas=2']), (r) => r.code === 0);
     expect(scaled.code, scaled.stderr).toBe(0);
     const replicas = await must(kubectl(['get', 'machinesets.cluster.x-k8s.io', SET, '-n', NS, '-o', 'jsonpath={.spec.replicas}']), 'replicas');

@@ -196,6 +196,7 @@ export function machine(fields: Partial<MachineRecord> = {}): MachineRecord {
     controlPlane: '',
     deleteMarked: false,
     unhealthy: false,
+    updatingInPlace: false,
     deleting: false,
     ...fields,
   };

@@ -4,8 +4,8 @@
 //
 // Which Machines a scale-down removes is Cluster API's choice (its MachineSet delete policy: Random by default,
 // Newest, Oldest). Every policy removes first the Machines already being deleted, then those annotated
-// `cluster.x-k8s.io/delete-machine`, then the unhealthy ones (no node, NodeHealthy or HealthCheckSucceeded False),
-// by name within each rank. So when those ranked Machines cover the removal, only the nodes it reaches can go;
+// `cluster.x-k8s.io/delete-machine`, then those updating in place, then the unhealthy ones (no node, NodeHealthy or
+// HealthCheckSucceeded False), by name within each rank. So when those ranked Machines cover the removal, only the nodes it reaches can go;
 // otherwise any Machine of the set can, and every one of their nodes is checked. A MachineDeployment in the middle of a
 // rollout (Machines in several MachineSets) is scaled across its sets: every Machine can go.
 //
@@ -57,17 +57,23 @@ function replicasOf(object: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
 }
 
-/** Cluster API's tie-break inside one delete priority: by name (Go string order, bytewise on these ASCII names). */
-function byName(a: MachineRecord, b: MachineRecord): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+/**
+ * A Machine's rank in Cluster API's delete priority, the same under every delete order (Random, Newest, Oldest):
+ * being deleted, marked `cluster.x-k8s.io/delete-machine`, updating in place, unhealthy (no node yet, or
+ * `NodeHealthy` / `HealthCheckSucceeded` False); undefined for the healthy rest, whose order depends on the policy.
+ */
+function deleteRank(machine: MachineRecord): number | undefined {
+  if (machine.deleting) return 0;
+  if (machine.deleteMarked) return 1;
+  if (machine.updatingInPlace) return 2;
+  if (machine.nodeName === '' || machine.unhealthy) return 3;
+  return undefined;
 }
 
 /**
- * The Machines a scale-down to `replicas` may remove, and whether Cluster API's choice is narrowed. Every delete
- * order (Random, Newest, Oldest) ranks first the Machines being deleted, then those marked
- * `cluster.x-k8s.io/delete-machine`, then the unhealthy ones (no node yet, `NodeHealthy` or `HealthCheckSucceeded`
- * False), ties broken by name; only the healthy rest depends on the order. So when those ranked Machines cover the
- * removal, exactly the ones it reaches can go (all the marked ones when the marks alone cover it).
+ * The Machines a scale-down to `replicas` may remove, and whether Cluster API's choice is narrowed. The ranked
+ * Machines (deleteRank) go first, by rank then by name (Cluster API's tie-break); when they cover the removal,
+ * exactly the ones it reaches go. Otherwise any live Machine may.
  */
 export function scaleDownCandidates(
   machines: readonly MachineRecord[],
@@ -79,15 +85,12 @@ export function scaleDownCandidates(
   const hasNode = (machine: MachineRecord): boolean => !machine.deleting && machine.nodeName !== '';
   const live = machines.filter(hasNode);
   if (!spreadOverSets) {
-    const deleting = machines.filter((machine) => machine.deleting).length;
-    const marked = machines.filter((machine) => !machine.deleting && machine.deleteMarked);
-    if (deleting + marked.length >= removed) return { candidates: marked.filter(hasNode), narrowed: true, removed };
-    const unhealthy = machines
-      .filter((machine) => !machine.deleting && !machine.deleteMarked && (machine.nodeName === '' || machine.unhealthy))
-      .sort(byName);
-    const rest = removed - deleting - marked.length;
-    if (unhealthy.length >= rest) {
-      return { candidates: [...marked, ...unhealthy.slice(0, rest)].filter(hasNode), narrowed: true, removed };
+    const ranked = machines
+      .map((machine) => ({ machine, rank: deleteRank(machine) }))
+      .filter((entry): entry is { machine: MachineRecord; rank: number } => entry.rank !== undefined)
+      .sort((a, b) => a.rank - b.rank || (a.machine.name < b.machine.name ? -1 : a.machine.name > b.machine.name ? 1 : 0));
+    if (ranked.length >= removed) {
+      return { candidates: ranked.slice(0, removed).map((entry) => entry.machine).filter(hasNode), narrowed: true, removed };
     }
   }
   return { candidates: live, narrowed: false, removed };
@@ -137,7 +140,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // Nothing volume-guard can see goes (or only Machines without a node).
   if (removed === 0 || candidates.length === 0) return allowed(warnings);
   const choice = narrowed
-    ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, then unhealthy ones, first`
+    ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, updating in place or unhealthy first`
     : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`;
   const allWarnings = [...warnings];
   const checkedOverrides: string[] = [];

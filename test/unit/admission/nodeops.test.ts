@@ -363,8 +363,13 @@ describe('Cluster API machine removal', () => {
       controlPlane: '',
       deleteMarked: true,
       unhealthy: false,
+      updatingInPlace: false,
       deleting: false,
     });
+    const annotated = (annotations: Record<string, string>) => transformMachine(machineObject('m4', 'node-4', { annotations }))?.updatingInPlace;
+    expect(annotated({ 'in-place-updates.internal.cluster.x-k8s.io/update-in-progress': '' })).toBe(true);
+    expect(annotated({ 'runtime.cluster.x-k8s.io/pending-hooks': 'AfterClusterUpgrade,UpdateMachine' })).toBe(true);
+    expect(annotated({ 'runtime.cluster.x-k8s.io/pending-hooks': 'AfterClusterUpgrade' })).toBe(false);
     const conditions = (type: string, status: string) => ({ ...machineObject('m3', 'node-3'), status: { nodeRef: { name: 'node-3' }, conditions: [{ type, status }] } });
     expect(transformMachine(conditions('NodeHealthy', 'False'))?.unhealthy).toBe(true);
     expect(transformMachine(conditions('HealthCheckSucceeded', 'False'))?.unhealthy).toBe(true);
@@ -417,6 +422,12 @@ describe('Cluster API machine removal', () => {
     const marked = { ...m2, deleteMarked: true };
     expect(scaleDownCandidates([sick, marked, nodeless], 2, false)).toEqual({ candidates: [marked], narrowed: true, removed: 1 });
     expect(scaleDownCandidates([sick, marked, nodeless, m4], 2, false)).toEqual({ candidates: [marked, sick], narrowed: true, removed: 2 });
+    // A Machine updating in place goes before unhealthy ones.
+    const updating = { ...m4, updatingInPlace: true };
+    expect(scaleDownCandidates([sick, m2, nodeless, updating], 3, false)).toEqual({ candidates: [updating], narrowed: true, removed: 1 });
+    // Two marked, one to remove: the first by name goes.
+    const marked4 = { ...m4, deleteMarked: true };
+    expect(scaleDownCandidates([sick, marked, marked4], 2, false)).toEqual({ candidates: [marked], narrowed: true, removed: 1 });
     // More to remove than ranked Machines: any may go.
     expect(scaleDownCandidates([sick, m2, m4], 1, false).narrowed).toBe(false);
   });
