@@ -88,6 +88,24 @@ describe('evictions: the gate of a drain', () => {
     expect(decision.auditAnnotations?.['override-reason']).toBe('data copied');
   });
 
+  it("names every volume at risk of a pod with several, and none of its volumes that are not", () => {
+    const model = cluster();
+    const lh = volumeWithReplicas('vol-app', ['node-1'], { pvName: 'pv-app', pvcName: 'app-lh', pvcNamespace: 'default' });
+    model.upsert('longhornVolume', lh.volume);
+    for (const r of lh.replicas) model.upsert('longhornReplica', r);
+    model.upsert('persistentVolume', localPV({ name: 'pv-logs', pinnedNode: 'node-1', claimName: 'app-logs' }));
+    model.upsert('persistentVolume', localPV({ name: 'pv-elsewhere', pinnedNode: 'node-2', claimName: 'app-other' }));
+    for (const [claim, volume] of [['app-logs', 'pv-logs'], ['app-lh', 'pv-app'], ['app-other', 'pv-elsewhere'], ['app-pending', '']] as const) {
+      model.upsert('persistentVolumeClaim', pvc({ name: claim, volumeName: volume }));
+    }
+    model.upsert('pod', pod({ name: 'app-0', nodeName: 'node-1', claimNames: ['db-data', 'app-logs', 'app-lh', 'app-other', 'app-pending'] }));
+    const decision = validator.handle(evict('app-0'), context(model));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    for (const named of ['pv-local', 'pv-logs', 'vol-app']) expect(message).toContain(named);
+    for (const spared of ['pv-elsewhere', 'app-pending', 'vol-single']) expect(message).not.toContain(spared);
+  });
+
   it('lets configured restarters evict a pod whose data follows it back, from a schedulable node only', () => {
     const schedulable = cluster();
     expect(validator.handle(evict('db-0', DESCHEDULER), context(schedulable)).allowed).toBe(false);
