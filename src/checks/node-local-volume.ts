@@ -282,12 +282,19 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
 
 /**
  * Whether the pod's controller would recreate it away from `node`: it has one (a bare pod is not recreated at
- * all), it is not a DaemonSet or a static pod, and its nodeSelector / required node affinity does not pin it to
- * `node` (see pinnedNodeOf: a pod that can only ever run there comes back to its data).
+ * all), it is not a DaemonSet or a static pod, its nodeSelector / required node affinity does not pin it to `node`
+ * (see pinnedNodeOf: a pod that can only ever run there comes back to its data), and no claim it keeps is bound to
+ * a PV pinned to `node` (the scheduler places a pod only where all its bound PVs' node affinity allows). A generic
+ * ephemeral claim pins nothing: the recreated pod gets a new one.
  */
 export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string): boolean {
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
-  return pinnedNodeOf(pod.nodeSelector, snapshot) !== node;
+  if (pinnedNodeOf(pod.nodeSelector, snapshot) === node) return false;
+  for (const claimName of pod.claimNames) {
+    const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
+    if (pv !== undefined && pv.pinnedNode === node && !isScratchVolume(snapshot, pv)) return false;
+  }
+  return true;
 }
 
 function hostPathFinding(pod: PodRecord, node: string, paths: readonly string[]): Finding {
