@@ -54,6 +54,20 @@ export type Situation =
       readonly revision?: number;
     };
 
+/**
+ * An install at a revision past 1 is `helm install --replace` (or `upgrade --install`) over kept history. Helm marks
+ * the last revision superseded before it writes the new one, so after a refusal `helm install --replace` refuses the
+ * name ("still in use"); `helm upgrade --install` goes on from the superseded revision, at the same revision number.
+ */
+function isReplaceInstall(situation: Situation): boolean {
+  return situation.kind === 'helm' && situation.operation === 'install' && (situation.revision ?? 1) > 1;
+}
+
+/** The helm command to run again after a refusal. */
+function helmCommand(situation: Situation & { readonly kind: 'helm' }): string {
+  return isReplaceInstall(situation) ? 'helm upgrade --install' : `helm ${situation.operation}`;
+}
+
 /** What would become of an object: the words of issue 12.17. */
 export type Fate = 'lost' | 'adopted' | 'stranded' | 'at risk';
 
@@ -192,7 +206,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
         );
       }
       if (stranded) parts.push('keep the StatefulSet or claim template in the chart, or back the data up and delete those PVCs after the upgrade');
-      return `${parts.join('; ')}; then run helm again.`;
+      return `${parts.join('; ')}; then ${situation.kind === 'helm' && isReplaceInstall(situation) ? 'run helm upgrade --install (not install --replace)' : 'run helm again'}.`;
     },
     fate: (finding) => {
       const fate = orphanFate(finding);
@@ -254,7 +268,7 @@ function retry(situation: Situation): string {
     case 'upgrade':
       return situation.operation === 'CREATE' ? `create the ${situation.kindName} again` : `apply the change to the ${situation.kindName} again`;
     case 'helm':
-      return `run helm ${situation.operation} again`;
+      return `run ${helmCommand(situation)} again`;
   }
 }
 
@@ -496,8 +510,10 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[]):
         return [`kubectl annotate namespace ${situation.namespace} volume-guard.io/skip=${skip} volume-guard.io/skip-reason="<why>"`];
       }
       return [
-        `helm ${situation.operation} ... --labels volume-guard.io/skip=${checks.join('_')}` +
-          (situation.operation === 'upgrade' && situation.revision !== undefined ? `,volume-guard.io/skip-revision=${situation.revision}` : ''),
+        `${helmCommand(situation)} ... --labels volume-guard.io/skip=${checks.join('_')}` +
+          ((situation.operation === 'upgrade' || isReplaceInstall(situation)) && situation.revision !== undefined
+            ? `,volume-guard.io/skip-revision=${situation.revision}`
+            : ''),
       ];
   }
 }

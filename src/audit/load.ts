@@ -266,22 +266,38 @@ async function getMetadataList(kubeConfig: KubeConfig, path: string, query: Read
   return parsed;
 }
 
-/** The revisions of a Helm release (storage driver "secret"), from its Secrets' labels, read metadata-only. */
+/** Where Helm's drivers keep release records: Secrets (the default) and ConfigMaps (HELM_DRIVER=configmap). */
+const RELEASE_STORES = [
+  { resource: 'secrets', kind: 'Secret', prefix: '' },
+  // A chart may label its own ConfigMaps owner=helm: only Helm's record names count, as in the webhook.
+  { resource: 'configmaps', kind: 'ConfigMap', prefix: 'sh.helm.release.v1.' },
+] as const;
+
+/**
+ * The revisions of a Helm release, from the labels of its records in either driver (Secrets, and ConfigMaps for
+ * HELM_DRIVER=configmap), read metadata-only.
+ */
 export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<ReleaseRevision[]> {
-  let list: unknown;
-  try {
-    list = await getMetadataList(
-      kubeConfig,
-      `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
-      { labelSelector: `owner=helm,name=${name}` },
-      timeoutMs,
-    );
-  } catch (error) {
-    if (error instanceof AuditError) throw error;
-    const fatal = fatalApiFailure(error, 'list', `secrets in namespace ${namespace} (metadata only, to find the release's revisions)`, targetOf(kubeConfig));
-    throw new AuditError(fatal ?? `cannot list the revisions of Helm release ${namespace}/${name}: ${messageOf(error)}`);
+  const revisions: ReleaseRevision[] = [];
+  for (const store of RELEASE_STORES) {
+    let list: unknown;
+    try {
+      list = await getMetadataList(
+        kubeConfig,
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/${store.resource}`,
+        { labelSelector: `owner=helm,name=${name}` },
+        timeoutMs,
+      );
+    } catch (error) {
+      if (error instanceof AuditError) throw error;
+      const fatal = fatalApiFailure(error, 'list', `${store.resource} in namespace ${namespace} (metadata only, to find the release's revisions)`, targetOf(kubeConfig));
+      throw new AuditError(fatal ?? `cannot list the revisions of Helm release ${namespace}/${name}: ${messageOf(error)}`);
+    }
+    for (const record of releaseSecretsOf(list, store.prefix)) {
+      revisions.push({ version: record.version, status: record.status, labels: record.overrides, store: store.kind });
+    }
   }
-  return releaseSecretsOf(list).map((secret) => ({ version: secret.version, status: secret.status, labels: secret.overrides }));
+  return revisions;
 }
 
 /** What a release Secret's labels say (read metadata-only, never the payload). */
@@ -294,11 +310,13 @@ interface ReleaseSecretMetadata {
   readonly status: string;
   /** The `volume-guard.io/` labels: release-label overrides. */
   readonly overrides: StringMap;
+  readonly store?: 'Secret' | 'ConfigMap';
 }
 
-/** The one reader of a metadata list of release Secrets. */
-function releaseSecretsOf(list: unknown): ReleaseSecretMetadata[] {
-  return arrayAt(list, 'items').map((item) => {
+/** The one reader of a metadata list of release records (Secrets, or ConfigMaps named `prefix`…). */
+function releaseSecretsOf(list: unknown, prefix = ''): ReleaseSecretMetadata[] {
+  const items = arrayAt(list, 'items').filter((item) => stringAt(objectAt(item, 'metadata'), 'name').startsWith(prefix));
+  return items.map((item) => {
     const metadata = objectAt(item, 'metadata');
     const labels = stringMapAt(metadata, 'labels');
     const overrides: Record<string, string> = {};
@@ -318,20 +336,26 @@ function releaseSecretsOf(list: unknown): ReleaseSecretMetadata[] {
 
 /**
  * Helm releases whose latest revision carries a `volume-guard.io/skip` label (`helm install --labels ...`), read
- * metadata-only (labels, never the payload) from the release Secrets, in `namespace` or all namespaces. Without
- * permission to list Secrets, a note says so and the rest of the audit stands.
+ * metadata-only (labels, never the payload) from the release records of either driver (Secrets, ConfigMaps), in
+ * `namespace` or all namespaces. Without permission to list one of them, a note says so and the rest stands.
  */
 export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeoutMs: number, namespace?: string): Promise<ReleaseLabels> {
-  const path = namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
-  let list: unknown;
-  try {
-    list = await getMetadataList(kubeConfig, path, { labelSelector: `owner=helm,${SKIP_LABEL}` }, timeoutMs);
-  } catch (error) {
-    return { releases: [], notes: [`Helm release labels not checked for lingering overrides (list secrets, metadata only): ${messageOf(error)}`] };
+  const records: ReleaseSecretMetadata[] = [];
+  const notes: string[] = [];
+  for (const store of RELEASE_STORES) {
+    const path =
+      namespace === undefined ? `/api/v1/${store.resource}` : `/api/v1/namespaces/${encodeURIComponent(namespace)}/${store.resource}`;
+    try {
+      // Every record (metadata only), not just those labelled: the latest revision may have dropped the label.
+      const list = await getMetadataList(kubeConfig, path, { labelSelector: 'owner=helm' }, timeoutMs);
+      records.push(...releaseSecretsOf(list, store.prefix).map((record) => ({ ...record, store: store.kind })));
+    } catch (error) {
+      notes.push(`Helm release labels not checked for lingering overrides (list ${store.resource}, metadata only): ${messageOf(error)}`);
+    }
   }
   // Only the latest revision of each release decides what its next upgrade inherits.
   const latest = new Map<string, ReleaseSecretMetadata>();
-  for (const secret of releaseSecretsOf(list)) {
+  for (const secret of records) {
     if (secret.name === '' || !Number.isFinite(secret.version)) continue;
     const key = `${secret.namespace}/${secret.name}`;
     const current = latest.get(key);
@@ -343,10 +367,10 @@ export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeoutM
     releases.push({
       namespace: release.namespace,
       name: release.name,
-      revisions: [{ version: release.version, status: release.status, labels: release.overrides }],
+      revisions: [{ version: release.version, status: release.status, labels: release.overrides, ...(release.store ? { store: release.store } : {}) }],
     });
   }
-  return { releases, notes: [] };
+  return { releases, notes };
 }
 
 /** A release and the revisions read of it (metadata only), for its release-label overrides. */

@@ -257,7 +257,7 @@ function releaseLabelOverrides(scope: { readonly namespace: string; readonly nam
   const scopedTo = latest.labels?.['volume-guard.io/skip-revision'];
   return [
     {
-      object: { kind: 'Secret', namespace: scope.namespace, name: `sh.helm.release.v1.${scope.name}.v${latest.version}` },
+      object: { kind: latest.store ?? 'Secret', namespace: scope.namespace, name: `sh.helm.release.v1.${scope.name}.v${latest.version}` },
       field: 'label',
       key: SKIP_KEY,
       value,

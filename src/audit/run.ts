@@ -91,7 +91,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
   ) {
     const { namespace, name } = options.release;
     throw new AuditError(
-      `Helm release ${namespace}/${name} not found: no release record (Secret labelled owner=helm,name=${name}) ` +
+      `Helm release ${namespace}/${name} not found: no release record (Secret or ConfigMap labelled owner=helm,name=${name}) ` +
         `and no PVC or StatefulSet labelled for it in namespace ${namespace}`,
     );
   }

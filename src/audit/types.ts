@@ -27,7 +27,7 @@ export type AuditScope =
       readonly kind: 'release';
       readonly namespace: string;
       readonly name: string;
-      /** The release's revisions as its Secrets' labels tell (metadata only), in any order. */
+      /** The release's revisions as its records' labels tell (metadata only), in any order. */
       readonly revisions: readonly ReleaseRevision[];
     };
 
@@ -36,6 +36,8 @@ export interface ReleaseRevision {
   readonly status: string;
   /** Its `volume-guard.io/` labels (release-label overrides), when read. */
   readonly labels?: Readonly<Record<string, string>>;
+  /** The kind of object the record is stored in: Secret (the default driver) or ConfigMap (HELM_DRIVER=configmap). */
+  readonly store?: 'Secret' | 'ConfigMap';
 }
 
 /** A finding of a check, with what it blocks and how to get past it. */

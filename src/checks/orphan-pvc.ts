@@ -10,6 +10,8 @@
 //    a live StatefulSet of the same name that has that claim template (a plain `helm upgrade` passes; a PVC named
 //    for a template the live StatefulSet does not have was left by an older shape of it), or an ownerReference to
 //    a live StatefulSet (uid checked) or Pod, or to a kind the snapshot cannot see (its garbage collector's call).
+//    At a rollback, a PVC labelled for the release is its own data being restored (`helm rollback` after
+//    `helm uninstall --keep-history`, or of an upgrade that dropped the StatefulSet): a warning, never a denial.
 //  - release-labelled (install only): PVCs labelled `app.kubernetes.io/instance` or `release` = the release,
 //    existing before its first revision, unless owned as above (a live owner reference, or a live StatefulSet of
 //    a name the manifest declares claims it).
@@ -30,7 +32,7 @@
 // its data is meant to be reused, and the validator honors that as an override, so it is audited and counted
 // like any other (writes of that annotation are policed by the override guard).
 
-import type { PersistentVolumeClaimRecord, StatefulSetRecord } from '../cluster/records.ts';
+import { RELEASE_LABELS, type PersistentVolumeClaimRecord, type StatefulSetRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimCount, claimName, claimOf, ordinalInRange } from '../helm/claims.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
@@ -144,6 +146,13 @@ interface Candidate {
   readonly rule: OrphanPvcRule;
   readonly reason: string;
   readonly statefulSet?: AffectedObject;
+  /** 'warning': reported, never denying (a rollback restoring the release's own data). Default critical. */
+  readonly severity?: 'warning';
+}
+
+/** Labelled for the release (`app.kubernetes.io/instance` or `release`): the StatefulSet's selector labels. */
+function labelledForRelease(claim: PersistentVolumeClaimRecord, release: HelmRelease): boolean {
+  return RELEASE_LABELS.some((label) => claim.labels[label] === release.name);
 }
 
 function statefulSetObject(namespace: string, name: string): AffectedObject {
@@ -252,6 +261,18 @@ function candidatesFor(
         });
         continue;
       }
+      if (target.operation === 'rollback' && labelledForRelease(claim, release)) {
+        // `helm rollback` restores an earlier revision on purpose (after `helm uninstall --keep-history`, or of an
+        // upgrade that dropped the StatefulSet): the release's own PVC coming back is what it asks for. Said, not refused.
+        add({
+          claim,
+          rule: 'statefulset-claim',
+          reason: `this rollback restores StatefulSet ${statefulSet.name}, which re-attaches this release's earlier data`,
+          statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
+          severity: 'warning',
+        });
+        continue;
+      }
       add({
         claim,
         rule: 'statefulset-claim',
@@ -291,7 +312,7 @@ function pvcFinding(candidate: Candidate, tags: readonly string[]): Finding {
   const related: AffectedObject[] = [];
   if (claim.volumeName !== '') related.push({ kind: 'PersistentVolume', name: claim.volumeName });
   if (candidate.statefulSet !== undefined) related.push(candidate.statefulSet);
-  return { check: 'orphan-pvc', severity: 'critical', object: claimObject(claim), reason: candidate.reason, tags, related };
+  return { check: 'orphan-pvc', severity: candidate.severity ?? 'critical', object: claimObject(claim), reason: candidate.reason, tags, related };
 }
 
 /**

@@ -243,7 +243,7 @@ describe('the CLI names what it could not find or reach', () => {
     const result = await audit(['--release', `${NS}/no-such-release`]);
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe(
-      `volume-guard: Helm release ${NS}/no-such-release not found: no release record (Secret labelled owner=helm,name=no-such-release) ` +
+      `volume-guard: Helm release ${NS}/no-such-release not found: no release record (Secret or ConfigMap labelled owner=helm,name=no-such-release) ` +
         `and no PVC or StatefulSet labelled for it in namespace ${NS}`,
     );
   });

@@ -21,7 +21,7 @@ import { ManifestPool } from '../../helm/manifest-pool.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
 import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
 import { unknownWarnings } from '../context.ts';
-import { MAX_LISTED_PER_CHECK, plural, truncate } from '../messages.ts';
+import { MAX_LISTED_PER_CHECK, overrideLines, plural, truncate, type Situation } from '../messages.ts';
 import { metaOf } from '../objects.ts';
 import { REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -190,13 +190,16 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     labelSkip = label.source;
   }
 
-  if (!outcome.ok) return unreadable(context, prepared.recordName, outcome.reason, overridesRead(), warnings);
+  const situation: Situation | undefined = stored
+    ? { kind: 'helm', operation: stored.operation, namespace: request.namespace, release: readReleaseSecretLabels(request.object).name, revision: stored.version }
+    : undefined;
+  if (!outcome.ok) return unreadable(context, prepared.recordName, outcome.reason, overridesRead(), warnings, situation);
   const release = outcome.decoded.release;
   if (outcome.recordNamespace !== release.namespace) {
     const reason =
       `it names namespace ${outcome.recordNamespace} but is stored in ${release.namespace} ` +
       `(list ${release.namespace} in helm.storageNamespaces if a Helm SDK keeps releases there)`;
-    return unreadable(context, prepared.recordName, reason, overridesRead(), warnings);
+    return unreadable(context, prepared.recordName, reason, overridesRead(), warnings, situation);
   }
   const operation = releaseOperation(release.status);
   if (!operation) return allowed(warnings);
@@ -260,6 +263,7 @@ function unreadable(
   reason: string,
   overrides: readonly OverrideSource[],
   warnings: string[],
+  situation?: Situation,
 ): Decision {
   const honored = overrides.find(
     (source) => source.checks.includes('orphan-pvc') && whyNotHonored(source, context.config.overrides) === undefined,
@@ -267,10 +271,13 @@ function unreadable(
   if (context.config.checks['orphan-pvc'].mode !== 'enforce' || honored) {
     return allowed([...warnings, truncate(`volume-guard: Helm release ${recordName} not checked: ${reason}`)]);
   }
+  // The override that works for the operation the record's labels name (helm rollback takes no --labels).
+  const how = situation
+    ? overrideLines(situation, ['orphan-pvc']).join(' ')
+    : `helm ... --labels ${SKIP_KEY}=orphan-pvc,${SKIP_REVISION_KEY}=<the new revision>`;
   return denied(
     `volume-guard cannot check Helm release ${recordName}: ${reason}. It refuses what it cannot check; ` +
-      `if this is a real Helm release, an authorized admin can re-run helm with ` +
-      `--labels ${SKIP_KEY}=orphan-pvc,${SKIP_REVISION_KEY}=<the new revision>.`,
+      `if this is a real Helm release, an authorized admin can override: ${how}`,
     { warnings, checks: ['orphan-pvc'] },
   );
 }

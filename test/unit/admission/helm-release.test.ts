@@ -71,6 +71,21 @@ describe('helm release validator', () => {
     expect(decision.allowed).toBe(true);
   });
 
+  it('an unreadable record is refused with the override that works for its operation', () => {
+    const words = (release: Partial<ReleaseFixture>): string =>
+      (validator.handle(releaseRequest(release, { data: 'not base64 at all!!' }), context(leftover())).status?.message ?? '').replace(/\s+/g, ' ');
+    expect(words({})).toContain('an authorized admin can override: helm install ... --labels volume-guard.io/skip=orphan-pvc');
+    expect(words({ version: 4, status: 'pending-upgrade' })).toContain(
+      'helm upgrade ... --labels volume-guard.io/skip=orphan-pvc,volume-guard.io/skip-revision=4',
+    );
+    // install --replace over kept history: Helm superseded the last revision, so only upgrade --install goes on.
+    expect(words({ version: 3 })).toContain('helm upgrade --install ... --labels volume-guard.io/skip=orphan-pvc,volume-guard.io/skip-revision=3');
+    // helm rollback takes no --labels (and a rollback's copied labels are never honored): the namespace it is.
+    const rollback = words({ version: 5, status: 'pending-rollback' });
+    expect(rollback).toContain(`kubectl annotate namespace ${NS} volume-guard.io/skip=orphan-pvc`);
+    expect(rollback).not.toContain('--labels');
+  });
+
   it('denies a release whose payload cannot be decoded, with the reason', () => {
     const decision = validator.handle(releaseRequest({}, { data: 'not base64 at all!!' }), context(leftover()));
     expect(decision.allowed).toBe(false);

@@ -288,6 +288,25 @@ describe('advice that works for the situation', () => {
     expect(message).toContain('helm upgrade ... --labels volume-guard.io/skip=orphan-pvc');
     expect(message).toContain('kubectl delete pvc -n shop data-db-0 data-cache-0');
   });
+
+  it('advises helm upgrade --install after a refused install --replace (Helm already superseded the last revision)', () => {
+    const finding: Finding = {
+      check: 'orphan-pvc',
+      severity: 'critical',
+      object: { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'data-db-0' },
+      reason: 'left by an earlier release; the StatefulSet db would re-attach its old data',
+      tags: ['statefulset-claim'],
+    };
+    const words = (situation: Situation): string => deny([finding], situation).replace(/\s+/g, ' ');
+    const replace = words({ kind: 'helm', operation: 'install', namespace: 'shop', release: 'shop', revision: 3 });
+    expect(replace).toContain('then run helm upgrade --install (not install --replace).');
+    expect(replace).toContain('helm upgrade --install ... --labels volume-guard.io/skip=orphan-pvc,volume-guard.io/skip-revision=3');
+    expect(replace).not.toContain('helm install ...');
+    // A first install: helm install again, and no revision label (an install's labels are its own).
+    const first = words({ kind: 'helm', operation: 'install', namespace: 'shop', release: 'shop', revision: 1 });
+    expect(first).toContain('then run helm again.');
+    expect(first.endsWith('helm install ... --labels volume-guard.io/skip=orphan-pvc')).toBe(true);
+  });
 });
 
 describe('warnings', () => {

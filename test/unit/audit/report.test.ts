@@ -305,4 +305,20 @@ describe('release-label overrides', () => {
     const clean = buildAuditReport({ model: modelOf({}), scope: { ...scope, revisions: [{ version: 3, status: 'deployed', labels: {} }] }, cluster: CLUSTER, generatedAt: GENERATED_AT, upgradeObjects: [] } as AuditInput);
     expect(clean.overrides.some((o) => o.object.kind === 'Secret')).toBe(false);
   });
+
+  it('names the ConfigMap a HELM_DRIVER=configmap release keeps its latest revision in', () => {
+    const scope: AuditScope = {
+      kind: 'release',
+      namespace: 'shop',
+      name: 'shop',
+      revisions: [
+        { version: 1, status: 'superseded', labels: {}, store: 'ConfigMap' },
+        { version: 2, status: 'deployed', labels: { 'volume-guard.io/skip': 'orphan-pvc' }, store: 'ConfigMap' },
+      ],
+    };
+    const report = buildAuditReport({ model: modelOf({}), scope, cluster: CLUSTER, generatedAt: GENERATED_AT, upgradeObjects: [] } as AuditInput);
+    expect(report.overrides.filter((o) => o.field === 'label').map((o) => o.object)).toEqual([
+      { kind: 'ConfigMap', namespace: 'shop', name: 'sh.helm.release.v1.shop.v2' },
+    ]);
+  });
 });

@@ -215,6 +215,20 @@ describe('orphan-pvc: upgrades and rollbacks', () => {
     expect(findings[0]?.related).toContainEqual({ kind: 'StatefulSet', namespace: NS, name: 'devlake-lake' });
   });
 
+  it('a rollback restoring a StatefulSet re-attaches the release PVCs: said as a warning; unlabelled ones stay critical', () => {
+    // helm uninstall --keep-history, then helm rollback: nothing of the release is live, its PVCs are.
+    const snapshot = clusterOf({ pvcs: [claim(MYSQL_CLAIM), claim(LAKE_CLAIM, { labels: {} })] });
+    const findings = orphanPvcCheck(snapshot, target('rollback'));
+    expect(findings.map((f) => [f.object.name, f.severity, f.reason])).toEqual([
+      [MYSQL_CLAIM, 'warning', "this rollback restores StatefulSet devlake-mysql, which re-attaches this release's earlier data"],
+      [LAKE_CLAIM, 'critical', 'left by an earlier release; the StatefulSet devlake-lake would re-attach its old data'],
+    ]);
+    // The same PVCs at an install or an upgrade: a fresh StatefulSet silently adopting them, critical.
+    for (const operation of ['install', 'upgrade'] as const) {
+      expect(orphanPvcCheck(snapshot, target(operation)).find((f) => f.object.name === MYSQL_CLAIM)?.severity, operation).toBe('critical');
+    }
+  });
+
   it('reports the dropped StatefulSet itself, as a warning, when none of its PVCs exists', () => {
     const snapshot = clusterOf({ statefulSets: [devlakeMysql(), devlakeLake()], pvcs: [claim(MYSQL_CLAIM)] });
     const findings = orphanPvcCheck(snapshot, target('rollback', devlakeManifest({ withLake: false })));
