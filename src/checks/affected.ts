@@ -28,6 +28,15 @@ export function claimOfVolume(volume: LonghornVolumeRecord): AffectedObject | un
   return { kind: 'PersistentVolumeClaim', namespace: volume.pvcNamespace, name: volume.pvcName };
 }
 
+/**
+ * A generic ephemeral volume's claim (`spec.volumes[].ephemeral`): the ephemeral-volume controller creates it for
+ * one pod, owned by that pod, and the garbage collector deletes it with the pod (and its PV, reclaim Delete),
+ * wherever the pod goes. Its data is scratch that no drain can save: any restart of the pod loses it.
+ */
+export function isPodScratchClaim(claim: Pick<PersistentVolumeClaimRecord, 'ownerReferences'> | undefined): boolean {
+  return claim !== undefined && claim.ownerReferences.length > 0 && claim.ownerReferences.every((owner) => owner.kind === 'Pod');
+}
+
 export function claimObject(claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): AffectedObject {
   return { kind: 'PersistentVolumeClaim', namespace: claim.namespace, name: claim.name };
 }

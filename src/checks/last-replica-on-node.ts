@@ -3,7 +3,7 @@
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { attachmentTag, claimOfVolume, lostCopyPlace, lostCopyPlaces, replicaObject, volumeObject } from './affected.ts';
+import { attachmentTag, claimOfVolume, isPodScratchClaim, lostCopyPlace, lostCopyPlaces, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { LAST_COPY_COUNT, soleCopyNode, isHealthyReplica, isVolumeBeingDeleted, type NodeIsUp } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
@@ -19,7 +19,10 @@ export interface LastReplicaOnNodeTarget {
   readonly limit?: number;
 }
 
-/** The Longhorn volumes behind a pod's claims (claim → bound PV → volume), for an eviction's target. */
+/**
+ * The Longhorn volumes behind a pod's claims (claim → bound PV → volume), for an eviction's target. A generic
+ * ephemeral volume's claim is left out: it is deleted with the pod, whatever happens to the node.
+ */
 export function longhornVolumesOfClaims(
   snapshot: ClusterSnapshot,
   namespace: string,
@@ -28,7 +31,7 @@ export function longhornVolumesOfClaims(
   const volumes: string[] = [];
   for (const claimName of claimNames) {
     const claim = snapshot.persistentVolumeClaim(namespace, claimName);
-    if (claim === undefined || claim.volumeName === '') continue;
+    if (claim === undefined || claim.volumeName === '' || isPodScratchClaim(claim)) continue;
     const volume = snapshot.longhornVolumeOfPV(claim.volumeName);
     if (volume !== undefined && !volumes.includes(volume.name)) volumes.push(volume.name);
   }
@@ -85,6 +88,11 @@ function describeOthers(snapshot: ClusterSnapshot, others: readonly LonghornRepl
   return parts.join(' and ');
 }
 
+/** A Longhorn volume behind a pod's generic ephemeral volume: deleted with that pod, no drain can keep it. */
+function isScratchLonghornVolume(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord): boolean {
+  return volume.pvcName !== '' && isPodScratchClaim(snapshot.persistentVolumeClaim(volume.pvcNamespace, volume.pvcName));
+}
+
 export function collectLastReplicaOnNode(
   snapshot: ClusterSnapshot,
   target: LastReplicaOnNodeTarget,
@@ -103,7 +111,7 @@ export function collectLastReplicaOnNode(
     if (collector.completeFrom(counted)) return false;
     seen.add(volumeName);
     const volume = snapshot.longhornVolume(volumeName);
-    if (volume === undefined) return true;
+    if (volume === undefined || isScratchLonghornVolume(snapshot, volume)) return true;
     const replica = lastHealthyReplicaOn(snapshot, volume, target.node, nodeIsUp);
     if (replica === undefined || collector.countIfFull()) return true;
     const tags = [attachmentTag(volume)];

@@ -11,7 +11,7 @@
 import { pinnedNodeOf } from '../cluster/node-affinity.ts';
 import type { PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { claimObject, podObject } from './affected.ts';
+import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
@@ -171,6 +171,11 @@ function podsUsing(snapshot: ClusterSnapshot, pv: PersistentVolumeRecord): PodRe
     .filter((pod) => !FINISHED_POD_PHASES.has(pod.phase));
 }
 
+/** Whether the PV's claim is a pod's generic ephemeral volume (isPodScratchClaim). */
+function isScratchVolume(snapshot: ClusterSnapshot, pv: PersistentVolumeRecord): boolean {
+  return isPodScratchClaim(snapshot.persistentVolumeClaim(pv.claimNamespace, pv.claimName));
+}
+
 /** Whether the PV is bound, node-local and pinned to `node`: its data goes if the node does. */
 export function isNodeLocalVolumeRisk(
   pv: PersistentVolumeRecord,
@@ -244,7 +249,7 @@ export function nodeLocalVolumeFinding(
   node: string,
   nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
 ): Finding | undefined {
-  if (!isNodeLocalVolumeRisk(pv, node, nodeLocalDrivers)) return undefined;
+  if (!isNodeLocalVolumeRisk(pv, node, nodeLocalDrivers) || isScratchVolume(snapshot, pv)) return undefined;
   const pods = podsUsing(snapshot, pv);
   return buildFinding(pv, pods, nodeLocalVolumeTags(pv, pods));
 }
@@ -277,12 +282,19 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
 
 /**
  * Whether the pod's controller would recreate it away from `node`: it has one (a bare pod is not recreated at
- * all), it is not a DaemonSet or a static pod, and its nodeSelector / required node affinity does not pin it to
- * `node` (see pinnedNodeOf: a pod that can only ever run there comes back to its data).
+ * all), it is not a DaemonSet or a static pod, its nodeSelector / required node affinity does not pin it to `node`
+ * (see pinnedNodeOf: a pod that can only ever run there comes back to its data), and no claim it keeps is bound to
+ * a PV pinned to `node` (the scheduler places a pod only where all its bound PVs' node affinity allows). A generic
+ * ephemeral claim pins nothing: the recreated pod gets a new one.
  */
 export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string): boolean {
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
-  return pinnedNodeOf(pod.nodeSelector, snapshot) !== node;
+  if (pinnedNodeOf(pod.nodeSelector, snapshot) === node) return false;
+  for (const claimName of pod.claimNames) {
+    const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
+    if (pv !== undefined && pv.pinnedNode === node && !isScratchVolume(snapshot, pv)) return false;
+  }
+  return true;
 }
 
 function hostPathFinding(pod: PodRecord, node: string, paths: readonly string[]): Finding {
@@ -342,14 +354,14 @@ export function collectNodeLocalVolume(
   const nodeLocalDrivers = options.drivers;
   const collector = new FindingCollector(cap, target.limit);
   const consider = (pv: PersistentVolumeRecord): void => {
-    if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull()) return;
+    if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
     const pods = podsUsing(snapshot, pv);
     const tags = nodeLocalVolumeTags(pv, pods);
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags));
   };
   /** A PV no affinity pins, written by a running pod on the node. */
   const considerUnpinned = (pv: PersistentVolumeRecord): void => {
-    if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || collector.countIfFull()) return;
+    if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
     const pods = podsUsing(snapshot, pv);
     const tags = [...nodeLocalVolumeTags(pv, pods), 'unpinned'];
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags, target.node));

@@ -252,6 +252,16 @@ export interface MachineRecord {
   readonly controlPlane: string;
   /** Annotation `cluster.x-k8s.io/delete-machine` present: removed first when its set scales down. */
   readonly deleteMarked: boolean;
+  /**
+   * Its `NodeHealthy` or `HealthCheckSucceeded` condition is `False` (status.conditions): Cluster API removes it
+   * with the Machines that have no node, before healthy ones, when its set scales down.
+   */
+  readonly unhealthy: boolean;
+  /**
+   * An in-place update is in progress (annotation `in-place-updates.internal.cluster.x-k8s.io/update-in-progress`,
+   * or `UpdateMachine` among `runtime.cluster.x-k8s.io/pending-hooks`): removed before unhealthy Machines.
+   */
+  readonly updatingInPlace: boolean;
   readonly deleting: boolean;
 }
 

@@ -363,7 +363,7 @@ function mountModes(spec: JsonObject | undefined): Map<string, boolean> {
   return modes;
 }
 
-/** The inline data a pod keeps on its node: hostPath volumes, and for StatefulSet pods writable emptyDirs. */
+/** The inline data a pod keeps on its node: hostPath volumes, and for StatefulSet pods writable disk-backed emptyDirs. */
 export function inlineDataOfPod(
   controllerKind: string,
   spec: JsonObject | undefined,
@@ -383,7 +383,8 @@ export function inlineDataOfPod(
         if (path === '' || NON_DATA_HOST_PATH_TYPES.has(stringAt(hostPath, 'type'))) continue;
         hostPaths ??= [];
         hostPaths.push({ path: normaliseHostPath(path), writable: modes.get(name) === true });
-      } else if (modes.get(name) === true) {
+      } else if (modes.get(name) === true && stringAt(emptyDir, 'medium') !== 'Memory') {
+        // A Memory emptyDir is tmpfs: a reboot of the node empties it too, so no drain decision can keep it.
         emptyDirs ??= [];
         emptyDirs.push(name);
       }
@@ -545,6 +546,18 @@ export const MACHINE_CONTROL_PLANE_LABEL = 'cluster.x-k8s.io/control-plane-name'
 export const DELETE_MACHINE_ANNOTATION = 'cluster.x-k8s.io/delete-machine';
 
 /** A Cluster API Machine (v1beta1 and v1beta2 alike: both name the node in status.nodeRef.name). */
+/** Machine conditions whose `False` makes Cluster API remove the Machine early at a scale-down (v1beta2 types). */
+const MACHINE_HEALTH_CONDITIONS: readonly string[] = ['NodeHealthy', 'HealthCheckSucceeded'];
+
+/** Cluster API (v1.12+) marks a Machine updating in place with this annotation, or a pending UpdateMachine hook. */
+const UPDATE_IN_PROGRESS_ANNOTATION = 'in-place-updates.internal.cluster.x-k8s.io/update-in-progress';
+const PENDING_HOOKS_ANNOTATION = 'runtime.cluster.x-k8s.io/pending-hooks';
+
+function isUpdatingInPlace(annotations: Readonly<Record<string, string>>): boolean {
+  if (annotations[UPDATE_IN_PROGRESS_ANNOTATION] !== undefined) return true;
+  return (annotations[PENDING_HOOKS_ANNOTATION] ?? '').split(',').some((hook) => hook.trim() === 'UpdateMachine');
+}
+
 export function transformMachine(raw: unknown): MachineRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
@@ -558,6 +571,8 @@ export function transformMachine(raw: unknown): MachineRecord | undefined {
     machineDeployment: intern(labels[MACHINE_DEPLOYMENT_LABEL] ?? ''),
     controlPlane: intern(labels[MACHINE_CONTROL_PLANE_LABEL] ?? ''),
     deleteMarked: stringMapAt(metadata, 'annotations')[DELETE_MACHINE_ANNOTATION] !== undefined,
+    unhealthy: MACHINE_HEALTH_CONDITIONS.some((type) => stringAt(conditionOf(raw, type), 'status') === 'False'),
+    updatingInPlace: isUpdatingInPlace(stringMapAt(metadata, 'annotations')),
     deleting: isDeleting(metadata),
   };
 }

@@ -49,6 +49,8 @@ interface PodOptions {
   owner?: { kind: string; name: string; apiVersion: string };
   hostPaths?: { path: string; readOnly?: boolean }[];
   emptyDir?: boolean;
+  /** A Memory emptyDir at /dev/shm (tmpfs: emptied by a reboot too, never reported). */
+  shm?: boolean;
   nodeSelector?: Record<string, string>;
   claims?: string[];
 }
@@ -64,6 +66,10 @@ async function runningPod(options: PodOptions): Promise<void> {
   if (options.emptyDir) {
     volumes.push({ name: 'state', emptyDir: {} });
     mounts.push({ name: 'state', mountPath: '/var/lib/app' });
+  }
+  if (options.shm) {
+    volumes.push({ name: 'shm', emptyDir: { medium: 'Memory' } });
+    mounts.push({ name: 'shm', mountPath: '/dev/shm' });
   }
   for (const [i, claimName] of (options.claims ?? []).entries()) {
     volumes.push({ name: `c${i}`, persistentVolumeClaim: { claimName } });
@@ -154,7 +160,7 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     await runningPod({ name: 'debug', node: SAFE_NODE, hostPaths: [{ path: '/srv/debug' }] });
     // A Deployment pod that can only ever run on this node (nodeSelector on its hostname) comes back to its data.
     await runningPod({ name: 'pinned-5b-x3', node: SAFE_NODE, owner: replicaSet('pinned-5b'), hostPaths: [{ path: '/srv/pinned' }], nodeSelector: { 'kubernetes.io/hostname': SAFE_NODE } });
-    await runningPod({ name: 'queue-0', node: SAFE_NODE, owner: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'queue' }, emptyDir: true });
+    await runningPod({ name: 'queue-0', node: SAFE_NODE, owner: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'queue' }, emptyDir: true, shm: true });
   });
 
   afterAll(async () => {
@@ -214,7 +220,8 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     const result = await cordonWhen(SAFE_NODE, (stderr) => stderr.includes('emptyDir'));
     expect(result.stderr).not.toContain('denied');
     expect(result.stderr).toContain('Warning: volume-guard [node-local-volume]');
-    expect(result.stderr).toContain('Pod node-local/queue-0: StatefulSet pod keeps data in emptyDir state');
+    expect(result.stderr).toContain('Pod node-local/queue-0: StatefulSet pod keeps data in emptyDir state,');
+    expect(result.stderr).not.toContain('shm');
     for (const allowed of ['agent-x1', 'shipper-7c-x2', 'debug', 'pinned-5b', '/var/log', '/srv']) expect(result.stderr).not.toContain(allowed);
     expect(await isUnschedulable(SAFE_NODE)).toBe(true);
   });

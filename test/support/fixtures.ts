@@ -195,6 +195,8 @@ export function machine(fields: Partial<MachineRecord> = {}): MachineRecord {
     machineDeployment: 'md-1',
     controlPlane: '',
     deleteMarked: false,
+    unhealthy: false,
+    updatingInPlace: false,
     deleting: false,
     ...fields,
   };

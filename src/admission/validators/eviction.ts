@@ -37,9 +37,13 @@ export function isRestartIdentity(user: UserInfo, config: Config): boolean {
   return restartUsers.includes(user.username) || user.groups.some((group) => restartGroups.includes(group));
 }
 
-/** Data that follows a restarted pod: a PV pinned to the pod's node, or a Longhorn volume reachable from anywhere. */
+/**
+ * Data that follows a restarted pod: a PV pinned to the pod's node, or a Longhorn volume reachable from anywhere.
+ * A node-local PV that no affinity pins (tag `unpinned`) does not: the pod may come back on another node.
+ */
 function followsRestartedPod(finding: Finding): boolean {
-  return finding.object.kind === 'PersistentVolume' || finding.check === 'last-replica-on-node';
+  if (finding.check === 'last-replica-on-node') return true;
+  return finding.object.kind === 'PersistentVolume' && !finding.tags.includes('unpinned');
 }
 
 export interface PodRemoval {

@@ -3,10 +3,10 @@
 // autoscaler does) deletes Machines. Either gets the cordon checks of every node that may go.
 //
 // Which Machines a scale-down removes is Cluster API's choice (its MachineSet delete policy: Random by default,
-// Newest, Oldest). Every policy removes first the Machines already being deleted, those annotated
-// `cluster.x-k8s.io/delete-machine`, and those without a node (or unhealthy, which volume-guard cannot see). So:
-// when those marked Machines are at least as many as the Machines to remove, only their nodes can go; otherwise
-// any Machine of the set can, and every one of their nodes is checked. A MachineDeployment in the middle of a
+// Newest, Oldest). Every policy removes first the Machines already being deleted, then those annotated
+// `cluster.x-k8s.io/delete-machine`, then those updating in place, then the unhealthy ones (no node, NodeHealthy or
+// HealthCheckSucceeded False), by name within each rank. So when those ranked Machines cover the removal, only the nodes it reaches can go;
+// otherwise any Machine of the set can, and every one of their nodes is checked. A MachineDeployment in the middle of a
 // rollout (Machines in several MachineSets) is scaled across its sets: every Machine can go.
 //
 // Overrides: the node's `volume-guard.io/skip` (Machine and MachineSet annotations are written by Cluster API's
@@ -49,7 +49,7 @@ const declaration: WebhookDeclaration = {
 };
 
 function nodeSkip(context: ValidationContext, node: string): OverrideSource | undefined {
-  return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations);
+  return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations, undefined, { now: context.now });
 }
 
 function replicasOf(object: unknown): number | undefined {
@@ -57,7 +57,24 @@ function replicasOf(object: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
 }
 
-/** The Machines a scale-down to `replicas` may remove, and whether Cluster API's choice is narrowed by marks. */
+/**
+ * A Machine's rank in Cluster API's delete priority, the same under every delete order (Random, Newest, Oldest):
+ * being deleted, marked `cluster.x-k8s.io/delete-machine`, updating in place, unhealthy (no node yet, or
+ * `NodeHealthy` / `HealthCheckSucceeded` False); undefined for the healthy rest, whose order depends on the policy.
+ */
+function deleteRank(machine: MachineRecord): number | undefined {
+  if (machine.deleting) return 0;
+  if (machine.deleteMarked) return 1;
+  if (machine.updatingInPlace) return 2;
+  if (machine.nodeName === '' || machine.unhealthy) return 3;
+  return undefined;
+}
+
+/**
+ * The Machines a scale-down to `replicas` may remove, and whether Cluster API's choice is narrowed. The ranked
+ * Machines (deleteRank) go first, by rank then by name (Cluster API's tie-break); when they cover the removal,
+ * exactly the ones it reaches go. Otherwise any live Machine may.
+ */
 export function scaleDownCandidates(
   machines: readonly MachineRecord[],
   replicas: number,
@@ -65,11 +82,16 @@ export function scaleDownCandidates(
 ): { readonly candidates: readonly MachineRecord[]; readonly narrowed: boolean; readonly removed: number } {
   const removed = machines.length - replicas;
   if (removed <= 0) return { candidates: [], narrowed: true, removed: 0 };
-  const live = machines.filter((machine) => !machine.deleting && machine.nodeName !== '');
-  // Removed first whatever the policy: being deleted, marked for deletion, no node yet.
-  const preferred = machines.filter((machine) => machine.deleting || machine.deleteMarked || machine.nodeName === '');
-  if (!spreadOverSets && preferred.length >= removed) {
-    return { candidates: live.filter((machine) => machine.deleteMarked), narrowed: true, removed };
+  const hasNode = (machine: MachineRecord): boolean => !machine.deleting && machine.nodeName !== '';
+  const live = machines.filter(hasNode);
+  if (!spreadOverSets) {
+    const ranked = machines
+      .map((machine) => ({ machine, rank: deleteRank(machine) }))
+      .filter((entry): entry is { machine: MachineRecord; rank: number } => entry.rank !== undefined)
+      .sort((a, b) => a.rank - b.rank || (a.machine.name < b.machine.name ? -1 : a.machine.name > b.machine.name ? 1 : 0));
+    if (ranked.length >= removed) {
+      return { candidates: ranked.slice(0, removed).map((entry) => entry.machine).filter(hasNode), narrowed: true, removed };
+    }
   }
   return { candidates: live, narrowed: false, removed };
 }
@@ -103,7 +125,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const warnings: string[] = [];
   const policed = config.upgrades.kinds.some((kind) => kind.group === GROUP && kind.resource === resource);
   if (owner === 'MachineDeployment' && request.subResource !== 'scale' && policed) {
-    const skip = skipOnReviewedObject(request, `${owner} ${ref}`);
+    const skip = skipOnReviewedObject(request, `${owner} ${ref}`, 'annotations', context.now);
     ownSkip = skip.source;
     warnings.push(...skip.warnings);
   }
@@ -118,7 +140,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // Nothing volume-guard can see goes (or only Machines without a node).
   if (removed === 0 || candidates.length === 0) return allowed(warnings);
   const choice = narrowed
-    ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION} first`
+    ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, updating in place or unhealthy first`
     : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`;
   const allWarnings = [...warnings];
   const checkedOverrides: string[] = [];

@@ -130,7 +130,7 @@ export function nodeCordonValidator(_config: Config): Validator {
           node,
           action: `deletion of node ${node}`,
           plan: 'node-delete',
-          overrides: { node: () => skipFrom(`node ${node}`, annotations) },
+          overrides: { node: () => skipFrom(`node ${node}`, annotations, undefined, { now: context.now }) },
           overrideHint: annotateHint('node', node),
           warnings: unknownWarnings(`node ${node}`, annotations),
         });
@@ -144,7 +144,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         ...(cordon ? ['cordon'] : []),
         ...taints.map((taint) => `taint ${taint.key}${taint.value ? `=${taint.value}` : ''}:${taint.effect}`),
       ].join(' and ');
-      const skip = skipOnReviewedObject(request, `node ${node}`);
+      const skip = skipOnReviewedObject(request, `node ${node}`, 'annotations', context.now);
       return judgeNodeRemoval(context, {
         node,
         action: `${what} of node ${node}`,

@@ -19,7 +19,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { transformMachine } from '../../../src/cluster/transforms.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, evictionRequest, request } from '../../support/admission.ts';
-import { localPV, longhornNode, machine, namespace, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
+import { hostPathPV, localPV, longhornNode, machine, namespace, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const DESCHEDULER: UserInfo = { username: 'system:serviceaccount:kube-system:descheduler', groups: ['system:serviceaccounts'] };
@@ -88,6 +88,24 @@ describe('evictions: the gate of a drain', () => {
     expect(decision.auditAnnotations?.['override-reason']).toBe('data copied');
   });
 
+  it("names every volume at risk of a pod with several, and none of its volumes that are not", () => {
+    const model = cluster();
+    const lh = volumeWithReplicas('vol-app', ['node-1'], { pvName: 'pv-app', pvcName: 'app-lh', pvcNamespace: 'default' });
+    model.upsert('longhornVolume', lh.volume);
+    for (const r of lh.replicas) model.upsert('longhornReplica', r);
+    model.upsert('persistentVolume', localPV({ name: 'pv-logs', pinnedNode: 'node-1', claimName: 'app-logs' }));
+    model.upsert('persistentVolume', localPV({ name: 'pv-elsewhere', pinnedNode: 'node-2', claimName: 'app-other' }));
+    for (const [claim, volume] of [['app-logs', 'pv-logs'], ['app-lh', 'pv-app'], ['app-other', 'pv-elsewhere'], ['app-pending', '']] as const) {
+      model.upsert('persistentVolumeClaim', pvc({ name: claim, volumeName: volume }));
+    }
+    model.upsert('pod', pod({ name: 'app-0', nodeName: 'node-1', claimNames: ['db-data', 'app-logs', 'app-lh', 'app-other', 'app-pending'] }));
+    const decision = validator.handle(evict('app-0'), context(model));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    for (const named of ['pv-local', 'pv-logs', 'vol-app']) expect(message).toContain(named);
+    for (const spared of ['pv-elsewhere', 'app-pending', 'vol-single']) expect(message).not.toContain(spared);
+  });
+
   it('lets configured restarters evict a pod whose data follows it back, from a schedulable node only', () => {
     const schedulable = cluster();
     expect(validator.handle(evict('db-0', DESCHEDULER), context(schedulable)).allowed).toBe(false);
@@ -97,7 +115,14 @@ describe('evictions: the gate of a drain', () => {
     expect(allowed.auditAnnotations?.['restart-eviction']).toBe('pv-local');
     expect(validator.handle(evict('db-0', ALICE), context(schedulable, { config: withRestarters })).allowed).toBe(false);
     const draining = cluster({ unschedulable: true });
-    expect(validator.handle(evict('db-0', DESCHEDULER), context(draining, { config: withRestarters })).allowed).toBe(false);
+    expect(validator.handle(evict('db-0', DESCHEDULER), context(draining, { config: withRestarters })).allowed).toBe(false);    // A hostPath PV no affinity pins keeps its data on this node, and the restarted pod may land elsewhere.
+    const unpinned = cluster();
+    unpinned.upsert('persistentVolume', hostPathPV({ name: 'pv-minikube', pinnedNode: '', claimName: 'mk-data' }));
+    unpinned.upsert('persistentVolumeClaim', pvc({ name: 'mk-data', volumeName: 'pv-minikube' }));
+    unpinned.upsert('pod', pod({ name: 'mk-0', nodeName: 'node-1', claimNames: ['mk-data'] }));
+    const refused = validator.handle(evict('mk-0', DESCHEDULER), context(unpinned, { config: withRestarters }));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status!.message).toContain('pv-minikube');
   });
 
   it('applies the stale policy only when the answer reads stale resources', () => {
@@ -165,6 +190,11 @@ describe('taints and Node DELETE', () => {
     expect(validator.handle(remove({ 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' }), context(model)).allowed).toBe(true);
     expect(validator.handle(remove({ 'volume-guard.io/skip': '*' }), context(model)).allowed).toBe(false);
     expect(validator.handle({ ...remove({}), name: 'node-2' }, context(model)).allowed).toBe(true);
+    // skip-until is read at the request's time (context.now), as for evictions.
+    const until = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-until': '2030-01-01T00:00:00Z' };
+    const at = (iso: string) => ({ ...context(model), now: Date.parse(iso) });
+    expect(validator.handle(remove(until), at('2029-12-31T23:00:00Z')).allowed).toBe(true);
+    expect(validator.handle(remove(until), at('2030-01-01T01:00:00Z')).allowed).toBe(false);
   });
 });
 
@@ -350,8 +380,19 @@ describe('Cluster API machine removal', () => {
       machineDeployment: 'md-0',
       controlPlane: '',
       deleteMarked: true,
+      unhealthy: false,
+      updatingInPlace: false,
       deleting: false,
     });
+    const annotated = (annotations: Record<string, string>) => transformMachine(machineObject('m4', 'node-4', { annotations }))?.updatingInPlace;
+    expect(annotated({ 'in-place-updates.internal.cluster.x-k8s.io/update-in-progress': '' })).toBe(true);
+    expect(annotated({ 'runtime.cluster.x-k8s.io/pending-hooks': 'AfterClusterUpgrade,UpdateMachine' })).toBe(true);
+    expect(annotated({ 'runtime.cluster.x-k8s.io/pending-hooks': 'AfterClusterUpgrade' })).toBe(false);
+    const conditions = (type: string, status: string) => ({ ...machineObject('m3', 'node-3'), status: { nodeRef: { name: 'node-3' }, conditions: [{ type, status }] } });
+    expect(transformMachine(conditions('NodeHealthy', 'False'))?.unhealthy).toBe(true);
+    expect(transformMachine(conditions('HealthCheckSucceeded', 'False'))?.unhealthy).toBe(true);
+    // Unknown says nothing, as in Cluster API's isMachineHealthy.
+    expect(transformMachine(conditions('NodeHealthy', 'Unknown'))?.unhealthy).toBe(false);
     expect(transformMachine({ ...machineObject('m2', ''), status: { nodeRef: { kind: 'Node', apiVersion: 'v1', name: 'node-2' } } })?.nodeName).toBe('node-2');
   });
 
@@ -381,6 +422,32 @@ describe('Cluster API machine removal', () => {
     // Spread over several MachineSets (a rollout): any Machine may go.
     expect(scaleDownCandidates([m1, marked, m3], 2, true).narrowed).toBe(false);
     expect(scaleDownCandidates([m1, m2], 2, false).removed).toBe(0);
+  });
+
+  it('scale-down candidates: unhealthy Machines with a node rank with those without one, by name', () => {
+    const sick = machine({ name: 'm1', nodeName: 'node-1', unhealthy: true });
+    const m2 = machine({ name: 'm2', nodeName: 'node-2' });
+    const nodeless = machine({ name: 'm3', nodeName: '' });
+    const m4 = machine({ name: 'm4', nodeName: 'node-4' });
+    // m1 (unhealthy, with its node) sorts before m3 (no node): Cluster API removes m1.
+    expect(scaleDownCandidates([sick, m2, nodeless, m4], 3, false)).toEqual({ candidates: [sick], narrowed: true, removed: 1 });
+    // Two to remove: both unhealthy ones go, the healthy ones stay.
+    expect(scaleDownCandidates([sick, m2, nodeless, m4], 2, false)).toEqual({ candidates: [sick], narrowed: true, removed: 2 });
+    // The nodeless one sorts first: the unhealthy one with a node stays.
+    const late = machine({ name: 'm9', nodeName: 'node-9', unhealthy: true });
+    expect(scaleDownCandidates([m2, nodeless, late], 2, false)).toEqual({ candidates: [], narrowed: true, removed: 1 });
+    // A mark outranks every unhealthy Machine.
+    const marked = { ...m2, deleteMarked: true };
+    expect(scaleDownCandidates([sick, marked, nodeless], 2, false)).toEqual({ candidates: [marked], narrowed: true, removed: 1 });
+    expect(scaleDownCandidates([sick, marked, nodeless, m4], 2, false)).toEqual({ candidates: [marked, sick], narrowed: true, removed: 2 });
+    // A Machine updating in place goes before unhealthy ones.
+    const updating = { ...m4, updatingInPlace: true };
+    expect(scaleDownCandidates([sick, m2, nodeless, updating], 3, false)).toEqual({ candidates: [updating], narrowed: true, removed: 1 });
+    // Two marked, one to remove: the first by name goes.
+    const marked4 = { ...m4, deleteMarked: true };
+    expect(scaleDownCandidates([sick, marked, marked4], 2, false)).toEqual({ candidates: [marked], narrowed: true, removed: 1 });
+    // More to remove than ranked Machines: any may go.
+    expect(scaleDownCandidates([sick, m2, m4], 1, false).narrowed).toBe(false);
   });
 
   it('judges MachineDeployment and MachineSet scale-downs, also through the scale subresource', () => {

@@ -93,6 +93,20 @@ describe('last-replica-on-node for given volumes (eviction)', () => {
     expect(longhornVolumesOfClaims(withClaims, 'other', claims)).toEqual([]);
   });
 
+  it("leaves out a pod's generic ephemeral volume (its claim is owned by the pod and deleted with it)", () => {
+    const scratchOwner = [{ kind: 'Pod', name: 'cache-0', uid: 'u1' }];
+    const model = clusterOf({
+      volumes: [
+        volume({ name: 'pvc-s', pvName: 'pvc-s', pvcName: 'cache-0-scratch' }),
+        volume({ name: 'pvc-k', pvName: 'pvc-k', pvcName: 'data' }),
+      ],
+      replicas: [replica({ volumeName: 'pvc-s', nodeID: 'w1' }), replica({ volumeName: 'pvc-k', nodeID: 'w1' })],
+      pvcs: [pvc({ name: 'cache-0-scratch', volumeName: 'pvc-s', ownerReferences: scratchOwner }), pvc({ name: 'data', volumeName: 'pvc-k' })],
+    });
+    expect(longhornVolumesOfClaims(model, 'default', ['cache-0-scratch', 'data'])).toEqual(['pvc-k']);
+    expect(lastReplicaOnNodeCheck(model, { node: 'w1' }).map((f) => f.object.name)).toEqual(['pvc-k']);
+  });
+
   it('reports nothing when Longhorn is not installed', () => {
     const without = clusterOf({
       volumes: [volume({ name: 'a' })],

@@ -85,6 +85,26 @@ describe('node-local-volume: inline hostPath (cordon of w1)', () => {
     expect(cordon([writer(fields)]).length).toBe(denied ? 1 : 0);
   });
 
+  it('a pod kept on w1 by a PV pinned there comes back to its host path; a claim pinned elsewhere or a scratch claim does not hold it', () => {
+    const model = modelOf([
+      writer({ claimNames: ['cache-index'] }),
+      writer({ name: 'other-x3', claimNames: ['network', 'other-x3-scratch'] }),
+    ]);
+    model.replaceAll('persistentVolume', [
+      // Pinned to w1 by a network driver: not node-local, yet the scheduler keeps the pod on w1.
+      csiPV('ebs.csi.aws.com', { name: 'pv-index', pinnedNode: 'w1', claimNamespace: 'shop', claimName: 'cache-index' }),
+      csiPV('ebs.csi.aws.com', { name: 'pv-network', pinnedNode: '', claimNamespace: 'shop', claimName: 'network' }),
+      csiPV('topolvm.io', { name: 'pv-scratch', pinnedNode: 'w1', claimNamespace: 'shop', claimName: 'other-x3-scratch' }),
+    ]);
+    model.replaceAll('persistentVolumeClaim', [
+      pvc({ namespace: 'shop', name: 'cache-index', volumeName: 'pv-index' }),
+      pvc({ namespace: 'shop', name: 'network', volumeName: 'pv-network' }),
+      pvc({ namespace: 'shop', name: 'other-x3-scratch', volumeName: 'pv-scratch', ownerReferences: [{ kind: 'Pod', name: 'other-x3', uid: 'u' }] }),
+    ]);
+    const findings = collectNodeLocalVolume(model, { node: 'w1' }).findings;
+    expect(findings.map((f) => f.object.name)).toEqual(['other-x3']);
+  });
+
   it('names every data path once, the system ones left out', () => {
     const pods = [
       writer({

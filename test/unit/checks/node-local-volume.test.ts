@@ -125,3 +125,38 @@ describe('node-local drivers', () => {
     expect(check(model, { node: 'w1' }).map((f) => f.object.name)).toEqual(['data']);
   });
 });
+
+describe('generic ephemeral volumes (claims owned by their pod)', () => {
+  // The ephemeral-volume controller names the claim <pod>-<volume> and makes the pod its owner: the garbage
+  // collector deletes it, and its PV, with the pod, wherever the pod goes. No drain can save that scratch data.
+  const scratch = pvc({ name: 'cache-0-scratch', volumeName: 'pv-scratch', storageClassName: 'topolvm', ownerReferences: [{ kind: 'Pod', name: 'cache-0', uid: 'u1' }] });
+  const kept = pvc({ name: 'data-claim', volumeName: 'pv-kept', storageClassName: 'topolvm' });
+  const model = clusterOf({
+    pvs: [
+      csiPV('topolvm.io', { name: 'pv-scratch', pinnedNode: 'w1', claimName: scratch.name }),
+      csiPV('topolvm.io', { name: 'pv-kept', pinnedNode: 'w1', claimName: kept.name }),
+      hostPathPV({ name: 'pv-unpinned', pinnedNode: '', claimName: 'cache-0-tmp' }),
+    ],
+    pvcs: [scratch, kept, pvc({ name: 'cache-0-tmp', volumeName: 'pv-unpinned', ownerReferences: [{ kind: 'Pod', name: 'cache-0', uid: 'u1' }] })],
+    pods: [pod({ name: 'cache-0', nodeName: 'w1', claimNames: ['cache-0-scratch', 'data-claim', 'cache-0-tmp'] })],
+  });
+
+  it("an eviction reports only the pod's lasting claim", () => {
+    const claims = ['cache-0-scratch', 'data-claim', 'cache-0-tmp'].map((name) => ({ namespace: 'default', name }));
+    const findings = nodeLocalVolumeCheck(model, { node: 'w1', claims, pod: model.pod('default', 'cache-0') });
+    expect(findings.map((f) => f.object.name)).toEqual(['pv-kept']);
+  });
+
+  it('a cordon reports none of the scratch PVs', () => {
+    expect(nodeLocalVolumeCheck(model, { node: 'w1' }).map((f) => f.object.name)).toEqual(['pv-kept']);
+  });
+
+  it('a claim with another owner besides a pod (or none) is not scratch', () => {
+    const shared = pvc({ name: 'cache-0-scratch', volumeName: 'pv-scratch', ownerReferences: [{ kind: 'Pod', name: 'cache-0', uid: 'u1' }, { kind: 'ConfigMap', name: 'keep', uid: 'u2' }] });
+    const other = clusterOf({
+      pvs: [csiPV('topolvm.io', { name: 'pv-scratch', pinnedNode: 'w1', claimName: shared.name })],
+      pvcs: [shared],
+    });
+    expect(nodeLocalVolumeCheck(other, { node: 'w1' }).map((f) => f.object.name)).toEqual(['pv-scratch']);
+  });
+});
