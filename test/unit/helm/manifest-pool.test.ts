@@ -95,7 +95,8 @@ describe('ManifestPool', () => {
     const read = async () => {
       const started = performance.now();
       const outcome = await pool.read({ object: {}, namespace: NS });
-      return { thread: outcome.ok ? -1 : (JSON.parse(outcome.reason) as { threadId: number }).threadId, ms: performance.now() - started };
+      const ended = performance.now();
+      return { thread: outcome.ok ? -1 : (JSON.parse(outcome.reason) as { threadId: number }).threadId, ms: ended - started, ended };
     };
     // Both workers started and done collecting first: a thread's start-up (slow on a loaded machine) must not
     // outlast the scripted collection and blur what is measured below.
@@ -107,12 +108,12 @@ describe('ManifestPool', () => {
     const second = await read();
     // The first worker announced a collection with its answer: the second record went to the other worker.
     expect(second.thread).not.toBe(first.thread);
-    expect(second.ms).toBeLessThan(COLLECT_MS / 2);
     expect(pool.size).toBe(2);
-    // Both collecting: the third record waits for the first of them to be done, and is answered then.
+    // Both collecting: the third record waits for the first of them to be done (COLLECT_MS after its answer,
+    // however long the second took), and is answered then.
     const third = await read();
     expect([first.thread, second.thread]).toContain(third.thread);
-    expect(third.ms).toBeGreaterThanOrEqual(COLLECT_MS / 2);
+    expect(third.ended - first.ended).toBeGreaterThanOrEqual(COLLECT_MS * 0.9);
     expect(third.ms).toBeLessThan(COLLECT_MS + 2_000);
   });
 
