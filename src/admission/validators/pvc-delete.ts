@@ -26,6 +26,7 @@ import type { CheckMode, Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
 import { unknownWarnings } from '../context.ts';
 import { field, metaOf, stringField } from '../objects.ts';
+import { isDeleteApproved } from '../../override-keys.ts';
 import { deleteApprovalSource, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { PLANS, readOverrides } from '../plans.ts';
@@ -97,6 +98,24 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
   ],
 });
 
+/**
+ * The `volume-guard.io/delete: "true"` on an object (`what`: `PVC ns/name`, `PV name`...) as an override source, or
+ * undefined when it is not there. Stored, so guarded when written: it counts with its recorded writer and until
+ * its expiry (isDeleteApproved).
+ */
+function deleteApprovalOn(annotations: Readonly<Record<string, string>>, now: number, what: string): OverrideSource | undefined {
+  if (annotations[DELETE_APPROVED_KEY] !== 'true') return undefined;
+  const lifecycle = overrideLifecycle(annotations, now);
+  return {
+    where: `annotation ${DELETE_APPROVED_KEY} on ${what}`,
+    checks: ['pvc-delete'],
+    reason: annotations[SKIP_REASON_KEY] ?? '',
+    recordedBy: lifecycle.writer,
+    ...(lifecycle.until ? { until: lifecycle.until } : {}),
+    ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
+  };
+}
+
 export function isAutomation(user: UserInfo, config: Config): boolean {
   return config.pvcDelete.automationUsers.includes(user.username) || user.groups.some((group) => config.pvcDelete.automationGroups.includes(group));
 }
@@ -130,19 +149,8 @@ export function pvcDeleteValidator(config: Config): Validator {
         volumeName: stringField(old, 'spec', 'volumeName'),
       };
       const action = `deletion of PVC ${request.namespace}/${name} by ${describeUser(request.userInfo)}`;
-      const deleteApproval = (): OverrideSource | undefined => {
-        if (meta.annotations[DELETE_APPROVED_KEY] !== 'true') return undefined;
-        // Stored, so guarded when written: it counts with its recorded writer and until its expiry.
-        const lifecycle = overrideLifecycle(meta.annotations, context.now);
-        return {
-          where: `annotation ${DELETE_APPROVED_KEY} on PVC ${request.namespace}/${name}`,
-          checks: ['pvc-delete'],
-          reason: meta.annotations[SKIP_REASON_KEY] ?? '',
-          recordedBy: lifecycle.writer,
-          ...(lifecycle.until ? { until: lifecycle.until } : {}),
-          ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
-        };
-      };
+      const deleteApproval = (): OverrideSource | undefined =>
+        deleteApprovalOn(meta.annotations, context.now, `PVC ${request.namespace}/${name}`);
       const plan = PLANS['pvc-delete'];
       return judgeByPlan(context, plan, {
         action,
@@ -296,8 +304,6 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
   const object = request.object;
   const name = request.name || stringField(object, 'metadata', 'name');
   const annotations = metaOf(object)?.annotations ?? {};
-  const lifecycle = overrideLifecycle(annotations, context.now);
-  const marked = annotations[DELETE_APPROVED_KEY] === 'true';
   const target: ReclaimChangeTarget = {
     name,
     claimNamespace: stringField(object, 'spec', 'claimRef', 'namespace'),
@@ -305,23 +311,13 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     phase: stringField(object, 'status', 'phase'),
     reclaimPolicy: stringField(object, 'spec', 'persistentVolumeReclaimPolicy'),
     previousPolicy: stringField(request.oldObject, 'spec', 'persistentVolumeReclaimPolicy'),
-    approved: marked && lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined,
+    approved: isDeleteApproved(annotations, context.now),
   };
   const claimUid = stringField(object, 'spec', 'claimRef', 'uid');
   if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || claimUid === '' || target.reclaimPolicy === target.previousPolicy) {
     return allowed();
   }
-  const approval = (): OverrideSource | undefined =>
-    marked
-      ? {
-          where: `annotation ${DELETE_APPROVED_KEY} on PV ${name}`,
-          checks: ['pvc-delete'],
-          reason: annotations[SKIP_REASON_KEY] ?? '',
-          recordedBy: lifecycle.writer,
-          ...(lifecycle.until ? { until: lifecycle.until } : {}),
-          ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
-        }
-      : undefined;
+  const approval = (): OverrideSource | undefined => deleteApprovalOn(annotations, context.now, `PV ${name}`);
   const plan = PLANS['pv-reclaim'];
   return judgeByPlan(context, plan, {
     action: `change of PV ${name}'s reclaim policy to ${target.reclaimPolicy} by ${describeUser(request.userInfo)}`,
@@ -350,27 +346,16 @@ function judgeLonghornVolumeDelete(
   if (request.resource.resource !== 'volumes' || request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
   const old = request.oldObject;
   const name = request.name || stringField(old, 'metadata', 'name');
-  const lifecycle = overrideLifecycle(annotations, context.now);
-  const marked = annotations[DELETE_APPROVED_KEY] === 'true';
   const target: DeletedLonghornVolume = {
     namespace: request.namespace,
     name,
     pvName: stringField(old, 'status', 'kubernetesStatus', 'pvName'),
     pvcNamespace: stringField(old, 'status', 'kubernetesStatus', 'namespace'),
     pvcName: stringField(old, 'status', 'kubernetesStatus', 'pvcName'),
-    approved: marked && lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined,
+    approved: isDeleteApproved(annotations, context.now),
   };
   const approval = (): OverrideSource | undefined =>
-    marked
-      ? {
-          where: `annotation ${DELETE_APPROVED_KEY} on Longhorn volume ${request.namespace}/${name}`,
-          checks: ['pvc-delete'],
-          reason: annotations[SKIP_REASON_KEY] ?? '',
-          recordedBy: lifecycle.writer,
-          ...(lifecycle.until ? { until: lifecycle.until } : {}),
-          ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
-        }
-      : undefined;
+    deleteApprovalOn(annotations, context.now, `Longhorn volume ${request.namespace}/${name}`);
   const plan = PLANS['longhorn-volume-delete'];
   return judgeByPlan(context, plan, {
     action: `deletion of Longhorn volume ${request.namespace}/${name} by ${describeUser(request.userInfo)}`,
