@@ -342,6 +342,20 @@ export function collectOrphanPvc(snapshot: ClusterSnapshot, target: OrphanPvcTar
   return collector.result();
 }
 
+/** A statefulset-claim finding for a PVC a StatefulSet would re-attach (tagged reuse-approved when approved), if admitted. */
+function addStatefulSetClaim(
+  collector: FindingCollector,
+  claim: PersistentVolumeClaimRecord,
+  namespace: string,
+  statefulSetName: string,
+  reason: string,
+): void {
+  const tags: string[] = ['statefulset-claim'];
+  if (isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
+  if (!collector.admit(tags)) return;
+  collector.add(pvcFinding({ claim, rule: 'statefulset-claim', reason, statefulSet: statefulSetObject(namespace, statefulSetName) }, tags));
+}
+
 /**
  * orphan-pvc for a StatefulSet created outside Helm (kubectl apply, kustomize, Argo CD and Flux rendering charts):
  * the PVCs it will claim at its declared size that already exist with no live owner, no pod mounting them and no
@@ -357,19 +371,12 @@ export function collectStatefulSetAdoption(
   for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
     if (claim.deleting || hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
     // A live StatefulSet of the same name cannot exist at its CREATE; one of another name never claims it.
-    const tags: string[] = ['statefulset-claim'];
-    if (isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
-    if (!collector.admit(tags)) continue;
-    collector.add(
-      pvcFinding(
-        {
-          claim,
-          rule: 'statefulset-claim',
-          reason: `exists with no owner and no pod using it; StatefulSet ${statefulSet.name} would re-attach its old data`,
-          statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
-        },
-        tags,
-      ),
+    addStatefulSetClaim(
+      collector,
+      claim,
+      statefulSet.namespace,
+      statefulSet.name,
+      `exists with no owner and no pod using it; StatefulSet ${statefulSet.name} would re-attach its old data`,
     );
   }
   return collector.result();
@@ -481,19 +488,12 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
   for (const { claim } of existingClaims(snapshot, target.namespace, target.name, target.claimTemplates, (o) => ordinalInRange(o, after) && !ordinalInRange(o, before))) {
     if (claim.deleting || !olderThan(claim.creationTimestamp, target.createdAt)) continue;
     if (hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
-    const tags: string[] = ['statefulset-claim'];
-    if (isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
-    if (!collector.admit(tags)) continue;
-    collector.add(
-      pvcFinding(
-        {
-          claim,
-          rule: 'statefulset-claim',
-          reason: `left by an earlier StatefulSet ${target.name}; scaling it to ${target.replicas} replicas would re-attach its old data`,
-          statefulSet: statefulSetObject(target.namespace, target.name),
-        },
-        tags,
-      ),
+    addStatefulSetClaim(
+      collector,
+      claim,
+      target.namespace,
+      target.name,
+      `left by an earlier StatefulSet ${target.name}; scaling it to ${target.replicas} replicas would re-attach its old data`,
     );
   }
   return collector.result();
