@@ -1,7 +1,9 @@
 // Node updates and deletions that start emptying a node: a cordon (`spec.unschedulable` turning true), a new
-// NoSchedule or NoExecute taint (autoscalers and `kubectl taint` empty nodes this way; NoExecute evicts at once,
-// without the eviction API), and the deletion of the Node object. Denied while the node holds data that exists
-// nowhere else: the last healthy replica of a Longhorn volume, a single-replica volume, node-local data.
+// NoExecute taint (the taint manager deletes every pod that does not tolerate it, at once, without the eviction
+// API), an autoscaler's drain taint (cluster-autoscaler and Karpenter taint NoSchedule instead of cordoning, then
+// evict and delete the node), and the deletion of the Node object. Denied while the node holds data that exists
+// nowhere else: the last healthy replica of a Longhorn volume, a single-replica volume, node-local data. Any other
+// NoSchedule taint (`dedicated=db:NoSchedule`) only keeps new pods off the node: it moves nothing and passes.
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -9,13 +11,20 @@ import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHEC
 import type { Situation } from '../messages.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
+import { DRAIN_TAINT_KEYS } from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
-/** Taint effects that empty a node (NoExecute) or keep work off it like a cordon (NoSchedule). */
-export const EMPTYING_TAINT_EFFECTS: readonly string[] = ['NoSchedule', 'NoExecute'];
+/** The taint effect that empties a node: the taint manager deletes the pods that do not tolerate it. */
+export const EVICTING_TAINT_EFFECT = 'NoExecute';
+
+/**
+ * NoSchedule only keeps new pods off a node (dedicated pools do it for good): judged only for the taints with which
+ * autoscalers start draining a node instead of cordoning it (DRAIN_TAINT_KEYS), as a cordon is.
+ */
+export const DRAIN_TAINT_EFFECT = 'NoSchedule';
 
 /**
  * Taint key prefixes that report a node's condition rather than decide to empty it: the node lifecycle controller,
@@ -40,9 +49,14 @@ function taintsOf(node: unknown): Taint[] {
   }));
 }
 
-/** A taint volume-guard judges: NoSchedule or NoExecute, and not one of the condition taints. */
+/**
+ * A taint volume-guard judges: a NoExecute taint, or an autoscaler's NoSchedule drain taint, and not one of the
+ * condition taints.
+ */
 export function isEmptyingTaint(taint: Pick<Taint, 'key' | 'effect'>): boolean {
-  return EMPTYING_TAINT_EFFECTS.includes(taint.effect) && !CONDITION_TAINT_PREFIXES.some((prefix) => taint.key.startsWith(prefix));
+  if (CONDITION_TAINT_PREFIXES.some((prefix) => taint.key.startsWith(prefix))) return false;
+  if (taint.effect === EVICTING_TAINT_EFFECT) return true;
+  return taint.effect === DRAIN_TAINT_EFFECT && DRAIN_TAINT_KEYS.includes(taint.key);
 }
 
 /** The judged taints this update adds (same key and effect absent before; a changed value is not new). */
@@ -54,7 +68,9 @@ export function addedEmptyingTaints(object: unknown, oldObject: unknown): Taint[
 }
 
 const CONDITION_PREFIX_CEL = CONDITION_TAINT_PREFIXES.map((prefix) => `!t.key.startsWith('${prefix}')`).join(' && ');
-const EFFECT_CEL = EMPTYING_TAINT_EFFECTS.map((effect) => `t.effect == '${effect}'`).join(' || ');
+const EFFECT_CEL =
+  `t.effect == '${EVICTING_TAINT_EFFECT}' || ` +
+  `(t.effect == '${DRAIN_TAINT_EFFECT}' && (${DRAIN_TAINT_KEYS.map((key) => `t.key == '${key}'`).join(' || ')}))`;
 
 /** CEL for the matchConditions: a cordon, a judged taint added, or a Node DELETE. Mirrors handle(). */
 export const NODE_EMPTYING_CEL =

@@ -148,16 +148,23 @@ describe('evictions: the gate of a drain', () => {
 describe('taints and Node DELETE', () => {
   const validator = nodeCordonValidator(config);
 
-  it('judges added NoSchedule/NoExecute taints, not condition taints, PreferNoSchedule or value changes', () => {
-    expect(isEmptyingTaint({ key: 'maintenance', effect: 'NoSchedule' })).toBe(true);
+  it('judges added NoExecute taints and autoscaler drain taints, not other NoSchedule taints, condition taints, PreferNoSchedule or value changes', () => {
+    expect(isEmptyingTaint({ key: 'maintenance', effect: 'NoExecute' })).toBe(true);
+    // A NoSchedule taint only keeps new pods off the node (a dedicated pool): nothing moves.
+    expect(isEmptyingTaint({ key: 'maintenance', effect: 'NoSchedule' })).toBe(false);
+    expect(isEmptyingTaint({ key: 'dedicated', effect: 'NoSchedule' })).toBe(false);
     expect(isEmptyingTaint({ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' })).toBe(true);
+    expect(isEmptyingTaint({ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' })).toBe(true);
+    expect(isEmptyingTaint({ key: 'karpenter.sh/disruption', effect: 'NoSchedule' })).toBe(true);
+    expect(isEmptyingTaint({ key: 'DeletionCandidateOfClusterAutoscaler', effect: 'PreferNoSchedule' })).toBe(false);
     expect(isEmptyingTaint({ key: 'maintenance', effect: 'PreferNoSchedule' })).toBe(false);
     expect(isEmptyingTaint({ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' })).toBe(false);
     expect(isEmptyingTaint({ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })).toBe(false);
-    const old = { taints: [{ key: 'maintenance', value: 'a', effect: 'NoSchedule' }] };
-    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'maintenance', value: 'b', effect: 'NoSchedule' }] } }, { spec: old })).toEqual([]);
-    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'maintenance', effect: 'NoExecute' }] } }, { spec: old })).toEqual([
-      { key: 'maintenance', value: '', effect: 'NoExecute' },
+    const old = { taints: [{ key: 'maintenance', value: 'a', effect: 'NoExecute' }] };
+    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'maintenance', value: 'b', effect: 'NoExecute' }] } }, { spec: old })).toEqual([]);
+    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } }, {})).toEqual([]);
+    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'drain', effect: 'NoExecute' }] } }, { spec: old })).toEqual([
+      { key: 'drain', value: '', effect: 'NoExecute' },
     ]);
   });
 
@@ -172,6 +179,17 @@ describe('taints and Node DELETE', () => {
     // Condition taints and relabels pass.
     expect(validator.handle(nodeUpdate({ taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] }, {}), context(model)).allowed).toBe(true);
     expect(validator.handle(nodeUpdate({}, {}), context(model)).allowed).toBe(true);
+  });
+
+  it('allows a dedicated NoSchedule taint on a node holding data (nothing moves); denies an autoscaler drain taint there', () => {
+    const model = cluster();
+    const dedicated = validator.handle(nodeUpdate({ taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] }, {}), context(model));
+    expect(dedicated.allowed).toBe(true);
+    expect(dedicated.warnings ?? []).toEqual([]);
+    const autoscaler = validator.handle(nodeUpdate({ taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1733130000', effect: 'NoSchedule' }] }, {}), context(model));
+    expect(autoscaler.allowed).toBe(false);
+    expect(autoscaler.status!.message).toContain('taint ToBeDeletedByClusterAutoscaler=1733130000:NoSchedule of node node-1');
+    expect(autoscaler.status!.message).toContain('pv-local');
   });
 
   it('denies deleting the Node of a node holding data; its stored override counts', () => {
