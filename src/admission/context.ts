@@ -86,7 +86,8 @@ export function staleModelDecision(
   if (stalePolicy === 'allow') return allowed();
   if (stalePolicy === 'warn') return allowed([truncate(`volume-guard: ${what}; ${action} not checked`)]);
   const everything = overrides.find(
-    (source) => source.checks.length === CHECK_IDS.length && whyNotHonored(source, context.config.overrides) === undefined,
+    // A namespace's override reaches only its namespace's data: with the rest unknown, it cannot pass the request.
+    (source) => source.checks.length === CHECK_IDS.length && source.namespace === undefined && whyNotHonored(source, context.config.overrides) === undefined,
   );
   if (everything) {
     const writer = writerOf(everything);
@@ -131,7 +132,7 @@ export function waiversOf(check: CheckId, overrides: readonly OverrideSource[], 
   for (const source of overrides) {
     const tags = (source.tags ?? []).filter((entry) => entry.check === check).map((entry) => entry.tag);
     if (!open || whyNotHonored(source, writers) !== undefined) continue;
-    if (source.checks.includes(check)) open = false;
+    if (source.checks.includes(check) && source.namespace === undefined) open = false;
     else for (const tag of tags) waive.push({ tag, source });
   }
   return { waive, countTags, representTags };

@@ -8,6 +8,7 @@ import {
   SKIP_BY_KEY,
   SKIP_KEY,
   SKIP_REASON_KEY,
+  sourceReaches,
   whyNotHonored,
   writerOf,
   type OverrideSource,
@@ -67,6 +68,7 @@ interface HonoredOverride {
 }
 
 function overrideCovers(source: OverrideSource, finding: Finding): boolean {
+  if (!sourceReaches(source, finding)) return false;
   if (source.checks.includes(finding.check)) return true;
   return (source.tags ?? []).some((t) => t.check === finding.check && finding.tags.includes(t.tag));
 }
@@ -123,7 +125,8 @@ export function judge(input: Judgement): Decision {
   const listed = groupByCheck(input.findings);
   for (const [check, findings] of listed) {
     const unlisted = (input.totals?.[check] ?? findings.length) - findings.length;
-    const source = trusted.find((candidate) => candidate.checks.includes(check));
+    // A namespace's override reaches only the findings it can see are of its namespace: none unlisted.
+    const source = trusted.find((candidate) => candidate.checks.includes(check) && candidate.namespace === undefined);
     if (unlisted > 0 && source && input.modes[check] !== 'off') honor(source, check, unlisted);
   }
 

@@ -74,7 +74,13 @@ export interface DrainAdjusted {
  * those replicas elsewhere before the drain may finish. They become one warning line per volume (the first few).
  * Everything else (node-local data, unhealthy volumes) stays as found.
  */
-export function applyLonghornDrainPolicy(snapshot: ClusterSnapshot, node: string, results: CheckResults): DrainAdjusted {
+export function applyLonghornDrainPolicy(
+  snapshot: ClusterSnapshot,
+  node: string,
+  results: CheckResults,
+  /** Whether a volume may be named to the requester (an eviction names none of another namespace); default all. */
+  nameable: (finding: Finding) => boolean = () => true,
+): DrainAdjusted {
   if (!drainEvictsReplicas(snapshot)) return { findings: results.findings, totals: results.totals, warnings: [] };
   const policy = snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
   const listed = results.findings.filter((finding) => EVICTED_CHECKS.includes(finding.check));
@@ -90,15 +96,18 @@ export function applyLonghornDrainPolicy(snapshot: ClusterSnapshot, node: string
     const claim = finding.related?.find((object) => object.kind === 'PersistentVolumeClaim');
     return claim ? `PVC ${claim.namespace ?? ''}/${claim.name}` : `volume ${finding.object.name}`;
   };
-  const volumes = [...new Set(moved.map(nameOf))];
+  const volumes = [...new Set(moved.filter(nameable).map(nameOf))];
+  const hidden = moved.filter((finding) => !nameable(finding)).length;
+  const count = volumes.length + hidden;
   const named = volumes.slice(0, 5).join(', ');
-  const more = volumes.length > 5 ? ` and ${volumes.length - 5} more` : '';
+  const unnamed = Math.max(0, volumes.length - 5) + hidden;
+  const more = unnamed === 0 ? '' : volumes.length === 0 ? `${unnamed} of other namespaces` : ` and ${unnamed} more`;
   return {
     findings: results.findings.filter((finding) => !EVICTED_CHECKS.includes(finding.check)),
     totals,
     // Wrapped, not cut: the count of what is not named comes last.
     warnings: [
-      ...wrap(`volume-guard: node ${node} holds the only copy of ${volumes.length} Longhorn volume(s): ${named}${more};`),
+      ...wrap(`volume-guard: node ${node} holds the only copy of ${count} Longhorn volume(s): ${named}${more};`),
       ...wrap(`Longhorn's node-drain-policy ${policy} moves them to other nodes before the drain completes (keep kubectl drain's evictions on)`),
     ],
   };

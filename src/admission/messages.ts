@@ -133,7 +133,8 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       const effective = findings.some((finding) => finding.tags.includes('effective'));
       const configured = findings.some((finding) => !finding.tags.includes('effective'));
       const parts: string[] = [];
-      const only = findings.length === 1 ? findings[0]?.object.name : undefined;
+      // A volume withheld from the requester (another namespace's, at an eviction) has no namespace: not named.
+      const only = findings.length === 1 && findings[0]?.object.namespace ? findings[0].object.name : undefined;
       const raise = findings.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS;
       if (configured) parts.push(only ? raise.replace('<volume>', only) : raise);
       if (effective) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');

@@ -7,7 +7,8 @@
 import { describeUser } from '../kube.ts';
 import { DELETE_KEY, OVERRIDE_KEYS, overrideLifecycle, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../override-keys.ts';
 import type { UserInfo } from './types.ts';
-import { CHECK_IDS, isCheckId, type CheckId } from '../checks/types.ts';
+import { CHECK_IDS, isCheckId, type CheckId, type Finding } from '../checks/types.ts';
+import { isDataOfNamespace } from '../checks/affected.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import { DELETE_APPROVED_TAG } from '../checks/pvc-delete.ts';
 
@@ -116,6 +117,16 @@ export interface OverrideSource {
   readonly until?: string;
   /** Why it is not honored whoever wrote it (expired, unreadable expiry); reported as a warning. */
   readonly ignored?: string;
+  /**
+   * Written on this namespace: it waives only findings about that namespace's data (isDataOfNamespace), never
+   * another namespace's (a node-wide check run at an eviction finds the data of every pod on the node).
+   */
+  readonly namespace?: string;
+}
+
+/** Whether the source may waive this finding: a namespace's override only that namespace's data. */
+export function sourceReaches(source: OverrideSource, finding: Pick<Finding, 'object' | 'related'>): boolean {
+  return source.namespace === undefined || isDataOfNamespace(finding, source.namespace);
 }
 
 type StringMap = Readonly<Record<string, string>>;

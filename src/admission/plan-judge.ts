@@ -96,6 +96,8 @@ function coveredChecks<Target>(context: ValidationContext, input: PlanJudgement<
   const unlimited = input.unlimited ?? false;
   if (input.adjust !== undefined || unlimited === true || (unlimited !== false && unlimited.length > 0) || input.overrides.length === 0) return NO_CHECKS;
   for (const source of input.overrides) if (source.tags !== undefined && source.tags.length > 0) return NO_CHECKS;
+  // A namespace's override takes only its namespace's findings, one by one: they must be built.
+  for (const source of input.overrides) if (source.namespace !== undefined) return NO_CHECKS;
   const covered: CheckId[] = [];
   for (const source of input.overrides) {
     if (whyNotHonored(source, context.config.overrides) === undefined) covered.push(...source.checks);

@@ -7,7 +7,7 @@ import type {
   PodRecord,
 } from '../cluster/records.ts';
 import type { ClusterSnapshot, VolumeContext } from '../cluster/snapshot.ts';
-import type { AffectedObject } from './types.ts';
+import type { AffectedObject, Finding } from './types.ts';
 import { isVolumeAttached } from './longhorn-health.ts';
 
 export function volumeObject(volume: LonghornVolumeRecord, node: string | undefined): AffectedObject {
@@ -88,4 +88,26 @@ export function volumeContext(snapshot: ClusterSnapshot, volumeName: string): Vo
     diskUUIDsOf: (nodeName) => snapshot.longhornNode(nodeName)?.diskUUIDs,
     nodeIsUp: (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID),
   };
+}
+
+/** Kinds whose namespace is the namespace of the data a finding is about (a Longhorn Volume's is Longhorn's own). */
+const DATA_KINDS: readonly string[] = ['Pod', 'PersistentVolumeClaim'];
+
+/**
+ * The namespaces whose data a finding is about: those of the pods and claims it names (object and related), in
+ * first-seen order. None for data no claim or pod names (a Longhorn volume without a PVC).
+ */
+export function dataNamespaces(finding: Pick<Finding, 'object' | 'related'>): string[] {
+  const namespaces: string[] = [];
+  for (const object of [finding.object, ...(finding.related ?? [])]) {
+    if (!DATA_KINDS.includes(object.kind) || object.namespace === undefined || object.namespace === '') continue;
+    if (!namespaces.includes(object.namespace)) namespaces.push(object.namespace);
+  }
+  return namespaces;
+}
+
+/** Whether the finding is about data of `namespace` only (dataNamespaces is that namespace alone). */
+export function isDataOfNamespace(finding: Pick<Finding, 'object' | 'related'>, namespace: string): boolean {
+  const namespaces = dataNamespaces(finding);
+  return namespaces.length === 1 && namespaces[0] === namespace;
 }

@@ -10,6 +10,7 @@
 // Identities configured as restarters (descheduler, VPA) may evict, from a schedulable node, a pod whose data
 // follows it back: a PV pinned to that node (the pod can only come back there) or a Longhorn volume.
 import { comesBackToItsNode, hasInlineData, isFinishedPod } from '../../checks/node-local-volume.ts';
+import { isDataOfNamespace } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
 import type { PodRecord, ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
@@ -91,6 +92,8 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   const ownData = pod !== undefined && !staysOnNode && !isFinishedPod(pod);
   // Staleness matters only for what this answer reads. A known pod's volumes and node never change.
   const nodeWide = removal.nodeWide && draining && !staysOnNode;
+  // The node-wide checks find the data of every namespace on the node: the namespace's override waives its own only.
+  const namespaceOverride = namespaceSkip && nodeWide ? { ...namespaceSkip, namespace: removal.namespace } : namespaceSkip;
   const dependsOn: ResourceKind[] = ['node'];
   if (!pod) dependsOn.push(...POD_DATA_RESOURCES);
   else if (ownData && pod.claimNames.length > 0) dependsOn.push(...POD_DATA_RESOURCES);
@@ -107,7 +110,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     !pod || node === '' || (!nodeWide && (!ownData || (pod.claimNames.length === 0 && !hasInlineData(pod)))) ? undefined : { node, pod };
   // The three plans read the same places (a node, the pod's namespace, Harvester's drain).
   const plan = nodeWide ? PLANS['eviction-draining'] : PLANS[removal.plan];
-  const overrides = readOverrides(plan, { node: () => nodeSkip, 'namespace-evictions': () => namespaceSkip, 'harvester-drain': () => harvester });
+  const overrides = readOverrides(plan, { node: () => nodeSkip, 'namespace-evictions': () => namespaceOverride, 'harvester-drain': () => harvester });
   const judgement: PlanJudgement<PodTarget> = {
     action: removal.action,
     target,
@@ -117,18 +120,31 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     situation: { kind: 'eviction', node, namespace: removal.namespace, pod: removal.name },
     // Repeats are harmless: only membership is read (staleModelDecision), and only when the model is stale.
     reads: dependsOn,
-    unlimited: harvester ? HARVESTER_WAIVED_CHECKS : false,
-    adjust: (results) => adjustRemoval(context, removal, node, draining, results),
+    // A namespace's override on the node-wide checks judges each finding by its namespace: every one is built.
+    unlimited: namespaceOverride?.namespace !== undefined ? true : harvester ? HARVESTER_WAIVED_CHECKS : false,
+    adjust: (results) => adjustRemoval(context, removal, node, draining, nodeWide, results),
   };
   return nodeWide ? judgeByPlan(context, PLANS['eviction-draining'], judgement) : judgeByPlan(context, PLANS[removal.plan], judgement);
 }
 
 /** Longhorn's node-drain-policy (evictions only), then restart identities whose pod's data follows it back. */
-function adjustRemoval(context: ValidationContext, removal: PodRemoval, node: string, draining: boolean, results: CheckResults): AdjustedFindings {
+function adjustRemoval(
+  context: ValidationContext,
+  removal: PodRemoval,
+  node: string,
+  draining: boolean,
+  nodeWide: boolean,
+  results: CheckResults,
+): AdjustedFindings {
+  // The node-wide checks find the data of every namespace on the node; the requester (and the Event written in the
+  // pod's namespace) learns the names of its own namespace's objects only.
+  const nameable = (finding: Finding): boolean => !nodeWide || isDataOfNamespace(finding, removal.namespace);
   // Issue 12.9: Longhorn's node-drain-policy moving the last copies itself (evictions only).
-  const drain = removal.evicted ? applyLonghornDrainPolicy(context.snapshot, node, results) : { findings: results.findings, totals: results.totals, warnings: [] };
+  const drain = removal.evicted
+    ? applyLonghornDrainPolicy(context.snapshot, node, results, nameable)
+    : { findings: results.findings, totals: results.totals, warnings: [] };
   const warnings = [...drain.warnings];
-  let findings: readonly Finding[] = drain.findings;
+  let findings: readonly Finding[] = nodeWide ? drain.findings.map((finding) => (nameable(finding) ? finding : withheld(finding, node))) : drain.findings;
   let totals = drain.totals;
   const auditAnnotations: Record<string, string> = {};
   if (removal.restartAllowed && !draining && findings.length > 0 && isRestartIdentity(removal.user, context.config)) {
@@ -166,4 +182,28 @@ export function podEvictionValidator(_config: Config): Validator {
       });
     },
   };
+}
+
+/**
+ * A finding about another namespace's data, as an eviction's answer states it: what kind of risk, on which node,
+ * naming nothing of that namespace (no claim, pod, PV or volume name). `volume-guard audit --node` lists them.
+ */
+export function withheld(finding: Finding, node: string): Finding {
+  const kind = finding.object.kind;
+  const object = { kind, name: 'of another namespace', node };
+  const reasons: Record<Finding['check'], string> = {
+    'last-replica-on-node': `its only healthy copy is on node ${node}`,
+    'single-replica': `a single copy of its data, on node ${node}`,
+    'volume-health': `not healthy, with a copy on node ${node}`,
+    'node-local-volume': finding.tags.includes('inline-hostPath')
+      ? `writes to a hostPath on node ${node}; its controller would recreate it elsewhere`
+      : finding.tags.includes('emptyDir')
+        ? 'StatefulSet pod keeps data in an emptyDir, emptied when the pod is evicted'
+        : `keeps data on node ${node} only`,
+    // Never found on a node: worded all the same, naming nothing.
+    'orphan-pvc': `data at risk on node ${node}`,
+    'pvc-delete': `data at risk on node ${node}`,
+    'storage-teardown': `data at risk on node ${node}`,
+  };
+  return { check: finding.check, severity: finding.severity, object, reason: `${reasons[finding.check]} (names withheld)`, tags: finding.tags };
 }

@@ -1,0 +1,120 @@
+// An eviction on a node being drained gets the node-wide checks, which find the data of every namespace on the
+// node. A namespace's `volume-guard.io/skip-evictions` is written for that namespace's pods: it waives the risks to
+// that namespace's own data only, never another namespace's (a local PV or the last copy of a Longhorn volume whose
+// claim is in namespace B stays refused when a pod of namespace A is evicted). And the answer to a pod of namespace A
+// (which kubectl drain prints, and the Event written in A) names nothing of namespace B.
+import { describe, expect, it } from 'vitest';
+import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, evictionRequest } from '../../support/admission.ts';
+import { localPV, longhornNode, longhornSetting, namespace, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
+
+const config = defaultConfig();
+const SKIP_A = { 'volume-guard.io/skip-evictions': '*', 'volume-guard.io/skip-reason': 'team A backed up', 'volume-guard.io/skip-by': 'admin' };
+/** Everything of namespace B a message must not name. */
+const B_NAMES = ['team-b', 'data-b', 'pv-b', 'vol-b', 'b-db', 'lh-b'];
+
+/** node-1 is cordoned; team-a (skip-evictions) keeps a local PV there, team-b a local PV and a single-copy Longhorn volume. */
+function cluster(options: { withB?: boolean; unschedulable?: boolean; nodeAnnotations?: Record<string, string> } = {}): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS);
+  model.setLonghornInstalled(true);
+  model.upsert('node', node({ name: 'node-1', unschedulable: options.unschedulable ?? true, annotations: options.nodeAnnotations ?? {} }));
+  model.upsert('node', node({ name: 'node-2' }));
+  model.upsert('namespace', namespace({ name: 'team-a', annotations: SKIP_A }));
+  model.upsert('namespace', namespace({ name: 'team-b' }));
+  model.upsert('persistentVolume', localPV({ name: 'pv-a', pinnedNode: 'node-1', claimNamespace: 'team-a', claimName: 'data-a' }));
+  model.upsert('persistentVolumeClaim', pvc({ namespace: 'team-a', name: 'data-a', volumeName: 'pv-a', storageClassName: 'local-storage' }));
+  model.upsert('pod', pod({ namespace: 'team-a', name: 'a-db', nodeName: 'node-1', claimNames: ['data-a'], controllerKind: 'StatefulSet' }));
+  model.upsert('pod', pod({ namespace: 'team-a', name: 'a-web', nodeName: 'node-1', controllerKind: 'ReplicaSet' }));
+  model.upsert('longhornNode', longhornNode({ name: 'node-1' }));
+  model.upsert('longhornNode', longhornNode({ name: 'node-2' }));
+  if (options.withB ?? true) {
+    model.upsert('persistentVolume', localPV({ name: 'pv-b', pinnedNode: 'node-1', claimNamespace: 'team-b', claimName: 'data-b' }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'team-b', name: 'data-b', volumeName: 'pv-b', storageClassName: 'local-storage' }));
+    model.upsert('pod', pod({ namespace: 'team-b', name: 'b-db', nodeName: 'node-1', claimNames: ['data-b'], controllerKind: 'StatefulSet' }));
+    const lh = volumeWithReplicas('vol-b', ['node-1'], { numberOfReplicas: 1, pvcNamespace: 'team-b', pvcName: 'lh-b' });
+    model.upsert('longhornVolume', lh.volume);
+    for (const replica of lh.replicas) model.upsert('longhornReplica', replica);
+  }
+  return model;
+}
+
+const validator = podEvictionValidator(config);
+const evict = (model: ClusterModel, name: string, ns: string) => validator.handle(evictionRequest(name, { namespace: ns }), context(model));
+
+describe("a namespace's skip-evictions waives its own data only", () => {
+  it('evicting a pod of team-a on the cordoned node: team-a\'s PV is waived, team-b\'s data still refuses', () => {
+    const decision = evict(cluster(), 'a-web', 'team-a');
+    expect(decision.allowed).toBe(false);
+    const message = decision.status?.message ?? '';
+    // team-b's local PV and its Longhorn volume's last copy, without their names.
+    expect(message).toContain('[node-local-volume]');
+    expect(message).toContain('[last-replica-on-node]');
+    expect(message).toContain('of another namespace');
+    // team-a's own PV was waived by its namespace (said as a warning), so it is not in the refusal.
+    expect(message).not.toContain('pv-a');
+    expect((decision.warnings ?? []).join('\n')).toContain('overridden by namespace team-a');
+  });
+
+  it('with no other namespace\'s data on the node, team-a\'s override lets the eviction through', () => {
+    const decision = evict(cluster({ withB: false }), 'a-web', 'team-a');
+    expect(decision.allowed).toBe(true);
+    expect((decision.warnings ?? []).join('\n')).toContain('overridden by namespace team-a');
+  });
+
+  it("the node's override waives every namespace's data", () => {
+    const decision = evict(cluster({ nodeAnnotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' } }), 'a-web', 'team-a');
+    expect(decision.allowed).toBe(true);
+  });
+
+  it('on a schedulable node the eviction judges the pod\'s own data, which its namespace may waive', () => {
+    expect(evict(cluster({ unschedulable: false }), 'a-db', 'team-a').allowed).toBe(true);
+    expect(evict(cluster({ unschedulable: false }), 'b-db', 'team-b').allowed).toBe(false);
+  });
+
+  it('with a stale model, a namespace skip of every check does not pass a node-wide eviction', () => {
+    const stale = { synced: () => true, staleResources: () => ['persistentvolumes'] };
+    const decision = validator.handle(evictionRequest('a-web', { namespace: 'team-a' }), context(cluster(), { health: stale }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('stale');
+  });
+});
+
+describe('an eviction names nothing of another namespace', () => {
+  it('a pod of team-a evicted: team-b\'s objects are counted and described, never named', () => {
+    const model = cluster();
+    model.upsert('namespace', namespace({ name: 'team-a' }));
+    const decision = evict(model, 'a-web', 'team-a');
+    expect(decision.allowed).toBe(false);
+    const message = decision.status?.message ?? '';
+    for (const name of B_NAMES) expect(message).not.toContain(name);
+    // team-a's own PV is named.
+    expect(message).toContain('pv-a');
+    expect(message).toContain('team-a/data-a');
+    expect(message).toContain('4 risks of data loss');
+    expect(message).toMatch(/edit volumes\.longhorn\.io\s+<volume>/);
+  });
+
+  it("a pod of team-b evicted: team-b's objects are named, team-a's withheld", () => {
+    const model = cluster();
+    const decision = evict(model, 'b-db', 'team-b');
+    expect(decision.allowed).toBe(false);
+    const message = decision.status?.message ?? '';
+    expect(message).toContain('pv-b');
+    expect(message).toContain('vol-b');
+    expect(message).not.toContain('pv-a');
+    expect(message).not.toContain('team-a');
+  });
+
+  it("Longhorn's drain policy warning names only the requester's namespace's volumes", () => {
+    const model = cluster();
+    model.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    model.upsert('namespace', namespace({ name: 'team-a' }));
+    const decision = evict(model, 'a-web', 'team-a');
+    const all = `${decision.status?.message ?? ''}\n${(decision.warnings ?? []).join('\n')}`;
+    expect(all).toContain('of other namespaces');
+    for (const name of B_NAMES) expect(all).not.toContain(name);
+  });
+});
