@@ -37,6 +37,26 @@ export function isPodScratchClaim(claim: Pick<PersistentVolumeClaimRecord, 'owne
   return claim !== undefined && claim.ownerReferences.length > 0 && claim.ownerReferences.every((owner) => owner.kind === 'Pod');
 }
 
+/**
+ * Whether a Longhorn volume is a pod's scratch (its claim is a generic ephemeral volume's, isPodScratchClaim) that the
+ * operation deletes anyway: its pod runs on a node the operation takes (`taken`), so the pod goes and the garbage
+ * collector deletes the claim and the volume with it; or its pod is gone, finished, being deleted or not scheduled.
+ * A scratch volume whose pod keeps running on a node the operation spares is not: the pod would lose its volume's
+ * data while it runs, and is judged like any volume.
+ */
+export function isScratchVolumeTaken(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord, taken: (node: string) => boolean): boolean {
+  if (volume.pvcName === '') return false;
+  const claim = snapshot.persistentVolumeClaim(volume.pvcNamespace, volume.pvcName);
+  if (claim === undefined || !isPodScratchClaim(claim)) return false;
+  const owner = claim.ownerReferences[0];
+  const pod = owner === undefined ? undefined : snapshot.pod(claim.namespace, owner.name);
+  if (pod === undefined || pod.nodeName === '' || pod.deleting || pod.phase === 'Succeeded' || pod.phase === 'Failed') return true;
+  return taken(pod.nodeName);
+}
+
+/** Every node: a cluster-wide upgrade takes them all. */
+export const EVERY_NODE_TAKEN = (): boolean => true;
+
 export function claimObject(claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): AffectedObject {
   return { kind: 'PersistentVolumeClaim', namespace: claim.namespace, name: claim.name };
 }

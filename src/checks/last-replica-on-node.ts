@@ -3,7 +3,7 @@
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { attachmentTag, claimOfVolume, isPodScratchClaim, lostCopyPlace, lostCopyPlaces, replicaObject, volumeObject } from './affected.ts';
+import { attachmentTag, claimOfVolume, isPodScratchClaim, isScratchVolumeTaken, lostCopyPlace, lostCopyPlaces, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { LAST_COPY_COUNT, soleCopyNode, isHealthyReplica, isVolumeBeingDeleted, type NodeIsUp } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
@@ -88,11 +88,6 @@ function describeOthers(snapshot: ClusterSnapshot, others: readonly LonghornRepl
   return parts.join(' and ');
 }
 
-/** A Longhorn volume behind a pod's generic ephemeral volume: deleted with that pod, no drain can keep it. */
-function isScratchLonghornVolume(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord): boolean {
-  return volume.pvcName !== '' && isPodScratchClaim(snapshot.persistentVolumeClaim(volume.pvcNamespace, volume.pvcName));
-}
-
 export function collectLastReplicaOnNode(
   snapshot: ClusterSnapshot,
   target: LastReplicaOnNodeTarget,
@@ -111,7 +106,8 @@ export function collectLastReplicaOnNode(
     if (collector.completeFrom(counted)) return false;
     seen.add(volumeName);
     const volume = snapshot.longhornVolume(volumeName);
-    if (volume === undefined || isScratchLonghornVolume(snapshot, volume)) return true;
+    // A pod's scratch volume whose pod the node takes along is deleted with it: no drain can keep it.
+    if (volume === undefined || isScratchVolumeTaken(snapshot, volume, (node) => node === target.node)) return true;
     const replica = lastHealthyReplicaOn(snapshot, volume, target.node, nodeIsUp);
     if (replica === undefined || collector.countIfFull()) return true;
     const tags = [attachmentTag(volume)];
