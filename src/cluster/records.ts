@@ -206,6 +206,20 @@ export interface PodRecord {
    * (it decides whether the pod could come back anywhere else).
    */
   readonly nodeSelector: NodeSelector;
+  /**
+   * Tolerations that keep the pod on its node under a NoExecute taint for good (effect NoExecute or any, no
+   * tolerationSeconds), condition taints' aside; omitted when none (most pods).
+   */
+  readonly noExecuteTolerations?: readonly Toleration[];
+}
+
+/** A pod's toleration (spec.tolerations[]), as matched against a node's taint. */
+export interface Toleration {
+  /** '' with operator Exists: every taint. */
+  readonly key: string;
+  /** `Exists` or `Equal` ('' reads as Equal). */
+  readonly operator: string;
+  readonly value: string;
 }
 
 /** apps/v1 StatefulSet. */

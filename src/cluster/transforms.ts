@@ -19,6 +19,7 @@ import {
   type PersistentVolumeClaimRecord,
   type PersistentVolumeRecord,
   type PodRecord,
+  type Toleration,
   type StatefulSetRecord,
   type VolumeSource,
 } from './records.ts';
@@ -397,6 +398,36 @@ export function inlineDataOfPod(
   };
 }
 
+/**
+ * Taint key prefixes that report a node's condition rather than decide to empty it: the node lifecycle controller,
+ * the kubelet and cloud providers set them (not-ready, unreachable, unschedulable after a cordon, memory-pressure,
+ * uninitialized, out-of-service for a node that is already shut down).
+ */
+export const CONDITION_TAINT_PREFIXES: readonly string[] = ['node.kubernetes.io/', 'node.cloudprovider.kubernetes.io/'];
+
+/** The tolerations that keep the pod under a NoExecute taint for good (PodRecord.noExecuteTolerations). */
+function noExecuteTolerationsOf(spec: JsonObject | undefined): { noExecuteTolerations?: readonly Toleration[] } {
+  let tolerations: Toleration[] | undefined;
+  for (const toleration of arrayAt(spec, 'tolerations')) {
+    const effect = stringAt(toleration, 'effect');
+    if (effect !== '' && effect !== 'NoExecute') continue;
+    const seconds = isObject(toleration) ? toleration['tolerationSeconds'] : undefined;
+    if (seconds !== undefined && seconds !== null) continue;
+    const key = stringAt(toleration, 'key');
+    if (CONDITION_TAINT_PREFIXES.some((prefix) => key.startsWith(prefix))) continue;
+    tolerations ??= [];
+    tolerations.push({ key: intern(key), operator: intern(stringAt(toleration, 'operator')), value: intern(stringAt(toleration, 'value')) });
+  }
+  return tolerations === undefined ? {} : { noExecuteTolerations: tolerations };
+}
+
+/** Whether the toleration matches the taint (the scheduler's rule: an empty key with Exists matches every taint). */
+export function tolerationMatches(toleration: Toleration, taint: { readonly key: string; readonly value: string }): boolean {
+  if (toleration.key === '') return toleration.operator === 'Exists';
+  if (toleration.key !== taint.key) return false;
+  return toleration.operator === 'Exists' || toleration.value === taint.value;
+}
+
 export function transformPod(raw: unknown): PodRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
@@ -412,6 +443,7 @@ export function transformPod(raw: unknown): PodRecord | undefined {
     claimNames: claimNamesOfPod(name, spec),
     controllerKind,
     ...inlineDataOfPod(controllerKind, spec),
+    ...noExecuteTolerationsOf(spec),
   };
 }
 

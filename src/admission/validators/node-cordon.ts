@@ -9,9 +9,13 @@ import { skipOnReviewedObject, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import type { Situation } from '../messages.ts';
+import type { CheckResults } from '../context.ts';
+import type { AdjustedFindings } from '../plan-judge.ts';
+import type { AffectedObject, CheckId } from '../../checks/types.ts';
+import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
-import { DRAIN_TAINT_KEYS } from '../../cluster/transforms.ts';
+import { CONDITION_TAINT_PREFIXES, DRAIN_TAINT_KEYS, tolerationMatches } from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
@@ -26,12 +30,8 @@ export const EVICTING_TAINT_EFFECT = 'NoExecute';
  */
 export const DRAIN_TAINT_EFFECT = 'NoSchedule';
 
-/**
- * Taint key prefixes that report a node's condition rather than decide to empty it: the node lifecycle controller,
- * the kubelet and cloud providers set them (not-ready, unreachable, unschedulable after a cordon, memory-pressure,
- * uninitialized, out-of-service for a node that is already shut down). Refusing them would only hide the state.
- */
-export const CONDITION_TAINT_PREFIXES: readonly string[] = ['node.kubernetes.io/', 'node.cloudprovider.kubernetes.io/'];
+/** Condition taints (transforms.ts): they report a state; refusing them would only hide it. */
+export { CONDITION_TAINT_PREFIXES };
 
 export interface Taint {
   readonly key: string;
@@ -107,6 +107,16 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     /** Omitted: the cordon advice (annotate the node); pass null to keep `overrideHint` as the advice. */
     situation?: Situation | null;
     /**
+     * The update only adds NoExecute taints (no cordon, no drain taint): the taint manager deletes the pods that do
+     * not tolerate them; pods tolerating them all for good stay, with the data they use.
+     */
+    onlyNoExecute?: readonly Taint[];
+    /**
+     * The update adds a NoExecute taint: the taint manager deletes pods directly, past every PodDisruptionBudget, so
+     * Longhorn's node-drain-policy cannot hold the drain while it moves replicas.
+     */
+    deletesPods?: boolean;
+    /**
      * Which operation, from the plan table. Every one but a Node DELETE drains the node through the eviction API
      * (cordon, taint, a Machine's deletion), so Longhorn's node-drain-policy can move its last copies first
      * (issue 12.9).
@@ -121,6 +131,16 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   // The type of `input.overrides` holds a reader for each of the plan's other places.
   const readers = { ...input.overrides, 'harvester-drain': () => harvester } as unknown as OverrideReaders<OverridePlace>;
   const overrides = readOverrides(plan, readers);
+  const tainted = input.onlyNoExecute !== undefined && input.onlyNoExecute.length > 0 ? input.onlyNoExecute : undefined;
+  // Which findings stay with tolerating pods is decided finding by finding: node-local-volume builds them all then.
+  const unlimited: readonly CheckId[] | false = tainted
+    ? [...(harvester ? HARVESTER_WAIVED_CHECKS : []), 'node-local-volume']
+    : harvester
+      ? HARVESTER_WAIVED_CHECKS
+      : false;
+  // A Node DELETE drains nothing, and a NoExecute taint deletes pods past PodDisruptionBudgets: Longhorn's
+  // node-drain-policy has no say in either.
+  const drainPolicy = input.plan !== 'node-delete' && input.deletesPods !== true;
   return judgeByPlan(context, plan, {
     action: input.action,
     target: { node: input.node },
@@ -128,10 +148,44 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     overrideHint: input.overrideHint,
     ...(input.warnings ? { warnings: input.warnings } : {}),
     ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node } }),
-    unlimited: harvester ? HARVESTER_WAIVED_CHECKS : false,
-    // A Node DELETE drains nothing: Longhorn's node-drain-policy has no say.
-    ...(input.plan === 'node-delete' ? {} : { adjust: (results) => applyLonghornDrainPolicy(snapshot, input.node, results) }),
+    unlimited,
+    ...(drainPolicy || tainted
+      ? {
+          adjust: (results: CheckResults) => {
+            const drained = drainPolicy ? applyLonghornDrainPolicy(snapshot, input.node, results) : { findings: results.findings, totals: results.totals, warnings: [] };
+            return tainted ? withoutToleratedData(snapshot, drained, tainted) : drained;
+          },
+        }
+      : {}),
   });
+}
+
+/** Whether the pod named stays on its node under these NoExecute taints: it tolerates each of them for good. */
+function toleratesAll(snapshot: ClusterSnapshot, ref: AffectedObject, taints: readonly Taint[]): boolean {
+  const pod = ref.namespace === undefined ? undefined : snapshot.pod(ref.namespace, ref.name);
+  if (pod === undefined) return false;
+  const tolerations = pod.noExecuteTolerations ?? [];
+  return taints.every((taint) => tolerations.some((toleration) => tolerationMatches(toleration, taint)));
+}
+
+/**
+ * Drops the node-local findings whose data stays in use where it is: a pod writing inline data, or every pod
+ * mounting a local PV, tolerates the NoExecute taints, so the taint manager leaves it. Data no pod uses (tag
+ * `unused`) and the Longhorn checks stay: the node is being emptied of everything else.
+ */
+function withoutToleratedData(snapshot: ClusterSnapshot, adjusted: AdjustedFindings, taints: readonly Taint[]): AdjustedFindings {
+  let dropped = 0;
+  const findings = adjusted.findings.filter((finding) => {
+    if (finding.check !== 'node-local-volume' || !finding.tags.includes('in-use')) return true;
+    const pods = finding.object.kind === 'Pod' ? [finding.object] : (finding.related ?? []).filter((object) => object.kind === 'Pod');
+    const stays = pods.length > 0 && pods.every((pod) => toleratesAll(snapshot, pod, taints));
+    if (stays) dropped++;
+    return !stays;
+  });
+  if (dropped === 0) return adjusted;
+  const totals = { ...adjusted.totals };
+  if (totals['node-local-volume'] !== undefined) totals['node-local-volume'] -= dropped;
+  return { ...adjusted, findings, totals };
 }
 
 export function nodeCordonValidator(_config: Config): Validator {
@@ -161,10 +215,13 @@ export function nodeCordonValidator(_config: Config): Validator {
         ...taints.map((taint) => `taint ${taint.key}${taint.value ? `=${taint.value}` : ''}:${taint.effect}`),
       ].join(' and ');
       const skip = skipOnReviewedObject(request, `node ${node}`, 'annotations', context.now);
+      const noExecute = taints.filter((taint) => taint.effect === EVICTING_TAINT_EFFECT);
       return judgeNodeRemoval(context, {
         node,
         action: `${what} of node ${node}`,
         plan: 'node-cordon',
+        ...(!cordon && noExecute.length === taints.length ? { onlyNoExecute: noExecute } : {}),
+        deletesPods: noExecute.length > 0,
         overrides: { node: () => skip.source },
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,

@@ -1,0 +1,123 @@
+// A NoExecute taint makes the taint manager delete every pod on the node that does not tolerate it; pods tolerating
+// it for good (no tolerationSeconds) stay, with the data they use (`kubectl taint node n1 dedicated=db:NoExecute`
+// keeps the database pods and clears the rest). So a local PV or inline data in use by tolerating pods refuses no
+// such taint; one used by a pod that would be deleted still does, and so does data no pod uses (the node is being
+// emptied). The taint manager deletes pods past every PodDisruptionBudget: Longhorn's node-drain-policy, which holds a
+// drain through the instance managers' budgets, does not make a NoExecute taint safe.
+import { describe, expect, it } from 'vitest';
+import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
+import type { AdmissionRequest } from '../../../src/admission/types.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import type { Toleration } from '../../../src/cluster/records.ts';
+import { tolerationMatches, transformPod } from '../../../src/cluster/transforms.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, request } from '../../support/admission.ts';
+import { localPV, longhornNode, longhornSetting, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
+
+const validator = nodeCordonValidator(defaultConfig());
+const DEDICATED: Toleration = { key: 'dedicated', operator: 'Equal', value: 'db' };
+
+function taintUpdate(taints: unknown[], unschedulable = false): AdmissionRequest {
+  return request({
+    kind: { group: '', version: 'v1', kind: 'Node' },
+    resource: { group: '', version: 'v1', resource: 'nodes' },
+    operation: 'UPDATE',
+    name: 'node-1',
+    object: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: { taints, unschedulable } },
+    oldObject: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: {} },
+  });
+}
+
+/** node-1: db-0 (tolerations as given) mounts the local PV pv-db. */
+function cluster(tolerations: readonly Toleration[] | undefined, extra: (model: ClusterModel) => void = () => undefined): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS);
+  model.setLonghornInstalled(true);
+  model.upsert('node', node({ name: 'node-1' }));
+  model.upsert('node', node({ name: 'node-2' }));
+  model.upsert('persistentVolume', localPV({ name: 'pv-db', pinnedNode: 'node-1', claimName: 'db-data' }));
+  model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-db', storageClassName: 'local-storage' }));
+  model.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'], controllerKind: 'StatefulSet', ...(tolerations ? { noExecuteTolerations: tolerations } : {}) }));
+  extra(model);
+  return model;
+}
+
+const dedicatedTaint = { key: 'dedicated', value: 'db', effect: 'NoExecute' };
+
+describe('NoExecute taints: pods tolerating them stay with their data', () => {
+  it('the pod record keeps only the tolerations that hold under a NoExecute taint for good', () => {
+    const record = transformPod({
+      metadata: { name: 'db-0', namespace: 'default' },
+      spec: {
+        nodeName: 'node-1',
+        tolerations: [
+          { key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoExecute' },
+          { key: 'gpu', operator: 'Exists' },
+          { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+          { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+          { key: 'maintenance', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 60 },
+          { key: 'pool', operator: 'Equal', value: 'a', effect: 'NoSchedule' },
+        ],
+      },
+    });
+    expect(record?.noExecuteTolerations).toEqual([DEDICATED, { key: 'gpu', operator: 'Exists', value: '' }]);
+    expect(transformPod({ metadata: { name: 'web', namespace: 'default' }, spec: {} })?.noExecuteTolerations).toBeUndefined();
+  });
+
+  it('tolerations match taints as the scheduler matches them', () => {
+    expect(tolerationMatches(DEDICATED, { key: 'dedicated', value: 'db' })).toBe(true);
+    expect(tolerationMatches(DEDICATED, { key: 'dedicated', value: 'web' })).toBe(false);
+    expect(tolerationMatches({ key: 'dedicated', operator: 'Exists', value: '' }, { key: 'dedicated', value: 'web' })).toBe(true);
+    expect(tolerationMatches({ key: '', operator: 'Exists', value: '' }, { key: 'anything', value: 'x' })).toBe(true);
+    expect(tolerationMatches({ key: '', operator: 'Equal', value: '' }, { key: 'anything', value: '' })).toBe(false);
+  });
+
+  it('a NoExecute taint the pod using the local PV tolerates passes; one it does not tolerate is refused', () => {
+    expect(validator.handle(taintUpdate([dedicatedTaint]), context(cluster([DEDICATED]))).allowed).toBe(true);
+    expect(validator.handle(taintUpdate([dedicatedTaint]), context(cluster([{ key: '', operator: 'Exists', value: '' }]))).allowed).toBe(true);
+    const other = validator.handle(taintUpdate([{ key: 'maintenance', value: 'now', effect: 'NoExecute' }]), context(cluster([DEDICATED])));
+    expect(other.allowed).toBe(false);
+    expect(other.status?.message).toContain('pv-db');
+    const none = validator.handle(taintUpdate([dedicatedTaint]), context(cluster(undefined)));
+    expect(none.allowed).toBe(false);
+    expect(none.status?.message).toContain('pv-db');
+  });
+
+  it('a cordon in the same update, data no pod uses, or another pod on the PV that would go keep it refused', () => {
+    expect(validator.handle(taintUpdate([dedicatedTaint], true), context(cluster([DEDICATED]))).allowed).toBe(false);
+    const unused = cluster([DEDICATED], (model) => {
+      model.upsert('persistentVolume', localPV({ name: 'pv-spare', pinnedNode: 'node-1', claimName: 'spare' }));
+      model.upsert('persistentVolumeClaim', pvc({ name: 'spare', volumeName: 'pv-spare', storageClassName: 'local-storage' }));
+    });
+    const refused = validator.handle(taintUpdate([dedicatedTaint]), context(unused));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status?.message).toContain('pv-spare');
+    expect(refused.status?.message).not.toContain('pv-db');
+    expect(refused.status?.message).toContain('1 risk of data loss');
+    const shared = cluster([DEDICATED], (model) => {
+      model.upsert('pod', pod({ name: 'reader', nodeName: 'node-1', claimNames: ['db-data'], controllerKind: 'ReplicaSet' }));
+    });
+    expect(validator.handle(taintUpdate([dedicatedTaint]), context(shared)).allowed).toBe(false);
+  });
+
+  it("Longhorn's node-drain-policy makes a cordon of the last copy's node safe, not a NoExecute taint", () => {
+    const longhorn = (model: ClusterModel) => {
+      model.upsert('longhornNode', longhornNode({ name: 'node-1' }));
+      const lh = volumeWithReplicas('vol-last', ['node-1'], { numberOfReplicas: 2 });
+      model.upsert('longhornVolume', lh.volume);
+      for (const replica of lh.replicas) model.upsert('longhornReplica', replica);
+      model.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    };
+    const model = cluster([DEDICATED], longhorn);
+    // The cordon: Longhorn moves the last copy before the drain ends (a warning); only the local PV refuses it.
+    const cordon = validator.handle(taintUpdate([], true), context(model));
+    expect(cordon.allowed).toBe(false);
+    expect(cordon.status?.message).toContain('pv-db');
+    expect(cordon.status?.message).not.toContain('vol-last');
+    expect((cordon.warnings ?? []).join(' ')).toContain('node-drain-policy block-for-eviction');
+    const tainted = validator.handle(taintUpdate([dedicatedTaint]), context(model));
+    expect(tainted.allowed).toBe(false);
+    expect(tainted.status?.message).toContain('vol-last');
+    expect(tainted.status?.message).not.toContain('pv-db');
+  });
+});
