@@ -2,13 +2,26 @@
 // the real `kubectl taint`: a NoSchedule taint that dedicates a node (`dedicated=db:NoSchedule`) keeps new pods off
 // and moves nothing, so it passes on a node holding a local PV in use; the taints that do empty the node are refused
 // there: a NoExecute taint (the taint manager deletes every pod not tolerating it) and the cluster autoscaler's
-// `ToBeDeletedByClusterAutoscaler` NoSchedule taint (it drains the node without cordoning it, then deletes it).
+// `ToBeDeletedByClusterAutoscaler` NoSchedule taint (it drains the node without cordoning it, then deletes it). A
+// NoExecute taint that the pod using a node's local PV tolerates for good leaves that pod (and its data) in place:
+// it passes there, and is refused on the node whose pod does not tolerate it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
-import { createNode, createPodOnLocalVolume, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
+import {
+  apply,
+  createBoundLocalVolume,
+  createNode,
+  createPodOnLocalVolume,
+  deleteObjects,
+  ensureNamespace,
+  eventually,
+  must,
+  patchStatus,
+} from '../harness/scenario.ts';
 
 const NS = 'e2e-node-taints';
 const NODE = 'nt-data';
+const DEDICATED = 'nt-dedicated'; // db-1 there tolerates dedicated=db:NoExecute
 
 const denied = (stderr: string) => stderr.includes('admission webhook "node-cordon.volume-guard.io" denied the request');
 
@@ -21,14 +34,36 @@ describe('a dedicating NoSchedule taint passes; taints that empty the node do no
     await ensureNamespace(NS);
     await createNode(NODE);
     await createPodOnLocalVolume({ pod: 'db-0', node: NODE, namespace: NS, pv: 'nt-data-pv', claim: 'data-db-0' });
-    // The model has seen the scenario once a dry-run cordon of the node is refused.
-    await eventually(() => kubectl(['cordon', NODE, '--dry-run=server']), (r) => denied(r.stderr));
+    await createNode(DEDICATED);
+    await createBoundLocalVolume({ pv: 'nt-dedicated-pv', node: DEDICATED, namespace: NS, claim: 'data-db-1' });
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'db-1', namespace: NS },
+      spec: {
+        nodeName: DEDICATED,
+        automountServiceAccountToken: false,
+        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoExecute' }],
+        containers: [{ name: 'db', image: 'registry.invalid/db:1', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-1' } }],
+      },
+    });
+    await patchStatus('pod', 'db-1', { phase: 'Running' }, NS);
+    // The model has seen the scenario once a dry-run cordon of each node is refused.
+    for (const node of [NODE, DEDICATED]) await eventually(() => kubectl(['cordon', node, '--dry-run=server']), (r) => denied(r.stderr));
   }, 120_000);
 
   afterAll(async () => {
-    await kubectl(['annotate', 'node', NODE, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=e2e cleanup', 'volume-guard.io/skip-by=admin']);
-    for (const key of ['dedicated-', 'maintenance-', 'ToBeDeletedByClusterAutoscaler-']) await kubectl(['taint', 'node', NODE, key]);
-    await deleteObjects(['pod', '--all', '-n', NS, '--grace-period=0', '--force'], ['pvc', '--all', '-n', NS], ['pv', 'nt-data-pv'], ['node', NODE]);
+    for (const node of [NODE, DEDICATED]) {
+      await kubectl(['annotate', 'node', node, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=e2e cleanup', 'volume-guard.io/skip-by=admin']);
+      for (const key of ['dedicated-', 'maintenance-', 'ToBeDeletedByClusterAutoscaler-']) await kubectl(['taint', 'node', node, key]);
+    }
+    await deleteObjects(
+      ['pod', '--all', '-n', NS, '--grace-period=0', '--force'],
+      ['pvc', '--all', '-n', NS],
+      ['pv', 'nt-data-pv', 'nt-dedicated-pv'],
+      ['node', NODE, DEDICATED],
+    );
   });
 
   it('kubectl taint dedicated=db:NoSchedule passes without a word', async () => {
@@ -50,5 +85,18 @@ describe('a dedicating NoSchedule taint passes; taints that empty the node do no
     expect(autoscaler.stderr).toContain('nt-data-pv');
     expect(await taintKeys()).not.toContain('maintenance');
     expect(await taintKeys()).not.toContain('ToBeDeletedByClusterAutoscaler');
+  });
+
+  it('a NoExecute taint the pod using the local PV tolerates passes; on the node whose pod does not tolerate it, refused', async () => {
+    const kept = await kubectl(['taint', 'node', DEDICATED, 'dedicated=db:NoExecute']);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stderr).not.toContain('denied');
+    const refused = await kubectl(['taint', 'node', NODE, 'dedicated=db:NoExecute']);
+    expect(denied(refused.stderr)).toBe(true);
+    expect(refused.stderr).toContain('nt-data-pv');
+    // A taint db-1 does not tolerate would delete it: refused.
+    const other = await kubectl(['taint', 'node', DEDICATED, 'maintenance=now:NoExecute']);
+    expect(denied(other.stderr)).toBe(true);
+    expect(other.stderr).toContain('nt-dedicated-pv');
   });
 });
