@@ -10,6 +10,7 @@ import {
   SINGLE_REPLICA_SET,
   SINGLE_REPLICA_TAGS_COUNT,
   copyNodes,
+  countCopies,
   dataNodes,
   isHealthyReplica,
   isSingleReplicaVolume,
@@ -48,7 +49,7 @@ function describeReplicas(
   lostPlace: LostPlace,
 ): string {
   const onNodes = `on node ${nodes.join(', ')}`;
-  const copies = copyNodes(replicas, nodeIsUp).length;
+  const copies = countCopies(replicas, nodeIsUp);
   const healthy = replicas.filter(isHealthyReplica);
   const lost = healthy.filter((replica) => replica.nodeID !== '' && !nodeIsUp(replica.nodeID, replica.diskID));
   if (volume.numberOfReplicas === 1) {
