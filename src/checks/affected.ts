@@ -87,12 +87,16 @@ export function distinct(values: Iterable<string>): string[] {
 
 /**
  * Where a healthy replica that is no copy (ClusterSnapshot.nodeIsUp) sits, and why it does not count:
- * `on node w2, down`, `on node w2, which no longer exists`, `on node w2, on disk <uuid> that is gone`.
+ * `on node w2, down`, `on node w2, which no longer exists`, `on node w2, on disk <uuid> that is gone`, `on node w2,
+ * which an autoscaler is removing`.
  */
 export function lostCopyPlace(snapshot: ClusterSnapshot, replica: LonghornReplicaRecord): string {
   const node = replica.nodeID;
   if (snapshot.node(node) === undefined && snapshot.longhornNode(node) === undefined) return `on node ${node}, which no longer exists`;
   if (!snapshot.nodeIsUp(node)) return `on node ${node}, down`;
+  if (!snapshot.nodeIsUp(node, replica.diskID)) return `on node ${node}, on disk ${replica.diskID} that is gone`;
+  // Only last-replica-on-node counts no copy there (another node's, at a drain).
+  if (snapshot.node(node)?.leaving === true) return `on node ${node}, which an autoscaler is removing`;
   return `on node ${node}, on disk ${replica.diskID} that is gone`;
 }
 

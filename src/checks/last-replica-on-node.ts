@@ -88,6 +88,12 @@ function describeOthers(snapshot: ClusterSnapshot, others: readonly LonghornRepl
   return parts.join(' and ');
 }
 
+/** Whether some node carries an autoscaler's drain taint (NodeRecord.leaving). */
+function anyNodeLeaving(snapshot: ClusterSnapshot): boolean {
+  for (const node of snapshot.nodes()) if (node.leaving === true) return true;
+  return false;
+}
+
 export function collectLastReplicaOnNode(
   snapshot: ClusterSnapshot,
   target: LastReplicaOnNodeTarget,
@@ -95,11 +101,15 @@ export function collectLastReplicaOnNode(
 ): CappedFindings {
   const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
+  // A replica on another node that an autoscaler is removing (drain taint) is no copy to count on: that node and its
+  // disks go. The model's counts do not know this (they hold for every node alike): with such a node, walk.
+  const leaving = target.volumes === undefined && anyNodeLeaving(snapshot);
   // A cordon: past the listed few, the model's per-node count gives the total (none: nothing to walk).
-  const counted = target.volumes === undefined ? snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
+  const counted = target.volumes === undefined && !leaving ? snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
   if (counted === 0) return collector.result();
   const seen = new Set<string>();
-  const nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
+  const nodeIsUp: NodeIsUp = (nodeName, diskID) =>
+    snapshot.nodeIsUp(nodeName, diskID) && (nodeName === target.node || snapshot.node(nodeName)?.leaving !== true);
   /** False once the rest is known from the model's count: stop walking. */
   const consider = (volumeName: string): boolean => {
     if (seen.has(volumeName)) return true;

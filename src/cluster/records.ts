@@ -113,6 +113,8 @@ export interface NodeRecord {
   readonly annotations: Labels;
   /** Every label: PV and pod node affinity may use any key (see node-affinity.ts). */
   readonly labels: Labels;
+  /** Carries an autoscaler's drain taint (DRAIN_TAINT_KEYS): it is being removed, its disks with it. Omitted: no. */
+  readonly leaving?: boolean;
 }
 
 /** How a PersistentVolume keeps its data: node-local kinds lose it when pods move. */

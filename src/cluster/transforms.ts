@@ -152,13 +152,15 @@ export function transformNode(raw: unknown): NodeRecord | undefined {
   if (!metadata || name === '') return undefined;
   const ready = conditionOf(raw, 'Ready');
   const spec = objectAt(raw, 'spec');
+  const leaving = hasDrainTaint(spec);
   return {
     name: intern(name),
-    unschedulable: spec?.['unschedulable'] === true || hasDrainTaint(spec),
+    unschedulable: spec?.['unschedulable'] === true || leaving,
     ready: intern(stringAt(ready, 'status')),
     readySince: timeMs(stringAt(ready, 'lastTransitionTime')),
     annotations: guardAnnotations(metadata),
     labels: internedMap(stringMapAt(metadata, 'labels')),
+    ...(leaving ? { leaving } : {}),
   };
 }
 
