@@ -338,6 +338,8 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
   [SINGLE_REPLICA_COUNT]: {
     inSet: SINGLE_REPLICA_SET,
     keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => singleCopyNodes(context.replicas, context.nodeIsUp),
+    // A cordon lists them from here, not by walking every replica on the node (a few hundred a node).
+    members: true,
   },
   // single-replica, across the cluster: the members by their findings' tags, so that what a tag override waives
   // (Harvester's detached volumes) is counted without visiting each.
@@ -358,6 +360,8 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
       }
       return nodes;
     },
+    // A cordon lists them from here, not by walking every replica on the node.
+    members: true,
   },
 });
 
