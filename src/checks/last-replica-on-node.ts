@@ -88,12 +88,6 @@ function describeOthers(snapshot: ClusterSnapshot, others: readonly LonghornRepl
   return parts.join(' and ');
 }
 
-/** Whether some node carries an autoscaler's drain taint (NodeRecord.leaving). */
-function anyNodeLeaving(snapshot: ClusterSnapshot): boolean {
-  for (const node of snapshot.nodes()) if (node.leaving === true) return true;
-  return false;
-}
-
 export function collectLastReplicaOnNode(
   snapshot: ClusterSnapshot,
   target: LastReplicaOnNodeTarget,
@@ -103,13 +97,14 @@ export function collectLastReplicaOnNode(
   if (!snapshot.longhornInstalled) return collector.result();
   // A replica on another node that an autoscaler is removing (drain taint) is no copy to count on: that node and its
   // disks go. The model's counts do not know this (they hold for every node alike): with such a node, walk.
-  const leaving = target.volumes === undefined && anyNodeLeaving(snapshot);
+  const leaving = snapshot.anyNodeLeaving();
   // A cordon: past the listed few, the model's per-node count gives the total (none: nothing to walk).
   const counted = target.volumes === undefined && !leaving ? snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
   if (counted === 0) return collector.result();
   const seen = new Set<string>();
-  const nodeIsUp: NodeIsUp = (nodeName, diskID) =>
-    snapshot.nodeIsUp(nodeName, diskID) && (nodeName === target.node || snapshot.node(nodeName)?.leaving !== true);
+  const nodeIsUp: NodeIsUp = leaving
+    ? (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID) && (nodeName === target.node || snapshot.node(nodeName)?.leaving !== true)
+    : (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
   /** False once the rest is known from the model's count: stop walking. */
   const consider = (volumeName: string): boolean => {
     if (seen.has(volumeName)) return true;

@@ -246,6 +246,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   readonly #evaluates: boolean;
   /** Volumes whose set membership must be recomputed once the current write completes. */
   readonly #volumesToEvaluate = new Set<string>();
+  /** Nodes carrying an autoscaler's drain taint (NodeRecord.leaving): few, usually none. */
+  readonly #leavingNodes = new Set<string>();
   #batchDepth = 0;
   readonly #graceMs: number;
   readonly #now: () => number;
@@ -413,6 +415,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
         const before = previous as NodeRecord | undefined;
         const after = next as NodeRecord | undefined;
         const name = (after ?? before)!.name;
+        if (after?.leaving === true) this.#leavingNodes.add(name);
+        else this.#leavingNodes.delete(name);
         this.#trackDeadline(name, after);
         if (before?.ready === after?.ready && before?.readySince === after?.readySince) return;
         this.#noteNodeVolumes(name);
@@ -674,6 +678,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
 
   nodes(): Iterable<NodeRecord> {
     return this.#stores.node.values();
+  }
+
+  anyNodeLeaving(): boolean {
+    return this.#leavingNodes.size > 0;
   }
 
   nodesLabelled(key: string, value: string): readonly NodeRecord[] {

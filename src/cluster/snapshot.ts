@@ -92,6 +92,8 @@ export interface ClusterSnapshot {
   node(name: string): NodeRecord | undefined;
   /** Every Node (an upgrade Plan's node selector is evaluated over them). */
   nodes(): Iterable<NodeRecord>;
+  /** Whether some Node carries an autoscaler's drain taint (NodeRecord.leaving), in O(1). */
+  anyNodeLeaving(): boolean;
   /**
    * Nodes labelled `key=value`, for node-affinity evaluation (node-affinity.ts). Group keys (zone, region, ...)
    * are not indexed and always answer none: they never pin.

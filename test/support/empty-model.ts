@@ -22,6 +22,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   harvesterUpgrades: () => none,
   node: () => undefined,
   nodes: () => none,
+  anyNodeLeaving: () => false,
   nodesLabelled: () => none,
   namespace: () => undefined,
   persistentVolume: () => undefined,

@@ -60,4 +60,16 @@ describe('copies on cordoned and on leaving nodes', () => {
     expect(names(collectLastReplicaOnNode(model, { node: 'w1' }))).toEqual(['vol-2']);
     expect(names(collectLastReplicaOnNode(model, { node: 'w2' }))).toEqual(['vol-2']);
   });
+
+  it('the model knows in O(1) whether any node is leaving, and forgets a node once its taint or the node is gone', () => {
+    const model = scenario({ taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }] });
+    expect(model.anyNodeLeaving()).toBe(true);
+    model.upsert('node', coreNode('w2'));
+    expect(model.anyNodeLeaving()).toBe(false);
+    expect(names(collectLastReplicaOnNode(model, { node: 'w1' }))).toEqual([]);
+    model.upsert('node', coreNode('w2', { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1', effect: 'NoSchedule' }] }));
+    expect(model.anyNodeLeaving()).toBe(true);
+    model.remove('node', 'w2');
+    expect(model.anyNodeLeaving()).toBe(false);
+  });
 });
