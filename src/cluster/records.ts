@@ -43,6 +43,8 @@ export interface LonghornVolumeRecord {
   readonly pvcName: string;
   /** metadata.deletionTimestamp is set. */
   readonly deleting: boolean;
+  /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
+  readonly annotations?: Labels;
 }
 
 /** longhorn.io/v1beta2 Replica. */
@@ -146,6 +148,8 @@ export interface PersistentVolumeRecord {
   readonly phase: string;
   /** spec.persistentVolumeReclaimPolicy: Retain | Delete | Recycle */
   readonly reclaimPolicy: string;
+  /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
+  readonly annotations?: Labels;
 }
 
 export interface OwnerRef {
