@@ -62,7 +62,9 @@ const NODE_SKIP_READ_FOR: Record<PlanIdReading<'node'>, string> = {
 
 /** When a node's skip is read: every operation whose plan names it (the type holds the table to the plans). */
 const NODE_APPLIES_TO = [...new Set(plansReading('node').map((id) => NODE_SKIP_READ_FOR[id as PlanIdReading<'node'>]))].join('; ');
-const NAMESPACE_APPLIES_TO = 'Helm releases in this namespace (not evictions or pod deletes: see volume-guard.io/skip-evictions)';
+const NAMESPACE_APPLIES_TO =
+  "Helm releases in this namespace and the DELETEs of their PVCs and StatefulSets; this namespace's DELETE " +
+  '(not evictions or pod deletes: see volume-guard.io/skip-evictions)';
 const NAMESPACE_EVICTIONS_APPLIES_TO = 'evictions (drains) and drain pod deletes of pods in this namespace';
 const PVC_SKIP_APPLIES_TO = `nothing: no validator reads a skip on a PVC (orphan-pvc reads ${REUSE_KEY})`;
 const PVC_REUSE_APPLIES_TO = 'Helm installs that would adopt this PVC';

@@ -296,6 +296,52 @@ export async function boundClaim(namespace: string, name: string, reclaimPolicy:
   await applyBoundPair({ metadata: { name: pvName }, spec: csiVolumeSpec(pvName, reclaimPolicy, 'standard') }, { name, namespace, storageClassName: 'standard', annotations });
 }
 
+/**
+ * A Bound claim `namespace/claim` owned by the live StatefulSet `statefulSet`, as the StatefulSet controller writes
+ * it under retention whenDeleted: Delete (no pod: no scheduler or kubelet here), with its PV (csi, `reclaimPolicy`)
+ * reserved for it by uid, as the PV controller leaves a bound pair.
+ */
+export async function ownedBoundClaim(options: {
+  namespace: string;
+  statefulSet: string;
+  claim: string;
+  reclaimPolicy: 'Retain' | 'Delete';
+  labels?: Record<string, string>;
+}): Promise<string> {
+  const { namespace, claim } = options;
+  const pvName = `pv-${namespace}-${claim}`.slice(0, 63);
+  const uid = (await must(kubectl(['get', 'statefulset', options.statefulSet, '-n', namespace, '-o', 'jsonpath={.metadata.uid}']), 'uid')).stdout;
+  await removeLeftoverPv(pvName);
+  await apply({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: claim,
+      namespace,
+      labels: options.labels ?? {},
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: options.statefulSet, uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', volumeName: pvName, resources: { requests: { storage: '1Gi' } } },
+  });
+  const claimUid = (await must(kubectl(['get', 'pvc', claim, '-n', namespace, '-o', 'jsonpath={.metadata.uid}']), 'claim uid')).stdout;
+  await apply({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: pvName },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      persistentVolumeReclaimPolicy: options.reclaimPolicy,
+      storageClassName: 'standard',
+      csi: { driver: 'ebs.csi.aws.com', volumeHandle: `vol-${claim}` },
+      claimRef: { namespace, name: claim, uid: claimUid },
+    },
+  });
+  await patchStatus('pv', pvName, { phase: 'Bound' });
+  await patchStatus('pvc', claim, { phase: 'Bound' }, namespace);
+  return pvName;
+}
+
 /** volume_guard_model_objects for a resource (e.g. `persistentvolumeclaims`), read from the guard's metrics. */
 export async function modelCount(opsUrl: string, resource: string): Promise<number> {
   const text = await (await fetch(`${opsUrl}/metrics`)).text();

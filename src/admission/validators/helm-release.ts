@@ -23,7 +23,7 @@ import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRe
 import { unknownWarnings } from '../context.ts';
 import { MAX_LISTED_PER_CHECK, overrideLines, plural, truncate, type Situation } from '../messages.ts';
 import { metaOf } from '../objects.ts';
-import { REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
+import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { NOTICES, PLANS, readOverrides } from '../plans.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
@@ -176,7 +176,12 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   let labelSkip: OverrideSource | undefined;
   const plan = PLANS['helm-release'];
   const overridesRead = (): OverrideSource[] =>
-    readOverrides(plan, { 'release-label': () => labelSkip, namespace: () => namespaceSkip, 'pvc-reuse': reuseApprovalSource });
+    readOverrides(plan, {
+      'release-label': () => labelSkip,
+      namespace: () => namespaceSkip,
+      'pvc-reuse': reuseApprovalSource,
+      'pvc-delete': deleteApprovalSource,
+    });
 
   // The release label override, read from the labels Helm wrote (they must agree with the payload, checked when
   // it is decoded), so that it also applies to a record that cannot be read.
@@ -218,7 +223,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   }
   return judgeByPlan(context, plan, {
     action,
-    target: { release, operation, manifest },
+    target: { release, operation, manifest, now: context.now },
     overrides: overridesRead(),
     unlimited: true,
     overrideHint: overrideHint(release.namespace, release.name, release.version),

@@ -102,7 +102,7 @@ describe('audit report: the whole cluster', () => {
       until: '2099-01-15T18:00:00Z',
     });
     expect(namespaceSkip).toMatchObject({ checks: ['orphan-pvc'], unknown: ['typo-check'], reason: '', writer: 'bob' });
-    expect(namespaceSkip!.appliesTo).toMatch(/^Helm releases in this namespace \(not evictions/);
+    expect(namespaceSkip!.appliesTo).toMatch(/^Helm releases in this namespace and the DELETEs of their PVCs and StatefulSets.*\(not evictions/);
     expect(namespaceEvictions).toMatchObject({ checks: ['node-local-volume'], appliesTo: 'evictions (drains) and drain pod deletes of pods in this namespace' });
     expect(pvcLabel!.appliesTo).toMatch(/^nothing/);
     expect(pvcLabel).toMatchObject({ checks: [], writer: '' });
