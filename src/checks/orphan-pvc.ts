@@ -107,6 +107,21 @@ function claimedByLiveStatefulSet(snapshot: ClusterSnapshot, claim: PersistentVo
   return false;
 }
 
+/**
+ * Some live StatefulSet of the PVC's namespace claims it (its name is `<template>-<statefulset>-<ordinal>` of one
+ * of that StatefulSet's templates, any ordinal): its data belongs to that StatefulSet, whatever release labels the
+ * PVC kept from when it was created (a StatefulSet another release took over with `helm --take-ownership`, one kept
+ * by `helm.sh/resource-policy: keep`, one no release manages). Every split of the name is tried.
+ */
+export function claimedByAnyLiveStatefulSet(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): StatefulSetRecord | undefined {
+  const ordinalAt = claim.name.lastIndexOf('-');
+  for (let dash = claim.name.indexOf('-'); dash >= 0 && dash < ordinalAt; dash = claim.name.indexOf('-', dash + 1)) {
+    const live = snapshot.statefulSet(claim.namespace, claim.name.slice(dash + 1, ordinalAt));
+    if (live !== undefined && claimOf(claim.name, live) !== undefined) return live;
+  }
+  return undefined;
+}
+
 /** Existing PVCs named for one of `templates` of StatefulSet `name`, any ordinal the filter accepts. */
 function existingClaims(
   snapshot: ClusterSnapshot,
@@ -303,9 +318,10 @@ function candidatesFor(
         reason: `kept from an earlier install of release ${release.name}; Helm would adopt it with its old data`,
       });
     }
-    const declaredStatefulSets = manifest.statefulSets.map((s) => s.name);
     for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
-      if (claimedByLiveStatefulSet(snapshot, claim, declaredStatefulSets) || hasLiveOwnerReference(snapshot, claim)) continue;
+      // Claimed by a live StatefulSet (one the manifest declares, or another: taken over by another release with
+      // helm --take-ownership, kept by resource-policy keep): in use by it, not a leftover this install adopts.
+      if (claimedByAnyLiveStatefulSet(snapshot, claim) !== undefined || hasLiveOwnerReference(snapshot, claim)) continue;
       add({
         claim,
         rule: 'release-labelled',
@@ -446,7 +462,13 @@ export function pvcsLeftBehind(
   };
 
   const statefulSets = new Map<string, { namespace: string; name: string; claimTemplates: readonly string[] }>();
-  for (const s of manifest.statefulSets) statefulSets.set(`${s.namespace}/${s.name}`, s);
+  for (const s of manifest.statefulSets) {
+    // Taken over by another release (helm --take-ownership): its PVCs are that release's data, not left behind
+    // by this one (Helm 4 leaves the StatefulSet to its owner; the uninstall warning says what Helm 3 does).
+    const live = snapshot.statefulSet(s.namespace, s.name);
+    if (live !== undefined && otherOwner(live.helmReleaseName, live.helmReleaseNamespace, live.namespace, release) !== undefined) continue;
+    statefulSets.set(`${s.namespace}/${s.name}`, s);
+  }
   for (const s of liveStatefulSetsOfRelease(snapshot, release, manifest)) {
     const key = `${s.namespace}/${s.name}`;
     const declared = statefulSets.get(key);
@@ -469,6 +491,10 @@ export function pvcsLeftBehind(
     if (claim !== undefined) add(claim, 'resource-policy-keep');
   }
   for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
+    // A live StatefulSet the release does not have claims it (taken over by another release, or kept): it stays
+    // with that StatefulSet, in use, not left behind for this release's next install.
+    const owner = claimedByAnyLiveStatefulSet(snapshot, claim);
+    if (owner !== undefined && !statefulSets.has(`${owner.namespace}/${owner.name}`)) continue;
     add(claim, 'release-labelled');
   }
   return [...left.values()];
@@ -509,4 +535,43 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
     );
   }
   return collector.result();
+}
+
+// ------------------------------------------------------------------------------------------------ ownership
+
+/** A StatefulSet or PVC a release's manifest declares whose live object Helm annotated for another release. */
+export interface OwnedElsewhere {
+  readonly kind: 'StatefulSet' | 'PersistentVolumeClaim';
+  readonly namespace: string;
+  readonly name: string;
+  /** The release the live object is annotated for (`meta.helm.sh/release-name`), `ns/name`. */
+  readonly owner: string;
+}
+
+function otherOwner(name: string, namespace: string, objectNamespace: string, release: HelmRelease): string | undefined {
+  if (name === '') return undefined;
+  const ownerNamespace = namespace || objectNamespace;
+  return name === release.name && ownerNamespace === release.namespace ? undefined : `${ownerNamespace}/${name}`;
+}
+
+/**
+ * The manifest's StatefulSets and PVCs that live now annotated for another Helm release: taken over with
+ * `helm --take-ownership` (Helm 3.17+, 4), by this release from another one at an install or upgrade, or from this
+ * release by another one at its uninstall. Helm deletes what the previous revision rendered and the new one does
+ * not, whoever owns it now (upgrades, Helm 3 and 4; uninstalls, Helm 3: Helm 4 skips objects another release owns).
+ */
+export function ownedByOtherReleases(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): OwnedElsewhere[] {
+  const found: OwnedElsewhere[] = [];
+  for (const declared of manifest.statefulSets) {
+    const live = snapshot.statefulSet(declared.namespace, declared.name);
+    const owner = live && otherOwner(live.helmReleaseName, live.helmReleaseNamespace, live.namespace, release);
+    if (owner) found.push({ kind: 'StatefulSet', namespace: declared.namespace, name: declared.name, owner });
+  }
+  for (const declared of manifest.persistentVolumeClaims) {
+    const live = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
+    const owner =
+      live && otherOwner(live.annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '', live.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? '', live.namespace, release);
+    if (owner) found.push({ kind: 'PersistentVolumeClaim', namespace: declared.namespace, name: declared.name, owner });
+  }
+  return found;
 }

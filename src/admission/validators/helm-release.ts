@@ -13,7 +13,7 @@
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
-import { pvcsLeftBehind } from '../../checks/orphan-pvc.ts';
+import { ownedByOtherReleases, pvcsLeftBehind } from '../../checks/orphan-pvc.ts';
 import { pvcsDeletedWithStatefulSets, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import type { ParsedManifest } from '../../helm/manifest.ts';
@@ -221,6 +221,17 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   if (outside > 0) {
     warnings.push(truncate(`volume-guard: ${outside} StatefulSet/PVC object(s) of this release outside namespace ${release.namespace} not checked`));
   }
+  // helm --take-ownership: objects another release owns become this release's, but stay in that release's last
+  // revision, and Helm deletes what a revision drops whoever owns it now. Nothing is lost yet: said, not refused.
+  for (const taken of ownedByOtherReleases(context.snapshot, release, manifest).slice(0, MAX_LISTED_PER_CHECK)) {
+    const what = `${taken.kind === 'StatefulSet' ? 'StatefulSet' : 'PVC'} ${taken.namespace}/${taken.name}`;
+    const owner = taken.owner.slice(taken.owner.indexOf('/') + 1);
+    warnings.push(
+      truncate(`volume-guard: ${what} belongs to Helm release ${taken.owner};`),
+      truncate(`this ${operation} takes it over, but release ${owner}'s last revision still renders it:`),
+      truncate(`helm upgrade of ${owner} without it, or helm uninstall ${owner} (Helm 3), deletes it`),
+    );
+  }
   return judgeByPlan(context, plan, {
     action,
     target: { release, operation, manifest, now: context.now },
@@ -298,6 +309,11 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
   }
   const { manifest } = withinNamespace(outcome.manifest, release.namespace);
   const lines: string[] = [];
+  // Taken over by another release (helm --take-ownership): Helm 4 skips what it no longer owns, Helm 3 deletes it.
+  for (const taken of ownedByOtherReleases(context.snapshot, release, manifest).slice(0, MAX_LISTED_PER_CHECK)) {
+    const what = `${taken.kind === 'StatefulSet' ? 'StatefulSet' : 'PVC'} ${taken.namespace}/${taken.name}`;
+    lines.push(truncate(`volume-guard: ${what} now belongs to Helm release ${taken.owner}:`), 'Helm 4 leaves it, Helm 3 deletes it');
+  }
   if (context.config.checks['pvc-delete'].mode !== 'off') {
     const deleted = pvcsHelmDeletes(context.snapshot, manifest);
     if (deleted.length > 0) {
