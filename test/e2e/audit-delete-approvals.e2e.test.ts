@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, paths, run, type CommandResult } from '../harness/cluster.ts';
-import { apply, createLonghornVolume, deleteObjects, ensureNamespace, LONGHORN_NS, must, patchStatus, removeLeftoverPv } from '../harness/scenario.ts';
+import { apply, createLonghornVolume, csiVolumeSpec, deleteObjects, ensureNamespace, LONGHORN_NS, must, patchStatus, removeLeftoverPv } from '../harness/scenario.ts';
 import type { AuditReport } from '../../src/audit/types.ts';
 
 const NODE_BIN = join(paths.root, 'node_modules', '.bin', 'node');
@@ -23,14 +23,7 @@ beforeAll(async () => {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
     metadata: { name: PV },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      persistentVolumeReclaimPolicy: 'Retain',
-      storageClassName: 'standard',
-      csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: PV },
-      claimRef: { namespace: 'gone', name: 'gone-data', uid: '4b0c1c52-0000-4000-8000-000000000001' },
-    },
+    spec: { ...csiVolumeSpec(PV, 'Retain', 'standard'), claimRef: { namespace: 'gone', name: 'gone-data', uid: '4b0c1c52-0000-4000-8000-000000000001' } },
   });
   await patchStatus('pv', PV, { phase: 'Released' });
   await createLonghornVolume({ name: VOLUME, state: 'detached', replicas: [] });

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HELM_MAJORS, helm, kubectl, paths, run } from '../harness/cluster.ts';
-import { changeAndWait, deleteObjects, ensureNamespace, eventually, must, removeLeftoverPv, apply } from '../harness/scenario.ts';
+import { apply, changeAndWait, csiVolumeSpec, deleteObjects, ensureNamespace, eventually, must, removeLeftoverPv } from '../harness/scenario.ts';
 import type { AuditReport } from '../../src/audit/types.ts';
 
 const guard = inject('guard');
@@ -62,13 +62,7 @@ for (const major of HELM_MAJORS) {
           apiVersion: 'v1',
           kind: 'PersistentVolume',
           metadata: { name: pvName },
-          spec: {
-            capacity: { storage: '1Gi' },
-            accessModes: ['ReadWriteOnce'],
-            persistentVolumeReclaimPolicy: 'Retain',
-            csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: pvName },
-            claimRef: { namespace: NS, name: PVC, uid },
-          },
+          spec: { ...csiVolumeSpec(pvName, 'Retain', ''), claimRef: { namespace: NS, name: PVC, uid } },
         }),
       );
       const bound = await eventually(() => kubectl(['get', 'pvc', PVC, '-n', NS, '-o', 'jsonpath={.status.phase}']), (r) => r.stdout === 'Bound', 60_000);

@@ -279,7 +279,7 @@ export async function createStatefulSetClaims(namespace: string, statefulSet: st
 }
 
 /** The spec of a 1 GiB network-attached (CSI) PV, as a provisioner creates it (claimRef added by the caller). */
-function csiVolumeSpec(name: string, reclaimPolicy: 'Retain' | 'Delete', storageClassName: string): Record<string, unknown> {
+export function csiVolumeSpec(name: string, reclaimPolicy: 'Retain' | 'Delete', storageClassName: string): Record<string, unknown> {
   return {
     capacity: { storage: '1Gi' },
     accessModes: ['ReadWriteOnce'],
@@ -328,14 +328,7 @@ export async function ownedBoundClaim(options: {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
     metadata: { name: pvName },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      persistentVolumeReclaimPolicy: options.reclaimPolicy,
-      storageClassName: 'standard',
-      csi: { driver: 'ebs.csi.aws.com', volumeHandle: `vol-${claim}` },
-      claimRef: { namespace, name: claim, uid: claimUid },
-    },
+    spec: { ...csiVolumeSpec(pvName, options.reclaimPolicy, 'standard'), claimRef: { namespace, name: claim, uid: claimUid } },
   });
   await patchStatus('pv', pvName, { phase: 'Bound' });
   await patchStatus('pvc', claim, { phase: 'Bound' }, namespace);

@@ -225,7 +225,7 @@ describe('audit report: --release', () => {
     expect(shop.scope).toEqual({ kind: 'release', namespace: 'shop', name: 'shop', installed: true, revision: 3, status: 'deployed' });
     expect(shop.findings.map((f) => `${f.severity} ${f.object.name}`)).toEqual(['critical old-export', 'warning data-shop-db-0']);
     const [leftover, leftBehind] = shop.findings;
-    expect(leftover!.reason).toContain('claimed by none of its StatefulSets');
+    expect(leftover!.reason).toContain('claimed by no live StatefulSet');
     expect(leftBehind!.reason).toBe(
       "helm uninstall leaves this claim of StatefulSet shop-db behind (its PV's reclaim policy is Retain); installing the release again re-attaches its data",
     );
