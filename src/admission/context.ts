@@ -137,7 +137,8 @@ export function waiversOf(check: CheckId, overrides: readonly OverrideSource[], 
   return { waive, countTags, representTags };
 }
 
-const COUNT_ONLY_CAP: CapOptions = Object.freeze({ limit: 1 });
+/** One finding and the count: no wording combination is represented (the override takes the check, nothing is worded). */
+const COUNT_ONLY_CAP: CapOptions = Object.freeze({ limit: 1, representTags: Object.freeze([]) as readonly string[] });
 
 /**
  * The findings of the checks a validator runs. Each check builds at most `FINDING_LIMIT + 1` findings and counts

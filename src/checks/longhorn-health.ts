@@ -58,20 +58,33 @@ export function soleCopyNode(
   return copy;
 }
 
-/** How many copies (copyNodes) a volume has, counting no further than `stopAt`. */
+/** How many copies (copyNodes) a volume has, counting no further than `stopAt`; builds no list. */
 export function countCopies(
   replicas: readonly LonghornReplicaRecord[],
   nodeIsUp: NodeIsUp,
   stopAt = Number.POSITIVE_INFINITY,
 ): number {
-  const nodes: string[] = [];
-  for (const replica of replicas) {
-    if (!isHealthyReplica(replica) || replica.nodeID === '' || nodes.includes(replica.nodeID)) continue;
-    if (!nodeIsUp(replica.nodeID, replica.diskID)) continue;
-    nodes.push(replica.nodeID);
-    if (nodes.length >= stopAt) break;
+  let count = 0;
+  for (let index = 0; index < replicas.length; index++) {
+    if (!isCopy(replicas[index]!, nodeIsUp) || copyOnSameNodeBefore(replicas, index, nodeIsUp)) continue;
+    if (++count >= stopAt) break;
   }
-  return nodes.length;
+  return count;
+}
+
+/** A healthy replica on a node that is up, on a disk still there: one copy, unless its node already holds one. */
+function isCopy(replica: LonghornReplicaRecord, nodeIsUp: NodeIsUp): boolean {
+  return isHealthyReplica(replica) && replica.nodeID !== '' && nodeIsUp(replica.nodeID, replica.diskID);
+}
+
+/** Whether a replica listed before `index` is a copy on the same node (a volume has a few replicas: no set). */
+function copyOnSameNodeBefore(replicas: readonly LonghornReplicaRecord[], index: number, nodeIsUp: NodeIsUp): boolean {
+  const node = replicas[index]!.nodeID;
+  for (let before = 0; before < index; before++) {
+    const replica = replicas[before]!;
+    if (replica.nodeID === node && isCopy(replica, nodeIsUp)) return true;
+  }
+  return false;
 }
 
 /**
@@ -325,6 +338,8 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
   [SINGLE_REPLICA_COUNT]: {
     inSet: SINGLE_REPLICA_SET,
     keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => singleCopyNodes(context.replicas, context.nodeIsUp),
+    // A cordon lists them from here, not by walking every replica on the node (a few hundred a node).
+    members: true,
   },
   // single-replica, across the cluster: the members by their findings' tags, so that what a tag override waives
   // (Harvester's detached volumes) is counted without visiting each.
@@ -345,6 +360,8 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
       }
       return nodes;
     },
+    // A cordon lists them from here, not by walking every replica on the node.
+    members: true,
   },
 });
 

@@ -10,6 +10,7 @@ import {
   SINGLE_REPLICA_SET,
   SINGLE_REPLICA_TAGS_COUNT,
   copyNodes,
+  countCopies,
   dataNodes,
   isHealthyReplica,
   isSingleReplicaVolume,
@@ -48,7 +49,7 @@ function describeReplicas(
   lostPlace: LostPlace,
 ): string {
   const onNodes = `on node ${nodes.join(', ')}`;
-  const copies = copyNodes(replicas, nodeIsUp).length;
+  const copies = countCopies(replicas, nodeIsUp);
   const healthy = replicas.filter(isHealthyReplica);
   const lost = healthy.filter((replica) => replica.nodeID !== '' && !nodeIsUp(replica.nodeID, replica.diskID));
   if (volume.numberOfReplicas === 1) {
@@ -137,19 +138,27 @@ export function collectSingleReplica(
     }
     return collector.result();
   }
+  // The model keeps, per node, the single-replica volumes whose data is there and nowhere else (SINGLE_REPLICA_COUNT:
+  // singleCopyNodes); past the listed few, its count gives the total.
   const node = target.node;
-  // Past the listed few, the model's per-node count gives the total (none: nothing to walk).
   const counted = snapshot.volumeCount(SINGLE_REPLICA_COUNT, node);
   if (counted === 0) return collector.result();
+  if (counted !== undefined) {
+    for (const volume of snapshot.volumesCountedUnder(SINGLE_REPLICA_COUNT, node)) {
+      if (collector.completeFrom(counted)) break;
+      if (!collector.countIfFull()) consider(volume, undefined);
+    }
+    return collector.result();
+  }
+  // A snapshot keeping no such count: the volumes of the replicas on the node, each once.
   const seen = new Set<string>();
   for (const replicaOnNode of snapshot.replicasOnNode(node)) {
     if (seen.has(replicaOnNode.volumeName)) continue;
-    if (collector.completeFrom(counted)) break;
     seen.add(replicaOnNode.volumeName);
     const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
     if (volume === undefined) continue;
     const replicas = snapshot.replicasOfVolume(volume.name);
-    if (!isSingleReplicaVolume(volume, replicas, nodeIsUp) || !singleCopyNodes(replicas, nodeIsUp).includes(target.node)) continue;
+    if (!isSingleReplicaVolume(volume, replicas, nodeIsUp) || !singleCopyNodes(replicas, nodeIsUp).includes(node)) continue;
     if (!collector.countIfFull()) consider(volume, replicas);
   }
   return collector.result();

@@ -99,15 +99,21 @@ export function collectVolumeHealth(
     }
     return collector.result();
   }
-  const node = target.node;
-  // Past the listed few, the model's per-node count gives the total (none: nothing to walk).
-  const counted = snapshot.volumeCount(VOLUME_HEALTH_COUNT, node);
+  // The model keeps, per node, the unhealthy volumes with a healthy replica there (VOLUME_HEALTH_COUNT): a failed
+  // replica is garbage Longhorn removes later, and one still rebuilding holds no copy yet, so holding either does
+  // not tie the node to its volume. Past the listed few, its count gives the total.
+  const counted = snapshot.volumeCount(VOLUME_HEALTH_COUNT, target.node);
   if (counted === 0) return collector.result();
+  if (counted !== undefined) {
+    for (const volume of snapshot.volumesCountedUnder(VOLUME_HEALTH_COUNT, target.node)) {
+      if (collector.completeFrom(counted)) break;
+      consider(volume);
+    }
+    return collector.result();
+  }
+  // A snapshot keeping no such count: the volumes of the healthy replicas on the node, each once.
   const seen = new Set<string>();
-  for (const replica of snapshot.replicasOnNode(node)) {
-    if (collector.completeFrom(counted)) break;
-    // A failed replica is garbage Longhorn removes later, and one still rebuilding holds no copy yet: holding either
-    // does not tie the node to its volume (VOLUME_HEALTH_COUNT counts the same).
+  for (const replica of snapshot.replicasOnNode(target.node)) {
     if (!isHealthyReplica(replica) || seen.has(replica.volumeName)) continue;
     seen.add(replica.volumeName);
     const volume = snapshot.longhornVolume(replica.volumeName);

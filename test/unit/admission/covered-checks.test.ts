@@ -5,10 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { CheckResults, FINDING_LIMIT } from '../../../src/admission/context.ts';
 import { judgeByPlan, type PlanJudgement } from '../../../src/admission/plan-judge.ts';
-import { PLANS, type NodeTarget, type UpgradeTarget } from '../../../src/admission/plans.ts';
+import { PLANS, runPlan, type NodeTarget, type UpgradeTarget } from '../../../src/admission/plans.ts';
 import type { OverrideSource } from '../../../src/admission/overrides.ts';
 import type { UserInfo } from '../../../src/admission/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { nodeLocalOptionsOf } from '../../../src/checks/node-local-volume.ts';
 import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import type { CheckId } from '../../../src/checks/types.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
@@ -112,5 +113,29 @@ describe('checks a whole-check override takes: counted, not built, same answers'
     const listed = new CheckResults(ctx).run('single-replica', (cap) => collectSingleReplica(model, {}, cap));
     expect(listed.findings).toHaveLength(FINDING_LIMIT + 1);
     expect(listed.totals['single-replica']).toBe(all);
+  });
+
+  it('builds no finding for a wording when the upgrade plan counts single-replica', () => {
+    // Two wordings (numberOfReplicas 1, and `effective`: 3 asked, 1 healthy): a listed denial builds one of each,
+    // a check the override takes builds one finding in all.
+    const model = new ClusterModel(VOLUME_SETS);
+    model.setLonghornInstalled(true);
+    for (let i = 0; i < 30; i++) {
+      const name = `vol-${String(i).padStart(2, '0')}`;
+      add(model, volumeWithReplicas(name, [`node-${1 + (i % 4)}`], { numberOfReplicas: i < 20 ? 1 : 3 }));
+    }
+    const ctx = context(model);
+    const run = (results: CheckResults) => {
+      runPlan(PLANS.upgrade, model, {}, { nodeLocal: nodeLocalOptionsOf(ctx.config) }, (check, collect) => {
+        if (check === 'single-replica') results.run(check, collect);
+      });
+      return results;
+    };
+    const counted = run(new CheckResults(ctx, false, {}, {}, ['single-replica']));
+    expect(counted.findings).toHaveLength(1);
+    expect(counted.totals['single-replica']).toBe(30);
+    const listed = run(new CheckResults(ctx));
+    expect(listed.findings.some((finding) => finding.tags.includes('effective'))).toBe(true);
+    expect(listed.totals['single-replica']).toBe(30);
   });
 });

@@ -70,7 +70,7 @@ describe('copyNodes / countCopies', () => {
     expect(soleCopyNode(replicas, nodeIsUp)).toBe(expected.length === 1 ? expected[0] : undefined);
   });
 
-  it('soleCopyNode names the node of the only copy exactly when copyNodes has one node', () => {
+  it('soleCopyNode and countCopies agree with copyNodes, replicas on gone disks included', () => {
     let seed = 11;
     const random = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -84,12 +84,15 @@ describe('copyNodes / countCopies', () => {
         if (kind === 0) return failedReplica({ volumeName: 'v', nodeID, name: `r${i}` });
         if (kind === 1) return on('v', nodeID, { name: `${i}`, deleting: true });
         if (kind === 2) return on('v', nodeID, { name: `${i}`, healthyAt: '' });
-        return on('v', nodeID, { name: `${i}` });
+        return on('v', nodeID, { name: `${i}`, diskID: random(4) === 0 ? 'gone' : 'disk-1' });
       });
       const down = new Set(nodes.filter(() => random(3) === 0));
-      const nodeIsUp = (name: string) => !down.has(name);
+      // A copy counts on a node that is up and on a disk still there (two replicas on one node can differ).
+      const nodeIsUp = (name: string, diskID?: string) => !down.has(name) && diskID !== 'gone';
       const copies = copyNodes(replicas, nodeIsUp);
       expect(soleCopyNode(replicas, nodeIsUp)).toBe(copies.length === 1 ? copies[0] : undefined);
+      expect(countCopies(replicas, nodeIsUp)).toBe(copies.length);
+      expect(countCopies(replicas, nodeIsUp, 2)).toBe(Math.min(2, copies.length));
     }
   });
 
