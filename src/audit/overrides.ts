@@ -45,6 +45,11 @@ export interface OverrideCarrier {
    * in a later revision.
    */
   readonly writtenByRequester?: boolean;
+  /**
+   * With writtenByRequester: why it waives nothing now (default: what Helm does with a release label). A
+   * StatefulSet's skip is read at its CREATE only, from whoever creates it.
+   */
+  readonly requesterNote?: string;
 }
 
 const NO_LABELS: Labels = Object.freeze({});
@@ -116,7 +121,9 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()):
   // A release label on the latest revision waives nothing in the next one: Helm copies it forward, and it counts
   // only in the revision volume-guard.io/skip-revision names (set by whoever runs helm for it).
   const problem = carrier.writtenByRequester
-    ? (lifecycle.expiredOrInvalid ?? 'Helm copies it into later revisions, where it counts only with volume-guard.io/skip-revision naming the revision')
+    ? (lifecycle.expiredOrInvalid ??
+      carrier.requesterNote ??
+      'Helm copies it into later revisions, where it counts only with volume-guard.io/skip-revision naming the revision')
     : lifecycleProblem(carrier.annotations, now);
   const fields = [
     ['annotation', carrier.annotations],
@@ -184,14 +191,14 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()):
   return found;
 }
 
-const KIND_ORDER: readonly string[] = ['Node', 'Namespace', 'PersistentVolume', 'PersistentVolumeClaim', 'Volume'];
+const KIND_ORDER: readonly string[] = ['Node', 'Namespace', 'PersistentVolume', 'PersistentVolumeClaim', 'StatefulSet', 'Volume'];
 
 function kindRank(kind: string): number {
   const rank = KIND_ORDER.indexOf(kind);
   return rank < 0 ? KIND_ORDER.length : rank;
 }
 
-/** Nodes, namespaces, PVs, PVCs, Longhorn volumes, then upgrade kinds by name; then namespace, name, annotation before label, key. */
+/** Nodes, namespaces, PVs, PVCs, StatefulSets, Longhorn volumes, then upgrade kinds by name; then namespace, name, annotation before label, key. */
 export function compareOverrides(a: LingeringOverride, b: LingeringOverride): number {
   return (
     kindRank(a.object.kind) - kindRank(b.object.kind) ||
@@ -236,6 +243,21 @@ export function modelCarriers(model: AuditModel): OverrideCarrier[] {
       appliesTo: PVC_SKIP_APPLIES_TO,
       reusable: true,
       deleteApproval: PVC_DELETE_APPROVAL,
+    });
+  }
+  // A StatefulSet's skip is read at its CREATE outside Helm, from the request (its writer is the creator): it
+  // waives nothing later, but a re-create from the same manifest (a GitOps sync, kubectl apply) reads it again.
+  for (const statefulSet of model.records('statefulSet')) {
+    if (statefulSet.annotations?.[SKIP_KEY] === undefined) continue;
+    carriers.push({
+      kind: 'StatefulSet',
+      namespace: statefulSet.namespace,
+      name: statefulSet.name,
+      annotations: statefulSet.annotations,
+      labels: NO_LABELS,
+      appliesTo: 'its CREATE outside Helm only (a re-create from the same manifest, e.g. a GitOps sync, reads it again)',
+      writtenByRequester: true,
+      requesterNote: 'read only when the StatefulSet is created, from whoever creates it',
     });
   }
   // PVs and Longhorn volumes keep only their volume-guard.io/ annotations (no labels) in the model.

@@ -233,6 +233,8 @@ export interface StatefulSetRecord {
   readonly helmReleaseNamespace: string;
   /** `helm.sh/resource-policy: keep`: Helm never deletes it (an upgrade that drops it reads the live annotation). */
   readonly helmKeep: boolean;
+  /** Only `volume-guard.io/` annotations (a skip read at its CREATE, for the audit); absent when it carries none. */
+  readonly annotations?: Labels;
 }
 
 /** core/v1 Namespace. */

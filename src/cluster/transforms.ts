@@ -448,6 +448,7 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     helmReleaseNamespace: intern(annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? ''),
     // Helm compares the policy trimmed and lower-cased.
     helmKeep: (annotations[HELM_RESOURCE_POLICY_ANNOTATION] ?? '').trim().toLowerCase() === 'keep',
+    ...optionalAnnotations(metadata),
   };
 }
 

@@ -1,6 +1,6 @@
 // `volume-guard audit` lists the delete approvals (`volume-guard.io/delete`) that the pvc-delete validator honors on
-// PVs and Longhorn volumes, as it lists those on PVCs: written with real kubectl through the override guard, read
-// back by the real CLI from the real API server, honored or not as the webhook would.
+// PVs and Longhorn volumes, as it lists those on PVCs, and a StatefulSet's skip (read at its CREATE only): written
+// with real kubectl, read back by the real CLI from the real API server, honored or not as the webhook would.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, paths, run, type CommandResult } from '../harness/cluster.ts';
@@ -11,6 +11,7 @@ const NODE_BIN = join(paths.root, 'node_modules', '.bin', 'node');
 const CLI = join(paths.root, 'src', 'cli.ts');
 const PV = 'approvals-pv-released';
 const VOLUME = 'approvals-vol-static';
+const NS = 'e2e-approvals';
 
 function audit(args: readonly string[]): Promise<CommandResult> {
   return run(NODE_BIN, [CLI, 'audit', '--kubeconfig', paths.kubeconfig, ...args]);
@@ -30,7 +31,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await deleteObjects(['pv', PV], ['volumes.longhorn.io', VOLUME, '-n', LONGHORN_NS]);
+  await deleteObjects(['pv', PV], ['volumes.longhorn.io', VOLUME, '-n', LONGHORN_NS], ['statefulset', 'db', '-n', NS]);
 });
 
 describe('audit lists delete approvals on PVs and Longhorn volumes', { timeout: 120_000 }, () => {
@@ -58,6 +59,25 @@ describe('audit lists delete approvals on PVs and Longhorn volumes', { timeout: 
     const table = await audit([]);
     expect(table.stdout).toContain(`PV ${PV}: annotation volume-guard.io/delete=true (reason: old backup volume; by admin)`);
     expect(table.stdout).toContain(`Volume ${LONGHORN_NS}/${VOLUME}: annotation volume-guard.io/delete=true`);
+  });
+
+  it("lists a StatefulSet's skip (read at its CREATE only) as waiving nothing now", async () => {
+    await ensureNamespace(NS);
+    await apply({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', namespace: NS, annotations: { 'volume-guard.io/skip': 'orphan-pvc', 'volume-guard.io/skip-reason': 'restore' } },
+      spec: {
+        replicas: 0,
+        serviceName: 'db',
+        selector: { matchLabels: { app: 'approvals-db' } },
+        template: { metadata: { labels: { app: 'approvals-db' } }, spec: { containers: [{ name: 'db', image: 'registry.invalid/db:1' }] } },
+      },
+    });
+    const report = JSON.parse((await audit(['-o', 'json'])).stdout) as AuditReport;
+    const skip = report.overrides.find((o) => o.object.kind === 'StatefulSet' && o.object.name === 'db' && o.object.namespace === NS);
+    expect(skip).toMatchObject({ key: 'volume-guard.io/skip', value: 'orphan-pvc', checks: [], reason: 'restore' });
+    expect(skip!.effect).toMatch(/^not honored: read only when the StatefulSet is created/);
   });
 
   it('drops them from the listing once removed', async () => {

@@ -1,7 +1,7 @@
 // Lingering overrides: what each key on each kind of object means, including the ones volume-guard ignores.
 import { describe, expect, it } from 'vitest';
 import { lingeringOverrides, modelCarriers, overridesOf, type OverrideCarrier } from '../../../src/audit/overrides.ts';
-import { pv, pvc as pvcRecord, volume } from '../../support/fixtures.ts';
+import { pv, pvc as pvcRecord, statefulSet, volume } from '../../support/fixtures.ts';
 import { modelOf } from './golden-cluster.ts';
 
 function carrier(fields: Partial<OverrideCarrier>): OverrideCarrier {
@@ -81,6 +81,20 @@ describe('overridesOf', () => {
     expect(volumeApproval!.effect).toMatch(/^not honored: no writer recorded.*; would approve deleting this Longhorn volume with its data/);
     // A skip on a Longhorn volume is listed, and says nothing reads it.
     expect(volumeSkip!.appliesTo).toMatch(/^nothing: no validator reads a skip on a Longhorn volume/);
+  });
+
+  it("lists a StatefulSet's skip: read at its CREATE only, from its creator, so waiving nothing now", () => {
+    const model = modelOf({
+      statefulSet: [
+        statefulSet({ namespace: 'app', name: 'db', annotations: { 'volume-guard.io/skip': 'orphan-pvc', 'volume-guard.io/skip-reason': 'restored from backup' } }),
+        statefulSet({ namespace: 'app', name: 'cache' }),
+      ],
+    });
+    const found = lingeringOverrides(model);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ object: { kind: 'StatefulSet', namespace: 'app', name: 'db' }, key: 'volume-guard.io/skip', checks: [], reason: 'restored from backup' });
+    expect(found[0]!.effect).toBe('not honored: read only when the StatefulSet is created, from whoever creates it; would skip orphan-pvc');
+    expect(found[0]!.appliesTo).toMatch(/^its CREATE outside Helm only \(a re-create from the same manifest/);
   });
 
   it('a Helm release label needs no skip-by (its writer is whoever runs helm); listed as lingering, waiving nothing later', () => {

@@ -117,6 +117,9 @@ describe('transformPersistentVolume', () => {
     const volume = { metadata: { name: 'vol-1', namespace: 'longhorn-system', annotations }, spec: { numberOfReplicas: 3 }, status: {} };
     expect(transformLonghornVolume(volume)?.annotations).toEqual({ 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'erin' });
     expect(transformLonghornVolume({ ...volume, metadata: { name: 'vol-1', namespace: 'longhorn-system' } })).not.toHaveProperty('annotations');
+    const sts = { metadata: { name: 'db', namespace: 'app', annotations: { 'volume-guard.io/skip': 'orphan-pvc', 'meta.helm.sh/release-name': 'db' } }, spec: {} };
+    expect(transformStatefulSet(sts)?.annotations).toEqual({ 'volume-guard.io/skip': 'orphan-pvc' });
+    expect(transformStatefulSet({ ...sts, metadata: { name: 'db', namespace: 'app' } })).not.toHaveProperty('annotations');
   });
 
   it('detects hostPath PVs (e.g. Rancher local-path) and their provisioner', () => {
