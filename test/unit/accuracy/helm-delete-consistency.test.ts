@@ -12,7 +12,7 @@ import { pvcDeleteValidator } from '../../../src/admission/validators/pvc-delete
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { context, request } from '../../support/admission.ts';
+import { context, request, statefulSetDeleteRequest } from '../../support/admission.ts';
 import { namespace, pv, pvc, statefulSet } from '../../support/fixtures.ts';
 import { devlakeManifest, releaseSecret } from '../helm/helm-fixtures.ts';
 
@@ -63,25 +63,17 @@ function upgradeRecord(): AdmissionRequest {
 }
 
 /** Helm's DELETE of devlake-lake that follows (background propagation), by the same identity. */
-function statefulSetDelete(annotations: Record<string, string> = HELM): AdmissionRequest {
-  return {
-    ...request({
-      kind: { group: 'apps', version: 'v1', kind: 'StatefulSet' },
-      resource: { group: 'apps', version: 'v1', resource: 'statefulsets' },
-      operation: 'DELETE',
-      namespace: NS,
-      name: 'devlake-lake',
-      userInfo: FLUX,
-      oldObject: {
-        apiVersion: 'apps/v1',
-        kind: 'StatefulSet',
-        metadata: { name: 'devlake-lake', namespace: NS, uid: LAKE_UID, annotations },
-        spec: { replicas: 2, persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' }, volumeClaimTemplates: [{ metadata: { name: 'devlake-lake-config' } }] },
-      },
-    }),
+const statefulSetDelete = (annotations: Record<string, string> = HELM): AdmissionRequest =>
+  statefulSetDeleteRequest({
+    namespace: NS,
+    name: 'devlake-lake',
+    uid: LAKE_UID,
+    user: FLUX,
+    whenDeleted: 'Delete',
+    template: 'devlake-lake-config',
+    annotations,
     options: { propagationPolicy: 'Background' },
-  };
-}
+  });
 
 function pvcDelete(name: string, annotations: Record<string, string>): AdmissionRequest {
   return request({
