@@ -575,3 +575,22 @@ export function ownedByOtherReleases(snapshot: ClusterSnapshot, release: HelmRel
   }
   return found;
 }
+
+/**
+ * At an upgrade or rollback: live StatefulSets of the release's namespace that the new manifest does not render, now
+ * annotated for another release, whose PVCs carry this release's label: most likely taken over from this release
+ * (`helm --take-ownership`). If the previous revision still rendered one, Helm deletes it now (it deletes what the
+ * last revision rendered, whoever owns it: Helm 3 and 4). volume-guard cannot read that revision: a warning.
+ */
+export function takenOverFromRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): OwnedElsewhere[] {
+  const rendered = new Set(manifest.statefulSets.map((s) => `${s.namespace}/${s.name}`));
+  const found = new Map<string, OwnedElsewhere>();
+  for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
+    const live = claimedByAnyLiveStatefulSet(snapshot, claim);
+    if (live === undefined || rendered.has(`${live.namespace}/${live.name}`)) continue;
+    const owner = otherOwner(live.helmReleaseName, live.helmReleaseNamespace, live.namespace, release);
+    if (owner === undefined || live.helmReleaseName === '') continue;
+    found.set(`${live.namespace}/${live.name}`, { kind: 'StatefulSet', namespace: live.namespace, name: live.name, owner });
+  }
+  return [...found.values()];
+}

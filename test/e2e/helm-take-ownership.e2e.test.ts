@@ -67,3 +67,36 @@ for (const major of HELM_MAJORS) {
     });
   });
 }
+
+for (const major of HELM_MAJORS) {
+  describe(`Helm ${major}: an upgrade of the release a StatefulSet was taken from`, { timeout: 180_000 }, () => {
+    const NS = `e2e-take-upg-h${major}`;
+    const helmV = (...args: string[]) => helm([...args, '-n', NS], { major });
+
+    beforeAll(async () => {
+      await ensureNamespace(NS);
+      await helmV('uninstall', 'shop-v2');
+      await helmV('uninstall', 'shop');
+      await deleteObjects(['statefulset', '--all', '-n', NS, '--cascade=orphan'], ['pvc', '--all', '-n', NS]);
+      await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', async () => {
+        await must(helmV('install', 'shop', CHART), 'helm install shop');
+        await createStatefulSetClaims(NS, 'shared-db');
+      });
+      await changeAndWait(guard.opsUrl, 'statefulsets.apps', () => must(helmV('install', 'shop-v2', CHART, '--take-ownership'), 'take over'));
+    }, 150_000);
+    afterAll(async () => {
+      await helmV('uninstall', 'shop-v2');
+      await helmV('uninstall', 'shop');
+      await deleteObjects(['statefulset', '--all', '-n', NS, '--cascade=orphan'], ['pvc', '--all', '-n', NS]);
+    });
+
+    it('warns that Helm deletes the taken-over StatefulSet its last revision rendered, as it then does', async () => {
+      const upgraded = await helmV('upgrade', 'shop', CHART, '--set', 'db.enabled=false');
+      expect(upgraded.code, upgraded.stderr).toBe(0);
+      expect(upgraded.stderr).toContain(`volume-guard: StatefulSet ${NS}/shared-db, now Helm release shop-v2's, has PVCs of this release;`);
+      expect(upgraded.stderr).toContain('if revision 1 still renders it, this upgrade deletes it');
+      // Measured: Helm deletes what the previous revision rendered, whoever owns it now (helm/helm#32218).
+      expect((await kubectl(['get', 'statefulset', 'shared-db', '-n', NS])).code).not.toBe(0);
+    });
+  });
+}

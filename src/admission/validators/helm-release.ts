@@ -13,7 +13,7 @@
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
-import { ownedByOtherReleases, pvcsLeftBehind } from '../../checks/orphan-pvc.ts';
+import { ownedByOtherReleases, pvcsLeftBehind, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
 import { pvcsDeletedWithStatefulSets, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import type { ParsedManifest } from '../../helm/manifest.ts';
@@ -231,6 +231,14 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       truncate(`this ${operation} takes it over, but release ${owner}'s last revision still renders it:`),
       truncate(`helm upgrade of ${owner} without it, or helm uninstall ${owner} (Helm 3), deletes it`),
     );
+  }
+  if (operation !== 'install') {
+    for (const taken of takenOverFromRelease(context.snapshot, release, manifest).slice(0, MAX_LISTED_PER_CHECK)) {
+      warnings.push(
+        truncate(`volume-guard: StatefulSet ${taken.namespace}/${taken.name}, now Helm release ${taken.owner.slice(taken.owner.indexOf('/') + 1)}'s, has PVCs of this release;`),
+        truncate(`if revision ${release.version - 1} still renders it, this ${operation} deletes it (Helm deletes what a revision drops)`),
+      );
+    }
   }
   return judgeByPlan(context, plan, {
     action,

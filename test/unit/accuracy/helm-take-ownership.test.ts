@@ -99,6 +99,20 @@ describe('helm --take-ownership of another release’s StatefulSet', () => {
     expect(decision.allowed, decision.status?.message).toBe(true);
   });
 
+  it("a's upgrade not rendering it warns that Helm deletes it if a's last revision still did (it cannot be read)", () => {
+    const upgrade = (owner: string) => validator.handle(reinstallWithout(2, 'pending-upgrade'), context(cluster(owner)));
+    const decision = upgrade('b');
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings).toEqual([
+      `volume-guard: StatefulSet ${NS}/shared-db, now Helm release b's, has PVCs of this release;`,
+      'if revision 1 still renders it, this upgrade deletes it (Helm deletes what a revision drops)',
+    ]);
+    // Still a's own: the upgrade-drop rules judge it (orphan-pvc, a refusal), no take-over warning.
+    const own = upgrade('a');
+    expect(own.allowed).toBe(false);
+    expect((own.warnings ?? []).join('\n')).not.toContain('now Helm release');
+  });
+
   it("a's uninstall says which objects another release now owns: Helm 4 leaves them, Helm 3 deletes them", () => {
     const decision = validator.handle(record('a', 2, 'uninstalling'), context(cluster('b')));
     expect(decision.allowed).toBe(true);
@@ -112,15 +126,15 @@ describe('helm --take-ownership of another release’s StatefulSet', () => {
   });
 });
 
-/** a's first install again, from a chart that no longer renders shared-db. */
-function reinstallWithout(): AdmissionRequest {
+/** a's revision `version` (its first install by default), from a chart that no longer renders shared-db. */
+function reinstallWithout(version = 1, status = 'pending-install'): AdmissionRequest {
   return request({
     kind: { group: '', version: 'v1', kind: 'Secret' },
     resource: { group: '', version: 'v1', resource: 'secrets' },
     operation: 'CREATE',
     namespace: NS,
-    name: 'sh.helm.release.v1.a.v1',
+    name: `sh.helm.release.v1.a.v${version}`,
     userInfo: ADMIN,
-    object: releaseSecret({ name: 'a', namespace: NS, version: 1, status: 'pending-install', manifest: '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-cm\n' }),
+    object: releaseSecret({ name: 'a', namespace: NS, version, status, manifest: '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-cm\n' }),
   });
 }
