@@ -59,6 +59,7 @@ export type OverridePlace =
   | 'object'
   | 'node'
   | 'namespace'
+  | 'namespace-helm'
   | 'namespace-evictions'
   | 'release-label'
   | 'pvc-reuse'
@@ -110,7 +111,10 @@ export interface PodTarget {
   readonly pod: PodRecord;
 }
 
-export type ReleaseTarget = Pick<OrphanPvcTarget, 'release' | 'operation' | 'manifest'>;
+export type ReleaseTarget = Pick<OrphanPvcTarget, 'release' | 'operation' | 'manifest'> & {
+  /** Epoch ms, for the expiry of the PVCs' delete approvals (pvc-delete); omitted: those approvals are not read. */
+  readonly now?: number;
+};
 
 export interface DrainPolicyTarget {
   /** The node-drain-policy a drain would follow after the change. */
@@ -291,7 +295,8 @@ export const PLANS = {
       // Issue 20.3: an upgrade or rollback of the storage system's own chart is an upgrade like any other.
       { ...STORAGE_UPGRADE_CHECK, when: (target) => storageUpgradeCheck(target.release, target.operation) !== undefined },
     ],
-    overrides: ['release-label', 'namespace', 'pvc-reuse'],
+    // The PVCs' delete approvals count here as at the DELETEs Helm then makes (one answer for one deletion).
+    overrides: ['release-label', 'namespace', 'pvc-reuse', 'pvc-delete'],
   }),
   statefulset: plan<ManifestStatefulSet>()({
     webhook: 'statefulset',
@@ -314,7 +319,7 @@ export const PLANS = {
     requests: 'PVC DELETE (automation identities; others per pvcDelete.others)',
     scope: 'claim',
     checks: [{ check: 'pvc-delete', collect: (snapshot, claim, cap) => collectPvcDelete(snapshot, claim, cap) }],
-    overrides: ['pvc-delete'],
+    overrides: ['pvc-delete', 'namespace-helm'],
   }),
   'namespace-delete': plan<DeletedWithTarget>()({
     webhook: 'pvc-delete',
@@ -329,8 +334,9 @@ export const PLANS = {
     requests: 'StatefulSet DELETE with retention whenDeleted: Delete, not orphaning (automation identities; others per pvcDelete.others)',
     scope: 'owned',
     checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedWith(snapshot, target, cap) }],
-    // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count.
-    overrides: ['pvc-delete'],
+    // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count, and
+    // for a StatefulSet of a Helm release the namespace's skip, as at the release record that judged its drop.
+    overrides: ['pvc-delete', 'namespace-helm'],
     reads: ['persistentVolumeClaim', 'persistentVolume'],
   }),
   'statefulset-scale-down': plan<ScaledDownTarget>()({
@@ -486,6 +492,7 @@ const OVERRIDE_TEXT: Record<OverridePlace, string> = {
   object: '`volume-guard.io/skip` on the object under review',
   node: "`volume-guard.io/skip` on the node",
   namespace: '`volume-guard.io/skip` on the namespace',
+  'namespace-helm': '`volume-guard.io/skip` on the namespace, for an object of a Helm release there',
   'namespace-evictions': "`volume-guard.io/skip-evictions` on the pod's namespace",
   'release-label': 'release label `volume-guard.io/skip` (with `skip-revision`)',
   'pvc-reuse': '`volume-guard.io/reuse: "true"` on a PVC',

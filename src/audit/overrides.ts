@@ -32,6 +32,11 @@ export interface OverrideCarrier {
   readonly harvesterUpgrade?: boolean;
   /** volume-guard.io/reuse means something on it (a PVC). */
   readonly reusable?: boolean;
+  /**
+   * What volume-guard.io/delete: "true" approves on it (a PVC, a PV, a Longhorn Volume: pvc-delete reads it there),
+   * as `effect` and `appliesTo`; absent where the key means nothing.
+   */
+  readonly deleteApproval?: { readonly effect: string; readonly appliesTo: string };
   /** What volume-guard.io/skip-evictions waives on it (a namespace); absent where it means nothing. */
   readonly evictionsAppliesTo?: string;
   /**
@@ -40,6 +45,11 @@ export interface OverrideCarrier {
    * in a later revision.
    */
   readonly writtenByRequester?: boolean;
+  /**
+   * With writtenByRequester: why it waives nothing now (default: what Helm does with a release label). A
+   * StatefulSet's skip is read at its CREATE only, from whoever creates it.
+   */
+  readonly requesterNote?: string;
 }
 
 const NO_LABELS: Labels = Object.freeze({});
@@ -57,10 +67,29 @@ const NODE_SKIP_READ_FOR: Record<PlanIdReading<'node'>, string> = {
 
 /** When a node's skip is read: every operation whose plan names it (the type holds the table to the plans). */
 const NODE_APPLIES_TO = [...new Set(plansReading('node').map((id) => NODE_SKIP_READ_FOR[id as PlanIdReading<'node'>]))].join('; ');
-const NAMESPACE_APPLIES_TO = 'Helm releases in this namespace (not evictions or pod deletes: see volume-guard.io/skip-evictions)';
+const NAMESPACE_APPLIES_TO =
+  "Helm releases in this namespace and the DELETEs of their PVCs and StatefulSets; this namespace's DELETE " +
+  '(not evictions or pod deletes: see volume-guard.io/skip-evictions)';
 const NAMESPACE_EVICTIONS_APPLIES_TO = 'evictions (drains) and drain pod deletes of pods in this namespace';
 const PVC_SKIP_APPLIES_TO = `nothing: no validator reads a skip on a PVC (orphan-pvc reads ${REUSE_KEY})`;
 const PVC_REUSE_APPLIES_TO = 'Helm installs that would adopt this PVC';
+/** Where pvc-delete reads `volume-guard.io/delete: "true"`, per kind (the pvc-delete validator and the release record). */
+const PVC_DELETE_APPROVAL = {
+  effect: 'approves deleting it with its data (pvc-delete)',
+  appliesTo:
+    'its DELETE by automation identities, with its namespace or StatefulSet (whenDeleted: Delete), by a scale-down ' +
+    '(whenScaled: Delete), and a Helm upgrade that deletes it',
+};
+const PV_DELETE_APPROVAL = {
+  effect: 'approves turning its reclaim policy to Delete or Recycle, which reclaims its data (pvc-delete)',
+  appliesTo: 'a change of its reclaim policy to Delete or Recycle once its claim is gone or being deleted',
+};
+const VOLUME_DELETE_APPROVAL = {
+  effect: 'approves deleting this Longhorn volume with its data (pvc-delete)',
+  appliesTo: "its DELETE by automation identities (Longhorn's own deletes are never judged)",
+};
+const PV_SKIP_APPLIES_TO = `nothing: no validator reads a skip on a PV (pvc-delete reads ${DELETE_KEY})`;
+const VOLUME_SKIP_APPLIES_TO = `nothing: no validator reads a skip on a Longhorn volume (pvc-delete reads ${DELETE_KEY})`;
 
 function describeSkip(value: string, checks: readonly CheckId[], unknown: readonly string[]): string {
   const entries = value.split(',').map((entry) => entry.trim());
@@ -92,7 +121,9 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()):
   // A release label on the latest revision waives nothing in the next one: Helm copies it forward, and it counts
   // only in the revision volume-guard.io/skip-revision names (set by whoever runs helm for it).
   const problem = carrier.writtenByRequester
-    ? (lifecycle.expiredOrInvalid ?? 'Helm copies it into later revisions, where it counts only with volume-guard.io/skip-revision naming the revision')
+    ? (lifecycle.expiredOrInvalid ??
+      carrier.requesterNote ??
+      'Helm copies it into later revisions, where it counts only with volume-guard.io/skip-revision naming the revision')
     : lifecycleProblem(carrier.annotations, now);
   const fields = [
     ['annotation', carrier.annotations],
@@ -139,11 +170,16 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()):
           : 'not honored: the value must be "true"';
       add(REUSE_KEY, reuse, honored ? ['orphan-pvc'] : [], [], effect, PVC_REUSE_APPLIES_TO);
     }
-    const deletable = carrier.reusable && field === 'annotation' ? values[DELETE_KEY] : undefined;
-    if (deletable !== undefined) {
-      const honored = deletable === 'true';
-      const effect = honored ? 'lets GitOps controllers delete it with its data (pvc-delete)' : 'not honored: the value must be "true"';
-      add(DELETE_KEY, deletable, honored ? ['pvc-delete'] : [], [], effect, 'deletes of this PVC by automation identities');
+    // pvc-delete reads the annotation only; a label of that name is listed so nobody relies on it.
+    const deletable = carrier.deleteApproval ? values[DELETE_KEY] : undefined;
+    if (deletable !== undefined && carrier.deleteApproval) {
+      const honored = deletable === 'true' && field === 'annotation';
+      const effect = honored
+        ? carrier.deleteApproval.effect
+        : field === 'label'
+          ? 'not honored: only the annotation counts'
+          : 'not honored: the value must be "true"';
+      add(DELETE_KEY, deletable, honored ? ['pvc-delete'] : [], [], effect, carrier.deleteApproval.appliesTo);
     }
     const harvester = carrier.harvesterUpgrade && field === 'annotation' ? values[HARVESTER_SKIP_DETACHED_KEY] : undefined;
     if (harvester !== undefined) {
@@ -155,14 +191,14 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()):
   return found;
 }
 
-const KIND_ORDER: readonly string[] = ['Node', 'Namespace', 'PersistentVolumeClaim'];
+const KIND_ORDER: readonly string[] = ['Node', 'Namespace', 'PersistentVolume', 'PersistentVolumeClaim', 'StatefulSet', 'Volume'];
 
 function kindRank(kind: string): number {
   const rank = KIND_ORDER.indexOf(kind);
   return rank < 0 ? KIND_ORDER.length : rank;
 }
 
-/** Nodes, namespaces, PVCs, then upgrade kinds by name; then namespace, name, annotation before label, key. */
+/** Nodes, namespaces, PVs, PVCs, StatefulSets, Longhorn volumes, then upgrade kinds by name; then namespace, name, annotation before label, key. */
 export function compareOverrides(a: LingeringOverride, b: LingeringOverride): number {
   return (
     kindRank(a.object.kind) - kindRank(b.object.kind) ||
@@ -174,7 +210,10 @@ export function compareOverrides(a: LingeringOverride, b: LingeringOverride): nu
   );
 }
 
-/** The override carriers the model knows: nodes and namespaces (annotations), PVCs (annotations and labels). */
+/**
+ * The override carriers the model knows: nodes and namespaces (annotations), PVCs (annotations and labels), PVs and
+ * Longhorn volumes (annotations: the delete approval pvc-delete reads on them).
+ */
 export function modelCarriers(model: AuditModel): OverrideCarrier[] {
   const carriers: OverrideCarrier[] = [];
   for (const node of model.records('node')) {
@@ -203,6 +242,48 @@ export function modelCarriers(model: AuditModel): OverrideCarrier[] {
       labels: claim.labels,
       appliesTo: PVC_SKIP_APPLIES_TO,
       reusable: true,
+      deleteApproval: PVC_DELETE_APPROVAL,
+    });
+  }
+  // A StatefulSet's skip is read at its CREATE outside Helm, from the request (its writer is the creator): it
+  // waives nothing later, but a re-create from the same manifest (a GitOps sync, kubectl apply) reads it again.
+  for (const statefulSet of model.records('statefulSet')) {
+    if (statefulSet.annotations?.[SKIP_KEY] === undefined) continue;
+    carriers.push({
+      kind: 'StatefulSet',
+      namespace: statefulSet.namespace,
+      name: statefulSet.name,
+      annotations: statefulSet.annotations,
+      labels: NO_LABELS,
+      appliesTo: 'its CREATE outside Helm only (a re-create from the same manifest, e.g. a GitOps sync, reads it again)',
+      writtenByRequester: true,
+      requesterNote: 'read only when the StatefulSet is created, from whoever creates it',
+    });
+  }
+  // PVs and Longhorn volumes keep only their volume-guard.io/ annotations (no labels) in the model.
+  const carries = (annotations: Labels | undefined): annotations is Labels =>
+    annotations !== undefined && (annotations[SKIP_KEY] !== undefined || annotations[DELETE_KEY] !== undefined);
+  for (const pv of model.records('persistentVolume')) {
+    if (!carries(pv.annotations)) continue;
+    carriers.push({
+      kind: 'PersistentVolume',
+      name: pv.name,
+      annotations: pv.annotations,
+      labels: NO_LABELS,
+      appliesTo: PV_SKIP_APPLIES_TO,
+      deleteApproval: PV_DELETE_APPROVAL,
+    });
+  }
+  for (const volume of model.records('longhornVolume')) {
+    if (!carries(volume.annotations)) continue;
+    carriers.push({
+      kind: 'Volume',
+      namespace: volume.namespace,
+      name: volume.name,
+      annotations: volume.annotations,
+      labels: NO_LABELS,
+      appliesTo: VOLUME_SKIP_APPLIES_TO,
+      deleteApproval: VOLUME_DELETE_APPROVAL,
     });
   }
   return carriers;

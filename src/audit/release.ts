@@ -6,7 +6,8 @@
 // create are taken to be the live ones Helm annotated for the release (the same chart renders the same
 // StatefulSets). Two kinds of findings:
 //  - leftovers (critical): PVCs the orphan-pvc check reports for an install of this release now: labelled for it
-//    (`app.kubernetes.io/instance` / `release`), no live owner, claimed by no live StatefulSet of the release.
+//    (`app.kubernetes.io/instance` / `release`), no live owner, claimed by no live StatefulSet (one another release
+//    took over keeps using them), never bound ones left out (no data).
 //    While the release is installed, PVCs Helm itself created for it (meta.helm.sh annotations) are its own live
 //    resources, not leftovers.
 //  - left behind (warning): PVCs that `helm uninstall` would leave in place (its StatefulSets' claims, PVCs
@@ -116,7 +117,7 @@ export function releaseFindings(model: AuditModel, namespace: string, name: stri
     // The check words it for a first install; of an installed release, it is a claim nothing of it uses.
     const reason =
       state.installed && finding.tags.includes('release-labelled')
-        ? `labelled for release ${name} but owned by nothing live and claimed by none of its StatefulSets; installing the release again may reuse its old data`
+        ? `labelled for release ${name} but owned by nothing live and claimed by no live StatefulSet; installing the release again may reuse its old data`
         : finding.reason;
     findings.push({ ...finding, reason });
   }

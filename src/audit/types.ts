@@ -63,13 +63,13 @@ export interface AuditFinding {
 
 /** An override annotation or label still present on an object. */
 export interface LingeringOverride {
-  /** Node, Namespace, PersistentVolumeClaim, or an upgrade kind (Upgrade, Plan...). */
+  /** Node, Namespace, PersistentVolume, PersistentVolumeClaim, Volume (Longhorn), or an upgrade kind (Upgrade, Plan...). */
   readonly object: { readonly kind: string; readonly namespace?: string; readonly name: string };
   readonly field: 'annotation' | 'label';
-  /** volume-guard.io/skip, volume-guard.io/reuse or harvesterhci.io/skipSingleReplicaDetachedVol. */
+  /** volume-guard.io/skip, volume-guard.io/reuse, volume-guard.io/delete or harvesterhci.io/skipSingleReplicaDetachedVol. */
   readonly key: string;
   readonly value: string;
-  /** The checks it skips (every check for `*`); for reuse, orphan-pvc. Empty when it is not honored. */
+  /** The checks it skips (every check for `*`); for reuse, orphan-pvc; for delete, pvc-delete. Empty when it is not honored. */
   readonly checks: readonly CheckId[];
   /** Entries of a skip value that name no check (ignored by volume-guard). */
   readonly unknown: readonly string[];

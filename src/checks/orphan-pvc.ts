@@ -23,7 +23,8 @@
 //    (the StatefulSet itself, as a warning, when none of its PVCs exists yet). volumeClaimTemplates are immutable, so
 //    the API server refuses a renamed template and the upgrade fails half applied; the way through (deleting the
 //    StatefulSet, often with --cascade=orphan, and upgrading again) strands the PVCs. Refused before either happens.
-// PVCs being deleted are never reported (a pod cannot mount them any more), and neither are PVCs a live pod
+// PVCs being deleted are never reported (a pod cannot mount them any more), nor claims that never bound (Pending
+// with no volumeName: no data; the next StatefulSet to claim one binds it to a fresh volume), nor PVCs a live pod
 // mounts: their data is in use, not orphaned (the PVC-resize workflow deletes a StatefulSet with
 // `--cascade=orphan` and re-creates it, or runs `helm upgrade`, while its pods keep running). The previous revision is not needed:
 // the live StatefulSets Helm annotated stand for it (and volume-guard may not read Secrets anyway).
@@ -80,6 +81,16 @@ function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolum
   });
 }
 
+/**
+ * A claim that never bound: `Pending` with no `spec.volumeName` (no PV was ever bound or pre-bound to it, e.g. a
+ * WaitForFirstConsumer claim whose pod never ran, or one whose provisioner failed). It holds no data, so adopting or
+ * leaving it behind loses nothing: the StatefulSet that claims it next gets a fresh volume when it binds. A Pending
+ * claim pre-bound to a PV (volumeName set) is counted: that PV may hold data.
+ */
+export function neverBound(claim: Pick<PersistentVolumeClaimRecord, 'phase' | 'volumeName'>): boolean {
+  return claim.phase === 'Pending' && claim.volumeName === '';
+}
+
 /** A pod that has not finished mounts the claim: its data is in use, never an orphan. */
 export function mountedByLivePod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): boolean {
   return snapshot
@@ -94,6 +105,21 @@ function claimedByLiveStatefulSet(snapshot: ClusterSnapshot, claim: PersistentVo
     if (live !== undefined && claimOf(claim.name, live) !== undefined) return true;
   }
   return false;
+}
+
+/**
+ * Some live StatefulSet of the PVC's namespace claims it (its name is `<template>-<statefulset>-<ordinal>` of one
+ * of that StatefulSet's templates, any ordinal): its data belongs to that StatefulSet, whatever release labels the
+ * PVC kept from when it was created (a StatefulSet another release took over with `helm --take-ownership`, one kept
+ * by `helm.sh/resource-policy: keep`, one no release manages). Every split of the name is tried.
+ */
+export function claimedByAnyLiveStatefulSet(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): StatefulSetRecord | undefined {
+  const ordinalAt = claim.name.lastIndexOf('-');
+  for (let dash = claim.name.indexOf('-'); dash >= 0 && dash < ordinalAt; dash = claim.name.indexOf('-', dash + 1)) {
+    const live = snapshot.statefulSet(claim.namespace, claim.name.slice(dash + 1, ordinalAt));
+    if (live !== undefined && claimOf(claim.name, live) !== undefined) return live;
+  }
+  return undefined;
 }
 
 /** Existing PVCs named for one of `templates` of StatefulSet `name`, any ordinal the filter accepts. */
@@ -197,7 +223,7 @@ function claimsLeftByUpgrade(
     const rule: OrphanPvcRule = next === undefined ? 'dropped-statefulset' : 'renamed-claim-template';
     // Every ordinal: PVCs kept from scale-downs are stranded too. A PVC owned by the StatefulSet itself
     // (retention policy whenDeleted: Delete) is garbage-collected with it instead.
-    const existing = existingClaims(snapshot, live.namespace, live.name, removed, () => true);
+    const existing = existingClaims(snapshot, live.namespace, live.name, removed, () => true).filter(({ claim }) => !neverBound(claim));
     const stranded = existing.filter(
       ({ claim }) => !claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid),
     );
@@ -233,7 +259,7 @@ function candidatesFor(
   const { release, manifest } = target;
   const candidates = new Map<string, { candidate: Candidate; rules: OrphanPvcRule[] }>();
   const add = (candidate: Candidate): void => {
-    if (candidate.claim.deleting) return;
+    if (candidate.claim.deleting || neverBound(candidate.claim)) return;
     // Adoption needs an orphan; a PVC a live pod mounts is in use. (The pods of a StatefulSet an upgrade drops go
     // with it, so the upgrade rules still report their PVCs.)
     if (ADOPTION_RULES.includes(candidate.rule) && mountedByLivePod(snapshot, candidate.claim)) return;
@@ -292,9 +318,10 @@ function candidatesFor(
         reason: `kept from an earlier install of release ${release.name}; Helm would adopt it with its old data`,
       });
     }
-    const declaredStatefulSets = manifest.statefulSets.map((s) => s.name);
     for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
-      if (claimedByLiveStatefulSet(snapshot, claim, declaredStatefulSets) || hasLiveOwnerReference(snapshot, claim)) continue;
+      // Claimed by a live StatefulSet (one the manifest declares, or another: taken over by another release with
+      // helm --take-ownership, kept by resource-policy keep): in use by it, not a leftover this install adopts.
+      if (claimedByAnyLiveStatefulSet(snapshot, claim) !== undefined || hasLiveOwnerReference(snapshot, claim)) continue;
       add({
         claim,
         rule: 'release-labelled',
@@ -369,7 +396,7 @@ export function collectStatefulSetAdoption(
 ): CappedFindings {
   const collector = new FindingCollector(cap);
   for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
-    if (claim.deleting || hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
+    if (claim.deleting || neverBound(claim) || hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
     // A live StatefulSet of the same name cannot exist at its CREATE; one of another name never claims it.
     addStatefulSetClaim(
       collector,
@@ -421,7 +448,8 @@ export function pvcsLeftBehind(
   const goesAway = new Set(deletedByHelm);
   const add = (claim: PersistentVolumeClaimRecord, why: LeftBehindReason, statefulSet?: string): void => {
     const key = `${claim.namespace}/${claim.name}`;
-    if (claim.deleting || left.has(key) || goesAway.has(key)) return;
+    // A claim that never bound leaves no data behind.
+    if (claim.deleting || neverBound(claim) || left.has(key) || goesAway.has(key)) return;
     const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
     left.set(key, {
       namespace: claim.namespace,
@@ -434,7 +462,13 @@ export function pvcsLeftBehind(
   };
 
   const statefulSets = new Map<string, { namespace: string; name: string; claimTemplates: readonly string[] }>();
-  for (const s of manifest.statefulSets) statefulSets.set(`${s.namespace}/${s.name}`, s);
+  for (const s of manifest.statefulSets) {
+    // Taken over by another release (helm --take-ownership): its PVCs are that release's data, not left behind
+    // by this one (Helm 4 leaves the StatefulSet to its owner; the uninstall warning says what Helm 3 does).
+    const live = snapshot.statefulSet(s.namespace, s.name);
+    if (live !== undefined && otherOwner(live.helmReleaseName, live.helmReleaseNamespace, live.namespace, release) !== undefined) continue;
+    statefulSets.set(`${s.namespace}/${s.name}`, s);
+  }
   for (const s of liveStatefulSetsOfRelease(snapshot, release, manifest)) {
     const key = `${s.namespace}/${s.name}`;
     const declared = statefulSets.get(key);
@@ -457,6 +491,10 @@ export function pvcsLeftBehind(
     if (claim !== undefined) add(claim, 'resource-policy-keep');
   }
   for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
+    // A live StatefulSet the release does not have claims it (taken over by another release, or kept): it stays
+    // with that StatefulSet, in use, not left behind for this release's next install.
+    const owner = claimedByAnyLiveStatefulSet(snapshot, claim);
+    if (owner !== undefined && !statefulSets.has(`${owner.namespace}/${owner.name}`)) continue;
     add(claim, 'release-labelled');
   }
   return [...left.values()];
@@ -486,7 +524,7 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
   const before = { replicas: target.previousReplicas, ordinalsStart: target.previousStart };
   const after = { replicas: target.replicas, ordinalsStart: target.ordinalsStart };
   for (const { claim } of existingClaims(snapshot, target.namespace, target.name, target.claimTemplates, (o) => ordinalInRange(o, after) && !ordinalInRange(o, before))) {
-    if (claim.deleting || !olderThan(claim.creationTimestamp, target.createdAt)) continue;
+    if (claim.deleting || neverBound(claim) || !olderThan(claim.creationTimestamp, target.createdAt)) continue;
     if (hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
     addStatefulSetClaim(
       collector,
@@ -497,4 +535,62 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
     );
   }
   return collector.result();
+}
+
+// ------------------------------------------------------------------------------------------------ ownership
+
+/** A StatefulSet or PVC a release's manifest declares whose live object Helm annotated for another release. */
+export interface OwnedElsewhere {
+  readonly kind: 'StatefulSet' | 'PersistentVolumeClaim';
+  readonly namespace: string;
+  readonly name: string;
+  /** The release the live object is annotated for (`meta.helm.sh/release-name`), `ns/name`. */
+  readonly owner: string;
+}
+
+function otherOwner(name: string, namespace: string, objectNamespace: string, release: HelmRelease): string | undefined {
+  if (name === '') return undefined;
+  const ownerNamespace = namespace || objectNamespace;
+  return name === release.name && ownerNamespace === release.namespace ? undefined : `${ownerNamespace}/${name}`;
+}
+
+/**
+ * The manifest's StatefulSets and PVCs that live now annotated for another Helm release: taken over with
+ * `helm --take-ownership` (Helm 3.17+, 4), by this release from another one at an install or upgrade, or from this
+ * release by another one at its uninstall. Helm deletes what the previous revision rendered and the new one does
+ * not, whoever owns it now (upgrades, Helm 3 and 4; uninstalls, Helm 3: Helm 4 skips objects another release owns).
+ */
+export function ownedByOtherReleases(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): OwnedElsewhere[] {
+  const found: OwnedElsewhere[] = [];
+  for (const declared of manifest.statefulSets) {
+    const live = snapshot.statefulSet(declared.namespace, declared.name);
+    const owner = live && otherOwner(live.helmReleaseName, live.helmReleaseNamespace, live.namespace, release);
+    if (owner) found.push({ kind: 'StatefulSet', namespace: declared.namespace, name: declared.name, owner });
+  }
+  for (const declared of manifest.persistentVolumeClaims) {
+    const live = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
+    const owner =
+      live && otherOwner(live.annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '', live.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? '', live.namespace, release);
+    if (owner) found.push({ kind: 'PersistentVolumeClaim', namespace: declared.namespace, name: declared.name, owner });
+  }
+  return found;
+}
+
+/**
+ * At an upgrade or rollback: live StatefulSets of the release's namespace that the new manifest does not render, now
+ * annotated for another release, whose PVCs carry this release's label: most likely taken over from this release
+ * (`helm --take-ownership`). If the previous revision still rendered one, Helm deletes it now (it deletes what the
+ * last revision rendered, whoever owns it: Helm 3 and 4). volume-guard cannot read that revision: a warning.
+ */
+export function takenOverFromRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): OwnedElsewhere[] {
+  const rendered = new Set(manifest.statefulSets.map((s) => `${s.namespace}/${s.name}`));
+  const found = new Map<string, OwnedElsewhere>();
+  for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
+    const live = claimedByAnyLiveStatefulSet(snapshot, claim);
+    if (live === undefined || rendered.has(`${live.namespace}/${live.name}`)) continue;
+    const owner = otherOwner(live.helmReleaseName, live.helmReleaseNamespace, live.namespace, release);
+    if (owner === undefined || live.helmReleaseName === '') continue;
+    found.set(`${live.namespace}/${live.name}`, { kind: 'StatefulSet', namespace: live.namespace, name: live.name, owner });
+  }
+  return [...found.values()];
 }

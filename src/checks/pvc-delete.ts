@@ -68,13 +68,24 @@ export interface DroppedPvcTarget {
   readonly operation: ReleaseOperation;
   /** The new revision's manifest, already limited to the release's namespace. */
   readonly manifest: ParsedManifest;
+  /**
+   * Epoch ms, for the expiry of the PVCs' delete approvals: a PVC with a counting `volume-guard.io/delete: "true"`
+   * is tagged `delete-approved` (waived as at the PVC or StatefulSet DELETE Helm then makes). Omitted: not read.
+   */
+  readonly now?: number;
+}
+
+/** The finding's tags, plus `delete-approved` when the claim carries a counting delete approval at `now`. */
+function withApproval(tags: string[], claim: PersistentVolumeClaimRecord, now: number | undefined): string[] {
+  if (now !== undefined && isDeleteApproved(claim.annotations, now)) tags.push(DELETE_APPROVED_TAG);
+  return tags;
 }
 
 /** dropped-by-upgrade findings for an upgrade or rollback (none for an install). */
 export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvcTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   if (target.operation === 'install') return collector.result();
-  const { release, manifest } = target;
+  const { release, manifest, now } = target;
   const declared = new Set(manifest.persistentVolumeClaims.map((claim) => `${claim.namespace}/${claim.name}`));
   const operation = target.operation === 'rollback' ? 'this rollback' : 'this upgrade';
   // A StatefulSet the new manifest drops is deleted by Helm; the PVCs it owns (its retention policy's whenDeleted:
@@ -88,7 +99,15 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
       const changes =
         replicas < live.replicas || next.ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
       if (next.retentionPolicy.whenScaled === 'Delete' && changes) {
-        const target = { namespace: live.namespace, name: live.name, uid: live.uid, claimTemplates: live.claimTemplates, replicas, ordinalsStart: next.ordinalsStart };
+        const target = {
+          namespace: live.namespace,
+          name: live.name,
+          uid: live.uid,
+          claimTemplates: live.claimTemplates,
+          replicas,
+          ordinalsStart: next.ordinalsStart,
+          ...(now !== undefined ? { now } : {}),
+        };
         addClaimsDeletedByScaleDown(snapshot, target, collector, `${operation} sets StatefulSet ${live.name} to ${replicas} replicas; `);
       }
       continue;
@@ -98,7 +117,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
       if (claim.deleting || !isBound(claim)) continue;
       if (!claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;
       const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
-      const tags = ['deleted-with-statefulset', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`];
+      const tags = withApproval(['deleted-with-statefulset', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
       if (!collector.admit(tags)) continue;
       collector.add({
         check: 'pvc-delete',
@@ -116,7 +135,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     if (claim.deleting || !isBound(claim) || !createdByRelease(claim, release)) continue;
     if (declared.has(`${claim.namespace}/${claim.name}`) || hasKeepPolicy(claim.annotations)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
-    const tags = ['dropped-by-upgrade', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`];
+    const tags = withApproval(['dropped-by-upgrade', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
     if (!collector.admit(tags)) continue;
     const related: AffectedObject[] = [{ kind: 'PersistentVolume', name: claim.volumeName }];
     collector.add({
@@ -277,7 +296,7 @@ export interface ScaledDownTarget {
   /** The ordinal range after the write: start..start+replicas-1. */
   readonly replicas: number;
   readonly ordinalsStart: number;
-  /** Epoch ms, for the expiry of the PVCs' delete approvals; omitted where those approvals are not read (Helm). */
+  /** Epoch ms, for the expiry of the PVCs' delete approvals; omitted where those approvals are not read. */
   readonly now?: number;
 }
 

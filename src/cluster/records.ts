@@ -43,6 +43,8 @@ export interface LonghornVolumeRecord {
   readonly pvcName: string;
   /** metadata.deletionTimestamp is set. */
   readonly deleting: boolean;
+  /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
+  readonly annotations?: Labels;
 }
 
 /** longhorn.io/v1beta2 Replica. */
@@ -148,6 +150,8 @@ export interface PersistentVolumeRecord {
   readonly phase: string;
   /** spec.persistentVolumeReclaimPolicy: Retain | Delete | Recycle */
   readonly reclaimPolicy: string;
+  /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
+  readonly annotations?: Labels;
 }
 
 export interface OwnerRef {
@@ -245,6 +249,8 @@ export interface StatefulSetRecord {
   readonly helmReleaseNamespace: string;
   /** `helm.sh/resource-policy: keep`: Helm never deletes it (an upgrade that drops it reads the live annotation). */
   readonly helmKeep: boolean;
+  /** Only `volume-guard.io/` annotations (a skip read at its CREATE, for the audit); absent when it carries none. */
+  readonly annotations?: Labels;
 }
 
 /** core/v1 Namespace. */

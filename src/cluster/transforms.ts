@@ -119,6 +119,12 @@ function guardAnnotations(metadata: JsonObject): Readonly<Record<string, string>
 }
 
 /** The condition of that type in status.conditions, undefined when absent. */
+/** `{ annotations }` with the `volume-guard.io/` ones, or nothing when there are none (most PVs and volumes). */
+function optionalAnnotations(metadata: JsonObject): { annotations?: Readonly<Record<string, string>> } {
+  const annotations = guardAnnotations(metadata);
+  return annotations === EMPTY_STRING_MAP ? {} : { annotations };
+}
+
 function conditionOf(raw: unknown, type: string): JsonObject | undefined {
   for (const condition of arrayAt(objectAt(raw, 'status'), 'conditions')) {
     if (isObject(condition) && stringAt(condition, 'type') === type) return condition;
@@ -251,6 +257,7 @@ export function transformPersistentVolume(raw: unknown): PersistentVolumeRecord 
     claimName: stringAt(claimRef, 'name'),
     phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
     reclaimPolicy: intern(stringAt(spec, 'persistentVolumeReclaimPolicy')),
+    ...optionalAnnotations(metadata),
   };
 }
 
@@ -475,6 +482,7 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     helmReleaseNamespace: intern(annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? ''),
     // Helm compares the policy trimmed and lower-cased.
     helmKeep: (annotations[HELM_RESOURCE_POLICY_ANNOTATION] ?? '').trim().toLowerCase() === 'keep',
+    ...optionalAnnotations(metadata),
   };
 }
 
@@ -498,6 +506,7 @@ export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | un
     pvcNamespace: intern(stringAt(kubernetesStatus, 'namespace')),
     pvcName: stringAt(kubernetesStatus, 'pvcName'),
     deleting: isDeleting(metadata),
+    ...optionalAnnotations(metadata),
   };
 }
 

@@ -7,49 +7,25 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths } from '../harness/cluster.ts';
-import { apply, boundClaim, changeAndWait, deleteObjects, ensureNamespace, must, patchStatus, removeLeftoverPv } from '../harness/scenario.ts';
+import { apply, boundClaim, changeAndWait, deleteObjects, ensureNamespace, must, ownedBoundClaim } from '../harness/scenario.ts';
 
 const guard = inject('guard');
 const NS = 'e2e-helm-retained';
 const CHART = join(paths.root, 'test', 'e2e', 'charts', 'retained-db');
 const CLAIM = 'data-rdb-db-0';
-const PV = `pv-${NS}-${CLAIM}`;
 
 describe('a Helm upgrade dropping a StatefulSet that deletes its PVCs with it', () => {
   beforeAll(async () => {
     await ensureNamespace(NS);
     await helm(['uninstall', 'rdb', '-n', NS]);
     await must(helm(['install', 'rdb', CHART, '-n', NS]), 'helm install rdb');
-    const uid = (await must(kubectl(['get', 'statefulset', 'rdb-db', '-n', NS, '-o', 'jsonpath={.metadata.uid}']), 'uid')).stdout;
-    await removeLeftoverPv(PV);
-    // The claim first, then its PV reserved for it by uid, as the PV controller leaves a bound pair.
-    await apply({
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: {
-        name: CLAIM,
-        namespace: NS,
-        labels: { 'app.kubernetes.io/name': 'retained-db', 'app.kubernetes.io/instance': 'rdb' },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'rdb-db', uid, controller: true, blockOwnerDeletion: true }],
-      },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', volumeName: PV, resources: { requests: { storage: '1Gi' } } },
+    await ownedBoundClaim({
+      namespace: NS,
+      statefulSet: 'rdb-db',
+      claim: CLAIM,
+      reclaimPolicy: 'Delete',
+      labels: { 'app.kubernetes.io/name': 'retained-db', 'app.kubernetes.io/instance': 'rdb' },
     });
-    const claimUid = (await must(kubectl(['get', 'pvc', CLAIM, '-n', NS, '-o', 'jsonpath={.metadata.uid}']), 'claim uid')).stdout;
-    await apply({
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: PV },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: 'Delete',
-        storageClassName: 'standard',
-        csi: { driver: 'ebs.csi.aws.com', volumeHandle: `vol-${CLAIM}` },
-        claimRef: { namespace: NS, name: CLAIM, uid: claimUid },
-      },
-    });
-    await patchStatus('pv', PV, { phase: 'Bound' });
-    await patchStatus('pvc', CLAIM, { phase: 'Bound' }, NS);
     // PVC events reach the model in order: once this one is counted, the claim above is known as it is now.
     await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NS, 'sentinel', 'Retain'));
   }, 180_000);

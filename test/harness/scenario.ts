@@ -279,7 +279,7 @@ export async function createStatefulSetClaims(namespace: string, statefulSet: st
 }
 
 /** The spec of a 1 GiB network-attached (CSI) PV, as a provisioner creates it (claimRef added by the caller). */
-function csiVolumeSpec(name: string, reclaimPolicy: 'Retain' | 'Delete', storageClassName: string): Record<string, unknown> {
+export function csiVolumeSpec(name: string, reclaimPolicy: 'Retain' | 'Delete', storageClassName: string): Record<string, unknown> {
   return {
     capacity: { storage: '1Gi' },
     accessModes: ['ReadWriteOnce'],
@@ -294,6 +294,45 @@ export async function boundClaim(namespace: string, name: string, reclaimPolicy:
   const pvName = `pv-${namespace}-${name}`.slice(0, 63);
   await removeLeftoverPv(pvName);
   await applyBoundPair({ metadata: { name: pvName }, spec: csiVolumeSpec(pvName, reclaimPolicy, 'standard') }, { name, namespace, storageClassName: 'standard', annotations });
+}
+
+/**
+ * A Bound claim `namespace/claim` owned by the live StatefulSet `statefulSet`, as the StatefulSet controller writes
+ * it under retention whenDeleted: Delete (no pod: no scheduler or kubelet here), with its PV (csi, `reclaimPolicy`)
+ * reserved for it by uid, as the PV controller leaves a bound pair.
+ */
+export async function ownedBoundClaim(options: {
+  namespace: string;
+  statefulSet: string;
+  claim: string;
+  reclaimPolicy: 'Retain' | 'Delete';
+  labels?: Record<string, string>;
+}): Promise<string> {
+  const { namespace, claim } = options;
+  const pvName = `pv-${namespace}-${claim}`.slice(0, 63);
+  const uid = (await must(kubectl(['get', 'statefulset', options.statefulSet, '-n', namespace, '-o', 'jsonpath={.metadata.uid}']), 'uid')).stdout;
+  await removeLeftoverPv(pvName);
+  await apply({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: claim,
+      namespace,
+      labels: options.labels ?? {},
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: options.statefulSet, uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', volumeName: pvName, resources: { requests: { storage: '1Gi' } } },
+  });
+  const claimUid = (await must(kubectl(['get', 'pvc', claim, '-n', namespace, '-o', 'jsonpath={.metadata.uid}']), 'claim uid')).stdout;
+  await apply({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: pvName },
+    spec: { ...csiVolumeSpec(pvName, options.reclaimPolicy, 'standard'), claimRef: { namespace, name: claim, uid: claimUid } },
+  });
+  await patchStatus('pv', pvName, { phase: 'Bound' });
+  await patchStatus('pvc', claim, { phase: 'Bound' }, namespace);
+  return pvName;
 }
 
 /** volume_guard_model_objects for a resource (e.g. `persistentvolumeclaims`), read from the guard's metrics. */

@@ -138,3 +138,40 @@ export function withModes(modes: Partial<Record<CheckId, 'enforce' | 'warn' | 'o
 export function reference<T>(judgement: PlanJudgement<T>): PlanJudgement<T> {
   return { ...judgement, adjust: (results) => ({ findings: results.findings, totals: results.totals }) };
 }
+
+/**
+ * A StatefulSet DELETE as the API server sends it to a webhook: the old object (its uid, annotations, retention
+ * policy and one claim template), the DeleteOptions when given.
+ */
+export function statefulSetDeleteRequest(fields: {
+  namespace: string;
+  name: string;
+  uid: string;
+  user: UserInfo;
+  whenDeleted: string;
+  template?: string;
+  annotations?: Record<string, string>;
+  options?: Record<string, unknown>;
+}): AdmissionRequest {
+  return {
+    ...request({
+      kind: { group: 'apps', version: 'v1', kind: 'StatefulSet' },
+      resource: { group: 'apps', version: 'v1', resource: 'statefulsets' },
+      operation: 'DELETE',
+      namespace: fields.namespace,
+      name: fields.name,
+      userInfo: fields.user,
+      oldObject: {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: fields.name, namespace: fields.namespace, uid: fields.uid, ...(fields.annotations ? { annotations: fields.annotations } : {}) },
+        spec: {
+          replicas: 2,
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: fields.whenDeleted, whenScaled: 'Retain' },
+          volumeClaimTemplates: [{ metadata: { name: fields.template ?? 'data' } }],
+        },
+      },
+    }),
+    ...(fields.options ? { options: fields.options } : {}),
+  };
+}

@@ -13,7 +13,7 @@
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
-import { pvcsLeftBehind } from '../../checks/orphan-pvc.ts';
+import { ownedByOtherReleases, pvcsLeftBehind, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
 import { pvcsDeletedWithStatefulSets, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import type { ParsedManifest } from '../../helm/manifest.ts';
@@ -23,7 +23,7 @@ import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRe
 import { unknownWarnings } from '../context.ts';
 import { MAX_LISTED_PER_CHECK, overrideLines, plural, truncate, type Situation } from '../messages.ts';
 import { metaOf } from '../objects.ts';
-import { REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
+import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { NOTICES, PLANS, readOverrides } from '../plans.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
@@ -176,7 +176,12 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   let labelSkip: OverrideSource | undefined;
   const plan = PLANS['helm-release'];
   const overridesRead = (): OverrideSource[] =>
-    readOverrides(plan, { 'release-label': () => labelSkip, namespace: () => namespaceSkip, 'pvc-reuse': reuseApprovalSource });
+    readOverrides(plan, {
+      'release-label': () => labelSkip,
+      namespace: () => namespaceSkip,
+      'pvc-reuse': reuseApprovalSource,
+      'pvc-delete': deleteApprovalSource,
+    });
 
   // The release label override, read from the labels Helm wrote (they must agree with the payload, checked when
   // it is decoded), so that it also applies to a record that cannot be read.
@@ -216,9 +221,28 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   if (outside > 0) {
     warnings.push(truncate(`volume-guard: ${outside} StatefulSet/PVC object(s) of this release outside namespace ${release.namespace} not checked`));
   }
+  // helm --take-ownership: objects another release owns become this release's, but stay in that release's last
+  // revision, and Helm deletes what a revision drops whoever owns it now. Nothing is lost yet: said, not refused.
+  for (const taken of ownedByOtherReleases(context.snapshot, release, manifest).slice(0, MAX_LISTED_PER_CHECK)) {
+    const what = `${taken.kind === 'StatefulSet' ? 'StatefulSet' : 'PVC'} ${taken.namespace}/${taken.name}`;
+    const owner = taken.owner.slice(taken.owner.indexOf('/') + 1);
+    warnings.push(
+      truncate(`volume-guard: ${what} belongs to Helm release ${taken.owner};`),
+      truncate(`this ${operation} takes it over, but release ${owner}'s last revision still renders it:`),
+      truncate(`helm upgrade of ${owner} without it, or helm uninstall ${owner} (Helm 3), deletes it`),
+    );
+  }
+  if (operation !== 'install') {
+    for (const taken of takenOverFromRelease(context.snapshot, release, manifest).slice(0, MAX_LISTED_PER_CHECK)) {
+      warnings.push(
+        truncate(`volume-guard: StatefulSet ${taken.namespace}/${taken.name}, now Helm release ${taken.owner.slice(taken.owner.indexOf('/') + 1)}'s, has PVCs of this release;`),
+        truncate(`if revision ${release.version - 1} still renders it, this ${operation} deletes it (Helm deletes what a revision drops)`),
+      );
+    }
+  }
   return judgeByPlan(context, plan, {
     action,
-    target: { release, operation, manifest },
+    target: { release, operation, manifest, now: context.now },
     overrides: overridesRead(),
     unlimited: true,
     overrideHint: overrideHint(release.namespace, release.name, release.version),
@@ -293,6 +317,11 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
   }
   const { manifest } = withinNamespace(outcome.manifest, release.namespace);
   const lines: string[] = [];
+  // Taken over by another release (helm --take-ownership): Helm 4 skips what it no longer owns, Helm 3 deletes it.
+  for (const taken of ownedByOtherReleases(context.snapshot, release, manifest).slice(0, MAX_LISTED_PER_CHECK)) {
+    const what = `${taken.kind === 'StatefulSet' ? 'StatefulSet' : 'PVC'} ${taken.namespace}/${taken.name}`;
+    lines.push(truncate(`volume-guard: ${what} now belongs to Helm release ${taken.owner}:`), 'Helm 4 leaves it, Helm 3 deletes it');
+  }
   if (context.config.checks['pvc-delete'].mode !== 'off') {
     const deleted = pvcsHelmDeletes(context.snapshot, manifest);
     if (deleted.length > 0) {

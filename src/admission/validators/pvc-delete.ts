@@ -23,7 +23,7 @@ import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { isHelmManaged } from './statefulset.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
-import { describeUser } from '../../kube.ts';
+import { describeUser, HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
 import { unknownWarnings } from '../context.ts';
 import { field, metaOf, stringField } from '../objects.ts';
 import { isDeleteApproved } from '../../override-keys.ts';
@@ -116,6 +116,19 @@ function deleteApprovalOn(annotations: Readonly<Record<string, string>>, now: nu
   };
 }
 
+/**
+ * The namespace's `volume-guard.io/skip` for an object Helm manages for a release of that namespace (a PVC or
+ * StatefulSet annotated `meta.helm.sh/release-name`): a Helm upgrade that drops it was judged at its release record,
+ * where that skip counts, and Helm's DELETE of it must get the same answer (Flux's helm-controller deletes as an
+ * automation identity). Undefined for anything else: the namespace skip is read for Helm releases only.
+ */
+function helmNamespaceSkip(context: ValidationContext, namespace: string, annotations: Readonly<Record<string, string>>): OverrideSource | undefined {
+  if (!isHelmManaged(annotations, namespace)) return undefined;
+  return skipFrom(`namespace ${namespace} (Helm release ${annotations[HELM_RELEASE_NAME_ANNOTATION] ?? ''})`, context.snapshot.namespace(namespace)?.annotations, undefined, {
+    now: context.now,
+  });
+}
+
 export function isAutomation(user: UserInfo, config: Config): boolean {
   return config.pvcDelete.automationUsers.includes(user.username) || user.groups.some((group) => config.pvcDelete.automationGroups.includes(group));
 }
@@ -155,7 +168,7 @@ export function pvcDeleteValidator(config: Config): Validator {
       return judgeByPlan(context, plan, {
         action,
         target: claim,
-        overrides: readOverrides(plan, { 'pvc-delete': deleteApproval }),
+        overrides: readOverrides(plan, { 'pvc-delete': deleteApproval, 'namespace-helm': () => helmNamespaceSkip(context, request.namespace, meta.annotations) }),
         modes: { 'pvc-delete': mode },
         overrideHint:
           `back the data up, then run: kubectl annotate pvc ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
@@ -208,7 +221,10 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
   return judgeByPlan(context, plan, {
     action: `deletion of StatefulSet ${request.namespace}/${name} by ${describeUser(request.userInfo)}`,
     target: { namespace: request.namespace, owner: { kind: 'StatefulSet', name, uid: stringField(old, 'metadata', 'uid') }, now: context.now },
-    overrides: readOverrides(plan, { 'pvc-delete': deleteApprovalSource }),
+    overrides: readOverrides(plan, {
+      'pvc-delete': deleteApprovalSource,
+      'namespace-helm': () => helmNamespaceSkip(context, request.namespace, metaOf(old)?.annotations ?? {}),
+    }),
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
     overrideHint:

@@ -5,44 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { collectDroppedPvcs } from '../../../src/checks/pvc-delete.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { parseManifest } from '../../../src/helm/manifest.ts';
-import type { HelmRelease } from '../../../src/helm/release.ts';
 import { pod, pv, pvc, statefulSet } from '../../support/fixtures.ts';
+import { pendingRevision, statefulSetManifest } from '../helm/helm-fixtures.ts';
 
 const NS = 'shop';
 
-function manifest(options: { replicas?: number; whenScaled?: string; start?: number }): string {
-  return `---
-# Source: db/templates/sts.yaml
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: db
-spec:
-${options.replicas !== undefined ? `  replicas: ${options.replicas}\n` : ''}${options.start !== undefined ? `  ordinals:\n    start: ${options.start}\n` : ''}  persistentVolumeClaimRetentionPolicy:
-    whenDeleted: Retain
-    whenScaled: ${options.whenScaled ?? 'Delete'}
-  selector:
-    matchLabels:
-      app: db
-  template:
-    metadata:
-      labels:
-        app: db
-    spec:
-      containers:
-        - name: db
-          image: db:1
-  volumeClaimTemplates:
-    - metadata:
-        name: data
-`;
-}
+const manifest = (options: { replicas?: number; whenScaled?: string; start?: number }): string =>
+  statefulSetManifest({ ...options, whenDeleted: 'Retain', whenScaled: options.whenScaled ?? 'Delete' });
 
-function upgrade(text: string, operation: 'upgrade' | 'rollback' = 'upgrade') {
-  const release: HelmRelease = { name: 'db', namespace: NS, version: 2, status: `pending-${operation}`, manifest: text, chartName: 'db', chartVersion: '1', labels: {} };
-  return { release, operation, manifest: parseManifest(text, NS) };
-}
+const upgrade = (text: string, operation: 'upgrade' | 'rollback' = 'upgrade') => pendingRevision(text, { namespace: NS, version: 2, operation });
 
 /** Live StatefulSet db at 3 replicas, pods db-0..2 with Bound PVCs on Delete PVs. */
 function cluster(whenScaled = 'Delete'): ClusterModel {

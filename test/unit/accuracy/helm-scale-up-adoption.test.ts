@@ -5,39 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { collectOrphanPvc } from '../../../src/checks/orphan-pvc.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { parseManifest } from '../../../src/helm/manifest.ts';
-import type { HelmRelease } from '../../../src/helm/release.ts';
 import { pv, pvc, statefulSet } from '../../support/fixtures.ts';
+import { pendingRevision, statefulSetManifest } from '../helm/helm-fixtures.ts';
 
 const NS = 'shop';
-const manifest = (replicas: number) => `---
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: db
-spec:
-  replicas: ${replicas}
-  selector:
-    matchLabels:
-      app: db
-  template:
-    metadata:
-      labels:
-        app: db
-    spec:
-      containers:
-        - name: db
-          image: db:1
-  volumeClaimTemplates:
-    - metadata:
-        name: data
-`;
-
-function upgrade(replicas: number) {
-  const text = manifest(replicas);
-  const release: HelmRelease = { name: 'db', namespace: NS, version: 3, status: 'pending-upgrade', manifest: text, chartName: 'db', chartVersion: '1', labels: {} };
-  return { release, operation: 'upgrade' as const, manifest: parseManifest(text, NS) };
-}
+const upgrade = (replicas: number) => pendingRevision(statefulSetManifest({ replicas }), { namespace: NS, version: 3 });
 
 /** Live db (created 2026-03-01) at 1 replica; data-db-0 its own, data-db-1 from 2026-01 (an earlier db), data-db-2 from 2026-04. */
 function cluster(): ClusterModel {

@@ -9,7 +9,7 @@ import { pvcDeleteValidator } from '../../../src/admission/validators/pvc-delete
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { ADMIN, admissionReview, context, request } from '../../support/admission.ts';
+import { ADMIN, admissionReview, context, statefulSetDeleteRequest } from '../../support/admission.ts';
 import { decodeAdmissionReview } from '../../../src/server/codec.ts';
 import { pv, pvc } from '../../support/fixtures.ts';
 
@@ -19,25 +19,8 @@ const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-applicat
 const NS = 'shop';
 const UID = '5e1f0c2a-0000-4000-8000-000000000001';
 
-function statefulSetDelete(user: UserInfo, whenDeleted: string, options?: Record<string, unknown>): AdmissionRequest {
-  return {
-    ...request({
-      kind: { group: 'apps', version: 'v1', kind: 'StatefulSet' },
-      resource: { group: 'apps', version: 'v1', resource: 'statefulsets' },
-      operation: 'DELETE',
-      namespace: NS,
-      name: 'db',
-      userInfo: user,
-      oldObject: {
-        apiVersion: 'apps/v1',
-        kind: 'StatefulSet',
-        metadata: { name: 'db', namespace: NS, uid: UID },
-        spec: { replicas: 2, persistentVolumeClaimRetentionPolicy: { whenDeleted, whenScaled: 'Retain' }, volumeClaimTemplates: [{ metadata: { name: 'data' } }] },
-      },
-    }),
-    ...(options ? { options } : {}),
-  };
-}
+const statefulSetDelete = (user: UserInfo, whenDeleted: string, options?: Record<string, unknown>): AdmissionRequest =>
+  statefulSetDeleteRequest({ namespace: NS, name: 'db', uid: UID, user, whenDeleted, ...(options ? { options } : {}) });
 
 /** data-db-0 and data-db-1 owned by the StatefulSet (Delete PVs); data-db-5 left by an earlier scale-down, not owned. */
 function model(approved: Record<string, string> = {}): ClusterModel {

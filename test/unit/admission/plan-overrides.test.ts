@@ -21,12 +21,17 @@ describe('readOverrides', () => {
       read.push(place);
       return place === 'namespace' ? undefined : source(place);
     };
-    const readers = { 'release-label': reader('release-label'), namespace: reader('namespace'), 'pvc-reuse': reader('pvc-reuse') };
-    expect(readOverrides(PLANS['helm-release'], readers).map((found) => found.where)).toEqual(['release-label', 'pvc-reuse']);
+    const readers = {
+      'release-label': reader('release-label'),
+      namespace: reader('namespace'),
+      'pvc-reuse': reader('pvc-reuse'),
+      'pvc-delete': reader('pvc-delete'),
+    };
+    expect(readOverrides(PLANS['helm-release'], readers).map((found) => found.where)).toEqual(['release-label', 'pvc-reuse', 'pvc-delete']);
     expect(read).toEqual([...PLANS['helm-release'].overrides]);
     // A reader for a place the plan does not name (only possible around the types) is never called.
     read.length = 0;
-    const extra = { ...readers, node: reader('node') } as unknown as OverrideReaders<'release-label' | 'namespace' | 'pvc-reuse'>;
+    const extra = { ...readers, node: reader('node') } as unknown as OverrideReaders<'release-label' | 'namespace' | 'pvc-reuse' | 'pvc-delete'>;
     readOverrides(PLANS['helm-release'], extra);
     expect(read).not.toContain('node');
   });

@@ -58,6 +58,15 @@ export function goldenRecords(): Records {
       volume({ name: 'vol-effective', robustness: 'degraded', currentNodeID: 'node-2', pvcNamespace: 'shop', pvcName: 'carts' }),
       volume({ name: 'vol-disk', currentNodeID: 'node-1', pvcNamespace: 'default', pvcName: 'logs' }),
       volume({ name: 'vol-ok', currentNodeID: 'node-2', pvcNamespace: 'default', pvcName: 'ok' }),
+      // A statically provisioned volume an admin let a GitOps prune delete, and forgot.
+      volume({
+        name: 'vol-static',
+        currentNodeID: 'node-2',
+        pvName: '',
+        pvcNamespace: '',
+        pvcName: '',
+        annotations: { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-reason': 'decommissioned, INC-7', 'volume-guard.io/skip-by': 'erin' },
+      }),
     ],
     longhornReplica: [
       replica({ volumeName: 'vol-single', nodeID: 'node-1', currentState: 'stopped' }),
@@ -76,6 +85,8 @@ export function goldenRecords(): Records {
       // Pinned to a node that no longer exists: its data is wherever that machine went.
       hostPathPV({ name: 'pv-cache', pinnedNode: 'node-gone', claimNamespace: 'default', claimName: 'cache' }),
       pv({ name: 'pv-shop-0', claimNamespace: 'shop', claimName: 'data-shop-db-0', reclaimPolicy: 'Retain' }),
+      // Released, its delete approval written without a writer: listed, not honored.
+      pv({ name: 'pv-released', claimNamespace: 'shop', claimName: 'gone', phase: 'Released', reclaimPolicy: 'Retain', annotations: { 'volume-guard.io/delete': 'true' } }),
     ],
     persistentVolumeClaim: [
       pvc({ namespace: 'shop', name: 'mysql-data', volumeName: 'pv-mysql' }),

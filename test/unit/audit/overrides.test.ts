@@ -1,6 +1,8 @@
 // Lingering overrides: what each key on each kind of object means, including the ones volume-guard ignores.
 import { describe, expect, it } from 'vitest';
-import { overridesOf, type OverrideCarrier } from '../../../src/audit/overrides.ts';
+import { lingeringOverrides, modelCarriers, overridesOf, type OverrideCarrier } from '../../../src/audit/overrides.ts';
+import { pv, pvc as pvcRecord, statefulSet, volume } from '../../support/fixtures.ts';
+import { modelOf } from './golden-cluster.ts';
 
 function carrier(fields: Partial<OverrideCarrier>): OverrideCarrier {
   return { kind: 'PersistentVolumeClaim', namespace: 'app', name: 'data', annotations: {}, labels: {}, appliesTo: 'somewhere', ...fields };
@@ -24,27 +26,75 @@ describe('overridesOf', () => {
   });
 
   it('lists volume-guard.io/delete on a PVC: honored as the annotation "true" for pvc-delete, with its writer', () => {
-    const [found] = overridesOf(carrier({ reusable: true, annotations: { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'dave' } }));
+    const pvc = (annotations: Record<string, string>, labels: Record<string, string> = {}): OverrideCarrier[] =>
+      modelCarriers(modelOf({ persistentVolumeClaim: [pvcRecord({ namespace: 'app', name: 'data', annotations, labels })] }));
+    const [found] = pvc({ 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'dave' }).flatMap((c) => overridesOf(c));
     expect(found).toMatchObject({
+      object: { kind: 'PersistentVolumeClaim', namespace: 'app', name: 'data' },
       key: 'volume-guard.io/delete',
       checks: ['pvc-delete'],
-      effect: 'lets GitOps controllers delete it with its data (pvc-delete)',
       writer: 'dave',
     });
-    const [not] = overridesOf(carrier({ reusable: true, annotations: { 'volume-guard.io/delete': 'yes', 'volume-guard.io/skip-by': 'dave' } }));
+    expect(found!.effect).toBe('approves deleting it with its data (pvc-delete)');
+    expect(found!.appliesTo).toMatch(/automation identities.*namespace or StatefulSet.*scale-down.*Helm upgrade/);
+    const [not] = pvc({ 'volume-guard.io/delete': 'yes', 'volume-guard.io/skip-by': 'dave' }).flatMap((c) => overridesOf(c));
     expect(not).toMatchObject({ checks: [], effect: 'not honored: the value must be "true"' });
+    // pvc-delete reads the annotation only: a label of that name is listed, not honored.
+    const [label] = pvc({ 'volume-guard.io/skip-by': 'dave' }, { 'volume-guard.io/delete': 'true' }).flatMap((c) => overridesOf(c));
+    expect(label).toMatchObject({ field: 'label', checks: [], effect: 'not honored: only the annotation counts' });
     // Like a reuse approval, it counts only with its writer recorded.
-    const [unsigned] = overridesOf(carrier({ reusable: true, annotations: { 'volume-guard.io/delete': 'true' } }));
+    const [unsigned] = pvc({ 'volume-guard.io/delete': 'true' }).flatMap((c) => overridesOf(c));
     expect(unsigned).toMatchObject({ checks: [], writer: '' });
     expect(unsigned!.effect).toMatch(/^not honored: no writer recorded/);
     const [expired] = overridesOf(
       carrier({
-        reusable: true,
+        deleteApproval: { effect: 'approves deleting it', appliesTo: 'deletes' },
         annotations: { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'dave', 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' },
       }),
     );
     expect(expired).toMatchObject({ checks: [], until: '2020-01-01T00:00:00Z' });
     expect(expired!.effect).toMatch(/^not honored: expired at 2020-01-01/);
+  });
+
+  it('lists the delete approvals the pvc-delete validator honors on PVs and Longhorn volumes, and only those keys', () => {
+    const model = modelOf({
+      persistentVolume: [
+        pv({ name: 'pv-kept', phase: 'Released', annotations: { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'erin', 'volume-guard.io/skip-reason': 'obsolete' } }),
+        pv({ name: 'pv-plain' }),
+        pv({ name: 'pv-other', annotations: { 'volume-guard.io/skip-reason': 'nothing to waive' } }),
+      ],
+      longhornVolume: [
+        volume({ name: 'vol-static', annotations: { 'volume-guard.io/delete': 'true' } }),
+        volume({ name: 'vol-skip', annotations: { 'volume-guard.io/skip': 'pvc-delete', 'volume-guard.io/skip-by': 'erin' } }),
+      ],
+    });
+    const found = lingeringOverrides(model);
+    expect(found.map((o) => [o.object.kind, o.object.name, o.key, o.checks])).toEqual([
+      ['PersistentVolume', 'pv-kept', 'volume-guard.io/delete', ['pvc-delete']],
+      ['Volume', 'vol-skip', 'volume-guard.io/skip', ['pvc-delete']],
+      ['Volume', 'vol-static', 'volume-guard.io/delete', []],
+    ]);
+    const [pvApproval, volumeSkip, volumeApproval] = found;
+    expect(pvApproval).toMatchObject({ writer: 'erin', reason: 'obsolete' });
+    expect(pvApproval!.appliesTo).toMatch(/reclaim policy to Delete or Recycle/);
+    expect(volumeApproval!.object).toEqual({ kind: 'Volume', namespace: 'longhorn-system', name: 'vol-static' });
+    expect(volumeApproval!.effect).toMatch(/^not honored: no writer recorded.*; would approve deleting this Longhorn volume with its data/);
+    // A skip on a Longhorn volume is listed, and says nothing reads it.
+    expect(volumeSkip!.appliesTo).toMatch(/^nothing: no validator reads a skip on a Longhorn volume/);
+  });
+
+  it("lists a StatefulSet's skip: read at its CREATE only, from its creator, so waiving nothing now", () => {
+    const model = modelOf({
+      statefulSet: [
+        statefulSet({ namespace: 'app', name: 'db', annotations: { 'volume-guard.io/skip': 'orphan-pvc', 'volume-guard.io/skip-reason': 'restored from backup' } }),
+        statefulSet({ namespace: 'app', name: 'cache' }),
+      ],
+    });
+    const found = lingeringOverrides(model);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ object: { kind: 'StatefulSet', namespace: 'app', name: 'db' }, key: 'volume-guard.io/skip', checks: [], reason: 'restored from backup' });
+    expect(found[0]!.effect).toBe('not honored: read only when the StatefulSet is created, from whoever creates it; would skip orphan-pvc');
+    expect(found[0]!.appliesTo).toMatch(/^its CREATE outside Helm only \(a re-create from the same manifest/);
   });
 
   it('a Helm release label needs no skip-by (its writer is whoever runs helm); listed as lingering, waiving nothing later', () => {

@@ -48,6 +48,9 @@ const STATES: readonly State[] = [
   },
   { name: 'a leftover approved for reuse', claim: { annotations: { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' } } },
   { name: 'a leftover with an unrecorded reuse approval', claim: { annotations: { 'volume-guard.io/reuse': 'true' } } },
+  // Never bound (WaitForFirstConsumer, its pod never ran): no data; neither refuses.
+  { name: 'a leftover that never bound', claim: { phase: 'Pending', volumeName: '' } },
+  { name: 'a Pending leftover pre-bound to a PV', claim: { phase: 'Pending' } },
 ];
 
 describe('audit --release agrees with the webhook on a re-install', () => {

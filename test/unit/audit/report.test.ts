@@ -42,7 +42,7 @@ describe('audit report: the whole cluster', () => {
       warning: 0,
       overridden: 1,
       byCheck: { ...Object.fromEntries(CHECK_IDS.map((id) => [id, 0])), 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2 },
-      overrides: 8,
+      overrides: 10,
     });
   });
 
@@ -85,13 +85,15 @@ describe('audit report: the whole cluster', () => {
       'Node /node-1 annotation volume-guard.io/skip=node-local-volume',
       'Namespace /shop annotation volume-guard.io/skip=orphan-pvc,typo-check',
       'Namespace /shop annotation volume-guard.io/skip-evictions=node-local-volume',
+      'PersistentVolume /pv-released annotation volume-guard.io/delete=true',
       'PersistentVolumeClaim default/cache label volume-guard.io/skip=node-local-volume',
       'PersistentVolumeClaim devlake/data-devlake-mysql-1 annotation volume-guard.io/reuse=true',
+      'Volume longhorn-system/vol-static annotation volume-guard.io/delete=true',
       'Plan system-upgrade/k3s-server label volume-guard.io/skip=*',
       'Upgrade harvester-system/hvst-upgrade-v1-4 annotation harvesterhci.io/skipSingleReplicaDetachedVol=true',
       'Upgrade harvester-system/hvst-upgrade-v1-4 annotation volume-guard.io/skip=single-replica, bogus',
     ]);
-    const [nodeSkip, namespaceSkip, namespaceEvictions, pvcLabel, reuse, plan, harvester, upgradeSkip] = whole.overrides;
+    const [nodeSkip, namespaceSkip, namespaceEvictions, pvApproval, pvcLabel, reuse, volumeApproval, plan, harvester, upgradeSkip] = whole.overrides;
     expect(nodeSkip).toMatchObject({
       checks: ['node-local-volume'],
       reason: 'disk swap approved, INC-42',
@@ -100,12 +102,16 @@ describe('audit report: the whole cluster', () => {
       until: '2099-01-15T18:00:00Z',
     });
     expect(namespaceSkip).toMatchObject({ checks: ['orphan-pvc'], unknown: ['typo-check'], reason: '', writer: 'bob' });
-    expect(namespaceSkip!.appliesTo).toMatch(/^Helm releases in this namespace \(not evictions/);
+    expect(namespaceSkip!.appliesTo).toMatch(/^Helm releases in this namespace and the DELETEs of their PVCs and StatefulSets.*\(not evictions/);
     expect(namespaceEvictions).toMatchObject({ checks: ['node-local-volume'], appliesTo: 'evictions (drains) and drain pod deletes of pods in this namespace' });
     expect(pvcLabel!.appliesTo).toMatch(/^nothing/);
     expect(pvcLabel).toMatchObject({ checks: [], writer: '' });
     expect(pvcLabel!.effect).toMatch(/^not honored: no writer recorded/);
     expect(reuse).toMatchObject({ checks: ['orphan-pvc'], reason: 'restore from yesterday', writer: 'carol' });
+    // Delete approvals on a PV and a Longhorn volume (pvc-delete reads them there): the unsigned one waives nothing.
+    expect(pvApproval).toMatchObject({ key: 'volume-guard.io/delete', checks: [], writer: '' });
+    expect(pvApproval!.effect).toMatch(/^not honored: no writer recorded/);
+    expect(volumeApproval).toMatchObject({ key: 'volume-guard.io/delete', checks: ['pvc-delete'], reason: 'decommissioned, INC-7', writer: 'erin' });
     // Expired: listed with its writer and expiry, waiving nothing.
     expect(plan).toMatchObject({ checks: [], writer: 'system:serviceaccount:fleet:deployer', until: '2026-01-01T00:00:00Z' });
     expect(plan!.effect).toBe('not honored: expired at 2026-01-01T00:00:00.000Z (volume-guard.io/skip-until); would skip every check');
@@ -219,7 +225,7 @@ describe('audit report: --release', () => {
     expect(shop.scope).toEqual({ kind: 'release', namespace: 'shop', name: 'shop', installed: true, revision: 3, status: 'deployed' });
     expect(shop.findings.map((f) => `${f.severity} ${f.object.name}`)).toEqual(['critical old-export', 'warning data-shop-db-0']);
     const [leftover, leftBehind] = shop.findings;
-    expect(leftover!.reason).toContain('claimed by none of its StatefulSets');
+    expect(leftover!.reason).toContain('claimed by no live StatefulSet');
     expect(leftBehind!.reason).toBe(
       "helm uninstall leaves this claim of StatefulSet shop-db behind (its PV's reclaim policy is Retain); installing the release again re-attaches its data",
     );

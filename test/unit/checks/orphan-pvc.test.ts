@@ -8,6 +8,8 @@ import type {
 } from '../../../src/cluster/records.ts';
 import {
   collectOrphanPvc,
+  collectScaleUpAdoption,
+  collectStatefulSetAdoption,
   orphanPvcCheck,
   pvcsLeftBehind,
   REUSE_APPROVED_TAG,
@@ -441,5 +443,61 @@ describe('pvcsLeftBehind (uninstall warning)', () => {
     expect(pvcsLeftBehind(snapshot, release(devlakeManifest({ withLake: false }))).map((p) => [p.name, p.why])).toEqual([
       [LAKE_CLAIM, 'statefulset-claim'],
     ]);
+  });
+});
+
+describe('orphan-pvc: claims that never bound hold no data', () => {
+  // Pending with no volumeName: a WaitForFirstConsumer claim whose pod never ran, or one whose provisioner failed.
+  const pending = (name: string, fields: Partial<PersistentVolumeClaimRecord> = {}): PersistentVolumeClaimRecord =>
+    claim(name, { phase: 'Pending', volumeName: '', ...fields });
+
+  it('does not refuse an install that would adopt them (statefulset-claim, release-labelled, adopted-by-helm)', () => {
+    const snapshot = clusterOf({
+      pvcs: [
+        pending(MYSQL_CLAIM),
+        pending('devlake-cache', { labels: { release: 'devlake' } }),
+        pending('devlake-grafana', { annotations: { 'meta.helm.sh/release-name': 'devlake', 'meta.helm.sh/release-namespace': NS } }),
+        // Bound: old data, still refused.
+        claim(LAKE_CLAIM),
+      ],
+    });
+    expect(refs(snapshot, target('install'))).toEqual([`PersistentVolumeClaim ${NS}/${LAKE_CLAIM}`]);
+  });
+
+  it('still refuses a Pending claim pre-bound to a PV (volumeName set): that PV may hold data', () => {
+    const snapshot = clusterOf({ pvcs: [pending(MYSQL_CLAIM, { volumeName: 'pv-restored' })] });
+    expect(refs(snapshot, target('install'))).toEqual([`PersistentVolumeClaim ${NS}/${MYSQL_CLAIM}`]);
+  });
+
+  it('does not count them as stranded by an upgrade dropping their StatefulSet: the StatefulSet itself is said', () => {
+    const snapshot = clusterOf({ statefulSets: [devlakeMysql(), devlakeLake()], pvcs: [claim(MYSQL_CLAIM), pending(LAKE_CLAIM)] });
+    const findings = orphanPvcCheck(snapshot, target('upgrade', devlakeManifest({ withLake: false })));
+    expect(findings.map((f) => [f.object.kind, f.object.name, f.severity])).toEqual([['StatefulSet', 'devlake-lake', 'warning']]);
+  });
+
+  it('leaves them out of what helm uninstall leaves behind', () => {
+    const snapshot = clusterOf({ statefulSets: [devlakeMysql()], pvcs: [claim(MYSQL_CLAIM), pending('devlake-mysql-data-devlake-mysql-1')] });
+    const rel = release(devlakeManifest(), { status: 'uninstalling' });
+    expect(pvcsLeftBehind(snapshot, rel).map((left) => left.name)).toEqual([MYSQL_CLAIM]);
+  });
+
+  it('a StatefulSet created or scaled up outside Helm adopts them silently, and nothing is lost', () => {
+    const snapshot = clusterOf({
+      pvcs: [pending('data-db-0', { labels: {} }), claim('data-db-1', { labels: {}, creationTimestamp: '2020-01-01T00:00:00Z' })],
+    });
+    const created = parseManifest(statefulSetDoc('db', '  replicas: 2\n  volumeClaimTemplates:\n  - metadata:\n      name: data\n'), NS).statefulSets[0]!;
+    expect(collectStatefulSetAdoption(snapshot, created).findings.map((f) => f.object.name)).toEqual(['data-db-1']);
+    const scaledUp = {
+      namespace: NS,
+      name: 'db',
+      claimTemplates: ['data'],
+      replicas: 2,
+      ordinalsStart: 0,
+      previousReplicas: 0,
+      previousStart: 0,
+      createdAt: '2026-01-01T00:00:00Z',
+    };
+    const olderPending = clusterOf({ pvcs: [pending('data-db-0', { creationTimestamp: '2020-01-01T00:00:00Z' }), claim('data-db-1', { creationTimestamp: '2020-01-01T00:00:00Z' })] });
+    expect(collectScaleUpAdoption(olderPending, scaledUp).findings.map((f) => f.object.name)).toEqual(['data-db-1']);
   });
 });

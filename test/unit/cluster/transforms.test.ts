@@ -109,6 +109,19 @@ describe('transformPersistentVolume', () => {
     });
   });
 
+  it('keeps only the volume-guard.io/ annotations of PVs and Longhorn volumes (their delete approvals), and none when absent', () => {
+    const annotations = { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'erin', 'kubectl.kubernetes.io/last-applied-configuration': '{}' };
+    const approved = transformPersistentVolume({ ...localPv, metadata: { ...localPv.metadata, annotations: { ...localPv.metadata.annotations, ...annotations } } });
+    expect(approved?.annotations).toEqual({ 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'erin' });
+    expect(transformPersistentVolume(localPv)).not.toHaveProperty('annotations');
+    const volume = { metadata: { name: 'vol-1', namespace: 'longhorn-system', annotations }, spec: { numberOfReplicas: 3 }, status: {} };
+    expect(transformLonghornVolume(volume)?.annotations).toEqual({ 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'erin' });
+    expect(transformLonghornVolume({ ...volume, metadata: { name: 'vol-1', namespace: 'longhorn-system' } })).not.toHaveProperty('annotations');
+    const sts = { metadata: { name: 'db', namespace: 'app', annotations: { 'volume-guard.io/skip': 'orphan-pvc', 'meta.helm.sh/release-name': 'db' } }, spec: {} };
+    expect(transformStatefulSet(sts)?.annotations).toEqual({ 'volume-guard.io/skip': 'orphan-pvc' });
+    expect(transformStatefulSet({ ...sts, metadata: { name: 'db', namespace: 'app' } })).not.toHaveProperty('annotations');
+  });
+
   it('detects hostPath PVs (e.g. Rancher local-path) and their provisioner', () => {
     const record = transformPersistentVolume({
       metadata: { name: 'pvc-123', annotations: { 'pv.kubernetes.io/provisioned-by': 'rancher.io/local-path' } },

@@ -1,5 +1,7 @@
 // Release Secrets built the way Helm's secret driver builds them, and a DevLake-like rendered manifest.
 import { gzipSync, constants } from 'node:zlib';
+import { parseManifest, type ParsedManifest } from '../../../src/helm/manifest.ts';
+import type { HelmRelease } from '../../../src/helm/release.ts';
 
 export interface ReleaseFixture {
   name: string;
@@ -217,4 +219,62 @@ export function releaseConfigMap(release: ReleaseFixture, options: Omit<SecretOp
     metadata: secret.metadata,
     data: { release: options.data ?? helmEncode(JSON.stringify(releaseJson(release))) },
   };
+}
+
+/**
+ * A chart's StatefulSet as Helm renders it: one claim template `data`; `spec.replicas`, `spec.ordinals.start` and the
+ * retention policy only when given (a chart that leaves replicas out leaves the live count alone).
+ */
+export function statefulSetManifest(
+  options: { name?: string; replicas?: number; start?: number; whenDeleted?: string; whenScaled?: string } = {},
+): string {
+  const name = options.name ?? 'db';
+  const replicas = options.replicas !== undefined ? `  replicas: ${options.replicas}\n` : '';
+  const start = options.start !== undefined ? `  ordinals:\n    start: ${options.start}\n` : '';
+  const retention =
+    options.whenDeleted !== undefined || options.whenScaled !== undefined
+      ? `  persistentVolumeClaimRetentionPolicy:\n    whenDeleted: ${options.whenDeleted ?? 'Retain'}\n    whenScaled: ${options.whenScaled ?? 'Retain'}\n`
+      : '';
+  return `---
+# Source: ${name}/templates/sts.yaml
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: ${name}
+spec:
+${replicas}${start}${retention}  selector:
+    matchLabels:
+      app: ${name}
+  template:
+    metadata:
+      labels:
+        app: ${name}
+    spec:
+      containers:
+        - name: ${name}
+          image: ${name}:1
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+`;
+}
+
+/** The revision a Helm upgrade or rollback is writing (`pending-<operation>`), as the release checks take it. */
+export function pendingRevision(
+  text: string,
+  options: { name?: string; namespace: string; version: number; operation?: 'upgrade' | 'rollback' },
+): { release: HelmRelease; operation: 'upgrade' | 'rollback'; manifest: ParsedManifest } {
+  const operation = options.operation ?? 'upgrade';
+  const name = options.name ?? 'db';
+  const release: HelmRelease = {
+    name,
+    namespace: options.namespace,
+    version: options.version,
+    status: `pending-${operation}`,
+    manifest: text,
+    chartName: name,
+    chartVersion: '1',
+    labels: {},
+  };
+  return { release, operation, manifest: parseManifest(text, options.namespace) };
 }

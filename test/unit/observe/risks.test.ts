@@ -277,6 +277,18 @@ describe('RiskTracker', () => {
     expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(reference(model).atRiskVolumes['orphan-pvc']);
   });
 
+  it('counts no orphan for a claim that never bound, and one once it binds (same rule as denials and audit)', () => {
+    const { model, tracker, sink } = tracked();
+    const claim = pvc({ namespace: 'a', name: 'data-0', phase: 'Pending', volumeName: '', labels: { 'app.kubernetes.io/instance': 'gone' } });
+    sink.upsert('persistentVolumeClaim', claim);
+    expect(tracker.flush()).toBe(true);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(0);
+    sink.upsert('persistentVolumeClaim', { ...claim, phase: 'Bound', volumeName: 'pv-data-0' });
+    expect(tracker.flush()).toBe(true);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(1);
+    expect(reference(model).atRiskVolumes['orphan-pvc']).toBe(1);
+  });
+
   it('re-evaluates everything on a sweep without changing correct counts', () => {
     const { model, tracker, sink } = tracked();
     sink.setLonghornInstalled(true);
