@@ -105,16 +105,17 @@ export function collectLastReplicaOnNode(
   const nodeIsUp: NodeIsUp = leaving
     ? (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID) && (nodeName === target.node || snapshot.node(nodeName)?.leaving !== true)
     : (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
+  const takenWithNode = (node: string): boolean => node === target.node;
   /** False once the rest is known from the model's count: stop walking. */
   const consider = (volumeName: string): boolean => {
     if (seen.has(volumeName)) return true;
     if (collector.completeFrom(counted)) return false;
     seen.add(volumeName);
     const volume = snapshot.longhornVolume(volumeName);
-    // A pod's scratch volume whose pod the node takes along is deleted with it: no drain can keep it.
-    if (volume === undefined || isScratchVolumeTaken(snapshot, volume, (node) => node === target.node)) return true;
+    if (volume === undefined) return true;
     const replica = lastHealthyReplicaOn(snapshot, volume, target.node, nodeIsUp);
-    if (replica === undefined || collector.countIfFull()) return true;
+    // A pod's scratch volume whose pod the node takes along is deleted with it: no drain can keep it.
+    if (replica === undefined || isScratchVolumeTaken(snapshot, volume, takenWithNode) || collector.countIfFull()) return true;
     const tags = [attachmentTag(volume)];
     if (collector.admit(tags)) collector.add(buildFinding(snapshot, volume, replica, target.node, tags));
     return true;
