@@ -7,7 +7,7 @@
 // StatefulSets). Two kinds of findings:
 //  - leftovers (critical): PVCs the orphan-pvc check reports for an install of this release now: labelled for it
 //    (`app.kubernetes.io/instance` / `release`), no live owner, claimed by no live StatefulSet (one another release
-//    took over keeps using them), never bound ones left out (no data).
+//    took over keeps using them).
 //    While the release is installed, PVCs Helm itself created for it (meta.helm.sh annotations) are its own live
 //    resources, not leftovers.
 //  - left behind (warning): PVCs that `helm uninstall` would leave in place (its StatefulSets' claims, PVCs

@@ -23,11 +23,14 @@
 //    (the StatefulSet itself, as a warning, when none of its PVCs exists yet). volumeClaimTemplates are immutable, so
 //    the API server refuses a renamed template and the upgrade fails half applied; the way through (deleting the
 //    StatefulSet, often with --cascade=orphan, and upgrading again) strands the PVCs. Refused before either happens.
-// PVCs being deleted are never reported (a pod cannot mount them any more), nor claims that never bound (Pending
-// with no volumeName: no data; the next StatefulSet to claim one binds it to a fresh volume), nor PVCs a live pod
+// PVCs being deleted are never reported (a pod cannot mount them any more), nor PVCs a live pod
 // mounts: their data is in use, not orphaned (the PVC-resize workflow deletes a StatefulSet with
 // `--cascade=orphan` and re-creates it, or runs `helm upgrade`, while its pods keep running). The previous revision is not needed:
 // the live StatefulSets Helm annotated stand for it (and volume-guard may not read Secrets anyway).
+// A claim still Pending is judged like a bound one: a PV made for it (a restore, a pre-provisioned volume) may bind
+// it at any moment, and the claim the next StatefulSet adopts keeps the old one's class, size and selected node (a
+// WaitForFirstConsumer claim stays tied to a node that may be gone). The admin decides: `volume-guard.io/reuse:
+// "true"`, or delete it.
 //
 // A PVC annotated `volume-guard.io/reuse: "true"` is still reported, tagged `reuse-approved`: the admin declared
 // its data is meant to be reused, and the validator honors that as an override, so it is audited and counted
@@ -79,16 +82,6 @@ function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolum
     if (owner.kind === 'Pod') return snapshot.pod(claim.namespace, owner.name) !== undefined;
     return true;
   });
-}
-
-/**
- * A claim that never bound: `Pending` with no `spec.volumeName` (no PV was ever bound or pre-bound to it, e.g. a
- * WaitForFirstConsumer claim whose pod never ran, or one whose provisioner failed). It holds no data, so adopting or
- * leaving it behind loses nothing: the StatefulSet that claims it next gets a fresh volume when it binds. A Pending
- * claim pre-bound to a PV (volumeName set) is counted: that PV may hold data.
- */
-export function neverBound(claim: Pick<PersistentVolumeClaimRecord, 'phase' | 'volumeName'>): boolean {
-  return claim.phase === 'Pending' && claim.volumeName === '';
 }
 
 /** A pod that has not finished mounts the claim: its data is in use, never an orphan. */
@@ -223,7 +216,7 @@ function claimsLeftByUpgrade(
     const rule: OrphanPvcRule = next === undefined ? 'dropped-statefulset' : 'renamed-claim-template';
     // Every ordinal: PVCs kept from scale-downs are stranded too. A PVC owned by the StatefulSet itself
     // (retention policy whenDeleted: Delete) is garbage-collected with it instead.
-    const existing = existingClaims(snapshot, live.namespace, live.name, removed, () => true).filter(({ claim }) => !neverBound(claim));
+    const existing = existingClaims(snapshot, live.namespace, live.name, removed, () => true);
     const stranded = existing.filter(
       ({ claim }) => !claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid),
     );
@@ -259,7 +252,7 @@ function candidatesFor(
   const { release, manifest } = target;
   const candidates = new Map<string, { candidate: Candidate; rules: OrphanPvcRule[] }>();
   const add = (candidate: Candidate): void => {
-    if (candidate.claim.deleting || neverBound(candidate.claim)) return;
+    if (candidate.claim.deleting) return;
     // Adoption needs an orphan; a PVC a live pod mounts is in use. (The pods of a StatefulSet an upgrade drops go
     // with it, so the upgrade rules still report their PVCs.)
     if (ADOPTION_RULES.includes(candidate.rule) && mountedByLivePod(snapshot, candidate.claim)) return;
@@ -396,7 +389,7 @@ export function collectStatefulSetAdoption(
 ): CappedFindings {
   const collector = new FindingCollector(cap);
   for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
-    if (claim.deleting || neverBound(claim) || hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
+    if (claim.deleting || hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
     // A live StatefulSet of the same name cannot exist at its CREATE; one of another name never claims it.
     addStatefulSetClaim(
       collector,
@@ -448,8 +441,7 @@ export function pvcsLeftBehind(
   const goesAway = new Set(deletedByHelm);
   const add = (claim: PersistentVolumeClaimRecord, why: LeftBehindReason, statefulSet?: string): void => {
     const key = `${claim.namespace}/${claim.name}`;
-    // A claim that never bound leaves no data behind.
-    if (claim.deleting || neverBound(claim) || left.has(key) || goesAway.has(key)) return;
+    if (claim.deleting || left.has(key) || goesAway.has(key)) return;
     const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
     left.set(key, {
       namespace: claim.namespace,
@@ -524,7 +516,7 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
   const before = { replicas: target.previousReplicas, ordinalsStart: target.previousStart };
   const after = { replicas: target.replicas, ordinalsStart: target.ordinalsStart };
   for (const { claim } of existingClaims(snapshot, target.namespace, target.name, target.claimTemplates, (o) => ordinalInRange(o, after) && !ordinalInRange(o, before))) {
-    if (claim.deleting || neverBound(claim) || !olderThan(claim.creationTimestamp, target.createdAt)) continue;
+    if (claim.deleting || !olderThan(claim.creationTimestamp, target.createdAt)) continue;
     if (hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
     addStatefulSetClaim(
       collector,

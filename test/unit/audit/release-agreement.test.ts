@@ -48,7 +48,7 @@ const STATES: readonly State[] = [
   },
   { name: 'a leftover approved for reuse', claim: { annotations: { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' } } },
   { name: 'a leftover with an unrecorded reuse approval', claim: { annotations: { 'volume-guard.io/reuse': 'true' } } },
-  // Never bound (WaitForFirstConsumer, its pod never ran): no data; neither refuses.
+  // Still Pending (WaitForFirstConsumer, its pod never ran): judged like a bound one by both.
   { name: 'a leftover that never bound', claim: { phase: 'Pending', volumeName: '' } },
   { name: 'a Pending leftover pre-bound to a PV', claim: { phase: 'Pending' } },
 ];

@@ -446,47 +446,37 @@ describe('pvcsLeftBehind (uninstall warning)', () => {
   });
 });
 
-describe('orphan-pvc: claims that never bound hold no data', () => {
-  // Pending with no volumeName: a WaitForFirstConsumer claim whose pod never ran, or one whose provisioner failed.
+describe('orphan-pvc: claims still Pending are judged like bound ones', () => {
+  // Pending with no volumeName (a WaitForFirstConsumer claim whose pod never ran, no provisioner): a PV made for it may
+  // bind it at any moment, and the claim adopted keeps the old one's class, size and selected node. The admin decides.
   const pending = (name: string, fields: Partial<PersistentVolumeClaimRecord> = {}): PersistentVolumeClaimRecord =>
     claim(name, { phase: 'Pending', volumeName: '', ...fields });
 
-  it('does not refuse an install that would adopt them (statefulset-claim, release-labelled, adopted-by-helm)', () => {
+  it('refuses an install that would adopt them (statefulset-claim, release-labelled), as bound ones', () => {
     const snapshot = clusterOf({
-      pvcs: [
-        pending(MYSQL_CLAIM),
-        pending('devlake-cache', { labels: { release: 'devlake' } }),
-        pending('devlake-grafana', { annotations: { 'meta.helm.sh/release-name': 'devlake', 'meta.helm.sh/release-namespace': NS } }),
-        // Bound: old data, still refused.
-        claim(LAKE_CLAIM),
-      ],
+      pvcs: [pending(MYSQL_CLAIM), pending('devlake-cache', { labels: { release: 'devlake' } }), claim(LAKE_CLAIM)],
     });
-    expect(refs(snapshot, target('install'))).toEqual([`PersistentVolumeClaim ${NS}/${LAKE_CLAIM}`]);
+    expect(refs(snapshot, target('install'))).toEqual(
+      expect.arrayContaining([`PersistentVolumeClaim ${NS}/${MYSQL_CLAIM}`, `PersistentVolumeClaim ${NS}/devlake-cache`, `PersistentVolumeClaim ${NS}/${LAKE_CLAIM}`]),
+    );
   });
 
-  it('still refuses a Pending claim pre-bound to a PV (volumeName set): that PV may hold data', () => {
-    const snapshot = clusterOf({ pvcs: [pending(MYSQL_CLAIM, { volumeName: 'pv-restored' })] });
-    expect(refs(snapshot, target('install'))).toEqual([`PersistentVolumeClaim ${NS}/${MYSQL_CLAIM}`]);
-  });
-
-  it('does not count them as stranded by an upgrade dropping their StatefulSet: the StatefulSet itself is said', () => {
+  it('counts them as stranded by an upgrade dropping their StatefulSet', () => {
     const snapshot = clusterOf({ statefulSets: [devlakeMysql(), devlakeLake()], pvcs: [claim(MYSQL_CLAIM), pending(LAKE_CLAIM)] });
     const findings = orphanPvcCheck(snapshot, target('upgrade', devlakeManifest({ withLake: false })));
-    expect(findings.map((f) => [f.object.kind, f.object.name, f.severity])).toEqual([['StatefulSet', 'devlake-lake', 'warning']]);
+    expect(findings.map((f) => [f.object.kind, f.object.name, f.severity])).toEqual([['PersistentVolumeClaim', LAKE_CLAIM, 'critical']]);
   });
 
-  it('leaves them out of what helm uninstall leaves behind', () => {
+  it('lists them among what helm uninstall leaves behind', () => {
     const snapshot = clusterOf({ statefulSets: [devlakeMysql()], pvcs: [claim(MYSQL_CLAIM), pending('devlake-mysql-data-devlake-mysql-1')] });
     const rel = release(devlakeManifest(), { status: 'uninstalling' });
-    expect(pvcsLeftBehind(snapshot, rel).map((left) => left.name)).toEqual([MYSQL_CLAIM]);
+    expect(pvcsLeftBehind(snapshot, rel).map((left) => left.name)).toEqual([MYSQL_CLAIM, 'devlake-mysql-data-devlake-mysql-1']);
   });
 
-  it('a StatefulSet created or scaled up outside Helm adopts them silently, and nothing is lost', () => {
-    const snapshot = clusterOf({
-      pvcs: [pending('data-db-0', { labels: {} }), claim('data-db-1', { labels: {}, creationTimestamp: '2020-01-01T00:00:00Z' })],
-    });
+  it('refuses a StatefulSet created or scaled up outside Helm that would adopt them', () => {
+    const snapshot = clusterOf({ pvcs: [pending('data-db-0', { labels: {} }), claim('data-db-1', { labels: {} })] });
     const created = parseManifest(statefulSetDoc('db', '  replicas: 2\n  volumeClaimTemplates:\n  - metadata:\n      name: data\n'), NS).statefulSets[0]!;
-    expect(collectStatefulSetAdoption(snapshot, created).findings.map((f) => f.object.name)).toEqual(['data-db-1']);
+    expect(collectStatefulSetAdoption(snapshot, created).findings.map((f) => f.object.name)).toEqual(['data-db-0', 'data-db-1']);
     const scaledUp = {
       namespace: NS,
       name: 'db',
@@ -497,7 +487,8 @@ describe('orphan-pvc: claims that never bound hold no data', () => {
       previousStart: 0,
       createdAt: '2026-01-01T00:00:00Z',
     };
-    const olderPending = clusterOf({ pvcs: [pending('data-db-0', { creationTimestamp: '2020-01-01T00:00:00Z' }), claim('data-db-1', { creationTimestamp: '2020-01-01T00:00:00Z' })] });
-    expect(collectScaleUpAdoption(olderPending, scaledUp).findings.map((f) => f.object.name)).toEqual(['data-db-1']);
+    const older = clusterOf({ pvcs: [pending('data-db-0', { creationTimestamp: '2020-01-01T00:00:00Z' }), claim('data-db-1', { creationTimestamp: '2020-01-01T00:00:00Z' })] });
+    expect(collectScaleUpAdoption(older, scaledUp).findings.map((f) => f.object.name)).toEqual(['data-db-0', 'data-db-1']);
   });
 });
+

@@ -277,12 +277,12 @@ describe('RiskTracker', () => {
     expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(reference(model).atRiskVolumes['orphan-pvc']);
   });
 
-  it('counts no orphan for a claim that never bound, and one once it binds (same rule as denials and audit)', () => {
+  it('counts a claim still Pending as an orphan, as denials and audit report it', () => {
     const { model, tracker, sink } = tracked();
     const claim = pvc({ namespace: 'a', name: 'data-0', phase: 'Pending', volumeName: '', labels: { 'app.kubernetes.io/instance': 'gone' } });
     sink.upsert('persistentVolumeClaim', claim);
     expect(tracker.flush()).toBe(true);
-    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(0);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(1);
     sink.upsert('persistentVolumeClaim', { ...claim, phase: 'Bound', volumeName: 'pv-data-0' });
     expect(tracker.flush()).toBe(true);
     expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(1);
