@@ -230,7 +230,7 @@ export const PLANS = {
   }),
   'node-cordon': plan<NodeTarget>()({
     webhook: 'node-cordon',
-    requests: "cordon of a node, or a NoExecute taint or an autoscaler's NoSchedule drain taint added",
+    requests: 'cordon of a node, or a NoSchedule/NoExecute taint added',
     scope: 'node',
     checks: NODE_CHECKS,
     // The object under review is the node: its skip, judged with the requester when this update writes it.

@@ -1,10 +1,9 @@
-// Which taints empty a node, through the real API server (the webhook's matchConditions CEL and the handler) and
-// the real `kubectl taint`: a NoSchedule taint that dedicates a node (`dedicated=db:NoSchedule`) keeps new pods off
-// and moves nothing, so it passes on a node holding a local PV in use; the taints that do empty the node are refused
-// there: a NoExecute taint (the taint manager deletes every pod not tolerating it) and the cluster autoscaler's
-// `ToBeDeletedByClusterAutoscaler` NoSchedule taint (it drains the node without cordoning it, then deletes it). A
-// NoExecute taint that the pod using a node's local PV tolerates for good leaves that pod (and its data) in place:
-// it passes there, and is refused on the node whose pod does not tolerate it.
+// Which taints are judged, through the real API server (the webhook's matchConditions CEL and the handler) and the
+// real `kubectl taint`: every added NoSchedule or NoExecute taint on a node holding a local PV in use is refused like
+// a cordon (a NoSchedule taint is what a cordon is underneath, and the cluster autoscaler's
+// `ToBeDeletedByClusterAutoscaler` drains a node that way), a dedicating one included, until the node's override
+// lets it through. A NoExecute taint that the pod using a node's local PV tolerates for good leaves that pod (and its
+// data) in place: it passes there, and is refused on the node whose pod does not tolerate it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import {
@@ -29,7 +28,7 @@ async function taintKeys(): Promise<string> {
   return (await kubectl(['get', 'node', NODE, '-o', 'jsonpath={range .spec.taints[*]}{.key}:{.effect} {end}'])).stdout;
 }
 
-describe('a dedicating NoSchedule taint passes; taints that empty the node do not', () => {
+describe('NoSchedule and NoExecute taints are judged like a cordon; a NoExecute taint tolerated for good spares its pod', () => {
   beforeAll(async () => {
     await ensureNamespace(NS);
     await createNode(NODE);
@@ -66,11 +65,19 @@ describe('a dedicating NoSchedule taint passes; taints that empty the node do no
     );
   });
 
-  it('kubectl taint dedicated=db:NoSchedule passes without a word', async () => {
-    const result = await must(kubectl(['taint', 'node', NODE, 'dedicated=db:NoSchedule']), 'dedicated taint');
-    expect(result.stderr).not.toContain('volume-guard');
+  it('kubectl taint dedicated=db:NoSchedule is refused like a cordon, and passes once the node carries its override', async () => {
+    const refused = await kubectl(['taint', 'node', NODE, 'dedicated=db:NoSchedule']);
+    expect(refused.code).not.toBe(0);
+    expect(denied(refused.stderr)).toBe(true);
+    expect(refused.stderr).toContain(`taint dedicated=db:NoSchedule of node ${NODE}`);
+    expect(refused.stderr).toContain('nt-data-pv');
+    expect(await taintKeys()).not.toContain('dedicated:NoSchedule');
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=db pool', 'volume-guard.io/skip-by=admin']), 'override');
+    const passed = await eventually(() => kubectl(['taint', 'node', NODE, 'dedicated=db:NoSchedule']), (r) => r.code === 0);
+    expect(passed.stderr).toContain('node-local-volume overridden');
     expect(await taintKeys()).toContain('dedicated:NoSchedule');
     await must(kubectl(['taint', 'node', NODE, 'dedicated-']), 'untaint');
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-', 'volume-guard.io/skip-by-']), 'override removed');
   });
 
   it('a NoExecute taint and the autoscaler drain taint are refused, naming the taint and the local PV', async () => {

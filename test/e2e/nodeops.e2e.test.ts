@@ -107,7 +107,7 @@ describe('everything that empties a node is judged', () => {
         kubectl(['annotate', 'node', LH, 'volume-guard.io/skip=single-replica,last-replica-on-node', 'volume-guard.io/skip-reason=volume backed up', 'volume-guard.io/skip-by=admin']),
         'annotate',
       );
-      const tainted = await eventually(() => kubectl(['taint', 'node', LH, 'maintenance=now:NoExecute']), (r) => r.code === 0);
+      const tainted = await eventually(() => kubectl(['taint', 'node', LH, 'maintenance=now:NoSchedule']), (r) => r.code === 0);
       expect(tainted.code, tainted.stderr).toBe(0);
       expect(tainted.stderr).toContain('overridden by node nops-lh');
       await must(kubectl(['taint', 'node', LH, 'maintenance-']), 'untaint');

@@ -1,9 +1,10 @@
 // Node updates and deletions that start emptying a node: a cordon (`spec.unschedulable` turning true), a new
-// NoExecute taint (the taint manager deletes every pod that does not tolerate it, at once, without the eviction
-// API), an autoscaler's drain taint (cluster-autoscaler and Karpenter taint NoSchedule instead of cordoning, then
-// evict and delete the node), and the deletion of the Node object. Denied while the node holds data that exists
-// nowhere else: the last healthy replica of a Longhorn volume, a single-replica volume, node-local data. Any other
-// NoSchedule taint (`dedicated=db:NoSchedule`) only keeps new pods off the node: it moves nothing and passes.
+// NoSchedule taint (what a cordon is underneath; autoscalers such as cluster-autoscaler and Karpenter, and operators
+// with `kubectl taint`, start emptying a node this way), a new NoExecute taint (the taint manager deletes every pod
+// that does not tolerate it, at once, without the eviction API), and the deletion of the Node object. Denied while
+// the node holds data that exists nowhere else: the last healthy replica of a Longhorn volume, a single-replica
+// volume, node-local data. A NoSchedule taint that only dedicates a node is judged too, as a cordon would be: it
+// cannot be told from the first step of a drain; the node's override lets it through.
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -15,7 +16,7 @@ import type { AffectedObject, CheckId } from '../../checks/types.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
-import { CONDITION_TAINT_PREFIXES, DRAIN_TAINT_KEYS, tolerationMatches } from '../../cluster/transforms.ts';
+import { CONDITION_TAINT_PREFIXES, tolerationMatches } from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
@@ -24,11 +25,8 @@ import type { ValidationContext, Validator } from '../validator.ts';
 /** The taint effect that empties a node: the taint manager deletes the pods that do not tolerate it. */
 export const EVICTING_TAINT_EFFECT = 'NoExecute';
 
-/**
- * NoSchedule only keeps new pods off a node (dedicated pools do it for good): judged only for the taints with which
- * autoscalers start draining a node instead of cordoning it (DRAIN_TAINT_KEYS), as a cordon is.
- */
-export const DRAIN_TAINT_EFFECT = 'NoSchedule';
+/** Taint effects judged like a cordon: NoSchedule keeps work off the node (a cordon is one), NoExecute empties it. */
+export const EMPTYING_TAINT_EFFECTS: readonly string[] = ['NoSchedule', EVICTING_TAINT_EFFECT];
 
 /** Condition taints (transforms.ts): they report a state; refusing them would only hide it. */
 export { CONDITION_TAINT_PREFIXES };
@@ -49,14 +47,9 @@ function taintsOf(node: unknown): Taint[] {
   }));
 }
 
-/**
- * A taint volume-guard judges: a NoExecute taint, or an autoscaler's NoSchedule drain taint, and not one of the
- * condition taints.
- */
+/** A taint volume-guard judges: NoSchedule or NoExecute, and not one of the condition taints. */
 export function isEmptyingTaint(taint: Pick<Taint, 'key' | 'effect'>): boolean {
-  if (CONDITION_TAINT_PREFIXES.some((prefix) => taint.key.startsWith(prefix))) return false;
-  if (taint.effect === EVICTING_TAINT_EFFECT) return true;
-  return taint.effect === DRAIN_TAINT_EFFECT && DRAIN_TAINT_KEYS.includes(taint.key);
+  return EMPTYING_TAINT_EFFECTS.includes(taint.effect) && !CONDITION_TAINT_PREFIXES.some((prefix) => taint.key.startsWith(prefix));
 }
 
 /** The judged taints this update adds (same key and effect absent before; a changed value is not new). */
@@ -68,9 +61,7 @@ export function addedEmptyingTaints(object: unknown, oldObject: unknown): Taint[
 }
 
 const CONDITION_PREFIX_CEL = CONDITION_TAINT_PREFIXES.map((prefix) => `!t.key.startsWith('${prefix}')`).join(' && ');
-const EFFECT_CEL =
-  `t.effect == '${EVICTING_TAINT_EFFECT}' || ` +
-  `(t.effect == '${DRAIN_TAINT_EFFECT}' && (${DRAIN_TAINT_KEYS.map((key) => `t.key == '${key}'`).join(' || ')}))`;
+const EFFECT_CEL = EMPTYING_TAINT_EFFECTS.map((effect) => `t.effect == '${effect}'`).join(' || ');
 
 /** CEL for the matchConditions: a cordon, a judged taint added, or a Node DELETE. Mirrors handle(). */
 export const NODE_EMPTYING_CEL =

@@ -148,11 +148,11 @@ describe('evictions: the gate of a drain', () => {
 describe('taints and Node DELETE', () => {
   const validator = nodeCordonValidator(config);
 
-  it('judges added NoExecute taints and autoscaler drain taints, not other NoSchedule taints, condition taints, PreferNoSchedule or value changes', () => {
+  it('judges added NoSchedule and NoExecute taints, not condition taints, PreferNoSchedule or value changes', () => {
     expect(isEmptyingTaint({ key: 'maintenance', effect: 'NoExecute' })).toBe(true);
-    // A NoSchedule taint only keeps new pods off the node (a dedicated pool): nothing moves.
-    expect(isEmptyingTaint({ key: 'maintenance', effect: 'NoSchedule' })).toBe(false);
-    expect(isEmptyingTaint({ key: 'dedicated', effect: 'NoSchedule' })).toBe(false);
+    // A NoSchedule taint is what a cordon is underneath: a dedicating one cannot be told from a drain's first step.
+    expect(isEmptyingTaint({ key: 'maintenance', effect: 'NoSchedule' })).toBe(true);
+    expect(isEmptyingTaint({ key: 'dedicated', effect: 'NoSchedule' })).toBe(true);
     expect(isEmptyingTaint({ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' })).toBe(true);
     expect(isEmptyingTaint({ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' })).toBe(true);
     expect(isEmptyingTaint({ key: 'karpenter.sh/disruption', effect: 'NoSchedule' })).toBe(true);
@@ -162,7 +162,9 @@ describe('taints and Node DELETE', () => {
     expect(isEmptyingTaint({ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })).toBe(false);
     const old = { taints: [{ key: 'maintenance', value: 'a', effect: 'NoExecute' }] };
     expect(addedEmptyingTaints({ spec: { taints: [{ key: 'maintenance', value: 'b', effect: 'NoExecute' }] } }, { spec: old })).toEqual([]);
-    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } }, {})).toEqual([]);
+    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } }, {})).toEqual([
+      { key: 'dedicated', value: 'db', effect: 'NoSchedule' },
+    ]);
     expect(addedEmptyingTaints({ spec: { taints: [{ key: 'drain', effect: 'NoExecute' }] } }, { spec: old })).toEqual([
       { key: 'drain', value: '', effect: 'NoExecute' },
     ]);
@@ -181,11 +183,11 @@ describe('taints and Node DELETE', () => {
     expect(validator.handle(nodeUpdate({}, {}), context(model)).allowed).toBe(true);
   });
 
-  it('allows a dedicated NoSchedule taint on a node holding data (nothing moves); denies an autoscaler drain taint there', () => {
+  it('denies a dedicating NoSchedule taint and an autoscaler drain taint on a node holding data, as a cordon', () => {
     const model = cluster();
     const dedicated = validator.handle(nodeUpdate({ taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] }, {}), context(model));
-    expect(dedicated.allowed).toBe(true);
-    expect(dedicated.warnings ?? []).toEqual([]);
+    expect(dedicated.allowed).toBe(false);
+    expect(dedicated.status!.message).toContain('taint dedicated=db:NoSchedule of node node-1');
     const autoscaler = validator.handle(nodeUpdate({ taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1733130000', effect: 'NoSchedule' }] }, {}), context(model));
     expect(autoscaler.allowed).toBe(false);
     expect(autoscaler.status!.message).toContain('taint ToBeDeletedByClusterAutoscaler=1733130000:NoSchedule of node node-1');
