@@ -10,7 +10,7 @@
 // Identities configured as restarters (descheduler, VPA) may evict, from a schedulable node, a pod whose data
 // follows it back: a PV pinned to that node (the pod can only come back there) or a Longhorn volume.
 import { comesBackToItsNode, hasInlineData, isFinishedPod } from '../../checks/node-local-volume.ts';
-import { isDataOfNamespace } from '../../checks/affected.ts';
+import { dataNamespaces } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
 import type { PodRecord, ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
@@ -137,8 +137,10 @@ function adjustRemoval(
   results: CheckResults,
 ): AdjustedFindings {
   // The node-wide checks find the data of every namespace on the node; the requester (and the Event written in the
-  // pod's namespace) learns the names of its own namespace's objects only.
-  const nameable = (finding: Finding): boolean => !nodeWide || isDataOfNamespace(finding, removal.namespace);
+  // pod's namespace) learns the names of its own namespace's objects only. Data no pod or claim of any namespace
+  // names (a Longhorn volume or a PV without a claim) belongs to no tenant: named, so the drain can be acted on.
+  const nameable = (finding: Finding): boolean =>
+    !nodeWide || dataNamespaces(finding).every((namespace) => namespace === removal.namespace);
   // Issue 12.9: Longhorn's node-drain-policy moving the last copies itself (evictions only).
   const drain = removal.evicted
     ? applyLonghornDrainPolicy(context.snapshot, node, results, nameable)

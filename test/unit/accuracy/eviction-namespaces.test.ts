@@ -108,6 +108,17 @@ describe('an eviction names nothing of another namespace', () => {
     expect(message).not.toContain('team-a');
   });
 
+  it('a Longhorn volume no claim names belongs to no namespace: named at any eviction on the draining node', () => {
+    const model = cluster({ withB: false });
+    const bare = volumeWithReplicas('vol-bare', ['node-1'], { numberOfReplicas: 1, pvcNamespace: '', pvcName: '' });
+    model.upsert('longhornVolume', bare.volume);
+    for (const replica of bare.replicas) model.upsert('longhornReplica', replica);
+    const decision = evict(model, 'a-web', 'team-a');
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('vol-bare');
+    expect(decision.status?.message).not.toContain('names withheld');
+  });
+
   it("Longhorn's drain policy warning names only the requester's namespace's volumes", () => {
     const model = cluster();
     model.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
