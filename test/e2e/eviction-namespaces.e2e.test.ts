@@ -53,7 +53,7 @@ describe("a namespace's skip-evictions reaches its own data only, and an evictio
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('admission webhook "pod-eviction.volume-guard.io" denied the request');
     expect(refused.stderr).toContain('[node-local-volume]');
-    expect(refused.stderr).toContain('PV of another namespace: keeps data on node evns-mixed only (names withheld)');
+    expect(refused.stderr).toContain('PV of another namespace: keeps data on node evns-mixed only (names withheld: volume-guard audit --node evns-mixed)');
     for (const name of [B, 'evns-b-pv', 'secret-ledger', 'ledger-0']) expect(refused.stderr).not.toContain(name);
     // A's own PV was waived by A's override: not among the refusal's objects.
     expect(refused.stderr).not.toContain('evns-a-pv');

@@ -207,5 +207,5 @@ export function withheld(finding: Finding, node: string): Finding {
     'pvc-delete': `data at risk on node ${node}`,
     'storage-teardown': `data at risk on node ${node}`,
   };
-  return { check: finding.check, severity: finding.severity, object, reason: `${reasons[finding.check]} (names withheld)`, tags: finding.tags };
+  return { check: finding.check, severity: finding.severity, object, reason: `${reasons[finding.check]} (names withheld: volume-guard audit --node ${node})`, tags: finding.tags };
 }
