@@ -55,7 +55,19 @@ export function isScratchVolumeTaken(snapshot: ClusterSnapshot, volume: Longhorn
 }
 
 /** Every node: a cluster-wide upgrade takes them all. */
-export const EVERY_NODE_TAKEN = (): boolean => true;
+const EVERY_NODE_TAKEN = (): boolean => true;
+
+/**
+ * The nodes an operation takes, as isScratchVolumeTaken reads them: the one node of a cordon or drain (`node`), the
+ * nodes an upgrade reaches (`nodes`), or every node (a cluster-wide upgrade).
+ */
+export function nodesTakenBy(target: { readonly node?: string; readonly nodes?: readonly string[] }): (node: string) => boolean {
+  const { node, nodes } = target;
+  if (node !== undefined) return (name) => name === node;
+  if (nodes === undefined) return EVERY_NODE_TAKEN;
+  const upgraded = new Set(nodes);
+  return (name) => upgraded.has(name);
+}
 
 export function claimObject(claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): AffectedObject {
   return { kind: 'PersistentVolumeClaim', namespace: claim.namespace, name: claim.name };

@@ -3,7 +3,7 @@
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { attachmentTag, claimOfVolume, isPodScratchClaim, isScratchVolumeTaken, lostCopyPlace, lostCopyPlaces, replicaObject, volumeObject } from './affected.ts';
+import { attachmentTag, claimOfVolume, isPodScratchClaim, isScratchVolumeTaken, lostCopyPlace, lostCopyPlaces, nodesTakenBy, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { LAST_COPY_COUNT, soleCopyNode, isHealthyReplica, isVolumeBeingDeleted, type NodeIsUp } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
@@ -105,7 +105,7 @@ export function collectLastReplicaOnNode(
   const nodeIsUp: NodeIsUp = leaving
     ? (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID) && (nodeName === target.node || snapshot.node(nodeName)?.leaving !== true)
     : (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
-  const takenWithNode = (node: string): boolean => node === target.node;
+  const takenWithNode = nodesTakenBy({ node: target.node });
   /** False once the rest is known from the model's count: stop walking. */
   const consider = (volumeName: string): boolean => {
     if (seen.has(volumeName)) return true;

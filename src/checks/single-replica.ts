@@ -3,7 +3,7 @@
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { claimOfVolume, describeAttachment, EVERY_NODE_TAKEN, isScratchVolumeTaken, lostCopyPlace, lostCopyPlaces, volumeObject } from './affected.ts';
+import { claimOfVolume, describeAttachment, isScratchVolumeTaken, nodesTakenBy, lostCopyPlace, lostCopyPlaces, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import {
   SINGLE_REPLICA_COUNT,
@@ -99,8 +99,7 @@ export function collectSingleReplica(
   const nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
   const lostPlace: LostPlace = (replica) => lostCopyPlace(snapshot, replica);
   // A pod's scratch volume (generic ephemeral) whose pod the operation takes along is deleted with it anyway.
-  const upgraded = target.node === undefined && target.nodes !== undefined ? new Set(target.nodes) : undefined;
-  const taken = target.node !== undefined ? (node: string) => node === target.node : upgraded !== undefined ? (node: string) => upgraded.has(node) : EVERY_NODE_TAKEN;
+  const taken = nodesTakenBy(target);
   const consider = (volume: LonghornVolumeRecord, replicas: readonly LonghornReplicaRecord[] | undefined): void => {
     if (isScratchVolumeTaken(snapshot, volume, taken)) return;
     const ofVolume = replicas ?? snapshot.replicasOfVolume(volume.name);

@@ -3,7 +3,7 @@
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { attachmentTag, claimOfVolume, EVERY_NODE_TAKEN, isScratchVolumeTaken, replicaObject, volumeContext, volumeObject } from './affected.ts';
+import { attachmentTag, claimOfVolume, isScratchVolumeTaken, nodesTakenBy, replicaObject, volumeContext, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { isHealthyReplica, VOLUME_HEALTH_COUNT, VOLUME_HEALTH_SET, type VolumeHealthProblem, volumeHealthProblems } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
@@ -70,8 +70,7 @@ export function collectVolumeHealth(
   const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
   // A pod's scratch volume (generic ephemeral) whose pod the operation takes along is deleted with it anyway.
-  const upgraded = target.node === undefined && target.nodes !== undefined ? new Set(target.nodes) : undefined;
-  const taken = target.node !== undefined ? (node: string) => node === target.node : upgraded !== undefined ? (node: string) => upgraded.has(node) : EVERY_NODE_TAKEN;
+  const taken = nodesTakenBy(target);
   const consider = (volume: LonghornVolumeRecord): void => {
     if (isScratchVolumeTaken(snapshot, volume, taken)) return;
     const problems = volumeHealthProblems(volume, volumeContext(snapshot, volume.name));
