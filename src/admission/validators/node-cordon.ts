@@ -6,15 +6,13 @@
 // volume, node-local data. A NoSchedule taint that only dedicates a node is judged too, as a cordon would be: it
 // cannot be told from the first step of a drain; the node's override lets it through.
 import type { Config } from '../../config.ts';
-import { skipOnReviewedObject, unknownWarnings } from '../context.ts';
+import { skipOnReviewedObject, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import type { Situation } from '../messages.ts';
-import type { CheckResults } from '../context.ts';
-import type { AdjustedFindings } from '../plan-judge.ts';
 import type { AffectedObject, CheckId } from '../../checks/types.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
-import { judgeByPlan } from '../plan-judge.ts';
+import { judgeByPlan, type AdjustedFindings } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
 import { CONDITION_TAINT_PREFIXES, tolerationMatches } from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
@@ -98,7 +96,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     /** Omitted: the cordon advice (annotate the node); pass null to keep `overrideHint` as the advice. */
     situation?: Situation | null;
     /**
-     * The update only adds NoExecute taints (no cordon, no drain taint): the taint manager deletes the pods that do
+     * The update only adds NoExecute taints (no cordon, no NoSchedule taint): the taint manager deletes the pods that do
      * not tolerate them; pods tolerating them all for good stay, with the data they use.
      */
     onlyNoExecute?: readonly Taint[];
