@@ -138,6 +138,21 @@ export function waiversOf(check: CheckId, overrides: readonly OverrideSource[], 
   return { waive, countTags, representTags };
 }
 
+/**
+ * A denial has room to list up to ten objects per check, but with several checks reporting it lists a few of each
+ * (1-4, to stay within MAX_DENIAL_LENGTH). The checks in `checks`, whose wording reads only represented tags, build
+ * `cap` findings first; the denial then tells (ListingProbe) whether it could have listed more, and only then are
+ * the rest built (CheckResults.buildAll). The answer is the same as with every check at the full cap.
+ */
+export interface ListingCap {
+  readonly checks: readonly CheckId[];
+}
+
+/** Findings a listing-capped check builds first: a denial of two or more reporting checks lists at most 4 of each. */
+export const LISTING_FIRST = 7;
+
+const LISTING_FIRST_CAP: CapOptions = Object.freeze({ limit: LISTING_FIRST });
+
 /** One finding and the count: no wording combination is represented (the override takes the check, nothing is worded). */
 const COUNT_ONLY_CAP: CapOptions = Object.freeze({ limit: 1, representTags: Object.freeze([]) as readonly string[] });
 
@@ -160,6 +175,9 @@ export class CheckResults {
   readonly #modes: Readonly<Partial<Record<CheckId, CheckMode>>>;
   readonly #waivers: Readonly<Partial<Record<CheckId, CheckWaivers>>>;
   readonly #countOnly: readonly CheckId[];
+  readonly #listing: ListingCap | undefined;
+  /** Where each check's findings are in `findings`, and how to build more of a check the listing cap cut. */
+  readonly #segments: { start: number; length: number; readonly check: CheckId; collect: ((cap: CapOptions) => CappedFindings) | undefined }[] = [];
 
   /**
    * `unlimited`: true for every check, or the checks a narrower (tag) override targets, which must see each of
@@ -178,26 +196,70 @@ export class CheckResults {
      * show the check found something, the rest counted.
      */
     countOnly: readonly CheckId[] = [],
+    /** Checks that build fewer findings first, when their wording allows it (ListingCap). */
+    listing?: ListingCap,
   ) {
     this.#context = context;
     this.#modes = modes;
     this.#unlimited = unlimited;
     this.#waivers = waivers;
     this.#countOnly = countOnly;
+    this.#listing = listing;
     this.cap = unlimited === true ? {} : { limit: FINDING_LIMIT + 1 };
   }
 
-  /** Runs `collect` when the check is not off (for this request). */
-  run(check: CheckId, collect: (cap: CapOptions) => CappedFindings): this {
+  /**
+   * Runs `collect` when the check is not off (for this request). `wordedFromTags`: the check's denial wording reads
+   * no more of its findings than the tags `collect` represents past any cap (WORDING_TAGS), so it may build only
+   * `listing.limit` findings first.
+   */
+  run(check: CheckId, collect: (cap: CapOptions) => CappedFindings, wordedFromTags = false): this {
     const mode = this.#modes[check];
     if (mode === undefined ? !isEnabled(this.#context, check) : mode === 'off') return this;
     const waivers = this.#waivers[check];
     if (waivers !== undefined) return this.#runWaived(check, waivers, collect);
     const unlimited = this.#unlimited === true || (this.#unlimited !== false && this.#unlimited.includes(check));
-    const { findings, total } = collect(unlimited ? {} : this.#countOnly.includes(check) ? COUNT_ONLY_CAP : this.cap);
+    const countOnly = !unlimited && this.#countOnly.includes(check);
+    const listed = !unlimited && !countOnly && wordedFromTags && this.#listing !== undefined && this.#listing.checks.includes(check);
+    const start = this.findings.length;
+    const { findings, total, tagTotals } = collect(unlimited ? {} : countOnly ? COUNT_ONLY_CAP : listed ? LISTING_FIRST_CAP : this.cap);
     this.findings.push(...findings);
     this.totals[check] = total;
+    // A plan entry may count tags the decision reads (the upgrade's `detached`).
+    if (tagTotals !== undefined) this.tagTotals[check] = tagTotals;
+    if (listed) {
+      this.#segments.push({ start, length: findings.length, check, collect: total > findings.length ? collect : undefined });
+      return this;
+    }
+    // Only buildAll reads the segments, and only where a check may be listing-capped.
+    if (this.#listing !== undefined) this.#segments.push({ start, length: findings.length, check, collect: undefined });
     return this;
+  }
+
+  /** Whether a check built fewer findings than the cap because of `listing` (buildAll would build more). */
+  get listingCut(): boolean {
+    return this.#segments.some((segment) => segment.collect !== undefined);
+  }
+
+  /**
+   * Builds the findings the listing cap left out, up to the cap every other check has, each check's in its place
+   * (what a denial's listing reads when it has room for more of them).
+   */
+  buildAll(): void {
+    for (const segment of this.#segments) {
+      if (segment.collect === undefined) continue;
+      const { findings } = segment.collect(this.cap);
+      const end = segment.start + segment.length;
+      const delta = findings.length - segment.length;
+      this.findings.splice(segment.start, segment.length, ...findings);
+      for (const later of this.#segments) if (later.start >= end && later !== segment) later.start += delta;
+      for (let index = 0; index < this.waived.length; index++) {
+        const entry = this.waived[index]!;
+        if (entry.at >= end) this.waived[index] = { ...entry, at: entry.at + delta };
+      }
+      segment.length = findings.length;
+      segment.collect = undefined;
+    }
   }
 
   #runWaived(check: CheckId, waivers: CheckWaivers, collect: (cap: CapOptions) => CappedFindings): this {
@@ -211,6 +273,7 @@ export class CheckResults {
     this.findings.push(...findings);
     this.totals[check] = total;
     this.tagTotals[check] = tagTotals ?? {};
+    if (this.#listing !== undefined) this.#segments.push({ start, length: findings.length, check, collect: undefined });
     // Those first met before the check's first counted finding come at the start of its findings, the others after.
     for (const occurrence of waived ?? []) {
       const source = waivers.waive[occurrence.index]!.source;

@@ -2,7 +2,7 @@
 import type { CheckId, Finding } from '../checks/types.ts';
 import type { CheckMode } from '../config.ts';
 import { allowed, denied, type Decision } from './types.ts';
-import { denialMessage, fitWarnings, groupByCheck, overrideLines, plural, warningLines, wrap, type Situation } from './messages.ts';
+import { denialMessage, fitWarnings, groupByCheck, overrideLines, plural, warningLines, wrap, type ListingProbe, type Situation } from './messages.ts';
 import {
   HARVESTER_SKIP_DETACHED_KEY,
   SKIP_BY_KEY,
@@ -46,6 +46,8 @@ export interface Judgement {
    * not waived carry it (all of them, listed or not: those checks are judged as if every finding were listed).
    */
   readonly tagTotals?: Readonly<Partial<Record<CheckId, Readonly<Record<string, number>>>>>;
+  /** Told, when the answer is a denial, whether more findings built could change its listing (ListingProbe). */
+  readonly listingProbe?: ListingProbe;
 }
 
 /** Findings a tag override accepted, counted and never built, with where they fall among `findings`. */
@@ -175,7 +177,13 @@ export function judge(input: Judgement): Decision {
     ) {
       override.push(`or, as Harvester does, skip only detached volumes: ${HARVESTER_SKIP_DETACHED_KEY}: "true"`);
     }
-    const message = denialMessage({ action: input.action, ...(input.situation ? { situation: input.situation } : {}), groups: enforced, override });
+    const message = denialMessage({
+      action: input.action,
+      ...(input.situation ? { situation: input.situation } : {}),
+      groups: enforced,
+      override,
+      ...(input.listingProbe ? { probe: input.listingProbe } : {}),
+    });
     return denied(message, {
       ...(fitted.length ? { warnings: fitted } : {}),
       ...(auditAnnotations ? { auditAnnotations } : {}),

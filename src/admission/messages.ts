@@ -93,7 +93,26 @@ function nodeOf(situation: Situation | undefined): string | undefined {
   return situation && (situation.kind === 'cordon' || situation.kind === 'eviction') ? situation.node : undefined;
 }
 
-function nodeLoss(situation: Situation | undefined, copy: string): { fate: Fate; why: string } {
+/** nodeLoss's answers, per situation (one request's) and copy: a denial asks for the same one per finding. */
+const NODE_LOSS = new WeakMap<Situation, Map<string, { readonly fate: Fate; readonly why: string }>>();
+const NODE_LOSS_NO_SITUATION = new Map<string, { readonly fate: Fate; readonly why: string }>();
+
+function nodeLoss(situation: Situation | undefined, copy: string): { readonly fate: Fate; readonly why: string } {
+  let known = situation === undefined ? NODE_LOSS_NO_SITUATION : NODE_LOSS.get(situation);
+  if (known === undefined && situation !== undefined) {
+    known = new Map();
+    NODE_LOSS.set(situation, known);
+  }
+  if (known === undefined) return describeNodeLoss(situation, copy);
+  let loss = known.get(copy);
+  if (loss === undefined) {
+    loss = Object.freeze(describeNodeLoss(situation, copy));
+    known.set(copy, loss);
+  }
+  return loss;
+}
+
+function describeNodeLoss(situation: Situation | undefined, copy: string): { fate: Fate; why: string } {
   const node = nodeOf(situation);
   if (situation?.kind === 'upgrade') return { fate: 'lost', why: `${copy} is on one node: lost if that node does not come back from the upgrade` };
   if (node) return { fate: 'lost', why: `${copy} is on ${node}: lost if ${node} does not come back or its disks are wiped` };
@@ -115,6 +134,7 @@ const RAISE_REPLICAS_KEPT =
  */
 export const WORDING_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>> = {
   'single-replica': ['effective', 'several-copies'],
+  'volume-health': [],
   'last-replica-on-node': [],
 };
 
@@ -551,6 +571,8 @@ export function denialMessage(input: {
   readonly groups: readonly { readonly check: CheckId; readonly findings: readonly Finding[]; readonly total: number }[];
   /** The override, as lines; the first is shown after "Override (an authorized admin, after checking):". */
   readonly override: readonly string[];
+  /** Told whether more findings built could change the listing (ListingProbe). */
+  readonly probe?: ListingProbe;
 }): string {
   const count = input.groups.reduce((n, group) => n + group.total, 0);
   const head = [verdictLine(input.action, count)];
@@ -564,12 +586,60 @@ export function denialMessage(input: {
   let fixed = length(head) + length(tail) - 1;
   for (const group of prepared) fixed += length(group.head) + length(group.fix);
   let fits = 0;
-  for (let maxListed = MAX_LISTED_PER_CHECK; maxListed >= 0; maxListed -= maxListed > 3 ? 3 : 1) {
+  for (const maxListed of LISTING_STEPS) {
     fits = maxListed;
     if (listingFits(prepared, fixed, maxListed)) break;
   }
+  if (input.probe !== undefined) input.probe.couldListMore = couldListMore(prepared, fixed, fits);
   const body = prepared.flatMap((group) => group.lines(fits));
   return [...head, ...body, ...tail].join('\n');
+}
+
+/** The numbers of objects per check a denial tries to list, most first, until its message fits. */
+const LISTING_STEPS: readonly number[] = [10, 7, 4, 3, 2, 1, 0];
+
+/**
+ * Filled in by denialMessage for a caller whose checks built fewer findings than a listing may show (a group
+ * holding fewer than `MAX_LISTED_PER_CHECK` of a larger total): whether the message could differ had they built
+ * up to that many.
+ */
+export interface ListingProbe {
+  couldListMore: boolean;
+}
+
+/**
+ * Whether the message chosen (`fits` objects per check) could change with more of some group's findings built. It
+ * cannot when every group holds what it lists, and each longer listing was over the length even as a lower bound:
+ * the lines of the objects at hand, and "and N more" as the complete listing would word it (more objects only add
+ * lines; that line is the only one that shrinks).
+ */
+function couldListMore(prepared: readonly PreparedCheckLines[], fixedLength: number, fits: number): boolean {
+  const short = (group: PreparedCheckLines): boolean => group.objectCount < Math.min(MAX_LISTED_PER_CHECK, group.total);
+  if (!prepared.some(short)) return false;
+  if (prepared.some((group) => short(group) && group.objectCount < Math.min(fits, group.total))) return true;
+  for (const maxListed of LISTING_STEPS) {
+    if (maxListed <= fits) break;
+    if (lowerBoundFits(prepared, fixedLength, maxListed)) return true;
+  }
+  return false;
+}
+
+/** listingFits with "and N more" worded as the complete listing would word it, over the objects at hand. */
+function lowerBoundFits(prepared: readonly PreparedCheckLines[], fixedLength: number, maxListed: number): boolean {
+  let sum = fixedLength;
+  for (const group of prepared) {
+    const complete = Math.min(maxListed, group.total);
+    if (group.total > complete) sum += group.moreLine(complete).length + 1;
+  }
+  if (sum > MAX_DENIAL_LENGTH) return false;
+  for (let index = 0; index < maxListed; index++) {
+    for (const group of prepared) {
+      if (index >= group.objectCount) continue;
+      sum += group.objectLine(index).length + 1;
+      if (sum > MAX_DENIAL_LENGTH) return false;
+    }
+  }
+  return true;
 }
 
 /** Short warning lines for warn mode and for informational warnings. */

@@ -1,12 +1,12 @@
 // The tail every validator shares, once the request is recognised and its overrides read: the stale-model policy,
 // the operation's plan run over the snapshot, then the decision.
-import type { CheckId, Finding } from '../checks/types.ts';
+import { CHECK_IDS, type CheckId, type Finding } from '../checks/types.ts';
 import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
-import { checkModes, CheckResults, staleModelDecision, waiversOf, type CheckWaivers } from './context.ts';
+import { checkModes, CheckResults, staleModelDecision, waiversOf, type CheckWaivers, type ListingCap } from './context.ts';
 import { judge } from './decide.ts';
-import type { Situation } from './messages.ts';
+import type { ListingProbe, Situation } from './messages.ts';
 import { whyNotHonored, type OverrideSource } from './overrides.ts';
 import { runPlan, type Plan } from './plans.ts';
 import { allowed, type Decision } from './types.ts';
@@ -40,6 +40,11 @@ export interface PlanJudgement<Target> {
   readonly modes?: Readonly<Partial<Record<CheckId, CheckMode>>>;
   /** Adjusts the findings before the decision (Longhorn's node-drain-policy, restart identities). */
   readonly adjust?: (results: CheckResults) => AdjustedFindings;
+  /**
+   * The checks whose wording allows it build a few findings first, the rest only when the denial has room to list
+   * them (ListingCap). Only where `adjust` reads no more than the listed findings and the totals.
+   */
+  readonly listingFirst?: boolean;
 }
 
 /** Stale-model policy → the plan's checks → decision: the answer of every guarded operation. */
@@ -47,10 +52,30 @@ export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Targe
   const stale = staleModelDecision(context, input.action, input.overrides, input.reads ?? plan.reads);
   if (stale) return stale;
   if (input.target === undefined) return allowed([...(input.warnings ?? [])]);
-  const results = new CheckResults(context, input.unlimited ?? false, input.modes, waivers(context, input), coveredChecks(context, input));
-  runPlan(plan, context.snapshot, input.target, { nodeLocal: nodeLocalOptionsOf(context.config) }, (check, collect) => {
-    results.run(check, collect);
+  const configured = checkModes(context);
+  const modes = input.modes === undefined ? configured : { ...configured, ...input.modes };
+  const listing = input.listingFirst === true ? listingCap(input, modes) : undefined;
+  const results = new CheckResults(context, input.unlimited ?? false, input.modes, waivers(context, input), coveredChecks(context, input), listing);
+  runPlan(plan, context.snapshot, input.target, { nodeLocal: nodeLocalOptionsOf(context.config) }, (check, collect, wordedFromTags) => {
+    results.run(check, collect, wordedFromTags);
   });
+  if (!results.listingCut) return decide(context, input, results, modes, undefined);
+  const probe: ListingProbe = { couldListMore: false };
+  const first = decide(context, input, results, modes, probe);
+  if (!probe.couldListMore) return first;
+  // The denial had room for more objects of a check that built only a few: build them and answer again.
+  results.buildAll();
+  return decide(context, input, results, modes, undefined);
+}
+
+/** The adjusted findings judged: the decision, with what `adjust` adds to its audit annotations. */
+function decide<Target>(
+  context: ValidationContext,
+  input: PlanJudgement<Target>,
+  results: CheckResults,
+  modes: Readonly<Record<CheckId, CheckMode>>,
+  listingProbe: ListingProbe | undefined,
+): Decision {
   const adjusted: AdjustedFindings = input.adjust ? input.adjust(results) : { findings: results.findings, totals: results.totals };
   const decision = judge({
     action: input.action,
@@ -60,15 +85,42 @@ export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Targe
     overrideHint: input.overrideHint,
     warnings: [...(input.warnings ?? []), ...(adjusted.warnings ?? [])],
     ...(input.situation ? { situation: input.situation } : {}),
-    modes: { ...checkModes(context), ...input.modes },
+    modes,
     writers: context.config.overrides,
     ...(results.waived.length > 0 ? { waived: results.waived } : {}),
     ...(Object.keys(results.tagTotals).length > 0 ? { tagTotals: results.tagTotals } : {}),
+    ...(listingProbe ? { listingProbe } : {}),
   });
   const extra = adjusted.auditAnnotations;
   if (extra === undefined || Object.keys(extra).length === 0) return decision;
   return { ...decision, auditAnnotations: { ...decision.auditAnnotations, ...extra } };
 }
+
+/**
+ * The checks that may build a few findings first (LISTING_FIRST): enforced (a warning lists up to ten), and taken by
+ * no override finding by finding (a namespace's override, a tag override of that check), which would read each one.
+ */
+function listingCap<Target>(input: PlanJudgement<Target>, modes: Readonly<Record<CheckId, CheckMode>>): ListingCap | undefined {
+  if (input.unlimited === true) return undefined;
+  let tagged: Set<CheckId> | undefined;
+  for (const source of input.overrides) {
+    if (source.namespace !== undefined) return undefined;
+    for (const tag of source.tags ?? []) (tagged ??= new Set()).add(tag.check);
+  }
+  if (tagged === undefined) {
+    // The usual case, the same for every request with these modes.
+    let cached = ENFORCED.get(modes);
+    if (cached === undefined) {
+      cached = { checks: CHECK_IDS.filter((check) => modes[check] === 'enforce') };
+      ENFORCED.set(modes, cached);
+    }
+    return cached;
+  }
+  return { checks: CHECK_IDS.filter((check) => modes[check] === 'enforce' && !tagged.has(check)) };
+}
+
+/** Per modes object (checkModes keeps one per configuration): the enforced checks. */
+const ENFORCED = new WeakMap<object, ListingCap>();
 
 /**
  * For each check a tag override narrows (`unlimited` as a list): what the honored ones waive, so that the check

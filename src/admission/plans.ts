@@ -34,6 +34,7 @@ import { collectVolumeHealth } from '../checks/volume-health.ts';
 import type { PodRecord, ResourceKind } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ManifestStatefulSet } from '../helm/manifest.ts';
+import { DECISION_TAGS } from './decide.ts';
 import { WORDING_TAGS } from './messages.ts';
 import type { OverrideSource } from './overrides.ts';
 import { storageUpgradeCheck } from './validators/storage-upgrade-hook.ts';
@@ -49,6 +50,17 @@ export interface PlanCheck<Target> {
   /** Runs only for the targets this holds for (omitted: always). */
   readonly when?: (target: Target) => boolean;
   readonly collect: (snapshot: ClusterSnapshot, target: Target, cap: CapOptions, options: PlanOptions) => CappedFindings;
+  /**
+   * `collect` builds one finding of each WORDING_TAGS combination of its check past any cap, so the denial's wording
+   * is the same however few findings it builds. Checks whose wording reads no tags (WORDING_TAGS: none) need not say.
+   */
+  readonly representsWording?: boolean;
+}
+
+/** Whether the denial's wording of this entry's check reads nothing of its findings beyond what `collect` represents. */
+export function wordedFromTags(entry: PlanCheck<never>): boolean {
+  const tags = WORDING_TAGS[entry.check];
+  return tags !== undefined && (tags.length === 0 || entry.representsWording === true);
 }
 
 /** What the checks of a plan look at. */
@@ -210,15 +222,19 @@ export const PLANS = {
     scope: 'cluster',
     checks: [
       // Past the listed few, one finding of each wording there is (effective, several-copies) is still built: the
-      // denial's summary and fix read them. The model counts the volumes by tags, so this walks no further.
+      // denial's summary and fix read them. The decision's tags (`detached`: Harvester's advice) are counted over
+      // all. The model counts the volumes by tags, so this walks no further.
       {
         check: 'single-replica',
         collect: (snapshot, target, cap) =>
           collectSingleReplica(
             snapshot,
             target.nodes === undefined ? {} : { nodes: target.nodes },
-            cap.representTags ? cap : { ...cap, representTags: WORDING_TAGS['single-replica'] ?? [] },
+            cap.representTags
+              ? cap
+              : { ...cap, representTags: WORDING_TAGS['single-replica'] ?? [], countTags: cap.countTags ?? DECISION_TAGS['single-replica'] ?? [] },
           ),
+        representsWording: true,
       },
       {
         check: 'volume-health',
@@ -449,11 +465,11 @@ export function runPlan<Target>(
   snapshot: ClusterSnapshot,
   target: Target,
   options: PlanOptions,
-  run: (check: CheckId, collect: (cap: CapOptions) => CappedFindings) => void,
+  run: (check: CheckId, collect: (cap: CapOptions) => CappedFindings, wordedFromTags: boolean) => void,
 ): void {
   for (const entry of plan.checks) {
     if (entry.when && !entry.when(target)) continue;
-    run(entry.check, (cap) => entry.collect(snapshot, target, cap, options));
+    run(entry.check, (cap) => entry.collect(snapshot, target, cap, options), wordedFromTags(entry as PlanCheck<never>));
   }
 }
 

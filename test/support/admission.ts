@@ -136,7 +136,7 @@ export function withModes(modes: Partial<Record<CheckId, 'enforce' | 'warn' | 'o
  * finding of every check: the reference a shortcut that builds fewer must answer like.
  */
 export function reference<T>(judgement: PlanJudgement<T>): PlanJudgement<T> {
-  return { ...judgement, adjust: (results) => ({ findings: results.findings, totals: results.totals }) };
+  return { ...judgement, adjust: (results) => ({ findings: results.findings, totals: results.totals }), listingFirst: false };
 }
 
 /**

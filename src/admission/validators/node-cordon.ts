@@ -138,6 +138,8 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     ...(input.warnings ? { warnings: input.warnings } : {}),
     ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node } }),
     unlimited,
+    // Longhorn's drain policy reads the listed findings and counts the rest; the tolerated data, node-local-volume.
+    listingFirst: true,
     ...(drainPolicy || tainted
       ? {
           adjust: (results: CheckResults) => {

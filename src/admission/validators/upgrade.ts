@@ -135,6 +135,7 @@ export function upgradeJudgement(
     target: nodes === undefined ? {} : { nodes },
     overrides,
     unlimited: tagged,
+    listingFirst: true,
     overrideHint: annotateHint(guarded.resource, request.name, request.namespace || undefined),
     warnings: skip.warnings,
     situation: {

@@ -1,9 +1,11 @@
-// A check an honored whole-check override takes entirely (`skip: "*"`, `skip: single-replica`) builds one finding
-// and counts the rest (coveredChecks in src/admission/plan-judge.ts, issue 15): the answers must be the ones
-// building the listing gives. The reference is the same judgement with an `adjust` step that passes the findings
-// through, which turns the shortcut off.
-import { describe, expect, it } from 'vitest';
-import { CheckResults, FINDING_LIMIT } from '../../../src/admission/context.ts';
+// Two ways judgeByPlan builds fewer findings than a denial could list, each held to the answers building the listing
+// gives (the reference: the same judgement with an `adjust` step that passes the findings through and no listing
+// first, which turns both off). A check an honored whole-check override takes entirely (`skip: "*"`) builds one
+// finding and counts the rest (coveredChecks in src/admission/plan-judge.ts, issue 15). A check whose wording reads
+// only the tags it represents builds LISTING_FIRST findings, and the rest only when the denial has room to list
+// them (`listingFirst`).
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CheckResults, FINDING_LIMIT, LISTING_FIRST } from '../../../src/admission/context.ts';
 import { judgeByPlan, type PlanJudgement } from '../../../src/admission/plan-judge.ts';
 import { PLANS, runPlan, type NodeTarget, type UpgradeTarget } from '../../../src/admission/plans.ts';
 import type { OverrideSource } from '../../../src/admission/overrides.ts';
@@ -25,12 +27,12 @@ function add(model: ClusterModel, v: { volume: LonghornVolumeRecord; replicas: L
   }
 }
 
-/** Volumes of every kind the node and upgrade checks report, on nodes 1-4. */
-function randomModel(random: () => number, count: number): ClusterModel {
+/** Volumes of every kind the node and upgrade checks report, on nodes 1-4; names padded to `nameLength`. */
+function randomModel(random: () => number, count: number, nameLength = 7): ClusterModel {
   const model = new ClusterModel(VOLUME_SETS);
   model.setLonghornInstalled(true);
   for (let i = 0; i < count; i++) {
-    const name = `vol-${String(i).padStart(3, '0')}`;
+    const name = `vol-${String(i).padStart(3, '0')}`.padEnd(nameLength, 'x');
     const node = `node-${1 + Math.floor(random() * 4)}`;
     const kind = Math.floor(random() * 5);
     if (kind === 0) add(model, volumeWithReplicas(name, [node], { numberOfReplicas: 1 }));
@@ -44,9 +46,6 @@ function randomModel(random: () => number, count: number): ClusterModel {
   }
   return model;
 }
-
-
-
 
 const whole = (checks: readonly CheckId[], writer: UserInfo | undefined, extra: Partial<OverrideSource> = {}): OverrideSource => ({
   where: `skip ${checks.join(',')} by ${writer?.username ?? 'nobody'}`,
@@ -137,5 +136,90 @@ describe('checks a whole-check override takes: counted, not built, same answers'
     const listed = run(new CheckResults(ctx));
     expect(listed.findings.some((finding) => finding.tags.includes('effective'))).toBe(true);
     expect(listed.totals['single-replica']).toBe(30);
+  });
+});
+
+describe('listing first: a few findings built, the rest only when the denial can list them, same answers', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('the upgrade, cordon and Node DELETE plans answer as building the listing does', () => {
+    const buildAll = vi.spyOn(CheckResults.prototype, 'buildAll');
+    const random = seededRandom(4242);
+    let cut = 0;
+    for (let round = 0; round < 300; round++) {
+      // Short and long names: how many objects a denial lists depends on the length of their lines.
+      const model = randomModel(random, pick(random, [0, 3, 8, 12, 30, 90]), pick(random, [7, 30, 63]));
+      const config = withModes({ 'single-replica': pick(random, MODES), 'volume-health': pick(random, MODES), 'last-replica-on-node': pick(random, MODES) });
+      const pool: OverrideSource[] = [
+        whole(['volume-health'], ADMIN),
+        whole(['last-replica-on-node'], pick(random, [ADMIN, ALICE])),
+        { where: 'annotation harvesterhci.io/skipSingleReplicaDetachedVol', checks: [], tags: [{ check: 'single-replica', tag: 'detached' }], reason: '', writer: ADMIN },
+        { ...whole(['single-replica', 'volume-health'], ADMIN), namespace: 'app' },
+      ];
+      const overrides = pool.filter(() => random() < 0.25);
+      const ctx = context(model, { config });
+      const tagged = [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
+      const upgrade: PlanJudgement<UpgradeTarget> = {
+        action: 'creation of Upgrade harvester-system/hvst-upgrade-1',
+        target: {},
+        overrides,
+        unlimited: tagged,
+        overrideHint: 'run: kubectl annotate upgrades hvst-upgrade-1 volume-guard.io/skip=<checks>',
+        situation: { kind: 'upgrade', operation: 'CREATE', resource: 'upgrades.harvesterhci.io', kindName: 'Upgrade', name: 'hvst-upgrade-1', namespace: 'harvester-system' },
+        listingFirst: true,
+      };
+      const node = pick(random, ['node-1', 'node-2', 'node-4']);
+      const nodeJudgement: PlanJudgement<NodeTarget> = {
+        action: `cordon of node ${node}`,
+        target: { node },
+        overrides: overrides.filter((source) => source.tags === undefined),
+        overrideHint: `run: kubectl annotate node ${node} volume-guard.io/skip=<checks>`,
+        situation: { kind: 'cordon', node },
+        listingFirst: true,
+      };
+      const label = JSON.stringify({ round, overrides: overrides.map((o) => o.where) });
+      const before = buildAll.mock.calls.length;
+      const cutBefore = cut;
+      for (const [plan, judgement] of [
+        [PLANS.upgrade, upgrade],
+        [PLANS['node-cordon'], nodeJudgement],
+        [PLANS['node-delete'], nodeJudgement],
+      ] as const) {
+        const results = vi.spyOn(CheckResults.prototype, 'listingCut', 'get');
+        const actual = judgeByPlan(ctx, plan as typeof PLANS.upgrade, judgement as PlanJudgement<UpgradeTarget>);
+        if (results.mock.results.some((result) => result.value === true)) cut++;
+        results.mockRestore();
+        expect(actual, label).toEqual(judgeByPlan(ctx, plan as typeof PLANS.upgrade, reference(judgement as PlanJudgement<UpgradeTarget>)));
+      }
+      if (cut > cutBefore) expect(buildAll.mock.calls.length - before, label).toBeLessThanOrEqual(cut - cutBefore);
+    }
+    // Both ways were met: denials answered from the few built, and denials that built the rest to list them.
+    const rebuilt = buildAll.mock.calls.length;
+    expect(rebuilt).toBeGreaterThan(20);
+    expect(cut - rebuilt).toBeGreaterThan(20);
+  });
+
+  it('builds LISTING_FIRST findings of a listed check, and the rest up to the cap when the denial lists more', () => {
+    const random = seededRandom(99);
+    const model = randomModel(random, 120);
+    const ctx = context(model);
+    const run = (results: CheckResults) => {
+      runPlan(PLANS.upgrade, model, {}, { nodeLocal: nodeLocalOptionsOf(ctx.config) }, (check, collect, wordedFromTags) => {
+        results.run(check, collect, wordedFromTags);
+      });
+      return results;
+    };
+    const first = run(new CheckResults(ctx, false, {}, {}, [], { checks: ['single-replica', 'volume-health'] }));
+    const health = first.findings.filter((finding) => finding.check === 'volume-health');
+    expect(health).toHaveLength(LISTING_FIRST);
+    expect(first.totals['volume-health']).toBeGreaterThan(FINDING_LIMIT + 1);
+    expect(first.listingCut).toBe(true);
+    const all = run(new CheckResults(ctx));
+    first.buildAll();
+    expect(first.listingCut).toBe(false);
+    expect(first.findings).toEqual(all.findings);
+    expect(first.totals).toEqual(all.totals);
   });
 });

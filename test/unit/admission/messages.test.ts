@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { annotateHint, judge, type Judgement } from '../../../src/admission/decide.ts';
 import {
+  denialMessage,
   fitWarnings,
   MAX_DENIAL_LENGTH,
   MAX_LISTED_PER_CHECK,
@@ -10,6 +11,7 @@ import {
   objectLine,
   MAX_WARNINGS_BYTES,
   wrap,
+  type ListingProbe,
   type Situation,
 } from '../../../src/admission/messages.ts';
 import { didYouMean, overrideWriteWarnings } from '../../../src/admission/override-feedback.ts';
@@ -362,5 +364,50 @@ describe('override feedback when written', () => {
   it('does not repeat itself for keys the write leaves unchanged', () => {
     const stored = { annotations: { 'volume-guard.io/skip': 'typo' } };
     expect(overrideWriteWarnings('Node n', { annotations: { ...stored.annotations, 'volume-guard.io/skip-reason': 'x' } }, stored)).toEqual([]);
+  });
+});
+
+describe('the listing probe: could more findings built change the denial', () => {
+  const node = `node-${'n'.repeat(58)}`;
+  const situation: Situation = { kind: 'cordon', node };
+  const finding = (index: number): Finding => ({
+    check: 'volume-health',
+    severity: 'critical',
+    object: { kind: 'Volume', namespace: 'longhorn-system', name: `v${index}` },
+    reason: 'degraded',
+    tags: [],
+  });
+  const listed = (message: string): number => message.split('\n').filter((line) => line.startsWith('  Volume ')).length;
+  const deny = (built: number, total: number, padding: number, probe?: ListingProbe) =>
+    denialMessage({
+      action: `cordon of node ${node}`,
+      situation,
+      groups: [{ check: 'volume-health', findings: Array.from({ length: built }, (_, index) => finding(index)), total }],
+      // `padding` characters more, in lines of at most 100.
+      override: ['x', ...Array.from({ length: Math.ceil(padding / 100) }, (_, index) => 'y'.repeat(Math.min(100, padding - index * 100)))],
+      ...(probe ? { probe } : {}),
+    });
+
+  it('says so when the complete listing would fit where the lines at hand and "and N more" do not', () => {
+    // Short object lines, a long "and N more" line (the node's name): ten objects fit where seven and the count
+    // of the other three do not.
+    let padding = 0;
+    while (padding < MAX_DENIAL_LENGTH && !(listed(deny(10, 10, padding)) === 10 && listed(deny(7, 10, padding)) < 7)) padding += 2;
+    expect(listed(deny(10, 10, padding))).toBe(10);
+    const probe: ListingProbe = { couldListMore: false };
+    expect(listed(deny(7, 10, padding, probe))).toBeLessThan(7);
+    expect(probe.couldListMore).toBe(true);
+  });
+
+  it('says not when no longer listing could fit, or every group holds what it could list', () => {
+    let padding = 0;
+    while (padding < MAX_DENIAL_LENGTH && listed(deny(10, 500, padding)) > 4) padding += 10;
+    const probe: ListingProbe = { couldListMore: true };
+    const message = deny(7, 500, padding, probe);
+    expect(message).toBe(deny(10, 500, padding));
+    expect(probe.couldListMore).toBe(false);
+    const complete: ListingProbe = { couldListMore: true };
+    deny(10, 500, 0, complete);
+    expect(complete.couldListMore).toBe(false);
   });
 });
