@@ -186,6 +186,28 @@ describe.each(MODEL_VARIANTS)('waived findings, %s: the same answers as building
   });
 });
 
+describe("Harvester's own annotation offered past the listing", () => {
+  it('a Harvester Upgrade refused only for detached volumes offers it however many there are', () => {
+    for (const [label, options] of MODEL_VARIANTS) {
+      for (const count of [3, 11, 12, 40, 400]) {
+        const model = new ClusterModel(VOLUME_SETS, options);
+        model.setLonghornInstalled(true);
+        for (let i = 0; i < count; i++) addKind(model, `det-${i}`, 'detached', `node-${i % 7}`);
+        const config = defaultConfig();
+        const review = harvesterUpgradeRequest({}, ADMIN);
+        const message = upgradeValidator(config).handle(review, context(model, { config })).status?.message ?? '';
+        expect(message, `${label}, ${count}`).toContain(`${count} Longhorn volumes have a single copy`);
+        expect(message, `${label}, ${count}`).toContain(`or, as Harvester does, skip only detached volumes: ${HARVESTER_KEY}: "true"`);
+        // One attached volume among them, anywhere in the walk: the annotation would not be enough.
+        addKind(model, `att-${count}`, 'attached', 'node-1');
+        const mixed = upgradeValidator(config).handle(review, context(model, { config })).status?.message ?? '';
+        expect(mixed, `${label}, ${count}`).toContain(`${count + 1} Longhorn volumes have a single copy`);
+        expect(mixed, `${label}, ${count}`).not.toContain('skipSingleReplicaDetachedVol');
+      }
+    }
+  });
+});
+
 describe('what a waived check builds', () => {
   it('builds no more than the listing (and one finding per wording combination) at any size', () => {
     const built = (count: number): { findings: number; total: number; waived: number } => {
