@@ -542,12 +542,13 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[]):
 /**
  * Whether the message is within MAX_DENIAL_LENGTH with at most `maxListed` objects per check. Object lines are
  * added a row at a time across the checks and the answer is known as soon as the length is over, so a listing that
- * does not fit words only about as many lines as would fit.
+ * does not fit words only about as many lines as would fit. `complete`: "and N more" counted as the listing of every
+ * finding would word it, the objects at hand only (a lower bound, see couldListMore).
  */
-function listingFits(prepared: readonly PreparedCheckLines[], fixedLength: number, maxListed: number): boolean {
+function listingFits(prepared: readonly PreparedCheckLines[], fixedLength: number, maxListed: number, complete = false): boolean {
   let sum = fixedLength;
   for (const group of prepared) {
-    const listed = Math.min(maxListed, group.objectCount);
+    const listed = Math.min(maxListed, complete ? group.total : group.objectCount);
     if (group.total > listed) sum += group.moreLine(listed).length + 1;
   }
   if (sum > MAX_DENIAL_LENGTH) return false;
@@ -619,27 +620,9 @@ function couldListMore(prepared: readonly PreparedCheckLines[], fixedLength: num
   if (prepared.some((group) => short(group) && group.objectCount < Math.min(fits, group.total))) return true;
   for (const maxListed of LISTING_STEPS) {
     if (maxListed <= fits) break;
-    if (lowerBoundFits(prepared, fixedLength, maxListed)) return true;
+    if (listingFits(prepared, fixedLength, maxListed, true)) return true;
   }
   return false;
-}
-
-/** listingFits with "and N more" worded as the complete listing would word it, over the objects at hand. */
-function lowerBoundFits(prepared: readonly PreparedCheckLines[], fixedLength: number, maxListed: number): boolean {
-  let sum = fixedLength;
-  for (const group of prepared) {
-    const complete = Math.min(maxListed, group.total);
-    if (group.total > complete) sum += group.moreLine(complete).length + 1;
-  }
-  if (sum > MAX_DENIAL_LENGTH) return false;
-  for (let index = 0; index < maxListed; index++) {
-    for (const group of prepared) {
-      if (index >= group.objectCount) continue;
-      sum += group.objectLine(index).length + 1;
-      if (sum > MAX_DENIAL_LENGTH) return false;
-    }
-  }
-  return true;
 }
 
 /** Short warning lines for warn mode and for informational warnings. */
