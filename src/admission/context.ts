@@ -141,8 +141,8 @@ export function waiversOf(check: CheckId, overrides: readonly OverrideSource[], 
 /**
  * A denial has room to list up to ten objects per check, but with several checks reporting it lists a few of each
  * (1-4, to stay within MAX_DENIAL_LENGTH). The checks in `checks`, whose wording reads only represented tags, build
- * `cap` findings first; the denial then tells (ListingProbe) whether it could have listed more, and only then are
- * the rest built (CheckResults.buildAll). The answer is the same as with every check at the full cap.
+ * LISTING_FIRST findings first; the denial then tells (ListingProbe) whether it could have listed more, and only
+ * then are the rest built (CheckResults.buildAll). The answer is the same as with every check at the full cap.
  */
 export interface ListingCap {
   readonly checks: readonly CheckId[];
@@ -211,7 +211,7 @@ export class CheckResults {
   /**
    * Runs `collect` when the check is not off (for this request). `wordedFromTags`: the check's denial wording reads
    * no more of its findings than the tags `collect` represents past any cap (WORDING_TAGS), so it may build only
-   * `listing.limit` findings first.
+   * LISTING_FIRST findings first.
    */
   run(check: CheckId, collect: (cap: CapOptions) => CappedFindings, wordedFromTags = false): this {
     const mode = this.#modes[check];

@@ -5,14 +5,24 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** V8's `gc` extension: a full collection; with the last-resort flavor, one that also gives memory back. */
-type GcFunction = (options?: { readonly type: 'major'; readonly execution: 'sync'; readonly flavor: 'last-resort' }) => void;
+/**
+ * V8's `gc` extension: a full collection; with the last-resort flavor, one that also gives memory back; `minor`, a
+ * scavenge of the young generation only.
+ */
+type GcFunction = (options?: { readonly type: 'major' | 'minor'; readonly execution?: 'sync'; readonly flavor?: 'last-resort' }) => void;
 
 export interface GarbageCollector {
   /** A full collection (a few ms for a worker's heap). */
   readonly collect: () => void;
   /** A full collection that also shrinks the heap (several collections: for an idle worker). */
   readonly compact: () => void;
+  /**
+   * A scavenge of the young generation (well under a millisecond when what it holds is dead). Between records,
+   * everything a record allocated is dead: scavenged then, nothing of it is copied, and the next record starts with
+   * an empty young generation instead of meeting a scavenge mid-read that copies its half-parsed record and promotes
+   * it to the old generation, which then fills and needs full collections sooner.
+   */
+  readonly scavenge: () => void;
 }
 
 /**
@@ -34,7 +44,11 @@ export function garbageCollector(): GarbageCollector | undefined {
   }
   if (typeof gc !== 'function') return undefined;
   const run = gc as GcFunction;
-  return { collect: () => run(), compact: () => run({ type: 'major', execution: 'sync', flavor: 'last-resort' }) };
+  return {
+    collect: () => run(),
+    compact: () => run({ type: 'major', execution: 'sync', flavor: 'last-resort' }),
+    scavenge: () => run({ type: 'minor' }),
+  };
 }
 
 /** This thread's heap in use plus its Buffers (a worker's process.memoryUsage() reads its own isolate's figures). */
@@ -47,9 +61,10 @@ export function heldBytes(): number {
  * Decides after each record whether the worker should collect: once `held()` has grown by `afterBytes` or more since
  * the last collection (or since it was made). `collect` runs the collection and takes the new baseline.
  *
- * A full collection, not a minor one: minor collections after each record took a third less CPU, but left the
- * process 130-150 MB larger at its peak in the same Helm load (outside V8: the workers' heaps ended the same size),
- * measured 2026-12-02 (a pool of two workers reading 100 KB, 1 MB and hostile records at once).
+ * A full collection, not a minor one: minor collections after each record instead took a third less CPU, but left
+ * the process 130-150 MB larger at its peak in the same Helm load (outside V8: the workers' heaps ended the same
+ * size), measured 2026-12-02 (a pool of two workers reading 100 KB, 1 MB and hostile records at once). The worker
+ * scavenges after the records that do not make it due (GarbageCollector.scavenge).
  */
 export function growthCollector(options: { readonly collect: () => void; readonly held: () => number; readonly afterBytes: number }): {
   readonly due: () => boolean;
