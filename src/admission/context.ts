@@ -227,12 +227,8 @@ export class CheckResults {
     this.totals[check] = total;
     // A plan entry may count tags the decision reads (the upgrade's `detached`).
     if (tagTotals !== undefined) this.tagTotals[check] = tagTotals;
-    if (listed) {
-      this.#segments.push({ start, length: findings.length, check, collect: total > findings.length ? collect : undefined });
-      return this;
-    }
     // Only buildAll reads the segments, and only where a check may be listing-capped.
-    if (this.#listing !== undefined) this.#segments.push({ start, length: findings.length, check, collect: undefined });
+    if (this.#listing !== undefined) this.#segments.push({ start, length: findings.length, check, collect: listed && total > findings.length ? collect : undefined });
     return this;
   }
 

@@ -98,12 +98,11 @@ const NODE_LOSS = new WeakMap<Situation, Map<string, { readonly fate: Fate; read
 const NODE_LOSS_NO_SITUATION = new Map<string, { readonly fate: Fate; readonly why: string }>();
 
 function nodeLoss(situation: Situation | undefined, copy: string): { readonly fate: Fate; readonly why: string } {
-  let known = situation === undefined ? NODE_LOSS_NO_SITUATION : NODE_LOSS.get(situation);
-  if (known === undefined && situation !== undefined) {
-    known = new Map();
+  let known = NODE_LOSS_NO_SITUATION;
+  if (situation !== undefined) {
+    known = NODE_LOSS.get(situation) ?? new Map();
     NODE_LOSS.set(situation, known);
   }
-  if (known === undefined) return describeNodeLoss(situation, copy);
   let loss = known.get(copy);
   if (loss === undefined) {
     loss = Object.freeze(describeNodeLoss(situation, copy));
