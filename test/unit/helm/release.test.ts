@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
@@ -58,6 +59,30 @@ describe('decodeReleaseSecret', () => {
     const decoded = decodeReleaseSecret(releaseSecret(fixture));
     expect(decoded.release.version).toBe(fixture.version);
     expect(decoded.release.status).toBe(fixture.status);
+  });
+
+  it('reads each record from its own bytes, whatever was decoded before it', () => {
+    // Base64 of 32 KiB or less is decoded into one buffer reused from record to record.
+    const big = { ...devlake, version: 9, manifest: devlake.manifest.repeat(4) };
+    const small = { ...devlake, name: 'tiny', version: 2, manifest: '' };
+    const large = { ...devlake, name: 'large', version: 3, manifest: Array.from({ length: 1500 }, (_, i) => `# ${createHash('sha256').update(String(i)).digest('hex')}`).join('\n') };
+    const largeData = (releaseSecret(large).data as { release: string }).release;
+    expect(largeData.length).toBeGreaterThan(64 * 1024);
+    const legacy = secretApiEncode(Buffer.from(JSON.stringify(releaseJson(small))).toString('base64'));
+    for (const [fixture, secret] of [
+      [big, releaseSecret(big)],
+      [small, releaseSecret(small)],
+      [large, releaseSecret(large)],
+      [small, releaseSecret(small, { data: legacy })],
+      [big, releaseSecret(big)],
+    ] as const) {
+      const decoded = decodeReleaseSecret(secret);
+      expect([decoded.release.name, decoded.release.version, decoded.release.manifest]).toEqual([fixture.name, fixture.version, fixture.manifest]);
+    }
+    const truncated = secretApiEncode(helmEncode(JSON.stringify(releaseJson(big))).slice(0, 40));
+    expect(decodeError(() => decodeReleaseSecret(releaseSecret(small, { data: truncated }))).code).toBe('invalid-gzip');
+    expect(decodeError(() => decodeReleaseSecret(releaseSecret(small, { data: 'not base64!' }))).code).toBe('invalid-base64');
+    expect(decodeReleaseSecret(releaseSecret(small)).release.name).toBe('tiny');
   });
 
   it('accepts a legacy record holding plain JSON instead of gzip', () => {
