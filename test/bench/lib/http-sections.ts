@@ -209,8 +209,12 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         const floorRun = floors ? await measure(floors.floor, urlOf(floors.floor)) : undefined;
         const fastifyRun = floors ? await measure(floors.fastifyFloor, urlOf(floors.fastifyFloor)) : undefined;
         const parseNothingRun = floors ? await measure(floors.parseNothingFloor, urlOf(floors.parseNothingFloor)) : undefined;
-        // Unloaded: one client, so a request never waits behind another in the server.
+        // Unloaded: one client, so a request never waits behind another in the server. Warmed up at one client
+        // first: what the saturated run left (records still queued, manifest workers replaced after a deadline and
+        // starting again) is the saturated run's, not one client's latency.
         const single = (url: string) => runLoad({ url, body, connections: 1, durationSeconds: load.durationSeconds });
+        await runLoad({ url: guardUrl, body, connections: 1, durationSeconds: load.warmupSeconds });
+        await sleep(LOG_FLUSH_DELAY_MS * 3);
         const logOffset = fileSize(logFile);
         const unloadedBefore = await scrapeHistogram(opsUrl, result.target);
         const unloadedGuard = await single(guardUrl);
