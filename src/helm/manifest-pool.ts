@@ -9,7 +9,8 @@
 //   and Helm releases come in bursts; the next record starts one again (its start-up not counted in the deadline).
 // - A worker collects its garbage after a record that left much of it, and shrinks its heap after a second without
 //   records (manifest-worker.ts, worker-memory.ts). While it collects it takes no record: the next one goes to
-//   another worker (or waits for the first free one), instead of waiting behind the collection.
+//   another worker, or waits for the first one free, instead of waiting behind the collection. It does not wait
+//   for a thread started for it: a collection ends sooner than a thread starts.
 // - Workers run at a lower CPU priority than the event loop (MANIFEST_WORKER_NICE).
 import { Worker } from 'node:worker_threads';
 import { formatBytes } from './release.ts';
@@ -108,16 +109,25 @@ export class ManifestPool {
       }
       const pending: Pending = { id: this.#nextId++, job, resolve, settled: false };
       pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
-      let idle = this.#withoutRecord(false);
-      if (idle) {
+      const idle = this.#withoutRecord(false);
+      const collecting = this.#withoutRecord(true);
+      if (idle?.online) {
+        this.#dispatch(idle, pending);
+      } else if (collecting && this.#waiting.length < this.#options.queue) {
+        // A worker ending its collection (a few ms) takes the record sooner than a thread started for it now
+        // (100-200 ms here). One is started meanwhile, without a record, if there is room: whichever is free first
+        // takes it, and the pool keeps its capacity for a burst.
+        this.#waiting.push(pending);
+        if (!idle && this.#slots.size < this.#options.workers) this.#spawn();
+      } else if (idle) {
         this.#dispatch(idle, pending);
       } else if (this.#slots.size < this.#options.workers) {
         this.#dispatch(this.#spawn(), pending);
       } else if (this.#waiting.length < this.#options.queue) {
         this.#waiting.push(pending);
-      } else if ((idle = this.#withoutRecord(true))) {
+      } else if (collecting) {
         // The queue is full but a worker is only collecting: the record waits in its port, not refused.
-        this.#dispatch(idle, pending);
+        this.#dispatch(collecting, pending);
       } else {
         this.#settle(pending, {
           ok: false,
@@ -160,6 +170,7 @@ export class ManifestPool {
     const slot: Slot = { worker, online: false, collecting: false, compacted: false };
     worker.once('online', () => {
       slot.online = true;
+      if (slot.current === undefined && !slot.collecting) this.#next(slot);
     });
     worker.on('message', (message: WorkerReply) => {
       if ('collected' in message) {
@@ -192,10 +203,18 @@ export class ManifestPool {
     return slot;
   }
 
-  /** A worker without a record that is (or is not) collecting: one that can take a record now, or once done. */
+  /**
+   * A worker without a record that is (or is not) collecting: one that can take a record now, or once done. One
+   * whose thread has started comes first.
+   */
   #withoutRecord(collecting: boolean): Slot | undefined {
-    for (const slot of this.#slots) if (slot.current === undefined && slot.collecting === collecting) return slot;
-    return undefined;
+    let starting: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (slot.current !== undefined || slot.collecting !== collecting) continue;
+      if (slot.online) return slot;
+      starting ??= slot;
+    }
+    return starting;
   }
 
   #clearTimers(slot: Slot): void {

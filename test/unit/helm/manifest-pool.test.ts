@@ -117,6 +117,23 @@ describe('ManifestPool', () => {
     expect(third.ms).toBeLessThan(COLLECT_MS + 2_000);
   });
 
+  it('has a record wait for a worker ending a short collection, not for a thread started for it, and starts one', async () => {
+    process.env.VOLUME_GUARD_TEST_COLLECT_MS = '1';
+    try {
+      const pool = new ManifestPool({ workers: 2, deadlineMs: 10_000, queue: 4, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
+      pools.push(pool);
+      const threadOf = (outcome: Awaited<ReturnType<ManifestPool['read']>>) => (outcome.ok ? -1 : (JSON.parse(outcome.reason) as { threadId: number }).threadId);
+      const first = threadOf(await pool.read({ object: {}, namespace: NS }));
+      expect(pool.size).toBe(1);
+      // The only worker collects (1 ms): the record waits for it, and a second worker starts meanwhile.
+      const second = threadOf(await pool.read({ object: {}, namespace: NS }));
+      expect(second).toBe(first);
+      expect(pool.size).toBe(2);
+    } finally {
+      delete process.env.VOLUME_GUARD_TEST_COLLECT_MS;
+    }
+  });
+
   it('with its queue full, hands a record to a worker that is only collecting rather than refusing it as busy', async () => {
     const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 0, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
     pools.push(pool);

@@ -1,10 +1,12 @@
 // A stand-in manifest worker for the pool's scheduling tests: it answers each record at once with its thread id and
 // the number of compactions it was asked for, announces a collection after every record, and ends that collection
-// COLLECT_MS later. The real worker's reading is tested in manifest-pool.test.ts.
+// COLLECT_MS later (or VOLUME_GUARD_TEST_COLLECT_MS). The real worker's reading is tested in manifest-pool.test.ts.
 import { parentPort, threadId } from 'node:worker_threads';
 import type { WorkerReply, WorkerRequest } from '../../../src/helm/manifest-pool.ts';
 
 export const COLLECT_MS = 300;
+/** A test may shorten the collection for the workers it starts. */
+const collectMs = Number(process.env.VOLUME_GUARD_TEST_COLLECT_MS) || COLLECT_MS;
 let compactions = 0;
 
 parentPort?.on('message', (message: WorkerRequest) => {
@@ -16,6 +18,6 @@ parentPort?.on('message', (message: WorkerRequest) => {
   const reason = JSON.stringify({ threadId, compactions });
   parentPort?.postMessage({ id: message.id, outcome: { ok: false, failure: 'decode', reason }, collecting: true } satisfies WorkerReply);
   // Blocks the thread as a real collection does: a record sent meanwhile waits in the port.
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, COLLECT_MS);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, collectMs);
   parentPort?.postMessage({ collected: true } satisfies WorkerReply);
 });
