@@ -228,18 +228,22 @@ function gunzipCapped(bytes: Buffer, maxBytes: number): Buffer {
   }
 }
 
-/** Decodes the inner layer (Helm's base64 text) into the release JSON and its size in bytes. */
+/**
+ * Decodes the inner layer (Helm's base64 text) into the release JSON and its size in bytes: gzip, capped as it
+ * inflates, or a legacy record's plain JSON, capped as it is.
+ */
 function releaseJson(helmEncoded: string, maxBytes: number): { readonly text: string; readonly bytes: number } {
   return withBase64Bytes(helmEncoded, ' (inner encoding)', (bytes) => {
-    const json = isGzip(bytes) ? gunzipCapped(bytes, maxBytes) : bytes;
-    if (json === bytes && !looksLikeJsonObject(bytes)) {
-      throw new ReleaseDecodeError('not-gzip-or-json', 'release data is not gzip or JSON');
-    }
-    if (json.length > maxBytes) {
-      throw new ReleaseDecodeError('too-large', `release data expands beyond ${formatBytes(maxBytes)}`);
-    }
+    const json = isGzip(bytes) ? gunzipCapped(bytes, maxBytes) : plainJson(bytes, maxBytes);
     return { text: json.toString('utf8'), bytes: json.length };
   });
+}
+
+/** A record written before Helm compressed them: a JSON object, within the size cap. */
+function plainJson(bytes: Buffer, maxBytes: number): Buffer {
+  if (!looksLikeJsonObject(bytes)) throw new ReleaseDecodeError('not-gzip-or-json', 'release data is not gzip or JSON');
+  if (bytes.length > maxBytes) throw new ReleaseDecodeError('too-large', `release data expands beyond ${formatBytes(maxBytes)}`);
+  return bytes;
 }
 
 function invalid(what: string): ReleaseDecodeError {

@@ -252,6 +252,22 @@ describe('decodeReleaseSecret', () => {
     expect(error.message).toBe('release data holds more than 5 JSON values');
   });
 
+  it.each([
+    ['gzip', (json: Buffer) => wrap(gzipSync(json))],
+    ['legacy JSON', (json: Buffer) => wrap(json)],
+  ])('reads %s of exactly the cap and refuses one byte more', (_, encode) => {
+    const cap = 4096;
+    const record = (bytes: number) => {
+      const base = JSON.stringify({ ...releaseJson(devlake), manifest: '', padding: '' });
+      return Buffer.from(base.replace('"padding":""', `"padding":"${'x'.repeat(bytes - base.length)}"`));
+    };
+    expect(record(cap).length).toBe(cap);
+    expect(decodeReleaseSecret(releaseSecret(devlake, { data: encode(record(cap)) }), { maxReleaseBytes: cap }).release.name).toBe('devlake');
+    const error = decodeError(() => decodeReleaseSecret(releaseSecret(devlake, { data: encode(record(cap + 1)) }), { maxReleaseBytes: cap }));
+    expect(error.code).toBe('too-large');
+    expect(error.message).toBe('release data expands beyond 4 KiB');
+  });
+
   it('applies the cap to legacy JSON too', () => {
     const big = Buffer.from(JSON.stringify({ ...releaseJson(devlake), padding: 'x'.repeat(2048) }));
     const error = decodeError(() =>
