@@ -14,23 +14,10 @@
 import { gunzipSync } from 'node:zlib';
 import type { Labels } from '../cluster/records.ts';
 import { isObject, stringAt, stringMapOf, type JsonObject } from '../json.ts';
+import { JsonSyntaxError, MAX_JSON_DEPTH, readJsonFields, type FieldSpec, type FoundFields } from './release-fields.ts';
 
 export const HELM_RELEASE_SECRET_TYPE = 'helm.sh/release.v1';
 export const DEFAULT_MAX_RELEASE_BYTES = 32 * 1024 * 1024;
-/**
- * JSON values (object members and array elements) a record may hold. A release is mostly long strings (the
- * manifest, the chart's templates): tens of thousands of values at most. 27 MiB of `0,0,0,…` (gzip: 26 KB, a
- * 47 KiB Secret) would make JSON.parse build a 14-million-element array: ~320 MB at once, an OOM kill of the pod.
- */
-export const DEFAULT_MAX_RELEASE_VALUES = 500_000;
-/**
- * Records up to this size are not counted. Counting costs about half of what JSON.parse does (3 ms for the 2.6 MB
- * record of a 1 MB manifest), and a record this size holds at most ~500,000 values: 1 MiB of arrays nested
- * 500,000 deep is ~36 MB while parsed, the worst case (measured: 2 MiB of them, 71 MB). From 4 MiB until
- * 2026-12-02, when two such records read at once could add ~280 MB to the pod.
- */
-const COUNT_VALUES_FROM_BYTES = 1024 * 1024;
-
 /** Labels Helm writes on its own storage objects; everything else is a user label (`helm install --labels`). */
 export const HELM_SYSTEM_LABELS: readonly string[] = ['name', 'owner', 'status', 'version', 'createdAt', 'modifiedAt'];
 
@@ -114,8 +101,6 @@ export class ReleaseDecodeError extends Error {
 export interface ReleaseDecodeOptions {
   /** Refuse records whose JSON is larger than this once gunzipped (default 32 MiB). */
   readonly maxReleaseBytes?: number;
-  /** Refuse records whose JSON holds more values than this (default DEFAULT_MAX_RELEASE_VALUES). */
-  readonly maxReleaseValues?: number;
   /** The request's namespace: the Secret's namespace when the object itself does not carry it. */
   readonly namespace?: string;
 }
@@ -229,13 +214,26 @@ function gunzipCapped(bytes: Buffer, maxBytes: number): Buffer {
 }
 
 /**
- * Decodes the inner layer (Helm's base64 text) into the release JSON and its size in bytes: gzip, capped as it
+ * Decodes the inner layer (Helm's base64 text) and reads the record's fields from its JSON: gzip, capped as it
  * inflates, or a legacy record's plain JSON, capped as it is.
  */
-function releaseJson(helmEncoded: string, maxBytes: number): { readonly text: string; readonly bytes: number } {
+function releaseFields(helmEncoded: string, maxBytes: number): FoundFields {
   return withBase64Bytes(helmEncoded, ' (inner encoding)', (bytes) => {
     const json = isGzip(bytes) ? gunzipCapped(bytes, maxBytes) : plainJson(bytes, maxBytes);
-    return { text: json.toString('utf8'), bytes: json.length };
+    let found: FoundFields | undefined;
+    try {
+      found = readJsonFields(json, RELEASE_FIELDS);
+    } catch (error) {
+      if (error instanceof JsonSyntaxError) {
+        throw new ReleaseDecodeError(
+          'invalid-json',
+          error.tooDeep ? `release data nests deeper than ${MAX_JSON_DEPTH.toLocaleString('en-US')} levels, which Helm cannot read` : 'release data is not valid JSON',
+        );
+      }
+      throw error;
+    }
+    if (!found) throw invalid('is not a JSON object');
+    return found;
   });
 }
 
@@ -250,72 +248,46 @@ function invalid(what: string): ReleaseDecodeError {
   return new ReleaseDecodeError('invalid-release', `release record ${what}`);
 }
 
-/** Narrows the parsed JSON to the fields volume-guard reads; `fallbackNamespace` for records without one. */
-function toHelmRelease(record: unknown, fallbackNamespace: string, labels: Labels): HelmRelease {
-  if (!isObject(record)) throw invalid('is not a JSON object');
-  const name = stringAt(record, 'name');
+/** The fields of a record volume-guard reads (see readJsonFields). */
+const RELEASE_FIELDS: FieldSpec = {
+  name: true,
+  namespace: true,
+  version: true,
+  manifest: true,
+  info: { status: true },
+  chart: { metadata: { name: true, version: true } },
+};
+
+function stringField(found: FoundFields, path: string): string {
+  const value = found.get(path);
+  return typeof value === 'string' ? value : '';
+}
+
+/** Narrows the fields read to a release; `fallbackNamespace` for records without one. */
+function toHelmRelease(found: FoundFields, fallbackNamespace: string, labels: Labels): HelmRelease {
+  const name = stringField(found, 'name');
   if (!name) throw invalid('has no name');
-  const version = record.version;
+  const version = found.get('version');
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
     throw invalid('has no valid version');
   }
-  const info = record.info;
-  const status = isObject(info) ? stringAt(info, 'status') : undefined;
+  const status = stringField(found, 'info.status');
   if (!status) throw invalid('has no info.status');
   // Helm omits empty fields (omitempty): a missing manifest is an empty one, but a manifest of another type is not.
-  const manifest = record.manifest ?? '';
+  const manifest = found.get('manifest') ?? '';
   if (typeof manifest !== 'string') throw invalid('has a manifest that is not a string');
-  const namespace = record.namespace ?? '';
+  const namespace = found.get('namespace') ?? '';
   if (typeof namespace !== 'string') throw invalid('has a namespace that is not a string');
-  const chart = record.chart;
-  const metadata = isObject(chart) && isObject(chart.metadata) ? chart.metadata : {};
   return {
     name,
     namespace: namespace || fallbackNamespace,
     version,
     status,
     manifest,
-    chartName: stringAt(metadata, 'name'),
-    chartVersion: stringAt(metadata, 'version'),
+    chartName: stringField(found, 'chart.metadata.name'),
+    chartVersion: stringField(found, 'chart.metadata.version'),
     labels,
   };
-}
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_ARRAY = 0x5b;
-const OPEN_OBJECT = 0x7b;
-
-/**
- * Whether JSON text holds more than `limit` values, counted as the commas, colons and opening brackets outside
- * strings (each member or element past an array's or object's first has a comma; each array or object is one
- * value, so `[[[[…]]]]` nested millions deep counts as much as a flat array would): an upper bound on what
- * JSON.parse will build, found before building it. Strings are skipped with the string's own indexOf (on the text
- * JSON.parse reads next: a third faster than searching the bytes, whose every call crosses into C++). Invalid JSON
- * is left for JSON.parse to refuse.
- */
-export function jsonValuesExceed(json: string, limit: number): boolean {
-  let count = 0;
-  const length = json.length;
-  for (let i = 0; i < length; i++) {
-    const code = json.charCodeAt(i);
-    if (code === QUOTE) {
-      // To the closing quote: the next one not escaped by an odd run of backslashes.
-      for (;;) {
-        const end = json.indexOf('"', i + 1);
-        if (end < 0) return false;
-        let backslashes = 0;
-        while (json.charCodeAt(end - 1 - backslashes) === BACKSLASH) backslashes++;
-        i = end;
-        if (backslashes % 2 === 0) break;
-      }
-    } else if ((code === COMMA || code === COLON || code === OPEN_ARRAY || code === OPEN_OBJECT) && ++count > limit) {
-      return true;
-    }
-  }
-  return false;
 }
 
 /**
@@ -327,18 +299,7 @@ export function decodeHelmReleaseData(
   options: ReleaseDecodeOptions & { readonly labels?: Labels } = {},
 ): HelmRelease {
   const maxBytes = options.maxReleaseBytes ?? DEFAULT_MAX_RELEASE_BYTES;
-  const { text, bytes } = releaseJson(helmEncoded, maxBytes);
-  const maxValues = options.maxReleaseValues ?? DEFAULT_MAX_RELEASE_VALUES;
-  if (bytes > COUNT_VALUES_FROM_BYTES && jsonValuesExceed(text, maxValues)) {
-    throw new ReleaseDecodeError('too-large', `release data holds more than ${maxValues.toLocaleString('en-US')} JSON values`);
-  }
-  let record: unknown;
-  try {
-    record = JSON.parse(text);
-  } catch {
-    throw new ReleaseDecodeError('invalid-json', 'release data is not valid JSON');
-  }
-  return toHelmRelease(record, options.namespace ?? '', options.labels ?? {});
+  return toHelmRelease(releaseFields(helmEncoded, maxBytes), options.namespace ?? '', options.labels ?? {});
 }
 
 /** True for a Secret Helm's secret driver wrote (its type, or its `owner=helm` label on hand-made copies). */
