@@ -16,12 +16,14 @@
 //   --out report.json       write the JSON report there
 //   --log-level info        volume-guard's log level while serving (production default: info, a line per request)
 //   --node-flags "--x --y"  Node flags for the server children instead of the chart's nodeOptions (default)
+//   --memory-limit pod|off  run each volume-guard server in a memory cgroup at its pod's limit (the chart's; 768 Mi
+//                           for xl), as Kubernetes would, where this machine lets the benchmark make one (default pod)
 //   --cpu-prof DIR          write V8 CPU profiles of the server children into DIR (for finding hotspots)
 
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { defaultOptions, runBench, SECTIONS, type BenchOptions, type Section } from './lib/bench.ts';
-import { childNodeFlags, profileChildrenInto } from './lib/children.ts';
+import { childNodeFlags, profileChildrenInto, runUnderMemoryLimit } from './lib/children.ts';
 import { isClusterSize, type ClusterSize } from './lib/protocol.ts';
 import { formatSummary } from './lib/summary.ts';
 
@@ -47,11 +49,12 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'log-level': { type: 'string' },
     'node-flags': { type: 'string' },
+    'memory-limit': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write('usage: npm run bench -- [--quick] [--out report.json] [--sections floor,scale,peers,e2e] [--sizes small,large] [--floor-size large] [--connections 20] [--duration 5] [--cases cordon,upgrade]\n');
+  process.stdout.write('usage: npm run bench -- [--quick] [--out report.json] [--sections floor,scale,peers,e2e] [--sizes small,large] [--floor-size large] [--connections 20] [--duration 5] [--cases cordon,upgrade] [--memory-limit pod|off]\n');
   process.exit(0);
 }
 
@@ -82,6 +85,9 @@ const options: BenchOptions = {
 
 profileChildrenInto(values['cpu-prof']);
 if (values['node-flags'] !== undefined) childNodeFlags(values['node-flags'].split(' ').filter(Boolean));
+const memoryLimit = values['memory-limit'] ?? 'pod';
+if (memoryLimit !== 'pod' && memoryLimit !== 'off') fail(`--memory-limit must be pod or off, not "${memoryLimit}"`);
+runUnderMemoryLimit(memoryLimit === 'pod');
 const report = await runBench(options, (line) => process.stderr.write(`${line}\n`));
 process.stdout.write(`${formatSummary(report)}\n`);
 if (values.out) {

@@ -29,12 +29,19 @@ describe('benchmark smoke run', () => {
     // The servers ran with the chart's NODE_OPTIONS, and the chart's memory limit was read for the peak-RSS check.
     expect(json.server.nodeFlags).toEqual(json.server.chartNodeOptions);
     expect(json.server.chartMemoryLimitBytes).toBeGreaterThan(0);
+    // The volume-guard server ran under its pod's memory limit where this machine allows a cgroup; else it says why.
+    const ranUnder = json.server.memoryLimits?.tiny;
+    expect(ranUnder?.how).toMatch(/^(cgroup v[12]|off \(.+\))$/);
+    expect(ranUnder?.limitBytes).toBe(ranUnder?.how.startsWith('cgroup') ? json.server.chartMemoryLimitBytes : null);
     expect(json.machine).toMatchObject({ nproc: finiteNumber, cpuModel: expect.any(String), node: process.version, mapGetNanos: finiteNumber });
     const sizes = json.serve?.sizes ?? [];
     expect(sizes.map((size) => size.size)).toEqual(['tiny']);
     const tiny = sizes[0]!;
     expect(tiny.counts.longhornVolume).toBe(30);
     expect(tiny.memoryAfterBuild.rssBytes).toBeGreaterThan(0);
+    // Node sizes V8's heap from the limit it runs under: below the limit when there is one.
+    expect(tiny.memoryAfterBuild.heapLimitBytes).toBeGreaterThan(0);
+    if (ranUnder?.limitBytes) expect(tiny.memoryAfterBuild.heapLimitBytes).toBeLessThan(ranUnder.limitBytes);
     expect(tiny.memoryAfterLoad?.rssBytes).toBeGreaterThan(0);
     // Per kind: the first list's cost per object, and the heap each kind holds (the model emptied kind by kind).
     expect(tiny.insertByKind?.map((entry) => entry.kind)).toEqual(expect.arrayContaining(['node', 'pod', 'longhornReplica']));

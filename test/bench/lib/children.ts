@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { KindEventCost } from './events.ts';
-import type { ChildMessage, ChildOptions, KindBytes, MemoryFigures } from './protocol.ts';
+import { limitedSpawn, type MemoryLimit } from './memory-limit.ts';
+import type { ChildMessage, ChildOptions, ClusterSize, KindBytes, MemoryFigures } from './protocol.ts';
 
 /**
  * The server child runs as compiled JavaScript, as the image runs dist/ (Dockerfile): from TypeScript sources Node
@@ -32,6 +33,8 @@ export type ReadyMessage = Extract<ChildMessage, { type: 'ready' }>;
 
 export interface ServerChild {
   readonly ready: ReadyMessage;
+  /** The memory limit it runs under (volume-guard children; the floors run without one). */
+  readonly memoryLimit: MemoryLimit;
   readonly process: ChildProcess;
   memory(): Promise<MemoryFigures>;
   /** µs per watch event of each kind applied to the guard's built model (ask after the load runs). */
@@ -64,9 +67,10 @@ function nextMessage<T extends ChildMessage['type']>(child: ChildProcess, type: 
         resolve(message as Extract<ChildMessage, { type: T }>);
       }
     };
-    const onExit = (code: number | null) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       cleanup();
-      reject(new Error(`server child ${child.pid} exited (${code}) before sending '${type}'`));
+      const how = signal === 'SIGKILL' ? 'killed (SIGKILL: under a memory limit, the kernel\'s OOM killer)' : `exited (${code ?? signal})`;
+      reject(new Error(`server child ${child.pid} ${how} before sending '${type}'`));
     };
     const cleanup = () => {
       clearTimeout(timer);
@@ -116,6 +120,24 @@ export function currentChildNodeFlags(): readonly string[] {
   return extraNodeFlags;
 }
 
+/**
+ * The memory limit a volume-guard child runs under: the chart's limit, as its pod would, except at the `xl` size,
+ * whose pod the README sizes at 768 Mi ("Sizing the pod"; test/unit/readme.test.ts keeps the two the same).
+ */
+export const XL_MEMORY_LIMIT_BYTES = 768 * 2 ** 20;
+let memoryLimitEnabled = true;
+export function runUnderMemoryLimit(enabled: boolean): void {
+  memoryLimitEnabled = enabled;
+}
+export function memoryLimitFor(size: ClusterSize | undefined): number | undefined {
+  return size === 'xl' ? XL_MEMORY_LIMIT_BYTES : CHART_SETTINGS.memoryLimitBytes;
+}
+/** The limit each size's volume-guard child ran under, for the report. */
+const limitsUsed: Partial<Record<ClusterSize, MemoryLimit>> = {};
+export function memoryLimitsUsed(): Partial<Record<ClusterSize, MemoryLimit>> {
+  return { ...limitsUsed };
+}
+
 /** Environment of the server children beyond the benchmark's own: the chart's `env` values. */
 const childEnv: Readonly<Record<string, string>> = CHART_SETTINGS.env;
 export function currentChildEnv(): Readonly<Record<string, string>> {
@@ -123,15 +145,20 @@ export function currentChildEnv(): Readonly<Record<string, string>> {
 }
 
 export async function startServerChild(options: ChildOptions, readyTimeoutMs = 10 * 60_000): Promise<ServerChild> {
+  const spawn = limitedSpawn(options.mode === 'guard' ? memoryLimitFor(options.size) : undefined, memoryLimitEnabled && options.mode === 'guard');
+  if (options.mode === 'guard' && options.size) limitsUsed[options.size] = spawn.limit;
   const child = fork(await builtServerChild(), [JSON.stringify(options)], {
-    execPath: process.execPath,
+    execPath: spawn.execPath,
     env: { ...process.env, ...childEnv },
-    execArgv: ['--expose-gc', ...extraNodeFlags, ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [])],
+    execArgv: [...spawn.execArgvPrefix, '--expose-gc', ...extraNodeFlags, ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   live.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('exit', () => live.delete(child));
+  child.once('exit', () => {
+    live.delete(child);
+    spawn.release();
+  });
   let ready: ReadyMessage;
   try {
     ready = await nextMessage(child, 'ready', readyTimeoutMs);
@@ -141,6 +168,7 @@ export async function startServerChild(options: ChildOptions, readyTimeoutMs = 1
   }
   return {
     ready,
+    memoryLimit: spawn.limit,
     process: child,
     async memory() {
       const reply = nextMessage(child, 'memory', 30_000);

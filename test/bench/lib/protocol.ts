@@ -47,6 +47,8 @@ export interface MemoryFigures {
   readonly externalBytes: number;
   /** The process's peak RSS so far (getrusage maxrss). */
   readonly maxRssBytes: number;
+  /** V8's heap limit, which Node sizes from the memory limit the process runs under (the machine's memory without one). */
+  readonly heapLimitBytes: number;
 }
 
 export interface InProcessFigures {

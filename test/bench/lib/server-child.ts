@@ -7,6 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { pino } from 'pino';
 import { VALIDATOR_FACTORIES } from '../../../src/admission/index.ts';
 import { createRegistry } from '../../../src/admission/registry.ts';
@@ -38,7 +39,7 @@ function send(message: ChildMessage): void {
 function memory(): MemoryFigures {
   if (gc) for (let i = 0; i < 4; i++) gc();
   const usage = process.memoryUsage();
-  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external, maxRssBytes: process.resourceUsage().maxRSS * 1024, heapLimitBytes: getHeapStatistics().heap_size_limit };
 }
 
 function decisionOf(decision: Decision): CaseResult['decision'] {
