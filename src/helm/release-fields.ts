@@ -58,9 +58,14 @@ const LOWER_U = 0x75;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 
-/** 1 for the bytes that may follow a backslash in a JSON string besides `u`: " \\ / b f n r t. */
-const SIMPLE_ESCAPES = new Uint8Array(256);
-for (const char of '"\\/bfnrt') SIMPLE_ESCAPES[char.charCodeAt(0)] = 1;
+/**
+ * The byte each escape other than \u stands for, by the character after the backslash; 0 for a character that
+ * may not follow one (every escape stands for a non-zero byte).
+ */
+const UNESCAPED = new Uint8Array(256);
+for (const [char, byte] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f', 0x0c], ['n', 0x0a], ['r', 0x0d], ['t', 0x09]] as const) {
+  UNESCAPED[char.charCodeAt(0)] = byte;
+}
 
 function isHexDigit(byte: number): boolean {
   return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
@@ -157,7 +162,7 @@ class Scanner {
           at += 6;
           continue;
         }
-        if (SIMPLE_ESCAPES[next] !== 1) {
+        if (next < 0 || UNESCAPED[next] === 0) {
           this.at = at;
           this.fail('invalid escape');
         }
@@ -318,12 +323,6 @@ function writeUtf8(out: Uint8Array, at: number, codePoint: number): number {
   out[at + 2] = 0x80 | ((codePoint >> 6) & 0x3f);
   out[at + 3] = 0x80 | (codePoint & 0x3f);
   return at + 4;
-}
-
-/** The byte each simple escape stands for, by the character after the backslash. */
-const UNESCAPED = new Uint8Array(256);
-for (const [char, byte] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f', 0x0c], ['n', 0x0a], ['r', 0x0d], ['t', 0x09]] as const) {
-  UNESCAPED[char.charCodeAt(0)] = byte;
 }
 
 /**

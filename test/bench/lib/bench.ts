@@ -1,7 +1,7 @@
 // The benchmark as a function: options in, one JSON-ready report out. run.ts is its command line; the smoke test
 // calls it with a tiny configuration.
 
-import { chartNodeSettings, currentChildEnv, currentChildNodeFlags, memoryLimitsUsed, XL_MEMORY_LIMIT_BYTES } from './children.ts';
+import { chartNodeSettings, currentChildEnv, currentChildNodeFlags, memoryLimitFor, memoryLimitsUsed } from './children.ts';
 import type { MemoryLimit } from './memory-limit.ts';
 import { describeMachine, type MachineFigures } from './machine.ts';
 import { runE2e, type E2eResult } from './e2e.ts';
@@ -301,7 +301,7 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
   for (const peak of peaks) {
     if (limit === undefined || limit === null) break;
     // The xl pod is sized above the chart's default (README, "Sizing the pod"): its peak is held to that.
-    const podLimit = peak.size === 'xl' ? XL_MEMORY_LIMIT_BYTES : limit;
+    const podLimit = memoryLimitFor(peak.size, limit) ?? limit;
     const ranUnder = report.server?.memoryLimits?.[peak.size];
     const how = ranUnder?.limitBytes ? `run under that limit (${ranUnder.how})` : `run without a limit: ${ranUnder?.how ?? 'not recorded'}`;
     const heap = peak.heapLimit ? `, V8 heap limit ${round(peak.heapLimit / 2 ** 20)} MiB` : '';

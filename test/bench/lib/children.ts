@@ -129,8 +129,8 @@ let memoryLimitEnabled = true;
 export function runUnderMemoryLimit(enabled: boolean): void {
   memoryLimitEnabled = enabled;
 }
-export function memoryLimitFor(size: ClusterSize | undefined): number | undefined {
-  return size === 'xl' ? XL_MEMORY_LIMIT_BYTES : CHART_SETTINGS.memoryLimitBytes;
+export function memoryLimitFor(size: ClusterSize | undefined, chartLimitBytes = CHART_SETTINGS.memoryLimitBytes): number | undefined {
+  return size === 'xl' ? XL_MEMORY_LIMIT_BYTES : chartLimitBytes;
 }
 /** The limit each size's volume-guard child ran under, for the report. */
 const limitsUsed: Partial<Record<ClusterSize, MemoryLimit>> = {};
