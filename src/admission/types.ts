@@ -21,6 +21,11 @@ export interface AdmissionRequest {
   readonly dryRun: boolean;
   /** request.options as sent (a DELETE's DeleteOptions: propagationPolicy), absent when the API server sent none. */
   readonly options?: unknown;
+  /**
+   * The strings the decoder set aside (the validator's `elide` paths) as their JSON tokens; where each was, the
+   * object holds a placeholder that `elidedToken` (src/json-bytes.ts) maps back. Absent when none was.
+   */
+  readonly elided?: readonly Uint8Array<ArrayBuffer>[];
 }
 
 export interface Status {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { Config } from '../config.ts';
+import type { StringPaths } from '../json-bytes.ts';
 import type { AdmissionRequest, Decision, WebhookDeclaration } from './types.ts';
 
 /** Everything a validator may read while deciding one request. */
@@ -31,6 +32,11 @@ export interface Validator {
    * (reading Helm release manifests in worker threads). It answers what handle() answers.
    */
   handleAsync?(request: AdmissionRequest, context: ValidationContext): Promise<Decision>;
+  /**
+   * String values of the AdmissionReview that the decoder sets aside instead of making strings on the event loop
+   * (AdmissionRequest.elided): a Helm release record, read in a worker thread.
+   */
+  readonly elide?: StringPaths;
   /** Releases what the validator holds (worker threads) at shutdown. */
   close?(): Promise<void>;
 }

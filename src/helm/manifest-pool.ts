@@ -236,7 +236,9 @@ export class ManifestPool {
       });
     }
     try {
-      slot.worker.postMessage({ id: pending.id, job: pending.job } satisfies WorkerRequest);
+      // The token's buffer is its own (elideStrings): handed over, not copied.
+      const token = pending.job.releaseToken;
+      slot.worker.postMessage({ id: pending.id, job: pending.job } satisfies WorkerRequest, token === undefined ? [] : [token.buffer]);
     } catch (error) {
       // Structured cloning refuses what it cannot copy (an object nested thousands of levels deep overflows its
       // stack): the record is unreadable, the worker untouched and free for the next one.

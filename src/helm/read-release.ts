@@ -2,11 +2,18 @@
 // manifest's storage documents. Pure and synchronous; the manifest pool runs it in worker threads so that a hostile
 // record costs its own request, not the event loop every other request needs.
 import { ManifestError, parseManifest, type ManifestLimits, type ParsedManifest } from './manifest.ts';
+import { isObject } from '../json.ts';
+import { stringOfToken } from '../json-bytes.ts';
 import { decodeReleaseObject, ReleaseDecodeError, type DecodedReleaseSecret } from './release.ts';
 
 export interface ReadReleaseJob {
   /** request.object: the release Secret or ConfigMap. */
   readonly object: unknown;
+  /**
+   * The record's `data.release` as its JSON token, when the decoder set it aside (`object` then holds a placeholder
+   * there): it becomes a string only here, in the worker. Its buffer is the token's own, handed over to the worker.
+   */
+  readonly releaseToken?: Uint8Array<ArrayBuffer>;
   /** The request's namespace: the storage object's namespace. */
   readonly namespace: string;
   /**
@@ -37,7 +44,8 @@ export type ReadOutcome =
 export function readRelease(job: ReadReleaseJob): ReadOutcome {
   let decoded: DecodedReleaseSecret;
   try {
-    decoded = decodeReleaseObject(job.object, { namespace: job.namespace });
+    const object = job.releaseToken === undefined ? job.object : withRelease(job.object, stringOfToken(job.releaseToken));
+    decoded = decodeReleaseObject(object, { namespace: job.namespace });
   } catch (error) {
     if (error instanceof ReleaseDecodeError) return { ok: false, failure: 'decode', reason: error.message };
     throw error;
@@ -52,4 +60,10 @@ export function readRelease(job: ReadReleaseJob): ReadOutcome {
     throw error;
   }
   return { ok: true, decoded: { ...decoded, release: { ...decoded.release, manifest: '', namespace } }, manifest, recordNamespace };
+}
+
+/** The storage object with `data.release` as the string set aside for it (the object itself is left as it is). */
+function withRelease(object: unknown, release: string): unknown {
+  if (!isObject(object) || !isObject(object.data)) return object;
+  return { ...object, data: { ...object.data, release } };
 }

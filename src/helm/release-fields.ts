@@ -7,11 +7,28 @@
 // As Go reads a record: keys match field names ignoring case (with ſ, K, ı and İ, which fold to ASCII letters), a
 // repeated key's last value wins and a repeated object's fields merge, nesting past 10,000 levels is an error, and a
 // \u escape of half a surrogate pair alone reads as U+FFFD. Strings are checked as JSON (no control characters,
-// valid escapes); their UTF-8 is not, as Go's is not.
+// valid escapes); their UTF-8 is not, as Go's is not. The scanning itself is src/json-bytes.ts.
 import { isAscii } from 'node:buffer';
+import {
+  BACKSLASH,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  LOWER_F,
+  LOWER_N,
+  LOWER_T,
+  LOWER_U,
+  MAX_JSON_DEPTH,
+  NINE,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+  Scanner,
+  UNESCAPED,
+  ZERO,
+} from '../json-bytes.ts';
 
-/** Go's encoding/json refuses nesting deeper than this ("exceeded max depth"); Helm cannot read such a record. */
-export const MAX_JSON_DEPTH = 10_000;
+export { JsonSyntaxError, MAX_JSON_DEPTH } from '../json-bytes.ts';
 
 /** A value the caller asked for that is an object or an array: not what a string or number field can hold. */
 export const NOT_A_SCALAR: unique symbol = Symbol('not a scalar');
@@ -25,250 +42,6 @@ export interface FieldSpec {
 
 /** What was found, by dotted path (`info.status`); a field never present is absent. */
 export type FoundFields = Map<string, FieldValue>;
-
-export class JsonSyntaxError extends Error {
-  /** The text nests deeper than MAX_JSON_DEPTH: JSON, but not what Go reads. */
-  readonly tooDeep: boolean;
-
-  constructor(reason: string, tooDeep = false) {
-    super(reason);
-    this.name = 'JsonSyntaxError';
-    this.tooDeep = tooDeep;
-  }
-}
-
-const TAB = 0x09;
-const LINE_FEED = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
-const SPACE = 0x20;
-const QUOTE = 0x22;
-const PLUS = 0x2b;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const ZERO = 0x30;
-const NINE = 0x39;
-const COLON = 0x3a;
-const UPPER_E = 0x45;
-const OPEN_ARRAY = 0x5b;
-const BACKSLASH = 0x5c;
-const CLOSE_ARRAY = 0x5d;
-const LOWER_E = 0x65;
-const LOWER_U = 0x75;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-
-/**
- * The byte each escape other than \u stands for, by the character after the backslash; 0 for a character that
- * may not follow one (every escape stands for a non-zero byte).
- */
-const UNESCAPED = new Uint8Array(256);
-for (const [char, byte] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f', 0x0c], ['n', 0x0a], ['r', 0x0d], ['t', 0x09]] as const) {
-  UNESCAPED[char.charCodeAt(0)] = byte;
-}
-
-function isHexDigit(byte: number): boolean {
-  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
-}
-
-/**
- * Whether none of a word's four bytes ends a string, starts an escape or is a control character: bytewise tests
- * for a zero byte (quote or backslash XORed away) and for a byte below 0x20, on all four bytes at once.
- */
-function isPlainWord(word: number): boolean {
-  const quote = word ^ 0x22222222;
-  const backslash = word ^ 0x5c5c5c5c;
-  const hasQuote = ((quote - 0x01010101) | 0) & ~quote;
-  const hasBackslash = ((backslash - 0x01010101) | 0) & ~backslash;
-  const hasControl = ((word - 0x20202020) | 0) & ~word;
-  return ((hasQuote | hasBackslash | hasControl) & 0x80808080) === 0;
-}
-
-/** A scan over one JSON text; `at` is the next byte to read. */
-class Scanner {
-  readonly bytes: Uint8Array;
-  /** The same bytes as 32-bit words from the 4-byte boundary at or before them: strings are skipped a word at a time. */
-  readonly words: Int32Array;
-  /** Byte `i` is byte `i + shift` of `words`. */
-  readonly shift: number;
-  at = 0;
-
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-    this.shift = bytes.byteOffset & 3;
-    this.words = new Int32Array(bytes.buffer, bytes.byteOffset - this.shift, (bytes.length + this.shift) >> 2);
-  }
-
-  fail(what: string): never {
-    throw new JsonSyntaxError(`${what} at byte ${this.at}`);
-  }
-
-  failTooDeep(): never {
-    throw new JsonSyntaxError(`nesting deeper than ${MAX_JSON_DEPTH} at byte ${this.at}`, true);
-  }
-
-  skipWhitespace(): void {
-    const bytes = this.bytes;
-    let at = this.at;
-    for (;;) {
-      const byte = bytes[at];
-      if (byte !== SPACE && byte !== LINE_FEED && byte !== CARRIAGE_RETURN && byte !== TAB) break;
-      at++;
-    }
-    this.at = at;
-  }
-
-  /** The next byte after whitespace, not consumed; -1 at the end. */
-  peek(): number {
-    this.skipWhitespace();
-    return this.at < this.bytes.length ? this.bytes[this.at]! : -1;
-  }
-
-  expect(byte: number, what: string): void {
-    if (this.peek() !== byte) this.fail(`expected ${what}`);
-    this.at++;
-  }
-
-  /** Skips the string starting at the quote under `at`; returns whether it held an escape. */
-  skipString(): boolean {
-    const bytes = this.bytes;
-    const length = bytes.length;
-    const words = this.words;
-    const shift = this.shift;
-    let at = this.at + 1;
-    let escaped = false;
-    for (;;) {
-      if (((at + shift) & 3) === 0) {
-        let word = (at + shift) >> 2;
-        while (word < words.length && isPlainWord(words[word]!)) word++;
-        at = (word << 2) - shift;
-      }
-      if (at >= length) {
-        this.at = at;
-        this.fail('unterminated string');
-      }
-      const byte = bytes[at]!;
-      if (byte === QUOTE) break;
-      if (byte === BACKSLASH) {
-        escaped = true;
-        const next = bytes[at + 1] ?? -1;
-        if (next === LOWER_U) {
-          for (let i = 2; i < 6; i++) {
-            if (!isHexDigit(bytes[at + i] ?? -1)) {
-              this.at = at;
-              this.fail('invalid \\u escape');
-            }
-          }
-          at += 6;
-          continue;
-        }
-        if (next < 0 || UNESCAPED[next] === 0) {
-          this.at = at;
-          this.fail('invalid escape');
-        }
-        at += 2;
-        continue;
-      }
-      if (byte < SPACE) {
-        this.at = at;
-        this.fail('control character in string');
-      }
-      at++;
-    }
-    this.at = at + 1;
-    return escaped;
-  }
-
-  skipDigits(): number {
-    const bytes = this.bytes;
-    const start = this.at;
-    while (this.at < bytes.length && bytes[this.at]! >= ZERO && bytes[this.at]! <= NINE) this.at++;
-    return this.at - start;
-  }
-
-  skipNumber(): void {
-    const bytes = this.bytes;
-    if (bytes[this.at] === MINUS) this.at++;
-    if (bytes[this.at] === ZERO) this.at++;
-    else if (this.skipDigits() === 0) this.fail('invalid number');
-    if (bytes[this.at] === DOT) {
-      this.at++;
-      if (this.skipDigits() === 0) this.fail('invalid number');
-    }
-    if (bytes[this.at] === LOWER_E || bytes[this.at] === UPPER_E) {
-      this.at++;
-      if (bytes[this.at] === PLUS || bytes[this.at] === MINUS) this.at++;
-      if (this.skipDigits() === 0) this.fail('invalid number');
-    }
-  }
-
-  skipLiteral(literal: string): void {
-    for (let i = 0; i < literal.length; i++) {
-      if (this.bytes[this.at + i] !== literal.charCodeAt(i)) this.fail('invalid literal');
-    }
-    this.at += literal.length;
-  }
-
-  /** Skips one scalar (string, number, literal) at `at`, which holds its first byte; true for a string with escapes. */
-  skipScalar(first: number): boolean {
-    if (first === QUOTE) return this.skipString();
-    else if (first === MINUS || (first >= ZERO && first <= NINE)) this.skipNumber();
-    else if (first === 0x74) this.skipLiteral('true');
-    else if (first === 0x66) this.skipLiteral('false');
-    else if (first === 0x6e) this.skipLiteral('null');
-    else this.fail(first < 0 ? 'unexpected end' : 'unexpected character');
-    return false;
-  }
-
-  /**
-   * Skips one value of any kind, checking it, without recursion: `depth` is how deep its first byte already is.
-   * Open containers are kept as bits of one number array (1 = object), so 10,000 levels cost 10,000 entries at most.
-   */
-  skipValue(depth: number): void {
-    const open: number[] = [];
-    let first = this.peek();
-    for (;;) {
-      // A value starts at `first`.
-      if (first === OPEN_OBJECT || first === OPEN_ARRAY) {
-        if (depth + open.length + 1 > MAX_JSON_DEPTH) this.failTooDeep();
-        const isObject = first === OPEN_OBJECT;
-        this.at++;
-        const next = this.peek();
-        if (next === (isObject ? CLOSE_OBJECT : CLOSE_ARRAY)) {
-          this.at++;
-        } else {
-          open.push(isObject ? 1 : 0);
-          if (isObject) this.skipKeyAndColon();
-          first = this.peek();
-          continue;
-        }
-      } else {
-        this.skipScalar(first);
-      }
-      // After a value: a comma and the next member, or the end of one or more containers.
-      for (;;) {
-        if (open.length === 0) return;
-        const inObject = open[open.length - 1] === 1;
-        const next = this.peek();
-        if (next === COMMA) {
-          this.at++;
-          if (inObject) this.skipKeyAndColon();
-          break;
-        }
-        if (next !== (inObject ? CLOSE_OBJECT : CLOSE_ARRAY)) this.fail(inObject ? "expected ',' or '}'" : "expected ',' or ']'");
-        this.at++;
-        open.pop();
-      }
-      first = this.peek();
-    }
-  }
-
-  skipKeyAndColon(): void {
-    if (this.peek() !== QUOTE) this.fail('expected a key');
-    this.skipString();
-    this.expect(COLON, "':'");
-  }
-}
 
 /** Go's case folding of a field name to ASCII lower case; '' when a character cannot fold to an ASCII one. */
 function foldKey(key: string): string {
@@ -395,9 +168,9 @@ function scalarOf(scanner: Scanner, start: number, end: number, escaped: boolean
   const bytes = scanner.bytes;
   const first = bytes[start];
   if (first === QUOTE) return stringOf(scanner, start, end, escaped);
-  if (first === 0x74) return true;
-  if (first === 0x66) return false;
-  if (first === 0x6e) return null;
+  if (first === LOWER_T) return true;
+  if (first === LOWER_F) return false;
+  if (first === LOWER_N) return null;
   return Number(bufferOf(bytes, start, end).toString('latin1'));
 }
 
@@ -434,7 +207,7 @@ function readObject(scanner: Scanner, spec: FieldSpec, prefix: string, depth: nu
       // An object field holding something else: null leaves it as it was (Go); anything else Go refuses, which the
       // caller sees as its fields missing.
       scanner.skipValue(depth);
-      if (first !== 0x6e) {
+      if (first !== LOWER_N) {
         for (const path of [...found.keys()]) if (path.startsWith(`${prefix}${key}.`)) found.delete(path);
       }
     }

@@ -335,7 +335,7 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
   }
 
   return (validator, body, trace) => {
-    const decoded = decodeAdmissionReviewBody(body);
+    const decoded = decodeAdmissionReviewBody(body, validator.elide);
     if (!decoded.ok) return badRequest(trace, decoded.reason);
     const admission = decoded.request;
     trace.request = admission;

@@ -3,6 +3,7 @@
 
 import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
+import { elideStrings, type StringPaths } from '../json-bytes.ts';
 import { describeCommonError, pointerToPath, valueAtPointer } from '../schema-errors.ts';
 import type { AdmissionRequest, Decision, Operation, Status } from '../admission/types.ts';
 import { OPERATIONS } from '../kube.ts';
@@ -138,8 +139,11 @@ export function parseJson(body: Buffer | string): { ok: true; value: unknown } |
   }
 }
 
-/** Schema-check a parsed AdmissionReview and convert it to the validators' AdmissionRequest. */
-export function decodeAdmissionReview(value: unknown): DecodeResult {
+/**
+ * Schema-check a parsed AdmissionReview and convert it to the validators' AdmissionRequest; `elided`: the strings
+ * the parsed text had set aside (decodeAdmissionReviewBody).
+ */
+export function decodeAdmissionReview(value: unknown, elided?: readonly Uint8Array<ArrayBuffer>[]): DecodeResult {
   if (!validateReview(value)) {
     const error = validateReview.errors?.[0];
     return { ok: false, reason: error ? describeSchemaError(error, value) : 'not an AdmissionReview' };
@@ -163,11 +167,22 @@ export function decodeAdmissionReview(value: unknown): DecodeResult {
     dryRun: wire.dryRun ?? false,
     // A DELETE's DeleteOptions (propagationPolicy): whether the garbage collector deletes or orphans dependents.
     ...(wire.options === undefined || wire.options === null ? {} : { options: wire.options }),
+    ...(elided === undefined ? {} : { elided }),
   };
   return { ok: true, request };
 }
 
-export function decodeAdmissionReviewBody(body: Buffer | string): DecodeResult {
+/**
+ * Parse and decode a request body. With `elide` (a validator's Validator.elide), the string values at those paths
+ * are set aside as their JSON tokens (AdmissionRequest.elided) and never become strings here; every other value is
+ * decoded as without it, and a body the scanner does not read is parsed whole, as without it.
+ */
+export function decodeAdmissionReviewBody(body: Buffer | string, elide?: StringPaths): DecodeResult {
+  if (elide !== undefined) {
+    const cut = elideStrings(typeof body === 'string' ? Buffer.from(body) : body, elide);
+    const parsed = cut === undefined ? undefined : parseJson(cut.text);
+    if (parsed?.ok) return decodeAdmissionReview(parsed.value, cut!.tokens);
+  }
   const parsed = parseJson(body);
   return parsed.ok ? decodeAdmissionReview(parsed.value) : parsed;
 }

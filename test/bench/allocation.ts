@@ -33,7 +33,7 @@ for (const size of values.sizes.split(',') as ClusterSize[]) {
     if (!validator) continue;
     const body = Buffer.from(benchCase.body);
     const once = (): number => {
-      const decoded = decodeAdmissionReviewBody(body);
+      const decoded = decodeAdmissionReviewBody(body, validator.elide);
       if (!decoded.ok) throw new Error(`case ${benchCase.id}: ${decoded.reason}`);
       const context = { snapshot: model, health: ALWAYS_SYNCED, config, now: Date.now(), log, onOverride: () => undefined };
       return JSON.stringify(encodeAdmissionResponse(decoded.request.uid, validator.handle(decoded.request, context))).length;

@@ -17,7 +17,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LAYERS: readonly { readonly name: string; readonly paths: readonly string[] }[] = [
   {
     name: 'leaf',
-    paths: ['src/json.ts', 'src/kube.ts', 'src/text.ts', 'src/override-keys.ts', 'src/schema-errors.ts', 'src/logging.ts', 'src/cli-types.ts'],
+    paths: ['src/json.ts', 'src/json-bytes.ts', 'src/kube.ts', 'src/text.ts', 'src/override-keys.ts', 'src/schema-errors.ts', 'src/logging.ts', 'src/cli-types.ts'],
   },
   { name: 'cluster', paths: ['src/cluster/'] },
   { name: 'helm', paths: ['src/helm/'] },

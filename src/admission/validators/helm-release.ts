@@ -16,6 +16,8 @@
 import { ownedByOtherReleases, pvcsLeftBehind, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
 import { pvcsDeletedWithStatefulSets, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
+import { elidedToken, type StringPaths } from '../../json-bytes.ts';
+import { objectAt } from '../../json.ts';
 import type { ParsedManifest } from '../../helm/manifest.ts';
 import { ManifestPool } from '../../helm/manifest-pool.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
@@ -82,8 +84,10 @@ function prepare(request: AdmissionRequest, context: ValidationContext): Prepare
   if (what === 'ConfigMap' && !(request.name || meta?.name || '').startsWith('sh.helm.release.v1.')) {
     return { early: allowed(), recordName, labels };
   }
+  const releaseToken = elidedToken(objectAt(request.object, 'data')?.release, request.elided);
   const job: ReadReleaseJob = {
     object: request.object,
+    ...(releaseToken === undefined ? {} : { releaseToken }),
     namespace: request.namespace,
     trustRecordNamespace: context.config.helm.storageNamespaces.includes(request.namespace),
   };
@@ -251,6 +255,15 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   });
 }
 
+/**
+ * The release records of a review: set aside by the decoder (a 1 MB release is ~150 KB of base64 here), they become
+ * strings only in the manifest worker that reads them, never on the event loop. The old record is never read.
+ */
+const RELEASE_PAYLOADS: StringPaths = [
+  ['request', 'object', 'data', 'release'],
+  ['request', 'oldObject', 'data', 'release'],
+];
+
 export function helmReleaseValidator(config: Config): Validator {
   let pool: ManifestPool | undefined;
   const read = async (job: ReadReleaseJob): Promise<ReadOutcome> => {
@@ -264,6 +277,7 @@ export function helmReleaseValidator(config: Config): Validator {
   };
   return {
     declaration,
+    elide: RELEASE_PAYLOADS,
     handle(request, context) {
       const prepared = prepare(request, context);
       if (prepared.early || !prepared.job) return prepared.early ?? allowed();

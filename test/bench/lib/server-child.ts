@@ -73,7 +73,7 @@ async function timeInProcess(validator: Validator, body: Buffer, context: () => 
   const handleAsync = validator.handleAsync?.bind(validator);
   const once = (): Stamps | Promise<Stamps> => {
     const t0 = process.hrtime.bigint();
-    const decoded = decodeAdmissionReviewBody(body);
+    const decoded = decodeAdmissionReviewBody(body, validator.elide);
     if (!decoded.ok) throw new Error(`case body rejected: ${decoded.reason}`);
     const request = decoded.request;
     const t1 = process.hrtime.bigint();
@@ -255,7 +255,7 @@ async function runGuard(): Promise<void> {
     const validator = registry.get(benchCase.target);
     if (!validator) continue;
     const body = Buffer.from(benchCase.body);
-    const decoded = decodeAdmissionReviewBody(body);
+    const decoded = decodeAdmissionReviewBody(body, validator.elide);
     if (!decoded.ok) throw new Error(`case ${benchCase.id}: body rejected: ${decoded.reason}`);
     const decision = validator.handleAsync ? await validator.handleAsync(decoded.request, context()) : validator.handle(decoded.request, context());
     const node = benchCase.target === 'node-cordon' ? decoded.request.name : undefined;

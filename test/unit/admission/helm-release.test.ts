@@ -4,7 +4,9 @@ import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { ADMIN, ALICE, context, request } from '../../support/admission.ts';
+import { ELIDED_PREFIX } from '../../../src/json-bytes.ts';
+import { decodeAdmissionReviewBody } from '../../../src/server/codec.ts';
+import { ADMIN, ALICE, context, request, reviewBody } from '../../support/admission.ts';
 import { namespace, pv, pvc, statefulSet } from '../../support/fixtures.ts';
 import { devlakeManifest, releaseSecret, type ReleaseFixture } from '../helm/helm-fixtures.ts';
 
@@ -103,3 +105,43 @@ describe('helm release validator', () => {
     expect(uninstall.warnings!.every((line) => line.length <= 120)).toBe(true);
   });
 });
+
+describe('helm release validator: the record set aside by the decoder', () => {
+  const requests: [string, AdmissionRequest][] = [
+    ['leftover PVC', releaseRequest({})],
+    ['label override', releaseRequest({}, { extraLabels: { 'volume-guard.io/skip': 'orphan-pvc' } })],
+    ['upgrade', releaseRequest({ version: 2, status: 'pending-upgrade' })],
+    ['unreadable', releaseRequest({}, { data: 'not base64 at all!!' })],
+    ['uninstall', { ...releaseRequest({ status: 'uninstalling' }, { operation: 'UPDATE' }), oldObject: releaseRequest({ status: 'deployed' }).object }],
+  ];
+  const decode = (admission: AdmissionRequest, elide: boolean): AdmissionRequest => {
+    const decoded = decodeAdmissionReviewBody(Buffer.from(reviewBody(admission)), elide ? validator.elide : undefined);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    return decoded.request;
+  };
+
+  it('never makes the record a string on the event loop: the request holds a placeholder', () => {
+    const decoded = decode(releaseRequest({}), true);
+    const release = (decoded.object as { data: { release: string } }).data.release;
+    expect(release.startsWith(ELIDED_PREFIX)).toBe(true);
+    expect(decoded.elided).toHaveLength(1);
+    const old = decode(requests[4]![1], true);
+    expect(old.elided).toHaveLength(2);
+  });
+
+  it('decides as with the whole review decoded, read on the event loop and in the workers', async () => {
+    const pooled = helmReleaseValidator(defaultConfig());
+    try {
+      for (const [what, admission] of requests) {
+        const model = leftover();
+        const whole = validator.handle(decode(admission, false), context(model));
+        expect(validator.handle(decode(admission, true), context(model)), what).toEqual(whole);
+        expect(await pooled.handleAsync!(decode(admission, true), context(model)), what).toEqual(whole);
+        expect(await pooled.handleAsync!(decode(admission, false), context(model)), what).toEqual(whole);
+      }
+    } finally {
+      await pooled.close?.();
+    }
+  });
+});
+

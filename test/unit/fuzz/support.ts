@@ -166,10 +166,10 @@ export type PipelineResult =
   | { readonly status: 200; readonly request: AdmissionRequest; readonly decision: Decision; readonly response: AdmissionReviewResponse; readonly requestBytes: number };
 
 export function runPipeline(target: string, body: Buffer | string): PipelineResult {
-  const decoded = decodeAdmissionReviewBody(body);
-  if (!decoded.ok) return { status: 400, reason: decoded.reason };
   const validator = registry.get(target);
   if (!validator) throw new Error(`no validator for ${target}`);
+  const decoded = decodeAdmissionReviewBody(body, validator.elide);
+  if (!decoded.ok) return { status: 400, reason: decoded.reason };
   const decision = validator.handle(decoded.request, validationContext());
   const requestBytes = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   return { status: 200, request: decoded.request, decision, response: encodeAdmissionResponse(decoded.request.uid, decision), requestBytes };
