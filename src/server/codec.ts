@@ -173,12 +173,21 @@ export function decodeAdmissionReview(value: unknown, elided?: readonly Uint8Arr
 }
 
 /**
- * Parse and decode a request body. With `elide` (a validator's Validator.elide), the string values at those paths
- * are set aside as their JSON tokens (AdmissionRequest.elided) and never become strings here; every other value is
- * decoded as without it, and a body the scanner does not read is parsed whole, as without it.
+ * Bodies from this size on have their `elide` strings set aside. Below it JSON.parse is cheaper than the scan (a
+ * 22 KB review of a 100 KB release: 21 µs parsed whole, 45 µs scanned and the rest parsed); above it the strings
+ * set aside are what costs (a 145 KB review of a 1 MB release: 1.17 ms whole, its strings in V8's large-object
+ * space, against 0.47 ms; measured in process, 2026-12-03).
  */
-export function decodeAdmissionReviewBody(body: Buffer | string, elide?: StringPaths): DecodeResult {
-  if (elide !== undefined) {
+export const ELIDE_FROM_BYTES = 64 * 1024;
+
+/**
+ * Parse and decode a request body. With `elide` (a validator's Validator.elide) and a body of `elideFromBytes` or
+ * more, the string values at those paths are set aside as their JSON tokens (AdmissionRequest.elided) and never
+ * become strings here; every other value is decoded as without it, and a body the scanner does not read is parsed
+ * whole, as without it.
+ */
+export function decodeAdmissionReviewBody(body: Buffer | string, elide?: StringPaths, elideFromBytes = ELIDE_FROM_BYTES): DecodeResult {
+  if (elide !== undefined && (typeof body === 'string' ? Buffer.byteLength(body) : body.length) >= elideFromBytes) {
     const cut = elideStrings(typeof body === 'string' ? Buffer.from(body) : body, elide);
     const parsed = cut === undefined ? undefined : parseJson(cut.text);
     if (parsed?.ok) return decodeAdmissionReview(parsed.value, cut!.tokens);

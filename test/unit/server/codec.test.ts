@@ -5,10 +5,12 @@ import {
   capWarnings,
   decodeAdmissionReview,
   decodeAdmissionReviewBody,
+  ELIDE_FROM_BYTES,
   encodeAdmissionResponse,
   outcomeOf,
   parseJson,
 } from '../../../src/server/codec.ts';
+import { ELIDED_PREFIX, elidedToken, stringOfToken } from '../../../src/json-bytes.ts';
 import { sampleReview } from './server-fixtures.ts';
 
 function reasonFor(value: unknown): string {
@@ -187,5 +189,34 @@ describe('outcomeOf', () => {
     expect(outcomeOf(denied('no'))).toBe('denied');
     expect(outcomeOf(errored(500, 'broken'))).toBe('errored');
     expect(outcomeOf(errored(400, 'odd object'))).toBe('errored');
+  });
+});
+
+describe('decodeAdmissionReviewBody with strings set aside', () => {
+  const PATHS = [['request', 'object', 'data', 'release']];
+  const body = (release: string) => Buffer.from(JSON.stringify(sampleReview({ object: { kind: 'Secret', metadata: { name: 's' }, data: { release } } })));
+  const release = (decoded: ReturnType<typeof decodeAdmissionReviewBody>) => {
+    if (!decoded.ok) throw new Error(decoded.reason);
+    return { value: (decoded.request.object as { data: { release: string } }).data.release, elided: decoded.request.elided };
+  };
+
+  it('sets them aside from bodies of ELIDE_FROM_BYTES on, and decodes everything else alike', () => {
+    const large = body('Q'.repeat(ELIDE_FROM_BYTES));
+    const set = release(decodeAdmissionReviewBody(large, PATHS));
+    expect(set.value).toBe(`${ELIDED_PREFIX}0`);
+    expect(stringOfToken(elidedToken(set.value, set.elided)!)).toBe('Q'.repeat(ELIDE_FROM_BYTES));
+    const whole = decodeAdmissionReviewBody(large);
+    const decoded = decodeAdmissionReviewBody(large, PATHS);
+    if (!whole.ok || !decoded.ok) throw new Error('not decoded');
+    const { elided: _elided, ...rest } = decoded.request;
+    expect({ ...rest, object: { ...(rest.object as object), data: {} } }).toEqual({ ...whole.request, object: { ...(whole.request.object as object), data: {} } });
+  });
+
+  it('parses a smaller body whole, and any body the scanner does not read, with the reason it always gave', () => {
+    expect(release(decodeAdmissionReviewBody(body('QUJD'), PATHS))).toEqual({ value: 'QUJD', elided: undefined });
+    expect(release(decodeAdmissionReviewBody(body('QUJD'), PATHS, 0)).value).toBe(`${ELIDED_PREFIX}0`);
+    const broken = Buffer.concat([body('Q'.repeat(ELIDE_FROM_BYTES)), Buffer.from('}')]);
+    expect(decodeAdmissionReviewBody(broken, PATHS)).toEqual(decodeAdmissionReviewBody(broken));
+    expect(decodeAdmissionReviewBody(broken, PATHS).ok).toBe(false);
   });
 });
