@@ -263,7 +263,10 @@ export const ELIDED_PREFIX = 'volume-guard:elided:';
 export interface ElidedText {
   /** The JSON text with each set-aside string replaced by `"<ELIDED_PREFIX><index>"`. */
   readonly text: Buffer;
-  /** Each set-aside string as its JSON token (quotes and escapes included), in buffers of their own. */
+  /**
+   * Each set-aside string as its JSON token (quotes and escapes included): views into `bytes` with `inPlace`, else
+   * copies in buffers of their own.
+   */
   readonly tokens: readonly Uint8Array<ArrayBuffer>[];
 }
 
@@ -275,7 +278,7 @@ export interface ElidedText {
  * them (exactly, escapes undone). Undefined when there is nothing to set aside, or when the scanner does not read
  * the bytes (not JSON, nested past MAX_JSON_DEPTH, not an object): parse them whole, as before.
  */
-export function elideStrings(bytes: Uint8Array, paths: StringPaths): ElidedText | undefined {
+export function elideStrings(bytes: Uint8Array<ArrayBuffer>, paths: StringPaths, inPlace = false): ElidedText | undefined {
   const scanner = new Scanner(bytes);
   const spans: number[] = [];
   try {
@@ -294,7 +297,7 @@ export function elideStrings(bytes: Uint8Array, paths: StringPaths): ElidedText 
     const start = spans[index]!;
     const end = spans[index + 1]!;
     parts.push(bytes.subarray(from, start), Buffer.from(`"${ELIDED_PREFIX}${index / 2}"`, 'latin1'));
-    tokens.push(new Uint8Array(bytes.subarray(start, end)));
+    tokens.push(inPlace ? bytes.subarray(start, end) : new Uint8Array(bytes.subarray(start, end)));
     from = end;
   }
   parts.push(bytes.subarray(from));

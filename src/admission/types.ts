@@ -23,7 +23,9 @@ export interface AdmissionRequest {
   readonly options?: unknown;
   /**
    * The strings the decoder set aside (the validator's `elide` paths) as their JSON tokens; where each was, the
-   * object holds a placeholder that `elidedToken` (src/json-bytes.ts) maps back. Absent when none was.
+   * object holds a placeholder that `elidedToken` (src/json-bytes.ts) maps back. Absent when none was. In the server
+   * they are views into the request's body, valid in the validator's first turn only: the server gives a large
+   * body's memory back once that turn ends. Read them then, or hand them to the manifest pool, which keeps them.
    */
   readonly elided?: readonly Uint8Array<ArrayBuffer>[];
 }

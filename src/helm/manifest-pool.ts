@@ -32,7 +32,7 @@ export interface ManifestPoolOptions {
 
 interface Pending {
   readonly id: number;
-  readonly job: ReadReleaseJob;
+  job: ReadReleaseJob;
   readonly resolve: (outcome: ReadOutcome) => void;
   timer?: NodeJS.Timeout;
   settled: boolean;
@@ -117,14 +117,14 @@ export class ManifestPool {
         // A worker ending its collection (a few ms) takes the record sooner than a thread started for it now
         // (100-200 ms here). One is started meanwhile, without a record, if there is room: whichever is free first
         // takes it, and the pool keeps its capacity for a burst.
-        this.#waiting.push(pending);
+        this.#wait(pending);
         if (!idle && this.#slots.size < this.#options.workers) this.#spawn();
       } else if (idle) {
         this.#dispatch(idle, pending);
       } else if (this.#slots.size < this.#options.workers) {
         this.#dispatch(this.#spawn(), pending);
       } else if (this.#waiting.length < this.#options.queue) {
-        this.#waiting.push(pending);
+        this.#wait(pending);
       } else if (collecting) {
         // The queue is full but a worker is only collecting: the record waits in its port, not refused.
         this.#dispatch(collecting, pending);
@@ -136,6 +136,17 @@ export class ManifestPool {
         });
       }
     });
+  }
+
+  /**
+   * A record waits: its token, if a view into the request's body, is copied, so that the body need not outlive the
+   * request's first turn (the server gives a large body's memory back then). A record sent at once hands its token's
+   * buffer, body and all, to the worker instead (#dispatch).
+   */
+  #wait(pending: Pending): void {
+    const token = pending.job.releaseToken;
+    if (token !== undefined && token.byteLength !== token.buffer.byteLength) pending.job = { ...pending.job, releaseToken: new Uint8Array(token) };
+    this.#waiting.push(pending);
   }
 
   /** V8 heap statistics of each worker running now (measurements and tests). */
@@ -236,7 +247,8 @@ export class ManifestPool {
       });
     }
     try {
-      // The token's buffer is its own (elideStrings): handed over, not copied.
+      // The token's buffer (the request's body, or a copy of the token made when it waited) is this record's alone:
+      // handed over to the worker, not copied.
       const token = pending.job.releaseToken;
       slot.worker.postMessage({ id: pending.id, job: pending.job } satisfies WorkerRequest, token === undefined ? [] : [token.buffer]);
     } catch (error) {

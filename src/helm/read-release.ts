@@ -11,7 +11,8 @@ export interface ReadReleaseJob {
   readonly object: unknown;
   /**
    * The record's `data.release` as its JSON token, when the decoder set it aside (`object` then holds a placeholder
-   * there): it becomes a string only here, in the worker. Its buffer is the token's own, handed over to the worker.
+   * there): it becomes a string only here, in the worker. A view into the request's body, or a copy; whichever buffer
+   * holds it is this record's alone and is handed over to the worker, not copied (ManifestPool).
    */
   readonly releaseToken?: Uint8Array<ArrayBuffer>;
   /** The request's namespace: the storage object's namespace. */

@@ -18,7 +18,7 @@ import type { AdmissionRequest, Decision } from '../admission/types.ts';
 import type { ValidationContext, Validator } from '../admission/validator.ts';
 import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { Config } from '../config.ts';
-import { decodeAdmissionReviewBody, encodeAdmissionResponseJson, outcomeOf } from './codec.ts';
+import { decodeAdmissionReviewBody, encodeAdmissionResponseJson, outcomeOf, type ElideOptions } from './codec.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { AdmissionOutcome } from './metrics.ts';
 
@@ -335,7 +335,7 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
   }
 
   return (validator, body, trace) => {
-    const decoded = decodeAdmissionReviewBody(body, validator.elide);
+    const decoded = decodeAdmissionReviewBody(body, validator.elide, BODY_IS_OURS);
     if (!decoded.ok) return badRequest(trace, decoded.reason);
     const admission = decoded.request;
     trace.request = admission;
@@ -362,6 +362,12 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
     return answer(decision, admission, trace, context);
   };
 }
+
+/**
+ * Each request's body is a Buffer of its own (the fast path's chunk or concatenation, Fastify's body parser), read
+ * no more once decoded: what a validator sets aside stays in it, and a manifest worker may take it over.
+ */
+const BODY_IS_OURS: ElideOptions = { bodyIsOurs: true };
 
 /** The shared empty list of checks or overrides (no allocation per request). */
 const NONE: readonly string[] = Object.freeze([]);

@@ -180,15 +180,27 @@ export function decodeAdmissionReview(value: unknown, elided?: readonly Uint8Arr
  */
 export const ELIDE_FROM_BYTES = 64 * 1024;
 
+export interface ElideOptions {
+  /** Set aside only from bodies of this many bytes on (ELIDE_FROM_BYTES). */
+  readonly fromBytes?: number;
+  /**
+   * The body is this request's alone and read no more once decoded (the server's): the tokens are views into it, and
+   * a reader may take its memory over (a worker thread, transferred) instead of having it copied. Only where the
+   * body is the whole of its buffer; otherwise the tokens are copies.
+   */
+  readonly bodyIsOurs?: boolean;
+}
+
 /**
- * Parse and decode a request body. With `elide` (a validator's Validator.elide) and a body of `elideFromBytes` or
- * more, the string values at those paths are set aside as their JSON tokens (AdmissionRequest.elided) and never
- * become strings here; every other value is decoded as without it, and a body the scanner does not read is parsed
- * whole, as without it.
+ * Parse and decode a request body. With `elide` (a validator's Validator.elide) and a large enough body, the string
+ * values at those paths are set aside as their JSON tokens (AdmissionRequest.elided) and never become strings here;
+ * every other value is decoded as without it, and a body the scanner does not read is parsed whole, as without it.
  */
-export function decodeAdmissionReviewBody(body: Buffer | string, elide?: StringPaths, elideFromBytes = ELIDE_FROM_BYTES): DecodeResult {
-  if (elide !== undefined && (typeof body === 'string' ? Buffer.byteLength(body) : body.length) >= elideFromBytes) {
-    const cut = elideStrings(typeof body === 'string' ? Buffer.from(body) : body, elide);
+export function decodeAdmissionReviewBody(body: Buffer | string, elide?: StringPaths, options: ElideOptions = {}): DecodeResult {
+  if (elide !== undefined && (typeof body === 'string' ? Buffer.byteLength(body) : body.length) >= (options.fromBytes ?? ELIDE_FROM_BYTES)) {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const whole = bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer && bytes.buffer.byteLength === bytes.length;
+    const cut = elideStrings(bytes as Buffer<ArrayBuffer>, elide, whole && options.bodyIsOurs === true);
     const parsed = cut === undefined ? undefined : parseJson(cut.text);
     if (parsed?.ok) return decodeAdmissionReview(parsed.value, cut!.tokens);
   }

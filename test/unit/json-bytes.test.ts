@@ -34,7 +34,7 @@ function restored(value: unknown, tokens: readonly Uint8Array<ArrayBuffer>[], pa
 }
 
 /** Elides, parses the rest and puts the strings back; 'whole' when elideStrings leaves the text to be parsed whole. */
-function roundTrip(bytes: Uint8Array, paths: StringPaths = PATHS): unknown {
+function roundTrip(bytes: Uint8Array<ArrayBuffer>, paths: StringPaths = PATHS): unknown {
   const cut = elideStrings(bytes, paths);
   if (cut === undefined) return 'whole';
   return restored(JSON.parse(cut.text.toString('utf8')), cut.tokens, paths);

@@ -115,7 +115,7 @@ describe('helm release validator: the record set aside by the decoder', () => {
     ['uninstall', { ...releaseRequest({ status: 'uninstalling' }, { operation: 'UPDATE' }), oldObject: releaseRequest({ status: 'deployed' }).object }],
   ];
   const decode = (admission: AdmissionRequest, elide: boolean): AdmissionRequest => {
-    const decoded = decodeAdmissionReviewBody(Buffer.from(reviewBody(admission)), elide ? validator.elide : undefined, 0);
+    const decoded = decodeAdmissionReviewBody(Buffer.from(reviewBody(admission)), elide ? validator.elide : undefined, { fromBytes: 0 });
     if (!decoded.ok) throw new Error(decoded.reason);
     return decoded.request;
   };

@@ -7,6 +7,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { MANIFEST_WORKER_NICE, ManifestPool } from '../../../src/helm/manifest-pool.ts';
+import { ELIDED_PREFIX } from '../../../src/json-bytes.ts';
 import { context, request } from '../../support/admission.ts';
 import { devlakeManifest, releaseSecret } from './helm-fixtures.ts';
 import { COLLECT_MS } from './scripted-worker.ts';
@@ -175,6 +176,31 @@ describe('ManifestPool', () => {
     expect(outcome.manifest.statefulSets.map((s) => s.name)).toEqual(['devlake-mysql', 'devlake-lake']);
     const broken = await pool.read({ object: { kind: 'Secret', type: 'helm.sh/release.v1', data: { release: '!!' } }, namespace: NS });
     expect(broken).toEqual({ ok: false, failure: 'decode', reason: 'release data is not valid base64' });
+  });
+
+  it('takes over the buffer of a record set aside in a request body, or copies it when the record waits', async () => {
+    const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 4 });
+    pools.push(pool);
+    const secret = secretFor(devlakeManifest()) as { data: { release: string } };
+    // The record as the decoder leaves it: a placeholder in the object, its token a view into the body.
+    const token = JSON.stringify(secret.data.release);
+    const job = () => {
+      const body = new Uint8Array(Buffer.from(`{"x":1,"release":${token},"y":2}`));
+      const start = '{"x":1,"release":'.length;
+      const releaseToken = body.subarray(start, start + token.length);
+      return { body, read: pool.read({ object: { ...secret, data: { release: `${ELIDED_PREFIX}0` } }, releaseToken, namespace: NS }) };
+    };
+    const first = job();
+    // Sent at once: the worker has the body now, the caller no longer.
+    expect(first.body.byteLength).toBe(0);
+    const second = job();
+    // Waiting for the worker: the token was copied, so the caller may give its body back meanwhile.
+    expect(second.body.byteLength).toBeGreaterThan(0);
+    second.body.buffer.transfer(0);
+    for (const outcome of [await first.read, await second.read]) {
+      expect(outcome.ok).toBe(true);
+      if (outcome.ok) expect(outcome.manifest.statefulSets.map((s) => s.name)).toEqual(['devlake-mysql', 'devlake-lake']);
+    }
   });
 
   it('a hostile manifest times out alone: a reason within the deadline, the event loop free, others answered fast', async () => {

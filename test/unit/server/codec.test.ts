@@ -214,7 +214,7 @@ describe('decodeAdmissionReviewBody with strings set aside', () => {
 
   it('parses a smaller body whole, and any body the scanner does not read, with the reason it always gave', () => {
     expect(release(decodeAdmissionReviewBody(body('QUJD'), PATHS))).toEqual({ value: 'QUJD', elided: undefined });
-    expect(release(decodeAdmissionReviewBody(body('QUJD'), PATHS, 0)).value).toBe(`${ELIDED_PREFIX}0`);
+    expect(release(decodeAdmissionReviewBody(body('QUJD'), PATHS, { fromBytes: 0 })).value).toBe(`${ELIDED_PREFIX}0`);
     const broken = Buffer.concat([body('Q'.repeat(ELIDE_FROM_BYTES)), Buffer.from('}')]);
     expect(decodeAdmissionReviewBody(broken, PATHS)).toEqual(decodeAdmissionReviewBody(broken));
     expect(decodeAdmissionReviewBody(broken, PATHS).ok).toBe(false);

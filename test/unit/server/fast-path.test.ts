@@ -268,10 +268,13 @@ describe('a large body in several chunks', () => {
       elide: [['request', 'object', 'data', 'release']],
       handle: () => allowed(['never used']),
       handleAsync: async (request): Promise<Decision> => {
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        // A token is valid in the request's first turn (the server gives the body's memory back after it).
         const data = (request.object as { data: { release: unknown; other: unknown } }).data;
         const token = elidedToken(data.release, request.elided);
-        return allowed([`release ${token === undefined ? 'inline' : stringOfToken(token).length}, other ${lengthOf(data.other)}`]);
+        const release = token === undefined ? 'inline' : String(stringOfToken(token).length);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const after = token === undefined ? 'inline' : token.byteLength === 0 ? 'given back' : 'kept';
+        return allowed([`release ${release} (${after}), other ${lengthOf(data.other)}`]);
       },
     });
 
@@ -307,9 +310,12 @@ describe('a large body in several chunks', () => {
       };
       next();
     });
-    const warnings = ['release 300000, other 200000'];
-    expect((JSON.parse(answer) as { response: { uid: string; warnings: string[] } }).response).toMatchObject({ uid: 'big-1', warnings });
+    expect((JSON.parse(answer) as { response: { uid: string; warnings: string[] } }).response).toMatchObject({
+      uid: 'big-1',
+      warnings: ['release 300000 (given back), other 200000'],
+    });
+    // Through Fastify the body is not given back early; the answer is the same otherwise.
     const injected = await app.inject({ method: 'POST', url: '/validate/sizes', headers: { 'content-type': 'application/json' }, payload: body });
-    expect((injected.json() as { response: { warnings: string[] } }).response.warnings).toEqual(warnings);
+    expect((injected.json() as { response: { warnings: string[] } }).response.warnings).toEqual(['release 300000 (kept), other 200000']);
   });
 });
