@@ -17,38 +17,45 @@ export class JsonSyntaxError extends Error {
   }
 }
 
-export const TAB = 0x09;
-export const LINE_FEED = 0x0a;
-export const CARRIAGE_RETURN = 0x0d;
-export const SPACE = 0x20;
-export const QUOTE = 0x22;
-export const PLUS = 0x2b;
-export const COMMA = 0x2c;
-export const MINUS = 0x2d;
-export const DOT = 0x2e;
-export const ZERO = 0x30;
-export const NINE = 0x39;
-export const COLON = 0x3a;
-export const UPPER_E = 0x45;
-export const OPEN_ARRAY = 0x5b;
-export const BACKSLASH = 0x5c;
-export const CLOSE_ARRAY = 0x5d;
-export const LOWER_E = 0x65;
-export const LOWER_U = 0x75;
-export const OPEN_OBJECT = 0x7b;
-export const CLOSE_OBJECT = 0x7d;
-export const LOWER_F = 0x66;
-export const LOWER_N = 0x6e;
-export const LOWER_T = 0x74;
+const TAB = 0x09;
+const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const PLUS = 0x2b;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+const COLON = 0x3a;
+const UPPER_E = 0x45;
+const OPEN_ARRAY = 0x5b;
+const BACKSLASH = 0x5c;
+const CLOSE_ARRAY = 0x5d;
+const LOWER_E = 0x65;
+const LOWER_U = 0x75;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const LOWER_F = 0x66;
+const LOWER_N = 0x6e;
+const LOWER_T = 0x74;
 
 /**
  * The byte each escape other than \u stands for, by the character after the backslash; 0 for a character that
  * may not follow one (every escape stands for a non-zero byte).
  */
-export const UNESCAPED = new Uint8Array(256);
+const UNESCAPED = new Uint8Array(256);
 for (const [char, byte] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f', 0x0c], ['n', 0x0a], ['r', 0x0d], ['t', 0x09]] as const) {
   UNESCAPED[char.charCodeAt(0)] = byte;
 }
+
+/**
+ * The bytes and the escape table other readers of JSON bytes need (src/helm/release-fields.ts). Exported as one
+ * object, not as bindings: V8 reads an exported binding through its module cell, also from within this module,
+ * which cost the string loops here 8 % (measured); a reader copies what it needs into constants of its own.
+ */
+export const JSON_BYTES = Object.freeze({ BACKSLASH, LOWER_F, LOWER_N, LOWER_T, LOWER_U, NINE, OPEN_ARRAY, OPEN_OBJECT, QUOTE, ZERO, UNESCAPED });
 
 export function isHexDigit(byte: number): boolean {
   return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
@@ -246,6 +253,34 @@ export class Scanner {
     }
   }
 
+  /**
+   * Reads the object whose `{` is under `at`, checking its structure: for each member, `member` gets its key token
+   * at bytes [keyStart, keyEnd) with `at` on the value's first byte, and must read the value whole.
+   */
+  readMembers(member: (keyStart: number, keyEnd: number, keyEscaped: boolean) => void): void {
+    this.at++;
+    if (this.peek() === CLOSE_OBJECT) {
+      this.at++;
+      return;
+    }
+    for (;;) {
+      if (this.peek() !== QUOTE) this.fail('expected a key');
+      const keyStart = this.at;
+      const keyEscaped = this.skipString();
+      const keyEnd = this.at;
+      this.expect(COLON, "':'");
+      this.skipWhitespace();
+      member(keyStart, keyEnd, keyEscaped);
+      const next = this.peek();
+      if (next === CLOSE_OBJECT) {
+        this.at++;
+        return;
+      }
+      if (next !== COMMA) this.fail("expected ',' or '}'");
+      this.at++;
+    }
+  }
+
   skipKeyAndColon(): void {
     if (this.peek() !== QUOTE) this.fail('expected a key');
     this.skipString();
@@ -306,17 +341,7 @@ export function elideStrings(bytes: Uint8Array<ArrayBuffer>, paths: StringPaths,
 
 /** Within an object at `depth` whose `{` is under `at`: records the spans of the strings `paths` (relative) name. */
 function walkObject(scanner: Scanner, paths: StringPaths, depth: number, spans: number[]): void {
-  scanner.at++;
-  if (scanner.peek() === CLOSE_OBJECT) {
-    scanner.at++;
-    return;
-  }
-  for (;;) {
-    if (scanner.peek() !== QUOTE) scanner.fail('expected a key');
-    const keyStart = scanner.at;
-    const keyEscaped = scanner.skipString();
-    const keyEnd = scanner.at;
-    scanner.expect(COLON, "':'");
+  scanner.readMembers((keyStart, keyEnd, keyEscaped) => {
     let leaf = false;
     let deeper: (readonly string[])[] | undefined;
     for (const path of paths) {
@@ -335,14 +360,7 @@ function walkObject(scanner: Scanner, paths: StringPaths, depth: number, spans: 
     } else {
       scanner.skipValue(depth);
     }
-    const next = scanner.peek();
-    if (next === CLOSE_OBJECT) {
-      scanner.at++;
-      return;
-    }
-    if (next !== COMMA) scanner.fail("expected ',' or '}'");
-    scanner.at++;
-  }
+  });
 }
 
 /** Whether the checked key token at [start, end) reads as `name` (ASCII). */

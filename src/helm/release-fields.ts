@@ -9,24 +9,9 @@
 // \u escape of half a surrogate pair alone reads as U+FFFD. Strings are checked as JSON (no control characters,
 // valid escapes); their UTF-8 is not, as Go's is not. The scanning itself is src/json-bytes.ts.
 import { isAscii } from 'node:buffer';
-import {
-  BACKSLASH,
-  CLOSE_OBJECT,
-  COLON,
-  COMMA,
-  LOWER_F,
-  LOWER_N,
-  LOWER_T,
-  LOWER_U,
-  MAX_JSON_DEPTH,
-  NINE,
-  OPEN_ARRAY,
-  OPEN_OBJECT,
-  QUOTE,
-  Scanner,
-  UNESCAPED,
-  ZERO,
-} from '../json-bytes.ts';
+import { JSON_BYTES, MAX_JSON_DEPTH, Scanner } from '../json-bytes.ts';
+
+const { BACKSLASH, LOWER_F, LOWER_N, LOWER_T, LOWER_U, NINE, OPEN_ARRAY, OPEN_OBJECT, QUOTE, UNESCAPED, ZERO } = JSON_BYTES;
 
 export { JsonSyntaxError, MAX_JSON_DEPTH } from '../json-bytes.ts';
 
@@ -175,18 +160,8 @@ function scalarOf(scanner: Scanner, start: number, end: number, escaped: boolean
 }
 
 function readObject(scanner: Scanner, spec: FieldSpec, prefix: string, depth: number, found: FoundFields): void {
-  // `at` is on the `{`.
-  scanner.at++;
-  if (scanner.peek() === CLOSE_OBJECT) {
-    scanner.at++;
-    return;
-  }
-  for (;;) {
-    if (scanner.peek() !== QUOTE) scanner.fail('expected a key');
-    const keyStart = scanner.at;
-    const keyEscaped = scanner.skipString();
-    const key = foldKey(stringOf(scanner, keyStart, scanner.at, keyEscaped));
-    scanner.expect(COLON, "':'");
+  scanner.readMembers((keyStart, keyEnd, keyEscaped) => {
+    const key = foldKey(stringOf(scanner, keyStart, keyEnd, keyEscaped));
     const wanted = Object.hasOwn(spec, key) ? spec[key] : undefined;
     const first = scanner.peek();
     if (wanted === undefined) {
@@ -211,14 +186,7 @@ function readObject(scanner: Scanner, spec: FieldSpec, prefix: string, depth: nu
         for (const path of [...found.keys()]) if (path.startsWith(`${prefix}${key}.`)) found.delete(path);
       }
     }
-    const next = scanner.peek();
-    scanner.at++;
-    if (next === CLOSE_OBJECT) return;
-    if (next !== COMMA) {
-      scanner.at--;
-      scanner.fail("expected ',' or '}'");
-    }
-  }
+  });
 }
 
 /**
