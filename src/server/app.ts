@@ -509,9 +509,11 @@ function fastPathHandler(options: FastPathOptions): FastPath {
 const RELEASED_BODY_BYTES = 64 * 1024;
 
 /**
- * Frees a large body's memory once decoded (the decoder copies what it keeps), instead of leaving it to the next
- * collection that finds it dead: a flood of Helm releases otherwise piles up tens of MB of dead bodies outside V8's
- * heap between collections. Only a buffer that is the body's alone (not one of Node's shared pools).
+ * Frees a large body's memory once the request's first turn is over, instead of leaving it to the next collection
+ * that finds it dead: a flood of Helm releases otherwise piles up tens of MB of dead bodies outside V8's heap between
+ * collections. The decoder copies what it keeps; the strings a validator set aside are views into the body, read in
+ * that turn or handed to the manifest pool, which takes the body over or copies them (AdmissionRequest.elided). Only
+ * a buffer that is the body's alone (not one of Node's shared pools).
  */
 function releaseBody(body: Buffer): void {
   if (body.length >= RELEASED_BODY_BYTES && body.byteOffset === 0 && body.buffer instanceof ArrayBuffer && body.buffer.byteLength === body.length) body.buffer.transfer(0);
