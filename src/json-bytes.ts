@@ -269,7 +269,6 @@ export class Scanner {
       const keyEscaped = this.skipString();
       const keyEnd = this.at;
       this.expect(COLON, "':'");
-      this.skipWhitespace();
       member(keyStart, keyEnd, keyEscaped);
       const next = this.peek();
       if (next === CLOSE_OBJECT) {
@@ -287,7 +286,6 @@ export class Scanner {
     this.expect(COLON, "':'");
   }
 }
-
 
 /** Key paths from the top-level object to string values, e.g. `['request', 'object', 'data', 'release']`. ASCII keys. */
 export type StringPaths = readonly (readonly string[])[];
@@ -369,6 +367,11 @@ function keyIs(bytes: Uint8Array, start: number, end: number, escaped: boolean, 
   if (end - start - 2 !== name.length) return false;
   for (let index = 0; index < name.length; index++) if (bytes[start + 1 + index] !== name.charCodeAt(index)) return false;
   return true;
+}
+
+/** Whether `view` spans the whole of its buffer, an ArrayBuffer: handing that buffer on gives away nothing else. */
+export function spansItsBuffer(view: Uint8Array): boolean {
+  return view.byteOffset === 0 && view.buffer instanceof ArrayBuffer && view.buffer.byteLength === view.length;
 }
 
 /** The string a checked JSON string token reads as, as JSON.parse reads it within its text. */

@@ -15,6 +15,7 @@
 import { Worker } from 'node:worker_threads';
 import { formatBytes } from './release.ts';
 import type { ReadOutcome, ReadReleaseJob } from './read-release.ts';
+import { spansItsBuffer } from '../json-bytes.ts';
 
 export interface ManifestPoolOptions {
   readonly workers: number;
@@ -145,7 +146,7 @@ export class ManifestPool {
    */
   #wait(pending: Pending): void {
     const token = pending.job.releaseToken;
-    if (token !== undefined && token.byteLength !== token.buffer.byteLength) pending.job = { ...pending.job, releaseToken: new Uint8Array(token) };
+    if (token !== undefined && !spansItsBuffer(token)) pending.job = { ...pending.job, releaseToken: new Uint8Array(token) };
     this.#waiting.push(pending);
   }
 

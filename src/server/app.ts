@@ -18,6 +18,7 @@ import type { AdmissionRequest, Decision } from '../admission/types.ts';
 import type { ValidationContext, Validator } from '../admission/validator.ts';
 import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { Config } from '../config.ts';
+import { spansItsBuffer } from '../json-bytes.ts';
 import { decodeAdmissionReviewBody, encodeAdmissionResponseJson, outcomeOf, type ElideOptions } from './codec.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { AdmissionOutcome } from './metrics.ts';
@@ -516,7 +517,7 @@ const RELEASED_BODY_BYTES = 64 * 1024;
  * a buffer that is the body's alone (not one of Node's shared pools).
  */
 function releaseBody(body: Buffer): void {
-  if (body.length >= RELEASED_BODY_BYTES && body.byteOffset === 0 && body.buffer instanceof ArrayBuffer && body.buffer.byteLength === body.length) body.buffer.transfer(0);
+  if (body.length >= RELEASED_BODY_BYTES && spansItsBuffer(body)) (body.buffer as ArrayBuffer).transfer(0);
 }
 
 type AdmissionRecorder = (trace: AdmissionTrace, elapsedMs: number, statusCode: number) => void;

@@ -3,7 +3,7 @@
 
 import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
-import { elideStrings, type StringPaths } from '../json-bytes.ts';
+import { elideStrings, spansItsBuffer, type StringPaths } from '../json-bytes.ts';
 import { describeCommonError, pointerToPath, valueAtPointer } from '../schema-errors.ts';
 import type { AdmissionRequest, Decision, Operation, Status } from '../admission/types.ts';
 import { OPERATIONS } from '../kube.ts';
@@ -197,10 +197,11 @@ export interface ElideOptions {
  * every other value is decoded as without it, and a body the scanner does not read is parsed whole, as without it.
  */
 export function decodeAdmissionReviewBody(body: Buffer | string, elide?: StringPaths, options: ElideOptions = {}): DecodeResult {
-  if (elide !== undefined && (typeof body === 'string' ? Buffer.byteLength(body) : body.length) >= (options.fromBytes ?? ELIDE_FROM_BYTES)) {
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    const whole = bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer && bytes.buffer.byteLength === bytes.length;
-    const cut = elideStrings(bytes as Buffer<ArrayBuffer>, elide, whole && options.bodyIsOurs === true);
+  const bytes = elide === undefined || typeof body !== 'string' ? body : Buffer.from(body);
+  if (elide !== undefined && typeof bytes !== 'string' && bytes.length >= (options.fromBytes ?? ELIDE_FROM_BYTES)) {
+    const inPlace = spansItsBuffer(bytes) && options.bodyIsOurs === true;
+    // Not in place, the tokens are copies: what buffer the body is in does not matter then.
+    const cut = elideStrings(bytes as Buffer<ArrayBuffer>, elide, inPlace);
     const parsed = cut === undefined ? undefined : parseJson(cut.text);
     if (parsed?.ok) return decodeAdmissionReview(parsed.value, cut!.tokens);
   }
