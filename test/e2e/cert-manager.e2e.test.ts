@@ -4,7 +4,8 @@
 // work unaided: self-signed Issuer -> CA Certificate -> CA Issuer -> serving Certificate -> caBundle injected into
 // the ValidatingWebhookConfiguration, the API server calling volume-guard's pods through the Service. A renewal
 // triggered the way `cmctl renew` does it (the Certificate's Issuing condition) is picked up by the running pods
-// without a restart while admissions keep being answered. Skipped unless the whole cluster runs.
+// without a restart while admissions keep being answered, and so is a new CA followed by a renewal (the cainjector
+// keeps the old CA in the caBundle beside the new). Skipped unless the whole cluster runs.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { openSync } from 'node:fs';
@@ -40,6 +41,58 @@ function servedSerial(ip: string): Promise<string> {
 async function secretCert(name: string, key: 'tls.crt' | 'ca.crt'): Promise<X509Certificate> {
   const r = await must(kubectl(['get', 'secret', name, '-n', VG_NS, '-o', `jsonpath={.data.${key.replace('.', '\\.')}}`]), `secret ${name}`);
   return new X509Certificate(Buffer.from(r.stdout, 'base64'));
+}
+
+/**
+ * The CAs in a webhook's caBundle (base64 of PEM), by SHA-256 fingerprint. cert-manager's cainjector adds a new CA
+ * to the bundle and drops only expired ones (its CAInjectorMerging, on by default), so a bundle can hold several.
+ */
+function bundleCas(base64: string): string[] {
+  const pem = Buffer.from(base64, 'base64').toString('utf8');
+  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) => new X509Certificate(block).fingerprint256);
+}
+
+/** Every webhook's caBundle in the release's configuration, as bundleCas. */
+async function injectedBundles(): Promise<string[][]> {
+  const r = await kubectl(['get', 'validatingwebhookconfiguration', RELEASE, '-o', 'jsonpath={.webhooks[*].clientConfig.caBundle}']);
+  return r.code === 0 ? r.stdout.split(' ').filter(Boolean).map(bundleCas) : [];
+}
+
+/** Sets the Issuing condition on a Certificate's status, as `cmctl renew` does: cert-manager issues it anew. */
+async function renew(certificate: string): Promise<void> {
+  const cert = JSON.parse((await must(kubectl(['get', 'certificate', certificate, '-n', VG_NS, '-o', 'json']), 'certificate')).stdout) as {
+    metadata: { generation: number };
+  };
+  const condition = {
+    type: 'Issuing',
+    status: 'True',
+    reason: 'ManuallyTriggered',
+    message: 'Certificate re-issuance manually triggered',
+    lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    observedGeneration: cert.metadata.generation,
+  };
+  const patch = await tempFile(`cm-renew-${process.pid}-${certificate}.json`, JSON.stringify([{ op: 'add', path: '/status/conditions/-', value: condition }]));
+  await must(kubectl(['patch', 'certificate', certificate, '-n', VG_NS, '--subresource=status', '--type=json', '--patch-file', patch]), `renew ${certificate}`);
+}
+
+/** Dry-run evictions every 300 ms until stopped: what each answered. */
+function probeAdmissions(): { readonly count: () => number; readonly stop: () => Promise<string[]> } {
+  let stopped = false;
+  const outcomes: string[] = [];
+  const loop = (async () => {
+    while (!stopped) {
+      outcomes.push(await evictDryRun());
+      await sleep(300);
+    }
+  })();
+  return {
+    count: () => outcomes.length,
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return outcomes;
+    },
+  };
 }
 
 describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (controller + cainjector from its Go module)', () => {
@@ -126,22 +179,9 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
     }
     // The cainjector put that CA into every webhook of the configuration (the chart leaves caBundle empty).
     const webhookCount = (await kubectl(['get', 'validatingwebhookconfiguration', RELEASE, '-o', 'jsonpath={.webhooks[*].name}'])).stdout.split(' ').filter(Boolean).length;
-    const injectedCa = (bundle: string) => {
-      try {
-        return new X509Certificate(Buffer.from(bundle, 'base64')).fingerprint256;
-      } catch {
-        return `(not a certificate: ${bundle.slice(0, 40)})`;
-      }
-    };
-    const bundles = await waitJsonpath(
-      ['validatingwebhookconfiguration', RELEASE],
-      '{.webhooks[*].clientConfig.caBundle}',
-      (v) => v.split(' ').filter(Boolean).length === webhookCount && v.split(' ').every((b) => injectedCa(b) === signer.fingerprint256),
-      60_000,
-    );
-    const injected = bundles.split(' ');
-    expect(injected).toHaveLength(webhookCount);
-    for (const b of injected) expect(injectedCa(b)).toBe(signer.fingerprint256);
+    expect(webhookCount).toBeGreaterThan(0);
+    const trusts = (bundles: string[][]) => bundles.length === webhookCount && bundles.every((cas) => cas.includes(signer.fingerprint256));
+    expect(trusts(await eventually(injectedBundles, trusts, 60_000))).toBe(true);
     // The pods serve that certificate, and the API server (failurePolicy Fail) gets answers from them.
     for (const ip of await podIps()) expect(await servedSerial(ip)).toBe(serving.serialNumber);
     const before = await podAdmissions('pod-eviction');
@@ -152,28 +192,10 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
   it('a renewal by cert-manager (cmctl renew: the Issuing condition) is served by the running pods, admissions answered throughout', async () => {
     const pods = await podNames();
     const oldSerial = (await secretCert(`${RELEASE}-tls`, 'tls.crt')).serialNumber;
-    let stop = false;
-    const outcomes: string[] = [];
-    const probe = (async () => {
-      while (!stop) {
-        outcomes.push(await evictDryRun());
-        await sleep(300);
-      }
-    })();
+    const probe = probeAdmissions();
+    let outcomes: string[] = [];
     try {
-      const cert = JSON.parse((await must(kubectl(['get', 'certificate', `${RELEASE}-serving`, '-n', VG_NS, '-o', 'json']), 'certificate')).stdout) as {
-        metadata: { generation: number };
-      };
-      const condition = {
-        type: 'Issuing',
-        status: 'True',
-        reason: 'ManuallyTriggered',
-        message: 'Certificate re-issuance manually triggered',
-        lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-        observedGeneration: cert.metadata.generation,
-      };
-      const patch = await tempFile(`cm-renew-${process.pid}.json`, JSON.stringify([{ op: 'add', path: '/status/conditions/-', value: condition }]));
-      await must(kubectl(['patch', 'certificate', `${RELEASE}-serving`, '-n', VG_NS, '--subresource=status', '--type=json', '--patch-file', patch]), 'trigger renewal');
+      await renew(`${RELEASE}-serving`);
       // cert-manager reissues (a new key too: rotationPolicy Always) and the Secret changes...
       const renewed = await eventually(async () => (await secretCert(`${RELEASE}-tls`, 'tls.crt')).serialNumber, (s) => s !== oldSerial, 60_000);
       expect(renewed).not.toBe(oldSerial);
@@ -183,10 +205,9 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
       // ...the kubelet updates the mounted Secret and each pod's certificate reloader serves the new one.
       for (const ip of await podIps()) expect(await eventually(() => servedSerial(ip), (s) => s === renewed, 180_000)).toBe(renewed);
       // A quick renewal leaves few probes: keep probing on the new certificate until there are enough to judge.
-      await eventually(async () => outcomes.length, (n) => n > 10, 30_000);
+      await eventually(async () => probe.count(), (n) => n > 10, 30_000);
     } finally {
-      stop = true;
-      await probe;
+      outcomes = await probe.stop();
     }
     // No restart: the same pods, no container restarts; every admission meanwhile was answered.
     expect(await podNames()).toEqual(pods);
@@ -194,6 +215,46 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
     expect(outcomes.length).toBeGreaterThan(10);
     expect(outcomes.filter((o) => o !== 'allowed')).toEqual([]);
   }, 300_000);
+
+  it('a new CA (the CA Certificate issued anew, as at the end of caDuration), then a renewal: the caBundle trusts both CAs, admissions answered throughout', async () => {
+    const oldCa = (await secretCert(`${RELEASE}-ca`, 'tls.crt')).fingerprint256;
+    const caRevision = async () => Number((await kubectl(['get', 'certificate', `${RELEASE}-ca`, '-n', VG_NS, '-o', 'jsonpath={.status.revision}'])).stdout);
+    const oldRevision = await caRevision();
+    const oldSerial = (await secretCert(`${RELEASE}-tls`, 'tls.crt')).serialNumber;
+    const probe = probeAdmissions();
+    let outcomes: string[] = [];
+    try {
+      await renew(`${RELEASE}-ca`);
+      const newCa = await eventually(async () => (await secretCert(`${RELEASE}-ca`, 'tls.crt')).fingerprint256, (f) => f !== oldCa, 60_000);
+      expect(newCa).not.toBe(oldCa);
+      // Its status is written after its Secret: by then the CA Issuer's cache (same process) has the new CA.
+      expect(await eventually(caRevision, (r) => r > oldRevision, 60_000)).toBeGreaterThan(oldRevision);
+      // Nothing else moves with the CA: the pods go on serving the certificate the old CA signed, which the caBundle
+      // trusts. The CA Issuer signs the next certificate with the new CA (once its cache has the new CA Secret).
+      await renew(`${RELEASE}-serving`);
+      const renewed = await eventually(
+        async () => {
+          const [leaf, signer] = [await secretCert(`${RELEASE}-tls`, 'tls.crt'), await secretCert(`${RELEASE}-tls`, 'ca.crt')];
+          return { serial: leaf.serialNumber, signer: signer.fingerprint256, verifies: leaf.verify(signer.publicKey) };
+        },
+        (r) => r.serial !== oldSerial,
+        60_000,
+      );
+      expect(renewed.serial).not.toBe(oldSerial);
+      expect(renewed.signer).toBe(newCa);
+      expect(renewed.verifies).toBe(true);
+      // The cainjector adds the new CA beside the old one: the API server trusts the old certificate, still served
+      // until the kubelet refreshes the pods' copy of the Secret, and the new one alike.
+      const both = (bundles: string[][]) => bundles.length > 0 && bundles.every((cas) => cas.includes(oldCa) && cas.includes(newCa));
+      expect(both(await eventually(injectedBundles, both, 60_000))).toBe(true);
+      for (const ip of await podIps()) expect(await eventually(() => servedSerial(ip), (s) => s === renewed.serial, 180_000)).toBe(renewed.serial);
+      await eventually(async () => probe.count(), (n) => n > 10, 30_000);
+    } finally {
+      outcomes = await probe.stop();
+    }
+    expect(outcomes.length).toBeGreaterThan(10);
+    expect(outcomes.filter((o) => o !== 'allowed')).toEqual([]);
+  }, 400_000);
 
   it('helm uninstall leaves no webhook; the Secrets cert-manager issued stay (no owner references), as the chart README says', async () => {
     const un = await helm(['uninstall', RELEASE, '-n', VG_NS, '--wait'], { timeoutMs: 180_000 });
