@@ -10,6 +10,7 @@ import {
   kubectl,
   restartApiServer,
   run,
+  spawnTied,
   stopCluster,
   tempFile,
   paths,
@@ -158,6 +159,42 @@ describe('test cluster', () => {
     }
     expect(left).toBe(0);
     await rm(script, { force: true });
+  });
+
+  it('ends the group when the parent-death signal comes several times (once per exiting thread of a killed runner)', async () => {
+    // The kernel sends it again each time the group's leader is handed to another thread of the dying runner: a
+    // second TERM during the leader's own clean-up must not cut it short. Sent here 10 ms long, every ~20 µs.
+    const seconds = `7${process.pid % 100000}`;
+    const sleeps = async () => (await run('pgrep', ['-f', `^sleep ${seconds}\\.[12]$`])).stdout.split('\n').filter(Boolean).length;
+    const leader = spawnTied('bash', ['-c', `sleep ${seconds}.1 & sleep ${seconds}.2; wait`], { cwd: paths.root });
+    leader.stdin.end();
+    leader.stdout.resume();
+    leader.stderr.resume();
+    // 'exit', not 'close': sleeps left behind would hold the pipes open.
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => leader.on('exit', (code, signal) => resolve(signal ?? code)));
+    const deadline = Date.now() + 20_000;
+    while ((await sleeps()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await sleeps()).toBe(2);
+    const until = performance.now() + 10;
+    let sent = 0;
+    while (performance.now() < until) {
+      try {
+        process.kill(leader.pid!, 'SIGTERM');
+        sent++;
+      } catch {
+        break; // gone
+      }
+      const next = performance.now() + 0.02;
+      while (performance.now() < next);
+    }
+    expect(sent).toBeGreaterThan(1);
+    expect(await exited).toBe('SIGTERM');
+    let left = 2;
+    for (let i = 0; i < 25 && left > 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      left = await sleeps();
+    }
+    expect(left).toBe(0);
   });
 
   it('serves every test CRD, with a status subresource', async () => {

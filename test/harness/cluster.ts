@@ -161,8 +161,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 // The leader of the command's own process group: forwards its stdin, waits for it, and on SIGTERM (this process
 // died: --pdeathsig; or a timeout) terminates the whole group, grandchildren included (a build's compilers, the
-// `ctr` an image script runs), then itself.
-const TIE_SCRIPT = 'trap "trap - TERM; kill -TERM -$$ 2>/dev/null" TERM; "$@" <&0 & wait $!';
+// `ctr` an image script runs), then itself. TERM is ignored until the group has been sent its TERM: the kernel sends
+// the parent-death signal again each time the leader is handed to another exiting thread of this process, and a
+// second TERM landing between resetting the trap and the group kill left the group running (CI, 2026-12-03).
+const TIE_SCRIPT = 'trap "trap \'\' TERM; kill -TERM -$$ 2>/dev/null; trap - TERM; kill -TERM $$" TERM; "$@" <&0 & wait $!';
 
 function findExecutable(cmd: string, pathVar: string): boolean {
   if (cmd.includes('/')) return existsSync(cmd);
