@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths, run, tempFile } from '../harness/cluster.ts';
-import { apply, eventually, must } from '../harness/scenario.ts';
+import { apply, eventually, must, sampleUntilStopped } from '../harness/scenario.ts';
 import { buildImage, CHART, chartValues, evictDryRun as evict, GUARD_SELECTOR, podAdmissions, podIps, podNames, RELEASE, shippedStage, VG_NS } from '../support/shipped.ts';
 import { busyboxContainer, waitJsonpath, waitPodRunning } from '../support/whole.ts';
 
@@ -21,7 +21,6 @@ const cluster = inject('cluster');
 const whole = cluster.whole;
 const NS = 'cm-app';
 const certManagerDir = join(paths.root, 'test', 'harness', 'cert-manager');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** The dry-run eviction of the app pod: judged by the webhook (failurePolicy Fail), so an error means no answer. */
 const evictDryRun = () => evict(NS, 'app');
 
@@ -73,26 +72,6 @@ async function renew(certificate: string): Promise<void> {
   };
   const patch = await tempFile(`cm-renew-${process.pid}-${certificate}.json`, JSON.stringify([{ op: 'add', path: '/status/conditions/-', value: condition }]));
   await must(kubectl(['patch', 'certificate', certificate, '-n', VG_NS, '--subresource=status', '--type=json', '--patch-file', patch]), `renew ${certificate}`);
-}
-
-/** Dry-run evictions every 300 ms until stopped: what each answered. */
-function probeAdmissions(): { readonly count: () => number; readonly stop: () => Promise<string[]> } {
-  let stopped = false;
-  const outcomes: string[] = [];
-  const loop = (async () => {
-    while (!stopped) {
-      outcomes.push(await evictDryRun());
-      await sleep(300);
-    }
-  })();
-  return {
-    count: () => outcomes.length,
-    stop: async () => {
-      stopped = true;
-      await loop;
-      return outcomes;
-    },
-  };
 }
 
 describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (controller + cainjector from its Go module)', () => {
@@ -192,7 +171,7 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
   it('a renewal by cert-manager (cmctl renew: the Issuing condition) is served by the running pods, admissions answered throughout', async () => {
     const pods = await podNames();
     const oldSerial = (await secretCert(`${RELEASE}-tls`, 'tls.crt')).serialNumber;
-    const probe = probeAdmissions();
+    const probe = sampleUntilStopped(evictDryRun, 300);
     let outcomes: string[] = [];
     try {
       await renew(`${RELEASE}-serving`);
@@ -221,7 +200,7 @@ describe.skipIf(!whole)('the chart on its default TLS path with cert-manager (co
     const caRevision = async () => Number((await kubectl(['get', 'certificate', `${RELEASE}-ca`, '-n', VG_NS, '-o', 'jsonpath={.status.revision}'])).stdout);
     const oldRevision = await caRevision();
     const oldSerial = (await secretCert(`${RELEASE}-tls`, 'tls.crt')).serialNumber;
-    const probe = probeAdmissions();
+    const probe = sampleUntilStopped(evictDryRun, 300);
     let outcomes: string[] = [];
     try {
       await renew(`${RELEASE}-ca`);

@@ -5,7 +5,7 @@
 // restored afterwards), so every answer here comes from the pods. Skipped unless the whole cluster runs.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl } from '../harness/cluster.ts';
-import { apply, eventually, must } from '../harness/scenario.ts';
+import { apply, eventually, must, sampleUntilStopped } from '../harness/scenario.ts';
 import { buildImage, CHART, chartValues, evictDryRun as evict, GUARD_SELECTOR, podAdmissions, podIps, podNames, podOps, RELEASE, shippedStage, VG_NS } from '../support/shipped.ts';
 import { createLocalPv, localDbStatefulSet, waitJsonpath, waitPodRunning } from '../support/whole.ts';
 
@@ -88,20 +88,12 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
 
   it('helm upgrade of volume-guard itself rolls the pods with every admission answered meanwhile', async () => {
     const oldPods = await podNames();
-    let stop = false;
-    const outcomes: string[] = [];
-    const probe = (async () => {
-      while (!stop) {
-        outcomes.push(await evictDryRun());
-        await sleep(200);
-      }
-    })();
+    const probe = sampleUntilStopped(evictDryRun, 200);
     const upgraded = await helm(['upgrade', RELEASE, CHART, '-n', VG_NS, ...values(), '--set-string', 'podAnnotations.rollout=2', '--wait', '--timeout', '240s'], { timeoutMs: 300_000 });
     // Until the old pods are gone for good.
     await waitJsonpath(['pods', '-n', VG_NS, '-l', GUARD_SELECTOR], '{.items[*].metadata.name}', (v) => v.split(' ').filter(Boolean).length === 2 && !oldPods.some((p) => v.includes(p)), 180_000);
     await sleep(2000);
-    stop = true;
-    await probe;
+    const outcomes = await probe.stop();
     expect(upgraded.code, upgraded.stderr).toBe(0);
     expect(outcomes.length).toBeGreaterThan(10);
     // db-0's local PV is still in use: every answer is the same denial, none failed to call the webhook.
@@ -111,20 +103,15 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
   it('a drain of the node hosting its pods: own namespace not judged, the PDB keeps one serving, admissions answered throughout', async () => {
     // The drain's cordon needs the node override (db-0's local PV is on it); only volume-guard's pods are drained.
     await must(kubectl(['annotate', 'node', w.nodeName, '--overwrite', 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=ship e2e: drain volume-guard', 'volume-guard.io/skip-by=admin']), 'override');
-    let stop = false;
-    const outcomes: string[] = [];
-    const readyCounts: number[] = [];
-    const probe = (async () => {
-      while (!stop) {
-        outcomes.push(await evictDryRun());
-        const ready = await kubectl(['get', 'pods', '-n', VG_NS, '-l', GUARD_SELECTOR, '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
-        readyCounts.push(ready.stdout.split(' ').filter((v) => v === 'True').length);
-        await sleep(200);
-      }
-    })();
+    const probe = sampleUntilStopped(async () => {
+      const outcome = await evictDryRun();
+      const ready = await kubectl(['get', 'pods', '-n', VG_NS, '-l', GUARD_SELECTOR, '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
+      return { outcome, ready: ready.stdout.split(' ').filter((v) => v === 'True').length };
+    }, 200);
     const drained = await kubectl(['drain', w.nodeName, `--pod-selector=${GUARD_SELECTOR}`, '--delete-emptydir-data', '--timeout=25s'], { timeoutMs: 90_000 });
-    stop = true;
-    await probe;
+    const samples = await probe.stop();
+    const outcomes = samples.map((s) => s.outcome);
+    const readyCounts = samples.map((s) => s.ready);
     // One replica was evicted (its namespace is excluded from the webhooks, only the PDB decides); the replacement
     // cannot be scheduled on the cordoned node, so the PDB refuses the second eviction and the drain waits.
     expect(drained.code).not.toBe(0);

@@ -228,6 +228,29 @@ export async function deleteObjects(...args: string[][]): Promise<void> {
   for (const target of args) await kubectl(['delete', ...target, '--ignore-not-found', '--wait=false']);
 }
 
+/**
+ * Runs `sample` over and over, `pauseMs` apart, until `stop()`, which returns every result in order: what a probe
+ * saw while something else happened (a rollout, a drain, a certificate change).
+ */
+export function sampleUntilStopped<T>(sample: () => Promise<T>, pauseMs: number): { readonly count: () => number; readonly stop: () => Promise<T[]> } {
+  let stopped = false;
+  const samples: T[] = [];
+  const loop = (async () => {
+    while (!stopped) {
+      samples.push(await sample());
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  })();
+  return {
+    count: () => samples.length,
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return samples;
+    },
+  };
+}
+
 /** Retries `attempt` until it returns true (the model follows the API server by a watch event or two). */
 export async function eventually<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
