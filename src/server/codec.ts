@@ -197,8 +197,10 @@ export interface ElideOptions {
  * every other value is decoded as without it, and a body the scanner does not read is parsed whole, as without it.
  */
 export function decodeAdmissionReviewBody(body: Buffer | string, elide?: StringPaths, options: ElideOptions = {}): DecodeResult {
-  const bytes = elide === undefined || typeof body !== 'string' ? body : Buffer.from(body);
-  if (elide !== undefined && typeof bytes !== 'string' && bytes.length >= (options.fromBytes ?? ELIDE_FROM_BYTES)) {
+  const fromBytes = options.fromBytes ?? ELIDE_FROM_BYTES;
+  if (elide !== undefined && (typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length) >= fromBytes) {
+    // A string body (unit tests) is converted only when it is large enough to be scanned.
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const inPlace = spansItsBuffer(bytes) && options.bodyIsOurs === true;
     // Not in place, the tokens are copies: what buffer the body is in does not matter then.
     const cut = elideStrings(bytes as Buffer<ArrayBuffer>, elide, inPlace);

@@ -219,4 +219,15 @@ describe('decodeAdmissionReviewBody with strings set aside', () => {
     expect(decodeAdmissionReviewBody(broken, PATHS)).toEqual(decodeAdmissionReviewBody(broken));
     expect(decodeAdmissionReviewBody(broken, PATHS).ok).toBe(false);
   });
+
+  it('reads a string body as its UTF-8 bytes: set aside from ELIDE_FROM_BYTES bytes on, parsed whole below', () => {
+    const small = body('QUJD').toString();
+    expect(release(decodeAdmissionReviewBody(small, PATHS))).toEqual({ value: 'QUJD', elided: undefined });
+    // Counted in bytes, not characters: 'é' is two bytes, so half as many characters reach the threshold.
+    const wide = body('é'.repeat(ELIDE_FROM_BYTES / 2)).toString();
+    expect(wide.length).toBeLessThan(ELIDE_FROM_BYTES);
+    const set = release(decodeAdmissionReviewBody(wide, PATHS));
+    expect(set.value).toBe(`${ELIDED_PREFIX}0`);
+    expect(stringOfToken(elidedToken(set.value, set.elided)!)).toBe('é'.repeat(ELIDE_FROM_BYTES / 2));
+  });
 });
