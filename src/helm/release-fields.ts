@@ -84,14 +84,41 @@ function writeUtf8(out: Uint8Array, at: number, codePoint: number): number {
 }
 
 /**
- * The text of the checked JSON string at bytes [start, end) (quotes included). Escapes are undone into bytes, as
- * Go does: a \u escape of half a surrogate pair that has no other half becomes U+FFFD. Done here rather than by
- * JSON.parse, whose result for a 1 MB manifest sits in fresh pages of V8's heap (~2 ms of page faults here).
+ * The text of the checked JSON string at bytes [start, end) (quotes included), escapes undone as Go does: a \u
+ * escape of half a surrogate pair that has no other half becomes U+FFFD. Only this string is parsed, never the
+ * record around it (whose text V8 would place in fresh pages past 128 KB).
  */
 function stringOf(scanner: Scanner, start: number, end: number, escaped: boolean): string {
   if (!escaped) return textOf(bufferOf(scanner.bytes, start + 1, end - 1));
+  if (end - start >= PARSE_ESCAPED_FROM_BYTES) {
+    const parsed = parsedString(bufferOf(scanner.bytes, start, end));
+    if (parsed !== undefined) return parsed;
+  }
   const out = unescapeBuffer(end - start);
   return textOf(out.subarray(0, unescape(scanner.bytes, start + 1, end - 1, out)));
+}
+
+/**
+ * Escaped strings from this size on (a manifest: an escape every few bytes) are unescaped by JSON.parse, twice as
+ * fast as the byte loop (a 100 KB manifest: 0.19 against 0.36 ms; 1 MB: 2.9 against 4-5 ms; measured 2026-12-03).
+ */
+export const PARSE_ESCAPED_FROM_BYTES = 16 * 1024;
+
+/**
+ * The checked JSON string `token` (quotes included) as JSON.parse reads it, with Go's reading of a half surrogate
+ * pair alone: U+FFFD. Only escapes can make one (UTF-8 decoding never does), and JSON.parse pairs two escaped halves
+ * as Go does, so the string differs from Go's only in its lone halves, which toWellFormed replaces. Undefined if
+ * JSON.parse refuses what the scanner accepted (it should not): the byte loop reads it then.
+ */
+function parsedString(token: Buffer): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(textOf(token));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'string') return undefined;
+  return value.isWellFormed() ? value : value.toWellFormed();
 }
 
 /**

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JsonSyntaxError, MAX_JSON_DEPTH, NOT_A_SCALAR, readJsonFields, type FieldSpec, type FoundFields } from '../../../src/helm/release-fields.ts';
+import { JsonSyntaxError, MAX_JSON_DEPTH, NOT_A_SCALAR, PARSE_ESCAPED_FROM_BYTES, readJsonFields, type FieldSpec, type FoundFields } from '../../../src/helm/release-fields.ts';
 
 const SPEC: FieldSpec = { name: true, version: true, manifest: true, info: { status: true }, chart: { metadata: { name: true } } };
 
@@ -211,6 +211,38 @@ describe('readJsonFields', () => {
         expect(fields(`{"name":${json}}`)).toEqual({ name: value.toWellFormed() });
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  // Long escaped strings (manifests) are unescaped by JSON.parse, short ones by a byte loop: the same strings.
+  const PAD = 'p'.repeat(PARSE_ESCAPED_FROM_BYTES);
+  const padded = (json: string) => `"${PAD}${json.slice(1)}`;
+
+  it('reads a long escaped string as a short one, lone surrogate halves as U+FFFD', () => {
+    fc.assert(
+      fc.property(escapedString, ({ value, json }) => {
+        expect(fields(`{"name":${padded(json)}}`)).toEqual({ name: PAD + value.toWellFormed() });
+      }),
+      { numRuns: 500 },
+    );
+    for (const json of [String.raw`"x\ud83dy"`, String.raw`"x\ude00y"`, String.raw`"\ud83d\u0041"`, String.raw`"\ud83d\ude00\n"`, String.raw`"\udbff\udfff\ud800"`]) {
+      expect(fields(`{"name":${padded(json)}}`)).toEqual({ name: PAD + (fields(`{"name":${json}}`).name as string) });
+    }
+  });
+
+  it('reads raw bytes beside escapes alike in long and short strings, invalid UTF-8 included', () => {
+    const piece = fc.oneof(
+      fc.constantFrom([0xff], [0xc3], [0xc3, 0xa9], [0xe2, 0x82], [0xe2, 0x82, 0xac], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98], [0x80], [0x41]),
+      fc.constantFrom('\\u00e9', '\\u0000', '\\ud83d', '\\ude00', '\\n', '\\"', '\\\\', '\\/').map((escape) => [...Buffer.from(escape)]),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 20 }), (pieces) => {
+        const token = Buffer.from([0x22, ...pieces.flat(), 0x22]);
+        const read = (string: Buffer) => readJsonFields(Buffer.concat([Buffer.from('{"name":'), string, Buffer.from('}')]), SPEC)?.get('name');
+        const long = Buffer.concat([Buffer.from(`"${PAD}`), token.subarray(1)]);
+        expect(read(long)).toBe(PAD + (read(token) as string));
+      }),
+      { numRuns: 1000 },
     );
   });
 });
