@@ -126,6 +126,8 @@ interface InformerDependencies {
   readonly random: () => number;
   readonly onRestart: (resource: string, reason: RestartReason) => void;
   readonly onPresence: (kind: ResourceKind, present: boolean) => void;
+  /** This informer reached the API server again after failing (InformerSet wakes the others). */
+  readonly onRecovered: (resource: string) => void;
 }
 
 function errorMessage(error: unknown): string {
@@ -226,6 +228,17 @@ export class Informer<K extends ResourceKind> {
       consecutiveFailures: this.#backoff.failures,
       resourceVersion: this.#resourceVersion,
     };
+  }
+
+  /**
+   * Another informer reached the API server again: a backoff pause ends now instead of running out its delay.
+   * After an outage the delays have grown to tens of seconds; the model would meanwhile miss every change to this
+   * resource without counting as stale (model.maxStalenessSeconds), and an API server restart is what a control
+   * plane upgrade does, right before its drains.
+   */
+  retrySoon(): void {
+    if (this.#stopped || this.#phase !== 'backoff') return;
+    this.#current?.abort();
   }
 
   /** Called by the watchdog: aborts whatever has gone on for longer than it can legitimately take. */
@@ -520,6 +533,7 @@ export class Informer<K extends ResourceKind> {
         'informer recovered',
       );
       this.#failingSince = undefined;
+      this.#deps.onRecovered(this.resource);
     }
   }
 
@@ -583,6 +597,11 @@ export class InformerSet implements ModelHealth {
       random: options.random ?? Math.random,
       onRestart: options.onRestart ?? (() => {}),
       onPresence: (kind, present) => this.#onPresence(kind, present),
+      // The API server answers again: the informers still waiting out their backoff retry now, not up to
+      // backoffCapMs later. Failures of their own (a 403, a resource the server breaks) back off again as before.
+      onRecovered: (resource) => {
+        for (const informer of this.informers) if (informer.resource !== resource) informer.retrySoon();
+      },
     };
     this.informers = RESOURCE_KINDS.map((kind) => new Informer<ResourceKind>(RESOURCE_SPECS[kind], deps));
   }

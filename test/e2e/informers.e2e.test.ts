@@ -3,7 +3,8 @@
 // resuming where a server-ended or dropped watch left off (no relist), a real 410 ERROR event on an open watch,
 // relisting when the model rejects a write, the watchdog restarting a silent watch, the periodic relist
 // repairing a missed event, a partial Longhorn install (on a second API server of its own), a core resource
-// the server does not serve, staleness and logging through an outage, stop(), and startClusterModel's metrics.
+// the server does not serve, staleness and logging through an outage, all retrying once one reaches the server
+// again, stop(), and startClusterModel's metrics.
 //
 // What the informers read goes through the real HttpKubeClient, wrapped only to count and record calls (and,
 // in two tests, to start one watch from resourceVersion "1" or read an unserved path: the server answers for
@@ -238,7 +239,7 @@ interface Running {
 
 const running: InformerSet[] = [];
 
-function startInformers(options: { via?: TcpProxy; kubeconfig?: string; longhornNamespace?: string; timings?: Partial<InformerTimings>; log?: Logger; client?: RecordingClient } = {}): Running {
+function startInformers(options: { via?: TcpProxy; kubeconfig?: string; longhornNamespace?: string; timings?: Partial<InformerTimings>; log?: Logger; client?: RecordingClient; random?: () => number } = {}): Running {
   const timings = { ...FAST, ...options.timings };
   const kubeConfig = kubeConfigVia(options.kubeconfig ?? cluster.kubeconfig, options.via?.url);
   const client = options.client ?? new RecordingClient(new HttpKubeClient(kubeConfig, timings.requestTimeoutMs));
@@ -250,7 +251,7 @@ function startInformers(options: { via?: TcpProxy; kubeconfig?: string; longhorn
     log: options.log ?? log,
     longhornNamespace: options.longhornNamespace ?? LONGHORN_NS,
     timings,
-    random: () => 0.5,
+    random: options.random ?? (() => 0.5),
     onRestart: (resource, reason) => restarts.push({ resource, reason }),
   });
   running.push(set);
@@ -585,6 +586,21 @@ describe('informers: health', () => {
     await until(() => h.set.staleResources(Date.now(), 1_000).length === 0, 'fresh again');
     await until(() => count('informer recovered') === RESOURCE_KINDS.length, 'recovery lines');
     expect(count('retrying with backoff')).toBe(RESOURCE_KINDS.length);
+  });
+
+  it('after an outage, all retry as soon as one reaches the API server again, not when their own backoff runs out', async () => {
+    // Real jitter and a long cap, as in production: after a few failures each waits seconds, none in step.
+    const h = startInformers({ via: proxy, timings: { backoffBaseMs: 200, backoffCapMs: 20_000 }, random: Math.random });
+    await until(() => h.set.synced() && h.allConnected(), 'sync');
+    proxy.cut();
+    await until(() => h.set.statuses().every((status) => status.consecutiveFailures >= 6), 'six failures each', 30_000);
+    proxy.restore();
+    await until(() => h.set.statuses().some((status) => status.connected), 'the first one back', 30_000);
+    const firstBackAt = Date.now();
+    // Without the wake-up the others would come back as their delays (up to 6.4-12.8 s now) run out.
+    const rest = await until(() => h.allConnected(), 'all back', 30_000);
+    expect(rest, `the last informer came back ${rest} ms after the first (${Date.now() - firstBackAt} ms)`).toBeLessThan(3_000);
+    await until(() => h.set.staleResources(Date.now(), 1_000).length === 0, 'fresh again');
   });
 
   it('stops every loop and closes every watch', async () => {
