@@ -84,7 +84,7 @@ describe('API server outage under load', () => {
     await restartApiServer({ downSeconds: DOWN_SECONDS, log, onDown: () => void (downAt = Date.now()) });
     const upAt = Date.now();
 
-    // Right away, before the informers' backoff lets them reconnect: a deletion and a creation to catch up on.
+    // Right away, as the informers reconnect: a deletion and a creation to catch up on.
     await deleteObjects(['pod', 'db-before', '-n', NS, '--grace-period=0', '--force'], ['pvc', 'data-before', '-n', NS], ['pv', 'fault-outage-pv-before']);
     await createPodOnLocalVolume({ pod: 'db-after', node: NODE_AFTER, namespace: NS, pv: 'fault-outage-pv-after', claim: 'data-after' });
     const changedAt = Date.now();
