@@ -8,7 +8,9 @@
 //   Harvester's, and gets the same waiver the Upgrade got.
 // - Longhorn's node-drain-policy: with block-for-eviction (or its last-replica variant) Longhorn moves the replicas
 //   off a draining node (its instance-manager PodDisruptionBudget holds the drain until they are rebuilt
-//   elsewhere), so a last copy on the node is not lost by the drain: said as a warning, not refused.
+//   elsewhere), so a last copy on the node is not lost by the drain: said as a warning, not refused. Longhorn does
+//   so only while the Kubernetes Node is cordoned (spec.unschedulable: a drain taint alone, or evictions from a node
+//   not cordoned, move nothing) and not down (it cancels evictions from a down node).
 import type { CheckResults } from './context.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
@@ -78,10 +80,15 @@ export function applyLonghornDrainPolicy(
   snapshot: ClusterSnapshot,
   node: string,
   results: CheckResults,
-  /** Whether a volume may be named to the requester (an eviction names none of another namespace); default all. */
-  nameable: (finding: Finding) => boolean = () => true,
+  options: {
+    /** Whether the Node is cordoned (spec.unschedulable) once the request is done: Longhorn acts on nothing else. */
+    readonly cordoned: boolean;
+    /** Whether a volume may be named to the requester (an eviction names none of another namespace); default all. */
+    readonly nameable?: (finding: Finding) => boolean;
+  },
 ): DrainAdjusted {
-  if (!drainEvictsReplicas(snapshot)) return { findings: results.findings, totals: results.totals, warnings: [] };
+  const nameable = options.nameable ?? (() => true);
+  if (!options.cordoned || !snapshot.nodeIsUp(node) || !drainEvictsReplicas(snapshot)) return { findings: results.findings, totals: results.totals, warnings: [] };
   const policy = snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
   const listed = results.findings.filter((finding) => EVICTED_CHECKS.includes(finding.check));
   if (listed.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };

@@ -10,6 +10,10 @@ export interface AdmissionRequest {
   readonly kind: GroupVersionKind;
   readonly resource: GroupVersionResource;
   readonly subResource?: string;
+  /**
+   * request.name; for a DELETE of a collection (`DELETE .../nodes?labelSelector=...`), which the API server admits
+   * item by item with no name, the name of the item deleted (oldObject's), so no check reads it as nameless.
+   */
   readonly name: string;
   readonly namespace: string;
   readonly operation: Operation;

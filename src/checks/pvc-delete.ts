@@ -2,7 +2,7 @@
 //
 //  - dropped-by-upgrade: a Helm upgrade or rollback whose manifest no longer declares a PVC the release created
 //    (annotated `meta.helm.sh/release-name` for it), Bound, without `helm.sh/resource-policy: keep` on the live
-//    object (what Helm reads before deleting). Helm deletes it once the new revision is applied. Judged at the
+//    object (what Helm reads before deleting, compared exactly). Helm deletes it once the new revision is applied. Judged at the
 //    release record, before Helm touches anything. Likewise the Bound PVCs a StatefulSet it drops owns (retention
 //    policy whenDeleted: Delete): the garbage collector deletes them with the StatefulSet (deleted-with-statefulset).
 //  - deleted-by-automation: a DELETE of a Bound PVC whose PV has reclaim policy Delete (the provisioner destroys the
@@ -35,9 +35,13 @@ export { DELETE_KEY as DELETE_APPROVED_KEY } from '../override-keys.ts';
 /** A finding about a PVC that carries a counting `volume-guard.io/delete: "true"` (waived by that approval). */
 export const DELETE_APPROVED_TAG = 'delete-approved';
 
-/** Helm compares the policy trimmed and lower-cased. */
-export function hasKeepPolicy(annotations: Readonly<Record<string, string>>): boolean {
-  return (annotations[HELM_RESOURCE_POLICY_ANNOTATION] ?? '').trim().toLowerCase() === 'keep';
+/**
+ * Whether an upgrade or rollback that drops this live object leaves it: Helm's kube client compares the live
+ * annotation exactly (`Keep` or ` keep` are deleted). Only uninstall trims and lower-cases, and it reads the
+ * release's manifest (src/helm/manifest.ts).
+ */
+export function hasLiveKeepPolicy(annotations: Readonly<Record<string, string>>): boolean {
+  return annotations[HELM_RESOURCE_POLICY_ANNOTATION] === 'keep';
 }
 
 function isBound(claim: Pick<PersistentVolumeClaimRecord, 'phase' | 'volumeName'>): boolean {
@@ -133,7 +137,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   }
   for (const claim of snapshot.persistentVolumeClaimsIn(release.namespace)) {
     if (claim.deleting || !isBound(claim) || !createdByRelease(claim, release)) continue;
-    if (declared.has(`${claim.namespace}/${claim.name}`) || hasKeepPolicy(claim.annotations)) continue;
+    if (declared.has(`${claim.namespace}/${claim.name}`) || hasLiveKeepPolicy(claim.annotations)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     const tags = withApproval(['dropped-by-upgrade', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
     if (!collector.admit(tags)) continue;

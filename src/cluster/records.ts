@@ -117,6 +117,16 @@ export interface NodeRecord {
   readonly labels: Labels;
   /** Carries an autoscaler's drain taint (DRAIN_TAINT_KEYS): it is being removed, its disks with it. Omitted: no. */
   readonly leaving?: boolean;
+  /**
+   * `spec.unschedulable` itself, set only with `leaving` (otherwise `unschedulable` is it): Longhorn's drain policy
+   * acts on a cordon, not on a drain taint (isCordoned).
+   */
+  readonly cordoned?: boolean;
+}
+
+/** Whether the Node is cordoned (`spec.unschedulable`), whatever drain taint it carries. */
+export function isCordoned(node: NodeRecord): boolean {
+  return node.leaving === true ? node.cordoned === true : node.unschedulable;
 }
 
 /** How a PersistentVolume keeps its data: node-local kinds lose it when pods move. */
@@ -247,7 +257,7 @@ export interface StatefulSetRecord {
   /** `meta.helm.sh/release-name` / `meta.helm.sh/release-namespace`, '' when absent. */
   readonly helmReleaseName: string;
   readonly helmReleaseNamespace: string;
-  /** `helm.sh/resource-policy: keep`: Helm never deletes it (an upgrade that drops it reads the live annotation). */
+  /** `helm.sh/resource-policy: keep`, exactly: an upgrade that drops it leaves it (Helm reads the live annotation). */
   readonly helmKeep: boolean;
   /** Only `volume-guard.io/` annotations (a skip read at its CREATE, for the audit); absent when it carries none. */
   readonly annotations?: Labels;

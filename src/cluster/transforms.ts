@@ -159,14 +159,15 @@ export function transformNode(raw: unknown): NodeRecord | undefined {
   const ready = conditionOf(raw, 'Ready');
   const spec = objectAt(raw, 'spec');
   const leaving = hasDrainTaint(spec);
+  const cordoned = spec?.['unschedulable'] === true;
   return {
     name: intern(name),
-    unschedulable: spec?.['unschedulable'] === true || leaving,
+    unschedulable: cordoned || leaving,
     ready: intern(stringAt(ready, 'status')),
     readySince: timeMs(stringAt(ready, 'lastTransitionTime')),
     annotations: guardAnnotations(metadata),
     labels: internedMap(stringMapAt(metadata, 'labels')),
-    ...(leaving ? { leaving } : {}),
+    ...(leaving ? { leaving, cordoned } : {}),
   };
 }
 
@@ -480,8 +481,8 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     selector: stringMapAt(objectAt(spec, 'selector'), 'matchLabels'),
     helmReleaseName: annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '',
     helmReleaseNamespace: intern(annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? ''),
-    // Helm compares the policy trimmed and lower-cased.
-    helmKeep: (annotations[HELM_RESOURCE_POLICY_ANNOTATION] ?? '').trim().toLowerCase() === 'keep',
+    // An upgrade that drops it reads the live annotation and compares it exactly (pvc-delete's hasLiveKeepPolicy).
+    helmKeep: annotations[HELM_RESOURCE_POLICY_ANNOTATION] === 'keep',
     ...optionalAnnotations(metadata),
   };
 }

@@ -202,7 +202,7 @@ function nonNegativeInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
-/** Helm compares the policy trimmed and lower-cased. */
+/** Uninstall compares the manifest's policy trimmed and lower-cased (an upgrade reads the live object, exactly). */
 function hasKeepPolicy(metadata: JsonObject): boolean {
   const policy = fieldsAt(metadata, 'annotations')[HELM_RESOURCE_POLICY_ANNOTATION];
   return typeof policy === 'string' && policy.trim().toLowerCase() === 'keep';

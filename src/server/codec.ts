@@ -4,6 +4,7 @@
 import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
 import { elideStrings, spansItsBuffer, type StringPaths } from '../json-bytes.ts';
+import { stringAtPath } from '../json.ts';
 import { describeCommonError, pointerToPath, valueAtPointer } from '../schema-errors.ts';
 import type { AdmissionRequest, Decision, Operation, Status } from '../admission/types.ts';
 import { OPERATIONS } from '../kube.ts';
@@ -154,7 +155,8 @@ export function decodeAdmissionReview(value: unknown, elided?: readonly Uint8Arr
     kind: { group: wire.kind.group, version: wire.kind.version, kind: wire.kind.kind },
     resource: { group: wire.resource.group, version: wire.resource.version, resource: wire.resource.resource },
     ...(wire.subResource ? { subResource: wire.subResource } : {}),
-    name: wire.name ?? '',
+    // A collection DELETE's items come with no name (AdmissionRequest.name).
+    name: wire.name || (wire.operation === 'DELETE' ? stringAtPath(wire.oldObject, 'metadata', 'name') : ''),
     namespace: wire.namespace ?? '',
     operation: wire.operation,
     userInfo: {

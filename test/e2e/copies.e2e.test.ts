@@ -1,7 +1,7 @@
 // Issue 12.1/12.2/12.9 through the real API server with the real kubectl: copies are the distinct nodes holding a
 // healthy replica whose node is up; failed replicas of a healthy volume are no risk; Harvester's own drains of an
 // upgrade admitted with skipSingleReplicaDetachedVol pass; Longhorn's block-for-eviction drain policy is said, not
-// refused.
+// refused on a cordon (Longhorn acts on nothing else).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
 import {
@@ -177,5 +177,13 @@ describe('copies are counted per node that is up', () => {
     expect(allowed.stderr).toContain('node cp-n2 holds the only copy of 1 Longhorn volume(s): PVC shop/cart');
     expect(allowed.stderr).toContain('node-drain-policy block-for-eviction moves them');
     expect(await unschedulable('cp-n2')).toBe(true);
+
+    // Longhorn moves replicas off cordoned nodes only: an autoscaler's drain taint on a node left schedulable moves
+    // nothing, so it is refused whatever the policy.
+    await must(kubectl(['uncordon', 'cp-n2']), 'uncordon');
+    const tainted = await kubectl(['taint', 'node', 'cp-n2', 'ToBeDeletedByClusterAutoscaler=1733130000:NoSchedule', '--dry-run=server']);
+    expect(tainted.code).not.toBe(0);
+    expect(tainted.stderr).toContain('longhorn-system/cp-evictable');
+    expect(tainted.stderr).not.toContain('moves them');
   });
 });

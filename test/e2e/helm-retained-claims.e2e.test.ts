@@ -3,7 +3,8 @@
 // (reclaim policy Delete). Refused at the release record, naming the PVC, before Helm touches anything. Real helm,
 // real API server, kube-controller-manager beside it; the PVC is written as the StatefulSet controller writes it
 // (owned by the StatefulSet), with no pod (no scheduler or kubelet here). With helm.sh/resource-policy: keep on the
-// live StatefulSet, Helm skips deleting it (its kube client reads the live annotation): the upgrade passes.
+// live StatefulSet, Helm skips deleting it (its kube client reads the live annotation, exactly: "Keep" is deleted):
+// the upgrade passes.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths } from '../harness/cluster.ts';
@@ -13,6 +14,26 @@ const guard = inject('guard');
 const NS = 'e2e-helm-retained';
 const CHART = join(paths.root, 'test', 'e2e', 'charts', 'retained-db');
 const CLAIM = 'data-rdb-db-0';
+
+/**
+ * A new StatefulSet, waited for in the model: StatefulSet events reach it in order, so once this one is counted the
+ * annotations written before it are known.
+ */
+function sentinel(name: string): Promise<void> {
+  return changeAndWait(guard.opsUrl, 'statefulsets.apps', () =>
+    apply({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name, namespace: NS },
+      spec: {
+        replicas: 0,
+        serviceName: 'sentinel',
+        selector: { matchLabels: { app: 'e2e-sentinel' } },
+        template: { metadata: { labels: { app: 'e2e-sentinel' } }, spec: { containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } },
+      },
+    }),
+  );
+}
 
 describe('a Helm upgrade dropping a StatefulSet that deletes its PVCs with it', () => {
   beforeAll(async () => {
@@ -32,7 +53,7 @@ describe('a Helm upgrade dropping a StatefulSet that deletes its PVCs with it', 
 
   afterAll(async () => {
     await helm(['uninstall', 'rdb', '-n', NS]);
-    await deleteObjects(['statefulset', 'rdb-db', 'sentinel', '-n', NS, '--cascade=orphan'], ['pvc', '--all', '-n', NS]);
+    await deleteObjects(['statefulset', 'rdb-db', 'sentinel-1', 'sentinel-2', '-n', NS, '--cascade=orphan'], ['pvc', '--all', '-n', NS]);
   });
 
   it('is refused, naming the PVC the garbage collector would delete with the StatefulSet', async () => {
@@ -47,22 +68,19 @@ describe('a Helm upgrade dropping a StatefulSet that deletes its PVCs with it', 
     expect((await kubectl(['get', 'pvc', CLAIM, '-n', NS])).code).toBe(0);
   });
 
+  it('is still refused when the live StatefulSet says "Keep": Helm compares the annotation exactly and deletes it', async () => {
+    await must(kubectl(['annotate', 'statefulset', 'rdb-db', '-n', NS, 'helm.sh/resource-policy=Keep']), 'annotate Keep');
+    await sentinel('sentinel-1');
+    const upgraded = await helm(['upgrade', 'rdb', CHART, '-n', NS, '--set', 'db.enabled=false']);
+    expect(upgraded.code).not.toBe(0);
+    expect(upgraded.stderr).toContain('[pvc-delete]');
+    expect(upgraded.stderr).toContain(`${NS}/${CLAIM}`);
+    expect((await kubectl(['get', 'statefulset', 'rdb-db', '-n', NS])).code).toBe(0);
+  });
+
   it('passes once the StatefulSet says helm.sh/resource-policy: keep: Helm leaves it, and its PVC, in place', async () => {
-    await must(kubectl(['annotate', 'statefulset', 'rdb-db', '-n', NS, 'helm.sh/resource-policy=keep']), 'annotate keep');
-    // StatefulSet events reach the model in order: once this one is counted, the annotation above is known.
-    await changeAndWait(guard.opsUrl, 'statefulsets.apps', () =>
-      apply({
-        apiVersion: 'apps/v1',
-        kind: 'StatefulSet',
-        metadata: { name: 'sentinel', namespace: NS },
-        spec: {
-          replicas: 0,
-          serviceName: 'sentinel',
-          selector: { matchLabels: { app: 'e2e-sentinel' } },
-          template: { metadata: { labels: { app: 'e2e-sentinel' } }, spec: { containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } },
-        },
-      }),
-    );
+    await must(kubectl(['annotate', '--overwrite', 'statefulset', 'rdb-db', '-n', NS, 'helm.sh/resource-policy=keep']), 'annotate keep');
+    await sentinel('sentinel-2');
     const upgraded = await helm(['upgrade', 'rdb', CHART, '-n', NS, '--set', 'db.enabled=false']);
     expect(upgraded.stderr).not.toContain('denied');
     expect(upgraded.code).toBe(0);

@@ -119,6 +119,12 @@ describe('everything that empties a node is judged', () => {
       expect(denied(refused.stderr, 'node-cordon')).toBe(true);
       expect(refused.stderr).toContain(`deletion of node ${LH}`);
       expect((await kubectl(['get', 'node', LH])).code).toBe(0);
+      // A collection DELETE (DELETE /api/v1/nodes?...) is admitted node by node with no name in the request: the
+      // node is read from the object deleted, and refused the same.
+      const collection = await kubectl(['delete', '--raw', `/api/v1/nodes?fieldSelector=metadata.name%3D${LH}`]);
+      expect(collection.code).not.toBe(0);
+      expect(collection.stderr).toContain(`deletion of node ${LH}`);
+      expect((await kubectl(['get', 'node', LH])).code).toBe(0);
       await must(kubectl(['delete', 'node', GONE]), 'delete clean node');
     });
   });

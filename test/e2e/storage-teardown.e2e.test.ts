@@ -52,6 +52,8 @@ async function createUninstallJob(dryRun: boolean) {
 }
 
 /** Runs `attempt` (a dry run first) until its verdict is the wanted one. */
+const CRD_COLLECTION = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+
 async function once(attempt: (dryRun: boolean) => Promise<{ code: number; stderr: string }>, denied: boolean) {
   await eventually(() => attempt(true), (r) => (r.code !== 0) === denied);
   return attempt(false);
@@ -110,6 +112,11 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
     expect(namespace.stderr).toContain('longhorn-system/st-vm');
     const crd = await once(() => kubectl(['delete', 'crd', 'replicas.longhorn.io', '--dry-run=server']), true);
     expect(crd.stderr).toContain('deletion of CRD replicas.longhorn.io');
+    // A collection DELETE is admitted CRD by CRD with no name in the request (and the webhook's matchCondition
+    // must let it through): refused the same.
+    const collection = await kubectl(['delete', '--raw', `${CRD_COLLECTION}?fieldSelector=metadata.name%3Dreplicas.longhorn.io&dryRun=All`]);
+    expect(collection.code).not.toBe(0);
+    expect(collection.stderr).toContain('deletion of CRD replicas.longhorn.io');
     // Another namespace is none of volume-guard's business.
     await ensureNamespace('st-other');
     expect((await kubectl(['delete', 'namespace', 'st-other', '--dry-run=server'])).code).toBe(0);
@@ -123,6 +130,7 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
     expect((await createUninstallJob(false)).code).toBe(0);
     expect((await kubectl(['delete', 'namespace', LONGHORN_NS, '--dry-run=server'])).code).toBe(0);
     expect((await kubectl(['delete', 'crd', 'volumes.longhorn.io', '--dry-run=server'])).code).toBe(0);
+    expect((await kubectl(['delete', '--raw', `${CRD_COLLECTION}?fieldSelector=metadata.name%3Dvolumes.longhorn.io&dryRun=All`])).code).toBe(0);
   });
 
   it("refuses stripping Longhorn's finalizer from a volume, except by Longhorn's own service account", async () => {

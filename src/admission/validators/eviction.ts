@@ -12,7 +12,7 @@
 import { comesBackToItsNode, hasInlineData, isFinishedPod } from '../../checks/node-local-volume.ts';
 import { dataNamespaces } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
-import type { PodRecord, ResourceKind } from '../../cluster/records.ts';
+import { isCordoned, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
 import { describeUser, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -142,8 +142,9 @@ function adjustRemoval(
   const nameable = (finding: Finding): boolean =>
     !nodeWide || dataNamespaces(finding).every((namespace) => namespace === removal.namespace);
   // Issue 12.9: Longhorn's node-drain-policy moving the last copies itself (evictions only).
+  const nodeRecord = context.snapshot.node(node);
   const drain = removal.evicted
-    ? applyLonghornDrainPolicy(context.snapshot, node, results, nameable)
+    ? applyLonghornDrainPolicy(context.snapshot, node, results, { cordoned: nodeRecord !== undefined && isCordoned(nodeRecord), nameable })
     : { findings: results.findings, totals: results.totals, warnings: [] };
   const warnings = [...drain.warnings];
   let findings: readonly Finding[] = nodeWide ? drain.findings.map((finding) => (nameable(finding) ? finding : withheld(finding, node))) : drain.findings;

@@ -106,6 +106,11 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
      */
     deletesPods?: boolean;
     /**
+     * Whether the Node is cordoned (spec.unschedulable) once the operation is done: Longhorn's node-drain-policy moves
+     * replicas off cordoned nodes only. Default true: a Machine's deletion or scale-down cordons the node first.
+     */
+    cordoned?: boolean;
+    /**
      * Which operation, from the plan table. Every one but a Node DELETE drains the node through the eviction API
      * (cordon, taint, a Machine's deletion), so Longhorn's node-drain-policy can move its last copies first
      * (issue 12.9).
@@ -143,7 +148,9 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     ...(drainPolicy || tainted
       ? {
           adjust: (results: CheckResults) => {
-            const drained = drainPolicy ? applyLonghornDrainPolicy(snapshot, input.node, results) : { findings: results.findings, totals: results.totals, warnings: [] };
+            const drained = drainPolicy
+              ? applyLonghornDrainPolicy(snapshot, input.node, results, { cordoned: input.cordoned ?? true })
+              : { findings: results.findings, totals: results.totals, warnings: [] };
             return tainted ? withoutToleratedData(snapshot, drained, tainted) : drained;
           },
         }
@@ -213,6 +220,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         plan: 'node-cordon',
         ...(!cordon && noExecute.length === taints.length ? { onlyNoExecute: noExecute } : {}),
         deletesPods: noExecute.length > 0,
+        cordoned: isUnschedulable(request.object),
         overrides: { node: () => skip.source },
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,

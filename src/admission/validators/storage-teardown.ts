@@ -116,7 +116,9 @@ export function storageTeardownValidator(config: Config): Validator {
           `(request.resource.resource == 'jobs' && has(object.spec.template.spec.containers) && ` +
           `((has(object.metadata.name) && object.metadata.name.startsWith(${cel(UNINSTALL_JOB_NAME)})) || ${UNINSTALL_CONTAINER})) || ` +
           `(request.resource.resource == 'namespaces' && request.name == ${cel(namespace)}) || ` +
-          `(request.resource.resource == 'customresourcedefinitions' && request.name.endsWith('.longhorn.io')) || ` +
+          // A collection DELETE is admitted item by item with no request.name (CEL then has no such key, and the
+          // error would fail every CRD's collection DELETE): the item is oldObject.
+          `(request.resource.resource == 'customresourcedefinitions' && (has(request.name) ? request.name : oldObject.metadata.name).endsWith('.longhorn.io')) || ` +
           `((request.resource.resource == 'volumes' || request.resource.resource == 'replicas') && ` +
           `request.userInfo.username != ${cel(longhornServiceAccount(config))} && ` +
           `${holdsFinalizer('oldObject')} && !${holdsFinalizer('object')})`,

@@ -6,9 +6,9 @@ import { podEvictionValidator } from '../../../src/admission/validators/eviction
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { transformHarvesterUpgrade } from '../../../src/cluster/transforms.ts';
+import { transformHarvesterUpgrade, transformNode } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { context, cordonRequest, evictionRequest } from '../../support/admission.ts';
+import { context, cordonRequest, evictionRequest, NODE_KIND, request } from '../../support/admission.ts';
 import {
   detachedVolume,
   harvesterUpgrade,
@@ -149,14 +149,67 @@ describe("Longhorn's node-drain-policy", () => {
     expect(checksOf(decision.status!.message)).toEqual(['volume-health', 'node-local-volume']);
   });
 
-  it('lets the eviction of a pod whose only copy Longhorn will move through, with the warning', () => {
+  it('lets the eviction of a pod whose only copy Longhorn will move through, with the warning, once the node is cordoned', () => {
     const eviction = podEvictionValidator(config);
     const evict = evictionRequest('db-0', { namespace: 'app' });
     expect(eviction.handle(evict, context(cluster())).allowed).toBe(false);
     const m = cluster();
     m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    m.upsert('node', transformNode(nodeWith('w1', { unschedulable: true }))!);
     const decision = eviction.handle(evict, context(m));
     expect(decision.allowed).toBe(true);
     expect(decision.warnings?.join('\n')).toContain('app/db');
   });
+
+  // Longhorn reads the Kubernetes Node's spec.unschedulable only ("node drain policy only takes effect on cordoned
+  // nodes"): on a node that is not cordoned it evicts no replica, whatever the policy.
+  it('refuses an eviction from a node that is not cordoned (a drain going on past a refused cordon), or only tainted', () => {
+    const eviction = podEvictionValidator(config);
+    const evict = evictionRequest('db-0', { namespace: 'app' });
+    for (const policy of ['block-for-eviction', 'block-for-eviction-if-contains-last-replica']) {
+      const m = cluster();
+      m.upsert('longhornSetting', longhornSetting('node-drain-policy', policy));
+      m.upsert('node', transformNode(nodeWith('w1', {}))!);
+      const uncordoned = eviction.handle(evict, context(m));
+      expect(uncordoned.allowed).toBe(false);
+      expect(uncordoned.warnings?.join('\n') ?? '').not.toContain('moves them');
+      m.upsert('node', transformNode(nodeWith('w1', { taints: [AUTOSCALER_TAINT] }))!);
+      expect(eviction.handle(evict, context(m)).allowed).toBe(false);
+      m.upsert('node', transformNode(nodeWith('w1', { unschedulable: true, taints: [AUTOSCALER_TAINT] }))!);
+      expect(eviction.handle(evict, context(m)).allowed).toBe(true);
+    }
+  });
+
+  it("refuses an autoscaler's drain taint on a node that stays schedulable; allows it on a cordoned one", () => {
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    const taintOnly = taintRequest('w1', {}, {});
+    const refused = cordon.handle(taintOnly, context(m));
+    expect(refused.allowed).toBe(false);
+    expect(checksOf(refused.status!.message)).toContain('single-replica');
+    const onCordoned = cordon.handle(taintRequest('w1', { unschedulable: true }, { unschedulable: true }), context(m));
+    expect(onCordoned.allowed).toBe(true);
+    expect(onCordoned.warnings?.join('\n')).toContain('moves them');
+  });
+
+  it('refuses the cordon of a node Longhorn reports down: it cancels evictions from a down node', () => {
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    m.upsert('longhornNode', longhornNode({ name: 'w1', down: true }));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(false);
+    expect(decision.warnings?.join('\n') ?? '').not.toContain('moves them');
+  });
 });
+
+const AUTOSCALER_TAINT = { key: 'ToBeDeletedByClusterAutoscaler', value: '1733130000', effect: 'NoSchedule' };
+
+/** A Node object as the API server serves it. */
+function nodeWith(name: string, spec: { unschedulable?: boolean; taints?: unknown[] }): unknown {
+  return { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } }, spec, status: { conditions: [{ type: 'Ready', status: 'True' }] } };
+}
+
+/** An UPDATE adding the autoscaler's drain taint to a Node with this spec before and after (the cordon unchanged). */
+function taintRequest(name: string, before: { unschedulable?: boolean }, after: { unschedulable?: boolean }) {
+  return request({ ...NODE_KIND, operation: 'UPDATE', name, object: nodeWith(name, { ...after, taints: [AUTOSCALER_TAINT] }), oldObject: nodeWith(name, before) });
+}

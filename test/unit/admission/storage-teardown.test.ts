@@ -13,7 +13,8 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { drainPolicyStrength, NODE_DRAIN_POLICIES } from '../../../src/checks/storage-teardown.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { context, request } from '../../support/admission.ts';
+import { decodeAdmissionReview } from '../../../src/server/codec.ts';
+import { admissionReview, context, request } from '../../support/admission.ts';
 import { detachedVolume, failedReplica, longhornNode, namespace, replica, volume } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
@@ -99,6 +100,33 @@ describe('storage-teardown validator', () => {
     const crd = req({ group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' }, 'DELETE', { name: 'volumes.longhorn.io' });
     expect(validator.handle(crd, context(withData())).allowed).toBe(false);
     expect(validator.handle({ ...crd, name: 'widgets.example.com' }, context(withData())).allowed).toBe(true);
+  });
+
+  it('refuses a Longhorn CRD deleted through a collection DELETE, whose items come with no request.name', () => {
+    // DELETE .../customresourcedefinitions?labelSelector=app.kubernetes.io/name=longhorn: one review per CRD.
+    const item = (name: string) =>
+      decodeAdmissionReview(
+        admissionReview({
+          uid: 'u1',
+          kind: { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition' },
+          resource: { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions' },
+          name: '',
+          operation: 'DELETE',
+          userInfo: { username: 'admin' },
+          object: null,
+          oldObject: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name } },
+        }),
+      );
+    const decoded = item('volumes.longhorn.io');
+    if (!decoded.ok) throw new Error(decoded.reason);
+    const decision = validator.handle(decoded.request, context(withData()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('deletion of CRD volumes.longhorn.io');
+    const other = item('widgets.example.com');
+    if (!other.ok) throw new Error(other.reason);
+    expect(validator.handle(other.request, context(withData())).allowed).toBe(true);
+    // The webhook is called for such items at all: its matchCondition reads the name from oldObject when it must.
+    expect(validator.declaration.matchConditions![0]!.expression).toContain("(has(request.name) ? request.name : oldObject.metadata.name).endsWith('.longhorn.io')");
   });
 
   it("refuses Longhorn's finalizer stripped from a volume or replica by anyone but Longhorn, naming that volume only", () => {

@@ -361,8 +361,12 @@ describe('transformStatefulSet', () => {
       helmReleaseNamespace: 'devlake',
       helmKeep: false,
     });
-    const kept = transformStatefulSet({ metadata: { name: 's', namespace: 'n', annotations: { 'helm.sh/resource-policy': ' Keep ' } }, spec: {} });
+    const kept = transformStatefulSet({ metadata: { name: 's', namespace: 'n', annotations: { 'helm.sh/resource-policy': 'keep' } }, spec: {} });
     expect(kept?.helmKeep).toBe(true);
+    // An upgrade's delete reads the live annotation exactly: Helm deletes a StatefulSet annotated "Keep".
+    for (const policy of [' keep', 'Keep', 'KEEP ']) {
+      expect(transformStatefulSet({ metadata: { name: 's', namespace: 'n', annotations: { 'helm.sh/resource-policy': policy } }, spec: {} })?.helmKeep).toBe(false);
+    }
   });
 
   it('defaults replicas to 1 like the API server, keeps 0, and works without Helm', () => {

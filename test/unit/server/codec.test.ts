@@ -55,6 +55,22 @@ describe('decodeAdmissionReview', () => {
     });
   });
 
+  it("names a collection DELETE's item by its oldObject: the API server admits each item with no name", () => {
+    // DELETE /api/v1/nodes?labelSelector=... reaches the webhook once per node, request.name empty.
+    const item = sampleReview({ operation: 'DELETE', name: '', object: null, oldObject: { metadata: { name: 'worker-7' } } });
+    const decoded = decodeAdmissionReview(item);
+    expect(decoded.ok && decoded.request.name).toBe('worker-7');
+    const unnamed = sampleReview({ operation: 'DELETE', object: null, oldObject: { metadata: {} } });
+    delete (unnamed.request as Record<string, unknown>)['name'];
+    const none = decodeAdmissionReview(unnamed);
+    expect(none.ok && none.request.name).toBe('');
+    // Only a DELETE: a CREATE with generateName has no name yet, and that stays so.
+    const created = decodeAdmissionReview(sampleReview({ operation: 'CREATE', name: '', object: { metadata: { generateName: 'w-' } }, oldObject: { metadata: { name: 'stale' } } }));
+    expect(created.ok && created.request.name).toBe('');
+    const named = decodeAdmissionReview(sampleReview({ operation: 'DELETE', name: 'worker-1', object: null, oldObject: { metadata: { name: 'worker-1' } } }));
+    expect(named.ok && named.request.name).toBe('worker-1');
+  });
+
   it('accepts fields it does not know (newer API servers add some)', () => {
     const result = decodeAdmissionReview(sampleReview({ requestKind: { group: '', version: 'v1', kind: 'Node' }, options: {} }));
     expect(result.ok).toBe(true);
