@@ -72,7 +72,7 @@ export interface ManifestStatefulSet {
   /** spec.selector.matchLabels */
   readonly selector: Labels;
   readonly retentionPolicy: ClaimRetentionPolicy;
-  /** Annotated `helm.sh/resource-policy: keep`: Helm leaves it in place on uninstall. */
+  /** Annotated `helm.sh/resource-policy` (`keep`, or any value): Helm leaves it in place on uninstall. */
   readonly keep: boolean;
   /** The template it came from (`# Source:`), '' when the document has no such comment. */
   readonly source: string;
@@ -81,7 +81,7 @@ export interface ManifestStatefulSet {
 export interface ManifestPersistentVolumeClaim {
   readonly namespace: string;
   readonly name: string;
-  /** Annotated `helm.sh/resource-policy: keep`: it outlives the release, and a later install adopts it. */
+  /** Annotated `helm.sh/resource-policy` (`keep`, or any value): it outlives the release, and a later install adopts it. */
   readonly keep: boolean;
   readonly source: string;
 }
@@ -202,10 +202,14 @@ function nonNegativeInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
-/** Uninstall compares the manifest's policy trimmed and lower-cased (an upgrade reads the live object, exactly). */
-function hasKeepPolicy(metadata: JsonObject): boolean {
-  const policy = fieldsAt(metadata, 'annotations')[HELM_RESOURCE_POLICY_ANNOTATION];
-  return typeof policy === 'string' && policy.trim().toLowerCase() === 'keep';
+/**
+ * Whether `helm uninstall` leaves it: it deletes only the manifest's documents with no helm.sh/resource-policy.
+ * `keep` (any case and spacing) is the documented value; any other (Helm 4's `prefer-existing`, a typo) leaves it
+ * too, as Helm sorts such a document into neither its kept nor its deleted list. An upgrade reads the live object
+ * instead, exactly (pvc-delete's hasLiveKeepPolicy).
+ */
+function leftByUninstall(metadata: JsonObject): boolean {
+  return Object.hasOwn(fieldsAt(metadata, 'annotations'), HELM_RESOURCE_POLICY_ANNOTATION);
 }
 
 function retentionValue(value: unknown): string {
@@ -243,7 +247,7 @@ export function statefulSetFromObject(object: unknown, defaultNamespace: string,
     claimTemplates: [...new Set(claimTemplates)],
     selector: stringMapOf(fieldsAt(spec, 'selector').matchLabels),
     retentionPolicy: { whenDeleted: retentionValue(retention.whenDeleted), whenScaled: retentionValue(retention.whenScaled) },
-    keep: hasKeepPolicy(metadata),
+    keep: leftByUninstall(metadata),
     source,
   };
 }
@@ -266,7 +270,7 @@ function collect(object: unknown, into: Collector, depth: number): void {
     into.persistentVolumeClaims.push({
       namespace: nonEmptyString(metadata.namespace) ?? into.releaseNamespace,
       name,
-      keep: hasKeepPolicy(metadata),
+      keep: leftByUninstall(metadata),
       source: into.source,
     });
   } else if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(object.items) && depth < MAX_LIST_DEPTH) {

@@ -52,6 +52,16 @@ describe('parseManifest', () => {
     ]);
   });
 
+  it('marks what helm uninstall leaves: any helm.sh/resource-policy (Helm deletes only documents without one)', () => {
+    const claim = (annotations: string) =>
+      parseManifest(`apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n${annotations}`, 'apps').persistentVolumeClaims[0]?.keep;
+    expect(claim('')).toBe(false);
+    expect(claim('  annotations:\n    team: db\n')).toBe(false);
+    for (const value of ['keep', '" Keep "', 'prefer-existing', '"delete"', '""']) {
+      expect(claim(`  annotations:\n    helm.sh/resource-policy: ${value}\n`)).toBe(true);
+    }
+  });
+
   it('reads two claim templates, replicas, ordinals, namespace and retention policy', () => {
     const manifest = statefulSet(`metadata:
   name: kafka
