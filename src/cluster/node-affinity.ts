@@ -93,6 +93,24 @@ export function parseNodeSelector(required: unknown): NodeSelector {
   }));
 }
 
+/** A field requirement no node name meets (a term holding it matches nothing), and one every node name meets. */
+const NO_NODE_NAME: NodeSelectorRequirement = { key: NODE_NAME_FIELD, operator: 'In', values: ['\u0000'] };
+const ANY_NODE_NAME: NodeSelectorRequirement = { key: NODE_NAME_FIELD, operator: 'NotIn', values: ['\u0001'] };
+
+/**
+ * A PV's node affinity as the scheduler's volume binding and the kubelet read it: against a Node made of the node's
+ * labels only, with no name. A valid `metadata.name` field requirement then sees an empty name: `In` never matches
+ * (its term matches no node), `NotIn` always does. Rewritten so that evaluation and pinning read it unchanged.
+ */
+export function persistentVolumeNodeSelector(selector: NodeSelector): NodeSelector {
+  if (selector.every((term) => term.matchFields.length === 0)) return selector;
+  return selector.map((term) => {
+    if (term.matchFields.length === 0 || !term.matchFields.every(validFieldRequirement)) return term;
+    const never = term.matchFields.some((requirement) => (requirement.operator === 'In') !== requirement.values.includes(''));
+    return { matchExpressions: term.matchExpressions, matchFields: [never ? NO_NODE_NAME : ANY_NODE_NAME] };
+  });
+}
+
 /**
  * A pod's scheduling constraint on nodes: spec.nodeSelector ANDed with the required node affinity (each term
  * gets the nodeSelector's labels as In requirements). Empty when the pod may run anywhere.

@@ -2,7 +2,7 @@
 // watch event object), narrowed field by field; output keeps only what the checks read (see records.ts).
 // Each returns undefined when the object has no name (nothing could key it), never throws.
 
-import { NO_NODE_SELECTOR, parseNodeSelector, podNodeSelector, type NodeSelector } from './node-affinity.ts';
+import { NO_NODE_SELECTOR, parseNodeSelector, persistentVolumeNodeSelector, podNodeSelector, type NodeSelector } from './node-affinity.ts';
 import {
   ANNOTATION_PREFIX,
   type HarvesterUpgradeRecord,
@@ -251,7 +251,7 @@ export function transformPersistentVolume(raw: unknown): PersistentVolumeRecord 
     source: volumeSourceOf(spec),
     driver: intern(csiDriver !== '' ? csiDriver : provisionedBy),
     storageClassName: intern(stringAt(spec, 'storageClassName')),
-    nodeAffinity: sharedSelector(parseNodeSelector(objectPath(spec, 'nodeAffinity', 'required'))),
+    nodeAffinity: sharedSelector(persistentVolumeNodeSelector(parseNodeSelector(objectPath(spec, 'nodeAffinity', 'required')))),
     namedNode,
     pinnedNode: namedNode,
     claimNamespace: intern(stringAt(claimRef, 'namespace')),

@@ -3,6 +3,7 @@ import {
   anchorKeys,
   isGroupKey,
   parseNodeSelector,
+  persistentVolumeNodeSelector,
   pinnedNodeOf,
   podNodeSelector,
   selectorMatches,
@@ -196,5 +197,30 @@ describe('anchors and group keys', () => {
     expect(anchorKeys([term([expr('topology.kubernetes.io/zone', 'In', ['a'])])])).toBeUndefined();
     expect(anchorKeys([])).toBeUndefined();
     expect(anchorKeys([term([])])).toEqual([]);
+  });
+});
+
+// The scheduler's volume binding and the kubelet match a PV's affinity against a Node made of the labels only
+// (storage helpers' CheckNodeAffinity): a metadata.name field requirement sees an empty name.
+describe('persistentVolumeNodeSelector: a PV reads metadata.name as empty', () => {
+  const w1 = node({ name: 'w1', labels: { 'kubernetes.io/hostname': 'w1' } });
+  const w2 = node({ name: 'w2', labels: { 'kubernetes.io/hostname': 'w2' } });
+  const name = (operator: string, value: string) => expr('metadata.name', operator, [value]);
+
+  it('a term with metadata.name In matches no node; with NotIn, every node its other requirements allow', () => {
+    const selector = persistentVolumeNodeSelector([term([expr('kubernetes.io/hostname', 'In', ['w1'])]), term([], [name('In', 'w2')])]);
+    expect([w1, w2].filter((candidate) => selectorMatches(selector, candidate)).map((candidate) => candidate.name)).toEqual(['w1']);
+    expect(pinnedNodeOf(selector, lookupOf([w1, w2]))).toBe('w1');
+    const notIn = persistentVolumeNodeSelector([term([expr('kubernetes.io/hostname', 'In', ['w1', 'w2'])], [name('NotIn', 'w1')])]);
+    expect([w1, w2].filter((candidate) => selectorMatches(notIn, candidate)).map((candidate) => candidate.name)).toEqual(['w1', 'w2']);
+    expect(selectorMatches(persistentVolumeNodeSelector([term([], [name('NotIn', 'w2')])]), w2)).toBe(true);
+  });
+
+  it('leaves selectors without field requirements, and invalid ones, as they are', () => {
+    const plain = [term([expr('kubernetes.io/hostname', 'In', ['w1'])])];
+    expect(persistentVolumeNodeSelector(plain)).toBe(plain);
+    const invalid = [term([], [expr('metadata.name', 'Exists')])];
+    expect(persistentVolumeNodeSelector(invalid)).toEqual(invalid);
+    expect(selectorMatches(persistentVolumeNodeSelector(invalid), w1)).toBe(false);
   });
 });
