@@ -5,7 +5,7 @@ import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/rec
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, isPodScratchClaim, isScratchVolumeTaken, lostCopyPlace, lostCopyPlaces, nodesTakenBy, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { LAST_COPY_COUNT, soleCopyNode, isHealthyReplica, isVolumeBeingDeleted, type NodeIsUp } from './longhorn-health.ts';
+import { LAST_COPY_COUNT, countCopies, isHealthyReplica, isVolumeBeingDeleted, singleCopyNodes, soleCopyNode, type NodeIsUp } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface LastReplicaOnNodeTarget {
@@ -88,6 +88,45 @@ function describeOthers(snapshot: ClusterSnapshot, others: readonly LonghornRepl
   return parts.join(' and ');
 }
 
+/**
+ * The replicas on `node` of a volume with no copy anywhere (copyNodes is empty) whose data is on that node alone
+ * (singleCopyNodes: its healthy replicas there, down; or, none being healthy, its failed ones, which Longhorn can
+ * still salvage). Undefined otherwise, or while the volume is being deleted.
+ */
+function strandedOn(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord, node: string, nodeIsUp: NodeIsUp): readonly LonghornReplicaRecord[] | undefined {
+  if (isVolumeBeingDeleted(volume)) return undefined;
+  const replicas = snapshot.replicasOfVolume(volume.name);
+  if (countCopies(replicas, nodeIsUp, 1) > 0) return undefined;
+  const nodes = singleCopyNodes(replicas, nodeIsUp);
+  if (nodes.length !== 1 || nodes[0] !== node) return undefined;
+  return replicas.filter((replica) => replica.nodeID === node && !replica.deleting);
+}
+
+function buildStrandedFinding(
+  snapshot: ClusterSnapshot,
+  volume: LonghornVolumeRecord,
+  replicas: readonly LonghornReplicaRecord[],
+  node: string,
+  tags: readonly string[],
+): Finding {
+  const related: AffectedObject[] = [];
+  const claim = claimOfVolume(volume);
+  if (claim !== undefined) related.push(claim);
+  for (const replica of replicas) related.push(replicaObject(replica));
+  const healthy = replicas.filter(isHealthyReplica);
+  return {
+    check: 'last-replica-on-node',
+    severity: 'critical',
+    object: volumeObject(volume, node),
+    reason:
+      healthy.length > 0
+        ? `no copy left: its only data is ${lostCopyPlaces(healthy, (replica) => lostCopyPlace(snapshot, replica))}`
+        : `no healthy replica left: its only data is in a failed replica on node ${node}`,
+    tags,
+    related,
+  };
+}
+
 export function collectLastReplicaOnNode(
   snapshot: ClusterSnapshot,
   target: LastReplicaOnNodeTarget,
@@ -114,10 +153,14 @@ export function collectLastReplicaOnNode(
     const volume = snapshot.longhornVolume(volumeName);
     if (volume === undefined) return true;
     const replica = lastHealthyReplicaOn(snapshot, volume, target.node, nodeIsUp);
+    // An eviction: a volume with no copy left whose data is only on this node (its replica there is down, or failed)
+    // loses it with the node as well; a cordon reports it under single-replica instead.
+    const stranded = replica === undefined && target.volumes !== undefined ? strandedOn(snapshot, volume, target.node, nodeIsUp) : undefined;
     // A pod's scratch volume whose pod the node takes along is deleted with it: no drain can keep it.
-    if (replica === undefined || isScratchVolumeTaken(snapshot, volume, takenWithNode) || collector.countIfFull()) return true;
+    if ((replica === undefined && stranded === undefined) || isScratchVolumeTaken(snapshot, volume, takenWithNode) || collector.countIfFull()) return true;
     const tags = [attachmentTag(volume)];
-    if (collector.admit(tags)) collector.add(buildFinding(snapshot, volume, replica, target.node, tags));
+    if (!collector.admit(tags)) return true;
+    collector.add(replica !== undefined ? buildFinding(snapshot, volume, replica, target.node, tags) : buildStrandedFinding(snapshot, volume, stranded!, target.node, tags));
     return true;
   };
   if (target.volumes !== undefined) {
