@@ -19,6 +19,9 @@ export const SKIP_EVICTIONS_KEY = 'volume-guard.io/skip-evictions';
 /** Harvester's own annotation: skips only the detached single-replica part of the upgrade check. */
 export const HARVESTER_SKIP_DETACHED_KEY = 'harvesterhci.io/skipSingleReplicaDetachedVol';
 
+/** The keys that grant something (the others say by whom, why and until when). */
+export const GRANTING_KEYS: readonly string[] = [SKIP_KEY, REUSE_KEY, DELETE_KEY, SKIP_EVICTIONS_KEY];
+
 /** The keys whose writes the override guard polices. */
 export const OVERRIDE_KEYS: readonly string[] = [
   SKIP_KEY,

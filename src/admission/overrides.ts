@@ -5,7 +5,7 @@
 // - a stored override without `skip-by` (written before volume-guard was installed, or around it) is ignored
 //   with a warning, and one past its `volume-guard.io/skip-until` (RFC 3339) too.
 import { describeUser } from '../kube.ts';
-import { DELETE_KEY, OVERRIDE_KEYS, overrideLifecycle, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../override-keys.ts';
+import { DELETE_KEY, GRANTING_KEYS, OVERRIDE_KEYS, overrideLifecycle, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY, SKIP_UNTIL_KEY } from '../override-keys.ts';
 import type { UserInfo } from './types.ts';
 import { CHECK_IDS, isCheckId, type CheckId, type Finding } from '../checks/types.ts';
 import { isDataOfNamespace } from '../checks/affected.ts';
@@ -14,6 +14,7 @@ import { DELETE_APPROVED_TAG } from '../checks/pvc-delete.ts';
 
 export {
   DELETE_KEY,
+  GRANTING_KEYS,
   HARVESTER_SKIP_DETACHED_KEY,
   isReuseApproved,
   OVERRIDE_KEYS,
@@ -171,7 +172,9 @@ export function whyNotHonored(source: OverrideSource, writers: OverrideWriters):
   if (source.recordedBy === '') {
     return `no writer recorded; an authorized admin must set it again (with ${SKIP_BY_KEY}=<their user name>)`;
   }
-  if (source.recordedBy !== undefined && writers.mode !== 'rbac' && writers.allowedGroups.length === 0 && writers.allowedUsers.length === 0) {
+  // Stored overrides whose writer is recorded per object (a PVC's reuse or delete approval) or elsewhere (Harvester's
+  // annotation on the Upgrade being drained) count for nobody either.
+  if (writers.mode !== 'rbac' && writers.allowedGroups.length === 0 && writers.allowedUsers.length === 0) {
     return 'nobody may write overrides (overrides.allowedGroups and allowedUsers are empty)';
   }
   return undefined;
@@ -215,8 +218,10 @@ export function unknownSkipEntries(values: StringMap | undefined): readonly stri
 }
 
 /**
- * The override keys whose value this write adds or changes (removals are always fine: they make volume-guard
- * stricter). Compares annotations and labels of the new and old object.
+ * The override keys whose value this write adds or changes, and the removal of `skip-until` while the object keeps
+ * a key that grants something (that removal makes an override count for good, an expired one again). Other
+ * removals are always fine: they make volume-guard stricter. Compares annotations and labels of the new and old
+ * object.
  */
 export function changedOverrideKeys(
   next: { annotations?: StringMap; labels?: StringMap },
@@ -226,8 +231,12 @@ export function changedOverrideKeys(
   for (const field of ['annotations', 'labels'] as const) {
     const now = next[field] ?? {};
     const before = previous?.[field] ?? {};
+    const kind = field === 'labels' ? 'label' : 'annotation';
     for (const key of OVERRIDE_KEYS) {
-      if (now[key] !== undefined && now[key] !== before[key]) changed.push(`${field === 'labels' ? 'label' : 'annotation'} ${key}`);
+      if (now[key] !== undefined && now[key] !== before[key]) changed.push(`${kind} ${key}`);
+    }
+    if (before[SKIP_UNTIL_KEY] !== undefined && now[SKIP_UNTIL_KEY] === undefined && GRANTING_KEYS.some((key) => now[key] !== undefined)) {
+      changed.push(`the removal of ${kind} ${SKIP_UNTIL_KEY}`);
     }
   }
   return changed;

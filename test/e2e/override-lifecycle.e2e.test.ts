@@ -48,8 +48,8 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
       ['pvc', '--all', '-n', NS],
       ['pv', 'ol-local-pv', 'ol-drain-pv'],
       ['node', NODE, DRAIN_NODE],
-      ['clusterrolebinding', 'ol-alice-node-editor'],
-      ['clusterrole', 'ol-node-editor'],
+      ['clusterrolebinding', 'ol-alice-node-editor', 'ol-alice-ns-finalizer'],
+      ['clusterrole', 'ol-node-editor', 'ol-ns-finalizer'],
     );
   });
 
@@ -90,6 +90,29 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
     const expired = await cordon();
     expect(expired.stderr).toContain('denied the request');
     expect(expired.stderr).toContain(`ignored: expired at ${until.replace('Z', '.000Z')}`);
+    // Removing the expiry alone would bring the override back for good: a write of it, policed like one.
+    const revived = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-until-'], { kubeconfig: paths.kubeconfigUser });
+    expect(revived.code).not.toBe(0);
+    expect(revived.stderr).toContain('alice may not write the removal of annotation volume-guard.io/skip-until');
+    expect(refusedCordon(await cordon())).toBe(true);
+  });
+
+  it('polices override keys written through namespaces/finalize, which stores the metadata it is sent', async () => {
+    const namespace = JSON.parse((await must(kubectl(['get', 'namespace', NS, '-o', 'json']), 'get namespace')).stdout) as { metadata: { annotations?: Record<string, string> } };
+    namespace.metadata.annotations = { ...namespace.metadata.annotations, 'volume-guard.io/skip-evictions': '*', 'volume-guard.io/skip-by': 'admin' };
+    const file = await tempFile(`ol-finalize-${process.pid}.json`, JSON.stringify(namespace));
+    // alice may write namespaces/finalize (RBAC), as a namespace-cleanup controller may; she is no override writer.
+    await must(kubectl(['create', 'clusterrole', 'ol-ns-finalizer', '--verb=update', '--resource=namespaces/finalize']), 'finalize role');
+    await must(kubectl(['create', 'clusterrolebinding', 'ol-alice-ns-finalizer', '--clusterrole=ol-ns-finalizer', '--user=alice']), 'finalize binding');
+    const forged = await eventually(
+      () => kubectl(['replace', '--raw', `/api/v1/namespaces/${NS}/finalize`, '-f', file], { kubeconfig: paths.kubeconfigUser }),
+      (result) => !result.stderr.includes('forbidden: User'),
+    );
+    expect(forged.code).not.toBe(0);
+    expect(forged.stderr).toContain('admission webhook "overrides.volume-guard.io" denied the request: volume-guard: alice may not write');
+    expect(forged.stderr).toContain(`annotation volume-guard.io/skip-evictions on Namespace ${NS}:`);
+    const stored = await must(kubectl(['get', 'namespace', NS, '-o', 'jsonpath={.metadata.annotations}']), 'get namespace');
+    expect((JSON.parse(stored.stdout || '{}') as Record<string, string>)['volume-guard.io/skip-evictions']).not.toBe('*');
   });
 
   it('ignores an override whose writer was removed (removals pass the guard; the override then counts for nobody)', async () => {

@@ -93,7 +93,9 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   // Staleness matters only for what this answer reads. A known pod's volumes and node never change.
   const nodeWide = removal.nodeWide && draining && !staysOnNode;
   // The node-wide checks find the data of every namespace on the node: the namespace's override waives its own only.
-  const namespaceOverride = namespaceSkip && nodeWide ? { ...namespaceSkip, namespace: removal.namespace } : namespaceSkip;
+  // Scoped so even when only the pod's own data is judged: the snapshot saying so may be stale, and a stale model
+  // is passed only by an override that reaches every namespace (staleModelDecision).
+  const namespaceOverride = namespaceSkip ? { ...namespaceSkip, namespace: removal.namespace } : undefined;
   const dependsOn: ResourceKind[] = ['node'];
   if (!pod) dependsOn.push(...POD_DATA_RESOURCES);
   else if (ownData && pod.claimNames.length > 0) dependsOn.push(...POD_DATA_RESOURCES);

@@ -2,34 +2,41 @@
 // labels on guarded objects from anyone outside the configured writers, and any such write that does not record
 // its writer (`volume-guard.io/skip-by` equal to the requesting user) or whose expiry is unreadable. So every
 // stored override names the last user who added or changed it, and that user passed this check. Removing an
-// override is always allowed.
+// override is always allowed; removing only its expiry (`skip-until`) is a write like any other.
 import type { Config } from '../../config.ts';
 import { describeUser } from '../context.ts';
 import { metaOf } from '../objects.ts';
 import { overrideWriteWarnings } from '../override-feedback.ts';
-import { changedOverrideKeys, mayWriteOverrides, OVERRIDE_KEYS, parseRfc3339, SKIP_BY_KEY, SKIP_UNTIL_KEY } from '../overrides.ts';
+import { changedOverrideKeys, GRANTING_KEYS, mayWriteOverrides, OVERRIDE_KEYS, parseRfc3339, SKIP_BY_KEY, SKIP_UNTIL_KEY } from '../overrides.ts';
 import { allowed, denied, type DeclaredRule, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 
-/** CEL: this write adds or changes one of the override keys in `field` (annotations or labels). */
+/**
+ * CEL: this write adds or changes one of the override keys in `field` (annotations or labels), or removes
+ * `skip-until` while a granting key stays (changedOverrideKeys).
+ */
 function changesOverrideKeys(field: 'annotations' | 'labels'): string {
   const keys = `[${OVERRIDE_KEYS.map((key) => `'${key}'`).join(', ')}]`;
+  const granting = `[${GRANTING_KEYS.map((key) => `'${key}'`).join(', ')}]`;
   return (
     `(has(object.metadata.${field}) && ${keys}.exists(k, k in object.metadata.${field} && ` +
     `(oldObject == null || !has(oldObject.metadata.${field}) || !(k in oldObject.metadata.${field}) || ` +
-    `oldObject.metadata.${field}[k] != object.metadata.${field}[k])))`
+    `oldObject.metadata.${field}[k] != object.metadata.${field}[k]))) || ` +
+    `(oldObject != null && has(oldObject.metadata.${field}) && '${SKIP_UNTIL_KEY}' in oldObject.metadata.${field} && ` +
+    `has(object.metadata.${field}) && !('${SKIP_UNTIL_KEY}' in object.metadata.${field}) && ` +
+    `${granting}.exists(k, k in object.metadata.${field}))`
   );
 }
 
 export function overrideGuardValidator(_config: Config): Validator {
   const writeOps = ['CREATE', 'UPDATE'] as const;
   // Every way to write the keys: the main resource and its status subresource (metadata written through
-  // nodes/status, namespaces/status or a CR's status is stored like any other write).
+  // nodes/status, namespaces/status, namespaces/finalize or a CR's status is stored like any other write).
   const rules: DeclaredRule[] = [
     {
       apiGroups: [''],
       apiVersions: ['v1'],
-      resources: ['nodes', 'nodes/status', 'namespaces', 'namespaces/status'],
+      resources: ['nodes', 'nodes/status', 'namespaces', 'namespaces/status', 'namespaces/finalize'],
       operations: [...writeOps],
       scope: 'Cluster',
     },
@@ -61,7 +68,9 @@ export function overrideGuardValidator(_config: Config): Validator {
       const changed = changedOverrideKeys(next, metaOf(request.oldObject));
       if (changed.length === 0) return allowed();
       const writers = context.config.overrides;
-      const what = `${request.kind.kind} ${request.namespace ? `${request.namespace}/` : ''}${request.name || next.name}`;
+      // A Namespace's own request carries its name as the namespace too.
+      const scope = request.kind.kind === 'Namespace' ? '' : request.namespace;
+      const what = `${request.kind.kind} ${scope ? `${scope}/` : ''}${request.name || next.name}`;
       const user = request.userInfo.username;
       if (!mayWriteOverrides(request.userInfo, writers)) {
         const who = [

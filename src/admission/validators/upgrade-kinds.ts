@@ -71,11 +71,13 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       value('v1', 'spec', 'nodeSelector'),
       value('v1', 'spec', 'concurrency'),
       value('v1', 'spec', 'secrets'),
+      value('v1', 'spec', 'serviceAccountName'),
     ],
     note:
       'system-upgrade-controller cordons, drains and upgrades every node the plan selects whose plan hash ' +
-      '(resolved version, secrets) it has not applied yet: a new version, channel or secret re-runs it, a new ' +
-      'node selector reaches other nodes, a higher concurrency drains more nodes at once.',
+      '(resolved version, service account, secrets) it has not applied yet: a new version, channel, service ' +
+      'account or secret re-runs it, a new node selector reaches other nodes, a higher concurrency drains more ' +
+      'nodes at once.',
   },
   {
     group: 'cluster.x-k8s.io',

@@ -129,3 +129,20 @@ describe('an eviction names nothing of another namespace', () => {
     for (const name of B_NAMES) expect(all).not.toContain(name);
   });
 });
+
+describe("a namespace's skip-evictions never passes a stale model", () => {
+  // With the Node informer stale, the node last seen schedulable may be cordoned by now, with other namespaces'
+  // data on it: only an override reaching every namespace could pass the eviction without knowing.
+  const nodesStale = { synced: () => true, staleResources: () => ['nodes'] };
+
+  it('refuses the eviction of a pod on a node last seen schedulable, saying the view is stale', () => {
+    const decision = validator.handle(evictionRequest('a-db', { namespace: 'team-a' }), context(cluster({ unschedulable: false }), { health: nodesStale }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('stale');
+  });
+
+  it('still waives its own data on a fresh model, on a schedulable node as on a draining one', () => {
+    expect(evict(cluster({ unschedulable: false }), 'a-db', 'team-a').allowed).toBe(true);
+    expect(evict(cluster({ withB: false }), 'a-db', 'team-a').allowed).toBe(true);
+  });
+});

@@ -252,7 +252,12 @@ describe('upgrade', () => {
 
   it('an UPDATE that changes no version passes; one that does is checked', () => {
     const model = modelWith((m) => addVolume(m, volumeWithReplicas('vol-a', ['node-1'], { numberOfReplicas: 1 })));
-    const plan = (version: string) => ({ apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'k3s', namespace: 'system-upgrade' }, spec: { version, concurrency: 1 } });
+    const plan = (version: string, spec: Record<string, unknown> = {}) => ({
+      apiVersion: 'upgrade.cattle.io/v1',
+      kind: 'Plan',
+      metadata: { name: 'k3s', namespace: 'system-upgrade' },
+      spec: { version, concurrency: 1, nodeSelector: {}, serviceAccountName: 'system-upgrade', ...spec },
+    });
     const base = request({
       kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
       resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
@@ -264,6 +269,9 @@ describe('upgrade', () => {
     });
     expect(validator.handle(base, context(model)).allowed).toBe(true);
     expect(validator.handle({ ...base, object: plan('v1.31.0') }, context(model)).allowed).toBe(false);
+    // The service account is in the plan's hash: every selected node is upgraded again.
+    expect(validator.handle({ ...base, object: plan('v1.30.1', { serviceAccountName: 'upgrader' }) }, context(model)).allowed).toBe(false);
+    expect(validator.handle({ ...base, operation: 'CREATE', oldObject: null, object: plan('v1.31.0') }, context(model)).allowed).toBe(false);
   });
 
   it('Longhorn not installed: nothing to find', () => {
@@ -312,6 +320,26 @@ describe('override guard', () => {
     // Extending the expiry is too.
     const extended = { ...stored, 'volume-guard.io/skip-until': '2099-01-01T00:00:00Z' };
     expect(validator.handle(annotate(ALICE, extended, stored), context(model)).allowed).toBe(false);
+  });
+  it('polices the removal of skip-until while the override stays: it would make the override count for good', () => {
+    const expired = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' };
+    const { 'volume-guard.io/skip-until': _until, ...revived } = expired;
+    const byAlice = validator.handle(annotate(ALICE, revived, expired), context(model));
+    expect(byAlice.allowed).toBe(false);
+    expect(byAlice.status!.message).toContain('alice may not write the removal of annotation volume-guard.io/skip-until on Node node-1');
+    // An allowed writer may, recording themselves.
+    expect(validator.handle(annotate(ADMIN, revived, expired), context(model)).allowed).toBe(true);
+    const byBob = { ...expired, 'volume-guard.io/skip-by': 'bob' };
+    expect(validator.handle(annotate(ADMIN, { ...revived, 'volume-guard.io/skip-by': 'bob' }, byBob), context(model)).allowed).toBe(false);
+    // Removing the whole override, or an expiry with nothing left to grant, stays free.
+    expect(validator.handle(annotate(ALICE, {}, expired), context(model)).allowed).toBe(true);
+    expect(validator.handle(annotate(ALICE, { 'volume-guard.io/skip-by': 'admin' }, expired), context(model)).allowed).toBe(true);
+    // The webhook is called for it at all.
+    expect(validator.declaration.matchConditions![0]!.expression).toContain("!('volume-guard.io/skip-until' in object.metadata.annotations)");
+  });
+  it('is called for namespaces/finalize too, which stores the metadata it is sent', () => {
+    const resources = validator.declaration.rules.flatMap((rule) => ('resources' in rule ? rule.resources : []));
+    expect(resources).toContain('namespaces/finalize');
   });
   it('refuses an unreadable skip-until and warns about one already past', () => {
     const base = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' };
