@@ -26,7 +26,7 @@ import type {
   StatefulSetRecord,
   VolumeSource,
 } from './records.ts';
-import { RELEASE_LABELS, RESOURCE_KINDS, recordKey } from './records.ts';
+import { clusterApiLabelValue, RELEASE_LABELS, RESOURCE_KINDS, recordKey } from './records.ts';
 import type { ClusterSnapshot, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
 
 /** The labels Helm charts put on what they create, naming the release (newer charts first). */
@@ -752,6 +752,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   }
 
   machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', name: string): readonly MachineRecord[] {
-    return this.#machinesByOwner.get(`${namespace}/${owner}/${name}`);
+    // The Machines carry their owner's name as Cluster API writes it into a label (hashed when too long).
+    return this.#machinesByOwner.get(`${namespace}/${owner}/${clusterApiLabelValue(name)}`);
   }
 }

@@ -129,6 +129,20 @@ export function isCordoned(node: NodeRecord): boolean {
   return node.leaving === true ? node.cordoned === true : node.unschedulable;
 }
 
+/**
+ * The value Cluster API writes into its owner labels (`set-name`, `deployment-name`, `control-plane-name`) for an
+ * owner's name: the name itself when it is a valid label value, else `hash_<FNV-1a 32 of the name, base64url>_z`
+ * (a MachineSet named after a MachineDeployment of 58 characters or more is over the 63-character limit).
+ */
+export function clusterApiLabelValue(name: string): string {
+  if (name.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(name)) return name;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(name, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  const digest = Buffer.alloc(4);
+  digest.writeUInt32BE(hash);
+  return `hash_${digest.toString('base64url')}_z`;
+}
+
 /** How a PersistentVolume keeps its data: node-local kinds lose it when pods move. */
 export type VolumeSource = 'local' | 'hostPath' | 'csi' | 'other';
 

@@ -126,8 +126,28 @@ export function regardingOf(request: AdmissionRequest): ObjectReference | undefi
   };
 }
 
-function noteOf(request: AdmissionRequest, decision: Decision): string {
-  const message = (decision.status?.message ?? 'denied').replace(/\s+/g, ' ').trim();
+/** A check's headline in a denial (`[node-local-volume] 2 objects keep data only on node-1`): counts, no names. */
+const HEADLINE = /^\[[a-z-]+\] /;
+
+/** Kinds whose denials name objects of their own namespace only (an eviction's already withholds the others). */
+const OWN_NAMESPACE_KINDS: readonly string[] = ['Pod', 'PersistentVolumeClaim', 'StatefulSet'];
+
+/**
+ * The denial for the Event's note. An Event lives in the namespace of the object it is about ("default" for a Node),
+ * read by more people than could see the objects a denial of a node, an upgrade or a Longhorn object names (PVCs and
+ * pods of every namespace): there the note keeps the summary and each check's headline, and says the objects were
+ * named to the requester.
+ */
+function noteMessage(decision: Decision, regarding: ObjectReference): string {
+  const message = decision.status?.message ?? 'denied';
+  if (regarding.namespace !== undefined && OWN_NAMESPACE_KINDS.includes(regarding.kind)) return message;
+  const lines = message.split('\n');
+  const kept = lines.filter((line, index) => index === 0 || HEADLINE.test(line));
+  return kept.length === lines.length ? message : `${kept.join('\n')}\n(objects named to the requester only)`;
+}
+
+function noteOf(request: AdmissionRequest, decision: Decision, regarding: ObjectReference): string {
+  const message = noteMessage(decision, regarding).replace(/\s+/g, ' ').trim();
   const note = `${actionOf(request).toLowerCase()} by ${request.userInfo.username || 'unknown'} denied: ${message}`;
   return note.length <= MAX_NOTE ? note : `${note.slice(0, MAX_NOTE - 1)}…`;
 }
@@ -168,7 +188,7 @@ export class EventRecorder {
       this.#options.onOutcome?.('dropped');
       return;
     }
-    const note = noteOf(request, decision);
+    const note = noteOf(request, decision, regarding);
     const action = actionOf(request);
     const key = `${regarding.apiVersion}/${regarding.kind}/${regarding.namespace ?? ''}/${regarding.name}/${action}/${note}`;
     // Events of cluster-scoped objects live in "default", as the kubelet and the scheduler put them.

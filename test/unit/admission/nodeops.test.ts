@@ -16,6 +16,7 @@ import { rolloutCause, upgradeValidator } from '../../../src/admission/validator
 import { webhookConfiguration } from '../../../src/admission/webhooks.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
+import { clusterApiLabelValue } from '../../../src/cluster/records.ts';
 import { transformMachine } from '../../../src/cluster/transforms.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, evictionRequest, request } from '../../support/admission.ts';
@@ -494,6 +495,44 @@ describe('Cluster API machine removal', () => {
     // The autoscaler marks the Machine it removes: only that node counts.
     model.upsert('machine', machine({ namespace: 'capi', name: 'm2', nodeName: 'node-2', machineSet: 'md-0-a', machineDeployment: 'md-0', deleteMarked: true }));
     expect(validator.handle(scale('machinedeployments', 1, 'scale'), context(model)).allowed).toBe(true);
+  });
+});
+
+describe('Cluster API owner labels of long names', () => {
+  it('are the name, or hash_<FNV-1a 32, base64url>_z past a label value (values from Go: hash/fnv, encoding/base64)', () => {
+    expect(clusterApiLabelValue('md-0-a')).toBe('md-0-a');
+    expect(clusterApiLabelValue('my-very-long-machine-deployment-name-for-the-gpu-workers-pool-x-abcde')).toBe('hash_LssLWA_z');
+    expect(clusterApiLabelValue('é-long-name-é')).toBe('hash_Su3wZQ_z');
+    expect(clusterApiLabelValue('a'.repeat(63))).toBe('a'.repeat(63));
+  });
+
+  it("judge the scale-down of a MachineSet named past 63 characters by its Machines' hashed set-name", () => {
+    const validator = machineValidator(config);
+    const name = 'my-very-long-machine-deployment-name-for-the-gpu-workers-pool-x-abcde';
+    const model = cluster();
+    for (const [machineName, nodeName] of [['m1', 'node-1'], ['m2', 'node-2']] as const) {
+      model.upsert('machine', transformMachine({
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Machine',
+        metadata: { name: machineName, namespace: 'capi', labels: { 'cluster.x-k8s.io/set-name': 'hash_LssLWA_z' } },
+        status: { nodeRef: { name: nodeName } },
+      })!);
+    }
+    const decision = validator.handle(
+      request({
+        kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+        resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinesets' },
+        subResource: 'scale',
+        operation: 'UPDATE',
+        namespace: 'capi',
+        name,
+        object: { metadata: { name }, spec: { replicas: 1 } },
+        oldObject: { metadata: { name }, spec: { replicas: 2 } },
+      }),
+      context(model),
+    );
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('m1 on node node-1');
   });
 });
 

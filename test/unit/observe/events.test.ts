@@ -66,7 +66,30 @@ describe('EventRecorder', () => {
       regarding: { apiVersion: 'v1', kind: 'Node', name: 'worker-3', uid: 'node-uid-3' },
     });
     expect(event.metadata.name).toMatch(/^worker-3\.[0-9a-f]{16}$/);
-    expect(event.note).toBe('cordon by system:serviceaccount:cattle-system:system-upgrade-controller denied: cordon of node worker-3 refused: last-replica-on-node: 1 volume');
+    // "default" is read by far more people than could see the objects a cordon's denial names: only the summary.
+    expect(event.note).toBe('cordon by system:serviceaccount:cattle-system:system-upgrade-controller denied: cordon of node worker-3 refused: (objects named to the requester only)');
+  });
+
+  it("keeps each check's headline but none of the objects in a Node's event; a namespaced object's keeps the denial", async () => {
+    const message = [
+      'volume-guard refused the cordon of node node-1: 2 risks of data loss.',
+      '[single-replica] 1 Longhorn volume has a single copy of its data',
+      '  Volume longhorn-system/v1 (PVC team/db): numberOfReplicas is 1',
+      '[node-local-volume] 1 object keeps data only on node-1',
+      '  PV pv-local (PVC shop/mysql-data, Pod shop/mysql-0): local PV keeps the data',
+      'Override (an authorized admin, after checking):',
+    ].join('\n');
+    const sink = new RecordingSink();
+    const { events } = recorder(sink, { now: 0 });
+    events.record(request(), { allowed: false, status: { code: 403, message } });
+    events.record(request({ kind: { group: '', version: 'v1', kind: 'PersistentVolumeClaim' }, resource: { group: '', version: 'v1', resource: 'persistentvolumeclaims' }, namespace: 'shop', name: 'mysql-data', operation: 'DELETE', object: null, oldObject: { metadata: { name: 'mysql-data', namespace: 'shop' } } }), { allowed: false, status: { code: 403, message } });
+    await events.tick();
+    const [node, claim] = sink.created;
+    expect(node!.note).toContain('[single-replica] 1 Longhorn volume has a single copy of its data [node-local-volume] 1 object keeps data only on node-1');
+    for (const name of ['team/db', 'shop/mysql', 'pv-local', 'longhorn-system/v1']) expect(node!.note).not.toContain(name);
+    expect(node!.note).toContain('(objects named to the requester only)');
+    expect(claim!.metadata.namespace).toBe('shop');
+    expect(claim!.note).toContain('PV pv-local (PVC shop/mysql-data');
   });
 
   it('records a denied eviction on the Pod, in its namespace, with the pod uid looked up', async () => {
