@@ -31,6 +31,11 @@ export interface UpgradeKindTable {
   readonly createIsUpgrade: boolean;
   /** An UPDATE that changes any of these starts a rollout. Labels, annotations and status never do. */
   readonly fields: readonly RolloutField[];
+  /**
+   * An annotation listing more rollout fields (comma-separated dotted paths, read from the object itself), as
+   * system-upgrade-controller's `upgrade.cattle.io/digest`: a change of one of them, or of the list, starts a rollout.
+   */
+  readonly digestAnnotation?: string;
   /** What the controller does, for the README. */
   readonly note: string;
 }
@@ -73,6 +78,7 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       value('v1', 'spec', 'secrets'),
       value('v1', 'spec', 'serviceAccountName'),
     ],
+    digestAnnotation: 'upgrade.cattle.io/digest',
     note:
       'system-upgrade-controller cordons, drains and upgrades every node the plan selects whose plan hash ' +
       '(resolved version, service account, secrets) it has not applied yet: a new version, channel, service ' +
@@ -171,9 +177,30 @@ function identity(compare: Comparison, value: unknown): unknown {
 
 /** The rollout fields this update changes (by the table's comparison). */
 export function changedRolloutFields(table: UpgradeKindTable, object: unknown, oldObject: unknown): RolloutField[] {
-  return table.fields.filter(
+  const changed = table.fields.filter(
     (rollout) => !sameJson(identity(rollout.compare, field(object, ...rollout.path)), identity(rollout.compare, field(oldObject, ...rollout.path))),
   );
+  if (table.digestAnnotation !== undefined && digestInput(object, table.digestAnnotation) !== digestInput(oldObject, table.digestAnnotation)) {
+    changed.push({ path: ['metadata', 'annotations', table.digestAnnotation], compare: 'value', versions: 'v1' });
+  }
+  return changed;
+}
+
+/**
+ * What the digest annotation adds to the controller's plan hash: the values of the paths it lists, one after the
+ * other (a string as is, anything else as JSON, nothing for an absent one), as system-upgrade-controller writes them.
+ */
+function digestInput(object: unknown, annotation: string): string {
+  const annotations = field(object, 'metadata', 'annotations');
+  const list = isRecord(annotations) && typeof annotations[annotation] === 'string' ? annotations[annotation] : '';
+  if (list === '') return '';
+  return list
+    .split(',')
+    .map((entry) => {
+      const found = field(object, ...entry.split('.'));
+      return found === undefined || found === null ? '' : typeof found === 'string' ? found : JSON.stringify(found);
+    })
+    .join('');
 }
 
 /** A kind the table does not know (configured by the user): any change of `spec` counts. */
@@ -204,9 +231,14 @@ function kindIs(table: Pick<UpgradeKindTable, 'group' | 'kind'>): string {
  */
 export function upgradeMatchCondition(): string {
   const known = UPGRADE_KIND_TABLES.map(kindIs).join(' || ');
-  const changes = UPGRADE_KIND_TABLES.filter((table) => table.fields.length > 0).map(
-    (table) => `(${kindIs(table)} && (${table.fields.map((rollout) => fieldChangedCel(rollout.path)).join(' || ')}))`,
-  );
+  const changes = UPGRADE_KIND_TABLES.filter((table) => table.fields.length > 0).map((table) => {
+    const fields = table.fields.map((rollout) => fieldChangedCel(rollout.path));
+    // The paths a digest annotation lists are read from the object: every update of an object carrying it is sent.
+    if (table.digestAnnotation !== undefined) {
+      for (const root of ['object', 'oldObject']) fields.push(`(has(${root}.metadata.annotations) && '${table.digestAnnotation}' in ${root}.metadata.annotations)`);
+    }
+    return `(${kindIs(table)} && (${fields.join(' || ')}))`;
+  });
   return [`request.operation == 'CREATE'`, `!(${known})`, ...changes].join(' || ');
 }
 
@@ -219,6 +251,9 @@ export function upgradeTablesMarkdown(): string {
     for (const rollout of table.fields) {
       const how = rollout.compare === 'value' ? '' : ' (by group, kind and name)';
       lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${how} (${rollout.versions}) | yes |`);
+    }
+    if (table.digestAnnotation !== undefined) {
+      lines.push(`| UPDATE of a field the annotation \`${table.digestAnnotation}\` lists (e.g. \`spec.upgrade.envs\`), or of that list | yes |`);
     }
     lines.push('| UPDATE of anything else (labels, annotations, status, other fields) | no |', '');
   }

@@ -274,6 +274,39 @@ describe('upgrade', () => {
     expect(validator.handle({ ...base, operation: 'CREATE', oldObject: null, object: plan('v1.31.0') }, context(model)).allowed).toBe(false);
   });
 
+  it("judges a change of a field the plan's upgrade.cattle.io/digest annotation puts in its hash, or of that list", () => {
+    const model = modelWith((m) => addVolume(m, volumeWithReplicas('vol-a', ['node-1'], { numberOfReplicas: 1 })));
+    const plan = (envs: unknown[], digest?: string) => ({
+      apiVersion: 'upgrade.cattle.io/v1',
+      kind: 'Plan',
+      metadata: { name: 'k3s', namespace: 'system-upgrade', ...(digest === undefined ? {} : { annotations: { 'upgrade.cattle.io/digest': digest } }) },
+      spec: { version: 'v1.30.1', concurrency: 1, nodeSelector: {}, upgrade: { image: 'rancher/k3s-upgrade', envs } },
+    });
+    const update = (object: unknown, oldObject: unknown) =>
+      request({
+        kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
+        resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
+        operation: 'UPDATE',
+        namespace: 'system-upgrade',
+        name: 'k3s',
+        object,
+        oldObject,
+      });
+    const envs = [{ name: 'A', value: '1' }];
+    const changed = [{ name: 'A', value: '2' }];
+    // Without the annotation an env change re-runs nothing; with it, it does.
+    expect(validator.handle(update(plan(changed), plan(envs)), context(model)).allowed).toBe(true);
+    const refused = validator.handle(update(plan(changed, 'spec.upgrade.envs'), plan(envs, 'spec.upgrade.envs')), context(model));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status!.message).toContain('upgrade.cattle.io/digest');
+    expect(validator.handle(update(plan(envs, 'spec.upgrade.envs'), plan(envs, 'spec.upgrade.envs')), context(model)).allowed).toBe(true);
+    // Adding a listed field changes the hash; listing a field that is absent writes nothing into it.
+    expect(validator.handle(update(plan(envs, 'spec.upgrade.envs'), plan(envs)), context(model)).allowed).toBe(false);
+    expect(validator.handle(update(plan(envs, 'spec.upgrade.missing'), plan(envs)), context(model)).allowed).toBe(true);
+    // The webhook is sent every update of a plan carrying the annotation.
+    expect(validator.declaration.matchConditions![0]!.expression).toContain("'upgrade.cattle.io/digest' in object.metadata.annotations");
+  });
+
   it('Longhorn not installed: nothing to find', () => {
     const model = new ClusterModel(VOLUME_SETS);
     model.setLonghornInstalled(false);
