@@ -14,7 +14,9 @@ export type Comparison =
    */
   | 'ref'
   /** A bootstrap block `{configRef, dataSecretName}`: configRef as a `ref`, dataSecretName as a value. */
-  | 'bootstrap';
+  | 'bootstrap'
+  /** A time to roll at (`rolloutAfter`): set or changed counts; removing it rolls nothing. */
+  | 'set';
 
 export interface RolloutField {
   /** Path from the object's root, e.g. ['spec', 'template', 'spec', 'version']. */
@@ -42,6 +44,7 @@ export interface UpgradeKindTable {
 
 const value = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'value', versions });
 const ref = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'ref', versions });
+const whenSet = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'set', versions });
 
 /** Cluster API's MachineDeployment rollout fields of the machine template (its MachineTemplateUpToDate). */
 const MACHINE_TEMPLATE_FIELDS: readonly RolloutField[] = [
@@ -89,7 +92,7 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
     group: 'cluster.x-k8s.io',
     kind: 'MachineDeployment',
     createIsUpgrade: false,
-    fields: [...MACHINE_TEMPLATE_FIELDS, value('v1beta1', 'spec', 'rolloutAfter'), value('v1beta2', 'spec', 'rollout', 'after')],
+    fields: [...MACHINE_TEMPLATE_FIELDS, whenSet('v1beta1', 'spec', 'rolloutAfter'), whenSet('v1beta2', 'spec', 'rollout', 'after')],
     note:
       'A change of the machine template rolls every Machine (a new MachineSet, the old one scaled down); template ' +
       'labels, annotations, readinessGates and node drain/deletion/volume-detach timeouts are propagated in place; ' +
@@ -113,9 +116,9 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       value('v1beta1, v1beta2', 'spec', 'kubeadmConfigSpec'),
       ref('v1beta1', 'spec', 'machineTemplate', 'infrastructureRef'),
       ref('v1beta2', 'spec', 'machineTemplate', 'spec', 'infrastructureRef'),
-      value('v1beta1', 'spec', 'rolloutAfter'),
+      whenSet('v1beta1', 'spec', 'rolloutAfter'),
       value('v1beta1', 'spec', 'rolloutBefore'),
-      value('v1beta2', 'spec', 'rollout', 'after'),
+      whenSet('v1beta2', 'spec', 'rollout', 'after'),
       value('v1beta2', 'spec', 'rollout', 'before'),
     ],
     note:
@@ -177,9 +180,11 @@ function identity(compare: Comparison, value: unknown): unknown {
 
 /** The rollout fields this update changes (by the table's comparison). */
 export function changedRolloutFields(table: UpgradeKindTable, object: unknown, oldObject: unknown): RolloutField[] {
-  const changed = table.fields.filter(
-    (rollout) => !sameJson(identity(rollout.compare, field(object, ...rollout.path)), identity(rollout.compare, field(oldObject, ...rollout.path))),
-  );
+  const changed = table.fields.filter((rollout) => {
+    const next = field(object, ...rollout.path);
+    if (rollout.compare === 'set' && (next === undefined || next === null)) return false;
+    return !sameJson(identity(rollout.compare, next), identity(rollout.compare, field(oldObject, ...rollout.path)));
+  });
   if (table.digestAnnotation !== undefined && digestInput(object, table.digestAnnotation) !== digestInput(oldObject, table.digestAnnotation)) {
     changed.push({ path: ['metadata', 'annotations', table.digestAnnotation], compare: 'value', versions: 'v1' });
   }
@@ -249,7 +254,7 @@ export function upgradeTablesMarkdown(): string {
     lines.push(`**${table.kind}** (\`${table.group}\`): ${table.note}`, '', '| request | upgrade? |', '|---|---|');
     lines.push(`| CREATE | ${table.createIsUpgrade ? 'yes' : 'no'} |`);
     for (const rollout of table.fields) {
-      const how = rollout.compare === 'value' ? '' : ' (by group, kind and name)';
+      const how = rollout.compare === 'value' ? '' : rollout.compare === 'set' ? ' set or changed (removing it rolls nothing)' : ' (by group, kind and name)';
       lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${how} (${rollout.versions}) | yes |`);
     }
     if (table.digestAnnotation !== undefined) {

@@ -291,6 +291,10 @@ describe('upgrade kinds: which changes roll machines', () => {
     expect(rolloutCause(mdUpdate(md(template('v1.30.1', { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: 'md-0-b' })), base))).toContain('infrastructureRef');
     expect(rolloutCause(mdUpdate(md({ ...template('v1.30.1'), rolloutAfter: '2026-12-01T00:00:00Z' }), base))).toBe('spec.rolloutAfter changed');
     expect(rolloutCause(mdUpdate(md({ ...template('v1.30.1'), rollout: { after: '2026-12-01T00:00:00Z' } }), base))).toBe('spec.rollout.after changed');
+    // Removing the time rolls nothing (Cluster API rolls once the time is set and past); changing it does.
+    const after = (time: string) => md({ ...template('v1.30.1'), rolloutAfter: time });
+    expect(rolloutCause(mdUpdate(base, after('2026-12-01T00:00:00Z')))).toBeUndefined();
+    expect(rolloutCause(mdUpdate(after('2026-12-02T00:00:00Z'), after('2026-12-01T00:00:00Z')))).toBe('spec.rolloutAfter changed');
     const failureDomain = md(template('v1.30.1'));
     (failureDomain.spec['template'] as { spec: Record<string, unknown> }).spec['failureDomain'] = 'zone-b';
     expect(rolloutCause(mdUpdate(failureDomain, base))).toBe('spec.template.spec.failureDomain changed');
