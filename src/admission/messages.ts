@@ -527,7 +527,7 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[]):
     case 'helm':
       if (situation.operation === 'rollback') {
         // helm rollback takes no --labels, and copies the target revision's, which are not honored.
-        return [`kubectl annotate namespace ${situation.namespace} volume-guard.io/skip=${skip} volume-guard.io/skip-reason="<why>"`];
+        return [annotate(`namespace ${situation.namespace}`)];
       }
       return [
         `${helmCommand(situation)} ... --labels volume-guard.io/skip=${checks.join('_')}` +
