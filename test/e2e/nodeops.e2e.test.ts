@@ -196,6 +196,13 @@ describe('everything that empties a node is judged', () => {
       expect(selector.stderr).toContain('spec.nodeSelector changed');
       const concurrency = await kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', '{"spec":{"concurrency":3}}']);
       expect(concurrency.stderr).toContain('spec.concurrency changed');
+      // Fields the upgrade.cattle.io/digest annotation lists are in the plan's hash: an env change re-runs it.
+      const envs = (value: string) => JSON.stringify({ spec: { upgrade: { image: 'rancher/k3s-upgrade', envs: [{ name: 'MODE', value }] } } });
+      await must(kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', envs('a')]), 'env without digest');
+      await must(kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', envs('b')]), 'env change without digest');
+      const digest = await kubectl(['annotate', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, 'upgrade.cattle.io/digest=spec.upgrade.envs']);
+      expect(denied(digest.stderr, 'upgrade')).toBe(true);
+      expect(digest.stderr).toContain('upgrade.cattle.io/digest changed');
       // Status is not an upgrade either.
       await patchStatus('plans.upgrade.cattle.io', 'nops-status', { latestVersion: 'v1.31.0+k3s1' }, NS);
 
