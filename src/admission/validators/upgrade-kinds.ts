@@ -16,7 +16,14 @@ export type Comparison =
   /** A bootstrap block `{configRef, dataSecretName}`: configRef as a `ref`, dataSecretName as a value. */
   | 'bootstrap'
   /** A time to roll at (`rolloutAfter`): set or changed counts; removing it rolls nothing. */
-  | 'set';
+  | 'set'
+  /**
+   * A bound on how many nodes are upgraded at once (system-upgrade-controller's `concurrency`): only a higher
+   * effective value counts, as a lower one starts no node and the nodes already upgrading finish either way.
+   * Absent, null, 0 and negative values all mean 0 (the controller starts no node); a value that is not a number
+   * counts on any change.
+   */
+  | 'increase';
 
 export interface RolloutField {
   /** Path from the object's root, e.g. ['spec', 'template', 'spec', 'version']. */
@@ -45,6 +52,7 @@ export interface UpgradeKindTable {
 const value = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'value', versions });
 const ref = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'ref', versions });
 const whenSet = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'set', versions });
+const increase = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'increase', versions });
 
 /** Cluster API's MachineDeployment rollout fields of the machine template (its MachineTemplateUpToDate). */
 const MACHINE_TEMPLATE_FIELDS: readonly RolloutField[] = [
@@ -77,7 +85,7 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       value('v1', 'spec', 'version'),
       value('v1', 'spec', 'channel'),
       value('v1', 'spec', 'nodeSelector'),
-      value('v1', 'spec', 'concurrency'),
+      increase('v1', 'spec', 'concurrency'),
       value('v1', 'spec', 'secrets'),
       value('v1', 'spec', 'serviceAccountName'),
     ],
@@ -86,7 +94,7 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       'system-upgrade-controller cordons, drains and upgrades every node the plan selects whose plan hash ' +
       '(resolved version, service account, secrets) it has not applied yet: a new version, channel, service ' +
       'account or secret re-runs it, a new node selector reaches other nodes, a higher concurrency drains more ' +
-      'nodes at once.',
+      'nodes at once (concurrency is not in the hash: lowering it re-runs nothing and stops no node already upgrading).',
   },
   {
     group: 'cluster.x-k8s.io',
@@ -178,12 +186,23 @@ function identity(compare: Comparison, value: unknown): unknown {
   return value;
 }
 
+/** How many nodes a concurrency lets the controller start; undefined when it is not a number. */
+function effectiveCount(value: unknown): number | undefined {
+  if (value === undefined || value === null) return 0;
+  return typeof value === 'number' ? Math.max(0, value) : undefined;
+}
+
 /** The rollout fields this update changes (by the table's comparison). */
 export function changedRolloutFields(table: UpgradeKindTable, object: unknown, oldObject: unknown): RolloutField[] {
   const changed = table.fields.filter((rollout) => {
     const next = field(object, ...rollout.path);
+    const previous = field(oldObject, ...rollout.path);
     if (rollout.compare === 'set' && (next === undefined || next === null)) return false;
-    return !sameJson(identity(rollout.compare, next), identity(rollout.compare, field(oldObject, ...rollout.path)));
+    if (rollout.compare === 'increase') {
+      const [nextCount, previousCount] = [effectiveCount(next), effectiveCount(previous)];
+      if (nextCount !== undefined && previousCount !== undefined) return nextCount > previousCount;
+    }
+    return !sameJson(identity(rollout.compare, next), identity(rollout.compare, previous));
   });
   if (table.digestAnnotation !== undefined && digestInput(object, table.digestAnnotation) !== digestInput(oldObject, table.digestAnnotation)) {
     changed.push({ path: ['metadata', 'annotations', table.digestAnnotation], compare: 'value', versions: 'v1' });
@@ -217,7 +236,11 @@ function hasPath(root: string, path: readonly string[]): string {
   return path.map((_segment, index) => `has(${root}.${path.slice(0, index + 1).join('.')})`).join(' && ');
 }
 
-/** CEL: the field differs between object and oldObject (whole value; the validator refines ref comparisons). */
+/**
+ * CEL: the field differs between object and oldObject (whole value, any direction: the validator refines ref
+ * comparisons, removals of a `set` time and decreases of an `increase` count, so the API server sends a superset
+ * of what it judges).
+ */
 export function fieldChangedCel(path: readonly string[]): string {
   const inNew = hasPath('object', path);
   const inOld = hasPath('oldObject', path);
@@ -247,6 +270,14 @@ export function upgradeMatchCondition(): string {
   return [`request.operation == 'CREATE'`, `!(${known})`, ...changes].join(' || ');
 }
 
+const COMPARISON_TEXT: Readonly<Record<Comparison, string>> = {
+  value: '',
+  ref: ' (by group, kind and name)',
+  bootstrap: ' (by group, kind and name)',
+  set: ' set or changed (removing it rolls nothing)',
+  increase: ' raised (absent counts as 0, which starts no node; lowering or removing it rolls nothing)',
+};
+
 /** The README table: one block per kind. */
 export function upgradeTablesMarkdown(): string {
   const lines: string[] = [];
@@ -254,8 +285,7 @@ export function upgradeTablesMarkdown(): string {
     lines.push(`**${table.kind}** (\`${table.group}\`): ${table.note}`, '', '| request | upgrade? |', '|---|---|');
     lines.push(`| CREATE | ${table.createIsUpgrade ? 'yes' : 'no'} |`);
     for (const rollout of table.fields) {
-      const how = rollout.compare === 'value' ? '' : rollout.compare === 'set' ? ' set or changed (removing it rolls nothing)' : ' (by group, kind and name)';
-      lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${how} (${rollout.versions}) | yes |`);
+      lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${COMPARISON_TEXT[rollout.compare]} (${rollout.versions}) | yes |`);
     }
     if (table.digestAnnotation !== undefined) {
       lines.push(`| UPDATE of a field the annotation \`${table.digestAnnotation}\` lists (e.g. \`spec.upgrade.envs\`), or of that list | yes |`);

@@ -337,6 +337,41 @@ describe('upgrade kinds: which changes roll machines', () => {
     expect(rolloutCause(kcpUpdate(metadataOnly, base))).toBeUndefined();
   });
 
+  it('Plans: only a higher concurrency starts nodes; lowering or removing it, or spelling out the default, passes', () => {
+    const plan = (spec: Record<string, unknown>) => ({
+      apiVersion: 'upgrade.cattle.io/v1',
+      kind: 'Plan',
+      metadata: { name: 'p' },
+      spec: { version: 'v1.30.1+k3s1', nodeSelector: { matchLabels: { a: 'b' } }, upgrade: { image: 'rancher/k3s-upgrade' }, ...spec },
+    });
+    const planUpdate = (object: unknown, oldObject: unknown) => update('upgrade.cattle.io', 'Plan', object, oldObject);
+    const cause = (next: Record<string, unknown>, previous: Record<string, unknown>) => rolloutCause(planUpdate(plan(next), plan(previous)));
+    expect(cause({ concurrency: 1 }, { concurrency: 3 })).toBeUndefined();
+    expect(cause({ concurrency: 3 }, { concurrency: 1 })).toBe('spec.concurrency changed');
+    // Absent (the controller reads 0) starts no node: removing it, or writing 0 or a negative value, rolls nothing.
+    expect(cause({}, { concurrency: 2 })).toBeUndefined();
+    expect(cause({ concurrency: 0 }, {})).toBeUndefined();
+    expect(cause({}, { concurrency: 0 })).toBeUndefined();
+    expect(cause({ concurrency: -1 }, { concurrency: 0 })).toBeUndefined();
+    expect(cause({ concurrency: null }, {})).toBeUndefined();
+    expect(cause({ concurrency: 1 }, {})).toBe('spec.concurrency changed');
+    expect(cause({ concurrency: 1 }, { concurrency: -2 })).toBe('spec.concurrency changed');
+    // A value that is not a number: any change counts.
+    expect(cause({ concurrency: '1' }, { concurrency: 3 })).toBe('spec.concurrency changed');
+    // Lowering it alongside a new version still re-runs the plan.
+    expect(cause({ concurrency: 1, version: 'v1.31.0+k3s1' }, { concurrency: 3 })).toBe('spec.version changed');
+    // Listed in upgrade.cattle.io/digest, concurrency is in the plan hash: lowering it re-runs the plan.
+    const digested = (concurrency: number) => ({ ...plan({ concurrency }), metadata: { name: 'p', annotations: { 'upgrade.cattle.io/digest': 'spec.concurrency' } } });
+    expect(rolloutCause(planUpdate(digested(1), digested(3)))).toBe('metadata.annotations.upgrade.cattle.io/digest changed');
+    // The validator: a lowering passes where a raise is refused; the API server still sends both (a superset).
+    const validator = upgradeValidator(config);
+    expect(validator.handle(planUpdate(plan({ concurrency: 1 }), plan({ concurrency: 2 })), context(cluster())).allowed).toBe(true);
+    const raised = validator.handle(planUpdate(plan({ concurrency: 2 }), plan({ concurrency: 1 })), context(cluster()));
+    expect(raised.allowed).toBe(false);
+    expect(raised.status!.message).toContain('spec.concurrency changed');
+    expect(upgradeMatchCondition()).toContain(fieldChangedCel(['spec', 'concurrency']));
+  });
+
   it('Plans: CREATE and version, channel, nodeSelector, concurrency, secrets; Harvester: CREATE only; unknown kinds: any spec change', () => {
     const plan = (spec: Record<string, unknown>) => ({ apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'p' }, spec });
     const base = plan({ version: 'v1.30.1+k3s1', concurrency: 1, nodeSelector: { matchLabels: { a: 'b' } }, upgrade: { image: 'rancher/k3s-upgrade' } });
