@@ -25,12 +25,22 @@ export type Comparison =
    */
   | 'increase';
 
+/** A part of a rollout field the controller ignores when deciding whether machines are out of date. */
+export interface IgnoredPath {
+  /** Path below the rollout field, e.g. ['joinConfiguration', 'discovery']. */
+  readonly path: readonly string[];
+  /** Only for objects of these API versions (their `apiVersion`); absent: every version's controllers ignore it. */
+  readonly versions?: readonly string[];
+}
+
 export interface RolloutField {
   /** Path from the object's root, e.g. ['spec', 'template', 'spec', 'version']. */
   readonly path: readonly string[];
   readonly compare: Comparison;
   /** The API versions that have this field, for the README. */
   readonly versions: string;
+  /** Sub-paths whose changes roll nothing (a versioned one only when both objects are of one of its versions). */
+  readonly ignored?: readonly IgnoredPath[];
 }
 
 export interface UpgradeKindTable {
@@ -53,6 +63,18 @@ const value = (versions: string, ...path: string[]): RolloutField => ({ path, co
 const ref = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'ref', versions });
 const whenSet = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'set', versions });
 const increase = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'increase', versions });
+
+/**
+ * What KubeadmControlPlane's up-to-date check (matchesKubeadmConfig) blanks on both the desired and the Machine's
+ * KubeadmConfig before comparing. Discovery only matters for the next join, in every controller release. DNS is
+ * reconciled in the workload cluster in place and controlPlaneEndpoint comes from the Cluster: skipped by the
+ * releases serving v1beta2 (1.11 on), but older releases serving only v1beta1 compared the whole ClusterConfiguration.
+ */
+const KUBEADM_CONFIG_SPEC_IGNORED: readonly IgnoredPath[] = [
+  { path: ['joinConfiguration', 'discovery'] },
+  { path: ['clusterConfiguration', 'dns'], versions: ['v1beta2'] },
+  { path: ['clusterConfiguration', 'controlPlaneEndpoint'], versions: ['v1beta2'] },
+];
 
 /** Cluster API's MachineDeployment rollout fields of the machine template (its MachineTemplateUpToDate). */
 const MACHINE_TEMPLATE_FIELDS: readonly RolloutField[] = [
@@ -121,7 +143,7 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
     createIsUpgrade: false,
     fields: [
       value('v1beta1, v1beta2', 'spec', 'version'),
-      value('v1beta1, v1beta2', 'spec', 'kubeadmConfigSpec'),
+      { ...value('v1beta1, v1beta2', 'spec', 'kubeadmConfigSpec'), ignored: KUBEADM_CONFIG_SPEC_IGNORED },
       ref('v1beta1', 'spec', 'machineTemplate', 'infrastructureRef'),
       ref('v1beta2', 'spec', 'machineTemplate', 'spec', 'infrastructureRef'),
       whenSet('v1beta1', 'spec', 'rolloutAfter'),
@@ -132,7 +154,9 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
     note:
       'KCP replaces control-plane Machines one by one when the version, the kubeadm configuration or the ' +
       'infrastructure template changes, after rolloutAfter, or for certificates expiring within rolloutBefore; ' +
-      'machine template metadata, readinessGates and deletion timeouts are propagated in place.',
+      'machine template metadata, readinessGates and deletion timeouts are propagated in place. Its up-to-date ' +
+      'check blanks the join discovery (used by the next join only) and, in the releases serving v1beta2, the DNS ' +
+      'add-on (updated in place) and the control-plane endpoint.',
   },
 ];
 
@@ -192,11 +216,38 @@ function effectiveCount(value: unknown): number | undefined {
   return typeof value === 'number' ? Math.max(0, value) : undefined;
 }
 
+/** The API version of an object (`group/version` → version), '' when it has none. */
+function versionOf(object: unknown): string {
+  const apiVersion = field(object, 'apiVersion');
+  return typeof apiVersion === 'string' ? apiVersion.slice(apiVersion.lastIndexOf('/') + 1) : '';
+}
+
+/** A copy of value without the leaf at path (copied along the path only); value itself when the path is absent. */
+function withoutPath(value: unknown, path: readonly string[]): unknown {
+  const [head, ...rest] = path;
+  if (head === undefined || !isRecord(value) || !Object.hasOwn(value, head)) return value;
+  const copy: Record<string, unknown> = { ...value };
+  if (rest.length === 0) delete copy[head];
+  else copy[head] = withoutPath(value[head], rest);
+  return copy;
+}
+
+/** The field's value with the sub-paths its controller ignores at this object's API version removed. */
+function comparedValue(rollout: RolloutField, object: unknown, version: string): unknown {
+  let value = field(object, ...rollout.path);
+  for (const ignored of rollout.ignored ?? []) {
+    if (ignored.versions === undefined || ignored.versions.includes(version)) value = withoutPath(value, ignored.path);
+  }
+  return value;
+}
+
 /** The rollout fields this update changes (by the table's comparison). */
 export function changedRolloutFields(table: UpgradeKindTable, object: unknown, oldObject: unknown): RolloutField[] {
+  // A versioned ignored sub-path only counts as ignored when both objects are of a version whose controllers ignore it.
+  const version = versionOf(object) === versionOf(oldObject) ? versionOf(object) : '';
   const changed = table.fields.filter((rollout) => {
-    const next = field(object, ...rollout.path);
-    const previous = field(oldObject, ...rollout.path);
+    const next = comparedValue(rollout, object, version);
+    const previous = comparedValue(rollout, oldObject, version);
     if (rollout.compare === 'set' && (next === undefined || next === null)) return false;
     if (rollout.compare === 'increase') {
       const [nextCount, previousCount] = [effectiveCount(next), effectiveCount(previous)];
@@ -238,8 +289,8 @@ function hasPath(root: string, path: readonly string[]): string {
 
 /**
  * CEL: the field differs between object and oldObject (whole value, any direction: the validator refines ref
- * comparisons, removals of a `set` time and decreases of an `increase` count, so the API server sends a superset
- * of what it judges).
+ * comparisons, removals of a `set` time, decreases of an `increase` count and ignored sub-paths, so the API
+ * server sends a superset of what it judges: the KubeadmControlPlane's whole kubeadmConfigSpec, say).
  */
 export function fieldChangedCel(path: readonly string[]): string {
   const inNew = hasPath('object', path);
@@ -278,6 +329,17 @@ const COMPARISON_TEXT: Readonly<Record<Comparison, string>> = {
   increase: ' raised (absent counts as 0, which starts no node; lowering or removing it rolls nothing)',
 };
 
+/** `, except `a`; in v1beta2 also `b`, `c``: the ignored sub-paths, grouped by their versions. */
+function ignoredText(rollout: RolloutField): string {
+  const byVersions = new Map<string, string[]>();
+  for (const ignored of rollout.ignored ?? []) {
+    const versions = ignored.versions?.join(', ') ?? '';
+    byVersions.set(versions, [...(byVersions.get(versions) ?? []), `\`${ignored.path.join('.')}\``]);
+  }
+  const groups = [...byVersions].map(([versions, paths]) => (versions ? `in ${versions} also ${paths.join(', ')}` : paths.join(', ')));
+  return groups.length ? `, except ${groups.join('; ')}` : '';
+}
+
 /** The README table: one block per kind. */
 export function upgradeTablesMarkdown(): string {
   const lines: string[] = [];
@@ -285,7 +347,7 @@ export function upgradeTablesMarkdown(): string {
     lines.push(`**${table.kind}** (\`${table.group}\`): ${table.note}`, '', '| request | upgrade? |', '|---|---|');
     lines.push(`| CREATE | ${table.createIsUpgrade ? 'yes' : 'no'} |`);
     for (const rollout of table.fields) {
-      lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${COMPARISON_TEXT[rollout.compare]} (${rollout.versions}) | yes |`);
+      lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${COMPARISON_TEXT[rollout.compare]} (${rollout.versions})${ignoredText(rollout)} | yes |`);
     }
     if (table.digestAnnotation !== undefined) {
       lines.push(`| UPDATE of a field the annotation \`${table.digestAnnotation}\` lists (e.g. \`spec.upgrade.envs\`), or of that list | yes |`);

@@ -337,6 +337,47 @@ describe('upgrade kinds: which changes roll machines', () => {
     expect(rolloutCause(kcpUpdate(metadataOnly, base))).toBeUndefined();
   });
 
+  it('KubeadmControlPlane: what its up-to-date check blanks (join discovery; DNS and endpoint from v1beta2) rolls nothing', () => {
+    const kcp = (apiVersion: string, kubeadmConfigSpec: Record<string, unknown>) => ({
+      apiVersion: `controlplane.cluster.x-k8s.io/${apiVersion}`,
+      kind: 'KubeadmControlPlane',
+      metadata: { name: 'cp' },
+      spec: { version: 'v1.30.1', replicas: 3, kubeadmConfigSpec },
+    });
+    const kcpUpdate = (object: unknown, oldObject: unknown) => update('controlplane.cluster.x-k8s.io', 'KubeadmControlPlane', object, oldObject);
+    const spec = (discovery: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+      clusterConfiguration: { apiServer: { certSANs: ['cp.example'] }, dns: { imageTag: 'v1.11.1' }, controlPlaneEndpoint: 'cp.example:6443' },
+      joinConfiguration: { nodeRegistration: { name: 'n' }, discovery },
+      files: [{ path: '/etc/a', content: 'a' }],
+      ...extra,
+    });
+    const token = { bootstrapToken: { apiServerEndpoint: 'cp.example:6443', token: 'abcdef.0123456789abcdef', caCertHashes: ['sha256:1'] } };
+    const rotated = { bootstrapToken: { apiServerEndpoint: 'cp.example:6443', token: 'ghijkl.0123456789abcdef', caCertHashes: ['sha256:2'] } };
+    for (const version of ['v1beta1', 'v1beta2']) {
+      // Discovery only serves the next join: changing, adding or removing it rolls no Machine.
+      expect(rolloutCause(kcpUpdate(kcp(version, spec(rotated)), kcp(version, spec(token)))), version).toBeUndefined();
+      expect(rolloutCause(kcpUpdate(kcp(version, spec({ file: { kubeConfigPath: '/k' } })), kcp(version, spec(token)))), version).toBeUndefined();
+      // A real change of the configuration alongside it still rolls.
+      const files = spec(rotated, { files: [{ path: '/etc/a', content: 'b' }] });
+      expect(rolloutCause(kcpUpdate(kcp(version, files), kcp(version, spec(token)))), version).toBe('spec.kubeadmConfigSpec changed');
+      const cluster = spec(rotated, { clusterConfiguration: { apiServer: { certSANs: ['cp.example', 'x'] }, dns: { imageTag: 'v1.11.1' }, controlPlaneEndpoint: 'cp.example:6443' } });
+      expect(rolloutCause(kcpUpdate(kcp(version, cluster), kcp(version, spec(token)))), version).toBe('spec.kubeadmConfigSpec changed');
+      const joinRegistration = { ...spec(rotated), joinConfiguration: { nodeRegistration: { name: 'm' }, discovery: rotated } };
+      expect(rolloutCause(kcpUpdate(kcp(version, joinRegistration), kcp(version, spec(token)))), version).toBe('spec.kubeadmConfigSpec changed');
+    }
+    // The DNS add-on and the endpoint: skipped by the releases serving v1beta2, compared by older ones (v1beta1).
+    const dns = spec(token, { clusterConfiguration: { apiServer: { certSANs: ['cp.example'] }, dns: { imageTag: 'v1.12.0' }, controlPlaneEndpoint: 'cp.example:6443' } });
+    const endpoint = spec(token, { clusterConfiguration: { apiServer: { certSANs: ['cp.example'] }, dns: { imageTag: 'v1.11.1' }, controlPlaneEndpoint: 'lb.example:6443' } });
+    expect(rolloutCause(kcpUpdate(kcp('v1beta2', dns), kcp('v1beta2', spec(token))))).toBeUndefined();
+    expect(rolloutCause(kcpUpdate(kcp('v1beta2', endpoint), kcp('v1beta2', spec(token))))).toBeUndefined();
+    expect(rolloutCause(kcpUpdate(kcp('v1beta1', dns), kcp('v1beta1', spec(token))))).toBe('spec.kubeadmConfigSpec changed');
+    expect(rolloutCause(kcpUpdate(kcp('v1beta1', endpoint), kcp('v1beta1', spec(token))))).toBe('spec.kubeadmConfigSpec changed');
+    // Objects without an apiVersion: only what every release ignores.
+    const bare = (kubeadmConfigSpec: Record<string, unknown>) => ({ spec: { kubeadmConfigSpec } });
+    expect(rolloutCause(kcpUpdate(bare(spec(rotated)), bare(spec(token))))).toBeUndefined();
+    expect(rolloutCause(kcpUpdate(bare(dns), bare(spec(token))))).toBe('spec.kubeadmConfigSpec changed');
+  });
+
   it('Plans: only a higher concurrency starts nodes; lowering or removing it, or spelling out the default, passes', () => {
     const plan = (spec: Record<string, unknown>) => ({
       apiVersion: 'upgrade.cattle.io/v1',
