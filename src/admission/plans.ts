@@ -347,7 +347,7 @@ export const PLANS = {
   }),
   'statefulset-delete': plan<DeletedWithTarget>()({
     webhook: 'pvc-delete',
-    requests: 'StatefulSet DELETE with retention whenDeleted: Delete, not orphaning (automation identities; others per pvcDelete.others)',
+    requests: 'StatefulSet DELETE, not orphaning, with retention whenDeleted: Delete or PVCs naming it as owner (automation identities; others per pvcDelete.others)',
     scope: 'owned',
     checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedWith(snapshot, target, cap) }],
     // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count, and

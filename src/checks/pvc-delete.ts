@@ -8,8 +8,8 @@
 //  - deleted-by-automation: a DELETE of a Bound PVC whose PV has reclaim policy Delete (the provisioner destroys the
 //    volume with it), by a GitOps controller pruning what left its source (judged in the pvc-delete validator).
 //  - deleted-with-namespace / deleted-with-statefulset: a DELETE of a namespace holding such PVCs (the namespace
-//    controller deletes every PVC in it) or of a StatefulSet owning them (retention policy whenDeleted: Delete; the
-//    garbage collector deletes them). Both delete as themselves: the automation that pruned the Namespace or the
+//    controller deletes every PVC in it) or of a StatefulSet owning them (their ownerReferences name its uid, as
+//    retention policy whenDeleted: Delete makes them; the garbage collector deletes them). Both delete as themselves: the automation that pruned the Namespace or the
 //    StatefulSet is only seen at its DELETE.
 //  - deleted-by-scale-down: a StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods
 //    outside its ordinal range (fewer replicas, a new spec.ordinals.start) while its retention policy says
@@ -18,7 +18,7 @@
 //
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
 // by hand), so a drop by an upgrade is still refused (the claim and its binding are lost) but says so.
-import type { PersistentVolumeClaimRecord } from '../cluster/records.ts';
+import type { OwnerRef, PersistentVolumeClaimRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
@@ -253,10 +253,21 @@ export function collectPvcDelete(snapshot: ClusterSnapshot, claim: DeletedClaim,
 /** A namespace or StatefulSet under DELETE, and with it PVCs of that namespace. */
 export interface DeletedWithTarget {
   readonly namespace: string;
-  /** Only the PVCs this StatefulSet owns (its retention policy's whenDeleted: Delete); omitted: every PVC (a namespace). */
-  readonly owner?: { readonly kind: string; readonly name: string; readonly uid: string };
+  /**
+   * Only the PVCs whose ownerReferences name this StatefulSet's uid (what the garbage collector follows); omitted:
+   * every PVC (a namespace). policyDeletes: its retention policy says whenDeleted: Delete (the usual reason).
+   */
+  readonly owner?: { readonly kind: string; readonly name: string; readonly uid: string; readonly policyDeletes?: boolean };
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
   readonly now: number;
+}
+
+/**
+ * Whether ownerReferences name this uid. The garbage collector tracks owners by uid alone: a reference whose kind or
+ * name no longer resolves to that uid is dangling, and a claim left with no live owner is deleted all the same.
+ */
+export function ownedBy(references: readonly OwnerRef[], uid: string): boolean {
+  return uid !== '' && references.some((ref) => ref.uid === uid);
 }
 
 /**
@@ -270,15 +281,17 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
   const owner = target.owner;
   for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
     if (claim.deleting || !isBound(claim)) continue;
-    if (owner && !claim.ownerReferences.some((ref) => ref.kind === owner.kind && ref.name === owner.name && ref.uid === owner.uid)) continue;
+    if (owner && !ownedBy(claim.ownerReferences, owner.uid)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
     const tags = [owner ? 'deleted-with-statefulset' : 'deleted-with-namespace', `reclaim-${reclaimPolicy.toLowerCase()}`];
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
-    const cause = owner
-      ? `deleted with StatefulSet ${target.namespace}/${owner.name} (persistentVolumeClaimRetentionPolicy whenDeleted: Delete)`
-      : `deleted with namespace ${target.namespace}`;
+    const cause = !owner
+      ? `deleted with namespace ${target.namespace}`
+      : owner.policyDeletes === false
+        ? `deleted with StatefulSet ${target.namespace}/${owner.name}: its ownerReferences still name it (whenDeleted is Retain)`
+        : `deleted with StatefulSet ${target.namespace}/${owner.name} (persistentVolumeClaimRetentionPolicy whenDeleted: Delete)`;
     collector.add({
       check: 'pvc-delete',
       severity: 'critical',

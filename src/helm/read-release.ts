@@ -39,7 +39,16 @@ export type ReadOutcome =
       readonly recordNamespace: string;
       readonly manifest: ParsedManifest;
     }
-  | { readonly ok: false; readonly failure: ReadFailure; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly failure: ReadFailure;
+      readonly reason: string;
+      /**
+       * The namespace the release would be judged in, when the record decoded but its manifest did not parse: its
+       * namespace's override may then waive the refusal (with trustRecordNamespace, nothing else says which it is).
+       */
+      readonly namespace?: string;
+    };
 
 /** Decodes and parses; every expected failure is an outcome with a one-line reason that quotes no payload. */
 export function readRelease(job: ReadReleaseJob): ReadOutcome {
@@ -57,7 +66,7 @@ export function readRelease(job: ReadReleaseJob): ReadOutcome {
   try {
     manifest = parseManifest(decoded.release.manifest, namespace, job.limits);
   } catch (error) {
-    if (error instanceof ManifestError) return { ok: false, failure: 'manifest', reason: error.message };
+    if (error instanceof ManifestError) return { ok: false, failure: 'manifest', reason: error.message, namespace };
     throw error;
   }
   return { ok: true, decoded: { ...decoded, release: { ...decoded.release, manifest: '', namespace } }, manifest, recordNamespace };

@@ -8,7 +8,8 @@
 // Namespaces: a release is judged in the namespace of the object it is stored in (Helm's CLI stores it in the
 // release's namespace), never in one its payload claims, unless that storage namespace is listed in
 // helm.storageNamespaces (Helm SDK users keeping records elsewhere); a record naming another namespace is refused
-// as unreadable otherwise. Manifest objects in other namespaces are not looked at (a warning counts them), so a
+// as unreadable otherwise. The namespace override (volume-guard.io/skip on the Namespace) is read from the release's
+// namespace, the one whose data is judged. Manifest objects in other namespaces are not looked at (a warning counts them), so a
 // requester learns nothing about namespaces but the release's own.
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
@@ -171,12 +172,28 @@ function withinNamespace(manifest: ParsedManifest, namespace: string): { manifes
   return { manifest: { ...manifest, statefulSets, persistentVolumeClaims }, outside };
 }
 
+/**
+ * The namespace whose data a record is judged about: the release's. Outside helm.storageNamespaces that is the
+ * storage namespace whatever the record says (a record naming another is refused as unreadable). In a storage
+ * namespace it is the one the record names, known only once the record decoded: undefined when it did not. Then
+ * no namespace's override applies; the storage namespace's must not, as it would waive for an unreadable record
+ * what it does not waive for a readable one of the same release (any namespace's); the release label still can.
+ */
+function judgedNamespace(request: AdmissionRequest, prepared: Prepared, outcome: ReadOutcome): string | undefined {
+  if (outcome.ok) return outcome.decoded.release.namespace;
+  if (outcome.namespace !== undefined) return outcome.namespace;
+  return prepared.job?.trustRecordNamespace === true ? undefined : request.namespace;
+}
+
 function conclude(request: AdmissionRequest, context: ValidationContext, prepared: Prepared, outcome: ReadOutcome): Decision {
   if (request.operation === 'UPDATE') return uninstallWarnings(context, prepared, outcome);
   const warnings: string[] = [];
-  const namespaceAnnotations = context.snapshot.namespace(request.namespace)?.annotations;
-  const namespaceSkip = skipFrom(`namespace ${request.namespace}`, namespaceAnnotations, undefined, { now: context.now });
-  warnings.push(...unknownWarnings(`namespace ${request.namespace}`, namespaceAnnotations));
+  // The namespace override of the namespace whose data is judged: the release's, which with helm.storageNamespaces
+  // is not the one the record is stored in (a storage namespace's skip must not waive another namespace's checks).
+  const judged = judgedNamespace(request, prepared, outcome);
+  const namespaceAnnotations = judged === undefined ? undefined : context.snapshot.namespace(judged)?.annotations;
+  const namespaceSkip = judged === undefined ? undefined : skipFrom(`namespace ${judged}`, namespaceAnnotations, undefined, { now: context.now });
+  if (judged !== undefined) warnings.push(...unknownWarnings(`namespace ${judged}`, namespaceAnnotations));
   let labelSkip: OverrideSource | undefined;
   const plan = PLANS['helm-release'];
   const overridesRead = (): OverrideSource[] =>
@@ -200,7 +217,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   }
 
   const situation: Situation | undefined = stored
-    ? { kind: 'helm', operation: stored.operation, namespace: request.namespace, release: readReleaseSecretLabels(request.object).name, revision: stored.version }
+    ? { kind: 'helm', operation: stored.operation, namespace: judged ?? '', release: readReleaseSecretLabels(request.object).name, revision: stored.version }
     : undefined;
   if (!outcome.ok) return unreadable(context, prepared.recordName, outcome.reason, overridesRead(), warnings, situation);
   const release = outcome.decoded.release;
@@ -308,6 +325,15 @@ function unreadable(
   );
   if (context.config.checks['orphan-pvc'].mode !== 'enforce' || honored) {
     return allowed([...warnings, truncate(`volume-guard: Helm release ${recordName} not checked: ${reason}`)]);
+  }
+  if (situation?.kind === 'helm' && situation.operation === 'rollback' && situation.namespace === '') {
+    // helm rollback takes no --labels, and no namespace's skip applies to a record whose namespace is unknown.
+    return denied(
+      `volume-guard cannot check Helm release ${recordName}: ${reason}. It refuses what it cannot check; a rollback ` +
+        `of a record it cannot read in a storage namespace (helm.storageNamespaces) takes no override: ` +
+        `an admin can set checks.orphan-pvc.mode to warn for it`,
+      { warnings, checks: ['orphan-pvc'] },
+    );
   }
   // The override that works for the operation the record's labels name (helm rollback takes no --labels).
   const how = situation

@@ -5,9 +5,9 @@
 // its writer recorded in `volume-guard.io/skip-by` and not past `volume-guard.io/skip-until`, like a reuse approval.
 // Anyone else deleting a PVC gets `pvcDelete.others` (off by default: people deleting by hand mean it).
 // A Namespace DELETE is judged the same way for the PVCs in it (the namespace controller deletes them all), and a
-// StatefulSet DELETE for the PVCs it owns when its retention policy says whenDeleted: Delete (the garbage collector
-// deletes them, unless the DELETE orphans dependents). Both delete as themselves, so the automation that pruned the
-// Namespace or StatefulSet is seen only here. Overrides there: each PVC's `volume-guard.io/delete: "true"`, and for a
+// StatefulSet DELETE for the PVCs it owns: those whose ownerReferences name its uid, which whenDeleted: Delete makes
+// the StatefulSet controller add (the garbage collector deletes them, unless the DELETE orphans dependents). Both
+// delete as themselves, so the automation that pruned the Namespace or StatefulSet is seen only here. Overrides there: each PVC's `volume-guard.io/delete: "true"`, and for a
 // namespace its own `volume-guard.io/skip` (the override guard polices namespaces, not StatefulSets).
 // A PV UPDATE turning the reclaim policy of a PV whose claim is gone (Released) to Delete or Recycle is judged the
 // same way (the PV controller reclaims it at once); its approval is `volume-guard.io/delete: "true"` on the PV. A PV
@@ -18,7 +18,7 @@
 // A StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods outside its ordinal range while
 // its retention policy says whenScaled: Delete is judged the same way for those pods' PVCs: the StatefulSet controller
 // and the garbage collector delete them as themselves.
-import { DELETE_APPROVED_KEY, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
+import { DELETE_APPROVED_KEY, ownedBy, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { isHelmManaged } from './statefulset.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
@@ -79,7 +79,7 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
     // A Longhorn Volume deleted: Longhorn deletes its replicas and data.
     { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes'], operations: ['DELETE'], scope: 'Namespaced' },
   ],
-  // What can take claims with it: a Bound claim, a namespace, a StatefulSet whose retention policy deletes its claims;
+  // What can take claims with it: a Bound claim, a namespace, a StatefulSet whose claims may name it as their owner;
   // an object being deleted already is past deciding (a second DELETE changes nothing).
   matchConditions: [
     {
@@ -92,8 +92,10 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
         "(request.resource.resource == 'persistentvolumeclaims' && " +
         "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
         "request.resource.resource == 'namespaces' || (request.resource.resource == 'statefulsets' && " +
-        'has(oldObject.spec.persistentVolumeClaimRetentionPolicy) && has(oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted) && ' +
-        "oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete')))",
+        '((has(oldObject.spec.persistentVolumeClaimRetentionPolicy) && has(oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted) && ' +
+        "oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete') || " +
+        // Under Retain its claims may still name it as owner (see judgeStatefulSetDelete): only the model knows.
+        '(has(oldObject.spec.volumeClaimTemplates) && size(oldObject.spec.volumeClaimTemplates) > 0))))',
     },
   ],
 });
@@ -208,19 +210,24 @@ export function orphansDependents(options: unknown): boolean {
 }
 
 /**
- * A StatefulSet DELETE whose retention policy deletes its claims (whenDeleted: Delete): the garbage collector deletes
- * the PVCs the StatefulSet owns, unless the DELETE orphans them.
+ * A StatefulSet DELETE: the garbage collector deletes the PVCs whose ownerReferences name the StatefulSet's uid,
+ * unless the DELETE orphans them. The retention policy is not what it reads: the StatefulSet controller adds that
+ * reference under whenDeleted: Delete and removes it under Retain only when it next syncs the claim's pod (never for
+ * the claims of pods already gone), and anyone may have added one. So Delete, or any live claim naming the uid.
  */
 function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationContext, mode: CheckMode, automation: boolean): Decision {
   const old = request.oldObject;
   const name = request.name || stringField(old, 'metadata', 'name');
-  if (stringField(old, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenDeleted') !== 'Delete' || orphansDependents(request.options)) {
+  const uid = stringField(old, 'metadata', 'uid');
+  if (orphansDependents(request.options)) return allowed();
+  const policyDeletes = stringField(old, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenDeleted') === 'Delete';
+  if (!policyDeletes && !context.snapshot.persistentVolumeClaimsIn(request.namespace).some((claim) => ownedBy(claim.ownerReferences, uid))) {
     return allowed();
   }
   const plan = PLANS['statefulset-delete'];
   return judgeByPlan(context, plan, {
     action: `deletion of StatefulSet ${request.namespace}/${name} by ${describeUser(request.userInfo)}`,
-    target: { namespace: request.namespace, owner: { kind: 'StatefulSet', name, uid: stringField(old, 'metadata', 'uid') }, now: context.now },
+    target: { namespace: request.namespace, owner: { kind: 'StatefulSet', name, uid, policyDeletes }, now: context.now },
     overrides: readOverrides(plan, {
       'pvc-delete': deleteApprovalSource,
       'namespace-helm': () => helmNamespaceSkip(context, request.namespace, metaOf(old)?.annotations ?? {}),

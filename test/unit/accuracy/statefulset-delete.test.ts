@@ -22,10 +22,13 @@ const UID = '5e1f0c2a-0000-4000-8000-000000000001';
 const statefulSetDelete = (user: UserInfo, whenDeleted: string, options?: Record<string, unknown>): AdmissionRequest =>
   statefulSetDeleteRequest({ namespace: NS, name: 'db', uid: UID, user, whenDeleted, ...(options ? { options } : {}) });
 
-/** data-db-0 and data-db-1 owned by the StatefulSet (Delete PVs); data-db-5 left by an earlier scale-down, not owned. */
-function model(approved: Record<string, string> = {}): ClusterModel {
+/**
+ * data-db-0 and data-db-1 owned by the StatefulSet (Delete PVs); data-db-5 left by an earlier scale-down, not owned.
+ * `ownerUid`: the uid their ownerReferences name ('' for none: the controller removed them under Retain).
+ */
+function model(approved: Record<string, string> = {}, ownerUid = UID): ClusterModel {
   const m = new ClusterModel(VOLUME_SETS);
-  const owner = [{ kind: 'StatefulSet', name: 'db', uid: UID }];
+  const owner = ownerUid === '' ? [] : [{ kind: 'StatefulSet', name: 'db', uid: ownerUid }];
   for (const ordinal of [0, 1, 5]) {
     const name = `data-db-${ordinal}`;
     m.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: NS, claimName: name, reclaimPolicy: 'Delete' }));
@@ -48,7 +51,7 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
 
   it('allows what loses no data: --cascade=orphan, whenDeleted Retain, people by hand', () => {
     expect(validator.handle(statefulSetDelete(ARGO, 'Delete', { apiVersion: 'meta.k8s.io/v1', kind: 'DeleteOptions', propagationPolicy: 'Orphan' }), context(model())).allowed).toBe(true);
-    expect(validator.handle(statefulSetDelete(ARGO, 'Retain'), context(model())).allowed).toBe(true);
+    expect(validator.handle(statefulSetDelete(ARGO, 'Retain'), context(model({}, ''))).allowed).toBe(true);
     expect(validator.handle(statefulSetDelete(ADMIN, 'Delete'), context(model())).allowed).toBe(true);
     // Foreground and background propagation delete the dependents alike.
     expect(validator.handle(statefulSetDelete(ARGO, 'Delete', { propagationPolicy: 'Foreground' }), context(model())).allowed).toBe(false);
@@ -60,6 +63,39 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('data-db-0');
     expect(decision.status!.message).not.toContain('data-db-1');
+  });
+});
+
+describe('the garbage collector follows the PVCs\' ownerReferences, not the retention policy', () => {
+  it('refuses the DELETE under whenDeleted: Retain while PVCs still name the StatefulSet as owner', () => {
+    // The policy went back to Retain; the controller has not synced the claims yet (or never will: their pods are gone).
+    const decision = validator.handle(statefulSetDelete(ARGO, 'Retain'), context(model()));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    expect(message).toContain(`PVC ${NS}/data-db-0`);
+    expect(message).toContain(`PVC ${NS}/data-db-1`);
+    expect(message).toContain('ownerReferences still name it (whenDeleted is Retain)');
+    expect(message).not.toContain('data-db-5');
+  });
+
+  it('matches the owner by uid: a reference to an earlier StatefulSet of that name is not this one', () => {
+    expect(validator.handle(statefulSetDelete(ARGO, 'Retain'), context(model({}, 'an-earlier-uid'))).allowed).toBe(true);
+    expect(validator.handle(statefulSetDelete(ARGO, 'Delete'), context(model({}, 'an-earlier-uid'))).allowed).toBe(true);
+  });
+
+  it('passes with --cascade=orphan, or when the PVCs are approved', () => {
+    const orphan = { propagationPolicy: 'Orphan' };
+    expect(validator.handle(statefulSetDelete(ARGO, 'Retain', orphan), context(model())).allowed).toBe(true);
+    const approved = { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'admin' };
+    const oneApproved = validator.handle(statefulSetDelete(ARGO, 'Retain'), context(model(approved)));
+    expect(oneApproved.allowed).toBe(false);
+    expect(oneApproved.status!.message).not.toContain('data-db-1');
+  });
+
+  it('asks the API server for the DELETEs of StatefulSets with claim templates whatever their policy', () => {
+    const expression = validator.declaration.matchConditions?.[0]?.expression ?? '';
+    expect(expression).toContain("oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete') || ");
+    expect(expression).toContain('size(oldObject.spec.volumeClaimTemplates) > 0');
   });
 });
 

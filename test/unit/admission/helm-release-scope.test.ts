@@ -136,6 +136,84 @@ describe('nothing crosses namespaces', () => {
   });
 });
 
+describe('in a storage namespace (helm.storageNamespaces) the namespace override is the release namespace\'s', () => {
+  const sdk: Config = { ...config, helm: { ...config.helm, storageNamespaces: ['flux-system'] } };
+  const sdkValidator = helmReleaseValidator(sdk);
+  afterAll(() => sdkValidator.close?.());
+  const SKIP = { 'volume-guard.io/skip': 'orphan-pvc', 'volume-guard.io/skip-by': 'admin' };
+  /** devlake's leftover PVC, with the namespace annotations given to flux-system and devlake. */
+  function model(annotations: { storage?: Record<string, string>; release?: Record<string, string> }): ClusterModel {
+    const built = leftover();
+    built.upsert('namespace', namespace({ name: 'flux-system', annotations: annotations.storage ?? {} }));
+    built.upsert('namespace', namespace({ name: NS, annotations: annotations.release ?? {} }));
+    return built;
+  }
+  const stored = (release: Partial<ReleaseFixture> = {}, options: Options = {}): AdmissionRequest =>
+    releaseRequest(release, { storedIn: 'flux-system', ...options });
+
+  it('a skip on the storage namespace does not waive checks of a release of another namespace', async () => {
+    const decision = sdkValidator.handle(stored(), context(model({ storage: SKIP }), { config: sdk }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain(`${NS}/${ORPHAN}`);
+    const pooled = await sdkValidator.handleAsync!(stored(), context(model({ storage: SKIP }), { config: sdk }));
+    expect(pooled.allowed).toBe(false);
+  });
+
+  it("the release namespace's skip waives them, and its unknown keys are the ones warned about", () => {
+    const decision = sdkValidator.handle(stored(), context(model({ release: SKIP }), { config: sdk }));
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations?.['override-source']).toBe(`namespace ${NS}`);
+    const typo = { 'volume-guard.io/skip': 'orphn-pvc', 'volume-guard.io/skip-by': 'admin' };
+    const warned = sdkValidator.handle(stored(), context(model({ release: typo }), { config: sdk }));
+    expect(warned.warnings?.join('\n')).toContain(`namespace ${NS}`);
+    const storageTypo = sdkValidator.handle(stored(), context(model({ storage: typo }), { config: sdk }));
+    expect(storageTypo.warnings?.join('\n') ?? '').not.toContain('namespace flux-system');
+  });
+
+  it("a record whose release namespace cannot be read is not waived by the storage namespace's skip", () => {
+    const broken = stored();
+    const object = broken.object as { data: { release: string } };
+    object.data.release = Buffer.from('not a release').toString('base64');
+    const decision = sdkValidator.handle(broken, context(model({ storage: SKIP, release: SKIP }), { config: sdk }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('cannot check Helm release Secret flux-system/sh.helm.release.v1.devlake.v1');
+    // The release label still overrides it (it does not depend on the namespace).
+    const labelled = stored({}, { extraLabels: { 'volume-guard.io/skip': 'orphan-pvc' } });
+    (labelled.object as { data: { release: string } }).data.release = object.data.release;
+    expect(sdkValidator.handle(labelled, context(model({ storage: SKIP }), { config: sdk })).allowed).toBe(true);
+    // A rollback takes no labels: the denial does not point at a namespace annotation that would not count.
+    const rollback = stored({ version: 3, status: 'pending-rollback' });
+    (rollback.object as { data: { release: string } }).data.release = object.data.release;
+    const refused = sdkValidator.handle(rollback, context(model({ storage: SKIP }), { config: sdk }));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status!.message).not.toContain('kubectl annotate namespace');
+    expect(refused.status!.message).toContain('takes no override');
+  });
+
+  it("a record that decoded but whose manifest did not parse is waived by its release namespace's skip only", () => {
+    const invalid = `${devlakeManifest()}---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: [unclosed\n`;
+    const storageOnly = sdkValidator.handle(stored({ manifest: invalid }), context(model({ storage: SKIP }), { config: sdk }));
+    expect(storageOnly.allowed).toBe(false);
+    expect(storageOnly.status!.message).toContain('not valid YAML');
+    const releaseSkip = sdkValidator.handle(stored({ manifest: invalid }), context(model({ release: SKIP }), { config: sdk }));
+    expect(releaseSkip.allowed).toBe(true);
+    expect(releaseSkip.warnings?.join('\n')).toContain('not checked');
+  });
+
+  it('outside helm.storageNamespaces the storage namespace is the release namespace, readable or not', () => {
+    const broken = releaseRequest({});
+    (broken.object as { data: { release: string } }).data.release = Buffer.from('not a release').toString('base64');
+    expect(validator.handle(broken, context(model({ release: SKIP }))).allowed).toBe(true);
+    expect(validator.handle(releaseRequest({}), context(model({ release: SKIP }))).allowed).toBe(true);
+  });
+
+  it('the uninstall warnings of a release stored elsewhere list its own namespace\'s PVCs', () => {
+    const decision = sdkValidator.handle(stored({ status: 'uninstalling' }, { operation: 'UPDATE' }), context(model({}), { config: sdk }));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings?.join('\n')).toContain(`PVC ${NS}/${ORPHAN}`);
+  });
+});
+
 describe('release-label overrides count only in the revision that set them', () => {
   const skip = { 'volume-guard.io/skip': 'orphan-pvc' };
 
