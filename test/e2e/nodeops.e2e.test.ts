@@ -179,7 +179,7 @@ describe('everything that empties a node is judged', () => {
   });
 
   describe('upgrade kinds: only rollout fields are upgrades', () => {
-    it('Plan: a label is not an upgrade; a new node selector, version or concurrency is', async () => {
+    it('Plan: a label or a lower concurrency is not an upgrade; a new node selector, version or higher concurrency is', async () => {
       // A single-replica volume exists, so the CREATE itself is an upgrade to refuse; an admin's override passes it.
       const plan = { apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'nops-status', namespace: NS }, spec: { concurrency: 1 } };
       const file = await tempFile('nops-plan.json', JSON.stringify(plan));
@@ -196,6 +196,8 @@ describe('everything that empties a node is judged', () => {
       expect(selector.stderr).toContain('spec.nodeSelector changed');
       const concurrency = await kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', '{"spec":{"concurrency":3}}']);
       expect(concurrency.stderr).toContain('spec.concurrency changed');
+      // Concurrency is not in the plan's hash: lowering it starts no node (0, like absent, starts none).
+      await must(kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', '{"spec":{"concurrency":0}}']), 'lower concurrency');
       // Fields the upgrade.cattle.io/digest annotation lists are in the plan's hash: an env change re-runs it.
       const envs = (value: string) => JSON.stringify({ spec: { upgrade: { image: 'rancher/k3s-upgrade', envs: [{ name: 'MODE', value }] } } });
       await must(kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', envs('a')]), 'env without digest');
@@ -251,17 +253,24 @@ describe('everything that empties a node is judged', () => {
       );
     });
 
-    it('KubeadmControlPlane: rolloutAfter is an upgrade, replicas are not', async () => {
+    it('KubeadmControlPlane: rolloutAfter and a kubeadm change are upgrades; replicas and join discovery are not', async () => {
       await apply({
         apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1',
         kind: 'KubeadmControlPlane',
         metadata: { name: 'nops-cp', namespace: NS },
-        spec: { version: 'v1.30.1', replicas: 3, kubeadmConfigSpec: {}, machineTemplate: { infrastructureRef: { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: 'cp-a' } } },
+        spec: { version: 'v1.30.1', replicas: 3, kubeadmConfigSpec: { joinConfiguration: { discovery: { bootstrapToken: { token: 'aaaaaa.0123456789abcdef', apiServerEndpoint: '10.0.0.1:6443' } } } }, machineTemplate: { infrastructureRef: { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: 'cp-a' } } },
       });
       await must(kubectl(['patch', 'kcp', 'nops-cp', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":5}}']), 'replicas');
       const rollout = await kubectl(['patch', 'kcp', 'nops-cp', '-n', NS, '--type=merge', '-p', '{"spec":{"rolloutAfter":"2026-12-24T00:00:00Z"}}']);
       expect(denied(rollout.stderr, 'upgrade')).toBe(true);
       expect(rollout.stderr).toContain('spec.rolloutAfter changed');
+      // KCP ignores join discovery when it compares machines with the spec; any other kubeadm change rolls them.
+      const discovery = (token: string) => ({ joinConfiguration: { discovery: { bootstrapToken: { token, apiServerEndpoint: '10.0.0.1:6443' } } } });
+      await must(kubectl(['patch', 'kcp', 'nops-cp', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { kubeadmConfigSpec: discovery('abcdef.0123456789abcdef') } })]), 'discovery');
+      await must(kubectl(['patch', 'kcp', 'nops-cp', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { kubeadmConfigSpec: discovery('ghijkl.0123456789abcdef') } })]), 'rotated token');
+      const files = await kubectl(['patch', 'kcp', 'nops-cp', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { kubeadmConfigSpec: { ...discovery('mnopqr.0123456789abcdef'), files: [{ path: '/etc/motd', content: 'hi' }] } } })]);
+      expect(denied(files.stderr, 'upgrade')).toBe(true);
+      expect(files.stderr).toContain('spec.kubeadmConfigSpec changed');
     });
   });
 

@@ -95,7 +95,7 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
         '((has(oldObject.spec.persistentVolumeClaimRetentionPolicy) && has(oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted) && ' +
         "oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete') || " +
         // Under Retain its claims may still name it as owner (see judgeStatefulSetDelete): only the model knows.
-        '(has(oldObject.spec.volumeClaimTemplates) && size(oldObject.spec.volumeClaimTemplates) > 0))))',
+        '(has(oldObject.spec.volumeClaimTemplates) && size(oldObject.spec.volumeClaimTemplates) > 0)))))',
     },
   ],
 });
