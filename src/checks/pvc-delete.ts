@@ -128,7 +128,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
         severity: 'critical',
         object: claimObject(claim),
         reason:
-          `${operation} drops StatefulSet ${live.name}, whose retention policy (whenDeleted: Delete) deletes this PVC with it; ` +
+          `${operation} drops StatefulSet ${live.name}, which this PVC names as owner: the garbage collector deletes it with it; ` +
           reclaimEffect(reclaimPolicy),
         tags,
         related: [{ kind: 'PersistentVolume', name: claim.volumeName }],

@@ -63,7 +63,7 @@ describe('a Helm upgrade dropping a StatefulSet that deletes its PVCs with it', 
     expect(upgraded.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
     expect(upgraded.stderr).toContain('[pvc-delete]');
     expect(upgraded.stderr).toContain(`${NS}/${CLAIM}`);
-    expect(upgraded.stderr).toContain('whenDeleted: Delete');
+    expect(upgraded.stderr).toContain('names as owner');
     expect((await kubectl(['get', 'statefulset', 'rdb-db', '-n', NS])).code).toBe(0);
     expect((await kubectl(['get', 'pvc', CLAIM, '-n', NS])).code).toBe(0);
   });

@@ -376,7 +376,7 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
     if (owned.length > 0) {
       lines.push(
         truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes ${plural(owned.length, 'PVC', 'PVCs')} with its StatefulSets`),
-        truncate('(retention whenDeleted: Delete; the garbage collector deletes them unless helm runs with --cascade=orphan):'),
+        truncate('(they name it as owner; the garbage collector deletes them unless helm runs with --cascade=orphan):'),
       );
       for (const claim of owned.slice(0, MAX_LISTED_PER_CHECK)) {
         const effect = claim.volumeName ? `PV ${claim.volumeName}, ${shortReclaimEffect(claim.reclaimPolicy)}` : 'unbound';

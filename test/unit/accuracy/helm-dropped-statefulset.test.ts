@@ -61,7 +61,7 @@ describe('a Helm upgrade dropping a StatefulSet whose retention policy deletes i
       tags: ['deleted-with-statefulset', 'reclaim-delete'],
     });
     expect(findings[0]!.reason).toContain('this upgrade drops StatefulSet devlake-lake');
-    expect(findings[0]!.reason).toContain('whenDeleted: Delete');
+    expect(findings[0]!.reason).toContain('which this PVC names as owner: the garbage collector deletes it with it');
     expect(findings[0]!.reason).toContain('reclaim policy Delete destroys the volume and its data');
   });
 
