@@ -282,6 +282,8 @@ export interface NamespaceRecord {
   readonly name: string;
   /** Only `volume-guard.io/` annotations. */
   readonly annotations: Labels;
+  /** metadata.deletionTimestamp is set: the namespace controller is deleting everything in it. */
+  readonly deleting?: true;
 }
 
 /** cluster.x-k8s.io Machine: which node it runs, and which MachineSet/MachineDeployment owns it. */

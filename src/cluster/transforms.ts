@@ -183,7 +183,7 @@ export function transformNamespace(raw: unknown): NamespaceRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
-  return { name: intern(name), annotations: guardAnnotations(metadata) };
+  return { name: intern(name), annotations: guardAnnotations(metadata), ...(isDeleting(metadata) ? { deleting: true } : {}) };
 }
 
 function volumeSourceOf(spec: JsonObject | undefined): VolumeSource {

@@ -4,7 +4,7 @@
 import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
 import { elideStrings, spansItsBuffer, type StringPaths } from '../json-bytes.ts';
-import { stringAtPath } from '../json.ts';
+import { arrayAt, objectAt, stringAtPath } from '../json.ts';
 import { describeCommonError, pointerToPath, valueAtPointer } from '../schema-errors.ts';
 import type { AdmissionRequest, Decision, Operation, Status } from '../admission/types.ts';
 import { OPERATIONS } from '../kube.ts';
@@ -141,6 +141,16 @@ export function parseJson(body: Buffer | string): { ok: true; value: unknown } |
 }
 
 /**
+ * An eviction whose body asks for a dry run (`deleteOptions.dryRun`, as `kubectl drain --dry-run=server` sends it,
+ * with no `?dryRun` on the request): the API server deletes nothing (EvictionREST.Create, propagateDryRun) but
+ * admits it with the query's dry-run flag, false.
+ */
+function isDryRunEviction(wire: WireAdmissionReview['request']): boolean {
+  if (wire.operation !== 'CREATE' || wire.subResource !== 'eviction' || wire.resource.resource !== 'pods') return false;
+  return arrayAt(objectAt(wire.object, 'deleteOptions'), 'dryRun').length > 0;
+}
+
+/**
  * Schema-check a parsed AdmissionReview and convert it to the validators' AdmissionRequest; `elided`: the strings
  * the parsed text had set aside (decodeAdmissionReviewBody).
  */
@@ -166,7 +176,7 @@ export function decodeAdmissionReview(value: unknown, elided?: readonly Uint8Arr
     },
     object: wire.object ?? null,
     oldObject: wire.oldObject ?? null,
-    dryRun: wire.dryRun ?? false,
+    dryRun: wire.dryRun === true || isDryRunEviction(wire),
     // A DELETE's DeleteOptions (propagationPolicy): whether the garbage collector deletes or orphans dependents.
     ...(wire.options === undefined || wire.options === null ? {} : { options: wire.options }),
     ...(elided === undefined ? {} : { elided }),

@@ -74,6 +74,10 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   const pod = removal.pod;
   // Already being deleted: it goes whatever this answer says (kubectl drain evicts it again and waits for it).
   if (pod?.deleting === true) return allowed();
+  // Its namespace is being deleted: the namespace controller deletes the pod, its controller and its claims whatever
+  // this answer says (the claims were judged at the Namespace DELETE), and recreates nothing elsewhere. Refusing only
+  // leaves the namespace stuck Terminating. (An eviction there never gets here: NamespaceLifecycle refuses creates.)
+  if (snapshot.namespace(removal.namespace)?.deleting === true) return allowed();
   const node = pod?.nodeName ?? '';
   const nodeRecord = node ? snapshot.node(node) : undefined;
   const draining = nodeRecord?.unschedulable === true;

@@ -251,6 +251,17 @@ describe('pod DELETE during a drain (kubectl drain --disable-eviction)', () => {
     expect(validator.handle(del('db-0', ['db-data']), context(skipped)).allowed).toBe(true);
   });
 
+  it("passes the namespace controller's DELETEs in a namespace being deleted: its claims go with it, nothing is recreated", () => {
+    // The namespace controller's DeleteCollection admits each pod as a DELETE; a refusal only leaves it Terminating.
+    const model = cluster({ unschedulable: true });
+    model.upsert('namespace', namespace({ name: 'default', deleting: true }));
+    const controller: UserInfo = { username: 'system:serviceaccount:kube-system:namespace-controller', groups: ['system:serviceaccounts'] };
+    expect(validator.handle({ ...del('db-0', ['db-data']), userInfo: controller }, context(model)).allowed).toBe(true);
+    // Not being deleted: judged as before.
+    model.upsert('namespace', namespace({ name: 'default' }));
+    expect(validator.handle({ ...del('db-0', ['db-data']), userInfo: controller }, context(model)).allowed).toBe(false);
+  });
+
   it("a namespace's skip-evictions waives pod deletes on a draining node; its Helm skip does not", () => {
     const withNamespace = (annotations: Record<string, string>) => {
       const model = cluster({ unschedulable: true });

@@ -67,6 +67,11 @@ describe('transformNamespace', () => {
     ).toEqual({ name: 'apps', annotations: { 'volume-guard.io/skip': 'all' } });
   });
 
+  it('marks a namespace being deleted', () => {
+    const record = transformNamespace({ metadata: { name: 'apps', deletionTimestamp: '2026-01-01T00:00:00Z' }, status: { phase: 'Terminating' } });
+    expect(record).toEqual({ name: 'apps', annotations: {}, deleting: true });
+  });
+
   it('shares one empty annotation map between records without annotations', () => {
     const a = transformNamespace({ metadata: { name: 'a' } });
     const b = transformNamespace({ metadata: { name: 'b', annotations: { other: 'x' } } });

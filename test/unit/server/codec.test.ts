@@ -12,6 +12,7 @@ import {
 } from '../../../src/server/codec.ts';
 import { ELIDED_PREFIX, elidedToken, stringOfToken } from '../../../src/json-bytes.ts';
 import { sampleReview } from './server-fixtures.ts';
+import { EVICTION_KIND } from '../../support/admission.ts';
 
 function reasonFor(value: unknown): string {
   const result = decodeAdmissionReview(value);
@@ -69,6 +70,31 @@ describe('decodeAdmissionReview', () => {
     expect(created.ok && created.request.name).toBe('');
     const named = decodeAdmissionReview(sampleReview({ operation: 'DELETE', name: 'worker-1', object: null, oldObject: { metadata: { name: 'worker-1' } } }));
     expect(named.ok && named.request.name).toBe('worker-1');
+  });
+
+  it("reads an eviction's deleteOptions.dryRun as a dry run: kubectl drain --dry-run=server sends no ?dryRun", () => {
+    // EvictionREST.Create (propagateDryRun) deletes nothing, yet the API server admits it with request.dryRun false.
+    const eviction = (deleteOptions: unknown, extra: Record<string, unknown> = {}) =>
+      sampleReview({
+        ...EVICTION_KIND,
+        operation: 'CREATE',
+        namespace: 'db',
+        name: 'pg-0',
+        object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'pg-0', namespace: 'db' }, deleteOptions },
+        oldObject: null,
+        ...extra,
+      });
+    const dryRunOf = (review: unknown): boolean | undefined => {
+      const result = decodeAdmissionReview(review);
+      return result.ok ? result.request.dryRun : undefined;
+    };
+    expect(dryRunOf(eviction({ dryRun: ['All'], gracePeriodSeconds: 30 }))).toBe(true);
+    expect(dryRunOf(eviction({ gracePeriodSeconds: 30 }))).toBe(false);
+    expect(dryRunOf(eviction(undefined))).toBe(false);
+    expect(dryRunOf(eviction({ dryRun: [] }))).toBe(false);
+    expect(dryRunOf(eviction({}, { dryRun: true }))).toBe(true);
+    // Only the eviction subresource reads its body's options.
+    expect(dryRunOf(eviction({ dryRun: ['All'] }, { subResource: 'status', operation: 'UPDATE' }))).toBe(false);
   });
 
   it('accepts fields it does not know (newer API servers add some)', () => {
