@@ -71,6 +71,12 @@ export interface LonghornNodeRecord {
   /** status.diskStatus[*].diskUUID, empty strings dropped. */
   readonly diskUUIDs: readonly string[];
   /**
+   * Those of them whose disk's Ready condition is False: longhorn-manager keeps the UUID it recorded when the disk's
+   * filesystem changed (reformatted in place) or its config file cannot be read, and cannot use the replicas there.
+   * Omitted when none.
+   */
+  readonly notReadyDiskUUIDs?: readonly string[];
+  /**
    * Longhorn's own "node down or deleted": its Ready condition is False with reason KubernetesNodeGone or
    * KubernetesNodeNotReady (what longhorn-manager itself tests before it counts on a node's replicas).
    */
