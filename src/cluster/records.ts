@@ -43,6 +43,11 @@ export interface LonghornVolumeRecord {
   readonly pvcName: string;
   /** metadata.deletionTimestamp is set. */
   readonly deleting: boolean;
+  /**
+   * spec.dataLocality is `strict-local`: its replica is pinned to the volume's node (hardNodeAffinity), so Longhorn
+   * can never evict it to another node. Omitted otherwise.
+   */
+  readonly strictLocal?: true;
   /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
 }

@@ -508,6 +508,7 @@ export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | un
     pvcNamespace: intern(stringAt(kubernetesStatus, 'namespace')),
     pvcName: stringAt(kubernetesStatus, 'pvcName'),
     deleting: isDeleting(metadata),
+    ...(stringAt(spec, 'dataLocality') === 'strict-local' ? { strictLocal: true as const } : {}),
     ...optionalAnnotations(metadata),
   };
 }
