@@ -10,7 +10,8 @@
 //   off a draining node (its instance-manager PodDisruptionBudget holds the drain until they are rebuilt
 //   elsewhere), so a last copy on the node is not lost by the drain: said as a warning, not refused. Longhorn does
 //   so only while the Kubernetes Node is cordoned (spec.unschedulable: a drain taint alone, or evictions from a node
-//   not cordoned, move nothing) and not down (it cancels evictions from a down node).
+//   not cordoned, move nothing) and not down (it cancels evictions from a down node). A strict-local volume's
+//   replica is pinned to its node and never moved (longhorn/longhorn#8753): its last copy stays refused.
 import type { CheckResults } from './context.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
@@ -92,12 +93,20 @@ export function applyLonghornDrainPolicy(
   const policy = snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
   const listed = results.findings.filter((finding) => EVICTED_CHECKS.includes(finding.check));
   if (listed.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
-  // The checks list a capped number of findings; past the cap, the volumes are named from every finding (this
-  // path allows the drain, with a warning: walking the node's replicas once is fine here).
+  // The checks list a capped number of findings; past the cap, the volumes are named from every finding (walking
+  // the node's replicas once is fine here).
   const capped = EVICTED_CHECKS.some((check) => (results.totals[check] ?? 0) > listed.filter((finding) => finding.check === check).length);
-  const moved = capped ? everyEvictedFinding(snapshot, node, listed) : listed;
+  const every = capped ? everyEvictedFinding(snapshot, node, listed) : listed;
+  // A strict-local volume's replica has hardNodeAffinity to this node: Longhorn cannot evict it, the finding stays.
+  const pinned = (finding: Finding): boolean => snapshot.longhornVolume(finding.object.name)?.strictLocal === true;
+  const moved = every.filter((finding) => !pinned(finding));
+  if (moved.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
   const totals: Partial<Record<CheckId, number>> = { ...results.totals };
-  for (const check of EVICTED_CHECKS) delete totals[check];
+  for (const check of EVICTED_CHECKS) {
+    const staying = every.filter((finding) => finding.check === check && pinned(finding)).length;
+    if (staying > 0) totals[check] = staying;
+    else delete totals[check];
+  }
   // Named by their PVC when they have one: the name operators know.
   const nameOf = (finding: Finding): string => {
     const claim = finding.related?.find((object) => object.kind === 'PersistentVolumeClaim');
@@ -110,7 +119,7 @@ export function applyLonghornDrainPolicy(
   const unnamed = Math.max(0, volumes.length - 5) + hidden;
   const more = unnamed === 0 ? '' : volumes.length === 0 ? `${unnamed} of other namespaces` : ` and ${unnamed} more`;
   return {
-    findings: results.findings.filter((finding) => !EVICTED_CHECKS.includes(finding.check)),
+    findings: results.findings.filter((finding) => !EVICTED_CHECKS.includes(finding.check) || pinned(finding)),
     totals,
     // Wrapped, not cut: the count of what is not named comes last.
     warnings: [

@@ -106,6 +106,9 @@ export function lostCopyPlace(snapshot: ClusterSnapshot, replica: LonghornReplic
   const node = replica.nodeID;
   if (snapshot.node(node) === undefined && snapshot.longhornNode(node) === undefined) return `on node ${node}, which no longer exists`;
   if (!snapshot.nodeIsUp(node)) return `on node ${node}, down`;
+  if (snapshot.longhornNode(node)?.notReadyDiskUUIDs?.includes(replica.diskID) === true) {
+    return `on node ${node}, on disk ${replica.diskID} that Longhorn reports not ready`;
+  }
   if (!snapshot.nodeIsUp(node, replica.diskID)) return `on node ${node}, on disk ${replica.diskID} that is gone`;
   // Only last-replica-on-node counts no copy there (another node's, at a drain).
   if (snapshot.node(node)?.leaving === true) return `on node ${node}, which an autoscaler is removing`;

@@ -213,7 +213,9 @@ function visitVolumeHealthProblems(
     // upgrade and cordon for days after a routine rebuild or a disk replacement. A volume whose replicas all
     // failed is faulted, reported as such. A detached volume's replicas are stopped by design.
     if (replica.deleting || replica.failedAt !== '') continue;
-    if (needsReplicasRunning) {
+    // Only a replica that held data (healthyAt set) is a copy stuck: one never healthy (a new volume's first attach,
+    // a rebuild waiting for its slot beside healthy replicas) loses nothing, and a degraded volume says so itself.
+    if (needsReplicasRunning && replica.healthyAt !== '') {
       if (replica.currentState === 'stopped' && !visit('replica-stopped', replica)) return;
       if (replica.currentState === 'error' && !visit('replica-error', replica)) return;
     }

@@ -629,7 +629,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
    * Whether a copy on this node (on this disk, when `diskID` is given) counts: the node is known (as a core Node or
    * a Longhorn node: one neither knows is gone, and so is its data), its core Node is not NotReady/Unknown past the
    * grace, Longhorn's node CR does not report it down, and the disk is still among the disks that Longhorn node
-   * reports (a reformatted or replaced disk has a new UUID: seed 002). A node only one of them knows is judged by
+   * reports (a reformatted or replaced disk has a new UUID: seed 002) and not reported not ready. A node only one of them knows is judged by
    * that one (replicas on a node Longhorn does not know are a volume-health problem of their own).
    */
   nodeIsUp(nodeName: string, diskID = ''): boolean {
@@ -637,6 +637,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     if (longhornNode?.down === true) return false;
     // A Longhorn node reporting no disk at all (its status not written yet) says nothing about this one.
     if (diskID !== '' && longhornNode !== undefined && longhornNode.diskUUIDs.length > 0 && !longhornNode.diskUUIDs.includes(diskID)) return false;
+    // A disk Longhorn reports not ready (reformatted in place, unreadable) keeps its UUID but not its replicas' data.
+    if (diskID !== '' && longhornNode?.notReadyDiskUUIDs?.includes(diskID) === true) return false;
     const node = this.#stores.node.get(nodeName);
     if (node === undefined) return longhornNode !== undefined;
     // The clock only for a node on its way down: checks ask this for every copy of every volume involved, and a

@@ -43,6 +43,11 @@ export interface LonghornVolumeRecord {
   readonly pvcName: string;
   /** metadata.deletionTimestamp is set. */
   readonly deleting: boolean;
+  /**
+   * spec.dataLocality is `strict-local`: its replica is pinned to the volume's node (hardNodeAffinity), so Longhorn
+   * can never evict it to another node. Omitted otherwise.
+   */
+  readonly strictLocal?: true;
   /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
 }
@@ -70,6 +75,12 @@ export interface LonghornNodeRecord {
   readonly name: string;
   /** status.diskStatus[*].diskUUID, empty strings dropped. */
   readonly diskUUIDs: readonly string[];
+  /**
+   * Those of them whose disk's Ready condition is False: longhorn-manager keeps the UUID it recorded when the disk's
+   * filesystem changed (reformatted in place) or its config file cannot be read, and cannot use the replicas there.
+   * Omitted when none.
+   */
+  readonly notReadyDiskUUIDs?: readonly string[];
   /**
    * Longhorn's own "node down or deleted": its Ready condition is False with reason KubernetesNodeGone or
    * KubernetesNodeNotReady (what longhorn-manager itself tests before it counts on a node's replicas).

@@ -125,8 +125,9 @@ function optionalAnnotations(metadata: JsonObject): { annotations?: Readonly<Rec
   return annotations === EMPTY_STRING_MAP ? {} : { annotations };
 }
 
-function conditionOf(raw: unknown, type: string): JsonObject | undefined {
-  for (const condition of arrayAt(objectAt(raw, 'status'), 'conditions')) {
+/** The condition of `type` in `status.conditions`, or in `conditions` itself with `inStatus` false (a disk status). */
+function conditionOf(raw: unknown, type: string, inStatus = true): JsonObject | undefined {
+  for (const condition of arrayAt(inStatus ? objectAt(raw, 'status') : raw, 'conditions')) {
     if (isObject(condition) && stringAt(condition, 'type') === type) return condition;
   }
   return undefined;
@@ -507,6 +508,7 @@ export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | un
     pvcNamespace: intern(stringAt(kubernetesStatus, 'namespace')),
     pvcName: stringAt(kubernetesStatus, 'pvcName'),
     deleting: isDeleting(metadata),
+    ...(stringAt(spec, 'dataLocality') === 'strict-local' ? { strictLocal: true as const } : {}),
     ...optionalAnnotations(metadata),
   };
 }
@@ -536,9 +538,14 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
   if (!metadata || name === '') return undefined;
   const diskStatus = objectPath(raw, 'status', 'diskStatus');
   const uuids: string[] = [];
+  const notReady: string[] = [];
   for (const disk of Object.values(diskStatus ?? {})) {
     const uuid = stringAt(disk, 'diskUUID');
-    if (uuid !== '' && !uuids.includes(uuid)) uuids.push(intern(uuid));
+    if (uuid === '' || uuids.includes(uuid)) continue;
+    uuids.push(intern(uuid));
+    // The node controller keeps a disk's recorded UUID when the disk no longer matches it (DiskFilesystemChanged)
+    // or cannot be read: only the Ready condition says its replicas' data is out of reach.
+    if (stringAt(conditionOf(disk, 'Ready', false), 'status') === 'False') notReady.push(uuid);
   }
   const ready = conditionOf(raw, 'Ready');
   const reason = stringAt(ready, 'reason');
@@ -546,6 +553,7 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
     namespace: intern(stringAt(metadata, 'namespace')),
     name: intern(name),
     diskUUIDs: uuids.length > 0 ? uuids : EMPTY_LIST,
+    ...(notReady.length > 0 ? { notReadyDiskUUIDs: notReady } : {}),
     down: stringAt(ready, 'status') === 'False' && LONGHORN_NODE_DOWN_REASONS.includes(reason),
   };
 }

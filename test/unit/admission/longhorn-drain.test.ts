@@ -6,7 +6,7 @@ import { podEvictionValidator } from '../../../src/admission/validators/eviction
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { transformHarvesterUpgrade, transformNode } from '../../../src/cluster/transforms.ts';
+import { transformHarvesterUpgrade, transformLonghornVolume, transformNode } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, cordonRequest, evictionRequest, NODE_KIND, request } from '../../support/admission.ts';
 import {
@@ -131,6 +131,27 @@ describe("Longhorn's node-drain-policy", () => {
     expect(decision.allowed).toBe(true);
     expect(decision.warnings?.join('\n')).toContain('node w1 holds the only copy of 32 Longhorn volume(s): PVC app/parked, PVC app/db');
     expect(decision.warnings?.join('\n')).toContain('and 27 more');
+  });
+
+  // longhorn/longhorn#8753: a strict-local volume's replica has hardNodeAffinity to its node and can never be evicted;
+  // with either eviction policy the drain waits on the instance-manager PDB for good, nothing is moved.
+  it('keeps refusing the last copy of a strict-local volume: Longhorn cannot move it', () => {
+    for (const policy of ['block-for-eviction', 'block-for-eviction-if-contains-last-replica']) {
+      const m = cluster();
+      m.upsert('longhornSetting', longhornSetting('node-drain-policy', policy));
+      m.upsert('longhornVolume', volume({ name: 'pinned', numberOfReplicas: 1, currentNodeID: 'w1', strictLocal: true, pvcNamespace: 'app', pvcName: 'pinned' }));
+      m.upsert('longhornReplica', replica({ volumeName: 'pinned', nodeID: 'w1' }));
+      const decision = cordon.handle(cordonRequest('w1'), context(m));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toContain('app/pinned');
+      expect(decision.status!.message).not.toContain('app/parked');
+      expect(decision.warnings?.join('\n')).toContain('holds the only copy of 2 Longhorn volume(s): PVC app/parked, PVC app/db');
+    }
+  });
+
+  it('reads spec.dataLocality strict-local into the volume record', () => {
+    expect(transformLonghornVolume({ metadata: { name: 'v' }, spec: { dataLocality: 'strict-local' } })?.strictLocal).toBe(true);
+    expect(transformLonghornVolume({ metadata: { name: 'v' }, spec: { dataLocality: 'best-effort' } })?.strictLocal).toBeUndefined();
   });
 
   it('keeps refusing what the policy does not protect: the default policy, node-local data, unhealthy volumes', () => {

@@ -312,3 +312,29 @@ describe('failed replicas of a healthy volume are no risk (12.2)', () => {
     ]);
   });
 });
+
+describe('a replica on a disk Longhorn reports not ready is no copy', () => {
+  // longhorn-manager's node controller keeps the diskUUID it recorded when the disk's filesystem changed (reformatted
+  // in place, a new UUID on the disk) or its config file cannot be read, and sets the disk's Ready condition False:
+  // the UUID still matches, the data is not usable.
+  it('cordoning the node with the only usable copy is reported, the lost one named', () => {
+    const { model } = modelAt();
+    model.upsert('longhornNode', longhornNode({ name: 'w2', notReadyDiskUUIDs: ['disk-w2'] }));
+    model.replaceAll('longhornVolume', [detachedVolume({ name: 'v', numberOfReplicas: 2 })]);
+    model.replaceAll('longhornReplica', [on('v', 'w1'), on('v', 'w2')]);
+    expect(model.nodeIsUp('w2')).toBe(true);
+    expect(model.nodeIsUp('w2', 'disk-w2')).toBe(false);
+    const findings = collectLastReplicaOnNode(model, { node: 'w1' }).findings;
+    expect(findings.map((f) => f.object.name)).toEqual(['v']);
+    expect(findings[0]!.reason).toContain('on node w2, on disk disk-w2 that Longhorn reports not ready');
+    expect(model.volumeSetSize(SINGLE_REPLICA_SET)).toBe(1);
+  });
+
+  it('a ready disk beside a not-ready one still holds a copy', () => {
+    const { model } = modelAt();
+    model.upsert('longhornNode', longhornNode({ name: 'w2', diskUUIDs: ['disk-w2', 'disk-w2b'], notReadyDiskUUIDs: ['disk-w2b'] }));
+    model.replaceAll('longhornVolume', [detachedVolume({ name: 'v', numberOfReplicas: 2 })]);
+    model.replaceAll('longhornReplica', [on('v', 'w1'), on('v', 'w2')]);
+    expect(collectLastReplicaOnNode(model, { node: 'w1' }).findings).toEqual([]);
+  });
+});

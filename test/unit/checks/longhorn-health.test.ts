@@ -134,6 +134,17 @@ describe('volumeHealthProblems', () => {
       ['replica-disk-missing'],
     ],
     ['rebuilding replica (never healthy) on a vanished disk', volume(), [replica({ healthyAt: '', diskID: 'old' })], {}, []],
+    // A replica that never held data is no lost copy: one waiting for a rebuild slot (concurrent-replica-rebuild-per-node-
+    // limit) beside the healthy ones (replica auto-balance, data locality, an eviction), or a new volume's first attach.
+    [
+      'replica waiting to be rebuilt beside healthy ones',
+      volume(),
+      [replica({ nodeID: 'a' }), replica({ nodeID: 'b' }), replica({ nodeID: 'c', healthyAt: '', currentState: 'stopped' })],
+      {},
+      [],
+    ],
+    ['first attach of a new volume', volume({ state: 'attaching' }), [replica({ healthyAt: '', currentState: 'stopped' })], {}, []],
+    ['never-healthy replica in error', volume(), [replica({ nodeID: 'a' }), replica({ nodeID: 'c', healthyAt: '', currentState: 'error' })], {}, []],
     ['replica on a node Longhorn does not know', volume(), [replica({ nodeID: 'gone' })], {}, ['replica-node-unknown']],
     ['replica being deleted on a vanished disk', volume(), [replica({ diskID: 'old', deleting: true })], {}, []],
     ['unscheduled replica', volume(), [replica({ nodeID: '', diskID: '' })], {}, []],

@@ -469,6 +469,21 @@ describe('Longhorn transforms', () => {
     expect(record).toEqual({ namespace: 'longhorn-system', name: 'worker-1', diskUUIDs: ['uuid-1', 'uuid-2'], down: false });
     expect(transformLonghornNode({ metadata: { name: 'n', namespace: 'l' } })?.diskUUIDs).toEqual([]);
   });
+
+  it('lists the disks whose Ready condition is False (Longhorn keeps their recorded UUID)', () => {
+    const record = transformLonghornNode({
+      metadata: { name: 'worker-1', namespace: 'longhorn-system' },
+      status: {
+        diskStatus: {
+          reformatted: { diskUUID: 'uuid-1', conditions: [{ type: 'Ready', status: 'False', reason: 'DiskFilesystemChanged' }] },
+          fine: { diskUUID: 'uuid-2', conditions: [{ type: 'Ready', status: 'True' }, { type: 'Schedulable', status: 'False' }] },
+          fresh: { diskUUID: 'uuid-3' },
+        },
+      },
+    });
+    expect(record?.diskUUIDs).toEqual(['uuid-1', 'uuid-2', 'uuid-3']);
+    expect(record?.notReadyDiskUUIDs).toEqual(['uuid-1']);
+  });
 });
 
 describe('keys and interning', () => {
