@@ -10,6 +10,7 @@ import {
   createLonghornVolume,
   createNode,
   deleteObjects,
+  diskUUID,
   ensureNamespace,
   eventually,
   LONGHORN_NS,
@@ -113,6 +114,28 @@ describe('copies are counted per node that is up', () => {
 
     // Ready again: two copies.
     await setNodeReady('cp-n3', 'True', new Date().toISOString());
+    const again = await cordonOnce('cp-n2', false);
+    expect(again.stderr).not.toContain('denied');
+  });
+
+  it('a replica on a disk Longhorn reports not ready (reformatted in place) is no copy', async () => {
+    await createLonghornVolume({ name: 'cp-disk', numberOfReplicas: 2, state: 'detached', replicas: [{ node: 'cp-n2' }, { node: 'cp-n3' }] });
+    const allowed = await cordonOnce('cp-n2', false);
+    expect(allowed.stderr).not.toContain('denied');
+    await must(kubectl(['uncordon', 'cp-n2']), 'uncordon');
+    // What longhorn-manager writes when the disk's filesystem changed: same UUID recorded, Ready False.
+    const diskStatus = (ready: 'True' | 'False') => ({
+      diskStatus: { 'disk-0': { diskUUID: diskUUID('cp-n3'), conditions: [{ type: 'Ready', status: ready, reason: ready === 'True' ? '' : 'DiskFilesystemChanged' }] } },
+    });
+    await patchStatus('nodes.longhorn.io', 'cp-n3', diskStatus('False'), LONGHORN_NS);
+    try {
+      const denied = await cordonOnce('cp-n2', true);
+      expect(denied.stderr).toContain('longhorn-system/cp-disk');
+      expect(denied.stderr).toContain(`on disk ${diskUUID('cp-n3')} that Longhorn reports not ready`);
+      expect(await unschedulable('cp-n2')).toBe(false);
+    } finally {
+      await patchStatus('nodes.longhorn.io', 'cp-n3', diskStatus('True'), LONGHORN_NS);
+    }
     const again = await cordonOnce('cp-n2', false);
     expect(again.stderr).not.toContain('denied');
   });

@@ -95,6 +95,17 @@ describe('Events for denied requests', { timeout: 120_000 }, () => {
     expect(await gauge('volume_guard_events_total{outcome="aggregated"}')).toBeGreaterThanOrEqual(1);
   });
 
+  it("a dry-run eviction (kubectl drain --dry-run=server puts it in deleteOptions) is refused but records nothing", async () => {
+    const uid = (await must(kubectl(['get', 'pod', POD, '-n', NS, '-o', 'jsonpath={.metadata.uid}']), 'pod uid')).stdout.trim();
+    const body = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: POD, namespace: NS }, deleteOptions: { dryRun: ['All'] } };
+    const eviction = await tempFile('obs-eviction-dry.json', JSON.stringify(body));
+    const evicted = await kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${POD}/eviction`, '-f', eviction]);
+    expect(evicted.code).not.toBe(0);
+    expect(evicted.stderr).toMatch(/node-local-volume/);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await eventsAbout('Pod', POD, uid)).toHaveLength(0);
+  });
+
   it('a refused eviction leaves a Warning on the Pod, with its uid, in its namespace', async () => {
     const uid = (await must(kubectl(['get', 'pod', POD, '-n', NS, '-o', 'jsonpath={.metadata.uid}']), 'pod uid')).stdout.trim();
     const eviction = await tempFile('obs-eviction.json', JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: POD, namespace: NS } }));
