@@ -204,9 +204,25 @@ function judgeNamespaceDelete(
   });
 }
 
-/** Whether a DELETE orphans the object's dependents (propagationPolicy Orphan: kubectl delete --cascade=orphan). */
-export function orphansDependents(options: unknown): boolean {
-  return stringField(options, 'propagationPolicy') === 'Orphan' || field(options, 'orphanDependents') === true;
+/**
+ * Whether a DELETE orphans the object's dependents, as the API server decides it (shouldOrphanDependents in
+ * k8s.io/apiserver's registry store): the DeleteOptions first (orphanDependents, then propagationPolicy: Orphan is
+ * kubectl delete --cascade=orphan), else the object's own finalizers (`orphan` keeps them, `foregroundDeletion`
+ * does not), else the resource's default (apps/v1: delete them).
+ */
+export function orphansDependents(options: unknown, object: unknown): boolean {
+  const orphan = field(options, 'orphanDependents');
+  if (typeof orphan === 'boolean') return orphan;
+  const policy = stringField(options, 'propagationPolicy');
+  if (policy === 'Orphan') return true;
+  if (policy === 'Background' || policy === 'Foreground') return false;
+  const finalizers = field(object, 'metadata', 'finalizers');
+  if (!Array.isArray(finalizers)) return false;
+  for (const finalizer of finalizers) {
+    if (finalizer === 'orphan') return true;
+    if (finalizer === 'foregroundDeletion') return false;
+  }
+  return false;
 }
 
 /**
@@ -219,7 +235,7 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
   const old = request.oldObject;
   const name = request.name || stringField(old, 'metadata', 'name');
   const uid = stringField(old, 'metadata', 'uid');
-  if (orphansDependents(request.options)) return allowed();
+  if (orphansDependents(request.options, old)) return allowed();
   const policyDeletes = stringField(old, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenDeleted') === 'Delete';
   if (!policyDeletes && !context.snapshot.persistentVolumeClaimsIn(request.namespace).some((claim) => ownedBy(claim.ownerReferences, uid))) {
     return allowed();

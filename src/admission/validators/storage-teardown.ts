@@ -13,6 +13,7 @@ import {
   DEFAULT_NODE_DRAIN_POLICY,
   DELETING_CONFIRMATION_FLAG,
   drainPolicyStrength,
+  longhornSettingIsTrue,
   NODE_DRAIN_POLICY,
   type TeardownTarget,
 } from '../../checks/storage-teardown.ts';
@@ -203,7 +204,7 @@ export function longhornSettingsValidator(config: Config): Validator {
       const action = `change of Longhorn setting ${name} to "${next}"`;
       switch (name) {
         case DELETING_CONFIRMATION_FLAG:
-          if (next !== 'true' || previous === 'true') return allowed();
+          if (!longhornSettingIsTrue(next) || longhornSettingIsTrue(previous)) return allowed();
           return judgeWith(context, action, PLANS['storage-delete-flag'], { consequence: 'deleted by the Longhorn uninstall this flag permits' });
         case NODE_DRAIN_POLICY: {
           const before = previous === '' ? DEFAULT_NODE_DRAIN_POLICY : previous;
@@ -211,7 +212,7 @@ export function longhornSettingsValidator(config: Config): Validator {
           return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: next });
         }
         case ALLOW_DRAIN_WITH_LAST_REPLICA:
-          if (next !== 'true' || previous === 'true') return allowed();
+          if (!longhornSettingIsTrue(next) || longhornSettingIsTrue(previous)) return allowed();
           // The older switch: true lets a drain take a volume's last copy, like node-drain-policy always-allow.
           return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: 'always-allow' });
         default:

@@ -57,6 +57,20 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
     expect(validator.handle(statefulSetDelete(ARGO, 'Delete', { propagationPolicy: 'Foreground' }), context(model())).allowed).toBe(false);
   });
 
+  it("reads the propagation as the API server does: options first, then the StatefulSet's own orphan finalizer", () => {
+    const withFinalizer = (finalizer: string, options?: Record<string, unknown>): AdmissionRequest => {
+      const sent = statefulSetDelete(ARGO, 'Delete', options);
+      const old = sent.oldObject as { metadata: Record<string, unknown> };
+      return { ...sent, oldObject: { ...old, metadata: { ...old.metadata, finalizers: [finalizer] } } };
+    };
+    // No policy in the DELETE: the object's `orphan` finalizer makes the garbage collector orphan the PVCs.
+    expect(validator.handle(withFinalizer('orphan'), context(model())).allowed).toBe(true);
+    // An explicit policy in the DELETE overrides the finalizer; foregroundDeletion deletes them.
+    expect(validator.handle(withFinalizer('orphan', { propagationPolicy: 'Background' }), context(model())).allowed).toBe(false);
+    expect(validator.handle(withFinalizer('orphan', { orphanDependents: false }), context(model())).allowed).toBe(false);
+    expect(validator.handle(withFinalizer('foregroundDeletion'), context(model())).allowed).toBe(false);
+  });
+
   it("honors each PVC's volume-guard.io/delete=true with its writer", () => {
     const oneApproved = model({ 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'admin' });
     const decision = validator.handle(statefulSetDelete(ARGO, 'Delete'), context(oneApproved));

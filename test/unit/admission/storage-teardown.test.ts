@@ -225,6 +225,17 @@ describe('longhorn-settings validator', () => {
     expect(validator.handle(setting('deleting-confirmation-flag', 'false', 'true'), context(singles())).allowed).toBe(true);
   });
 
+  it("reads a boolean setting as Longhorn does (Go's strconv.ParseBool): True, TRUE, t or 1 turn it on too", () => {
+    for (const value of ['True', 'TRUE', 't', 'T', '1']) {
+      expect(validator.handle(setting('deleting-confirmation-flag', value, 'false'), context(singles())).allowed).toBe(false);
+      expect(validator.handle(setting('allow-node-drain-with-last-healthy-replica', value), context(singles())).allowed).toBe(false);
+    }
+    // Already on (in any spelling): re-writing it changes nothing. Off, or a value Longhorn cannot parse, passes.
+    expect(validator.handle(setting('deleting-confirmation-flag', 'true', '1'), context(singles())).allowed).toBe(true);
+    expect(validator.handle(setting('deleting-confirmation-flag', '0', 'false'), context(singles())).allowed).toBe(true);
+    expect(validator.handle(setting('deleting-confirmation-flag', 'yes', 'false'), context(singles())).allowed).toBe(true);
+  });
+
   it('refuses always-allow naming every single-copy volume, allow-if-replica-is-stopped only the detached ones', () => {
     const always = validator.handle(setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica'), context(singles()));
     expect(always.allowed).toBe(false);
