@@ -4,7 +4,8 @@
 // StatefulSet is refused naming the PVC it owns; the same DELETE with --cascade=orphan (the PVCs are orphaned, not
 // deleted) and a person deleting by hand (pvcDelete.others off by default) pass. Under whenDeleted: Retain the
 // garbage collector still follows a claim's ownerReferences (the controller drops them only as it syncs): a claim
-// still naming the StatefulSet is refused, one that no longer does passes. Dry runs: nothing is deleted.
+// still naming the StatefulSet is refused, one that no longer does passes; a StatefulSet carrying the orphan finalizer
+// deleted without options orphans its claims. Dry runs: nothing is deleted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import { apply, boundClaim, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
@@ -53,12 +54,17 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
     await apply(statefulSet('kept', 'Retain'));
     await boundClaim(NS, 'data-kept-0', 'Delete');
     await ownClaim('kept', 'data-kept-0');
+    // Carries the orphan finalizer: a DELETE sending no options orphans its claims (the API server reads it).
+    await apply({ ...statefulSet('parked', 'Delete'), metadata: { name: 'parked', namespace: NS, finalizers: ['orphan'] } });
+    await boundClaim(NS, 'data-parked-0', 'Delete');
+    await ownClaim('parked', 'data-parked-0');
   });
 
   afterAll(async () => {
     await deleteObjects(
       ['statefulset', 'db', '-n', NS, '--cascade=orphan'],
       ['statefulset', 'kept', '-n', NS, '--cascade=orphan'],
+      ['statefulset', 'parked', '-n', NS, '--cascade=orphan'],
       ['pvc', '--all', '-n', NS],
       ['rolebinding', 'argo-sts-deleter', '-n', NS],
       ['role', 'sts-deleter', '-n', NS],
@@ -95,5 +101,14 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
     const passed = await eventually(() => deleteKeptAs(ARGO), (r) => r.code === 0);
     expect(passed.stderr).not.toContain('denied');
     expect(passed.code).toBe(0);
+  });
+
+  it("follows the StatefulSet's orphan finalizer when the DELETE sends no options; explicit Background is judged", async () => {
+    const path = `/apis/apps/v1/namespaces/${NS}/statefulsets/parked?dryRun=All`;
+    const noOptions = await eventually(() => kubectl(['delete', '--raw', path, `--as=${ARGO}`]), (r) => r.code === 0);
+    expect(noOptions.stderr).not.toContain('denied');
+    const background = await kubectl(['delete', 'statefulset', 'parked', '-n', NS, '--dry-run=server', '--cascade=background', `--as=${ARGO}`]);
+    expect(background.code).not.toBe(0);
+    expect(background.stderr).toContain(`${NS}/data-parked-0`);
   });
 });

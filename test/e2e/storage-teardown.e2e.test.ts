@@ -97,6 +97,12 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
     expect(flag.stderr).toContain('[storage-teardown] 1 Longhorn volume would lose its data');
     expect(flag.stderr).toContain('longhorn-system/st-db (PVC shop/db-data)');
     expect(flag.stderr).toContain('kubectl annotate namespace longhorn-system volume-guard.io/skip=storage-teardown');
+    // Longhorn reads the flag with Go's strconv.ParseBool: "True" and "1" turn it on too.
+    for (const spelling of ['True', '1']) {
+      const other = await setValue('deleting-confirmation-flag', spelling, true);
+      expect(other.code).not.toBe(0);
+      expect(other.stderr).toContain('longhorn-system/st-db (PVC shop/db-data)');
+    }
 
     const job = await once(createUninstallJob, true);
     expect(job.code).not.toBe(0);
