@@ -218,8 +218,11 @@ export const CONFIG_SCHEMA = {
       },
     }),
     pvcDelete: section('the pvc-delete check on PVC DELETE requests', {
+      // Argo CD in-cluster, a hub Argo CD's account on this cluster (`argocd cluster add`), OpenShift GitOps' default instance.
       automationUsers: stringList('users whose deletes of Bound PVCs with reclaim policy Delete are refused (GitOps controllers)', [
         'system:serviceaccount:argocd:argocd-application-controller',
+        'system:serviceaccount:kube-system:argocd-manager',
+        'system:serviceaccount:openshift-gitops:openshift-gitops-argocd-application-controller',
         'system:serviceaccount:flux-system:kustomize-controller',
         'system:serviceaccount:flux-system:helm-controller',
       ]),

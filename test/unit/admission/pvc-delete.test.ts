@@ -76,6 +76,18 @@ describe('pvc-delete on PVC DELETE', () => {
     expect(warned.warnings?.join('\n')).toContain('shop/uploads');
   });
 
+  it('counts by default the Argo CD identities that prune in-cluster, on a managed cluster and on OpenShift GitOps', () => {
+    // `argocd cluster add` creates argocd-manager in kube-system (clusterauth.InstallServiceAccount,
+    // common.DefaultSystemNamespace); a hub Argo CD prunes this cluster as that service account.
+    const remote: UserInfo = { username: 'system:serviceaccount:kube-system:argocd-manager', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'] };
+    expect(validator.handle(del(remote), context(model('Delete'))).allowed).toBe(false);
+    const openshift: UserInfo = {
+      username: 'system:serviceaccount:openshift-gitops:openshift-gitops-argocd-application-controller',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:openshift-gitops'],
+    };
+    expect(validator.handle(del(openshift), context(model('Delete'))).allowed).toBe(false);
+  });
+
   it('automation groups count like users; the check mode off lets automation through', () => {
     const groups: Config = { ...config, pvcDelete: { ...config.pvcDelete, automationUsers: [], automationGroups: ['system:serviceaccounts:argocd'] } };
     expect(pvcDeleteValidator(groups).handle(del(ARGO), context(model('Delete'), { config: groups })).allowed).toBe(false);
