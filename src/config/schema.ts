@@ -193,9 +193,12 @@ export const CONFIG_SCHEMA = {
       },
     }),
     helm: section('Helm release records', {
+      // flux-system: Flux's helm-controller stores a HelmRelease's records in its own namespace unless
+      // spec.storageNamespace says otherwise, while the release is its targetNamespace's; only cluster admins and
+      // Flux's controllers write there.
       storageNamespaces: stringList(
-        'namespaces whose release records may describe a release of another namespace (Helm SDK users such as Flux storageNamespace); elsewhere a record is judged in its own namespace',
-        [],
+        'namespaces whose release records may describe a release of another namespace (Helm SDK users: Flux keeps a HelmRelease\'s records in its own namespace, or spec.storageNamespace); elsewhere a record is judged in its own namespace',
+        ['flux-system'],
       ),
       manifestWorkers: {
         type: 'integer',

@@ -136,6 +136,22 @@ describe('nothing crosses namespaces', () => {
   });
 });
 
+describe("Flux's helm-controller by default", () => {
+  // A HelmRelease's records go to spec.storageNamespace, else the HelmRelease's own namespace, while the release is
+  // the targetNamespace's (GetStorageNamespace / GetReleaseNamespace): flux-system with targetNamespace is the usual case.
+  it('judges a record stored in flux-system in the namespace it names, not refused as unreadable', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.upsert('namespace', namespace({ name: NS }));
+    model.upsert('namespace', namespace({ name: 'flux-system' }));
+    const clean = validator.handle(releaseRequest({}, { storedIn: 'flux-system' }), context(model));
+    expect(clean.status?.message).toBeUndefined();
+    expect(clean.allowed).toBe(true);
+    const orphan = validator.handle(releaseRequest({}, { storedIn: 'flux-system' }), context(leftover()));
+    expect(orphan.allowed).toBe(false);
+    expect(orphan.status!.message).toContain(`${NS}/${ORPHAN}`);
+  });
+});
+
 describe('in a storage namespace (helm.storageNamespaces) the namespace override is the release namespace\'s', () => {
   const sdk: Config = { ...config, helm: { ...config.helm, storageNamespaces: ['flux-system'] } };
   const sdkValidator = helmReleaseValidator(sdk);
