@@ -151,6 +151,10 @@ export function pvcDeleteValidator(config: Config): Validator {
       if (mode === 'off') return allowed();
       // Already being deleted (a finalizer such as kubernetes.io/pvc-protection holds it): the first DELETE decided.
       if (stringField(old, 'metadata', 'deletionTimestamp') !== '') return allowed();
+      // In a namespace being deleted the namespace controller deletes every PVC (and StatefulSet) whatever this
+      // answer says; its claims were judged at the Namespace DELETE, and refusing only leaves it stuck Terminating.
+      const inNamespace = request.resource.resource === 'persistentvolumeclaims' || request.resource.resource === 'statefulsets';
+      if (request.operation === 'DELETE' && inNamespace && context.snapshot.namespace(request.namespace)?.deleting === true) return allowed();
       if (scaling) return judgeScaleDown(request, context, mode, automation);
       if (reclaiming) return judgeReclaimChange(request, context, mode, automation);
       if (request.resource.group === 'longhorn.io') return judgeLonghornVolumeDelete(request, context, meta.annotations, mode, automation);

@@ -7,7 +7,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, context, request } from '../../support/admission.ts';
-import { pv } from '../../support/fixtures.ts';
+import { namespace, pv } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const validator = pvcDeleteValidator(config);
@@ -93,6 +93,20 @@ describe('pvc-delete on PVC DELETE', () => {
     expect(pvcDeleteValidator(groups).handle(del(ARGO), context(model('Delete'), { config: groups })).allowed).toBe(false);
     const off: Config = { ...config, checks: { ...config.checks, 'pvc-delete': { mode: 'off' } } };
     expect(pvcDeleteValidator(off).handle(del(ARGO), context(model('Delete'), { config: off })).allowed).toBe(true);
+  });
+
+  it('lets the namespace controller empty a namespace whose DELETE was judged already, even with others: enforce', () => {
+    // The namespace controller deletes every PVC of a terminating namespace as itself (with kcm's
+    // --use-service-account-credentials); refusing it keeps the namespace Terminating and decides nothing new.
+    const strict: Config = { ...config, pvcDelete: { ...config.pvcDelete, others: 'enforce' } };
+    const controller: UserInfo = { username: 'system:serviceaccount:kube-system:namespace-controller', groups: ['system:serviceaccounts'] };
+    const terminating = model('Delete');
+    terminating.upsert('namespace', namespace({ name: NS, deleting: true }));
+    expect(pvcDeleteValidator(strict).handle(del(controller), context(terminating, { config: strict })).allowed).toBe(true);
+    // While the namespace lives the same DELETE is judged.
+    const live = model('Delete');
+    live.upsert('namespace', namespace({ name: NS }));
+    expect(pvcDeleteValidator(strict).handle(del(controller), context(live, { config: strict })).allowed).toBe(false);
   });
 
   it('judges a person by pvcDelete.others even with the check mode off (others replaces the mode for people)', () => {
