@@ -19,11 +19,22 @@ import { changedRolloutFields, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMat
 export function rolloutCause(request: AdmissionRequest): string | undefined {
   const table = upgradeKindTable(request.kind.group, request.kind.kind);
   if (request.operation === 'CREATE') return !table || table.createIsUpgrade ? 'creation' : undefined;
-  if (request.operation !== 'UPDATE') return undefined;
+  if (request.operation !== 'UPDATE' || replacesOnlyDeletedMachines(request)) return undefined;
   const changed = changedRolloutFields(table ?? { group: '', kind: '', createIsUpgrade: true, fields: UNKNOWN_KIND_FIELDS, note: '' }, request.object, request.oldObject);
   return changed.length ? `${changed.map((rollout) => rollout.path.join('.')).join(', ')} changed` : undefined;
 }
 
+/**
+ * A MachineDeployment with the OnDelete strategy (v1beta1 `spec.strategy.type`, v1beta2 `spec.rollout.strategy.type`)
+ * deletes no Machine when its template changes: Cluster API's rolloutOnDelete scales the old MachineSets down only
+ * as their Machines are deleted by someone else (each such Machine DELETE is judged by the machine webhook) or the
+ * replicas decrease (judged there too).
+ */
+function replacesOnlyDeletedMachines(request: AdmissionRequest): boolean {
+  if (request.kind.group !== 'cluster.x-k8s.io' || request.kind.kind !== 'MachineDeployment') return false;
+  const type = field(request.object, 'spec', 'rollout', 'strategy', 'type') ?? field(request.object, 'spec', 'strategy', 'type');
+  return type === 'OnDelete';
+}
 
 /** Whether a node's labels match a Kubernetes label selector (matchLabels and matchExpressions ANDed); undefined when malformed. */
 export function labelSelectorMatches(selector: Record<string, unknown>, labels: Readonly<Record<string, string>>): boolean | undefined {

@@ -150,6 +150,23 @@ describe("a MachineDeployment rollout is judged on its Machines' nodes", () => {
     expect(message).not.toContain('vol-spread');
   });
 
+  // Cluster API's rolloutOnDelete scales old MachineSets down only as their Machines are deleted (each Machine DELETE
+  // is judged on its own node) or replicas decrease: a template change under OnDelete replaces no Machine.
+  it("md-a's template change under the OnDelete strategy (v1beta1 and v1beta2) replaces nothing: allowed", () => {
+    const onDelete = (strategy: Record<string, unknown>) => {
+      const review = rollout('md-a');
+      const withStrategy = (object: unknown) => ({ ...(object as Record<string, unknown>), spec: { ...((object as { spec: Record<string, unknown> }).spec), ...strategy } });
+      return { ...review, object: withStrategy(review.object), oldObject: withStrategy(review.oldObject) };
+    };
+    for (const strategy of [{ strategy: { type: 'OnDelete' } }, { rollout: { strategy: { type: 'OnDelete' } } }]) {
+      const decision = judge(onDelete(strategy));
+      expect(decision.status?.message).toBeUndefined();
+      expect(decision.allowed).toBe(true);
+    }
+    // RollingUpdate spelt out is still a rollout.
+    expect(judge(onDelete({ strategy: { type: 'RollingUpdate' } })).allowed).toBe(false);
+  });
+
   it('a MachineDeployment with no Machine on a known node, and a Harvester Upgrade, count every node', () => {
     for (const review of [rollout('md-c'), rollout('md-unknown'), harvesterUpgradeRequest()]) {
       const message = upgradeValidator(config).handle(review, context(cluster())).status?.message ?? '';
