@@ -5,9 +5,12 @@
 // Which Machines a scale-down removes is Cluster API's choice (its MachineSet delete policy: Random by default,
 // Newest, Oldest). Every policy removes first the Machines already being deleted, then those annotated
 // `cluster.x-k8s.io/delete-machine`, then those updating in place, then the unhealthy ones (no node, NodeHealthy or
-// HealthCheckSucceeded False), by name within each rank. So when those ranked Machines cover the removal, only the nodes it reaches can go;
-// otherwise any Machine of the set can, and every one of their nodes is checked. A MachineDeployment in the middle of a
-// rollout (Machines in several MachineSets) is scaled across its sets: every Machine can go.
+// HealthCheckSucceeded False), by name within each rank. So when those ranked Machines cover the removal, only the nodes it reaches can go.
+// Past them, Random (despite its name) ranks every healthy Machine equal and so also takes them by name
+// (randomDeletionOrder and sortableMachines in machineset_deletion_order.go): with the order read from the request,
+// exactly the Machines it reaches go. Under Newest/Oldest (creation times) or an unknown order (the scale
+// subresource carries none) any Machine of the set can, and every one of their nodes is checked. A MachineDeployment
+// in the middle of a rollout (Machines in several MachineSets) is scaled across its sets: every Machine can go.
 //
 // Overrides: the node's `volume-guard.io/skip` (Machine and MachineSet annotations are written by Cluster API's
 // controllers, which copy them from templates, so volume-guard cannot police who wrote them), and for a
@@ -70,15 +73,20 @@ function deleteRank(machine: MachineRecord): number | undefined {
   return undefined;
 }
 
+/** The rank Random gives every healthy Machine: after the ranked ones, all equal (so by name). */
+const RANDOM_HEALTHY_RANK = 4;
+
 /**
  * The Machines a scale-down to `replicas` may remove, and whether Cluster API's choice is narrowed. The ranked
  * Machines (deleteRank) go first, by rank then by name (Cluster API's tie-break); when they cover the removal,
- * exactly the ones it reaches go. Otherwise any live Machine may.
+ * exactly the ones it reaches go, and under the Random order (`randomOrder`) the healthy rest follow by name.
+ * Otherwise any live Machine may.
  */
 export function scaleDownCandidates(
   machines: readonly MachineRecord[],
   replicas: number,
   spreadOverSets: boolean,
+  randomOrder = false,
 ): { readonly candidates: readonly MachineRecord[]; readonly narrowed: boolean; readonly removed: number } {
   const removed = machines.length - replicas;
   if (removed <= 0) return { candidates: [], narrowed: true, removed: 0 };
@@ -86,7 +94,7 @@ export function scaleDownCandidates(
   const live = machines.filter(hasNode);
   if (!spreadOverSets) {
     const ranked = machines
-      .map((machine) => ({ machine, rank: deleteRank(machine) }))
+      .map((machine) => ({ machine, rank: deleteRank(machine) ?? (randomOrder ? RANDOM_HEALTHY_RANK : undefined) }))
       .filter((entry): entry is { machine: MachineRecord; rank: number } => entry.rank !== undefined)
       .sort((a, b) => a.rank - b.rank || (a.machine.name < b.machine.name ? -1 : a.machine.name > b.machine.name ? 1 : 0));
     if (ranked.length >= removed) {
@@ -94,6 +102,20 @@ export function scaleDownCandidates(
     }
   }
   return { candidates: live, narrowed: false, removed };
+}
+
+/**
+ * Whether the set removes Machines in Cluster API's Random order (its default: empty or "Random"; getDeletePriorityFunc),
+ * read from the object under review: a MachineSet's `spec.deletion.order` (v1beta2) or
+ * `spec.deletePolicy` (v1beta1); a MachineDeployment's `spec.deletion.order` (v1beta2) or
+ * `spec.strategy.rollingUpdate.deletePolicy` (v1beta1), which it copies to its MachineSets. The Scale object of the
+ * scale subresource carries neither: unknown.
+ */
+function deletesInRandomOrder(request: AdmissionRequest, owner: 'MachineDeployment' | 'MachineSet'): boolean {
+  if (request.subResource === 'scale') return false;
+  const v1beta1 = owner === 'MachineSet' ? field(request.object, 'spec', 'deletePolicy') : field(request.object, 'spec', 'strategy', 'rollingUpdate', 'deletePolicy');
+  const order = field(request.object, 'spec', 'deletion', 'order') ?? v1beta1 ?? '';
+  return order === '' || order === 'Random';
 }
 
 function judgeMachineDelete(request: AdmissionRequest, context: ValidationContext): Decision {
@@ -136,11 +158,13 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
 
   const machines = context.snapshot.machinesOf(request.namespace, owner, request.name);
   const sets = new Set(machines.filter((machine) => !machine.deleting).map((machine) => machine.machineSet));
-  const { candidates, narrowed, removed } = scaleDownCandidates(machines, after, owner === 'MachineDeployment' && sets.size > 1);
+  const randomOrder = deletesInRandomOrder(request, owner);
+  const { candidates, narrowed, removed } = scaleDownCandidates(machines, after, owner === 'MachineDeployment' && sets.size > 1, randomOrder);
   // Nothing volume-guard can see goes (or only Machines without a node).
   if (removed === 0 || candidates.length === 0) return allowed(warnings);
   const choice = narrowed
-    ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, updating in place or unhealthy first`
+    ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, updating in place or unhealthy first` +
+      (randomOrder ? ', then the others by name (deletion order Random)' : '')
     : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`;
   const allWarnings = [...warnings];
   const checkedOverrides: string[] = [];

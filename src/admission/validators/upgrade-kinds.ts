@@ -126,7 +126,9 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
     note:
       'A change of the machine template rolls every Machine (a new MachineSet, the old one scaled down); template ' +
       'labels, annotations, readinessGates and node drain/deletion/volume-detach timeouts are propagated in place; ' +
-      'a replicas decrease removes Machines (judged per Machine, see Cluster API machine deletion).',
+      'a replicas decrease removes Machines (judged per Machine, see Cluster API machine deletion). Under the OnDelete ' +
+      'strategy (`spec.strategy.type`, v1beta2 `spec.rollout.strategy.type`) no change is an upgrade: a Machine is ' +
+      'replaced only once deleted, and each Machine DELETE is judged on its node.',
   },
   {
     group: 'cluster.x-k8s.io',

@@ -19,11 +19,22 @@ import { changedRolloutFields, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMat
 export function rolloutCause(request: AdmissionRequest): string | undefined {
   const table = upgradeKindTable(request.kind.group, request.kind.kind);
   if (request.operation === 'CREATE') return !table || table.createIsUpgrade ? 'creation' : undefined;
-  if (request.operation !== 'UPDATE') return undefined;
+  if (request.operation !== 'UPDATE' || replacesOnlyDeletedMachines(request)) return undefined;
   const changed = changedRolloutFields(table ?? { group: '', kind: '', createIsUpgrade: true, fields: UNKNOWN_KIND_FIELDS, note: '' }, request.object, request.oldObject);
   return changed.length ? `${changed.map((rollout) => rollout.path.join('.')).join(', ')} changed` : undefined;
 }
 
+/**
+ * A MachineDeployment with the OnDelete strategy (v1beta1 `spec.strategy.type`, v1beta2 `spec.rollout.strategy.type`)
+ * deletes no Machine when its template changes: Cluster API's rolloutOnDelete scales the old MachineSets down only
+ * as their Machines are deleted by someone else (each such Machine DELETE is judged by the machine webhook) or the
+ * replicas decrease (judged there too).
+ */
+function replacesOnlyDeletedMachines(request: AdmissionRequest): boolean {
+  if (request.kind.group !== 'cluster.x-k8s.io' || request.kind.kind !== 'MachineDeployment') return false;
+  const type = field(request.object, 'spec', 'rollout', 'strategy', 'type') ?? field(request.object, 'spec', 'strategy', 'type');
+  return type === 'OnDelete';
+}
 
 /** Whether a node's labels match a Kubernetes label selector (matchLabels and matchExpressions ANDed); undefined when malformed. */
 export function labelSelectorMatches(selector: Record<string, unknown>, labels: Readonly<Record<string, string>>): boolean | undefined {
@@ -62,12 +73,32 @@ export function labelSelectorMatches(selector: Record<string, unknown>, labels: 
   return true;
 }
 
+/** The Plan fields whose change leaves system-upgrade-controller's plan hash (status.latestHash) as it was. */
+const PLAN_HASH_NEUTRAL_FIELDS: readonly string[] = ['spec.nodeSelector', 'spec.concurrency'];
+
+/**
+ * The Plan's hash the nodes it has already upgraded carry (status.latestHash, when this update leaves it as it was:
+ * only the selector or the concurrency changed), else undefined (a new version, channel, service account, secret or
+ * digest field makes a new hash, which every selected node is upgraded to).
+ */
+function unchangedPlanHash(request: AdmissionRequest): string | undefined {
+  if (request.operation !== 'UPDATE') return undefined;
+  const table = upgradeKindTable(request.kind.group, request.kind.kind);
+  if (!table) return undefined;
+  const changed = changedRolloutFields(table, request.object, request.oldObject).map((rollout) => rollout.path.join('.'));
+  if (!changed.every((path) => PLAN_HASH_NEUTRAL_FIELDS.includes(path))) return undefined;
+  const hash = field(request.oldObject, 'status', 'latestHash');
+  return typeof hash === 'string' && hash !== '' ? hash : undefined;
+}
+
 /**
  * The nodes an upgrade reboots or replaces, when volume-guard can tell: the nodes a system-upgrade-controller Plan's
- * `spec.nodeSelector` selects, the nodes of a MachineDeployment's or KubeadmControlPlane's Machines (by their
- * `cluster.x-k8s.io/deployment-name` / `control-plane-name` labels). Undefined (every node) for the other kinds,
- * a selector that is absent, malformed or matching no known node (a node joining later would be upgraded too), and
- * Machines none of which has a node yet.
+ * `spec.nodeSelector` selects, but those its label `plan.upgrade.cattle.io/<plan>` marks `disabled` or at the
+ * plan's unchanged hash (SelectConcurrentNodes skips both); the nodes of a MachineDeployment's or
+ * KubeadmControlPlane's Machines (by their `cluster.x-k8s.io/deployment-name` / `control-plane-name` labels).
+ * Empty when the selector's nodes are all skipped so. Undefined (every node) for the other kinds, a selector that is
+ * absent, malformed or matching no known node (a node joining later would be upgraded too), and Machines none of
+ * which has a node yet.
  */
 export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapshot): readonly string[] | undefined {
   const { group, kind } = request.kind;
@@ -75,11 +106,18 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
   if (group === 'upgrade.cattle.io' && kind === 'Plan') {
     const selector = field(request.object, 'spec', 'nodeSelector');
     if (!isRecord(selector)) return undefined;
+    const planLabel = `plan.upgrade.cattle.io/${request.name || metaOf(request.object)?.name || ''}`;
+    const skipped = new Set(['disabled', unchangedPlanHash(request) ?? 'disabled']);
+    let selected = 0;
     for (const node of snapshot.nodes()) {
       const matches = labelSelectorMatches(selector, node.labels);
       if (matches === undefined) return undefined;
-      if (matches) nodes.push(node.name);
+      if (!matches) continue;
+      selected++;
+      const mark = node.labels[planLabel];
+      if (mark === undefined || !skipped.has(mark)) nodes.push(node.name);
     }
+    if (selected > 0 && nodes.length === 0) return [];
   } else if (
     request.operation === 'UPDATE' &&
     ((group === 'cluster.x-k8s.io' && kind === 'MachineDeployment') || (group === 'controlplane.cluster.x-k8s.io' && kind === 'KubeadmControlPlane'))
@@ -130,6 +168,8 @@ export function upgradeJudgement(
   // other checks stay capped.
   const tagged = [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
   const nodes = snapshot === undefined ? undefined : upgradedNodes(request, snapshot);
+  // Every node it selects is excluded or already upgraded: the controller starts nothing.
+  if (nodes?.length === 0) return undefined;
   return {
     action: nodes === undefined ? action : `${action}, upgrading node ${describeNodes(nodes)}`,
     target: nodes === undefined ? {} : { nodes },

@@ -121,6 +121,60 @@ describe('a system-upgrade-controller Plan is judged on the nodes it selects', (
     }
   });
 
+  // system-upgrade-controller's SelectConcurrentNodes adds `plan.upgrade.cattle.io/<plan> NotIn (disabled, latestHash)`
+  // to the selector: a node marked disabled is never upgraded, one at the plan's current hash is not upgraded again.
+  it("skips the nodes the plan's label marks disabled, and on an update that keeps the plan's hash those already at it", () => {
+    const PLAN_LABEL = 'plan.upgrade.cattle.io/k3s-plan';
+    const labelled = (marks: Record<string, string>) => {
+      const model = cluster();
+      for (const [name, mark] of Object.entries(marks)) {
+        model.upsert('node', node({ name, labels: { 'kubernetes.io/hostname': name, pool: 'workers', [PLAN_LABEL]: mark } }));
+      }
+      return model;
+    };
+    const workers = { matchLabels: { pool: 'workers' } };
+    const run = (review: ReturnType<typeof request>, model: ClusterModel) => upgradeValidator(config).handle(review, context(model));
+
+    const spared = run(planCreate(workers), labelled({ 'w-1': 'disabled' }));
+    expect(spared.allowed).toBe(false);
+    expect(spared.status?.message).toContain('upgrading node w-2');
+    expect(spared.status?.message).not.toContain('vol-w1');
+    expect(run(planCreate(workers), labelled({ 'w-1': 'disabled', 'w-2': 'disabled' })).allowed).toBe(true);
+
+    const planUpdate = (spec: Record<string, unknown>) => {
+      const plan = (extra: Record<string, unknown>) => ({
+        apiVersion: 'upgrade.cattle.io/v1',
+        kind: 'Plan',
+        metadata: { name: 'k3s-plan', namespace: 'system-upgrade' },
+        spec: { version: 'v1.31.4+k3s1', concurrency: 1, nodeSelector: workers, ...extra },
+        status: { latestVersion: 'v1.31.4-k3s1', latestHash: 'hash-a' },
+      });
+      return request({
+        kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
+        resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
+        operation: 'UPDATE',
+        namespace: 'system-upgrade',
+        name: 'k3s-plan',
+        object: plan(spec),
+        oldObject: plan({}),
+      });
+    };
+    const done = labelled({ 'w-1': 'hash-a', 'w-2': 'hash-a' });
+    // A higher concurrency on a plan applied everywhere starts nothing.
+    expect(run(planUpdate({ concurrency: 2 }), done).status?.message).toBeUndefined();
+    // w-1 is behind (an older hash): only it is upgraded.
+    const behind = run(planUpdate({ concurrency: 2 }), labelled({ 'w-1': 'hash-old', 'w-2': 'hash-a' }));
+    expect(behind.allowed).toBe(false);
+    expect(behind.status?.message).toContain('upgrading node w-1');
+    expect(behind.status?.message).toContain('vol-w1');
+    // A new version is a new hash: every selected node again.
+    const upgraded = run(planUpdate({ version: 'v1.32.0+k3s1' }), done);
+    expect(upgraded.allowed).toBe(false);
+    expect(upgraded.status?.message).toContain('upgrading node w-1, w-2');
+    // A label other than the plan's own says nothing.
+    expect(run(planCreate(workers), labelled({ 'w-1': 'hash-a', 'w-2': 'true' })).status?.message).toContain('upgrading node w-1, w-2');
+  });
+
   it('evaluates label selectors as Kubernetes does', () => {
     const labels = { a: '1', b: '2' };
     expect(labelSelectorMatches({}, labels)).toBe(true);
@@ -148,6 +202,23 @@ describe("a MachineDeployment rollout is judged on its Machines' nodes", () => {
     expect(message).toContain('[single-replica]');
     expect(message).toContain('vol-w1');
     expect(message).not.toContain('vol-spread');
+  });
+
+  // Cluster API's rolloutOnDelete scales old MachineSets down only as their Machines are deleted (each Machine DELETE
+  // is judged on its own node) or replicas decrease: a template change under OnDelete replaces no Machine.
+  it("md-a's template change under the OnDelete strategy (v1beta1 and v1beta2) replaces nothing: allowed", () => {
+    const onDelete = (strategy: Record<string, unknown>) => {
+      const review = rollout('md-a');
+      const withStrategy = (object: unknown) => ({ ...(object as Record<string, unknown>), spec: { ...((object as { spec: Record<string, unknown> }).spec), ...strategy } });
+      return { ...review, object: withStrategy(review.object), oldObject: withStrategy(review.oldObject) };
+    };
+    for (const strategy of [{ strategy: { type: 'OnDelete' } }, { rollout: { strategy: { type: 'OnDelete' } } }]) {
+      const decision = judge(onDelete(strategy));
+      expect(decision.status?.message).toBeUndefined();
+      expect(decision.allowed).toBe(true);
+    }
+    // RollingUpdate spelt out is still a rollout.
+    expect(judge(onDelete({ strategy: { type: 'RollingUpdate' } })).allowed).toBe(false);
   });
 
   it('a MachineDeployment with no Machine on a known node, and a Harvester Upgrade, count every node', () => {

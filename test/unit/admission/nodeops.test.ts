@@ -560,6 +560,11 @@ describe('Cluster API machine removal', () => {
     expect(scaleDownCandidates([sick, marked, marked4], 2, false)).toEqual({ candidates: [marked], narrowed: true, removed: 1 });
     // More to remove than ranked Machines: any may go.
     expect(scaleDownCandidates([sick, m2, m4], 1, false).narrowed).toBe(false);
+    // Under the Random order the healthy rest follow the ranked ones, by name.
+    expect(scaleDownCandidates([m4, sick, m2], 1, false, true)).toEqual({ candidates: [sick, m2], narrowed: true, removed: 2 });
+    expect(scaleDownCandidates([m4, m2], 1, false, true)).toEqual({ candidates: [m2], narrowed: true, removed: 1 });
+    // Spread over several MachineSets the order says nothing.
+    expect(scaleDownCandidates([m4, m2], 1, true, true).narrowed).toBe(false);
   });
 
   it('judges MachineDeployment and MachineSet scale-downs, also through the scale subresource', () => {
@@ -586,6 +591,54 @@ describe('Cluster API machine removal', () => {
     // The autoscaler marks the Machine it removes: only that node counts.
     model.upsert('machine', machine({ namespace: 'capi', name: 'm2', nodeName: 'node-2', machineSet: 'md-0-a', machineDeployment: 'md-0', deleteMarked: true }));
     expect(validator.handle(scale('machinedeployments', 1, 'scale'), context(model)).allowed).toBe(true);
+  });
+
+  // Cluster API's Random order (the default) ranks every healthy Machine equal and breaks ties by name
+  // (randomDeletionOrder, sortableMachines.Less): a scale-down removes the first Machines by name, not any of them.
+  it('under the Random order (default), only the Machines first by name can go; Newest, Oldest and the scale subresource keep every one', () => {
+    const model = cluster();
+    model.upsert('machine', machine({ namespace: 'capi', name: 'md-0-a-aaaaa', nodeName: 'node-2', machineSet: 'md-0-a', machineDeployment: 'md-0' }));
+    model.upsert('machine', machine({ namespace: 'capi', name: 'md-0-a-zzzzz', nodeName: 'node-1', machineSet: 'md-0-a', machineDeployment: 'md-0' }));
+    const scale = (resource: string, spec: Record<string, unknown>, subResource?: string) =>
+      request({
+        kind: subResource ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { group: 'cluster.x-k8s.io', version: 'v1beta1', kind: resource === 'machinesets' ? 'MachineSet' : 'MachineDeployment' },
+        resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource },
+        ...(subResource ? { subResource } : {}),
+        operation: 'UPDATE',
+        namespace: 'capi',
+        name: resource === 'machinesets' ? 'md-0-a' : 'md-0',
+        object: { metadata: { name: 'x' }, spec: { ...spec, replicas: 1 } },
+        oldObject: { metadata: { name: 'x' }, spec: { ...spec, replicas: 2 } },
+      });
+    // md-0-a-aaaaa (node-2, no data) goes first by name.
+    for (const review of [
+      scale('machinedeployments', {}),
+      scale('machinedeployments', { strategy: { type: 'RollingUpdate', rollingUpdate: { deletePolicy: 'Random' } } }),
+      scale('machinedeployments', { deletion: { order: 'Random' } }),
+      scale('machinesets', {}),
+      scale('machinesets', { deletePolicy: 'Random' }),
+    ]) {
+      expect(validator.handle(review, context(model)).status?.message).toBeUndefined();
+    }
+    // Newest/Oldest follow creation times; the Scale object carries no order: node-1 may go.
+    for (const review of [
+      scale('machinedeployments', { strategy: { rollingUpdate: { deletePolicy: 'Newest' } } }),
+      scale('machinedeployments', { deletion: { order: 'Oldest' } }),
+      scale('machinesets', { deletePolicy: 'Oldest' }),
+      scale('machinesets', { deletion: { order: 'Newest' } }),
+      scale('machinesets', {}, 'scale'),
+    ]) {
+      const decision = validator.handle(review, context(model));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toContain('md-0-a-zzzzz on node node-1');
+    }
+    // Named first, the Machine on node-1 is the one Random removes.
+    const swapped = cluster();
+    swapped.upsert('machine', machine({ namespace: 'capi', name: 'md-0-a-aaaaa', nodeName: 'node-1', machineSet: 'md-0-a', machineDeployment: 'md-0' }));
+    swapped.upsert('machine', machine({ namespace: 'capi', name: 'md-0-a-zzzzz', nodeName: 'node-2', machineSet: 'md-0-a', machineDeployment: 'md-0' }));
+    const decision = validator.handle(scale('machinesets', {}), context(swapped));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('then the others by name (deletion order Random), such as md-0-a-aaaaa on node node-1');
   });
 });
 
