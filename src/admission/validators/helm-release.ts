@@ -28,6 +28,8 @@ import { MAX_LISTED_PER_CHECK, overrideLines, plural, truncate, type Situation }
 import { metaOf } from '../objects.ts';
 import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
+import { withholdOtherNamespaces } from '../withhold.ts';
+import { storageUpgradeCheck } from './storage-upgrade-hook.ts';
 import { NOTICES, PLANS, readOverrides } from '../plans.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -261,6 +263,9 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       );
     }
   }
+  // An upgrade of a chart named longhorn outside Longhorn's namespace (its chart's namespaceOverride, or anyone's chart
+  // of that name) is judged on every Longhorn volume: named only to a requester in Longhorn's namespace.
+  const withhold = release.namespace !== context.config.longhorn.namespace && storageUpgradeCheck(release, operation) !== undefined;
   return judgeByPlan(context, plan, {
     action,
     target: { release, operation, manifest, now: context.now },
@@ -269,6 +274,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     overrideHint: overrideHint(release.namespace, release.name, release.version),
     warnings,
     situation: { kind: 'helm', operation, namespace: release.namespace, release: release.name, revision: release.version },
+    ...(withhold ? { adjust: withholdOtherNamespaces(release.namespace) } : {}),
   });
 }
 

@@ -24,6 +24,7 @@ import { annotateHint } from '../decide.ts';
 import { field, isRecord, metaOf, stringField } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
+import { withholdOtherNamespaces } from '../withhold.ts';
 import { PLANS, readOverrides, type Plan } from '../plans.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -73,22 +74,28 @@ export function stripsLonghornFinalizer(request: AdmissionRequest): boolean {
   return finalizersOf(request.oldObject).includes(LONGHORN_FINALIZER) && !finalizersOf(request.object).includes(LONGHORN_FINALIZER);
 }
 
-/** Judges a storage operation by its plan, with the override on Longhorn's namespace (and warnings for unknown ids in it). */
-function judgeWith<Target>(context: ValidationContext, action: string, plan: Plan<Target, 'storage-namespace'>, target: Target): Decision {
+/**
+ * Judges a storage operation by its plan, with the override on Longhorn's namespace (and warnings for unknown ids in
+ * it). `requester`: the namespace of a namespaced request made outside Longhorn's (a Job), whose answer names no other
+ * namespace's objects (withhold.ts).
+ */
+function judgeWith<Target>(context: ValidationContext, action: string, plan: Plan<Target, 'storage-namespace'>, target: Target, requester?: string): Decision {
   const namespace = context.config.longhorn.namespace;
   const annotations = context.snapshot.namespace(namespace)?.annotations;
   const warnings = unknownWarnings(`namespace ${namespace}`, annotations);
+  const withhold = requester !== undefined && requester !== '' && requester !== namespace;
   return judgeByPlan(context, plan, {
     action,
     target,
     overrides: readOverrides(plan, { 'storage-namespace': () => skipFrom(`namespace ${namespace}`, annotations) }),
     overrideHint: annotateHint('namespace', context.config.longhorn.namespace),
     warnings,
+    ...(withhold ? { adjust: withholdOtherNamespaces(requester) } : {}),
   });
 }
 
-function teardown(context: ValidationContext, action: string, target: TeardownTarget): Decision {
-  return judgeWith(context, action, PLANS['storage-teardown'], target);
+function teardown(context: ValidationContext, action: string, target: TeardownTarget, requester?: string): Decision {
+  return judgeWith(context, action, PLANS['storage-teardown'], target, requester);
 }
 
 // ------------------------------------------------------------------------------------------------ teardown
@@ -133,9 +140,9 @@ export function storageTeardownValidator(config: Config): Validator {
       if (resource === 'jobs' && request.operation === 'CREATE') {
         if (!isLonghornUninstallJob(request.object)) return allowed();
         const ref = `${request.namespace}/${request.name || metaOf(request.object)?.name || ''}`;
-        return teardown(context, `creation of Longhorn's uninstaller Job ${ref}`, {
-          consequence: "deleted by Longhorn's uninstaller",
-        });
+        // It runs anywhere (Longhorn's namespace comes from LONGHORN_NAMESPACE; older uninstall manifests used `default`):
+        // judged in any namespace, other namespaces' volumes named only to a requester in Longhorn's.
+        return teardown(context, `creation of Longhorn's uninstaller Job ${ref}`, { consequence: "deleted by Longhorn's uninstaller" }, request.namespace);
       }
       if (resource === 'namespaces' && request.operation === 'DELETE') {
         if (request.name !== context.config.longhorn.namespace) return allowed();

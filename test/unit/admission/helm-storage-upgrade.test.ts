@@ -63,3 +63,39 @@ describe('Helm upgrade of the Longhorn chart', () => {
     expect(decision.auditAnnotations?.['overridden-checks']).toBe('volume-health');
   });
 });
+
+describe('Helm upgrade of a chart named longhorn outside Longhorn\'s namespace', () => {
+  /** The same faulted volume (PVC shop/ledger), plus one of the release's own namespace. */
+  function tenantModel(): ClusterModel {
+    const model = withFaulted();
+    model.upsert('namespace', namespace({ name: 'tenant-a' }));
+    model.upsert('longhornVolume', volume({ name: 'own', robustness: 'faulted', pvcNamespace: 'tenant-a', pvcName: 'cache' }));
+    model.upsert('longhornReplica', failedReplica({ volumeName: 'own', nodeID: 'w1' }));
+    return model;
+  }
+  function tenantRequest(): AdmissionRequest {
+    const fixture: ReleaseFixture = { name: 'mine', namespace: 'tenant-a', version: 2, status: 'pending-upgrade', manifest: MANIFEST, chartName: 'longhorn', chartVersion: '1.0.0' };
+    return request({
+      kind: { group: '', version: 'v1', kind: 'Secret' },
+      resource: { group: '', version: 'v1', resource: 'secrets' },
+      operation: 'CREATE',
+      namespace: 'tenant-a',
+      name: 'sh.helm.release.v1.mine.v2',
+      userInfo: { username: 'tenant', groups: ['system:authenticated'] },
+      object: releaseSecret(fixture),
+    });
+  }
+
+  it('is still refused, but names no other namespace\'s volume or PVC to the requester', () => {
+    const decision = validator.handle(tenantRequest(), context(tenantModel()));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    expect(message).toContain('[volume-health] 2 Longhorn volumes are not healthy');
+    expect(message).toContain('Volume of another namespace: not healthy (names withheld: volume-guard audit)');
+    expect(message).not.toContain('shop');
+    expect(message).not.toContain('ledger');
+    expect(message).not.toContain('broken');
+    // Its own namespace's data is named.
+    expect(message).toContain('longhorn-system/own (PVC tenant-a/cache)');
+  });
+});

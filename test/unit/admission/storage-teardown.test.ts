@@ -327,3 +327,33 @@ describe('storage upgrades', () => {
 });
 
 
+
+describe('storage-teardown answers to a requester outside Longhorn\'s namespace', () => {
+  const validator = storageTeardownValidator(config);
+  const jobs = { group: 'batch', resource: 'jobs' };
+  const tenant: UserInfo = { username: 'tenant', groups: ['system:authenticated'] };
+  const job = (namespaceName: string) => ({ ...uninstallJob(), metadata: { name: 'longhorn-uninstall', namespace: namespaceName } });
+  const withOwn = (): ClusterModel => {
+    const m = withData();
+    m.upsert('longhornVolume', volume({ name: 'own', pvcNamespace: 'tenant-a', pvcName: 'cache' }));
+    m.upsert('longhornVolume', volume({ name: 'static', pvcNamespace: '', pvcName: '' }));
+    return m;
+  };
+
+  it('refuses an uninstaller Job created in another namespace, naming only that namespace\'s and no tenant\'s volumes', () => {
+    const decision = validator.handle(req(jobs, 'CREATE', { namespace: 'tenant-a', name: 'longhorn-uninstall', object: job('tenant-a'), userInfo: tenant }), context(withOwn()));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    expect(message).toContain('[storage-teardown] 4 Longhorn volumes would lose their data');
+    expect(message).toContain('Volume of another namespace: its data goes with the storage system (names withheld: volume-guard audit)');
+    expect(message).not.toContain('shop');
+    expect(message).not.toContain('data-a');
+    expect(message).toContain('longhorn-system/own (PVC tenant-a/cache)');
+    expect(message).toContain('longhorn-system/static');
+  });
+
+  it('names every volume to a requester in Longhorn\'s namespace', () => {
+    const decision = validator.handle(req(jobs, 'CREATE', { namespace: 'longhorn-system', name: 'longhorn-uninstall', object: job('longhorn-system') }), context(withOwn()));
+    expect(decision.status!.message).toContain('longhorn-system/data-a (PVC shop/data-a-pvc)');
+  });
+});
