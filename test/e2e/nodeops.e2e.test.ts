@@ -305,6 +305,15 @@ describe('everything that empties a node is judged', () => {
       expect(denied(refused.stderr, 'machine')).toBe(true);
       expect(refused.stderr).toContain(`scale-down of MachineSet ${NS}/nops-ms from 2 to 1`);
       expect(refused.stderr).toContain('nops-m-data');
+      // A replicas patch of the object carries its deletion order: under Random (the default) Cluster API takes the
+      // Machines by name, nops-m-clean before nops-m-data, so it passes (dry run); Oldest could take either.
+      const patch = (order?: string) =>
+        kubectl(['patch', 'machinesets.cluster.x-k8s.io', 'nops-ms', '-n', NS, '--type=merge', '--dry-run=server', '-p', JSON.stringify({ spec: { replicas: 1, ...(order ? { deletion: { order } } : {}) } })]);
+      const byName = await patch();
+      expect(byName.stderr).not.toContain('denied');
+      expect(byName.code).toBe(0);
+      const oldest = await patch('Oldest');
+      expect(denied(oldest.stderr, 'machine')).toBe(true);
       await must(kubectl(['annotate', 'machines.cluster.x-k8s.io', 'nops-m-clean', '-n', NS, 'cluster.x-k8s.io/delete-machine=yes']), 'mark');
       const scaled = await eventually(() => kubectl(['scale', 'machinesets.cluster.x-k8s.io', 'nops-ms', '-n', NS, '--replicas=1']), (r) => r.code === 0);
       expect(scaled.code, scaled.stderr).toBe(0);

@@ -1,15 +1,17 @@
 // pvcDelete.others replaces checks.pvc-delete.mode for people: with the check off (automation passes) and
 // `others: enforce`, a person deleting a Bound PVC whose PV's reclaim policy is Delete is refused. A volume-guard of
 // its own with that configuration, registered beside the shared one (failurePolicy Ignore, so nothing hangs on it
-// if this file dies), judges a server-side dry run of `kubectl delete pvc`.
+// if this file dies), judges a server-side dry run of `kubectl delete pvc`. A namespace whose deletion was approved
+// is emptied by the real namespace controller: its PVC DELETEs are not judged a second time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCluster, kubectl } from '../harness/cluster.ts';
 import { registerWebhooks, startGuard, unregisterWebhooks, type GuardInstance } from '../harness/guard.ts';
-import { boundClaim, deleteObjects, ensureNamespace, eventually } from '../harness/scenario.ts';
+import { boundClaim, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
 
 const NS = 'e2e-pvc-delete-others';
 const NAME = `volume-guard-test-pvc-others-${process.pid}`;
 const PV = `pv-${NS}-data`;
+const TORN = 'e2e-pvc-others-torn';
 let guard: GuardInstance;
 
 describe('pvcDelete.others with the pvc-delete check off', () => {
@@ -27,7 +29,7 @@ describe('pvcDelete.others with the pvc-delete check off', () => {
   afterAll(async () => {
     await unregisterWebhooks(NAME);
     await guard?.stop();
-    await deleteObjects(['pvc', '--all', '-n', NS], ['pv', PV]);
+    await deleteObjects(['pvc', '--all', '-n', NS], ['pv', PV], ['pvc', '--all', '-n', TORN], ['namespace', TORN, '--wait=false'], ['pv', `pv-${TORN}-data`]);
   });
 
   it('refuses a person deleting a Bound PVC whose data the reclaim policy deletes', async () => {
@@ -40,5 +42,19 @@ describe('pvcDelete.others with the pvc-delete check off', () => {
     expect(result.stderr).toContain('[pvc-delete]');
     expect(result.stderr).toContain(`deletion of PVC ${NS}/data`);
     expect(result.stderr).toContain('volume-guard.io/delete=true');
+  });
+
+  it('lets the namespace controller empty a namespace whose deletion was approved', async () => {
+    await ensureNamespace(TORN);
+    await boundClaim(TORN, 'data', 'Delete');
+    // Until the model has the PV, the approval is moot: wait for the person's own DELETE to be refused first.
+    await eventually(() => kubectl(['delete', 'pvc', 'data', '-n', TORN, '--dry-run=server']), (attempt) => attempt.code !== 0);
+    await must(
+      kubectl(['annotate', 'namespace', TORN, 'volume-guard.io/skip=pvc-delete', 'volume-guard.io/skip-reason=e2e teardown', 'volume-guard.io/skip-by=admin']),
+      'approve',
+    );
+    await must(kubectl(['delete', 'namespace', TORN, '--wait=false']), 'delete namespace');
+    const gone = await eventually(() => kubectl(['get', 'pvc', 'data', '-n', TORN]), (attempt) => attempt.code !== 0, 90_000);
+    expect(gone.stderr).toContain('NotFound');
   });
 });

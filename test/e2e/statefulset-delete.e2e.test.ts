@@ -12,6 +12,8 @@ import { apply, boundClaim, deleteObjects, ensureNamespace, eventually, must } f
 
 const NS = 'e2e-sts-delete';
 const ARGO = 'system:serviceaccount:argocd:argocd-application-controller';
+// What a hub Argo CD acts as on a cluster it manages (argocd cluster add): automation by default too.
+const ARGO_HUB = 'system:serviceaccount:kube-system:argocd-manager';
 
 const deleteAs = (user: string | undefined, ...extra: string[]) =>
   kubectl(['delete', 'statefulset', 'db', '-n', NS, '--dry-run=server', ...extra, ...(user ? [`--as=${user}`] : [])]);
@@ -45,7 +47,7 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
     await kubectl(['delete', 'rolebinding', 'argo-sts-deleter', '-n', NS]);
     await kubectl(['delete', 'role', 'sts-deleter', '-n', NS]);
     await must(kubectl(['create', 'role', 'sts-deleter', '-n', NS, '--verb=get,list,delete', '--resource=statefulsets.apps']), 'role');
-    await must(kubectl(['create', 'rolebinding', 'argo-sts-deleter', '-n', NS, '--role=sts-deleter', `--user=${ARGO}`]), 'rolebinding');
+    await must(kubectl(['create', 'rolebinding', 'argo-sts-deleter', '-n', NS, '--role=sts-deleter', `--user=${ARGO}`, `--user=${ARGO_HUB}`]), 'rolebinding');
     // No replicas: the StatefulSet controller creates no pod here; its claims are written as it would write them.
     await apply(statefulSet('db', 'Delete'));
     await boundClaim(NS, 'data-db-0', 'Delete');
@@ -78,6 +80,9 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
     expect(refused.stderr).toContain(`deletion of StatefulSet ${NS}/db by ${ARGO}`);
     expect(refused.stderr).toContain(`${NS}/data-db-0`);
     expect(refused.stderr).toContain('whenDeleted: Delete');
+    const byHub = await deleteAs(ARGO_HUB);
+    expect(byHub.code).not.toBe(0);
+    expect(byHub.stderr).toContain(`deletion of StatefulSet ${NS}/db by ${ARGO_HUB}`);
   });
 
   it('allows the same DELETE orphaning its PVCs, and a person deleting by hand', async () => {

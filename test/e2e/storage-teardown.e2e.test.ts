@@ -111,6 +111,18 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
     expect(job.stderr).toContain('shop/db-data');
   });
 
+  it("refuses an uninstaller Job made in another namespace without naming other namespaces' volumes", async () => {
+    await createLonghornVolume({ name: 'st-ledger', replicas: NODES.map((node) => ({ node })), claim: { namespace: 'shop', name: 'ledger' } });
+    await ensureNamespace('st-tenant');
+    const job = { ...uninstallJob, metadata: { name: 'longhorn-uninstall', namespace: 'st-tenant' } };
+    const file = await tempFile('st-tenant-job.json', JSON.stringify(job));
+    const refused = await eventually(() => kubectl(['create', '-f', file, '--dry-run=server']), (r) => r.code !== 0);
+    expect(refused.stderr).toContain('admission webhook "storage-teardown.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain('names withheld: volume-guard audit');
+    expect(refused.stderr).not.toContain('shop/ledger');
+    expect(refused.stderr).not.toContain('st-ledger');
+  });
+
   it('refuses deleting the Longhorn namespace or a Longhorn CRD while volumes exist (server-side dry runs)', async () => {
     await createLonghornVolume({ name: 'st-vm', replicas: NODES.map((node) => ({ node })) });
     const namespace = await once(() => kubectl(['delete', 'namespace', LONGHORN_NS, '--dry-run=server']), true);

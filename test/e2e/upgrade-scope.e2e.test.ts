@@ -5,7 +5,7 @@
 // judged on the nodes of its Machines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
-import { apply, createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, patchStatus, setNodeReady } from '../harness/scenario.ts';
+import { apply, createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, must, patchStatus, setNodeReady } from '../harness/scenario.ts';
 
 const NS = 'e2e-upgrade-scope';
 const ROLE = 'e2e-upgrade-scope/role';
@@ -54,6 +54,18 @@ describe('a Plan is judged on the nodes it selects', () => {
     const server = await planDryRun('server', { matchExpressions: [{ key: ROLE, operator: 'In', values: ['server'] }] });
     expect(server.stderr).not.toContain('denied');
     expect(server.code).toBe(0);
+  });
+
+  it('skips a node labelled plan.upgrade.cattle.io/<plan>=disabled, as system-upgrade-controller does', async () => {
+    await eventually(() => planDryRun('agent', { matchLabels: { [ROLE]: 'agent' } }), (r) => r.stderr.includes('us-single'));
+    await must(kubectl(['label', 'node', 'us-w1', 'plan.upgrade.cattle.io/agent=disabled']), 'disable');
+    try {
+      const skipped = await eventually(() => planDryRun('agent', { matchLabels: { [ROLE]: 'agent' } }), (r) => r.code === 0);
+      expect(skipped.stderr).not.toContain('denied');
+      expect(skipped.code).toBe(0);
+    } finally {
+      await must(kubectl(['label', 'node', 'us-w1', 'plan.upgrade.cattle.io/agent-']), 'enable');
+    }
   });
 
   it('a selector matching no known node is judged on every node', async () => {
