@@ -266,10 +266,16 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'storage-teardown': {
     summary: (n) => `${plural(n, 'Longhorn volume', 'Longhorn volumes')} would lose ${n === 1 ? 'its' : 'their'} data`,
     fix: 'back up the data and delete those volumes (and their PVCs) first, or keep Longhorn and its safety settings',
+    fixOf: (findings) =>
+      findings.length > 0 && findings.every((finding) => finding.tags.includes('replica-delete'))
+        ? 'keep the replica; let Longhorn rebuild another healthy copy (or back the volume up) first.'
+        : undefined,
     fate: (finding) =>
       finding.tags.includes('drain-policy')
         ? { fate: 'at risk', why: 'a drain of the node holding its only copy could take it' }
-        : { fate: 'lost', why: 'Longhorn deletes the volume and its data' },
+        : finding.tags.includes('replica-delete')
+          ? { fate: 'lost', why: 'Longhorn deletes the data of a deleted replica' }
+          : { fate: 'lost', why: 'Longhorn deletes the volume and its data' },
   },
 };
 

@@ -24,9 +24,11 @@ import {
 } from '../checks/pvc-delete.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import {
+  collectReplicaDeletion,
   collectStorageTeardown,
   collectStorageUpgradeRisk,
   collectUnprotectedByDrainPolicy,
+  type ReplicaDeletionTarget,
   type TeardownTarget,
 } from '../checks/storage-teardown.ts';
 import type { CheckId, Finding } from '../checks/types.ts';
@@ -388,6 +390,14 @@ export const PLANS = {
     scope: 'storage',
     checks: TEARDOWN_CHECKS,
     overrides: ['storage-namespace'],
+  }),
+  'replica-delete': plan<ReplicaDeletionTarget>()({
+    webhook: 'storage-teardown',
+    requests: "Longhorn Replica DELETE (never Longhorn's own)",
+    scope: 'volume',
+    checks: [{ check: 'storage-teardown', collect: (snapshot, target, cap) => collectReplicaDeletion(snapshot, target, cap) }],
+    overrides: ['storage-namespace'],
+    reads: ['longhornVolume', 'longhornReplica', 'longhornNode', 'node', 'namespace'],
   }),
   'storage-delete-flag': plan<TeardownTarget>()({
     webhook: 'longhorn-settings',

@@ -3,7 +3,7 @@
 // its finalizers), and safety settings weakened while a volume would lose its last copy under the new setting.
 // Also the Longhorn upgrade risk (faulted volumes, volumes without a copy) reported under volume-health.
 
-import type { LonghornVolumeRecord } from '../cluster/records.ts';
+import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
@@ -112,6 +112,46 @@ export function collectStorageTeardown(
     // Teardowns are rare and concern every volume: a walk over all of them is the point.
     for (const volume of snapshot.longhornVolumes()) consider(volume);
   }
+  return collector.result();
+}
+
+/** A Longhorn Replica DELETE: the replica as the request carries it. */
+export interface ReplicaDeletionTarget {
+  readonly replica: LonghornReplicaRecord;
+}
+
+/**
+ * The volume whose data a Replica DELETE takes: longhorn-manager deletes a deleted replica's data on its disk. At
+ * risk when the replica holds data (it was healthy once) and either it is a copy the volume has no other of (no
+ * other healthy replica on a node that is up), or no other replica holds data at all (a faulted volume's salvage
+ * reads the failed replicas). Longhorn's own API refuses the first for its UI; a kubectl DELETE only meets its
+ * webhook in newer releases, which counts healthy replicas without asking whether their node is up.
+ */
+export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: ReplicaDeletionTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  const { replica } = target;
+  // Already being deleted (its data goes whatever this answer is), or never held data: nothing more is lost.
+  if (!snapshot.longhornInstalled || replica.deleting || replica.healthyAt === '') return collector.result();
+  const volume = snapshot.longhornVolume(replica.volumeName);
+  if (volume === undefined || isVolumeBeingDeleted(volume)) return collector.result();
+  const others = snapshot.replicasOfVolume(volume.name).filter((other) => other.name !== replica.name);
+  const nodeIsUp = (node: string, diskID?: string): boolean => snapshot.nodeIsUp(node, diskID);
+  const lastCopy = isHealthyReplica(replica) && countCopies(others, nodeIsUp, 1) === 0;
+  const onlyData = !others.some((other) => !other.deleting && other.healthyAt !== '');
+  if (!lastCopy && !onlyData) return collector.result();
+  const tags = ['replica-delete', attachmentTag(volume)];
+  if (collector.countIfFull() || !collector.admit(tags)) return collector.result();
+  const where = replica.nodeID === '' ? '' : ` on node ${replica.nodeID}`;
+  collector.add({
+    check: 'storage-teardown',
+    severity: 'critical',
+    object: volumeObject(volume, replica.nodeID),
+    reason: lastCopy
+      ? `replica ${replica.name}${where} is its last healthy copy on a node that is up`
+      : `replica ${replica.name}${where} holds the only data left (no healthy copy to rebuild from)`,
+    tags,
+    related: relatedOf(volume),
+  });
   return collector.result();
 }
 

@@ -345,8 +345,14 @@ describe('cluster model against the real API server', () => {
 
     // Deletes, in reverse.
     await step('longhorn node deleted', () => k(['delete', 'nodes.longhorn.io', NODE, '-n', LONGHORN_NS]), () => model.longhornNode(NODE) === undefined);
-    await step('longhorn replica deleted', () => k(['delete', 'replicas.longhorn.io', 'pvc-lh-1-r-1', '-n', LONGHORN_NS]), () => model.replicasOnNode(NODE).length === 0);
+    // The volume before its replica: the registered volume-guard refuses deleting a volume's last healthy replica
+    // (storage-teardown) until it has seen the volume go.
     await step('longhorn volume deleted', () => k(['delete', 'volumes.longhorn.io', 'pvc-lh-1', '-n', LONGHORN_NS]), () => model.longhornVolume('pvc-lh-1') === undefined);
+    await step(
+      'longhorn replica deleted',
+      () => eventually(async () => (await kubectl(['delete', 'replicas.longhorn.io', 'pvc-lh-1-r-1', '-n', LONGHORN_NS])).code === 0, 'replica delete admitted'),
+      () => model.replicasOnNode(NODE).length === 0,
+    );
     await step('statefulset deleted', () => k(['delete', 'statefulset', 'db', '-n', NS]), () => model.statefulSet(NS, 'db') === undefined);
     // The PV controller bound data-db-0 to the local PV: deleting its pod on a cordoned node is refused (the
     // pod-delete check of a drain), so the node is uncordoned first, as an operator would after maintenance.

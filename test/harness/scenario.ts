@@ -223,9 +223,24 @@ export async function createLonghornVolume(options: {
   }
 }
 
-/** Deletes everything the scenario helpers create with this label or name; ignores what is already gone. */
+/**
+ * Deletes everything the scenario helpers create with this label or name; ignores what is already gone. A target
+ * volume-guard refuses (a Longhorn replica that is still its volume's last copy, listed before its volume) is tried
+ * again after the others, until volume-guard has seen them go (bounded).
+ */
 export async function deleteObjects(...args: string[][]): Promise<void> {
-  for (const target of args) await kubectl(['delete', ...target, '--ignore-not-found', '--wait=false']);
+  const refused: string[][] = [];
+  for (const target of args) {
+    const result = await kubectl(['delete', ...target, '--ignore-not-found', '--wait=false']);
+    if (result.code !== 0 && result.stderr.includes('denied the request')) refused.push(target);
+  }
+  for (const target of refused) {
+    await eventually(
+      () => kubectl(['delete', ...target, '--ignore-not-found', '--wait=false']),
+      (result) => result.code === 0 || !result.stderr.includes('denied the request'),
+      10_000,
+    );
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   NODE_DRAIN_POLICY,
   type TeardownTarget,
 } from '../../checks/storage-teardown.ts';
+import { transformLonghornReplica } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
 import { unknownWarnings } from '../context.ts';
@@ -116,6 +117,7 @@ export function storageTeardownValidator(config: Config): Validator {
         scope: 'Cluster',
       },
       { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes', 'replicas'], operations: ['UPDATE'], scope: 'Namespaced' },
+      { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['replicas'], operations: ['DELETE'], scope: 'Namespaced' },
     ],
     matchConditions: [
       {
@@ -129,7 +131,8 @@ export function storageTeardownValidator(config: Config): Validator {
           `(request.resource.resource == 'customresourcedefinitions' && (has(request.name) ? request.name : oldObject.metadata.name).endsWith('.longhorn.io')) || ` +
           `((request.resource.resource == 'volumes' || request.resource.resource == 'replicas') && ` +
           `request.userInfo.username != ${cel(longhornServiceAccount(config))} && ` +
-          `${holdsFinalizer('oldObject')} && !${holdsFinalizer('object')})`,
+          `(request.operation == 'DELETE' ? (request.resource.resource == 'replicas' && !has(oldObject.metadata.deletionTimestamp)) : ` +
+          `(${holdsFinalizer('oldObject')} && !${holdsFinalizer('object')})))`,
       },
     ],
   };
@@ -153,6 +156,16 @@ export function storageTeardownValidator(config: Config): Validator {
       if (resource === 'customresourcedefinitions' && request.operation === 'DELETE') {
         if (!request.name.endsWith('.longhorn.io')) return allowed();
         return teardown(context, `deletion of CRD ${request.name}`, { consequence: `deleted with CRD ${request.name}` });
+      }
+      if (resource === 'replicas' && request.operation === 'DELETE') {
+        // Longhorn's own deletes (its cleanups, its API after its own last-replica test) and its namespace's teardown
+        // (judged at the Namespace DELETE) pass.
+        if (request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
+        if (context.snapshot.namespace(request.namespace)?.deleting === true) return allowed();
+        // The API server sends the replica being deleted as oldObject.
+        const replica = transformLonghornReplica(request.oldObject);
+        if (replica === undefined) return allowed();
+        return judgeWith(context, `deletion of Longhorn replica ${request.namespace}/${replica.name}`, PLANS['replica-delete'], { replica });
       }
       if ((resource === 'volumes' || resource === 'replicas') && request.operation === 'UPDATE') {
         if (request.userInfo.username === longhornServiceAccount(context.config) || !stripsLonghornFinalizer(request)) {

@@ -179,7 +179,104 @@ describe('storage-teardown validator', () => {
       '/namespaces:DELETE',
       'apiextensions.k8s.io/customresourcedefinitions:DELETE',
       'longhorn.io/volumes+replicas:UPDATE',
+      'longhorn.io/replicas:DELETE',
     ]);
+  });
+});
+
+describe('storage-teardown validator: Longhorn Replica DELETE', () => {
+  const validator = storageTeardownValidator(config);
+  const replicas = { group: 'longhorn.io', resource: 'replicas' };
+  /** The replica as the API server sends it in oldObject. */
+  const raw = (r: ReturnType<typeof replica>) => ({
+    apiVersion: 'longhorn.io/v1beta2',
+    kind: 'Replica',
+    metadata: { name: r.name, namespace: r.namespace, ...(r.deleting ? { deletionTimestamp: '2024-05-03T10:00:00Z' } : {}) },
+    spec: { volumeName: r.volumeName, nodeID: r.nodeID, diskID: r.diskID, healthyAt: r.healthyAt, failedAt: r.failedAt, desireState: r.desireState },
+    status: { currentState: r.currentState },
+  });
+  const del = (r: ReturnType<typeof replica>, user?: UserInfo): AdmissionRequest =>
+    req(replicas, 'DELETE', { namespace: 'longhorn-system', name: r.name, oldObject: raw(r), object: null, ...(user ? { userInfo: user } : {}) });
+  const lone = replica({ volumeName: 'solo', nodeID: 'w1' });
+  /** `solo`: one healthy replica on w1, a failed one on w2 (with data), a rebuilding one on w3 (never healthy). */
+  const soloModel = (extra: (m: ClusterModel) => void = () => {}) =>
+    model((m) => {
+      m.upsert('longhornVolume', volume({ name: 'solo', pvcNamespace: 'shop', pvcName: 'solo-pvc' }));
+      m.upsert('longhornReplica', lone);
+      m.upsert('longhornReplica', failedReplica({ volumeName: 'solo', nodeID: 'w2' }));
+      m.upsert('longhornReplica', replica({ volumeName: 'solo', nodeID: 'w3', healthyAt: '', currentState: 'running' }));
+      extra(m);
+    });
+
+  it("refuses deleting a volume's last healthy copy, naming the volume and its PVC", () => {
+    const decision = validator.handle(del(lone), context(soloModel()));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    expect(message).toContain('deletion of Longhorn replica longhorn-system/solo-r-w1');
+    expect(message).toContain('longhorn-system/solo');
+    expect(message).toContain('PVC shop/solo-pvc');
+    expect(message).toContain('last healthy copy');
+    expect(message).toContain('kubectl annotate namespace longhorn-system volume-guard.io/skip=storage-teardown');
+  });
+
+  it('allows it while another healthy replica is on a node that is up, on another node or not', () => {
+    expect(validator.handle(del(replica({ volumeName: 'data-a', nodeID: 'w1' })), context(withData())).allowed).toBe(true);
+    // Two healthy replicas on one node (soft anti-affinity): deleting one leaves the other.
+    const twin = replica({ volumeName: 'solo', nodeID: 'w1', name: 'solo-r-twin', diskID: lone.diskID });
+    expect(validator.handle(del(lone), context(soloModel((m) => m.upsert('longhornReplica', twin)))).allowed).toBe(true);
+  });
+
+  it("counts only copies on nodes that are up: the other healthy replica on a node Longhorn reports down is no copy", () => {
+    const other = replica({ volumeName: 'solo', nodeID: 'w3', name: 'solo-r-w3b' });
+    const up = soloModel((m) => m.upsert('longhornReplica', other));
+    expect(validator.handle(del(lone), context(up)).allowed).toBe(true);
+    const down = soloModel((m) => {
+      m.upsert('longhornReplica', other);
+      m.upsert('longhornNode', longhornNode({ name: 'w3', down: true }));
+    });
+    expect(validator.handle(del(lone), context(down)).allowed).toBe(false);
+  });
+
+  it('refuses deleting the only replica with data of a volume without a healthy copy (its salvage source)', () => {
+    const faulted = model((m) => {
+      m.upsert('longhornVolume', volume({ name: 'lost', robustness: 'faulted' }));
+      m.upsert('longhornReplica', failedReplica({ volumeName: 'lost', nodeID: 'w1' }));
+      m.upsert('longhornReplica', replica({ volumeName: 'lost', nodeID: 'w2', healthyAt: '' }));
+    });
+    const decision = validator.handle(del(failedReplica({ volumeName: 'lost', nodeID: 'w1' })), context(faulted));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('holds the only data left');
+    // A second failed replica with data: Longhorn can salvage from it.
+    faulted.upsert('longhornReplica', failedReplica({ volumeName: 'lost', nodeID: 'w3' }));
+    expect(validator.handle(del(failedReplica({ volumeName: 'lost', nodeID: 'w1' })), context(faulted)).allowed).toBe(true);
+  });
+
+  it('allows what loses nothing: a failed or never-healthy replica beside a copy, a replica already deleting, a volume being deleted', () => {
+    const m = soloModel();
+    expect(validator.handle(del(failedReplica({ volumeName: 'solo', nodeID: 'w2' })), context(m)).allowed).toBe(true);
+    expect(validator.handle(del(replica({ volumeName: 'solo', nodeID: 'w3', healthyAt: '' })), context(m)).allowed).toBe(true);
+    expect(validator.handle(del({ ...lone, deleting: true }), context(m)).allowed).toBe(true);
+    const going = soloModel((g) => g.upsert('longhornVolume', volume({ name: 'solo', deleting: true })));
+    expect(validator.handle(del(lone), context(going)).allowed).toBe(true);
+    // A replica of a volume volume-guard does not know (not yet seen, or already gone).
+    expect(validator.handle(del(replica({ volumeName: 'unknown', nodeID: 'w1' })), context(m)).allowed).toBe(true);
+  });
+
+  it("allows Longhorn's own service account, a DELETE in Longhorn's namespace being deleted, and the override", () => {
+    expect(validator.handle(del(lone, LONGHORN_SA), context(soloModel())).allowed).toBe(true);
+    const tearingDown = soloModel((m) => m.upsert('namespace', namespace({ name: 'longhorn-system', deleting: true })));
+    expect(validator.handle(del(lone), context(tearingDown)).allowed).toBe(true);
+    const overridden = soloModel((m) =>
+      m.upsert('namespace', namespace({ name: 'longhorn-system', annotations: { 'volume-guard.io/skip': 'storage-teardown', 'volume-guard.io/skip-by': 'admin' } })),
+    );
+    const decision = validator.handle(del(lone), context(overridden));
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations?.['overridden-checks']).toBe('storage-teardown');
+  });
+
+  it('is called for Replica DELETEs by anyone but Longhorn, not yet terminating', () => {
+    const expression = validator.declaration.matchConditions![0]!.expression;
+    expect(expression).toContain("request.operation == 'DELETE' ? (request.resource.resource == 'replicas' && !has(oldObject.metadata.deletionTimestamp))");
   });
 });
 
