@@ -113,7 +113,7 @@ export function persistentVolumeNodeSelector(selector: NodeSelector): NodeSelect
 
 /**
  * A pod's scheduling constraint on nodes: spec.nodeSelector ANDed with the required node affinity (each term
- * gets the nodeSelector's labels as In requirements). Empty when the pod may run anywhere.
+ * gets the nodeSelector's labels as In requirements; an empty term stays empty). Empty when the pod may run anywhere.
  */
 export function podNodeSelector(spec: unknown): NodeSelector {
   const nodeSelector = stringMapAt(spec, 'nodeSelector');
@@ -132,10 +132,12 @@ export function podNodeSelector(spec: unknown): NodeSelector {
       : [{ matchExpressions: selectorRequirements, matchFields: NO_REQUIREMENTS }];
   }
   if (selectorRequirements.length === 0) return affinity;
-  return affinity.map((term) => ({
-    matchExpressions: [...term.matchExpressions, ...selectorRequirements],
-    matchFields: term.matchFields,
-  }));
+  // An empty term matches no node (the scheduler skips it): the nodeSelector's labels must not make it match theirs.
+  return affinity.map((term) =>
+    term.matchExpressions.length === 0 && term.matchFields.length === 0
+      ? term
+      : { matchExpressions: [...term.matchExpressions, ...selectorRequirements], matchFields: term.matchFields },
+  );
 }
 
 // --------------------------------------------------------------------------------------------- evaluation

@@ -129,6 +129,25 @@ describe('podNodeSelector: nodeSelector ANDed into every affinity term', () => {
     ]);
   });
 
+  // The scheduler keeps nodeSelector apart from the affinity terms and drops an empty term (it matches no node,
+  // GetRequiredNodeAffinity / NewLazyErrorNodeSelector): ANDing the labels into it would make it match their nodes.
+  it('leaves an empty affinity term empty: it still matches no node', () => {
+    const selector = podNodeSelector({
+      nodeSelector: { 'topology.kubernetes.io/zone': 'z1' },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{}, { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['worker-2'] }] }],
+          },
+        },
+      },
+    });
+    expect(selectorMatches(selector, worker)).toBe(false);
+    const other = node({ name: 'worker-2', labels: { 'kubernetes.io/hostname': 'worker-2', 'topology.kubernetes.io/zone': 'z1' } });
+    expect(selectorMatches(selector, other)).toBe(true);
+    expect(pinnedNodeOf(selector, lookupOf([worker, other]))).toBe('worker-2');
+  });
+
   it('nodeSelector alone is one term; nothing is no constraint', () => {
     expect(podNodeSelector({ nodeSelector: { disk: 'ssd' } })).toEqual([term([expr('disk', 'In', ['ssd'])])]);
     expect(podNodeSelector({})).toEqual([]);
