@@ -11,7 +11,7 @@
 // - matchFields support only `metadata.name` with In or NotIn and exactly one value.
 //
 // "Can only ever run on node N" needs more than "N is the one node matching today": every term must name its
-// nodes (an In on a node-identity-like key, or metadata.name), so that a node joining later cannot match it.
+// nodes (an In on a node-identity-like key, or for a pod metadata.name), so that a node joining later cannot match it.
 // A zone, region, rack, OS, architecture, instance type or node pool names groups of nodes, never one node: a PV whose
 // only live match is the single node of its zone is not pinned (the next node of that zone could mount it).
 // Any other key works as an identity (kubernetes.io/hostname, openebs.io/nodeid, topology.topolvm.io/node, ...).
@@ -93,27 +93,27 @@ export function parseNodeSelector(required: unknown): NodeSelector {
   }));
 }
 
-/** A field requirement no node name meets (a term holding it matches nothing), and one every node name meets. */
-const NO_NODE_NAME: NodeSelectorRequirement = { key: NODE_NAME_FIELD, operator: 'In', values: ['\u0000'] };
+/** A field requirement every node name meets: what a valid one is to a PV, whose Node has no name. */
 const ANY_NODE_NAME: NodeSelectorRequirement = { key: NODE_NAME_FIELD, operator: 'NotIn', values: ['\u0001'] };
 
 /**
- * A PV's node affinity as the scheduler's volume binding and the kubelet read it: against a Node made of the node's
- * labels only, with no name. A valid `metadata.name` field requirement then sees an empty name: `In` never matches
- * (its term matches no node), `NotIn` always does. Rewritten so that evaluation and pinning read it unchanged.
+ * A PV's node affinity as the scheduler's volume binding and the kubelet read it (storage helpers'
+ * CheckNodeAffinity): against a Node made of the node's labels only, with no name. The scheduler's term matching
+ * skips `matchFields` when the Node has no fields (nodeaffinity's nodeSelectorTerm.match), so a valid
+ * `metadata.name` requirement, In or NotIn, restricts nothing: the term matches every node its labels allow. An
+ * invalid one still makes the term match nothing. Rewritten so that evaluation and pinning read it unchanged.
  */
 export function persistentVolumeNodeSelector(selector: NodeSelector): NodeSelector {
   if (selector.every((term) => term.matchFields.length === 0)) return selector;
   return selector.map((term) => {
     if (term.matchFields.length === 0 || !term.matchFields.every(validFieldRequirement)) return term;
-    const never = term.matchFields.some((requirement) => (requirement.operator === 'In') !== requirement.values.includes(''));
-    return { matchExpressions: term.matchExpressions, matchFields: [never ? NO_NODE_NAME : ANY_NODE_NAME] };
+    return { matchExpressions: term.matchExpressions, matchFields: [ANY_NODE_NAME] };
   });
 }
 
 /**
  * A pod's scheduling constraint on nodes: spec.nodeSelector ANDed with the required node affinity (each term
- * gets the nodeSelector's labels as In requirements). Empty when the pod may run anywhere.
+ * gets the nodeSelector's labels as In requirements; an empty term stays empty). Empty when the pod may run anywhere.
  */
 export function podNodeSelector(spec: unknown): NodeSelector {
   const nodeSelector = stringMapAt(spec, 'nodeSelector');
@@ -132,10 +132,12 @@ export function podNodeSelector(spec: unknown): NodeSelector {
       : [{ matchExpressions: selectorRequirements, matchFields: NO_REQUIREMENTS }];
   }
   if (selectorRequirements.length === 0) return affinity;
-  return affinity.map((term) => ({
-    matchExpressions: [...term.matchExpressions, ...selectorRequirements],
-    matchFields: term.matchFields,
-  }));
+  // An empty term matches no node (the scheduler skips it): the nodeSelector's labels must not make it match theirs.
+  return affinity.map((term) =>
+    term.matchExpressions.length === 0 && term.matchFields.length === 0
+      ? term
+      : { matchExpressions: [...term.matchExpressions, ...selectorRequirements], matchFields: term.matchFields },
+  );
 }
 
 // --------------------------------------------------------------------------------------------- evaluation

@@ -12,6 +12,7 @@ import {
   SYSTEM_HOST_PATH_PREFIXES,
 } from '../../../src/checks/node-local-volume.ts';
 import { buildAuditReport } from '../../../src/audit/report.ts';
+import { podNodeSelector } from '../../../src/cluster/node-affinity.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { NodeRecord, PodRecord } from '../../../src/cluster/records.ts';
 import { defaultConfig, loadConfig } from '../../../src/config.ts';
@@ -80,6 +81,16 @@ describe('node-local-volume: inline hostPath (cordon of w1)', () => {
     ['pinned to w1 by nodeSelector hostname', { nodeSelector: hostnameIs('w1') }, false],
     ['pinned to w1 by affinity on metadata.name', { nodeSelector: [{ matchExpressions: [], matchFields: [{ key: 'metadata.name', operator: 'In', values: ['w1'] }] }] }, false],
     ['nodeSelector on a zone of two nodes', { nodeSelector: zoneIs('a') }, true],
+    [
+      'nodeSelector on a zone, affinity an empty term or hostname w1: the empty term matches no node, so only w1',
+      {
+        nodeSelector: podNodeSelector({
+          nodeSelector: { 'topology.kubernetes.io/zone': 'a' },
+          affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{}, hostnameIs('w1')[0]] } } },
+        }),
+      },
+      false,
+    ],
     ['nodeSelector on hostname of two nodes', { nodeSelector: hostnameIs('w1').map((t) => ({ ...t, matchExpressions: [{ ...t.matchExpressions[0]!, values: ['w1', 'w2'] }] })) }, true],
   ])('%s → denied: %s', (_name, fields, denied) => {
     expect(cordon([writer(fields)]).length).toBe(denied ? 1 : 0);

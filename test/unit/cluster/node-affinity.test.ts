@@ -129,6 +129,25 @@ describe('podNodeSelector: nodeSelector ANDed into every affinity term', () => {
     ]);
   });
 
+  // The scheduler keeps nodeSelector apart from the affinity terms and drops an empty term (it matches no node,
+  // GetRequiredNodeAffinity / NewLazyErrorNodeSelector): ANDing the labels into it would make it match their nodes.
+  it('leaves an empty affinity term empty: it still matches no node', () => {
+    const selector = podNodeSelector({
+      nodeSelector: { 'topology.kubernetes.io/zone': 'z1' },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{}, { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['worker-2'] }] }],
+          },
+        },
+      },
+    });
+    expect(selectorMatches(selector, worker)).toBe(false);
+    const other = node({ name: 'worker-2', labels: { 'kubernetes.io/hostname': 'worker-2', 'topology.kubernetes.io/zone': 'z1' } });
+    expect(selectorMatches(selector, other)).toBe(true);
+    expect(pinnedNodeOf(selector, lookupOf([worker, other]))).toBe('worker-2');
+  });
+
   it('nodeSelector alone is one term; nothing is no constraint', () => {
     expect(podNodeSelector({ nodeSelector: { disk: 'ssd' } })).toEqual([term([expr('disk', 'In', ['ssd'])])]);
     expect(podNodeSelector({})).toEqual([]);
@@ -201,16 +220,20 @@ describe('anchors and group keys', () => {
 });
 
 // The scheduler's volume binding and the kubelet match a PV's affinity against a Node made of the labels only
-// (storage helpers' CheckNodeAffinity): a metadata.name field requirement sees an empty name.
-describe('persistentVolumeNodeSelector: a PV reads metadata.name as empty', () => {
+// (storage helpers' CheckNodeAffinity), and nodeaffinity's term matching skips matchFields for a Node without fields.
+describe('persistentVolumeNodeSelector: a PV ignores valid metadata.name requirements', () => {
   const w1 = node({ name: 'w1', labels: { 'kubernetes.io/hostname': 'w1' } });
   const w2 = node({ name: 'w2', labels: { 'kubernetes.io/hostname': 'w2' } });
   const name = (operator: string, value: string) => expr('metadata.name', operator, [value]);
 
-  it('a term with metadata.name In matches no node; with NotIn, every node its other requirements allow', () => {
+  it('a term with metadata.name In or NotIn matches every node its other requirements allow', () => {
     const selector = persistentVolumeNodeSelector([term([expr('kubernetes.io/hostname', 'In', ['w1'])]), term([], [name('In', 'w2')])]);
-    expect([w1, w2].filter((candidate) => selectorMatches(selector, candidate)).map((candidate) => candidate.name)).toEqual(['w1']);
-    expect(pinnedNodeOf(selector, lookupOf([w1, w2]))).toBe('w1');
+    expect([w1, w2].filter((candidate) => selectorMatches(selector, candidate)).map((candidate) => candidate.name)).toEqual(['w1', 'w2']);
+    expect(pinnedNodeOf(selector, lookupOf([w1, w2]))).toBe('');
+    expect(pinnedNodeOf(persistentVolumeNodeSelector([term([], [name('In', 'w1')])]), lookupOf([w1, w2]), 'w1')).toBe('');
+    const withLabels = persistentVolumeNodeSelector([term([expr('kubernetes.io/hostname', 'In', ['w1'])], [name('In', 'w2')])]);
+    expect([w1, w2].filter((candidate) => selectorMatches(withLabels, candidate)).map((candidate) => candidate.name)).toEqual(['w1']);
+    expect(pinnedNodeOf(withLabels, lookupOf([w1, w2]))).toBe('w1');
     const notIn = persistentVolumeNodeSelector([term([expr('kubernetes.io/hostname', 'In', ['w1', 'w2'])], [name('NotIn', 'w1')])]);
     expect([w1, w2].filter((candidate) => selectorMatches(notIn, candidate)).map((candidate) => candidate.name)).toEqual(['w1', 'w2']);
     expect(selectorMatches(persistentVolumeNodeSelector([term([], [name('NotIn', 'w2')])]), w2)).toBe(true);
