@@ -89,15 +89,18 @@ function copyOnSameNodeBefore(replicas: readonly LonghornReplicaRecord[], index:
 
 /**
  * The nodes where the volume's data is: its copies (healthy replicas on nodes that are up); when it has none, the
- * nodes of its healthy replicas (on nodes that are down), and when none is healthy, of every replica left.
+ * nodes of its healthy replicas (on nodes that are down); when none is healthy, of its failed replicas that held
+ * data (`healthyAt` set: the only ones longhorn-manager's auto-salvage brings back; one that failed while still
+ * rebuilding holds none); and when no replica ever held data, of every replica left (where it will be).
  */
 export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): string[] {
   const copies = copyNodes(replicas, nodeIsUp);
   if (copies.length > 0) return copies;
   const nodes: string[] = [];
   const healthy = replicas.some(isHealthyReplica);
+  const held = !healthy && holdsData(replicas);
   for (const replica of replicas) {
-    if (healthy ? !isHealthyReplica(replica) : replica.deleting) continue;
+    if (healthy ? !isHealthyReplica(replica) : replica.deleting || (held && replica.healthyAt === '')) continue;
     if (replica.nodeID !== '' && !nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
   }
   return nodes;

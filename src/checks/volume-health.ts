@@ -11,7 +11,10 @@ import type { AffectedObject, Check, Finding } from './types.ts';
 export interface VolumeHealthTarget {
   /** Only the unhealthy volumes with a healthy replica (a copy) on this node. Omitted: the whole cluster (an upgrade). */
   readonly node?: string;
-  /** An upgrade of these nodes only: the unhealthy volumes with a replica (not failed) on one of them or on a node that is down. */
+  /**
+   * An upgrade of these nodes only: the unhealthy volumes with a healthy replica (a copy) on one of them or on a node
+   * that is down.
+   */
   readonly nodes?: readonly string[];
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
@@ -79,11 +82,12 @@ export function collectVolumeHealth(
     if (collector.admit(tags)) collector.add(buildFinding(volume, problems, tags));
   };
   if (target.node === undefined && target.nodes !== undefined) {
-    // Every unhealthy volume but those whose replicas (failed ones aside) all sit on nodes that are up and that the
-    // upgrade spares.
+    // Every unhealthy volume but those whose healthy replicas all sit on nodes that are up and that the upgrade
+    // spares. As at a cordon (VOLUME_HEALTH_COUNT), a replica that is no copy (failed, still rebuilding, or not even
+    // scheduled: a degraded volume's missing one) ties no node to the volume: the upgrade takes no data of it there.
     const upgraded = new Set(target.nodes);
     const spared = (replica: LonghornReplicaRecord): boolean =>
-      replica.deleting || replica.failedAt !== '' || (replica.nodeID !== '' && !upgraded.has(replica.nodeID) && snapshot.nodeIsUp(replica.nodeID));
+      !isHealthyReplica(replica) || (replica.nodeID !== '' && !upgraded.has(replica.nodeID) && snapshot.nodeIsUp(replica.nodeID));
     for (const volume of snapshot.volumesInSet(VOLUME_HEALTH_SET)) {
       const replicas = snapshot.replicasOfVolume(volume.name);
       if (replicas.length > 0 && replicas.every(spared)) continue;

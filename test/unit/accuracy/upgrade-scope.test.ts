@@ -10,7 +10,7 @@ import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, harvesterUpgradeRequest, request } from '../../support/admission.ts';
-import { longhornNode, machine, node, volumeWithReplicas } from '../../support/fixtures.ts';
+import { longhornNode, machine, node, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const CONTROL_PLANE = { 'node-role.kubernetes.io/control-plane': 'true' };
@@ -110,6 +110,24 @@ describe('a system-upgrade-controller Plan is judged on the nodes it selects', (
     const message = upgradeValidator(config).handle(review, context(model)).status?.message ?? '';
     expect(message).toContain('vol-ghost');
     expect(message).not.toContain('vol-w1');
+  });
+
+  // longhorn-manager's volume controller leaves a replica it cannot place unscheduled (spec.nodeID empty) and keeps
+  // the volume degraded: that replica, like one still rebuilding (no healthyAt), holds no data on any node.
+  it('a degraded volume whose copies are on spared nodes is not named, whatever its missing or rebuilding replicas', () => {
+    const model = cluster();
+    model.upsert('longhornVolume', volume({ name: 'vol-short', numberOfReplicas: 4, robustness: 'degraded', currentNodeID: 'w-2' }));
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-short', nodeID: 'cp-1' }));
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-short', nodeID: 'w-2' }));
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-short', nodeID: 'w-1', healthyAt: '' }));
+    model.upsert('longhornReplica', replica({ name: 'vol-short-r-unscheduled', volumeName: 'vol-short', nodeID: '', diskID: '', healthyAt: '', desireState: 'stopped', currentState: '' }));
+    const review = planCreate({ matchLabels: { 'kubernetes.io/hostname': 'w-1' } });
+    const message = upgradeValidator(config).handle(review, context(model)).status?.message ?? '';
+    expect(message).toContain('vol-degraded');
+    expect(message).not.toContain('vol-short');
+    // An upgrade of a node holding one of its copies still names it.
+    const onW2 = upgradeValidator(config).handle(planCreate({ matchLabels: { 'kubernetes.io/hostname': 'w-2' } }), context(model));
+    expect(onW2.status?.message).toContain('vol-short');
   });
 
   it('without a selector, with one selecting no known node, or a malformed one, every node counts', () => {
