@@ -45,11 +45,15 @@ export function selfNamePrefix(workload: WorkloadKind, self: SelfIdentity): stri
   return workload === 'pods' ? self.podPrefix : `sh.helm.release.v1.${self.release}.v`;
 }
 
-/** The matchCondition that keeps a workload webhook off volume-guard's own pods or release (the chart renders the same). */
+/**
+ * The matchCondition that keeps a workload webhook off volume-guard's own pods or release (the chart renders the same).
+ * A collection DELETE (the namespace controller's) is admitted item by item with no request.name: CEL then has no such
+ * key, and an error there would fail the whole condition list, so the item is judged like any other.
+ */
 export function selfExclusionCondition(workload: WorkloadKind, self: SelfIdentity): MatchCondition {
   return {
     name: 'not-volume-guard-itself',
-    expression: `!(request.namespace == '${self.namespace}' && request.name.startsWith('${selfNamePrefix(workload, self)}'))`,
+    expression: `!(request.namespace == '${self.namespace}' && has(request.name) && request.name.startsWith('${selfNamePrefix(workload, self)}'))`,
   };
 }
 

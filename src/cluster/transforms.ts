@@ -410,11 +410,32 @@ export function inlineDataOfPod(
 }
 
 /**
- * Taint key prefixes that report a node's condition rather than decide to empty it: the node lifecycle controller,
- * the kubelet and cloud providers set them (not-ready, unreachable, unschedulable after a cordon, memory-pressure,
- * uninitialized, out-of-service for a node that is already shut down).
+ * The taint keys that report a node's condition rather than decide to empty it: the node lifecycle controller, the
+ * kubelet and cloud providers set them (k8s.io/api core/v1 well_known_taints.go, k8s.io/cloud-provider
+ * api/well_known_taints.go), and out-of-service is set for a node already shut down. Exact keys, not their prefixes:
+ * the taint manager deletes pods for any NoExecute taint, so `node.kubernetes.io/<anything>:NoExecute` empties a node
+ * like any other key.
  */
-export const CONDITION_TAINT_PREFIXES: readonly string[] = ['node.kubernetes.io/', 'node.cloudprovider.kubernetes.io/'];
+export const CONDITION_TAINT_KEYS: readonly string[] = [
+  'node.kubernetes.io/not-ready',
+  'node.kubernetes.io/unreachable',
+  'node.kubernetes.io/unschedulable',
+  'node.kubernetes.io/memory-pressure',
+  'node.kubernetes.io/disk-pressure',
+  'node.kubernetes.io/pid-pressure',
+  'node.kubernetes.io/network-unavailable',
+  'node.kubernetes.io/memory-contention-pressure',
+  'node.kubernetes.io/disk-contention-pressure',
+  'node.kubernetes.io/kubepods-memory-contention-pressure',
+  'node.kubernetes.io/kubepods-disk-contention-pressure',
+  'node.kubernetes.io/out-of-service',
+  'node.cloudprovider.kubernetes.io/uninitialized',
+  'node.cloudprovider.kubernetes.io/shutdown',
+];
+
+export function isConditionTaintKey(key: string): boolean {
+  return CONDITION_TAINT_KEYS.includes(key);
+}
 
 /** The tolerations that keep the pod under a NoExecute taint for good (PodRecord.noExecuteTolerations). */
 function noExecuteTolerationsOf(spec: JsonObject | undefined): { noExecuteTolerations?: readonly Toleration[] } {
@@ -425,7 +446,7 @@ function noExecuteTolerationsOf(spec: JsonObject | undefined): { noExecuteTolera
     const seconds = isObject(toleration) ? toleration['tolerationSeconds'] : undefined;
     if (seconds !== undefined && seconds !== null) continue;
     const key = stringAt(toleration, 'key');
-    if (CONDITION_TAINT_PREFIXES.some((prefix) => key.startsWith(prefix))) continue;
+    if (isConditionTaintKey(key)) continue;
     tolerations ??= [];
     tolerations.push({ key: intern(key), operator: intern(stringAt(toleration, 'operator')), value: intern(stringAt(toleration, 'value')) });
   }

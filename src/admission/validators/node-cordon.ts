@@ -14,7 +14,7 @@ import type { AffectedObject, CheckId } from '../../checks/types.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { judgeByPlan, type AdjustedFindings } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
-import { CONDITION_TAINT_PREFIXES, tolerationMatches } from '../../cluster/transforms.ts';
+import { CONDITION_TAINT_KEYS, isConditionTaintKey, tolerationMatches } from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
@@ -27,7 +27,7 @@ export const EVICTING_TAINT_EFFECT = 'NoExecute';
 export const EMPTYING_TAINT_EFFECTS: readonly string[] = ['NoSchedule', EVICTING_TAINT_EFFECT];
 
 /** Condition taints (transforms.ts): they report a state; refusing them would only hide it. */
-export { CONDITION_TAINT_PREFIXES };
+export { CONDITION_TAINT_KEYS };
 
 export interface Taint {
   readonly key: string;
@@ -47,7 +47,7 @@ function taintsOf(node: unknown): Taint[] {
 
 /** A taint volume-guard judges: NoSchedule or NoExecute, and not one of the condition taints. */
 export function isEmptyingTaint(taint: Pick<Taint, 'key' | 'effect'>): boolean {
-  return EMPTYING_TAINT_EFFECTS.includes(taint.effect) && !CONDITION_TAINT_PREFIXES.some((prefix) => taint.key.startsWith(prefix));
+  return EMPTYING_TAINT_EFFECTS.includes(taint.effect) && !isConditionTaintKey(taint.key);
 }
 
 /** The judged taints this update adds (same key and effect absent before; a changed value is not new). */
@@ -58,7 +58,7 @@ export function addedEmptyingTaints(object: unknown, oldObject: unknown): Taint[
   );
 }
 
-const CONDITION_PREFIX_CEL = CONDITION_TAINT_PREFIXES.map((prefix) => `!t.key.startsWith('${prefix}')`).join(' && ');
+const CONDITION_KEY_CEL = `!(t.key in [${CONDITION_TAINT_KEYS.map((key) => `'${key}'`).join(', ')}])`;
 const EFFECT_CEL = EMPTYING_TAINT_EFFECTS.map((effect) => `t.effect == '${effect}'`).join(' || ');
 
 /** CEL for the matchConditions: a cordon, a judged taint added, or a Node DELETE. Mirrors handle(). */
@@ -66,7 +66,7 @@ export const NODE_EMPTYING_CEL =
   "request.operation == 'DELETE' || " +
   '(has(object.spec) && has(object.spec.unschedulable) && object.spec.unschedulable == true && ' +
   '!(has(oldObject.spec) && has(oldObject.spec.unschedulable) && oldObject.spec.unschedulable == true)) || ' +
-  `(has(object.spec) && has(object.spec.taints) && object.spec.taints.exists(t, (${EFFECT_CEL}) && ${CONDITION_PREFIX_CEL} && ` +
+  `(has(object.spec) && has(object.spec.taints) && object.spec.taints.exists(t, (${EFFECT_CEL}) && ${CONDITION_KEY_CEL} && ` +
   '!(has(oldObject.spec) && has(oldObject.spec.taints) && oldObject.spec.taints.exists(o, o.key == t.key && o.effect == t.effect))))';
 
 const declaration: WebhookDeclaration = {

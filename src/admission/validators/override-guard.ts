@@ -3,12 +3,25 @@
 // its writer (`volume-guard.io/skip-by` equal to the requesting user) or whose expiry is unreadable. So every
 // stored override names the last user who added or changed it, and that user passed this check. Removing an
 // override is always allowed; removing only its expiry (`skip-until`) is a write like any other.
+// Harvester's `harvesterhci.io/skipSingleReplicaDetachedVol: "true"` on an Upgrade is an override too: it waives the
+// detached single-replica findings of every cordon and drain of that upgrade (longhorn-drain.ts), read from the
+// stored Upgrade. Harvester reads it only at the Upgrade's creation, so nothing legitimate adds it later; setting it
+// takes an allowed writer (no skip-by: Harvester's UI writes the annotation alone).
 import type { Config } from '../../config.ts';
 import { describeUser } from '../context.ts';
 import { metaOf } from '../objects.ts';
 import { overrideWriteWarnings } from '../override-feedback.ts';
-import { changedOverrideKeys, GRANTING_KEYS, mayWriteOverrides, OVERRIDE_KEYS, parseRfc3339, SKIP_BY_KEY, SKIP_UNTIL_KEY } from '../overrides.ts';
-import { allowed, denied, type DeclaredRule, type WebhookDeclaration } from '../types.ts';
+import {
+  changedOverrideKeys,
+  GRANTING_KEYS,
+  HARVESTER_SKIP_DETACHED_KEY,
+  mayWriteOverrides,
+  OVERRIDE_KEYS,
+  parseRfc3339,
+  SKIP_BY_KEY,
+  SKIP_UNTIL_KEY,
+} from '../overrides.ts';
+import { allowed, denied, type AdmissionRequest, type DeclaredRule, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 
 /**
@@ -25,6 +38,26 @@ function changesOverrideKeys(field: 'annotations' | 'labels'): string {
     `(oldObject != null && has(oldObject.metadata.${field}) && '${SKIP_UNTIL_KEY}' in oldObject.metadata.${field} && ` +
     `has(object.metadata.${field}) && !('${SKIP_UNTIL_KEY}' in object.metadata.${field}) && ` +
     `${granting}.exists(k, k in object.metadata.${field}))`
+  );
+}
+
+/** Harvester's own Upgrade kind: the one whose skipSingleReplicaDetachedVol volume-guard honors at drains. */
+const HARVESTER_UPGRADE = { group: 'harvesterhci.io', kind: 'Upgrade' } as const;
+
+/** CEL: this write sets Harvester's skipSingleReplicaDetachedVol to "true" on a Harvester Upgrade (it was not before). */
+const SETS_HARVESTER_SKIP =
+  `(request.kind.group == '${HARVESTER_UPGRADE.group}' && request.kind.kind == '${HARVESTER_UPGRADE.kind}' && ` +
+  `has(object.metadata.annotations) && '${HARVESTER_SKIP_DETACHED_KEY}' in object.metadata.annotations && ` +
+  `object.metadata.annotations['${HARVESTER_SKIP_DETACHED_KEY}'] == 'true' && ` +
+  `(oldObject == null || !has(oldObject.metadata.annotations) || !('${HARVESTER_SKIP_DETACHED_KEY}' in oldObject.metadata.annotations) || ` +
+  `oldObject.metadata.annotations['${HARVESTER_SKIP_DETACHED_KEY}'] != 'true'))`;
+
+/** Whether this write sets Harvester's annotation to "true" on a Harvester Upgrade (what SETS_HARVESTER_SKIP says). */
+function setsHarvesterSkip(request: AdmissionRequest): boolean {
+  if (request.kind.group !== HARVESTER_UPGRADE.group || request.kind.kind !== HARVESTER_UPGRADE.kind) return false;
+  return (
+    metaOf(request.object)?.annotations?.[HARVESTER_SKIP_DETACHED_KEY] === 'true' &&
+    metaOf(request.oldObject)?.annotations?.[HARVESTER_SKIP_DETACHED_KEY] !== 'true'
   );
 }
 
@@ -58,7 +91,9 @@ export function overrideGuardValidator(_config: Config): Validator {
     name: 'overrides.volume-guard.io',
     target: 'overrides',
     rules,
-    matchConditions: [{ name: 'writes-override', expression: `${changesOverrideKeys('annotations')} || ${changesOverrideKeys('labels')}` }],
+    matchConditions: [
+      { name: 'writes-override', expression: `${changesOverrideKeys('annotations')} || ${changesOverrideKeys('labels')} || ${SETS_HARVESTER_SKIP}` },
+    ],
   };
   return {
     declaration,
@@ -66,7 +101,9 @@ export function overrideGuardValidator(_config: Config): Validator {
       const next = metaOf(request.object);
       if (!next) return allowed();
       const changed = changedOverrideKeys(next, metaOf(request.oldObject));
-      if (changed.length === 0) return allowed();
+      const harvester = setsHarvesterSkip(request);
+      if (changed.length === 0 && !harvester) return allowed();
+      const written = harvester ? [...changed, `annotation ${HARVESTER_SKIP_DETACHED_KEY}`] : changed;
       const writers = context.config.overrides;
       // A Namespace's own request carries its name as the namespace too.
       const scope = request.kind.kind === 'Namespace' ? '' : request.namespace;
@@ -80,11 +117,15 @@ export function overrideGuardValidator(_config: Config): Validator {
           .filter(Boolean)
           .join(' or ');
         return denied(
-          `volume-guard: ${describeUser(request.userInfo)} may not write ${changed.join(', ')} on ${what}: ` +
+          `volume-guard: ${describeUser(request.userInfo)} may not write ${written.join(', ')} on ${what}: ` +
             (who
               ? `overrides of data-loss checks are limited to ${who}. Ask one of them to review the risk and set it.`
               : 'nobody may write overrides (overrides.allowedGroups and allowedUsers are empty).'),
         );
+      }
+      // Harvester's annotation alone needs no recorded writer: it is honored for the Upgrade's life, whoever set it.
+      if (changed.length === 0) {
+        return allowed([], { 'override-written': `${written.join(', ')} on ${what} by ${describeUser(request.userInfo)}` });
       }
       const annotations = next.annotations ?? {};
       if (user === '' || annotations[SKIP_BY_KEY] !== user) {
@@ -110,7 +151,7 @@ export function overrideGuardValidator(_config: Config): Validator {
         }
       }
       return allowed(warnings, {
-        'override-written': `${changed.join(', ')} on ${what} by ${describeUser(request.userInfo)}`,
+        'override-written': `${written.join(', ')} on ${what} by ${describeUser(request.userInfo)}`,
         ...(until !== undefined ? { 'override-until': until } : {}),
       });
     },

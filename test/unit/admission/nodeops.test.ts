@@ -17,7 +17,7 @@ import { webhookConfiguration } from '../../../src/admission/webhooks.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { clusterApiLabelValue } from '../../../src/cluster/records.ts';
-import { transformMachine } from '../../../src/cluster/transforms.ts';
+import { transformMachine, transformPod } from '../../../src/cluster/transforms.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, evictionRequest, request } from '../../support/admission.ts';
 import { hostPathPV, localPV, longhornNode, machine, namespace, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
@@ -182,6 +182,32 @@ describe('taints and Node DELETE', () => {
     // Condition taints and relabels pass.
     expect(validator.handle(nodeUpdate({ taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] }, {}), context(model)).allowed).toBe(true);
     expect(validator.handle(nodeUpdate({}, {}), context(model)).allowed).toBe(true);
+  });
+
+  it('exempts only the well-known condition taint keys: any other key under node.kubernetes.io/ empties a node', () => {
+    // The taint manager deletes pods for every NoExecute taint whatever its key (tainteviction getNoExecuteTaints);
+    // only the keys Kubernetes and cloud providers set to report a condition are exempt.
+    for (const key of ['node.kubernetes.io/maintenance', 'node.kubernetes.io/drain', 'node.cloudprovider.kubernetes.io/retire']) {
+      expect(isEmptyingTaint({ key, effect: 'NoExecute' })).toBe(true);
+      expect(isEmptyingTaint({ key, effect: 'NoSchedule' })).toBe(true);
+    }
+    for (const key of ['node.kubernetes.io/out-of-service', 'node.kubernetes.io/memory-pressure', 'node.cloudprovider.kubernetes.io/uninitialized', 'node.cloudprovider.kubernetes.io/shutdown']) {
+      expect(isEmptyingTaint({ key, effect: 'NoExecute' })).toBe(false);
+    }
+    const model = cluster();
+    const decision = validator.handle(nodeUpdate({ taints: [{ key: 'node.kubernetes.io/maintenance', effect: 'NoExecute' }] }, {}), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('taint node.kubernetes.io/maintenance:NoExecute of node node-1');
+    // The API server calls the webhook for it: the condition names the exempt keys, no prefix.
+    const condition = nodeCordonValidator(config).declaration.matchConditions![0]!.expression;
+    expect(condition).toContain("'node.kubernetes.io/not-ready'");
+    expect(condition).not.toContain('startsWith');
+    // A pod tolerating such a taint for good keeps that toleration in its record, so it is seen to stay.
+    const tolerating = transformPod({
+      metadata: { name: 'db-0', namespace: 'default' },
+      spec: { nodeName: 'node-1', tolerations: [{ key: 'node.kubernetes.io/maintenance', operator: 'Exists', effect: 'NoExecute' }] },
+    });
+    expect(tolerating?.noExecuteTolerations).toEqual([{ key: 'node.kubernetes.io/maintenance', operator: 'Exists', value: '' }]);
   });
 
   it('denies a dedicating NoSchedule taint and an autoscaler drain taint on a node holding data, as a cordon', () => {
@@ -713,8 +739,10 @@ describe('webhook namespace exclusions: workloads only', () => {
     expect(eviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease']);
     expect(eviction.matchConditions).toContainEqual({
       name: 'not-volume-guard-itself',
-      expression: "!(request.namespace == 'harvester-system' && request.name.startsWith('volume-guard-'))",
+      // A collection DELETE's items carry no request.name: has() keeps the condition from erroring on them.
+      expression: "!(request.namespace == 'harvester-system' && has(request.name) && request.name.startsWith('volume-guard-'))",
     });
+    expect(byName.get('pod-delete.volume-guard.io')!.matchConditions?.at(-1)?.expression).toContain('has(request.name) && request.name.startsWith(');
     expect(byName.get('helm-release.volume-guard.io')!.matchConditions?.at(-1)?.expression).toContain("startsWith('sh.helm.release.v1.volume-guard.v')");
     for (const name of ['upgrade.volume-guard.io', 'overrides.volume-guard.io', 'machine.volume-guard.io', 'node-cordon.volume-guard.io']) {
       expect(byName.get(name)!.namespaceSelector, name).toBeUndefined();

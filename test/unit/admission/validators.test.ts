@@ -386,6 +386,38 @@ describe('override guard', () => {
     expect(past.allowed).toBe(true);
     expect(past.warnings?.join(' ')).toContain('has passed');
   });
+  it("polices Harvester's skipSingleReplicaDetachedVol on an Upgrade: it waives the detached volumes at every drain", () => {
+    const upgrade = (user: typeof ADMIN, next: Record<string, string>, previous: Record<string, string> | undefined) =>
+      request({
+        kind: { group: 'harvesterhci.io', version: 'v1beta1', kind: 'Upgrade' },
+        resource: { group: 'harvesterhci.io', version: 'v1beta1', resource: 'upgrades' },
+        operation: previous === undefined ? 'CREATE' : 'UPDATE',
+        namespace: 'harvester-system',
+        name: 'hvst-upgrade-1',
+        userInfo: user,
+        object: { apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name: 'hvst-upgrade-1', namespace: 'harvester-system', annotations: next } },
+        oldObject:
+          previous === undefined
+            ? null
+            : { apiVersion: 'harvesterhci.io/v1beta1', kind: 'Upgrade', metadata: { name: 'hvst-upgrade-1', namespace: 'harvester-system', annotations: previous } },
+      });
+    const skip = { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' };
+    // Added to a running upgrade by someone who may not write overrides: refused (Harvester reads it only at creation).
+    const added = validator.handle(upgrade(ALICE, skip, {}), context(model));
+    expect(added.allowed).toBe(false);
+    expect(added.status!.message).toContain('alice may not write annotation harvesterhci.io/skipSingleReplicaDetachedVol on Upgrade harvester-system/hvst-upgrade-1');
+    expect(validator.handle(upgrade(ALICE, skip, undefined), context(model)).allowed).toBe(false);
+    // An allowed writer sets it as Harvester's UI does, without skip-by; the write is audited.
+    const byAdmin = validator.handle(upgrade(ADMIN, skip, undefined), context(model));
+    expect(byAdmin.allowed).toBe(true);
+    expect(byAdmin.auditAnnotations?.['override-written']).toContain('harvesterhci.io/skipSingleReplicaDetachedVol on Upgrade harvester-system/hvst-upgrade-1 by admin');
+    // Harvester's bookkeeping on an Upgrade that already carries it, and its removal, pass.
+    expect(validator.handle(upgrade(ALICE, { ...skip, 'harvesterhci.io/upgradeState': 'UpgradingNodes' }, skip), context(model)).allowed).toBe(true);
+    expect(validator.handle(upgrade(ALICE, {}, skip), context(model)).allowed).toBe(true);
+    expect(validator.handle(upgrade(ALICE, { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'false' }, {}), context(model)).allowed).toBe(true);
+    // The webhook is called for it at all.
+    expect(validator.declaration.matchConditions![0]!.expression).toContain("object.metadata.annotations['harvesterhci.io/skipSingleReplicaDetachedVol'] == 'true'");
+  });
   it('with empty writer lists nobody may write overrides; mode rbac leaves it to RBAC', () => {
     const nobody = { ...config, overrides: { mode: 'listed' as const, allowedGroups: [], allowedUsers: [] } };
     const denied = overrideGuardValidator(nobody).handle(annotate(ADMIN, { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' }, {}), context(model, { config: nobody }));
