@@ -38,6 +38,8 @@ describe('Harvester-skip upgrade over more single-replica volumes than a denial 
       ['replicas.longhorn.io', '-l', 'longhornnode=' + NODE, '-n', LONGHORN_NS],
       ['volumes.longhorn.io', ...Array.from({ length: DETACHED }, (_, i) => `hsc-detached-${pad(i)}`), ...Array.from({ length: ATTACHED }, (_, i) => `hsc-attached-${pad(i)}`), '-n', LONGHORN_NS],
       ['nodes.longhorn.io', NODE, '-n', LONGHORN_NS],
+      ['rolebinding', 'hsc-operator-upgrades', '-n', NS],
+      ['role', 'hsc-upgrade-editor', '-n', NS],
     );
   });
 
@@ -76,5 +78,20 @@ describe('Harvester-skip upgrade over more single-replica volumes than a denial 
     const allowed = await createUpgrade('hsc-upgrade-3', skip, false);
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.stderr).toContain('overridden by');
+  });
+
+  it('setting the annotation on a stored Upgrade takes an allowed override writer', async () => {
+    // It waives detached volumes at every drain of the upgrade, so it is policed like volume-guard's own overrides.
+    await kubectl(['create', 'role', 'hsc-upgrade-editor', '-n', NS, '--verb=get,list,patch,update', '--resource=upgrades.harvesterhci.io']);
+    await kubectl(['create', 'rolebinding', 'hsc-operator-upgrades', '-n', NS, '--role=hsc-upgrade-editor', '--user=hsc-operator']);
+    const removed = await kubectl(['annotate', 'upgrades.harvesterhci.io', 'hsc-upgrade-3', '-n', NS, 'harvesterhci.io/skipSingleReplicaDetachedVol-']);
+    expect(removed.code, removed.stderr).toBe(0);
+    const refused = await kubectl(['annotate', 'upgrades.harvesterhci.io', 'hsc-upgrade-3', '-n', NS, 'harvesterhci.io/skipSingleReplicaDetachedVol=true', '--as=hsc-operator']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('admission webhook "overrides.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain('harvesterhci.io/skipSingleReplicaDetachedVol');
+    // An allowed writer (system:masters) sets it.
+    const written = await kubectl(['annotate', 'upgrades.harvesterhci.io', 'hsc-upgrade-3', '-n', NS, 'harvesterhci.io/skipSingleReplicaDetachedVol=true']);
+    expect(written.code, written.stderr).toBe(0);
   });
 });

@@ -94,6 +94,17 @@ describe('NoSchedule and NoExecute taints are judged like a cordon; a NoExecute 
     expect(await taintKeys()).not.toContain('ToBeDeletedByClusterAutoscaler');
   });
 
+  it("a NoExecute taint under node.kubernetes.io/ that is none of Kubernetes' condition taints is refused; a condition taint passes", async () => {
+    // The taint-eviction controller deletes every pod that does not tolerate a NoExecute taint, whatever its key.
+    const custom = await kubectl(['taint', 'node', NODE, 'node.kubernetes.io/maintenance=x:NoExecute']);
+    expect(custom.code).not.toBe(0);
+    expect(denied(custom.stderr)).toBe(true);
+    expect(custom.stderr).toContain('nt-data-pv');
+    // The node lifecycle controller's own condition taints (here node.kubernetes.io/unreachable) are not judged.
+    const condition = await kubectl(['taint', 'node', NODE, 'node.kubernetes.io/unreachable:NoExecute', '--dry-run=server']);
+    expect(condition.code, condition.stderr).toBe(0);
+  });
+
   it('a NoExecute taint the pod using the local PV tolerates passes; on the node whose pod does not tolerate it, refused', async () => {
     const kept = await kubectl(['taint', 'node', DEDICATED, 'dedicated=db:NoExecute']);
     expect(kept.code, kept.stderr).toBe(0);
