@@ -88,6 +88,7 @@ function withApproval(tags: string[], claim: PersistentVolumeClaimRecord, now: n
 /** dropped-by-upgrade findings for an upgrade or rollback (none for an install). */
 export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvcTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
+  addClaimsDeletedByHooks(snapshot, target, collector);
   if (target.operation === 'install') return collector.result();
   const { release, manifest, now } = target;
   const declared = new Set(manifest.persistentVolumeClaims.map((claim) => `${claim.namespace}/${claim.name}`));
@@ -152,6 +153,48 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     });
   }
   return collector.result();
+}
+
+/** The hook events each operation runs (pkg/action install.go, upgrade.go, rollback.go). */
+const HOOK_EVENTS: Readonly<Record<ReleaseOperation, readonly string[]>> = {
+  install: ['pre-install', 'post-install'],
+  upgrade: ['pre-upgrade', 'post-upgrade'],
+  rollback: ['pre-rollback', 'post-rollback'],
+};
+
+/**
+ * deleted-by-hook: a PVC the chart renders as a hook of this operation whose delete policy is before-hook-creation
+ * (Helm's default when the chart sets none) is deleted by Helm before it creates the hook again, if it exists
+ * (execHook, deleteHookByPolicy: Helm 3 and 4). helm.sh/resource-policy is not read for hooks, and the new PVC is
+ * empty. Bound PVCs only, as for dropped-by-upgrade; a PVC already being deleted is not reported.
+ */
+function addClaimsDeletedByHooks(snapshot: ClusterSnapshot, target: DroppedPvcTarget, collector: FindingCollector): void {
+  const events = HOOK_EVENTS[target.operation];
+  const reported = new Set<string>();
+  for (const hook of target.manifest.hookClaims ?? []) {
+    const event = hook.events.find((e) => events.includes(e));
+    if (event === undefined) continue;
+    const defaulted = hook.deletePolicies.length === 0;
+    if (!defaulted && !hook.deletePolicies.includes('before-hook-creation')) continue;
+    const key = `${hook.namespace}/${hook.name}`;
+    if (reported.has(key)) continue;
+    reported.add(key);
+    const claim = snapshot.persistentVolumeClaim(hook.namespace, hook.name);
+    if (claim === undefined || claim.deleting || !isBound(claim)) continue;
+    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    const tags = withApproval(['deleted-by-hook', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, target.now);
+    if (!collector.admit(tags)) continue;
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: claimObject(claim),
+      reason:
+        `Helm deletes it to re-create it empty as the chart's ${event} hook (before-hook-creation${defaulted ? ', the default' : ''}); ` +
+        shortReclaimEffect(reclaimPolicy),
+      tags,
+      related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
+    });
+  }
 }
 
 /** The same, short enough for a warning line. */

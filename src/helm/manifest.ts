@@ -14,7 +14,7 @@ import { isMap, parseAllDocuments } from 'yaml';
 import type { Labels } from '../cluster/records.ts';
 import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { fieldsAt, isObject, stringMapOf, type JsonObject } from '../json.ts';
-import { formatBytes } from './release.ts';
+import { formatBytes, type HelmHook } from './release.ts';
 
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
 export const DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -86,9 +86,23 @@ export interface ManifestPersistentVolumeClaim {
   readonly source: string;
 }
 
+/** A PVC the chart renders as a hook (helm.sh/hook): Helm creates it when the hook runs, outside the manifest. */
+export interface HookPersistentVolumeClaim {
+  readonly namespace: string;
+  readonly name: string;
+  /** The hook's events, e.g. pre-upgrade. */
+  readonly events: readonly string[];
+  /** Its helm.sh/hook-delete-policy values, empty when the chart set none. */
+  readonly deletePolicies: readonly string[];
+  /** The template it came from. */
+  readonly source: string;
+}
+
 export interface ParsedManifest {
   readonly statefulSets: readonly ManifestStatefulSet[];
   readonly persistentVolumeClaims: readonly ManifestPersistentVolumeClaim[];
+  /** PVCs rendered as hooks; absent where hooks were not read. */
+  readonly hookClaims?: readonly HookPersistentVolumeClaim[];
   /** Documents in the manifest, and how many of them were parsed in full. */
   readonly documents: number;
   readonly parsedDocuments: number;
@@ -458,4 +472,27 @@ export function parseManifest(manifest: string, releaseNamespace: string, limits
     for (const value of parseDocument(document, index, maxAliasCount)) collect(value, into, 0);
   });
   return { statefulSets, persistentVolumeClaims, documents: documents.length, parsedDocuments };
+}
+
+/**
+ * The PVCs among a release's hooks, each with its events and delete policies. Only hooks whose text could hold a
+ * PVC are parsed, under the same limits as the manifest (their total size counted against maxParsedBytes). A hook's
+ * PVC without a namespace is in the release's namespace, as Helm builds hooks there.
+ */
+export function parseHookClaims(hooks: readonly HelmHook[], releaseNamespace: string, limits: ManifestLimits = {}): HookPersistentVolumeClaim[] {
+  const claims: HookPersistentVolumeClaim[] = [];
+  const maxParsedBytes = limits.maxParsedBytes ?? DEFAULT_MAX_PARSED_BYTES;
+  let parsedBytes = 0;
+  for (const hook of hooks) {
+    if (!mayDeclareStorage(hook.manifest)) continue;
+    parsedBytes += hook.manifest.length;
+    if (parsedBytes > maxParsedBytes) {
+      throw new ManifestError('manifest-too-large', `hooks declare more than ${formatBytes(maxParsedBytes)} of workload YAML`);
+    }
+    const parsed = parseManifest(hook.manifest, releaseNamespace, limits);
+    for (const claim of parsed.persistentVolumeClaims) {
+      claims.push({ namespace: claim.namespace, name: claim.name, events: hook.events, deletePolicies: hook.deletePolicies, source: claim.source || hook.name });
+    }
+  }
+  return claims;
 }
