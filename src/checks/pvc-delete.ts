@@ -100,17 +100,19 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     if (next !== undefined) {
       // Kept: Helm writes the new spec, and under whenScaled: Delete the StatefulSet controller deletes the PVCs of
       // the pods it then scales away (fewer replicas declared, a new ordinals.start, or the policy turned to Delete).
+      // A field the chart does not set keeps its live value (three-way merge and server-side apply alike).
       const replicas = next.replicasDeclared ? next.replicas : live.replicas;
-      const changes =
-        replicas < live.replicas || next.ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
-      if (next.retentionPolicy.whenScaled === 'Delete' && changes) {
+      const ordinalsStart = next.ordinalsDeclared ? next.ordinalsStart : live.ordinalsStart;
+      const whenScaled = next.whenScaledDeclared ? next.retentionPolicy.whenScaled : live.whenScaled;
+      const changes = replicas < live.replicas || ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
+      if (whenScaled === 'Delete' && changes) {
         const target = {
           namespace: live.namespace,
           name: live.name,
           uid: live.uid,
           claimTemplates: live.claimTemplates,
           replicas,
-          ordinalsStart: next.ordinalsStart,
+          ordinalsStart,
           ...(now !== undefined ? { now } : {}),
         };
         addClaimsDeletedByScaleDown(snapshot, target, collector, `${operation} sets StatefulSet ${live.name} to ${replicas} replicas; `);

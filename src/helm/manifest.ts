@@ -67,11 +67,15 @@ export interface ManifestStatefulSet {
   readonly replicasDeclared: boolean;
   /** spec.ordinals.start, 0 when absent. */
   readonly ordinalsStart: number;
+  /** spec.ordinals.start is in the template (an upgrade without it leaves the live start, as with replicas). */
+  readonly ordinalsDeclared: boolean;
   /** spec.volumeClaimTemplates[*].metadata.name */
   readonly claimTemplates: readonly string[];
   /** spec.selector.matchLabels */
   readonly selector: Labels;
   readonly retentionPolicy: ClaimRetentionPolicy;
+  /** spec.persistentVolumeClaimRetentionPolicy.whenScaled is in the template (without it an upgrade leaves the live one). */
+  readonly whenScaledDeclared: boolean;
   /** Annotated `helm.sh/resource-policy` (`keep`, or any value): Helm leaves it in place on uninstall. */
   readonly keep: boolean;
   /** The template it came from (`# Source:`), '' when the document has no such comment. */
@@ -258,9 +262,11 @@ export function statefulSetFromObject(object: unknown, defaultNamespace: string,
     replicas: nonNegativeInteger(spec.replicas) ?? 1,
     replicasDeclared: nonNegativeInteger(spec.replicas) !== undefined,
     ordinalsStart: nonNegativeInteger(fieldsAt(spec, 'ordinals').start) ?? 0,
+    ordinalsDeclared: nonNegativeInteger(fieldsAt(spec, 'ordinals').start) !== undefined,
     claimTemplates: [...new Set(claimTemplates)],
     selector: stringMapOf(fieldsAt(spec, 'selector').matchLabels),
     retentionPolicy: { whenDeleted: retentionValue(retention.whenDeleted), whenScaled: retentionValue(retention.whenScaled) },
+    whenScaledDeclared: typeof retention.whenScaled === 'string' && retention.whenScaled !== '',
     keep: leftByUninstall(metadata),
     source,
   };
