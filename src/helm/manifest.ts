@@ -272,17 +272,22 @@ export function statefulSetFromObject(object: unknown, defaultNamespace: string,
   };
 }
 
-function collectStatefulSet(object: JsonObject, into: Collector): void {
+function collectStatefulSet(object: JsonObject, into: Collector, keep: boolean | undefined): void {
   const statefulSet = statefulSetFromObject(object, into.releaseNamespace, into.source);
-  if (statefulSet !== undefined) into.statefulSets.push(statefulSet);
+  if (statefulSet !== undefined) into.statefulSets.push(keep === undefined ? statefulSet : { ...statefulSet, keep });
 }
 
-function collect(object: unknown, into: Collector, depth: number): void {
+/**
+ * `documentKeep`: for the items of a List, whether uninstall leaves the List's document. Helm reads the policy from
+ * each document's head (filterManifestsToKeep), which for a List is the List's own metadata: its items' annotations
+ * are not read, and all of them go or stay together.
+ */
+function collect(object: unknown, into: Collector, depth: number, documentKeep?: boolean): void {
   if (!isObject(object)) return; // scalars, sequences and empty documents declare nothing
   const kind = object.kind;
   const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
   if (kind === 'StatefulSet' && apiVersion.startsWith('apps/')) {
-    collectStatefulSet(object, into);
+    collectStatefulSet(object, into, documentKeep);
   } else if (kind === 'PersistentVolumeClaim' && apiVersion === 'v1') {
     const metadata = fieldsAt(object, 'metadata');
     const name = nonEmptyString(metadata.name);
@@ -290,12 +295,13 @@ function collect(object: unknown, into: Collector, depth: number): void {
     into.persistentVolumeClaims.push({
       namespace: nonEmptyString(metadata.namespace) ?? into.releaseNamespace,
       name,
-      keep: leftByUninstall(metadata),
+      keep: documentKeep ?? leftByUninstall(metadata),
       source: into.source,
     });
   } else if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(object.items) && depth < MAX_LIST_DEPTH) {
     // kubectl and Helm flatten v1 List documents into their items.
-    for (const item of object.items) collect(item, into, depth + 1);
+    const keep = documentKeep ?? leftByUninstall(fieldsAt(object, 'metadata'));
+    for (const item of object.items) collect(item, into, depth + 1, keep);
   }
 }
 

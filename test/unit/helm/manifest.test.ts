@@ -151,6 +151,35 @@ items:
     expect(parsed.persistentVolumeClaims.map((p) => `${p.namespace}/${p.name}`)).toEqual(['other/listed-claim']);
   });
 
+  it("reads helm.sh/resource-policy of a List's items from the List, as uninstall reads each document's head", () => {
+    // filterManifestsToKeep reads the document's own metadata: a List's, never its items'. So a keep on an item does
+    // not keep it, and a keep on the List keeps every item.
+    const list = (listAnnotations: string, itemAnnotations: string): string => `---
+# Source: chart/templates/list.yaml
+apiVersion: v1
+kind: List
+metadata: {annotations: {${listAnnotations}}}
+items:
+  - apiVersion: apps/v1
+    kind: StatefulSet
+    metadata: {name: db, annotations: {${itemAnnotations}}}
+    spec: {volumeClaimTemplates: [{metadata: {name: data}}]}
+  - apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata: {name: files, annotations: {${itemAnnotations}}}
+`;
+    const itemsKept = parseManifest(list('', 'helm.sh/resource-policy: keep'), 'apps');
+    expect([...itemsKept.statefulSets, ...itemsKept.persistentVolumeClaims].map((o) => [o.name, o.keep])).toEqual([
+      ['db', false],
+      ['files', false],
+    ]);
+    const listKept = parseManifest(list('helm.sh/resource-policy: keep', ''), 'apps');
+    expect([...listKept.statefulSets, ...listKept.persistentVolumeClaims].map((o) => [o.name, o.keep])).toEqual([
+      ['db', true],
+      ['files', true],
+    ]);
+  });
+
   it('tolerates empty documents, scalars, sequences and objects without a name', () => {
     const manifest = [
       '---\n# Source: chart/templates/empty.yaml\n',
