@@ -364,12 +364,44 @@ function describe(document: ManifestDocument, index: number): string {
 }
 
 const PARSE_OPTIONS = {
-  // YAML 1.2 core schema; merge keys and duplicate keys allowed, as the Kubernetes YAML decoder allows them.
-  merge: true,
+  // YAML 1.2 core schema; duplicate keys allowed, as the Kubernetes YAML decoder allows them. Merge keys stay plain
+  // `<<` keys here and are applied by goYamlValue, the way that decoder applies them.
+  merge: false,
   uniqueKeys: false,
   prettyErrors: false,
   logLevel: 'silent',
 } as const;
+
+/** Sets a key as an own property (a `__proto__` key included), as a JSON object would hold it. */
+function setKey(into: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** The value of a `<<` key merged into `into`: a map, or a list of maps of which the first takes precedence. */
+function mergeInto(into: Record<string, unknown>, source: unknown): void {
+  const sources = Array.isArray(source) ? [...source].reverse() : [source];
+  for (const item of sources) {
+    const merged = goYamlValue(item);
+    if (isObject(merged)) for (const [key, value] of Object.entries(merged)) setKey(into, key, value);
+  }
+}
+
+/**
+ * A value as sigs.k8s.io/yaml (go-yaml v2, what the Kubernetes client and Helm decode manifests with) reads it from
+ * the parser's maps: keys in document order, each `<<` merge key applied where it stands, overwriting the keys before
+ * it (go-yaml v2's mapping/merge), where the YAML merge spec would keep explicit keys.
+ */
+function goYamlValue(value: unknown): unknown {
+  if (value instanceof Map) {
+    const result: Record<string, unknown> = {};
+    for (const [key, item] of value) {
+      if (key === '<<') mergeInto(result, item);
+      else setKey(result, String(key), goYamlValue(item));
+    }
+    return result;
+  }
+  return Array.isArray(value) ? value.map(goYamlValue) : value;
+}
 
 /** Parses one piece of text: its documents as plain values; throws what the yaml package throws. */
 function yamlValues(text: string, describeIt: () => string, maxAliasCount: number): unknown[] {
@@ -377,7 +409,7 @@ function yamlValues(text: string, describeIt: () => string, maxAliasCount: numbe
   const values: unknown[] = [];
   for (const doc of Array.isArray(parsed) ? parsed : []) {
     if (doc.errors.length > 0) throw new ManifestError('invalid-yaml', `${describeIt()} is not valid YAML`);
-    values.push(doc.toJS({ maxAliasCount }));
+    values.push(goYamlValue(doc.toJS({ maxAliasCount, mapAsMap: true })));
   }
   return values;
 }
@@ -425,7 +457,7 @@ function parsePruned(pruned: string, maxAliasCount: number): unknown[] | undefin
   if (doc === undefined || doc.errors.length > 0 || !isMap(doc.contents) || doc.contents.flow) return undefined;
   const spec = doc.contents.get('spec', true);
   if (!isMap(spec) || spec.flow || spec.get('template') !== PRUNED_MARKER) return undefined;
-  return [doc.toJS({ maxAliasCount })];
+  return [goYamlValue(doc.toJS({ maxAliasCount, mapAsMap: true }))];
 }
 
 function parseDocument(document: ManifestDocument, index: number, maxAliasCount: number): unknown[] {

@@ -224,6 +224,42 @@ spec:
     expect(parseManifest(manifest, 'apps').statefulSets[0]).toMatchObject({ replicas: 2, selector: { app: 'web' } });
   });
 
+  it('reads merge keys the way the Kubernetes client does (go-yaml v2): in document order, a merge overriding keys before it', () => {
+    // sigs.k8s.io/yaml decodes with go-yaml v2, whose mapping() applies `<<` where it stands: keys before it are
+    // overwritten by the merged map, keys after it overwrite the merged ones. (The YAML merge spec would keep the
+    // explicit keys either way; what Helm creates is what the client decodes.)
+    const manifest = statefulSet(`metadata:
+  name: web
+base: &base
+  replicas: 3
+  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete}
+spec:
+  replicas: 1
+  <<: *base
+  volumeClaimTemplates: [{metadata: {name: www}}]
+`);
+    expect(parseManifest(manifest, 'apps').statefulSets[0]).toMatchObject({ replicas: 3, retentionPolicy: { whenScaled: 'Delete' } });
+    const after = statefulSet(`metadata:
+  name: web
+base: &base
+  replicas: 3
+spec:
+  <<: *base
+  replicas: 1
+  volumeClaimTemplates: [{metadata: {name: www}}]
+`);
+    expect(parseManifest(after, 'apps').statefulSets[0]).toMatchObject({ replicas: 1 });
+    const list = statefulSet(`metadata:
+  name: web
+a: &a {replicas: 2}
+b: &b {replicas: 5, minReadySeconds: 1}
+spec:
+  <<: [*a, *b]
+  volumeClaimTemplates: [{metadata: {name: www}}]
+`);
+    expect(parseManifest(list, 'apps').statefulSets[0]).toMatchObject({ replicas: 2 });
+  });
+
   it('splits on separators with comments, CRLF line endings and a first document without a separator', () => {
     const manifest =
       'apiVersion: v1\r\nkind: PersistentVolumeClaim\r\nmetadata:\r\n  name: first\r\n' +
