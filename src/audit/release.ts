@@ -61,9 +61,11 @@ function asManifestStatefulSet(statefulSet: StatefulSetRecord): ManifestStateful
     replicas: statefulSet.replicas,
     replicasDeclared: true,
     ordinalsStart: statefulSet.ordinalsStart,
+    ordinalsDeclared: true,
     claimTemplates: statefulSet.claimTemplates,
     selector: statefulSet.selector,
     retentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+    whenScaledDeclared: true,
     keep: false,
     source: '',
   };

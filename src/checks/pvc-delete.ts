@@ -88,6 +88,7 @@ function withApproval(tags: string[], claim: PersistentVolumeClaimRecord, now: n
 /** dropped-by-upgrade findings for an upgrade or rollback (none for an install). */
 export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvcTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
+  addClaimsDeletedByHooks(snapshot, target, collector);
   if (target.operation === 'install') return collector.result();
   const { release, manifest, now } = target;
   const declared = new Set(manifest.persistentVolumeClaims.map((claim) => `${claim.namespace}/${claim.name}`));
@@ -99,17 +100,19 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     if (next !== undefined) {
       // Kept: Helm writes the new spec, and under whenScaled: Delete the StatefulSet controller deletes the PVCs of
       // the pods it then scales away (fewer replicas declared, a new ordinals.start, or the policy turned to Delete).
+      // A field the chart does not set keeps its live value (three-way merge and server-side apply alike).
       const replicas = next.replicasDeclared ? next.replicas : live.replicas;
-      const changes =
-        replicas < live.replicas || next.ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
-      if (next.retentionPolicy.whenScaled === 'Delete' && changes) {
+      const ordinalsStart = next.ordinalsDeclared ? next.ordinalsStart : live.ordinalsStart;
+      const whenScaled = next.whenScaledDeclared ? next.retentionPolicy.whenScaled : live.whenScaled;
+      const changes = replicas < live.replicas || ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
+      if (whenScaled === 'Delete' && changes) {
         const target = {
           namespace: live.namespace,
           name: live.name,
           uid: live.uid,
           claimTemplates: live.claimTemplates,
           replicas,
-          ordinalsStart: next.ordinalsStart,
+          ordinalsStart,
           ...(now !== undefined ? { now } : {}),
         };
         addClaimsDeletedByScaleDown(snapshot, target, collector, `${operation} sets StatefulSet ${live.name} to ${replicas} replicas; `);
@@ -152,6 +155,48 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     });
   }
   return collector.result();
+}
+
+/** The hook events each operation runs (pkg/action install.go, upgrade.go, rollback.go). */
+const HOOK_EVENTS: Readonly<Record<ReleaseOperation, readonly string[]>> = {
+  install: ['pre-install', 'post-install'],
+  upgrade: ['pre-upgrade', 'post-upgrade'],
+  rollback: ['pre-rollback', 'post-rollback'],
+};
+
+/**
+ * deleted-by-hook: a PVC the chart renders as a hook of this operation whose delete policy is before-hook-creation
+ * (Helm's default when the chart sets none) is deleted by Helm before it creates the hook again, if it exists
+ * (execHook, deleteHookByPolicy: Helm 3 and 4). helm.sh/resource-policy is not read for hooks, and the new PVC is
+ * empty. Bound PVCs only, as for dropped-by-upgrade; a PVC already being deleted is not reported.
+ */
+function addClaimsDeletedByHooks(snapshot: ClusterSnapshot, target: DroppedPvcTarget, collector: FindingCollector): void {
+  const events = HOOK_EVENTS[target.operation];
+  const reported = new Set<string>();
+  for (const hook of target.manifest.hookClaims ?? []) {
+    const event = hook.events.find((e) => events.includes(e));
+    if (event === undefined) continue;
+    const defaulted = hook.deletePolicies.length === 0;
+    if (!defaulted && !hook.deletePolicies.includes('before-hook-creation')) continue;
+    const key = `${hook.namespace}/${hook.name}`;
+    if (reported.has(key)) continue;
+    reported.add(key);
+    const claim = snapshot.persistentVolumeClaim(hook.namespace, hook.name);
+    if (claim === undefined || claim.deleting || !isBound(claim)) continue;
+    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    const tags = withApproval(['deleted-by-hook', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, target.now);
+    if (!collector.admit(tags)) continue;
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: claimObject(claim),
+      reason:
+        `Helm deletes it to re-create it empty as the chart's ${event} hook (before-hook-creation${defaulted ? ', the default' : ''}); ` +
+        shortReclaimEffect(reclaimPolicy),
+      tags,
+      related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
+    });
+  }
 }
 
 /** The same, short enough for a warning line. */

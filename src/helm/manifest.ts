@@ -14,7 +14,7 @@ import { isMap, parseAllDocuments } from 'yaml';
 import type { Labels } from '../cluster/records.ts';
 import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { fieldsAt, isObject, stringMapOf, type JsonObject } from '../json.ts';
-import { formatBytes } from './release.ts';
+import { formatBytes, type HelmHook } from './release.ts';
 
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
 export const DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -67,11 +67,15 @@ export interface ManifestStatefulSet {
   readonly replicasDeclared: boolean;
   /** spec.ordinals.start, 0 when absent. */
   readonly ordinalsStart: number;
+  /** spec.ordinals.start is in the template (an upgrade without it leaves the live start, as with replicas). */
+  readonly ordinalsDeclared: boolean;
   /** spec.volumeClaimTemplates[*].metadata.name */
   readonly claimTemplates: readonly string[];
   /** spec.selector.matchLabels */
   readonly selector: Labels;
   readonly retentionPolicy: ClaimRetentionPolicy;
+  /** spec.persistentVolumeClaimRetentionPolicy.whenScaled is in the template (without it an upgrade leaves the live one). */
+  readonly whenScaledDeclared: boolean;
   /** Annotated `helm.sh/resource-policy` (`keep`, or any value): Helm leaves it in place on uninstall. */
   readonly keep: boolean;
   /** The template it came from (`# Source:`), '' when the document has no such comment. */
@@ -86,9 +90,23 @@ export interface ManifestPersistentVolumeClaim {
   readonly source: string;
 }
 
+/** A PVC the chart renders as a hook (helm.sh/hook): Helm creates it when the hook runs, outside the manifest. */
+export interface HookPersistentVolumeClaim {
+  readonly namespace: string;
+  readonly name: string;
+  /** The hook's events, e.g. pre-upgrade. */
+  readonly events: readonly string[];
+  /** Its helm.sh/hook-delete-policy values, empty when the chart set none. */
+  readonly deletePolicies: readonly string[];
+  /** The template it came from. */
+  readonly source: string;
+}
+
 export interface ParsedManifest {
   readonly statefulSets: readonly ManifestStatefulSet[];
   readonly persistentVolumeClaims: readonly ManifestPersistentVolumeClaim[];
+  /** PVCs rendered as hooks; absent where hooks were not read. */
+  readonly hookClaims?: readonly HookPersistentVolumeClaim[];
   /** Documents in the manifest, and how many of them were parsed in full. */
   readonly documents: number;
   readonly parsedDocuments: number;
@@ -244,25 +262,32 @@ export function statefulSetFromObject(object: unknown, defaultNamespace: string,
     replicas: nonNegativeInteger(spec.replicas) ?? 1,
     replicasDeclared: nonNegativeInteger(spec.replicas) !== undefined,
     ordinalsStart: nonNegativeInteger(fieldsAt(spec, 'ordinals').start) ?? 0,
+    ordinalsDeclared: nonNegativeInteger(fieldsAt(spec, 'ordinals').start) !== undefined,
     claimTemplates: [...new Set(claimTemplates)],
     selector: stringMapOf(fieldsAt(spec, 'selector').matchLabels),
     retentionPolicy: { whenDeleted: retentionValue(retention.whenDeleted), whenScaled: retentionValue(retention.whenScaled) },
+    whenScaledDeclared: typeof retention.whenScaled === 'string' && retention.whenScaled !== '',
     keep: leftByUninstall(metadata),
     source,
   };
 }
 
-function collectStatefulSet(object: JsonObject, into: Collector): void {
+function collectStatefulSet(object: JsonObject, into: Collector, keep: boolean | undefined): void {
   const statefulSet = statefulSetFromObject(object, into.releaseNamespace, into.source);
-  if (statefulSet !== undefined) into.statefulSets.push(statefulSet);
+  if (statefulSet !== undefined) into.statefulSets.push(keep === undefined ? statefulSet : { ...statefulSet, keep });
 }
 
-function collect(object: unknown, into: Collector, depth: number): void {
+/**
+ * `documentKeep`: for the items of a List, whether uninstall leaves the List's document. Helm reads the policy from
+ * each document's head (filterManifestsToKeep), which for a List is the List's own metadata: its items' annotations
+ * are not read, and all of them go or stay together.
+ */
+function collect(object: unknown, into: Collector, depth: number, documentKeep?: boolean): void {
   if (!isObject(object)) return; // scalars, sequences and empty documents declare nothing
   const kind = object.kind;
   const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
   if (kind === 'StatefulSet' && apiVersion.startsWith('apps/')) {
-    collectStatefulSet(object, into);
+    collectStatefulSet(object, into, documentKeep);
   } else if (kind === 'PersistentVolumeClaim' && apiVersion === 'v1') {
     const metadata = fieldsAt(object, 'metadata');
     const name = nonEmptyString(metadata.name);
@@ -270,12 +295,13 @@ function collect(object: unknown, into: Collector, depth: number): void {
     into.persistentVolumeClaims.push({
       namespace: nonEmptyString(metadata.namespace) ?? into.releaseNamespace,
       name,
-      keep: leftByUninstall(metadata),
+      keep: documentKeep ?? leftByUninstall(metadata),
       source: into.source,
     });
   } else if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(object.items) && depth < MAX_LIST_DEPTH) {
     // kubectl and Helm flatten v1 List documents into their items.
-    for (const item of object.items) collect(item, into, depth + 1);
+    const keep = documentKeep ?? leftByUninstall(fieldsAt(object, 'metadata'));
+    for (const item of object.items) collect(item, into, depth + 1, keep);
   }
 }
 
@@ -338,12 +364,44 @@ function describe(document: ManifestDocument, index: number): string {
 }
 
 const PARSE_OPTIONS = {
-  // YAML 1.2 core schema; merge keys and duplicate keys allowed, as the Kubernetes YAML decoder allows them.
-  merge: true,
+  // YAML 1.2 core schema; duplicate keys allowed, as the Kubernetes YAML decoder allows them. Merge keys stay plain
+  // `<<` keys here and are applied by goYamlValue, the way that decoder applies them.
+  merge: false,
   uniqueKeys: false,
   prettyErrors: false,
   logLevel: 'silent',
 } as const;
+
+/** Sets a key as an own property (a `__proto__` key included), as a JSON object would hold it. */
+function setKey(into: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** The value of a `<<` key merged into `into`: a map, or a list of maps of which the first takes precedence. */
+function mergeInto(into: Record<string, unknown>, source: unknown): void {
+  const sources = Array.isArray(source) ? [...source].reverse() : [source];
+  for (const item of sources) {
+    const merged = goYamlValue(item);
+    if (isObject(merged)) for (const [key, value] of Object.entries(merged)) setKey(into, key, value);
+  }
+}
+
+/**
+ * A value as sigs.k8s.io/yaml (go-yaml v2, what the Kubernetes client and Helm decode manifests with) reads it from
+ * the parser's maps: keys in document order, each `<<` merge key applied where it stands, overwriting the keys before
+ * it (go-yaml v2's mapping/merge), where the YAML merge spec would keep explicit keys.
+ */
+function goYamlValue(value: unknown): unknown {
+  if (value instanceof Map) {
+    const result: Record<string, unknown> = {};
+    for (const [key, item] of value) {
+      if (key === '<<') mergeInto(result, item);
+      else setKey(result, String(key), goYamlValue(item));
+    }
+    return result;
+  }
+  return Array.isArray(value) ? value.map(goYamlValue) : value;
+}
 
 /** Parses one piece of text: its documents as plain values; throws what the yaml package throws. */
 function yamlValues(text: string, describeIt: () => string, maxAliasCount: number): unknown[] {
@@ -351,7 +409,7 @@ function yamlValues(text: string, describeIt: () => string, maxAliasCount: numbe
   const values: unknown[] = [];
   for (const doc of Array.isArray(parsed) ? parsed : []) {
     if (doc.errors.length > 0) throw new ManifestError('invalid-yaml', `${describeIt()} is not valid YAML`);
-    values.push(doc.toJS({ maxAliasCount }));
+    values.push(goYamlValue(doc.toJS({ maxAliasCount, mapAsMap: true })));
   }
   return values;
 }
@@ -399,7 +457,7 @@ function parsePruned(pruned: string, maxAliasCount: number): unknown[] | undefin
   if (doc === undefined || doc.errors.length > 0 || !isMap(doc.contents) || doc.contents.flow) return undefined;
   const spec = doc.contents.get('spec', true);
   if (!isMap(spec) || spec.flow || spec.get('template') !== PRUNED_MARKER) return undefined;
-  return [doc.toJS({ maxAliasCount })];
+  return [goYamlValue(doc.toJS({ maxAliasCount, mapAsMap: true }))];
 }
 
 function parseDocument(document: ManifestDocument, index: number, maxAliasCount: number): unknown[] {
@@ -458,4 +516,27 @@ export function parseManifest(manifest: string, releaseNamespace: string, limits
     for (const value of parseDocument(document, index, maxAliasCount)) collect(value, into, 0);
   });
   return { statefulSets, persistentVolumeClaims, documents: documents.length, parsedDocuments };
+}
+
+/**
+ * The PVCs among a release's hooks, each with its events and delete policies. Only hooks whose text could hold a
+ * PVC are parsed, under the same limits as the manifest (their total size counted against maxParsedBytes). A hook's
+ * PVC without a namespace is in the release's namespace, as Helm builds hooks there.
+ */
+export function parseHookClaims(hooks: readonly HelmHook[], releaseNamespace: string, limits: ManifestLimits = {}): HookPersistentVolumeClaim[] {
+  const claims: HookPersistentVolumeClaim[] = [];
+  const maxParsedBytes = limits.maxParsedBytes ?? DEFAULT_MAX_PARSED_BYTES;
+  let parsedBytes = 0;
+  for (const hook of hooks) {
+    if (!mayDeclareStorage(hook.manifest)) continue;
+    parsedBytes += hook.manifest.length;
+    if (parsedBytes > maxParsedBytes) {
+      throw new ManifestError('manifest-too-large', `hooks declare more than ${formatBytes(maxParsedBytes)} of workload YAML`);
+    }
+    const parsed = parseManifest(hook.manifest, releaseNamespace, limits);
+    for (const claim of parsed.persistentVolumeClaims) {
+      claims.push({ namespace: claim.namespace, name: claim.name, events: hook.events, deletePolicies: hook.deletePolicies, source: claim.source || hook.name });
+    }
+  }
+  return claims;
 }

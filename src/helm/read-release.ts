@@ -1,7 +1,7 @@
 // Reading a release record in full: decode the stored object (Secret or ConfigMap driver), then parse the
 // manifest's storage documents. Pure and synchronous; the manifest pool runs it in worker threads so that a hostile
 // record costs its own request, not the event loop every other request needs.
-import { ManifestError, parseManifest, type ManifestLimits, type ParsedManifest } from './manifest.ts';
+import { ManifestError, parseHookClaims, parseManifest, type ManifestLimits, type ParsedManifest } from './manifest.ts';
 import { isObject } from '../json.ts';
 import { stringOfToken } from '../json-bytes.ts';
 import { decodeReleaseObject, ReleaseDecodeError, type DecodedReleaseSecret } from './release.ts';
@@ -31,7 +31,7 @@ export type ReadOutcome =
   | {
       readonly ok: true;
       /**
-       * The decoded record; `release.manifest` is emptied (the parsed form is what the checks read) and
+       * The decoded record; `release.manifest` and `release.hooks` are emptied (the parsed form is what the checks read) and
        * `release.namespace` is the namespace it is judged in (see trustRecordNamespace).
        */
       readonly decoded: DecodedReleaseSecret;
@@ -65,11 +65,13 @@ export function readRelease(job: ReadReleaseJob): ReadOutcome {
   let manifest: ParsedManifest;
   try {
     manifest = parseManifest(decoded.release.manifest, namespace, job.limits);
+    // Hooks are rendered apart from the manifest; their PVCs are what the checks need of them.
+    manifest = { ...manifest, hookClaims: parseHookClaims(decoded.release.hooks ?? [], namespace, job.limits) };
   } catch (error) {
     if (error instanceof ManifestError) return { ok: false, failure: 'manifest', reason: error.message, namespace };
     throw error;
   }
-  return { ok: true, decoded: { ...decoded, release: { ...decoded.release, manifest: '', namespace } }, manifest, recordNamespace };
+  return { ok: true, decoded: { ...decoded, release: { ...decoded.release, manifest: '', hooks: [], namespace } }, manifest, recordNamespace };
 }
 
 /** The storage object with `data.release` as the string set aside for it (the object itself is left as it is). */

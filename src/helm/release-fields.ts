@@ -20,9 +20,15 @@ export const NOT_A_SCALAR: unique symbol = Symbol('not a scalar');
 
 export type FieldValue = string | number | boolean | null | typeof NOT_A_SCALAR;
 
-/** The fields to read: a leaf is `true`; an object names the fields to read within it. Names in lower case. */
+/** A leaf whose value is wanted as its JSON text, whatever it is (a list of objects: Helm's hooks). */
+export const RAW_JSON = 'raw-json';
+
+/**
+ * The fields to read: a leaf is `true` (a scalar) or RAW_JSON; an object names the fields to read within it. Names
+ * in lower case.
+ */
 export interface FieldSpec {
-  readonly [name: string]: true | FieldSpec;
+  readonly [name: string]: true | typeof RAW_JSON | FieldSpec;
 }
 
 /** What was found, by dotted path (`info.status`); a field never present is absent. */
@@ -193,6 +199,11 @@ function readObject(scanner: Scanner, spec: FieldSpec, prefix: string, depth: nu
     const first = scanner.peek();
     if (wanted === undefined) {
       scanner.skipValue(depth);
+    } else if (wanted === RAW_JSON) {
+      // Checked as JSON while skipped; a repeated key's last value wins, as Go's does for a list.
+      const start = scanner.at;
+      scanner.skipValue(depth);
+      found.set(`${prefix}${key}`, textOf(bufferOf(scanner.bytes, start, scanner.at)));
     } else if (wanted === true) {
       const start = scanner.at;
       if (first === OPEN_OBJECT || first === OPEN_ARRAY) {

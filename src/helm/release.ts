@@ -14,7 +14,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { Labels } from '../cluster/records.ts';
 import { isObject, stringAt, stringMapOf, type JsonObject } from '../json.ts';
-import { JsonSyntaxError, MAX_JSON_DEPTH, readJsonFields, type FieldSpec, type FoundFields } from './release-fields.ts';
+import { JsonSyntaxError, MAX_JSON_DEPTH, RAW_JSON, readJsonFields, type FieldSpec, type FieldValue, type FoundFields } from './release-fields.ts';
 
 export const HELM_RELEASE_SECRET_TYPE = 'helm.sh/release.v1';
 export const DEFAULT_MAX_RELEASE_BYTES = 32 * 1024 * 1024;
@@ -40,6 +40,18 @@ export function isHelmReleaseStatus(value: string): value is HelmReleaseStatus {
   return (HELM_RELEASE_STATUSES as readonly string[]).includes(value);
 }
 
+/** A chart hook as the record keeps it (pkg/release Hook): rendered apart from the manifest, run at its events. */
+export interface HelmHook {
+  readonly name: string;
+  readonly kind: string;
+  /** The hook's one rendered document. */
+  readonly manifest: string;
+  /** e.g. pre-install, pre-upgrade, post-rollback. */
+  readonly events: readonly string[];
+  /** helm.sh/hook-delete-policy as parsed (empty when the chart set none: Helm then applies before-hook-creation). */
+  readonly deletePolicies: readonly string[];
+}
+
 /** What volume-guard needs from one release revision. */
 export interface HelmRelease {
   readonly name: string;
@@ -54,6 +66,8 @@ export interface HelmRelease {
   readonly chartVersion: string;
   /** User labels from `helm install --labels`: the Secret's labels minus Helm's own. */
   readonly labels: Labels;
+  /** The chart's hooks (not part of `manifest`); absent on records read before hooks were. */
+  readonly hooks?: readonly HelmHook[];
 }
 
 /** The labels Helm puts on a release Secret, readable without decoding the payload. */
@@ -256,7 +270,51 @@ const RELEASE_FIELDS: FieldSpec = {
   manifest: true,
   info: { status: true },
   chart: { metadata: { name: true, version: true } },
+  hooks: RAW_JSON,
 };
+
+/** A hook object's field as Go reads it: keys match ignoring case, the last one wins. */
+function hookField(hook: Record<string, unknown>, name: string): unknown {
+  let value: unknown;
+  for (const [key, field] of Object.entries(hook)) if (key.toLowerCase() === name) value = field;
+  return value;
+}
+
+function hookString(hook: Record<string, unknown>, name: string): string {
+  const value = hookField(hook, name) ?? '';
+  if (typeof value !== 'string') throw invalid(`has a hook whose ${name} is not a string`);
+  return value;
+}
+
+function hookStrings(hook: Record<string, unknown>, name: string): string[] {
+  const value = hookField(hook, name) ?? [];
+  if (!Array.isArray(value) || !value.every((item): item is string => typeof item === 'string')) {
+    throw invalid(`has a hook whose ${name} is not a list of strings`);
+  }
+  return value;
+}
+
+/** The record's `hooks` (JSON text checked by the field reader), as Helm's Go types read them; null is none. */
+function hooksOf(text: FieldValue | undefined): HelmHook[] {
+  if (typeof text !== 'string') return [];
+  const value: unknown = JSON.parse(text);
+  if (value === null) return [];
+  if (!Array.isArray(value)) throw invalid('has hooks that are not a list');
+  return value.flatMap((hook: unknown): HelmHook[] => {
+    if (hook === null) return [];
+    if (typeof hook !== 'object' || Array.isArray(hook)) throw invalid('has a hook that is not an object');
+    const fields = hook as Record<string, unknown>;
+    return [
+      {
+        name: hookString(fields, 'name'),
+        kind: hookString(fields, 'kind'),
+        manifest: hookString(fields, 'manifest'),
+        events: hookStrings(fields, 'events'),
+        deletePolicies: hookStrings(fields, 'delete_policies'),
+      },
+    ];
+  });
+}
 
 function stringField(found: FoundFields, path: string): string {
   const value = found.get(path);
@@ -287,6 +345,7 @@ function toHelmRelease(found: FoundFields, fallbackNamespace: string, labels: La
     chartName: stringField(found, 'chart.metadata.name'),
     chartVersion: stringField(found, 'chart.metadata.version'),
     labels,
+    hooks: hooksOf(found.get('hooks')),
   };
 }
 

@@ -169,9 +169,12 @@ function storedRevision(object: unknown): { operation: ReleaseOperation; version
 function withinNamespace(manifest: ParsedManifest, namespace: string): { manifest: ParsedManifest; outside: number } {
   const statefulSets = manifest.statefulSets.filter((s) => s.namespace === namespace);
   const persistentVolumeClaims = manifest.persistentVolumeClaims.filter((p) => p.namespace === namespace);
+  const allHookClaims = manifest.hookClaims ?? [];
+  const hookClaims = allHookClaims.filter((p) => p.namespace === namespace);
   const outside =
-    manifest.statefulSets.length - statefulSets.length + (manifest.persistentVolumeClaims.length - persistentVolumeClaims.length);
-  return { manifest: { ...manifest, statefulSets, persistentVolumeClaims }, outside };
+    manifest.statefulSets.length - statefulSets.length + (manifest.persistentVolumeClaims.length - persistentVolumeClaims.length) +
+    (allHookClaims.length - hookClaims.length);
+  return { manifest: { ...manifest, statefulSets, persistentVolumeClaims, hookClaims }, outside };
 }
 
 /**

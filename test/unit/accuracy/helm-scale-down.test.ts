@@ -1,7 +1,8 @@
 // A Helm upgrade or rollback that keeps a StatefulSet but lowers its replicas (or moves spec.ordinals.start) while its
 // retention policy says whenScaled: Delete: Helm writes the new spec, the StatefulSet controller deletes the pods it
 // scales away and, with them, their PVCs. Judged at the release record, before Helm touches anything. A chart that
-// does not declare spec.replicas leaves the live count alone (three-way merge and server-side apply alike).
+// does not declare spec.replicas, spec.ordinals.start or whenScaled leaves the live value alone (three-way merge and
+// server-side apply alike).
 import { describe, expect, it } from 'vitest';
 import { collectDroppedPvcs } from '../../../src/checks/pvc-delete.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
@@ -30,7 +31,30 @@ function cluster(whenScaled = 'Delete'): ClusterModel {
 
 const names = (findings: readonly { object: { name: string } }[]) => findings.map((f) => f.object.name).sort();
 
+/** The chart's StatefulSet without persistentVolumeClaimRetentionPolicy (nor ordinals) at all. */
+const undeclared = (replicas: number): string => statefulSetManifest({ replicas });
+
 describe('a Helm upgrade scaling a StatefulSet down under whenScaled: Delete', () => {
+  it('reads the live whenScaled when the chart declares no retention policy: Helm leaves a field it never set', () => {
+    // whenScaled: Delete set outside the chart (kubectl patch, a policy engine): neither the three-way merge (the
+    // previous revision did not set it either) nor server-side apply (another manager owns it) removes it.
+    expect(names(collectDroppedPvcs(cluster(), upgrade(undeclared(1))).findings)).toEqual(['data-db-1', 'data-db-2']);
+    expect(collectDroppedPvcs(cluster('Retain'), upgrade(undeclared(1))).findings).toEqual([]);
+  });
+
+  it('reads the live ordinals.start when the chart does not declare spec.ordinals', () => {
+    const model = new ClusterModel();
+    model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: 'uid-db', replicas: 2, ordinalsStart: 5, whenScaled: 'Delete', helmReleaseName: 'db', helmReleaseNamespace: NS }));
+    for (const ordinal of [5, 6]) {
+      const name = `data-db-${ordinal}`;
+      model.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: NS, claimName: name, reclaimPolicy: 'Delete' }));
+      model.upsert('persistentVolumeClaim', pvc({ namespace: NS, name, volumeName: `pv-${name}` }));
+      model.upsert('pod', pod({ namespace: NS, name: `db-${ordinal}`, claimNames: [name], controllerKind: 'StatefulSet' }));
+    }
+    expect(collectDroppedPvcs(model, upgrade(manifest({ replicas: 2 }))).findings).toEqual([]);
+    expect(names(collectDroppedPvcs(model, upgrade(manifest({ replicas: 1 }))).findings)).toEqual(['data-db-6']);
+  });
+
   it('names the PVCs of the pods the controller scales away', () => {
     const findings = collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 1 }))).findings;
     expect(names(findings)).toEqual(['data-db-1', 'data-db-2']);

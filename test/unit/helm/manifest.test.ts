@@ -39,9 +39,11 @@ describe('parseManifest', () => {
         replicas: 1,
         replicasDeclared: true,
         ordinalsStart: 0,
+        ordinalsDeclared: false,
         claimTemplates: ['devlake-mysql-data'],
         selector: { 'app.kubernetes.io/name': 'devlake', 'app.kubernetes.io/instance': 'devlake' },
         retentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        whenScaledDeclared: false,
         keep: false,
         source: 'devlake/templates/statefulsets.yaml',
       },
@@ -91,9 +93,11 @@ spec:
         replicas: 3,
         replicasDeclared: true,
         ordinalsStart: 5,
+        ordinalsDeclared: true,
         claimTemplates: ['data', 'logs'],
         selector: { app: 'kafka', release: 'kafka' },
         retentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
+        whenScaledDeclared: true,
         keep: true,
         source: 'chart/templates/sts.yaml',
       },
@@ -147,6 +151,35 @@ items:
     expect(parsed.persistentVolumeClaims.map((p) => `${p.namespace}/${p.name}`)).toEqual(['other/listed-claim']);
   });
 
+  it("reads helm.sh/resource-policy of a List's items from the List, as uninstall reads each document's head", () => {
+    // filterManifestsToKeep reads the document's own metadata: a List's, never its items'. So a keep on an item does
+    // not keep it, and a keep on the List keeps every item.
+    const list = (listAnnotations: string, itemAnnotations: string): string => `---
+# Source: chart/templates/list.yaml
+apiVersion: v1
+kind: List
+metadata: {annotations: {${listAnnotations}}}
+items:
+  - apiVersion: apps/v1
+    kind: StatefulSet
+    metadata: {name: db, annotations: {${itemAnnotations}}}
+    spec: {volumeClaimTemplates: [{metadata: {name: data}}]}
+  - apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata: {name: files, annotations: {${itemAnnotations}}}
+`;
+    const itemsKept = parseManifest(list('', 'helm.sh/resource-policy: keep'), 'apps');
+    expect([...itemsKept.statefulSets, ...itemsKept.persistentVolumeClaims].map((o) => [o.name, o.keep])).toEqual([
+      ['db', false],
+      ['files', false],
+    ]);
+    const listKept = parseManifest(list('helm.sh/resource-policy: keep', ''), 'apps');
+    expect([...listKept.statefulSets, ...listKept.persistentVolumeClaims].map((o) => [o.name, o.keep])).toEqual([
+      ['db', true],
+      ['files', true],
+    ]);
+  });
+
   it('tolerates empty documents, scalars, sequences and objects without a name', () => {
     const manifest = [
       '---\n# Source: chart/templates/empty.yaml\n',
@@ -189,6 +222,42 @@ spec:
   volumeClaimTemplates: [{metadata: {name: www}}]
 `);
     expect(parseManifest(manifest, 'apps').statefulSets[0]).toMatchObject({ replicas: 2, selector: { app: 'web' } });
+  });
+
+  it('reads merge keys the way the Kubernetes client does (go-yaml v2): in document order, a merge overriding keys before it', () => {
+    // sigs.k8s.io/yaml decodes with go-yaml v2, whose mapping() applies `<<` where it stands: keys before it are
+    // overwritten by the merged map, keys after it overwrite the merged ones. (The YAML merge spec would keep the
+    // explicit keys either way; what Helm creates is what the client decodes.)
+    const manifest = statefulSet(`metadata:
+  name: web
+base: &base
+  replicas: 3
+  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete}
+spec:
+  replicas: 1
+  <<: *base
+  volumeClaimTemplates: [{metadata: {name: www}}]
+`);
+    expect(parseManifest(manifest, 'apps').statefulSets[0]).toMatchObject({ replicas: 3, retentionPolicy: { whenScaled: 'Delete' } });
+    const after = statefulSet(`metadata:
+  name: web
+base: &base
+  replicas: 3
+spec:
+  <<: *base
+  replicas: 1
+  volumeClaimTemplates: [{metadata: {name: www}}]
+`);
+    expect(parseManifest(after, 'apps').statefulSets[0]).toMatchObject({ replicas: 1 });
+    const list = statefulSet(`metadata:
+  name: web
+a: &a {replicas: 2}
+b: &b {replicas: 5, minReadySeconds: 1}
+spec:
+  <<: [*a, *b]
+  volumeClaimTemplates: [{metadata: {name: www}}]
+`);
+    expect(parseManifest(list, 'apps').statefulSets[0]).toMatchObject({ replicas: 2 });
   });
 
   it('splits on separators with comments, CRLF line endings and a first document without a separator', () => {

@@ -32,7 +32,7 @@ function referenceFields(value: unknown, spec: FieldSpec, prefix = ''): Record<s
     const child = (value as Record<string, unknown>)[name];
     if (wanted === true) {
       result[`${prefix}${name}`] = typeof child === 'object' && child !== null ? NOT_A_SCALAR : child;
-    } else {
+    } else if (typeof wanted === 'object') {
       Object.assign(result, referenceFields(child, wanted, `${prefix}${name}.`));
     }
   }

@@ -44,10 +44,23 @@ describe('decodeReleaseSecret', () => {
       chartName: 'devlake',
       chartVersion: '1.0.1-beta9',
       labels: { 'volume-guard.io/skip': 'orphan-pvc', team: 'data' },
+      hooks: [],
     });
     expect(decoded.secretName).toBe('sh.helm.release.v1.devlake.v1');
     expect(decoded.secretNamespace).toBe('devlake');
     expect(decoded.secretLabels).toEqual({ owner: 'helm', name: 'devlake', status: 'pending-install', version: 1 });
+  });
+
+  it("reads the record's hooks as Helm's Go types do (keys ignoring case, null as none), refusing hooks of other types", () => {
+    const withHooks = (hooks: unknown): Record<string, unknown> =>
+      releaseSecret(devlake, { data: secretApiEncode(helmEncode(JSON.stringify({ ...releaseJson(devlake), hooks }))) });
+    const hook = { name: 'data', KIND: 'PersistentVolumeClaim', manifest: 'kind: PersistentVolumeClaim', events: ['pre-upgrade'], delete_policies: null };
+    expect(decodeReleaseSecret(withHooks([hook])).release.hooks).toEqual([
+      { name: 'data', kind: 'PersistentVolumeClaim', manifest: 'kind: PersistentVolumeClaim', events: ['pre-upgrade'], deletePolicies: [] },
+    ]);
+    expect(decodeReleaseSecret(withHooks(null)).release.hooks).toEqual([]);
+    expect(() => decodeReleaseSecret(withHooks({ name: 'data' }))).toThrow(/hooks that are not a list/);
+    expect(() => decodeReleaseSecret(withHooks([{ events: 'pre-upgrade' }]))).toThrow(/events is not a list/);
   });
 
   it.each([

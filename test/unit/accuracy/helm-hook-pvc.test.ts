@@ -1,0 +1,131 @@
+// A PVC a chart renders as a hook (`helm.sh/hook: pre-install,pre-upgrade`, a common way to have it exist before a
+// migration Job, or to keep Helm from tracking it) is not in the release's manifest: Helm keeps it in the record's
+// `hooks`. Each time the hook runs, Helm first deletes the object the hook names when its delete policy is
+// before-hook-creation, which is Helm's default when the chart sets none (pkg/action/hooks.go execHook,
+// deleteHookByPolicy, Helm 3 and 4), then creates it again, empty. `helm.sh/resource-policy: keep` is not read for
+// hooks. So an upgrade (or a re-install over the hook PVC an uninstall left) deletes a Bound PVC and its data.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AdmissionRequest } from '../../../src/admission/types.ts';
+import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, request } from '../../support/admission.ts';
+import { namespace, pv, pvc } from '../../support/fixtures.ts';
+import { helmEncode, releaseJson, releaseSecret, secretApiEncode, type ReleaseFixture } from '../helm/helm-fixtures.ts';
+
+const NS = 'shop';
+const releases = helmReleaseValidator(defaultConfig());
+afterAll(async () => {
+  await releases.close?.();
+});
+
+const DEPLOYMENT = `---
+# Source: shop/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+spec:
+  template:
+    spec:
+      volumes:
+        - name: data
+          persistentVolumeClaim:
+            claimName: shop-data
+`;
+
+function hookPvc(annotations: Record<string, string>): string {
+  const lines = Object.entries(annotations).map(([key, value]) => `    ${key}: "${value}"`);
+  return ['apiVersion: v1', 'kind: PersistentVolumeClaim', 'metadata:', '  name: shop-data', '  annotations:', ...lines, 'spec:', '  accessModes: ["ReadWriteOnce"]'].join('\n');
+}
+
+interface Hook {
+  events: string[];
+  deletePolicies?: string[];
+  annotations: Record<string, string>;
+}
+
+/** The record Helm writes for this revision, with the chart's hooks as pkg/release.Hook marshals them. */
+function record(status: string, version: number, hooks: Hook[]): AdmissionRequest {
+  const fixture: ReleaseFixture = { name: 'shop', namespace: NS, version, status, manifest: DEPLOYMENT, chartName: 'shop', chartVersion: '1.0.0' };
+  const json = {
+    ...releaseJson(fixture),
+    hooks: hooks.map((hook) => ({
+      name: 'shop-data',
+      kind: 'PersistentVolumeClaim',
+      path: 'shop/templates/pvc.yaml',
+      manifest: hookPvc(hook.annotations),
+      events: hook.events,
+      last_run: { started_at: '', completed_at: '', phase: '' },
+      ...(hook.deletePolicies ? { delete_policies: hook.deletePolicies } : {}),
+    })),
+  };
+  return request({
+    kind: { group: '', version: 'v1', kind: 'Secret' },
+    resource: { group: '', version: 'v1', resource: 'secrets' },
+    operation: 'CREATE',
+    namespace: NS,
+    name: `sh.helm.release.v1.shop.v${version}`,
+    object: releaseSecret(fixture, { data: secretApiEncode(helmEncode(JSON.stringify(json))) }),
+  });
+}
+
+/** shop-data exists, Bound to a PV whose reclaim policy deletes the volume. */
+function cluster(annotations: Record<string, string> = {}): ClusterModel {
+  const model = new ClusterModel();
+  model.upsert('namespace', namespace({ name: NS }));
+  model.upsert('persistentVolume', pv({ name: 'pv-shop-data', claimNamespace: NS, claimName: 'shop-data', reclaimPolicy: 'Delete' }));
+  model.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'shop-data', volumeName: 'pv-shop-data', annotations }));
+  return model;
+}
+
+const PRE_UPGRADE = { 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/resource-policy': 'keep' };
+
+describe('a PVC rendered as a hook is deleted and re-created each time its hook runs with before-hook-creation', () => {
+  it('an upgrade whose pre-upgrade hook PVC has no delete policy (the default) is refused, naming the PVC', () => {
+    const decision = releases.handle(record('pending-upgrade', 2, [{ events: ['pre-install', 'pre-upgrade'], annotations: PRE_UPGRADE }]), context(cluster()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('shop-data');
+    expect(decision.status?.message).toContain('before-hook-creation');
+  });
+
+  it('the worker pool the server reads records in gives the same answer', async () => {
+    const review = (): AdmissionRequest => record('pending-upgrade', 2, [{ events: ['pre-upgrade'], annotations: PRE_UPGRADE }]);
+    const pooled = await releases.handleAsync!(review(), context(cluster()));
+    expect(pooled.allowed).toBe(false);
+    expect(pooled.status?.message).toBe(releases.handle(review(), context(cluster())).status?.message);
+  });
+
+  it('an explicit before-hook-creation policy is refused the same', () => {
+    const hook = { events: ['pre-upgrade'], deletePolicies: ['before-hook-creation'], annotations: { 'helm.sh/hook': 'pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation' } };
+    expect(releases.handle(record('pending-upgrade', 2, [hook]), context(cluster())).allowed).toBe(false);
+  });
+
+  it('a re-install over the hook PVC an uninstall left (hooks are not uninstalled) is refused: pre-install deletes it', () => {
+    expect(releases.handle(record('pending-install', 1, [{ events: ['pre-install'], annotations: { 'helm.sh/hook': 'pre-install' } }]), context(cluster())).allowed).toBe(false);
+  });
+
+  it('a hook of other events (pre-install at an upgrade) does not run: allowed', () => {
+    expect(releases.handle(record('pending-upgrade', 2, [{ events: ['pre-install'], annotations: { 'helm.sh/hook': 'pre-install' } }]), context(cluster())).allowed).toBe(true);
+  });
+
+  it('a delete policy without before-hook-creation leaves an existing PVC alone (its creation fails instead): allowed', () => {
+    const hook = { events: ['pre-upgrade'], deletePolicies: ['hook-failed'], annotations: { 'helm.sh/hook': 'pre-upgrade', 'helm.sh/hook-delete-policy': 'hook-failed' } };
+    expect(releases.handle(record('pending-upgrade', 2, [hook]), context(cluster())).allowed).toBe(true);
+  });
+
+  it('a rollback runs the hooks of the revision it restores: its pre-rollback hook PVC is refused', () => {
+    expect(releases.handle(record('pending-rollback', 3, [{ events: ['pre-rollback'], annotations: { 'helm.sh/hook': 'pre-rollback' } }]), context(cluster())).allowed).toBe(false);
+  });
+
+  it("the PVC's delete approval waives it, as at the DELETE Helm then makes", () => {
+    const approved = cluster({ 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'admin' });
+    expect(releases.handle(record('pending-upgrade', 2, [{ events: ['pre-upgrade'], annotations: PRE_UPGRADE }]), context(approved)).allowed).toBe(true);
+  });
+
+  it('no such PVC yet (a first install): allowed', () => {
+    const empty = new ClusterModel();
+    empty.upsert('namespace', namespace({ name: NS }));
+    expect(releases.handle(record('pending-install', 1, [{ events: ['pre-install'], annotations: { 'helm.sh/hook': 'pre-install' } }]), context(empty)).allowed).toBe(true);
+  });
+});
