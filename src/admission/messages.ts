@@ -33,7 +33,12 @@ export const MAX_DENIAL_LENGTH = 3500;
 
 /** What the refused request was doing, so advice fits it. */
 export type Situation =
-  | { readonly kind: 'cordon'; readonly node: string }
+  | {
+      readonly kind: 'cordon';
+      readonly node: string;
+      /** The node is removed for good (Node or Machine DELETE, an autoscaler's drain taint), not only emptied. */
+      readonly removed?: boolean;
+    }
   | { readonly kind: 'eviction'; readonly node: string; readonly namespace: string; readonly pod: string }
   | {
       readonly kind: 'upgrade';
@@ -191,11 +196,16 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
         ? ` (a pod writing to hostPath or emptyDir: keep its data in a PersistentVolume)`
         : '';
       const move = `back the data up or move it to storage that is not on ${node}${pods}`;
+      const removed = (situation.kind === 'cordon' && situation.removed === true) || findings.some((finding) => finding.tags.includes('node-removed'));
+      if (removed) return `${node} is removed with its disks: ${move} first.`;
       if (situation.kind === 'eviction') return `${move} first; for maintenance that keeps ${node}'s disk, override.`;
       return `if ${node} will be wiped or replaced, ${move} first; if it only reboots with its disk kept, nothing is lost: override.`;
     },
     fate: (finding, situation) => {
       const node = finding.object.node ?? nodeOf(situation) ?? 'its node';
+      if (finding.object.kind === 'Pod' && finding.tags.includes('node-removed')) {
+        return { fate: 'lost', why: `lost with ${node}: the node is removed and its disks go` };
+      }
       if (finding.object.kind === 'Pod') {
         return { fate: 'lost', why: 'lost to a pod that moves: it comes back elsewhere without it' };
       }
@@ -291,7 +301,7 @@ function orphanFate(finding: Finding): Fate {
 function retry(situation: Situation): string {
   switch (situation.kind) {
     case 'cordon':
-      return `cordon ${situation.node} again`;
+      return situation.removed === true ? `remove ${situation.node} again` : `cordon ${situation.node} again`;
     case 'eviction':
       return 'drain again';
     case 'upgrade':
@@ -316,7 +326,9 @@ export function situationNote(situation: Situation | undefined): string | undefi
   if (!situation) return undefined;
   switch (situation.kind) {
     case 'cordon':
-      return `The cordon itself loses nothing; the drain or maintenance that follows would.`;
+      return situation.removed === true
+        ? `The node is removed, not only emptied: what is kept on its disks goes with it.`
+        : `The cordon itself loses nothing; the drain or maintenance that follows would.`;
     case 'eviction':
       // kubectl drain prints an eviction's refusal three times: no line that the check's own lines do not need.
       return undefined;

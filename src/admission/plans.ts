@@ -112,6 +112,11 @@ export interface Notice {
 
 export interface NodeTarget {
   readonly node: string;
+  /**
+   * The node is removed for good, its disks with it (Node or Machine DELETE, a scale-down, an autoscaler's drain
+   * taint), not only emptied (cordon, drain, reboot): data pinned to it has no node to come back to.
+   */
+  readonly removed?: boolean;
 }
 
 /** An upgrade: the nodes it reboots or replaces when volume-guard can tell which (omitted: every node). */
@@ -123,6 +128,8 @@ export interface UpgradeTarget {
 export interface PodTarget {
   readonly node: string;
   readonly pod: PodRecord;
+  /** Its node is being removed for good (NodeTarget.removed). */
+  readonly removed?: boolean;
 }
 
 export type ReleaseTarget = Pick<OrphanPvcTarget, 'release' | 'operation' | 'manifest'> & {
@@ -175,7 +182,8 @@ const NODE_CHECKS: readonly PlanCheck<NodeTarget>[] = [
   { check: 'volume-health', collect: (snapshot, { node }, cap) => collectVolumeHealth(snapshot, { node }, cap) },
   {
     check: 'node-local-volume',
-    collect: (snapshot, { node }, cap, options) => collectNodeLocalVolume(snapshot, { node }, cap, options.nodeLocal),
+    collect: (snapshot, { node, removed }, cap, options) =>
+      collectNodeLocalVolume(snapshot, { node, ...(removed === true ? { removed } : {}) }, cap, options.nodeLocal),
   },
 ];
 
@@ -183,10 +191,10 @@ const NODE_CHECKS: readonly PlanCheck<NodeTarget>[] = [
 const POD_CHECKS: readonly PlanCheck<PodTarget>[] = [
   {
     check: 'node-local-volume',
-    collect: (snapshot, { node, pod }, cap, options) =>
+    collect: (snapshot, { node, pod, removed }, cap, options) =>
       collectNodeLocalVolume(
         snapshot,
-        { node, claims: pod.claimNames.map((name) => ({ namespace: pod.namespace, name })), pod },
+        { node, claims: pod.claimNames.map((name) => ({ namespace: pod.namespace, name })), pod, ...(removed === true ? { removed } : {}) },
         cap,
         options.nodeLocal,
       ),

@@ -4,7 +4,8 @@
 //   replacing that node loses the data, whether or not a pod mounts the claim right now, so every one is
 //   reported; the `in-use` / `unused` tag lets a validator tell the two apart.
 // - Pods writing to an inline hostPath that their controller would recreate on another node (tag
-//   `inline-hostPath`).
+//   `inline-hostPath`). When the node itself is removed (deleted or replaced, its disks with it), also the pods that
+//   would have come back to that data: bare pods and pods pinned to the node (tag `node-removed` too).
 // - StatefulSet pods keeping data in an emptyDir, which any eviction empties (tag `emptyDir`; a warning unless
 //   `nodeLocal.statefulSetEmptyDir` is `enforce`).
 
@@ -155,6 +156,11 @@ export interface NodeLocalVolumeTarget {
    * omitted (a cordon), every pod on the node is.
    */
   readonly pod?: PodRecord;
+  /**
+   * The node is removed for good, its disks with it (a Node or Machine DELETE, a scale-down, an autoscaler's drain
+   * taint), not only emptied for a while (cordon, drain, reboot): nothing comes back to data kept on it.
+   */
+  readonly removed?: boolean;
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
 }
@@ -308,6 +314,27 @@ function hostPathFinding(pod: PodRecord, node: string, paths: readonly string[])
   };
 }
 
+/**
+ * Whether the pod's hostPath data goes with its node when the node is removed, though no controller moves the pod
+ * away from it: a bare pod, or one pinned to the node (recreatedElsewhere is false for both). A DaemonSet pod or a
+ * static pod keeps the node's own state (one pod per node, recreated for no other node): it ends with the node.
+ */
+function lostWithRemovedNode(pod: PodRecord): boolean {
+  return pod.controllerKind !== 'DaemonSet' && pod.controllerKind !== 'Node';
+}
+
+function removedNodeHostPathFinding(pod: PodRecord, node: string, paths: readonly string[]): Finding {
+  const where = paths.length === 1 ? `hostPath ${paths[0]}` : `hostPaths ${paths.join(', ')}`;
+  const owner = pod.controllerKind === '' ? 'a bare pod' : `its ${pod.controllerKind} keeps it on ${node}`;
+  return {
+    check: 'node-local-volume',
+    severity: 'critical',
+    object: { kind: 'Pod', namespace: pod.namespace, name: pod.name, node },
+    reason: `writes to ${where} (${owner}); node ${node} is removed and that data goes with its disks`,
+    tags: ['in-use', 'inline-hostPath', 'node-removed'],
+  };
+}
+
 function emptyDirFinding(pod: PodRecord, node: string, mode: EmptyDirMode): Finding {
   const volumes = pod.emptyDirs.join(', ');
   return {
@@ -325,13 +352,18 @@ function inlineDataFindings(
   pod: PodRecord,
   node: string,
   options: NodeLocalOptions,
+  removed: boolean,
   consider: (tags: readonly string[], build: () => Finding) => void,
 ): void {
   if (pod.nodeName !== node || FINISHED_POD_PHASES.has(pod.phase)) return;
   if (pod.hostPaths.length > 0) {
     const paths = dataHostPaths(pod, options);
-    if (paths.length > 0 && recreatedElsewhere(snapshot, pod, node)) {
-      consider(['in-use', 'inline-hostPath'], () => hostPathFinding(pod, node, paths));
+    if (paths.length > 0) {
+      if (recreatedElsewhere(snapshot, pod, node)) consider(['in-use', 'inline-hostPath'], () => hostPathFinding(pod, node, paths));
+      // A pod that would come back to its data (or that nothing recreates) finds none: the node is gone.
+      else if (removed && lostWithRemovedNode(pod)) {
+        consider(['in-use', 'inline-hostPath', 'node-removed'], () => removedNodeHostPathFinding(pod, node, paths));
+      }
     }
   }
   // emptyDir goes with the pod, wherever the pod comes back: no pinning spares it.
@@ -352,6 +384,7 @@ export function collectNodeLocalVolume(
   options: NodeLocalOptions = DEFAULT_NODE_LOCAL_OPTIONS,
 ): CappedFindings {
   const nodeLocalDrivers = options.drivers;
+  const removed = target.removed === true;
   const collector = new FindingCollector(cap, target.limit);
   const consider = (pv: PersistentVolumeRecord): void => {
     if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
@@ -385,7 +418,7 @@ export function collectNodeLocalVolume(
     // Without any, only the pods with inline data (hostPath, emptyDir) can add a finding.
     const pods = anyUnpinned ? snapshot.podsOnNode(target.node) : snapshot.podsWithInlineDataOnNode(target.node);
     for (const pod of pods) {
-      if (hasInlineData(pod)) inlineDataFindings(snapshot, pod, target.node, options, considerInline);
+      if (hasInlineData(pod)) inlineDataFindings(snapshot, pod, target.node, options, removed, considerInline);
       if (!anyUnpinned || pod.claimNames.length === 0 || FINISHED_POD_PHASES.has(pod.phase)) continue;
       for (const claimName of pod.claimNames) {
         const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
@@ -407,7 +440,7 @@ export function collectNodeLocalVolume(
     else if (target.pod !== undefined && target.pod.nodeName === target.node && !FINISHED_POD_PHASES.has(target.pod.phase)) considerUnpinned(pv);
   }
   if (target.pod !== undefined && hasInlineData(target.pod)) {
-    inlineDataFindings(snapshot, target.pod, target.node, options, considerInline);
+    inlineDataFindings(snapshot, target.pod, target.node, options, removed, considerInline);
   }
   return collector.result();
 }

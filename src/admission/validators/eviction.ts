@@ -112,8 +112,14 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (removal.evicted && (nodeWide || pod === undefined || (ownData && pod.claimNames.length > 0))) dependsOn.push('longhornSetting');
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
   // schedulable node, neither has a pod without claims or inline data, a finished pod or one that comes back.
+  // An autoscaler's drain taint: the node is scaled away after this drain, its disks with it.
+  const removed = nodeRecord?.leaving === true;
   const target =
-    !pod || node === '' || (!nodeWide && (!ownData || (pod.claimNames.length === 0 && !hasInlineData(pod)))) ? undefined : { node, pod };
+    !pod || node === '' || (!nodeWide && (!ownData || (pod.claimNames.length === 0 && !hasInlineData(pod))))
+      ? undefined
+      : removed
+        ? { node, pod, removed }
+        : { node, pod };
   // The three plans read the same places (a node, the pod's namespace, Harvester's drain).
   const plan = nodeWide ? PLANS['eviction-draining'] : PLANS[removal.plan];
   const overrides = readOverrides(plan, { node: () => nodeSkip, 'namespace-evictions': () => namespaceOverride, 'harvester-drain': () => harvester });
@@ -204,7 +210,9 @@ export function withheld(finding: Finding, node: string): Finding {
     'last-replica-on-node': `its only healthy copy is on node ${node}`,
     'single-replica': `a single copy of its data, on node ${node}`,
     'volume-health': `not healthy, with a copy on node ${node}`,
-    'node-local-volume': finding.tags.includes('inline-hostPath')
+    'node-local-volume': finding.tags.includes('node-removed')
+      ? `writes to a hostPath on node ${node}, which is removed with its disks`
+      : finding.tags.includes('inline-hostPath')
       ? `writes to a hostPath on node ${node}; its controller would recreate it elsewhere`
       : finding.tags.includes('emptyDir')
         ? 'StatefulSet pod keeps data in an emptyDir, emptied when the pod is evicted'

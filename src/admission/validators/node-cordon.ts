@@ -14,7 +14,7 @@ import type { AffectedObject, CheckId } from '../../checks/types.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { judgeByPlan, type AdjustedFindings } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
-import { CONDITION_TAINT_KEYS, isConditionTaintKey, tolerationMatches } from '../../cluster/transforms.ts';
+import { CONDITION_TAINT_KEYS, isConditionTaintKey, tolerationMatches, transformNode } from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
@@ -111,6 +111,11 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
      */
     cordoned?: boolean;
     /**
+     * A cordon or taint update leaves an autoscaler's drain taint on the node (DRAIN_TAINT_KEYS): cluster-autoscaler
+     * and Karpenter drain it, then delete its instance. The DELETE and scale-down plans always remove their node.
+     */
+    removed?: boolean;
+    /**
      * Which operation, from the plan table. Every one but a Node DELETE drains the node through the eviction API
      * (cordon, taint, a Machine's deletion), so Longhorn's node-drain-policy can move its last copies first
      * (issue 12.9).
@@ -125,7 +130,10 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   // The type of `input.overrides` holds a reader for each of the plan's other places.
   const readers = { ...input.overrides, 'harvester-drain': () => harvester } as unknown as OverrideReaders<OverridePlace>;
   const overrides = readOverrides(plan, readers);
-  const tainted = input.onlyNoExecute !== undefined && input.onlyNoExecute.length > 0 ? input.onlyNoExecute : undefined;
+  // Node or Machine DELETE, a scale-down, an autoscaler's drain taint: the node goes with its disks (plans.ts NodeTarget).
+  const removed = input.plan !== 'node-cordon' || input.removed === true;
+  // A pod tolerating the NoExecute taint stays only as long as its node does.
+  const tainted = !removed && input.onlyNoExecute !== undefined && input.onlyNoExecute.length > 0 ? input.onlyNoExecute : undefined;
   // Which findings stay with tolerating pods is decided finding by finding: node-local-volume builds them all then.
   const unlimited: readonly CheckId[] | false = tainted
     ? [...(harvester ? HARVESTER_WAIVED_CHECKS : []), 'node-local-volume']
@@ -137,11 +145,11 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   const drainPolicy = input.plan !== 'node-delete' && input.deletesPods !== true;
   return judgeByPlan(context, plan, {
     action: input.action,
-    target: { node: input.node },
+    target: removed ? { node: input.node, removed } : { node: input.node },
     overrides,
     overrideHint: input.overrideHint,
     ...(input.warnings ? { warnings: input.warnings } : {}),
-    ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node } }),
+    ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node, ...(removed ? { removed } : {}) } }),
     unlimited,
     // Longhorn's drain policy reads the listed findings and counts the rest; the tolerated data, node-local-volume.
     listingFirst: true,
@@ -214,6 +222,8 @@ export function nodeCordonValidator(_config: Config): Validator {
       ].join(' and ');
       const skip = skipOnReviewedObject(request, `node ${node}`, 'annotations', context.now);
       const noExecute = taints.filter((taint) => taint.effect === EVICTING_TAINT_EFFECT);
+      // An autoscaler's drain taint on the node once updated: it is scaled away, not only emptied.
+      const removed = transformNode(request.object)?.leaving === true;
       return judgeNodeRemoval(context, {
         node,
         action: `${what} of node ${node}`,
@@ -221,6 +231,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         ...(!cordon && noExecute.length === taints.length ? { onlyNoExecute: noExecute } : {}),
         deletesPods: noExecute.length > 0,
         cordoned: isUnschedulable(request.object),
+        removed,
         overrides: { node: () => skip.source },
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,
