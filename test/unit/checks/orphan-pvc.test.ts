@@ -165,6 +165,21 @@ describe('orphan-pvc: the DevLake incident (seed 000)', () => {
     expect(refs(finished, target('install'))).toEqual([`PersistentVolumeClaim ${NS}/${MYSQL_CLAIM}`]);
   });
 
+  it('reports a PVC whose pod is terminating with its deleted StatefulSet (helm uninstall, then install at once)', () => {
+    // helm uninstall deletes the StatefulSet with background propagation: the garbage collector deletes its pods, which
+    // keep their owner reference while they terminate; the new StatefulSet re-attaches the PVC once they are gone.
+    const terminating = pod({ namespace: NS, name: 'devlake-mysql-0', claimNames: [MYSQL_CLAIM], controllerKind: 'StatefulSet', deleting: true });
+    const snapshot = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: [terminating] });
+    expect(refs(snapshot, target('install'))).toEqual([`PersistentVolumeClaim ${NS}/${MYSQL_CLAIM}`]);
+    const created = parseManifest(statefulSetDoc('devlake-mysql', '  replicas: 1\n  volumeClaimTemplates:\n  - metadata:\n      name: devlake-mysql-data\n'), NS)
+      .statefulSets[0]!;
+    expect(collectStatefulSetAdoption(snapshot, created).findings.map((f) => f.object.name)).toEqual([MYSQL_CLAIM]);
+    // Orphaned by --cascade=orphan (no controller any more), then deleted by hand: still the data in use.
+    const orphaned = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: [{ ...terminating, controllerKind: '' }] });
+    expect(orphanPvcCheck(orphaned, target('install'))).toEqual([]);
+    expect(collectStatefulSetAdoption(orphaned, created).findings).toEqual([]);
+  });
+
   it('still reports the PVCs of a dropped StatefulSet whose pods run (they go with it)', () => {
     const snapshot = clusterOf({
       pvcs: [claim(MYSQL_CLAIM), claim(LAKE_CLAIM)],
