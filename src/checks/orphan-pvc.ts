@@ -92,7 +92,16 @@ function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolum
  * `--cascade=orphan` lose that reference and still count, even while deleted by hand.
  */
 export function mountedByLivePod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): boolean {
-  return snapshot.podsUsingClaim(claim.namespace, claim.name).some(keepsClaimsInUse);
+  return snapshot.podsUsingClaim(claim.namespace, claim.name).some((pod) => keepsClaimsInUse(pod) || isOrphanedStatefulPod(pod, claim.name));
+}
+
+/**
+ * The claim's own StatefulSet pod (`<statefulset>-<ordinal>` for claim `<template>-<statefulset>-<ordinal>`), orphaned by
+ * `--cascade=orphan` and not being deleted, even finished (evicted, failed): the StatefulSet re-created under that name
+ * adopts it (ClaimPods looks at no phase) and replaces it with the same claim, the data the pod used all along.
+ */
+function isOrphanedStatefulPod(pod: Pick<PodRecord, 'name' | 'deleting' | 'controllerKind'>, claimName: string): boolean {
+  return pod.controllerKind === '' && !pod.deleting && /-(?:0|[1-9][0-9]*)$/.test(pod.name) && claimName.endsWith(`-${pod.name}`);
 }
 
 /** The pod's claims count as in use (see mountedByLivePod). */
