@@ -1,10 +1,10 @@
 // What every validator does the same way: read check modes, find overrides, refuse to judge on a stale model.
 import { CHECK_IDS, type CheckId, type Finding } from '../checks/types.ts';
 import type { CappedFindings, CapOptions } from '../checks/collect.ts';
-import type { CheckMode } from '../config.ts';
+import type { CheckMode, Config } from '../config.ts';
 import { metaOf, type StringMap } from './objects.ts';
 import { skipFrom, unknownSkipEntries, whyNotHonored, writerOf, type OverrideSource, type OverrideWriters } from './overrides.ts';
-import { allowed, denied, type AdmissionRequest, type Decision } from './types.ts';
+import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo } from './types.ts';
 import type { ValidationContext } from './validator.ts';
 import { MAX_LISTED_PER_CHECK, truncate, WORDING_TAGS } from './messages.ts';
 import type { ResourceKind } from '../cluster/records.ts';
@@ -277,4 +277,14 @@ export class CheckResults {
     }
     return this;
   }
+}
+
+/** The requester is a configured automation identity (pvcDelete.automationUsers/Groups: GitOps controllers). */
+export function isAutomation(user: UserInfo, config: Config): boolean {
+  return config.pvcDelete.automationUsers.includes(user.username) || user.groups.some((group) => config.pvcDelete.automationGroups.includes(group));
+}
+
+/** The pvc-delete mode for this requester: the check's own for automation, `pvcDelete.others` for anyone else. */
+export function pvcDeleteModeFor(user: UserInfo, config: Config): CheckMode {
+  return isAutomation(user, config) ? config.checks['pvc-delete'].mode : config.pvcDelete.others;
 }

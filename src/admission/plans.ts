@@ -10,6 +10,7 @@ import { NO_CAP } from '../checks/collect.ts';
 import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { collectOrphanPvc, collectScaleUpAdoption, collectStatefulSetAdoption, type OrphanPvcTarget, type ScaleUpTarget } from '../checks/orphan-pvc.ts';
 import {
+  collectClaimsDeletedByAdoption,
   collectClaimsDeletedByScaleDown,
   collectClaimsDeletedWith,
   collectLonghornVolumeDelete,
@@ -135,6 +136,12 @@ export interface PodTarget {
 export type ReleaseTarget = Pick<OrphanPvcTarget, 'release' | 'operation' | 'manifest'> & {
   /** Epoch ms, for the expiry of the PVCs' delete approvals (pvc-delete); omitted: those approvals are not read. */
   readonly now?: number;
+};
+
+/** A StatefulSet created outside Helm. */
+export type StatefulSetCreateTarget = ManifestStatefulSet & {
+  /** Epoch ms, for the expiry of the PVCs' delete approvals. */
+  readonly now: number;
 };
 
 export interface DrainPolicyTarget {
@@ -324,12 +331,16 @@ export const PLANS = {
     // The PVCs' delete approvals count here as at the DELETEs Helm then makes (one answer for one deletion).
     overrides: ['release-label', 'namespace', 'pvc-reuse', 'pvc-delete'],
   }),
-  statefulset: plan<ManifestStatefulSet>()({
+  statefulset: plan<StatefulSetCreateTarget>()({
     webhook: 'statefulset',
     requests: 'StatefulSet CREATE outside Helm',
     scope: 'statefulset',
-    checks: [{ check: 'orphan-pvc', collect: (snapshot, target, cap) => collectStatefulSetAdoption(snapshot, target, cap) }],
-    overrides: ['object', 'pvc-reuse'],
+    checks: [
+      { check: 'orphan-pvc', collect: (snapshot, target, cap) => collectStatefulSetAdoption(snapshot, target, cap) },
+      // Under whenScaled: Delete, the orphaned pods it adopts outside its ordinals take their PVCs with them.
+      { check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedByAdoption(snapshot, target, target.now, cap) },
+    ],
+    overrides: ['object', 'pvc-reuse', 'pvc-delete'],
   }),
   'statefulset-scale-up': plan<ScaleUpTarget>()({
     webhook: 'statefulset',

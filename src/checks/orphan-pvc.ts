@@ -36,7 +36,7 @@
 // its data is meant to be reused, and the validator honors that as an override, so it is audited and counted
 // like any other (writes of that annotation are policed by the override guard).
 
-import { RELEASE_LABELS, type PersistentVolumeClaimRecord, type StatefulSetRecord } from '../cluster/records.ts';
+import { RELEASE_LABELS, type PersistentVolumeClaimRecord, type PodRecord, type StatefulSetRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimCount, claimName, claimOf, ordinalInRange } from '../helm/claims.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
@@ -84,11 +84,29 @@ function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolum
   });
 }
 
-/** A pod that has not finished mounts the claim: its data is in use, never an orphan. */
+/**
+ * A pod that has not finished mounts the claim: its data is in use, never an orphan. A pod being deleted while a
+ * controller still owns it does not count: it goes with its controller (`helm uninstall` or a plain `kubectl delete
+ * sts` leaves the pods terminating for their grace period, and the garbage collector deletes them with their owner
+ * reference in place), so an install right after it would adopt the PVC all the same. Pods orphaned by
+ * `--cascade=orphan` lose that reference and still count, even while deleted by hand.
+ */
 export function mountedByLivePod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): boolean {
-  return snapshot
-    .podsUsingClaim(claim.namespace, claim.name)
-    .some((pod) => pod.phase !== 'Succeeded' && pod.phase !== 'Failed');
+  return snapshot.podsUsingClaim(claim.namespace, claim.name).some((pod) => keepsClaimsInUse(pod) || isOrphanedStatefulPod(pod, claim.name));
+}
+
+/**
+ * The claim's own StatefulSet pod (`<statefulset>-<ordinal>` for claim `<template>-<statefulset>-<ordinal>`), orphaned by
+ * `--cascade=orphan` and not being deleted, even finished (evicted, failed): the StatefulSet re-created under that name
+ * adopts it (ClaimPods looks at no phase) and replaces it with the same claim, the data the pod used all along.
+ */
+function isOrphanedStatefulPod(pod: Pick<PodRecord, 'name' | 'deleting' | 'controllerKind'>, claimName: string): boolean {
+  return pod.controllerKind === '' && !pod.deleting && /-(?:0|[1-9][0-9]*)$/.test(pod.name) && claimName.endsWith(`-${pod.name}`);
+}
+
+/** The pod's claims count as in use (see mountedByLivePod). */
+export function keepsClaimsInUse(pod: Pick<PodRecord, 'phase' | 'deleting' | 'controllerKind'>): boolean {
+  return pod.phase !== 'Succeeded' && pod.phase !== 'Failed' && !(pod.deleting && pod.controllerKind !== '');
 }
 
 /** A live StatefulSet of one of these names (in the PVC's namespace) claims the PVC through one of its templates. */

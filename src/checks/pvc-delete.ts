@@ -18,9 +18,9 @@
 //
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
 // by hand), so a drop by an upgrade is still refused (the claim and its binding are lost) but says so.
-import type { OwnerRef, PersistentVolumeClaimRecord } from '../cluster/records.ts';
+import type { OwnerRef, PersistentVolumeClaimRecord, PodRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import type { ParsedManifest } from '../helm/manifest.ts';
+import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimOf, ordinalInRange } from '../helm/claims.ts';
@@ -375,16 +375,46 @@ export function collectClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, targe
   return collector.result();
 }
 
-/** The scale-down findings into `collector`; `cause` (e.g. "this upgrade lowers ...; ") opens each reason. */
-function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDownTarget, collector: FindingCollector, cause: string): void {
+/**
+ * deleted-by-scale-down, at the CREATE of a StatefulSet (outside Helm) with whenScaled: Delete: the controller adopts
+ * the orphaned pods named for it (ClaimPods: no controller, not being deleted), those left running by an earlier
+ * StatefulSet of that name deleted with `--cascade=orphan`. Those outside the new ordinal range (a manifest declaring
+ * fewer replicas than ran, e.g. after an autoscaler raised them, or other ordinals) are condemned at once, and their
+ * PVCs deleted with them. The re-create itself (to change an immutable field) keeps the pods it covers.
+ */
+export function collectClaimsDeletedByAdoption(snapshot: ClusterSnapshot, statefulSet: ManifestStatefulSet, now: number, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  if (statefulSet.retentionPolicy.whenScaled !== 'Delete') return collector.result();
+  const target: ScaledDownTarget = {
+    namespace: statefulSet.namespace,
+    name: statefulSet.name,
+    // Not created yet: a claim naming a StatefulSet of this name names an earlier one (stale; the controller leaves it).
+    uid: '',
+    claimTemplates: statefulSet.claimTemplates,
+    replicas: statefulSet.replicas,
+    ordinalsStart: statefulSet.ordinalsStart,
+    now,
+  };
+  const last = statefulSet.ordinalsStart + statefulSet.replicas - 1;
+  const range = statefulSet.replicas > 0 ? `ordinals ${statefulSet.ordinalsStart}..${last}` : 'no replicas';
+  addClaimsDeletedByScaleDown(snapshot, target, collector, `StatefulSet ${statefulSet.name} adopts the orphaned pods named for it, and has ${range}; `, true);
+  return collector.result();
+}
+
+/**
+ * The scale-down findings into `collector`; `cause` (e.g. "this upgrade lowers ...; ") opens each reason. The
+ * condemned pods are the StatefulSet's own, or with `adopting` the orphans it is about to adopt.
+ */
+function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDownTarget, collector: FindingCollector, cause: string, adopting = false): void {
   if (target.claimTemplates.length === 0) return;
   const range = { replicas: target.replicas, ordinalsStart: target.ordinalsStart };
+  const condemnable = (pod: PodRecord): boolean => (adopting ? pod.controllerKind === '' && !pod.deleting : pod.controllerKind === 'StatefulSet');
   for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
     if (claim.deleting || !isBound(claim)) continue;
     const ref = claimOf(claim.name, { name: target.name, claimTemplates: target.claimTemplates });
     if (ref === undefined || ordinalInRange(ref.ordinal, range)) continue;
     const podName = `${target.name}-${ref.ordinal}`;
-    const condemned = snapshot.podsUsingClaim(target.namespace, claim.name).some((pod) => pod.name === podName && pod.controllerKind === 'StatefulSet');
+    const condemned = snapshot.podsUsingClaim(target.namespace, claim.name).some((pod) => pod.name === podName && condemnable(pod));
     if (!condemned) continue;
     if (claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.name === target.name && owner.uid !== target.uid)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';

@@ -24,13 +24,13 @@ import { isHelmManaged } from './statefulset.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser, HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
-import { unknownWarnings } from '../context.ts';
+import { isAutomation, unknownWarnings } from '../context.ts';
 import { field, metaOf, stringField } from '../objects.ts';
 import { isDeleteApproved } from '../../override-keys.ts';
 import { deleteApprovalSource, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { PLANS, readOverrides } from '../plans.ts';
-import { allowed, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
+import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 /** A StatefulSet's ordinals.start in CEL, 0 when absent. */
@@ -131,9 +131,6 @@ function helmNamespaceSkip(context: ValidationContext, namespace: string, annota
   });
 }
 
-export function isAutomation(user: UserInfo, config: Config): boolean {
-  return config.pvcDelete.automationUsers.includes(user.username) || user.groups.some((group) => config.pvcDelete.automationGroups.includes(group));
-}
 
 export function pvcDeleteValidator(config: Config): Validator {
   return {

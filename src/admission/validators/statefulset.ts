@@ -3,6 +3,8 @@
 // existing PVC named `<template>-<statefulset>-<ordinal>`, whatever data it holds, so a StatefulSet created where an
 // earlier one left its PVCs comes up on the old data. Its CREATE is denied under orphan-pvc, naming those PVCs,
 // unless each is annotated `volume-guard.io/reuse: "true"` (or the StatefulSet carries an honored skip).
+// Re-created after `--cascade=orphan` under whenScaled: Delete, it adopts the old one's running pods and at once
+// condemns those outside its ordinals, whose PVCs then go: pvc-delete, in the mode for its writer (as a scale-down).
 //
 // A StatefulSet Helm creates carries `meta.helm.sh/release-name` (and `-namespace`): it was judged at its release
 // record, before Helm created anything, and is not judged twice, unless it lands outside the release's namespace
@@ -16,9 +18,9 @@ import type { ScaleUpTarget } from '../../checks/orphan-pvc.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
-import { skipOnReviewedObject } from '../context.ts';
+import { pvcDeleteModeFor, skipOnReviewedObject } from '../context.ts';
 import { field, metaOf, stringField } from '../objects.ts';
-import { REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
+import { DELETE_KEY, deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
@@ -78,7 +80,7 @@ export function statefulSetValidator(_config: Config): Validator {
       const statefulSet = statefulSetFromObject(request.object, request.namespace);
       // The object's namespace is the request's; a different one in the body is not where it is created.
       if (!statefulSet || statefulSet.claimTemplates.length === 0) return allowed();
-      const target = { ...statefulSet, namespace: request.namespace };
+      const target = { ...statefulSet, namespace: request.namespace, now: context.now };
       const action = `creation of StatefulSet ${target.namespace}/${target.name}`;
 
       const where = `StatefulSet ${target.namespace}/${target.name}`;
@@ -87,11 +89,14 @@ export function statefulSetValidator(_config: Config): Validator {
       return judgeByPlan(context, plan, {
         action,
         target,
-        overrides: readOverrides(plan, { object: () => source, 'pvc-reuse': reuseApprovalSource }),
+        overrides: readOverrides(plan, { object: () => source, 'pvc-reuse': reuseApprovalSource, 'pvc-delete': deleteApprovalSource }),
+        // The PVCs of adopted pods it scales away are deleted by the controller, judged like a scale-down by its writer.
+        modes: { 'pvc-delete': pvcDeleteModeFor(request.userInfo, context.config) },
         unlimited: true,
         overrideHint:
           `annotate the PVCs ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name> if their data is meant to be reused, delete them ` +
-          `(kubectl delete pvc -n ${target.namespace} ...) if it is not, or add the annotations ${SKIP_KEY}=<checks> ` +
+          `(kubectl delete pvc -n ${target.namespace} ...) if it is not; declare the replicas the orphaned pods run, or mark ` +
+          `their PVCs ${DELETE_KEY}=true if they may go; or add the annotations ${SKIP_KEY}=<checks> ` +
           `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> to the StatefulSet`,
         warnings,
       });

@@ -88,8 +88,12 @@ describe('StatefulSet CREATE outside Helm', () => {
     model.upsert('pod', pod({ namespace: NS, name: 'db-0', claimNames: ['data-db-0'] }));
     model.upsert('pod', pod({ namespace: NS, name: 'db-1', claimNames: ['data-db-1'], phase: 'Pending' }));
     expect(validator.handle(create(stsObject()), context(model)).allowed).toBe(true);
-    // A finished pod mounts nothing any more.
-    model.upsert('pod', pod({ namespace: NS, name: 'db-1', claimNames: ['data-db-1'], phase: 'Succeeded' }));
+    // Orphaned and finished (evicted): the re-created StatefulSet adopts db-1 and replaces it on data-db-1, its own data.
+    model.upsert('pod', pod({ namespace: NS, name: 'db-1', claimNames: ['data-db-1'], phase: 'Failed' }));
+    expect(validator.handle(create(stsObject()), context(model)).allowed).toBe(true);
+    // Any other finished pod mounts nothing any more.
+    model.remove('pod', `${NS}/db-1`);
+    model.upsert('pod', pod({ namespace: NS, name: 'restore-db-1-x7k2p', claimNames: ['data-db-1'], controllerKind: 'Job', phase: 'Succeeded' }));
     const decision = validator.handle(create(stsObject()), context(model));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('shop/data-db-1');

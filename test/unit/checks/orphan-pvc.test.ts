@@ -160,9 +160,34 @@ describe('orphan-pvc: the DevLake incident (seed 000)', () => {
     const snapshot = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: mounted });
     expect(orphanPvcCheck(snapshot, target('install'))).toEqual([]);
     expect(orphanPvcCheck(snapshot, target('upgrade'))).toEqual([]);
-    // Once the pod finished it mounts nothing: the PVC is an orphan again.
-    const finished = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: [{ ...mounted[0]!, phase: 'Failed' }] });
+    // Once a pod that is not the claim's own StatefulSet pod finished, it mounts nothing: the PVC is an orphan again.
+    const finished = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: [{ ...mounted[0]!, name: 'devlake-backup-x7k2p', controllerKind: 'Job', phase: 'Failed' }] });
     expect(refs(finished, target('install'))).toEqual([`PersistentVolumeClaim ${NS}/${MYSQL_CLAIM}`]);
+    // Its own StatefulSet pod, orphaned and then evicted (Failed), is adopted by the StatefulSet of that name and
+    // replaced on the same claim: still the data in use, as while it ran.
+    const evicted = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: [{ ...mounted[0]!, phase: 'Failed' }] });
+    expect(orphanPvcCheck(evicted, target('install'))).toEqual([]);
+  });
+
+  it('reports a PVC whose pod is terminating with its deleted StatefulSet (helm uninstall, then install at once)', () => {
+    // helm uninstall deletes the StatefulSet with background propagation: the garbage collector deletes its pods, which
+    // keep their owner reference while they terminate; the new StatefulSet re-attaches the PVC once they are gone.
+    const terminating = pod({ namespace: NS, name: 'devlake-mysql-0', claimNames: [MYSQL_CLAIM], controllerKind: 'StatefulSet', deleting: true });
+    const snapshot = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: [terminating] });
+    expect(refs(snapshot, target('install'))).toEqual([`PersistentVolumeClaim ${NS}/${MYSQL_CLAIM}`]);
+    const created = parseManifest(statefulSetDoc('devlake-mysql', '  replicas: 1\n  volumeClaimTemplates:\n  - metadata:\n      name: devlake-mysql-data\n'), NS)
+      .statefulSets[0]!;
+    expect(collectStatefulSetAdoption(snapshot, created).findings.map((f) => f.object.name)).toEqual([MYSQL_CLAIM]);
+    // Orphaned by --cascade=orphan (no controller any more), evicted (Failed): the re-created StatefulSet adopts the pod and
+    // replaces it on the same claim. A finished pod of another name (a Job's) leaves the PVC an orphan.
+    const evicted = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: [{ ...terminating, controllerKind: '', deleting: false, phase: 'Failed' }] });
+    expect(collectStatefulSetAdoption(evicted, created).findings).toEqual([]);
+    const job = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: [pod({ namespace: NS, name: 'backup-0', claimNames: [MYSQL_CLAIM], phase: 'Succeeded' })] });
+    expect(collectStatefulSetAdoption(job, created).findings.map((f) => f.object.name)).toEqual([MYSQL_CLAIM]);
+    // Orphaned by --cascade=orphan (no controller any more), then deleted by hand: still the data in use.
+    const orphaned = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: [{ ...terminating, controllerKind: '' }] });
+    expect(orphanPvcCheck(orphaned, target('install'))).toEqual([]);
+    expect(collectStatefulSetAdoption(orphaned, created).findings).toEqual([]);
   });
 
   it('still reports the PVCs of a dropped StatefulSet whose pods run (they go with it)', () => {
