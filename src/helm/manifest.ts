@@ -125,8 +125,15 @@ const SOURCE_COMMENT = /^# Source: ([^\r\n]*)/m;
 /** Double-quoted escapes that can spell letters or join lines, so a kind name may hide behind them. */
 const SPELLING_ESCAPE = /\\(?:[xuU]|\r?\n)/;
 
+/**
+ * Helm's template paths are short; the comment is the record writer's text, and a gzipped megabyte of it would
+ * otherwise become a megabyte refusal, log line and Event (it names a document, so its start is enough).
+ */
+const MAX_SOURCE_LENGTH = 200;
+
 function sourceOf(text: string): string {
-  return SOURCE_COMMENT.exec(text)?.[1]?.trim() ?? '';
+  const source = SOURCE_COMMENT.exec(text)?.[1]?.trim() ?? '';
+  return source.length <= MAX_SOURCE_LENGTH ? source : `${source.slice(0, MAX_SOURCE_LENGTH - 1)}…`;
 }
 
 /** Anything but blank lines, comments and the separator itself. */

@@ -359,6 +359,19 @@ spec: {volumeClaimTemplates: [{metadata: {name: data}}]}
     expect(error.message).toBe(message);
   });
 
+
+  it('names a document by a bounded Source: a hostile comment line does not grow the refusal, its log line or Event', () => {
+    // The manifest is gzipped in the record: a megabyte Source line costs the writer a few bytes.
+    const source = `evil/templates/${'a'.repeat(1_000_000)}.yaml`;
+    for (const [manifest, limits] of [
+      [statefulSet('metadata: {name: x}\nspec: [unclosed\n', source), undefined],
+      [statefulSet(`metadata: {name: big}\ndata: "${'x'.repeat(4096)}"\n`, source), { maxDocumentBytes: 4096 }],
+    ] as const) {
+      const error = manifestError(manifest, limits);
+      expect(error.message.length).toBeLessThan(300);
+      expect(error.message).toMatch(/^manifest document evil\/templates\/a+… /);
+    }
+  });
   it('does not parse, and so cannot fail on, documents that declare no storage', () => {
     const manifest = `---\nkind: ConfigMap\ndata: {broken: [\n---\n${'['.repeat(10_000)}\n` + devlakeManifest();
     expect(parseManifest(manifest, 'devlake').statefulSets).toHaveLength(2);
