@@ -19,7 +19,7 @@ import type { ValidationContext, Validator } from '../admission/validator.ts';
 import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { Config } from '../config.ts';
 import { spansItsBuffer } from '../json-bytes.ts';
-import { decodeAdmissionReviewBody, encodeAdmissionResponseJson, outcomeOf, type ElideOptions } from './codec.ts';
+import { boundDecision, decodeAdmissionReviewBody, encodeAdmissionResponseJson, outcomeOf, type ElideOptions } from './codec.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { AdmissionOutcome } from './metrics.ts';
 
@@ -318,7 +318,9 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
     return errored(500, INTERNAL_ERROR_MESSAGE);
   }
 
-  function answer(decision: Decision, admission: AdmissionRequest, trace: AdmissionTrace, context: RequestContext): AdmissionAnswer {
+  function answer(given: Decision, admission: AdmissionRequest, trace: AdmissionTrace, context: RequestContext): AdmissionAnswer {
+    // Bounded once: the response, the log line and the Event all read this decision.
+    const decision = boundDecision(given);
     if (trace.outcome !== 'errored') trace.outcome = outcomeOf(decision);
     const reported = decision.overrides;
     let overrides = context.overrides;

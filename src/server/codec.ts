@@ -263,6 +263,40 @@ export function capWarnings(warnings: readonly string[]): string[] {
   return kept;
 }
 
+/**
+ * A denial's message is at most this long. Denials of findings stay under MAX_DENIAL_LENGTH (3500); others echo
+ * request values (a wrong skip-by or skip-until, up to an annotation's 256 KiB), which would otherwise reach the
+ * requester, the log line and the Event in full.
+ */
+export const MAX_STATUS_MESSAGE_LENGTH = 4000;
+/** An audit annotation value (an override's reason as written, joined per override) is at most this long. */
+export const MAX_AUDIT_ANNOTATION_LENGTH = 1024;
+
+/** `text` cut at a word boundary to at most `max` characters, the cut marked by "…". */
+function bounded(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.lastIndexOf(' ', max - 1);
+  return `${text.slice(0, cut > max / 2 ? cut : max - 1)}…`;
+}
+
+/**
+ * The decision with its message and audit annotation values bounded: what the response, the admission log line and
+ * the Event are made of, so that a request's own values cost only that request (never a megabyte log line).
+ */
+export function boundDecision(decision: Decision): Decision {
+  const message = decision.status?.message;
+  const annotations = decision.auditAnnotations;
+  const longAnnotation = annotations !== undefined && Object.values(annotations).some((value) => value.length > MAX_AUDIT_ANNOTATION_LENGTH);
+  if ((message === undefined || message.length <= MAX_STATUS_MESSAGE_LENGTH) && !longAnnotation) return decision;
+  return {
+    ...decision,
+    ...(decision.status && message !== undefined ? { status: { ...decision.status, message: bounded(message, MAX_STATUS_MESSAGE_LENGTH) } } : {}),
+    ...(annotations && longAnnotation
+      ? { auditAnnotations: Object.fromEntries(Object.entries(annotations).map(([key, value]) => [key, bounded(value, MAX_AUDIT_ANNOTATION_LENGTH)])) }
+      : {}),
+  };
+}
+
 const DEFAULT_DENIAL: Status = { code: 403, reason: 'Forbidden', message: 'denied by volume-guard' };
 
 export function encodeAdmissionResponse(uid: string, decision: Decision): AdmissionReviewResponse {

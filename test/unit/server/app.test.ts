@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allowAllValidator } from '../../../src/admission/allow-all.ts';
-import { allowed } from '../../../src/admission/types.ts';
+import { allowed, type Decision } from '../../../src/admission/types.ts';
 import { INTERNAL_ERROR_MESSAGE, buildAdmissionApp, buildOpsApp } from '../../../src/server/app.ts';
+import { MAX_AUDIT_ANNOTATION_LENGTH, MAX_STATUS_MESSAGE_LENGTH } from '../../../src/server/codec.ts';
 import type { AdmissionApp, AdmissionAppOptions } from '../../../src/server/app.ts';
 import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
@@ -86,6 +87,27 @@ describe('POST /validate/<target>', () => {
       auditAnnotations: { check: 'last-replica-on-node' },
     });
     expect(await counter(metrics, { target: 'nodes', decision: 'denied' })).toBe(1);
+  });
+
+  it('bounds a denial message and audit annotation values that echo the request (a 256 KiB skip-by or skip-reason)', async () => {
+    // The override guard echoes a wrong skip-by and skip-until; override-reason is the annotation as written.
+    const echoed = `${'x'.repeat(200)} `.repeat(1_300);
+    const seen: Decision[] = [];
+    const { app, captured } = harness({
+      registry: registryOf(validator('echo', () => deny(`must record its writer (it says "${echoed}")`, { auditAnnotations: { 'override-reason': echoed } }))),
+      onDecision: (_request, decision) => void seen.push(decision),
+    });
+    const response = await post(app, 'echo', sampleReview());
+    const answer = response.json().response as { status: { message: string }; auditAnnotations: Record<string, string> };
+    expect(answer.status.message.length).toBeLessThanOrEqual(MAX_STATUS_MESSAGE_LENGTH);
+    expect(answer.status.message).toMatch(/^must record its writer \(it says "x+ x+.*…$/);
+    expect(answer.auditAnnotations['override-reason']?.length).toBeLessThanOrEqual(MAX_AUDIT_ANNOTATION_LENGTH);
+    const line = captured.lines.find((entry) => entry.msg === 'admission');
+    expect(String(line?.message).length).toBeLessThanOrEqual(MAX_STATUS_MESSAGE_LENGTH);
+    expect(String(line?.overrideReason).length).toBeLessThanOrEqual(MAX_AUDIT_ANNOTATION_LENGTH);
+    expect(captured.text().length).toBeLessThan(20_000);
+    // The Event's note is written from the same bounded decision.
+    expect(seen[0]?.status?.message.length).toBeLessThanOrEqual(MAX_STATUS_MESSAGE_LENGTH);
   });
 
   it('counts an allowed response with warnings as warned', async () => {
