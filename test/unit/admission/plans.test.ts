@@ -8,9 +8,13 @@ import { nodeCordonValidator } from '../../../src/admission/validators/node-cord
 import { upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
 import { buildAuditReport } from '../../../src/audit/report.ts';
 import type { AuditScope } from '../../../src/audit/types.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { CHECK_IDS } from '../../../src/checks/types.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
+import { NODE_CHECKS, RiskTracker } from '../../../src/observe/risks.ts';
 import { context, cordonRequest, harvesterUpgradeRequest } from '../../support/admission.ts';
+import { failedReplica, longhornNode, longhornSetting, node, replica, volume } from '../../support/fixtures.ts';
 import { CLUSTER, GENERATED_AT, goldenModel } from '../audit/golden-cluster.ts';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
@@ -78,5 +82,65 @@ describe('audit and webhook agree (golden scenario)', () => {
     const report = audit({ kind: 'release', namespace: 'shop', name: 'shop', revisions: [{ version: 1, status: 'uninstalled' }] });
     expect(report.findings.length).toBeGreaterThan(0);
     for (const finding of report.findings) expect(planChecks(PLANS['helm-release'])).toContain(finding.check);
+  });
+});
+
+describe('audit, risk gauges and webhook agree on a cordon under Longhorn node-drain-policy', () => {
+  /** node-1 holds the only copy of vol-moved (its second replica failed) and, with `strict`, of a strict-local volume. */
+  function drainModel(policy: string | undefined, strict: boolean): ClusterModel {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.setLonghornInstalled(true);
+    for (const name of ['node-1', 'node-2']) {
+      model.upsert('node', node({ name }));
+      model.upsert('longhornNode', longhornNode({ name }));
+    }
+    model.upsert('longhornVolume', volume({ name: 'vol-moved', numberOfReplicas: 2 }));
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-moved', nodeID: 'node-1' }));
+    model.upsert('longhornReplica', failedReplica({ volumeName: 'vol-moved', nodeID: 'node-2' }));
+    if (strict) {
+      model.upsert('longhornVolume', volume({ name: 'vol-strict', numberOfReplicas: 1, strictLocal: true }));
+      model.upsert('longhornReplica', replica({ volumeName: 'vol-strict', nodeID: 'node-1' }));
+    }
+    if (policy !== undefined) model.upsert('longhornSetting', longhornSetting('node-drain-policy', policy));
+    return model;
+  }
+
+  it.each([
+    ['the default policy', undefined, false],
+    ['block-if-contains-last-replica', 'block-if-contains-last-replica', false],
+    ['block-for-eviction', 'block-for-eviction', false],
+    ['block-for-eviction-if-contains-last-replica', 'block-for-eviction-if-contains-last-replica', false],
+    ['block-for-eviction, a strict-local volume too', 'block-for-eviction', true],
+  ] as const)('%s: audit --node and nodes_blocked report what the cordon is refused for', (_name, policy, strict) => {
+    const model = drainModel(policy, strict);
+    const decision = nodeCordonValidator(config).handle(cordonRequest('node-1'), context(model, { config }));
+    const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    expect(sorted(report.findings.map((finding) => finding.check))).toEqual(sorted(decision.checks ?? []));
+    expect(report.findings.every((finding) => finding.object.name !== 'vol-moved') || decision.allowed === false).toBe(true);
+    const cluster = buildAuditReport({ model, scope: { kind: 'cluster' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    const cordonChecks = cluster.findings.filter((finding) => finding.operation === 'cordon/drain of node node-1').map((finding) => finding.check);
+    for (const check of cordonChecks) expect(decision.checks ?? []).toContain(check);
+    const tracker = new RiskTracker(model);
+    tracker.markAll();
+    tracker.flush();
+    const blocked = tracker.counts().nodesBlocked;
+    for (const check of NODE_CHECKS) expect(blocked[check] > 0, check).toBe((decision.checks ?? []).includes(check));
+  });
+
+  it('the audit says why the moved copies are not refused, and the gauges follow the setting', () => {
+    const model = drainModel(undefined, false);
+    const tracker = new RiskTracker(model);
+    const sink = tracker.sink();
+    tracker.markAll();
+    tracker.flush();
+    expect(tracker.counts().nodesBlocked['last-replica-on-node']).toBe(1);
+    sink.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    tracker.flush();
+    expect(tracker.counts().nodesBlocked['last-replica-on-node']).toBe(0);
+    // Still a volume at risk: one copy, whatever a drain does.
+    expect(tracker.counts().atRiskVolumes['last-replica-on-node']).toBe(1);
+    const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    expect(report.findings).toEqual([]);
+    expect(report.notes.join('\n')).toContain("node-drain-policy block-for-eviction moves the only copy of 1 Longhorn volume on node node-1");
   });
 });
