@@ -6,7 +6,7 @@ import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
 import { movedByDrainPolicy } from '../admission/longhorn-drain.ts';
-import { PLANS, planChecks, planFindings, type PlanOptions } from '../admission/plans.ts';
+import { PLANS, planChecks, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import { NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
@@ -55,6 +55,7 @@ interface Placed {
 type Operation =
   | { readonly kind: 'upgrade' }
   | { readonly kind: 'cordon'; readonly node: string }
+  | { readonly kind: 'removal'; readonly node: string }
   | { readonly kind: 'release'; readonly namespace: string; readonly name: string };
 
 function describeOperation(operation: Operation): string {
@@ -63,6 +64,8 @@ function describeOperation(operation: Operation): string {
       return 'upgrade';
     case 'cordon':
       return `cordon/drain of node ${operation.node}`;
+    case 'removal':
+      return `removal of node ${operation.node} (Node or Machine DELETE, scale-down, autoscaler)`;
     case 'release':
       return `re-install of Helm release ${operation.namespace}/${operation.name}`;
   }
@@ -82,6 +85,7 @@ function overrideCommand(finding: Finding, operation: Operation): string {
         : annotate;
     }
     case 'cordon':
+    case 'removal':
       return skipCommand('node', operation.node, finding.check);
     case 'release':
       return finding.object.kind === 'PersistentVolumeClaim'
@@ -96,6 +100,7 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation)
       // Upgrade overrides live on an upgrade object that does not exist before the upgrade is started.
       return undefined;
     case 'cordon':
+    case 'removal':
       return nodeSkipCovering(model, operation.node, finding.check);
     case 'release':
       if (finding.tags.includes(REUSE_APPROVED_TAG)) {
@@ -145,13 +150,23 @@ interface NodeAudit {
 
 /**
  * What cordoning `node` hits, as the node-cordon validator judges it (node-cordon.ts judgeNodeRemoval): the node
- * plan's checks, the last copies Longhorn's node-drain-policy moves away in a drain left out.
+ * plan's checks, the last copies Longhorn's node-drain-policy moves away in a drain left out; on a node an
+ * autoscaler is removing (its drain taint), as its removal. Then what removing the node for good adds (a Node or
+ * Machine DELETE, a scale-down, an autoscaler): the hostPath data of pods that would have come back to it.
  */
 function nodeOperations(model: AuditModel, node: string, options: PlanOptions, only?: readonly CheckId[]): NodeAudit {
-  const found = planFindings(PLANS['node-cordon'], model, { node }, options, only);
+  const leaving = model.node(node)?.leaving === true;
+  const target: NodeTarget = leaving ? { node, removed: true } : { node };
+  const found = planFindings(PLANS['node-cordon'], model, target, options, only);
   const moved = movedByDrainPolicy(model, node, found, { cordoned: true });
   const cordon: Operation = { kind: 'cordon', node };
   const placed: Placed[] = found.filter((finding) => !moved.includes(finding)).map((finding) => ({ finding, operation: cordon }));
+  if (!leaving && (only === undefined || only.includes('node-local-volume'))) {
+    const removal: Operation = { kind: 'removal', node };
+    for (const finding of planFindings(PLANS['node-delete'], model, { node, removed: true }, options, ['node-local-volume'])) {
+      if (finding.tags.includes('node-removed')) placed.push({ finding, operation: removal });
+    }
+  }
   return { placed, moved };
 }
 
@@ -167,7 +182,7 @@ function drainPolicyNote(model: AuditModel, moved: readonly Finding[], where: st
 }
 
 /**
- * The whole cluster: what an upgrade hits (its plan, cluster-wide), plus what cordoning each node would
+ * The whole cluster: what an upgrade hits (its plan, cluster-wide), plus what cordoning or removing each node would
  * hit of the node plan's other checks (those the upgrade runs cluster-wide find nothing more per node).
  */
 function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions, notes: string[]): Placed[] {

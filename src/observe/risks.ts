@@ -348,7 +348,8 @@ export class RiskTracker {
 
   /**
    * The check's findings on the node, and how many of them its cordon would be refused for: as the cordon validator
-   * judges (node-cordon.ts), the last copies Longhorn's node-drain-policy moves away in a drain are not.
+   * judges (node-cordon.ts), the last copies Longhorn's node-drain-policy moves away in a drain are not, and on a
+   * node an autoscaler is removing, node-local-volume counts the data lost with it.
    */
   #findingsOn(check: NodeCheck, node: string): { readonly found: number; readonly refused: number } {
     const model = this.#model;
@@ -368,7 +369,9 @@ export class RiskTracker {
       }
       case 'node-local-volume': {
         const found = collectNodeLocalVolume(model, { node }, cap, this.#nodeLocal).total;
-        return { found, refused: found };
+        // A cordon of, or an eviction from, a node an autoscaler is removing loses what goes with its disks too.
+        const refused = model.node(node)?.leaving === true ? collectNodeLocalVolume(model, { node, removed: true }, cap, this.#nodeLocal).total : found;
+        return { found, refused };
       }
     }
   }

@@ -13,8 +13,9 @@ import { CHECK_IDS } from '../../../src/checks/types.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { NODE_CHECKS, RiskTracker } from '../../../src/observe/risks.ts';
-import { context, cordonRequest, harvesterUpgradeRequest } from '../../support/admission.ts';
-import { failedReplica, longhornNode, longhornSetting, node, replica, volume } from '../../support/fixtures.ts';
+import { transformNode } from '../../../src/cluster/transforms.ts';
+import { context, cordonRequest, harvesterUpgradeRequest, request } from '../../support/admission.ts';
+import { failedReplica, longhornNode, longhornSetting, node, pod, replica, volume } from '../../support/fixtures.ts';
 import { CLUSTER, GENERATED_AT, goldenModel } from '../audit/golden-cluster.ts';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
@@ -142,5 +143,55 @@ describe('audit, risk gauges and webhook agree on a cordon under Longhorn node-d
     const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
     expect(report.findings).toEqual([]);
     expect(report.notes.join('\n')).toContain("node-drain-policy block-for-eviction moves the only copy of 1 Longhorn volume on node node-1");
+  });
+});
+
+describe('audit, risk gauges and webhook agree on removing a node for good', () => {
+  const NODE_KIND = { kind: { group: '', version: 'v1', kind: 'Node' }, resource: { group: '', version: 'v1', resource: 'nodes' } };
+  const CA_TAINT = { key: 'ToBeDeletedByClusterAutoscaler', value: '1733130000', effect: 'NoSchedule' };
+  const nodeDelete = request({ ...NODE_KIND, operation: 'DELETE', name: 'node-1', oldObject: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' } } });
+
+  /** A bare pod writing a hostPath on node-1: a drain leaves its data for it to come back to, a removal does not. */
+  function removalModel(taints: unknown[]): ClusterModel {
+    const model = new ClusterModel(VOLUME_SETS);
+    const first = transformNode({ metadata: { name: 'node-1', labels: { 'kubernetes.io/hostname': 'node-1' } }, spec: { taints } });
+    if (first === undefined) throw new Error('node not read');
+    model.upsert('node', first);
+    model.upsert('node', node({ name: 'node-2' }));
+    model.upsert('pod', pod({ name: 'scratch', nodeName: 'node-1', hostPaths: [{ path: '/data/scratch', writable: true }] }));
+    return model;
+  }
+
+  const audit = (model: ClusterModel, scope: AuditScope) => buildAuditReport({ model, scope, cluster: CLUSTER, generatedAt: GENERATED_AT });
+  const checksOf = (findings: readonly { check: string; operation: string }[], operation: string) => sorted(findings.filter((f) => f.operation.startsWith(operation)).map((f) => f.check));
+
+  it('audit --node says what a cordon is refused for, and apart what a Node DELETE is', () => {
+    const model = removalModel([]);
+    const validator = nodeCordonValidator(config);
+    const cordon = validator.handle(cordonRequest('node-1'), context(model, { config }));
+    const removal = validator.handle(nodeDelete, context(model, { config }));
+    expect(cordon.allowed).toBe(true);
+    expect(removal.checks).toEqual(['node-local-volume']);
+    const report = audit(model, { kind: 'node', node: 'node-1' });
+    expect(checksOf(report.findings, 'cordon/drain of node node-1')).toEqual(sorted(cordon.checks ?? []));
+    expect(checksOf(report.findings, 'removal of node node-1')).toEqual(sorted(removal.checks ?? []));
+    expect(report.findings[0]).toMatchObject({ object: { kind: 'Pod', name: 'scratch' }, override: expect.stringContaining('kubectl annotate node node-1') });
+    // The whole-cluster audit says it for every node.
+    expect(checksOf(audit(model, { kind: 'cluster' }).findings, 'removal of node node-1')).toEqual(['node-local-volume']);
+  });
+
+  it('a node an autoscaler is removing: its cordon is judged as its removal, by the audit and the gauges too', () => {
+    const model = removalModel([CA_TAINT]);
+    const tainted = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: { unschedulable: true, taints: [CA_TAINT] } };
+    const cordonOfLeaving = request({ ...NODE_KIND, operation: 'UPDATE', name: 'node-1', object: tainted, oldObject: { ...tainted, spec: { taints: [CA_TAINT] } } });
+    const decision = nodeCordonValidator(config).handle(cordonOfLeaving, context(model, { config }));
+    expect(decision.checks).toEqual(['node-local-volume']);
+    const report = audit(model, { kind: 'node', node: 'node-1' });
+    expect(checksOf(report.findings, 'cordon/drain of node node-1')).toEqual(['node-local-volume']);
+    expect(checksOf(report.findings, 'removal of node node-1')).toEqual([]);
+    const tracker = new RiskTracker(model);
+    tracker.markAll();
+    tracker.flush();
+    expect(tracker.counts().nodesBlocked['node-local-volume']).toBe(1);
   });
 });
