@@ -194,6 +194,13 @@ export class RiskTracker {
       case 'node': {
         const node = (next ?? previous) as NodeRecord;
         this.#markNode(node.name);
+        // A node going down or being removed by an autoscaler no longer holds copies: the volumes with a replica
+        // there may have their last copy on another node now (and back).
+        const before = previous as NodeRecord | undefined;
+        const after = next as NodeRecord | undefined;
+        if (before?.ready !== after?.ready || before?.readySince !== after?.readySince || before?.leaving !== after?.leaving) {
+          for (const replica of this.#model.replicasOnNode(node.name)) this.#markVolumeNodes(replica.volumeName);
+        }
         this.#countOverrides('Node', previous as NodeRecord | undefined, -1);
         this.#countOverrides('Node', next as NodeRecord | undefined, +1);
         return;

@@ -57,6 +57,7 @@ function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode
       'volume-health': collectVolumeHealth(model, { node: name }).total,
       'node-local-volume': collectNodeLocalVolume(model, { node: name }).total,
     };
+    const leaving = model.node(name)?.leaving === true;
     atRiskVolumes['last-replica-on-node'] += totals['last-replica-on-node'];
     atRiskVolumes['node-local-volume'] += totals['node-local-volume'];
     // A cordon is not refused for the last copies Longhorn's node-drain-policy moves away (longhorn-drain.ts).
@@ -64,6 +65,8 @@ function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode
       ...totals,
       'last-replica-on-node': totals['last-replica-on-node'] - movedByDrainPolicy(model, name, collectLastReplicaOnNode(model, { node: name }).findings, { cordoned: true }).length,
       'single-replica': totals['single-replica'] - movedByDrainPolicy(model, name, collectSingleReplica(model, { node: name }).findings, { cordoned: true }).length,
+      // A node an autoscaler is removing: its cordon or drain is judged as its removal.
+      'node-local-volume': leaving ? collectNodeLocalVolume(model, { node: name, removed: true }).total : totals['node-local-volume'],
     };
     const record = model.node(name);
     // The node's skip counts only as audit lists it honored: writer recorded, not expired.
@@ -145,7 +148,7 @@ describe('RiskTracker', () => {
     const pickOf = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     for (let round = 0; round < 40; round++) {
       for (let change = 0; change < 5; change++) {
-        const action = Math.floor(random() * 13);
+        const action = Math.floor(random() * 14);
         const replicas = [...model.records('longhornReplica')];
         const nodes = summary.nodeNames;
         switch (action) {
@@ -222,6 +225,16 @@ describe('RiskTracker', () => {
             // A strict-local volume's last copy is never moved.
             const target = pickOf([...model.records('longhornVolume')]);
             if (target) sink.upsert('longhornVolume', target.strictLocal ? { ...target, strictLocal: undefined } : { ...target, strictLocal: true });
+            break;
+          }
+          case 13: {
+            // A node goes NotReady past the grace, back Ready, or an autoscaler starts removing it: copies there
+            // count no more, so other nodes may now hold a volume's last copy.
+            const target = model.node(pickOf(nodes));
+            const change = pickOf(['down', 'up', 'leaving'] as const);
+            if (target && change === 'down') sink.upsert('node', { ...target, ready: 'Unknown', readySince: 0 });
+            else if (target && change === 'up') sink.upsert('node', { ...target, ready: 'True', leaving: undefined });
+            else if (target) sink.upsert('node', { ...target, leaving: true, unschedulable: true });
             break;
           }
           case 8: {
