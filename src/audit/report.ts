@@ -5,7 +5,7 @@ import { compareText } from '../text.ts';
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
-import { movedByDrainPolicy } from '../admission/longhorn-drain.ts';
+import { harvesterDrainOverride, movedByDrainPolicy } from '../admission/longhorn-drain.ts';
 import { PLANS, planChecks, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
@@ -101,13 +101,22 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation)
       return undefined;
     case 'cordon':
     case 'removal':
-      return nodeSkipCovering(model, operation.node, finding.check);
+      return nodeSkipCovering(model, operation.node, finding.check) ?? harvesterDrainCovering(model, operation.node, finding);
     case 'release':
       if (finding.tags.includes(REUSE_APPROVED_TAG)) {
         return `annotation ${REUSE_KEY} on PersistentVolumeClaim ${objectRef(finding.object)}`;
       }
       return namespaceSkipCovering(model, operation.namespace, finding.check);
   }
+}
+
+/**
+ * A Harvester Upgrade admitted with skipSingleReplicaDetachedVol that is draining the node waives its detached
+ * single-replica findings at the node's cordon and drain (longhorn-drain.ts harvesterDrainOverride), as the webhook.
+ */
+function harvesterDrainCovering(model: AuditModel, node: string, finding: Finding): string | undefined {
+  const source = harvesterDrainOverride(model, node);
+  return source?.tags?.some((waived) => waived.check === finding.check && finding.tags.includes(waived.tag)) === true ? source.where : undefined;
 }
 
 function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean): AuditFinding {

@@ -15,7 +15,7 @@ import { defaultConfig } from '../../../src/config.ts';
 import { NODE_CHECKS, RiskTracker } from '../../../src/observe/risks.ts';
 import { transformNode } from '../../../src/cluster/transforms.ts';
 import { context, cordonRequest, harvesterUpgradeRequest, request } from '../../support/admission.ts';
-import { failedReplica, longhornNode, longhornSetting, node, pod, replica, volume } from '../../support/fixtures.ts';
+import { detachedVolume, failedReplica, harvesterUpgrade, longhornNode, longhornSetting, node, pod, replica, volume } from '../../support/fixtures.ts';
 import { CLUSTER, GENERATED_AT, goldenModel } from '../audit/golden-cluster.ts';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
@@ -193,5 +193,31 @@ describe('audit, risk gauges and webhook agree on removing a node for good', () 
     tracker.markAll();
     tracker.flush();
     expect(tracker.counts().nodesBlocked['node-local-volume']).toBe(1);
+  });
+});
+
+describe('audit and webhook agree on a node a Harvester upgrade admitted with skipSingleReplicaDetachedVol is draining', () => {
+  it('the detached single-replica findings its cordon passes for are reported accepted by that Upgrade', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.setLonghornInstalled(true);
+    for (const name of ['node-1', 'node-2']) {
+      model.upsert('node', node({ name }));
+      model.upsert('longhornNode', longhornNode({ name }));
+    }
+    model.upsert('longhornVolume', detachedVolume({ name: 'vol-detached', numberOfReplicas: 1 }));
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-detached', nodeID: 'node-1', currentState: 'stopped' }));
+    model.upsert('longhornVolume', volume({ name: 'vol-attached', numberOfReplicas: 1 }));
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-attached', nodeID: 'node-1' }));
+    model.upsert('harvesterUpgrade', harvesterUpgrade({ nodeStates: { 'node-1': 'Pre-drained' } }));
+    const decision = nodeCordonValidator(config).handle(cordonRequest('node-1'), context(model, { config }));
+    const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    // What the cordon is refused for is what the audit reports without an override accepting it.
+    const open = report.findings.filter((finding) => finding.overriddenBy === undefined);
+    expect(sorted(open.map((finding) => finding.check))).toEqual(sorted(decision.checks ?? []));
+    expect(open.map((finding) => finding.object.name)).not.toContain('vol-detached');
+    expect(report.findings.filter((finding) => finding.object.name === 'vol-detached').map((finding) => finding.overriddenBy)).toEqual([
+      'Harvester Upgrade harvester-system/hvst-upgrade-1 (harvesterhci.io/skipSingleReplicaDetachedVol, draining node node-1)',
+      'Harvester Upgrade harvester-system/hvst-upgrade-1 (harvesterhci.io/skipSingleReplicaDetachedVol, draining node node-1)',
+    ]);
   });
 });
