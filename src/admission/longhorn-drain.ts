@@ -77,6 +77,26 @@ export interface DrainAdjusted {
  * those replicas elsewhere before the drain may finish. They become one warning line per volume (the first few).
  * Everything else (node-local data, unhealthy volumes) stays as found.
  */
+/** Whether Longhorn's node-drain-policy moves last copies off `node` in a drain: it evicts, the node is cordoned and up. */
+export function drainMovesReplicas(snapshot: ClusterSnapshot, node: string, cordoned: boolean): boolean {
+  return cordoned && snapshot.nodeIsUp(node) && drainEvictsReplicas(snapshot);
+}
+
+/** A strict-local volume's replica has hardNodeAffinity to its node: Longhorn cannot evict it. */
+function pinnedToNode(snapshot: ClusterSnapshot, finding: Finding): boolean {
+  return snapshot.longhornVolume(finding.object.name)?.strictLocal === true;
+}
+
+/**
+ * Of a drain's uncapped findings, those Longhorn's node-drain-policy takes care of (their volumes' last copies are
+ * rebuilt elsewhere before the drain completes): what applyLonghornDrainPolicy turns into a warning. For the
+ * audit and the risk gauges, which judge a cordon as the webhook does.
+ */
+export function movedByDrainPolicy(snapshot: ClusterSnapshot, node: string, findings: readonly Finding[], options: { readonly cordoned: boolean }): Finding[] {
+  if (!drainMovesReplicas(snapshot, node, options.cordoned)) return [];
+  return findings.filter((finding) => EVICTED_CHECKS.includes(finding.check) && !pinnedToNode(snapshot, finding));
+}
+
 export function applyLonghornDrainPolicy(
   snapshot: ClusterSnapshot,
   node: string,
@@ -89,7 +109,7 @@ export function applyLonghornDrainPolicy(
   },
 ): DrainAdjusted {
   const nameable = options.nameable ?? (() => true);
-  if (!options.cordoned || !snapshot.nodeIsUp(node) || !drainEvictsReplicas(snapshot)) return { findings: results.findings, totals: results.totals, warnings: [] };
+  if (!drainMovesReplicas(snapshot, node, options.cordoned)) return { findings: results.findings, totals: results.totals, warnings: [] };
   const policy = snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
   const listed = results.findings.filter((finding) => EVICTED_CHECKS.includes(finding.check));
   if (listed.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
@@ -97,8 +117,8 @@ export function applyLonghornDrainPolicy(
   // the node's replicas once is fine here).
   const capped = EVICTED_CHECKS.some((check) => (results.totals[check] ?? 0) > listed.filter((finding) => finding.check === check).length);
   const every = capped ? everyEvictedFinding(snapshot, node, listed) : listed;
-  // A strict-local volume's replica has hardNodeAffinity to this node: Longhorn cannot evict it, the finding stays.
-  const pinned = (finding: Finding): boolean => snapshot.longhornVolume(finding.object.name)?.strictLocal === true;
+  // A strict-local volume's last copy stays: its finding is kept.
+  const pinned = (finding: Finding): boolean => pinnedToNode(snapshot, finding);
   const moved = every.filter((finding) => !pinned(finding));
   if (moved.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
   const totals: Partial<Record<CheckId, number>> = { ...results.totals };

@@ -5,9 +5,11 @@ import { compareText } from '../text.ts';
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
-import { PLANS, planChecks, planFindings, type PlanOptions } from '../admission/plans.ts';
+import { harvesterDrainOverride, movedByDrainPolicy } from '../admission/longhorn-drain.ts';
+import { PLANS, planChecks, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
+import { NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
 import { RESOURCE_KINDS, type ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
@@ -53,6 +55,7 @@ interface Placed {
 type Operation =
   | { readonly kind: 'upgrade' }
   | { readonly kind: 'cordon'; readonly node: string }
+  | { readonly kind: 'removal'; readonly node: string }
   | { readonly kind: 'release'; readonly namespace: string; readonly name: string };
 
 function describeOperation(operation: Operation): string {
@@ -61,6 +64,8 @@ function describeOperation(operation: Operation): string {
       return 'upgrade';
     case 'cordon':
       return `cordon/drain of node ${operation.node}`;
+    case 'removal':
+      return `removal of node ${operation.node} (Node or Machine DELETE, scale-down, autoscaler)`;
     case 'release':
       return `re-install of Helm release ${operation.namespace}/${operation.name}`;
   }
@@ -80,6 +85,7 @@ function overrideCommand(finding: Finding, operation: Operation): string {
         : annotate;
     }
     case 'cordon':
+    case 'removal':
       return skipCommand('node', operation.node, finding.check);
     case 'release':
       return finding.object.kind === 'PersistentVolumeClaim'
@@ -94,13 +100,23 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation)
       // Upgrade overrides live on an upgrade object that does not exist before the upgrade is started.
       return undefined;
     case 'cordon':
-      return nodeSkipCovering(model, operation.node, finding.check);
+    case 'removal':
+      return nodeSkipCovering(model, operation.node, finding.check) ?? harvesterDrainCovering(model, operation.node, finding);
     case 'release':
       if (finding.tags.includes(REUSE_APPROVED_TAG)) {
         return `annotation ${REUSE_KEY} on PersistentVolumeClaim ${objectRef(finding.object)}`;
       }
       return namespaceSkipCovering(model, operation.namespace, finding.check);
   }
+}
+
+/**
+ * A Harvester Upgrade admitted with skipSingleReplicaDetachedVol that is draining the node waives its detached
+ * single-replica findings at the node's cordon and drain (longhorn-drain.ts harvesterDrainOverride), as the webhook.
+ */
+function harvesterDrainCovering(model: AuditModel, node: string, finding: Finding): string | undefined {
+  const source = harvesterDrainOverride(model, node);
+  return source?.tags?.some((waived) => waived.check === finding.check && finding.tags.includes(waived.tag)) === true ? source.where : undefined;
 }
 
 function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean): AuditFinding {
@@ -135,25 +151,63 @@ export function compareFindings(a: AuditFinding, b: AuditFinding): number {
   );
 }
 
-/** What cordoning `node` hits: the node-cordon plan, the validator's own checks and targets. */
-function nodeFindings(model: AuditModel, node: string, options: PlanOptions): Placed[] {
-  const operation: Operation = { kind: 'cordon', node };
-  return planFindings(PLANS['node-cordon'], model, { node }, options).map((finding) => ({ finding, operation }));
+/** What the operations on one node hit, and the findings Longhorn's node-drain-policy takes care of in a drain. */
+interface NodeAudit {
+  readonly placed: Placed[];
+  readonly moved: Finding[];
 }
 
 /**
- * The whole cluster: what an upgrade hits (its plan, cluster-wide), plus what cordoning each node would hit of the
- * node plan's other checks (those the upgrade runs cluster-wide find nothing more per node).
+ * What cordoning `node` hits, as the node-cordon validator judges it (node-cordon.ts judgeNodeRemoval): the node
+ * plan's checks, the last copies Longhorn's node-drain-policy moves away in a drain left out; on a node an
+ * autoscaler is removing (its drain taint), as its removal. Then what removing the node for good adds (a Node or
+ * Machine DELETE, a scale-down, an autoscaler): the hostPath data of pods that would have come back to it.
  */
-function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions): Placed[] {
+function nodeOperations(model: AuditModel, node: string, options: PlanOptions, only?: readonly CheckId[]): NodeAudit {
+  const leaving = model.node(node)?.leaving === true;
+  const target: NodeTarget = leaving ? { node, removed: true } : { node };
+  const found = planFindings(PLANS['node-cordon'], model, target, options, only);
+  const moved = movedByDrainPolicy(model, node, found, { cordoned: true });
+  const cordon: Operation = { kind: 'cordon', node };
+  const placed: Placed[] = found.filter((finding) => !moved.includes(finding)).map((finding) => ({ finding, operation: cordon }));
+  if (!leaving && (only === undefined || only.includes('node-local-volume'))) {
+    const removal: Operation = { kind: 'removal', node };
+    for (const finding of planFindings(PLANS['node-delete'], model, { node, removed: true }, options, ['node-local-volume'])) {
+      if (finding.tags.includes('node-removed')) placed.push({ finding, operation: removal });
+    }
+  }
+  return { placed, moved };
+}
+
+/** The note for last copies Longhorn moves off a drained node (the webhook's warning): not refused by a cordon or drain. */
+function drainPolicyNote(model: AuditModel, moved: readonly Finding[], where: string): string[] {
+  if (moved.length === 0) return [];
+  const volumes = new Set(moved.map((finding) => finding.object.name)).size;
+  const policy = model.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
+  return [
+    `Longhorn's node-drain-policy ${policy} moves the only copy of ${volumes} Longhorn volume${volumes === 1 ? '' : 's'} on ${where} to other nodes before a drain completes: ` +
+      `a cordon or drain is not refused for ${volumes === 1 ? 'it' : 'them'} (keep kubectl drain's evictions on); a Node DELETE drains nothing and would lose ${volumes === 1 ? 'it' : 'them'}`,
+  ];
+}
+
+/**
+ * The whole cluster: what an upgrade hits (its plan, cluster-wide), plus what cordoning or removing each node would
+ * hit of the node plan's other checks (those the upgrade runs cluster-wide find nothing more per node).
+ */
+function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions, notes: string[]): Placed[] {
   const upgrade: Operation = { kind: 'upgrade' };
   const placed: Placed[] = planFindings(PLANS.upgrade, model, {}, options).map((finding) => ({ finding, operation: upgrade }));
   const clusterWide = planChecks(PLANS.upgrade);
   const perNode = planChecks(PLANS['node-cordon']).filter((check) => !clusterWide.includes(check));
+  const moved: Finding[] = [];
+  let movedNodes = 0;
   for (const node of nodes) {
-    const operation: Operation = { kind: 'cordon', node };
-    for (const finding of planFindings(PLANS['node-cordon'], model, { node }, options, perNode)) placed.push({ finding, operation });
+    const audit = nodeOperations(model, node, options, perNode);
+    placed.push(...audit.placed);
+    moved.push(...audit.moved);
+    if (audit.moved.length > 0) movedNodes += 1;
   }
+  notes.push(...drainPolicyNote(model, moved, movedNodes === 1 ? 'one node' : `${movedNodes} nodes`));
   return placed;
 }
 
@@ -185,15 +239,18 @@ export function buildAuditReport(input: AuditInput): AuditReport {
   switch (scope.kind) {
     case 'cluster': {
       const nodes = auditedNodes(model);
-      placed = clusterFindings(model, nodes, options);
+      placed = clusterFindings(model, nodes, options, notes);
       scopeSummary = { kind: 'cluster', nodes: nodes.length };
       notes.push('orphan-pvc is checked per Helm release: run `volume-guard audit --release NAMESPACE/NAME` before re-installing one');
       break;
     }
-    case 'node':
-      placed = nodeFindings(model, scope.node, options);
+    case 'node': {
+      const audit = nodeOperations(model, scope.node, options);
+      placed = audit.placed;
+      notes.push(...drainPolicyNote(model, audit.moved, `node ${scope.node}`));
       scopeSummary = { kind: 'node', node: scope.node };
       break;
+    }
     case 'release': {
       const state = releaseState(scope.revisions);
       const operation: Operation = { kind: 'release', namespace: scope.namespace, name: scope.name };

@@ -49,7 +49,7 @@ export interface AuditFinding {
   readonly reason: string;
   readonly tags: readonly string[];
   readonly related: readonly AffectedObject[];
-  /** The operation this risk would make lose data: `upgrade`, `cordon/drain of node n1`, `re-install of release ns/x`. */
+  /** The operation this risk would make lose data: `upgrade`, `cordon/drain of node n1`, `removal of node n1 (...)`, `re-install of release ns/x`. */
   readonly operation: string;
   /** What to do about it (the same text the webhook's denials give). */
   readonly fix: string;

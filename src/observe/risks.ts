@@ -14,7 +14,9 @@ import { keepsClaimsInUse } from '../checks/orphan-pvc.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
+import { drainMovesReplicas, movedByDrainPolicy } from '../admission/longhorn-drain.ts';
 import { overrideLifecycle, parseSkip, SKIP_KEY } from '../admission/overrides.ts';
+import { NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { recordsEqual } from '../cluster/model-equality.ts';
 import type { ClusterModel } from '../cluster/model.ts';
 import {
@@ -192,6 +194,13 @@ export class RiskTracker {
       case 'node': {
         const node = (next ?? previous) as NodeRecord;
         this.#markNode(node.name);
+        // A node going down or being removed by an autoscaler no longer holds copies: the volumes with a replica
+        // there may have their last copy on another node now (and back).
+        const before = previous as NodeRecord | undefined;
+        const after = next as NodeRecord | undefined;
+        if (before?.ready !== after?.ready || before?.readySince !== after?.readySince || before?.leaving !== after?.leaving) {
+          for (const replica of this.#model.replicasOnNode(node.name)) this.#markVolumeNodes(replica.volumeName);
+        }
         this.#countOverrides('Node', previous as NodeRecord | undefined, -1);
         this.#countOverrides('Node', next as NodeRecord | undefined, +1);
         return;
@@ -242,6 +251,12 @@ export class RiskTracker {
         this.#registerReleases(statefulSet.namespace, keyBefore !== undefined ? [keyBefore] : [], -1);
         this.#registerReleases(statefulSet.namespace, keyAfter !== undefined ? [keyAfter] : [], +1);
         this.#dirtyNamespaces.add(statefulSet.namespace);
+        return;
+      }
+      case 'longhornSetting': {
+        // The node-drain-policy decides which last copies a cordon is refused for, on every node.
+        const setting = (next ?? previous) as RecordByKind['longhornSetting'];
+        if (setting.name === NODE_DRAIN_POLICY) this.markAllNodes();
         return;
       }
       case 'namespace': {
@@ -338,18 +353,33 @@ export class RiskTracker {
     return true;
   }
 
-  #findingsOn(check: NodeCheck, node: string): number {
+  /**
+   * The check's findings on the node, and how many of them its cordon would be refused for: as the cordon validator
+   * judges (node-cordon.ts), the last copies Longhorn's node-drain-policy moves away in a drain are not, and on a
+   * node an autoscaler is removing, node-local-volume counts the data lost with it.
+   */
+  #findingsOn(check: NodeCheck, node: string): { readonly found: number; readonly refused: number } {
     const model = this.#model;
-    // A limit of 0 counts findings without building them.
+    // A limit of 0 counts findings without building them; those the drain policy may move are built to tell.
+    const cap = { limit: 0 };
     switch (check) {
       case 'last-replica-on-node':
-        return collectLastReplicaOnNode(model, { node }, { limit: 0 }).total;
-      case 'single-replica':
-        return collectSingleReplica(model, { node }, { limit: 0 }).total;
-      case 'volume-health':
-        return collectVolumeHealth(model, { node }, { limit: 0 }).total;
-      case 'node-local-volume':
-        return collectNodeLocalVolume(model, { node }, { limit: 0 }, this.#nodeLocal).total;
+      case 'single-replica': {
+        const counted = (check === 'single-replica' ? collectSingleReplica(model, { node }, cap) : collectLastReplicaOnNode(model, { node }, cap)).total;
+        if (counted === 0 || !drainMovesReplicas(model, node, true)) return { found: counted, refused: counted };
+        const findings = (check === 'single-replica' ? collectSingleReplica(model, { node }) : collectLastReplicaOnNode(model, { node })).findings;
+        return { found: counted, refused: counted - movedByDrainPolicy(model, node, findings, { cordoned: true }).length };
+      }
+      case 'volume-health': {
+        const found = collectVolumeHealth(model, { node }, cap).total;
+        return { found, refused: found };
+      }
+      case 'node-local-volume': {
+        const found = collectNodeLocalVolume(model, { node }, cap, this.#nodeLocal).total;
+        // A cordon of, or an eviction from, a node an autoscaler is removing loses what goes with its disks too.
+        const refused = model.node(node)?.leaving === true ? collectNodeLocalVolume(model, { node, removed: true }, cap, this.#nodeLocal).total : found;
+        return { found, refused };
+      }
     }
   }
 
@@ -362,14 +392,14 @@ export class RiskTracker {
     const skipped = honored ? parseSkip(record?.annotations[SKIP_KEY]).checks : [];
     const state: NodeState = { findings: [], blocked: [] };
     NODE_CHECKS.forEach((check, i) => {
-      const findings = this.#findingsOn(check, name);
-      state.findings.push(findings);
+      const { found, refused } = this.#findingsOn(check, name);
+      state.findings.push(found);
       // Refused: the node exists (a cordon needs one), the check enforces, and the node's own skip does not waive it.
-      state.blocked.push(findings > 0 && record !== undefined && (this.#modes[check] ?? 'enforce') === 'enforce' && !skipped.includes(check));
-      this.#findingTotals[i] = (this.#findingTotals[i] ?? 0) + findings - (previous?.findings[i] ?? 0);
+      state.blocked.push(refused > 0 && record !== undefined && (this.#modes[check] ?? 'enforce') === 'enforce' && !skipped.includes(check));
+      this.#findingTotals[i] = (this.#findingTotals[i] ?? 0) + found - (previous?.findings[i] ?? 0);
       this.#blockedTotals[i] = (this.#blockedTotals[i] ?? 0) + (state.blocked[i] ? 1 : 0) - (previous?.blocked[i] ? 1 : 0);
     });
-    if (state.findings.every((count) => count === 0)) this.#nodes.delete(name);
+    if (state.findings.every((count) => count === 0) && !state.blocked.includes(true)) this.#nodes.delete(name);
     else this.#nodes.set(name, state);
   }
 

@@ -8,9 +8,14 @@ import { nodeCordonValidator } from '../../../src/admission/validators/node-cord
 import { upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
 import { buildAuditReport } from '../../../src/audit/report.ts';
 import type { AuditScope } from '../../../src/audit/types.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { CHECK_IDS } from '../../../src/checks/types.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { context, cordonRequest, harvesterUpgradeRequest } from '../../support/admission.ts';
+import { NODE_CHECKS, RiskTracker } from '../../../src/observe/risks.ts';
+import { transformNode } from '../../../src/cluster/transforms.ts';
+import { context, cordonRequest, harvesterUpgradeRequest, request } from '../../support/admission.ts';
+import { detachedVolume, failedReplica, harvesterUpgrade, longhornNode, longhornSetting, node, pod, replica, volume } from '../../support/fixtures.ts';
 import { CLUSTER, GENERATED_AT, goldenModel } from '../audit/golden-cluster.ts';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
@@ -78,5 +83,141 @@ describe('audit and webhook agree (golden scenario)', () => {
     const report = audit({ kind: 'release', namespace: 'shop', name: 'shop', revisions: [{ version: 1, status: 'uninstalled' }] });
     expect(report.findings.length).toBeGreaterThan(0);
     for (const finding of report.findings) expect(planChecks(PLANS['helm-release'])).toContain(finding.check);
+  });
+});
+
+describe('audit, risk gauges and webhook agree on a cordon under Longhorn node-drain-policy', () => {
+  /** node-1 holds the only copy of vol-moved (its second replica failed) and, with `strict`, of a strict-local volume. */
+  function drainModel(policy: string | undefined, strict: boolean): ClusterModel {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.setLonghornInstalled(true);
+    for (const name of ['node-1', 'node-2']) {
+      model.upsert('node', node({ name }));
+      model.upsert('longhornNode', longhornNode({ name }));
+    }
+    model.upsert('longhornVolume', volume({ name: 'vol-moved', numberOfReplicas: 2 }));
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-moved', nodeID: 'node-1' }));
+    model.upsert('longhornReplica', failedReplica({ volumeName: 'vol-moved', nodeID: 'node-2' }));
+    if (strict) {
+      model.upsert('longhornVolume', volume({ name: 'vol-strict', numberOfReplicas: 1, strictLocal: true }));
+      model.upsert('longhornReplica', replica({ volumeName: 'vol-strict', nodeID: 'node-1' }));
+    }
+    if (policy !== undefined) model.upsert('longhornSetting', longhornSetting('node-drain-policy', policy));
+    return model;
+  }
+
+  it.each([
+    ['the default policy', undefined, false],
+    ['block-if-contains-last-replica', 'block-if-contains-last-replica', false],
+    ['block-for-eviction', 'block-for-eviction', false],
+    ['block-for-eviction-if-contains-last-replica', 'block-for-eviction-if-contains-last-replica', false],
+    ['block-for-eviction, a strict-local volume too', 'block-for-eviction', true],
+  ] as const)('%s: audit --node and nodes_blocked report what the cordon is refused for', (_name, policy, strict) => {
+    const model = drainModel(policy, strict);
+    const decision = nodeCordonValidator(config).handle(cordonRequest('node-1'), context(model, { config }));
+    const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    expect(sorted(report.findings.map((finding) => finding.check))).toEqual(sorted(decision.checks ?? []));
+    expect(report.findings.every((finding) => finding.object.name !== 'vol-moved') || decision.allowed === false).toBe(true);
+    const cluster = buildAuditReport({ model, scope: { kind: 'cluster' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    const cordonChecks = cluster.findings.filter((finding) => finding.operation === 'cordon/drain of node node-1').map((finding) => finding.check);
+    for (const check of cordonChecks) expect(decision.checks ?? []).toContain(check);
+    const tracker = new RiskTracker(model);
+    tracker.markAll();
+    tracker.flush();
+    const blocked = tracker.counts().nodesBlocked;
+    for (const check of NODE_CHECKS) expect(blocked[check] > 0, check).toBe((decision.checks ?? []).includes(check));
+  });
+
+  it('the audit says why the moved copies are not refused, and the gauges follow the setting', () => {
+    const model = drainModel(undefined, false);
+    const tracker = new RiskTracker(model);
+    const sink = tracker.sink();
+    tracker.markAll();
+    tracker.flush();
+    expect(tracker.counts().nodesBlocked['last-replica-on-node']).toBe(1);
+    sink.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    tracker.flush();
+    expect(tracker.counts().nodesBlocked['last-replica-on-node']).toBe(0);
+    // Still a volume at risk: one copy, whatever a drain does.
+    expect(tracker.counts().atRiskVolumes['last-replica-on-node']).toBe(1);
+    const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    expect(report.findings).toEqual([]);
+    expect(report.notes.join('\n')).toContain("node-drain-policy block-for-eviction moves the only copy of 1 Longhorn volume on node node-1");
+  });
+});
+
+describe('audit, risk gauges and webhook agree on removing a node for good', () => {
+  const NODE_KIND = { kind: { group: '', version: 'v1', kind: 'Node' }, resource: { group: '', version: 'v1', resource: 'nodes' } };
+  const CA_TAINT = { key: 'ToBeDeletedByClusterAutoscaler', value: '1733130000', effect: 'NoSchedule' };
+  const nodeDelete = request({ ...NODE_KIND, operation: 'DELETE', name: 'node-1', oldObject: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' } } });
+
+  /** A bare pod writing a hostPath on node-1: a drain leaves its data for it to come back to, a removal does not. */
+  function removalModel(taints: unknown[]): ClusterModel {
+    const model = new ClusterModel(VOLUME_SETS);
+    const first = transformNode({ metadata: { name: 'node-1', labels: { 'kubernetes.io/hostname': 'node-1' } }, spec: { taints } });
+    if (first === undefined) throw new Error('node not read');
+    model.upsert('node', first);
+    model.upsert('node', node({ name: 'node-2' }));
+    model.upsert('pod', pod({ name: 'scratch', nodeName: 'node-1', hostPaths: [{ path: '/data/scratch', writable: true }] }));
+    return model;
+  }
+
+  const audit = (model: ClusterModel, scope: AuditScope) => buildAuditReport({ model, scope, cluster: CLUSTER, generatedAt: GENERATED_AT });
+  const checksOf = (findings: readonly { check: string; operation: string }[], operation: string) => sorted(findings.filter((f) => f.operation.startsWith(operation)).map((f) => f.check));
+
+  it('audit --node says what a cordon is refused for, and apart what a Node DELETE is', () => {
+    const model = removalModel([]);
+    const validator = nodeCordonValidator(config);
+    const cordon = validator.handle(cordonRequest('node-1'), context(model, { config }));
+    const removal = validator.handle(nodeDelete, context(model, { config }));
+    expect(cordon.allowed).toBe(true);
+    expect(removal.checks).toEqual(['node-local-volume']);
+    const report = audit(model, { kind: 'node', node: 'node-1' });
+    expect(checksOf(report.findings, 'cordon/drain of node node-1')).toEqual(sorted(cordon.checks ?? []));
+    expect(checksOf(report.findings, 'removal of node node-1')).toEqual(sorted(removal.checks ?? []));
+    expect(report.findings[0]).toMatchObject({ object: { kind: 'Pod', name: 'scratch' }, override: expect.stringContaining('kubectl annotate node node-1') });
+    // The whole-cluster audit says it for every node.
+    expect(checksOf(audit(model, { kind: 'cluster' }).findings, 'removal of node node-1')).toEqual(['node-local-volume']);
+  });
+
+  it('a node an autoscaler is removing: its cordon is judged as its removal, by the audit and the gauges too', () => {
+    const model = removalModel([CA_TAINT]);
+    const tainted = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: { unschedulable: true, taints: [CA_TAINT] } };
+    const cordonOfLeaving = request({ ...NODE_KIND, operation: 'UPDATE', name: 'node-1', object: tainted, oldObject: { ...tainted, spec: { taints: [CA_TAINT] } } });
+    const decision = nodeCordonValidator(config).handle(cordonOfLeaving, context(model, { config }));
+    expect(decision.checks).toEqual(['node-local-volume']);
+    const report = audit(model, { kind: 'node', node: 'node-1' });
+    expect(checksOf(report.findings, 'cordon/drain of node node-1')).toEqual(['node-local-volume']);
+    expect(checksOf(report.findings, 'removal of node node-1')).toEqual([]);
+    const tracker = new RiskTracker(model);
+    tracker.markAll();
+    tracker.flush();
+    expect(tracker.counts().nodesBlocked['node-local-volume']).toBe(1);
+  });
+});
+
+describe('audit and webhook agree on a node a Harvester upgrade admitted with skipSingleReplicaDetachedVol is draining', () => {
+  it('the detached single-replica findings its cordon passes for are reported accepted by that Upgrade', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.setLonghornInstalled(true);
+    for (const name of ['node-1', 'node-2']) {
+      model.upsert('node', node({ name }));
+      model.upsert('longhornNode', longhornNode({ name }));
+    }
+    model.upsert('longhornVolume', detachedVolume({ name: 'vol-detached', numberOfReplicas: 1 }));
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-detached', nodeID: 'node-1', currentState: 'stopped' }));
+    model.upsert('longhornVolume', volume({ name: 'vol-attached', numberOfReplicas: 1 }));
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-attached', nodeID: 'node-1' }));
+    model.upsert('harvesterUpgrade', harvesterUpgrade({ nodeStates: { 'node-1': 'Pre-drained' } }));
+    const decision = nodeCordonValidator(config).handle(cordonRequest('node-1'), context(model, { config }));
+    const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    // What the cordon is refused for is what the audit reports without an override accepting it.
+    const open = report.findings.filter((finding) => finding.overriddenBy === undefined);
+    expect(sorted(open.map((finding) => finding.check))).toEqual(sorted(decision.checks ?? []));
+    expect(open.map((finding) => finding.object.name)).not.toContain('vol-detached');
+    expect(report.findings.filter((finding) => finding.object.name === 'vol-detached').map((finding) => finding.overriddenBy)).toEqual([
+      'Harvester Upgrade harvester-system/hvst-upgrade-1 (harvesterhci.io/skipSingleReplicaDetachedVol, draining node node-1)',
+      'Harvester Upgrade harvester-system/hvst-upgrade-1 (harvesterhci.io/skipSingleReplicaDetachedVol, draining node node-1)',
+    ]);
   });
 });

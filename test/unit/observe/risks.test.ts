@@ -3,6 +3,7 @@
 // moving, StatefulSet deleted, overrides written and removed), and in any order. The rescan here is the reference;
 // the tracker never runs it.
 import { describe, expect, it } from 'vitest';
+import { movedByDrainPolicy } from '../../../src/admission/longhorn-drain.ts';
 import { lingeringOverrides } from '../../../src/audit/overrides.ts';
 import { auditedNodes } from '../../../src/audit/model.ts';
 import { releaseFindings } from '../../../src/audit/release.ts';
@@ -20,6 +21,7 @@ import { NODE_CHECKS, OTHER_NAMESPACES, OVERRIDE_KINDS, RiskTracker, type NodeCh
 import {
   FAILED_AT,
   localPV,
+  longhornSetting,
   node,
   pvc,
   replica,
@@ -55,15 +57,24 @@ function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode
       'volume-health': collectVolumeHealth(model, { node: name }).total,
       'node-local-volume': collectNodeLocalVolume(model, { node: name }).total,
     };
+    const leaving = model.node(name)?.leaving === true;
     atRiskVolumes['last-replica-on-node'] += totals['last-replica-on-node'];
     atRiskVolumes['node-local-volume'] += totals['node-local-volume'];
+    // A cordon is not refused for the last copies Longhorn's node-drain-policy moves away (longhorn-drain.ts).
+    const refused: Record<NodeCheck, number> = {
+      ...totals,
+      'last-replica-on-node': totals['last-replica-on-node'] - movedByDrainPolicy(model, name, collectLastReplicaOnNode(model, { node: name }).findings, { cordoned: true }).length,
+      'single-replica': totals['single-replica'] - movedByDrainPolicy(model, name, collectSingleReplica(model, { node: name }).findings, { cordoned: true }).length,
+      // A node an autoscaler is removing: its cordon or drain is judged as its removal.
+      'node-local-volume': leaving ? collectNodeLocalVolume(model, { node: name, removed: true }).total : totals['node-local-volume'],
+    };
     const record = model.node(name);
     // The node's skip counts only as audit lists it honored: writer recorded, not expired.
     const skipped = lingeringOverrides(model)
       .filter((o) => o.object.kind === 'Node' && o.object.name === name && o.key === SKIP_KEY)
       .flatMap((o) => o.checks);
     for (const check of NODE_CHECKS) {
-      if (totals[check] > 0 && record !== undefined && (modes[check] ?? 'enforce') === 'enforce' && !skipped.includes(check)) nodesBlocked[check] += 1;
+      if (refused[check] > 0 && record !== undefined && (modes[check] ?? 'enforce') === 'enforce' && !skipped.includes(check)) nodesBlocked[check] += 1;
     }
   }
   const releases = new Set<string>();
@@ -137,7 +148,7 @@ describe('RiskTracker', () => {
     const pickOf = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     for (let round = 0; round < 40; round++) {
       for (let change = 0; change < 5; change++) {
-        const action = Math.floor(random() * 11);
+        const action = Math.floor(random() * 14);
         const replicas = [...model.records('longhornReplica')];
         const nodes = summary.nodeNames;
         switch (action) {
@@ -202,6 +213,28 @@ describe('RiskTracker', () => {
             const pvs = [...model.records('persistentVolume')];
             const target = pickOf(claims);
             if (target) sink.upsert('persistentVolumeClaim', { ...target, volumeName: random() < 0.5 ? '' : (pickOf(pvs)?.name ?? '') });
+            break;
+          }
+          case 11: {
+            // Longhorn's node-drain-policy decides which last copies block a cordon, on every node.
+            const policy = pickOf(['block-for-eviction', 'block-if-contains-last-replica', 'block-for-eviction-if-contains-last-replica']);
+            sink.upsert('longhornSetting', longhornSetting('node-drain-policy', policy));
+            break;
+          }
+          case 12: {
+            // A strict-local volume's last copy is never moved.
+            const target = pickOf([...model.records('longhornVolume')]);
+            if (target) sink.upsert('longhornVolume', target.strictLocal ? { ...target, strictLocal: undefined } : { ...target, strictLocal: true });
+            break;
+          }
+          case 13: {
+            // A node goes NotReady past the grace, back Ready, or an autoscaler starts removing it: copies there
+            // count no more, so other nodes may now hold a volume's last copy.
+            const target = model.node(pickOf(nodes));
+            const change = pickOf(['down', 'up', 'leaving'] as const);
+            if (target && change === 'down') sink.upsert('node', { ...target, ready: 'Unknown', readySince: 0 });
+            else if (target && change === 'up') sink.upsert('node', { ...target, ready: 'True', leaving: undefined });
+            else if (target) sink.upsert('node', { ...target, leaving: true, unschedulable: true });
             break;
           }
           case 8: {
