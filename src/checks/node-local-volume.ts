@@ -356,10 +356,15 @@ function inlineDataFindings(
   consider: (tags: readonly string[], build: () => Finding) => void,
 ): void {
   if (pod.nodeName !== node || FINISHED_POD_PHASES.has(pod.phase)) return;
+  // A pod already being deleted leaves whatever this operation is answered (its own eviction passes, kubectl drain
+  // only waits for it): its controller's replacement is judged as its own pod, its emptyDir goes with it anyway, and
+  // what it wrote to a hostPath stays on the node, lost only when the node goes with its disks.
   if (pod.hostPaths.length > 0) {
     const paths = dataHostPaths(pod, options);
     if (paths.length > 0) {
-      if (recreatedElsewhere(snapshot, pod, node)) consider(['in-use', 'inline-hostPath'], () => hostPathFinding(pod, node, paths));
+      if (recreatedElsewhere(snapshot, pod, node)) {
+        if (!pod.deleting || removed) consider(['in-use', 'inline-hostPath'], () => hostPathFinding(pod, node, paths));
+      }
       // A pod that would come back to its data (or that nothing recreates) finds none: the node is gone.
       else if (removed && lostWithRemovedNode(pod)) {
         consider(['in-use', 'inline-hostPath', 'node-removed'], () => removedNodeHostPathFinding(pod, node, paths));
@@ -367,7 +372,7 @@ function inlineDataFindings(
     }
   }
   // emptyDir goes with the pod, wherever the pod comes back: no pinning spares it.
-  if (pod.emptyDirs.length > 0 && pod.controllerKind === 'StatefulSet' && options.statefulSetEmptyDir !== 'off') {
+  if (pod.emptyDirs.length > 0 && pod.controllerKind === 'StatefulSet' && !pod.deleting && options.statefulSetEmptyDir !== 'off') {
     consider(['in-use', 'emptyDir'], () => emptyDirFinding(pod, node, options.statefulSetEmptyDir));
   }
 }
