@@ -42,6 +42,8 @@ interface Case {
   readonly webhook: string;
   readonly model: ClusterModel;
   readonly request: AdmissionRequest;
+  /** Words the fix line must say for this situation. */
+  readonly fix?: string;
 }
 
 type Meta = { name?: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
@@ -170,6 +172,13 @@ const CASES: Record<PlanId, () => Case[]> = {
       model: lastReplicaCluster(),
       request: request({ ...kindOf('', 'Node', 'nodes'), operation: 'DELETE', name: 'node-1', oldObject: { metadata: { name: 'node-1', annotations: {} } } }),
     },
+    {
+      name: 'Node DELETE under a pod with local data',
+      webhook: 'node-cordon',
+      model: localDataCluster(false),
+      request: request({ ...kindOf('', 'Node', 'nodes'), operation: 'DELETE', name: 'node-3', oldObject: { metadata: { name: 'node-3', annotations: {} } } }),
+      fix: 'Fix: node-3 is removed with its disks: back the data up or move it to storage that is not on node-3',
+    },
   ],
   eviction: () => [{ name: 'eviction', webhook: 'pod-eviction', model: localDataCluster(false), request: evictionRequest('db-0') }],
   'eviction-draining': () => [{ name: 'eviction while draining', webhook: 'pod-eviction', model: localDataCluster(true), request: evictionRequest('db-0') }],
@@ -246,6 +255,7 @@ const CASES: Record<PlanId, () => Case[]> = {
     {
       // Re-created after --cascade=orphan with fewer replicas under whenScaled: Delete: it condemns db-1 and its PVC.
       name: 'StatefulSet CREATE adopting an orphaned pod it scales away',
+      fix: 'Fix: back the data up, or declare the replicas and ordinals the orphaned pods run (or whenScaled: Retain)',
       webhook: 'statefulset',
       model: cluster((m) => {
         claims(m, ['data-db-0', 'data-db-1']);
@@ -384,6 +394,7 @@ const CASES: Record<PlanId, () => Case[]> = {
     return [
       {
         name: 'Replica DELETE',
+        fix: 'Fix: keep the replica; let Longhorn rebuild another healthy copy (or back the volume up) first.',
         webhook: 'storage-teardown',
         model: soloCluster(),
         request: request({
@@ -602,6 +613,7 @@ describe('the override a denial prints leads to an allow', () => {
         expect(passed.allowed, `${override}\n${passed.status?.message ?? ''}`).toBe(true);
         expect(passed.overrides, override).toEqual(expect.arrayContaining([...(refused.deniedChecks ?? [])]));
         expect(passed.auditAnnotations?.['overridden-checks'], override).toBeDefined();
+        if (built.fix !== undefined) expect(message.replace(/\s+/g, ' '), message).toContain(built.fix);
       });
     }
   }
