@@ -27,7 +27,10 @@ export interface Judgement {
   readonly modes: Readonly<Record<CheckId, CheckMode>>;
   readonly overrides: readonly OverrideSource[];
   readonly writers: OverrideWriters;
-  /** How this kind of object is overridden, with `<checks>` standing for the check ids to skip. */
+  /**
+   * How this kind of object is overridden, with `<checks>` standing for the check ids to skip and `<pvcs>` for the
+   * names of the PVCs refused (pvcNames; `<pvcs:check>`: of that check, the line dropped when it did not refuse); a `\n` starts another line (each line is shortened on its own).
+   */
   readonly overrideHint: string;
   /** Warnings to pass on whatever the outcome (unknown skip entries, uninstall notices). */
   readonly warnings?: readonly string[];
@@ -165,7 +168,13 @@ export function judge(input: Judgement): Decision {
     const skipList = enforcedChecks.join(',');
     const override = input.situation
       ? overrideLines(input.situation, enforcedChecks)
-      : [input.overrideHint.replace('<checks>', skipList).replace(/^run: /, '')];
+      : input.overrideHint
+          .replace('<checks>', skipList)
+          .replace(/^run: /, '')
+          .split('\n')
+          // A line for one check's PVCs (`<pvcs:orphan-pvc>`) only when that check refused.
+          .filter((line) => [...line.matchAll(PVCS_PLACEHOLDER)].every(([, check]) => check === undefined || enforcedChecks.includes(check as CheckId)))
+          .map((line) => line.replace(PVCS_PLACEHOLDER, (_, check?: string) => pvcNames(check === undefined ? enforced : enforced.filter((group) => group.check === check))));
     // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough.
     const singles = enforced.find((group) => group.check === 'single-replica');
     if (
@@ -193,6 +202,29 @@ export function judge(input: Judgement): Decision {
     });
   }
   return { ...allowed(fitted, auditAnnotations), checks, overrides: overriddenChecks };
+}
+
+/** `<pvcs>`, or `<pvcs:check>` for the PVCs of one check, in an override hint. */
+const PVCS_PLACEHOLDER = /<pvcs(?::([a-z-]+))?>/g;
+
+/** PVCs a hint names at most: a command over more would not fit a line; the audit lists them all. */
+const MAX_HINT_PVCS = 3;
+
+/**
+ * The refused PVCs for a hint's `kubectl annotate pvc <pvcs>` (kubectl takes several names): the first few listed,
+ * `...` when there are more; `<name>` when none is listed (a withheld one is not named).
+ */
+function pvcNames(groups: readonly { findings: readonly Finding[]; total: number }[]): string {
+  const names: string[] = [];
+  let total = 0;
+  for (const group of groups) {
+    const claims = group.findings.filter((finding) => finding.object.kind === 'PersistentVolumeClaim' && finding.object.namespace !== undefined);
+    total += claims.length === group.findings.length ? group.total : claims.length;
+    for (const finding of claims) if (!names.includes(finding.object.name)) names.push(finding.object.name);
+  }
+  if (names.length === 0) return '<name>';
+  const shown = names.slice(0, MAX_HINT_PVCS).join(' ');
+  return total > Math.min(names.length, MAX_HINT_PVCS) ? `${shown} ...` : shown;
 }
 
 /**

@@ -263,6 +263,9 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-by-hook'))) {
         return 'back the data up, or render the PVC as a plain template (not a helm.sh/hook); mark it volume-guard.io/delete=true if it may go.';
       }
+      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('adopted-pods'))) {
+        return 'back the data up, or declare the replicas and ordinals the orphaned pods run (or whenScaled: Retain); mark the PVCs volume-guard.io/delete=true if they may go.';
+      }
       if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-by-scale-down'))) {
         return 'back the data up, or keep the replicas (or set whenScaled: Retain first); mark the PVCs volume-guard.io/delete=true if they may go.';
       }

@@ -35,6 +35,9 @@ export { DELETE_KEY as DELETE_APPROVED_KEY } from '../override-keys.ts';
 /** A finding about a PVC that carries a counting `volume-guard.io/delete: "true"` (waived by that approval). */
 export const DELETE_APPROVED_TAG = 'delete-approved';
 
+/** deleted-by-scale-down of an orphaned pod a StatefulSet being created adopts (not one it ran). */
+export const ADOPTED_PODS_TAG = 'adopted-pods';
+
 /**
  * Whether an upgrade or rollback that drops this live object leaves it: Helm's kube client compares the live
  * annotation exactly (`Keep` or ` keep` are deleted). Only uninstall trims and lower-cases, and it reads the
@@ -420,6 +423,8 @@ function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDo
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
     const tags = ['deleted-by-scale-down', `reclaim-${reclaimPolicy.toLowerCase()}`];
+    // Orphans a StatefulSet being created adopts: the advice is to declare the replicas they run, not to keep them.
+    if (adopting) tags.push(ADOPTED_PODS_TAG);
     if (target.now !== undefined && isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
     collector.add({

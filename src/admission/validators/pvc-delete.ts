@@ -200,7 +200,7 @@ function judgeNamespaceDelete(
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
     overrideHint:
-      `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${namespace} ${DELETE_APPROVED_KEY}=true ` +
+      `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
   });
 }
@@ -252,7 +252,7 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
     overrideHint:
-      `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
+      `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, or delete with --cascade=orphan to keep the PVCs, and let ` +
       `${automation ? 'the controller retry' : 'the delete be retried'}`,
   });
@@ -329,7 +329,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, m
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
     overrideHint:
-      `back the data up, then mark each PVC that may go: kubectl annotate pvc <name> -n ${target.namespace} ${DELETE_APPROVED_KEY}=true ` +
+      `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${target.namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, or set whenScaled: Retain first to keep them, and let ` +
       `${automation ? 'the controller retry' : 'the change be retried'}`,
   });

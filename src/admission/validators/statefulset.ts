@@ -93,11 +93,13 @@ export function statefulSetValidator(_config: Config): Validator {
         // The PVCs of adopted pods it scales away are deleted by the controller, judged like a scale-down by its writer.
         modes: { 'pvc-delete': pvcDeleteModeFor(request.userInfo, context.config) },
         unlimited: true,
+        // One line per way out, each a command with the PVCs refused filled in (decide.ts fills `<pvcs:check>`).
         overrideHint:
-          `annotate the PVCs ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name> if their data is meant to be reused, delete them ` +
-          `(kubectl delete pvc -n ${target.namespace} ...) if it is not; declare the replicas the orphaned pods run, or mark ` +
-          `their PVCs ${DELETE_KEY}=true if they may go; or add the annotations ${SKIP_KEY}=<checks> ` +
-          `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> to the StatefulSet`,
+          `data meant to be reused: kubectl annotate pvc -n ${target.namespace} <pvcs:orphan-pvc> ${REUSE_KEY}=true ` +
+          `${SKIP_BY_KEY}=<your user name>; obsolete: kubectl delete pvc -n ${target.namespace} <pvcs:orphan-pvc>\n` +
+          `adopted pods' PVCs that may go: kubectl annotate pvc -n ${target.namespace} <pvcs:pvc-delete> ${DELETE_KEY}=true ` +
+          `${SKIP_BY_KEY}=<your user name>; or declare the replicas those pods run\n` +
+          `or add to the StatefulSet's metadata.annotations: ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`,
         warnings,
       });
     },
@@ -161,7 +163,7 @@ function judgeScaleUp(request: AdmissionRequest, context: ValidationContext): De
     overrides: readOverrides(plan, { 'pvc-reuse': reuseApprovalSource }),
     unlimited: true,
     overrideHint:
-      `annotate the PVCs ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name> if their data is meant to be reused, or delete them ` +
-      `(kubectl delete pvc -n ${target.namespace} ...) if it is not`,
+      `data meant to be reused: kubectl annotate pvc -n ${target.namespace} <pvcs> ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name>; ` +
+      `obsolete: kubectl delete pvc -n ${target.namespace} <pvcs>`,
   });
 }

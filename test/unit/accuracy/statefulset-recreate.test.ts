@@ -97,7 +97,7 @@ describe('StatefulSet re-created after --cascade=orphan', () => {
 
   it('honors the PVCs’ delete approvals', () => {
     const findings = collectClaimsDeletedByAdoption(orphaned({ approved: 'data-db-3' }), statefulSet, Date.now()).findings;
-    expect(findings.map((f) => [f.object.name, f.tags])).toEqual([['data-db-3', ['deleted-by-scale-down', 'reclaim-delete', 'delete-approved']]]);
+    expect(findings.map((f) => [f.object.name, f.tags])).toEqual([['data-db-3', ['deleted-by-scale-down', 'reclaim-delete', 'adopted-pods', 'delete-approved']]]);
     expect(findings[0]!.reason).toContain('adopts the orphaned pods named for it, and has ordinals 0..2; pod db-3 is scaled away');
   });
 });

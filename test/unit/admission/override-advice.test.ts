@@ -1,0 +1,621 @@
+// Every denial ends with the override an authorized admin can apply. For each plan, this builds a cluster where the
+// plan refuses, takes the override command the denial prints, writes exactly what it says (the annotations or labels
+// on the object it names, skip-by = the admin running it) and sends the same request again: it must then pass,
+// with the override audited. Advice that leads nowhere (a wrong object, key or check id, a placeholder left where
+// the value is known, a command cut short) fails here.
+import { describe, expect, it } from 'vitest';
+import { createValidators } from '../../../src/admission/index.ts';
+import { MAX_DENIAL_LENGTH, MAX_LINE_LENGTH } from '../../../src/admission/messages.ts';
+import { PLANS, type PlanId } from '../../../src/admission/plans.ts';
+import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { ADMIN, context, cordonRequest, evictionRequest, harvesterUpgradeRequest, request, statefulSetDeleteRequest } from '../../support/admission.ts';
+import {
+  failedReplica,
+  localPV,
+  longhornNode,
+  machine,
+  namespace,
+  node,
+  pod,
+  pv,
+  pvc,
+  replica,
+  statefulSet,
+  volume,
+  volumeWithReplicas,
+} from '../../support/fixtures.ts';
+import { devlakeManifest, releaseSecret, type ReleaseFixture } from '../helm/helm-fixtures.ts';
+
+const config = defaultConfig();
+const validators = createValidators(config);
+const ARGO: UserInfo = {
+  username: 'system:serviceaccount:argocd:argocd-application-controller',
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd'],
+};
+const NS = 'shop';
+
+interface Case {
+  readonly name: string;
+  readonly webhook: string;
+  readonly model: ClusterModel;
+  readonly request: AdmissionRequest;
+  /** Words the fix line must say for this situation. */
+  readonly fix?: string;
+}
+
+type Meta = { name?: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+
+function cluster(setup: (model: ClusterModel) => void): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS);
+  model.setLonghornInstalled(true);
+  model.upsert('namespace', namespace({ name: 'longhorn-system' }));
+  model.upsert('namespace', namespace({ name: NS }));
+  model.upsert('namespace', namespace({ name: 'default' }));
+  setup(model);
+  return model;
+}
+
+function addVolume(model: ClusterModel, v: ReturnType<typeof volumeWithReplicas>): void {
+  model.upsert('longhornVolume', v.volume);
+  for (const r of v.replicas) {
+    model.upsert('longhornReplica', r);
+    if (!model.longhornNode(r.nodeID)) model.upsert('longhornNode', longhornNode({ name: r.nodeID }));
+  }
+}
+
+/** node-1 holds the only healthy replica of vol-last (its copy on node-2 failed). */
+function lastReplicaCluster(): ClusterModel {
+  return cluster((m) => {
+    for (const name of ['node-1', 'node-2', 'node-9']) m.upsert('node', node({ name }));
+    addVolume(m, volumeWithReplicas('vol-last', ['node-1', 'node-2']));
+    m.upsert('longhornReplica', failedReplica({ volumeName: 'vol-last', nodeID: 'node-2' }));
+  });
+}
+
+/** Pod default/db-0 on node-3 writing to a local PV there. */
+function localDataCluster(unschedulable: boolean): ClusterModel {
+  return cluster((m) => {
+    m.upsert('node', node({ name: 'node-3', unschedulable }));
+    m.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-3', claimName: 'db-data' }));
+    m.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
+    m.upsert('pod', pod({ name: 'db-0', nodeName: 'node-3', claimNames: ['db-data'], controllerKind: 'StatefulSet' }));
+  });
+}
+
+const kindOf = (group: string, kind: string, resource: string, version = 'v1') => ({
+  kind: { group, version, kind },
+  resource: { group, version, resource },
+});
+
+function releaseRequest(release: Partial<ReleaseFixture>, model: ClusterModel): Case {
+  const fixture: ReleaseFixture = { name: 'devlake', namespace: NS, version: 1, status: 'pending-install', manifest: devlakeManifest(), ...release };
+  return {
+    name: `helm ${fixture.status}`,
+    webhook: 'helm-release',
+    model,
+    request: request({
+      ...kindOf('', 'Secret', 'secrets'),
+      operation: 'CREATE',
+      namespace: NS,
+      name: `sh.helm.release.v1.${fixture.name}.v${fixture.version}`,
+      object: releaseSecret(fixture),
+    }),
+  };
+}
+
+function stsObject(replicas: number, extra: { whenScaled?: string; creationTimestamp?: string } = {}): unknown {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db', namespace: NS, annotations: {}, ...(extra.creationTimestamp ? { creationTimestamp: extra.creationTimestamp, uid: 'uid-sts-shop-db' } : {}) },
+    spec: {
+      replicas,
+      ...(extra.whenScaled ? { persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: extra.whenScaled } } : {}),
+      selector: { matchLabels: { app: 'db' } },
+      template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'db:1' }] } },
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'] } }],
+    },
+  };
+}
+
+/** Bound PVCs of shop whose PVs say reclaim `policy`. */
+function claims(m: ClusterModel, names: readonly string[], policy = 'Delete', fields: Partial<ReturnType<typeof pvc>> = {}): void {
+  for (const name of names) {
+    m.upsert('persistentVolumeClaim', pvc({ namespace: NS, name, volumeName: `pv-${name}`, ...fields }));
+    m.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: NS, claimName: name, reclaimPolicy: policy }));
+  }
+}
+
+/** One volume whose only copy is on w1: what the storage plans find. */
+function soloCluster(): ClusterModel {
+  return cluster((m) => addVolume(m, volumeWithReplicas('solo', ['w1'], { pvcNamespace: NS, pvcName: 'solo-pvc' })));
+}
+
+const setting = (name: string, value: string, before: string): AdmissionRequest =>
+  request({
+    ...kindOf('longhorn.io', 'Setting', 'settings', 'v1beta2'),
+    operation: 'UPDATE',
+    namespace: 'longhorn-system',
+    name,
+    object: { metadata: { name, namespace: 'longhorn-system' }, value },
+    oldObject: { metadata: { name, namespace: 'longhorn-system' }, value: before },
+  });
+
+const CASES: Record<PlanId, () => Case[]> = {
+  upgrade: () => {
+    const model = cluster((m) => addVolume(m, volumeWithReplicas('solo', ['node-1'])));
+    return [
+      { name: 'Harvester Upgrade CREATE', webhook: 'upgrade', model, request: harvesterUpgradeRequest() },
+      {
+        name: 'upgrade.cattle.io Plan UPDATE',
+        webhook: 'upgrade',
+        model,
+        request: request({
+          ...kindOf('upgrade.cattle.io', 'Plan', 'plans'),
+          operation: 'UPDATE',
+          namespace: 'system-upgrade',
+          name: 'k3s-server',
+          object: { metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: {} }, spec: { version: 'v1.31.0' } },
+          oldObject: { metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: {} }, spec: { version: 'v1.30.0' } },
+        }),
+      },
+    ];
+  },
+  'node-cordon': () => [{ name: 'cordon', webhook: 'node-cordon', model: lastReplicaCluster(), request: cordonRequest('node-1') }],
+  'node-delete': () => [
+    {
+      name: 'Node DELETE',
+      webhook: 'node-cordon',
+      model: lastReplicaCluster(),
+      request: request({ ...kindOf('', 'Node', 'nodes'), operation: 'DELETE', name: 'node-1', oldObject: { metadata: { name: 'node-1', annotations: {} } } }),
+    },
+    {
+      name: 'Node DELETE under a pod with local data',
+      webhook: 'node-cordon',
+      model: localDataCluster(false),
+      request: request({ ...kindOf('', 'Node', 'nodes'), operation: 'DELETE', name: 'node-3', oldObject: { metadata: { name: 'node-3', annotations: {} } } }),
+      fix: 'Fix: node-3 is removed with its disks: back the data up or move it to storage that is not on node-3',
+    },
+  ],
+  eviction: () => [{ name: 'eviction', webhook: 'pod-eviction', model: localDataCluster(false), request: evictionRequest('db-0') }],
+  'eviction-draining': () => [{ name: 'eviction while draining', webhook: 'pod-eviction', model: localDataCluster(true), request: evictionRequest('db-0') }],
+  'pod-delete': () => [
+    {
+      name: 'pod DELETE',
+      webhook: 'pod-delete',
+      model: localDataCluster(true),
+      request: request({
+        ...kindOf('', 'Pod', 'pods'),
+        operation: 'DELETE',
+        namespace: 'default',
+        name: 'db-0',
+        oldObject: { metadata: { name: 'db-0', namespace: 'default' }, spec: { nodeName: 'node-3', volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'db-data' } }] } },
+      }),
+    },
+  ],
+  'machine-delete': () => [
+    {
+      name: 'Machine DELETE',
+      webhook: 'machine',
+      model: lastReplicaCluster(),
+      request: request({
+        ...kindOf('cluster.x-k8s.io', 'Machine', 'machines', 'v1beta2'),
+        operation: 'DELETE',
+        namespace: 'capi',
+        name: 'm-a',
+        oldObject: { metadata: { name: 'm-a', namespace: 'capi' }, status: { nodeRef: { name: 'node-1' } } },
+      }),
+    },
+  ],
+  'machine-scale-down': () => {
+    const model = lastReplicaCluster();
+    model.upsert('machine', machine({ namespace: 'capi', name: 'm-a', nodeName: 'node-1', machineSet: 'ms-1', machineDeployment: 'md-1' }));
+    model.upsert('machine', machine({ namespace: 'capi', name: 'm-b', nodeName: 'node-9', machineSet: 'ms-1', machineDeployment: 'md-1' }));
+    return [
+      {
+        name: 'MachineSet scale-down',
+        webhook: 'machine',
+        model,
+        request: request({
+          ...kindOf('cluster.x-k8s.io', 'MachineSet', 'machinesets', 'v1beta1'),
+          operation: 'UPDATE',
+          namespace: 'capi',
+          name: 'ms-1',
+          object: { metadata: { name: 'ms-1', namespace: 'capi' }, spec: { replicas: 1 } },
+          oldObject: { metadata: { name: 'ms-1', namespace: 'capi' }, spec: { replicas: 2 } },
+        }),
+      },
+    ];
+  },
+  'helm-release': () => {
+    const leftover = cluster((m) => claims(m, ['devlake-mysql-data-devlake-mysql-0'], 'Retain', { labels: { 'app.kubernetes.io/instance': 'devlake' } }));
+    // Revision 1 ran a StatefulSet whenDeleted: Delete; revision 2 drops it: Helm deletes it and with it its PVCs.
+    const dropped = (): ClusterModel => cluster((m) => {
+      m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', helmReleaseName: 'db', helmReleaseNamespace: NS }));
+      claims(m, ['data-db-0'], 'Delete', { ownerReferences: [{ kind: 'StatefulSet', name: 'db', uid: 'uid-sts-shop-db' }] });
+    });
+    return [
+      releaseRequest({}, leftover),
+      releaseRequest({ version: 3, status: 'pending-install' }, leftover),
+      releaseRequest({ version: 2, status: 'pending-upgrade' }, leftover),
+      { ...releaseRequest({ name: 'db', version: 3, status: 'pending-rollback', manifest: '' }, dropped()), name: 'helm rollback dropping a StatefulSet' },
+      { ...releaseRequest({ name: 'db', version: 2, status: 'pending-upgrade', manifest: '' }, dropped()), name: 'helm upgrade dropping a StatefulSet' },
+    ];
+  },
+  statefulset: () => [
+    {
+      name: 'StatefulSet CREATE over a leftover PVC',
+      webhook: 'statefulset',
+      model: cluster((m) => claims(m, ['data-db-0'], 'Retain')),
+      request: request({ ...kindOf('apps', 'StatefulSet', 'statefulsets'), operation: 'CREATE', namespace: NS, name: 'db', object: stsObject(1) }),
+    },
+    {
+      // Re-created after --cascade=orphan with fewer replicas under whenScaled: Delete: it condemns db-1 and its PVC.
+      name: 'StatefulSet CREATE adopting an orphaned pod it scales away',
+      fix: 'Fix: back the data up, or declare the replicas and ordinals the orphaned pods run (or whenScaled: Retain)',
+      webhook: 'statefulset',
+      model: cluster((m) => {
+        claims(m, ['data-db-0', 'data-db-1']);
+        for (const ordinal of [0, 1]) m.upsert('pod', pod({ namespace: NS, name: `db-${ordinal}`, claimNames: [`data-db-${ordinal}`] }));
+      }),
+      request: request({
+        ...kindOf('apps', 'StatefulSet', 'statefulsets'),
+        operation: 'CREATE',
+        namespace: NS,
+        name: 'db',
+        userInfo: ARGO,
+        object: stsObject(1, { whenScaled: 'Delete' }),
+      }),
+    },
+  ],
+  'statefulset-scale-up': () => [
+    {
+      name: 'StatefulSet scale-up over a leftover PVC',
+      webhook: 'statefulset',
+      model: cluster((m) => claims(m, ['data-db-1'], 'Retain')),
+      request: request({
+        ...kindOf('apps', 'StatefulSet', 'statefulsets'),
+        operation: 'UPDATE',
+        namespace: NS,
+        name: 'db',
+        object: stsObject(2, { creationTimestamp: '2025-01-01T00:00:00Z' }),
+        oldObject: stsObject(1, { creationTimestamp: '2025-01-01T00:00:00Z' }),
+      }),
+    },
+  ],
+  'pvc-delete': () => [
+    {
+      name: 'PVC DELETE by Argo CD',
+      webhook: 'pvc-delete',
+      model: cluster((m) => claims(m, ['uploads'])),
+      request: request({
+        ...kindOf('', 'PersistentVolumeClaim', 'persistentvolumeclaims'),
+        operation: 'DELETE',
+        namespace: NS,
+        name: 'uploads',
+        userInfo: ARGO,
+        oldObject: { metadata: { name: 'uploads', namespace: NS, annotations: {} }, spec: { volumeName: 'pv-uploads' }, status: { phase: 'Bound' } },
+      }),
+    },
+  ],
+  'namespace-delete': () => [
+    {
+      name: 'Namespace DELETE by Argo CD',
+      webhook: 'pvc-delete',
+      model: cluster((m) => claims(m, ['uploads'])),
+      request: request({
+        ...kindOf('', 'Namespace', 'namespaces'),
+        operation: 'DELETE',
+        namespace: NS,
+        name: NS,
+        userInfo: ARGO,
+        oldObject: { metadata: { name: NS, annotations: {} } },
+      }),
+    },
+  ],
+  'statefulset-delete': () => [
+    {
+      name: 'StatefulSet DELETE by Argo CD',
+      webhook: 'pvc-delete',
+      model: cluster((m) => claims(m, ['data-db-0'], 'Delete', { ownerReferences: [{ kind: 'StatefulSet', name: 'db', uid: 'uid-db' }] })),
+      request: statefulSetDeleteRequest({ namespace: NS, name: 'db', uid: 'uid-db', user: ARGO, whenDeleted: 'Delete' }),
+    },
+  ],
+  'statefulset-scale-down': () => [
+    {
+      name: 'StatefulSet scale-down by Argo CD',
+      webhook: 'pvc-delete',
+      model: cluster((m) => {
+        m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', replicas: 2, whenScaled: 'Delete' }));
+        claims(m, ['data-db-0', 'data-db-1']);
+        for (const ordinal of [0, 1]) {
+          m.upsert('pod', pod({ namespace: NS, name: `db-${ordinal}`, claimNames: [`data-db-${ordinal}`], controllerKind: 'StatefulSet' }));
+        }
+      }),
+      request: request({
+        kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+        resource: { group: 'apps', version: 'v1', resource: 'statefulsets' },
+        subResource: 'scale',
+        operation: 'UPDATE',
+        namespace: NS,
+        name: 'db',
+        userInfo: ARGO,
+        object: { metadata: { name: 'db', namespace: NS }, spec: { replicas: 1 } },
+        oldObject: { metadata: { name: 'db', namespace: NS }, spec: { replicas: 2 } },
+      }),
+    },
+  ],
+  'pv-reclaim': () => {
+    const pvObject = (policy: string) => ({
+      metadata: { name: 'pv-gone', annotations: {} },
+      spec: { persistentVolumeReclaimPolicy: policy, claimRef: { namespace: NS, name: 'gone', uid: 'uid-gone' } },
+      status: { phase: 'Released' },
+    });
+    return [
+      {
+        name: 'PV reclaim policy turned to Delete by Argo CD',
+        webhook: 'pvc-delete',
+        model: cluster(() => {}),
+        request: request({ ...kindOf('', 'PersistentVolume', 'persistentvolumes'), operation: 'UPDATE', name: 'pv-gone', userInfo: ARGO, object: pvObject('Delete'), oldObject: pvObject('Retain') }),
+      },
+    ];
+  },
+  'longhorn-volume-delete': () => [
+    {
+      name: 'Longhorn Volume DELETE by Argo CD',
+      webhook: 'pvc-delete',
+      model: cluster((m) => m.upsert('longhornVolume', volume({ name: 'vol-a', pvcNamespace: NS, pvcName: 'a' }))),
+      request: request({
+        ...kindOf('longhorn.io', 'Volume', 'volumes', 'v1beta2'),
+        operation: 'DELETE',
+        namespace: 'longhorn-system',
+        name: 'vol-a',
+        userInfo: ARGO,
+        oldObject: {
+          metadata: { name: 'vol-a', namespace: 'longhorn-system', annotations: {} },
+          status: { kubernetesStatus: { pvName: 'vol-a', namespace: NS, pvcName: 'a' } },
+        },
+      }),
+    },
+  ],
+  'storage-teardown': () => [
+    {
+      name: "DELETE of Longhorn's namespace",
+      webhook: 'storage-teardown',
+      model: soloCluster(),
+      request: request({ ...kindOf('', 'Namespace', 'namespaces'), operation: 'DELETE', name: 'longhorn-system', oldObject: { metadata: { name: 'longhorn-system' } } }),
+    },
+  ],
+  'replica-delete': () => {
+    const lone = replica({ volumeName: 'solo', nodeID: 'w1' });
+    return [
+      {
+        name: 'Replica DELETE',
+        fix: 'Fix: keep the replica; let Longhorn rebuild another healthy copy (or back the volume up) first.',
+        webhook: 'storage-teardown',
+        model: soloCluster(),
+        request: request({
+          ...kindOf('longhorn.io', 'Replica', 'replicas', 'v1beta2'),
+          operation: 'DELETE',
+          namespace: 'longhorn-system',
+          name: lone.name,
+          oldObject: {
+            metadata: { name: lone.name, namespace: 'longhorn-system' },
+            spec: { volumeName: 'solo', nodeID: 'w1', diskID: lone.diskID, healthyAt: lone.healthyAt, failedAt: '', desireState: 'running' },
+            status: { currentState: 'running' },
+          },
+        }),
+      },
+    ];
+  },
+  'storage-delete-flag': () => [{ name: 'deleting-confirmation-flag', webhook: 'longhorn-settings', model: soloCluster(), request: setting('deleting-confirmation-flag', 'true', 'false') }],
+  'storage-drain-setting': () => [{ name: 'node-drain-policy', webhook: 'longhorn-settings', model: soloCluster(), request: setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica') }],
+  'storage-upgrade': () => {
+    const manager = (image: string) => ({
+      metadata: { name: 'longhorn-manager', namespace: 'longhorn-system', annotations: {} },
+      spec: { template: { spec: { containers: [{ name: 'longhorn-manager', image }] } } },
+    });
+    return [
+      {
+        name: 'longhorn-manager image',
+        webhook: 'storage-upgrade',
+        model: cluster((m) => addVolume(m, volumeWithReplicas('faulted', ['w1'], { robustness: 'faulted', numberOfReplicas: 2 }, { failedAt: '2024-05-02T10:00:00Z' }))),
+        request: request({
+          ...kindOf('apps', 'DaemonSet', 'daemonsets'),
+          operation: 'UPDATE',
+          namespace: 'longhorn-system',
+          name: 'longhorn-manager',
+          object: manager('longhornio/longhorn-manager:v1.9.0'),
+          oldObject: manager('longhornio/longhorn-manager:v1.8.1'),
+        }),
+      },
+    ];
+  },
+};
+
+// ------------------------------------------------------------------------------------------------ reading the advice
+
+/** What the override part of a denial says to write. */
+interface Command {
+  readonly how: 'annotate' | 'label' | 'manifest' | 'helm-labels';
+  readonly resource?: string;
+  readonly names: readonly string[];
+  readonly namespace?: string;
+  readonly values: Readonly<Record<string, string>>;
+  readonly text: string;
+}
+
+const OVERRIDE_HEAD = 'Override (an authorized admin, after checking):';
+
+/** The admin runs it: their name and a reason fill the placeholders meant for them. */
+function fill(text: string): string {
+  return text.replaceAll('<your user name>', ADMIN.username).replaceAll('<you>', ADMIN.username).replaceAll('"<why>"', '"checked"');
+}
+
+function tokens(text: string): string[] {
+  return [...text.matchAll(/(?:[^\s"]+|"[^"]*")+/g)].map((match) => match[0]);
+}
+
+const KEY_VALUE = /^([a-z0-9.-]+\/[A-Za-z0-9.-]+)=(.*)$/;
+
+function unquote(value: string): string {
+  return value.replace(/^"(.*)"$/, '$1');
+}
+
+/** The first command of the override text that writes volume-guard's keys. */
+function parseOverride(override: string): Command | undefined {
+  const text = fill(override);
+  const manifest = /metadata\.annotations in its manifest/.test(text);
+  if (manifest) {
+    const values: Record<string, string> = {};
+    for (const match of text.matchAll(/^\s+([a-z0-9.-]+\/[A-Za-z0-9.-]+): "([^"]*)"$/gm)) values[match[1]!] = match[2]!;
+    return { how: 'manifest', names: [], values, text };
+  }
+  const helm = /--labels (\S+)/.exec(text);
+  if (/^helm /.test(text.trim()) && helm) {
+    const values: Record<string, string> = {};
+    for (const pair of helm[1]!.split(',')) {
+      const [key, value] = pair.split('=') as [string, string];
+      values[key] = value;
+    }
+    return { how: 'helm-labels', names: [], values, text };
+  }
+  for (const match of text.matchAll(/kubectl (annotate|label) /g)) {
+    const words = tokens(text.slice(match.index + match[0].length));
+    const resource = words.shift() ?? '';
+    const names: string[] = [];
+    const values: Record<string, string> = {};
+    let namespace: string | undefined;
+    for (let index = 0; index < words.length; index++) {
+      const word = words[index]!.replace(/[,;]$/, '');
+      const pair = KEY_VALUE.exec(word);
+      if (word === '-n') namespace = words[++index]!.replace(/[,;]$/, '');
+      else if (pair) values[pair[1]!] = unquote(pair[2]!);
+      else if (Object.keys(values).length === 0 && !/^(and|or|then|if)$/.test(word)) names.push(word);
+      else break;
+      if (words[index]!.endsWith(',') || words[index]!.endsWith(';')) break;
+    }
+    if (Object.keys(values).some((key) => key.startsWith('volume-guard.io/'))) {
+      return { how: match[1] as 'annotate' | 'label', resource, names, ...(namespace ? { namespace } : {}), values, text };
+    }
+  }
+  const statefulSet = /add the annotations (.*) to the StatefulSet/.exec(text);
+  if (statefulSet) {
+    const values: Record<string, string> = {};
+    for (const word of tokens(statefulSet[1]!)) {
+      const pair = KEY_VALUE.exec(word);
+      if (pair) values[pair[1]!] = unquote(pair[2]!);
+    }
+    return { how: 'manifest', names: [], values, text };
+  }
+  return undefined;
+}
+
+function metaOf(object: unknown): Meta {
+  const record = object as { metadata?: Meta } | null;
+  if (record === null || typeof record !== 'object') throw new Error('no object');
+  record.metadata ??= {};
+  return record.metadata;
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+/**
+ * Writes what the command says on the object it names: in the model (what volume-guard reads of stored objects) and
+ * in the request when the request carries that object (its next write or DELETE sends it as stored). Returns the
+ * objects named that do not exist.
+ */
+function apply(command: Command, model: ClusterModel, req: AdmissionRequest): { request: AdmissionRequest; missing: string[] } {
+  const next = clone(req);
+  const merge = (object: unknown, field: 'annotations' | 'labels'): void => {
+    if (object === null || object === undefined) return;
+    const meta = metaOf(object);
+    meta[field] = { ...meta[field], ...command.values };
+  };
+  if (command.how === 'manifest') {
+    merge(next.object, 'annotations');
+    return { request: next, missing: [] };
+  }
+  if (command.how === 'helm-labels') {
+    merge(next.object, 'labels');
+    return { request: next, missing: [] };
+  }
+  const missing: string[] = [];
+  const field = command.how === 'label' ? 'labels' : 'annotations';
+  const ns = command.namespace ?? '';
+  const inRequest = (resource: string, name: string, namespace = ''): boolean =>
+    req.resource.resource === resource && req.name === name && req.namespace === namespace && (req.subResource ?? '') === '';
+  for (const name of command.names) {
+    const resource = command.resource ?? '';
+    if (resource === 'node') {
+      const record = model.node(name);
+      if (!record) missing.push(`node ${name}`);
+      else model.upsert('node', { ...record, annotations: { ...record.annotations, ...command.values } });
+      if (inRequest('nodes', name)) [next.object, next.oldObject].forEach((o) => merge(o, field));
+    } else if (resource === 'namespace') {
+      const record = model.namespace(name);
+      if (!record) missing.push(`namespace ${name}`);
+      else model.upsert('namespace', { ...record, annotations: { ...record.annotations, ...command.values } });
+      if (req.resource.resource === 'namespaces' && req.name === name) [next.object, next.oldObject].forEach((o) => merge(o, field));
+    } else if (resource === 'pvc') {
+      const record = model.persistentVolumeClaim(ns, name);
+      if (!record) missing.push(`pvc ${ns}/${name}`);
+      else model.upsert('persistentVolumeClaim', { ...record, annotations: { ...record.annotations, ...command.values } });
+      if (inRequest('persistentvolumeclaims', name, ns)) [next.object, next.oldObject].forEach((o) => merge(o, field));
+    } else if (resource === 'pv') {
+      if (!inRequest('persistentvolumes', name) && !model.persistentVolume(name)) missing.push(`pv ${name}`);
+      if (inRequest('persistentvolumes', name)) [next.object, next.oldObject].forEach((o) => merge(o, field));
+    } else if (resource === 'volumes.longhorn.io') {
+      if (!inRequest('volumes', name, ns) && !model.longhornVolume(name)) missing.push(`volume ${ns}/${name}`);
+      if (inRequest('volumes', name, ns)) [next.object, next.oldObject].forEach((o) => merge(o, field));
+    } else if (resource === `${req.resource.resource}.${req.resource.group}` || resource === req.resource.resource) {
+      if (req.name !== name || req.namespace !== ns) missing.push(`${resource} ${ns}/${name}`);
+      [next.object, next.oldObject].forEach((o) => merge(o, field));
+    } else {
+      missing.push(`${resource} ${name} (not an object volume-guard reads overrides from)`);
+    }
+  }
+  return { request: next, missing };
+}
+
+describe('the override a denial prints leads to an allow', () => {
+  it('covers every plan', () => {
+    expect(Object.keys(CASES).sort()).toEqual(Object.keys(PLANS).sort());
+  });
+
+  for (const [plan, build] of Object.entries(CASES) as [PlanId, () => Case[]][]) {
+    for (const built of build()) {
+      it(`${plan}: ${built.name}`, () => {
+        const validator = validators.find((candidate) => candidate.declaration.target === built.webhook);
+        if (!validator) throw new Error(`no validator ${built.webhook}`);
+        const refused = validator.handle(built.request, context(built.model));
+        expect(refused.allowed, JSON.stringify(refused.warnings)).toBe(false);
+        const message = refused.status?.message ?? '';
+        expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
+        const lines = message.split('\n');
+        const head = lines.indexOf(OVERRIDE_HEAD);
+        expect(head, message).toBeGreaterThan(0);
+        const override = lines.slice(head + 1).join('\n');
+        // (The verdict line carries the action as the validator words it: not held to the line length.)
+        for (const line of lines.slice(1, head)) expect(line.length, line).toBeLessThanOrEqual(MAX_LINE_LENGTH + 2);
+        // Nothing cut: a shortened line ends in "…".
+        expect(override, override).not.toContain('…');
+        const command = parseOverride(override);
+        expect(command, override).toBeDefined();
+        // The placeholders left are none the requester's situation already knows.
+        expect([...command!.names, ...Object.values(command!.values)].filter((word) => /<[^>]*>|\.\.\./.test(word)), override).toEqual([]);
+        const { request: again, missing } = apply(command!, built.model, built.request);
+        expect(missing, override).toEqual([]);
+        const passed = validator.handle(again, context(built.model));
+        expect(passed.allowed, `${override}\n${passed.status?.message ?? ''}`).toBe(true);
+        expect(passed.overrides, override).toEqual(expect.arrayContaining([...(refused.deniedChecks ?? [])]));
+        expect(passed.auditAnnotations?.['overridden-checks'], override).toBeDefined();
+        if (built.fix !== undefined) expect(message.replace(/\s+/g, ' '), message).toContain(built.fix);
+      });
+    }
+  }
+});
+
