@@ -110,6 +110,15 @@ describe('benchmark smoke run', () => {
     expect(pressure.helm.map((stream) => stream.manifest)).toEqual(['100k', '1m', 'hostile-2m']);
     for (const stream of pressure.helm) expect(stream.run.requests + stream.run.errors + stream.run.timeouts).toBeGreaterThan(0);
     expect(pressure.memoryAfter.rssBytes).toBeGreaterThan(0);
+    // The harness's own share at this rate: the same cordon stream against the minimal correct webhook.
+    expect(pressure.floorAlone?.requests).toBeGreaterThan(0);
+    expect(pressure.floorAlone?.non2xx).toBe(0);
+    // From send never exceeds from due: the timer's lateness is the difference.
+    for (const run of [pressure.alone.client, pressure.underHelm.client]) {
+      expect(run.fromSend.count).toBe(run.latency.count);
+      expect(run.fromSend.p50).toBeLessThanOrEqual(run.latency.p50);
+      expect(run.sendLateness.p50).toBeGreaterThanOrEqual(0);
+    }
     expect(pressure.memoryAfterSettled.rssBytes).toBeGreaterThan(0);
     // Targets: every one {id, target, measured, met}, machine-readable.
     for (const check of json.targets) {
@@ -136,6 +145,7 @@ describe('benchmark smoke run', () => {
     expect(summary).toContain('2. Scale');
     expect(summary).toContain('helm-install-deny-100k');
     expect(summary).toContain('Helm under pressure');
+    expect(summary).toContain('alone, minimal correct webhook');
   });
 });
 

@@ -21,7 +21,7 @@ import { startServerChild, type ServerChild } from './children.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import type { ClusterSize, MemoryFigures } from './protocol.ts';
 import { summarize, type LatencySummary } from './stats.ts';
-import { steadyLoad, steadyLoadInChild, type SteadyLoadOptions } from './steady-load.ts';
+import { steadyLoad, steadyLoadInChild, type SteadyLoadOptions, type SteadyLoadResult } from './steady-load.ts';
 
 export interface PressureOptions {
   readonly size: ClusterSize;
@@ -34,7 +34,7 @@ export interface PressureOptions {
 }
 
 export interface CordonRun {
-  readonly client: LoadResult;
+  readonly client: SteadyLoadResult;
   /** Server-side durations (Fastify onRequest → response sent) from volume-guard's admission log lines. */
   readonly server?: LatencySummary;
   /** Non-2xx answers, connection errors and timeouts. */
@@ -49,6 +49,11 @@ export interface PressureResult {
   /** Where the cordon client of `alone` and `underHelm` ran. */
   readonly cordonClient: 'own-process';
   readonly alone: CordonRun;
+  /**
+   * The same cordon stream, alone, against the minimal correct webhook (a child of its own, same certificate): what
+   * the client, TLS and loopback add at this rate whatever the server does, read beside `alone` and `underHelm`.
+   */
+  readonly floorAlone?: SteadyLoadResult;
   readonly underHelm: CordonRun;
   /**
    * The same cordon stream under a second round of the same Helm load, sent from the benchmark's own process
@@ -98,6 +103,7 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
   const dir = join(tmpdir(), `volume-guard-bench-pressure-${process.pid}`);
   await mkdir(dir, { recursive: true });
   let guard: ServerChild | undefined;
+  let floor: ServerChild | undefined;
   try {
     const ca = await createCertificateAuthority();
     const leaf = await ca.issue({ ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
@@ -133,12 +139,12 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
       timeoutMs: 10_000,
     };
     /** The cordon stream from a child process: started once the child is ready (its start-up is not measured). */
-    const cordonLoadInChild = async (): Promise<() => Promise<LoadResult>> => {
+    const cordonLoadInChild = async (): Promise<() => Promise<SteadyLoadResult>> => {
       const child = steadyLoadInChild(steady);
       await child.ready;
       return () => child.start();
     };
-    const measured = async (run: () => Promise<LoadResult>, beside: () => Promise<LoadResult>[] = () => []): Promise<CordonRun & { besideRuns: Promise<LoadResult>[] }> => {
+    const measured = async (run: () => Promise<SteadyLoadResult>, beside: () => Promise<LoadResult>[] = () => []): Promise<CordonRun & { besideRuns: Promise<LoadResult>[] }> => {
       const offset = fileSize(logFile);
       const besideRuns = beside();
       const client = await run();
@@ -153,6 +159,15 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
     await runLoad({ url: `${base}/helm-release`, body: helmCases[0]!.body!, connections: 1, durationSeconds: 0.5 });
     options.log(`[pressure] cordons alone at ${options.cordonRate}/s…`);
     const alone = cordonRun(await measured(await cordonLoadInChild()));
+    options.log(`[pressure] the same cordons at ${options.cordonRate}/s against the minimal correct webhook…`);
+    floor = await startServerChild({ mode: 'floor', certFile, keyFile });
+    const floorUrl = `https://127.0.0.1:${floor.ready.port}/validate/node-cordon`;
+    await runLoad({ url: floorUrl, body: cordon.body, connections: options.cordonConnections, durationSeconds: 0.5 });
+    const floorChild = steadyLoadInChild({ ...steady, url: floorUrl });
+    await floorChild.ready;
+    const floorAlone = await floorChild.start();
+    await floor.stop();
+    floor = undefined;
     options.log('[pressure] cordons while Helm releases (100 KB, 1 MB, hostile 2 MiB) arrive…');
     const streams = [
       ...helmCases.map((entry) => ({ manifest: entry.label, body: entry.body! })),
@@ -173,7 +188,7 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
     await sleep(SETTLE_MS);
     const memoryAfterSettled = await guard.memory();
     options.log(
-      `[pressure] cordon p99 alone ${alone.server?.p99 ?? 'n/a'} µs server / ${alone.client.latency.p99} µs client; under Helm ${underHelm.server?.p99 ?? 'n/a'} µs / ${underHelm.client.latency.p99} µs ` +
+      `[pressure] cordon p99 alone ${alone.server?.p99 ?? 'n/a'} µs server / ${alone.client.latency.p99} µs client (the floor: ${floorAlone.latency.p99} µs client); under Helm ${underHelm.server?.p99 ?? 'n/a'} µs / ${underHelm.client.latency.p99} µs ` +
         `(client in this process: ${underHelmSameProcess.server?.p99 ?? 'n/a'} µs / ${underHelmSameProcess.client.latency.p99} µs); failures ${underHelm.failures}`,
     );
     return {
@@ -183,6 +198,7 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
       durationSeconds: options.durationSeconds,
       cordonClient: 'own-process',
       alone,
+      floorAlone,
       underHelm,
       underHelmSameProcess,
       helm,
@@ -191,6 +207,7 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
       settleMs: SETTLE_MS,
     };
   } finally {
+    await floor?.stop();
     await guard?.stop();
     await rm(dir, { recursive: true, force: true });
   }

@@ -9,6 +9,17 @@ import { fork } from 'node:child_process';
 import { Agent, request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { loadResult, type LoadResult } from './load.ts';
+import { summarize, type LatencySummary } from './stats.ts';
+
+/**
+ * A steady run's result. `latency` is taken from the moment each request was due (what the target reads);
+ * `fromSend` from the moment the client's timer actually sent it, and `sendLateness` how late that timer was: the
+ * client's own share (its process waking up), which no server can remove.
+ */
+export interface SteadyLoadResult extends LoadResult {
+  readonly fromSend: LatencySummary;
+  readonly sendLateness: LatencySummary;
+}
 
 export interface SteadyLoadOptions {
   readonly url: string;
@@ -25,12 +36,14 @@ export interface SteadyLoadOptions {
  * server shows up as latency, not as fewer requests sent), over at most `connections` keep-alive connections.
  * Latency is taken from the moment a request was due, so waiting for a free connection counts.
  */
-export function steadyLoad(options: SteadyLoadOptions, sharedAgent?: Agent): Promise<LoadResult> {
+export function steadyLoad(options: SteadyLoadOptions, sharedAgent?: Agent): Promise<SteadyLoadResult> {
   // A shared agent keeps its connections (and the TLS sessions) for the next run; an own one is closed at the end.
   const agent = sharedAgent ?? new Agent({ keepAlive: true, maxSockets: options.connections, ca: options.caPem });
   const body = Buffer.from(options.body);
   const url = new URL(options.url);
   const latencies: number[] = [];
+  const fromSend: number[] = [];
+  const lateness: number[] = [];
   const statusCodes: Record<string, number> = {};
   let ok = 0;
   let non2xx = 0;
@@ -40,12 +53,16 @@ export function steadyLoad(options: SteadyLoadOptions, sharedAgent?: Agent): Pro
   const started = performance.now();
   const one = (due: number) =>
     new Promise<void>((resolve) => {
+      const sentAt = performance.now();
+      lateness.push((sentAt - due) * 1000);
       const req = httpsRequest(
         { agent, hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length }, timeout: options.timeoutMs },
         (response) => {
           response.resume();
           response.on('end', () => {
-            latencies.push((performance.now() - due) * 1000);
+            const end = performance.now();
+            latencies.push((end - due) * 1000);
+            fromSend.push((end - sentAt) * 1000);
             const code = String(response.statusCode);
             statusCodes[code] = (statusCodes[code] ?? 0) + 1;
             if ((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300) ok++;
@@ -82,14 +99,18 @@ export function steadyLoad(options: SteadyLoadOptions, sharedAgent?: Agent): Pro
       }
       void Promise.all(pending).then(() => {
         if (sharedAgent === undefined) agent.destroy();
-        resolve(loadResult({ connections: options.connections, started, latencies, ok, non2xx, errors, timeouts, statusCodes }));
+        resolve({
+          ...loadResult({ connections: options.connections, started, latencies, ok, non2xx, errors, timeouts, statusCodes }),
+          fromSend: summarize(fromSend),
+          sendLateness: summarize(lateness),
+        });
       });
     };
     tick();
   });
 }
 
-type SteadyChildMessage = { readonly type: 'ready' } | { readonly type: 'result'; readonly result: LoadResult } | { readonly type: 'error'; readonly message: string };
+type SteadyChildMessage = { readonly type: 'ready' } | { readonly type: 'result'; readonly result: SteadyLoadResult } | { readonly type: 'error'; readonly message: string };
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -101,7 +122,7 @@ const CHILD_WARMUP_SECONDS = 0.5;
  * the same stream for CHILD_WARMUP_SECONDS (its connections open, its code warmed up: a cold client's first
  * requests would otherwise be the p99), so its start-up does not count; resolves with the child's LoadResult.
  */
-export function steadyLoadInChild(options: SteadyLoadOptions): { readonly ready: Promise<void>; start(): Promise<LoadResult> } {
+export function steadyLoadInChild(options: SteadyLoadOptions): { readonly ready: Promise<void>; start(): Promise<SteadyLoadResult> } {
   const child = fork(SELF, ['--steady-child'], { execPath: process.execPath, execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const exited = new Promise<never>((_resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`steady load child exited (${code}) before its result`)));

@@ -134,10 +134,25 @@ export function formatSummary(report: BenchReport): string {
       String(run.failures),
       run.server ? `${formatMicros(run.server.p50)} / ${formatMicros(run.server.p99)} / ${formatMicros(run.server.max)}` : 'n/a',
       `${formatMicros(run.client.latency.p50)} / ${formatMicros(run.client.latency.p99)}`,
+      `${formatMicros(run.client.fromSend.p50)} / ${formatMicros(run.client.fromSend.p99)}`,
+      formatMicros(run.client.sendLateness.p99),
     ];
     const rows = [row('alone', pressure.alone), row('under Helm load', pressure.underHelm)];
+    if (pressure.floorAlone) {
+      const floor = pressure.floorAlone;
+      rows.splice(1, 0, [
+        'alone, minimal correct webhook',
+        count(floor.requests),
+        String(floor.non2xx + floor.errors + floor.timeouts),
+        'n/a',
+        `${formatMicros(floor.latency.p50)} / ${formatMicros(floor.latency.p99)}`,
+        `${formatMicros(floor.fromSend.p50)} / ${formatMicros(floor.fromSend.p99)}`,
+        formatMicros(floor.sendLateness.p99),
+      ]);
+    }
     if (pressure.underHelmSameProcess) rows.push(row('under Helm, client in bench process', pressure.underHelmSameProcess));
-    out.push(table(['cordons', 'requests', 'failures', 'server p50/p99/max', 'client p50/p99'], rows));
+    out.push(table(['cordons', 'requests', 'failures', 'server p50/p99/max', 'client p50/p99 (from due)', 'from send', 'timer late p99'], rows));
+    out.push('(from due: the target\'s reading; from send: after the client\'s timer fired; timer late: how late it fired, the client process\'s own share)');
     out.push(
       table(
         ['Helm manifest', 'body', 'answers', 'status codes', 'client p50/p99'],
