@@ -113,11 +113,26 @@ describe('what pins a PV to one node (the scheduler reads its affinity against t
     expect(evict(local, 'app-1').status?.message).toContain('topolvm.io PV keeps the data of claim default/lvm on node w1 only');
   });
 
-  it('a local PV whose affinity lists two live nodes is not pinned: judged where its pod runs', () => {
+  it('a local PV whose affinity lists two live nodes is not pinned: its data is where its pod runs', () => {
+    // The scheduler may start the pod on w2, whose /mnt/disks/a is another disk: judged on the node of the pod.
     const both = boundPair('pv-two', 'two', { local: { path: '/mnt/disks/a' }, nodeAffinity: affinity('kubernetes.io/hostname', ['w1', 'w2']) });
     const model = cluster({ nodes: TWO_NODES, pairs: [both], pods: [podObject('app-1', 'w1', [claimVolume('two')], REPLICA_SET)] });
     expect(cordon(model, 'w2')).toMatchObject({ allowed: true });
     expect(cordon(model, 'w1').status?.message).toContain('local PV keeps the data of claim default/two on node w1, where its pod runs');
+  });
+
+  it('the same PV is pinned once the other node it lists is gone: only w1 can mount it', () => {
+    const both = boundPair('pv-two', 'two', { local: { path: '/mnt/disks/a' }, nodeAffinity: affinity('kubernetes.io/hostname', ['w1', 'w2']) });
+    const model = cluster({ nodes: [nodeObject('w1')], pairs: [both], pods: [podObject('app-1', 'w1', [claimVolume('two')], REPLICA_SET)] });
+    const decision = evict(model, 'app-1');
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('local PV keeps the data of claim default/two on node w1 only');
+  });
+
+  it('a hostPath PV whose affinity no node can match (an empty term) declares nothing: its data is where its pod runs', () => {
+    const empty = boundPair('pv-empty', 'empty', { hostPath: { path: '/data/e' }, nodeAffinity: { required: { nodeSelectorTerms: [{}] } } });
+    const model = cluster({ nodes: TWO_NODES, pairs: [empty], pods: [podObject('app-1', 'w1', [claimVolume('empty')], REPLICA_SET)] });
+    expect(evict(model, 'app-1').status?.message).toContain('hostPath PV keeps the data of claim default/empty on node w1, where its pod runs');
   });
 });
 
