@@ -36,6 +36,7 @@ export const NODE_LOCAL_DRIVERS: readonly string[] = Object.freeze([
   'kubevirt.io.hostpath-provisioner', // KubeVirt hostpath provisioner, CSI (OpenShift Virtualization)
   'kubevirt.io/hostpath-provisioner', // KubeVirt hostpath provisioner, legacy
   'local.csi.aliyun.com', // Alibaba open-local
+  'directpv-min-io', // MinIO DirectPV: drives of one node (topology key directpv.min.io/node)
 ]);
 
 /**

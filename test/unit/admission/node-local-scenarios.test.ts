@@ -113,6 +113,35 @@ describe('what pins a PV to one node (the scheduler reads its affinity against t
     expect(evict(local, 'app-1').status?.message).toContain('topolvm.io PV keeps the data of claim default/lvm on node w1 only');
   });
 
+  it('a MinIO DirectPV volume is node-local: its CSI topology term pins it by directpv.min.io/node', () => {
+    // DirectPV's node server reports identity, node, rack, region and zone segments: one term, every key ANDed.
+    const labels = (name: string) => ({
+      'directpv.min.io/identity': 'directpv-min-io',
+      'directpv.min.io/node': name,
+      'directpv.min.io/rack': 'default',
+      'directpv.min.io/region': 'default',
+      'directpv.min.io/zone': 'default',
+    });
+    const topology = {
+      required: {
+        nodeSelectorTerms: [
+          { matchExpressions: Object.entries(labels('w1')).map(([key, value]) => ({ key, operator: 'In', values: [value] })) },
+        ],
+      },
+    };
+    const directpv = boundPair('pvc-minio-0', 'data-minio-0', { csi: { driver: 'directpv-min-io', volumeHandle: 'pvc-minio-0' }, nodeAffinity: topology });
+    const model = cluster({
+      nodes: [nodeObject('w1', labels('w1')), nodeObject('w2', labels('w2'))],
+      pairs: [directpv],
+      pods: [podObject('minio-0', 'w1', [claimVolume('data-minio-0')], STATEFUL_SET)],
+    });
+    expect(model.persistentVolume('pvc-minio-0')?.pinnedNode).toBe('w1');
+    const decision = cordon(model, 'w1');
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('directpv-min-io PV keeps the data of claim default/data-minio-0 on node w1 only');
+    expect(cordon(model, 'w2')).toMatchObject({ allowed: true });
+  });
+
   it('a local PV whose affinity lists two live nodes is not pinned: its data is where its pod runs', () => {
     // The scheduler may start the pod on w2, whose /mnt/disks/a is another disk: judged on the node of the pod.
     const both = boundPair('pv-two', 'two', { local: { path: '/mnt/disks/a' }, nodeAffinity: affinity('kubernetes.io/hostname', ['w1', 'w2']) });
