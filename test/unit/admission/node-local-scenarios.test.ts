@@ -100,6 +100,24 @@ describe('PVs of Rancher local-path: per node, or on a shared filesystem', () =>
   });
 });
 
+describe('another namespace\'s data on a node being drained, withheld', () => {
+  it('says where an unpinned PV keeps its data: on the node of its pod, not "only" there', () => {
+    const minikube: [Json, Json] = [
+      { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pvc-mk', annotations: { 'pv.kubernetes.io/provisioned-by': 'k8s.io/minikube-hostpath' } }, spec: { hostPath: { path: '/tmp/hostpath-provisioner/shop/mk' }, claimRef: { namespace: 'shop', name: 'mk' } }, status: { phase: 'Bound' } },
+      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'mk', namespace: 'shop', uid: 'uid-mk' }, spec: { volumeName: 'pvc-mk' }, status: { phase: 'Bound' } },
+    ];
+    const shopPod = { ...podObject('db-0', 'w1', [claimVolume('mk')], STATEFUL_SET), metadata: { name: 'db-0', namespace: 'shop', ownerReferences: [STATEFUL_SET] } };
+    const drained = cluster({
+      nodes: [{ ...nodeObject('w1'), spec: { unschedulable: true } }, nodeObject('w2')],
+      pairs: [minikube],
+      pods: [shopPod, podObject('web-1', 'w1', [], REPLICA_SET)],
+    });
+    const message = evict(drained, 'web-1').status?.message ?? '';
+    expect(message).toContain('PV of another namespace: keeps data on node w1, where its pod runs (names withheld');
+    expect(message).not.toContain('pvc-mk');
+  });
+});
+
 describe('what pins a PV to one node (the scheduler reads its affinity against the nodes)', () => {
   it('a zonal disk is not node-local, a TopoLVM volume pinned by topology.topolvm.io/node is', () => {
     const zone = { 'topology.kubernetes.io/zone': 'z1' };
