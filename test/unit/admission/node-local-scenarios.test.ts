@@ -245,3 +245,33 @@ describe('pods that take nothing off the node', () => {
     expect(decision.status?.message).toContain('local PV keeps the data of claim default/w1-data on node w1 only');
   });
 });
+
+describe('claims and pods not yet placed', () => {
+  it('passes a WaitForFirstConsumer claim not yet bound and the local PV still Available: no data yet', () => {
+    const available = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'local-pv-free' },
+      spec: { local: { path: '/mnt/disks/free' }, nodeAffinity: affinity('kubernetes.io/hostname', ['w1']), storageClassName: 'local-storage' },
+      status: { phase: 'Available' },
+    };
+    const pending = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'wffc', namespace: 'default', uid: 'uid-wffc', annotations: { 'volume.kubernetes.io/selected-node': 'w1' } },
+      spec: { storageClassName: 'local-storage' },
+      status: { phase: 'Pending' },
+    };
+    const model = cluster({ nodes: TWO_NODES, pairs: [[available, pending]], pods: [podObject('app-1', 'w1', [claimVolume('wffc')], REPLICA_SET)] });
+    expect(cordon(model, 'w1')).toMatchObject({ allowed: true });
+    expect(evict(model, 'app-1')).toMatchObject({ allowed: true });
+  });
+
+  it('counts a pod not yet scheduled as a user of the local PV it waits for; its own eviction moves nothing', () => {
+    const pinned = boundPair('pv-w1', 'w1-data', { local: { path: '/mnt/disks/a' }, nodeAffinity: affinity('kubernetes.io/hostname', ['w1']) });
+    const unscheduled = { ...podObject('app-1', '', [claimVolume('w1-data')], REPLICA_SET), status: { phase: 'Pending' } };
+    const model = cluster({ nodes: TWO_NODES, pairs: [pinned], pods: [unscheduled] });
+    expect(cordon(model, 'w1').status?.message).toContain('local PV keeps the data of claim default/w1-data on node w1 only, mounted by 1 pod');
+    expect(evict(model, 'app-1')).toMatchObject({ allowed: true });
+  });
+});
