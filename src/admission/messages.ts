@@ -209,6 +209,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (finding.object.kind === 'Pod') {
         return { fate: 'lost', why: 'lost to a pod that moves: it comes back elsewhere without it' };
       }
+      // No affinity pins the PV: its pod may come back on any node, where the same path holds other (or no) data.
+      if (finding.tags.includes('unpinned')) {
+        return { fate: 'lost', why: `lost to a pod that moves: no affinity keeps its pod on ${node}, elsewhere the path is empty` };
+      }
       return { fate: 'stranded', why: `stranded on ${node}: pods using it can run nowhere else; lost if ${node} is wiped or replaced` };
     },
   },

@@ -36,6 +36,7 @@ export const NODE_LOCAL_DRIVERS: readonly string[] = Object.freeze([
   'kubevirt.io.hostpath-provisioner', // KubeVirt hostpath provisioner, CSI (OpenShift Virtualization)
   'kubevirt.io/hostpath-provisioner', // KubeVirt hostpath provisioner, legacy
   'local.csi.aliyun.com', // Alibaba open-local
+  'directpv-min-io', // MinIO DirectPV: drives of one node (topology key directpv.min.io/node)
 ]);
 
 /**
@@ -228,8 +229,21 @@ export function isUnpinnedNodeLocalVolume(
   pv: PersistentVolumeRecord,
   nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
 ): boolean {
-  if (pv.pinnedNode !== '' || !isBoundPersistentVolume(pv)) return false;
+  if (pv.pinnedNode !== '' || !isBoundPersistentVolume(pv) || isSharedFilesystemVolume(pv)) return false;
   return pv.source === 'local' || pv.source === 'hostPath' || nodeLocalDrivers.has(pv.driver);
+}
+
+/** The provisioner whose PVs without any node affinity live on a filesystem every node mounts. */
+export const SHARED_FILESYSTEM_PROVISIONER = 'rancher.io/local-path';
+
+/**
+ * A PV of Rancher's local-path provisioner with no node affinity at all: its `sharedFileSystemPath` mode (an NFS or
+ * other shared mount at the same path on every node, ReadWriteMany allowed). In its per-node mode the provisioner
+ * always pins the PV to its node by `kubernetes.io/hostname`, so a missing affinity means the data is reachable from
+ * every node: nothing stays behind when its pod moves.
+ */
+export function isSharedFilesystemVolume(pv: Pick<PersistentVolumeRecord, 'driver' | 'nodeAffinity'>): boolean {
+  return pv.driver === SHARED_FILESYSTEM_PROVISIONER && pv.nodeAffinity.length === 0;
 }
 
 /** Whether any PV no node pins and naming a claim is of a node-local kind (see isUnpinnedNodeLocalVolume). */

@@ -375,6 +375,14 @@ function mountModes(spec: JsonObject | undefined): Map<string, boolean> {
   return modes;
 }
 
+/**
+ * An emptyDir medium backed by memory, not the node's disk: `Memory` (tmpfs), `HugePages` and `HugePages-<size>`
+ * (hugetlbfs; core/v1 StorageMediumHugePages and StorageMediumHugePagesPrefix). '' is the node's default medium, its disk.
+ */
+export function isMemoryMedium(medium: string): boolean {
+  return medium === 'Memory' || medium === 'HugePages' || medium.startsWith('HugePages-');
+}
+
 /** The inline data a pod keeps on its node: hostPath volumes, and for StatefulSet pods writable disk-backed emptyDirs. */
 export function inlineDataOfPod(
   controllerKind: string,
@@ -395,8 +403,8 @@ export function inlineDataOfPod(
         if (path === '' || NON_DATA_HOST_PATH_TYPES.has(stringAt(hostPath, 'type'))) continue;
         hostPaths ??= [];
         hostPaths.push({ path: normaliseHostPath(path), writable: modes.get(name) === true });
-      } else if (modes.get(name) === true && stringAt(emptyDir, 'medium') !== 'Memory') {
-        // A Memory emptyDir is tmpfs: a reboot of the node empties it too, so no drain decision can keep it.
+      } else if (modes.get(name) === true && !isMemoryMedium(stringAt(emptyDir, 'medium'))) {
+        // A memory-backed emptyDir (tmpfs, hugetlbfs): a reboot of the node empties it too, so no drain decision keeps it.
         emptyDirs ??= [];
         emptyDirs.push(name);
       }

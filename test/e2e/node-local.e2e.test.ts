@@ -14,7 +14,20 @@ const HOST_NODE = 'nl-host';
 const DRAIN_NODE = 'nl-drain';
 const SAFE_NODE = 'nl-safe';
 const MINIKUBE_NODE = 'nl-minikube';
-const NODES = [ZFS_NODE, ...ZONE_NODES, HOST_NODE, DRAIN_NODE, SAFE_NODE, MINIKUBE_NODE];
+const SHARED_NODE = 'nl-shared';
+const DIRECTPV_NODE = 'nl-directpv';
+const NODES = [ZFS_NODE, ...ZONE_NODES, HOST_NODE, DRAIN_NODE, SAFE_NODE, MINIKUBE_NODE, SHARED_NODE, DIRECTPV_NODE];
+
+/** The topology labels MinIO DirectPV's node server reports for a node (one CSI topology segment each). */
+function directpvLabels(name: string): Record<string, string> {
+  return {
+    'directpv.min.io/identity': 'directpv-min-io',
+    'directpv.min.io/node': name,
+    'directpv.min.io/rack': 'default',
+    'directpv.min.io/region': 'default',
+    'directpv.min.io/zone': 'default',
+  };
+}
 
 function node(name: string, labels: Record<string, string>, unschedulableNow = false): unknown {
   return {
@@ -26,13 +39,20 @@ function node(name: string, labels: Record<string, string>, unschedulableNow = f
 }
 
 /** A bound PV/PVC pair with the given source and required node affinity (none when empty). */
-async function boundVolume(options: { pv: string; claim: string; source: Record<string, unknown>; affinity: unknown[] }): Promise<void> {
+async function boundVolume(options: {
+  pv: string;
+  claim: string;
+  source: Record<string, unknown>;
+  affinity: unknown[];
+  annotations?: Record<string, string>;
+  accessModes?: string[];
+}): Promise<void> {
   await applyBoundPair(
     {
-      metadata: { name: options.pv },
+      metadata: { name: options.pv, ...(options.annotations ? { annotations: options.annotations } : {}) },
       spec: {
         capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
+        accessModes: options.accessModes ?? ['ReadWriteOnce'],
         persistentVolumeReclaimPolicy: 'Delete',
         storageClassName: 'nl',
         ...options.source,
@@ -51,9 +71,13 @@ interface PodOptions {
   emptyDir?: boolean;
   /** A Memory emptyDir at /dev/shm (tmpfs: emptied by a reboot too, never reported). */
   shm?: boolean;
+  /** A HugePages-2Mi emptyDir (hugetlbfs: memory, never reported), with the hugepages request it needs. */
+  hugePages?: boolean;
   nodeSelector?: Record<string, string>;
   claims?: string[];
 }
+
+const HUGE_PAGES_RESOURCES = { memory: '64Mi', 'hugepages-2Mi': '4Mi' };
 
 /** apps/v1beta2 is no longer served: owner references under it are never resolved. */
 const UNSERVED_VERSION: Readonly<Record<string, string>> = { ReplicaSet: 'apps/v1beta2', DaemonSet: 'apps/v1beta2', StatefulSet: 'apps/v1beta2' };
@@ -70,6 +94,10 @@ async function runningPod(options: PodOptions): Promise<void> {
   if (options.shm) {
     volumes.push({ name: 'shm', emptyDir: { medium: 'Memory' } });
     mounts.push({ name: 'shm', mountPath: '/dev/shm' });
+  }
+  if (options.hugePages) {
+    volumes.push({ name: 'hugepages', emptyDir: { medium: 'HugePages-2Mi' } });
+    mounts.push({ name: 'hugepages', mountPath: '/hugepages' });
   }
   for (const [i, claimName] of (options.claims ?? []).entries()) {
     volumes.push({ name: `c${i}`, persistentVolumeClaim: { claimName } });
@@ -97,7 +125,14 @@ async function runningPod(options: PodOptions): Promise<void> {
       nodeName: options.node,
       ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
       automountServiceAccountToken: false,
-      containers: [{ name: 'app', image: 'registry.invalid/app:1', volumeMounts: mounts }],
+      containers: [
+        {
+          name: 'app',
+          image: 'registry.invalid/app:1',
+          volumeMounts: mounts,
+          ...(options.hugePages ? { resources: { requests: HUGE_PAGES_RESOURCES, limits: HUGE_PAGES_RESOURCES } } : {}),
+        },
+      ],
       volumes,
     },
   });
@@ -120,6 +155,8 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
       node(SAFE_NODE, {}),
       node(DRAIN_NODE, {}, true),
       node(MINIKUBE_NODE, {}),
+      node(SHARED_NODE, {}),
+      node(DIRECTPV_NODE, directpvLabels(DIRECTPV_NODE)),
       // Last: once the ZFS PV is denied, every node above is in the model too.
       node(ZFS_NODE, { 'openebs.io/nodeid': 'zfs-host-17' }),
     );
@@ -145,6 +182,22 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
       affinity: [],
     });
     await runningPod({ name: 'minikube-app', node: MINIKUBE_NODE, claims: ['minikube-data'] });
+    // MinIO DirectPV: a drive of one node, pinned by the CSI topology term the external-provisioner writes.
+    await boundVolume({
+      pv: 'nl-directpv-pv',
+      claim: 'directpv-data',
+      source: { csi: { driver: 'directpv-min-io', volumeHandle: 'pvc-directpv-1', fsType: 'xfs' } },
+      affinity: [{ matchExpressions: Object.entries(directpvLabels(DIRECTPV_NODE)).map(([key, value]) => ({ key, operator: 'In', values: [value] })) }],
+    });
+    // Rancher local-path in its sharedFileSystemPath mode: no node affinity, the path is a filesystem every node mounts.
+    await boundVolume({
+      pv: 'nl-shared-pv',
+      claim: 'shared-data',
+      source: { hostPath: { path: '/mnt/nfs/pvc-shared_node-local_shared-data' } },
+      affinity: [],
+      annotations: { 'pv.kubernetes.io/provisioned-by': 'rancher.io/local-path' },
+      accessModes: ['ReadWriteMany'],
+    });
     const replicaSet = (name: string) => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name });
     await runningPod({ name: 'cache-6d9f-abcde', node: HOST_NODE, owner: replicaSet('cache-6d9f'), hostPaths: [{ path: '/srv/nl-cache' }] });
     await runningPod({ name: 'cache-6d9f-drain', node: DRAIN_NODE, owner: replicaSet('cache-6d9f'), hostPaths: [{ path: '/srv/nl-cache' }] });
@@ -161,6 +214,11 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     // A Deployment pod that can only ever run on this node (nodeSelector on its hostname) comes back to its data.
     await runningPod({ name: 'pinned-5b-x3', node: SAFE_NODE, owner: replicaSet('pinned-5b'), hostPaths: [{ path: '/srv/pinned' }], nodeSelector: { 'kubernetes.io/hostname': SAFE_NODE } });
     await runningPod({ name: 'queue-0', node: SAFE_NODE, owner: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'queue' }, emptyDir: true, shm: true });
+    // On the shared node: a ReplicaSet pod on the shared-filesystem PV, a StatefulSet pod with a hugepages emptyDir,
+    // then (last) a StatefulSet pod with a disk emptyDir, whose warning shows the model has seen the others.
+    await runningPod({ name: 'web-4f-x1', node: SHARED_NODE, owner: replicaSet('web-4f'), claims: ['shared-data'] });
+    await runningPod({ name: 'dpdk-0', node: SHARED_NODE, owner: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'dpdk' }, hugePages: true });
+    await runningPod({ name: 'kv-0', node: SHARED_NODE, owner: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'kv' }, emptyDir: true });
   });
 
   afterAll(async () => {
@@ -168,7 +226,7 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     await deleteObjects(
       ['pod', '--all', '-n', NS, '--grace-period=0', '--force'],
       ['pvc', '--all', '-n', NS],
-      ['pv', 'nl-zonal-pv', 'nl-zfs-pv', 'nl-minikube-pv'],
+      ['pv', 'nl-zonal-pv', 'nl-zfs-pv', 'nl-minikube-pv', 'nl-shared-pv', 'nl-directpv-pv'],
       ['node', ...NODES],
     );
   });
@@ -180,6 +238,12 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     expect(result.stderr).toContain('PV nl-zfs-pv (PVC node-local/zfs-data)');
     expect(result.stderr).toContain('zfs.csi.openebs.io PV keeps the data of claim node-local/zfs-data on node nl-zfs only');
     expect(await isUnschedulable(ZFS_NODE)).toBe(false);
+  });
+
+  it('denies cordoning the node whose drive holds a MinIO DirectPV volume', async () => {
+    const result = await cordonWhen(DIRECTPV_NODE, (stderr) => stderr.includes('denied'));
+    expect(result.stderr).toContain('directpv-min-io PV keeps the data of claim node-local/directpv-data on node nl-directpv only');
+    expect(await isUnschedulable(DIRECTPV_NODE)).toBe(false);
   });
 
   it('allows cordoning a node of a zone whose node-local PV could mount on another node of the zone', async () => {
@@ -202,6 +266,9 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     const result = await cordonWhen(MINIKUBE_NODE, (stderr) => stderr.includes('denied'));
     expect(result.stderr).toContain('PV nl-minikube-pv (PVC node-local/minikube-data, Pod node-local/minikube-app)');
     expect(result.stderr).toContain('keeps the data of claim node-local/minikube-data on node nl-minikube, where its pod runs');
+    // Nothing keeps the pod on the node: its data is lost when it moves, not stranded where it can only come back.
+    expect(result.stderr).toContain('lost to a pod that moves: no affinity keeps its pod on nl-minikube, elsewhere the path is empty');
+    expect(result.stderr).not.toContain('can run nowhere else');
     expect(await isUnschedulable(MINIKUBE_NODE)).toBe(false);
   });
 
@@ -224,6 +291,17 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     expect(result.stderr).not.toContain('shm');
     for (const allowed of ['agent-x1', 'shipper-7c-x2', 'debug', 'pinned-5b', '/var/log', '/srv']) expect(result.stderr).not.toContain(allowed);
     expect(await isUnschedulable(SAFE_NODE)).toBe(true);
+  });
+
+  it("allows the cordon and evictions of a node whose PV is on local-path's shared filesystem; no warning for hugepages", async () => {
+    const result = await cordonWhen(SHARED_NODE, (stderr) => stderr.includes('kv-0'));
+    expect(result.stderr).not.toContain('denied');
+    expect(result.stderr).toContain('Pod node-local/kv-0: StatefulSet pod keeps data in emptyDir state,');
+    for (const passed of ['nl-shared-pv', 'web-4f-x1', 'dpdk-0', 'hugepages']) expect(result.stderr).not.toContain(passed);
+    expect(await isUnschedulable(SHARED_NODE)).toBe(true);
+    const body = await tempFile('nl-evict-web-4f-x1.json', JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'web-4f-x1', namespace: NS } }));
+    const evicted = await must(kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/web-4f-x1/eviction`, '-f', body]), 'eviction of the shared-filesystem pod');
+    expect(evicted.stderr).not.toContain('nl-shared-pv');
   });
 
   it('allows evicting the DaemonSet pod and warns when evicting the StatefulSet pod', async () => {

@@ -216,7 +216,9 @@ export function withheld(finding: Finding, node: string): Finding {
       ? `writes to a hostPath on node ${node}; its controller would recreate it elsewhere`
       : finding.tags.includes('emptyDir')
         ? 'StatefulSet pod keeps data in an emptyDir, emptied when the pod is evicted'
-        : `keeps data on node ${node} only`,
+        : finding.tags.includes('unpinned')
+          ? `keeps data on node ${node}, where its pod runs`
+          : `keeps data on node ${node} only`,
     // Never found on a node: worded all the same, naming nothing.
     'orphan-pvc': `data at risk on node ${node}`,
     'pvc-delete': `data at risk on node ${node}`,

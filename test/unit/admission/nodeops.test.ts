@@ -118,7 +118,7 @@ describe('evictions: the gate of a drain', () => {
     const draining = cluster({ unschedulable: true });
     expect(validator.handle(evict('db-0', DESCHEDULER), context(draining, { config: withRestarters })).allowed).toBe(false);    // A hostPath PV no affinity pins keeps its data on this node, and the restarted pod may land elsewhere.
     const unpinned = cluster();
-    unpinned.upsert('persistentVolume', hostPathPV({ name: 'pv-minikube', pinnedNode: '', claimName: 'mk-data' }));
+    unpinned.upsert('persistentVolume', hostPathPV({ name: 'pv-minikube', driver: 'k8s.io/minikube-hostpath', pinnedNode: '', claimName: 'mk-data' }));
     unpinned.upsert('persistentVolumeClaim', pvc({ name: 'mk-data', volumeName: 'pv-minikube' }));
     unpinned.upsert('pod', pod({ name: 'mk-0', nodeName: 'node-1', claimNames: ['mk-data'] }));
     const refused = validator.handle(evict('mk-0', DESCHEDULER), context(unpinned, { config: withRestarters }));
