@@ -286,6 +286,10 @@ export interface StatefulSetRecord {
   readonly helmKeep: boolean;
   /** Only `volume-guard.io/` annotations (a skip read at its CREATE, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
+  /** metadata.deletionTimestamp is set (the garbage collector counts it as an owner no longer). Omitted: no. */
+  readonly deleting?: true;
+  /** The uids its own ownerReferences name (an operator's resource, ...). Omitted when it has none. */
+  readonly ownerUids?: readonly string[];
 }
 
 /** core/v1 Namespace. */
