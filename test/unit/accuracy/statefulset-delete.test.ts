@@ -48,6 +48,10 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
     expect(message).toContain(`PVC ${NS}/data-db-1`);
     expect(message).toContain('whenDeleted: Delete');
     expect(message).not.toContain('data-db-5');
+    // The garbage collector ignores Helm's resource policy on the PVCs: the fix says what keeps them.
+    const fix = message.replace(/\n\s+/g, ' ');
+    expect(fix).toContain('Fix: back the data up, or keep the PVCs: delete the StatefulSet with --cascade=orphan, or set their PVs to reclaim policy Retain first');
+    expect(fix).not.toContain('helm.sh/resource-policy');
   });
 
   it('allows what loses no data: --cascade=orphan, whenDeleted Retain, people by hand', () => {
