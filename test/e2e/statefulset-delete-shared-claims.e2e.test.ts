@@ -97,6 +97,10 @@ describe('pvc-delete at a StatefulSet DELETE: a PVC with another owner', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(`deletion of StatefulSet ${NS}/db2 by ${ARGO}`);
     expect(refused.stderr).toContain(`${NS}/data-db2-0`);
+    // As kubectl prints it: the fix says what keeps the PVCs from the garbage collector (not Helm's resource policy).
+    const fix = refused.stderr.replace(/\n\s+/g, ' ');
+    expect(fix).toContain('Fix: back the data up, or keep the PVCs: delete the StatefulSet with --cascade=orphan, or set their PVs to reclaim policy Retain first');
+    expect(fix).not.toContain('helm.sh/resource-policy');
     // A person's DELETE passes (pvcDelete.others is off): the real collector deletes archive2, then the claim.
     await must(deleteAs('db2', undefined), 'delete db2 by hand');
     const gone = await eventually(
