@@ -133,7 +133,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     for (const claim of snapshot.persistentVolumeClaimsIn(live.namespace)) {
       if (claim.deleting || !isBound(claim)) continue;
       if (!claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;
-      // Owned by two dropped StatefulSets: one PVC, one finding.
+      // Kept while an owner stays; owned by two StatefulSets this drops, one finding.
       if (stayingOwner(snapshot, claim, going) !== undefined || deletedWith.has(`${claim.namespace}/${claim.name}`)) continue;
       deletedWith.add(`${claim.namespace}/${claim.name}`);
       const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
@@ -336,7 +336,6 @@ export interface DeletedWithTarget {
 export function ownedBy(references: readonly OwnerRef[], uid: string): boolean {
   return uid !== '' && references.some((ref) => ref.uid === uid);
 }
-
 
 /**
  * For a claim whose other owners volume-guard cannot judge (kinds other than StatefulSet): ` unless its other owner
