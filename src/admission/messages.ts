@@ -142,6 +142,45 @@ export const WORDING_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>>
   'last-replica-on-node': [],
 };
 
+/** pvc-delete's fix for a Helm upgrade dropping templated PVCs (the live PVC's keep annotation spares it). */
+const PVC_DELETE_FIX = 'back the data up, or keep the PVC (helm.sh/resource-policy: keep); mark it volume-guard.io/delete=true if it may go';
+
+/** pvc-delete's fix by what deletes the PVCs, when all of them go the same way. */
+function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('reclaim-policy-changed'))) {
+    return 'keep the reclaim policy Retain until the data is backed up or the PV rebound; mark the PV volume-guard.io/delete=true if it may go.';
+  }
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('volume-deleted'))) {
+    return 'back the data up (a Longhorn backup); mark the volume volume-guard.io/delete=true if it may go.';
+  }
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-by-hook'))) {
+    return 'back the data up, or render the PVC as a plain template (not a helm.sh/hook); mark it volume-guard.io/delete=true if it may go.';
+  }
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('adopted-pods'))) {
+    return 'back the data up, or declare the replicas and ordinals the orphaned pods run (or whenScaled: Retain); mark the PVCs volume-guard.io/delete=true if they may go.';
+  }
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-by-scale-down'))) {
+    return 'back the data up, or keep the replicas (or set whenScaled: Retain first); mark the PVCs volume-guard.io/delete=true if they may go.';
+  }
+  // The deletes of a GitOps prune, a namespace or a StatefulSet: helm.sh/resource-policy means nothing to them.
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-statefulset'))) {
+    return (
+      'back the data up, or keep the PVCs: delete the StatefulSet with --cascade=orphan, or set their PVs to reclaim policy ' +
+      'Retain first; mark the PVCs volume-guard.io/delete=true if they may go.'
+    );
+  }
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-namespace'))) {
+    return 'back the data up, or set their PVs to reclaim policy Retain first (the data stays on Released PVs); mark the PVCs volume-guard.io/delete=true if they may go.';
+  }
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-by-automation'))) {
+    return (
+      'back the data up, or keep the PVC out of the prune (Argo CD: argocd.argoproj.io/sync-options: Prune=false; Flux: ' +
+      'kustomize.toolkit.fluxcd.io/prune: disabled) or set its PV to reclaim policy Retain first; mark it volume-guard.io/delete=true if it may go.'
+    );
+  }
+  return undefined;
+}
+
 export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'single-replica': {
     summary: (n) => `${plural(n, 'Longhorn volume has a single copy of its', 'Longhorn volumes have a single copy of their')} data`,
@@ -256,24 +295,18 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (findings.every((finding) => finding.object.kind === 'Volume')) return `${plural(n, 'Longhorn volume', 'Longhorn volumes')} would be deleted with ${n === 1 ? 'its' : 'their'} data`;
       return `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted with the data on ${n === 1 ? 'its volume' : 'their volumes'}`;
     },
-    fix: 'back the data up, or keep the PVC (helm.sh/resource-policy: keep); mark it volume-guard.io/delete=true if it may go',
-    fixOf: (findings) => {
-      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('reclaim-policy-changed'))) {
-        return 'keep the reclaim policy Retain until the data is backed up or the PV rebound; mark the PV volume-guard.io/delete=true if it may go.';
+    fix: PVC_DELETE_FIX,
+    fixOf: pvcDeleteFixOf,
+    // A Helm upgrade or rollback dropping a StatefulSet: Helm spares the StatefulSet (and so its PVCs) that the chart
+    // keeps or whose live object says helm.sh/resource-policy: keep; that annotation on the PVCs does nothing for them.
+    fixFor: (situation, findings) => {
+      if (situation.kind === 'helm' && findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-statefulset'))) {
+        return (
+          'back the data up, or keep the StatefulSet: leave it in the chart, or annotate the live one helm.sh/resource-policy: keep; ' +
+          'mark the PVCs volume-guard.io/delete=true if they may go.'
+        );
       }
-      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('volume-deleted'))) {
-        return 'back the data up (a Longhorn backup); mark the volume volume-guard.io/delete=true if it may go.';
-      }
-      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-by-hook'))) {
-        return 'back the data up, or render the PVC as a plain template (not a helm.sh/hook); mark it volume-guard.io/delete=true if it may go.';
-      }
-      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('adopted-pods'))) {
-        return 'back the data up, or declare the replicas and ordinals the orphaned pods run (or whenScaled: Retain); mark the PVCs volume-guard.io/delete=true if they may go.';
-      }
-      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-by-scale-down'))) {
-        return 'back the data up, or keep the replicas (or set whenScaled: Retain first); mark the PVCs volume-guard.io/delete=true if they may go.';
-      }
-      return undefined;
+      return pvcDeleteFixOf(findings) ?? `${PVC_DELETE_FIX}.`;
     },
     fate: (finding) => {
       if (finding.tags.includes('reclaim-policy-changed')) return { fate: 'lost', why: 'reclaimed at once by its new policy' };

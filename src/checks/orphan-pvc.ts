@@ -45,6 +45,7 @@ import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
 import { isReuseApproved as reuseApprovedIn } from '../override-keys.ts';
 import { claimObject } from './affected.ts';
+import { stayingOwner } from './owners.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
@@ -485,12 +486,19 @@ export function pvcsLeftBehind(
     const claimTemplates = [...new Set([...(declared?.claimTemplates ?? []), ...s.claimTemplates])];
     statefulSets.set(key, { namespace: s.namespace, name: s.name, claimTemplates });
   }
+  // The StatefulSets the uninstall deletes: a claim one of them owns goes with it, unless another owner stays.
+  const going = new Set<string>();
+  for (const [key, statefulSet] of statefulSets) {
+    const liveUid = snapshot.statefulSet(statefulSet.namespace, statefulSet.name)?.uid;
+    if (liveUid !== undefined && !keptStatefulSets.has(key)) going.add(liveUid);
+  }
   for (const [key, statefulSet] of statefulSets) {
     const liveUid = snapshot.statefulSet(statefulSet.namespace, statefulSet.name)?.uid;
     const deletedWithStatefulSet = (claim: PersistentVolumeClaimRecord): boolean =>
       !keptStatefulSets.has(key) &&
       liveUid !== undefined &&
-      claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === liveUid);
+      claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === liveUid) &&
+      stayingOwner(snapshot, claim, going) === undefined;
     for (const { claim } of existingClaims(snapshot, statefulSet.namespace, statefulSet.name, statefulSet.claimTemplates, () => true)) {
       if (deletedWithStatefulSet(claim)) goesAway.add(`${claim.namespace}/${claim.name}`);
       else add(claim, 'statefulset-claim', statefulSet.name);

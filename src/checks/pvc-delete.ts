@@ -18,7 +18,7 @@
 //
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
 // by hand), so a drop by an upgrade is still refused (the claim and its binding are lost) but says so.
-import type { OwnerRef, PersistentVolumeClaimRecord, PodRecord } from '../cluster/records.ts';
+import type { OwnerRef, PersistentVolumeClaimRecord, PodRecord, StatefulSetRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
@@ -26,6 +26,7 @@ import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_R
 import { claimOf, ordinalInRange } from '../helm/claims.ts';
 import { claimObject } from './affected.ts';
 import { liveStatefulSetsOfRelease } from './orphan-pvc.ts';
+import { stayingOwner } from './owners.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { isDeleteApproved } from '../override-keys.ts';
 import type { AffectedObject, Finding } from './types.ts';
@@ -96,10 +97,16 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   const { release, manifest, now } = target;
   const declared = new Set(manifest.persistentVolumeClaims.map((claim) => `${claim.namespace}/${claim.name}`));
   const operation = target.operation === 'rollback' ? 'this rollback' : 'this upgrade';
+  const liveSets = liveStatefulSetsOfRelease(snapshot, release, manifest);
+  const declaredIn = (statefulSet: StatefulSetRecord): ManifestStatefulSet | undefined =>
+    manifest.statefulSets.find((s) => s.namespace === statefulSet.namespace && s.name === statefulSet.name);
+  // Every StatefulSet Helm deletes here: a claim another of them also owns goes all the same.
+  const going: ReadonlySet<string> = new Set(liveSets.filter((s) => declaredIn(s) === undefined && !s.helmKeep).map((s) => s.uid));
+  const deletedWith = new Set<string>();
   // A StatefulSet the new manifest drops is deleted by Helm; the PVCs it owns (its retention policy's whenDeleted:
-  // Delete made it their owner) go with it through the garbage collector.
-  for (const live of liveStatefulSetsOfRelease(snapshot, release, manifest)) {
-    const next = manifest.statefulSets.find((s) => s.namespace === live.namespace && s.name === live.name);
+  // Delete made it their owner) go with it through the garbage collector, unless another owner stays.
+  for (const live of liveSets) {
+    const next = declaredIn(live);
     if (next !== undefined) {
       // Kept: Helm writes the new spec, and under whenScaled: Delete the StatefulSet controller deletes the PVCs of
       // the pods it then scales away (fewer replicas declared, a new ordinals.start, or the policy turned to Delete).
@@ -126,6 +133,9 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     for (const claim of snapshot.persistentVolumeClaimsIn(live.namespace)) {
       if (claim.deleting || !isBound(claim)) continue;
       if (!claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;
+      // Kept while an owner stays; owned by two StatefulSets this drops, one finding.
+      if (stayingOwner(snapshot, claim, going) !== undefined || deletedWith.has(`${claim.namespace}/${claim.name}`)) continue;
+      deletedWith.add(`${claim.namespace}/${claim.name}`);
       const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
       const tags = withApproval(['deleted-with-statefulset', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
       if (!collector.admit(tags)) continue;
@@ -134,8 +144,8 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
         severity: 'critical',
         object: claimObject(claim),
         reason:
-          `${operation} drops StatefulSet ${live.name}, which this PVC names as owner: the garbage collector deletes it with it; ` +
-          reclaimEffect(reclaimPolicy),
+          `${operation} drops StatefulSet ${live.name}, which this PVC names as owner: the garbage collector deletes it with it` +
+          `${unjudgedOwners(claim, going)}; ${reclaimEffect(reclaimPolicy)}`,
         tags,
         related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
       });
@@ -253,12 +263,21 @@ export interface DeletedWithStatefulSet extends DeletedByUninstall {
  */
 export function pvcsDeletedWithStatefulSets(snapshot: ClusterSnapshot, manifest: ParsedManifest): DeletedWithStatefulSet[] {
   const deleted: DeletedWithStatefulSet[] = [];
+  const going: StatefulSetRecord[] = [];
   for (const declared of manifest.statefulSets) {
     if (declared.keep) continue;
     const live = snapshot.statefulSet(declared.namespace, declared.name);
-    if (live === undefined) continue;
+    if (live !== undefined) going.push(live);
+  }
+  const goingUids: ReadonlySet<string> = new Set(going.map((s) => s.uid));
+  const listed = new Set<string>();
+  for (const live of going) {
     for (const claim of snapshot.persistentVolumeClaimsIn(live.namespace)) {
       if (claim.deleting || !claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid)) continue;
+      // Another owner that stays (a StatefulSet the release does not delete): the garbage collector keeps it. Owned
+      // by two StatefulSets the release deletes: listed once.
+      if (stayingOwner(snapshot, claim, goingUids) !== undefined || listed.has(`${claim.namespace}/${claim.name}`)) continue;
+      listed.add(`${claim.namespace}/${claim.name}`);
       const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
       deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy, statefulSet: live.name });
     }
@@ -319,6 +338,18 @@ export function ownedBy(references: readonly OwnerRef[], uid: string): boolean {
 }
 
 /**
+ * For a claim whose other owners volume-guard cannot judge (kinds other than StatefulSet): ` unless its other owner
+ * Database shop stays (volume-guard cannot see it)`, for the reason; '' when there are none.
+ */
+function unjudgedOwners(claim: Pick<PersistentVolumeClaimRecord, 'ownerReferences'>, going: ReadonlySet<string>): string {
+  const others = claim.ownerReferences.filter((ref) => ref.kind !== 'StatefulSet' && ref.uid !== '' && !going.has(ref.uid));
+  if (others.length === 0) return '';
+  const first = others[0]!;
+  const named = others.length === 1 ? `its other owner ${first.kind} ${first.name}` : `one of its other owners (${first.kind} ${first.name}, ${others.length - 1} more)`;
+  return ` unless ${named} stays (volume-guard cannot see it)`;
+}
+
+/**
  * deleted-with-namespace / deleted-with-statefulset: the Bound PVCs (not already being deleted) whose PV has reclaim
  * policy Delete or Recycle, that the namespace controller (every PVC of a deleted namespace) or the garbage collector
  * (the PVCs a deleted StatefulSet owns) deletes, then the PV controller reclaims. A PVC approved with
@@ -327,24 +358,26 @@ export function ownedBy(references: readonly OwnerRef[], uid: string): boolean {
 export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: DeletedWithTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   const owner = target.owner;
+  const going: ReadonlySet<string> = new Set(owner ? [owner.uid] : []);
   for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
     if (claim.deleting || !isBound(claim)) continue;
-    if (owner && !ownedBy(claim.ownerReferences, owner.uid)) continue;
+    if (owner && (!ownedBy(claim.ownerReferences, owner.uid) || stayingOwner(snapshot, claim, going) !== undefined)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
     const tags = [owner ? 'deleted-with-statefulset' : 'deleted-with-namespace', `reclaim-${reclaimPolicy.toLowerCase()}`];
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
+    const unless = owner ? unjudgedOwners(claim, going) : '';
     const cause = !owner
       ? `deleted with namespace ${target.namespace}`
       : owner.policyDeletes === false
         ? `deleted with StatefulSet ${target.namespace}/${owner.name}: its ownerReferences still name it (whenDeleted is Retain)`
-        : `deleted with StatefulSet ${target.namespace}/${owner.name} (persistentVolumeClaimRetentionPolicy whenDeleted: Delete)`;
+        : `deleted with StatefulSet ${target.namespace}/${owner.name} (${unless === '' ? 'persistentVolumeClaimRetentionPolicy ' : ''}whenDeleted: Delete)`;
     collector.add({
       check: 'pvc-delete',
       severity: 'critical',
       object: claimObject(claim),
-      reason: `${cause}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
+      reason: `${cause}${unless}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
       tags,
       related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
     });

@@ -286,6 +286,13 @@ export interface StatefulSetRecord {
   readonly helmKeep: boolean;
   /** Only `volume-guard.io/` annotations (a skip read at its CREATE, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
+  /**
+   * metadata.deletionTimestamp is set: no owner that keeps its dependents (a foreground deletion waits for them to
+   * go; any other ends with it gone). Omitted: no.
+   */
+  readonly deleting?: true;
+  /** The uids its own ownerReferences name (an operator's resource, ...). Omitted when it has none. */
+  readonly ownerUids?: readonly string[];
 }
 
 /** core/v1 Namespace. */

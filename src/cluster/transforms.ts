@@ -514,7 +514,19 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     // An upgrade that drops it reads the live annotation and compares it exactly (pvc-delete's hasLiveKeepPolicy).
     helmKeep: annotations[HELM_RESOURCE_POLICY_ANNOTATION] === 'keep',
     ...optionalAnnotations(metadata),
+    ...(isDeleting(metadata) ? { deleting: true as const } : {}),
+    ...ownerUidsOf(metadata),
   };
+}
+
+/** The uids of an object's ownerReferences, as an optional field (omitted when there are none). */
+function ownerUidsOf(metadata: JsonObject): { ownerUids?: readonly string[] } {
+  const uids: string[] = [];
+  for (const ref of arrayAt(metadata, 'ownerReferences')) {
+    const uid = isObject(ref) ? stringAt(ref, 'uid') : '';
+    if (uid !== '') uids.push(uid);
+  }
+  return uids.length > 0 ? { ownerUids: uids } : {};
 }
 
 export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | undefined {

@@ -96,6 +96,11 @@ describe('a Helm upgrade dropping a StatefulSet (whenDeleted: Delete): the recor
       expect(decision.allowed).toBe(false);
       for (const name of CLAIMS) expect(decision.status!.message).toContain(name);
     }
+    // At the record, what keeps the PVCs is keeping the StatefulSet (Helm spares one whose live object says keep);
+    // the annotation on the PVCs themselves means nothing to the garbage collector.
+    const fix = record.status!.message.replace(/\n\s+/g, ' ');
+    expect(fix).toContain('Fix: back the data up, or keep the StatefulSet: leave it in the chart, or annotate the live one helm.sh/resource-policy: keep;');
+    expect(fix).not.toContain('keep the PVC (helm.sh/resource-policy: keep)');
   });
 
   it('the PVCs delete approvals count at the release record as at the DELETE (the advice the record gives)', () => {

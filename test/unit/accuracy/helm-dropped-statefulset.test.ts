@@ -80,3 +80,38 @@ describe('a Helm upgrade dropping a StatefulSet whose retention policy deletes i
     expect(orphanPvcCheck(cluster('Delete', false, true), { ...dropped })).toEqual([]);
   });
 });
+
+describe('a dropped StatefulSet\'s PVC that another StatefulSet also owns', () => {
+  // The garbage collector deletes a dependent only when none of its owners stays; it drops the dangling reference
+  // and keeps the PVC while another owner lives. Helm deletes every StatefulSet the new manifest drops, so an owner
+  // dropped by the same upgrade does not stay.
+  const withArchive = (dropsArchive: boolean): { snapshot: ClusterModel; target: ReturnType<typeof upgrade> } => {
+    const snapshot = cluster('Delete', true);
+    const claim = snapshot.persistentVolumeClaim(NS, LAKE_CLAIM)!;
+    snapshot.upsert('persistentVolumeClaim', { ...claim, ownerReferences: [...claim.ownerReferences, { kind: 'StatefulSet', name: 'archive', uid: 'uid-archive' }] });
+    snapshot.upsert(
+      'statefulSet',
+      statefulSet({ namespace: NS, name: 'archive', uid: 'uid-archive', claimTemplates: [], ...(dropsArchive ? { helmReleaseName: 'devlake', helmReleaseNamespace: NS } : {}) }),
+    );
+    return { snapshot, target: upgrade(devlakeManifest({ withLake: false })) };
+  };
+
+  it('is not deleted while that other owner stays', () => {
+    const { snapshot, target } = withArchive(false);
+    expect(collectDroppedPvcs(snapshot, target).findings).toEqual([]);
+  });
+
+  it('is deleted when the same upgrade drops the other owner too', () => {
+    const { snapshot, target } = withArchive(true);
+    expect(collectDroppedPvcs(snapshot, target).findings.map((f) => f.object.name)).toEqual([LAKE_CLAIM]);
+  });
+
+  it('names an owner of a kind volume-guard cannot see in the reason, and still reports the PVC', () => {
+    const snapshot = cluster('Delete', true);
+    const claim = snapshot.persistentVolumeClaim(NS, LAKE_CLAIM)!;
+    snapshot.upsert('persistentVolumeClaim', { ...claim, ownerReferences: [...claim.ownerReferences, { kind: 'Backup', name: 'nightly', uid: 'uid-backup' }] });
+    const findings = collectDroppedPvcs(snapshot, upgrade(devlakeManifest({ withLake: false }))).findings;
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.reason).toContain('deletes it with it unless its other owner Backup nightly stays (volume-guard cannot see it); reclaim policy Delete');
+  });
+});

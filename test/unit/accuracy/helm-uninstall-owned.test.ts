@@ -80,3 +80,26 @@ describe('helm uninstall warnings: keep is read from the manifest', () => {
     expect(text).toContain(`- PVC ${NS}/uploads (PV pv-uploads, reclaim Delete: data destroyed)`);
   });
 });
+
+describe('helm uninstall warnings: a PVC another StatefulSet also owns', () => {
+  const shared = (otherInRelease: boolean): ClusterModel => {
+    const m = model(true);
+    const claim = m.persistentVolumeClaim(NS, CLAIM)!;
+    m.upsert('persistentVolumeClaim', { ...claim, ownerReferences: [...claim.ownerReferences, { kind: 'StatefulSet', name: 'devlake-lake', uid: 'uid-lake' }] });
+    m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'devlake-lake', uid: 'uid-lake', claimTemplates: [], ...(otherInRelease ? { helmReleaseName: 'devlake', helmReleaseNamespace: NS } : {}) }));
+    return m;
+  };
+
+  it('says it stays behind while the other owner outlives the uninstall (the garbage collector only drops the reference)', () => {
+    const text = validator.handle(uninstalling(devlakeManifest({ withLake: false })), context(shared(false))).warnings!.join('\n');
+    expect(text).not.toContain('with its StatefulSets');
+    expect(text).toContain('leaves 1 PVC');
+    expect(text).toContain(`- PVC ${NS}/${CLAIM}`);
+  });
+
+  it('says it is deleted when the uninstall deletes the other owner too', () => {
+    const text = validator.handle(uninstalling(devlakeManifest()), context(shared(true))).warnings!.join('\n');
+    expect(text).toContain('deletes 1 PVC with its StatefulSets');
+    expect(text).toContain(`- PVC ${CLAIM} of StatefulSet devlake-mysql`);
+  });
+});

@@ -57,6 +57,10 @@ describe('pvc-delete at a namespace DELETE', () => {
     expect(message).toContain('PVC shop/db-data');
     expect(message).toContain('reclaim policy Delete destroys the volume and its data');
     for (const spared of ['uploads', 'scratch', 'pv-other']) expect(message).not.toContain(spared);
+    // The namespace controller deletes every PVC: Helm's resource policy keeps none; a Retain PV keeps the data.
+    const fix = message.replace(/\n\s+/g, ' ');
+    expect(fix).toContain('Fix: back the data up, or set their PVs to reclaim policy Retain first (the data stays on Released PVs)');
+    expect(fix).not.toContain('helm.sh/resource-policy');
   });
 
   it('allows what loses no data: only Retain or unbound claims, an empty namespace, one already terminating', () => {

@@ -11,7 +11,8 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { ADMIN, admissionReview, context, statefulSetDeleteRequest } from '../../support/admission.ts';
 import { decodeAdmissionReview } from '../../../src/server/codec.ts';
-import { pv, pvc } from '../../support/fixtures.ts';
+import { pv, pvc, statefulSet } from '../../support/fixtures.ts';
+import type { StatefulSetRecord } from '../../../src/cluster/records.ts';
 
 const config = defaultConfig();
 const validator = pvcDeleteValidator(config);
@@ -47,6 +48,10 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
     expect(message).toContain(`PVC ${NS}/data-db-1`);
     expect(message).toContain('whenDeleted: Delete');
     expect(message).not.toContain('data-db-5');
+    // The garbage collector ignores Helm's resource policy on the PVCs: the fix says what keeps them.
+    const fix = message.replace(/\n\s+/g, ' ');
+    expect(fix).toContain('Fix: back the data up, or keep the PVCs: delete the StatefulSet with --cascade=orphan, or set their PVs to reclaim policy Retain first');
+    expect(fix).not.toContain('helm.sh/resource-policy');
   });
 
   it('allows what loses no data: --cascade=orphan, whenDeleted Retain, people by hand', () => {
@@ -123,5 +128,57 @@ describe('the DeleteOptions of a DELETE reach the validator', () => {
     expect(validator.handle(decoded.request, context(model())).allowed).toBe(true);
     const withoutOptions = decodeAdmissionReview(admissionReview(statefulSetDelete(ARGO, 'Delete')));
     expect(withoutOptions.ok && withoutOptions.request.options).toBe(undefined);
+  });
+});
+
+describe('a PVC whose ownerReferences also name an owner that stays is kept by the garbage collector', () => {
+  // attemptToDeleteItem deletes a dependent only when none of its owners is solid (found by name with the reference's
+  // uid, and not deleting with foregroundDeletion); with one solid owner left it only drops the dangling references.
+  const OTHER = '5e1f0c2a-0000-4000-8000-0000000000aa';
+  const shared = (otherOwner: { kind: string; name: string; uid: string }, others: Partial<StatefulSetRecord>[] = []): ClusterModel => {
+    const m = model();
+    const claim = m.persistentVolumeClaim(NS, 'data-db-0')!;
+    m.upsert('persistentVolumeClaim', { ...claim, ownerReferences: [...claim.ownerReferences, otherOwner] });
+    for (const fields of others) m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'archive', uid: OTHER, claimTemplates: [], ...fields }));
+    return m;
+  };
+  const archive = { kind: 'StatefulSet', name: 'archive', uid: OTHER };
+
+  it('allows what only drops a reference: data-db-0 also owned by a live StatefulSet is not named, data-db-1 still is', () => {
+    const decision = validator.handle(statefulSetDelete(ARGO, 'Delete'), context(shared(archive, [{}])));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain(`PVC ${NS}/data-db-1`);
+    expect(decision.status!.message).not.toContain('data-db-0');
+    // With data-db-1 approved, nothing is lost: the DELETE passes.
+    const approved = shared(archive, [{}]);
+    const one = approved.persistentVolumeClaim(NS, 'data-db-1')!;
+    approved.upsert('persistentVolumeClaim', { ...one, annotations: { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'admin' } });
+    const passes = validator.handle(statefulSetDelete(ARGO, 'Delete'), context(approved));
+    expect(passes.allowed).toBe(true);
+    expect(passes.status?.message ?? '').not.toContain('data-db-0');
+  });
+
+  it('still refuses when that other owner does not stay: gone, re-created (another uid), being deleted, or owned by the StatefulSet deleted', () => {
+    for (const [what, m] of [
+      ['absent', shared(archive)],
+      ['re-created', shared(archive, [{ uid: 'a-later-uid' }])],
+      ['being deleted', shared(archive, [{ deleting: true }])],
+      ['owned by db', shared(archive, [{ ownerUids: [UID] }])],
+    ] as const) {
+      const decision = validator.handle(statefulSetDelete(ARGO, 'Delete'), context(m));
+      expect(decision.allowed, what).toBe(false);
+      expect(decision.status!.message, what).toContain(`PVC ${NS}/data-db-0`);
+    }
+    // Owned by something else (an operator's resource): the other owner still stays.
+    const operated = validator.handle(statefulSetDelete(ARGO, 'Delete'), context(shared(archive, [{ ownerUids: ['operator-uid'] }])));
+    expect(operated.status!.message).not.toContain('data-db-0');
+  });
+
+  it('stays conservative for owners it cannot see, and says so', () => {
+    const decision = validator.handle(statefulSetDelete(ARGO, 'Delete'), context(shared({ kind: 'Database', name: 'shop', uid: 'db-cr-uid' })));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    expect(message).toContain(`PVC ${NS}/data-db-0`);
+    expect(message).toContain(`PVC ${NS}/data-db-0: deleted with StatefulSet ${NS}/db (whenDeleted: Delete) unless its other owner Database shop stays (volume-guard cannot see it); bound to PV pv-data-db-0`);
   });
 });

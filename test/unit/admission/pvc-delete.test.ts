@@ -46,6 +46,17 @@ describe('pvc-delete on PVC DELETE', () => {
     expect(decision.status!.message).toContain('volume-guard.io/delete=true');
   });
 
+  it("advises what keeps a pruned PVC (the tools' own annotations, a Retain PV), not Helm's resource policy, which a prune ignores", () => {
+    const fix = validator.handle(del(ARGO), context(model('Delete'))).status!.message.replace(/\n\s+/g, ' ');
+    expect(fix).toContain(
+      'Fix: back the data up, or keep the PVC out of the prune (Argo CD: argocd.argoproj.io/sync-options: Prune=false; Flux: ' +
+        'kustomize.toolkit.fluxcd.io/prune: disabled) or set its PV to reclaim policy Retain first',
+    );
+    expect(fix).not.toContain('helm.sh/resource-policy');
+    // What it advises passes: the same prune of a claim whose PV says Retain.
+    expect(validator.handle(del(ARGO), context(model('Retain'))).allowed).toBe(true);
+  });
+
   it('allows what loses no data: Retain, unbound, a PV it does not know', () => {
     expect(validator.handle(del(ARGO), context(model('Retain'))).allowed).toBe(true);
     expect(validator.handle(del(ARGO, claimObject({}, 'Pending')), context(model('Delete'))).allowed).toBe(true);

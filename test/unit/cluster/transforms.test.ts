@@ -390,6 +390,24 @@ describe('transformStatefulSet', () => {
       }),
     ).toMatchObject({ ordinalsStart: 3, whenScaled: 'Delete' });
   });
+
+  it('keeps whether it is being deleted and the uids of its own owners (what the garbage collector reads of an owner)', () => {
+    const plain = transformStatefulSet({ metadata: { name: 's', namespace: 'n', uid: 'u' }, spec: {} });
+    expect(plain).not.toHaveProperty('deleting');
+    expect(plain).not.toHaveProperty('ownerUids');
+    const owned = transformStatefulSet({
+      metadata: {
+        name: 's',
+        namespace: 'n',
+        uid: 'u',
+        deletionTimestamp: '2026-12-04T13:00:00Z',
+        finalizers: ['foregroundDeletion'],
+        ownerReferences: [{ apiVersion: 'example.io/v1', kind: 'Database', name: 'shop', uid: 'db-uid', controller: true }, { kind: 'X', name: 'no-uid' }],
+      },
+      spec: {},
+    });
+    expect(owned).toMatchObject({ deleting: true, ownerUids: ['db-uid'] });
+  });
 });
 
 describe('Longhorn transforms', () => {
