@@ -8,9 +8,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
 import {
   apply,
+  applyBoundPair,
   createLonghornNode,
   createLonghornVolume,
   createNode,
+  createPod,
   deleteObjects,
   diskUUID,
   ensureNamespace,
@@ -235,6 +237,41 @@ describe('copies are counted per node that is up', () => {
       expect(await unschedulable('cp-n3')).toBe(true);
     } finally {
       await must(kubectl(['patch', 'nodes.longhorn.io', 'cp-n3', '-n', LONGHORN_NS, '--type=merge', '-p', '{"spec":{"evictionRequested":false}}']), 'cancel eviction');
+    }
+  });
+
+  it("a drain's eviction passes with the warning while Longhorn eviction is requested on the node, refused once cancelled", async () => {
+    await ensureNamespace('shop');
+    await createLonghornVolume({ name: 'cp-evicted', numberOfReplicas: 1, replicas: [{ node: 'cp-n1' }], claim: { namespace: 'shop', name: 'cp-data' } });
+    await applyBoundPair(
+      {
+        metadata: { name: 'cp-evicted' },
+        spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'longhorn', csi: { driver: 'driver.longhorn.io', volumeHandle: 'cp-evicted' } },
+      },
+      { name: 'cp-data', namespace: 'shop', storageClassName: 'longhorn' },
+    );
+    await createPod({ name: 'cp-db-0', namespace: 'shop', node: 'cp-n1', claims: ['cp-data'] });
+    await apply({ apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: { name: 'node-drain-policy', namespace: LONGHORN_NS }, value: 'block-if-contains-last-replica' });
+    const request = (requested: boolean) =>
+      must(kubectl(['patch', 'nodes.longhorn.io', 'cp-n1', '-n', LONGHORN_NS, '--type=merge', '-p', JSON.stringify({ spec: { evictionRequested: requested } })]), 'eviction request');
+    // kubectl drain's eviction of the pod, dry run (the API server still calls the webhook).
+    const evict = () =>
+      kubectl(['create', '--raw', '/api/v1/namespaces/shop/pods/cp-db-0/eviction', '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'cp-db-0', namespace: 'shop' }, deleteOptions: { dryRun: ['All'] } }),
+      });
+    try {
+      await request(true);
+      const cordon = await cordonOnce('cp-n1', false);
+      expect(cordon.stderr).toContain('Longhorn evicts them');
+      const allowed = await eventually(evict, (r) => r.code === 0);
+      expect(allowed.stderr).toContain('node cp-n1 holds the only copy of 1 Longhorn volume(s): PVC shop/cp-data');
+      await request(false);
+      const refused = await eventually(evict, (r) => r.code !== 0);
+      expect(refused.stderr).toContain('admission webhook "pod-eviction.volume-guard.io" denied the request');
+      expect(refused.stderr).toContain('shop/cp-data');
+    } finally {
+      await request(false);
+      await deleteObjects(['pod', 'cp-db-0', '-n', 'shop', '--grace-period=0', '--force'], ['pvc', 'cp-data', '-n', 'shop'], ['pv', 'cp-evicted']);
     }
   });
 
