@@ -11,9 +11,16 @@
 //   elsewhere), so a last copy on the node is not lost by the drain: said as a warning, not refused. Longhorn does
 //   so only while the Kubernetes Node is cordoned (spec.unschedulable: a drain taint alone, or evictions from a node
 //   not cordoned, move nothing) and not down (it cancels evictions from a down node). A strict-local volume's
-//   replica is pinned to its node and never moved (longhorn/longhorn#8753): its last copy stays refused.
+//   replica is pinned to its node and never moved (longhorn/longhorn#8753): its last copy stays refused. So is the
+//   data of a volume with no copy left (failed replicas, a healthy one on a disk gone or not ready): Longhorn evicts
+//   by rebuilding from a running healthy replica, and there is none.
+// - An eviction the admin requested on the Longhorn node or disk (`spec.evictionRequested`, Longhorn's documented
+//   step before removing a node) moves the replicas whatever the policy; under a policy whose PodDisruptionBudget holds
+//   a drain while a replica has no healthy copy on another schedulable node (the default block-if-contains-last-replica
+//   and the two eviction policies), the drain of a cordoned node completes only once they are rebuilt: a warning too.
 import type { CheckResults } from './context.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
+import { countCopies, isHealthyReplica } from '../checks/longhorn-health.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import type { CheckId, Finding } from '../checks/types.ts';
@@ -73,18 +80,75 @@ export interface DrainAdjusted {
 }
 
 /**
- * With a node-drain-policy that evicts replicas, the last-copy findings of a drain are not refused: Longhorn rebuilds
- * those replicas elsewhere before the drain may finish. They become one warning line per volume (the first few).
- * Everything else (node-local data, unhealthy volumes) stays as found.
+ * The node-drain-policy values under which the instance-manager PodDisruptionBudget of a cordoned node holds the drain
+ * while a replica there has no healthy replica of its volume on another schedulable node (longhorn-manager's
+ * canDeleteInstanceManagerPDB): an eviction requested on the Longhorn node or disk then completes before the drain
+ * does. allow-if-replica-is-stopped lets the drain go past stopped replicas (a detached volume's), always-allow past
+ * all; an unseen setting is taken as protecting nothing.
  */
-/** Whether Longhorn's node-drain-policy moves last copies off `node` in a drain: it evicts, the node is cordoned and up. */
-export function drainMovesReplicas(snapshot: ClusterSnapshot, node: string, cordoned: boolean): boolean {
-  return cordoned && snapshot.nodeIsUp(node) && drainEvictsReplicas(snapshot);
+const HOLDING_POLICIES: readonly string[] = ['block-if-contains-last-replica', 'block-for-eviction-if-contains-last-replica', 'block-for-eviction'];
+
+/** Whether the admin asked Longhorn to evict replicas off `node` (its Longhorn node, or one of its disks). */
+function evictionRequestedOn(snapshot: ClusterSnapshot, node: string): boolean {
+  const longhornNode = snapshot.longhornNode(node);
+  return longhornNode?.evictionRequested === true || (longhornNode?.evictingDiskUUIDs?.length ?? 0) > 0;
 }
 
-/** A strict-local volume's replica has hardNodeAffinity to its node: Longhorn cannot evict it. */
-function pinnedToNode(snapshot: ClusterSnapshot, finding: Finding): boolean {
-  return snapshot.longhornVolume(finding.object.name)?.strictLocal === true;
+/**
+ * Whether a requested eviction covers the volume's data on `node`: eviction was requested for the whole Longhorn node,
+ * or each of the volume's healthy replicas there sits on a disk whose eviction was requested.
+ */
+function evictionRequestedFor(snapshot: ClusterSnapshot, node: string, volumeName: string): boolean {
+  const longhornNode = snapshot.longhornNode(node);
+  if (longhornNode?.evictionRequested === true) return true;
+  const disks = longhornNode?.evictingDiskUUIDs;
+  if (disks === undefined) return false;
+  const there = snapshot.replicasOfVolume(volumeName).filter((replica) => replica.nodeID === node && isHealthyReplica(replica));
+  return there.length > 0 && there.every((replica) => disks.includes(replica.diskID));
+}
+
+/** Whether the node-drain-policy holds a drain until a requested eviction has rebuilt the node's last copies elsewhere. */
+function policyHoldsDrain(snapshot: ClusterSnapshot): boolean {
+  return HOLDING_POLICIES.includes(snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '');
+}
+
+/**
+ * Whether Longhorn moves last copies off `node` in a drain before the drain completes, for some volume: the node is
+ * cordoned (Longhorn's drain policy acts on cordoned nodes only, and only then lifts the instance-manager
+ * PodDisruptionBudget) and up (it cancels evictions from a down node), and either its node-drain-policy evicts
+ * (block-for-eviction, its last-replica variant) or the admin requested an eviction on the node or a disk of it under
+ * a policy that holds the drain until it is done.
+ */
+export function drainMovesReplicas(snapshot: ClusterSnapshot, node: string, cordoned: boolean): boolean {
+  if (!cordoned || !snapshot.nodeIsUp(node)) return false;
+  return drainEvictsReplicas(snapshot) || (evictionRequestedOn(snapshot, node) && policyHoldsDrain(snapshot));
+}
+
+/** Whether Longhorn moves this finding's volume off `node` before a drain completes (drainMovesReplicas holds). */
+function movedOff(snapshot: ClusterSnapshot, node: string, finding: Finding): boolean {
+  if (!EVICTED_CHECKS.includes(finding.check) || staysOnNode(snapshot, finding)) return false;
+  return drainEvictsReplicas(snapshot) || evictionRequestedFor(snapshot, node, finding.object.name);
+}
+
+/** Why Longhorn moves the last copies off `node` (drainMovesReplicas holds): its policy, or a requested eviction. */
+export function drainMoveReason(snapshot: ClusterSnapshot, node: string): string {
+  const policy = snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
+  if (drainEvictsReplicas(snapshot)) return `Longhorn's node-drain-policy ${policy} moves them to other nodes before the drain completes`;
+  const where = snapshot.longhornNode(node)?.evictionRequested === true ? `Longhorn node ${node}` : `disks of Longhorn node ${node}`;
+  return `Longhorn evicts them (evictionRequested on ${where}) and its node-drain-policy ${policy} holds the drain until they are rebuilt on other nodes`;
+}
+
+/**
+ * Whether Longhorn cannot move the volume's data off the node, whatever its policy: a strict-local volume's replica has
+ * hardNodeAffinity to its node (longhorn/longhorn#8753); and a volume with no copy at all (its replicas failed, or its
+ * healthy ones sit on disks or nodes that are gone or not ready) has no running healthy replica to rebuild a new one
+ * from, which is how Longhorn evicts. The drain then waits on the instance-manager PodDisruptionBudget for good.
+ */
+function staysOnNode(snapshot: ClusterSnapshot, finding: Finding): boolean {
+  const volume = snapshot.longhornVolume(finding.object.name);
+  if (volume === undefined) return true;
+  if (volume.strictLocal === true) return true;
+  return countCopies(snapshot.replicasOfVolume(volume.name), (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID), 1) === 0;
 }
 
 /**
@@ -94,7 +158,7 @@ function pinnedToNode(snapshot: ClusterSnapshot, finding: Finding): boolean {
  */
 export function movedByDrainPolicy(snapshot: ClusterSnapshot, node: string, findings: readonly Finding[], options: { readonly cordoned: boolean }): Finding[] {
   if (!drainMovesReplicas(snapshot, node, options.cordoned)) return [];
-  return findings.filter((finding) => EVICTED_CHECKS.includes(finding.check) && !pinnedToNode(snapshot, finding));
+  return findings.filter((finding) => movedOff(snapshot, node, finding));
 }
 
 export function applyLonghornDrainPolicy(
@@ -110,15 +174,15 @@ export function applyLonghornDrainPolicy(
 ): DrainAdjusted {
   const nameable = options.nameable ?? (() => true);
   if (!drainMovesReplicas(snapshot, node, options.cordoned)) return { findings: results.findings, totals: results.totals, warnings: [] };
-  const policy = snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
   const listed = results.findings.filter((finding) => EVICTED_CHECKS.includes(finding.check));
   if (listed.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
   // The checks list a capped number of findings; past the cap, the volumes are named from every finding (walking
   // the node's replicas once is fine here).
   const capped = EVICTED_CHECKS.some((check) => (results.totals[check] ?? 0) > listed.filter((finding) => finding.check === check).length);
   const every = capped ? everyEvictedFinding(snapshot, node, listed) : listed;
-  // A strict-local volume's last copy stays: its finding is kept.
-  const pinned = (finding: Finding): boolean => pinnedToNode(snapshot, finding);
+  // A strict-local volume's last copy, the data of a volume with no copy, or (a requested eviction) a volume whose
+  // replica there is not being evicted, stays: its finding is kept.
+  const pinned = (finding: Finding): boolean => !movedOff(snapshot, node, finding);
   const moved = every.filter((finding) => !pinned(finding));
   if (moved.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
   const totals: Partial<Record<CheckId, number>> = { ...results.totals };
@@ -133,7 +197,8 @@ export function applyLonghornDrainPolicy(
     return claim ? `PVC ${claim.namespace ?? ''}/${claim.name}` : `volume ${finding.object.name}`;
   };
   const volumes = [...new Set(moved.filter(nameable).map(nameOf))];
-  const hidden = moved.filter((finding) => !nameable(finding)).length;
+  // A volume of another namespace is counted once, though both last-copy checks may report it.
+  const hidden = new Set(moved.filter((finding) => !nameable(finding)).map((finding) => finding.object.name)).size;
   const count = volumes.length + hidden;
   const named = volumes.slice(0, 5).join(', ');
   const unnamed = Math.max(0, volumes.length - 5) + hidden;
@@ -144,7 +209,7 @@ export function applyLonghornDrainPolicy(
     // Wrapped, not cut: the count of what is not named comes last.
     warnings: [
       ...wrap(`volume-guard: node ${node} holds the only copy of ${count} Longhorn volume(s): ${named}${more};`),
-      ...wrap(`Longhorn's node-drain-policy ${policy} moves them to other nodes before the drain completes (keep kubectl drain's evictions on)`),
+      ...wrap(`${drainMoveReason(snapshot, node)} (keep kubectl drain's evictions on)`),
     ],
   };
 }

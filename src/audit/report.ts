@@ -9,7 +9,7 @@ import { harvesterDrainOverride, movedByDrainPolicy } from '../admission/longhor
 import { PLANS, planChecks, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
-import { NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
+import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
 import { RESOURCE_KINDS, type ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
@@ -184,8 +184,13 @@ function drainPolicyNote(model: AuditModel, moved: readonly Finding[], where: st
   if (moved.length === 0) return [];
   const volumes = new Set(moved.map((finding) => finding.object.name)).size;
   const policy = model.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
+  const many = `${volumes} Longhorn volume${volumes === 1 ? '' : 's'} on ${where}`;
+  // The policy itself evicts, or the admin requested an eviction on those nodes or disks (the policy holds the drain).
+  const how = drainEvictsReplicas(model)
+    ? `Longhorn's node-drain-policy ${policy} moves the only copy of ${many} to other nodes before a drain completes`
+    : `Longhorn evicts the only copy of ${many} (evictionRequested on its Longhorn node or disk) and its node-drain-policy ${policy} holds a drain until they are rebuilt on other nodes`;
   return [
-    `Longhorn's node-drain-policy ${policy} moves the only copy of ${volumes} Longhorn volume${volumes === 1 ? '' : 's'} on ${where} to other nodes before a drain completes: ` +
+    `${how}: ` +
       `a cordon or drain is not refused for ${volumes === 1 ? 'it' : 'them'} (keep kubectl drain's evictions on); a Node DELETE drains nothing and would lose ${volumes === 1 ? 'it' : 'them'}`,
   ];
 }

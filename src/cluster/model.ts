@@ -59,18 +59,21 @@ export interface ClusterModelOptions {
 }
 
 /**
- * Whether a core Node is down at `now`: its Ready condition is False or Unknown and has been since longer than the
- * grace (a kubelet restart or a brief network blip is not a lost node). A Node with no Ready condition (just
- * registered, or written by a tool) is not judged down by volume-guard; Longhorn's node CR may still say so.
+ * Whether a core Node is down at `now`: its Ready condition is False and has been since longer than the grace (a
+ * kubelet restarting reports False for a moment), or Unknown: the node lifecycle controller writes Unknown only once
+ * the kubelet has missed its heartbeats for the node-monitor grace period, and longhorn-manager takes it as down at
+ * once (its node controller ignores only a recent False). A Node with no Ready condition (just registered, or
+ * written by a tool) is not judged down by volume-guard; Longhorn's node CR may still say so.
  */
 export function isCoreNodeDown(node: NodeRecord | undefined, now: number, graceMs: number): boolean {
-  if (node === undefined || (node.ready !== 'False' && node.ready !== 'Unknown')) return false;
-  return now - node.readySince >= graceMs;
+  if (node === undefined) return false;
+  if (node.ready === 'Unknown') return true;
+  return node.ready === 'False' && now - node.readySince >= graceMs;
 }
 
-/** When a NotReady Node becomes down, or undefined when it is not on its way down. */
+/** When a NotReady Node becomes down, or undefined when it is not on its way down (or down already: Unknown). */
 function downDeadline(node: NodeRecord | undefined, graceMs: number): number | undefined {
-  if (node === undefined || (node.ready !== 'False' && node.ready !== 'Unknown')) return undefined;
+  if (node === undefined || node.ready !== 'False') return undefined;
   return node.readySince + graceMs;
 }
 

@@ -82,6 +82,17 @@ export interface LonghornNodeRecord {
    */
   readonly notReadyDiskUUIDs?: readonly string[];
   /**
+   * `spec.evictionRequested`: the admin asked Longhorn to move every replica off this node (its documented step
+   * before removing a node). longhorn-manager evicts them whatever the node-drain-policy and whether the Kubernetes
+   * Node is cordoned or not. Omitted: not requested.
+   */
+  readonly evictionRequested?: true;
+  /**
+   * The disk UUIDs (status.diskStatus) of the disks whose `spec.disks[<name>].evictionRequested` is true: Longhorn moves
+   * the replicas off those disks. Omitted when none.
+   */
+  readonly evictingDiskUUIDs?: readonly string[];
+  /**
    * Longhorn's own "node down or deleted": its Ready condition is False with reason KubernetesNodeGone or
    * KubernetesNodeNotReady (what longhorn-manager itself tests before it counts on a node's replicas).
    */

@@ -577,16 +577,21 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
+  const spec = objectAt(raw, 'spec');
+  const diskSpecs = objectAt(spec, 'disks');
   const diskStatus = objectPath(raw, 'status', 'diskStatus');
   const uuids: string[] = [];
   const notReady: string[] = [];
-  for (const disk of Object.values(diskStatus ?? {})) {
+  const evicting: string[] = [];
+  for (const [diskName, disk] of Object.entries(diskStatus ?? {})) {
     const uuid = stringAt(disk, 'diskUUID');
     if (uuid === '' || uuids.includes(uuid)) continue;
     uuids.push(intern(uuid));
     // The node controller keeps a disk's recorded UUID when the disk no longer matches it (DiskFilesystemChanged)
     // or cannot be read: only the Ready condition says its replicas' data is out of reach.
     if (stringAt(conditionOf(disk, 'Ready', false), 'status') === 'False') notReady.push(uuid);
+    // The spec names the disk, the status its UUID (what a replica's spec.diskID holds).
+    if (objectAt(diskSpecs, diskName)?.['evictionRequested'] === true) evicting.push(uuid);
   }
   const ready = conditionOf(raw, 'Ready');
   const reason = stringAt(ready, 'reason');
@@ -595,6 +600,8 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
     name: intern(name),
     diskUUIDs: uuids.length > 0 ? uuids : EMPTY_LIST,
     ...(notReady.length > 0 ? { notReadyDiskUUIDs: notReady } : {}),
+    ...(spec?.['evictionRequested'] === true ? { evictionRequested: true as const } : {}),
+    ...(evicting.length > 0 ? { evictingDiskUUIDs: evicting } : {}),
     down: stringAt(ready, 'status') === 'False' && LONGHORN_NODE_DOWN_REASONS.includes(reason),
   };
 }

@@ -189,7 +189,7 @@ export const CONFIG_SCHEMA = {
         type: 'integer',
         minimum: 0,
         default: 30,
-        description: "a Node NotReady/Unknown for longer than this is down: its replicas no longer count as copies",
+        description: "a Node NotReady (Ready False) for longer than this is down: its replicas no longer count as copies (Ready Unknown is down at once, as for Longhorn)",
       },
     }),
     helm: section('Helm release records', {

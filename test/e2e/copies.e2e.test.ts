@@ -1,14 +1,18 @@
 // Issue 12.1/12.2/12.9 through the real API server with the real kubectl: copies are the distinct nodes holding a
 // healthy replica whose node is up; failed replicas of a healthy volume are no risk; Harvester's own drains of an
 // upgrade admitted with skipSingleReplicaDetachedVol pass; Longhorn's block-for-eviction drain policy is said, not
-// refused on a cordon (Longhorn acts on nothing else).
+// refused on a cordon (Longhorn acts on nothing else), and so is an eviction requested on the Longhorn node under the
+// default policy, while a volume with no copy left is refused whatever the policy; a node whose Ready turned Unknown
+// is down at once, as longhorn-manager judges it.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
 import {
   apply,
+  applyBoundPair,
   createLonghornNode,
   createLonghornVolume,
   createNode,
+  createPod,
   deleteObjects,
   diskUUID,
   ensureNamespace,
@@ -140,6 +144,15 @@ describe('copies are counted per node that is up', () => {
     expect(again.stderr).not.toContain('denied');
   });
 
+  it('a node whose Ready just turned Unknown holds no copy (longhorn-manager takes it as down at once)', async () => {
+    await createLonghornVolume({ name: 'cp-lost', numberOfReplicas: 2, replicas: [{ node: 'cp-n2' }, { node: 'cp-n3' }] });
+    await setNodeReady('cp-n3', 'Unknown', new Date().toISOString());
+    const denied = await cordonOnce('cp-n2', true);
+    expect(denied.stderr).toContain('longhorn-system/cp-lost');
+    expect(denied.stderr).toContain('on node cp-n3, down');
+    expect(await unschedulable('cp-n2')).toBe(false);
+  });
+
   it('a node NotReady only for a moment (within the grace) still holds a copy', async () => {
     await createLonghornVolume({ name: 'cp-blip', numberOfReplicas: 2, replicas: [{ node: 'cp-n2' }, { node: 'cp-n3' }] });
     await setNodeReady('cp-n3', 'False', new Date().toISOString());
@@ -208,5 +221,72 @@ describe('copies are counted per node that is up', () => {
     expect(tainted.code).not.toBe(0);
     expect(tainted.stderr).toContain('longhorn-system/cp-evictable');
     expect(tainted.stderr).not.toContain('moves them');
+  });
+
+  it('an eviction requested on the Longhorn node is said, not refused, under the default drain policy', async () => {
+    await createLonghornVolume({ name: 'cp-leaving', numberOfReplicas: 1, replicas: [{ node: 'cp-n3' }], claim: { namespace: 'shop', name: 'ledger' } });
+    await apply({ apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: { name: 'node-drain-policy', namespace: LONGHORN_NS }, value: 'block-if-contains-last-replica' });
+    const denied = await cordonOnce('cp-n3', true);
+    expect(denied.stderr).toContain('longhorn-system/cp-leaving');
+    // Longhorn's step before removing a node: request the eviction of its replicas.
+    await must(kubectl(['patch', 'nodes.longhorn.io', 'cp-n3', '-n', LONGHORN_NS, '--type=merge', '-p', '{"spec":{"evictionRequested":true}}']), 'request eviction');
+    try {
+      const allowed = await cordonOnce('cp-n3', false);
+      expect(allowed.stderr).toContain('node cp-n3 holds the only copy of 1 Longhorn volume(s): PVC shop/ledger');
+      expect(allowed.stderr).toContain('Longhorn evicts them (evictionRequested on Longhorn node cp-n3)');
+      expect(await unschedulable('cp-n3')).toBe(true);
+    } finally {
+      await must(kubectl(['patch', 'nodes.longhorn.io', 'cp-n3', '-n', LONGHORN_NS, '--type=merge', '-p', '{"spec":{"evictionRequested":false}}']), 'cancel eviction');
+    }
+  });
+
+  it("a drain's eviction passes with the warning while Longhorn eviction is requested on the node, refused once cancelled", async () => {
+    await ensureNamespace('shop');
+    await createLonghornVolume({ name: 'cp-evicted', numberOfReplicas: 1, replicas: [{ node: 'cp-n1' }], claim: { namespace: 'shop', name: 'cp-data' } });
+    await applyBoundPair(
+      {
+        metadata: { name: 'cp-evicted' },
+        spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'longhorn', csi: { driver: 'driver.longhorn.io', volumeHandle: 'cp-evicted' } },
+      },
+      { name: 'cp-data', namespace: 'shop', storageClassName: 'longhorn' },
+    );
+    await createPod({ name: 'cp-db-0', namespace: 'shop', node: 'cp-n1', claims: ['cp-data'] });
+    await apply({ apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: { name: 'node-drain-policy', namespace: LONGHORN_NS }, value: 'block-if-contains-last-replica' });
+    const request = (requested: boolean) =>
+      must(kubectl(['patch', 'nodes.longhorn.io', 'cp-n1', '-n', LONGHORN_NS, '--type=merge', '-p', JSON.stringify({ spec: { evictionRequested: requested } })]), 'eviction request');
+    // kubectl drain's eviction of the pod, dry run (the API server still calls the webhook).
+    const evict = () =>
+      kubectl(['create', '--raw', '/api/v1/namespaces/shop/pods/cp-db-0/eviction', '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'cp-db-0', namespace: 'shop' }, deleteOptions: { dryRun: ['All'] } }),
+      });
+    try {
+      await request(true);
+      const cordon = await cordonOnce('cp-n1', false);
+      expect(cordon.stderr).toContain('Longhorn evicts them');
+      const allowed = await eventually(evict, (r) => r.code === 0);
+      expect(allowed.stderr).toContain('node cp-n1 holds the only copy of 1 Longhorn volume(s): PVC shop/cp-data');
+      await request(false);
+      const refused = await eventually(evict, (r) => r.code !== 0);
+      expect(refused.stderr).toContain('admission webhook "pod-eviction.volume-guard.io" denied the request');
+      expect(refused.stderr).toContain('shop/cp-data');
+    } finally {
+      await request(false);
+      await deleteObjects(['pod', 'cp-db-0', '-n', 'shop', '--grace-period=0', '--force'], ['pvc', 'cp-data', '-n', 'shop'], ['pv', 'cp-evicted']);
+    }
+  });
+
+  it('block-for-eviction moves nothing of a volume whose only data is a failed replica: its cordon stays refused', async () => {
+    await apply({ apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: { name: 'node-drain-policy', namespace: LONGHORN_NS }, value: 'block-for-eviction' });
+    await createLonghornVolume({ name: 'cp-faulted', numberOfReplicas: 1, state: 'detached', robustness: 'faulted', replicas: [] });
+    await apply({
+      apiVersion: 'longhorn.io/v1beta2',
+      kind: 'Replica',
+      metadata: { name: 'cp-faulted-r-0', namespace: LONGHORN_NS, labels: { longhornvolume: 'cp-faulted', longhornnode: 'cp-n1' } },
+      spec: { volumeName: 'cp-faulted', nodeID: 'cp-n1', diskID: diskUUID('cp-n1'), healthyAt: '2026-01-01T00:00:00Z', failedAt: '2026-01-03T00:00:00Z', desireState: 'stopped' },
+    });
+    const denied = await cordonOnce('cp-n1', true);
+    expect(denied.stderr).toContain('longhorn-system/cp-faulted');
+    expect(denied.stderr).not.toContain('moves them');
+    expect(await unschedulable('cp-n1')).toBe(false);
   });
 });

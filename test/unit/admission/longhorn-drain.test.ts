@@ -6,11 +6,12 @@ import { podEvictionValidator } from '../../../src/admission/validators/eviction
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { transformHarvesterUpgrade, transformLonghornVolume, transformNode } from '../../../src/cluster/transforms.ts';
+import { transformHarvesterUpgrade, transformLonghornNode, transformLonghornVolume, transformNode } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, cordonRequest, evictionRequest, NODE_KIND, request } from '../../support/admission.ts';
 import {
   detachedVolume,
+  failedReplica,
   harvesterUpgrade,
   localPV,
   longhornNode,
@@ -234,3 +235,145 @@ function nodeWith(name: string, spec: { unschedulable?: boolean; taints?: unknow
 function taintRequest(name: string, before: { unschedulable?: boolean }, after: { unschedulable?: boolean }) {
   return request({ ...NODE_KIND, operation: 'UPDATE', name, object: nodeWith(name, { ...after, taints: [AUTOSCALER_TAINT] }), oldObject: nodeWith(name, before) });
 }
+
+// Longhorn evicts a replica by rebuilding a new one elsewhere from a running healthy replica of the volume: a volume
+// with no copy at all (its replicas failed, or its healthy one sits on a disk Longhorn reports not ready) cannot be
+// rebuilt, so no node-drain-policy moves its data; the instance-manager PodDisruptionBudget holds the drain for good,
+// as under the default policy (longhorn-manager canDeleteInstanceManagerPDB / shouldEvictReplica).
+describe("Longhorn's node-drain-policy cannot move a volume without a copy", () => {
+  /** w1 and w2 up; `dead` is faulted: both its replicas failed after holding data, one of them on w1. */
+  function faulted(): ClusterModel {
+    const m = new ClusterModel(VOLUME_SETS);
+    m.setLonghornInstalled(true);
+    m.replaceAll('longhornNode', ['w1', 'w2'].map((name) => longhornNode({ name })));
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    m.upsert('longhornVolume', detachedVolume({ name: 'dead', numberOfReplicas: 2, robustness: 'faulted', pvName: 'dead', pvcNamespace: 'app', pvcName: 'dead' }));
+    m.upsert('longhornReplica', failedReplica({ volumeName: 'dead', nodeID: 'w1' }));
+    m.upsert('longhornReplica', failedReplica({ volumeName: 'dead', nodeID: 'w2' }));
+    return m;
+  }
+
+  it('refuses the cordon of a node holding the only data of a faulted volume, under either eviction policy', () => {
+    for (const policy of ['block-for-eviction', 'block-for-eviction-if-contains-last-replica']) {
+      const m = faulted();
+      m.upsert('longhornSetting', longhornSetting('node-drain-policy', policy));
+      const decision = cordon.handle(cordonRequest('w1'), context(m));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toContain('longhorn-system/dead');
+      expect(decision.warnings?.join('\n') ?? '').not.toContain('moves them');
+    }
+  });
+
+  it('refuses the cordon for a healthy replica on a disk Longhorn reports not ready, and still moves a real copy', () => {
+    const m = faulted();
+    m.remove('longhornVolume', 'longhorn-system/dead');
+    m.remove('longhornReplica', 'longhorn-system/dead-r-w1');
+    m.remove('longhornReplica', 'longhorn-system/dead-r-w2');
+    m.upsert('longhornNode', longhornNode({ name: 'w1', diskUUIDs: ['disk-w1', 'disk-w1b'], notReadyDiskUUIDs: ['disk-w1b'] }));
+    m.upsert('longhornVolume', volume({ name: 'stuck', numberOfReplicas: 1, currentNodeID: 'w1', pvcNamespace: 'app', pvcName: 'stuck' }));
+    m.upsert('longhornReplica', replica({ volumeName: 'stuck', nodeID: 'w1', diskID: 'disk-w1b' }));
+    m.upsert('longhornVolume', volume({ name: 'fine', numberOfReplicas: 1, currentNodeID: 'w1', pvcNamespace: 'app', pvcName: 'fine' }));
+    m.upsert('longhornReplica', replica({ volumeName: 'fine', nodeID: 'w1' }));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('app/stuck');
+    expect(decision.status!.message).not.toContain('app/fine');
+    expect(decision.warnings?.join('\n')).toContain('holds the only copy of 1 Longhorn volume(s): PVC app/fine');
+  });
+
+  it("refuses the eviction of a pod whose volume's only data is a failed replica on the cordoned node", () => {
+    const m = faulted();
+    m.upsert('persistentVolume', pv({ name: 'dead', claimNamespace: 'app', claimName: 'dead' }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'app', name: 'dead', volumeName: 'dead' }));
+    m.upsert('pod', pod({ namespace: 'app', name: 'db-0', nodeName: 'w1', claimNames: ['dead'] }));
+    m.upsert('node', transformNode(nodeWith('w1', { unschedulable: true }))!);
+    m.upsert('node', transformNode(nodeWith('w2', {}))!);
+    const decision = podEvictionValidator(config).handle(evictionRequest('db-0', { namespace: 'app' }), context(m));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('app/dead');
+    expect(decision.warnings?.join('\n') ?? '').not.toContain('moves them');
+  });
+});
+
+// longhorn-manager's node controller (shouldEvictReplica) evicts every replica of a Longhorn node or disk whose
+// spec.evictionRequested is true, whatever the node-drain-policy; under the default policy the instance-manager
+// PodDisruptionBudget of a cordoned node stays until each replica there has a healthy replica on another schedulable
+// node (canDeleteInstanceManagerPDB), so the drain completes only once the evicted copies are rebuilt.
+describe('an eviction requested on the Longhorn node or disk', () => {
+  it('reads spec.evictionRequested of the node and of each disk (by its status UUID)', () => {
+    const record = transformLonghornNode({
+      metadata: { name: 'w1', namespace: 'longhorn-system' },
+      spec: { evictionRequested: true, disks: { a: { evictionRequested: true }, b: { evictionRequested: false }, c: {} } },
+      status: { diskStatus: { a: { diskUUID: 'uuid-a' }, b: { diskUUID: 'uuid-b' }, c: { diskUUID: 'uuid-c' } } },
+    });
+    expect(record?.evictionRequested).toBe(true);
+    expect(record?.evictingDiskUUIDs).toEqual(['uuid-a']);
+    const plain = transformLonghornNode({ metadata: { name: 'w1' }, spec: { disks: { a: {} } }, status: { diskStatus: { a: { diskUUID: 'uuid-a' } } } });
+    expect(plain).not.toHaveProperty('evictionRequested');
+    expect(plain).not.toHaveProperty('evictingDiskUUIDs');
+  });
+
+  it('under the default policy, lets the cordon of a node being evicted through with a warning', () => {
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-if-contains-last-replica'));
+    expect(cordon.handle(cordonRequest('w1'), context(m)).allowed).toBe(false);
+    m.upsert('longhornNode', longhornNode({ name: 'w1', evictionRequested: true }));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(true);
+    // Wrapped lines, read as one text.
+    const warnings = (decision.warnings ?? []).join(' ').replace(/\s+/g, ' ');
+    expect(warnings).toContain('node w1 holds the only copy of 2 Longhorn volume(s): PVC app/parked, PVC app/db');
+    expect(warnings).toContain('Longhorn evicts them (evictionRequested on Longhorn node w1)');
+    expect(warnings).toContain('node-drain-policy block-if-contains-last-replica holds the drain until they are rebuilt');
+  });
+
+  it('moves only the volumes whose replicas there sit on a disk being evicted', () => {
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-if-contains-last-replica'));
+    m.upsert('longhornNode', longhornNode({ name: 'w1', diskUUIDs: ['disk-w1', 'disk-w1b'], evictingDiskUUIDs: ['disk-w1b'] }));
+    m.upsert('longhornReplica', replica({ volumeName: 'parked', nodeID: 'w1', currentState: 'stopped', diskID: 'disk-w1b' }));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('app/db');
+    expect(decision.status!.message).not.toContain('app/parked');
+    expect(decision.warnings?.join('\n')).toContain('holds the only copy of 1 Longhorn volume(s): PVC app/parked;');
+    expect(decision.warnings?.join('\n')).toContain('evictionRequested on disks of Longhorn node w1');
+  });
+
+  it('keeps refusing under a policy that lets the drain go first, without the setting, or on a node not cordoned', () => {
+    for (const policy of ['always-allow', 'allow-if-replica-is-stopped', undefined]) {
+      const m = cluster();
+      if (policy !== undefined) m.upsert('longhornSetting', longhornSetting('node-drain-policy', policy));
+      m.upsert('longhornNode', longhornNode({ name: 'w1', evictionRequested: true }));
+      const decision = cordon.handle(cordonRequest('w1'), context(m));
+      expect(decision.allowed).toBe(false);
+      expect(decision.warnings?.join('\n') ?? '').not.toContain('Longhorn evicts them');
+    }
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-if-contains-last-replica'));
+    m.upsert('longhornNode', longhornNode({ name: 'w1', evictionRequested: true }));
+    m.upsert('node', transformNode(nodeWith('w1', {}))!);
+    const evict = evictionRequest('db-0', { namespace: 'app' });
+    expect(podEvictionValidator(config).handle(evict, context(m)).allowed).toBe(false);
+    m.upsert('node', transformNode(nodeWith('w1', { unschedulable: true }))!);
+    const drained = podEvictionValidator(config).handle(evict, context(m));
+    expect(drained.allowed).toBe(true);
+    expect(drained.warnings?.join('\n')).toContain('Longhorn evicts them');
+  });
+
+  it('keeps refusing a NoExecute taint and a Node DELETE: neither waits on the PodDisruptionBudget', () => {
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-if-contains-last-replica'));
+    m.upsert('longhornNode', longhornNode({ name: 'w1', evictionRequested: true }));
+    const noExecute = request({
+      ...NODE_KIND,
+      operation: 'UPDATE',
+      name: 'w1',
+      object: nodeWith('w1', { unschedulable: true, taints: [{ key: 'maintenance', value: '', effect: 'NoExecute' }] }),
+      oldObject: nodeWith('w1', { unschedulable: true }),
+    });
+    expect(cordon.handle(noExecute, context(m)).allowed).toBe(false);
+    const remove = request({ ...NODE_KIND, operation: 'DELETE', name: 'w1', oldObject: nodeWith('w1', { unschedulable: true }) });
+    expect(cordon.handle(remove, context(m)).allowed).toBe(false);
+  });
+});

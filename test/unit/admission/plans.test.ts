@@ -146,6 +146,40 @@ describe('audit, risk gauges and webhook agree on a cordon under Longhorn node-d
   });
 });
 
+describe('audit, risk gauges and webhook agree on an eviction requested on the Longhorn node', () => {
+  /** node-1 holds the only copy of vol-leaving (numberOfReplicas 1), under the default drain policy. */
+  function evictingModel(): ClusterModel {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.setLonghornInstalled(true);
+    for (const name of ['node-1', 'node-2']) {
+      model.upsert('node', node({ name }));
+      model.upsert('longhornNode', longhornNode({ name }));
+    }
+    model.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-if-contains-last-replica'));
+    model.upsert('longhornVolume', volume({ name: 'vol-leaving', numberOfReplicas: 1 }));
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-leaving', nodeID: 'node-1' }));
+    return model;
+  }
+
+  it('a cordon refused under the default policy passes once the eviction is requested; the audit says why', () => {
+    const model = evictingModel();
+    const tracker = new RiskTracker(model);
+    const sink = tracker.sink();
+    tracker.markAll();
+    tracker.flush();
+    expect(tracker.counts().nodesBlocked['last-replica-on-node']).toBe(1);
+    expect(nodeCordonValidator(config).handle(cordonRequest('node-1'), context(model)).allowed).toBe(false);
+    sink.upsert('longhornNode', longhornNode({ name: 'node-1', evictionRequested: true }));
+    tracker.flush();
+    expect(tracker.counts().nodesBlocked['last-replica-on-node']).toBe(0);
+    expect(tracker.counts().nodesBlocked['single-replica']).toBe(0);
+    expect(nodeCordonValidator(config).handle(cordonRequest('node-1'), context(model)).allowed).toBe(true);
+    const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    expect(report.findings).toEqual([]);
+    expect(report.notes.join('\n')).toContain('Longhorn evicts the only copy of 1 Longhorn volume on node node-1 (evictionRequested on its Longhorn node or disk)');
+  });
+});
+
 describe('audit, risk gauges and webhook agree on removing a node for good', () => {
   const NODE_KIND = { kind: { group: '', version: 'v1', kind: 'Node' }, resource: { group: '', version: 'v1', resource: 'nodes' } };
   const CA_TAINT = { key: 'ToBeDeletedByClusterAutoscaler', value: '1733130000', effect: 'NoSchedule' };

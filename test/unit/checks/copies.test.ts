@@ -107,10 +107,13 @@ describe('copyNodes / countCopies', () => {
 });
 
 describe('node up or down', () => {
-  it('is down only past the grace, for NotReady and Unknown alike', () => {
+  // longhorn-manager's node controller (setReadyConditionForKubeNode) ignores a Ready False younger than its grace (a
+  // kubelet restart) and takes Unknown (the node lifecycle controller's verdict after missed heartbeats) as down at once.
+  it('is down past the grace when NotReady, at once when Unknown (as Longhorn)', () => {
     const since = T0;
     expect(isCoreNodeDown(notReady('n', since), since + GRACE - 1, GRACE)).toBe(false);
     expect(isCoreNodeDown(notReady('n', since), since + GRACE, GRACE)).toBe(true);
+    expect(isCoreNodeDown(notReady('n', since, 'Unknown'), since, GRACE)).toBe(true);
     expect(isCoreNodeDown(notReady('n', since, 'Unknown'), since + GRACE, GRACE)).toBe(true);
     expect(isCoreNodeDown(node({ name: 'n', readySince: since }), since + 10 * GRACE, GRACE)).toBe(false);
     // No Ready condition at all (a Node object written by a tool): not judged down by volume-guard.
@@ -167,6 +170,16 @@ describe('the model keeps copies current, incrementally', () => {
     withVolumes(model, [volume({ name: 'v', numberOfReplicas: 2 })], [on('v', 'w1'), on('v', 'w2')]);
     model.upsert('node', notReady('w2', now() - 5 * GRACE, 'Unknown'));
     expect(model.volumeInSet(SINGLE_REPLICA_SET, 'v')).toBe(true);
+  });
+
+  it('counts a node whose Ready turned Unknown down at once: the other copy is the last, as longhorn-manager judges', () => {
+    const { model, now } = modelAt();
+    withVolumes(model, [volume({ name: 'v', numberOfReplicas: 2 })], [on('v', 'w1'), on('v', 'w2')]);
+    model.upsert('node', notReady('w2', now(), 'Unknown'));
+    expect(model.nodeIsUp('w2')).toBe(false);
+    expect(model.volumeInSet(SINGLE_REPLICA_SET, 'v')).toBe(true);
+    expect(collectLastReplicaOnNode(model, { node: 'w1' }).findings.map((finding) => finding.object.name)).toEqual(['v']);
+    expect(model.internalSizes()['nodeDownDeadlines']).toBe(0);
   });
 
   it('follows Longhorn reporting a node down', () => {
