@@ -29,7 +29,14 @@ export type Comparison =
    * its `OnDelete` strategy): leaving that value counts when the old object's status says some Machines are not up
    * to date (`status.replicas` above the up-to-date count), as the template change made meanwhile rolls them now.
    */
-  | 'release';
+  | 'release'
+  /**
+   * system-upgrade-controller's `spec.secrets`: its plan hash takes the contents of the secrets not marked
+   * `ignoreUpdates`, in order, so only their names count (a path, a mode or an ignored secret re-runs nothing).
+   */
+  | 'secrets'
+  /** A version the controller munges before hashing it (`+` read as `-`: system-upgrade-controller's MungeVersion). */
+  | 'munged';
 
 /** A part of a rollout field the controller ignores when deciding whether machines are out of date. */
 export interface IgnoredPath {
@@ -128,11 +135,11 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
     kind: 'Plan',
     createIsUpgrade: true,
     fields: [
-      value('v1', 'spec', 'version'),
+      { path: ['spec', 'version'], compare: 'munged', versions: 'v1' },
       { ...value('v1', 'spec', 'channel'), unlessSet: ['spec', 'version'] },
       value('v1', 'spec', 'nodeSelector'),
       increase('v1', 'spec', 'concurrency'),
-      value('v1', 'spec', 'secrets'),
+      { path: ['spec', 'secrets'], compare: 'secrets', versions: 'v1' },
       value('v1', 'spec', 'serviceAccountName'),
     ],
     digestAnnotation: 'upgrade.cattle.io/digest',
@@ -249,6 +256,11 @@ function bootstrapIdentity(bootstrap: unknown): unknown {
 function identity(compare: Comparison, value: unknown): unknown {
   if (compare === 'ref') return refIdentity(value);
   if (compare === 'bootstrap') return bootstrapIdentity(value);
+  if (compare === 'munged') return value === undefined || value === null ? '' : typeof value === 'string' ? value.replaceAll('+', '-') : value;
+  if (compare === 'secrets' && (value === undefined || value === null)) return [];
+  if (compare === 'secrets' && Array.isArray(value)) {
+    return value.filter((secret) => !(isRecord(secret) && secret['ignoreUpdates'] === true)).map((secret) => (isRecord(secret) ? secret['name'] : secret));
+  }
   return value;
 }
 
@@ -401,6 +413,8 @@ const COMPARISON_TEXT: Readonly<Record<Comparison, string>> = {
   set: ' set or changed (removing it rolls nothing)',
   increase: ' raised (absent counts as 0, which starts no node; lowering or removing it rolls nothing)',
   release: '',
+  secrets: ' (the names of those not marked `ignoreUpdates`, in order: their contents are in the plan hash)',
+  munged: ' (`+` read as `-`, as the controller does)',
 };
 
 /** `, except `a`; in v1beta2 also `b`, `c``: the ignored sub-paths, grouped by their versions. */

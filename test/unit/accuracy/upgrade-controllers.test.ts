@@ -235,3 +235,25 @@ describe('system-upgrade-controller', () => {
     expect(applying.allowed).toBe(false);
   });
 });
+
+describe("system-upgrade-controller's plan hash", () => {
+  const update = (spec: Spec, oldSpec: Spec) => judgeCapi(planRequest('UPDATE', plan({ concurrency: 1, ...spec }), plan({ concurrency: 1, ...oldSpec })));
+
+  it('takes the version as MungeVersion writes it: `+` spelt `-` re-runs nothing', () => {
+    expect(update({ version: 'v1.31.4-k3s1' }, { version: 'v1.31.4+k3s1' }).allowed).toBe(true);
+    expect(update({ version: 'v1.31.5+k3s1' }, { version: 'v1.31.4+k3s1' }).allowed).toBe(false);
+  });
+
+  it('takes the contents of the secrets not marked ignoreUpdates: their names count, not paths or ignored ones', () => {
+    const base = { version: 'v1.31.4+k3s1' };
+    const secret = (name: string, extra: Spec = {}) => ({ name, path: `/run/${name}`, ...extra });
+    expect(update({ ...base, secrets: [secret('a', { path: '/elsewhere' })] }, { ...base, secrets: [secret('a')] }).allowed).toBe(true);
+    expect(update({ ...base, secrets: [secret('a'), secret('b', { ignoreUpdates: true })] }, { ...base, secrets: [secret('a')] }).allowed).toBe(true);
+    expect(update({ ...base, secrets: [] }, base).allowed).toBe(true);
+    const added = update({ ...base, secrets: [secret('a'), secret('b')] }, { ...base, secrets: [secret('a')] });
+    expect(added.allowed).toBe(false);
+    expect(added.status?.message).toContain('spec.secrets changed');
+    // ignoreUpdates turned off: its contents enter the hash.
+    expect(update({ ...base, secrets: [secret('a')] }, { ...base, secrets: [secret('a', { ignoreUpdates: true })] }).allowed).toBe(false);
+  });
+});
