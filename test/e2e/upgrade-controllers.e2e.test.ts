@@ -1,8 +1,8 @@
 // What the controllers do with a write, through the real API server and kubectl: a paused MachineDeployment
 // rolls nothing, so its template change passes, and its resume is refused while its status counts Machines not up to
 // date (Cluster API's sync only scales a paused one); a MachineDeployment being deleted rolls nothing; a
-// system-upgrade-controller Plan with spec.version never resolves its channel, and one without a positive
-// concurrency starts no node.
+// system-upgrade-controller Plan with spec.version never resolves its channel, hashes the version munged and only
+// the secrets not marked ignoreUpdates, and one without a positive concurrency starts no node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
 import { apply, createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, must, patchStatus, setNodeReady } from '../harness/scenario.ts';
@@ -136,6 +136,9 @@ describe('upgrade controllers: what really rolls', () => {
     const channel = await patchPlan({ channel: 'https://update.k3s.io/v1-release/channels/latest' });
     expect(channel.stderr).not.toContain('denied');
     expect(channel.code).toBe(0);
+    // The plan hash takes the version munged (+ as -) and the contents of the secrets not marked ignoreUpdates.
+    await must(patchPlan({ version: 'v1.31.4-k3s1' }), 'the same version munged');
+    await must(patchPlan({ secrets: [{ name: 'registry-ca', path: '/run/ca', ignoreUpdates: true }] }), 'an ignored secret');
     // Without the version the channel is resolved: a new channel re-runs the plan.
     const unpinned = await patchPlan({ version: null, channel: 'https://update.k3s.io/v1-release/channels/latest' });
     expect(unpinned.stderr).toContain(DENIED);
