@@ -2,7 +2,8 @@
 // rolls nothing, so its template change passes, and its resume is refused while its status counts Machines not up to
 // date (Cluster API's sync only scales a paused one); a MachineDeployment being deleted rolls nothing; a
 // system-upgrade-controller Plan with spec.version never resolves its channel, hashes the version munged and only
-// the secrets not marked ignoreUpdates, and one without a positive concurrency starts no node.
+// the secrets not marked ignoreUpdates, creates no job for one being deleted, and one without a positive
+// concurrency starts no node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
 import { apply, createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, must, patchStatus, setNodeReady } from '../harness/scenario.ts';
@@ -142,6 +143,14 @@ describe('upgrade controllers: what really rolls', () => {
     // Without the version the channel is resolved: a new channel re-runs the plan.
     const unpinned = await patchPlan({ version: null, channel: 'https://update.k3s.io/v1-release/channels/latest' });
     expect(unpinned.stderr).toContain(DENIED);
+
+    // A plan being deleted gets no job: raising its concurrency passes.
+    await apply({ ...plan('uc-gone', { version: 'v1.31.4+k3s1', concurrency: 0 }), metadata: { name: 'uc-gone', namespace: NS, finalizers: ['e2e.volume-guard.io/hold'] } });
+    const raise = () => kubectl(['patch', 'plan.upgrade.cattle.io', 'uc-gone', '-n', NS, '--type=merge', '--dry-run=server', '-p', '{"spec":{"concurrency":2}}']);
+    expect((await raise()).stderr).toContain(DENIED);
+    await must(kubectl(['delete', 'plan.upgrade.cattle.io', 'uc-gone', '-n', NS, '--wait=false']), 'delete plan');
+    await must(raise(), 'concurrency of a plan being deleted');
+    await must(kubectl(['patch', 'plan.upgrade.cattle.io', 'uc-gone', '-n', NS, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']), 'release plan');
 
     const refused = await createPlanDryRun({ version: 'v1.31.4+k3s1', concurrency: 1 });
     expect(refused.stderr).toContain(DENIED);

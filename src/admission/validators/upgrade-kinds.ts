@@ -77,7 +77,8 @@ export interface UpgradeKindTable {
   readonly digestAnnotation?: string;
   /**
    * An UPDATE of an object already being deleted (metadata.deletionTimestamp set) starts nothing: its controller
-   * only tears it down (Cluster API's reconcileDelete deletes the MachineSets or Machines, judged there).
+   * only tears it down (Cluster API's reconcileDelete deletes the MachineSets or Machines, judged there), or skips
+   * it (system-upgrade-controller's generating handler creates no job for a Plan being deleted).
    */
   readonly deletingRollsNothing?: boolean;
   /**
@@ -150,7 +151,9 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       'nodes at once (concurrency is not in the hash: lowering it re-runs nothing and stops no node already upgrading). ' +
       'A plan with `spec.version` never resolves its channel, so a channel change re-runs nothing then. A plan ' +
       'without a positive concurrency (none, or 0) starts no node, only those already applying (`status.applying`) ' +
-      'go on: with none applying, its creation or change passes, and raising the concurrency is judged.',
+      'go on: with none applying, its creation or change passes, and raising the concurrency is judged. A plan ' +
+      'being deleted creates no job (its generating handler skips it).',
+    deletingRollsNothing: true,
   },
   {
     group: 'cluster.x-k8s.io',

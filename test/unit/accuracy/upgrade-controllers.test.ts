@@ -212,6 +212,13 @@ function planRequest(operation: 'CREATE' | 'UPDATE', object: unknown, oldObject:
 }
 
 describe('system-upgrade-controller', () => {
+  it('creates no job for a plan being deleted: its change passes', () => {
+    const deleting = (spec: Spec) => ({ ...plan(spec), metadata: { name: 'k3s', namespace: 'system-upgrade', deletionTimestamp: '2026-12-04T10:00:00Z', finalizers: ['example.com/hold'] } });
+    const decision = judgeCapi(planRequest('UPDATE', deleting({ version: 'v1.32.0+k3s1', concurrency: 1 }), deleting({ version: 'v1.31.4+k3s1', concurrency: 1 })));
+    expect(decision.status?.message).toBeUndefined();
+    expect(decision.allowed).toBe(true);
+  });
+
   it('ignores the channel of a plan with a version: a channel change re-runs nothing', () => {
     const pinned = judgeCapi(planRequest('UPDATE', plan({ version: 'v1.31.4+k3s1', channel: 'https://update.k3s.io/v1-release/channels/latest', concurrency: 1 }), plan({ version: 'v1.31.4+k3s1', channel: 'https://update.k3s.io/v1-release/channels/stable', concurrency: 1 })));
     expect(pinned.status?.message).toBeUndefined();
