@@ -14,9 +14,10 @@ import { changedRolloutFields, rolloutHeld, type RolloutField, UNKNOWN_KIND_FIEL
 
 /**
  * Whether this request starts an upgrade, by the kind's table (UPGRADE_KIND_TABLES): undefined when it does not,
- * else what starts it (`creation`, or the changed fields). A new object that holds its rollout back (rolloutHeld: a
- * paused MachineDeployment, the OnDelete strategy, whose Machines are replaced only as each Machine DELETE, judged
- * by the machine webhook, takes them; a Cluster API object being deleted) starts nothing.
+ * else what starts it (`creation`, or the changed fields). An update the controller acts on with no rollout
+ * (rolloutHeld: a paused MachineDeployment; the OnDelete strategy, whose Machines are replaced only as each Machine
+ * DELETE, judged by the machine webhook, takes them; a MachineDeployment scaled to zero; a Cluster API object or
+ * Plan being deleted) starts nothing.
  */
 export function rolloutCause(request: AdmissionRequest): string | undefined {
   const table = upgradeKindTable(request.kind.group, request.kind.kind);
