@@ -196,8 +196,6 @@ describe('everything that empties a node is judged', () => {
       expect(selector.stderr).toContain('spec.nodeSelector changed');
       const concurrency = await kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', '{"spec":{"concurrency":3}}']);
       expect(concurrency.stderr).toContain('spec.concurrency changed');
-      // Concurrency is not in the plan's hash: lowering it starts no node (0, like absent, starts none).
-      await must(kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', '{"spec":{"concurrency":0}}']), 'lower concurrency');
       // Fields the upgrade.cattle.io/digest annotation lists are in the plan's hash: an env change re-runs it.
       const envs = (value: string) => JSON.stringify({ spec: { upgrade: { image: 'rancher/k3s-upgrade', envs: [{ name: 'MODE', value }] } } });
       await must(kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', envs('a')]), 'env without digest');
@@ -205,6 +203,10 @@ describe('everything that empties a node is judged', () => {
       const digest = await kubectl(['annotate', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, 'upgrade.cattle.io/digest=spec.upgrade.envs']);
       expect(denied(digest.stderr, 'upgrade')).toBe(true);
       expect(digest.stderr).toContain('upgrade.cattle.io/digest changed');
+      // Concurrency is not in the plan's hash: lowering it starts no node (0, like absent, starts none), and at 0
+      // with no node applying (status.applying) a new version or digest starts none either.
+      await must(kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', '{"spec":{"concurrency":0}}']), 'lower concurrency');
+      await must(kubectl(['annotate', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, 'upgrade.cattle.io/digest=spec.upgrade.envs']), 'digest at concurrency 0');
       // Status is not an upgrade either.
       await patchStatus('plans.upgrade.cattle.io', 'nops-status', { latestVersion: 'v1.31.0+k3s1' }, NS);
 

@@ -23,7 +23,20 @@ export type Comparison =
    * Absent, null, 0 and negative values all mean 0 (the controller starts no node); a value that is not a number
    * counts on any change.
    */
-  | 'increase';
+  | 'increase'
+  /**
+   * A field that holds the rollout back while it has the value `from` (a MachineDeployment's `spec.paused: true`,
+   * its `OnDelete` strategy): leaving that value counts when the old object's status says some Machines are not up
+   * to date (`status.replicas` above the up-to-date count), as the template change made meanwhile rolls them now.
+   */
+  | 'release'
+  /**
+   * system-upgrade-controller's `spec.secrets`: its plan hash takes the contents of the secrets not marked
+   * `ignoreUpdates`, in order, so only their names count (a path, a mode or an ignored secret re-runs nothing).
+   */
+  | 'secrets'
+  /** A version the controller munges before hashing it (`+` read as `-`: system-upgrade-controller's MungeVersion). */
+  | 'munged';
 
 /** A part of a rollout field the controller ignores when deciding whether machines are out of date. */
 export interface IgnoredPath {
@@ -41,6 +54,13 @@ export interface RolloutField {
   readonly versions: string;
   /** Sub-paths whose changes roll nothing (a versioned one only when both objects are of one of its versions). */
   readonly ignored?: readonly IgnoredPath[];
+  /** With `release`: the value that holds the rollout back. */
+  readonly from?: string | boolean;
+  /**
+   * A field the controller reads only while this other field (path from the root) is empty in the new object: a
+   * change counts only then (system-upgrade-controller resolves `spec.channel` only for a plan without `spec.version`).
+   */
+  readonly unlessSet?: readonly string[];
 }
 
 export interface UpgradeKindTable {
@@ -55,6 +75,17 @@ export interface UpgradeKindTable {
    * system-upgrade-controller's `upgrade.cattle.io/digest`: a change of one of them, or of the list, starts a rollout.
    */
   readonly digestAnnotation?: string;
+  /**
+   * An UPDATE of an object already being deleted (metadata.deletionTimestamp set) starts nothing: its controller
+   * only tears it down (Cluster API's reconcileDelete deletes the MachineSets or Machines, judged there), or skips
+   * it (system-upgrade-controller's generating handler creates no job for a Plan being deleted).
+   */
+  readonly deletingRollsNothing?: boolean;
+  /**
+   * An UPDATE of an object whose old version has no Machine to replace (`spec.replicas` and `status.replicas` both
+   * 0: a pool scaled to zero) starts nothing: Machines created later, in the same write or after, get the new template.
+   */
+  readonly emptyRollsNothing?: boolean;
   /** What the controller does, for the README. */
   readonly note: string;
 }
@@ -63,6 +94,7 @@ const value = (versions: string, ...path: string[]): RolloutField => ({ path, co
 const ref = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'ref', versions });
 const whenSet = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'set', versions });
 const increase = (versions: string, ...path: string[]): RolloutField => ({ path, compare: 'increase', versions });
+const release = (versions: string, from: string | boolean, ...path: string[]): RolloutField => ({ path, compare: 'release', versions, from });
 
 /**
  * What KubeadmControlPlane's up-to-date check (matchesKubeadmConfig) blanks on both the desired and the Machine's
@@ -104,11 +136,11 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
     kind: 'Plan',
     createIsUpgrade: true,
     fields: [
-      value('v1', 'spec', 'version'),
-      value('v1', 'spec', 'channel'),
+      { path: ['spec', 'version'], compare: 'munged', versions: 'v1' },
+      { ...value('v1', 'spec', 'channel'), unlessSet: ['spec', 'version'] },
       value('v1', 'spec', 'nodeSelector'),
       increase('v1', 'spec', 'concurrency'),
-      value('v1', 'spec', 'secrets'),
+      { path: ['spec', 'secrets'], compare: 'secrets', versions: 'v1' },
       value('v1', 'spec', 'serviceAccountName'),
     ],
     digestAnnotation: 'upgrade.cattle.io/digest',
@@ -116,19 +148,36 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       'system-upgrade-controller cordons, drains and upgrades every node the plan selects whose plan hash ' +
       '(resolved version, service account, secrets) it has not applied yet: a new version, channel, service ' +
       'account or secret re-runs it, a new node selector reaches other nodes, a higher concurrency drains more ' +
-      'nodes at once (concurrency is not in the hash: lowering it re-runs nothing and stops no node already upgrading).',
+      'nodes at once (concurrency is not in the hash: lowering it re-runs nothing and stops no node already upgrading). ' +
+      'A plan with `spec.version` never resolves its channel, so a channel change re-runs nothing then. A plan ' +
+      'without a positive concurrency (none, or 0) starts no node, only those already applying (`status.applying`) ' +
+      'go on: with none applying, its creation or change passes, and raising the concurrency is judged. A plan ' +
+      'being deleted creates no job (its generating handler skips it).',
+    deletingRollsNothing: true,
   },
   {
     group: 'cluster.x-k8s.io',
     kind: 'MachineDeployment',
     createIsUpgrade: false,
-    fields: [...MACHINE_TEMPLATE_FIELDS, whenSet('v1beta1', 'spec', 'rolloutAfter'), whenSet('v1beta2', 'spec', 'rollout', 'after')],
+    fields: [
+      ...MACHINE_TEMPLATE_FIELDS,
+      whenSet('v1beta1', 'spec', 'rolloutAfter'),
+      whenSet('v1beta2', 'spec', 'rollout', 'after'),
+      release('v1beta1, v1beta2', true, 'spec', 'paused'),
+      release('v1beta1', 'OnDelete', 'spec', 'strategy', 'type'),
+      release('v1beta2', 'OnDelete', 'spec', 'rollout', 'strategy', 'type'),
+    ],
     note:
       'A change of the machine template rolls every Machine (a new MachineSet, the old one scaled down); template ' +
       'labels, annotations, readinessGates and node drain/deletion/volume-detach timeouts are propagated in place; ' +
       'a replicas decrease removes Machines (judged per Machine, see Cluster API machine deletion). Under the OnDelete ' +
       'strategy (`spec.strategy.type`, v1beta2 `spec.rollout.strategy.type`) no change is an upgrade: a Machine is ' +
-      'replaced only once deleted, and each Machine DELETE is judged on its node.',
+      'replaced only once deleted, and each Machine DELETE is judged on its node. While `spec.paused` is true ' +
+      'the controller only scales: a template change rolls nothing yet. Resuming it, or leaving OnDelete, rolls ' +
+      'the Machines not up to date, which its status counts (`status.replicas` above `status.upToDateReplicas`, ' +
+      'v1beta1 `status.updatedReplicas`). A MachineDeployment being deleted rolls nothing, nor one scaled to zero.',
+    deletingRollsNothing: true,
+    emptyRollsNothing: true,
   },
   {
     group: 'cluster.x-k8s.io',
@@ -158,7 +207,8 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       'infrastructure template changes, after rolloutAfter, or for certificates expiring within rolloutBefore; ' +
       'machine template metadata, readinessGates and deletion timeouts are propagated in place. Its up-to-date ' +
       'check blanks the join discovery (used by the next join only) and, in the releases serving v1beta2, the DNS ' +
-      'add-on (updated in place) and the control-plane endpoint.',
+      'add-on (updated in place) and the control-plane endpoint. A KubeadmControlPlane being deleted rolls nothing.',
+    deletingRollsNothing: true,
   },
 ];
 
@@ -209,7 +259,41 @@ function bootstrapIdentity(bootstrap: unknown): unknown {
 function identity(compare: Comparison, value: unknown): unknown {
   if (compare === 'ref') return refIdentity(value);
   if (compare === 'bootstrap') return bootstrapIdentity(value);
+  if (compare === 'munged') return value === undefined || value === null ? '' : typeof value === 'string' ? value.replaceAll('+', '-') : value;
+  if (compare === 'secrets' && (value === undefined || value === null)) return [];
+  if (compare === 'secrets' && Array.isArray(value)) {
+    return value.filter((secret) => !(isRecord(secret) && secret['ignoreUpdates'] === true)).map((secret) => (isRecord(secret) ? secret['name'] : secret));
+  }
   return value;
+}
+
+function isSetValue(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== '';
+}
+
+/**
+ * Whether a MachineDeployment's status counts Machines not up to date: `status.replicas` above the up-to-date count
+ * (v1beta2 `status.upToDateReplicas`, v1beta1 `status.v1beta2.upToDateReplicas` or `status.updatedReplicas`; none
+ * of them: none is up to date). No status replicas: the controller reported no Machine, nothing to roll.
+ */
+function notAllUpToDate(object: unknown): boolean {
+  const replicas = field(object, 'status', 'replicas');
+  if (typeof replicas !== 'number' || replicas <= 0) return false;
+  const upToDate = [field(object, 'status', 'upToDateReplicas'), field(object, 'status', 'v1beta2', 'upToDateReplicas'), field(object, 'status', 'updatedReplicas')].find(
+    (count): count is number => typeof count === 'number',
+  );
+  return (upToDate ?? 0) < replicas;
+}
+
+/**
+ * Whether the new object holds every rollout back: a `release` field at its holding value (a paused
+ * MachineDeployment, the OnDelete strategy), or, for a kind whose controller only tears down what is being
+ * deleted, a deletionTimestamp; or the old object has no Machine to replace (emptyRollsNothing).
+ */
+export function rolloutHeld(table: UpgradeKindTable, object: unknown, oldObject: unknown): boolean {
+  if (table.deletingRollsNothing === true && (isSetValue(field(oldObject, 'metadata', 'deletionTimestamp')) || isSetValue(field(object, 'metadata', 'deletionTimestamp')))) return true;
+  if (table.emptyRollsNothing === true && field(oldObject, 'spec', 'replicas') === 0 && field(oldObject, 'status', 'replicas') === 0) return true;
+  return table.fields.some((rollout) => rollout.compare === 'release' && field(object, ...rollout.path) === rollout.from);
 }
 
 /** How many nodes a concurrency lets the controller start; undefined when it is not a number. */
@@ -251,6 +335,8 @@ export function changedRolloutFields(table: UpgradeKindTable, object: unknown, o
     const next = comparedValue(rollout, object, version);
     const previous = comparedValue(rollout, oldObject, version);
     if (rollout.compare === 'set' && (next === undefined || next === null)) return false;
+    if (rollout.unlessSet !== undefined && isSetValue(field(object, ...rollout.unlessSet))) return false;
+    if (rollout.compare === 'release') return previous === rollout.from && next !== rollout.from && notAllUpToDate(oldObject);
     if (rollout.compare === 'increase') {
       const [nextCount, previousCount] = [effectiveCount(next), effectiveCount(previous)];
       if (nextCount !== undefined && previousCount !== undefined) return nextCount > previousCount;
@@ -329,6 +415,9 @@ const COMPARISON_TEXT: Readonly<Record<Comparison, string>> = {
   bootstrap: ' (by group, kind and name)',
   set: ' set or changed (removing it rolls nothing)',
   increase: ' raised (absent counts as 0, which starts no node; lowering or removing it rolls nothing)',
+  release: '',
+  secrets: ' (the names of those not marked `ignoreUpdates`, in order: their contents are in the plan hash)',
+  munged: ' (`+` read as `-`, as the controller does)',
 };
 
 /** `, except `a`; in v1beta2 also `b`, `c``: the ignored sub-paths, grouped by their versions. */
@@ -349,8 +438,18 @@ export function upgradeTablesMarkdown(): string {
     lines.push(`**${table.kind}** (\`${table.group}\`): ${table.note}`, '', '| request | upgrade? |', '|---|---|');
     lines.push(`| CREATE | ${table.createIsUpgrade ? 'yes' : 'no'} |`);
     for (const rollout of table.fields) {
-      lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${COMPARISON_TEXT[rollout.compare]} (${rollout.versions})${ignoredText(rollout)} | yes |`);
+      const change =
+        rollout.compare === 'release'
+          ? ` from \`${String(rollout.from)}\` to another value, while the status counts Machines not up to date`
+          : COMPARISON_TEXT[rollout.compare];
+      const unless = rollout.unlessSet === undefined ? '' : `, when \`${rollout.unlessSet.join('.')}\` is empty`;
+      lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${change} (${rollout.versions})${ignoredText(rollout)}${unless} | yes |`);
     }
+    for (const rollout of table.fields.filter((entry) => entry.compare === 'release')) {
+      lines.push(`| UPDATE of anything while \`${rollout.path.join('.')}\` is \`${String(rollout.from)}\` (${rollout.versions}) | no |`);
+    }
+    if (table.deletingRollsNothing === true) lines.push('| UPDATE of an object being deleted (`metadata.deletionTimestamp` set) | no |');
+    if (table.emptyRollsNothing === true) lines.push('| UPDATE of an object with no Machine (`spec.replicas` and `status.replicas` 0 before the write) | no |');
     if (table.digestAnnotation !== undefined) {
       lines.push(`| UPDATE of a field the annotation \`${table.digestAnnotation}\` lists (e.g. \`spec.upgrade.envs\`), or of that list | yes |`);
     }

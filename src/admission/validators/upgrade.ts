@@ -10,30 +10,30 @@ import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
 import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
-import { changedRolloutFields, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
+import { changedRolloutFields, rolloutHeld, type RolloutField, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
 
 /**
  * Whether this request starts an upgrade, by the kind's table (UPGRADE_KIND_TABLES): undefined when it does not,
- * else what starts it (`creation`, or the changed fields).
+ * else what starts it (`creation`, or the changed fields). An update the controller acts on with no rollout
+ * (rolloutHeld: a paused MachineDeployment; the OnDelete strategy, whose Machines are replaced only as each Machine
+ * DELETE, judged by the machine webhook, takes them; a MachineDeployment scaled to zero; a Cluster API object or
+ * Plan being deleted) starts nothing.
  */
 export function rolloutCause(request: AdmissionRequest): string | undefined {
   const table = upgradeKindTable(request.kind.group, request.kind.kind);
   if (request.operation === 'CREATE') return !table || table.createIsUpgrade ? 'creation' : undefined;
-  if (request.operation !== 'UPDATE' || replacesOnlyDeletedMachines(request)) return undefined;
+  if (request.operation !== 'UPDATE') return undefined;
+  if (table !== undefined && rolloutHeld(table, request.object, request.oldObject)) return undefined;
   const changed = changedRolloutFields(table ?? { group: '', kind: '', createIsUpgrade: true, fields: UNKNOWN_KIND_FIELDS, note: '' }, request.object, request.oldObject);
-  return changed.length ? `${changed.map((rollout) => rollout.path.join('.')).join(', ')} changed` : undefined;
+  return changed.length ? describeChanges(changed) : undefined;
 }
 
-/**
- * A MachineDeployment with the OnDelete strategy (v1beta1 `spec.strategy.type`, v1beta2 `spec.rollout.strategy.type`)
- * deletes no Machine when its template changes: Cluster API's rolloutOnDelete scales the old MachineSets down only
- * as their Machines are deleted by someone else (each such Machine DELETE is judged by the machine webhook) or the
- * replicas decrease (judged there too).
- */
-function replacesOnlyDeletedMachines(request: AdmissionRequest): boolean {
-  if (request.kind.group !== 'cluster.x-k8s.io' || request.kind.kind !== 'MachineDeployment') return false;
-  const type = field(request.object, 'spec', 'rollout', 'strategy', 'type') ?? field(request.object, 'spec', 'strategy', 'type');
-  return type === 'OnDelete';
+/** `spec.version, spec.channel changed`; a field that held the rollout back: `spec.paused no longer true`. */
+function describeChanges(changed: readonly RolloutField[]): string {
+  const values = changed.filter((rollout) => rollout.compare !== 'release').map((rollout) => rollout.path.join('.'));
+  const released = changed.filter((rollout) => rollout.compare === 'release').map((rollout) => `${rollout.path.join('.')} no longer ${String(rollout.from)}`);
+  const parts = [...(values.length ? [`${values.join(', ')} changed`] : []), ...released];
+  return released.length ? `${parts.join(', ')}; its Machines not up to date are replaced` : parts.join(', ');
 }
 
 /** Whether a node's labels match a Kubernetes label selector (matchLabels and matchExpressions ANDed); undefined when malformed. */
@@ -104,6 +104,9 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
   const { group, kind } = request.kind;
   let nodes: string[] = [];
   if (group === 'upgrade.cattle.io' && kind === 'Plan') {
+    // SelectConcurrentNodes adds a node only while fewer than spec.concurrency are applying: with none (0, absent)
+    // it starts no node, and only those already applying (status.applying) go on.
+    if (!startsNodes(field(request.object, 'spec', 'concurrency')) && applyingNodes(request.oldObject).length === 0) return [];
     const selector = field(request.object, 'spec', 'nodeSelector');
     if (!isRecord(selector)) return undefined;
     const planLabel = `plan.upgrade.cattle.io/${request.name || metaOf(request.object)?.name || ''}`;
@@ -129,6 +132,18 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
       .map((machine) => machine.nodeName);
   }
   return nodes.length === 0 ? undefined : [...new Set(nodes)];
+}
+
+/** Whether a Plan's concurrency lets system-upgrade-controller start a node: a positive number (a value that is no number: assume so). */
+function startsNodes(concurrency: unknown): boolean {
+  if (concurrency === undefined || concurrency === null) return false;
+  return typeof concurrency !== 'number' || concurrency > 0;
+}
+
+/** The nodes a Plan is being applied on now (status.applying). */
+function applyingNodes(plan: unknown): string[] {
+  const applying = field(plan, 'status', 'applying');
+  return Array.isArray(applying) ? applying.filter((name): name is string => typeof name === 'string' && name !== '') : [];
 }
 
 /**

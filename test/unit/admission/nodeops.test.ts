@@ -454,9 +454,14 @@ describe('upgrade kinds: which changes roll machines', () => {
     const plan = (spec: Record<string, unknown>) => ({ apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'p' }, spec });
     const base = plan({ version: 'v1.30.1+k3s1', concurrency: 1, nodeSelector: { matchLabels: { a: 'b' } }, upgrade: { image: 'rancher/k3s-upgrade' } });
     const planUpdate = (object: unknown) => update('upgrade.cattle.io', 'Plan', object, base);
-    for (const [field, value] of [['version', 'v1.31.0+k3s1'], ['channel', 'https://update.k3s.io/v1-release/channels/stable'], ['concurrency', 2], ['nodeSelector', {}], ['secrets', [{ name: 's', path: '/s' }]]] as const) {
+    for (const [field, value] of [['version', 'v1.31.0+k3s1'], ['concurrency', 2], ['nodeSelector', {}], ['secrets', [{ name: 's', path: '/s' }]]] as const) {
       expect(rolloutCause(planUpdate(plan({ ...(base.spec as object), [field]: value }))), field).toBe(`spec.${field} changed`);
     }
+    // The channel is resolved only for a plan without spec.version (system-upgrade-controller's status handler).
+    const channel = 'https://update.k3s.io/v1-release/channels/stable';
+    expect(rolloutCause(planUpdate(plan({ ...(base.spec as object), channel })))).toBeUndefined();
+    const unpinned = { concurrency: 1, nodeSelector: { matchLabels: { a: 'b' } }, upgrade: { image: 'rancher/k3s-upgrade' } };
+    expect(rolloutCause(update('upgrade.cattle.io', 'Plan', plan({ ...unpinned, channel }), plan(unpinned)))).toBe('spec.channel changed');
     expect(rolloutCause(planUpdate(plan({ ...(base.spec as object), upgrade: { image: 'other' } })))).toBeUndefined();
     const harvester = update('harvesterhci.io', 'Upgrade', { spec: { version: 'v2' } }, { spec: { version: 'v1' } });
     expect(rolloutCause(harvester)).toBeUndefined();

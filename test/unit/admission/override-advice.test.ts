@@ -158,8 +158,8 @@ const CASES: Record<PlanId, () => Case[]> = {
           operation: 'UPDATE',
           namespace: 'system-upgrade',
           name: 'k3s-server',
-          object: { metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: {} }, spec: { version: 'v1.31.0' } },
-          oldObject: { metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: {} }, spec: { version: 'v1.30.0' } },
+          object: { metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: {} }, spec: { version: 'v1.31.0', concurrency: 1 } },
+          oldObject: { metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: {} }, spec: { version: 'v1.30.0', concurrency: 1 } },
         }),
       },
     ];

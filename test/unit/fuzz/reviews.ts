@@ -232,7 +232,7 @@ export const BASE_REVIEWS: readonly BaseReview[] = [
   { name: 'upgrade of a live release', target: 'helm-release', review: releaseReview(installed, 'pending-upgrade', 2) },
   { name: 'uninstall', target: 'helm-release', review: releaseReview(installed, 'uninstalling', 1, 'UPDATE') },
   { name: 'Harvester upgrade', target: 'upgrade', review: upgrade(HARVESTER, 'CREATE', { version: 'v1.4.0' }, {}, { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' }) },
-  { name: 'Plan version change', target: 'upgrade', review: upgrade(PLAN, 'UPDATE', { version: 'v1.31.2+k3s1', channel: 'stable' }, { version: 'v1.30.0+k3s1' }) },
+  { name: 'Plan version change', target: 'upgrade', review: upgrade(PLAN, 'UPDATE', { version: 'v1.31.2+k3s1', channel: 'stable', concurrency: 1 }, { version: 'v1.30.0+k3s1', concurrency: 1 }) },
   { name: 'MachineDeployment template change', target: 'upgrade', review: upgrade(MACHINE_DEPLOYMENT, 'UPDATE', { template: { spec: { version: 'v1.31.0', infrastructureRef: { name: 'b' } } } }, { template: { spec: { version: 'v1.30.0', infrastructureRef: { name: 'a' } } } }) },
   { name: 'override written by alice', target: 'overrides', review: cordon(cluster.riskyNode, ALICE, { 'volume-guard.io/skip': '*' }) },
   { name: 'reuse written by an admin', target: 'overrides', review: pvcWrite(ADMIN, { 'volume-guard.io/reuse': 'true' }) },
