@@ -64,6 +64,18 @@ const RECLAIM_CONDITION =
   "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != '' && " +
   "has(object.status) && has(object.status.phase) && object.status.phase in ['Released', 'Failed', 'Bound']";
 
+/**
+ * A StatefulSet already being deleted with the `orphan` finalizer (a DELETE with --cascade=orphan, judged then) whose
+ * orphaning this request undoes before the garbage collector has orphaned its claims: a second DELETE (the API server
+ * rewrites the GC finalizers from its options: Background drops `orphan`, Foreground puts `foregroundDeletion` in its
+ * place; deletionFinalizersForGarbageCollection), or an UPDATE dropping the finalizer. The controller then deletes
+ * the claims after all. Only `orphan` is looked for here; the handler reads the options (orphansDependents).
+ */
+const REOPENS_CASCADE =
+  "request.resource.resource == 'statefulsets' && (!has(request.subResource) || request.subResource == '') && " +
+  "has(oldObject.metadata.finalizers) && 'orphan' in oldObject.metadata.finalizers && " +
+  "(request.operation == 'DELETE' || !has(object.metadata.finalizers) || !('orphan' in object.metadata.finalizers))";
+
 /** Built from the configuration: Longhorn's own service account is left out by name (its deletes are its reclaims). */
 const declarationFor = (config: Config): WebhookDeclaration => ({
   name: 'pvc-delete.volume-guard.io',
@@ -85,7 +97,7 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
     {
       name: 'deletes-bound-claims',
       expression:
-        "oldObject != null && !has(oldObject.metadata.deletionTimestamp) && (request.operation == 'UPDATE' ? " +
+        `oldObject != null && (has(oldObject.metadata.deletionTimestamp) ? (${REOPENS_CASCADE}) : (request.operation == 'UPDATE' ? ` +
         `(request.resource.resource == 'persistentvolumes' ? (${RECLAIM_CONDITION}) : (${SCALE_DOWN_CONDITION})) : ` +
         "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes' && " +
         `request.userInfo.username != '${longhornServiceAccount(config)}') || ` +
@@ -95,7 +107,7 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
         '((has(oldObject.spec.persistentVolumeClaimRetentionPolicy) && has(oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted) && ' +
         "oldObject.spec.persistentVolumeClaimRetentionPolicy.whenDeleted == 'Delete') || " +
         // Under Retain its claims may still name it as owner (see judgeStatefulSetDelete): only the model knows.
-        '(has(oldObject.spec.volumeClaimTemplates) && size(oldObject.spec.volumeClaimTemplates) > 0)))))',
+        '(has(oldObject.spec.volumeClaimTemplates) && size(oldObject.spec.volumeClaimTemplates) > 0))))))',
     },
   ],
 });
@@ -146,12 +158,15 @@ export function pvcDeleteValidator(config: Config): Validator {
       const automation = isAutomation(request.userInfo, config);
       const mode = automation ? config.checks['pvc-delete'].mode : config.pvcDelete.others;
       if (mode === 'off') return allowed();
-      // Already being deleted (a finalizer such as kubernetes.io/pvc-protection holds it): the first DELETE decided.
-      if (stringField(old, 'metadata', 'deletionTimestamp') !== '') return allowed();
+      // Already being deleted (a finalizer such as kubernetes.io/pvc-protection holds it): the first DELETE decided,
+      // unless this request undoes the orphaning of a StatefulSet's claims that decision rested on.
+      const reopening = reopensCascade(request);
+      if (stringField(old, 'metadata', 'deletionTimestamp') !== '' && !reopening) return allowed();
       // In a namespace being deleted the namespace controller deletes every PVC (and StatefulSet) whatever this
       // answer says; its claims were judged at the Namespace DELETE, and refusing only leaves it stuck Terminating.
       const inNamespace = request.resource.resource === 'persistentvolumeclaims' || request.resource.resource === 'statefulsets';
       if (request.operation === 'DELETE' && inNamespace && context.snapshot.namespace(request.namespace)?.deleting === true) return allowed();
+      if (reopening) return judgeStatefulSetDelete(request, context, mode, automation);
       if (scaling) return judgeScaleDown(request, context, mode, automation);
       if (reclaiming) return judgeReclaimChange(request, context, mode, automation);
       if (request.resource.group === 'longhorn.io') return judgeLonghornVolumeDelete(request, context, meta.annotations, mode, automation);
@@ -226,6 +241,21 @@ export function orphansDependents(options: unknown, object: unknown): boolean {
   return false;
 }
 
+/** What REOPENS_CASCADE says, for the handler (and API servers without matchConditions). */
+function reopensCascade(request: AdmissionRequest): boolean {
+  if (request.resource.resource !== 'statefulsets' || (request.subResource ?? '') !== '') return false;
+  if (stringField(request.oldObject, 'metadata', 'deletionTimestamp') === '' || !hasFinalizer(request.oldObject, ORPHAN_FINALIZER)) return false;
+  if (request.operation === 'DELETE') return true;
+  return request.operation === 'UPDATE' && !hasFinalizer(request.object, ORPHAN_FINALIZER);
+}
+
+const ORPHAN_FINALIZER = 'orphan';
+
+function hasFinalizer(object: unknown, finalizer: string): boolean {
+  const finalizers = field(object, 'metadata', 'finalizers');
+  return Array.isArray(finalizers) && finalizers.includes(finalizer);
+}
+
 /**
  * A StatefulSet DELETE: the garbage collector deletes the PVCs whose ownerReferences name the StatefulSet's uid,
  * unless the DELETE orphans them. The retention policy is not what it reads: the StatefulSet controller adds that
@@ -236,14 +266,19 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
   const old = request.oldObject;
   const name = request.name || stringField(old, 'metadata', 'name');
   const uid = stringField(old, 'metadata', 'uid');
-  if (orphansDependents(request.options, old)) return allowed();
+  // An UPDATE of a StatefulSet being deleted (reopensCascade): its finalizers once written decide, as for a DELETE
+  // without options.
+  const update = request.operation === 'UPDATE';
+  if (update ? orphansDependents(undefined, request.object) : orphansDependents(request.options, old)) return allowed();
   const policyDeletes = stringField(old, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenDeleted') === 'Delete';
   if (!policyDeletes && !context.snapshot.persistentVolumeClaimsIn(request.namespace).some((claim) => ownedBy(claim.ownerReferences, uid))) {
     return allowed();
   }
   const plan = PLANS['statefulset-delete'];
   return judgeByPlan(context, plan, {
-    action: `deletion of StatefulSet ${request.namespace}/${name} by ${describeUser(request.userInfo)}`,
+    action: update
+      ? `removal of the orphan finalizer of StatefulSet ${request.namespace}/${name} (being deleted) by ${describeUser(request.userInfo)}`
+      : `deletion of StatefulSet ${request.namespace}/${name}${stringField(old, 'metadata', 'deletionTimestamp') !== '' ? ' (being deleted with --cascade=orphan)' : ''} by ${describeUser(request.userInfo)}`,
     target: { namespace: request.namespace, owner: { kind: 'StatefulSet', name, uid, policyDeletes }, now: context.now },
     overrides: readOverrides(plan, {
       'pvc-delete': deleteApprovalSource,

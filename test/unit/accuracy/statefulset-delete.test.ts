@@ -85,6 +85,59 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
   });
 });
 
+describe('a StatefulSet being deleted with --cascade=orphan whose orphaning is undone before the garbage collector ran', () => {
+  // The API server rewrites the GC finalizers of an object already being deleted from a second DELETE's options
+  // (deletionFinalizersForGarbageCollection in the registry store): Background drops `orphan`, Foreground puts
+  // `foregroundDeletion` in its place. An UPDATE may drop the finalizer too. Then the claims are deleted after all.
+  const terminating = (finalizers: string[], options?: Record<string, unknown>): AdmissionRequest => {
+    const sent = statefulSetDelete(ARGO, 'Delete', options);
+    const old = sent.oldObject as { metadata: Record<string, unknown> };
+    return { ...sent, oldObject: { ...old, metadata: { ...old.metadata, finalizers, deletionTimestamp: '2026-12-04T10:00:00Z' } } };
+  };
+  const update = (before: string[], after: string[] | undefined): AdmissionRequest => {
+    const sent = terminating(before);
+    const old = sent.oldObject as { metadata: Record<string, unknown> };
+    const metadata = { ...old.metadata };
+    if (after === undefined) delete metadata['finalizers'];
+    else metadata['finalizers'] = after;
+    const { options: _options, ...rest } = sent;
+    return { ...rest, operation: 'UPDATE', object: { ...old, metadata } };
+  };
+
+  it('refuses a second DELETE that no longer orphans (Background, Foreground), naming the PVCs', () => {
+    const background = validator.handle(terminating(['orphan'], { propagationPolicy: 'Background' }), context(model()));
+    expect(background.allowed).toBe(false);
+    expect(background.status!.message).toContain(`deletion of StatefulSet ${NS}/db (being deleted with --cascade=orphan) by ${ARGO.username}`);
+    expect(background.status!.message).toContain(`PVC ${NS}/data-db-0`);
+    expect(validator.handle(terminating(['orphan'], { propagationPolicy: 'Foreground' }), context(model())).allowed).toBe(false);
+    expect(validator.handle(terminating(['orphan'], { orphanDependents: false }), context(model())).allowed).toBe(false);
+  });
+
+  it('passes a second DELETE that still orphans, one of a StatefulSet being deleted without the orphan finalizer, and claims already orphaned', () => {
+    expect(validator.handle(terminating(['orphan'], { propagationPolicy: 'Orphan' }), context(model())).allowed).toBe(true);
+    expect(validator.handle(terminating(['orphan']), context(model())).allowed).toBe(true);
+    // Being deleted in the background or foreground already: the first DELETE was judged as deleting the claims.
+    expect(validator.handle(terminating(['foregroundDeletion'], { propagationPolicy: 'Background' }), context(model())).allowed).toBe(true);
+    // The garbage collector has orphaned the claims: nothing names the StatefulSet any more.
+    expect(validator.handle(terminating(['orphan'], { propagationPolicy: 'Background' }), context(model({}, ''))).allowed).toBe(true);
+  });
+
+  it('refuses an UPDATE dropping the orphan finalizer (or trading it for foregroundDeletion); keeping it passes', () => {
+    const dropped = validator.handle(update(['orphan'], undefined), context(model()));
+    expect(dropped.allowed).toBe(false);
+    expect(dropped.status!.message).toContain(`removal of the orphan finalizer of StatefulSet ${NS}/db (being deleted) by ${ARGO.username}`);
+    expect(validator.handle(update(['orphan'], ['foregroundDeletion']), context(model())).allowed).toBe(false);
+    expect(validator.handle(update(['orphan', 'example.com/hold'], ['example.com/hold']), context(model())).allowed).toBe(false);
+    expect(validator.handle(update(['orphan', 'example.com/hold'], ['orphan']), context(model())).allowed).toBe(true);
+  });
+
+  it('asks the API server for those requests only', () => {
+    const expression = validator.declaration.matchConditions?.[0]?.expression ?? '';
+    expect(expression).toContain("has(oldObject.metadata.deletionTimestamp) ? (request.resource.resource == 'statefulsets'");
+    expect(expression).toContain("'orphan' in oldObject.metadata.finalizers");
+  });
+});
+
 describe('the garbage collector follows the PVCs\' ownerReferences, not the retention policy', () => {
   it('refuses the DELETE under whenDeleted: Retain while PVCs still name the StatefulSet as owner', () => {
     // The policy went back to Retain; the controller has not synced the claims yet (or never will: their pods are gone).
