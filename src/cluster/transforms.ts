@@ -422,7 +422,8 @@ export function inlineDataOfPod(
  * kubelet and cloud providers set them (k8s.io/api core/v1 well_known_taints.go, k8s.io/cloud-provider
  * api/well_known_taints.go), and out-of-service is set for a node already shut down. Exact keys, not their prefixes:
  * the taint manager deletes pods for any NoExecute taint, so `node.kubernetes.io/<anything>:NoExecute` empties a node
- * like any other key.
+ * like any other key. The cordon webhook exempts them only with the effect they are set with (node-cordon.ts
+ * isEmptyingTaint): a condition key written by hand with NoExecute empties a node too.
  */
 export const CONDITION_TAINT_KEYS: readonly string[] = [
   'node.kubernetes.io/not-ready',

@@ -3,7 +3,8 @@
 // a cordon (a NoSchedule taint is what a cordon is underneath, and the cluster autoscaler's
 // `ToBeDeletedByClusterAutoscaler` drains a node that way), a dedicating one included, until the node's override
 // lets it through. A NoExecute taint that the pod using a node's local PV tolerates for good leaves that pod (and its
-// data) in place: it passes there, and is refused on the node whose pod does not tolerate it.
+// data) in place: it passes there, and is refused on the node whose pod does not tolerate it. A condition taint passes
+// only with the effect Kubernetes sets it with (disk-pressure:NoExecute is refused; out-of-service only on a node not Ready).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import {
@@ -16,6 +17,7 @@ import {
   eventually,
   must,
   patchStatus,
+  setNodeReady,
 } from '../harness/scenario.ts';
 
 const NS = 'e2e-node-taints';
@@ -103,6 +105,25 @@ describe('NoSchedule and NoExecute taints are judged like a cordon; a NoExecute 
     // The node lifecycle controller's own condition taints (here node.kubernetes.io/unreachable) are not judged.
     const condition = await kubectl(['taint', 'node', NODE, 'node.kubernetes.io/unreachable:NoExecute', '--dry-run=server']);
     expect(condition.code, condition.stderr).toBe(0);
+  });
+
+  it('a condition taint passes only with the effect Kubernetes sets it with: disk-pressure:NoExecute, out-of-service on a Ready node are refused', async () => {
+    // Kubernetes sets disk-pressure with NoSchedule; with NoExecute nothing takes it off and the taint manager deletes every pod.
+    const pressure = await kubectl(['taint', 'node', NODE, 'node.kubernetes.io/disk-pressure:NoExecute', '--dry-run=server']);
+    expect(pressure.code).not.toBe(0);
+    expect(denied(pressure.stderr)).toBe(true);
+    expect(pressure.stderr).toContain('taint node.kubernetes.io/disk-pressure:NoExecute');
+    const asState = await kubectl(['taint', 'node', NODE, 'node.kubernetes.io/disk-pressure:NoSchedule', '--dry-run=server']);
+    expect(asState.code, asState.stderr).toBe(0);
+    // out-of-service is for a node shut down: on one reporting Ready it is a drain.
+    await setNodeReady(NODE, 'True', new Date().toISOString());
+    const onReady = await kubectl(['taint', 'node', NODE, 'node.kubernetes.io/out-of-service=nodeshutdown:NoExecute', '--dry-run=server']);
+    expect(onReady.code).not.toBe(0);
+    expect(denied(onReady.stderr)).toBe(true);
+    expect(onReady.stderr).toContain('nt-data-pv');
+    await setNodeReady(NODE, 'Unknown', new Date().toISOString());
+    const shutDown = await kubectl(['taint', 'node', NODE, 'node.kubernetes.io/out-of-service=nodeshutdown:NoExecute', '--dry-run=server']);
+    expect(shutDown.code, shutDown.stderr).toBe(0);
   });
 
   it('a NoExecute taint the pod using the local PV tolerates passes; on the node whose pod does not tolerate it, refused', async () => {

@@ -45,20 +45,53 @@ function taintsOf(node: unknown): Taint[] {
   }));
 }
 
-/** A taint volume-guard judges: NoSchedule or NoExecute, and not one of the condition taints. */
-export function isEmptyingTaint(taint: Pick<Taint, 'key' | 'effect'>): boolean {
-  return EMPTYING_TAINT_EFFECTS.includes(taint.effect) && !isConditionTaintKey(taint.key);
+/**
+ * The condition taints Kubernetes itself sets with NoExecute: the node lifecycle controller's, for a node not ready or
+ * unreachable. Every pod tolerates them for 300 s (DefaultTolerationSeconds) and the controller takes them off a Ready
+ * node within seconds, so written by hand on a healthy node they empty nothing. Every other condition key is set with
+ * NoSchedule only: with NoExecute (`kubectl taint node w1 node.kubernetes.io/disk-pressure:NoExecute`) nothing
+ * takes it off, no pod tolerates it, and the taint manager deletes every pod at once, as for any other key.
+ */
+export const NO_EXECUTE_CONDITION_TAINT_KEYS: readonly string[] = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
+
+/**
+ * Set with NoExecute by an admin for a node shut down (non-graceful node shutdown): its pods are already gone. On a
+ * node still reporting Ready it is a drain like any other NoExecute taint.
+ */
+export const OUT_OF_SERVICE_TAINT_KEY = 'node.kubernetes.io/out-of-service';
+
+/**
+ * A taint volume-guard judges: NoSchedule or NoExecute, and not a condition taint with the effect Kubernetes sets it
+ * with (NoSchedule for every condition key; NoExecute for not-ready and unreachable; out-of-service on a node not
+ * Ready). `nodeReady`: the Node reports Ready True once updated.
+ */
+export function isEmptyingTaint(taint: Pick<Taint, 'key' | 'effect'>, nodeReady = false): boolean {
+  if (!EMPTYING_TAINT_EFFECTS.includes(taint.effect)) return false;
+  if (!isConditionTaintKey(taint.key)) return true;
+  if (taint.effect === 'NoSchedule' || NO_EXECUTE_CONDITION_TAINT_KEYS.includes(taint.key)) return false;
+  return taint.key === OUT_OF_SERVICE_TAINT_KEY ? nodeReady : true;
+}
+
+/** Whether a Node object reports its Ready condition True. */
+export function reportsReady(node: unknown): boolean {
+  const conditions = field(node, 'status', 'conditions');
+  return Array.isArray(conditions) && conditions.some((condition) => isRecord(condition) && condition['type'] === 'Ready' && condition['status'] === 'True');
 }
 
 /** The judged taints this update adds (same key and effect absent before; a changed value is not new). */
 export function addedEmptyingTaints(object: unknown, oldObject: unknown): Taint[] {
   const before = taintsOf(oldObject);
+  const ready = reportsReady(object);
   return taintsOf(object).filter(
-    (taint) => isEmptyingTaint(taint) && !before.some((old) => old.key === taint.key && old.effect === taint.effect),
+    (taint) => isEmptyingTaint(taint, ready) && !before.some((old) => old.key === taint.key && old.effect === taint.effect),
   );
 }
 
-const CONDITION_KEY_CEL = `!(t.key in [${CONDITION_TAINT_KEYS.map((key) => `'${key}'`).join(', ')}])`;
+const quoted = (keys: readonly string[]): string => `[${keys.map((key) => `'${key}'`).join(', ')}]`;
+const READY_CEL = "(has(object.status) && has(object.status.conditions) && object.status.conditions.exists(c, c.type == 'Ready' && c.status == 'True'))";
+const CONDITION_KEY_CEL =
+  `!(t.key in ${quoted(CONDITION_TAINT_KEYS)} && (t.effect == 'NoSchedule' || t.key in ${quoted(NO_EXECUTE_CONDITION_TAINT_KEYS)} || ` +
+  `(t.key == '${OUT_OF_SERVICE_TAINT_KEY}' && !${READY_CEL})))`;
 const EFFECT_CEL = EMPTYING_TAINT_EFFECTS.map((effect) => `t.effect == '${effect}'`).join(' || ');
 
 /** CEL for the matchConditions: a cordon, a judged taint added, or a Node DELETE. Mirrors handle(). */

@@ -184,6 +184,32 @@ describe('taints and Node DELETE', () => {
     expect(validator.handle(nodeUpdate({}, {}), context(model)).allowed).toBe(true);
   });
 
+  it('exempts a condition taint only with the effect Kubernetes sets it with: NoExecute under another key empties a Ready node', () => {
+    // Kubernetes sets every condition key with NoSchedule; only the lifecycle controller's not-ready and unreachable
+    // with NoExecute (tolerated 300 s by every pod, and taken off a Ready node). Written by hand with NoExecute, any
+    // other one makes the taint manager delete every pod at once; out-of-service on a node still Ready too.
+    for (const key of ['node.kubernetes.io/memory-pressure', 'node.kubernetes.io/disk-pressure', 'node.kubernetes.io/unschedulable', 'node.kubernetes.io/network-unavailable', 'node.cloudprovider.kubernetes.io/shutdown', 'node.cloudprovider.kubernetes.io/uninitialized']) {
+      expect(isEmptyingTaint({ key, effect: 'NoExecute' })).toBe(true);
+    }
+    expect(isEmptyingTaint({ key: 'node.kubernetes.io/out-of-service', effect: 'NoExecute' }, true)).toBe(true);
+    expect(isEmptyingTaint({ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }, true)).toBe(false);
+    const model = cluster();
+    const pressure = validator.handle(nodeUpdate({ taints: [{ key: 'node.kubernetes.io/disk-pressure', effect: 'NoExecute' }] }, {}), context(model));
+    expect(pressure.allowed).toBe(false);
+    expect(pressure.status!.message).toContain('taint node.kubernetes.io/disk-pressure:NoExecute of node node-1');
+    const outOfService = { key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' };
+    const ready = { conditions: [{ type: 'Ready', status: 'True' }] };
+    const onReady = nodeUpdate({ taints: [outOfService] }, {});
+    const readyObject = { ...(onReady.object as Record<string, unknown>), status: ready };
+    const refused = validator.handle({ ...onReady, object: readyObject }, context(model));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status!.message).toContain('taint node.kubernetes.io/out-of-service=nodeshutdown:NoExecute of node node-1');
+    // The node shut down (Ready Unknown): what the taint is for, its pods already gone.
+    const down = { ...(onReady.object as Record<string, unknown>), status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } };
+    expect(validator.handle({ ...onReady, object: down }, context(model)).allowed).toBe(true);
+    expect(validator.handle(nodeUpdate({ taints: [{ key: 'node.kubernetes.io/disk-pressure', effect: 'NoSchedule' }] }, {}), context(model)).allowed).toBe(true);
+  });
+
   it('exempts only the well-known condition taint keys: any other key under node.kubernetes.io/ empties a node', () => {
     // The taint manager deletes pods for every NoExecute taint whatever its key (tainteviction getNoExecuteTaints);
     // only the keys Kubernetes and cloud providers set to report a condition are exempt.
@@ -192,6 +218,9 @@ describe('taints and Node DELETE', () => {
       expect(isEmptyingTaint({ key, effect: 'NoSchedule' })).toBe(true);
     }
     for (const key of ['node.kubernetes.io/out-of-service', 'node.kubernetes.io/memory-pressure', 'node.cloudprovider.kubernetes.io/uninitialized', 'node.cloudprovider.kubernetes.io/shutdown']) {
+      expect(isEmptyingTaint({ key, effect: 'NoSchedule' })).toBe(false);
+    }
+    for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable', 'node.kubernetes.io/out-of-service']) {
       expect(isEmptyingTaint({ key, effect: 'NoExecute' })).toBe(false);
     }
     const model = cluster();
