@@ -1,8 +1,9 @@
 // A StatefulSet deleted with --cascade=orphan stays, being deleted, with the `orphan` finalizer until the garbage
 // collector has orphaned its claims. Meanwhile the API server rewrites that finalizer from a second DELETE's options
 // (Background drops it: the claims are then deleted with the StatefulSet), so the second DELETE is judged like a first
-// one. Through the real API server with the real kubectl; a ValidatingAdmissionPolicy holds the garbage collector's
-// orphaning of the claim (it refuses removing the claim's ownerReferences) so the window stays open for the test.
+// one, and so is an UPDATE dropping the finalizer. Through the real API server with the real kubectl; a
+// ValidatingAdmissionPolicy holds the garbage collector's orphaning of the claim (it refuses removing the claim's
+// ownerReferences) so the window stays open for the test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import { apply, deleteObjects, ensureNamespace, eventually, must, ownedBoundClaim } from '../harness/scenario.ts';
@@ -33,7 +34,7 @@ describe('a second DELETE of a StatefulSet being deleted with --cascade=orphan',
     await ensureNamespace(NS);
     await kubectl(['delete', 'rolebinding', 'argo-sts-deleter', '-n', NS]);
     await kubectl(['delete', 'role', 'sts-deleter', '-n', NS]);
-    await must(kubectl(['create', 'role', 'sts-deleter', '-n', NS, '--verb=get,list,delete', '--resource=statefulsets.apps']), 'role');
+    await must(kubectl(['create', 'role', 'sts-deleter', '-n', NS, '--verb=get,list,delete,patch,update', '--resource=statefulsets.apps']), 'role');
     await must(kubectl(['create', 'rolebinding', 'argo-sts-deleter', '-n', NS, '--role=sts-deleter', `--user=${ARGO}`]), 'rolebinding');
     await apply(statefulSet);
     await ownedBoundClaim({ namespace: NS, statefulSet: 'db', claim: 'data-db-0', reclaimPolicy: 'Delete' });
@@ -94,5 +95,16 @@ describe('a second DELETE of a StatefulSet being deleted with --cascade=orphan',
     expect(again.stderr).not.toContain('denied');
     expect(again.code).toBe(0);
     expect(await finalizers()).toContain('orphan');
+  });
+
+  it('refuses an UPDATE dropping the orphan finalizer meanwhile; one keeping it passes', async () => {
+    await eventually(finalizers, (s) => s.includes('orphan'));
+    const dropped = await kubectl(['patch', 'statefulset', 'db', '-n', NS, '--dry-run=server', '--type=merge', '-p', '{"metadata":{"finalizers":null}}', `--as=${ARGO}`]);
+    expect(dropped.code).not.toBe(0);
+    expect(dropped.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
+    expect(dropped.stderr).toContain(`removal of the orphan finalizer of StatefulSet ${NS}/db (being deleted) by ${ARGO}`);
+    const kept = await kubectl(['label', 'statefulset', 'db', '-n', NS, '--dry-run=server', 'e2e=kept', `--as=${ARGO}`]);
+    expect(kept.stderr).not.toContain('denied');
+    expect(kept.code).toBe(0);
   });
 });
