@@ -46,3 +46,9 @@ function stringMapView(map: ReturnType<typeof objectAt>): StringMap {
 export function isUnschedulable(node: unknown): boolean {
   return valueAt(node, 'spec', 'unschedulable') === true;
 }
+
+/** `metadata.finalizers` of an object, [] when absent or not a list. */
+export function finalizersOf(object: unknown): readonly unknown[] {
+  const finalizers = valueAt(object, 'metadata', 'finalizers');
+  return Array.isArray(finalizers) ? finalizers : [];
+}

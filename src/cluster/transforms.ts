@@ -522,11 +522,7 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
 
 /** The uids of an object's ownerReferences, as an optional field (omitted when there are none). */
 function ownerUidsOf(metadata: JsonObject): { ownerUids?: readonly string[] } {
-  const uids: string[] = [];
-  for (const ref of arrayAt(metadata, 'ownerReferences')) {
-    const uid = isObject(ref) ? stringAt(ref, 'uid') : '';
-    if (uid !== '') uids.push(uid);
-  }
+  const uids = ownerReferencesOf(metadata).flatMap((ref) => (ref.uid === '' ? [] : [ref.uid]));
   return uids.length > 0 ? { ownerUids: uids } : {};
 }
 

@@ -25,7 +25,7 @@ import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser, HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
 import { isAutomation, unknownWarnings } from '../context.ts';
-import { field, metaOf, stringField } from '../objects.ts';
+import { field, finalizersOf, metaOf, stringField } from '../objects.ts';
 import { isDeleteApproved } from '../../override-keys.ts';
 import { deleteApprovalSource, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -232,9 +232,7 @@ export function orphansDependents(options: unknown, object: unknown): boolean {
   const policy = stringField(options, 'propagationPolicy');
   if (policy === 'Orphan') return true;
   if (policy === 'Background' || policy === 'Foreground') return false;
-  const finalizers = field(object, 'metadata', 'finalizers');
-  if (!Array.isArray(finalizers)) return false;
-  for (const finalizer of finalizers) {
+  for (const finalizer of finalizersOf(object)) {
     if (finalizer === 'orphan') return true;
     if (finalizer === 'foregroundDeletion') return false;
   }
@@ -244,17 +242,12 @@ export function orphansDependents(options: unknown, object: unknown): boolean {
 /** What REOPENS_CASCADE says, for the handler (and API servers without matchConditions). */
 function reopensCascade(request: AdmissionRequest): boolean {
   if (request.resource.resource !== 'statefulsets' || (request.subResource ?? '') !== '') return false;
-  if (stringField(request.oldObject, 'metadata', 'deletionTimestamp') === '' || !hasFinalizer(request.oldObject, ORPHAN_FINALIZER)) return false;
+  if (stringField(request.oldObject, 'metadata', 'deletionTimestamp') === '' || !finalizersOf(request.oldObject).includes(ORPHAN_FINALIZER)) return false;
   if (request.operation === 'DELETE') return true;
-  return request.operation === 'UPDATE' && !hasFinalizer(request.object, ORPHAN_FINALIZER);
+  return request.operation === 'UPDATE' && !finalizersOf(request.object).includes(ORPHAN_FINALIZER);
 }
 
 const ORPHAN_FINALIZER = 'orphan';
-
-function hasFinalizer(object: unknown, finalizer: string): boolean {
-  const finalizers = field(object, 'metadata', 'finalizers');
-  return Array.isArray(finalizers) && finalizers.includes(finalizer);
-}
 
 /**
  * A StatefulSet DELETE: the garbage collector deletes the PVCs whose ownerReferences name the StatefulSet's uid,

@@ -22,7 +22,7 @@ import type { Config } from '../../config.ts';
 import { HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
 import { unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { field, isRecord, metaOf, stringField } from '../objects.ts';
+import { field, finalizersOf, isRecord, metaOf, stringField } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { withholdOtherNamespaces } from '../withhold.ts';
@@ -63,11 +63,6 @@ export function isLonghornUninstallJob(job: unknown): boolean {
     const words = [field(container, 'command'), field(container, 'args')].flatMap((list) => (Array.isArray(list) ? list : []));
     return words.includes('uninstall');
   });
-}
-
-function finalizersOf(object: unknown): readonly unknown[] {
-  const finalizers = field(object, 'metadata', 'finalizers');
-  return Array.isArray(finalizers) ? finalizers : [];
 }
 
 /** Longhorn's finalizer was on the old object and is not on the new one. */
