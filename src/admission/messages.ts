@@ -181,6 +181,11 @@ function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
   return undefined;
 }
 
+/** A faulted volume's repair: Longhorn rebuilds only from a healthy replica, and a faulted volume has none. */
+const SALVAGE_FAULTED =
+  'a faulted volume has no healthy replica to rebuild from: salvage it (Longhorn UI: Volume > Salvage; automatic while ' +
+  'the auto-salvage setting is on) or restore it from a backup';
+
 export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'single-replica': {
     summary: (n) => `${plural(n, 'Longhorn volume has a single copy of its', 'Longhorn volumes have a single copy of their')} data`,
@@ -210,11 +215,23 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   },
   'volume-health': {
     summary: (n) => `${plural(n, 'Longhorn volume is', 'Longhorn volumes are')} not healthy`,
-    fix: 'wait until Longhorn has rebuilt the replicas (robustness healthy), or repair the volume first',
-    fixFor: (situation) =>
-      'wait until Longhorn has rebuilt the replicas (robustness healthy); a replica that stays stopped, failed or on a ' +
-      `missing disk needs repair in Longhorn first; then ${retry(situation)}.`,
-    fate: () => ({ fate: 'at risk', why: 'already short of healthy copies: restarting or losing a node can take the rest' }),
+    fix: 'wait until Longhorn has rebuilt the replicas (robustness healthy), or repair the volume first (faulted: salvage it)',
+    fixFor: (situation, findings) => {
+      const parts: string[] = [];
+      // A faulted volume has no healthy replica: Longhorn rebuilds from a healthy one, so waiting brings nothing back.
+      if (findings.some((finding) => finding.tags.includes('faulted'))) parts.push(SALVAGE_FAULTED);
+      if (findings.some((finding) => !finding.tags.includes('faulted'))) {
+        parts.push(
+          'wait until Longhorn has rebuilt the replicas (robustness healthy); a replica that stays stopped, failed or on a ' +
+            'missing disk needs repair in Longhorn first',
+        );
+      }
+      return `${parts.join('; ')}; then ${retry(situation)}.`;
+    },
+    fate: (finding) =>
+      finding.tags.includes('faulted')
+        ? { fate: 'at risk', why: 'faulted: no healthy replica left, the data is only in failed ones' }
+        : { fate: 'at risk', why: 'already short of healthy copies: restarting or losing a node can take the rest' },
   },
   'last-replica-on-node': {
     summary: (n) => `${plural(n, 'Longhorn volume has its', 'Longhorn volumes have their')} only healthy replica on the node`,

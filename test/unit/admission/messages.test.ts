@@ -244,6 +244,20 @@ describe('advice that works for the situation', () => {
     expect(both.replace(/\s+/g, ' ')).toContain('(a pod writing to hostPath or emptyDir: keep its data in a PersistentVolume)');
   });
 
+  it('tells a faulted volume to be salvaged (no healthy replica to rebuild from), a degraded one to wait', () => {
+    const faulted = volume('volume-health', 'pvc-f', { reason: 'robustness is faulted', tags: ['faulted', 'detached'] });
+    const degraded = volume('volume-health', 'pvc-g', { reason: 'robustness is degraded', tags: ['degraded', 'attached'] });
+    const alone = deny([faulted], cordon).replace(/\s+/g, ' ');
+    expect(alone).toContain('salvage it (Longhorn UI: Volume > Salvage;');
+    expect(alone).toContain('no healthy replica left');
+    expect(alone).not.toContain('wait until Longhorn has rebuilt');
+    const both = deny([faulted, degraded], cordon).replace(/\s+/g, ' ');
+    expect(both).toContain('salvage it');
+    expect(both).toContain('wait until Longhorn has rebuilt the replicas');
+    const degradedOnly = deny([degraded], cordon).replace(/\s+/g, ' ');
+    expect(degradedOnly).not.toContain('salvage');
+  });
+
   it("names the replica on this node that makes a volume whose healthy copy is elsewhere a risk", () => {
     const finding = volume('volume-health', 'pvc-d', {
       reason: 'replica pvc-d-r-2 is failed',
