@@ -18,13 +18,18 @@
 //   step before removing a node) moves the replicas whatever the policy; under a policy whose PodDisruptionBudget holds
 //   a drain while a replica has no healthy copy on another schedulable node (the default block-if-contains-last-replica
 //   and the two eviction policies), the drain of a cordoned node completes only once they are rebuilt: a warning too.
+// - Longhorn moves a replica by scheduling a new one on another node and rebuilding it there. When its replica
+//   scheduler has no other node for it (none Ready, Schedulable, allowScheduling, carrying the volume's nodeSelector
+//   tags, with a disk that takes replicas and carries its diskSelector tags), or replica rebuilding is disabled
+//   (concurrent-replica-rebuild-per-node-limit 0), the instance-manager PodDisruptionBudget holds the drain until that
+//   changes: no data is lost, and the warning says the drain waits.
 import type { CheckResults } from './context.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { countCopies, isHealthyReplica } from '../checks/longhorn-health.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import type { CheckId, Finding } from '../checks/types.ts';
-import type { HarvesterUpgradeRecord } from '../cluster/records.ts';
+import type { HarvesterUpgradeRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { wrap } from './messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from './overrides.ts';
@@ -161,6 +166,54 @@ export function movedByDrainPolicy(snapshot: ClusterSnapshot, node: string, find
   return findings.filter((finding) => movedOff(snapshot, node, finding));
 }
 
+/** Longhorn's per-node cap on concurrent replica rebuilds; at 0 its volume controller rebuilds no replica at all. */
+export const CONCURRENT_REBUILD_LIMIT = 'concurrent-replica-rebuild-per-node-limit';
+
+/** Whether every tag of `wanted` is among `tags` (Longhorn's IsSelectorsInTags). */
+function hasTags(tags: readonly string[] | undefined, wanted: readonly string[] | undefined): boolean {
+  return (wanted ?? []).every((tag) => tags?.includes(tag) === true);
+}
+
+/**
+ * Whether Longhorn's replica scheduler could place a new replica of the volume on a Longhorn node other than `node`:
+ * one that does not refuse replicas (LonghornNodeRecord.refusesReplicas), carries the volume's nodeSelector tags, and
+ * has a disk that takes replicas carrying its diskSelector tags. Anti-affinity, free space and the engine image are
+ * not judged, so "no" is said only when no node passes even this; undefined while volume-guard does not know the
+ * Longhorn node being drained (its Longhorn nodes unseen).
+ */
+function hasReplicaDestination(snapshot: ClusterSnapshot, node: string, volume: LonghornVolumeRecord): boolean | undefined {
+  if (snapshot.longhornNode(node) === undefined) return undefined;
+  for (const other of snapshot.longhornNodes()) {
+    if (other.name === node || other.refusesReplicas === true || other.down || !hasTags(other.tags, volume.nodeSelector)) continue;
+    if ((volume.diskSelector ?? []).length === 0 || (other.diskTags ?? []).some((tags) => hasTags(tags, volume.diskSelector))) return true;
+  }
+  return false;
+}
+
+/**
+ * The warning for the moved volumes Longhorn cannot move now, or none: the drain then waits on the instance-manager
+ * PodDisruptionBudget until it can. `names` names a volume, or gives undefined for one of another namespace.
+ */
+function stuckWarning(snapshot: ClusterSnapshot, node: string, moved: readonly Finding[], names: (finding: Finding) => string | undefined): string[] {
+  if (snapshot.longhornSetting(CONCURRENT_REBUILD_LIMIT)?.value.trim() === '0') {
+    return wrap(`volume-guard: Longhorn's ${CONCURRENT_REBUILD_LIMIT} is 0, so it rebuilds no replica: the drain waits until it is raised`);
+  }
+  const stuck = moved.filter((finding) => {
+    const volume = snapshot.longhornVolume(finding.object.name);
+    return volume !== undefined && hasReplicaDestination(snapshot, node, volume) === false;
+  });
+  if (stuck.length === 0) return [];
+  const named = [...new Set(stuck.flatMap((finding) => names(finding) ?? []))];
+  const hidden = new Set(stuck.filter((finding) => names(finding) === undefined).map((finding) => finding.object.name)).size;
+  const shown = named.slice(0, 5).join(', ');
+  const unnamed = Math.max(0, named.length - 5) + hidden;
+  const which = named.length === 0 ? `${unnamed} volume(s) of other namespaces` : unnamed === 0 ? shown : `${shown} and ${unnamed} more`;
+  return wrap(
+    `volume-guard: no other Longhorn node can take a replica of ${which} now (none is ready, schedulable ` +
+      `and tagged for it, with a disk taking replicas): the drain waits until one can`,
+  );
+}
+
 export function applyLonghornDrainPolicy(
   snapshot: ClusterSnapshot,
   node: string,
@@ -197,6 +250,7 @@ export function applyLonghornDrainPolicy(
     return claim ? `PVC ${claim.namespace ?? ''}/${claim.name}` : `volume ${finding.object.name}`;
   };
   const volumes = [...new Set(moved.filter(nameable).map(nameOf))];
+  const stuck = stuckWarning(snapshot, node, moved, (finding) => (nameable(finding) ? nameOf(finding) : undefined));
   // A volume of another namespace is counted once, though both last-copy checks may report it.
   const hidden = new Set(moved.filter((finding) => !nameable(finding)).map((finding) => finding.object.name)).size;
   const count = volumes.length + hidden;
@@ -210,6 +264,7 @@ export function applyLonghornDrainPolicy(
     warnings: [
       ...wrap(`volume-guard: node ${node} holds the only copy of ${count} Longhorn volume(s): ${named}${more};`),
       ...wrap(`${drainMoveReason(snapshot, node)} (keep kubectl drain's evictions on)`),
+      ...stuck,
     ],
   };
 }

@@ -677,6 +677,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     return this.#stores.longhornNode.get(name);
   }
 
+  longhornNodes(): Iterable<LonghornNodeRecord> {
+    return this.#stores.longhornNode.values();
+  }
+
   node(name: string): NodeRecord | undefined {
     return this.#stores.node.get(name);
   }

@@ -48,6 +48,12 @@ export interface LonghornVolumeRecord {
    * can never evict it to another node. Omitted otherwise.
    */
   readonly strictLocal?: true;
+  /**
+   * spec.nodeSelector and spec.diskSelector: the tags a Longhorn node, and a disk of it, must carry for Longhorn's
+   * replica scheduler to place a replica of this volume there. Omitted when empty.
+   */
+  readonly nodeSelector?: readonly string[];
+  readonly diskSelector?: readonly string[];
   /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
 }
@@ -97,6 +103,17 @@ export interface LonghornNodeRecord {
    * KubernetesNodeNotReady (what longhorn-manager itself tests before it counts on a node's replicas).
    */
   readonly down: boolean;
+  /**
+   * Longhorn's replica scheduler places no new replica here (its getNodeInfo and disk filter): the node's Ready or
+   * Schedulable condition is not True (Schedulable is False on a cordoned node under Longhorn's default
+   * disable-scheduling-on-cordoned-node), `spec.allowScheduling` is false, it is being deleted, or none of its disks
+   * takes replicas (`allowScheduling` false, `evictionRequested`, or its Schedulable condition not True). Omitted: it may.
+   */
+  readonly refusesReplicas?: true;
+  /** spec.tags, omitted when none. */
+  readonly tags?: readonly string[];
+  /** The spec.disks tags of each disk that takes replicas; omitted when none of them carries a tag. */
+  readonly diskTags?: readonly (readonly string[])[];
 }
 
 /** longhorn.io/v1beta2 Setting: its name (e.g. node-drain-policy) and top-level `value`. */

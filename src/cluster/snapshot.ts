@@ -78,6 +78,8 @@ export interface ClusterSnapshot {
   replicasOfVolume(volumeName: string): readonly LonghornReplicaRecord[];
   replicasOnNode(nodeName: string): readonly LonghornReplicaRecord[];
   longhornNode(name: string): LonghornNodeRecord | undefined;
+  /** Every Longhorn node (a few per cluster: one per Kubernetes node running Longhorn). */
+  longhornNodes(): Iterable<LonghornNodeRecord>;
   /** A Longhorn setting by name (`node-drain-policy`), undefined when not seen. */
   longhornSetting(name: string): LonghornSettingRecord | undefined;
   /**

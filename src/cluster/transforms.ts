@@ -547,8 +547,25 @@ export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | un
     pvcName: stringAt(kubernetesStatus, 'pvcName'),
     deleting: isDeleting(metadata),
     ...(stringAt(spec, 'dataLocality') === 'strict-local' ? { strictLocal: true as const } : {}),
+    ...optionalTags('nodeSelector', spec),
+    ...optionalTags('diskSelector', spec),
     ...optionalAnnotations(metadata),
   };
+}
+
+/** The non-empty strings of a Longhorn tag list (`spec.tags`, a volume's `spec.nodeSelector`). */
+function tagsAt(value: unknown, key: string): string[] {
+  const tags: string[] = [];
+  for (const tag of arrayAt(value, key)) if (typeof tag === 'string' && tag !== '' && !tags.includes(tag)) tags.push(tag);
+  return tags;
+}
+
+/** `{ [key]: tags }` when the list at `key` has any, or nothing. */
+function optionalTags<K extends string>(key: K, value: unknown): Partial<Record<K, readonly string[]>> {
+  const tags = tagsAt(value, key);
+  const result: Partial<Record<K, readonly string[]>> = {};
+  if (tags.length > 0) result[key] = tags;
+  return result;
 }
 
 export function transformLonghornReplica(raw: unknown): LonghornReplicaRecord | undefined {
@@ -592,6 +609,20 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
   }
   const ready = conditionOf(raw, 'Ready');
   const reason = stringAt(ready, 'reason');
+  // Longhorn's replica scheduler (getNodeInfo, then its disk filter): which disks could take a new replica.
+  const diskTags: string[][] = [];
+  for (const [diskName, disk] of Object.entries(diskSpecs ?? {})) {
+    if (!isObject(disk) || disk['allowScheduling'] !== true || disk['evictionRequested'] === true) continue;
+    if (stringAt(conditionOf(objectAt(diskStatus, diskName), 'Schedulable', false), 'status') !== 'True') continue;
+    diskTags.push(tagsAt(disk, 'tags'));
+  }
+  const refuses =
+    stringAt(ready, 'status') !== 'True' ||
+    stringAt(conditionOf(raw, 'Schedulable'), 'status') !== 'True' ||
+    spec?.['allowScheduling'] !== true ||
+    isDeleting(metadata) ||
+    diskTags.length === 0;
+  const nodeTags = optionalTags('tags', spec);
   return {
     namespace: intern(stringAt(metadata, 'namespace')),
     name: intern(name),
@@ -600,6 +631,9 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
     ...(spec?.['evictionRequested'] === true ? { evictionRequested: true as const } : {}),
     ...(evicting.length > 0 ? { evictingDiskUUIDs: evicting } : {}),
     down: stringAt(ready, 'status') === 'False' && LONGHORN_NODE_DOWN_REASONS.includes(reason),
+    ...(refuses ? { refusesReplicas: true as const } : {}),
+    ...(refuses ? {} : nodeTags),
+    ...(!refuses && diskTags.some((tags) => tags.length > 0) ? { diskTags } : {}),
   };
 }
 

@@ -223,6 +223,26 @@ describe('copies are counted per node that is up', () => {
     expect(tainted.stderr).not.toContain('moves them');
   });
 
+  // longhorn-manager's replica scheduler places the moved copy only on a Longhorn node carrying the volume's
+  // spec.nodeSelector tags: with none, the instance-manager PodDisruptionBudget holds the drain for good.
+  it('says the drain waits when no other Longhorn node carries the tags the volume asks for', async () => {
+    await createLonghornVolume({ name: 'cp-pinned', numberOfReplicas: 1, replicas: [{ node: 'cp-n2' }], claim: { namespace: 'shop', name: 'vault' } });
+    await apply({ apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: { name: 'node-drain-policy', namespace: LONGHORN_NS }, value: 'block-for-eviction' });
+    const movable = await cordonOnce('cp-n2', false);
+    expect(movable.stderr).toContain('node-drain-policy block-for-eviction moves them');
+    expect(movable.stderr).not.toContain('no other Longhorn node');
+    await must(kubectl(['uncordon', 'cp-n2']), 'uncordon');
+    await must(kubectl(['patch', 'volumes.longhorn.io', 'cp-pinned', '-n', LONGHORN_NS, '--type=merge', '-p', '{"spec":{"nodeSelector":["nvme"]}}']), 'tag volume');
+    await eventually(
+      () => kubectl(['cordon', 'cp-n2', '--dry-run=server']),
+      (r) => r.stderr.includes('no other Longhorn node'),
+    );
+    const waits = await kubectl(['cordon', 'cp-n2']);
+    expect(waits.stderr).toContain('no other Longhorn node can take a replica of PVC shop/vault now');
+    expect(waits.stderr).toContain('the drain waits until one can');
+    expect(await unschedulable('cp-n2')).toBe(true);
+  });
+
   it('an eviction requested on the Longhorn node is said, not refused, under the default drain policy', async () => {
     await createLonghornVolume({ name: 'cp-leaving', numberOfReplicas: 1, replicas: [{ node: 'cp-n3' }], claim: { namespace: 'shop', name: 'ledger' } });
     await apply({ apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: { name: 'node-drain-policy', namespace: LONGHORN_NS }, value: 'block-if-contains-last-replica' });

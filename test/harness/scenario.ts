@@ -155,12 +155,17 @@ export async function createLonghornNode(node: string, disks: string[] = [diskUU
     apiVersion: 'longhorn.io/v1beta2',
     kind: 'Node',
     metadata: { name: node, namespace: LONGHORN_NS },
-    spec: { disks: Object.fromEntries(disks.map((_uuid, i) => [`disk-${i}`, { path: `/var/lib/longhorn-${i}`, allowScheduling: true }])) },
+    spec: { allowScheduling: true, disks: Object.fromEntries(disks.map((_uuid, i) => [`disk-${i}`, { path: `/var/lib/longhorn-${i}`, allowScheduling: true }])) },
   });
+  // Ready and Schedulable, as longhorn-manager reports a node and disks that take replicas.
+  const conditions = [
+    { type: 'Ready', status: 'True' },
+    { type: 'Schedulable', status: 'True' },
+  ];
   await patchStatus(
     'nodes.longhorn.io',
     node,
-    { diskStatus: Object.fromEntries(disks.map((uuid, i) => [`disk-${i}`, { diskUUID: uuid }])) },
+    { conditions, diskStatus: Object.fromEntries(disks.map((uuid, i) => [`disk-${i}`, { diskUUID: uuid, conditions }])) },
     LONGHORN_NS,
   );
 }

@@ -17,6 +17,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   replicasOfVolume: () => none,
   replicasOnNode: () => none,
   longhornNode: () => undefined,
+  longhornNodes: () => none,
   longhornSetting: () => undefined,
   nodeIsUp: () => true,
   harvesterUpgrades: () => none,

@@ -63,10 +63,24 @@ export const RAW_RENDERERS: { readonly [K in ResourceKind]?: Renderer<K> } = {
     apiVersion: 'longhorn.io/v1beta2',
     kind: 'Node',
     metadata: metadata(n),
-    spec: { allowScheduling: true },
+    // A node refusing replicas is rendered with scheduling turned off (allowScheduling false), the others as
+    // longhorn-manager reports a node and disks that take replicas (Schedulable True), with their tags.
+    spec: {
+      allowScheduling: n.refusesReplicas !== true,
+      tags: [...(n.tags ?? [])],
+      disks: Object.fromEntries(n.diskUUIDs.map((_uuid, i) => [`disk-${i}`, { path: `/var/lib/longhorn-${i}`, allowScheduling: true, tags: [...(n.diskTags?.[i] ?? [])] }])),
+    },
     status: {
-      diskStatus: Object.fromEntries(n.diskUUIDs.map((uuid, i) => [`disk-${i}`, { diskUUID: uuid, storageAvailable: 1e11, storageMaximum: 2e11 }])),
-      conditions: [{ type: 'Ready', status: n.down ? 'False' : 'True', reason: n.down ? 'KubernetesNodeNotReady' : '', lastTransitionTime: TIME }],
+      diskStatus: Object.fromEntries(
+        n.diskUUIDs.map((uuid, i) => [
+          `disk-${i}`,
+          { diskUUID: uuid, storageAvailable: 1e11, storageMaximum: 2e11, conditions: [{ type: 'Ready', status: 'True' }, { type: 'Schedulable', status: 'True' }] },
+        ]),
+      ),
+      conditions: [
+        { type: 'Ready', status: n.down ? 'False' : 'True', reason: n.down ? 'KubernetesNodeNotReady' : '', lastTransitionTime: TIME },
+        { type: 'Schedulable', status: 'True', reason: '', lastTransitionTime: TIME },
+      ],
     },
   }),
   node: (n) => ({

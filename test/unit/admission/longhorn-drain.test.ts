@@ -295,6 +295,105 @@ describe("Longhorn's node-drain-policy cannot move a volume without a copy", () 
   });
 });
 
+// Longhorn moves a replica by scheduling a new one elsewhere and rebuilding it (replenishReplicas, then the replica
+// scheduler's getNodeInfo: Ready and Schedulable True, spec.allowScheduling, the volume's nodeSelector tags; a disk
+// with allowScheduling, no evictionRequested, Schedulable True, the volume's diskSelector tags). With no such node, or
+// with concurrent-replica-rebuild-per-node-limit 0 (no rebuild at all), the instance-manager PodDisruptionBudget holds
+// the drain until that changes: nothing is lost, but the answer says the drain waits.
+describe("Longhorn's node-drain-policy with nowhere to move a replica", () => {
+  const policyCluster = (): ClusterModel => {
+    const m = cluster();
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    return m;
+  };
+  const cordonWarnings = (m: ClusterModel): string => {
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(true);
+    return decision.warnings?.join('\n') ?? '';
+  };
+
+  it('says nothing more while another node can take the replicas', () => {
+    expect(cordonWarnings(policyCluster())).not.toContain('no other Longhorn node');
+  });
+
+  it('says the drain waits when every other Longhorn node refuses replicas', () => {
+    const m = policyCluster();
+    m.upsert('longhornNode', longhornNode({ name: 'w2', refusesReplicas: true }));
+    const warnings = cordonWarnings(m);
+    expect(warnings).toContain('node-drain-policy block-for-eviction moves them');
+    expect(warnings).toContain('no other Longhorn node can take a replica of PVC app/parked, PVC app/db now');
+    expect(warnings).toContain('the drain waits until one can');
+    for (const line of warnings.split('\n')) expect(line.length).toBeLessThanOrEqual(120);
+  });
+
+  it('names only the volumes whose nodeSelector or diskSelector no other node matches', () => {
+    const m = policyCluster();
+    m.upsert('longhornNode', longhornNode({ name: 'w2', tags: ['ssd'], diskTags: [['hdd'], []] }));
+    m.upsert('longhornVolume', volume({ name: 'live', numberOfReplicas: 1, currentNodeID: 'w1', pvName: 'live', pvcNamespace: 'app', pvcName: 'db', nodeSelector: ['nvme'] }));
+    const warnings = cordonWarnings(m);
+    expect(warnings).toContain('no other Longhorn node can take a replica of PVC app/db now');
+    expect(warnings).not.toContain('PVC app/parked now');
+    m.upsert('longhornVolume', volume({ name: 'live', numberOfReplicas: 1, currentNodeID: 'w1', pvName: 'live', pvcNamespace: 'app', pvcName: 'db', nodeSelector: ['ssd'], diskSelector: ['fast'] }));
+    expect(cordonWarnings(m)).toContain('no other Longhorn node can take a replica of PVC app/db now');
+    m.upsert('longhornNode', longhornNode({ name: 'w2', tags: ['ssd'], diskTags: [['fast', 'hdd']] }));
+    expect(cordonWarnings(m)).not.toContain('no other Longhorn node');
+  });
+
+  it('a node down takes no replica', () => {
+    const m = policyCluster();
+    m.upsert('longhornNode', longhornNode({ name: 'w2', down: true }));
+    expect(cordonWarnings(m)).toContain('no other Longhorn node can take a replica of');
+  });
+
+  it('says the drain waits while replica rebuilding is disabled', () => {
+    const m = policyCluster();
+    m.upsert('longhornSetting', longhornSetting('concurrent-replica-rebuild-per-node-limit', '0'));
+    expect(cordonWarnings(m)).toContain("Longhorn's concurrent-replica-rebuild-per-node-limit is 0, so it rebuilds no replica");
+    m.upsert('longhornSetting', longhornSetting('concurrent-replica-rebuild-per-node-limit', '5'));
+    expect(cordonWarnings(m)).not.toContain('rebuilds no replica');
+  });
+
+  it("a drain's eviction says it too, and a requested eviction under the default policy", () => {
+    const m = policyCluster();
+    m.upsert('longhornNode', longhornNode({ name: 'w2', refusesReplicas: true }));
+    m.upsert('node', transformNode(nodeWith('w1', { unschedulable: true }))!);
+    const decision = podEvictionValidator(config).handle(evictionRequest('db-0', { namespace: 'app' }), context(m));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings?.join('\n')).toContain('no other Longhorn node can take a replica of PVC app/parked, PVC app/db now');
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-if-contains-last-replica'));
+    m.upsert('longhornNode', longhornNode({ name: 'w1', evictionRequested: true }));
+    const requested = cordon.handle(cordonRequest('w1'), context(m));
+    expect(requested.allowed).toBe(true);
+    expect(requested.warnings?.join('\n')).toContain('the drain waits until one can');
+  });
+
+  it('reads what the replica scheduler reads from the Longhorn node and volume', () => {
+    const ready = [{ type: 'Ready', status: 'True' }, { type: 'Schedulable', status: 'True' }];
+    const diskReady = { conditions: [{ type: 'Ready', status: 'True' }, { type: 'Schedulable', status: 'True' }] };
+    const lhNode = (spec: Record<string, unknown>, conditions = ready, disk: Record<string, unknown> = diskReady) =>
+      transformLonghornNode({
+        metadata: { name: 'w2', namespace: 'longhorn-system' },
+        spec: { allowScheduling: true, tags: ['ssd'], disks: { d0: { allowScheduling: true, tags: ['fast'] }, d1: { allowScheduling: true } }, ...spec },
+        status: { conditions, diskStatus: { d0: { diskUUID: 'u0', ...disk }, d1: { diskUUID: 'u1', ...disk } } },
+      })!;
+    const open = lhNode({});
+    expect(open.refusesReplicas).toBeUndefined();
+    expect(open.tags).toEqual(['ssd']);
+    expect(open.diskTags).toEqual([['fast'], []]);
+    // Cordoned under disable-scheduling-on-cordoned-node: Longhorn's Schedulable condition is False.
+    expect(lhNode({}, [ready[0]!, { type: 'Schedulable', status: 'False' }]).refusesReplicas).toBe(true);
+    expect(lhNode({}, [{ type: 'Ready', status: 'False' }, ready[1]!]).refusesReplicas).toBe(true);
+    expect(lhNode({ allowScheduling: false }).refusesReplicas).toBe(true);
+    expect(lhNode({ disks: { d0: { allowScheduling: false }, d1: { allowScheduling: true, evictionRequested: true } } }).refusesReplicas).toBe(true);
+    expect(lhNode({}, ready, { conditions: [{ type: 'Schedulable', status: 'False' }] }).refusesReplicas).toBe(true);
+    expect(transformLonghornVolume({ metadata: { name: 'v' }, spec: { nodeSelector: ['ssd'], diskSelector: ['fast', ''] } })).toMatchObject({
+      nodeSelector: ['ssd'],
+      diskSelector: ['fast'],
+    });
+    expect(transformLonghornVolume({ metadata: { name: 'v' }, spec: { nodeSelector: [] } })).not.toHaveProperty('nodeSelector');
+  });
+});
+
 // longhorn-manager's node controller (shouldEvictReplica) evicts every replica of a Longhorn node or disk whose
 // spec.evictionRequested is true, whatever the node-drain-policy; under the default policy the instance-manager
 // PodDisruptionBudget of a cordoned node stays until each replica there has a healthy replica on another schedulable

@@ -484,7 +484,8 @@ describe('Longhorn transforms', () => {
         },
       },
     });
-    expect(record).toEqual({ namespace: 'longhorn-system', name: 'worker-1', diskUUIDs: ['uuid-1', 'uuid-2'], down: false });
+    // No Ready or Schedulable condition, no allowScheduling: Longhorn's replica scheduler places nothing there.
+    expect(record).toEqual({ namespace: 'longhorn-system', name: 'worker-1', diskUUIDs: ['uuid-1', 'uuid-2'], down: false, refusesReplicas: true });
     expect(transformLonghornNode({ metadata: { name: 'n', namespace: 'l' } })?.diskUUIDs).toEqual([]);
   });
 
