@@ -18,6 +18,20 @@ export const SKIP_UNTIL_KEY = 'volume-guard.io/skip-until';
 export const SKIP_EVICTIONS_KEY = 'volume-guard.io/skip-evictions';
 /** Harvester's own annotation: skips only the detached single-replica part of the upgrade check. */
 export const HARVESTER_SKIP_DETACHED_KEY = 'harvesterhci.io/skipSingleReplicaDetachedVol';
+/**
+ * The kinds Harvester reads it on, "true" only: its Upgrade (harvester pkg/webhook/resources/upgrade reads any
+ * non-empty value; volume-guard takes "true" only) and its upgrade toolkit's UpgradePlan (upgrade-toolkit
+ * internal/webhook/v1beta1/upgradeplan_webhook.go: exactly "true").
+ */
+export const HARVESTER_UPGRADE_KINDS: readonly { readonly group: string; readonly kind: string }[] = [
+  { group: 'harvesterhci.io', kind: 'Upgrade' },
+  { group: 'management.harvesterhci.io', kind: 'UpgradePlan' },
+];
+
+/** Whether objects of this kind carry Harvester's skipSingleReplicaDetachedVol (HARVESTER_UPGRADE_KINDS). */
+export function isHarvesterUpgradeKind(group: string, kind: string): boolean {
+  return HARVESTER_UPGRADE_KINDS.some((known) => known.group === group && known.kind === kind);
+}
 
 /** The keys that grant something (the others say by whom, why and until when). */
 export const GRANTING_KEYS: readonly string[] = [SKIP_KEY, REUSE_KEY, DELETE_KEY, SKIP_EVICTIONS_KEY];

@@ -1,11 +1,14 @@
 // What the cordon and eviction validators take from the storage system about a drain (issue 12.9):
-// - Harvester: once an Upgrade was admitted with skipSingleReplicaDetachedVol "true", the cordons and drains
-//   Harvester (through Rancher) performs for it must not be refused for the same detached single-replica volumes,
-//   or the upgrade stalls half way. Harvester marks the upgrade `harvesterhci.io/upgradeState: UpgradingNodes` and
-//   tracks each node in `status.nodeStatuses[<node>].state`; Rancher cordons and drains a node once Harvester's
-//   pre-drain job for it completed (Pre-draining → Pre-drained), and the node stays drained through Post-draining
-//   and Waiting Reboot. A cordon or drain of a node in one of those states during such an upgrade is taken as
-//   Harvester's, and gets the same waiver the Upgrade got.
+// - Harvester: once an Upgrade (or its upgrade toolkit's UpgradePlan) was admitted with skipSingleReplicaDetachedVol
+//   "true", the cordons and drains Harvester (through Rancher) performs for it must not be refused for the same
+//   detached single-replica volumes, or the upgrade stalls half way. Harvester marks an Upgrade
+//   `harvesterhci.io/upgradeState: UpgradingNodes` and tracks each node in `status.nodeStatuses[<node>].state`; an
+//   UpgradePlan says `status.currentPhase: NodeUpgrading` and tracks each node in
+//   `status.nodeUpgradeStatuses[<node>].state`. Its pre-drain job taints the node `kubevirt.io/drain:NoSchedule`
+//   (KubeVirt migrates the VMs off), Rancher cordons and drains the node once that job completed (Pre-draining →
+//   Pre-drained; the toolkit: PreDraining → PreDrained), and the node stays drained through Post-draining and
+//   Waiting Reboot (PostDraining, WaitingReboot). A cordon or drain of a node in one of those states during such an
+//   upgrade is taken as Harvester's, and gets the same waiver the upgrade got.
 // - Longhorn's node-drain-policy: with block-for-eviction (or its last-replica variant) Longhorn moves the replicas
 //   off a draining node (its instance-manager PodDisruptionBudget holds the drain until they are rebuilt
 //   elsewhere), so a last copy on the node is not lost by the drain: said as a warning, not refused. Longhorn does
@@ -34,19 +37,27 @@ import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { wrap } from './messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from './overrides.ts';
 
-/** Harvester's node states from its pre-drain hook to the node's reboot: the node is cordoned and drained. */
-export const HARVESTER_DRAINING_NODE_STATES: readonly string[] = ['Pre-draining', 'Pre-drained', 'Post-draining', 'Waiting Reboot'];
-export const HARVESTER_UPGRADING_NODES = 'UpgradingNodes';
+/**
+ * Per Harvester upgrade kind: the state (Upgrade: label harvesterhci.io/upgradeState; UpgradePlan:
+ * status.currentPhase) while its nodes are upgraded, and its node states from the pre-drain hook to the node's
+ * reboot, while the node is tainted, cordoned and drained (harvester pkg/controller/master/upgrade; upgrade-toolkit
+ * api/v1beta1/upgradeplan_types.go).
+ */
+export const HARVESTER_DRAINING: Readonly<Record<HarvesterUpgradeRecord['kind'], { readonly upgrading: string; readonly nodeStates: readonly string[] }>> = {
+  Upgrade: { upgrading: 'UpgradingNodes', nodeStates: ['Pre-draining', 'Pre-drained', 'Post-draining', 'Waiting Reboot'] },
+  UpgradePlan: { upgrading: 'NodeUpgrading', nodeStates: ['PreDraining', 'PreDrained', 'PostDraining', 'WaitingReboot'] },
+};
 
 /** The checks whose detached single-replica findings Harvester's annotation waives on a node it drains. */
 export const HARVESTER_WAIVED_CHECKS: readonly CheckId[] = ['single-replica', 'last-replica-on-node'];
 
-/** The running Harvester Upgrade with skipSingleReplicaDetachedVol "true" that is draining `node`, if any. */
+/** The running Harvester Upgrade or UpgradePlan with skipSingleReplicaDetachedVol "true" that is draining `node`, if any. */
 export function harvesterUpgradeDraining(snapshot: ClusterSnapshot, node: string): HarvesterUpgradeRecord | undefined {
   for (const upgrade of snapshot.harvesterUpgrades()) {
-    if (!upgrade.skipDetached || upgrade.state !== HARVESTER_UPGRADING_NODES) continue;
+    const draining = HARVESTER_DRAINING[upgrade.kind];
+    if (!upgrade.skipDetached || upgrade.state !== draining.upgrading) continue;
     const state = upgrade.nodeStates[node];
-    if (state !== undefined && HARVESTER_DRAINING_NODE_STATES.includes(state)) return upgrade;
+    if (state !== undefined && draining.nodeStates.includes(state)) return upgrade;
   }
   return undefined;
 }
@@ -60,10 +71,10 @@ export function harvesterDrainOverride(snapshot: ClusterSnapshot, node: string):
   const upgrade = harvesterUpgradeDraining(snapshot, node);
   if (upgrade === undefined) return undefined;
   return {
-    where: `Harvester Upgrade ${upgrade.namespace}/${upgrade.name} (${HARVESTER_SKIP_DETACHED_KEY}, draining node ${node})`,
+    where: `Harvester ${upgrade.kind} ${upgrade.namespace ? `${upgrade.namespace}/` : ''}${upgrade.name} (${HARVESTER_SKIP_DETACHED_KEY}, draining node ${node})`,
     checks: [],
     tags: HARVESTER_WAIVED_CHECKS.map((check) => ({ check, tag: 'detached' })),
-    reason: 'the Upgrade was admitted with skipSingleReplicaDetachedVol',
+    reason: `the ${upgrade.kind} was admitted with skipSingleReplicaDetachedVol`,
   };
 }
 

@@ -16,6 +16,8 @@ export {
   DELETE_KEY,
   GRANTING_KEYS,
   HARVESTER_SKIP_DETACHED_KEY,
+  HARVESTER_UPGRADE_KINDS,
+  isHarvesterUpgradeKind,
   isReuseApproved,
   OVERRIDE_KEYS,
   overrideLifecycle,

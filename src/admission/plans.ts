@@ -162,6 +162,7 @@ export const NODE_CHECK_RESOURCES: readonly ResourceKind[] = [
   'longhornNode',
   'longhornSetting',
   'harvesterUpgrade',
+  'harvesterUpgradePlan',
 ];
 
 /** What the pod-level checks read. */
@@ -546,7 +547,7 @@ const OVERRIDE_TEXT: Record<OverridePlace, string> = {
   'volume-delete': '`volume-guard.io/delete: "true"` on the Longhorn Volume',
   'storage-namespace': "`volume-guard.io/skip` on Longhorn's namespace",
   'harvester-annotation': '`harvesterhci.io/skipSingleReplicaDetachedVol` (detached single-replica)',
-  'harvester-drain': 'a Harvester Upgrade admitted with skipSingleReplicaDetachedVol draining the node',
+  'harvester-drain': 'a Harvester Upgrade or UpgradePlan admitted with skipSingleReplicaDetachedVol draining the node',
 };
 
 /** The README's table of operations, checks and overrides, generated from the plans. */

@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { metaOf, type StringMap } from '../admission/objects.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, SKIP_KEY as SKIP_LABEL } from '../admission/overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, SKIP_KEY as SKIP_LABEL } from '../admission/overrides.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
 import { HttpKubeClient, KubeApiError, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
 import { ClusterModel } from '../cluster/model.ts';
@@ -200,7 +200,7 @@ export async function listUpgradeObjects(client: KubeClient, kinds: readonly Gua
         for (const item of page.items) {
           const meta = metaOf(item);
           if (meta === undefined || meta.name === '') continue;
-          const harvester = kind.group === 'harvesterhci.io';
+          const harvester = isHarvesterUpgradeKind(kind.group, kind.kind);
           const annotations = overrideKeysOnly(meta.annotations, harvester ? [HARVESTER_SKIP_DETACHED_KEY] : []);
           const labels = overrideKeysOnly(meta.labels);
           if (Object.keys(annotations).length === 0 && Object.keys(labels).length === 0) continue;

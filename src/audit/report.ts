@@ -81,7 +81,7 @@ function overrideCommand(finding: Finding, operation: Operation): string {
       // The upgrade object usually does not exist yet: the annotations go into the manifest that creates it.
       const annotate = `annotate the upgrade object (Upgrade, UpgradePlan, Plan, MachineDeployment, KubeadmControlPlane) with ${SKIP_KEY}=${finding.check} ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
       return finding.check === 'single-replica' && finding.tags.includes('detached')
-        ? `${annotate}; on a Harvester Upgrade, ${HARVESTER_SKIP_DETACHED_KEY}=true skips detached volumes only`
+        ? `${annotate}; on a Harvester Upgrade or UpgradePlan, ${HARVESTER_SKIP_DETACHED_KEY}=true skips detached volumes only`
         : annotate;
     }
     case 'cordon':

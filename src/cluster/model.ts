@@ -174,6 +174,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     longhornNode: new Map(),
     longhornSetting: new Map(),
     harvesterUpgrade: new Map(),
+    harvesterUpgradePlan: new Map(),
     node: new Map(),
     persistentVolume: new Map(),
     persistentVolumeClaim: new Map(),
@@ -221,6 +222,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     longhornNode: [],
     longhornSetting: [],
     harvesterUpgrade: [],
+    harvesterUpgradePlan: [],
     node: [this.#nodesByLabel],
     persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease],
@@ -654,8 +656,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     return this.#stores.longhornSetting.get(name);
   }
 
-  harvesterUpgrades(): Iterable<HarvesterUpgradeRecord> {
-    return this.#stores.harvesterUpgrade.values();
+  *harvesterUpgrades(): Iterable<HarvesterUpgradeRecord> {
+    yield* this.#stores.harvesterUpgrade.values();
+    yield* this.#stores.harvesterUpgradePlan.values();
   }
 
   #setNamed(setName: string): ReadonlyMap<string, LonghornVolumeRecord> {

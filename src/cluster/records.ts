@@ -124,17 +124,27 @@ export interface LonghornSettingRecord {
 }
 
 /**
- * harvesterhci.io/v1beta1 Upgrade: what volume-guard needs to recognise the cordons and drains Harvester performs
- * for an upgrade it admitted with skipSingleReplicaDetachedVol.
+ * A Harvester upgrade: harvesterhci.io/v1beta1 Upgrade (namespaced) or the upgrade toolkit's
+ * management.harvesterhci.io/v1beta1 UpgradePlan (cluster-scoped): what volume-guard needs to recognise the cordons
+ * and drains Harvester performs for an upgrade it admitted with skipSingleReplicaDetachedVol.
  */
 export interface HarvesterUpgradeRecord {
+  readonly kind: 'Upgrade' | 'UpgradePlan';
+  /** '' for an UpgradePlan (cluster-scoped). */
   readonly namespace: string;
   readonly name: string;
   /** The annotation harvesterhci.io/skipSingleReplicaDetachedVol is exactly "true". */
   readonly skipDetached: boolean;
-  /** The label harvesterhci.io/upgradeState: UpgradingNodes while nodes are drained and upgraded, Succeeded, Failed... */
+  /**
+   * Upgrade: the label harvesterhci.io/upgradeState (UpgradingNodes while nodes are drained and upgraded, Succeeded,
+   * Failed...). UpgradePlan: status.currentPhase (NodeUpgrading while nodes are drained and upgraded, ...).
+   */
   readonly state: string;
-  /** status.nodeStatuses[<node>].state: Images preloaded, Pre-draining, Pre-drained, Post-draining, Succeeded... */
+  /**
+   * Upgrade: status.nodeStatuses[<node>].state (Images preloaded, Pre-draining, Pre-drained, Post-draining, Waiting
+   * Reboot, Succeeded...). UpgradePlan: status.nodeUpgradeStatuses[<node>].state (ImagePreloaded, PreDraining,
+   * PreDrained, PostDraining, WaitingReboot, PostDrained...).
+   */
   readonly nodeStates: Labels;
 }
 
@@ -365,6 +375,7 @@ export interface RecordByKind {
   longhornNode: LonghornNodeRecord;
   longhornSetting: LonghornSettingRecord;
   harvesterUpgrade: HarvesterUpgradeRecord;
+  harvesterUpgradePlan: HarvesterUpgradeRecord;
   node: NodeRecord;
   persistentVolume: PersistentVolumeRecord;
   persistentVolumeClaim: PersistentVolumeClaimRecord;
@@ -382,6 +393,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'longhornNode',
   'longhornSetting',
   'harvesterUpgrade',
+  'harvesterUpgradePlan',
   'node',
   'persistentVolume',
   'persistentVolumeClaim',

@@ -4,6 +4,7 @@
 import type { RecordByKind, ResourceKind } from './records.ts';
 import {
   transformHarvesterUpgrade,
+  transformHarvesterUpgradePlan,
   transformLonghornNode,
   transformLonghornReplica,
   transformLonghornSetting,
@@ -131,6 +132,16 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     scope: 'cluster',
     optional: true,
     transform: transformHarvesterUpgrade,
+  }),
+  // Harvester's upgrade toolkit plans (cluster-scoped), the same for its UpgradePlan. Absent outside Harvester.
+  harvesterUpgradePlan: spec({
+    kind: 'harvesterUpgradePlan',
+    apiGroup: 'management.harvesterhci.io',
+    version: 'v1beta1',
+    resource: 'upgradeplans',
+    scope: 'cluster',
+    optional: true,
+    transform: transformHarvesterUpgradePlan,
   }),
   // Which node each Machine runs, for the scale-down of a MachineDeployment or MachineSet (Cluster API's own
   // CRD: absent on clusters it does not manage).

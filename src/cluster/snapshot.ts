@@ -89,7 +89,7 @@ export interface ClusterSnapshot {
    * and not reported not ready.
    */
   nodeIsUp(nodeName: string, diskID?: string): boolean;
-  /** Harvester's Upgrade objects (few: Harvester keeps one running at a time). */
+  /** Harvester's Upgrade and UpgradePlan objects (few: Harvester keeps one running at a time). */
   harvesterUpgrades(): Iterable<HarvesterUpgradeRecord>;
 
   node(name: string): NodeRecord | undefined;

@@ -655,18 +655,43 @@ export function transformHarvesterUpgrade(raw: unknown): HarvesterUpgradeRecord 
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
-  const nodeStates: Record<string, string> = {};
-  for (const [node, status] of Object.entries(objectPath(raw, 'status', 'nodeStatuses') ?? {})) {
-    const state = stringAt(status, 'state');
-    if (state !== '') nodeStates[node] = intern(state);
-  }
   return {
+    kind: 'Upgrade',
     namespace: intern(stringAt(metadata, 'namespace')),
     name,
     skipDetached: stringMapAt(metadata, 'annotations')[HARVESTER_SKIP_DETACHED_ANNOTATION] === 'true',
     state: intern(stringMapAt(metadata, 'labels')[HARVESTER_UPGRADE_STATE_LABEL] ?? ''),
-    nodeStates: Object.keys(nodeStates).length > 0 ? nodeStates : EMPTY_STRING_MAP,
+    nodeStates: nodeStatesAt(raw, 'nodeStatuses'),
   };
+}
+
+/**
+ * Harvester's upgrade toolkit UpgradePlan (management.harvesterhci.io/v1beta1, cluster-scoped): its phase is
+ * `status.currentPhase`, each node's state `status.nodeUpgradeStatuses[<node>].state` (upgrade-toolkit
+ * api/v1beta1/upgradeplan_types.go); its webhook reads the same skipSingleReplicaDetachedVol annotation, "true" only.
+ */
+export function transformHarvesterUpgradePlan(raw: unknown): HarvesterUpgradeRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  return {
+    kind: 'UpgradePlan',
+    namespace: '',
+    name,
+    skipDetached: stringMapAt(metadata, 'annotations')[HARVESTER_SKIP_DETACHED_ANNOTATION] === 'true',
+    state: intern(stringAt(objectPath(raw, 'status'), 'currentPhase')),
+    nodeStates: nodeStatesAt(raw, 'nodeUpgradeStatuses'),
+  };
+}
+
+/** `status.<field>[<node>].state` of a Harvester upgrade, by node. */
+function nodeStatesAt(raw: unknown, field: string): Readonly<Record<string, string>> {
+  const nodeStates: Record<string, string> = {};
+  for (const [node, status] of Object.entries(objectPath(raw, 'status', field) ?? {})) {
+    const state = stringAt(status, 'state');
+    if (state !== '') nodeStates[node] = intern(state);
+  }
+  return Object.keys(nodeStates).length > 0 ? nodeStates : EMPTY_STRING_MAP;
 }
 
 export const MACHINE_SET_LABEL = 'cluster.x-k8s.io/set-name';

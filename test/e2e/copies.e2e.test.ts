@@ -1,6 +1,6 @@
 // Issue 12.1/12.2/12.9 through the real API server with the real kubectl: copies are the distinct nodes holding a
 // healthy replica whose node is up; failed replicas of a healthy volume are no risk; Harvester's own drains of an
-// upgrade admitted with skipSingleReplicaDetachedVol pass; Longhorn's block-for-eviction drain policy is said, not
+// upgrade (Upgrade or UpgradePlan) admitted with skipSingleReplicaDetachedVol pass; Longhorn's block-for-eviction drain policy is said, not
 // refused on a cordon (Longhorn acts on nothing else), and so is an eviction requested on the Longhorn node under the
 // default policy, while a volume with no copy left is refused whatever the policy; a node whose Ready turned Unknown
 // is down at once, as longhorn-manager judges it.
@@ -37,6 +37,17 @@ async function createUpgrade(name: string, annotations: Record<string, string> =
   return kubectl(['create', '-f', file, ...(dryRun ? ['--dry-run=server'] : [])]);
 }
 
+async function createUpgradePlan(name: string, annotations: Record<string, string> = {}, dryRun = false) {
+  const plan = {
+    apiVersion: 'management.harvesterhci.io/v1beta1',
+    kind: 'UpgradePlan',
+    metadata: { name, annotations },
+    spec: { version: 'v1.7.0' },
+  };
+  const file = await tempFile(`copies-upgradeplan-${name}.json`, JSON.stringify(plan));
+  return kubectl(['create', '-f', file, ...(dryRun ? ['--dry-run=server'] : [])]);
+}
+
 /** A dry-run cordon until the model reaches the wanted verdict, then the real one. `kubectl cordon` exits 0 when refused. */
 async function cordonOnce(node: string, denied: boolean) {
   await eventually(() => kubectl(['cordon', node, '--dry-run=server']), (r) => r.stderr.includes('denied') === denied);
@@ -70,6 +81,7 @@ describe('copies are counted per node that is up', () => {
     }
     await deleteObjects(
       ['upgrades.harvesterhci.io', '--all', '-n', HARVESTER_NS],
+      ['upgradeplans.management.harvesterhci.io', 'cp-plan'],
       ['replicas.longhorn.io', '-l', 'longhornvolume', '-n', LONGHORN_NS],
       ['volumes.longhorn.io', '--all', '-n', LONGHORN_NS],
       ['settings.longhorn.io', 'node-drain-policy', '-n', LONGHORN_NS],
@@ -202,6 +214,34 @@ describe('copies are counted per node that is up', () => {
     const denied = await cordonOnce('cp-n1', true);
     expect(denied.stderr).toContain('longhorn-system/cp-live');
     expect(denied.stderr).not.toContain('longhorn-system/cp-parked ');
+  });
+
+  it("lets Harvester's own cordon through for an UpgradePlan (upgrade toolkit) admitted with skipSingleReplicaDetachedVol", async () => {
+    await createLonghornVolume({ name: 'cp-idle', numberOfReplicas: 1, state: 'detached', replicas: [{ node: 'cp-n2' }] });
+    const skip = { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' };
+    // Without the annotation the plan is refused for the detached volume; with it, created.
+    const refused = await eventually(() => createUpgradePlan('cp-plan', {}, true), (r) => r.code !== 0);
+    expect(refused.stderr).toContain('longhorn-system/cp-idle');
+    await eventually(() => createUpgradePlan('cp-plan', skip, true), (r) => r.code === 0);
+    await must(createUpgradePlan('cp-plan', skip), 'create UpgradePlan');
+    // Not yet draining cp-n2: refused as before.
+    const early = await cordonOnce('cp-n2', true);
+    expect(early.stderr).toContain('longhorn-system/cp-idle');
+
+    // The toolkit's controllers: phase NodeUpgrading, cp-n2 pre-drained (Rancher cordons and drains it now).
+    await patchStatus('upgradeplans.management.harvesterhci.io', 'cp-plan', {
+      currentPhase: 'NodeUpgrading',
+      nodeUpgradeStatuses: { 'cp-n2': { state: 'PreDrained' }, 'cp-n3': { state: 'ImagePreloaded' } },
+    });
+    const cordon = await cordonOnce('cp-n2', false);
+    expect(cordon.stderr).toContain('overridden by Harvester UpgradePlan cp-plan');
+    expect(await unschedulable('cp-n2')).toBe(true);
+
+    // Once the node is done (PostDrained), another cordon of it is someone else's again.
+    await must(kubectl(['uncordon', 'cp-n2']), 'uncordon');
+    await patchStatus('upgradeplans.management.harvesterhci.io', 'cp-plan', { nodeUpgradeStatuses: { 'cp-n2': { state: 'PostDrained' } } });
+    const after = await cordonOnce('cp-n2', true);
+    expect(after.stderr).toContain('longhorn-system/cp-idle');
   });
 
   it("with Longhorn's block-for-eviction drain policy, says the last copies will be moved instead of refusing", async () => {

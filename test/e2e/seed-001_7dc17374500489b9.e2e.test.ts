@@ -1,6 +1,7 @@
 // Seed 001 (Harvester): the upgrade check looked only at attached single-replica volumes; detached ones carry the
 // same risk. volume-guard denies a Harvester Upgrade while any single-replica volume exists, honors Harvester's
-// skipSingleReplicaDetachedVol for the detached ones only, and volume-guard.io/skip for the rest.
+// skipSingleReplicaDetachedVol for the detached ones only (on its UpgradePlan too, from an allowed writer), and
+// volume-guard.io/skip for the rest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, paths, tempFile } from '../harness/cluster.ts';
 import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../harness/scenario.ts';
@@ -16,6 +17,13 @@ async function createUpgrade(name: string, annotations: Record<string, string> =
   };
   const file = await tempFile(`upgrade-${name}.json`, JSON.stringify(upgrade));
   return kubectl(['create', '-f', file, ...(dryRun ? ['--dry-run=server'] : [])], { kubeconfig });
+}
+
+/** Harvester's upgrade toolkit UpgradePlan (cluster-scoped): its webhook reads the same annotation, "true" only. */
+async function createUpgradePlan(name: string, annotations: Record<string, string> = {}, kubeconfig = paths.kubeconfig) {
+  const plan = { apiVersion: 'management.harvesterhci.io/v1beta1', kind: 'UpgradePlan', metadata: { name, annotations }, spec: { version: 'v1.7.0' } };
+  const file = await tempFile(`upgradeplan-${name}.json`, JSON.stringify(plan));
+  return kubectl(['create', '-f', file], { kubeconfig });
 }
 
 /** Waits until volume-guard's model has caught up enough to deny, using server-side dry runs (they reach webhooks). */
@@ -40,6 +48,9 @@ describe('seed 001: single-replica volumes, attached or detached, block a Harves
   afterAll(async () => {
     await deleteObjects(
       ['upgrades.harvesterhci.io', '--all', '-n', NS],
+      ['upgradeplans.management.harvesterhci.io', 's001-plan-1', 's001-plan-2'],
+      ['clusterrolebinding', 's001-alice-planner'],
+      ['clusterrole', 's001-planner'],
       ['volumes.longhorn.io,replicas.longhorn.io', '-l', 'longhornvolume', '-n', LONGHORN_NS],
       ['volumes.longhorn.io', 's001-detached', 's001-attached', '-n', LONGHORN_NS],
       ['nodes.longhorn.io', 's001-node-1', '-n', LONGHORN_NS],
@@ -58,6 +69,24 @@ describe('seed 001: single-replica volumes, attached or detached, block a Harves
 
   it("allows it with Harvester's skipSingleReplicaDetachedVol annotation", async () => {
     const allowed = await createUpgrade('hvst-upgrade-2', { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' });
+    expect(allowed.stderr).toContain('single-replica overridden by annotation harvesterhci.io/skipSingleReplicaDetachedVol');
+    expect(allowed.code).toBe(0);
+  });
+
+  it('honors the annotation on an UpgradePlan too, written by an allowed writer only', async () => {
+    const skip = { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' };
+    // Someone RBAC lets create plans but who may not write overrides: the annotation counts for nothing and the plan
+    // is refused (by the override guard, or by the upgrade webhook, which ignores it: whichever the API server reports).
+    await kubectl(['create', 'clusterrole', 's001-planner', '--verb=create,get', '--resource=upgradeplans.management.harvesterhci.io']);
+    await kubectl(['create', 'clusterrolebinding', 's001-alice-planner', '--clusterrole=s001-planner', '--user=alice']);
+    const byAlice = await createUpgradePlan('s001-plan-1', skip, paths.kubeconfigUser);
+    expect(byAlice.code).not.toBe(0);
+    expect(byAlice.stderr).toMatch(
+      /may not write annotation harvesterhci\.io\/skipSingleReplicaDetachedVol on UpgradePlan s001-plan-1|override on annotation harvesterhci\.io\/skipSingleReplicaDetachedVol ignored: alice may not write overrides/,
+    );
+    expect((await kubectl(['get', 'upgradeplans.management.harvesterhci.io', 's001-plan-1'])).code).not.toBe(0);
+
+    const allowed = await createUpgradePlan('s001-plan-2', skip);
     expect(allowed.stderr).toContain('single-replica overridden by annotation harvesterhci.io/skipSingleReplicaDetachedVol');
     expect(allowed.code).toBe(0);
   });

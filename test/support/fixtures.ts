@@ -91,7 +91,12 @@ export function node(fields: Partial<NodeRecord> = {}): NodeRecord {
 
 /** A Harvester Upgrade admitted with skipSingleReplicaDetachedVol, upgrading its nodes. */
 export function harvesterUpgrade(fields: Partial<HarvesterUpgradeRecord> = {}): HarvesterUpgradeRecord {
-  return { namespace: 'harvester-system', name: 'hvst-upgrade-1', skipDetached: true, state: 'UpgradingNodes', nodeStates: {}, ...fields };
+  return { kind: 'Upgrade', namespace: 'harvester-system', name: 'hvst-upgrade-1', skipDetached: true, state: 'UpgradingNodes', nodeStates: {}, ...fields };
+}
+
+/** A Harvester upgrade toolkit UpgradePlan admitted with skipSingleReplicaDetachedVol, upgrading its nodes. */
+export function harvesterUpgradePlan(fields: Partial<HarvesterUpgradeRecord> = {}): HarvesterUpgradeRecord {
+  return { kind: 'UpgradePlan', namespace: '', name: 'hvst-upgrade-2', skipDetached: true, state: 'NodeUpgrading', nodeStates: {}, ...fields };
 }
 
 /** A Longhorn setting (`node-drain-policy`...) with its value. */
@@ -655,6 +660,7 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       longhornNode: longhornNodes.length,
       longhornSetting: 0,
       harvesterUpgrade: 0,
+      harvesterUpgradePlan: 0,
       node: nodes.length,
       persistentVolume: pvs.length,
       persistentVolumeClaim: pvcs.length,

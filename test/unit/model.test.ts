@@ -5,6 +5,7 @@ import { RESOURCE_KINDS, recordKey } from '../../src/cluster/records.ts';
 import type { VolumeContext, VolumePredicate } from '../../src/cluster/snapshot.ts';
 import {
   harvesterUpgrade,
+  harvesterUpgradePlan,
   localPV,
   longhornNode,
   longhornSetting,
@@ -56,6 +57,7 @@ describe('ClusterModel stores', () => {
       longhornNode: longhornNode({ name: 'n' }),
       longhornSetting: longhornSetting('node-drain-policy', 'block-for-eviction'),
       harvesterUpgrade: harvesterUpgrade(),
+      harvesterUpgradePlan: harvesterUpgradePlan(),
       node: node({ name: 'n' }),
       persistentVolume: pv({ name: 'p' }),
       persistentVolumeClaim: pvc({ namespace: 'ns', name: 'c' }),

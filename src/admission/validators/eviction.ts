@@ -108,7 +108,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (nodeSkip || namespaceSkip || nodeWide) dependsOn.push('namespace');
   // Issue 12.9: Harvester's own drains during an upgrade admitted with skipSingleReplicaDetachedVol.
   const harvester = node ? harvesterDrainOverride(snapshot, node) : undefined;
-  if (harvester || nodeWide) dependsOn.push('harvesterUpgrade');
+  if (harvester || nodeWide) dependsOn.push('harvesterUpgrade', 'harvesterUpgradePlan');
   if (removal.evicted && (nodeWide || pod === undefined || (ownData && pod.claimNames.length > 0))) dependsOn.push('longhornSetting');
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
   // schedulable node, neither has a pod without claims or inline data, a finished pod or one that comes back.

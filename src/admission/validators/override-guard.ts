@@ -3,10 +3,10 @@
 // its writer (`volume-guard.io/skip-by` equal to the requesting user) or whose expiry is unreadable. So every
 // stored override names the last user who added or changed it, and that user passed this check. Removing an
 // override is always allowed; removing only its expiry (`skip-until`) is a write like any other.
-// Harvester's `harvesterhci.io/skipSingleReplicaDetachedVol: "true"` on an Upgrade is an override too: it waives the
-// detached single-replica findings of every cordon and drain of that upgrade (longhorn-drain.ts), read from the
-// stored Upgrade. Harvester reads it only at the Upgrade's creation, so nothing legitimate adds it later; setting it
-// takes an allowed writer (no skip-by: Harvester's UI writes the annotation alone).
+// Harvester's `harvesterhci.io/skipSingleReplicaDetachedVol: "true"` on an Upgrade or UpgradePlan is an override
+// too: it waives the detached single-replica findings of every cordon and drain of that upgrade (longhorn-drain.ts),
+// read from the stored object. Harvester reads it only at the creation, so nothing legitimate adds it later; setting
+// it takes an allowed writer (no skip-by: Harvester's UI writes the annotation alone).
 import type { Config } from '../../config.ts';
 import { describeUser } from '../context.ts';
 import { metaOf } from '../objects.ts';
@@ -15,6 +15,8 @@ import {
   changedOverrideKeys,
   GRANTING_KEYS,
   HARVESTER_SKIP_DETACHED_KEY,
+  HARVESTER_UPGRADE_KINDS,
+  isHarvesterUpgradeKind,
   mayWriteOverrides,
   OVERRIDE_KEYS,
   parseRfc3339,
@@ -41,20 +43,20 @@ function changesOverrideKeys(field: 'annotations' | 'labels'): string {
   );
 }
 
-/** Harvester's own Upgrade kind: the one whose skipSingleReplicaDetachedVol volume-guard honors at drains. */
-const HARVESTER_UPGRADE = { group: 'harvesterhci.io', kind: 'Upgrade' } as const;
+/** CEL: the request is for one of Harvester's upgrade kinds (whose skipSingleReplicaDetachedVol volume-guard honors). */
+const HARVESTER_UPGRADE_KIND = `(${HARVESTER_UPGRADE_KINDS.map(({ group, kind }) => `(request.kind.group == '${group}' && request.kind.kind == '${kind}')`).join(' || ')})`;
 
-/** CEL: this write sets Harvester's skipSingleReplicaDetachedVol to "true" on a Harvester Upgrade (it was not before). */
+/** CEL: this write sets Harvester's skipSingleReplicaDetachedVol to "true" on a Harvester upgrade (it was not before). */
 const SETS_HARVESTER_SKIP =
-  `(request.kind.group == '${HARVESTER_UPGRADE.group}' && request.kind.kind == '${HARVESTER_UPGRADE.kind}' && ` +
+  `(${HARVESTER_UPGRADE_KIND} && ` +
   `has(object.metadata.annotations) && '${HARVESTER_SKIP_DETACHED_KEY}' in object.metadata.annotations && ` +
   `object.metadata.annotations['${HARVESTER_SKIP_DETACHED_KEY}'] == 'true' && ` +
   `(oldObject == null || !has(oldObject.metadata.annotations) || !('${HARVESTER_SKIP_DETACHED_KEY}' in oldObject.metadata.annotations) || ` +
   `oldObject.metadata.annotations['${HARVESTER_SKIP_DETACHED_KEY}'] != 'true'))`;
 
-/** Whether this write sets Harvester's annotation to "true" on a Harvester Upgrade (what SETS_HARVESTER_SKIP says). */
+/** Whether this write sets Harvester's annotation to "true" on a Harvester upgrade (what SETS_HARVESTER_SKIP says). */
 function setsHarvesterSkip(request: AdmissionRequest): boolean {
-  if (request.kind.group !== HARVESTER_UPGRADE.group || request.kind.kind !== HARVESTER_UPGRADE.kind) return false;
+  if (!isHarvesterUpgradeKind(request.kind.group, request.kind.kind)) return false;
   return (
     metaOf(request.object)?.annotations?.[HARVESTER_SKIP_DETACHED_KEY] === 'true' &&
     metaOf(request.oldObject)?.annotations?.[HARVESTER_SKIP_DETACHED_KEY] !== 'true'
@@ -123,7 +125,7 @@ export function overrideGuardValidator(_config: Config): Validator {
               : 'nobody may write overrides (overrides.allowedGroups and allowedUsers are empty).'),
         );
       }
-      // Harvester's annotation alone needs no recorded writer: it is honored for the Upgrade's life, whoever set it.
+      // Harvester's annotation alone needs no recorded writer: it is honored for the upgrade's life, whoever set it.
       if (changed.length === 0) {
         return allowed([], { 'override-written': `${written.join(', ')} on ${what} by ${describeUser(request.userInfo)}` });
       }

@@ -5,7 +5,7 @@ import { skipOnReviewedObject } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, isRecord, metaOf } from '../objects.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from '../overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
 import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
@@ -164,10 +164,11 @@ export function upgradeJudgement(
   const ref = request.namespace ? `${request.namespace}/${name}` : name;
   const action = cause === 'creation' ? `creation of ${guarded.kind} ${ref}` : `change of ${guarded.kind} ${ref} (${cause})`;
   const skip = skipOnReviewedObject(request, `${guarded.kind} ${ref}`);
-  // Harvester's own annotation, honored the way its upgrade toolkit does: exactly "true", detached volumes only.
+  // Harvester's own annotation on its Upgrade or UpgradePlan, honored the way its upgrade toolkit does: exactly
+  // "true", detached volumes only.
   const harvesterAnnotation = (): OverrideSource | undefined => {
     const annotations = metaOf(request.object)?.annotations ?? {};
-    if (guarded.group !== 'harvesterhci.io' || annotations[HARVESTER_SKIP_DETACHED_KEY] !== 'true') return undefined;
+    if (!isHarvesterUpgradeKind(guarded.group, guarded.kind) || annotations[HARVESTER_SKIP_DETACHED_KEY] !== 'true') return undefined;
     const before = metaOf(request.oldObject)?.annotations?.[HARVESTER_SKIP_DETACHED_KEY];
     return {
       where: `annotation ${HARVESTER_SKIP_DETACHED_KEY}`,

@@ -40,6 +40,7 @@ export const EVENT_MUTATIONS: { readonly [K in ResourceKind]: Mutation<K> } = {
   longhornNode: (n) => ({ ...n, down: !n.down }),
   longhornSetting: (s) => ({ ...s, value: `${s.value}-changed` }),
   harvesterUpgrade: (u) => ({ ...u, state: flip(u.state, 'Succeeded', 'UpgradingNodes') }),
+  harvesterUpgradePlan: (u) => ({ ...u, state: flip(u.state, 'Succeeded', 'NodeUpgrading') }),
   node: (n) => ({ ...n, unschedulable: !n.unschedulable }),
   persistentVolume: (pv) => ({ ...pv, phase: flip(pv.phase, 'Released', 'Bound') }),
   persistentVolumeClaim: (c) => ({ ...c, phase: flip(c.phase, 'Lost', 'Bound') }),

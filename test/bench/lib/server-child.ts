@@ -157,6 +157,7 @@ const REMOVAL_ORDER: readonly ResourceKind[] = [
   'longhornNode',
   'longhornSetting',
   'harvesterUpgrade',
+  'harvesterUpgradePlan',
   'machine',
   'namespace',
   'node',

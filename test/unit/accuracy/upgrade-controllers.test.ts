@@ -32,13 +32,13 @@ function harvester(nodes: number, extra: (model: ClusterModel) => void = () => {
   return model;
 }
 
-function upgradePlanRequest() {
+function upgradePlanRequest(annotations: Record<string, string> = {}) {
   return request({
     kind: { group: 'management.harvesterhci.io', version: 'v1beta1', kind: 'UpgradePlan' },
     resource: { group: 'management.harvesterhci.io', version: 'v1beta1', resource: 'upgradeplans' },
     operation: 'CREATE',
     name: 'hvst-plan-1',
-    object: { apiVersion: 'management.harvesterhci.io/v1beta1', kind: 'UpgradePlan', metadata: { name: 'hvst-plan-1' }, spec: { version: 'v1.6.0' } },
+    object: { apiVersion: 'management.harvesterhci.io/v1beta1', kind: 'UpgradePlan', metadata: { name: 'hvst-plan-1', annotations }, spec: { version: 'v1.6.0' } },
   });
 }
 
@@ -58,6 +58,19 @@ describe('Harvester Upgrade', () => {
     expect(skipped.status?.message).toContain('vol-single');
     expect(skipped.status?.message).not.toContain('vol-idle ');
     const other = upgradeValidator(config).handle(harvesterUpgradeRequest({ 'harvesterhci.io/skipSingleReplicaDetachedVol': 'yes' }), context(harvester(2)));
+    expect(other.status?.message).toContain('vol-idle');
+  });
+
+  // The upgrade toolkit's UpgradePlan webhook (internal/webhook/v1beta1/upgradeplan_webhook.go) reads the same
+  // annotation, exactly "true": detached single-replica volumes pass, active ones are refused whatever it says.
+  it('skipSingleReplicaDetachedVol "true" on an UpgradePlan waives the detached volume only, as the toolkit does', () => {
+    const key = 'harvesterhci.io/skipSingleReplicaDetachedVol';
+    const skipped = upgradeValidator(config).handle(upgradePlanRequest({ [key]: 'true' }), context(harvester(2)));
+    expect(skipped.allowed).toBe(false);
+    expect(skipped.status?.message).toContain('vol-single');
+    expect(skipped.status?.message).not.toContain('vol-idle ');
+    expect(skipped.auditAnnotations?.['override-source']).toContain(key);
+    const other = upgradeValidator(config).handle(upgradePlanRequest({ [key]: 'True' }), context(harvester(2)));
     expect(other.status?.message).toContain('vol-idle');
   });
 });

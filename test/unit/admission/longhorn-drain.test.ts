@@ -6,16 +6,18 @@ import { podEvictionValidator } from '../../../src/admission/validators/eviction
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { transformHarvesterUpgrade, transformLonghornNode, transformLonghornVolume, transformNode } from '../../../src/cluster/transforms.ts';
+import { transformHarvesterUpgrade, transformHarvesterUpgradePlan, transformLonghornNode, transformLonghornVolume, transformNode } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, cordonRequest, evictionRequest, NODE_KIND, request } from '../../support/admission.ts';
 import {
   detachedVolume,
   failedReplica,
   harvesterUpgrade,
+  harvesterUpgradePlan,
   localPV,
   longhornNode,
   longhornSetting,
+  node,
   pod,
   pv,
   pvc,
@@ -57,6 +59,7 @@ describe('Harvester upgrade drains', () => {
       status: { nodeStatuses: { w1: { state: 'Pre-drained' }, w2: { state: 'Images preloaded' }, w3: {} } },
     });
     expect(record).toEqual({
+      kind: 'Upgrade',
       namespace: 'harvester-system',
       name: 'hvst-upgrade-x',
       skipDetached: true,
@@ -81,6 +84,68 @@ describe('Harvester upgrade drains', () => {
     const m = cluster();
     m.upsert('harvesterUpgrade', harvesterUpgrade(fields));
     expect(harvesterUpgradeDraining(m, 'w1') !== undefined).toBe(draining);
+  });
+
+  // Harvester's upgrade toolkit (upgrade-toolkit api/v1beta1/upgradeplan_types.go): a cluster-scoped UpgradePlan in
+  // phase NodeUpgrading, each node's state in status.nodeUpgradeStatuses, spelt without hyphens or spaces.
+  it('reads an UpgradePlan: its phase, its nodes and the annotation ("true" only)', () => {
+    const plan = transformHarvesterUpgradePlan({
+      apiVersion: 'management.harvesterhci.io/v1beta1',
+      kind: 'UpgradePlan',
+      metadata: { name: 'hvst-upgrade-y', annotations: { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' } },
+      spec: { version: 'v1.7.0' },
+      status: { currentPhase: 'NodeUpgrading', nodeUpgradeStatuses: { w1: { state: 'PreDrained' }, w2: { state: 'ImagePreloaded', reason: '' } } },
+    });
+    expect(plan).toEqual({
+      kind: 'UpgradePlan',
+      namespace: '',
+      name: 'hvst-upgrade-y',
+      skipDetached: true,
+      state: 'NodeUpgrading',
+      nodeStates: { w1: 'PreDrained', w2: 'ImagePreloaded' },
+    });
+    const loose = transformHarvesterUpgradePlan({ metadata: { name: 'p', annotations: { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'yes' } } });
+    expect(loose?.skipDetached).toBe(false);
+  });
+
+  it.each<[string, Parameters<typeof harvesterUpgradePlan>[0], boolean]>([
+    ['node pre-drained by a NodeUpgrading plan with the annotation', { nodeStates: { w1: 'PreDrained' } }, true],
+    ['node being pre-drained (tainted kubevirt.io/drain)', { nodeStates: { w1: 'PreDraining' } }, true],
+    ['node post-draining', { nodeStates: { w1: 'PostDraining' } }, true],
+    ['node waiting for its reboot', { nodeStates: { w1: 'WaitingReboot' } }, true],
+    ['node paused before its pre-drain', { nodeStates: { w1: 'UpgradePaused' } }, false],
+    ['node only preloaded (not drained yet)', { nodeStates: { w1: 'ImagePreloaded' } }, false],
+    ['node done', { nodeStates: { w1: 'PostDrained' } }, false],
+    ['single-node upgrade (no drain)', { nodeStates: { w1: 'SingleNodeUpgrading' } }, false],
+    ["the Upgrade's spelling is not the plan's", { nodeStates: { w1: 'Pre-drained' } }, false],
+    ['another node draining', { nodeStates: { w2: 'PreDrained' } }, false],
+    ['plan without the annotation', { skipDetached: false, nodeStates: { w1: 'PreDrained' } }, false],
+    ['plan upgrading the cluster, not the nodes', { state: 'ClusterUpgrading', nodeStates: { w1: 'PreDrained' } }, false],
+    ['plan cleaning up', { state: 'CleaningUp', nodeStates: { w1: 'PreDrained' } }, false],
+  ])('UpgradePlan: %s', (_label, fields, draining) => {
+    const m = cluster();
+    m.upsert('harvesterUpgradePlan', harvesterUpgradePlan(fields));
+    expect(harvesterUpgradeDraining(m, 'w1') !== undefined).toBe(draining);
+  });
+
+  it('waives the detached single-replica volume for the cordon and evictions of a node an UpgradePlan drains', () => {
+    const m = cluster();
+    m.upsert('harvesterUpgradePlan', harvesterUpgradePlan({ nodeStates: { w1: 'PreDrained' } }));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('longhorn-system/live');
+    expect(decision.status!.message).not.toContain('longhorn-system/parked');
+    expect(decision.auditAnnotations?.['override-source']).toContain('Harvester UpgradePlan hvst-upgrade-2');
+    m.remove('longhornVolume', 'longhorn-system/live');
+    m.remove('longhornReplica', 'longhorn-system/live-r-w1');
+    expect(cordon.handle(cordonRequest('w1'), context(m)).allowed).toBe(true);
+    // Rancher's drain of the cordoned node: an eviction there gets the node-wide checks, waived the same way.
+    m.upsert('node', node({ name: 'w1', unschedulable: true }));
+    m.upsert('pod', pod({ namespace: 'app', name: 'web-0', nodeName: 'w1', claimNames: [] }));
+    const evict = podEvictionValidator(config);
+    expect(evict.handle(evictionRequest('web-0', { namespace: 'app' }), context(m)).allowed).toBe(true);
+    m.remove('harvesterUpgradePlan', 'hvst-upgrade-2');
+    expect(evict.handle(evictionRequest('web-0', { namespace: 'app' }), context(m)).status?.message).toContain('parked');
   });
 
   it('waives the detached single-replica volume for the cordon of a node the upgrade drains, and nothing else', () => {

@@ -418,6 +418,30 @@ describe('override guard', () => {
     // The webhook is called for it at all.
     expect(validator.declaration.matchConditions![0]!.expression).toContain("object.metadata.annotations['harvesterhci.io/skipSingleReplicaDetachedVol'] == 'true'");
   });
+  it("polices Harvester's skipSingleReplicaDetachedVol on an UpgradePlan (cluster-scoped) the same way", () => {
+    const plan = (user: typeof ADMIN, next: Record<string, string>, previous: Record<string, string> | undefined) =>
+      request({
+        kind: { group: 'management.harvesterhci.io', version: 'v1beta1', kind: 'UpgradePlan' },
+        resource: { group: 'management.harvesterhci.io', version: 'v1beta1', resource: 'upgradeplans' },
+        operation: previous === undefined ? 'CREATE' : 'UPDATE',
+        namespace: '',
+        name: 'hvst-upgrade-2',
+        userInfo: user,
+        object: { apiVersion: 'management.harvesterhci.io/v1beta1', kind: 'UpgradePlan', metadata: { name: 'hvst-upgrade-2', annotations: next } },
+        oldObject:
+          previous === undefined
+            ? null
+            : { apiVersion: 'management.harvesterhci.io/v1beta1', kind: 'UpgradePlan', metadata: { name: 'hvst-upgrade-2', annotations: previous } },
+      });
+    const skip = { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' };
+    const added = validator.handle(plan(ALICE, skip, {}), context(model));
+    expect(added.allowed).toBe(false);
+    expect(added.status!.message).toContain('alice may not write annotation harvesterhci.io/skipSingleReplicaDetachedVol on UpgradePlan hvst-upgrade-2');
+    expect(validator.handle(plan(ALICE, skip, undefined), context(model)).allowed).toBe(false);
+    expect(validator.handle(plan(ADMIN, skip, undefined), context(model)).allowed).toBe(true);
+    expect(validator.handle(plan(ALICE, {}, skip), context(model)).allowed).toBe(true);
+    expect(validator.declaration.matchConditions![0]!.expression).toContain("request.kind.group == 'management.harvesterhci.io' && request.kind.kind == 'UpgradePlan'");
+  });
   it('with empty writer lists nobody may write overrides; mode rbac leaves it to RBAC', () => {
     const nobody = { ...config, overrides: { mode: 'listed' as const, allowedGroups: [], allowedUsers: [] } };
     const denied = overrideGuardValidator(nobody).handle(annotate(ADMIN, { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' }, {}), context(model, { config: nobody }));

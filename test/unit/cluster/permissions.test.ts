@@ -6,7 +6,7 @@ import { clusterRoleRules, MODEL_PERMISSIONS } from '../../../src/cluster/permis
 import { RESOURCE_KINDS } from '../../../src/cluster/records.ts';
 
 describe('MODEL_PERMISSIONS', () => {
-  it('is list and watch on exactly the twelve watched resources, and never Secrets', () => {
+  it('is list and watch on exactly the thirteen watched resources, and never Secrets', () => {
     expect(MODEL_PERMISSIONS.map((rule) => `${rule.apiGroup}/${rule.resource}`).sort()).toEqual(
       [
         '/namespaces',
@@ -17,6 +17,7 @@ describe('MODEL_PERMISSIONS', () => {
         'apps/statefulsets',
         'cluster.x-k8s.io/machines',
         'harvesterhci.io/upgrades',
+        'management.harvesterhci.io/upgradeplans',
         'longhorn.io/nodes',
         'longhorn.io/replicas',
         'longhorn.io/settings',
@@ -48,6 +49,7 @@ describe('MODEL_PERMISSIONS', () => {
     expect(clusterRoleRules()).toEqual([
       { apiGroups: ['longhorn.io'], resources: ['nodes', 'replicas', 'settings', 'volumes'], verbs: ['list', 'watch'] },
       { apiGroups: ['harvesterhci.io'], resources: ['upgrades'], verbs: ['list', 'watch'] },
+      { apiGroups: ['management.harvesterhci.io'], resources: ['upgradeplans'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['namespaces', 'nodes', 'persistentvolumeclaims', 'persistentvolumes', 'pods'], verbs: ['list', 'watch'] },
       { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['list', 'watch'] },
       { apiGroups: ['cluster.x-k8s.io'], resources: ['machines'], verbs: ['list', 'watch'] },
