@@ -1,7 +1,7 @@
 // Upgrades: every node is rebooted or replaced in turn, so any volume whose data lives in one place, or that is
 // already short of healthy copies, can be lost. The guarded kinds come from config.upgrades.kinds.
 import type { Config } from '../../config.ts';
-import { skipOnReviewedObject } from '../context.ts';
+import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, isRecord, metaOf } from '../objects.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
@@ -96,9 +96,10 @@ function unchangedPlanHash(request: AdmissionRequest): string | undefined {
  * `spec.nodeSelector` selects, but those its label `plan.upgrade.cattle.io/<plan>` marks `disabled` or at the
  * plan's unchanged hash (SelectConcurrentNodes skips both); the nodes of a MachineDeployment's or
  * KubeadmControlPlane's Machines (by their `cluster.x-k8s.io/deployment-name` / `control-plane-name` labels).
- * Empty when the selector's nodes are all skipped so. Undefined (every node) for the other kinds, a selector that is
- * absent, malformed or matching no known node (a node joining later would be upgraded too), and Machines none of
- * which has a node yet.
+ * Empty when the Plan upgrades no node: its selector matches only nodes it skips, or no Node (when every Longhorn
+ * node is a known Node). Undefined (every node) for the other kinds, a selector that is absent (judged cluster-wide
+ * so that adding one later is never the first time its volumes are looked at) or malformed, one matching no Node
+ * while some Longhorn node is no known Node, and Machines none of which has a node yet.
  */
 export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapshot): readonly string[] | undefined {
   const { group, kind } = request.kind;
@@ -120,7 +121,10 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
       const mark = node.labels[planLabel];
       if (mark === undefined || !skipped.has(mark)) nodes.push(node.name);
     }
+    // Selecting only nodes it skips, or no node at all (an agent plan on a cluster of servers only): it upgrades none,
+    // as far as volume-guard sees every node holding Longhorn data as a Node with labels to match.
     if (selected > 0 && nodes.length === 0) return [];
+    if (selected === 0 && everyLonghornNodeKnown(snapshot)) return [];
   } else if (
     request.operation === 'UPDATE' &&
     ((group === 'cluster.x-k8s.io' && kind === 'MachineDeployment') || (group === 'controlplane.cluster.x-k8s.io' && kind === 'KubeadmControlPlane'))
@@ -132,6 +136,12 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
       .map((machine) => machine.nodeName);
   }
   return nodes.length === 0 ? undefined : [...new Set(nodes)];
+}
+
+/** Whether every Longhorn node is a Node volume-guard knows, so that a selector matching none of the Nodes spares it. */
+function everyLonghornNodeKnown(snapshot: ClusterSnapshot): boolean {
+  for (const longhornNode of snapshot.longhornNodes()) if (snapshot.node(longhornNode.name) === undefined) return false;
+  return true;
 }
 
 /** Whether a Plan's concurrency lets system-upgrade-controller start a node: a positive number (a value that is no number: assume so). */
@@ -154,6 +164,7 @@ export function upgradeJudgement(
   kinds: Config['upgrades']['kinds'],
   request: AdmissionRequest,
   snapshot?: ClusterSnapshot,
+  nodesFresh = true,
 ): PlanJudgement<UpgradeTarget> | undefined {
   const guarded = kinds.find(
     (kind) => kind.group === request.kind.group && kind.kind === request.kind.kind && kind.operations.includes(request.operation),
@@ -183,9 +194,11 @@ export function upgradeJudgement(
   // skipped: those checks count what the honored tag overrides waive instead of building it (judgeByPlan); the
   // other checks stay capped.
   const tagged = [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
-  const nodes = snapshot === undefined ? undefined : upgradedNodes(request, snapshot);
-  // Every node it selects is excluded or already upgraded: the controller starts nothing.
-  if (nodes?.length === 0) return undefined;
+  const selected = snapshot === undefined ? undefined : upgradedNodes(request, snapshot);
+  // The controller starts nothing (no node selected, or every one excluded or already upgraded), as far as a fresh
+  // view of the Nodes tells: with a stale one, every node counts and the stale policy answers.
+  if (selected?.length === 0 && nodesFresh) return undefined;
+  const nodes = selected?.length === 0 ? undefined : selected;
   return {
     action: nodes === undefined ? action : `${action}, upgrading node ${describeNodes(nodes)}`,
     target: nodes === undefined ? {} : { nodes },
@@ -217,7 +230,8 @@ export function upgradeValidator(config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
-      const judgement = upgradeJudgement(kinds, request, context.snapshot);
+      const nodesFresh = staleModelDecision(context, 'upgrade', [], ['node']) === undefined;
+      const judgement = upgradeJudgement(kinds, request, context.snapshot, nodesFresh);
       return judgement === undefined ? allowed() : judgeByPlan(context, PLANS.upgrade, judgement);
     },
   };

@@ -2,8 +2,9 @@
 // the nodes its spec.nodeSelector selects (a k3s/RKE2 "server" plan to the control-plane nodes, an "agent" plan to
 // the others), and a MachineDeployment rollout replaces that MachineDeployment's Machines only. A single-replica
 // volume whose data is on nodes the upgrade leaves alone is not at risk from it (and numberOfReplicas 1 with copies
-// on an upgraded and a spared node keeps the spared copy). When volume-guard cannot tell which nodes (no selector,
-// a selector matching no known node, a MachineDeployment without known Machines, any other kind), every node counts.
+// on an upgraded and a spared node keeps the spared copy). A Plan whose selector matches no Node upgrades none and
+// passes. When volume-guard cannot tell which nodes (no selector, a malformed one, a Longhorn node that is no known
+// Node, a MachineDeployment without known Machines, any other kind), every node counts.
 import { describe, expect, it } from 'vitest';
 import { labelSelectorMatches, upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
@@ -130,14 +131,41 @@ describe('a system-upgrade-controller Plan is judged on the nodes it selects', (
     expect(onW2.status?.message).toContain('vol-short');
   });
 
-  it('without a selector, with one selecting no known node, or a malformed one, every node counts', () => {
-    for (const selector of [undefined, { matchLabels: { pool: 'gpu' } }, { matchExpressions: [{ key: 'pool', operator: 'Near' }] }]) {
+  it('without a selector, or with a malformed one, every node counts', () => {
+    for (const selector of [undefined, { matchExpressions: [{ key: 'pool', operator: 'Near' }] }]) {
       const decision = judge(planCreate(selector));
       expect(decision.allowed).toBe(false);
       expect(decision.status?.message).toContain('vol-spread');
       expect(decision.status?.message).not.toContain('upgrading node');
     }
   });
+
+  // system-upgrade-controller lists the Nodes its selector matches: an agent plan applied beside the server plan on a
+  // cluster of servers only upgrades no node. A node labelled to match later is not judged (a Node label write is no
+  // upgrade).
+  it('a plan whose selector matches no Node upgrades nothing: it passes', () => {
+    for (const selector of [{ matchLabels: { pool: 'gpu' } }, { matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'In', values: ['false'] }] }]) {
+      const decision = judge(planCreate(selector));
+      expect(decision.status?.message).toBeUndefined();
+      expect(decision.allowed).toBe(true);
+    }
+  });
+
+  it('a Longhorn node that is no known Node has no labels to match: every node counts then', () => {
+    const model = cluster();
+    model.upsert('longhornNode', longhornNode({ name: 'w-3' }));
+    const decision = upgradeValidator(config).handle(planCreate({ matchLabels: { pool: 'gpu' } }), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('vol-w1');
+  });
+
+  it('while the Nodes are stale, a plan selecting none of the known ones gets the stale policy', () => {
+    const stale = { synced: () => true, staleResources: () => ['nodes'] };
+    const decision = upgradeValidator(config).handle(planCreate({ matchLabels: { pool: 'gpu' } }), context(cluster(), { health: stale }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('stale');
+  });
+
 
   // system-upgrade-controller's SelectConcurrentNodes adds `plan.upgrade.cattle.io/<plan> NotIn (disabled, latestHash)`
   // to the selector: a node marked disabled is never upgraded, one at the plan's current hash is not upgraded again.

@@ -449,7 +449,7 @@ describe('upgrade kinds: which changes roll machines', () => {
       apiVersion: 'upgrade.cattle.io/v1',
       kind: 'Plan',
       metadata: { name: 'p' },
-      spec: { version: 'v1.30.1+k3s1', nodeSelector: { matchLabels: { a: 'b' } }, upgrade: { image: 'rancher/k3s-upgrade' }, ...spec },
+      spec: { version: 'v1.30.1+k3s1', nodeSelector: {}, upgrade: { image: 'rancher/k3s-upgrade' }, ...spec },
     });
     const planUpdate = (object: unknown, oldObject: unknown) => update('upgrade.cattle.io', 'Plan', object, oldObject);
     const cause = (next: Record<string, unknown>, previous: Record<string, unknown>) => rolloutCause(planUpdate(plan(next), plan(previous)));
