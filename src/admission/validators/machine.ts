@@ -29,10 +29,15 @@ import { judgeNodeRemoval } from './node-cordon.ts';
 
 const GROUP = 'cluster.x-k8s.io';
 
-/** CEL: a Machine DELETE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). */
+/**
+ * CEL: a Machine DELETE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). A Scale
+ * (autoscaling/v1, `replicas,omitempty`) omits 0: `kubectl scale --replicas=0` and an autoscaler scaling a set to zero
+ * send `spec: {}`, and a Scale that had 0 before sends none in oldObject either (no decrease).
+ */
 export const MACHINE_REMOVAL_CEL =
-  "request.operation == 'DELETE' || (has(object.spec) && has(object.spec.replicas) && has(oldObject.spec) && " +
-  'has(oldObject.spec.replicas) && object.spec.replicas < oldObject.spec.replicas)';
+  "request.operation == 'DELETE' || (has(oldObject.spec) && has(oldObject.spec.replicas) && " +
+  '(has(object.spec) && has(object.spec.replicas) ? object.spec.replicas < oldObject.spec.replicas : ' +
+  "(has(request.subResource) && request.subResource == 'scale' && oldObject.spec.replicas > 0)))";
 
 const declaration: WebhookDeclaration = {
   name: 'machine.volume-guard.io',
@@ -55,8 +60,10 @@ function nodeSkip(context: ValidationContext, node: string): OverrideSource | un
   return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations, undefined, { now: context.now });
 }
 
-function replicasOf(object: unknown): number | undefined {
+/** spec.replicas; a Scale (`scale`: the subresource) without it says 0, which its JSON omits. */
+function replicasOf(object: unknown, scale: boolean): number | undefined {
   const value = field(object, 'spec', 'replicas');
+  if (value === undefined && scale) return 0;
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
 }
 
@@ -124,9 +131,11 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   const node = stringField(machine, 'status', 'nodeRef', 'name');
   // A Machine whose node never joined takes no data with it.
   if (node === '') return allowed();
+  // A collection DELETE (`kubectl delete machines --all`) is admitted per item, the name only in the object.
+  const name = request.name || stringField(machine, 'metadata', 'name');
   return judgeNodeRemoval(context, {
     node,
-    action: `deletion of Machine ${request.namespace}/${request.name} (node ${node})`,
+    action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
     plan: 'machine-delete',
     overrides: { node: () => nodeSkip(context, node) },
     overrideHint: annotateHint('node', node),
@@ -134,8 +143,9 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
 }
 
 function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, config: Config): Decision {
-  const before = replicasOf(request.oldObject);
-  const after = replicasOf(request.object);
+  const scaleSubresource = request.subResource === 'scale';
+  const before = replicasOf(request.oldObject, scaleSubresource);
+  const after = replicasOf(request.object, scaleSubresource);
   if (before === undefined || after === undefined || after >= before) return allowed();
   const resource = request.resource.resource;
   const owner = resource === 'machinedeployments' ? 'MachineDeployment' : resource === 'machinesets' ? 'MachineSet' : undefined;
