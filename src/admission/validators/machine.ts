@@ -22,6 +22,7 @@ import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, stringField } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { MAX_DENIAL_LENGTH } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 import { PLANS } from '../plans.ts';
@@ -179,6 +180,10 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const allWarnings = [...warnings];
   const checkedOverrides: string[] = [];
   let auditAnnotations: Record<string, string> = {};
+  // The first refusal is told in full; every other Machine the scale-down may remove with data at risk is named
+  // after it (a scale to zero takes them all: fixing one node at a time would be refused node after node).
+  let refusal: Decision | undefined;
+  const alsoAtRisk: OtherAtRisk[] = [];
   for (const machine of candidates) {
     const decision = judgeNodeRemoval(context, {
       node: machine.nodeName,
@@ -188,16 +193,58 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       overrideHint:
         `annotate the Machine to remove instead: kubectl annotate machine <name> -n ${request.namespace} ` +
         `${DELETE_MACHINE_ANNOTATION}=yes, or ${annotateHint('node', machine.nodeName)}`,
-      warnings: allWarnings,
+      warnings: refusal ? [] : allWarnings,
       situation: null,
     });
-    if (!decision.allowed) return decision;
+    if (!decision.allowed) {
+      if (refusal === undefined) refusal = decision;
+      else alsoAtRisk.push({ machine: machine.name, node: machine.nodeName, checks: decision.deniedChecks ?? [] });
+      continue;
+    }
+    if (refusal) continue;
     allWarnings.splice(0, allWarnings.length, ...(decision.warnings ?? []));
     checkedOverrides.push(...(decision.overrides ?? []));
     auditAnnotations = { ...auditAnnotations, ...decision.auditAnnotations };
   }
+  if (refusal) return withOthersAtRisk(refusal, alsoAtRisk);
   const result = allowed(allWarnings, Object.keys(auditAnnotations).length ? auditAnnotations : undefined);
   return checkedOverrides.length ? { ...result, overrides: [...new Set(checkedOverrides)] } : result;
+}
+
+const OVERRIDE_HEADING = '\nOverride (an authorized admin, after checking):';
+
+/** Another Machine a refused scale-down may remove whose node holds data at risk. */
+export interface OtherAtRisk {
+  readonly machine: string;
+  readonly node: string;
+  readonly checks: readonly string[];
+}
+
+/**
+ * The refusal of a scale-down, with the other Machines it may remove whose nodes hold data at risk named before the
+ * override (as many as fit the denial's length, then "and N more"; `volume-guard audit --node NODE` tells each one's
+ * risks). A refusal for an unknown state (stale model) is returned as it is.
+ */
+export function withOthersAtRisk(refusal: Decision, others: readonly OtherAtRisk[]): Decision {
+  const message = refusal.status?.message;
+  if (message === undefined || others.length === 0 || (refusal.deniedChecks ?? []).includes('stale-model')) return refusal;
+  const heading = `Other Machines it may remove with data at risk (${others.length}; volume-guard audit --node NODE for each):`;
+  const lines = others.map((other) => `  ${other.machine} on node ${other.node} [${other.checks.join(', ')}]`);
+  // Lines listed while they fit, keeping room for the "and N more" line that ends a cut listing.
+  let room = MAX_DENIAL_LENGTH - message.length - heading.length - 1;
+  const listed: string[] = [];
+  for (const [index, line] of lines.entries()) {
+    const more = index < lines.length - 1 ? `  and ${lines.length - index - 1} more`.length + 1 : 0;
+    if (line.length + 1 + more > room) break;
+    listed.push(line);
+    room -= line.length + 1;
+  }
+  if (listed.length < lines.length) listed.push(`  and ${lines.length - listed.length} more`);
+  if (room < 0) return refusal;
+  const at = message.indexOf(OVERRIDE_HEADING);
+  const [before, after] = at < 0 ? [message, ''] : [message.slice(0, at), message.slice(at)];
+  const deniedChecks = [...new Set([...(refusal.deniedChecks ?? []), ...others.flatMap((other) => other.checks)])];
+  return { ...refusal, status: { ...refusal.status!, message: [before, heading, ...listed].join('\n') + after }, deniedChecks };
 }
 
 export function machineValidator(config: Config): Validator {
