@@ -184,9 +184,15 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // after it (a scale to zero takes them all: fixing one node at a time would be refused node after node).
   let refusal: Decision | undefined;
   const alsoAtRisk: OtherAtRisk[] = [];
+  // The copies on the other nodes this scale-down removes are no copy to count on: all of them when Cluster API's
+  // choice is known, any `removed - 1` of the set's other nodes when it is not.
+  const removedNodes = new Set((narrowed ? candidates : machines.filter((machine) => !machine.deleting)).map((machine) => machine.nodeName).filter((node) => node !== ''));
+  const atMost = narrowed ? removedNodes.size : removed - 1;
   for (const machine of candidates) {
+    const others = new Set([...removedNodes].filter((node) => node !== machine.nodeName));
     const decision = judgeNodeRemoval(context, {
       node: machine.nodeName,
+      leavingWith: { nodes: others, atMost },
       action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
       plan: 'machine-scale-down',
       overrides: { object: () => ownSkip, node: () => nodeSkip(context, machine.nodeName) },
