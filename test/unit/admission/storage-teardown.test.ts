@@ -408,6 +408,11 @@ describe('storage upgrades', () => {
       for (const node of ['w1', 'w2']) m.upsert('longhornReplica', replica({ volumeName: 'ok', nodeID: node }));
     });
     expect(validator.handle(update('longhornio/longhorn-manager:v1.8.0'), context(healthy)).allowed).toBe(true);
+    // Degraded is not faulted: a healthy copy on a node that is up is what Longhorn rebuilds from after the upgrade.
+    healthy.upsert('longhornVolume', volume({ name: 'degraded', robustness: 'degraded' }));
+    healthy.upsert('longhornReplica', replica({ volumeName: 'degraded', nodeID: 'w1' }));
+    healthy.upsert('longhornReplica', failedReplica({ volumeName: 'degraded', nodeID: 'w2' }));
+    expect(validator.handle(update('longhornio/longhorn-manager:v1.8.0'), context(healthy)).allowed).toBe(true);
     expect(validator.handle(update('longhornio/longhorn-manager:v1.7.2'), context(risky())).allowed).toBe(true);
     // Helm's workloads are judged at the release record (the chart upgrade), not twice.
     expect(validator.handle(update('longhornio/longhorn-manager:v1.8.0', { 'meta.helm.sh/release-name': 'longhorn' }), context(risky())).allowed).toBe(true);
