@@ -15,7 +15,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { decodeAdmissionReview } from '../../../src/server/codec.ts';
 import { admissionReview, context, request } from '../../support/admission.ts';
-import { detachedVolume, failedReplica, longhornNode, namespace, replica, volume } from '../../support/fixtures.ts';
+import { detachedVolume, failedReplica, longhornNode, machine as machineRecord, namespace, replica, volume } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const LONGHORN_SA: UserInfo = {
@@ -235,6 +235,19 @@ describe('storage-teardown validator: Longhorn Replica DELETE', () => {
       m.upsert('longhornNode', longhornNode({ name: 'w3', down: true }));
     });
     expect(validator.handle(del(lone), context(down)).allowed).toBe(false);
+  });
+
+  it('counts no copy on a node being removed with its disks (its Cluster API Machine being deleted)', () => {
+    const other = replica({ volumeName: 'solo', nodeID: 'w3', name: 'solo-r-w3b' });
+    const removing = soloModel((m) => {
+      m.upsert('longhornReplica', other);
+      m.upsert('machine', machineRecord({ namespace: 'capi', name: 'm-w3', nodeName: 'w3', deleting: true }));
+    });
+    const decision = validator.handle(del(lone), context(removing));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('is its last healthy copy on a node that is up and stays (the others are on nodes being removed)');
+    // The replica on the node going may be deleted: the one on w1 stays.
+    expect(validator.handle(del(other), context(removing)).allowed).toBe(true);
   });
 
   it('refuses deleting the only replica with data of a volume without a healthy copy (its salvage source)', () => {
