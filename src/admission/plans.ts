@@ -4,7 +4,7 @@
 // audit cannot drift from what the webhook enforces. A new check goes into the plans of the operations it guards;
 // a new operation is a new entry here (and the validator that recognises its requests). The README's table under
 // "How it works" is `plansMarkdown()`; test/unit/admission/plans.test.ts holds both equal and every check in a plan.
-import { collectLastReplicaOnNode, longhornVolumesOfClaims } from '../checks/last-replica-on-node.ts';
+import { collectLastReplicaOnNode, longhornVolumesOfClaims, type LeavingWith } from '../checks/last-replica-on-node.ts';
 import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import { NO_CAP } from '../checks/collect.ts';
 import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
@@ -118,6 +118,8 @@ export interface NodeTarget {
    * taint), not only emptied (cordon, drain, reboot): data pinned to it has no node to come back to.
    */
   readonly removed?: boolean;
+  /** Other nodes the same operation may remove (a Cluster API scale-down): their copies are no copy to count on. */
+  readonly leavingWith?: LeavingWith;
 }
 
 /** An upgrade: the nodes it reboots or replaces when volume-guard can tell which (omitted: every node). */
@@ -185,7 +187,10 @@ export const MACHINE_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_RESOURC
 
 /** Every volume with data on the node, and the node's own disks: what a node leaving service takes. */
 const NODE_CHECKS: readonly PlanCheck<NodeTarget>[] = [
-  { check: 'last-replica-on-node', collect: (snapshot, { node }, cap) => collectLastReplicaOnNode(snapshot, { node }, cap) },
+  {
+    check: 'last-replica-on-node',
+    collect: (snapshot, { node, leavingWith }, cap) => collectLastReplicaOnNode(snapshot, { node, ...(leavingWith ? { leavingWith } : {}) }, cap),
+  },
   { check: 'single-replica', collect: (snapshot, { node }, cap) => collectSingleReplica(snapshot, { node }, cap) },
   { check: 'volume-health', collect: (snapshot, { node }, cap) => collectVolumeHealth(snapshot, { node }, cap) },
   {

@@ -111,7 +111,9 @@ export function lostCopyPlace(snapshot: ClusterSnapshot, replica: LonghornReplic
   }
   if (!snapshot.nodeIsUp(node, replica.diskID)) return `on node ${node}, on disk ${replica.diskID} that is gone`;
   // Only last-replica-on-node counts no copy there (another node's, at a drain).
-  if (snapshot.node(node)?.leaving === true) return `on node ${node}, which an autoscaler is removing`;
+  const leaving = snapshot.nodeLeaving(node);
+  if (leaving === 'autoscaler') return `on node ${node}, which an autoscaler is removing`;
+  if (leaving === 'machine') return `on node ${node}, whose Cluster API Machine is being deleted`;
   return `on node ${node}, on disk ${replica.diskID} that is gone`;
 }
 

@@ -5,7 +5,7 @@ import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/rec
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, isPodScratchClaim, isScratchVolumeTaken, lostCopyPlace, lostCopyPlaces, nodesTakenBy, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { LAST_COPY_COUNT, countCopies, isHealthyReplica, isVolumeBeingDeleted, singleCopyNodes, soleCopyNode, type NodeIsUp } from './longhorn-health.ts';
+import { LAST_COPY_COUNT, copyNodes, countCopies, isHealthyReplica, isVolumeBeingDeleted, singleCopyNodes, soleCopyNode, type NodeIsUp } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface LastReplicaOnNodeTarget {
@@ -17,6 +17,17 @@ export interface LastReplicaOnNodeTarget {
   readonly volumes?: readonly string[];
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
+  /** Other nodes removed by the same operation (a Cluster API scale-down): their copies may go with this node's. */
+  readonly leavingWith?: LeavingWith;
+}
+
+/**
+ * The other nodes one operation removes with the node judged: up to `atMost` of `nodes` (all of them when Cluster
+ * API's choice is known; any `removed - 1` of the set's other nodes when it is not).
+ */
+export interface LeavingWith {
+  readonly nodes: ReadonlySet<string>;
+  readonly atMost: number;
 }
 
 /**
@@ -60,6 +71,7 @@ function buildFinding(
   replica: LonghornReplicaRecord,
   node: string,
   tags: readonly string[],
+  leavingWith?: LeavingWith,
 ): Finding {
   const others = snapshot.replicasOfVolume(volume.name).filter((other) => other !== replica && isHealthyReplica(other));
   const related: AffectedObject[] = [];
@@ -73,18 +85,22 @@ function buildFinding(
     reason:
       others.length === 0
         ? `only healthy replica is on node ${node}`
-        : `only copy is on node ${node} (its other healthy replicas are ${describeOthers(snapshot, others, node)})`,
+        : `only copy is on node ${node} (its other healthy replicas are ${describeOthers(snapshot, others, node, leavingWith)})`,
     tags,
     related,
   };
 }
 
-function describeOthers(snapshot: ClusterSnapshot, others: readonly LonghornReplicaRecord[], node: string): string {
+function describeOthers(snapshot: ClusterSnapshot, others: readonly LonghornReplicaRecord[], node: string, leavingWith?: LeavingWith): string {
   const sameNode = others.filter((other) => other.nodeID === node && snapshot.nodeIsUp(node, other.diskID)).length;
   const lost = others.filter((other) => other.nodeID !== node || !snapshot.nodeIsUp(node, other.diskID));
   const parts: string[] = [];
   if (sameNode > 0) parts.push('on the same node');
-  if (lost.length > 0) parts.push(lostCopyPlaces(lost, (replica) => lostCopyPlace(snapshot, replica)));
+  const place = (replica: LonghornReplicaRecord): string =>
+    leavingWith?.nodes.has(replica.nodeID) === true && snapshot.nodeIsUp(replica.nodeID, replica.diskID) && snapshot.nodeLeaving(replica.nodeID) === undefined
+      ? `on node ${replica.nodeID}, which the same operation may remove`
+      : lostCopyPlace(snapshot, replica);
+  if (lost.length > 0) parts.push(lostCopyPlaces(lost, place));
   return parts.join(' and ');
 }
 
@@ -134,16 +150,29 @@ export function collectLastReplicaOnNode(
 ): CappedFindings {
   const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
-  // A replica on another node that an autoscaler is removing (drain taint) is no copy to count on: that node and its
-  // disks go. The model's counts do not know this (they hold for every node alike): with such a node, walk.
-  const leaving = snapshot.anyNodeLeaving();
+  // A replica on another node being removed (an autoscaler's drain taint, its Cluster API Machine being deleted) is
+  // no copy to count on: that node and its disks go. The model's counts do not know this (they hold for every node
+  // alike): with such a node, walk.
+  const leavingWith = target.leavingWith !== undefined && target.leavingWith.nodes.size > 0 && target.leavingWith.atMost > 0 ? target.leavingWith : undefined;
+  const leaving = snapshot.anyNodeLeaving() || leavingWith !== undefined;
   // A cordon: past the listed few, the model's per-node count gives the total (none: nothing to walk).
   const counted = target.volumes === undefined && !leaving ? snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
   if (counted === 0) return collector.result();
   const seen = new Set<string>();
+  const stays = (nodeName: string): boolean =>
+    nodeName === target.node || (snapshot.nodeLeaving(nodeName) === undefined && leavingWith?.nodes.has(nodeName) !== true);
   const nodeIsUp: NodeIsUp = leaving
-    ? (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID) && (nodeName === target.node || snapshot.node(nodeName)?.leaving !== true)
+    ? (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID) && stays(nodeName)
     : (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
+  // Copies left only on nodes that may go with this one are lost when at most `atMost` of them hold one: any that
+  // many may be chosen. (Copies on nodes that stay were counted by nodeIsUp already.)
+  const lostWith = (volume: LonghornVolumeRecord): boolean => {
+    if (leavingWith === undefined || leavingWith.atMost >= leavingWith.nodes.size) return true;
+    const withNodes = copyNodes(snapshot.replicasOfVolume(volume.name), (nodeName, diskID) =>
+      leavingWith.nodes.has(nodeName) && snapshot.nodeIsUp(nodeName, diskID) && snapshot.nodeLeaving(nodeName) === undefined,
+    );
+    return withNodes.length <= leavingWith.atMost;
+  };
   const takenWithNode = nodesTakenBy({ node: target.node });
   /** False once the rest is known from the model's count: stop walking. */
   const consider = (volumeName: string): boolean => {
@@ -152,7 +181,8 @@ export function collectLastReplicaOnNode(
     seen.add(volumeName);
     const volume = snapshot.longhornVolume(volumeName);
     if (volume === undefined) return true;
-    const replica = lastHealthyReplicaOn(snapshot, volume, target.node, nodeIsUp);
+    const last = lastHealthyReplicaOn(snapshot, volume, target.node, nodeIsUp);
+    const replica = last !== undefined && lostWith(volume) ? last : undefined;
     // An eviction: a volume with no copy left whose data is only on this node (its replica there is down, or failed)
     // loses it with the node as well; a cordon reports it under single-replica instead.
     const stranded = replica === undefined && target.volumes !== undefined ? strandedOn(snapshot, volume, target.node, nodeIsUp) : undefined;
@@ -160,7 +190,7 @@ export function collectLastReplicaOnNode(
     if ((replica === undefined && stranded === undefined) || isScratchVolumeTaken(snapshot, volume, takenWithNode) || collector.countIfFull()) return true;
     const tags = [attachmentTag(volume)];
     if (!collector.admit(tags)) return true;
-    collector.add(replica !== undefined ? buildFinding(snapshot, volume, replica, target.node, tags) : buildStrandedFinding(snapshot, volume, stranded!, target.node, tags));
+    collector.add(replica !== undefined ? buildFinding(snapshot, volume, replica, target.node, tags, leavingWith) : buildStrandedFinding(snapshot, volume, stranded!, target.node, tags));
     return true;
   };
   if (target.volumes !== undefined) {

@@ -135,8 +135,11 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
   const volume = snapshot.longhornVolume(replica.volumeName);
   if (volume === undefined || isVolumeBeingDeleted(volume)) return collector.result();
   const others = snapshot.replicasOfVolume(volume.name).filter((other) => other.name !== replica.name);
-  const nodeIsUp = (node: string, diskID?: string): boolean => snapshot.nodeIsUp(node, diskID);
+  // A node being removed with its disks (an autoscaler's drain taint, its Cluster API Machine being deleted) keeps
+  // no copy to count on.
+  const nodeIsUp = (node: string, diskID?: string): boolean => snapshot.nodeIsUp(node, diskID) && snapshot.nodeLeaving(node) === undefined;
   const lastCopy = isHealthyReplica(replica) && countCopies(others, nodeIsUp, 1) === 0;
+  const onLeaving = others.some((other) => isHealthyReplica(other) && snapshot.nodeIsUp(other.nodeID, other.diskID) && snapshot.nodeLeaving(other.nodeID) !== undefined);
   const onlyData = !others.some((other) => !other.deleting && other.healthyAt !== '');
   if (!lastCopy && !onlyData) return collector.result();
   const tags = ['replica-delete', attachmentTag(volume)];
@@ -147,7 +150,7 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
     severity: 'critical',
     object: volumeObject(volume, replica.nodeID),
     reason: lastCopy
-      ? `replica ${replica.name}${where} is its last healthy copy on a node that is up`
+      ? `replica ${replica.name}${where} is its last healthy copy on a node that is up${onLeaving ? ' and stays (the others are on nodes being removed)' : ''}`
       : `replica ${replica.name}${where} holds the only data left (no healthy copy to rebuild from)`,
     tags,
     related: relatedOf(volume),

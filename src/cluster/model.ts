@@ -253,6 +253,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   readonly #volumesToEvaluate = new Set<string>();
   /** Nodes carrying an autoscaler's drain taint (NodeRecord.leaving): few, usually none. */
   readonly #leavingNodes = new Set<string>();
+  /**
+   * Cluster API Machines being deleted, `namespace/name` → their node: Cluster API drains that node, then deletes its
+   * infrastructure machine and disks. Few, usually none.
+   */
+  readonly #removedByMachine = new Map<string, string>();
   #batchDepth = 0;
   readonly #graceMs: number;
   readonly #now: () => number;
@@ -394,6 +399,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   /** Marks the volumes whose set membership a change may affect. */
   #noteChange(kind: ResourceKind, previous: unknown, next: unknown): void {
     if (kind === 'node') this.#repinAround(previous as NodeRecord | undefined, next as NodeRecord | undefined);
+    if (kind === 'machine') {
+      const machine = (next ?? previous) as MachineRecord;
+      const key = `${machine.namespace}/${machine.name}`;
+      const after = next as MachineRecord | undefined;
+      if (after?.deleting === true && after.nodeName !== '') this.#removedByMachine.set(key, after.nodeName);
+      else this.#removedByMachine.delete(key);
+    }
     if (!this.#evaluates) return;
     switch (kind) {
       case 'longhornVolume': {
@@ -693,7 +705,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   }
 
   anyNodeLeaving(): boolean {
-    return this.#leavingNodes.size > 0;
+    return this.#leavingNodes.size > 0 || this.#removedByMachine.size > 0;
+  }
+
+  nodeLeaving(name: string): 'autoscaler' | 'machine' | undefined {
+    if (this.#stores.node.get(name)?.leaving === true) return 'autoscaler';
+    for (const node of this.#removedByMachine.values()) if (node === name) return 'machine';
+    return undefined;
   }
 
   nodesLabelled(key: string, value: string): readonly NodeRecord[] {

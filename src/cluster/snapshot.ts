@@ -95,8 +95,13 @@ export interface ClusterSnapshot {
   node(name: string): NodeRecord | undefined;
   /** Every Node (an upgrade Plan's node selector is evaluated over them). */
   nodes(): Iterable<NodeRecord>;
-  /** Whether some Node carries an autoscaler's drain taint (NodeRecord.leaving), in O(1). */
+  /** Whether some Node is being removed with its disks (nodeLeaving), in O(1). */
   anyNodeLeaving(): boolean;
+  /**
+   * Whether the node is being removed with its disks, and by whom: it carries an autoscaler's drain taint
+   * (NodeRecord.leaving), or its Cluster API Machine is being deleted (drained, then its infrastructure deleted).
+   */
+  nodeLeaving(name: string): 'autoscaler' | 'machine' | undefined;
   /**
    * Nodes labelled `key=value`, for node-affinity evaluation (node-affinity.ts). Group keys (zone, region, ...)
    * are not indexed and always answer none: they never pin.

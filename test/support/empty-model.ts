@@ -24,6 +24,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   node: () => undefined,
   nodes: () => none,
   anyNodeLeaving: () => false,
+  nodeLeaving: () => undefined,
   nodesLabelled: () => none,
   namespace: () => undefined,
   persistentVolume: () => undefined,

@@ -22,6 +22,7 @@ import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, stringField } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { MAX_DENIAL_LENGTH } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 import { PLANS } from '../plans.ts';
@@ -29,10 +30,15 @@ import { judgeNodeRemoval } from './node-cordon.ts';
 
 const GROUP = 'cluster.x-k8s.io';
 
-/** CEL: a Machine DELETE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). */
+/**
+ * CEL: a Machine DELETE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). A Scale
+ * (autoscaling/v1, `replicas,omitempty`) omits 0: `kubectl scale --replicas=0` and an autoscaler scaling a set to zero
+ * send `spec: {}`, and a Scale that had 0 before sends none in oldObject either (no decrease).
+ */
 export const MACHINE_REMOVAL_CEL =
-  "request.operation == 'DELETE' || (has(object.spec) && has(object.spec.replicas) && has(oldObject.spec) && " +
-  'has(oldObject.spec.replicas) && object.spec.replicas < oldObject.spec.replicas)';
+  "request.operation == 'DELETE' || (has(oldObject.spec) && has(oldObject.spec.replicas) && " +
+  '(has(object.spec) && has(object.spec.replicas) ? object.spec.replicas < oldObject.spec.replicas : ' +
+  "(has(request.subResource) && request.subResource == 'scale' && oldObject.spec.replicas > 0)))";
 
 const declaration: WebhookDeclaration = {
   name: 'machine.volume-guard.io',
@@ -55,8 +61,10 @@ function nodeSkip(context: ValidationContext, node: string): OverrideSource | un
   return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations, undefined, { now: context.now });
 }
 
-function replicasOf(object: unknown): number | undefined {
+/** spec.replicas; a Scale (`scale`: the subresource) without it says 0, which its JSON omits. */
+function replicasOf(object: unknown, scale: boolean): number | undefined {
   const value = field(object, 'spec', 'replicas');
+  if (value === undefined && scale) return 0;
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
 }
 
@@ -124,9 +132,11 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   const node = stringField(machine, 'status', 'nodeRef', 'name');
   // A Machine whose node never joined takes no data with it.
   if (node === '') return allowed();
+  // A collection DELETE (`kubectl delete machines --all`) is admitted per item, the name only in the object.
+  const name = request.name || stringField(machine, 'metadata', 'name');
   return judgeNodeRemoval(context, {
     node,
-    action: `deletion of Machine ${request.namespace}/${request.name} (node ${node})`,
+    action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
     plan: 'machine-delete',
     overrides: { node: () => nodeSkip(context, node) },
     overrideHint: annotateHint('node', node),
@@ -134,8 +144,9 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
 }
 
 function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, config: Config): Decision {
-  const before = replicasOf(request.oldObject);
-  const after = replicasOf(request.object);
+  const scaleSubresource = request.subResource === 'scale';
+  const before = replicasOf(request.oldObject, scaleSubresource);
+  const after = replicasOf(request.object, scaleSubresource);
   if (before === undefined || after === undefined || after >= before) return allowed();
   const resource = request.resource.resource;
   const owner = resource === 'machinedeployments' ? 'MachineDeployment' : resource === 'machinesets' ? 'MachineSet' : undefined;
@@ -169,25 +180,77 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const allWarnings = [...warnings];
   const checkedOverrides: string[] = [];
   let auditAnnotations: Record<string, string> = {};
+  // The first refusal is told in full; every other Machine the scale-down may remove with data at risk is named
+  // after it (a scale to zero takes them all: fixing one node at a time would be refused node after node).
+  let refusal: Decision | undefined;
+  const alsoAtRisk: OtherAtRisk[] = [];
+  // The copies on the other nodes this scale-down removes are no copy to count on: all of them when Cluster API's
+  // choice is known, any `removed - 1` of the set's other nodes when it is not.
+  const removedNodes = new Set((narrowed ? candidates : machines.filter((machine) => !machine.deleting)).map((machine) => machine.nodeName).filter((node) => node !== ''));
+  const atMost = narrowed ? removedNodes.size : removed - 1;
   for (const machine of candidates) {
+    const others = new Set([...removedNodes].filter((node) => node !== machine.nodeName));
     const decision = judgeNodeRemoval(context, {
       node: machine.nodeName,
+      leavingWith: { nodes: others, atMost },
       action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
       plan: 'machine-scale-down',
       overrides: { object: () => ownSkip, node: () => nodeSkip(context, machine.nodeName) },
       overrideHint:
         `annotate the Machine to remove instead: kubectl annotate machine <name> -n ${request.namespace} ` +
         `${DELETE_MACHINE_ANNOTATION}=yes, or ${annotateHint('node', machine.nodeName)}`,
-      warnings: allWarnings,
+      warnings: refusal ? [] : allWarnings,
       situation: null,
     });
-    if (!decision.allowed) return decision;
+    if (!decision.allowed) {
+      if (refusal === undefined) refusal = decision;
+      else alsoAtRisk.push({ machine: machine.name, node: machine.nodeName, checks: decision.deniedChecks ?? [] });
+      continue;
+    }
+    if (refusal) continue;
     allWarnings.splice(0, allWarnings.length, ...(decision.warnings ?? []));
     checkedOverrides.push(...(decision.overrides ?? []));
     auditAnnotations = { ...auditAnnotations, ...decision.auditAnnotations };
   }
+  if (refusal) return withOthersAtRisk(refusal, alsoAtRisk);
   const result = allowed(allWarnings, Object.keys(auditAnnotations).length ? auditAnnotations : undefined);
   return checkedOverrides.length ? { ...result, overrides: [...new Set(checkedOverrides)] } : result;
+}
+
+const OVERRIDE_HEADING = '\nOverride (an authorized admin, after checking):';
+
+/** Another Machine a refused scale-down may remove whose node holds data at risk. */
+export interface OtherAtRisk {
+  readonly machine: string;
+  readonly node: string;
+  readonly checks: readonly string[];
+}
+
+/**
+ * The refusal of a scale-down, with the other Machines it may remove whose nodes hold data at risk named before the
+ * override (as many as fit the denial's length, then "and N more"; `volume-guard audit --node NODE` tells each one's
+ * risks). A refusal for an unknown state (stale model) is returned as it is.
+ */
+export function withOthersAtRisk(refusal: Decision, others: readonly OtherAtRisk[]): Decision {
+  const message = refusal.status?.message;
+  if (message === undefined || others.length === 0 || (refusal.deniedChecks ?? []).includes('stale-model')) return refusal;
+  const heading = `Other Machines it may remove with data at risk (${others.length}; volume-guard audit --node NODE for each):`;
+  const lines = others.map((other) => `  ${other.machine} on node ${other.node} [${other.checks.join(', ')}]`);
+  // Lines listed while they fit, keeping room for the "and N more" line that ends a cut listing.
+  let room = MAX_DENIAL_LENGTH - message.length - heading.length - 1;
+  const listed: string[] = [];
+  for (const [index, line] of lines.entries()) {
+    const more = index < lines.length - 1 ? `  and ${lines.length - index - 1} more`.length + 1 : 0;
+    if (line.length + 1 + more > room) break;
+    listed.push(line);
+    room -= line.length + 1;
+  }
+  if (listed.length < lines.length) listed.push(`  and ${lines.length - listed.length} more`);
+  if (room < 0) return refusal;
+  const at = message.indexOf(OVERRIDE_HEADING);
+  const [before, after] = at < 0 ? [message, ''] : [message.slice(0, at), message.slice(at)];
+  const deniedChecks = [...new Set([...(refusal.deniedChecks ?? []), ...others.flatMap((other) => other.checks)])];
+  return { ...refusal, status: { ...refusal.status!, message: [before, heading, ...listed].join('\n') + after }, deniedChecks };
 }
 
 export function machineValidator(config: Config): Validator {

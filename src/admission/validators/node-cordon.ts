@@ -11,6 +11,7 @@ import { annotateHint } from '../decide.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import type { Situation } from '../messages.ts';
 import type { AffectedObject, CheckId } from '../../checks/types.ts';
+import type { LeavingWith } from '../../checks/last-replica-on-node.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { judgeByPlan, type AdjustedFindings } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
@@ -148,6 +149,8 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
      * and Karpenter drain it, then delete its instance. The DELETE and scale-down plans always remove their node.
      */
     removed?: boolean;
+    /** Other nodes the same operation may remove (a Cluster API scale-down): their copies are no copy to count on. */
+    leavingWith?: LeavingWith;
     /**
      * Which operation, from the plan table. Every one but a Node DELETE drains the node through the eviction API
      * (cordon, taint, a Machine's deletion), so Longhorn's node-drain-policy can move its last copies first
@@ -178,7 +181,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   const drainPolicy = input.plan !== 'node-delete' && input.deletesPods !== true;
   return judgeByPlan(context, plan, {
     action: input.action,
-    target: removed ? { node: input.node, removed } : { node: input.node },
+    target: { node: input.node, ...(removed ? { removed } : {}), ...(input.leavingWith ? { leavingWith: input.leavingWith } : {}) },
     overrides,
     overrideHint: input.overrideHint,
     ...(input.warnings ? { warnings: input.warnings } : {}),

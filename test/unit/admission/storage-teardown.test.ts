@@ -15,7 +15,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { decodeAdmissionReview } from '../../../src/server/codec.ts';
 import { admissionReview, context, request } from '../../support/admission.ts';
-import { detachedVolume, failedReplica, longhornNode, namespace, replica, volume } from '../../support/fixtures.ts';
+import { detachedVolume, failedReplica, longhornNode, machine as machineRecord, namespace, replica, volume } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const LONGHORN_SA: UserInfo = {
@@ -237,6 +237,19 @@ describe('storage-teardown validator: Longhorn Replica DELETE', () => {
     expect(validator.handle(del(lone), context(down)).allowed).toBe(false);
   });
 
+  it('counts no copy on a node being removed with its disks (its Cluster API Machine being deleted)', () => {
+    const other = replica({ volumeName: 'solo', nodeID: 'w3', name: 'solo-r-w3b' });
+    const removing = soloModel((m) => {
+      m.upsert('longhornReplica', other);
+      m.upsert('machine', machineRecord({ namespace: 'capi', name: 'm-w3', nodeName: 'w3', deleting: true }));
+    });
+    const decision = validator.handle(del(lone), context(removing));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('is its last healthy copy on a node that is up and stays (the others are on nodes being removed)');
+    // The replica on the node going may be deleted: the one on w1 stays.
+    expect(validator.handle(del(other), context(removing)).allowed).toBe(true);
+  });
+
   it('refuses deleting the only replica with data of a volume without a healthy copy (its salvage source)', () => {
     const faulted = model((m) => {
       m.upsert('longhornVolume', volume({ name: 'lost', robustness: 'faulted' }));
@@ -407,6 +420,11 @@ describe('storage upgrades', () => {
       m.upsert('longhornVolume', volume({ name: 'ok' }));
       for (const node of ['w1', 'w2']) m.upsert('longhornReplica', replica({ volumeName: 'ok', nodeID: node }));
     });
+    expect(validator.handle(update('longhornio/longhorn-manager:v1.8.0'), context(healthy)).allowed).toBe(true);
+    // Degraded is not faulted: a healthy copy on a node that is up is what Longhorn rebuilds from after the upgrade.
+    healthy.upsert('longhornVolume', volume({ name: 'degraded', robustness: 'degraded' }));
+    healthy.upsert('longhornReplica', replica({ volumeName: 'degraded', nodeID: 'w1' }));
+    healthy.upsert('longhornReplica', failedReplica({ volumeName: 'degraded', nodeID: 'w2' }));
     expect(validator.handle(update('longhornio/longhorn-manager:v1.8.0'), context(healthy)).allowed).toBe(true);
     expect(validator.handle(update('longhornio/longhorn-manager:v1.7.2'), context(risky())).allowed).toBe(true);
     // Helm's workloads are judged at the release record (the chart upgrade), not twice.

@@ -1,0 +1,144 @@
+// A Scale (autoscaling/v1) omits `replicas` when it is 0 (`json:"replicas,omitempty"`): `kubectl scale
+// machinedeployment md-0 --replicas=0`, and an autoscaler scaling a node group to zero through the scale subresource,
+// reach the webhook as `spec: {}`. Cluster API then removes every Machine of the set, so every node holding data is
+// at stake; reading the missing count as "not a scale-down" let the largest removal of all through. A collection
+// DELETE of Machines (`kubectl delete machines --all`, `-l`) is admitted per item with the name only in the object:
+// the refusal still names the Machine. A refused scale-down names every Machine it may remove with data at risk, not
+// only the first: fixing one node at a time would be refused node after node.
+import { describe, expect, it } from 'vitest';
+import type { AdmissionRequest } from '../../../src/admission/types.ts';
+import { MACHINE_REMOVAL_CEL, machineValidator } from '../../../src/admission/validators/machine.ts';
+import { MAX_DENIAL_LENGTH } from '../../../src/admission/messages.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, request } from '../../support/admission.ts';
+import { localPV, machine, node, pod, pvc } from '../../support/fixtures.ts';
+
+const validator = machineValidator(defaultConfig());
+
+/** node-1 holds a local PV in use by db-0 (none with `clean`); node-2 holds nothing. Both Machines in md-0-a of md-0. */
+function cluster(clean = false): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS);
+  model.upsert('node', node({ name: 'node-1' }));
+  model.upsert('node', node({ name: 'node-2' }));
+  if (!clean) {
+    model.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-1', claimName: 'db-data' }));
+    model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
+    model.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'] }));
+  }
+  for (const [name, nodeName] of [['md-0-a-1', 'node-1'], ['md-0-a-2', 'node-2']] as const) {
+    model.upsert('machine', machine({ namespace: 'capi', name, nodeName, machineSet: 'md-0-a', machineDeployment: 'md-0' }));
+  }
+  return model;
+}
+
+/** A write of the scale subresource as the API server sends it: Scale objects, 0 replicas omitted. */
+function scaleTo(resource: 'machinedeployments' | 'machinesets', replicas: number, before: number): AdmissionRequest {
+  const spec = (count: number) => (count === 0 ? {} : { replicas: count });
+  const name = resource === 'machinesets' ? 'md-0-a' : 'md-0';
+  const scale = (count: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace: 'capi' }, spec: spec(count), status: { replicas: before } });
+  return request({
+    kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource },
+    subResource: 'scale',
+    operation: 'UPDATE',
+    namespace: 'capi',
+    name,
+    object: scale(replicas),
+    oldObject: scale(before),
+  });
+}
+
+describe('Cluster API: a scale to zero through the scale subresource', () => {
+  it.each(['machinedeployments', 'machinesets'] as const)('of %s is refused, naming a node holding data', (resource) => {
+    const decision = validator.handle(scaleTo(resource, 0, 2), context(cluster()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('from 2 to 0');
+    expect(decision.status!.message).toContain('md-0-a-1 on node node-1');
+    expect(decision.status!.message).toContain('pv-local');
+  });
+
+  it('passes a scale up from zero (no replicas before) and a scale to zero of a set whose nodes hold nothing', () => {
+    expect(validator.handle(scaleTo('machinesets', 2, 0), context(cluster())).allowed).toBe(true);
+    expect(validator.handle(scaleTo('machinesets', 0, 2), context(cluster(true))).allowed).toBe(true);
+  });
+
+  it("the webhook's matchCondition reads a Scale without replicas as 0 (CEL has() on the omitted field)", () => {
+    expect(MACHINE_REMOVAL_CEL).toContain("has(request.subResource) && request.subResource == 'scale' && oldObject.spec.replicas > 0");
+  });
+});
+
+describe('Cluster API: a collection DELETE of Machines', () => {
+  it('names the Machine read from the object deleted (the request carries no name)', () => {
+    const decision = validator.handle(
+      request({
+        kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+        resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+        operation: 'DELETE',
+        namespace: 'capi',
+        name: '',
+        oldObject: { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Machine', metadata: { name: 'md-0-a-1', namespace: 'capi' }, status: { nodeRef: { name: 'node-1' } } },
+      }),
+      context(cluster()),
+    );
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('deletion of Machine capi/md-0-a-1 (node node-1)');
+  });
+});
+
+describe('Cluster API: a scale-down refused for several nodes', () => {
+  /** `count` Machines of md-0-a, each on its own node holding a local PV. */
+  function everyNodeHoldsData(count: number): ClusterModel {
+    const model = new ClusterModel(VOLUME_SETS);
+    for (let i = 1; i <= count; i++) {
+      const nodeName = `node-${String(i).padStart(3, '0')}`;
+      model.upsert('node', node({ name: nodeName }));
+      model.upsert('persistentVolume', localPV({ name: `pv-${nodeName}`, pinnedNode: nodeName, claimName: `data-${nodeName}` }));
+      model.upsert('persistentVolumeClaim', pvc({ name: `data-${nodeName}`, volumeName: `pv-${nodeName}` }));
+      model.upsert('machine', machine({ namespace: 'capi', name: `md-0-a-${nodeName}`, nodeName, machineSet: 'md-0-a', machineDeployment: 'md-0' }));
+    }
+    return model;
+  }
+
+  it('names every Machine it may remove whose node holds data, before the override', () => {
+    const decision = validator.handle(scaleTo('machinesets', 0, 3), context(everyNodeHoldsData(3)));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    expect(message).toContain('such as md-0-a-node-001 on node node-001');
+    expect(message).toContain('pv-node-001');
+    expect(message).toContain('Other Machines it may remove with data at risk (2; volume-guard audit --node NODE for each):');
+    expect(message).toContain('  md-0-a-node-002 on node node-002 [node-local-volume]');
+    expect(message).toContain('  md-0-a-node-003 on node node-003 [node-local-volume]');
+    expect(message.indexOf('Other Machines it may remove')).toBeLessThan(message.indexOf('Override (an authorized admin'));
+    expect(decision.deniedChecks).toEqual(['node-local-volume']);
+  });
+
+  it('a node whose own override lets its data go is not named; a scale-down reaching one node names no other', () => {
+    const model = everyNodeHoldsData(3);
+    model.upsert('node', node({ name: 'node-002', annotations: { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' } }));
+    const message = validator.handle(scaleTo('machinesets', 0, 3), context(model)).status!.message;
+    expect(message).toContain('with data at risk (1;');
+    expect(message).not.toContain('md-0-a-node-002');
+    // The object's own write carries its deletion order: Random takes md-0-a-node-001 only.
+    const byName = request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineSet' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machinesets' },
+      operation: 'UPDATE',
+      namespace: 'capi',
+      name: 'md-0-a',
+      object: { metadata: { name: 'md-0-a' }, spec: { replicas: 2 } },
+      oldObject: { metadata: { name: 'md-0-a' }, spec: { replicas: 3 } },
+    });
+    const one = validator.handle(byName, context(everyNodeHoldsData(3))).status!.message;
+    expect(one).toContain('md-0-a-node-001 on node node-001');
+    expect(one).not.toContain('Other Machines it may remove');
+  });
+
+  it('stays within the denial length however many Machines go, counting those not named', () => {
+    const message = validator.handle(scaleTo('machinedeployments', 0, 300), context(everyNodeHoldsData(300))).status!.message;
+    expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
+    expect(message).toContain('with data at risk (299;');
+    expect(message).toMatch(/\n {2}and \d+ more\nOverride \(an authorized admin/);
+  });
+});
