@@ -189,7 +189,9 @@ describe('everything that empties a node is judged', () => {
       await must(kubectl(['annotate', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, 'volume-guard.io/skip-']), 'drop override');
       await must(kubectl(['label', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, 'team=platform']), 'label');
       const selector = await eventually(
-        () => kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { nodeSelector: { matchLabels: { pool: 'a' } } } })]),
+        // A selector reaching the node of the single-replica volume (one matching no Node upgrades none and passes).
+        () =>
+          kubectl(['patch', 'plan.upgrade.cattle.io', 'nops-status', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { nodeSelector: { matchLabels: { 'kubernetes.io/hostname': LH } } } })]),
         (r) => r.code !== 0,
       );
       expect(denied(selector.stderr, 'upgrade')).toBe(true);
