@@ -643,6 +643,9 @@ function listingFits(prepared: readonly PreparedCheckLines[], fixedLength: numbe
  * The whole denial, in lines, kept within MAX_DENIAL_LENGTH: when the groups do not fit, fewer objects are listed
  * per check (the audit command lists them all).
  */
+/** The line that opens a denial's override, after its checks (a scale-down's extra listing goes before it). */
+export const OVERRIDE_HEADING = 'Override (an authorized admin, after checking):';
+
 export function denialMessage(input: {
   readonly action: string;
   readonly situation?: Situation;
@@ -656,7 +659,7 @@ export function denialMessage(input: {
   const head = [verdictLine(input.action, count)];
   const note = situationNote(input.situation);
   if (note) head.push(note);
-  const tail = ['Override (an authorized admin, after checking):', ...input.override.map((line) => `  ${shorten(line, 400)}`)];
+  const tail = [OVERRIDE_HEADING, ...input.override.map((line) => `  ${shorten(line, 400)}`)];
   // Each group's lines are worded once; only how many objects are listed changes until the message fits.
   const prepared = input.groups.map((group) => new PreparedCheckLines(group.check, group.findings, group.total, input.situation, MAX_LISTED_PER_CHECK));
   // Lengths are added up (lines plus the newlines between them); the text is joined once, for the listing that fits.

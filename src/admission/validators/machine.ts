@@ -22,7 +22,7 @@ import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, stringField } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
-import { MAX_DENIAL_LENGTH } from '../messages.ts';
+import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 import { PLANS } from '../plans.ts';
@@ -217,8 +217,6 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   return checkedOverrides.length ? { ...result, overrides: [...new Set(checkedOverrides)] } : result;
 }
 
-const OVERRIDE_HEADING = '\nOverride (an authorized admin, after checking):';
-
 /** Another Machine a refused scale-down may remove whose node holds data at risk. */
 export interface OtherAtRisk {
   readonly machine: string;
@@ -247,7 +245,7 @@ export function withOthersAtRisk(refusal: Decision, others: readonly OtherAtRisk
   }
   if (listed.length < lines.length) listed.push(`  and ${lines.length - listed.length} more`);
   if (room < 0) return refusal;
-  const at = message.indexOf(OVERRIDE_HEADING);
+  const at = message.indexOf(`\n${OVERRIDE_HEADING}`);
   const [before, after] = at < 0 ? [message, ''] : [message.slice(0, at), message.slice(at)];
   const deniedChecks = [...new Set([...(refusal.deniedChecks ?? []), ...others.flatMap((other) => other.checks)])];
   return { ...refusal, status: { ...refusal.status!, message: [before, heading, ...listed].join('\n') + after }, deniedChecks };
