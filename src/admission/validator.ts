@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AdmittedRemoval } from '../cluster/pending-removals.ts';
 import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { Config } from '../config.ts';
 import type { StringPaths } from '../json-bytes.ts';
@@ -18,6 +19,12 @@ export interface ValidationContext {
    * volume_guard_overrides_total, together with any id listed in Decision.overrides (no double counting).
    */
   onOverride(check: string): void;
+  /**
+   * Say what this request removes (a replica, a node, a Machine's node) should it go through: the server records it
+   * when the final answer allows it and the request is no dry run, so that the next requests count it as removed
+   * before the informers show it (pending-removals.ts).
+   */
+  removing(removal: AdmittedRemoval): void;
 }
 
 /**

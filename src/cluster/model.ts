@@ -27,7 +27,15 @@ import type {
   VolumeSource,
 } from './records.ts';
 import { clusterApiLabelValue, RELEASE_LABELS, RESOURCE_KINDS, recordKey } from './records.ts';
-import type { ClusterSnapshot, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
+import type { ClusterSnapshot, NodeLeaving, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
+import {
+  MAX_PENDING_REMOVALS,
+  PENDING_REMOVAL_TTL_MS,
+  PendingRemovals,
+  removalKey,
+  type AdmittedRemoval,
+  type RemovalRecorder,
+} from './pending-removals.ts';
 
 /** The labels Helm charts put on what they create, naming the release (newer charts first). */
 
@@ -56,7 +64,26 @@ export interface ClusterModelOptions {
    * narrowed by a tag override counts what it waives without visiting each volume.
    */
   readonly volumeCounts?: Readonly<Record<string, VolumeCount>>;
+  /** How long an admitted removal counts before the informers show it [60 s]. */
+  readonly pendingRemovalTtlMs?: number;
+  /** How many admitted removals are kept at most [1024]. */
+  readonly maxPendingRemovals?: number;
 }
+
+/** A removal volume-guard admitted that the informers do not show yet (pending-removals.ts). */
+interface PendingEntry {
+  readonly removal: AdmittedRemoval;
+  readonly key: string;
+  /** A replica: the informer's latest record of it, put back should the entry end unseen. */
+  original?: LonghornReplicaRecord;
+  /** A Node DELETE: the informer has shown the Node gone; the entry then lasts until it registers again, or its time. */
+  gone?: boolean;
+}
+
+/** What an admitted removal changed in the model's answers (the risk gauges follow it). */
+export type PendingChange =
+  | { readonly kind: 'longhornReplica'; readonly previous: LonghornReplicaRecord; readonly next: LonghornReplicaRecord }
+  | { readonly kind: 'node'; readonly node: string };
 
 /**
  * Whether a core Node is down at `now`: its Ready condition is False and has been since longer than the grace (a
@@ -165,7 +192,7 @@ class PredicateContext implements VolumeContext {
   }
 }
 
-export class ClusterModel implements ModelSink, ClusterSnapshot {
+export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder {
   #longhornInstalled = false;
 
   readonly #stores: Stores = {
@@ -258,6 +285,14 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
    * infrastructure machine and disks. Few, usually none.
    */
   readonly #removedByMachine = new Map<string, string>();
+  /**
+   * Removals admitted and not yet shown by the informers: a replica's is applied to its record (stored as being
+   * deleted, its informer record kept aside), a node's is answered by nodeLeaving. Usually empty.
+   */
+  readonly #pending: PendingRemovals<PendingEntry>;
+  /** Node → the pending entries removing it (their keys) and how. */
+  readonly #pendingNodes = new Map<string, Map<string, NodeLeaving>>();
+  #pendingListener: ((change: PendingChange) => void) | undefined;
   #batchDepth = 0;
   readonly #graceMs: number;
   readonly #now: () => number;
@@ -287,6 +322,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     this.#evaluates = this.#predicates.length + this.#counters.length > 0;
     this.#graceMs = options.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
     this.#now = options.now ?? Date.now;
+    this.#pending = new PendingRemovals(options.pendingRemovalTtlMs ?? PENDING_REMOVAL_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
     this.#predicateContext = new PredicateContext(this.#stores.longhornNode, (nodeName, diskID) => this.nodeIsUp(nodeName, diskID));
   }
 
@@ -297,16 +333,19 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   }
 
   upsert<K extends ResourceKind>(kind: K, record: RecordByKind[K]): void {
+    this.expireRemovals();
     this.#write(kind, record);
     this.#evaluatePending();
   }
 
   remove(kind: ResourceKind, key: string): void {
+    this.expireRemovals();
     this.#delete(kind, storeKeyOfRecordKey(kind, key));
     this.#evaluatePending();
   }
 
   replaceAll<K extends ResourceKind>(kind: K, records: readonly RecordByKind[K][]): void {
+    this.expireRemovals();
     // Volume sets are re-evaluated once per affected volume at the end, not once per replica written.
     this.#batchDepth++;
     try {
@@ -333,6 +372,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
    * single writes would). False, having changed nothing, when two records share a key (the single writes decide).
    */
   #insertAll<K extends ResourceKind>(kind: K, incoming: readonly RecordByKind[K][]): boolean {
+    // An admitted removal changes what is stored of its object: the single writes apply it.
+    if (this.#pending.size > 0) return false;
     const store: Map<string, RecordByKind[K]> = this.#stores[kind];
     const records =
       kind === 'persistentVolume' ? incoming.map((record) => this.#resolvePinned(record as PersistentVolumeRecord) as RecordByKind[K]) : incoming;
@@ -353,7 +394,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     const key = storeKeyOf(kind, incoming);
     const previous = store.get(key);
     // A PV's pinned node depends on the live nodes: resolved here, and again when a node it names changes.
-    const record = kind === 'persistentVolume' ? (this.#resolvePinned(incoming as PersistentVolumeRecord) as RecordByKind[K]) : incoming;
+    const resolved = kind === 'persistentVolume' ? (this.#resolvePinned(incoming as PersistentVolumeRecord) as RecordByKind[K]) : incoming;
+    const record = this.#pending.size > 0 ? this.#throughPending(kind, resolved) : resolved;
     // A relist delivers an equal copy of nearly everything: nothing to re-index or re-evaluate.
     if (previous !== undefined && recordsEqual(previous, record)) return;
     store.set(key, record);
@@ -370,6 +412,163 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
     const indexes: readonly RecordIndex<RecordByKind[K]>[] = this.#indexes[kind];
     for (const index of indexes) index.update(previous, undefined);
     this.#noteChange(kind, previous, undefined);
+    if (this.#pending.size > 0) this.#gonePending(kind, previous);
+  }
+
+  // ------------------------------------------------------------------------------------- admitted removals
+
+  /** Told of each change admitted removals make to the model's answers (one listener: the risk gauges). */
+  onPendingChange(listener: (change: PendingChange) => void): void {
+    this.#pendingListener = listener;
+  }
+
+  /**
+   * Counts a removal volume-guard has just admitted as done until the informers show it (the object gone or being
+   * deleted, the drain taint on the node) or its time runs out: a replica is stored as being deleted, a node answers
+   * nodeLeaving. Nothing is recorded when the informers show it already. Again for the same object: its time renews.
+   */
+  admitRemoval(removal: AdmittedRemoval): void {
+    this.expireRemovals();
+    const key = removalKey(removal);
+    const existing = this.#pending.get(key);
+    if (existing !== undefined) {
+      this.#track(existing);
+    } else {
+      switch (removal.kind) {
+        case 'longhornReplica': {
+          const current = this.#stores.longhornReplica.get(removal.name);
+          if (current === undefined || current.deleting) return;
+          this.#track({ removal, key, original: current });
+          this.#replaceReplica(current, { ...current, deleting: true });
+          break;
+        }
+        case 'node':
+          if (removal.how === 'autoscaler' && this.#stores.node.get(removal.name)?.leaving === true) return;
+          this.#track({ removal, key });
+          this.#addPendingNode(removal.name, key, removal.how);
+          break;
+        case 'machine':
+          if (removal.node === '' || this.#stores.machine.get(`${removal.namespace}/${removal.name}`)?.deleting === true) return;
+          this.#track({ removal, key });
+          this.#addPendingNode(removal.node, key, 'machine');
+          break;
+      }
+    }
+    this.#evaluatePending();
+  }
+
+  /** Forgets the admitted removals past their time (the informers never showed them: a DELETE refused later on). */
+  expireRemovals(): void {
+    if (this.#pending.size === 0) return;
+    const expired = this.#pending.expire(this.#now());
+    if (expired.length === 0) return;
+    for (const entry of expired) this.#release(entry);
+    this.#evaluatePending();
+  }
+
+  #track(entry: PendingEntry): void {
+    for (const evicted of this.#pending.set(entry.key, entry, this.#now())) this.#release(evicted);
+  }
+
+  /** An entry forgotten unseen: the model answers from the informers' records again. */
+  #release(entry: PendingEntry): void {
+    const removal = entry.removal;
+    if (removal.kind !== 'longhornReplica') {
+      this.#dropPendingNode(removal.kind === 'node' ? removal.name : removal.node, entry.key);
+      return;
+    }
+    const current = this.#stores.longhornReplica.get(removal.name);
+    if (current !== undefined && entry.original !== undefined && current !== entry.original) this.#replaceReplica(current, entry.original);
+  }
+
+  /** The informers show the removal: the entry ends, what they show stays. */
+  #seen(key: string): void {
+    const entry = this.#pending.delete(key);
+    if (entry === undefined || entry.removal.kind === 'longhornReplica') return;
+    this.#dropPendingNode(entry.removal.kind === 'node' ? entry.removal.name : entry.removal.node, key);
+  }
+
+  /**
+   * An informer's record of an object with an admitted removal: shows the removal (the entry ends), or does not yet
+   * (a replica then stays stored as being deleted).
+   */
+  #throughPending<K extends ResourceKind>(kind: K, record: RecordByKind[K]): RecordByKind[K] {
+    switch (kind) {
+      case 'longhornReplica': {
+        const replica = record as LonghornReplicaRecord;
+        const key = removalKey({ kind: 'longhornReplica', name: replica.name });
+        const entry = this.#pending.get(key);
+        if (entry === undefined) return record;
+        if (replica.deleting) {
+          this.#seen(key);
+          return record;
+        }
+        entry.original = replica;
+        return { ...replica, deleting: true } as RecordByKind[K];
+      }
+      case 'node': {
+        const node = record as NodeRecord;
+        // Registered again after it was seen gone: its kubelet still runs, on the same disks.
+        const deleted = removalKey({ kind: 'node', name: node.name, how: 'deleted' });
+        if (this.#pending.get(deleted)?.gone === true) this.#seen(deleted);
+        if (node.leaving === true) this.#seen(removalKey({ kind: 'node', name: node.name, how: 'autoscaler' }));
+        return record;
+      }
+      case 'machine': {
+        const machine = record as MachineRecord;
+        // Being deleted: #removedByMachine has its node now.
+        if (machine.deleting) this.#seen(removalKey({ kind: 'machine', namespace: machine.namespace, name: machine.name, node: '' }));
+        return record;
+      }
+      default:
+        return record;
+    }
+  }
+
+  /** The informers show an object with an admitted removal gone. */
+  #gonePending(kind: ResourceKind, record: unknown): void {
+    switch (kind) {
+      case 'longhornReplica':
+        this.#seen(removalKey({ kind: 'longhornReplica', name: (record as LonghornReplicaRecord).name }));
+        return;
+      case 'node': {
+        const name = (record as NodeRecord).name;
+        // Longhorn still counts a copy on its node until longhorn-manager reports it gone (KubernetesNodeGone): the
+        // entry stays, so the removal keeps counting meanwhile.
+        const entry = this.#pending.get(removalKey({ kind: 'node', name, how: 'deleted' }));
+        if (entry !== undefined) entry.gone = true;
+        this.#seen(removalKey({ kind: 'node', name, how: 'autoscaler' }));
+        return;
+      }
+      case 'machine': {
+        const machine = record as MachineRecord;
+        this.#seen(removalKey({ kind: 'machine', namespace: machine.namespace, name: machine.name, node: '' }));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #replaceReplica(previous: LonghornReplicaRecord, next: LonghornReplicaRecord): void {
+    this.#stores.longhornReplica.set(next.name, next);
+    for (const index of this.#indexes.longhornReplica) index.update(previous, next);
+    this.#noteChange('longhornReplica', previous, next);
+    this.#pendingListener?.({ kind: 'longhornReplica', previous, next });
+  }
+
+  #addPendingNode(node: string, key: string, how: NodeLeaving): void {
+    let entries = this.#pendingNodes.get(node);
+    if (entries === undefined) this.#pendingNodes.set(node, (entries = new Map()));
+    entries.set(key, how);
+    this.#pendingListener?.({ kind: 'node', node });
+  }
+
+  #dropPendingNode(node: string, key: string): void {
+    const entries = this.#pendingNodes.get(node);
+    if (entries === undefined || !entries.delete(key)) return;
+    if (entries.size === 0) this.#pendingNodes.delete(node);
+    this.#pendingListener?.({ kind: 'node', node });
   }
 
   #resolvePinned(pv: PersistentVolumeRecord): PersistentVolumeRecord {
@@ -582,6 +781,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
       if (members !== undefined) sizes[`volumeCount.${name}.members`] = members.size;
     });
     sizes['pendingEvaluations'] = this.#volumesToEvaluate.size;
+    sizes['pendingRemovals'] = this.#pending.size;
+    sizes['pendingRemovalNodes'] = this.#pendingNodes.size;
     sizes['nodeDownDeadlines'] = this.#downDeadlines.size;
     return sizes;
   }
@@ -705,13 +906,15 @@ export class ClusterModel implements ModelSink, ClusterSnapshot {
   }
 
   anyNodeLeaving(): boolean {
-    return this.#leavingNodes.size > 0 || this.#removedByMachine.size > 0;
+    return this.#leavingNodes.size > 0 || this.#removedByMachine.size > 0 || this.#pendingNodes.size > 0;
   }
 
-  nodeLeaving(name: string): 'autoscaler' | 'machine' | undefined {
+  nodeLeaving(name: string): NodeLeaving | undefined {
     if (this.#stores.node.get(name)?.leaving === true) return 'autoscaler';
     for (const node of this.#removedByMachine.values()) if (node === name) return 'machine';
-    return undefined;
+    // Admitted, not yet shown by the informers (one lookup; none while nothing is pending).
+    if (this.#pendingNodes.size === 0) return undefined;
+    return this.#pendingNodes.get(name)?.values().next().value;
   }
 
   nodesLabelled(key: string, value: string): readonly NodeRecord[] {

@@ -45,6 +45,9 @@ export interface VolumeCount {
   readonly members?: boolean;
 }
 
+/** Who is removing a node with its disks (ClusterSnapshot.nodeLeaving). */
+export type NodeLeaving = 'autoscaler' | 'machine' | 'deleted';
+
 /**
  * A read-only view of the live cluster, backed by indexes: every query costs O(objects returned).
  * It reads the model as it is now; checks run synchronously, so one request sees one consistent state.
@@ -99,9 +102,11 @@ export interface ClusterSnapshot {
   anyNodeLeaving(): boolean;
   /**
    * Whether the node is being removed with its disks, and by whom: it carries an autoscaler's drain taint
-   * (NodeRecord.leaving), or its Cluster API Machine is being deleted (drained, then its infrastructure deleted).
+   * (NodeRecord.leaving), or its Cluster API Machine is being deleted (drained, then its infrastructure deleted), or
+   * volume-guard has just admitted one of those or the Node's DELETE (`deleted`) and the informers do not show it yet
+   * (pending-removals.ts).
    */
-  nodeLeaving(name: string): 'autoscaler' | 'machine' | undefined;
+  nodeLeaving(name: string): NodeLeaving | undefined;
   /**
    * Nodes labelled `key=value`, for node-affinity evaluation (node-affinity.ts). Group keys (zone, region, ...)
    * are not indexed and always answer none: they never pin.

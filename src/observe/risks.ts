@@ -127,6 +127,15 @@ export class RiskTracker {
     this.#modes = options.modes ?? {};
     this.#orphanNamespaceLimit = options.orphanNamespaceLimit ?? 50;
     this.#nodeLocal = options.nodeLocal;
+    // A removal volume-guard admitted changes the copies counted before the informers show it.
+    model.onPendingChange((change) => {
+      if (change.kind === 'longhornReplica') {
+        this.note('longhornReplica', change.previous, change.next);
+        return;
+      }
+      this.#markNode(change.node);
+      for (const replica of this.#model.replicasOnNode(change.node)) this.#markVolumeNodes(replica.volumeName);
+    });
   }
 
   /** A ModelSink that writes to the model and marks what each write can change. Feed the informers this. */

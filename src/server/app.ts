@@ -16,6 +16,7 @@ import type { ValidatorRegistry } from '../admission/registry.ts';
 import { errored } from '../admission/types.ts';
 import type { AdmissionRequest, Decision } from '../admission/types.ts';
 import type { ValidationContext, Validator } from '../admission/validator.ts';
+import type { AdmittedRemoval, RemovalRecorder } from '../cluster/pending-removals.ts';
 import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { Config } from '../config.ts';
 import { spansItsBuffer } from '../json-bytes.ts';
@@ -64,6 +65,8 @@ export interface AdmissionAppOptions {
   readonly registry: ValidatorRegistry;
   readonly snapshot: ClusterSnapshot;
   readonly health: ModelHealth;
+  /** Where allowed removals are recorded (the model); undefined: nothing is. */
+  readonly removals?: RemovalRecorder;
   readonly metrics: ServerMetrics;
   readonly log: Logger;
   /** TLS options for the HTTPS server; without them the app serves plain HTTP (tests only). */
@@ -225,7 +228,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
   );
 
   const recordAdmission = admissionRecorder(metrics, log, options.onDecision);
-  const admit = admissionCore({ snapshot, health, config, log, clock, metrics });
+  const admit = admissionCore({ snapshot, health, config, log, clock, metrics, removals: options.removals });
 
   app.addHook('onResponse', (request, reply, done) => {
     const trace = request.admissionTrace;
@@ -298,6 +301,7 @@ function badRequest(trace: AdmissionTrace, reason: string): AdmissionAnswer {
 
 interface CoreOptions {
   readonly snapshot: ClusterSnapshot;
+  readonly removals: RemovalRecorder | undefined;
   readonly health: ModelHealth;
   readonly config: Config;
   readonly log: Logger;
@@ -310,7 +314,7 @@ interface CoreOptions {
  * what happened in the trace, and answer. Asynchronous only for validators with handleAsync.
  */
 function admissionCore(options: CoreOptions): (validator: Validator, body: Buffer, trace: AdmissionTrace) => AdmissionAnswer | Promise<AdmissionAnswer> {
-  const { snapshot, health, config, log, clock, metrics } = options;
+  const { snapshot, health, config, log, clock, metrics, removals } = options;
 
   function failed(error: unknown, admission: AdmissionRequest, trace: AdmissionTrace): Decision {
     log.error({ err: error, uid: admission.uid, target: trace.targetLabel }, 'validator threw; answering allowed=false');
@@ -334,6 +338,10 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
       trace.overrides = [...overrides];
     }
     trace.decision = decision;
+    // In the turn that decided, before any other request is judged: the next DELETE of the same command sees it.
+    if (context.removals !== undefined && removals !== undefined && decision.allowed && !admission.dryRun) {
+      for (const removal of context.removals) removals.admitRemoval(removal);
+    }
     return { status: 200, payload: encodeAdmissionResponseJson(admission.uid, decision) };
   }
 
@@ -343,6 +351,8 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
     const admission = decoded.request;
     trace.request = admission;
     trace.operation = admission.operation;
+    // Removals admitted long enough ago that the informers should have shown them are forgotten (O(1) with none).
+    removals?.expireRemovals();
     const context = new RequestContext(snapshot, health, config, clock(), log, admission.uid, trace.targetLabel);
     if (validator.handleAsync) {
       let pending: Promise<Decision>;
@@ -378,6 +388,8 @@ const NONE: readonly string[] = Object.freeze([]);
 /** One request's ValidationContext: the request logger is made only when a validator logs. */
 class RequestContext implements ValidationContext {
   overrides: Set<string> | undefined = undefined;
+  /** What the request removes, recorded once it is allowed (ValidationContext.removing). */
+  removals: AdmittedRemoval[] | undefined = undefined;
   #log: Logger | undefined = undefined;
   readonly #parentLog: Logger;
   readonly #uid: string;
@@ -405,6 +417,10 @@ class RequestContext implements ValidationContext {
   // An arrow property so validators may pass it on detached from the context.
   readonly onOverride = (check: string): void => {
     (this.overrides ??= new Set<string>()).add(check);
+  };
+
+  readonly removing = (removal: AdmittedRemoval): void => {
+    (this.removals ??= []).push(removal);
   };
 }
 

@@ -60,6 +60,7 @@ export function createClusterDependencies(
   const factories = config.admission.allowAll ? [...VALIDATOR_FACTORIES, allowAllValidator] : VALIDATOR_FACTORIES;
   return {
     snapshot: model,
+    removals: model,
     health: running.health,
     registry: createRegistry(config, factories),
     ...(events ? { onDecision: (request, decision) => events.record(request, decision) } : {}),

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { ValidatorRegistry } from '../admission/registry.ts';
 import type { AdmissionRequest, Decision } from '../admission/types.ts';
+import type { RemovalRecorder } from '../cluster/pending-removals.ts';
 import type { ClusterSnapshot, ModelHealth } from '../cluster/snapshot.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -12,6 +13,8 @@ export interface ServeDependencies {
   readonly snapshot: ClusterSnapshot;
   readonly health: ModelHealth;
   readonly registry: ValidatorRegistry;
+  /** Where the removals volume-guard admits are recorded until the informers show them (the model). */
+  readonly removals?: RemovalRecorder;
   /** Called after each admission response was sent (e.g. to record an Event for a denial); must not block. */
   onDecision?(request: AdmissionRequest, decision: Decision): void;
   /** Called after both servers have closed (stop informers and the like). */

@@ -89,6 +89,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     registry: dependencies.registry,
     snapshot: dependencies.snapshot,
     health: dependencies.health,
+    ...(dependencies.removals ? { removals: dependencies.removals } : {}),
     metrics,
     log,
     https: {

@@ -23,7 +23,7 @@ const validator = registry.get(benchCase.target);
 if (!validator) throw new Error(`no validator ${benchCase.target}`);
 const log = pino({ level: 'silent' });
 const body = Buffer.from(benchCase.body);
-const context = () => ({ snapshot: model, health: { synced: () => true, staleResources: () => [] }, config, now: Date.now(), log, onOverride: () => undefined });
+const context = () => ({ snapshot: model, health: { synced: () => true, staleResources: () => [] }, config, now: Date.now(), log, onOverride: () => undefined, removing: () => undefined });
 let n = 0;
 const start = process.cpuUsage();
 const end = performance.now() + Number(values.ms);

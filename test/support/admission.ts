@@ -3,6 +3,7 @@
 import { pino } from 'pino';
 import type { AdmissionRequest, Operation, UserInfo } from '../../src/admission/types.ts';
 import type { ValidationContext } from '../../src/admission/validator.ts';
+import type { AdmittedRemoval } from '../../src/cluster/pending-removals.ts';
 import type { ClusterSnapshot, ModelHealth } from '../../src/cluster/snapshot.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
 import type { PlanJudgement } from '../../src/admission/plan-judge.ts';
@@ -56,8 +57,12 @@ export function request(fields: Partial<AdmissionRequest> & Pick<AdmissionReques
   };
 }
 
-export function context(snapshot: ClusterSnapshot, options: { config?: Config; health?: ModelHealth; overrides?: string[] } = {}): ValidationContext {
+export function context(
+  snapshot: ClusterSnapshot,
+  options: { config?: Config; health?: ModelHealth; overrides?: string[]; removals?: AdmittedRemoval[] } = {},
+): ValidationContext {
   const counted = options.overrides ?? [];
+  const removals = options.removals ?? [];
   return {
     snapshot,
     health: options.health ?? FRESH,
@@ -65,6 +70,7 @@ export function context(snapshot: ClusterSnapshot, options: { config?: Config; h
     now: Date.now(),
     log: pino({ level: 'silent' }),
     onOverride: (check) => counted.push(check),
+    removing: (removal) => removals.push(removal),
   };
 }
 

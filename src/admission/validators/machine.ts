@@ -134,6 +134,8 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   if (node === '') return allowed();
   // A collection DELETE (`kubectl delete machines --all`) is admitted per item, the name only in the object.
   const name = request.name || stringField(machine, 'metadata', 'name');
+  // Once allowed, `kubectl delete machine a b` judges b with a's node gone.
+  context.removing({ kind: 'machine', namespace: request.namespace, name, node });
   return judgeNodeRemoval(context, {
     node,
     action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
@@ -173,6 +175,9 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const { candidates, narrowed, removed } = scaleDownCandidates(machines, after, owner === 'MachineDeployment' && sets.size > 1, randomOrder);
   // Nothing volume-guard can see goes (or only Machines without a node).
   if (removed === 0 || candidates.length === 0) return allowed(warnings);
+  // Once allowed, the Machines Cluster API is known to remove count as removed before the informers show them
+  // deleted; when any may go, none is recorded.
+  if (narrowed) for (const machine of candidates) context.removing({ kind: 'machine', namespace: request.namespace, name: machine.name, node: machine.nodeName });
   const choice = narrowed
     ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, updating in place or unhealthy first` +
       (randomOrder ? ', then the others by name (deletion order Random)' : '')

@@ -238,6 +238,8 @@ export function nodeCordonValidator(_config: Config): Validator {
       if (request.operation === 'DELETE') {
         // The stored annotations were written under the override guard.
         const annotations = metaOf(request.oldObject)?.annotations;
+        // Once allowed, `kubectl delete node a b` judges b with a's copies gone.
+        context.removing({ kind: 'node', name: node, how: 'deleted' });
         return judgeNodeRemoval(context, {
           node,
           action: `deletion of node ${node}`,
@@ -260,6 +262,7 @@ export function nodeCordonValidator(_config: Config): Validator {
       const noExecute = taints.filter((taint) => taint.effect === EVICTING_TAINT_EFFECT);
       // An autoscaler's drain taint on the node once updated: it is scaled away, not only emptied.
       const removed = transformNode(request.object)?.leaving === true;
+      if (removed) context.removing({ kind: 'node', name: node, how: 'autoscaler' });
       return judgeNodeRemoval(context, {
         node,
         action: `${what} of node ${node}`,

@@ -160,6 +160,8 @@ export function storageTeardownValidator(config: Config): Validator {
         // The API server sends the replica being deleted as oldObject.
         const replica = transformLonghornReplica(request.oldObject);
         if (replica === undefined) return allowed();
+        // Once allowed, the next DELETE (of the same command, the same DeleteCollection) counts it gone.
+        context.removing({ kind: 'longhornReplica', name: replica.name });
         return judgeWith(context, `deletion of Longhorn replica ${request.namespace}/${replica.name}`, PLANS['replica-delete'], { replica });
       }
       if ((resource === 'volumes' || resource === 'replicas') && request.operation === 'UPDATE') {

@@ -250,6 +250,7 @@ async function runGuard(): Promise<void> {
     now: Date.now(),
     log: silent,
     onOverride: () => undefined,
+    removing: () => undefined,
   });
   const results: (CaseResult & { body: string })[] = [];
   for (const benchCase of cases) {

@@ -126,6 +126,7 @@ const sharedContext: ValidationContext = {
   now: Date.now(),
   log: pino({ level: 'silent' }),
   onOverride: () => undefined,
+  removing: () => undefined,
 };
 
 export function validationContext(): ValidationContext {

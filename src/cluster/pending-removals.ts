@@ -1,0 +1,103 @@
+// Removals volume-guard has admitted that its informers have not shown yet. The informers lag the API server by
+// milliseconds to seconds, so the DELETEs of one command (`kubectl delete replicas r1 r2`, `kubectl delete node a b`,
+// a DeleteCollection the API server admits item by item) would each be judged with the others' copies still counted.
+// The cluster model keeps them here, a short while and a bounded number, and counts an admitted removal as done until
+// the informer shows the object gone or going (model.ts). Pure data structure: the clock is passed in.
+
+/** What a request admitted takes away, as the model counts it. */
+export type AdmittedRemoval =
+  /** A Longhorn Replica DELETE: the replica is no copy any more (Longhorn deletes its data). */
+  | { readonly kind: 'longhornReplica'; readonly name: string }
+  /**
+   * A Node DELETE (`deleted`), or a Node update leaving an autoscaler's drain taint on it (`autoscaler`): the node is
+   * being removed with its disks.
+   */
+  | { readonly kind: 'node'; readonly name: string; readonly how: 'deleted' | 'autoscaler' }
+  /** A Cluster API Machine DELETE (or a scale-down that removes it): Cluster API drains its node and deletes its disks. */
+  | { readonly kind: 'machine'; readonly namespace: string; readonly name: string; readonly node: string };
+
+/** Where admitted removals are recorded: the model, behind the admission server. */
+export interface RemovalRecorder {
+  /** Records a removal the final answer allowed (never for a dry run). */
+  admitRemoval(removal: AdmittedRemoval): void;
+  /** Forgets the removals past their time; O(1) while none is recorded. */
+  expireRemovals(): void;
+}
+
+/** How long an admitted removal counts without the informer showing it (a DELETE another webhook refused). */
+export const PENDING_REMOVAL_TTL_MS = 60_000;
+
+/** At most this many are kept; past it the oldest is forgotten (a bulk delete of thousands of objects). */
+export const MAX_PENDING_REMOVALS = 1024;
+
+/** The record's key: kind, then what names the object (and for a node, how it goes). */
+export function removalKey(removal: AdmittedRemoval): string {
+  switch (removal.kind) {
+    case 'longhornReplica':
+      return `longhornReplica/${removal.name}`;
+    case 'node':
+      return `node/${removal.how}/${removal.name}`;
+    case 'machine':
+      return `machine/${removal.namespace}/${removal.name}`;
+  }
+}
+
+/**
+ * Entries by key, each until its deadline (`ttlMs` after it was last set). Entries are kept in deadline order (a
+ * renewed one moves to the end), so expiring costs O(entries expired) and nothing while the first is still due.
+ */
+export class PendingRemovals<V> {
+  readonly #entries = new Map<string, { readonly value: V; readonly until: number }>();
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+
+  constructor(ttlMs = PENDING_REMOVAL_TTL_MS, maxEntries = MAX_PENDING_REMOVALS) {
+    if (!(maxEntries >= 1)) throw new Error(`pending removals: maxEntries must be at least 1, got ${maxEntries}`);
+    this.#ttlMs = ttlMs;
+    this.#maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string): V | undefined {
+    return this.#entries.get(key)?.value;
+  }
+
+  /** Adds or renews an entry; returns the oldest entries the bound pushed out (forgotten, like expired ones). */
+  set(key: string, value: V, now: number): V[] {
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, until: now + this.#ttlMs });
+    const evicted: V[] = [];
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#entries.size <= this.#maxEntries) break;
+      this.#entries.delete(oldest);
+      evicted.push(entry.value);
+    }
+    return evicted;
+  }
+
+  /** Removes an entry, returning it. */
+  delete(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(key);
+    return entry.value;
+  }
+
+  /** Removes and returns the entries whose deadline is past at `now`. */
+  expire(now: number): V[] {
+    const expired: V[] = [];
+    for (const [key, entry] of this.#entries) {
+      if (entry.until > now) break;
+      this.#entries.delete(key);
+      expired.push(entry.value);
+    }
+    return expired;
+  }
+
+  *values(): Generator<V> {
+    for (const entry of this.#entries.values()) yield entry.value;
+  }
+}
