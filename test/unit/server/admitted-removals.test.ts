@@ -1,0 +1,125 @@
+// The admission server records what a request removes once its final answer allows it, never for a dry run, so the
+// next DELETE of the same command is judged with it gone (src/cluster/pending-removals.ts).
+import { afterEach, describe, expect, it } from 'vitest';
+import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
+import { storageTeardownValidator } from '../../../src/admission/validators/storage-teardown.ts';
+import type { AdmissionRequest } from '../../../src/admission/types.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import type { LonghornReplicaRecord } from '../../../src/cluster/records.ts';
+import { buildAdmissionApp, type AdmissionApp } from '../../../src/server/app.ts';
+import { createMetrics } from '../../../src/server/metrics.ts';
+import { ALWAYS_SYNCED } from '../../support/empty-model.ts';
+import { NODE_KIND, request, reviewBody } from '../../support/admission.ts';
+import { longhornNode, namespace, node, replica, volume } from '../../support/fixtures.ts';
+import { captureLog, registryOf, testConfig } from './server-fixtures.ts';
+
+const apps: AdmissionApp[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+const config = testConfig();
+
+/** Volume `v` with a healthy replica on w1 and on w2, behind an admission server recording into the model. */
+function serve() {
+  const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+  model.setLonghornInstalled(true);
+  model.replaceAll('node', ['w1', 'w2'].map((name) => node({ name })));
+  model.replaceAll('longhornNode', ['w1', 'w2'].map((name) => longhornNode({ name })));
+  model.upsert('longhornVolume', volume({ name: 'v', numberOfReplicas: 2 }));
+  for (const nodeID of ['w1', 'w2']) model.upsert('longhornReplica', replica({ volumeName: 'v', nodeID }));
+  const app = buildAdmissionApp({
+    config,
+    registry: registryOf(storageTeardownValidator(config), nodeCordonValidator(config)),
+    snapshot: model,
+    health: ALWAYS_SYNCED,
+    removals: model,
+    metrics: createMetrics({ processMetrics: false }),
+    log: captureLog().log,
+  });
+  apps.push(app);
+  return { model, app };
+}
+
+const REPLICAS = { kind: { group: 'longhorn.io', version: 'v1beta2', kind: 'Replica' }, resource: { group: 'longhorn.io', version: 'v1beta2', resource: 'replicas' } };
+
+function replicaDelete(r: LonghornReplicaRecord, fields: Partial<AdmissionRequest> = {}): AdmissionRequest {
+  return request({
+    ...REPLICAS,
+    operation: 'DELETE',
+    namespace: r.namespace,
+    name: r.name,
+    oldObject: {
+      apiVersion: 'longhorn.io/v1beta2',
+      kind: 'Replica',
+      metadata: { name: r.name, namespace: r.namespace },
+      spec: { volumeName: r.volumeName, nodeID: r.nodeID, diskID: r.diskID, healthyAt: r.healthyAt, failedAt: r.failedAt, desireState: r.desireState },
+      status: { currentState: r.currentState },
+    },
+    ...fields,
+  });
+}
+
+function nodeDelete(name: string, annotations: Record<string, string> = {}, fields: Partial<AdmissionRequest> = {}): AdmissionRequest {
+  return request({ ...NODE_KIND, operation: 'DELETE', name, oldObject: { apiVersion: 'v1', kind: 'Node', metadata: { name, annotations } }, ...fields });
+}
+
+async function answer(app: AdmissionApp, target: string, review: AdmissionRequest): Promise<{ allowed: boolean; message: string }> {
+  const response = await app.inject({ method: 'POST', url: `/validate/${target}`, headers: { 'content-type': 'application/json' }, payload: reviewBody(review) });
+  const body = response.json<{ response: { allowed: boolean; status?: { message: string } } }>();
+  return { allowed: body.response.allowed, message: body.response.status?.message ?? '' };
+}
+
+const r1 = replica({ volumeName: 'v', nodeID: 'w1' });
+const r2 = replica({ volumeName: 'v', nodeID: 'w2' });
+
+describe('removals admitted one after the other', () => {
+  it('refuses the second Replica DELETE of one command, naming the volume', async () => {
+    const { app } = serve();
+    expect((await answer(app, 'storage-teardown', replicaDelete(r1))).allowed).toBe(true);
+    const second = await answer(app, 'storage-teardown', replicaDelete(r2));
+    expect(second.allowed).toBe(false);
+    expect(second.message).toContain(`deletion of Longhorn replica longhorn-system/${r2.name}`);
+    expect(second.message).toContain('longhorn-system/v');
+  });
+
+  it('records nothing for a dry run', async () => {
+    const { app, model } = serve();
+    expect((await answer(app, 'storage-teardown', replicaDelete(r1, { dryRun: true }))).allowed).toBe(true);
+    expect(model.internalSizes()['pendingRemovals']).toBe(0);
+    expect((await answer(app, 'storage-teardown', replicaDelete(r2))).allowed).toBe(true);
+  });
+
+  it('records nothing for a refused DELETE', async () => {
+    const { app, model } = serve();
+    // r1 taken by Longhorn already (the informer shows it being deleted): r2 is the last copy, refused.
+    model.upsert('longhornReplica', { ...r1, deleting: true });
+    expect((await answer(app, 'storage-teardown', replicaDelete(r2))).allowed).toBe(false);
+    expect(model.internalSizes()['pendingRemovals']).toBe(0);
+    expect(model.replicasOfVolume('v').find((r) => r.name === r2.name)?.deleting).toBe(false);
+  });
+
+  it('records a DELETE allowed by an override', async () => {
+    const { app, model } = serve();
+    model.upsert('longhornReplica', { ...r1, deleting: true });
+    model.upsert('namespace', namespace({ name: 'longhorn-system', annotations: { 'volume-guard.io/skip': 'storage-teardown', 'volume-guard.io/skip-by': 'admin' } }));
+    expect((await answer(app, 'storage-teardown', replicaDelete(r2))).allowed).toBe(true);
+    expect(model.internalSizes()['pendingRemovals']).toBe(1);
+  });
+
+  it('refuses the second Node DELETE of `kubectl delete node w1 w2`', async () => {
+    const { app, model } = serve();
+    expect((await answer(app, 'node-cordon', nodeDelete('w1', {}, { dryRun: true }))).allowed).toBe(true);
+    expect(model.nodeLeaving('w1')).toBeUndefined();
+    expect((await answer(app, 'node-cordon', nodeDelete('w1'))).allowed).toBe(true);
+    expect(model.nodeLeaving('w1')).toBe('deleted');
+    const second = await answer(app, 'node-cordon', nodeDelete('w2'));
+    expect(second.allowed).toBe(false);
+    expect(second.message).toContain('deletion of node w2');
+    expect(second.message).toContain('on node w1, which is being deleted');
+    // The refused one is not recorded: w1's retry still counts w2's copy.
+    expect(model.nodeLeaving('w2')).toBeUndefined();
+    expect((await answer(app, 'node-cordon', nodeDelete('w1'))).allowed).toBe(true);
+  });
+});
