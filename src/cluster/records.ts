@@ -146,6 +146,11 @@ export interface HarvesterUpgradeRecord {
    * PreDrained, PostDraining, WaitingReboot, PostDrained...).
    */
   readonly nodeStates: Labels;
+  /**
+   * Only `volume-guard.io/` annotations (an admin's skip, accepted at the upgrade's creation, carried to the drains of
+   * its nodes); absent when it carries none.
+   */
+  readonly annotations?: Labels;
 }
 
 /** core/v1 Node. */

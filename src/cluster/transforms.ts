@@ -662,6 +662,7 @@ export function transformHarvesterUpgrade(raw: unknown): HarvesterUpgradeRecord 
     skipDetached: stringMapAt(metadata, 'annotations')[HARVESTER_SKIP_DETACHED_ANNOTATION] === 'true',
     state: intern(stringMapAt(metadata, 'labels')[HARVESTER_UPGRADE_STATE_LABEL] ?? ''),
     nodeStates: nodeStatesAt(raw, 'nodeStatuses'),
+    ...optionalAnnotations(metadata),
   };
 }
 
@@ -681,6 +682,7 @@ export function transformHarvesterUpgradePlan(raw: unknown): HarvesterUpgradeRec
     skipDetached: stringMapAt(metadata, 'annotations')[HARVESTER_SKIP_DETACHED_ANNOTATION] === 'true',
     state: intern(stringAt(objectPath(raw, 'status'), 'currentPhase')),
     nodeStates: nodeStatesAt(raw, 'nodeUpgradeStatuses'),
+    ...optionalAnnotations(metadata),
   };
 }
 
