@@ -8,7 +8,8 @@
 //   (KubeVirt migrates the VMs off), Rancher cordons and drains the node once that job completed (Pre-draining →
 //   Pre-drained; the toolkit: PreDraining → PreDrained), and the node stays drained through Post-draining and
 //   Waiting Reboot (PostDraining, WaitingReboot). A cordon or drain of a node in one of those states during such an
-//   upgrade is taken as Harvester's, and gets the same waiver the upgrade got.
+//   upgrade is taken as Harvester's, and gets the same waiver the upgrade got. An admin's `volume-guard.io/skip` on
+//   that upgrade (policed by the override guard at its creation and at every later write) carries the same way.
 // - Longhorn's node-drain-policy: with block-for-eviction (or its last-replica variant) Longhorn moves the replicas
 //   off a draining node (its instance-manager PodDisruptionBudget holds the drain until they are rebuilt
 //   elsewhere), so a last copy on the node is not lost by the drain: said as a warning, not refused. Longhorn does
@@ -35,7 +36,7 @@ import type { CheckId, Finding } from '../checks/types.ts';
 import type { HarvesterUpgradeRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { wrap } from './messages.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, type OverrideSource } from './overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, SKIP_KEY, skipFrom, type OverrideSource } from './overrides.ts';
 
 /**
  * Per Harvester upgrade kind: the state (Upgrade: label harvesterhci.io/upgradeState; UpgradePlan:
@@ -51,15 +52,23 @@ export const HARVESTER_DRAINING: Readonly<Record<HarvesterUpgradeRecord['kind'],
 /** The checks whose detached single-replica findings Harvester's annotation waives on a node it drains. */
 export const HARVESTER_WAIVED_CHECKS: readonly CheckId[] = ['single-replica', 'last-replica-on-node'];
 
+/** Whether the Harvester upgrade is draining `node` now: upgrading its nodes, that node between pre-drain and reboot. */
+function drains(upgrade: HarvesterUpgradeRecord, node: string): boolean {
+  const draining = HARVESTER_DRAINING[upgrade.kind];
+  if (upgrade.state !== draining.upgrading) return false;
+  const state = upgrade.nodeStates[node];
+  return state !== undefined && draining.nodeStates.includes(state);
+}
+
 /** The running Harvester Upgrade or UpgradePlan with skipSingleReplicaDetachedVol "true" that is draining `node`, if any. */
 export function harvesterUpgradeDraining(snapshot: ClusterSnapshot, node: string): HarvesterUpgradeRecord | undefined {
-  for (const upgrade of snapshot.harvesterUpgrades()) {
-    const draining = HARVESTER_DRAINING[upgrade.kind];
-    if (!upgrade.skipDetached || upgrade.state !== draining.upgrading) continue;
-    const state = upgrade.nodeStates[node];
-    if (state !== undefined && draining.nodeStates.includes(state)) return upgrade;
-  }
+  for (const upgrade of snapshot.harvesterUpgrades()) if (upgrade.skipDetached && drains(upgrade, node)) return upgrade;
   return undefined;
+}
+
+/** `Harvester Upgrade harvester-system/hvst-upgrade-x`, `Harvester UpgradePlan hvst-upgrade-y`. */
+function upgradeName(upgrade: HarvesterUpgradeRecord): string {
+  return `Harvester ${upgrade.kind} ${upgrade.namespace ? `${upgrade.namespace}/` : ''}${upgrade.name}`;
 }
 
 /**
@@ -71,11 +80,38 @@ export function harvesterDrainOverride(snapshot: ClusterSnapshot, node: string):
   const upgrade = harvesterUpgradeDraining(snapshot, node);
   if (upgrade === undefined) return undefined;
   return {
-    where: `Harvester ${upgrade.kind} ${upgrade.namespace ? `${upgrade.namespace}/` : ''}${upgrade.name} (${HARVESTER_SKIP_DETACHED_KEY}, draining node ${node})`,
+    where: `${upgradeName(upgrade)} (${HARVESTER_SKIP_DETACHED_KEY}, draining node ${node})`,
     checks: [],
     tags: HARVESTER_WAIVED_CHECKS.map((check) => ({ check, tag: 'detached' })),
     reason: `the ${upgrade.kind} was admitted with skipSingleReplicaDetachedVol`,
   };
+}
+
+/**
+ * The checks an Upgrade's skip waives at the drains of its nodes: those it names, and with single-replica also
+ * last-replica-on-node (a single copy on the node being drained is what both report there, as for Harvester's
+ * annotation).
+ */
+export function carriedChecks(checks: readonly CheckId[]): CheckId[] {
+  const carried = [...checks];
+  if (carried.includes('single-replica') && !carried.includes('last-replica-on-node')) carried.push('last-replica-on-node');
+  return carried;
+}
+
+/**
+ * The admin's `volume-guard.io/skip` on a Harvester Upgrade or UpgradePlan draining `node`, carried to that node's
+ * cordon, taints, evictions and drain pod deletes while the upgrade drains it (the first such upgrade carrying one).
+ * Read from the stored object: its writes went through the override guard, so it counts with its recorded
+ * `skip-by` and until its `skip-until`, as any stored override (whyNotHonored).
+ */
+export function harvesterUpgradeSkip(snapshot: ClusterSnapshot, node: string, now?: number): OverrideSource | undefined {
+  for (const upgrade of snapshot.harvesterUpgrades()) {
+    if (upgrade.annotations?.[SKIP_KEY] === undefined || !drains(upgrade, node)) continue;
+    const source = skipFrom(`${upgradeName(upgrade)} (${SKIP_KEY}, draining node ${node})`, upgrade.annotations, undefined, now === undefined ? {} : { now });
+    if (source === undefined) continue;
+    return { ...source, checks: carriedChecks(source.checks) };
+  }
+  return undefined;
 }
 
 /** Every finding of the evicted checks that ran (those with findings listed), in the order they ran. */

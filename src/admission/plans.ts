@@ -83,7 +83,8 @@ export type OverridePlace =
   | 'volume-delete'
   | 'storage-namespace'
   | 'harvester-annotation'
-  | 'harvester-drain';
+  | 'harvester-drain'
+  | 'harvester-upgrade-skip';
 
 export interface Plan<Target, Place extends OverridePlace = OverridePlace> {
   /** The webhook (validator target) that judges it. */
@@ -227,8 +228,8 @@ const TEARDOWN_CHECKS: readonly PlanCheck<TeardownTarget>[] = [
 /** Faulted volumes and volumes without a healthy copy, which an upgrade of the storage system can lose. */
 const STORAGE_UPGRADE_CHECK: PlanCheck<unknown> = { check: 'volume-health', collect: (snapshot, _target, cap) => collectStorageUpgradeRisk(snapshot, cap) };
 
-const NODE_OVERRIDES = ['node', 'harvester-drain'] as const satisfies readonly OverridePlace[];
-const POD_OVERRIDES = ['node', 'namespace-evictions', 'harvester-drain'] as const satisfies readonly OverridePlace[];
+const NODE_OVERRIDES = ['node', 'harvester-drain', 'harvester-upgrade-skip'] as const satisfies readonly OverridePlace[];
+const POD_OVERRIDES = ['node', 'namespace-evictions', 'harvester-drain', 'harvester-upgrade-skip'] as const satisfies readonly OverridePlace[];
 
 // ------------------------------------------------------------------------------------------------ the table
 
@@ -321,7 +322,7 @@ export const PLANS = {
     requests: 'MachineDeployment/MachineSet replicas decrease (each node that may go)',
     scope: 'node',
     checks: NODE_CHECKS,
-    overrides: ['object', 'node', 'harvester-drain'],
+    overrides: ['object', 'node', 'harvester-drain', 'harvester-upgrade-skip'],
     reads: MACHINE_RESOURCES,
   }),
   'helm-release': plan<ReleaseTarget>()({
@@ -553,6 +554,7 @@ const OVERRIDE_TEXT: Record<OverridePlace, string> = {
   'storage-namespace': "`volume-guard.io/skip` on Longhorn's namespace",
   'harvester-annotation': '`harvesterhci.io/skipSingleReplicaDetachedVol` (detached single-replica)',
   'harvester-drain': 'a Harvester Upgrade or UpgradePlan admitted with skipSingleReplicaDetachedVol draining the node',
+  'harvester-upgrade-skip': '`volume-guard.io/skip` on a Harvester Upgrade or UpgradePlan draining the node',
 };
 
 /** The README's table of operations, checks and overrides, generated from the plans. */

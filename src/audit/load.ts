@@ -172,6 +172,8 @@ function overrideKeysOnly(values: StringMap, extra: readonly string[] = []): Str
 }
 
 function appliesTo(kind: GuardedUpgradeKind): string {
+  // Harvester's upgrades carry the skip to the cordons and drains of their nodes (longhorn-drain.ts harvesterUpgradeSkip).
+  if (isHarvesterUpgradeKind(kind.group, kind.kind)) return `the creation of this ${kind.kind}, and the cordons and drains of its nodes while it upgrades them`;
   return kind.operations.includes('UPDATE')
     ? `every change of this ${kind.kind} that starts a rollout`
     : `the creation of this ${kind.kind} only (already past)`;

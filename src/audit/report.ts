@@ -5,7 +5,7 @@ import { compareText } from '../text.ts';
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
-import { harvesterDrainOverride, movedByDrainPolicy } from '../admission/longhorn-drain.ts';
+import { harvesterDrainOverride, harvesterUpgradeSkip, movedByDrainPolicy } from '../admission/longhorn-drain.ts';
 import { PLANS, planChecks, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
@@ -112,11 +112,14 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation)
 
 /**
  * A Harvester Upgrade admitted with skipSingleReplicaDetachedVol that is draining the node waives its detached
- * single-replica findings at the node's cordon and drain (longhorn-drain.ts harvesterDrainOverride), as the webhook.
+ * single-replica findings at the node's cordon and drain (longhorn-drain.ts harvesterDrainOverride), and one carrying
+ * an admin's honored `volume-guard.io/skip` the checks it names (harvesterUpgradeSkip), as the webhook.
  */
 function harvesterDrainCovering(model: AuditModel, node: string, finding: Finding): string | undefined {
   const source = harvesterDrainOverride(model, node);
-  return source?.tags?.some((waived) => waived.check === finding.check && finding.tags.includes(waived.tag)) === true ? source.where : undefined;
+  if (source?.tags?.some((waived) => waived.check === finding.check && finding.tags.includes(waived.tag)) === true) return source.where;
+  const skip = harvesterUpgradeSkip(model, node);
+  return skip !== undefined && skip.ignored === undefined && skip.recordedBy !== '' && skip.checks.includes(finding.check) ? skip.where : undefined;
 }
 
 function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean): AuditFinding {

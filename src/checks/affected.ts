@@ -129,6 +129,12 @@ export function volumeContext(snapshot: ClusterSnapshot, volumeName: string): Vo
     replicas: snapshot.replicasOfVolume(volumeName),
     diskUUIDsOf: (nodeName) => snapshot.longhornNode(nodeName)?.diskUUIDs,
     nodeIsUp: (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID),
+    scheduling: () => ({
+      get nodes() {
+        return snapshot.longhornNodes();
+      },
+      setting: (name) => snapshot.longhornSetting(name)?.value ?? '',
+    }),
   };
 }
 

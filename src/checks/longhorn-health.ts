@@ -1,8 +1,8 @@
 // Pure predicates on Longhorn records, shared by the Longhorn checks and by the cluster model's volume sets
 // (VOLUME_SETS), so that a set membership and a check's verdict can never disagree.
 
-import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
-import type { VolumeContext, VolumeCount, VolumePredicate } from '../cluster/snapshot.ts';
+import { REPLICA_SOFT_ANTI_AFFINITY, type LonghornReplicaRecord, type LonghornVolumeRecord } from '../cluster/records.ts';
+import type { ReplicaScheduling, VolumeContext, VolumeCount, VolumePredicate } from '../cluster/snapshot.ts';
 
 /** Longhorn's own definition: the replica has become healthy once, has not failed since, and is not going away. */
 export function isHealthyReplica(replica: LonghornReplicaRecord): boolean {
@@ -178,6 +178,60 @@ export function isSingleReplicaVolume(
   return replicas.some((replica) => replica.healthyAt !== '');
 }
 
+/**
+ * Whether Longhorn reads a boolean setting's value as true: its datastore (GetSettingAsBool) parses it with Go's
+ * strconv.ParseBool, untrimmed, so "1", "t", "T", "TRUE" and "True" count as well as "true" (its setting webhook
+ * accepts them all).
+ */
+export function longhornSettingIsTrue(value: string): boolean {
+  return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value);
+}
+
+/** Whether every tag of `wanted` is among `tags` (Longhorn's IsSelectorsInTags). */
+function hasTags(tags: readonly string[], wanted: readonly string[] | undefined): boolean {
+  return (wanted ?? []).every((tag) => tags.includes(tag));
+}
+
+/**
+ * Whether a degraded volume is degraded only because Longhorn has no node left for its missing replicas: a volume of 3
+ * replicas on a 2-node Harvester cluster stays degraded for good, laid out exactly like a healthy volume of 2. Holds
+ * when replica node anti-affinity is hard (the volume's `replicaSoftAntiAffinity` is `disabled`, or not `enabled`
+ * with Longhorn's replica-soft-anti-affinity off: its default); every replica is a copy (healthy, on a node and disk
+ * that are up), not scheduled to any node, failed or going away (none is rebuilding, stopped on a node that is down,
+ * or on a disk that is gone); the copies are on two nodes or more, fewer than numberOfReplicas; and every Longhorn
+ * node whose spec could take a replica of it (LonghornNodeRecord.placement, with its nodeSelector and diskSelector
+ * tags) holds one of them, and only those nodes hold them. A node that is down, cordoned or out of space still counts
+ * as a place: the replica it lacks is a passing shortage, a real one. So taking any one node away leaves a copy, as for
+ * the healthy volume.
+ */
+export function isShortOfNodesOnly(volume: LonghornVolumeRecord, context: VolumeContext): boolean {
+  if (volume.robustness !== 'degraded' || context.scheduling === undefined) return false;
+  const copies: string[] = [];
+  for (const replica of context.replicas) {
+    if (replica.deleting || replica.failedAt !== '' || replica.nodeID === '') continue;
+    if (!isHealthyReplica(replica) || !context.nodeIsUp(replica.nodeID, replica.diskID)) return false;
+    if (!copies.includes(replica.nodeID)) copies.push(replica.nodeID);
+  }
+  if (copies.length < 2 || copies.length >= volume.numberOfReplicas) return false;
+  const scheduling: ReplicaScheduling = context.scheduling();
+  const soft =
+    volume.replicaSoftAntiAffinity === undefined
+      ? longhornSettingIsTrue(scheduling.setting(REPLICA_SOFT_ANTI_AFFINITY))
+      : volume.replicaSoftAntiAffinity === 'enabled';
+  if (soft) return false;
+  // The places Longhorn may use for it are exactly the nodes of its copies: none is left for another replica, and
+  // none of the copies is somewhere volume-guard cannot tell (a Longhorn node unseen, its scheduling off).
+  let places = 0;
+  for (const node of scheduling.nodes) {
+    const placement = node.placement;
+    if (placement === undefined || !hasTags(placement.tags, volume.nodeSelector)) continue;
+    if (!placement.diskTags.some((tags) => hasTags(tags, volume.diskSelector))) continue;
+    if (!copies.includes(node.name)) return false;
+    places++;
+  }
+  return places === copies.length;
+}
+
 export type VolumeHealthProblemKind =
   | 'degraded'
   | 'faulted'
@@ -207,7 +261,8 @@ function visitVolumeHealthProblems(
   visit: ProblemVisitor,
 ): void {
   if (isVolumeBeingDeleted(volume)) return;
-  if (volume.robustness === 'degraded' && !visit('degraded', undefined)) return;
+  // Degraded for want of nodes only (a 2-node cluster): laid out like a healthy volume of fewer replicas.
+  if (volume.robustness === 'degraded' && !isShortOfNodesOnly(volume, context) && !visit('degraded', undefined)) return;
   if (volume.robustness === 'faulted' && !visit('faulted', undefined)) return;
   const needsReplicasRunning = volumeNeedsReplicasRunning(volume);
   for (const replica of context.replicas) {

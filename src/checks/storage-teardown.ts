@@ -21,14 +21,7 @@ export const DELETING_CONFIRMATION_FLAG = 'deleting-confirmation-flag';
 export const NODE_DRAIN_POLICY = 'node-drain-policy';
 export const ALLOW_DRAIN_WITH_LAST_REPLICA = 'allow-node-drain-with-last-healthy-replica';
 
-/**
- * Whether Longhorn reads a boolean setting's value as true: its datastore (GetSettingAsBool) parses it with Go's
- * strconv.ParseBool, untrimmed, so "1", "t", "T", "TRUE" and "True" count as well as "true" (its setting webhook
- * accepts them all).
- */
-export function longhornSettingIsTrue(value: string): boolean {
-  return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value);
-}
+export { longhornSettingIsTrue } from './longhorn-health.ts';
 
 /**
  * Longhorn's node-drain-policy values, from the one that protects data most to the one that protects none:

@@ -26,8 +26,8 @@ import type {
   StatefulSetRecord,
   VolumeSource,
 } from './records.ts';
-import { clusterApiLabelValue, RELEASE_LABELS, RESOURCE_KINDS, recordKey } from './records.ts';
-import type { ClusterSnapshot, NodeLeaving, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
+import { clusterApiLabelValue, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, type ReplicaPlacement } from './records.ts';
+import type { ClusterSnapshot, NodeLeaving, ReplicaScheduling, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
 import {
   MAX_PENDING_REMOVALS,
   PENDING_REMOVAL_TTL_MS,
@@ -180,15 +180,35 @@ function sameNodes(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+/** Whether two Longhorn nodes' placements (LonghornNodeRecord.placement) offer the same. */
+function samePlacement(a: ReplicaPlacement | undefined, b: ReplicaPlacement | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && recordsEqual(a, b));
+}
+
 /** The context handed to volume predicates; one instance per model, its `replicas` set before each call. */
 class PredicateContext implements VolumeContext {
   replicas: readonly LonghornReplicaRecord[] = NO_REPLICAS;
   readonly diskUUIDsOf: (nodeName: string) => readonly string[] | undefined;
   readonly nodeIsUp: (nodeName: string, diskID?: string) => boolean;
+  readonly #scheduling: ReplicaScheduling;
 
-  constructor(longhornNodes: ReadonlyMap<string, LonghornNodeRecord>, nodeIsUp: (nodeName: string, diskID?: string) => boolean) {
+  constructor(
+    longhornNodes: ReadonlyMap<string, LonghornNodeRecord>,
+    settings: ReadonlyMap<string, LonghornSettingRecord>,
+    nodeIsUp: (nodeName: string, diskID?: string) => boolean,
+  ) {
     this.diskUUIDsOf = (nodeName) => longhornNodes.get(nodeName)?.diskUUIDs;
     this.nodeIsUp = nodeIsUp;
+    this.#scheduling = {
+      get nodes() {
+        return longhornNodes.values();
+      },
+      setting: (name) => settings.get(name)?.value ?? '',
+    };
+  }
+
+  scheduling(): ReplicaScheduling {
+    return this.#scheduling;
   }
 }
 
@@ -323,7 +343,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     this.#graceMs = options.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
     this.#now = options.now ?? Date.now;
     this.#pending = new PendingRemovals(options.pendingRemovalTtlMs ?? PENDING_REMOVAL_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
-    this.#predicateContext = new PredicateContext(this.#stores.longhornNode, (nodeName, diskID) => this.nodeIsUp(nodeName, diskID));
+    this.#predicateContext = new PredicateContext(this.#stores.longhornNode, this.#stores.longhornSetting, (nodeName, diskID) =>
+      this.nodeIsUp(nodeName, diskID),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------------- writes
@@ -624,6 +646,19 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
         // with a replica on that node (and only those).
         const node = (next ?? previous) as LonghornNodeRecord;
         this.#noteNodeVolumes(node.name);
+        // A node offering replicas or no longer (added, removed, scheduling turned on or off, tags): whether a
+        // degraded volume has a node left for its missing replicas (isShortOfNodesOnly). Rare: nodes change so
+        // seldom that walking the volumes is fine.
+        const before = previous as LonghornNodeRecord | undefined;
+        const after = next as LonghornNodeRecord | undefined;
+        if (!samePlacement(before?.placement, after?.placement)) this.#noteDegradedVolumes();
+        return;
+      }
+      case 'longhornSetting': {
+        // replica-soft-anti-affinity, read for the degraded volumes alone (isShortOfNodesOnly). Settings change rarely.
+        const setting = (next ?? previous) as LonghornSettingRecord;
+        const before = previous as LonghornSettingRecord | undefined;
+        if (setting.name === REPLICA_SOFT_ANTI_AFFINITY && before?.value !== (next as LonghornSettingRecord | undefined)?.value) this.#noteDegradedVolumes();
         return;
       }
       case 'node': {
@@ -641,6 +676,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
       default:
         return;
     }
+  }
+
+  /** The volumes Longhorn reports degraded: whether they count as unhealthy depends on the nodes left for them. */
+  #noteDegradedVolumes(): void {
+    for (const volume of this.#stores.longhornVolume.values()) if (volume.robustness === 'degraded') this.#volumesToEvaluate.add(volume.name);
   }
 
   #noteNodeVolumes(nodeName: string): void {

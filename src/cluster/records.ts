@@ -54,6 +54,11 @@ export interface LonghornVolumeRecord {
    */
   readonly nodeSelector?: readonly string[];
   readonly diskSelector?: readonly string[];
+  /**
+   * spec.replicaSoftAntiAffinity when it overrides Longhorn's replica-soft-anti-affinity setting (`enabled`: two
+   * replicas may share a node; `disabled`: never). Omitted for `ignored` or unset: the setting decides.
+   */
+  readonly replicaSoftAntiAffinity?: 'enabled' | 'disabled';
   /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
 }
@@ -114,6 +119,25 @@ export interface LonghornNodeRecord {
   readonly tags?: readonly string[];
   /** The spec.disks tags of each disk that takes replicas; omitted when none of them carries a tag. */
   readonly diskTags?: readonly (readonly string[])[];
+  /**
+   * What its spec offers Longhorn's replica scheduler whatever its state now (NotReady, cordoned, a disk short of
+   * space: passing states): its `spec.tags`, and the tags of each disk with `allowScheduling` on and no
+   * `evictionRequested`. Omitted when its spec takes no replica: `allowScheduling` off, `evictionRequested`, being
+   * deleted, or no such disk. Read to tell a volume Longhorn has no node for (isShortOfNodesOnly).
+   */
+  readonly placement?: ReplicaPlacement;
+}
+
+/**
+ * Longhorn's setting letting two replicas of a volume share a node when no other node is left (default false); a
+ * volume's `replicaSoftAntiAffinity` overrides it.
+ */
+export const REPLICA_SOFT_ANTI_AFFINITY = 'replica-soft-anti-affinity';
+
+/** A Longhorn node's spec, as Longhorn's replica scheduler matches a volume's nodeSelector and diskSelector to it. */
+export interface ReplicaPlacement {
+  readonly tags: readonly string[];
+  readonly diskTags: readonly (readonly string[])[];
 }
 
 /** longhorn.io/v1beta2 Setting: its name (e.g. node-drain-policy) and top-level `value`. */
@@ -146,6 +170,11 @@ export interface HarvesterUpgradeRecord {
    * PreDrained, PostDraining, WaitingReboot, PostDrained...).
    */
   readonly nodeStates: Labels;
+  /**
+   * Only `volume-guard.io/` annotations (an admin's skip, accepted at the upgrade's creation, carried to the drains of
+   * its nodes); absent when it carries none.
+   */
+  readonly annotations?: Labels;
 }
 
 /** core/v1 Node. */

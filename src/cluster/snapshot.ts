@@ -26,6 +26,19 @@ export interface VolumeContext {
   diskUUIDsOf(nodeName: string): readonly string[] | undefined;
   /** Whether a copy on the node (and disk, when given) counts (ClusterSnapshot.nodeIsUp). */
   nodeIsUp(nodeName: string, diskID?: string): boolean;
+  /**
+   * Where Longhorn's replica scheduler may place replicas (isShortOfNodesOnly). Omitted: unknown, and no volume is
+   * taken as short of nodes.
+   */
+  scheduling?(): ReplicaScheduling;
+}
+
+/** What Longhorn's replica scheduler reads, whatever the nodes' state now. */
+export interface ReplicaScheduling {
+  /** Every Longhorn node (those whose spec takes replicas carry `placement`). */
+  readonly nodes: Iterable<LonghornNodeRecord>;
+  /** A Longhorn setting's value ('' when unseen). */
+  setting(name: string): string;
 }
 
 export type VolumePredicate = (volume: LonghornVolumeRecord, context: VolumeContext) => boolean;

@@ -549,8 +549,15 @@ export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | un
     ...(stringAt(spec, 'dataLocality') === 'strict-local' ? { strictLocal: true as const } : {}),
     ...optionalTags('nodeSelector', spec),
     ...optionalTags('diskSelector', spec),
+    ...softAntiAffinityOf(spec),
     ...optionalAnnotations(metadata),
   };
+}
+
+/** A volume's spec.replicaSoftAntiAffinity when it overrides the setting (LonghornVolumeRecord). */
+function softAntiAffinityOf(spec: JsonObject | undefined): Pick<LonghornVolumeRecord, 'replicaSoftAntiAffinity'> {
+  const value = stringAt(spec, 'replicaSoftAntiAffinity');
+  return value === 'enabled' || value === 'disabled' ? { replicaSoftAntiAffinity: value } : {};
 }
 
 /** The non-empty strings of a Longhorn tag list (`spec.tags`, a volume's `spec.nodeSelector`). */
@@ -611,11 +618,15 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
   const reason = stringAt(ready, 'reason');
   // Longhorn's replica scheduler (getNodeInfo, then its disk filter): which disks could take a new replica.
   const diskTags: string[][] = [];
+  // The disks its spec offers, whatever their state now (LonghornNodeRecord.placement).
+  const configuredDiskTags: string[][] = [];
   for (const [diskName, disk] of Object.entries(diskSpecs ?? {})) {
     if (!isObject(disk) || disk['allowScheduling'] !== true || disk['evictionRequested'] === true) continue;
+    configuredDiskTags.push(tagsAt(disk, 'tags'));
     if (stringAt(conditionOf(objectAt(diskStatus, diskName), 'Schedulable', false), 'status') !== 'True') continue;
     diskTags.push(tagsAt(disk, 'tags'));
   }
+  const configured = spec?.['allowScheduling'] === true && spec['evictionRequested'] !== true && !isDeleting(metadata) && configuredDiskTags.length > 0;
   const refuses =
     stringAt(ready, 'status') !== 'True' ||
     stringAt(conditionOf(raw, 'Schedulable'), 'status') !== 'True' ||
@@ -634,6 +645,7 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
     ...(refuses ? { refusesReplicas: true as const } : {}),
     ...(refuses ? {} : nodeTags),
     ...(!refuses && diskTags.some((tags) => tags.length > 0) ? { diskTags } : {}),
+    ...(configured ? { placement: { tags: tagsAt(spec, 'tags'), diskTags: configuredDiskTags } } : {}),
   };
 }
 
@@ -662,6 +674,7 @@ export function transformHarvesterUpgrade(raw: unknown): HarvesterUpgradeRecord 
     skipDetached: stringMapAt(metadata, 'annotations')[HARVESTER_SKIP_DETACHED_ANNOTATION] === 'true',
     state: intern(stringMapAt(metadata, 'labels')[HARVESTER_UPGRADE_STATE_LABEL] ?? ''),
     nodeStates: nodeStatesAt(raw, 'nodeStatuses'),
+    ...optionalAnnotations(metadata),
   };
 }
 
@@ -681,6 +694,7 @@ export function transformHarvesterUpgradePlan(raw: unknown): HarvesterUpgradeRec
     skipDetached: stringMapAt(metadata, 'annotations')[HARVESTER_SKIP_DETACHED_ANNOTATION] === 'true',
     state: intern(stringAt(objectPath(raw, 'status'), 'currentPhase')),
     nodeStates: nodeStatesAt(raw, 'nodeUpgradeStatuses'),
+    ...optionalAnnotations(metadata),
   };
 }
 

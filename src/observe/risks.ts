@@ -21,6 +21,7 @@ import { recordsEqual } from '../cluster/model-equality.ts';
 import type { ClusterModel } from '../cluster/model.ts';
 import {
   RELEASE_LABELS,
+  REPLICA_SOFT_ANTI_AFFINITY,
   recordKey,
   type Labels,
   type ModelSink,
@@ -198,6 +199,10 @@ export class RiskTracker {
         const node = (next ?? previous) as RecordByKind['longhornNode'];
         this.#markNode(node.name);
         for (const replica of this.#model.replicasOnNode(node.name)) this.#markVolumeNodes(replica.volumeName);
+        // A node offering replicas or no longer decides which degraded volumes have a node left (isShortOfNodesOnly).
+        const placed = (version: RecordByKind['longhornNode'] | undefined) => version?.placement;
+        const [before, after] = [placed(previous as RecordByKind['longhornNode'] | undefined), placed(next as RecordByKind['longhornNode'] | undefined)];
+        if (before !== after && (before === undefined || after === undefined || !recordsEqual(before, after))) this.markAllNodes();
         return;
       }
       case 'node': {
@@ -265,7 +270,8 @@ export class RiskTracker {
       case 'longhornSetting': {
         // The node-drain-policy decides which last copies a cordon is refused for, on every node.
         const setting = (next ?? previous) as RecordByKind['longhornSetting'];
-        if (setting.name === NODE_DRAIN_POLICY) this.markAllNodes();
+        // replica-soft-anti-affinity decides which degraded volumes have a node left (isShortOfNodesOnly).
+        if (setting.name === NODE_DRAIN_POLICY || setting.name === REPLICA_SOFT_ANTI_AFFINITY) this.markAllNodes();
         return;
       }
       case 'namespace': {

@@ -405,6 +405,8 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
     name,
     diskUUIDs: [uuid()],
     down: false,
+    // Scheduling on, one disk taking replicas, as longhorn-manager reports a node.
+    placement: { tags: [], diskTags: [[]] },
   }));
   const diskOf = (nodeIndex: number): string => (longhornNodes[nodeIndex] as LonghornNodeRecord).diskUUIDs[0] as string;
 

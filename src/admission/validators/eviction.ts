@@ -17,7 +17,7 @@ import type { Config } from '../../config.ts';
 import { describeUser, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { truncate } from '../messages.ts';
-import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
+import { applyLonghornDrainPolicy, harvesterDrainOverride, harvesterUpgradeSkip, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import { SKIP_EVICTIONS_KEY, skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
@@ -108,7 +108,9 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (nodeSkip || namespaceSkip || nodeWide) dependsOn.push('namespace');
   // Issue 12.9: Harvester's own drains during an upgrade admitted with skipSingleReplicaDetachedVol.
   const harvester = node ? harvesterDrainOverride(snapshot, node) : undefined;
-  if (harvester || nodeWide) dependsOn.push('harvesterUpgrade', 'harvesterUpgradePlan');
+  // An admin's skip on that upgrade, accepted at its creation, carries to the drains of its nodes.
+  const upgradeSkip = node ? harvesterUpgradeSkip(snapshot, node, context.now) : undefined;
+  if (harvester || upgradeSkip || nodeWide) dependsOn.push('harvesterUpgrade', 'harvesterUpgradePlan');
   if (removal.evicted && (nodeWide || pod === undefined || (ownData && pod.claimNames.length > 0))) dependsOn.push('longhornSetting');
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
   // schedulable node, neither has a pod without claims or inline data, a finished pod or one that comes back.
@@ -122,7 +124,12 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
         : { node, pod };
   // The three plans read the same places (a node, the pod's namespace, Harvester's drain).
   const plan = nodeWide ? PLANS['eviction-draining'] : PLANS[removal.plan];
-  const overrides = readOverrides(plan, { node: () => nodeSkip, 'namespace-evictions': () => namespaceOverride, 'harvester-drain': () => harvester });
+  const overrides = readOverrides(plan, {
+    node: () => nodeSkip,
+    'namespace-evictions': () => namespaceOverride,
+    'harvester-drain': () => harvester,
+    'harvester-upgrade-skip': () => upgradeSkip,
+  });
   const judgement: PlanJudgement<PodTarget> = {
     action: removal.action,
     target,

@@ -8,7 +8,7 @@
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { applyLonghornDrainPolicy, harvesterDrainOverride, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
+import { applyLonghornDrainPolicy, harvesterDrainOverride, harvesterUpgradeSkip, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
 import type { Situation } from '../messages.ts';
 import type { AffectedObject, CheckId } from '../../checks/types.ts';
 import type { LeavingWith } from '../../checks/last-replica-on-node.ts';
@@ -123,8 +123,8 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   input: {
     node: string;
     action: string;
-    /** The plan's override readers but Harvester's drain (read here, for every plan). */
-    overrides: Omit<OverrideReaders<PlaceOf<(typeof PLANS)[Id]>>, 'harvester-drain'>;
+    /** The plan's override readers but Harvester's drains (read here, for every plan). */
+    overrides: Omit<OverrideReaders<PlaceOf<(typeof PLANS)[Id]>>, 'harvester-drain' | 'harvester-upgrade-skip'>;
     overrideHint: string;
     warnings?: readonly string[];
     /** Omitted: the cordon advice (annotate the node); pass null to keep `overrideHint` as the advice. */
@@ -164,7 +164,9 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   // Issue 12.9: a drain of this node by a Harvester upgrade admitted with skipSingleReplicaDetachedVol.
   const harvester = harvesterDrainOverride(snapshot, input.node);
   // The type of `input.overrides` holds a reader for each of the plan's other places.
-  const readers = { ...input.overrides, 'harvester-drain': () => harvester } as unknown as OverrideReaders<OverridePlace>;
+  // An admin's skip on that upgrade, accepted at its creation, carries to the drains of its nodes.
+  const upgradeSkip = harvesterUpgradeSkip(snapshot, input.node, context.now);
+  const readers = { ...input.overrides, 'harvester-drain': () => harvester, 'harvester-upgrade-skip': () => upgradeSkip } as unknown as OverrideReaders<OverridePlace>;
   const overrides = readOverrides(plan, readers);
   // Node or Machine DELETE, a scale-down, an autoscaler's drain taint: the node goes with its disks (plans.ts NodeTarget).
   const removed = input.plan !== 'node-cordon' || input.removed === true;

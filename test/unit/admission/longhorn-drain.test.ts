@@ -171,6 +171,94 @@ describe('Harvester upgrade drains', () => {
   });
 });
 
+describe("an admin's volume-guard.io/skip on a Harvester upgrade, carried to its drains", () => {
+  const ADMIN_SKIP = { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-reason': 'INC-7', 'volume-guard.io/skip-by': 'admin' };
+  /** cluster() plus, on w2, the only copy of a volume of its own; the Upgrade names single-replica, not Harvester's annotation. */
+  function upgrading(fields: Parameters<typeof harvesterUpgrade>[0] = {}): ClusterModel {
+    const m = cluster();
+    m.upsert('longhornVolume', volume({ name: 'other', numberOfReplicas: 1, currentNodeID: 'w2', pvcNamespace: 'app', pvcName: 'other' }));
+    m.upsert('longhornReplica', replica({ volumeName: 'other', nodeID: 'w2' }));
+    m.upsert('harvesterUpgrade', harvesterUpgrade({ skipDetached: false, annotations: ADMIN_SKIP, nodeStates: { w1: 'Pre-drained', w2: 'Images preloaded' }, ...fields }));
+    return m;
+  }
+
+  it('reads the volume-guard.io annotations of an Upgrade and an UpgradePlan', () => {
+    const annotations = { ...ADMIN_SKIP, 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true', 'other.io/x': 'y' };
+    expect(transformHarvesterUpgrade({ metadata: { name: 'u', namespace: 'harvester-system', annotations } })?.annotations).toEqual(ADMIN_SKIP);
+    expect(transformHarvesterUpgradePlan({ metadata: { name: 'p', annotations } })?.annotations).toEqual(ADMIN_SKIP);
+    expect(transformHarvesterUpgrade({ metadata: { name: 'u' } })?.annotations).toBeUndefined();
+  });
+
+  it('waives the checks it names (single-replica with last-replica-on-node) at the cordon of a node it drains, naming the upgrade', () => {
+    const m = upgrading();
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations?.['override-source']).toBe('Harvester Upgrade harvester-system/hvst-upgrade-1 (volume-guard.io/skip, draining node w1)');
+    expect(decision.auditAnnotations?.['overridden-checks']).toBe('last-replica-on-node,single-replica');
+    expect(decision.auditAnnotations?.['override-writer']).toBe('admin');
+    expect(decision.auditAnnotations?.['override-reason']).toBe('INC-7');
+    expect(decision.warnings?.join('\n')).toContain('overridden by Harvester Upgrade harvester-system/hvst-upgrade-1');
+  });
+
+  it("carries to the evictions of Harvester's drain of that node, for every pod there", () => {
+    const m = upgrading();
+    m.upsert('node', node({ name: 'w1', unschedulable: true }));
+    const evict = podEvictionValidator(config);
+    const decision = evict.handle(evictionRequest('db-0', { namespace: 'app' }), context(m));
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations?.['override-source']).toContain('Harvester Upgrade harvester-system/hvst-upgrade-1 (volume-guard.io/skip');
+  });
+
+  it('waives nothing on a node the upgrade is not draining, nor once the node or the upgrade is past it', () => {
+    const evict = podEvictionValidator(config);
+    for (const m of [
+      upgrading({ nodeStates: { w1: 'Images preloaded', w2: 'Pre-drained' } }),
+      upgrading({ nodeStates: { w1: 'Succeeded' } }),
+      upgrading({ state: 'Succeeded' }),
+      upgrading({ state: 'Failed' }),
+    ]) {
+      const decision = cordon.handle(cordonRequest('w1'), context(m));
+      expect(decision.allowed).toBe(false);
+      expect(checksOf(decision.status!.message)).toEqual(['last-replica-on-node', 'single-replica']);
+      expect(evict.handle(evictionRequest('db-0', { namespace: 'app' }), context(m)).allowed).toBe(false);
+    }
+    // The node beside the one being drained keeps its own risks refused: the skip carries to w1 only.
+    const m = upgrading();
+    const other = cordon.handle(cordonRequest('w2'), context(m));
+    expect(other.allowed).toBe(false);
+    expect(other.status!.message).toContain('longhorn-system/other');
+  });
+
+  it('counts only as a stored override does: with its skip-by, before its skip-until, from allowed writers', () => {
+    const unsigned = cordon.handle(cordonRequest('w1'), context(upgrading({ annotations: { 'volume-guard.io/skip': 'single-replica' } })));
+    expect(unsigned.allowed).toBe(false);
+    expect(unsigned.warnings?.join('\n')).toContain('no writer recorded');
+    const expired = cordon.handle(
+      cordonRequest('w1'),
+      context(upgrading({ annotations: { ...ADMIN_SKIP, 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' } })),
+    );
+    expect(expired.allowed).toBe(false);
+    const nobody = defaultConfig();
+    const closed = { ...nobody, overrides: { ...nobody.overrides, allowedGroups: [], allowedUsers: [] } };
+    expect(cordon.handle(cordonRequest('w1'), context(upgrading(), { config: closed })).allowed).toBe(false);
+  });
+
+  it('waives only the checks it names: volume-health named alone leaves the single copies refused', () => {
+    const m = upgrading({ annotations: { ...ADMIN_SKIP, 'volume-guard.io/skip': 'volume-health' } });
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(false);
+    expect(checksOf(decision.status!.message)).toEqual(['last-replica-on-node', 'single-replica']);
+  });
+
+  it('carries from an UpgradePlan too', () => {
+    const m = cluster();
+    m.upsert('harvesterUpgradePlan', harvesterUpgradePlan({ skipDetached: false, annotations: ADMIN_SKIP, nodeStates: { w1: 'PreDrained' } }));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations?.['override-source']).toBe('Harvester UpgradePlan hvst-upgrade-2 (volume-guard.io/skip, draining node w1)');
+  });
+});
+
 describe("Longhorn's node-drain-policy", () => {
   it('with block-for-eviction, says the last copies will be moved instead of refusing the cordon', () => {
     const m = cluster();

@@ -154,7 +154,7 @@ export const UPGRADE_OBJECTS: readonly OverrideCarrier[] = [
       'volume-guard.io/skip-reason': 'upgrade window 2026-01-10',
     },
     labels: {},
-    appliesTo: 'the creation of this Upgrade only (already past)',
+    appliesTo: 'the creation of this Upgrade, and the cordons and drains of its nodes while it upgrades them',
     harvesterUpgrade: true,
   },
   {
