@@ -9,7 +9,8 @@ import type { ClusterSnapshot } from '../cluster/snapshot.ts';
  * drops the references to the gone owners). volume-guard counts an owner as staying only where it sees it: a
  * StatefulSet of that name in the claim's namespace whose uid is the reference's (a uid mismatch is dangling), not
  * being deleted (a foreground deletion makes it a waiting owner; a background or orphaning one is gone a moment
- * later), not going itself, and not owned by one that goes (the collector would delete it too). Owners of other
+ * later) nor just admitted for deletion (the informers lag: `kubectl delete sts a b` judges b with a gone), not going
+ * itself, and not owned by one that goes (the collector would delete it too). Owners of other
  * kinds (Pods, whose uid the model does not keep; an operator's resources) are not judged: the claim is reported,
  * and its reason names them (pvc-delete.ts).
  */
@@ -17,8 +18,8 @@ export function stayingOwner(snapshot: ClusterSnapshot, claim: Pick<PersistentVo
   for (const ref of claim.ownerReferences) {
     if (ref.kind !== 'StatefulSet' || ref.uid === '' || going.has(ref.uid)) continue;
     const live = snapshot.statefulSet(claim.namespace, ref.name);
-    if (live === undefined || live.uid !== ref.uid || live.deleting === true) continue;
-    if ((live.ownerUids ?? []).some((uid) => going.has(uid))) continue;
+    if (live === undefined || live.uid !== ref.uid || live.deleting === true || snapshot.deletionAdmitted(ref.uid)) continue;
+    if ((live.ownerUids ?? []).some((uid) => going.has(uid) || snapshot.deletionAdmitted(uid))) continue;
     return ref;
   }
   return undefined;

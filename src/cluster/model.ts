@@ -70,6 +70,9 @@ export interface ClusterModelOptions {
   readonly maxPendingRemovals?: number;
 }
 
+/** The record's key of an admitted StatefulSet DELETE: its uid is what names it (removalKey). */
+const statefulSetKey = (uid: string): string => removalKey({ kind: 'statefulSet', namespace: '', name: '', uid });
+
 /** A removal volume-guard admitted that the informers do not show yet (pending-removals.ts). */
 interface PendingEntry {
   readonly removal: AdmittedRemoval;
@@ -447,7 +450,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   /**
    * Counts a removal volume-guard has just admitted as done until the informers show it (the object gone or being
    * deleted, the drain taint on the node) or its time runs out: a replica is stored as being deleted, a node answers
-   * nodeLeaving. Nothing is recorded when the informers show it already. Again for the same object: its time renews.
+   * nodeLeaving, a StatefulSet deletionAdmitted. Nothing is recorded when the informers show it already. Again for the same object: its time renews.
    */
   admitRemoval(removal: AdmittedRemoval): void {
     this.expireRemovals();
@@ -474,6 +477,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
           this.#track({ removal, key });
           this.#addPendingNode(removal.node, key, 'machine');
           break;
+        case 'statefulSet': {
+          // Recorded even when the informer has not shown it created yet: its uid is all the owners' check reads.
+          const current = this.#stores.statefulSet.get(`${removal.namespace}/${removal.name}`);
+          if (removal.uid === '' || (current?.uid === removal.uid && current.deleting === true)) return;
+          this.#track({ removal, key });
+          return;
+        }
       }
     }
     this.#evaluatePending();
@@ -495,6 +505,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   /** An entry forgotten unseen: the model answers from the informers' records again. */
   #release(entry: PendingEntry): void {
     const removal = entry.removal;
+    if (removal.kind === 'statefulSet') return;
     if (removal.kind !== 'longhornReplica') {
       this.#dropPendingNode(removal.kind === 'node' ? removal.name : removal.node, entry.key);
       return;
@@ -506,7 +517,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   /** The informers show the removal: the entry ends, what they show stays. */
   #seen(key: string): void {
     const entry = this.#pending.delete(key);
-    if (entry === undefined || entry.removal.kind === 'longhornReplica') return;
+    if (entry === undefined || entry.removal.kind === 'longhornReplica' || entry.removal.kind === 'statefulSet') return;
     this.#dropPendingNode(entry.removal.kind === 'node' ? entry.removal.name : entry.removal.node, key);
   }
 
@@ -542,6 +553,14 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
         if (machine.deleting) this.#seen(removalKey({ kind: 'machine', namespace: machine.namespace, name: machine.name, node: '' }));
         return record;
       }
+      case 'statefulSet': {
+        const statefulSet = record as StatefulSetRecord;
+        // Being deleted; or another of that name in its place (re-created): the one whose DELETE was admitted is gone.
+        if (statefulSet.deleting === true) this.#seen(statefulSetKey(statefulSet.uid));
+        const previous = this.#stores.statefulSet.get(`${statefulSet.namespace}/${statefulSet.name}`);
+        if (previous !== undefined && previous.uid !== statefulSet.uid) this.#seen(statefulSetKey(previous.uid));
+        return record;
+      }
       default:
         return record;
     }
@@ -567,6 +586,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
         this.#seen(removalKey({ kind: 'machine', namespace: machine.namespace, name: machine.name, node: '' }));
         return;
       }
+      case 'statefulSet':
+        this.#seen(statefulSetKey((record as StatefulSetRecord).uid));
+        return;
       default:
         return;
     }
@@ -1018,6 +1040,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   statefulSet(namespace: string, name: string): StatefulSetRecord | undefined {
     return this.#stores.statefulSet.get(`${namespace}/${name}`);
+  }
+
+  deletionAdmitted(uid: string): boolean {
+    // One lookup, none while nothing is pending.
+    return this.#pending.size > 0 && uid !== '' && this.#pending.get(statefulSetKey(uid)) !== undefined;
   }
 
   statefulSetsOfRelease(namespace: string, release: string): readonly StatefulSetRecord[] {

@@ -1,6 +1,7 @@
 // Removals volume-guard has admitted that its informers have not shown yet. The informers lag the API server by
 // milliseconds to seconds, so the DELETEs of one command (`kubectl delete replicas r1 r2`, `kubectl delete node a b`,
-// a DeleteCollection the API server admits item by item) would each be judged with the others' copies still counted.
+// a DeleteCollection the API server admits item by item) would each be judged with the others' copies still counted,
+// and `kubectl delete sts a b` would judge each StatefulSet with the other still owning the PVCs they share.
 // The cluster model keeps them here, a short while and a bounded number, and counts an admitted removal as done until
 // the informer shows the object gone or going (model.ts). Pure data structure: the clock is passed in.
 
@@ -14,7 +15,12 @@ export type AdmittedRemoval =
    */
   | { readonly kind: 'node'; readonly name: string; readonly how: 'deleted' | 'autoscaler' }
   /** A Cluster API Machine DELETE (or a scale-down that removes it): Cluster API drains its node and deletes its disks. */
-  | { readonly kind: 'machine'; readonly namespace: string; readonly name: string; readonly node: string };
+  | { readonly kind: 'machine'; readonly namespace: string; readonly name: string; readonly node: string }
+  /**
+   * A StatefulSet DELETE: it no longer keeps the PVCs it co-owns (the garbage collector deletes a dependent once no
+   * owner stays). Known by its uid, which ownerReferences name.
+   */
+  | { readonly kind: 'statefulSet'; readonly namespace: string; readonly name: string; readonly uid: string };
 
 /** Where admitted removals are recorded: the model, behind the admission server. */
 export interface RemovalRecorder {
@@ -39,6 +45,8 @@ export function removalKey(removal: AdmittedRemoval): string {
       return `node/${removal.how}/${removal.name}`;
     case 'machine':
       return `machine/${removal.namespace}/${removal.name}`;
+    case 'statefulSet':
+      return `statefulSet/${removal.uid}`;
   }
 }
 

@@ -160,6 +160,11 @@ export interface ClusterSnapshot {
    * release of its own namespace). They may live in another namespace than the release's when the chart says so.
    */
   statefulSetsOfRelease(namespace: string, release: string): readonly StatefulSetRecord[];
+  /**
+   * Whether volume-guard has just admitted the DELETE of the object with this uid (a StatefulSet) and the informers
+   * do not show it gone or being deleted yet (pending-removals.ts): an owner that no longer keeps its dependents.
+   */
+  deletionAdmitted(uid: string): boolean;
 
   /** Cluster API Machines of a MachineSet, MachineDeployment or KubeadmControlPlane (by their `cluster.x-k8s.io/*-name` labels). */
   machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', name: string): readonly MachineRecord[];

@@ -82,6 +82,8 @@ describe('Cluster API: scale to zero and collection DELETEs of Machines', () => 
     expect(denied(refused.stderr), refused.stderr).toBe(true);
     expect(refused.stderr).toContain(`scale-down of ${kind} ${NS}/${name} from 3 to 0`);
     expect(refused.stderr).toContain(`mz-b-data on node ${DATA}`);
+    // The headline counts both Machines' nodes, not only the one told in full.
+    expect(refused.stderr).toMatch(new RegExp(`mz-b-data on node ${DATA}: risks of data loss on 2 Machines' nodes \\(\\d+ on ${DATA}\\)\\.`));
     expect(refused.stderr).toContain('mz-data-pv');
     expect(refused.stderr).toContain('Other Machines it may remove with data at risk (1;');
     expect(refused.stderr).toContain(`mz-c-data2 on node ${DATA2} [node-local-volume]`);

@@ -41,6 +41,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   podsWithInlineDataOnNode: () => none,
   statefulSet: () => undefined,
   statefulSetsOfRelease: () => none,
+  deletionAdmitted: () => false,
   machinesOf: () => none,
 };
 

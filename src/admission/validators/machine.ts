@@ -188,6 +188,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // The first refusal is told in full; every other Machine the scale-down may remove with data at risk is named
   // after it (a scale to zero takes them all: fixing one node at a time would be refused node after node).
   let refusal: Decision | undefined;
+  let refusedNode = '';
   const alsoAtRisk: OtherAtRisk[] = [];
   // The copies on the other nodes this scale-down removes are no copy to count on: all of them when Cluster API's
   // choice is known, any `removed - 1` of the set's other nodes when it is not.
@@ -208,7 +209,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       situation: null,
     });
     if (!decision.allowed) {
-      if (refusal === undefined) refusal = decision;
+      if (refusal === undefined) [refusal, refusedNode] = [decision, machine.nodeName];
       else alsoAtRisk.push({ machine: machine.name, node: machine.nodeName, checks: decision.deniedChecks ?? [] });
       continue;
     }
@@ -217,7 +218,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
     checkedOverrides.push(...(decision.overrides ?? []));
     auditAnnotations = { ...auditAnnotations, ...decision.auditAnnotations };
   }
-  if (refusal) return withOthersAtRisk(refusal, alsoAtRisk);
+  if (refusal) return withOthersAtRisk(refusal, alsoAtRisk, refusedNode);
   const result = allowed(allWarnings, Object.keys(auditAnnotations).length ? auditAnnotations : undefined);
   return checkedOverrides.length ? { ...result, overrides: [...new Set(checkedOverrides)] } : result;
 }
@@ -232,15 +233,18 @@ export interface OtherAtRisk {
 /**
  * The refusal of a scale-down, with the other Machines it may remove whose nodes hold data at risk named before the
  * override (as many as fit the denial's length, then "and N more"; `volume-guard audit --node NODE` tells each one's
- * risks). A refusal for an unknown state (stale model) is returned as it is.
+ * risks), and its headline counting them all: `...: risks of data loss on 3 Machines' nodes (2 on w1).`
+ * rather than the first node's risks alone (`node`: that node). A refusal for an unknown state (stale model) is
+ * returned as it is.
  */
-export function withOthersAtRisk(refusal: Decision, others: readonly OtherAtRisk[]): Decision {
+export function withOthersAtRisk(refusal: Decision, others: readonly OtherAtRisk[], node: string): Decision {
   const message = refusal.status?.message;
   if (message === undefined || others.length === 0 || (refusal.deniedChecks ?? []).includes('stale-model')) return refusal;
+  const headline = wholeScaleDownHeadline(message, others.length + 1, node);
   const heading = `Other Machines it may remove with data at risk (${others.length}; volume-guard audit --node NODE for each):`;
   const lines = others.map((other) => `  ${other.machine} on node ${other.node} [${other.checks.join(', ')}]`);
   // Lines listed while they fit, keeping room for the "and N more" line that ends a cut listing.
-  let room = MAX_DENIAL_LENGTH - message.length - heading.length - 1;
+  let room = MAX_DENIAL_LENGTH - message.length - (headline.text.length - headline.replaced) - heading.length - 1;
   const listed: string[] = [];
   for (const [index, line] of lines.entries()) {
     const more = index < lines.length - 1 ? `  and ${lines.length - index - 1} more`.length + 1 : 0;
@@ -252,8 +256,25 @@ export function withOthersAtRisk(refusal: Decision, others: readonly OtherAtRisk
   if (room < 0) return refusal;
   const at = message.indexOf(`\n${OVERRIDE_HEADING}`);
   const [before, after] = at < 0 ? [message, ''] : [message.slice(0, at), message.slice(at)];
+  const body = headline.text + before.slice(headline.replaced);
   const deniedChecks = [...new Set([...(refusal.deniedChecks ?? []), ...others.flatMap((other) => other.checks)])];
-  return { ...refusal, status: { ...refusal.status!, message: [before, heading, ...listed].join('\n') + after }, deniedChecks };
+  return { ...refusal, status: { ...refusal.status!, message: [body, heading, ...listed].join('\n') + after }, deniedChecks };
+}
+
+/** The verdict's count, as verdictLine ends the first line: `: 1 risk of data loss.` */
+const VERDICT_COUNT = /: (\d+) risks? of data loss\.$/;
+
+/**
+ * The first line of a scale-down's refusal recounted for `machines` Machines whose nodes hold data at risk, keeping
+ * the first node's count: its text, and how many characters of the message it replaces (0, none, when the first line
+ * does not end as verdictLine words it).
+ */
+function wholeScaleDownHeadline(message: string, machines: number, node: string): { readonly text: string; readonly replaced: number } {
+  const end = message.indexOf('\n');
+  const first = end < 0 ? message : message.slice(0, end);
+  const count = VERDICT_COUNT.exec(first);
+  if (count === null) return { text: '', replaced: 0 };
+  return { text: `${first.slice(0, count.index)}: risks of data loss on ${machines} Machines' nodes (${count[1]} on ${node}).`, replaced: first.length };
 }
 
 export function machineValidator(config: Config): Validator {

@@ -154,6 +154,12 @@ export function pvcDeleteValidator(config: Config): Validator {
       const old = request.oldObject;
       const meta = metaOf(old);
       if (!meta) return allowed();
+      // Once allowed (whatever this check's mode, orphaning or not), `kubectl delete sts a b` judges b with a no
+      // longer owning the PVCs they share: the garbage collector keeps a PVC only while one of its owners stays.
+      if (request.operation === 'DELETE' && request.resource.resource === 'statefulsets' && (request.subResource ?? '') === '') {
+        const uid = stringField(old, 'metadata', 'uid');
+        if (uid !== '') context.removing({ kind: 'statefulSet', namespace: request.namespace, name: request.name || meta.name, uid });
+      }
       const { config } = context;
       const automation = isAutomation(request.userInfo, config);
       const mode = automation ? config.checks['pvc-delete'].mode : config.pvcDelete.others;

@@ -106,6 +106,9 @@ describe('Cluster API: a scale-down refused for several nodes', () => {
     expect(decision.allowed).toBe(false);
     const message = decision.status!.message;
     expect(message).toContain('such as md-0-a-node-001 on node node-001');
+    // The headline counts the whole scale-down, not only the node told in full.
+    expect(message.split('\n')[0]).toMatch(/such as md-0-a-node-001 on node node-001: risks of data loss on 3 Machines' nodes \(1 on node-001\)\.$/);
+    expect(message).not.toContain('1 risk of data loss');
     expect(message).toContain('pv-node-001');
     expect(message).toContain('Other Machines it may remove with data at risk (2; volume-guard audit --node NODE for each):');
     expect(message).toContain('  md-0-a-node-002 on node node-002 [node-local-volume]');
@@ -119,6 +122,7 @@ describe('Cluster API: a scale-down refused for several nodes', () => {
     model.upsert('node', node({ name: 'node-002', annotations: { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' } }));
     const message = validator.handle(scaleTo('machinesets', 0, 3), context(model)).status!.message;
     expect(message).toContain('with data at risk (1;');
+    expect(message).toContain("risks of data loss on 2 Machines' nodes (1 on node-001).");
     expect(message).not.toContain('md-0-a-node-002');
     // The object's own write carries its deletion order: Random takes md-0-a-node-001 only.
     const byName = request({
@@ -131,7 +135,7 @@ describe('Cluster API: a scale-down refused for several nodes', () => {
       oldObject: { metadata: { name: 'md-0-a' }, spec: { replicas: 3 } },
     });
     const one = validator.handle(byName, context(everyNodeHoldsData(3))).status!.message;
-    expect(one).toContain('md-0-a-node-001 on node node-001');
+    expect(one).toContain('md-0-a-node-001 on node node-001: 1 risk of data loss.');
     expect(one).not.toContain('Other Machines it may remove');
   });
 
@@ -139,6 +143,7 @@ describe('Cluster API: a scale-down refused for several nodes', () => {
     const message = validator.handle(scaleTo('machinedeployments', 0, 300), context(everyNodeHoldsData(300))).status!.message;
     expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
     expect(message).toContain('with data at risk (299;');
+    expect(message).toContain("risks of data loss on 300 Machines' nodes (1 on node-001).\n");
     expect(message).toMatch(/\n {2}and \d+ more\nOverride \(an authorized admin/);
   });
 });

@@ -3,11 +3,12 @@
 // delete node a b`, `kubectl delete machine a b`) see each other.
 import { describe, expect, it } from 'vitest';
 import { collectLastReplicaOnNode } from '../../../src/checks/last-replica-on-node.ts';
+import { collectClaimsDeletedWith } from '../../../src/checks/pvc-delete.ts';
 import { SINGLE_REPLICA_SET, VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { collectReplicaDeletion } from '../../../src/checks/storage-teardown.ts';
 import { ClusterModel, type PendingChange } from '../../../src/cluster/model.ts';
 import { PendingRemovals, removalKey } from '../../../src/cluster/pending-removals.ts';
-import { longhornNode, machine, node, replica, volume } from '../../support/fixtures.ts';
+import { longhornNode, machine, node, pv, pvc, replica, statefulSet, volume } from '../../support/fixtures.ts';
 
 describe('PendingRemovals', () => {
   it('keeps an entry until its time is past, a renewed one from its renewal', () => {
@@ -41,6 +42,8 @@ describe('PendingRemovals', () => {
     expect(removalKey({ kind: 'node', name: 'w1', how: 'deleted' })).not.toBe(removalKey({ kind: 'node', name: 'w1', how: 'autoscaler' }));
     expect(removalKey({ kind: 'machine', namespace: 'ns', name: 'w1', node: 'w1' })).toBe('machine/ns/w1');
     expect(removalKey({ kind: 'longhornReplica', name: 'r1' })).toBe('longhornReplica/r1');
+    // A StatefulSet by its uid: one re-created under the same name is another.
+    expect(removalKey({ kind: 'statefulSet', namespace: 'ns', name: 'a', uid: 'u1' })).toBe('statefulSet/u1');
   });
 });
 
@@ -226,5 +229,87 @@ describe('the model with admitted node removals', () => {
     }
     expect(clock.reads).toBe(before);
     expect(model.internalSizes()).toMatchObject({ pendingRemovals: 0, pendingRemovalNodes: 0 });
+  });
+});
+
+describe('the model with admitted StatefulSet DELETEs', () => {
+  const a = statefulSet({ namespace: 'shop', name: 'a' });
+  const b = statefulSet({ namespace: 'shop', name: 'b' });
+  const removalOf = (s: typeof a) => ({ kind: 'statefulSet', namespace: s.namespace, name: s.name, uid: s.uid }) as const;
+
+  /** StatefulSets a and b, and a Bound PVC (PV reclaim Delete) whose ownerReferences name both. */
+  function sharedClaim() {
+    const clock = { now: Date.parse('2026-01-01T00:00:00Z') };
+    const model = new ClusterModel(VOLUME_SETS, { now: () => clock.now });
+    model.upsert('statefulSet', a);
+    model.upsert('statefulSet', b);
+    model.upsert('persistentVolume', pv({ name: 'pv-data', claimNamespace: 'shop', claimName: 'data', reclaimPolicy: 'Delete' }));
+    const owners = [a, b].map((s) => ({ kind: 'StatefulSet', name: s.name, uid: s.uid }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data', volumeName: 'pv-data', ownerReferences: owners }));
+    return { model, clock };
+  }
+
+  /** The PVCs the garbage collector deletes with `s` (the findings of its DELETE). */
+  const deletedWith = (model: ClusterModel, s: typeof a): string[] =>
+    collectClaimsDeletedWith(model, { namespace: s.namespace, owner: { kind: 'StatefulSet', name: s.name, uid: s.uid }, now: 0 }).findings.map(
+      (finding) => `${finding.object.namespace}/${finding.object.name}`,
+    );
+
+  it("counts a StatefulSet whose DELETE was admitted as no owner that stays, until the informer shows it going", () => {
+    const { model } = sharedClaim();
+    // Alone, b's DELETE keeps the claim: a still owns it.
+    expect(deletedWith(model, b)).toEqual([]);
+    model.admitRemoval(removalOf(a));
+    expect(model.deletionAdmitted(a.uid)).toBe(true);
+    expect(model.deletionAdmitted(b.uid)).toBe(false);
+    // The second DELETE of `kubectl delete sts a b`: no owner stays.
+    expect(deletedWith(model, b)).toEqual(['shop/data']);
+    // The informer shows a being deleted (a foreground deletion): the entry ends, the record keeps answering.
+    model.upsert('statefulSet', { ...a, deleting: true });
+    expect(model.deletionAdmitted(a.uid)).toBe(false);
+    expect(model.internalSizes()['pendingRemovals']).toBe(0);
+    expect(deletedWith(model, b)).toEqual(['shop/data']);
+  });
+
+  it('ends the entry when the informer shows it gone, or another of that name in its place', () => {
+    const { model } = sharedClaim();
+    model.admitRemoval(removalOf(a));
+    model.remove('statefulSet', 'shop/a');
+    expect(model.deletionAdmitted(a.uid)).toBe(false);
+    model.upsert('statefulSet', a);
+    model.admitRemoval(removalOf(a));
+    // Deleted and re-created before the informer caught up: the new one is no owner of the claim (its uid differs).
+    model.upsert('statefulSet', { ...a, uid: 'uid-a-again' });
+    expect(model.deletionAdmitted(a.uid)).toBe(false);
+    expect(model.internalSizes()['pendingRemovals']).toBe(0);
+  });
+
+  it('counts one the informer has not shown created yet, forgets it in time, and records none shown going already', () => {
+    const { model, clock } = sharedClaim();
+    model.admitRemoval({ kind: 'statefulSet', namespace: 'shop', name: 'new', uid: 'uid-new' });
+    expect(model.deletionAdmitted('uid-new')).toBe(true);
+    // Its informer never shows it (its DELETE failed after volume-guard's answer): forgotten after its time.
+    model.admitRemoval(removalOf(a));
+    clock.now += 60_000;
+    model.expireRemovals();
+    expect(model.deletionAdmitted('uid-new')).toBe(false);
+    expect(model.deletionAdmitted(a.uid)).toBe(false);
+    expect(deletedWith(model, b)).toEqual([]);
+    model.upsert('statefulSet', { ...a, deleting: true });
+    model.admitRemoval(removalOf(a));
+    model.admitRemoval({ kind: 'statefulSet', namespace: 'shop', name: 'a', uid: '' });
+    expect(model.internalSizes()['pendingRemovals']).toBe(0);
+  });
+
+  it('counts a StatefulSet owned by one whose DELETE was admitted as going with it', () => {
+    const { model } = sharedClaim();
+    // b is owned by a: the garbage collector deletes b with a, then the claim.
+    model.upsert('statefulSet', { ...b, ownerUids: [a.uid] });
+    const c = statefulSet({ namespace: 'shop', name: 'c' });
+    model.upsert('statefulSet', c);
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data', volumeName: 'pv-data', ownerReferences: [b, c].map((s) => ({ kind: 'StatefulSet', name: s.name, uid: s.uid })) }));
+    expect(deletedWith(model, c)).toEqual([]);
+    model.admitRemoval(removalOf(a));
+    expect(deletedWith(model, c)).toEqual(['shop/data']);
   });
 });

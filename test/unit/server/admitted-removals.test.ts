@@ -2,16 +2,17 @@
 // next DELETE of the same command is judged with it gone (src/cluster/pending-removals.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
+import { pvcDeleteValidator } from '../../../src/admission/validators/pvc-delete.ts';
 import { storageTeardownValidator } from '../../../src/admission/validators/storage-teardown.ts';
-import type { AdmissionRequest } from '../../../src/admission/types.ts';
+import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { LonghornReplicaRecord } from '../../../src/cluster/records.ts';
 import { buildAdmissionApp, type AdmissionApp } from '../../../src/server/app.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import { ALWAYS_SYNCED } from '../../support/empty-model.ts';
-import { NODE_KIND, request, reviewBody } from '../../support/admission.ts';
-import { longhornNode, namespace, node, replica, volume } from '../../support/fixtures.ts';
+import { NODE_KIND, request, reviewBody, statefulSetDeleteRequest } from '../../support/admission.ts';
+import { longhornNode, namespace, node, pv, pvc, replica, statefulSet, volume } from '../../support/fixtures.ts';
 import { captureLog, registryOf, testConfig } from './server-fixtures.ts';
 
 const apps: AdmissionApp[] = [];
@@ -31,7 +32,7 @@ function serve() {
   for (const nodeID of ['w1', 'w2']) model.upsert('longhornReplica', replica({ volumeName: 'v', nodeID }));
   const app = buildAdmissionApp({
     config,
-    registry: registryOf(storageTeardownValidator(config), nodeCordonValidator(config)),
+    registry: registryOf(storageTeardownValidator(config), nodeCordonValidator(config), pvcDeleteValidator(config)),
     snapshot: model,
     health: ALWAYS_SYNCED,
     removals: model,
@@ -121,5 +122,53 @@ describe('removals admitted one after the other', () => {
     // The refused one is not recorded: w1's retry still counts w2's copy.
     expect(model.nodeLeaving('w2')).toBeUndefined();
     expect((await answer(app, 'node-cordon', nodeDelete('w1'))).allowed).toBe(true);
+  });
+});
+
+describe('StatefulSet DELETEs admitted one after the other', () => {
+  const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts'] };
+  const a = statefulSet({ namespace: 'shop', name: 'a' });
+  const b = statefulSet({ namespace: 'shop', name: 'b' });
+
+  /** A Bound PVC (PV reclaim Delete) owned by StatefulSets a and b, behind the server. */
+  function shared() {
+    const served = serve();
+    served.model.upsert('statefulSet', a);
+    served.model.upsert('statefulSet', b);
+    served.model.upsert('persistentVolume', pv({ name: 'pv-data', claimNamespace: 'shop', claimName: 'data', reclaimPolicy: 'Delete' }));
+    const owners = [a, b].map((s) => ({ kind: 'StatefulSet', name: s.name, uid: s.uid }));
+    served.model.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data', volumeName: 'pv-data', ownerReferences: owners }));
+    return served;
+  }
+
+  const stsDelete = (s: typeof a, fields: Partial<AdmissionRequest> = {}, user = ARGO, options?: Record<string, unknown>): AdmissionRequest => ({
+    ...statefulSetDeleteRequest({ namespace: s.namespace, name: s.name, uid: s.uid, user, whenDeleted: 'Delete', ...(options ? { options } : {}) }),
+    ...fields,
+  });
+
+  it('refuses the second of `kubectl delete sts a b`, naming the PVC they share', async () => {
+    const { app } = shared();
+    expect((await answer(app, 'pvc-delete', stsDelete(a))).allowed).toBe(true);
+    const second = await answer(app, 'pvc-delete', stsDelete(b));
+    expect(second.allowed).toBe(false);
+    expect(second.message).toContain('deletion of StatefulSet shop/b');
+    expect(second.message).toContain('PVC shop/data (PV pv-data): deleted with StatefulSet shop/b');
+  });
+
+  it('records nothing for a dry run, and the other stays an owner', async () => {
+    const { app, model } = shared();
+    expect((await answer(app, 'pvc-delete', stsDelete(a, { dryRun: true }))).allowed).toBe(true);
+    expect(model.internalSizes()['pendingRemovals']).toBe(0);
+    expect((await answer(app, 'pvc-delete', stsDelete(b))).allowed).toBe(true);
+  });
+
+  it('records an orphaning DELETE and one by a person (whose deletes pass by default): the owner goes all the same', async () => {
+    const { app, model } = shared();
+    expect((await answer(app, 'pvc-delete', stsDelete(a, {}, ARGO, { propagationPolicy: 'Orphan' }))).allowed).toBe(true);
+    expect(model.deletionAdmitted(a.uid)).toBe(true);
+    expect((await answer(app, 'pvc-delete', stsDelete(b))).allowed).toBe(false);
+    const again = shared();
+    expect((await answer(again.app, 'pvc-delete', stsDelete(a, {}, { username: 'jane', groups: [] }))).allowed).toBe(true);
+    expect((await answer(again.app, 'pvc-delete', stsDelete(b))).allowed).toBe(false);
   });
 });
