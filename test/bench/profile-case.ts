@@ -8,10 +8,13 @@ import { VOLUME_COUNTS, VOLUME_SETS } from '../../src/checks/longhorn-health.ts'
 import { ClusterModel } from '../../src/cluster/model.ts';
 import { loadConfig } from '../../src/config.ts';
 import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../src/server/codec.ts';
+import { applyServeV8Flags } from '../../src/server/v8-flags.ts';
 import { syntheticCluster } from '../support/fixtures.ts';
 import { CLUSTER_SIZES } from './lib/protocol.ts';
 import { buildCases } from './lib/cases.ts';
 
+// As `volume-guard serve` runs: its V8 flags set before the model is built.
+applyServeV8Flags();
 const { values } = parseArgs({ options: { case: { type: 'string', default: 'cordon-deny' }, size: { type: 'string', default: 'large' }, ms: { type: 'string', default: '5000' } } });
 const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
 const summary = syntheticCluster(model, CLUSTER_SIZES[values.size as keyof typeof CLUSTER_SIZES]);
