@@ -24,6 +24,8 @@ export const registerServeCommand: CommandRegistrar = (program) => {
       'local try-outs only: serve a freshly generated certificate for 127.0.0.1/localhost instead of the configured files',
     )
     .action(async (options: { config?: string; selfSigned?: boolean }) => {
+      // Before the model's first objects: V8 flags NODE_OPTIONS cannot carry (src/server/v8-flags.ts).
+      (await import('./server/v8-flags.ts')).applyServeV8Flags();
       let config = loadConfig({ ...(options.config ? { file: options.config } : {}), env: process.env });
       const log = createLogger(config.log.level);
       // Loaded only now, so --help and configuration errors answer without loading the server stack.

@@ -1,5 +1,5 @@
 // One case in a loop on a synthetic model, for `node --cpu-prof`: what a validator spends its time on.
-//   node --cpu-prof --cpu-prof-dir=/tmp/prof test/bench/profile-case.ts --case cordon-deny [--size large] [--ms 5000]
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof test/bench/profile-case.ts --case cordon-deny [--size large] [--ms 5000] [--v8-defaults]
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { createRegistry } from '../../src/admission/registry.ts';
@@ -8,11 +8,16 @@ import { VOLUME_COUNTS, VOLUME_SETS } from '../../src/checks/longhorn-health.ts'
 import { ClusterModel } from '../../src/cluster/model.ts';
 import { loadConfig } from '../../src/config.ts';
 import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../src/server/codec.ts';
+import { applyServeV8Flags } from '../../src/server/v8-flags.ts';
 import { syntheticCluster } from '../support/fixtures.ts';
 import { CLUSTER_SIZES } from './lib/protocol.ts';
 import { buildCases } from './lib/cases.ts';
 
-const { values } = parseArgs({ options: { case: { type: 'string', default: 'cordon-deny' }, size: { type: 'string', default: 'large' }, ms: { type: 'string', default: '5000' } } });
+const { values } = parseArgs({
+  options: { case: { type: 'string', default: 'cordon-deny' }, size: { type: 'string', default: 'large' }, ms: { type: 'string', default: '5000' }, 'v8-defaults': { type: 'boolean', default: false } },
+});
+// As `volume-guard serve` runs: its V8 flags set before the model is built (--v8-defaults: V8's own, to compare).
+if (!values['v8-defaults']) applyServeV8Flags();
 const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
 const summary = syntheticCluster(model, CLUSTER_SIZES[values.size as keyof typeof CLUSTER_SIZES]);
 const config = loadConfig({ env: {} });

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
+import { applyServeV8Flags } from '../../src/server/v8-flags.ts';
 
 const { values } = parseArgs({
   options: {
@@ -111,6 +112,8 @@ function timeCase(version: Version, validator: any, body: Buffer, context: () =>
   return { p50: median(cpus), p99: quantile(cpus, 0.99), mean: Math.round(((before - start) / cpus.length) * 10) / 10, n: cpus.length };
 }
 
+// As `volume-guard serve` runs (this checkout's V8 flags, for both versions: they are the process's).
+applyServeV8Flags();
 const versions = [await load('base', values.base), await load('head', process.cwd())];
 const size = values.size;
 const rounds = Number(values.rounds);

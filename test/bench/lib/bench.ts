@@ -169,7 +169,7 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
       checks.push({
         id: `scale-ratio/${figures.id}`,
         target: 'p99 large/small ≤ 1.5 (in-process)',
-        measured: `${value} wall (large ${micros(largeP99)}, small ${micros(smallP99)}); ${cpuValue} CPU (${micros(figures.inProcess?.cpu.p99)} vs ${micros(smallFigures?.inProcess?.cpu.p99)})${gcNote(figures.inProcess?.gc, smallFigures?.inProcess?.gc)}`,
+        measured: `${value} wall (large ${micros(largeP99)}, small ${micros(smallP99)}); ${cpuValue} CPU (${micros(figures.inProcess?.cpu.p99)} vs ${micros(smallFigures?.inProcess?.cpu.p99)})${gcNote(figures.inProcess?.gc, smallFigures?.inProcess?.gc)}${serverNote(figures, smallFigures)}`,
         met: value <= 1.5,
         ...(Number.isFinite(cpuValue) ? { metOnCpu: cpuValue <= 1.5 } : {}),
       });
@@ -400,9 +400,18 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   };
 }
 
+/** The same ratio served (one client, exact from the log lines), and the collections the server ran meanwhile. */
+function serverNote(large: HttpCaseFigures, small: HttpCaseFigures | undefined): string {
+  const [largeRun, smallRun] = [large.http?.unloaded, small?.http?.unloaded];
+  if (!largeRun?.serverExact || !smallRun?.serverExact) return '';
+  const collections = (run: typeof largeRun) => run.serverCollections?.perHundredRequests ?? 'n/a';
+  return `; served, one client: p99 ${micros(largeRun.serverExact.p99)} vs ${micros(smallRun.serverExact.p99)} (${ratio(largeRun.serverExact.p99, smallRun.serverExact.p99)}), server collections per 100 requests large ${collections(largeRun)}, small ${collections(smallRun)}`;
+}
+
 /** How often collections met the in-process requests at each size, and the p99 ratio of the requests none met. */
 function gcNote(large: InProcessFigures['gc'], small: InProcessFigures['gc']): string {
   if (!large || !small) return '';
   const clean = ratio(large.totalWithoutGc.p99, small.totalWithoutGc.p99);
-  return `; collections per 100 requests large ${large.perHundredRequests}, small ${small.perHundredRequests}; requests no collection ran in: p99 ${micros(large.totalWithoutGc.p99)} vs ${micros(small.totalWithoutGc.p99)} (${clean})`;
+  const kb = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${Math.round(bytes / 1024)} KB`);
+  return `; collections per 100 requests large ${large.perHundredRequests}, small ${small.perHundredRequests} (a scavenge copied ${kb(large.scavengeSurvivedBytes)} vs ${kb(small.scavengeSurvivedBytes)}); requests no collection ran in: p99 ${micros(large.totalWithoutGc.p99)} vs ${micros(small.totalWithoutGc.p99)} (${clean})`;
 }

@@ -1,14 +1,16 @@
 // Starting and stopping the server children (lib/server-child.ts) with fork(); never leaves one running.
 
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { KindEventCost } from './events.ts';
 import { limitedSpawn, type MemoryLimit } from './memory-limit.ts';
-import type { ChildMessage, ChildOptions, ClusterSize, KindBytes, MemoryFigures } from './protocol.ts';
+import type { ChildMessage, ChildOptions, ClusterSize, CollectionCount, KindBytes, MemoryFigures } from './protocol.ts';
 
 /**
  * The server child runs as compiled JavaScript, as the image runs dist/ (Dockerfile): from TypeScript sources Node
@@ -17,12 +19,18 @@ import type { ChildMessage, ChildOptions, ClusterSize, KindBytes, MemoryFigures 
  * imports (src/, test/support/) into node_modules/.cache/volume-guard-bench, once per benchmark run (~6 s).
  */
 const SERVER_CHILD_TSCONFIG = fileURLToPath(new URL('../tsconfig.server-child.json', import.meta.url));
-const BUILT_CHILD = fileURLToPath(new URL('../../../node_modules/.cache/volume-guard-bench/test/bench/lib/server-child.js', import.meta.url));
+/**
+ * A folder of its own per checkout: git worktrees may share one node_modules (a symlink), and a benchmark compiling
+ * another checkout's child into the same folder would swap the code under a running one.
+ */
+const CHECKOUT = realpathSync(fileURLToPath(new URL('../../..', import.meta.url)));
+const BUILT_DIR = join(fileURLToPath(new URL('../../../node_modules/.cache/volume-guard-bench', import.meta.url)), createHash('sha256').update(CHECKOUT).digest('hex').slice(0, 12));
+const BUILT_CHILD = join(BUILT_DIR, 'test/bench/lib/server-child.js');
 let built: Promise<string> | undefined;
 function builtServerChild(): Promise<string> {
   built ??= (async () => {
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    await promisify(execFile)(process.execPath, [tsc, '-p', SERVER_CHILD_TSCONFIG], { maxBuffer: 16 * 1024 * 1024 });
+    await promisify(execFile)(process.execPath, [tsc, '-p', SERVER_CHILD_TSCONFIG, '--outDir', BUILT_DIR], { maxBuffer: 16 * 1024 * 1024 });
     return BUILT_CHILD;
   })();
   return built;
@@ -43,6 +51,8 @@ export interface ServerChild {
   kindBytes(): Promise<readonly KindBytes[]>;
   /** The child's CPU time so far (user + system), µs. */
   cpuMicros(): Promise<number>;
+  /** The collections the child ran since it started (volume-guard children). */
+  collections(): Promise<CollectionCount>;
   stop(): Promise<void>;
 }
 
@@ -110,7 +120,11 @@ export function chartNodeSettings(): {
   return { nodeOptions, env, memoryLimitBytes };
 }
 
-/** Node flags of the server children: the chart's NODE_OPTIONS unless replaced (`--node-flags`, for experiments). */
+/**
+ * Node flags of the server children: the chart's NODE_OPTIONS unless replaced (`--node-flags`, for experiments).
+ * They reach the children as NODE_OPTIONS, as the chart's reach the pod, so Node refuses there what it would refuse
+ * in the pod (most V8 flags: `--min-semi-space-size`, `--no-allocation-site-pretenuring`...).
+ */
 const CHART_SETTINGS = chartNodeSettings();
 let extraNodeFlags: readonly string[] = CHART_SETTINGS.nodeOptions;
 export function childNodeFlags(flags: readonly string[]): void {
@@ -118,6 +132,12 @@ export function childNodeFlags(flags: readonly string[]): void {
 }
 export function currentChildNodeFlags(): readonly string[] {
   return extraNodeFlags;
+}
+
+/** volume-guard children keep V8's defaults instead of what `serve` sets (src/server/v8-flags.ts): experiments only. */
+let v8Defaults = false;
+export function childV8Defaults(enabled: boolean): void {
+  v8Defaults = enabled;
 }
 
 /**
@@ -147,10 +167,12 @@ export function currentChildEnv(): Readonly<Record<string, string>> {
 export async function startServerChild(options: ChildOptions, readyTimeoutMs = 10 * 60_000): Promise<ServerChild> {
   const spawn = limitedSpawn(options.mode === 'guard' ? memoryLimitFor(options.size) : undefined, memoryLimitEnabled && options.mode === 'guard');
   if (options.mode === 'guard' && options.size) limitsUsed[options.size] = spawn.limit;
-  const child = fork(await builtServerChild(), [JSON.stringify(options)], {
+  const childOptions: ChildOptions = options.mode === 'guard' && v8Defaults ? { ...options, v8Defaults: true } : options;
+  const child = fork(await builtServerChild(), [JSON.stringify(childOptions)], {
     execPath: spawn.execPath,
-    env: { ...process.env, ...childEnv },
-    execArgv: [...spawn.execArgvPrefix, '--expose-gc', ...extraNodeFlags, ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [])],
+    // NODE_OPTIONS as the pod gets it (the chart's `nodeOptions`), in place of the benchmark's own.
+    env: { ...process.env, ...childEnv, NODE_OPTIONS: extraNodeFlags.join(' ') },
+    execArgv: [...spawn.execArgvPrefix, '--expose-gc', ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   live.add(child);
@@ -189,6 +211,12 @@ export async function startServerChild(options: ChildOptions, readyTimeoutMs = 1
       const reply = nextMessage(child, 'cpu', 30_000);
       child.send({ type: 'cpu' });
       return (await reply).micros;
+    },
+    async collections() {
+      const reply = nextMessage(child, 'collections', 30_000);
+      child.send({ type: 'collections' });
+      const { scavenges, markCompacts, pauseMs } = await reply;
+      return { scavenges, markCompacts, pauseMs };
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -30,6 +30,8 @@ export interface HttpSectionOptions {
   readonly caseFilter: readonly string[];
   readonly logLevel: string;
   readonly log: (line: string) => void;
+  /** Measure each kind's watch event cost and heap after the load (default true; test/bench/variants.ts skips them). */
+  readonly modelFigures?: boolean;
 }
 
 /** One load run against one server, with that server's CPU time per request. */
@@ -64,6 +66,11 @@ export interface HttpCaseFigures extends CaseResult {
       readonly server: ServerLatency;
       /** The same duration, exact, from volume-guard's own admission log lines (durationMs), when it logs them. */
       readonly serverExact?: LatencySummary;
+      /**
+       * The collections the server ran during the one-client run, per 100 requests: what a request allocates in the
+       * server (HTTP, Fastify, log line and metrics too) against the young generation's size.
+       */
+      readonly serverCollections?: { readonly perHundredRequests: number; readonly scavenges: number; readonly markCompacts: number; readonly meanPauseMicros: number };
     };
   };
 }
@@ -81,6 +88,8 @@ export interface SizeFigures {
   readonly modelHeapBytes: number;
   readonly memoryAfterBuild: MemoryFigures;
   readonly memoryAfterLoad?: MemoryFigures;
+  /** The V8 flags the server set at start, as `volume-guard serve` does (src/server/v8-flags.ts). */
+  readonly v8Flags?: readonly string[];
   /**
    * µs per watch event of each kind (modify, unchanged copy, delete, add) applied to the built model after the load
    * runs: each informer's event handling past its transform.
@@ -217,8 +226,18 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         await sleep(LOG_FLUSH_DELAY_MS * 3);
         const logOffset = fileSize(logFile);
         const unloadedBefore = await scrapeHistogram(opsUrl, result.target);
+        const collectionsBefore = await guard.collections();
         const unloadedGuard = await single(guardUrl);
+        const collectionsAfter = await guard.collections();
         const unloadedServer = serverLatency(histogramDelta(unloadedBefore, await scrapeHistogram(opsUrl, result.target)));
+        const scavenges = collectionsAfter.scavenges - collectionsBefore.scavenges;
+        const markCompacts = collectionsAfter.markCompacts - collectionsBefore.markCompacts;
+        const serverCollections = {
+          perHundredRequests: round(((scavenges + markCompacts) * 100) / Math.max(1, unloadedGuard.requests)),
+          scavenges,
+          markCompacts,
+          meanPauseMicros: round(((collectionsAfter.pauseMs - collectionsBefore.pauseMs) * 1000) / Math.max(1, scavenges + markCompacts)),
+        };
         // The server writes its log lines at most LOG_FLUSH_DELAY_MS late (LineBatcher).
         await sleep(LOG_FLUSH_DELAY_MS * 3);
         const serverExact = admissionDurations(logFile, logOffset, result.target);
@@ -250,15 +269,17 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
               ...(unloadedFloor ? { floor: unloadedFloor } : {}),
               server: unloadedServer,
               ...(serverExact ? { serverExact } : {}),
+              serverCollections,
             },
           },
         });
       }
       const memoryAfterLoad = load ? await guard.memory() : undefined;
-      options.log(`[serve] ${size}: watch event cost per kind…`);
-      const eventCost = await guard.eventCost(EVENTS_PER_KIND);
-      options.log(`[serve] ${size}: heap per kind (emptying the model kind by kind)…`);
-      const kindBytes = await guard.kindBytes();
+      const modelFigures = options.modelFigures !== false;
+      if (modelFigures) options.log(`[serve] ${size}: watch event cost per kind…`);
+      const eventCost = modelFigures ? await guard.eventCost(EVENTS_PER_KIND) : undefined;
+      if (modelFigures) options.log(`[serve] ${size}: heap per kind (emptying the model kind by kind)…`);
+      const kindBytes = modelFigures ? await guard.kindBytes() : undefined;
       await guard.stop();
       sizes.push({
         size,
@@ -268,10 +289,11 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         insertByKind: build.insertByKind,
         modelHeapBytes: build.modelHeapBytes,
         memoryAfterBuild: ready.memoryAfterBuild!,
+        ...(ready.v8Flags ? { v8Flags: ready.v8Flags } : {}),
         servedTargets: ready.servedTargets ?? [],
         ...(memoryAfterLoad ? { memoryAfterLoad } : {}),
-        eventCost,
-        kindBytes,
+        ...(eventCost ? { eventCost } : {}),
+        ...(kindBytes ? { kindBytes } : {}),
         cases,
       });
     }

@@ -38,6 +38,11 @@ export interface ChildOptions {
   readonly caseFilter?: readonly string[];
   /** guard only: in-process timing of each case; absent = skip. */
   readonly inProcess?: { readonly maxIterations: number; readonly budgetMs: number };
+  /**
+   * guard only: leave V8's defaults as they are instead of applying what `volume-guard serve` applies
+   * (src/server/v8-flags.ts), to measure that setting against V8's own (test/bench/variants.ts).
+   */
+  readonly v8Defaults?: boolean;
 }
 
 export interface MemoryFigures {
@@ -76,6 +81,19 @@ export interface InProcessFigures {
     readonly pauseMs: number;
     readonly perHundredRequests: number;
     readonly totalWithoutGc: LatencySummary;
+    /** One semi-space's size during the loop: V8 grows it up to --max-semi-space-size as objects survive. */
+    readonly semiSpaceBytes?: number;
+    /**
+     * Bytes each scavenge copied, on average (survivors kept young plus those promoted): a scavenge's pause grows
+     * with it. Deterministic where the pauses depend on the machine's load.
+     */
+    readonly scavengeSurvivedBytes?: number;
+    /**
+     * Growth of the old generation per request over the loop (none of it live after it: what was allocated there
+     * or promoted, garbage for a later mark-compact), when no mark-compact ran in the loop. Deterministic, unlike
+     * the pauses: what a request leaves past the young generation.
+     */
+    readonly oldGenerationBytesPerRequest?: number;
   };
 }
 
@@ -113,16 +131,20 @@ export type ChildMessage =
       /** The registry's targets: helm-release cases exist only when it is served. */
       readonly servedTargets?: readonly string[];
       readonly cases?: readonly (CaseResult & { readonly body: string })[];
+      /** guard: the V8 flags it set at start as `volume-guard serve` does (src/server/v8-flags.ts); none with v8Defaults. */
+      readonly v8Flags?: readonly string[];
     }
   | { readonly type: 'memory'; readonly memory: MemoryFigures }
   | { readonly type: 'kindBytes'; readonly kinds: readonly KindBytes[] }
   | { readonly type: 'eventCost'; readonly kinds: readonly KindEventCost[] }
   | { readonly type: 'cpu'; readonly micros: number }
+  | { readonly type: 'collections'; readonly scavenges: number; readonly markCompacts: number; readonly pauseMs: number }
   | { readonly type: 'error'; readonly message: string };
 
 export type ParentMessage =
   | { readonly type: 'memory' }
   | { readonly type: 'cpu' }
+  | { readonly type: 'collections' }
   | { readonly type: 'kindBytes' }
   | { readonly type: 'eventCost'; readonly perKind: number }
   | { readonly type: 'stop' };
@@ -131,6 +153,13 @@ export type ParentMessage =
  * Heap the model holds per kind: heap used (after full GCs) before minus after removing every object of the kind
  * (its records, store entries, index buckets and volume-set entries), kinds removed one after another.
  */
+/** The garbage collections a server ran, counted from its start (V8's account, as the in-process figures). */
+export interface CollectionCount {
+  readonly scavenges: number;
+  readonly markCompacts: number;
+  readonly pauseMs: number;
+}
+
 export interface KindInsert {
   readonly kind: string;
   readonly count: number;

@@ -7,7 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { getHeapStatistics } from 'node:v8';
+import { GCProfiler, getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { pino } from 'pino';
 import { VALIDATOR_FACTORIES } from '../../../src/admission/index.ts';
 import { createRegistry } from '../../../src/admission/registry.ts';
@@ -22,6 +22,7 @@ import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../../src
 import { ALWAYS_SYNCED } from '../../support/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import { startServer } from '../../../src/server/serve.ts';
+import { applyServeV8Flags } from '../../../src/server/v8-flags.ts';
 import { syntheticCluster, type HelmReleaseRef } from '../../support/fixtures.ts';
 import { buildCases, LEFTOVER_RELEASE } from './cases.ts';
 import { measureEventCosts } from './events.ts';
@@ -30,6 +31,23 @@ import { CLUSTER_SIZES, type CaseResult, type ChildMessage, type ChildOptions, t
 import { summarize } from './stats.ts';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
+
+/**
+ * The collections the server ran once serving, for those a load run met (the in-process loop keeps its own account).
+ * Observed from then on only: an observer watching the model's build (hundreds of collections) made the first
+ * in-process case meet 8-12 mark-compacts.
+ */
+const collected = { scavenges: 0, markCompacts: 0, pauseMs: 0 };
+function countCollections(): void {
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) collected.scavenges++;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) collected.markCompacts++;
+      collected.pauseMs += entry.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
 const gc = (globalThis as { gc?: () => void }).gc;
 
 function send(message: ChildMessage): void {
@@ -86,28 +104,44 @@ async function timeInProcess(validator: Validator, body: Buffer, context: () => 
     const result = once();
     if (result instanceof Promise) await result;
   }
-  const totals: number[] = [];
-  const handles: number[] = [];
-  const cpus: number[] = [];
+  // Preallocated: arrays growing as the loop runs would put their own copies in the young generation, which each
+  // scavenge would copy with the requests' survivors (up to ~100 KB with 16 MiB semi-spaces).
+  const totalsAt = new Float64Array(limits.maxIterations);
+  const handlesAt = new Float64Array(limits.maxIterations);
+  const cpusAt = new Float64Array(limits.maxIterations);
   // Each request's span on the performance timeline, to tell the requests a collection ran in.
-  const spans: number[] = [];
+  const spansAt = new Float64Array(2 * limits.maxIterations);
+  let count = 0;
   const collections: PerformanceEntry[] = [];
   const observer = new PerformanceObserver((list) => collections.push(...list.getEntries()));
   observer.observe({ entryTypes: ['gc'] });
+  const oldBefore = oldGenerationUsed();
+  const profiler = new GCProfiler();
+  profiler.start();
   const deadline = performance.now() + limits.budgetMs;
   const cpuStart = cpuNow();
   let cpuBefore = cpuStart;
-  while (totals.length < limits.maxIterations && (totals.length < 30 || performance.now() < deadline)) {
+  while (count < limits.maxIterations && (count < 30 || performance.now() < deadline)) {
     const start = performance.now();
     const result = once();
     const [t0, t1, t2, t3] = result instanceof Promise ? await result : result;
     const cpuAfter = cpuNow();
-    spans.push(start, performance.now());
-    totals.push(Number(t3 - t0) / 1000);
-    handles.push(Number(t2 - t1) / 1000);
-    cpus.push(cpuAfter - cpuBefore);
+    spansAt[2 * count] = start;
+    spansAt[2 * count + 1] = performance.now();
+    totalsAt[count] = Number(t3 - t0) / 1000;
+    handlesAt[count] = Number(t2 - t1) / 1000;
+    cpusAt[count] = cpuAfter - cpuBefore;
     cpuBefore = cpuAfter;
+    count++;
   }
+  const oldAfter = oldGenerationUsed();
+  const semiSpaceBytes = semiSpaceSize();
+  const scavengeSurvivedBytes = survivedPerScavenge(profiler.stop());
+  const taken = (samples: Float64Array, length: number): number[] => Array.from(samples.subarray(0, length));
+  const totals = taken(totalsAt, count);
+  const handles = taken(handlesAt, count);
+  const cpus = taken(cpusAt, count);
+  const spans = taken(spansAt, 2 * count);
   // Node queues the collections' entries on the next turns of the event loop.
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setTimeout(resolve, 10));
@@ -119,12 +153,53 @@ async function timeInProcess(validator: Validator, body: Buffer, context: () => 
     handle: summarize(handles),
     cpu: summarize(cpus),
     cpuMicrosPerRequest: Math.round(((cpuBefore - cpuStart) / totals.length) * 10) / 10,
-    gc: gcFigures(collections, spans, totals),
+    gc: {
+      ...gcFigures(collections, spans, totals),
+      semiSpaceBytes,
+      ...(scavengeSurvivedBytes === undefined ? {} : { scavengeSurvivedBytes }),
+      ...(collections.some((entry) => kindOf(entry) === perfConstants.NODE_PERFORMANCE_GC_MAJOR)
+        ? {}
+        : { oldGenerationBytesPerRequest: Math.round((oldAfter - oldBefore) / totals.length) }),
+    },
   };
 }
 
+const kindOf = (entry: PerformanceEntry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+
+/** Bytes used in V8's heap outside the young generation (old, code, large-object spaces...). */
+function oldGenerationUsed(): number {
+  let used = 0;
+  for (const space of getHeapSpaceStatistics()) if (space.space_name !== 'new_space' && space.space_name !== 'new_large_object_space') used += space.space_used_size;
+  return used;
+}
+
+type GCProfile = NonNullable<ReturnType<GCProfiler['stop']>>;
+
+/**
+ * Bytes a scavenge copied, on average: what the young generation held after it (the survivors, copied within it)
+ * plus the old generation's growth during it (promoted). A scavenge's pause grows with this; unlike the pause, it
+ * does not depend on what else the machine runs.
+ */
+function survivedPerScavenge(profile: GCProfile | undefined): number | undefined {
+  const used = (spaces: GCProfile['statistics'][number]['afterGC']['heapSpaceStatistics'], name: string) =>
+    spaces.find((space) => space.spaceName === name)?.spaceUsedSize ?? 0;
+  const scavenges = (profile?.statistics ?? []).filter((entry) => entry.gcType === 'Scavenge');
+  if (scavenges.length === 0) return undefined;
+  let total = 0;
+  for (const { beforeGC, afterGC } of scavenges) {
+    const before = beforeGC.heapSpaceStatistics;
+    const after = afterGC.heapSpaceStatistics;
+    total += used(after, 'new_space') + used(after, 'new_large_object_space') + Math.max(0, used(after, 'old_space') - used(before, 'old_space'));
+  }
+  return Math.round(total / scavenges.length);
+}
+
+/** One semi-space's size: the young generation's new_space holds two. */
+function semiSpaceSize(): number {
+  return (getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0) / 2;
+}
+
 function gcFigures(collections: readonly PerformanceEntry[], spans: readonly number[], totals: readonly number[]): NonNullable<InProcessFigures['gc']> {
-  const kindOf = (entry: PerformanceEntry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
   const scavenges = collections.filter((entry) => kindOf(entry) === perfConstants.NODE_PERFORMANCE_GC_MINOR).length;
   const markCompacts = collections.filter((entry) => kindOf(entry) === perfConstants.NODE_PERFORMANCE_GC_MAJOR).length;
   const clean: number[] = [];
@@ -183,6 +258,8 @@ function bytesPerKind(model: ClusterModel): KindBytes[] {
 }
 
 async function runGuard(): Promise<void> {
+  // What `volume-guard serve` sets first (its V8 flags), unless the run measures V8's defaults against it.
+  const v8Flags = options.v8Defaults === true ? [] : applyServeV8Flags();
   const size = options.size ?? 'small';
   const config = loadConfig({
     env: {
@@ -280,6 +357,7 @@ async function runGuard(): Promise<void> {
   const level = (LOG_LEVELS as readonly string[]).includes(options.logLevel ?? '') ? (options.logLevel as LogLevel) : 'info';
   // As in production (createLogger's default): synchronous writes, a turn of the event loop at a time.
   const log = createLogger(level, new LineBatcher(options.logFile ? pino.destination({ dest: options.logFile, sync: true }) : pino.destination('/dev/null')));
+  countCollections();
   const running = await startServer({
     config,
     log,
@@ -289,6 +367,7 @@ async function runGuard(): Promise<void> {
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'memory') send({ type: 'memory', memory: memory() });
     if (message.type === 'cpu') send({ type: 'cpu', micros: cpuNow() });
+    if (message.type === 'collections') send({ type: 'collections', ...collected });
     // Destructive: the model is emptied kind by kind (asked for last, before 'stop').
     if (message.type === 'eventCost') send({ type: 'eventCost', kinds: measureEventCosts(model, message.perKind) });
     if (message.type === 'kindBytes') send({ type: 'kindBytes', kinds: bytesPerKind(model) });
@@ -314,6 +393,7 @@ async function runGuard(): Promise<void> {
     memoryAfterBuild,
     servedTargets: registry.targets(),
     cases: results,
+    v8Flags,
   });
 }
 
