@@ -504,7 +504,8 @@ describe('volume-guard audit against the real API server', () => {
               'volume-guard.io/skip-by': 'admin',
             },
             labels: {},
-            appliesTo: 'the creation of this Upgrade only (already past)',
+            // Its skip also carries to the cordons and drains of the nodes it upgrades (longhorn-drain.ts).
+            appliesTo: 'the creation of this Upgrade, and the cordons and drains of its nodes while it upgrades them',
             harvesterUpgrade: true,
           },
           {
