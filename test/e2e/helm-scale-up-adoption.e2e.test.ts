@@ -1,7 +1,8 @@
 // A StatefulSet re-created under an old name finds its predecessor's PVCs at every ordinal; the ones beyond its
 // replicas are claimed only when it scales up. Real helm, the real API server and kube-controller-manager: a PVC
 // left by an earlier StatefulSet at ordinal 1, an install at 1 replica passes (it claims ordinal 0 only), and the
-// `helm upgrade` raising the replicas to 2 is refused at the release record, naming that PVC, before Helm scales.
+// `helm upgrade` raising the replicas to 2 is refused at the release record, naming that PVC, before Helm scales;
+// `kubectl patch` raising them on the StatefulSet Helm made is refused at the StatefulSet itself.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -39,6 +40,20 @@ describe('a Helm upgrade scaling up onto a PVC left by an earlier StatefulSet', 
     expect(upgraded.stderr).toContain(`${NS}/${LEFT}`);
     expect(upgraded.stderr).toContain('left by an earlier StatefulSet rdb-db; raising it to 2 replicas would re-attach its old data');
     expect((await kubectl(['get', 'statefulset', 'rdb-db', '-n', NS, '-o', 'jsonpath={.spec.replicas}'])).stdout).toBe('1');
+  });
+
+  it("judges kubectl raising the replicas of Helm's StatefulSet (no release record saw it); Helm's own field manager passes", async () => {
+    const patch = (...flags: string[]) =>
+      kubectl(['patch', 'statefulset', 'rdb-db', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":2}}', '--dry-run=server', ...flags]);
+    const patched = await patch();
+    expect(patched.code).not.toBe(0);
+    expect(patched.stderr).toContain('admission webhook "statefulset.volume-guard.io" denied the request');
+    expect(patched.stderr).toContain(`scale-up of StatefulSet ${NS}/rdb-db to 2 replicas`);
+    expect(patched.stderr).toContain(`${NS}/${LEFT}`);
+    // The write Helm itself makes (field manager `helm`) was judged at its release record: not judged again.
+    const byHelm = await patch('--field-manager=helm');
+    expect(byHelm.stderr).not.toContain('denied');
+    expect(byHelm.code).toBe(0);
   });
 
   it('an upgrade keeping the replicas passes', async () => {

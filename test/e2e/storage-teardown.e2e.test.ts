@@ -286,4 +286,25 @@ describe('storage upgrades: Longhorn is not upgraded while volumes are faulted',
     // Other updates of the manager (a label) are no upgrade.
     expect((await kubectl(['label', 'daemonset', 'longhorn-manager', '-n', LONGHORN_NS, 'touched=yes'])).code).toBe(0);
   });
+
+  it("refuses kubectl's new image on a manager Helm installed; Helm's own write was judged at its release record", async () => {
+    // The DaemonSet and the volume without a copy from the test before.
+    await must(
+      kubectl(['annotate', 'daemonset', 'longhorn-manager', '-n', LONGHORN_NS, 'meta.helm.sh/release-name=longhorn', `meta.helm.sh/release-namespace=${LONGHORN_NS}`]),
+      'annotate the manager as Helm does',
+    );
+    const setImage = (...flags: string[]) =>
+      kubectl(['set', 'image', 'daemonset/longhorn-manager', '-n', LONGHORN_NS, 'longhorn-manager=longhornio/longhorn-manager:v1.8.0', '--dry-run=server', ...flags]);
+    const denied = await setImage();
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('admission webhook "storage-upgrade.volume-guard.io" denied the request');
+    expect(denied.stderr).toContain('longhorn-system/st-nocopy');
+    const rolledBack = await kubectl(['patch', 'daemonset', 'longhorn-manager', '-n', LONGHORN_NS, '--type=json', '--dry-run=server', '-p',
+      '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"longhornio/longhorn-manager:v1.6.0"}]']);
+    expect(rolledBack.code).not.toBe(0);
+    expect(rolledBack.stderr).toContain('storage-upgrade.volume-guard.io');
+    const byHelm = await setImage('--field-manager=helm');
+    expect(byHelm.stderr).not.toContain('denied');
+    expect(byHelm.code).toBe(0);
+  });
 });

@@ -20,7 +20,7 @@
 // and the garbage collector delete them as themselves.
 import { DELETE_APPROVED_KEY, ownedBy, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
-import { isHelmManaged } from './statefulset.ts';
+import { isHelmManaged, isHelmsOwnWrite } from '../helm-writes.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser, HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
@@ -322,7 +322,8 @@ export function scaleDownOf(request: AdmissionRequest, context: ValidationContex
   if ((request.subResource ?? '') !== '') return undefined;
   // Helm's own write (helm upgrade/rollback, Flux's helm-controller): judged at its release record, before Helm
   // touched anything; refusing it here would leave the upgrade half applied. (Helm never writes the scale subresource.)
-  if (isHelmManaged(metaOf(request.object)?.annotations ?? {}, namespace)) return undefined;
+  // kubectl's writes of it (kubectl edit, patch, apply) were judged nowhere else: judged here.
+  if (isHelmsOwnWrite(request, metaOf(request.object)?.annotations ?? {}, namespace)) return undefined;
   const policy = (object: unknown): string =>
     stringField(object, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenScaled') === 'Delete' ? 'Delete' : 'Retain';
   if (policy(request.object) !== 'Delete') return undefined;

@@ -8,17 +8,18 @@
 //
 // A StatefulSet Helm creates carries `meta.helm.sh/release-name` (and `-namespace`): it was judged at its release
 // record, before Helm created anything, and is not judged twice, unless it lands outside the release's namespace
-// (a release record is judged in its own namespace only).
+// (a release record is judged in its own namespace only), or a kubectl command wrote it (src/admission/helm-writes.ts).
 //
 // Scale-ups outside Helm (kubectl scale, an autoscaler, a GitOps sync raising spec.replicas): the controller claims the
 // added ordinals' PVCs the same way; those older than the StatefulSet were left by an earlier one of that name and are
-// judged like at a CREATE (its own scale-down leftovers are younger than it, and meant to come back). (Anyone may write that annotation; a hand-written one only moves the
-// judgement to a release record that does not exist. Documented in the README.)
+// judged like at a CREATE (its own scale-down leftovers are younger than it, and meant to come back). (Any client but
+// kubectl may write that annotation and a field manager of its choosing; documented in the README.)
 import type { ScaleUpTarget } from '../../checks/orphan-pvc.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
 import { pvcDeleteModeFor, skipOnReviewedObject } from '../context.ts';
+import { isHelmsOwnWrite, KUBECTL_WRITE_CEL } from '../helm-writes.ts';
 import { field, metaOf, stringField } from '../objects.ts';
 import { DELETE_KEY, deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -26,12 +27,15 @@ import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
-/** CEL: a StatefulSet that claims storage and that Helm did not write for a release of its own namespace. */
+/**
+ * CEL: a StatefulSet that claims storage, written by someone other than Helm for a release of its own namespace
+ * (a kubectl write of a StatefulSet Helm manages counts as outside Helm: src/admission/helm-writes.ts).
+ */
 const CLAIMS_OUTSIDE_HELM =
   "has(object.spec.volumeClaimTemplates) && size(object.spec.volumeClaimTemplates) > 0 && " +
-  `!(has(object.metadata.annotations) && '${HELM_RELEASE_NAME_ANNOTATION}' in object.metadata.annotations && ` +
+  `(${KUBECTL_WRITE_CEL} || !(has(object.metadata.annotations) && '${HELM_RELEASE_NAME_ANNOTATION}' in object.metadata.annotations && ` +
   `(!('${HELM_RELEASE_NAMESPACE_ANNOTATION}' in object.metadata.annotations) || ` +
-  `object.metadata.annotations['${HELM_RELEASE_NAMESPACE_ANNOTATION}'] == request.namespace))`;
+  `object.metadata.annotations['${HELM_RELEASE_NAMESPACE_ANNOTATION}'] == request.namespace)))`;
 /** spec.replicas in CEL: a Scale omits 0; a StatefulSet's is defaulted to 1 before admission. */
 const replicas = (object: string): string => `(has(${object}.spec) && has(${object}.spec.replicas) ? ${object}.spec.replicas : 0)`;
 const start = (object: string): string =>
@@ -59,16 +63,6 @@ const declaration: WebhookDeclaration = {
   ],
 };
 
-/**
- * Annotated by Helm for a release of its own namespace (Helm writes both annotations on every object it creates).
- * A release record is judged in its own namespace only, so a StatefulSet a release creates in another namespace is
- * judged here, at its CREATE.
- */
-export function isHelmManaged(annotations: Readonly<Record<string, string>>, namespace: string): boolean {
-  const releaseNamespace = annotations[HELM_RELEASE_NAMESPACE_ANNOTATION];
-  return (annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '') !== '' && (releaseNamespace === undefined || releaseNamespace === namespace);
-}
-
 export function statefulSetValidator(_config: Config): Validator {
   return {
     declaration,
@@ -76,7 +70,7 @@ export function statefulSetValidator(_config: Config): Validator {
       if (request.operation === 'UPDATE') return judgeScaleUp(request, context);
       if (request.operation !== 'CREATE') return allowed();
       const meta = metaOf(request.object);
-      if (!meta || isHelmManaged(meta.annotations, request.namespace)) return allowed();
+      if (!meta || isHelmsOwnWrite(request, meta.annotations, request.namespace)) return allowed();
       const statefulSet = statefulSetFromObject(request.object, request.namespace);
       // The object's namespace is the request's; a different one in the body is not where it is created.
       if (!statefulSet || statefulSet.claimTemplates.length === 0) return allowed();
@@ -133,8 +127,8 @@ export function scaleUpOf(request: AdmissionRequest, context: ValidationContext)
   }
   if ((request.subResource ?? '') !== '') return undefined;
   const meta = metaOf(request.object);
-  // Helm's own write: judged at its release record.
-  if (!meta || isHelmManaged(meta.annotations, namespace)) return undefined;
+  // Helm's own write: judged at its release record (kubectl's writes of it are judged here).
+  if (!meta || isHelmsOwnWrite(request, meta.annotations, namespace)) return undefined;
   const statefulSet = statefulSetFromObject(request.object, namespace);
   if (!statefulSet || statefulSet.claimTemplates.length === 0) return undefined;
   const previousReplicas = countField(request.oldObject, 1, 'spec', 'replicas');

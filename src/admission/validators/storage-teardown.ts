@@ -6,7 +6,7 @@
 // - longhorn-settings: deleting-confirmation-flag set true, node-drain-policy weakened,
 //   allow-node-drain-with-last-healthy-replica set true;
 // - storage-upgrade: the longhorn-manager workload's image changed outside Helm (a Helm upgrade of the Longhorn
-//   chart is judged at its release record, see helm-release.ts).
+//   chart is judged at its release record, see helm-release.ts; kubectl's writes of a Helm-managed one are judged).
 // Overrides: `volume-guard.io/skip` on Longhorn's namespace (policed by the override guard when written).
 import {
   ALLOW_DRAIN_WITH_LAST_REPLICA,
@@ -19,7 +19,7 @@ import {
 } from '../../checks/storage-teardown.ts';
 import { transformLonghornReplica } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
-import { HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
+import { isHelmsOwnWrite } from '../helm-writes.ts';
 import { unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, finalizersOf, isRecord, metaOf, stringField } from '../objects.ts';
@@ -247,8 +247,6 @@ function containerImages(workload: unknown): string {
   return containers.map((container: unknown) => `${stringField(container, 'name')}=${stringField(container, 'image')}`).join(',');
 }
 
-/** Helm's own annotation: a workload Helm manages is judged at its release record (the Longhorn chart's upgrade). */
-
 export function storageUpgradeValidator(config: Config): Validator {
   const declaration: WebhookDeclaration = {
     name: 'storage-upgrade.volume-guard.io',
@@ -270,7 +268,8 @@ export function storageUpgradeValidator(config: Config): Validator {
         return allowed();
       }
       if (containerImages(request.object) === containerImages(request.oldObject)) return allowed();
-      if (metaOf(request.object)?.annotations[HELM_RELEASE_NAME_ANNOTATION]) return allowed();
+      // Helm's own write: the Longhorn chart's upgrade was judged at its release record. kubectl's writes are judged.
+      if (isHelmsOwnWrite(request, metaOf(request.object)?.annotations ?? {})) return allowed();
       const kind = request.resource.resource === 'daemonsets' ? 'DaemonSet' : 'Deployment';
       return judgeWith(context, `upgrade of Longhorn (${kind} ${request.namespace}/${request.name} image)`, PLANS['storage-upgrade'], {});
     },

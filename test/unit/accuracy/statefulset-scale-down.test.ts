@@ -146,6 +146,11 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     const byHelm = request({ ...STS_KIND, operation: 'UPDATE', namespace: NS, name: 'db', userInfo: ARGO, object: helmManaged({ replicas: 1 }), oldObject: helmManaged({ replicas: 3 }) });
     expect(validator.handle(byHelm, context(model())).allowed).toBe(true);
     expect(validator.handle(scale(ARGO, 3, 1), context(model())).allowed).toBe(false);
+    // kubectl's write of it (kubectl patch by a pipeline's account) was judged nowhere else.
+    const byKubectl = { ...byHelm, options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'kubectl-patch' } };
+    const decision = validator.handle(byKubectl, context(model()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('data-db-2');
   });
 
   it("honors each PVC's volume-guard.io/delete=true with its writer", () => {

@@ -89,4 +89,14 @@ describe('orphan-pvc at a StatefulSet scale-up outside Helm', () => {
     const helm = { 'meta.helm.sh/release-name': 'db', 'meta.helm.sh/release-namespace': NS };
     expect(validator.handle(update(1, 3, helm), context(model())).allowed).toBe(true);
   });
+
+  it('judges kubectl raising the replicas of a StatefulSet Helm manages (kubectl edit or patch: no release record saw it)', () => {
+    const helm = { 'meta.helm.sh/release-name': 'db', 'meta.helm.sh/release-namespace': NS };
+    const byKubectl = { ...update(1, 3, helm), options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'kubectl-edit' } };
+    const decision = validator.handle(byKubectl, context(model()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain(`PVC ${NS}/data-db-1`);
+    const byHelm = { ...update(1, 3, helm), options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'helm' } };
+    expect(validator.handle(byHelm, context(model())).allowed).toBe(true);
+  });
 });

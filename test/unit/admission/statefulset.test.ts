@@ -114,6 +114,18 @@ describe('StatefulSet CREATE outside Helm', () => {
     expect(validator.declaration.matchConditions?.[0]?.expression).toContain('meta.helm.sh/release-name');
   });
 
+  it('judges a Helm-annotated StatefulSet that kubectl creates (a copy of a Helm-made one re-applied by hand)', () => {
+    const helmManaged = stsObject({ annotations: { 'meta.helm.sh/release-name': 'db', 'meta.helm.sh/release-namespace': NS } });
+    const byKubectl = { ...create(helmManaged), options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'kubectl-client-side-apply' } };
+    const decision = validator.handle(byKubectl, context(withClaims('data-db-0')));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('shop/data-db-0');
+    const byHelm = { ...create(helmManaged), options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'helm' } };
+    expect(validator.handle(byHelm, context(withClaims('data-db-0'))).allowed).toBe(true);
+    // The API server sends kubectl's writes of Helm-managed StatefulSets too.
+    expect(validator.declaration.matchConditions?.[0]?.expression).toContain("request.options.fieldManager.startsWith('kubectl')");
+  });
+
   it('honors a skip on the StatefulSet from an allowed writer only', () => {
     const skip = { 'volume-guard.io/skip': 'orphan-pvc', 'volume-guard.io/skip-reason': 'restore' };
     const byAdmin = validator.handle(create(stsObject({ annotations: skip })), context(withClaims('data-db-0')));

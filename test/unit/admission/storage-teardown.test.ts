@@ -431,6 +431,23 @@ describe('storage upgrades', () => {
     expect(validator.handle(update('longhornio/longhorn-manager:v1.8.0', { 'meta.helm.sh/release-name': 'longhorn' }), context(risky())).allowed).toBe(true);
   });
 
+  it("judges kubectl's new image on a Helm-managed manager (kubectl set image, edit, rollout undo), never Helm's own", () => {
+    const helmManaged = { 'meta.helm.sh/release-name': 'longhorn', 'meta.helm.sh/release-namespace': 'longhorn-system' };
+    const by = (fieldManager: string | undefined): AdmissionRequest => ({
+      ...update('longhornio/longhorn-manager:v1.8.0', helmManaged),
+      ...(fieldManager === undefined ? {} : { options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager } }),
+    });
+    for (const manager of ['kubectl-set', 'kubectl-edit', 'kubectl-patch', 'kubectl-rollout', 'kubectl-client-side-apply', 'kubectl']) {
+      const decision = validator.handle(by(manager), context(risky()));
+      expect(decision.allowed, manager).toBe(false);
+      expect(decision.status!.message).toContain('longhorn-system/faulted');
+    }
+    // Helm (the binary's name), tools built on its library, and a client that names no manager: Helm's write.
+    for (const manager of ['helm', 'helm-controller', 'kubectlish', '', undefined]) {
+      expect(validator.handle(by(manager), context(risky())).allowed, String(manager)).toBe(true);
+    }
+  });
+
   it('recognises the Longhorn chart by its chart name on upgrade and rollback, not on install', () => {
     expect(storageUpgradeCheck({ chartName: 'longhorn' }, 'upgrade')?.check).toBe('volume-health');
     expect(storageUpgradeCheck({ chartName: 'longhorn' }, 'rollback')?.check).toBe('volume-health');
