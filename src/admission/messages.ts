@@ -282,13 +282,17 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
         : `${plural(n, 'PVC', 'PVCs')} would be left behind with ${n === 1 ? 'its' : 'their'} data`;
     },
     fix: 'delete the PVCs if their data is obsolete, or annotate them volume-guard.io/reuse=true if it is meant to be reused',
+    // PVCs another live StatefulSet claims are its data: deleting them is no fix.
+    fixOf: (findings) => (findings.length > 0 && findings.every(isSharedClaim) ? `${SHARED_CLAIM_FIX}.` : undefined),
     fixFor: (situation, findings) => {
       const ns = situation.kind === 'helm' ? situation.namespace : '<namespace>';
-      const claims = findings.filter((finding) => finding.object.kind === 'PersistentVolumeClaim').slice(0, 3);
+      const own = findings.filter((finding) => !isSharedClaim(finding));
+      const claims = own.filter((finding) => finding.object.kind === 'PersistentVolumeClaim').slice(0, 3);
       const names = claims.length > 0 ? claims.map((finding) => finding.object.name).join(' ') : '<pvc>';
-      const stranded = findings.some((finding) => orphanFate(finding) === 'stranded');
-      const adopted = findings.some((finding) => orphanFate(finding) === 'adopted');
+      const stranded = own.some((finding) => orphanFate(finding) === 'stranded');
+      const adopted = own.some((finding) => orphanFate(finding) === 'adopted');
       const parts: string[] = [];
+      if (findings.some(isSharedClaim)) parts.push(SHARED_CLAIM_FIX);
       if (adopted) {
         parts.push(
           `old data obsolete: kubectl delete pvc -n ${ns} ${names}; meant to be reused: ` +
@@ -348,6 +352,13 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
           : { fate: 'lost', why: 'Longhorn deletes the volume and its data' },
   },
 };
+
+const SHARED_CLAIM_FIX = "rename the StatefulSet or its claim template: its PVC names collide with another live StatefulSet's";
+
+/** A PVC another live StatefulSet claims under the same name (orphan-pvc's shared-claim). */
+function isSharedClaim(finding: Finding): boolean {
+  return finding.tags.includes('shared-claim');
+}
 
 /** Adopted (a new owner mounts the old data) or stranded (no owner left to use it), from the rule that found it. */
 function orphanFate(finding: Finding): Fate {

@@ -50,6 +50,8 @@ import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from '
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export const REUSE_APPROVED_TAG = 'reuse-approved';
+/** A statefulset-claim finding whose PVC another live StatefulSet claims under the same name (otherClaimant). */
+export const SHARED_CLAIM_TAG = 'shared-claim';
 
 export type OrphanPvcRule =
   | 'statefulset-claim'
@@ -134,6 +136,28 @@ export function claimedByAnyLiveStatefulSet(snapshot: ClusterSnapshot, claim: Pi
   return undefined;
 }
 
+/**
+ * A live StatefulSet not named `except`, not being deleted, whose own name and claim templates also spell the PVC's
+ * name: `data-a-b-0` is template `data` of StatefulSet `a-b` and template `data-a` of `b`. Each controller mounts
+ * whatever PVC bears the name (it never checks who created it), so both would mount one volume: the other
+ * StatefulSet's data, written by two workloads.
+ */
+export function otherClaimant(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>, except: string): StatefulSetRecord | undefined {
+  const ordinalAt = claim.name.lastIndexOf('-');
+  for (let dash = claim.name.indexOf('-'); dash >= 0 && dash < ordinalAt; dash = claim.name.indexOf('-', dash + 1)) {
+    const name = claim.name.slice(dash + 1, ordinalAt);
+    if (name === except) continue;
+    const live = snapshot.statefulSet(claim.namespace, name);
+    if (live !== undefined && live.deleting !== true && claimOf(claim.name, live) !== undefined) return live;
+  }
+  return undefined;
+}
+
+/** The reason of a shared-claim finding: `adopter` would mount the PVC `other` claims. */
+function sharedReason(adopter: string, other: string): string {
+  return `also the claim of live StatefulSet ${other} (the names collide); StatefulSet ${adopter} would mount ${other}'s volume and data`;
+}
+
 /** Existing PVCs named for one of `templates` of StatefulSet `name`, any ordinal the filter accepts. */
 function existingClaims(
   snapshot: ClusterSnapshot,
@@ -186,6 +210,8 @@ interface Candidate {
   readonly statefulSet?: AffectedObject;
   /** 'warning': reported, never denying (a rollback restoring the release's own data). Default critical. */
   readonly severity?: 'warning';
+  /** Another live StatefulSet claims it (otherClaimant): reported even while its pods mount it. */
+  readonly shared?: true;
 }
 
 /** Labelled for the release (`app.kubernetes.io/instance` or `release`): the StatefulSet's selector labels. */
@@ -225,7 +251,15 @@ function claimsLeftByUpgrade(
   addStatefulSet: StatefulSetSink,
 ): void {
   const operation = target.operation === 'rollback' ? 'this rollback' : 'this upgrade';
-  for (const live of liveStatefulSetsOfRelease(snapshot, target.release, target.manifest)) {
+  const ofRelease = liveStatefulSetsOfRelease(snapshot, target.release, target.manifest);
+  const declaredIn = (s: StatefulSetRecord): boolean => target.manifest.statefulSets.some((m) => m.namespace === s.namespace && m.name === s.name);
+  const dropped = new Set(ofRelease.filter((s) => !declaredIn(s) && !s.helmKeep).map((s) => s.uid));
+  /** Another live StatefulSet that stays claims it under the same name (otherClaimant): still in use, not stranded. */
+  const claimedByStaying = (claim: PersistentVolumeClaimRecord, name: string): boolean => {
+    const other = otherClaimant(snapshot, claim, name);
+    return other !== undefined && !dropped.has(other.uid);
+  };
+  for (const live of ofRelease) {
     if (live.claimTemplates.length === 0) continue;
     const next = target.manifest.statefulSets.find((s) => s.namespace === live.namespace && s.name === live.name);
     // Helm does not delete a dropped StatefulSet whose live object says helm.sh/resource-policy: keep: it stays, with its PVCs.
@@ -237,7 +271,7 @@ function claimsLeftByUpgrade(
     // (retention policy whenDeleted: Delete) is garbage-collected with it instead.
     const existing = existingClaims(snapshot, live.namespace, live.name, removed, () => true);
     const stranded = existing.filter(
-      ({ claim }) => !claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid),
+      ({ claim }) => !claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === live.uid) && !claimedByStaying(claim, live.name),
     );
     for (const { claim, template } of stranded) {
       add({
@@ -274,7 +308,8 @@ function candidatesFor(
     if (candidate.claim.deleting) return;
     // Adoption needs an orphan; a PVC a live pod mounts is in use. (The pods of a StatefulSet an upgrade drops go
     // with it, so the upgrade rules still report their PVCs.)
-    if (ADOPTION_RULES.includes(candidate.rule) && mountedByLivePod(snapshot, candidate.claim)) return;
+    // A shared claim is mounted by the other StatefulSet's pods: that is the risk, not a reason to pass.
+    if (ADOPTION_RULES.includes(candidate.rule) && candidate.shared !== true && mountedByLivePod(snapshot, candidate.claim)) return;
     const key = `${candidate.claim.namespace}/${candidate.claim.name}`;
     const existing = candidates.get(key);
     if (existing === undefined) candidates.set(key, { candidate, rules: [candidate.rule] });
@@ -284,8 +319,9 @@ function candidatesFor(
   for (const statefulSet of manifest.statefulSets) {
     const live = snapshot.statefulSet(statefulSet.namespace, statefulSet.name);
     for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
-      if (hasLiveOwnerReference(snapshot, claim)) continue;
+      const ownedLive = hasLiveOwnerReference(snapshot, claim);
       if (live !== undefined && claimedByLiveStatefulSet(snapshot, claim, [statefulSet.name])) {
+        if (ownedLive) continue;
         // Claimed by the live StatefulSet, but at an ordinal it does not run now and older than it: left by an earlier
         // StatefulSet of that name; raising the replicas re-attaches it (the live one's own scale-down leftovers are
         // younger than it and meant to come back).
@@ -299,6 +335,20 @@ function candidatesFor(
         });
         continue;
       }
+      // Not the StatefulSet's own claim yet: one another live StatefulSet claims under the same name is theirs, in
+      // use or kept for its scale-up, whoever owns it (whenDeleted: Delete names that StatefulSet).
+      const other = otherClaimant(snapshot, claim, statefulSet.name);
+      if (other !== undefined) {
+        add({
+          claim,
+          rule: 'statefulset-claim',
+          reason: sharedReason(statefulSet.name, other.name),
+          statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
+          shared: true,
+        });
+        continue;
+      }
+      if (ownedLive) continue;
       if (target.operation === 'rollback' && labelledForRelease(claim, release)) {
         // `helm rollback` restores an earlier revision on purpose (after `helm uninstall --keep-history`, or of an
         // upgrade that dropped the StatefulSet): the release's own PVC coming back is what it asks for. Said, not refused.
@@ -372,6 +422,7 @@ export function collectOrphanPvc(snapshot: ClusterSnapshot, target: OrphanPvcTar
   };
   for (const { candidate, rules } of candidatesFor(snapshot, target, addStatefulSet).values()) {
     const tags: string[] = [...rules];
+    if (candidate.shared === true) tags.push(SHARED_CLAIM_TAG);
     if (isReuseApproved(candidate.claim)) tags.push(REUSE_APPROVED_TAG);
     if (collector.admit(tags)) collector.add(pvcFinding(candidate, tags));
   }
@@ -388,8 +439,10 @@ function addStatefulSetClaim(
   namespace: string,
   statefulSetName: string,
   reason: string,
+  shared = false,
 ): void {
   const tags: string[] = ['statefulset-claim'];
+  if (shared) tags.push(SHARED_CLAIM_TAG);
   if (isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
   if (!collector.admit(tags)) return;
   collector.add(pvcFinding({ claim, rule: 'statefulset-claim', reason, statefulSet: statefulSetObject(namespace, statefulSetName) }, tags));
@@ -408,8 +461,14 @@ export function collectStatefulSetAdoption(
 ): CappedFindings {
   const collector = new FindingCollector(cap);
   for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
-    if (claim.deleting || hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
-    // A live StatefulSet of the same name cannot exist at its CREATE; one of another name never claims it.
+    if (claim.deleting) continue;
+    // A live StatefulSet of the same name cannot exist at its CREATE; one of another name may claim it too.
+    const other = otherClaimant(snapshot, claim, statefulSet.name);
+    if (other !== undefined) {
+      addStatefulSetClaim(collector, claim, statefulSet.namespace, statefulSet.name, sharedReason(statefulSet.name, other.name), true);
+      continue;
+    }
+    if (hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
     addStatefulSetClaim(
       collector,
       claim,
@@ -500,6 +559,9 @@ export function pvcsLeftBehind(
       claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.uid === liveUid) &&
       stayingOwner(snapshot, claim, going) === undefined;
     for (const { claim } of existingClaims(snapshot, statefulSet.namespace, statefulSet.name, statefulSet.claimTemplates, () => true)) {
+      // Also the claim of a StatefulSet outside the release (the names collide): it stays in use there.
+      const other = otherClaimant(snapshot, claim, statefulSet.name);
+      if (other !== undefined && !statefulSets.has(`${other.namespace}/${other.name}`)) continue;
       if (deletedWithStatefulSet(claim)) goesAway.add(`${claim.namespace}/${claim.name}`);
       else add(claim, 'statefulset-claim', statefulSet.name);
     }
@@ -542,7 +604,13 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
   const before = { replicas: target.previousReplicas, ordinalsStart: target.previousStart };
   const after = { replicas: target.replicas, ordinalsStart: target.ordinalsStart };
   for (const { claim } of existingClaims(snapshot, target.namespace, target.name, target.claimTemplates, (o) => ordinalInRange(o, after) && !ordinalInRange(o, before))) {
-    if (claim.deleting || !olderThan(claim.creationTimestamp, target.createdAt)) continue;
+    if (claim.deleting) continue;
+    const other = otherClaimant(snapshot, claim, target.name);
+    if (other !== undefined) {
+      addStatefulSetClaim(collector, claim, target.namespace, target.name, sharedReason(target.name, other.name), true);
+      continue;
+    }
+    if (!olderThan(claim.creationTimestamp, target.createdAt)) continue;
     if (hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
     addStatefulSetClaim(
       collector,

@@ -151,3 +151,18 @@ describe('StatefulSet CREATE outside Helm', () => {
     expect(validator.handle(create(stsObject({ replicas: 1 })), context(model)).allowed).toBe(false);
   });
 });
+
+describe('StatefulSet CREATE whose claim names collide with another live StatefulSet', () => {
+  it('denies it, naming the other StatefulSet, with a fix that renames instead of deleting its data', () => {
+    // data-a-db-0: template data of the new a-db, and template data-a of the live db (its pod mounts it).
+    const model = withClaims('data-a-db-0');
+    model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', claimTemplates: ['data-a'] }));
+    model.upsert('pod', pod({ namespace: NS, name: 'db-0', claimNames: ['data-a-db-0'], controllerKind: 'StatefulSet' }));
+    const decision = validator.handle(create(stsObject({ name: 'a-db', replicas: 1 })), context(model));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message.replace(/\n\s+/g, ' ');
+    expect(message).toContain('shop/data-a-db-0');
+    expect(message).toContain("also the claim of live StatefulSet db (the names collide); StatefulSet a-db would mount db's volume and data");
+    expect(message).toContain("Fix: rename the StatefulSet or its claim template: its PVC names collide with another live StatefulSet's.");
+  });
+});

@@ -517,3 +517,64 @@ describe('orphan-pvc: claims still Pending are judged like bound ones', () => {
   });
 });
 
+
+// `data-a-b-0` is template `data` of StatefulSet `a-b` and template `data-a` of StatefulSet `b`: the StatefulSet
+// controller mounts whatever PVC bears the name, so a new `a-b` would mount `b`'s volume, even while `b` uses it.
+describe('orphan-pvc: PVC names that collide across StatefulSets', () => {
+  const SHARED = 'data-a-b-0';
+  const b = (fields: Partial<StatefulSetRecord> = {}): StatefulSetRecord =>
+    statefulSet({ namespace: NS, name: 'b', claimTemplates: ['data-a'], creationTimestamp: '2024-01-01T00:00:00Z', ...fields });
+  const bPod = pod({ namespace: NS, name: 'b-0', claimNames: [SHARED], controllerKind: 'StatefulSet' });
+  const aB = statefulSetDoc('a-b', '  replicas: 1\n  volumeClaimTemplates:\n  - metadata:\n      name: data\n');
+  const sharedClaim = (fields: Partial<PersistentVolumeClaimRecord> = {}): PersistentVolumeClaimRecord => pvc({ namespace: NS, name: SHARED, ...fields });
+
+  it('refuses an install whose StatefulSet would mount the claim of another live StatefulSet, even while that one mounts it', () => {
+    const snapshot = clusterOf({ pvcs: [sharedClaim()], statefulSets: [b()], pods: [bPod] });
+    const findings = orphanPvcCheck(snapshot, target('install', aB));
+    expect(findings).toEqual([
+      expect.objectContaining({
+        severity: 'critical',
+        object: { kind: 'PersistentVolumeClaim', namespace: NS, name: SHARED },
+        reason: "also the claim of live StatefulSet b (the names collide); StatefulSet a-b would mount b's volume and data",
+        tags: ['statefulset-claim', 'shared-claim'],
+      }),
+    ]);
+    // Owned by b (whenDeleted: Delete): still b's data.
+    const owned = clusterOf({ pvcs: [sharedClaim({ ownerReferences: [{ kind: 'StatefulSet', name: 'b', uid: b().uid }] })], statefulSets: [b()] });
+    expect(refs(owned, target('install', aB))).toEqual([`PersistentVolumeClaim ${NS}/${SHARED}`]);
+    // b scaled to 0: its claim waits for its scale-up.
+    expect(refs(clusterOf({ pvcs: [sharedClaim()], statefulSets: [b({ replicas: 0 })] }), target('upgrade', aB))).toEqual([`PersistentVolumeClaim ${NS}/${SHARED}`]);
+    // b being deleted, or without that template: no one else's.
+    expect(orphanPvcCheck(clusterOf({ pvcs: [sharedClaim()], statefulSets: [b({ deleting: true })], pods: [bPod] }), target('install', aB))).toEqual([]);
+    expect(orphanPvcCheck(clusterOf({ pvcs: [sharedClaim()], statefulSets: [b({ claimTemplates: ['logs'] })], pods: [bPod] }), target('install', aB))).toEqual([]);
+  });
+
+  it('passes an upgrade of a StatefulSet that already claims it (the sharing is not new)', () => {
+    const live = liveStatefulSet('a-b', ['data']);
+    const snapshot = clusterOf({ pvcs: [sharedClaim()], statefulSets: [b(), live], pods: [bPod] });
+    expect(orphanPvcCheck(snapshot, target('upgrade', aB))).toEqual([]);
+  });
+
+  it('refuses a StatefulSet created or scaled up outside Helm onto the claim of another live StatefulSet', () => {
+    const snapshot = clusterOf({ pvcs: [sharedClaim({ creationTimestamp: '2025-01-01T00:00:00Z' })], statefulSets: [b()], pods: [bPod] });
+    const created = parseManifest(aB, NS).statefulSets[0]!;
+    expect(collectStatefulSetAdoption(snapshot, created).findings.map((f) => f.tags)).toEqual([['statefulset-claim', 'shared-claim']]);
+    // a-b scaled from 0 to 1: the claim is younger than a-b, yet b's.
+    const scaleUp = { namespace: NS, name: 'a-b', claimTemplates: ['data'], replicas: 1, ordinalsStart: 0, previousReplicas: 0, previousStart: 0, createdAt: '2024-06-01T00:00:00Z' };
+    expect(collectScaleUpAdoption(snapshot, scaleUp).findings.map((f) => f.tags)).toEqual([['statefulset-claim', 'shared-claim']]);
+    expect(collectScaleUpAdoption(clusterOf({ pvcs: [sharedClaim({ creationTimestamp: '2025-01-01T00:00:00Z' })] }), scaleUp).findings).toEqual([]);
+  });
+
+  it('does not call stranded a PVC that another StatefulSet, staying, claims under the same name', () => {
+    // The release drops b (template data-a); a-b, outside it, keeps mounting data-a-b-0.
+    const releaseB = liveStatefulSet('b', ['data-a']);
+    const other = statefulSet({ namespace: NS, name: 'a-b', claimTemplates: ['data'] });
+    const snapshot = clusterOf({ pvcs: [sharedClaim()], statefulSets: [releaseB, other] });
+    const empty = '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n';
+    expect(orphanPvcCheck(snapshot, target('upgrade', empty)).filter((f) => f.object.kind === 'PersistentVolumeClaim')).toEqual([]);
+    expect(pvcsLeftBehind(snapshot, release(statefulSetDoc('b', '  volumeClaimTemplates:\n  - metadata:\n      name: data-a\n')))).toEqual([]);
+    // Without a-b, it is stranded.
+    const alone = clusterOf({ pvcs: [sharedClaim()], statefulSets: [releaseB] });
+    expect(refs(alone, target('upgrade', empty))).toEqual([`PersistentVolumeClaim ${NS}/${SHARED}`]);
+  });
+});
