@@ -110,10 +110,12 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     if (next !== undefined) {
       // Kept: Helm writes the new spec, and under whenScaled: Delete the StatefulSet controller deletes the PVCs of
       // the pods it then scales away (fewer replicas declared, a new ordinals.start, or the policy turned to Delete).
-      // A field the chart does not set keeps its live value (three-way merge and server-side apply alike).
-      const replicas = next.replicasDeclared ? next.replicas : live.replicas;
-      const ordinalsStart = next.ordinalsDeclared ? next.ordinalsStart : live.ordinalsStart;
-      const whenScaled = next.whenScaledDeclared ? next.retentionPolicy.whenScaled : live.whenScaled;
+      // A field the chart does not set keeps its live value (three-way merge and server-side apply alike), unless the
+      // release set it before: Helm then removes it and the API server's default takes its place (releaseSets).
+      const set = live.releaseSets ?? {};
+      const replicas = next.replicasDeclared ? next.replicas : set.replicas ? 1 : live.replicas;
+      const ordinalsStart = next.ordinalsDeclared ? next.ordinalsStart : set.ordinalsStart ? 0 : live.ordinalsStart;
+      const whenScaled = next.whenScaledDeclared ? next.retentionPolicy.whenScaled : set.whenScaled ? 'Retain' : live.whenScaled;
       const changes = replicas < live.replicas || ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
       if (whenScaled === 'Delete' && changes) {
         const target = {
@@ -125,7 +127,11 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
           ordinalsStart,
           ...(now !== undefined ? { now } : {}),
         };
-        addClaimsDeletedByScaleDown(snapshot, target, collector, `${operation} sets StatefulSet ${live.name} to ${replicas} replicas; `);
+        const change =
+          !next.replicasDeclared && replicas !== live.replicas
+            ? `${operation} no longer declares the replicas the release set on StatefulSet ${live.name}: Helm removes them, ${replicas} remains; `
+            : `${operation} sets StatefulSet ${live.name} to ${replicas} replicas; `;
+        addClaimsDeletedByScaleDown(snapshot, target, collector, change);
       }
       continue;
     }

@@ -351,6 +351,13 @@ export interface StatefulSetRecord {
   readonly helmReleaseNamespace: string;
   /** `helm.sh/resource-policy: keep`, exactly: an upgrade that drops it leaves it (Helm reads the live annotation). */
   readonly helmKeep: boolean;
+  /**
+   * The spec fields the Helm release last set, read from metadata.managedFields: owned by the field manager that also
+   * owns the `meta.helm.sh/release-name` annotation. A revision that no longer declares one removes it (Helm 3's
+   * three-way merge from its previous manifest, Helm 4's server-side apply) and the API server's default takes its
+   * place: 1 replica, ordinals from 0, whenScaled Retain. Omitted: none of them.
+   */
+  readonly releaseSets?: { readonly replicas?: true; readonly ordinalsStart?: true; readonly whenScaled?: true };
   /** Only `volume-guard.io/` annotations (a skip read at its CREATE, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
   /**

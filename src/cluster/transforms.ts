@@ -514,9 +514,43 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     helmReleaseNamespace: intern(annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? ''),
     // An upgrade that drops it reads the live annotation and compares it exactly (pvc-delete's hasLiveKeepPolicy).
     helmKeep: annotations[HELM_RESOURCE_POLICY_ANNOTATION] === 'keep',
+    ...releaseSetsOf(metadata),
     ...optionalAnnotations(metadata),
     ...(isDeleting(metadata) ? { deleting: true as const } : {}),
     ...ownerUidsOf(metadata),
+  };
+}
+
+const RELEASE_NAME_FIELD = `f:${HELM_RELEASE_NAME_ANNOTATION}`;
+
+/**
+ * StatefulSetRecord.releaseSets: the spec fields owned (metadata.managedFields, FieldsV1) by a field manager that also
+ * owns the Helm release annotation, whatever that manager is called (`helm`, Flux's `helm-controller`, ...). Entries
+ * of a subresource (`kubectl scale`, an autoscaler) never own the annotation. Omitted when no such field.
+ */
+function releaseSetsOf(metadata: JsonObject): { releaseSets?: StatefulSetRecord['releaseSets'] } {
+  let replicas = false;
+  let ordinalsStart = false;
+  let whenScaled = false;
+  for (const entry of arrayAt(metadata, 'managedFields')) {
+    const fields = objectAt(entry, 'fieldsV1');
+    const annotations = objectAt(objectAt(fields, 'f:metadata'), 'f:annotations');
+    if (annotations === undefined || !Object.hasOwn(annotations, RELEASE_NAME_FIELD)) continue;
+    const spec = objectAt(fields, 'f:spec');
+    if (spec === undefined) continue;
+    replicas ||= Object.hasOwn(spec, 'f:replicas');
+    const ordinals = objectAt(spec, 'f:ordinals');
+    ordinalsStart ||= ordinals !== undefined && Object.hasOwn(ordinals, 'f:start');
+    const retention = objectAt(spec, 'f:persistentVolumeClaimRetentionPolicy');
+    whenScaled ||= retention !== undefined && Object.hasOwn(retention, 'f:whenScaled');
+  }
+  if (!replicas && !ordinalsStart && !whenScaled) return {};
+  return {
+    releaseSets: {
+      ...(replicas ? { replicas: true as const } : {}),
+      ...(ordinalsStart ? { ordinalsStart: true as const } : {}),
+      ...(whenScaled ? { whenScaled: true as const } : {}),
+    },
   };
 }
 

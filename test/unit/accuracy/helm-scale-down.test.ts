@@ -68,6 +68,30 @@ describe('a Helm upgrade scaling a StatefulSet down under whenScaled: Delete', (
     expect(names(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 3, start: 1 }))).findings)).toEqual(['data-db-0']);
   });
 
+  it('a revision that stops declaring the replicas the release set falls back to 1 (Helm removes the field it set)', () => {
+    const model = cluster();
+    model.upsert('statefulSet', { ...model.statefulSet(NS, 'db')!, releaseSets: { replicas: true } });
+    const findings = collectDroppedPvcs(model, upgrade(manifest({}))).findings;
+    expect(names(findings)).toEqual(['data-db-1', 'data-db-2']);
+    expect(findings[0]!.reason).toContain('this upgrade no longer declares the replicas the release set on StatefulSet db: Helm removes them, 1 remains');
+    // Still declared: the declared count, as before.
+    expect(names(collectDroppedPvcs(model, upgrade(manifest({ replicas: 2 }))).findings)).toEqual(['data-db-2']);
+    // whenScaled the release set and no longer declares goes back to Retain in the same write: nothing is deleted.
+    const both = cluster();
+    both.upsert('statefulSet', { ...both.statefulSet(NS, 'db')!, releaseSets: { replicas: true, whenScaled: true } });
+    expect(collectDroppedPvcs(both, upgrade(undeclared(1))).findings).toEqual([]);
+    // ordinals.start the release set falls back to 0: the pods above the new range go.
+    const moved = new ClusterModel();
+    moved.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: 'uid-db', replicas: 2, ordinalsStart: 5, whenScaled: 'Delete', helmReleaseName: 'db', helmReleaseNamespace: NS, releaseSets: { ordinalsStart: true } }));
+    for (const ordinal of [5, 6]) {
+      const name = `data-db-${ordinal}`;
+      moved.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: NS, claimName: name, reclaimPolicy: 'Delete' }));
+      moved.upsert('persistentVolumeClaim', pvc({ namespace: NS, name, volumeName: `pv-${name}` }));
+      moved.upsert('pod', pod({ namespace: NS, name: `db-${ordinal}`, claimNames: [name], controllerKind: 'StatefulSet' }));
+    }
+    expect(names(collectDroppedPvcs(moved, upgrade(manifest({ replicas: 2 }))).findings)).toEqual(['data-db-5', 'data-db-6']);
+  });
+
   it('passes what deletes nothing: same replicas, replicas not declared, whenScaled Retain, scaling up', () => {
     expect(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 3 }))).findings).toEqual([]);
     // The chart leaves spec.replicas to someone else (kubectl scale, an HPA): Helm does not touch the live count.

@@ -374,6 +374,29 @@ describe('transformStatefulSet', () => {
     }
   });
 
+  it("records the spec fields the Helm release's field manager owns (managedFields), whatever that manager is called", () => {
+    const helmFields = (spec: Record<string, unknown>) => ({
+      'f:metadata': { 'f:annotations': { '.': {}, 'f:meta.helm.sh/release-name': {}, 'f:meta.helm.sh/release-namespace': {} } },
+      'f:spec': spec,
+    });
+    const sts = (managedFields: unknown[]) =>
+      transformStatefulSet({ metadata: { name: 's', namespace: 'n', annotations: { 'meta.helm.sh/release-name': 'r' }, managedFields }, spec: { replicas: 3 } });
+    // Helm 3 (operation Update) set the replicas; Flux's helm-controller under its own name set ordinals and whenScaled.
+    expect(sts([{ manager: 'helm', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: helmFields({ 'f:replicas': {}, 'f:serviceName': {} }) }])?.releaseSets).toEqual({
+      replicas: true,
+    });
+    const flux = helmFields({ 'f:ordinals': { '.': {}, 'f:start': {} }, 'f:persistentVolumeClaimRetentionPolicy': { 'f:whenScaled': {} } });
+    expect(sts([{ manager: 'helm-controller', operation: 'Apply', fieldsV1: flux }])?.releaseSets).toEqual({ ordinalsStart: true, whenScaled: true });
+    // The replicas owned by another manager (kubectl scale through the scale subresource, an autoscaler): not the release's.
+    const scaled = [
+      { manager: 'helm', operation: 'Update', fieldsV1: helmFields({ 'f:serviceName': {} }) },
+      { manager: 'kubectl', operation: 'Update', subresource: 'scale', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+    ];
+    expect(sts(scaled)).not.toHaveProperty('releaseSets');
+    expect(sts([])).not.toHaveProperty('releaseSets');
+    expect(sts([{ manager: 'helm', fieldsV1: 'garbage' }, 42, null])).not.toHaveProperty('releaseSets');
+  });
+
   it('defaults replicas to 1 like the API server, keeps 0, and works without Helm', () => {
     expect(transformStatefulSet({ metadata: { name: 's', namespace: 'n' }, spec: {} })).toMatchObject({
       replicas: 1,
