@@ -319,7 +319,7 @@ export const PLANS = {
   }),
   'machine-scale-down': plan<NodeTarget>()({
     webhook: 'machine',
-    requests: 'MachineDeployment/MachineSet replicas decrease (each node that may go)',
+    requests: 'MachineDeployment/MachineSet/KubeadmControlPlane replicas decrease (each node that may go)',
     scope: 'node',
     checks: NODE_CHECKS,
     overrides: ['object', 'node', 'harvester-drain', 'harvester-upgrade-skip'],

@@ -1,6 +1,6 @@
 // Every way to empty a node, through the real API server with the real kubectl: taints, Node DELETE, evictions on
 // an unschedulable node (kubectl drain), pod DELETEs of kubectl drain --disable-eviction, Cluster API Machine
-// deletion and MachineSet scale-down, the upgrade kinds' rollout fields, and override writes through status.
+// deletion and MachineSet / KubeadmControlPlane scale-down, the upgrade kinds' rollout fields, and override writes through status.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubectl, paths, tempFile } from '../harness/cluster.ts';
 import { admissionCount as countAdmissions } from '../harness/guard.ts';
@@ -322,6 +322,33 @@ describe('everything that empties a node is judged', () => {
       const scaled = await eventually(() => kubectl(['scale', 'machinesets.cluster.x-k8s.io', 'nops-ms', '-n', NS, '--replicas=1']), (r) => r.code === 0);
       expect(scaled.code, scaled.stderr).toBe(0);
       await must(kubectl(['delete', 'machines.cluster.x-k8s.io', 'nops-m-clean', '-n', NS]), 'delete the clean Machine');
+    });
+
+    it('refuses kubectl scale of a KubeadmControlPlane while any control-plane Machine may go; marking the clean one lets it through', async () => {
+      const cpMachine = (name: string) => ({
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Machine',
+        metadata: { name, namespace: NS, labels: { 'cluster.x-k8s.io/control-plane-name': 'nops-cp2' } },
+        spec: { clusterName: 'c1' },
+      });
+      await apply(cpMachine('nops-cp2-data'), cpMachine('nops-cp2-clean'), {
+        apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1',
+        kind: 'KubeadmControlPlane',
+        metadata: { name: 'nops-cp2', namespace: NS },
+        spec: { version: 'v1.30.1', replicas: 2, kubeadmConfigSpec: {}, machineTemplate: { infrastructureRef: { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: 'cp-a' } } },
+      });
+      await patchStatus('machines.cluster.x-k8s.io', 'nops-cp2-data', { nodeRef: { name: DATA } }, NS);
+      await patchStatus('machines.cluster.x-k8s.io', 'nops-cp2-clean', { nodeRef: { name: CLEAN } }, NS);
+      // KCP picks by failure domain and age, not by name: either Machine may go.
+      const refused = await eventually(() => kubectl(['scale', 'kcp', 'nops-cp2', '-n', NS, '--replicas=1']), (r) => r.code !== 0);
+      expect(denied(refused.stderr, 'machine')).toBe(true);
+      expect(refused.stderr).toContain(`scale-down of KubeadmControlPlane ${NS}/nops-cp2 from 2 to 1`);
+      expect(refused.stderr).toContain('nops-cp2-data');
+      expect(refused.stderr).toContain('nops-data-pv');
+      expect(await jsonpath(['get', 'kcp', 'nops-cp2', '-n', NS], '{.spec.replicas}')).toBe('2');
+      await must(kubectl(['annotate', 'machines.cluster.x-k8s.io', 'nops-cp2-clean', '-n', NS, 'cluster.x-k8s.io/delete-machine=yes']), 'mark');
+      const scaled = await eventually(() => kubectl(['scale', 'kcp', 'nops-cp2', '-n', NS, '--replicas=1']), (r) => r.code === 0);
+      expect(scaled.code, scaled.stderr).toBe(0);
     });
   });
 });

@@ -1,6 +1,6 @@
 // Cluster API machine removal: a Machine DELETE drains and deletes its node (status.nodeRef), and a replicas
-// decrease of a MachineDeployment or MachineSet (also through their scale subresource, as the cluster
-// autoscaler does) deletes Machines. Either gets the cordon checks of every node that may go.
+// decrease of a MachineDeployment, MachineSet or KubeadmControlPlane (also through their scale subresource, as the
+// cluster autoscaler does) deletes Machines. Either gets the cordon checks of every node that may go.
 //
 // Which Machines a scale-down removes is Cluster API's choice (its MachineSet delete policy: Random by default,
 // Newest, Oldest). Every policy removes first the Machines already being deleted, then those annotated
@@ -11,6 +11,9 @@
 // exactly the Machines it reaches go. Under Newest/Oldest (creation times) or an unknown order (the scale
 // subresource carries none) any Machine of the set can, and every one of their nodes is checked. A MachineDeployment
 // in the middle of a rollout (Machines in several MachineSets) is scaled across its sets: every Machine can go.
+// A KubeadmControlPlane deletes one Machine at a time, after any already being deleted: those marked
+// `cluster.x-k8s.io/delete-machine` first, else (outdated, unhealthy, then the oldest in the failure domain holding
+// the most) any of its Machines (selectMachineForScaleDown).
 //
 // Overrides: the node's `volume-guard.io/skip` (Machine and MachineSet annotations are written by Cluster API's
 // controllers, which copy them from templates, so volume-guard cannot police who wrote them), and for a
@@ -29,6 +32,7 @@ import { PLANS } from '../plans.ts';
 import { judgeNodeRemoval } from './node-cordon.ts';
 
 const GROUP = 'cluster.x-k8s.io';
+const CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
 
 /**
  * CEL: a Machine DELETE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). A Scale
@@ -50,6 +54,13 @@ const declaration: WebhookDeclaration = {
       apiGroups: [GROUP],
       apiVersions: ['*'],
       resources: ['machinedeployments', 'machinedeployments/scale', 'machinesets', 'machinesets/scale'],
+      operations: ['UPDATE'],
+      scope: 'Namespaced',
+    },
+    {
+      apiGroups: [CONTROL_PLANE_GROUP],
+      apiVersions: ['*'],
+      resources: ['kubeadmcontrolplanes', 'kubeadmcontrolplanes/scale'],
       operations: ['UPDATE'],
       scope: 'Namespaced',
     },
@@ -113,6 +124,25 @@ export function scaleDownCandidates(
 }
 
 /**
+ * The Machines a KubeadmControlPlane scale-down to `replicas` may remove. It waits for the Machines already being
+ * deleted (their DELETE was judged), then removes one at a time those marked `cluster.x-k8s.io/delete-machine`
+ * while any is left, choosing among them by failure domain and age (not by name); past them, any of its Machines.
+ * `pool`: the Machines the removal is drawn from (candidates or not, their copies may go with it).
+ */
+export function controlPlaneScaleDownCandidates(
+  machines: readonly MachineRecord[],
+  replicas: number,
+): { readonly candidates: readonly MachineRecord[]; readonly narrowed: boolean; readonly removed: number; readonly pool: readonly MachineRecord[] } {
+  // The Machines being deleted count among its replicas until they are gone: the rest to choose is the live ones above.
+  const live = machines.filter((machine) => !machine.deleting);
+  const toChoose = live.length - replicas;
+  if (toChoose <= 0) return { candidates: [], narrowed: true, removed: 0, pool: [] };
+  const marked = live.filter((machine) => machine.deleteMarked);
+  const pool = marked.length >= toChoose ? marked : live;
+  return { candidates: pool.filter((machine) => machine.nodeName !== ''), narrowed: pool.length === toChoose, removed: toChoose, pool };
+}
+
+/**
  * Whether the set removes Machines in Cluster API's Random order (its default: empty or "Random"; getDeletePriorityFunc),
  * read from the object under review: a MachineSet's `spec.deletion.order` (v1beta2) or
  * `spec.deletePolicy` (v1beta1); a MachineDeployment's `spec.deletion.order` (v1beta2) or
@@ -151,15 +181,17 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const after = replicasOf(request.object, scaleSubresource);
   if (before === undefined || after === undefined || after >= before) return allowed();
   const resource = request.resource.resource;
-  const owner = resource === 'machinedeployments' ? 'MachineDeployment' : resource === 'machinesets' ? 'MachineSet' : undefined;
+  const owner =
+    resource === 'machinedeployments' ? 'MachineDeployment' : resource === 'machinesets' ? 'MachineSet' : resource === 'kubeadmcontrolplanes' ? 'KubeadmControlPlane' : undefined;
   if (!owner) return allowed();
   const ref = `${request.namespace}/${request.name}`;
   const scale = `scale-down of ${owner} ${ref} from ${before} to ${after}`;
-  // A MachineDeployment's own override counts when volume-guard polices its writes (it is a guarded upgrade kind).
+  // A MachineDeployment's or KubeadmControlPlane's own override counts when volume-guard polices its writes (a
+  // guarded upgrade kind).
   let ownSkip: OverrideSource | undefined;
   const warnings: string[] = [];
-  const policed = config.upgrades.kinds.some((kind) => kind.group === GROUP && kind.resource === resource);
-  if (owner === 'MachineDeployment' && request.subResource !== 'scale' && policed) {
+  const policed = config.upgrades.kinds.some((kind) => kind.group === request.resource.group && kind.resource === resource);
+  if (owner !== 'MachineSet' && request.subResource !== 'scale' && policed) {
     const skip = skipOnReviewedObject(request, `${owner} ${ref}`, 'annotations', context.now);
     ownSkip = skip.source;
     warnings.push(...skip.warnings);
@@ -171,17 +203,24 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
 
   const machines = context.snapshot.machinesOf(request.namespace, owner, request.name);
   const sets = new Set(machines.filter((machine) => !machine.deleting).map((machine) => machine.machineSet));
-  const randomOrder = deletesInRandomOrder(request, owner);
-  const { candidates, narrowed, removed } = scaleDownCandidates(machines, after, owner === 'MachineDeployment' && sets.size > 1, randomOrder);
+  const controlPlane = owner === 'KubeadmControlPlane';
+  const randomOrder = !controlPlane && deletesInRandomOrder(request, owner);
+  const { candidates, narrowed, removed, pool } = controlPlane
+    ? controlPlaneScaleDownCandidates(machines, after)
+    : { ...scaleDownCandidates(machines, after, owner === 'MachineDeployment' && sets.size > 1, randomOrder), pool: machines.filter((machine) => !machine.deleting) };
   // Nothing volume-guard can see goes (or only Machines without a node).
   if (removed === 0 || candidates.length === 0) return allowed(warnings);
   // Once allowed, the Machines Cluster API is known to remove count as removed before the informers show them
   // deleted; when any may go, none is recorded.
   if (narrowed) for (const machine of candidates) context.removing({ kind: 'machine', namespace: request.namespace, name: machine.name, node: machine.nodeName });
-  const choice = narrowed
-    ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, updating in place or unhealthy first` +
-      (randomOrder ? ', then the others by name (deletion order Random)' : '')
-    : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`;
+  const choice = controlPlane
+    ? pool.length < machines.filter((machine) => !machine.deleting).length
+      ? `it removes ${removed} of the Machines marked ${DELETE_MACHINE_ANNOTATION}`
+      : `it may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`
+    : narrowed
+      ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, updating in place or unhealthy first` +
+        (randomOrder ? ', then the others by name (deletion order Random)' : '')
+      : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`;
   const allWarnings = [...warnings];
   const checkedOverrides: string[] = [];
   let auditAnnotations: Record<string, string> = {};
@@ -192,7 +231,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const alsoAtRisk: OtherAtRisk[] = [];
   // The copies on the other nodes this scale-down removes are no copy to count on: all of them when Cluster API's
   // choice is known, any `removed - 1` of the set's other nodes when it is not.
-  const removedNodes = new Set((narrowed ? candidates : machines.filter((machine) => !machine.deleting)).map((machine) => machine.nodeName).filter((node) => node !== ''));
+  const removedNodes = new Set((narrowed ? candidates : pool).map((machine) => machine.nodeName).filter((node) => node !== ''));
   const atMost = narrowed ? removedNodes.size : removed - 1;
   for (const machine of candidates) {
     const others = new Set([...removedNodes].filter((node) => node !== machine.nodeName));
@@ -281,7 +320,8 @@ export function machineValidator(config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
-      if (request.kind.group !== GROUP && request.resource.group !== GROUP) return allowed();
+      const groups = [GROUP, CONTROL_PLANE_GROUP];
+      if (!groups.includes(request.kind.group) && !groups.includes(request.resource.group)) return allowed();
       if (request.operation === 'DELETE' && request.resource.resource === 'machines') return judgeMachineDelete(request, context);
       if (request.operation === 'UPDATE') return judgeScaleDown(request, context, config);
       return allowed();
