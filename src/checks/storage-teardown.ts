@@ -153,8 +153,9 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
 
 /**
  * The volumes that would lose their last copy to a drain under a node-drain-policy of `value`: with
- * always-allow, every volume with a single copy; with allow-if-replica-is-stopped, those whose copy is stopped
- * (detached volumes); stronger policies protect every last copy.
+ * always-allow, every volume with a single copy; with allow-if-replica-is-stopped, those whose copy is stopped or
+ * stops during that drain (detached volumes, and volumes attached on the copy's own node); stronger policies protect
+ * every last copy.
  */
 export function collectUnprotectedByDrainPolicy(
   snapshot: ClusterSnapshot,
@@ -171,7 +172,11 @@ export function collectUnprotectedByDrainPolicy(
     const replicas = snapshot.replicasOfVolume(volume.name);
     const copy = replicas.find((replica) => isHealthyReplica(replica) && replica.nodeID !== '' && nodeIsUp(replica.nodeID, replica.diskID));
     if (copy === undefined || countCopies(replicas, nodeIsUp, 2) !== 1) continue;
-    if (stoppedOnly && volumeNeedsReplicasRunning(volume)) continue;
+    // Longhorn releases a node's instance-manager only once every volume attached there has detached; then, under
+    // allow-if-replica-is-stopped, stopped replicas hold nothing. A volume attached where its copy is (its pod on that
+    // node) is detached by the very drain that evicts the pod: its copy stops and goes with the node. One attached
+    // elsewhere keeps its copy running, and that copy keeps holding the drain.
+    if (stoppedOnly && volumeNeedsReplicasRunning(volume) && volume.currentNodeID !== copy.nodeID) continue;
     if (collector.countIfFull()) continue;
     const tags = ['drain-policy', attachmentTag(volume)];
     if (!collector.admit(tags)) continue;

@@ -190,6 +190,10 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
     expect(weaker.stderr).toContain('[storage-teardown]');
     expect(weaker.stderr).toContain('longhorn-system/st-single (PVC shop/queue): its only copy is on node st-n1');
     expect(weaker.stderr).toContain('node-drain-policy always-allow would let a drain of that node take it');
+    // Attached on st-n1, where its copy is: a drain of st-n1 detaches it, and a stopped copy holds nothing there.
+    const stopped = await setValue('node-drain-policy', 'allow-if-replica-is-stopped', true);
+    expect(stopped.code).not.toBe(0);
+    expect(stopped.stderr).toContain('node-drain-policy allow-if-replica-is-stopped would let a drain of that node take it');
     const stronger = await setValue('node-drain-policy', 'block-for-eviction', false);
     expect(stronger.code).toBe(0);
 

@@ -346,7 +346,7 @@ describe('longhorn-settings validator', () => {
     expect(validator.handle(setting('deleting-confirmation-flag', 'yes', 'false'), context(singles())).allowed).toBe(true);
   });
 
-  it('refuses always-allow naming every single-copy volume, allow-if-replica-is-stopped only the detached ones', () => {
+  it('refuses always-allow naming every single-copy volume, allow-if-replica-is-stopped the detached ones and those attached where their copy is', () => {
     const always = validator.handle(setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica'), context(singles()));
     expect(always.allowed).toBe(false);
     expect(always.status!.message).toContain('longhorn-system/v1 (PVC default/v1-claim): its only copy is on node w1');
@@ -355,7 +355,15 @@ describe('longhorn-settings validator', () => {
     const stopped = validator.handle(setting('node-drain-policy', 'allow-if-replica-is-stopped', 'block-for-eviction'), context(singles()));
     expect(stopped.allowed).toBe(false);
     expect(stopped.status!.message).toContain('longhorn-system/v2');
-    expect(stopped.status!.message).not.toContain('longhorn-system/v1');
+    // v1 is attached on w1, its copy's node: the drain of w1 evicts its pod, Longhorn detaches it, the copy stops and
+    // no longer holds the drain.
+    expect(stopped.status!.message).toContain('longhorn-system/v1');
+    // Attached on another node, its copy keeps running and keeps holding a drain of w1.
+    const elsewhere = singles();
+    elsewhere.upsert('longhornVolume', volume({ name: 'v1', numberOfReplicas: 1, currentNodeID: 'w3' }));
+    const held = validator.handle(setting('node-drain-policy', 'allow-if-replica-is-stopped', 'block-for-eviction'), context(elsewhere));
+    expect(held.status!.message).toContain('longhorn-system/v2');
+    expect(held.status!.message).not.toContain('longhorn-system/v1');
   });
 
   it('allows a stronger or equal policy, and a weaker one when no volume would lose its last copy', () => {
