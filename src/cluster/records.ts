@@ -403,6 +403,13 @@ export interface MachineRecord {
    */
   readonly updatingInPlace: boolean;
   readonly deleting: boolean;
+  /**
+   * Cluster API deletes its node without waiting for a complete drain: `excluded` with the annotation
+   * `machine.cluster.x-k8s.io/exclude-node-draining` (no cordon, no eviction), `timeout` with a node drain timeout
+   * (v1beta2 `spec.deletion.nodeDrainTimeoutSeconds`, v1beta1 `spec.nodeDrainTimeout`) past which it stops waiting on
+   * evictions. Absent: it drains until every eviction succeeds.
+   */
+  readonly drainCutShort?: 'excluded' | 'timeout';
 }
 
 export interface RecordByKind {

@@ -762,11 +762,27 @@ function isUpdatingInPlace(annotations: Readonly<Record<string, string>>): boole
   return (annotations[PENDING_HOOKS_ANNOTATION] ?? '').split(',').some((hook) => hook.trim() === 'UpdateMachine');
 }
 
+/** Cluster API's Machine controller neither cordons nor drains the node of a Machine carrying this annotation. */
+export const EXCLUDE_NODE_DRAINING_ANNOTATION = 'machine.cluster.x-k8s.io/exclude-node-draining';
+
+/**
+ * Whether the Machine's node may be deleted before its drain completes (MachineRecord.drainCutShort), as Cluster API's
+ * isNodeDrainAllowed reads it: the exclude annotation, or a positive node drain timeout (v1beta2 seconds; v1beta1 a
+ * Go duration string, "0s" and the like meaning none).
+ */
+function drainCutShortOf(raw: unknown, annotations: Readonly<Record<string, string>>): MachineRecord['drainCutShort'] {
+  if (annotations[EXCLUDE_NODE_DRAINING_ANNOTATION] !== undefined) return 'excluded';
+  const seconds = numberAt(objectPath(raw, 'spec', 'deletion'), 'nodeDrainTimeoutSeconds');
+  if (seconds !== undefined && seconds > 0) return 'timeout';
+  return /[1-9]/.test(stringAt(objectAt(raw, 'spec'), 'nodeDrainTimeout')) ? 'timeout' : undefined;
+}
+
 export function transformMachine(raw: unknown): MachineRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
   const labels = stringMapAt(metadata, 'labels');
+  const drainCutShort = drainCutShortOf(raw, stringMapAt(metadata, 'annotations'));
   return {
     namespace: intern(stringAt(metadata, 'namespace')),
     name,
@@ -778,5 +794,6 @@ export function transformMachine(raw: unknown): MachineRecord | undefined {
     unhealthy: MACHINE_HEALTH_CONDITIONS.some((type) => stringAt(conditionOf(raw, type), 'status') === 'False'),
     updatingInPlace: isUpdatingInPlace(stringMapAt(metadata, 'annotations')),
     deleting: isDeleting(metadata),
+    ...(drainCutShort ? { drainCutShort } : {}),
   };
 }

@@ -19,7 +19,7 @@
 // controllers, which copy them from templates, so volume-guard cannot police who wrote them), and for a
 // MachineDeployment guarded as an upgrade kind, its own.
 import type { MachineRecord } from '../../cluster/records.ts';
-import { DELETE_MACHINE_ANNOTATION } from '../../cluster/transforms.ts';
+import { DELETE_MACHINE_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -166,10 +166,12 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   const name = request.name || stringField(machine, 'metadata', 'name');
   // Once allowed, `kubectl delete machine a b` judges b with a's node gone.
   context.removing({ kind: 'machine', namespace: request.namespace, name, node });
+  const drainCutShort = transformMachine(machine)?.drainCutShort;
   return judgeNodeRemoval(context, {
     node,
     action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
     plan: 'machine-delete',
+    ...(drainCutShort ? { drainCutShort } : {}),
     overrides: { node: () => nodeSkip(context, node) },
     overrideHint: annotateHint('node', node),
   });
@@ -240,6 +242,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       leavingWith: { nodes: others, atMost },
       action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
       plan: 'machine-scale-down',
+      ...(machine.drainCutShort ? { drainCutShort: machine.drainCutShort } : {}),
       overrides: { object: () => ownSkip, node: () => nodeSkip(context, machine.nodeName) },
       overrideHint:
         `annotate the Machine to remove instead: kubectl annotate machine <name> -n ${request.namespace} ` +

@@ -8,14 +8,15 @@
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { applyLonghornDrainPolicy, harvesterDrainOverride, harvesterUpgradeSkip, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
+import { applyLonghornDrainPolicy, drainMovesReplicas, harvesterDrainOverride, harvesterUpgradeSkip, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
+import { wrap } from '../messages.ts';
 import type { Situation } from '../messages.ts';
 import type { AffectedObject, CheckId } from '../../checks/types.ts';
 import type { LeavingWith } from '../../checks/last-replica-on-node.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { judgeByPlan, type AdjustedFindings } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
-import { CONDITION_TAINT_KEYS, isConditionTaintKey, tolerationMatches, transformNode } from '../../cluster/transforms.ts';
+import { CONDITION_TAINT_KEYS, EXCLUDE_NODE_DRAINING_ANNOTATION, isConditionTaintKey, tolerationMatches, transformNode } from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
@@ -140,6 +141,11 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
      */
     deletesPods?: boolean;
     /**
+     * Cluster API deletes the Machine's node without waiting for its drain to complete (MachineRecord.drainCutShort):
+     * Longhorn's node-drain-policy, which acts by holding the drain, cannot keep its last copies.
+     */
+    drainCutShort?: 'excluded' | 'timeout';
+    /**
      * Whether the Node is cordoned (spec.unschedulable) once the operation is done: Longhorn's node-drain-policy moves
      * replicas off cordoned nodes only. Default true: a Machine's deletion or scale-down cordons the node first.
      */
@@ -180,13 +186,26 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
       : false;
   // A Node DELETE drains nothing, and a NoExecute taint deletes pods past PodDisruptionBudgets: Longhorn's
   // node-drain-policy has no say in either.
-  const drainPolicy = input.plan !== 'node-delete' && input.deletesPods !== true;
+  const drainPolicy = input.plan !== 'node-delete' && input.deletesPods !== true && input.drainCutShort === undefined;
+  // Said when the policy would otherwise have moved the copies: the operator set it to make such removals safe.
+  const cutShort =
+    input.drainCutShort !== undefined && drainMovesReplicas(snapshot, input.node, input.cordoned ?? true)
+      ? [
+          ...wrap(`volume-guard: Longhorn's node-drain-policy cannot keep the last copies on node ${input.node}:`),
+          ...wrap(
+            input.drainCutShort === 'excluded'
+              ? `Cluster API deletes it without a drain (annotation ${EXCLUDE_NODE_DRAINING_ANNOTATION})`
+              : 'Cluster API deletes it once its node drain timeout is past, drained or not',
+          ),
+        ]
+      : [];
+  const warnings = [...(input.warnings ?? []), ...cutShort];
   return judgeByPlan(context, plan, {
     action: input.action,
     target: { node: input.node, ...(removed ? { removed } : {}), ...(input.leavingWith ? { leavingWith: input.leavingWith } : {}) },
     overrides,
     overrideHint: input.overrideHint,
-    ...(input.warnings ? { warnings: input.warnings } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
     ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node, ...(removed ? { removed } : {}) } }),
     unlimited,
     // Longhorn's drain policy reads the listed findings and counts the rest; the tolerated data, node-local-volume.

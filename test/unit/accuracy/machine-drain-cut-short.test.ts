@@ -1,0 +1,95 @@
+// Longhorn's node-drain-policy block-for-eviction keeps a node's last copies by holding its drain (the
+// instance-manager PodDisruptionBudget) until they are rebuilt elsewhere. Cluster API's Machine controller deletes
+// the node and its infrastructure machine after the drain, except that it skips the drain altogether for a Machine
+// annotated machine.cluster.x-k8s.io/exclude-node-draining and stops waiting on evictions once the Machine's node
+// drain timeout is past (isNodeDrainAllowed: the annotation, nodeDrainTimeoutExceeded). Then the policy holds
+// nothing: the last copies go with the node, and the removal is refused as under any other policy.
+import { describe, expect, it } from 'vitest';
+import type { AdmissionRequest } from '../../../src/admission/types.ts';
+import { machineValidator } from '../../../src/admission/validators/machine.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { transformMachine } from '../../../src/cluster/transforms.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, request } from '../../support/admission.ts';
+import { longhornNode, longhornSetting, node, replica, volume } from '../../support/fixtures.ts';
+
+const validator = machineValidator(defaultConfig());
+
+/** The Machine object as the API server holds it (v1beta2 unless `spec` says otherwise), its node w1. */
+function machineObject(name: string, annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'cluster.x-k8s.io/v1beta2',
+    kind: 'Machine',
+    metadata: { name, namespace: 'capi', annotations, labels: { 'cluster.x-k8s.io/set-name': 'ms', 'cluster.x-k8s.io/deployment-name': 'md' } },
+    spec: { clusterName: 'c1', ...spec },
+    status: { nodeRef: { name: 'w1' } },
+  };
+}
+
+/** w1 holds the only copy of vol-1; node-drain-policy block-for-eviction; the Machine `m1` (as given) on w1. */
+function cluster(machine: unknown): ClusterModel {
+  const m = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+  m.setLonghornInstalled(true);
+  for (const name of ['w1', 'w2']) {
+    m.upsert('node', node({ name }));
+    m.upsert('longhornNode', longhornNode({ name }));
+  }
+  m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+  m.upsert('longhornVolume', volume({ name: 'vol-1', numberOfReplicas: 1, currentNodeID: 'w1' }));
+  m.upsert('longhornReplica', replica({ volumeName: 'vol-1', nodeID: 'w1' }));
+  const record = transformMachine(machine);
+  if (record === undefined) throw new Error('machine not read');
+  m.upsert('machine', record);
+  return m;
+}
+
+function deleteMachine(machine: unknown): AdmissionRequest {
+  return request({
+    kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+    operation: 'DELETE',
+    namespace: 'capi',
+    name: 'm1',
+    oldObject: machine,
+  });
+}
+
+function scaleDown(): AdmissionRequest {
+  const set = (replicas: number) => ({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'MachineSet', metadata: { name: 'ms', namespace: 'capi' }, spec: { replicas } });
+  return request({
+    kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineSet' },
+    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machinesets' },
+    operation: 'UPDATE',
+    namespace: 'capi',
+    name: 'ms',
+    object: set(0),
+    oldObject: set(1),
+  });
+}
+
+describe('Cluster API removals whose drain may be cut short, under block-for-eviction', () => {
+  it('a Machine Cluster API drains in full: allowed, the copies moved by Longhorn first (as before)', () => {
+    const plain = machineObject('m1');
+    const decision = validator.handle(deleteMachine(plain), context(cluster(plain)));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings?.join('\n')).toContain('block-for-eviction moves them');
+    expect(validator.handle(scaleDown(), context(cluster(plain))).allowed).toBe(true);
+    // A zero timeout (v1beta1 "0s") is no timeout.
+    expect(transformMachine(machineObject('m1', {}, { nodeDrainTimeout: '0s' }))?.drainCutShort).toBeUndefined();
+  });
+
+  it.each([
+    ['annotated exclude-node-draining', machineObject('m1', { 'machine.cluster.x-k8s.io/exclude-node-draining': '' }), 'without a drain'],
+    ['with a v1beta2 node drain timeout', machineObject('m1', {}, { deletion: { nodeDrainTimeoutSeconds: 600 } }), 'drain timeout'],
+    ['with a v1beta1 node drain timeout', { ...machineObject('m1', {}, { nodeDrainTimeout: '10m0s' }), apiVersion: 'cluster.x-k8s.io/v1beta1' }, 'drain timeout'],
+  ])('a Machine %s: its deletion and the scale-down removing it are refused', (_label, machine, why) => {
+    const deletion = validator.handle(deleteMachine(machine), context(cluster(machine)));
+    expect(deletion.allowed).toBe(false);
+    expect(deletion.status!.message).toContain('vol-1');
+    expect(deletion.warnings?.join(' ').replace(/\s+/g, ' ')).toContain(why);
+    const scale = validator.handle(scaleDown(), context(cluster(machine)));
+    expect(scale.allowed).toBe(false);
+    expect(scale.status!.message).toContain('vol-1');
+  });
+});
