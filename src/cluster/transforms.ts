@@ -446,6 +446,15 @@ export function isConditionTaintKey(key: string): boolean {
   return CONDITION_TAINT_KEYS.includes(key);
 }
 
+/**
+ * The condition taints Kubernetes itself sets with NoExecute: the node lifecycle controller's, for a node not ready or
+ * unreachable. Every pod tolerates them for 300 s (DefaultTolerationSeconds) and the controller takes them off a Ready
+ * node within seconds, so written by hand on a healthy node they empty nothing. Every other condition key is set with
+ * NoSchedule only: with NoExecute (`kubectl taint node w1 node.kubernetes.io/disk-pressure:NoExecute`) nothing
+ * takes it off, no pod tolerates it, and the taint manager deletes every pod at once, as for any other key.
+ */
+export const NO_EXECUTE_CONDITION_TAINT_KEYS: readonly string[] = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
+
 /** The tolerations that keep the pod under a NoExecute taint for good (PodRecord.noExecuteTolerations). */
 function noExecuteTolerationsOf(spec: JsonObject | undefined): { noExecuteTolerations?: readonly Toleration[] } {
   let tolerations: Toleration[] | undefined;
@@ -455,7 +464,9 @@ function noExecuteTolerationsOf(spec: JsonObject | undefined): { noExecuteTolera
     const seconds = isObject(toleration) ? toleration['tolerationSeconds'] : undefined;
     if (seconds !== undefined && seconds !== null) continue;
     const key = stringAt(toleration, 'key');
-    if (isConditionTaintKey(key)) continue;
+    // Never judged with NoExecute (and on every DaemonSet pod): not kept. A toleration of another condition key
+    // counts, as the taint manager reads it, when that key is written with NoExecute (disk-pressure, out-of-service).
+    if (NO_EXECUTE_CONDITION_TAINT_KEYS.includes(key)) continue;
     tolerations ??= [];
     tolerations.push({ key: intern(key), operator: intern(stringAt(toleration, 'operator')), value: intern(stringAt(toleration, 'value')) });
   }

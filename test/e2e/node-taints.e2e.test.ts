@@ -44,7 +44,10 @@ describe('NoSchedule and NoExecute taints are judged like a cordon; a NoExecute 
       spec: {
         nodeName: DEDICATED,
         automountServiceAccountToken: false,
-        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoExecute' }],
+        tolerations: [
+          { key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoExecute' },
+          { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoExecute' },
+        ],
         containers: [{ name: 'db', image: 'registry.invalid/db:1', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
         volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-1' } }],
       },
@@ -137,5 +140,10 @@ describe('NoSchedule and NoExecute taints are judged like a cordon; a NoExecute 
     const other = await kubectl(['taint', 'node', DEDICATED, 'maintenance=now:NoExecute']);
     expect(denied(other.stderr)).toBe(true);
     expect(other.stderr).toContain('nt-dedicated-pv');
+    // A condition key written with NoExecute by hand: db-1 tolerates disk-pressure for good and stays; db-0 does not.
+    const pressure = await kubectl(['taint', 'node', DEDICATED, 'node.kubernetes.io/disk-pressure:NoExecute', '--dry-run=server']);
+    expect(pressure.code, pressure.stderr).toBe(0);
+    const pressureRefused = await kubectl(['taint', 'node', NODE, 'node.kubernetes.io/disk-pressure:NoExecute', '--dry-run=server']);
+    expect(denied(pressureRefused.stderr)).toBe(true);
   });
 });

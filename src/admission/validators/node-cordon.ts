@@ -16,7 +16,14 @@ import type { LeavingWith } from '../../checks/last-replica-on-node.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { judgeByPlan, type AdjustedFindings } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
-import { CONDITION_TAINT_KEYS, EXCLUDE_NODE_DRAINING_ANNOTATION, isConditionTaintKey, tolerationMatches, transformNode } from '../../cluster/transforms.ts';
+import {
+  CONDITION_TAINT_KEYS,
+  EXCLUDE_NODE_DRAINING_ANNOTATION,
+  isConditionTaintKey,
+  NO_EXECUTE_CONDITION_TAINT_KEYS,
+  tolerationMatches,
+  transformNode,
+} from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
@@ -47,14 +54,8 @@ function taintsOf(node: unknown): Taint[] {
   }));
 }
 
-/**
- * The condition taints Kubernetes itself sets with NoExecute: the node lifecycle controller's, for a node not ready or
- * unreachable. Every pod tolerates them for 300 s (DefaultTolerationSeconds) and the controller takes them off a Ready
- * node within seconds, so written by hand on a healthy node they empty nothing. Every other condition key is set with
- * NoSchedule only: with NoExecute (`kubectl taint node w1 node.kubernetes.io/disk-pressure:NoExecute`) nothing
- * takes it off, no pod tolerates it, and the taint manager deletes every pod at once, as for any other key.
- */
-export const NO_EXECUTE_CONDITION_TAINT_KEYS: readonly string[] = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
+/** The condition taints Kubernetes itself sets with NoExecute (transforms.ts). */
+export { NO_EXECUTE_CONDITION_TAINT_KEYS };
 
 /**
  * Set with NoExecute by an admin for a node shut down (non-graceful node shutdown): its pods are already gone. On a

@@ -64,6 +64,27 @@ describe('NoExecute taints: pods tolerating them stay with their data', () => {
     expect(transformPod({ metadata: { name: 'web', namespace: 'default' }, spec: {} })?.noExecuteTolerations).toBeUndefined();
   });
 
+  it('a toleration of a condition key written with NoExecute by hand counts: the taint manager reads it as any other', () => {
+    // disk-pressure and out-of-service are judged with NoExecute (nothing Kubernetes does sets them so); a pod
+    // tolerating them for good stays. not-ready and unreachable are never judged with NoExecute: not kept.
+    const record = transformPod({
+      metadata: { name: 'db-0', namespace: 'default' },
+      spec: {
+        nodeName: 'node-1',
+        tolerations: [
+          { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists' },
+          { key: 'node.kubernetes.io/out-of-service', operator: 'Exists', effect: 'NoExecute' },
+          { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+        ],
+      },
+    });
+    const tolerations = record?.noExecuteTolerations ?? [];
+    expect(tolerations.map((toleration) => toleration.key)).toEqual(['node.kubernetes.io/disk-pressure', 'node.kubernetes.io/out-of-service']);
+    const pressure = { key: 'node.kubernetes.io/disk-pressure', value: '', effect: 'NoExecute' };
+    expect(validator.handle(taintUpdate([pressure]), context(cluster(tolerations))).allowed).toBe(true);
+    expect(validator.handle(taintUpdate([pressure]), context(cluster(undefined))).allowed).toBe(false);
+  });
+
   it('tolerations match taints as the scheduler matches them', () => {
     expect(tolerationMatches(DEDICATED, { key: 'dedicated', value: 'db' })).toBe(true);
     expect(tolerationMatches(DEDICATED, { key: 'dedicated', value: 'web' })).toBe(false);
