@@ -136,6 +136,11 @@ describe('NoSchedule and NoExecute taints are judged like a cordon; a NoExecute 
     const refused = await kubectl(['taint', 'node', NODE, 'dedicated=db:NoExecute']);
     expect(denied(refused.stderr)).toBe(true);
     expect(refused.stderr).toContain('nt-data-pv');
+    // A new value of that taint: db-1 tolerates only dedicated=db (operator Equal), so the taint manager would delete it.
+    const revalued = await kubectl(['taint', 'node', DEDICATED, 'dedicated=analytics:NoExecute', '--overwrite', '--dry-run=server']);
+    expect(denied(revalued.stderr)).toBe(true);
+    expect(revalued.stderr).toContain('taint dedicated=analytics:NoExecute');
+    expect(revalued.stderr).toContain('nt-dedicated-pv');
     // A taint db-1 does not tolerate would delete it: refused.
     const other = await kubectl(['taint', 'node', DEDICATED, 'maintenance=now:NoExecute']);
     expect(denied(other.stderr)).toBe(true);

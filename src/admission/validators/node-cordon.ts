@@ -81,12 +81,18 @@ export function reportsReady(node: unknown): boolean {
   return Array.isArray(conditions) && conditions.some((condition) => isRecord(condition) && condition['type'] === 'Ready' && condition['status'] === 'True');
 }
 
-/** The judged taints this update adds (same key and effect absent before; a changed value is not new). */
+/**
+ * The judged taints this update adds: same key and effect absent before, or, for NoExecute, present with another value
+ * (the taint manager evicts every pod whose tolerations no longer match the node's taints: one tolerating `key=a`
+ * with operator Equal does not tolerate `key=b`). A new value of a NoSchedule taint moves nothing.
+ */
 export function addedEmptyingTaints(object: unknown, oldObject: unknown): Taint[] {
   const before = taintsOf(oldObject);
   const ready = reportsReady(object);
   return taintsOf(object).filter(
-    (taint) => isEmptyingTaint(taint, ready) && !before.some((old) => old.key === taint.key && old.effect === taint.effect),
+    (taint) =>
+      isEmptyingTaint(taint, ready) &&
+      !before.some((old) => old.key === taint.key && old.effect === taint.effect && (taint.effect !== 'NoExecute' || old.value === taint.value)),
   );
 }
 
@@ -103,7 +109,8 @@ export const NODE_EMPTYING_CEL =
   '(has(object.spec) && has(object.spec.unschedulable) && object.spec.unschedulable == true && ' +
   '!(has(oldObject.spec) && has(oldObject.spec.unschedulable) && oldObject.spec.unschedulable == true)) || ' +
   `(has(object.spec) && has(object.spec.taints) && object.spec.taints.exists(t, (${EFFECT_CEL}) && ${CONDITION_KEY_CEL} && ` +
-  '!(has(oldObject.spec) && has(oldObject.spec.taints) && oldObject.spec.taints.exists(o, o.key == t.key && o.effect == t.effect))))';
+  '!(has(oldObject.spec) && has(oldObject.spec.taints) && oldObject.spec.taints.exists(o, o.key == t.key && o.effect == t.effect && ' +
+  "(t.effect != 'NoExecute' || (has(o.value) ? o.value : '') == (has(t.value) ? t.value : ''))))))";
 
 const declaration: WebhookDeclaration = {
   name: 'node-cordon.volume-guard.io',

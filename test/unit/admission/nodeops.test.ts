@@ -149,7 +149,7 @@ describe('evictions: the gate of a drain', () => {
 describe('taints and Node DELETE', () => {
   const validator = nodeCordonValidator(config);
 
-  it('judges added NoSchedule and NoExecute taints, not condition taints, PreferNoSchedule or value changes', () => {
+  it('judges added NoSchedule and NoExecute taints and new NoExecute values, not condition taints, PreferNoSchedule or NoSchedule values', () => {
     expect(isEmptyingTaint({ key: 'maintenance', effect: 'NoExecute' })).toBe(true);
     // A NoSchedule taint is what a cordon is underneath: a dedicating one cannot be told from a drain's first step.
     expect(isEmptyingTaint({ key: 'maintenance', effect: 'NoSchedule' })).toBe(true);
@@ -162,7 +162,13 @@ describe('taints and Node DELETE', () => {
     expect(isEmptyingTaint({ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' })).toBe(false);
     expect(isEmptyingTaint({ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })).toBe(false);
     const old = { taints: [{ key: 'maintenance', value: 'a', effect: 'NoExecute' }] };
-    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'maintenance', value: 'b', effect: 'NoExecute' }] } }, { spec: old })).toEqual([]);
+    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'maintenance', value: 'a', effect: 'NoExecute' }] } }, { spec: old })).toEqual([]);
+    // The taint manager evicts the pods that tolerated only `maintenance=a`: a new NoExecute value is judged.
+    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'maintenance', value: 'b', effect: 'NoExecute' }] } }, { spec: old })).toEqual([
+      { key: 'maintenance', value: 'b', effect: 'NoExecute' },
+    ]);
+    const dedicated = { taints: [{ key: 'dedicated', value: 'a', effect: 'NoSchedule' }] };
+    expect(addedEmptyingTaints({ spec: { taints: [{ key: 'dedicated', value: 'b', effect: 'NoSchedule' }] } }, { spec: dedicated })).toEqual([]);
     expect(addedEmptyingTaints({ spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } }, {})).toEqual([
       { key: 'dedicated', value: 'db', effect: 'NoSchedule' },
     ]);
