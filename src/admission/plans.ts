@@ -427,14 +427,14 @@ export const PLANS = {
   }),
   'storage-delete-flag': plan<TeardownTarget>()({
     webhook: 'longhorn-settings',
-    requests: 'Longhorn setting deleting-confirmation-flag set true',
+    requests: 'Longhorn setting deleting-confirmation-flag set true (its Setting, or the default-setting ConfigMap)',
     scope: 'storage',
     checks: TEARDOWN_CHECKS,
     overrides: ['storage-namespace'],
   }),
   'storage-drain-setting': plan<DrainPolicyTarget>()({
     webhook: 'longhorn-settings',
-    requests: 'Longhorn node-drain-policy weakened, or allow-node-drain-with-last-healthy-replica set true',
+    requests: 'Longhorn node-drain-policy weakened, or allow-node-drain-with-last-healthy-replica set true (its Setting, or the default-setting ConfigMap)',
     scope: 'storage',
     checks: [{ check: 'storage-teardown', collect: (snapshot, { policy }, cap) => collectUnprotectedByDrainPolicy(snapshot, policy, cap) }],
     overrides: ['storage-namespace'],

@@ -196,6 +196,23 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
     expect(stopped.stderr).toContain('node-drain-policy allow-if-replica-is-stopped would let a drain of that node take it');
     const stronger = await setValue('node-drain-policy', 'block-for-eviction', false);
     expect(stronger.code).toBe(0);
+    // The default-setting ConfigMap (the chart's defaultSettings): longhorn-manager applies it as itself, so its write
+    // is judged against the live Setting.
+    const defaults = (policy: string) =>
+      kubectl(['create', '-f', '-', '--dry-run=server'], {
+        input: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'longhorn-default-setting', namespace: LONGHORN_NS },
+          data: { 'default-setting.yaml': `priority-class: longhorn-critical\nnode-drain-policy: ${policy}\n` },
+        }),
+      });
+    const weakDefaults = await defaults('always-allow');
+    expect(weakDefaults.code).not.toBe(0);
+    expect(weakDefaults.stderr).toContain('admission webhook "longhorn-settings.volume-guard.io" denied the request');
+    expect(weakDefaults.stderr).toContain('ConfigMap longhorn-system/longhorn-default-setting');
+    expect(weakDefaults.stderr).toContain('longhorn-system/st-single');
+    expect((await defaults('block-for-eviction')).code).toBe(0);
 
     await apply(setting('allow-node-drain-with-last-healthy-replica', 'false'));
     const legacy = await setValue('allow-node-drain-with-last-healthy-replica', 'true', true);

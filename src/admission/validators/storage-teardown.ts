@@ -19,6 +19,7 @@ import {
 } from '../../checks/storage-teardown.ts';
 import { transformLonghornReplica } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
+import { parse as parseYaml } from 'yaml';
 import { isHelmsOwnWrite } from '../helm-writes.ts';
 import { unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -191,50 +192,107 @@ function settingValue(object: unknown): string {
   return isRecord(object) ? stringField(object, 'value') : '';
 }
 
+/** Longhorn's default-setting ConfigMap and its key: the Helm chart's `defaultSettings` land there. */
+export const DEFAULT_SETTING_CONFIGMAP = 'longhorn-default-setting';
+const DEFAULT_SETTING_KEY = 'default-setting.yaml';
+
+/**
+ * The guarded settings a write of Longhorn's default-setting ConfigMap sets, as longhorn-manager reads them
+ * (GetCustomizedDefaultSettings: a YAML map, each scalar as its string; an empty value is skipped for a required
+ * setting). Undefined when the document is not such a map (Longhorn then applies nothing).
+ */
+export function defaultSettingsOf(configMap: unknown): Map<string, string> | undefined {
+  const text = field(configMap, 'data', DEFAULT_SETTING_KEY);
+  if (typeof text !== 'string') return new Map();
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text, { maxAliasCount: 16 });
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || parsed === undefined) return new Map();
+  if (!isRecord(parsed)) return undefined;
+  const values = new Map<string, string>();
+  for (const name of GUARDED_SETTINGS) {
+    const value = parsed[name];
+    if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') values.set(name, String(value).trim());
+  }
+  return values;
+}
+
+/** The judgement of one guarded setting going from `previous` to `next`, or undefined when it weakens nothing. */
+function judgeSettingChange(context: ValidationContext, name: string, next: string, previous: string, action: string): Decision | undefined {
+  switch (name) {
+    case DELETING_CONFIRMATION_FLAG:
+      if (!longhornSettingIsTrue(next) || longhornSettingIsTrue(previous)) return undefined;
+      return judgeWith(context, action, PLANS['storage-delete-flag'], { consequence: 'deleted by the Longhorn uninstall this flag permits' });
+    case NODE_DRAIN_POLICY: {
+      const before = previous === '' ? DEFAULT_NODE_DRAIN_POLICY : previous;
+      if (next === '' || drainPolicyStrength(next) >= drainPolicyStrength(before)) return undefined;
+      return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: next });
+    }
+    case ALLOW_DRAIN_WITH_LAST_REPLICA:
+      if (!longhornSettingIsTrue(next) || longhornSettingIsTrue(previous)) return undefined;
+      // The older switch: true lets a drain take a volume's last copy, like node-drain-policy always-allow.
+      return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: 'always-allow' });
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A write of the default-setting ConfigMap (`helm upgrade longhorn --set defaultSettings.nodeDrainPolicy=...`,
+ * `kubectl edit`): on every new version of it longhorn-manager writes each value it holds to the Setting, as its own
+ * service account, over whatever the Setting says then (UpdateCustomizedSettings). So each guarded value is judged
+ * against the live Setting, the first one that weakens it answering.
+ */
+function judgeDefaultSettings(request: AdmissionRequest, context: ValidationContext): Decision {
+  const values = defaultSettingsOf(request.object);
+  if (values === undefined) {
+    return allowed([`volume-guard: ${DEFAULT_SETTING_KEY} of ConfigMap ${request.namespace}/${DEFAULT_SETTING_CONFIGMAP} is not a YAML map: Longhorn applies none of it`]);
+  }
+  // A refusal answers; else the first judged change (its warnings, its audited override).
+  let answer: Decision | undefined;
+  for (const [name, next] of values) {
+    const action = `change of Longhorn setting ${name} to "${next}" (ConfigMap ${request.namespace}/${DEFAULT_SETTING_CONFIGMAP})`;
+    const decision = judgeSettingChange(context, name, next, context.snapshot.longhornSetting(name)?.value ?? '', action);
+    if (decision !== undefined && !decision.allowed) return decision;
+    answer ??= decision;
+  }
+  return answer ?? allowed();
+}
+
 export function longhornSettingsValidator(config: Config): Validator {
   const declaration: WebhookDeclaration = {
     name: 'longhorn-settings.volume-guard.io',
     target: 'longhorn-settings',
     rules: [
       { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['settings'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+      { apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
     ],
     matchConditions: [
       {
         name: 'guarded-setting',
         expression:
-          `request.namespace == ${cel(config.longhorn.namespace)} && ` +
-          `[${GUARDED_SETTINGS.map(cel).join(', ')}].exists(s, s == request.name) && ` +
-          `request.userInfo.username != ${cel(longhornServiceAccount(config))}`,
+          `request.namespace == ${cel(config.longhorn.namespace)} && (request.resource.resource == 'configmaps' ? ` +
+          `(request.name == ${cel(DEFAULT_SETTING_CONFIGMAP)} || (has(object.metadata.name) && object.metadata.name == ${cel(DEFAULT_SETTING_CONFIGMAP)})) : ` +
+          `([${GUARDED_SETTINGS.map(cel).join(', ')}].exists(s, s == request.name) && ` +
+          `request.userInfo.username != ${cel(longhornServiceAccount(config))}))`,
       },
     ],
   };
   return {
     declaration,
     handle(request, context) {
-      // Longhorn's manager applies the settings it was configured with (its default-setting ConfigMap, the Helm
-      // chart's defaultSettings); refusing it would only make it retry. Its uninstaller is still guarded.
-      if (request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
       if (request.namespace !== context.config.longhorn.namespace) return allowed();
       const name = request.name || metaOf(request.object)?.name || '';
+      if (request.resource.resource === 'configmaps') return name === DEFAULT_SETTING_CONFIGMAP ? judgeDefaultSettings(request, context) : allowed();
+      // Longhorn's manager applies the settings it was configured with (its default-setting ConfigMap, judged at its
+      // write, the Helm chart's defaultSettings); refusing it would only make it retry. Its uninstaller is still guarded.
+      if (request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
       const next = settingValue(request.object);
       const previous = request.operation === 'UPDATE' ? settingValue(request.oldObject) : '';
-      const action = `change of Longhorn setting ${name} to "${next}"`;
-      switch (name) {
-        case DELETING_CONFIRMATION_FLAG:
-          if (!longhornSettingIsTrue(next) || longhornSettingIsTrue(previous)) return allowed();
-          return judgeWith(context, action, PLANS['storage-delete-flag'], { consequence: 'deleted by the Longhorn uninstall this flag permits' });
-        case NODE_DRAIN_POLICY: {
-          const before = previous === '' ? DEFAULT_NODE_DRAIN_POLICY : previous;
-          if (drainPolicyStrength(next) >= drainPolicyStrength(before)) return allowed();
-          return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: next });
-        }
-        case ALLOW_DRAIN_WITH_LAST_REPLICA:
-          if (!longhornSettingIsTrue(next) || longhornSettingIsTrue(previous)) return allowed();
-          // The older switch: true lets a drain take a volume's last copy, like node-drain-policy always-allow.
-          return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: 'always-allow' });
-        default:
-          return allowed();
-      }
+      return judgeSettingChange(context, name, next, previous, `change of Longhorn setting ${name} to "${next}"`) ?? allowed();
     },
   };
 }

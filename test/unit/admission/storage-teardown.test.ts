@@ -384,6 +384,57 @@ describe('longhorn-settings validator', () => {
     expect(validator.handle(byLonghorn, context(singles())).allowed).toBe(true);
     expect(validator.handle(setting('backup-target', 's3://x', ''), context(singles())).allowed).toBe(true);
   });
+
+  describe("Longhorn's default-setting ConfigMap (the chart's defaultSettings): longhorn-manager writes each value to its Setting", () => {
+    const configMaps = { group: '', resource: 'configmaps' };
+    const configMap = (text: string | undefined, name = 'longhorn-default-setting'): AdmissionRequest =>
+      req(configMaps, 'UPDATE', {
+        namespace: 'longhorn-system',
+        name,
+        object: { metadata: { name }, data: text === undefined ? {} : { 'default-setting.yaml': text } },
+        oldObject: { metadata: { name }, data: {} },
+      });
+    const live = (policy: string): ClusterModel => {
+      const m = singles();
+      m.upsert('longhornSetting', { namespace: 'longhorn-system', name: 'node-drain-policy', value: policy });
+      return m;
+    };
+
+    it('refuses a value weaker than the live Setting, whoever writes it (helm upgrade, kubectl edit)', () => {
+      const text = 'priority-class: longhorn-critical\nnode-drain-policy: always-allow\nbackup-target:\n';
+      const decision = validator.handle(configMap(text), context(live('block-if-contains-last-replica')));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toContain('change of Longhorn setting node-drain-policy to "always-allow" (ConfigMap longhorn-system/longhorn-default-setting)');
+      expect(decision.status!.message).toContain('longhorn-system/v1');
+      // Helm's own write too: longhorn-manager applies it as itself, past the Setting's webhook.
+      expect(validator.handle({ ...configMap(text), options: { fieldManager: 'helm' } }, context(live('block-if-contains-last-replica'))).allowed).toBe(false);
+      // YAML booleans are read as Longhorn reads them, as strings.
+      expect(validator.handle(configMap('allow-node-drain-with-last-healthy-replica: true\n'), context(singles())).allowed).toBe(false);
+      expect(validator.handle(configMap('deleting-confirmation-flag: true\n'), context(singles())).allowed).toBe(false);
+    });
+
+    it('passes a value no weaker than the live Setting, empty values, other ConfigMaps, and says when Longhorn can read none of it', () => {
+      expect(validator.handle(configMap('node-drain-policy: always-allow\n'), context(live('always-allow'))).allowed).toBe(true);
+      expect(validator.handle(configMap('node-drain-policy: block-for-eviction\n'), context(live('block-if-contains-last-replica'))).allowed).toBe(true);
+      expect(validator.handle(configMap('node-drain-policy:\ndeleting-confirmation-flag: ""\n'), context(singles())).allowed).toBe(true);
+      expect(validator.handle(configMap(undefined), context(singles())).allowed).toBe(true);
+      expect(validator.handle(configMap('node-drain-policy: always-allow\n', 'other'), context(singles())).allowed).toBe(true);
+      const unreadable = validator.handle(configMap('- a list\n'), context(singles()));
+      expect(unreadable.allowed).toBe(true);
+      expect(unreadable.warnings?.join('\n')).toContain('is not a YAML map');
+      const expression = validator.declaration.matchConditions?.[0]?.expression ?? '';
+      expect(expression).toContain("request.resource.resource == 'configmaps'");
+      expect(expression).toContain("'longhorn-default-setting'");
+    });
+
+    it('honors the skip on Longhorn\'s namespace, as for the Setting', () => {
+      const m = live('block-if-contains-last-replica');
+      m.upsert('namespace', namespace({ name: 'longhorn-system', annotations: { 'volume-guard.io/skip': 'storage-teardown', 'volume-guard.io/skip-by': 'admin' } }));
+      const decision = validator.handle(configMap('node-drain-policy: always-allow\n'), context(m));
+      expect(decision.allowed).toBe(true);
+      expect(decision.overrides).toEqual(['storage-teardown']);
+    });
+  });
 });
 
 describe('storage upgrades', () => {
