@@ -173,10 +173,16 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
     const helmManaged = statefulSet(NS, 'cache');
     (helmManaged.metadata as Record<string, unknown>).annotations = { 'meta.helm.sh/release-name': 'cache', 'meta.helm.sh/release-namespace': NS };
     await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NS, 'data-cache-0', 'Retain'));
-    expect((await applyFile('cache-helm', helmManaged, ['--dry-run=server'])).code).toBe(0);
+    // As Helm creates it: its field manager is the name of its binary.
+    const asHelm = ['--dry-run=server', '--field-manager=helm'];
+    expect((await applyFile('cache-helm', helmManaged, asHelm)).code).toBe(0);
+    // The same object applied with kubectl (a copy of Helm's, re-applied by hand) was judged at no release record.
+    const byHand = await applyFile('cache-kubectl', helmManaged, ['--dry-run=server']);
+    expect(byHand.code).not.toBe(0);
+    expect(byHand.stderr).toContain(`${NS}/data-cache-0`);
     // Annotated for a release of another namespace: that release's record never looked here, so it is judged now.
     (helmManaged.metadata as Record<string, unknown>).annotations = { 'meta.helm.sh/release-name': 'cache', 'meta.helm.sh/release-namespace': 'elsewhere' };
-    const foreign = await applyFile('cache-foreign', helmManaged, ['--dry-run=server']);
+    const foreign = await applyFile('cache-foreign', helmManaged, asHelm);
     expect(foreign.code).not.toBe(0);
     expect(foreign.stderr).toContain(`${NS}/data-cache-0`);
   });
