@@ -9,9 +9,7 @@ import { kubectl, tempFile } from '../harness/cluster.ts';
 import {
   apply,
   applyBoundPair,
-  createLonghornNode,
   createLonghornVolume,
-  createNode,
   createPod,
   deleteObjects,
   diskUUID,
@@ -20,6 +18,7 @@ import {
   LONGHORN_NS,
   must,
   patchStatus,
+  readyLonghornNodes,
   setNodeReady,
 } from '../harness/scenario.ts';
 
@@ -68,11 +67,7 @@ describe('copies are counted per node that is up', () => {
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
     await ensureNamespace(HARVESTER_NS);
-    for (const node of NODES) {
-      await createNode(node);
-      await setNodeReady(node, 'True');
-      await createLonghornNode(node);
-    }
+    await readyLonghornNodes(NODES);
   });
   afterEach(async () => {
     for (const node of NODES) {

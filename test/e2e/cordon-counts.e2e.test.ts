@@ -7,15 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, paths } from '../harness/cluster.ts';
 import {
   createBoundLocalVolume,
-  createLonghornNode,
   createLonghornVolume,
-  createNode,
   deleteObjects,
   ensureNamespace,
   eventually,
   LONGHORN_NS,
   must,
   patchStatus,
+  readyLonghornNodes,
   setNodeReady,
 } from '../harness/scenario.ts';
 import { runAudit } from '../support/cli.ts';
@@ -55,11 +54,7 @@ describe('a refused cordon counts what it does not list, following the cluster',
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
     await ensureNamespace(NS);
-    for (const node of [NODE, OTHER]) {
-      await createNode(node);
-      await setNodeReady(node, 'True');
-      await createLonghornNode(node);
-    }
+    await readyLonghornNodes([NODE, OTHER]);
     // Two copies each, one on each node: no risk while both nodes are up.
     for (let i = 0; i < VOLUMES; i++) {
       await createLonghornVolume({ name: `cc-vol-${String(i).padStart(2, '0')}`, replicas: [{ node: NODE }, { node: OTHER }] });

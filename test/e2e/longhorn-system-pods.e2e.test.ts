@@ -4,7 +4,7 @@
 // another node still refuses that node's cordon.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
-import { apply, createLonghornNode, createNode, deleteObjects, ensureNamespace, eventually, isUnschedulable, LONGHORN_NS, patchStatus, setNodeReady } from '../harness/scenario.ts';
+import { apply, deleteObjects, ensureNamespace, eventually, isUnschedulable, LONGHORN_NS, patchStatus, readyLonghornNodes } from '../harness/scenario.ts';
 
 const NODES = ['lsp-n1', 'lsp-n2'];
 
@@ -39,11 +39,7 @@ async function evictDryRun(pod: string) {
 describe("Longhorn's instance-manager pods", () => {
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
-    for (const node of NODES) {
-      await createNode(node);
-      await setNodeReady(node, 'True');
-      await createLonghornNode(node);
-    }
+    await readyLonghornNodes(NODES);
     await hostPathPod('instance-manager-lsp1', 'lsp-n1', { apiVersion: 'longhorn.io/v1beta2', kind: 'InstanceManager' });
     // Written last: once its node's cordon is refused, the model holds the instance-manager pod too.
     await hostPathPod('store-6d9f-lsp2', 'lsp-n2', { apiVersion: 'apps/v1beta2', kind: 'ReplicaSet' });

@@ -8,14 +8,13 @@ import {
   applyBoundPair,
   createLonghornNode,
   createLonghornVolume,
-  createNode,
   createPod,
   deleteObjects,
   ensureNamespace,
   eventually,
   LONGHORN_NS,
   must,
-  setNodeReady,
+  readyLonghornNodes,
 } from '../harness/scenario.ts';
 
 const NS = 'e2e-lost-copies';
@@ -50,11 +49,7 @@ describe('replicas that are no copies', () => {
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
     await ensureNamespace(NS);
-    for (const node of NODES) {
-      await createNode(node);
-      await setNodeReady(node, 'True');
-      await createLonghornNode(node);
-    }
+    await readyLonghornNodes(NODES);
   }, 120_000);
 
   afterAll(async () => {

@@ -4,7 +4,7 @@
 // refused, saying where its copies are. Through the real API server with the real kubectl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
-import { createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, setNodeReady } from '../harness/scenario.ts';
+import { createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, readyLonghornNodes } from '../harness/scenario.ts';
 
 const NODES = ['lr-n1', 'lr-n2'];
 const HARVESTER_NS = 'harvester-system';
@@ -19,11 +19,7 @@ describe('numberOfReplicas lowered to 1, copies on two nodes', () => {
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
     await ensureNamespace(HARVESTER_NS);
-    for (const node of NODES) {
-      await createNode(node);
-      await setNodeReady(node, 'True');
-      await createLonghornNode(node);
-    }
+    await readyLonghornNodes(NODES);
     await createLonghornVolume({
       name: 'lr-lowered',
       numberOfReplicas: 1,

@@ -15,6 +15,7 @@ import {
   LONGHORN_NS,
   must,
   patchStatus,
+  readyLonghornNodes,
   setNodeReady,
 } from '../harness/scenario.ts';
 
@@ -36,11 +37,7 @@ describe('Machines deleted one after the other', () => {
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
     await ensureNamespace(NS);
-    for (const node of NODES) {
-      await createNode(node);
-      await setNodeReady(node, 'True');
-      await createLonghornNode(node);
-    }
+    await readyLonghornNodes(NODES);
     await createLonghornVolume({ name: VOLUME, state: 'detached', replicas: [{ node: 'ml-a' }, { node: 'ml-b' }] });
     await apply(...NODES.map(machine));
     for (const node of NODES) await patchStatus('machines.cluster.x-k8s.io', `${node}-m`, { nodeRef: { name: node } }, NS);

@@ -3,18 +3,14 @@
 // while the cordon of the node holding a detached single-replica volume that did hold data is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
-import { createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, isUnschedulable, LONGHORN_NS, setNodeReady } from '../harness/scenario.ts';
+import { createLonghornVolume, deleteObjects, ensureNamespace, eventually, isUnschedulable, LONGHORN_NS, readyLonghornNodes } from '../harness/scenario.ts';
 
 const NODES = ['nh-n1', 'nh-n2'];
 
 describe('a single-replica volume that never held data', () => {
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
-    for (const node of NODES) {
-      await createNode(node);
-      await setNodeReady(node, 'True');
-      await createLonghornNode(node);
-    }
+    await readyLonghornNodes(NODES);
     await createLonghornVolume({ name: 'nh-new', numberOfReplicas: 1, state: 'detached', replicas: [{ node: 'nh-n1', healthy: false }] });
     // Written last: once nh-n2's cordon is refused for it, the model holds nh-new and its replica too.
     await createLonghornVolume({ name: 'nh-used', numberOfReplicas: 1, state: 'detached', replicas: [{ node: 'nh-n2' }] });

@@ -3,18 +3,14 @@
 // yet), the cordon of rb-n2 (a healthy copy of a degraded volume) is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
-import { apply, createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, isUnschedulable, LONGHORN_NS, patchStatus, setNodeReady } from '../harness/scenario.ts';
+import { apply, createLonghornVolume, deleteObjects, ensureNamespace, eventually, isUnschedulable, LONGHORN_NS, patchStatus, readyLonghornNodes } from '../harness/scenario.ts';
 
 const NODES = ['rb-n1', 'rb-n2', 'rb-n3'];
 
 describe('a replica still rebuilding', () => {
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
-    for (const node of NODES) {
-      await createNode(node);
-      await setNodeReady(node, 'True');
-      await createLonghornNode(node);
-    }
+    await readyLonghornNodes(NODES);
     await apply({
       apiVersion: 'longhorn.io/v1beta2',
       kind: 'Replica',

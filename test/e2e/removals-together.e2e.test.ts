@@ -8,16 +8,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import {
   apply,
-  createLonghornNode,
   createLonghornVolume,
-  createNode,
   deleteObjects,
   ensureNamespace,
   eventually,
   LONGHORN_NS,
   must,
   patchStatus,
-  setNodeReady,
+  readyLonghornNodes,
 } from '../harness/scenario.ts';
 
 const REPLICA_NODES = ['rt-a', 'rt-b'];
@@ -76,11 +74,7 @@ describe('removals in one command', () => {
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
     await ensureNamespace(MACHINE_NS);
-    for (const node of ALL_NODES) {
-      await createNode(node);
-      await setNodeReady(node, 'True');
-      await createLonghornNode(node);
-    }
+    await readyLonghornNodes(ALL_NODES);
   }, 120_000);
 
   afterAll(async () => {

@@ -149,6 +149,15 @@ export function diskUUID(node: string): string {
   return `disk-${node}`;
 }
 
+/** Kubernetes Nodes reporting Ready for an hour, each with its Longhorn node (one default disk): copies there count. */
+export async function readyLonghornNodes(nodes: readonly string[]): Promise<void> {
+  for (const node of nodes) {
+    await createNode(node);
+    await setNodeReady(node, 'True');
+    await createLonghornNode(node);
+  }
+}
+
 /** A Longhorn node object with one disk (diskStatus as longhorn-manager reports it). */
 export async function createLonghornNode(node: string, disks: string[] = [diskUUID(node)]): Promise<void> {
   await apply({
