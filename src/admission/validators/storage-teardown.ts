@@ -19,7 +19,7 @@ import {
 } from '../../checks/storage-teardown.ts';
 import { transformLonghornReplica } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { isHelmsOwnWrite } from '../helm-writes.ts';
 import { unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -28,7 +28,7 @@ import { skipFrom } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { withholdOtherNamespaces } from '../withhold.ts';
 import { PLANS, readOverrides, type Plan } from '../plans.ts';
-import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
+import { allowed, denied, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 /** Longhorn's finalizer on its volumes, replicas and other CRs. */
@@ -197,16 +197,29 @@ export const DEFAULT_SETTING_CONFIGMAP = 'longhorn-default-setting';
 const DEFAULT_SETTING_KEY = 'default-setting.yaml';
 
 /**
+ * Read as longhorn-manager reads it (go-yaml v2 into a map of strings): the first document only, every scalar as its
+ * text (the failsafe schema: `True` stays `True` for Go's ParseBool), `<<` merge keys expanded, a repeated key's last
+ * value winning.
+ */
+const LONGHORN_YAML = { schema: 'failsafe', merge: true, uniqueKeys: false, maxAliasCount: 16 } as const;
+/** The longest default-setting.yaml volume-guard reads (characters). */
+const MAX_DEFAULT_SETTINGS_BYTES = 16 * 1024;
+
+/**
  * The guarded settings a write of Longhorn's default-setting ConfigMap sets, as longhorn-manager reads them
- * (GetCustomizedDefaultSettings: a YAML map, each scalar as its string; an empty value is skipped for a required
- * setting). Undefined when the document is not such a map (Longhorn then applies nothing).
+ * (GetCustomizedDefaultSettings; an empty value is skipped for a required setting). Undefined when the document is
+ * not such a map (Longhorn then applies nothing).
  */
 export function defaultSettingsOf(configMap: unknown): Map<string, string> | undefined {
   const text = field(configMap, 'data', DEFAULT_SETTING_KEY);
   if (typeof text !== 'string') return new Map();
   let parsed: unknown;
   try {
-    parsed = parseYaml(text, { maxAliasCount: 16 });
+    const first = parseAllDocuments(text, LONGHORN_YAML);
+    const document = Array.isArray(first) ? first[0] : undefined;
+    if (document === undefined) return new Map();
+    if (document.errors.length > 0) return undefined;
+    parsed = document.toJS({ maxAliasCount: LONGHORN_YAML.maxAliasCount });
   } catch {
     return undefined;
   }
@@ -215,7 +228,7 @@ export function defaultSettingsOf(configMap: unknown): Map<string, string> | und
   const values = new Map<string, string>();
   for (const name of GUARDED_SETTINGS) {
     const value = parsed[name];
-    if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') values.set(name, String(value).trim());
+    if (typeof value === 'string') values.set(name, value.trim());
   }
   return values;
 }
@@ -247,6 +260,15 @@ function judgeSettingChange(context: ValidationContext, name: string, next: stri
  * against the live Setting, the first one that weakens it answering.
  */
 function judgeDefaultSettings(request: AdmissionRequest, context: ValidationContext): Decision {
+  // Parsed on the event loop: a file many times Longhorn's own (a few KB) is refused unread rather than hold every
+  // other admission up (a 1 MB flow map parses for seconds).
+  const text = field(request.object, 'data', DEFAULT_SETTING_KEY);
+  if (typeof text === 'string' && text.length > MAX_DEFAULT_SETTINGS_BYTES) {
+    return denied(
+      `volume-guard: ${DEFAULT_SETTING_KEY} of ConfigMap ${request.namespace}/${DEFAULT_SETTING_CONFIGMAP} is ${Math.ceil(text.length / 1024)} KiB; ` +
+        `volume-guard reads up to ${MAX_DEFAULT_SETTINGS_BYTES / 1024} KiB of it (Longhorn's own is a few KB): keep only the settings you change.`,
+    );
+  }
   const values = defaultSettingsOf(request.object);
   if (values === undefined) {
     return allowed([`volume-guard: ${DEFAULT_SETTING_KEY} of ConfigMap ${request.namespace}/${DEFAULT_SETTING_CONFIGMAP} is not a YAML map: Longhorn applies none of it`]);

@@ -410,6 +410,16 @@ describe('longhorn-settings validator', () => {
       expect(validator.handle({ ...configMap(text), options: { fieldManager: 'helm' } }, context(live('block-if-contains-last-replica'))).allowed).toBe(false);
       // YAML booleans are read as Longhorn reads them, as strings.
       expect(validator.handle(configMap('allow-node-drain-with-last-healthy-replica: true\n'), context(singles())).allowed).toBe(false);
+      expect(validator.handle(configMap('allow-node-drain-with-last-healthy-replica: True\n'), context(singles())).allowed).toBe(false);
+      // As go-yaml v2 reads it: the first document only, a repeated key's last value, merge keys.
+      const weak = live('block-if-contains-last-replica');
+      for (const text of [
+        'node-drain-policy: always-allow\n---\nnode-drain-policy: block-for-eviction\n',
+        'node-drain-policy: block-for-eviction\nnode-drain-policy: always-allow\n',
+        '<<: {node-drain-policy: always-allow}\n',
+      ]) {
+        expect(validator.handle(configMap(text), context(weak)).allowed, text).toBe(false);
+      }
       expect(validator.handle(configMap('deleting-confirmation-flag: true\n'), context(singles())).allowed).toBe(false);
     });
 
@@ -419,6 +429,10 @@ describe('longhorn-settings validator', () => {
       expect(validator.handle(configMap('node-drain-policy:\ndeleting-confirmation-flag: ""\n'), context(singles())).allowed).toBe(true);
       expect(validator.handle(configMap(undefined), context(singles())).allowed).toBe(true);
       expect(validator.handle(configMap('node-drain-policy: always-allow\n', 'other'), context(singles())).allowed).toBe(true);
+      // A file far larger than Longhorn's own is refused unread, with what to do (parsing it would hold up every request).
+      const huge = validator.handle(configMap(`# ${'x'.repeat(20_000)}\nnode-drain-policy: block-for-eviction\n`), context(singles()));
+      expect(huge.allowed).toBe(false);
+      expect(huge.status!.message).toContain('volume-guard reads up to 16 KiB of it');
       const unreadable = validator.handle(configMap('- a list\n'), context(singles()));
       expect(unreadable.allowed).toBe(true);
       expect(unreadable.warnings?.join('\n')).toContain('is not a YAML map');
