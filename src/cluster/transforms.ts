@@ -785,7 +785,9 @@ function drainCutShortOf(raw: unknown, annotations: Readonly<Record<string, stri
   if (annotations[EXCLUDE_NODE_DRAINING_ANNOTATION] !== undefined) return 'excluded';
   const seconds = numberAt(objectPath(raw, 'spec', 'deletion'), 'nodeDrainTimeoutSeconds');
   if (seconds !== undefined && seconds > 0) return 'timeout';
-  return /[1-9]/.test(stringAt(objectAt(raw, 'spec'), 'nodeDrainTimeout')) ? 'timeout' : undefined;
+  // A Go duration: Cluster API waits for good when it is not positive ("0s", "-5m").
+  const duration = stringAt(objectAt(raw, 'spec'), 'nodeDrainTimeout').trim();
+  return !duration.startsWith('-') && /[1-9]/.test(duration) ? 'timeout' : undefined;
 }
 
 export function transformMachine(raw: unknown): MachineRecord | undefined {

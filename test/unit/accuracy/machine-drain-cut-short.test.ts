@@ -77,6 +77,7 @@ describe('Cluster API removals whose drain may be cut short, under block-for-evi
     expect(validator.handle(scaleDown(), context(cluster(plain))).allowed).toBe(true);
     // A zero timeout (v1beta1 "0s") is no timeout.
     expect(transformMachine(machineObject('m1', {}, { nodeDrainTimeout: '0s' }))?.drainCutShort).toBeUndefined();
+    expect(transformMachine(machineObject('m1', {}, { nodeDrainTimeout: '-5m' }))?.drainCutShort).toBeUndefined();
   });
 
   it.each([
