@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { limitedSpawn } from '../bench/lib/memory-limit.ts';
+import { limitedSpawn, peakRssBytes } from '../bench/lib/memory-limit.ts';
 
 const LIMIT = 512 * 2 ** 20;
 
@@ -32,5 +32,30 @@ describe('limitedSpawn', () => {
     } finally {
       spawn.release();
     }
+  });
+});
+
+describe('peakRssBytes', () => {
+  it("reads the process's own high-water mark, not the peak it inherits from the process that forked it", async () => {
+    // getrusage's maxrss of a freshly forked child includes its parent's RSS (Linux); VmHWM is the child's own.
+    const ballast = Buffer.alloc(256 * 2 ** 20, 1);
+    try {
+      const script =
+        'const { peakRssBytes } = await import(process.argv[1]);' +
+        'console.log(JSON.stringify({ peak: peakRssBytes(), maxrss: process.resourceUsage().maxRSS * 1024 }))';
+      const module = new URL('../bench/lib/memory-limit.ts', import.meta.url).pathname;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, module]);
+      const seen = JSON.parse(stdout) as { peak: number; maxrss: number };
+      expect(seen.peak).toBeGreaterThan(10 * 2 ** 20);
+      if (process.platform === 'linux') expect(seen.peak).toBeLessThan(200 * 2 ** 20);
+      expect(peakRssBytes()).toBeGreaterThanOrEqual(process.memoryUsage().rss - 64 * 2 ** 20);
+    } finally {
+      expect(ballast[ballast.length - 1]).toBe(1);
+    }
+  });
+
+  it('falls back to getrusage where /proc gives no VmHWM', () => {
+    expect(peakRssBytes('Name:\tnode\n')).toBe(process.resourceUsage().maxRSS * 1024);
+    expect(peakRssBytes('VmPeak:\t 100 kB\nVmHWM:\t   2048 kB\nVmRSS:\t 10 kB\n')).toBe(2048 * 1024);
   });
 });

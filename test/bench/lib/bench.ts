@@ -296,8 +296,24 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
     });
   }
   const peaks = [
-    ...sizes.map((size) => ({ where: size.size, size: size.size, bytes: Math.max(size.memoryAfterBuild.maxRssBytes, size.memoryAfterLoad?.maxRssBytes ?? 0), heapLimit: size.memoryAfterBuild.heapLimitBytes })),
-    ...(pressure ? [{ where: `${pressure.size} under Helm pressure`, size: pressure.size, bytes: pressure.memoryAfterSettled.maxRssBytes, heapLimit: pressure.memoryAfterSettled.heapLimitBytes }] : []),
+    ...sizes.map((size) => ({
+      where: size.size,
+      size: size.size,
+      bytes: Math.max(size.memoryAfterBuild.maxRssBytes, size.memoryAfterLoad?.maxRssBytes ?? 0),
+      cgroupBytes: size.memoryAfterLoad?.cgroupPeakBytes ?? size.memoryAfterBuild.cgroupPeakBytes,
+      heapLimit: size.memoryAfterBuild.heapLimitBytes,
+    })),
+    ...(pressure
+      ? [
+          {
+            where: `${pressure.size} under Helm pressure`,
+            size: pressure.size,
+            bytes: pressure.memoryAfterSettled.maxRssBytes,
+            cgroupBytes: pressure.memoryAfterSettled.cgroupPeakBytes,
+            heapLimit: pressure.memoryAfterSettled.heapLimitBytes,
+          },
+        ]
+      : []),
   ];
   for (const peak of peaks) {
     if (limit === undefined || limit === null) break;
@@ -306,10 +322,11 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
     const ranUnder = report.server?.memoryLimits?.[peak.size];
     const how = ranUnder?.limitBytes ? `run under that limit (${ranUnder.how})` : `run without a limit: ${ranUnder?.how ?? 'not recorded'}`;
     const heap = peak.heapLimit ? `, V8 heap limit ${round(peak.heapLimit / 2 ** 20)} MiB` : '';
+    const cgroup = peak.cgroupBytes === undefined ? '' : `; the cgroup's peak (RSS and page cache) ${round(peak.cgroupBytes / 2 ** 20)} MiB`;
     checks.push({
       id: `rss-peak/${peak.where.replace(/ /g, '-')}`,
       target: "peak RSS below the pod's memory limit",
-      measured: `${round(peak.bytes / 2 ** 20)} MiB peak RSS of ${round(podLimit / 2 ** 20)} MiB (${round((peak.bytes / podLimit) * 100)} %), ${how}${heap}; ${flags}`,
+      measured: `${round(peak.bytes / 2 ** 20)} MiB peak RSS of ${round(podLimit / 2 ** 20)} MiB (${round((peak.bytes / podLimit) * 100)} %), ${how}${heap}${cgroup}; ${flags}`,
       met: peak.bytes < podLimit,
     });
   }

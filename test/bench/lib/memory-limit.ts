@@ -101,3 +101,45 @@ export function limitedSpawn(limitBytes: number | undefined, enabled: boolean): 
   }
   return unlimited(`off (no writable memory cgroup: ${reasons.join('; ')})`);
 }
+
+/**
+ * This process's peak RSS: the kernel's high-water mark of its own address space (VmHWM). Not getrusage's maxrss:
+ * Linux carries that over from the process it was forked from (libuv's spawn shares the parent's memory until the
+ * exec), so a child forked by a benchmark parent holding 400 MiB reported a 400 MiB peak before doing anything
+ * (measured 2026-12-05). maxrss only where /proc is not there.
+ */
+export function peakRssBytes(status = readProcStatus()): number {
+  const match = status === undefined ? null : /^VmHWM:\s+(\d+) kB$/m.exec(status);
+  return match ? Number(match[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
+}
+
+/**
+ * The peak memory use of this process's memory cgroup (v1 `memory.max_usage_in_bytes`, v2 `memory.peak`): what a
+ * pod's limit is enforced on (its processes' RSS and the page cache they use), read in a child the benchmark started
+ * under a limit. File pages another cgroup read first (Node's binary, already cached for the benchmark itself) stay
+ * charged there, so this can read below the child's RSS; a pod starting cold is charged for them. Undefined elsewhere, or where the kernel keeps no peak (v2 before Linux 5.19).
+ */
+export function cgroupPeakBytes(): number | undefined {
+  for (const [version, file] of [
+    [1, 'memory.max_usage_in_bytes'],
+    [2, 'memory.peak'],
+  ] as const) {
+    try {
+      const dir = ownCgroup(version);
+      if (!dir || !path.basename(dir).startsWith('volume-guard-bench-')) continue;
+      const value = Number(readFileSync(path.join(dir, file), 'utf8').trim());
+      if (Number.isFinite(value) && value > 0) return value;
+    } catch {
+      // not mounted, not ours or no such file
+    }
+  }
+  return undefined;
+}
+
+function readProcStatus(): string | undefined {
+  try {
+    return readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return undefined;
+  }
+}

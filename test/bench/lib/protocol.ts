@@ -50,8 +50,10 @@ export interface MemoryFigures {
   readonly heapUsedBytes: number;
   readonly heapTotalBytes: number;
   readonly externalBytes: number;
-  /** The process's peak RSS so far (getrusage maxrss). */
+  /** The process's peak RSS so far (/proc's VmHWM: getrusage's maxrss includes the forking parent's). */
   readonly maxRssBytes: number;
+  /** The peak of the memory cgroup the child ran in (RSS and page cache: what a pod's limit is enforced on), when it ran under one. */
+  readonly cgroupPeakBytes?: number;
   /** V8's heap limit, which Node sizes from the memory limit the process runs under (the machine's memory without one). */
   readonly heapLimitBytes: number;
 }

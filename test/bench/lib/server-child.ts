@@ -28,6 +28,7 @@ import { buildCases, LEFTOVER_RELEASE } from './cases.ts';
 import { measureEventCosts } from './events.ts';
 import { startFastifyFloorServer, startFloorServer } from './floor-server.ts';
 import { CLUSTER_SIZES, type CaseResult, type ChildMessage, type ChildOptions, type InProcessFigures, type KindBytes, type MemoryFigures, type ParentMessage } from './protocol.ts';
+import { cgroupPeakBytes, peakRssBytes } from './memory-limit.ts';
 import { summarize } from './stats.ts';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
@@ -54,10 +55,14 @@ function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
+function optional<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
+}
+
 function memory(): MemoryFigures {
   if (gc) for (let i = 0; i < 4; i++) gc();
   const usage = process.memoryUsage();
-  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external, maxRssBytes: process.resourceUsage().maxRSS * 1024, heapLimitBytes: getHeapStatistics().heap_size_limit };
+  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external, maxRssBytes: peakRssBytes(), heapLimitBytes: getHeapStatistics().heap_size_limit, ...optional('cgroupPeakBytes', cgroupPeakBytes()) };
 }
 
 function decisionOf(decision: Decision): CaseResult['decision'] {
