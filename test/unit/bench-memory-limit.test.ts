@@ -52,7 +52,7 @@ describe('peakRssBytes', () => {
     } finally {
       expect(ballast[ballast.length - 1]).toBe(1);
     }
-  });
+  }, 60_000);
 
   it('falls back to getrusage where /proc gives no VmHWM', () => {
     expect(peakRssBytes('Name:\tnode\n')).toBe(process.resourceUsage().maxRSS * 1024);
