@@ -33,7 +33,7 @@ import { countCopies, isHealthyReplica } from '../checks/longhorn-health.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import type { CheckId, Finding } from '../checks/types.ts';
-import type { HarvesterUpgradeRecord, LonghornVolumeRecord } from '../cluster/records.ts';
+import { isCordoned, type HarvesterUpgradeRecord, type LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { wrap } from './messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, SKIP_KEY, skipFrom, type OverrideSource } from './overrides.ts';
@@ -178,8 +178,32 @@ export function drainMovesReplicas(snapshot: ClusterSnapshot, node: string, cord
 
 /** Whether Longhorn moves this finding's volume off `node` before a drain completes (drainMovesReplicas holds). */
 function movedOff(snapshot: ClusterSnapshot, node: string, finding: Finding): boolean {
-  if (!EVICTED_CHECKS.includes(finding.check) || staysOnNode(snapshot, finding)) return false;
+  if (!EVICTED_CHECKS.includes(finding.check) || staysOnNode(snapshot, finding) || longhornSeesAnotherCopy(snapshot, node, finding.object.name)) {
+    return false;
+  }
   return drainEvictsReplicas(snapshot) || evictionRequestedFor(snapshot, node, finding.object.name);
+}
+
+/**
+ * Whether longhorn-manager takes a replica of the volume on another node for a healthy one that protects the copy on
+ * `node`, though volume-guard counts no copy there (the copy on `node` is a finding: the other one sits on a disk gone
+ * or not ready, is being deleted, or its node is being removed). Its ListVolumePDBProtectedHealthyReplicasRO counts a
+ * replica with `healthyAt` set and `failedAt` empty on a node not cordoned whose instance manager runs, and asks
+ * nothing of its disk or deletion. block-for-eviction-if-contains-last-replica then requests no eviction
+ * (shouldEvictReplica: a PDB-protected replica on another node), and the instance-manager PodDisruptionBudget of the
+ * drained node is lifted (canDeleteInstanceManagerPDB) under every policy but block-for-eviction, which holds it while
+ * any replica is left on the node: the drain completes with the only copy still on it, or before a requested eviction
+ * has rebuilt it elsewhere. Its instance manager is taken to run on a node volume-guard sees up.
+ */
+function longhornSeesAnotherCopy(snapshot: ClusterSnapshot, node: string, volumeName: string): boolean {
+  if (snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value === 'block-for-eviction') return false;
+  for (const replica of snapshot.replicasOfVolume(volumeName)) {
+    if (replica.nodeID === '' || replica.nodeID === node || replica.healthyAt === '' || replica.failedAt !== '') continue;
+    const other = snapshot.node(replica.nodeID);
+    if (other !== undefined && isCordoned(other)) continue;
+    if (snapshot.nodeIsUp(replica.nodeID)) return true;
+  }
+  return false;
 }
 
 /** Why Longhorn moves the last copies off `node` (drainMovesReplicas holds): its policy, or a requested eviction. */

@@ -4,9 +4,14 @@
 import { REPLICA_SOFT_ANTI_AFFINITY, type LonghornReplicaRecord, type LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ReplicaScheduling, VolumeContext, VolumeCount, VolumePredicate } from '../cluster/snapshot.ts';
 
-/** Longhorn's own definition: the replica has become healthy once, has not failed since, and is not going away. */
+/**
+ * Longhorn's own definition: the replica has become healthy once, has not failed since, is not going away, and is
+ * active (the volume controller counts healthy replicas with getHealthyAndActiveReplicaCount: an inactive one is the
+ * twin of a live migration or engine upgrade, sharing the data directory of the active replica it duplicates on the
+ * same node, and its data goes when that replica is deleted).
+ */
 export function isHealthyReplica(replica: LonghornReplicaRecord): boolean {
-  return replica.healthyAt !== '' && replica.failedAt === '' && !replica.deleting;
+  return replica.healthyAt !== '' && replica.failedAt === '' && !replica.deleting && replica.inactive !== true;
 }
 
 export function healthyReplicas(replicas: readonly LonghornReplicaRecord[]): LonghornReplicaRecord[] {
@@ -208,7 +213,8 @@ export function isShortOfNodesOnly(volume: LonghornVolumeRecord, context: Volume
   if (volume.robustness !== 'degraded' || context.scheduling === undefined) return false;
   const copies: string[] = [];
   for (const replica of context.replicas) {
-    if (replica.deleting || replica.failedAt !== '' || replica.nodeID === '') continue;
+    // An inactive replica is the twin of an active one on the same node and data directory: no place of its own.
+    if (replica.deleting || replica.failedAt !== '' || replica.nodeID === '' || replica.inactive === true) continue;
     if (!isHealthyReplica(replica) || !context.nodeIsUp(replica.nodeID, replica.diskID)) return false;
     if (!copies.includes(replica.nodeID)) copies.push(replica.nodeID);
   }
@@ -270,7 +276,9 @@ function visitVolumeHealthProblems(
     // reflected in the volume's robustness: reporting it (stopped, or its disk or node gone) would block every
     // upgrade and cordon for days after a routine rebuild or a disk replacement. A volume whose replicas all
     // failed is faulted, reported as such. A detached volume's replicas are stopped by design.
-    if (replica.deleting || replica.failedAt !== '') continue;
+    // An inactive replica (a live migration's or engine upgrade's twin of an active one, same node and data
+    // directory) serves no engine the volume runs on: its state is not the volume's, its disk is its twin's.
+    if (replica.deleting || replica.failedAt !== '' || replica.inactive === true) continue;
     // Only a replica that held data (healthyAt set) is a copy stuck: one never healthy (a new volume's first attach,
     // a rebuild waiting for its slot beside healthy replicas) loses nothing, and a degraded volume says so itself.
     if (needsReplicasRunning && replica.healthyAt !== '') {

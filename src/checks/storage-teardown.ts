@@ -123,8 +123,10 @@ export interface ReplicaDeletionTarget {
 export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: ReplicaDeletionTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   const { replica } = target;
-  // Already being deleted (its data goes whatever this answer is), or never held data: nothing more is lost.
-  if (!snapshot.longhornInstalled || replica.deleting || replica.healthyAt === '') return collector.result();
+  // Already being deleted (its data goes whatever this answer is), or never held data: nothing more is lost. Nor
+  // with an inactive replica (a live migration's or engine upgrade's twin): longhorn-manager deletes the data
+  // directory only with an active replica (its switchActiveReplicas sets `active` last for that reason).
+  if (!snapshot.longhornInstalled || replica.deleting || replica.healthyAt === '' || replica.inactive === true) return collector.result();
   const volume = snapshot.longhornVolume(replica.volumeName);
   if (volume === undefined || isVolumeBeingDeleted(volume)) return collector.result();
   const others = snapshot.replicasOfVolume(volume.name).filter((other) => other.name !== replica.name);
@@ -133,7 +135,8 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
   const nodeIsUp = (node: string, diskID?: string): boolean => snapshot.nodeIsUp(node, diskID) && snapshot.nodeLeaving(node) === undefined;
   const lastCopy = isHealthyReplica(replica) && countCopies(others, nodeIsUp, 1) === 0;
   const onLeaving = others.some((other) => isHealthyReplica(other) && snapshot.nodeIsUp(other.nodeID, other.diskID) && snapshot.nodeLeaving(other.nodeID) !== undefined);
-  const onlyData = !others.some((other) => !other.deleting && other.healthyAt !== '');
+  // An inactive twin shares this replica's data directory: it goes with it.
+  const onlyData = !others.some((other) => !other.deleting && other.healthyAt !== '' && other.inactive !== true);
   if (!lastCopy && !onlyData) return collector.result();
   const tags = ['replica-delete', attachmentTag(volume)];
   if (collector.countIfFull() || !collector.admit(tags)) return collector.result();

@@ -78,6 +78,13 @@ export interface LonghornReplicaRecord {
   /** status.currentState: running | stopped | error | starting | stopping | unknown | '' */
   readonly currentState: string;
   readonly deleting: boolean;
+  /**
+   * `spec.active` is false: a matching replica longhorn-manager created for a live migration or engine upgrade
+   * (createAndStartMatchingReplicas: same node, same data directory as the active one it duplicates), or the old one
+   * it replaces once switched. Longhorn counts only active replicas as healthy (getHealthyAndActiveReplicaCount) and
+   * deletes the data directory only with an active replica: an inactive one holds no copy of its own. Omitted: active.
+   */
+  readonly inactive?: true;
 }
 
 /** longhorn.io/v1beta2 Node: which disk UUIDs exist on it now, and whether Longhorn reports it down. */

@@ -636,6 +636,8 @@ export function transformLonghornReplica(raw: unknown): LonghornReplicaRecord | 
     desireState: intern(stringAt(spec, 'desireState')),
     currentState: intern(stringAt(objectAt(raw, 'status'), 'currentState')),
     deleting: isDeleting(metadata),
+    // Only an explicit false: a replica written without the field (older tools, hand-made) is active.
+    ...(spec?.['active'] === false ? { inactive: true as const } : {}),
   };
 }
 

@@ -434,6 +434,46 @@ describe("Longhorn's node-drain-policy cannot move a volume without a copy", () 
     expect(decision.warnings?.join('\n')).toContain('holds the only copy of 1 Longhorn volume(s): PVC app/fine');
   });
 
+  // longhorn-manager's ListVolumePDBProtectedHealthyReplicasRO takes w2's replica (healthyAt set, failedAt empty, w2
+  // not cordoned, its instance manager running) for a copy, whatever its disk: block-for-eviction-if-contains-last-replica
+  // evicts nothing (shouldEvictReplica) and canDeleteInstanceManagerPDB lifts w1's budget, so w1 drains with the copy.
+  function pairOnBadDisk(policy: string, w2: Partial<Parameters<typeof longhornNode>[0]> = { diskUUIDs: ['disk-w2'], notReadyDiskUUIDs: ['disk-w2'] }): ClusterModel {
+    const m = faulted();
+    m.remove('longhornVolume', 'longhorn-system/dead');
+    m.remove('longhornReplica', 'longhorn-system/dead-r-w1');
+    m.remove('longhornReplica', 'longhorn-system/dead-r-w2');
+    m.upsert('longhornSetting', longhornSetting('node-drain-policy', policy));
+    m.upsert('longhornNode', longhornNode({ name: 'w2', ...w2 }));
+    m.upsert('longhornVolume', detachedVolume({ name: 'pair', numberOfReplicas: 2, pvcNamespace: 'app', pvcName: 'pair' }));
+    m.upsert('longhornReplica', replica({ volumeName: 'pair', nodeID: 'w1', currentState: 'stopped' }));
+    m.upsert('longhornReplica', replica({ volumeName: 'pair', nodeID: 'w2', currentState: 'stopped' }));
+    return m;
+  }
+
+  it("refuses a last copy Longhorn takes as protected by another node's replica on a disk not ready or gone", () => {
+    for (const w2 of [{ diskUUIDs: ['disk-w2'], notReadyDiskUUIDs: ['disk-w2'] }, { diskUUIDs: ['disk-w2-new'] }]) {
+      const decision = cordon.handle(cordonRequest('w1'), context(pairOnBadDisk('block-for-eviction-if-contains-last-replica', w2)));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toContain('app/pair');
+      expect(decision.warnings?.join('\n') ?? '').not.toContain('moves them');
+    }
+    // A requested eviction under the default policy: the budget is lifted before the rebuild is done.
+    const requested = pairOnBadDisk('block-if-contains-last-replica');
+    requested.upsert('longhornNode', longhornNode({ name: 'w1', evictionRequested: true }));
+    expect(cordon.handle(cordonRequest('w1'), context(requested)).allowed).toBe(false);
+  });
+
+  it('still moves it under block-for-eviction, or when the other node is cordoned or down (no protected replica there)', () => {
+    const all = cordon.handle(cordonRequest('w1'), context(pairOnBadDisk('block-for-eviction')));
+    expect(all.allowed).toBe(true);
+    expect(all.warnings?.join('\n')).toContain('PVC app/pair');
+    const cordoned = pairOnBadDisk('block-for-eviction-if-contains-last-replica');
+    cordoned.upsert('node', transformNode(nodeWith('w2', { unschedulable: true }))!);
+    expect(cordon.handle(cordonRequest('w1'), context(cordoned)).allowed).toBe(true);
+    const down = pairOnBadDisk('block-for-eviction-if-contains-last-replica', { down: true });
+    expect(cordon.handle(cordonRequest('w1'), context(down)).allowed).toBe(true);
+  });
+
   it("refuses the eviction of a pod whose volume's only data is a failed replica on the cordoned node", () => {
     const m = faulted();
     m.upsert('persistentVolume', pv({ name: 'dead', claimNamespace: 'app', claimName: 'dead' }));

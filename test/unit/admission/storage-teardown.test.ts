@@ -192,7 +192,15 @@ describe('storage-teardown validator: Longhorn Replica DELETE', () => {
     apiVersion: 'longhorn.io/v1beta2',
     kind: 'Replica',
     metadata: { name: r.name, namespace: r.namespace, ...(r.deleting ? { deletionTimestamp: '2024-05-03T10:00:00Z' } : {}) },
-    spec: { volumeName: r.volumeName, nodeID: r.nodeID, diskID: r.diskID, healthyAt: r.healthyAt, failedAt: r.failedAt, desireState: r.desireState },
+    spec: {
+      volumeName: r.volumeName,
+      nodeID: r.nodeID,
+      diskID: r.diskID,
+      healthyAt: r.healthyAt,
+      failedAt: r.failedAt,
+      desireState: r.desireState,
+      active: r.inactive !== true,
+    },
     status: { currentState: r.currentState },
   });
   const del = (r: ReturnType<typeof replica>, user?: UserInfo): AdmissionRequest =>
@@ -224,6 +232,17 @@ describe('storage-teardown validator: Longhorn Replica DELETE', () => {
     // Two healthy replicas on one node (soft anti-affinity): deleting one leaves the other.
     const twin = replica({ volumeName: 'solo', nodeID: 'w1', name: 'solo-r-twin', diskID: lone.diskID });
     expect(validator.handle(del(lone), context(soloModel((m) => m.upsert('longhornReplica', twin)))).allowed).toBe(true);
+  });
+
+  it("counts no copy in an inactive twin (spec.active false): it shares the active replica's data directory", () => {
+    // A live migration's matching replica: same node, same disk, same data directory, not active. longhorn-manager
+    // deletes the directory with the active replica, and never with an inactive one.
+    const twin = replica({ volumeName: 'solo', nodeID: 'w1', name: 'solo-r-twin', diskID: lone.diskID, inactive: true });
+    const migrating = soloModel((m) => m.upsert('longhornReplica', twin));
+    const decision = validator.handle(del(lone), context(migrating));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('last healthy copy');
+    expect(validator.handle(del(twin), context(migrating)).allowed).toBe(true);
   });
 
   it("counts only copies on nodes that are up: the other healthy replica on a node Longhorn reports down is no copy", () => {

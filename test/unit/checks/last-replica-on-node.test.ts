@@ -31,6 +31,9 @@ describe('last-replica-on-node (cordon of w1)', () => {
       ['attached'],
     ],
     ['other replica still rebuilding', volume({ name: 'v' }), [on('w1'), on('w2', { healthyAt: '' })], ['attached']],
+    // spec.active false: a live migration's or engine upgrade's twin; Longhorn counts only active healthy replicas.
+    ['other healthy replica inactive (spec.active false)', volume({ name: 'v' }), [on('w1'), on('w2', { inactive: true })], ['attached']],
+    ['its inactive twin beside it on w1, a copy on w2', volume({ name: 'v' }), [on('w1'), on('w1', { name: 'v-w1-twin', inactive: true }), on('w2')], undefined],
     ['no healthy replica at all', volume({ name: 'v' }), [failedOn('w1')], undefined],
     ['volume being deleted', volume({ name: 'v', deleting: true }), [on('w1')], undefined],
   ])('%s', (_label, v, replicas, expectedTags) => {

@@ -41,6 +41,18 @@ describe('volume-health, cluster-wide (upgrade)', () => {
       ],
     ],
     [
+      // A live migration whose target engine failed: its inactive matching replica errs beside the active one.
+      'attached volume whose inactive replica (spec.active false) is in error',
+      {
+        volumes: [volume({ name: 'v' })],
+        replicas: [
+          replica({ name: 'r1', volumeName: 'v', nodeID: 'w1' }),
+          replica({ name: 'r1-twin', volumeName: 'v', nodeID: 'w1', currentState: 'error', inactive: true }),
+        ],
+      },
+      [],
+    ],
+    [
       'replica on a node Longhorn does not know',
       {
         volumes: [volume({ name: 'v' })],

@@ -494,6 +494,13 @@ describe('Longhorn transforms', () => {
     });
   });
 
+  it('marks a replica whose spec.active is false inactive, and only then', () => {
+    const raw = (spec: Record<string, unknown>) => ({ metadata: { name: 'r', namespace: 'longhorn-system' }, spec: { volumeName: 'v', ...spec } });
+    expect(transformLonghornReplica(raw({ active: false }))?.inactive).toBe(true);
+    expect(transformLonghornReplica(raw({ active: true }))).not.toHaveProperty('inactive');
+    expect(transformLonghornReplica(raw({}))).not.toHaveProperty('inactive');
+  });
+
   it('collects the disk UUIDs of a Longhorn node, skipping empty ones', () => {
     const record = transformLonghornNode({
       metadata: { name: 'worker-1', namespace: 'longhorn-system' },

@@ -60,6 +60,8 @@ function randomStep(random: () => number, models: readonly ClusterModel[], clock
         failedAt: random() < 0.15 ? '2024-05-02T10:00:00Z' : '',
         deleting: random() < 0.05,
         currentState: pick(random, ['running', 'running', 'stopped', 'error']),
+        // A live migration's or engine upgrade's twin (spec.active false): no copy of its own.
+        ...(random() < 0.1 ? { inactive: true as const } : {}),
       });
       return write((model) => model.upsert('longhornReplica', record));
     }
