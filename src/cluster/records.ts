@@ -332,7 +332,7 @@ export interface PodRecord {
 export interface Toleration {
   /** '' with operator Exists: every taint. */
   readonly key: string;
-  /** `Exists` or `Equal` ('' reads as Equal). */
+  /** `Exists` or `Equal` ('' reads as Equal); `Lt` / `Gt` with TaintTolerationComparisonOperators (1.35+). */
   readonly operator: string;
   readonly value: string;
 }

@@ -473,11 +473,44 @@ function noExecuteTolerationsOf(spec: JsonObject | undefined): { noExecuteTolera
   return tolerations === undefined ? {} : { noExecuteTolerations: tolerations };
 }
 
-/** Whether the toleration matches the taint (the scheduler's rule: an empty key with Exists matches every taint). */
+/**
+ * Whether the toleration matches the taint, as the taint manager and the scheduler match them (k8s.io/api core/v1
+ * Toleration.ToleratesTaint): an empty key with Exists matches every taint; Equal ('' reads as Equal) compares the
+ * values; Lt and Gt (Kubernetes 1.35+, TaintTolerationComparisonOperators: the API server takes them only with that
+ * gate on) compare them as decimal integers, the taint's below (Lt) or above (Gt) the toleration's, and match
+ * nothing when either is no such integer; any other operator matches nothing.
+ */
 export function tolerationMatches(toleration: Toleration, taint: { readonly key: string; readonly value: string }): boolean {
   if (toleration.key === '') return toleration.operator === 'Exists';
   if (toleration.key !== taint.key) return false;
-  return toleration.operator === 'Exists' || toleration.value === taint.value;
+  switch (toleration.operator) {
+    case 'Exists':
+      return true;
+    case '':
+    case 'Equal':
+      return toleration.value === taint.value;
+    case 'Lt':
+    case 'Gt': {
+      const tolerated = decimalInteger(toleration.value);
+      const tainted = decimalInteger(taint.value);
+      if (tolerated === undefined || tainted === undefined) return false;
+      return toleration.operator === 'Lt' ? tainted < tolerated : tainted > tolerated;
+    }
+    default:
+      return false;
+  }
+}
+
+const DECIMAL_INTEGER = /^(?:0|-?[1-9]\d*)$/;
+
+/**
+ * A toleration's or taint's value as Lt / Gt read it (apimachinery content.IsDecimalInteger, then
+ * strconv.ParseInt(value, 10, 64)): no sign but `-`, no leading zero, no `-0`, within int64.
+ */
+function decimalInteger(value: string): bigint | undefined {
+  if (!DECIMAL_INTEGER.test(value)) return undefined;
+  const parsed = BigInt(value);
+  return parsed < -(2n ** 63n) || parsed > 2n ** 63n - 1n ? undefined : parsed;
 }
 
 export function transformPod(raw: unknown): PodRecord | undefined {

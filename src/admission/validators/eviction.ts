@@ -114,8 +114,10 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (removal.evicted && (nodeWide || pod === undefined || (ownData && pod.claimNames.length > 0))) dependsOn.push('longhornSetting');
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
   // schedulable node, neither has a pod without claims or inline data, a finished pod or one that comes back.
-  // An autoscaler's drain taint: the node is scaled away after this drain, its disks with it.
-  const removed = nodeRecord?.leaving === true;
+  // The node is removed after this drain, its disks with it (ClusterSnapshot.nodeLeaving): an autoscaler's drain taint,
+  // its Cluster API Machine being deleted (the Machine controller cordons and evicts, then deletes the infrastructure
+  // machine), or a Node or Machine DELETE volume-guard has just admitted. Nothing comes back to data kept there.
+  const removed = node !== '' && snapshot.nodeLeaving(node) !== undefined;
   const target =
     !pod || node === '' || (!nodeWide && (!ownData || (pod.claimNames.length === 0 && !hasInlineData(pod))))
       ? undefined

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';
 import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
 import { machineValidator } from '../../../src/admission/validators/machine.ts';
+import { podDeleteValidator } from '../../../src/admission/validators/pod-delete.ts';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { collectNodeLocalVolume } from '../../../src/checks/node-local-volume.ts';
 import { podNodeSelector } from '../../../src/cluster/node-affinity.ts';
@@ -186,5 +187,43 @@ describe('validators: removal versus emptying', () => {
     const cordoned = cluster([pinned(), other]);
     cordoned.upsert('node', node({ name: 'node-1', unschedulable: true, labels: { 'kubernetes.io/hostname': 'node-1' } }));
     expect(evictions.handle(evictionRequest('web-1'), context(cordoned)).allowed).toBe(true);
+  });
+
+  it("evictions on a node whose Cluster API Machine is being deleted judge its removal (the Machine controller's drain)", () => {
+    // Cluster API's Machine deletion cordons the node, evicts its pods, then deletes the infrastructure machine and
+    // the Node: like an autoscaler's drain taint, nothing comes back to the hostPath data of a pinned or bare pod.
+    const evictions = podEvictionValidator(config);
+    const other = pod({ namespace: 'default', name: 'web-1', nodeName: 'node-1', controllerKind: 'ReplicaSet' });
+    const draining = (deleting: boolean): ClusterModel => {
+      const model = cluster([pinned(), bare(), other]);
+      model.upsert('node', node({ name: 'node-1', unschedulable: true, labels: { 'kubernetes.io/hostname': 'node-1' } }));
+      model.upsert('machine', machine({ namespace: 'capi', name: 'm1', nodeName: 'node-1', deleting }));
+      return model;
+    };
+    const removal = evictions.handle(evictionRequest('web-1'), context(draining(true)));
+    expect(removal.allowed).toBe(false);
+    expect(removal.status?.message).toContain('store-0');
+    expect(removal.status?.message).toContain('scratch');
+    // The bare pod's own eviction, and its DELETE (kubectl drain --disable-eviction), too.
+    expect(evictions.handle(evictionRequest('scratch'), context(draining(true))).allowed).toBe(false);
+    const deletes = podDeleteValidator(config);
+    const podDelete = (name: string, p: PodRecord): AdmissionRequest =>
+      request({
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        operation: 'DELETE',
+        name,
+        namespace: 'default',
+        oldObject: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name, namespace: 'default' },
+          spec: { nodeName: 'node-1', volumes: [{ name: 'data', hostPath: { path: p.hostPaths[0]?.path } }], containers: [{ name: 'c', volumeMounts: [{ name: 'data', mountPath: '/d' }] }] },
+        },
+      });
+    expect(deletes.handle(podDelete('scratch', bare()), context(draining(true))).allowed).toBe(false);
+    // A Machine not being deleted: the node is only emptied for a while, and both pods come back to their data.
+    expect(evictions.handle(evictionRequest('web-1'), context(draining(false))).allowed).toBe(true);
+    expect(deletes.handle(podDelete('scratch', bare()), context(draining(false))).allowed).toBe(true);
   });
 });

@@ -93,6 +93,33 @@ describe('NoExecute taints: pods tolerating them stay with their data', () => {
     expect(tolerationMatches({ key: '', operator: 'Equal', value: '' }, { key: 'anything', value: '' })).toBe(false);
   });
 
+  it('Lt and Gt tolerations compare decimal integers, as ToleratesTaint does (TaintTolerationComparisonOperators)', () => {
+    // k8s.io/api core/v1 toleration.go: Lt matches a taint value below the toleration's, Gt one above; a value that is
+    // no decimal integer (content.IsDecimalInteger: no '+', no leading zero) matches nothing. Equal values: neither.
+    const gt: Toleration = { key: 'rank', operator: 'Gt', value: '3' };
+    const lt: Toleration = { key: 'rank', operator: 'Lt', value: '3' };
+    expect(tolerationMatches(gt, { key: 'rank', value: '5' })).toBe(true);
+    expect(tolerationMatches(gt, { key: 'rank', value: '3' })).toBe(false);
+    expect(tolerationMatches(gt, { key: 'rank', value: '-7' })).toBe(false);
+    expect(tolerationMatches(lt, { key: 'rank', value: '-7' })).toBe(true);
+    expect(tolerationMatches(lt, { key: 'rank', value: '3' })).toBe(false);
+    expect(tolerationMatches(lt, { key: 'rank', value: '5' })).toBe(false);
+    expect(tolerationMatches(gt, { key: 'other', value: '5' })).toBe(false);
+    for (const value of ['+5', '05', '-0', 'five', '', '9223372036854775808']) {
+      expect(tolerationMatches(gt, { key: 'rank', value })).toBe(false);
+      expect(tolerationMatches({ key: 'rank', operator: 'Lt', value }, { key: 'rank', value: '1' })).toBe(false);
+    }
+    expect(tolerationMatches({ key: 'rank', operator: 'Gt', value: '-9223372036854775808' }, { key: 'rank', value: '0' })).toBe(true);
+    // An operator the API server does not know matches nothing, whatever the values.
+    expect(tolerationMatches({ key: 'rank', operator: 'Ge', value: '3' }, { key: 'rank', value: '3' })).toBe(false);
+    // Through the taint webhook: a pod tolerating rank>3 stays under rank=5:NoExecute, not under rank=3:NoExecute.
+    const rank = (value: string) => ({ key: 'rank', value, effect: 'NoExecute' });
+    expect(validator.handle(taintUpdate([rank('5')]), context(cluster([gt]))).allowed).toBe(true);
+    const equal = validator.handle(taintUpdate([rank('3')]), context(cluster([gt])));
+    expect(equal.allowed).toBe(false);
+    expect(equal.status?.message).toContain('pv-db');
+  });
+
   it('a NoExecute taint the pod using the local PV tolerates passes; one it does not tolerate is refused', () => {
     expect(validator.handle(taintUpdate([dedicatedTaint]), context(cluster([DEDICATED]))).allowed).toBe(true);
     expect(validator.handle(taintUpdate([dedicatedTaint]), context(cluster([{ key: '', operator: 'Exists', value: '' }]))).allowed).toBe(true);
