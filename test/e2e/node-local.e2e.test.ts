@@ -293,6 +293,16 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
     expect(await isUnschedulable(SAFE_NODE)).toBe(true);
   });
 
+  it('warns when kubectl drain --disable-eviction deletes the StatefulSet pod keeping data in an emptyDir', async () => {
+    // The pod mounts no claim and no hostPath: only its owner kind makes it one whose DELETE is judged.
+    expect(await isUnschedulable(SAFE_NODE)).toBe(true);
+    const result = await must(kubectl(['delete', 'pod', 'queue-0', '-n', NS, '--dry-run=server']), 'dry-run delete of queue-0');
+    expect(result.stderr).toContain('Warning: volume-guard [node-local-volume]');
+    expect(result.stderr).toContain('StatefulSet pod keeps data in emptyDir state');
+    expect(result.stderr).not.toContain('shm');
+    expect(result.stdout).toContain('pod "queue-0" deleted');
+  });
+
   it("allows the cordon and evictions of a node whose PV is on local-path's shared filesystem; no warning for hugepages", async () => {
     const result = await cordonWhen(SHARED_NODE, (stderr) => stderr.includes('kv-0'));
     expect(result.stderr).not.toContain('denied');

@@ -11,12 +11,16 @@ import { judgePodRemoval } from './eviction.ts';
 
 /**
  * CEL: a DELETE of a pod bound to a node, not already terminating (the kubelet's final DELETE), that mounts a
- * claim or an inline hostPath: the only pods that can keep data on their node. Mirrors the handler's filter.
+ * claim or an inline hostPath, or is a StatefulSet's pod with an emptyDir: the only pods that can keep data on their
+ * node (node-local-volume reads a StatefulSet pod's disk-backed emptyDir as its state, `nodeLocal.statefulSetEmptyDir`;
+ * the handler leaves out memory-backed ones). Mirrors the handler's filter.
  */
 export const POD_DELETE_CEL =
   "request.operation == 'DELETE' && oldObject != null && has(oldObject.spec) && has(oldObject.spec.nodeName) && " +
   '!has(oldObject.metadata.deletionTimestamp) && has(oldObject.spec.volumes) && ' +
-  'oldObject.spec.volumes.exists(v, has(v.persistentVolumeClaim) || has(v.hostPath))';
+  '(oldObject.spec.volumes.exists(v, has(v.persistentVolumeClaim) || has(v.hostPath)) || ' +
+  "(oldObject.spec.volumes.exists(v, has(v.emptyDir)) && has(oldObject.metadata.ownerReferences) && " +
+  "oldObject.metadata.ownerReferences.exists(o, o.kind == 'StatefulSet' && has(o.controller) && o.controller)))";
 
 const declaration: WebhookDeclaration = {
   name: 'pod-delete.volume-guard.io',
