@@ -168,9 +168,13 @@ export function pvcDeleteValidator(config: Config): Validator {
       // unless this request undoes the orphaning of a StatefulSet's claims that decision rested on.
       const reopening = reopensCascade(request);
       if (stringField(old, 'metadata', 'deletionTimestamp') !== '' && !reopening) return allowed();
-      // In a namespace being deleted the namespace controller deletes every PVC (and StatefulSet) whatever this
-      // answer says; its claims were judged at the Namespace DELETE, and refusing only leaves it stuck Terminating.
-      const inNamespace = request.resource.resource === 'persistentvolumeclaims' || request.resource.resource === 'statefulsets';
+      // In a namespace being deleted the namespace controller deletes every PVC (and StatefulSet, and in Longhorn's
+      // namespace every Longhorn Volume) whatever this answer says; its claims were judged at the Namespace DELETE
+      // (Longhorn's volumes by storage-teardown), and refusing only leaves it stuck Terminating.
+      const inNamespace =
+        request.resource.resource === 'persistentvolumeclaims' ||
+        request.resource.resource === 'statefulsets' ||
+        (request.resource.group === 'longhorn.io' && request.resource.resource === 'volumes');
       if (request.operation === 'DELETE' && inNamespace && context.snapshot.namespace(request.namespace)?.deleting === true) return allowed();
       if (reopening) return judgeStatefulSetDelete(request, context, mode, automation);
       if (scaling) return judgeScaleDown(request, context, mode, automation);
