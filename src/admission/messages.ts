@@ -330,7 +330,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       return pvcDeleteFixOf(findings) ?? `${PVC_DELETE_FIX}.`;
     },
     fate: (finding) => {
-      if (finding.tags.includes('reclaim-policy-changed')) return { fate: 'lost', why: 'reclaimed at once by its new policy' };
+      if (finding.tags.includes('reclaim-policy-changed')) return { fate: 'lost', why: 'reclaimed by its new policy once its claim is gone' };
       if (finding.tags.includes('volume-deleted')) return { fate: 'lost', why: 'Longhorn deletes its replicas' };
       return finding.tags.includes('reclaim-retain')
         ? { fate: 'stranded', why: 'deleted; its data stays on a Released PV, rebound only by hand' }

@@ -488,7 +488,9 @@ export interface ReclaimChangeTarget {
   /** spec.claimRef after the write. */
   readonly claimNamespace: string;
   readonly claimName: string;
-  /** status.phase: Released or Failed (its claim is gone), or Bound (its claim may be being deleted). */
+  /** spec.claimRef.uid: the one claim the PV is bound to (a claim of that name with another uid is not it). */
+  readonly claimUid: string;
+  /** status.phase: Released or Failed (its claim is gone), else any phase (its claim may be gone or being deleted). */
   readonly phase: string;
   /** The policy after the write: Delete or Recycle. */
   readonly reclaimPolicy: string;
@@ -500,25 +502,41 @@ export interface ReclaimChangeTarget {
 /**
  * reclaim-policy-changed: the PV controller reclaims a PV whose claim is gone (Released, or Failed and retried) on
  * every sync, by the policy it has then. Turning Retain into Delete (or Recycle) on such a PV destroys (or wipes) the
- * data at once: the PV was Released precisely because its data was being kept.
+ * data at once: the PV was Released precisely because its data was being kept. The phase lags: syncVolume
+ * (pkg/controller/volume/persistentvolume/pv_controller.go) looks the claimRef up by name and takes a claim of that
+ * name with another uid for a deleted one; with no such claim it sets any phase (Bound, Available, Pending) to
+ * Released and reclaims the PV in the same sync. So a PV whose claimRef names a claim that is gone, or was re-created
+ * since (a new uid), is reclaimed at its next sync (15 s) whatever its phase says.
  */
 export function collectReclaimChange(snapshot: ClusterSnapshot, target: ReclaimChangeTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   if (target.reclaimPolicy !== 'Delete' && target.reclaimPolicy !== 'Recycle') return collector.result();
-  // Bound to a claim already being deleted (held by pvc-protection while a pod uses it): its DELETE was judged under
-  // the old policy; once the claim is gone the PV is reclaimed by the new one.
-  const claimGoing = target.phase === 'Bound' && snapshot.persistentVolumeClaim(target.claimNamespace, target.claimName)?.deleting === true;
-  if (target.phase !== 'Released' && target.phase !== 'Failed' && !claimGoing) return collector.result();
+  const released = target.phase === 'Released' || target.phase === 'Failed';
+  const claim = released ? undefined : snapshot.persistentVolumeClaim(target.claimNamespace, target.claimName);
+  // Not Released yet, its claim gone (or re-created: another uid): released and reclaimed at the next sync.
+  const claimGone = !released && (claim === undefined || (target.claimUid !== '' && claim.uid !== '' && claim.uid !== target.claimUid));
+  // Its claim being deleted (held by pvc-protection while a pod uses it): its DELETE was judged under the old policy;
+  // once the claim is gone the PV is reclaimed by the new one.
+  const claimGoing = !released && !claimGone && claim?.deleting === true;
+  if (!released && !claimGone && !claimGoing) return collector.result();
   const tags = ['reclaim-policy-changed', `reclaim-${target.reclaimPolicy.toLowerCase()}`];
   if (target.approved) tags.push(DELETE_APPROVED_TAG);
+  const claimRef = `${target.claimNamespace}/${target.claimName}`;
+  const state = released
+    ? `${target.phase}, its claim ${claimRef} gone`
+    : claimGoing
+      ? `its claim ${claimRef} is being deleted`
+      : claim === undefined
+        ? `${target.phase || 'no phase yet'}, but its claim ${claimRef} no longer exists`
+        : `${target.phase || 'no phase yet'}, but its claim ${claimRef} was deleted (the PVC of that name now is another one, uid ${claim.uid})`;
+  const when = claimGoing ? 'when the claim goes' : released ? 'at once' : 'at its next sync (it releases it first)';
   if (collector.admit(tags)) {
     collector.add({
       check: 'pvc-delete',
       severity: 'critical',
       object: { kind: 'PersistentVolume', name: target.name },
       reason:
-        `${claimGoing ? `its claim ${target.claimNamespace}/${target.claimName} is being deleted` : `${target.phase}, its claim ${target.claimNamespace}/${target.claimName} gone`}; ` +
-        `reclaim policy ${target.previousPolicy || 'unset'} → ${target.reclaimPolicy}: the PV controller reclaims it ${claimGoing ? 'when the claim goes' : 'at once'} ` +
+        `${state}; reclaim policy ${target.previousPolicy || 'unset'} → ${target.reclaimPolicy}: the PV controller reclaims it ${when} ` +
         `and ${target.reclaimPolicy === 'Delete' ? 'destroys the volume and its data' : 'wipes the data'}`,
       tags,
       related: [{ kind: 'PersistentVolumeClaim', namespace: target.claimNamespace, name: target.claimName }],

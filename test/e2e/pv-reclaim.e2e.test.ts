@@ -3,10 +3,12 @@
 // reclaim the PV at once, destroying the volume. Through the real API server with the real kubectl (the real PV
 // controller in kube-controller-manager releases the PV): Flux's controller turning it to Delete is refused naming the
 // PV and the claim it held; a person doing it by hand passes (pvcDelete.others off by default), and so does Flux once
-// an admin marks the PV `volume-guard.io/delete: "true"`.
+// an admin marks the PV `volume-guard.io/delete: "true"`. The PV's phase lags behind its claim: a PV written with
+// the claimRef (uid included) of a claim that no longer exists is released and reclaimed by the PV controller at its
+// next sync whatever its phase says, so Flux re-applying an exported PV that way onto an Available PV is refused too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
-import { boundClaim, createPod, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
+import { apply, boundClaim, createPod, csiVolumeSpec, deleteObjects, ensureNamespace, eventually, must, removeLeftoverPv } from '../harness/scenario.ts';
 
 const NS = 'e2e-pv-reclaim';
 const CLAIM = 'archive';
@@ -14,6 +16,7 @@ const PV = `pv-${NS}-${CLAIM}`;
 const IN_USE = 'in-use';
 const IN_USE_PV = `pv-${NS}-${IN_USE}`;
 const FLUX = 'system:serviceaccount:flux-system:kustomize-controller';
+const SPARE_PV = `pv-${NS}-spare`;
 
 const toDelete = (...extra: string[]) =>
   kubectl(['patch', 'pv', PV, '--type=merge', '-p', '{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}', ...extra]);
@@ -33,7 +36,7 @@ describe('pvc-delete at a PV reclaim policy change', () => {
 
   afterAll(async () => {
     await kubectl(['delete', 'pod', 'user', '-n', NS, '--grace-period=0', '--force']);
-    await deleteObjects(['pvc', IN_USE, '-n', NS], ['pv', IN_USE_PV], ['node', 'e2e-pv-reclaim-node'], ['pv', PV], ['clusterrolebinding', 'e2e-flux-pv-patcher'], ['clusterrole', 'e2e-pv-patcher']);
+    await deleteObjects(['pvc', IN_USE, '-n', NS], ['pv', IN_USE_PV], ['node', 'e2e-pv-reclaim-node'], ['pv', PV], ['pv', SPARE_PV], ['clusterrolebinding', 'e2e-flux-pv-patcher'], ['clusterrole', 'e2e-pv-patcher']);
   });
 
   it("refuses Flux's controller turning the Released PV's reclaim policy to Delete, naming it", async () => {
@@ -71,5 +74,22 @@ describe('pvc-delete at a PV reclaim policy change', () => {
     );
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(`its claim ${NS}/${IN_USE} is being deleted`);
+  });
+
+  it('refuses the claimRef of a claim that is gone written with reclaim Delete onto an Available PV', async () => {
+    await removeLeftoverPv(SPARE_PV);
+    await apply({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: SPARE_PV }, spec: csiVolumeSpec(SPARE_PV, 'Retain', 'e2e-no-such-class') });
+    const patch = JSON.stringify({
+      spec: { persistentVolumeReclaimPolicy: 'Delete', claimRef: { namespace: NS, name: 'long-gone', uid: '0d7a6bb1-5f4e-4c1e-9a0e-2f6f1c0d1e2a' } },
+    });
+    const refused = await eventually(() => kubectl(['patch', 'pv', SPARE_PV, '--type=merge', '-p', patch, `--as=${FLUX}`, '--dry-run=server']), (r) => r.code !== 0, 30_000);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain(`its claim ${NS}/long-gone no longer exists`);
+    // Pre-bound by name only (no uid): the PV controller keeps it Available for that claim, reclaiming nothing.
+    const preBound = JSON.stringify({ spec: { persistentVolumeReclaimPolicy: 'Delete', claimRef: { namespace: NS, name: 'long-gone' } } });
+    const allowed = await kubectl(['patch', 'pv', SPARE_PV, '--type=merge', '-p', preBound, `--as=${FLUX}`, '--dry-run=server']);
+    expect(allowed.stderr).not.toContain('denied');
+    expect(allowed.code).toBe(0);
   });
 });

@@ -140,6 +140,53 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
     expect((await kubectl(['delete', 'namespace', 'st-other', '--dry-run=server'])).code).toBe(0);
   });
 
+  it('passes a second DELETE of a Longhorn CRD already Terminating: it changes nothing, the first was judged', async () => {
+    // A throwaway *.longhorn.io CRD whose one object holds a finalizer nobody removes (as Longhorn's `longhorn.io` does
+    // while longhorn-manager is gone): its DELETE leaves it Terminating, as `kubectl delete -f longhorn.yaml` run twice.
+    const group = 'longhorn.io';
+    const crdName = `e2eholds.${group}`;
+    await apply({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: crdName },
+      spec: {
+        group,
+        scope: 'Namespaced',
+        names: { plural: 'e2eholds', singular: 'e2ehold', kind: 'E2eHold' },
+        versions: [{ name: 'v1beta2', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    });
+    await must(kubectl(['wait', '--for=condition=Established', `crd/${crdName}`, '--timeout=30s']), 'CRD established');
+    await eventually(
+      () => apply({ apiVersion: `${group}/v1beta2`, kind: 'E2eHold', metadata: { name: 'held', namespace: LONGHORN_NS, finalizers: ['e2e.volume-guard.io/hold'] } }).then(() => 0, () => 1),
+      (code) => code === 0,
+    );
+    await createLonghornVolume({ name: 'st-held', replicas: NODES.map((node) => ({ node })) });
+    const refused = await once(() => kubectl(['delete', 'crd', crdName, '--dry-run=server']), true);
+    expect(refused.stderr).toContain(`deletion of CRD ${crdName}`);
+    // The first DELETE, by an admin with the override on Longhorn's namespace; then the override is taken back.
+    const skip = ['volume-guard.io/skip=storage-teardown', 'volume-guard.io/skip-by=admin', 'volume-guard.io/skip-reason=e2e'];
+    await must(kubectl(['annotate', 'namespace', LONGHORN_NS, '--overwrite', ...skip]), 'override');
+    try {
+      await once(() => kubectl(['delete', 'crd', crdName, '--wait=false']), false);
+    } finally {
+      await must(kubectl(['annotate', 'namespace', LONGHORN_NS, 'volume-guard.io/skip-', 'volume-guard.io/skip-by-', 'volume-guard.io/skip-reason-']), 'override removed');
+    }
+    try {
+      const terminating = await eventually(() => kubectl(['get', 'crd', crdName, '-o', 'jsonpath={.metadata.deletionTimestamp}']), (r) => r.stdout !== '');
+      expect(terminating.stdout).not.toBe('');
+      // The volume is still there and the override gone: Longhorn's namespace or another CRD is still refused ...
+      await once(() => kubectl(['delete', 'crd', 'replicas.longhorn.io', '--dry-run=server']), true);
+      // ... but deleting the Terminating CRD again changes nothing.
+      const again = await kubectl(['delete', 'crd', crdName, '--wait=false']);
+      expect(again.stderr).not.toContain('denied');
+      expect(again.code).toBe(0);
+    } finally {
+      await kubectl(['patch', 'e2eholds.longhorn.io', 'held', '-n', LONGHORN_NS, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+      await kubectl(['wait', '--for=delete', `crd/${crdName}`, '--timeout=60s']);
+    }
+  });
+
   it('allows all of it once no volume is left', async () => {
     await removeVolumes();
     await apply(setting('deleting-confirmation-flag', 'false'));

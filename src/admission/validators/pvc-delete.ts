@@ -55,14 +55,14 @@ const SCALE_DOWN_CONDITION =
   `${start('object')} != ${start('oldObject')} || ${whenScaled('oldObject')} != 'Delete')))`;
 
 /**
- * A PV whose claim is gone (Released, Failed), or Bound (its claim may be being deleted), with its claimRef kept, uid included (without the uid the PV controller
- * makes it Available for that claim name instead of reclaiming it), its reclaim policy turned to Delete or Recycle.
+ * A PV bound to a claim by uid (without the uid the PV controller makes it Available for that claim name instead of
+ * reclaiming it), its reclaim policy turned to Delete or Recycle, in any phase: Released or Failed (its claim is gone),
+ * or a phase the PV controller has not caught up with (its claim gone, re-created, or being deleted: the model says).
  */
 const RECLAIM_CONDITION =
   "has(object.spec.persistentVolumeReclaimPolicy) && object.spec.persistentVolumeReclaimPolicy in ['Delete', 'Recycle'] && " +
   '(!has(oldObject.spec.persistentVolumeReclaimPolicy) || oldObject.spec.persistentVolumeReclaimPolicy != object.spec.persistentVolumeReclaimPolicy) && ' +
-  "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != '' && " +
-  "has(object.status) && has(object.status.phase) && object.status.phase in ['Released', 'Failed', 'Bound']";
+  "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != ''";
 
 /**
  * A StatefulSet already being deleted with the `orphan` finalizer (a DELETE with --cascade=orphan, judged then) whose
@@ -168,9 +168,13 @@ export function pvcDeleteValidator(config: Config): Validator {
       // unless this request undoes the orphaning of a StatefulSet's claims that decision rested on.
       const reopening = reopensCascade(request);
       if (stringField(old, 'metadata', 'deletionTimestamp') !== '' && !reopening) return allowed();
-      // In a namespace being deleted the namespace controller deletes every PVC (and StatefulSet) whatever this
-      // answer says; its claims were judged at the Namespace DELETE, and refusing only leaves it stuck Terminating.
-      const inNamespace = request.resource.resource === 'persistentvolumeclaims' || request.resource.resource === 'statefulsets';
+      // In a namespace being deleted the namespace controller deletes every PVC (and StatefulSet, and in Longhorn's
+      // namespace every Longhorn Volume) whatever this answer says; its claims were judged at the Namespace DELETE
+      // (Longhorn's volumes by storage-teardown), and refusing only leaves it stuck Terminating.
+      const inNamespace =
+        request.resource.resource === 'persistentvolumeclaims' ||
+        request.resource.resource === 'statefulsets' ||
+        (request.resource.group === 'longhorn.io' && request.resource.resource === 'volumes');
       if (request.operation === 'DELETE' && inNamespace && context.snapshot.namespace(request.namespace)?.deleting === true) return allowed();
       if (reopening) return judgeStatefulSetDelete(request, context, mode, automation);
       if (scaling) return judgeScaleDown(request, context, mode, automation);
@@ -383,13 +387,13 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     name,
     claimNamespace: stringField(object, 'spec', 'claimRef', 'namespace'),
     claimName: stringField(object, 'spec', 'claimRef', 'name'),
+    claimUid: stringField(object, 'spec', 'claimRef', 'uid'),
     phase: stringField(object, 'status', 'phase'),
     reclaimPolicy: stringField(object, 'spec', 'persistentVolumeReclaimPolicy'),
     previousPolicy: stringField(request.oldObject, 'spec', 'persistentVolumeReclaimPolicy'),
     approved: isDeleteApproved(annotations, context.now),
   };
-  const claimUid = stringField(object, 'spec', 'claimRef', 'uid');
-  if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || claimUid === '' || target.reclaimPolicy === target.previousPolicy) {
+  if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || target.claimUid === '' || target.reclaimPolicy === target.previousPolicy) {
     return allowed();
   }
   const approval = (): OverrideSource | undefined => deleteApprovalOn(annotations, context.now, `PV ${name}`);

@@ -121,10 +121,12 @@ export function storageTeardownValidator(config: Config): Validator {
         expression:
           `(request.resource.resource == 'jobs' && has(object.spec.template.spec.containers) && ` +
           `((has(object.metadata.name) && object.metadata.name.startsWith(${cel(UNINSTALL_JOB_NAME)})) || ${UNINSTALL_CONTAINER})) || ` +
-          `(request.resource.resource == 'namespaces' && request.name == ${cel(namespace)}) || ` +
+          // A namespace or CRD already being deleted: a second DELETE changes nothing (the first one was judged).
+          `(request.resource.resource == 'namespaces' && request.name == ${cel(namespace)} && !has(oldObject.metadata.deletionTimestamp)) || ` +
           // A collection DELETE is admitted item by item with no request.name (CEL then has no such key, and the
           // error would fail every CRD's collection DELETE): the item is oldObject.
-          `(request.resource.resource == 'customresourcedefinitions' && (has(request.name) ? request.name : oldObject.metadata.name).endsWith('.longhorn.io')) || ` +
+          `(request.resource.resource == 'customresourcedefinitions' && (has(request.name) ? request.name : oldObject.metadata.name).endsWith('.longhorn.io') && ` +
+          '!has(oldObject.metadata.deletionTimestamp)) || ' +
           `((request.resource.resource == 'volumes' || request.resource.resource == 'replicas') && ` +
           `request.userInfo.username != ${cel(longhornServiceAccount(config))} && ` +
           `(request.operation == 'DELETE' ? (request.resource.resource == 'replicas' && !has(oldObject.metadata.deletionTimestamp)) : ` +
@@ -143,14 +145,17 @@ export function storageTeardownValidator(config: Config): Validator {
         // judged in any namespace, other namespaces' volumes named only to a requester in Longhorn's.
         return teardown(context, `creation of Longhorn's uninstaller Job ${ref}`, { consequence: "deleted by Longhorn's uninstaller" }, request.namespace);
       }
+      // A namespace or CRD already being deleted (Terminating): the namespace controller or the CRD finalizer is
+      // deleting what it holds whatever this answer says; a second DELETE changes nothing, and was judged the first time.
+      const alreadyGoing = request.operation === 'DELETE' && stringField(request.oldObject, 'metadata', 'deletionTimestamp') !== '';
       if (resource === 'namespaces' && request.operation === 'DELETE') {
-        if (request.name !== context.config.longhorn.namespace) return allowed();
+        if (request.name !== context.config.longhorn.namespace || alreadyGoing) return allowed();
         return teardown(context, `deletion of namespace ${request.name}`, {
           consequence: `deleted with namespace ${request.name}`,
         });
       }
       if (resource === 'customresourcedefinitions' && request.operation === 'DELETE') {
-        if (!request.name.endsWith('.longhorn.io')) return allowed();
+        if (!request.name.endsWith('.longhorn.io') || alreadyGoing) return allowed();
         return teardown(context, `deletion of CRD ${request.name}`, { consequence: `deleted with CRD ${request.name}` });
       }
       if (resource === 'replicas' && request.operation === 'DELETE') {

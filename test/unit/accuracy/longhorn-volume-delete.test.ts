@@ -10,6 +10,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, request } from '../../support/admission.ts';
+import { namespace } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const validator = pvcDeleteValidator(config);
@@ -55,5 +56,15 @@ describe('pvc-delete at a Longhorn Volume DELETE', () => {
     const guard = overrideGuardValidator(config);
     const resources = guard.declaration.rules.flatMap((rule) => ('resources' in rule ? rule.resources : []));
     expect(resources).toContain('volumes');
+  });
+
+  it("passes the namespace controller's deletes in Longhorn's namespace being deleted (judged at its DELETE)", () => {
+    const strict = { ...config, pvcDelete: { ...config.pvcDelete, others: 'enforce' as const } };
+    const controller: UserInfo = { username: 'system:serviceaccount:kube-system:namespace-controller', groups: ['system:serviceaccounts'] };
+    expect(validator.handle(del(controller), context(new ClusterModel(VOLUME_SETS), { config: strict })).allowed).toBe(false);
+    const terminating = new ClusterModel(VOLUME_SETS);
+    terminating.upsert('namespace', namespace({ name: 'longhorn-system', deleting: true }));
+    expect(validator.handle(del(controller), context(terminating, { config: strict })).allowed).toBe(true);
+    expect(validator.handle(del(ARGO), context(terminating)).allowed).toBe(true);
   });
 });

@@ -1,7 +1,9 @@
 // The PV controller reclaims a PV whose claim is gone (phase Released, or Failed and retried) on every sync, by the
 // reclaim policy it has then: turning Retain into Delete on a Released PV destroys the volume at once (Recycle wipes
-// it). A Bound PV's policy change destroys nothing now (its claim's later DELETE is judged then), nor does an Available
-// PV's (no claim to release). A PV DELETE is not judged at all: the backing volume is destroyed only once the PV is
+// it). A Bound PV's policy change destroys nothing now while its claim (that uid) lives (its later DELETE is judged
+// then), nor does the change of a PV bound to no claim by uid. The phase lags behind the claim: the PV controller's
+// syncVolume releases and reclaims, in one sync, a PV of any phase whose claimRef names a claim that is gone or was
+// re-created under another uid. A PV DELETE is not judged at all: the backing volume is destroyed only once the PV is
 // Released with reclaim Delete (HonorPVReclaimPolicy), i.e. when its claim goes.
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
@@ -18,21 +20,29 @@ const validator = pvcDeleteValidator(config);
 const FLUX: UserInfo = { username: 'system:serviceaccount:flux-system:kustomize-controller', groups: ['system:serviceaccounts'] };
 const PV_KIND = { kind: { group: '', version: 'v1', kind: 'PersistentVolume' }, resource: { group: '', version: 'v1', resource: 'persistentvolumes' } };
 
-function pvObject(policy: string, phase: string, annotations: Record<string, string> = {}, claimRef: boolean | 'no-uid' = true): unknown {
+function pvObject(policy: string, phase: string, annotations: Record<string, string> = {}, claimRef: boolean | 'no-uid' | string = true): unknown {
+  const uid = typeof claimRef === 'string' && claimRef !== 'no-uid' ? claimRef : 'gone';
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
     metadata: { name: 'pv-db', annotations },
     spec: {
       persistentVolumeReclaimPolicy: policy,
-      ...(claimRef ? { claimRef: { namespace: 'shop', name: 'data-db-0', ...(claimRef === 'no-uid' ? {} : { uid: 'gone' }) } } : {}),
+      ...(claimRef ? { claimRef: { namespace: 'shop', name: 'data-db-0', ...(claimRef === 'no-uid' ? {} : { uid }) } } : {}),
       csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-1' },
     },
     status: { phase },
   };
 }
 
-function change(user: UserInfo, before: string, after: string, phase = 'Released', annotations: Record<string, string> = {}, claimRef: boolean | 'no-uid' = true): AdmissionRequest {
+function change(
+  user: UserInfo,
+  before: string,
+  after: string,
+  phase = 'Released',
+  annotations: Record<string, string> = {},
+  claimRef: boolean | 'no-uid' | string = true,
+): AdmissionRequest {
   return request({
     ...PV_KIND,
     operation: 'UPDATE',
@@ -59,9 +69,12 @@ describe('pvc-delete at a PV reclaim policy change', () => {
     expect(validator.handle(change(FLUX, 'Retain', 'Recycle', 'Failed'), empty()).allowed).toBe(false);
   });
 
-  it('passes what destroys nothing now: Bound or Available PVs, no claimRef, Delete to Retain, no change', () => {
-    expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Bound'), empty()).allowed).toBe(true);
-    expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Available'), empty()).allowed).toBe(true);
+  it('passes what destroys nothing now: PVs whose claim lives, no claimRef, Delete to Retain, no change', () => {
+    const live = new ClusterModel(VOLUME_SETS);
+    live.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', uid: 'uid-db-0', volumeName: 'pv-db' }));
+    expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Bound', {}, 'uid-db-0'), context(live)).allowed).toBe(true);
+    // Pre-bound by uid, the claim not bound yet: the PV controller binds them, reclaiming nothing.
+    expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Available', {}, 'uid-db-0'), context(live)).allowed).toBe(true);
     // The same write drops the claimRef: the PV controller makes it Available, reclaiming nothing.
     expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Released', {}, false), empty()).allowed).toBe(true);
     // The claimRef's uid cleared (pre-bound to a claim name): the PV controller makes it Available for that name.
@@ -72,13 +85,30 @@ describe('pvc-delete at a PV reclaim policy change', () => {
 
   it('refuses it on a Bound PV whose claim is being deleted (its DELETE was judged under the old policy)', () => {
     const going = new ClusterModel(VOLUME_SETS);
-    going.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', volumeName: 'pv-db', deleting: true }));
-    const decision = validator.handle(change(FLUX, 'Retain', 'Delete', 'Bound'), context(going));
+    going.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', uid: 'uid-db-0', volumeName: 'pv-db', deleting: true }));
+    const decision = validator.handle(change(FLUX, 'Retain', 'Delete', 'Bound', {}, 'uid-db-0'), context(going));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('its claim shop/data-db-0 is being deleted');
     const staying = new ClusterModel(VOLUME_SETS);
-    staying.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', volumeName: 'pv-db' }));
-    expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Bound'), context(staying)).allowed).toBe(true);
+    staying.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', uid: 'uid-db-0', volumeName: 'pv-db' }));
+    expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Bound', {}, 'uid-db-0'), context(staying)).allowed).toBe(true);
+  });
+
+  it('refuses it on a PV of any phase whose claim is gone or was re-created: the PV controller releases and reclaims it', () => {
+    // Bound, its claim deleted before the PV controller caught up (it releases and reclaims in the same sync).
+    const bound = validator.handle(change(FLUX, 'Retain', 'Delete', 'Bound'), empty());
+    expect(bound.allowed).toBe(false);
+    expect(bound.status!.message).toContain('Bound, but its claim shop/data-db-0 no longer exists');
+    expect(bound.status!.message).toContain('reclaims it at its next sync');
+    // A PV written with the claimRef of a claim long gone (a manifest exported with its uid, re-applied by GitOps).
+    expect(validator.handle(change(FLUX, 'Retain', 'Delete', 'Available'), empty()).allowed).toBe(false);
+    expect(validator.handle(change(FLUX, 'Retain', 'Recycle', 'Pending'), empty()).allowed).toBe(false);
+    // The claim was deleted and a new one of that name created (a StatefulSet re-creating it): not the PV's claim.
+    const recreated = new ClusterModel(VOLUME_SETS);
+    recreated.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', uid: 'uid-new', volumeName: '', phase: 'Pending' }));
+    const decision = validator.handle(change(FLUX, 'Retain', 'Delete', 'Bound', {}, 'uid-old'), context(recreated));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('the PVC of that name now is another one, uid uid-new');
   });
 
   it('leaves people to pvcDelete.others (off by default), and enforces it when set', () => {

@@ -102,6 +102,21 @@ describe('storage-teardown validator', () => {
     expect(validator.handle({ ...crd, name: 'widgets.example.com' }, context(withData())).allowed).toBe(true);
   });
 
+  it('passes a second DELETE of a namespace or CRD already being deleted: it changes nothing, the first was judged', () => {
+    const terminating = { metadata: { name: 'longhorn-system', deletionTimestamp: '2024-05-03T10:00:00Z' } };
+    const ns = req({ group: '', resource: 'namespaces' }, 'DELETE', { name: 'longhorn-system', oldObject: terminating });
+    expect(validator.handle(ns, context(withData())).allowed).toBe(true);
+    const crd = req({ group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' }, 'DELETE', {
+      name: 'volumes.longhorn.io',
+      oldObject: { metadata: { name: 'volumes.longhorn.io', deletionTimestamp: '2024-05-03T10:00:00Z' } },
+    });
+    expect(validator.handle(crd, context(withData())).allowed).toBe(true);
+    // The API server is not even asked.
+    const expression = validator.declaration.matchConditions?.[0]?.expression ?? '';
+    expect(expression).toContain("request.name == 'longhorn-system' && !has(oldObject.metadata.deletionTimestamp)");
+    expect(expression).toContain(".endsWith('.longhorn.io') && !has(oldObject.metadata.deletionTimestamp)");
+  });
+
   it('refuses a Longhorn CRD deleted through a collection DELETE, whose items come with no request.name', () => {
     // DELETE .../customresourcedefinitions?labelSelector=app.kubernetes.io/name=longhorn: one review per CRD.
     const item = (name: string) =>
