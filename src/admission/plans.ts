@@ -381,7 +381,7 @@ export const PLANS = {
     // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count, and
     // for a StatefulSet of a Helm release the namespace's skip, as at the release record that judged its drop.
     overrides: ['pvc-delete', 'namespace-helm'],
-    reads: ['persistentVolumeClaim', 'persistentVolume'],
+    reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet'],
   }),
   'statefulset-scale-down': plan<ScaledDownTarget>()({
     webhook: 'pvc-delete',

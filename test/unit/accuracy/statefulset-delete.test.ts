@@ -13,6 +13,7 @@ import { ADMIN, admissionReview, context, statefulSetDeleteRequest } from '../..
 import { decodeAdmissionReview } from '../../../src/server/codec.ts';
 import { pv, pvc, statefulSet } from '../../support/fixtures.ts';
 import type { StatefulSetRecord } from '../../../src/cluster/records.ts';
+import { RESOURCE_SPECS, resourceLabel } from '../../../src/cluster/resources.ts';
 
 const config = defaultConfig();
 const validator = pvcDeleteValidator(config);
@@ -74,6 +75,20 @@ describe('pvc-delete at a StatefulSet DELETE', () => {
     expect(validator.handle(withFinalizer('orphan', { propagationPolicy: 'Background' }), context(model())).allowed).toBe(false);
     expect(validator.handle(withFinalizer('orphan', { orphanDependents: false }), context(model())).allowed).toBe(false);
     expect(validator.handle(withFinalizer('foregroundDeletion'), context(model())).allowed).toBe(false);
+  });
+
+  it('reads StatefulSets to tell which owners stay: a stale StatefulSet informer makes the answer unknown', () => {
+    // Another live StatefulSet owning a claim keeps it (the garbage collector drops only the gone owner's reference);
+    // with StatefulSets stale that is unknown, and the stale policy answers, as for stale claims or PVs.
+    const stale = (resource: string) => ({ synced: () => true, staleResources: () => [resource] });
+    for (const resource of [resourceLabel(RESOURCE_SPECS.statefulSet), resourceLabel(RESOURCE_SPECS.persistentVolumeClaim)]) {
+      const decision = validator.handle(statefulSetDelete(ARGO, 'Delete'), context(model(), { health: stale(resource) }));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toContain(`stale (${resource})`);
+    }
+    // A stale resource the answer does not read changes nothing.
+    const nodes = validator.handle(statefulSetDelete(ARGO, 'Delete'), context(model(), { health: stale(resourceLabel(RESOURCE_SPECS.node)) }));
+    expect(nodes.status?.message ?? '').not.toContain('stale');
   });
 
   it("honors each PVC's volume-guard.io/delete=true with its writer", () => {
