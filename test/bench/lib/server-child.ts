@@ -234,6 +234,8 @@ const REMOVAL_ORDER: readonly ResourceKind[] = [
   'harvesterUpgrade',
   'harvesterUpgradePlan',
   'machine',
+  'machineDrainRule',
+  'clusterApiCluster',
   'namespace',
   'node',
 ];
