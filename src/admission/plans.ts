@@ -181,8 +181,14 @@ export const POD_DATA_RESOURCES: readonly ResourceKind[] = [
 /** What the upgrade checks read (Longhorn's view, and whether nodes are up). */
 export const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = ['node', 'longhornVolume', 'longhornReplica', 'longhornNode'];
 
-/** A Machine's removal reads the Machines too. */
-export const MACHINE_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_RESOURCES, 'machine'];
+/**
+ * A Machine's DELETE reads how Cluster API drains its node too: the MachineDrainRules, the labels of the Clusters and
+ * namespaces their selectors read.
+ */
+export const MACHINE_DRAIN_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_RESOURCES, 'machineDrainRule', 'clusterApiCluster', 'namespace'];
+
+/** A scale-down reads the Machines too. */
+export const MACHINE_RESOURCES: readonly ResourceKind[] = [...MACHINE_DRAIN_RESOURCES, 'machine'];
 
 // ------------------------------------------------------------------------------------------------ checks by scope
 
@@ -315,7 +321,7 @@ export const PLANS = {
     scope: 'node',
     checks: NODE_CHECKS,
     overrides: NODE_OVERRIDES,
-    reads: NODE_CHECK_RESOURCES,
+    reads: MACHINE_DRAIN_RESOURCES,
   }),
   'machine-scale-down': plan<NodeTarget>()({
     webhook: 'machine',

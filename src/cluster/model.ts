@@ -15,6 +15,8 @@ import type {
   LonghornSettingRecord,
   LonghornVolumeRecord,
   MachineRecord,
+  MachineDrainRuleRecord,
+  ClusterApiClusterRecord,
   ModelSink,
   NamespaceRecord,
   NodeRecord,
@@ -232,6 +234,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     statefulSet: new Map(),
     namespace: new Map(),
     machine: new Map(),
+    machineDrainRule: new Map(),
+    clusterApiCluster: new Map(),
   };
 
   readonly #volumesByPV = new MultiIndex<LonghornVolumeRecord>('longhornVolume.byPV', (v) => v.pvName);
@@ -265,6 +269,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   );
   readonly #statefulSetsByRelease = new MultiIndex<StatefulSetRecord>('statefulSet.byRelease', helmReleaseKeyOf);
   readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
+  readonly #drainRulesByNamespace = new MultiIndex<MachineDrainRuleRecord>('machineDrainRule.byNamespace', (rule) => rule.namespace);
 
   readonly #indexes: Indexes = {
     longhornVolume: [this.#volumesByPV],
@@ -280,6 +285,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     statefulSet: [this.#statefulSetsByRelease],
     namespace: [],
     machine: [this.#machinesByOwner],
+    machineDrainRule: [this.#drainRulesByNamespace],
+    clusterApiCluster: [],
   };
 
   readonly #setNames: readonly string[];
@@ -1054,5 +1061,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', name: string): readonly MachineRecord[] {
     // The Machines carry their owner's name as Cluster API writes it into a label (hashed when too long).
     return this.#machinesByOwner.get(`${namespace}/${owner}/${clusterApiLabelValue(name)}`);
+  }
+
+  machineDrainRulesIn(namespace: string): readonly MachineDrainRuleRecord[] {
+    return this.#drainRulesByNamespace.get(namespace);
+  }
+
+  clusterApiCluster(namespace: string, name: string): ClusterApiClusterRecord | undefined {
+    return this.#stores.clusterApiCluster.get(`${namespace}/${name}`);
   }
 }

@@ -326,6 +326,12 @@ export interface PodRecord {
    * tolerationSeconds), condition taints' aside; omitted when none (most pods).
    */
   readonly noExecuteTolerations?: readonly Toleration[];
+  /**
+   * Every label, kept for Longhorn's instance-manager pods only (label `longhorn.io/component: instance-manager`):
+   * Cluster API's drain matches them against the pod selectors of MachineDrainRules and reads its
+   * `cluster.x-k8s.io/drain` label.
+   */
+  readonly labels?: Labels;
 }
 
 /** A pod's toleration (spec.tolerations[]), as matched against a node's taint. */
@@ -383,6 +389,8 @@ export interface NamespaceRecord {
   readonly annotations: Labels;
   /** metadata.deletionTimestamp is set: the namespace controller is deleting everything in it. */
   readonly deleting?: true;
+  /** metadata.labels (a MachineDrainRule's namespaceSelector reads them); omitted when none. */
+  readonly labels?: Labels;
 }
 
 /** cluster.x-k8s.io Machine: which node it runs, and which MachineSet/MachineDeployment owns it. */
@@ -417,6 +425,46 @@ export interface MachineRecord {
    * evictions. Absent: it drains until every eviction succeeds.
    */
   readonly drainCutShort?: 'excluded' | 'timeout';
+  /** spec.clusterName: the Cluster (same namespace) whose labels a MachineDrainRule's clusterSelector reads. */
+  readonly clusterName: string;
+  /** metadata.labels: a MachineDrainRule's machine selectors read them. */
+  readonly labels: Labels;
+}
+
+/** One requirement of a metav1.LabelSelector's matchExpressions. */
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  /** In, NotIn, Exists, DoesNotExist (anything else makes the selector invalid). */
+  readonly operator: string;
+  readonly values: readonly string[];
+}
+
+/** A metav1.LabelSelector; absent or empty selects everything (Cluster API's matchesSelector). */
+export interface LabelSelectorRecord {
+  readonly matchLabels: Labels;
+  readonly matchExpressions: readonly LabelSelectorRequirement[];
+}
+
+/**
+ * cluster.x-k8s.io MachineDrainRule: how Cluster API's drain of the Machines it applies to (its namespace's) treats
+ * the pods it applies to. An entry of `machines` or `pods` with a selector left out selects everything.
+ */
+export interface MachineDrainRuleRecord {
+  readonly namespace: string;
+  readonly name: string;
+  /** spec.drain.behavior: `Drain`, `Skip`, `WaitCompleted` (anything else: Cluster API's drain errors for the pod). */
+  readonly behavior: string;
+  /** spec.machines (ORed); empty: every Machine of the namespace. */
+  readonly machines: readonly { readonly selector?: LabelSelectorRecord; readonly clusterSelector?: LabelSelectorRecord }[];
+  /** spec.pods (ORed); empty: every pod. */
+  readonly pods: readonly { readonly selector?: LabelSelectorRecord; readonly namespaceSelector?: LabelSelectorRecord }[];
+}
+
+/** cluster.x-k8s.io Cluster: its labels, which a MachineDrainRule's clusterSelector reads. */
+export interface ClusterApiClusterRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Labels;
 }
 
 export interface RecordByKind {
@@ -433,6 +481,8 @@ export interface RecordByKind {
   statefulSet: StatefulSetRecord;
   namespace: NamespaceRecord;
   machine: MachineRecord;
+  machineDrainRule: MachineDrainRuleRecord;
+  clusterApiCluster: ClusterApiClusterRecord;
 }
 
 export type ResourceKind = keyof RecordByKind;
@@ -451,6 +501,8 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'statefulSet',
   'namespace',
   'machine',
+  'machineDrainRule',
+  'clusterApiCluster',
 ];
 
 /** The key of a record in its store: `namespace/name`, or `name` for cluster-scoped kinds. */

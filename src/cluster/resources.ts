@@ -9,7 +9,9 @@ import {
   transformLonghornReplica,
   transformLonghornSetting,
   transformLonghornVolume,
+  transformClusterApiCluster,
   transformMachine,
+  transformMachineDrainRule,
   transformNamespace,
   transformNode,
   transformPersistentVolume,
@@ -153,6 +155,27 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     scope: 'cluster',
     optional: true,
     transform: transformMachine,
+  }),
+  // How Cluster API drains a Machine's node: a rule skipping Longhorn's instance-manager pods leaves the drain
+  // without the PodDisruptionBudget Longhorn's node-drain-policy holds it with (Cluster API >= 1.9; absent before).
+  machineDrainRule: spec({
+    kind: 'machineDrainRule',
+    apiGroup: CLUSTER_API_GROUP,
+    version: CLUSTER_API_VERSION,
+    resource: 'machinedrainrules',
+    scope: 'cluster',
+    optional: true,
+    transform: transformMachineDrainRule,
+  }),
+  // The Clusters' labels, which a MachineDrainRule's clusterSelector reads.
+  clusterApiCluster: spec({
+    kind: 'clusterApiCluster',
+    apiGroup: CLUSTER_API_GROUP,
+    version: CLUSTER_API_VERSION,
+    resource: 'clusters',
+    scope: 'cluster',
+    optional: true,
+    transform: transformClusterApiCluster,
   }),
 };
 

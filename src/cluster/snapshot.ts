@@ -5,6 +5,8 @@ import type {
   LonghornSettingRecord,
   LonghornVolumeRecord,
   MachineRecord,
+  MachineDrainRuleRecord,
+  ClusterApiClusterRecord,
   NamespaceRecord,
   NodeRecord,
   PersistentVolumeClaimRecord,
@@ -168,6 +170,10 @@ export interface ClusterSnapshot {
 
   /** Cluster API Machines of a MachineSet, MachineDeployment or KubeadmControlPlane (by their `cluster.x-k8s.io/*-name` labels). */
   machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', name: string): readonly MachineRecord[];
+  /** Cluster API MachineDrainRules of the namespace (they apply to its Machines only). */
+  machineDrainRulesIn(namespace: string): readonly MachineDrainRuleRecord[];
+  /** A Cluster API Cluster. */
+  clusterApiCluster(namespace: string, name: string): ClusterApiClusterRecord | undefined;
 }
 
 /** Freshness of the model, from the informers. */

@@ -8,6 +8,10 @@ import {
   type HarvesterUpgradeRecord,
   RELEASE_LABELS,
   type HostPathMount,
+  type ClusterApiClusterRecord,
+  type LabelSelectorRecord,
+  type LabelSelectorRequirement,
+  type MachineDrainRuleRecord,
   type LonghornNodeRecord,
   type LonghornReplicaRecord,
   type LonghornSettingRecord,
@@ -184,7 +188,13 @@ export function transformNamespace(raw: unknown): NamespaceRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
-  return { name: intern(name), annotations: guardAnnotations(metadata), ...(isDeleting(metadata) ? { deleting: true } : {}) };
+  const labels = stringMapAt(metadata, 'labels');
+  return {
+    name: intern(name),
+    annotations: guardAnnotations(metadata),
+    ...(isDeleting(metadata) ? { deleting: true } : {}),
+    ...(labels === EMPTY_STRING_MAP ? {} : { labels: internedMap(labels) }),
+  };
 }
 
 function volumeSourceOf(spec: JsonObject | undefined): VolumeSource {
@@ -529,7 +539,18 @@ export function transformPod(raw: unknown): PodRecord | undefined {
     controllerKind,
     ...inlineDataOfPod(controllerKind, spec),
     ...noExecuteTolerationsOf(spec),
+    ...instanceManagerLabelsOf(metadata),
   };
+}
+
+/** Longhorn's label naming the component a pod runs; `instance-manager` on the pods its PodDisruptionBudgets cover. */
+export const LONGHORN_COMPONENT_LABEL = 'longhorn.io/component';
+export const LONGHORN_INSTANCE_MANAGER = 'instance-manager';
+
+/** A Longhorn instance-manager pod's labels (PodRecord.labels); none for any other pod. */
+function instanceManagerLabelsOf(metadata: JsonObject | undefined): { labels?: Readonly<Record<string, string>> } {
+  const labels = stringMapAt(metadata, 'labels');
+  return labels[LONGHORN_COMPONENT_LABEL] === LONGHORN_INSTANCE_MANAGER ? { labels: internedMap(labels) } : {};
 }
 
 export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefined {
@@ -843,5 +864,50 @@ export function transformMachine(raw: unknown): MachineRecord | undefined {
     updatingInPlace: isUpdatingInPlace(stringMapAt(metadata, 'annotations')),
     deleting: isDeleting(metadata),
     ...(drainCutShort ? { drainCutShort } : {}),
+    clusterName: intern(stringAt(objectAt(raw, 'spec'), 'clusterName') || (labels[MACHINE_CLUSTER_LABEL] ?? '')),
+    labels: internedMap(labels),
   };
+}
+
+/** The label Cluster API puts on every Machine, naming its Cluster (spec.clusterName says the same). */
+export const MACHINE_CLUSTER_LABEL = 'cluster.x-k8s.io/cluster-name';
+
+/** A metav1.LabelSelector; undefined when absent (not an object). */
+function labelSelectorOf(raw: unknown): LabelSelectorRecord | undefined {
+  if (!isObject(raw)) return undefined;
+  const matchExpressions: LabelSelectorRequirement[] = [];
+  for (const requirement of arrayAt(raw, 'matchExpressions')) {
+    const values = arrayAt(requirement, 'values').filter((value): value is string => typeof value === 'string');
+    matchExpressions.push({ key: stringAt(requirement, 'key'), operator: stringAt(requirement, 'operator'), values });
+  }
+  return { matchLabels: stringMapAt(raw, 'matchLabels'), matchExpressions };
+}
+
+/** A Cluster API MachineDrainRule (v1beta1 and v1beta2 share its spec). */
+export function transformMachineDrainRule(raw: unknown): MachineDrainRuleRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  const spec = objectAt(raw, 'spec');
+  const selectors = <K extends string>(key: string, first: 'selector', second: K) =>
+    arrayAt(spec, key).map((entry) => {
+      const selector = labelSelectorOf(objectAt(entry, first));
+      const other = labelSelectorOf(objectAt(entry, second));
+      return { ...(selector ? { selector } : {}), ...(other ? { [second]: other } : {}) } as { selector?: LabelSelectorRecord } & Partial<Record<K, LabelSelectorRecord>>;
+    });
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name,
+    behavior: intern(stringAt(objectAt(spec, 'drain'), 'behavior')),
+    machines: selectors('machines', 'selector', 'clusterSelector'),
+    pods: selectors('pods', 'selector', 'namespaceSelector'),
+  };
+}
+
+/** A Cluster API Cluster: its labels. */
+export function transformClusterApiCluster(raw: unknown): ClusterApiClusterRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  return { namespace: intern(stringAt(metadata, 'namespace')), name, labels: internedMap(stringMapAt(metadata, 'labels')) };
 }

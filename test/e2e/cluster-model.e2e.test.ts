@@ -109,7 +109,9 @@ function lookup(model: ClusterModel, kind: ResourceKind, record: RecordByKind[Re
     case 'longhornReplica':
       return model.replicasOfVolume(r.volumeName!).find((replica) => replica.name === r.name);
     case 'machine':
-      return model.get('machine', `${r.namespace!}/${r.name}`);
+    case 'machineDrainRule':
+    case 'clusterApiCluster':
+      return model.get(kind, `${r.namespace!}/${r.name}`);
     case 'longhornNode':
       return model.longhornNode(r.name);
   }

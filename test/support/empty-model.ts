@@ -43,6 +43,8 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   statefulSetsOfRelease: () => none,
   deletionAdmitted: () => false,
   machinesOf: () => none,
+  machineDrainRulesIn: () => none,
+  clusterApiCluster: () => undefined,
 };
 
 /** Always synced, never stale. */

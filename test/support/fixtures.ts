@@ -8,6 +8,8 @@ import type {
   LonghornSettingRecord,
   LonghornVolumeRecord,
   MachineRecord,
+  MachineDrainRuleRecord,
+  ClusterApiClusterRecord,
   ModelSink,
   NamespaceRecord,
   NodeRecord,
@@ -203,8 +205,27 @@ export function machine(fields: Partial<MachineRecord> = {}): MachineRecord {
     unhealthy: false,
     updatingInPlace: false,
     deleting: false,
+    clusterName: 'c1',
+    labels: {},
     ...fields,
   };
+}
+
+/** A Cluster API MachineDrainRule `default/skip-longhorn` skipping Longhorn's instance-manager pods on every Machine. */
+export function machineDrainRule(fields: Partial<MachineDrainRuleRecord> = {}): MachineDrainRuleRecord {
+  return {
+    namespace: 'default',
+    name: 'skip-longhorn',
+    behavior: 'Skip',
+    machines: [],
+    pods: [{ selector: { matchLabels: { 'longhorn.io/component': 'instance-manager' }, matchExpressions: [] } }],
+    ...fields,
+  };
+}
+
+/** A Cluster API Cluster `default/c1`. */
+export function clusterApiCluster(fields: Partial<ClusterApiClusterRecord> = {}): ClusterApiClusterRecord {
+  return { namespace: 'default', name: 'c1', labels: {}, ...fields };
 }
 
 export function statefulSet(fields: Partial<StatefulSetRecord> = {}): StatefulSetRecord {
@@ -669,6 +690,8 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       pod: pods.length,
       statefulSet: statefulSets.length,
       machine: 0,
+      machineDrainRule: 0,
+      clusterApiCluster: 0,
       namespace: namespaces.length,
     },
     nodeNames,

@@ -9,7 +9,9 @@ import {
   localPV,
   longhornNode,
   longhornSetting,
+  clusterApiCluster,
   machine,
+  machineDrainRule,
   namespace,
   node,
   pod,
@@ -65,6 +67,8 @@ describe('ClusterModel stores', () => {
       statefulSet: statefulSet({ namespace: 'ns', name: 's' }),
       namespace: namespace({ name: 'ns' }),
       machine: machine({ namespace: 'ns', name: 'm' }),
+      machineDrainRule: machineDrainRule({ namespace: 'ns', name: 'r' }),
+      clusterApiCluster: clusterApiCluster({ namespace: 'ns', name: 'c' }),
     } as const;
     for (const kind of RESOURCE_KINDS) model.upsert(kind, samples[kind]);
     for (const kind of RESOURCE_KINDS) {
@@ -80,6 +84,8 @@ describe('ClusterModel stores', () => {
     expect(model.persistentVolumeClaim('ns', 'c')).toBe(samples.persistentVolumeClaim);
     expect(model.pod('ns', 'po')).toBe(samples.pod);
     expect(model.statefulSet('ns', 's')).toBe(samples.statefulSet);
+    expect(model.machineDrainRulesIn('ns')).toEqual([samples.machineDrainRule]);
+    expect(model.clusterApiCluster('ns', 'c')).toBe(samples.clusterApiCluster);
     for (const kind of RESOURCE_KINDS) model.remove(kind, recordKey(samples[kind]));
     allZero(model);
   });

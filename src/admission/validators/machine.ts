@@ -29,7 +29,8 @@ import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 import { PLANS } from '../plans.ts';
-import { judgeNodeRemoval } from './node-cordon.ts';
+import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
+import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 
 const GROUP = 'cluster.x-k8s.io';
 const CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
@@ -156,6 +157,17 @@ function deletesInRandomOrder(request: AdmissionRequest, owner: 'MachineDeployme
   return order === '' || order === 'Random';
 }
 
+/**
+ * How Cluster API's drain of the Machine's node stops short of Longhorn's PodDisruptionBudget: no drain at all (the
+ * exclude annotation), a drain skipping Longhorn's instance-manager pods (a MachineDrainRule or the pods'
+ * `cluster.x-k8s.io/drain` label), or a node drain timeout; undefined when it drains them and waits.
+ */
+function drainCutShortFor(context: ValidationContext, machine: MachineRecord): DrainCutShort | undefined {
+  if (machine.drainCutShort === 'excluded') return 'excluded';
+  const skipped = instanceManagerDrainSkip(context.snapshot, machine, context.config.longhorn.namespace);
+  return skipped !== undefined ? { skipped } : machine.drainCutShort;
+}
+
 function judgeMachineDelete(request: AdmissionRequest, context: ValidationContext): Decision {
   const machine = request.oldObject;
   if (stringField(machine, 'metadata', 'deletionTimestamp') !== '') return allowed();
@@ -166,7 +178,8 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   const name = request.name || stringField(machine, 'metadata', 'name');
   // Once allowed, `kubectl delete machine a b` judges b with a's node gone.
   context.removing({ kind: 'machine', namespace: request.namespace, name, node });
-  const drainCutShort = transformMachine(machine)?.drainCutShort;
+  const record = transformMachine(machine);
+  const drainCutShort = record ? drainCutShortFor(context, record) : undefined;
   return judgeNodeRemoval(context, {
     node,
     action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
@@ -236,13 +249,14 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const removedNodes = new Set((narrowed ? candidates : pool).map((machine) => machine.nodeName).filter((node) => node !== ''));
   const atMost = narrowed ? removedNodes.size : removed - 1;
   for (const machine of candidates) {
+    const drainCutShort = drainCutShortFor(context, machine);
     const others = new Set([...removedNodes].filter((node) => node !== machine.nodeName));
     const decision = judgeNodeRemoval(context, {
       node: machine.nodeName,
       leavingWith: { nodes: others, atMost },
       action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
       plan: 'machine-scale-down',
-      ...(machine.drainCutShort ? { drainCutShort: machine.drainCutShort } : {}),
+      ...(drainCutShort ? { drainCutShort } : {}),
       overrides: { object: () => ownSkip, node: () => nodeSkip(context, machine.nodeName) },
       overrideHint:
         `annotate the Machine to remove instead: kubectl annotate machine <name> -n ${request.namespace} ` +

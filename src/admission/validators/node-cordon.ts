@@ -120,6 +120,12 @@ const declaration: WebhookDeclaration = {
   matchConditions: [{ name: 'empties-node', expression: NODE_EMPTYING_CEL }],
 };
 
+/**
+ * How Cluster API's drain of a Machine's node stops short of Longhorn's hold: no drain (`excluded`), a node drain
+ * timeout (`timeout`), or a drain that skips Longhorn's instance-manager pods (`skipped`: why, naming the rule or label).
+ */
+export type DrainCutShort = 'excluded' | 'timeout' | { readonly skipped: string };
+
 /** The plans of a node leaving service. */
 type NodePlanId = 'node-cordon' | 'node-delete' | 'machine-delete' | 'machine-scale-down';
 
@@ -149,10 +155,11 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
      */
     deletesPods?: boolean;
     /**
-     * Cluster API deletes the Machine's node without waiting for its drain to complete (MachineRecord.drainCutShort):
+     * Cluster API deletes the Machine's node without waiting for its drain to complete (MachineRecord.drainCutShort), or
+     * its drain skips Longhorn's instance-manager pods (`skipped`: why), so their PodDisruptionBudget never holds it:
      * Longhorn's node-drain-policy, which acts by holding the drain, cannot keep its last copies.
      */
-    drainCutShort?: 'excluded' | 'timeout';
+    drainCutShort?: DrainCutShort;
     /**
      * Whether the Node is cordoned (spec.unschedulable) once the operation is done: Longhorn's node-drain-policy moves
      * replicas off cordoned nodes only. Default true: a Machine's deletion or scale-down cordons the node first.
@@ -203,7 +210,9 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
           ...wrap(
             input.drainCutShort === 'excluded'
               ? `Cluster API deletes it without a drain (annotation ${EXCLUDE_NODE_DRAINING_ANNOTATION})`
-              : 'Cluster API deletes it once its node drain timeout is past, drained or not',
+              : input.drainCutShort === 'timeout'
+                ? 'Cluster API deletes it once its node drain timeout is past, drained or not'
+                : `${input.drainCutShort.skipped}, so the drain does not wait on their PodDisruptionBudget`,
           ),
         ]
       : [];

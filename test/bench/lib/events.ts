@@ -48,6 +48,8 @@ export const EVENT_MUTATIONS: { readonly [K in ResourceKind]: Mutation<K> } = {
   statefulSet: (s) => ({ ...s, replicas: s.replicas + 1 }),
   namespace: (n) => ({ ...n, annotations: { ...n.annotations, 'bench.volume-guard.io/touched': 'true' } }),
   machine: (m) => ({ ...m, deleteMarked: !m.deleteMarked }),
+  machineDrainRule: (r) => ({ ...r, behavior: flip(r.behavior, 'Skip', 'Drain') }),
+  clusterApiCluster: (c) => ({ ...c, labels: { ...c.labels, 'bench.volume-guard.io/touched': 'true' } }),
 };
 
 function cpuNow(): number {

@@ -239,6 +239,8 @@ const REMOVAL_ORDER: readonly ResourceKind[] = [
   'harvesterUpgrade',
   'harvesterUpgradePlan',
   'machine',
+  'machineDrainRule',
+  'clusterApiCluster',
   'namespace',
   'node',
 ];

@@ -561,6 +561,9 @@ describe('Cluster API machine removal', () => {
       unhealthy: false,
       updatingInPlace: false,
       deleting: false,
+      // No spec.clusterName: none (the label cluster.x-k8s.io/cluster-name would say it too).
+      clusterName: '',
+      labels: { 'cluster.x-k8s.io/set-name': 'md-0-a', 'cluster.x-k8s.io/deployment-name': 'md-0' },
     });
     const annotated = (annotations: Record<string, string>) => transformMachine(machineObject('m4', 'node-4', { annotations }))?.updatingInPlace;
     expect(annotated({ 'in-place-updates.internal.cluster.x-k8s.io/update-in-progress': '' })).toBe(true);

@@ -1,0 +1,135 @@
+// Whether Cluster API's drain of a Machine's node skips Longhorn's instance-manager pods, as its drain helper decides
+// (cluster-api internal/controllers/machine/drain: GetPodsForEviction, filters.go). Longhorn's node-drain-policy keeps a
+// node's last copies by a PodDisruptionBudget on those pods, which holds the drain only while the drain evicts them: a
+// skipped pod is never evicted, its budget never consulted, and the drain completes without waiting on Longhorn.
+//
+// Per pod, the first filter that says Skip or WaitCompleted decides, and later filters are not run:
+// - its label `cluster.x-k8s.io/drain`: `skip` (any case) skips it; `wait-completed` (any case, the dash optional)
+//   waits until it completes (an instance manager never does: the drain waits for good); another value is ignored;
+// - else the MachineDrainRules of the Machine's namespace that apply to the Machine (no spec.machines, or an entry
+//   whose selector matches the Machine's labels and whose clusterSelector matches its Cluster's), in name order: the
+//   first whose spec.pods applies to the pod (none listed, or an entry whose selector matches the pod's labels and
+//   whose namespaceSelector matches its namespace's) gives its behavior, Drain, Skip or WaitCompleted;
+// - no rule applies: Drain.
+// An absent or empty selector selects everything. A rule of the namespace with an invalid selector fails every drain
+// there (getMatchingMachineDrainRules), which then never completes: nothing is skipped.
+import type { LabelSelectorRecord, Labels, MachineDrainRuleRecord, MachineRecord, PodRecord } from '../../cluster/records.ts';
+import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
+import { LONGHORN_COMPONENT_LABEL, LONGHORN_INSTANCE_MANAGER } from '../../cluster/transforms.ts';
+import { compareText } from '../../text.ts';
+
+/** The pod label Cluster API's drain reads first (PodDrainLabel). */
+export const POD_DRAIN_LABEL = 'cluster.x-k8s.io/drain';
+
+/** Whether the selector is one metav1.LabelSelectorAsSelector accepts (operators and their values). */
+function validSelector(selector: LabelSelectorRecord | undefined): boolean {
+  if (selector === undefined) return true;
+  return selector.matchExpressions.every((requirement) => {
+    switch (requirement.operator) {
+      case 'In':
+      case 'NotIn':
+        return requirement.values.length > 0;
+      case 'Exists':
+      case 'DoesNotExist':
+        return requirement.values.length === 0;
+      default:
+        return false;
+    }
+  });
+}
+
+/** Cluster API's matchesSelector: an absent or empty selector matches everything. */
+export function selectorMatches(selector: LabelSelectorRecord | undefined, labels: Labels): boolean {
+  if (selector === undefined) return true;
+  for (const [key, value] of Object.entries(selector.matchLabels)) if (labels[key] !== value) return false;
+  return selector.matchExpressions.every((requirement) => {
+    const value = Object.hasOwn(labels, requirement.key) ? labels[requirement.key] : undefined;
+    switch (requirement.operator) {
+      case 'In':
+        return value !== undefined && requirement.values.includes(value);
+      case 'NotIn':
+        return value === undefined || !requirement.values.includes(value);
+      case 'Exists':
+        return value !== undefined;
+      case 'DoesNotExist':
+        return value === undefined;
+      default:
+        return false;
+    }
+  });
+}
+
+function ruleValid(rule: MachineDrainRuleRecord): boolean {
+  return (
+    rule.machines.every((entry) => validSelector(entry.selector) && validSelector(entry.clusterSelector)) &&
+    rule.pods.every((entry) => validSelector(entry.selector) && validSelector(entry.namespaceSelector))
+  );
+}
+
+/** The rules applying to the Machine, in the order Cluster API tries them (by name); undefined when a drain errors. */
+export function rulesForMachine(snapshot: ClusterSnapshot, machine: MachineRecord): readonly MachineDrainRuleRecord[] | undefined {
+  const rules = snapshot.machineDrainRulesIn(machine.namespace);
+  if (rules.length === 0) return rules;
+  if (!rules.every(ruleValid)) return undefined;
+  const clusterLabels = snapshot.clusterApiCluster(machine.namespace, machine.clusterName)?.labels ?? {};
+  return rules
+    .filter(
+      (rule) =>
+        rule.machines.length === 0 ||
+        rule.machines.some((entry) => selectorMatches(entry.selector, machine.labels) && selectorMatches(entry.clusterSelector, clusterLabels)),
+    )
+    .sort((a, b) => compareText(a.name, b.name));
+}
+
+/** The labels of the namespace as Cluster API's drain reads them (the API server always sets its name label). */
+function namespaceLabels(snapshot: ClusterSnapshot, namespace: string): Labels {
+  return { 'kubernetes.io/metadata.name': namespace, ...snapshot.namespace(namespace)?.labels };
+}
+
+/** Why the drain skips the pod, or undefined when it evicts it or waits for it. */
+function skipOf(pod: { readonly namespace: string; readonly name: string; readonly labels: Labels }, rules: readonly MachineDrainRuleRecord[], snapshot: ClusterSnapshot): string | undefined {
+  const label = pod.labels[POD_DRAIN_LABEL];
+  if (label !== undefined) {
+    if (label.toLowerCase() === 'skip') return `pod ${pod.namespace}/${pod.name} is labelled ${POD_DRAIN_LABEL}=${label}: Cluster API's drain skips it`;
+    if (label.replace('-', '').toLowerCase() === 'waitcompleted') return undefined;
+  }
+  const nsLabels = namespaceLabels(snapshot, pod.namespace);
+  const rule = rules.find(
+    (candidate) =>
+      candidate.pods.length === 0 ||
+      candidate.pods.some((entry) => selectorMatches(entry.selector, pod.labels) && selectorMatches(entry.namespaceSelector, nsLabels)),
+  );
+  if (rule?.behavior !== 'Skip') return undefined;
+  return `MachineDrainRule ${rule.name} skips Longhorn's instance-manager pods (pod ${pod.namespace}/${pod.name})`;
+}
+
+function isInstanceManager(pod: PodRecord, longhornNamespace: string): pod is PodRecord & { readonly labels: Labels } {
+  return pod.namespace === longhornNamespace && pod.labels?.[LONGHORN_COMPONENT_LABEL] === LONGHORN_INSTANCE_MANAGER;
+}
+
+/**
+ * Why Cluster API's drain of the Machine's node skips one of Longhorn's instance-manager pods there (so the drain
+ * does not wait on Longhorn's PodDisruptionBudget), or undefined when it evicts them all or waits for them. With no
+ * instance-manager pod known on the node, the labels every one carries stand for the pod Longhorn runs there.
+ */
+export function instanceManagerDrainSkip(snapshot: ClusterSnapshot, machine: MachineRecord, longhornNamespace: string): string | undefined {
+  if (machine.nodeName === '') return undefined;
+  const pods: { readonly namespace: string; readonly name: string; readonly labels: Labels }[] = snapshot
+    .podsOnNode(machine.nodeName)
+    .filter((pod) => isInstanceManager(pod, longhornNamespace));
+  const labelled = pods.some((pod) => pod.labels[POD_DRAIN_LABEL] !== undefined);
+  const rules = rulesForMachine(snapshot, machine);
+  if (rules === undefined || (rules.length === 0 && !labelled)) return undefined;
+  if (pods.length === 0) {
+    pods.push({
+      namespace: longhornNamespace,
+      name: `instance-manager-* (on node ${machine.nodeName})`,
+      labels: { [LONGHORN_COMPONENT_LABEL]: LONGHORN_INSTANCE_MANAGER, 'longhorn.io/managed-by': 'longhorn-manager', 'longhorn.io/node': machine.nodeName },
+    });
+  }
+  for (const pod of [...pods].sort((a, b) => compareText(a.name, b.name))) {
+    const skip = skipOf(pod, rules, snapshot);
+    if (skip !== undefined) return skip;
+  }
+  return undefined;
+}
