@@ -166,9 +166,11 @@ export const NODE_CHECK_RESOURCES: readonly ResourceKind[] = [
   'longhornSetting',
   'harvesterUpgrade',
   'harvesterUpgradePlan',
+  // Whether a node goes with its disks (ClusterSnapshot.nodeLeaving): its Cluster API Machine being deleted.
+  'machine',
 ];
 
-/** What the pod-level checks read. */
+/** What the pod-level checks read (a Machine being deleted makes its node's data go with it). */
 export const POD_DATA_RESOURCES: readonly ResourceKind[] = [
   'node',
   'pod',
@@ -176,6 +178,7 @@ export const POD_DATA_RESOURCES: readonly ResourceKind[] = [
   'persistentVolumeClaim',
   'longhornVolume',
   'longhornReplica',
+  'machine',
 ];
 
 /** What the upgrade checks read (Longhorn's view, and whether nodes are up). */
@@ -187,8 +190,8 @@ export const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = ['node', 'longho
  */
 export const MACHINE_DRAIN_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_RESOURCES, 'machineDrainRule', 'clusterApiCluster', 'namespace'];
 
-/** A scale-down reads the Machines too. */
-export const MACHINE_RESOURCES: readonly ResourceKind[] = [...MACHINE_DRAIN_RESOURCES, 'machine'];
+/** A scale-down reads the Machines too (NODE_CHECK_RESOURCES has them already). */
+export const MACHINE_RESOURCES: readonly ResourceKind[] = MACHINE_DRAIN_RESOURCES;
 
 // ------------------------------------------------------------------------------------------------ checks by scope
 

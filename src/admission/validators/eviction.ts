@@ -103,7 +103,9 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   const dependsOn: ResourceKind[] = ['node'];
   if (!pod) dependsOn.push(...POD_DATA_RESOURCES);
   else if (ownData && pod.claimNames.length > 0) dependsOn.push(...POD_DATA_RESOURCES);
-  // Inline data (hostPath, emptyDir) is on the pod record itself, and its pinning on the node's labels.
+  // Inline data (hostPath, emptyDir) is on the pod record itself, and its pinning on the node's labels; whether it
+  // goes with the node, on the node's Cluster API Machine.
+  else if (ownData && hasInlineData(pod)) dependsOn.push('machine');
   if (nodeWide) dependsOn.push(...NODE_CHECK_RESOURCES);
   if (nodeSkip || namespaceSkip || nodeWide) dependsOn.push('namespace');
   // Issue 12.9: Harvester's own drains during an upgrade admitted with skipSingleReplicaDetachedVol.

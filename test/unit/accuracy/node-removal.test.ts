@@ -14,6 +14,7 @@ import { podNodeSelector } from '../../../src/cluster/node-affinity.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { PodRecord } from '../../../src/cluster/records.ts';
 import { transformNode } from '../../../src/cluster/transforms.ts';
+import { RESOURCE_SPECS, resourceLabel } from '../../../src/cluster/resources.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, evictionRequest, request } from '../../support/admission.ts';
 import { hostnameAffinity, localPV, machine, node, pod, pvc } from '../../support/fixtures.ts';
@@ -225,5 +226,35 @@ describe('validators: removal versus emptying', () => {
     // A Machine not being deleted: the node is only emptied for a while, and both pods come back to their data.
     expect(evictions.handle(evictionRequest('web-1'), context(draining(false))).allowed).toBe(true);
     expect(deletes.handle(podDelete('scratch', bare()), context(draining(false))).allowed).toBe(true);
+  });
+
+  it('reads the Machines to tell a removal: with them stale, a pod with inline data on a drained node is unknown', () => {
+    // A Machine deleted while its informer lags looks like a Machine staying: the answer reads it, so the stale
+    // policy answers (refused by default) instead of an allow of what the infrastructure machine's deletion takes.
+    const model = cluster([bare()]);
+    model.upsert('node', node({ name: 'node-1', unschedulable: true, labels: { 'kubernetes.io/hostname': 'node-1' } }));
+    model.upsert('machine', machine({ namespace: 'capi', name: 'm1', nodeName: 'node-1', deleting: false }));
+    const staleMachines = { synced: () => true, staleResources: () => [resourceLabel(RESOURCE_SPECS.machine)] };
+    const podDelete = request({
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'DELETE',
+      name: 'scratch',
+      namespace: 'default',
+      oldObject: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'scratch', namespace: 'default' },
+        spec: { nodeName: 'node-1', volumes: [{ name: 'data', hostPath: { path: bare().hostPaths[0]?.path } }], containers: [{ name: 'c', volumeMounts: [{ name: 'data', mountPath: '/d' }] }] },
+      },
+    });
+    const deletes = podDeleteValidator(config);
+    expect(deletes.handle(podDelete, context(model)).allowed).toBe(true);
+    const stale = deletes.handle(podDelete, context(model, { health: staleMachines }));
+    expect(stale.allowed).toBe(false);
+    expect(stale.status?.message).toContain(`stale (${resourceLabel(RESOURCE_SPECS.machine)})`);
+    const evicted = podEvictionValidator(config).handle(evictionRequest('scratch'), context(model, { health: staleMachines }));
+    expect(evicted.allowed).toBe(false);
+    expect(evicted.status?.message).toContain('stale');
   });
 });
