@@ -103,6 +103,11 @@ function skipOf(pod: { readonly namespace: string; readonly name: string; readon
   return `MachineDrainRule ${rule.name} skips Longhorn's instance-manager pods (pod ${pod.namespace}/${pod.name})`;
 }
 
+/** longhorn.io/instance-manager-type: `aio` since Longhorn 1.5, `engine` and `replica` before. */
+const INSTANCE_MANAGER_TYPES: readonly string[] = ['aio', 'engine', 'replica'];
+/** longhorn.io/data-engine, on instance managers of one engine. */
+const DATA_ENGINES: readonly string[] = ['v1', 'v2'];
+
 function isInstanceManager(pod: PodRecord, longhornNamespace: string): pod is PodRecord & { readonly labels: Labels } {
   return pod.namespace === longhornNamespace && pod.labels?.[LONGHORN_COMPONENT_LABEL] === LONGHORN_INSTANCE_MANAGER;
 }
@@ -121,11 +126,23 @@ export function instanceManagerDrainSkip(snapshot: ClusterSnapshot, machine: Mac
   const rules = rulesForMachine(snapshot, machine);
   if (rules === undefined || (rules.length === 0 && !labelled)) return undefined;
   if (pods.length === 0) {
-    pods.push({
-      namespace: longhornNamespace,
-      name: `instance-manager-* (on node ${machine.nodeName})`,
-      labels: { [LONGHORN_COMPONENT_LABEL]: LONGHORN_INSTANCE_MANAGER, 'longhorn.io/managed-by': 'longhorn-manager', 'longhorn.io/node': machine.nodeName },
-    });
+    // Every instance-manager pod carries these (longhorn-manager's GetInstanceManagerLabels), its type and, since
+    // Longhorn 1.6, its data engine: a rule selecting by either skips the pod if it matches any pod Longhorn may run.
+    for (const type of INSTANCE_MANAGER_TYPES) {
+      for (const dataEngine of [undefined, ...DATA_ENGINES]) {
+        pods.push({
+          namespace: longhornNamespace,
+          name: `instance-manager-* (on node ${machine.nodeName})`,
+          labels: {
+            [LONGHORN_COMPONENT_LABEL]: LONGHORN_INSTANCE_MANAGER,
+            'longhorn.io/managed-by': 'longhorn-manager',
+            'longhorn.io/node': machine.nodeName,
+            'longhorn.io/instance-manager-type': type,
+            ...(dataEngine ? { 'longhorn.io/data-engine': dataEngine } : {}),
+          },
+        });
+      }
+    }
   }
   for (const pod of [...pods].sort((a, b) => compareText(a.name, b.name))) {
     const skip = skipOf(pod, rules, snapshot);

@@ -212,7 +212,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
               ? `Cluster API deletes it without a drain (annotation ${EXCLUDE_NODE_DRAINING_ANNOTATION})`
               : input.drainCutShort === 'timeout'
                 ? 'Cluster API deletes it once its node drain timeout is past, drained or not'
-                : `${input.drainCutShort.skipped}, so the drain does not wait on their PodDisruptionBudget`,
+                : `${input.drainCutShort.skipped}, so the drain does not wait on Longhorn's instance-manager PodDisruptionBudget`,
           ),
         ]
       : [];

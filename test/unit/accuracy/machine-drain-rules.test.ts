@@ -202,6 +202,14 @@ describe('MachineDrainRules and the drain label on Longhorn instance-manager pod
   it("pods that are not Longhorn's instance managers do not count; with none known, Longhorn's labels stand for it", () => {
     expectHeld(cluster({ pod: instanceManagerPod({ 'cluster.x-k8s.io/drain': 'skip' }, 'elsewhere') }));
     expectRefused(cluster({ noPod: true, rules: [rule({ pods: [IM_SELECTOR] })] }), 'MachineDrainRule skip-longhorn');
+    // Every instance manager carries its type (and, since 1.6, its data engine): a rule selecting by them skips the
+    // pod Longhorn runs there whichever it is.
+    const byType = { selector: { matchLabels: { 'longhorn.io/instance-manager-type': 'aio' } } };
+    expectRefused(cluster({ noPod: true, rules: [rule({ pods: [byType] })] }), 'MachineDrainRule skip-longhorn');
+    const byEngine = { selector: { matchExpressions: [{ key: 'longhorn.io/data-engine', operator: 'In', values: ['v2'] }] } };
+    expectRefused(cluster({ noPod: true, rules: [rule({ pods: [byEngine] })] }), 'MachineDrainRule skip-longhorn');
+    const otherComponent = { selector: { matchLabels: { 'longhorn.io/component': 'share-manager' } } };
+    expectHeld(cluster({ noPod: true, rules: [rule({ pods: [otherComponent] })] }));
   });
 });
 
