@@ -36,7 +36,7 @@ import type { CheckId, Finding } from '../checks/types.ts';
 import { isCordoned, type HarvesterUpgradeRecord, type LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { wrap } from './messages.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, SKIP_KEY, skipFrom, type OverrideSource } from './overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, HARVESTER_UPGRADE_KINDS, SKIP_KEY, skipFrom, type OverrideSource } from './overrides.ts';
 
 /**
  * Per Harvester upgrade kind: the state (Upgrade: label harvesterhci.io/upgradeState; UpgradePlan:
@@ -60,9 +60,24 @@ function drains(upgrade: HarvesterUpgradeRecord, node: string): boolean {
   return state !== undefined && draining.nodeStates.includes(state);
 }
 
+/** The kinds whose writes the override guard sees: `upgrades.kinds` of the configuration (its upgrade-kinds rules). */
+export type PolicedKinds = readonly { readonly group: string; readonly kind: string }[];
+
+/**
+ * Whether volume-guard polices the writes of this upgrade's kind (it is in `upgrades.kinds`): the override guard's
+ * rules for upgrade objects are one per configured kind, so on a kind left out of them anyone who may write the
+ * object writes its overrides unchecked, `skip-by` included. Such an override counts for nobody (as a
+ * MachineDeployment's own skip, machine.ts). Without `kinds` (callers that know no configuration), every kind.
+ */
+function policed(upgrade: HarvesterUpgradeRecord, kinds: PolicedKinds | undefined): boolean {
+  if (kinds === undefined) return true;
+  const group = HARVESTER_UPGRADE_KINDS.find((known) => known.kind === upgrade.kind)?.group;
+  return kinds.some((configured) => configured.group === group && configured.kind === upgrade.kind);
+}
+
 /** The running Harvester Upgrade or UpgradePlan with skipSingleReplicaDetachedVol "true" that is draining `node`, if any. */
-export function harvesterUpgradeDraining(snapshot: ClusterSnapshot, node: string): HarvesterUpgradeRecord | undefined {
-  for (const upgrade of snapshot.harvesterUpgrades()) if (upgrade.skipDetached && drains(upgrade, node)) return upgrade;
+export function harvesterUpgradeDraining(snapshot: ClusterSnapshot, node: string, kinds?: PolicedKinds): HarvesterUpgradeRecord | undefined {
+  for (const upgrade of snapshot.harvesterUpgrades()) if (upgrade.skipDetached && drains(upgrade, node) && policed(upgrade, kinds)) return upgrade;
   return undefined;
 }
 
@@ -76,8 +91,8 @@ function upgradeName(upgrade: HarvesterUpgradeRecord): string {
  * single-replica findings, as the Upgrade itself. The annotation is read from the stored Upgrade (its CREATE went
  * through volume-guard's upgrade webhook).
  */
-export function harvesterDrainOverride(snapshot: ClusterSnapshot, node: string): OverrideSource | undefined {
-  const upgrade = harvesterUpgradeDraining(snapshot, node);
+export function harvesterDrainOverride(snapshot: ClusterSnapshot, node: string, kinds?: PolicedKinds): OverrideSource | undefined {
+  const upgrade = harvesterUpgradeDraining(snapshot, node, kinds);
   if (upgrade === undefined) return undefined;
   return {
     where: `${upgradeName(upgrade)} (${HARVESTER_SKIP_DETACHED_KEY}, draining node ${node})`,
@@ -104,9 +119,9 @@ export function carriedChecks(checks: readonly CheckId[]): CheckId[] {
  * Read from the stored object: its writes went through the override guard, so it counts with its recorded
  * `skip-by` and until its `skip-until`, as any stored override (whyNotHonored).
  */
-export function harvesterUpgradeSkip(snapshot: ClusterSnapshot, node: string, now?: number): OverrideSource | undefined {
+export function harvesterUpgradeSkip(snapshot: ClusterSnapshot, node: string, now?: number, kinds?: PolicedKinds): OverrideSource | undefined {
   for (const upgrade of snapshot.harvesterUpgrades()) {
-    if (upgrade.annotations?.[SKIP_KEY] === undefined || !drains(upgrade, node)) continue;
+    if (upgrade.annotations?.[SKIP_KEY] === undefined || !drains(upgrade, node) || !policed(upgrade, kinds)) continue;
     const source = skipFrom(`${upgradeName(upgrade)} (${SKIP_KEY}, draining node ${node})`, upgrade.annotations, undefined, now === undefined ? {} : { now });
     if (source === undefined) continue;
     return { ...source, checks: carriedChecks(source.checks) };

@@ -5,7 +5,7 @@ import { compareText } from '../text.ts';
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
-import { harvesterDrainOverride, harvesterUpgradeSkip, movedByDrainPolicy } from '../admission/longhorn-drain.ts';
+import { harvesterDrainOverride, harvesterUpgradeSkip, movedByDrainPolicy, type PolicedKinds } from '../admission/longhorn-drain.ts';
 import { PLANS, planChecks, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
@@ -41,6 +41,11 @@ export interface AuditInput {
   readonly modes?: Readonly<Partial<Record<CheckId, CheckMode>>>;
   /** What counts as node-local data (the configuration's `nodeLocal`); the defaults when absent. */
   readonly nodeLocal?: NodeLocalOptions;
+  /**
+   * The configuration's `upgrades.kinds`: a Harvester upgrade of a kind outside them carries no override to the drains
+   * of its nodes (its writes are never policed: longhorn-drain.ts). Default: every kind.
+   */
+  readonly upgradeKinds?: PolicedKinds;
   /** Releases whose latest revision carries release-label overrides (cluster-wide audits; --release reads its own). */
   readonly releaseLabels?: readonly { readonly namespace: string; readonly name: string; readonly revisions: readonly ReleaseRevision[] }[];
 }
@@ -94,14 +99,14 @@ function overrideCommand(finding: Finding, operation: Operation): string {
   }
 }
 
-function overriddenBy(model: AuditModel, finding: Finding, operation: Operation): string | undefined {
+function overriddenBy(model: AuditModel, finding: Finding, operation: Operation, kinds: PolicedKinds | undefined): string | undefined {
   switch (operation.kind) {
     case 'upgrade':
       // Upgrade overrides live on an upgrade object that does not exist before the upgrade is started.
       return undefined;
     case 'cordon':
     case 'removal':
-      return nodeSkipCovering(model, operation.node, finding.check) ?? harvesterDrainCovering(model, operation.node, finding);
+      return nodeSkipCovering(model, operation.node, finding.check) ?? harvesterDrainCovering(model, operation.node, finding, kinds);
     case 'release':
       if (finding.tags.includes(REUSE_APPROVED_TAG)) {
         return `annotation ${REUSE_KEY} on PersistentVolumeClaim ${objectRef(finding.object)}`;
@@ -115,15 +120,15 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation)
  * single-replica findings at the node's cordon and drain (longhorn-drain.ts harvesterDrainOverride), and one carrying
  * an admin's honored `volume-guard.io/skip` the checks it names (harvesterUpgradeSkip), as the webhook.
  */
-function harvesterDrainCovering(model: AuditModel, node: string, finding: Finding): string | undefined {
-  const source = harvesterDrainOverride(model, node);
+function harvesterDrainCovering(model: AuditModel, node: string, finding: Finding, kinds: PolicedKinds | undefined): string | undefined {
+  const source = harvesterDrainOverride(model, node, kinds);
   if (source?.tags?.some((waived) => waived.check === finding.check && finding.tags.includes(waived.tag)) === true) return source.where;
-  const skip = harvesterUpgradeSkip(model, node);
+  const skip = harvesterUpgradeSkip(model, node, undefined, kinds);
   return skip !== undefined && skip.ignored === undefined && skip.recordedBy !== '' && skip.checks.includes(finding.check) ? skip.where : undefined;
 }
 
-function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean): AuditFinding {
-  const accepted = overriddenBy(model, finding, operation);
+function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean, kinds: PolicedKinds | undefined): AuditFinding {
+  const accepted = overriddenBy(model, finding, operation, kinds);
   return {
     check: finding.check,
     severity: finding.severity,
@@ -286,7 +291,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
   if (off.length > 0) notes.push(`not reported, mode off in the configuration: ${off.join(', ')}`);
   const findings = placed
     .filter((entry) => modes[entry.finding.check] !== 'off')
-    .map((entry) => toAuditFinding(model, entry, modes[entry.finding.check] === 'warn'))
+    .map((entry) => toAuditFinding(model, entry, modes[entry.finding.check] === 'warn', input.upgradeKinds))
     .sort(compareFindings);
   const overrides = [...lingeringOverrides(model, input.upgradeObjects), ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : []), ...(input.releaseLabels ?? []).flatMap((release) => releaseLabelOverrides(release))];
   return {

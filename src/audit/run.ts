@@ -108,6 +108,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     generatedAt: new Date().toISOString(),
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
     nodeLocal: nodeLocalOptionsOf(config),
+    upgradeKinds: config.upgrades.kinds,
   });
   out.write(render(report, options.output, out));
   return failingFindings(report, options.strict ?? false) > 0 ? EXIT_RISKS : EXIT_NO_RISK;

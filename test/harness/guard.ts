@@ -135,13 +135,19 @@ export async function waitFor(what: string, timeoutMs: number, probe: () => Prom
 /** Registers (or replaces) the ValidatingWebhookConfiguration pointing at this instance. */
 export async function registerWebhooks(
   guard: Pick<GuardInstance, 'url' | 'opsUrl' | 'caPem'>,
-  options: { failurePolicy?: 'Fail' | 'Ignore'; timeoutSeconds?: number; name?: string } = {},
+  options: {
+    failurePolicy?: 'Fail' | 'Ignore';
+    timeoutSeconds?: number;
+    name?: string;
+    /** The guard's `upgrades.kinds`, when its configuration sets them (as the chart renders them from its values). */
+    upgradeKinds?: Config['upgrades']['kinds'];
+  } = {},
 ): Promise<void> {
   const config = defaultConfig();
   const declarations = createValidators(config).map((validator) => validator.declaration);
   const configuration = webhookConfiguration(declarations, {
     configurationName: options.name ?? WEBHOOK_CONFIGURATION_NAME,
-    upgradeKinds: config.upgrades.kinds,
+    upgradeKinds: options.upgradeKinds ?? config.upgrades.kinds,
     client: { url: guard.url, caBundle: Buffer.from(guard.caPem).toString('base64') },
     failurePolicy: options.failurePolicy ?? 'Fail',
     timeoutSeconds: options.timeoutSeconds ?? 10,

@@ -109,9 +109,9 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (nodeWide) dependsOn.push(...NODE_CHECK_RESOURCES);
   if (nodeSkip || namespaceSkip || nodeWide) dependsOn.push('namespace');
   // Issue 12.9: Harvester's own drains during an upgrade admitted with skipSingleReplicaDetachedVol.
-  const harvester = node ? harvesterDrainOverride(snapshot, node) : undefined;
+  const harvester = node ? harvesterDrainOverride(snapshot, node, context.config.upgrades.kinds) : undefined;
   // An admin's skip on that upgrade, accepted at its creation, carries to the drains of its nodes.
-  const upgradeSkip = node ? harvesterUpgradeSkip(snapshot, node, context.now) : undefined;
+  const upgradeSkip = node ? harvesterUpgradeSkip(snapshot, node, context.now, context.config.upgrades.kinds) : undefined;
   if (harvester || upgradeSkip || nodeWide) dependsOn.push('harvesterUpgrade', 'harvesterUpgradePlan');
   if (removal.evicted && (nodeWide || pod === undefined || (ownData && pod.claimNames.length > 0))) dependsOn.push('longhornSetting');
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a

@@ -183,10 +183,10 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   const { snapshot } = context;
   const plan: Plan<NodeTarget, OverridePlace> = PLANS[input.plan];
   // Issue 12.9: a drain of this node by a Harvester upgrade admitted with skipSingleReplicaDetachedVol.
-  const harvester = harvesterDrainOverride(snapshot, input.node);
+  const harvester = harvesterDrainOverride(snapshot, input.node, context.config.upgrades.kinds);
   // The type of `input.overrides` holds a reader for each of the plan's other places.
   // An admin's skip on that upgrade, accepted at its creation, carries to the drains of its nodes.
-  const upgradeSkip = harvesterUpgradeSkip(snapshot, input.node, context.now);
+  const upgradeSkip = harvesterUpgradeSkip(snapshot, input.node, context.now, context.config.upgrades.kinds);
   const readers = { ...input.overrides, 'harvester-drain': () => harvester, 'harvester-upgrade-skip': () => upgradeSkip } as unknown as OverrideReaders<OverridePlace>;
   const overrides = readOverrides(plan, readers);
   // Node or Machine DELETE, a scale-down, an autoscaler's drain taint: the node goes with its disks (plans.ts NodeTarget).

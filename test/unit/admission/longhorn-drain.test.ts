@@ -243,6 +243,28 @@ describe("an admin's volume-guard.io/skip on a Harvester upgrade, carried to its
     expect(cordon.handle(cordonRequest('w1'), context(upgrading(), { config: closed })).allowed).toBe(false);
   });
 
+  it("counts only while upgrades.kinds holds the upgrade's kind: else its writes never met the override guard", () => {
+    // The override guard's rules for upgrade objects are one per configured kind: with Harvester's left out, anyone
+    // who may write an Upgrade writes volume-guard.io/skip (and a skip-by naming anyone) unchecked.
+    const base = defaultConfig();
+    const withoutHarvester = { ...base, upgrades: { ...base.upgrades, kinds: base.upgrades.kinds.filter((kind) => !kind.group.includes('harvesterhci.io')) } };
+    const evict = podEvictionValidator(withoutHarvester);
+    const m = upgrading();
+    expect(cordon.handle(cordonRequest('w1'), context(m, { config: withoutHarvester })).allowed).toBe(false);
+    m.upsert('node', node({ name: 'w1', unschedulable: true }));
+    expect(evict.handle(evictionRequest('db-0', { namespace: 'app' }), context(m, { config: withoutHarvester })).allowed).toBe(false);
+    // Harvester's own annotation too (its setting takes an allowed writer): the detached copy stays refused.
+    const detached = cluster();
+    detached.upsert('harvesterUpgrade', harvesterUpgrade({ nodeStates: { w1: 'Pre-drained' } }));
+    const refused = cordon.handle(cordonRequest('w1'), context(detached, { config: withoutHarvester }));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status!.message).toContain('longhorn-system/parked');
+    expect(cordon.handle(cordonRequest('w1'), context(detached)).status!.message).not.toContain('longhorn-system/parked');
+    // With only the UpgradePlan's kind left out, an Upgrade still carries its skip.
+    const withoutPlan = { ...base, upgrades: { ...base.upgrades, kinds: base.upgrades.kinds.filter((kind) => kind.kind !== 'UpgradePlan') } };
+    expect(cordon.handle(cordonRequest('w1'), context(upgrading(), { config: withoutPlan })).allowed).toBe(true);
+  });
+
   it('waives only the checks it names: volume-health named alone leaves the single copies refused', () => {
     const m = upgrading({ annotations: { ...ADMIN_SKIP, 'volume-guard.io/skip': 'volume-health' } });
     const decision = cordon.handle(cordonRequest('w1'), context(m));

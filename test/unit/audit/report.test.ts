@@ -10,7 +10,8 @@ import { collectNodeLocalVolume } from '../../../src/checks/node-local-volume.ts
 import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import { collectVolumeHealth } from '../../../src/checks/volume-health.ts';
 import { CHECK_IDS } from '../../../src/checks/types.ts';
-import { localPV, node, pvc, statefulSet } from '../../support/fixtures.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { harvesterUpgrade, localPV, node, pvc, statefulSet } from '../../support/fixtures.ts';
 import { CLUSTER, GENERATED_AT, goldenModel, goldenRecords, modelOf, UPGRADE_OBJECTS } from './golden-cluster.ts';
 
 function report(scope: AuditScope, input: Partial<AuditInput> = {}): AuditReport {
@@ -326,5 +327,25 @@ describe('release-label overrides', () => {
     expect(report.overrides.filter((o) => o.field === 'label').map((o) => o.object)).toEqual([
       { kind: 'ConfigMap', namespace: 'shop', name: 'sh.helm.release.v1.shop.v2' },
     ]);
+  });
+});
+
+describe("audit report: a Harvester upgrade's skip at the cordon of a node it drains", () => {
+  const skip = { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-by': 'admin' };
+  function draining(): ReturnType<typeof goldenModel> {
+    const model = goldenModel();
+    model.upsert('harvesterUpgrade', harvesterUpgrade({ skipDetached: false, annotations: skip, nodeStates: { 'node-1': 'Pre-drained' } }));
+    return model;
+  }
+  const singleOnNode1 = (r: AuditReport) => r.findings.find((f) => f.check === 'single-replica' && f.object.name === 'vol-single');
+
+  it('is accepted as the webhook accepts it, and not when upgrades.kinds leaves its kind unpoliced', () => {
+    const scope: AuditScope = { kind: 'node', node: 'node-1' };
+    const base = { scope, cluster: CLUSTER, generatedAt: GENERATED_AT };
+    expect(singleOnNode1(buildAuditReport({ ...base, model: draining() }))?.overriddenBy).toContain('Harvester Upgrade harvester-system/hvst-upgrade-1');
+    const kinds = defaultConfig().upgrades.kinds.filter((kind) => !kind.group.endsWith('harvesterhci.io'));
+    const unpoliced = singleOnNode1(buildAuditReport({ ...base, model: draining(), upgradeKinds: kinds }));
+    expect(unpoliced).toBeDefined();
+    expect(unpoliced?.overriddenBy).toBeUndefined();
   });
 });
