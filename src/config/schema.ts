@@ -260,7 +260,7 @@ export const CONFIG_SCHEMA = {
       kinds: {
         type: 'array',
         default: DEFAULT_UPGRADE_KINDS,
-        description: 'list of {group, version, resource, kind, operations}',
+        description: 'list of {group, version, resource, kind, operations}; also the kinds whose overrides are policed and honored',
         items: UPGRADE_KIND_SCHEMA,
       },
     }),
