@@ -69,17 +69,18 @@ describe('seeds 003/004 variations: other provisioners, drain --disable-eviction
     expect(refused.stderr).toContain('not mounted by any pod');
   });
 
-  // KNOWN GAP (kubectl 1.36, observed here): when volume-guard refuses the cordon, `kubectl drain --disable-eviction`
-  // prints the refusal, goes on DELETEing the pods of the still schedulable node, and exits 0 with "node/... drained".
-  // pod-delete.ts judges a DELETE only on an unschedulable node (elsewhere it is taken for a restart), so the pod on
-  // the LVM volume is deleted and the operator is told the node is drained. `it.fails` until pod-delete can tell this
-  // drain from a restart (see the README, Drains); flip it to `it` then.
-  it.fails('kubectl drain --disable-eviction of a schedulable node: the cordon is refused, and so is the DELETE of the pod on the LVM volume', async () => {
+  // kubectl 1.36: when the cordon is refused, `kubectl drain --disable-eviction` prints the refusal and goes on
+  // DELETEing the pods of the still schedulable node (before volume-guard judged these as restarts, the pod on the LVM
+  // volume went and kubectl printed "node/h6-lvm drained", exit 0). The refused cordon now marks the node as being drained.
+  it('kubectl drain --disable-eviction of a schedulable node: the cordon is refused, and so is the DELETE of the pod on the LVM volume', async () => {
     await eventually(() => kubectl(['cordon', LVM_NODE, '--dry-run=server']), (r) => r.stderr.includes('h6-lvm-pv'));
     const drained = await kubectl(['drain', LVM_NODE, '--disable-eviction', '--force', '--ignore-daemonsets', '--grace-period=0', '--timeout=15s'], { timeoutMs: 60_000 });
     expect(drained.stderr).toContain('admission webhook "node-cordon.volume-guard.io" denied the request');
     expect(await jsonpath(['get', 'node', LVM_NODE], '{.spec.unschedulable}')).toBe('');
     expect(drained.code).not.toBe(0);
+    expect(drained.stderr).toContain('admission webhook "pod-delete.volume-guard.io" denied the request');
+    expect(drained.stderr).toContain(`deletion of pod ${NS}/db-0 on node ${LVM_NODE} (being drained: its cordon was refused)`);
+    expect(drained.stdout).not.toContain('drained');
     expect(await jsonpath(['get', 'pod', 'db-0', '-n', NS], '{.metadata.deletionTimestamp}')).toBe('');
   });
 
