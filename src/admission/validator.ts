@@ -25,6 +25,11 @@ export interface ValidationContext {
    * before the informers show it (pending-removals.ts).
    */
   removing(removal: AdmittedRemoval): void;
+  /**
+   * Say that this request is a cordon of `node`: the server records it when the final answer refuses it and the
+   * request is no dry run (RemovalRecorder.refuseCordon), as kubectl drain goes on with the pods all the same.
+   */
+  cordoning(node: string): void;
 }
 
 /**

@@ -320,6 +320,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
    * deleted, its informer record kept aside), a node's is answered by nodeLeaving. Usually empty.
    */
   readonly #pending: PendingRemovals<PendingEntry>;
+  /** Nodes whose cordon volume-guard refused lately (refuseCordon), each for PENDING_REMOVAL_TTL_MS. */
+  readonly #refusedCordons: PendingRemovals<string>;
   /** Node → the pending entries removing it (their keys) and how. */
   readonly #pendingNodes = new Map<string, Map<string, NodeLeaving>>();
   #pendingListener: ((change: PendingChange) => void) | undefined;
@@ -353,6 +355,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     this.#graceMs = options.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
     this.#now = options.now ?? Date.now;
     this.#pending = new PendingRemovals(options.pendingRemovalTtlMs ?? PENDING_REMOVAL_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
+    this.#refusedCordons = new PendingRemovals(options.pendingRemovalTtlMs ?? PENDING_REMOVAL_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
     this.#predicateContext = new PredicateContext(this.#stores.longhornNode, this.#stores.longhornSetting, (nodeName, diskID) =>
       this.nodeIsUp(nodeName, diskID),
     );
@@ -494,6 +497,16 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
       }
     }
     this.#evaluatePending();
+  }
+
+  refuseCordon(node: string): void {
+    this.#refusedCordons.set(node, node, this.#now());
+  }
+
+  cordonRefused(name: string): boolean {
+    if (this.#refusedCordons.size === 0) return false;
+    this.#refusedCordons.expire(this.#now());
+    return this.#refusedCordons.get(name) !== undefined;
   }
 
   /** Forgets the admitted removals past their time (the informers never showed them: a DELETE refused later on). */

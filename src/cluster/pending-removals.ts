@@ -28,6 +28,11 @@ export interface RemovalRecorder {
   admitRemoval(removal: AdmittedRemoval): void;
   /** Forgets the removals past their time; O(1) while none is recorded. */
   expireRemovals(): void;
+  /**
+   * Records that volume-guard refused the cordon of `node` (never for a dry run): `kubectl drain` prints the refusal
+   * and goes on evicting or, with `--disable-eviction`, DELETEing the pods of the still schedulable node.
+   */
+  refuseCordon(node: string): void;
 }
 
 /** How long an admitted removal counts without the informer showing it (a DELETE another webhook refused). */

@@ -123,6 +123,11 @@ export interface ClusterSnapshot {
    */
   nodeLeaving(name: string): NodeLeaving | undefined;
   /**
+   * Whether volume-guard refused a cordon of the node within the last PENDING_REMOVAL_TTL_MS (RemovalRecorder.refuseCordon):
+   * the pod DELETEs that follow on the still schedulable node are `kubectl drain --disable-eviction` going on.
+   */
+  cordonRefused(name: string): boolean;
+  /**
    * Nodes labelled `key=value`, for node-affinity evaluation (node-affinity.ts). Group keys (zone, region, ...)
    * are not indexed and always answer none: they never pin.
    */

@@ -342,6 +342,10 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
     if (context.removals !== undefined && removals !== undefined && decision.allowed && !admission.dryRun) {
       for (const removal of context.removals) removals.admitRemoval(removal);
     }
+    // A refused cordon: kubectl drain goes on with the node's pods, whose DELETEs are then judged as a drain's.
+    if (context.cordoned !== undefined && removals !== undefined && !decision.allowed && !admission.dryRun) {
+      removals.refuseCordon(context.cordoned);
+    }
     return { status: 200, payload: encodeAdmissionResponseJson(admission.uid, decision) };
   }
 
@@ -390,6 +394,8 @@ class RequestContext implements ValidationContext {
   overrides: Set<string> | undefined = undefined;
   /** What the request removes, recorded once it is allowed (ValidationContext.removing). */
   removals: AdmittedRemoval[] | undefined = undefined;
+  /** The node this request cordons (ValidationContext.cordoning), recorded when the final answer refuses it. */
+  cordoned: string | undefined = undefined;
   #log: Logger | undefined = undefined;
   readonly #parentLog: Logger;
   readonly #uid: string;
@@ -421,6 +427,10 @@ class RequestContext implements ValidationContext {
 
   readonly removing = (removal: AdmittedRemoval): void => {
     (this.removals ??= []).push(removal);
+  };
+
+  readonly cordoning = (node: string): void => {
+    this.cordoned = node;
   };
 }
 

@@ -35,7 +35,7 @@ for (const size of values.sizes.split(',') as ClusterSize[]) {
     const once = (): number => {
       const decoded = decodeAdmissionReviewBody(body, validator.elide);
       if (!decoded.ok) throw new Error(`case ${benchCase.id}: ${decoded.reason}`);
-      const context = { snapshot: model, health: ALWAYS_SYNCED, config, now: Date.now(), log, onOverride: () => undefined, removing: () => undefined };
+      const context = { snapshot: model, health: ALWAYS_SYNCED, config, now: Date.now(), log, onOverride: () => undefined, removing: () => undefined, cordoning: () => undefined };
       return JSON.stringify(encodeAdmissionResponse(decoded.request.uid, validator.handle(decoded.request, context))).length;
     };
     // Warm up (V8 optimises the path), then measure the heap growth over `requests` requests.

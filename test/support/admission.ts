@@ -71,6 +71,7 @@ export function context(
     log: pino({ level: 'silent' }),
     onOverride: (check) => counted.push(check),
     removing: (removal) => removals.push(removal),
+    cordoning: () => undefined,
   };
 }
 

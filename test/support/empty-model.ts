@@ -25,6 +25,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   nodes: () => none,
   anyNodeLeaving: () => false,
   nodeLeaving: () => undefined,
+  cordonRefused: () => false,
   nodesLabelled: () => none,
   namespace: () => undefined,
   persistentVolume: () => undefined,

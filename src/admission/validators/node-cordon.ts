@@ -292,6 +292,7 @@ export function nodeCordonValidator(_config: Config): Validator {
       const taints = addedEmptyingTaints(request.object, request.oldObject);
       // Every other Node update passes untouched (matchConditions aside, e.g. on older clusters).
       if (!cordon && taints.length === 0) return allowed();
+      if (cordon) context.cordoning(node);
       const what = [
         ...(cordon ? ['cordon'] : []),
         ...taints.map((taint) => `taint ${taint.key}${taint.value ? `=${taint.value}` : ''}:${taint.effect}`),

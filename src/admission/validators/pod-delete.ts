@@ -1,8 +1,10 @@
 // Pod DELETE on a node being drained: `kubectl drain --disable-eviction` (and scripts) delete pods instead of
 // evicting them, which no PodDisruptionBudget and no eviction webhook sees. On an unschedulable node, a DELETE of
 // a pod whose data stays behind on that node (node-local PV, the last healthy replica of its Longhorn volume)
-// gets the eviction's pod checks, with the same overrides. On a schedulable node a pod DELETE is a restart
-// (the pod's controller recreates it) and passes.
+// gets the eviction's pod checks, with the same overrides. So does one on a node whose cordon volume-guard has just
+// refused (not a dry run): kubectl drain prints the refusal and goes on DELETEing the pods of the still schedulable
+// node, then reports it drained. On any other schedulable node a pod DELETE is a restart (the pod's controller
+// recreates it) and passes.
 import { transformPod } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { allowed, type WebhookDeclaration } from '../types.ts';
@@ -43,10 +45,15 @@ export function podDeleteValidator(_config: Config): Validator {
       // The request carries the pod as it is; the model may not have seen it yet.
       const pod = transformPod(request.oldObject) ?? context.snapshot.pod(request.namespace, request.name);
       if (!pod || pod.nodeName === '') return allowed();
-      // Only a node being drained: anywhere else deleting a pod restarts it.
-      if (context.snapshot.node(pod.nodeName)?.unschedulable !== true) return allowed();
+      // Only a node being drained (cordoned, or its cordon just refused): anywhere else deleting a pod restarts it.
+      // A pod of a Node already gone (the pod garbage collector's DELETE) passes as before: its data went with the node.
+      const node = context.snapshot.node(pod.nodeName);
+      if (node === undefined) return allowed();
+      const cordoned = node.unschedulable;
+      if (!cordoned && !context.snapshot.cordonRefused(pod.nodeName)) return allowed();
+      const draining = cordoned ? 'being drained' : 'being drained: its cordon was refused';
       return judgePodRemoval(context, {
-        action: `deletion of pod ${request.namespace}/${request.name} on node ${pod.nodeName} (being drained)`,
+        action: `deletion of pod ${request.namespace}/${request.name} on node ${pod.nodeName} (${draining})`,
         namespace: request.namespace,
         name: request.name,
         pod,

@@ -263,7 +263,7 @@ async function runPeersOnce(options: PeersOptions): Promise<PeersResult> {
   const body = Buffer.from(cordonReview(benchNode(0)));
   const silent = pino({ level: 'silent' });
   const health: ModelHealth = { synced: () => true, staleResources: () => [] };
-  const contextOf = (snapshot: ClusterSnapshot): ValidationContext => ({ snapshot, health, config, now: Date.now(), log: silent, onOverride: () => undefined, removing: () => undefined });
+  const contextOf = (snapshot: ClusterSnapshot): ValidationContext => ({ snapshot, health, config, now: Date.now(), log: silent, onOverride: () => undefined, removing: () => undefined, cordoning: () => undefined });
   const decide = (snapshot: ClusterSnapshot): string => {
     const decoded = decodeAdmissionReviewBody(body);
     if (!decoded.ok) throw new Error(decoded.reason);

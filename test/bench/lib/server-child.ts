@@ -335,6 +335,7 @@ async function runGuard(): Promise<void> {
     log: silent,
     onOverride: () => undefined,
     removing: () => undefined,
+    cordoning: () => undefined,
   });
   const results: (CaseResult & { body: string })[] = [];
   for (const benchCase of cases) {

@@ -16,6 +16,7 @@ import { rolloutCause, upgradeValidator } from '../../../src/admission/validator
 import { webhookConfiguration } from '../../../src/admission/webhooks.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
+import { PENDING_REMOVAL_TTL_MS } from '../../../src/cluster/pending-removals.ts';
 import { clusterApiLabelValue } from '../../../src/cluster/records.ts';
 import { transformMachine, transformPod } from '../../../src/cluster/transforms.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
@@ -310,6 +311,35 @@ describe('pod DELETE during a drain (kubectl drain --disable-eviction)', () => {
     expect(validator.handle(del('db-0', ['db-data'], { deletionTimestamp: '2026-01-01T00:00:00Z' }), context(draining)).allowed).toBe(true);
     const skipped = cluster({ unschedulable: true, nodeAnnotations: { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' } });
     expect(validator.handle(del('db-0', ['db-data']), context(skipped)).allowed).toBe(true);
+  });
+
+  it('on a schedulable node whose cordon volume-guard just refused (kubectl drain goes on), refuses pods whose data stays, for a while', () => {
+    // kubectl 1.36: `drain --disable-eviction` prints the refused cordon, DELETEs the pods of the schedulable node and
+    // reports it drained.
+    let now = 1_000_000;
+    const refused = new ClusterModel(VOLUME_SETS, { now: () => now });
+    refused.upsert('node', node({ name: 'node-1' }));
+    refused.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-1', claimName: 'db-data' }));
+    refused.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
+    refused.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'] }));
+    expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);
+    refused.refuseCordon('node-1');
+    const decision = validator.handle(del('db-0', ['db-data']), context(refused));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('deletion of pod default/db-0 on node node-1 (being drained: its cordon was refused)');
+    expect(decision.status!.message).toContain('pv-local');
+    // A pod keeping nothing on the node still goes; another node's cordon refusal does not count here.
+    expect(validator.handle(del('web-0', []), context(refused)).allowed).toBe(true);
+    // Once the refusal is older than the removals' window, a DELETE there is a restart again.
+    now += PENDING_REMOVAL_TTL_MS + 1;
+    expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);
+    refused.refuseCordon('node-2');
+    expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);
+    // The pod garbage collector's DELETE of a pod whose Node is gone passes: nothing stays behind to protect.
+    refused.refuseCordon('node-1');
+    expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(false);
+    refused.remove('node', 'node-1');
+    expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);
   });
 
   it("passes the namespace controller's DELETEs in a namespace being deleted: its claims go with it, nothing is recreated", () => {

@@ -127,6 +127,7 @@ const sharedContext: ValidationContext = {
   log: pino({ level: 'silent' }),
   onOverride: () => undefined,
   removing: () => undefined,
+  cordoning: () => undefined,
 };
 
 export function validationContext(): ValidationContext {

@@ -11,8 +11,8 @@ import type { LonghornReplicaRecord } from '../../../src/cluster/records.ts';
 import { buildAdmissionApp, type AdmissionApp } from '../../../src/server/app.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import { ALWAYS_SYNCED } from '../../support/empty-model.ts';
-import { NODE_KIND, request, reviewBody, statefulSetDeleteRequest } from '../../support/admission.ts';
-import { longhornNode, namespace, node, pv, pvc, replica, statefulSet, volume } from '../../support/fixtures.ts';
+import { cordonRequest, NODE_KIND, request, reviewBody, statefulSetDeleteRequest } from '../../support/admission.ts';
+import { localPV, longhornNode, namespace, node, pv, pvc, replica, statefulSet, volume } from '../../support/fixtures.ts';
 import { captureLog, registryOf, testConfig } from './server-fixtures.ts';
 
 const apps: AdmissionApp[] = [];
@@ -170,5 +170,31 @@ describe('StatefulSet DELETEs admitted one after the other', () => {
     const again = shared();
     expect((await answer(again.app, 'pvc-delete', stsDelete(a, {}, { username: 'jane', groups: [] }))).allowed).toBe(true);
     expect((await answer(again.app, 'pvc-delete', stsDelete(b))).allowed).toBe(false);
+  });
+});
+
+describe('refused cordons (kubectl drain goes on with the pods of the still schedulable node)', () => {
+  /** serve() with a local PV on w1 bound to default/db-data: the cordon of w1 is refused, that of w2 allowed. */
+  function serveWithLocalData() {
+    const served = serve();
+    served.model.upsert('persistentVolume', localPV({ name: 'pv-w1', pinnedNode: 'w1', claimName: 'db-data' }));
+    served.model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-w1' }));
+    return served;
+  }
+
+  it('records the refusal of a cordon, so that the pod DELETEs that follow are judged as a drain', async () => {
+    const { app, model } = serveWithLocalData();
+    expect(model.cordonRefused('w1')).toBe(false);
+    expect((await answer(app, 'node-cordon', cordonRequest('w1'))).allowed).toBe(false);
+    expect(model.cordonRefused('w1')).toBe(true);
+    expect(model.cordonRefused('w2')).toBe(false);
+  });
+
+  it('records nothing for a refused dry run, nor for an allowed cordon', async () => {
+    const { app, model } = serveWithLocalData();
+    expect((await answer(app, 'node-cordon', { ...cordonRequest('w1'), dryRun: true })).allowed).toBe(false);
+    expect(model.cordonRefused('w1')).toBe(false);
+    expect((await answer(app, 'node-cordon', cordonRequest('w2'))).allowed).toBe(true);
+    expect(model.cordonRefused('w2')).toBe(false);
   });
 });
