@@ -33,6 +33,7 @@ import type { ClusterSnapshot, NodeLeaving, ReplicaScheduling, VolumeContext, Vo
 import {
   MAX_PENDING_REMOVALS,
   PENDING_REMOVAL_TTL_MS,
+  REFUSED_CORDON_TTL_MS,
   PendingRemovals,
   removalKey,
   type AdmittedRemoval,
@@ -68,6 +69,8 @@ export interface ClusterModelOptions {
   readonly volumeCounts?: Readonly<Record<string, VolumeCount>>;
   /** How long an admitted removal counts before the informers show it [60 s]. */
   readonly pendingRemovalTtlMs?: number;
+  /** How long a refused cordon counts (REFUSED_CORDON_TTL_MS). */
+  readonly refusedCordonTtlMs?: number;
   /** How many admitted removals are kept at most [1024]. */
   readonly maxPendingRemovals?: number;
 }
@@ -320,7 +323,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
    * deleted, its informer record kept aside), a node's is answered by nodeLeaving. Usually empty.
    */
   readonly #pending: PendingRemovals<PendingEntry>;
-  /** Nodes whose cordon volume-guard refused lately (refuseCordon), each for PENDING_REMOVAL_TTL_MS. */
+  /** Refused cordons by `node\0user` (refuseCordon), each for REFUSED_CORDON_TTL_MS. */
   readonly #refusedCordons: PendingRemovals<string>;
   /** Node → the pending entries removing it (their keys) and how. */
   readonly #pendingNodes = new Map<string, Map<string, NodeLeaving>>();
@@ -355,7 +358,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     this.#graceMs = options.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
     this.#now = options.now ?? Date.now;
     this.#pending = new PendingRemovals(options.pendingRemovalTtlMs ?? PENDING_REMOVAL_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
-    this.#refusedCordons = new PendingRemovals(options.pendingRemovalTtlMs ?? PENDING_REMOVAL_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
+    this.#refusedCordons = new PendingRemovals(options.refusedCordonTtlMs ?? REFUSED_CORDON_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
     this.#predicateContext = new PredicateContext(this.#stores.longhornNode, this.#stores.longhornSetting, (nodeName, diskID) =>
       this.nodeIsUp(nodeName, diskID),
     );
@@ -499,14 +502,20 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     this.#evaluatePending();
   }
 
-  refuseCordon(node: string): void {
-    this.#refusedCordons.set(node, node, this.#now());
+  refuseCordon(node: string, user: string): void {
+    this.#refusedCordons.set(`${node}\0${user}`, node, this.#now());
   }
 
-  cordonRefused(name: string): boolean {
+  allowCordon(node: string): void {
+    if (this.#refusedCordons.size === 0) return;
+    const prefix = `${node}\0`;
+    for (const key of [...this.#refusedCordons.keys()]) if (key.startsWith(prefix)) this.#refusedCordons.delete(key);
+  }
+
+  cordonRefused(name: string, user: string): boolean {
     if (this.#refusedCordons.size === 0) return false;
     this.#refusedCordons.expire(this.#now());
-    return this.#refusedCordons.get(name) !== undefined;
+    return this.#refusedCordons.get(`${name}\0${user}`) !== undefined;
   }
 
   /** Forgets the admitted removals past their time (the informers never showed them: a DELETE refused later on). */

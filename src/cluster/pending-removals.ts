@@ -29,14 +29,24 @@ export interface RemovalRecorder {
   /** Forgets the removals past their time; O(1) while none is recorded. */
   expireRemovals(): void;
   /**
-   * Records that volume-guard refused the cordon of `node` (never for a dry run): `kubectl drain` prints the refusal
-   * and goes on evicting or, with `--disable-eviction`, DELETEing the pods of the still schedulable node.
+   * Records that volume-guard refused `user`'s cordon of `node` (never for a dry run): `kubectl drain` prints the
+   * refusal and goes on evicting or, with `--disable-eviction`, DELETEing the pods of the still schedulable node, with
+   * the same credentials.
    */
-  refuseCordon(node: string): void;
+  refuseCordon(node: string, user: string): void;
+  /** Forgets the refused cordons of `node`: a cordon of it was allowed (not a dry run). */
+  allowCordon(node: string): void;
 }
 
 /** How long an admitted removal counts without the informer showing it (a DELETE another webhook refused). */
 export const PENDING_REMOVAL_TTL_MS = 60_000;
+
+/**
+ * How long a refused cordon makes its user's pod DELETEs on the node count as a drain's. kubectl drain cordons every
+ * node it is given first, then drains them one by one, waiting for each node's pods to terminate (their grace
+ * periods; no limit by default): the last node's DELETEs can come minutes after its cordon was refused.
+ */
+export const REFUSED_CORDON_TTL_MS = 15 * 60_000;
 
 /** At most this many are kept; past it the oldest is forgotten (a bulk delete of thousands of objects). */
 export const MAX_PENDING_REMOVALS = 1024;
@@ -112,5 +122,9 @@ export class PendingRemovals<V> {
 
   *values(): Generator<V> {
     for (const entry of this.#entries.values()) yield entry.value;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#entries.keys();
   }
 }

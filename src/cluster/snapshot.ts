@@ -123,10 +123,11 @@ export interface ClusterSnapshot {
    */
   nodeLeaving(name: string): NodeLeaving | undefined;
   /**
-   * Whether volume-guard refused a cordon of the node within the last PENDING_REMOVAL_TTL_MS (RemovalRecorder.refuseCordon):
-   * the pod DELETEs that follow on the still schedulable node are `kubectl drain --disable-eviction` going on.
+   * Whether volume-guard refused `user`'s cordon of the node within the last REFUSED_CORDON_TTL_MS, no cordon of it
+   * allowed since (RemovalRecorder.refuseCordon): that user's pod DELETEs on the still schedulable node are
+   * `kubectl drain --disable-eviction` going on. Other users' (a controller's restart) are not.
    */
-  cordonRefused(name: string): boolean;
+  cordonRefused(name: string, user: string): boolean;
   /**
    * Nodes labelled `key=value`, for node-affinity evaluation (node-affinity.ts). Group keys (zone, region, ...)
    * are not indexed and always answer none: they never pin.

@@ -343,8 +343,9 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
       for (const removal of context.removals) removals.admitRemoval(removal);
     }
     // A refused cordon: kubectl drain goes on with the node's pods, whose DELETEs are then judged as a drain's.
-    if (context.cordoned !== undefined && removals !== undefined && !decision.allowed && !admission.dryRun) {
-      removals.refuseCordon(context.cordoned);
+    if (context.cordoned !== undefined && removals !== undefined && !admission.dryRun) {
+      if (decision.allowed) removals.allowCordon(context.cordoned);
+      else removals.refuseCordon(context.cordoned, admission.userInfo.username);
     }
     return { status: 200, payload: encodeAdmissionResponseJson(admission.uid, decision) };
   }

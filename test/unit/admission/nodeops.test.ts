@@ -16,7 +16,7 @@ import { rolloutCause, upgradeValidator } from '../../../src/admission/validator
 import { webhookConfiguration } from '../../../src/admission/webhooks.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { PENDING_REMOVAL_TTL_MS } from '../../../src/cluster/pending-removals.ts';
+import { REFUSED_CORDON_TTL_MS } from '../../../src/cluster/pending-removals.ts';
 import { clusterApiLabelValue } from '../../../src/cluster/records.ts';
 import { transformMachine, transformPod } from '../../../src/cluster/transforms.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
@@ -313,9 +313,9 @@ describe('pod DELETE during a drain (kubectl drain --disable-eviction)', () => {
     expect(validator.handle(del('db-0', ['db-data']), context(skipped)).allowed).toBe(true);
   });
 
-  it('on a schedulable node whose cordon volume-guard just refused (kubectl drain goes on), refuses pods whose data stays, for a while', () => {
-    // kubectl 1.36: `drain --disable-eviction` prints the refused cordon, DELETEs the pods of the schedulable node and
-    // reports it drained.
+  it('on a schedulable node whose cordon volume-guard just refused (kubectl drain goes on), refuses its pods whose data stays, for a while', () => {
+    // kubectl 1.36: `drain --disable-eviction` prints the refused cordon, DELETEs the pods of the schedulable node with
+    // the same credentials and reports it drained.
     let now = 1_000_000;
     const refused = new ClusterModel(VOLUME_SETS, { now: () => now });
     refused.upsert('node', node({ name: 'node-1' }));
@@ -323,20 +323,32 @@ describe('pod DELETE during a drain (kubectl drain --disable-eviction)', () => {
     refused.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
     refused.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'] }));
     expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);
-    refused.refuseCordon('node-1');
+    refused.refuseCordon('node-1', ADMIN.username);
     const decision = validator.handle(del('db-0', ['db-data']), context(refused));
     expect(decision.allowed).toBe(false);
-    expect(decision.status!.message).toContain('deletion of pod default/db-0 on node node-1 (being drained: its cordon was refused)');
+    expect(decision.status!.message).toContain('deletion of pod default/db-0 on node node-1 (being drained: your cordon of it was refused)');
     expect(decision.status!.message).toContain('pv-local');
-    // A pod keeping nothing on the node still goes; another node's cordon refusal does not count here.
+    // A pod keeping nothing on the node still goes.
     expect(validator.handle(del('web-0', []), context(refused)).allowed).toBe(true);
-    // Once the refusal is older than the removals' window, a DELETE there is a restart again.
-    now += PENDING_REMOVAL_TTL_MS + 1;
+    // Another user's DELETE there is no part of that drain: the StatefulSet controller restarting the pod passes.
+    const controller = { username: 'system:serviceaccount:kube-system:statefulset-controller', groups: ['system:serviceaccounts'] };
+    expect(validator.handle({ ...del('db-0', ['db-data']), userInfo: controller }, context(refused)).allowed).toBe(true);
+    // Still judged minutes later (kubectl drains the nodes it cordoned one by one, waiting for each node's pods)...
+    now += 10 * 60_000;
+    expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(false);
+    // ...not once the refusal is older than its window: a DELETE there is a restart again.
+    now += REFUSED_CORDON_TTL_MS;
     expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);
-    refused.refuseCordon('node-2');
+    // Another node's refused cordon does not count here.
+    refused.refuseCordon('node-2', ADMIN.username);
+    expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);
+    // A cordon of the node allowed since (an override, then an uncordon) ends it.
+    refused.refuseCordon('node-1', ADMIN.username);
+    expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(false);
+    refused.allowCordon('node-1');
     expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);
     // The pod garbage collector's DELETE of a pod whose Node is gone passes: nothing stays behind to protect.
-    refused.refuseCordon('node-1');
+    refused.refuseCordon('node-1', ADMIN.username);
     expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(false);
     refused.remove('node', 'node-1');
     expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);

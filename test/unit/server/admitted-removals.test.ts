@@ -11,7 +11,7 @@ import type { LonghornReplicaRecord } from '../../../src/cluster/records.ts';
 import { buildAdmissionApp, type AdmissionApp } from '../../../src/server/app.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import { ALWAYS_SYNCED } from '../../support/empty-model.ts';
-import { cordonRequest, NODE_KIND, request, reviewBody, statefulSetDeleteRequest } from '../../support/admission.ts';
+import { ADMIN, cordonRequest, NODE_KIND, request, reviewBody, statefulSetDeleteRequest } from '../../support/admission.ts';
 import { localPV, longhornNode, namespace, node, pv, pvc, replica, statefulSet, volume } from '../../support/fixtures.ts';
 import { captureLog, registryOf, testConfig } from './server-fixtures.ts';
 
@@ -182,19 +182,26 @@ describe('refused cordons (kubectl drain goes on with the pods of the still sche
     return served;
   }
 
-  it('records the refusal of a cordon, so that the pod DELETEs that follow are judged as a drain', async () => {
+  it("records the refusal of a cordon with its user, so that that user's pod DELETEs that follow are judged as a drain", async () => {
     const { app, model } = serveWithLocalData();
-    expect(model.cordonRefused('w1')).toBe(false);
+    expect(model.cordonRefused('w1', ADMIN.username)).toBe(false);
     expect((await answer(app, 'node-cordon', cordonRequest('w1'))).allowed).toBe(false);
-    expect(model.cordonRefused('w1')).toBe(true);
-    expect(model.cordonRefused('w2')).toBe(false);
+    expect(model.cordonRefused('w1', ADMIN.username)).toBe(true);
+    expect(model.cordonRefused('w1', 'system:serviceaccount:kube-system:statefulset-controller')).toBe(false);
+    expect(model.cordonRefused('w2', ADMIN.username)).toBe(false);
   });
 
-  it('records nothing for a refused dry run, nor for an allowed cordon', async () => {
+  it('records nothing for a refused dry run, nor for an allowed cordon; an allowed cordon ends a refusal', async () => {
     const { app, model } = serveWithLocalData();
     expect((await answer(app, 'node-cordon', { ...cordonRequest('w1'), dryRun: true })).allowed).toBe(false);
-    expect(model.cordonRefused('w1')).toBe(false);
+    expect(model.cordonRefused('w1', ADMIN.username)).toBe(false);
     expect((await answer(app, 'node-cordon', cordonRequest('w2'))).allowed).toBe(true);
-    expect(model.cordonRefused('w2')).toBe(false);
+    expect(model.cordonRefused('w2', ADMIN.username)).toBe(false);
+    // Refused, then allowed with the node's override (and uncordoned later): its pods' DELETEs are restarts again.
+    expect((await answer(app, 'node-cordon', cordonRequest('w1'))).allowed).toBe(false);
+    expect(model.cordonRefused('w1', ADMIN.username)).toBe(true);
+    const skip = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': ADMIN.username };
+    expect((await answer(app, 'node-cordon', cordonRequest('w1', skip))).allowed).toBe(true);
+    expect(model.cordonRefused('w1', ADMIN.username)).toBe(false);
   });
 });
