@@ -26,8 +26,8 @@ export interface ValidationContext {
    */
   removing(removal: AdmittedRemoval): void;
   /**
-   * Say that this request is a cordon of `node`: the server records it when the final answer refuses it and the
-   * request is no dry run (RemovalRecorder.refuseCordon), as kubectl drain goes on with the pods all the same.
+   * Say that this request is a cordon of `node`: the server records it when the final answer refuses it
+   * (RemovalRecorder.refuseCordon; a dry run apart), as kubectl drain goes on with the pods all the same.
    */
   cordoning(node: string): void;
 }

@@ -502,8 +502,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     this.#evaluatePending();
   }
 
-  refuseCordon(node: string, user: string): void {
-    this.#refusedCordons.set(`${node}\0${user}`, node, this.#now());
+  refuseCordon(node: string, user: string, dryRun = false): void {
+    this.#refusedCordons.set(`${node}\0${user}${dryRun ? '\0dry-run' : ''}`, node, this.#now());
   }
 
   allowCordon(node: string): void {
@@ -512,10 +512,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     for (const key of [...this.#refusedCordons.keys()]) if (key.startsWith(prefix)) this.#refusedCordons.delete(key);
   }
 
-  cordonRefused(name: string, user: string): boolean {
+  cordonRefused(name: string, user: string, dryRun = false): boolean {
     if (this.#refusedCordons.size === 0) return false;
     this.#refusedCordons.expire(this.#now());
-    return this.#refusedCordons.get(`${name}\0${user}`) !== undefined;
+    const key = `${name}\0${user}`;
+    return this.#refusedCordons.get(key) !== undefined || (dryRun && this.#refusedCordons.get(`${key}\0dry-run`) !== undefined);
   }
 
   /** Forgets the admitted removals past their time (the informers never showed them: a DELETE refused later on). */

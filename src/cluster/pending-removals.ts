@@ -31,9 +31,9 @@ export interface RemovalRecorder {
   /**
    * Records that volume-guard refused `user`'s cordon of `node` (never for a dry run): `kubectl drain` prints the
    * refusal and goes on evicting or, with `--disable-eviction`, DELETEing the pods of the still schedulable node, with
-   * the same credentials.
+   * the same credentials. A refused dry run (`drain --dry-run=server`) is kept apart: only dry-run DELETEs read it.
    */
-  refuseCordon(node: string, user: string): void;
+  refuseCordon(node: string, user: string, dryRun?: boolean): void;
   /** Forgets the refused cordons of `node`: a cordon of it was allowed (not a dry run). */
   allowCordon(node: string): void;
 }

@@ -125,9 +125,10 @@ export interface ClusterSnapshot {
   /**
    * Whether volume-guard refused `user`'s cordon of the node within the last REFUSED_CORDON_TTL_MS, no cordon of it
    * allowed since (RemovalRecorder.refuseCordon): that user's pod DELETEs on the still schedulable node are
-   * `kubectl drain --disable-eviction` going on. Other users' (a controller's restart) are not.
+   * `kubectl drain --disable-eviction` going on. Other users' (a controller's restart) are not. `dryRun`: for a
+   * dry-run DELETE, a refused dry-run cordon counts too (the same preview, `drain --dry-run=server`).
    */
-  cordonRefused(name: string, user: string): boolean;
+  cordonRefused(name: string, user: string, dryRun?: boolean): boolean;
   /**
    * Nodes labelled `key=value`, for node-affinity evaluation (node-affinity.ts). Group keys (zone, region, ...)
    * are not indexed and always answer none: they never pin.

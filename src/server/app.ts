@@ -342,10 +342,11 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
     if (context.removals !== undefined && removals !== undefined && decision.allowed && !admission.dryRun) {
       for (const removal of context.removals) removals.admitRemoval(removal);
     }
-    // A refused cordon: kubectl drain goes on with the node's pods, whose DELETEs are then judged as a drain's.
-    if (context.cordoned !== undefined && removals !== undefined && !admission.dryRun) {
-      if (decision.allowed) removals.allowCordon(context.cordoned);
-      else removals.refuseCordon(context.cordoned, admission.userInfo.username);
+    // A refused cordon: kubectl drain goes on with the node's pods, whose DELETEs are then judged as a drain's. A
+    // refused dry run is recorded apart, for the dry-run DELETEs of the same preview (`drain --dry-run=server`) only.
+    if (context.cordoned !== undefined && removals !== undefined) {
+      if (!decision.allowed) removals.refuseCordon(context.cordoned, admission.userInfo.username, admission.dryRun);
+      else if (!admission.dryRun) removals.allowCordon(context.cordoned);
     }
     return { status: 200, payload: encodeAdmissionResponseJson(admission.uid, decision) };
   }

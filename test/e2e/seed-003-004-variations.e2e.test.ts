@@ -75,6 +75,17 @@ describe('seeds 003/004 variations: other provisioners, drain --disable-eviction
   // kubectl 1.36: when the cordon is refused, `kubectl drain --disable-eviction` prints the refusal and goes on
   // DELETEing the pods of the still schedulable node (before volume-guard judged these as restarts, the pod on the LVM
   // volume went and kubectl printed "node/h6-lvm drained", exit 0). The refused cordon now marks the node as being drained.
+  it('kubectl drain --dry-run=server --disable-eviction previews the same refusal, changing nothing', async () => {
+    await eventually(() => kubectl(['cordon', LVM_NODE, '--dry-run=server']), (r) => r.stderr.includes('h6-lvm-pv'));
+    const preview = await kubectl(['drain', LVM_NODE, '--dry-run=server', '--disable-eviction', '--force', '--ignore-daemonsets', '--grace-period=0', '--timeout=15s'], {
+      timeoutMs: 60_000,
+    });
+    expect(preview.stderr).toContain('admission webhook "node-cordon.volume-guard.io" denied the request');
+    expect(preview.code).not.toBe(0);
+    expect(preview.stderr).toContain('admission webhook "pod-delete.volume-guard.io" denied the request');
+    expect(await jsonpath(['get', 'pod', 'db-0', '-n', NS], '{.metadata.deletionTimestamp}')).toBe('');
+  });
+
   it('kubectl drain --disable-eviction of a schedulable node: the cordon is refused, and so is the DELETE of the pod on the LVM volume', async () => {
     await eventually(() => kubectl(['cordon', LVM_NODE, '--dry-run=server']), (r) => r.stderr.includes('h6-lvm-pv'));
     const drained = await kubectl(['drain', LVM_NODE, '--disable-eviction', '--force', '--ignore-daemonsets', '--grace-period=0', '--timeout=15s'], { timeoutMs: 60_000 });

@@ -50,7 +50,7 @@ export function podDeleteValidator(_config: Config): Validator {
       const node = context.snapshot.node(pod.nodeName);
       if (node === undefined) return allowed();
       const cordoned = node.unschedulable;
-      if (!cordoned && !context.snapshot.cordonRefused(pod.nodeName, request.userInfo.username)) return allowed();
+      if (!cordoned && !context.snapshot.cordonRefused(pod.nodeName, request.userInfo.username, request.dryRun)) return allowed();
       const draining = cordoned ? 'being drained' : `being drained: your cordon of it was refused`;
       return judgePodRemoval(context, {
         action: `deletion of pod ${request.namespace}/${request.name} on node ${pod.nodeName} (${draining})`,

@@ -354,6 +354,17 @@ describe('pod DELETE during a drain (kubectl drain --disable-eviction)', () => {
     expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);
   });
 
+  it('a refused dry-run cordon makes the dry-run DELETEs of the same preview judged, not the real ones', () => {
+    // `kubectl drain --dry-run=server --disable-eviction` previews the drain: its DELETEs answer as the real drain's.
+    const preview = new ClusterModel(VOLUME_SETS);
+    preview.upsert('node', node({ name: 'node-1' }));
+    preview.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-1', claimName: 'db-data' }));
+    preview.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
+    preview.refuseCordon('node-1', ADMIN.username, true);
+    expect(validator.handle({ ...del('db-0', ['db-data']), dryRun: true }, context(preview)).allowed).toBe(false);
+    expect(validator.handle(del('db-0', ['db-data']), context(preview)).allowed).toBe(true);
+  });
+
   it("passes the namespace controller's DELETEs in a namespace being deleted: its claims go with it, nothing is recreated", () => {
     // The namespace controller's DeleteCollection admits each pod as a DELETE; a refusal only leaves it Terminating.
     const model = cluster({ unschedulable: true });

@@ -191,10 +191,12 @@ describe('refused cordons (kubectl drain goes on with the pods of the still sche
     expect(model.cordonRefused('w2', ADMIN.username)).toBe(false);
   });
 
-  it('records nothing for a refused dry run, nor for an allowed cordon; an allowed cordon ends a refusal', async () => {
+  it('keeps a refused dry run apart (for dry-run DELETEs only), records nothing for an allowed cordon; an allowed cordon ends a refusal', async () => {
     const { app, model } = serveWithLocalData();
     expect((await answer(app, 'node-cordon', { ...cordonRequest('w1'), dryRun: true })).allowed).toBe(false);
     expect(model.cordonRefused('w1', ADMIN.username)).toBe(false);
+    // `kubectl drain --dry-run=server`: its dry-run DELETEs are judged as the real drain's would be.
+    expect(model.cordonRefused('w1', ADMIN.username, true)).toBe(true);
     expect((await answer(app, 'node-cordon', cordonRequest('w2'))).allowed).toBe(true);
     expect(model.cordonRefused('w2', ADMIN.username)).toBe(false);
     // Refused, then allowed with the node's override (and uncordoned later): its pods' DELETEs are restarts again.
@@ -203,5 +205,6 @@ describe('refused cordons (kubectl drain goes on with the pods of the still sche
     const skip = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': ADMIN.username };
     expect((await answer(app, 'node-cordon', cordonRequest('w1', skip))).allowed).toBe(true);
     expect(model.cordonRefused('w1', ADMIN.username)).toBe(false);
+    expect(model.cordonRefused('w1', ADMIN.username, true)).toBe(false);
   });
 });
