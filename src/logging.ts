@@ -20,7 +20,8 @@ export const LOG_FLUSH_BYTES = 16 * 1024;
  * carries the lines of many requests. Lines keep their order; the process's 'exit' event (process.exit, an
  * uncaught exception), log.flush() and flushSync() write what is pending. Only a process killed outright
  * (SIGKILL, the OOM killer) loses its last LOG_FLUSH_DELAY_MS of lines; an admission line that records an
- * override is flushed at once (src/server/app.ts), so accepted risks are never among them.
+ * override is flushed at the end of the event loop's turn that answered it (src/server/app.ts), so accepted risks
+ * never wait for a batch.
  */
 export class LineBatcher implements DestinationStream {
   readonly #target: DestinationStream;

@@ -245,7 +245,7 @@ describe('what an operator alerts and searches on (issue 19.6)', () => {
 });
 
 describe('batched log lines (LineBatcher)', () => {
-  it('writes the line of an accepted risk at once; other lines wait for the batch', async () => {
+  it('writes the line of an accepted risk at the end of the turn that answered it; other lines wait for the batch', async () => {
     const written: string[] = [];
     const log = createLogger('info', new LineBatcher({ write: (chunk: string) => void written.push(chunk) }));
     const { app } = harness({
@@ -258,7 +258,8 @@ describe('batched log lines (LineBatcher)', () => {
     await post(app, 'plain', sampleReview({ uid: 'plain-1' }));
     expect(written.join('')).not.toContain('plain-1');
     await post(app, 'skip', sampleReview({ uid: 'override-1' }));
-    // Flushed with the override line: both lines, in order, before any timer ran.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Flushed with the override line: both lines, in order, before the batch's timer (20 ms).
     const text = written.join('');
     expect(text).toContain('"uid":"override-1"');
     expect(text.indexOf('plain-1')).toBeGreaterThan(-1);
