@@ -87,7 +87,7 @@ function build(version: Version, size: string): { model: any; summary: any; inse
 
 function contextFor(model: any, config: any): () => unknown {
   const silent = pino({ level: 'silent' });
-  return () => ({ snapshot: model, health: { synced: () => true, staleResources: () => [] }, config, now: Date.now(), log: silent, onOverride: () => undefined, removing: () => undefined });
+  return () => ({ snapshot: model, health: { synced: () => true, staleResources: () => [] }, config, now: Date.now(), log: silent, onOverride: () => undefined, removing: () => undefined, cordoning: () => undefined });
 }
 
 /** CPU µs per request over `ms`: median and p99 of each request's CPU time, after a warm-up. */
