@@ -2,6 +2,7 @@
 // watch event object), narrowed field by field; output keeps only what the checks read (see records.ts).
 // Each returns undefined when the object has no name (nothing could key it), never throws.
 
+import { parseLabelSelector } from './label-selector.ts';
 import { NO_NODE_SELECTOR, parseNodeSelector, persistentVolumeNodeSelector, podNodeSelector, type NodeSelector } from './node-affinity.ts';
 import {
   ANNOTATION_PREFIX,
@@ -10,7 +11,6 @@ import {
   type HostPathMount,
   type ClusterApiClusterRecord,
   type LabelSelectorRecord,
-  type LabelSelectorRequirement,
   type MachineDrainRuleRecord,
   type LonghornNodeRecord,
   type LonghornReplicaRecord,
@@ -872,17 +872,6 @@ export function transformMachine(raw: unknown): MachineRecord | undefined {
 /** The label Cluster API puts on every Machine, naming its Cluster (spec.clusterName says the same). */
 export const MACHINE_CLUSTER_LABEL = 'cluster.x-k8s.io/cluster-name';
 
-/** A metav1.LabelSelector; undefined when absent (not an object). */
-function labelSelectorOf(raw: unknown): LabelSelectorRecord | undefined {
-  if (!isObject(raw)) return undefined;
-  const matchExpressions: LabelSelectorRequirement[] = [];
-  for (const requirement of arrayAt(raw, 'matchExpressions')) {
-    const values = arrayAt(requirement, 'values').filter((value): value is string => typeof value === 'string');
-    matchExpressions.push({ key: stringAt(requirement, 'key'), operator: stringAt(requirement, 'operator'), values });
-  }
-  return { matchLabels: stringMapAt(raw, 'matchLabels'), matchExpressions };
-}
-
 /** A Cluster API MachineDrainRule (v1beta1 and v1beta2 share its spec). */
 export function transformMachineDrainRule(raw: unknown): MachineDrainRuleRecord | undefined {
   const metadata = metadataOf(raw);
@@ -891,8 +880,8 @@ export function transformMachineDrainRule(raw: unknown): MachineDrainRuleRecord 
   const spec = objectAt(raw, 'spec');
   const selectors = <K extends string>(key: string, first: 'selector', second: K) =>
     arrayAt(spec, key).map((entry) => {
-      const selector = labelSelectorOf(objectAt(entry, first));
-      const other = labelSelectorOf(objectAt(entry, second));
+      const selector = parseLabelSelector(objectAt(entry, first));
+      const other = parseLabelSelector(objectAt(entry, second));
       return { ...(selector ? { selector } : {}), ...(other ? { [second]: other } : {}) } as { selector?: LabelSelectorRecord } & Partial<Record<K, LabelSelectorRecord>>;
     });
   return {

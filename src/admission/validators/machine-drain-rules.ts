@@ -13,7 +13,8 @@
 // - no rule applies: Drain.
 // An absent or empty selector selects everything. A rule of the namespace with an invalid selector fails every drain
 // there (getMatchingMachineDrainRules), which then never completes: nothing is skipped.
-import type { LabelSelectorRecord, Labels, MachineDrainRuleRecord, MachineRecord, PodRecord } from '../../cluster/records.ts';
+import { labelSelectorMatches, labelSelectorValid } from '../../cluster/label-selector.ts';
+import type { Labels, MachineDrainRuleRecord, MachineRecord, PodRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { LONGHORN_COMPONENT_LABEL, LONGHORN_INSTANCE_MANAGER } from '../../cluster/transforms.ts';
 import { compareText } from '../../text.ts';
@@ -21,48 +22,10 @@ import { compareText } from '../../text.ts';
 /** The pod label Cluster API's drain reads first (PodDrainLabel). */
 export const POD_DRAIN_LABEL = 'cluster.x-k8s.io/drain';
 
-/** Whether the selector is one metav1.LabelSelectorAsSelector accepts (operators and their values). */
-function validSelector(selector: LabelSelectorRecord | undefined): boolean {
-  if (selector === undefined) return true;
-  return selector.matchExpressions.every((requirement) => {
-    switch (requirement.operator) {
-      case 'In':
-      case 'NotIn':
-        return requirement.values.length > 0;
-      case 'Exists':
-      case 'DoesNotExist':
-        return requirement.values.length === 0;
-      default:
-        return false;
-    }
-  });
-}
-
-/** Cluster API's matchesSelector: an absent or empty selector matches everything. */
-export function selectorMatches(selector: LabelSelectorRecord | undefined, labels: Labels): boolean {
-  if (selector === undefined) return true;
-  for (const [key, value] of Object.entries(selector.matchLabels)) if (labels[key] !== value) return false;
-  return selector.matchExpressions.every((requirement) => {
-    const value = Object.hasOwn(labels, requirement.key) ? labels[requirement.key] : undefined;
-    switch (requirement.operator) {
-      case 'In':
-        return value !== undefined && requirement.values.includes(value);
-      case 'NotIn':
-        return value === undefined || !requirement.values.includes(value);
-      case 'Exists':
-        return value !== undefined;
-      case 'DoesNotExist':
-        return value === undefined;
-      default:
-        return false;
-    }
-  });
-}
-
 function ruleValid(rule: MachineDrainRuleRecord): boolean {
   return (
-    rule.machines.every((entry) => validSelector(entry.selector) && validSelector(entry.clusterSelector)) &&
-    rule.pods.every((entry) => validSelector(entry.selector) && validSelector(entry.namespaceSelector))
+    rule.machines.every((entry) => labelSelectorValid(entry.selector) && labelSelectorValid(entry.clusterSelector)) &&
+    rule.pods.every((entry) => labelSelectorValid(entry.selector) && labelSelectorValid(entry.namespaceSelector))
   );
 }
 
@@ -76,7 +39,7 @@ export function rulesForMachine(snapshot: ClusterSnapshot, machine: MachineRecor
     .filter(
       (rule) =>
         rule.machines.length === 0 ||
-        rule.machines.some((entry) => selectorMatches(entry.selector, machine.labels) && selectorMatches(entry.clusterSelector, clusterLabels)),
+        rule.machines.some((entry) => labelSelectorMatches(entry.selector, machine.labels) && labelSelectorMatches(entry.clusterSelector, clusterLabels)),
     )
     .sort((a, b) => compareText(a.name, b.name));
 }
@@ -97,7 +60,7 @@ function skipOf(pod: { readonly namespace: string; readonly name: string; readon
   const rule = rules.find(
     (candidate) =>
       candidate.pods.length === 0 ||
-      candidate.pods.some((entry) => selectorMatches(entry.selector, pod.labels) && selectorMatches(entry.namespaceSelector, nsLabels)),
+      candidate.pods.some((entry) => labelSelectorMatches(entry.selector, pod.labels) && labelSelectorMatches(entry.namespaceSelector, nsLabels)),
   );
   if (rule?.behavior !== 'Skip') return undefined;
   return `MachineDrainRule ${rule.name} skips Longhorn's instance-manager pods (pod ${pod.namespace}/${pod.name})`;

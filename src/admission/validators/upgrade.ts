@@ -3,7 +3,8 @@
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { field, isRecord, metaOf } from '../objects.ts';
+import { parseLabelSelector, labelSelectorMatches, labelSelectorValid } from '../../cluster/label-selector.ts';
+import { field, metaOf } from '../objects.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
@@ -34,43 +35,6 @@ function describeChanges(changed: readonly RolloutField[]): string {
   const released = changed.filter((rollout) => rollout.compare === 'release').map((rollout) => `${rollout.path.join('.')} no longer ${String(rollout.from)}`);
   const parts = [...(values.length ? [`${values.join(', ')} changed`] : []), ...released];
   return released.length ? `${parts.join(', ')}; its Machines not up to date are replaced` : parts.join(', ');
-}
-
-/** Whether a node's labels match a Kubernetes label selector (matchLabels and matchExpressions ANDed); undefined when malformed. */
-export function labelSelectorMatches(selector: Record<string, unknown>, labels: Readonly<Record<string, string>>): boolean | undefined {
-  const matchLabels = selector['matchLabels'];
-  if (matchLabels !== undefined && matchLabels !== null) {
-    if (!isRecord(matchLabels)) return undefined;
-    for (const [key, value] of Object.entries(matchLabels)) if (labels[key] !== value) return false;
-  }
-  const expressions = selector['matchExpressions'];
-  if (expressions === undefined || expressions === null) return true;
-  if (!Array.isArray(expressions)) return undefined;
-  for (const expression of expressions) {
-    if (!isRecord(expression) || typeof expression['key'] !== 'string') return undefined;
-    const values = Array.isArray(expression['values']) ? expression['values'].filter((v): v is string => typeof v === 'string') : [];
-    const has = Object.hasOwn(labels, expression['key']);
-    const value = labels[expression['key']];
-    switch (expression['operator']) {
-      case 'In':
-        if (values.length === 0) return undefined;
-        if (!has || !values.includes(value ?? '')) return false;
-        break;
-      case 'NotIn':
-        if (values.length === 0) return undefined;
-        if (has && values.includes(value ?? '')) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return undefined;
-    }
-  }
-  return true;
 }
 
 /** The Plan fields whose change leaves system-upgrade-controller's plan hash (status.latestHash) as it was. */
@@ -108,15 +72,13 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
     // SelectConcurrentNodes adds a node only while fewer than spec.concurrency are applying: with none (0, absent)
     // it starts no node, and only those already applying (status.applying) go on.
     if (!startsNodes(field(request.object, 'spec', 'concurrency')) && applyingNodes(request.oldObject).length === 0) return [];
-    const selector = field(request.object, 'spec', 'nodeSelector');
-    if (!isRecord(selector)) return undefined;
+    const selector = parseLabelSelector(field(request.object, 'spec', 'nodeSelector'));
+    if (selector === undefined || !labelSelectorValid(selector)) return undefined;
     const planLabel = `plan.upgrade.cattle.io/${request.name || metaOf(request.object)?.name || ''}`;
     const skipped = new Set(['disabled', unchangedPlanHash(request) ?? 'disabled']);
     let selected = 0;
     for (const node of snapshot.nodes()) {
-      const matches = labelSelectorMatches(selector, node.labels);
-      if (matches === undefined) return undefined;
-      if (!matches) continue;
+      if (!labelSelectorMatches(selector, node.labels)) continue;
       selected++;
       const mark = node.labels[planLabel];
       if (mark === undefined || !skipped.has(mark)) nodes.push(node.name);

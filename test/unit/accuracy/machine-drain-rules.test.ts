@@ -7,7 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';
 import { machineValidator } from '../../../src/admission/validators/machine.ts';
-import { selectorMatches } from '../../../src/admission/validators/machine-drain-rules.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import {
@@ -210,25 +209,6 @@ describe('MachineDrainRules and the drain label on Longhorn instance-manager pod
     expectRefused(cluster({ noPod: true, rules: [rule({ pods: [byEngine] })] }), 'MachineDrainRule skip-longhorn');
     const otherComponent = { selector: { matchLabels: { 'longhorn.io/component': 'share-manager' } } };
     expectHeld(cluster({ noPod: true, rules: [rule({ pods: [otherComponent] })] }));
-  });
-});
-
-describe('selectorMatches (metav1.LabelSelector as Cluster API reads it)', () => {
-  const selector = (matchLabels: Record<string, string>, matchExpressions: { key: string; operator: string; values?: string[] }[] = []) => ({
-    matchLabels,
-    matchExpressions: matchExpressions.map((requirement) => ({ values: [], ...requirement })),
-  });
-  it.each([
-    [undefined, {}, true],
-    [selector({}), { a: '1' }, true],
-    [selector({ a: '1' }), { a: '1', b: '2' }, true],
-    [selector({ a: '1' }), { a: '2' }, false],
-    [selector({}, [{ key: 'a', operator: 'Exists' }]), { a: '' }, true],
-    [selector({}, [{ key: 'a', operator: 'DoesNotExist' }]), { a: '' }, false],
-    [selector({}, [{ key: 'a', operator: 'NotIn', values: ['1'] }]), {}, true],
-    [selector({}, [{ key: 'a', operator: 'In', values: ['1'] }]), {}, false],
-  ])('%j on %j: %s', (given, labels, expected) => {
-    expect(selectorMatches(given, labels)).toBe(expected);
   });
 });
 

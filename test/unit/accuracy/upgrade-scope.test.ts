@@ -6,7 +6,7 @@
 // passes. When volume-guard cannot tell which nodes (no selector, a malformed one, a Longhorn node that is no known
 // Node, a MachineDeployment without known Machines, any other kind), every node counts.
 import { describe, expect, it } from 'vitest';
-import { labelSelectorMatches, upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
+import { upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
@@ -219,17 +219,6 @@ describe('a system-upgrade-controller Plan is judged on the nodes it selects', (
     expect(upgraded.status?.message).toContain('upgrading node w-1, w-2');
     // A label other than the plan's own says nothing.
     expect(run(planCreate(workers), labelled({ 'w-1': 'hash-a', 'w-2': 'true' })).status?.message).toContain('upgrading node w-1, w-2');
-  });
-
-  it('evaluates label selectors as Kubernetes does', () => {
-    const labels = { a: '1', b: '2' };
-    expect(labelSelectorMatches({}, labels)).toBe(true);
-    expect(labelSelectorMatches({ matchLabels: { a: '1' } }, labels)).toBe(true);
-    expect(labelSelectorMatches({ matchLabels: { a: '2' } }, labels)).toBe(false);
-    expect(labelSelectorMatches({ matchExpressions: [{ key: 'c', operator: 'NotIn', values: ['x'] }] }, labels)).toBe(true);
-    expect(labelSelectorMatches({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] }, labels)).toBe(false);
-    expect(labelSelectorMatches({ matchExpressions: [{ key: 'b', operator: 'Exists' }, { key: 'a', operator: 'In', values: ['0', '1'] }] }, labels)).toBe(true);
-    expect(labelSelectorMatches({ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }, labels)).toBeUndefined();
   });
 });
 
