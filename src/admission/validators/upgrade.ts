@@ -3,6 +3,7 @@
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
+import { wrap } from '../messages.ts';
 import { field, isRecord, metaOf } from '../objects.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
@@ -206,7 +207,7 @@ export function upgradeJudgement(
     unlimited: tagged,
     listingFirst: true,
     overrideHint: annotateHint(guarded.resource, request.name, request.namespace || undefined),
-    warnings: skip.warnings,
+    warnings: [...skip.warnings, ...harvesterValueWarnings(guarded, request.object)],
     situation: {
       kind: 'upgrade',
       operation: request.operation === 'CREATE' ? 'CREATE' : 'UPDATE',
@@ -216,6 +217,18 @@ export function upgradeJudgement(
       ...(request.namespace ? { namespace: request.namespace } : {}),
     },
   };
+}
+
+/**
+ * A warning when Harvester's skipSingleReplicaDetachedVol on a Harvester upgrade holds a value other than "true"
+ * (Harvester's older validator took any non-empty value, so `True` or `yes` are written): volume-guard honors "true"
+ * only, as the upgrade toolkit does, and says so rather than refuse the detached volumes without a word.
+ */
+function harvesterValueWarnings(kind: { group: string; kind: string }, object: unknown): string[] {
+  if (!isHarvesterUpgradeKind(kind.group, kind.kind)) return [];
+  const value = metaOf(object)?.annotations?.[HARVESTER_SKIP_DETACHED_KEY];
+  if (value === undefined || value === '' || value === 'true') return [];
+  return wrap(`volume-guard: ${HARVESTER_SKIP_DETACHED_KEY}="${value}" has no effect: only "true" is honored`);
 }
 
 export function upgradeValidator(config: Config): Validator {

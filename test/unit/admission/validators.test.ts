@@ -215,6 +215,20 @@ describe('upgrade', () => {
     expect(validator.handle(upgrade({ 'harvesterhci.io/skipSingleReplicaDetachedVol': 'yes' }), context(model)).allowed).toBe(false);
   });
 
+  it('says so when the Harvester annotation holds another value than "true" (Harvester\'s older validator took any)', () => {
+    const model = modelWith((m) => addVolume(m, volumeWithReplicas('vol-d', ['node-1'], { state: 'detached', robustness: 'unknown', currentNodeID: '', numberOfReplicas: 1 })));
+    for (const value of ['True', 'yes', '1']) {
+      const decision = validator.handle(upgrade({ 'harvesterhci.io/skipSingleReplicaDetachedVol': value }), context(model));
+      expect(decision.allowed).toBe(false);
+      expect(decision.warnings).toContain(`volume-guard: harvesterhci.io/skipSingleReplicaDetachedVol="${value}" has no effect: only "true" is honored`);
+    }
+    // "true" (honored) and an empty value (Harvester's own "not set") say nothing of it.
+    for (const value of ['true', '']) {
+      const decision = validator.handle(upgrade({ 'harvesterhci.io/skipSingleReplicaDetachedVol': value }), context(model));
+      expect((decision.warnings ?? []).join('\n')).not.toContain('has no effect');
+    }
+  });
+
   it('the Harvester annotation does not skip an attached single-replica volume; volume-guard.io/skip does', () => {
     const model = modelWith((m) => {
       addVolume(m, volumeWithReplicas('vol-a', ['node-1'], { numberOfReplicas: 1 }));
