@@ -67,6 +67,13 @@ describe('seed 001: single-replica volumes, attached or detached, block a Harves
     expect(denied.stderr).toContain('detached');
   });
 
+  it('says why the annotation written True (as Harvester\'s older validator took it) waives nothing: only "true" counts', async () => {
+    const denied = await createUpgrade('hvst-upgrade-cased', { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'True' }, true);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('longhorn-system/s001-detached');
+    expect(denied.stderr).toContain('Warning: volume-guard: harvesterhci.io/skipSingleReplicaDetachedVol="True" has no effect: only "true" is honored');
+  });
+
   it("allows it with Harvester's skipSingleReplicaDetachedVol annotation", async () => {
     const allowed = await createUpgrade('hvst-upgrade-2', { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' });
     expect(allowed.stderr).toContain('single-replica overridden by annotation harvesterhci.io/skipSingleReplicaDetachedVol');
