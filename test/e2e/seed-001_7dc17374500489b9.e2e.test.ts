@@ -80,6 +80,34 @@ describe('seed 001: single-replica volumes, attached or detached, block a Harves
     expect(allowed.code).toBe(0);
   });
 
+  it('passes the Plans the admitted Upgrade creates for itself (image preload), still judging any other Plan', async () => {
+    await ensureNamespace('cattle-system');
+    const plan = (name: string, labels: Record<string, string>) =>
+      kubectl(['create', '-f', '-', '--dry-run=server'], {
+        input: JSON.stringify({
+          apiVersion: 'upgrade.cattle.io/v1',
+          kind: 'Plan',
+          metadata: { name, namespace: 'cattle-system', labels },
+          spec: {
+            concurrency: 1,
+            version: 'hvst-upgrade-2',
+            serviceAccountName: 'system-upgrade-controller',
+            nodeSelector: { matchLabels: { 'harvesterhci.io/managed': 'true' } },
+            upgrade: { image: 'rancher/harvester-upgrade:v1.4.0', command: ['upgrade_node.sh', 'prepare'] },
+          },
+        }),
+      });
+    // hvst-upgrade-2 was admitted with skipSingleReplicaDetachedVol: Harvester's prepare Plan for it is its own step.
+    const step = await eventually(() => plan('hvst-upgrade-2-prepare', { 'harvesterhci.io/upgrade': 'hvst-upgrade-2', 'harvesterhci.io/upgradeComponent': 'node' }), (r) => r.code === 0);
+    expect(step.stderr).toBe('');
+    const other = await plan('os-patch', {});
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain('admission webhook "upgrade.volume-guard.io" denied the request');
+    expect(other.stderr).toContain('longhorn-system/s001-detached');
+    const unknown = await plan('hvst-upgrade-9-prepare', { 'harvesterhci.io/upgrade': 'hvst-upgrade-9' });
+    expect(unknown.code).not.toBe(0);
+  });
+
   it('honors the annotation on an UpgradePlan too, written by an allowed writer only', async () => {
     const skip = { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' };
     // Someone RBAC lets create plans but who may not write overrides: the annotation counts for nothing and the plan

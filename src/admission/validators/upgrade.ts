@@ -5,6 +5,7 @@ import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { wrap } from '../messages.ts';
 import { field, isRecord, metaOf } from '../objects.ts';
+import type { HarvesterUpgradeRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
@@ -172,6 +173,8 @@ export function upgradeJudgement(
   );
   const cause = guarded ? rolloutCause(request) : undefined;
   if (!guarded || cause === undefined) return undefined;
+  // A step of a Harvester Upgrade judged at its creation (its image preload and cleanup Plans): its own bookkeeping.
+  if (snapshot !== undefined && harvesterUpgradeStep(request, snapshot) !== undefined) return undefined;
   const name = request.name || metaOf(request.object)?.name || '(generated name)';
   const ref = request.namespace ? `${request.namespace}/${name}` : name;
   const action = cause === 'creation' ? `creation of ${guarded.kind} ${ref}` : `change of ${guarded.kind} ${ref} (${cause})`;
@@ -217,6 +220,24 @@ export function upgradeJudgement(
       ...(request.namespace ? { namespace: request.namespace } : {}),
     },
   };
+}
+
+/** The label Harvester puts on the system-upgrade-controller Plans it creates for an Upgrade: the Upgrade's name. */
+export const HARVESTER_UPGRADE_LABEL = 'harvesterhci.io/upgrade';
+
+/**
+ * The Harvester Upgrade whose step this system-upgrade-controller Plan is, or undefined: a Plan labelled
+ * `harvesterhci.io/upgrade: <name>` while volume-guard sees a Harvester Upgrade of that name. Harvester's upgrade
+ * controller creates them in cattle-system as its Upgrade goes (`<upgrade>-prepare`, which preloads the new images
+ * on every node, and the image cleanup plan once it succeeded; neither cordons nor drains): the Upgrade was judged at
+ * its creation, with its overrides, and refusing its steps would only fail the upgrade it let start.
+ */
+export function harvesterUpgradeStep(request: AdmissionRequest, snapshot: ClusterSnapshot): HarvesterUpgradeRecord | undefined {
+  if (request.kind.group !== 'upgrade.cattle.io' || request.kind.kind !== 'Plan') return undefined;
+  const name = metaOf(request.object)?.labels?.[HARVESTER_UPGRADE_LABEL];
+  if (name === undefined || name === '') return undefined;
+  for (const upgrade of snapshot.harvesterUpgrades()) if (upgrade.kind === 'Upgrade' && upgrade.name === name) return upgrade;
+  return undefined;
 }
 
 /**
