@@ -222,21 +222,28 @@ export function upgradeJudgement(
   };
 }
 
-/** The label Harvester puts on the system-upgrade-controller Plans it creates for an Upgrade: the Upgrade's name. */
-export const HARVESTER_UPGRADE_LABEL = 'harvesterhci.io/upgrade';
+/**
+ * The labels Harvester puts on the system-upgrade-controller Plans it creates for an upgrade, with the upgrade's name:
+ * its Upgrade controller (`harvesterhci.io/upgrade`), its upgrade toolkit for an UpgradePlan
+ * (`management.harvesterhci.io/upgrade-plan`).
+ */
+export const HARVESTER_UPGRADE_LABELS = { Upgrade: 'harvesterhci.io/upgrade', UpgradePlan: 'management.harvesterhci.io/upgrade-plan' } as const;
 
 /**
- * The Harvester Upgrade whose step this system-upgrade-controller Plan is, or undefined: a Plan labelled
- * `harvesterhci.io/upgrade: <name>` while volume-guard sees a Harvester Upgrade of that name. Harvester's upgrade
- * controller creates them in cattle-system as its Upgrade goes (`<upgrade>-prepare`, which preloads the new images
- * on every node, and the image cleanup plan once it succeeded; neither cordons nor drains): the Upgrade was judged at
- * its creation, with its overrides, and refusing its steps would only fail the upgrade it let start.
+ * The Harvester upgrade whose step this system-upgrade-controller Plan is, or undefined: a Plan labelled with the name
+ * of a Harvester Upgrade or UpgradePlan volume-guard sees. Harvester creates them in cattle-system as its upgrade goes
+ * (the Upgrade controller's `<upgrade>-prepare`, which preloads the new images on every node, and its image cleanup
+ * plan; the upgrade toolkit's image-preload, node-upgrade and cleanup plans): the upgrade was judged at its creation,
+ * with its overrides (the drains of its nodes are judged one by one), and refusing its steps would only fail the
+ * upgrade it let start.
  */
 export function harvesterUpgradeStep(request: AdmissionRequest, snapshot: ClusterSnapshot): HarvesterUpgradeRecord | undefined {
   if (request.kind.group !== 'upgrade.cattle.io' || request.kind.kind !== 'Plan') return undefined;
-  const name = metaOf(request.object)?.labels?.[HARVESTER_UPGRADE_LABEL];
-  if (name === undefined || name === '') return undefined;
-  for (const upgrade of snapshot.harvesterUpgrades()) if (upgrade.kind === 'Upgrade' && upgrade.name === name) return upgrade;
+  const labels = metaOf(request.object)?.labels ?? {};
+  for (const upgrade of snapshot.harvesterUpgrades()) {
+    const name = labels[HARVESTER_UPGRADE_LABELS[upgrade.kind]];
+    if (name !== undefined && name !== '' && upgrade.name === name) return upgrade;
+  }
   return undefined;
 }
 

@@ -10,7 +10,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, cordonRequest, evictionRequest, harvesterUpgradeRequest, nodeObject, request } from '../../support/admission.ts';
 import type { volume} from '../../support/fixtures.ts';
-import { detachedVolume, harvesterUpgrade, localPV, longhornNode, node, pod, pvc, replica, volumeWithReplicas } from '../../support/fixtures.ts';
+import { detachedVolume, harvesterUpgrade, harvesterUpgradePlan, localPV, longhornNode, node, pod, pvc, replica, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 
@@ -257,6 +257,12 @@ describe('upgrade', () => {
     // Naming no Upgrade volume-guard sees, or none at all, it is judged like any Plan.
     expect(validator.handle(plan({ 'harvesterhci.io/upgrade': 'hvst-upgrade-9' }), context(model)).allowed).toBe(false);
     expect(validator.handle(plan({}), context(model)).allowed).toBe(false);
+    // The upgrade toolkit's Plans for an UpgradePlan (image-preload, node-upgrade with cordon and drain, cleanup).
+    model.upsert('harvesterUpgradePlan', harvesterUpgradePlan({ name: 'hvst-upgrade-2', state: 'NodeUpgrading' }));
+    const toolkit = { 'management.harvesterhci.io/upgrade-plan': 'hvst-upgrade-2', 'management.harvesterhci.io/upgrade-component': 'node-upgrade' };
+    expect(validator.handle(plan(toolkit), context(model)).allowed).toBe(true);
+    // Each label names its own kind: an Upgrade's label naming an UpgradePlan (or the reverse) is no step of it.
+    expect(validator.handle(plan({ 'harvesterhci.io/upgrade': 'hvst-upgrade-2' }), context(model)).allowed).toBe(false);
   });
 
   it('the Harvester annotation does not skip an attached single-replica volume; volume-guard.io/skip does', () => {
