@@ -222,6 +222,9 @@ export function upgradeJudgement(
   };
 }
 
+/** Where Harvester creates the system-upgrade-controller Plans of its upgrades (its sucNamespace). */
+const HARVESTER_PLAN_NAMESPACE = 'cattle-system';
+
 /**
  * The labels Harvester puts on the system-upgrade-controller Plans it creates for an upgrade, with the upgrade's name:
  * its Upgrade controller (`harvesterhci.io/upgrade`), its upgrade toolkit for an UpgradePlan
@@ -238,7 +241,8 @@ export const HARVESTER_UPGRADE_LABELS = { Upgrade: 'harvesterhci.io/upgrade', Up
  * upgrade it let start.
  */
 export function harvesterUpgradeStep(request: AdmissionRequest, snapshot: ClusterSnapshot): HarvesterUpgradeRecord | undefined {
-  if (request.kind.group !== 'upgrade.cattle.io' || request.kind.kind !== 'Plan') return undefined;
+  // Harvester makes them in cattle-system only: a Plan labelled so elsewhere is judged like any other.
+  if (request.kind.group !== 'upgrade.cattle.io' || request.kind.kind !== 'Plan' || request.namespace !== HARVESTER_PLAN_NAMESPACE) return undefined;
   const labels = metaOf(request.object)?.labels ?? {};
   for (const upgrade of snapshot.harvesterUpgrades()) {
     const name = labels[HARVESTER_UPGRADE_LABELS[upgrade.kind]];

@@ -263,6 +263,8 @@ describe('upgrade', () => {
     expect(validator.handle(plan(toolkit), context(model)).allowed).toBe(true);
     // Each label names its own kind: an Upgrade's label naming an UpgradePlan (or the reverse) is no step of it.
     expect(validator.handle(plan({ 'harvesterhci.io/upgrade': 'hvst-upgrade-2' }), context(model)).allowed).toBe(false);
+    // Harvester makes them in cattle-system only: labelled so in another namespace, a Plan is judged like any other.
+    expect(validator.handle({ ...plan(labels), namespace: 'system-upgrade' }, context(model)).allowed).toBe(false);
   });
 
   it('the Harvester annotation does not skip an attached single-replica volume; volume-guard.io/skip does', () => {
