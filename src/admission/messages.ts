@@ -340,10 +340,20 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'storage-teardown': {
     summary: (n) => `${plural(n, 'Longhorn volume', 'Longhorn volumes')} would lose ${n === 1 ? 'its' : 'their'} data`,
     fix: 'back up the data and delete those volumes (and their PVCs) first, or keep Longhorn and its safety settings',
-    fixOf: (findings) =>
-      findings.length > 0 && findings.every((finding) => finding.tags.includes('replica-delete'))
-        ? 'keep the replica; let Longhorn rebuild another healthy copy (or back the volume up) first.'
-        : undefined,
+    fixOf: (findings) => {
+      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('replica-delete'))) {
+        return 'keep the replica; let Longhorn rebuild another healthy copy (or back the volume up) first.';
+      }
+      // A weaker drain policy deletes nothing itself: the volumes need a second copy, or a policy that moves the last one.
+      if (findings.length > 0 && findings.every((finding) => finding.tags.includes('drain-policy'))) {
+        return (
+          'raise numberOfReplicas of those volumes to 2 or more and wait until they are healthy, then change the setting; ' +
+          'to let drains through safely, use node-drain-policy block-for-eviction-if-contains-last-replica ' +
+          '(Longhorn moves a last copy off the node first).'
+        );
+      }
+      return undefined;
+    },
     fate: (finding) =>
       finding.tags.includes('drain-policy')
         ? { fate: 'at risk', why: 'a drain of the node holding its only copy could take it' }

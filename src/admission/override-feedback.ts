@@ -3,6 +3,7 @@
 // the next refused cordon. Pure functions; the override guard and the validators call them.
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { MAX_WARNING_LENGTH, wrap } from './messages.ts';
+import { DELETE_KEY } from '../override-keys.ts';
 import { parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from './overrides.ts';
 
 type StringMap = Readonly<Record<string, string>>;
@@ -84,9 +85,11 @@ export function overrideWriteWarnings(
         warnings.push(...wrap(`volume-guard: ${where} ${SKIP_KEY} has no ${SKIP_REASON_KEY}: add why, for the audit trail`));
       }
     }
-    const reuse = values[REUSE_KEY];
-    if (reuse !== undefined && reuse !== before?.[REUSE_KEY] && reuse !== 'true') {
-      warnings.push(...wrap(`volume-guard: ${what} ${field} ${REUSE_KEY}="${reuse}" has no effect: only "true" is honored`));
+    for (const key of [REUSE_KEY, DELETE_KEY]) {
+      const value = values[key];
+      if (value !== undefined && value !== before?.[key] && value !== 'true') {
+        warnings.push(...wrap(`volume-guard: ${what} ${field} ${key}="${value}" has no effect: only "true" is honored`));
+      }
     }
   }
   return warnings;

@@ -150,6 +150,11 @@ export type StatefulSetCreateTarget = ManifestStatefulSet & {
 export interface DrainPolicyTarget {
   /** The node-drain-policy a drain would follow after the change. */
   readonly policy: string;
+  /**
+   * The one it follows now (the live Setting; Longhorn's default when unset): a volume already left unprotected by it
+   * is at no new risk from the change. Omitted: the default.
+   */
+  readonly from?: string;
 }
 
 // ------------------------------------------------------------------------------------------------ resources read
@@ -445,7 +450,7 @@ export const PLANS = {
     webhook: 'longhorn-settings',
     requests: 'Longhorn node-drain-policy weakened, or allow-node-drain-with-last-healthy-replica set true (its Setting, or the default-setting ConfigMap)',
     scope: 'storage',
-    checks: [{ check: 'storage-teardown', collect: (snapshot, { policy }, cap) => collectUnprotectedByDrainPolicy(snapshot, policy, cap) }],
+    checks: [{ check: 'storage-teardown', collect: (snapshot, { policy, from }, cap) => collectUnprotectedByDrainPolicy(snapshot, policy, cap, from) }],
     overrides: ['storage-namespace'],
   }),
   'storage-upgrade': plan<unknown>()({

@@ -158,17 +158,21 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
  * The volumes that would lose their last copy to a drain under a node-drain-policy of `value`: with
  * always-allow, every volume with a single copy; with allow-if-replica-is-stopped, those whose copy is stopped or
  * stops during that drain (detached volumes, and volumes attached on the copy's own node); stronger policies protect
- * every last copy.
+ * every last copy. `from`, the policy in force before the change (Longhorn's default when omitted): the volumes it
+ * already leaves unprotected are at no new risk from the change and are not reported (allow-if-replica-is-stopped
+ * to always-allow exposes only the volumes attached away from their copy).
  */
 export function collectUnprotectedByDrainPolicy(
   snapshot: ClusterSnapshot,
   value: string,
   cap: CapOptions = NO_CAP,
+  from: string = DEFAULT_NODE_DRAIN_POLICY,
 ): CappedFindings {
   const collector = new FindingCollector(cap);
   const strength = drainPolicyStrength(value);
-  if (!snapshot.longhornInstalled || strength >= drainPolicyStrength(DEFAULT_NODE_DRAIN_POLICY)) return collector.result();
-  const stoppedOnly = strength === drainPolicyStrength('allow-if-replica-is-stopped');
+  const before = drainPolicyStrength(from);
+  if (!snapshot.longhornInstalled || strength >= drainPolicyStrength(DEFAULT_NODE_DRAIN_POLICY) || strength >= before) return collector.result();
+  const stopped = drainPolicyStrength('allow-if-replica-is-stopped');
   const nodeIsUp = (node: string, diskID?: string): boolean => snapshot.nodeIsUp(node, diskID);
   // The model keeps the single-copy volumes current: no scan of every volume.
   for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
@@ -179,7 +183,10 @@ export function collectUnprotectedByDrainPolicy(
     // allow-if-replica-is-stopped, stopped replicas hold nothing. A volume attached where its copy is (its pod on that
     // node) is detached by the very drain that evicts the pod: its copy stops and goes with the node. One attached
     // elsewhere keeps its copy running, and that copy keeps holding the drain.
-    if (stoppedOnly && volumeNeedsReplicasRunning(volume) && volume.currentNodeID !== copy.nodeID) continue;
+    const heldWhileStopped = volumeNeedsReplicasRunning(volume) && volume.currentNodeID !== copy.nodeID;
+    // Still protected under the new policy, or already unprotected under the old one: the change exposes nothing.
+    if (strength === stopped && heldWhileStopped) continue;
+    if (before === stopped && !heldWhileStopped) continue;
     if (collector.countIfFull()) continue;
     const tags = ['drain-policy', attachmentTag(volume)];
     if (!collector.admit(tags)) continue;

@@ -88,9 +88,13 @@ export function collectVolumeHealth(
     const upgraded = new Set(target.nodes);
     const spared = (replica: LonghornReplicaRecord): boolean =>
       !isHealthyReplica(replica) || (replica.nodeID !== '' && !upgraded.has(replica.nodeID) && snapshot.nodeIsUp(replica.nodeID));
+    // With no healthy replica left (faulted), the failed ones that held data are all there is to salvage from, as at a
+    // cordon (last-replica-on-node) and a Replica DELETE: one on an upgraded node ties the volume to the upgrade.
+    const salvageSource = (replica: LonghornReplicaRecord): boolean => !replica.deleting && replica.healthyAt !== '' && upgraded.has(replica.nodeID);
     for (const volume of snapshot.volumesInSet(VOLUME_HEALTH_SET)) {
       const replicas = snapshot.replicasOfVolume(volume.name);
-      if (replicas.length > 0 && replicas.every(spared)) continue;
+      const onlySalvage = !replicas.some(isHealthyReplica) && replicas.some(salvageSource);
+      if (replicas.length > 0 && replicas.every(spared) && !onlySalvage) continue;
       // Members of the set have problems by definition: past the cap they are counted without being examined.
       if (!collector.countIfFull()) consider(volume);
     }

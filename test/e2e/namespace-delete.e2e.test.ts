@@ -58,6 +58,25 @@ describe('pvc-delete at a Namespace DELETE', () => {
     expect(byHand.code).toBe(0);
   });
 
+  it('an approval written True (not "true") approves nothing, and both its write and the refused DELETE say why', async () => {
+    await kubectl(['annotate', 'pvc', 'db-data', '-n', DELETE_NS, 'volume-guard.io/delete-', 'volume-guard.io/skip-by-', 'volume-guard.io/skip-reason-']);
+    await eventually(() => kubectl(['delete', 'pvc', 'db-data', '-n', DELETE_NS, '--dry-run=server', `--as=${FLUX}`]), (r) => r.code !== 0);
+    const written = await kubectl(['annotate', 'pvc', 'db-data', '-n', DELETE_NS, '--overwrite', 'volume-guard.io/delete=True', 'volume-guard.io/skip-by=admin', 'volume-guard.io/skip-reason=e2e']);
+    expect(written.code).toBe(0);
+    // kubectl prints each (wrapped) warning line after its own "Warning:".
+    expect(written.stderr.replace(/\s*Warning:\s*/g, ' ')).toContain(
+      `PersistentVolumeClaim ${DELETE_NS}/db-data annotation volume-guard.io/delete="True" has no effect: only "true" is honored`,
+    );
+    const refused = await eventually(
+      () => kubectl(['delete', 'pvc', 'db-data', '-n', DELETE_NS, '--dry-run=server', `--as=${FLUX}`]),
+      (r) => r.stderr.includes('its value is "True"'),
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
+    expect(refused.stderr.replace(/\s*Warning:\s*/g, ' ').replace(/\s+/g, ' ')).toContain(`volume-guard.io/delete on PVC ${DELETE_NS}/db-data ignored: its value is "True": only "true" is honored`);
+    await must(kubectl(['annotate', 'pvc', 'db-data', '-n', DELETE_NS, 'volume-guard.io/delete-', 'volume-guard.io/skip-by-', 'volume-guard.io/skip-reason-']), 'remove');
+  });
+
   it('a second DELETE of a PVC already being deleted passes: the first one decided', async () => {
     await boundClaim(DELETE_NS, 'held', 'Delete');
     // A finalizer keeps it terminating, as kubernetes.io/pvc-protection does while a pod mounts it.

@@ -26,6 +26,24 @@ async function createUpgradePlan(name: string, annotations: Record<string, strin
   return kubectl(['create', '-f', file], { kubeconfig });
 }
 
+/** A system-upgrade-controller Plan as Harvester creates them for an upgrade, in cattle-system (server-side dry run). */
+function sucPlanDryRun(name: string, labels: Record<string, string>) {
+  return kubectl(['create', '-f', '-', '--dry-run=server'], {
+    input: JSON.stringify({
+      apiVersion: 'upgrade.cattle.io/v1',
+      kind: 'Plan',
+      metadata: { name, namespace: 'cattle-system', labels },
+      spec: {
+        concurrency: 1,
+        version: 'v1.5.0',
+        serviceAccountName: 'system-upgrade-controller',
+        nodeSelector: { matchLabels: { 'harvesterhci.io/managed': 'true' } },
+        upgrade: { image: 'rancher/harvester-upgrade:v1.5.0', command: ['upgrade_node.sh', 'prepare'] },
+      },
+    }),
+  });
+}
+
 /** Waits until volume-guard's model has caught up enough to deny, using server-side dry runs (they reach webhooks). */
 async function deniedOnceSynced(name: string, annotations: Record<string, string> = {}) {
   await eventually(() => createUpgrade(name, annotations, true), (r) => r.code !== 0);
@@ -67,10 +85,30 @@ describe('seed 001: single-replica volumes, attached or detached, block a Harves
     expect(denied.stderr).toContain('detached');
   });
 
+  it('says why the annotation written True (as Harvester\'s older validator took it) waives nothing: only "true" counts', async () => {
+    const denied = await createUpgrade('hvst-upgrade-cased', { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'True' }, true);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('longhorn-system/s001-detached');
+    expect(denied.stderr).toContain('Warning: volume-guard: harvesterhci.io/skipSingleReplicaDetachedVol="True" has no effect: only "true" is honored');
+  });
+
   it("allows it with Harvester's skipSingleReplicaDetachedVol annotation", async () => {
     const allowed = await createUpgrade('hvst-upgrade-2', { 'harvesterhci.io/skipSingleReplicaDetachedVol': 'true' });
     expect(allowed.stderr).toContain('single-replica overridden by annotation harvesterhci.io/skipSingleReplicaDetachedVol');
     expect(allowed.code).toBe(0);
+  });
+
+  it('passes the Plans the admitted Upgrade creates for itself (image preload), still judging any other Plan', async () => {
+    await ensureNamespace('cattle-system');
+    // hvst-upgrade-2 was admitted with skipSingleReplicaDetachedVol: Harvester's prepare Plan for it is its own step.
+    const step = await eventually(() => sucPlanDryRun('hvst-upgrade-2-prepare', { 'harvesterhci.io/upgrade': 'hvst-upgrade-2', 'harvesterhci.io/upgradeComponent': 'node' }), (r) => r.code === 0);
+    expect(step.stderr).toBe('');
+    const other = await sucPlanDryRun('os-patch', {});
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain('admission webhook "upgrade.volume-guard.io" denied the request');
+    expect(other.stderr).toContain('longhorn-system/s001-detached');
+    const unknown = await sucPlanDryRun('hvst-upgrade-9-prepare', { 'harvesterhci.io/upgrade': 'hvst-upgrade-9' });
+    expect(unknown.code).not.toBe(0);
   });
 
   it('honors the annotation on an UpgradePlan too, written by an allowed writer only', async () => {
@@ -89,6 +127,10 @@ describe('seed 001: single-replica volumes, attached or detached, block a Harves
     const allowed = await createUpgradePlan('s001-plan-2', skip);
     expect(allowed.stderr).toContain('single-replica overridden by annotation harvesterhci.io/skipSingleReplicaDetachedVol');
     expect(allowed.code).toBe(0);
+    // The upgrade toolkit's node-upgrade Plan for it (cordons, drains: each drain is judged at its evictions).
+    const toolkit = { 'management.harvesterhci.io/upgrade-plan': 's001-plan-2', 'management.harvesterhci.io/upgrade-component': 'node-upgrade' };
+    const step = await eventually(() => sucPlanDryRun('s001-plan-2-node-upgrade', toolkit), (r) => r.code === 0);
+    expect(step.stderr).toBe('');
   });
 
   it('still denies for an attached single-replica volume, unless volume-guard.io/skip names single-replica', async () => {

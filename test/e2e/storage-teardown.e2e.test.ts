@@ -265,6 +265,28 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
     const legacy = await setValue('allow-node-drain-with-last-healthy-replica', 'true', true);
     expect(legacy.stderr).toContain('longhorn-system/st-single');
   });
+
+  it('judges what a weaker drain policy exposes: from allow-if-replica-is-stopped, always-allow adds only volumes attached away from their copy', async () => {
+    // Set while no volume exists: nothing to judge.
+    await apply(setting('node-drain-policy', 'allow-if-replica-is-stopped'));
+    await createLonghornVolume({ name: 'st-parked', numberOfReplicas: 1, state: 'detached', replicas: [{ node: 'st-n1' }], claim: { namespace: 'shop', name: 'parked' } });
+    // Once volume-guard's model holds st-parked (the flag is refused for it), always-allow exposes nothing more:
+    // allow-if-replica-is-stopped already lets a drain of st-n1 take its stopped copy.
+    await apply(setting('deleting-confirmation-flag', 'false'));
+    expect((await setValue('deleting-confirmation-flag', 'true', true)).code).not.toBe(0);
+    const same = await kubectl(['patch', 'settings.longhorn.io', 'node-drain-policy', '-n', LONGHORN_NS, '--type=merge', '-p', '{"value":"always-allow"}', '--dry-run=server']);
+    expect(same.stderr).toBe('');
+    expect(same.code).toBe(0);
+    // Attached on st-n2, away from its copy on st-n1: its running copy holds a drain of st-n1 until always-allow.
+    await createLonghornVolume({ name: 'st-remote', numberOfReplicas: 1, attachedNode: 'st-n2', replicas: [{ node: 'st-n1' }], claim: { namespace: 'shop', name: 'remote' } });
+    const exposed = await setValue('node-drain-policy', 'always-allow', true);
+    expect(exposed.code).not.toBe(0);
+    expect(exposed.stderr).toContain('[storage-teardown] 1 Longhorn volume would lose its data');
+    expect(exposed.stderr).toContain('longhorn-system/st-remote (PVC shop/remote): its only copy is on node st-n1');
+    expect(exposed.stderr).not.toContain('st-parked');
+    expect(exposed.stderr).toContain('Fix: raise numberOfReplicas of those volumes to 2 or more');
+    expect(exposed.stderr).toContain('block-for-eviction-if-contains-last-replica');
+  });
 });
 
 describe('storage upgrades: Longhorn is not upgraded while volumes are faulted', () => {

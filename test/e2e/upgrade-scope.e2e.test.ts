@@ -10,11 +10,11 @@ import { apply, createLonghornNode, createLonghornVolume, createNode, deleteObje
 const NS = 'e2e-upgrade-scope';
 const ROLE = 'e2e-upgrade-scope/role';
 
-async function planDryRun(name: string, nodeSelector: Record<string, unknown>) {
+async function planDryRun(name: string, nodeSelector: Record<string, unknown>, annotations: Record<string, string> = {}) {
   const plan = {
     apiVersion: 'upgrade.cattle.io/v1',
     kind: 'Plan',
-    metadata: { name, namespace: NS },
+    metadata: { name, namespace: NS, annotations },
     spec: { version: 'v1.31.4+k3s1', concurrency: 1, serviceAccountName: 'system-upgrade', nodeSelector, upgrade: { image: 'rancher/k3s-upgrade' } },
   };
   const file = await tempFile(`us-plan-${name}-${process.pid}.json`, JSON.stringify(plan));
@@ -65,6 +65,28 @@ describe('a Plan is judged on the nodes it selects', () => {
       expect(skipped.code).toBe(0);
     } finally {
       await must(kubectl(['label', 'node', 'us-w1', 'plan.upgrade.cattle.io/agent-']), 'enable');
+    }
+  });
+
+  it("a faulted volume's failed replica that held data ties it to the upgraded node (volume-health), single-replica waived", async () => {
+    await createLonghornVolume({ name: 'us-faulted', numberOfReplicas: 2, state: 'detached', robustness: 'faulted', replicas: [{ node: 'us-cp' }] });
+    // Healthy once, failed since: all a salvage has to read.
+    await must(
+      kubectl(['patch', 'replicas.longhorn.io', 'us-faulted-r-0', '-n', LONGHORN_NS, '--type=merge', '-p', JSON.stringify({ spec: { failedAt: '2026-01-02T00:00:00Z' } })]),
+      'fail replica',
+    );
+    try {
+      const skip = { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-reason': 'e2e', 'volume-guard.io/skip-by': 'admin' };
+      const server = await eventually(() => planDryRun('server', { matchLabels: { [ROLE]: 'server' } }, skip), (r) => r.stderr.includes('us-faulted'));
+      expect(server.code).not.toBe(0);
+      expect(server.stderr).toContain('upgrading node us-cp');
+      expect(server.stderr).toContain('[volume-health]');
+      // The agent plan upgrades us-w1 only: none of us-faulted's data is there.
+      const agent = await planDryRun('agent', { matchLabels: { [ROLE]: 'agent' } }, skip);
+      expect(agent.stderr).not.toContain('us-faulted');
+      expect(agent.code).toBe(0);
+    } finally {
+      await deleteObjects(['replicas.longhorn.io', '-l', 'longhornvolume=us-faulted', '-n', LONGHORN_NS], ['volumes.longhorn.io', 'us-faulted', '-n', LONGHORN_NS]);
     }
   });
 

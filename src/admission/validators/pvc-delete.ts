@@ -118,15 +118,18 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
  * its expiry (isDeleteApproved).
  */
 function deleteApprovalOn(annotations: Readonly<Record<string, string>>, now: number, what: string): OverrideSource | undefined {
-  if (annotations[DELETE_APPROVED_KEY] !== 'true') return undefined;
+  const value = annotations[DELETE_APPROVED_KEY];
+  if (value === undefined || value === '') return undefined;
   const lifecycle = overrideLifecycle(annotations, now);
+  // Another value (`True`, `yes`) approves nothing: said, not passed over in silence.
+  const ignored = value === 'true' ? lifecycle.expiredOrInvalid : `its value is "${value}": only "true" is honored`;
   return {
     where: `annotation ${DELETE_APPROVED_KEY} on ${what}`,
     checks: ['pvc-delete'],
     reason: annotations[SKIP_REASON_KEY] ?? '',
     recordedBy: lifecycle.writer,
     ...(lifecycle.until ? { until: lifecycle.until } : {}),
-    ...(lifecycle.expiredOrInvalid ? { ignored: lifecycle.expiredOrInvalid } : {}),
+    ...(ignored ? { ignored } : {}),
   };
 }
 

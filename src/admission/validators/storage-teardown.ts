@@ -247,12 +247,15 @@ function judgeSettingChange(context: ValidationContext, name: string, next: stri
     case NODE_DRAIN_POLICY: {
       const before = previous === '' ? DEFAULT_NODE_DRAIN_POLICY : previous;
       if (next === '' || drainPolicyStrength(next) >= drainPolicyStrength(before)) return undefined;
-      return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: next });
+      // Judged on what the change exposes: the volumes the policy in force already leaves unprotected are not its doing.
+      return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: next, from: before });
     }
-    case ALLOW_DRAIN_WITH_LAST_REPLICA:
+    case ALLOW_DRAIN_WITH_LAST_REPLICA: {
       if (!longhornSettingIsTrue(next) || longhornSettingIsTrue(previous)) return undefined;
       // The older switch: true lets a drain take a volume's last copy, like node-drain-policy always-allow.
-      return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: 'always-allow' });
+      const policy = context.snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value || DEFAULT_NODE_DRAIN_POLICY;
+      return judgeWith(context, action, PLANS['storage-drain-setting'], { policy: 'always-allow', from: policy });
+    }
     default:
       return undefined;
   }

@@ -4,7 +4,9 @@ import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { parseLabelSelector, labelSelectorMatches, labelSelectorValid } from '../../cluster/label-selector.ts';
+import { wrap } from '../messages.ts';
 import { field, metaOf } from '../objects.ts';
+import type { HarvesterUpgradeRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
@@ -133,6 +135,8 @@ export function upgradeJudgement(
   );
   const cause = guarded ? rolloutCause(request) : undefined;
   if (!guarded || cause === undefined) return undefined;
+  // A step of a Harvester Upgrade judged at its creation (its image preload and cleanup Plans): its own bookkeeping.
+  if (snapshot !== undefined && harvesterUpgradeStep(request, snapshot) !== undefined) return undefined;
   const name = request.name || metaOf(request.object)?.name || '(generated name)';
   const ref = request.namespace ? `${request.namespace}/${name}` : name;
   const action = cause === 'creation' ? `creation of ${guarded.kind} ${ref}` : `change of ${guarded.kind} ${ref} (${cause})`;
@@ -168,7 +172,7 @@ export function upgradeJudgement(
     unlimited: tagged,
     listingFirst: true,
     overrideHint: annotateHint(guarded.resource, request.name, request.namespace || undefined),
-    warnings: skip.warnings,
+    warnings: [...skip.warnings, ...harvesterValueWarnings(guarded, request.object)],
     situation: {
       kind: 'upgrade',
       operation: request.operation === 'CREATE' ? 'CREATE' : 'UPDATE',
@@ -178,6 +182,47 @@ export function upgradeJudgement(
       ...(request.namespace ? { namespace: request.namespace } : {}),
     },
   };
+}
+
+/** Where Harvester creates the system-upgrade-controller Plans of its upgrades (its sucNamespace). */
+const HARVESTER_PLAN_NAMESPACE = 'cattle-system';
+
+/**
+ * The labels Harvester puts on the system-upgrade-controller Plans it creates for an upgrade, with the upgrade's name:
+ * its Upgrade controller (`harvesterhci.io/upgrade`), its upgrade toolkit for an UpgradePlan
+ * (`management.harvesterhci.io/upgrade-plan`).
+ */
+export const HARVESTER_UPGRADE_LABELS = { Upgrade: 'harvesterhci.io/upgrade', UpgradePlan: 'management.harvesterhci.io/upgrade-plan' } as const;
+
+/**
+ * The Harvester upgrade whose step this system-upgrade-controller Plan is, or undefined: a Plan labelled with the name
+ * of a Harvester Upgrade or UpgradePlan volume-guard sees. Harvester creates them in cattle-system as its upgrade goes
+ * (the Upgrade controller's `<upgrade>-prepare`, which preloads the new images on every node, and its image cleanup
+ * plan; the upgrade toolkit's image-preload, node-upgrade and cleanup plans): the upgrade was judged at its creation,
+ * with its overrides (the drains of its nodes are judged one by one), and refusing its steps would only fail the
+ * upgrade it let start.
+ */
+export function harvesterUpgradeStep(request: AdmissionRequest, snapshot: ClusterSnapshot): HarvesterUpgradeRecord | undefined {
+  // Harvester makes them in cattle-system only: a Plan labelled so elsewhere is judged like any other.
+  if (request.kind.group !== 'upgrade.cattle.io' || request.kind.kind !== 'Plan' || request.namespace !== HARVESTER_PLAN_NAMESPACE) return undefined;
+  const labels = metaOf(request.object)?.labels ?? {};
+  for (const upgrade of snapshot.harvesterUpgrades()) {
+    const name = labels[HARVESTER_UPGRADE_LABELS[upgrade.kind]];
+    if (name !== undefined && name !== '' && upgrade.name === name) return upgrade;
+  }
+  return undefined;
+}
+
+/**
+ * A warning when Harvester's skipSingleReplicaDetachedVol on a Harvester upgrade holds a value other than "true"
+ * (Harvester's older validator took any non-empty value, so `True` or `yes` are written): volume-guard honors "true"
+ * only, as the upgrade toolkit does, and says so rather than refuse the detached volumes without a word.
+ */
+function harvesterValueWarnings(kind: { group: string; kind: string }, object: unknown): string[] {
+  if (!isHarvesterUpgradeKind(kind.group, kind.kind)) return [];
+  const value = metaOf(object)?.annotations?.[HARVESTER_SKIP_DETACHED_KEY];
+  if (value === undefined || value === '' || value === 'true') return [];
+  return wrap(`volume-guard: ${HARVESTER_SKIP_DETACHED_KEY}="${value}" has no effect: only "true" is honored`);
 }
 
 export function upgradeValidator(config: Config): Validator {

@@ -11,7 +11,7 @@ import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, harvesterUpgradeRequest, request } from '../../support/admission.ts';
-import { longhornNode, machine, node, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
+import { failedReplica, longhornNode, machine, node, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const CONTROL_PLANE = { 'node-role.kubernetes.io/control-plane': 'true' };
@@ -42,11 +42,11 @@ function cluster() {
   return model;
 }
 
-function planCreate(nodeSelector: unknown) {
+function planCreate(nodeSelector: unknown, annotations: Record<string, string> = {}) {
   const object = {
     apiVersion: 'upgrade.cattle.io/v1',
     kind: 'Plan',
-    metadata: { name: 'k3s-plan', namespace: 'system-upgrade' },
+    metadata: { name: 'k3s-plan', namespace: 'system-upgrade', annotations },
     spec: { version: 'v1.31.4+k3s1', concurrency: 1, ...(nodeSelector === undefined ? {} : { nodeSelector }) },
   };
   return request({
@@ -129,6 +129,26 @@ describe('a system-upgrade-controller Plan is judged on the nodes it selects', (
     // An upgrade of a node holding one of its copies still names it.
     const onW2 = upgradeValidator(config).handle(planCreate({ matchLabels: { 'kubernetes.io/hostname': 'w-2' } }), context(model));
     expect(onW2.status?.message).toContain('vol-short');
+  });
+
+  // A faulted volume has no healthy replica: its failed replicas that held data are what a salvage reads (as at a
+  // cordon and a Replica DELETE). One on an upgraded node ties the volume to the upgrade, even with single-replica
+  // waived; one whose failed replicas all sit on spared nodes is not named by volume-health.
+  it('a faulted volume whose only data is in a failed replica on an upgraded node is named by volume-health', () => {
+    const model = cluster();
+    model.upsert('longhornVolume', volume({ name: 'vol-faulted', numberOfReplicas: 2, robustness: 'faulted', state: 'detached', currentNodeID: '' }));
+    model.upsert('longhornReplica', failedReplica({ volumeName: 'vol-faulted', nodeID: 'w-1' }));
+    model.upsert('longhornReplica', failedReplica({ volumeName: 'vol-faulted', nodeID: 'w-2', healthyAt: '' }));
+    const skip = { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-by': 'admin' };
+    const onW1 = upgradeValidator(config).handle(planCreate({ matchLabels: { 'kubernetes.io/hostname': 'w-1' } }, skip), context(model));
+    expect(onW1.allowed).toBe(false);
+    expect(onW1.status?.message).toContain('[volume-health]');
+    expect(onW1.status?.message).toContain('vol-faulted');
+    // w-2's failed replica never held data; cp-1 holds none of it.
+    for (const host of ['w-2', 'cp-1']) {
+      const spared = upgradeValidator(config).handle(planCreate({ matchLabels: { 'kubernetes.io/hostname': host } }, skip), context(model));
+      expect(spared.status?.message ?? '').not.toContain('vol-faulted');
+    }
   });
 
   it('without a selector, or with a malformed one, every node counts', () => {

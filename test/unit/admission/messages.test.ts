@@ -368,6 +368,8 @@ describe('override feedback when written', () => {
 
     expect(overrideWriteWarnings('Node n', { annotations: { 'volume-guard.io/skip': '' } })[0]).toContain('is empty: it skips no check');
     expect(overrideWriteWarnings('PVC a/b', { annotations: { 'volume-guard.io/reuse': 'yes' } })[0]).toContain('only "true" is honored');
+    expect(overrideWriteWarnings('PVC a/b', { annotations: { 'volume-guard.io/delete': 'True' } })[0]).toContain('volume-guard.io/delete="True" has no effect: only "true" is honored');
+    expect(overrideWriteWarnings('PVC a/b', { annotations: { 'volume-guard.io/delete': 'true' } })).toEqual([]);
     expect(
       overrideWriteWarnings('Node n', {
         annotations: { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-reason': 'disk kept, OPS-1' },

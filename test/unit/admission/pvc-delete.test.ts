@@ -69,6 +69,10 @@ describe('pvc-delete on PVC DELETE', () => {
     expect(decision.overrides).toEqual(['pvc-delete']);
     expect(decision.auditAnnotations?.['override-reason']).toBe('retired');
     expect(validator.handle(del(ARGO, claimObject({ 'volume-guard.io/delete': 'yes' })), context(model('Delete'))).allowed).toBe(false);
+    // Another value than "true" (True, yes) approves nothing, and the refusal says why.
+    const cased = validator.handle(del(ARGO, claimObject({ 'volume-guard.io/delete': 'True', 'volume-guard.io/skip-by': 'admin' })), context(model('Delete')));
+    expect(cased.allowed).toBe(false);
+    expect(cased.warnings?.join(' ').replace(/\s+/g, ' ')).toContain('override on annotation volume-guard.io/delete on PVC shop/uploads ignored: its value is "True": only "true" is honored');
     // Like a reuse approval: it counts only with its writer recorded, and not after its expiry.
     const unsigned = validator.handle(del(ARGO, claimObject({ 'volume-guard.io/delete': 'true' })), context(model('Delete')));
     expect(unsigned.allowed).toBe(false);

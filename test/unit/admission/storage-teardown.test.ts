@@ -15,7 +15,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { decodeAdmissionReview } from '../../../src/server/codec.ts';
 import { admissionReview, context, request } from '../../support/admission.ts';
-import { detachedVolume, failedReplica, longhornNode, machine as machineRecord, namespace, replica, volume } from '../../support/fixtures.ts';
+import { detachedVolume, failedReplica, longhornNode, longhornSetting, machine as machineRecord, namespace, replica, volume } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const LONGHORN_SA: UserInfo = {
@@ -408,6 +408,31 @@ describe('longhorn-settings validator', () => {
       for (const node of ['w1', 'w2', 'w3']) m.upsert('longhornReplica', replica({ volumeName: 'v3', nodeID: node }));
     });
     expect(validator.handle(setting('node-drain-policy', 'always-allow', 'block-for-eviction'), context(safe)).allowed).toBe(true);
+  });
+
+  it('judges what the change exposes: volumes the policy in force already leaves unprotected are not its doing', () => {
+    // allow-if-replica-is-stopped already lets a drain take v2 (detached) and v1 (attached on its copy's node):
+    // always-allow adds nothing for them.
+    expect(validator.handle(setting('node-drain-policy', 'always-allow', 'allow-if-replica-is-stopped'), context(singles())).allowed).toBe(true);
+    // v1 attached on another node: its running copy holds a drain under allow-if-replica-is-stopped, not under always-allow.
+    const elsewhere = singles();
+    elsewhere.upsert('longhornVolume', volume({ name: 'v1', numberOfReplicas: 1, currentNodeID: 'w3' }));
+    const exposed = validator.handle(setting('node-drain-policy', 'always-allow', 'allow-if-replica-is-stopped'), context(elsewhere));
+    expect(exposed.allowed).toBe(false);
+    expect(exposed.status!.message).toContain('[storage-teardown] 1 Longhorn volume would lose its data');
+    expect(exposed.status!.message).toContain('longhorn-system/v1');
+    expect(exposed.status!.message).not.toContain('longhorn-system/v2');
+    // The older switch on while node-drain-policy is always-allow already: nothing changes for any drain.
+    const always = singles();
+    always.upsert('longhornSetting', longhornSetting('node-drain-policy', 'always-allow'));
+    expect(validator.handle(setting('allow-node-drain-with-last-healthy-replica', 'true', 'false'), context(always)).allowed).toBe(true);
+  });
+
+  it('advises a second copy or the evicting policy, never deleting the volumes a weaker drain policy exposes', () => {
+    const message = validator.handle(setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica'), context(singles())).status!.message;
+    expect(message).toContain('Fix: raise numberOfReplicas of those volumes to 2 or more');
+    expect(message).toContain('block-for-eviction-if-contains-last-replica');
+    expect(message).not.toContain('delete those volumes');
   });
 
   it('refuses allow-node-drain-with-last-healthy-replica true like always-allow; leaves Longhorn itself alone', () => {

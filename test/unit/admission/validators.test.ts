@@ -10,7 +10,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, ALICE, context, cordonRequest, evictionRequest, harvesterUpgradeRequest, nodeObject, request } from '../../support/admission.ts';
 import type { volume} from '../../support/fixtures.ts';
-import { detachedVolume, localPV, longhornNode, node, pod, pvc, replica, volumeWithReplicas } from '../../support/fixtures.ts';
+import { detachedVolume, harvesterUpgrade, harvesterUpgradePlan, localPV, longhornNode, node, pod, pvc, replica, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 
@@ -213,6 +213,58 @@ describe('upgrade', () => {
     expect(skipped.allowed).toBe(true);
     // Only exactly "true" counts.
     expect(validator.handle(upgrade({ 'harvesterhci.io/skipSingleReplicaDetachedVol': 'yes' }), context(model)).allowed).toBe(false);
+  });
+
+  it('says so when the Harvester annotation holds another value than "true" (Harvester\'s older validator took any)', () => {
+    const model = modelWith((m) => addVolume(m, volumeWithReplicas('vol-d', ['node-1'], { state: 'detached', robustness: 'unknown', currentNodeID: '', numberOfReplicas: 1 })));
+    for (const value of ['True', 'yes', '1']) {
+      const decision = validator.handle(upgrade({ 'harvesterhci.io/skipSingleReplicaDetachedVol': value }), context(model));
+      expect(decision.allowed).toBe(false);
+      expect(decision.warnings).toContain(`volume-guard: harvesterhci.io/skipSingleReplicaDetachedVol="${value}" has no effect: only "true" is honored`);
+    }
+    // "true" (honored) and an empty value (Harvester's own "not set") say nothing of it.
+    for (const value of ['true', '']) {
+      const decision = validator.handle(upgrade({ 'harvesterhci.io/skipSingleReplicaDetachedVol': value }), context(model));
+      expect((decision.warnings ?? []).join('\n')).not.toContain('has no effect');
+    }
+  });
+
+  it("passes the system-upgrade-controller Plans a Harvester Upgrade creates for itself (judged at the Upgrade's creation)", () => {
+    // Harvester's upgrade controller creates <upgrade>-prepare (image preload on every node, no cordon, no drain) and
+    // its image cleanup plan in cattle-system, labelled harvesterhci.io/upgrade=<upgrade>.
+    const plan = (labels: Record<string, string>) =>
+      request({
+        kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
+        resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
+        operation: 'CREATE',
+        namespace: 'cattle-system',
+        name: 'hvst-upgrade-1-prepare',
+        userInfo: { username: 'system:serviceaccount:harvester-system:harvester', groups: ['system:serviceaccounts'] },
+        object: {
+          apiVersion: 'upgrade.cattle.io/v1',
+          kind: 'Plan',
+          metadata: { name: 'hvst-upgrade-1-prepare', namespace: 'cattle-system', labels },
+          spec: { concurrency: 1, version: 'hvst-upgrade-1', serviceAccountName: 'system-upgrade-controller', nodeSelector: { matchLabels: { 'harvesterhci.io/managed': 'true' } } },
+        },
+      });
+    const model = modelWith((m) => {
+      m.upsert('node', node({ name: 'node-1', labels: { 'kubernetes.io/hostname': 'node-1', 'harvesterhci.io/managed': 'true' } }));
+      addVolume(m, volumeWithReplicas('vol-d', ['node-1'], { state: 'detached', robustness: 'unknown', currentNodeID: '', numberOfReplicas: 1 }));
+      m.upsert('harvesterUpgrade', harvesterUpgrade({ name: 'hvst-upgrade-1', state: 'PreparingNodes' }));
+    });
+    const labels = { 'harvesterhci.io/upgrade': 'hvst-upgrade-1', 'harvesterhci.io/upgradeComponent': 'node' };
+    expect(validator.handle(plan(labels), context(model)).allowed).toBe(true);
+    // Naming no Upgrade volume-guard sees, or none at all, it is judged like any Plan.
+    expect(validator.handle(plan({ 'harvesterhci.io/upgrade': 'hvst-upgrade-9' }), context(model)).allowed).toBe(false);
+    expect(validator.handle(plan({}), context(model)).allowed).toBe(false);
+    // The upgrade toolkit's Plans for an UpgradePlan (image-preload, node-upgrade with cordon and drain, cleanup).
+    model.upsert('harvesterUpgradePlan', harvesterUpgradePlan({ name: 'hvst-upgrade-2', state: 'NodeUpgrading' }));
+    const toolkit = { 'management.harvesterhci.io/upgrade-plan': 'hvst-upgrade-2', 'management.harvesterhci.io/upgrade-component': 'node-upgrade' };
+    expect(validator.handle(plan(toolkit), context(model)).allowed).toBe(true);
+    // Each label names its own kind: an Upgrade's label naming an UpgradePlan (or the reverse) is no step of it.
+    expect(validator.handle(plan({ 'harvesterhci.io/upgrade': 'hvst-upgrade-2' }), context(model)).allowed).toBe(false);
+    // Harvester makes them in cattle-system only: labelled so in another namespace, a Plan is judged like any other.
+    expect(validator.handle({ ...plan(labels), namespace: 'system-upgrade' }, context(model)).allowed).toBe(false);
   });
 
   it('the Harvester annotation does not skip an attached single-replica volume; volume-guard.io/skip does', () => {
