@@ -136,6 +136,8 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
     expect(denied.stderr).toContain('admission webhook "statefulset.volume-guard.io" denied the request');
     expect(denied.stderr).toContain(`creation of StatefulSet ${NS}/db`);
     expect(denied.stderr).toContain(`${NS}/data-db-0`);
+    // No Helm release is involved: the StatefulSet is what adopts the PVC.
+    expect(denied.stderr).toContain('1 adopted with its old data by the StatefulSet');
     // Server-side dry-run is judged the same.
     const dry = await applyFile('db-dry', statefulSet(NS, 'db'), ['--dry-run=server']);
     expect(dry.code).not.toBe(0);

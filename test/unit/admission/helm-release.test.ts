@@ -46,6 +46,7 @@ describe('helm release validator', () => {
     expect(decision.status!.message).toContain('install of Helm release devlake/devlake');
     expect(decision.status!.message).toContain(`${NS}/${ORPHAN}`);
     expect(decision.status!.message).toContain('[orphan-pvc]');
+    expect(decision.status!.message).toContain('1 adopted with its old data by the new release');
   });
 
   it('allows the install once the PVC is gone, or marked for reuse, and audits the reuse', () => {
