@@ -143,7 +143,15 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
     expect(dry.code).not.toBe(0);
     expect(dry.stderr).toContain(`${NS}/data-db-0`);
 
-    await must(kubectl(['annotate', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-by=admin']), 'annotate reuse');
+    // An approval written "True" does not count; the refusal says so.
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', async () => {
+      await must(kubectl(['annotate', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/reuse=True', 'volume-guard.io/skip-by=admin']), 'annotate reuse True');
+      await boundClaim(NS, 'sentinel-reuse', 'Retain');
+    });
+    const capital = await applyFile('db', statefulSet(NS, 'db'));
+    expect(capital.code).not.toBe(0);
+    expect(capital.stderr).toContain('reuse: "True" ignored, only "true" counts');
+    await must(kubectl(['annotate', '--overwrite', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-by=admin']), 'annotate reuse');
     const allowed = await until(() => applyFile('db', statefulSet(NS, 'db')), (r) => r.code === 0);
     expect(allowed.code).toBe(0);
     expect(allowed.stderr).toContain('orphan-pvc overridden by annotation volume-guard.io/reuse');

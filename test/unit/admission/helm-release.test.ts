@@ -60,6 +60,18 @@ describe('helm release validator', () => {
     expect(reused.auditAnnotations?.['override-source']).toContain('volume-guard.io/reuse');
   });
 
+  it('says why a reuse approval on the PVC does not count: a value other than "true", no writer, expired', () => {
+    const message = (annotations: Record<string, string>): string => validator.handle(releaseRequest({}), context(leftover(annotations))).status?.message ?? '';
+    expect(message({ 'volume-guard.io/reuse': 'True', 'volume-guard.io/skip-by': 'admin' })).toContain(
+      '; reuse: "True" ignored, only "true" counts',
+    );
+    expect(message({ 'volume-guard.io/reuse': 'true' })).toContain('; reuse ignored: no volume-guard.io/skip-by');
+    expect(message({ 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' })).toContain(
+      '; reuse ignored: expired at 2020-01-01T00:00:00.000Z',
+    );
+    expect(message({})).not.toContain('reuse ignored');
+  });
+
   it('honors the release label override from an admin but not from another user', () => {
     const labels = { 'volume-guard.io/skip': 'orphan-pvc' };
     expect(validator.handle(releaseRequest({}, { extraLabels: labels }), context(leftover())).allowed).toBe(true);
