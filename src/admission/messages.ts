@@ -510,7 +510,11 @@ function consequence(findings: readonly Finding[], situation: Situation | undefi
   if (findings[0]?.check !== 'orphan-pvc') return [...new Set(fates.map((f) => f.why))].slice(0, 2).join('; ');
   const count = (fate: Fate) => fates.filter((f) => f.fate === fate).length;
   const parts: string[] = [];
-  if (count('adopted')) parts.push(`${count('adopted')} adopted with its old data by the new release`);
+  // Adopted by whatever creates or scales the StatefulSet: a Helm release, or (no release at all) the StatefulSet
+  // created or scaled up by kubectl, kustomize or a GitOps tool.
+  const adopter =
+    situation?.kind !== 'helm' ? 'the StatefulSet' : situation.operation === 'install' ? 'the new release' : `this ${situation.operation}`;
+  if (count('adopted')) parts.push(`${count('adopted')} adopted with its old data by ${adopter}`);
   if (count('stranded')) parts.push(`${count('stranded')} stranded: left with its data and nothing using it`);
   if (count('lost')) parts.push(`${count('lost')} lost`);
   if (count('at risk')) parts.push(`${count('at risk')} at risk`);

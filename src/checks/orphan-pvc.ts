@@ -43,7 +43,7 @@ import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import { parseManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
-import { isReuseApproved as reuseApprovedIn } from '../override-keys.ts';
+import { isReuseApproved as reuseApprovedIn, overrideLifecycle, REUSE_KEY, SKIP_BY_KEY } from '../override-keys.ts';
 import { claimObject } from './affected.ts';
 import { stayingOwner } from './owners.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
@@ -396,12 +396,26 @@ function candidatesFor(
   return candidates;
 }
 
+/**
+ * Why a reuse approval the PVC carries does not count, for its finding's reason ('' when it carries none, or it
+ * counts): an admin who wrote `reuse: "True"` or forgot `skip-by` reads why the refusal still names the PVC.
+ */
+export function unhonoredReuse(annotations: Readonly<Record<string, string>>, now: number = Date.now()): string {
+  const value = annotations[REUSE_KEY];
+  if (value === undefined || reuseApprovedIn(annotations, now)) return '';
+  if (value !== 'true') return `; reuse: "${value.length > 12 ? `${value.slice(0, 12)}…` : value}" ignored, only "true" counts`;
+  const lifecycle = overrideLifecycle(annotations, now);
+  if (lifecycle.writer === '') return `; reuse ignored: no ${SKIP_BY_KEY}`;
+  return `; reuse ignored: ${lifecycle.expiredOrInvalid ?? 'not honored'}`;
+}
+
 function pvcFinding(candidate: Candidate, tags: readonly string[]): Finding {
   const { claim } = candidate;
   const related: AffectedObject[] = [];
   if (claim.volumeName !== '') related.push({ kind: 'PersistentVolume', name: claim.volumeName });
   if (candidate.statefulSet !== undefined) related.push(candidate.statefulSet);
-  return { check: 'orphan-pvc', severity: candidate.severity ?? 'critical', object: claimObject(claim), reason: candidate.reason, tags, related };
+  const reason = candidate.reason + unhonoredReuse(claim.annotations);
+  return { check: 'orphan-pvc', severity: candidate.severity ?? 'critical', object: claimObject(claim), reason, tags, related };
 }
 
 /**

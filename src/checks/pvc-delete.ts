@@ -188,15 +188,21 @@ const HOOK_EVENTS: Readonly<Record<ReleaseOperation, readonly string[]>> = {
  * (Helm's default when the chart sets none) is deleted by Helm before it creates the hook again, if it exists
  * (execHook, deleteHookByPolicy: Helm 3 and 4). helm.sh/resource-policy is not read for hooks, and the new PVC is
  * empty. Bound PVCs only, as for dropped-by-upgrade; a PVC already being deleted is not reported.
+ * A revision Helm 4 applies server-side (record `apply_method: ssa`) also creates its hooks by server-side apply,
+ * which takes an existing PVC over instead of failing on it as a create does (Helm 3, and Helm 4's `csa`), so a hook
+ * PVC whose policy is hook-succeeded is deleted once its hooks ran (and when a later hook fails: execHook deletes the
+ * hooks that succeeded before it), with the data it held (measured with Helm 4.3.2; Helm 3.21 fails "already exists").
  */
 function addClaimsDeletedByHooks(snapshot: ClusterSnapshot, target: DroppedPvcTarget, collector: FindingCollector): void {
   const events = HOOK_EVENTS[target.operation];
+  const serverSide = target.release.applyMethod === 'ssa';
   const reported = new Set<string>();
   for (const hook of target.manifest.hookClaims ?? []) {
     const event = hook.events.find((e) => events.includes(e));
     if (event === undefined) continue;
     const defaulted = hook.deletePolicies.length === 0;
-    if (!defaulted && !hook.deletePolicies.includes('before-hook-creation')) continue;
+    const beforeCreation = defaulted || hook.deletePolicies.includes('before-hook-creation');
+    if (!beforeCreation && !(serverSide && hook.deletePolicies.includes('hook-succeeded'))) continue;
     const key = `${hook.namespace}/${hook.name}`;
     if (reported.has(key)) continue;
     reported.add(key);
@@ -210,8 +216,9 @@ function addClaimsDeletedByHooks(snapshot: ClusterSnapshot, target: DroppedPvcTa
       severity: 'critical',
       object: claimObject(claim),
       reason:
-        `Helm deletes it to re-create it empty as the chart's ${event} hook (before-hook-creation${defaulted ? ', the default' : ''}); ` +
-        shortReclaimEffect(reclaimPolicy),
+        (beforeCreation
+          ? `Helm deletes it to re-create it empty as the chart's ${event} hook (before-hook-creation${defaulted ? ', the default' : ''}); `
+          : `Helm 4 applies the chart's ${event} hook over it server-side, then deletes it (hook-succeeded); `) + shortReclaimEffect(reclaimPolicy),
       tags,
       related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
     });

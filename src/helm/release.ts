@@ -68,6 +68,11 @@ export interface HelmRelease {
   readonly labels: Labels;
   /** The chart's hooks (not part of `manifest`); absent on records read before hooks were. */
   readonly hooks?: readonly HelmHook[];
+  /**
+   * Helm 4's `apply_method`: `ssa` when this revision applies its resources and hooks server-side, `csa` (or '', Helm 3
+   * and earlier records) when it creates and patches them. Absent when the record has none.
+   */
+  readonly applyMethod?: string;
 }
 
 /** The labels Helm puts on a release Secret, readable without decoding the payload. */
@@ -271,6 +276,7 @@ const RELEASE_FIELDS: FieldSpec = {
   info: { status: true },
   chart: { metadata: { name: true, version: true } },
   hooks: RAW_JSON,
+  apply_method: true,
 };
 
 /** A hook object's field as Go reads it: keys match ignoring case, the last one wins. */
@@ -336,6 +342,7 @@ function toHelmRelease(found: FoundFields, fallbackNamespace: string, labels: La
   if (typeof manifest !== 'string') throw invalid('has a manifest that is not a string');
   const namespace = found.get('namespace') ?? '';
   if (typeof namespace !== 'string') throw invalid('has a namespace that is not a string');
+  const applyMethod = stringField(found, 'apply_method');
   return {
     name,
     namespace: namespace || fallbackNamespace,
@@ -346,6 +353,7 @@ function toHelmRelease(found: FoundFields, fallbackNamespace: string, labels: La
     chartVersion: stringField(found, 'chart.metadata.version'),
     labels,
     hooks: hooksOf(found.get('hooks')),
+    ...(applyMethod === '' ? {} : { applyMethod }),
   };
 }
 

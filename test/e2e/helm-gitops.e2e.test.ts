@@ -136,12 +136,22 @@ describe('StatefulSets created outside Helm (kubectl apply, Argo CD, Flux)', () 
     expect(denied.stderr).toContain('admission webhook "statefulset.volume-guard.io" denied the request');
     expect(denied.stderr).toContain(`creation of StatefulSet ${NS}/db`);
     expect(denied.stderr).toContain(`${NS}/data-db-0`);
+    // No Helm release is involved: the StatefulSet is what adopts the PVC.
+    expect(denied.stderr).toContain('1 adopted with its old data by the StatefulSet');
     // Server-side dry-run is judged the same.
     const dry = await applyFile('db-dry', statefulSet(NS, 'db'), ['--dry-run=server']);
     expect(dry.code).not.toBe(0);
     expect(dry.stderr).toContain(`${NS}/data-db-0`);
 
-    await must(kubectl(['annotate', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-by=admin']), 'annotate reuse');
+    // An approval written "True" does not count; the refusal says so.
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', async () => {
+      await must(kubectl(['annotate', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/reuse=True', 'volume-guard.io/skip-by=admin']), 'annotate reuse True');
+      await boundClaim(NS, 'sentinel-reuse', 'Retain');
+    });
+    const capital = await applyFile('db', statefulSet(NS, 'db'));
+    expect(capital.code).not.toBe(0);
+    expect(capital.stderr).toContain('reuse: "True" ignored, only "true" counts');
+    await must(kubectl(['annotate', '--overwrite', 'pvc', 'data-db-0', '-n', NS, 'volume-guard.io/reuse=true', 'volume-guard.io/skip-by=admin']), 'annotate reuse');
     const allowed = await until(() => applyFile('db', statefulSet(NS, 'db')), (r) => r.code === 0);
     expect(allowed.code).toBe(0);
     expect(allowed.stderr).toContain('orphan-pvc overridden by annotation volume-guard.io/reuse');

@@ -6,7 +6,7 @@
 // admin's delete approval, the upgrade passes and Helm deletes and re-creates it.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { helm, kubectl, paths } from '../harness/cluster.ts';
+import { helm, helm4, kubectl, paths } from '../harness/cluster.ts';
 import { apply, boundClaim, changeAndWait, csiVolumeSpec, deleteObjects, ensureNamespace, eventually, must, removeLeftoverPv } from '../harness/scenario.ts';
 
 const guard = inject('guard');
@@ -66,5 +66,57 @@ describe('a Helm upgrade re-running a hook that renders a PVC', () => {
     expect(upgraded.code, upgraded.stderr).toBe(0);
     const after = await eventually(claimUid, (uid) => uid !== '' && uid !== before, 30_000);
     expect(after).not.toBe(before);
+  });
+});
+
+// Helm 4 applies a new release server-side (record `apply_method: ssa`) and creates its hooks the same way: a hook PVC
+// that already exists is taken over instead of the create failing "already exists" (Helm 3, and Helm 4 upgrading a
+// release Helm 3 made), and a hook-succeeded policy then deletes it with its data. Installed with hook-failed (the PVC
+// stays after the hook), upgraded with hook-succeeded: refused at the record, naming the PVC; the PVC stays.
+describe('a Helm 4 upgrade whose hook-succeeded hook PVC already exists', () => {
+  const NS4 = 'e2e-helm4-hook-claims';
+  const RELEASE4 = 'hc4';
+  const CLAIM4 = `${RELEASE4}-data`;
+  const PV4 = `${RELEASE4}-pv`;
+  const uid4 = async () => (await kubectl(['get', 'pvc', CLAIM4, '-n', NS4, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+
+  beforeAll(async () => {
+    await ensureNamespace(NS4);
+    await helm4(['uninstall', RELEASE4, '-n', NS4]);
+    await deleteObjects(['pvc', '--all', '-n', NS4]);
+    await removeLeftoverPv(PV4);
+    await apply({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: PV4 }, spec: { ...csiVolumeSpec(PV4, 'Delete', 'e2e-hook'), claimRef: { namespace: NS4, name: CLAIM4 } } });
+    await must(helm4(['install', RELEASE4, CHART, '-n', NS4, '--set', 'deletePolicy=hook-failed']), 'helm4 install');
+    const phase = await eventually(
+      async () => (await kubectl(['get', 'pvc', CLAIM4, '-n', NS4, '-o', 'jsonpath={.status.phase}'])).stdout,
+      (value) => value === 'Bound',
+      60_000,
+    );
+    expect(phase).toBe('Bound');
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NS4, 'sentinel', 'Retain'));
+  }, 180_000);
+
+  afterAll(async () => {
+    await helm4(['uninstall', RELEASE4, '-n', NS4]);
+    await deleteObjects(['pvc', '--all', '-n', NS4], ['pv', PV4]);
+  });
+
+  it('is refused at the release record, naming the PVC; the PVC stays', async () => {
+    const before = await uid4();
+    expect(before).not.toBe('');
+    const upgraded = await helm4(['upgrade', RELEASE4, CHART, '-n', NS4, '--set', 'deletePolicy=hook-succeeded']);
+    expect(upgraded.code).not.toBe(0);
+    expect(upgraded.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
+    expect(upgraded.stderr).toContain('[pvc-delete]');
+    expect(upgraded.stderr).toContain(`${NS4}/${CLAIM4}`);
+    expect(upgraded.stderr).toContain('hook-succeeded');
+    expect(await uid4()).toBe(before);
+  });
+
+  it('with hook-failed kept, the upgrade passes and the PVC stays (a PVC hook never fails)', async () => {
+    const before = await uid4();
+    const upgraded = await helm4(['upgrade', RELEASE4, CHART, '-n', NS4, '--set', 'deletePolicy=hook-failed']);
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    expect(await uid4()).toBe(before);
   });
 });

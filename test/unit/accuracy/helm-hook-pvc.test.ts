@@ -46,10 +46,11 @@ interface Hook {
 }
 
 /** The record Helm writes for this revision, with the chart's hooks as pkg/release.Hook marshals them. */
-function record(status: string, version: number, hooks: Hook[]): AdmissionRequest {
+function record(status: string, version: number, hooks: Hook[], applyMethod?: 'ssa' | 'csa'): AdmissionRequest {
   const fixture: ReleaseFixture = { name: 'shop', namespace: NS, version, status, manifest: DEPLOYMENT, chartName: 'shop', chartVersion: '1.0.0' };
   const json = {
     ...releaseJson(fixture),
+    ...(applyMethod ? { apply_method: applyMethod } : {}),
     hooks: hooks.map((hook) => ({
       name: 'shop-data',
       kind: 'PersistentVolumeClaim',
@@ -127,5 +128,37 @@ describe('a PVC rendered as a hook is deleted and re-created each time its hook 
     const empty = new ClusterModel();
     empty.upsert('namespace', namespace({ name: NS }));
     expect(releases.handle(record('pending-install', 1, [{ events: ['pre-install'], annotations: { 'helm.sh/hook': 'pre-install' } }]), context(empty)).allowed).toBe(true);
+  });
+});
+
+// Helm 4 records `apply_method: ssa` on a revision it applies server-side (its default for a new release), and then
+// creates the hooks by server-side apply too (execHook passes serverSideApply to KubeClient.Create): an existing PVC
+// is taken over instead of the create failing "already exists", and a hook-succeeded policy deletes it once the hooks
+// ran. Measured with Helm 4.3.2 (install with hook-failed, upgrade with hook-succeeded: the PVC is gone) and Helm 3.21
+// (the same upgrade fails on the existing PVC, which stays).
+describe('Helm 4 server-side apply takes an existing hook PVC over, and hook-succeeded deletes it', () => {
+  const succeeded = { events: ['pre-upgrade'], deletePolicies: ['hook-succeeded'], annotations: { 'helm.sh/hook': 'pre-upgrade', 'helm.sh/hook-delete-policy': 'hook-succeeded' } };
+
+  it('an upgrade applied server-side (apply_method ssa) is refused, naming the PVC and why', () => {
+    const decision = releases.handle(record('pending-upgrade', 2, [succeeded], 'ssa'), context(cluster()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain(`PVC ${NS}/shop-data`);
+    expect(decision.status?.message).toContain('server-side, then deletes it (hook-succeeded)');
+  });
+
+  it('so is an install over a PVC of that name (a pre-install hook-succeeded hook), and in the worker pool', async () => {
+    const hook = { ...succeeded, events: ['pre-install'] };
+    expect(releases.handle(record('pending-install', 1, [hook], 'ssa'), context(cluster())).allowed).toBe(false);
+    expect((await releases.handleAsync!(record('pending-install', 1, [hook], 'ssa'), context(cluster()))).allowed).toBe(false);
+  });
+
+  it('created client-side (Helm 3, whose records have no apply_method, or Helm 4 csa) the hook fails on it instead: allowed', () => {
+    expect(releases.handle(record('pending-upgrade', 2, [succeeded]), context(cluster())).allowed).toBe(true);
+    expect(releases.handle(record('pending-upgrade', 2, [succeeded], 'csa'), context(cluster())).allowed).toBe(true);
+  });
+
+  it('hook-failed alone keeps it after a server-side apply (a PVC is ready at once): allowed', () => {
+    const failed = { events: ['pre-upgrade'], deletePolicies: ['hook-failed'], annotations: { 'helm.sh/hook': 'pre-upgrade', 'helm.sh/hook-delete-policy': 'hook-failed' } };
+    expect(releases.handle(record('pending-upgrade', 2, [failed], 'ssa'), context(cluster())).allowed).toBe(true);
   });
 });

@@ -46,6 +46,7 @@ describe('helm release validator', () => {
     expect(decision.status!.message).toContain('install of Helm release devlake/devlake');
     expect(decision.status!.message).toContain(`${NS}/${ORPHAN}`);
     expect(decision.status!.message).toContain('[orphan-pvc]');
+    expect(decision.status!.message).toContain('1 adopted with its old data by the new release');
   });
 
   it('allows the install once the PVC is gone, or marked for reuse, and audits the reuse', () => {
@@ -57,6 +58,18 @@ describe('helm release validator', () => {
     expect(reused.allowed).toBe(true);
     expect(reused.overrides).toEqual(['orphan-pvc']);
     expect(reused.auditAnnotations?.['override-source']).toContain('volume-guard.io/reuse');
+  });
+
+  it('says why a reuse approval on the PVC does not count: a value other than "true", no writer, expired', () => {
+    const message = (annotations: Record<string, string>): string => validator.handle(releaseRequest({}), context(leftover(annotations))).status?.message ?? '';
+    expect(message({ 'volume-guard.io/reuse': 'True', 'volume-guard.io/skip-by': 'admin' })).toContain(
+      '; reuse: "True" ignored, only "true" counts',
+    );
+    expect(message({ 'volume-guard.io/reuse': 'true' })).toContain('; reuse ignored: no volume-guard.io/skip-by');
+    expect(message({ 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' })).toContain(
+      '; reuse ignored: expired at 2020-01-01T00:00:00.000Z',
+    );
+    expect(message({})).not.toContain('reuse ignored');
   });
 
   it('honors the release label override from an admin but not from another user', () => {

@@ -290,7 +290,7 @@ describe('advice that works for the situation', () => {
     );
     expect(message).toContain('  adopted: PVC shop/data-db-0: left by an earlier release');
     expect(message).toContain('  stranded: PVC shop/data-cache-0: this upgrade drops StatefulSet cache');
-    expect(message).toContain('1 adopted with its old data by the new release; 1 stranded');
+    expect(message).toContain('1 adopted with its old data by this upgrade; 1 stranded');
     expect(message).toContain('[orphan-pvc] 2 existing PVCs would be adopted or left behind with old data');
     const install: Situation = { kind: 'helm', operation: 'install', namespace: 'shop', release: 'shop' };
     const longPv = 'pv-' + 'x'.repeat(120);
