@@ -3,7 +3,9 @@
 // - the evicted pod's own data stays behind on its node (a node-local PV, a Longhorn volume whose only healthy
 //   replica is there): refused whatever the node's state, since a drain of a schedulable node looks the same;
 // - on an unschedulable node (being drained) every eviction gets the node-wide checks of a cordon, with the
-//   node's overrides: the node may have been cordoned before volume-guard saw it, or its override removed since.
+//   node's overrides: the node may have been cordoned before volume-guard saw it, or its override removed since. So
+//   does an eviction by a user whose cordon of the still schedulable node volume-guard has just refused: kubectl
+//   drain prints the refusal and goes on evicting.
 // Pods that come back to their node (running DaemonSet pods, static pods' mirrors) take nothing off it and are
 // no step of a drain (kubectl drain never evicts them): they pass. A finished pod uses none of its volumes: on a
 // schedulable node its removal moves no data; on a node being drained its eviction is a drain step like any other.
@@ -66,6 +68,12 @@ export interface PodRemoval {
    * drain while replicas move (issue 12.9). False for a DELETE, which no PodDisruptionBudget sees.
    */
   readonly evicted: boolean;
+  /**
+   * The requester's cordon of the pod's node was refused moments ago (ClusterSnapshot.cordonRefused): kubectl drain
+   * prints the refusal and goes on evicting the pods of the still schedulable node, so its evictions are judged as on
+   * a node being drained.
+   */
+  readonly cordonRefused?: boolean;
 }
 
 /** Judges a pod leaving its node (an eviction, or a DELETE on a node being drained). */
@@ -80,7 +88,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (snapshot.namespace(removal.namespace)?.deleting === true) return allowed();
   const node = pod?.nodeName ?? '';
   const nodeRecord = node ? snapshot.node(node) : undefined;
-  const draining = nodeRecord?.unschedulable === true;
+  const draining = nodeRecord?.unschedulable === true || removal.cordonRefused === true;
   // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace, with its own
   // key there: a namespace's volume-guard.io/skip is for Helm releases and never waives evictions or pod deletes.
   const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations, undefined, { now: context.now });
@@ -253,16 +261,24 @@ export function podEvictionValidator(_config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
+      const pod = context.snapshot.pod(request.namespace, request.name);
+      const node = pod?.nodeName ?? '';
+      // kubectl drain goes on after its cordon was refused: the node stays schedulable, and its evictions (by the same
+      // credentials, within the window) are the drain's, so they get the node-wide checks: data no evicted pod uses
+      // (an unused local PV, a detached single-replica volume) refuses them as it refused the cordon.
+      const cordonRefused =
+        node !== '' && context.snapshot.node(node)?.unschedulable === false && context.snapshot.cordonRefused(node, request.userInfo.username, request.dryRun);
       return judgePodRemoval(context, {
-        action: `eviction of pod ${request.namespace}/${request.name}`,
+        action: `eviction of pod ${request.namespace}/${request.name}${cordonRefused ? ` (node ${node} being drained: your cordon of it was refused)` : ''}`,
         namespace: request.namespace,
         name: request.name,
-        pod: context.snapshot.pod(request.namespace, request.name),
+        pod,
         user: request.userInfo,
         nodeWide: true,
         plan: 'eviction',
         restartAllowed: true,
         evicted: true,
+        ...(cordonRefused ? { cordonRefused } : {}),
       });
     },
   };
