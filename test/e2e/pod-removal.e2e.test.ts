@@ -5,7 +5,10 @@
 // - a finished (Succeeded) pod mounting that node's local PV: it uses none of its volumes, so its eviction from a
 //   schedulable node and its DELETE on a node being drained (TTL-after-finished, CronJob history, pod GC) pass,
 //   while the running pod on the same claim stays refused;
-// - a pod already being deleted: evicting it again (as kubectl drain does) changes nothing and passes.
+// - a pod already being deleted: evicting it again (as kubectl drain does) changes nothing and passes;
+// - kube-controller-manager's own DELETE of a running pod on the node being drained (the garbage collector after
+//   `kubectl delete sts` or `helm uninstall`, the StatefulSet controller scaling down) passes: no drain deletes as
+//   it, and the pod's claim stays; the same DELETE by a person (kubectl drain --disable-eviction) stays refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
 import { apply, createBoundLocalVolume, createPod, deleteObjects, ensureNamespace, eventually, must, patchStatus } from '../harness/scenario.ts';
@@ -78,6 +81,7 @@ describe('pod removals that move no data', () => {
   afterAll(async () => {
     await deleteObjects(
       ['pod', '--all', '-n', NS, '--grace-period=0', '--force'],
+      ['rolebinding,role', 'pr-deleter', '-n', NS],
       ['pvc', '--all', '-n', NS],
       ['pv', 'pr-draining-pv', 'pr-schedulable-pv'],
       ['node', DRAINING, SCHEDULABLE],
@@ -120,5 +124,34 @@ describe('pod removals that move no data', () => {
     const backup = await must(kubectl(['delete', 'pod', 'backup-draining', '-n', NS, '--dry-run=server']), 'delete the finished pod');
     expect(backup.stderr).not.toContain('denied');
     expect(backup.stdout).toContain('pod "backup-draining" deleted');
+  });
+
+  it("allows kube-controller-manager's DELETE of a running pod there, which a person's DELETE is refused", async () => {
+    const db = await eventually(() => kubectl(['delete', 'pod', 'db-draining', '-n', NS, '--dry-run=server']), (r) => r.code !== 0);
+    expect(db.stderr).toContain('admission webhook "pod-delete.volume-guard.io" denied the request');
+    for (const controller of ['generic-garbage-collector', 'statefulset-controller']) {
+      const deleted = await must(
+        kubectl(['delete', 'pod', 'db-draining', '-n', NS, '--dry-run=server', `--as=system:serviceaccount:kube-system:${controller}`]),
+        `delete as ${controller}`,
+      );
+      expect(deleted.stderr).not.toContain('denied');
+      expect(deleted.stdout).toContain('pod "db-draining" deleted');
+    }
+    // A service account of that name in another namespace is no controller: let it delete pods here, and it is refused.
+    await apply(
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'pr-deleter', namespace: NS }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['delete'] }] },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'pr-deleter', namespace: NS },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pr-deleter' },
+        subjects: [{ kind: 'ServiceAccount', name: 'generic-garbage-collector', namespace: 'default' }],
+      },
+    );
+    const tenant = await eventually(
+      () => kubectl(['delete', 'pod', 'db-draining', '-n', NS, '--dry-run=server', '--as=system:serviceaccount:default:generic-garbage-collector']),
+      (r) => !/forbidden/i.test(r.stderr),
+    );
+    expect(tenant.stderr).toContain('admission webhook "pod-delete.volume-guard.io" denied the request');
   });
 });

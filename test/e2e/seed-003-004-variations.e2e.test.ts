@@ -36,6 +36,8 @@ describe('seeds 003/004 variations: other provisioners, drain --disable-eviction
     await applyBoundPair(csiPv('h6-lvm-pv', 'local.csi.openebs.io', 'openebs.io/nodename', LVM_NODE), { name: 'data-db-0', namespace: NS, storageClassName: 'sc-h6-lvm-pv' });
     await createPod({ name: 'db-0', namespace: NS, node: LVM_NODE, claims: ['data-db-0'] });
     await applyBoundPair(csiPv('h6-topolvm-pv', 'topolvm.io', 'topology.topolvm.io/node', TOPOLVM_NODE), { name: 'archive', namespace: NS, storageClassName: 'sc-h6-topolvm-pv' });
+    // A pod keeping nothing on the TopoLVM node: no eviction of a drain there touches the unused volume.
+    await createPod({ name: 'cache-0', namespace: NS, node: TOPOLVM_NODE });
     await applyBoundPair(csiPv('h6-ebs-pv', 'ebs.csi.aws.com', 'topology.ebs.csi.aws.com/zone', 'h6-zone-a'), { name: 'data-web-0', namespace: NS, storageClassName: 'sc-h6-ebs-pv' });
     await createPod({ name: 'web-0', namespace: NS, node: ZONAL_NODE, claims: ['data-web-0'] });
     // A pod mounting only the kubelet's own directory (a CSI node plugin, a log agent): the node's files, not data.
@@ -70,6 +72,21 @@ describe('seeds 003/004 variations: other provisioners, drain --disable-eviction
     expect(refused.stderr).toContain('[node-local-volume]');
     expect(refused.stderr).toContain('h6-topolvm-pv');
     expect(refused.stderr).toContain('not mounted by any pod');
+  });
+
+  // kubectl 1.36: when the cordon is refused, `kubectl drain` prints the refusal and goes on evicting the pods of the
+  // still schedulable node; none of them uses the TopoLVM volume, so before volume-guard took those evictions for the
+  // drain's (its user's cordon refused moments ago), kubectl evicted them all and printed "node/h6-topolvm drained".
+  it('kubectl drain --dry-run=server of a node whose cordon is refused for data no pod uses: its evictions are refused too', async () => {
+    await eventually(() => kubectl(['cordon', TOPOLVM_NODE, '--dry-run=server']), (r) => r.stderr.includes('h6-topolvm-pv'));
+    const preview = await kubectl(['drain', TOPOLVM_NODE, '--dry-run=server', '--force', '--ignore-daemonsets', '--grace-period=0', '--timeout=15s'], { timeoutMs: 60_000 });
+    expect(preview.stderr).toContain('admission webhook "node-cordon.volume-guard.io" denied the request');
+    expect(preview.code).not.toBe(0);
+    expect(preview.stderr).toContain('admission webhook "pod-eviction.volume-guard.io" denied the request');
+    expect(preview.stderr).toContain(`eviction of pod ${NS}/cache-0 (node ${TOPOLVM_NODE} being drained: your cordon of it was refused)`);
+    expect(preview.stderr).toContain('h6-topolvm-pv');
+    expect(preview.stdout).not.toContain('drained');
+    expect(await jsonpath(['get', 'pod', 'cache-0', '-n', NS], '{.metadata.deletionTimestamp}')).toBe('');
   });
 
   // kubectl 1.36: when the cordon is refused, `kubectl drain --disable-eviction` prints the refusal and goes on

@@ -3,13 +3,15 @@
 // - the evicted pod's own data stays behind on its node (a node-local PV, a Longhorn volume whose only healthy
 //   replica is there): refused whatever the node's state, since a drain of a schedulable node looks the same;
 // - on an unschedulable node (being drained) every eviction gets the node-wide checks of a cordon, with the
-//   node's overrides: the node may have been cordoned before volume-guard saw it, or its override removed since.
+//   node's overrides: the node may have been cordoned before volume-guard saw it, or its override removed since. So
+//   does an eviction by a user whose cordon of the still schedulable node volume-guard has just refused: kubectl
+//   drain prints the refusal and goes on evicting.
 // Pods that come back to their node (running DaemonSet pods, static pods' mirrors) take nothing off it and are
 // no step of a drain (kubectl drain never evicts them): they pass. A finished pod uses none of its volumes: on a
 // schedulable node its removal moves no data; on a node being drained its eviction is a drain step like any other.
 // Identities configured as restarters (descheduler, VPA) may evict, from a schedulable node, a pod whose data
 // follows it back: a PV pinned to that node (the pod can only come back there) or a Longhorn volume.
-import { comesBackToItsNode, hasInlineData, isFinishedPod } from '../../checks/node-local-volume.ts';
+import { comesBackToItsNode, hasInlineData, isFinishedPod, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
 import { dataNamespaces } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
 import { isCordoned, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
@@ -21,7 +23,7 @@ import { applyLonghornDrainPolicy, harvesterDrainOverride, harvesterUpgradeSkip,
 import { SKIP_EVICTIONS_KEY, skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
-import { NODE_CHECK_RESOURCES, PLANS, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
+import { NODE_CHECK_RESOURCES, PLANS, planFindings, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 const declaration: WebhookDeclaration = {
@@ -66,6 +68,12 @@ export interface PodRemoval {
    * drain while replicas move (issue 12.9). False for a DELETE, which no PodDisruptionBudget sees.
    */
   readonly evicted: boolean;
+  /**
+   * The requester's cordon of the pod's node was refused moments ago (ClusterSnapshot.cordonRefused): kubectl drain
+   * prints the refusal and goes on evicting the pods of the still schedulable node, so its evictions are judged as on
+   * a node being drained.
+   */
+  readonly cordonRefused?: boolean;
 }
 
 /** Judges a pod leaving its node (an eviction, or a DELETE on a node being drained). */
@@ -80,7 +88,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (snapshot.namespace(removal.namespace)?.deleting === true) return allowed();
   const node = pod?.nodeName ?? '';
   const nodeRecord = node ? snapshot.node(node) : undefined;
-  const draining = nodeRecord?.unschedulable === true;
+  const draining = nodeRecord?.unschedulable === true || removal.cordonRefused === true;
   // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace, with its own
   // key there: a namespace's volume-guard.io/skip is for Helm releases and never waives evictions or pod deletes.
   const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations, undefined, { now: context.now });
@@ -145,7 +153,12 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     reads: dependsOn,
     // A namespace's override on the node-wide checks judges each finding by its namespace: every one is built.
     unlimited: namespaceOverride?.namespace !== undefined ? true : harvester ? HARVESTER_WAIVED_CHECKS : false,
-    adjust: (results) => adjustRemoval(context, removal, node, draining, nodeWide, results),
+    adjust: (results) => {
+      // On a node being drained the node-wide checks find everything there, capped at the few a denial lists: the
+      // evicted pod's own data (what `kubectl drain` prints this refusal for) is listed first, even past that cap.
+      const own = nodeWide && ownData && target !== undefined ? ownFirst(context, { node, pod, ...(removed ? { removed } : {}) }) : undefined;
+      return adjustRemoval(context, removal, node, draining, nodeWide, results, own);
+    },
   };
   return nodeWide ? judgeByPlan(context, PLANS['eviction-draining'], judgement) : judgeByPlan(context, PLANS[removal.plan], judgement);
 }
@@ -158,6 +171,7 @@ function adjustRemoval(
   draining: boolean,
   nodeWide: boolean,
   results: CheckResults,
+  own?: () => readonly Finding[],
 ): AdjustedFindings {
   // The node-wide checks find the data of every namespace on the node; the requester (and the Event written in the
   // pod's namespace) learns the names of its own namespace's objects only. Data no pod or claim of any namespace
@@ -170,7 +184,8 @@ function adjustRemoval(
     ? applyLonghornDrainPolicy(context.snapshot, node, results, { cordoned: nodeRecord !== undefined && isCordoned(nodeRecord), nameable })
     : { findings: results.findings, totals: results.totals, warnings: [] };
   const warnings = [...drain.warnings];
-  let findings: readonly Finding[] = nodeWide ? drain.findings.map((finding) => (nameable(finding) ? finding : withheld(finding, node))) : drain.findings;
+  const ordered = nodeWide && own !== undefined && drain.findings.length > 0 ? ownDataFirst(drain.findings, drain.totals, own(), nameable) : drain.findings;
+  let findings: readonly Finding[] = nodeWide ? ordered.map((finding) => (nameable(finding) ? finding : withheld(finding, node))) : ordered;
   let totals = drain.totals;
   const auditAnnotations: Record<string, string> = {};
   if (removal.restartAllowed && !draining && findings.length > 0 && isRestartIdentity(removal.user, context.config)) {
@@ -191,20 +206,79 @@ function adjustRemoval(
   return { findings, totals, warnings, auditAnnotations };
 }
 
+/** The evicted pod's own findings (the eviction plan's checks, uncapped: a pod has few volumes), built when asked. */
+function ownFirst(context: ValidationContext, target: PodTarget): () => readonly Finding[] {
+  let built: readonly Finding[] | undefined;
+  return () => (built ??= planFindings(PLANS.eviction, context.snapshot, target, { nodeLocal: nodeLocalOptionsOf(context.config) }));
+}
+
+const findingKey = (finding: Finding): string =>
+  `${finding.check}\u0000${finding.object.kind}\u0000${finding.object.namespace ?? ''}\u0000${finding.object.name}`;
+
+/**
+ * The node-wide findings of an eviction on a node being drained, in the order its answer lists them: the evicted
+ * pod's own data first, then its namespace's (and data of no namespace), then other namespaces' (named only as
+ * counted risks). A finding of the pod's own that the cap left unbuilt is put in front when its check was cut (the
+ * totals count it already), never added to a check that found nothing of it.
+ */
+export function ownDataFirst(
+  findings: readonly Finding[],
+  totals: Readonly<Partial<Record<Finding['check'], number>>>,
+  own: readonly Finding[],
+  nameable: (finding: Finding) => boolean,
+): readonly Finding[] {
+  if (own.length === 0 && findings.every(nameable)) return findings;
+  const built = new Map<string, Finding>();
+  const perCheck = new Map<Finding['check'], number>();
+  for (const finding of findings) {
+    built.set(findingKey(finding), finding);
+    perCheck.set(finding.check, (perCheck.get(finding.check) ?? 0) + 1);
+  }
+  const first: Finding[] = [];
+  const taken = new Set<string>();
+  for (const finding of own) {
+    const key = findingKey(finding);
+    if (taken.has(key)) continue;
+    const existing = built.get(key);
+    if (existing !== undefined) {
+      first.push(existing);
+      taken.add(key);
+      continue;
+    }
+    const count = perCheck.get(finding.check) ?? 0;
+    const total = totals[finding.check] ?? count;
+    if (count > 0 && total > count) {
+      first.push(finding);
+      taken.add(key);
+      perCheck.set(finding.check, count + 1);
+    }
+  }
+  const rest = findings.filter((finding) => !taken.has(findingKey(finding)));
+  return [...first, ...rest.filter(nameable), ...rest.filter((finding) => !nameable(finding))];
+}
+
 export function podEvictionValidator(_config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
+      const pod = context.snapshot.pod(request.namespace, request.name);
+      const node = pod?.nodeName ?? '';
+      // kubectl drain goes on after its cordon was refused: the node stays schedulable, and its evictions (by the same
+      // credentials, within the window) are the drain's, so they get the node-wide checks: data no evicted pod uses
+      // (an unused local PV, a detached single-replica volume) refuses them as it refused the cordon.
+      const cordonRefused =
+        node !== '' && context.snapshot.node(node)?.unschedulable === false && context.snapshot.cordonRefused(node, request.userInfo.username, request.dryRun);
       return judgePodRemoval(context, {
-        action: `eviction of pod ${request.namespace}/${request.name}`,
+        action: `eviction of pod ${request.namespace}/${request.name}${cordonRefused ? ` (node ${node} being drained: your cordon of it was refused)` : ''}`,
         namespace: request.namespace,
         name: request.name,
-        pod: context.snapshot.pod(request.namespace, request.name),
+        pod,
         user: request.userInfo,
         nodeWide: true,
         plan: 'eviction',
         restartAllowed: true,
         evicted: true,
+        ...(cordonRefused ? { cordonRefused } : {}),
       });
     },
   };

@@ -4,10 +4,14 @@
 // gets the eviction's pod checks, with the same overrides. So does one on a node whose cordon volume-guard has just
 // refused (not a dry run): kubectl drain prints the refusal and goes on DELETEing the pods of the still schedulable
 // node, then reports it drained. On any other schedulable node a pod DELETE is a restart (the pod's controller
-// recreates it) and passes.
+// recreates it) and passes. So does a DELETE by kube-controller-manager's own controllers, on any node: the garbage
+// collector removing the pods of a deleted StatefulSet or ReplicaSet (`helm uninstall`, `kubectl delete sts`), a
+// StatefulSet or ReplicaSet scaling down or replacing a pod, a Job's cleanup, the pod GC, the taint manager. No drain
+// deletes as them (kubectl drain deletes as its user, Cluster API and Harvester evict), and none of them takes the
+// pod's data anywhere: its claims stay, and a pod they recreate lands where its volumes allow.
 import { transformPod } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
-import { allowed, type WebhookDeclaration } from '../types.ts';
+import { allowed, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 import { judgePodRemoval } from './eviction.ts';
 
@@ -32,6 +36,30 @@ const declaration: WebhookDeclaration = {
   workload: 'pods',
 };
 
+/**
+ * The kube-controller-manager controllers that delete pods, by the service accounts they run as with
+ * `--use-service-account-credentials` (kubeadm and most distributions; the taint manager runs as node-controller).
+ */
+export const CONTROLLER_POD_DELETERS: readonly string[] = [
+  'generic-garbage-collector',
+  'statefulset-controller',
+  'replicaset-controller',
+  'replication-controller',
+  'job-controller',
+  'daemon-set-controller',
+  'pod-garbage-collector',
+  'namespace-controller',
+  'node-controller',
+].map((name) => `system:serviceaccount:kube-system:${name}`);
+
+/** kube-controller-manager itself: its controllers run as it without `--use-service-account-credentials`. */
+export const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
+
+/** A pod DELETE by kube-controller-manager (a controller's cleanup, scale-down or replacement), never a drain's. */
+export function isControllerManager(user: UserInfo): boolean {
+  return user.username === CONTROLLER_MANAGER_USER || CONTROLLER_POD_DELETERS.includes(user.username);
+}
+
 function isTerminating(object: unknown): boolean {
   const metadata = (object as { metadata?: { deletionTimestamp?: unknown } } | null)?.metadata;
   return typeof metadata?.deletionTimestamp === 'string' && metadata.deletionTimestamp !== '';
@@ -42,6 +70,8 @@ export function podDeleteValidator(_config: Config): Validator {
     declaration,
     handle(request, context) {
       if (request.operation !== 'DELETE' || isTerminating(request.oldObject)) return allowed();
+      // The garbage collector, a StatefulSet or ReplicaSet controller, the pod GC: no step of a drain.
+      if (isControllerManager(request.userInfo)) return allowed();
       // The request carries the pod as it is; the model may not have seen it yet.
       const pod = transformPod(request.oldObject) ?? context.snapshot.pod(request.namespace, request.name);
       if (!pod || pod.nodeName === '') return allowed();

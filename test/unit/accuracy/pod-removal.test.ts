@@ -15,7 +15,8 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { PodRecord } from '../../../src/cluster/records.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { context, evictionRequest, request } from '../../support/admission.ts';
+import type { UserInfo } from '../../../src/admission/types.ts';
+import { ADMIN, context, evictionRequest, request } from '../../support/admission.ts';
 import { localPV, longhornNode, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
@@ -50,7 +51,9 @@ const PODS = [daemonPod, mirrorPod, finishedJobPod, failedJobPod, runningDb];
 const evict = (name: string) => podEvictionValidator(config).handle(evictionRequest(name), context(cluster(false, PODS)));
 const evictDraining = (name: string) => podEvictionValidator(config).handle(evictionRequest(name), context(cluster(true, PODS)));
 
-function podDelete(p: PodRecord, ownerKind: string) {
+const GARBAGE_COLLECTOR: UserInfo = { username: 'system:serviceaccount:kube-system:generic-garbage-collector', groups: ['system:serviceaccounts'] };
+
+function podDelete(p: PodRecord, ownerKind: string, userInfo: UserInfo = GARBAGE_COLLECTOR) {
   const volumes = p.claimNames.map((claimName, i) => ({ name: `c${i}`, persistentVolumeClaim: { claimName } }));
   return request({
     kind: { group: '', version: 'v1', kind: 'Pod' },
@@ -58,7 +61,7 @@ function podDelete(p: PodRecord, ownerKind: string) {
     operation: 'DELETE',
     namespace: 'default',
     name: p.name,
-    userInfo: { username: 'system:serviceaccount:kube-system:generic-garbage-collector', groups: ['system:serviceaccounts'] },
+    userInfo,
     oldObject: {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -113,10 +116,31 @@ describe('pod DELETEs on a node being drained', () => {
     expect(validator.handle(podDelete(daemonPod, 'DaemonSet'), context(cluster(true, PODS))).allowed).toBe(true);
   });
 
-  it('a running StatefulSet pod on its local PV: still refused', () => {
-    const decision = validator.handle(podDelete(runningDb, 'StatefulSet'), context(cluster(true, PODS)));
+  it('a running StatefulSet pod on its local PV, deleted by a person (kubectl drain --disable-eviction): still refused', () => {
+    const decision = validator.handle(podDelete(runningDb, 'StatefulSet', ADMIN), context(cluster(true, PODS)));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('pv-local');
+  });
+
+  // kube-controller-manager never drains: its garbage collector deletes the pods of a StatefulSet deleted
+  // (`helm uninstall`, `kubectl delete sts`), the StatefulSet controller scales down or replaces a pod. The claims stay,
+  // and nothing recreates the pod off its data. Refusing left the pods running after their StatefulSet was gone.
+  it.each([
+    ['system:serviceaccount:kube-system:generic-garbage-collector'],
+    ['system:serviceaccount:kube-system:statefulset-controller'],
+    ['system:kube-controller-manager'],
+  ])('the same DELETE by kube-controller-manager (%s): allowed', (username) => {
+    const decision = validator.handle(podDelete(runningDb, 'StatefulSet', { username, groups: ['system:authenticated'] }), context(cluster(true, PODS)));
+    expect(decision.status?.message).toBeUndefined();
+    expect(decision.allowed).toBe(true);
+  });
+
+  it('a service account of that name outside kube-system is no controller: refused', () => {
+    const decision = validator.handle(
+      podDelete(runningDb, 'StatefulSet', { username: 'system:serviceaccount:tenant:generic-garbage-collector', groups: ['system:serviceaccounts'] }),
+      context(cluster(true, PODS)),
+    );
+    expect(decision.allowed).toBe(false);
   });
 });
 

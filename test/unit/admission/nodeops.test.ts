@@ -371,9 +371,11 @@ describe('pod DELETE during a drain (kubectl drain --disable-eviction)', () => {
     model.upsert('namespace', namespace({ name: 'default', deleting: true }));
     const controller: UserInfo = { username: 'system:serviceaccount:kube-system:namespace-controller', groups: ['system:serviceaccounts'] };
     expect(validator.handle({ ...del('db-0', ['db-data']), userInfo: controller }, context(model)).allowed).toBe(true);
-    // Not being deleted: judged as before.
+    // A person's DELETE (kubectl drain --disable-eviction) passes there too, and is judged once the namespace stays.
+    const person: UserInfo = { username: 'alice', groups: ['system:authenticated'] };
+    expect(validator.handle({ ...del('db-0', ['db-data']), userInfo: person }, context(model)).allowed).toBe(true);
     model.upsert('namespace', namespace({ name: 'default' }));
-    expect(validator.handle({ ...del('db-0', ['db-data']), userInfo: controller }, context(model)).allowed).toBe(false);
+    expect(validator.handle({ ...del('db-0', ['db-data']), userInfo: person }, context(model)).allowed).toBe(false);
   });
 
   it("a namespace's skip-evictions waives pod deletes on a draining node; its Helm skip does not", () => {

@@ -1,0 +1,70 @@
+// `kubectl drain` prints each refused eviction as `error when evicting pods/"db-13" -n "shop": …`: on a node being
+// drained the answer holds the node-wide checks, capped at the few objects a denial lists, and the evicted pod's own
+// data must be among them, first, whatever its name sorts as. Other namespaces' data (named only as counted risks)
+// comes after the requester's own.
+import { describe, expect, it } from 'vitest';
+import { ownDataFirst, podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
+import type { Finding } from '../../../src/checks/types.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, evictionRequest } from '../../support/admission.ts';
+import { localPV, namespace, node, pod, pvc } from '../../support/fixtures.ts';
+
+const evictions = podEvictionValidator(defaultConfig());
+
+/** node-1 cordoned, 14 local PVs pinned there, alternately of namespaces `other` and `shop`, each mounted by `db-<i>`. */
+function drainingNode(): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+  model.upsert('node', node({ name: 'node-1', unschedulable: true, labels: { 'kubernetes.io/hostname': 'node-1' } }));
+  for (const name of ['shop', 'other']) model.upsert('namespace', namespace({ name }));
+  for (let i = 0; i < 14; i++) {
+    const ns = i % 2 === 1 ? 'shop' : 'other';
+    model.upsert('persistentVolume', localPV({ name: `pv-${i}`, claimNamespace: ns, claimName: `data-${i}`, pinnedNode: 'node-1' }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: ns, name: `data-${i}`, volumeName: `pv-${i}`, storageClassName: 'local-storage' }));
+    model.upsert('pod', pod({ namespace: ns, name: `db-${i}`, claimNames: [`data-${i}`], controllerKind: 'StatefulSet' }));
+  }
+  return model;
+}
+
+const objectLines = (message: string): string[] => message.split('\n').filter((line) => /^ {2}PV /.test(line));
+
+describe('eviction on a node being drained: the evicted pod’s own data is named first', () => {
+  it('names the PV of shop/db-13 first, though ten others sort before it', () => {
+    const refused = evictions.handle(evictionRequest('db-13', { namespace: 'shop' }), context(drainingNode()));
+    expect(refused.allowed).toBe(false);
+    const message = refused.status?.message ?? '';
+    expect(message).toContain('[node-local-volume] 14 objects keep data only on node-1');
+    expect(objectLines(message)[0]).toContain('PV pv-13 (PVC shop/data-13, Pod shop/db-13)');
+    // Still 14 in all: the listed ones and the rest counted.
+    const listed = objectLines(message).length;
+    expect(message).toContain(`and ${14 - listed} more; all of them: volume-guard audit --node node-1`);
+  });
+
+  it("lists the requester's namespace before the withheld data of other namespaces", () => {
+    const refused = evictions.handle(evictionRequest('db-1', { namespace: 'shop' }), context(drainingNode()));
+    const lines = objectLines(refused.status?.message ?? '');
+    expect(lines[0]).toContain('PV pv-1 (PVC shop/data-1, Pod shop/db-1)');
+    const firstWithheld = lines.findIndex((line) => line.includes('of another namespace'));
+    expect(firstWithheld).toBeGreaterThan(0);
+    expect(lines.slice(firstWithheld).every((line) => line.includes('of another namespace'))).toBe(true);
+    expect(lines.slice(0, firstWithheld).every((line) => line.includes('shop/'))).toBe(true);
+  });
+
+  it('adds an unbuilt finding of its own only to a check whose count it is in', () => {
+    const finding = (name: string, check: Finding['check'] = 'node-local-volume'): Finding => ({
+      check,
+      severity: 'critical',
+      object: { kind: 'PersistentVolume', name },
+      reason: 'r',
+      tags: [],
+    });
+    const all = () => true;
+    // Cut (3 counted, 2 built): pv-9 goes first.
+    expect(ownDataFirst([finding('a'), finding('b')], { 'node-local-volume': 3 }, [finding('pv-9')], all).map((f) => f.object.name)).toEqual(['pv-9', 'a', 'b']);
+    // Not cut: the node-wide check did not find it, nothing is added.
+    expect(ownDataFirst([finding('a')], { 'node-local-volume': 1 }, [finding('pv-9')], all).map((f) => f.object.name)).toEqual(['a']);
+    // Another check found nothing: nothing is added to it.
+    expect(ownDataFirst([finding('a')], { 'node-local-volume': 1 }, [finding('v', 'last-replica-on-node')], all)).toHaveLength(1);
+  });
+});
