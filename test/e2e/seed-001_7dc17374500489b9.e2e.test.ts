@@ -27,8 +27,11 @@ async function createUpgradePlan(name: string, annotations: Record<string, strin
 }
 
 /** A system-upgrade-controller Plan as Harvester creates them for an upgrade, in cattle-system (server-side dry run). */
-function sucPlanDryRun(name: string, labels: Record<string, string>) {
-  return kubectl(['create', '-f', '-', '--dry-run=server'], {
+/** Harvester's controller, as it creates the Plans of its upgrades (impersonated by the admin). */
+const HARVESTER_SA = ['--as=system:serviceaccount:harvester-system:harvester', '--as-group=system:masters'];
+
+function sucPlanDryRun(name: string, labels: Record<string, string>, as: readonly string[] = HARVESTER_SA) {
+  return kubectl(['create', '-f', '-', '--dry-run=server', ...as], {
     input: JSON.stringify({
       apiVersion: 'upgrade.cattle.io/v1',
       kind: 'Plan',
@@ -109,6 +112,10 @@ describe('seed 001: single-replica volumes, attached or detached, block a Harves
     expect(other.stderr).toContain('longhorn-system/s001-detached');
     const unknown = await sucPlanDryRun('hvst-upgrade-9-prepare', { 'harvesterhci.io/upgrade': 'hvst-upgrade-9' });
     expect(unknown.code).not.toBe(0);
+    // The label alone is no proof: the same Plan created by a person is judged like any Plan.
+    const byPerson = await sucPlanDryRun('hvst-upgrade-2-prepare', { 'harvesterhci.io/upgrade': 'hvst-upgrade-2' }, []);
+    expect(byPerson.code).not.toBe(0);
+    expect(byPerson.stderr).toContain('longhorn-system/s001-detached');
   });
 
   it('honors the annotation on an UpgradePlan too, written by an allowed writer only', async () => {

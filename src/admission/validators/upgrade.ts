@@ -8,7 +8,7 @@ import { wrap } from '../messages.ts';
 import { field, metaOf } from '../objects.ts';
 import type { HarvesterUpgradeRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, HARVESTER_UPGRADE_KINDS, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
 import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
@@ -136,7 +136,7 @@ export function upgradeJudgement(
   const cause = guarded ? rolloutCause(request) : undefined;
   if (!guarded || cause === undefined) return undefined;
   // A step of a Harvester Upgrade judged at its creation (its image preload and cleanup Plans): its own bookkeeping.
-  if (snapshot !== undefined && harvesterUpgradeStep(request, snapshot) !== undefined) return undefined;
+  if (snapshot !== undefined && harvesterUpgradeStep(request, snapshot, kinds) !== undefined) return undefined;
   const name = request.name || metaOf(request.object)?.name || '(generated name)';
   const ref = request.namespace ? `${request.namespace}/${name}` : name;
   const action = cause === 'creation' ? `creation of ${guarded.kind} ${ref}` : `change of ${guarded.kind} ${ref} (${cause})`;
@@ -194,21 +194,45 @@ const HARVESTER_PLAN_NAMESPACE = 'cattle-system';
  */
 export const HARVESTER_UPGRADE_LABELS = { Upgrade: 'harvesterhci.io/upgrade', UpgradePlan: 'management.harvesterhci.io/upgrade-plan' } as const;
 
+/** Where Harvester keeps its Upgrades (an UpgradePlan is cluster-scoped). */
+const HARVESTER_UPGRADE_NAMESPACE = 'harvester-system';
+/** The states (an Upgrade's upgradeState label, an UpgradePlan's currentPhase) of an upgrade that is over. */
+const HARVESTER_UPGRADE_OVER = new Set(['Succeeded', 'Failed']);
+
+/** Whether a Plan cordons or drains the nodes it upgrades (spec.cordon true, or a spec.drain). */
+function cordonsOrDrains(object: unknown): boolean {
+  const drain = field(object, 'spec', 'drain');
+  return field(object, 'spec', 'cordon') === true || (drain !== undefined && drain !== null);
+}
+
 /**
- * The Harvester upgrade whose step this system-upgrade-controller Plan is, or undefined: a Plan labelled with the name
- * of a Harvester Upgrade or UpgradePlan volume-guard sees. Harvester creates them in cattle-system as its upgrade goes
- * (the Upgrade controller's `<upgrade>-prepare`, which preloads the new images on every node, and its image cleanup
- * plan; the upgrade toolkit's image-preload, node-upgrade and cleanup plans): the upgrade was judged at its creation,
- * with its overrides (the drains of its nodes are judged one by one), and refusing its steps would only fail the
- * upgrade it let start.
+ * The Harvester upgrade whose step this system-upgrade-controller Plan is, or undefined. Harvester's controllers
+ * create them in cattle-system as the upgrade goes, labelled with its name (the Upgrade controller's
+ * `<upgrade>-prepare`, which preloads the new images on every node, and its image cleanup plan once the upgrade is
+ * over; the upgrade toolkit's image-preload and node-upgrade plans): the upgrade was judged at its creation, with its
+ * overrides, and the drains of its nodes are judged one by one, so refusing its steps would only fail the upgrade it
+ * let start. A step only when every one holds, since the label alone is no proof:
+ * - the upgrade is one volume-guard sees and polices (its kind in `upgrades.kinds`: judged at its creation), an
+ *   Upgrade in harvester-system;
+ * - a service account asks (Harvester's controllers create these; a person's labelled Plan is judged like any Plan);
+ * - the upgrade is not over (Succeeded, Failed), but for a Plan that neither cordons nor drains (the image cleanup).
  */
-export function harvesterUpgradeStep(request: AdmissionRequest, snapshot: ClusterSnapshot): HarvesterUpgradeRecord | undefined {
-  // Harvester makes them in cattle-system only: a Plan labelled so elsewhere is judged like any other.
+export function harvesterUpgradeStep(
+  request: AdmissionRequest,
+  snapshot: ClusterSnapshot,
+  kinds: Config['upgrades']['kinds'],
+): HarvesterUpgradeRecord | undefined {
   if (request.kind.group !== 'upgrade.cattle.io' || request.kind.kind !== 'Plan' || request.namespace !== HARVESTER_PLAN_NAMESPACE) return undefined;
+  if (!request.userInfo.username.startsWith('system:serviceaccount:')) return undefined;
   const labels = metaOf(request.object)?.labels ?? {};
   for (const upgrade of snapshot.harvesterUpgrades()) {
     const name = labels[HARVESTER_UPGRADE_LABELS[upgrade.kind]];
-    if (name !== undefined && name !== '' && upgrade.name === name) return upgrade;
+    if (name === undefined || name === '' || upgrade.name !== name) continue;
+    if (upgrade.kind === 'Upgrade' && upgrade.namespace !== HARVESTER_UPGRADE_NAMESPACE) continue;
+    const group = HARVESTER_UPGRADE_KINDS.find((known) => known.kind === upgrade.kind)?.group;
+    if (!kinds.some((kind) => kind.group === group && kind.kind === upgrade.kind)) continue;
+    if (HARVESTER_UPGRADE_OVER.has(upgrade.state) && cordonsOrDrains(request.object)) continue;
+    return upgrade;
   }
   return undefined;
 }

@@ -267,6 +267,49 @@ describe('upgrade', () => {
     expect(validator.handle({ ...plan(labels), namespace: 'system-upgrade' }, context(model)).allowed).toBe(false);
   });
 
+  it('takes no label alone as proof that a Plan is a Harvester upgrade step', () => {
+    const plan = (labels: Record<string, string>, fields: { username?: string; spec?: Record<string, unknown> } = {}) =>
+      request({
+        kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
+        resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
+        operation: 'CREATE',
+        namespace: 'cattle-system',
+        name: 'p',
+        userInfo: { username: fields.username ?? 'system:serviceaccount:harvester-system:harvester', groups: ['system:serviceaccounts'] },
+        object: {
+          apiVersion: 'upgrade.cattle.io/v1',
+          kind: 'Plan',
+          metadata: { name: 'p', namespace: 'cattle-system', labels },
+          spec: { concurrency: 1, version: 'v9', nodeSelector: {}, ...fields.spec },
+        },
+      });
+    const labels = { 'harvesterhci.io/upgrade': 'hvst-upgrade-1' };
+    const drains = { cordon: true, drain: { force: true } };
+    const withUpgrade = (fields: Parameters<typeof harvesterUpgrade>[0]) =>
+      modelWith((m) => {
+        m.upsert('node', node({ name: 'node-1', labels: { 'kubernetes.io/hostname': 'node-1' } }));
+        addVolume(m, volumeWithReplicas('vol-d', ['node-1'], { state: 'detached', robustness: 'unknown', currentNodeID: '', numberOfReplicas: 1 }));
+        m.upsert('harvesterUpgrade', harvesterUpgrade({ name: 'hvst-upgrade-1', ...fields }));
+      });
+    const running = withUpgrade({ state: 'UpgradingNodes' });
+    expect(validator.handle(plan(labels, { spec: drains }), context(running)).allowed).toBe(true);
+    // A person's Plan carrying the label is judged like any Plan.
+    expect(validator.handle(plan(labels, { username: 'alice', spec: drains }), context(running)).allowed).toBe(false);
+    expect(validator.handle(plan(labels, { username: 'alice' }), context(running)).allowed).toBe(false);
+    // An upgrade that is over passes only a Plan that neither cordons nor drains (its image cleanup).
+    for (const state of ['Succeeded', 'Failed']) {
+      const over = withUpgrade({ state });
+      expect(validator.handle(plan(labels, { spec: drains }), context(over)).allowed, state).toBe(false);
+      expect(validator.handle(plan(labels, { spec: { drain: { force: false } } }), context(over)).allowed, state).toBe(false);
+      expect(validator.handle(plan(labels), context(over)).allowed, state).toBe(true);
+    }
+    // An Upgrade outside harvester-system is none of Harvester's.
+    expect(validator.handle(plan(labels), context(withUpgrade({ namespace: 'default' }))).allowed).toBe(false);
+    // An upgrade of a kind volume-guard does not police was never judged at its creation.
+    const unpoliced = upgradeValidator({ ...config, upgrades: { ...config.upgrades, kinds: config.upgrades.kinds.filter((kind) => !kind.group.endsWith('harvesterhci.io')) } });
+    expect(unpoliced.handle(plan(labels), context(running)).allowed).toBe(false);
+  });
+
   it('the Harvester annotation does not skip an attached single-replica volume; volume-guard.io/skip does', () => {
     const model = modelWith((m) => {
       addVolume(m, volumeWithReplicas('vol-a', ['node-1'], { numberOfReplicas: 1 }));
