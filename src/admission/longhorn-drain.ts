@@ -303,7 +303,7 @@ function stuckWarning(snapshot: ClusterSnapshot, node: string, moved: readonly F
 export function applyLonghornDrainPolicy(
   snapshot: ClusterSnapshot,
   node: string,
-  results: CheckResults,
+  results: Pick<CheckResults, 'findings' | 'totals'>,
   options: {
     /** Whether the Node is cordoned (spec.unschedulable) once the request is done: Longhorn acts on nothing else. */
     readonly cordoned: boolean;

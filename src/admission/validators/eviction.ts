@@ -156,7 +156,8 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     adjust: (results) => {
       // On a node being drained the node-wide checks find everything there, capped at the few a denial lists: the
       // evicted pod's own data (what `kubectl drain` prints this refusal for) is listed first, even past that cap.
-      const own = nodeWide && ownData && target !== undefined ? ownFirst(context, { node, pod, ...(removed ? { removed } : {}) }) : undefined;
+      // A finished pod or one the model has not seen has no data of its own here: its namespace's still come first.
+      const own = nodeWide ? (ownData && target !== undefined ? ownFirst(context, { node, pod, ...(removed ? { removed } : {}) }) : () => []) : undefined;
       return adjustRemoval(context, removal, node, draining, nodeWide, results, own);
     },
   };
@@ -180,11 +181,20 @@ function adjustRemoval(
     !nodeWide || dataNamespaces(finding).every((namespace) => namespace === removal.namespace);
   // Issue 12.9: Longhorn's node-drain-policy moving the last copies itself (evictions only).
   const nodeRecord = context.snapshot.node(node);
+  const drainOptions = { cordoned: nodeRecord !== undefined && isCordoned(nodeRecord), nameable };
   const drain = removal.evicted
-    ? applyLonghornDrainPolicy(context.snapshot, node, results, { cordoned: nodeRecord !== undefined && isCordoned(nodeRecord), nameable })
+    ? applyLonghornDrainPolicy(context.snapshot, node, results, drainOptions)
     : { findings: results.findings, totals: results.totals, warnings: [] };
   const warnings = [...drain.warnings];
-  const ordered = nodeWide && own !== undefined && drain.findings.length > 0 ? ownDataFirst(drain.findings, drain.totals, own(), nameable) : drain.findings;
+  // The pod's own findings pass the same policy: a volume Longhorn moves off is no risk to list first.
+  const ownKept = (): readonly Finding[] => {
+    const mine = own!();
+    if (!removal.evicted || mine.length === 0) return mine;
+    const totals: Partial<Record<Finding['check'], number>> = {};
+    for (const finding of mine) totals[finding.check] = (totals[finding.check] ?? 0) + 1;
+    return applyLonghornDrainPolicy(context.snapshot, node, { findings: [...mine], totals }, drainOptions).findings;
+  };
+  const ordered = nodeWide && own !== undefined && drain.findings.length > 0 ? ownDataFirst(drain.findings, drain.totals, ownKept(), nameable) : drain.findings;
   let findings: readonly Finding[] = nodeWide ? ordered.map((finding) => (nameable(finding) ? finding : withheld(finding, node))) : ordered;
   let totals = drain.totals;
   const auditAnnotations: Record<string, string> = {};

@@ -50,6 +50,8 @@ export const CONTROLLER_POD_DELETERS: readonly string[] = [
   'pod-garbage-collector',
   'namespace-controller',
   'node-controller',
+  // DRA device taints (DeviceTaintRule, NoExecute): the pods using a tainted device.
+  'device-taint-eviction-controller',
 ].map((name) => `system:serviceaccount:kube-system:${name}`);
 
 /** kube-controller-manager itself: its controllers run as it without `--use-service-account-credentials`. */

@@ -9,7 +9,7 @@ import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, evictionRequest } from '../../support/admission.ts';
-import { localPV, namespace, node, pod, pvc } from '../../support/fixtures.ts';
+import { localPV, longhornNode, longhornSetting, namespace, node, pod, pv, pvc, replica, volume } from '../../support/fixtures.ts';
 
 const evictions = podEvictionValidator(defaultConfig());
 
@@ -66,5 +66,39 @@ describe('eviction on a node being drained: the evicted pod’s own data is name
     expect(ownDataFirst([finding('a')], { 'node-local-volume': 1 }, [finding('pv-9')], all).map((f) => f.object.name)).toEqual(['a']);
     // Another check found nothing: nothing is added to it.
     expect(ownDataFirst([finding('a')], { 'node-local-volume': 1 }, [finding('v', 'last-replica-on-node')], all)).toHaveLength(1);
+  });
+
+  it("lists the requester's namespace first for a finished pod too (no data of its own)", () => {
+    const model = drainingNode();
+    model.upsert('pod', pod({ namespace: 'shop', name: 'job-x', phase: 'Succeeded', controllerKind: 'Job' } as Parameters<typeof pod>[0]));
+    const lines = objectLines(evictions.handle(evictionRequest('job-x', { namespace: 'shop' }), context(model)).status?.message ?? '');
+    const firstWithheld = lines.findIndex((line) => line.includes('of another namespace'));
+    expect(firstWithheld).toBeGreaterThan(0);
+    expect(lines.slice(firstWithheld).every((line) => line.includes('of another namespace'))).toBe(true);
+  });
+
+  it('never lists first a volume of its own that Longhorn moves off the node (block-for-eviction)', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.setLonghornInstalled(true);
+    model.upsert('node', node({ name: 'w1', unschedulable: true }));
+    model.upsert('node', node({ name: 'w2' }));
+    model.upsert('namespace', namespace({ name: 'app' }));
+    model.replaceAll('longhornNode', ['w1', 'w2'].map((name) => longhornNode({ name })));
+    model.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    // 14 strict-local volumes stay (Longhorn cannot move them), past the listing cap.
+    for (let i = 0; i < 14; i++) {
+      const name = `a${String(i).padStart(2, '0')}`;
+      model.upsert('longhornVolume', volume({ name, numberOfReplicas: 1, currentNodeID: 'w1', strictLocal: true, pvcNamespace: 'app', pvcName: name, pvName: name }));
+      model.upsert('longhornReplica', replica({ volumeName: name, nodeID: 'w1' }));
+    }
+    // The pod's own volume: an ordinary single copy, which the policy moves to w2 before the drain goes on.
+    model.upsert('longhornVolume', volume({ name: 'zz-live', numberOfReplicas: 1, currentNodeID: 'w1', pvName: 'zz-live', pvcNamespace: 'app', pvcName: 'db' }));
+    model.upsert('longhornReplica', replica({ volumeName: 'zz-live', nodeID: 'w1' }));
+    model.upsert('persistentVolume', pv({ name: 'zz-live', claimNamespace: 'app', claimName: 'db' }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'app', name: 'db', volumeName: 'zz-live' }));
+    model.upsert('pod', pod({ namespace: 'app', name: 'db-0', nodeName: 'w1', claimNames: ['db'] }));
+    const refused = evictions.handle(evictionRequest('db-0', { namespace: 'app' }), context(model));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status?.message).not.toContain('zz-live');
   });
 });
