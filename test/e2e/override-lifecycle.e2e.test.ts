@@ -141,6 +141,16 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
     const stillDenied = await evict();
     expect(stillDenied.code).not.toBe(0);
     expect(stillDenied.stderr).toContain('[node-local-volume]');
+    // A misspelt check id in skip-evictions is said when written, and again at the eviction it fails to waive.
+    const misspelt = await must(
+      kubectl(['annotate', '--overwrite', 'namespace', NS, 'volume-guard.io/skip-evictions=node-local', 'volume-guard.io/skip-by=admin']),
+      'misspelt skip-evictions',
+    );
+    expect(misspelt.stderr).toContain('unknown check "node-local" in volume-guard.io/skip-evictions');
+    expect(misspelt.stderr).toContain('did you mean node-local-volume?');
+    const unwaived = await eventually(evict, (r) => r.stderr.includes('in volume-guard.io/skip-evictions'));
+    expect(unwaived.code).not.toBe(0);
+    expect(unwaived.stderr).toContain('did you mean node-local-volume?');
     await must(
       kubectl(['annotate', '--overwrite', 'namespace', NS, 'volume-guard.io/skip-evictions=node-local-volume', 'volume-guard.io/skip-by=admin']),
       'namespace skip-evictions',

@@ -377,6 +377,15 @@ describe('override feedback when written', () => {
     ).toEqual([]);
   });
 
+  it("checks a namespace's skip-evictions like a skip", () => {
+    const evictions = overrideWriteWarnings('Namespace shop', { annotations: { 'volume-guard.io/skip-evictions': 'node-local' } });
+    expect(evictions.join(' ')).toContain('unknown check "node-local" in volume-guard.io/skip-evictions');
+    expect(evictions.join(' ')).toContain('did you mean node-local-volume?');
+    expect(overrideWriteWarnings('Namespace shop', { annotations: { 'volume-guard.io/skip-evictions': ' ' } })[0]).toContain('volume-guard.io/skip-evictions is empty');
+    // Only annotations are read for both: a label is not commented on as one.
+    expect(overrideWriteWarnings('Namespace shop', { labels: { 'volume-guard.io/skip-evictions': 'x' } })).toEqual([]);
+  });
+
   it('does not repeat itself for keys the write leaves unchanged', () => {
     const stored = { annotations: { 'volume-guard.io/skip': 'typo' } };
     expect(overrideWriteWarnings('Node n', { annotations: { ...stored.annotations, 'volume-guard.io/skip-reason': 'x' } }, stored)).toEqual([]);
