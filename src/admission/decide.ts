@@ -165,10 +165,16 @@ export function judge(input: Judgement): Decision {
 
   const fitted = fitWarnings(warnings);
   if (enforced.length > 0) {
-    const skipList = enforcedChecks.join(',');
+    // The skip to write names the checks already skipped whole by an override too: it replaces the stored value
+    // (`kubectl annotate --overwrite`), and the request passes only with all of them skipped.
+    const kept = [...honored.values()].flatMap(({ source, checks }) =>
+      source.namespace === undefined ? [...checks].filter((check) => source.checks.includes(check) && !enforcedChecks.includes(check)) : [],
+    );
+    const skipChecks = [...enforcedChecks, ...new Set(kept)];
+    const skipList = skipChecks.join(',');
     const override = input.situation
-      ? overrideLines(input.situation, enforcedChecks)
-      : input.overrideHint
+      ? overrideLines(input.situation, skipChecks)
+      : withOverwrite(input.overrideHint)
           .replace('<checks>', skipList)
           .replace(/^run: /, '')
           .split('\n')
@@ -256,4 +262,23 @@ function overrideAudit(honored: readonly HonoredOverride[]): Record<string, stri
 export function annotateHint(resource: string, ref: string, namespace?: string): string {
   const ns = namespace ? ` -n ${namespace}` : '';
   return `run: kubectl annotate ${resource} ${ref}${ns} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
+}
+
+/**
+ * The hint with `--overwrite` in its `kubectl annotate … volume-guard.io/skip=<checks>` commands: kubectl refuses to
+ * change an annotation that has another value without it (an expired or narrower skip, an earlier skip-by), and the
+ * skip advised replaces the stored one.
+ */
+export function withOverwrite(hint: string): string {
+  const placeholder = `${SKIP_KEY}=<checks>`;
+  return hint
+    .split('\n')
+    .map((line) => {
+      const at = line.indexOf(placeholder);
+      const command = at < 0 ? -1 : line.lastIndexOf('kubectl annotate ', at);
+      if (command < 0) return line;
+      const after = command + 'kubectl annotate '.length;
+      return `${line.slice(0, after)}--overwrite ${line.slice(after)}`;
+    })
+    .join('\n');
 }

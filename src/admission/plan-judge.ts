@@ -5,7 +5,7 @@ import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { checkModes, CheckResults, staleModelDecision, waiversOf, type CheckWaivers, type ListingCap } from './context.ts';
-import { judge } from './decide.ts';
+import { judge, withOverwrite } from './decide.ts';
 import { overrideLines, type ListingProbe, type Situation } from './messages.ts';
 import { SKIP_KEY, whyNotHonored, type OverrideSource } from './overrides.ts';
 import { runPlan, type OverridePlace, type Plan } from './plans.ts';
@@ -182,7 +182,7 @@ const STALE_PLACES: Partial<Record<OverridePlace, string>> = {
 export function staleOverride(places: readonly OverridePlace[], input: Pick<PlanJudgement<unknown>, 'situation' | 'overrideHint'>): string[] {
   if (input.situation !== undefined) return overrideLines(input.situation, '*');
   const placeholder = `${SKIP_KEY}=<checks>`;
-  const commands = input.overrideHint
+  const commands = withOverwrite(input.overrideHint)
     .split('\n')
     .filter((line) => line.includes(placeholder))
     .map((line) => {

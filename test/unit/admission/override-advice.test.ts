@@ -446,6 +446,8 @@ interface Command {
   readonly namespace?: string;
   readonly values: Readonly<Record<string, string>>;
   readonly text: string;
+  /** `kubectl annotate --overwrite`. */
+  readonly overwrite?: boolean;
 }
 
 const OVERRIDE_HEAD = 'Override (an authorized admin, after checking):';
@@ -485,6 +487,9 @@ function parseOverride(override: string): Command | undefined {
   }
   for (const match of text.matchAll(/kubectl (annotate|label) /g)) {
     const words = tokens(text.slice(match.index + match[0].length));
+    // kubectl refuses to change an annotation or label that has another value unless told --overwrite.
+    const overwrite = words[0] === '--overwrite';
+    if (overwrite) words.shift();
     const resource = words.shift() ?? '';
     const names: string[] = [];
     const values: Record<string, string> = {};
@@ -499,7 +504,7 @@ function parseOverride(override: string): Command | undefined {
       if (words[index]!.endsWith(',') || words[index]!.endsWith(';')) break;
     }
     if (Object.keys(values).some((key) => key.startsWith('volume-guard.io/'))) {
-      return { how: match[1] as 'annotate' | 'label', resource, names, ...(namespace ? { namespace } : {}), values, text };
+      return { how: match[1] as 'annotate' | 'label', resource, names, ...(namespace ? { namespace } : {}), values, text, overwrite };
     }
   }
   const statefulSet = /add the annotations (.*) to the StatefulSet/.exec(text) ?? /add to the StatefulSet's metadata\.annotations: (.*)$/m.exec(text);
@@ -552,6 +557,8 @@ function apply(command: Command, model: ClusterModel, req: AdmissionRequest): { 
     const resource = command.resource ?? '';
     if (resource === 'node') {
       const record = model.node(name);
+      const clash = Object.entries(command.values).filter(([key, value]) => record?.annotations[key] !== undefined && record.annotations[key] !== value);
+      if (clash.length > 0 && command.overwrite !== true) missing.push(`--overwrite (kubectl: ${clash.map(([key]) => `'${key}' already has a value`).join('; ')})`);
       if (!record) missing.push(`node ${name}`);
       else model.upsert('node', { ...record, annotations: { ...record.annotations, ...command.values } });
       if (inRequest('nodes', name)) [next.object, next.oldObject].forEach((o) => merge(o, field));
@@ -649,4 +656,29 @@ describe('the override a stale-model refusal prints leads to an allow', () => {
       });
     }
   }
+});
+
+describe('the override a denial prints, over an override already on the object', () => {
+  it('overwrites it (kubectl refuses otherwise) and keeps the checks it skipped, so the request then passes', () => {
+    const validator = validators.find((candidate) => candidate.declaration.target === 'node-cordon')!;
+    // node-1 holds the only copy of vol-last (skipped by the admin's earlier override) and a local PV (not skipped).
+    const model = lastReplicaCluster();
+    model.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-1', claimName: 'db-data' }));
+    model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
+    model.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'], controllerKind: 'StatefulSet' }));
+    const earlier = { 'volume-guard.io/skip': 'last-replica-on-node,single-replica', 'volume-guard.io/skip-reason': 'backup taken', 'volume-guard.io/skip-by': 'ops-lead' };
+    model.upsert('node', { ...model.node('node-1')!, annotations: earlier });
+    const refused = validator.handle(cordonRequest('node-1', earlier), context(model));
+    expect(refused.allowed).toBe(false);
+    expect(refused.deniedChecks).toEqual(['node-local-volume']);
+    const message = refused.status!.message;
+    const lines = message.split('\n');
+    const override = lines.slice(lines.indexOf(OVERRIDE_HEAD) + 1).join('\n');
+    const command = parseOverride(override)!;
+    expect(command.values['volume-guard.io/skip']?.split(','), override).toEqual(expect.arrayContaining(['last-replica-on-node', 'single-replica', 'node-local-volume']));
+    const { request: again, missing } = apply(command, model, cordonRequest('node-1', earlier));
+    expect(missing, override).toEqual([]);
+    const passed = validator.handle(again, context(model));
+    expect(passed.allowed, `${override}\n${passed.status?.message ?? ''}`).toBe(true);
+  });
 });
