@@ -8,6 +8,7 @@ import {
   SKIP_BY_KEY,
   SKIP_KEY,
   SKIP_REASON_KEY,
+  SKIP_UNTIL_KEY,
   sourceReaches,
   whyNotHonored,
   writerOf,
@@ -172,7 +173,7 @@ export function judge(input: Judgement): Decision {
     );
     const skipChecks = [...enforcedChecks, ...new Set(kept)];
     const skipList = skipChecks.join(',');
-    const override = input.situation
+    const advised = input.situation
       ? overrideLines(input.situation, skipChecks)
       : withOverwrite(input.overrideHint)
           .replace('<checks>', skipList)
@@ -181,6 +182,9 @@ export function judge(input: Judgement): Decision {
           // A line for one check's PVCs (`<pvcs:orphan-pvc>`) only when that check refused.
           .filter((line) => [...line.matchAll(PVCS_PLACEHOLDER)].every(([, check]) => check === undefined || enforcedChecks.includes(check as CheckId)))
           .map((line) => line.replace(PVCS_PLACEHOLDER, (_, check?: string) => pvcNames(check === undefined ? enforced : enforced.filter((group) => group.check === check))));
+    // An override ignored for its skip-until (past, or unreadable) stays ignored when only its skip is rewritten.
+    const expired = input.overrides.some((source) => source.ignored !== undefined && source.until !== undefined);
+    const override = expired ? advised.map(removingExpiry) : advised;
     // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough.
     const singles = enforced.find((group) => group.check === 'single-replica');
     if (
@@ -281,4 +285,15 @@ export function withOverwrite(hint: string): string {
       return `${line.slice(0, after)}--overwrite ${line.slice(after)}`;
     })
     .join('\n');
+}
+
+/**
+ * The line's `kubectl annotate` of a skip or an approval (`delete`, `reuse`) also removes `volume-guard.io/skip-until`,
+ * with `--overwrite` (its skip-by, reason or value may differ from the stored ones).
+ */
+function removingExpiry(line: string): string {
+  return line.replace(
+    /kubectl annotate (--overwrite )?([^;]*?volume-guard\.io\/(?:skip|delete|reuse)=\S+)/,
+    (_, __, command: string) => `kubectl annotate --overwrite ${command} ${SKIP_UNTIL_KEY}-`,
+  );
 }
