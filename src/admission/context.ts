@@ -6,7 +6,7 @@ import { metaOf, type StringMap } from './objects.ts';
 import { skipFrom, unknownSkipEntries, whyNotHonored, writerOf, type OverrideSource, type OverrideWriters } from './overrides.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo } from './types.ts';
 import type { ValidationContext } from './validator.ts';
-import { MAX_LISTED_PER_CHECK, truncate, WORDING_TAGS } from './messages.ts';
+import { MAX_LISTED_PER_CHECK, OVERRIDE_HEADING, truncate, WORDING_TAGS } from './messages.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import { RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
 import { unknownEntryWarnings } from './override-feedback.ts';
@@ -71,6 +71,8 @@ export function staleModelDecision(
   action: string,
   overrides: readonly OverrideSource[],
   dependsOn?: readonly ResourceKind[],
+  /** Where a `*` skip passes this request, as lines (the command on its own line); omitted: a generic line. */
+  override: readonly string[] = ['volume-guard.io/skip: "*" on the object under review'],
 ): Decision | undefined {
   const { maxStalenessSeconds, stalePolicy } = context.config.model;
   let stale = context.health.synced()
@@ -101,7 +103,7 @@ export function staleModelDecision(
   return denied(
     `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown.\n` +
       `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs).\n` +
-      `Override (an authorized admin, after checking): volume-guard.io/skip: "*" on the object under review.`,
+      [OVERRIDE_HEADING, ...override.map((line) => `  ${line}`)].join('\n'),
     { deniedChecks: ['stale-model'] },
   );
 }

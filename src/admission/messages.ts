@@ -608,10 +608,12 @@ export function describeGroup(check: CheckId, findings: readonly Finding[], tota
 }
 
 /** How an authorized admin overrides the checks for this situation, as lines (the command on a line of its own). */
-export function overrideLines(situation: Situation, checks: readonly CheckId[]): string[] {
-  const skip = checks.join(',');
+export function overrideLines(situation: Situation, checks: readonly CheckId[] | '*'): string[] {
+  // `*` skips every check (what passes a request volume-guard cannot judge); quoted for the shell, `all` in a label.
+  const every = checks === '*';
+  const skip = every ? '*' : checks.join(',');
   const annotate = (target: string) =>
-    `kubectl annotate ${target} volume-guard.io/skip=${skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`;
+    `kubectl annotate --overwrite ${target} volume-guard.io/skip=${every ? "'*'" : skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`;
   switch (situation.kind) {
     case 'cordon':
       return [annotate(`node ${situation.node}`)];
@@ -633,7 +635,7 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[]):
         return [annotate(`namespace ${situation.namespace}`)];
       }
       return [
-        `${helmCommand(situation)} ... --labels volume-guard.io/skip=${checks.join('_')}` +
+        `${helmCommand(situation)} ... --labels volume-guard.io/skip=${every ? 'all' : checks.join('_')}` +
           ((situation.operation === 'upgrade' || isReplaceInstall(situation)) && situation.revision !== undefined
             ? `,volume-guard.io/skip-revision=${situation.revision}`
             : ''),

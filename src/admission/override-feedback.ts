@@ -1,10 +1,10 @@
-// Feedback at the moment an override is written: a misspelt check id, an empty value or a skip without a reason
-// is answered with warnings on the write itself (kubectl annotate, kubectl apply print them), not discovered at
-// the next refused cordon. Pure functions; the override guard and the validators call them.
+// Feedback at the moment an override is written: a misspelt check id, an empty value, a skip without a reason or an
+// approval other than "true" is answered with warnings on the write itself (kubectl annotate, kubectl apply print
+// them), not discovered at the next refused cordon. Pure functions; the override guard and the validators call them.
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { MAX_WARNING_LENGTH, wrap } from './messages.ts';
 import { DELETE_KEY } from '../override-keys.ts';
-import { parseSkip, REUSE_KEY, SKIP_KEY, SKIP_REASON_KEY } from './overrides.ts';
+import { parseSkip, REUSE_KEY, SKIP_EVICTIONS_KEY, SKIP_KEY, SKIP_REASON_KEY } from './overrides.ts';
 
 type StringMap = Readonly<Record<string, string>>;
 
@@ -39,13 +39,13 @@ export function didYouMean(entry: string): CheckId | undefined {
 }
 
 /** One warning per unknown skip entry, the suggestion first so it survives any cut. */
-export function unknownEntryWarnings(where: string, unknown: readonly string[]): string[] {
+export function unknownEntryWarnings(where: string, unknown: readonly string[], key: string = SKIP_KEY): string[] {
   return unknown.flatMap((entry) => {
     const suggestion = didYouMean(entry);
     // One warning line where it fits: the object is named only when there is room (the writer knows which it is).
     const tail = suggestion ? `did you mean ${suggestion}?` : `known: ${CHECK_IDS.join(', ')}`;
-    const full = `volume-guard: unknown check "${entry}" in ${SKIP_KEY} of ${where}, ignored; ${tail}`;
-    const short = `volume-guard: unknown check "${entry}" in ${SKIP_KEY}, ignored; ${tail}`;
+    const full = `volume-guard: unknown check "${entry}" in ${key} of ${where}, ignored; ${tail}`;
+    const short = `volume-guard: unknown check "${entry}" in ${key}, ignored; ${tail}`;
     return wrap(full.length <= MAX_WARNING_LENGTH || !suggestion ? full : short);
   });
 }
@@ -71,18 +71,19 @@ export function overrideWriteWarnings(
   const warnings: string[] = [];
   for (const { field, values } of valuesOf(next)) {
     const before = field === 'annotation' ? previous?.annotations : previous?.labels;
-    const skip = values[SKIP_KEY];
-    const skipChanged = skip !== undefined && skip !== before?.[SKIP_KEY];
-    if (skipChanged) {
+    // A namespace's skip-evictions lists checks like skip does (read as an annotation only).
+    for (const key of field === 'annotation' ? [SKIP_KEY, SKIP_EVICTIONS_KEY] : [SKIP_KEY]) {
+      const skip = values[key];
+      if (skip === undefined || skip === before?.[key]) continue;
       const parsed = parseSkip(skip);
       const where = `${what} ${field}`;
       if (parsed.checks.length === 0 && parsed.unknown.length === 0) {
         const example = field === 'label' ? 'orphan-pvc' : 'node-local-volume';
-        warnings.push(...wrap(`volume-guard: ${where} ${SKIP_KEY} is empty: it skips no check (e.g. ${SKIP_KEY}=${example})`));
+        warnings.push(...wrap(`volume-guard: ${where} ${key} is empty: it skips no check (e.g. ${key}=${example})`));
       }
-      warnings.push(...unknownEntryWarnings(where, parsed.unknown));
+      warnings.push(...unknownEntryWarnings(where, parsed.unknown, key));
       if (parsed.checks.length > 0 && (values[SKIP_REASON_KEY] ?? '').trim() === '') {
-        warnings.push(...wrap(`volume-guard: ${where} ${SKIP_KEY} has no ${SKIP_REASON_KEY}: add why, for the audit trail`));
+        warnings.push(...wrap(`volume-guard: ${where} ${key} has no ${SKIP_REASON_KEY}: add why, for the audit trail`));
       }
     }
     for (const key of [REUSE_KEY, DELETE_KEY]) {

@@ -5,10 +5,10 @@ import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { checkModes, CheckResults, staleModelDecision, waiversOf, type CheckWaivers, type ListingCap } from './context.ts';
-import { judge } from './decide.ts';
-import type { ListingProbe, Situation } from './messages.ts';
-import { whyNotHonored, type OverrideSource } from './overrides.ts';
-import { runPlan, type Plan } from './plans.ts';
+import { judge, withOverwrite } from './decide.ts';
+import { overrideLines, type ListingProbe, type Situation } from './messages.ts';
+import { SKIP_KEY, whyNotHonored, type OverrideSource } from './overrides.ts';
+import { runPlan, type OverridePlace, type Plan } from './plans.ts';
 import { allowed, type Decision } from './types.ts';
 import type { ValidationContext } from './validator.ts';
 
@@ -49,7 +49,7 @@ export interface PlanJudgement<Target> {
 
 /** Stale-model policy → the plan's checks → decision: the answer of every guarded operation. */
 export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Target>, input: PlanJudgement<Target>): Decision {
-  const stale = staleModelDecision(context, input.action, input.overrides, input.reads ?? plan.reads);
+  const stale = staleModelDecision(context, input.action, input.overrides, input.reads ?? plan.reads, staleOverride(plan.overrides, input));
   if (stale) return stale;
   if (input.target === undefined) return allowed([...(input.warnings ?? [])]);
   const configured = checkModes(context);
@@ -158,3 +158,42 @@ function coveredChecks<Target>(context: ValidationContext, input: PlanJudgement<
 }
 
 const NO_CHECKS: readonly CheckId[] = Object.freeze([]);
+
+/**
+ * Where a `*` skip is read for this plan, in words, for the places whose overrides can pass a request volume-guard
+ * cannot judge (staleModelDecision): a whole-object skip, not an approval on one PVC, PV or volume (which waives its
+ * findings, unknown while the view is stale), nor a namespace's skip-evictions (only its own namespace's data).
+ */
+const STALE_PLACES: Partial<Record<OverridePlace, string>> = {
+  object: `${SKIP_KEY}: "*" on the object under review`,
+  node: `${SKIP_KEY}: "*" on the node`,
+  namespace: `${SKIP_KEY}: "*" on the namespace`,
+  'namespace-helm': `${SKIP_KEY}: "*" on the namespace, for an object of a Helm release there`,
+  'release-label': `helm ... --labels ${SKIP_KEY}=all,volume-guard.io/skip-revision=<the new revision>`,
+  'storage-namespace': `${SKIP_KEY}: "*" on Longhorn's namespace`,
+  'harvester-upgrade-skip': `${SKIP_KEY}: "*" on the Harvester Upgrade or UpgradePlan draining the node`,
+};
+
+/**
+ * The override of a stale-model refusal: the situation's own command with `*` (the node for a cordon or eviction,
+ * the release labels for helm), else the `volume-guard.io/skip=<checks>` command of the request's hint with `*`, else
+ * the places of the plan a `*` skip is read at; none when only approvals are read (a PVC DELETE by a GitOps tool).
+ */
+export function staleOverride(places: readonly OverridePlace[], input: Pick<PlanJudgement<unknown>, 'situation' | 'overrideHint'>): string[] {
+  if (input.situation !== undefined) return overrideLines(input.situation, '*');
+  const placeholder = `${SKIP_KEY}=<checks>`;
+  const commands = withOverwrite(input.overrideHint)
+    .split('\n')
+    .filter((line) => line.includes(placeholder))
+    .map((line) => {
+      const at = line.indexOf(placeholder);
+      const manifest = line.lastIndexOf('add to ', at);
+      const command = line.lastIndexOf('kubectl annotate ', at);
+      // In a manifest the value is YAML (`"*"`); on a command line, quoted for the shell.
+      return line.slice(Math.max(manifest, command, 0)).replace(placeholder, `${SKIP_KEY}=${manifest > command ? '"*"' : "'*'"}`);
+    });
+  if (commands.length > 0) return commands;
+  const where = places.flatMap((place) => STALE_PLACES[place] ?? []);
+  if (where.length > 0) return where;
+  return ['none: only approvals on the objects themselves apply, and they cannot be judged until volume-guard sees the cluster again'];
+}

@@ -20,7 +20,8 @@ import { describeUser, unknownWarnings, type CheckResults } from '../context.ts'
 import { annotateHint } from '../decide.ts';
 import { truncate } from '../messages.ts';
 import { applyLonghornDrainPolicy, harvesterDrainOverride, harvesterUpgradeSkip, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
-import { SKIP_EVICTIONS_KEY, skipFrom } from '../overrides.ts';
+import { unknownEntryWarnings } from '../override-feedback.ts';
+import { parseSkip, SKIP_EVICTIONS_KEY, skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
 import { NODE_CHECK_RESOURCES, PLANS, planFindings, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
@@ -96,7 +97,10 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     key: SKIP_EVICTIONS_KEY,
     now: context.now,
   });
-  const warnings = unknownWarnings(`node ${node}`, nodeRecord?.annotations);
+  const warnings = [
+    ...unknownWarnings(`node ${node}`, nodeRecord?.annotations),
+    ...unknownEntryWarnings(`namespace ${removal.namespace}`, parseSkip(snapshot.namespace(removal.namespace)?.annotations[SKIP_EVICTIONS_KEY]).unknown, SKIP_EVICTIONS_KEY),
+  ];
 
   // A DaemonSet pod or a mirror pod comes back where it was: nothing leaves the node, nothing is drained.
   const staysOnNode = pod !== undefined && comesBackToItsNode(pod);

@@ -22,9 +22,9 @@ import type { MachineRecord } from '../../cluster/records.ts';
 import { DELETE_MACHINE_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
-import { annotateHint } from '../decide.ts';
+import { annotateHint, withOverwrite } from '../decide.ts';
 import { field, stringField } from '../objects.ts';
-import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { SKIP_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -213,7 +213,11 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   }
   const overrides: OverrideSource[] = ownSkip ? [ownSkip] : [];
   // (Through the scale subresource the Scale object carries no annotations: the node overrides still count.)
-  const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads);
+  // Unjudged, only the owner's own skip passes (the nodes' are read per Machine, which is not known then).
+  const staleOverride = owner !== 'MachineSet' && request.subResource !== 'scale' && policed
+    ? [withOverwrite(annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace)).replace(/^run: /, '').replace(`${SKIP_KEY}=<checks>`, `${SKIP_KEY}='*'`)]
+    : [`none through ${request.subResource === 'scale' ? 'the scale subresource' : `a ${owner}`}: retry once volume-guard sees the cluster again`];
+  const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads, staleOverride);
   if (stale) return stale;
 
   const machines = context.snapshot.machinesOf(request.namespace, owner, request.name);

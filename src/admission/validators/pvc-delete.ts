@@ -29,6 +29,7 @@ import { field, finalizersOf, metaOf, stringField } from '../objects.ts';
 import { isDeleteApproved } from '../../override-keys.ts';
 import { deleteApprovalSource, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
+import { annotateHint } from '../decide.ts';
 import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -229,7 +230,8 @@ function judgeNamespaceDelete(
     unlimited: ['pvc-delete'],
     overrideHint:
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${namespace} ${DELETE_APPROVED_KEY}=true ` +
-      `${SKIP_BY_KEY}=<your user name>, and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
+      `${SKIP_BY_KEY}=<your user name>, and let ${automation ? 'the controller retry' : 'the delete be retried'}\n` +
+      `or, for every PVC in it: ${annotateHint('namespace', namespace).replace(/^run: /, '')}`,
   });
 }
 

@@ -62,7 +62,7 @@ describe('denial layout', () => {
     expect(lines.some((line) => line.startsWith('  Fix: '))).toBe(true);
     const override = lines.indexOf('Override (an authorized admin, after checking):');
     expect(lines[override + 1]).toBe(
-      '  kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>',
+      '  kubectl annotate --overwrite node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>',
     );
   });
 
@@ -201,7 +201,7 @@ describe('advice that works for the situation', () => {
       namespace: 'capi',
     };
     const message = deny([volume('volume-health', 'pvc-a', { reason: 'robustness is degraded' })], situation);
-    expect(message).toContain('kubectl annotate machinedeployments.cluster.x-k8s.io md-0 -n capi volume-guard.io/skip=volume-health');
+    expect(message).toContain('kubectl annotate --overwrite machinedeployments.cluster.x-k8s.io md-0 -n capi volume-guard.io/skip=volume-health');
   });
 
   it('numberOfReplicas 1: raise the replica count; an effective single replica: let Longhorn rebuild', () => {
@@ -375,6 +375,15 @@ describe('override feedback when written', () => {
         annotations: { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-reason': 'disk kept, OPS-1' },
       }),
     ).toEqual([]);
+  });
+
+  it("checks a namespace's skip-evictions like a skip", () => {
+    const evictions = overrideWriteWarnings('Namespace shop', { annotations: { 'volume-guard.io/skip-evictions': 'node-local' } });
+    expect(evictions.join(' ')).toContain('unknown check "node-local" in volume-guard.io/skip-evictions');
+    expect(evictions.join(' ')).toContain('did you mean node-local-volume?');
+    expect(overrideWriteWarnings('Namespace shop', { annotations: { 'volume-guard.io/skip-evictions': ' ' } })[0]).toContain('volume-guard.io/skip-evictions is empty');
+    // Only annotations are read for both: a label is not commented on as one.
+    expect(overrideWriteWarnings('Namespace shop', { labels: { 'volume-guard.io/skip-evictions': 'x' } })).toEqual([]);
   });
 
   it('does not repeat itself for keys the write leaves unchanged', () => {

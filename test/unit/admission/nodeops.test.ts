@@ -394,6 +394,12 @@ describe('pod DELETE during a drain (kubectl drain --disable-eviction)', () => {
       'volume-guard.io/skip-until': '2020-01-01T00:00:00Z',
     });
     expect(validator.handle(del('db-0', ['db-data']), context(expired)).allowed).toBe(false);
+    // A misspelt check id is said at the pod delete it was meant for, not silently ignored.
+    const misspelt = withNamespace({ 'volume-guard.io/skip-evictions': 'node-local', 'volume-guard.io/skip-by': 'admin' });
+    const refused = validator.handle(del('db-0', ['db-data']), context(misspelt));
+    expect(refused.allowed).toBe(false);
+    expect(refused.warnings?.join(' ')).toContain('unknown check "node-local" in volume-guard.io/skip-evictions');
+    expect(refused.warnings?.join(' ')).toContain('did you mean node-local-volume?');
   });
 });
 
