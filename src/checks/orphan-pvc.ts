@@ -403,10 +403,11 @@ function candidatesFor(
 export function unhonoredReuse(annotations: Readonly<Record<string, string>>, now: number = Date.now()): string {
   const value = annotations[REUSE_KEY];
   if (value === undefined || reuseApprovedIn(annotations, now)) return '';
-  if (value !== 'true') return `; reuse: "${value.length > 12 ? `${value.slice(0, 12)}…` : value}" ignored, only "true" counts`;
+  // Quoted as JSON: a value holding a line break or quotes stays on the finding's line.
+  if (value !== 'true') return `reuse: ${JSON.stringify(value.slice(0, 12))}${value.length > 12 ? '…' : ''} ignored, only "true" counts`;
   const lifecycle = overrideLifecycle(annotations, now);
-  if (lifecycle.writer === '') return `; reuse ignored: no ${SKIP_BY_KEY}`;
-  return `; reuse ignored: ${lifecycle.expiredOrInvalid ?? 'not honored'}`;
+  if (lifecycle.writer === '') return `reuse ignored: no ${SKIP_BY_KEY}`;
+  return `reuse ignored: ${lifecycle.expiredOrInvalid ?? 'not honored'}`;
 }
 
 function pvcFinding(candidate: Candidate, tags: readonly string[]): Finding {
@@ -414,7 +415,9 @@ function pvcFinding(candidate: Candidate, tags: readonly string[]): Finding {
   const related: AffectedObject[] = [];
   if (claim.volumeName !== '') related.push({ kind: 'PersistentVolume', name: claim.volumeName });
   if (candidate.statefulSet !== undefined) related.push(candidate.statefulSet);
-  const reason = candidate.reason + unhonoredReuse(claim.annotations);
+  // The note first: a finding's line is cut at its end when long, and the note answers the admin who approved it.
+  const unhonored = unhonoredReuse(claim.annotations);
+  const reason = unhonored === '' ? candidate.reason : `${unhonored}; ${candidate.reason}`;
   return { check: 'orphan-pvc', severity: candidate.severity ?? 'critical', object: claimObject(claim), reason, tags, related };
 }
 

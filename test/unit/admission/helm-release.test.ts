@@ -62,13 +62,18 @@ describe('helm release validator', () => {
 
   it('says why a reuse approval on the PVC does not count: a value other than "true", no writer, expired', () => {
     const message = (annotations: Record<string, string>): string => validator.handle(releaseRequest({}), context(leftover(annotations))).status?.message ?? '';
-    expect(message({ 'volume-guard.io/reuse': 'True', 'volume-guard.io/skip-by': 'admin' })).toContain(
-      '; reuse: "True" ignored, only "true" counts',
+    // First on the finding's line (a long line is cut at its end), the value quoted as JSON.
+    expect(message({ 'volume-guard.io/reuse': 'True', 'volume-guard.io/skip-by': 'admin' })).toMatch(
+      /mysql-0: reuse: "True" ignored, only "true" counts; left by/,
     );
-    expect(message({ 'volume-guard.io/reuse': 'true' })).toContain('; reuse ignored: no volume-guard.io/skip-by');
+    expect(message({ 'volume-guard.io/reuse': 'true' })).toContain('reuse ignored: no volume-guard.io/skip-by; ');
     expect(message({ 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' })).toContain(
-      '; reuse ignored: expired at 2020-01-01T00:00:00.000Z',
+      'reuse ignored: expired at 2020-01-01T00:00:00.000Z',
     );
+    // A value with a line break stays on its line.
+    const broken = message({ 'volume-guard.io/reuse': 'yes\nplease', 'volume-guard.io/skip-by': 'admin' });
+    expect(broken).toContain('reuse: "yes\\nplease" ignored');
+    expect(broken.split('\n').some((line) => line.startsWith('please'))).toBe(false);
     expect(message({})).not.toContain('reuse ignored');
   });
 
