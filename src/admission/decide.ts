@@ -8,7 +8,6 @@ import {
   SKIP_BY_KEY,
   SKIP_KEY,
   SKIP_REASON_KEY,
-  SKIP_UNTIL_KEY,
   sourceReaches,
   whyNotHonored,
   writerOf,
@@ -166,25 +165,16 @@ export function judge(input: Judgement): Decision {
 
   const fitted = fitWarnings(warnings);
   if (enforced.length > 0) {
-    // The skip to write names the checks already skipped whole by an override too: it replaces the stored value
-    // (`kubectl annotate --overwrite`), and the request passes only with all of them skipped.
-    const kept = [...honored.values()].flatMap(({ source, checks }) =>
-      source.namespace === undefined ? [...checks].filter((check) => source.checks.includes(check) && !enforcedChecks.includes(check)) : [],
-    );
-    const skipChecks = [...enforcedChecks, ...new Set(kept)];
-    const skipList = skipChecks.join(',');
-    const advised = input.situation
-      ? overrideLines(input.situation, skipChecks)
-      : withOverwrite(input.overrideHint)
+    const skipList = enforcedChecks.join(',');
+    const override = input.situation
+      ? overrideLines(input.situation, enforcedChecks)
+      : input.overrideHint
           .replace('<checks>', skipList)
           .replace(/^run: /, '')
           .split('\n')
           // A line for one check's PVCs (`<pvcs:orphan-pvc>`) only when that check refused.
           .filter((line) => [...line.matchAll(PVCS_PLACEHOLDER)].every(([, check]) => check === undefined || enforcedChecks.includes(check as CheckId)))
           .map((line) => line.replace(PVCS_PLACEHOLDER, (_, check?: string) => pvcNames(check === undefined ? enforced : enforced.filter((group) => group.check === check))));
-    // An override ignored for its skip-until (past, or unreadable) stays ignored when only its skip is rewritten.
-    const expired = input.overrides.some((source) => source.ignored !== undefined && source.until !== undefined);
-    const override = expired ? advised.map(removingExpiry) : advised;
     // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough.
     const singles = enforced.find((group) => group.check === 'single-replica');
     if (
@@ -266,34 +256,4 @@ function overrideAudit(honored: readonly HonoredOverride[]): Record<string, stri
 export function annotateHint(resource: string, ref: string, namespace?: string): string {
   const ns = namespace ? ` -n ${namespace}` : '';
   return `run: kubectl annotate ${resource} ${ref}${ns} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
-}
-
-/**
- * The hint with `--overwrite` in its `kubectl annotate … volume-guard.io/skip=<checks>` commands: kubectl refuses to
- * change an annotation that has another value without it (an expired or narrower skip, an earlier skip-by), and the
- * skip advised replaces the stored one.
- */
-export function withOverwrite(hint: string): string {
-  const placeholder = `${SKIP_KEY}=<checks>`;
-  return hint
-    .split('\n')
-    .map((line) => {
-      const at = line.indexOf(placeholder);
-      const command = at < 0 ? -1 : line.lastIndexOf('kubectl annotate ', at);
-      if (command < 0) return line;
-      const after = command + 'kubectl annotate '.length;
-      return `${line.slice(0, after)}--overwrite ${line.slice(after)}`;
-    })
-    .join('\n');
-}
-
-/**
- * The line's `kubectl annotate` of a skip or an approval (`delete`, `reuse`) also removes `volume-guard.io/skip-until`,
- * with `--overwrite` (its skip-by, reason or value may differ from the stored ones).
- */
-function removingExpiry(line: string): string {
-  return line.replace(
-    /kubectl annotate (--overwrite )?([^;]*?volume-guard\.io\/(?:skip|delete|reuse)=\S+)/,
-    (_, __, command: string) => `kubectl annotate --overwrite ${command} ${SKIP_UNTIL_KEY}-`,
-  );
 }

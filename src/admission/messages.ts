@@ -613,7 +613,7 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
   const every = checks === '*';
   const skip = every ? '*' : checks.join(',');
   const annotate = (target: string) =>
-    `kubectl annotate --overwrite ${target} volume-guard.io/skip=${every ? "'*'" : skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`;
+    `kubectl annotate ${target} volume-guard.io/skip=${every ? '"*"' : skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`;
   switch (situation.kind) {
     case 'cordon':
       return [annotate(`node ${situation.node}`)];

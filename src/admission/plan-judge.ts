@@ -5,7 +5,7 @@ import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { checkModes, CheckResults, staleModelDecision, waiversOf, type CheckWaivers, type ListingCap } from './context.ts';
-import { judge, withOverwrite } from './decide.ts';
+import { judge } from './decide.ts';
 import { overrideLines, type ListingProbe, type Situation } from './messages.ts';
 import { SKIP_KEY, whyNotHonored, type OverrideSource } from './overrides.ts';
 import { runPlan, type OverridePlace, type Plan } from './plans.ts';
@@ -182,15 +182,15 @@ const STALE_PLACES: Partial<Record<OverridePlace, string>> = {
 export function staleOverride(places: readonly OverridePlace[], input: Pick<PlanJudgement<unknown>, 'situation' | 'overrideHint'>): string[] {
   if (input.situation !== undefined) return overrideLines(input.situation, '*');
   const placeholder = `${SKIP_KEY}=<checks>`;
-  const commands = withOverwrite(input.overrideHint)
+  const commands = input.overrideHint
     .split('\n')
     .filter((line) => line.includes(placeholder))
     .map((line) => {
       const at = line.indexOf(placeholder);
       const manifest = line.lastIndexOf('add to ', at);
       const command = line.lastIndexOf('kubectl annotate ', at);
-      // In a manifest the value is YAML (`"*"`); on a command line, quoted for the shell.
-      return line.slice(Math.max(manifest, command, 0)).replace(placeholder, `${SKIP_KEY}=${manifest > command ? '"*"' : "'*'"}`);
+      // `"*"`: YAML in a manifest; on a command line, quoted alike by POSIX shells, PowerShell and cmd.
+      return line.slice(Math.max(manifest, command, 0)).replace(placeholder, `${SKIP_KEY}="*"`);
     });
   if (commands.length > 0) return commands;
   const where = places.flatMap((place) => STALE_PLACES[place] ?? []);

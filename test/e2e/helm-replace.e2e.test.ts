@@ -111,7 +111,7 @@ describe('an unreadable release record is refused with the override its operatio
     const rollback = await create('back', 'pending-rollback', 4);
     expect(rollback.code).not.toBe(0);
     expect(rollback.words).toContain('cannot check Helm release Secret');
-    expect(rollback.words).toContain(`kubectl annotate --overwrite namespace ${NS} volume-guard.io/skip=orphan-pvc`);
+    expect(rollback.words).toContain(`kubectl annotate namespace ${NS} volume-guard.io/skip=orphan-pvc`);
     expect(rollback.words).not.toContain('--labels');
     const upgrade = await create('up', 'pending-upgrade', 7);
     expect(upgrade.code).not.toBe(0);

@@ -82,7 +82,7 @@ describe('messages through kubectl', () => {
     expect(message).not.toMatch(/delete the PV/i);
     expect(lines.at(-2)).toBe('Override (an authorized admin, after checking):');
     expect(lines.at(-1)).toBe(
-      `  kubectl annotate --overwrite node ${NODE} volume-guard.io/skip=node-local-volume volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`,
+      `  kubectl annotate node ${NODE} volume-guard.io/skip=node-local-volume volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`,
     );
     expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(200);
@@ -122,7 +122,7 @@ describe('messages through kubectl', () => {
     const eviction = denial(drained.stderr, 'pod-eviction.volume-guard.io');
     expect(eviction.split('\n')[0]).toBe(`volume-guard refused the eviction of pod ${NS}/mysql-0: 1 risk of data loss.`);
     expect(eviction).toContain(`stranded on ${DRAIN_NODE}: pods using it can run nowhere else`);
-    expect(eviction).toContain(`kubectl annotate --overwrite node ${DRAIN_NODE} volume-guard.io/skip=node-local-volume`);
+    expect(eviction).toContain(`kubectl annotate node ${DRAIN_NODE} volume-guard.io/skip=node-local-volume`);
     expect(eviction.length).toBeLessThanOrEqual(800);
     // kubectl 1.36 goes on evicting after a refused cordon; only the refused eviction fails the drain.
     expect(drained.stderr).toContain(`unable to cordon node "${DRAIN_NODE}"`);
@@ -187,14 +187,13 @@ describe('advice that works as printed', () => {
       spec: { version: 'v1.36.0', concurrency: 1, serviceAccountName: 'upgrader', upgrade: { image: 'rancher/k3s-upgrade' } },
     };
     await must(create(plan, 'plan'), 'create the plan with an override');
-    // Its reason stays: kubectl changes it only with --overwrite, which the printed command must carry.
-    await must(kubectl(['annotate', 'plans.upgrade.cattle.io', 'msg-plan', '-n', PNS, 'volume-guard.io/skip-']), 'remove it');
+    await must(kubectl(['annotate', 'plans.upgrade.cattle.io', 'msg-plan', '-n', PNS, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-']), 'remove it');
     const change = () => kubectl(['patch', 'plans.upgrade.cattle.io', 'msg-plan', '-n', PNS, '--type=merge', '-p', '{"spec":{"version":"v1.36.1"}}']);
     const refused = await eventually(change, (r) => r.code !== 0);
     const message = denial(refused.stderr, 'upgrade.volume-guard.io');
     // The change names the rollout fields that make it an upgrade (the kind's table).
     expect(message.split('\n')[0]).toMatch(/^volume-guard refused the change of Plan msg-plans\/msg-plan \(spec\.version changed\): /);
-    const command = /^ {2}(kubectl annotate --overwrite plans\.upgrade\.cattle\.io msg-plan -n msg-plans .*)$/m.exec(message)?.[1];
+    const command = /^ {2}(kubectl annotate plans\.upgrade\.cattle\.io msg-plan -n msg-plans .*)$/m.exec(message)?.[1];
     expect(command).toBeDefined();
     expect(message).toContain('then apply the change again');
     // Run the printed command as a shell would, with a reason and the writer filled in.

@@ -22,7 +22,7 @@ import type { MachineRecord } from '../../cluster/records.ts';
 import { DELETE_MACHINE_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
-import { annotateHint, withOverwrite } from '../decide.ts';
+import { annotateHint } from '../decide.ts';
 import { field, stringField } from '../objects.ts';
 import { SKIP_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
@@ -215,7 +215,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // (Through the scale subresource the Scale object carries no annotations: the node overrides still count.)
   // Unjudged, only the owner's own skip passes (the nodes' are read per Machine, which is not known then).
   const staleOverride = owner !== 'MachineSet' && request.subResource !== 'scale' && policed
-    ? [withOverwrite(annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace)).replace(/^run: /, '').replace(`${SKIP_KEY}=<checks>`, `${SKIP_KEY}='*'`)]
+    ? [annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace).replace(/^run: /, '').replace(`${SKIP_KEY}=<checks>`, `${SKIP_KEY}="*"`)]
     : [`none through ${request.subResource === 'scale' ? 'the scale subresource' : `a ${owner}`}: retry once volume-guard sees the cluster again`];
   const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads, staleOverride);
   if (stale) return stale;

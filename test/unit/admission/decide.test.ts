@@ -97,7 +97,7 @@ describe('judge', () => {
     expect(message).toContain('Volume longhorn-system/pvc-a (PVC app/data-pvc-a)');
     expect(message).toContain('longhorn-system/pvc-b');
     expect(message).toContain('Fix:');
-    expect(message).toContain('kubectl annotate --overwrite node worker-1 volume-guard.io/skip=last-replica-on-node');
+    expect(message).toContain('kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node');
   });
 
   it('caps the list of objects and counts the rest', () => {

@@ -102,7 +102,7 @@ describe('helm release validator', () => {
     expect(words({ version: 3 })).toContain('helm upgrade --install ... --labels volume-guard.io/skip=orphan-pvc,volume-guard.io/skip-revision=3');
     // helm rollback takes no --labels (and a rollback's copied labels are never honored): the namespace it is.
     const rollback = words({ version: 5, status: 'pending-rollback' });
-    expect(rollback).toContain(`kubectl annotate --overwrite namespace ${NS} volume-guard.io/skip=orphan-pvc`);
+    expect(rollback).toContain(`kubectl annotate namespace ${NS} volume-guard.io/skip=orphan-pvc`);
     // The command works as given: the override guard wants the writer recorded in the same write.
     expect(rollback).toContain('volume-guard.io/skip-by=<you>');
     expect(rollback).not.toContain('--labels');

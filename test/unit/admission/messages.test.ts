@@ -62,7 +62,7 @@ describe('denial layout', () => {
     expect(lines.some((line) => line.startsWith('  Fix: '))).toBe(true);
     const override = lines.indexOf('Override (an authorized admin, after checking):');
     expect(lines[override + 1]).toBe(
-      '  kubectl annotate --overwrite node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>',
+      '  kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>',
     );
   });
 
@@ -201,7 +201,7 @@ describe('advice that works for the situation', () => {
       namespace: 'capi',
     };
     const message = deny([volume('volume-health', 'pvc-a', { reason: 'robustness is degraded' })], situation);
-    expect(message).toContain('kubectl annotate --overwrite machinedeployments.cluster.x-k8s.io md-0 -n capi volume-guard.io/skip=volume-health');
+    expect(message).toContain('kubectl annotate machinedeployments.cluster.x-k8s.io md-0 -n capi volume-guard.io/skip=volume-health');
   });
 
   it('numberOfReplicas 1: raise the replica count; an effective single replica: let Longhorn rebuild', () => {

@@ -446,10 +446,6 @@ interface Command {
   readonly namespace?: string;
   readonly values: Readonly<Record<string, string>>;
   readonly text: string;
-  /** `kubectl annotate --overwrite`. */
-  readonly overwrite?: boolean;
-  /** Keys it removes (`KEY-`). */
-  readonly removed?: readonly string[];
 }
 
 const OVERRIDE_HEAD = 'Override (an authorized admin, after checking):';
@@ -489,26 +485,21 @@ function parseOverride(override: string): Command | undefined {
   }
   for (const match of text.matchAll(/kubectl (annotate|label) /g)) {
     const words = tokens(text.slice(match.index + match[0].length));
-    // kubectl refuses to change an annotation or label that has another value unless told --overwrite.
-    const overwrite = words[0] === '--overwrite';
-    if (overwrite) words.shift();
     const resource = words.shift() ?? '';
     const names: string[] = [];
     const values: Record<string, string> = {};
-    const removed: string[] = [];
     let namespace: string | undefined;
     for (let index = 0; index < words.length; index++) {
       const word = words[index]!.replace(/[,;]$/, '');
       const pair = KEY_VALUE.exec(word);
       if (word === '-n') namespace = words[++index]!.replace(/[,;]$/, '');
       else if (pair) values[pair[1]!] = unquote(pair[2]!);
-      else if (/^volume-guard\.io\/[a-z-]+-$/.test(word)) removed.push(word.slice(0, -1));
       else if (Object.keys(values).length === 0 && !/^(and|or|then|if)$/.test(word)) names.push(word);
       else break;
       if (words[index]!.endsWith(',') || words[index]!.endsWith(';')) break;
     }
     if (Object.keys(values).some((key) => key.startsWith('volume-guard.io/'))) {
-      return { how: match[1] as 'annotate' | 'label', resource, names, ...(namespace ? { namespace } : {}), values, text, overwrite, removed };
+      return { how: match[1] as 'annotate' | 'label', resource, names, ...(namespace ? { namespace } : {}), values, text };
     }
   }
   const statefulSet = /add the annotations (.*) to the StatefulSet/.exec(text) ?? /add to the StatefulSet's metadata\.annotations: (.*)$/m.exec(text);
@@ -532,11 +523,6 @@ function metaOf(object: unknown): Meta {
 
 const clone = <T>(value: T): T => structuredClone(value);
 
-function without(values: Record<string, string>, removed: readonly string[] = []): Record<string, string> {
-  for (const key of removed) delete values[key];
-  return values;
-}
-
 /**
  * Writes what the command says on the object it names: in the model (what volume-guard reads of stored objects) and
  * in the request when the request carries that object (its next write or DELETE sends it as stored). Returns the
@@ -547,7 +533,7 @@ function apply(command: Command, model: ClusterModel, req: AdmissionRequest): { 
   const merge = (object: unknown, field: 'annotations' | 'labels'): void => {
     if (object === null || object === undefined) return;
     const meta = metaOf(object);
-    meta[field] = without({ ...meta[field], ...command.values }, command.removed);
+    meta[field] = { ...meta[field], ...command.values };
   };
   if (command.how === 'manifest') {
     merge(next.object, 'annotations');
@@ -566,10 +552,8 @@ function apply(command: Command, model: ClusterModel, req: AdmissionRequest): { 
     const resource = command.resource ?? '';
     if (resource === 'node') {
       const record = model.node(name);
-      const clash = Object.entries(command.values).filter(([key, value]) => record?.annotations[key] !== undefined && record.annotations[key] !== value);
-      if (clash.length > 0 && command.overwrite !== true) missing.push(`--overwrite (kubectl: ${clash.map(([key]) => `'${key}' already has a value`).join('; ')})`);
       if (!record) missing.push(`node ${name}`);
-      else model.upsert('node', { ...record, annotations: without({ ...record.annotations, ...command.values }, command.removed) });
+      else model.upsert('node', { ...record, annotations: { ...record.annotations, ...command.values } });
       if (inRequest('nodes', name)) [next.object, next.oldObject].forEach((o) => merge(o, field));
     } else if (resource === 'namespace') {
       const record = model.namespace(name);
@@ -580,9 +564,6 @@ function apply(command: Command, model: ClusterModel, req: AdmissionRequest): { 
       const record = model.persistentVolumeClaim(ns, name);
       if (!record) missing.push(`pvc ${ns}/${name}`);
       else model.upsert('persistentVolumeClaim', { ...record, annotations: { ...record.annotations, ...command.values } });
-      const stored = inRequest('persistentvolumeclaims', name, ns) ? metaOf(req.oldObject ?? req.object).annotations ?? {} : (record?.annotations ?? {});
-      const clash = Object.keys(command.values).filter((key) => stored[key] !== undefined && stored[key] !== command.values[key]);
-      if (clash.length > 0 && command.overwrite !== true) missing.push(`--overwrite (kubectl: ${clash.map((key) => `'${key}' already has a value`).join('; ')})`);
       if (inRequest('persistentvolumeclaims', name, ns)) [next.object, next.oldObject].forEach((o) => merge(o, field));
     } else if (resource === 'pv') {
       if (!inRequest('persistentvolumes', name) && !model.persistentVolume(name)) missing.push(`pv ${name}`);
@@ -668,70 +649,4 @@ describe('the override a stale-model refusal prints leads to an allow', () => {
       });
     }
   }
-});
-
-describe('the override a denial prints, over an override already on the object', () => {
-  it('overwrites it (kubectl refuses otherwise) and keeps the checks it skipped, so the request then passes', () => {
-    const validator = validators.find((candidate) => candidate.declaration.target === 'node-cordon')!;
-    // node-1 holds the only copy of vol-last (skipped by the admin's earlier override) and a local PV (not skipped).
-    const model = lastReplicaCluster();
-    model.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-1', claimName: 'db-data' }));
-    model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
-    model.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'], controllerKind: 'StatefulSet' }));
-    const earlier = { 'volume-guard.io/skip': 'last-replica-on-node,single-replica', 'volume-guard.io/skip-reason': 'backup taken', 'volume-guard.io/skip-by': 'ops-lead' };
-    model.upsert('node', { ...model.node('node-1')!, annotations: earlier });
-    const refused = validator.handle(cordonRequest('node-1', earlier), context(model));
-    expect(refused.allowed).toBe(false);
-    expect(refused.deniedChecks).toEqual(['node-local-volume']);
-    const message = refused.status!.message;
-    const lines = message.split('\n');
-    const override = lines.slice(lines.indexOf(OVERRIDE_HEAD) + 1).join('\n');
-    const command = parseOverride(override)!;
-    expect(command.values['volume-guard.io/skip']?.split(','), override).toEqual(expect.arrayContaining(['last-replica-on-node', 'single-replica', 'node-local-volume']));
-    const { request: again, missing } = apply(command, model, cordonRequest('node-1', earlier));
-    expect(missing, override).toEqual([]);
-    const passed = validator.handle(again, context(model));
-    expect(passed.allowed, `${override}\n${passed.status?.message ?? ''}`).toBe(true);
-  });
-
-  it("an expired approval: a PVC DELETE's advice rewrites it (--overwrite) without its skip-until", () => {
-    const [built] = CASES['pvc-delete']();
-    const validator = validators.find((candidate) => candidate.declaration.target === 'pvc-delete')!;
-    const expired = { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'ops-lead', 'volume-guard.io/skip-until': '2020-01-01T00:00:00Z' };
-    const req = clone(built!.request);
-    metaOf(req.oldObject).annotations = expired;
-    const refused = validator.handle(req, context(built!.model));
-    expect(refused.allowed).toBe(false);
-    expect(refused.warnings?.join(' ').replace(/\s+/g, ' ')).toContain('expired at 2020-01-01T00:00:00.000Z');
-    const lines = refused.status!.message.split('\n');
-    const override = lines.slice(lines.indexOf(OVERRIDE_HEAD) + 1).join('\n');
-    const command = parseOverride(override)!;
-    expect(command.removed, override).toEqual(['volume-guard.io/skip-until']);
-    const { request: again, missing } = apply(command, built!.model, req);
-    expect(missing, override).toEqual([]);
-    const passed = validator.handle(again, context(built!.model));
-    expect(passed.allowed, `${override}\n${passed.status?.message ?? ''}`).toBe(true);
-  });
-
-  it('an expired override: the advice removes its skip-until too, or the new skip would still be ignored as expired', () => {
-    const validator = validators.find((candidate) => candidate.declaration.target === 'node-cordon')!;
-    const model = localDataCluster(false);
-    const expired = {
-      'volume-guard.io/skip': 'node-local-volume',
-      'volume-guard.io/skip-reason': 'disk swap',
-      'volume-guard.io/skip-by': 'admin',
-      'volume-guard.io/skip-until': '2020-01-01T00:00:00Z',
-    };
-    model.upsert('node', { ...model.node('node-3')!, annotations: expired });
-    const refused = validator.handle(cordonRequest('node-3', expired), context(model));
-    expect(refused.allowed).toBe(false);
-    expect(refused.warnings?.join(' ')).toContain('expired at 2020-01-01T00:00:00.000Z');
-    const lines = refused.status!.message.split('\n');
-    const override = lines.slice(lines.indexOf(OVERRIDE_HEAD) + 1).join('\n');
-    const command = parseOverride(override)!;
-    const { request: again, missing } = apply(command, model, cordonRequest('node-3', expired));
-    expect(missing, override).toEqual([]);
-    const passed = validator.handle(again, context(model));
-    expect(passed.allowed, `${override}\n${passed.status?.message ?? ''}`).toBe(true);
-  });
 });

@@ -68,7 +68,7 @@ describe('storage-teardown validator', () => {
     expect(message).toContain('[storage-teardown] 2 Longhorn volumes would lose their data');
     expect(message).toContain('longhorn-system/data-a (PVC shop/data-a-pvc)');
     expect(message).toContain('longhorn-system/data-b');
-    expect(message).toContain('kubectl annotate --overwrite namespace longhorn-system volume-guard.io/skip=storage-teardown');
+    expect(message).toContain('kubectl annotate namespace longhorn-system volume-guard.io/skip=storage-teardown');
   });
 
   it('allows it once no volume is left, or only volumes being deleted', () => {
@@ -239,7 +239,7 @@ describe('storage-teardown validator: Longhorn Replica DELETE', () => {
     expect(message).toContain('longhorn-system/solo');
     expect(message).toContain('PVC shop/solo-pvc');
     expect(message).toContain('last healthy copy');
-    expect(message).toContain('kubectl annotate --overwrite namespace longhorn-system volume-guard.io/skip=storage-teardown');
+    expect(message).toContain('kubectl annotate namespace longhorn-system volume-guard.io/skip=storage-teardown');
   });
 
   it('allows it while another healthy replica is on a node that is up, on another node or not', () => {
