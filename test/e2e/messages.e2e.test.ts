@@ -120,7 +120,10 @@ describe('messages through kubectl', () => {
     );
     expect(drained.code).not.toBe(0);
     const eviction = denial(drained.stderr, 'pod-eviction.volume-guard.io');
-    expect(eviction.split('\n')[0]).toBe(`volume-guard refused the eviction of pod ${NS}/mysql-0: 1 risk of data loss.`);
+    // Judged as on a node being drained: kubectl goes on evicting after the refused cordon, with the same credentials.
+    expect(eviction.split('\n')[0]).toBe(
+      `volume-guard refused the eviction of pod ${NS}/mysql-0 (node ${DRAIN_NODE} being drained: your cordon of it was refused): 1 risk of data loss.`,
+    );
     expect(eviction).toContain(`stranded on ${DRAIN_NODE}: pods using it can run nowhere else`);
     expect(eviction).toContain(`kubectl annotate node ${DRAIN_NODE} volume-guard.io/skip=node-local-volume`);
     expect(eviction.length).toBeLessThanOrEqual(800);
