@@ -1,5 +1,6 @@
 // metav1.LabelSelector as Kubernetes reads it (LabelSelectorAsSelector → labels.NewRequirement): matchLabels and
-// matchExpressions ANDed; In/NotIn need values, Exists/DoesNotExist take none, any other operator is an error.
+// matchExpressions ANDed; In/NotIn need values, Exists/DoesNotExist take none, any other operator is an error, and
+// keys and values must be label syntax.
 // One reading for every selector volume-guard matches: a system-upgrade-controller Plan's nodeSelector, a
 // MachineDrainRule's machine, cluster, pod and namespace selectors. Node affinity (NodeSelector) is another type,
 // read in node-affinity.ts.
@@ -8,6 +9,23 @@ import type { LabelSelectorRecord, LabelSelectorRequirement, Labels } from './re
 
 /** The operator a malformed part of a selector is kept as: invalid, so the whole selector is. */
 const MALFORMED = '';
+
+// Label syntax as labels.NewRequirement checks it (validation.IsQualifiedName, IsValidLabelValue).
+const NAME = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A label key: a name, optionally prefixed by a DNS subdomain and a slash. */
+function validLabelKey(key: string): boolean {
+  const slash = key.indexOf('/');
+  if (slash < 0) return NAME.test(key);
+  const prefix = key.slice(0, slash);
+  return prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix) && NAME.test(key.slice(slash + 1));
+}
+
+/** A label value: empty, or a name. */
+function validLabelValue(value: string): boolean {
+  return value === '' || NAME.test(value);
+}
 
 /**
  * The selector in `raw`; undefined when there is none (absent, null, not an object). A malformed part (matchLabels
@@ -22,21 +40,23 @@ export function parseLabelSelector(raw: unknown): LabelSelectorRecord | undefine
   const labels = raw['matchLabels'];
   if (isObject(labels)) {
     for (const [key, value] of Object.entries(labels)) {
-      if (typeof value === 'string') matchLabels[key] = value;
+      // `__proto__` fails the key syntax too, so the plain object below never meets it.
+      if (typeof value === 'string' && validLabelKey(key) && validLabelValue(value)) matchLabels[key] = value;
       else malformed();
     }
   } else if (labels !== undefined && labels !== null) malformed();
   const expressions = raw['matchExpressions'];
   if (Array.isArray(expressions)) {
     for (const expression of expressions as readonly unknown[]) {
-      if (!isObject(expression) || typeof expression['key'] !== 'string' || expression['key'] === '') {
+      if (!isObject(expression) || typeof expression['key'] !== 'string' || !validLabelKey(expression['key'])) {
         malformed();
         continue;
       }
       const values = expression['values'];
       const list = Array.isArray(values) ? (values as readonly unknown[]) : [];
       const strings = list.filter((value): value is string => typeof value === 'string');
-      const operator = typeof expression['operator'] === 'string' && strings.length === list.length ? expression['operator'] : MALFORMED;
+      const wellFormed = strings.length === list.length && strings.every(validLabelValue);
+      const operator = typeof expression['operator'] === 'string' && wellFormed ? expression['operator'] : MALFORMED;
       matchExpressions.push({ key: expression['key'], operator, values: strings });
     }
   } else if (expressions !== undefined && expressions !== null) malformed();

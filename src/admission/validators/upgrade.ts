@@ -214,7 +214,8 @@ function cordonsOrDrains(object: unknown): boolean {
  * let start. A step only when every one holds, since the label alone is no proof:
  * - the upgrade is one volume-guard sees and polices (its kind in `upgrades.kinds`: judged at its creation), an
  *   Upgrade in harvester-system;
- * - a service account asks (Harvester's controllers create these; a person's labelled Plan is judged like any Plan);
+ * - a service account of harvester-system asks (Harvester's controllers create these; a person's labelled Plan, or
+ *   a GitOps controller's, is judged like any Plan);
  * - the upgrade is not over (Succeeded, Failed), but for a Plan that neither cordons nor drains (the image cleanup).
  */
 export function harvesterUpgradeStep(
@@ -223,7 +224,7 @@ export function harvesterUpgradeStep(
   kinds: Config['upgrades']['kinds'],
 ): HarvesterUpgradeRecord | undefined {
   if (request.kind.group !== 'upgrade.cattle.io' || request.kind.kind !== 'Plan' || request.namespace !== HARVESTER_PLAN_NAMESPACE) return undefined;
-  if (!request.userInfo.username.startsWith('system:serviceaccount:')) return undefined;
+  if (!request.userInfo.username.startsWith(`system:serviceaccount:${HARVESTER_UPGRADE_NAMESPACE}:`)) return undefined;
   const labels = metaOf(request.object)?.labels ?? {};
   for (const upgrade of snapshot.harvesterUpgrades()) {
     const name = labels[HARVESTER_UPGRADE_LABELS[upgrade.kind]];

@@ -296,6 +296,8 @@ describe('upgrade', () => {
     // A person's Plan carrying the label is judged like any Plan.
     expect(validator.handle(plan(labels, { username: 'alice', spec: drains }), context(running)).allowed).toBe(false);
     expect(validator.handle(plan(labels, { username: 'alice' }), context(running)).allowed).toBe(false);
+    // So is a service account of another namespace's (a GitOps controller applying it).
+    expect(validator.handle(plan(labels, { username: 'system:serviceaccount:argocd:argocd-application-controller' }), context(running)).allowed).toBe(false);
     // An upgrade that is over passes only a Plan that neither cordons nor drains (its image cleanup).
     for (const state of ['Succeeded', 'Failed']) {
       const over = withUpgrade({ state });

@@ -24,6 +24,8 @@ describe('label selectors as Kubernetes reads them', () => {
     ['DoesNotExist', { matchExpressions: [{ key: 'empty', operator: 'DoesNotExist' }] }, false],
     ['expressions ANDed', { matchExpressions: [{ key: 'b', operator: 'Exists' }, { key: 'a', operator: 'In', values: ['0', '1'] }] }, true],
     ['null parts', { matchLabels: null, matchExpressions: null }, true],
+    ['a prefixed key and an empty value', { matchLabels: { 'example.com/empty': '' } }, false],
+    ['a prefixed key', { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'DoesNotExist' }] }, true],
   ])('%s', (_name, raw, expected) => {
     expect(matches(raw, labels)).toBe(expected);
   });
@@ -39,6 +41,11 @@ describe('label selectors as Kubernetes reads them', () => {
     ['matchLabels not a map', { matchLabels: ['a'] }],
     ['a matchLabels value not a string', { matchLabels: { a: 1 } }],
     ['a value not a string', { matchExpressions: [{ key: 'a', operator: 'In', values: [1] }] }],
+    ['a key with a space', { matchLabels: { 'bad key': 'x' } }],
+    ['a __proto__ key (JSON.parse makes it an own key)', JSON.parse('{"matchLabels":{"__proto__":"x"}}') as unknown],
+    ['a prefix not a DNS subdomain', { matchExpressions: [{ key: 'Example.com/a', operator: 'Exists' }] }],
+    ['a value too long', { matchLabels: { a: 'x'.repeat(64) } }],
+    ['an expression value with a slash', { matchExpressions: [{ key: 'a', operator: 'In', values: ['a/b'] }] }],
   ])('invalid: %s (LabelSelectorAsSelector refuses it)', (_name, raw) => {
     expect(matches(raw, labels)).toBe('invalid');
     // And matched on its own it selects nothing, never everything.
