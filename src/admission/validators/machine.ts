@@ -24,10 +24,11 @@ import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { field, stringField } from '../objects.ts';
-import { SKIP_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
+import { skipFrom, type OverrideSource } from '../overrides.ts';
 import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
+import { staleOverride } from '../plan-judge.ts';
 import { PLANS } from '../plans.ts';
 import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
@@ -214,10 +215,10 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const overrides: OverrideSource[] = ownSkip ? [ownSkip] : [];
   // (Through the scale subresource the Scale object carries no annotations: the node overrides still count.)
   // Unjudged, only the owner's own skip passes (the nodes' are read per Machine, which is not known then).
-  const staleOverride = owner !== 'MachineSet' && request.subResource !== 'scale' && policed
-    ? [annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace).replace(/^run: /, '').replace(`${SKIP_KEY}=<checks>`, `${SKIP_KEY}="*"`)]
+  const unjudgedOverride = owner !== 'MachineSet' && request.subResource !== 'scale' && policed
+    ? staleOverride([], { overrideHint: annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace) })
     : [`none through ${request.subResource === 'scale' ? 'the scale subresource' : `a ${owner}`}: retry once volume-guard sees the cluster again`];
-  const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads, staleOverride);
+  const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads, unjudgedOverride);
   if (stale) return stale;
 
   const machines = context.snapshot.machinesOf(request.namespace, owner, request.name);
