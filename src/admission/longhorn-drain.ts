@@ -69,7 +69,7 @@ export type PolicedKinds = readonly { readonly group: string; readonly kind: str
  * object writes its overrides unchecked, `skip-by` included. Such an override counts for nobody (as a
  * MachineDeployment's own skip, machine.ts). Without `kinds` (callers that know no configuration), every kind.
  */
-function policed(upgrade: HarvesterUpgradeRecord, kinds: PolicedKinds | undefined): boolean {
+export function harvesterUpgradePoliced(upgrade: HarvesterUpgradeRecord, kinds: PolicedKinds | undefined): boolean {
   if (kinds === undefined) return true;
   const group = HARVESTER_UPGRADE_KINDS.find((known) => known.kind === upgrade.kind)?.group;
   return kinds.some((configured) => configured.group === group && configured.kind === upgrade.kind);
@@ -77,7 +77,7 @@ function policed(upgrade: HarvesterUpgradeRecord, kinds: PolicedKinds | undefine
 
 /** The running Harvester Upgrade or UpgradePlan with skipSingleReplicaDetachedVol "true" that is draining `node`, if any. */
 export function harvesterUpgradeDraining(snapshot: ClusterSnapshot, node: string, kinds?: PolicedKinds): HarvesterUpgradeRecord | undefined {
-  for (const upgrade of snapshot.harvesterUpgrades()) if (upgrade.skipDetached && drains(upgrade, node) && policed(upgrade, kinds)) return upgrade;
+  for (const upgrade of snapshot.harvesterUpgrades()) if (upgrade.skipDetached && drains(upgrade, node) && harvesterUpgradePoliced(upgrade, kinds)) return upgrade;
   return undefined;
 }
 
@@ -121,7 +121,7 @@ export function carriedChecks(checks: readonly CheckId[]): CheckId[] {
  */
 export function harvesterUpgradeSkip(snapshot: ClusterSnapshot, node: string, now?: number, kinds?: PolicedKinds): OverrideSource | undefined {
   for (const upgrade of snapshot.harvesterUpgrades()) {
-    if (upgrade.annotations?.[SKIP_KEY] === undefined || !drains(upgrade, node) || !policed(upgrade, kinds)) continue;
+    if (upgrade.annotations?.[SKIP_KEY] === undefined || !drains(upgrade, node) || !harvesterUpgradePoliced(upgrade, kinds)) continue;
     const source = skipFrom(`${upgradeName(upgrade)} (${SKIP_KEY}, draining node ${node})`, upgrade.annotations, undefined, now === undefined ? {} : { now });
     if (source === undefined) continue;
     return { ...source, checks: carriedChecks(source.checks) };

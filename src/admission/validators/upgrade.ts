@@ -8,7 +8,8 @@ import { wrap } from '../messages.ts';
 import { field, metaOf } from '../objects.ts';
 import type { HarvesterUpgradeRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, HARVESTER_UPGRADE_KINDS, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
+import { harvesterUpgradePoliced } from '../longhorn-drain.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
 import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
@@ -230,8 +231,7 @@ export function harvesterUpgradeStep(
     const name = labels[HARVESTER_UPGRADE_LABELS[upgrade.kind]];
     if (name === undefined || name === '' || upgrade.name !== name) continue;
     if (upgrade.kind === 'Upgrade' && upgrade.namespace !== HARVESTER_UPGRADE_NAMESPACE) continue;
-    const group = HARVESTER_UPGRADE_KINDS.find((known) => known.kind === upgrade.kind)?.group;
-    if (!kinds.some((kind) => kind.group === group && kind.kind === upgrade.kind)) continue;
+    if (!harvesterUpgradePoliced(upgrade, kinds)) continue;
     if (HARVESTER_UPGRADE_OVER.has(upgrade.state) && cordonsOrDrains(request.object)) continue;
     return upgrade;
   }
