@@ -229,24 +229,28 @@ describe('upgrade', () => {
     }
   });
 
+  /** A system-upgrade-controller Plan CREATE in cattle-system, by Harvester's controller unless `username` says otherwise. */
+  const sucPlan = (labels: Record<string, string>, fields: { name?: string; username?: string; spec: Record<string, unknown> }) =>
+    request({
+      kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
+      resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
+      operation: 'CREATE',
+      namespace: 'cattle-system',
+      name: fields.name ?? 'p',
+      userInfo: { username: fields.username ?? 'system:serviceaccount:harvester-system:harvester', groups: ['system:serviceaccounts'] },
+      object: {
+        apiVersion: 'upgrade.cattle.io/v1',
+        kind: 'Plan',
+        metadata: { name: fields.name ?? 'p', namespace: 'cattle-system', labels },
+        spec: fields.spec,
+      },
+    });
+
   it("passes the system-upgrade-controller Plans a Harvester Upgrade creates for itself (judged at the Upgrade's creation)", () => {
     // Harvester's upgrade controller creates <upgrade>-prepare (image preload on every node, no cordon, no drain) and
     // its image cleanup plan in cattle-system, labelled harvesterhci.io/upgrade=<upgrade>.
-    const plan = (labels: Record<string, string>) =>
-      request({
-        kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
-        resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
-        operation: 'CREATE',
-        namespace: 'cattle-system',
-        name: 'hvst-upgrade-1-prepare',
-        userInfo: { username: 'system:serviceaccount:harvester-system:harvester', groups: ['system:serviceaccounts'] },
-        object: {
-          apiVersion: 'upgrade.cattle.io/v1',
-          kind: 'Plan',
-          metadata: { name: 'hvst-upgrade-1-prepare', namespace: 'cattle-system', labels },
-          spec: { concurrency: 1, version: 'hvst-upgrade-1', serviceAccountName: 'system-upgrade-controller', nodeSelector: { matchLabels: { 'harvesterhci.io/managed': 'true' } } },
-        },
-      });
+    const prepare = { concurrency: 1, version: 'hvst-upgrade-1', serviceAccountName: 'system-upgrade-controller', nodeSelector: { matchLabels: { 'harvesterhci.io/managed': 'true' } } };
+    const plan = (labels: Record<string, string>) => sucPlan(labels, { name: 'hvst-upgrade-1-prepare', spec: prepare });
     const model = modelWith((m) => {
       m.upsert('node', node({ name: 'node-1', labels: { 'kubernetes.io/hostname': 'node-1', 'harvesterhci.io/managed': 'true' } }));
       addVolume(m, volumeWithReplicas('vol-d', ['node-1'], { state: 'detached', robustness: 'unknown', currentNodeID: '', numberOfReplicas: 1 }));
@@ -269,20 +273,7 @@ describe('upgrade', () => {
 
   it('takes no label alone as proof that a Plan is a Harvester upgrade step', () => {
     const plan = (labels: Record<string, string>, fields: { username?: string; spec?: Record<string, unknown> } = {}) =>
-      request({
-        kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
-        resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' },
-        operation: 'CREATE',
-        namespace: 'cattle-system',
-        name: 'p',
-        userInfo: { username: fields.username ?? 'system:serviceaccount:harvester-system:harvester', groups: ['system:serviceaccounts'] },
-        object: {
-          apiVersion: 'upgrade.cattle.io/v1',
-          kind: 'Plan',
-          metadata: { name: 'p', namespace: 'cattle-system', labels },
-          spec: { concurrency: 1, version: 'v9', nodeSelector: {}, ...fields.spec },
-        },
-      });
+      sucPlan(labels, { ...fields, spec: { concurrency: 1, version: 'v9', nodeSelector: {}, ...fields.spec } });
     const labels = { 'harvesterhci.io/upgrade': 'hvst-upgrade-1' };
     const drains = { cordon: true, drain: { force: true } };
     const withUpgrade = (fields: Parameters<typeof harvesterUpgrade>[0]) =>
