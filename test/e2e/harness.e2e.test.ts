@@ -1,7 +1,7 @@
 // Checks the real-Kubernetes test harness itself: version, identities and RBAC, CRDs,
 // Helm, and that objects survive an API server restart.
 import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,6 +14,7 @@ import {
   stopCluster,
   tempFile,
   paths,
+  BARE_SERVICE_CIDR,
   type ClusterInfo,
 } from '../harness/cluster.ts';
 
@@ -41,6 +42,15 @@ afterAll(async () => {
 }, 180_000);
 
 describe('test cluster', () => {
+  it.runIf(process.platform === 'linux' && process.getuid?.() === 0)('routes its service range unreachable (no ClusterIP leaves the machine)', async () => {
+    // The range routed is the one the API server is started with (a drift here would route the wrong range).
+    const main = await readFile(join(import.meta.dirname, '../harness/cmd/apiserver/main.go'), 'utf8');
+    expect(main).toContain(`"--service-cluster-ip-range=${BARE_SERVICE_CIDR}"`);
+    const r = await run('ip', ['route', 'get', '10.96.0.1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/unreachable|no route to host/i); // iproute2 prints the route's EHOSTUNREACH
+  });
+
   it('reports Kubernetes v1.36.3 on /version', async () => {
     const version = JSON.parse(await k(['get', '--raw', '/version'])) as { gitVersion: string; major: string; minor: string };
     expect(version.gitVersion).toBe('v1.36.3');

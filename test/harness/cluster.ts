@@ -14,7 +14,7 @@
 // Used by scripts/cluster.ts (npm run cluster:up / cluster:down / cluster:status) and
 // imported by vitest global setups and e2e tests. Node built-ins only.
 
-import { spawn, type ChildProcessWithoutNullStreams, type SpawnOptionsWithoutStdio } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams, type SpawnOptionsWithoutStdio } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -399,6 +399,7 @@ async function startApiServer(log: Log, readyTimeoutMs: number, extraArgs: reado
     throw new Error(`${bin.apiserver} is missing: run test/harness/build.sh (or ensureCluster({build: true}))`);
   }
   await mkdir(paths.stateDir, { recursive: true });
+  routeBareServiceRangeUnreachable(log);
   if (existsSync(paths.logFile) && statSync(paths.logFile).size > 64 * 1024 * 1024) {
     await rename(paths.logFile, `${paths.logFile}.old`); // keep one older log, bounded
   }
@@ -436,6 +437,27 @@ async function startApiServer(log: Log, readyTimeoutMs: number, extraArgs: reado
     await sleep(250);
   }
   throw new Error(`kube-apiserver not ready after ${readyTimeoutMs} ms; see ${paths.logFile}:\n${tail(readLogFrom(offset), 30)}`);
+}
+
+/** cmd/apiserver's default --service-cluster-ip-range (the whole cluster passes its own and routes it itself). */
+export const BARE_SERVICE_CIDR = '10.96.0.0/16';
+
+/**
+ * Routes the bare API server's service range `unreachable` before it starts. No kube-proxy runs beside it, so a
+ * ClusterIP it dials (a webhook or APIService named by Service without endpoint routing) would otherwise follow the
+ * default route off the machine; unreachable fails it at once, on loopback. Left in place at stop: other test
+ * clusters may share the range, and the route leads nowhere either way. Needs root (`ip route`); without it the
+ * harness says so and goes on (the API server then only dials what the tests register by URL).
+ */
+function routeBareServiceRangeUnreachable(log: Log): void {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) {
+    log(`cluster: not root: service range ${BARE_SERVICE_CIDR} not routed unreachable`);
+    return;
+  }
+  const r = spawnSync('ip', ['route', 'replace', 'unreachable', BARE_SERVICE_CIDR], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) {
+    throw new Error(`could not route ${BARE_SERVICE_CIDR} unreachable (ip route replace: ${(r.stderr || String(r.error ?? r.status)).trim()}); nothing may leave this machine, so the API server was not started`);
+  }
 }
 
 /** The extra arguments the API server was last started with ([] when never). */
