@@ -416,7 +416,9 @@ export interface ScaledDownTarget {
  * ordinal range (a "condemned" pod, one that exists) an owner reference to that pod, then deletes the pod, and the
  * garbage collector deletes the PVC with it. Reported: such PVCs, Bound, whose PV's reclaim policy destroys the data.
  * PVCs of ordinals whose pod is already gone are not touched by the controller (kept), and neither are PVCs owned by
- * an earlier StatefulSet of the same name (the controller leaves claims with a conflicting owner alone).
+ * an earlier StatefulSet of the same name or held by another controller (`controller: true`: the controller leaves
+ * claims with a conflicting owner alone, hasUnexpectedController in stateful_set_utils.go). A claim another owner
+ * keeps (a live StatefulSet volume-guard sees) outlives the pod: the garbage collector only drops the pod's reference.
  */
 export function collectClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDownTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
@@ -466,6 +468,14 @@ function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDo
     const condemned = snapshot.podsUsingClaim(target.namespace, claim.name).some((pod) => pod.name === podName && condemnable(pod));
     if (!condemned) continue;
     if (claim.ownerReferences.some((owner) => owner.kind === 'StatefulSet' && owner.name === target.name && owner.uid !== target.uid)) continue;
+    // The controller scrubs its own references (to the StatefulSet and to the pod, by name) and makes the pod the
+    // claim's controller; the garbage collector then deletes the claim with the pod only when no other owner remains.
+    const others = claim.ownerReferences.filter(
+      (owner) => !(owner.kind === 'StatefulSet' && owner.name === target.name) && !(owner.kind === 'Pod' && owner.name === podName),
+    );
+    // Another controller holds the claim: the StatefulSet controller leaves it alone (hasUnexpectedController).
+    if (others.some((owner) => owner.controller === true)) continue;
+    if (stayingOwner(snapshot, { namespace: claim.namespace, ownerReferences: others }, new Set(target.uid === '' ? [] : [target.uid])) !== undefined) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
     const tags = ['deleted-by-scale-down', `reclaim-${reclaimPolicy.toLowerCase()}`];
@@ -478,8 +488,8 @@ function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDo
       severity: 'critical',
       object: claimObject(claim),
       reason:
-        `${cause}pod ${podName} is scaled away and StatefulSet ${target.name} deletes its PVCs (whenScaled: Delete); ` +
-        `bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
+        `${cause}pod ${podName} is scaled away and StatefulSet ${target.name} deletes its PVCs (whenScaled: Delete)` +
+        `${unjudgedOwners({ ownerReferences: others }, new Set())}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
       tags,
       related: [
         { kind: 'PersistentVolume', name: claim.volumeName },

@@ -267,6 +267,8 @@ export interface OwnerRef {
   readonly kind: string;
   readonly name: string;
   readonly uid: string;
+  /** `controller: true` (absent otherwise): the StatefulSet controller leaves a claim another controller holds alone. */
+  readonly controller?: true;
 }
 
 /** core/v1 PersistentVolumeClaim. */

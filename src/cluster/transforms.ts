@@ -279,7 +279,8 @@ function ownerReferencesOf(metadata: JsonObject): readonly OwnerRef[] {
   const owners: OwnerRef[] = [];
   for (const ref of refs) {
     if (!isObject(ref)) continue;
-    owners.push({ kind: intern(stringAt(ref, 'kind')), name: stringAt(ref, 'name'), uid: stringAt(ref, 'uid') });
+    const owner = { kind: intern(stringAt(ref, 'kind')), name: stringAt(ref, 'name'), uid: stringAt(ref, 'uid') };
+    owners.push(ref['controller'] === true ? { ...owner, controller: true } : owner);
   }
   return owners;
 }

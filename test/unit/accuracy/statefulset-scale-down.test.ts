@@ -162,6 +162,29 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     expect(validator.handle(update(ARGO, { replicas: 3 }, { replicas: 2 }), context(allApproved)).allowed).toBe(true);
   });
 
+  it("leaves claims the controller does not delete: held by another controller, or kept by another owner that stays", () => {
+    const owned = (owners: { kind: string; name: string; uid: string; controller?: true }[]) => {
+      const m = model();
+      const claim = m.persistentVolumeClaim(NS, 'data-db-2')!;
+      m.upsert('persistentVolumeClaim', { ...claim, ownerReferences: owners });
+      return m;
+    };
+    // An operator's resource is the claim's controller: the StatefulSet controller leaves it alone (hasUnexpectedController).
+    const operator = { kind: 'Database', name: 'shop-db', uid: 'u-database', controller: true as const };
+    expect(validator.handle(update(ARGO, { replicas: 3 }, { replicas: 2 }), context(owned([operator]))).allowed).toBe(true);
+    // A live StatefulSet also owns it (whenDeleted: Delete of another name): the garbage collector keeps it.
+    const other = owned([{ kind: 'StatefulSet', name: 'archive', uid: 'u-archive' }]);
+    other.upsert('statefulSet', statefulSet({ namespace: NS, name: 'archive', uid: 'u-archive' }));
+    expect(validator.handle(update(ARGO, { replicas: 3 }, { replicas: 2 }), context(other)).allowed).toBe(true);
+    // Its own references (to db, to pod db-2) are the controller's to rewrite: still deleted.
+    const own = owned([{ kind: 'StatefulSet', name: 'db', uid: UID, controller: true }, { kind: 'Pod', name: 'db-2', uid: 'u-pod', controller: true }]);
+    expect(validator.handle(update(ARGO, { replicas: 3 }, { replicas: 2 }), context(own)).allowed).toBe(false);
+    // An owner of a kind volume-guard does not see, not a controller: named, with the caveat.
+    const unseen = validator.handle(update(ARGO, { replicas: 3 }, { replicas: 2 }), context(owned([{ kind: 'Database', name: 'shop-db', uid: 'u-database' }])));
+    expect(unseen.allowed).toBe(false);
+    expect(unseen.status!.message).toContain('unless its other owner Database shop-db stays (volume-guard cannot see it)');
+  });
+
   it('asks the API server only for scale-downs, ordinal moves and policies turned to Delete', () => {
     const expression = validator.declaration.matchConditions?.[0]?.expression ?? '';
     expect(expression).toContain("request.subResource == 'scale'");

@@ -264,7 +264,7 @@ describe('transformPersistentVolumeClaim', () => {
       storageClassName: 'longhorn',
       labels: { 'app.kubernetes.io/instance': 'devlake', release: 'devlake', 'volume-guard.io/protect': 'true' },
       annotations: { 'meta.helm.sh/release-name': 'devlake', 'meta.helm.sh/release-namespace': 'devlake', 'volume-guard.io/skip': 'orphan-claims' },
-      ownerReferences: [{ kind: 'StatefulSet', name: 'devlake-mysql', uid: 'sts-uid' }],
+      ownerReferences: [{ kind: 'StatefulSet', name: 'devlake-mysql', uid: 'sts-uid', controller: true }],
       creationTimestamp: '2024-05-01T10:00:00Z',
       deleting: false,
     });
