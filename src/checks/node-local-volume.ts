@@ -136,6 +136,16 @@ export function isBoundPersistentVolume(pv: PersistentVolumeRecord): boolean {
   return pv.phase === 'Bound' && pv.claimName !== '';
 }
 
+/**
+ * A PV whose claim is gone and whose data is kept on purpose: `Released` under reclaim policy `Retain`. The PV
+ * controller neither deletes nor re-binds it (its claimRef keeps the old claim's uid), the provisioners leave its
+ * directory, device or LV alone, and only an admin re-binding it by hand reads it again. Under `Delete` the PV
+ * controller or the provisioner destroys it anyway.
+ */
+export function isRetainedReleasedVolume(pv: PersistentVolumeRecord): boolean {
+  return pv.phase === 'Released' && pv.reclaimPolicy === 'Retain' && pv.claimName !== '';
+}
+
 /** Pinned to one node, and keeping its data on that node: `local`, `hostPath`, or a node-local driver. */
 export function isNodeLocalPersistentVolume(
   pv: PersistentVolumeRecord,
@@ -195,6 +205,21 @@ export function isNodeLocalVolumeRisk(
 /** `in-use` or `unused`, then the PV's source (`local`, `hostPath`, `csi`, `other`). */
 function nodeLocalVolumeTags(pv: PersistentVolumeRecord, pods: readonly PodRecord[]): string[] {
   return [pods.length === 0 ? 'unused' : 'in-use', pv.source];
+}
+
+/**
+ * A retained Released node-local PV pinned to a node removed for good: the data an admin kept after its claim went
+ * (isRetainedReleasedVolume) goes with the node's disks. Tags `unused`, the source, `released`.
+ */
+function releasedFinding(pv: PersistentVolumeRecord, node: string): Finding {
+  const claim = `${pv.claimNamespace}/${pv.claimName}`;
+  return {
+    check: 'node-local-volume',
+    severity: 'critical',
+    object: { kind: 'PersistentVolume', name: pv.name, node },
+    reason: `${describeSource(pv)} keeps the data of deleted claim ${claim} on node ${node} only (Released, reclaim policy Retain)`,
+    tags: ['unused', pv.source, 'released'],
+  };
 }
 
 function buildFinding(
@@ -406,6 +431,12 @@ export function collectNodeLocalVolume(
   const removed = target.removed === true;
   const collector = new FindingCollector(cap, target.limit);
   const consider = (pv: PersistentVolumeRecord): void => {
+    if (removed && isRetainedReleasedVolume(pv) && pv.pinnedNode === target.node && isNodeLocalPersistentVolume(pv, nodeLocalDrivers)) {
+      if (collector.countIfFull()) return;
+      const tags = ['unused', pv.source, 'released'];
+      if (collector.admit(tags)) collector.add(releasedFinding(pv, target.node));
+      return;
+    }
     if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
     const pods = podsUsing(snapshot, pv);
     const tags = nodeLocalVolumeTags(pv, pods);
@@ -425,7 +456,9 @@ export function collectNodeLocalVolume(
   if (target.claims === undefined) {
     // Past the listed few, the model's count of bound PVs pinned to the node by kind gives the total (none: no
     // pinned PV to look at).
-    const counted = countNodeLocalPinned(snapshot, target.node, nodeLocalDrivers);
+    // A node removed for good also takes the retained Released PVs pinned to it, which that count leaves out: walk
+    // them all (a removal is rare, and its node's PVs are few).
+    const counted = removed ? undefined : countNodeLocalPinned(snapshot, target.node, nodeLocalDrivers);
     for (const pv of counted === 0 ? [] : snapshot.persistentVolumesPinnedTo(target.node)) {
       if (collector.completeFrom(counted)) break;
       consider(pv);
