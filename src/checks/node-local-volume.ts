@@ -37,6 +37,10 @@ export const NODE_LOCAL_DRIVERS: readonly string[] = Object.freeze([
   'kubevirt.io/hostpath-provisioner', // KubeVirt hostpath provisioner, legacy
   'local.csi.aliyun.com', // Alibaba open-local
   'directpv-min-io', // MinIO DirectPV: drives of one node (topology key directpv.min.io/node)
+  'lvm.driver.harvesterhci.io', // Harvester's LVM local storage (csi-driver-lvm, topology key topology.lvm.csi/node)
+  'localplugin.csi.alibabacloud.com', // Alibaba Cloud ACK local volumes: LVM, QuotaPath, device
+  'carina.storage.io', // Carina local LVM / raw disks (topology key topology.carina.storage.io/node)
+  'pmem-csi.intel.com', // Intel PMEM-CSI: persistent memory of one node (topology key pmem-csi.intel.com/node)
 ]);
 
 /**
