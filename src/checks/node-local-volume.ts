@@ -37,6 +37,10 @@ export const NODE_LOCAL_DRIVERS: readonly string[] = Object.freeze([
   'kubevirt.io/hostpath-provisioner', // KubeVirt hostpath provisioner, legacy
   'local.csi.aliyun.com', // Alibaba open-local
   'directpv-min-io', // MinIO DirectPV: drives of one node (topology key directpv.min.io/node)
+  'lvm.driver.harvesterhci.io', // Harvester's LVM local storage (csi-driver-lvm, topology key topology.lvm.csi/node)
+  'localplugin.csi.alibabacloud.com', // Alibaba Cloud ACK local volumes: LVM, QuotaPath, device
+  'carina.storage.io', // Carina local LVM / raw disks (topology key topology.carina.storage.io/node)
+  'pmem-csi.intel.com', // Intel PMEM-CSI: persistent memory of one node (topology key pmem-csi.intel.com/node)
 ]);
 
 /**
@@ -136,6 +140,16 @@ export function isBoundPersistentVolume(pv: PersistentVolumeRecord): boolean {
   return pv.phase === 'Bound' && pv.claimName !== '';
 }
 
+/**
+ * A PV whose claim is gone and whose data is kept on purpose: `Released` under reclaim policy `Retain`. The PV
+ * controller neither deletes nor re-binds it (its claimRef keeps the old claim's uid), the provisioners leave its
+ * directory, device or LV alone, and only an admin re-binding it by hand reads it again. Under `Delete` the PV
+ * controller or the provisioner destroys it anyway.
+ */
+export function isRetainedReleasedVolume(pv: PersistentVolumeRecord): boolean {
+  return pv.phase === 'Released' && pv.reclaimPolicy === 'Retain' && pv.claimName !== '';
+}
+
 /** Pinned to one node, and keeping its data on that node: `local`, `hostPath`, or a node-local driver. */
 export function isNodeLocalPersistentVolume(
   pv: PersistentVolumeRecord,
@@ -164,6 +178,11 @@ export interface NodeLocalVolumeTarget {
   readonly removed?: boolean;
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
+  /**
+   * Several nodes at once, each walked as `node` is (with `claims` omitted): a Cluster API rollout replacing the
+   * Machines of these nodes. `node` is then only a name for the whole.
+   */
+  readonly nodes?: readonly string[];
 }
 
 function describeSource(pv: PersistentVolumeRecord): string {
@@ -195,6 +214,22 @@ export function isNodeLocalVolumeRisk(
 /** `in-use` or `unused`, then the PV's source (`local`, `hostPath`, `csi`, `other`). */
 function nodeLocalVolumeTags(pv: PersistentVolumeRecord, pods: readonly PodRecord[]): string[] {
   return [pods.length === 0 ? 'unused' : 'in-use', pv.source];
+}
+
+/**
+ * A retained Released node-local PV pinned to a node removed for good: the data an admin kept after its claim went
+ * (isRetainedReleasedVolume) goes with the node's disks.
+ * Tags `unused`, the source, `released`, `node-removed` (found only because the node goes).
+ */
+function releasedFinding(pv: PersistentVolumeRecord, node: string): Finding {
+  const claim = `${pv.claimNamespace}/${pv.claimName}`;
+  return {
+    check: 'node-local-volume',
+    severity: 'critical',
+    object: { kind: 'PersistentVolume', name: pv.name, node },
+    reason: `${describeSource(pv)} keeps the data of deleted claim ${claim} on node ${node} only (Released, reclaim policy Retain)`,
+    tags: ['unused', pv.source, 'released', 'node-removed'],
+  };
 }
 
 function buildFinding(
@@ -405,8 +440,16 @@ export function collectNodeLocalVolume(
   const nodeLocalDrivers = options.drivers;
   const removed = target.removed === true;
   const collector = new FindingCollector(cap, target.limit);
+  // The node walked now: the target's, or each of `nodes` in turn (one collector: one cap and one count for all).
+  let node = target.node;
   const consider = (pv: PersistentVolumeRecord): void => {
-    if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
+    if (removed && isRetainedReleasedVolume(pv) && pv.pinnedNode === node && isNodeLocalPersistentVolume(pv, nodeLocalDrivers)) {
+      if (collector.countIfFull()) return;
+      const tags = ['unused', pv.source, 'released', 'node-removed'];
+      if (collector.admit(tags)) collector.add(releasedFinding(pv, node));
+      return;
+    }
+    if (!isNodeLocalVolumeRisk(pv, node, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
     const pods = podsUsing(snapshot, pv);
     const tags = nodeLocalVolumeTags(pv, pods);
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags));
@@ -416,17 +459,23 @@ export function collectNodeLocalVolume(
     if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
     const pods = podsUsing(snapshot, pv);
     const tags = [...nodeLocalVolumeTags(pv, pods), 'unpinned'];
-    if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags, target.node));
+    if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags, node));
   };
   const considerInline = (tags: readonly string[], build: () => Finding): void => {
     if (collector.countIfFull()) return;
     if (collector.admit(tags)) collector.add(build());
   };
   if (target.claims === undefined) {
+    for (node of target.nodes ?? [target.node]) walkNode();
+    return collector.result();
+  }
+  function walkNode(): void {
     // Past the listed few, the model's count of bound PVs pinned to the node by kind gives the total (none: no
     // pinned PV to look at).
-    const counted = countNodeLocalPinned(snapshot, target.node, nodeLocalDrivers);
-    for (const pv of counted === 0 ? [] : snapshot.persistentVolumesPinnedTo(target.node)) {
+    // A node removed for good also takes the retained Released PVs pinned to it, which that count leaves out: walk
+    // them all (a removal is rare, and its node's PVs are few).
+    const counted = removed || target.nodes !== undefined ? undefined : countNodeLocalPinned(snapshot, node, nodeLocalDrivers);
+    for (const pv of counted === 0 ? [] : snapshot.persistentVolumesPinnedTo(node)) {
       if (collector.completeFrom(counted)) break;
       consider(pv);
     }
@@ -435,9 +484,9 @@ export function collectNodeLocalVolume(
     // never node-local), no pod's claims need resolving.
     const anyUnpinned = hasUnpinnedNodeLocalKind(snapshot, nodeLocalDrivers);
     // Without any, only the pods with inline data (hostPath, emptyDir) can add a finding.
-    const pods = anyUnpinned ? snapshot.podsOnNode(target.node) : snapshot.podsWithInlineDataOnNode(target.node);
+    const pods = anyUnpinned ? snapshot.podsOnNode(node) : snapshot.podsWithInlineDataOnNode(node);
     for (const pod of pods) {
-      if (hasInlineData(pod)) inlineDataFindings(snapshot, pod, target.node, options, removed, considerInline);
+      if (hasInlineData(pod)) inlineDataFindings(snapshot, pod, node, options, removed, considerInline);
       if (!anyUnpinned || pod.claimNames.length === 0 || FINISHED_POD_PHASES.has(pod.phase)) continue;
       for (const claimName of pod.claimNames) {
         const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
@@ -446,7 +495,6 @@ export function collectNodeLocalVolume(
         considerUnpinned(pv);
       }
     }
-    return collector.result();
   }
   const seen = new Set<string>();
   for (const claimRef of target.claims) {
@@ -455,11 +503,11 @@ export function collectNodeLocalVolume(
     if (pv === undefined || seen.has(pv.name)) continue;
     seen.add(pv.name);
     if (pv.pinnedNode !== '') consider(pv);
-    // The evicted pod runs on target.node: an unpinned node-local PV it mounts keeps its data there.
-    else if (target.pod !== undefined && target.pod.nodeName === target.node && !FINISHED_POD_PHASES.has(target.pod.phase)) considerUnpinned(pv);
+    // The evicted pod runs on node: an unpinned node-local PV it mounts keeps its data there.
+    else if (target.pod !== undefined && target.pod.nodeName === node && !FINISHED_POD_PHASES.has(target.pod.phase)) considerUnpinned(pv);
   }
   if (target.pod !== undefined && hasInlineData(target.pod)) {
-    inlineDataFindings(snapshot, target.pod, target.node, options, removed, considerInline);
+    inlineDataFindings(snapshot, target.pod, node, options, removed, considerInline);
   }
   return collector.result();
 }

@@ -160,6 +160,27 @@ describe('what pins a PV to one node (the scheduler reads its affinity against t
     expect(cordon(model, 'w2')).toMatchObject({ allowed: true });
   });
 
+  // CSI drivers keeping volumes on one node's disks or memory, each pinning its PVs by its own topology key: Harvester's
+  // LVM local storage (harvester/csi-driver-lvm), Alibaba Cloud ACK local volumes, Carina, Intel PMEM-CSI.
+  it.each([
+    ['lvm.driver.harvesterhci.io', 'topology.lvm.csi/node'],
+    ['localplugin.csi.alibabacloud.com', 'kubernetes.io/hostname'],
+    ['carina.storage.io', 'topology.carina.storage.io/node'],
+    ['pmem-csi.intel.com', 'pmem-csi.intel.com/node'],
+  ])('a %s volume is node-local: pinned by %s', (driver, key) => {
+    const pair = boundPair('pv-vm-disk', 'vm-disk', { csi: { driver, volumeHandle: 'h-1' }, nodeAffinity: affinity(key, ['w1']) });
+    const model = cluster({
+      nodes: [nodeObject('w1', { [key]: 'w1' }), nodeObject('w2', { [key]: 'w2' })],
+      pairs: [pair],
+      pods: [podObject('vm-0', 'w1', [claimVolume('vm-disk')], REPLICA_SET)],
+    });
+    const decision = cordon(model, 'w1');
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain(`${driver} PV keeps the data of claim default/vm-disk on node w1 only`);
+    expect(evict(model, 'vm-0').allowed).toBe(false);
+    expect(cordon(model, 'w2')).toMatchObject({ allowed: true });
+  });
+
   it('a local PV whose affinity lists two live nodes is not pinned: its data is where its pod runs', () => {
     // The scheduler may start the pod on w2, whose /mnt/disks/a is another disk: judged on the node of the pod.
     const both = boundPair('pv-two', 'two', { local: { path: '/mnt/disks/a' }, nodeAffinity: affinity('kubernetes.io/hostname', ['w1', 'w2']) });
