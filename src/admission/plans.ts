@@ -52,8 +52,6 @@ export interface PlanCheck<Target> {
   readonly check: CheckId;
   /** Runs only for the targets this holds for (omitted: always). */
   readonly when?: (target: Target) => boolean;
-  /** For the README's table: which targets `when` admits (default: storage chart upgrades). */
-  readonly whenText?: string;
   readonly collect: (snapshot: ClusterSnapshot, target: Target, cap: CapOptions, options: PlanOptions) => CappedFindings;
   /**
    * `collect` builds one finding of each WORDING_TAGS combination of its check past any cap, so the denial's wording
@@ -128,12 +126,6 @@ export interface NodeTarget {
 /** An upgrade: the nodes it reboots or replaces when volume-guard can tell which (omitted: every node). */
 export interface UpgradeTarget {
   readonly nodes?: readonly string[];
-  /**
-   * The upgrade replaces those nodes, disks and all (a Cluster API MachineDeployment or KubeadmControlPlane rollout
-   * deletes each old Machine with its infrastructure), rather than rebooting them in place: data kept on their own
-   * disks goes.
-   */
-  readonly replaced?: boolean;
 }
 
 /** A pod leaving its node: its own data there (its claims, its inline volumes). */
@@ -285,14 +277,6 @@ export const PLANS = {
       {
         check: 'volume-health',
         collect: (snapshot, target, cap) => collectVolumeHealth(snapshot, target.nodes === undefined ? {} : { nodes: target.nodes }, cap),
-      },
-      // A rollout replacing known nodes: what each keeps on its own disks, as at that node's removal.
-      {
-        check: 'node-local-volume',
-        when: (target) => target.replaced === true && target.nodes !== undefined && target.nodes.length > 0,
-        whenText: 'on the nodes a Cluster API rollout replaces',
-        collect: (snapshot, target, cap, options) =>
-          collectNodeLocalVolume(snapshot, { node: target.nodes?.[0] ?? '', nodes: target.nodes ?? [], removed: true }, cap, options.nodeLocal),
       },
     ],
     overrides: ['object', 'harvester-annotation'],
@@ -592,7 +576,7 @@ export function plansMarkdown(): string {
   const lines = ['| operation | webhook | checks | looks at | overrides |', '|---|---|---|---|---|'];
   const code = (ids: readonly string[]): string => ids.map((id) => `\`${id}\``).join(', ');
   for (const plan of Object.values(PLANS) as readonly Plan<never>[]) {
-    const checks = plan.checks.map((entry) => `\`${entry.check}\`${entry.when ? ` (${entry.whenText ?? 'storage chart upgrades'})` : ''}`).join(', ');
+    const checks = plan.checks.map((entry) => `\`${entry.check}\`${entry.when ? ' (storage chart upgrades)' : ''}`).join(', ');
     lines.push(`| ${plan.requests} | \`${plan.webhook}\` | ${checks} | ${SCOPE_TEXT[plan.scope]} | ${plan.overrides.map((place) => OVERRIDE_TEXT[place]).join('; ')} |`);
   }
   for (const notice of Object.values(NOTICES) as readonly Notice[]) {

@@ -210,9 +210,7 @@ function drainPolicyNote(model: AuditModel, moved: readonly Finding[], where: st
 function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions, notes: string[]): Placed[] {
   const upgrade: Operation = { kind: 'upgrade' };
   const placed: Placed[] = planFindings(PLANS.upgrade, model, {}, options).map((finding) => ({ finding, operation: upgrade }));
-  // The upgrade's checks that run on every upgrade (node-local-volume runs only for a Cluster API rollout replacing
-  // known nodes: per node here, as their removal).
-  const clusterWide = PLANS.upgrade.checks.filter((entry) => !('when' in entry)).map((entry) => entry.check);
+  const clusterWide = planChecks(PLANS.upgrade);
   const perNode = planChecks(PLANS['node-cordon']).filter((check) => !clusterWide.includes(check));
   const moved: Finding[] = [];
   let movedNodes = 0;

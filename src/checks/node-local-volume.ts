@@ -178,11 +178,6 @@ export interface NodeLocalVolumeTarget {
   readonly removed?: boolean;
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
-  /**
-   * Several nodes at once, each walked as `node` is (with `claims` omitted): a Cluster API rollout replacing the
-   * Machines of these nodes. `node` is then only a name for the whole.
-   */
-  readonly nodes?: readonly string[];
 }
 
 function describeSource(pv: PersistentVolumeRecord): string {
@@ -218,8 +213,7 @@ function nodeLocalVolumeTags(pv: PersistentVolumeRecord, pods: readonly PodRecor
 
 /**
  * A retained Released node-local PV pinned to a node removed for good: the data an admin kept after its claim went
- * (isRetainedReleasedVolume) goes with the node's disks.
- * Tags `unused`, the source, `released`, `node-removed` (found only because the node goes).
+ * (isRetainedReleasedVolume) goes with the node's disks. Tags `unused`, the source, `released`.
  */
 function releasedFinding(pv: PersistentVolumeRecord, node: string): Finding {
   const claim = `${pv.claimNamespace}/${pv.claimName}`;
@@ -228,7 +222,7 @@ function releasedFinding(pv: PersistentVolumeRecord, node: string): Finding {
     severity: 'critical',
     object: { kind: 'PersistentVolume', name: pv.name, node },
     reason: `${describeSource(pv)} keeps the data of deleted claim ${claim} on node ${node} only (Released, reclaim policy Retain)`,
-    tags: ['unused', pv.source, 'released', 'node-removed'],
+    tags: ['unused', pv.source, 'released'],
   };
 }
 
@@ -440,16 +434,14 @@ export function collectNodeLocalVolume(
   const nodeLocalDrivers = options.drivers;
   const removed = target.removed === true;
   const collector = new FindingCollector(cap, target.limit);
-  // The node walked now: the target's, or each of `nodes` in turn (one collector: one cap and one count for all).
-  let node = target.node;
   const consider = (pv: PersistentVolumeRecord): void => {
-    if (removed && isRetainedReleasedVolume(pv) && pv.pinnedNode === node && isNodeLocalPersistentVolume(pv, nodeLocalDrivers)) {
+    if (removed && isRetainedReleasedVolume(pv) && pv.pinnedNode === target.node && isNodeLocalPersistentVolume(pv, nodeLocalDrivers)) {
       if (collector.countIfFull()) return;
-      const tags = ['unused', pv.source, 'released', 'node-removed'];
-      if (collector.admit(tags)) collector.add(releasedFinding(pv, node));
+      const tags = ['unused', pv.source, 'released'];
+      if (collector.admit(tags)) collector.add(releasedFinding(pv, target.node));
       return;
     }
-    if (!isNodeLocalVolumeRisk(pv, node, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
+    if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
     const pods = podsUsing(snapshot, pv);
     const tags = nodeLocalVolumeTags(pv, pods);
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags));
@@ -459,23 +451,19 @@ export function collectNodeLocalVolume(
     if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
     const pods = podsUsing(snapshot, pv);
     const tags = [...nodeLocalVolumeTags(pv, pods), 'unpinned'];
-    if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags, node));
+    if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags, target.node));
   };
   const considerInline = (tags: readonly string[], build: () => Finding): void => {
     if (collector.countIfFull()) return;
     if (collector.admit(tags)) collector.add(build());
   };
   if (target.claims === undefined) {
-    for (node of target.nodes ?? [target.node]) walkNode();
-    return collector.result();
-  }
-  function walkNode(): void {
     // Past the listed few, the model's count of bound PVs pinned to the node by kind gives the total (none: no
     // pinned PV to look at).
     // A node removed for good also takes the retained Released PVs pinned to it, which that count leaves out: walk
     // them all (a removal is rare, and its node's PVs are few).
-    const counted = removed || target.nodes !== undefined ? undefined : countNodeLocalPinned(snapshot, node, nodeLocalDrivers);
-    for (const pv of counted === 0 ? [] : snapshot.persistentVolumesPinnedTo(node)) {
+    const counted = removed ? undefined : countNodeLocalPinned(snapshot, target.node, nodeLocalDrivers);
+    for (const pv of counted === 0 ? [] : snapshot.persistentVolumesPinnedTo(target.node)) {
       if (collector.completeFrom(counted)) break;
       consider(pv);
     }
@@ -484,9 +472,9 @@ export function collectNodeLocalVolume(
     // never node-local), no pod's claims need resolving.
     const anyUnpinned = hasUnpinnedNodeLocalKind(snapshot, nodeLocalDrivers);
     // Without any, only the pods with inline data (hostPath, emptyDir) can add a finding.
-    const pods = anyUnpinned ? snapshot.podsOnNode(node) : snapshot.podsWithInlineDataOnNode(node);
+    const pods = anyUnpinned ? snapshot.podsOnNode(target.node) : snapshot.podsWithInlineDataOnNode(target.node);
     for (const pod of pods) {
-      if (hasInlineData(pod)) inlineDataFindings(snapshot, pod, node, options, removed, considerInline);
+      if (hasInlineData(pod)) inlineDataFindings(snapshot, pod, target.node, options, removed, considerInline);
       if (!anyUnpinned || pod.claimNames.length === 0 || FINISHED_POD_PHASES.has(pod.phase)) continue;
       for (const claimName of pod.claimNames) {
         const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
@@ -495,6 +483,7 @@ export function collectNodeLocalVolume(
         considerUnpinned(pv);
       }
     }
+    return collector.result();
   }
   const seen = new Set<string>();
   for (const claimRef of target.claims) {
@@ -503,11 +492,11 @@ export function collectNodeLocalVolume(
     if (pv === undefined || seen.has(pv.name)) continue;
     seen.add(pv.name);
     if (pv.pinnedNode !== '') consider(pv);
-    // The evicted pod runs on node: an unpinned node-local PV it mounts keeps its data there.
-    else if (target.pod !== undefined && target.pod.nodeName === node && !FINISHED_POD_PHASES.has(target.pod.phase)) considerUnpinned(pv);
+    // The evicted pod runs on target.node: an unpinned node-local PV it mounts keeps its data there.
+    else if (target.pod !== undefined && target.pod.nodeName === target.node && !FINISHED_POD_PHASES.has(target.pod.phase)) considerUnpinned(pv);
   }
   if (target.pod !== undefined && hasInlineData(target.pod)) {
-    inlineDataFindings(snapshot, target.pod, node, options, removed, considerInline);
+    inlineDataFindings(snapshot, target.pod, target.node, options, removed, considerInline);
   }
   return collector.result();
 }

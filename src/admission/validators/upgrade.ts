@@ -6,12 +6,12 @@ import { annotateHint } from '../decide.ts';
 import { parseLabelSelector, labelSelectorMatches, labelSelectorValid } from '../../cluster/label-selector.ts';
 import { wrap } from '../messages.ts';
 import { field, metaOf } from '../objects.ts';
-import type { HarvesterUpgradeRecord, ResourceKind } from '../../cluster/records.ts';
+import type { HarvesterUpgradeRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { harvesterUpgradePoliced } from '../longhorn-drain.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
-import { NODE_CHECK_RESOURCES, PLANS, readOverrides, UPGRADE_CHECK_RESOURCES, type UpgradeTarget } from '../plans.ts';
+import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 import { changedRolloutFields, rolloutHeld, type RolloutField, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
@@ -103,18 +103,6 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
   return nodes.length === 0 ? undefined : [...new Set(nodes)];
 }
 
-/** A MachineDeployment or KubeadmControlPlane rollout: new Machines replace the old ones, which are deleted. */
-function replacesMachines(request: AdmissionRequest): boolean {
-  const { group, kind } = request.kind;
-  return (
-    request.operation === 'UPDATE' &&
-    ((group === 'cluster.x-k8s.io' && kind === 'MachineDeployment') || (group === 'controlplane.cluster.x-k8s.io' && kind === 'KubeadmControlPlane'))
-  );
-}
-
-/** What a rollout replacing nodes reads: the upgrade's Longhorn view, and the PVs, claims and pods kept on nodes. */
-const REPLACEMENT_READS: readonly ResourceKind[] = [...new Set<ResourceKind>([...UPGRADE_CHECK_RESOURCES, ...NODE_CHECK_RESOURCES, 'machine'])];
-
 /** Whether every Longhorn node is a Node volume-guard knows, so that a selector matching none of the Nodes spares it. */
 function everyLonghornNodeKnown(snapshot: ClusterSnapshot): boolean {
   for (const longhornNode of snapshot.longhornNodes()) if (snapshot.node(longhornNode.name) === undefined) return false;
@@ -178,12 +166,9 @@ export function upgradeJudgement(
   // view of the Nodes tells: with a stale one, every node counts and the stale policy answers.
   if (selected?.length === 0 && nodesFresh) return undefined;
   const nodes = selected?.length === 0 ? undefined : selected;
-  // A Cluster API rollout deletes each old Machine with its infrastructure machine and disks: the nodes are replaced.
-  const replaced = nodes !== undefined && replacesMachines(request);
   return {
     action: nodes === undefined ? action : `${action}, upgrading node ${describeNodes(nodes)}`,
-    target: nodes === undefined ? {} : { nodes, ...(replaced ? { replaced } : {}) },
-    ...(replaced ? { reads: REPLACEMENT_READS } : {}),
+    target: nodes === undefined ? {} : { nodes },
     overrides,
     unlimited: tagged,
     listingFirst: true,

@@ -8,7 +8,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';
 import { machineValidator } from '../../../src/admission/validators/machine.ts';
-import { buildAuditReport } from '../../../src/audit/report.ts';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { collectNodeLocalVolume } from '../../../src/checks/node-local-volume.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
@@ -16,7 +15,6 @@ import { transformNode, transformPersistentVolume } from '../../../src/cluster/t
 import { defaultConfig } from '../../../src/config.ts';
 import { context, cordonRequest, request } from '../../support/admission.ts';
 import { machine } from '../../support/fixtures.ts';
-import { CLUSTER, GENERATED_AT } from '../audit/golden-cluster.ts';
 
 const config = defaultConfig();
 
@@ -66,18 +64,13 @@ describe('a Released local PV under reclaim policy Retain', () => {
     }
     const [finding, ...rest] = collectNodeLocalVolume(model, { node: 'w1', removed: true }).findings;
     expect(rest).toEqual([]);
-    expect(finding).toMatchObject({ object: { kind: 'PersistentVolume', name: 'pv-local', node: 'w1' }, tags: ['unused', 'local', 'released', 'node-removed'] });
+    expect(finding).toMatchObject({ object: { kind: 'PersistentVolume', name: 'pv-local', node: 'w1' }, tags: ['unused', 'local', 'released'] });
   });
 
   it('moves nothing at a cordon or drain: the cordon passes', () => {
     const model = cluster('Released', 'Retain');
     expect(collectNodeLocalVolume(model, { node: 'w1' }).findings).toEqual([]);
     expect(nodeCordonValidator(config).handle(cordonRequest('w1'), context(model)).allowed).toBe(true);
-  });
-
-  it("is listed by audit --node under the node's removal, not under its cordon", () => {
-    const report = buildAuditReport({ model: cluster('Released', 'Retain'), scope: { kind: 'node', node: 'w1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
-    expect(report.findings.map((finding) => [finding.object.name, finding.operation])).toEqual([['pv-local', 'removal of node w1 (Node or Machine DELETE, scale-down, autoscaler)']]);
   });
 
   it('is not found on another node removed', () => {
