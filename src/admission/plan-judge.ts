@@ -50,6 +50,11 @@ export interface PlanJudgement<Target> {
    * The object under review as stored (an upgrade object's oldObject; for a refused CREATE, the object sent): the
    * advice annotating it fits its own override (fitOverrideToStored). Other objects are read from the snapshot.
    */
+  /**
+   * The places of the plan whose overrides can apply to this request, when fewer (a namespace's skip only for an
+   * object of a Helm release): what a stale-model refusal names. Default: all of the plan's.
+   */
+  readonly stalePlaces?: readonly OverridePlace[];
   readonly reviewed?: { readonly resources: readonly string[]; readonly name: string; readonly namespace?: string; readonly annotations: Readonly<Record<string, string>> };
 }
 
@@ -84,7 +89,7 @@ export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Targe
     input.action,
     input.overrides,
     input.reads ?? plan.reads,
-    fitOverrideToStored(staleOverride(plan.overrides, input), stored, context.now, input.situation),
+    fitOverrideToStored(staleOverride(input.stalePlaces ?? plan.overrides, input), stored, context.now, input.situation),
   );
   if (stale) return stale;
   if (input.target === undefined) return allowed([...(input.warnings ?? [])]);

@@ -784,3 +784,32 @@ describe('the override a denial prints, on an object that already holds one', ()
     );
   });
 });
+
+describe("a stale-model refusal of a PVC's DELETE names the namespace's skip only for a Helm release's PVC", () => {
+  const stale = { synced: () => true, staleResources: () => ['persistentvolumeclaims', 'persistentvolumes', 'namespaces'] };
+  const pvcDelete = validators.find((candidate) => candidate.declaration.target === 'pvc-delete')!;
+  const deleteOf = (annotations: Record<string, string>) =>
+    request({
+      ...kindOf('', 'PersistentVolumeClaim', 'persistentvolumeclaims'),
+      operation: 'DELETE',
+      namespace: NS,
+      name: 'uploads',
+      userInfo: ARGO,
+      oldObject: { metadata: { name: 'uploads', namespace: NS, annotations }, spec: { volumeName: 'pv-uploads' }, status: { phase: 'Bound' } },
+    });
+  const overrideText = (annotations: Record<string, string>): string => {
+    const refused = pvcDelete.handle(deleteOf(annotations), context(cluster((m) => claims(m, ['uploads'])), { health: stale }));
+    expect(refused.allowed).toBe(false);
+    const lines = (refused.status?.message ?? '').split('\n');
+    return lines.slice(lines.indexOf(OVERRIDE_HEAD) + 1).join('\n');
+  };
+
+  it('a PVC no Helm release manages: none (its namespace skip is never read for it)', () => {
+    expect(overrideText({})).toMatch(/^\s+none: only approvals/);
+  });
+
+  it("a Helm release's PVC: the namespace's skip", () => {
+    const helm = { 'meta.helm.sh/release-name': 'shop', 'meta.helm.sh/release-namespace': NS };
+    expect(overrideText(helm)).toContain('on the namespace, for an object of a Helm release there');
+  });
+});
