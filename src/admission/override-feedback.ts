@@ -58,23 +58,67 @@ function valuesOf(next: { annotations?: StringMap; labels?: StringMap }) {
   ] as const;
 }
 
+/** Where each granting key is read, in words, for a write that puts it where it means nothing. */
+const READ_ON: Readonly<Record<string, string>> = {
+  [SKIP_KEY]: 'nodes, namespaces and upgrade objects',
+  [SKIP_EVICTIONS_KEY]: 'namespaces',
+  [REUSE_KEY]: 'PVCs',
+  [DELETE_KEY]: 'PVCs, PVs and Longhorn volumes',
+};
+
+/**
+ * The granting annotations volume-guard reads on an object of this kind (the objects the override guard polices):
+ * a node's, an upgrade object's skip; a namespace's skip and skip-evictions; a PVC's reuse and delete approvals; a
+ * PV's or Longhorn volume's delete approval. Labels of these objects are never read (only a Helm release's).
+ */
+export function grantingKeysReadOn(kind: { readonly group: string; readonly kind: string }): readonly string[] {
+  if (kind.group === '') {
+    switch (kind.kind) {
+      case 'Node':
+        return [SKIP_KEY];
+      case 'Namespace':
+        return [SKIP_KEY, SKIP_EVICTIONS_KEY];
+      case 'PersistentVolumeClaim':
+        return [REUSE_KEY, DELETE_KEY];
+      case 'PersistentVolume':
+        return [DELETE_KEY];
+    }
+  }
+  if (kind.group === 'longhorn.io' && kind.kind === 'Volume') return [DELETE_KEY];
+  return [SKIP_KEY];
+}
+
 /**
  * Warnings for a write that adds or changes override keys on `what` (e.g. `Node worker-1`): unknown or empty skip
- * values (with "did you mean"), a skip without a reason, a reuse value other than "true". Keys the write leaves
- * unchanged are not commented on again.
+ * values (with "did you mean"), a skip without a reason, a reuse value other than "true", and (with `kind`) a key
+ * written where volume-guard never reads it (a skip-evictions on a node, a reuse on a namespace, any label). Keys the
+ * write leaves unchanged are not commented on again.
  */
 export function overrideWriteWarnings(
   what: string,
   next: { annotations?: StringMap; labels?: StringMap },
   previous?: { annotations?: StringMap; labels?: StringMap },
+  kind?: { readonly group: string; readonly kind: string },
 ): string[] {
   const warnings: string[] = [];
+  const readHere = kind === undefined ? undefined : grantingKeysReadOn(kind);
   for (const { field, values } of valuesOf(next)) {
     const before = field === 'annotation' ? previous?.annotations : previous?.labels;
+    if (readHere !== undefined) {
+      const unread = Object.keys(READ_ON).filter(
+        (key) => values[key] !== undefined && values[key] !== before?.[key] && (field === 'label' || !readHere.includes(key)),
+      );
+      for (const key of unread) {
+        const where = field === 'label' ? `as an annotation, on ${READ_ON[key]}` : `on ${READ_ON[key]} only`;
+        warnings.push(...wrap(`volume-guard: ${what} ${field} ${key} has no effect: volume-guard reads it ${where}`));
+      }
+      if (field === 'label') continue;
+    }
     // A namespace's skip-evictions lists checks like skip does (read as an annotation only).
     for (const key of field === 'annotation' ? [SKIP_KEY, SKIP_EVICTIONS_KEY] : [SKIP_KEY]) {
       const skip = values[key];
       if (skip === undefined || skip === before?.[key]) continue;
+      if (readHere !== undefined && !readHere.includes(key)) continue;
       const parsed = parseSkip(skip);
       const where = `${what} ${field}`;
       if (parsed.checks.length === 0 && parsed.unknown.length === 0) {
@@ -88,6 +132,7 @@ export function overrideWriteWarnings(
     }
     for (const key of [REUSE_KEY, DELETE_KEY]) {
       const value = values[key];
+      if (readHere !== undefined && !readHere.includes(key)) continue;
       if (value !== undefined && value !== before?.[key] && value !== 'true') {
         warnings.push(...wrap(`volume-guard: ${what} ${field} ${key}="${value}" has no effect: only "true" is honored`));
       }

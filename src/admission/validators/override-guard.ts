@@ -139,7 +139,7 @@ export function overrideGuardValidator(_config: Config): Validator {
         );
       }
       const until = annotations[SKIP_UNTIL_KEY];
-      const warnings: string[] = overrideWriteWarnings(what, next, metaOf(request.oldObject));
+      const warnings: string[] = overrideWriteWarnings(what, next, metaOf(request.oldObject), request.kind);
       if (until !== undefined) {
         const date = parseRfc3339(until);
         if (!date) {

@@ -428,6 +428,17 @@ describe('override guard', () => {
     expect(validator.handle(annotate(ALICE, {}, { 'volume-guard.io/skip': '*' }), context(model)).allowed).toBe(true);
     expect(validator.handle(annotate(ALICE, { team: 'a' }, {}), context(model)).allowed).toBe(true);
   });
+  it("says a node's skip-evictions (read on namespaces only) has no effect, rather than checking its ids", () => {
+    const written = validator.handle(
+      annotate(ADMIN, { 'volume-guard.io/skip-evictions': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' }, {}),
+      context(model),
+    );
+    expect(written.allowed).toBe(true);
+    expect(written.warnings?.join(' ').replace(/\s+/g, ' ')).toContain(
+      'Node node-1 annotation volume-guard.io/skip-evictions has no effect: volume-guard reads it on namespaces only',
+    );
+    expect(written.warnings?.join(' ')).not.toContain('skip-reason');
+  });
   it('requires volume-guard.io/skip-by equal to the requesting user on every override write', () => {
     const missing = validator.handle(annotate(ADMIN, { 'volume-guard.io/skip': '*' }, {}), context(model));
     expect(missing.allowed).toBe(false);
