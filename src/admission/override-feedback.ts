@@ -110,7 +110,7 @@ export function overrideWriteWarnings(
       );
       for (const key of unread) {
         const where = field === 'label' ? `as an annotation, on ${READ_ON[key]}` : `on ${READ_ON[key]} only`;
-        warnings.push(...wrap(`volume-guard: ${what} ${field} ${key} has no effect: volume-guard reads it ${where}`));
+        warnings.push(...wrap(`volume-guard: ${what} ${field} ${key} has no effect: it is read ${where}`));
       }
       if (field === 'label') continue;
     }

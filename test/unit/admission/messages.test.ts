@@ -389,14 +389,14 @@ describe('override feedback when written', () => {
   it('says a key written where volume-guard never reads it has no effect, and checks it no further', () => {
     const node = { group: '', kind: 'Node' };
     const onNode = overrideWriteWarnings('Node n', { annotations: { 'volume-guard.io/skip-evictions': 'node-local-volume' } }, undefined, node);
-    expect(onNode).toEqual(wrap('volume-guard: Node n annotation volume-guard.io/skip-evictions has no effect: volume-guard reads it on namespaces only'));
-    expect(overrideWriteWarnings('Node n', { annotations: { 'volume-guard.io/reuse': 'true' } }, undefined, node).join(' ')).toContain('reads it on PVCs only');
+    expect(onNode).toEqual(wrap('volume-guard: Node n annotation volume-guard.io/skip-evictions has no effect: it is read on namespaces only'));
+    expect(overrideWriteWarnings('Node n', { annotations: { 'volume-guard.io/reuse': 'true' } }, undefined, node).join(' ')).toContain('is read on PVCs only');
     const pvc = { group: '', kind: 'PersistentVolumeClaim' };
     expect(overrideWriteWarnings('PersistentVolumeClaim a/b', { annotations: { 'volume-guard.io/skip': 'orphan-pvc' } }, undefined, pvc).join(' ').replace(/\s+/g, ' ')).toContain(
-      'volume-guard.io/skip has no effect: volume-guard reads it on nodes, namespaces and upgrade objects only',
+      'volume-guard.io/skip has no effect: it is read on nodes, namespaces and upgrade objects only',
     );
     expect(overrideWriteWarnings('PersistentVolumeClaim a/b', { labels: { 'volume-guard.io/reuse': 'true' } }, undefined, pvc).join(' ').replace(/\s+/g, ' ')).toContain(
-      'label volume-guard.io/reuse has no effect: volume-guard reads it as an annotation',
+      'label volume-guard.io/reuse has no effect: it is read as an annotation',
     );
     // Where it is read: checked as before, and nothing said about where.
     const namespace = { group: '', kind: 'Namespace' };

@@ -435,7 +435,7 @@ describe('override guard', () => {
     );
     expect(written.allowed).toBe(true);
     expect(written.warnings?.join(' ').replace(/\s+/g, ' ')).toContain(
-      'Node node-1 annotation volume-guard.io/skip-evictions has no effect: volume-guard reads it on namespaces only',
+      'Node node-1 annotation volume-guard.io/skip-evictions has no effect: it is read on namespaces only',
     );
     expect(written.warnings?.join(' ')).not.toContain('skip-reason');
   });
