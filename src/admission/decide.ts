@@ -328,8 +328,14 @@ function unionSkip(written: string, kept: readonly string[] | '*'): string {
   return checks.join(',');
 }
 
+/** Why a lapsed expiry voids the object's overrides, said next to the fresh one the advice writes. */
+function lapsedNote(why: string): string {
+  return `(its overrides are ignored now: ${why}; the new ${SKIP_UNTIL_KEY} makes them count again)`;
+}
+
 function fitManifest(lines: readonly string[], manifest: StringMap, now: number): string[] {
-  const expired = overrideLifecycle(manifest, now).expiredOrInvalid !== undefined;
+  const lapsed = overrideLifecycle(manifest, now).expiredOrInvalid;
+  const expired = lapsed !== undefined;
   const kept = keptChecks(manifest, now);
   const out: string[] = [];
   for (const line of lines) {
@@ -342,6 +348,7 @@ function fitManifest(lines: readonly string[], manifest: StringMap, now: number)
     out.push(`${skip[1]}${SKIP_KEY}: ${value.startsWith('"') ? value : `"${value}"`}`);
     if (expired) out.push(`${skip[1]}${SKIP_UNTIL_KEY}: "${NEW_UNTIL}"`);
   }
+  if (lapsed !== undefined && out.length > lines.length) out.push(lapsedNote(lapsed));
   return out;
 }
 
@@ -385,7 +392,8 @@ function fitCommand(segment: string, stored: StoredAnnotations, now: number): { 
   if (objects.length === 0) return { command: segment, notes: [] };
   const pairs = [...segment.matchAll(KEY_VALUE)];
   if (pairs.length === 0) return { command: segment, notes: [] };
-  const expired = objects.some((values) => overrideLifecycle(values, now).expiredOrInvalid !== undefined);
+  const lapsed = objects.map((values) => overrideLifecycle(values, now).expiredOrInvalid).find((why) => why !== undefined);
+  const expired = lapsed !== undefined;
   // A skip keeps the checks its one object's own skip names (a command over several objects writes approvals).
   const kept = objects.length === 1 ? keptChecks(objects[0]!, now) : [];
   const written = new Map<string, string>();
@@ -404,7 +412,8 @@ function fitCommand(segment: string, stored: StoredAnnotations, now: number): { 
   const overwrite = objects.some((values) => [...written].some(([key, value]) => values[key] !== undefined && values[key] !== unquoted(value)));
   if (overwrite && !command.startsWith(`${ANNOTATE}--overwrite `)) command = `${ANNOTATE}--overwrite ${command.slice(ANNOTATE.length)}`;
   const notes: string[] = [];
-  if (expired) {
+  if (lapsed !== undefined) {
+    notes.push(objects.length === 1 ? lapsedNote(lapsed) : `(some are ignored now: ${lapsed}; the new ${SKIP_UNTIL_KEY} makes them count again)`);
     const others = GRANTING_KEYS.filter((key) => !written.has(key) && objects.some((values) => values[key] !== undefined));
     if (others.length > 0) {
       notes.push(`(the new ${SKIP_UNTIL_KEY} re-arms its ${others.join(', ')} until then too; to keep ${others.length === 1 ? 'it' : 'them'} off, also write ${others.map((key) => `${key}-`).join(' ')})`);

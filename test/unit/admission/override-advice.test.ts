@@ -766,6 +766,7 @@ describe('the override a denial prints, on an object that already holds one', ()
     const lapsed = { ...held, 'volume-guard.io/skip-until': PAST };
     const again = overrideOf(upgrade.handle(harvesterUpgradeRequest(lapsed), context(model)));
     expect(again.command.values['volume-guard.io/skip-until'], again.text).toBe(FUTURE);
+    expect(again.text).toContain('(its overrides are ignored now: expired at 2020-01-01T00:00:00.000Z');
     const { request: written } = apply(again.command, model, harvesterUpgradeRequest(lapsed));
     expect(upgrade.handle(written, context(model)).allowed).toBe(true);
   });
