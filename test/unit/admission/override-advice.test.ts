@@ -814,3 +814,25 @@ describe("a stale-model refusal of a PVC's DELETE names the namespace's skip onl
     expect(overrideText(helm)).toContain('on the namespace, for an object of a Helm release there');
   });
 });
+
+describe("a stale-model refusal of a MachineDeployment's scale-down fits its own stored override", () => {
+  it('--overwrite over the skip it holds', () => {
+    const machines = validators.find((candidate) => candidate.declaration.target === 'machine')!;
+    const held = { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-reason': 'earlier', 'volume-guard.io/skip-by': ADMIN.username };
+    const md = (replicas: number) => ({ metadata: { name: 'md-1', namespace: 'capi', annotations: held }, spec: { replicas } });
+    const scaleDown = request({
+      ...kindOf('cluster.x-k8s.io', 'MachineDeployment', 'machinedeployments', 'v1beta1'),
+      operation: 'UPDATE',
+      namespace: 'capi',
+      name: 'md-1',
+      object: md(1),
+      oldObject: md(2),
+    });
+    const stale = { synced: () => true, staleResources: () => ['machines', 'nodes', 'volumes.longhorn.io'] };
+    const refused = machines.handle(scaleDown, context(lastReplicaCluster(), { health: stale }));
+    const { text, command } = overrideOf(refused);
+    expect(refused.status?.message).toContain('stale');
+    expect(command.overwrite, text).toBe(true);
+    expect(command.values['volume-guard.io/skip'], text).toBe('*');
+  });
+});
