@@ -3,7 +3,7 @@
 // them), not discovered at the next refused cordon. Pure functions; the override guard and the validators call them.
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { MAX_WARNING_LENGTH, wrap } from './messages.ts';
-import { DELETE_KEY } from '../override-keys.ts';
+import { DELETE_KEY, OVERRIDE_KEYS } from '../override-keys.ts';
 import { parseSkip, REUSE_KEY, SKIP_EVICTIONS_KEY, SKIP_KEY, SKIP_REASON_KEY } from './overrides.ts';
 
 type StringMap = Readonly<Record<string, string>>;
@@ -137,6 +137,27 @@ export function overrideWriteWarnings(
         warnings.push(...wrap(`volume-guard: ${what} ${field} ${key}="${value}" has no effect: only "true" is honored`));
       }
     }
+  }
+  return warnings;
+}
+
+/**
+ * Warnings for annotations under `volume-guard.io/` that this write adds or changes and that are no key of
+ * volume-guard's (`volume-guard.io/skipby`, `volume-guard.io/Skip`): volume-guard never reads them, so the override
+ * meant does not exist. The key most likely meant is named.
+ */
+export function unknownKeyWarnings(what: string, next: StringMap | undefined, previous: StringMap | undefined): string[] {
+  const warnings: string[] = [];
+  for (const [key, value] of Object.entries(next ?? {})) {
+    if (!key.startsWith('volume-guard.io/') || OVERRIDE_KEYS.includes(key) || previous?.[key] === value) continue;
+    const name = key.slice('volume-guard.io/'.length).toLowerCase().replace(/[\s_.]+/g, '-');
+    let best: { key: string; distance: number } | undefined;
+    for (const known of OVERRIDE_KEYS) {
+      const distance = editDistance(name, known.slice('volume-guard.io/'.length));
+      if (distance <= 2 && (!best || distance < best.distance)) best = { key: known, distance };
+    }
+    const tail = best ? `did you mean ${best.key}?` : `volume-guard reads ${OVERRIDE_KEYS.map((k) => k.slice('volume-guard.io/'.length)).join(', ')}`;
+    warnings.push(...wrap(`volume-guard: ${what} annotation ${key} is no volume-guard key, ignored; ${tail}`));
   }
   return warnings;
 }

@@ -12,6 +12,9 @@ const POD = 'db-0';
 
 const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d+Z$/, 'Z');
 
+/** kubectl's warnings as one text: a long one is wrapped into several `Warning:` lines. */
+const warningText = (stderr: string) => stderr.replace(/Warning: /g, ' ').replace(/\s+/g, ' ');
+
 const cordon = () => kubectl(['cordon', NODE, '--dry-run=server']);
 const refused = (result: CommandResult) => result.stderr.includes('denied the request');
 
@@ -76,7 +79,13 @@ describe('refusal advice on an object already holding overrides, run with the re
       kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-evictions=node-local-volume', 'volume-guard.io/skip-by=admin', '--overwrite']),
       'skip-evictions on a node',
     );
-    expect(written.stderr.replace(/\s+/g, ' ')).toContain('volume-guard.io/skip-evictions has no effect: it is read on namespaces only');
+    expect(warningText(written.stderr)).toContain('volume-guard.io/skip-evictions has no effect: it is read on namespaces only');
     await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-evictions-', 'volume-guard.io/skip-', 'volume-guard.io/skip-until-']), 'clear');
+  });
+
+  it('a misspelt volume-guard.io key is answered with a warning on the write (the webhook is called for it)', async () => {
+    const written = await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skipby=admin']), 'typo key');
+    expect(warningText(written.stderr)).toContain('volume-guard.io/skipby is no volume-guard key, ignored; did you mean volume-guard.io/skip-by?');
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skipby-']), 'clear');
   });
 });

@@ -10,7 +10,7 @@
 import type { Config } from '../../config.ts';
 import { describeUser } from '../context.ts';
 import { metaOf } from '../objects.ts';
-import { overrideWriteWarnings } from '../override-feedback.ts';
+import { overrideWriteWarnings, unknownKeyWarnings } from '../override-feedback.ts';
 import {
   changedOverrideKeys,
   GRANTING_KEYS,
@@ -42,6 +42,18 @@ function changesOverrideKeys(field: 'annotations' | 'labels'): string {
     `${granting}.exists(k, k in object.metadata.${field}))`
   );
 }
+
+const KEY_PREFIX = 'volume-guard.io/';
+
+/**
+ * CEL: this write adds or changes an annotation under `volume-guard.io/` that is no key of volume-guard's (a typo such
+ * as `volume-guard.io/skipby` or `volume-guard.io/Skip`): allowed, with a warning naming the key it likely meant.
+ */
+const WRITES_UNKNOWN_KEY =
+  `(has(object.metadata.annotations) && object.metadata.annotations.exists(k, k.startsWith('${KEY_PREFIX}') && ` +
+  `!(k in [${OVERRIDE_KEYS.map((key) => `'${key}'`).join(', ')}]) && ` +
+  `(oldObject == null || !has(oldObject.metadata.annotations) || !(k in oldObject.metadata.annotations) || ` +
+  `oldObject.metadata.annotations[k] != object.metadata.annotations[k])))`;
 
 /** CEL: the request is for one of Harvester's upgrade kinds (whose skipSingleReplicaDetachedVol volume-guard honors). */
 const HARVESTER_UPGRADE_KIND = `(${HARVESTER_UPGRADE_KINDS.map(({ group, kind }) => `(request.kind.group == '${group}' && request.kind.kind == '${kind}')`).join(' || ')})`;
@@ -94,7 +106,10 @@ export function overrideGuardValidator(_config: Config): Validator {
     target: 'overrides',
     rules,
     matchConditions: [
-      { name: 'writes-override', expression: `${changesOverrideKeys('annotations')} || ${changesOverrideKeys('labels')} || ${SETS_HARVESTER_SKIP}` },
+      {
+        name: 'writes-override',
+        expression: `${changesOverrideKeys('annotations')} || ${changesOverrideKeys('labels')} || ${SETS_HARVESTER_SKIP} || ${WRITES_UNKNOWN_KEY}`,
+      },
     ],
   };
   return {
@@ -104,12 +119,13 @@ export function overrideGuardValidator(_config: Config): Validator {
       if (!next) return allowed();
       const changed = changedOverrideKeys(next, metaOf(request.oldObject));
       const harvester = setsHarvesterSkip(request);
-      if (changed.length === 0 && !harvester) return allowed();
-      const written = harvester ? [...changed, `annotation ${HARVESTER_SKIP_DETACHED_KEY}`] : changed;
-      const writers = context.config.overrides;
       // A Namespace's own request carries its name as the namespace too.
       const scope = request.kind.kind === 'Namespace' ? '' : request.namespace;
       const what = `${request.kind.kind} ${scope ? `${scope}/` : ''}${request.name || next.name}`;
+      const typos = unknownKeyWarnings(what, next.annotations, metaOf(request.oldObject)?.annotations);
+      if (changed.length === 0 && !harvester) return allowed(typos);
+      const written = harvester ? [...changed, `annotation ${HARVESTER_SKIP_DETACHED_KEY}`] : changed;
+      const writers = context.config.overrides;
       const user = request.userInfo.username;
       if (!mayWriteOverrides(request.userInfo, writers)) {
         const who = [
@@ -139,7 +155,7 @@ export function overrideGuardValidator(_config: Config): Validator {
         );
       }
       const until = annotations[SKIP_UNTIL_KEY];
-      const warnings: string[] = overrideWriteWarnings(what, next, metaOf(request.oldObject), request.kind);
+      const warnings: string[] = [...typos, ...overrideWriteWarnings(what, next, metaOf(request.oldObject), request.kind)];
       if (until !== undefined) {
         const date = parseRfc3339(until);
         if (!date) {

@@ -439,6 +439,17 @@ describe('override guard', () => {
     );
     expect(written.warnings?.join(' ')).not.toContain('skip-reason');
   });
+  it('warns about a misspelt or mis-cased volume-guard.io key, which volume-guard never reads', () => {
+    const typo = validator.handle(annotate(ALICE, { 'volume-guard.io/skipby': 'alice', 'volume-guard.io/Skip': '*' }, {}), context(model));
+    expect(typo.allowed).toBe(true);
+    const text = typo.warnings?.join(' ').replace(/\s+/g, ' ');
+    expect(text).toContain('annotation volume-guard.io/skipby is no volume-guard key, ignored; did you mean volume-guard.io/skip-by?');
+    expect(text).toContain('annotation volume-guard.io/Skip is no volume-guard key, ignored; did you mean volume-guard.io/skip?');
+    // Unchanged, it is not commented on again; a key of volume-guard's is judged as before.
+    const stored = { 'volume-guard.io/skipby': 'alice' };
+    expect(validator.handle(annotate(ALICE, { ...stored, team: 'a' }, stored), context(model)).warnings ?? []).toEqual([]);
+    expect(validator.handle(annotate(ALICE, { 'volume-guard.io/skip': '*' }, {}), context(model)).allowed).toBe(false);
+  });
   it('requires volume-guard.io/skip-by equal to the requesting user on every override write', () => {
     const missing = validator.handle(annotate(ADMIN, { 'volume-guard.io/skip': '*' }, {}), context(model));
     expect(missing.allowed).toBe(false);
