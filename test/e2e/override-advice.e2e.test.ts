@@ -83,6 +83,17 @@ describe('refusal advice on an object already holding overrides, run with the re
     await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-evictions-', 'volume-guard.io/skip-', 'volume-guard.io/skip-until-']), 'clear');
   });
 
+  it("a namespace's skip naming an eviction check is told that evictions read skip-evictions", async () => {
+    const written = await must(
+      kubectl(['annotate', 'namespace', NS, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=drain', 'volume-guard.io/skip-by=admin']),
+      'namespace skip',
+    );
+    expect(warningText(written.stderr)).toContain(
+      `Namespace ${NS} volume-guard.io/skip: node-local-volume is never checked for a Namespace; evictions of its pods read volume-guard.io/skip-evictions`,
+    );
+    await must(kubectl(['annotate', 'namespace', NS, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-', 'volume-guard.io/skip-by-']), 'clear');
+  });
+
   it('a misspelt volume-guard.io key is answered with a warning on the write (the webhook is called for it)', async () => {
     const written = await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skipby=admin']), 'typo key');
     expect(warningText(written.stderr)).toContain('volume-guard.io/skipby is no volume-guard key, ignored; did you mean volume-guard.io/skip-by?');
