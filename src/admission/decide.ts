@@ -4,10 +4,14 @@ import type { CheckMode } from '../config.ts';
 import { allowed, denied, type Decision } from './types.ts';
 import { denialMessage, fitWarnings, groupByCheck, overrideLines, plural, warningLines, wrap, type ListingProbe, type Situation } from './messages.ts';
 import {
+  GRANTING_KEYS,
   HARVESTER_SKIP_DETACHED_KEY,
+  overrideLifecycle,
+  parseSkip,
   SKIP_BY_KEY,
   SKIP_KEY,
   SKIP_REASON_KEY,
+  SKIP_UNTIL_KEY,
   sourceReaches,
   whyNotHonored,
   writerOf,
@@ -51,7 +55,23 @@ export interface Judgement {
   readonly tagTotals?: Readonly<Partial<Record<CheckId, Readonly<Record<string, number>>>>>;
   /** Told, when the answer is a denial, whether more findings built could change its listing (ListingProbe). */
   readonly listingProbe?: ListingProbe;
+  /**
+   * The stored annotations of an object the advice annotates (fitToStored): its own override, which the printed
+   * command must replace with `--overwrite` and keep the checks of. Absent: the advice is printed as for a bare object.
+   */
+  readonly stored?: StoredAnnotations;
+  /** Epoch ms, for the expiry of stored overrides; default now. */
+  readonly now?: number;
 }
+
+type StringMap = Readonly<Record<string, string>>;
+
+/**
+ * The stored annotations of one object a `kubectl annotate` names, by the resource as written there (`node`,
+ * `namespace`, `pvc`, `pv`, `volumes.longhorn.io`, an upgrade's `machinedeployments.cluster.x-k8s.io`), its name and
+ * namespace; undefined when not known.
+ */
+export type StoredAnnotations = (resource: string, name: string, namespace: string | undefined) => StringMap | undefined;
 
 /** Findings a tag override accepted, counted and never built, with where they fall among `findings`. */
 export interface WaivedFindings {
@@ -175,6 +195,10 @@ export function judge(input: Judgement): Decision {
           // A line for one check's PVCs (`<pvcs:orphan-pvc>`) only when that check refused.
           .filter((line) => [...line.matchAll(PVCS_PLACEHOLDER)].every(([, check]) => check === undefined || enforcedChecks.includes(check as CheckId)))
           .map((line) => line.replace(PVCS_PLACEHOLDER, (_, check?: string) => pvcNames(check === undefined ? enforced : enforced.filter((group) => group.check === check))));
+    if (input.stored !== undefined) {
+      const fitted = fitOverrideToStored(override, input.stored, input.now ?? Date.now(), input.situation);
+      override.splice(0, override.length, ...fitted);
+    }
     // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough.
     const singles = enforced.find((group) => group.check === 'single-replica');
     if (
@@ -192,6 +216,7 @@ export function judge(input: Judgement): Decision {
       groups: enforced,
       override,
       ...(input.listingProbe ? { probe: input.listingProbe } : {}),
+      ...(input.stored !== undefined ? { fitCommands: fitCommandsTo(input.stored, input.now ?? Date.now()) } : {}),
     });
     return denied(message, {
       ...(fitted.length ? { warnings: fitted } : {}),
@@ -256,4 +281,143 @@ function overrideAudit(honored: readonly HonoredOverride[]): Record<string, stri
 export function annotateHint(resource: string, ref: string, namespace?: string): string {
   const ns = namespace ? ` -n ${namespace}` : '';
   return `run: kubectl annotate ${resource} ${ref}${ns} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
+}
+
+const ANNOTATE = 'kubectl annotate ';
+/** A `volume-guard.io/<key>=<value>` of a printed command: quoted, a placeholder (`<your user name>`), or a word. */
+const KEY_VALUE = /(volume-guard\.io\/[a-z-]+)=("[^"]*"|<[^>]*>|[^\s;]+)/g;
+/** What the advice writes for a fresh expiry: the stored one is past (or unreadable), so the override would stay ignored. */
+export const NEW_UNTIL = '<new RFC 3339 time>';
+
+/**
+ * The override lines fitted to the objects they annotate, as stored (kubectl annotate refuses to change an annotation
+ * holding another value without `--overwrite`, "already has a value"):
+ * - a skip written keeps the checks the object's own stored skip names (not expired): `--overwrite` replaces the
+ *   value, and what that skip waived must stay waived; never the checks of overrides read elsewhere (a namespace's,
+ *   a Harvester Upgrade's), which the object does not hold;
+ * - `--overwrite` when the object holds a key the command writes with another value (a skip, a reason, a writer, an
+ *   approval such as `reuse: "True"`);
+ * - when the object's `skip-until` is past or unreadable, every override on it is ignored: the command writes a
+ *   fresh one (`skip-until=<new RFC 3339 time>`), never removes it, which would make the object's other overrides
+ *   count for good; those other granting keys are named, as they count again until then.
+ * A manifest's annotations (a refused CREATE) are fitted the same way from the object created.
+ */
+export function fitOverrideToStored(lines: readonly string[], stored: StoredAnnotations, now: number, situation?: Situation): string[] {
+  if (situation?.kind === 'upgrade' && situation.operation === 'CREATE') {
+    const manifest = stored(situation.resource, situation.name, situation.namespace);
+    return manifest === undefined ? [...lines] : fitManifest(lines, manifest, now);
+  }
+  return lines.flatMap((line) => fitLine(line, stored, now));
+}
+
+/** The checks a stored skip keeps waived when rewritten: none once its object's overrides expired. */
+function keptChecks(values: StringMap, now: number): readonly string[] | '*' {
+  if (overrideLifecycle(values, now).expiredOrInvalid !== undefined) return [];
+  const raw = values[SKIP_KEY];
+  if (raw === undefined) return [];
+  const parsed = parseSkip(raw);
+  if (raw.split(/[,_]/).some((entry) => entry.trim() === '*' || entry.trim() === 'all')) return '*';
+  return parsed.checks;
+}
+
+function unionSkip(written: string, kept: readonly string[] | '*'): string {
+  const bare = written.replace(/^"(.*)"$/, '$1');
+  if (bare === '*' || kept === '*') return '"*"';
+  const checks = bare.split(',').filter((entry) => entry !== '');
+  for (const check of kept) if (!checks.includes(check)) checks.push(check);
+  return checks.join(',');
+}
+
+/** Why a lapsed expiry voids the object's overrides, said next to the fresh one the advice writes. */
+function lapsedNote(why: string): string {
+  return `(its overrides are ignored now: ${why}; the new ${SKIP_UNTIL_KEY} makes them count again)`;
+}
+
+function fitManifest(lines: readonly string[], manifest: StringMap, now: number): string[] {
+  const lapsed = overrideLifecycle(manifest, now).expiredOrInvalid;
+  const expired = lapsed !== undefined;
+  const kept = keptChecks(manifest, now);
+  const out: string[] = [];
+  for (const line of lines) {
+    const skip = /^(\s*)volume-guard\.io\/skip: "([^"]*)"$/.exec(line);
+    if (skip === null) {
+      out.push(line);
+      continue;
+    }
+    const value = unionSkip(skip[2]!, kept);
+    out.push(`${skip[1]}${SKIP_KEY}: ${value.startsWith('"') ? value : `"${value}"`}`);
+    if (expired) out.push(`${skip[1]}${SKIP_UNTIL_KEY}: "${NEW_UNTIL}"`);
+  }
+  if (lapsed !== undefined && out.length > lines.length) out.push(lapsedNote(lapsed));
+  return out;
+}
+
+/** A fix's text with its `kubectl annotate` commands fitted to their objects (a reuse approval of the PVCs named). */
+function fitCommandsTo(stored: StoredAnnotations, now: number): (text: string) => string {
+  return (text) => (text.includes(ANNOTATE) ? fitLine(text, stored, now).join(' ') : text);
+}
+
+/** One line's `kubectl annotate` commands fitted to their objects (fitOverrideToStored); extra lines after it. */
+function fitLine(line: string, stored: StoredAnnotations, now: number): string[] {
+  const starts: number[] = [];
+  for (let at = line.indexOf(ANNOTATE); at >= 0; at = line.indexOf(ANNOTATE, at + ANNOTATE.length)) starts.push(at);
+  if (starts.length === 0) return [line];
+  const extra: string[] = [];
+  let out = line.slice(0, starts[0]);
+  for (const [index, start] of starts.entries()) {
+    const end = starts[index + 1] ?? line.length;
+    const { command, notes } = fitCommand(line.slice(start, end), stored, now);
+    out += command;
+    extra.push(...notes);
+  }
+  return [out, ...extra];
+}
+
+function fitCommand(segment: string, stored: StoredAnnotations, now: number): { command: string; notes: string[] } {
+  const words = segment.slice(ANNOTATE.length).split(' ');
+  const resource = words[0] ?? '';
+  const names: string[] = [];
+  let namespace: string | undefined;
+  for (let index = 1; index < words.length; index++) {
+    const word = words[index]!;
+    if (word.startsWith('volume-guard.io/') || word.includes('=')) break;
+    if (word === '-n') namespace = words[++index];
+    else if (!word.startsWith('<') && !word.startsWith('-') && word !== '...') names.push(word);
+  }
+  const objects: StringMap[] = [];
+  for (const name of names) {
+    const values = stored(resource, name, namespace);
+    if (values !== undefined) objects.push(values);
+  }
+  if (objects.length === 0) return { command: segment, notes: [] };
+  const pairs = [...segment.matchAll(KEY_VALUE)];
+  if (pairs.length === 0) return { command: segment, notes: [] };
+  const lapsed = objects.map((values) => overrideLifecycle(values, now).expiredOrInvalid).find((why) => why !== undefined);
+  const expired = lapsed !== undefined;
+  // A skip keeps the checks its one object's own skip names (a command over several objects writes approvals).
+  const kept = objects.length === 1 ? keptChecks(objects[0]!, now) : [];
+  const written = new Map<string, string>();
+  let command = segment.replace(KEY_VALUE, (_match, key: string, value: string) => {
+    const next = key === SKIP_KEY ? unionSkip(value, kept) : value;
+    written.set(key, next);
+    return `${key}=${next}`;
+  });
+  if (expired && !written.has(SKIP_UNTIL_KEY)) {
+    const last = [...command.matchAll(KEY_VALUE)].at(-1)!;
+    const at = last.index + last[0].length;
+    command = `${command.slice(0, at)} ${SKIP_UNTIL_KEY}=${NEW_UNTIL}${command.slice(at)}`;
+    written.set(SKIP_UNTIL_KEY, NEW_UNTIL);
+  }
+  const unquoted = (value: string) => value.replace(/^"(.*)"$/, '$1');
+  const overwrite = objects.some((values) => [...written].some(([key, value]) => values[key] !== undefined && values[key] !== unquoted(value)));
+  if (overwrite && !command.startsWith(`${ANNOTATE}--overwrite `)) command = `${ANNOTATE}--overwrite ${command.slice(ANNOTATE.length)}`;
+  const notes: string[] = [];
+  if (lapsed !== undefined) {
+    notes.push(objects.length === 1 ? lapsedNote(lapsed) : `(some are ignored now: ${lapsed}; the new ${SKIP_UNTIL_KEY} makes them count again)`);
+    const others = GRANTING_KEYS.filter((key) => !written.has(key) && objects.some((values) => values[key] !== undefined));
+    if (others.length > 0) {
+      notes.push(`(the new ${SKIP_UNTIL_KEY} re-arms its ${others.join(', ')} until then too; to keep ${others.length === 1 ? 'it' : 'them'} off, also write ${others.map((key) => `${key}-`).join(' ')})`);
+    }
+  }
+  return { command, notes };
 }

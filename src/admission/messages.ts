@@ -536,7 +536,14 @@ class PreparedCheckLines {
   readonly #situation: Situation | undefined;
   readonly #lines: string[] = [];
 
-  constructor(check: CheckId, findings: readonly Finding[], total: number, situation: Situation | undefined, maxListed: number) {
+  constructor(
+    check: CheckId,
+    findings: readonly Finding[],
+    total: number,
+    situation: Situation | undefined,
+    maxListed: number,
+    fitCommands?: (text: string) => string,
+  ) {
     const text = CHECK_TEXT[check];
     const node = nodeOf(situation);
     const base = text.summaryFor ? text.summaryFor(total, findings) : text.summary(total);
@@ -544,7 +551,8 @@ class PreparedCheckLines {
     const head = [`[${check}] ${summary}`];
     const effect = consequence(findings, situation);
     if (effect) head.push(`  ${shorten(effect, MAX_LINE_LENGTH)}`);
-    const fix = situation && text.fixFor ? text.fixFor(situation, findings) : (text.fixOf?.(findings) ?? `${text.fix}.`);
+    const advised = situation && text.fixFor ? text.fixFor(situation, findings) : (text.fixOf?.(findings) ?? `${text.fix}.`);
+    const fix = fitCommands === undefined ? advised : fitCommands(advised);
     this.head = head;
     this.total = total;
     this.more = auditCommand(situation);
@@ -681,6 +689,8 @@ export function denialMessage(input: {
   readonly override: readonly string[];
   /** Told whether more findings built could change the listing (ListingProbe). */
   readonly probe?: ListingProbe;
+  /** Fits the `kubectl annotate` commands of a fix to the objects they annotate, as stored (fitOverrideToStored). */
+  readonly fitCommands?: (text: string) => string;
 }): string {
   const count = input.groups.reduce((n, group) => n + group.total, 0);
   const head = [verdictLine(input.action, count)];
@@ -688,7 +698,7 @@ export function denialMessage(input: {
   if (note) head.push(note);
   const tail = [OVERRIDE_HEADING, ...input.override.map((line) => `  ${shorten(line, 400)}`)];
   // Each group's lines are worded once; only how many objects are listed changes until the message fits.
-  const prepared = input.groups.map((group) => new PreparedCheckLines(group.check, group.findings, group.total, input.situation, MAX_LISTED_PER_CHECK));
+  const prepared = input.groups.map((group) => new PreparedCheckLines(group.check, group.findings, group.total, input.situation, MAX_LISTED_PER_CHECK, input.fitCommands));
   // Lengths are added up (lines plus the newlines between them); the text is joined once, for the listing that fits.
   const length = (lines: readonly string[]): number => lines.reduce((sum, line) => sum + line.length + 1, 0);
   let fixed = length(head) + length(tail) - 1;

@@ -3,7 +3,7 @@
 // them), not discovered at the next refused cordon. Pure functions; the override guard and the validators call them.
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { MAX_WARNING_LENGTH, wrap } from './messages.ts';
-import { DELETE_KEY } from '../override-keys.ts';
+import { DELETE_KEY, OVERRIDE_KEYS } from '../override-keys.ts';
 import { parseSkip, REUSE_KEY, SKIP_EVICTIONS_KEY, SKIP_KEY, SKIP_REASON_KEY } from './overrides.ts';
 
 type StringMap = Readonly<Record<string, string>>;
@@ -58,23 +58,67 @@ function valuesOf(next: { annotations?: StringMap; labels?: StringMap }) {
   ] as const;
 }
 
+/** Where each granting key is read, in words, for a write that puts it where it means nothing. */
+const READ_ON: Readonly<Record<string, string>> = {
+  [SKIP_KEY]: 'nodes, namespaces and upgrade objects',
+  [SKIP_EVICTIONS_KEY]: 'namespaces',
+  [REUSE_KEY]: 'PVCs',
+  [DELETE_KEY]: 'PVCs, PVs and Longhorn volumes',
+};
+
+/**
+ * The granting annotations volume-guard reads on an object of this kind (the objects the override guard polices):
+ * a node's, an upgrade object's skip; a namespace's skip and skip-evictions; a PVC's reuse and delete approvals; a
+ * PV's or Longhorn volume's delete approval. Labels of these objects are never read (only a Helm release's).
+ */
+export function grantingKeysReadOn(kind: { readonly group: string; readonly kind: string }): readonly string[] {
+  if (kind.group === '') {
+    switch (kind.kind) {
+      case 'Node':
+        return [SKIP_KEY];
+      case 'Namespace':
+        return [SKIP_KEY, SKIP_EVICTIONS_KEY];
+      case 'PersistentVolumeClaim':
+        return [REUSE_KEY, DELETE_KEY];
+      case 'PersistentVolume':
+        return [DELETE_KEY];
+    }
+  }
+  if (kind.group === 'longhorn.io' && kind.kind === 'Volume') return [DELETE_KEY];
+  return [SKIP_KEY];
+}
+
 /**
  * Warnings for a write that adds or changes override keys on `what` (e.g. `Node worker-1`): unknown or empty skip
- * values (with "did you mean"), a skip without a reason, a reuse value other than "true". Keys the write leaves
- * unchanged are not commented on again.
+ * values (with "did you mean"), a skip without a reason, a reuse value other than "true", and (with `kind`) a key
+ * written where volume-guard never reads it (a skip-evictions on a node, a reuse on a namespace, any label). Keys the
+ * write leaves unchanged are not commented on again.
  */
 export function overrideWriteWarnings(
   what: string,
   next: { annotations?: StringMap; labels?: StringMap },
   previous?: { annotations?: StringMap; labels?: StringMap },
+  kind?: { readonly group: string; readonly kind: string },
 ): string[] {
   const warnings: string[] = [];
+  const readHere = kind === undefined ? undefined : grantingKeysReadOn(kind);
   for (const { field, values } of valuesOf(next)) {
     const before = field === 'annotation' ? previous?.annotations : previous?.labels;
+    if (readHere !== undefined) {
+      const unread = Object.keys(READ_ON).filter(
+        (key) => values[key] !== undefined && values[key] !== before?.[key] && (field === 'label' || !readHere.includes(key)),
+      );
+      for (const key of unread) {
+        const where = field === 'label' ? `as an annotation, on ${READ_ON[key]}` : `on ${READ_ON[key]} only`;
+        warnings.push(...wrap(`volume-guard: ${what} ${field} ${key} has no effect: it is read ${where}`));
+      }
+      if (field === 'label') continue;
+    }
     // A namespace's skip-evictions lists checks like skip does (read as an annotation only).
     for (const key of field === 'annotation' ? [SKIP_KEY, SKIP_EVICTIONS_KEY] : [SKIP_KEY]) {
       const skip = values[key];
       if (skip === undefined || skip === before?.[key]) continue;
+      if (readHere !== undefined && !readHere.includes(key)) continue;
       const parsed = parseSkip(skip);
       const where = `${what} ${field}`;
       if (parsed.checks.length === 0 && parsed.unknown.length === 0) {
@@ -88,10 +132,32 @@ export function overrideWriteWarnings(
     }
     for (const key of [REUSE_KEY, DELETE_KEY]) {
       const value = values[key];
+      if (readHere !== undefined && !readHere.includes(key)) continue;
       if (value !== undefined && value !== before?.[key] && value !== 'true') {
         warnings.push(...wrap(`volume-guard: ${what} ${field} ${key}="${value}" has no effect: only "true" is honored`));
       }
     }
+  }
+  return warnings;
+}
+
+/**
+ * Warnings for annotations under `volume-guard.io/` that this write adds or changes and that are no key of
+ * volume-guard's (`volume-guard.io/skipby`, `volume-guard.io/Skip`): volume-guard never reads them, so the override
+ * meant does not exist. The key most likely meant is named.
+ */
+export function unknownKeyWarnings(what: string, next: StringMap | undefined, previous: StringMap | undefined): string[] {
+  const warnings: string[] = [];
+  for (const [key, value] of Object.entries(next ?? {})) {
+    if (!key.startsWith('volume-guard.io/') || OVERRIDE_KEYS.includes(key) || previous?.[key] === value) continue;
+    const name = key.slice('volume-guard.io/'.length).toLowerCase().replace(/[\s_.]+/g, '-');
+    let best: { key: string; distance: number } | undefined;
+    for (const known of OVERRIDE_KEYS) {
+      const distance = editDistance(name, known.slice('volume-guard.io/'.length));
+      if (distance <= 2 && (!best || distance < best.distance)) best = { key: known, distance };
+    }
+    const tail = best ? `did you mean ${best.key}?` : `volume-guard reads ${OVERRIDE_KEYS.map((k) => k.slice('volume-guard.io/'.length)).join(', ')}`;
+    warnings.push(...wrap(`volume-guard: ${what} annotation ${key} is no volume-guard key, ignored; ${tail}`));
   }
   return warnings;
 }

@@ -5,7 +5,8 @@ import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { checkModes, CheckResults, staleModelDecision, waiversOf, type CheckWaivers, type ListingCap } from './context.ts';
-import { judge } from './decide.ts';
+import { fitOverrideToStored, judge, type StoredAnnotations } from './decide.ts';
+import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { overrideLines, type ListingProbe, type Situation } from './messages.ts';
 import { SKIP_KEY, whyNotHonored, type OverrideSource } from './overrides.ts';
 import { runPlan, type OverridePlace, type Plan } from './plans.ts';
@@ -45,11 +46,51 @@ export interface PlanJudgement<Target> {
    * them (ListingCap). Only where `adjust` reads no more than the listed findings and the totals.
    */
   readonly listingFirst?: boolean;
+  /**
+   * The object under review as stored (an upgrade object's oldObject; for a refused CREATE, the object sent): the
+   * advice annotating it fits its own override (fitOverrideToStored). Other objects are read from the snapshot.
+   */
+  /**
+   * The places of the plan whose overrides can apply to this request, when fewer (a namespace's skip only for an
+   * object of a Helm release): what a stale-model refusal names. Default: all of the plan's.
+   */
+  readonly stalePlaces?: readonly OverridePlace[];
+  readonly reviewed?: { readonly resources: readonly string[]; readonly name: string; readonly namespace?: string; readonly annotations: Readonly<Record<string, string>> };
+}
+
+/** The stored annotations of the objects an advice annotates: the reviewed object, else the snapshot's record. */
+function storedAnnotations(snapshot: ClusterSnapshot, reviewed: PlanJudgement<unknown>['reviewed']): StoredAnnotations {
+  return (resource, name, namespace) => {
+    if (reviewed !== undefined && reviewed.resources.includes(resource) && reviewed.name === name && (reviewed.namespace ?? '') === (namespace ?? '')) {
+      return reviewed.annotations;
+    }
+    switch (resource) {
+      case 'node':
+        return snapshot.node(name)?.annotations;
+      case 'namespace':
+        return snapshot.namespace(name)?.annotations;
+      case 'pvc':
+        return namespace === undefined ? undefined : snapshot.persistentVolumeClaim(namespace, name)?.annotations;
+      case 'pv':
+        return snapshot.persistentVolume(name)?.annotations;
+      case 'volumes.longhorn.io':
+        return snapshot.longhornVolume(name)?.annotations;
+      default:
+        return undefined;
+    }
+  };
 }
 
 /** Stale-model policy → the plan's checks → decision: the answer of every guarded operation. */
 export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Target>, input: PlanJudgement<Target>): Decision {
-  const stale = staleModelDecision(context, input.action, input.overrides, input.reads ?? plan.reads, staleOverride(plan.overrides, input));
+  const stored = storedAnnotations(context.snapshot, input.reviewed);
+  const stale = staleModelDecision(
+    context,
+    input.action,
+    input.overrides,
+    input.reads ?? plan.reads,
+    fitOverrideToStored(staleOverride(input.stalePlaces ?? plan.overrides, input), stored, context.now, input.situation),
+  );
   if (stale) return stale;
   if (input.target === undefined) return allowed([...(input.warnings ?? [])]);
   const configured = checkModes(context);
@@ -79,6 +120,8 @@ function decide<Target>(
   const adjusted: AdjustedFindings = input.adjust ? input.adjust(results) : { findings: results.findings, totals: results.totals };
   const decision = judge({
     action: input.action,
+    stored: storedAnnotations(context.snapshot, input.reviewed),
+    now: context.now,
     findings: adjusted.findings,
     totals: adjusted.totals,
     overrides: input.overrides,

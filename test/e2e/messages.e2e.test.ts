@@ -196,7 +196,8 @@ describe('advice that works as printed', () => {
     const message = denial(refused.stderr, 'upgrade.volume-guard.io');
     // The change names the rollout fields that make it an upgrade (the kind's table).
     expect(message.split('\n')[0]).toMatch(/^volume-guard refused the change of Plan msg-plans\/msg-plan \(spec\.version changed\): /);
-    const command = /^ {2}(kubectl annotate plans\.upgrade\.cattle\.io msg-plan -n msg-plans .*)$/m.exec(message)?.[1];
+    // --overwrite: the Plan still holds the skip-by of its earlier override (kubectl refuses to change it without).
+    const command = /^ {2}(kubectl annotate --overwrite plans\.upgrade\.cattle\.io msg-plan -n msg-plans .*)$/m.exec(message)?.[1];
     expect(command).toBeDefined();
     expect(message).toContain('then apply the change again');
     // Run the printed command as a shell would, with a reason and the writer filled in.

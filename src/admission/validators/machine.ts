@@ -22,8 +22,8 @@ import type { MachineRecord } from '../../cluster/records.ts';
 import { DELETE_MACHINE_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
-import { annotateHint } from '../decide.ts';
-import { field, stringField } from '../objects.ts';
+import { annotateHint, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
+import { field, metaOf, stringField } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
 import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
@@ -215,8 +215,10 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const overrides: OverrideSource[] = ownSkip ? [ownSkip] : [];
   // (Through the scale subresource the Scale object carries no annotations: the node overrides still count.)
   // Unjudged, only the owner's own skip passes (the nodes' are read per Machine, which is not known then).
+  // The command keeps the object's own stored override (--overwrite, a fresh skip-until after a lapsed one).
+  const stored: StoredAnnotations = () => metaOf(request.oldObject)?.annotations ?? {};
   const unjudgedOverride = owner !== 'MachineSet' && request.subResource !== 'scale' && policed
-    ? staleOverride([], { overrideHint: annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace) })
+    ? fitOverrideToStored(staleOverride([], { overrideHint: annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace) }), stored, context.now)
     : [`none through ${request.subResource === 'scale' ? 'the scale subresource' : `a ${owner}`}: retry once volume-guard sees the cluster again`];
   const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads, unjudgedOverride);
   if (stale) return stale;

@@ -10,7 +10,7 @@
 import type { Config } from '../../config.ts';
 import { describeUser } from '../context.ts';
 import { metaOf } from '../objects.ts';
-import { overrideWriteWarnings } from '../override-feedback.ts';
+import { overrideWriteWarnings, unknownKeyWarnings } from '../override-feedback.ts';
 import {
   changedOverrideKeys,
   GRANTING_KEYS,
@@ -25,6 +25,10 @@ import {
 } from '../overrides.ts';
 import { allowed, denied, type AdmissionRequest, type DeclaredRule, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
+import { parseSkip, SKIP_EVICTIONS_KEY, SKIP_KEY } from '../overrides.ts';
+import { PLANS, planChecks, plansReading, type OverridePlace } from '../plans.ts';
+import type { CheckId } from '../../checks/types.ts';
+import { wrap } from '../messages.ts';
 
 /**
  * CEL: this write adds or changes one of the override keys in `field` (annotations or labels), or removes
@@ -42,6 +46,18 @@ function changesOverrideKeys(field: 'annotations' | 'labels'): string {
     `${granting}.exists(k, k in object.metadata.${field}))`
   );
 }
+
+const KEY_PREFIX = 'volume-guard.io/';
+
+/**
+ * CEL: this write adds or changes an annotation under `volume-guard.io/` that is no key of volume-guard's (a typo such
+ * as `volume-guard.io/skipby` or `volume-guard.io/Skip`): allowed, with a warning naming the key it likely meant.
+ */
+const WRITES_UNKNOWN_KEY =
+  `(has(object.metadata.annotations) && object.metadata.annotations.exists(k, k.startsWith('${KEY_PREFIX}') && ` +
+  `!(k in [${OVERRIDE_KEYS.map((key) => `'${key}'`).join(', ')}]) && ` +
+  `(oldObject == null || !has(oldObject.metadata.annotations) || !(k in oldObject.metadata.annotations) || ` +
+  `oldObject.metadata.annotations[k] != object.metadata.annotations[k])))`;
 
 /** CEL: the request is for one of Harvester's upgrade kinds (whose skipSingleReplicaDetachedVol volume-guard honors). */
 const HARVESTER_UPGRADE_KIND = `(${HARVESTER_UPGRADE_KINDS.map(({ group, kind }) => `(request.kind.group == '${group}' && request.kind.kind == '${kind}')`).join(' || ')})`;
@@ -63,7 +79,43 @@ function setsHarvesterSkip(request: AdmissionRequest): boolean {
   );
 }
 
-export function overrideGuardValidator(_config: Config): Validator {
+/** The checks of the plans that read an override at these places. */
+function checksReadAt(places: readonly OverridePlace[]): Set<CheckId> {
+  return new Set(places.flatMap((place) => plansReading(place).flatMap((id) => planChecks(PLANS[id]))));
+}
+
+const NODE_SKIP_CHECKS = checksReadAt(['node']);
+const NAMESPACE_SKIP_CHECKS = new Set([...checksReadAt(['namespace', 'namespace-helm']), ...planChecks(PLANS['namespace-delete'])]);
+const STORAGE_NAMESPACE_CHECKS = checksReadAt(['storage-namespace']);
+const EVICTION_CHECKS = checksReadAt(['namespace-evictions']);
+
+/**
+ * Warnings for check ids a node's skip, a namespace's skip or skip-evictions names that no operation reading it
+ * there checks (a node's `orphan-pvc`; a namespace's skip of `node-local-volume`, which evictions never read: that is
+ * its skip-evictions). Other kinds are not judged here.
+ */
+function unreadCheckWarnings(what: string, kind: string, name: string, config: Config, next: Readonly<Record<string, string>>, previous?: Readonly<Record<string, string>>): string[] {
+  const warnings: string[] = [];
+  const judged: [string, Set<CheckId>, string][] = [];
+  if (kind === 'Node') judged.push([SKIP_KEY, NODE_SKIP_CHECKS, '']);
+  if (kind === 'Namespace') {
+    const read = name === config.longhorn.namespace ? new Set([...NAMESPACE_SKIP_CHECKS, ...STORAGE_NAMESPACE_CHECKS]) : NAMESPACE_SKIP_CHECKS;
+    judged.push([SKIP_KEY, read, `; evictions of its pods read ${SKIP_EVICTIONS_KEY}`], [SKIP_EVICTIONS_KEY, EVICTION_CHECKS, '']);
+  }
+  for (const [key, read, hint] of judged) {
+    const value = next[key];
+    if (value === undefined || value === previous?.[key]) continue;
+    // `*` names every check: nothing to say about the ones it cannot reach.
+    if (value.split(/[,_]/).some((entry) => entry.trim() === '*' || entry.trim() === 'all')) continue;
+    const unread = parseSkip(value).checks.filter((check) => !read.has(check));
+    if (unread.length === 0) continue;
+    const them = unread.length === 1 ? `${unread[0]} is` : `${unread.join(', ')} are`;
+    warnings.push(...wrap(`volume-guard: ${what} ${key}: ${them} never checked for a ${kind}${hint}`));
+  }
+  return warnings;
+}
+
+export function overrideGuardValidator(config: Config): Validator {
   const writeOps = ['CREATE', 'UPDATE'] as const;
   // Every way to write the keys: the main resource and its status subresource (metadata written through
   // nodes/status, namespaces/status, namespaces/finalize or a CR's status is stored like any other write).
@@ -94,7 +146,10 @@ export function overrideGuardValidator(_config: Config): Validator {
     target: 'overrides',
     rules,
     matchConditions: [
-      { name: 'writes-override', expression: `${changesOverrideKeys('annotations')} || ${changesOverrideKeys('labels')} || ${SETS_HARVESTER_SKIP}` },
+      {
+        name: 'writes-override',
+        expression: `${changesOverrideKeys('annotations')} || ${changesOverrideKeys('labels')} || ${SETS_HARVESTER_SKIP} || ${WRITES_UNKNOWN_KEY}`,
+      },
     ],
   };
   return {
@@ -104,12 +159,13 @@ export function overrideGuardValidator(_config: Config): Validator {
       if (!next) return allowed();
       const changed = changedOverrideKeys(next, metaOf(request.oldObject));
       const harvester = setsHarvesterSkip(request);
-      if (changed.length === 0 && !harvester) return allowed();
-      const written = harvester ? [...changed, `annotation ${HARVESTER_SKIP_DETACHED_KEY}`] : changed;
-      const writers = context.config.overrides;
       // A Namespace's own request carries its name as the namespace too.
       const scope = request.kind.kind === 'Namespace' ? '' : request.namespace;
       const what = `${request.kind.kind} ${scope ? `${scope}/` : ''}${request.name || next.name}`;
+      const typos = unknownKeyWarnings(what, next.annotations, metaOf(request.oldObject)?.annotations);
+      if (changed.length === 0 && !harvester) return allowed(typos);
+      const written = harvester ? [...changed, `annotation ${HARVESTER_SKIP_DETACHED_KEY}`] : changed;
+      const writers = context.config.overrides;
       const user = request.userInfo.username;
       if (!mayWriteOverrides(request.userInfo, writers)) {
         const who = [
@@ -139,7 +195,13 @@ export function overrideGuardValidator(_config: Config): Validator {
         );
       }
       const until = annotations[SKIP_UNTIL_KEY];
-      const warnings: string[] = overrideWriteWarnings(what, next, metaOf(request.oldObject));
+      const warnings: string[] = [
+        ...typos,
+        ...overrideWriteWarnings(what, next, metaOf(request.oldObject), request.kind),
+        ...(request.kind.group === ''
+          ? unreadCheckWarnings(what, request.kind.kind, request.name || next.name || '', config, next.annotations ?? {}, metaOf(request.oldObject)?.annotations)
+          : []),
+      ];
       if (until !== undefined) {
         const date = parseRfc3339(until);
         if (!date) {

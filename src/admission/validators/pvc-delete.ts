@@ -147,6 +147,10 @@ function helmNamespaceSkip(context: ValidationContext, namespace: string, annota
   });
 }
 
+/** The plan's override places that apply to this object: the namespace's skip only for an object of a Helm release. */
+function helmPlaces<Place extends string>(places: readonly Place[], annotations: Readonly<Record<string, string>>, namespace: string): readonly Place[] {
+  return isHelmManaged(annotations, namespace) ? places : places.filter((place) => place !== 'namespace-helm');
+}
 
 export function pvcDeleteValidator(config: Config): Validator {
   return {
@@ -201,6 +205,7 @@ export function pvcDeleteValidator(config: Config): Validator {
         action,
         target: claim,
         overrides: readOverrides(plan, { 'pvc-delete': deleteApproval, 'namespace-helm': () => helmNamespaceSkip(context, request.namespace, meta.annotations) }),
+        stalePlaces: helmPlaces(plan.overrides, meta.annotations, request.namespace),
         modes: { 'pvc-delete': mode },
         overrideHint:
           `back the data up, then run: kubectl annotate pvc ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
@@ -292,6 +297,7 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
       'pvc-delete': deleteApprovalSource,
       'namespace-helm': () => helmNamespaceSkip(context, request.namespace, metaOf(old)?.annotations ?? {}),
     }),
+    stalePlaces: helmPlaces(plan.overrides, metaOf(old)?.annotations ?? {}, request.namespace),
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
     overrideHint:

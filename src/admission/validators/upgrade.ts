@@ -166,6 +166,7 @@ export function upgradeJudgement(
   // view of the Nodes tells: with a stale one, every node counts and the stale policy answers.
   if (selected?.length === 0 && nodesFresh) return undefined;
   const nodes = selected?.length === 0 ? undefined : selected;
+  const resource = guarded.group ? `${guarded.resource}.${guarded.group}` : guarded.resource;
   return {
     action: nodes === undefined ? action : `${action}, upgrading node ${describeNodes(nodes)}`,
     target: nodes === undefined ? {} : { nodes },
@@ -173,11 +174,18 @@ export function upgradeJudgement(
     unlimited: tagged,
     listingFirst: true,
     overrideHint: annotateHint(guarded.resource, request.name, request.namespace || undefined),
+    // The advice annotates this object (or, refused at its CREATE, its manifest): it keeps the object's own skip.
+    reviewed: {
+      resources: [resource, guarded.resource],
+      name,
+      ...(request.namespace ? { namespace: request.namespace } : {}),
+      annotations: metaOf(request.operation === 'CREATE' ? request.object : request.oldObject)?.annotations ?? {},
+    },
     warnings: [...skip.warnings, ...harvesterValueWarnings(guarded, request.object)],
     situation: {
       kind: 'upgrade',
       operation: request.operation === 'CREATE' ? 'CREATE' : 'UPDATE',
-      resource: guarded.group ? `${guarded.resource}.${guarded.group}` : guarded.resource,
+      resource,
       kindName: guarded.kind,
       name,
       ...(request.namespace ? { namespace: request.namespace } : {}),

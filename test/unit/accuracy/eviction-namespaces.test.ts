@@ -64,6 +64,13 @@ describe("a namespace's skip-evictions waives its own data only", () => {
     expect((decision.warnings ?? []).join('\n')).toContain('overridden by namespace team-a');
   });
 
+  it("the override it prints annotates the node with the refused checks only: never the namespace's skip-evictions", () => {
+    const override = (evict(cluster(), 'a-web', 'team-a').status?.message ?? '').split('\n').find((line) => line.includes('kubectl annotate'));
+    expect(override?.trim()).toBe(
+      'kubectl annotate node node-1 volume-guard.io/skip=last-replica-on-node,single-replica,node-local-volume volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>',
+    );
+  });
+
   it("the node's override waives every namespace's data", () => {
     const decision = evict(cluster({ nodeAnnotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' } }), 'a-web', 'team-a');
     expect(decision.allowed).toBe(true);

@@ -386,6 +386,31 @@ describe('override feedback when written', () => {
     expect(overrideWriteWarnings('Namespace shop', { labels: { 'volume-guard.io/skip-evictions': 'x' } })).toEqual([]);
   });
 
+  it('says a key written where volume-guard never reads it has no effect, and checks it no further', () => {
+    const node = { group: '', kind: 'Node' };
+    const onNode = overrideWriteWarnings('Node n', { annotations: { 'volume-guard.io/skip-evictions': 'node-local-volume' } }, undefined, node);
+    expect(onNode).toEqual(wrap('volume-guard: Node n annotation volume-guard.io/skip-evictions has no effect: it is read on namespaces only'));
+    expect(overrideWriteWarnings('Node n', { annotations: { 'volume-guard.io/reuse': 'true' } }, undefined, node).join(' ')).toContain('is read on PVCs only');
+    const pvc = { group: '', kind: 'PersistentVolumeClaim' };
+    expect(overrideWriteWarnings('PersistentVolumeClaim a/b', { annotations: { 'volume-guard.io/skip': 'orphan-pvc' } }, undefined, pvc).join(' ').replace(/\s+/g, ' ')).toContain(
+      'volume-guard.io/skip has no effect: it is read on nodes, namespaces and upgrade objects only',
+    );
+    expect(overrideWriteWarnings('PersistentVolumeClaim a/b', { labels: { 'volume-guard.io/reuse': 'true' } }, undefined, pvc).join(' ').replace(/\s+/g, ' ')).toContain(
+      'label volume-guard.io/reuse has no effect: it is read as an annotation',
+    );
+    // Where it is read: checked as before, and nothing said about where.
+    const namespace = { group: '', kind: 'Namespace' };
+    const evictions = overrideWriteWarnings('Namespace shop', { annotations: { 'volume-guard.io/skip-evictions': 'node-local' } }, undefined, namespace);
+    expect(evictions.join(' ')).toContain('did you mean node-local-volume?');
+    expect(evictions.join(' ')).not.toContain('no effect');
+    const volume = { group: 'longhorn.io', kind: 'Volume' };
+    expect(overrideWriteWarnings('Volume longhorn-system/v', { annotations: { 'volume-guard.io/delete': 'true' } }, undefined, volume)).toEqual([]);
+    const plan = { group: 'upgrade.cattle.io', kind: 'Plan' };
+    expect(
+      overrideWriteWarnings('Plan s/k3s', { annotations: { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-reason': 'x' } }, undefined, plan),
+    ).toEqual([]);
+  });
+
   it('does not repeat itself for keys the write leaves unchanged', () => {
     const stored = { annotations: { 'volume-guard.io/skip': 'typo' } };
     expect(overrideWriteWarnings('Node n', { annotations: { ...stored.annotations, 'volume-guard.io/skip-reason': 'x' } }, stored)).toEqual([]);

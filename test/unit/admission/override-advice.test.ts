@@ -446,13 +446,21 @@ interface Command {
   readonly namespace?: string;
   readonly values: Readonly<Record<string, string>>;
   readonly text: string;
+  /** `kubectl annotate --overwrite`: without it kubectl refuses to change a key holding another value. */
+  readonly overwrite?: boolean;
 }
 
 const OVERRIDE_HEAD = 'Override (an authorized admin, after checking):';
+/** The fresh expiry an admin writes where the advice asks for one. */
+const FUTURE = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** The admin runs it: their name and a reason fill the placeholders meant for them. */
 function fill(text: string): string {
-  return text.replaceAll('<your user name>', ADMIN.username).replaceAll('<you>', ADMIN.username).replaceAll('"<why>"', '"checked"');
+  return text
+    .replaceAll('<your user name>', ADMIN.username)
+    .replaceAll('<you>', ADMIN.username)
+    .replaceAll('"<why>"', '"checked"')
+    .replaceAll('<new RFC 3339 time>', FUTURE);
 }
 
 function tokens(text: string): string[] {
@@ -485,6 +493,8 @@ function parseOverride(override: string): Command | undefined {
   }
   for (const match of text.matchAll(/kubectl (annotate|label) /g)) {
     const words = tokens(text.slice(match.index + match[0].length));
+    const overwrite = words[0] === '--overwrite';
+    if (overwrite) words.shift();
     const resource = words.shift() ?? '';
     const names: string[] = [];
     const values: Record<string, string> = {};
@@ -499,7 +509,7 @@ function parseOverride(override: string): Command | undefined {
       if (words[index]!.endsWith(',') || words[index]!.endsWith(';')) break;
     }
     if (Object.keys(values).some((key) => key.startsWith('volume-guard.io/'))) {
-      return { how: match[1] as 'annotate' | 'label', resource, names, ...(namespace ? { namespace } : {}), values, text };
+      return { how: match[1] as 'annotate' | 'label', resource, names, ...(namespace ? { namespace } : {}), values, text, overwrite };
     }
   }
   const statefulSet = /add the annotations (.*) to the StatefulSet/.exec(text) ?? /add to the StatefulSet's metadata\.annotations: (.*)$/m.exec(text);
@@ -649,4 +659,180 @@ describe('the override a stale-model refusal prints leads to an allow', () => {
       });
     }
   }
+});
+
+// ------------------------------------------------------------------ advice on an object that already holds overrides
+
+/** kubectl annotate's own refusal (validateNoAnnotationOverwrites): a key holding another value, without --overwrite. */
+function kubectlRefuses(command: Command, stored: Readonly<Record<string, string>>): string | undefined {
+  if (command.overwrite) return undefined;
+  const clash = Object.entries(command.values).find(([key, value]) => stored[key] !== undefined && stored[key] !== value);
+  return clash ? `'${clash[0]}' already has a value (${stored[clash[0]]}), and --overwrite is false` : undefined;
+}
+
+/** The override part of a denial, and the command it prints. */
+function overrideOf(decision: { allowed: boolean; status?: { message?: string } }): { text: string; command: Command } {
+  expect(decision.allowed).toBe(false);
+  const lines = (decision.status?.message ?? '').split('\n');
+  const text = lines.slice(lines.indexOf(OVERRIDE_HEAD) + 1).join('\n');
+  const command = parseOverride(text);
+  expect(command, text).toBeDefined();
+  return { text, command: command! };
+}
+
+const PAST = '2020-01-01T00:00:00Z';
+
+describe('the override a denial prints, on an object that already holds one', () => {
+  const cordon = validators.find((candidate) => candidate.declaration.target === 'node-cordon')!;
+  const guard = (skip: Record<string, string>) => ({ 'volume-guard.io/skip-by': ADMIN.username, 'volume-guard.io/skip-reason': 'disk swap', ...skip });
+
+  it("keeps the node's own skip and overwrites it (kubectl refuses to change a held value otherwise)", () => {
+    const held = guard({ 'volume-guard.io/skip': 'node-local-volume' });
+    const model = lastReplicaCluster();
+    model.upsert('node', { ...model.node('node-1')!, annotations: held });
+    const refused = cordon.handle(cordonRequest('node-1', held), context(model));
+    const { text, command } = overrideOf(refused);
+    expect(kubectlRefuses(command, held), text).toBeUndefined();
+    expect(command.values['volume-guard.io/skip']!.split(','), text).toEqual([...refused.deniedChecks!, 'node-local-volume']);
+    const { request: again } = apply(command, model, cordonRequest('node-1', held));
+    const passed = cordon.handle(again, context(model));
+    expect(passed.allowed, passed.status?.message).toBe(true);
+    expect(model.node('node-1')!.annotations['volume-guard.io/skip']).toContain('node-local-volume');
+  });
+
+  it('writes no --overwrite on a node holding no override', () => {
+    const { command } = overrideOf(cordon.handle(cordonRequest('node-1'), context(lastReplicaCluster())));
+    expect(command.overwrite).toBe(false);
+  });
+
+  it('after an expired skip-until, writes a fresh one (never removes it) and drops the lapsed checks', () => {
+    const held = guard({ 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-until': PAST });
+    const model = lastReplicaCluster();
+    model.upsert('node', { ...model.node('node-1')!, annotations: held });
+    const refused = cordon.handle(cordonRequest('node-1', held), context(model));
+    const { text, command } = overrideOf(refused);
+    expect(kubectlRefuses(command, held), text).toBeUndefined();
+    expect(text).not.toContain('skip-until-');
+    expect(command.values['volume-guard.io/skip']!.split(','), text).toEqual(refused.deniedChecks);
+    expect(command.values['volume-guard.io/skip-until'], text).toBe(FUTURE);
+    const { request: again } = apply(command, model, cordonRequest('node-1', held));
+    expect(cordon.handle(again, context(model)).allowed).toBe(true);
+  });
+
+  it("an approval other than \"true\" and an expired one: --overwrite, a fresh skip-until, the PVC's delete passes", () => {
+    const pvcDelete = validators.find((candidate) => candidate.declaration.target === 'pvc-delete')!;
+    const approvals: Record<string, string>[] = [
+      { 'volume-guard.io/delete': 'True', 'volume-guard.io/skip-by': ADMIN.username },
+      { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': ADMIN.username, 'volume-guard.io/skip-until': PAST },
+    ];
+    for (const held of approvals) {
+      const model = cluster((m) => claims(m, ['uploads'], 'Delete', { annotations: held }));
+      const req = request({
+        ...kindOf('', 'PersistentVolumeClaim', 'persistentvolumeclaims'),
+        operation: 'DELETE',
+        namespace: NS,
+        name: 'uploads',
+        userInfo: ARGO,
+        oldObject: { metadata: { name: 'uploads', namespace: NS, annotations: held }, spec: { volumeName: 'pv-uploads' }, status: { phase: 'Bound' } },
+      });
+      const { text, command } = overrideOf(pvcDelete.handle(req, context(model)));
+      expect(kubectlRefuses(command, held), text).toBeUndefined();
+      const { request: again } = apply(command, model, req);
+      const passed = pvcDelete.handle(again, context(model));
+      expect(passed.allowed, `${text}\n${passed.status?.message ?? ''}`).toBe(true);
+    }
+  });
+
+  it('a change of an upgrade object keeps its own skip; a refused CREATE keeps the manifest one', () => {
+    const upgrade = validators.find((candidate) => candidate.declaration.target === 'upgrade')!;
+    const model = cluster((m) => addVolume(m, volumeWithReplicas('solo', ['node-1'])));
+    const held = guard({ 'volume-guard.io/skip': 'volume-health' });
+    const plan = (version: string) => ({ metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: held }, spec: { version, concurrency: 1 } });
+    const update = request({
+      ...kindOf('upgrade.cattle.io', 'Plan', 'plans'),
+      operation: 'UPDATE',
+      namespace: 'system-upgrade',
+      name: 'k3s-server',
+      object: plan('v1.31.0'),
+      oldObject: plan('v1.30.0'),
+    });
+    const changed = overrideOf(upgrade.handle(update, context(model)));
+    expect(changed.command.overwrite, changed.text).toBe(true);
+    expect(changed.command.values['volume-guard.io/skip'], changed.text).toBe('single-replica,volume-health');
+
+    const created = overrideOf(upgrade.handle(harvesterUpgradeRequest(held), context(model)));
+    expect(created.command.values['volume-guard.io/skip'], created.text).toBe('single-replica,volume-health');
+    // Expired in the manifest: a fresh skip-until, else the object created again is refused again.
+    const lapsed = { ...held, 'volume-guard.io/skip-until': PAST };
+    const again = overrideOf(upgrade.handle(harvesterUpgradeRequest(lapsed), context(model)));
+    expect(again.command.values['volume-guard.io/skip-until'], again.text).toBe(FUTURE);
+    expect(again.text).toContain('(its overrides are ignored now: expired at 2020-01-01T00:00:00.000Z');
+    const { request: written } = apply(again.command, model, harvesterUpgradeRequest(lapsed));
+    expect(upgrade.handle(written, context(model)).allowed).toBe(true);
+  });
+
+  it("a Helm install's reuse advice for a PVC whose approval expired: --overwrite and a fresh skip-until", () => {
+    const held = { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': ADMIN.username, 'volume-guard.io/skip-until': PAST };
+    const model = cluster((m) =>
+      claims(m, ['devlake-mysql-data-devlake-mysql-0'], 'Retain', { labels: { 'app.kubernetes.io/instance': 'devlake' }, annotations: held }),
+    );
+    const built = releaseRequest({}, model);
+    const helm = validators.find((candidate) => candidate.declaration.target === 'helm-release')!;
+    const refused = helm.handle(built.request, context(model));
+    const message = (refused.status?.message ?? '').replace(/\s+/g, ' ');
+    expect(message).toContain(
+      `kubectl annotate --overwrite pvc -n ${NS} devlake-mysql-data-devlake-mysql-0 volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> volume-guard.io/skip-until=<new RFC 3339 time>`,
+    );
+  });
+});
+
+describe("a stale-model refusal of a PVC's DELETE names the namespace's skip only for a Helm release's PVC", () => {
+  const stale = { synced: () => true, staleResources: () => ['persistentvolumeclaims', 'persistentvolumes', 'namespaces'] };
+  const pvcDelete = validators.find((candidate) => candidate.declaration.target === 'pvc-delete')!;
+  const deleteOf = (annotations: Record<string, string>) =>
+    request({
+      ...kindOf('', 'PersistentVolumeClaim', 'persistentvolumeclaims'),
+      operation: 'DELETE',
+      namespace: NS,
+      name: 'uploads',
+      userInfo: ARGO,
+      oldObject: { metadata: { name: 'uploads', namespace: NS, annotations }, spec: { volumeName: 'pv-uploads' }, status: { phase: 'Bound' } },
+    });
+  const overrideText = (annotations: Record<string, string>): string => {
+    const refused = pvcDelete.handle(deleteOf(annotations), context(cluster((m) => claims(m, ['uploads'])), { health: stale }));
+    expect(refused.allowed).toBe(false);
+    const lines = (refused.status?.message ?? '').split('\n');
+    return lines.slice(lines.indexOf(OVERRIDE_HEAD) + 1).join('\n');
+  };
+
+  it('a PVC no Helm release manages: none (its namespace skip is never read for it)', () => {
+    expect(overrideText({})).toMatch(/^\s+none: only approvals/);
+  });
+
+  it("a Helm release's PVC: the namespace's skip", () => {
+    const helm = { 'meta.helm.sh/release-name': 'shop', 'meta.helm.sh/release-namespace': NS };
+    expect(overrideText(helm)).toContain('on the namespace, for an object of a Helm release there');
+  });
+});
+
+describe("a stale-model refusal of a MachineDeployment's scale-down fits its own stored override", () => {
+  it('--overwrite over the skip it holds', () => {
+    const machines = validators.find((candidate) => candidate.declaration.target === 'machine')!;
+    const held = { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-reason': 'earlier', 'volume-guard.io/skip-by': ADMIN.username };
+    const md = (replicas: number) => ({ metadata: { name: 'md-1', namespace: 'capi', annotations: held }, spec: { replicas } });
+    const scaleDown = request({
+      ...kindOf('cluster.x-k8s.io', 'MachineDeployment', 'machinedeployments', 'v1beta1'),
+      operation: 'UPDATE',
+      namespace: 'capi',
+      name: 'md-1',
+      object: md(1),
+      oldObject: md(2),
+    });
+    const stale = { synced: () => true, staleResources: () => ['machines', 'nodes', 'volumes.longhorn.io'] };
+    const refused = machines.handle(scaleDown, context(lastReplicaCluster(), { health: stale }));
+    const { text, command } = overrideOf(refused);
+    expect(refused.status?.message).toContain('stale');
+    expect(command.overwrite, text).toBe(true);
+    expect(command.values['volume-guard.io/skip'], text).toBe('*');
+  });
 });

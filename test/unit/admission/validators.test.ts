@@ -428,6 +428,58 @@ describe('override guard', () => {
     expect(validator.handle(annotate(ALICE, {}, { 'volume-guard.io/skip': '*' }), context(model)).allowed).toBe(true);
     expect(validator.handle(annotate(ALICE, { team: 'a' }, {}), context(model)).allowed).toBe(true);
   });
+  it("says a node's skip-evictions (read on namespaces only) has no effect, rather than checking its ids", () => {
+    const written = validator.handle(
+      annotate(ADMIN, { 'volume-guard.io/skip-evictions': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' }, {}),
+      context(model),
+    );
+    expect(written.allowed).toBe(true);
+    expect(written.warnings?.join(' ').replace(/\s+/g, ' ')).toContain(
+      'Node node-1 annotation volume-guard.io/skip-evictions has no effect: it is read on namespaces only',
+    );
+    expect(written.warnings?.join(' ')).not.toContain('skip-reason');
+  });
+  it('warns about a misspelt or mis-cased volume-guard.io key, which volume-guard never reads', () => {
+    const typo = validator.handle(annotate(ALICE, { 'volume-guard.io/skipby': 'alice', 'volume-guard.io/Skip': '*' }, {}), context(model));
+    expect(typo.allowed).toBe(true);
+    const text = typo.warnings?.join(' ').replace(/\s+/g, ' ');
+    expect(text).toContain('annotation volume-guard.io/skipby is no volume-guard key, ignored; did you mean volume-guard.io/skip-by?');
+    expect(text).toContain('annotation volume-guard.io/Skip is no volume-guard key, ignored; did you mean volume-guard.io/skip?');
+    // Unchanged, it is not commented on again; a key of volume-guard's is judged as before.
+    const stored = { 'volume-guard.io/skipby': 'alice' };
+    expect(validator.handle(annotate(ALICE, { ...stored, team: 'a' }, stored), context(model)).warnings ?? []).toEqual([]);
+    expect(validator.handle(annotate(ALICE, { 'volume-guard.io/skip': '*' }, {}), context(model)).allowed).toBe(false);
+  });
+  it('says which check ids of a node or namespace skip no operation checks there', () => {
+    const onNode = validator.handle(
+      annotate(ADMIN, { 'volume-guard.io/skip': 'orphan-pvc,node-local-volume', 'volume-guard.io/skip-reason': 'x', 'volume-guard.io/skip-by': 'admin' }, {}),
+      context(model),
+    );
+    expect(onNode.allowed).toBe(true);
+    expect(onNode.warnings?.join(' ').replace(/\s+/g, ' ')).toContain('Node node-1 volume-guard.io/skip: orphan-pvc is never checked for a Node');
+    const namespaceWrite = (annotations: Record<string, string>, name = 'shop') =>
+      validator.handle(
+        request({
+          kind: { group: '', version: 'v1', kind: 'Namespace' },
+          resource: { group: '', version: 'v1', resource: 'namespaces' },
+          operation: 'UPDATE',
+          name,
+          namespace: name,
+          userInfo: ADMIN,
+          object: { metadata: { name, annotations: { ...annotations, 'volume-guard.io/skip-reason': 'x', 'volume-guard.io/skip-by': 'admin' } } },
+          oldObject: { metadata: { name } },
+        }),
+        context(model),
+      ).warnings?.join(' ').replace(/\s+/g, ' ') ?? '';
+    expect(namespaceWrite({ 'volume-guard.io/skip': 'node-local-volume' })).toContain(
+      'Namespace shop volume-guard.io/skip: node-local-volume is never checked for a Namespace; evictions of its pods read volume-guard.io/skip-evictions',
+    );
+    expect(namespaceWrite({ 'volume-guard.io/skip-evictions': 'orphan-pvc' })).toContain('volume-guard.io/skip-evictions: orphan-pvc is never checked');
+    // Where they are read: nothing said; `*` names every check.
+    expect(namespaceWrite({ 'volume-guard.io/skip': 'orphan-pvc,pvc-delete', 'volume-guard.io/skip-evictions': 'node-local-volume' })).not.toContain('never checked');
+    expect(namespaceWrite({ 'volume-guard.io/skip': 'storage-teardown' }, 'longhorn-system')).not.toContain('never checked');
+    expect(namespaceWrite({ 'volume-guard.io/skip': '*' })).not.toContain('never checked');
+  });
   it('requires volume-guard.io/skip-by equal to the requesting user on every override write', () => {
     const missing = validator.handle(annotate(ADMIN, { 'volume-guard.io/skip': '*' }, {}), context(model));
     expect(missing.allowed).toBe(false);
