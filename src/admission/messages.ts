@@ -253,13 +253,16 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
         : '';
       const move = `back the data up or move it to storage that is not on ${node}${pods}`;
       const removed = (situation.kind === 'cordon' && situation.removed === true) || findings.some((finding) => finding.tags.includes('node-removed'));
-      if (removed) return `${node} is removed with its disks: ${move} first.`;
+      // A Released PV's claim is gone: often data nobody wants, which deleting the PV object clears.
+      const released = findings.some((finding) => finding.tags.includes('released')) ? '; a Released PV whose data is obsolete: delete the PV' : '';
+      if (removed) return `${node} is removed with its disks: ${move} first${released}.`;
       if (situation.kind === 'eviction') return `${move} first; for maintenance that keeps ${node}'s disk, override.`;
       return `if ${node} will be wiped or replaced, ${move} first; if it only reboots with its disk kept, nothing is lost: override.`;
     },
     fate: (finding, situation) => {
       const node = finding.object.node ?? nodeOf(situation) ?? 'its node';
-      if (finding.object.kind === 'Pod' && finding.tags.includes('node-removed')) {
+      // Removed for good: every kind of finding goes with the node's disks (a Released PV no pod uses included).
+      if (finding.tags.includes('node-removed') || (situation?.kind === 'cordon' && situation.removed === true)) {
         return { fate: 'lost', why: `lost with ${node}: the node is removed and its disks go` };
       }
       if (finding.object.kind === 'Pod') {

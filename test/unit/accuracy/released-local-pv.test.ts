@@ -61,6 +61,10 @@ describe('a Released local PV under reclaim policy Retain', () => {
       expect(decision.allowed).toBe(false);
       expect(decision.status?.message).toContain('[node-local-volume]');
       expect(decision.status?.message).toContain('PV pv-local: local PV keeps the data of deleted claim default/data on node w1 only (Released, reclaim policy Retain)');
+      // Its fate is the node's removal (no pod uses it, nothing is stranded), and obsolete data is cleared by deleting the PV.
+      expect(decision.status?.message).toContain('lost with w1: the node is removed and its disks go');
+      expect(decision.status?.message).not.toContain('stranded on w1');
+      expect(decision.status?.message.replace(/\s+/g, ' ')).toContain('a Released PV whose data is obsolete: delete the PV');
     }
     const [finding, ...rest] = collectNodeLocalVolume(model, { node: 'w1', removed: true }).findings;
     expect(rest).toEqual([]);
