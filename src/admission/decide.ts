@@ -2,6 +2,7 @@
 import type { CheckId, Finding } from '../checks/types.ts';
 import type { CheckMode } from '../config.ts';
 import { allowed, denied, type Decision } from './types.ts';
+import { grantingKeysReadOn } from './override-feedback.ts';
 import { denialMessage, fitWarnings, groupByCheck, overrideLines, plural, warningLines, wrap, type ListingProbe, type Situation } from './messages.ts';
 import {
   GRANTING_KEYS,
@@ -310,9 +311,13 @@ export function fitOverrideToStored(lines: readonly string[], stored: StoredAnno
   return lines.flatMap((line) => fitLine(line, stored, now));
 }
 
-/** The checks a stored skip keeps waived when rewritten: none once its object's overrides expired. */
+/**
+ * The checks a stored skip keeps waived when rewritten: only those it waives now. None once its object's overrides
+ * expired, nor from a skip without a recorded writer (ignored, so the advice must not turn it, or its `*`, on).
+ */
 function keptChecks(values: StringMap, now: number): readonly string[] | '*' {
-  if (overrideLifecycle(values, now).expiredOrInvalid !== undefined) return [];
+  const lifecycle = overrideLifecycle(values, now);
+  if (lifecycle.expiredOrInvalid !== undefined || lifecycle.writer === '') return [];
   const raw = values[SKIP_KEY];
   if (raw === undefined) return [];
   const parsed = parseSkip(raw);
@@ -330,8 +335,22 @@ function unionSkip(written: string, kept: readonly string[] | '*'): string {
 
 /** Why a lapsed expiry voids the object's overrides, said next to the fresh one the advice writes. */
 function lapsedNote(why: string): string {
-  return `(its overrides are ignored now: ${why}; the new ${SKIP_UNTIL_KEY} makes them count again)`;
+  return `(its overrides are ignored now: ${why}; the command writes a new skip and ${SKIP_UNTIL_KEY})`;
 }
+
+/** The granting keys volume-guard reads on the objects of a `kubectl annotate <resource>` (the rest re-arm nothing). */
+function grantingKeysReadOnResource(resource: string): readonly string[] {
+  const kind = ANNOTATED_KINDS[resource];
+  return kind === undefined ? [SKIP_KEY] : grantingKeysReadOn(kind);
+}
+
+const ANNOTATED_KINDS: Readonly<Record<string, { readonly group: string; readonly kind: string }>> = {
+  node: { group: '', kind: 'Node' },
+  namespace: { group: '', kind: 'Namespace' },
+  pvc: { group: '', kind: 'PersistentVolumeClaim' },
+  pv: { group: '', kind: 'PersistentVolume' },
+  'volumes.longhorn.io': { group: 'longhorn.io', kind: 'Volume' },
+};
 
 function fitManifest(lines: readonly string[], manifest: StringMap, now: number): string[] {
   const lapsed = overrideLifecycle(manifest, now).expiredOrInvalid;
@@ -413,8 +432,9 @@ function fitCommand(segment: string, stored: StoredAnnotations, now: number): { 
   if (overwrite && !command.startsWith(`${ANNOTATE}--overwrite `)) command = `${ANNOTATE}--overwrite ${command.slice(ANNOTATE.length)}`;
   const notes: string[] = [];
   if (lapsed !== undefined) {
-    notes.push(objects.length === 1 ? lapsedNote(lapsed) : `(some are ignored now: ${lapsed}; the new ${SKIP_UNTIL_KEY} makes them count again)`);
-    const others = GRANTING_KEYS.filter((key) => !written.has(key) && objects.some((values) => values[key] !== undefined));
+    notes.push(objects.length === 1 ? lapsedNote(lapsed) : `(some are ignored now: ${lapsed}; the command writes a new ${SKIP_UNTIL_KEY})`);
+    const readHere = grantingKeysReadOnResource(resource);
+    const others = GRANTING_KEYS.filter((key) => readHere.includes(key) && !written.has(key) && objects.some((values) => values[key] !== undefined));
     if (others.length > 0) {
       notes.push(`(the new ${SKIP_UNTIL_KEY} re-arms its ${others.join(', ')} until then too; to keep ${others.length === 1 ? 'it' : 'them'} off, also write ${others.map((key) => `${key}-`).join(' ')})`);
     }

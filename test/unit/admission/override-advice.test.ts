@@ -719,6 +719,27 @@ describe('the override a denial prints, on an object that already holds one', ()
     expect(cordon.handle(again, context(model)).allowed).toBe(true);
   });
 
+  it('keeps nothing of a stored skip that is ignored (no writer recorded): neither its checks nor its "*"', () => {
+    for (const skip of ['*', 'node-local-volume']) {
+      const held = { 'volume-guard.io/skip': skip };
+      const model = lastReplicaCluster();
+      model.upsert('node', { ...model.node('node-1')!, annotations: held });
+      const refused = cordon.handle(cordonRequest('node-1', held), context(model));
+      const { text, command } = overrideOf(refused);
+      expect(command.values['volume-guard.io/skip']!.split(','), text).toEqual(refused.deniedChecks);
+      expect(command.overwrite, text).toBe(true);
+    }
+  });
+
+  it("after an expired skip-until, names as re-armed only the keys read on that kind (a node's skip-evictions is not)", () => {
+    const held = guard({ 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-until': PAST, 'volume-guard.io/skip-evictions': 'node-local-volume' });
+    const model = lastReplicaCluster();
+    model.upsert('node', { ...model.node('node-1')!, annotations: held });
+    const { text } = overrideOf(cordon.handle(cordonRequest('node-1', held), context(model)));
+    expect(text).not.toContain('re-arms');
+    expect(text).toContain('the command writes a new skip and volume-guard.io/skip-until');
+  });
+
   it("an approval other than \"true\" and an expired one: --overwrite, a fresh skip-until, the PVC's delete passes", () => {
     const pvcDelete = validators.find((candidate) => candidate.declaration.target === 'pvc-delete')!;
     const approvals: Record<string, string>[] = [
