@@ -263,6 +263,53 @@ export function pvcsHelmDeletes(snapshot: ClusterSnapshot, manifest: ParsedManif
   return deleted;
 }
 
+/** A PVC a `helm uninstall` hook (pre-delete, post-delete) deletes, for the uninstall warning. */
+export interface DeletedByUninstallHook extends DeletedByUninstall {
+  /** The hook's event: pre-delete or post-delete. */
+  readonly event: string;
+  /**
+   * before-hook-creation (or no policy, Helm's default): Helm 3 and 4 delete it before creating the hook, which is
+   * then a new, empty PVC. hook-succeeded alone: Helm 4 applies the hook over it server-side and deletes it once the
+   * hooks ran; Helm 3 fails to create the hook on it (already exists) and leaves it.
+   */
+  readonly policy: 'before-hook-creation' | 'hook-succeeded';
+}
+
+const UNINSTALL_HOOK_EVENTS: readonly string[] = ['pre-delete', 'post-delete'];
+
+/**
+ * The existing PVCs that `helm uninstall` deletes through the chart's delete hooks (pkg/action/uninstall.go runs
+ * execHook for pre-delete and post-delete; hooks.go deletes a hook's object before creating it under
+ * before-hook-creation, the default). Helm 4 creates uninstall hooks server-side whatever the release's apply method
+ * (uninstall.go passes serverSideApply true), so an existing PVC is taken over and a hook-succeeded policy deletes it.
+ * helm.sh/resource-policy is not read for hooks. `--no-hooks` cannot be seen.
+ */
+export function pvcsUninstallHooksDelete(snapshot: ClusterSnapshot, manifest: ParsedManifest): DeletedByUninstallHook[] {
+  const deleted: DeletedByUninstallHook[] = [];
+  const listed = new Set<string>();
+  for (const hook of manifest.hookClaims ?? []) {
+    const event = hook.events.find((e) => UNINSTALL_HOOK_EVENTS.includes(e));
+    if (event === undefined) continue;
+    const beforeCreation = hook.deletePolicies.length === 0 || hook.deletePolicies.includes('before-hook-creation');
+    if (!beforeCreation && !hook.deletePolicies.includes('hook-succeeded')) continue;
+    const key = `${hook.namespace}/${hook.name}`;
+    if (listed.has(key)) continue;
+    const claim = snapshot.persistentVolumeClaim(hook.namespace, hook.name);
+    if (claim === undefined || claim.deleting) continue;
+    listed.add(key);
+    const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+    deleted.push({
+      namespace: claim.namespace,
+      name: claim.name,
+      volumeName: claim.volumeName,
+      reclaimPolicy,
+      event,
+      policy: beforeCreation ? 'before-hook-creation' : 'hook-succeeded',
+    });
+  }
+  return deleted;
+}
+
 /** A PVC the garbage collector deletes with a StatefulSet `helm uninstall` deletes (retention whenDeleted: Delete). */
 export interface DeletedWithStatefulSet extends DeletedByUninstall {
   readonly statefulSet: string;

@@ -15,7 +15,7 @@
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
 import { ownedByOtherReleases, pvcsLeftBehind, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
-import { pvcsDeletedWithStatefulSets, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
+import { pvcsDeletedWithStatefulSets, pvcsHelmDeletes, pvcsUninstallHooksDelete, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
 import { objectAt } from '../../json.ts';
@@ -380,6 +380,19 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
         lines.push(truncate(`- PVC ${claim.namespace}/${claim.name} (${effect})`));
       }
       if (deleted.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${deleted.length - MAX_LISTED_PER_CHECK} more`);
+    }
+    const templated = new Set(deleted.map((claim) => `${claim.namespace}/${claim.name}`));
+    const hooked = pvcsUninstallHooksDelete(context.snapshot, manifest).filter((claim) => !templated.has(`${claim.namespace}/${claim.name}`));
+    if (hooked.length > 0) {
+      lines.push(
+        truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes ${plural(hooked.length, 'PVC', 'PVCs')} through its delete hooks`),
+        truncate('(before-hook-creation: re-created empty; hook-succeeded: Helm 4 applies the hook over it, then deletes it):'),
+      );
+      for (const claim of hooked.slice(0, MAX_LISTED_PER_CHECK)) {
+        const effect = claim.volumeName ? `PV ${claim.volumeName}, ${shortReclaimEffect(claim.reclaimPolicy)}` : 'unbound';
+        lines.push(truncate(`- PVC ${claim.namespace}/${claim.name}: ${claim.event}, ${claim.policy} (${effect})`));
+      }
+      if (hooked.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${hooked.length - MAX_LISTED_PER_CHECK} more`);
     }
     const owned = pvcsDeletedWithStatefulSets(context.snapshot, manifest);
     if (owned.length > 0) {

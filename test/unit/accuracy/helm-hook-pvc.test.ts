@@ -162,3 +162,42 @@ describe('Helm 4 server-side apply takes an existing hook PVC over, and hook-suc
     expect(releases.handle(record('pending-upgrade', 2, [failed], 'ssa'), context(cluster())).allowed).toBe(true);
   });
 });
+
+// `helm uninstall` runs the chart's pre-delete and post-delete hooks (pkg/action/uninstall.go), with the same execHook:
+// before-hook-creation (the default) deletes the PVC the hook names before creating it again, empty; Helm 4 creates
+// uninstall hooks server-side whatever the release's apply method (uninstall.go passes serverSideApply true), so a
+// hook-succeeded policy takes an existing PVC over and deletes it. Uninstall is never refused: the warnings name them.
+describe('helm uninstall warns about the PVCs its pre-delete and post-delete hooks delete', () => {
+  function uninstalling(hooks: Hook[]): AdmissionRequest {
+    const create = record('uninstalling', 1, hooks);
+    return { ...create, operation: 'UPDATE', oldObject: create.object };
+  }
+
+  it('a post-delete hook PVC with the default policy is named, with what its PV does', () => {
+    const decision = releases.handle(uninstalling([{ events: ['post-delete'], annotations: { 'helm.sh/hook': 'post-delete' } }]), context(cluster()));
+    expect(decision.allowed).toBe(true);
+    const text = decision.warnings?.join('\n') ?? '';
+    expect(text).toContain(`uninstalling ${NS}/shop deletes 1 PVC through its delete hooks`);
+    expect(text).toContain('hook-succeeded: Helm 4 applies the hook over it, then deletes it');
+    expect(text).toContain(`- PVC ${NS}/shop-data: post-delete, before-hook-creation (PV pv-shop-data, reclaim Delete: data destroyed)`);
+    expect(decision.warnings!.every((line) => line.length <= 120)).toBe(true);
+  });
+
+  it('a pre-delete hook-succeeded hook is named as Helm 4 deletes it, even on a record without apply_method', async () => {
+    const hook = { events: ['pre-delete'], deletePolicies: ['hook-succeeded'], annotations: { 'helm.sh/hook': 'pre-delete', 'helm.sh/hook-delete-policy': 'hook-succeeded' } };
+    const decision = await releases.handleAsync!(uninstalling([hook]), context(cluster()));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings?.join('\n')).toContain(`- PVC ${NS}/shop-data: pre-delete, hook-succeeded (PV pv-shop-data`);
+  });
+
+  it('hooks of other events, hook-failed alone, or no such PVC: no hook warning', () => {
+    const failed = { events: ['pre-delete'], deletePolicies: ['hook-failed'], annotations: { 'helm.sh/hook': 'pre-delete', 'helm.sh/hook-delete-policy': 'hook-failed' } };
+    for (const hooks of [[{ events: ['pre-upgrade', 'test'], annotations: { 'helm.sh/hook': 'pre-upgrade,test' } }], [failed]]) {
+      expect(releases.handle(uninstalling(hooks), context(cluster())).warnings?.join('\n') ?? '').not.toContain('delete hooks');
+    }
+    const empty = new ClusterModel();
+    empty.upsert('namespace', namespace({ name: NS }));
+    const none = releases.handle(uninstalling([{ events: ['post-delete'], annotations: { 'helm.sh/hook': 'post-delete' } }]), context(empty));
+    expect(none.warnings?.join('\n') ?? '').not.toContain('delete hooks');
+  });
+});
