@@ -176,6 +176,55 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   return collector.result();
 }
 
+/** A hook PVC of a later operation (`helm test`, `helm uninstall`) named like one of the release's own claims. */
+export interface LaterHookCollision {
+  readonly namespace: string;
+  readonly name: string;
+  /** test, pre-delete or post-delete. */
+  readonly event: string;
+  readonly policy: 'before-hook-creation' | 'hook-succeeded';
+  /** What else claims that name: '' for a PVC the manifest declares, else the StatefulSet whose claim it is. */
+  readonly statefulSet: string;
+}
+
+const LATER_HOOK_EVENTS: readonly string[] = ['test', 'pre-delete', 'post-delete'];
+
+/**
+ * The chart's hook PVCs of `helm test` (release_testing.go) and `helm uninstall` (pre-delete, post-delete) named like a
+ * PVC the manifest declares or a claim of one of its StatefulSets (any ordinal). Those hooks run with no record write
+ * volume-guard could judge first (execHook deletes a before-hook-creation object before it records the run, and a test
+ * run keeps the status deployed), so the collision is said when the revision declaring it is installed or upgraded:
+ * the hook deletes the release's data claim (before-hook-creation, the default; or hook-succeeded once Helm 4 took it
+ * over server-side: uninstall hooks always, test hooks of a server-side revision).
+ */
+export function laterHookCollisions(manifest: ParsedManifest, applyMethod: string | undefined): LaterHookCollision[] {
+  const collisions: LaterHookCollision[] = [];
+  const seen = new Set<string>();
+  for (const hook of manifest.hookClaims ?? []) {
+    for (const event of hook.events.filter((e) => LATER_HOOK_EVENTS.includes(e))) {
+      const beforeCreation = hook.deletePolicies.length === 0 || hook.deletePolicies.includes('before-hook-creation');
+      const serverSide = event !== 'test' || applyMethod === 'ssa';
+      if (!beforeCreation && !(serverSide && hook.deletePolicies.includes('hook-succeeded'))) continue;
+      const key = `${hook.namespace}/${hook.name}`;
+      if (seen.has(key)) continue;
+      const declared = manifest.persistentVolumeClaims.some((claim) => claim.namespace === hook.namespace && claim.name === hook.name);
+      const claimant = declared
+        ? undefined
+        : manifest.statefulSets.find((s) => s.namespace === hook.namespace && claimOf(hook.name, s) !== undefined);
+      if (!declared && claimant === undefined) continue;
+      seen.add(key);
+      collisions.push({
+        namespace: hook.namespace,
+        name: hook.name,
+        event,
+        policy: beforeCreation ? 'before-hook-creation' : 'hook-succeeded',
+        statefulSet: claimant?.name ?? '',
+      });
+    }
+  }
+  return collisions;
+}
+
 /** A StatefulSet whose PVCs `helm upgrade --force` (or rollback) deletes where a plain upgrade keeps them. */
 export interface ForceReplaceLoss {
   readonly namespace: string;

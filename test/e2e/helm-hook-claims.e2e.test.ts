@@ -178,3 +178,37 @@ describe('helm uninstall of a release whose delete hooks render an existing PVC'
     }, 180_000);
   }
 });
+
+// `helm test` runs the chart's test hooks (pkg/action/release_testing.go) with no record write volume-guard is called
+// for (the run keeps the status deployed), and its before-hook-creation delete comes first: a test hook PVC named like
+// the release's own data claim deletes it. Said when the revision declaring it is installed: a warning naming it.
+describe('a chart whose test hook PVC reuses the name of its data claim', () => {
+  const NST = 'e2e-helm-test-hook';
+  const RELEASE_T = 'hct';
+  const CLAIM_T = `${RELEASE_T}-data`;
+  const PV_T = `${RELEASE_T}-pv`;
+
+  beforeAll(async () => {
+    await ensureNamespace(NST);
+    await helm(['uninstall', RELEASE_T, '-n', NST]);
+    await deleteObjects(['pvc', '--all', '-n', NST]);
+    await removeLeftoverPv(PV_T);
+    await apply({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: PV_T }, spec: { ...csiVolumeSpec(PV_T, 'Delete', 'e2e-hook'), claimRef: { namespace: NST, name: CLAIM_T } } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await helm(['uninstall', RELEASE_T, '-n', NST]);
+    await deleteObjects(['pvc', '--all', '-n', NST], ['pv', PV_T]);
+  });
+
+  it('the install warns naming the claim; helm test then deletes it', async () => {
+    const installed = await helm(['install', RELEASE_T, CHART, '-n', NST, '--set', 'hookEvents=test', '--set', 'declareClaim=true']);
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stderr).toContain(`the chart's test hook PVC ${NST}/${CLAIM_T} is named like a PVC the chart declares:`);
+    expect(installed.stderr).toContain('helm test deletes that claim and re-creates it empty (before-hook-creation)');
+    const uid = async () => (await kubectl(['get', 'pvc', CLAIM_T, '-n', NST, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    const before = await eventually(uid, (value) => value !== '', 30_000);
+    await must(helm(['test', RELEASE_T, '-n', NST, '--timeout', '60s']), 'helm test');
+    expect(await eventually(uid, (now) => now !== before, 30_000)).not.toBe(before);
+  }, 180_000);
+});

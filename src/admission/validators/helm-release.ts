@@ -15,7 +15,7 @@
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
 import { ownedByOtherReleases, pvcsLeftBehind, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
-import { pvcsDeletedByForceReplace, pvcsDeletedWithStatefulSets, pvcsHelmDeletes, pvcsUninstallHooksDelete, shortReclaimEffect } from '../../checks/pvc-delete.ts';
+import { laterHookCollisions, pvcsDeletedByForceReplace, pvcsDeletedWithStatefulSets, pvcsHelmDeletes, pvcsUninstallHooksDelete, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
 import { objectAt } from '../../json.ts';
@@ -263,6 +263,18 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       warnings.push(
         truncate(`volume-guard: StatefulSet ${taken.namespace}/${taken.name}, now Helm release ${taken.owner.slice(taken.owner.indexOf('/') + 1)}'s, has PVCs of this release;`),
         truncate(`if revision ${release.version - 1} still renders it, this ${operation} deletes it (Helm deletes what a revision drops)`),
+      );
+    }
+  }
+  // Hook PVCs of `helm test` and `helm uninstall` named like the release's own claims: those runs are not seen.
+  if (context.config.checks['pvc-delete'].mode !== 'off') {
+    for (const hook of laterHookCollisions(manifest, release.applyMethod).slice(0, MAX_LISTED_PER_CHECK)) {
+      const like = hook.statefulSet === '' ? 'a PVC the chart declares' : `the claim of StatefulSet ${hook.statefulSet}`;
+      const when = hook.event === 'test' ? 'helm test' : 'helm uninstall';
+      const how = hook.policy === 'before-hook-creation' ? 'and re-creates it empty (before-hook-creation)' : 'after taking it over (Helm 4, hook-succeeded)';
+      warnings.push(
+        truncate(`volume-guard: the chart's ${hook.event} hook PVC ${hook.namespace}/${hook.name} is named like ${like}:`),
+        truncate(`${when} deletes that claim ${how}; give the hook PVC another name`),
       );
     }
   }

@@ -34,9 +34,9 @@ spec:
             claimName: shop-data
 `;
 
-function hookPvc(annotations: Record<string, string>): string {
+function hookPvc(annotations: Record<string, string>, name = 'shop-data'): string {
   const lines = Object.entries(annotations).map(([key, value]) => `    ${key}: "${value}"`);
-  return ['apiVersion: v1', 'kind: PersistentVolumeClaim', 'metadata:', '  name: shop-data', '  annotations:', ...lines, 'spec:', '  accessModes: ["ReadWriteOnce"]'].join('\n');
+  return ['apiVersion: v1', 'kind: PersistentVolumeClaim', 'metadata:', `  name: ${name}`, '  annotations:', ...lines, 'spec:', '  accessModes: ["ReadWriteOnce"]'].join('\n');
 }
 
 interface Hook {
@@ -46,16 +46,16 @@ interface Hook {
 }
 
 /** The record Helm writes for this revision, with the chart's hooks as pkg/release.Hook marshals them. */
-function record(status: string, version: number, hooks: Hook[], applyMethod?: 'ssa' | 'csa'): AdmissionRequest {
-  const fixture: ReleaseFixture = { name: 'shop', namespace: NS, version, status, manifest: DEPLOYMENT, chartName: 'shop', chartVersion: '1.0.0' };
+function record(status: string, version: number, hooks: Hook[], applyMethod?: 'ssa' | 'csa', manifest = DEPLOYMENT, claim = 'shop-data'): AdmissionRequest {
+  const fixture: ReleaseFixture = { name: 'shop', namespace: NS, version, status, manifest, chartName: 'shop', chartVersion: '1.0.0' };
   const json = {
     ...releaseJson(fixture),
     ...(applyMethod ? { apply_method: applyMethod } : {}),
     hooks: hooks.map((hook) => ({
-      name: 'shop-data',
+      name: claim,
       kind: 'PersistentVolumeClaim',
       path: 'shop/templates/pvc.yaml',
-      manifest: hookPvc(hook.annotations),
+      manifest: hookPvc(hook.annotations, claim),
       events: hook.events,
       last_run: { started_at: '', completed_at: '', phase: '' },
       ...(hook.deletePolicies ? { delete_policies: hook.deletePolicies } : {}),
@@ -199,5 +199,68 @@ describe('helm uninstall warns about the PVCs its pre-delete and post-delete hoo
     empty.upsert('namespace', namespace({ name: NS }));
     const none = releases.handle(uninstalling([{ events: ['post-delete'], annotations: { 'helm.sh/hook': 'post-delete' } }]), context(empty));
     expect(none.warnings?.join('\n') ?? '').not.toContain('delete hooks');
+  });
+});
+
+// `helm test` runs the chart's test hooks (release_testing.go) and `helm uninstall` its delete hooks with no record
+// write volume-guard is called for before the first hook's before-hook-creation delete (execHook records the run after
+// it; a test run keeps the status deployed). A hook PVC of those events named like the release's own claim deletes it
+// then: said at the install or upgrade that declares it, whether or not the claim exists yet.
+describe('a test or delete hook PVC named like a claim of the release is said at install and upgrade', () => {
+  const STATEFULSET = `---
+# Source: shop/templates/sts.yaml
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: shop
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: shop
+  template:
+    metadata:
+      labels:
+        app: shop
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+`;
+  const PVC = `---
+# Source: shop/templates/pvc.yaml
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: shop-data
+`;
+  /** The hook renders PVC shop-data; data-shop-0 is the StatefulSet's claim. */
+  const claimHook = (events: string[], deletePolicies?: string[]): Hook => ({ events, ...(deletePolicies ? { deletePolicies } : {}), annotations: { 'helm.sh/hook': events.join(',') } });
+
+  it('a test hook PVC named like a PVC the chart declares: allowed, with a warning naming it', () => {
+    const decision = releases.handle(record('pending-install', 1, [claimHook(['test'])], undefined, PVC), context(cluster()));
+    expect(decision.allowed).toBe(true);
+    const text = decision.warnings?.join('\n') ?? '';
+    expect(text).toContain(`the chart's test hook PVC ${NS}/shop-data is named like a PVC the chart declares:`);
+    expect(text).toContain('helm test deletes that claim and re-creates it empty (before-hook-creation); give the hook PVC another name');
+  });
+
+  it("a pre-delete hook named like a StatefulSet's claim, before the claim exists; hook-succeeded counts for uninstall hooks", () => {
+    const model = new ClusterModel();
+    model.upsert('namespace', namespace({ name: NS }));
+    const upgrade = (hooks: Hook[], applyMethod?: 'ssa'): string =>
+      (releases.handle(record('pending-upgrade', 2, hooks, applyMethod, STATEFULSET, 'data-shop-0'), context(model)).warnings ?? []).join('\n');
+    expect(upgrade([claimHook(['pre-delete'])])).toContain(`pre-delete hook PVC ${NS}/data-shop-0 is named like the claim of StatefulSet shop:`);
+    expect(upgrade([claimHook(['post-delete'], ['hook-succeeded'])])).toContain('helm uninstall deletes that claim after taking it over (Helm 4, hook-succeeded)');
+    // A test hook with hook-succeeded deletes it only when Helm 4 applies the revision server-side.
+    expect(upgrade([claimHook(['test'], ['hook-succeeded'])])).not.toContain('test hook PVC');
+    expect(upgrade([claimHook(['test'], ['hook-succeeded'])], 'ssa')).toContain('test hook PVC');
+  });
+
+  it('no warning for a hook PVC of its own name, or of install and upgrade events (judged as deletions instead)', () => {
+    const empty = new ClusterModel();
+    empty.upsert('namespace', namespace({ name: NS }));
+    expect((releases.handle(record('pending-install', 1, [claimHook(['test'])]), context(empty)).warnings ?? []).join('\n')).not.toContain('hook PVC');
+    expect((releases.handle(record('pending-upgrade', 2, [claimHook(['pre-upgrade'])], undefined, PVC), context(empty)).warnings ?? []).join('\n')).not.toContain('hook PVC');
+    expect((releases.handle(record('pending-upgrade', 2, [claimHook(['test'], ['hook-failed'])], undefined, PVC), context(empty)).warnings ?? []).join('\n')).not.toContain('hook PVC');
   });
 });
