@@ -14,7 +14,7 @@
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
-import { ownedByOtherReleases, pvcsLeftBehind, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
+import { ownedByOtherReleases, pvcsLeftBehind, reusedIntoDeletingStatefulSets, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
 import { laterHookCollisions, pvcsDeletedByForceReplace, pvcsDeletedWithStatefulSets, pvcsHelmDeletes, pvcsUninstallHooksDelete, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
@@ -265,6 +265,16 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
         truncate(`if revision ${release.version - 1} still renders it, this ${operation} deletes it (Helm deletes what a revision drops)`),
       );
     }
+  }
+  // Reused data tied to a StatefulSet this revision creates under whenDeleted: Delete: undoing it deletes the data.
+  const reused = context.config.checks['orphan-pvc'].mode === 'off' ? [] : reusedIntoDeletingStatefulSets(context.snapshot, manifest, context.now);
+  if (reused.length > 0) {
+    const shown = reused.slice(0, 3).map((claim) => claim.name).join(', ') + (reused.length > 3 ? ` and ${reused.length - 3} more` : '');
+    warnings.push(
+      truncate(`volume-guard: ${plural(reused.length, 'PVC', 'PVCs')} approved for reuse will be owned by a new StatefulSet (whenDeleted: Delete):`),
+      truncate(`- ${shown}`),
+      truncate('deleting it (helm uninstall, a failed --atomic or --rollback-on-failure undone) deletes that data with it'),
+    );
   }
   // Hook PVCs of `helm test` and `helm uninstall` named like the release's own claims: those runs are not seen.
   if (context.config.checks['pvc-delete'].mode !== 'off') {
