@@ -302,7 +302,11 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
             `kubectl annotate pvc -n ${ns} ${names} volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>`,
         );
       }
-      if (stranded) parts.push('keep the StatefulSet or claim template in the chart, or back the data up and delete those PVCs after the upgrade');
+      if (stranded) {
+        // Stranded only by an upgrade or a rollback (a rollback's own revision drops the StatefulSet).
+        const after = situation.kind === 'helm' && situation.operation === 'rollback' ? 'rollback' : 'upgrade';
+        parts.push(`keep the StatefulSet or claim template in the chart, or back the data up and delete those PVCs after the ${after}`);
+      }
       return `${parts.join('; ')}; then ${situation.kind === 'helm' && isReplaceInstall(situation) ? 'run helm upgrade --install (not install --replace)' : 'run helm again'}.`;
     },
     fate: (finding) => {

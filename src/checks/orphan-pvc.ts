@@ -697,3 +697,30 @@ export function takenOverFromRelease(snapshot: ClusterSnapshot, release: HelmRel
   }
   return [...found.values()];
 }
+
+/** A PVC approved for reuse that a StatefulSet created by this revision adopts under whenDeleted: Delete. */
+export interface ReusedIntoDeletingStatefulSet {
+  readonly namespace: string;
+  readonly name: string;
+  readonly statefulSet: string;
+}
+
+/**
+ * The PVCs carrying a counting `volume-guard.io/reuse` that a StatefulSet this revision creates (none of that name is
+ * live) will claim while its retention says whenDeleted: Delete. The StatefulSet controller makes the StatefulSet an
+ * owner of every claim of its pods under that policy, adopted ones included (updateClaimOwnerRefForSetAndPod), so the
+ * reused data goes with the StatefulSet: at `helm uninstall`, and when an install or upgrade that fails is undone
+ * (`--atomic`, `--rollback-on-failure`, Flux's remediation uninstalling or rolling back). Nothing is lost by the
+ * revision itself: said, not refused.
+ */
+export function reusedIntoDeletingStatefulSets(snapshot: ClusterSnapshot, manifest: ParsedManifest, now: number = Date.now()): ReusedIntoDeletingStatefulSet[] {
+  const found: ReusedIntoDeletingStatefulSet[] = [];
+  for (const statefulSet of manifest.statefulSets) {
+    if (statefulSet.retentionPolicy.whenDeleted !== 'Delete' || snapshot.statefulSet(statefulSet.namespace, statefulSet.name) !== undefined) continue;
+    for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
+      if (claim.deleting || hasLiveOwnerReference(snapshot, claim) || !reuseApprovedIn(claim.annotations, now)) continue;
+      found.push({ namespace: claim.namespace, name: claim.name, statefulSet: statefulSet.name });
+    }
+  }
+  return found;
+}

@@ -176,6 +176,107 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   return collector.result();
 }
 
+/** A hook PVC of a later operation (`helm test`, `helm uninstall`) named like one of the release's own claims. */
+export interface LaterHookCollision {
+  readonly namespace: string;
+  readonly name: string;
+  /** test, pre-delete or post-delete. */
+  readonly event: string;
+  readonly policy: 'before-hook-creation' | 'hook-succeeded';
+  /** What else claims that name: '' for a PVC the manifest declares, else the StatefulSet whose claim it is. */
+  readonly statefulSet: string;
+}
+
+const LATER_HOOK_EVENTS: readonly string[] = ['test', 'pre-delete', 'post-delete'];
+
+/**
+ * The chart's hook PVCs of `helm test` (release_testing.go) and `helm uninstall` (pre-delete, post-delete) named like a
+ * PVC the manifest declares or a claim of one of its StatefulSets (any ordinal). Those hooks run with no record write
+ * volume-guard could judge first (execHook deletes a before-hook-creation object before it records the run, and a test
+ * run keeps the status deployed), so the collision is said when the revision declaring it is installed or upgraded:
+ * the hook deletes the release's data claim (before-hook-creation, the default; or hook-succeeded once Helm 4 took it
+ * over server-side: uninstall hooks always, test hooks of a server-side revision).
+ */
+export function laterHookCollisions(manifest: ParsedManifest, applyMethod: string | undefined): LaterHookCollision[] {
+  const collisions: LaterHookCollision[] = [];
+  const seen = new Set<string>();
+  for (const hook of manifest.hookClaims ?? []) {
+    for (const event of hook.events.filter((e) => LATER_HOOK_EVENTS.includes(e))) {
+      const beforeCreation = hook.deletePolicies.length === 0 || hook.deletePolicies.includes('before-hook-creation');
+      const serverSide = event !== 'test' || applyMethod === 'ssa';
+      if (!beforeCreation && !(serverSide && hook.deletePolicies.includes('hook-succeeded'))) continue;
+      const key = `${hook.namespace}/${hook.name}`;
+      if (seen.has(key)) continue;
+      const declared = manifest.persistentVolumeClaims.some((claim) => claim.namespace === hook.namespace && claim.name === hook.name);
+      const claimant = declared
+        ? undefined
+        : manifest.statefulSets.find((s) => s.namespace === hook.namespace && claimOf(hook.name, s) !== undefined);
+      if (!declared && claimant === undefined) continue;
+      seen.add(key);
+      collisions.push({
+        namespace: hook.namespace,
+        name: hook.name,
+        event,
+        policy: beforeCreation ? 'before-hook-creation' : 'hook-succeeded',
+        statefulSet: claimant?.name ?? '',
+      });
+    }
+  }
+  return collisions;
+}
+
+/** A StatefulSet whose PVCs `helm upgrade --force` (or rollback) deletes where a plain upgrade keeps them. */
+export interface ForceReplaceLoss {
+  readonly namespace: string;
+  readonly statefulSet: string;
+  readonly liveReplicas: number;
+  /** The replicas (and ordinals start) the replaced object has: the chart's, or the API server's defaults. */
+  readonly replicas: number;
+  readonly ordinalsStart: number;
+  /** The PVCs of the pods it scales away, by name. */
+  readonly claims: readonly string[];
+}
+
+/**
+ * `--force` (Helm 3; Helm 4 `--force-replace`, refused by Helm 4 for a revision it applies server-side) replaces
+ * every object with the rendered one (kube client updateResource / replaceResource: a PUT), so each field the chart
+ * does not declare takes the API server's default, whoever set it: 1 replica, ordinals from 0, whenScaled Retain. A
+ * chart that declares whenScaled: Delete but not its replicas (an autoscaler or kubectl scale sets them) thus scales the
+ * StatefulSet to 1 and the controller deletes the PVCs of the pods it removes. The record does not say whether --force
+ * is used, so this is not refused: the PVCs it would delete beyond what the plain upgrade deletes, for a warning.
+ */
+export function pvcsDeletedByForceReplace(snapshot: ClusterSnapshot, target: DroppedPvcTarget): ForceReplaceLoss[] {
+  if (target.operation === 'install' || target.release.applyMethod === 'ssa') return [];
+  const losses: ForceReplaceLoss[] = [];
+  for (const live of liveStatefulSetsOfRelease(snapshot, target.release, target.manifest)) {
+    const next = target.manifest.statefulSets.find((s) => s.namespace === live.namespace && s.name === live.name);
+    if (next === undefined || !next.whenScaledDeclared || next.retentionPolicy.whenScaled !== 'Delete') continue;
+    const replicas = next.replicasDeclared ? next.replicas : 1;
+    const ordinalsStart = next.ordinalsDeclared ? next.ordinalsStart : 0;
+    const base = { namespace: live.namespace, name: live.name, uid: live.uid, claimTemplates: live.claimTemplates };
+    const forced = new FindingCollector(NO_CAP);
+    addClaimsDeletedByScaleDown(snapshot, { ...base, replicas, ordinalsStart }, forced, '');
+    if (forced.findings.length === 0) continue;
+    // What the plain upgrade deletes (judged by the check): the same merge as collectDroppedPvcs.
+    const set = live.releaseSets ?? {};
+    const plain = new FindingCollector(NO_CAP);
+    addClaimsDeletedByScaleDown(
+      snapshot,
+      {
+        ...base,
+        replicas: next.replicasDeclared ? next.replicas : set.replicas ? 1 : live.replicas,
+        ordinalsStart: next.ordinalsDeclared ? next.ordinalsStart : set.ordinalsStart ? 0 : live.ordinalsStart,
+      },
+      plain,
+      '',
+    );
+    const judged = new Set(plain.findings.map((f) => f.object.name));
+    const claims = forced.findings.map((f) => f.object.name).filter((name) => !judged.has(name));
+    if (claims.length > 0) losses.push({ namespace: live.namespace, statefulSet: live.name, liveReplicas: live.replicas, replicas, ordinalsStart, claims });
+  }
+  return losses;
+}
+
 /** The hook events each operation runs (pkg/action install.go, upgrade.go, rollback.go). */
 const HOOK_EVENTS: Readonly<Record<ReleaseOperation, readonly string[]>> = {
   install: ['pre-install', 'post-install'],
@@ -259,6 +360,53 @@ export function pvcsHelmDeletes(snapshot: ClusterSnapshot, manifest: ParsedManif
     if (claim === undefined || claim.deleting) continue;
     const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
     deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy });
+  }
+  return deleted;
+}
+
+/** A PVC a `helm uninstall` hook (pre-delete, post-delete) deletes, for the uninstall warning. */
+export interface DeletedByUninstallHook extends DeletedByUninstall {
+  /** The hook's event: pre-delete or post-delete. */
+  readonly event: string;
+  /**
+   * before-hook-creation (or no policy, Helm's default): Helm 3 and 4 delete it before creating the hook, which is
+   * then a new, empty PVC. hook-succeeded alone: Helm 4 applies the hook over it server-side and deletes it once the
+   * hooks ran; Helm 3 fails to create the hook on it (already exists) and leaves it.
+   */
+  readonly policy: 'before-hook-creation' | 'hook-succeeded';
+}
+
+const UNINSTALL_HOOK_EVENTS: readonly string[] = ['pre-delete', 'post-delete'];
+
+/**
+ * The existing PVCs that `helm uninstall` deletes through the chart's delete hooks (pkg/action/uninstall.go runs
+ * execHook for pre-delete and post-delete; hooks.go deletes a hook's object before creating it under
+ * before-hook-creation, the default). Helm 4 creates uninstall hooks server-side whatever the release's apply method
+ * (uninstall.go passes serverSideApply true), so an existing PVC is taken over and a hook-succeeded policy deletes it.
+ * helm.sh/resource-policy is not read for hooks. `--no-hooks` cannot be seen.
+ */
+export function pvcsUninstallHooksDelete(snapshot: ClusterSnapshot, manifest: ParsedManifest): DeletedByUninstallHook[] {
+  const deleted: DeletedByUninstallHook[] = [];
+  const listed = new Set<string>();
+  for (const hook of manifest.hookClaims ?? []) {
+    const event = hook.events.find((e) => UNINSTALL_HOOK_EVENTS.includes(e));
+    if (event === undefined) continue;
+    const beforeCreation = hook.deletePolicies.length === 0 || hook.deletePolicies.includes('before-hook-creation');
+    if (!beforeCreation && !hook.deletePolicies.includes('hook-succeeded')) continue;
+    const key = `${hook.namespace}/${hook.name}`;
+    if (listed.has(key)) continue;
+    const claim = snapshot.persistentVolumeClaim(hook.namespace, hook.name);
+    if (claim === undefined || claim.deleting) continue;
+    listed.add(key);
+    const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+    deleted.push({
+      namespace: claim.namespace,
+      name: claim.name,
+      volumeName: claim.volumeName,
+      reclaimPolicy,
+      event,
+      policy: beforeCreation ? 'before-hook-creation' : 'hook-succeeded',
+    });
   }
   return deleted;
 }

@@ -120,3 +120,95 @@ describe('a Helm 4 upgrade whose hook-succeeded hook PVC already exists', () => 
     expect(await uid4()).toBe(before);
   });
 });
+
+// `helm uninstall` runs the chart's delete hooks (pkg/action/uninstall.go): a post-delete hook PVC with the default
+// policy (before-hook-creation) is deleted and created again, empty; Helm 4 creates uninstall hooks server-side
+// whatever the release's apply method, so a pre-delete hook-succeeded PVC named like an existing claim takes it over,
+// then deletes it. The claim exists, Bound, before the release (created by hand with the same spec). Uninstall is never
+// refused: the warning Helm prints names the PVC, and Helm then deletes it.
+describe('helm uninstall of a release whose delete hooks render an existing PVC', () => {
+  const cases = [
+    { major: 3, events: 'post-delete', policy: '', release: 'hcd3', line: 'post-delete, before-hook-creation' },
+    { major: 4, events: 'pre-delete', policy: 'hook-succeeded', release: 'hcd4', line: 'pre-delete, hook-succeeded' },
+  ] as const;
+  const NSD = 'e2e-helm-del-hooks';
+
+  beforeAll(async () => {
+    await ensureNamespace(NSD);
+    for (const c of cases) {
+      await helm(['uninstall', c.release, '-n', NSD, '--no-hooks'], { major: c.major });
+      await removeLeftoverPv(`${c.release}-pv`);
+    }
+    await deleteObjects(['pvc', '--all', '-n', NSD]);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of cases) await helm(['uninstall', c.release, '-n', NSD, '--no-hooks'], { major: c.major });
+    await deleteObjects(['pvc', '--all', '-n', NSD], ...cases.map((c) => ['pv', `${c.release}-pv`]));
+  });
+
+  for (const c of cases) {
+    it(`Helm ${c.major}: the uninstall warns naming the PVC its ${c.events} hook deletes, which Helm then deletes`, async () => {
+      const claim = `${c.release}-data`;
+      const pv = `${c.release}-pv`;
+      await apply({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pv }, spec: { ...csiVolumeSpec(pv, 'Delete', 'e2e-hook'), claimRef: { namespace: NSD, name: claim } } });
+      await apply({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: claim, namespace: NSD },
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'e2e-hook', volumeName: pv, resources: { requests: { storage: '1Gi' } } },
+      });
+      const policy = c.policy === '' ? [] : ['--set', `deletePolicy=${c.policy}`];
+      await must(helm(['install', c.release, CHART, '-n', NSD, '--set', `hookEvents=${c.events}`, ...policy], { major: c.major }), 'helm install');
+      const uid = async () => (await kubectl(['get', 'pvc', claim, '-n', NSD, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+      const phase = await eventually(
+        async () => (await kubectl(['get', 'pvc', claim, '-n', NSD, '-o', 'jsonpath={.status.phase}'])).stdout,
+        (value) => value === 'Bound',
+        60_000,
+      );
+      expect(phase).toBe('Bound');
+      await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NSD, `sentinel-${c.release}`, 'Retain'));
+      const before = await uid();
+      const uninstalled = await helm(['uninstall', c.release, '-n', NSD, '--timeout', '60s'], { major: c.major });
+      const output = `${uninstalled.stdout}\n${uninstalled.stderr}`;
+      expect(output).toContain(`uninstalling ${NSD}/${c.release} deletes 1 PVC through its delete hooks`);
+      expect(output).toContain(`- PVC ${NSD}/${claim}: ${c.line} (PV ${pv}, reclaim Delete: data destroyed)`);
+      // What the warning said happens: the claim that held the data is gone (re-created empty, or deleted).
+      expect(await eventually(uid, (now) => now !== before, 30_000)).not.toBe(before);
+    }, 180_000);
+  }
+});
+
+// `helm test` runs the chart's test hooks (pkg/action/release_testing.go) with no record write volume-guard is called
+// for (the run keeps the status deployed), and its before-hook-creation delete comes first: a test hook PVC named like
+// the release's own data claim deletes it. Said when the revision declaring it is installed: a warning naming it.
+describe('a chart whose test hook PVC reuses the name of its data claim', () => {
+  const NST = 'e2e-helm-test-hook';
+  const RELEASE_T = 'hct';
+  const CLAIM_T = `${RELEASE_T}-data`;
+  const PV_T = `${RELEASE_T}-pv`;
+
+  beforeAll(async () => {
+    await ensureNamespace(NST);
+    await helm(['uninstall', RELEASE_T, '-n', NST]);
+    await deleteObjects(['pvc', '--all', '-n', NST]);
+    await removeLeftoverPv(PV_T);
+    await apply({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: PV_T }, spec: { ...csiVolumeSpec(PV_T, 'Delete', 'e2e-hook'), claimRef: { namespace: NST, name: CLAIM_T } } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await helm(['uninstall', RELEASE_T, '-n', NST]);
+    await deleteObjects(['pvc', '--all', '-n', NST], ['pv', PV_T]);
+  });
+
+  it('the install warns naming the claim; helm test then deletes it', async () => {
+    const installed = await helm(['install', RELEASE_T, CHART, '-n', NST, '--set', 'hookEvents=test', '--set', 'declareClaim=true']);
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stderr).toContain(`the chart's test hook PVC ${NST}/${CLAIM_T} is named like a PVC the chart declares:`);
+    expect(installed.stderr).toContain('helm test deletes that claim and re-creates it empty (before-hook-creation)');
+    const uid = async () => (await kubectl(['get', 'pvc', CLAIM_T, '-n', NST, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    const before = await eventually(uid, (value) => value !== '', 30_000);
+    await must(helm(['test', RELEASE_T, '-n', NST, '--timeout', '60s']), 'helm test');
+    expect(await eventually(uid, (now) => now !== before, 30_000)).not.toBe(before);
+  }, 180_000);
+});

@@ -14,8 +14,8 @@
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
-import { ownedByOtherReleases, pvcsLeftBehind, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
-import { pvcsDeletedWithStatefulSets, pvcsHelmDeletes, shortReclaimEffect } from '../../checks/pvc-delete.ts';
+import { ownedByOtherReleases, pvcsLeftBehind, reusedIntoDeletingStatefulSets, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
+import { laterHookCollisions, pvcsDeletedByForceReplace, pvcsDeletedWithStatefulSets, pvcsHelmDeletes, pvcsUninstallHooksDelete, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
 import { objectAt } from '../../json.ts';
@@ -266,6 +266,41 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       );
     }
   }
+  // Reused data tied to a StatefulSet this revision creates under whenDeleted: Delete: undoing it deletes the data.
+  const reused = context.config.checks['orphan-pvc'].mode === 'off' ? [] : reusedIntoDeletingStatefulSets(context.snapshot, manifest, context.now);
+  if (reused.length > 0) {
+    const shown = reused.slice(0, 3).map((claim) => claim.name).join(', ') + (reused.length > 3 ? ` and ${reused.length - 3} more` : '');
+    warnings.push(
+      truncate(`volume-guard: ${plural(reused.length, 'PVC', 'PVCs')} approved for reuse will be owned by a new StatefulSet (whenDeleted: Delete):`),
+      truncate(`- ${shown}`),
+      truncate('deleting it (helm uninstall, a failed --atomic or --rollback-on-failure undone) deletes that data with it'),
+    );
+  }
+  // Hook PVCs of `helm test` and `helm uninstall` named like the release's own claims: those runs are not seen.
+  if (context.config.checks['pvc-delete'].mode !== 'off') {
+    for (const hook of laterHookCollisions(manifest, release.applyMethod).slice(0, MAX_LISTED_PER_CHECK)) {
+      const like = hook.statefulSet === '' ? 'a PVC the chart declares' : `the claim of StatefulSet ${hook.statefulSet}`;
+      const when = hook.event === 'test' ? 'helm test' : 'helm uninstall';
+      const how = hook.policy === 'before-hook-creation' ? 'and re-creates it empty (before-hook-creation)' : 'after taking it over (Helm 4, hook-succeeded)';
+      warnings.push(
+        truncate(`volume-guard: the chart's ${hook.event} hook PVC ${hook.namespace}/${hook.name} is named like ${like}:`),
+        truncate(`${when} deletes that claim ${how}; give the hook PVC another name`),
+      );
+    }
+  }
+  // --force (Helm 3) / --force-replace (Helm 4, client-side revisions) replaces objects, resetting what the chart does
+  // not declare; the record does not say it is used: said, not refused.
+  if (context.config.checks['pvc-delete'].mode !== 'off') {
+    for (const loss of pvcsDeletedByForceReplace(context.snapshot, { release, operation, manifest }).slice(0, MAX_LISTED_PER_CHECK)) {
+      const shown = loss.claims.slice(0, 3).join(', ') + (loss.claims.length > 3 ? ` and ${loss.claims.length - 3} more` : '');
+      const range = loss.ordinalsStart === 0 ? `${loss.replicas}` : `${loss.replicas} from ordinal ${loss.ordinalsStart}`;
+      warnings.push(
+        truncate(`volume-guard: with --force (Helm 4: --force-replace) this ${operation} replaces StatefulSet ${loss.namespace}/${loss.statefulSet},`),
+        truncate(`resetting what the chart does not declare: ${loss.liveReplicas} replicas become ${range}, and whenScaled: Delete`),
+        truncate(`deletes ${plural(loss.claims.length, 'PVC', 'PVCs')}: ${shown}; run it without --force`),
+      );
+    }
+  }
   // An upgrade of a chart named longhorn outside Longhorn's namespace (its chart's namespaceOverride, or anyone's chart
   // of that name) is judged on every Longhorn volume: named only to a requester in Longhorn's namespace.
   const withhold = release.namespace !== context.config.longhorn.namespace && storageUpgradeCheck(release, operation) !== undefined;
@@ -380,6 +415,19 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
         lines.push(truncate(`- PVC ${claim.namespace}/${claim.name} (${effect})`));
       }
       if (deleted.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${deleted.length - MAX_LISTED_PER_CHECK} more`);
+    }
+    const templated = new Set(deleted.map((claim) => `${claim.namespace}/${claim.name}`));
+    const hooked = pvcsUninstallHooksDelete(context.snapshot, manifest).filter((claim) => !templated.has(`${claim.namespace}/${claim.name}`));
+    if (hooked.length > 0) {
+      lines.push(
+        truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes ${plural(hooked.length, 'PVC', 'PVCs')} through its delete hooks`),
+        truncate('(before-hook-creation: re-created empty; hook-succeeded: Helm 4 applies the hook over it, then deletes it):'),
+      );
+      for (const claim of hooked.slice(0, MAX_LISTED_PER_CHECK)) {
+        const effect = claim.volumeName ? `PV ${claim.volumeName}, ${shortReclaimEffect(claim.reclaimPolicy)}` : 'unbound';
+        lines.push(truncate(`- PVC ${claim.namespace}/${claim.name}: ${claim.event}, ${claim.policy} (${effect})`));
+      }
+      if (hooked.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${hooked.length - MAX_LISTED_PER_CHECK} more`);
     }
     const owned = pvcsDeletedWithStatefulSets(context.snapshot, manifest);
     if (owned.length > 0) {

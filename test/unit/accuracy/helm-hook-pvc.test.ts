@@ -34,9 +34,9 @@ spec:
             claimName: shop-data
 `;
 
-function hookPvc(annotations: Record<string, string>): string {
+function hookPvc(annotations: Record<string, string>, name = 'shop-data'): string {
   const lines = Object.entries(annotations).map(([key, value]) => `    ${key}: "${value}"`);
-  return ['apiVersion: v1', 'kind: PersistentVolumeClaim', 'metadata:', '  name: shop-data', '  annotations:', ...lines, 'spec:', '  accessModes: ["ReadWriteOnce"]'].join('\n');
+  return ['apiVersion: v1', 'kind: PersistentVolumeClaim', 'metadata:', `  name: ${name}`, '  annotations:', ...lines, 'spec:', '  accessModes: ["ReadWriteOnce"]'].join('\n');
 }
 
 interface Hook {
@@ -46,16 +46,16 @@ interface Hook {
 }
 
 /** The record Helm writes for this revision, with the chart's hooks as pkg/release.Hook marshals them. */
-function record(status: string, version: number, hooks: Hook[], applyMethod?: 'ssa' | 'csa'): AdmissionRequest {
-  const fixture: ReleaseFixture = { name: 'shop', namespace: NS, version, status, manifest: DEPLOYMENT, chartName: 'shop', chartVersion: '1.0.0' };
+function record(status: string, version: number, hooks: Hook[], applyMethod?: 'ssa' | 'csa', manifest = DEPLOYMENT, claim = 'shop-data'): AdmissionRequest {
+  const fixture: ReleaseFixture = { name: 'shop', namespace: NS, version, status, manifest, chartName: 'shop', chartVersion: '1.0.0' };
   const json = {
     ...releaseJson(fixture),
     ...(applyMethod ? { apply_method: applyMethod } : {}),
     hooks: hooks.map((hook) => ({
-      name: 'shop-data',
+      name: claim,
       kind: 'PersistentVolumeClaim',
       path: 'shop/templates/pvc.yaml',
-      manifest: hookPvc(hook.annotations),
+      manifest: hookPvc(hook.annotations, claim),
       events: hook.events,
       last_run: { started_at: '', completed_at: '', phase: '' },
       ...(hook.deletePolicies ? { delete_policies: hook.deletePolicies } : {}),
@@ -160,5 +160,107 @@ describe('Helm 4 server-side apply takes an existing hook PVC over, and hook-suc
   it('hook-failed alone keeps it after a server-side apply (a PVC is ready at once): allowed', () => {
     const failed = { events: ['pre-upgrade'], deletePolicies: ['hook-failed'], annotations: { 'helm.sh/hook': 'pre-upgrade', 'helm.sh/hook-delete-policy': 'hook-failed' } };
     expect(releases.handle(record('pending-upgrade', 2, [failed], 'ssa'), context(cluster())).allowed).toBe(true);
+  });
+});
+
+// `helm uninstall` runs the chart's pre-delete and post-delete hooks (pkg/action/uninstall.go), with the same execHook:
+// before-hook-creation (the default) deletes the PVC the hook names before creating it again, empty; Helm 4 creates
+// uninstall hooks server-side whatever the release's apply method (uninstall.go passes serverSideApply true), so a
+// hook-succeeded policy takes an existing PVC over and deletes it. Uninstall is never refused: the warnings name them.
+describe('helm uninstall warns about the PVCs its pre-delete and post-delete hooks delete', () => {
+  function uninstalling(hooks: Hook[]): AdmissionRequest {
+    const create = record('uninstalling', 1, hooks);
+    return { ...create, operation: 'UPDATE', oldObject: create.object };
+  }
+
+  it('a post-delete hook PVC with the default policy is named, with what its PV does', () => {
+    const decision = releases.handle(uninstalling([{ events: ['post-delete'], annotations: { 'helm.sh/hook': 'post-delete' } }]), context(cluster()));
+    expect(decision.allowed).toBe(true);
+    const text = decision.warnings?.join('\n') ?? '';
+    expect(text).toContain(`uninstalling ${NS}/shop deletes 1 PVC through its delete hooks`);
+    expect(text).toContain('hook-succeeded: Helm 4 applies the hook over it, then deletes it');
+    expect(text).toContain(`- PVC ${NS}/shop-data: post-delete, before-hook-creation (PV pv-shop-data, reclaim Delete: data destroyed)`);
+    expect(decision.warnings!.every((line) => line.length <= 120)).toBe(true);
+  });
+
+  it('a pre-delete hook-succeeded hook is named as Helm 4 deletes it, even on a record without apply_method', async () => {
+    const hook = { events: ['pre-delete'], deletePolicies: ['hook-succeeded'], annotations: { 'helm.sh/hook': 'pre-delete', 'helm.sh/hook-delete-policy': 'hook-succeeded' } };
+    const decision = await releases.handleAsync!(uninstalling([hook]), context(cluster()));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings?.join('\n')).toContain(`- PVC ${NS}/shop-data: pre-delete, hook-succeeded (PV pv-shop-data`);
+  });
+
+  it('hooks of other events, hook-failed alone, or no such PVC: no hook warning', () => {
+    const failed = { events: ['pre-delete'], deletePolicies: ['hook-failed'], annotations: { 'helm.sh/hook': 'pre-delete', 'helm.sh/hook-delete-policy': 'hook-failed' } };
+    for (const hooks of [[{ events: ['pre-upgrade', 'test'], annotations: { 'helm.sh/hook': 'pre-upgrade,test' } }], [failed]]) {
+      expect(releases.handle(uninstalling(hooks), context(cluster())).warnings?.join('\n') ?? '').not.toContain('delete hooks');
+    }
+    const empty = new ClusterModel();
+    empty.upsert('namespace', namespace({ name: NS }));
+    const none = releases.handle(uninstalling([{ events: ['post-delete'], annotations: { 'helm.sh/hook': 'post-delete' } }]), context(empty));
+    expect(none.warnings?.join('\n') ?? '').not.toContain('delete hooks');
+  });
+});
+
+// `helm test` runs the chart's test hooks (release_testing.go) and `helm uninstall` its delete hooks with no record
+// write volume-guard is called for before the first hook's before-hook-creation delete (execHook records the run after
+// it; a test run keeps the status deployed). A hook PVC of those events named like the release's own claim deletes it
+// then: said at the install or upgrade that declares it, whether or not the claim exists yet.
+describe('a test or delete hook PVC named like a claim of the release is said at install and upgrade', () => {
+  const STATEFULSET = `---
+# Source: shop/templates/sts.yaml
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: shop
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: shop
+  template:
+    metadata:
+      labels:
+        app: shop
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+`;
+  const PVC = `---
+# Source: shop/templates/pvc.yaml
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: shop-data
+`;
+  /** The hook renders PVC shop-data; data-shop-0 is the StatefulSet's claim. */
+  const claimHook = (events: string[], deletePolicies?: string[]): Hook => ({ events, ...(deletePolicies ? { deletePolicies } : {}), annotations: { 'helm.sh/hook': events.join(',') } });
+
+  it('a test hook PVC named like a PVC the chart declares: allowed, with a warning naming it', () => {
+    const decision = releases.handle(record('pending-install', 1, [claimHook(['test'])], undefined, PVC), context(cluster()));
+    expect(decision.allowed).toBe(true);
+    const text = decision.warnings?.join('\n') ?? '';
+    expect(text).toContain(`the chart's test hook PVC ${NS}/shop-data is named like a PVC the chart declares:`);
+    expect(text).toContain('helm test deletes that claim and re-creates it empty (before-hook-creation); give the hook PVC another name');
+  });
+
+  it("a pre-delete hook named like a StatefulSet's claim, before the claim exists; hook-succeeded counts for uninstall hooks", () => {
+    const model = new ClusterModel();
+    model.upsert('namespace', namespace({ name: NS }));
+    const upgrade = (hooks: Hook[], applyMethod?: 'ssa'): string =>
+      (releases.handle(record('pending-upgrade', 2, hooks, applyMethod, STATEFULSET, 'data-shop-0'), context(model)).warnings ?? []).join('\n');
+    expect(upgrade([claimHook(['pre-delete'])])).toContain(`pre-delete hook PVC ${NS}/data-shop-0 is named like the claim of StatefulSet shop:`);
+    expect(upgrade([claimHook(['post-delete'], ['hook-succeeded'])])).toContain('helm uninstall deletes that claim after taking it over (Helm 4, hook-succeeded)');
+    // A test hook with hook-succeeded deletes it only when Helm 4 applies the revision server-side.
+    expect(upgrade([claimHook(['test'], ['hook-succeeded'])])).not.toContain('test hook PVC');
+    expect(upgrade([claimHook(['test'], ['hook-succeeded'])], 'ssa')).toContain('test hook PVC');
+  });
+
+  it('no warning for a hook PVC of its own name, or of install and upgrade events (judged as deletions instead)', () => {
+    const empty = new ClusterModel();
+    empty.upsert('namespace', namespace({ name: NS }));
+    expect((releases.handle(record('pending-install', 1, [claimHook(['test'])]), context(empty)).warnings ?? []).join('\n')).not.toContain('hook PVC');
+    expect((releases.handle(record('pending-upgrade', 2, [claimHook(['pre-upgrade'])], undefined, PVC), context(empty)).warnings ?? []).join('\n')).not.toContain('hook PVC');
+    expect((releases.handle(record('pending-upgrade', 2, [claimHook(['test'], ['hook-failed'])], undefined, PVC), context(empty)).warnings ?? []).join('\n')).not.toContain('hook PVC');
   });
 });

@@ -292,6 +292,10 @@ describe('advice that works for the situation', () => {
     expect(message).toContain('  stranded: PVC shop/data-cache-0: this upgrade drops StatefulSet cache');
     expect(message).toContain('1 adopted with its old data by this upgrade; 1 stranded');
     expect(message).toContain('[orphan-pvc] 2 existing PVCs would be adopted or left behind with old data');
+    expect(message.replace(/\s+/g, ' ')).toContain('delete those PVCs after the upgrade');
+    // A rollback strands them (its revision drops the StatefulSet): the fix says so, not "after the upgrade".
+    const rollback = deny([pvc('data-cache-0', ['dropped-statefulset'], 'this rollback drops StatefulSet cache')], { ...upgrade, operation: 'rollback' });
+    expect(rollback.replace(/\s+/g, ' ')).toContain('delete those PVCs after the rollback');
     const install: Situation = { kind: 'helm', operation: 'install', namespace: 'shop', release: 'shop' };
     const longPv = 'pv-' + 'x'.repeat(120);
     const adopted = deny(
