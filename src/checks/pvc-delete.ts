@@ -225,58 +225,6 @@ export function laterHookCollisions(manifest: ParsedManifest, applyMethod: strin
   return collisions;
 }
 
-/** A StatefulSet whose PVCs `helm upgrade --force` (or rollback) deletes where a plain upgrade keeps them. */
-export interface ForceReplaceLoss {
-  readonly namespace: string;
-  readonly statefulSet: string;
-  readonly liveReplicas: number;
-  /** The replicas (and ordinals start) the replaced object has: the chart's, or the API server's defaults. */
-  readonly replicas: number;
-  readonly ordinalsStart: number;
-  /** The PVCs of the pods it scales away, by name. */
-  readonly claims: readonly string[];
-}
-
-/**
- * `--force` (Helm 3; Helm 4 `--force-replace`, refused by Helm 4 for a revision it applies server-side) replaces
- * every object with the rendered one (kube client updateResource / replaceResource: a PUT), so each field the chart
- * does not declare takes the API server's default, whoever set it: 1 replica, ordinals from 0, whenScaled Retain. A
- * chart that declares whenScaled: Delete but not its replicas (an autoscaler or kubectl scale sets them) thus scales the
- * StatefulSet to 1 and the controller deletes the PVCs of the pods it removes. The record does not say whether --force
- * is used, so this is not refused: the PVCs it would delete beyond what the plain upgrade deletes, for a warning.
- */
-export function pvcsDeletedByForceReplace(snapshot: ClusterSnapshot, target: DroppedPvcTarget): ForceReplaceLoss[] {
-  if (target.operation === 'install' || target.release.applyMethod === 'ssa') return [];
-  const losses: ForceReplaceLoss[] = [];
-  for (const live of liveStatefulSetsOfRelease(snapshot, target.release, target.manifest)) {
-    const next = target.manifest.statefulSets.find((s) => s.namespace === live.namespace && s.name === live.name);
-    if (next === undefined || !next.whenScaledDeclared || next.retentionPolicy.whenScaled !== 'Delete') continue;
-    const replicas = next.replicasDeclared ? next.replicas : 1;
-    const ordinalsStart = next.ordinalsDeclared ? next.ordinalsStart : 0;
-    const base = { namespace: live.namespace, name: live.name, uid: live.uid, claimTemplates: live.claimTemplates };
-    const forced = new FindingCollector(NO_CAP);
-    addClaimsDeletedByScaleDown(snapshot, { ...base, replicas, ordinalsStart }, forced, '');
-    if (forced.findings.length === 0) continue;
-    // What the plain upgrade deletes (judged by the check): the same merge as collectDroppedPvcs.
-    const set = live.releaseSets ?? {};
-    const plain = new FindingCollector(NO_CAP);
-    addClaimsDeletedByScaleDown(
-      snapshot,
-      {
-        ...base,
-        replicas: next.replicasDeclared ? next.replicas : set.replicas ? 1 : live.replicas,
-        ordinalsStart: next.ordinalsDeclared ? next.ordinalsStart : set.ordinalsStart ? 0 : live.ordinalsStart,
-      },
-      plain,
-      '',
-    );
-    const judged = new Set(plain.findings.map((f) => f.object.name));
-    const claims = forced.findings.map((f) => f.object.name).filter((name) => !judged.has(name));
-    if (claims.length > 0) losses.push({ namespace: live.namespace, statefulSet: live.name, liveReplicas: live.replicas, replicas, ordinalsStart, claims });
-  }
-  return losses;
-}
-
 /** The hook events each operation runs (pkg/action install.go, upgrade.go, rollback.go). */
 const HOOK_EVENTS: Readonly<Record<ReleaseOperation, readonly string[]>> = {
   install: ['pre-install', 'post-install'],

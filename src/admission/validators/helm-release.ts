@@ -15,7 +15,7 @@
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
 import { ownedByOtherReleases, pvcsLeftBehind, reusedIntoDeletingStatefulSets, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
-import { laterHookCollisions, pvcsDeletedByForceReplace, pvcsDeletedWithStatefulSets, pvcsHelmDeletes, pvcsUninstallHooksDelete, shortReclaimEffect } from '../../checks/pvc-delete.ts';
+import { laterHookCollisions, pvcsDeletedWithStatefulSets, pvcsHelmDeletes, pvcsUninstallHooksDelete, shortReclaimEffect } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
 import { objectAt } from '../../json.ts';
@@ -285,19 +285,6 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       warnings.push(
         truncate(`volume-guard: the chart's ${hook.event} hook PVC ${hook.namespace}/${hook.name} is named like ${like}:`),
         truncate(`${when} deletes that claim ${how}; give the hook PVC another name`),
-      );
-    }
-  }
-  // --force (Helm 3) / --force-replace (Helm 4, client-side revisions) replaces objects, resetting what the chart does
-  // not declare; the record does not say it is used: said, not refused.
-  if (context.config.checks['pvc-delete'].mode !== 'off') {
-    for (const loss of pvcsDeletedByForceReplace(context.snapshot, { release, operation, manifest }).slice(0, MAX_LISTED_PER_CHECK)) {
-      const shown = loss.claims.slice(0, 3).join(', ') + (loss.claims.length > 3 ? ` and ${loss.claims.length - 3} more` : '');
-      const range = loss.ordinalsStart === 0 ? `${loss.replicas}` : `${loss.replicas} from ordinal ${loss.ordinalsStart}`;
-      warnings.push(
-        truncate(`volume-guard: with --force (Helm 4: --force-replace) this ${operation} replaces StatefulSet ${loss.namespace}/${loss.statefulSet},`),
-        truncate(`resetting what the chart does not declare: ${loss.liveReplicas} replicas become ${range}, and whenScaled: Delete`),
-        truncate(`deletes ${plural(loss.claims.length, 'PVC', 'PVCs')}: ${shown}; run it without --force`),
       );
     }
   }

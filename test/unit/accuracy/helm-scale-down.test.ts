@@ -4,13 +4,10 @@
 // does not declare spec.replicas, spec.ordinals.start or whenScaled leaves the live value alone (three-way merge and
 // server-side apply alike).
 import { describe, expect, it } from 'vitest';
-import { collectDroppedPvcs, pvcsDeletedByForceReplace } from '../../../src/checks/pvc-delete.ts';
-import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
-import { defaultConfig } from '../../../src/config.ts';
-import { context, request } from '../../support/admission.ts';
+import { collectDroppedPvcs } from '../../../src/checks/pvc-delete.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { pod, pv, pvc, statefulSet } from '../../support/fixtures.ts';
-import { helmEncode, pendingRevision, releaseJson, releaseSecret, secretApiEncode, statefulSetManifest } from '../helm/helm-fixtures.ts';
+import { pendingRevision, statefulSetManifest } from '../helm/helm-fixtures.ts';
 
 const NS = 'shop';
 
@@ -101,52 +98,5 @@ describe('a Helm upgrade scaling a StatefulSet down under whenScaled: Delete', (
     expect(collectDroppedPvcs(cluster(), upgrade(manifest({}))).findings).toEqual([]);
     expect(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 1, whenScaled: 'Retain' }))).findings).toEqual([]);
     expect(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 5 }))).findings).toEqual([]);
-  });
-});
-
-// `helm upgrade --force` (Helm 3; Helm 4 `--force-replace`, which Helm 4 refuses for a revision it applies
-// server-side) replaces each object with the rendered one (pkg/kube/client.go updateResource: helper.Replace), so the
-// API server's defaults take the place of whatever the chart does not declare: 1 replica (SetDefaults_StatefulSet).
-// A chart declaring whenScaled: Delete but leaving the replicas to an autoscaler then loses the PVCs of every pod but
-// the first. The record does not say --force is used: a warning, not a refusal.
-describe('--force replaces a StatefulSet whose chart does not declare its replicas', () => {
-  const validator = helmReleaseValidator(defaultConfig());
-  const record = (text: string, applyMethod?: string) => {
-    const fixture = { name: 'db', namespace: NS, version: 2, status: 'pending-upgrade', manifest: text };
-    const json = { ...releaseJson(fixture), ...(applyMethod === undefined ? {} : { apply_method: applyMethod }) };
-    const object = releaseSecret(fixture, { data: secretApiEncode(helmEncode(JSON.stringify(json))) });
-    return request({
-      kind: { group: '', version: 'v1', kind: 'Secret' },
-      resource: { group: '', version: 'v1', resource: 'secrets' },
-      operation: 'CREATE',
-      namespace: NS,
-      name: 'sh.helm.release.v1.db.v2',
-      object,
-    });
-  };
-
-  it('names the PVCs --force would delete, beyond what the plain upgrade deletes', () => {
-    expect(pvcsDeletedByForceReplace(cluster(), upgrade(manifest({})))).toEqual([
-      { namespace: NS, statefulSet: 'db', liveReplicas: 3, replicas: 1, ordinalsStart: 0, claims: ['data-db-1', 'data-db-2'] },
-    ]);
-    // The plain upgrade is allowed (the live 3 replicas stay), with the warning.
-    const decision = validator.handle(record(manifest({})), context(cluster()));
-    expect(decision.allowed).toBe(true);
-    const text = decision.warnings?.join('\n') ?? '';
-    expect(text).toContain(`with --force (Helm 4: --force-replace) this upgrade replaces StatefulSet ${NS}/db,`);
-    expect(text).toContain('3 replicas become 1, and whenScaled: Delete');
-    expect(text).toContain('deletes 2 PVCs: data-db-1, data-db-2; run it without --force');
-    expect(decision.warnings!.every((line) => line.length <= 120)).toBe(true);
-  });
-
-  it('nothing to say: replicas declared (the plain upgrade is judged), whenScaled not declared Delete, a server-side revision', () => {
-    expect(pvcsDeletedByForceReplace(cluster(), upgrade(manifest({ replicas: 3 })))).toEqual([]);
-    // Declared lower: refused by the check itself, nothing more under --force.
-    expect(pvcsDeletedByForceReplace(cluster(), upgrade(manifest({ replicas: 1 })))).toEqual([]);
-    // whenScaled not in the chart: the replaced object says Retain, the controller deletes nothing.
-    expect(pvcsDeletedByForceReplace(cluster(), upgrade(undeclared(3)))).toEqual([]);
-    expect(pvcsDeletedByForceReplace(cluster(), upgrade(manifest({ whenScaled: 'Retain' })))).toEqual([]);
-    expect(validator.handle(record(manifest({}), 'ssa'), context(cluster())).warnings?.join('\n') ?? '').not.toContain('--force');
-    expect(validator.handle(record(manifest({}), 'csa'), context(cluster())).warnings?.join('\n') ?? '').toContain('--force');
   });
 });
