@@ -304,8 +304,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       }
       if (stranded) {
         // Stranded only by an upgrade or a rollback (a rollback's own revision drops the StatefulSet).
-        const after = situation.kind === 'helm' && situation.operation === 'rollback' ? 'rollback' : 'upgrade';
-        parts.push(`keep the StatefulSet or claim template in the chart, or back the data up and delete those PVCs after the ${after}`);
+        // A rollback's chart is the old revision's (and --atomic's is chosen for the user): pick another revision.
+        if (situation.kind === 'helm' && situation.operation === 'rollback') {
+          parts.push('roll back to a revision that still declares the StatefulSet, or back the data up and delete those PVCs after the rollback');
+        } else parts.push('keep the StatefulSet or claim template in the chart, or back the data up and delete those PVCs after the upgrade');
       }
       return `${parts.join('; ')}; then ${situation.kind === 'helm' && isReplaceInstall(situation) ? 'run helm upgrade --install (not install --replace)' : 'run helm again'}.`;
     },

@@ -24,7 +24,7 @@ import { ManifestPool } from '../../helm/manifest-pool.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
 import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
 import { unknownWarnings } from '../context.ts';
-import { MAX_LISTED_PER_CHECK, overrideLines, plural, truncate, type Situation } from '../messages.ts';
+import { MAX_LISTED_PER_CHECK, overrideLines, plural, truncate, wrap, type Situation } from '../messages.ts';
 import { metaOf } from '../objects.ts';
 import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -271,9 +271,9 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   if (reused.length > 0) {
     const shown = reused.slice(0, 3).map((claim) => claim.name).join(', ') + (reused.length > 3 ? ` and ${reused.length - 3} more` : '');
     warnings.push(
-      truncate(`volume-guard: ${plural(reused.length, 'PVC', 'PVCs')} approved for reuse will be owned by a new StatefulSet (whenDeleted: Delete):`),
-      truncate(`- ${shown}`),
-      truncate('deleting it (helm uninstall, a failed --atomic or --rollback-on-failure undone) deletes that data with it'),
+      ...wrap(`volume-guard: ${plural(reused.length, 'PVC', 'PVCs')} approved for reuse will be owned by a new StatefulSet (whenDeleted: Delete):`),
+      ...wrap(`- ${shown}`),
+      ...wrap('deleting it (helm uninstall, a failed --atomic or --rollback-on-failure undone) deletes that data with it'),
     );
   }
   // Hook PVCs of `helm test` and `helm uninstall` named like the release's own claims: those runs are not seen.
@@ -283,8 +283,8 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       const when = hook.event === 'test' ? 'helm test' : 'helm uninstall';
       const how = hook.policy === 'before-hook-creation' ? 'and re-creates it empty (before-hook-creation)' : 'after taking it over (Helm 4, hook-succeeded)';
       warnings.push(
-        truncate(`volume-guard: the chart's ${hook.event} hook PVC ${hook.namespace}/${hook.name} is named like ${like}:`),
-        truncate(`${when} deletes that claim ${how}; give the hook PVC another name`),
+        ...wrap(`volume-guard: the chart's ${hook.event} hook PVC ${hook.namespace}/${hook.name} is named like ${like}:`),
+        ...wrap(`${when} deletes that claim ${how}; give the hook PVC another name`),
       );
     }
   }
@@ -393,6 +393,7 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
     const what = `${taken.kind === 'StatefulSet' ? 'StatefulSet' : 'PVC'} ${taken.namespace}/${taken.name}`;
     lines.push(truncate(`volume-guard: ${what} now belongs to Helm release ${taken.owner}:`), 'Helm 4 leaves it, Helm 3 deletes it');
   }
+  const hookDeleted = new Set<string>();
   if (context.config.checks['pvc-delete'].mode !== 'off') {
     const deleted = pvcsHelmDeletes(context.snapshot, manifest);
     if (deleted.length > 0) {
@@ -405,6 +406,7 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
     }
     const templated = new Set(deleted.map((claim) => `${claim.namespace}/${claim.name}`));
     const hooked = pvcsUninstallHooksDelete(context.snapshot, manifest).filter((claim) => !templated.has(`${claim.namespace}/${claim.name}`));
+    for (const claim of hooked) hookDeleted.add(`${claim.namespace}/${claim.name}`);
     if (hooked.length > 0) {
       lines.push(
         truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes ${plural(hooked.length, 'PVC', 'PVCs')} through its delete hooks`),
@@ -412,11 +414,14 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
       );
       for (const claim of hooked.slice(0, MAX_LISTED_PER_CHECK)) {
         const effect = claim.volumeName ? `PV ${claim.volumeName}, ${shortReclaimEffect(claim.reclaimPolicy)}` : 'unbound';
-        lines.push(truncate(`- PVC ${claim.namespace}/${claim.name}: ${claim.event}, ${claim.policy} (${effect})`));
+        // Helm 3 creates a hook-succeeded hook over an existing PVC and fails the uninstall there ("already exists").
+        const helm4 = claim.policy === 'hook-succeeded' ? ', Helm 4 only' : '';
+        lines.push(...wrap(`- PVC ${claim.namespace}/${claim.name}: ${claim.event}, ${claim.policy}${helm4} (${effect})`));
       }
       if (hooked.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${hooked.length - MAX_LISTED_PER_CHECK} more`);
     }
-    const owned = pvcsDeletedWithStatefulSets(context.snapshot, manifest);
+    // A claim a delete hook deletes (or re-creates empty) is said once, there.
+    const owned = pvcsDeletedWithStatefulSets(context.snapshot, manifest).filter((claim) => !hookDeleted.has(`${claim.namespace}/${claim.name}`));
     if (owned.length > 0) {
       lines.push(
         truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes ${plural(owned.length, 'PVC', 'PVCs')} with its StatefulSets`),
@@ -430,7 +435,7 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
     }
   }
   if (context.config.checks['orphan-pvc'].mode !== 'off') {
-    const left = pvcsLeftBehind(context.snapshot, release, manifest);
+    const left = pvcsLeftBehind(context.snapshot, release, manifest).filter((claim) => !hookDeleted.has(`${claim.namespace}/${claim.name}`));
     if (left.length > 0) {
       lines.push(
         truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} leaves ${plural(left.length, 'PVC', 'PVCs')} and data behind;`),

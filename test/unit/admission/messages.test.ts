@@ -296,6 +296,7 @@ describe('advice that works for the situation', () => {
     // A rollback strands them (its revision drops the StatefulSet): the fix says so, not "after the upgrade".
     const rollback = deny([pvc('data-cache-0', ['dropped-statefulset'], 'this rollback drops StatefulSet cache')], { ...upgrade, operation: 'rollback' });
     expect(rollback.replace(/\s+/g, ' ')).toContain('delete those PVCs after the rollback');
+    expect(rollback.replace(/\s+/g, ' ')).toContain('roll back to a revision that still declares the StatefulSet');
     const install: Situation = { kind: 'helm', operation: 'install', namespace: 'shop', release: 'shop' };
     const longPv = 'pv-' + 'x'.repeat(120);
     const adopted = deny(
