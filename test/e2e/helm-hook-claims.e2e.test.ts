@@ -129,7 +129,7 @@ describe('a Helm 4 upgrade whose hook-succeeded hook PVC already exists', () => 
 describe('helm uninstall of a release whose delete hooks render an existing PVC', () => {
   const cases = [
     { major: 3, events: 'post-delete', policy: '', release: 'hcd3', line: 'post-delete, before-hook-creation' },
-    { major: 4, events: 'pre-delete', policy: 'hook-succeeded', release: 'hcd4', line: 'pre-delete, hook-succeeded' },
+    { major: 4, events: 'pre-delete', policy: 'hook-succeeded', release: 'hcd4', line: 'pre-delete, hook-succeeded, Helm 4 only' },
   ] as const;
   const NSD = 'e2e-helm-del-hooks';
 
