@@ -185,6 +185,17 @@ describe('helm uninstall warns about the PVCs its pre-delete and post-delete hoo
     expect(decision.warnings!.every((line) => line.length <= 120)).toBe(true);
   });
 
+  it('a claim a delete hook deletes is not also said to be left behind with its data (the hook re-creates it empty)', () => {
+    const model = cluster();
+    const labelled = model.persistentVolumeClaim(NS, 'shop-data')!;
+    model.upsert('persistentVolumeClaim', { ...labelled, labels: { 'app.kubernetes.io/instance': 'shop' } });
+    const text = releases.handle(uninstalling([{ events: ['post-delete'], annotations: { 'helm.sh/hook': 'post-delete' } }]), context(model)).warnings?.join('\n') ?? '';
+    expect(text).toContain(`- PVC ${NS}/shop-data: post-delete, before-hook-creation`);
+    expect(text).not.toContain('leaves 1 PVC');
+    // Without the hook, the same labelled claim is left behind, as before.
+    expect(releases.handle(uninstalling([]), context(model)).warnings?.join('\n') ?? '').toContain('leaves 1 PVC');
+  });
+
   it('a pre-delete hook-succeeded hook is named as Helm 4 deletes it, even on a record without apply_method', async () => {
     const hook = { events: ['pre-delete'], deletePolicies: ['hook-succeeded'], annotations: { 'helm.sh/hook': 'pre-delete', 'helm.sh/hook-delete-policy': 'hook-succeeded' } };
     const decision = await releases.handleAsync!(uninstalling([hook]), context(cluster()));
