@@ -13,6 +13,7 @@ import {
   SKIP_KEY,
   SKIP_REASON_KEY,
   SKIP_UNTIL_KEY,
+  skipsEverything,
   sourceReaches,
   whyNotHonored,
   writerOf,
@@ -320,9 +321,7 @@ function keptChecks(values: StringMap, now: number): readonly string[] | '*' {
   if (lifecycle.expiredOrInvalid !== undefined || lifecycle.writer === '') return [];
   const raw = values[SKIP_KEY];
   if (raw === undefined) return [];
-  const parsed = parseSkip(raw);
-  if (raw.split(/[,_]/).some((entry) => entry.trim() === '*' || entry.trim() === 'all')) return '*';
-  return parsed.checks;
+  return skipsEverything(raw) ? '*' : parseSkip(raw).checks;
 }
 
 function unionSkip(written: string, kept: readonly string[] | '*'): string {

@@ -81,14 +81,24 @@ export interface ParsedSkip {
 /** What an absent key reads as (most objects), shared rather than built per request. */
 const NO_SKIP: ParsedSkip = Object.freeze({ checks: Object.freeze([]), unknown: Object.freeze([]) });
 
-export function parseSkip(value: string | undefined): ParsedSkip {
-  if (value === undefined) return NO_SKIP;
-  // Label values allow neither `*` nor `,`: there `all` stands for every check and `_` separates ids.
-  const entries = value
+/** Label values allow neither `*` nor `,`: there `all` stands for every check and `_` separates ids. */
+function skipEntries(value: string): string[] {
+  return value
     .split(/[,_]/)
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
-  const everything = (entry: string) => entry === '*' || entry === 'all';
+}
+
+const everything = (entry: string): boolean => entry === '*' || entry === 'all';
+
+/** A skip value naming every check (`*`, or `all` in a label), whatever else it lists. */
+export function skipsEverything(value: string): boolean {
+  return skipEntries(value).some(everything);
+}
+
+export function parseSkip(value: string | undefined): ParsedSkip {
+  if (value === undefined) return NO_SKIP;
+  const entries = skipEntries(value);
   if (entries.some(everything)) {
     return { checks: [...CHECK_IDS], unknown: entries.filter((e) => !everything(e) && !isCheckId(e)) };
   }

@@ -213,16 +213,16 @@ function nodeLocalVolumeTags(pv: PersistentVolumeRecord, pods: readonly PodRecor
 
 /**
  * A retained Released node-local PV pinned to a node removed for good: the data an admin kept after its claim went
- * (isRetainedReleasedVolume) goes with the node's disks. Tags `unused`, the source, `released`.
+ * (isRetainedReleasedVolume) goes with the node's disks, with the tags the collector admitted (`unused`, the source, `released`).
  */
-function releasedFinding(pv: PersistentVolumeRecord, node: string): Finding {
+function releasedFinding(pv: PersistentVolumeRecord, node: string, tags: readonly string[]): Finding {
   const claim = `${pv.claimNamespace}/${pv.claimName}`;
   return {
     check: 'node-local-volume',
     severity: 'critical',
     object: { kind: 'PersistentVolume', name: pv.name, node },
     reason: `${describeSource(pv)} keeps the data of deleted claim ${claim} on node ${node} only (Released, reclaim policy Retain)`,
-    tags: ['unused', pv.source, 'released'],
+    tags,
   };
 }
 
@@ -438,7 +438,7 @@ export function collectNodeLocalVolume(
     if (removed && isRetainedReleasedVolume(pv) && pv.pinnedNode === target.node && isNodeLocalPersistentVolume(pv, nodeLocalDrivers)) {
       if (collector.countIfFull()) return;
       const tags = ['unused', pv.source, 'released'];
-      if (collector.admit(tags)) collector.add(releasedFinding(pv, target.node));
+      if (collector.admit(tags)) collector.add(releasedFinding(pv, target.node, tags));
       return;
     }
     if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;

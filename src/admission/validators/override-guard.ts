@@ -20,12 +20,15 @@ import {
   mayWriteOverrides,
   OVERRIDE_KEYS,
   parseRfc3339,
+  parseSkip,
   SKIP_BY_KEY,
+  SKIP_EVICTIONS_KEY,
+  SKIP_KEY,
   SKIP_UNTIL_KEY,
+  skipsEverything,
 } from '../overrides.ts';
 import { allowed, denied, type AdmissionRequest, type DeclaredRule, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
-import { parseSkip, SKIP_EVICTIONS_KEY, SKIP_KEY } from '../overrides.ts';
 import { PLANS, planChecks, plansReading, type OverridePlace } from '../plans.ts';
 import type { CheckId } from '../../checks/types.ts';
 import { wrap } from '../messages.ts';
@@ -94,7 +97,7 @@ function unreadCheckWarnings(what: string, kind: string, name: string, config: C
     const value = next[key];
     if (value === undefined || value === previous?.[key]) continue;
     // `*` names every check: nothing to say about the ones it cannot reach.
-    if (value.split(/[,_]/).some((entry) => entry.trim() === '*' || entry.trim() === 'all')) continue;
+    if (skipsEverything(value)) continue;
     const unread = parseSkip(value).checks.filter((check) => !read.has(check));
     if (unread.length === 0) continue;
     const them = unread.length === 1 ? `${unread[0]} is` : `${unread.join(', ')} are`;
