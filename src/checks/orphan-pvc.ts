@@ -516,6 +516,11 @@ export interface LeftBehindPvc {
   readonly statefulSet?: string;
 }
 
+/** The reclaim policy of the PV a claim is bound to ('' unbound or its PV unseen): what happens to its data. */
+export function claimReclaimPolicy(snapshot: ClusterSnapshot, claim: PersistentVolumeClaimRecord): string {
+  return claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+}
+
 /**
  * The PVCs that uninstalling this release leaves behind, for the warning at its `uninstalling` UPDATE (an uninstall
  * cannot be stopped cleanly, so it is never denied): PVCs of its StatefulSets (from the manifest and the live ones
@@ -537,7 +542,7 @@ export function pvcsLeftBehind(
   const add = (claim: PersistentVolumeClaimRecord, why: LeftBehindReason, statefulSet?: string): void => {
     const key = `${claim.namespace}/${claim.name}`;
     if (claim.deleting || left.has(key) || goesAway.has(key)) return;
-    const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+    const reclaimPolicy = claimReclaimPolicy(snapshot, claim);
     left.set(key, {
       namespace: claim.namespace,
       name: claim.name,

@@ -25,7 +25,7 @@ import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimOf, ordinalInRange } from '../helm/claims.ts';
 import { claimObject } from './affected.ts';
-import { liveStatefulSetsOfRelease } from './orphan-pvc.ts';
+import { claimReclaimPolicy, liveStatefulSetsOfRelease } from './orphan-pvc.ts';
 import { stayingOwner } from './owners.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { isDeleteApproved } from '../override-keys.ts';
@@ -187,6 +187,11 @@ export interface LaterHookCollision {
   readonly statefulSet: string;
 }
 
+/** A hook whose object Helm deletes before creating it again: before-hook-creation, Helm's default when none is set. */
+function deletedBeforeCreation(hook: { readonly deletePolicies: readonly string[] }): boolean {
+  return hook.deletePolicies.length === 0 || hook.deletePolicies.includes('before-hook-creation');
+}
+
 const LATER_HOOK_EVENTS: readonly string[] = ['test', 'pre-delete', 'post-delete'];
 
 /**
@@ -202,7 +207,7 @@ export function laterHookCollisions(manifest: ParsedManifest, applyMethod: strin
   const seen = new Set<string>();
   for (const hook of manifest.hookClaims ?? []) {
     for (const event of hook.events.filter((e) => LATER_HOOK_EVENTS.includes(e))) {
-      const beforeCreation = hook.deletePolicies.length === 0 || hook.deletePolicies.includes('before-hook-creation');
+      const beforeCreation = deletedBeforeCreation(hook);
       const serverSide = event !== 'test' || applyMethod === 'ssa';
       if (!beforeCreation && !(serverSide && hook.deletePolicies.includes('hook-succeeded'))) continue;
       const key = `${hook.namespace}/${hook.name}`;
@@ -250,7 +255,7 @@ function addClaimsDeletedByHooks(snapshot: ClusterSnapshot, target: DroppedPvcTa
     const event = hook.events.find((e) => events.includes(e));
     if (event === undefined) continue;
     const defaulted = hook.deletePolicies.length === 0;
-    const beforeCreation = defaulted || hook.deletePolicies.includes('before-hook-creation');
+    const beforeCreation = deletedBeforeCreation(hook);
     if (!beforeCreation && !(serverSide && hook.deletePolicies.includes('hook-succeeded'))) continue;
     const key = `${hook.namespace}/${hook.name}`;
     if (reported.has(key)) continue;
@@ -306,7 +311,7 @@ export function pvcsHelmDeletes(snapshot: ClusterSnapshot, manifest: ParsedManif
     if (declared.keep) continue;
     const claim = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
     if (claim === undefined || claim.deleting) continue;
-    const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+    const reclaimPolicy = claimReclaimPolicy(snapshot, claim);
     deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy });
   }
   return deleted;
@@ -339,14 +344,14 @@ export function pvcsUninstallHooksDelete(snapshot: ClusterSnapshot, manifest: Pa
   for (const hook of manifest.hookClaims ?? []) {
     const event = hook.events.find((e) => UNINSTALL_HOOK_EVENTS.includes(e));
     if (event === undefined) continue;
-    const beforeCreation = hook.deletePolicies.length === 0 || hook.deletePolicies.includes('before-hook-creation');
+    const beforeCreation = deletedBeforeCreation(hook);
     if (!beforeCreation && !hook.deletePolicies.includes('hook-succeeded')) continue;
     const key = `${hook.namespace}/${hook.name}`;
     if (listed.has(key)) continue;
     const claim = snapshot.persistentVolumeClaim(hook.namespace, hook.name);
     if (claim === undefined || claim.deleting) continue;
     listed.add(key);
-    const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+    const reclaimPolicy = claimReclaimPolicy(snapshot, claim);
     deleted.push({
       namespace: claim.namespace,
       name: claim.name,
@@ -387,7 +392,7 @@ export function pvcsDeletedWithStatefulSets(snapshot: ClusterSnapshot, manifest:
       // by two StatefulSets the release deletes: listed once.
       if (stayingOwner(snapshot, claim, goingUids) !== undefined || listed.has(`${claim.namespace}/${claim.name}`)) continue;
       listed.add(`${claim.namespace}/${claim.name}`);
-      const reclaimPolicy = claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+      const reclaimPolicy = claimReclaimPolicy(snapshot, claim);
       deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy, statefulSet: live.name });
     }
   }
