@@ -27,7 +27,6 @@
 //   tags, with a disk that takes replicas and carries its diskSelector tags), or replica rebuilding is disabled
 //   (concurrent-replica-rebuild-per-node-limit 0), the instance-manager PodDisruptionBudget holds the drain until that
 //   changes: no data is lost, and the warning says the drain waits.
-import type { CheckResults } from './context.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { countCopies, isHealthyReplica } from '../checks/longhorn-health.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
@@ -82,7 +81,7 @@ export function harvesterUpgradeDraining(snapshot: ClusterSnapshot, node: string
 }
 
 /** `Harvester Upgrade harvester-system/hvst-upgrade-x`, `Harvester UpgradePlan hvst-upgrade-y`. */
-function upgradeName(upgrade: HarvesterUpgradeRecord): string {
+export function upgradeName(upgrade: HarvesterUpgradeRecord): string {
   return `Harvester ${upgrade.kind} ${upgrade.namespace ? `${upgrade.namespace}/` : ''}${upgrade.name}`;
 }
 
@@ -139,6 +138,12 @@ function everyEvictedFinding(snapshot: ClusterSnapshot, node: string, listed: re
 
 /** The checks whose findings are about a last copy on the node, which Longhorn's eviction policy moves away. */
 const EVICTED_CHECKS: readonly CheckId[] = ['single-replica', 'last-replica-on-node'];
+
+/** Findings and the totals they were counted with (CheckResults, or what an earlier adjustment left). */
+export interface FindingsAndTotals {
+  readonly findings: readonly Finding[];
+  readonly totals: Readonly<Partial<Record<CheckId, number>>>;
+}
 
 export interface DrainAdjusted {
   readonly findings: readonly Finding[];
@@ -303,7 +308,7 @@ function stuckWarning(snapshot: ClusterSnapshot, node: string, moved: readonly F
 export function applyLonghornDrainPolicy(
   snapshot: ClusterSnapshot,
   node: string,
-  results: Pick<CheckResults, 'findings' | 'totals'>,
+  results: FindingsAndTotals,
   options: {
     /** Whether the Node is cordoned (spec.unschedulable) once the request is done: Longhorn acts on nothing else. */
     readonly cordoned: boolean;
@@ -351,6 +356,58 @@ export function applyLonghornDrainPolicy(
       ...wrap(`volume-guard: node ${node} holds the only copy of ${count} Longhorn volume(s): ${named}${more};`),
       ...wrap(`${drainMoveReason(snapshot, node)} (keep kubectl drain's evictions on)`),
       ...stuck,
+    ],
+  };
+}
+
+/**
+ * The Harvester Upgrade or UpgradePlan (of a kind volume-guard polices) draining `node` now, whatever its annotations.
+ * Harvester upgrades a node in place: it drains it (non-migratable VMs are powered off, restored after the reboot when
+ * its upgrade-config restoreVM is on), writes the new OS image and reboots it; the node comes back with its disks and
+ * is uncordoned. Undefined for a node being removed (the caller's judgement): nothing comes back then.
+ */
+export function harvesterUpgradeInPlace(snapshot: ClusterSnapshot, node: string, kinds?: PolicedKinds): HarvesterUpgradeRecord | undefined {
+  for (const upgrade of snapshot.harvesterUpgrades()) if (drains(upgrade, node) && harvesterUpgradePoliced(upgrade, kinds)) return upgrade;
+  return undefined;
+}
+
+/**
+ * A node-local finding whose data stays on the node's disks and whose pods can run nowhere else: a PV pinned to the
+ * node (not one no affinity pins, whose pod may come back elsewhere, nor a pod's inline hostPath or emptyDir). Through
+ * an in-place reboot its pods wait, Pending, for the node to come back, and find their data there.
+ */
+export function keptOnNodeThroughReboot(finding: Finding): boolean {
+  return finding.check === 'node-local-volume' && finding.object.kind === 'PersistentVolume' && !finding.tags.includes('unpinned');
+}
+
+/**
+ * The findings of a drain Harvester makes for an in-place upgrade, without the node-local PVs pinned to the node
+ * (keptOnNodeThroughReboot), which the upgrade keeps: said as a warning. Every node-local finding must be built (the
+ * caller's `unlimited`), so that the total left is exact. `nameable` as for applyLonghornDrainPolicy.
+ */
+export function withoutDataKeptInPlace(
+  upgrade: HarvesterUpgradeRecord,
+  node: string,
+  results: FindingsAndTotals,
+  nameable: (finding: Finding) => boolean = () => true,
+): DrainAdjusted {
+  const kept = results.findings.filter(keptOnNodeThroughReboot);
+  if (kept.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
+  const totals: Partial<Record<CheckId, number>> = { ...results.totals };
+  const left = (totals['node-local-volume'] ?? kept.length) - kept.length;
+  if (left > 0) totals['node-local-volume'] = left;
+  else delete totals['node-local-volume'];
+  const named = kept.filter(nameable).map((finding) => finding.object.name);
+  const hidden = kept.length - named.length;
+  const shown = named.slice(0, 5).join(', ');
+  const unnamed = Math.max(0, named.length - 5) + hidden;
+  const which = named.length === 0 ? `${unnamed} of other namespaces` : unnamed === 0 ? shown : `${shown} and ${unnamed} more`;
+  return {
+    findings: results.findings.filter((finding) => !keptOnNodeThroughReboot(finding)),
+    totals,
+    warnings: [
+      ...wrap(`volume-guard: ${upgradeName(upgrade)} upgrades node ${node} in place and reboots it:`),
+      ...wrap(`${kept.length} node-local PV(s) stay on its disks (${which}); their pods wait until it is back`),
     ],
   };
 }

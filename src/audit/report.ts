@@ -5,7 +5,15 @@ import { compareText } from '../text.ts';
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT } from '../admission/messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
-import { harvesterDrainOverride, harvesterUpgradeSkip, movedByDrainPolicy, type PolicedKinds } from '../admission/longhorn-drain.ts';
+import {
+  harvesterDrainOverride,
+  harvesterUpgradeInPlace,
+  harvesterUpgradeSkip,
+  keptOnNodeThroughReboot,
+  movedByDrainPolicy,
+  upgradeName,
+  type PolicedKinds,
+} from '../admission/longhorn-drain.ts';
 import { PLANS, planChecks, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
@@ -105,6 +113,7 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
       // Upgrade overrides live on an upgrade object that does not exist before the upgrade is started.
       return undefined;
     case 'cordon':
+      return nodeSkipCovering(model, operation.node, finding.check) ?? harvesterDrainCovering(model, operation.node, finding, kinds) ?? keptInPlace(model, operation.node, finding, kinds);
     case 'removal':
       return nodeSkipCovering(model, operation.node, finding.check) ?? harvesterDrainCovering(model, operation.node, finding, kinds);
     case 'release':
@@ -125,6 +134,16 @@ function harvesterDrainCovering(model: AuditModel, node: string, finding: Findin
   if (source?.tags?.some((waived) => waived.check === finding.check && finding.tags.includes(waived.tag)) === true) return source.where;
   const skip = harvesterUpgradeSkip(model, node, undefined, kinds);
   return skip !== undefined && skip.ignored === undefined && skip.recordedBy !== '' && skip.checks.includes(finding.check) ? skip.where : undefined;
+}
+
+/**
+ * A PV pinned to a node a Harvester upgrade is draining: its in-place reboot keeps it, so the webhook lets that
+ * upgrade's cordon and drain through for it (longhorn-drain.ts withoutDataKeptInPlace). Not on a node being removed.
+ */
+function keptInPlace(model: AuditModel, node: string, finding: Finding, kinds: PolicedKinds | undefined): string | undefined {
+  if (!keptOnNodeThroughReboot(finding) || model.node(node)?.leaving === true) return undefined;
+  const upgrade = harvesterUpgradeInPlace(model, node, kinds);
+  return upgrade === undefined ? undefined : `${upgradeName(upgrade)} (upgrades node ${node} in place: the PV stays on its disks)`;
 }
 
 function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean, kinds: PolicedKinds | undefined): AuditFinding {

@@ -14,12 +14,20 @@
 import { comesBackToItsNode, hasInlineData, isFinishedPod, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
 import { dataNamespaces } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
-import { isCordoned, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
+import { isCordoned, type HarvesterUpgradeRecord, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
 import { describeUser, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { truncate } from '../messages.ts';
-import { applyLonghornDrainPolicy, harvesterDrainOverride, harvesterUpgradeSkip, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
+import {
+  applyLonghornDrainPolicy,
+  harvesterDrainOverride,
+  harvesterUpgradeInPlace,
+  harvesterUpgradeSkip,
+  HARVESTER_WAIVED_CHECKS,
+  keptOnNodeThroughReboot,
+  withoutDataKeptInPlace,
+} from '../longhorn-drain.ts';
 import { unknownEntryWarnings } from '../override-feedback.ts';
 import { parseSkip, SKIP_EVICTIONS_KEY, skipFrom } from '../overrides.ts';
 import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
@@ -124,7 +132,9 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   const harvester = node ? harvesterDrainOverride(snapshot, node, context.config.upgrades.kinds) : undefined;
   // An admin's skip on that upgrade, accepted at its creation, carries to the drains of its nodes.
   const upgradeSkip = node ? harvesterUpgradeSkip(snapshot, node, context.now, context.config.upgrades.kinds) : undefined;
-  if (harvester || upgradeSkip || nodeWide) dependsOn.push('harvesterUpgrade', 'harvesterUpgradePlan');
+  // A Harvester upgrade reboots the node in place: the PVs pinned to it are there when it is back (not removed).
+  const inPlace = node !== '' && snapshot.nodeLeaving(node) === undefined ? harvesterUpgradeInPlace(snapshot, node, context.config.upgrades.kinds) : undefined;
+  if (harvester || upgradeSkip || inPlace || nodeWide) dependsOn.push('harvesterUpgrade', 'harvesterUpgradePlan');
   if (removal.evicted && (nodeWide || pod === undefined || (ownData && pod.claimNames.length > 0))) dependsOn.push('longhornSetting');
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
   // schedulable node, neither has a pod without claims or inline data, a finished pod or one that comes back.
@@ -156,13 +166,19 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     // Repeats are harmless: only membership is read (staleModelDecision), and only when the model is stale.
     reads: dependsOn,
     // A namespace's override on the node-wide checks judges each finding by its namespace: every one is built.
-    unlimited: namespaceOverride?.namespace !== undefined ? true : harvester ? HARVESTER_WAIVED_CHECKS : false,
+    // So does a Harvester upgrade's in-place reboot, for the node-local PVs it keeps.
+    unlimited:
+      namespaceOverride?.namespace !== undefined
+        ? true
+        : harvester || inPlace
+          ? [...(harvester ? HARVESTER_WAIVED_CHECKS : []), ...(inPlace ? (['node-local-volume'] as const) : [])]
+          : false,
     adjust: (results) => {
       // On a node being drained the node-wide checks find everything there, capped at the few a denial lists: the
       // evicted pod's own data (what `kubectl drain` prints this refusal for) is listed first, even past that cap.
       // A finished pod or one the model has not seen has no data of its own here: its namespace's still come first.
       const own = nodeWide ? (ownData && target !== undefined ? ownFirst(context, { node, pod, ...(removed ? { removed } : {}) }) : () => []) : undefined;
-      return adjustRemoval(context, removal, node, draining, nodeWide, results, own);
+      return adjustRemoval(context, removal, node, draining, nodeWide, results, own, inPlace);
     },
   };
   return nodeWide ? judgeByPlan(context, PLANS['eviction-draining'], judgement) : judgeByPlan(context, PLANS[removal.plan], judgement);
@@ -177,6 +193,7 @@ function adjustRemoval(
   nodeWide: boolean,
   results: CheckResults,
   own?: () => readonly Finding[],
+  inPlace?: HarvesterUpgradeRecord,
 ): AdjustedFindings {
   // The node-wide checks find the data of every namespace on the node; the requester (and the Event written in the
   // pod's namespace) learns the names of its own namespace's objects only. Data no pod or claim of any namespace
@@ -186,13 +203,16 @@ function adjustRemoval(
   // Issue 12.9: Longhorn's node-drain-policy moving the last copies itself (evictions only).
   const nodeRecord = context.snapshot.node(node);
   const drainOptions = { cordoned: nodeRecord !== undefined && isCordoned(nodeRecord), nameable };
+  // A Harvester upgrade's in-place reboot keeps the PVs pinned to the node.
+  const kept = inPlace ? withoutDataKeptInPlace(inPlace, node, results, nameable) : undefined;
+  const staying = kept ?? results;
   const drain = removal.evicted
-    ? applyLonghornDrainPolicy(context.snapshot, node, results, drainOptions)
-    : { findings: results.findings, totals: results.totals, warnings: [] };
-  const warnings = [...drain.warnings];
+    ? applyLonghornDrainPolicy(context.snapshot, node, staying, drainOptions)
+    : { findings: staying.findings, totals: staying.totals, warnings: [] };
+  const warnings = [...drain.warnings, ...(kept?.warnings ?? [])];
   // The pod's own findings pass the same policy: a volume Longhorn moves off is no risk to list first.
   const ownKept = (): readonly Finding[] => {
-    const mine = own!();
+    const mine = inPlace ? own!().filter((finding) => !keptOnNodeThroughReboot(finding)) : own!();
     if (!removal.evicted || mine.length === 0) return mine;
     const totals: Partial<Record<Finding['check'], number>> = {};
     for (const finding of mine) totals[finding.check] = (totals[finding.check] ?? 0) + 1;

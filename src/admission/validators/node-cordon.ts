@@ -8,7 +8,15 @@
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { applyLonghornDrainPolicy, drainMovesReplicas, harvesterDrainOverride, harvesterUpgradeSkip, HARVESTER_WAIVED_CHECKS } from '../longhorn-drain.ts';
+import {
+  applyLonghornDrainPolicy,
+  drainMovesReplicas,
+  harvesterDrainOverride,
+  harvesterUpgradeInPlace,
+  harvesterUpgradeSkip,
+  HARVESTER_WAIVED_CHECKS,
+  withoutDataKeptInPlace,
+} from '../longhorn-drain.ts';
 import { wrap } from '../messages.ts';
 import type { Situation } from '../messages.ts';
 import type { AffectedObject, CheckId } from '../../checks/types.ts';
@@ -193,12 +201,16 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   const removed = input.plan !== 'node-cordon' || input.removed === true;
   // A pod tolerating the NoExecute taint stays only as long as its node does.
   const tainted = !removed && input.onlyNoExecute !== undefined && input.onlyNoExecute.length > 0 ? input.onlyNoExecute : undefined;
-  // Which findings stay with tolerating pods is decided finding by finding: node-local-volume builds them all then.
-  const unlimited: readonly CheckId[] | false = tainted
-    ? [...(harvester ? HARVESTER_WAIVED_CHECKS : []), 'node-local-volume']
-    : harvester
-      ? HARVESTER_WAIVED_CHECKS
-      : false;
+  // A Harvester upgrade reboots the node in place: the PVs pinned to it are there when it is back.
+  const inPlace = removed ? undefined : harvesterUpgradeInPlace(snapshot, input.node, context.config.upgrades.kinds);
+  // Which findings stay with tolerating pods, or through the reboot, is decided finding by finding: node-local-volume
+  // builds them all then.
+  const unlimited: readonly CheckId[] | false =
+    tainted || inPlace
+      ? [...(harvester ? HARVESTER_WAIVED_CHECKS : []), 'node-local-volume']
+      : harvester
+        ? HARVESTER_WAIVED_CHECKS
+        : false;
   // A Node DELETE drains nothing, and a NoExecute taint deletes pods past PodDisruptionBudgets: Longhorn's
   // node-drain-policy has no say in either.
   const drainPolicy = input.plan !== 'node-delete' && input.deletesPods !== true && input.drainCutShort === undefined;
@@ -227,13 +239,16 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     unlimited,
     // Longhorn's drain policy reads the listed findings and counts the rest; the tolerated data, node-local-volume.
     listingFirst: true,
-    ...(drainPolicy || tainted
+    ...(drainPolicy || tainted || inPlace
       ? {
           adjust: (results: CheckResults) => {
+            const kept = inPlace ? withoutDataKeptInPlace(inPlace, input.node, results) : undefined;
+            const staying = kept ?? results;
             const drained = drainPolicy
-              ? applyLonghornDrainPolicy(snapshot, input.node, results, { cordoned: input.cordoned ?? true })
-              : { findings: results.findings, totals: results.totals, warnings: [] };
-            return tainted ? withoutToleratedData(snapshot, drained, tainted) : drained;
+              ? applyLonghornDrainPolicy(snapshot, input.node, staying, { cordoned: input.cordoned ?? true })
+              : { findings: staying.findings, totals: staying.totals, warnings: [] };
+            const adjusted = kept && kept.warnings.length > 0 ? { ...drained, warnings: [...drained.warnings, ...kept.warnings] } : drained;
+            return tainted ? withoutToleratedData(snapshot, adjusted, tainted) : adjusted;
           },
         }
       : {}),

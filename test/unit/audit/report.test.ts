@@ -349,3 +349,27 @@ describe("audit report: a Harvester upgrade's skip at the cordon of a node it dr
     expect(unpoliced?.overriddenBy).toBeUndefined();
   });
 });
+
+describe("audit report: a Harvester upgrade's in-place reboot and the PVs pinned to the node", () => {
+  const mysql = (r: AuditReport) => r.findings.find((f) => f.check === 'node-local-volume' && f.object.name === 'pv-mysql');
+  const scope: AuditScope = { kind: 'node', node: 'node-1' };
+  const base = { scope, cluster: CLUSTER, generatedAt: GENERATED_AT };
+  /** The golden cluster without node-1's own skip of node-local-volume. */
+  function unskipped(): ReturnType<typeof goldenModel> {
+    const model = goldenModel();
+    model.upsert('node', { ...model.node('node-1')!, annotations: {} });
+    return model;
+  }
+
+  it('marks the pinned PV kept by the upgrade draining its node, as the webhook lets that drain through', () => {
+    expect(mysql(buildAuditReport({ ...base, model: unskipped() }))?.overriddenBy).toBeUndefined();
+    const model = unskipped();
+    // No skip and no skipSingleReplicaDetachedVol: the reboot alone keeps the PV.
+    model.upsert('harvesterUpgrade', harvesterUpgrade({ skipDetached: false, nodeStates: { 'node-1': 'Pre-drained' } }));
+    expect(mysql(buildAuditReport({ ...base, model }))?.overriddenBy).toBe(
+      'Harvester Upgrade harvester-system/hvst-upgrade-1 (upgrades node node-1 in place: the PV stays on its disks)',
+    );
+    const kinds = defaultConfig().upgrades.kinds.filter((kind) => !kind.group.endsWith('harvesterhci.io'));
+    expect(mysql(buildAuditReport({ ...base, model, upgradeKinds: kinds }))?.overriddenBy).toBeUndefined();
+  });
+});
