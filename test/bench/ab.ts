@@ -7,6 +7,8 @@
 //   node test/bench/ab.ts --trees main=/work/main,branch=. [--cases eviction-allow,cordon-allow] [--rounds 5]
 //        [--duration 2] [--alloc] [--size large] [--cpu-prof DIR]   (tree@warn: that server logs at warn, no admission
 //        lines; --cpu-prof: V8 CPU profiles of the volume-guard children, written when they stop)
+//        [--client-auth]   (the volume-guard children require a client certificate of a CA made for the run, as
+//        admission.tls.clientCaFile does; every server's clients present one)
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     /** Also report each run's client-side p50 / p99 (medians over the rounds): with --connections 1, the latency at one client. */
     latency: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'client-auth': { type: 'boolean', default: false },
   },
 });
 
@@ -56,6 +59,13 @@ const ca = await createCertificateAuthority();
 const leaf = await ca.issue({ ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
 await writeFile(join(dir, 'tls.crt'), leaf.certPem);
 await writeFile(join(dir, 'tls.key'), leaf.keyPem, { mode: 0o600 });
+// --client-auth: a client CA, and the certificate the API server would present.
+const clientCa = values['client-auth'] ? await createCertificateAuthority({ commonName: 'bench client CA' }) : undefined;
+const clientCertificate = clientCa
+  ? await clientCa.issue({ commonName: 'kube-apiserver', dnsNames: ['kube-apiserver'], ipAddresses: [], usages: ['clientAuth'] })
+  : undefined;
+if (clientCa) await writeFile(join(dir, 'client-ca.crt'), clientCa.certPem);
+const tls = clientCertificate ? { clientCertificate: { cert: clientCertificate.certPem, key: clientCertificate.keyPem } } : {};
 
 const children: ChildProcess[] = [];
 process.once('exit', () => {
@@ -99,7 +109,7 @@ for (const spec of values.trees.split(',')) {
   const [name = 'tree', rest = '.'] = spec.split('=');
   const [tree = '.', level = 'info'] = rest.split('@');
   process.stderr.write(`${name}: building the ${values.size} model…\n`);
-  guards.push(await start(name, resolve(tree), { mode: 'guard', size: values.size as ChildOptions['size'], caseFilter: caseIds, logFile: join(dir, `${name}.log`), logLevel: level }));
+  guards.push(await start(name, resolve(tree), { mode: 'guard', size: values.size as ChildOptions['size'], caseFilter: caseIds, logFile: join(dir, `${name}.log`), logLevel: level, ...(clientCa ? { clientCaFile: join(dir, 'client-ca.crt') } : {}) }));
 }
 const floor = await start('floor', HERE, { mode: 'floor' });
 const servers = [...guards, floor];
@@ -111,11 +121,11 @@ for (const id of caseIds) {
   if (!benchCase) continue;
   const url = (server: Server) => `https://127.0.0.1:${server.ready.port}/validate/${benchCase.target}`;
   const figures = new Map<Server, Figures>(servers.map((server) => [server, { rps: [], cpu: [], alloc: [], p50: [], p99: [] }]));
-  for (const server of servers) await runLoad({ url: url(server), body: benchCase.body, connections, durationSeconds: 0.5 });
+  for (const server of servers) await runLoad({ url: url(server), body: benchCase.body, connections, durationSeconds: 0.5, ...tls });
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
       const cpuBefore = (await ask<{ micros: number }>(server, 'cpu')).micros;
-      const run = await runLoad({ url: url(server), body: benchCase.body, connections, durationSeconds: Number(values.duration) });
+      const run = await runLoad({ url: url(server), body: benchCase.body, connections, durationSeconds: Number(values.duration), ...tls });
       const cpu = (await ask<{ micros: number }>(server, 'cpu')).micros - cpuBefore;
       figures.get(server)!.rps.push(run.requestsPerSecond);
       figures.get(server)!.p50.push(run.latency.p50);
@@ -125,7 +135,7 @@ for (const id of caseIds) {
         const before = await ask<{ used: number; gcs: number }>(server, 'heap');
         const amount = 400;
         await new Promise((done, fail) => {
-          autocannon({ url: url(server), method: 'POST', body: benchCase.body, headers: { 'content-type': 'application/json' }, connections: 4, amount }, (error) => (error ? fail(error) : done(undefined)));
+          autocannon({ url: url(server), method: 'POST', body: benchCase.body, headers: { 'content-type': 'application/json' }, connections: 4, amount, ...(tls.clientCertificate ? { tlsOptions: tls.clientCertificate } : {}) }, (error) => (error ? fail(error) : done(undefined)));
         });
         const after = await ask<{ used: number; gcs: number }>(server, 'heap');
         if (after.gcs === before.gcs) figures.get(server)!.alloc.push(Math.round((after.used - before.used) / amount));

@@ -25,6 +25,8 @@ declare module 'autocannon' {
     amount?: number;
     /** Seconds. */
     timeout?: number;
+    /** Passed to tls.connect for https URLs (a client certificate: cert, key). */
+    tlsOptions?: { cert?: string; key?: string };
     sampleInt?: number;
     requests?: AutocannonRequest[];
     setupClient?: (client: AutocannonClient) => void;

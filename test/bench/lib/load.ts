@@ -15,6 +15,8 @@ export interface LoadOptions {
   readonly connections: number;
   readonly durationSeconds: number;
   readonly timeoutSeconds?: number;
+  /** The client certificate each connection presents (a server with client authentication). */
+  readonly clientCertificate?: { readonly cert: string; readonly key: string };
 }
 
 export interface LoadResult {
@@ -73,6 +75,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         pipelining: 1,
         duration: options.durationSeconds,
         timeout: options.timeoutSeconds ?? 10,
+        ...(options.clientCertificate ? { tlsOptions: { cert: options.clientCertificate.cert, key: options.clientCertificate.key } } : {}),
         // Stop close to the requested duration (the run ends on a sampling tick).
         sampleInt: Math.min(1000, Math.max(100, Math.round(options.durationSeconds * 250))),
         ...(requestsFor ? { setupClient: (client: AutocannonClient) => client.setRequests(requestsFor(connectionIndex++)) } : {}),

@@ -31,6 +31,11 @@ export interface ChildOptions {
   readonly size?: ClusterSize;
   readonly certFile: string;
   readonly keyFile: string;
+  /**
+   * guard only: the client CA file (admission.tls.clientCaFile): callers must present a certificate of it, checked at
+   * the handshake and on each request. Absent: no client authentication (the chart's default).
+   */
+  readonly clientCaFile?: string;
   /** guard only: where the admission log lines go (written synchronously, as on stdout in production). */
   readonly logFile?: string;
   readonly logLevel?: string;

@@ -277,6 +277,7 @@ async function runGuard(): Promise<void> {
       VOLUME_GUARD_ADMISSION_TLS_CERT_FILE: options.certFile,
       VOLUME_GUARD_ADMISSION_TLS_KEY_FILE: options.keyFile,
       VOLUME_GUARD_SHUTDOWN_DRAIN_DELAY_MS: '0',
+      ...(options.clientCaFile ? { VOLUME_GUARD_ADMISSION_TLS_CLIENT_CA_FILE: options.clientCaFile } : {}),
     },
   });
 
