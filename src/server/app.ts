@@ -146,12 +146,24 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
   const clientNames = config.admission.tls.clientNames;
   const clientCas = options.clientCertificateAuthorities;
   const checkCallers = options.https !== undefined && config.admission.tls.clientCaFile !== '';
-  const callerRefusal = (socket: unknown): CallerRefusal | undefined => {
-    const cas = clientCas?.();
+  const judgeCaller = (socket: unknown, cas: readonly X509Certificate[] | undefined): CallerRefusal | undefined => {
     if (cas && !(socket instanceof TLSSocket && chainsTo(peerChain(socket), cas))) return { why: 'ca' };
     const names = peerNames(socket);
     if (clientNames.length === 0 || names.some((name) => clientNames.includes(name))) return undefined;
     return { why: 'name', names };
+  };
+  // A connection's certificate is fixed once its handshake is done (renegotiation is refused, see serverFactory), so
+  // its verdict holds until the CA bundle is reloaded (a new array): checking the chain's signature again on every
+  // request of a kept-alive connection cost about as much as judging an allowed request (docs/performance.md).
+  const verdicts = new WeakMap<TLSSocket, { readonly cas: readonly X509Certificate[] | undefined; readonly refusal: CallerRefusal | undefined }>();
+  const callerRefusal = (socket: unknown): CallerRefusal | undefined => {
+    const cas = clientCas?.();
+    if (!(socket instanceof TLSSocket)) return judgeCaller(socket, cas);
+    const known = verdicts.get(socket);
+    if (known !== undefined && known.cas === cas) return known.refusal;
+    const refusal = judgeCaller(socket, cas);
+    verdicts.set(socket, { cas, refusal });
+    return refusal;
   };
 
   // The listening server's request listener: the fast path first (when enabled), Fastify for everything else.
@@ -161,6 +173,9 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
       if (fastPath === undefined || !fastPath(request, response)) fastifyHandler(request, response);
     };
     const server = options.https ? createHttpsServer(options.https, listener) : createHttpServer(listener);
+    // A TLS 1.2 renegotiation could change a connection's certificate after its verdict was kept: refused (the API
+    // server never renegotiates).
+    if (checkCallers) server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
     // What Fastify sets on the servers it creates itself.
     server.keepAliveTimeout = keepAliveTimeout;
     server.requestTimeout = requestTimeout;

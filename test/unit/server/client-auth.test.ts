@@ -1,7 +1,9 @@
 // Client-certificate authentication of the admission port (admission.tls.clientCaFile / clientNames): the real
 // server from startServer, real TLS clients. Only a certificate of the configured CA completes the handshake; with
 // names configured, only those names get an answer; the CA bundle is hot-reloaded like the serving pair.
+import { once } from 'node:events';
 import { Agent } from 'node:https';
+import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, type CertificateAuthority } from '../../../src/server/selfsigned.ts';
@@ -121,6 +123,33 @@ describe('admission client certificates', () => {
     expect(server.reloader.current.clientCaSubjects).toEqual(['CN=second client CA']);
     // Same connection (handshake done under the first CA): refused now.
     expect(await post(port, byFirst, agent)).toBe(403);
+  });
+
+  it('refuses a TLS 1.2 renegotiation, which could change the certificate a connection was admitted with', async () => {
+    const ca = await createCertificateAuthority({ commonName: 'webhook client CA' });
+    const dir = await tempDir();
+    const caFile = await writePem(join(dir, 'client-ca.crt'), ca.certPem);
+    const { port } = await start(caFile);
+    const client = await clientOf(ca, 'kube-apiserver');
+    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: (await testCa()).certPem, cert: client.certPem, key: client.keyPem, maxVersion: 'TLSv1.2' });
+    cleanups.push(async () => socket.destroy());
+    await once(socket, 'secureConnect');
+    const body = JSON.stringify(sampleReview());
+    const answered = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes('"response"')) resolve(text);
+      });
+    });
+    socket.write(`POST /validate/allow-all HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    expect(await answered).toMatch(/^HTTP\/1\.1 200/);
+    // The server drops the connection instead of handshaking again.
+    const closed = once(socket, 'close');
+    socket.on('error', () => undefined);
+    socket.renegotiate({ rejectUnauthorized: false }, () => undefined);
+    await closed;
+    expect(socket.destroyed).toBe(true);
   });
 
     it('logs at startup when callers are not authenticated, and when override writers are (nearly) everyone', async () => {
