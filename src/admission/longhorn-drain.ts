@@ -372,42 +372,74 @@ export function harvesterUpgradeInPlace(snapshot: ClusterSnapshot, node: string,
 }
 
 /**
- * A node-local finding whose data stays on the node's disks and whose pods can run nowhere else: a PV pinned to the
- * node (not one no affinity pins, whose pod may come back elsewhere, nor a pod's inline hostPath or emptyDir). Through
- * an in-place reboot its pods wait, Pending, for the node to come back, and find their data there.
+ * Node-local CSI drivers that keep each volume on a block device of the node (a logical volume, a ZFS dataset, a
+ * whole disk, persistent memory), which an in-place upgrade leaves alone and the driver stages again after the reboot.
+ * A directory on the host's filesystem (a hostPath or `local` PV, local-path, the hostpath and rawfile CSI drivers)
+ * is not among them: Harvester's OS is immutable, and outside its persistent paths what was written under /var, /etc
+ * or /srv is gone after a reboot, as is a mount an admin made by hand.
  */
-export function keptOnNodeThroughReboot(finding: Finding): boolean {
-  return finding.check === 'node-local-volume' && finding.object.kind === 'PersistentVolume' && !finding.tags.includes('unpinned');
+export const DEVICE_BACKED_DRIVERS: readonly string[] = [
+  'lvm.driver.harvesterhci.io',
+  'topolvm.io',
+  'topolvm.cybozu.com',
+  'local.csi.openebs.io',
+  'zfs.csi.openebs.io',
+  'device.csi.openebs.io',
+  'lvm.csi.metal-stack.io',
+  'directpv-min-io',
+  'carina.storage.io',
+  'pmem-csi.intel.com',
+];
+
+/**
+ * A node-local finding whose data stays on the node's disks through an in-place reboot and whose pods can run nowhere
+ * else: a PV of a device-backed driver (DEVICE_BACKED_DRIVERS) pinned to the node. Not a PV no affinity pins (its
+ * pod may come back elsewhere), nor a pod's inline hostPath or emptyDir. Its pods wait, Pending, for the node.
+ */
+export function keptOnNodeThroughReboot(snapshot: ClusterSnapshot, finding: Finding): boolean {
+  if (finding.check !== 'node-local-volume' || finding.object.kind !== 'PersistentVolume' || finding.tags.includes('unpinned')) return false;
+  const pv = snapshot.persistentVolume(finding.object.name);
+  return pv !== undefined && pv.source === 'csi' && DEVICE_BACKED_DRIVERS.includes(pv.driver);
 }
 
 /**
- * The findings of a drain Harvester makes for an in-place upgrade, without the node-local PVs pinned to the node
- * (keptOnNodeThroughReboot), which the upgrade keeps: said as a warning. Every node-local finding must be built (the
- * caller's `unlimited`), so that the total left is exact. `nameable` as for applyLonghornDrainPolicy.
+ * The findings of a drain Harvester makes for an in-place upgrade, without the device-backed PVs pinned to the node
+ * (keptOnNodeThroughReboot), which the upgrade keeps: said as a warning, about those `concerns` selects (default all;
+ * an eviction: the evicted pod's own), named where `nameable` (default all). Every node-local finding must be built
+ * (the caller's `unlimited`), so that the total left is exact.
  */
 export function withoutDataKeptInPlace(
+  snapshot: ClusterSnapshot,
   upgrade: HarvesterUpgradeRecord,
   node: string,
   results: FindingsAndTotals,
-  nameable: (finding: Finding) => boolean = () => true,
+  options: { readonly nameable?: (finding: Finding) => boolean; readonly concerns?: (finding: Finding) => boolean } = {},
 ): DrainAdjusted {
-  const kept = results.findings.filter(keptOnNodeThroughReboot);
+  const kept = results.findings.filter((finding) => keptOnNodeThroughReboot(snapshot, finding));
   if (kept.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
   const totals: Partial<Record<CheckId, number>> = { ...results.totals };
   const left = (totals['node-local-volume'] ?? kept.length) - kept.length;
   if (left > 0) totals['node-local-volume'] = left;
   else delete totals['node-local-volume'];
-  const named = kept.filter(nameable).map((finding) => finding.object.name);
-  const hidden = kept.length - named.length;
+  const findings = results.findings.filter((finding) => !kept.includes(finding));
+  const said = options.concerns ? kept.filter(options.concerns) : kept;
+  if (said.length === 0) return { findings, totals, warnings: [] };
+  const nameable = options.nameable ?? (() => true);
+  const named = said.filter(nameable).map((finding) => finding.object.name);
+  const hidden = said.length - named.length;
   const shown = named.slice(0, 5).join(', ');
   const unnamed = Math.max(0, named.length - 5) + hidden;
   const which = named.length === 0 ? `${unnamed} of other namespaces` : unnamed === 0 ? shown : `${shown} and ${unnamed} more`;
+  const one = said.length === 1;
   return {
-    findings: results.findings.filter((finding) => !keptOnNodeThroughReboot(finding)),
+    findings,
     totals,
     warnings: [
       ...wrap(`volume-guard: ${upgradeName(upgrade)} upgrades node ${node} in place and reboots it:`),
-      ...wrap(`${kept.length} node-local PV(s) stay on its disks (${which}); their pods wait until it is back`),
+      ...wrap(
+        `${said.length} node-local PV${one ? '' : 's'} ${one ? 'stays' : 'stay'} on its disks (${which}); ` +
+          `pods using ${one ? 'it' : 'them'} wait until the node is back`,
+      ),
     ],
   };
 }

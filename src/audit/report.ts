@@ -113,7 +113,6 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
       // Upgrade overrides live on an upgrade object that does not exist before the upgrade is started.
       return undefined;
     case 'cordon':
-      return nodeSkipCovering(model, operation.node, finding.check) ?? harvesterDrainCovering(model, operation.node, finding, kinds) ?? keptInPlace(model, operation.node, finding, kinds);
     case 'removal':
       return nodeSkipCovering(model, operation.node, finding.check) ?? harvesterDrainCovering(model, operation.node, finding, kinds);
     case 'release':
@@ -134,16 +133,6 @@ function harvesterDrainCovering(model: AuditModel, node: string, finding: Findin
   if (source?.tags?.some((waived) => waived.check === finding.check && finding.tags.includes(waived.tag)) === true) return source.where;
   const skip = harvesterUpgradeSkip(model, node, undefined, kinds);
   return skip !== undefined && skip.ignored === undefined && skip.recordedBy !== '' && skip.checks.includes(finding.check) ? skip.where : undefined;
-}
-
-/**
- * A PV pinned to a node a Harvester upgrade is draining: its in-place reboot keeps it, so the webhook lets that
- * upgrade's cordon and drain through for it (longhorn-drain.ts withoutDataKeptInPlace). Not on a node being removed.
- */
-function keptInPlace(model: AuditModel, node: string, finding: Finding, kinds: PolicedKinds | undefined): string | undefined {
-  if (!keptOnNodeThroughReboot(finding) || model.node(node)?.leaving === true) return undefined;
-  const upgrade = harvesterUpgradeInPlace(model, node, kinds);
-  return upgrade === undefined ? undefined : `${upgradeName(upgrade)} (upgrades node ${node} in place: the PV stays on its disks)`;
 }
 
 function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean, kinds: PolicedKinds | undefined): AuditFinding {
@@ -178,10 +167,14 @@ export function compareFindings(a: AuditFinding, b: AuditFinding): number {
   );
 }
 
-/** What the operations on one node hit, and the findings Longhorn's node-drain-policy takes care of in a drain. */
+/**
+ * What the operations on one node hit, the findings Longhorn's node-drain-policy takes care of in a drain, and the
+ * note for the PVs a Harvester upgrade draining the node keeps through its reboot.
+ */
 interface NodeAudit {
   readonly placed: Placed[];
   readonly moved: Finding[];
+  readonly notes: string[];
 }
 
 /**
@@ -190,20 +183,32 @@ interface NodeAudit {
  * autoscaler is removing (its drain taint), as its removal. Then what removing the node for good adds (a Node or
  * Machine DELETE, a scale-down, an autoscaler): the hostPath data of pods that would have come back to it.
  */
-function nodeOperations(model: AuditModel, node: string, options: PlanOptions, only?: readonly CheckId[]): NodeAudit {
+function nodeOperations(model: AuditModel, node: string, options: PlanOptions, kinds: PolicedKinds | undefined, only?: readonly CheckId[]): NodeAudit {
   const leaving = model.node(node)?.leaving === true;
   const target: NodeTarget = leaving ? { node, removed: true } : { node };
   const found = planFindings(PLANS['node-cordon'], model, target, options, only);
   const moved = movedByDrainPolicy(model, node, found, { cordoned: true });
+  // A Harvester upgrade draining the node reboots it in place: its cordon and drain are not refused for the
+  // device-backed PVs pinned to it (longhorn-drain.ts withoutDataKeptInPlace), which a note says instead.
+  const upgrade = leaving || model.nodeLeaving(node) !== undefined ? undefined : harvesterUpgradeInPlace(model, node, kinds);
+  const kept = upgrade === undefined ? [] : found.filter((finding) => keptOnNodeThroughReboot(model, finding));
+  const notes =
+    upgrade === undefined || kept.length === 0
+      ? []
+      : [
+          `${upgradeName(upgrade)} upgrades node ${node} in place: ${kept.length} node-local PV${kept.length === 1 ? '' : 's'} ` +
+            `(${kept.slice(0, 5).map((finding) => finding.object.name).join(', ')}${kept.length > 5 ? ` and ${kept.length - 5} more` : ''}) ` +
+            `${kept.length === 1 ? 'stays' : 'stay'} on its disks, so its cordon and drain are not refused for ${kept.length === 1 ? 'it' : 'them'}; a Node DELETE would lose ${kept.length === 1 ? 'it' : 'them'}`,
+        ];
   const cordon: Operation = { kind: 'cordon', node };
-  const placed: Placed[] = found.filter((finding) => !moved.includes(finding)).map((finding) => ({ finding, operation: cordon }));
+  const placed: Placed[] = found.filter((finding) => !moved.includes(finding) && !kept.includes(finding)).map((finding) => ({ finding, operation: cordon }));
   if (!leaving && (only === undefined || only.includes('node-local-volume'))) {
     const removal: Operation = { kind: 'removal', node };
     for (const finding of planFindings(PLANS['node-delete'], model, { node, removed: true }, options, ['node-local-volume'])) {
       if (finding.tags.includes('node-removed')) placed.push({ finding, operation: removal });
     }
   }
-  return { placed, moved };
+  return { placed, moved, notes };
 }
 
 /** The note for last copies Longhorn moves off a drained node (the webhook's warning): not refused by a cordon or drain. */
@@ -226,7 +231,7 @@ function drainPolicyNote(model: AuditModel, moved: readonly Finding[], where: st
  * The whole cluster: what an upgrade hits (its plan, cluster-wide), plus what cordoning or removing each node would
  * hit of the node plan's other checks (those the upgrade runs cluster-wide find nothing more per node).
  */
-function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions, notes: string[]): Placed[] {
+function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions, notes: string[], kinds: PolicedKinds | undefined): Placed[] {
   const upgrade: Operation = { kind: 'upgrade' };
   const placed: Placed[] = planFindings(PLANS.upgrade, model, {}, options).map((finding) => ({ finding, operation: upgrade }));
   const clusterWide = planChecks(PLANS.upgrade);
@@ -234,8 +239,9 @@ function clusterFindings(model: AuditModel, nodes: readonly string[], options: P
   const moved: Finding[] = [];
   let movedNodes = 0;
   for (const node of nodes) {
-    const audit = nodeOperations(model, node, options, perNode);
+    const audit = nodeOperations(model, node, options, kinds, perNode);
     placed.push(...audit.placed);
+    notes.push(...audit.notes);
     moved.push(...audit.moved);
     if (audit.moved.length > 0) movedNodes += 1;
   }
@@ -271,15 +277,15 @@ export function buildAuditReport(input: AuditInput): AuditReport {
   switch (scope.kind) {
     case 'cluster': {
       const nodes = auditedNodes(model);
-      placed = clusterFindings(model, nodes, options, notes);
+      placed = clusterFindings(model, nodes, options, notes, input.upgradeKinds);
       scopeSummary = { kind: 'cluster', nodes: nodes.length };
       notes.push('orphan-pvc is checked per Helm release: run `volume-guard audit --release NAMESPACE/NAME` before re-installing one');
       break;
     }
     case 'node': {
-      const audit = nodeOperations(model, scope.node, options);
+      const audit = nodeOperations(model, scope.node, options, input.upgradeKinds);
       placed = audit.placed;
-      notes.push(...drainPolicyNote(model, audit.moved, `node ${scope.node}`));
+      notes.push(...drainPolicyNote(model, audit.moved, `node ${scope.node}`), ...audit.notes);
       scopeSummary = { kind: 'node', node: scope.node };
       break;
     }

@@ -79,12 +79,14 @@ describe("a Harvester LVM volume is data on one node's disks", () => {
     await eventually(() => kubectl(['cordon', NODE, '--dry-run=server']), (r) => !r.stderr.includes('denied'));
     const cordon = await kubectl(['cordon', NODE]);
     expect(cordon.stderr).toContain(`upgrades node ${NODE} in place and reboots it`);
-    expect(cordon.stderr).toContain(`1 node-local PV(s) stay on its disks (${PV}); their pods wait until it is back`);
+    expect(cordon.stderr).toContain(`1 node-local PV stays on its disks (${PV}); pods using it wait until the node is back`);
     expect(await isUnschedulable(NODE)).toBe(true);
     // Rancher's drain of the cordoned node: the VM's pod is evicted, its disk stays.
     const drain = await kubectl(['drain', NODE, '--dry-run=server', '--ignore-daemonsets', '--force', '--timeout=20s']);
     expect(drain.code, drain.stderr).toBe(0);
     expect(drain.stderr).not.toContain('denied');
+    // The evicted pod's own disk is said again at its eviction.
+    expect(drain.stderr).toContain(`(${PV}); pods using it wait until the node is back`);
 
     // Done with the node (Succeeded): a drain of it is no longer the upgrade's, and is refused again.
     await patchStatus('upgrades.harvesterhci.io', UPGRADE, { nodeStatuses: { [NODE]: { state: 'Succeeded' } } }, HARVESTER_NS);

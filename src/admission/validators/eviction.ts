@@ -204,7 +204,10 @@ function adjustRemoval(
   const nodeRecord = context.snapshot.node(node);
   const drainOptions = { cordoned: nodeRecord !== undefined && isCordoned(nodeRecord), nameable };
   // A Harvester upgrade's in-place reboot keeps the PVs pinned to the node.
-  const kept = inPlace ? withoutDataKeptInPlace(inPlace, node, results, nameable) : undefined;
+  // Said for the evicted pod's own PVs only: the cordon said it for the node, and a drain evicts every pod.
+  const usedByPod = (finding: Finding): boolean =>
+    (finding.related ?? []).some((object) => object.kind === 'Pod' && object.namespace === removal.namespace && object.name === removal.name);
+  const kept = inPlace ? withoutDataKeptInPlace(context.snapshot, inPlace, node, results, { nameable, concerns: usedByPod }) : undefined;
   const staying = kept ?? results;
   const drain = removal.evicted
     ? applyLonghornDrainPolicy(context.snapshot, node, staying, drainOptions)
@@ -212,7 +215,7 @@ function adjustRemoval(
   const warnings = [...drain.warnings, ...(kept?.warnings ?? [])];
   // The pod's own findings pass the same policy: a volume Longhorn moves off is no risk to list first.
   const ownKept = (): readonly Finding[] => {
-    const mine = inPlace ? own!().filter((finding) => !keptOnNodeThroughReboot(finding)) : own!();
+    const mine = inPlace ? own!().filter((finding) => !keptOnNodeThroughReboot(context.snapshot, finding)) : own!();
     if (!removal.evicted || mine.length === 0) return mine;
     const totals: Partial<Record<Finding['check'], number>> = {};
     for (const finding of mine) totals[finding.check] = (totals[finding.check] ?? 0) + 1;

@@ -202,7 +202,8 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   // A pod tolerating the NoExecute taint stays only as long as its node does.
   const tainted = !removed && input.onlyNoExecute !== undefined && input.onlyNoExecute.length > 0 ? input.onlyNoExecute : undefined;
   // A Harvester upgrade reboots the node in place: the PVs pinned to it are there when it is back.
-  const inPlace = removed ? undefined : harvesterUpgradeInPlace(snapshot, input.node, context.config.upgrades.kinds);
+  // Not for a node being removed, by this request or one admitted before (ClusterSnapshot.nodeLeaving).
+  const inPlace = removed || snapshot.nodeLeaving(input.node) !== undefined ? undefined : harvesterUpgradeInPlace(snapshot, input.node, context.config.upgrades.kinds);
   // Which findings stay with tolerating pods, or through the reboot, is decided finding by finding: node-local-volume
   // builds them all then.
   const unlimited: readonly CheckId[] | false =
@@ -242,7 +243,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     ...(drainPolicy || tainted || inPlace
       ? {
           adjust: (results: CheckResults) => {
-            const kept = inPlace ? withoutDataKeptInPlace(inPlace, input.node, results) : undefined;
+            const kept = inPlace ? withoutDataKeptInPlace(snapshot, inPlace, input.node, results) : undefined;
             const staying = kept ?? results;
             const drained = drainPolicy
               ? applyLonghornDrainPolicy(snapshot, input.node, staying, { cordoned: input.cordoned ?? true })

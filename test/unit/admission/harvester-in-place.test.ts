@@ -1,7 +1,8 @@
-// A Harvester upgrade reboots each node in place: the node-local PVs pinned to it (Harvester's LVM volumes, local-path)
-// are on its disks when it is back, and their pods can only wait for it. Its cordon, taint and drain are not refused
-// for them; data that does not come back (a hostPath a controller recreates elsewhere, a StatefulSet emptyDir, a PV no
-// affinity pins) and a removal of the node still are.
+// A Harvester upgrade reboots each node in place: the device-backed node-local PVs pinned to it (Harvester's LVM
+// volumes, TopoLVM...) are on its disks when it is back, and their pods can only wait for it. Its cordon, taint and
+// drain are not refused for them; data that may not come back (a directory on the immutable OS's filesystem: hostPath,
+// local, local-path PVs; a hostPath a controller recreates elsewhere; a StatefulSet emptyDir; a PV no affinity pins)
+// and a removal of the node still are.
 import { describe, expect, it } from 'vitest';
 import { harvesterUpgradeInPlace, keptOnNodeThroughReboot } from '../../../src/admission/longhorn-drain.ts';
 import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
@@ -10,7 +11,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, cordonRequest, evictionRequest, NODE_KIND, request } from '../../support/admission.ts';
-import { csiPV, harvesterUpgrade, harvesterUpgradePlan, hostPathPV, node, pod, pvc } from '../../support/fixtures.ts';
+import { csiPV, harvesterUpgrade, harvesterUpgradePlan, hostPathPV, localPV, machine, node, pod, pvc } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const cordon = nodeCordonValidator(config);
@@ -59,7 +60,7 @@ describe("a Harvester upgrade's in-place reboot and node-local PVs", () => {
     expect(decision.allowed).toBe(true);
     const warnings = decision.warnings!.join('\n');
     expect(warnings).toContain('Harvester Upgrade harvester-system/hvst-upgrade-1 upgrades node w1 in place and reboots it');
-    expect(warnings).toContain('2 node-local PV(s) stay on its disks (pv-vm-disk, pv-parked-disk)');
+    expect(warnings).toContain('2 node-local PVs stay on its disks (pv-vm-disk, pv-parked-disk); pods using them wait until the node is back');
     // No risk was accepted: nothing is recorded as overridden.
     expect(decision.auditAnnotations?.['override-source']).toBeUndefined();
   });
@@ -77,7 +78,8 @@ describe("a Harvester upgrade's in-place reboot and node-local PVs", () => {
     m.upsert('node', node({ name: 'w1', unschedulable: true }));
     const decision = evict.handle(evictionRequest('virt-launcher-vm-1', { namespace: 'vms' }), context(m));
     expect(decision.allowed).toBe(true);
-    expect(decision.warnings!.join('\n')).toContain('upgrades node w1 in place');
+    // The pod's own PV is said; the parked one, said at the cordon, is not repeated for every evicted pod.
+    expect(decision.warnings!.join('\n')).toContain('1 node-local PV stays on its disks (pv-vm-disk); pods using it wait until the node is back');
     // The same eviction without the upgrade: the pod's own data stays behind.
     m.remove('harvesterUpgrade', 'harvester-system/hvst-upgrade-1');
     const refused = evict.handle(evictionRequest('virt-launcher-vm-1', { namespace: 'vms' }), context(m));
@@ -85,15 +87,49 @@ describe("a Harvester upgrade's in-place reboot and node-local PVs", () => {
     expect(refused.status!.message).toContain('pv-vm-disk');
   });
 
-  it('names no PV of another namespace to an eviction, counting it', () => {
+  it("lets another pod's eviction through without repeating the node's PVs, naming none of another namespace", () => {
     const m = draining(cluster());
     m.upsert('node', node({ name: 'w1', unschedulable: true }));
     m.upsert('pod', pod({ namespace: 'web', name: 'nginx-1', nodeName: 'w1', controllerKind: 'ReplicaSet' }));
     const decision = evict.handle(evictionRequest('nginx-1', { namespace: 'web' }), context(m));
     expect(decision.allowed).toBe(true);
-    const warnings = decision.warnings!.join('\n');
-    expect(warnings).toContain('2 node-local PV(s) stay on its disks (2 of other namespaces)');
-    expect(warnings).not.toContain('pv-vm-disk');
+    expect((decision.warnings ?? []).join('\n')).not.toMatch(/pv-|in place/);
+    // Without the upgrade, the same eviction from the cordoned node is refused for the node's data, names withheld.
+    m.remove('harvesterUpgrade', 'harvester-system/hvst-upgrade-1');
+    const refused = evict.handle(evictionRequest('nginx-1', { namespace: 'web' }), context(m));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status!.message).not.toContain('pv-vm-disk');
+  });
+
+  it.each([
+    ['a hostPath PV of local-path', () => hostPathPV({ name: 'pv-dir', pinnedNode: 'w1', claimNamespace: 'vms', claimName: 'dir' })],
+    ['a local PV', () => localPV({ name: 'pv-dir', pinnedNode: 'w1', claimNamespace: 'vms', claimName: 'dir' })],
+    ['a PV of the CSI hostpath driver', () => csiPV('hostpath.csi.k8s.io', { name: 'pv-dir', pinnedNode: 'w1', claimNamespace: 'vms', claimName: 'dir' })],
+  ])("still refuses %s: a directory on the immutable OS's filesystem may be gone after the reboot", (_label, make) => {
+    const m = draining(cluster());
+    m.upsert('persistentVolume', make());
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'vms', name: 'dir', volumeName: 'pv-dir' }));
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('pv-dir');
+    expect(decision.status!.message).not.toContain('pv-vm-disk');
+  });
+
+  it('still refuses the cordon and a NoExecute taint of a node whose Machine is being deleted', () => {
+    const m = draining(cluster());
+    m.upsert('machine', machine({ name: 'm-w1', nodeName: 'w1', deleting: true }));
+    expect(m.nodeLeaving('w1')).toBe('machine');
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('pv-vm-disk');
+    const noExecute = request({
+      ...NODE_KIND,
+      operation: 'UPDATE',
+      name: 'w1',
+      object: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'w1' }, spec: { taints: [{ key: 'maintenance', value: 'now', effect: 'NoExecute' }] } },
+      oldObject: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'w1' }, spec: {} },
+    });
+    expect(cordon.handle(noExecute, context(m)).allowed).toBe(false);
   });
 
   it('still refuses data the reboot does not bring back: a hostPath its Deployment recreates elsewhere', () => {
@@ -133,7 +169,7 @@ describe("a Harvester upgrade's in-place reboot and node-local PVs", () => {
     }
     const decision = cordon.handle(cordonRequest('w1'), context(m));
     expect(decision.allowed).toBe(true);
-    expect(decision.warnings!.join('\n')).toContain('42 node-local PV(s) stay on its disks');
+    expect(decision.warnings!.join('\n')).toContain('42 node-local PVs stay on its disks');
     // One more finding of another kind: refused for it alone, not for the 42.
     m.upsert('pod', pod({ namespace: 'web', name: 'cache-1', nodeName: 'w1', controllerKind: 'ReplicaSet', hostPaths: [{ path: '/data/cache', writable: true }] }));
     const refused = cordon.handle(cordonRequest('w1'), context(m));
@@ -149,11 +185,18 @@ describe("a Harvester upgrade's in-place reboot and node-local PVs", () => {
     expect(nodeCordonValidator(unpoliced).handle(cordonRequest('w1'), context(m, { config: unpoliced })).allowed).toBe(false);
   });
 
-  it('tells kept PVs from the rest by kind and tags', () => {
+  it('tells kept PVs from the rest by driver, kind and tags', () => {
+    const m = cluster();
+    m.upsert('persistentVolume', csiPV('topolvm.io', { name: 'pv-topo', pinnedNode: 'w1' }));
+    m.upsert('persistentVolume', csiPV('rawfile.csi.openebs.io', { name: 'pv-raw', pinnedNode: 'w1' }));
     const base = { check: 'node-local-volume' as const, severity: 'critical' as const, reason: '' };
-    expect(keptOnNodeThroughReboot({ ...base, object: { kind: 'PersistentVolume', name: 'a' }, tags: ['in-use', 'csi'] })).toBe(true);
-    expect(keptOnNodeThroughReboot({ ...base, object: { kind: 'PersistentVolume', name: 'a' }, tags: ['in-use', 'hostPath', 'unpinned'] })).toBe(false);
-    expect(keptOnNodeThroughReboot({ ...base, object: { kind: 'Pod', name: 'a' }, tags: ['in-use', 'emptyDir'] })).toBe(false);
-    expect(keptOnNodeThroughReboot({ ...base, check: 'single-replica', object: { kind: 'PersistentVolume', name: 'a' }, tags: [] })).toBe(false);
+    const pvFinding = (name: string, tags: string[] = ['in-use', 'csi']) => ({ ...base, object: { kind: 'PersistentVolume' as const, name }, tags });
+    expect(keptOnNodeThroughReboot(m, pvFinding('pv-vm-disk'))).toBe(true);
+    expect(keptOnNodeThroughReboot(m, pvFinding('pv-topo'))).toBe(true);
+    expect(keptOnNodeThroughReboot(m, pvFinding('pv-raw'))).toBe(false);
+    expect(keptOnNodeThroughReboot(m, pvFinding('pv-unknown'))).toBe(false);
+    expect(keptOnNodeThroughReboot(m, pvFinding('pv-vm-disk', ['in-use', 'csi', 'unpinned']))).toBe(false);
+    expect(keptOnNodeThroughReboot(m, { ...base, object: { kind: 'Pod', name: 'a' }, tags: ['in-use', 'emptyDir'] })).toBe(false);
+    expect(keptOnNodeThroughReboot(m, { ...pvFinding('pv-vm-disk'), check: 'single-replica' })).toBe(false);
   });
 });

@@ -11,7 +11,7 @@ import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import { collectVolumeHealth } from '../../../src/checks/volume-health.ts';
 import { CHECK_IDS } from '../../../src/checks/types.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { harvesterUpgrade, localPV, node, pvc, statefulSet } from '../../support/fixtures.ts';
+import { csiPV, harvesterUpgrade, localPV, node, pvc, statefulSet } from '../../support/fixtures.ts';
 import { CLUSTER, GENERATED_AT, goldenModel, goldenRecords, modelOf, UPGRADE_OBJECTS } from './golden-cluster.ts';
 
 function report(scope: AuditScope, input: Partial<AuditInput> = {}): AuditReport {
@@ -351,25 +351,31 @@ describe("audit report: a Harvester upgrade's skip at the cordon of a node it dr
 });
 
 describe("audit report: a Harvester upgrade's in-place reboot and the PVs pinned to the node", () => {
-  const mysql = (r: AuditReport) => r.findings.find((f) => f.check === 'node-local-volume' && f.object.name === 'pv-mysql');
   const scope: AuditScope = { kind: 'node', node: 'node-1' };
   const base = { scope, cluster: CLUSTER, generatedAt: GENERATED_AT };
-  /** The golden cluster without node-1's own skip of node-local-volume. */
-  function unskipped(): ReturnType<typeof goldenModel> {
+  /** The golden cluster without node-1's own skip, with a Harvester LVM volume pinned to node-1 beside its local PV. */
+  function withLvm(): ReturnType<typeof goldenModel> {
     const model = goldenModel();
     model.upsert('node', { ...model.node('node-1')!, annotations: {} });
+    model.upsert('persistentVolume', csiPV('lvm.driver.harvesterhci.io', { name: 'pv-lvm', pinnedNode: 'node-1', claimNamespace: 'default', claimName: 'lvm' }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'default', name: 'lvm', volumeName: 'pv-lvm' }));
     return model;
   }
+  const names = (r: AuditReport) => r.findings.filter((f) => f.check === 'node-local-volume').map((f) => f.object.name);
 
-  it('marks the pinned PV kept by the upgrade draining its node, as the webhook lets that drain through', () => {
-    expect(mysql(buildAuditReport({ ...base, model: unskipped() }))?.overriddenBy).toBeUndefined();
-    const model = unskipped();
-    // No skip and no skipSingleReplicaDetachedVol: the reboot alone keeps the PV.
+  it("leaves out the device-backed PV the upgrade draining the node keeps, with a note, as the webhook's warning", () => {
+    expect(names(buildAuditReport({ ...base, model: withLvm() }))).toEqual(expect.arrayContaining(['pv-lvm', 'pv-mysql']));
+    const model = withLvm();
+    // No skip and no skipSingleReplicaDetachedVol: the reboot alone keeps the LVM volume.
     model.upsert('harvesterUpgrade', harvesterUpgrade({ skipDetached: false, nodeStates: { 'node-1': 'Pre-drained' } }));
-    expect(mysql(buildAuditReport({ ...base, model }))?.overriddenBy).toBe(
-      'Harvester Upgrade harvester-system/hvst-upgrade-1 (upgrades node node-1 in place: the PV stays on its disks)',
+    const during = buildAuditReport({ ...base, model });
+    expect(names(during)).not.toContain('pv-lvm');
+    // A local PV is a directory on the node's filesystem: still a risk of that drain.
+    expect(names(during)).toContain('pv-mysql');
+    expect(during.notes).toContainEqual(
+      'Harvester Upgrade harvester-system/hvst-upgrade-1 upgrades node node-1 in place: 1 node-local PV (pv-lvm) stays on its disks, so its cordon and drain are not refused for it; a Node DELETE would lose it',
     );
     const kinds = defaultConfig().upgrades.kinds.filter((kind) => !kind.group.endsWith('harvesterhci.io'));
-    expect(mysql(buildAuditReport({ ...base, model, upgradeKinds: kinds }))?.overriddenBy).toBeUndefined();
+    expect(names(buildAuditReport({ ...base, model, upgradeKinds: kinds }))).toContain('pv-lvm');
   });
 });
