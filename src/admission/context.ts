@@ -71,8 +71,11 @@ export function staleModelDecision(
   action: string,
   overrides: readonly OverrideSource[],
   dependsOn?: readonly ResourceKind[],
-  /** Where a `*` skip passes this request, as lines (the command on its own line); omitted: a generic line. */
-  override: readonly string[] = ['volume-guard.io/skip: "*" on the object under review'],
+  /**
+   * Where a `*` skip passes this request, as lines (the command on its own line), or what builds them (only once a
+   * refusal needs them: a fresh model, every request but a few, never does); omitted: a generic line.
+   */
+  override: readonly string[] | (() => readonly string[]) = ['volume-guard.io/skip: "*" on the object under review'],
 ): Decision | undefined {
   const { maxStalenessSeconds, stalePolicy } = context.config.model;
   let stale = context.health.synced()
@@ -103,7 +106,7 @@ export function staleModelDecision(
   return denied(
     `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown.\n` +
       `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs).\n` +
-      [OVERRIDE_HEADING, ...override.map((line) => `  ${line}`)].join('\n'),
+      [OVERRIDE_HEADING, ...(typeof override === 'function' ? override() : override).map((line) => `  ${line}`)].join('\n'),
     { deniedChecks: ['stale-model'] },
   );
 }

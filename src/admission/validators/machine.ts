@@ -217,9 +217,10 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // Unjudged, only the owner's own skip passes (the nodes' are read per Machine, which is not known then).
   // The command keeps the object's own stored override (--overwrite, a fresh skip-until after a lapsed one).
   const stored: StoredAnnotations = () => metaOf(request.oldObject)?.annotations ?? {};
-  const unjudgedOverride = owner !== 'MachineSet' && request.subResource !== 'scale' && policed
-    ? fitOverrideToStored(staleOverride([], { overrideHint: annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace) }), stored, context.now)
-    : [`none through ${request.subResource === 'scale' ? 'the scale subresource' : `a ${owner}`}: retry once volume-guard sees the cluster again`];
+  const unjudgedOverride = (): readonly string[] =>
+    owner !== 'MachineSet' && request.subResource !== 'scale' && policed
+      ? fitOverrideToStored(staleOverride([], { overrideHint: annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace) }), stored, context.now)
+      : [`none through ${request.subResource === 'scale' ? 'the scale subresource' : `a ${owner}`}: retry once volume-guard sees the cluster again`];
   const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads, unjudgedOverride);
   if (stale) return stale;
 
