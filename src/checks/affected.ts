@@ -6,6 +6,7 @@ import type {
   PersistentVolumeClaimRecord,
   PodRecord,
 } from '../cluster/records.ts';
+import { isPodScratchClaim } from '../cluster/records.ts';
 import type { ClusterSnapshot, VolumeContext } from '../cluster/snapshot.ts';
 import type { AffectedObject, Finding } from './types.ts';
 import { isVolumeAttached } from './longhorn-health.ts';
@@ -28,14 +29,7 @@ export function claimOfVolume(volume: LonghornVolumeRecord): AffectedObject | un
   return { kind: 'PersistentVolumeClaim', namespace: volume.pvcNamespace, name: volume.pvcName };
 }
 
-/**
- * A generic ephemeral volume's claim (`spec.volumes[].ephemeral`): the ephemeral-volume controller creates it for
- * one pod, owned by that pod, and the garbage collector deletes it with the pod (and its PV, reclaim Delete),
- * wherever the pod goes. Its data is scratch that no drain can save: any restart of the pod loses it.
- */
-export function isPodScratchClaim(claim: Pick<PersistentVolumeClaimRecord, 'ownerReferences'> | undefined): boolean {
-  return claim !== undefined && claim.ownerReferences.length > 0 && claim.ownerReferences.every((owner) => owner.kind === 'Pod');
-}
+export { isPodScratchClaim } from '../cluster/records.ts';
 
 /**
  * Whether a Longhorn volume is a pod's scratch (its claim is a generic ephemeral volume's, isPodScratchClaim) that the
@@ -45,7 +39,8 @@ export function isPodScratchClaim(claim: Pick<PersistentVolumeClaimRecord, 'owne
  * data while it runs, and is judged like any volume.
  */
 export function isScratchVolumeTaken(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord, taken: (node: string) => boolean): boolean {
-  if (volume.pvcName === '') return false;
+  // Without any pod scratch claim in the cluster (the usual case), no lookup of the volume's claim.
+  if (volume.pvcName === '' || !snapshot.hasPodScratchClaims()) return false;
   const claim = snapshot.persistentVolumeClaim(volume.pvcNamespace, volume.pvcName);
   if (claim === undefined || !isPodScratchClaim(claim)) return false;
   const owner = claim.ownerReferences[0];

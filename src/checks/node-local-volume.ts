@@ -194,7 +194,7 @@ function podsUsing(snapshot: ClusterSnapshot, pv: PersistentVolumeRecord): PodRe
 
 /** Whether the PV's claim is a pod's generic ephemeral volume (isPodScratchClaim). */
 function isScratchVolume(snapshot: ClusterSnapshot, pv: PersistentVolumeRecord): boolean {
-  return isPodScratchClaim(snapshot.persistentVolumeClaim(pv.claimNamespace, pv.claimName));
+  return snapshot.hasPodScratchClaims() && isPodScratchClaim(snapshot.persistentVolumeClaim(pv.claimNamespace, pv.claimName));
 }
 
 /** Whether the PV is bound, node-local and pinned to `node`: its data goes if the node does. */

@@ -28,7 +28,7 @@ import type {
   StatefulSetRecord,
   VolumeSource,
 } from './records.ts';
-import { clusterApiLabelValue, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, type ReplicaPlacement } from './records.ts';
+import { clusterApiLabelValue, isPodScratchClaim, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, type ReplicaPlacement } from './records.ts';
 import type { ClusterSnapshot, NodeLeaving, ReplicaScheduling, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
 import {
   MAX_PENDING_REMOVALS,
@@ -264,6 +264,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   };
   readonly #claimsByNamespace = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byNamespace', (c) => c.namespace);
   readonly #claimsByRelease = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byRelease', releaseKeysOf);
+  /** The pods' scratch claims (generic ephemeral volumes), all in one bucket: whether there are any. */
+  readonly #podScratchClaims = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.podScratch', (c) => (isPodScratchClaim(c) ? 'scratch' : NO_KEYS));
   readonly #podsByClaim = new MultiIndex<PodRecord>('pod.byClaim', claimKeysOf);
   readonly #podsByNode = new MultiIndex<PodRecord>('pod.byNode', (p) => p.nodeName);
   /** Pods with hostPath or emptyDir volumes by node: the few whose data a cordon's node-local check reads inline. */
@@ -283,7 +285,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     harvesterUpgradePlan: [],
     node: [this.#nodesByLabel],
     persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource],
-    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease],
+    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#podScratchClaims],
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode],
     statefulSet: [this.#statefulSetsByRelease],
     namespace: [],
@@ -1042,6 +1044,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimRecord | undefined {
     return this.#stores.persistentVolumeClaim.get(`${namespace}/${name}`);
+  }
+
+  hasPodScratchClaims(): boolean {
+    return this.#podScratchClaims.bucketCount > 0;
   }
 
   persistentVolumeClaimsIn(namespace: string): readonly PersistentVolumeClaimRecord[] {

@@ -209,6 +209,15 @@ export interface NodeRecord {
   readonly cordoned?: boolean;
 }
 
+/**
+ * A generic ephemeral volume's claim (`spec.volumes[].ephemeral`): the ephemeral-volume controller creates it for
+ * one pod, owned by that pod, and the garbage collector deletes it with the pod (and its PV, reclaim Delete),
+ * wherever the pod goes. Its data is scratch that no drain can save: any restart of the pod loses it.
+ */
+export function isPodScratchClaim(claim: Pick<PersistentVolumeClaimRecord, 'ownerReferences'> | undefined): boolean {
+  return claim !== undefined && claim.ownerReferences.length > 0 && claim.ownerReferences.every((owner) => owner.kind === 'Pod');
+}
+
 /** Whether the Node is cordoned (`spec.unschedulable`), whatever drain taint it carries. */
 export function isCordoned(node: NodeRecord): boolean {
   return node.leaving === true ? node.cordoned === true : node.unschedulable;

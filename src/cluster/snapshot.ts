@@ -152,6 +152,8 @@ export interface ClusterSnapshot {
    */
   unpinnedClaimedPersistentVolumeSources(): Iterable<{ readonly source: VolumeSource; readonly driver: string }>;
   persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimRecord | undefined;
+  /** Whether any PVC is a pod's scratch claim (isPodScratchClaim), in O(1): most clusters have none. */
+  hasPodScratchClaims(): boolean;
   persistentVolumeClaimsIn(namespace: string): readonly PersistentVolumeClaimRecord[];
   /** PVCs in the namespace labelled `app.kubernetes.io/instance=<release>` or `release=<release>`. */
   persistentVolumeClaimsOfRelease(namespace: string, release: string): readonly PersistentVolumeClaimRecord[];

@@ -34,6 +34,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   pinnedPersistentVolumes: () => none,
   unpinnedClaimedPersistentVolumeSources: () => none,
   persistentVolumeClaim: () => undefined,
+  hasPodScratchClaims: () => false,
   persistentVolumeClaimsIn: () => none,
   persistentVolumeClaimsOfRelease: () => none,
   pod: () => undefined,
