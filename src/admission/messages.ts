@@ -687,6 +687,13 @@ function listingFits(prepared: readonly PreparedCheckLines[], fixedLength: numbe
  * The whole denial, in lines, kept within MAX_DENIAL_LENGTH: when the groups do not fit, fewer objects are listed
  * per check (the audit command lists them all).
  */
+/**
+ * An override line's bound. A command is only useful whole: the longest one volume-guard writes (three PVC names of
+ * 253 characters in a reuse approval, its namespace, keys and placeholders) stays under it, so only a line built from
+ * something unforeseen is cut.
+ */
+export const MAX_OVERRIDE_LINE = 1200;
+
 /** The line that opens a denial's override, after its checks (a scale-down's extra listing goes before it). */
 export const OVERRIDE_HEADING = 'Override (an authorized admin, after checking):';
 
@@ -705,7 +712,7 @@ export function denialMessage(input: {
   const head = [verdictLine(input.action, count)];
   const note = situationNote(input.situation);
   if (note) head.push(note);
-  const tail = [OVERRIDE_HEADING, ...input.override.map((line) => `  ${shorten(line, 400)}`)];
+  const tail = [OVERRIDE_HEADING, ...input.override.map((line) => `  ${shorten(line, MAX_OVERRIDE_LINE)}`)];
   // Each group's lines are worded once; only how many objects are listed changes until the message fits.
   const prepared = input.groups.map((group) => new PreparedCheckLines(group.check, group.findings, group.total, input.situation, MAX_LISTED_PER_CHECK, input.fitCommands));
   // Lengths are added up (lines plus the newlines between them); the text is joined once, for the listing that fits.

@@ -466,3 +466,24 @@ describe('the listing probe: could more findings built change the denial', () =>
     expect(complete.couldListMore).toBe(false);
   });
 });
+
+describe("a denial's override lines", () => {
+  const finding: Finding = { check: 'orphan-pvc', severity: 'critical', object: { kind: 'PersistentVolumeClaim', namespace: 'db', name: 'data-0' }, reason: 'left behind', tags: [] };
+  const deny = (override: string[]) => denialMessage({ action: 'creation of StatefulSet db/db', groups: [{ check: 'orphan-pvc', findings: [finding], total: 1 }], override });
+
+  it('keeps the longest command volume-guard writes whole: three PVC names of 253 characters', () => {
+    const names = ['a', 'b', 'c'].map((letter) => letter.repeat(253));
+    const command = `data meant to be reused: kubectl annotate pvc -n ${'n'.repeat(63)} ${names.join(' ')} ... volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>`;
+    expect(command.length).toBeGreaterThan(400);
+    const message = deny([command]);
+    expect(message).toContain(`  ${command}`);
+    expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
+  });
+
+  it('still bounds a line built from something unforeseen', () => {
+    const message = deny([`kubectl annotate node ${'x '.repeat(2000)}`]);
+    const line = message.split('\n').at(-1)!;
+    expect(line.length).toBeLessThanOrEqual(1203);
+    expect(line.endsWith('…')).toBe(true);
+  });
+});
