@@ -22,7 +22,7 @@ import type { Situation } from '../messages.ts';
 import type { AffectedObject, CheckId } from '../../checks/types.ts';
 import type { LeavingWith } from '../../checks/last-replica-on-node.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
-import { judgeByPlan, type AdjustedFindings } from '../plan-judge.ts';
+import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
 import {
   CONDITION_TAINT_KEYS,
@@ -181,6 +181,11 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     /** Other nodes the same operation may remove (a Cluster API scale-down): their copies are no copy to count on. */
     leavingWith?: LeavingWith;
     /**
+     * The Node as stored (the request's oldObject): the advice annotating it fits its own override from these
+     * annotations rather than the model's, which may lag a fresh `kubectl annotate` (fitOverrideToStored).
+     */
+    reviewed?: PlanJudgement<NodeTarget>['reviewed'];
+    /**
      * Which operation, from the plan table. Every one but a Node DELETE drains the node through the eviction API
      * (cordon, taint, a Machine's deletion), so Longhorn's node-drain-policy can move its last copies first
      * (issue 12.9).
@@ -238,6 +243,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     ...(warnings.length > 0 ? { warnings } : {}),
     ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node, ...(removed ? { removed } : {}) } }),
     unlimited,
+    ...(input.reviewed ? { reviewed: input.reviewed } : {}),
     // Longhorn's drain policy reads the listed findings and counts the rest; the tolerated data, node-local-volume.
     listingFirst: true,
     ...(drainPolicy || tainted || inPlace
@@ -284,6 +290,11 @@ function withoutToleratedData(snapshot: ClusterSnapshot, adjusted: AdjustedFindi
   return { ...adjusted, findings, totals };
 }
 
+/** The Node under review as stored, for the advice annotating it (`kubectl annotate node <name>`). */
+function storedNode(name: string, annotations: Readonly<Record<string, string>> | undefined): PlanJudgement<NodeTarget>['reviewed'] {
+  return { resources: ['node'], name, annotations: annotations ?? {} };
+}
+
 export function nodeCordonValidator(_config: Config): Validator {
   return {
     declaration,
@@ -301,6 +312,7 @@ export function nodeCordonValidator(_config: Config): Validator {
           overrides: { node: () => skipFrom(`node ${node}`, annotations, undefined, { now: context.now }) },
           overrideHint: annotateHint('node', node),
           warnings: unknownWarnings(`node ${node}`, annotations),
+          reviewed: storedNode(node, annotations),
         });
       }
       if (request.operation !== 'UPDATE') return allowed();
@@ -329,6 +341,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         overrides: { node: () => skip.source },
         overrideHint: annotateHint('node', node),
         warnings: skip.warnings,
+        reviewed: storedNode(node, metaOf(request.oldObject)?.annotations),
       });
     },
   };

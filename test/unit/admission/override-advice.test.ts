@@ -700,6 +700,20 @@ describe('the override a denial prints, on an object that already holds one', ()
     expect(model.node('node-1')!.annotations['volume-guard.io/skip']).toContain('node-local-volume');
   });
 
+  it("fits the command to the Node the request says is stored, when the model has not seen the annotate yet", () => {
+    const held = guard({ 'volume-guard.io/skip': 'node-local-volume' });
+    // The model still shows the node without annotations (its informer lags the annotate by milliseconds).
+    const model = lastReplicaCluster();
+    const refused = cordon.handle(cordonRequest('node-1', held), context(model));
+    const { text, command } = overrideOf(refused);
+    expect(command.overwrite, text).toBe(true);
+    expect(kubectlRefuses(command, held), text).toBeUndefined();
+    expect(command.values['volume-guard.io/skip']!.split(','), text).toContain('node-local-volume');
+    // A Node DELETE reads its oldObject the same way.
+    const removal = request({ kind: { group: '', version: 'v1', kind: 'Node' }, resource: { group: '', version: 'v1', resource: 'nodes' }, operation: 'DELETE', name: 'node-1', oldObject: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', annotations: held } } });
+    expect(overrideOf(cordon.handle(removal, context(model))).command.overwrite).toBe(true);
+  });
+
   it('writes no --overwrite on a node holding no override', () => {
     const { command } = overrideOf(cordon.handle(cordonRequest('node-1'), context(lastReplicaCluster())));
     expect(command.overwrite).toBe(false);
