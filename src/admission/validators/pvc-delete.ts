@@ -207,6 +207,8 @@ export function pvcDeleteValidator(config: Config): Validator {
         overrides: readOverrides(plan, { 'pvc-delete': deleteApproval, 'namespace-helm': () => helmNamespaceSkip(context, request.namespace, meta.annotations) }),
         stalePlaces: helmPlaces(plan.overrides, meta.annotations, request.namespace),
         modes: { 'pvc-delete': mode },
+        // The advice annotating the PVC fits it as the request says it is stored (the model may lag an annotate).
+        reviewed: { resources: ['pvc'], name, namespace: request.namespace, annotations: meta.annotations },
         overrideHint:
           `back the data up, then run: kubectl annotate pvc ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
           `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
@@ -233,6 +235,7 @@ function judgeNamespaceDelete(
     warnings: unknownWarnings(`namespace ${namespace}`, annotations),
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
+    reviewed: { resources: ['namespace'], name: namespace, annotations },
     overrideHint:
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, and let ${automation ? 'the controller retry' : 'the delete be retried'}\n` +
@@ -452,6 +455,7 @@ function judgeLonghornVolumeDelete(
     target,
     overrides: readOverrides(plan, { 'volume-delete': approval }),
     modes: { 'pvc-delete': mode },
+    reviewed: { resources: ['volumes.longhorn.io'], name, namespace: request.namespace, annotations },
     overrideHint:
       `back the data up, then run: kubectl annotate volumes.longhorn.io ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> and let ${automation ? 'the controller retry' : 'the delete be retried'}`,

@@ -778,6 +778,24 @@ describe('the override a denial prints, on an object that already holds one', ()
     }
   });
 
+  it("a PVC's DELETE fits its advice to the PVC the request says is stored, when the model has not seen the annotate yet", () => {
+    const pvcDelete = validators.find((candidate) => candidate.declaration.target === 'pvc-delete')!;
+    const held = { 'volume-guard.io/delete': 'True', 'volume-guard.io/skip-by': ADMIN.username };
+    // The model's PVC carries no annotations yet.
+    const model = cluster((m) => claims(m, ['uploads'], 'Delete'));
+    const req = request({
+      ...kindOf('', 'PersistentVolumeClaim', 'persistentvolumeclaims'),
+      operation: 'DELETE',
+      namespace: NS,
+      name: 'uploads',
+      userInfo: ARGO,
+      oldObject: { metadata: { name: 'uploads', namespace: NS, annotations: held }, spec: { volumeName: 'pv-uploads' }, status: { phase: 'Bound' } },
+    });
+    const { text, command } = overrideOf(pvcDelete.handle(req, context(model)));
+    expect(command.overwrite, text).toBe(true);
+    expect(kubectlRefuses(command, held), text).toBeUndefined();
+  });
+
   it('a change of an upgrade object keeps its own skip; a refused CREATE keeps the manifest one', () => {
     const upgrade = validators.find((candidate) => candidate.declaration.target === 'upgrade')!;
     const model = cluster((m) => addVolume(m, volumeWithReplicas('solo', ['node-1'])));
