@@ -1,6 +1,7 @@
 // From findings to an admission decision: apply check modes and honored overrides, then word the answer.
 import type { CheckId, Finding } from '../checks/types.ts';
 import type { CheckMode } from '../config.ts';
+import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { allowed, denied, type Decision } from './types.ts';
 import { grantingKeysReadOn } from './override-feedback.ts';
 import { denialMessage, fitWarnings, groupByCheck, overrideLines, plural, warningLines, wrap, type ListingProbe, type Situation } from './messages.ts';
@@ -343,12 +344,22 @@ function grantingKeysReadOnResource(resource: string): readonly string[] {
   return kind === undefined ? [SKIP_KEY] : grantingKeysReadOn(kind);
 }
 
-const ANNOTATED_KINDS: Readonly<Record<string, { readonly group: string; readonly kind: string }>> = {
-  node: { group: '', kind: 'Node' },
-  namespace: { group: '', kind: 'Namespace' },
-  pvc: { group: '', kind: 'PersistentVolumeClaim' },
-  pv: { group: '', kind: 'PersistentVolume' },
-  'volumes.longhorn.io': { group: 'longhorn.io', kind: 'Volume' },
+/**
+ * The objects an advice's `kubectl annotate <resource>` names: their kind (which keys are read there) and where their
+ * stored annotations are in the model (plan-judge.ts storedAnnotations). One table for both.
+ */
+export const ANNOTATED_KINDS: Readonly<
+  Record<string, { readonly group: string; readonly kind: string; readonly stored: (snapshot: ClusterSnapshot, name: string, namespace: string | undefined) => StringMap | undefined }>
+> = {
+  node: { group: '', kind: 'Node', stored: (snapshot, name) => snapshot.node(name)?.annotations },
+  namespace: { group: '', kind: 'Namespace', stored: (snapshot, name) => snapshot.namespace(name)?.annotations },
+  pvc: {
+    group: '',
+    kind: 'PersistentVolumeClaim',
+    stored: (snapshot, name, namespace) => (namespace === undefined ? undefined : snapshot.persistentVolumeClaim(namespace, name)?.annotations),
+  },
+  pv: { group: '', kind: 'PersistentVolume', stored: (snapshot, name) => snapshot.persistentVolume(name)?.annotations },
+  'volumes.longhorn.io': { group: 'longhorn.io', kind: 'Volume', stored: (snapshot, name) => snapshot.longhornVolume(name)?.annotations },
 };
 
 function fitManifest(lines: readonly string[], manifest: StringMap, now: number): string[] {

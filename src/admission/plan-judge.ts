@@ -5,7 +5,7 @@ import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { checkModes, CheckResults, staleModelDecision, waiversOf, type CheckWaivers, type ListingCap } from './context.ts';
-import { fitOverrideToStored, judge, type StoredAnnotations } from './decide.ts';
+import { ANNOTATED_KINDS, fitOverrideToStored, judge, type StoredAnnotations } from './decide.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { overrideLines, type ListingProbe, type Situation } from './messages.ts';
 import { SKIP_KEY, whyNotHonored, type OverrideSource } from './overrides.ts';
@@ -64,20 +64,7 @@ function storedAnnotations(snapshot: ClusterSnapshot, reviewed: PlanJudgement<un
     if (reviewed !== undefined && reviewed.resources.includes(resource) && reviewed.name === name && (reviewed.namespace ?? '') === (namespace ?? '')) {
       return reviewed.annotations;
     }
-    switch (resource) {
-      case 'node':
-        return snapshot.node(name)?.annotations;
-      case 'namespace':
-        return snapshot.namespace(name)?.annotations;
-      case 'pvc':
-        return namespace === undefined ? undefined : snapshot.persistentVolumeClaim(namespace, name)?.annotations;
-      case 'pv':
-        return snapshot.persistentVolume(name)?.annotations;
-      case 'volumes.longhorn.io':
-        return snapshot.longhornVolume(name)?.annotations;
-      default:
-        return undefined;
-    }
+    return ANNOTATED_KINDS[resource]?.stored(snapshot, name, namespace);
   };
 }
 
