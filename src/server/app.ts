@@ -45,6 +45,16 @@ function peerChain(socket: TLSSocket): X509Certificate[] {
   return chain;
 }
 
+/**
+ * The TCP socket a server-side TLS socket wraps: what the server's 'connection' event gave, in the same turn as the
+ * secure context the handshake then used. Node keeps it as `_parent`; without it, the TLS socket itself (then no
+ * handshake bundle is known, and only certificates a CA of the bundle issued directly pass).
+ */
+function acceptedSocket(socket: TLSSocket): object {
+  const parent = (socket as unknown as { readonly _parent?: unknown })._parent;
+  return typeof parent === 'object' && parent !== null ? parent : socket;
+}
+
 /** Subject CN and DNS SANs of the caller's TLS client certificate; [] without one. */
 export function peerNames(socket: unknown): string[] {
   if (!(socket instanceof TLSSocket)) return [];
@@ -146,8 +156,17 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
   const clientNames = config.admission.tls.clientNames;
   const clientCas = options.clientCertificateAuthorities;
   const checkCallers = options.https !== undefined && config.admission.tls.clientCaFile !== '';
+  // The client CA bundle each connection's handshake verified its certificate against: the one in force when the
+  // connection was accepted (setSecureContext swaps it in the same turn as the bundle clientCas returns).
+  const handshakeCas = new WeakMap<object, readonly X509Certificate[] | undefined>();
+  const verifiedAtHandshake = (socket: TLSSocket, cas: readonly X509Certificate[]): boolean =>
+    socket.authorized && handshakeCas.get(acceptedSocket(socket)) === cas;
   const judgeCaller = (socket: unknown, cas: readonly X509Certificate[] | undefined): CallerRefusal | undefined => {
-    if (cas && !(socket instanceof TLSSocket && chainsTo(peerChain(socket), cas))) return { why: 'ca' };
+    // Node (24) gives a server no intermediate of the caller's chain: a certificate an intermediate issued is taken
+    // as the handshake verified it, while the bundle it was verified against is still the one in force; once the
+    // bundle changed, only a certificate a CA of it issued directly passes, and the refusal closes the connection,
+    // whose next handshake verifies the whole chain against the new bundle.
+    if (cas && !(socket instanceof TLSSocket && (chainsTo(peerChain(socket), cas) || verifiedAtHandshake(socket, cas)))) return { why: 'ca' };
     const names = peerNames(socket);
     if (clientNames.length === 0 || names.some((name) => clientNames.includes(name))) return undefined;
     return { why: 'name', names };
@@ -175,7 +194,10 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     const server = options.https ? createHttpsServer(options.https, listener) : createHttpServer(listener);
     // A TLS 1.2 renegotiation could change a connection's certificate after its verdict was kept: refused (the API
     // server never renegotiates).
-    if (checkCallers) server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
+    if (checkCallers) {
+      server.on('connection', (accepted: object) => handshakeCas.set(accepted, clientCas?.()));
+      server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
+    }
     // What Fastify sets on the servers it creates itself.
     server.keepAliveTimeout = keepAliveTimeout;
     server.requestTimeout = requestTimeout;

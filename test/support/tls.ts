@@ -167,3 +167,70 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * A client certificate issued by an intermediate CA under a root (as cert-manager's CA issuers often set it up):
+ * `rootPem` for the client CA bundle, `certPem` the leaf followed by the intermediate, as a client presents them.
+ */
+export async function intermediateClientChain(commonName: string): Promise<{ rootPem: string; certPem: string; keyPem: string }> {
+  const x509 = await import('@peculiar/x509');
+  const crypto = globalThis.crypto;
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const keys = () => crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(Date.now() + 86_400_000);
+  const rootKeys = await keys();
+  const root = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: '01',
+      name: 'CN=test root CA',
+      notBefore,
+      notAfter,
+      keys: rootKeys,
+      signingAlgorithm: algorithm,
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true), await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey, false, crypto)],
+    },
+    crypto,
+  );
+  const intermediateKeys = await keys();
+  const intermediate = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: '02',
+      subject: 'CN=test intermediate CA',
+      issuer: root.subject,
+      notBefore,
+      notAfter,
+      publicKey: intermediateKeys.publicKey,
+      signingKey: rootKeys.privateKey,
+      signingAlgorithm: algorithm,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(intermediateKeys.publicKey, false, crypto),
+        await x509.AuthorityKeyIdentifierExtension.create(root, false, crypto),
+      ],
+    },
+    crypto,
+  );
+  const leafKeys = await keys();
+  const leaf = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: '03',
+      subject: `CN=${commonName}`,
+      issuer: intermediate.subject,
+      notBefore,
+      notAfter,
+      publicKey: leafKeys.publicKey,
+      signingKey: intermediateKeys.privateKey,
+      signingAlgorithm: algorithm,
+      extensions: [
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+        new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: commonName }]),
+        await x509.AuthorityKeyIdentifierExtension.create(intermediate, false, crypto),
+      ],
+    },
+    crypto,
+  );
+  const keyPem = x509.PemConverter.encode(await crypto.subtle.exportKey('pkcs8', leafKeys.privateKey), 'PRIVATE KEY');
+  return { rootPem: `${root.toString('pem')}\n`, certPem: `${leaf.toString('pem')}\n${intermediate.toString('pem')}\n`, keyPem };
+}

@@ -10,7 +10,7 @@ import { createCertificateAuthority, type CertificateAuthority } from '../../../
 import { startServer } from '../../../src/server/serve.ts';
 import { loadServingPair } from '../../../src/server/tls.ts';
 import { replacePem, writePem } from '../../support/tls-files.ts';
-import { postStatus, tempDir, testCa, issue, waitFor, writePlainPair } from '../../support/tls.ts';
+import { intermediateClientChain, postStatus, tempDir, testCa, issue, waitFor, writePlainPair } from '../../support/tls.ts';
 import { sampleReview, captureLog, emptyDependencies, testConfig } from './server-fixtures.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -123,6 +123,25 @@ describe('admission client certificates', () => {
     expect(server.reloader.current.clientCaSubjects).toEqual(['CN=second client CA']);
     // Same connection (handshake done under the first CA): refused now.
     expect(await post(port, byFirst, agent)).toBe(403);
+  });
+
+  it('admits a certificate an intermediate CA issued (the chain sent by the client), until the bundle changes', async () => {
+    const chain = await intermediateClientChain('kube-apiserver');
+    const other = await createCertificateAuthority({ commonName: 'next client CA' });
+    const dir = await tempDir();
+    const caFile = await writePem(join(dir, 'client-ca.crt'), chain.rootPem);
+    const { port, server } = await start(caFile, ['kube-apiserver']);
+    const client = { certPem: chain.certPem, keyPem: chain.keyPem };
+    expect(await post(port, client)).toBe(200);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: chain.certPem, key: chain.keyPem });
+    cleanups.push(async () => agent.destroy());
+    expect(await post(port, client, agent)).toBe(200);
+    expect(await post(port, client, agent)).toBe(200);
+    // The root leaves the bundle: the kept-alive connection is refused (and closed), a new one fails its handshake.
+    await replacePem(caFile, other.certPem);
+    await server.reloader.check();
+    expect(await post(port, client, agent)).toBe(403);
+    expect(refused(await post(port, client))).toBe(true);
   });
 
   it('refuses a TLS 1.2 renegotiation, which could change the certificate a connection was admitted with', async () => {
