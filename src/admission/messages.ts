@@ -684,10 +684,6 @@ function listingFits(prepared: readonly PreparedCheckLines[], fixedLength: numbe
 }
 
 /**
- * The whole denial, in lines, kept within MAX_DENIAL_LENGTH: when the groups do not fit, fewer objects are listed
- * per check (the audit command lists them all).
- */
-/**
  * An override line's bound. A command is only useful whole: the longest one volume-guard writes (three PVC names of
  * 253 characters in a reuse approval, its namespace, keys and placeholders) stays under it, so only a line built from
  * something unforeseen is cut.
@@ -697,6 +693,10 @@ export const MAX_OVERRIDE_LINE = 1200;
 /** The line that opens a denial's override, after its checks (a scale-down's extra listing goes before it). */
 export const OVERRIDE_HEADING = 'Override (an authorized admin, after checking):';
 
+/**
+ * The whole denial, in lines, kept within MAX_DENIAL_LENGTH: when the groups do not fit, fewer objects are listed
+ * per check (the audit command lists them all).
+ */
 export function denialMessage(input: {
   readonly action: string;
   readonly situation?: Situation;
