@@ -34,7 +34,7 @@ import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardo
 import type { CheckId, Finding } from '../checks/types.ts';
 import { isCordoned, type HarvesterUpgradeRecord, type LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { wrap } from './messages.ts';
+import { fewNamed, plural, wrap } from './messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, HARVESTER_UPGRADE_KINDS, SKIP_KEY, skipFrom, type OverrideSource } from './overrides.ts';
 
 /**
@@ -296,9 +296,7 @@ function stuckWarning(snapshot: ClusterSnapshot, node: string, moved: readonly F
   if (stuck.length === 0) return [];
   const named = [...new Set(stuck.flatMap((finding) => names(finding) ?? []))];
   const hidden = new Set(stuck.filter((finding) => names(finding) === undefined).map((finding) => finding.object.name)).size;
-  const shown = named.slice(0, 5).join(', ');
-  const unnamed = Math.max(0, named.length - 5) + hidden;
-  const which = named.length === 0 ? `${unnamed} volume(s) of other namespaces` : unnamed === 0 ? shown : `${shown} and ${unnamed} more`;
+  const which = fewNamed(named, hidden, 'volume(s) of other namespaces');
   return wrap(
     `volume-guard: no other Longhorn node can take a replica of ${which} now (none is ready, schedulable ` +
       `and tagged for it, with a disk taking replicas): the drain waits until one can`,
@@ -345,15 +343,12 @@ export function applyLonghornDrainPolicy(
   // A volume of another namespace is counted once, though both last-copy checks may report it.
   const hidden = new Set(moved.filter((finding) => !nameable(finding)).map((finding) => finding.object.name)).size;
   const count = volumes.length + hidden;
-  const named = volumes.slice(0, 5).join(', ');
-  const unnamed = Math.max(0, volumes.length - 5) + hidden;
-  const more = unnamed === 0 ? '' : volumes.length === 0 ? `${unnamed} of other namespaces` : ` and ${unnamed} more`;
   return {
     findings: results.findings.filter((finding) => !EVICTED_CHECKS.includes(finding.check) || pinned(finding)),
     totals,
     // Wrapped, not cut: the count of what is not named comes last.
     warnings: [
-      ...wrap(`volume-guard: node ${node} holds the only copy of ${count} Longhorn volume(s): ${named}${more};`),
+      ...wrap(`volume-guard: node ${node} holds the only copy of ${count} Longhorn volume(s): ${fewNamed(volumes, hidden)};`),
       ...wrap(`${drainMoveReason(snapshot, node)} (keep kubectl drain's evictions on)`),
       ...stuck,
     ],
@@ -426,10 +421,6 @@ export function withoutDataKeptInPlace(
   if (said.length === 0) return { findings, totals, warnings: [] };
   const nameable = options.nameable ?? (() => true);
   const named = said.filter(nameable).map((finding) => finding.object.name);
-  const hidden = said.length - named.length;
-  const shown = named.slice(0, 5).join(', ');
-  const unnamed = Math.max(0, named.length - 5) + hidden;
-  const which = named.length === 0 ? `${unnamed} of other namespaces` : unnamed === 0 ? shown : `${shown} and ${unnamed} more`;
   const one = said.length === 1;
   return {
     findings,
@@ -437,7 +428,7 @@ export function withoutDataKeptInPlace(
     warnings: [
       ...wrap(`volume-guard: ${upgradeName(upgrade)} upgrades node ${node} in place and reboots it:`),
       ...wrap(
-        `${said.length} node-local PV${one ? '' : 's'} ${one ? 'stays' : 'stay'} on its disks (${which}); ` +
+        `${plural(said.length, 'node-local PV stays', 'node-local PVs stay')} on its disks (${fewNamed(named, said.length - named.length)}); ` +
           `pods using ${one ? 'it' : 'them'} wait until the node is back`,
       ),
     ],

@@ -93,6 +93,19 @@ interface CheckText {
 
 export const plural = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
 
+/** Names shown in a one-line warning at most; the rest are counted. */
+const NAMED_IN_LINE = 5;
+
+/**
+ * `a, b, c, d, e and 3 more`: the first names of a list, the rest counted with the `hidden` ones (objects of other
+ * namespaces, named to nobody); only hidden ones: `2 of other namespaces` (`others` words that).
+ */
+export function fewNamed(named: readonly string[], hidden = 0, others = 'of other namespaces'): string {
+  const shown = named.slice(0, NAMED_IN_LINE).join(', ');
+  const unnamed = Math.max(0, named.length - NAMED_IN_LINE) + hidden;
+  return named.length === 0 ? `${unnamed} ${others}` : unnamed === 0 ? shown : `${shown} and ${unnamed} more`;
+}
+
 /** `worker-1`, or `its node` when a volume's data is on several. */
 function nodeOf(situation: Situation | undefined): string | undefined {
   return situation && (situation.kind === 'cordon' || situation.kind === 'eviction') ? situation.node : undefined;

@@ -3,7 +3,7 @@
 
 import { compareText } from '../text.ts';
 import { annotateHint } from '../admission/decide.ts';
-import { CHECK_TEXT } from '../admission/messages.ts';
+import { CHECK_TEXT, fewNamed, plural } from '../admission/messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
 import {
   harvesterDrainOverride,
@@ -196,9 +196,9 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
     upgrade === undefined || kept.length === 0
       ? []
       : [
-          `${upgradeName(upgrade)} upgrades node ${node} in place: ${kept.length} node-local PV${kept.length === 1 ? '' : 's'} ` +
-            `(${kept.slice(0, 5).map((finding) => finding.object.name).join(', ')}${kept.length > 5 ? ` and ${kept.length - 5} more` : ''}) ` +
-            `${kept.length === 1 ? 'stays' : 'stay'} on its disks, so its cordon and drain are not refused for ${kept.length === 1 ? 'it' : 'them'}; a Node DELETE would lose ${kept.length === 1 ? 'it' : 'them'}`,
+          `${upgradeName(upgrade)} upgrades node ${node} in place: ${plural(kept.length, 'node-local PV', 'node-local PVs')} ` +
+            `(${fewNamed(kept.map((finding) => finding.object.name))}) ${kept.length === 1 ? 'stays' : 'stay'} on its disks, ` +
+            `so its cordon and drain are not refused for ${kept.length === 1 ? 'it' : 'them'}; a Node DELETE would lose ${kept.length === 1 ? 'it' : 'them'}`,
         ];
   const cordon: Operation = { kind: 'cordon', node };
   const placed: Placed[] = found.filter((finding) => !moved.includes(finding) && !kept.includes(finding)).map((finding) => ({ finding, operation: cordon }));
