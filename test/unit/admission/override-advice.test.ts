@@ -682,6 +682,18 @@ function overrideOf(decision: { allowed: boolean; status?: { message?: string } 
 
 const PAST = '2020-01-01T00:00:00Z';
 
+/** Argo CD deleting PVC shop/uploads (Bound to pv-uploads), stored with these annotations. */
+function uploadsDelete(held: Record<string, string>): AdmissionRequest {
+  return request({
+    ...kindOf('', 'PersistentVolumeClaim', 'persistentvolumeclaims'),
+    operation: 'DELETE',
+    namespace: NS,
+    name: 'uploads',
+    userInfo: ARGO,
+    oldObject: { metadata: { name: 'uploads', namespace: NS, annotations: held }, spec: { volumeName: 'pv-uploads' }, status: { phase: 'Bound' } },
+  });
+}
+
 describe('the override a denial prints, on an object that already holds one', () => {
   const cordon = validators.find((candidate) => candidate.declaration.target === 'node-cordon')!;
   const guard = (skip: Record<string, string>) => ({ 'volume-guard.io/skip-by': ADMIN.username, 'volume-guard.io/skip-reason': 'disk swap', ...skip });
@@ -762,14 +774,7 @@ describe('the override a denial prints, on an object that already holds one', ()
     ];
     for (const held of approvals) {
       const model = cluster((m) => claims(m, ['uploads'], 'Delete', { annotations: held }));
-      const req = request({
-        ...kindOf('', 'PersistentVolumeClaim', 'persistentvolumeclaims'),
-        operation: 'DELETE',
-        namespace: NS,
-        name: 'uploads',
-        userInfo: ARGO,
-        oldObject: { metadata: { name: 'uploads', namespace: NS, annotations: held }, spec: { volumeName: 'pv-uploads' }, status: { phase: 'Bound' } },
-      });
+      const req = uploadsDelete(held);
       const { text, command } = overrideOf(pvcDelete.handle(req, context(model)));
       expect(kubectlRefuses(command, held), text).toBeUndefined();
       const { request: again } = apply(command, model, req);
@@ -783,14 +788,7 @@ describe('the override a denial prints, on an object that already holds one', ()
     const held = { 'volume-guard.io/delete': 'True', 'volume-guard.io/skip-by': ADMIN.username };
     // The model's PVC carries no annotations yet.
     const model = cluster((m) => claims(m, ['uploads'], 'Delete'));
-    const req = request({
-      ...kindOf('', 'PersistentVolumeClaim', 'persistentvolumeclaims'),
-      operation: 'DELETE',
-      namespace: NS,
-      name: 'uploads',
-      userInfo: ARGO,
-      oldObject: { metadata: { name: 'uploads', namespace: NS, annotations: held }, spec: { volumeName: 'pv-uploads' }, status: { phase: 'Bound' } },
-    });
+    const req = uploadsDelete(held);
     const { text, command } = overrideOf(pvcDelete.handle(req, context(model)));
     expect(command.overwrite, text).toBe(true);
     expect(kubectlRefuses(command, held), text).toBeUndefined();
