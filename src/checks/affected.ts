@@ -124,6 +124,7 @@ export function volumeContext(snapshot: ClusterSnapshot, volumeName: string): Vo
     replicas: snapshot.replicasOfVolume(volumeName),
     diskUUIDsOf: (nodeName) => snapshot.longhornNode(nodeName)?.diskUUIDs,
     nodeIsUp: (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID),
+    replicaDataKept: (nodeName, diskID) => snapshot.replicaDataKept(nodeName, diskID),
     scheduling: () => ({
       get nodes() {
         return snapshot.longhornNodes();

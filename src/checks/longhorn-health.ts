@@ -96,17 +96,29 @@ function copyOnSameNodeBefore(replicas: readonly LonghornReplicaRecord[], index:
  * The nodes where the volume's data is: its copies (healthy replicas on nodes that are up); when it has none, the
  * nodes of its healthy replicas (on nodes that are down); when none is healthy, of its failed replicas that held
  * data (`healthyAt` set: the only ones longhorn-manager's auto-salvage brings back; one that failed while still
- * rebuilding holds none); and when no replica ever held data, of every replica left (where it will be).
+ * rebuilding holds none); and when no replica ever held data, of every replica left (where it will be). Replicas
+ * whose data is gone with their node or disk (`dataKept` false) come last: a healthy replica on a reformatted disk
+ * hides no failed replica that still holds the data (auto-salvage skips the first and brings back the second).
  */
-export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): string[] {
+export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp, dataKept: NodeIsUp = EVERY_NODE_UP): string[] {
   const copies = copyNodes(replicas, nodeIsUp);
   if (copies.length > 0) return copies;
-  const nodes: string[] = [];
+  const kept = (replica: LonghornReplicaRecord): boolean => replica.nodeID !== '' && dataKept(replica.nodeID, replica.diskID);
+  const healthyKept = nodesOf(replicas, (replica) => isHealthyReplica(replica) && kept(replica));
+  if (healthyKept.length > 0) return healthyKept;
+  const heldKept = nodesOf(replicas, (replica) => replica.healthyAt !== '' && !replica.deleting && kept(replica));
+  if (heldKept.length > 0) return heldKept;
+  // Nothing left where data can be: where it was (or will be), as far as the records say.
   const healthy = replicas.some(isHealthyReplica);
   const held = !healthy && holdsData(replicas);
+  return nodesOf(replicas, (replica) => (healthy ? isHealthyReplica(replica) : !replica.deleting && !(held && replica.healthyAt === '')));
+}
+
+/** The distinct nodes of the replicas `counts` keeps, in the replicas' order. */
+function nodesOf(replicas: readonly LonghornReplicaRecord[], counts: (replica: LonghornReplicaRecord) => boolean): string[] {
+  const nodes: string[] = [];
   for (const replica of replicas) {
-    if (healthy ? !isHealthyReplica(replica) : replica.deleting || (held && replica.healthyAt === '')) continue;
-    if (replica.nodeID !== '' && !nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
+    if (counts(replica) && replica.nodeID !== '' && !nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
   }
   return nodes;
 }
@@ -118,9 +130,9 @@ export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: 
  * copy, so a cordon is no risk to it; an upgrade rolling every node still is (single-replica, cluster-wide). None
  * either while no replica ever held data (holdsData): the upgrade still reports such a volume, as Harvester does.
  */
-export function singleCopyNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): string[] {
+export function singleCopyNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp, dataKept: NodeIsUp = EVERY_NODE_UP): string[] {
   if (countCopies(replicas, nodeIsUp, 2) >= 2 || !holdsData(replicas)) return [];
-  return dataNodes(replicas, nodeIsUp);
+  return dataNodes(replicas, nodeIsUp, dataKept);
 }
 
 /**
@@ -405,7 +417,7 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
   // single-replica: the nodes where a single-replica volume's data is (none while it has two copies or more).
   [SINGLE_REPLICA_COUNT]: {
     inSet: SINGLE_REPLICA_SET,
-    keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => singleCopyNodes(context.replicas, context.nodeIsUp),
+    keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => singleCopyNodes(context.replicas, context.nodeIsUp, context.replicaDataKept),
     // A cordon lists them from here, not by walking every replica on the node (a few hundred a node).
     members: true,
   },

@@ -52,18 +52,22 @@ function describeReplicas(
   const copies = countCopies(replicas, nodeIsUp);
   const healthy = replicas.filter(isHealthyReplica);
   const lost = healthy.filter((replica) => replica.nodeID !== '' && !nodeIsUp(replica.nodeID, replica.diskID));
+  // Healthy replicas whose node or disk is gone hold nothing: the data is then in failed replicas elsewhere.
+  const failedHolders = nodes.filter((node) => !lost.some((replica) => replica.nodeID === node));
+  const inFailed = failedHolders.length === 0 ? '' : `; its data is left in failed replicas on node ${failedHolders.join(', ')}`;
+  const lostHealthy = `${lost.length === 1 ? 'its healthy replica is' : 'its healthy replicas are'} ${lostCopyPlaces(lost, lostPlace)}${inFailed}`;
   if (volume.numberOfReplicas === 1) {
     if (nodes.length === 0) return 'numberOfReplicas is 1, no replica scheduled yet';
     // Lowered to 1 from more: Longhorn keeps the extra healthy replicas, but rebuilds none of them once it fails.
     if (copies > 1) return `numberOfReplicas is 1, copies now ${onNodes}: Longhorn replaces none that fails`;
-    if (copies === 0 && lost.length > 0) return `numberOfReplicas is 1, no copy left: its healthy replica is ${lostCopyPlaces(lost, lostPlace)}`;
+    if (copies === 0 && lost.length > 0) return `numberOfReplicas is 1, no copy left: ${lostHealthy}`;
     return `numberOfReplicas is 1, its only replica is ${onNodes}`;
   }
   if (healthy.length === 0) {
     const where = nodes.length === 0 ? '' : `, replicas left ${onNodes}`;
     return `no healthy replica out of ${volume.numberOfReplicas}${where}`;
   }
-  if (copies === 0 && lost.length > 0) return `no copy left: its healthy replicas are ${lostCopyPlaces(lost, lostPlace)}`;
+  if (copies === 0 && lost.length > 0) return `no copy left: ${lostHealthy}`;
   if (healthy.length === 1) return `only 1 of ${volume.numberOfReplicas} replicas is healthy, ${onNodes}`;
   const why = lost.length > 0 ? `the others are ${lostCopyPlaces(lost, lostPlace)}` : `all ${healthy.length} healthy replicas are there`;
   return `only 1 copy, ${onNodes}: ${why}`;
@@ -75,8 +79,9 @@ export function singleReplicaFinding(
   tags: readonly string[] | undefined = undefined,
   nodeIsUp: NodeIsUp = () => true,
   lostPlace: LostPlace = DOWN_PLACE,
+  dataKept: NodeIsUp = () => true,
 ): Finding {
-  const nodes = dataNodes(replicas, nodeIsUp);
+  const nodes = dataNodes(replicas, nodeIsUp, dataKept);
   const claim = claimOfVolume(volume);
   const related: AffectedObject[] = claim === undefined ? [] : [claim];
   return {
@@ -97,6 +102,7 @@ export function collectSingleReplica(
   const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
   const nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
+  const dataKept: NodeIsUp = (nodeName, diskID) => snapshot.replicaDataKept(nodeName, diskID);
   const lostPlace: LostPlace = (replica) => lostCopyPlace(snapshot, replica);
   // A pod's scratch volume (generic ephemeral) whose pod the operation takes along is deleted with it anyway.
   const taken = nodesTakenBy(target);
@@ -104,7 +110,7 @@ export function collectSingleReplica(
     if (isScratchVolumeTaken(snapshot, volume, taken)) return;
     const ofVolume = replicas ?? snapshot.replicasOfVolume(volume.name);
     const tags = singleReplicaTags(volume, ofVolume, nodeIsUp);
-    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, ofVolume, tags, nodeIsUp, lostPlace));
+    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, ofVolume, tags, nodeIsUp, lostPlace, dataKept));
   };
   if (target.node === undefined && target.nodes !== undefined) {
     // Every single-replica volume but those keeping a copy on a node the upgrade spares (a volume with no copy at
@@ -161,7 +167,7 @@ export function collectSingleReplica(
     const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
     if (volume === undefined) continue;
     const replicas = snapshot.replicasOfVolume(volume.name);
-    if (!isSingleReplicaVolume(volume, replicas, nodeIsUp) || !singleCopyNodes(replicas, nodeIsUp).includes(node)) continue;
+    if (!isSingleReplicaVolume(volume, replicas, nodeIsUp) || !singleCopyNodes(replicas, nodeIsUp, dataKept).includes(node)) continue;
     if (!collector.countIfFull()) consider(volume, replicas);
   }
   return collector.result();

@@ -135,8 +135,11 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
   const nodeIsUp = (node: string, diskID?: string): boolean => snapshot.nodeIsUp(node, diskID) && snapshot.nodeLeaving(node) === undefined;
   const lastCopy = isHealthyReplica(replica) && countCopies(others, nodeIsUp, 1) === 0;
   const onLeaving = others.some((other) => isHealthyReplica(other) && snapshot.nodeIsUp(other.nodeID, other.diskID) && snapshot.nodeLeaving(other.nodeID) !== undefined);
-  // An inactive twin shares this replica's data directory: it goes with it.
-  const onlyData = !others.some((other) => !other.deleting && other.healthyAt !== '' && other.inactive !== true);
+  // An inactive twin shares this replica's data directory: it goes with it. One whose node or disk is gone holds
+  // no data any more (Longhorn's auto-salvage skips it).
+  const onlyData = !others.some(
+    (other) => !other.deleting && other.healthyAt !== '' && other.inactive !== true && (other.nodeID === '' || snapshot.replicaDataKept(other.nodeID, other.diskID)),
+  );
   if (!lastCopy && !onlyData) return collector.result();
   const tags = ['replica-delete', attachmentTag(volume)];
   if (collector.countIfFull() || !collector.admit(tags)) return collector.result();

@@ -107,6 +107,18 @@ export function isCoreNodeDown(node: NodeRecord | undefined, now: number, graceM
 }
 
 /** When a NotReady Node becomes down, or undefined when it is not on its way down (or down already: Unknown). */
+/**
+ * Whether a disk a replica names is gone from its Longhorn node: not among the disks it reports (a reformatted or
+ * replaced disk has a new UUID: seed 002), or reported not ready (reformatted in place, unreadable: it keeps its
+ * UUID but not its replicas' data). A Longhorn node reporting no disk at all (its status not written yet) says
+ * nothing about it.
+ */
+function diskGone(longhornNode: LonghornNodeRecord | undefined, diskID: string): boolean {
+  if (longhornNode === undefined) return false;
+  if (longhornNode.diskUUIDs.length > 0 && !longhornNode.diskUUIDs.includes(diskID)) return true;
+  return longhornNode.notReadyDiskUUIDs?.includes(diskID) === true;
+}
+
 function downDeadline(node: NodeRecord | undefined, graceMs: number): number | undefined {
   if (node === undefined || node.ready !== 'False') return undefined;
   return node.readySince + graceMs;
@@ -198,15 +210,18 @@ class PredicateContext implements VolumeContext {
   replicas: readonly LonghornReplicaRecord[] = NO_REPLICAS;
   readonly diskUUIDsOf: (nodeName: string) => readonly string[] | undefined;
   readonly nodeIsUp: (nodeName: string, diskID?: string) => boolean;
+  readonly replicaDataKept: (nodeName: string, diskID?: string) => boolean;
   readonly #scheduling: ReplicaScheduling;
 
   constructor(
     longhornNodes: ReadonlyMap<string, LonghornNodeRecord>,
     settings: ReadonlyMap<string, LonghornSettingRecord>,
     nodeIsUp: (nodeName: string, diskID?: string) => boolean,
+    replicaDataKept: (nodeName: string, diskID?: string) => boolean,
   ) {
     this.diskUUIDsOf = (nodeName) => longhornNodes.get(nodeName)?.diskUUIDs;
     this.nodeIsUp = nodeIsUp;
+    this.replicaDataKept = replicaDataKept;
     this.#scheduling = {
       get nodes() {
         return longhornNodes.values();
@@ -361,8 +376,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     this.#now = options.now ?? Date.now;
     this.#pending = new PendingRemovals(options.pendingRemovalTtlMs ?? PENDING_REMOVAL_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
     this.#refusedCordons = new PendingRemovals(options.refusedCordonTtlMs ?? REFUSED_CORDON_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
-    this.#predicateContext = new PredicateContext(this.#stores.longhornNode, this.#stores.longhornSetting, (nodeName, diskID) =>
-      this.nodeIsUp(nodeName, diskID),
+    this.#predicateContext = new PredicateContext(
+      this.#stores.longhornNode,
+      this.#stores.longhornSetting,
+      (nodeName, diskID) => this.nodeIsUp(nodeName, diskID),
+      (nodeName, diskID) => this.replicaDataKept(nodeName, diskID),
     );
   }
 
@@ -947,16 +965,19 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   nodeIsUp(nodeName: string, diskID = ''): boolean {
     const longhornNode = this.#stores.longhornNode.get(nodeName);
     if (longhornNode?.down === true) return false;
-    // A Longhorn node reporting no disk at all (its status not written yet) says nothing about this one.
-    if (diskID !== '' && longhornNode !== undefined && longhornNode.diskUUIDs.length > 0 && !longhornNode.diskUUIDs.includes(diskID)) return false;
-    // A disk Longhorn reports not ready (reformatted in place, unreadable) keeps its UUID but not its replicas' data.
-    if (diskID !== '' && longhornNode?.notReadyDiskUUIDs?.includes(diskID) === true) return false;
+    if (diskID !== '' && diskGone(longhornNode, diskID)) return false;
     const node = this.#stores.node.get(nodeName);
     if (node === undefined) return longhornNode !== undefined;
     // The clock only for a node on its way down: checks ask this for every copy of every volume involved, and a
     // clock read (~80 ns here) cost more than the two lookups.
     if (node.ready !== 'False' && node.ready !== 'Unknown') return true;
     return !isCoreNodeDown(node, this.#now(), this.#graceMs);
+  }
+
+  replicaDataKept(nodeName: string, diskID = ''): boolean {
+    const longhornNode = this.#stores.longhornNode.get(nodeName);
+    if (diskID !== '' && diskGone(longhornNode, diskID)) return false;
+    return longhornNode !== undefined || this.#stores.node.has(nodeName);
   }
 
   longhornSetting(name: string): LonghornSettingRecord | undefined {

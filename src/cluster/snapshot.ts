@@ -28,6 +28,8 @@ export interface VolumeContext {
   diskUUIDsOf(nodeName: string): readonly string[] | undefined;
   /** Whether a copy on the node (and disk, when given) counts (ClusterSnapshot.nodeIsUp). */
   nodeIsUp(nodeName: string, diskID?: string): boolean;
+  /** Whether a replica's data on the node (and disk) still exists, up or down (ClusterSnapshot.replicaDataKept). */
+  replicaDataKept(nodeName: string, diskID?: string): boolean;
   /**
    * Where Longhorn's replica scheduler may place replicas (isShortOfNodesOnly). Omitted: unknown, and no volume is
    * taken as short of nodes.
@@ -107,6 +109,13 @@ export interface ClusterSnapshot {
    * and not reported not ready.
    */
   nodeIsUp(nodeName: string, diskID?: string): boolean;
+  /**
+   * Whether a replica's data on the node (and disk, when given) still exists, up or down: the node is known (as a
+   * core Node or a Longhorn node) and the disk is still one of its Longhorn node's and not reported not ready. A
+   * replica on a node that is merely down keeps its data; one on a gone node or disk has none (Longhorn's
+   * auto-salvage skips it).
+   */
+  replicaDataKept(nodeName: string, diskID?: string): boolean;
   /** Harvester's Upgrade and UpgradePlan objects (few: Harvester keeps one running at a time). */
   harvesterUpgrades(): Iterable<HarvesterUpgradeRecord>;
 

@@ -20,6 +20,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   longhornNodes: () => none,
   longhornSetting: () => undefined,
   nodeIsUp: () => true,
+  replicaDataKept: () => true,
   harvesterUpgrades: () => none,
   node: () => undefined,
   nodes: () => none,
