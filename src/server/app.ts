@@ -491,8 +491,9 @@ const FAST_PATH_CONTENT_TYPES: ReadonlySet<string> = new Set(['application/json'
 /**
  * The fast path: POST /validate/<served target> with a JSON Content-Type, a Content-Length within the body limit
  * and no Transfer-Encoding, from a caller the client-certificate check admits. Decided from the request line
- * and headers alone, before any of the body is read; anything else (unknown targets, oversize or chunked bodies,
- * other content types, refused callers, URLs with query strings or escapes, other methods) is left to Fastify,
+ * and headers alone, before any of the body is read (a query string, as the API server's `?timeout=10s`, is read by
+ * neither); anything else (unknown targets, oversize or chunked bodies, other content types, refused callers, URLs
+ * with escapes, other methods) is left to Fastify,
  * which answers it as it always has. What a fast request gets is what Fastify's route answers for it: the same
  * core, status, body, headers (Content-Type, Content-Length, Connection: close while shutting down), log line,
  * metrics and onDecision (test/unit/server/fast-path.test.ts sends the same inputs both ways).
@@ -523,7 +524,9 @@ function fastPathHandler(options: FastPathOptions): FastPath {
     if (request.method !== 'POST') return false;
     const url = request.url ?? '';
     if (!url.startsWith(VALIDATE_PREFIX)) return false;
-    const target = url.slice(VALIDATE_PREFIX.length);
+    // The API server's client adds the webhook's timeout to every call (`?timeout=10s`); the route reads no query.
+    const query = url.indexOf('?', VALIDATE_PREFIX.length);
+    const target = query < 0 ? url.slice(VALIDATE_PREFIX.length) : url.slice(VALIDATE_PREFIX.length, query);
     const validator = registry.get(target);
     if (validator === undefined) return false;
     const headers = request.headers;

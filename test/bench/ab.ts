@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
 import { chartNodeSettings, currentChildEnv } from './lib/children.ts';
+import { admissionUrl } from './lib/cases.ts';
 import { runLoad } from './lib/load.ts';
 import type { ChildMessage, ChildOptions } from './lib/protocol.ts';
 
@@ -119,7 +120,7 @@ const connections = Number(values.connections);
 for (const id of caseIds) {
   const benchCase = guards[0]?.ready.cases?.find((candidate) => candidate.id === id);
   if (!benchCase) continue;
-  const url = (server: Server) => `https://127.0.0.1:${server.ready.port}/validate/${benchCase.target}`;
+  const url = (server: Server) => admissionUrl(server.ready.port, benchCase.target);
   const figures = new Map<Server, Figures>(servers.map((server) => [server, { rps: [], cpu: [], alloc: [], p50: [], p99: [] }]));
   for (const server of servers) await runLoad({ url: url(server), body: benchCase.body, connections, durationSeconds: 0.5, ...tls });
   for (let round = 0; round < Number(values.rounds); round++) {

@@ -122,6 +122,14 @@ function nodeObject(name: string, unschedulable: boolean): unknown {
 }
 
 /** A `kubectl cordon` of `node` as the API server sends it to the node-cordon webhook. */
+/**
+ * The URL the API server calls for a webhook target: client-go adds the webhook's `timeoutSeconds` to every call as a
+ * query (`?timeout=10s`), so the bench sends it too.
+ */
+export function admissionUrl(port: number, target: string): string {
+  return `https://127.0.0.1:${port}/validate/${target}?timeout=10s`;
+}
+
 export function cordonReview(node: string): string {
   return review({
     kind: { group: '', version: 'v1', kind: 'Node' },

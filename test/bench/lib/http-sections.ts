@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCertificateAuthority } from '../../../src/server/selfsigned.ts';
 import { startServerChild, type ReadyMessage, type ServerChild } from './children.ts';
+import { admissionUrl } from './cases.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { histogramDelta, scrapeHistogram, serverLatency, type ServerLatency } from './metrics-scrape.ts';
 import type { KindEventCost } from './events.ts';
@@ -194,10 +195,10 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
           cases.push(figures);
           continue;
         }
-        const guardUrl = `https://127.0.0.1:${ready.port}/validate/${result.target}`;
+        const guardUrl = admissionUrl(ready.port, result.target);
         const opsUrl = `http://127.0.0.1:${ready.opsPort}`;
         const floors = floor && fastifyFloor && parseNothingFloor && size === options.floorSize ? { floor, fastifyFloor, parseNothingFloor } : undefined;
-        const urlOf = (child: ServerChild) => `https://127.0.0.1:${child.ready.port}/validate/${result.target}`;
+        const urlOf = (child: ServerChild) => admissionUrl(child.ready.port, result.target);
         const measure = async (child: ServerChild, url: string): Promise<ServerRun> => {
           const cpuBefore = await child.cpuMicros();
           const run = await runLoad({ url, body, connections: load.connections, durationSeconds: load.durationSeconds });

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { WORKER_COMPACT_AFTER_IDLE_MS } from '../../../src/helm/manifest-pool.ts';
 import { createCertificateAuthority } from '../../../src/server/selfsigned.ts';
 import type { HelmReleaseRef } from '../../support/fixtures.ts';
-import { adversarialManifest, helmInstallReviewOf } from './cases.ts';
+import { admissionUrl, adversarialManifest, helmInstallReviewOf } from './cases.ts';
 import { startServerChild, type ServerChild } from './children.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import type { ClusterSize, MemoryFigures } from './protocol.ts';
@@ -128,9 +128,10 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
     const helmCases = (['100k', '1m'] as const).map((label) => ({ label, body: cases.find((figures) => figures.id === `helm-install-allow-${label}`)?.body }));
     if (helmCases.some((entry) => entry.body === undefined)) throw new Error('the helm-release target is not served: no Helm load to apply');
     const hostileBody = helmInstallReviewOf(HOSTILE, adversarialManifest(HOSTILE, 2 * 1024 * 1024));
-    const base = `https://127.0.0.1:${guard.ready.port}/validate`;
+    const cordonUrl = admissionUrl(guard.ready.port, 'node-cordon');
+    const helmUrl = admissionUrl(guard.ready.port, 'helm-release');
     const steady: SteadyLoadOptions = {
-      url: `${base}/node-cordon`,
+      url: cordonUrl,
       body: cordon.body,
       caPem: ca.certPem,
       rate: options.cordonRate,
@@ -155,13 +156,13 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
     };
     const cordonRun = ({ besideRuns: _besideRuns, ...run }: CordonRun & { besideRuns: unknown }): CordonRun => run;
     // Warm up both paths (JIT, connections), then the cordon stream alone, then under Helm load.
-    await runLoad({ url: `${base}/node-cordon`, body: cordon.body, connections: options.cordonConnections, durationSeconds: 0.5 });
-    await runLoad({ url: `${base}/helm-release`, body: helmCases[0]!.body!, connections: 1, durationSeconds: 0.5 });
+    await runLoad({ url: cordonUrl, body: cordon.body, connections: options.cordonConnections, durationSeconds: 0.5 });
+    await runLoad({ url: helmUrl, body: helmCases[0]!.body!, connections: 1, durationSeconds: 0.5 });
     options.log(`[pressure] cordons alone at ${options.cordonRate}/s…`);
     const alone = cordonRun(await measured(await cordonLoadInChild()));
     options.log(`[pressure] the same cordons at ${options.cordonRate}/s against the minimal correct webhook…`);
     floor = await startServerChild({ mode: 'floor', certFile, keyFile });
-    const floorUrl = `https://127.0.0.1:${floor.ready.port}/validate/node-cordon`;
+    const floorUrl = admissionUrl(floor.ready.port, 'node-cordon');
     await runLoad({ url: floorUrl, body: cordon.body, connections: options.cordonConnections, durationSeconds: 0.5 });
     const floorChild = steadyLoadInChild({ ...steady, url: floorUrl });
     await floorChild.ready;
@@ -175,7 +176,7 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
     ];
     const helmLoad = () =>
       streams.map((stream) =>
-        runLoad({ url: `${base}/helm-release`, body: stream.body, connections: 1, durationSeconds: options.durationSeconds, timeoutSeconds: 30 }),
+        runLoad({ url: helmUrl, body: stream.body, connections: 1, durationSeconds: options.durationSeconds, timeoutSeconds: 30 }),
       );
     const underHelmRun = await measured(await cordonLoadInChild(), helmLoad);
     const helm = (await Promise.all(underHelmRun.besideRuns)).map((run, i) => ({ manifest: streams[i]!.manifest, bodyBytes: Buffer.byteLength(streams[i]!.body), run }));
