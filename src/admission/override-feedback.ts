@@ -8,6 +8,19 @@ import { parseSkip, REUSE_KEY, SKIP_EVICTIONS_KEY, SKIP_KEY, SKIP_REASON_KEY } f
 
 type StringMap = Readonly<Record<string, string>>;
 
+/**
+ * A write names at most this many unknown entries or keys, each once, the rest counted: a value or key list of
+ * 256 KiB, within the API server's limit for annotations, must not cost every other request its turn.
+ */
+export const MAX_UNKNOWN_NAMED = 5;
+/** An unknown entry or key is echoed at most this long. */
+const MAX_ECHOED = 63;
+
+/** What a warning echoes of the writer's text: cut at MAX_ECHOED characters. */
+function echoed(text: string): string {
+  return text.length <= MAX_ECHOED ? text : `${text.slice(0, MAX_ECHOED)}…`;
+}
+
 /** Edit distance (insertions, deletions, substitutions), for near misses. */
 export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -32,22 +45,32 @@ export function didYouMean(entry: string): CheckId | undefined {
     if (wanted.length >= 4 && (id.startsWith(wanted) || id.endsWith(wanted) || id.includes(`-${wanted}-`))) {
       return id;
     }
+    const within = Math.max(2, Math.floor(id.length / 4));
+    // The distance is at least the difference of the lengths: a far longer entry is no near miss.
+    if (Math.abs(wanted.length - id.length) > within) continue;
     const distance = editDistance(wanted, id);
-    if (distance <= Math.max(2, Math.floor(id.length / 4)) && (!best || distance < best.distance)) best = { id, distance };
+    if (distance <= within && (!best || distance < best.distance)) best = { id, distance };
   }
   return best?.id;
 }
 
-/** One warning per unknown skip entry, the suggestion first so it survives any cut. */
+/**
+ * One warning per unknown skip entry, the suggestion first so it survives any cut: each distinct entry once, the
+ * first MAX_UNKNOWN_NAMED of them, the rest counted.
+ */
 export function unknownEntryWarnings(where: string, unknown: readonly string[], key: string = SKIP_KEY): string[] {
-  return unknown.flatMap((entry) => {
+  const distinct = [...new Set(unknown)];
+  const warnings = distinct.slice(0, MAX_UNKNOWN_NAMED).flatMap((entry) => {
     const suggestion = didYouMean(entry);
     // One warning line where it fits: the object is named only when there is room (the writer knows which it is).
     const tail = suggestion ? `did you mean ${suggestion}?` : `known: ${CHECK_IDS.join(', ')}`;
-    const full = `volume-guard: unknown check "${entry}" in ${key} of ${where}, ignored; ${tail}`;
-    const short = `volume-guard: unknown check "${entry}" in ${key}, ignored; ${tail}`;
+    const full = `volume-guard: unknown check "${echoed(entry)}" in ${key} of ${where}, ignored; ${tail}`;
+    const short = `volume-guard: unknown check "${echoed(entry)}" in ${key}, ignored; ${tail}`;
     return wrap(full.length <= MAX_WARNING_LENGTH || !suggestion ? full : short);
   });
+  const more = distinct.length - MAX_UNKNOWN_NAMED;
+  if (more > 0) warnings.push(...wrap(`volume-guard: ${more} more unknown ${more === 1 ? 'check' : 'checks'} in ${key}, ignored`));
+  return warnings;
 }
 
 /** `annotation`/`label` values of one object for one key. */
@@ -148,16 +171,22 @@ export function overrideWriteWarnings(
  */
 export function unknownKeyWarnings(what: string, next: StringMap | undefined, previous: StringMap | undefined): string[] {
   const warnings: string[] = [];
+  let unknown = 0;
   for (const [key, value] of Object.entries(next ?? {})) {
     if (!key.startsWith('volume-guard.io/') || OVERRIDE_KEYS.includes(key) || previous?.[key] === value) continue;
+    if (++unknown > MAX_UNKNOWN_NAMED) continue;
     const name = key.slice('volume-guard.io/'.length).toLowerCase().replace(/[\s_.]+/g, '-');
     let best: { key: string; distance: number } | undefined;
     for (const known of OVERRIDE_KEYS) {
-      const distance = editDistance(name, known.slice('volume-guard.io/'.length));
+      const knownName = known.slice('volume-guard.io/'.length);
+      if (Math.abs(name.length - knownName.length) > 2) continue;
+      const distance = editDistance(name, knownName);
       if (distance <= 2 && (!best || distance < best.distance)) best = { key: known, distance };
     }
     const tail = best ? `did you mean ${best.key}?` : `volume-guard reads ${OVERRIDE_KEYS.map((k) => k.slice('volume-guard.io/'.length)).join(', ')}`;
-    warnings.push(...wrap(`volume-guard: ${what} annotation ${key} is no volume-guard key, ignored; ${tail}`));
+    warnings.push(...wrap(`volume-guard: ${what} annotation ${echoed(key)} is no volume-guard key, ignored; ${tail}`));
   }
+  const more = unknown - MAX_UNKNOWN_NAMED;
+  if (more > 0) warnings.push(...wrap(`volume-guard: ${what} has ${more} more volume-guard.io/ ${more === 1 ? 'annotation' : 'annotations'} that ${more === 1 ? 'is' : 'are'} no volume-guard key, ignored`));
   return warnings;
 }

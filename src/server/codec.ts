@@ -246,8 +246,9 @@ const moreWarnings = (count: number) => `… ${count} more warning${count === 1 
  * one "… N more warnings" line.
  */
 export function capWarnings(warnings: readonly string[]): string[] {
+  // Every control character (Go's unicode.IsControl: C0, DEL and C1): the API server drops a warning holding one.
   // eslint-disable-next-line no-control-regex
-  const clean = warnings.map((warning) => warning.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()).filter(Boolean);
+  const clean = warnings.map((warning) => warning.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim()).filter(Boolean);
   const total = clean.reduce((sum, warning) => sum + byteLength(warning), 0);
   if (total <= WARNINGS_BYTE_BUDGET) return clean;
   const reserve = byteLength(moreWarnings(clean.length));

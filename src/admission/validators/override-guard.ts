@@ -155,8 +155,8 @@ export function overrideGuardValidator(config: Config): Validator {
       const what = `${request.kind.kind} ${scope ? `${scope}/` : ''}${request.name || next.name}`;
       // Only writes that also change one of volume-guard's keys are sent (a webhook that fails closed must not
       // refuse, during an outage, a write it would only have warned about): a typo beside a real key is named.
-      const typos = unknownKeyWarnings(what, next.annotations, metaOf(request.oldObject)?.annotations);
-      if (changed.length === 0 && !harvester) return allowed(typos);
+      const typos = () => unknownKeyWarnings(what, next.annotations, metaOf(request.oldObject)?.annotations);
+      if (changed.length === 0 && !harvester) return allowed(typos());
       const written = harvester ? [...changed, `annotation ${HARVESTER_SKIP_DETACHED_KEY}`] : changed;
       const writers = context.config.overrides;
       const user = request.userInfo.username;
@@ -189,7 +189,7 @@ export function overrideGuardValidator(config: Config): Validator {
       }
       const until = annotations[SKIP_UNTIL_KEY];
       const warnings: string[] = [
-        ...typos,
+        ...typos(),
         ...overrideWriteWarnings(what, next, metaOf(request.oldObject), request.kind),
         ...(request.kind.group === ''
           ? unreadCheckWarnings(what, request.kind.kind, request.name || next.name || '', config, next.annotations ?? {}, metaOf(request.oldObject)?.annotations)
@@ -204,7 +204,7 @@ export function overrideGuardValidator(config: Config): Validator {
           );
         }
         if (date.getTime() <= context.now) {
-          warnings.push(`volume-guard: ${SKIP_UNTIL_KEY} on ${what} has passed (${date.toISOString()}): its overrides are ignored`);
+          warnings.push(...wrap(`volume-guard: ${SKIP_UNTIL_KEY} on ${what} has passed (${date.toISOString()}): its overrides are ignored`));
         }
       }
       return allowed(warnings, {

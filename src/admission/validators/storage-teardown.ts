@@ -23,6 +23,7 @@ import { parseAllDocuments } from 'yaml';
 import { isHelmsOwnWrite } from '../helm-writes.ts';
 import { unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
+import { wrap } from '../messages.ts';
 import { field, finalizersOf, isRecord, metaOf, stringField } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -279,7 +280,7 @@ function judgeDefaultSettings(request: AdmissionRequest, context: ValidationCont
   }
   const values = defaultSettingsOf(request.object);
   if (values === undefined) {
-    return allowed([`volume-guard: ${DEFAULT_SETTING_KEY} of ConfigMap ${request.namespace}/${DEFAULT_SETTING_CONFIGMAP} is not a YAML map: Longhorn applies none of it`]);
+    return allowed(wrap(`volume-guard: ${DEFAULT_SETTING_KEY} of ConfigMap ${request.namespace}/${DEFAULT_SETTING_CONFIGMAP} is not a YAML map: Longhorn applies none of it`));
   }
   // A refusal answers; else the first judged change (its warnings, its audited override).
   let answer: Decision | undefined;
