@@ -197,6 +197,16 @@ function isScratchVolume(snapshot: ClusterSnapshot, pv: PersistentVolumeRecord):
   return snapshot.hasPodScratchClaims() && isPodScratchClaim(snapshot.persistentVolumeClaim(pv.claimNamespace, pv.claimName));
 }
 
+/**
+ * Whether the PV's claim is being deleted with nothing to keep of it where the node goes: pvc-protection holds the
+ * claim only while a pod uses it, so the data goes with the claim under reclaim Delete or Recycle whatever this
+ * answer is; under Retain it stays as a Released PV, lost only with the node's disks (`removed`).
+ */
+function claimGoing(snapshot: ClusterSnapshot, pv: PersistentVolumeRecord, removed: boolean): boolean {
+  if (removed && pv.reclaimPolicy === 'Retain') return false;
+  return snapshot.persistentVolumeClaim(pv.claimNamespace, pv.claimName)?.deleting === true;
+}
+
 /** Whether the PV is bound, node-local and pinned to `node`: its data goes if the node does. */
 export function isNodeLocalVolumeRisk(
   pv: PersistentVolumeRecord,
@@ -298,7 +308,7 @@ export function nodeLocalVolumeFinding(
   node: string,
   nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
 ): Finding | undefined {
-  if (!isNodeLocalVolumeRisk(pv, node, nodeLocalDrivers) || isScratchVolume(snapshot, pv)) return undefined;
+  if (!isNodeLocalVolumeRisk(pv, node, nodeLocalDrivers) || isScratchVolume(snapshot, pv) || claimGoing(snapshot, pv, false)) return undefined;
   const pods = podsUsing(snapshot, pv);
   return buildFinding(pv, pods, nodeLocalVolumeTags(pv, pods));
 }
@@ -441,14 +451,16 @@ export function collectNodeLocalVolume(
       if (collector.admit(tags)) collector.add(releasedFinding(pv, target.node, tags));
       return;
     }
-    if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
+    if (!isNodeLocalVolumeRisk(pv, target.node, nodeLocalDrivers) || isScratchVolume(snapshot, pv) || claimGoing(snapshot, pv, removed)) return;
+    if (collector.countIfFull()) return;
     const pods = podsUsing(snapshot, pv);
     const tags = nodeLocalVolumeTags(pv, pods);
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags));
   };
   /** A PV no affinity pins, written by a running pod on the node. */
   const considerUnpinned = (pv: PersistentVolumeRecord): void => {
-    if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || collector.countIfFull() || isScratchVolume(snapshot, pv)) return;
+    if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || isScratchVolume(snapshot, pv) || claimGoing(snapshot, pv, removed)) return;
+    if (collector.countIfFull()) return;
     const pods = podsUsing(snapshot, pv);
     const tags = [...nodeLocalVolumeTags(pv, pods), 'unpinned'];
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags, target.node));

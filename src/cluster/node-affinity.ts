@@ -49,10 +49,20 @@ const GROUP_KEY_NAMES: ReadonlySet<string> = new Set([
 ]);
 /**
  * Node pools, whatever a provider calls them (GKE's gke-nodepool, AKS's agentpool, DigitalOcean's node-pool, IBM's
- * worker-pool-name, EKS's nodegroup, eksctl's nodegroup-name): matched on the end of the key's last segment. A surge
- * upgrade of a pool adds a node to it before draining the old one, so a pool of one node today pins nothing.
+ * worker-pool-name, EKS's nodegroup, eksctl's nodegroup-name, Linode's pool-id, Alibaba's nodepool-id, kOps's
+ * instancegroup): matched on the end of the key's last segment. A surge upgrade of a pool adds a node to it before
+ * draining the old one, so a pool of one node today pins nothing.
  */
-const GROUP_KEY_SUFFIXES: readonly string[] = ['pool', 'pool-name', 'nodegroup', 'node-group', 'nodegroup-name'];
+const GROUP_KEY_SUFFIXES: readonly string[] = [
+  'pool',
+  'pool-name',
+  'pool-id',
+  'nodegroup',
+  'node-group',
+  'nodegroup-name',
+  'instancegroup',
+  'instance-group',
+];
 const GROUP_KEY_PREFIXES: readonly string[] = [
   'node-role.kubernetes.io/',
   'failure-domain.beta.kubernetes.io/',

@@ -27,6 +27,9 @@ const POOL_KEYS = [
   'kubernetes.azure.com/scalesetpriority',
   'ibm-cloud.kubernetes.io/worker-pool-name',
   'doks.digitalocean.com/node-pool',
+  'lke.linode.com/pool-id',
+  'alibabacloud.com/nodepool-id',
+  'kops.k8s.io/instancegroup',
 ];
 
 describe('node pool keys name groups of nodes', () => {
