@@ -5,7 +5,8 @@
 // PV and the claim it held; a person doing it by hand passes (pvcDelete.others off by default), and so does Flux once
 // an admin marks the PV `volume-guard.io/delete: "true"`. The PV's phase lags behind its claim: a PV written with
 // the claimRef (uid included) of a claim that no longer exists is released and reclaimed by the PV controller at its
-// next sync whatever its phase says, so Flux re-applying an exported PV that way onto an Available PV is refused too.
+// next sync whatever its phase says, so Flux re-applying an exported PV that way onto an Available PV is refused too,
+// and so is Flux creating such a PV anew (an exported PV restored from a backup or a repository).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import { apply, boundClaim, createPod, csiVolumeSpec, deleteObjects, ensureNamespace, eventually, must, removeLeftoverPv } from '../harness/scenario.ts';
@@ -26,7 +27,7 @@ describe('pvc-delete at a PV reclaim policy change', () => {
     await ensureNamespace(NS);
     await kubectl(['delete', 'clusterrolebinding', 'e2e-flux-pv-patcher']);
     await kubectl(['delete', 'clusterrole', 'e2e-pv-patcher']);
-    await must(kubectl(['create', 'clusterrole', 'e2e-pv-patcher', '--verb=get,list,patch,update', '--resource=persistentvolumes']), 'clusterrole');
+    await must(kubectl(['create', 'clusterrole', 'e2e-pv-patcher', '--verb=get,list,create,patch,update', '--resource=persistentvolumes']), 'clusterrole');
     await must(kubectl(['create', 'clusterrolebinding', 'e2e-flux-pv-patcher', '--clusterrole=e2e-pv-patcher', `--user=${FLUX}`]), 'clusterrolebinding');
     await boundClaim(NS, CLAIM, 'Retain');
     await must(kubectl(['delete', 'pvc', CLAIM, '-n', NS, '--wait=true', '--timeout=60s']), 'delete the claim');
@@ -91,5 +92,26 @@ describe('pvc-delete at a PV reclaim policy change', () => {
     const allowed = await kubectl(['patch', 'pv', SPARE_PV, '--type=merge', '-p', preBound, `--as=${FLUX}`, '--dry-run=server']);
     expect(allowed.stderr).not.toContain('denied');
     expect(allowed.code).toBe(0);
+  });
+
+  it('refuses a PV created with reclaim Delete and the claimRef of a claim that is gone', async () => {
+    const exported = (claimRef: Record<string, string>) =>
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: `${SPARE_PV}-restored` },
+        spec: { ...csiVolumeSpec(`${SPARE_PV}-restored`, 'Delete', 'e2e-no-such-class'), claimRef: { namespace: NS, ...claimRef } },
+      });
+    const create = (claimRef: Record<string, string>) =>
+      kubectl(['create', '-f', '-', `--as=${FLUX}`, '--dry-run=server'], { input: exported(claimRef) });
+    const refused = await eventually(() => create({ name: 'long-gone', uid: '5b0c1f7e-8a61-4d2b-bf0e-3c9e2a7d4f10' }), (r) => r.code !== 0, 30_000);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain(`creation of PV ${SPARE_PV}-restored with reclaim policy Delete by ${FLUX}`);
+    expect(refused.stderr).toContain(`its claim ${NS}/long-gone no longer exists`);
+    // Without the uid the PV waits, Available, for a claim of that name: nothing is reclaimed.
+    const preBound = await create({ name: 'long-gone' });
+    expect(preBound.stderr).not.toContain('denied');
+    expect(preBound.code).toBe(0);
   });
 });

@@ -66,6 +66,16 @@ const RECLAIM_CONDITION =
   "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != ''";
 
 /**
+ * A PV created with a reclaim policy that destroys and a `claimRef` naming a claim by uid (an exported PV applied
+ * again, from a backup or a GitOps repository): when that claim is gone or was re-created under another uid, the PV
+ * controller's first sync releases the PV and reclaims it (judgeReclaimChange, from no policy).
+ */
+const PV_CREATE_CONDITION =
+  "request.resource.resource == 'persistentvolumes' && (!has(request.subResource) || request.subResource == '') && " +
+  "has(object.spec.persistentVolumeReclaimPolicy) && object.spec.persistentVolumeReclaimPolicy in ['Delete', 'Recycle'] && " +
+  "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != ''";
+
+/**
  * A StatefulSet already being deleted with the `orphan` finalizer (a DELETE with --cascade=orphan, judged then) whose
  * orphaning this request undoes before the garbage collector has orphaned its claims: a second DELETE (the API server
  * rewrites the GC finalizers from its options: Background drops `orphan`, Foreground puts `foregroundDeletion` in its
@@ -87,8 +97,9 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
     { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets'], operations: ['DELETE'], scope: 'Namespaced' },
     // Scale-downs: the StatefulSet controller deletes the PVCs of the pods it scales away (whenScaled: Delete).
     { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets', 'statefulsets/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
-    // A Released PV's reclaim policy turned to Delete: the PV controller destroys the volume at once.
-    { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumes'], operations: ['UPDATE'], scope: 'Cluster' },
+    // A Released PV's reclaim policy turned to Delete: the PV controller destroys the volume at once. And a PV
+    // created (re-applied) with Delete and a claimRef to a claim that is gone: the same at its first sync.
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumes'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' },
     // A Longhorn Volume deleted: Longhorn deletes its replicas and data.
     { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes'], operations: ['DELETE'], scope: 'Namespaced' },
   ],
@@ -98,7 +109,8 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
     {
       name: 'deletes-bound-claims',
       expression:
-        `oldObject != null && (has(oldObject.metadata.deletionTimestamp) ? (${REOPENS_CASCADE}) : (request.operation == 'UPDATE' ? ` +
+        `oldObject == null ? (request.operation == 'CREATE' && ${PV_CREATE_CONDITION}) : ` +
+        `(has(oldObject.metadata.deletionTimestamp) ? (${REOPENS_CASCADE}) : (request.operation == 'UPDATE' ? ` +
         `(request.resource.resource == 'persistentvolumes' ? (${RECLAIM_CONDITION}) : (${SCALE_DOWN_CONDITION})) : ` +
         "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes' && " +
         `request.userInfo.username != '${longhornServiceAccount(config)}') || ` +
@@ -157,9 +169,10 @@ export function pvcDeleteValidator(config: Config): Validator {
     declaration: declarationFor(config),
     handle(request, context) {
       const scaling = request.operation === 'UPDATE' && request.resource.resource === 'statefulsets';
-      const reclaiming = request.operation === 'UPDATE' && request.resource.resource === 'persistentvolumes' && (request.subResource ?? '') === '';
+      const reclaiming =
+        (request.operation === 'UPDATE' || request.operation === 'CREATE') && request.resource.resource === 'persistentvolumes' && (request.subResource ?? '') === '';
       if (request.operation !== 'DELETE' && !scaling && !reclaiming) return allowed();
-      const old = request.oldObject;
+      const old = request.operation === 'CREATE' ? request.object : request.oldObject;
       const meta = metaOf(old);
       if (!meta) return allowed();
       // Once allowed (whatever this check's mode, orphaning or not), `kubectl delete sts a b` judges b with a no
@@ -397,12 +410,14 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
   const object = request.object;
   const name = request.name || stringField(object, 'metadata', 'name');
   const annotations = metaOf(object)?.annotations ?? {};
+  const created = request.operation === 'CREATE';
   const target: ReclaimChangeTarget = {
     name,
     claimNamespace: stringField(object, 'spec', 'claimRef', 'namespace'),
     claimName: stringField(object, 'spec', 'claimRef', 'name'),
     claimUid: stringField(object, 'spec', 'claimRef', 'uid'),
-    phase: stringField(object, 'status', 'phase'),
+    // A new PV's status is the API server's (Pending), whatever the applied manifest said.
+    phase: created ? '' : stringField(object, 'status', 'phase'),
     reclaimPolicy: stringField(object, 'spec', 'persistentVolumeReclaimPolicy'),
     previousPolicy: stringField(request.oldObject, 'spec', 'persistentVolumeReclaimPolicy'),
     approved: isDeleteApproved(annotations, context.now),
@@ -413,14 +428,19 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
   const approval = (): OverrideSource | undefined => deleteApprovalOn(annotations, context.now, `PV ${name}`);
   const plan = PLANS['pv-reclaim'];
   return judgeByPlan(context, plan, {
-    action: `change of PV ${name}'s reclaim policy to ${target.reclaimPolicy} by ${describeUser(request.userInfo)}`,
+    action: created
+      ? `creation of PV ${name} with reclaim policy ${target.reclaimPolicy} by ${describeUser(request.userInfo)}`
+      : `change of PV ${name}'s reclaim policy to ${target.reclaimPolicy} by ${describeUser(request.userInfo)}`,
     target,
     overrides: readOverrides(plan, { 'pv-delete': approval }),
     modes: { 'pvc-delete': mode },
-    overrideHint:
-      `keep reclaim policy ${target.previousPolicy || 'Retain'} until the data is backed up or rebound; if it may go: kubectl annotate pv ${name} ` +
-      `${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
-      `${automation ? 'the controller retry' : 'the change be retried'}`,
+    overrideHint: created
+      ? `create it with persistentVolumeReclaimPolicy: Retain (and without claimRef.uid to bind it to a new claim); if its data ` +
+        `may go, add the annotations ${DELETE_APPROVED_KEY}: "true", ${SKIP_REASON_KEY}: "<why>" and ${SKIP_BY_KEY}: <your user name> to ` +
+        `the PV and ${automation ? 'let the controller retry' : 'create it again'}`
+      : `keep reclaim policy ${target.previousPolicy || 'Retain'} until the data is backed up or rebound; if it may go: kubectl annotate pv ${name} ` +
+        `${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
+        `${automation ? 'the controller retry' : 'the change be retried'}`,
   });
 }
 

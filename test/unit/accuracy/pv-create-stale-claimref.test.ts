@@ -1,0 +1,79 @@
+// pkg/controller/volume/persistentvolume/pv_controller.go syncVolume: a PV whose claimRef names, by uid, a claim that
+// does not exist (or exists under another uid) is set Released and reclaimed in the same sync, whatever phase it was
+// created with. An exported PV (`kubectl get pv -o yaml`: claimRef with uid, reclaim Delete) applied into a cluster
+// (disaster recovery, a GitOps repository holding it) has its disk deleted at once. Its CREATE is judged as a reclaim
+// policy change from none.
+import { describe, expect, it } from 'vitest';
+import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
+import { pvcDeleteValidator } from '../../../src/admission/validators/pvc-delete.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { ADMIN, context, request } from '../../support/admission.ts';
+import { pvc } from '../../support/fixtures.ts';
+
+const NS = 'shop';
+const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts'] };
+const validator = pvcDeleteValidator(defaultConfig());
+const PV_KIND = { kind: { group: '', version: 'v1', kind: 'PersistentVolume' }, resource: { group: '', version: 'v1', resource: 'persistentvolumes' } };
+
+function exported(reclaimPolicy: string, claimRef: Record<string, string>, status?: Record<string, string>) {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: 'pv-db', annotations: { 'pv.kubernetes.io/provisioned-by': 'ebs.csi.aws.com' } },
+    spec: {
+      persistentVolumeReclaimPolicy: reclaimPolicy,
+      claimRef: { kind: 'PersistentVolumeClaim', namespace: NS, ...claimRef },
+      csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-0abc' },
+    },
+    ...(status ? { status } : {}),
+  };
+}
+
+const createPv = (object: unknown, user: UserInfo = ARGO): AdmissionRequest => request({ ...PV_KIND, operation: 'CREATE', name: 'pv-db', userInfo: user, object });
+
+function model(): ClusterModel {
+  const cluster = new ClusterModel(VOLUME_SETS);
+  cluster.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data-db-1', uid: 'uid-live', volumeName: '' }));
+  return cluster;
+}
+
+describe('a PV CREATE with a claimRef by uid', () => {
+  it('is a write the pvc-delete webhook is called for', () => {
+    const rules = validator.declaration.rules.filter((rule) => 'resources' in rule && rule.resources.includes('persistentvolumes'));
+    expect(rules.some((rule) => 'operations' in rule && rule.operations.includes('CREATE'))).toBe(true);
+  });
+
+  it('reclaim Delete, its claim gone: refused for automation, naming the PV and the claim', () => {
+    const decision = validator.handle(createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' })), context(model()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('creation of PV pv-db with reclaim policy Delete');
+    expect(decision.status?.message).toContain(`its claim ${NS}/data-db-0 no longer exists`);
+    expect(decision.status?.message).toContain('persistentVolumeReclaimPolicy: Retain');
+  });
+
+  it('whatever status the manifest carries (the API server resets it)', () => {
+    const decision = validator.handle(createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' }, { phase: 'Bound' })), context(model()));
+    expect(decision.allowed).toBe(false);
+  });
+
+  it('reclaim Recycle, its claim re-created under another uid: refused', () => {
+    const decision = validator.handle(createPv(exported('Recycle', { name: 'data-db-1', uid: 'uid-old' })), context(model()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('was deleted (the PVC of that name now is another one, uid uid-live)');
+  });
+
+  it('its claim there under the same uid: passes (the PV binds back to it)', () => {
+    expect(validator.handle(createPv(exported('Delete', { name: 'data-db-1', uid: 'uid-live' })), context(model())).allowed).toBe(true);
+  });
+
+  it('reclaim Retain, or pre-bound by name only: passes', () => {
+    expect(validator.handle(createPv(exported('Retain', { name: 'data-db-0', uid: 'uid-gone' })), context(model())).allowed).toBe(true);
+    expect(validator.handle(createPv(exported('Delete', { name: 'data-db-0' })), context(model())).allowed).toBe(true);
+  });
+
+  it('by a person: pvcDelete.others (off by default) decides', () => {
+    expect(validator.handle(createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' }), ADMIN), context(model())).allowed).toBe(true);
+  });
+});
