@@ -333,8 +333,10 @@ export interface PodRecord {
    */
   readonly nodeSelector: NodeSelector;
   /**
-   * Tolerations that keep the pod on its node under a NoExecute taint for good (effect NoExecute or any, no
-   * tolerationSeconds), condition taints' aside; omitted when none (most pods).
+   * The tolerations a NoExecute taint is matched against (effect NoExecute or any), in the pod's order, with their
+   * tolerationSeconds: the taint manager reads only the first one matching each taint (GetMatchingTolerations), so
+   * one with seconds ahead of one without still gets the pod deleted. not-ready / unreachable ones aside (those taints
+   * are never judged); omitted when none (most pods).
    */
   readonly noExecuteTolerations?: readonly Toleration[];
   /**
@@ -352,6 +354,8 @@ export interface Toleration {
   /** `Exists` or `Equal` ('' reads as Equal); `Lt` / `Gt` with TaintTolerationComparisonOperators (1.35+). */
   readonly operator: string;
   readonly value: string;
+  /** spec.tolerations[].tolerationSeconds; omitted when absent (tolerated for good). */
+  readonly tolerationSeconds?: number;
 }
 
 /** apps/v1 StatefulSet. */

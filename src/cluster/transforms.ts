@@ -466,20 +466,30 @@ export function isConditionTaintKey(key: string): boolean {
  */
 export const NO_EXECUTE_CONDITION_TAINT_KEYS: readonly string[] = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
 
-/** The tolerations that keep the pod under a NoExecute taint for good (PodRecord.noExecuteTolerations). */
+/**
+ * The tolerations a NoExecute taint is matched against (PodRecord.noExecuteTolerations), in order and with their
+ * seconds: the taint manager takes the first matching each taint. Those with another effect never match a NoExecute
+ * taint, so leaving them out keeps which one matches first.
+ */
 function noExecuteTolerationsOf(spec: JsonObject | undefined): { noExecuteTolerations?: readonly Toleration[] } {
   let tolerations: Toleration[] | undefined;
   for (const toleration of arrayAt(spec, 'tolerations')) {
     const effect = stringAt(toleration, 'effect');
     if (effect !== '' && effect !== 'NoExecute') continue;
-    const seconds = isObject(toleration) ? toleration['tolerationSeconds'] : undefined;
-    if (seconds !== undefined && seconds !== null) continue;
     const key = stringAt(toleration, 'key');
-    // Never judged with NoExecute (and on every DaemonSet pod): not kept. A toleration of another condition key
-    // counts, as the taint manager reads it, when that key is written with NoExecute (disk-pressure, out-of-service).
+    // Never judged with NoExecute (and on nearly every pod: DefaultTolerationSeconds' 300 s): not kept. Such a toleration matches only its own key, so
+    // dropping it changes no other taint's first match. A toleration of another condition key counts, as the taint
+    // manager reads it, when that key is written with NoExecute (disk-pressure, out-of-service).
     if (NO_EXECUTE_CONDITION_TAINT_KEYS.includes(key)) continue;
+    const seconds = isObject(toleration) ? toleration['tolerationSeconds'] : undefined;
     tolerations ??= [];
-    tolerations.push({ key: intern(key), operator: intern(stringAt(toleration, 'operator')), value: intern(stringAt(toleration, 'value')) });
+    tolerations.push({
+      key: intern(key),
+      operator: intern(stringAt(toleration, 'operator')),
+      value: intern(stringAt(toleration, 'value')),
+      // Anything but a number (never from the API server) reads as 0: evicted at once, the cautious reading.
+      ...(seconds === undefined || seconds === null ? {} : { tolerationSeconds: typeof seconds === 'number' ? seconds : 0 }),
+    });
   }
   return tolerations === undefined ? {} : { noExecuteTolerations: tolerations };
 }

@@ -262,12 +262,20 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   });
 }
 
-/** Whether the pod named stays on its node under these NoExecute taints: it tolerates each of them for good. */
+/**
+ * Whether the pod named stays on its node under these NoExecute taints, as the taint manager reads its tolerations
+ * (GetMatchingTolerations, then getMinTolerationTime): for each taint only the first toleration matching it counts,
+ * and it must have no tolerationSeconds. A first match with seconds gets the pod deleted once they are past, even
+ * when a later toleration would tolerate the taint for good: its data is lost all the same.
+ */
 function toleratesAll(snapshot: ClusterSnapshot, ref: AffectedObject, taints: readonly Taint[]): boolean {
   const pod = ref.namespace === undefined ? undefined : snapshot.pod(ref.namespace, ref.name);
   if (pod === undefined) return false;
   const tolerations = pod.noExecuteTolerations ?? [];
-  return taints.every((taint) => tolerations.some((toleration) => tolerationMatches(toleration, taint)));
+  return taints.every((taint) => {
+    const first = tolerations.find((toleration) => tolerationMatches(toleration, taint));
+    return first !== undefined && first.tolerationSeconds === undefined;
+  });
 }
 
 /**

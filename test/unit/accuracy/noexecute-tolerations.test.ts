@@ -45,7 +45,7 @@ function cluster(tolerations: readonly Toleration[] | undefined, extra: (model: 
 const dedicatedTaint = { key: 'dedicated', value: 'db', effect: 'NoExecute' };
 
 describe('NoExecute taints: pods tolerating them stay with their data', () => {
-  it('the pod record keeps only the tolerations that hold under a NoExecute taint for good', () => {
+  it('the pod record keeps the tolerations a NoExecute taint is matched against, in order, with their seconds', () => {
     const record = transformPod({
       metadata: { name: 'db-0', namespace: 'default' },
       spec: {
@@ -60,7 +60,13 @@ describe('NoExecute taints: pods tolerating them stay with their data', () => {
         ],
       },
     });
-    expect(record?.noExecuteTolerations).toEqual([DEDICATED, { key: 'gpu', operator: 'Exists', value: '' }]);
+    // Kept with its seconds: the taint manager reads only the first toleration matching each taint
+    // (noexecute-first-toleration.test.ts).
+    expect(record?.noExecuteTolerations).toEqual([
+      DEDICATED,
+      { key: 'gpu', operator: 'Exists', value: '' },
+      { key: 'maintenance', operator: 'Exists', value: '', tolerationSeconds: 60 },
+    ]);
     expect(transformPod({ metadata: { name: 'web', namespace: 'default' }, spec: {} })?.noExecuteTolerations).toBeUndefined();
   });
 
