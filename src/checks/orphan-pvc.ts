@@ -174,6 +174,20 @@ function existingClaims(
   return found;
 }
 
+/**
+ * The replicas and ordinals.start of a StatefulSet the manifest declares once Helm has written it over the live one:
+ * a field the chart does not declare keeps its live value (three-way merge and server-side apply alike), unless the
+ * release set it before (releaseSets): Helm then removes it and the API server's default takes its place, 1 replica,
+ * ordinals from 0 (stateful_set_utils.go getStartOrdinal).
+ */
+export function sizeAfterHelm(next: ManifestStatefulSet, live: StatefulSetRecord): { replicas: number; ordinalsStart: number } {
+  const set = live.releaseSets ?? {};
+  return {
+    replicas: next.replicasDeclared ? next.replicas : set.replicas ? 1 : live.replicas,
+    ordinalsStart: next.ordinalsDeclared ? next.ordinalsStart : set.ordinalsStart ? 0 : live.ordinalsStart,
+  };
+}
+
 /** The PVCs the manifest StatefulSet will claim that exist now: by name lookup or namespace scan, whichever is smaller. */
 function claimsOfManifestStatefulSet(
   snapshot: ClusterSnapshot,
@@ -316,8 +330,10 @@ function candidatesFor(
     else if (!existing.rules.includes(candidate.rule)) existing.rules.push(candidate.rule);
   };
 
-  for (const statefulSet of manifest.statefulSets) {
-    const live = snapshot.statefulSet(statefulSet.namespace, statefulSet.name);
+  for (const declared of manifest.statefulSets) {
+    const live = snapshot.statefulSet(declared.namespace, declared.name);
+    // Helm patches a live one: the ordinals it runs afterwards keep what the chart leaves undeclared (sizeAfterHelm).
+    const statefulSet = live === undefined ? declared : { ...declared, ...sizeAfterHelm(declared, live) };
     for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
       const ownedLive = hasLiveOwnerReference(snapshot, claim);
       if (live !== undefined && claimedByLiveStatefulSet(snapshot, claim, [statefulSet.name])) {

@@ -25,7 +25,7 @@ import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimOf, ordinalInRange } from '../helm/claims.ts';
 import { claimObject } from './affected.ts';
-import { claimReclaimPolicy, liveStatefulSetsOfRelease } from './orphan-pvc.ts';
+import { claimReclaimPolicy, liveStatefulSetsOfRelease, sizeAfterHelm } from './orphan-pvc.ts';
 import { stayingOwner } from './owners.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { isDeleteApproved } from '../override-keys.ts';
@@ -113,8 +113,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
       // A field the chart does not set keeps its live value (three-way merge and server-side apply alike), unless the
       // release set it before: Helm then removes it and the API server's default takes its place (releaseSets).
       const set = live.releaseSets ?? {};
-      const replicas = next.replicasDeclared ? next.replicas : set.replicas ? 1 : live.replicas;
-      const ordinalsStart = next.ordinalsDeclared ? next.ordinalsStart : set.ordinalsStart ? 0 : live.ordinalsStart;
+      const { replicas, ordinalsStart } = sizeAfterHelm(next, live);
       const whenScaled = next.whenScaledDeclared ? next.retentionPolicy.whenScaled : set.whenScaled ? 'Retain' : live.whenScaled;
       const changes = replicas < live.replicas || ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
       if (whenScaled === 'Delete' && changes) {
