@@ -79,7 +79,7 @@ export function staleModelDecision(
 ): Decision | undefined {
   const { maxStalenessSeconds, stalePolicy } = context.config.model;
   let stale = context.health.synced()
-    ? context.health.staleResources(context.now, maxStalenessSeconds * 1000)
+    ? context.health.staleResources(maxStalenessSeconds * 1000)
     : ['(not synced yet)'];
   if (stale.length === 0) return undefined;
   if (dependsOn !== undefined && context.health.synced()) {

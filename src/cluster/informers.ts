@@ -78,6 +78,9 @@ export const DEFAULT_TIMINGS: InformerTimings = {
   watchdogIntervalMs: 1_000,
 };
 
+/** Milliseconds on a clock that never steps back (the informers' default). */
+const monotonicNow = (): number => performance.now();
+
 /** A watch that lasted at least this long before failing counts as having worked: backoff starts over. */
 const HEALTHY_WATCH_MS = 10_000;
 /** A probe's own server-side timeout. */
@@ -588,7 +591,9 @@ export class InformerSet implements ModelHealth {
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.#sink = options.sink;
     this.#log = options.log;
-    this.#now = options.now ?? Date.now;
+    // Monotonic: freshness and backoff are durations, and a wall clock stepped back (NTP, a VM resumed) would make an
+    // outage look current until it caught up with the last success.
+    this.#now = options.now ?? monotonicNow;
     const deps: InformerDependencies = {
       client: options.client,
       sink: options.sink,
@@ -633,7 +638,7 @@ export class InformerSet implements ModelHealth {
     return this.informers.every((informer) => informer.synced);
   }
 
-  staleResources(now: number, maxAgeMs: number): readonly string[] {
+  staleResources(maxAgeMs: number, now: number = this.#now()): readonly string[] {
     return this.informers.filter((informer) => informer.ageMs(now) > maxAgeMs).map((informer) => informer.resource);
   }
 

@@ -198,6 +198,6 @@ export interface ClusterSnapshot {
 export interface ModelHealth {
   /** Every informer has completed its first list. */
   synced(): boolean;
-  /** Resources whose last successful list or watch event is older than maxAgeMs. */
-  staleResources(now: number, maxAgeMs: number): readonly string[];
+  /** Resources whose last successful list or watch event is older than maxAgeMs, on the health's own clock. */
+  staleResources(maxAgeMs: number): readonly string[];
 }

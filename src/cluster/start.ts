@@ -1,7 +1,7 @@
 import type { ApiCredentials } from './kubeconfig.ts';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { InformerSet, type InformerStatus, type InformerTimings } from './informers.ts';
+import { DEFAULT_TIMINGS, InformerSet, type InformerStatus, type InformerTimings } from './informers.ts';
 import type { ModelSink } from './records.ts';
 import { HttpKubeClient, type KubeClient } from './kube-client.ts';
 import { registerModelMetrics } from './metrics.ts';
@@ -49,6 +49,14 @@ function secondsToMs(seconds: number | undefined): number | undefined {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
+}
+
+/**
+ * How long a quiet watch counts as current unproven (a probe at half of it proves it), seconds: never longer than the
+ * staleness bound, or a silently dead connection would pass for current past that bound.
+ */
+export function watchStallSecondsFor(maxStalenessSeconds: number): number {
+  return Math.min(DEFAULT_TIMINGS.stallMs / 1000, maxStalenessSeconds);
 }
 
 /** Starts every informer; the model fills in the background and `health.synced()` says when it is complete. */

@@ -5,7 +5,7 @@ import { createRegistry } from '../admission/registry.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
 import { createApiCredentials, type KubeConfigOptions } from '../cluster/kubeconfig.ts';
 import { ClusterModel } from '../cluster/model.ts';
-import { startClusterModel } from '../cluster/start.ts';
+import { startClusterModel, watchStallSecondsFor } from '../cluster/start.ts';
 import type { Config } from '../config.ts';
 import { registerEventMetrics, registerRiskMetrics, startRiskFlusher } from '../observe/metrics.ts';
 import { EventRecorder } from '../observe/events.ts';
@@ -38,7 +38,11 @@ export function createClusterDependencies(
     kubeConfig,
     sink: risks.sink(),
     registry: context.metrics.registry,
-    config: { longhornNamespace: config.longhorn.namespace, resyncSeconds: config.model.resyncSeconds },
+    config: {
+      longhornNamespace: config.longhorn.namespace,
+      resyncSeconds: config.model.resyncSeconds,
+      watchStallSeconds: watchStallSecondsFor(config.model.maxStalenessSeconds),
+    },
     log: context.log,
   });
   // Denials recorded as Events on the object they concern, written in the background (src/observe/events.ts).

@@ -224,13 +224,13 @@ describe('cluster model against the real API server', () => {
     // The API server is unreachable: nothing is synced and everything is stale.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(running.health.synced()).toBe(false);
-    expect(running.health.staleResources(Date.now(), 60_000)).toHaveLength(RESOURCE_KINDS.length);
+    expect(running.health.staleResources(60_000)).toHaveLength(RESOURCE_KINDS.length);
     expect(await metricValue(registry, 'volume_guard_model_age_seconds', { resource: 'pods' })).toBe(Number.POSITIVE_INFINITY);
 
     proxy.restore();
     const syncMs = await eventually(() => running!.health.synced(), 'first sync', 30_000);
     log.info({ syncMs }, 'synced');
-    expect(running.health.staleResources(Date.now(), 5_000)).toEqual([]);
+    expect(running.health.staleResources(5_000)).toEqual([]);
     expect(model.longhornInstalled).toBe(true);
     // Listed is synced; once each informer's watch is connected too, its age is 0.
     await eventually(() => running!.statuses().every((status) => status.connected), 'every watch connected');
@@ -392,7 +392,7 @@ describe('cluster model against the real API server', () => {
       await eventually(() => !model.longhornInstalled, 'Longhorn not installed', 30_000);
       expect(model.count('longhornVolume')).toBe(0);
       expect(running!.health.synced()).toBe(true);
-      expect(running!.health.staleResources(Date.now(), 5_000)).toEqual([]);
+      expect(running!.health.staleResources(5_000)).toEqual([]);
     } finally {
       await applyCrds({ log: () => {} });
       // Its writer too: a later file's refusal advice fits what the namespace still holds (--overwrite).
@@ -417,7 +417,7 @@ describe('cluster model against the real API server', () => {
     await k(['label', 'pvc', 'o-changed', '-n', NS, 'release=other']);
     await apply(pvc('o-new'));
     await k(['delete', 'replicas.longhorn.io', 'pvc-o-r-2', '-n', LONGHORN_NS]);
-    await eventually(() => running!.health.staleResources(Date.now(), 10_000).length === RESOURCE_KINDS.length, 'every resource stale', 25_000);
+    await eventually(() => running!.health.staleResources(10_000).length === RESOURCE_KINDS.length, 'every resource stale', 25_000);
     expect(running!.health.synced()).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, cutAt + 30_000 - Date.now())));
     proxy.restore();
@@ -428,7 +428,7 @@ describe('cluster model against the real API server', () => {
     expect(model.persistentVolumeClaim(NS, 'o-new')).toBeDefined();
     expect(model.persistentVolumeClaim(NS, 'o-changed')?.labels['release']).toBe('other');
     expect(model.replicasOfVolume('pvc-o').map((replica) => replica.name)).toEqual(['pvc-o-r-1']);
-    await eventually(() => running!.health.staleResources(Date.now(), 5_000).length === 0, 'fresh again');
+    await eventually(() => running!.health.staleResources(5_000).length === 0, 'fresh again');
   });
 
   it('recovers from a 30 s API server restart and converges on changes made as it comes back', { timeout: 300_000 }, async () => {
@@ -436,7 +436,7 @@ describe('cluster model against the real API server', () => {
     await eventually(() => model.persistentVolumeClaim(NS, 'r-gone') !== undefined, 'fixtures visible');
     const stale = new Set<string>();
     const sampler = setInterval(() => {
-      for (const resource of running!.health.staleResources(Date.now(), 10_000)) stale.add(resource);
+      for (const resource of running!.health.staleResources(10_000)) stale.add(resource);
     }, 500);
     const relistsBefore = await Promise.all(RESOURCE_KINDS.map((kind) => restartsOf(registry, resourceLabel(RESOURCE_SPECS[kind]), 'expired')));
     versionBeforeRestart = (await direct.list(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, { limit: 1, signal: AbortSignal.timeout(10_000) })).resourceVersion;
@@ -454,7 +454,7 @@ describe('cluster model against the real API server', () => {
     log.warn({ recoverMs }, 'ms from API server ready to a model equal to the server');
     expect(model.persistentVolumeClaim(NS, 'r-gone')).toBeUndefined();
     expect(model.persistentVolumeClaim(NS, 'r-new')).toBeDefined();
-    await eventually(() => running!.health.staleResources(Date.now(), 5_000).length === 0, 'fresh again', 30_000);
+    await eventually(() => running!.health.staleResources(5_000).length === 0, 'fresh again', 30_000);
     const relistsAfter = await Promise.all(RESOURCE_KINDS.map((kind) => restartsOf(registry, resourceLabel(RESOURCE_SPECS[kind]), 'expired')));
     log.warn({ relistsBefore, relistsAfter }, 'expired (410) restarts around the API server restart');
     // The restarted server's watch cache begins after every resourceVersion the informers held (the API
@@ -509,7 +509,7 @@ describe('cluster model against the real API server', () => {
     await eventually(() => statusOf().resourceVersion !== versionBefore, 'a bookmark', 75_000);
     expect(await restartsOf(registry, resource, 'stalled')).toBe(stalledBefore);
     expect(statusOf().connected).toBe(true);
-    expect(running!.health.staleResources(Date.now(), 1_000)).not.toContain(resource);
+    expect(running!.health.staleResources(1_000)).not.toContain(resource);
   });
 
   it('syncs with exactly the RBAC rules of permissions.ts, as a service account', async () => {

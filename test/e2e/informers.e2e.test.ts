@@ -303,7 +303,7 @@ describe('informers: first list', () => {
     await apply(...['p-1', 'p-2', 'p-3', 'p-4', 'p-5'].map((name) => pvc(name)));
     const h = startInformers({ timings: { pageSize: 2 } });
     expect(h.set.synced()).toBe(false);
-    expect(h.set.staleResources(Date.now(), 60_000)).toHaveLength(RESOURCE_KINDS.length);
+    expect(h.set.staleResources(60_000)).toHaveLength(RESOURCE_KINDS.length);
     await until(() => h.set.synced(), 'first sync');
     expect(claimNames(h.sink.model, 'p-')).toEqual(['p-1', 'p-2', 'p-3', 'p-4', 'p-5']);
 
@@ -322,7 +322,7 @@ describe('informers: first list', () => {
     expect(new Set(pages.map((page) => page.resourceVersion))).toEqual(new Set([pages[0]!.resourceVersion]));
     await until(() => h.allConnected(), 'every watch connected');
     expect(h.client.watchesOf(PVCS)[0]!.requestedVersion).toBe(pages[0]!.resourceVersion);
-    expect(h.set.staleResources(Date.now(), 60_000)).toEqual([]);
+    expect(h.set.staleResources(60_000)).toEqual([]);
     // What it read is exactly what the RBAC rules grant (group/resource), Longhorn only in its namespace.
     const used = new Set([...h.client.listCalls, ...h.client.watchCalls].map((call) => call.path));
     const asRule = (collection: string) => {
@@ -469,7 +469,7 @@ describe('informers: watchdog and resync', () => {
     const open = () => h.client.watchesOf(path('longhornReplica')).slice(watches - 1).filter((call) => call.outcome === undefined);
     await until(() => open().length === 1, 'the probe in flight ended', 5_000);
     expect(open()).toHaveLength(1);
-    expect(h.set.staleResources(Date.now(), 3_000)).toEqual([]);
+    expect(h.set.staleResources(3_000)).toEqual([]);
     expect(lines.filter((line) => JSON.parse(line).level >= 40)).toEqual([]);
     // The open watch still delivers.
     await apply(pvc('q-1'));
@@ -516,7 +516,7 @@ describe('informers: resources not served', () => {
     const replicaLists = h.client.listsOf(path('longhornReplica', 'longhorn-system'));
     expect(replicaLists.length).toBeGreaterThanOrEqual(1);
     expect(replicaLists.every((call) => isNotFound(call.error))).toBe(true);
-    expect(h.set.staleResources(Date.now(), 1_000)).toEqual([]);
+    expect(h.set.staleResources(1_000)).toEqual([]);
   });
 
   it('keeps a 404 on a core resource an error: it never counts as synced', async () => {
@@ -542,7 +542,7 @@ describe('informers: health', () => {
     await until(() => h.set.statuses().every((status) => status.phase === 'listing'), 'every informer relisting', 10_000);
     expect(h.restarts.filter((restart) => restart.reason === 'resync')).toHaveLength(RESOURCE_KINDS.length);
     expect(h.restarts.filter((restart) => restart.reason === 'stalled')).toHaveLength(0);
-    expect(h.set.staleResources(Date.now(), 2_500)).toEqual([]);
+    expect(h.set.staleResources(2_500)).toEqual([]);
     h.client.listGate = undefined;
     release();
     await until(() => h.allConnected(), 'watching again');
@@ -562,7 +562,7 @@ describe('informers: health', () => {
     const count = (message: string) => lines.filter((line) => line.includes(message)).length;
     const h = startInformers({ via: proxy, log: captured });
     await until(() => h.allConnected() && count('informer synced') === RESOURCE_KINDS.length, 'sync');
-    expect(h.set.staleResources(Date.now(), 1_000)).toEqual([]);
+    expect(h.set.staleResources(1_000)).toEqual([]);
 
     // Events are not logged.
     const afterSync = lines.length;
@@ -575,7 +575,7 @@ describe('informers: health', () => {
     await until(() => h.set.statuses().every((status) => !status.connected), 'disconnected');
     await until(() => h.restartsOf('persistentvolumeclaims', 'error') >= 4, 'retries');
     await pause(Math.max(0, cutAt + 1_500 - Date.now()));
-    const stale = h.set.staleResources(Date.now(), 1_000);
+    const stale = h.set.staleResources(1_000);
     expect(stale).toContain('persistentvolumeclaims');
     expect(stale).toContain('volumes.longhorn.io');
     expect(stale).toHaveLength(RESOURCE_KINDS.length);
@@ -583,7 +583,7 @@ describe('informers: health', () => {
     expect(count('retrying with backoff')).toBe(RESOURCE_KINDS.length);
 
     proxy.restore();
-    await until(() => h.set.staleResources(Date.now(), 1_000).length === 0, 'fresh again');
+    await until(() => h.set.staleResources(1_000).length === 0, 'fresh again');
     await until(() => count('informer recovered') === RESOURCE_KINDS.length, 'recovery lines');
     expect(count('retrying with backoff')).toBe(RESOURCE_KINDS.length);
   });
@@ -599,7 +599,7 @@ describe('informers: health', () => {
     // Without the wake-up the others would come back as their delays (up to 6.4-12.8 s now) run out.
     const rest = await until(() => h.allConnected(), 'all back', 30_000);
     expect(rest, `the last informer came back ${rest} ms after the first`).toBeLessThan(3_000);
-    await until(() => h.set.staleResources(Date.now(), 1_000).length === 0, 'fresh again');
+    await until(() => h.set.staleResources(1_000).length === 0, 'fresh again');
   });
 
   it('stops every loop and closes every watch', async () => {
