@@ -316,6 +316,20 @@ export function pvcsHelmDeletes(snapshot: ClusterSnapshot, manifest: ParsedManif
   return deleted;
 }
 
+/**
+ * The existing PVCs of `namespace` when the manifest declares that Namespace and Helm deletes it at uninstall (no
+ * helm.sh/resource-policy on its document): the namespace controller then deletes every PVC in it. [] otherwise.
+ */
+export function pvcsDeletedWithNamespace(snapshot: ClusterSnapshot, manifest: ParsedManifest, namespace: string): DeletedByUninstall[] {
+  if (!(manifest.namespaces ?? []).some((declared) => declared.name === namespace && !declared.keep)) return [];
+  const deleted: DeletedByUninstall[] = [];
+  for (const claim of snapshot.persistentVolumeClaimsIn(namespace)) {
+    if (claim.deleting) continue;
+    deleted.push({ namespace: claim.namespace, name: claim.name, volumeName: claim.volumeName, reclaimPolicy: claimReclaimPolicy(snapshot, claim) });
+  }
+  return deleted;
+}
+
 /** A PVC a `helm uninstall` hook (pre-delete, post-delete) deletes, for the uninstall warning. */
 export interface DeletedByUninstallHook extends DeletedByUninstall {
   /** The hook's event: pre-delete or post-delete. */

@@ -90,6 +90,13 @@ export interface ManifestPersistentVolumeClaim {
   readonly source: string;
 }
 
+/** A Namespace the chart declares. */
+export interface ManifestNamespace {
+  readonly name: string;
+  /** Annotated `helm.sh/resource-policy` (any value): `helm uninstall` leaves it. */
+  readonly keep: boolean;
+}
+
 /** A PVC the chart renders as a hook (helm.sh/hook): Helm creates it when the hook runs, outside the manifest. */
 export interface HookPersistentVolumeClaim {
   readonly namespace: string;
@@ -107,6 +114,11 @@ export interface ParsedManifest {
   readonly persistentVolumeClaims: readonly ManifestPersistentVolumeClaim[];
   /** PVCs rendered as hooks; absent where hooks were not read. */
   readonly hookClaims?: readonly HookPersistentVolumeClaim[];
+  /**
+   * Namespaces the chart declares (`kind: Namespace`): Helm deletes one at uninstall unless it is kept, and the
+   * namespace controller then deletes every PVC in it. Absent where none is declared.
+   */
+  readonly namespaces?: readonly ManifestNamespace[];
   /** Documents in the manifest, and how many of them were parsed in full. */
   readonly documents: number;
   readonly parsedDocuments: number;
@@ -159,7 +171,7 @@ export function splitManifest(manifest: string): ManifestDocument[] {
 
 /** Kinds whose documents are parsed: they create or claim storage, or may hold objects that do. */
 function isStorageKind(kind: string): boolean {
-  return kind === 'StatefulSet' || kind === 'PersistentVolumeClaim' || kind.endsWith('List');
+  return kind === 'StatefulSet' || kind === 'PersistentVolumeClaim' || kind === 'Namespace' || kind.endsWith('List');
 }
 
 /** A root key line: a plain key of letters, digits, `_.-/`, then `:` and a space, a comment or the end of line. */
@@ -216,7 +228,7 @@ export function documentKind(text: string): string | undefined {
 export function mayDeclareStorage(text: string): boolean {
   const kind = documentKind(text);
   if (kind !== undefined) return isStorageKind(kind);
-  return text.includes('StatefulSet') || text.includes('PersistentVolumeClaim') || SPELLING_ESCAPE.test(text);
+  return text.includes('StatefulSet') || text.includes('PersistentVolumeClaim') || text.includes('Namespace') || SPELLING_ESCAPE.test(text);
 }
 
 function nonEmptyString(value: unknown): string | undefined {
@@ -244,6 +256,7 @@ function retentionValue(value: unknown): string {
 interface Collector {
   readonly statefulSets: ManifestStatefulSet[];
   readonly persistentVolumeClaims: ManifestPersistentVolumeClaim[];
+  readonly namespaces: ManifestNamespace[];
   readonly releaseNamespace: string;
   readonly source: string;
 }
@@ -305,6 +318,10 @@ function collect(object: unknown, into: Collector, depth: number, documentKeep?:
       keep: documentKeep ?? leftByUninstall(metadata),
       source: into.source,
     });
+  } else if (kind === 'Namespace' && apiVersion === 'v1') {
+    const metadata = fieldsAt(object, 'metadata');
+    const name = nonEmptyString(metadata.name);
+    if (name !== undefined) into.namespaces.push({ name, keep: documentKeep ?? leftByUninstall(metadata) });
   } else if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(object.items) && depth < MAX_LIST_DEPTH) {
     // kubectl and Helm flatten v1 List documents into their items.
     const keep = documentKeep ?? leftByUninstall(fieldsAt(object, 'metadata'));
@@ -502,6 +519,7 @@ export function parseManifest(manifest: string, releaseNamespace: string, limits
   const maxNestingDepth = limits.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH;
   const statefulSets: ManifestStatefulSet[] = [];
   const persistentVolumeClaims: ManifestPersistentVolumeClaim[] = [];
+  const namespaces: ManifestNamespace[] = [];
   const documents = splitManifest(manifest);
   let parsedDocuments = 0;
   let parsedBytes = 0;
@@ -519,10 +537,10 @@ export function parseManifest(manifest: string, releaseNamespace: string, limits
       throw new ManifestError('yaml-bomb', `${describe(document, index)} nests deeper than ${maxNestingDepth} levels`);
     }
     parsedDocuments += 1;
-    const into: Collector = { statefulSets, persistentVolumeClaims, releaseNamespace, source: document.source };
+    const into: Collector = { statefulSets, persistentVolumeClaims, namespaces, releaseNamespace, source: document.source };
     for (const value of parseDocument(document, index, maxAliasCount)) collect(value, into, 0);
   });
-  return { statefulSets, persistentVolumeClaims, documents: documents.length, parsedDocuments };
+  return { statefulSets, persistentVolumeClaims, ...(namespaces.length > 0 ? { namespaces } : {}), documents: documents.length, parsedDocuments };
 }
 
 /**

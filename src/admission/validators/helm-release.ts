@@ -15,7 +15,14 @@
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
 import { ownedByOtherReleases, pvcsLeftBehind, reusedIntoDeletingStatefulSets, takenOverFromRelease } from '../../checks/orphan-pvc.ts';
-import { laterHookCollisions, pvcsDeletedWithStatefulSets, pvcsHelmDeletes, pvcsUninstallHooksDelete, shortReclaimEffect } from '../../checks/pvc-delete.ts';
+import {
+  laterHookCollisions,
+  pvcsDeletedWithNamespace,
+  pvcsDeletedWithStatefulSets,
+  pvcsHelmDeletes,
+  pvcsUninstallHooksDelete,
+  shortReclaimEffect,
+} from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
 import { objectAt } from '../../json.ts';
@@ -24,7 +31,7 @@ import { ManifestPool } from '../../helm/manifest-pool.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
 import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
 import { unknownWarnings } from '../context.ts';
-import { MAX_LISTED_PER_CHECK, overrideLines, plural, truncate, wrap, type Situation } from '../messages.ts';
+import { MAX_LISTED_PER_CHECK, fewNamed, overrideLines, plural, truncate, wrap, type Situation } from '../messages.ts';
 import { metaOf } from '../objects.ts';
 import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -433,8 +440,29 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
       }
       if (owned.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${owned.length - MAX_LISTED_PER_CHECK} more`);
     }
+    // The chart declares its own namespace: Helm deletes the Namespace, and the namespace controller every PVC in it.
+    const named = new Set([...templated, ...hookDeleted, ...owned.map((claim) => `${claim.namespace}/${claim.name}`)]);
+    const withNamespace = pvcsDeletedWithNamespace(context.snapshot, manifest, release.namespace).filter((claim) => !named.has(`${claim.namespace}/${claim.name}`));
+    if (withNamespace.length > 0) {
+      lines.push(
+        truncate(`volume-guard: uninstalling ${release.namespace}/${release.name} deletes namespace ${release.namespace}, which its chart declares;`),
+        truncate(`the namespace controller then deletes ${plural(withNamespace.length, 'PVC', 'PVCs')} in it:`),
+      );
+      for (const claim of withNamespace.slice(0, MAX_LISTED_PER_CHECK)) {
+        const effect = claim.volumeName ? `PV ${claim.volumeName}, ${shortReclaimEffect(claim.reclaimPolicy)}` : 'unbound';
+        lines.push(truncate(`- PVC ${claim.namespace}/${claim.name} (${effect})`));
+      }
+      if (withNamespace.length > MAX_LISTED_PER_CHECK) lines.push(`- and ${withNamespace.length - MAX_LISTED_PER_CHECK} more`);
+    }
   }
-  if (context.config.checks['orphan-pvc'].mode !== 'off') {
+  // Other namespaces the chart declares go too, with all they hold (not listed here: judged in its own namespace).
+  const others = (outcome.manifest.namespaces ?? []).filter((declared) => declared.name !== release.namespace && !declared.keep).map((declared) => declared.name);
+  if (others.length > 0) {
+    lines.push(...wrap(`volume-guard: uninstalling ${release.namespace}/${release.name} also deletes ${others.length === 1 ? 'namespace' : 'namespaces'} ${fewNamed(others)}, which its chart declares, with every PVC in ${others.length === 1 ? 'it' : 'them'}`));
+  }
+  // Nothing is left behind in a namespace the uninstall deletes.
+  const namespaceGoes = (manifest.namespaces ?? []).some((declared) => declared.name === release.namespace && !declared.keep);
+  if (context.config.checks['orphan-pvc'].mode !== 'off' && !namespaceGoes) {
     const left = pvcsLeftBehind(context.snapshot, release, manifest).filter((claim) => !hookDeleted.has(`${claim.namespace}/${claim.name}`));
     if (left.length > 0) {
       lines.push(
