@@ -52,12 +52,15 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 }
 
 /**
- * How long a quiet watch counts as current unproven (a probe at half of it proves it), seconds: never longer than the
- * staleness bound, or a silently dead connection would pass for current past that bound.
+ * How long a quiet watch counts as current unproven (a probe at half of it proves it), seconds: no longer than the
+ * staleness bound, or a silently dead connection would pass for current past that bound; at least 5 s, as a probe
+ * takes a second to answer and a healthy quiet watch must not flap stale.
  */
 export function watchStallSecondsFor(maxStalenessSeconds: number): number {
-  return Math.min(DEFAULT_TIMINGS.stallMs / 1000, maxStalenessSeconds);
+  return Math.min(DEFAULT_TIMINGS.stallMs / 1000, Math.max(MIN_WATCH_STALL_SECONDS, maxStalenessSeconds));
 }
+
+const MIN_WATCH_STALL_SECONDS = 5;
 
 /** Starts every informer; the model fills in the background and `health.synced()` says when it is complete. */
 export function startClusterModel(options: StartClusterModelOptions): RunningClusterModel {

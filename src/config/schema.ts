@@ -267,9 +267,9 @@ export const CONFIG_SCHEMA = {
     model: section('the in-memory cluster model', {
       maxStalenessSeconds: {
         type: 'integer',
-        minimum: 5,
+        minimum: 1,
         default: 120,
-        description: 'a resource not heard from for longer than this is stale (at least 5: a quiet watch is proven current by a one-second probe sent after half of this, at most 45 s)',
+        description: 'a resource not heard from for longer than this is stale (a quiet watch is proven current by a one-second probe sent after half of this, at least 2.5 s and at most 45 s)',
       },
       stalePolicy: {
         type: 'string',

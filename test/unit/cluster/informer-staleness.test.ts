@@ -62,6 +62,8 @@ function hang(options: WatchOptions): Promise<void> {
 describe('a half-open watch and the staleness bound', () => {
   it('the stall limit is the staleness bound when that is shorter', () => {
     expect(watchStallSecondsFor(10)).toBe(10);
+    // A probe takes a second: a shorter stall would make a healthy quiet watch flap stale.
+    expect(watchStallSecondsFor(1)).toBe(5);
     expect(watchStallSecondsFor(120)).toBe(DEFAULT_TIMINGS.stallMs / 1000);
   });
 
