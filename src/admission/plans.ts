@@ -139,6 +139,8 @@ export interface PodTarget {
 export type ReleaseTarget = Pick<OrphanPvcTarget, 'release' | 'operation' | 'manifest'> & {
   /** Epoch ms, for the expiry of the PVCs' delete approvals (pvc-delete); omitted: those approvals are not read. */
   readonly now?: number;
+  /** config.longhorn.namespace: a manifest rendering longhorn-manager there upgrades Longhorn (storage-upgrade-hook.ts). */
+  readonly longhornNamespace?: string;
 };
 
 /** A StatefulSet created outside Helm. */
@@ -346,8 +348,8 @@ export const PLANS = {
     checks: [
       { check: 'orphan-pvc', collect: (snapshot, target, cap) => collectOrphanPvc(snapshot, target, cap) },
       { check: 'pvc-delete', collect: (snapshot, target, cap) => collectDroppedPvcs(snapshot, target, cap) },
-      // Issue 20.3: an upgrade or rollback of the storage system's own chart is an upgrade like any other.
-      { ...STORAGE_UPGRADE_CHECK, when: (target) => storageUpgradeCheck(target.release, target.operation) !== undefined },
+      // Issue 20.3: an upgrade or rollback of a release shipping the storage system is an upgrade like any other.
+      { ...STORAGE_UPGRADE_CHECK, when: (target) => storageUpgradeCheck(target) !== undefined },
     ],
     // The PVCs' delete approvals count here as at the DELETEs Helm then makes (one answer for one deletion).
     overrides: ['release-label', 'namespace', 'pvc-reuse', 'pvc-delete'],
@@ -576,7 +578,7 @@ export function plansMarkdown(): string {
   const lines = ['| operation | webhook | checks | looks at | overrides |', '|---|---|---|---|---|'];
   const code = (ids: readonly string[]): string => ids.map((id) => `\`${id}\``).join(', ');
   for (const plan of Object.values(PLANS) as readonly Plan<never>[]) {
-    const checks = plan.checks.map((entry) => `\`${entry.check}\`${entry.when ? ' (storage chart upgrades)' : ''}`).join(', ');
+    const checks = plan.checks.map((entry) => `\`${entry.check}\`${entry.when ? ' (Longhorn upgrades)' : ''}`).join(', ');
     lines.push(`| ${plan.requests} | \`${plan.webhook}\` | ${checks} | ${SCOPE_TEXT[plan.scope]} | ${plan.overrides.map((place) => OVERRIDE_TEXT[place]).join('; ')} |`);
   }
   for (const notice of Object.values(NOTICES) as readonly Notice[]) {

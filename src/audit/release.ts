@@ -104,6 +104,7 @@ export function releaseFindings(model: AuditModel, namespace: string, name: stri
   const manifest: ParsedManifest = {
     statefulSets: model.statefulSetsOfRelease(namespace, name).map(asManifestStatefulSet),
     persistentVolumeClaims: [],
+    longhornManagers: [],
     documents: 0,
     parsedDocuments: 0,
   };

@@ -1,12 +1,14 @@
 // A Helm release's manifest: the rendered templates as multi-document YAML, each document headed by a
-// `# Source: <chart>/templates/<file>` comment. volume-guard only needs the StatefulSets and PersistentVolumeClaims.
+// `# Source: <chart>/templates/<file>` comment. volume-guard only needs the StatefulSets and PersistentVolumeClaims,
+// and whether it renders Longhorn's manager (a chart bundling Longhorn as a subchart upgrades Longhorn too).
 //
 // Documents are split the way the Kubernetes YAML reader splits them (a line starting with `---`), and each is
 // classified by its `kind` before its body is parsed: when the text makes the kind certain (a plain `kind: Word`
-// key of a plain block mapping, see documentKind), only StatefulSets, PVCs and Lists are parsed, so CRDs whose
+// key of a plain block mapping, see documentKind), only StatefulSets, PVCs and Lists are parsed, and DaemonSets and
+// Deployments whose text could name longhorn-manager (a few KB in a chart shipping Longhorn), so CRDs whose
 // descriptions mention PersistentVolumeClaim cost a line scan and count toward no budget. Otherwise a document is
-// parsed only if its text could hold one of those kinds: a resolved `kind` of StatefulSet or
-// PersistentVolumeClaim appears literally in the source unless it is spelled with a double-quoted escape
+// parsed only if its text could hold one of those: a resolved `kind` of StatefulSet or PersistentVolumeClaim (or
+// the name longhorn-manager) appears literally in the source unless it is spelled with a double-quoted escape
 // (\x, \u, \U, or an escaped line break), so documents with neither the names nor such escapes are skipped
 // without building a YAML tree. Parsing is bounded: alias expansion (billion laughs), document size, and the
 // total amount of YAML parsed per manifest.
@@ -109,9 +111,19 @@ export interface HookPersistentVolumeClaim {
   readonly source: string;
 }
 
+/** A DaemonSet or Deployment named longhorn-manager: Longhorn's manager, wherever the chart that renders it is from. */
+export interface ManifestLonghornManager {
+  readonly kind: 'DaemonSet' | 'Deployment';
+  /** metadata.namespace, or the release's namespace when the template leaves it out. */
+  readonly namespace: string;
+  readonly source: string;
+}
+
 export interface ParsedManifest {
   readonly statefulSets: readonly ManifestStatefulSet[];
   readonly persistentVolumeClaims: readonly ManifestPersistentVolumeClaim[];
+  /** The longhorn-manager workloads it renders, in any namespace (which one is Longhorn's is the caller's to say). */
+  readonly longhornManagers: readonly ManifestLonghornManager[];
   /** PVCs rendered as hooks; absent where hooks were not read. */
   readonly hookClaims?: readonly HookPersistentVolumeClaim[];
   /**
@@ -174,6 +186,11 @@ function isStorageKind(kind: string): boolean {
   return kind === 'StatefulSet' || kind === 'PersistentVolumeClaim' || kind === 'Namespace' || kind.endsWith('List');
 }
 
+/** The name Longhorn's chart gives its manager's DaemonSet; the storage-upgrade webhook guards the same name. */
+export const LONGHORN_MANAGER_NAME = 'longhorn-manager';
+
+const MANAGER_KINDS: ReadonlySet<string> = new Set(['DaemonSet', 'Deployment']);
+
 /** A root key line: a plain key of letters, digits, `_.-/`, then `:` and a space, a comment or the end of line. */
 const ROOT_KEY_LINE = /^[A-Za-z0-9_./-]+:(?:[ \t]|\r?$)/;
 /** `kind: <plain word>`, optionally followed by a comment. */
@@ -231,6 +248,19 @@ export function mayDeclareStorage(text: string): boolean {
   return text.includes('StatefulSet') || text.includes('PersistentVolumeClaim') || text.includes('Namespace') || SPELLING_ESCAPE.test(text);
 }
 
+/**
+ * True when the document could hold a StatefulSet, a PVC or a longhorn-manager DaemonSet or Deployment. The name,
+ * like a kind, appears literally unless spelled with a double-quoted escape; every other DaemonSet and Deployment
+ * (most of a big chart's workloads) is skipped unparsed.
+ */
+function mayDeclareRead(text: string): boolean {
+  const kind = documentKind(text);
+  if (kind !== undefined) {
+    return isStorageKind(kind) || (MANAGER_KINDS.has(kind) && (text.includes(LONGHORN_MANAGER_NAME) || SPELLING_ESCAPE.test(text)));
+  }
+  return mayDeclareStorage(text) || (text.includes(LONGHORN_MANAGER_NAME) && (text.includes('DaemonSet') || text.includes('Deployment')));
+}
+
 function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
@@ -257,6 +287,7 @@ interface Collector {
   readonly statefulSets: ManifestStatefulSet[];
   readonly persistentVolumeClaims: ManifestPersistentVolumeClaim[];
   readonly namespaces: ManifestNamespace[];
+  readonly longhornManagers: ManifestLonghornManager[];
   readonly releaseNamespace: string;
   readonly source: string;
 }
@@ -322,6 +353,10 @@ function collect(object: unknown, into: Collector, depth: number, documentKeep?:
     const metadata = fieldsAt(object, 'metadata');
     const name = nonEmptyString(metadata.name);
     if (name !== undefined) into.namespaces.push({ name, keep: documentKeep ?? leftByUninstall(metadata) });
+  } else if ((kind === 'DaemonSet' || kind === 'Deployment') && apiVersion.startsWith('apps/')) {
+    const metadata = fieldsAt(object, 'metadata');
+    if (metadata.name !== LONGHORN_MANAGER_NAME) return;
+    into.longhornManagers.push({ kind, namespace: nonEmptyString(metadata.namespace) ?? into.releaseNamespace, source: into.source });
   } else if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(object.items) && depth < MAX_LIST_DEPTH) {
     // kubectl and Helm flatten v1 List documents into their items.
     const keep = documentKeep ?? leftByUninstall(fieldsAt(object, 'metadata'));
@@ -508,9 +543,9 @@ function parseDocument(document: ManifestDocument, index: number, maxAliasCount:
 }
 
 /**
- * Extracts the StatefulSets and PVCs a release manifest declares. Objects without a namespace belong to the
- * release's namespace, as Helm installs them there. Throws ManifestError when a document that may declare
- * storage cannot be read safely; documents that cannot declare storage are never parsed.
+ * Extracts the StatefulSets, PVCs and longhorn-manager workloads a release manifest declares. Objects without a
+ * namespace belong to the release's namespace, as Helm installs them there. Throws ManifestError when a document
+ * that may declare one cannot be read safely; documents that cannot are never parsed.
  */
 export function parseManifest(manifest: string, releaseNamespace: string, limits: ManifestLimits = {}): ParsedManifest {
   const maxAliasCount = limits.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
@@ -520,11 +555,12 @@ export function parseManifest(manifest: string, releaseNamespace: string, limits
   const statefulSets: ManifestStatefulSet[] = [];
   const persistentVolumeClaims: ManifestPersistentVolumeClaim[] = [];
   const namespaces: ManifestNamespace[] = [];
+  const longhornManagers: ManifestLonghornManager[] = [];
   const documents = splitManifest(manifest);
   let parsedDocuments = 0;
   let parsedBytes = 0;
   documents.forEach((document, index) => {
-    if (!mayDeclareStorage(document.text)) return;
+    if (!mayDeclareRead(document.text)) return;
     // String length counts UTF-16 units; close enough to bytes for a budget, and cheap.
     if (document.text.length > maxDocumentBytes) {
       throw new ManifestError('document-too-large', `${describe(document, index)} is larger than ${formatBytes(maxDocumentBytes)}`);
@@ -537,10 +573,17 @@ export function parseManifest(manifest: string, releaseNamespace: string, limits
       throw new ManifestError('yaml-bomb', `${describe(document, index)} nests deeper than ${maxNestingDepth} levels`);
     }
     parsedDocuments += 1;
-    const into: Collector = { statefulSets, persistentVolumeClaims, namespaces, releaseNamespace, source: document.source };
+    const into: Collector = { statefulSets, persistentVolumeClaims, namespaces, longhornManagers, releaseNamespace, source: document.source };
     for (const value of parseDocument(document, index, maxAliasCount)) collect(value, into, 0);
   });
-  return { statefulSets, persistentVolumeClaims, ...(namespaces.length > 0 ? { namespaces } : {}), documents: documents.length, parsedDocuments };
+  return {
+    statefulSets,
+    persistentVolumeClaims,
+    ...(namespaces.length > 0 ? { namespaces } : {}),
+    longhornManagers,
+    documents: documents.length,
+    parsedDocuments,
+  };
 }
 
 /**

@@ -295,12 +295,14 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       );
     }
   }
-  // An upgrade of a chart named longhorn outside Longhorn's namespace (its chart's namespaceOverride, or anyone's chart
-  // of that name) is judged on every Longhorn volume: named only to a requester in Longhorn's namespace.
-  const withhold = release.namespace !== context.config.longhorn.namespace && storageUpgradeCheck(release, operation) !== undefined;
+  // A Longhorn upgrade from outside Longhorn's namespace (the `longhorn` chart with its namespaceOverride, anyone's
+  // chart of that name, an umbrella chart such as Harvester's) is judged on every Longhorn volume: named only to a
+  // requester in Longhorn's namespace.
+  const longhornNamespace = context.config.longhorn.namespace;
+  const withhold = release.namespace !== longhornNamespace && storageUpgradeCheck({ release, operation, manifest, longhornNamespace }) !== undefined;
   return judgeByPlan(context, plan, {
     action,
-    target: { release, operation, manifest, now: context.now },
+    target: { release, operation, manifest, now: context.now, longhornNamespace },
     overrides: overridesRead(),
     unlimited: true,
     overrideHint: overrideHint(release.namespace, release.name, release.version),

@@ -19,6 +19,7 @@ import {
 } from '../../checks/storage-teardown.ts';
 import { transformLonghornReplica } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
+import { LONGHORN_MANAGER_NAME } from '../../helm/manifest.ts';
 import { parseAllDocuments } from 'yaml';
 import { isHelmsOwnWrite } from '../helm-writes.ts';
 import { unknownWarnings } from '../context.ts';
@@ -34,7 +35,8 @@ import type { ValidationContext, Validator } from '../validator.ts';
 
 /** Longhorn's finalizer on its volumes, replicas and other CRs. */
 export const LONGHORN_FINALIZER = 'longhorn.io';
-export const LONGHORN_MANAGER = 'longhorn-manager';
+/** The name the storage-upgrade webhook guards, the one a release record's manifest is read for (helm/manifest.ts). */
+export const LONGHORN_MANAGER = LONGHORN_MANAGER_NAME;
 
 /** `system:serviceaccount:<namespace>:<name>` of Longhorn's own service account. */
 export function longhornServiceAccount(config: Config): string {
@@ -357,7 +359,8 @@ export function storageUpgradeValidator(config: Config): Validator {
         return allowed();
       }
       if (containerImages(request.object) === containerImages(request.oldObject)) return allowed();
-      // Helm's own write: the Longhorn chart's upgrade was judged at its release record. kubectl's writes are judged.
+      // Helm's own write: the upgrade of the release rendering it (the `longhorn` chart or one bundling it) was judged
+      // at its release record (storage-upgrade-hook.ts). kubectl's writes are judged.
       if (isHelmsOwnWrite(request, metaOf(request.object)?.annotations ?? {})) return allowed();
       const kind = request.resource.resource === 'daemonsets' ? 'DaemonSet' : 'Deployment';
       return judgeWith(context, `upgrade of Longhorn (${kind} ${request.namespace}/${request.name} image)`, PLANS['storage-upgrade'], {});

@@ -1,5 +1,6 @@
 // Issue 20.3 at the release record: a Helm upgrade or rollback of the chart named longhorn is an upgrade of the
-// storage system, refused while volumes are faulted or have no copy; installs and other charts are not judged so.
+// storage system, refused while volumes are faulted or have no copy; installs and other charts rendering no
+// longhorn-manager are not judged so (umbrella charts: test/unit/accuracy/longhorn-subchart-upgrade.test.ts).
 import { describe, expect, it } from 'vitest';
 import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';

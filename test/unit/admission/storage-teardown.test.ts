@@ -581,11 +581,13 @@ describe('storage upgrades', () => {
   });
 
   it('recognises the Longhorn chart by its chart name on upgrade and rollback, not on install', () => {
-    expect(storageUpgradeCheck({ chartName: 'longhorn' }, 'upgrade')?.check).toBe('volume-health');
-    expect(storageUpgradeCheck({ chartName: 'longhorn' }, 'rollback')?.check).toBe('volume-health');
-    expect(storageUpgradeCheck({ chartName: 'longhorn' }, 'install')).toBeUndefined();
-    expect(storageUpgradeCheck({ chartName: 'my-longhorn-dashboard' }, 'upgrade')).toBeUndefined();
-    const found = storageUpgradeCheck({ chartName: 'longhorn' }, 'upgrade')!.collect(risky(), {});
+    const none = { longhornManagers: [] };
+    const of = (chartName: string, operation: 'install' | 'upgrade' | 'rollback') => storageUpgradeCheck({ release: { chartName }, operation, manifest: none });
+    expect(of('longhorn', 'upgrade')?.check).toBe('volume-health');
+    expect(of('longhorn', 'rollback')?.check).toBe('volume-health');
+    expect(of('longhorn', 'install')).toBeUndefined();
+    expect(of('my-longhorn-dashboard', 'upgrade')).toBeUndefined();
+    const found = of('longhorn', 'upgrade')!.collect(risky(), {});
     expect(found.findings.map((f) => f.object.name).sort()).toEqual(['faulted', 'lost']);
   });
 });
