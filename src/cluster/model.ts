@@ -16,6 +16,7 @@ import type {
   LonghornVolumeRecord,
   MachineRecord,
   MachineDrainRuleRecord,
+  MachineOwnerRecord,
   ClusterApiClusterRecord,
   ModelSink,
   NamespaceRecord,
@@ -254,6 +255,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     machine: new Map(),
     machineDrainRule: new Map(),
     clusterApiCluster: new Map(),
+    machineSet: new Map(),
+    machineDeployment: new Map(),
+    kubeadmControlPlane: new Map(),
   };
 
   readonly #volumesByPV = new MultiIndex<LonghornVolumeRecord>('longhornVolume.byPV', (v) => v.pvName);
@@ -307,6 +311,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     machine: [this.#machinesByOwner],
     machineDrainRule: [this.#drainRulesByNamespace],
     clusterApiCluster: [],
+    machineSet: [],
+    machineDeployment: [],
+    kubeadmControlPlane: [],
   };
 
   readonly #setNames: readonly string[];
@@ -1119,5 +1126,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   clusterApiCluster(namespace: string, name: string): ClusterApiClusterRecord | undefined {
     return this.#stores.clusterApiCluster.get(`${namespace}/${name}`);
+  }
+
+  machineOwner(kind: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', namespace: string, name: string): MachineOwnerRecord | undefined {
+    const store = kind === 'MachineSet' ? this.#stores.machineSet : kind === 'MachineDeployment' ? this.#stores.machineDeployment : this.#stores.kubeadmControlPlane;
+    return store.get(`${namespace}/${name}`);
   }
 }

@@ -241,6 +241,9 @@ const REMOVAL_ORDER: readonly ResourceKind[] = [
   'machine',
   'machineDrainRule',
   'clusterApiCluster',
+  'machineSet',
+  'machineDeployment',
+  'kubeadmControlPlane',
   'namespace',
   'node',
 ];
