@@ -84,8 +84,7 @@ export type OverridePlace =
   | 'storage-namespace'
   | 'harvester-annotation'
   | 'harvester-drain'
-  | 'harvester-upgrade-skip'
-  | 'machine-owner';
+  | 'harvester-upgrade-skip';
 
 export interface Plan<Target, Place extends OverridePlace = OverridePlace> {
   /** The webhook (validator target) that judges it. */
@@ -197,9 +196,6 @@ export const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = ['node', 'longho
  * namespaces their selectors read.
  */
 export const MACHINE_DRAIN_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_RESOURCES, 'machineDrainRule', 'clusterApiCluster', 'namespace'];
-
-/** The owners of Machines, read when the skip of a Machine's or MachineSet's controlling owner counts. */
-export const MACHINE_OWNER_RESOURCES: readonly ResourceKind[] = ['machineSet', 'machineDeployment', 'kubeadmControlPlane'];
 
 /** A scale-down reads the Machines too (NODE_CHECK_RESOURCES has them already). */
 export const MACHINE_RESOURCES: readonly ResourceKind[] = MACHINE_DRAIN_RESOURCES;
@@ -334,7 +330,7 @@ export const PLANS = {
     requests: 'Cluster API Machine DELETE',
     scope: 'node',
     checks: NODE_CHECKS,
-    overrides: ['node', 'machine-owner', 'harvester-drain', 'harvester-upgrade-skip'],
+    overrides: NODE_OVERRIDES,
     reads: MACHINE_DRAIN_RESOURCES,
   }),
   'machine-scale-down': plan<NodeTarget>()({
@@ -342,7 +338,7 @@ export const PLANS = {
     requests: 'MachineDeployment/MachineSet/KubeadmControlPlane replicas decrease (each node that may go)',
     scope: 'node',
     checks: NODE_CHECKS,
-    overrides: ['object', 'machine-owner', 'node', 'harvester-drain', 'harvester-upgrade-skip'],
+    overrides: ['object', 'node', 'harvester-drain', 'harvester-upgrade-skip'],
     reads: MACHINE_RESOURCES,
   }),
   'helm-release': plan<ReleaseTarget>()({
@@ -575,7 +571,6 @@ const OVERRIDE_TEXT: Record<OverridePlace, string> = {
   'harvester-annotation': '`harvesterhci.io/skipSingleReplicaDetachedVol` (detached single-replica)',
   'harvester-drain': 'a Harvester Upgrade or UpgradePlan admitted with skipSingleReplicaDetachedVol draining the node',
   'harvester-upgrade-skip': '`volume-guard.io/skip` on a Harvester Upgrade or UpgradePlan draining the node',
-  'machine-owner': '`volume-guard.io/skip` on the MachineDeployment or KubeadmControlPlane controlling the Machine or MachineSet (a guarded upgrade kind)',
 };
 
 /** The README's table of operations, checks and overrides, generated from the plans. */

@@ -16,7 +16,6 @@ import type {
   LonghornVolumeRecord,
   MachineRecord,
   MachineDrainRuleRecord,
-  MachineOwnerRecord,
   ClusterApiClusterRecord,
   ModelSink,
   NamespaceRecord,
@@ -255,9 +254,6 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     machine: new Map(),
     machineDrainRule: new Map(),
     clusterApiCluster: new Map(),
-    machineSet: new Map(),
-    machineDeployment: new Map(),
-    kubeadmControlPlane: new Map(),
   };
 
   readonly #volumesByPV = new MultiIndex<LonghornVolumeRecord>('longhornVolume.byPV', (v) => v.pvName);
@@ -311,9 +307,6 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     machine: [this.#machinesByOwner],
     machineDrainRule: [this.#drainRulesByNamespace],
     clusterApiCluster: [],
-    machineSet: [],
-    machineDeployment: [],
-    kubeadmControlPlane: [],
   };
 
   readonly #setNames: readonly string[];
@@ -1126,10 +1119,5 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   clusterApiCluster(namespace: string, name: string): ClusterApiClusterRecord | undefined {
     return this.#stores.clusterApiCluster.get(`${namespace}/${name}`);
-  }
-
-  machineOwner(kind: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', namespace: string, name: string): MachineOwnerRecord | undefined {
-    const store = kind === 'MachineSet' ? this.#stores.machineSet : kind === 'MachineDeployment' ? this.#stores.machineDeployment : this.#stores.kubeadmControlPlane;
-    return store.get(`${namespace}/${name}`);
   }
 }

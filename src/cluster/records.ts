@@ -450,30 +450,6 @@ export interface MachineRecord {
   readonly clusterName: string;
   /** metadata.labels: a MachineDrainRule's machine selectors read them. */
   readonly labels: Labels;
-  /**
-   * Its controlling ownerReference (`controller: true`): the MachineSet or KubeadmControlPlane that removes it, whose
-   * owner's skip carries to its DELETE. Absent when none.
-   */
-  readonly controller?: OwnerRef;
-}
-
-/**
- * A Cluster API owner of Machines (MachineSet, MachineDeployment, KubeadmControlPlane): what carries an admin's skip
- * on a MachineDeployment or KubeadmControlPlane to the writes its controller sends after a scale-down it passed (its
- * Machines' DELETEs, its MachineSets' replicas).
- */
-export interface MachineOwnerRecord {
-  readonly namespace: string;
-  readonly name: string;
-  /** What an ownerReference names it by: a reference to a former object of that name is not its. */
-  readonly uid: string;
-  /** A MachineSet's controlling ownerReference (its MachineDeployment); absent when none, and on the other kinds. */
-  readonly controller?: OwnerRef;
-  /**
-   * Only `volume-guard.io/` annotations, on a MachineDeployment or KubeadmControlPlane (a MachineSet's are copied by
-   * Cluster API, never honored, not kept); absent when none.
-   */
-  readonly annotations?: Labels;
 }
 
 /** One requirement of a metav1.LabelSelector's matchExpressions. */
@@ -528,9 +504,6 @@ export interface RecordByKind {
   machine: MachineRecord;
   machineDrainRule: MachineDrainRuleRecord;
   clusterApiCluster: ClusterApiClusterRecord;
-  machineSet: MachineOwnerRecord;
-  machineDeployment: MachineOwnerRecord;
-  kubeadmControlPlane: MachineOwnerRecord;
 }
 
 export type ResourceKind = keyof RecordByKind;
@@ -551,9 +524,6 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'machine',
   'machineDrainRule',
   'clusterApiCluster',
-  'machineSet',
-  'machineDeployment',
-  'kubeadmControlPlane',
 ];
 
 /** The key of a record in its store: `namespace/name`, or `name` for cluster-scoped kinds. */

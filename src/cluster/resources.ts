@@ -12,8 +12,6 @@ import {
   transformClusterApiCluster,
   transformMachine,
   transformMachineDrainRule,
-  transformMachineOwner,
-  transformMachineSet,
   transformNamespace,
   transformNode,
   transformPersistentVolume,
@@ -29,8 +27,6 @@ export const DEFAULT_LONGHORN_NAMESPACE = 'longhorn-system';
 export const CLUSTER_API_GROUP = 'cluster.x-k8s.io';
 /** Cluster API's current version (CAPI v1.11 introduced it and deprecated v1beta1). */
 export const CLUSTER_API_VERSION = 'v1beta2';
-/** KubeadmControlPlane's group (served as v1beta2 from CAPI v1.11, as the core kinds). */
-export const CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
 
 export interface ResourceSpec<K extends ResourceKind = ResourceKind> {
   readonly kind: K;
@@ -180,36 +176,6 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     scope: 'cluster',
     optional: true,
     transform: transformClusterApiCluster,
-  }),
-  // The owners of Machines, whose controllers send the writes after a scale-down (a MachineSet's replicas, a Machine
-  // DELETE): the skip on a MachineDeployment or KubeadmControlPlane that passed the scale-down carries to them, through
-  // the controlling ownerReferences (Machine → MachineSet → MachineDeployment, Machine → KubeadmControlPlane).
-  machineSet: spec({
-    kind: 'machineSet',
-    apiGroup: CLUSTER_API_GROUP,
-    version: CLUSTER_API_VERSION,
-    resource: 'machinesets',
-    scope: 'cluster',
-    optional: true,
-    transform: transformMachineSet,
-  }),
-  machineDeployment: spec({
-    kind: 'machineDeployment',
-    apiGroup: CLUSTER_API_GROUP,
-    version: CLUSTER_API_VERSION,
-    resource: 'machinedeployments',
-    scope: 'cluster',
-    optional: true,
-    transform: transformMachineOwner,
-  }),
-  kubeadmControlPlane: spec({
-    kind: 'kubeadmControlPlane',
-    apiGroup: CONTROL_PLANE_GROUP,
-    version: CLUSTER_API_VERSION,
-    resource: 'kubeadmcontrolplanes',
-    scope: 'cluster',
-    optional: true,
-    transform: transformMachineOwner,
   }),
 };
 

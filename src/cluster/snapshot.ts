@@ -6,7 +6,6 @@ import type {
   LonghornVolumeRecord,
   MachineRecord,
   MachineDrainRuleRecord,
-  MachineOwnerRecord,
   ClusterApiClusterRecord,
   NamespaceRecord,
   NodeRecord,
@@ -193,8 +192,6 @@ export interface ClusterSnapshot {
   machineDrainRulesIn(namespace: string): readonly MachineDrainRuleRecord[];
   /** A Cluster API Cluster. */
   clusterApiCluster(namespace: string, name: string): ClusterApiClusterRecord | undefined;
-  /** A Cluster API MachineSet, MachineDeployment or KubeadmControlPlane (its uid, controller, overrides). */
-  machineOwner(kind: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', namespace: string, name: string): MachineOwnerRecord | undefined;
 }
 
 /** Freshness of the model, from the informers. */

@@ -12,7 +12,6 @@ import {
   type ClusterApiClusterRecord,
   type LabelSelectorRecord,
   type MachineDrainRuleRecord,
-  type MachineOwnerRecord,
   type LonghornNodeRecord,
   type LonghornReplicaRecord,
   type LonghornSettingRecord,
@@ -887,30 +886,7 @@ export function transformMachine(raw: unknown): MachineRecord | undefined {
     ...(drainCutShort ? { drainCutShort } : {}),
     clusterName: intern(stringAt(objectAt(raw, 'spec'), 'clusterName') || (labels[MACHINE_CLUSTER_LABEL] ?? '')),
     labels: internedMap(labels),
-    ...controllerOf(metadata),
   };
-}
-
-/** `{ controller }`: the controlling ownerReference (`controller: true`) without its flag, or nothing when none. */
-function controllerOf(metadata: JsonObject): { controller?: OwnerRef } {
-  const ref = ownerReferencesOf(metadata).find((owner) => owner.controller === true);
-  return ref ? { controller: { kind: ref.kind, name: ref.name, uid: ref.uid } } : {};
-}
-
-/** A Cluster API MachineSet: its uid and controlling owner (its MachineDeployment). */
-export function transformMachineSet(raw: unknown): MachineOwnerRecord | undefined {
-  const metadata = metadataOf(raw);
-  const name = stringAt(metadata, 'name');
-  if (!metadata || name === '') return undefined;
-  return { namespace: intern(stringAt(metadata, 'namespace')), name, uid: stringAt(metadata, 'uid'), ...controllerOf(metadata) };
-}
-
-/** A Cluster API MachineDeployment or KubeadmControlPlane: its uid and `volume-guard.io/` annotations. */
-export function transformMachineOwner(raw: unknown): MachineOwnerRecord | undefined {
-  const metadata = metadataOf(raw);
-  const name = stringAt(metadata, 'name');
-  if (!metadata || name === '') return undefined;
-  return { namespace: intern(stringAt(metadata, 'namespace')), name, uid: stringAt(metadata, 'uid'), ...optionalAnnotations(metadata) };
 }
 
 /** The label Cluster API puts on every Machine, naming its Cluster (spec.clusterName says the same). */

@@ -111,9 +111,6 @@ function lookup(model: ClusterModel, kind: ResourceKind, record: RecordByKind[Re
     case 'machine':
     case 'machineDrainRule':
     case 'clusterApiCluster':
-    case 'machineSet':
-    case 'machineDeployment':
-    case 'kubeadmControlPlane':
       return model.get(kind, `${r.namespace!}/${r.name}`);
     case 'longhornNode':
       return model.longhornNode(r.name);

@@ -48,7 +48,6 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   machinesOf: () => none,
   machineDrainRulesIn: () => none,
   clusterApiCluster: () => undefined,
-  machineOwner: () => undefined,
 };
 
 /** Always synced, never stale. */

@@ -9,7 +9,6 @@ import type {
   LonghornVolumeRecord,
   MachineRecord,
   MachineDrainRuleRecord,
-  MachineOwnerRecord,
   ClusterApiClusterRecord,
   ModelSink,
   NamespaceRecord,
@@ -222,12 +221,6 @@ export function machineDrainRule(fields: Partial<MachineDrainRuleRecord> = {}): 
     pods: [{ selector: { matchLabels: { 'longhorn.io/component': 'instance-manager' }, matchExpressions: [] } }],
     ...fields,
   };
-}
-
-/** A Cluster API MachineSet, MachineDeployment or KubeadmControlPlane `default/md-1`, its uid derived from its name. */
-export function machineOwner(fields: Partial<MachineOwnerRecord> = {}): MachineOwnerRecord {
-  const name = fields.name ?? 'md-1';
-  return { namespace: 'default', name, uid: `uid-${fields.namespace ?? 'default'}-${name}`, ...fields };
 }
 
 /** A Cluster API Cluster `default/c1`. */
@@ -699,9 +692,6 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       machine: 0,
       machineDrainRule: 0,
       clusterApiCluster: 0,
-      machineSet: 0,
-      machineDeployment: 0,
-      kubeadmControlPlane: 0,
       namespace: namespaces.length,
     },
     nodeNames,

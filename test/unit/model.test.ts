@@ -12,7 +12,6 @@ import {
   clusterApiCluster,
   machine,
   machineDrainRule,
-  machineOwner,
   namespace,
   node,
   pod,
@@ -70,9 +69,6 @@ describe('ClusterModel stores', () => {
       machine: machine({ namespace: 'ns', name: 'm' }),
       machineDrainRule: machineDrainRule({ namespace: 'ns', name: 'r' }),
       clusterApiCluster: clusterApiCluster({ namespace: 'ns', name: 'c' }),
-      machineSet: machineOwner({ namespace: 'ns', name: 'ms', controller: { kind: 'MachineDeployment', name: 'md', uid: 'uid-ns-md' } }),
-      machineDeployment: machineOwner({ namespace: 'ns', name: 'md' }),
-      kubeadmControlPlane: machineOwner({ namespace: 'ns', name: 'cp' }),
     } as const;
     for (const kind of RESOURCE_KINDS) model.upsert(kind, samples[kind]);
     for (const kind of RESOURCE_KINDS) {
@@ -90,9 +86,6 @@ describe('ClusterModel stores', () => {
     expect(model.statefulSet('ns', 's')).toBe(samples.statefulSet);
     expect(model.machineDrainRulesIn('ns')).toEqual([samples.machineDrainRule]);
     expect(model.clusterApiCluster('ns', 'c')).toBe(samples.clusterApiCluster);
-    expect(model.machineOwner('MachineSet', 'ns', 'ms')).toBe(samples.machineSet);
-    expect(model.machineOwner('MachineDeployment', 'ns', 'md')).toBe(samples.machineDeployment);
-    expect(model.machineOwner('KubeadmControlPlane', 'ns', 'cp')).toBe(samples.kubeadmControlPlane);
     for (const kind of RESOURCE_KINDS) model.remove(kind, recordKey(samples[kind]));
     allZero(model);
   });

@@ -17,11 +17,8 @@
 //
 // Overrides: the node's `volume-guard.io/skip` (Machine and MachineSet annotations are written by Cluster API's
 // controllers, which copy them from templates, so volume-guard cannot police who wrote them), and for a
-// MachineDeployment or KubeadmControlPlane guarded as an upgrade kind, its own. That owner's skip also passes the
-// writes its controller sends after the scale-down it passed (a KubeadmControlPlane deletes the Machine itself, a
-// MachineDeployment lowers its MachineSet's replicas), else the scale-down would be left half applied: it is read
-// from the stored owner reached through the controlling ownerReferences of the Machine or MachineSet.
-import type { MachineOwnerRecord, MachineRecord, OwnerRef } from '../../cluster/records.ts';
+// MachineDeployment guarded as an upgrade kind, its own.
+import type { MachineRecord } from '../../cluster/records.ts';
 import { DELETE_MACHINE_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
@@ -32,7 +29,7 @@ import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 import { staleOverride } from '../plan-judge.ts';
-import { MACHINE_DRAIN_RESOURCES, MACHINE_OWNER_RESOURCES, MACHINE_RESOURCES, PLANS } from '../plans.ts';
+import { PLANS } from '../plans.ts';
 import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 
@@ -75,66 +72,6 @@ const declaration: WebhookDeclaration = {
 
 function nodeSkip(context: ValidationContext, node: string): OverrideSource | undefined {
   return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations, undefined, { now: context.now });
-}
-
-/** The owners whose own skip passes their scale-downs, when guarded as upgrade kinds. */
-const SKIPPING_OWNERS = {
-  MachineDeployment: { group: GROUP, resource: 'machinedeployments' },
-  KubeadmControlPlane: { group: CONTROL_PLANE_GROUP, resource: 'kubeadmcontrolplanes' },
-} as const;
-
-/** Whether volume-guard polices the writes of this resource's overrides (a configured upgrade kind): only then honored. */
-function policed(config: Config, group: string, resource: string): boolean {
-  return config.upgrades.kinds.some((kind) => kind.group === group && kind.resource === resource);
-}
-
-/** The stored object a controlling ownerReference names: of that kind, and that object (its uid), not a namesake. */
-function controllingOwner(
-  context: ValidationContext,
-  namespace: string,
-  ref: OwnerRef | undefined,
-  kind: 'MachineSet' | keyof typeof SKIPPING_OWNERS,
-): MachineOwnerRecord | undefined {
-  if (ref === undefined || ref.kind !== kind) return undefined;
-  const owner = context.snapshot.machineOwner(kind, namespace, ref.name);
-  return owner !== undefined && owner.uid === ref.uid ? owner : undefined;
-}
-
-/**
- * The skip of the `kind` owner `ref` (a controlling ownerReference) names, when that kind is guarded as an upgrade
- * kind: the override that passes its own scale-down, read as stored (the override guard held its writer), so it counts
- * with its recorded `skip-by` and until its `skip-until` as there. `of`: what it is carried to, for its audit
- * (`override-source`).
- */
-function ownerSkipThrough(
-  context: ValidationContext,
-  namespace: string,
-  ref: OwnerRef | undefined,
-  kind: keyof typeof SKIPPING_OWNERS,
-  of: string,
-): OverrideSource | undefined {
-  const owner = controllingOwner(context, namespace, ref, kind);
-  if (owner === undefined || !policed(context.config, SKIPPING_OWNERS[kind].group, SKIPPING_OWNERS[kind].resource)) return undefined;
-  return skipFrom(`${kind} ${namespace}/${owner.name} (controller of ${of})`, owner.annotations, undefined, { now: context.now });
-}
-
-/**
- * The owner's skip carried to a Machine's DELETE: its KubeadmControlPlane's, or its MachineSet's MachineDeployment's
- * (controlling ownerReferences all the way: a MachineSet the Machine does not belong to by them lends nothing).
- */
-function machineOwnerSkip(context: ValidationContext, machine: MachineRecord): OverrideSource | undefined {
-  const of = `Machine ${machine.namespace}/${machine.name}`;
-  const set = controllingOwner(context, machine.namespace, machine.controller, 'MachineSet');
-  if (set !== undefined) return ownerSkipThrough(context, machine.namespace, set.controller, 'MachineDeployment', `MachineSet ${set.name} of ${of}`);
-  return ownerSkipThrough(context, machine.namespace, machine.controller, 'KubeadmControlPlane', of);
-}
-
-/** The controlling ownerReference (`controller: true`) of an object under review. */
-function controllerRefOf(object: unknown): OwnerRef | undefined {
-  const refs = field(object, 'metadata', 'ownerReferences');
-  if (!Array.isArray(refs)) return undefined;
-  const ref: unknown = refs.find((entry: unknown) => field(entry, 'controller') === true);
-  return ref === undefined ? undefined : { kind: stringField(ref, 'kind'), name: stringField(ref, 'name'), uid: stringField(ref, 'uid') };
 }
 
 /** spec.replicas; a Scale (`scale`: the subresource) without it says 0, which its JSON omits. */
@@ -244,18 +181,13 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   context.removing({ kind: 'machine', namespace: request.namespace, name, node });
   const record = transformMachine(machine);
   const drainCutShort = record ? drainCutShortFor(context, record) : undefined;
-  // An owner's scale-down passed by its skip goes on with this DELETE (KubeadmControlPlane's scaleDownControlPlane,
-  // the MachineSet controller's syncReplicas).
-  const ownerSkip = record ? machineOwnerSkip(context, record) : undefined;
   return judgeNodeRemoval(context, {
     node,
     action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
     plan: 'machine-delete',
     ...(drainCutShort ? { drainCutShort } : {}),
-    overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => ownerSkip },
+    overrides: { node: () => nodeSkip(context, node) },
     overrideHint: annotateHint('node', node),
-    // The skip counts as the model shows the owners: one stale there may have been removed since.
-    ...(ownerSkip ? { reads: [...MACHINE_DRAIN_RESOURCES, ...MACHINE_OWNER_RESOURCES] } : {}),
   });
 }
 
@@ -274,33 +206,22 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // guarded upgrade kind).
   let ownSkip: OverrideSource | undefined;
   const warnings: string[] = [];
-  const ownPoliced = policed(config, request.resource.group, resource);
-  if (owner !== 'MachineSet' && request.subResource !== 'scale' && ownPoliced) {
+  const policed = config.upgrades.kinds.some((kind) => kind.group === request.resource.group && kind.resource === resource);
+  if (owner !== 'MachineSet' && request.subResource !== 'scale' && policed) {
     const skip = skipOnReviewedObject(request, `${owner} ${ref}`, 'annotations', context.now);
     ownSkip = skip.source;
     warnings.push(...skip.warnings);
   }
-  // A MachineSet's replicas lowered by its MachineDeployment's controller carrying on the scale-down that the
-  // MachineDeployment's skip passed (its rolling/sync scaleMachineSet): that skip counts. Its controller is read from
-  // the MachineSet as stored (through the scale subresource, the Scale names none: the model's record).
-  const setController =
-    owner !== 'MachineSet'
-      ? undefined
-      : request.subResource === 'scale'
-        ? context.snapshot.machineOwner('MachineSet', request.namespace, request.name)?.controller
-        : controllerRefOf(request.oldObject);
-  const ownerSkip = setController ? ownerSkipThrough(context, request.namespace, setController, 'MachineDeployment', `MachineSet ${ref}`) : undefined;
-  const overrides: OverrideSource[] = [...(ownSkip ? [ownSkip] : []), ...(ownerSkip ? [ownerSkip] : [])];
+  const overrides: OverrideSource[] = ownSkip ? [ownSkip] : [];
   // (Through the scale subresource the Scale object carries no annotations: the node overrides still count.)
   // Unjudged, only the owner's own skip passes (the nodes' are read per Machine, which is not known then).
   // The command keeps the object's own stored override (--overwrite, a fresh skip-until after a lapsed one).
   const stored: StoredAnnotations = () => metaOf(request.oldObject)?.annotations ?? {};
   const unjudgedOverride = (): readonly string[] =>
-    owner !== 'MachineSet' && request.subResource !== 'scale' && ownPoliced
+    owner !== 'MachineSet' && request.subResource !== 'scale' && policed
       ? fitOverrideToStored(staleOverride([], { overrideHint: annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace) }), stored, context.now)
       : [`none through ${request.subResource === 'scale' ? 'the scale subresource' : `a ${owner}`}: retry once volume-guard sees the cluster again`];
-  const reads = ownerSkip ? [...MACHINE_RESOURCES, ...MACHINE_OWNER_RESOURCES] : PLANS['machine-scale-down'].reads;
-  const stale = staleModelDecision(context, scale, overrides, reads, unjudgedOverride);
+  const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads, unjudgedOverride);
   if (stale) return stale;
 
   const machines = context.snapshot.machinesOf(request.namespace, owner, request.name);
@@ -344,7 +265,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
       plan: 'machine-scale-down',
       ...(drainCutShort ? { drainCutShort } : {}),
-      overrides: { object: () => ownSkip, 'machine-owner': () => ownerSkip, node: () => nodeSkip(context, machine.nodeName) },
+      overrides: { object: () => ownSkip, node: () => nodeSkip(context, machine.nodeName) },
       overrideHint:
         `annotate the Machine to remove instead: kubectl annotate machine <name> -n ${request.namespace} ` +
         `${DELETE_MACHINE_ANNOTATION}=yes, or ${annotateHint('node', machine.nodeName)}`,

@@ -22,7 +22,6 @@ import type { Situation } from '../messages.ts';
 import type { AffectedObject, CheckId } from '../../checks/types.ts';
 import type { LeavingWith } from '../../checks/last-replica-on-node.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
-import type { ResourceKind } from '../../cluster/records.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
 import { PLANS, readOverrides, type NodeTarget, type OverridePlace, type OverrideReaders, type PlaceOf, type Plan } from '../plans.ts';
 import {
@@ -153,8 +152,6 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     warnings?: readonly string[];
     /** Omitted: the cordon advice (annotate the node); pass null to keep `overrideHint` as the advice. */
     situation?: Situation | null;
-    /** The resources the answer reads, when wider than the plan's (an owner's override read from the model). */
-    reads?: readonly ResourceKind[];
     /**
      * The update only adds NoExecute taints (no cordon, no NoSchedule taint): the taint manager deletes the pods that do
      * not tolerate them; pods tolerating them all for good stay, with the data they use.
@@ -242,7 +239,6 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     action: input.action,
     target: { node: input.node, ...(removed ? { removed } : {}), ...(input.leavingWith ? { leavingWith: input.leavingWith } : {}) },
     overrides,
-    ...(input.reads ? { reads: input.reads } : {}),
     overrideHint: input.overrideHint,
     ...(warnings.length > 0 ? { warnings } : {}),
     ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node, ...(removed ? { removed } : {}) } }),

@@ -50,9 +50,6 @@ export const EVENT_MUTATIONS: { readonly [K in ResourceKind]: Mutation<K> } = {
   machine: (m) => ({ ...m, deleteMarked: !m.deleteMarked }),
   machineDrainRule: (r) => ({ ...r, behavior: flip(r.behavior, 'Skip', 'Drain') }),
   clusterApiCluster: (c) => ({ ...c, labels: { ...c.labels, 'bench.volume-guard.io/touched': 'true' } }),
-  machineSet: (s) => ({ ...s, uid: `${s.uid}-changed` }),
-  machineDeployment: (d) => ({ ...d, annotations: { ...d.annotations, 'volume-guard.io/skip-reason': 'bench' } }),
-  kubeadmControlPlane: (c) => ({ ...c, annotations: { ...c.annotations, 'volume-guard.io/skip-reason': 'bench' } }),
 };
 
 function cpuNow(): number {

@@ -241,9 +241,6 @@ const REMOVAL_ORDER: readonly ResourceKind[] = [
   'machine',
   'machineDrainRule',
   'clusterApiCluster',
-  'machineSet',
-  'machineDeployment',
-  'kubeadmControlPlane',
   'namespace',
   'node',
 ];
