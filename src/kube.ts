@@ -35,23 +35,3 @@ export const HELM_RELEASE_NAME_ANNOTATION = 'meta.helm.sh/release-name';
 export const HELM_RELEASE_NAMESPACE_ANNOTATION = 'meta.helm.sh/release-namespace';
 /** `keep`: Helm leaves the object behind on uninstall and on upgrades that drop it (compared trimmed, lower-cased). */
 export const HELM_RESOURCE_POLICY_ANNOTATION = 'helm.sh/resource-policy';
-
-/**
- * Owner kinds the StatefulSet controller makes the controller of a claim it did not create, a claim Helm created
- * included: under a retention policy it adds a controller reference to the StatefulSet, or to the pod it scales away
- * (updateClaimOwnerRefForSetAndPod, addControllerRef). Such a reference says nothing of who created the claim.
- */
-const CLAIM_ADOPTING_KINDS: readonly unknown[] = ['StatefulSet', 'Pod'];
-
-/**
- * Helm's release annotations count only on an object no controller owns (but for the StatefulSet controller's claim
- * references above). Helm never sets an ownerReference on what it creates; an operator that copies its resource's
- * annotations onto what it builds (rabbitmq/cluster-operator: onto its StatefulSet and claim template, whose PVCs get
- * them from the template) makes that resource their controller. Such an object is in no revision's manifest: Helm
- * never writes nor deletes it, and no release record judges it.
- */
-export function helmAnnotationsCount(ownerReferences: readonly unknown[]): boolean {
-  return !ownerReferences.some(
-    (ref) => typeof ref === 'object' && ref !== null && 'controller' in ref && ref.controller === true && !('kind' in ref && CLAIM_ADOPTING_KINDS.includes(ref.kind)),
-  );
-}

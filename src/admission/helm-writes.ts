@@ -7,11 +7,8 @@
 // `kubectl-client-side-apply`, `kubectl` for server-side apply, ...); Helm names the binary it runs as (`helm`) and
 // tools built on Helm's library their own (Flux's `helm-controller`). So a write with a kubectl field manager is
 // judged as if Helm did not manage the object. (A client may pass any field manager: documented in the README.)
-// Nor do the annotations count on an object a controller owns: an operator copied them there from its own resource
-// (helmAnnotationsCount in src/kube.ts), and no release record declares the object.
-import { arrayAt, objectAt } from '../json.ts';
-import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, helmAnnotationsCount } from '../kube.ts';
-import { metaOf, stringField } from './objects.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
+import { stringField, type StringMap } from './objects.ts';
 import type { AdmissionRequest } from './types.ts';
 
 /** kubectl's field managers: `kubectl` itself (server-side apply) and every `kubectl-<command>`. */
@@ -20,11 +17,6 @@ const KUBECTL_FIELD_MANAGER = /^kubectl(?:-|$)/;
 /** CEL for a matchCondition: the request was made with a kubectl field manager (request.options may be null). */
 export const KUBECTL_WRITE_CEL =
   "(has(request.options) && request.options != null && has(request.options.fieldManager) && request.options.fieldManager.startsWith('kubectl'))";
-
-/** CEL for a matchCondition: a controller owns the object, its Helm annotations do not count (helmAnnotationsCount). */
-export const CONTROLLED_OBJECT_CEL =
-  '(has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller && ' +
-  "!(r.kind in ['StatefulSet', 'Pod'])))";
 
 /** The request's field manager (`request.options.fieldManager`), '' when none was sent. */
 export function fieldManagerOf(request: Pick<AdmissionRequest, 'options'>): string {
@@ -37,21 +29,19 @@ export function writtenWithKubectl(request: Pick<AdmissionRequest, 'options'>): 
 }
 
 /**
- * Annotated by Helm for a release of its own namespace (Helm writes both annotations on every object it creates),
- * and owned by no controller (see the file's comment). A release record is judged in its own namespace only, so an
- * object a release creates in another namespace is not covered by it. Without `namespace`, any release counts.
+ * Annotated by Helm for a release of its own namespace (Helm writes both annotations on every object it creates).
+ * A release record is judged in its own namespace only, so an object a release creates in another namespace is not
+ * covered by it. Without `namespace`, any release counts.
  */
-export function isHelmManaged(object: unknown, namespace?: string): boolean {
-  const annotations = metaOf(object)?.annotations ?? {};
+export function isHelmManaged(annotations: StringMap, namespace?: string): boolean {
   const releaseNamespace = annotations[HELM_RELEASE_NAMESPACE_ANNOTATION];
   return (
     (annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '') !== '' &&
-    (namespace === undefined || releaseNamespace === undefined || releaseNamespace === namespace) &&
-    helmAnnotationsCount(arrayAt(objectAt(object, 'metadata'), 'ownerReferences'))
+    (namespace === undefined || releaseNamespace === undefined || releaseNamespace === namespace)
   );
 }
 
 /** Helm's own write of an object it manages: judged at the release record, not here (see the file's comment). */
-export function isHelmsOwnWrite(request: Pick<AdmissionRequest, 'options'>, object: unknown, namespace?: string): boolean {
-  return isHelmManaged(object, namespace) && !writtenWithKubectl(request);
+export function isHelmsOwnWrite(request: Pick<AdmissionRequest, 'options'>, annotations: StringMap, namespace?: string): boolean {
+  return isHelmManaged(annotations, namespace) && !writtenWithKubectl(request);
 }

@@ -245,10 +245,7 @@ function isAnnotatedForRelease(claim: PersistentVolumeClaimRecord, release: Helm
   );
 }
 
-/**
- * The live StatefulSets Helm annotated for the release, in its namespace or any namespace its manifest uses. One a
- * controller owns has no release in its record (an operator's copies of the annotations: helmAnnotationsCount).
- */
+/** The live StatefulSets Helm annotated for the release, in its namespace or any namespace its manifest uses. */
 export function liveStatefulSetsOfRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): StatefulSetRecord[] {
   const found = new Map<string, StatefulSetRecord>();
   const namespaces = new Set([release.namespace, ...manifest.statefulSets.map((s) => s.namespace)]);

@@ -66,7 +66,6 @@ export function reclaimEffect(reclaimPolicy: string): string {
   }
 }
 
-/** Annotated for the release; a claim a controller owns keeps no release annotations in its record (helmAnnotationsCount). */
 function createdByRelease(claim: PersistentVolumeClaimRecord, release: HelmRelease): boolean {
   const namespace = claim.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION];
   return claim.annotations[HELM_RELEASE_NAME_ANNOTATION] === release.name && (namespace === undefined || namespace === release.namespace);

@@ -291,10 +291,7 @@ export interface PersistentVolumeClaimRecord {
   readonly storageClassName: string;
   /** Only the release labels `app.kubernetes.io/instance` and `release`, plus `volume-guard.io/` labels. */
   readonly labels: Labels;
-  /**
-   * Only `volume-guard.io/` annotations plus `meta.helm.sh/release-name`, `-namespace` (not on a claim an operator's
-   * resource controls: helmAnnotationsCount in src/kube.ts) and `helm.sh/resource-policy`.
-   */
+  /** Only `volume-guard.io/` annotations plus `meta.helm.sh/release-name`, `-namespace` and `helm.sh/resource-policy`. */
   readonly annotations: Labels;
   readonly ownerReferences: readonly OwnerRef[];
   readonly creationTimestamp: string;
@@ -377,10 +374,7 @@ export interface StatefulSetRecord {
   readonly claimTemplates: readonly string[];
   /** spec.selector.matchLabels */
   readonly selector: Labels;
-  /**
-   * `meta.helm.sh/release-name` / `meta.helm.sh/release-namespace`, '' when absent or when a controller owns the
-   * StatefulSet (an operator's copies, helmAnnotationsCount in src/kube.ts; releaseSets is omitted then too).
-   */
+  /** `meta.helm.sh/release-name` / `meta.helm.sh/release-namespace`, '' when absent. */
   readonly helmReleaseName: string;
   readonly helmReleaseNamespace: string;
   /** `helm.sh/resource-policy: keep`, exactly: an upgrade that drops it leaves it (Helm reads the live annotation). */

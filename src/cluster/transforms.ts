@@ -38,7 +38,7 @@ import {
   stringMapAt,
   type JsonObject,
 } from '../json.ts';
-import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION, helmAnnotationsCount } from '../kube.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 
 /** Labels charts put on what a release creates (the StatefulSet selector usually carries one of them). */
 export const PROVISIONED_BY_ANNOTATION = 'pv.kubernetes.io/provisioned-by';
@@ -287,16 +287,11 @@ function ownerReferencesOf(metadata: JsonObject): readonly OwnerRef[] {
 
 const EMPTY_LIST: readonly never[] = Object.freeze([]);
 
-/** The Helm annotations a claim record keeps; not the release ones where they do not count (helmAnnotationsCount). */
-const HELM_CLAIM_ANNOTATIONS: readonly string[] = [HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION];
-const CONTROLLED_CLAIM_ANNOTATIONS: readonly string[] = [HELM_RESOURCE_POLICY_ANNOTATION];
-
 export function transformPersistentVolumeClaim(raw: unknown): PersistentVolumeClaimRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
   const spec = objectAt(raw, 'spec');
-  const ownerReferences = ownerReferencesOf(metadata);
   return {
     namespace: intern(stringAt(metadata, 'namespace')),
     name,
@@ -305,13 +300,12 @@ export function transformPersistentVolumeClaim(raw: unknown): PersistentVolumeCl
     phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
     storageClassName: intern(stringAt(spec, 'storageClassName')),
     labels: pickEntries(stringMapAt(metadata, 'labels'), [ANNOTATION_PREFIX], RELEASE_LABELS),
-    // A claim an operator's resource controls got Helm's release annotations from its template (helmAnnotationsCount).
-    annotations: pickEntries(
-      stringMapAt(metadata, 'annotations'),
-      [ANNOTATION_PREFIX],
-      helmAnnotationsCount(ownerReferences) ? HELM_CLAIM_ANNOTATIONS : CONTROLLED_CLAIM_ANNOTATIONS,
-    ),
-    ownerReferences,
+    annotations: pickEntries(stringMapAt(metadata, 'annotations'), [ANNOTATION_PREFIX], [
+      HELM_RELEASE_NAME_ANNOTATION,
+      HELM_RELEASE_NAMESPACE_ANNOTATION,
+      HELM_RESOURCE_POLICY_ANNOTATION,
+    ]),
+    ownerReferences: ownerReferencesOf(metadata),
     creationTimestamp: stringAt(metadata, 'creationTimestamp'),
     deleting: isDeleting(metadata),
   };
@@ -576,9 +570,6 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
   if (!metadata || name === '') return undefined;
   const spec = objectAt(raw, 'spec');
   const annotations = stringMapAt(metadata, 'annotations');
-  // Of a StatefulSet an operator builds, the release annotations are the operator's copies (helmAnnotationsCount):
-  // the release neither declares nor sets it.
-  const ofHelm = helmAnnotationsCount(arrayAt(metadata, 'ownerReferences'));
   const templates: string[] = [];
   for (const template of arrayAt(spec, 'volumeClaimTemplates')) {
     const templateName = stringAt(objectAt(template, 'metadata'), 'name');
@@ -595,11 +586,11 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     whenScaled: stringAt(objectAt(spec, 'persistentVolumeClaimRetentionPolicy'), 'whenScaled') === 'Delete' ? 'Delete' : 'Retain',
     claimTemplates: templates.length > 0 ? templates : EMPTY_LIST,
     selector: stringMapAt(objectAt(spec, 'selector'), 'matchLabels'),
-    helmReleaseName: ofHelm ? (annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '') : '',
-    helmReleaseNamespace: ofHelm ? intern(annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? '') : '',
+    helmReleaseName: annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '',
+    helmReleaseNamespace: intern(annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? ''),
     // An upgrade that drops it reads the live annotation and compares it exactly (pvc-delete's hasLiveKeepPolicy).
     helmKeep: annotations[HELM_RESOURCE_POLICY_ANNOTATION] === 'keep',
-    ...(ofHelm ? releaseSetsOf(metadata) : {}),
+    ...releaseSetsOf(metadata),
     ...optionalAnnotations(metadata),
     ...(isDeleting(metadata) ? { deleting: true as const } : {}),
     ...ownerUidsOf(metadata),

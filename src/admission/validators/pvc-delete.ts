@@ -148,22 +148,20 @@ function deleteApprovalOn(annotations: Readonly<Record<string, string>>, now: nu
 
 /**
  * The namespace's `volume-guard.io/skip` for an object Helm manages for a release of that namespace (a PVC or
- * StatefulSet annotated `meta.helm.sh/release-name`, no controller owning it): a Helm upgrade that drops it was judged
- * at its release record, where that skip counts, and Helm's DELETE of it must get the same answer (Flux's
- * helm-controller deletes as an automation identity). Undefined for anything else: the namespace skip is read for
- * Helm releases only.
+ * StatefulSet annotated `meta.helm.sh/release-name`): a Helm upgrade that drops it was judged at its release record,
+ * where that skip counts, and Helm's DELETE of it must get the same answer (Flux's helm-controller deletes as an
+ * automation identity). Undefined for anything else: the namespace skip is read for Helm releases only.
  */
-function helmNamespaceSkip(context: ValidationContext, namespace: string, object: unknown): OverrideSource | undefined {
-  if (!isHelmManaged(object, namespace)) return undefined;
-  const release = metaOf(object)?.annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '';
-  return skipFrom(`namespace ${namespace} (Helm release ${release})`, context.snapshot.namespace(namespace)?.annotations, undefined, {
+function helmNamespaceSkip(context: ValidationContext, namespace: string, annotations: Readonly<Record<string, string>>): OverrideSource | undefined {
+  if (!isHelmManaged(annotations, namespace)) return undefined;
+  return skipFrom(`namespace ${namespace} (Helm release ${annotations[HELM_RELEASE_NAME_ANNOTATION] ?? ''})`, context.snapshot.namespace(namespace)?.annotations, undefined, {
     now: context.now,
   });
 }
 
 /** The plan's override places that apply to this object: the namespace's skip only for an object of a Helm release. */
-function helmPlaces<Place extends string>(places: readonly Place[], object: unknown, namespace: string): readonly Place[] {
-  return isHelmManaged(object, namespace) ? places : places.filter((place) => place !== 'namespace-helm');
+function helmPlaces<Place extends string>(places: readonly Place[], annotations: Readonly<Record<string, string>>, namespace: string): readonly Place[] {
+  return isHelmManaged(annotations, namespace) ? places : places.filter((place) => place !== 'namespace-helm');
 }
 
 export function pvcDeleteValidator(config: Config): Validator {
@@ -219,8 +217,8 @@ export function pvcDeleteValidator(config: Config): Validator {
       return judgeByPlan(context, plan, {
         action,
         target: claim,
-        overrides: readOverrides(plan, { 'pvc-delete': deleteApproval, 'namespace-helm': () => helmNamespaceSkip(context, request.namespace, old) }),
-        stalePlaces: helmPlaces(plan.overrides, old, request.namespace),
+        overrides: readOverrides(plan, { 'pvc-delete': deleteApproval, 'namespace-helm': () => helmNamespaceSkip(context, request.namespace, meta.annotations) }),
+        stalePlaces: helmPlaces(plan.overrides, meta.annotations, request.namespace),
         modes: { 'pvc-delete': mode },
         // The advice annotating the PVC fits it as the request says it is stored (the model may lag an annotate).
         reviewed: { resources: ['pvc'], name, namespace: request.namespace, annotations: meta.annotations },
@@ -313,9 +311,9 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
     target: { namespace: request.namespace, owner: { kind: 'StatefulSet', name, uid, policyDeletes }, now: context.now },
     overrides: readOverrides(plan, {
       'pvc-delete': deleteApprovalSource,
-      'namespace-helm': () => helmNamespaceSkip(context, request.namespace, old),
+      'namespace-helm': () => helmNamespaceSkip(context, request.namespace, metaOf(old)?.annotations ?? {}),
     }),
-    stalePlaces: helmPlaces(plan.overrides, old, request.namespace),
+    stalePlaces: helmPlaces(plan.overrides, metaOf(old)?.annotations ?? {}, request.namespace),
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
     overrideHint:
@@ -356,7 +354,7 @@ export function scaleDownOf(request: AdmissionRequest, context: ValidationContex
   // Helm's own write (helm upgrade/rollback, Flux's helm-controller): judged at its release record, before Helm
   // touched anything; refusing it here would leave the upgrade half applied. (Helm never writes the scale subresource.)
   // kubectl's writes of it (kubectl edit, patch, apply) were judged nowhere else: judged here.
-  if (isHelmsOwnWrite(request, request.object, namespace)) return undefined;
+  if (isHelmsOwnWrite(request, metaOf(request.object)?.annotations ?? {}, namespace)) return undefined;
   const policy = (object: unknown): string =>
     stringField(object, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenScaled') === 'Delete' ? 'Delete' : 'Retain';
   if (policy(request.object) !== 'Delete') return undefined;

@@ -8,8 +8,7 @@
 //
 // A StatefulSet Helm creates carries `meta.helm.sh/release-name` (and `-namespace`): it was judged at its release
 // record, before Helm created anything, and is not judged twice, unless it lands outside the release's namespace
-// (a release record is judged in its own namespace only), a kubectl command wrote it, or a controller owns it (an
-// operator copied the annotations from its resource, which the release renders: src/admission/helm-writes.ts).
+// (a release record is judged in its own namespace only), or a kubectl command wrote it (src/admission/helm-writes.ts).
 //
 // Scale-ups outside Helm (kubectl scale, an autoscaler, a GitOps sync raising spec.replicas): the controller claims the
 // added ordinals' PVCs the same way; those older than the StatefulSet were left by an earlier one of that name and are
@@ -20,7 +19,7 @@ import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
 import { pvcDeleteModeFor, skipOnReviewedObject } from '../context.ts';
-import { CONTROLLED_OBJECT_CEL, isHelmsOwnWrite, KUBECTL_WRITE_CEL } from '../helm-writes.ts';
+import { isHelmsOwnWrite, KUBECTL_WRITE_CEL } from '../helm-writes.ts';
 import { field, metaOf, stringField } from '../objects.ts';
 import { DELETE_KEY, deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -30,12 +29,11 @@ import type { ValidationContext, Validator } from '../validator.ts';
 
 /**
  * CEL: a StatefulSet that claims storage, written by someone other than Helm for a release of its own namespace
- * (a kubectl write of a StatefulSet Helm manages counts as outside Helm, and so does one a controller owns, whose
- * Helm annotations an operator copied: src/admission/helm-writes.ts).
+ * (a kubectl write of a StatefulSet Helm manages counts as outside Helm: src/admission/helm-writes.ts).
  */
 const CLAIMS_OUTSIDE_HELM =
   "has(object.spec.volumeClaimTemplates) && size(object.spec.volumeClaimTemplates) > 0 && " +
-  `(${KUBECTL_WRITE_CEL} || ${CONTROLLED_OBJECT_CEL} || !(has(object.metadata.annotations) && '${HELM_RELEASE_NAME_ANNOTATION}' in object.metadata.annotations && ` +
+  `(${KUBECTL_WRITE_CEL} || !(has(object.metadata.annotations) && '${HELM_RELEASE_NAME_ANNOTATION}' in object.metadata.annotations && ` +
   `(!('${HELM_RELEASE_NAMESPACE_ANNOTATION}' in object.metadata.annotations) || ` +
   `object.metadata.annotations['${HELM_RELEASE_NAMESPACE_ANNOTATION}'] == request.namespace)))`;
 /** spec.replicas in CEL: a Scale omits 0; a StatefulSet's is defaulted to 1 before admission. */
@@ -72,7 +70,7 @@ export function statefulSetValidator(_config: Config): Validator {
       if (request.operation === 'UPDATE') return judgeScaleUp(request, context);
       if (request.operation !== 'CREATE') return allowed();
       const meta = metaOf(request.object);
-      if (!meta || isHelmsOwnWrite(request, request.object, request.namespace)) return allowed();
+      if (!meta || isHelmsOwnWrite(request, meta.annotations, request.namespace)) return allowed();
       const statefulSet = statefulSetFromObject(request.object, request.namespace);
       // The object's namespace is the request's; a different one in the body is not where it is created.
       if (!statefulSet || statefulSet.claimTemplates.length === 0) return allowed();
@@ -130,7 +128,7 @@ export function scaleUpOf(request: AdmissionRequest, context: ValidationContext)
   if ((request.subResource ?? '') !== '') return undefined;
   const meta = metaOf(request.object);
   // Helm's own write: judged at its release record (kubectl's writes of it are judged here).
-  if (!meta || isHelmsOwnWrite(request, request.object, namespace)) return undefined;
+  if (!meta || isHelmsOwnWrite(request, meta.annotations, namespace)) return undefined;
   const statefulSet = statefulSetFromObject(request.object, namespace);
   if (!statefulSet || statefulSet.claimTemplates.length === 0) return undefined;
   const previousReplicas = countField(request.oldObject, 1, 'spec', 'replicas');

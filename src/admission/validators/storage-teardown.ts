@@ -361,7 +361,7 @@ export function storageUpgradeValidator(config: Config): Validator {
       if (containerImages(request.object) === containerImages(request.oldObject)) return allowed();
       // Helm's own write: the upgrade of the release rendering it (the `longhorn` chart or one bundling it) was judged
       // at its release record (storage-upgrade-hook.ts). kubectl's writes are judged.
-      if (isHelmsOwnWrite(request, request.object)) return allowed();
+      if (isHelmsOwnWrite(request, metaOf(request.object)?.annotations ?? {})) return allowed();
       const kind = request.resource.resource === 'daemonsets' ? 'DaemonSet' : 'Deployment';
       return judgeWith(context, `upgrade of Longhorn (${kind} ${request.namespace}/${request.name} image)`, PLANS['storage-upgrade'], {});
     },

@@ -284,18 +284,6 @@ describe('transformPersistentVolumeClaim', () => {
     expect(record?.labels).toEqual({});
     expect(record?.ownerReferences).toEqual([{ kind: 'Pod', name: 'p', uid: 'u' }]);
   });
-
-  it("drops the release annotations of a claim an operator's resource controls (copied from its template), not the keep policy", () => {
-    const record = transformPersistentVolumeClaim({
-      metadata: {
-        name: 'persistence-rmq-server-0',
-        namespace: 'shop',
-        annotations: { 'meta.helm.sh/release-name': 'shop', 'meta.helm.sh/release-namespace': 'shop', 'helm.sh/resource-policy': 'keep' },
-        ownerReferences: [{ apiVersion: 'rabbitmq.com/v1beta1', kind: 'RabbitmqCluster', name: 'rmq', uid: 'cr-uid', controller: true }],
-      },
-    });
-    expect(record?.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
-  });
 });
 
 describe('transformPod', () => {
@@ -407,22 +395,6 @@ describe('transformStatefulSet', () => {
     expect(sts(scaled)).not.toHaveProperty('releaseSets');
     expect(sts([])).not.toHaveProperty('releaseSets');
     expect(sts([{ manager: 'helm', fieldsV1: 'garbage' }, 42, null])).not.toHaveProperty('releaseSets');
-  });
-
-  it("names no release for a StatefulSet an operator's resource controls: its Helm annotations are the operator's copies", () => {
-    const helmFields = { 'f:metadata': { 'f:annotations': { 'f:meta.helm.sh/release-name': {} } }, 'f:spec': { 'f:replicas': {} } };
-    const record = transformStatefulSet({
-      metadata: {
-        name: 'rmq-server',
-        namespace: 'shop',
-        annotations: { 'meta.helm.sh/release-name': 'shop', 'meta.helm.sh/release-namespace': 'shop' },
-        ownerReferences: [{ apiVersion: 'rabbitmq.com/v1beta1', kind: 'RabbitmqCluster', name: 'rmq', uid: 'cr-uid', controller: true }],
-        managedFields: [{ manager: 'manager', operation: 'Update', fieldsV1: helmFields }],
-      },
-      spec: { replicas: 3 },
-    });
-    expect(record).toMatchObject({ helmReleaseName: '', helmReleaseNamespace: '', ownerUids: ['cr-uid'] });
-    expect(record).not.toHaveProperty('releaseSets');
   });
 
   it('defaults replicas to 1 like the API server, keeps 0, and works without Helm', () => {
