@@ -68,7 +68,9 @@ const RECLAIM_CONDITION =
 /**
  * A PV created with a reclaim policy that destroys and a `claimRef` naming a claim by uid (an exported PV applied
  * again, from a backup or a GitOps repository): when that claim is gone or was re-created under another uid, the PV
- * controller's first sync releases the PV and reclaims it (judgeReclaimChange, from no policy).
+ * controller's first sync releases the PV and reclaims it (judgeReclaimChange, from no policy). Only an automation
+ * identity's CREATE is sent (automationCondition): a provisioner creates every dynamically provisioned PV just so,
+ * for a claim the model may not show yet, and a webhook failing closed must not hold provisioning up in an outage.
  */
 const PV_CREATE_CONDITION =
   "request.resource.resource == 'persistentvolumes' && (!has(request.subResource) || request.subResource == '') && " +
@@ -86,6 +88,18 @@ const REOPENS_CASCADE =
   "request.resource.resource == 'statefulsets' && (!has(request.subResource) || request.subResource == '') && " +
   "has(oldObject.metadata.finalizers) && 'orphan' in oldObject.metadata.finalizers && " +
   "(request.operation == 'DELETE' || !has(object.metadata.finalizers) || !('orphan' in object.metadata.finalizers))";
+
+/** A CEL string literal. */
+function celString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** CEL: the requester is a configured automation identity (isAutomation). */
+function automationCondition(config: Config): string {
+  const users = config.pvcDelete.automationUsers.map(celString).join(', ');
+  const groups = config.pvcDelete.automationGroups.map(celString).join(', ');
+  return `(request.userInfo.username in [${users}] || (has(request.userInfo.groups) && request.userInfo.groups.exists(g, g in [${groups}])))`;
+}
 
 /** Built from the configuration: Longhorn's own service account is left out by name (its deletes are its reclaims). */
 const declarationFor = (config: Config): WebhookDeclaration => ({
@@ -109,7 +123,7 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
     {
       name: 'deletes-bound-claims',
       expression:
-        `oldObject == null ? (request.operation == 'CREATE' && ${PV_CREATE_CONDITION}) : ` +
+        `oldObject == null ? (request.operation == 'CREATE' && ${PV_CREATE_CONDITION} && ${automationCondition(config)}) : ` +
         `(has(oldObject.metadata.deletionTimestamp) ? (${REOPENS_CASCADE}) : (request.operation == 'UPDATE' ? ` +
         `(request.resource.resource == 'persistentvolumes' ? (${RECLAIM_CONDITION}) : (${SCALE_DOWN_CONDITION})) : ` +
         "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes' && " +
@@ -199,6 +213,8 @@ export function pvcDeleteValidator(config: Config): Validator {
       if (request.operation === 'DELETE' && inNamespace && context.snapshot.namespace(request.namespace)?.deleting === true) return allowed();
       if (reopening) return judgeStatefulSetDelete(request, context, mode, automation);
       if (scaling) return judgeScaleDown(request, context, mode, automation);
+      // A PV CREATE by anyone but automation is not judged (PV_CREATE_CONDITION: provisioners create PVs so).
+      if (reclaiming && request.operation === 'CREATE' && !automation) return allowed();
       if (reclaiming) return judgeReclaimChange(request, context, mode, automation);
       if (request.resource.group === 'longhorn.io') return judgeLonghornVolumeDelete(request, context, meta.annotations, mode, automation);
       if (request.resource.resource === 'namespaces') return judgeNamespaceDelete(request, context, meta.annotations, mode, automation);

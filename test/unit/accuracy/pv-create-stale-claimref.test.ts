@@ -73,7 +73,18 @@ describe('a PV CREATE with a claimRef by uid', () => {
     expect(validator.handle(createPv(exported('Delete', { name: 'data-db-0' })), context(model())).allowed).toBe(true);
   });
 
-  it('by a person: pvcDelete.others (off by default) decides', () => {
-    expect(validator.handle(createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' }), ADMIN), context(model())).allowed).toBe(true);
+  it('by anyone but automation (a person, a provisioner creating every PV so): not judged, whatever pvcDelete.others says', () => {
+    const strict = defaultConfig();
+    const enforcing = pvcDeleteValidator({ ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' } });
+    const provisioner: UserInfo = { username: 'system:serviceaccount:kube-system:ebs-csi-controller-sa', groups: ['system:serviceaccounts'] };
+    for (const user of [ADMIN, provisioner]) {
+      expect(enforcing.handle(createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' }), user), context(model())).allowed).toBe(true);
+    }
+  });
+
+  it('the webhook is called for automation identities only: its matchCondition names them', () => {
+    const condition = validator.declaration.matchConditions?.map((entry) => entry.expression).join(' ') ?? '';
+    expect(condition).toContain("request.operation == 'CREATE'");
+    expect(condition).toContain(`'${ARGO.username}'`);
   });
 });
