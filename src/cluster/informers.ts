@@ -591,7 +591,7 @@ export class InformerSet implements ModelHealth {
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.#sink = options.sink;
     this.#log = options.log;
-    // Monotonic: freshness and backoff are durations, and a wall clock stepped back (NTP, a VM resumed) would make an
+    // Monotonic: freshness and backoff are durations, and a wall clock stepped back (an NTP correction) would make an
     // outage look current until it caught up with the last success.
     this.#now = options.now ?? monotonicNow;
     const deps: InformerDependencies = {
