@@ -3,6 +3,11 @@
 import type { GuardedUpgradeKind } from '../config.ts';
 import type { DeclaredRule, Operation, RuleWithOperations, UpgradeKindsRule } from './types.ts';
 
+/** A CEL string literal of `text`, for a declaration's matchConditions. */
+export function celString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
 export function isUpgradeKindsRule(rule: DeclaredRule): rule is UpgradeKindsRule {
   return 'upgradeKinds' in rule;
 }

@@ -21,6 +21,7 @@
 import { DELETE_APPROVED_KEY, ownedBy, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { isHelmManaged, isHelmsOwnWrite } from '../helm-writes.ts';
+import { celString } from '../rules.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser, HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
@@ -55,15 +56,20 @@ const SCALE_DOWN_CONDITION =
   `((!has(request.subResource) || request.subResource == '') && ${whenScaled('object')} == 'Delete' && (${replicas('object')} < ${replicas('oldObject')} || ` +
   `${start('object')} != ${start('oldObject')} || ${whenScaled('oldObject')} != 'Delete')))`;
 
+/** CEL: the PV's reclaim policy destroys its volume once the PV is released. */
+const DESTROYING_POLICY = "has(object.spec.persistentVolumeReclaimPolicy) && object.spec.persistentVolumeReclaimPolicy in ['Delete', 'Recycle']";
+/** CEL: the PV names its claim by uid (without it the PV controller keeps the PV Available for that claim name). */
+const CLAIM_REF_BY_UID = "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != ''";
+
 /**
  * A PV bound to a claim by uid (without the uid the PV controller makes it Available for that claim name instead of
  * reclaiming it), its reclaim policy turned to Delete or Recycle, in any phase: Released or Failed (its claim is gone),
  * or a phase the PV controller has not caught up with (its claim gone, re-created, or being deleted: the model says).
  */
 const RECLAIM_CONDITION =
-  "has(object.spec.persistentVolumeReclaimPolicy) && object.spec.persistentVolumeReclaimPolicy in ['Delete', 'Recycle'] && " +
+  `${DESTROYING_POLICY} && ` +
   '(!has(oldObject.spec.persistentVolumeReclaimPolicy) || oldObject.spec.persistentVolumeReclaimPolicy != object.spec.persistentVolumeReclaimPolicy) && ' +
-  "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != ''";
+  CLAIM_REF_BY_UID;
 
 /**
  * A PV created with a reclaim policy that destroys and a `claimRef` naming a claim by uid (an exported PV applied
@@ -74,8 +80,7 @@ const RECLAIM_CONDITION =
  */
 const PV_CREATE_CONDITION =
   "request.resource.resource == 'persistentvolumes' && (!has(request.subResource) || request.subResource == '') && " +
-  "has(object.spec.persistentVolumeReclaimPolicy) && object.spec.persistentVolumeReclaimPolicy in ['Delete', 'Recycle'] && " +
-  "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != ''";
+  `${DESTROYING_POLICY} && ${CLAIM_REF_BY_UID}`;
 
 /**
  * A StatefulSet already being deleted with the `orphan` finalizer (a DELETE with --cascade=orphan, judged then) whose
@@ -88,11 +93,6 @@ const REOPENS_CASCADE =
   "request.resource.resource == 'statefulsets' && (!has(request.subResource) || request.subResource == '') && " +
   "has(oldObject.metadata.finalizers) && 'orphan' in oldObject.metadata.finalizers && " +
   "(request.operation == 'DELETE' || !has(object.metadata.finalizers) || !('orphan' in object.metadata.finalizers))";
-
-/** A CEL string literal. */
-function celString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 /** CEL: the requester is a configured automation identity (isAutomation). */
 function automationCondition(config: Config): string {
@@ -127,7 +127,7 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
         `(has(oldObject.metadata.deletionTimestamp) ? (${REOPENS_CASCADE}) : (request.operation == 'UPDATE' ? ` +
         `(request.resource.resource == 'persistentvolumes' ? (${RECLAIM_CONDITION}) : (${SCALE_DOWN_CONDITION})) : ` +
         "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes' && " +
-        `request.userInfo.username != '${longhornServiceAccount(config)}') || ` +
+        `request.userInfo.username != ${celString(longhornServiceAccount(config))}) || ` +
         "(request.resource.resource == 'persistentvolumeclaims' && " +
         "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Bound') || " +
         "request.resource.resource == 'namespaces' || (request.resource.resource == 'statefulsets' && " +

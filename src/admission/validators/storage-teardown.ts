@@ -25,6 +25,7 @@ import { isHelmsOwnWrite } from '../helm-writes.ts';
 import { unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { wrap } from '../messages.ts';
+import { celString } from '../rules.ts';
 import { field, finalizersOf, isRecord, metaOf, stringField } from '../objects.ts';
 import { skipFrom } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -43,15 +44,13 @@ export function longhornServiceAccount(config: Config): string {
   return `system:serviceaccount:${config.longhorn.namespace}:${config.longhorn.serviceAccount}`;
 }
 
-const cel = (text: string): string => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-
 /** CEL: the finalizer list of `object`/`oldObject` holds Longhorn's. */
 const holdsFinalizer = (which: 'object' | 'oldObject'): string =>
-  `(has(${which}.metadata.finalizers) && ${which}.metadata.finalizers.exists(f, f == ${cel(LONGHORN_FINALIZER)}))`;
+  `(has(${which}.metadata.finalizers) && ${which}.metadata.finalizers.exists(f, f == ${celString(LONGHORN_FINALIZER)}))`;
 
 /** CEL: a container runs `longhorn-manager ... uninstall`. */
 const UNINSTALL_CONTAINER =
-  `object.spec.template.spec.containers.exists(c, has(c.image) && c.image.contains(${cel(LONGHORN_MANAGER)}) && ` +
+  `object.spec.template.spec.containers.exists(c, has(c.image) && c.image.contains(${celString(LONGHORN_MANAGER)}) && ` +
   `((has(c.command) && c.command.exists(a, a == 'uninstall')) || (has(c.args) && c.args.exists(a, a == 'uninstall'))))`;
 
 /** The name Longhorn's chart and its uninstall manifest give the uninstaller Job. */
@@ -123,15 +122,15 @@ export function storageTeardownValidator(config: Config): Validator {
         name: 'longhorn-teardown',
         expression:
           `(request.resource.resource == 'jobs' && has(object.spec.template.spec.containers) && ` +
-          `((has(object.metadata.name) && object.metadata.name.startsWith(${cel(UNINSTALL_JOB_NAME)})) || ${UNINSTALL_CONTAINER})) || ` +
+          `((has(object.metadata.name) && object.metadata.name.startsWith(${celString(UNINSTALL_JOB_NAME)})) || ${UNINSTALL_CONTAINER})) || ` +
           // A namespace or CRD already being deleted: a second DELETE changes nothing (the first one was judged).
-          `(request.resource.resource == 'namespaces' && request.name == ${cel(namespace)} && !has(oldObject.metadata.deletionTimestamp)) || ` +
+          `(request.resource.resource == 'namespaces' && request.name == ${celString(namespace)} && !has(oldObject.metadata.deletionTimestamp)) || ` +
           // A collection DELETE is admitted item by item with no request.name (CEL then has no such key, and the
           // error would fail every CRD's collection DELETE): the item is oldObject.
           `(request.resource.resource == 'customresourcedefinitions' && (has(request.name) ? request.name : oldObject.metadata.name).endsWith('.longhorn.io') && ` +
           '!has(oldObject.metadata.deletionTimestamp)) || ' +
           `((request.resource.resource == 'volumes' || request.resource.resource == 'replicas') && ` +
-          `request.userInfo.username != ${cel(longhornServiceAccount(config))} && ` +
+          `request.userInfo.username != ${celString(longhornServiceAccount(config))} && ` +
           `(request.operation == 'DELETE' ? (request.resource.resource == 'replicas' && !has(oldObject.metadata.deletionTimestamp)) : ` +
           `(${holdsFinalizer('oldObject')} && !${holdsFinalizer('object')})))`,
       },
@@ -307,10 +306,10 @@ export function longhornSettingsValidator(config: Config): Validator {
       {
         name: 'guarded-setting',
         expression:
-          `request.namespace == ${cel(config.longhorn.namespace)} && (request.resource.resource == 'configmaps' ? ` +
-          `(request.name == ${cel(DEFAULT_SETTING_CONFIGMAP)} || (has(object.metadata.name) && object.metadata.name == ${cel(DEFAULT_SETTING_CONFIGMAP)})) : ` +
-          `([${GUARDED_SETTINGS.map(cel).join(', ')}].exists(s, s == request.name) && ` +
-          `request.userInfo.username != ${cel(longhornServiceAccount(config))}))`,
+          `request.namespace == ${celString(config.longhorn.namespace)} && (request.resource.resource == 'configmaps' ? ` +
+          `(request.name == ${celString(DEFAULT_SETTING_CONFIGMAP)} || (has(object.metadata.name) && object.metadata.name == ${celString(DEFAULT_SETTING_CONFIGMAP)})) : ` +
+          `([${GUARDED_SETTINGS.map(celString).join(', ')}].exists(s, s == request.name) && ` +
+          `request.userInfo.username != ${celString(longhornServiceAccount(config))}))`,
       },
     ],
   };
@@ -348,7 +347,7 @@ export function storageUpgradeValidator(config: Config): Validator {
     matchConditions: [
       {
         name: 'longhorn-manager',
-        expression: `request.namespace == ${cel(config.longhorn.namespace)} && request.name == ${cel(LONGHORN_MANAGER)}`,
+        expression: `request.namespace == ${celString(config.longhorn.namespace)} && request.name == ${celString(LONGHORN_MANAGER)}`,
       },
     ],
   };
