@@ -316,12 +316,17 @@ export function pvcsHelmDeletes(snapshot: ClusterSnapshot, manifest: ParsedManif
   return deleted;
 }
 
+/** The manifest declares Namespace `namespace` with no helm.sh/resource-policy: `helm uninstall` deletes it. */
+export function uninstallDeletesNamespace(manifest: ParsedManifest, namespace: string): boolean {
+  return (manifest.namespaces ?? []).some((declared) => declared.name === namespace && !declared.keep);
+}
+
 /**
  * The existing PVCs of `namespace` when the manifest declares that Namespace and Helm deletes it at uninstall (no
  * helm.sh/resource-policy on its document): the namespace controller then deletes every PVC in it. [] otherwise.
  */
 export function pvcsDeletedWithNamespace(snapshot: ClusterSnapshot, manifest: ParsedManifest, namespace: string): DeletedByUninstall[] {
-  if (!(manifest.namespaces ?? []).some((declared) => declared.name === namespace && !declared.keep)) return [];
+  if (!uninstallDeletesNamespace(manifest, namespace)) return [];
   const deleted: DeletedByUninstall[] = [];
   for (const claim of snapshot.persistentVolumeClaimsIn(namespace)) {
     if (claim.deleting) continue;

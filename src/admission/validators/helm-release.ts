@@ -22,6 +22,7 @@ import {
   pvcsHelmDeletes,
   pvcsUninstallHooksDelete,
   shortReclaimEffect,
+  uninstallDeletesNamespace,
 } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
@@ -458,13 +459,12 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
     }
   }
   // Other namespaces the chart declares go too, with all they hold (not listed here: judged in its own namespace).
-  const others = (outcome.manifest.namespaces ?? []).filter((declared) => declared.name !== release.namespace && !declared.keep).map((declared) => declared.name);
+  const others = (manifest.namespaces ?? []).filter((declared) => declared.name !== release.namespace && !declared.keep).map((declared) => declared.name);
   if (others.length > 0) {
     lines.push(...wrap(`volume-guard: uninstalling ${release.namespace}/${release.name} also deletes ${others.length === 1 ? 'namespace' : 'namespaces'} ${fewNamed(others)}, which its chart declares, with every PVC in ${others.length === 1 ? 'it' : 'them'}`));
   }
   // Nothing is left behind in a namespace the uninstall deletes.
-  const namespaceGoes = (manifest.namespaces ?? []).some((declared) => declared.name === release.namespace && !declared.keep);
-  if (context.config.checks['orphan-pvc'].mode !== 'off' && !namespaceGoes) {
+  if (context.config.checks['orphan-pvc'].mode !== 'off' && !uninstallDeletesNamespace(manifest, release.namespace)) {
     const left = pvcsLeftBehind(context.snapshot, release, manifest).filter((claim) => !hookDeleted.has(`${claim.namespace}/${claim.name}`));
     if (left.length > 0) {
       lines.push(
