@@ -9,9 +9,9 @@ import { helmReleaseValidator } from '../../../src/admission/validators/helm-rel
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { context, request } from '../../support/admission.ts';
+import { context } from '../../support/admission.ts';
 import { namespace, pv, pvc, statefulSet } from '../../support/fixtures.ts';
-import { releaseSecret, statefulSetManifest } from '../helm/helm-fixtures.ts';
+import { releaseRecordRequest, statefulSetManifest } from '../helm/helm-fixtures.ts';
 
 const validator = helmReleaseValidator(defaultConfig());
 const NS = 'shop';
@@ -35,14 +35,7 @@ function cluster(namespaceAnnotations: Record<string, string> = {}): ClusterMode
 }
 
 function record(version: number, status: string, manifest: string): AdmissionRequest {
-  return request({
-    kind: { group: '', version: 'v1', kind: 'Secret' },
-    resource: { group: '', version: 'v1', resource: 'secrets' },
-    operation: status === 'uninstalling' ? 'UPDATE' : 'CREATE',
-    namespace: NS,
-    name: `sh.helm.release.v1.db.v${version}`,
-    object: releaseSecret({ name: 'db', namespace: NS, version, status, manifest }),
-  });
+  return releaseRecordRequest({ name: 'db', namespace: NS, version, status, manifest });
 }
 
 describe('helm uninstall of a release whose manifest declares its own Namespace', () => {

@@ -15,7 +15,7 @@ import { defaultConfig } from '../../../src/config.ts';
 import { parseManifest } from '../../../src/helm/manifest.ts';
 import { ADMIN, context, request } from '../../support/admission.ts';
 import { namespace, pv, pvc, statefulSet } from '../../support/fixtures.ts';
-import { releaseSecret } from '../helm/helm-fixtures.ts';
+import { releaseRecordRequest, releaseSecret } from '../helm/helm-fixtures.ts';
 
 const validator = helmReleaseValidator(defaultConfig());
 const NS = 'shop';
@@ -55,15 +55,7 @@ function cluster(owner: string): ClusterModel {
 }
 
 function record(name: string, version: number, status: string): AdmissionRequest {
-  return request({
-    kind: { group: '', version: 'v1', kind: 'Secret' },
-    resource: { group: '', version: 'v1', resource: 'secrets' },
-    operation: status === 'uninstalling' ? 'UPDATE' : 'CREATE',
-    namespace: NS,
-    name: `sh.helm.release.v1.${name}.v${version}`,
-    userInfo: ADMIN,
-    object: releaseSecret({ name, namespace: NS, version, status, manifest: SHARED_DB }),
-  });
+  return releaseRecordRequest({ name, namespace: NS, version, status, manifest: SHARED_DB });
 }
 
 describe('helm --take-ownership of another release’s StatefulSet', () => {

@@ -14,9 +14,9 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { parseManifest } from '../../../src/helm/manifest.ts';
-import { ADMIN, context, request } from '../../support/admission.ts';
+import { context, request } from '../../support/admission.ts';
 import { failedReplica, longhornNode, namespace, volume } from '../../support/fixtures.ts';
-import { releaseSecret, type ReleaseFixture } from '../helm/helm-fixtures.ts';
+import { releaseRecordRequest, type ReleaseFixture } from '../helm/helm-fixtures.ts';
 
 const NS = 'longhorn-system';
 const workload = (kind: string, name: string, namespaceName: string | undefined, image: string) =>
@@ -45,15 +45,7 @@ function withFaulted(): ClusterModel {
 
 function record(fields: Partial<ReleaseFixture>): AdmissionRequest {
   const fixture: ReleaseFixture = { name: 'platform', namespace: NS, version: 2, status: 'pending-upgrade', manifest: OTHERS + ds('v1.8.1'), chartName: 'platform', chartVersion: '2.0.0', ...fields };
-  return request({
-    kind: { group: '', version: 'v1', kind: 'Secret' },
-    resource: { group: '', version: 'v1', resource: 'secrets' },
-    operation: 'CREATE',
-    namespace: fixture.namespace,
-    name: `sh.helm.release.v1.${fixture.name}.v${fixture.version}`,
-    userInfo: ADMIN,
-    object: releaseSecret(fixture),
-  });
+  return releaseRecordRequest(fixture);
 }
 
 const judge = (review: AdmissionRequest) => helmReleaseValidator(defaultConfig()).handle(review, context(withFaulted()));

@@ -2,6 +2,8 @@
 import { gzipSync, constants } from 'node:zlib';
 import { parseManifest, type ParsedManifest } from '../../../src/helm/manifest.ts';
 import type { HelmRelease } from '../../../src/helm/release.ts';
+import type { AdmissionRequest } from '../../../src/admission/types.ts';
+import { request } from '../../support/admission.ts';
 
 export interface ReleaseFixture {
   name: string;
@@ -84,6 +86,21 @@ export function releaseSecret(release: ReleaseFixture, options: SecretOptions = 
     type: options.type ?? 'helm.sh/release.v1',
     data: { release: data },
   };
+}
+
+/**
+ * The admission request Helm's write of this release record makes: the pending record's CREATE, or the UPDATE to
+ * `uninstalling`.
+ */
+export function releaseRecordRequest(release: ReleaseFixture): AdmissionRequest {
+  return request({
+    kind: { group: '', version: 'v1', kind: 'Secret' },
+    resource: { group: '', version: 'v1', resource: 'secrets' },
+    operation: release.status === 'uninstalling' ? 'UPDATE' : 'CREATE',
+    namespace: release.namespace,
+    name: `sh.helm.release.v1.${release.name}.v${release.version}`,
+    object: releaseSecret(release),
+  });
 }
 
 /** A DevLake-like manifest as Helm renders it: `---` separators, `# Source:` comments, mixed kinds. */
