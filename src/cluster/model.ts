@@ -106,7 +106,6 @@ export function isCoreNodeDown(node: NodeRecord | undefined, now: number, graceM
   return node.ready === 'False' && now - node.readySince >= graceMs;
 }
 
-/** When a NotReady Node becomes down, or undefined when it is not on its way down (or down already: Unknown). */
 /**
  * Whether a disk a replica names is gone from its Longhorn node: not among the disks it reports (a reformatted or
  * replaced disk has a new UUID: seed 002), or reported not ready (reformatted in place, unreadable: it keeps its
@@ -119,6 +118,7 @@ function diskGone(longhornNode: LonghornNodeRecord | undefined, diskID: string):
   return longhornNode.notReadyDiskUUIDs?.includes(diskID) === true;
 }
 
+/** When a NotReady Node becomes down, or undefined when it is not on its way down (or down already: Unknown). */
 function downDeadline(node: NodeRecord | undefined, graceMs: number): number | undefined {
   if (node === undefined || node.ready !== 'False') return undefined;
   return node.readySince + graceMs;
