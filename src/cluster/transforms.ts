@@ -477,9 +477,10 @@ function noExecuteTolerationsOf(spec: JsonObject | undefined): { noExecuteTolera
     const effect = stringAt(toleration, 'effect');
     if (effect !== '' && effect !== 'NoExecute') continue;
     const key = stringAt(toleration, 'key');
-    // Never judged with NoExecute (and on nearly every pod: DefaultTolerationSeconds' 300 s): not kept. Such a toleration matches only its own key, so
-    // dropping it changes no other taint's first match. A toleration of another condition key counts, as the taint
-    // manager reads it, when that key is written with NoExecute (disk-pressure, out-of-service).
+    // Never judged with NoExecute (and on nearly every pod: DefaultTolerationSeconds' 300 s): not kept. Such a
+    // toleration matches only its own key, so dropping it changes no other taint's first match. A toleration of
+    // another condition key counts, as the taint manager reads it, when that key is written with NoExecute
+    // (disk-pressure, out-of-service).
     if (NO_EXECUTE_CONDITION_TAINT_KEYS.includes(key)) continue;
     const seconds = isObject(toleration) ? toleration['tolerationSeconds'] : undefined;
     tolerations ??= [];

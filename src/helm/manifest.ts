@@ -4,14 +4,14 @@
 //
 // Documents are split the way the Kubernetes YAML reader splits them (a line starting with `---`), and each is
 // classified by its `kind` before its body is parsed: when the text makes the kind certain (a plain `kind: Word`
-// key of a plain block mapping, see documentKind), only StatefulSets, PVCs and Lists are parsed, and DaemonSets and
-// Deployments whose text could name longhorn-manager (a few KB in a chart shipping Longhorn), so CRDs whose
-// descriptions mention PersistentVolumeClaim cost a line scan and count toward no budget. Otherwise a document is
-// parsed only if its text could hold one of those: a resolved `kind` of StatefulSet or PersistentVolumeClaim (or
-// the name longhorn-manager) appears literally in the source unless it is spelled with a double-quoted escape
-// (\x, \u, \U, or an escaped line break), so documents with neither the names nor such escapes are skipped
-// without building a YAML tree. Parsing is bounded: alias expansion (billion laughs), document size, and the
-// total amount of YAML parsed per manifest.
+// key of a plain block mapping, see documentKind), only StatefulSets, PVCs, Namespaces and Lists are parsed, and
+// DaemonSets and Deployments whose text could name longhorn-manager (a few KB in a chart shipping Longhorn), so
+// CRDs whose descriptions mention PersistentVolumeClaim cost a line scan and count toward no budget. Otherwise a
+// document is parsed only if its text could hold one of those: a resolved `kind` of StatefulSet,
+// PersistentVolumeClaim or Namespace (or the name longhorn-manager) appears literally in the source unless it is
+// spelled with a double-quoted escape (\x, \u, \U, or an escaped line break), so documents with neither the names
+// nor such escapes are skipped without building a YAML tree. Parsing is bounded: alias expansion (billion laughs),
+// document size, and the total amount of YAML parsed per manifest.
 import { isMap, parseAllDocuments } from 'yaml';
 import type { Labels } from '../cluster/records.ts';
 import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
@@ -183,7 +183,7 @@ export function splitManifest(manifest: string): ManifestDocument[] {
 
 /** Kinds whose documents are parsed: they create or claim storage, or may hold objects that do. */
 function isStorageKind(kind: string): boolean {
-  return kind === 'StatefulSet' || kind === 'PersistentVolumeClaim' || kind === 'Namespace' || kind.endsWith('List');
+  return kind === 'StatefulSet' || kind === 'PersistentVolumeClaim' || kind.endsWith('List');
 }
 
 /** The name Longhorn's chart gives its manager's DaemonSet; the storage-upgrade webhook guards the same name. */
@@ -245,20 +245,21 @@ export function documentKind(text: string): string | undefined {
 export function mayDeclareStorage(text: string): boolean {
   const kind = documentKind(text);
   if (kind !== undefined) return isStorageKind(kind);
-  return text.includes('StatefulSet') || text.includes('PersistentVolumeClaim') || text.includes('Namespace') || SPELLING_ESCAPE.test(text);
+  return text.includes('StatefulSet') || text.includes('PersistentVolumeClaim') || SPELLING_ESCAPE.test(text);
 }
 
 /**
- * True when the document could hold a StatefulSet, a PVC or a longhorn-manager DaemonSet or Deployment. The name,
- * like a kind, appears literally unless spelled with a double-quoted escape; every other DaemonSet and Deployment
- * (most of a big chart's workloads) is skipped unparsed.
+ * True when a manifest document could hold what the manifest is read for: a StatefulSet, a PVC, a Namespace or a
+ * longhorn-manager DaemonSet or Deployment. The name, like a kind, appears literally unless spelled with a
+ * double-quoted escape; every other DaemonSet and Deployment (most of a big chart's workloads) is skipped unparsed.
+ * Hooks are read for PVCs alone (mayDeclareStorage).
  */
 function mayDeclareRead(text: string): boolean {
   const kind = documentKind(text);
   if (kind !== undefined) {
-    return isStorageKind(kind) || (MANAGER_KINDS.has(kind) && (text.includes(LONGHORN_MANAGER_NAME) || SPELLING_ESCAPE.test(text)));
+    return isStorageKind(kind) || kind === 'Namespace' || (MANAGER_KINDS.has(kind) && (text.includes(LONGHORN_MANAGER_NAME) || SPELLING_ESCAPE.test(text)));
   }
-  return mayDeclareStorage(text) || (text.includes(LONGHORN_MANAGER_NAME) && (text.includes('DaemonSet') || text.includes('Deployment')));
+  return mayDeclareStorage(text) || text.includes('Namespace') || (text.includes(LONGHORN_MANAGER_NAME) && (text.includes('DaemonSet') || text.includes('Deployment')));
 }
 
 function nonEmptyString(value: unknown): string | undefined {
@@ -543,7 +544,7 @@ function parseDocument(document: ManifestDocument, index: number, maxAliasCount:
 }
 
 /**
- * Extracts the StatefulSets, PVCs and longhorn-manager workloads a release manifest declares. Objects without a
+ * Extracts the StatefulSets, PVCs, Namespaces and longhorn-manager workloads a release manifest declares. Objects without a
  * namespace belong to the release's namespace, as Helm installs them there. Throws ManifestError when a document
  * that may declare one cannot be read safely; documents that cannot are never parsed.
  */
