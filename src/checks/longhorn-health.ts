@@ -304,7 +304,8 @@ function visitVolumeHealthProblems(
     const diskUUIDs = context.diskUUIDsOf(replica.nodeID);
     if (diskUUIDs === undefined) {
       if (!visit('replica-node-unknown', replica)) return;
-    } else if (!diskUUIDs.includes(replica.diskID)) {
+    } else if (diskUUIDs.length > 0 && !diskUUIDs.includes(replica.diskID)) {
+      // (A Longhorn node reporting no disk at all, its status not written yet, says nothing of it: as for copies.)
       if (!visit('replica-disk-missing', replica)) return;
     }
   }

@@ -53,6 +53,16 @@ describe('volume-health, cluster-wide (upgrade)', () => {
       [],
     ],
     [
+      // Its status not written yet: no disk reported says nothing of the replica's disk (as copies read it).
+      'replica on a Longhorn node that reports no disk',
+      {
+        volumes: [volume({ name: 'v' })],
+        replicas: [replica({ name: 'r1', volumeName: 'v', nodeID: 'w1', diskID: 'uuid-1' })],
+        longhornNodes: [longhornNode({ name: 'w1', diskUUIDs: [] })],
+      },
+      [],
+    ],
+    [
       'replica on a node Longhorn does not know',
       {
         volumes: [volume({ name: 'v' })],
