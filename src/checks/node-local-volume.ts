@@ -226,13 +226,14 @@ function nodeLocalVolumeTags(pv: PersistentVolumeRecord, pods: readonly PodRecor
  * (isRetainedReleasedVolume) goes with the node's disks, with the tags the collector admitted (`unused`, the source, `released`).
  */
 function releasedFinding(pv: PersistentVolumeRecord, node: string, tags: readonly string[]): Finding {
-  const claim = `${pv.claimNamespace}/${pv.claimName}`;
   return {
     check: 'node-local-volume',
     severity: 'critical',
     object: { kind: 'PersistentVolume', name: pv.name, node },
-    reason: `${describeSource(pv)} keeps the data of deleted claim ${claim} on node ${node} only (Released, reclaim policy Retain)`,
+    reason: `${describeSource(pv)} keeps the data of its deleted claim on node ${node} only (Released, reclaim policy Retain)`,
     tags,
+    // The claim is gone but its namespace still owns the data: a request from another namespace sees it withheld.
+    related: [claimObject({ namespace: pv.claimNamespace, name: pv.claimName })],
   };
 }
 

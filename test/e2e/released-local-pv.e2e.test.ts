@@ -29,7 +29,7 @@ describe('a Released local PV kept by reclaim policy Retain', () => {
     const refused = await eventually(() => kubectl(['delete', 'node', NODE, '--dry-run=server']), (r) => r.code !== 0);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('[node-local-volume]');
-    expect(refused.stderr).toContain(`PV ${PV}: local PV keeps the data of deleted claim ${NS}/${CLAIM} on node ${NODE} only (Released, reclaim policy Retain)`);
+    expect(refused.stderr).toContain(`PV ${PV} (PVC ${NS}/${CLAIM}): local PV keeps the data of its deleted claim on node ${NODE} only (Released, reclaim policy Retain)`);
     expect(refused.stderr).toContain('The node is removed, not only emptied');
   });
 

@@ -8,13 +8,14 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';
 import { machineValidator } from '../../../src/admission/validators/machine.ts';
+import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { collectNodeLocalVolume } from '../../../src/checks/node-local-volume.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { transformNode, transformPersistentVolume } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { context, cordonRequest, request } from '../../support/admission.ts';
-import { machine } from '../../support/fixtures.ts';
+import { context, cordonRequest, evictionRequest, request } from '../../support/admission.ts';
+import { machine, namespace, pod } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 
@@ -60,7 +61,7 @@ describe('a Released local PV under reclaim policy Retain', () => {
     for (const decision of [nodeCordonValidator(config).handle(nodeDelete, context(model)), machineValidator(config).handle(machineDelete, context(model))]) {
       expect(decision.allowed).toBe(false);
       expect(decision.status?.message).toContain('[node-local-volume]');
-      expect(decision.status?.message).toContain('PV pv-local: local PV keeps the data of deleted claim default/data on node w1 only (Released, reclaim policy Retain)');
+      expect(decision.status?.message).toContain('PV pv-local (PVC default/data): local PV keeps the data of its deleted claim on node w1 only (Released, reclaim policy Retain)');
       // Its fate is the node's removal (no pod uses it, nothing is stranded), and obsolete data is cleared by deleting the PV.
       expect(decision.status?.message).toContain('lost with w1: the node is removed and its disks go');
       expect(decision.status?.message).not.toContain('stranded on w1');
@@ -75,6 +76,20 @@ describe('a Released local PV under reclaim policy Retain', () => {
     const model = cluster('Released', 'Retain');
     expect(collectNodeLocalVolume(model, { node: 'w1' }).findings).toEqual([]);
     expect(nodeCordonValidator(config).handle(cordonRequest('w1'), context(model)).allowed).toBe(true);
+  });
+
+  it("is withheld from an eviction of another namespace's pod on the node being removed", () => {
+    const model = cluster('Released', 'Retain');
+    // cluster-autoscaler's taint: the node is being removed, so every eviction there weighs the node's data.
+    const tainted = { metadata: { name: 'w1', labels: { 'kubernetes.io/hostname': 'w1' } }, spec: { unschedulable: true, taints: [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] } };
+    model.upsert('node', transformNode(tainted)!);
+    for (const name of ['default', 'team-a']) model.upsert('namespace', namespace({ name }));
+    model.upsert('pod', pod({ namespace: 'team-a', name: 'web', nodeName: 'w1', controllerKind: 'ReplicaSet' }));
+    const decision = podEvictionValidator(config).handle(evictionRequest('web', { namespace: 'team-a' }), context(model));
+    const text = [decision.status?.message ?? '', ...(decision.warnings ?? [])].join('\n');
+    expect(text).toContain('PV of another namespace: keeps data on node w1 only');
+    expect(text).not.toContain('pv-local');
+    expect(text).not.toContain('default/data');
   });
 
   it('is not found on another node removed', () => {
