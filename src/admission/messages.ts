@@ -160,6 +160,9 @@ const PVC_DELETE_FIX = 'back the data up, or keep the PVC (helm.sh/resource-poli
 
 /** pvc-delete's fix by what deletes the PVCs, when all of them go the same way. */
 function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('claim-ref-changed'))) {
+    return "keep the PV's live claimRef (apply it without claimRef.uid); mark the PV volume-guard.io/delete=true if its data may go.";
+  }
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('reclaim-policy-changed'))) {
     return 'keep the reclaim policy Retain until the data is backed up or the PV rebound; mark the PV volume-guard.io/delete=true if it may go.';
   }
@@ -352,6 +355,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       return pvcDeleteFixOf(findings) ?? `${PVC_DELETE_FIX}.`;
     },
     fate: (finding) => {
+      if (finding.tags.includes('claim-ref-changed')) return { fate: 'lost', why: 'released and reclaimed: its claimRef names a claim that is gone' };
       if (finding.tags.includes('reclaim-policy-changed')) return { fate: 'lost', why: 'reclaimed by its new policy once its claim is gone' };
       if (finding.tags.includes('volume-deleted')) return { fate: 'lost', why: 'Longhorn deletes its replicas' };
       return finding.tags.includes('reclaim-retain')

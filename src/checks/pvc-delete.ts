@@ -631,6 +631,8 @@ export interface ReclaimChangeTarget {
   /** The policy after the write: Delete or Recycle. */
   readonly reclaimPolicy: string;
   readonly previousPolicy: string;
+  /** An UPDATE that re-points spec.claimRef (namespace, name or uid); judged when the policy stays as it was. */
+  readonly claimRefChanged?: boolean;
   /** The PV carries a counting `volume-guard.io/delete: "true"`. */
   readonly approved: boolean;
 }
@@ -654,8 +656,12 @@ export function collectReclaimChange(snapshot: ClusterSnapshot, target: ReclaimC
   // Its claim being deleted (held by pvc-protection while a pod uses it): its DELETE was judged under the old policy;
   // once the claim is gone the PV is reclaimed by the new one.
   const claimGoing = !released && !claimGone && claim?.deleting === true;
-  if (!released && !claimGone && !claimGoing) return collector.result();
+  // Its policy kept, its claimRef re-pointed: only a claim gone (or re-created) is this write's doing; a Released
+  // PV or a claim being deleted meets the same policy as before.
+  const repointed = target.reclaimPolicy === target.previousPolicy;
+  if (repointed ? !claimGone : !released && !claimGone && !claimGoing) return collector.result();
   const tags = ['reclaim-policy-changed', `reclaim-${target.reclaimPolicy.toLowerCase()}`];
+  if (repointed) tags.push('claim-ref-changed');
   if (target.approved) tags.push(DELETE_APPROVED_TAG);
   const claimRef = `${target.claimNamespace}/${target.claimName}`;
   const state = released
@@ -672,7 +678,8 @@ export function collectReclaimChange(snapshot: ClusterSnapshot, target: ReclaimC
       severity: 'critical',
       object: { kind: 'PersistentVolume', name: target.name },
       reason:
-        `${state}; reclaim policy ${target.previousPolicy || 'unset'} → ${target.reclaimPolicy}: the PV controller reclaims it ${when} ` +
+        `${state}; ${repointed ? `claimRef re-pointed under reclaim policy ${target.reclaimPolicy}` : `reclaim policy ${target.previousPolicy || 'unset'} → ${target.reclaimPolicy}`}: ` +
+        `the PV controller reclaims it ${when} ` +
         `and ${target.reclaimPolicy === 'Delete' ? 'destroys the volume and its data' : 'wipes the data'}`,
       tags,
       related: [{ kind: 'PersistentVolumeClaim', namespace: target.claimNamespace, name: target.claimName }],

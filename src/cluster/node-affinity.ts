@@ -48,12 +48,16 @@ const GROUP_KEY_NAMES: ReadonlySet<string> = new Set([
   'machine-family',
 ]);
 /**
- * Node pools, whatever a provider calls them (GKE's gke-nodepool, AKS's agentpool, DigitalOcean's node-pool, IBM's
+ * Zones, regions and node pools, whatever a provider calls them (GKE's gke-nodepool, AKS's agentpool, DigitalOcean's node-pool, IBM's
  * worker-pool-name, EKS's nodegroup, eksctl's nodegroup-name, Linode's pool-id, Alibaba's nodepool-id, kOps's
  * instancegroup): matched on the end of the key's last segment. A surge upgrade of a pool adds a node to it before
  * draining the old one, so a pool of one node today pins nothing.
  */
 const GROUP_KEY_SUFFIXES: readonly string[] = [
+  // Zones and regions under any name: vSphere CSI's k8s-zone and k8s-region, EKS's zone-id, availability-zone.
+  'zone',
+  'region',
+  'zone-id',
   'pool',
   'pool-name',
   'pool-id',

@@ -6,7 +6,8 @@
 // an admin marks the PV `volume-guard.io/delete: "true"`. The PV's phase lags behind its claim: a PV written with
 // the claimRef (uid included) of a claim that no longer exists is released and reclaimed by the PV controller at its
 // next sync whatever its phase says, so Flux re-applying an exported PV that way onto an Available PV is refused too,
-// and so is Flux creating such a PV anew (an exported PV restored from a backup or a repository).
+// and so is Flux creating such a PV anew (an exported PV restored from a backup or a repository), or re-pointing a
+// Bound Delete PV's claimRef at the uid its claim had before it was re-created.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import { apply, boundClaim, createPod, csiVolumeSpec, deleteObjects, ensureNamespace, eventually, must, removeLeftoverPv } from '../harness/scenario.ts';
@@ -18,6 +19,8 @@ const IN_USE = 'in-use';
 const IN_USE_PV = `pv-${NS}-${IN_USE}`;
 const FLUX = 'system:serviceaccount:flux-system:kustomize-controller';
 const SPARE_PV = `pv-${NS}-spare`;
+const REPOINTED = 'repointed';
+const REPOINTED_PV = `pv-${NS}-${REPOINTED}`;
 
 const toDelete = (...extra: string[]) =>
   kubectl(['patch', 'pv', PV, '--type=merge', '-p', '{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}', ...extra]);
@@ -37,7 +40,7 @@ describe('pvc-delete at a PV reclaim policy change', () => {
 
   afterAll(async () => {
     await kubectl(['delete', 'pod', 'user', '-n', NS, '--grace-period=0', '--force']);
-    await deleteObjects(['pvc', IN_USE, '-n', NS], ['pv', IN_USE_PV], ['node', 'e2e-pv-reclaim-node'], ['pv', PV], ['pv', SPARE_PV], ['clusterrolebinding', 'e2e-flux-pv-patcher'], ['clusterrole', 'e2e-pv-patcher']);
+    await deleteObjects(['pvc', IN_USE, '-n', NS], ['pv', IN_USE_PV], ['pvc', REPOINTED, '-n', NS], ['pv', REPOINTED_PV], ['node', 'e2e-pv-reclaim-node'], ['pv', PV], ['pv', SPARE_PV], ['clusterrolebinding', 'e2e-flux-pv-patcher'], ['clusterrole', 'e2e-pv-patcher']);
   });
 
   it("refuses Flux's controller turning the Released PV's reclaim policy to Delete, naming it", async () => {
@@ -92,6 +95,22 @@ describe('pvc-delete at a PV reclaim policy change', () => {
     const allowed = await kubectl(['patch', 'pv', SPARE_PV, '--type=merge', '-p', preBound, `--as=${FLUX}`, '--dry-run=server']);
     expect(allowed.stderr).not.toContain('denied');
     expect(allowed.code).toBe(0);
+  });
+
+  it("refuses Flux re-pointing a Bound Delete PV's claimRef at a former uid of its claim; a person, or the live uid, passes", async () => {
+    await boundClaim(NS, REPOINTED, 'Delete');
+    const live = (await must(kubectl(['get', 'pvc', REPOINTED, '-n', NS, '-o', 'jsonpath={.metadata.uid}']), 'claim uid')).stdout;
+    const repoint = (uid: string, ...extra: string[]) =>
+      kubectl(['patch', 'pv', REPOINTED_PV, '--type=merge', '-p', JSON.stringify({ spec: { claimRef: { uid } } }), '--dry-run=server', ...extra]);
+    const refused = await eventually(() => repoint('7c1e0b55-2d3a-4f6e-9b1c-0a8d4e2f6b31', `--as=${FLUX}`), (r) => r.code !== 0, 30_000);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain(`change of PV ${REPOINTED_PV}'s claimRef to ${NS}/${REPOINTED} by ${FLUX}`);
+    expect(refused.stderr).toContain(`the PVC of that name now is another one, uid ${live}`);
+    for (const allowed of [await repoint(live, `--as=${FLUX}`), await repoint('7c1e0b55-2d3a-4f6e-9b1c-0a8d4e2f6b31')]) {
+      expect(allowed.stderr).not.toContain('denied');
+      expect(allowed.code).toBe(0);
+    }
   });
 
   it('refuses a PV created with reclaim Delete and the claimRef of a claim that is gone', async () => {

@@ -225,7 +225,9 @@ function adjustRemoval(
   let findings: readonly Finding[] = nodeWide ? ordered.map((finding) => (nameable(finding) ? finding : withheld(finding, node))) : ordered;
   let totals = drain.totals;
   const auditAnnotations: Record<string, string> = {};
-  if (removal.restartAllowed && !draining && findings.length > 0 && isRestartIdentity(removal.user, context.config)) {
+  // A node being removed (its Machine deleted, an autoscaler's taint) takes the data with it: nothing comes back to it.
+  const restartable = !draining && context.snapshot.nodeLeaving(node) === undefined;
+  if (removal.restartAllowed && restartable && findings.length > 0 && isRestartIdentity(removal.user, context.config)) {
     const following = findings.filter(followsRestartedPod);
     if (following.length > 0) {
       findings = findings.filter((finding) => !followsRestartedPod(finding));

@@ -61,15 +61,24 @@ const DESTROYING_POLICY = "has(object.spec.persistentVolumeReclaimPolicy) && obj
 /** CEL: the PV names its claim by uid (without it the PV controller keeps the PV Available for that claim name). */
 const CLAIM_REF_BY_UID = "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != ''";
 
+/** CEL: a claimRef field (namespace, name, uid) of the PV before or after the write, '' when unset. */
+const claimRefField = (side: 'object' | 'oldObject', field: string): string =>
+  `(has(${side}.spec.claimRef) && has(${side}.spec.claimRef.${field}) ? ${side}.spec.claimRef.${field} : '')`;
+/** CEL: the write re-points the PV's claimRef (another claim, or the same name under another uid). */
+const CLAIM_REF_CHANGED = ['namespace', 'name', 'uid'].map((field) => `${claimRefField('oldObject', field)} != ${claimRefField('object', field)}`).join(' || ');
+
 /**
  * A PV bound to a claim by uid (without the uid the PV controller makes it Available for that claim name instead of
  * reclaiming it), its reclaim policy turned to Delete or Recycle, in any phase: Released or Failed (its claim is gone),
  * or a phase the PV controller has not caught up with (its claim gone, re-created, or being deleted: the model says).
+ * Or, by an automation identity, a claimRef re-pointed under such a policy (an exported PV applied over a live one):
+ * its claim gone or re-created, the PV is released and reclaimed at the next sync all the same. The PV controller
+ * binding a PV writes its claimRef too; it is not an automation identity, and its binds are not sent.
  */
-const RECLAIM_CONDITION =
-  `${DESTROYING_POLICY} && ` +
-  '(!has(oldObject.spec.persistentVolumeReclaimPolicy) || oldObject.spec.persistentVolumeReclaimPolicy != object.spec.persistentVolumeReclaimPolicy) && ' +
-  CLAIM_REF_BY_UID;
+const reclaimCondition = (automation: string): string =>
+  `${DESTROYING_POLICY} && ${CLAIM_REF_BY_UID} && (` +
+  '(!has(oldObject.spec.persistentVolumeReclaimPolicy) || oldObject.spec.persistentVolumeReclaimPolicy != object.spec.persistentVolumeReclaimPolicy) || ' +
+  `((${CLAIM_REF_CHANGED}) && ${automation}))`;
 
 /**
  * A PV created with a reclaim policy that destroys and a `claimRef` naming a claim by uid (an exported PV applied
@@ -125,7 +134,7 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
       expression:
         `oldObject == null ? (request.operation == 'CREATE' && ${PV_CREATE_CONDITION} && ${automationCondition(config)}) : ` +
         `(has(oldObject.metadata.deletionTimestamp) ? (${REOPENS_CASCADE}) : (request.operation == 'UPDATE' ? ` +
-        `(request.resource.resource == 'persistentvolumes' ? (${RECLAIM_CONDITION}) : (${SCALE_DOWN_CONDITION})) : ` +
+        `(request.resource.resource == 'persistentvolumes' ? (${reclaimCondition(automationCondition(config))}) : (${SCALE_DOWN_CONDITION})) : ` +
         "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes' && " +
         `request.userInfo.username != ${celString(longhornServiceAccount(config))}) || ` +
         "(request.resource.resource == 'persistentvolumeclaims' && " +
@@ -427,6 +436,8 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
   const name = request.name || stringField(object, 'metadata', 'name');
   const annotations = metaOf(object)?.annotations ?? {};
   const created = request.operation === 'CREATE';
+  const claimRefOf = (pv: unknown): string =>
+    ['namespace', 'name', 'uid'].map((field) => stringField(pv, 'spec', 'claimRef', field)).join('/');
   const target: ReclaimChangeTarget = {
     name,
     claimNamespace: stringField(object, 'spec', 'claimRef', 'namespace'),
@@ -436,17 +447,21 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     phase: created ? '' : stringField(object, 'status', 'phase'),
     reclaimPolicy: stringField(object, 'spec', 'persistentVolumeReclaimPolicy'),
     previousPolicy: stringField(request.oldObject, 'spec', 'persistentVolumeReclaimPolicy'),
+    claimRefChanged: !created && claimRefOf(request.oldObject) !== claimRefOf(object),
     approved: isDeleteApproved(annotations, context.now),
   };
-  if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || target.claimUid === '' || target.reclaimPolicy === target.previousPolicy) {
-    return allowed();
-  }
+  if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || target.claimUid === '') return allowed();
+  // Only an automation identity's re-pointed claimRef is judged (reclaimCondition): the PV controller binds so.
+  const repointed = target.reclaimPolicy === target.previousPolicy;
+  if (repointed && !(target.claimRefChanged && automation)) return allowed();
   const approval = (): OverrideSource | undefined => deleteApprovalOn(annotations, context.now, `PV ${name}`);
   const plan = PLANS['pv-reclaim'];
   return judgeByPlan(context, plan, {
     action: created
       ? `creation of PV ${name} with reclaim policy ${target.reclaimPolicy} by ${describeUser(request.userInfo)}`
-      : `change of PV ${name}'s reclaim policy to ${target.reclaimPolicy} by ${describeUser(request.userInfo)}`,
+      : repointed
+        ? `change of PV ${name}'s claimRef to ${target.claimNamespace}/${target.claimName} by ${describeUser(request.userInfo)}`
+        : `change of PV ${name}'s reclaim policy to ${target.reclaimPolicy} by ${describeUser(request.userInfo)}`,
     target,
     overrides: readOverrides(plan, { 'pv-delete': approval }),
     modes: { 'pvc-delete': mode },
@@ -454,7 +469,10 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
       ? `create it with persistentVolumeReclaimPolicy: Retain (and without claimRef.uid to bind it to a new claim); if its data ` +
         `may go, add the annotations ${DELETE_APPROVED_KEY}: "true", ${SKIP_REASON_KEY}: "<why>" and ${SKIP_BY_KEY}: <your user name> to ` +
         `the PV and ${automation ? 'let the controller retry' : 'create it again'}`
-      : `keep reclaim policy ${target.previousPolicy || 'Retain'} until the data is backed up or rebound; if it may go: kubectl annotate pv ${name} ` +
+      : repointed
+        ? `apply the PV without spec.claimRef (its live one stays), or with the uid of the live claim; if its data may go: ` +
+          `kubectl annotate pv ${name} ${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let the controller retry`
+        : `keep reclaim policy ${target.previousPolicy || 'Retain'} until the data is backed up or rebound; if it may go: kubectl annotate pv ${name} ` +
         `${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
         `${automation ? 'the controller retry' : 'the change be retried'}`,
   });

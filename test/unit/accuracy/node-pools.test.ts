@@ -30,9 +30,13 @@ const POOL_KEYS = [
   'lke.linode.com/pool-id',
   'alibabacloud.com/nodepool-id',
   'kops.k8s.io/instancegroup',
+  // Zones and regions under other names than zone and region.
+  'topology.csi.vmware.com/k8s-zone',
+  'topology.csi.vmware.com/k8s-region',
+  'topology.k8s.aws/zone-id',
 ];
 
-describe('node pool keys name groups of nodes', () => {
+describe('node pool and zone keys name groups of nodes', () => {
   it.each(POOL_KEYS)('%s is a group key', (key) => {
     expect(isGroupKey(key)).toBe(true);
   });

@@ -88,3 +88,53 @@ describe('a PV CREATE with a claimRef by uid', () => {
     expect(condition).toContain(`'${ARGO.username}'`);
   });
 });
+
+// The same sync reached by an UPDATE: an exported PV applied over a live one, its reclaim policy Delete before and
+// after, its claimRef now naming (by uid) a claim that is gone or was re-created. Judged for automation only: the PV
+// controller writes the claimRef of every PV it binds.
+describe("a PV UPDATE re-pointing its claimRef under reclaim Delete", () => {
+  const bound = (uid: string | undefined) =>
+    exported('Delete', uid === undefined ? { name: 'data-db-1' } : { name: 'data-db-1', uid }, { phase: 'Bound' });
+  const updatePv = (old: unknown, object: unknown, user: UserInfo = ARGO): AdmissionRequest =>
+    request({ ...PV_KIND, operation: 'UPDATE', name: 'pv-db', userInfo: user, object, oldObject: old });
+
+  it('its claim re-created under another uid: refused for automation, naming the claimRef change', () => {
+    const decision = validator.handle(updatePv(bound('uid-live'), bound('uid-exported')), context(model()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain(`change of PV pv-db's claimRef to ${NS}/data-db-1`);
+    expect(decision.status?.message).toContain('claimRef re-pointed under reclaim policy Delete');
+    expect(decision.status?.message).toContain('was deleted (the PVC of that name now is another one, uid uid-live)');
+  });
+
+  it('an Available PV given the uid of a claim that is gone: refused', () => {
+    const available = (claimRef: Record<string, string> | undefined) => {
+      const pv = exported('Delete', claimRef ?? {}, { phase: 'Available' });
+      return claimRef === undefined ? { ...pv, spec: { ...pv.spec, claimRef: undefined } } : pv;
+    };
+    expect(validator.handle(updatePv(available(undefined), available({ name: 'data-db-0', uid: 'uid-gone' })), context(model())).allowed).toBe(false);
+  });
+
+  it('the uid of the live claim, an unchanged claimRef, or a Retain PV: passes', () => {
+    expect(validator.handle(updatePv(bound(undefined), bound('uid-live')), context(model())).allowed).toBe(true);
+    expect(validator.handle(updatePv(bound('uid-old'), bound('uid-old')), context(model())).allowed).toBe(true);
+    const retained = (uid: string) => exported('Retain', { name: 'data-db-1', uid }, { phase: 'Bound' });
+    expect(validator.handle(updatePv(retained('uid-live'), retained('uid-exported')), context(model())).allowed).toBe(true);
+  });
+
+  it('by the PV controller or a person: not judged (binding writes the claimRef)', () => {
+    const strict = defaultConfig();
+    const enforcing = pvcDeleteValidator({ ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' } });
+    const binder: UserInfo = { username: 'system:serviceaccount:kube-system:persistent-volume-binder', groups: ['system:serviceaccounts'] };
+    for (const user of [ADMIN, binder]) {
+      expect(enforcing.handle(updatePv(bound('uid-live'), bound('uid-exported'), user), context(model())).allowed).toBe(true);
+    }
+  });
+
+  it('an approved PV (volume-guard.io/delete) passes', () => {
+    const approvedPv = (uid: string) => {
+      const pv = bound(uid);
+      return { ...pv, metadata: { ...pv.metadata, annotations: { ...pv.metadata.annotations, 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': ADMIN.username, 'volume-guard.io/skip-reason': 'restored elsewhere' } } };
+    };
+    expect(validator.handle(updatePv(approvedPv('uid-live'), approvedPv('uid-exported')), context(model())).allowed).toBe(true);
+  });
+});

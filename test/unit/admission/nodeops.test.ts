@@ -108,7 +108,7 @@ describe('evictions: the gate of a drain', () => {
     for (const spared of ['pv-elsewhere', 'app-pending', 'vol-single']) expect(message).not.toContain(spared);
   });
 
-  it('lets configured restarters evict a pod whose data follows it back, from a schedulable node only', () => {
+  it('lets configured restarters evict a pod whose data follows it back, from a schedulable node that stays only', () => {
     const schedulable = cluster();
     expect(validator.handle(evict('db-0', DESCHEDULER), context(schedulable)).allowed).toBe(false);
     const allowed = validator.handle(evict('db-0', DESCHEDULER), context(schedulable, { config: withRestarters }));
@@ -117,7 +117,15 @@ describe('evictions: the gate of a drain', () => {
     expect(allowed.auditAnnotations?.['restart-eviction']).toBe('pv-local');
     expect(validator.handle(evict('db-0', ALICE), context(schedulable, { config: withRestarters })).allowed).toBe(false);
     const draining = cluster({ unschedulable: true });
-    expect(validator.handle(evict('db-0', DESCHEDULER), context(draining, { config: withRestarters })).allowed).toBe(false);    // A hostPath PV no affinity pins keeps its data on this node, and the restarted pod may land elsewhere.
+    expect(validator.handle(evict('db-0', DESCHEDULER), context(draining, { config: withRestarters })).allowed).toBe(false);
+    // A node whose Machine is being deleted, not cordoned yet: it goes with its disks, nothing comes back to it.
+    const leaving = cluster();
+    leaving.upsert('machine', machine({ nodeName: 'node-1', deleting: true }));
+    expect(leaving.nodeLeaving('node-1')).toBe('machine');
+    const lost = validator.handle(evict('db-0', DESCHEDULER), context(leaving, { config: withRestarters }));
+    expect(lost.allowed).toBe(false);
+    expect(lost.status!.message).toContain('pv-local');
+    // A hostPath PV no affinity pins keeps its data on this node, and the restarted pod may land elsewhere.
     const unpinned = cluster();
     unpinned.upsert('persistentVolume', hostPathPV({ name: 'pv-minikube', driver: 'k8s.io/minikube-hostpath', pinnedNode: '', claimName: 'mk-data' }));
     unpinned.upsert('persistentVolumeClaim', pvc({ name: 'mk-data', volumeName: 'pv-minikube' }));
