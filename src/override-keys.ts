@@ -36,6 +36,12 @@ export function isHarvesterUpgradeKind(group: string, kind: string): boolean {
 /** The keys that grant something (the others say by whom, why and until when). */
 export const GRANTING_KEYS: readonly string[] = [SKIP_KEY, REUSE_KEY, DELETE_KEY, SKIP_EVICTIONS_KEY];
 
+/**
+ * The keys whose removal, while a granting key stays, the override guard polices too: without `skip-until` an
+ * override counts for good (an expired one again); without `skip-reason` the audit trail loses why it was given.
+ */
+export const REMOVAL_POLICED_KEYS: readonly string[] = [SKIP_UNTIL_KEY, SKIP_REASON_KEY];
+
 /** The keys whose writes the override guard polices. */
 export const OVERRIDE_KEYS: readonly string[] = [
   SKIP_KEY,

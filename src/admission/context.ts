@@ -96,12 +96,15 @@ export function staleModelDecision(
   );
   if (everything) {
     const writer = writerOf(everything);
-    return allowed([truncate(`volume-guard: ${what}; allowed by the skip=* override on ${everything.where}`)], {
+    // Honored like any other override: audited, and counted (Decision.overrides) for every check it waived unseen.
+    const decision = allowed([truncate(`volume-guard: ${what}; allowed by the skip=* override on ${everything.where}`)], {
       'overridden-checks': '*',
       'override-source': everything.where,
       'override-reason': everything.reason || '(none given)',
       ...(writer ? { 'override-writer': writer } : {}),
+      ...(everything.until ? { 'override-until': everything.until } : {}),
     });
+    return { ...decision, overrides: everything.checks };
   }
   return denied(
     `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown.\n` +

@@ -5,7 +5,7 @@
 // - a stored override without `skip-by` (written before volume-guard was installed, or around it) is ignored
 //   with a warning, and one past its `volume-guard.io/skip-until` (RFC 3339) too.
 import { describeUser } from '../kube.ts';
-import { DELETE_KEY, GRANTING_KEYS, OVERRIDE_KEYS, overrideLifecycle, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY, SKIP_UNTIL_KEY } from '../override-keys.ts';
+import { DELETE_KEY, GRANTING_KEYS, OVERRIDE_KEYS, overrideLifecycle, REMOVAL_POLICED_KEYS, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../override-keys.ts';
 import type { UserInfo } from './types.ts';
 import { CHECK_IDS, isCheckId, type CheckId, type Finding } from '../checks/types.ts';
 import { isDataOfNamespace } from '../checks/affected.ts';
@@ -22,6 +22,7 @@ export {
   OVERRIDE_KEYS,
   overrideLifecycle,
   parseRfc3339,
+  REMOVAL_POLICED_KEYS,
   REUSE_KEY,
   SKIP_BY_KEY,
   SKIP_EVICTIONS_KEY,
@@ -230,10 +231,10 @@ export function unknownSkipEntries(values: StringMap | undefined): readonly stri
 }
 
 /**
- * The override keys whose value this write adds or changes, and the removal of `skip-until` while the object keeps
- * a key that grants something (that removal makes an override count for good, an expired one again). Other
- * removals are always fine: they make volume-guard stricter. Compares annotations and labels of the new and old
- * object.
+ * The override keys whose value this write adds or changes, and the removal of `skip-until` or `skip-reason` while
+ * the object keeps a key that grants something (REMOVAL_POLICED_KEYS: an override counting for good, an expired one
+ * again; an override whose audit says no reason). Other removals are always fine: they make volume-guard stricter.
+ * Compares annotations and labels of the new and old object.
  */
 export function changedOverrideKeys(
   next: { annotations?: StringMap; labels?: StringMap },
@@ -247,8 +248,9 @@ export function changedOverrideKeys(
     for (const key of OVERRIDE_KEYS) {
       if (now[key] !== undefined && now[key] !== before[key]) changed.push(`${kind} ${key}`);
     }
-    if (before[SKIP_UNTIL_KEY] !== undefined && now[SKIP_UNTIL_KEY] === undefined && GRANTING_KEYS.some((key) => now[key] !== undefined)) {
-      changed.push(`the removal of ${kind} ${SKIP_UNTIL_KEY}`);
+    if (!GRANTING_KEYS.some((key) => now[key] !== undefined)) continue;
+    for (const key of REMOVAL_POLICED_KEYS) {
+      if (before[key] !== undefined && now[key] === undefined) changed.push(`the removal of ${kind} ${key}`);
     }
   }
   return changed;

@@ -21,6 +21,7 @@ import {
   OVERRIDE_KEYS,
   parseRfc3339,
   parseSkip,
+  REMOVAL_POLICED_KEYS,
   SKIP_BY_KEY,
   SKIP_EVICTIONS_KEY,
   SKIP_KEY,
@@ -40,12 +41,13 @@ import { wrap } from '../messages.ts';
 function changesOverrideKeys(field: 'annotations' | 'labels'): string {
   const keys = `[${OVERRIDE_KEYS.map((key) => `'${key}'`).join(', ')}]`;
   const granting = `[${GRANTING_KEYS.map((key) => `'${key}'`).join(', ')}]`;
+  const removalPoliced = `[${REMOVAL_POLICED_KEYS.map((key) => `'${key}'`).join(', ')}]`;
   return (
     `(has(object.metadata.${field}) && ${keys}.exists(k, k in object.metadata.${field} && ` +
     `(oldObject == null || !has(oldObject.metadata.${field}) || !(k in oldObject.metadata.${field}) || ` +
     `oldObject.metadata.${field}[k] != object.metadata.${field}[k]))) || ` +
-    `(oldObject != null && has(oldObject.metadata.${field}) && '${SKIP_UNTIL_KEY}' in oldObject.metadata.${field} && ` +
-    `has(object.metadata.${field}) && !('${SKIP_UNTIL_KEY}' in object.metadata.${field}) && ` +
+    `(oldObject != null && has(oldObject.metadata.${field}) && has(object.metadata.${field}) && ` +
+    `${removalPoliced}.exists(k, k in oldObject.metadata.${field} && !(k in object.metadata.${field})) && ` +
     `${granting}.exists(k, k in object.metadata.${field}))`
   );
 }

@@ -149,6 +149,9 @@ describe('judge', () => {
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('last-replica-on-node');
     expect(decision.status!.message).not.toContain('pv-a');
+    // The warning says what the override covered; it is audited as honored for those risks.
+    expect(decision.warnings?.join('\n')).toContain('node-local-volume overridden by node worker-1');
+    expect(decision.auditAnnotations?.['overridden-checks']).toBe('node-local-volume');
   });
 
   it('a tag override skips only the tagged findings', () => {

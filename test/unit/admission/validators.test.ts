@@ -508,7 +508,16 @@ describe('override guard', () => {
     expect(validator.handle(annotate(ALICE, {}, expired), context(model)).allowed).toBe(true);
     expect(validator.handle(annotate(ALICE, { 'volume-guard.io/skip-by': 'admin' }, expired), context(model)).allowed).toBe(true);
     // The webhook is called for it at all.
-    expect(validator.declaration.matchConditions![0]!.expression).toContain("!('volume-guard.io/skip-until' in object.metadata.annotations)");
+    expect(validator.declaration.matchConditions![0]!.expression).toContain("'volume-guard.io/skip-until', 'volume-guard.io/skip-reason'].exists(k, k in oldObject.metadata.annotations && !(k in object.metadata.annotations))");
+  });
+  it('polices the removal of skip-reason while the override stays: the audit would lose why it was given', () => {
+    const stored = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-reason': 'INC-42 disk swap' };
+    const { 'volume-guard.io/skip-reason': _reason, ...stripped } = stored;
+    const byAlice = validator.handle(annotate(ALICE, stripped, stored), context(model));
+    expect(byAlice.allowed).toBe(false);
+    expect(byAlice.status!.message).toContain('alice may not write the removal of annotation volume-guard.io/skip-reason on Node node-1');
+    // Removing the whole override stays free.
+    expect(validator.handle(annotate(ALICE, {}, stored), context(model)).allowed).toBe(true);
   });
   it('is called for namespaces/finalize too, which stores the metadata it is sent', () => {
     const resources = validator.declaration.rules.flatMap((rule) => ('resources' in rule ? rule.resources : []));
