@@ -1,6 +1,7 @@
 // The life cycle of an override, through the real API server with the real kubectl: every write of an override
 // key must record its writer (volume-guard.io/skip-by = the requesting user), an override past its
-// volume-guard.io/skip-until is ignored with a warning, one whose writer was removed is ignored, and a namespace's
+// volume-guard.io/skip-until is ignored with a warning (removing its expiry or its reason is a policed write), one
+// whose writer was removed is ignored, and a namespace's
 // volume-guard.io/skip (for Helm releases) never waives evictions of its pods: that takes
 // volume-guard.io/skip-evictions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,10 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
     const revived = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-until-'], { kubeconfig: paths.kubeconfigUser });
     expect(revived.code).not.toBe(0);
     expect(revived.stderr).toContain('alice may not write the removal of annotation volume-guard.io/skip-until');
+    // Removing the reason alone would leave an override whose audit says no reason: policed too.
+    const unexplained = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-reason-'], { kubeconfig: paths.kubeconfigUser });
+    expect(unexplained.code).not.toBe(0);
+    expect(unexplained.stderr).toContain('alice may not write the removal of annotation volume-guard.io/skip-reason');
     expect(refusedCordon(await cordon())).toBe(true);
   });
 

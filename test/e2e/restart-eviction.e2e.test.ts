@@ -3,7 +3,8 @@
 // does not follow: the restarted pod may land on another node, so that eviction stays refused. A volume-guard of its
 // own with the descheduler configured, registered beside the shared one (failurePolicy Ignore), judges evictions
 // sent by the real kubectl as the descheduler's service account; its metrics tell its answers from the shared one's
-// (which refuses both: it has no restart identities).
+// (which refuses both: it has no restart identities). Once the node's Cluster API Machine is being deleted (before
+// any cordon), nothing comes back to the node: the same restart is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCluster, kubectl } from '../harness/cluster.ts';
 import { metricValue, registerWebhooks, startGuard, unregisterWebhooks, type GuardInstance } from '../harness/guard.ts';
@@ -68,6 +69,7 @@ describe('restart evictions: only data pinned to the node follows the pod', () =
   }, 180_000);
 
   afterAll(async () => {
+    await kubectl(['patch', 'machines.cluster.x-k8s.io', 're-machine', '-n', NS, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
     await unregisterWebhooks(NAME);
     await guard?.stop();
     await deleteObjects(
@@ -110,5 +112,22 @@ describe('restart evictions: only data pinned to the node follows the pod', () =
       (n) => n === 1,
     );
     expect(warned).toBe(1);
+  });
+
+  it("refuses the same restart once the node's Machine is being deleted: the node goes with its disks", async () => {
+    // Deleted before it names the node (so its own DELETE judges nothing), held by its finalizer, then given the node:
+    // the Machine controller drains a node it deletes, and the descheduler may get there before its cordon.
+    await apply({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Machine', metadata: { name: 're-machine', namespace: NS, finalizers: ['machine.cluster.x-k8s.io'] }, spec: { clusterName: 'c1' } });
+    await must(kubectl(['delete', 'machines.cluster.x-k8s.io', 're-machine', '-n', NS, '--wait=false']), 'delete the Machine');
+    await patchStatus('machines.cluster.x-k8s.io', 're-machine', { nodeRef: { name: NODE } }, NS);
+    const denied = await eventually(
+      async () => {
+        const before = await count('denied');
+        await evictAsDescheduler('pinned-0');
+        return (await count('denied')) - before;
+      },
+      (n) => n === 1,
+    );
+    expect(denied).toBe(1);
   });
 });
