@@ -328,8 +328,8 @@ export interface PodRecord {
   /** Names of emptyDir volumes some container mounts writable; kept for StatefulSet pods only. */
   readonly emptyDirs: readonly string[];
   /**
-   * nodeSelector ANDed with the required node affinity; kept only when hostPaths or emptyDirs is not empty
-   * (it decides whether the pod could come back anywhere else).
+   * nodeSelector ANDed with the required node affinity; kept only when hostPaths or emptyDirs is not empty or the
+   * pod mounts a claim (it decides whether the pod could come back anywhere else, or to its node at all).
    */
   readonly nodeSelector: NodeSelector;
   /**

@@ -401,9 +401,11 @@ export function inlineDataOfPod(
 ): { hostPaths: readonly HostPathMount[]; emptyDirs: readonly string[]; nodeSelector: NodeSelector } {
   let hostPaths: HostPathMount[] | undefined;
   let emptyDirs: string[] | undefined;
+  let mountsClaim = false;
   if (!SAME_NODE_CONTROLLERS.has(controllerKind)) {
     let modes: Map<string, boolean> | undefined;
     for (const volume of arrayAt(spec, 'volumes')) {
+      if (!mountsClaim && objectAt(volume, 'persistentVolumeClaim') !== undefined) mountsClaim = true;
       const hostPath = objectAt(volume, 'hostPath');
       const emptyDir = objectAt(volume, 'emptyDir');
       if (hostPath === undefined && (emptyDir === undefined || controllerKind !== 'StatefulSet')) continue;
@@ -424,7 +426,8 @@ export function inlineDataOfPod(
   return {
     hostPaths: hostPaths ?? EMPTY_LIST,
     emptyDirs: emptyDirs ?? EMPTY_LIST,
-    nodeSelector: hostPaths !== undefined || emptyDirs !== undefined ? sharedSelector(podNodeSelector(spec)) : NO_NODE_SELECTOR,
+    // Also for a pod mounting a claim: a restart eviction passes only when the new pod fits its node again.
+    nodeSelector: hostPaths !== undefined || emptyDirs !== undefined || mountsClaim ? sharedSelector(podNodeSelector(spec)) : NO_NODE_SELECTOR,
   };
 }
 

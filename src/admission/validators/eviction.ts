@@ -14,6 +14,7 @@
 import { comesBackToItsNode, hasInlineData, isFinishedPod, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
 import { dataNamespaces } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
+import { selectorMatches } from '../../cluster/node-affinity.ts';
 import { isCordoned, type HarvesterUpgradeRecord, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
 import { describeUser, unknownWarnings, type CheckResults } from '../context.ts';
@@ -226,7 +227,12 @@ function adjustRemoval(
   let totals = drain.totals;
   const auditAnnotations: Record<string, string> = {};
   // A node being removed (its Machine deleted, an autoscaler's taint) takes the data with it: nothing comes back to it.
-  const restartable = !draining && context.snapshot.nodeLeaving(node) === undefined;
+  // A pod whose node no longer matches its nodeSelector or required affinity (what the descheduler's
+  // RemovePodsViolatingNodeAffinity evicts) comes back nowhere: its PV pins it to a node the scheduler now refuses.
+  const restartable =
+    !draining &&
+    context.snapshot.nodeLeaving(node) === undefined &&
+    (removal.pod === undefined || nodeRecord === undefined || selectorMatches(removal.pod.nodeSelector, nodeRecord));
   if (removal.restartAllowed && restartable && findings.length > 0 && isRestartIdentity(removal.user, context.config)) {
     const following = findings.filter(followsRestartedPod);
     if (following.length > 0) {

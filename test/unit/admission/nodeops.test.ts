@@ -118,6 +118,19 @@ describe('evictions: the gate of a drain', () => {
     expect(validator.handle(evict('db-0', ALICE), context(schedulable, { config: withRestarters })).allowed).toBe(false);
     const draining = cluster({ unschedulable: true });
     expect(validator.handle(evict('db-0', DESCHEDULER), context(draining, { config: withRestarters })).allowed).toBe(false);
+    // A pod its node no longer fits (relabelled: what the descheduler's RemovePodsViolatingNodeAffinity evicts) comes
+    // back nowhere: its PV allows that node only, its nodeSelector refuses it.
+    const relabelled = cluster();
+    relabelled.upsert('pod', transformPod({
+      metadata: { name: 'db-0', namespace: 'default', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'u', controller: true }] },
+      spec: { nodeName: 'node-1', nodeSelector: { disktype: 'ssd' }, volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'db-data' } }], containers: [{ name: 'c' }] },
+      status: { phase: 'Running' },
+    })!);
+    const stranded = validator.handle(evict('db-0', DESCHEDULER), context(relabelled, { config: withRestarters }));
+    expect(stranded.allowed).toBe(false);
+    expect(stranded.status!.message).toContain('pv-local');
+    relabelled.upsert('node', node({ name: 'node-1', labels: { 'kubernetes.io/hostname': 'node-1', disktype: 'ssd' } }));
+    expect(validator.handle(evict('db-0', DESCHEDULER), context(relabelled, { config: withRestarters })).allowed).toBe(true);
     // A node whose Machine is being deleted, not cordoned yet: it goes with its disks, nothing comes back to it.
     const leaving = cluster();
     leaving.upsert('machine', machine({ nodeName: 'node-1', deleting: true }));
