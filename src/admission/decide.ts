@@ -2,7 +2,7 @@
 import type { CheckId, Finding } from '../checks/types.ts';
 import type { CheckMode } from '../config.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { allowed, denied, type Decision } from './types.ts';
+import { allowed, denied, type Decision, type HonoredOverride } from './types.ts';
 import { grantingKeysReadOn } from './override-feedback.ts';
 import { denialMessage, fitWarnings, groupByCheck, overrideLines, plural, warningLines, wrap, type ListingProbe, type Situation } from './messages.ts';
 import {
@@ -88,7 +88,7 @@ export interface WaivedFindings {
 /** Per check, the tags the decision reads across all its findings (the Harvester advice: all `detached`). */
 export const DECISION_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>> = { 'single-replica': ['detached'] };
 
-interface HonoredOverride {
+interface HonoredEntry {
   readonly source: OverrideSource;
   readonly checks: Set<CheckId>;
   /** How many findings it skipped, counting those beyond the listed ones for whole-check overrides. */
@@ -120,7 +120,7 @@ export function judge(input: Judgement): Decision {
     }
   }
 
-  const honored = new Map<OverrideSource, HonoredOverride>();
+  const honored = new Map<OverrideSource, HonoredEntry>();
   const honor = (source: OverrideSource, check: CheckId, count: number): void => {
     const entry = honored.get(source) ?? { source, checks: new Set<CheckId>(), count: 0 };
     entry.checks.add(check);
@@ -184,7 +184,8 @@ export function judge(input: Judgement): Decision {
     const why = source.reason ? `, reason: ${source.reason}` : '';
     warnings.push(...wrap(`volume-guard: ${[...checks].join(',')} overridden by ${source.where} (${plural(count, 'risk', 'risks')} accepted${why})`));
   }
-  const auditAnnotations = overriddenChecks.length ? overrideAudit([...honored.values()]) : undefined;
+  const honoredOverrides = overriddenChecks.length ? [...honored.values()].map(honoredOverride) : undefined;
+  const auditAnnotations = honoredOverrides ? overrideAudit(honoredOverrides) : undefined;
 
   const fitted = fitWarnings(warnings);
   if (enforced.length > 0) {
@@ -224,12 +225,13 @@ export function judge(input: Judgement): Decision {
     return denied(message, {
       ...(fitted.length ? { warnings: fitted } : {}),
       ...(auditAnnotations ? { auditAnnotations } : {}),
+      ...(honoredOverrides ? { honored: honoredOverrides } : {}),
       checks,
       overrides: overriddenChecks,
       deniedChecks: enforcedChecks,
     });
   }
-  return { ...allowed(fitted, auditAnnotations), checks, overrides: overriddenChecks };
+  return { ...allowed(fitted, auditAnnotations), ...(honoredOverrides ? { honored: honoredOverrides } : {}), checks, overrides: overriddenChecks };
 }
 
 /** `<pvcs>`, or `<pvcs:check>` for the PVCs of one check, in an override hint. */
@@ -265,19 +267,54 @@ function allDetached(group: { findings: readonly Finding[]; total: number }, tag
   return tagTotals?.['detached'] === group.total;
 }
 
+function honoredOverride({ source, checks, count }: HonoredEntry): HonoredOverride {
+  const writer = writerOf(source);
+  return { where: source.where, reason: source.reason, ...(writer ? { writer } : {}), ...(source.until ? { until: source.until } : {}), checks: [...checks], count };
+}
+
+/** The audit annotation keys overrideAudit writes. */
+const OVERRIDE_AUDIT_KEYS = ['overridden-checks', 'override-source', 'override-reason', 'overridden-objects', 'override-writer', 'override-until'];
+
 function overrideAudit(honored: readonly HonoredOverride[]): Record<string, string> {
-  const checks = [...new Set(honored.flatMap((h) => [...h.checks]))];
+  const checks = [...new Set(honored.flatMap((h) => h.checks))];
   const audit: Record<string, string> = {
     'overridden-checks': checks.join(','),
-    'override-source': honored.map((h) => h.source.where).join('; '),
-    'override-reason': honored.map((h) => h.source.reason || '(none given)').join('; '),
+    'override-source': honored.map((h) => h.where).join('; '),
+    'override-reason': honored.map((h) => h.reason || '(none given)').join('; '),
     'overridden-objects': String(honored.reduce((n, h) => n + h.count, 0)),
   };
-  const writers = honored.flatMap((h) => writerOf(h.source) ?? []);
+  const writers = honored.flatMap((h) => h.writer ?? []);
   if (writers.length) audit['override-writer'] = [...new Set(writers)].join(',');
-  const until = honored.flatMap((h) => h.source.until ?? []);
+  const until = honored.flatMap((h) => h.until ?? []);
   if (until.length) audit['override-until'] = [...new Set(until)].join(',');
   return audit;
+}
+
+/**
+ * The audit of a request judged in parts (a scale-down judges each node it may remove): every override any part
+ * honored, once per source (one read for several parts, e.g. a MachineDeployment's own skip, has its checks joined
+ * and its findings summed), with the parts' other annotations; to spread into the request's decision.
+ */
+export function combinedOverrideAudit(parts: readonly Decision[]): Pick<Decision, 'auditAnnotations' | 'honored'> {
+  const merged = new Map<string, { honored: HonoredOverride; checks: Set<string>; count: number }>();
+  const others: Record<string, string> = {};
+  for (const part of parts) {
+    Object.assign(others, part.auditAnnotations);
+    for (const honored of part.honored ?? []) {
+      const key = JSON.stringify([honored.where, honored.reason, honored.writer ?? '', honored.until ?? '']);
+      const entry = merged.get(key) ?? { honored, checks: new Set<string>(), count: 0 };
+      for (const check of honored.checks) entry.checks.add(check);
+      entry.count += honored.count;
+      merged.set(key, entry);
+    }
+  }
+  if (merged.size === 0) {
+    // Override annotations without the overrides behind them (a stale model passed by a skip=*) stay as they are.
+    return Object.keys(others).length > 0 ? { auditAnnotations: others } : {};
+  }
+  const honored = [...merged.values()].map(({ honored, checks, count }) => ({ ...honored, checks: [...checks], count }));
+  for (const key of OVERRIDE_AUDIT_KEYS) delete others[key];
+  return { auditAnnotations: { ...others, ...overrideAudit(honored) }, honored };
 }
 
 /** The `kubectl annotate` an admin runs to override checks on an object. */

@@ -51,6 +51,26 @@ export interface Decision {
   readonly overrides?: readonly string[];
   /** For metrics: the checks that made this a denial (`stale-model` when the state was unknown). */
   readonly deniedChecks?: readonly string[];
+  /**
+   * The overrides behind `auditAnnotations`, so a request judged in parts (a scale-down, node by node) can record
+   * every one of them rather than the last part's (decide.ts combinedOverrideAudit).
+   */
+  readonly honored?: readonly HonoredOverride[];
+}
+
+/** An override a decision honored, as its audit annotations record it. */
+export interface HonoredOverride {
+  /** Where it was read: `node worker-1`. */
+  readonly where: string;
+  /** `volume-guard.io/skip-reason`, '' when none. */
+  readonly reason: string;
+  /** The requester, or the recorded `volume-guard.io/skip-by`. */
+  readonly writer?: string;
+  /** `volume-guard.io/skip-until`, when set. */
+  readonly until?: string;
+  readonly checks: readonly string[];
+  /** How many findings it accepted. */
+  readonly count: number;
 }
 
 export function allowed(warnings: readonly string[] = [], auditAnnotations?: Record<string, string>): Decision {

@@ -22,7 +22,7 @@ import type { MachineRecord } from '../../cluster/records.ts';
 import { DELETE_MACHINE_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
-import { annotateHint, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
+import { annotateHint, combinedOverrideAudit, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
 import { field, metaOf, stringField } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
 import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
@@ -246,7 +246,8 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`;
   const allWarnings = [...warnings];
   const checkedOverrides: string[] = [];
-  let auditAnnotations: Record<string, string> = {};
+  // Every node's answer: each may honor its own override, and the audit records them all.
+  const passed: Decision[] = [];
   // The first refusal is told in full; every other Machine the scale-down may remove with data at risk is named
   // after it (a scale to zero takes them all: fixing one node at a time would be refused node after node).
   let refusal: Decision | undefined;
@@ -280,10 +281,10 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
     if (refusal) continue;
     allWarnings.splice(0, allWarnings.length, ...(decision.warnings ?? []));
     checkedOverrides.push(...(decision.overrides ?? []));
-    auditAnnotations = { ...auditAnnotations, ...decision.auditAnnotations };
+    passed.push(decision);
   }
   if (refusal) return withOthersAtRisk(refusal, alsoAtRisk, refusedNode);
-  const result = allowed(allWarnings, Object.keys(auditAnnotations).length ? auditAnnotations : undefined);
+  const result = { ...allowed(allWarnings), ...combinedOverrideAudit(passed) };
   return checkedOverrides.length ? { ...result, overrides: [...new Set(checkedOverrides)] } : result;
 }
 

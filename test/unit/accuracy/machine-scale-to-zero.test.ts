@@ -4,7 +4,8 @@
 // at stake; reading the missing count as "not a scale-down" let the largest removal of all through. A collection
 // DELETE of Machines (`kubectl delete machines --all`, `-l`) is admitted per item with the name only in the object:
 // the refusal still names the Machine. A refused scale-down names every Machine it may remove with data at risk, not
-// only the first: fixing one node at a time would be refused node after node.
+// only the first: fixing one node at a time would be refused node after node. An allowed one records every override
+// it honored in its audit annotations (and so the admission log line), not only the last node's.
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';
 import { MACHINE_REMOVAL_CEL, machineValidator } from '../../../src/admission/validators/machine.ts';
@@ -12,6 +13,7 @@ import { MAX_DENIAL_LENGTH } from '../../../src/admission/messages.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
+import { boundDecision, MAX_AUDIT_ANNOTATION_LENGTH } from '../../../src/server/codec.ts';
 import { context, request } from '../../support/admission.ts';
 import { localPV, machine, node, pod, pvc } from '../../support/fixtures.ts';
 
@@ -145,5 +147,75 @@ describe('Cluster API: a scale-down refused for several nodes', () => {
     expect(message).toContain('with data at risk (299;');
     expect(message).toContain("risks of data loss on 300 Machines' nodes (1 on node-001).\n");
     expect(message).toMatch(/\n {2}and \d+ more\nOverride \(an authorized admin/);
+  });
+});
+
+describe('Cluster API: the audit of a scale-down several overrides let through', () => {
+  const skip = (by: string, why: string, until?: string) => ({
+    'volume-guard.io/skip': 'node-local-volume',
+    'volume-guard.io/skip-by': by,
+    'volume-guard.io/skip-reason': why,
+    ...(until ? { 'volume-guard.io/skip-until': until } : {}),
+  });
+  const until = new Date(Date.now() + 86_400_000).toISOString();
+
+  /** `count` Machines of md-0-a, each on its own node holding a local PV in use; `annotations` per node. */
+  function nodesWithData(count: number, annotations: (n: number) => Record<string, string> = () => ({})): ClusterModel {
+    const model = new ClusterModel(VOLUME_SETS);
+    for (let n = 1; n <= count; n++) {
+      model.upsert('node', node({ name: `node-${n}`, annotations: annotations(n) }));
+      model.upsert('persistentVolume', localPV({ name: `pv-${n}`, pinnedNode: `node-${n}`, claimName: `data-${n}` }));
+      model.upsert('persistentVolumeClaim', pvc({ name: `data-${n}`, volumeName: `pv-${n}` }));
+      model.upsert('pod', pod({ name: `db-${n}`, nodeName: `node-${n}`, claimNames: [`data-${n}`] }));
+      model.upsert('machine', machine({ namespace: 'capi', name: `md-0-a-${n}`, nodeName: `node-${n}`, machineSet: 'md-0-a', machineDeployment: 'md-0' }));
+    }
+    return model;
+  }
+
+  it("names every node's writer, reason, source and expiry, and counts every object accepted", () => {
+    const model = nodesWithData(2, (n) => (n === 1 ? skip('alice-admin', 'backed up db-1') : skip('bob-admin', 'backed up db-2', until)));
+    const decision = validator.handle(scaleTo('machinesets', 0, 2), context(model));
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations).toEqual({
+      'overridden-checks': 'node-local-volume',
+      'override-source': 'node node-1; node node-2',
+      'override-reason': 'backed up db-1; backed up db-2',
+      'override-writer': 'alice-admin,bob-admin',
+      'override-until': until,
+      'overridden-objects': '2',
+    });
+  });
+
+  it("records a MachineDeployment's own skip once, with the objects it accepted on every node", () => {
+    const own = skip('carol-admin', 'md-0 retired');
+    const deployment = (replicas: number) => ({ metadata: { name: 'md-0', namespace: 'capi', annotations: own }, spec: { replicas } });
+    const scaleDown = request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineDeployment' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machinedeployments' },
+      operation: 'UPDATE',
+      namespace: 'capi',
+      name: 'md-0',
+      object: deployment(0),
+      oldObject: deployment(2),
+    });
+    const decision = validator.handle(scaleDown, context(nodesWithData(2)));
+    expect(decision.allowed).toBe(true);
+    expect(decision.auditAnnotations).toMatchObject({
+      'override-source': 'MachineDeployment capi/md-0',
+      'override-reason': 'md-0 retired',
+      'override-writer': 'carol-admin',
+      'overridden-objects': '2',
+    });
+  });
+
+  it('keeps every value within the audit annotation bound however many nodes go', () => {
+    const model = nodesWithData(300, (n) => skip(n % 2 === 0 ? 'alice-admin' : 'bob-admin', `backed up db-${n}`));
+    const decision = boundDecision(validator.handle(scaleTo('machinedeployments', 0, 300), context(model)));
+    expect(decision.allowed).toBe(true);
+    const audit = decision.auditAnnotations ?? {};
+    for (const value of Object.values(audit)) expect(value.length).toBeLessThanOrEqual(MAX_AUDIT_ANNOTATION_LENGTH);
+    expect(audit['override-writer']).toBe('bob-admin,alice-admin');
+    expect(audit['override-source']).toMatch(/^node node-1; node node-2; .*…$/);
+    expect(audit['overridden-objects']).toBe('300');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { annotateHint, judge, type Judgement } from '../../../src/admission/decide.ts';
+import { annotateHint, combinedOverrideAudit, judge, type Judgement } from '../../../src/admission/decide.ts';
 import type { CheckMode } from '../../../src/config.ts';
 import { changedOverrideKeys, mayWriteOverrides, parseSkip, skipFrom } from '../../../src/admission/overrides.ts';
 import { MAX_LISTED_PER_CHECK } from '../../../src/admission/messages.ts';
@@ -164,6 +164,32 @@ describe('judge', () => {
     expect(withAttached.allowed).toBe(false);
     expect(withAttached.status!.message).toContain('pvc-a');
     expect(withAttached.status!.message).not.toContain('pvc-d');
+  });
+});
+
+describe('combinedOverrideAudit', () => {
+  const stored = (where: string, by: string, why: string) =>
+    skipFrom(where, { 'volume-guard.io/skip': 'last-replica-on-node', 'volume-guard.io/skip-by': by, 'volume-guard.io/skip-reason': why })!;
+
+  it('records every part\'s override, once per source, its checks joined and objects summed', () => {
+    const shared = stored('MachineDeployment capi/md-0', 'carol', 'retired');
+    const part = (node: string, by: string, ...names: string[]) =>
+      judge(base({ findings: names.map((name) => finding('last-replica-on-node', name)), overrides: [stored(`node ${node}`, by, `moved ${node}`), shared] }));
+    const ownOnly = judge(base({ findings: [finding('single-replica', 'pvc-c'), finding('single-replica', 'pvc-d')], overrides: [{ ...shared, checks: ['single-replica'] }] }));
+    const combined = combinedOverrideAudit([part('w1', 'alice', 'pvc-a'), part('w2', 'bob', 'pvc-b'), ownOnly]);
+    expect(combined.auditAnnotations).toEqual({
+      'overridden-checks': 'last-replica-on-node,single-replica',
+      'override-source': 'node w1; node w2; MachineDeployment capi/md-0',
+      'override-reason': 'moved w1; moved w2; retired',
+      'override-writer': 'alice,bob,carol',
+      'overridden-objects': '4',
+    });
+    expect(combined.honored?.find((h) => h.where === 'MachineDeployment capi/md-0')).toMatchObject({ checks: ['single-replica'], count: 2 });
+  });
+
+  it("keeps the parts' other annotations, and records nothing when nothing was honored", () => {
+    expect(combinedOverrideAudit([{ allowed: true, auditAnnotations: { 'restart-eviction': 'db-0' } }, { allowed: true }])).toEqual({ auditAnnotations: { 'restart-eviction': 'db-0' } });
+    expect(combinedOverrideAudit([{ allowed: true }])).toEqual({});
   });
 });
 
