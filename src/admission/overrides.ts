@@ -187,6 +187,14 @@ export function whyNotHonored(source: OverrideSource, writers: OverrideWriters):
   }
   // Stored overrides whose writer is recorded per object (a PVC's reuse or delete approval) or elsewhere (Harvester's
   // annotation on the Upgrade being drained) count for nobody either.
+  return nobodyMayWrite(writers);
+}
+
+/**
+ * Why no stored override counts under these settings (`listed` mode with both lists empty: nobody may write one),
+ * as whyNotHonored says it; undefined when someone may. Shared with `volume-guard audit`, which must agree.
+ */
+export function nobodyMayWrite(writers: OverrideWriters): string | undefined {
   if (writers.mode !== 'rbac' && writers.allowedGroups.length === 0 && writers.allowedUsers.length === 0) {
     return 'nobody may write overrides (overrides.allowedGroups and allowedUsers are empty)';
   }

@@ -51,7 +51,7 @@ export const registerAuditCommand: CommandRegistrar = (program: Command) => {
         .default(DEFAULT_TIMEOUT_SECONDS),
     )
     .option('--strict', 'findings of checks in warn mode fail the exit code too')
-    .option('-c, --config <file>', "volume-guard's configuration (Longhorn namespace, guarded upgrade kinds); VOLUME_GUARD_* variables apply")
+    .option('-c, --config <file>', "volume-guard's configuration (Longhorn namespace, guarded upgrade kinds, check modes, who may write overrides); VOLUME_GUARD_* variables apply")
     .showHelpAfterError(false)
     .configureOutput({ outputError: (text, write) => write(`volume-guard: ${text.replace(/^error: /, '')}`) })
     .exitOverride(exitTwoOnUsageError)

@@ -5,6 +5,7 @@ import { compareText } from '../text.ts';
 import {
   DELETE_KEY,
   HARVESTER_SKIP_DETACHED_KEY,
+  nobodyMayWrite,
   overrideLifecycle,
   parseSkip,
   REUSE_KEY,
@@ -12,10 +13,14 @@ import {
   SKIP_EVICTIONS_KEY,
   SKIP_KEY,
   SKIP_REASON_KEY,
+  skipFrom,
+  whyNotHonored,
+  type OverrideWriters,
 } from '../admission/overrides.ts';
 import { plansReading, type PlanIdReading } from '../admission/plans.ts';
 import type { Labels } from '../cluster/records.ts';
 import type { CheckId } from '../checks/types.ts';
+import { defaultConfig } from '../config.ts';
 import type { AuditModel } from './model.ts';
 import type { LingeringOverride } from './types.ts';
 
@@ -53,6 +58,16 @@ export interface OverrideCarrier {
 }
 
 const NO_LABELS: Labels = Object.freeze({});
+
+let defaultWriters: OverrideWriters | undefined;
+
+/**
+ * Who may write overrides when the caller knows no configuration: the webhook's default (`overrides` of the default
+ * configuration), so an omitted setting never honors what the webhook would not.
+ */
+export function defaultOverrideWriters(): OverrideWriters {
+  return (defaultWriters ??= defaultConfig().overrides);
+}
 
 /** What each operation whose plan reads a node's skip does to that node, as the audit says it. */
 const NODE_SKIP_READ_FOR: Record<PlanIdReading<'node'>, string> = {
@@ -106,25 +121,32 @@ function objectOf(carrier: OverrideCarrier): LingeringOverride['object'] {
     : { kind: carrier.kind, name: carrier.name };
 }
 
-/** Why the writer and expiry keys on an object void its overrides; undefined when they count. */
-function lifecycleProblem(annotations: Labels, now: number): string | undefined {
+/**
+ * Why the writer and expiry keys on an object, or the writer settings, void its overrides, in the webhook's order
+ * (whyNotHonored: expired, no writer recorded, nobody may write); undefined when they count. A recorded writer is not
+ * checked against the settings, as in the webhook: the override guard judged that user when it was written.
+ */
+function lifecycleProblem(annotations: Labels, now: number, writers: OverrideWriters): string | undefined {
   const lifecycle = overrideLifecycle(annotations, now);
   if (lifecycle.expiredOrInvalid) return lifecycle.expiredOrInvalid;
-  return lifecycle.writer === '' ? `no writer recorded (${SKIP_BY_KEY})` : undefined;
+  if (lifecycle.writer === '') return `no writer recorded (${SKIP_BY_KEY})`;
+  return nobodyMayWrite(writers);
 }
 
-/** The overrides one object carries, annotations first. */
-export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()): LingeringOverride[] {
+/** The overrides one object carries, annotations first, honored or not under `writers` as the webhook would. */
+export function overridesOf(carrier: OverrideCarrier, now: number = Date.now(), writers: OverrideWriters = defaultOverrideWriters()): LingeringOverride[] {
   const found: LingeringOverride[] = [];
   // The writer and expiry are annotations whatever field holds the override.
   const lifecycle = overrideLifecycle(carrier.annotations, now);
+  const nobody = nobodyMayWrite(writers);
   // A release label on the latest revision waives nothing in the next one: Helm copies it forward, and it counts
   // only in the revision volume-guard.io/skip-revision names (set by whoever runs helm for it).
   const problem = carrier.writtenByRequester
     ? (lifecycle.expiredOrInvalid ??
+      nobody ??
       carrier.requesterNote ??
       'Helm copies it into later revisions, where it counts only with volume-guard.io/skip-revision naming the revision')
-    : lifecycleProblem(carrier.annotations, now);
+    : lifecycleProblem(carrier.annotations, now, writers);
   const fields = [
     ['annotation', carrier.annotations],
     ['label', carrier.labels],
@@ -133,8 +155,10 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()):
     const other = field === 'annotation' ? carrier.labels : carrier.annotations;
     const reason = values[SKIP_REASON_KEY] ?? other[SKIP_REASON_KEY] ?? '';
     const add = (key: string, value: string, checks: readonly CheckId[], unknown: readonly string[], effect: string, appliesTo: string): void => {
-      // Harvester's own annotation is not written through volume-guard's guard: no writer is required of it.
-      const voided = problem !== undefined && checks.length > 0 && key !== HARVESTER_SKIP_DETACHED_KEY;
+      // Harvester's own annotation carries no skip-by (none is required of it); it still counts for nobody when
+      // nobody may write overrides, as in the webhook.
+      const why = key === HARVESTER_SKIP_DETACHED_KEY ? nobody : problem;
+      const voided = why !== undefined && checks.length > 0;
       found.push({
         object: objectOf(carrier),
         field,
@@ -142,7 +166,7 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now()):
         value,
         checks: voided ? [] : [...checks],
         unknown: [...unknown],
-        effect: voided ? `not honored: ${problem}; would ${effect.replace(/^skips/, 'skip').replace(/^approves/, 'approve')}` : effect,
+        effect: voided ? `not honored: ${why}; would ${effect.replace(/^skips/, 'skip').replace(/^approves/, 'approve')}` : effect,
         appliesTo,
         reason,
         writer: lifecycle.writer,
@@ -290,24 +314,34 @@ export function modelCarriers(model: AuditModel): OverrideCarrier[] {
 }
 
 /** Every lingering override on the model's objects and the given upgrade objects, sorted. */
-export function lingeringOverrides(model: AuditModel, upgradeObjects: readonly OverrideCarrier[] = []): LingeringOverride[] {
+export function lingeringOverrides(
+  model: AuditModel,
+  upgradeObjects: readonly OverrideCarrier[] = [],
+  writers: OverrideWriters = defaultOverrideWriters(),
+): LingeringOverride[] {
   const found: LingeringOverride[] = [];
-  for (const carrier of [...modelCarriers(model), ...upgradeObjects]) found.push(...overridesOf(carrier));
+  for (const carrier of [...modelCarriers(model), ...upgradeObjects]) found.push(...overridesOf(carrier, Date.now(), writers));
   return found.sort(compareOverrides);
 }
 
-/** A skip in `annotations` that covers `check` and counts (writer recorded, not expired). */
-function honoredSkipCovers(annotations: Labels | undefined, check: CheckId, now: number): boolean {
-  if (!annotations || !parseSkip(annotations[SKIP_KEY]).checks.includes(check)) return false;
-  return lifecycleProblem(annotations, now) === undefined;
+/** A skip in `annotations` that covers `check` and counts: read and judged as the webhook reads a stored one. */
+function honoredSkipCovers(annotations: Labels | undefined, check: CheckId, now: number, writers: OverrideWriters): boolean {
+  const source = skipFrom('', annotations, undefined, { now });
+  return source !== undefined && source.checks.includes(check) && whyNotHonored(source, writers) === undefined;
 }
 
 /** The skip on a node covering `check`, as `annotation volume-guard.io/skip on Node n1`; undefined when none. */
-export function nodeSkipCovering(model: AuditModel, node: string, check: CheckId, now: number = Date.now()): string | undefined {
-  return honoredSkipCovers(model.node(node)?.annotations, check, now) ? `annotation ${SKIP_KEY} on Node ${node}` : undefined;
+export function nodeSkipCovering(model: AuditModel, node: string, check: CheckId, writers: OverrideWriters = defaultOverrideWriters(), now: number = Date.now()): string | undefined {
+  return honoredSkipCovers(model.node(node)?.annotations, check, now, writers) ? `annotation ${SKIP_KEY} on Node ${node}` : undefined;
 }
 
 /** The skip on a namespace covering `check` (for Helm releases); undefined when none. */
-export function namespaceSkipCovering(model: AuditModel, namespace: string, check: CheckId, now: number = Date.now()): string | undefined {
-  return honoredSkipCovers(model.namespace(namespace)?.annotations, check, now) ? `annotation ${SKIP_KEY} on Namespace ${namespace}` : undefined;
+export function namespaceSkipCovering(
+  model: AuditModel,
+  namespace: string,
+  check: CheckId,
+  writers: OverrideWriters = defaultOverrideWriters(),
+  now: number = Date.now(),
+): string | undefined {
+  return honoredSkipCovers(model.namespace(namespace)?.annotations, check, now, writers) ? `annotation ${SKIP_KEY} on Namespace ${namespace}` : undefined;
 }

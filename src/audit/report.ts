@@ -4,7 +4,17 @@
 import { compareText } from '../text.ts';
 import { annotateHint } from '../admission/decide.ts';
 import { CHECK_TEXT, fewNamed, plural } from '../admission/messages.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, parseSkip, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../admission/overrides.ts';
+import {
+  HARVESTER_SKIP_DETACHED_KEY,
+  parseSkip,
+  REUSE_KEY,
+  reuseApprovalSource,
+  SKIP_BY_KEY,
+  SKIP_KEY,
+  SKIP_REASON_KEY,
+  whyNotHonored,
+  type OverrideWriters,
+} from '../admission/overrides.ts';
 import {
   harvesterDrainOverride,
   harvesterUpgradeInPlace,
@@ -22,7 +32,7 @@ import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/type
 import { RESOURCE_KINDS, type ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
-import { lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
+import { defaultOverrideWriters, lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
 import { releaseFindings, releaseState } from './release.ts';
 import {
   AUDIT_API_VERSION,
@@ -56,6 +66,11 @@ export interface AuditInput {
   readonly upgradeKinds?: PolicedKinds;
   /** Releases whose latest revision carries release-label overrides (cluster-wide audits; --release reads its own). */
   readonly releaseLabels?: readonly { readonly namespace: string; readonly name: string; readonly revisions: readonly ReleaseRevision[] }[];
+  /**
+   * The configuration's `overrides` (who may write them): with none allowed no override counts, as in the webhook.
+   * Default: the default configuration's.
+   */
+  readonly writers?: OverrideWriters;
 }
 
 /** A finding before it is given its operation, fix and override. */
@@ -107,19 +122,25 @@ function overrideCommand(finding: Finding, operation: Operation): string {
   }
 }
 
-function overriddenBy(model: AuditModel, finding: Finding, operation: Operation, kinds: PolicedKinds | undefined): string | undefined {
+/** What the webhook honors as it does (whyNotHonored): the configured kinds and writers. */
+interface Honoring {
+  readonly kinds: PolicedKinds | undefined;
+  readonly writers: OverrideWriters;
+}
+
+function overriddenBy(model: AuditModel, finding: Finding, operation: Operation, honoring: Honoring): string | undefined {
   switch (operation.kind) {
     case 'upgrade':
       // Upgrade overrides live on an upgrade object that does not exist before the upgrade is started.
       return undefined;
     case 'cordon':
     case 'removal':
-      return nodeSkipCovering(model, operation.node, finding.check) ?? harvesterDrainCovering(model, operation.node, finding, kinds);
+      return nodeSkipCovering(model, operation.node, finding.check, honoring.writers) ?? harvesterDrainCovering(model, operation.node, finding, honoring);
     case 'release':
-      if (finding.tags.includes(REUSE_APPROVED_TAG)) {
+      if (finding.tags.includes(REUSE_APPROVED_TAG) && whyNotHonored(reuseApprovalSource(), honoring.writers) === undefined) {
         return `annotation ${REUSE_KEY} on PersistentVolumeClaim ${objectRef(finding.object)}`;
       }
-      return namespaceSkipCovering(model, operation.namespace, finding.check);
+      return namespaceSkipCovering(model, operation.namespace, finding.check, honoring.writers);
   }
 }
 
@@ -128,15 +149,16 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
  * single-replica findings at the node's cordon and drain (longhorn-drain.ts harvesterDrainOverride), and one carrying
  * an admin's honored `volume-guard.io/skip` the checks it names (harvesterUpgradeSkip), as the webhook.
  */
-function harvesterDrainCovering(model: AuditModel, node: string, finding: Finding, kinds: PolicedKinds | undefined): string | undefined {
+function harvesterDrainCovering(model: AuditModel, node: string, finding: Finding, { kinds, writers }: Honoring): string | undefined {
   const source = harvesterDrainOverride(model, node, kinds);
-  if (source?.tags?.some((waived) => waived.check === finding.check && finding.tags.includes(waived.tag)) === true) return source.where;
+  const tagged = source?.tags?.some((waived) => waived.check === finding.check && finding.tags.includes(waived.tag)) === true;
+  if (source !== undefined && tagged && whyNotHonored(source, writers) === undefined) return source.where;
   const skip = harvesterUpgradeSkip(model, node, undefined, kinds);
-  return skip !== undefined && skip.ignored === undefined && skip.recordedBy !== '' && skip.checks.includes(finding.check) ? skip.where : undefined;
+  return skip !== undefined && skip.checks.includes(finding.check) && whyNotHonored(skip, writers) === undefined ? skip.where : undefined;
 }
 
-function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean, kinds: PolicedKinds | undefined): AuditFinding {
-  const accepted = overriddenBy(model, finding, operation, kinds);
+function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean, honoring: Honoring): AuditFinding {
+  const accepted = overriddenBy(model, finding, operation, honoring);
   return {
     check: finding.check,
     severity: finding.severity,
@@ -312,13 +334,14 @@ export function buildAuditReport(input: AuditInput): AuditReport {
   notes.push(...(input.notes ?? []));
 
   const modes = input.modes ?? {};
+  const honoring: Honoring = { kinds: input.upgradeKinds, writers: input.writers ?? defaultOverrideWriters() };
   const off = CHECK_IDS.filter((id) => modes[id] === 'off');
   if (off.length > 0) notes.push(`not reported, mode off in the configuration: ${off.join(', ')}`);
   const findings = placed
     .filter((entry) => modes[entry.finding.check] !== 'off')
-    .map((entry) => toAuditFinding(model, entry, modes[entry.finding.check] === 'warn', input.upgradeKinds))
+    .map((entry) => toAuditFinding(model, entry, modes[entry.finding.check] === 'warn', honoring))
     .sort(compareFindings);
-  const overrides = [...lingeringOverrides(model, input.upgradeObjects), ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : []), ...(input.releaseLabels ?? []).flatMap((release) => releaseLabelOverrides(release))];
+  const overrides = [...lingeringOverrides(model, input.upgradeObjects, honoring.writers), ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : []), ...(input.releaseLabels ?? []).flatMap((release) => releaseLabelOverrides(release))];
   return {
     apiVersion: AUDIT_API_VERSION,
     generatedAt: input.generatedAt,

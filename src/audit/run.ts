@@ -109,6 +109,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
     nodeLocal: nodeLocalOptionsOf(config),
     upgradeKinds: config.upgrades.kinds,
+    writers: config.overrides,
   });
   out.write(render(report, options.output, out));
   return failingFindings(report, options.strict ?? false) > 0 ? EXIT_RISKS : EXIT_NO_RISK;
