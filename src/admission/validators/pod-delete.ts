@@ -11,30 +11,10 @@
 // pod's data anywhere: its claims stay, and a pod they recreate lands where its volumes allow.
 import { transformPod } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
+import { celString } from '../rules.ts';
 import { allowed, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 import { judgePodRemoval } from './eviction.ts';
-
-/**
- * CEL: a DELETE of a pod bound to a node, not already terminating (the kubelet's final DELETE), that mounts a
- * claim or an inline hostPath, or is a StatefulSet's pod with an emptyDir: the only pods that can keep data on their
- * node (node-local-volume reads a StatefulSet pod's disk-backed emptyDir as its state, `nodeLocal.statefulSetEmptyDir`;
- * the handler leaves out memory-backed ones). Mirrors the handler's filter.
- */
-export const POD_DELETE_CEL =
-  "request.operation == 'DELETE' && oldObject != null && has(oldObject.spec) && has(oldObject.spec.nodeName) && " +
-  '!has(oldObject.metadata.deletionTimestamp) && has(oldObject.spec.volumes) && ' +
-  '(oldObject.spec.volumes.exists(v, has(v.persistentVolumeClaim) || has(v.hostPath)) || ' +
-  "(oldObject.spec.volumes.exists(v, has(v.emptyDir)) && has(oldObject.metadata.ownerReferences) && " +
-  "oldObject.metadata.ownerReferences.exists(o, o.kind == 'StatefulSet' && has(o.controller) && o.controller)))";
-
-const declaration: WebhookDeclaration = {
-  name: 'pod-delete.volume-guard.io',
-  target: 'pod-delete',
-  rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['DELETE'], scope: 'Namespaced' }],
-  matchConditions: [{ name: 'pod-with-node-data', expression: POD_DELETE_CEL }],
-  workload: 'pods',
-};
 
 /**
  * The kube-controller-manager controllers that delete pods, by the service accounts they run as with
@@ -57,10 +37,37 @@ export const CONTROLLER_POD_DELETERS: readonly string[] = [
 /** kube-controller-manager itself: its controllers run as it without `--use-service-account-credentials`. */
 export const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
 
+/** Every identity kube-controller-manager deletes pods as. */
+const CONTROLLER_MANAGER_USERS: readonly string[] = [CONTROLLER_MANAGER_USER, ...CONTROLLER_POD_DELETERS];
+
 /** A pod DELETE by kube-controller-manager (a controller's cleanup, scale-down or replacement), never a drain's. */
 export function isControllerManager(user: UserInfo): boolean {
-  return user.username === CONTROLLER_MANAGER_USER || CONTROLLER_POD_DELETERS.includes(user.username);
+  return CONTROLLER_MANAGER_USERS.includes(user.username);
 }
+
+/**
+ * CEL: a DELETE of a pod bound to a node, not already terminating (the kubelet's final DELETE), that mounts a
+ * claim or an inline hostPath, or is a StatefulSet's pod with an emptyDir: the only pods that can keep data on their
+ * node (node-local-volume reads a StatefulSet pod's disk-backed emptyDir as its state, `nodeLocal.statefulSetEmptyDir`;
+ * the handler leaves out memory-backed ones). Mirrors the handler's filter.
+ */
+export const POD_DELETE_CEL =
+  "request.operation == 'DELETE' && oldObject != null && has(oldObject.spec) && has(oldObject.spec.nodeName) && " +
+  // kube-controller-manager's deletes always pass (isControllerManager): not sent, so an outage of volume-guard never
+  // holds up a rollout of the DaemonSet or workload that would end it (a CNI's, Longhorn's).
+  `!(request.userInfo.username in [${CONTROLLER_MANAGER_USERS.map(celString).join(', ')}]) && ` +
+  '!has(oldObject.metadata.deletionTimestamp) && has(oldObject.spec.volumes) && ' +
+  '(oldObject.spec.volumes.exists(v, has(v.persistentVolumeClaim) || has(v.hostPath)) || ' +
+  "(oldObject.spec.volumes.exists(v, has(v.emptyDir)) && has(oldObject.metadata.ownerReferences) && " +
+  "oldObject.metadata.ownerReferences.exists(o, o.kind == 'StatefulSet' && has(o.controller) && o.controller)))";
+
+const declaration: WebhookDeclaration = {
+  name: 'pod-delete.volume-guard.io',
+  target: 'pod-delete',
+  rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['DELETE'], scope: 'Namespaced' }],
+  matchConditions: [{ name: 'pod-with-node-data', expression: POD_DELETE_CEL }],
+  workload: 'pods',
+};
 
 function isTerminating(object: unknown): boolean {
   const metadata = (object as { metadata?: { deletionTimestamp?: unknown } } | null)?.metadata;
