@@ -303,12 +303,18 @@ function storedNode(name: string, annotations: Readonly<Record<string, string>> 
   return { resources: ['node'], name, annotations: annotations ?? {} };
 }
 
+/** The cloud node lifecycle controller, with service-account credentials (node-controller) or as the CCM itself. */
+const CLOUD_NODE_DELETERS: readonly string[] = ['system:serviceaccount:kube-system:node-controller', 'system:cloud-controller-manager'];
+
 export function nodeCordonValidator(_config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
       const node = request.name;
       if (request.operation === 'DELETE') {
+        // The cloud node lifecycle controller deletes a Node only once its cloud reports the instance gone, disks
+        // and all (cloud-provider's ensureNodeExistsByProviderID): refusing keeps nothing and leaves its pods stuck.
+        if (CLOUD_NODE_DELETERS.includes(request.userInfo.username) && context.snapshot.node(node)?.ready !== 'True') return allowed();
         // The stored annotations were written under the override guard.
         const annotations = metaOf(request.oldObject)?.annotations;
         // Once allowed, `kubectl delete node a b` judges b with a's copies gone.

@@ -258,3 +258,39 @@ describe('validators: removal versus emptying', () => {
     expect(evicted.status?.message).toContain('stale');
   });
 });
+
+// cloud-provider's node lifecycle controller deletes a Node only once the cloud reports its instance gone
+// (ensureNodeExistsByProviderID): the disks are gone already. Refusing kept nothing and left the pods stuck.
+describe('Node DELETE by the cloud node lifecycle controller', () => {
+  const NODE_CONTROLLER = { username: 'system:serviceaccount:kube-system:node-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'] };
+  const deleteNode = (user = NODE_CONTROLLER): AdmissionRequest =>
+    request({
+      kind: { group: '', version: 'v1', kind: 'Node' },
+      resource: { group: '', version: 'v1', resource: 'nodes' },
+      operation: 'DELETE',
+      name: 'node-1',
+      userInfo: user,
+      oldObject: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: { providerID: 'aws:///eu-west-1a/i-0abc' } },
+    });
+  function withLocalPv(ready: string): ClusterModel {
+    const model = new ClusterModel();
+    model.upsert('node', node({ name: 'node-1', ready, readySince: Date.now() - 3_600_000 }));
+    model.upsert('node', node({ name: 'node-2' }));
+    model.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-1', claimName: 'db-data' }));
+    model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
+    model.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'] }));
+    return model;
+  }
+
+  it('of an unreachable node: passes, where a person deleting it is refused', () => {
+    const validator = nodeCordonValidator(config);
+    expect(validator.handle(deleteNode(), context(withLocalPv('Unknown'))).allowed).toBe(true);
+    const byHand = validator.handle(deleteNode({ username: 'admin', groups: ['system:masters'] }), context(withLocalPv('Unknown')));
+    expect(byHand.allowed).toBe(false);
+    expect(byHand.status!.message).toContain('pv-local');
+  });
+
+  it('of a node still Ready: judged as any removal', () => {
+    expect(nodeCordonValidator(config).handle(deleteNode(), context(withLocalPv('True'))).allowed).toBe(false);
+  });
+});
