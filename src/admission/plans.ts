@@ -327,7 +327,7 @@ export const PLANS = {
   }),
   'machine-delete': plan<NodeTarget>()({
     webhook: 'machine',
-    requests: 'Cluster API Machine DELETE',
+    requests: 'Cluster API Machine DELETE, or an UPDATE of one being deleted cutting its drain short (exclude-node-draining added, a node drain timeout set)',
     scope: 'node',
     checks: NODE_CHECKS,
     overrides: NODE_OVERRIDES,

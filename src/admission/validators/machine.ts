@@ -19,7 +19,7 @@
 // controllers, which copy them from templates, so volume-guard cannot police who wrote them), and for a
 // MachineDeployment guarded as an upgrade kind, its own.
 import type { MachineRecord } from '../../cluster/records.ts';
-import { DELETE_MACHINE_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
+import { DELETE_MACHINE_ANNOTATION, EXCLUDE_NODE_DRAINING_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint, combinedOverrideAudit, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
@@ -41,17 +41,41 @@ const CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
  * (autoscaling/v1, `replicas,omitempty`) omits 0: `kubectl scale --replicas=0` and an autoscaler scaling a set to zero
  * send `spec: {}`, and a Scale that had 0 before sends none in oldObject either (no decrease).
  */
+/** CEL: a value of the Machine before or after the write, `fallback` when unset. */
+const machineValue = (side: 'object' | 'oldObject', path: readonly string[], fallback: string): string => {
+  const checks = path.map((_, i) => `has(${side}.${path.slice(0, i + 1).join('.')})`).join(' && ');
+  return `(${checks} ? ${side}.${path.join('.')} : ${fallback})`;
+};
+
+/**
+ * CEL: an UPDATE of a Machine already being deleted, with a node, that cuts its drain short: it adds the
+ * exclude-node-draining annotation, or changes its node drain timeout (v1beta2 spec.deletion.nodeDrainTimeoutSeconds,
+ * v1beta1 spec.nodeDrainTimeout; Cluster API's MachineSet and KubeadmControlPlane controllers copy it to Machines being
+ * deleted). The Machine controller reads both again at every reconcile, so its DELETE, judged while the drain was to
+ * wait, no longer holds. The handler tells a shorter cut from a longer one.
+ */
+const DRAIN_CUT_CEL =
+  "request.resource.resource == 'machines' && has(oldObject.metadata.deletionTimestamp) && " +
+  'has(oldObject.status) && has(oldObject.status.nodeRef) && (' +
+  `(has(object.metadata.annotations) && '${EXCLUDE_NODE_DRAINING_ANNOTATION}' in object.metadata.annotations && ` +
+  `!(has(oldObject.metadata.annotations) && '${EXCLUDE_NODE_DRAINING_ANNOTATION}' in oldObject.metadata.annotations)) || ` +
+  `${machineValue('object', ['spec', 'deletion', 'nodeDrainTimeoutSeconds'], '0')} != ${machineValue('oldObject', ['spec', 'deletion', 'nodeDrainTimeoutSeconds'], '0')} || ` +
+  `${machineValue('object', ['spec', 'nodeDrainTimeout'], "''")} != ${machineValue('oldObject', ['spec', 'nodeDrainTimeout'], "''")})`;
+
 export const MACHINE_REMOVAL_CEL =
-  "request.operation == 'DELETE' || (has(oldObject.spec) && has(oldObject.spec.replicas) && " +
+  "request.operation == 'DELETE' || (request.resource.resource == 'machines' ? " +
+  `(${DRAIN_CUT_CEL}) : ` +
+  "(has(oldObject.spec) && has(oldObject.spec.replicas) && " +
   '(has(object.spec) && has(object.spec.replicas) ? object.spec.replicas < oldObject.spec.replicas : ' +
-  "(has(request.subResource) && request.subResource == 'scale' && oldObject.spec.replicas > 0)))";
+  "(has(request.subResource) && request.subResource == 'scale' && oldObject.spec.replicas > 0))))";
 
 const declaration: WebhookDeclaration = {
   name: 'machine.volume-guard.io',
   target: 'machine',
   rules: [
-    // Every served version: v1beta1 and v1beta2 both name the node in status.nodeRef.name.
-    { apiGroups: [GROUP], apiVersions: ['*'], resources: ['machines'], operations: ['DELETE'], scope: 'Namespaced' },
+    // Every served version: v1beta1 and v1beta2 both name the node in status.nodeRef.name. UPDATEs only of a Machine
+    // being deleted whose drain they cut short (DRAIN_CUT_CEL).
+    { apiGroups: [GROUP], apiVersions: ['*'], resources: ['machines'], operations: ['DELETE', 'UPDATE'], scope: 'Namespaced' },
     {
       apiGroups: [GROUP],
       apiVersions: ['*'],
@@ -184,6 +208,34 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   return judgeNodeRemoval(context, {
     node,
     action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
+    plan: 'machine-delete',
+    ...(drainCutShort ? { drainCutShort } : {}),
+    overrides: { node: () => nodeSkip(context, node) },
+    overrideHint: annotateHint('node', node),
+  });
+}
+
+/** How far a Machine's drain is cut short: not at all, after a timeout, not drained at all. */
+const DRAIN_CUT_RANK = { none: 0, timeout: 1, excluded: 2 } as const;
+
+/**
+ * An UPDATE of a Machine being deleted that cuts its drain shorter than when its DELETE was judged (the exclude
+ * annotation added after the drain stalled on a refused eviction, a node drain timeout copied down from its
+ * MachineDeployment): Cluster API stops draining and deletes the infrastructure machine, disks and all. Judged as
+ * the Machine's removal with the drain as it now is.
+ */
+function judgeDrainCut(request: AdmissionRequest, context: ValidationContext): Decision {
+  const before = transformMachine(request.oldObject);
+  const after = transformMachine(request.object);
+  if (before === undefined || after === undefined || !before.deleting || before.nodeName === '') return allowed();
+  if (DRAIN_CUT_RANK[after.drainCutShort ?? 'none'] <= DRAIN_CUT_RANK[before.drainCutShort ?? 'none']) return allowed();
+  const node = before.nodeName;
+  const name = request.name || before.name;
+  const drainCutShort = drainCutShortFor(context, after);
+  const how = after.drainCutShort === 'excluded' ? `annotation ${EXCLUDE_NODE_DRAINING_ANNOTATION} added` : 'a node drain timeout set';
+  return judgeNodeRemoval(context, {
+    node,
+    action: `drain cut short of Machine ${request.namespace}/${name} (node ${node}), being deleted: ${how}`,
     plan: 'machine-delete',
     ...(drainCutShort ? { drainCutShort } : {}),
     overrides: { node: () => nodeSkip(context, node) },
@@ -349,6 +401,7 @@ export function machineValidator(config: Config): Validator {
       const groups = [GROUP, CONTROL_PLANE_GROUP];
       if (!groups.includes(request.kind.group) && !groups.includes(request.resource.group)) return allowed();
       if (request.operation === 'DELETE' && request.resource.resource === 'machines') return judgeMachineDelete(request, context);
+      if (request.operation === 'UPDATE' && request.resource.resource === 'machines') return judgeDrainCut(request, context);
       if (request.operation === 'UPDATE') return judgeScaleDown(request, context, config);
       return allowed();
     },

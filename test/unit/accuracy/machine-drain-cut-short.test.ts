@@ -94,3 +94,59 @@ describe('Cluster API removals whose drain may be cut short, under block-for-evi
     expect(scale.status!.message).toContain('vol-1');
   });
 });
+
+// The Machine controller reads the annotation and the timeout again at every reconcile, and Cluster API's MachineSet
+// and KubeadmControlPlane controllers copy a node drain timeout down to Machines already being deleted. Cutting the
+// drain short after the DELETE passed (the annotation added once an eviction stalled it) deletes the disks all the same.
+describe('a Machine being deleted whose drain is cut short afterwards', () => {
+  const deleting = (annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}) => {
+    const machine = machineObject('m1', annotations, spec);
+    return { ...machine, metadata: { ...machine.metadata, deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['machine.cluster.x-k8s.io'] } };
+  };
+  const update = (object: unknown, oldObject: unknown): AdmissionRequest =>
+    request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+      operation: 'UPDATE',
+      namespace: 'capi',
+      name: 'm1',
+      object,
+      oldObject,
+    });
+
+  it('the exclude annotation added: refused, naming the last copy', () => {
+    const before = deleting();
+    const decision = validator.handle(update(deleting({ 'machine.cluster.x-k8s.io/exclude-node-draining': '' }), before), context(cluster(before)));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('drain cut short of Machine capi/m1 (node w1), being deleted: annotation machine.cluster.x-k8s.io/exclude-node-draining added');
+    expect(decision.status?.message).toContain('vol-1');
+  });
+
+  it('a node drain timeout copied down (v1beta2 seconds, v1beta1 duration): refused', () => {
+    const before = deleting();
+    expect(validator.handle(update(deleting({}, { deletion: { nodeDrainTimeoutSeconds: 60 } }), before), context(cluster(before))).allowed).toBe(false);
+    expect(validator.handle(update(deleting({}, { nodeDrainTimeout: '1m' }), before), context(cluster(before))).allowed).toBe(false);
+  });
+
+  it('passes what cuts nothing shorter, a Machine not being deleted, and a node with an override', () => {
+    const timed = deleting({}, { deletion: { nodeDrainTimeoutSeconds: 600 } });
+    // Already timed: another timeout changes nothing this judgment can keep (its DELETE was judged with one).
+    expect(validator.handle(update(deleting({}, { deletion: { nodeDrainTimeoutSeconds: 60 } }), timed), context(cluster(timed))).allowed).toBe(true);
+    const excluded = deleting({ 'machine.cluster.x-k8s.io/exclude-node-draining': '' });
+    expect(validator.handle(update(deleting(), excluded), context(cluster(excluded))).allowed).toBe(true);
+    const live = machineObject('m1');
+    expect(validator.handle(update(machineObject('m1', { 'machine.cluster.x-k8s.io/exclude-node-draining': '' }), live), context(cluster(live))).allowed).toBe(true);
+    const before = deleting();
+    const model = cluster(before);
+    model.upsert('node', node({ name: 'w1', annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-reason': 'replaced' } }));
+    expect(validator.handle(update(deleting({ 'machine.cluster.x-k8s.io/exclude-node-draining': '' }), before), context(model)).allowed).toBe(true);
+  });
+
+  it('the webhook is called for such UPDATEs only', () => {
+    const condition = validator.declaration.matchConditions?.[0]?.expression ?? '';
+    expect(condition).toContain("has(oldObject.metadata.deletionTimestamp)");
+    expect(condition).toContain("'machine.cluster.x-k8s.io/exclude-node-draining' in object.metadata.annotations");
+    const rule = validator.declaration.rules.find((entry) => 'resources' in entry && entry.resources.includes('machines'));
+    expect(rule && 'operations' in rule ? rule.operations : []).toEqual(['DELETE', 'UPDATE']);
+  });
+});
