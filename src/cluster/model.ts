@@ -1104,6 +1104,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     return this.#pending.size > 0 && uid !== '' && this.#pending.get(statefulSetKey(uid)) !== undefined;
   }
 
+  machineRemovalAdmitted(namespace: string, name: string): boolean {
+    return this.#pending.size > 0 && this.#pending.get(removalKey({ kind: 'machine', namespace, name, node: '' })) !== undefined;
+  }
+
   statefulSetsOfRelease(namespace: string, release: string): readonly StatefulSetRecord[] {
     return this.#statefulSetsByRelease.get(`${namespace}/${release}`);
   }

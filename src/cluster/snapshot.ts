@@ -185,6 +185,11 @@ export interface ClusterSnapshot {
    * do not show it gone or being deleted yet (pending-removals.ts): an owner that no longer keeps its dependents.
    */
   deletionAdmitted(uid: string): boolean;
+  /**
+   * Whether volume-guard has just admitted the removal of this Cluster API Machine (a scale-down that named it, or
+   * its DELETE) and the informers do not show it being deleted yet: the Machine DELETE that follows was judged then.
+   */
+  machineRemovalAdmitted(namespace: string, name: string): boolean;
 
   /** Cluster API Machines of a MachineSet, MachineDeployment or KubeadmControlPlane (by their `cluster.x-k8s.io/*-name` labels). */
   machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', name: string): readonly MachineRecord[];

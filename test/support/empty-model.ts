@@ -45,6 +45,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   statefulSet: () => undefined,
   statefulSetsOfRelease: () => none,
   deletionAdmitted: () => false,
+  machineRemovalAdmitted: () => false,
   machinesOf: () => none,
   machineDrainRulesIn: () => none,
   clusterApiCluster: () => undefined,

@@ -201,6 +201,10 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   if (node === '') return allowed();
   // A collection DELETE (`kubectl delete machines --all`) is admitted per item, the name only in the object.
   const name = request.name || stringField(machine, 'metadata', 'name');
+  // The scale-down that named this Machine was judged with its node, and passed (a MachineDeployment's or
+  // KubeadmControlPlane's own skip among what could pass it): its controller's DELETE carries that answer out.
+  // Only a Machine that scale-down recorded (not one whose labels say its owner), and only in this server's memory.
+  if (context.snapshot.machineRemovalAdmitted(request.namespace, name)) return allowed();
   // Once allowed, `kubectl delete machine a b` judges b with a's node gone.
   context.removing({ kind: 'machine', namespace: request.namespace, name, node });
   const record = transformMachine(machine);

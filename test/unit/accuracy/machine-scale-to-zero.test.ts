@@ -8,6 +8,7 @@
 // it honored in its audit annotations (and so the admission log line), not only the last node's.
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';
+import type { AdmittedRemoval } from '../../../src/cluster/pending-removals.ts';
 import { MACHINE_REMOVAL_CEL, machineValidator } from '../../../src/admission/validators/machine.ts';
 import { MAX_DENIAL_LENGTH } from '../../../src/admission/messages.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
@@ -217,5 +218,54 @@ describe('Cluster API: the audit of a scale-down several overrides let through',
     expect(audit['override-writer']).toBe('bob-admin,alice-admin');
     expect(audit['override-source']).toMatch(/^node node-1; node node-2; .*…$/);
     expect(audit['overridden-objects']).toBe('300');
+  });
+});
+
+// A MachineDeployment's own skip passes its scale-down; the MachineSet controller then DELETEs the Machine it chose
+// (syncReplicas), and that DELETE, judged alone with the node's overrides only, was refused for good: the MachineSet
+// never converged. The scale-down's answer now carries to the DELETE of exactly the Machines it recorded as going.
+describe("Cluster API: the DELETE carrying out a scale-down the owner's override passed", () => {
+  const SKIP = { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-reason': 'data moved', 'volume-guard.io/skip-by': 'admin' };
+  const CAPI = { username: 'system:serviceaccount:capi-system:capi-manager', groups: ['system:serviceaccounts'] };
+  const md = (replicas: number) => ({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'MachineDeployment', metadata: { name: 'md-0', namespace: 'capi', annotations: SKIP }, spec: { replicas } });
+  const scaleDown = request({
+    kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineDeployment' },
+    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machinedeployments' },
+    operation: 'UPDATE',
+    namespace: 'capi',
+    name: 'md-0',
+    object: md(1),
+    oldObject: md(2),
+  });
+  const deleteMachine = (name: string, nodeName: string) =>
+    request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+      operation: 'DELETE',
+      namespace: 'capi',
+      name,
+      userInfo: CAPI,
+      oldObject: {
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Machine',
+        metadata: { name, namespace: 'capi', labels: { 'cluster.x-k8s.io/set-name': 'md-0-a', 'cluster.x-k8s.io/deployment-name': 'md-0' } },
+        status: { nodeRef: { name: nodeName } },
+      },
+    });
+
+  it('passes the DELETE of the Machine the allowed scale-down recorded, and no other', () => {
+    const model = cluster();
+    // Another Machine on node-1, of another MachineDeployment: nothing this scale-down removes.
+    model.upsert('machine', machine({ namespace: 'capi', name: 'md-1-a-9', nodeName: 'node-1', machineSet: 'md-1-a', machineDeployment: 'md-1' }));
+    expect(validator.handle(deleteMachine('md-0-a-1', 'node-1'), context(model)).allowed).toBe(false);
+    const removals: AdmittedRemoval[] = [];
+    const scaled = validator.handle(scaleDown, context(model, { removals }));
+    expect(scaled.allowed).toBe(true);
+    // What the server does with an allowed answer (app.ts): the removals it named count as admitted.
+    for (const removal of removals) model.admitRemoval(removal);
+    expect(removals.map((removal) => (removal.kind === 'machine' ? removal.name : ''))).toContain('md-0-a-1');
+    expect(validator.handle(deleteMachine('md-0-a-1', 'node-1'), context(model)).allowed).toBe(true);
+    // A Machine the scale-down did not name, whatever its labels say, is judged as before.
+    expect(validator.handle(deleteMachine('md-1-a-9', 'node-1'), context(model)).allowed).toBe(false);
   });
 });
