@@ -3,6 +3,8 @@
 // as 0, and the removal of every Machine is refused while a node of the set holds data, naming every Machine whose
 // node holds data (not only the first). A collection DELETE of the
 // Machines is admitted item by item (older API servers name no item in the request): refused naming the Machine.
+// A scale-down the MachineDeployment's own override passes carries to the DELETE of the Machine it named (its
+// controller's next step), and to no other Machine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import { apply, createNode, createPodOnLocalVolume, deleteObjects, ensureNamespace, eventually, patchStatus } from '../harness/scenario.ts';
@@ -96,5 +98,23 @@ describe('Cluster API: scale to zero and collection DELETEs of Machines', () => 
     expect(refused.code).not.toBe(0);
     expect(denied(refused.stderr), refused.stderr).toBe(true);
     expect(refused.stderr).toContain(`deletion of Machine ${NS}/mz-b-data (node ${DATA})`);
+  });
+
+  it("a scale-down passed by the MachineDeployment's own skip passes the DELETE of the Machine it named, no other", async () => {
+    await kubectl(['annotate', 'machines.cluster.x-k8s.io', 'mz-b-data', '-n', NS, 'cluster.x-k8s.io/delete-machine=yes']);
+    // Once the model has the mark, the MachineSet's own scale-down (no override of its own) names that Machine.
+    const named = await eventually(
+      () => kubectl(['scale', 'machinesets.cluster.x-k8s.io', SET, '-n', NS, '--replicas=2', '--dry-run=server']),
+      (r) => r.stderr.includes(`such as mz-b-data on node ${DATA}`),
+    );
+    expect(denied(named.stderr), named.stderr).toBe(true);
+    const skip = ['volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=data moved off', 'volume-guard.io/skip-by=admin'];
+    const md = ['machinedeployments.cluster.x-k8s.io', DEPLOYMENT, '-n', NS];
+    const scaled = await kubectl(['annotate', ...md, ...skip]).then(() => kubectl(['patch', ...md, '--type=merge', '-p', '{"spec":{"replicas":2}}']));
+    expect(scaled.code, scaled.stderr).toBe(0);
+    const carried = await kubectl(['delete', 'machines.cluster.x-k8s.io', 'mz-b-data', '-n', NS, '--dry-run=server']);
+    expect(carried.code, carried.stderr).toBe(0);
+    const other = await kubectl(['delete', 'machines.cluster.x-k8s.io', 'mz-c-data2', '-n', NS, '--dry-run=server']);
+    expect(denied(other.stderr), other.stderr).toBe(true);
   });
 });
