@@ -97,13 +97,16 @@ const checkMode = (id: CheckId) =>
 
 const checkModes = Object.fromEntries(CHECK_IDS.map((id) => [id, checkMode(id)])) as Record<CheckId, ReturnType<typeof checkMode>>;
 
+/** IPv4 by default: a pod without IPv6 cannot listen on `::`; an IPv6 single-stack cluster needs it set. */
+const LISTEN_HOST = 'address to listen on (IPv4 only; `::` on IPv6 single-stack clusters, which takes IPv4 too where the pod has it)';
+
 export const CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
     admission: section('the HTTPS admission server', {
       port: port('HTTPS port the API server calls', 8443),
-      host: { type: 'string', minLength: 1, default: '0.0.0.0', description: 'address to listen on' },
+      host: { type: 'string', minLength: 1, default: '0.0.0.0', description: LISTEN_HOST },
       bodyLimitBytes: {
         type: 'integer',
         minimum: 1024,
@@ -149,7 +152,7 @@ export const CONFIG_SCHEMA = {
     }),
     ops: section('the plain-HTTP ops server (/healthz, /readyz, /metrics)', {
       port: port('HTTP port for probes and metrics', 8080),
-      host: { type: 'string', minLength: 1, default: '0.0.0.0', description: 'address to listen on' },
+      host: { type: 'string', minLength: 1, default: '0.0.0.0', description: LISTEN_HOST },
     }),
     log: section('logging', {
       level: { type: 'string', enum: LOG_LEVELS, default: 'info', description: 'pino log level' },
