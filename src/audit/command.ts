@@ -19,9 +19,14 @@ export function parseRelease(value: string): { namespace: string; name: string }
   return { namespace, name };
 }
 
+/** About 24 days: the longest timer Node keeps (2^31-1 ms). */
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 export function parseTimeout(value: string): number {
   const seconds = Number(value);
   if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError('expected a number of seconds above 0');
+  // Node's timers take at most 2^31-1 ms: past it a timeout fires at once (TimeoutOverflowWarning).
+  if (seconds > MAX_TIMEOUT_SECONDS) throw new InvalidArgumentError(`expected at most ${MAX_TIMEOUT_SECONDS} seconds`);
   return seconds;
 }
 

@@ -191,6 +191,8 @@ describe('volume-guard audit without an API server: exit codes', { timeout: 60_0
     [['--release', 'just-a-name'], "volume-guard: option '--release <namespace/name>' argument 'just-a-name' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake"],
     [['--release', 'app/a,b=c'], "volume-guard: option '--release <namespace/name>' argument 'app/a,b=c' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake"],
     [['--timeout', 'soon'], "volume-guard: option '--timeout <seconds>' argument 'soon' is invalid. expected a number of seconds above 0"],
+    // Past Node's longest timer every request would abort at once.
+    [['--timeout', '3000000'], "volume-guard: option '--timeout <seconds>' argument '3000000' is invalid. expected at most 2147483 seconds"],
     [['--context', 'nope', '--kubeconfig', 'KUBECONFIG'], 'volume-guard: kubeconfig: kubeconfig has no context "nope"'],
     [['extra'], "volume-guard: too many arguments for 'audit'. Expected 0 arguments but got 1."],
   ])('exits 2 with one line for bad flags: %j', async (args, line) => {

@@ -363,13 +363,16 @@ describe("audit report: a Harvester upgrade's in-place reboot and the PVs pinned
   }
   const names = (r: AuditReport) => r.findings.filter((f) => f.check === 'node-local-volume').map((f) => f.object.name);
 
-  it("leaves out the device-backed PV the upgrade draining the node keeps, with a note, as the webhook's warning", () => {
+  it("lists the device-backed PV the upgrade draining the node keeps under the node's removal only, with a note", () => {
     expect(names(buildAuditReport({ ...base, model: withLvm() }))).toEqual(expect.arrayContaining(['pv-lvm', 'pv-mysql']));
     const model = withLvm();
     // No skip and no skipSingleReplicaDetachedVol: the reboot alone keeps the LVM volume.
     model.upsert('harvesterUpgrade', harvesterUpgrade({ skipDetached: false, nodeStates: { 'node-1': 'Pre-drained' } }));
     const during = buildAuditReport({ ...base, model });
-    expect(names(during)).not.toContain('pv-lvm');
+    // Not a risk of its cordon or drain; still one of the node's removal, which the webhook refuses for it.
+    const lvm = during.findings.filter((f) => f.object.name === 'pv-lvm').map((f) => f.operation);
+    expect(lvm).toHaveLength(1);
+    expect(lvm[0]).toMatch(/^removal of node node-1/);
     // A local PV is a directory on the node's filesystem: still a risk of that drain.
     expect(names(during)).toContain('pv-mysql');
     expect(during.notes).toContainEqual(
@@ -377,5 +380,26 @@ describe("audit report: a Harvester upgrade's in-place reboot and the PVs pinned
     );
     const kinds = defaultConfig().upgrades.kinds.filter((kind) => !kind.group.endsWith('harvesterhci.io'));
     expect(names(buildAuditReport({ ...base, model, upgradeKinds: kinds }))).toContain('pv-lvm');
+  });
+});
+
+// `--node` covers the node's removal too (a Node or Machine DELETE, which node-cordon.ts refuses for these): data a
+// cordon or drain spares but a removal loses is listed under the removal, so the exit code says what the DELETE would.
+describe('audit report: what only the removal of a node loses', () => {
+  const nodeScope: AuditScope = { kind: 'node', node: 'node-1' };
+  const removalOf = (r: AuditReport, name: string) => r.findings.filter((f) => f.object.name === name).map((f) => f.operation);
+
+  it('a retained Released local PV and a local PV whose claim is being deleted', () => {
+    const model = modelOf({});
+    model.upsert('node', node({ name: 'node-1' }));
+    model.upsert('persistentVolume', localPV({ name: 'pv-released', pinnedNode: 'node-1', phase: 'Released', reclaimPolicy: 'Retain', claimName: 'gone' }));
+    model.upsert('persistentVolume', localPV({ name: 'pv-going', pinnedNode: 'node-1', reclaimPolicy: 'Retain', claimName: 'going' }));
+    model.upsert('persistentVolumeClaim', pvc({ name: 'going', volumeName: 'pv-going', deleting: true }));
+    const audit = buildAuditReport({ model, scope: nodeScope, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    for (const name of ['pv-released', 'pv-going']) {
+      const operations = removalOf(audit, name);
+      expect(operations, name).toHaveLength(1);
+      expect(operations[0], name).toMatch(/^removal of node node-1/);
+    }
   });
 });
