@@ -1,5 +1,6 @@
 // Generates the parts of the Helm chart and of deploy/ that must follow the source, so they cannot drift:
-//   charts/volume-guard/files/webhooks.json   the validators' declarations (createValidators(defaultConfig()))
+//   charts/volume-guard/files/webhooks.json   the validators' declarations (createValidators(defaultConfig())), the
+//                                             config values in their matchConditions as placeholders
 //   charts/volume-guard/files/rbac.json       the cluster model's (apiGroup, resource, verbs) list
 //   charts/volume-guard/values.yaml           the `config:` block: volume-guard's defaults, commented
 //   charts/volume-guard/values.schema.json    `properties.config`: volume-guard's own config schema
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Document, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { createValidators } from '../src/admission/index.ts';
-import { expandRules } from '../src/admission/rules.ts';
+import { celString, expandRules } from '../src/admission/rules.ts';
 import type { WebhookDeclaration } from '../src/admission/types.ts';
 import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
 import { CONFIG_SCHEMA, defaultConfig } from '../src/config.ts';
@@ -69,9 +70,143 @@ export function chartWebhooks(config: Config = defaultConfig()): ChartWebhook[] 
     }));
 }
 
-export function webhooksFile(config: Config = defaultConfig()): string {
-  const webhooks = chartWebhooks(config);
-  return `${JSON.stringify({ generatedBy: 'scripts/generate-chart.ts from createValidators(defaultConfig())', webhooks }, null, 2)}\n`;
+/**
+ * A config value some webhook's matchConditions name (the Longhorn namespace, the automation identities...). The
+ * generated file holds `token` in its place; the chart's template puts the value of `.Values.config.<path>` there,
+ * so the conditions follow the values rather than volume-guard's defaults.
+ */
+export interface ConfigPlaceholder {
+  /** Dotted path under `config`, e.g. `longhorn.namespace`. */
+  readonly path: string;
+  /**
+   * `string`: the token stands inside a CEL string literal, for the value's escaped text (celString);
+   * `list`: the token stands for the list's CEL string literals, comma-separated (`'a', 'b'`; nothing when empty).
+   */
+  readonly form: 'string' | 'list';
+  readonly token: string;
+}
+
+const placeholderToken = (path: string): string => `__VG_CONFIG_${path}__`;
+
+/** Every string and list-of-strings field of the config schema, with its dotted path. */
+function stringFields(schema: SchemaLike, prefix = ''): { path: string; form: ConfigPlaceholder['form'] }[] {
+  return Object.entries(schema.properties ?? {}).flatMap(([key, node]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (node.type === 'object') return stringFields(node, path);
+    if (node.type === 'string') return [{ path, form: 'string' as const }];
+    if (node.type === 'array' && node.items?.type === 'string') return [{ path, form: 'list' as const }];
+    return [];
+  });
+}
+
+function withValues(config: Config, values: ReadonlyMap<string, unknown>): Config {
+  const copy = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const [path, value] of values) {
+    const keys = path.split('.');
+    let node = copy;
+    for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
+    node[keys.at(-1)!] = value;
+  }
+  return copy as unknown as Config;
+}
+
+const declarationsText = (config: Config): string => JSON.stringify(createValidators(config).map((validator) => validator.declaration));
+
+/** The config fields the validators' declarations depend on, found by changing each string field in turn. */
+export function configPlaceholders(): ConfigPlaceholder[] {
+  const defaults = defaultConfig();
+  const base = declarationsText(defaults);
+  return stringFields(CONFIG_SCHEMA as SchemaLike)
+    .filter(({ path }) => path !== 'upgrades.kinds')
+    .map(({ path, form }) => ({ path, form, token: placeholderToken(path) }))
+    .filter(({ path, form, token }) => declarationsText(withValues(defaults, new Map([[path, form === 'list' ? [token] : token]]))) !== base);
+}
+
+/** The value that takes a placeholder's token's place for this configuration, as the chart's template renders it. */
+function placeholderFill(placeholder: ConfigPlaceholder, config: Config): string {
+  const value = valueAt(config, placeholder.path);
+  if (placeholder.form === 'list') return (value as readonly string[]).map(celString).join(', ');
+  return celString(String(value)).slice(1, -1);
+}
+
+/** webhooks.json's webhooks with every token replaced by this configuration's values (what the chart renders). */
+export function fillPlaceholders(webhooks: readonly ChartWebhook[], placeholders: readonly ConfigPlaceholder[], config: Config): ChartWebhook[] {
+  const fills = new Map(placeholders.map((placeholder) => [placeholder.token, placeholderFill(placeholder, config)]));
+  if (fills.size === 0) return [...webhooks];
+  const pattern = new RegExp([...fills.keys()].map((token) => token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return webhooks.map((webhook) =>
+    webhook.matchConditions
+      ? {
+          ...webhook,
+          matchConditions: webhook.matchConditions.map((condition) => ({
+            ...condition,
+            expression: condition.expression.replace(pattern, (token) => fills.get(token)!),
+          })),
+        }
+      : webhook,
+  );
+}
+
+/** Values for every placeholder field unlike the defaults, with quotes and backslashes (a list: also empty). */
+function unusualConfigs(placeholders: readonly ConfigPlaceholder[]): Config[] {
+  const values = (empty: boolean) =>
+    new Map(
+      placeholders.map((placeholder) => [
+        placeholder.path,
+        placeholder.form === 'list' ? (empty ? [] : [`o'brien:${placeholder.path}`, 'back\\slash']) : `it's\\${placeholder.path}`,
+      ]),
+    );
+  return [withValues(defaultConfig(), values(false)), withValues(defaultConfig(), values(true))];
+}
+
+/**
+ * webhooks.json's webhooks: the declarations for a configuration whose placeholder fields hold their tokens, a list
+ * token standing bare for the list's literals. Checked before it is written: filled with the defaults it is
+ * createValidators(defaultConfig()), filled with other values it is createValidators for them, so a config value
+ * that reaches a declaration in any other way (a selector, a rule, a transformed value) stops the generator.
+ */
+export function placeholderWebhooks(placeholders: readonly ConfigPlaceholder[] = configPlaceholders()): ChartWebhook[] {
+  const symbolic = withValues(
+    defaultConfig(),
+    new Map(placeholders.map((placeholder) => [placeholder.path, placeholder.form === 'list' ? [placeholder.token] : placeholder.token])),
+  );
+  const lists = placeholders.filter((placeholder) => placeholder.form === 'list');
+  const webhooks = chartWebhooks(symbolic).map((webhook) =>
+    webhook.matchConditions
+      ? {
+          ...webhook,
+          matchConditions: webhook.matchConditions.map((condition) => ({
+            ...condition,
+            expression: lists.reduce((expression, { token }) => expression.replaceAll(celString(token), token), condition.expression),
+          })),
+        }
+      : webhook,
+  );
+  for (const config of [defaultConfig(), ...unusualConfigs(placeholders)]) {
+    if (JSON.stringify(fillPlaceholders(webhooks, placeholders, config)) !== JSON.stringify(chartWebhooks(config))) {
+      const values = placeholders.map((placeholder) => `${placeholder.path}=${JSON.stringify(valueAt(config, placeholder.path))}`).join(', ');
+      throw new Error(
+        `generate-chart: filled with ${values}, files/webhooks.json is not what the validators declare for those values: ` +
+          "a config value reaches a declaration other than as a CEL string literal (or a list of them) in a matchCondition; teach the chart's template to render it",
+      );
+    }
+  }
+  return webhooks;
+}
+
+export function webhooksFile(): string {
+  const placeholders = configPlaceholders();
+  const webhooks = placeholderWebhooks(placeholders);
+  return `${JSON.stringify(
+    {
+      generatedBy:
+        'scripts/generate-chart.ts from createValidators(defaultConfig()); each configPlaceholders token stands for config.<path>, filled from .Values.config by the template',
+      configPlaceholders: placeholders,
+      webhooks,
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 // ---- rbac.json ----
@@ -89,6 +224,7 @@ export function rbacFile(): string {
 // ---- values.yaml `config:` block ----
 
 interface SchemaLike {
+  readonly type?: string;
   readonly description?: string;
   readonly properties?: Readonly<Record<string, SchemaLike>>;
   readonly items?: SchemaLike;
@@ -111,7 +247,7 @@ export function chartDefaultConfig(): Config {
   return deepMerge(structuredClone(defaultConfig()), CHART_CONFIG_OVERRIDES) as Config;
 }
 
-function commentKeys(node: YamlNode | null | undefined, schema: SchemaLike | undefined, path: string): void {
+function commentKeys(node: YamlNode | null | undefined, schema: SchemaLike | undefined, path: string, inConditions: ReadonlySet<string>): void {
   if (!node || !schema) return;
   if (isMap(node)) {
     for (const pair of node.items) {
@@ -127,11 +263,14 @@ function commentKeys(node: YamlNode | null | undefined, schema: SchemaLike | und
       if (childPath === 'upgrades.kinds') {
         comment += '; the upgrade webhook is registered for exactly these resources';
       }
+      if (inConditions.has(childPath)) {
+        comment += "; the webhooks' matchConditions follow it";
+      }
       if (comment) pair.key.commentBefore = ` ${comment.trim()}`;
-      commentKeys(pair.value as YamlNode, child, childPath);
+      commentKeys(pair.value as YamlNode, child, childPath, inConditions);
     }
   } else if (isSeq(node)) {
-    for (const item of node.items) commentKeys(item as YamlNode, schema.items, path);
+    for (const item of node.items) commentKeys(item as YamlNode, schema.items, path, inConditions);
   }
 }
 
@@ -159,7 +298,8 @@ export function valuesConfigBlock(): string {
   const root = document.contents;
   if (isMap(root)) {
     const configPair = root.items[0];
-    if (configPair && isPair(configPair)) commentKeys(configPair.value as YamlNode, CONFIG_SCHEMA as SchemaLike, '');
+    const inConditions = new Set(configPlaceholders().map((placeholder) => placeholder.path));
+    if (configPair && isPair(configPair)) commentKeys(configPair.value as YamlNode, CONFIG_SCHEMA as SchemaLike, '', inConditions);
   }
   // Helm reads values as YAML 1.1, where a plain off/on/yes/no is a boolean: quote such strings (a mode `off`).
   visit(document, {

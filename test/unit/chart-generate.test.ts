@@ -15,8 +15,11 @@ import {
   CHART_DIR,
   chartDefaultConfig,
   chartOutputs,
+  chartWebhooks,
   expandRules,
+  fillPlaceholders,
 } from '../../scripts/generate-chart.ts';
+import type { ConfigPlaceholder } from '../../scripts/generate-chart.ts';
 
 const read = (path: string) => readFileSync(path, 'utf8');
 
@@ -30,14 +33,15 @@ describe('generated chart files', () => {
 });
 
 describe('files/webhooks.json', () => {
-  const file = JSON.parse(read(join(CHART_DIR, 'files', 'webhooks.json'))) as { webhooks: any[] };
+  const file = JSON.parse(read(join(CHART_DIR, 'files', 'webhooks.json'))) as { configPlaceholders: ConfigPlaceholder[]; webhooks: any[] };
 
-  it('has one webhook per validator, with its declaration unchanged once the chart renders its rules', () => {
+  it('has one webhook per validator, with its declaration unchanged once the chart renders its rules and config values', () => {
     const config = defaultConfig();
     const declarations = createValidators(config).map((validator) => validator.declaration);
     expect(file.webhooks.map((webhook) => webhook.name)).toEqual(declarations.map((declaration) => declaration.name));
+    const filled = fillPlaceholders(file.webhooks, file.configPlaceholders, config);
     for (const [index, declaration] of declarations.entries()) {
-      const webhook = file.webhooks[index];
+      const webhook = filled[index]!;
       expect(webhook.target).toBe(declaration.target);
       expect(webhook.path).toBe(`/validate/${declaration.target}`);
       // The upgrade kinds stay the declaration's symbolic entry: the generator copies the rules as declared.
@@ -47,6 +51,28 @@ describe('files/webhooks.json', () => {
       expect(webhook.namespaceSelector).toEqual(declaration.namespaceSelector);
       expect(webhook.matchConditions ?? []).toEqual(declaration.matchConditions ?? []);
     }
+  });
+
+  it('holds a token, not the default, for each config value in a matchCondition', () => {
+    expect(file.configPlaceholders.map((placeholder) => placeholder.path).sort()).toEqual(
+      ['longhorn.namespace', 'longhorn.serviceAccount', 'pvcDelete.automationGroups', 'pvcDelete.automationUsers'].sort(),
+    );
+    const conditions = JSON.stringify(file.webhooks.map((webhook) => webhook.matchConditions ?? []));
+    for (const placeholder of file.configPlaceholders) expect(conditions).toContain(placeholder.token);
+    expect(conditions).not.toContain(`'${defaultConfig().longhorn.namespace}'`);
+    expect(conditions).not.toContain(defaultConfig().pvcDelete.automationUsers[0]);
+    // Nowhere else: the template fills matchConditions only.
+    const rest = JSON.stringify(file.webhooks.map(({ matchConditions: _conditions, ...webhook }) => webhook));
+    expect(rest).not.toContain('__VG_CONFIG_');
+  });
+
+  it('filled with other values (quotes, backslashes, empty lists), is what the validators declare for them', () => {
+    const other = structuredClone(defaultConfig()) as any;
+    other.longhorn.namespace = "it's";
+    other.longhorn.serviceAccount = 'back\\slash';
+    other.pvcDelete.automationUsers = [];
+    other.pvcDelete.automationGroups = ["o'brien", 'a\\b', '__VG_CONFIG_longhorn.namespace__'];
+    expect(fillPlaceholders(file.webhooks, file.configPlaceholders, other)).toEqual(JSON.parse(JSON.stringify(chartWebhooks(other))));
   });
 
   it('names are unique, fully qualified, and targets are URL-safe', () => {

@@ -114,6 +114,31 @@ an empty answer for it means no cluster access: refuse.
 {{- concat (list "kube-system" "kube-node-lease") .Values.webhook.excludeNamespaces | uniq | toJson }}
 {{- end }}
 
+{{/* A value as the text inside a CEL string literal: backslashes and single quotes escaped (celString, src/admission/rules.ts). */}}
+{{- define "volume-guard.celEscape" -}}
+{{- toString . | replace "\\" "\\\\" | replace "'" "\\'" }}
+{{- end }}
+
+{{/*
+.text with each token of .fills (a dict) replaced by its value, in one pass (a value holding a token stays as it is).
+*/}}
+{{- define "volume-guard.fillTokens" -}}
+{{- $text := .text }}
+{{- if .fills }}
+{{- $tokens := list }}
+{{- range keys .fills | sortAlpha }}
+{{- $tokens = append $tokens (regexQuoteMeta .) }}
+{{- end }}
+{{- $pattern := join "|" $tokens }}
+{{- $parts := regexSplit $pattern $text -1 }}
+{{- $text = first $parts }}
+{{- range $index, $token := regexFindAll $pattern .text -1 }}
+{{- $text = print $text (get $.fills $token) (index $parts (add1 $index)) }}
+{{- end }}
+{{- end }}
+{{- $text }}
+{{- end }}
+
 {{/* volume-guard's config file: .Values.config (its defaults are in values.yaml), checked against the pod spec. */}}
 {{- define "volume-guard.config" -}}
 {{- $config := .Values.config }}

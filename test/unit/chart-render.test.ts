@@ -1,0 +1,184 @@
+// The chart rendered with `helm template` (findHelm: .cluster/bin/helm, $HELM or helm on PATH; skipped, saying so,
+// without one): the webhooks follow every config value, not only the defaults files/webhooks.json was generated
+// from. test/e2e/chart.e2e.test.ts renders and applies the chart against a real API server.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { createValidators } from '../../src/admission/index.ts';
+import { webhookConfiguration } from '../../src/admission/webhooks.ts';
+import { CONFIG_SCHEMA, loadConfig } from '../../src/config.ts';
+import type { Config, GuardedUpgradeKind, SchemaNode } from '../../src/config.ts';
+import { CHART_DIR, chartDefaultConfig, findHelm } from '../../scripts/generate-chart.ts';
+import type { ConfigPlaceholder } from '../../scripts/generate-chart.ts';
+
+const RELEASE = 'vg';
+const NAMESPACE = 'vg-system';
+const FULLNAME = `${RELEASE}-volume-guard`;
+const helm = findHelm();
+const dir = mkdtempSync(join(tmpdir(), 'vg-chart-render-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string };
+  [field: string]: any;
+}
+
+let valuesFiles = 0;
+
+/** `helm template` with these values (a values file) and extra arguments. */
+function template(values: object = {}, args: readonly string[] = []): { code: number | null; objects: K8sObject[]; stderr: string } {
+  const file = join(dir, `values-${valuesFiles++}.json`);
+  writeFileSync(file, JSON.stringify(values));
+  const result = spawnSync(helm ?? 'helm', ['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, '--kube-version', '1.30.0', '-f', file, ...args], {
+    encoding: 'utf8',
+  });
+  const objects = result.status === 0 ? parseAllDocuments(result.stdout).map((document) => document.toJS() as K8sObject).filter(Boolean) : [];
+  return { code: result.status, objects, stderr: result.stderr };
+}
+
+function one(objects: readonly K8sObject[], kind: string, name?: string): K8sObject {
+  const found = objects.filter((object) => object.kind === kind && (name === undefined || object.metadata.name === name));
+  if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** The config the rendered ConfigMap gives volume-guard, as it loads it. */
+function renderedConfig(objects: readonly K8sObject[]): Config {
+  const file = join(dir, `config-${valuesFiles++}.yaml`);
+  writeFileSync(file, one(objects, 'ConfigMap', FULLNAME).data['config.yaml']);
+  return loadConfig({ file });
+}
+
+/** The webhooks volume-guard's validators declare for `config`, as the chart places them (service, exclusions). */
+function expectedWebhooks(config: Config): unknown {
+  const configuration = webhookConfiguration(
+    createValidators(config).map((validator) => validator.declaration),
+    {
+      configurationName: FULLNAME,
+      client: { service: { name: FULLNAME, namespace: NAMESPACE, port: 443 } },
+      upgradeKinds: config.upgrades.kinds,
+      self: { namespace: NAMESPACE, podPrefix: `${FULLNAME}-`, release: RELEASE },
+    },
+  );
+  return JSON.parse(JSON.stringify(configuration.webhooks));
+}
+
+// ---- a value unlike the default for every config field ----
+
+const OTHER_KINDS: GuardedUpgradeKind[] = [
+  { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans', kind: 'Plan', operations: ['CREATE', 'UPDATE'] },
+  { group: 'example.io', version: 'v1alpha1', resource: 'rollouts', kind: 'Rollout', operations: ['CREATE'] },
+];
+
+/** A valid value other than `value` for this schema node; strings and lists carry a quote and a backslash. */
+function unlike(schema: SchemaNode, value: unknown, path: string): unknown {
+  if (path === 'upgrades.kinds') return OTHER_KINDS;
+  if (schema.enum) return schema.enum.find((option) => option !== value);
+  switch (schema.type) {
+    case 'boolean':
+      return !value;
+    case 'integer':
+      return schema.maximum !== undefined && (value as number) >= schema.maximum ? (value as number) - 1 : (value as number) + 1;
+    case 'string':
+      // Kept as a suffix: a prefix the chart requires (the TLS files' directory) stays.
+      return `${value as string}o'k\\`;
+    case 'array': {
+      const items = value as readonly string[];
+      return items.length ? [`${items[0]}o'k\\`, ...items.slice(2)] : ["o'brien", 'back\\slash'];
+    }
+    default:
+      throw new Error(`config.${path}: no other value for schema type ${schema.type}`);
+  }
+}
+
+/** Every leaf field of the config (objects descended into), with its dotted path. */
+function leaves(schema: SchemaNode, prefix = ''): { path: string; schema: SchemaNode }[] {
+  return Object.entries(schema.properties ?? {}).flatMap(([key, node]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    return node.type === 'object' && node.properties ? leaves(node, path) : [{ path, schema: node }];
+  });
+}
+
+function at(config: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+}
+
+function setAt(config: Record<string, any>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  const parent = keys.slice(0, -1).reduce((node, key) => node[key], config);
+  parent[keys.at(-1)!] = value;
+}
+
+const LEAVES = leaves(CONFIG_SCHEMA);
+
+/** The chart's default config with these fields (all by default) set unlike their defaults. */
+function unlikeDefaults(paths: readonly string[] = LEAVES.map((leaf) => leaf.path)): Config {
+  const config = structuredClone(chartDefaultConfig()) as unknown as Record<string, any>;
+  for (const { path, schema } of LEAVES.filter((leaf) => paths.includes(leaf.path))) setAt(config, path, unlike(schema, at(config, path), path));
+  return config as unknown as Config;
+}
+
+const declarationsOf = (config: Config) => JSON.stringify(createValidators(config).map((validator) => validator.declaration));
+const placeholders = (JSON.parse(readFileSync(join(CHART_DIR, 'files', 'webhooks.json'), 'utf8')) as { configPlaceholders: ConfigPlaceholder[] })
+  .configPlaceholders;
+
+describe('config fields in the webhook declarations', () => {
+  // Needs no helm: which fields change what the validators declare, one at a time.
+  it.each(LEAVES.map((leaf) => leaf.path))('config.%s reaches the declarations only through what the chart renders from values', (path) => {
+    const changes = declarationsOf(unlikeDefaults([path])) !== declarationsOf(chartDefaultConfig());
+    const rendered = path === 'upgrades.kinds' || placeholders.some((placeholder) => placeholder.path === path);
+    // A field that changes a declaration without a placeholder would be rendered with its default whatever the values say.
+    if (changes) expect(rendered, `config.${path} changes the validators' declarations, yet the chart renders its default`).toBe(true);
+    else if (path !== 'upgrades.kinds') expect(rendered, `config.${path} has a placeholder but changes no declaration`).toBe(false);
+  });
+});
+
+describe.skipIf(helm === undefined)('helm template: the webhooks follow the values', () => {
+  it('with every config field unlike its default (quotes and backslashes in strings), the webhooks are what the validators declare for that config', () => {
+    const values = unlikeDefaults();
+    const rendered = template({ config: values });
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const config = renderedConfig(rendered.objects);
+    expect(config).toEqual(JSON.parse(JSON.stringify(values)));
+    expect(one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks).toEqual(expectedWebhooks(config));
+  });
+
+  it.each(placeholders.map((placeholder) => placeholder.path))('config.%s alone: the webhooks follow it', (path) => {
+    const values = unlikeDefaults([path]);
+    const rendered = template({ config: values });
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks).toEqual(expectedWebhooks(renderedConfig(rendered.objects)));
+  });
+
+  it('--set config.longhorn.namespace=lh and automationUsers={a:b}: no condition names longhorn-system or the default users', () => {
+    const rendered = template({}, ['--set', 'config.longhorn.namespace=lh', '--set', 'config.pvcDelete.automationUsers={a:b}']);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const config = renderedConfig(rendered.objects);
+    expect(config.longhorn.namespace).toBe('lh');
+    const webhooks = one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks;
+    expect(webhooks).toEqual(expectedWebhooks(config));
+    const conditions = JSON.stringify(webhooks.map((webhook: any) => webhook.matchConditions ?? []));
+    expect(conditions).not.toContain('longhorn-system');
+    expect(conditions).not.toContain('argocd');
+    expect(conditions).toContain("request.name == 'lh'");
+    expect(conditions).toContain("'system:serviceaccount:lh:longhorn-service-account'");
+    expect(conditions).toContain("request.userInfo.username in ['a:b']");
+  });
+
+  it('with the default values, the webhooks are the default declarations', () => {
+    const rendered = template();
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks).toEqual(expectedWebhooks(chartDefaultConfig()));
+    expect(parseYaml(one(rendered.objects, 'ConfigMap', FULLNAME).data['config.yaml'])).toEqual(JSON.parse(JSON.stringify(chartDefaultConfig())));
+  });
+});
+
+if (helm === undefined) {
+  describe('helm template', () => {
+    it.skip('needs helm (test/harness/build.sh helm, $HELM or helm on PATH)', () => {});
+  });
+}
