@@ -182,3 +182,34 @@ if (helm === undefined) {
     it.skip('needs helm (test/harness/build.sh helm, $HELM or helm on PATH)', () => {});
   });
 }
+
+describe.skipIf(helm === undefined)('helm template: the Deployment', () => {
+  const deployment = (values: object) => {
+    const rendered = template(values);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    return one(rendered.objects, 'Deployment');
+  };
+  const ONE_AT_A_TIME = { maxUnavailable: 1, maxSurge: 0 };
+  const SURGE_FIRST = { maxUnavailable: 0, maxSurge: 1 };
+
+  const HOST = 'kubernetes.io/hostname';
+  const ZONE = 'topology.kubernetes.io/zone';
+
+  // With as many schedulable nodes as replicas, a surge pod under a required anti-affinity finds no node: it would
+  // stay Pending and the upgrade never end. The PodDisruptionBudget still covers drains.
+  it.each([
+    ['the default: two replicas, required anti-affinity', {}, ONE_AT_A_TIME, HOST],
+    ['three replicas', { replicaCount: 3 }, ONE_AT_A_TIME, HOST],
+    ['a required pod anti-affinity of your own', {
+      affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: ZONE, labelSelector: { matchLabels: { app: 'x' } } }] } },
+    }, ONE_AT_A_TIME, ZONE],
+    ['highAvailability.requiredAntiAffinity=false', { highAvailability: { requiredAntiAffinity: false } }, SURGE_FIRST, undefined],
+    ['one replica', { replicaCount: 1 }, SURGE_FIRST, undefined],
+    ['an affinity of your own without required pod anti-affinity', { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } } }, SURGE_FIRST, undefined],
+  ])('rolls out with %s as the scheduler allows', (_label, values, strategy, requiredTopology) => {
+    const rendered = deployment(values);
+    expect(rendered.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: strategy });
+    const required = rendered.spec.template.spec.affinity.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+    expect(required?.[0].topologyKey).toBe(requiredTopology);
+  });
+});

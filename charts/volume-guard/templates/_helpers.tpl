@@ -163,6 +163,19 @@ an empty answer for it means no cluster access: refuse.
 {{- end }}
 {{- end }}
 
+{{/*
+"true" when two or more replicas must run on different nodes: the chart's required pod anti-affinity on
+kubernetes.io/hostname (highAvailability.requiredAntiAffinity), or a required one in .Values.affinity. Empty otherwise.
+*/}}
+{{- define "volume-guard.requiredAntiAffinity" -}}
+{{- if ge (int .Values.replicaCount) 2 }}
+{{- if .Values.affinity }}
+{{- if dig "podAntiAffinity" "requiredDuringSchedulingIgnoredDuringExecution" nil .Values.affinity }}true{{ end }}
+{{- else if .Values.highAvailability.requiredAntiAffinity }}true
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "volume-guard.admissionPort" -}}
 {{- .Values.config.admission.port | int }}
 {{- end }}
