@@ -268,19 +268,30 @@ async function getMetadataList(kubeConfig: KubeConfig, path: string, query: Read
   return parsed;
 }
 
-/** Where Helm's drivers keep release records: Secrets (the default) and ConfigMaps (HELM_DRIVER=configmap). */
+/**
+ * Where Helm's drivers keep release records: Secrets (the default) and ConfigMaps (HELM_DRIVER=configmap). The
+ * ConfigMap driver is the rarer one: without permission to list ConfigMaps the audit goes on, saying so.
+ */
 const RELEASE_STORES = [
-  { resource: 'secrets', kind: 'Secret', prefix: '' },
+  { resource: 'secrets', kind: 'Secret', prefix: '', optional: false },
   // A chart may label its own ConfigMaps owner=helm: only Helm's record names count, as in the webhook.
-  { resource: 'configmaps', kind: 'ConfigMap', prefix: 'sh.helm.release.v1.' },
+  { resource: 'configmaps', kind: 'ConfigMap', prefix: 'sh.helm.release.v1.', optional: true },
 ] as const;
+
+/** A release's revisions as read, and what could not be read (a store the user may not list). */
+export interface ReleaseRevisions {
+  readonly revisions: readonly ReleaseRevision[];
+  readonly notes: readonly string[];
+}
 
 /**
  * The revisions of a Helm release, from the labels of its records in either driver (Secrets, and ConfigMaps for
- * HELM_DRIVER=configmap), read metadata-only.
+ * HELM_DRIVER=configmap), read metadata-only. A 403 on the ConfigMaps is a note (most releases are stored in
+ * Secrets); any other failure ends the audit.
  */
-export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<ReleaseRevision[]> {
+export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<ReleaseRevisions> {
   const revisions: ReleaseRevision[] = [];
+  const notes: string[] = [];
   for (const store of RELEASE_STORES) {
     let list: unknown;
     try {
@@ -292,6 +303,13 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
       );
     } catch (error) {
       if (error instanceof AuditError) throw error;
+      if (store.optional && error instanceof KubeApiError && error.statusCode === 403) {
+        notes.push(
+          `Helm release records in ConfigMaps (HELM_DRIVER=configmap) not read: ${messageOf(error)}; ` +
+            `a release stored there counts as not installed (grant list on configmaps in namespace ${namespace})`,
+        );
+        continue;
+      }
       const fatal = fatalApiFailure(error, 'list', `${store.resource} in namespace ${namespace} (metadata only, to find the release's revisions)`, targetOf(kubeConfig));
       throw new AuditError(fatal ?? `cannot list the revisions of Helm release ${namespace}/${name}: ${messageOf(error)}`);
     }
@@ -299,7 +317,7 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
       revisions.push({ version: record.version, status: record.status, labels: record.overrides, store: store.kind });
     }
   }
-  return revisions;
+  return { revisions, notes };
 }
 
 /** What a release Secret's labels say (read metadata-only, never the payload). */

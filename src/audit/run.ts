@@ -80,9 +80,9 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
   if (options.release !== undefined && model.namespace(options.release.namespace) === undefined) {
     throw new AuditError(`namespace "${options.release.namespace}" not found in the cluster`);
   }
-  const revisions = options.release
+  const { revisions, notes: revisionNotes } = options.release
     ? await listReleaseRevisions(kubeConfig, options.release.namespace, options.release.name, timeoutMs)
-    : [];
+    : { revisions: [], notes: [] };
   if (
     options.release !== undefined &&
     revisions.length === 0 &&
@@ -92,7 +92,8 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     const { namespace, name } = options.release;
     throw new AuditError(
       `Helm release ${namespace}/${name} not found: no release record (Secret or ConfigMap labelled owner=helm,name=${name}) ` +
-        `and no PVC or StatefulSet labelled for it in namespace ${namespace}`,
+        `and no PVC or StatefulSet labelled for it in namespace ${namespace}` +
+        (revisionNotes.length ? ` (${revisionNotes.join('; ')})` : ''),
     );
   }
   const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, timeoutMs), config.upgrades.kinds, timeoutMs);
@@ -104,7 +105,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     cluster: { server: serverOf(kubeConfig), context: kubeConfig.getCurrentContext() },
     upgradeObjects: upgrades.carriers,
     releaseLabels: releaseLabels.releases,
-    notes: [...upgrades.notes, ...releaseLabels.notes],
+    notes: [...revisionNotes, ...upgrades.notes, ...releaseLabels.notes],
     generatedAt: new Date().toISOString(),
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
     nodeLocal: nodeLocalOptionsOf(config),

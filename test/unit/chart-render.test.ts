@@ -213,3 +213,22 @@ describe.skipIf(helm === undefined)('helm template: the Deployment', () => {
     expect(required?.[0].topologyKey).toBe(requiredTopology);
   });
 });
+
+describe.skipIf(helm === undefined)('helm template: the audit ClusterRole', () => {
+  const role = (auditRole: object) => {
+    const rendered = template({ rbac: { auditRole: { create: true, ...auditRole } } });
+    expect(rendered.code, rendered.stderr).toBe(0);
+    return one(rendered.objects, 'ClusterRole', `${FULLNAME}-audit`);
+  };
+  const listed = (rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[]) =>
+    rules.filter((rule) => rule.apiGroups.includes('')).flatMap((rule) => rule.resources.map((resource) => `${resource}:${rule.verbs.join(',')}`));
+
+  it('reads no release records by default', () => {
+    const resources = listed(role({}).rules);
+    expect(resources.filter((entry) => entry.startsWith('secrets') || entry.startsWith('configmaps'))).toEqual([]);
+  });
+
+  it('with releaseSecrets, lists both Helm drivers\' stores, as `audit --release` does (Secrets, ConfigMaps)', () => {
+    expect(listed(role({ releaseSecrets: true }).rules)).toEqual(expect.arrayContaining(['secrets:list', 'configmaps:list']));
+  });
+});

@@ -1,12 +1,14 @@
 // Loading the audit's inputs, the parts that need no API server: which failures end the wait at once, giving up
-// after the timeout when nothing answers, and the wording of the progress line. Loading from a cluster (the model,
+// after the timeout when nothing answers, the wording of the progress line, and which failures to list a release's
+// records are notes (a plain HTTP server answering as the API server would). Loading from a cluster (the model,
 // the upgrade objects, a 403, the progress line during a run) is tested against the real API server in
 // test/e2e/audit.e2e.test.ts.
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../../src/audit/run.ts';
-import { fatalApiFailure, loadClusterModel, progressOf } from '../../../src/audit/load.ts';
+import { fatalApiFailure, listReleaseRevisions, loadClusterModel, progressOf } from '../../../src/audit/load.ts';
 import { KubeApiError } from '../../../src/cluster/kube-client.ts';
 import type { InformerStatus } from '../../../src/cluster/informers.ts';
 import type { ResourceKind } from '../../../src/cluster/records.ts';
@@ -162,5 +164,75 @@ describe('progress indicator', () => {
       total: 4,
       pending: ['pods', 'volumes.longhorn.io'],
     });
+  });
+});
+
+describe('listReleaseRevisions', () => {
+  /** An API server answering the metadata lists of release records: Secrets with one record, ConfigMaps with `configMaps`. */
+  async function releaseServer(configMaps: { status: number; body: object }, secrets: { status: number; body: object } = { status: 200, body: recordList('Secret', 'db.v3') }) {
+    const server = createHttpServer((request, response) => {
+      const path = new URL(request.url ?? '/', 'http://x').pathname;
+      const answer = path === '/api/v1/namespaces/apps/secrets' ? secrets : path === '/api/v1/namespaces/apps/configmaps' ? configMaps : { status: 404, body: status(404, 'NotFound', 'no') };
+      response.writeHead(answer.status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(answer.body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    return { url: `http://127.0.0.1:${address.port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+  function recordList(kind: string, name: string): object {
+    return {
+      kind: 'PartialObjectMetadataList',
+      apiVersion: 'meta.k8s.io/v1',
+      items: [{ kind, metadata: { name: `sh.helm.release.v1.${name}`, namespace: 'apps', labels: { owner: 'helm', name: 'db', version: '3', status: 'deployed' } } }],
+    };
+  }
+  function status(code: number, reason: string, message: string): object {
+    return { kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message };
+  }
+  const forbidden = (resource: string) => ({
+    status: 403,
+    body: status(403, 'Forbidden', `${resource} is forbidden: User "alice" cannot list resource "${resource}" in API group "" in the namespace "apps"`),
+  });
+
+  it('takes a 403 on the ConfigMaps (HELM_DRIVER=configmap) as a note, and reads the Secrets', async () => {
+    const server = await releaseServer(forbidden('configmaps'));
+    try {
+      const read = await listReleaseRevisions(kubeConfigFor(server.url), 'apps', 'db', 5_000);
+      expect(read.revisions).toEqual([{ version: 3, status: 'deployed', labels: {}, store: 'Secret' }]);
+      expect(read.notes).toEqual([
+        'Helm release records in ConfigMaps (HELM_DRIVER=configmap) not read: configmaps is forbidden: User "alice" cannot list resource "configmaps" in API group "" in the namespace "apps"; ' +
+          'a release stored there counts as not installed (grant list on configmaps in namespace apps)',
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reads both stores when it may, with no note', async () => {
+    const server = await releaseServer({ status: 200, body: recordList('ConfigMap', 'db.v4') });
+    try {
+      const read = await listReleaseRevisions(kubeConfigFor(server.url), 'apps', 'db', 5_000);
+      expect(read.revisions.map((revision) => revision.store)).toEqual(['Secret', 'ConfigMap']);
+      expect(read.notes).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('still fails on a 403 on the Secrets, and on any other ConfigMap failure', async () => {
+    const noSecrets = await releaseServer({ status: 200, body: recordList('ConfigMap', 'db.v4') }, forbidden('secrets'));
+    try {
+      await expect(listReleaseRevisions(kubeConfigFor(noSecrets.url), 'apps', 'db', 5_000)).rejects.toThrow(/^missing permission: secrets is forbidden: .*\(the audit needs list on secrets in namespace apps/);
+    } finally {
+      await noSecrets.close();
+    }
+    const broken = await releaseServer({ status: 500, body: status(500, 'InternalError', 'etcd is down') });
+    try {
+      await expect(listReleaseRevisions(kubeConfigFor(broken.url), 'apps', 'db', 5_000)).rejects.toThrow('cannot list the revisions of Helm release apps/db: etcd is down');
+    } finally {
+      await broken.close();
+    }
   });
 });
