@@ -232,3 +232,39 @@ describe.skipIf(helm === undefined)('helm template: the audit ClusterRole', () =
     expect(listed(role({ releaseSecrets: true }).rules)).toEqual(expect.arrayContaining(['secrets:list', 'configmaps:list']));
   });
 });
+
+describe.skipIf(helm === undefined)('helm template refuses values that would fail at run time, in one line', () => {
+  // Next to the older refusals (shutdown longer than the grace period, TLS files outside the mount).
+  it.each([
+    ['a shutdown longer than the grace period', { config: { shutdown: { timeoutMs: 40_000 } } }, 'config.shutdown.drainDelayMs + config.shutdown.timeoutMs (45000 ms) must be shorter than terminationGracePeriodSeconds (30 s)'],
+    ['the admission port 0', { config: { admission: { port: 0 } } }, "config.admission.port is 0 (any free port): the chart's Service and probes need a fixed port; set one"],
+    ['the ops port 0', { config: { ops: { port: 0 } } }, "config.ops.port is 0 (any free port): the chart's Service and probes need a fixed port; set one"],
+    ['equal admission and ops ports', { config: { ops: { port: 8443 } } }, 'config.admission.port and config.ops.port are both 8443: the pod would crash-loop (EADDRINUSE); give them different ports'],
+    ['a budget as large as the Deployment', { podDisruptionBudget: { minAvailable: 2 } }, 'podDisruptionBudget.minAvailable 2 keeps all 2 replicas: no node running one could ever be drained; set it below replicaCount'],
+    ['a budget above it', { replicaCount: 3, podDisruptionBudget: { minAvailable: 5 } }, 'podDisruptionBudget.minAvailable 5 keeps all 3 replicas'],
+    ['a budget of 100%', { podDisruptionBudget: { minAvailable: '100%' } }, 'podDisruptionBudget.minAvailable 100% keeps all 2 replicas'],
+    ['a percentage rounded up to every replica', { podDisruptionBudget: { minAvailable: '60%' } }, 'podDisruptionBudget.minAvailable 60% keeps all 2 replicas'],
+    ['a webhook timeout the API server ends before the Helm manifest deadline', { webhook: { timeoutSeconds: 2 } },
+      'webhook.timeoutSeconds 2 is shorter than config.helm.manifestDeadlineMs (2000 ms) + 1 s: the API server would time out before volume-guard refuses a slow Helm release with its reason; set it to 3 or more, or lower the deadline'],
+    ['a deadline the default timeout cannot wait for', { config: { helm: { manifestDeadlineMs: 4500 } } }, 'webhook.timeoutSeconds 5 is shorter than config.helm.manifestDeadlineMs (4500 ms) + 1 s'],
+  ])('%s', (_label, values, message) => {
+    const rendered = template(values);
+    expect(rendered.code).not.toBe(0);
+    const [line] = rendered.stderr.split('\n');
+    expect(line).toMatch(/^Error: execution error at \([^)]+\): /);
+    expect(line).toContain(message);
+  });
+
+  it.each([
+    ['a budget below the replicas', { replicaCount: 3, podDisruptionBudget: { minAvailable: 2 } }],
+    ['a percentage that leaves one replica free', { podDisruptionBudget: { minAvailable: '50%' } }],
+    ['no budget (disabled)', { podDisruptionBudget: { enabled: false, minAvailable: 2 } }],
+    ['no budget (one replica)', { replicaCount: 1 }],
+    ['the shortest timeout the deadline allows', { webhook: { timeoutSeconds: 3 } }],
+    ['a short timeout without manifest workers (no deadline)', { webhook: { timeoutSeconds: 1 }, config: { helm: { manifestWorkers: 0 } } }],
+    ['other distinct ports', { config: { admission: { port: 9443 }, ops: { port: 9090 } } }],
+  ])('renders %s', (_label, values) => {
+    const rendered = template(values);
+    expect(rendered.code, rendered.stderr).toBe(0);
+  });
+});

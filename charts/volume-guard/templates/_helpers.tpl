@@ -139,7 +139,10 @@ an empty answer for it means no cluster access: refuse.
 {{- $text }}
 {{- end }}
 
-{{/* volume-guard's config file: .Values.config (its defaults are in values.yaml), checked against the pod spec. */}}
+{{/*
+volume-guard's config file: .Values.config (its defaults are in values.yaml), checked against the pod spec, and the
+values that would render fine but fail at run time refused here, each with one line saying what to change.
+*/}}
 {{- define "volume-guard.config" -}}
 {{- $config := .Values.config }}
 {{- $shutdownMs := add (int $config.shutdown.drainDelayMs) (int $config.shutdown.timeoutMs) }}
@@ -151,6 +154,39 @@ an empty answer for it means no cluster access: refuse.
 {{- end }}
 {{- if not (hasPrefix "/etc/volume-guard/tls/" $config.admission.tls.keyFile) }}
 {{- fail "config.admission.tls.keyFile must be under /etc/volume-guard/tls/, where the chart mounts the serving certificate" }}
+{{- end }}
+{{- /* Ports: the Service, the containerPorts and the probes name fixed ports, and one process listens on both. */}}
+{{- range $name := list "admission" "ops" }}
+{{- if eq (int (get $config $name).port) 0 }}
+{{- fail (printf "config.%s.port is 0 (any free port): the chart's Service and probes need a fixed port; set one" $name) }}
+{{- end }}
+{{- end }}
+{{- if eq (int $config.admission.port) (int $config.ops.port) }}
+{{- fail (printf "config.admission.port and config.ops.port are both %d: the pod would crash-loop (EADDRINUSE); give them different ports" (int $config.ops.port)) }}
+{{- end }}
+{{- /* A budget as large as the Deployment lets no eviction through: every drain of a node running a replica blocks. */}}
+{{- $replicas := int .Values.replicaCount }}
+{{- if and .Values.podDisruptionBudget.enabled (gt $replicas 1) }}
+{{- $minAvailable := .Values.podDisruptionBudget.minAvailable }}
+{{- $keeps := 0 }}
+{{- if kindIs "string" $minAvailable }}
+{{- /* Kubernetes rounds a percentage of minAvailable up. */}}
+{{- $keeps = div (add (mul $replicas (trimSuffix "%" $minAvailable | atoi)) 99) 100 }}
+{{- else }}
+{{- $keeps = int $minAvailable }}
+{{- end }}
+{{- if ge (int $keeps) $replicas }}
+{{- fail (printf "podDisruptionBudget.minAvailable %v keeps all %d replicas: no node running one could ever be drained; set it below replicaCount" $minAvailable $replicas) }}
+{{- end }}
+{{- end }}
+{{- /*
+A Helm release record not read within config.helm.manifestDeadlineMs is refused with the reason; the API server must
+still be waiting then (1 s for decoding, a worker's start and the round trip), or it times out first and the
+release fails without it (or passes unchecked with failurePolicy Ignore). Without workers there is no deadline.
+*/}}
+{{- $neededSeconds := div (add (int $config.helm.manifestDeadlineMs) 1999) 1000 | int }}
+{{- if and (gt (int $config.helm.manifestWorkers) 0) (lt (int .Values.webhook.timeoutSeconds) $neededSeconds) }}
+{{- fail (printf "webhook.timeoutSeconds %d is shorter than config.helm.manifestDeadlineMs (%d ms) + 1 s: the API server would time out before volume-guard refuses a slow Helm release with its reason; set it to %d or more, or lower the deadline" (int .Values.webhook.timeoutSeconds) (int $config.helm.manifestDeadlineMs) $neededSeconds) }}
 {{- end }}
 {{- toYaml $config }}
 {{- end }}
