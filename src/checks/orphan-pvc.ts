@@ -25,7 +25,8 @@
 //    StatefulSet, often with --cascade=orphan, and upgrading again) strands the PVCs. Refused before either happens.
 // PVCs being deleted are never reported (a pod cannot mount them any more), nor PVCs a live pod
 // mounts: their data is in use, not orphaned (the PVC-resize workflow deletes a StatefulSet with
-// `--cascade=orphan` and re-creates it, or runs `helm upgrade`, while its pods keep running). The previous revision is not needed:
+// `--cascade=orphan` and re-creates it, or runs `helm upgrade`, while its pods keep running). A pod whose StatefulSet
+// is gone is not live: the garbage collector deletes it next (mountedByLivePod). The previous revision is not needed:
 // the live StatefulSets Helm annotated stand for it (and volume-guard may not read Secrets anyway).
 // A claim still Pending is judged like a bound one: a PV made for it (a restore, a pre-provisioned volume) may bind
 // it at any moment, and the claim the next StatefulSet adopts keeps the old one's class, size and selected node (a
@@ -91,11 +92,34 @@ function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolum
  * A pod that has not finished mounts the claim: its data is in use, never an orphan. A pod being deleted while a
  * controller still owns it does not count: it goes with its controller (`helm uninstall` or a plain `kubectl delete
  * sts` leaves the pods terminating for their grace period, and the garbage collector deletes them with their owner
- * reference in place), so an install right after it would adopt the PVC all the same. Pods orphaned by
- * `--cascade=orphan` lose that reference and still count, even while deleted by hand.
+ * reference in place), so an install right after it would adopt the PVC all the same. Nor does one whose StatefulSet
+ * is already gone (goesWithItsStatefulSet). Pods orphaned by `--cascade=orphan` lose that reference and still count,
+ * even while deleted by hand.
  */
 export function mountedByLivePod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): boolean {
-  return snapshot.podsUsingClaim(claim.namespace, claim.name).some((pod) => keepsClaimsInUse(pod) || isOrphanedStatefulPod(pod, claim.name));
+  return snapshot
+    .podsUsingClaim(claim.namespace, claim.name)
+    .some((pod) => (keepsClaimsInUse(pod) && !goesWithItsStatefulSet(snapshot, pod)) || isOrphanedStatefulPod(pod, claim.name));
+}
+
+/** A StatefulSet pod's name: `<statefulset>-<ordinal>`, the ordinal without leading zeros. */
+const STATEFUL_POD_NAME = /^(.+)-(?:0|[1-9][0-9]*)$/;
+
+/**
+ * The pod's controller is a StatefulSet that is gone, or being deleted without the `orphan` finalizer: the garbage
+ * collector deletes the pod next, and the next StatefulSet of that name re-attaches its claims. `helm uninstall` and
+ * `kubectl delete sts` delete with background propagation: the StatefulSet object goes at once, and its pods run on,
+ * not yet deleting, until the garbage collector gets to them (seed 000). The record names only the controller's
+ * kind, so the StatefulSet is the one the pod's name spells. `--cascade=orphan` keeps the object (finalizer
+ * `orphan`) until the garbage collector has removed the pods' owner references: they are bare pods by then, and
+ * keep their claims in use.
+ */
+function goesWithItsStatefulSet(snapshot: ClusterSnapshot, pod: Pick<PodRecord, 'namespace' | 'name' | 'controllerKind'>): boolean {
+  if (pod.controllerKind !== 'StatefulSet') return false;
+  const statefulSetName = STATEFUL_POD_NAME.exec(pod.name)?.[1];
+  if (statefulSetName === undefined) return false; // not a name the StatefulSet controller gives: left as in use
+  const controller = snapshot.statefulSet(pod.namespace, statefulSetName);
+  return controller === undefined || (controller.deleting === true && controller.orphaning !== true);
 }
 
 /**
@@ -104,12 +128,20 @@ export function mountedByLivePod(snapshot: ClusterSnapshot, claim: Pick<Persiste
  * adopts it (ClaimPods looks at no phase) and replaces it with the same claim, the data the pod used all along.
  */
 function isOrphanedStatefulPod(pod: Pick<PodRecord, 'name' | 'deleting' | 'controllerKind'>, claimName: string): boolean {
-  return pod.controllerKind === '' && !pod.deleting && /-(?:0|[1-9][0-9]*)$/.test(pod.name) && claimName.endsWith(`-${pod.name}`);
+  return pod.controllerKind === '' && !pod.deleting && STATEFUL_POD_NAME.test(pod.name) && claimName.endsWith(`-${pod.name}`);
 }
 
-/** The pod's claims count as in use (see mountedByLivePod). */
+/**
+ * The pod's claims count as in use, as far as the pod alone tells (see mountedByLivePod, which also asks whether its
+ * StatefulSet is still there).
+ */
 export function keepsClaimsInUse(pod: Pick<PodRecord, 'phase' | 'deleting' | 'controllerKind'>): boolean {
   return pod.phase !== 'Succeeded' && pod.phase !== 'Failed' && !(pod.deleting && pod.controllerKind !== '');
+}
+
+/** Both versions of a pod read the same to mountedByLivePod (given the same StatefulSets): what risks.ts re-evaluates on. */
+export function sameClaimUse(before: PodRecord, after: PodRecord): boolean {
+  return keepsClaimsInUse(before) === keepsClaimsInUse(after) && before.controllerKind === after.controllerKind && before.deleting === after.deleting;
 }
 
 /** A live StatefulSet of one of these names (in the PVC's namespace) claims the PVC through one of its templates. */

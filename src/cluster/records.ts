@@ -393,6 +393,11 @@ export interface StatefulSetRecord {
    * go; any other ends with it gone). Omitted: no.
    */
   readonly deleting?: true;
+  /**
+   * Being deleted with the `orphan` finalizer (`kubectl delete --cascade=orphan`): the garbage collector removes its
+   * pods' and claims' owner references before the object goes, so they stay. Omitted: no (or not being deleted).
+   */
+  readonly orphaning?: true;
   /** The uids its own ownerReferences name (an operator's resource, ...). Omitted when it has none. */
   readonly ownerUids?: readonly string[];
 }

@@ -568,6 +568,9 @@ function instanceManagerLabelsOf(metadata: JsonObject | undefined): { labels?: R
   return labels[LONGHORN_COMPONENT_LABEL] === LONGHORN_INSTANCE_MANAGER ? { labels: internedMap(labels) } : {};
 }
 
+/** The finalizer the API server sets for a DELETE with propagationPolicy Orphan (the garbage collector's `orphan`). */
+const ORPHAN_FINALIZER = 'orphan';
+
 export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
@@ -597,6 +600,7 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     ...releaseSetsOf(metadata),
     ...optionalAnnotations(metadata),
     ...(isDeleting(metadata) ? { deleting: true as const } : {}),
+    ...(isDeleting(metadata) && arrayAt(metadata, 'finalizers').includes(ORPHAN_FINALIZER) ? { orphaning: true as const } : {}),
     ...ownerUidsOf(metadata),
   };
 }

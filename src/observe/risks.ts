@@ -10,7 +10,7 @@ import { releaseFindings } from '../audit/release.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { SINGLE_REPLICA_SET, VOLUME_HEALTH_SET } from '../checks/longhorn-health.ts';
 import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
-import { keepsClaimsInUse } from '../checks/orphan-pvc.ts';
+import { sameClaimUse } from '../checks/orphan-pvc.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
@@ -247,12 +247,13 @@ export class RiskTracker {
       }
       case 'pod': {
         // Orphans: pods matter only as holders of PVCs (their existence, and whether they still keep them in use:
-        // finished, or terminating with their controller). Node-local data: inline hostPath and emptyDir of the
-        // pod, and the unpinned PVs it writes, count on its node.
+        // finished, terminating with their controller, or losing it: an orphaned pod keeps them even when the
+        // StatefulSet it had is gone). Node-local data: inline hostPath and emptyDir of the pod, and the unpinned PVs
+        // it writes, count on its node.
         const before = previous as RecordByKind['pod'] | undefined;
         const after = next as RecordByKind['pod'] | undefined;
         const pod = (after ?? before) as RecordByKind['pod'];
-        if (before === undefined || after === undefined || keepsClaimsInUse(before) !== keepsClaimsInUse(after)) this.#dirtyNamespaces.add(pod.namespace);
+        if (before === undefined || after === undefined || !sameClaimUse(before, after)) this.#dirtyNamespaces.add(pod.namespace);
         for (const version of [before, after]) if (version !== undefined) this.#markNode(version.nodeName);
         return;
       }

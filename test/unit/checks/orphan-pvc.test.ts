@@ -544,8 +544,11 @@ describe('orphan-pvc: PVC names that collide across StatefulSets', () => {
     expect(refs(owned, target('install', aB))).toEqual([`PersistentVolumeClaim ${NS}/${SHARED}`]);
     // b scaled to 0: its claim waits for its scale-up.
     expect(refs(clusterOf({ pvcs: [sharedClaim()], statefulSets: [b({ replicas: 0 })] }), target('upgrade', aB))).toEqual([`PersistentVolumeClaim ${NS}/${SHARED}`]);
-    // b being deleted, or without that template: no one else's.
-    expect(orphanPvcCheck(clusterOf({ pvcs: [sharedClaim()], statefulSets: [b({ deleting: true })], pods: [bPod] }), target('install', aB))).toEqual([]);
+    // b being deleted, or without that template: no one else's. Deleted with --cascade=orphan (finalizer `orphan`), b
+    // leaves its pod running bare, on its claim: in use. Deleted otherwise, the garbage collector deletes b-0 next, and
+    // a-b would then mount b's old data.
+    expect(orphanPvcCheck(clusterOf({ pvcs: [sharedClaim()], statefulSets: [b({ deleting: true, orphaning: true })], pods: [bPod] }), target('install', aB))).toEqual([]);
+    expect(refs(clusterOf({ pvcs: [sharedClaim()], statefulSets: [b({ deleting: true })], pods: [bPod] }), target('install', aB))).toEqual([`PersistentVolumeClaim ${NS}/${SHARED}`]);
     expect(orphanPvcCheck(clusterOf({ pvcs: [sharedClaim()], statefulSets: [b({ claimTemplates: ['logs'] })], pods: [bPod] }), target('install', aB))).toEqual([]);
   });
 

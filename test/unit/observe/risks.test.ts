@@ -23,6 +23,7 @@ import {
   localPV,
   longhornSetting,
   node,
+  pod,
   pvc,
   replica,
   seededRandom,
@@ -320,6 +321,20 @@ describe('RiskTracker', () => {
     expect(tracker.flush()).toBe(true);
     expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(1);
     expect(reference(model).atRiskVolumes['orphan-pvc']).toBe(1);
+  });
+
+  it('re-counts a PVC when its pod loses its controller (the garbage collector orphaning it after its StatefulSet went)', () => {
+    // The watch of pods and the watch of StatefulSets are separate streams: the StatefulSet may be seen gone before its
+    // pods are seen orphaned. Until then the pod goes with the StatefulSet (an orphan); once bare, it keeps the claim.
+    const { model, tracker, sink } = tracked();
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'a', name: 'data-db-0', labels: { 'app.kubernetes.io/instance': 'gone' } }));
+    const running = pod({ namespace: 'a', name: 'db-0', claimNames: ['data-db-0'], controllerKind: 'StatefulSet' });
+    sink.upsert('pod', running);
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(1);
+    sink.upsert('pod', { ...running, controllerKind: '' });
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(0);
   });
 
   it('re-evaluates everything on a sweep without changing correct counts', () => {
