@@ -4,14 +4,16 @@
 //
 // Documents are split the way the Kubernetes YAML reader splits them (a line starting with `---`), and each is
 // classified by its `kind` before its body is parsed: when the text makes the kind certain (a plain `kind: Word`
-// key of a plain block mapping, see documentKind), only StatefulSets, PVCs, Namespaces and Lists are parsed, and
+// key of a plain block mapping, see documentKind), only StatefulSets, PVCs and Namespaces are parsed, and
 // DaemonSets and Deployments whose text could name longhorn-manager (a few KB in a chart shipping Longhorn), so
-// CRDs whose descriptions mention PersistentVolumeClaim cost a line scan and count toward no budget. Otherwise a
-// document is parsed only if its text could hold one of those: a resolved `kind` of StatefulSet,
-// PersistentVolumeClaim or Namespace (or the name longhorn-manager) appears literally in the source unless it is
-// spelled with a double-quoted escape (\x, \u, \U, or an escaped line break), so documents with neither the names
-// nor such escapes are skipped without building a YAML tree. Parsing is bounded: alias expansion (billion laughs),
-// document size, and the total amount of YAML parsed per manifest.
+// CRDs whose descriptions mention PersistentVolumeClaim cost a line scan and count toward no budget. A List (whose
+// items Helm flattens, so any of them may be a StatefulSet) and a document whose kind is not certain are parsed
+// only if their text could give an object one of those kinds: a resolved `kind` of StatefulSet,
+// PersistentVolumeClaim or Namespace appears literally in the source, as the value of a `kind` key or of an alias,
+// unless it is spelled with a double-quoted escape (\x, \u, \U, or an escaped line break), see maySpellKind; or
+// the name longhorn-manager appears next to DaemonSet or Deployment. So a
+// ConfigMapList of dashboards mentioning namespaces is skipped without building a YAML tree. Parsing is bounded:
+// alias expansion (billion laughs), document size, and the total amount of YAML parsed per manifest.
 import { isMap, parseAllDocuments } from 'yaml';
 import type { Labels } from '../cluster/records.ts';
 import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
@@ -181,9 +183,51 @@ export function splitManifest(manifest: string): ManifestDocument[] {
   return documents;
 }
 
-/** Kinds whose documents are parsed: they create or claim storage, or may hold objects that do. */
+/** Kinds that create or claim storage. */
 function isStorageKind(kind: string): boolean {
-  return kind === 'StatefulSet' || kind === 'PersistentVolumeClaim' || kind.endsWith('List');
+  return kind === 'StatefulSet' || kind === 'PersistentVolumeClaim';
+}
+
+/** Kubernetes and Helm flatten a List into its items, which may be of any kind (collect). */
+function isListKind(kind: string): boolean {
+  return kind.endsWith('List');
+}
+
+/** What a document is scanned for: kinds, as the value of a `kind` key (see maySpellKind). */
+interface KindScan {
+  readonly names: readonly string[];
+  /** A `kind` key (plain, quoted, or an explicit `? kind`), then only white space and line breaks, a quote, a name. */
+  readonly plain: RegExp;
+}
+
+function kindScan(names: readonly string[]): KindScan {
+  return { names, plain: new RegExp(`kind['"]?\\s*:\\s*['"]?(?:${names.join('|')})`) };
+}
+
+const STORAGE_KINDS = kindScan(['StatefulSet', 'PersistentVolumeClaim']);
+/** A Namespace is read too: a word dashboards and CRD descriptions use a lot, so looked for only as a kind. */
+const READ_KINDS = kindScan(['StatefulSet', 'PersistentVolumeClaim', 'Namespace']);
+
+/**
+ * A `kind` key whose value starts with something other than the word: a tag or anchor (`!`, `&`), a block scalar
+ * (`|`, `>`), a comment (`#`, also between an explicit key and its `:`), an alias (`*`).
+ */
+const EXOTIC_KIND_VALUE = /kind['"]?\s*(?:#|:\s*[!&|>#*])/;
+/** An alias (`*name`) where a key can start: at a line's indentation, after `- `, `? `, `: `, `[`, `{` or `,`. */
+const ALIAS_NODE = /(?:^[ \t]*|[-?:][ \t]+|[[{,][ \t]*)\*[^\s,[\]{}]/m;
+
+/**
+ * Whether the text could give some object one of these kinds (a List's item, or the root when the document's kind
+ * is not certain), without parsing it. A kind the YAML reader resolves from plain, quoted or block text appears in
+ * it literally, unless spelled with a double-quoted escape; and it is the value of a `kind` key, or of an alias
+ * standing for one. So: an escape, or a name that appears and then either a `kind` key with that plain or quoted
+ * value (the way every chart writes it), or the rarer forms (tags, anchors, block scalars, comments before the
+ * value, aliases), which count whatever they hold. Every pattern is linear in the text.
+ */
+function maySpellKind(text: string, kinds: KindScan): boolean {
+  if (SPELLING_ESCAPE.test(text)) return true;
+  if (!kinds.names.some((name) => text.includes(name))) return false;
+  return kinds.plain.test(text) || EXOTIC_KIND_VALUE.test(text) || ALIAS_NODE.test(text);
 }
 
 /** The name Longhorn's chart gives its manager's DaemonSet; the storage-upgrade webhook guards the same name. */
@@ -240,12 +284,13 @@ export function documentKind(text: string): string | undefined {
 
 /**
  * True when the document could hold a StatefulSet or a PersistentVolumeClaim: its kind, read without parsing, is
- * one of those or a List, or its kind is not certain and its text could spell one of them (see the file comment).
+ * one of those, or it is a List or of a kind not certain and its text could spell one of them as a kind (see
+ * maySpellKind). A List of ConfigMaps (Grafana dashboards, often over 1 MiB) then costs a scan, not a parse.
  */
 export function mayDeclareStorage(text: string): boolean {
   const kind = documentKind(text);
-  if (kind !== undefined) return isStorageKind(kind);
-  return text.includes('StatefulSet') || text.includes('PersistentVolumeClaim') || SPELLING_ESCAPE.test(text);
+  if (kind !== undefined && !isListKind(kind)) return isStorageKind(kind);
+  return maySpellKind(text, STORAGE_KINDS);
 }
 
 /**
@@ -256,10 +301,10 @@ export function mayDeclareStorage(text: string): boolean {
  */
 function mayDeclareRead(text: string): boolean {
   const kind = documentKind(text);
-  if (kind !== undefined) {
+  if (kind !== undefined && !isListKind(kind)) {
     return isStorageKind(kind) || kind === 'Namespace' || (MANAGER_KINDS.has(kind) && (text.includes(LONGHORN_MANAGER_NAME) || SPELLING_ESCAPE.test(text)));
   }
-  return mayDeclareStorage(text) || text.includes('Namespace') || (text.includes(LONGHORN_MANAGER_NAME) && (text.includes('DaemonSet') || text.includes('Deployment')));
+  return maySpellKind(text, READ_KINDS) || (text.includes(LONGHORN_MANAGER_NAME) && (text.includes('DaemonSet') || text.includes('Deployment')));
 }
 
 function nonEmptyString(value: unknown): string | undefined {

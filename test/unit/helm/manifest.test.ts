@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import {
   documentKind,
   ManifestError,
@@ -195,12 +196,15 @@ items:
     expect(parsed.documents).toBe(4);
   });
 
-  it('skips a document of a certain other kind that only mentions the kinds; parses one whose kind is uncertain', () => {
+  it('skips a document of a certain other kind that only mentions the kinds; parses one whose kind is uncertain when it could be one', () => {
     const manifest = '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  text: "scale the StatefulSet"\n';
     const parsed = parseManifest(manifest, 'apps');
     expect(parsed.parsedDocuments).toBe(0);
+    // Not certain (a quoted key), but no `kind` key there has a storage kind as its value: the word in a string is no kind.
     const uncertain = '---\n"kind": ConfigMap\napiVersion: v1\nmetadata: {name: notes}\ndata:\n  text: "scale the StatefulSet"\n';
-    expect(parseManifest(uncertain, 'apps').parsedDocuments).toBe(1);
+    expect(parseManifest(uncertain, 'apps').parsedDocuments).toBe(0);
+    const uncertainStatefulSet = '---\n"kind": StatefulSet\napiVersion: apps/v1\nmetadata: {name: db}\n';
+    expect(parseManifest(uncertainStatefulSet, 'apps').statefulSets.map((s) => s.name)).toEqual(['db']);
   });
 
   it('finds a kind spelled with a double-quoted escape', () => {
@@ -566,8 +570,11 @@ describe('documentKind: the kind read without parsing', () => {
     expect(manifestError(`---\n${text}`).code).toBe('invalid-yaml');
   });
 
-  it('Lists stay parsed; other certain kinds never are', () => {
-    expect(mayDeclareStorage(doc('apiVersion: v1', 'kind: List', 'items: []'))).toBe(true);
+  it('Lists are parsed when an item could be of a storage kind; other certain kinds never are', () => {
+    // Helm flattens a List into its items, so it is read like a document whose kind is not certain.
+    expect(mayDeclareStorage(doc('apiVersion: v1', 'kind: List', 'items: []'))).toBe(false);
+    expect(mayDeclareStorage(doc('apiVersion: v1', 'kind: List', 'items:', '- apiVersion: apps/v1', '  kind: StatefulSet'))).toBe(true);
+    expect(mayDeclareStorage(doc('apiVersion: v1', 'kind: ConfigMapList', 'items:', '- kind: ConfigMap', '  data: {a: "PersistentVolumeClaim usage"}'))).toBe(false);
     expect(mayDeclareStorage(doc('apiVersion: v1', 'kind: PersistentVolumeClaim'))).toBe(true);
     expect(mayDeclareStorage(doc('apiVersion: v1', 'kind: Secret', 'stringData:', '  a: "Stateful\\u0053et"'))).toBe(false);
   });
@@ -584,5 +591,118 @@ describe('documentKind: the kind read without parsing', () => {
     expect(parsed.documents).toBe(31);
     expect(parsed.parsedDocuments).toBe(1);
     expect(parsed.statefulSets.map((s) => [s.name, s.claimTemplates])).toEqual([['db', ['data']]]);
+  });
+});
+
+describe('Lists: read for the kinds their items could have', () => {
+  // Helm builds a release's objects with the Kubernetes resource builder, which flattens every `kind: *List` document
+  // into its items (kubectl does the same): a List may hold a StatefulSet or a PVC, so a certain List kind alone says
+  // nothing. Its text is looked at like that of a document whose kind is not certain: only a `kind` key whose value
+  // could be StatefulSet, PersistentVolumeClaim or Namespace (or an escape or alias that could spell one) gets it parsed.
+  const dashboards = (count: number, extraItem = ''): string => {
+    const items = Array.from({ length: count }, (_, i) => {
+      // What Grafana dashboards say: namespaces everywhere, StatefulSets in titles, a PersistentVolumeClaim variable.
+      const json = JSON.stringify({
+        title: `Kubernetes / Namespace ${i} / StatefulSets`,
+        templating: { list: [{ name: 'volume', label: 'PersistentVolumeClaim' }, { name: 'namespace', label: 'Namespace' }] },
+        panels: [{ description: 'x'.repeat(30_000), targets: [{ expr: 'sum(kube_pod_info{namespace="$namespace"}) * 100' }] }],
+      });
+      return `- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: dash-${i}\n    labels: {grafana_dashboard: "1"}\n  data:\n    dash-${i}.json: |-\n      ${json}\n`;
+    }).join('');
+    return `---\n# Source: kps/templates/grafana/configmap-dashboards.yaml\napiVersion: v1\nkind: ConfigMapList\nitems:\n${items}${extraItem}`;
+  };
+
+  it('skips a storage-free ConfigMapList of dashboards over 1 MiB, however often it says Namespace or StatefulSet', () => {
+    const manifest = dashboards(40);
+    expect(manifest.length).toBeGreaterThan(1024 * 1024);
+    const parsed = parseManifest(manifest, 'monitoring');
+    expect(parsed.parsedDocuments).toBe(0);
+    expect(parsed.statefulSets).toEqual([]);
+  });
+
+  it('still parses one that holds a StatefulSet, under the same limits', () => {
+    const statefulSetItem = '- apiVersion: apps/v1\n  kind: StatefulSet\n  metadata: {name: db}\n  spec: {volumeClaimTemplates: [{metadata: {name: data}}]}\n';
+    expect(manifestError(dashboards(40, statefulSetItem)).code).toBe('document-too-large');
+    expect(parseManifest(dashboards(2, statefulSetItem), 'monitoring').statefulSets.map((s) => s.name)).toEqual(['db']);
+  });
+
+  // Every way an item's kind can be written that the YAML reader resolves to the kind's name.
+  const spellings: readonly ((kind: string) => string)[] = [
+    (kind) => `- kind: ${kind}\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- "kind": "${kind}"\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- 'kind': '${kind}'\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- {"apiVersion":"v1","kind":"${kind}","metadata":{"name":"x"}}\n`,
+    (kind) => `- {apiVersion: v1, kind : ${kind}, metadata: {name: x}}\n`,
+    (kind) => `- kind:\n    ${kind}\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- kind: # the kind\n    ${kind}\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- kind: !!str ${kind}\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- kind: &k ${kind}\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- kind: |-\n    ${kind}\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- kind: >-\n    ${kind}\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- ? kind\n  : ${kind}\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- metadata: {name: x, labels: {k: &k ${kind}}}\n  apiVersion: v1\n  kind: *k\n`,
+    (kind) => `- metadata: {name: x, labels: {k: &key kind}}\n  apiVersion: v1\n  *key : ${kind}\n`,
+    (kind) => `- &base {apiVersion: v1, kind: ${kind}, metadata: {name: x}}\n- <<: *base\n`,
+    (kind) => `- kind: "${kind.slice(0, 3)}\\u${kind.charCodeAt(3).toString(16).padStart(4, '0')}${kind.slice(4)}"\n  apiVersion: v1\n  metadata: {name: x}\n`,
+    (kind) => `- kind: ${kind}\r\n  apiVersion: v1\r\n  metadata: {name: x}\r\n`,
+  ];
+
+  it('parses a List whose item is a StatefulSet, PVC or Namespace however the kind is written', () => {
+    const list = (item: string): string => `---\napiVersion: v1\nkind: List\nitems:\n${item.replaceAll('apiVersion: v1', 'apiVersion: apps/v1').replaceAll('"apiVersion":"v1"', '"apiVersion":"apps/v1"')}`;
+    for (const spell of spellings) {
+      const statefulSetList = list(spell('StatefulSet'));
+      expect(mayDeclareStorage(statefulSetList), statefulSetList).toBe(true);
+      expect(parseManifest(statefulSetList, 'apps').statefulSets.length, statefulSetList).toBeGreaterThan(0);
+      const claimList = `---\napiVersion: v1\nkind: List\nitems:\n${spell('PersistentVolumeClaim')}`;
+      expect(parseManifest(claimList, 'apps').persistentVolumeClaims.length, claimList).toBeGreaterThan(0);
+      const namespaceList = `---\napiVersion: v1\nkind: List\nitems:\n${spell('Namespace')}`;
+      expect(parseManifest(namespaceList, 'apps').namespaces?.length, namespaceList).toBeGreaterThan(0);
+    }
+  });
+
+  it('never skips text the YAML reader resolves to a StatefulSet or PVC anywhere in it', () => {
+    // A `kind` key and a value, each in one of its spellings, amid what may precede or follow them (anchors an alias
+    // may name, comments), so that many cases resolve to a kind and the rest exercise the near misses.
+    const before = ['', 'a: 1\n  ', 'a: &v StatefulSet\n  ', 'a: &a kind\n  ', 'a: &v "Stateful\\u0053et"\n  ', '# kind: StatefulSet\n  ', 'b: "kind: x"\n  '];
+    const keys = ['kind', '"kind"', "'kind'", '? kind\n  ', '*a ', '!!str kind', '{kind', 'xkind'];
+    const leads = [':', ': ', ':\n    ', ' : ', ': # c\n    ', ': !!str ', ': &w ', ': |-\n    ', ': >\n    ', ':\n    # c\n    '];
+    const values = ['StatefulSet', '"StatefulSet"', "'StatefulSet'", '"Stateful\\u0053et"', '"Stateful\\\n    Set"', 'PersistentVolumeClaim', '*v', 'ConfigMap', 'Stateful Set'];
+    const after = ['', '}', '\n  apiVersion: v1', ' # c', '\n  c: &v StatefulSet'];
+    const kindsIn = (value: unknown, found: Set<string>): void => {
+      if (Array.isArray(value)) for (const item of value) kindsIn(item, found);
+      else if (value !== null && typeof value === 'object') {
+        for (const [key, item] of Object.entries(value)) {
+          if (key === 'kind' && typeof item === 'string') found.add(item);
+          kindsIn(item, found);
+        }
+      }
+    };
+    let resolved = 0;
+    const judge = (text: string): void => {
+      const found = new Set<string>();
+      try {
+        for (const doc of parseAllDocuments(text, { merge: true, uniqueKeys: false })) {
+          if (doc.errors.length > 0) return; // the reader refuses it: nothing to skip
+          kindsIn(doc.toJS({ maxAliasCount: 100 }), found);
+        }
+      } catch {
+        return;
+      }
+      if (!found.has('StatefulSet') && !found.has('PersistentVolumeClaim')) return;
+      resolved += 1;
+      expect(mayDeclareStorage(text), text).toBe(true);
+    };
+    // Every combination (a few tens of thousands, each a small parse).
+    for (const head of before) {
+      for (const key of keys) {
+        for (const lead of leads) {
+          for (const value of values) {
+            for (const tail of after) judge(`apiVersion: v1\nkind: List\nitems:\n- ${head}${key}${lead}${value}${tail}\n`);
+          }
+        }
+      }
+    }
+    // The property must meet text that does resolve to a storage kind, not only text the reader refuses.
+    expect(resolved).toBeGreaterThan(1000);
   });
 });
