@@ -11,7 +11,10 @@
 //    for a template the live StatefulSet does not have was left by an older shape of it), or an ownerReference to
 //    a live StatefulSet (uid checked) or Pod, or to a kind the snapshot cannot see (its garbage collector's call).
 //    At a rollback, a PVC labelled for the release is its own data being restored (`helm rollback` after
-//    `helm uninstall --keep-history`, or of an upgrade that dropped the StatefulSet): a warning, never a denial.
+//    `helm uninstall --keep-history`, or of an upgrade that dropped the StatefulSet): a warning, never a denial. So
+//    is, at an upgrade, one labelled or annotated for the release and created after its first install
+//    (`info.first_deployed`, which Helm copies into every upgrade): `helm upgrade` re-creating a StatefulSet someone
+//    deleted by hand.
 //  - release-labelled (install only): PVCs labelled `app.kubernetes.io/instance` or `release` = the release,
 //    existing before its first revision, unless owned as above (a live owner reference, or a live StatefulSet of
 //    a name the manifest declares claims it).
@@ -246,6 +249,27 @@ function olderThan(created: string, than: string): boolean {
   return created !== '' && than !== '' && created < than;
 }
 
+/** RFC 3339 as Go writes a time.Time (fractional seconds optional, any offset). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** Milliseconds since the epoch, rounded down; undefined when not RFC 3339. */
+function instant(time: string): number | undefined {
+  if (!RFC3339.test(time)) return undefined;
+  // Date.parse reads at most milliseconds: Go writes nanoseconds.
+  const ms = Date.parse(time.replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * An object created (API server time, whole seconds) surely after `time` (a release's first_deployed): false when
+ * either is missing or unreadable. Strictly later by a millisecond at least, as both are rounded down.
+ */
+function createdAfter(created: string, time: string | undefined): boolean {
+  const createdAt = instant(created);
+  const at = time === undefined ? undefined : instant(time);
+  return createdAt !== undefined && at !== undefined && createdAt > at;
+}
+
 /** Receives a live StatefulSet whose claims would be stranded but of which no PVC exists yet. */
 type StatefulSetSink = (statefulSet: StatefulSetRecord, rule: OrphanPvcRule, reason: string) => void;
 
@@ -263,6 +287,11 @@ interface Candidate {
 /** Labelled for the release (`app.kubernetes.io/instance` or `release`): the StatefulSet's selector labels. */
 function labelledForRelease(claim: PersistentVolumeClaimRecord, release: HelmRelease): boolean {
   return RELEASE_LABELS.some((label) => claim.labels[label] === release.name);
+}
+
+/** Labelled or annotated (`meta.helm.sh/release-name`) for the release. */
+function ofRelease(claim: PersistentVolumeClaimRecord, release: HelmRelease): boolean {
+  return labelledForRelease(claim, release) || isAnnotatedForRelease(claim, release);
 }
 
 function statefulSetObject(namespace: string, name: string): AffectedObject {
@@ -404,6 +433,20 @@ function candidatesFor(
           claim,
           rule: 'statefulset-claim',
           reason: `this rollback restores StatefulSet ${statefulSet.name}, which re-attaches this release's earlier data`,
+          statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
+          severity: 'warning',
+        });
+        continue;
+      }
+      if (target.operation === 'upgrade' && ofRelease(claim, release) && createdAfter(claim.creationTimestamp, release.firstDeployed)) {
+        // The release's own data, made since its first install: `helm upgrade` re-creating a StatefulSet deleted by hand
+        // (Helm creates what it finds missing), or one an earlier upgrade dropped. Said, as at a rollback. Leftovers of
+        // an earlier install predate first_deployed: `install --replace` and `upgrade --install` over an uninstalled
+        // release start it anew.
+        add({
+          claim,
+          rule: 'statefulset-claim',
+          reason: `this upgrade re-creates StatefulSet ${statefulSet.name}, which re-attaches this release's own data (created since its first install)`,
           statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
           severity: 'warning',
         });

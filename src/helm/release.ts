@@ -73,6 +73,12 @@ export interface HelmRelease {
    * and earlier records) when it creates and patches them. Absent when the record has none.
    */
   readonly applyMethod?: string;
+  /**
+   * info.first_deployed as written (RFC 3339, the writer's clock): the first install's time, which `helm upgrade` and
+   * `helm rollback` copy into every later revision, and `install --replace` / `upgrade --install` over an uninstalled
+   * release set anew. Absent when the record has none or not a string.
+   */
+  readonly firstDeployed?: string;
 }
 
 /** The labels Helm puts on a release Secret, readable without decoding the payload. */
@@ -273,7 +279,7 @@ const RELEASE_FIELDS: FieldSpec = {
   namespace: true,
   version: true,
   manifest: true,
-  info: { status: true },
+  info: { status: true, first_deployed: true },
   chart: { metadata: { name: true, version: true } },
   hooks: RAW_JSON,
   apply_method: true,
@@ -343,6 +349,7 @@ function toHelmRelease(found: FoundFields, fallbackNamespace: string, labels: La
   const namespace = found.get('namespace') ?? '';
   if (typeof namespace !== 'string') throw invalid('has a namespace that is not a string');
   const applyMethod = stringField(found, 'apply_method');
+  const firstDeployed = stringField(found, 'info.first_deployed');
   return {
     name,
     namespace: namespace || fallbackNamespace,
@@ -354,6 +361,7 @@ function toHelmRelease(found: FoundFields, fallbackNamespace: string, labels: La
     labels,
     hooks: hooksOf(found.get('hooks')),
     ...(applyMethod === '' ? {} : { applyMethod }),
+    ...(firstDeployed === '' ? {} : { firstDeployed }),
   };
 }
 

@@ -13,6 +13,8 @@ export interface ReleaseFixture {
   manifest: string;
   chartName?: string;
   chartVersion?: string;
+  /** info.first_deployed; null leaves it out (2026-01-10T10:00:00Z otherwise). */
+  firstDeployed?: string | null;
 }
 
 /** The JSON Helm marshals for a release (pkg/release.Release), with the fields a real record carries. */
@@ -20,7 +22,7 @@ export function releaseJson(release: ReleaseFixture): Record<string, unknown> {
   return {
     name: release.name,
     info: {
-      first_deployed: '2026-01-10T10:00:00.000000000Z',
+      ...(release.firstDeployed === null ? {} : { first_deployed: release.firstDeployed ?? '2026-01-10T10:00:00.000000000Z' }),
       last_deployed: '2026-01-10T10:00:00.000000000Z',
       deleted: '',
       description: release.status === 'pending-install' ? 'Initial install underway' : 'Preparing upgrade',

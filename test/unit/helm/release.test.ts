@@ -45,10 +45,22 @@ describe('decodeReleaseSecret', () => {
       chartVersion: '1.0.1-beta9',
       labels: { 'volume-guard.io/skip': 'orphan-pvc', team: 'data' },
       hooks: [],
+      firstDeployed: '2026-01-10T10:00:00.000000000Z',
     });
     expect(decoded.secretName).toBe('sh.helm.release.v1.devlake.v1');
     expect(decoded.secretNamespace).toBe('devlake');
     expect(decoded.secretLabels).toEqual({ owner: 'helm', name: 'devlake', status: 'pending-install', version: 1 });
+  });
+
+  it('reads info.first_deployed as written, as Go reads the key (ignoring case); absent when missing, empty or not a string', () => {
+    const withInfo = (info: Record<string, unknown>): Record<string, unknown> =>
+      releaseSecret(devlake, { data: secretApiEncode(helmEncode(JSON.stringify({ ...releaseJson(devlake), info: { status: 'pending-install', ...info } }))) });
+    expect(decodeReleaseSecret(withInfo({ first_deployed: '2026-02-03T04:05:06.789+01:00' })).release.firstDeployed).toBe('2026-02-03T04:05:06.789+01:00');
+    expect(decodeReleaseSecret(withInfo({ First_Deployed: '2026-02-03T04:05:06Z' })).release.firstDeployed).toBe('2026-02-03T04:05:06Z');
+    // Helm writes a zero time as "" (helm.sh/helm/v3/pkg/time); older records may lack the field.
+    for (const info of [{}, { first_deployed: '' }, { first_deployed: 20260203 }, { first_deployed: null }]) {
+      expect(decodeReleaseSecret(withInfo(info)).release).not.toHaveProperty('firstDeployed');
+    }
   });
 
   it("reads the record's hooks as Helm's Go types do (keys ignoring case, null as none), refusing hooks of other types", () => {
