@@ -363,16 +363,13 @@ describe("audit report: a Harvester upgrade's in-place reboot and the PVs pinned
   }
   const names = (r: AuditReport) => r.findings.filter((f) => f.check === 'node-local-volume').map((f) => f.object.name);
 
-  it("lists the device-backed PV the upgrade draining the node keeps under the node's removal only, with a note", () => {
+  it("leaves out the device-backed PV the upgrade draining the node keeps, with a note, as the webhook's warning", () => {
     expect(names(buildAuditReport({ ...base, model: withLvm() }))).toEqual(expect.arrayContaining(['pv-lvm', 'pv-mysql']));
     const model = withLvm();
     // No skip and no skipSingleReplicaDetachedVol: the reboot alone keeps the LVM volume.
     model.upsert('harvesterUpgrade', harvesterUpgrade({ skipDetached: false, nodeStates: { 'node-1': 'Pre-drained' } }));
     const during = buildAuditReport({ ...base, model });
-    // Not a risk of its cordon or drain; still one of the node's removal, which the webhook refuses for it.
-    const lvm = during.findings.filter((f) => f.object.name === 'pv-lvm').map((f) => f.operation);
-    expect(lvm).toHaveLength(1);
-    expect(lvm[0]).toMatch(/^removal of node node-1/);
+    expect(names(during)).not.toContain('pv-lvm');
     // A local PV is a directory on the node's filesystem: still a risk of that drain.
     expect(names(during)).toContain('pv-mysql');
     expect(during.notes).toContainEqual(
@@ -383,8 +380,8 @@ describe("audit report: a Harvester upgrade's in-place reboot and the PVs pinned
   });
 });
 
-// `--node` covers the node's removal too (a Node or Machine DELETE, which node-cordon.ts refuses for these): data a
-// cordon or drain spares but a removal loses is listed under the removal, so the exit code says what the DELETE would.
+// `--node` covers the node's removal too (a Node or Machine DELETE, which node-cordon.ts refuses for these): node-local
+// PVs a cordon or drain spares but a removal loses are listed under the removal, as the README says.
 describe('audit report: what only the removal of a node loses', () => {
   const nodeScope: AuditScope = { kind: 'node', node: 'node-1' };
   const removalOf = (r: AuditReport, name: string) => r.findings.filter((f) => f.object.name === name).map((f) => f.operation);
