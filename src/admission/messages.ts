@@ -20,9 +20,11 @@ import { objectRef, type AffectedObject, type CheckId, type Finding } from '../c
 /** At most this many objects are named per check; the rest are counted ("and N more"). */
 export const MAX_LISTED_PER_CHECK = 10;
 /**
- * The API server keeps warnings whole only while they add up to at most 4 KiB; beyond that it cuts each to 120
- * characters and then drops the rest. Keep each warning within 120 characters (wrapped at word boundaries into
- * several warnings, never cut mid-word) and their total under the limit.
+ * The API server drops a warning identical to one it already holds, and keeps warnings whole only while they add up
+ * to at most 4096 characters (runes); beyond that it cuts each to 256 and drops the rest
+ * (apiserver/pkg/endpoints/filters/warning.go). 120 characters is volume-guard's own width (a line of a terminal):
+ * each warning stays within it (wrapped at word boundaries into several warnings, never cut mid-word; an object's
+ * line cut with "…"), no two alike, and their total under the limit.
  */
 export const MAX_WARNING_LENGTH = 120;
 export const MAX_WARNINGS_BYTES = 4000;
@@ -466,27 +468,43 @@ export function describeFinding(finding: Finding): string {
 
 /**
  * One line for one object of a denial: `Volume longhorn-system/pvc-a (PVC app/data-a): <why>`. Related objects
- * are named while they fit (claims first); Longhorn replicas only when they are on the node in question.
+ * are named while they fit (claims first); Longhorn replicas only when they are on the node in question. To fit
+ * `max`, a replica gives way before a claim: the PVC is the name the operator knows (a volume's is a UUID).
+ * `keepClaim` (a warning, narrower than a denial's line): the claim stays even if the reason must be cut for it.
  */
-export function objectLine(finding: Finding, situation?: Situation): string {
+export function objectLine(finding: Finding, situation?: Situation, max = MAX_LINE_LENGTH, keepClaim = false): string {
   const related = relatedInLine(finding.related, nodeOf(situation));
   const prefix = finding.check === 'orphan-pvc' ? `${fateOf(finding, situation).fate}: ` : '';
   const head = `${prefix}${shortKind(finding.object.kind)} ${objectRef(finding.object)}`;
   const reason = `: ${finding.reason}`;
-  // Related objects are named while the line fits; the reason never gives way to them.
-  let line = '';
-  for (let count = Math.min(3, related.length); count >= 0; count -= 1) {
-    let shown = '';
-    for (let index = 0; index < count; index++) {
-      const object = related[index]!;
-      shown += `${index > 0 ? ', ' : ''}${shortKind(object.kind)} ${objectRef(object)}${object.kind === 'Replica' ? ` on ${object.node}` : ''}`;
-    }
-    if (related.length > count && count > 0) shown += `, ${related.length - count} more`;
-    line = shown === '' ? `${head}${reason}` : `${head} (${shown})${reason}`;
-    if (line.length <= MAX_LINE_LENGTH) return line;
+  const lineOf = (shown: readonly AffectedObject[], counted = true): string => {
+    if (shown.length === 0) return `${head}${reason}`;
+    const names = shown.map((object) => `${shortKind(object.kind)} ${objectRef(object)}${object.kind === 'Replica' ? ` on ${object.node}` : ''}`);
+    const more = counted && related.length > shown.length ? `, ${related.length - shown.length} more` : '';
+    return `${head} (${names.join(', ')}${more})${reason}`;
+  };
+  // Related objects are named while the line fits; the reason never gives way to them (but to a claim, `keepClaim`).
+  const claim = related.find((object) => object.kind !== 'Replica');
+  let shown = related.slice(0, 3);
+  for (;;) {
+    const line = lineOf(shown);
+    if (line.length <= max) return line;
+    if (shown.length === 0) break;
+    // The last replica named goes first, then the last of the others.
+    const replica = shown.findLastIndex((object) => object.kind === 'Replica');
+    shown = shown.filter((_, index) => index !== (replica >= 0 ? replica : shown.length - 1));
+    if (keepClaim && claim !== undefined && !shown.includes(claim)) break;
   }
-  return shorten(line, MAX_LINE_LENGTH);
+  // Nothing fits whole: a warning keeps the claim and cuts the reason, while some of the reason still shows.
+  if (keepClaim && claim !== undefined) {
+    const named = lineOf([claim], false);
+    if (named.length - reason.length + CLAIM_REASON_ROOM <= max) return shorten(named, max);
+  }
+  return shorten(lineOf([]), max);
 }
+
+/** The characters of its reason a warning's object line keeps at least when it keeps the claim (objectLine). */
+const CLAIM_REASON_ROOM = 24;
 
 /**
  * The related objects a line names, in order: the replicas on the node in question first (they are what makes the
@@ -775,13 +793,18 @@ function couldListMore(prepared: readonly PreparedCheckLines[], fixedLength: num
   return false;
 }
 
-/** Short warning lines for warn mode and for informational warnings. */
+/**
+ * Short warning lines for warn mode and for informational warnings. Every line is a warning of its own and says what
+ * it is about without the lines around it: the API server drops a warning identical to an earlier one, so an object's
+ * line is one warning cut to the width (never wrapped into continuations that read the same for every object), and
+ * the count of the rest names its check.
+ */
 export function warningLines(check: CheckId, findings: readonly Finding[], total = findings.length, situation?: Situation): string[] {
   const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
   const text = CHECK_TEXT[check];
-  const lines = [...wrap(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
-  for (const finding of listed) lines.push(...wrap(`- ${objectLine(finding, situation)}`));
-  if (total > listed.length) lines.push(`- and ${total - listed.length} more (${auditCommand(situation)})`);
+  const lines = [truncate(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
+  for (const finding of listed) lines.push(`- ${objectLine(finding, situation, MAX_WARNING_LENGTH - 2, true)}`);
+  if (total > listed.length) lines.push(truncate(`- [${check}] and ${total - listed.length} more (${auditCommand(situation)})`));
   return lines;
 }
 
@@ -817,10 +840,22 @@ export function wrap(text: string, max = MAX_WARNING_LENGTH): string[] {
 
 /**
  * Keeps warnings within what the API server passes on whole: each at most MAX_WARNING_LENGTH (wrapped), all
- * together under MAX_WARNINGS_BYTES; what does not fit is counted in a last line.
+ * together under MAX_WARNINGS_BYTES; what does not fit is counted in a last line. No line repeats an earlier one (the
+ * API server would drop it): a warning whose wrapped lines would repeat one is cut to a single line instead, and a
+ * warning said already is said once.
  */
 export function fitWarnings(warnings: readonly string[]): string[] {
-  const lines = warnings.flatMap((warning) => wrap(warning));
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const warning of warnings) {
+    let wrapped = wrap(warning);
+    if (wrapped.some((line) => seen.has(line))) wrapped = [truncate(warning)];
+    if (seen.has(wrapped[0]!)) continue;
+    for (const line of wrapped) {
+      seen.add(line);
+      lines.push(line);
+    }
+  }
   const kept: string[] = [];
   let bytes = 0;
   for (const [index, line] of lines.entries()) {

@@ -242,13 +242,17 @@ const moreWarnings = (count: number) => `… ${count} more warning${count === 1 
 
 /**
  * Warnings become HTTP Warning headers: control characters would make the API server reject them, so they
- * become spaces. Lines are kept whole; when the total passes WARNINGS_BYTE_BUDGET the tail is replaced by
- * one "… N more warnings" line.
+ * become spaces (dropped at the start). A line's own leading indent is kept: it marks the continuation of a wrapped
+ * warning, which without it would read like a warning of its own (and the API server drops a warning identical to
+ * an earlier one). Lines are kept whole; when the total passes WARNINGS_BYTE_BUDGET the tail is replaced by one
+ * "… N more warnings" line.
  */
 export function capWarnings(warnings: readonly string[]): string[] {
   // Every control character (Go's unicode.IsControl: C0, DEL and C1): the API server drops a warning holding one.
-  // eslint-disable-next-line no-control-regex
-  const clean = warnings.map((warning) => warning.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim()).filter(Boolean);
+  const clean = warnings
+    // eslint-disable-next-line no-control-regex
+    .map((warning) => warning.replace(/^[\u0000-\u001f\u007f-\u009f]+/, '').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trimEnd())
+    .filter((warning) => warning.trim() !== '');
   const total = clean.reduce((sum, warning) => sum + byteLength(warning), 0);
   if (total <= WARNINGS_BYTE_BUDGET) return clean;
   const reserve = byteLength(moreWarnings(clean.length));

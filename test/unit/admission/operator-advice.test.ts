@@ -1,0 +1,100 @@
+// What an operator reads through kubectl or helm, driven through the validators as the API server calls them: warn-mode
+// warnings the API server keeps (every one unique and saying what it is about), fix commands that run as printed
+// (never split across lines, counting the PVCs they leave out), advice that can work where it is given (one Longhorn
+// node, a scale to zero, a GitOps controller), and the names an operator knows (a PVC over a volume's UUID).
+import { describe, expect, it } from 'vitest';
+import { createValidators } from '../../../src/admission/index.ts';
+import { capWarnings, encodeAdmissionResponse } from '../../../src/server/codec.ts';
+import { fitWarnings, MAX_WARNING_LENGTH } from '../../../src/admission/messages.ts';
+import type { Decision } from '../../../src/admission/types.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig, type Config } from '../../../src/config.ts';
+import { context, cordonRequest, withModes } from '../../support/admission.ts';
+import { failedReplica, longhornNode, namespace, node, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
+
+const validator = (target: string, config: Config = defaultConfig()) => createValidators(config).find((v) => v.declaration.target === target)!;
+
+function cluster(setup: (model: ClusterModel) => void): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS);
+  model.setLonghornInstalled(true);
+  for (const name of ['longhorn-system', 'shop', 'capi']) model.upsert('namespace', namespace({ name }));
+  setup(model);
+  return model;
+}
+
+/** The volume and its replicas, with a Longhorn node for each node a replica is on. */
+function addVolume(model: ClusterModel, v: ReturnType<typeof volumeWithReplicas>): void {
+  model.upsert('longhornVolume', v.volume);
+  for (const r of v.replicas) {
+    model.upsert('longhornReplica', r);
+    if (!model.longhornNode(r.nodeID)) model.upsert('longhornNode', longhornNode({ name: r.nodeID }));
+  }
+}
+
+/** Nodes that are both Kubernetes and Longhorn nodes. */
+function addNodes(model: ClusterModel, names: readonly string[]): void {
+  for (const name of names) {
+    model.upsert('node', node({ name }));
+    model.upsert('longhornNode', longhornNode({ name }));
+  }
+}
+
+const message = (decision: Decision): string => decision.status?.message ?? '';
+
+describe('warn-mode warnings', () => {
+  const warn = withModes({ 'single-replica': 'warn', 'last-replica-on-node': 'warn' });
+  // 14 single-replica volumes with Longhorn's real names (pvc-<uuid>) on worker-node-1: both checks warn, 10 listed each.
+  const model = cluster((m) => {
+    addNodes(m, ['worker-node-1', 'worker-node-2']);
+    for (let i = 0; i < 14; i++) {
+      addVolume(m, volumeWithReplicas(`pvc-0a1b2c3d-4e5f-6789-abcd-ef01234567${10 + i}`, ['worker-node-1'], { pvcNamespace: 'shop', pvcName: `data-postgres-${i}` }));
+    }
+  });
+  const decision = validator('node-cordon', warn).handle(cordonRequest('worker-node-1'), context(model, { config: warn }));
+  const wire = encodeAdmissionResponse('uid', decision).response.warnings ?? [];
+
+  it('are all different: the API server drops a warning identical to an earlier one', () => {
+    expect(decision.allowed).toBe(true);
+    expect(wire.length).toBeGreaterThan(20);
+    expect(new Set(wire).size).toBe(wire.length);
+  });
+
+  it('give each object one warning within the width, naming its PVC', () => {
+    for (const warning of wire) expect(warning.length).toBeLessThanOrEqual(MAX_WARNING_LENGTH);
+    for (let i = 0; i < 10; i++) {
+      const lines = wire.filter((warning) => warning.includes(`PVC shop/data-postgres-${i})`));
+      expect(lines.map((line) => line.slice(0, 60))).toEqual(Array(2).fill(`- Volume longhorn-system/pvc-0a1b2c3d-4e5f-6789-abcd-ef01234567${10 + i}`.slice(0, 60)));
+    }
+    // The reason gives way to the PVC, marked as cut.
+    expect(wire).toContain('- Volume longhorn-system/pvc-0a1b2c3d-4e5f-6789-abcd-ef0123456710 (PVC shop/data-postgres-0): only healthy replica is…');
+  });
+
+  it('name the check in the count of the rest, with the command that lists them', () => {
+    expect(wire).toContain('- [single-replica] and 4 more (volume-guard audit --node worker-node-1)');
+    expect(wire).toContain('- [last-replica-on-node] and 4 more (volume-guard audit --node worker-node-1)');
+  });
+
+  it('keep the indent of a continuation, and never repeat a line once wrapped', () => {
+    expect(capWarnings(['volume-guard: a long warning', '  its continuation', '\u0007bell'])).toEqual(['volume-guard: a long warning', '  its continuation', 'bell']);
+    const tail = 'x '.repeat(70).trim();
+    const fitted = fitWarnings([`volume-guard: first ${'a'.repeat(100)} ${tail}`, `volume-guard: second ${'b'.repeat(100)} ${tail}`, 'volume-guard: same', 'volume-guard: same']);
+    expect(new Set(fitted).size).toBe(fitted.length);
+    expect(fitted.filter((line) => line.startsWith('volume-guard: second'))).toHaveLength(1);
+    expect(fitted.filter((line) => line === 'volume-guard: same')).toHaveLength(1);
+  });
+});
+
+describe('a last replica of a volume named by Longhorn (pvc-<uuid>)', () => {
+  it('names the PVC in the denial, dropping the replica first when the line is too long', () => {
+    const vn = 'pvc-3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60';
+    const model = cluster((m) => {
+      addNodes(m, ['worker-1', 'worker-2', 'worker-3']);
+      m.upsert('longhornVolume', volume({ name: vn, numberOfReplicas: 3, robustness: 'degraded', currentNodeID: 'worker-2', pvcNamespace: 'shop', pvcName: 'data-postgres-0' }));
+      m.upsert('longhornReplica', replica({ volumeName: vn, nodeID: 'worker-1', name: `${vn}-r-8c1d2e3f` }));
+      m.upsert('longhornReplica', failedReplica({ volumeName: vn, nodeID: 'worker-2', name: `${vn}-r-0a9b8c7d` }));
+    });
+    const text = message(validator('node-cordon').handle(cordonRequest('worker-1'), context(model)));
+    expect(text).toContain(`  Volume longhorn-system/${vn} (PVC shop/data-postgres-0, 1 more): only healthy replica is on node worker-1\n`);
+  });
+});
