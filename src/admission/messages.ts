@@ -85,8 +85,11 @@ interface CheckText {
   readonly summaryFor?: (count: number, findings: readonly Finding[]) => string;
   /** What to do about it, before reaching for an override (situation-free; the audit shows it). */
   readonly fix: string;
-  /** The same, fitted to the situation and the findings. */
-  readonly fixFor?: (situation: Situation, findings: readonly Finding[]) => string;
+  /**
+   * The same, fitted to the situation and the findings (`total`: how many the check found, the findings at hand
+   * maybe fewer). A `\n` starts a line: a command stands on a line of its own.
+   */
+  readonly fixFor?: (situation: Situation, findings: readonly Finding[], total: number) => string;
   /** The same, fitted to the findings alone (no situation), when they call for other advice than `fix`. */
   readonly fixOf?: (findings: readonly Finding[]) => string | undefined;
   /** What happens to one finding's object if the operation goes ahead, and why, in a few words. */
@@ -94,6 +97,9 @@ interface CheckText {
 }
 
 export const plural = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
+
+/** PVCs an orphan-pvc fix's commands name at most (a command over more would not fit a line); the rest are counted. */
+const NAMED_IN_FIX = 3;
 
 /** Names shown in a one-line warning at most; the rest are counted. */
 const NAMED_IN_LINE = 5;
@@ -305,19 +311,24 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     fix: 'delete the PVCs if their data is obsolete, or annotate them volume-guard.io/reuse=true if it is meant to be reused',
     // PVCs another live StatefulSet claims are its data: deleting them is no fix.
     fixOf: (findings) => (findings.length > 0 && findings.every(isSharedClaim) ? `${SHARED_CLAIM_FIX}.` : undefined),
-    fixFor: (situation, findings) => {
+    fixFor: (situation, findings, total) => {
       const ns = situation.kind === 'helm' ? situation.namespace : '<namespace>';
       const own = findings.filter((finding) => !isSharedClaim(finding));
-      const claims = own.filter((finding) => finding.object.kind === 'PersistentVolumeClaim').slice(0, 3);
+      const ownClaims = own.filter((finding) => finding.object.kind === 'PersistentVolumeClaim');
+      const claims = ownClaims.slice(0, NAMED_IN_FIX);
       const names = claims.length > 0 ? claims.map((finding) => finding.object.name).join(' ') : '<pvc>';
+      // The findings not at hand (a long listing is cut) are counted as PVCs: the commands say they name only some.
+      const allClaims = ownClaims.length + Math.max(0, total - findings.length);
       const stranded = own.some((finding) => orphanFate(finding) === 'stranded');
       const adopted = own.some((finding) => orphanFate(finding) === 'adopted');
       const parts: string[] = [];
       if (findings.some(isSharedClaim)) parts.push(SHARED_CLAIM_FIX);
       if (adopted) {
+        // Each command on a line of its own (hangingLines never splits one), and how many PVCs they name.
+        const named = claims.length > 0 && claims.length < allClaims ? `\n(the commands name ${claims.length} of ${allClaims}; all: ${auditCommand(situation)})` : '';
         parts.push(
-          `old data obsolete: kubectl delete pvc -n ${ns} ${names}; meant to be reused: ` +
-            `kubectl annotate pvc -n ${ns} ${names} volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>`,
+          `old data obsolete: kubectl delete pvc -n ${ns} ${names}\nmeant to be reused: ` +
+            `kubectl annotate pvc -n ${ns} ${names} volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>${named}`,
         );
       }
       if (stranded) {
@@ -595,7 +606,7 @@ class PreparedCheckLines {
     const head = [`[${check}] ${summary}`];
     const effect = consequence(findings, situation);
     if (effect) head.push(`  ${shorten(effect, MAX_LINE_LENGTH)}`);
-    const advised = situation && text.fixFor ? text.fixFor(situation, findings) : (text.fixOf?.(findings) ?? `${text.fix}.`);
+    const advised = situation && text.fixFor ? text.fixFor(situation, findings, total) : (text.fixOf?.(findings) ?? `${text.fix}.`);
     const fix = fitCommands === undefined ? advised : fitCommands(advised);
     this.head = head;
     this.total = total;
@@ -648,10 +659,53 @@ export function checkLines(
 /** Fix lines wrap at this width, so they read in a terminal of 120 columns. */
 const FIX_WIDTH = 116;
 
-/** `first` + text, wrapped at word boundaries to `width`, continuation lines indented under the text. */
+/**
+ * `first` + text, wrapped at word boundaries to `width`, continuation lines indented under the text. A `\n` in the
+ * text starts a line, and a `kubectl` command is never split across lines (pasting part of one would run another
+ * command): it is kept whole on a line, past the width if it must.
+ */
 function hangingLines(first: string, text: string, width: number): string[] {
   const pad = ' '.repeat(first.length);
-  return wrap(`${first}${text}`, width).map((line, index) => (index === 0 ? line : `${pad}${line.trimStart()}`));
+  const lines: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    let line = lines.length === 0 ? first : pad;
+    let empty = true;
+    for (const unit of commandUnits(paragraph)) {
+      if (!empty && line.length + 1 + unit.length > width) {
+        lines.push(line);
+        line = pad;
+        empty = true;
+      }
+      line += empty ? unit : ` ${unit}`;
+      empty = false;
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
+/**
+ * The words of a text, a `kubectl` command with its arguments as one: from `kubectl` to the word that ends it with
+ * `;`, `,`, `)` or a full stop (not a `...` placeholder), or to the end of the text.
+ */
+function commandUnits(text: string): string[] {
+  const units: string[] = [];
+  let command: string[] | undefined;
+  for (const word of text.split(' ')) {
+    if (word === '') continue;
+    if (command === undefined && word !== 'kubectl') {
+      units.push(word);
+      continue;
+    }
+    command ??= [];
+    command.push(word);
+    if (/[;,)]$|[^.]\.$/.test(word)) {
+      units.push(command.join(' '));
+      command = undefined;
+    }
+  }
+  if (command !== undefined) units.push(command.join(' '));
+  return units;
 }
 
 /** One paragraph per check: summary, the first objects, the count of the rest, the fix. */

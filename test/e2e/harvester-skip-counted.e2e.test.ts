@@ -57,7 +57,7 @@ describe('Harvester-skip upgrade over more single-replica volumes than a denial 
     expect(denied.stderr).not.toContain('hsc-detached-');
     // The volume short of its replicas is past the listing; the fix still says what to do for it.
     expect(denied.stderr).not.toContain('hsc-attached-12');
-    expect(denied.stderr).toContain('wait until Longhorn has rebuilt the missing replicas');
+    expect(denied.stderr.replace(/\s+/g, ' ')).toContain('wait until Longhorn has rebuilt the missing replicas');
     expect(denied.stderr).toContain(
       `single-replica overridden by annotation harvesterhci.io/skipSingleReplicaDetachedVol (${DETACHED} risks accepted`,
     );

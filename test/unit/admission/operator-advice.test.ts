@@ -10,8 +10,9 @@ import type { Decision } from '../../../src/admission/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { context, cordonRequest, withModes } from '../../support/admission.ts';
-import { failedReplica, longhornNode, namespace, node, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
+import { context, cordonRequest, request, withModes } from '../../support/admission.ts';
+import { failedReplica, longhornNode, namespace, node, pv, pvc, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
+import { devlakeManifest, releaseSecret } from '../helm/helm-fixtures.ts';
 
 const validator = (target: string, config: Config = defaultConfig()) => createValidators(config).find((v) => v.declaration.target === target)!;
 
@@ -41,6 +42,7 @@ function addNodes(model: ClusterModel, names: readonly string[]): void {
 }
 
 const message = (decision: Decision): string => decision.status?.message ?? '';
+const words = (text: string): string => text.replace(/\s+/g, ' ');
 
 describe('warn-mode warnings', () => {
   const warn = withModes({ 'single-replica': 'warn', 'last-replica-on-node': 'warn' });
@@ -96,5 +98,41 @@ describe('a last replica of a volume named by Longhorn (pvc-<uuid>)', () => {
     });
     const text = message(validator('node-cordon').handle(cordonRequest('worker-1'), context(model)));
     expect(text).toContain(`  Volume longhorn-system/${vn} (PVC shop/data-postgres-0, 1 more): only healthy replica is on node worker-1\n`);
+  });
+});
+
+describe('the orphan-pvc fix over more PVCs than its commands name', () => {
+  const claims = Array.from({ length: 5 }, (_, i) => `devlake-mysql-data-devlake-mysql-${i}`);
+  const model = cluster((m) => {
+    addNodes(m, ['node-1']);
+    for (const name of claims) {
+      m.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name, labels: { 'app.kubernetes.io/instance': 'devlake' } }));
+      m.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: 'shop', claimName: name, reclaimPolicy: 'Retain' }));
+    }
+  });
+  const record = releaseSecret({ name: 'devlake', namespace: 'shop', version: 1, status: 'pending-install', manifest: devlakeManifest().replace(/replicas: 1/g, 'replicas: 5') });
+  const install = request({
+    kind: { group: '', version: 'v1', kind: 'Secret' },
+    resource: { group: '', version: 'v1', resource: 'secrets' },
+    operation: 'CREATE',
+    namespace: 'shop',
+    name: 'sh.helm.release.v1.devlake.v1',
+    object: record,
+  });
+  const text = message(validator('helm-release').handle(install, context(model)));
+
+  it('says how many it names and where all of them are listed', () => {
+    expect(text).toContain('[orphan-pvc] 5 existing PVCs would be adopted with old data');
+    expect(text).toContain('(the commands name 3 of 5; all: volume-guard audit --release shop/devlake)');
+  });
+
+  it('keeps each kubectl command whole on a line', () => {
+    const named = claims.slice(0, 3).join(' ');
+    const lines = text.split('\n');
+    expect(lines.filter((line) => line.includes('kubectl'))).toEqual([
+      `       kubectl delete pvc -n shop ${named}`,
+      `       kubectl annotate pvc -n shop ${named} volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>`,
+    ]);
+    expect(words(text)).toContain(`old data obsolete: kubectl delete pvc -n shop ${named} meant to be reused: kubectl annotate pvc -n shop ${named}`);
   });
 });
