@@ -16,6 +16,7 @@
 // Every piece of advice depends on the situation (a cordon, a drain's eviction, an upgrade object being created or
 // changed, a Helm operation): `Situation` says which, and each check words its consequence and its fix for it.
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
+import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 
 /** At most this many objects are named per check; the rest are counted ("and N more"). */
 export const MAX_LISTED_PER_CHECK = 10;
@@ -33,16 +34,26 @@ export const MAX_LINE_LENGTH = 200;
 /** The whole denial stays below this, whatever the findings: kubectl drain prints it more than once. */
 export const MAX_DENIAL_LENGTH = 3500;
 
+/** Where Longhorn could place another copy of a volume, for the situations that take nodes away. */
+interface ReplicaPlaces {
+  /**
+   * Whether Longhorn has no node to rebuild a copy on: none takes replicas but the node in question (a cordon, an
+   * eviction), or at most one does (an upgrade, node by node). Asked only to word a fix (soleReplicaNode). Omitted:
+   * not known, taken as false.
+   */
+  readonly noOtherReplicaNode?: () => boolean;
+}
+
 /** What the refused request was doing, so advice fits it. */
 export type Situation =
-  | {
+  | ({
       readonly kind: 'cordon';
       readonly node: string;
       /** The node is removed for good (Node or Machine DELETE, an autoscaler's drain taint), not only emptied. */
       readonly removed?: boolean;
-    }
-  | { readonly kind: 'eviction'; readonly node: string; readonly namespace: string; readonly pod: string }
-  | {
+    } & ReplicaPlaces)
+  | ({ readonly kind: 'eviction'; readonly node: string; readonly namespace: string; readonly pod: string } & ReplicaPlaces)
+  | ({
       readonly kind: 'upgrade';
       /** CREATE: the object does not exist yet; UPDATE: a change to an existing one. */
       readonly operation: 'CREATE' | 'UPDATE';
@@ -51,7 +62,7 @@ export type Situation =
       readonly kindName: string;
       readonly name: string;
       readonly namespace?: string;
-    }
+    } & ReplicaPlaces)
   | {
       readonly kind: 'helm';
       readonly operation: 'install' | 'upgrade' | 'rollback';
@@ -60,6 +71,35 @@ export type Situation =
       /** The revision being created: an upgrade's release-label override must name it (volume-guard.io/skip-revision). */
       readonly revision?: number;
     };
+
+/**
+ * ReplicaPlaces.noOtherReplicaNode, read from the cluster when asked: whether no Longhorn node but `node` (without
+ * one: at most one Longhorn node) takes replicas now, neither down nor refusing them (its scheduling off, cordoned
+ * under Longhorn's default disable-scheduling-on-cordoned-node). With replica node anti-affinity hard (Longhorn's
+ * default) a volume gets no second copy then. False while no Longhorn node is known.
+ */
+export function soleReplicaNode(snapshot: Pick<ClusterSnapshot, 'longhornNodes'>, node?: string): () => boolean {
+  return () => {
+    let known = 0;
+    let others = 0;
+    for (const longhorn of snapshot.longhornNodes()) {
+      known++;
+      if (longhorn.name !== node && !longhorn.down && longhorn.refusesReplicas !== true) others++;
+    }
+    return known > 0 && others <= (node === undefined ? 1 : 0);
+  };
+}
+
+/** The fix where Longhorn has no other node for a copy: back the volume up, then override (a rebuild never comes). */
+function soleNodeFix(situation: Situation, count: number): string {
+  const node = nodeOf(situation);
+  const where = node === undefined ? 'the cluster has one Longhorn node that takes replicas' : `${node} is the only Longhorn node that takes replicas`;
+  const snapshot = node === undefined ? 'that node' : node;
+  return (
+    `${where}, so Longhorn can make no second copy on another node: back the ${count === 1 ? 'volume' : 'volumes'} up ` +
+    `(a Longhorn backup to a backup target; a snapshot stays on ${snapshot}), then override.`
+  );
+}
 
 /**
  * An install at a revision past 1 is `helm install --replace` (or `upgrade --install`) over kept history. Helm marks
@@ -114,6 +154,11 @@ export function fewNamed(named: readonly string[], hidden = 0, others = 'of othe
   return named.length === 0 ? `${unnamed} ${others}` : unnamed === 0 ? shown : `${shown} and ${unnamed} more`;
 }
 
+/** Whether the situation says Longhorn has no other node for a copy (ReplicaPlaces). */
+function noOtherNode(situation: Situation): boolean {
+  return situation.kind !== 'helm' && situation.noOtherReplicaNode?.() === true;
+}
+
 /** `worker-1`, or `its node` when a volume's data is on several. */
 function nodeOf(situation: Situation | undefined): string | undefined {
   return situation && (situation.kind === 'cordon' || situation.kind === 'eviction') ? situation.node : undefined;
@@ -144,14 +189,20 @@ function describeNodeLoss(situation: Situation | undefined, copy: string): { fat
   return { fate: 'lost', why: `${copy} is on one node: lost if that node goes away` };
 }
 
-const RAISE_REPLICAS =
-  'raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n longhorn-system edit volumes.longhorn.io <volume>) ' +
+/** How to raise a volume's numberOfReplicas, its Volume in Longhorn's namespace `ns`. */
+const RAISE_REPLICAS = (ns: string): string =>
+  `raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n ${ns} edit volumes.longhorn.io <volume>) ` +
   'and wait until the volume is healthy: Longhorn makes no second copy while it is 1';
 
 /** RAISE_REPLICAS for volumes lowered to numberOfReplicas 1 that still have several copies. */
-const RAISE_REPLICAS_KEPT =
-  'raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n longhorn-system edit volumes.longhorn.io <volume>): ' +
+const RAISE_REPLICAS_KEPT = (ns: string): string =>
+  `raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n ${ns} edit volumes.longhorn.io <volume>): ` +
   'while it is 1, Longhorn replaces no copy that fails';
+
+/** Longhorn's namespace, as the findings' Volumes say it (config.longhorn.namespace); its default when none does. */
+function longhornNamespaceOf(findings: readonly Finding[]): string {
+  return findings.find((finding) => finding.object.kind === 'Volume' && finding.object.namespace)?.object.namespace ?? 'longhorn-system';
+}
 
 /**
  * The tags the wording of a check reads across all its findings, listed or not (`fixFor`); a check absent here
@@ -222,12 +273,14 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     },
     fix: 'raise numberOfReplicas to 2 or more and wait until healthy (Longhorn makes no second copy while it is 1), or back the data up',
     fixFor: (situation, findings) => {
+      // A lowered volume with copies on several nodes still has them: raising its count keeps them.
+      if (!findings.some((finding) => finding.tags.includes('several-copies')) && noOtherNode(situation)) return soleNodeFix(situation, findings.length);
       const effective = findings.some((finding) => finding.tags.includes('effective'));
       const configured = findings.some((finding) => !finding.tags.includes('effective'));
       const parts: string[] = [];
       // A volume withheld from the requester (another namespace's, at an eviction) has no namespace: not named.
       const only = findings.length === 1 && findings[0]?.object.namespace ? findings[0].object.name : undefined;
-      const raise = findings.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS;
+      const raise = (findings.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));
       if (configured) parts.push(only ? raise.replace('<volume>', only) : raise);
       if (effective) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
       return `${parts.join('; ')}; then ${retry(situation)}.`;
@@ -260,9 +313,11 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'last-replica-on-node': {
     summary: (n) => `${plural(n, 'Longhorn volume has its', 'Longhorn volumes have their')} only healthy replica on the node`,
     fix: 'let Longhorn rebuild a healthy replica on another node first (with numberOfReplicas 1, raise it: Longhorn makes no second copy otherwise)',
-    fixFor: (situation) =>
-      'let Longhorn rebuild a healthy replica on another node (with numberOfReplicas 1, raise it to 2 or more first: ' +
-      `Longhorn makes no second copy otherwise) and wait until it is healthy; then ${retry(situation)}.`,
+    fixFor: (situation, findings) =>
+      noOtherNode(situation)
+        ? soleNodeFix(situation, findings.length)
+        : 'let Longhorn rebuild a healthy replica on another node (with numberOfReplicas 1, raise it to 2 or more first: ' +
+          `Longhorn makes no second copy otherwise) and wait until it is healthy; then ${retry(situation)}.`,
     fate: (_finding, situation) => nodeLoss(situation, 'its only healthy copy'),
   },
   'node-local-volume': {

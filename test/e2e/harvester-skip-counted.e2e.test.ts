@@ -25,6 +25,8 @@ describe('Harvester-skip upgrade over more single-replica volumes than a denial 
     await ensureNamespace(NS);
     await ensureNamespace(LONGHORN_NS);
     await createLonghornNode(NODE);
+    // A second Longhorn node taking replicas: with one only, the fix says no second copy can be made (back up, override).
+    await createLonghornNode(`${NODE}-b`);
     // The last attached one is short of the replicas it asks for (numberOfReplicas 2, one replica): past the listing.
     const volumes = [
       ...Array.from({ length: DETACHED }, (_, i) => ({ name: `hsc-detached-${pad(i)}`, state: 'detached' as const, numberOfReplicas: 1 })),
@@ -37,7 +39,7 @@ describe('Harvester-skip upgrade over more single-replica volumes than a denial 
       ['upgrades.harvesterhci.io', '--all', '-n', NS],
       ['replicas.longhorn.io', '-l', 'longhornnode=' + NODE, '-n', LONGHORN_NS],
       ['volumes.longhorn.io', ...Array.from({ length: DETACHED }, (_, i) => `hsc-detached-${pad(i)}`), ...Array.from({ length: ATTACHED }, (_, i) => `hsc-attached-${pad(i)}`), '-n', LONGHORN_NS],
-      ['nodes.longhorn.io', NODE, '-n', LONGHORN_NS],
+      ['nodes.longhorn.io', NODE, `${NODE}-b`, '-n', LONGHORN_NS],
       ['rolebinding', 'hsc-operator-upgrades', '-n', NS],
       ['role', 'hsc-upgrade-editor', '-n', NS],
     );

@@ -144,6 +144,8 @@ describe('advice that works as printed', () => {
     await ensureNamespace(PNS);
     await ensureNamespace(LONGHORN_NS);
     await createLonghornNode('msg-lh-1');
+    // A second Longhorn node taking replicas: with one only, the fix says no second copy can be made (back up, override).
+    await createLonghornNode('msg-lh-2');
     await createLonghornVolume({ name: 'msg-single', numberOfReplicas: 1, state: 'attached', replicas: [{ node: 'msg-lh-1' }] });
   });
   afterAll(async () => {
@@ -152,7 +154,7 @@ describe('advice that works as printed', () => {
       ['plans.upgrade.cattle.io', '--all', '-n', PNS],
       ['replicas.longhorn.io', '-l', 'longhornvolume=msg-single', '-n', LONGHORN_NS],
       ['volumes.longhorn.io', 'msg-single', '-n', LONGHORN_NS],
-      ['nodes.longhorn.io', 'msg-lh-1', '-n', LONGHORN_NS],
+      ['nodes.longhorn.io', 'msg-lh-1', 'msg-lh-2', '-n', LONGHORN_NS],
     );
   });
 

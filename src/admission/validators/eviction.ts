@@ -19,7 +19,7 @@ import { isCordoned, type HarvesterUpgradeRecord, type PodRecord, type ResourceK
 import type { Config } from '../../config.ts';
 import { describeUser, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { truncate } from '../messages.ts';
+import { soleReplicaNode, truncate } from '../messages.ts';
 import {
   applyLonghornDrainPolicy,
   harvesterDrainOverride,
@@ -163,7 +163,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     overrides,
     overrideHint: annotateHint('node', node),
     warnings,
-    situation: { kind: 'eviction', node, namespace: removal.namespace, pod: removal.name },
+    situation: { kind: 'eviction', node, namespace: removal.namespace, pod: removal.name, noOtherReplicaNode: soleReplicaNode(snapshot, node) },
     // Repeats are harmless: only membership is read (staleModelDecision), and only when the model is stale.
     reads: dependsOn,
     // A namespace's override on the node-wide checks judges each finding by its namespace: every one is built.

@@ -17,7 +17,7 @@ import {
   HARVESTER_WAIVED_CHECKS,
   withoutDataKeptInPlace,
 } from '../longhorn-drain.ts';
-import { wrap } from '../messages.ts';
+import { soleReplicaNode, wrap } from '../messages.ts';
 import type { Situation } from '../messages.ts';
 import type { AffectedObject, CheckId } from '../../checks/types.ts';
 import type { LeavingWith } from '../../checks/last-replica-on-node.ts';
@@ -241,7 +241,16 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     overrides,
     overrideHint: input.overrideHint,
     ...(warnings.length > 0 ? { warnings } : {}),
-    ...(input.situation === null ? {} : { situation: input.situation ?? { kind: 'cordon', node: input.node, ...(removed ? { removed } : {}) } }),
+    ...(input.situation === null
+      ? {}
+      : {
+          situation: input.situation ?? {
+            kind: 'cordon',
+            node: input.node,
+            ...(removed ? { removed } : {}),
+            noOtherReplicaNode: soleReplicaNode(snapshot, input.node),
+          },
+        }),
     unlimited,
     ...(input.reviewed ? { reviewed: input.reviewed } : {}),
     // Longhorn's drain policy reads the listed findings and counts the rest; the tolerated data, node-local-volume.

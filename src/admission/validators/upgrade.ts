@@ -4,7 +4,7 @@ import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { parseLabelSelector, labelSelectorMatches, labelSelectorValid } from '../../cluster/label-selector.ts';
-import { wrap } from '../messages.ts';
+import { soleReplicaNode, wrap } from '../messages.ts';
 import { field, metaOf } from '../objects.ts';
 import type { HarvesterUpgradeRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
@@ -189,6 +189,7 @@ export function upgradeJudgement(
       kindName: guarded.kind,
       name,
       ...(request.namespace ? { namespace: request.namespace } : {}),
+      ...(snapshot === undefined ? {} : { noOtherReplicaNode: soleReplicaNode(snapshot) }),
     },
   };
 }

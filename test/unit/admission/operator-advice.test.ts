@@ -10,7 +10,7 @@ import type { Decision } from '../../../src/admission/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { context, cordonRequest, request, withModes } from '../../support/admission.ts';
+import { context, cordonRequest, harvesterUpgradeRequest, request, withModes } from '../../support/admission.ts';
 import { failedReplica, longhornNode, namespace, node, pv, pvc, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
 import { devlakeManifest, releaseSecret } from '../helm/helm-fixtures.ts';
 
@@ -134,5 +134,50 @@ describe('the orphan-pvc fix over more PVCs than its commands name', () => {
       `       kubectl annotate pvc -n shop ${named} volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>`,
     ]);
     expect(words(text)).toContain(`old data obsolete: kubectl delete pvc -n shop ${named} meant to be reused: kubectl annotate pvc -n shop ${named}`);
+  });
+});
+
+describe('advice on a cluster with one Longhorn node', () => {
+  const solo = (nodes: readonly string[]) =>
+    cluster((m) => {
+      addNodes(m, nodes);
+      addVolume(m, volumeWithReplicas('solo', ['node-1'], { pvcNamespace: 'shop', pvcName: 'data' }));
+    });
+
+  it('says no second copy can be made there: back the volume up, then override', () => {
+    const text = words(message(validator('node-cordon').handle(cordonRequest('node-1'), context(solo(['node-1'])))));
+    expect(text).toContain('[last-replica-on-node] 1 Longhorn volume has its only healthy replica on node-1');
+    expect(text).toContain('Fix: node-1 is the only Longhorn node that takes replicas, so Longhorn can make no second copy on another node: back the volume up');
+    expect(text).not.toContain('let Longhorn rebuild a healthy replica on another node');
+    expect(text).not.toContain('raise numberOfReplicas');
+    expect(text).toContain('kubectl annotate node node-1 volume-guard.io/skip=last-replica-on-node,single-replica');
+  });
+
+  it('says so for a Harvester upgrade of its one node too', () => {
+    const text = words(message(validator('upgrade').handle(harvesterUpgradeRequest(), context(solo(['node-1'])))));
+    expect(text).toContain('Fix: the cluster has one Longhorn node that takes replicas, so Longhorn can make no second copy on another node');
+    expect(text).not.toContain('raise numberOfReplicas');
+  });
+
+  it('keeps the rebuild advice while another node takes replicas', () => {
+    const text = words(message(validator('node-cordon').handle(cordonRequest('node-1'), context(solo(['node-1', 'node-2'])))));
+    expect(text).toContain('let Longhorn rebuild a healthy replica on another node');
+    expect(text).toContain('raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n longhorn-system edit volumes.longhorn.io solo)');
+    // The command is never split across the fix's lines.
+    expect(message(validator('node-cordon').handle(cordonRequest('node-1'), context(solo(['node-1', 'node-2']))))).toContain(
+      'kubectl -n longhorn-system edit volumes.longhorn.io solo)',
+    );
+  });
+
+  it("names Longhorn's namespace as configured in the raise command", () => {
+    const config = { ...defaultConfig(), longhorn: { ...defaultConfig().longhorn, namespace: 'storage' } };
+    const model = cluster((m) => {
+      m.upsert('namespace', namespace({ name: 'storage' }));
+      addNodes(m, ['node-1', 'node-2']);
+      const v = volumeWithReplicas('solo', ['node-1'], { namespace: 'storage', pvcNamespace: 'shop', pvcName: 'data' }, { namespace: 'storage' });
+      addVolume(m, v);
+    });
+    const text = words(message(validator('node-cordon', config).handle(cordonRequest('node-1'), context(model, { config }))));
+    expect(text).toContain('kubectl -n storage edit volumes.longhorn.io solo');
   });
 });

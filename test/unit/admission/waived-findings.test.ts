@@ -108,7 +108,7 @@ describe.each(MODEL_VARIANTS)('waived findings, %s: the same answers as building
       const user = random() < 0.75 ? ADMIN : ALICE;
       const review = harvesterUpgradeRequest(annotations, user);
       const ctx = context(model, { config });
-      const judgement = upgradeJudgement(config.upgrades.kinds, review);
+      const judgement = upgradeJudgement(config.upgrades.kinds, review, model);
       expect(judgement).toBeDefined();
       const actual = upgradeValidator(config).handle(review, ctx) as Decision;
       const expected = judgeByPlan(ctx, PLANS.upgrade, reference(judgement!));
@@ -175,7 +175,7 @@ describe.each(MODEL_VARIANTS)('waived findings, %s: the same answers as building
       const review = harvesterUpgradeRequest({ [HARVESTER_KEY]: 'true' }, user);
       const ctx = context(model, { config });
       const actual = upgradeValidator(config).handle(review, ctx);
-      expect(actual).toEqual(judgeByPlan(ctx, PLANS.upgrade, reference(upgradeJudgement(config.upgrades.kinds, review)!)));
+      expect(actual).toEqual(judgeByPlan(ctx, PLANS.upgrade, reference(upgradeJudgement(config.upgrades.kinds, review, model)!)));
       expect(actual.allowed).toBe(false);
       // The attached ones are refused, all counted; the effective one past the listing still shapes the fix.
       expect(actual.status!.message).toContain(user === ADMIN ? '15 Longhorn volumes have a single copy' : '415 Longhorn volumes have a single copy');
