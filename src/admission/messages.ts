@@ -51,6 +51,8 @@ export type Situation =
       readonly node: string;
       /** The node is removed for good (Node or Machine DELETE, an autoscaler's drain taint), not only emptied. */
       readonly removed?: boolean;
+      /** The step after the fix when it is not the node's cordon or removal: `delete Machine capi/md-0-x again`. */
+      readonly again?: string;
     } & ReplicaPlaces)
   | ({ readonly kind: 'eviction'; readonly node: string; readonly namespace: string; readonly pod: string } & ReplicaPlaces)
   | ({
@@ -473,7 +475,7 @@ function orphanFate(finding: Finding): Fate {
 function retry(situation: Situation): string {
   switch (situation.kind) {
     case 'cordon':
-      return situation.removed === true ? `remove ${situation.node} again` : `cordon ${situation.node} again`;
+      return situation.again ?? (situation.removed === true ? `remove ${situation.node} again` : `cordon ${situation.node} again`);
     case 'eviction':
       return 'drain again';
     case 'upgrade':

@@ -34,6 +34,13 @@ import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 
 const GROUP = 'cluster.x-k8s.io';
+/** Machines as kubectl takes them, fully qualified like every CRD of the advice. */
+const MACHINE_RESOURCE = `machines.${GROUP}`;
+/**
+ * A refused scale-down names the Machines whose nodes pass, to mark for removal instead, when it removes at most this
+ * many (a command over more would not fit a line); past that, `<name>`.
+ */
+const MAX_NAMED_MACHINES = 10;
 const CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
 
 /**
@@ -216,6 +223,7 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
     ...(drainCutShort ? { drainCutShort } : {}),
     overrides: { node: () => nodeSkip(context, node) },
     overrideHint: annotateHint('node', node),
+    again: `delete Machine ${request.namespace}/${name} again`,
   });
 }
 
@@ -313,31 +321,59 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // choice is known, any `removed - 1` of the set's other nodes when it is not.
   const removedNodes = new Set((narrowed ? candidates : pool).map((machine) => machine.nodeName).filter((node) => node !== ''));
   const atMost = narrowed ? removedNodes.size : removed - 1;
-  for (const machine of candidates) {
+  // The Machines whose nodes passed: safe to mark for removal instead of those refused.
+  const safe: MachineRecord[] = [];
+  // To mark instead (names), or none when a scale to zero takes every Machine: only the node's override is left.
+  const markHint = (machine: MachineRecord, instead: string | undefined): string =>
+    instead === undefined
+      ? annotateHint('node', machine.nodeName)
+      : `annotate the ${removed === 1 ? 'Machine' : 'Machines'} to remove instead: kubectl annotate ${MACHINE_RESOURCE} ${instead} ` +
+        `-n ${request.namespace} ${DELETE_MACHINE_ANNOTATION}=yes, or ${annotateHint('node', machine.nodeName)}`;
+  const judge = (machine: MachineRecord, others: ReadonlySet<string>, instead: string | undefined, warnings: readonly string[]): Decision => {
     const drainCutShort = drainCutShortFor(context, machine);
-    const others = new Set([...removedNodes].filter((node) => node !== machine.nodeName));
-    const decision = judgeNodeRemoval(context, {
+    return judgeNodeRemoval(context, {
       node: machine.nodeName,
       leavingWith: { nodes: others, atMost },
       action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
       plan: 'machine-scale-down',
       ...(drainCutShort ? { drainCutShort } : {}),
       overrides: { object: () => ownSkip, node: () => nodeSkip(context, machine.nodeName) },
-      overrideHint:
-        `annotate the Machine to remove instead: kubectl annotate machine <name> -n ${request.namespace} ` +
-        `${DELETE_MACHINE_ANNOTATION}=yes, or ${annotateHint('node', machine.nodeName)}`,
-      warnings: refusal ? [] : allWarnings,
+      overrideHint: markHint(machine, instead),
+      warnings,
       situation: null,
     });
+  };
+  const unnamed = after === 0 ? undefined : '<name>';
+  let refusedMachine: MachineRecord | undefined;
+  let refusedWarnings: readonly string[] = [];
+  for (const machine of candidates) {
+    const others = new Set([...removedNodes].filter((node) => node !== machine.nodeName));
+    const warnings = refusal ? [] : [...allWarnings];
+    const decision = judge(machine, others, unnamed, warnings);
     if (!decision.allowed) {
-      if (refusal === undefined) [refusal, refusedNode] = [decision, machine.nodeName];
+      if (refusal === undefined) [refusal, refusedNode, refusedMachine, refusedWarnings] = [decision, machine.nodeName, machine, warnings];
       else alsoAtRisk.push({ machine: machine.name, node: machine.nodeName, checks: decision.deniedChecks ?? [] });
       continue;
     }
+    safe.push(machine);
     if (refusal) continue;
     allWarnings.splice(0, allWarnings.length, ...(decision.warnings ?? []));
     checkedOverrides.push(...(decision.overrides ?? []));
     passed.push(decision);
+  }
+  if (refusal && refusedMachine !== undefined && unnamed !== undefined && removed <= MAX_NAMED_MACHINES) {
+    // Cluster API's choice known, the set's other Machines were not judged: those whose nodes pass the removal (with
+    // the copies of every Machine it was to remove counted gone) may be marked instead.
+    if (narrowed) {
+      const chosen = new Set(candidates.map((machine) => machine.name));
+      for (const machine of pool) {
+        if (safe.length >= removed) break;
+        if (chosen.has(machine.name) || machine.nodeName === '' || machine.deleting) continue;
+        if (judge(machine, removedNodes, unnamed, []).allowed) safe.push(machine);
+      }
+    }
+    const instead = safe.length >= removed ? safe.slice(0, removed).map((machine) => machine.name).join(' ') : undefined;
+    refusal = judge(refusedMachine, new Set([...removedNodes].filter((node) => node !== refusedNode)), instead, refusedWarnings);
   }
   if (refusal) return withOthersAtRisk(refusal, alsoAtRisk, refusedNode);
   const result = { ...allowed(allWarnings), ...combinedOverrideAudit(passed) };

@@ -152,6 +152,8 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     warnings?: readonly string[];
     /** Omitted: the cordon advice (annotate the node); pass null to keep `overrideHint` as the advice. */
     situation?: Situation | null;
+    /** With the cordon advice, the step after the fix when it is not the node's cordon or removal (Situation.again). */
+    again?: string;
     /**
      * The update only adds NoExecute taints (no cordon, no NoSchedule taint): the taint manager deletes the pods that do
      * not tolerate them; pods tolerating them all for good stay, with the data they use.
@@ -248,6 +250,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
             kind: 'cordon',
             node: input.node,
             ...(removed ? { removed } : {}),
+            ...(input.again ? { again: input.again } : {}),
             noOtherReplicaNode: soleReplicaNode(snapshot, input.node),
           },
         }),

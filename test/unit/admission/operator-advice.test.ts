@@ -6,12 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { createValidators } from '../../../src/admission/index.ts';
 import { capWarnings, encodeAdmissionResponse } from '../../../src/server/codec.ts';
 import { fitWarnings, MAX_WARNING_LENGTH } from '../../../src/admission/messages.ts';
-import type { Decision } from '../../../src/admission/types.ts';
+import type { AdmissionRequest, Decision } from '../../../src/admission/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { context, cordonRequest, harvesterUpgradeRequest, request, withModes } from '../../support/admission.ts';
-import { failedReplica, longhornNode, namespace, node, pv, pvc, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
+import { failedReplica, longhornNode, machine, namespace, node, pv, pvc, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
 import { devlakeManifest, releaseSecret } from '../helm/helm-fixtures.ts';
 
 const validator = (target: string, config: Config = defaultConfig()) => createValidators(config).find((v) => v.declaration.target === target)!;
@@ -179,5 +179,53 @@ describe('advice on a cluster with one Longhorn node', () => {
     });
     const text = words(message(validator('node-cordon', config).handle(cordonRequest('node-1'), context(model, { config }))));
     expect(text).toContain('kubectl -n storage edit volumes.longhorn.io solo');
+  });
+});
+
+describe('a refused Machine removal', () => {
+  const model = cluster((m) => {
+    for (let i = 1; i <= 3; i++) {
+      addNodes(m, [`node-${i}`]);
+      m.upsert('machine', machine({ namespace: 'capi', name: `md-0-abc-${i - 1}`, nodeName: `node-${i}`, machineSet: 'md-0-abc', machineDeployment: 'md-0' }));
+    }
+    addVolume(m, volumeWithReplicas('solo', ['node-1'], { pvcNamespace: 'shop', pvcName: 'data' }));
+  });
+  const md = (replicas: number) => ({ apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'MachineDeployment', metadata: { name: 'md-0', namespace: 'capi' }, spec: { replicas, clusterName: 'c1' } });
+  const scale = (to: number): AdmissionRequest =>
+    request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta1', kind: 'MachineDeployment' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinedeployments' },
+      operation: 'UPDATE',
+      namespace: 'capi',
+      name: 'md-0',
+      object: md(to),
+      oldObject: md(3),
+    });
+
+  it('names a Machine whose node passes to remove instead, by its fully qualified resource', () => {
+    const text = message(validator('machine').handle(scale(2), context(model)));
+    expect(text).toContain('annotate the Machine to remove instead: kubectl annotate machines.cluster.x-k8s.io md-0-abc-1 -n capi cluster.x-k8s.io/delete-machine=yes, or');
+    expect(text).not.toContain('<name>');
+    expect(text).toContain('kubectl annotate node node-1 volume-guard.io/skip=');
+  });
+
+  it('offers no Machine to mark when the scale-down removes them all', () => {
+    const text = message(validator('machine').handle(scale(0), context(model)));
+    expect(text).not.toContain('delete-machine=yes');
+    expect(text).toContain('\n  kubectl annotate node node-1 volume-guard.io/skip=');
+  });
+
+  it('says to delete the Machine again, not to remove its node', () => {
+    const deletion = request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta1', kind: 'Machine' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machines' },
+      operation: 'DELETE',
+      namespace: 'capi',
+      name: 'md-0-abc-0',
+      oldObject: { apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'Machine', metadata: { name: 'md-0-abc-0', namespace: 'capi' }, status: { nodeRef: { name: 'node-1' } } },
+    });
+    const text = words(message(validator('machine').handle(deletion, context(model))));
+    expect(text).toContain('then delete Machine capi/md-0-abc-0 again.');
+    expect(text).not.toContain('remove node-1 again');
   });
 });
