@@ -108,6 +108,47 @@ function unreadCheckWarnings(what: string, kind: string, name: string, config: C
   return warnings;
 }
 
+/** How kubectl names the resources whose override keys are policed: the short core names, CRDs fully qualified. */
+const KUBECTL_RESOURCE: Readonly<Record<string, string>> = { nodes: 'node', namespaces: 'namespace', persistentvolumeclaims: 'pvc', persistentvolumes: 'pv' };
+
+/** A value as a shell word: bare when it holds nothing the shell reads, else double-quoted; a long one as a placeholder. */
+function shellValue(value: string): string {
+  if (value.length > 200) return '"<value>"';
+  return /^[\w.,:/@+=-]+$/.test(value) ? value : `"${value.replace(/["\\$`]/g, '\\$&')}"`;
+}
+
+/**
+ * How to record the writer of a refused override write (changedOverrideKeys' `changed`): a GitOps service account's
+ * writes, and any CREATE, come from a manifest (an admin's `kubectl annotate` would record the admin, not the
+ * requester, and refused again; the object of a CREATE does not exist): the manifest gets the annotation. Otherwise
+ * the `kubectl annotate` of the object written, with what the write set. Labels are never read as overrides on these
+ * objects: the advice writes annotations.
+ */
+function recordWriterHow(request: AdmissionRequest, next: { annotations?: Readonly<Record<string, string>>; labels?: Readonly<Record<string, string>> }, changed: readonly string[]): string {
+  const user = request.userInfo.username;
+  const kind = request.kind.kind;
+  const labels = changed.filter((entry) => / ?label /.test(entry));
+  const labelNote =
+    labels.length === changed.length
+      ? `volume-guard reads no volume-guard.io/ label on a ${kind}, only annotations: write the override as annotations. `
+      : '';
+  if (user.startsWith('system:serviceaccount:') || request.operation === 'CREATE') {
+    return `${labelNote}Add ${SKIP_BY_KEY}: "${user || '<your user name>'}" to the ${kind}'s metadata.annotations in its manifest (in Git, for a GitOps tool), beside the override, and apply it again.`;
+  }
+  const pairs = changed.map((entry) => {
+    const removal = /^the removal of (?:annotation|label) (\S+)$/.exec(entry);
+    if (removal) return `${removal[1]}-`;
+    const key = entry.replace(/^(?:annotation|label) /, '');
+    const value = (entry.startsWith('label ') ? next.labels : next.annotations)?.[key] ?? '';
+    return `${key}=${shellValue(value)}`;
+  });
+  const group = request.resource.group;
+  const resource = group === '' ? (KUBECTL_RESOURCE[request.resource.resource] ?? request.resource.resource) : `${request.resource.resource}.${group}`;
+  const name = request.name || metaOf(request.object)?.name || '<name>';
+  const namespace = request.kind.kind !== 'Namespace' && request.namespace ? ` -n ${request.namespace}` : '';
+  return `${labelNote}Example: kubectl annotate --overwrite ${resource} ${name}${namespace} ${pairs.join(' ')} ${SKIP_BY_KEY}=${user || '<you>'}`;
+}
+
 export function overrideGuardValidator(config: Config): Validator {
   const writeOps = ['CREATE', 'UPDATE'] as const;
   // Every way to write the keys: the main resource and its status subresource (metadata written through
@@ -185,8 +226,7 @@ export function overrideGuardValidator(config: Config): Validator {
         const found = annotations[SKIP_BY_KEY] === undefined ? 'it is missing' : `it says "${annotations[SKIP_BY_KEY]}"`;
         return denied(
           `volume-guard: a write of ${changed.join(', ')} on ${what} must record its writer: set the annotation ` +
-            `${SKIP_BY_KEY}=${user || '<your user name>'} in the same write (${found}). ` +
-            `Example: kubectl annotate --overwrite ... ${SKIP_BY_KEY}=${user || '<you>'} <the override>.`,
+            `${SKIP_BY_KEY}=${user || '<your user name>'} in the same write (${found}). ${recordWriterHow(request, next, changed)}`,
         );
       }
       const until = annotations[SKIP_UNTIL_KEY];

@@ -6,13 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { createValidators } from '../../../src/admission/index.ts';
 import { capWarnings, encodeAdmissionResponse } from '../../../src/server/codec.ts';
 import { fitWarnings, MAX_WARNING_LENGTH } from '../../../src/admission/messages.ts';
-import type { AdmissionRequest, Decision } from '../../../src/admission/types.ts';
+import type { AdmissionRequest, Decision, UserInfo } from '../../../src/admission/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { context, cordonRequest, harvesterUpgradeRequest, request, withModes } from '../../support/admission.ts';
+import { ADMIN, context, cordonRequest, harvesterUpgradeRequest, request, withModes } from '../../support/admission.ts';
 import { failedReplica, longhornNode, machine, namespace, node, pv, pvc, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
 import { devlakeManifest, releaseSecret } from '../helm/helm-fixtures.ts';
+
+const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd'] };
 
 const validator = (target: string, config: Config = defaultConfig()) => createValidators(config).find((v) => v.declaration.target === target)!;
 
@@ -227,5 +229,47 @@ describe('a refused Machine removal', () => {
     const text = words(message(validator('machine').handle(deletion, context(model))));
     expect(text).toContain('then delete Machine capi/md-0-abc-0 again.');
     expect(text).not.toContain('remove node-1 again');
+  });
+});
+
+describe('the override guard asking for the writer', () => {
+  const config: Config = { ...defaultConfig(), overrides: { ...defaultConfig().overrides, allowedUsers: [ARGO.username] } };
+  const write = (user: UserInfo, operation: 'CREATE' | 'UPDATE', kind: 'PersistentVolumeClaim' | 'Node', meta: Record<string, unknown>): string => {
+    const resource = kind === 'Node' ? 'nodes' : 'persistentvolumeclaims';
+    const object = { apiVersion: 'v1', kind, metadata: meta };
+    return message(
+      validator('overrides', config).handle(
+        request({
+          kind: { group: '', version: 'v1', kind },
+          resource: { group: '', version: 'v1', resource },
+          operation,
+          name: String(meta['name']),
+          namespace: kind === 'Node' ? '' : 'shop',
+          userInfo: user,
+          object,
+          oldObject: operation === 'UPDATE' ? { apiVersion: 'v1', kind, metadata: { name: meta['name'] } } : null,
+        }),
+        context(cluster(() => undefined), { config }),
+      ),
+    );
+  };
+
+  it("tells a GitOps service account to put skip-by in the object's manifest, not a kubectl annotate it cannot run", () => {
+    const text = write(ARGO, 'CREATE', 'PersistentVolumeClaim', { name: 'data', namespace: 'shop', annotations: { 'volume-guard.io/reuse': 'true' } });
+    expect(text).toContain('must record its writer');
+    expect(text).toContain(`Add volume-guard.io/skip-by: "${ARGO.username}" to the PersistentVolumeClaim's metadata.annotations in its manifest`);
+    expect(text).not.toContain('kubectl annotate');
+  });
+
+  it('gives a person the kubectl annotate of the object written, with what the write set', () => {
+    const text = write(ADMIN, 'UPDATE', 'PersistentVolumeClaim', { name: 'data', namespace: 'shop', annotations: { 'volume-guard.io/reuse': 'true' } });
+    expect(text).toContain('Example: kubectl annotate --overwrite pvc data -n shop volume-guard.io/reuse=true volume-guard.io/skip-by=admin');
+    expect(text).not.toContain('...');
+  });
+
+  it('says a volume-guard.io label on a Node is never read: write annotations', () => {
+    const text = write(ADMIN, 'UPDATE', 'Node', { name: 'n1', labels: { 'volume-guard.io/skip': 'node-local-volume' } });
+    expect(text).toContain('volume-guard reads no volume-guard.io/ label on a Node, only annotations');
+    expect(text).toContain('Example: kubectl annotate --overwrite node n1 volume-guard.io/skip=node-local-volume volume-guard.io/skip-by=admin');
   });
 });
