@@ -241,9 +241,14 @@ function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
   }
   // The deletes of a GitOps prune, a namespace or a StatefulSet: helm.sh/resource-policy means nothing to them.
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-statefulset'))) {
+    // A GitOps prune takes no kubectl flag: its tool's own setting orphans the PVCs.
+    const gitops = findings.some((finding) => finding.tags.includes('by-automation'))
+      ? " A GitOps prune takes no --cascade flag: Argo CD's sync option PrunePropagationPolicy=orphan orphans them; Flux: " +
+        'annotate the StatefulSet kustomize.toolkit.fluxcd.io/prune: disabled (in Git) and delete it with --cascade=orphan.'
+      : '';
     return (
       'back the data up, or keep the PVCs: delete the StatefulSet with --cascade=orphan, or set their PVs to reclaim policy ' +
-      'Retain first; mark the PVCs volume-guard.io/delete=true if they may go.'
+      `Retain first; mark the PVCs volume-guard.io/delete=true if they may go.${gitops}`
     );
   }
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-namespace'))) {

@@ -455,8 +455,10 @@ export interface DeletedWithTarget {
   /**
    * Only the PVCs whose ownerReferences name this StatefulSet's uid (what the garbage collector follows); omitted:
    * every PVC (a namespace). policyDeletes: its retention policy says whenDeleted: Delete (the usual reason).
+   * byAutomation: a GitOps controller deletes it (a prune): its findings are tagged `by-automation`, so the fix says how
+   * such a tool keeps the PVCs (it takes no kubectl flag).
    */
-  readonly owner?: { readonly kind: string; readonly name: string; readonly uid: string; readonly policyDeletes?: boolean };
+  readonly owner?: { readonly kind: string; readonly name: string; readonly uid: string; readonly policyDeletes?: boolean; readonly byAutomation?: boolean };
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
   readonly now: number;
 }
@@ -497,6 +499,7 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
     const tags = [owner ? 'deleted-with-statefulset' : 'deleted-with-namespace', `reclaim-${reclaimPolicy.toLowerCase()}`];
+    if (owner?.byAutomation === true) tags.push('by-automation');
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
     const unless = owner ? unjudgedOwners(claim, going) : '';

@@ -333,7 +333,7 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
     action: update
       ? `removal of the orphan finalizer of StatefulSet ${request.namespace}/${name} (being deleted) by ${describeUser(request.userInfo)}`
       : `deletion of StatefulSet ${request.namespace}/${name}${stringField(old, 'metadata', 'deletionTimestamp') !== '' ? ' (being deleted with --cascade=orphan)' : ''} by ${describeUser(request.userInfo)}`,
-    target: { namespace: request.namespace, owner: { kind: 'StatefulSet', name, uid, policyDeletes }, now: context.now },
+    target: { namespace: request.namespace, owner: { kind: 'StatefulSet', name, uid, policyDeletes, ...(automation ? { byAutomation: true } : {}) }, now: context.now },
     overrides: readOverrides(plan, {
       'pvc-delete': deleteApprovalSource,
       'namespace-helm': () => helmNamespaceSkip(context, request.namespace, metaOf(old)?.annotations ?? {}),
@@ -344,8 +344,20 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
     overrideHint:
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, or delete with --cascade=orphan to keep the PVCs, and let ` +
-      `${automation ? 'the controller retry' : 'the delete be retried'}`,
+      `${automation ? `the controller retry (${orphaningPrune(request.userInfo.username)})` : 'the delete be retried'}`,
   });
+}
+
+/**
+ * How a GitOps tool's prune keeps a StatefulSet's PVCs, as `--cascade=orphan` does for kubectl (a controller takes no
+ * flag): Argo CD's sync option PrunePropagationPolicy=orphan, or Flux leaving the StatefulSet out of its prune; both
+ * when the requester is neither tool's known account.
+ */
+function orphaningPrune(username: string): string {
+  const argo = "Argo CD: set the Application's sync option PrunePropagationPolicy=orphan";
+  const flux = 'Flux: annotate the StatefulSet in Git kustomize.toolkit.fluxcd.io/prune: disabled, then delete it with --cascade=orphan';
+  const how = /argocd|openshift-gitops/.test(username) ? argo : username.startsWith('system:serviceaccount:flux-system:') ? flux : `${argo}; ${flux}`;
+  return `a GitOps prune takes no --cascade flag; to keep the PVCs, ${how}`;
 }
 
 /** A count from an object field: a non-negative integer, or `fallback` when absent or not one. */

@@ -10,11 +10,12 @@ import type { AdmissionRequest, Decision, UserInfo } from '../../../src/admissio
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { ADMIN, context, cordonRequest, harvesterUpgradeRequest, request, withModes } from '../../support/admission.ts';
+import { ADMIN, context, cordonRequest, harvesterUpgradeRequest, request, statefulSetDeleteRequest, withModes } from '../../support/admission.ts';
 import { failedReplica, longhornNode, machine, namespace, node, pv, pvc, replica, volume, volumeWithReplicas } from '../../support/fixtures.ts';
 import { devlakeManifest, releaseSecret } from '../helm/helm-fixtures.ts';
 
 const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd'] };
+const FLUX: UserInfo = { username: 'system:serviceaccount:flux-system:kustomize-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:flux-system'] };
 
 const validator = (target: string, config: Config = defaultConfig()) => createValidators(config).find((v) => v.declaration.target === target)!;
 
@@ -271,5 +272,31 @@ describe('the override guard asking for the writer', () => {
     const text = write(ADMIN, 'UPDATE', 'Node', { name: 'n1', labels: { 'volume-guard.io/skip': 'node-local-volume' } });
     expect(text).toContain('volume-guard reads no volume-guard.io/ label on a Node, only annotations');
     expect(text).toContain('Example: kubectl annotate --overwrite node n1 volume-guard.io/skip=node-local-volume volume-guard.io/skip-by=admin');
+  });
+});
+
+describe('a StatefulSet DELETE by a GitOps controller', () => {
+  const model = cluster((m) => {
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', ownerReferences: [{ kind: 'StatefulSet', name: 'db', uid: 'uid-db', controller: true }] }));
+    m.upsert('persistentVolume', pv({ name: 'pv-data-db-0', claimNamespace: 'shop', claimName: 'data-db-0', reclaimPolicy: 'Delete' }));
+  });
+  const refuse = (user: UserInfo, config = defaultConfig()): string =>
+    words(message(validator('pvc-delete', config).handle(statefulSetDeleteRequest({ namespace: 'shop', name: 'db', uid: 'uid-db', user, whenDeleted: 'Delete' }), context(model, { config }))));
+
+  it("says how the tool orphans the PVCs: it takes no --cascade flag", () => {
+    const argo = refuse(ARGO);
+    expect(argo).toContain('or delete with --cascade=orphan to keep the PVCs, and let the controller retry');
+    expect(argo).toContain("Argo CD: set the Application's sync option PrunePropagationPolicy=orphan");
+    expect(argo).toContain("A GitOps prune takes no --cascade flag: Argo CD's sync option PrunePropagationPolicy=orphan");
+    const flux = refuse(FLUX);
+    expect(flux).toContain('Flux: annotate the StatefulSet in Git kustomize.toolkit.fluxcd.io/prune: disabled');
+    expect(flux).not.toContain("the Application's sync option");
+  });
+
+  it('says nothing of GitOps tools to a person deleting by hand', () => {
+    const config = { ...defaultConfig(), pvcDelete: { ...defaultConfig().pvcDelete, others: 'enforce' as const } };
+    const text = refuse(ADMIN, config);
+    expect(text).toContain('or delete with --cascade=orphan to keep the PVCs, and let the delete be retried');
+    expect(text).not.toContain('PrunePropagationPolicy');
   });
 });
