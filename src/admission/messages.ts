@@ -92,10 +92,13 @@ export function soleReplicaNode(snapshot: Pick<ClusterSnapshot, 'longhornNodes'>
   };
 }
 
-/** The fix where Longhorn has no other node for a copy: back the volume up, then override (a rebuild never comes). */
+/**
+ * Added to the fix where Longhorn has no other node for a copy: a rebuild never comes, so back the volume up, then
+ * override.
+ */
 function soleNodeFix(situation: Situation, count: number): string {
   const node = nodeOf(situation);
-  const where = node === undefined ? 'the cluster has one Longhorn node that takes replicas' : `${node} is the only Longhorn node that takes replicas`;
+  const where = node === undefined ? 'The cluster has one Longhorn node that takes replicas' : `But ${node} is the only Longhorn node that takes replicas`;
   const snapshot = node === undefined ? 'that node' : node;
   return (
     `${where}, so Longhorn can make no second copy on another node: back the ${count === 1 ? 'volume' : 'volumes'} up ` +
@@ -280,8 +283,6 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     },
     fix: 'raise numberOfReplicas to 2 or more and wait until healthy (Longhorn makes no second copy while it is 1), or back the data up',
     fixFor: (situation, findings) => {
-      // A lowered volume with copies on several nodes still has them: raising its count keeps them.
-      if (!findings.some((finding) => finding.tags.includes('several-copies')) && noOtherNode(situation)) return soleNodeFix(situation, findings.length);
       const effective = findings.some((finding) => finding.tags.includes('effective'));
       const configured = findings.some((finding) => !finding.tags.includes('effective'));
       const parts: string[] = [];
@@ -290,7 +291,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       const raise = (findings.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));
       if (configured) parts.push(only ? raise.replace('<volume>', only) : raise);
       if (effective) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
-      return `${parts.join('; ')}; then ${retry(situation)}.`;
+      // Said after the usual advice, which stays as it is: with one node taking replicas that advice cannot work. A
+      // lowered volume with copies on several nodes still has them: raising its count keeps them.
+      const sole = !findings.some((finding) => finding.tags.includes('several-copies')) && noOtherNode(situation);
+      return `${parts.join('; ')}; then ${retry(situation)}.${sole ? ` ${soleNodeFix(situation, findings.length)}` : ''}`;
     },
     fate: (finding, situation) =>
       finding.tags.includes('several-copies')
@@ -321,10 +325,9 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     summary: (n) => `${plural(n, 'Longhorn volume has its', 'Longhorn volumes have their')} only healthy replica on the node`,
     fix: 'let Longhorn rebuild a healthy replica on another node first (with numberOfReplicas 1, raise it: Longhorn makes no second copy otherwise)',
     fixFor: (situation, findings) =>
-      noOtherNode(situation)
-        ? soleNodeFix(situation, findings.length)
-        : 'let Longhorn rebuild a healthy replica on another node (with numberOfReplicas 1, raise it to 2 or more first: ' +
-          `Longhorn makes no second copy otherwise) and wait until it is healthy; then ${retry(situation)}.`,
+      'let Longhorn rebuild a healthy replica on another node (with numberOfReplicas 1, raise it to 2 or more first: ' +
+      `Longhorn makes no second copy otherwise) and wait until it is healthy; then ${retry(situation)}.` +
+      (noOtherNode(situation) ? ` ${soleNodeFix(situation, findings.length)}` : ''),
     fate: (_finding, situation) => nodeLoss(situation, 'its only healthy copy'),
   },
   'node-local-volume': {

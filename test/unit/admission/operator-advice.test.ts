@@ -150,21 +150,22 @@ describe('advice on a cluster with one Longhorn node', () => {
   it('says no second copy can be made there: back the volume up, then override', () => {
     const text = words(message(validator('node-cordon').handle(cordonRequest('node-1'), context(solo(['node-1'])))));
     expect(text).toContain('[last-replica-on-node] 1 Longhorn volume has its only healthy replica on node-1');
-    expect(text).toContain('Fix: node-1 is the only Longhorn node that takes replicas, so Longhorn can make no second copy on another node: back the volume up');
-    expect(text).not.toContain('let Longhorn rebuild a healthy replica on another node');
-    expect(text).not.toContain('raise numberOfReplicas');
+    // Said after the usual advice, which stays word for word.
+    expect(text).toContain('let Longhorn rebuild a healthy replica on another node');
+    expect(text).toContain('But node-1 is the only Longhorn node that takes replicas, so Longhorn can make no second copy on another node: back the volume up');
     expect(text).toContain('kubectl annotate node node-1 volume-guard.io/skip=last-replica-on-node,single-replica');
   });
 
   it('says so for a Harvester upgrade of its one node too', () => {
     const text = words(message(validator('upgrade').handle(harvesterUpgradeRequest(), context(solo(['node-1'])))));
-    expect(text).toContain('Fix: the cluster has one Longhorn node that takes replicas, so Longhorn can make no second copy on another node');
-    expect(text).not.toContain('raise numberOfReplicas');
+    expect(text).toContain('The cluster has one Longhorn node that takes replicas, so Longhorn can make no second copy on another node');
+    expect(text).toContain('raise numberOfReplicas');
   });
 
   it('keeps the rebuild advice while another node takes replicas', () => {
     const text = words(message(validator('node-cordon').handle(cordonRequest('node-1'), context(solo(['node-1', 'node-2'])))));
     expect(text).toContain('let Longhorn rebuild a healthy replica on another node');
+    expect(text).not.toContain('the only Longhorn node');
     expect(text).toContain('raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n longhorn-system edit volumes.longhorn.io solo)');
     // The command is never split across the fix's lines.
     expect(message(validator('node-cordon').handle(cordonRequest('node-1'), context(solo(['node-1', 'node-2']))))).toContain(
