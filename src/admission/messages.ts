@@ -913,16 +913,16 @@ function couldListMore(prepared: readonly PreparedCheckLines[], fixedLength: num
 }
 
 /**
- * Short warning lines for warn mode and for informational warnings. Every line is a warning of its own and says what
- * it is about without the lines around it: the API server drops a warning identical to an earlier one, so an object's
- * line is one warning cut to the width (never wrapped into continuations that read the same for every object), and
- * the count of the rest names its check.
+ * Short warning lines for warn mode and for informational warnings. An object's line is wrapped whole into several
+ * warnings (its reason is what the operator reads: a rollback's "this release's earlier data"); a continuation that
+ * reads the same as an earlier one is dropped by the API server (and by fitWarnings). The count of the rest names its
+ * check, so two checks' counts differ.
  */
 export function warningLines(check: CheckId, findings: readonly Finding[], total = findings.length, situation?: Situation): string[] {
   const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
   const text = CHECK_TEXT[check];
-  const lines = [truncate(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
-  for (const finding of listed) lines.push(`- ${objectLine(finding, situation, MAX_WARNING_LENGTH - 2, true)}`);
+  const lines = [...wrap(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
+  for (const finding of listed) lines.push(...wrap(`- ${objectLine(finding, situation)}`));
   if (total > listed.length) lines.push(truncate(`- [${check}] and ${total - listed.length} more (${auditCommand(situation)})`));
   return lines;
 }
