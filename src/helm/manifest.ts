@@ -2,18 +2,19 @@
 // `# Source: <chart>/templates/<file>` comment. volume-guard only needs the StatefulSets and PersistentVolumeClaims,
 // and whether it renders Longhorn's manager (a chart bundling Longhorn as a subchart upgrades Longhorn too).
 //
-// Documents are split the way the Kubernetes YAML reader splits them (a line starting with `---`), and each is
-// classified by its `kind` before its body is parsed: when the text makes the kind certain (a plain `kind: Word`
-// key of a plain block mapping, see documentKind), only StatefulSets, PVCs and Namespaces are parsed, and
-// DaemonSets and Deployments whose text could name longhorn-manager (a few KB in a chart shipping Longhorn), so
-// CRDs whose descriptions mention PersistentVolumeClaim cost a line scan and count toward no budget. A List (whose
-// items Helm flattens, so any of them may be a StatefulSet) and a document whose kind is not certain are parsed
-// only if their text could give an object one of those kinds: a resolved `kind` of StatefulSet,
-// PersistentVolumeClaim or Namespace appears literally in the source, as the value of a `kind` key or of an alias,
-// unless it is spelled with a double-quoted escape (\x, \u, \U, or an escaped line break), see maySpellKind; or
-// the name longhorn-manager appears next to DaemonSet or Deployment. So a
-// ConfigMapList of dashboards mentioning namespaces is skipped without building a YAML tree. Parsing is bounded:
-// alias expansion (billion laughs), document size, and the total amount of YAML parsed per manifest.
+// Documents are split the way the Kubernetes YAML reader splits them (a line starting with `---`), with lines ending
+// where Go's YAML 1.1 reader ends them (CR, NEL, LS and PS too, see goLineBreaks), and each is classified by its
+// `kind` before its body is parsed: when the text makes the kind certain (a plain `kind: Word` key of a plain block
+// mapping, see documentKind), only StatefulSets, PVCs and Namespaces are parsed, and DaemonSets and Deployments
+// whose text could name longhorn-manager (a few KB in a chart shipping Longhorn), so CRDs whose descriptions mention
+// PersistentVolumeClaim cost a line scan and count toward no budget. A List (whose items Helm flattens, so any of
+// them may be a StatefulSet) and a document whose kind is not certain are parsed only if their text could give an
+// object one of those kinds: a resolved `kind` of StatefulSet, PersistentVolumeClaim or Namespace appears literally
+// in the source, as the value of a `kind` key or of an alias, unless it is spelled with a double-quoted escape (\x,
+// \u, \U, or a backslash before a line break), see maySpellKind; or the name longhorn-manager appears next to
+// DaemonSet or Deployment. So a ConfigMapList of dashboards mentioning namespaces is skipped without building a YAML
+// tree. Parsing is bounded: alias expansion (billion laughs), document size, and the total amount of YAML parsed per
+// manifest.
 import { isMap, parseAllDocuments } from 'yaml';
 import type { Labels } from '../cluster/records.ts';
 import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
@@ -139,7 +140,7 @@ export interface ParsedManifest {
 }
 
 export interface ManifestDocument {
-  /** The document's text, including its leading `---` line when it has one. */
+  /** The document's text, including its leading `---` line when it has one, its line breaks as Go reads them (LF or CRLF). */
   readonly text: string;
   /** The template named by its `# Source:` comment, '' when none. */
   readonly source: string;
@@ -148,8 +149,40 @@ export interface ManifestDocument {
 // A document separator as the Kubernetes YAML reader sees it: `---` at the start of a line, then blank or more.
 const SEPARATOR = /^---(?=[ \t\r\n#]|$)/gm;
 const SOURCE_COMMENT = /^# Source: ([^\r\n]*)/m;
-/** Double-quoted escapes that can spell letters or join lines, so a kind name may hide behind them. */
-const SPELLING_ESCAPE = /\\(?:[xuU]|\r?\n)/;
+/**
+ * Double-quoted escapes behind which a kind name may hide. Of the escapes go-yaml v2 (the YAML reader under Helm's
+ * builder, YAML 1.1) knows, only \x, \u and \U can stand for a letter: the others stand for control characters, a
+ * space, a quote, a slash, a backslash, NEL, NBSP, LS or PS. And a backslash before a line break joins the two lines
+ * into one word (`"Stateful\` then `Set"` reads StatefulSet), where YAML 1.1's line breaks are LF, CR, CRLF, NEL, LS
+ * and PS. Every other way a scalar continues on the next line (plain, single- or double-quoted, folded block) folds
+ * the break into a space or keeps a line break, so it cannot join two halves of a name.
+ */
+const SPELLING_ESCAPE = /\\(?:[xuU]|[\r\n\u0085\u2028\u2029])/;
+/**
+ * Line breaks go-yaml v2 reads as such (YAML 1.1) and the yaml package (YAML 1.2) does not, or not everywhere: a CR
+ * not followed by LF, NEL, LS and PS. Go ends a comment, a plain scalar's line or a block scalar's line at any of
+ * them, so `# note<NEL>kind: StatefulSet` is a `kind` key to Helm and a comment to the yaml package.
+ */
+const GO_ONLY_LINE_BREAK = /\r(?!\n)|[\u0085\u2028\u2029]/;
+
+/**
+ * The text with the line breaks only Go's YAML reader sees made LF, so that the line-based scans here and the yaml
+ * package read the lines Helm's reader reads. Each is one UTF-16 unit, so lengths (and size limits) are unchanged.
+ * Within a scalar the values differ from Go's at most in white space (Go keeps an LS or PS where it folds the break
+ * that the yaml package folds into a space), so no kind or name is made or lost. Text without any is returned as it
+ * is; other text is copied once, unit by unit (lone surrogates too): 2 MiB of them in ~15 ms.
+ */
+function goLineBreaks(text: string): string {
+  if (!GO_ONLY_LINE_BREAK.test(text)) return text;
+  const units = Buffer.from(text, 'utf16le');
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === 0x85 || code === 0x2028 || code === 0x2029 || (code === 0x0d && text.charCodeAt(index + 1) !== NEWLINE)) {
+      units.writeUInt16LE(NEWLINE, 2 * index);
+    }
+  }
+  return units.toString('utf16le');
+}
 
 /**
  * Helm's template paths are short; the comment is the record writer's text, and a gzipped megabyte of it would
@@ -167,8 +200,14 @@ function hasContent(text: string): boolean {
   return /^[ \t]*[^#\s]/m.test(text.startsWith('---') ? text.slice(3) : text);
 }
 
-/** Splits a manifest at its document separators; pieces with nothing but comments are dropped. */
-export function splitManifest(manifest: string): ManifestDocument[] {
+/**
+ * Splits a manifest at its document separators; pieces with nothing but comments are dropped. The line breaks only
+ * Go's YAML reader sees are made LF first (goLineBreaks); a `---` after one of them then starts a document here, where
+ * the Kubernetes reader, splitting at LF only, hands Go's YAML reader both as one piece, of which it reads the first:
+ * the pieces here are read each, which can only find more objects than Helm creates.
+ */
+export function splitManifest(text: string): ManifestDocument[] {
+  const manifest = goLineBreaks(text);
   const documents: ManifestDocument[] = [];
   let start = 0;
   const push = (end: number): void => {
@@ -222,7 +261,8 @@ const ALIAS_NODE = /(?:^[ \t]*|[-?:][ \t]+|[[{,][ \t]*)\*[^\s,[\]{}]/m;
  * it literally, unless spelled with a double-quoted escape; and it is the value of a `kind` key, or of an alias
  * standing for one. So: an escape, or a name that appears and then either a `kind` key with that plain or quoted
  * value (the way every chart writes it), or the rarer forms (tags, anchors, block scalars, comments before the
- * value, aliases), which count whatever they hold. Every pattern is linear in the text.
+ * value, aliases), which count whatever they hold. The text's line breaks are LF or CRLF (goLineBreaks). Every
+ * pattern is linear in the text.
  */
 function maySpellKind(text: string, kinds: KindScan): boolean {
   if (SPELLING_ESCAPE.test(text)) return true;
@@ -247,8 +287,14 @@ const KIND_LINE = /^kind:[ \t]+([A-Za-z0-9]+)[ \t]*(?:#.*)?\r?$/;
  * `---`), and exactly one of them is `kind:` with a plain word as its value. The root mapping's keys are then
  * exactly those lines (a continuation of a multi-line scalar could only add a second `kind:` line, which makes it
  * uncertain), so the word is the kind the YAML reader resolves. A CRD of several MB is classified in one pass.
+ * Lines end where Go's YAML reader ends them (LF, CR, NEL, LS, PS: see goLineBreaks).
  */
 export function documentKind(text: string): string | undefined {
+  return kindOf(goLineBreaks(text));
+}
+
+/** documentKind of text whose line breaks are LF or CRLF. */
+function kindOf(text: string): string | undefined {
   let kind: string | undefined;
   let sawContent = false;
   let lineStart = 0;
@@ -287,8 +333,9 @@ export function documentKind(text: string): string | undefined {
  * one of those, or it is a List or of a kind not certain and its text could spell one of them as a kind (see
  * maySpellKind). A List of ConfigMaps (Grafana dashboards, often over 1 MiB) then costs a scan, not a parse.
  */
-export function mayDeclareStorage(text: string): boolean {
-  const kind = documentKind(text);
+export function mayDeclareStorage(document: string): boolean {
+  const text = goLineBreaks(document);
+  const kind = kindOf(text);
   if (kind !== undefined && !isListKind(kind)) return isStorageKind(kind);
   return maySpellKind(text, STORAGE_KINDS);
 }
@@ -297,10 +344,10 @@ export function mayDeclareStorage(text: string): boolean {
  * True when a manifest document could hold what the manifest is read for: a StatefulSet, a PVC, a Namespace or a
  * longhorn-manager DaemonSet or Deployment. The name, like a kind, appears literally unless spelled with a
  * double-quoted escape; every other DaemonSet and Deployment (most of a big chart's workloads) is skipped unparsed.
- * Hooks are read for PVCs alone (mayDeclareStorage).
+ * Hooks are read for PVCs alone (mayDeclareStorage). The text's line breaks are LF or CRLF (splitManifest).
  */
 function mayDeclareRead(text: string): boolean {
-  const kind = documentKind(text);
+  const kind = kindOf(text);
   if (kind !== undefined && !isListKind(kind)) {
     return isStorageKind(kind) || kind === 'Namespace' || (MANAGER_KINDS.has(kind) && (text.includes(LONGHORN_MANAGER_NAME) || SPELLING_ESCAPE.test(text)));
   }

@@ -6,6 +6,7 @@ import {
   ManifestError,
   mayDeclareStorage,
   nestingExceeds,
+  parseHookClaims,
   parseManifest,
   prunePodTemplate,
   splitManifest,
@@ -704,5 +705,139 @@ describe('Lists: read for the kinds their items could have', () => {
     }
     // The property must meet text that does resolve to a storage kind, not only text the reader refuses.
     expect(resolved).toBeGreaterThan(1000);
+  });
+});
+
+// What Helm makes of a document is what its builder makes of it: k8s.io/cli-runtime's `.Unstructured().Flatten()`,
+// reading YAML with go-yaml v2 (YAML 1.1) and decoding it with apimachinery's unstructured JSON scheme. The Go
+// results quoted below are that builder's (cli-runtime v0.36.3) on the very text of each case.
+describe("Go's YAML line breaks: CR, NEL, LS and PS end a line as LF does", () => {
+  const BREAKS: readonly (readonly [string, string])[] = [
+    ['CR', '\r'],
+    ['NEL', '\u0085'],
+    ['LS', '\u2028'],
+    ['PS', '\u2029'],
+  ];
+  const ALL_BREAKS: readonly (readonly [string, string])[] = [...BREAKS, ['LF', '\n'], ['CRLF', '\r\n']];
+  const listItem = (kind: string): string =>
+    `---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  metadata: {name: db}\n  spec: {volumeClaimTemplates: [{metadata: {name: data}}]}\n  kind: ${kind}\n`;
+
+  it.each(ALL_BREAKS)('a backslash before %s joins a double-quoted kind: StatefulSet', (_name, lineBreak) => {
+    // Go: an escaped line break (a backslash, then any YAML 1.1 line break) joins the lines, and the white space
+    // opening the next one is dropped: `"Stateful\<break>    Set"` is StatefulSet.
+    const text = listItem(`"Stateful\\${lineBreak}    Set"`);
+    expect(mayDeclareStorage(text)).toBe(true);
+    expect(parseManifest(text, 'apps').statefulSets.map((s) => s.name)).toEqual(['db']);
+    // Go reads `Set"` in column 0 as the same StatefulSet; the yaml package refuses it (under-indented): refused as
+    // unreadable, never skipped.
+    const unindented = listItem(`"Stateful\\${lineBreak}Set"`);
+    expect(mayDeclareStorage(unindented)).toBe(true);
+    expect(manifestError(unindented).code).toBe('invalid-yaml');
+  });
+
+  it.each(ALL_BREAKS)('a scalar folded over %s reads "Stateful Set": no kind is joined without a backslash', (_name, lineBreak) => {
+    // Go: plain, single-quoted and double-quoted scalars and folded block scalars fold a line break into a space
+    // (`Stateful Set`; with LS or PS, Go keeps that character instead): never StatefulSet.
+    for (const kind of [`Stateful${lineBreak}    Set`, `'Stateful${lineBreak}    Set'`, `"Stateful${lineBreak}    Set"`, `>-${lineBreak}    Stateful${lineBreak}    Set`]) {
+      const text = listItem(kind);
+      expect(mayDeclareStorage(text), JSON.stringify(text)).toBe(false);
+      expect(parseManifest(text, 'apps').statefulSets, JSON.stringify(text)).toEqual([]);
+    }
+  });
+
+  it.each(BREAKS)('%s ends a comment, a plain or block scalar line and a root key line, as in Go', (_name, lineBreak) => {
+    // Each of these is a ConfigMap to a YAML 1.2 reader (the break is a character of a comment or a scalar there) and a
+    // StatefulSet `db` to Go, whose last `kind` key wins. They used to be skipped as certain ConfigMaps.
+    const head = 'apiVersion: apps/v1\nkind: ConfigMap\n';
+    const cases = [
+      `${head}metadata: {name: db} # note${lineBreak}kind: StatefulSet\n`,
+      `${head}metadata: {name: db}\ndata: |\n  text${lineBreak}kind: StatefulSet\n`,
+      `${head}metadata:\n  name: db${lineBreak}kind: StatefulSet\n`,
+      `${head}metadata:\n  name: "db"${lineBreak}kind: StatefulSet\n`,
+      `apiVersion: apps/v1\nkind: ConfigMap${lineBreak}kind: StatefulSet\nmetadata: {name: db}\n`,
+      `apiVersion: apps/v1${lineBreak}kind: StatefulSet${lineBreak}metadata:${lineBreak}  name: db${lineBreak}`,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  metadata: {name: db}\n  kind:${lineBreak}    StatefulSet\n`,
+    ];
+    for (const text of cases) {
+      expect(documentKind(text), JSON.stringify(text)).not.toBe('ConfigMap');
+      expect(mayDeclareStorage(text), JSON.stringify(text)).toBe(true);
+      expect(parseManifest(text, 'apps').statefulSets.map((s) => s.name), JSON.stringify(text)).toEqual(['db']);
+    }
+  });
+
+  it('reads every base document the same with any of its line breaks written as CR, NEL, LS, PS or CRLF (property)', () => {
+    // Go's reader reads a line break as a line break whichever it is, so each variant must be read like its base: not
+    // skipped when the base declares storage, and read the same.
+    const bases = [
+      'apiVersion: apps/v1\nkind: ConfigMap\nmetadata: {name: db} # c\nkind: StatefulSet\n',
+      'apiVersion: apps/v1\nkind: ConfigMap\nmetadata: {name: db}\ndata: |\n  foo\nkind: StatefulSet\n',
+      'apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  metadata: {name: db}\n  kind: "Stateful\\\n    Set"\n',
+      'apiVersion: apps/v1\nkind: StatefulSetList\nitems:\n- metadata: {name: db}\n',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\nitems:\n- {apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}}\n',
+      'apiVersion: v1\nkind: PersistentVolumeClaimList\nitems:\n- metadata: {name: data}\n',
+      'apiVersion: v1\nkind: ConfigMap # c\nkind: PersistentVolumeClaim\nmetadata: {name: data}\n',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata:\n  a: "x"\n# kind: StatefulSet\n',
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  a: "x\\\n  y"\n',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata:\n  k: >-\n    Stateful\n    Set\n',
+    ];
+    const read = (text: string): unknown => {
+      try {
+        const parsed = parseManifest(text, 'apps');
+        return { statefulSets: parsed.statefulSets.map((s) => s.name), claims: parsed.persistentVolumeClaims.map((c) => c.name) };
+      } catch (error) {
+        return error instanceof ManifestError ? error.code : error;
+      }
+    };
+    let variants = 0;
+    for (const base of bases) {
+      const expected = read(base);
+      const declares = mayDeclareStorage(base);
+      const breaks = [...base.matchAll(/\n/g)].map((match) => match.index);
+      for (const lineBreak of ['\r', '\u0085', '\u2028', '\u2029', '\r\n']) {
+        // Each break alone, then all of them (a CR before another LF would make the two one CRLF: not that break).
+        const choices = [...breaks.map((index) => [index]), breaks];
+        for (const chosen of choices) {
+          const usable = chosen.filter((index) => lineBreak !== '\r' || base[index + 1] !== '\n');
+          const variant = [...base].map((char, index) => (usable.includes(index) ? lineBreak : char)).join('');
+          variants += 1;
+          if (declares) expect(mayDeclareStorage(variant), JSON.stringify(variant)).toBe(true);
+          expect(read(variant), JSON.stringify(variant)).toEqual(expected);
+        }
+      }
+    }
+    expect(variants).toBeGreaterThan(200);
+  });
+
+  it('splits hooks and documents at separators after those line breaks (more documents than Helm reads, never fewer)', () => {
+    // Go's reader splits only at LF and reads the first document of what it is handed (`cm` alone here); reading both
+    // can only find more.
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\u0085---\u0085apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\n`;
+    expect(splitManifest(text)).toHaveLength(2);
+    expect(parseManifest(text, 'apps').persistentVolumeClaims.map((c) => c.name)).toEqual(['data']);
+    expect(parseHookClaims([{ name: 'h', kind: 'PersistentVolumeClaim', manifest: text, events: ['pre-install'], deletePolicies: [] }], 'apps').map((c) => c.name)).toEqual(['data']);
+  });
+
+  it('classifies a hostile 2 MiB document in linear time', () => {
+    const size = 2 * 1024 * 1024;
+    const hostile = [
+      'kind '.repeat(size / 5),
+      'kind:\r'.repeat(size / 6),
+      '\\\u0085'.repeat(size / 2),
+      'items:\u2028'.repeat(size / 7),
+      `apiVersion: v1\nkind: ConfigMap\ndata:\n  a: "${'- , [ { : '.repeat(size / 10)}"\n`,
+      `apiVersion: v1\nkind: ConfigMapList\nitems:\n${'- kind: StatefulSe\n'.repeat(size / 19)}`,
+      `${' '.repeat(size / 2)}\r${'\t'.repeat(size / 2)}`,
+    ];
+    for (const text of hostile) {
+      const started = performance.now();
+      mayDeclareStorage(text);
+      documentKind(text);
+      try {
+        parseManifest(`---\n${text}`, 'apps', { maxDocumentBytes: 1 });
+      } catch (error) {
+        if (!(error instanceof ManifestError)) throw error;
+      }
+      expect(performance.now() - started, text.slice(0, 40)).toBeLessThan(1000);
+    }
   });
 });
