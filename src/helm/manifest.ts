@@ -5,16 +5,17 @@
 // Documents are split the way the Kubernetes YAML reader splits them (a line starting with `---`), with lines ending
 // where Go's YAML 1.1 reader ends them (CR, NEL, LS and PS too, see goLineBreaks), and each is classified by its
 // `kind` before its body is parsed: when the text makes the kind certain (a plain `kind: Word` key of a plain block
-// mapping, see documentKind), only StatefulSets, PVCs and Namespaces are parsed, and DaemonSets and Deployments
-// whose text could name longhorn-manager (a few KB in a chart shipping Longhorn), so CRDs whose descriptions mention
-// PersistentVolumeClaim cost a line scan and count toward no budget. A List (whose items Helm flattens, so any of
-// them may be a StatefulSet) and a document whose kind is not certain are parsed only if their text could give an
-// object one of those kinds: a resolved `kind` of StatefulSet, PersistentVolumeClaim or Namespace appears literally
-// in the source, as the value of a `kind` key or of an alias, unless it is spelled with a double-quoted escape (\x,
-// \u, \U, or a backslash before a line break), see maySpellKind; or the name longhorn-manager appears next to
-// DaemonSet or Deployment. So a ConfigMapList of dashboards mentioning namespaces is skipped without building a YAML
-// tree. Parsing is bounded: alias expansion (billion laughs), document size, and the total amount of YAML parsed per
-// manifest.
+// mapping with no `items` key, see documentKind), only StatefulSets, PVCs and Namespaces are parsed, and DaemonSets
+// and Deployments whose text could name longhorn-manager (a few KB in a chart shipping Longhorn), so CRDs whose
+// descriptions mention PersistentVolumeClaim cost a line scan and count toward no budget. A List (any document with
+// an `items` key, whatever its kind: Helm creates its items, any of which may be a StatefulSet, and an item without a
+// kind takes the List's, less `List`) and a document whose kind is not certain are parsed only if their text could
+// give an object one of those kinds: a resolved `kind` of StatefulSet, PersistentVolumeClaim or Namespace (or
+// StatefulSetList…, which kindless items inherit) appears literally in the source, as the value of a `kind` key or
+// of an alias, unless it is spelled with a double-quoted escape (\x, \u, \U, or a backslash before a line break),
+// see maySpellKind; or the name longhorn-manager appears next to DaemonSet or Deployment. So a ConfigMapList of
+// dashboards mentioning namespaces is skipped without building a YAML tree. Parsing is bounded: alias expansion
+// (billion laughs), document size, and the total amount of YAML parsed per manifest.
 import { isMap, parseAllDocuments } from 'yaml';
 import type { Labels } from '../cluster/records.ts';
 import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
@@ -140,7 +141,7 @@ export interface ParsedManifest {
 }
 
 export interface ManifestDocument {
-  /** The document's text, including its leading `---` line when it has one, its line breaks as Go reads them (LF or CRLF). */
+  /** The document's text, including its leading `---` line when it has one, with Go's line breaks made LF or CRLF. */
   readonly text: string;
   /** The template named by its `# Source:` comment, '' when none. */
   readonly source: string;
@@ -227,7 +228,10 @@ function isStorageKind(kind: string): boolean {
   return kind === 'StatefulSet' || kind === 'PersistentVolumeClaim';
 }
 
-/** Kubernetes and Helm flatten a List into its items, which may be of any kind (collect). */
+/**
+ * Kubernetes and Helm flatten a List into its items, which may be of any kind (collect). A document is a List by its
+ * `items` key, whatever its kind (see documentKind); a kind ending in `List` is read as one whether or not it has it.
+ */
 function isListKind(kind: string): boolean {
   return kind.endsWith('List');
 }
@@ -261,8 +265,9 @@ const ALIAS_NODE = /(?:^[ \t]*|[-?:][ \t]+|[[{,][ \t]*)\*[^\s,[\]{}]/m;
  * it literally, unless spelled with a double-quoted escape; and it is the value of a `kind` key, or of an alias
  * standing for one. So: an escape, or a name that appears and then either a `kind` key with that plain or quoted
  * value (the way every chart writes it), or the rarer forms (tags, anchors, block scalars, comments before the
- * value, aliases), which count whatever they hold. The text's line breaks are LF or CRLF (goLineBreaks). Every
- * pattern is linear in the text.
+ * value, aliases), which count whatever they hold. A List's item without a kind takes the List's kind less `List`
+ * (collect): that kind starts with the name (`kind: StatefulSetList`), which the patterns match as a prefix. The
+ * text's line breaks are LF or CRLF (goLineBreaks). Every pattern is linear in the text.
  */
 function maySpellKind(text: string, kinds: KindScan): boolean {
   if (SPELLING_ESCAPE.test(text)) return true;
@@ -287,6 +292,10 @@ const KIND_LINE = /^kind:[ \t]+([A-Za-z0-9]+)[ \t]*(?:#.*)?\r?$/;
  * `---`), and exactly one of them is `kind:` with a plain word as its value. The root mapping's keys are then
  * exactly those lines (a continuation of a multi-line scalar could only add a second `kind:` line, which makes it
  * uncertain), so the word is the kind the YAML reader resolves. A CRD of several MB is classified in one pass.
+ *
+ * A root `items` key makes it uncertain too: apimachinery decodes any object with an `items` key as a list, whatever
+ * its kind (unstructuredJSONScheme.decode), and Helm's builder creates its items instead of it, so `kind: ConfigMap`
+ * with `items: [{kind: StatefulSet, …}]` gives Helm a StatefulSet. Such a key is then one of those lines.
  * Lines end where Go's YAML reader ends them (LF, CR, NEL, LS, PS: see goLineBreaks).
  */
 export function documentKind(text: string): string | undefined {
@@ -311,7 +320,7 @@ function kindOf(text: string): string | undefined {
       } else if (sawContent && /^-(?:[ \t]|\r?$)/.test(line)) {
         // A block sequence as the value of the root key above (`rules:` then `- apiGroups: …`): not a root key.
       } else {
-        if (!ROOT_KEY_LINE.test(line)) return undefined;
+        if (!ROOT_KEY_LINE.test(line) || line.startsWith('items:')) return undefined;
         sawContent = true;
         if (line.startsWith('kind:')) {
           const match = KIND_LINE.exec(line);
@@ -422,12 +431,46 @@ function collectStatefulSet(object: JsonObject, into: Collector, keep: boolean |
 }
 
 /**
+ * Whether Helm's builder (k8s.io/cli-runtime, `.Unstructured().Flatten()`) reads the object as a list and creates
+ * its items instead of it. A document is decoded by apimachinery's unstructuredJSONScheme.decode, which makes an
+ * UnstructuredList of any object with an `items` key, whatever its kind and even when the value is null (no items
+ * then) or not an array (a decoding error). A list's item (depth > 0) is itself flattened when its `items` is an array,
+ * as Unstructured.IsList says; the builder then fails on it (an Unstructured has no Items field), so nothing of such
+ * a release is created, and reading those items as well can only find more.
+ */
+function isList(object: JsonObject, depth: number): boolean {
+  return depth === 0 ? Object.hasOwn(object, 'items') : Array.isArray(object.items);
+}
+
+/**
+ * A list's item as apimachinery's decodeToList makes it: one with neither a kind nor an apiVersion (each absent, empty
+ * or not a string) gets the list's kind less a `List` suffix and the list's apiVersion, so the items of an
+ * `apps/v1` `StatefulSetList` are StatefulSets (and those of a `kind: StatefulSet` with `items`, too).
+ */
+function listItem(item: unknown, list: JsonObject): unknown {
+  if (!isObject(item) || nonEmptyString(item.kind) !== undefined || nonEmptyString(item.apiVersion) !== undefined) return item;
+  const listKind = typeof list.kind === 'string' ? list.kind : '';
+  return {
+    ...item,
+    kind: listKind.endsWith('List') ? listKind.slice(0, -'List'.length) : listKind,
+    apiVersion: typeof list.apiVersion === 'string' ? list.apiVersion : '',
+  };
+}
+
+/**
  * `documentKeep`: for the items of a List, whether uninstall leaves the List's document. Helm reads the policy from
  * each document's head (filterManifestsToKeep), which for a List is the List's own metadata: its items' annotations
  * are not read, and all of them go or stay together.
  */
 function collect(object: unknown, into: Collector, depth: number, documentKeep?: boolean): void {
   if (!isObject(object)) return; // scalars, sequences and empty documents declare nothing
+  if (isList(object, depth)) {
+    // kubectl and Helm flatten lists into their items (nested ones only as deep as anybody nests them).
+    if (!Array.isArray(object.items) || depth >= MAX_LIST_DEPTH) return;
+    const keep = documentKeep ?? leftByUninstall(fieldsAt(object, 'metadata'));
+    for (const item of object.items) collect(listItem(item, object), into, depth + 1, keep);
+    return;
+  }
   const kind = object.kind;
   const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
   if (kind === 'StatefulSet' && apiVersion.startsWith('apps/')) {
@@ -450,10 +493,6 @@ function collect(object: unknown, into: Collector, depth: number, documentKeep?:
     const metadata = fieldsAt(object, 'metadata');
     if (metadata.name !== LONGHORN_MANAGER_NAME) return;
     into.longhornManagers.push({ kind, namespace: nonEmptyString(metadata.namespace) ?? into.releaseNamespace, source: into.source });
-  } else if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(object.items) && depth < MAX_LIST_DEPTH) {
-    // kubectl and Helm flatten v1 List documents into their items.
-    const keep = documentKeep ?? leftByUninstall(fieldsAt(object, 'metadata'));
-    for (const item of object.items) collect(item, into, depth + 1, keep);
   }
 }
 

@@ -841,3 +841,131 @@ describe("Go's YAML line breaks: CR, NEL, LS and PS end a line as LF does", () =
     }
   });
 });
+
+describe('Lists as apimachinery decodes them: any `items` key, and items that take the List kind', () => {
+  const names = (text: string): Record<string, string[]> => {
+    const parsed = parseManifest(text, 'apps');
+    return {
+      statefulSets: parsed.statefulSets.map((s) => s.name),
+      claims: parsed.persistentVolumeClaims.map((c) => c.name),
+      namespaces: (parsed.namespaces ?? []).map((n) => n.name),
+      managers: parsed.longhornManagers.map((m) => m.kind),
+    };
+  };
+  const none = { statefulSets: [], claims: [], namespaces: [], managers: [] };
+
+  it('gives an item with neither kind nor apiVersion the List kind less `List` and the List apiVersion', () => {
+    // apimachinery's decodeToList: `if len(GetKind()) == 0 && len(GetAPIVersion()) == 0 { SetKind(strings.TrimSuffix(
+    // listKind, "List")); SetAPIVersion(listAPIVersion) }`, GetKind being "" for an absent, empty or non-string kind.
+    // Go: apps/v1 StatefulSetList → StatefulSet db, and likewise for the others.
+    const statefulSets = 'apiVersion: apps/v1\nkind: StatefulSetList\nitems:\n- metadata: {name: db}\n  spec: {volumeClaimTemplates: [{metadata: {name: data}}]}\n';
+    expect(mayDeclareStorage(statefulSets)).toBe(true);
+    expect(parseManifest(statefulSets, 'apps').statefulSets).toEqual([expect.objectContaining({ name: 'db', namespace: 'apps', claimTemplates: ['data'] })]);
+    expect(mayDeclareStorage('apiVersion: v1\nkind: PersistentVolumeClaimList\nitems:\n- metadata: {name: data}\n')).toBe(true);
+    expect(names('apiVersion: v1\nkind: PersistentVolumeClaimList\nitems:\n- metadata: {name: data}\n')).toEqual({ ...none, claims: ['data'] });
+    expect(names('apiVersion: v1\nkind: NamespaceList\nitems:\n- metadata: {name: team}\n')).toEqual({ ...none, namespaces: ['team'] });
+    expect(names('apiVersion: apps/v1\nkind: DaemonSetList\nitems:\n- metadata: {name: longhorn-manager}\n')).toEqual({ ...none, managers: ['DaemonSet'] });
+    // Go: an empty or non-string kind counts as none (`{kind: '', apiVersion: ''}`, `{kind: 5}` → StatefulSet).
+    expect(names('apiVersion: apps/v1\nkind: "StatefulSetList"\nitems:\n- {kind: "", apiVersion: "", metadata: {name: a}}\n- {kind: 5, metadata: {name: b}}\n')).toEqual({ ...none, statefulSets: ['a', 'b'] });
+  });
+
+  it('leaves an item with a kind or an apiVersion as it is, and strips one `List` only', () => {
+    // Go: `{apiVersion: apps/v1}` alone is refused (no kind), `{kind: StatefulSet}` alone too (no apiVersion); a
+    // StatefulSetListList's kindless item is a StatefulSetList; a `kind: List` one has kind "" (refused).
+    expect(names('apiVersion: apps/v1\nkind: StatefulSetList\nitems:\n- {apiVersion: apps/v1, metadata: {name: a}}\n- {kind: StatefulSet, metadata: {name: b}}\n')).toEqual(none);
+    expect(names('apiVersion: apps/v1\nkind: StatefulSetListList\nitems:\n- {metadata: {name: a}}\n')).toEqual(none);
+    expect(names('apiVersion: apps/v1\nkind: List\nitems:\n- {metadata: {name: a}}\n')).toEqual(none);
+    expect(names('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\nitems:\n- {metadata: {name: a}}\n')).toEqual(none);
+  });
+
+  it('reads any document with an `items` key as a List, whatever its kind and however the key is written', () => {
+    // unstructuredJSONScheme.decode decodes an object as an UnstructuredList when it has an `items` field (matched
+    // case-sensitively), whatever its kind; Helm's builder then creates its items and not the object itself.
+    // Go: each → StatefulSet db.
+    const item = '{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}}';
+    const documents = [
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\nitems:\n- ${item}\n`,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n"items": [${item}]\n`,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n? items\n: [${item}]\n`,
+      `{apiVersion: v1, kind: ConfigMap, metadata: {name: cm}, items: [${item}]}\n`,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: cm}\nitems:\n- ${item}\n`,
+      `apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: root}\nitems:\n- {metadata: {name: db}}\n`,
+    ];
+    for (const text of documents) {
+      expect(documentKind(text), text).toBeUndefined();
+      expect(mayDeclareStorage(text), text).toBe(true);
+      expect(names(text), text).toEqual({ ...none, statefulSets: ['db'] });
+    }
+    // A kindless item of a ConfigMap with `items` is a ConfigMap: nothing to parse for.
+    expect(mayDeclareStorage('apiVersion: v1\nkind: ConfigMap\nitems:\n- metadata: {name: a}\n  data: {a: "StatefulSet"}\n')).toBe(false);
+  });
+
+  it('creates nothing of a document whose `items` is null, empty or not a list; an item with such `items` is itself', () => {
+    // Go: `kind: StatefulSet` with `items: null`, `items:` or `items: []` → nothing; `items: {}` or `items: 5` → a
+    // decoding error; `Items:` is another key → StatefulSet root. A List's item with `items: {}` or `items: null` is
+    // not a list (Unstructured.IsList wants an array) → StatefulSet k.
+    for (const value of ['null', '', '[]', '{}', '5']) {
+      expect(names(`apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: root}\nitems: ${value}\n`), value).toEqual(none);
+    }
+    expect(names('apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: root}\nItems: [{metadata: {name: c}}]\n')).toEqual({ ...none, statefulSets: ['root'] });
+    for (const value of ['{}', 'null']) {
+      expect(names(`apiVersion: v1\nkind: List\nitems:\n- {apiVersion: apps/v1, kind: StatefulSet, metadata: {name: k}, items: ${value}}\n`)).toEqual({ ...none, statefulSets: ['k'] });
+    }
+  });
+
+  it('never skips a List whose items a storage kind reaches, by its own kind or the List kind (property)', () => {
+    // A model of what Helm creates, as checked against its builder above: the text read with Go's line breaks, any
+    // root with an `items` key a list, a kindless and versionless item taking the list kind less `List`.
+    const goLines = (text: string): string => text.replace(/\r(?!\n)|[\u0085\u2028\u2029]/g, '\n');
+    const createdKinds = (text: string): string[] | undefined => {
+      const kinds: string[] = [];
+      for (const doc of parseAllDocuments(goLines(text), { merge: true, uniqueKeys: false })) {
+        if (doc.errors.length > 0) return undefined;
+        const root: unknown = doc.toJS({ maxAliasCount: 100 });
+        if (root === null || typeof root !== 'object' || Array.isArray(root)) continue;
+        const list = root as Record<string, unknown>;
+        if (!Object.hasOwn(list, 'items')) {
+          kinds.push(String(list.kind));
+          continue;
+        }
+        for (const item of Array.isArray(list.items) ? (list.items as unknown[]) : []) {
+          const fields = (item ?? {}) as Record<string, unknown>;
+          const named = (value: unknown): boolean => typeof value === 'string' && value !== '';
+          const listKind = typeof list.kind === 'string' ? list.kind : '';
+          kinds.push(named(fields.kind) || named(fields.apiVersion) ? String(fields.kind) : listKind.replace(/List$/, ''));
+        }
+      }
+      return kinds;
+    };
+    const rootKinds = ['StatefulSetList', '"StatefulSetList"', 'StatefulSet', 'ConfigMap', 'List', "'PersistentVolumeClaimList'", '!!str StatefulSetList', '&k StatefulSetList', '|-\n  StatefulSetList', '"StatefulSet\\x4cist"', '"Stateful\\\n  SetList"', 'ConfigMap # StatefulSetList'];
+    const itemsKeys = ['items:', '"items":', "'items':", '? items\n:', 'Items:'];
+    const itemLists = ['\n- metadata: {name: db}', '\n- {kind: StatefulSet, apiVersion: apps/v1, metadata: {name: db}}', '\n- {apiVersion: "", kind: "", metadata: {name: db}}', '\n- {kind: ConfigMap, metadata: {name: db}}', ' []', ' null'];
+    let reached = 0;
+    for (const rootKind of rootKinds) {
+      for (const itemsKey of itemsKeys) {
+        for (const items of itemLists) {
+          for (const kindFirst of [true, false]) {
+            for (const lineBreak of ['\n', '\r', '\u2028']) {
+              const kindLine = `kind: ${rootKind}\n`;
+              const itemsLines = `${itemsKey}${items}\n`;
+              const text = `apiVersion: apps/v1\nmetadata: {name: list}\n${kindFirst ? kindLine + itemsLines : itemsLines + kindLine}`.replaceAll('\n', lineBreak);
+              const kinds = createdKinds(text);
+              if (kinds === undefined || !kinds.some((kind) => kind === 'StatefulSet' || kind === 'PersistentVolumeClaim')) continue;
+              reached += 1;
+              expect(mayDeclareStorage(text), JSON.stringify(text)).toBe(true);
+            }
+          }
+        }
+      }
+    }
+    expect(reached).toBeGreaterThan(300);
+  });
+
+  it('still skips a workload whose `items` keys are nested (configMap volume items), without parsing it', () => {
+    const deployment =
+      '---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      volumes:\n' +
+      '      - name: cfg\n        configMap:\n          name: web\n          items:\n          - {key: a, path: a}\n';
+    expect(documentKind(deployment)).toBe('Deployment');
+    expect(parseManifest(deployment, 'apps').parsedDocuments).toBe(0);
+  });
+});
