@@ -224,17 +224,10 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
         ];
   const cordon: Operation = { kind: 'cordon', node };
   const placed: Placed[] = found.filter((finding) => !moved.includes(finding) && !kept.includes(finding)).map((finding) => ({ finding, operation: cordon }));
-  if (!leaving) {
-    // What only a removal loses beyond the cordon's findings (node-cordon.ts judges a Node or Machine DELETE so):
-    // hostPath data of pods that would have come back, Released PVs, PVs whose claim is being deleted. The copies a
-    // drain would move and the PVs an in-place upgrade keeps are said in the notes: the audit agrees with the cordon.
+  if (!leaving && (only === undefined || only.includes('node-local-volume'))) {
     const removal: Operation = { kind: 'removal', node };
-    if (only === undefined || only.includes('node-local-volume')) {
-      const key = (finding: Finding): string => `${finding.check}|${finding.object.kind}|${finding.object.namespace ?? ''}|${finding.object.name}`;
-      const known = new Set(found.map(key));
-      for (const finding of planFindings(PLANS['node-delete'], model, { node, removed: true }, options, ['node-local-volume'])) {
-        if (!known.has(key(finding))) placed.push({ finding, operation: removal });
-      }
+    for (const finding of planFindings(PLANS['node-delete'], model, { node, removed: true }, options, ['node-local-volume'])) {
+      if (finding.tags.includes('node-removed')) placed.push({ finding, operation: removal });
     }
   }
   return { placed, moved, notes };

@@ -379,24 +379,3 @@ describe("audit report: a Harvester upgrade's in-place reboot and the PVs pinned
     expect(names(buildAuditReport({ ...base, model, upgradeKinds: kinds }))).toContain('pv-lvm');
   });
 });
-
-// `--node` covers the node's removal too (a Node or Machine DELETE, which node-cordon.ts refuses for these): node-local
-// PVs a cordon or drain spares but a removal loses are listed under the removal, as the README says.
-describe('audit report: what only the removal of a node loses', () => {
-  const nodeScope: AuditScope = { kind: 'node', node: 'node-1' };
-  const removalOf = (r: AuditReport, name: string) => r.findings.filter((f) => f.object.name === name).map((f) => f.operation);
-
-  it('a retained Released local PV and a local PV whose claim is being deleted', () => {
-    const model = modelOf({});
-    model.upsert('node', node({ name: 'node-1' }));
-    model.upsert('persistentVolume', localPV({ name: 'pv-released', pinnedNode: 'node-1', phase: 'Released', reclaimPolicy: 'Retain', claimName: 'gone' }));
-    model.upsert('persistentVolume', localPV({ name: 'pv-going', pinnedNode: 'node-1', reclaimPolicy: 'Retain', claimName: 'going' }));
-    model.upsert('persistentVolumeClaim', pvc({ name: 'going', volumeName: 'pv-going', deleting: true }));
-    const audit = buildAuditReport({ model, scope: nodeScope, cluster: CLUSTER, generatedAt: GENERATED_AT });
-    for (const name of ['pv-released', 'pv-going']) {
-      const operations = removalOf(audit, name);
-      expect(operations, name).toHaveLength(1);
-      expect(operations[0], name).toMatch(/^removal of node node-1/);
-    }
-  });
-});
