@@ -326,7 +326,9 @@ export function nodeCordonValidator(_config: Config): Validator {
       if (request.operation === 'DELETE') {
         // The cloud node lifecycle controller deletes a Node only once its cloud reports the instance gone, disks
         // and all (cloud-provider's ensureNodeExistsByProviderID): refusing keeps nothing and leaves its pods stuck.
-        if (CLOUD_NODE_DELETERS.includes(request.userInfo.username) && context.snapshot.node(node)?.ready !== 'True') return allowed();
+        // (Known to the model and not Ready there: a node it has not seen is judged, stale model and all.)
+        const known = context.snapshot.node(node);
+        if (CLOUD_NODE_DELETERS.includes(request.userInfo.username) && known !== undefined && known.ready !== 'True') return allowed();
         // The stored annotations were written under the override guard.
         const annotations = metaOf(request.oldObject)?.annotations;
         // Once allowed, `kubectl delete node a b` judges b with a's copies gone.
