@@ -389,6 +389,17 @@ function evenlySpread(total: number, fraction: number): Set<number> {
 }
 
 /**
+ * node-1 carrying `annotations` (an override, say), with a local PV in use there by pod db-0 through claim `data`: a
+ * node-local-volume risk at its cordon.
+ */
+export function addNodeWithLocalPvInUse(model: ModelSink, annotations: Record<string, string>): void {
+  model.upsert('node', node({ name: 'node-1', annotations }));
+  model.upsert('persistentVolume', localPV({ name: 'pv-1', pinnedNode: 'node-1', claimName: 'data' }));
+  model.upsert('persistentVolumeClaim', pvc({ name: 'data', volumeName: 'pv-1' }));
+  model.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['data'] }));
+}
+
+/**
  * Fills `model` (through replaceAll, like an informer's first list) with a deterministic synthetic cluster.
  * Node 0 is the safe node and node 1 the risky one; everything else is placed by a seeded PRNG.
  */

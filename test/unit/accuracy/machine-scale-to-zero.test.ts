@@ -53,6 +53,20 @@ function scaleTo(resource: 'machinedeployments' | 'machinesets', replicas: numbe
   });
 }
 
+/** An UPDATE of MachineDeployment capi/md-0 (the main resource) from `before` to `replicas`, carrying `annotations`. */
+function deploymentScaleDown(annotations: Record<string, string>, replicas: number, before: number): AdmissionRequest {
+  const deployment = (count: number) => ({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'MachineDeployment', metadata: { name: 'md-0', namespace: 'capi', annotations }, spec: { replicas: count } });
+  return request({
+    kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineDeployment' },
+    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machinedeployments' },
+    operation: 'UPDATE',
+    namespace: 'capi',
+    name: 'md-0',
+    object: deployment(replicas),
+    oldObject: deployment(before),
+  });
+}
+
 describe('Cluster API: a scale to zero through the scale subresource', () => {
   it.each(['machinedeployments', 'machinesets'] as const)('of %s is refused, naming a node holding data', (resource) => {
     const decision = validator.handle(scaleTo(resource, 0, 2), context(cluster()));
@@ -188,18 +202,7 @@ describe('Cluster API: the audit of a scale-down several overrides let through',
   });
 
   it("records a MachineDeployment's own skip once, with the objects it accepted on every node", () => {
-    const own = skip('carol-admin', 'md-0 retired');
-    const deployment = (replicas: number) => ({ metadata: { name: 'md-0', namespace: 'capi', annotations: own }, spec: { replicas } });
-    const scaleDown = request({
-      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineDeployment' },
-      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machinedeployments' },
-      operation: 'UPDATE',
-      namespace: 'capi',
-      name: 'md-0',
-      object: deployment(0),
-      oldObject: deployment(2),
-    });
-    const decision = validator.handle(scaleDown, context(nodesWithData(2)));
+    const decision = validator.handle(deploymentScaleDown(skip('carol-admin', 'md-0 retired'), 0, 2), context(nodesWithData(2)));
     expect(decision.allowed).toBe(true);
     expect(decision.auditAnnotations).toMatchObject({
       'override-source': 'MachineDeployment capi/md-0',
@@ -227,16 +230,7 @@ describe('Cluster API: the audit of a scale-down several overrides let through',
 describe("Cluster API: the DELETE carrying out a scale-down the owner's override passed", () => {
   const SKIP = { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-reason': 'data moved', 'volume-guard.io/skip-by': 'admin' };
   const CAPI = { username: 'system:serviceaccount:capi-system:capi-manager', groups: ['system:serviceaccounts'] };
-  const md = (replicas: number) => ({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'MachineDeployment', metadata: { name: 'md-0', namespace: 'capi', annotations: SKIP }, spec: { replicas } });
-  const scaleDown = request({
-    kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineDeployment' },
-    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machinedeployments' },
-    operation: 'UPDATE',
-    namespace: 'capi',
-    name: 'md-0',
-    object: md(1),
-    oldObject: md(2),
-  });
+  const scaleDown = deploymentScaleDown(SKIP, 1, 2);
   const deleteMachine = (name: string, nodeName: string) =>
     request({
       kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },

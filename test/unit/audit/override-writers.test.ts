@@ -12,7 +12,7 @@ import { CHECK_IDS } from '../../../src/checks/types.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { context, cordonRequest } from '../../support/admission.ts';
-import { harvesterUpgrade, localPV, node, pod, pvc } from '../../support/fixtures.ts';
+import { addNodeWithLocalPvInUse, harvesterUpgrade } from '../../support/fixtures.ts';
 import { CLUSTER, GENERATED_AT, goldenModel, UPGRADE_OBJECTS } from './golden-cluster.ts';
 
 const NOBODY = 'not honored: nobody may write overrides (overrides.allowedGroups and allowedUsers are empty)';
@@ -25,10 +25,7 @@ function withWriters(overrides: Partial<Config['overrides']>): Config {
 /** node-1 carries `skip`, and a local PV in use by db-0 (a node-local-volume risk at its cordon). */
 function nodeWithSkip(skip: Record<string, string>): ClusterModel {
   const model = new ClusterModel(VOLUME_SETS);
-  model.upsert('node', node({ name: 'node-1', annotations: skip }));
-  model.upsert('persistentVolume', localPV({ name: 'pv-1', pinnedNode: 'node-1', claimName: 'data' }));
-  model.upsert('persistentVolumeClaim', pvc({ name: 'data', volumeName: 'pv-1' }));
-  model.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['data'] }));
+  addNodeWithLocalPvInUse(model, skip);
   return model;
 }
 

@@ -8,7 +8,7 @@ import type { ModelHealth } from '../../../src/cluster/snapshot.ts';
 import { buildAdmissionApp } from '../../../src/server/app.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import { cordonRequest, reviewBody } from '../../support/admission.ts';
-import { localPV, node, pod, pvc } from '../../support/fixtures.ts';
+import { addNodeWithLocalPvInUse } from '../../support/fixtures.ts';
 import { captureLog, registryOf, testConfig } from './server-fixtures.ts';
 
 const apps: { close(): Promise<unknown> }[] = [];
@@ -21,10 +21,7 @@ const SKIP = { 'volume-guard.io/skip-reason': 'INC-1', 'volume-guard.io/skip-by'
 /** node-1 with a local PV in use (a cordon is refused) and the given override on it. */
 function cluster(skip: Record<string, string>): ClusterModel {
   const model = new ClusterModel(VOLUME_SETS);
-  model.upsert('node', node({ name: 'node-1', annotations: skip }));
-  model.upsert('persistentVolume', localPV({ name: 'pv-1', pinnedNode: 'node-1', claimName: 'data' }));
-  model.upsert('persistentVolumeClaim', pvc({ name: 'data', volumeName: 'pv-1' }));
-  model.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['data'] }));
+  addNodeWithLocalPvInUse(model, skip);
   return model;
 }
 
