@@ -8,6 +8,12 @@ export function celString(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
+/** CEL: the value at `path` of `side` (object, oldObject), or `fallback` (a CEL literal) when any step is unset. */
+export function celValueOr(side: 'object' | 'oldObject', path: readonly string[], fallback: string): string {
+  const present = path.map((_, i) => `has(${side}.${path.slice(0, i + 1).join('.')})`).join(' && ');
+  return `(${present} ? ${side}.${path.join('.')} : ${fallback})`;
+}
+
 export function isUpgradeKindsRule(rule: DeclaredRule): rule is UpgradeKindsRule {
   return 'upgradeKinds' in rule;
 }

@@ -30,6 +30,7 @@ import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration 
 import type { ValidationContext, Validator } from '../validator.ts';
 import { staleOverride } from '../plan-judge.ts';
 import { PLANS } from '../plans.ts';
+import { celValueOr } from '../rules.ts';
 import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 
@@ -48,12 +49,6 @@ const CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
  * (autoscaling/v1, `replicas,omitempty`) omits 0: `kubectl scale --replicas=0` and an autoscaler scaling a set to zero
  * send `spec: {}`, and a Scale that had 0 before sends none in oldObject either (no decrease).
  */
-/** CEL: a value of the Machine before or after the write, `fallback` when unset. */
-const machineValue = (side: 'object' | 'oldObject', path: readonly string[], fallback: string): string => {
-  const checks = path.map((_, i) => `has(${side}.${path.slice(0, i + 1).join('.')})`).join(' && ');
-  return `(${checks} ? ${side}.${path.join('.')} : ${fallback})`;
-};
-
 /**
  * CEL: an UPDATE of a Machine already being deleted, with a node, that cuts its drain short: it adds the
  * exclude-node-draining annotation, or changes its node drain timeout (v1beta2 spec.deletion.nodeDrainTimeoutSeconds,
@@ -66,8 +61,8 @@ const DRAIN_CUT_CEL =
   'has(oldObject.status) && has(oldObject.status.nodeRef) && (' +
   `(has(object.metadata.annotations) && '${EXCLUDE_NODE_DRAINING_ANNOTATION}' in object.metadata.annotations && ` +
   `!(has(oldObject.metadata.annotations) && '${EXCLUDE_NODE_DRAINING_ANNOTATION}' in oldObject.metadata.annotations)) || ` +
-  `${machineValue('object', ['spec', 'deletion', 'nodeDrainTimeoutSeconds'], '0')} != ${machineValue('oldObject', ['spec', 'deletion', 'nodeDrainTimeoutSeconds'], '0')} || ` +
-  `${machineValue('object', ['spec', 'nodeDrainTimeout'], "''")} != ${machineValue('oldObject', ['spec', 'nodeDrainTimeout'], "''")})`;
+  `${celValueOr('object', ['spec', 'deletion', 'nodeDrainTimeoutSeconds'], '0')} != ${celValueOr('oldObject', ['spec', 'deletion', 'nodeDrainTimeoutSeconds'], '0')} || ` +
+  `${celValueOr('object', ['spec', 'nodeDrainTimeout'], "''")} != ${celValueOr('oldObject', ['spec', 'nodeDrainTimeout'], "''")})`;
 
 export const MACHINE_REMOVAL_CEL =
   "request.operation == 'DELETE' || (request.resource.resource == 'machines' ? " +

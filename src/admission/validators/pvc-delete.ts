@@ -21,7 +21,7 @@
 import { DELETE_APPROVED_KEY, ownedBy, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { isHelmManaged, isHelmsOwnWrite } from '../helm-writes.ts';
-import { celString } from '../rules.ts';
+import { celString, celValueOr } from '../rules.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser, HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
@@ -61,11 +61,10 @@ const DESTROYING_POLICY = "has(object.spec.persistentVolumeReclaimPolicy) && obj
 /** CEL: the PV names its claim by uid (without it the PV controller keeps the PV Available for that claim name). */
 const CLAIM_REF_BY_UID = "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != ''";
 
-/** CEL: a claimRef field (namespace, name, uid) of the PV before or after the write, '' when unset. */
-const claimRefField = (side: 'object' | 'oldObject', field: string): string =>
-  `(has(${side}.spec.claimRef) && has(${side}.spec.claimRef.${field}) ? ${side}.spec.claimRef.${field} : '')`;
 /** CEL: the write re-points the PV's claimRef (another claim, or the same name under another uid). */
-const CLAIM_REF_CHANGED = ['namespace', 'name', 'uid'].map((field) => `${claimRefField('oldObject', field)} != ${claimRefField('object', field)}`).join(' || ');
+const CLAIM_REF_CHANGED = ['namespace', 'name', 'uid']
+  .map((field) => `${celValueOr('oldObject', ['spec', 'claimRef', field], "''")} != ${celValueOr('object', ['spec', 'claimRef', field], "''")}`)
+  .join(' || ');
 
 /**
  * A PV bound to a claim by uid (without the uid the PV controller makes it Available for that claim name instead of
