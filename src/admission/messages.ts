@@ -81,14 +81,24 @@ export type Situation =
  * default) a volume gets no second copy then. False while no Longhorn node is known.
  */
 export function soleReplicaNode(snapshot: Pick<ClusterSnapshot, 'longhornNodes'>, node?: string): () => boolean {
+  const most = node === undefined ? 1 : 0;
+  let answer: boolean | undefined;
+  // Asked once per finding's wording: read once per request, and stop at the first node past the limit (a cluster
+  // of thousands of nodes answers after two).
   return () => {
-    let known = 0;
+    if (answer !== undefined) return answer;
+    let known = false;
     let others = 0;
+    answer = true;
     for (const longhorn of snapshot.longhornNodes()) {
-      known++;
-      if (longhorn.name !== node && !longhorn.down && longhorn.refusesReplicas !== true) others++;
+      known = true;
+      if (longhorn.name !== node && !longhorn.down && longhorn.refusesReplicas !== true && ++others > most) {
+        answer = false;
+        break;
+      }
     }
-    return known > 0 && others <= (node === undefined ? 1 : 0);
+    answer &&= known;
+    return answer;
   };
 }
 

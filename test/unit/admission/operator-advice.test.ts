@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createValidators } from '../../../src/admission/index.ts';
 import { capWarnings, encodeAdmissionResponse } from '../../../src/server/codec.ts';
-import { fitWarnings, MAX_WARNING_LENGTH } from '../../../src/admission/messages.ts';
+import { fitWarnings, MAX_WARNING_LENGTH, soleReplicaNode } from '../../../src/admission/messages.ts';
 import type { AdmissionRequest, Decision, UserInfo } from '../../../src/admission/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
@@ -298,5 +298,40 @@ describe('a StatefulSet DELETE by a GitOps controller', () => {
     const text = refuse(ADMIN, config);
     expect(text).toContain('or delete with --cascade=orphan to keep the PVCs, and let the delete be retried');
     expect(text).not.toContain('PrunePropagationPolicy');
+  });
+});
+
+describe('soleReplicaNode: whether Longhorn has no other node for a copy', () => {
+  type Entry = { name: string; down: boolean; refusesReplicas?: boolean };
+  const counting = (entries: readonly Entry[]) => {
+    let reads = 0;
+    const snapshot = {
+      *longhornNodes() {
+        for (const entry of entries) {
+          reads++;
+          yield entry;
+        }
+      },
+    } as unknown as Parameters<typeof soleReplicaNode>[0];
+    return { snapshot, reads: () => reads };
+  };
+  const up = (name: string): Entry => ({ name, down: false });
+
+  it('answers as the node counts say, for a node and for an upgrade (at most one other)', () => {
+    expect(soleReplicaNode(counting([]).snapshot, 'a')()).toBe(false);
+    expect(soleReplicaNode(counting([up('a')]).snapshot, 'a')()).toBe(true);
+    expect(soleReplicaNode(counting([up('a'), up('b')]).snapshot, 'a')()).toBe(false);
+    expect(soleReplicaNode(counting([up('a'), { name: 'b', down: true }, { name: 'c', down: false, refusesReplicas: true }]).snapshot, 'a')()).toBe(true);
+    expect(soleReplicaNode(counting([up('a')]).snapshot)()).toBe(true);
+    expect(soleReplicaNode(counting([up('a'), up('b')]).snapshot)()).toBe(false);
+    expect(soleReplicaNode(counting([{ name: 'a', down: true }]).snapshot)()).toBe(true);
+  });
+
+  it('reads the nodes once per request and stops past the limit', () => {
+    const many = counting(Array.from({ length: 5000 }, (_, i) => up(`n${i}`)));
+    const ask = soleReplicaNode(many.snapshot, 'n0');
+    expect(ask()).toBe(false);
+    expect(ask()).toBe(false);
+    expect(many.reads()).toBe(2);
   });
 });
