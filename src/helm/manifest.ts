@@ -16,7 +16,7 @@
 // see maySpellKind; or the name longhorn-manager appears next to DaemonSet or Deployment. So a ConfigMapList of
 // dashboards mentioning namespaces is skipped without building a YAML tree. Parsing is bounded: alias expansion
 // (billion laughs), document size, and the total amount of YAML parsed per manifest.
-import { isMap, parseAllDocuments } from 'yaml';
+import { isMap, parseAllDocuments, type ScalarTag, type Tags } from 'yaml';
 import type { Labels } from '../cluster/records.ts';
 import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { fieldsAt, isObject, stringMapOf, type JsonObject } from '../json.ts';
@@ -554,9 +554,120 @@ function describe(document: ManifestDocument, index: number): string {
   return document.source ? `manifest document ${document.source}` : `manifest document #${index + 1}`;
 }
 
+/**
+ * How go-yaml v2 (sigs.k8s.io/yaml's reader, Helm's and kubectl's) reads a plain scalar starting with a digit or a
+ * sign as a number: underscores dropped anywhere, then Go's integer syntax with its base prefixes (`0x`, `0o`, `0b`,
+ * and a leading `0` for octal: `010` is 8), then its float syntax (an exponent needs a sign). Undefined: a string
+ * to Go (`1e3`, `1_a`). The YAML 1.2 core schema reads `010` as 10 and `0b1`, `1_` as strings: a chart's
+ * `replicas: 0b1` scaled a StatefulSet down while volume-guard read the count as undeclared.
+ */
+export function goYamlNumber(text: string): number | undefined {
+  const first = text.charCodeAt(0);
+  if (!((first >= 0x30 && first <= 0x39) || first === 0x2b || first === 0x2d)) return undefined;
+  const plain = text.includes('_') ? text.replaceAll('_', '') : text;
+  const integer = goParseInt(plain);
+  if (integer !== undefined) return integer;
+  if (GO_YAML_FLOAT.test(plain)) {
+    const float = Number(plain);
+    return Number.isFinite(float) ? float : undefined;
+  }
+  if (plain.startsWith('0b')) return goParseDigits(plain.slice(2), 2, true);
+  if (plain.startsWith('-0b')) {
+    const magnitude = goParseDigits(plain.slice(3), 2, true);
+    return magnitude === undefined ? undefined : -magnitude;
+  }
+  return undefined;
+}
+
+/** go-yaml v2's float syntax (resolve.go yamlStyleFloat). */
+const GO_YAML_FLOAT = /^[-+]?[0-9]*\.?[0-9]+(?:[eE][-+][0-9]+)?$/;
+
+/** strconv.ParseInt(text, 0, 64), as a JavaScript number (undefined past the 64-bit range or malformed). */
+function goParseInt(text: string): number | undefined {
+  let sign = 1;
+  let digits = text;
+  if (digits.startsWith('+') || digits.startsWith('-')) {
+    if (digits.startsWith('-')) sign = -1;
+    digits = digits.slice(1);
+  }
+  if (digits === '') return undefined;
+  let base = 10;
+  if (digits.length > 1 && digits.startsWith('0')) {
+    const prefix = digits.charAt(1).toLowerCase();
+    if (digits.length >= 3 && (prefix === 'x' || prefix === 'o' || prefix === 'b')) {
+      base = prefix === 'x' ? 16 : prefix === 'o' ? 8 : 2;
+      digits = digits.slice(2);
+    } else {
+      base = 8;
+      digits = digits.slice(1);
+    }
+  }
+  const magnitude = goParseDigits(digits, base, false);
+  return magnitude === undefined ? undefined : sign * magnitude;
+}
+
+const DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/** Digits of a base, none other; `signed`: a leading sign allowed (strconv.ParseInt with an explicit base). */
+function goParseDigits(text: string, base: number, signed: boolean): number | undefined {
+  let digits = text;
+  let sign = 1;
+  if (signed && (digits.startsWith('+') || digits.startsWith('-'))) {
+    if (digits.startsWith('-')) sign = -1;
+    digits = digits.slice(1);
+  }
+  if (digits === '') return undefined;
+  let value = 0n;
+  const big = BigInt(base);
+  for (const char of digits.toLowerCase()) {
+    const digit = DIGITS.indexOf(char);
+    if (digit < 0 || digit >= base) return undefined;
+    value = value * big + BigInt(digit);
+    if (value > INT64_MAX + 1n) return undefined;
+  }
+  if (value > INT64_MAX + (sign < 0 ? 1n : 0n)) return undefined;
+  return sign * Number(value);
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A RegExp in shape, as the yaml package asks a tag's `test` for one; answers with goYamlNumber. */
+class GoNumberTest extends RegExp {
+  constructor() {
+    super('^[-+0-9]');
+  }
+
+  override test(text: string): boolean {
+    return goYamlNumber(text) !== undefined;
+  }
+}
+
+const YAML_INT_TAG = 'tag:yaml.org,2002:int';
+const YAML_FLOAT_TAG = 'tag:yaml.org,2002:float';
+
+/**
+ * The core schema's scalars with numbers read as go-yaml v2 reads them: its integer and float tags give way to
+ * goYamlNumber for text starting with a digit or a sign, and to a float starting with a dot (`.5`); `.inf` and
+ * `.nan` stay. Booleans stay YAML 1.2's: the fields read here are names, kinds and counts.
+ */
+function goYamlScalars(tags: Tags): Tags {
+  const kept = tags.filter((tag) => {
+    if (typeof tag === 'string' || tag.collection !== undefined) return true;
+    if (tag.tag === YAML_INT_TAG) return false;
+    return !(tag.tag === YAML_FLOAT_TAG && tag.test?.test('.nan') !== true);
+  });
+  return [...kept, GO_NUMBER, DOT_FLOAT];
+}
+
+const isNumber = (value: unknown): boolean => typeof value === 'number';
+const GO_NUMBER: ScalarTag = { identify: isNumber, default: true, tag: YAML_INT_TAG, test: new GoNumberTest(), resolve: (text) => goYamlNumber(text) };
+const DOT_FLOAT: ScalarTag = { identify: isNumber, default: true, tag: YAML_FLOAT_TAG, test: /^\.[0-9]+(?:[eE][-+]?[0-9]+)?$/, resolve: (text) => Number(text) };
+
 const PARSE_OPTIONS = {
-  // YAML 1.2 core schema; duplicate keys allowed, as the Kubernetes YAML decoder allows them. Merge keys stay plain
-  // `<<` keys here and are applied by goYamlValue, the way that decoder applies them.
+  // YAML 1.2 core schema with go-yaml v2's numbers (goYamlScalars); duplicate keys allowed, as the Kubernetes YAML
+  // decoder allows them. Merge keys stay plain `<<` keys here and are applied by goYamlValue, the way that decoder
+  // applies them.
+  customTags: goYamlScalars,
   merge: false,
   uniqueKeys: false,
   prettyErrors: false,

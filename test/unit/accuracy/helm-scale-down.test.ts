@@ -100,3 +100,36 @@ describe('a Helm upgrade scaling a StatefulSet down under whenScaled: Delete', (
     expect(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 5 }))).findings).toEqual([]);
   });
 });
+
+describe("counts spelled as Go's YAML reader reads them (sigs.k8s.io/yaml, go-yaml v2), not as YAML 1.2 does", () => {
+  const spelled = (replicas: string, start?: string): string => {
+    const text = manifest({ replicas: 3, ...(start === undefined ? {} : { start: 0 }) }).replace('  replicas: 3\n', `  replicas: ${replicas}\n`);
+    return start === undefined ? text : text.replace('    start: 0\n', `    start: ${start}\n`);
+  };
+
+  it.each(['0b1', '1_', '0_1', '0b01', '01', '+1', '1.0', '0x1', '0o1'])('replicas: %s is 1: the upgrade deletes data-db-1 and data-db-2', (replicas) => {
+    expect(names(collectDroppedPvcs(cluster(), upgrade(spelled(replicas))).findings)).toEqual(['data-db-1', 'data-db-2']);
+  });
+
+  it('a leading zero is octal: replicas: 010 of a StatefulSet at 10 is 8', () => {
+    const model = new ClusterModel();
+    model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: 'uid-db', replicas: 10, whenScaled: 'Delete', helmReleaseName: 'db', helmReleaseNamespace: NS }));
+    for (const ordinal of [8, 9]) {
+      const name = `data-db-${ordinal}`;
+      model.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: NS, claimName: name, reclaimPolicy: 'Delete' }));
+      model.upsert('persistentVolumeClaim', pvc({ namespace: NS, name, volumeName: `pv-${name}` }));
+      model.upsert('pod', pod({ namespace: NS, name: `db-${ordinal}`, claimNames: [name], controllerKind: 'StatefulSet' }));
+    }
+    expect(names(collectDroppedPvcs(model, upgrade(spelled('010'))).findings)).toEqual(['data-db-8', 'data-db-9']);
+    expect(collectDroppedPvcs(model, upgrade(spelled('10'))).findings).toEqual([]);
+  });
+
+  it('ordinals.start spelled 0b1 moves the first ordinal', () => {
+    expect(names(collectDroppedPvcs(cluster(), upgrade(spelled('3', '0b1'))).findings)).toEqual(['data-db-0']);
+  });
+
+  it('what Go reads as a string (1e3, a quoted "1") leaves the live count: the API server would refuse it', () => {
+    expect(collectDroppedPvcs(cluster(), upgrade(spelled('1e3'))).findings).toEqual([]);
+    expect(collectDroppedPvcs(cluster(), upgrade(spelled('"1"'))).findings).toEqual([]);
+  });
+});
