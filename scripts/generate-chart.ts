@@ -3,7 +3,8 @@
 //                                             config values in their matchConditions as placeholders
 //   charts/volume-guard/files/rbac.json       the cluster model's (apiGroup, resource, verbs) list
 //   charts/volume-guard/values.yaml           the `config:` block: volume-guard's defaults, commented
-//   charts/volume-guard/values.schema.json    `properties.config`: volume-guard's own config schema
+//   charts/volume-guard/values.schema.json    `properties.config`: volume-guard's own config schema; the webhook
+//                                             targets of `failurePolicyOverrides`; `required`: what values.yaml sets
 //   deploy/volume-guard.yaml                  `helm template` of the chart (cert-manager mode), needs helm
 //
 // Usage: node scripts/generate-chart.ts [--check] [--no-deploy] [--helm PATH]
@@ -15,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Document, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, parse as parseYaml, visit } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { createValidators } from '../src/admission/index.ts';
 import { celString, expandRules } from '../src/admission/rules.ts';
@@ -334,17 +335,45 @@ function withoutDefaults(schema: unknown): unknown {
   );
 }
 
-export function valuesSchemaFile(current: string): string {
-  const schema = JSON.parse(current) as { properties: Record<string, any> };
-  // Per-webhook failure policies are keyed by target: a misspelt target is an error, not a silent no-op.
-  schema.properties.webhook.properties.failurePolicyOverrides.propertyNames = {
-    enum: chartWebhooks().map((webhook) => webhook.target),
+/**
+ * `required` on every object of the schema, for each of its properties values.yaml sets (not null). Helm deletes a
+ * key set to null (`--set config.upgrades.kinds=null`) before it validates, so the schema would see the default
+ * simply missing: the config rendered into the ConfigMap would lack it and volume-guard fill in its own default
+ * (the upgrade webhook's rules rendered from the values then disagree with the kinds it polices), or a template
+ * meet a nil list (a Go nil-pointer error). With it Helm says, e.g., `at '/config/upgrades': missing property
+ * 'kinds'`. A null has no use there: an empty list or map is written `[]` or `{}`. Item schemas keep their own rules.
+ */
+function requiringValues(schema: unknown, values: unknown): unknown {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return schema;
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) return schema;
+  const node = schema as Record<string, unknown>;
+  const properties = node.properties as Record<string, unknown> | undefined;
+  if (!properties) return node;
+  const set = values as Record<string, unknown>;
+  const required = Object.keys(properties).filter((key) => set[key] !== undefined && set[key] !== null);
+  return {
+    ...node,
+    properties: Object.fromEntries(Object.entries(properties).map(([key, child]) => [key, requiringValues(child, set[key])])),
+    ...(required.length ? { required: [...new Set([...((node.required as string[] | undefined) ?? []), ...required])] } : {}),
   };
+}
+
+/** values.schema.json from its current text (the hand-written sections) and values.yaml's text (`required`). */
+export function valuesSchemaFile(current: string, valuesYaml: string): string {
+  const schema = JSON.parse(current) as { properties: Record<string, any> };
+  // Per-webhook failure policies are keyed by target: a misspelt target is an error, not a silent no-op, and one that
+  // names the map (`at '/webhook/failurePolicyOverrides': additional properties 'node-cordn' not allowed`).
+  const overrides = schema.properties.webhook.properties.failurePolicyOverrides;
+  delete overrides.propertyNames;
+  overrides.additionalProperties = false;
+  overrides.properties = Object.fromEntries(
+    chartWebhooks().map(({ target }) => [target, overrides.properties?.[target] ?? { enum: ['Fail', 'Ignore'] }]),
+  );
   schema.properties.config = {
     ...(withoutDefaults(CONFIG_SCHEMA) as Record<string, unknown>),
     description: "volume-guard's configuration (generated from src/config.ts)",
   };
-  return `${JSON.stringify(schema, null, 2)}\n`;
+  return `${JSON.stringify(requiringValues(schema, parseYaml(valuesYaml)), null, 2)}\n`;
 }
 
 // ---- deploy/ ----
@@ -401,13 +430,14 @@ export function chartOutputs(): Output[] {
   const read = (path: string) => readFileSync(path, 'utf8');
   const valuesPath = join(CHART_DIR, 'values.yaml');
   const schemaPath = join(CHART_DIR, 'values.schema.json');
+  const values = valuesFile(read(valuesPath));
   return [
     { path: join(CHART_DIR, 'files', 'webhooks.json'), content: webhooksFile() },
     { path: join(CHART_DIR, 'files', 'rbac.json'), content: rbacFile() },
     { path: join(CHART_DIR, 'files', 'prometheus-rules.yaml'), content: prometheusRulesFile() },
     { path: join(CHART_DIR, 'files', 'grafana-dashboard.json'), content: grafanaDashboardFile() },
-    { path: valuesPath, content: valuesFile(read(valuesPath)) },
-    { path: schemaPath, content: valuesSchemaFile(read(schemaPath)) },
+    { path: valuesPath, content: values },
+    { path: schemaPath, content: valuesSchemaFile(read(schemaPath), values) },
   ];
 }
 

@@ -255,6 +255,41 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     expect(line).toContain(message);
   });
 
+  it("a clientAuth.caBundle that holds no PEM certificate, said as such (not as missing)", () => {
+    const rendered = template({ clientAuth: { enabled: true, caBundle: 'LS0tLS1CRUdJTi...' } });
+    expect(rendered.code).not.toBe(0);
+    const [line] = rendered.stderr.split('\n');
+    expect(line).toMatch(/^Error: execution error at \([^)]+\): clientAuth\.caBundle must be a PEM certificate /);
+    expect(line).not.toContain('needs clientAuth.caBundle');
+    expect(template({ clientAuth: { enabled: true } }).stderr).toContain('clientAuth.enabled=true needs clientAuth.caBundle');
+  });
+
+  // Helm deletes a key set to null (`--set config.upgrades.kinds=null`) before it validates, so the schema requires
+  // every key values.yaml sets (scripts/generate-chart.ts requiringValues): without it the webhooks were rendered
+  // without the kinds volume-guard then filled in, or a template met a nil list (a Go nil-pointer error).
+  it.each([
+    [{ config: { upgrades: { kinds: null } } }, "- at '/config/upgrades': missing property 'kinds'"],
+    [{ config: { helm: { storageNamespaces: null } } }, "- at '/config/helm': missing property 'storageNamespaces'"],
+    [{ config: { overrides: { allowedGroups: null } } }, "- at '/config/overrides': missing property 'allowedGroups'"],
+    [{ config: { overrides: { allowedUsers: null } } }, "- at '/config/overrides': missing property 'allowedUsers'"],
+    [{ config: { pvcDelete: { automationUsers: null } } }, "- at '/config/pvcDelete': missing property 'automationUsers'"],
+    [{ webhook: { excludeNamespaces: null } }, "- at '/webhook': missing property 'excludeNamespaces'"],
+    [{ webhook: { failurePolicyOverrides: null } }, "- at '/webhook': missing property 'failurePolicyOverrides'"],
+    [{ prometheusRule: { enabled: true, certificateExpiryDays: null } }, "- at '/prometheusRule': missing property 'certificateExpiryDays'"],
+    [{ webhook: { failurePolicyOverrides: { 'node-cordn': 'Ignore' } } }, "- at '/webhook/failurePolicyOverrides': additional properties 'node-cordn' not allowed"],
+  ])('the schema refuses %j: %s', (values, message) => {
+    const rendered = template(values);
+    expect(rendered.code).not.toBe(0);
+    expect(rendered.stderr).toMatch(/^Error: values don't meet the specifications of the schema/);
+    expect(rendered.stderr.split('\n')).toContain(message);
+    expect(rendered.stderr).not.toContain('nil pointer');
+  });
+
+  it('renders with a label of grafanaDashboard.labels removed (null)', () => {
+    const rendered = template({ grafanaDashboard: { enabled: true, labels: { grafana_dashboard: null } } });
+    expect(rendered.code, rendered.stderr).toBe(0);
+  });
+
   it.each([
     ['a budget below the replicas', { replicaCount: 3, podDisruptionBudget: { minAvailable: 2 } }],
     ['a percentage that leaves one replica free', { podDisruptionBudget: { minAvailable: '50%' } }],
