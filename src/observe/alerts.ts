@@ -86,7 +86,7 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
         description:
           'PVCs labelled for a Helm release that nothing of the release uses have stayed for more than __VG_RISK_FOR__ in namespace ' +
           '{{ $labels.namespace }} ("_other": namespaces beyond the series limit). A new install of the release would adopt their old ' +
-          'data. Run `kubectl volume-guard audit --release NAMESPACE/NAME`; delete them, or annotate volume-guard.io/reuse=true if the data is meant to be reused.',
+          'data. Run `kubectl volume-guard audit --release NAMESPACE/NAME`; delete them, or, if the data is meant to be reused, annotate volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> on them.',
       }),
     ],
   },
