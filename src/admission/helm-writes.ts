@@ -1,22 +1,41 @@
 // Which writes of an object Helm manages count as Helm's own. Helm annotates every object it creates for a release
 // (`meta.helm.sh/release-name`, `-namespace`), and a Helm upgrade is judged at its release record, before Helm
 // touches anything: judging Helm's later writes again could refuse one half way and leave the upgrade half applied.
-// The annotation stays on the object, though, so it alone would also pass `kubectl set image`, `kubectl edit`,
-// `kubectl patch` or `kubectl rollout undo` on that object, which no release record ever judged. Every kubectl
-// command names itself in the request's field manager (`kubectl-set`, `kubectl-edit`, `kubectl-patch`,
-// `kubectl-client-side-apply`, `kubectl` for server-side apply, ...); Helm names the binary it runs as (`helm`) and
-// tools built on Helm's library their own (Flux's `helm-controller`). So a write with a kubectl field manager is
-// judged as if Helm did not manage the object. (A client may pass any field manager: documented in the README.)
+// The annotation stays on the object, though, whoever writes it next: `kubectl set image`, Flux's
+// kustomize-controller or Argo CD taking the object over, Rancher, Lens, Terraform, any client-go tool. None of them
+// is judged at a release record, so the annotation alone must not pass them. Helm is recognised by the request's
+// field manager (`request.options.fieldManager`):
+// - a name starting with `helm` (any case): Helm names itself by its binary (`helm`; Helm 4 pins `helm`), Flux's
+//   helm-controller `helm-controller` (Helm's pkg/kube getManagedFieldsManager, helm-controller's main);
+// - the manager that owns the release annotation in the stored object's metadata.managedFields: a tool built on
+//   Helm's library under a name of its own (it set the annotation when it installed the release). Only an UPDATE
+//   has a stored object (oldObject); a CREATE under such a name is judged;
+// - none at all: Helm before 3.7 sent none, and nothing in the request tells it from another client that sends none
+//   (some UIs). Taken as Helm's, as before; the README says so.
+// kubectl's managers (`kubectl-set`, `kubectl-edit`, `kubectl-patch`, `kubectl-client-side-apply`, `kubectl` for
+// server-side apply, ...) are never Helm's, even when they own the annotation (`kubectl annotate` to let Helm adopt an
+// object). A client may pass any field manager: documented in the README.
+import { releaseAnnotationOwnerFields } from '../cluster/transforms.ts';
+import { arrayAt, objectAt, stringAt } from '../json.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
 import { stringField, type StringMap } from './objects.ts';
 import type { AdmissionRequest } from './types.ts';
 
 /** kubectl's field managers: `kubectl` itself (server-side apply) and every `kubectl-<command>`. */
 const KUBECTL_FIELD_MANAGER = /^kubectl(?:-|$)/;
+/** Helm's field managers by name: `helm`, `helm-controller`, `Helm`... */
+const HELM_FIELD_MANAGER = /^helm/i;
 
-/** CEL for a matchCondition: the request was made with a kubectl field manager (request.options may be null). */
-export const KUBECTL_WRITE_CEL =
-  "(has(request.options) && request.options != null && has(request.options.fieldManager) && request.options.fieldManager.startsWith('kubectl'))";
+/**
+ * CEL for a matchCondition: the request names Helm as its field manager, or names none (request.options may be
+ * null). Case-sensitive where the handler is not (`HELM` is sent and decided there): it may only let through less.
+ */
+export const HELM_OR_NO_FIELD_MANAGER_CEL =
+  "(!has(request.options) || request.options == null || !has(request.options.fieldManager) || request.options.fieldManager == '' || " +
+  "request.options.fieldManager.startsWith('helm') || request.options.fieldManager.startsWith('Helm'))";
+
+/** What tells Helm's write: the field manager, and the stored object (absent at a CREATE). */
+type HelmWriteRequest = Pick<AdmissionRequest, 'options'> & Partial<Pick<AdmissionRequest, 'oldObject'>>;
 
 /** The request's field manager (`request.options.fieldManager`), '' when none was sent. */
 export function fieldManagerOf(request: Pick<AdmissionRequest, 'options'>): string {
@@ -26,6 +45,21 @@ export function fieldManagerOf(request: Pick<AdmissionRequest, 'options'>): stri
 /** The write was made by a kubectl command (see the file's comment). */
 export function writtenWithKubectl(request: Pick<AdmissionRequest, 'options'>): boolean {
   return KUBECTL_FIELD_MANAGER.test(fieldManagerOf(request));
+}
+
+/** `manager` owns the Helm release annotation in the object's metadata.managedFields. */
+export function ownsReleaseAnnotation(object: unknown, manager: string): boolean {
+  for (const entry of arrayAt(objectAt(object, 'metadata'), 'managedFields')) {
+    if (stringAt(entry, 'manager') === manager && releaseAnnotationOwnerFields(entry) !== undefined) return true;
+  }
+  return false;
+}
+
+/** The write was made by Helm or a tool built on its library (see the file's comment). */
+export function writtenByHelm(request: HelmWriteRequest): boolean {
+  const manager = fieldManagerOf(request);
+  if (manager === '' || HELM_FIELD_MANAGER.test(manager)) return true;
+  return !KUBECTL_FIELD_MANAGER.test(manager) && ownsReleaseAnnotation(request.oldObject, manager);
 }
 
 /**
@@ -42,6 +76,6 @@ export function isHelmManaged(annotations: StringMap, namespace?: string): boole
 }
 
 /** Helm's own write of an object it manages: judged at the release record, not here (see the file's comment). */
-export function isHelmsOwnWrite(request: Pick<AdmissionRequest, 'options'>, annotations: StringMap, namespace?: string): boolean {
-  return isHelmManaged(annotations, namespace) && !writtenWithKubectl(request);
+export function isHelmsOwnWrite(request: HelmWriteRequest, annotations: StringMap, namespace?: string): boolean {
+  return isHelmManaged(annotations, namespace) && writtenByHelm(request);
 }

@@ -608,6 +608,17 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
 const RELEASE_NAME_FIELD = `f:${HELM_RELEASE_NAME_ANNOTATION}`;
 
 /**
+ * The fields (FieldsV1) of one metadata.managedFields entry when that entry owns the Helm release annotation
+ * (`f:metadata` → `f:annotations` → `f:meta.helm.sh/release-name`): the manager that set it, Helm or a tool built on
+ * Helm's library under a name of its own. Undefined for any other entry.
+ */
+export function releaseAnnotationOwnerFields(entry: unknown): JsonObject | undefined {
+  const fields = objectAt(entry, 'fieldsV1');
+  const annotations = objectAt(objectAt(fields, 'f:metadata'), 'f:annotations');
+  return annotations !== undefined && Object.hasOwn(annotations, RELEASE_NAME_FIELD) ? fields : undefined;
+}
+
+/**
  * StatefulSetRecord.releaseSets: the spec fields owned (metadata.managedFields, FieldsV1) by a field manager that also
  * owns the Helm release annotation, whatever that manager is called (`helm`, Flux's `helm-controller`, ...). Entries
  * of a subresource (`kubectl scale`, an autoscaler) never own the annotation. Omitted when no such field.
@@ -617,10 +628,7 @@ function releaseSetsOf(metadata: JsonObject): { releaseSets?: StatefulSetRecord[
   let ordinalsStart = false;
   let whenScaled = false;
   for (const entry of arrayAt(metadata, 'managedFields')) {
-    const fields = objectAt(entry, 'fieldsV1');
-    const annotations = objectAt(objectAt(fields, 'f:metadata'), 'f:annotations');
-    if (annotations === undefined || !Object.hasOwn(annotations, RELEASE_NAME_FIELD)) continue;
-    const spec = objectAt(fields, 'f:spec');
+    const spec = objectAt(releaseAnnotationOwnerFields(entry), 'f:spec');
     if (spec === undefined) continue;
     replicas ||= Object.hasOwn(spec, 'f:replicas');
     const ordinals = objectAt(spec, 'f:ordinals');

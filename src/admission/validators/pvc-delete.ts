@@ -389,7 +389,8 @@ export function scaleDownOf(request: AdmissionRequest, context: ValidationContex
   if ((request.subResource ?? '') !== '') return undefined;
   // Helm's own write (helm upgrade/rollback, Flux's helm-controller): judged at its release record, before Helm
   // touched anything; refusing it here would leave the upgrade half applied. (Helm never writes the scale subresource.)
-  // kubectl's writes of it (kubectl edit, patch, apply) were judged nowhere else: judged here.
+  // Anyone else's writes of it (kubectl, a GitOps controller, a UI: src/admission/helm-writes.ts) were judged nowhere
+  // else: judged here.
   if (isHelmsOwnWrite(request, metaOf(request.object)?.annotations ?? {}, namespace)) return undefined;
   const policy = (object: unknown): string =>
     stringField(object, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenScaled') === 'Delete' ? 'Delete' : 'Retain';

@@ -8,18 +8,19 @@
 //
 // A StatefulSet Helm creates carries `meta.helm.sh/release-name` (and `-namespace`): it was judged at its release
 // record, before Helm created anything, and is not judged twice, unless it lands outside the release's namespace
-// (a release record is judged in its own namespace only), or a kubectl command wrote it (src/admission/helm-writes.ts).
+// (a release record is judged in its own namespace only), or someone other than Helm wrote it: kubectl, a GitOps
+// controller, a UI (recognised by the field manager: src/admission/helm-writes.ts).
 //
 // Scale-ups outside Helm (kubectl scale, an autoscaler, a GitOps sync raising spec.replicas): the controller claims the
 // added ordinals' PVCs the same way; those older than the StatefulSet were left by an earlier one of that name and are
-// judged like at a CREATE (its own scale-down leftovers are younger than it, and meant to come back). (Any client but
-// kubectl may write that annotation and a field manager of its choosing; documented in the README.)
+// judged like at a CREATE (its own scale-down leftovers are younger than it, and meant to come back). (Any client may
+// write that annotation and a field manager of its choosing; documented in the README.)
 import type { ScaleUpTarget } from '../../checks/orphan-pvc.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
 import { pvcDeleteModeFor, skipOnReviewedObject } from '../context.ts';
-import { isHelmsOwnWrite, KUBECTL_WRITE_CEL } from '../helm-writes.ts';
+import { HELM_OR_NO_FIELD_MANAGER_CEL, isHelmsOwnWrite } from '../helm-writes.ts';
 import { field, metaOf, stringField } from '../objects.ts';
 import { DELETE_KEY, deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -28,14 +29,16 @@ import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration 
 import type { ValidationContext, Validator } from '../validator.ts';
 
 /**
- * CEL: a StatefulSet that claims storage, written by someone other than Helm for a release of its own namespace
- * (a kubectl write of a StatefulSet Helm manages counts as outside Helm: src/admission/helm-writes.ts).
+ * CEL: a StatefulSet that claims storage, unless Helm wrote it for a release of its own namespace, as far as CEL can
+ * tell: a field manager starting with `helm`/`Helm`, or none. Any other manager's write of a StatefulSet Helm manages
+ * is sent, and the handler decides (a tool built on Helm's library owns the release annotation in managedFields:
+ * src/admission/helm-writes.ts).
  */
 const CLAIMS_OUTSIDE_HELM =
   "has(object.spec.volumeClaimTemplates) && size(object.spec.volumeClaimTemplates) > 0 && " +
-  `(${KUBECTL_WRITE_CEL} || !(has(object.metadata.annotations) && '${HELM_RELEASE_NAME_ANNOTATION}' in object.metadata.annotations && ` +
+  `!(${HELM_OR_NO_FIELD_MANAGER_CEL} && has(object.metadata.annotations) && '${HELM_RELEASE_NAME_ANNOTATION}' in object.metadata.annotations && ` +
   `(!('${HELM_RELEASE_NAMESPACE_ANNOTATION}' in object.metadata.annotations) || ` +
-  `object.metadata.annotations['${HELM_RELEASE_NAMESPACE_ANNOTATION}'] == request.namespace)))`;
+  `object.metadata.annotations['${HELM_RELEASE_NAMESPACE_ANNOTATION}'] == request.namespace))`;
 /** spec.replicas in CEL: a Scale omits 0; a StatefulSet's is defaulted to 1 before admission. */
 const replicas = (object: string): string => `(has(${object}.spec) && has(${object}.spec.replicas) ? ${object}.spec.replicas : 0)`;
 const start = (object: string): string =>
@@ -127,7 +130,7 @@ export function scaleUpOf(request: AdmissionRequest, context: ValidationContext)
   }
   if ((request.subResource ?? '') !== '') return undefined;
   const meta = metaOf(request.object);
-  // Helm's own write: judged at its release record (kubectl's writes of it are judged here).
+  // Helm's own write: judged at its release record (anyone else's writes of it are judged here).
   if (!meta || isHelmsOwnWrite(request, meta.annotations, namespace)) return undefined;
   const statefulSet = statefulSetFromObject(request.object, namespace);
   if (!statefulSet || statefulSet.claimTemplates.length === 0) return undefined;

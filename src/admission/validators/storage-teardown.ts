@@ -6,7 +6,7 @@
 // - longhorn-settings: deleting-confirmation-flag set true, node-drain-policy weakened,
 //   allow-node-drain-with-last-healthy-replica set true;
 // - storage-upgrade: the longhorn-manager workload's image changed outside Helm (a Helm upgrade of the Longhorn
-//   chart is judged at its release record, see helm-release.ts; kubectl's writes of a Helm-managed one are judged).
+//   chart is judged at its release record, see helm-release.ts; anyone else's writes of a Helm-managed one are judged).
 // Overrides: `volume-guard.io/skip` on Longhorn's namespace (policed by the override guard when written).
 import {
   ALLOW_DRAIN_WITH_LAST_REPLICA,
@@ -359,7 +359,7 @@ export function storageUpgradeValidator(config: Config): Validator {
       }
       if (containerImages(request.object) === containerImages(request.oldObject)) return allowed();
       // Helm's own write: the upgrade of the release rendering it (the `longhorn` chart or one bundling it) was judged
-      // at its release record (storage-upgrade-hook.ts). kubectl's writes are judged.
+      // at its release record (storage-upgrade-hook.ts). Anyone else's writes are judged (src/admission/helm-writes.ts).
       if (isHelmsOwnWrite(request, metaOf(request.object)?.annotations ?? {})) return allowed();
       const kind = request.resource.resource === 'daemonsets' ? 'DaemonSet' : 'Deployment';
       return judgeWith(context, `upgrade of Longhorn (${kind} ${request.namespace}/${request.name} image)`, PLANS['storage-upgrade'], {});

@@ -153,6 +153,30 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     expect(decision.status!.message).toContain('data-db-2');
   });
 
+  it("judges a GitOps controller's or a UI's scale-down of a StatefulSet Helm installed; Helm's names and the annotation's owner pass", () => {
+    const helmAnnotations = { 'meta.helm.sh/release-name': 'db', 'meta.helm.sh/release-namespace': NS };
+    // As Helm's install leaves it: the release annotation owned by the manager that installed it.
+    const helmManaged = (shape: Shape, installer?: string) => {
+      const object = stsObject(shape) as { metadata: Record<string, unknown> };
+      const fieldsV1 = { 'f:metadata': { 'f:annotations': { 'f:meta.helm.sh/release-name': {} } }, 'f:spec': { 'f:replicas': {} } };
+      const managedFields = installer === undefined ? [] : [{ manager: installer, operation: 'Update', apiVersion: 'apps/v1', fieldsV1 }];
+      return { ...object, metadata: { ...object.metadata, annotations: helmAnnotations, managedFields } };
+    };
+    const by = (fieldManager: string, installer?: string) => ({
+      ...request({ ...STS_KIND, operation: 'UPDATE', namespace: NS, name: 'db', userInfo: ARGO, object: helmManaged({ replicas: 1 }), oldObject: helmManaged({ replicas: 3 }, installer) }),
+      options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager },
+    });
+    for (const manager of ['kustomize-controller', 'argocd-controller', 'rancher']) {
+      const decision = validator.handle(by(manager, 'helm'), context(model()));
+      expect(decision.allowed, manager).toBe(false);
+      expect(decision.status!.message).toContain('scale-down of StatefulSet shop/db from 3 to 1 replicas');
+      expect(decision.status!.message).toContain('data-db-2');
+    }
+    for (const manager of ['helm', 'helm-controller', 'Helm']) expect(validator.handle(by(manager), context(model())).allowed, manager).toBe(true);
+    // A tool built on Helm's library under its own name, which installed the release: Helm's write.
+    expect(validator.handle(by('terraform-provider-helm_v2.17.0_x5', 'terraform-provider-helm_v2.17.0_x5'), context(model())).allowed).toBe(true);
+  });
+
   it("honors each PVC's volume-guard.io/delete=true with its writer", () => {
     const decision = validator.handle(update(ARGO, { replicas: 3 }, { replicas: 0 }), context(model({ approved: 'data-db-2' })));
     expect(decision.allowed).toBe(false);

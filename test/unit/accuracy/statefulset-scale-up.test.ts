@@ -99,4 +99,34 @@ describe('orphan-pvc at a StatefulSet scale-up outside Helm', () => {
     const byHelm = { ...update(1, 3, helm), options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'helm' } };
     expect(validator.handle(byHelm, context(model())).allowed).toBe(true);
   });
+
+  it("judges a GitOps controller's or a UI's scale-up of a StatefulSet Helm manages; Helm's names and the annotation's owner pass", () => {
+    const helm = { 'meta.helm.sh/release-name': 'db', 'meta.helm.sh/release-namespace': NS };
+    const by = (fieldManager: string, oldObject?: unknown): AdmissionRequest => {
+      const review = update(1, 3, helm);
+      return { ...review, options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager }, ...(oldObject === undefined ? {} : { oldObject }) };
+    };
+    for (const manager of ['kustomize-controller', 'argocd-controller', 'rancher']) {
+      const decision = validator.handle(by(manager), context(model()));
+      expect(decision.allowed, manager).toBe(false);
+      expect(decision.status!.message).toContain(`PVC ${NS}/data-db-1`);
+    }
+    for (const manager of ['helm', 'helm-controller', 'Helm']) expect(validator.handle(by(manager), context(model())).allowed, manager).toBe(true);
+    // A tool built on Helm's library under its own name owns the release annotation it installed.
+    const stored = stsObject(1, helm) as { metadata: Record<string, unknown> };
+    const fieldsV1 = { 'f:metadata': { 'f:annotations': { 'f:meta.helm.sh/release-name': {} } } };
+    const installed = { ...stored, metadata: { ...stored.metadata, managedFields: [{ manager: 'greenhouse', operation: 'Update', fieldsV1 }] } };
+    expect(validator.handle(by('greenhouse', installed), context(model())).allowed).toBe(true);
+    expect(validator.handle(by('argocd-controller', installed), context(model())).allowed).toBe(false);
+  });
+
+  it('asks the API server for writes of a Helm-managed StatefulSet unless their field manager is Helm-named or absent', () => {
+    const expression = validator.declaration.matchConditions?.[0]?.expression ?? '';
+    expect(expression).toContain(
+      "!((!has(request.options) || request.options == null || !has(request.options.fieldManager) || request.options.fieldManager == '' || " +
+        "request.options.fieldManager.startsWith('helm') || request.options.fieldManager.startsWith('Helm')) && has(object.metadata.annotations) && " +
+        "'meta.helm.sh/release-name' in object.metadata.annotations",
+    );
+    expect(expression).not.toContain("startsWith('kubectl')");
+  });
 });

@@ -125,8 +125,22 @@ describe('StatefulSet CREATE outside Helm', () => {
     expect(decision.status!.message).toContain('shop/data-db-0');
     const byHelm = { ...create(helmManaged), options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'helm' } };
     expect(validator.handle(byHelm, context(withClaims('data-db-0'))).allowed).toBe(true);
-    // The API server sends kubectl's writes of Helm-managed StatefulSets too.
-    expect(validator.declaration.matchConditions?.[0]?.expression).toContain("request.options.fieldManager.startsWith('kubectl')");
+    // The API server sends writes of Helm-managed StatefulSets by any manager not named for Helm.
+    expect(validator.declaration.matchConditions?.[0]?.expression).toContain("request.options.fieldManager.startsWith('helm')");
+  });
+
+  it('judges a Helm-annotated StatefulSet a GitOps controller or UI creates; a custom manager cannot show it installed it', () => {
+    const helmManaged = stsObject({ annotations: { 'meta.helm.sh/release-name': 'db', 'meta.helm.sh/release-namespace': NS } });
+    for (const fieldManager of ['kustomize-controller', 'argocd-controller', 'rancher', 'greenhouse']) {
+      const by = { ...create(helmManaged), options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager } };
+      const decision = validator.handle(by, context(withClaims('data-db-0')));
+      expect(decision.allowed, fieldManager).toBe(false);
+      expect(decision.status!.message).toContain('shop/data-db-0');
+    }
+    for (const fieldManager of ['helm-controller', 'Helm']) {
+      const by = { ...create(helmManaged), options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager } };
+      expect(validator.handle(by, context(withClaims('data-db-0'))).allowed, fieldManager).toBe(true);
+    }
   });
 
   it('honors a skip on the StatefulSet from an allowed writer only', () => {

@@ -563,21 +563,34 @@ describe('storage upgrades', () => {
     expect(validator.handle(update('longhornio/longhorn-manager:v1.8.0', { 'meta.helm.sh/release-name': 'longhorn' }), context(risky())).allowed).toBe(true);
   });
 
-  it("judges kubectl's new image on a Helm-managed manager (kubectl set image, edit, rollout undo), never Helm's own", () => {
+  it("judges anyone else's new image on a Helm-managed manager (kubectl set image, a GitOps sync, a UI), never Helm's own", () => {
     const helmManaged = { 'meta.helm.sh/release-name': 'longhorn', 'meta.helm.sh/release-namespace': 'longhorn-system' };
-    const by = (fieldManager: string | undefined): AdmissionRequest => ({
-      ...update('longhornio/longhorn-manager:v1.8.0', helmManaged),
-      ...(fieldManager === undefined ? {} : { options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager } }),
-    });
-    for (const manager of ['kubectl-set', 'kubectl-edit', 'kubectl-patch', 'kubectl-rollout', 'kubectl-client-side-apply', 'kubectl']) {
+    const by = (fieldManager: string | undefined, oldObject?: unknown): AdmissionRequest => {
+      const review = update('longhornio/longhorn-manager:v1.8.0', helmManaged);
+      return {
+        ...review,
+        ...(fieldManager === undefined ? {} : { options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager } }),
+        ...(oldObject === undefined ? {} : { oldObject }),
+      };
+    };
+    const managers = ['kubectl-set', 'kubectl-edit', 'kubectl-patch', 'kubectl-rollout', 'kubectl-client-side-apply', 'kubectl'];
+    for (const manager of [...managers, 'kustomize-controller', 'argocd-controller', 'rancher', 'kubectlish']) {
       const decision = validator.handle(by(manager), context(risky()));
       expect(decision.allowed, manager).toBe(false);
       expect(decision.status!.message).toContain('longhorn-system/faulted');
     }
-    // Helm (the binary's name), tools built on its library, and a client that names no manager: Helm's write.
-    for (const manager of ['helm', 'helm-controller', 'kubectlish', '', undefined]) {
+    // Helm (the binary's name), Flux's helm-controller, and a client that names no manager: Helm's write.
+    for (const manager of ['helm', 'helm-controller', 'Helm', '', undefined]) {
       expect(validator.handle(by(manager), context(risky())).allowed, String(manager)).toBe(true);
     }
+    // A tool built on Helm's library under its own name: Helm's when it owns the release annotation it installed.
+    const stored = (owner: string): unknown => {
+      const old = update('longhornio/longhorn-manager:v1.7.2', helmManaged).oldObject as { metadata: Record<string, unknown> };
+      const fieldsV1 = { 'f:metadata': { 'f:annotations': { 'f:meta.helm.sh/release-name': {}, 'f:meta.helm.sh/release-namespace': {} } } };
+      return { ...old, metadata: { ...old.metadata, managedFields: [{ manager: owner, operation: 'Update', fieldsV1 }] } };
+    };
+    expect(validator.handle(by('rancher-helm-op', stored('rancher-helm-op')), context(risky())).allowed).toBe(true);
+    expect(validator.handle(by('rancher', stored('rancher-helm-op')), context(risky())).allowed).toBe(false);
   });
 
   it('recognises the Longhorn chart by its chart name on upgrade and rollback, not on install', () => {
