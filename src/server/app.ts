@@ -354,7 +354,7 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
   const { snapshot, health, config, log, clock, metrics, removals } = options;
 
   function failed(error: unknown, admission: AdmissionRequest, trace: AdmissionTrace): Decision {
-    log.error({ err: error, uid: admission.uid, target: trace.targetLabel }, 'validator threw; answering allowed=false');
+    log.error({ err: error, uid: logged(admission.uid), target: trace.targetLabel }, 'validator threw; answering allowed=false');
     trace.outcome = 'errored';
     return errored(500, INTERNAL_ERROR_MESSAGE);
   }
@@ -455,7 +455,7 @@ class RequestContext implements ValidationContext {
   }
 
   get log(): Logger {
-    this.#log ??= this.#parentLog.child({ uid: this.#uid, target: this.#target });
+    this.#log ??= this.#parentLog.child({ uid: logged(this.#uid), target: this.#target });
     return this.#log;
   }
 
@@ -624,7 +624,7 @@ function admissionRecorder(metrics: ServerMetrics, log: Logger, onDecision: Admi
       try {
         onDecision(request, decision);
       } catch (error) {
-        log.warn({ err: error, uid: request.uid }, 'decision listener failed');
+        log.warn({ err: error, uid: logged(request.uid) }, 'decision listener failed');
       }
     }
   };
@@ -658,18 +658,29 @@ const ADMISSION_LINE_KEYS: readonly (keyof AdmissionLine)[] = [
   'overrideWriter', 'overrideReason', 'overrideSource', 'overrideWritten', 'durationMs', 'httpStatus', 'reason', 'message',
 ];
 
+/**
+ * The request's own strings in the admission line are cut at this many characters (marked by "…"): a forged review
+ * with a 500 KB uid and username wrote a megabyte line. Real ones are far shorter (a uid is 36, a name at most 253).
+ */
+export const MAX_LOGGED_FIELD_LENGTH = 256;
+
+/** `text` cut to MAX_LOGGED_FIELD_LENGTH characters; one comparison for the usual short string. */
+function logged(text: string): string {
+  return text.length <= MAX_LOGGED_FIELD_LENGTH ? text : `${text.slice(0, MAX_LOGGED_FIELD_LENGTH - 1)}…`;
+}
+
 function admissionLine(trace: AdmissionTrace, elapsedMs: number, statusCode: number): AdmissionLine {
   const request = trace.request;
   const decision = trace.decision;
   const line: AdmissionLine = request
     ? {
-        uid: request.uid,
+        uid: logged(request.uid),
         target: trace.targetLabel,
         operation: request.operation,
-        kind: request.kind.group ? `${request.kind.group}/${request.kind.kind}` : request.kind.kind,
-        namespace: request.namespace,
-        name: request.name,
-        user: request.userInfo.username,
+        kind: logged(request.kind.group ? `${request.kind.group}/${request.kind.kind}` : request.kind.kind),
+        namespace: logged(request.namespace),
+        name: logged(request.name),
+        user: logged(request.userInfo.username),
         dryRun: request.dryRun,
         decision: trace.outcome,
         checks: decision?.checks ?? NONE,

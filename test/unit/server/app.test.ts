@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allowAllValidator } from '../../../src/admission/allow-all.ts';
 import { allowed, type Decision } from '../../../src/admission/types.ts';
-import { INTERNAL_ERROR_MESSAGE, buildAdmissionApp, buildOpsApp } from '../../../src/server/app.ts';
+import { INTERNAL_ERROR_MESSAGE, MAX_LOGGED_FIELD_LENGTH, buildAdmissionApp, buildOpsApp } from '../../../src/server/app.ts';
 import { MAX_AUDIT_ANNOTATION_LENGTH, MAX_STATUS_MESSAGE_LENGTH } from '../../../src/server/codec.ts';
 import type { AdmissionApp, AdmissionAppOptions } from '../../../src/server/app.ts';
 import { ALWAYS_SYNCED, EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
@@ -203,6 +203,33 @@ describe('POST /validate/<target>', () => {
     });
     expect(typeof line?.durationMs).toBe('number');
     expect(captured.text()).not.toContain('SECRET-VALUE-123');
+  });
+
+  it('cuts the request\'s own strings in its log lines at MAX_LOGGED_FIELD_LENGTH, never a megabyte line, and still echoes the uid whole', async () => {
+    const { app, captured } = harness({
+      registry: registryOf(
+        validator('nodes', (_request, context) => {
+          context.log.info('judging');
+          return allowed();
+        }),
+      ),
+    });
+    const huge = (letter: string) => letter.repeat(500_000);
+    const response = await post(
+      app,
+      'nodes',
+      sampleReview({ uid: huge('u'), name: huge('n'), namespace: huge('s'), kind: { group: huge('g'), version: 'v1', kind: 'Node' }, userInfo: { username: huge('a') } }),
+    );
+    expect(response.statusCode).toBe(200);
+    expect((response.json() as { response: { uid: string } }).response.uid).toBe(huge('u'));
+    const cut = (letter: string) => `${letter.repeat(MAX_LOGGED_FIELD_LENGTH - 1)}…`;
+    const line = captured.lines.find((entry) => entry.msg === 'admission');
+    expect(line).toMatchObject({ uid: cut('u'), name: cut('n'), namespace: cut('s'), user: cut('a'), kind: cut('g') });
+    expect(captured.lines.find((entry) => entry.msg === 'judging')).toMatchObject({ uid: cut('u') });
+    for (const text of captured.text().split('\n')) expect(text.length).toBeLessThan(4096);
+    // Short ones are written as they are.
+    await post(app, 'nodes', sampleReview({ uid: 'u'.repeat(MAX_LOGGED_FIELD_LENGTH), name: 'worker-1' }));
+    expect(captured.lines.filter((entry) => entry.msg === 'admission')[1]).toMatchObject({ uid: 'u'.repeat(MAX_LOGGED_FIELD_LENGTH), name: 'worker-1', user: 'alice' });
   });
 });
 
