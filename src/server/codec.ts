@@ -52,7 +52,11 @@ const ADMISSION_REVIEW_SCHEMA = {
             groups: { type: 'array', items: { type: 'string' } },
           },
         },
-        // object / oldObject: any JSON, or null; the validators narrow them.
+        // object / oldObject: a JSON object, or null (the API server sends null for the one an operation has not:
+        // object on DELETE, oldObject on CREATE); the validators narrow them further. Anything else (`[]`, `"x"`)
+        // is no Kubernetes object: refused with a reason rather than judged as if empty (allowed). One type check each.
+        object: { type: 'object', nullable: true },
+        oldObject: { type: 'object', nullable: true },
         dryRun: { type: 'boolean' },
       },
     },

@@ -114,9 +114,39 @@ describe('decodeAdmissionReview', () => {
     ['no userInfo', sampleReview({ userInfo: undefined }), 'request.userInfo is required'],
     ['a kind without version', sampleReview({ kind: { group: '', kind: 'Node' } }), 'request.kind.version is required'],
     ['a dryRun string', sampleReview({ dryRun: 'yes' }), 'request.dryRun must be a boolean (got "yes")'],
+    ['an object that is an array', sampleReview({ object: [] }), 'request.object must be an object (got an array)'],
+    ['an object that is a string', sampleReview({ object: 'x' }), 'request.object must be an object (got "x")'],
+    ['an object that is a number', sampleReview({ operation: 'CREATE', object: 7, oldObject: null }), 'request.object must be an object (got 7)'],
+    ['an oldObject that is an array', sampleReview({ oldObject: [{ metadata: { name: 'worker-1' } }] }), 'request.oldObject must be an object (got an array)'],
+    ['an oldObject that is a boolean', sampleReview({ operation: 'DELETE', object: null, oldObject: true }), 'request.oldObject must be an object (got true)'],
   ])('rejects %s with a one-line reason', (_what, value, reason) => {
     const review = JSON.parse(JSON.stringify(value)); // drops the undefined fields
     expect(reasonFor(review)).toBe(reason);
+  });
+
+  it('takes a null or absent object and oldObject (the API server sends null for the one an operation has not)', () => {
+    for (const request of [
+      { operation: 'DELETE', object: null },
+      { operation: 'CREATE', oldObject: null },
+      { operation: 'CONNECT', object: undefined, oldObject: undefined },
+    ]) {
+      const result = decodeAdmissionReview(JSON.parse(JSON.stringify(sampleReview(request))));
+      expect(result.ok, JSON.stringify(request)).toBe(true);
+    }
+  });
+
+  it('refuses an object of the wrong type whether or not strings are set aside from the body', () => {
+    const paths = [['request', 'object', 'data', 'release'], ['request', 'oldObject', 'data', 'release']];
+    for (const [object, reason] of [
+      [[], 'request.object must be an object (got an array)'],
+      ['x', 'request.object must be an object (got "x")'],
+      [[{ data: { release: 'Q' } }], 'request.object must be an object (got an array)'],
+    ] as const) {
+      const body = Buffer.from(JSON.stringify(sampleReview({ object, oldObject: { data: { release: 'Q'.repeat(ELIDE_FROM_BYTES) } } })));
+      expect(decodeAdmissionReviewBody(body, paths)).toEqual({ ok: false, reason });
+      expect(decodeAdmissionReviewBody(body, paths, { fromBytes: 0, bodyIsOurs: true })).toEqual({ ok: false, reason });
+      expect(decodeAdmissionReviewBody(body)).toEqual({ ok: false, reason });
+    }
   });
 
   it('never quotes long or multi-line values in full', () => {

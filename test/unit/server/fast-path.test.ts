@@ -170,6 +170,10 @@ const INPUTS: [string, Sent, boolean][] = [
   ['a truncated JSON text', { path: '/validate/allow-all', body: review({ uid: 'x-1' }).slice(0, 50) }, true],
   ['a wrong apiVersion', { path: '/validate/allow-all', body: review({}, { apiVersion: 'admission.k8s.io/v1beta1' }) }, true],
   ['a missing uid', { path: '/validate/allow-all', body: JSON.stringify({ ...sampleReview(), request: { ...sampleReview().request, uid: undefined } }) }, true],
+  ['an object that is an array', { path: '/validate/nodes', body: review({ uid: 'o-1', object: [] }) }, true],
+  ['an object that is a string', { path: '/validate/allow-all', body: review({ uid: 'o-2', object: 'x' }) }, true],
+  ['an oldObject that is a number', { path: '/validate/nodes', body: review({ uid: 'o-3', oldObject: 3 }) }, true],
+  ['a DELETE with a null object', { path: '/validate/nodes', body: review({ uid: 'o-4', operation: 'DELETE', object: null }) }, true],
   ['a body at the limit', { path: '/validate/allow-all', body: review({ uid: 'x'.repeat(BODY_LIMIT - review({ uid: '' }).length) }) }, true],
   ['an empty body', { path: '/validate/allow-all', body: '' }, false],
   ['an oversize body', { path: '/validate/allow-all', body: review({ object: { data: 'x'.repeat(BODY_LIMIT) } }) }, false],
@@ -213,6 +217,18 @@ describe('the fast path answers as Fastify does', () => {
     // Which path took it: Fastify's hooks never see a fast request.
     expect(withFastPath.fastifyRequests).toBe(fast ? 0 : 1);
     expect(without.fastifyRequests).toBe(1);
+  });
+
+  it('refuses an object or oldObject that is no JSON object with a 400 on both paths, and takes a null one', async () => {
+    const withFastPath = await serve(true);
+    const without = await serve(false);
+    for (const served of [withFastPath, without]) {
+      expect(await send(served, { path: '/validate/nodes', body: review({ uid: 'o-1', object: [] }) })).toMatchObject({ status: 400, body: '{"error":"request.object must be an object (got an array)"}' });
+      expect(await send(served, { path: '/validate/nodes', body: review({ uid: 'o-2', object: 'x' }) })).toMatchObject({ status: 400, body: '{"error":"request.object must be an object (got \\"x\\")"}' });
+      expect(await send(served, { path: '/validate/nodes', body: review({ uid: 'o-3', oldObject: 3 }) })).toMatchObject({ status: 400, body: '{"error":"request.oldObject must be an object (got 3)"}' });
+      expect((await send(served, { path: '/validate/nodes', body: review({ uid: 'o-4', operation: 'DELETE', object: null }) })).status).toBe(200);
+    }
+    expect(withFastPath.fastifyRequests).toBe(0);
   });
 
   it('answers the same sequence on one kept-alive connection, and says Connection: close once shutting down', async () => {
