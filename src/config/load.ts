@@ -122,7 +122,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const error = validateConfig.errors?.[0];
     throw new ConfigError(error ? describeError(error, data, envSources) : 'config: invalid');
   }
-  return data as unknown as Config;
+  const config = data as unknown as Config;
+  // One review at the body limit must always fit in the budget of bodies in flight.
+  const { bodyLimitBytes, maxInflightBodyBytes } = config.admission;
+  if (maxInflightBodyBytes < bodyLimitBytes) {
+    const from = [...envSources].filter(([path]) => path === 'admission.maxInflightBodyBytes' || path === 'admission.bodyLimitBytes').map(([, name]) => name);
+    throw new ConfigError(
+      `config: admission.maxInflightBodyBytes (${maxInflightBodyBytes}) must be at least admission.bodyLimitBytes (${bodyLimitBytes})${from.length ? ` (from ${from.join(', ')})` : ''}`,
+    );
+  }
+  return config;
 }
 
 /** The defaults alone (what `loadConfig()` returns with no file and no environment). */

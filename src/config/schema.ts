@@ -113,6 +113,16 @@ export const CONFIG_SCHEMA = {
         default: 3 * 1024 * 1024,
         description: 'largest AdmissionReview accepted; larger ones get HTTP 400',
       },
+      maxInflightBodyBytes: {
+        type: 'integer',
+        minimum: 1024,
+        // 64 MiB: 21 reviews at the default body limit held at once, far past what the API server sends (a handful
+        // of concurrent reviews, Helm records of a few MiB); on the ~250 MB a pod uses, inside the chart's 512 Mi
+        // with room for decoding them. Unbounded, ~85 stalled 3 MiB bodies got the pod OOM-killed.
+        default: 64 * 1024 * 1024,
+        description:
+          "request bodies held at once across all connections, counted by Content-Length (a chunked body as admission.bodyLimitBytes) from before a body is read until its request ends; a request past it gets HTTP 503 with its body unread. At least admission.bodyLimitBytes; the default holds 21 reviews at the default limit, ~320 MB with a pod's baseline, under the chart's 512 Mi",
+      },
       allowAll: {
         type: 'boolean',
         default: false,

@@ -1,7 +1,7 @@
 // The two Fastify apps: admission (HTTPS in production, POST /validate/<target>) and ops (plain HTTP: probes
 // and metrics). Built without listening, so tests drive them with inject().
 
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, ServerResponse as NodeServerResponse } from 'node:http';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
@@ -185,13 +185,39 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     return refusal;
   };
 
-  // The listening server's request listener: the fast path first (when enabled), Fastify for everything else.
+  // Request bodies in flight across all connections, against admission.maxInflightBodyBytes (see bodyBudget).
+  const refuseBusy = busyRefuser(config.admission.maxInflightBodyBytes, metrics, log, clock);
+  const maxInflight = config.admission.maxInflightBodyBytes;
+  let inflight = 0;
+  metrics.inflightBodyBytes.read = () => inflight;
+  // Shared by every response (no closure per request); a second 'close' would give back 0.
+  function releaseBody(this: BudgetedResponse): void {
+    inflight -= this.reservedBodyBytes;
+    this.reservedBodyBytes = 0;
+  }
+
+  // The listening server's request listener: the body budget, then the fast path (when enabled), then Fastify for
+  // everything else. The budget is taken here, before either path reads a byte of the body, so both share it and
+  // every route (a 404 reads its body too) counts; inject() does not pass here.
   let fastPath: FastPath | undefined;
   const serverFactory = (fastifyHandler: RequestListener) => {
-    const listener: RequestListener = (request, response) => {
+    const listener = (request: IncomingMessage, response: BudgetedResponse): void => {
+      // What the body may hold: its Content-Length (never past the body limit: a longer one is refused unread), a
+      // chunked one up to the body limit. Node's parser has checked both headers; neither: no body.
+      const headers = request.headers;
+      const declared = headers['transfer-encoding'] !== undefined ? bodyLimit : Math.min(Number(headers['content-length'] ?? 0), bodyLimit);
+      if (declared > 0) {
+        if (inflight + declared > maxInflight) return refuseBusy(response, inflight);
+        inflight += declared;
+        response.reservedBodyBytes = declared;
+        // Node emits 'close' once on every response: answered, the caller gone, the request timed out.
+        response.on('close', releaseBody);
+      }
       if (fastPath === undefined || !fastPath(request, response)) fastifyHandler(request, response);
     };
-    const server = options.https ? createHttpsServer(options.https, listener) : createHttpServer(listener);
+    const server = options.https
+      ? createHttpsServer({ ...options.https, ServerResponse: BudgetedResponse }, listener)
+      : createHttpServer({ ServerResponse: BudgetedResponse }, listener);
     // A TLS 1.2 renegotiation could change a connection's certificate after its verdict was kept: refused (the API
     // server never renegotiates).
     if (checkCallers) {
@@ -201,6 +227,9 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     // What Fastify sets on the servers it creates itself.
     server.keepAliveTimeout = keepAliveTimeout;
     server.requestTimeout = requestTimeout;
+    // Node enforces the request timeout only once the headers timeout (60 s by default) has passed too: a body that
+    // stalled was held for 60 s, not requestTimeout. As Node derives it when requestTimeout is given at construction.
+    server.headersTimeout = Math.min(server.headersTimeout, requestTimeout);
     server.setTimeout(0);
     return server;
   };
@@ -313,6 +342,44 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
 }
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+/**
+ * The listening server's responses: each carries what its request reserved of admission.maxInflightBodyBytes, given
+ * back when it closes (a field, not a closure per request).
+ */
+class BudgetedResponse extends NodeServerResponse {
+  reservedBodyBytes = 0;
+}
+
+const BUSY_PAYLOAD = JSON.stringify({ error: 'too many request bodies in flight (admission.maxInflightBodyBytes); retry' });
+const BUSY_HEADERS = { 'content-type': 'application/json; charset=utf-8', connection: 'close', 'content-length': Buffer.byteLength(BUSY_PAYLOAD) };
+/** At most one warn line per this long about refused requests; the counter has them all. */
+const BUSY_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * The answer to a request past the body budget: 503 and Connection: close, its body never read (Node discards what
+ * arrives until the socket closes). Counted in volume_guard_admission_bodies_refused_total; logged at warn at most
+ * once per BUSY_LOG_INTERVAL_MS, with how many were refused since the last such line.
+ */
+function busyRefuser(maxInflight: number, metrics: ServerMetrics, log: Logger, clock: () => number): (response: ServerResponse, inflight: number) => void {
+  let refusedSinceLine = 0;
+  let lastLine = -Infinity;
+  return (response, inflight) => {
+    metrics.bodiesRefused.inc();
+    refusedSinceLine += 1;
+    const now = clock();
+    if (now - lastLine >= BUSY_LOG_INTERVAL_MS) {
+      log.warn(
+        { refused: refusedSinceLine, inflightBodyBytes: inflight, maxInflightBodyBytes: maxInflight },
+        'admission requests refused with HTTP 503: request bodies in flight reached admission.maxInflightBodyBytes',
+      );
+      lastLine = now;
+      refusedSinceLine = 0;
+    }
+    response.writeHead(503, BUSY_HEADERS);
+    response.end(BUSY_PAYLOAD);
+  };
+}
 /** Takes the request (true) or leaves it to Fastify (false, having read nothing of it). */
 type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
 type CallerRefusal = { readonly why: 'ca' } | { readonly why: 'name'; readonly names: readonly string[] };

@@ -18,6 +18,10 @@ export interface ServerMetrics {
   readonly overrides: Counter<'check'>;
   readonly refusals: Counter<'check' | 'target'>;
   readonly tlsCertNotAfter: Gauge;
+  /** Requests answered 503 unread: the request bodies in flight had reached admission.maxInflightBodyBytes. */
+  readonly bodiesRefused: Counter;
+  /** What volume_guard_admission_inflight_body_bytes reads when scraped (the admission server sets it). */
+  readonly inflightBodyBytes: { read: () => number };
 }
 
 export interface CreateMetricsOptions {
@@ -28,7 +32,23 @@ export interface CreateMetricsOptions {
 export function createMetrics(options: CreateMetricsOptions = {}): ServerMetrics {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const inflightBodyBytes = { read: () => 0 };
+  // Read on scrape, so the request path only adds and subtracts an integer.
+  new Gauge({
+    name: 'volume_guard_admission_inflight_body_bytes',
+    help: 'Request bytes held now, as counted against admission.maxInflightBodyBytes (Content-Length, or the body limit for a chunked body).',
+    registers: [registry],
+    collect() {
+      this.set(inflightBodyBytes.read());
+    },
+  });
   return {
+    inflightBodyBytes,
+    bodiesRefused: new Counter({
+      name: 'volume_guard_admission_bodies_refused_total',
+      help: 'Requests answered HTTP 503 with their body unread: the request bodies in flight had reached admission.maxInflightBodyBytes.',
+      registers: [registry],
+    }),
     registry,
     admissionRequests: new Counter({
       name: 'volume_guard_admission_requests_total',

@@ -38,6 +38,7 @@ describe('loadConfig defaults', () => {
       port: 8443,
       host: '0.0.0.0',
       bodyLimitBytes: 3 * 1024 * 1024,
+      maxInflightBodyBytes: 64 * 1024 * 1024,
       allowAll: false,
       tls: { certFile: '/etc/volume-guard/tls/tls.crt', keyFile: '/etc/volume-guard/tls/tls.key', caFile: '', clientCaFile: '', clientNames: [], pollIntervalMs: 10_000 },
     });
@@ -114,6 +115,13 @@ upgrades:
     expect(await errorOf(text)).toBe(message);
   });
 
+  it('wants the budget of bodies in flight to hold one review at the body limit', async () => {
+    expect(await errorOf('admission:\n  bodyLimitBytes: 4096\n  maxInflightBodyBytes: 4095\n')).toBe(
+      'config: admission.maxInflightBodyBytes (4095) must be at least admission.bodyLimitBytes (4096)',
+    );
+    expect(loadConfig({ env: { VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: '4096', VOLUME_GUARD_ADMISSION_MAX_INFLIGHT_BODY_BYTES: '4096' } }).admission.maxInflightBodyBytes).toBe(4096);
+  });
+
   it('reports unreadable files and bad YAML in one line', async () => {
     expect(() => loadConfig({ file: '/nonexistent/volume-guard.yaml' })).toThrow('config: cannot read /nonexistent/volume-guard.yaml: no such file');
     expect(await errorOf('admission: [unclosed\n')).toMatch(/^config: .*config\.yaml is not valid YAML: /);
@@ -153,6 +161,14 @@ describe('loadConfig environment overrides', () => {
     [{ VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'maybe' }, 'config: admission.allowAll must be a boolean (got "maybe") (from VOLUME_GUARD_ADMISSION_ALLOW_ALL)'],
     [{ VOLUME_GUARD_UPGRADES_KINDS: '[{"group":"g"}]' }, 'config: upgrades.kinds[0].version is required (from VOLUME_GUARD_UPGRADES_KINDS)'],
     [{ VOLUME_GUARD_LOG_LEVL: 'debug' }, 'config: environment variable VOLUME_GUARD_LOG_LEVL names no configuration field'],
+    [
+      { VOLUME_GUARD_ADMISSION_MAX_INFLIGHT_BODY_BYTES: '2097152' },
+      'config: admission.maxInflightBodyBytes (2097152) must be at least admission.bodyLimitBytes (3145728) (from VOLUME_GUARD_ADMISSION_MAX_INFLIGHT_BODY_BYTES)',
+    ],
+    [
+      { VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: '100000000' },
+      'config: admission.maxInflightBodyBytes (67108864) must be at least admission.bodyLimitBytes (100000000) (from VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES)',
+    ],
   ])('names the field and the variable: %o', async (env, message) => {
     expect(await errorOf(undefined, env)).toBe(message);
   });

@@ -4,14 +4,18 @@
 // compared.
 import { Agent, request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allowAllValidator } from '../../../src/admission/allow-all.ts';
 import { allowed } from '../../../src/admission/types.ts';
 import type { Decision } from '../../../src/admission/types.ts';
 import { elidedToken, stringOfToken } from '../../../src/json-bytes.ts';
 import { buildAdmissionApp } from '../../../src/server/app.ts';
+import { writeSelfSignedTls } from '../../../src/server/selfsigned.ts';
 import type { AdmissionApp } from '../../../src/server/app.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import type { ServerMetrics } from '../../../src/server/metrics.ts';
@@ -335,5 +339,155 @@ describe('a large body in several chunks', () => {
     // Through Fastify the body is not given back early; the answer is the same otherwise.
     const injected = await app.inject({ method: 'POST', url: '/validate/sizes', headers: { 'content-type': 'application/json' }, payload: body });
     expect((injected.json() as { response: { warnings: string[] } }).response.warnings).toEqual(['release 300000 (kept), other 200000']);
+  });
+});
+
+describe('the budget of request bodies in flight (admission.maxInflightBodyBytes)', () => {
+  const BUDGET = 8192;
+
+  async function budgeted(fastPath: boolean, extra: Partial<Parameters<typeof buildAdmissionApp>[0]> = {}) {
+    const captured = captureLog();
+    const metrics = createMetrics({ processMetrics: false });
+    const app = buildAdmissionApp({
+      config: testConfig({ VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: String(BODY_LIMIT), VOLUME_GUARD_ADMISSION_MAX_INFLIGHT_BODY_BYTES: String(BUDGET) }),
+      registry: validators(),
+      snapshot: EMPTY_SNAPSHOT,
+      health: ALWAYS_SYNCED,
+      metrics,
+      log: captured.log,
+      fastPath,
+      ...extra,
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const agent = new Agent({ keepAlive: true });
+    cleanups.push(async () => {
+      agent.destroy();
+      await app.close();
+    });
+    const served = { app, port: (app.server.address() as AddressInfo).port, captured, metrics, agent, fastifyRequests: 0, decisions: [], shuttingDown: false };
+    return served;
+  }
+
+  /** A raw connection that sends a request's head and `sent` bytes of its body, then stalls. */
+  function stall(port: number, head: string, sent: number): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(`${head}\r\n\r\n${'x'.repeat(sent)}`, () => resolve(socket));
+      });
+      socket.on('error', reject);
+    });
+  }
+  const postHead = (length: number) => `POST /validate/allow-all HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}`;
+  const chunkedHead = 'POST /validate/allow-all HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked';
+
+  async function until(what: () => boolean | Promise<boolean>, label: string): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (!(await what())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  const refusedCount = async (metrics: ServerMetrics) => (await metrics.bodiesRefused.get()).values[0]?.value ?? 0;
+  const busyLines = (captured: CapturedLog) => captured.lines.filter((line) => String(line.msg).includes('admission.maxInflightBodyBytes'));
+
+  it('answers 503 unread past the budget, alike on both paths, logs once, counts each, and serves again once bodies are released', async () => {
+    const run = async (fastPath: boolean) => {
+      const served = await budgeted(fastPath);
+      const held = [await stall(served.port, postHead(4000), 3999), await stall(served.port, postHead(4000), 10)];
+      await until(() => served.metrics.inflightBodyBytes.read() === 8000, '8000 bytes in flight');
+      const small = { path: '/validate/allow-all', body: review({ uid: 'busy-1' }) };
+      const busy = await send(served as unknown as Served, small);
+      const again = await send(served as unknown as Served, small);
+      const text = await served.metrics.registry.metrics();
+      expect(text).toContain('volume_guard_admission_inflight_body_bytes 8000');
+      expect(await refusedCount(served.metrics)).toBe(2);
+      expect(busyLines(served.captured)).toEqual([expect.objectContaining({ level: 'warn', refused: 1, inflightBodyBytes: 8000, maxInflightBodyBytes: BUDGET })]);
+      // Refused before any path saw them: no admission line.
+      expect(admissionLines(served as unknown as Served)).toEqual([]);
+      // An aborted request gives back what it reserved.
+      held[0]!.destroy();
+      await until(() => served.metrics.inflightBodyBytes.read() === 4000, 'the aborted body released');
+      const served200 = await send(served as unknown as Served, small);
+      held[1]!.destroy();
+      await until(() => served.metrics.inflightBodyBytes.read() === 0, 'every body released');
+      return { busy, again, served200 };
+    };
+    const a = await run(true);
+    const b = await run(false);
+    expect(a).toEqual(b);
+    expect(a.busy).toEqual({
+      status: 503,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': expect.any(String), connection: 'close', 'keep-alive': undefined },
+      body: '{"error":"too many request bodies in flight (admission.maxInflightBodyBytes); retry"}',
+    });
+    expect(a.served200.status).toBe(200);
+  });
+
+  it('counts a chunked body as the body limit, and an oversize Content-Length as the body limit', async () => {
+    const served = await budgeted(true);
+    const chunked = await stall(served.port, chunkedHead, 0);
+    await until(() => served.metrics.inflightBodyBytes.read() === BODY_LIMIT, 'the chunked body counted at the limit');
+    // Over the body limit: refused with 400 unread, counted at the limit until it is answered.
+    const oversize = await send(served as unknown as Served, { path: '/validate/allow-all', body: review({ object: { data: 'x'.repeat(BODY_LIMIT) } }) });
+    expect(oversize.status).toBe(400);
+    const cl = await stall(served.port, postHead(3900), 100);
+    await until(() => served.metrics.inflightBodyBytes.read() === BODY_LIMIT + 3900, 'both counted');
+    expect((await send(served as unknown as Served, { path: '/validate/allow-all', body: review({ uid: 'c-2' }) })).status).toBe(503);
+    chunked.destroy();
+    cl.destroy();
+    await until(() => served.metrics.inflightBodyBytes.read() === 0, 'every body released');
+  });
+
+  it('releases each reservation exactly once however the request ends: answered, refused, aborted mid-body, pipelined, timed out', async () => {
+    for (const fastPath of [true, false]) {
+      const served = await budgeted(fastPath);
+      const asServed = served as unknown as Served;
+      // Answered 200 (also asynchronously), 400, 404, and through a validator that throws, on one kept-alive connection.
+      for (const sent of [
+        { path: '/validate/allow-all', body: review({ uid: 'r-1' }) },
+        { path: '/validate/later', body: review({ uid: 'r-2' }) },
+        { path: '/validate/throws', body: review({ uid: 'r-3' }) },
+        { path: '/validate/allow-all', body: 'not json' },
+        { path: '/validate/no-such-target', body: review() },
+        { path: '/elsewhere', body: review() },
+      ]) {
+        await send(asServed, sent);
+        await until(() => served.metrics.inflightBodyBytes.read() === 0, `released after ${sent.path}`);
+      }
+      // Aborted mid-body, and while the answer of an asynchronous validator is pending.
+      const cut = await stall(served.port, postHead(3000), 1500);
+      await until(() => served.metrics.inflightBodyBytes.read() === 3000, 'reserved');
+      cut.destroy();
+      await until(() => served.metrics.inflightBodyBytes.read() === 0, 'released after an abort');
+      const body = review({ uid: 'p-1' });
+      const pending = await stall(served.port, `POST /validate/later HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}${postHead(3000)}`, 20);
+      await until(() => served.metrics.inflightBodyBytes.read() === body.length + 3000, 'a pipelined request reserved too');
+      pending.destroy();
+      await until(() => served.metrics.inflightBodyBytes.read() === 0, 'released after a pipelined abort');
+      // The budget is whole again: two bodies at the limit fit.
+      const held = [await stall(served.port, postHead(4096), 0), await stall(served.port, postHead(4096), 0)];
+      await until(() => served.metrics.inflightBodyBytes.read() === 8192, 'the whole budget');
+      for (const socket of held) socket.destroy();
+      await until(() => served.metrics.inflightBodyBytes.read() === 0, 'released');
+    }
+  });
+
+  it('gives back the body of a request that timed out, at the request timeout (Node waited for the 60 s headers timeout)', async () => {
+    const tls = await writeSelfSignedTls();
+    cleanups.push(() => rm(tls.dir, { recursive: true, force: true }));
+    const served = await budgeted(true, {
+      https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), connectionsCheckingInterval: 50 },
+      requestTimeoutMs: 200,
+    });
+    const status = await new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect({ port: served.port, host: '127.0.0.1', rejectUnauthorized: false }, () => socket.write(`${postHead(3000)}\r\n\r\n${'x'.repeat(10)}`));
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
+      socket.on('error', reject);
+    });
+    expect(status).toBe('HTTP/1.1 408 Request Timeout');
+    await until(() => served.metrics.inflightBodyBytes.read() === 0, 'released after the timeout');
   });
 });
