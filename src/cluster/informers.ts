@@ -17,6 +17,12 @@
 // the model current (nothing changed since that resourceVersion); one that receives events the open watch did not
 // deliver within a grace period proves that watch dead (a half-open connection), and it is restarted. A watch that
 // outlives its own server-side timeout by `stallMs` without ending is dead too.
+//
+// What proves the model current. Not a watch's HTTP 200: the API server reports 410 Gone (and other errors) as an
+// ERROR event inside a 200 stream. Proof is a list, a watch event or bookmark, a probe that stayed quiet for its whole
+// server-side timeout, or a watch that ended cleanly after delivering something or lasting that long. A watch that
+// connects while the model is unproven (after an outage) is probed at once, so a quiet resource is current again
+// about a second after the API server is back.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -277,7 +283,7 @@ export class Informer<K extends ResourceKind> {
         } else if (now > this.#watchDeadline) {
           stalled = true;
           why = 'outlived its server-side timeout without ending (its connection is dead)';
-        } else if (sinceProgress > stallMs / 2 && this.#probe === undefined && this.#suspect === undefined) {
+        } else if (now - this.#lastSuccessAt > stallMs / 2 && this.#probe === undefined && this.#suspect === undefined) {
           // Silence is no failure: ask the server whether anything changed since.
           this.#probeQuietWatch();
         }
@@ -301,8 +307,8 @@ export class Informer<K extends ResourceKind> {
   }
 
   /**
-   * Watches from the open watch's resourceVersion for a second. Nothing received: the model is current as of the
-   * probe. Events received: the open watch must deliver some too within PROBE_GRACE_MS, or the watchdog restarts it.
+   * Watches from the open watch's resourceVersion for a second. Nothing received in the whole second, and a clean end:
+   * the model is current as of the probe (a probe cut short proves nothing). Events received: the open watch must deliver some too within PROBE_GRACE_MS, or the watchdog restarts it.
    * A probe that fails proves nothing (the age keeps growing, and the watch deadline still applies); one answered
    * 410 Gone means the watch can no longer be resumed: relist now.
    */
@@ -325,7 +331,11 @@ export class Informer<K extends ResourceKind> {
         () => {
           if (this.#probe !== controller) return;
           this.#probe = undefined;
-          if (seen === 0) this.#markSuccess(startedAt);
+          if (seen === 0) {
+            // Ended by the server's timeout, not early (a proxy closing streams): only then did the quiet mean something.
+            if (now() - startedAt >= PROBE_TIMEOUT_SECONDS * 1000) this.#markSuccess(startedAt);
+            else log.debug({ resource: this.resource }, 'quiet-watch probe ended early; proves nothing');
+          }
           else if (this.#watchEvents === eventsBefore) this.#suspect = { at: now() + PROBE_GRACE_MS, events: eventsBefore };
         },
         (error: unknown) => {
@@ -401,7 +411,7 @@ export class Informer<K extends ResourceKind> {
             },
           },
         );
-        this.#endWatch(true);
+        this.#endWatch(true, watchConnectedAt, watchDelivered);
         // The server ended the watch on its timeout: resume from where it left off. A watch that ends at
         // once without a single event is no success, though (a proxy closing every stream): back off.
         this.#restart('closed');
@@ -412,7 +422,7 @@ export class Informer<K extends ResourceKind> {
         }
       } catch (error) {
         const abort = operation.signal.aborted && operation.signal.reason instanceof InformerAbort ? operation.signal.reason.reason : undefined;
-        this.#endWatch(abort === 'resync');
+        this.#endWatch(abort === 'resync', watchConnectedAt, watchDelivered);
         if (this.#stopped) break;
         if (watchConnectedAt > 0 && (watchDelivered || this.#deps.now() - watchConnectedAt >= HEALTHY_WATCH_MS)) this.#backoff.reset();
         if (abort === 'resync') {
@@ -452,10 +462,14 @@ export class Informer<K extends ResourceKind> {
   /**
    * The watch is over. When it ended cleanly (the server's timeout, our own resync) while it was alive, the
    * model was current up to this moment: counting that keeps a quiet resource from looking stale while it
-   * relists or re-watches. A watch that broke proves nothing about the time since its last event.
+   * relists or re-watches. Alive means proven recently, and the watch delivered something or lasted as long as a
+   * probe: one closed at once with nothing in it (a proxy ending every stream) proves nothing. A watch that broke
+   * proves nothing about the time since its last event.
    */
-  #endWatch(clean: boolean): void {
-    if (clean && this.#connected && this.#deps.now() - this.#lastSuccessAt <= this.#deps.timings.stallMs) this.#markSuccess();
+  #endWatch(clean: boolean, connectedAt: number, delivered: boolean): void {
+    const now = this.#deps.now();
+    const lasted = connectedAt > 0 && now - connectedAt >= PROBE_TIMEOUT_SECONDS * 1000;
+    if (clean && this.#connected && (delivered || lasted) && now - this.#lastSuccessAt <= this.#deps.timings.stallMs) this.#markSuccess(now);
     this.#connected = false;
     this.#endProbe();
   }
@@ -529,9 +543,10 @@ export class Informer<K extends ResourceKind> {
 
   #onConnected(): void {
     this.#connected = true;
-    this.#consecutiveExpired = 0;
-    // A successful (re-)watch means the model is current as of the resourceVersion we resumed from.
-    this.#markSuccess();
+    // HTTP 200 proves nothing yet: a 410 Gone (or another error) comes as an ERROR event in this stream. The first
+    // event or bookmark does (#onEvent); a quiet resource is proven by a probe, sent now if the model is unproven
+    // for a while (after an outage) rather than after the watchdog's half-stall wait.
+    if (this.#deps.now() - this.#lastSuccessAt > this.#deps.timings.stallMs / 2 && this.#probe === undefined) this.#probeQuietWatch();
     if (this.#failingSince !== undefined) {
       this.#deps.log.info(
         { resource: this.resource, failures: this.#backoff.failures, downMs: this.#deps.now() - this.#failingSince },
@@ -553,6 +568,8 @@ export class Informer<K extends ResourceKind> {
     const resourceVersion = stringAt(objectAt(object, 'metadata'), 'resourceVersion');
     if (resourceVersion !== '') this.#resourceVersion = resourceVersion;
     this.#watchEvents += 1;
+    // An event (not an ERROR: those reject the watch) is the stream working: 410s in a row are over.
+    this.#consecutiveExpired = 0;
     this.#markSuccess();
   }
 
