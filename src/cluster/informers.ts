@@ -23,6 +23,12 @@
 // server-side timeout, or a watch that ended cleanly after delivering something or lasting that long. A watch that
 // connects while the model is unproven (after an outage) is probed at once, so a quiet resource is current again
 // about a second after the API server is back.
+//
+// Optional resources (Longhorn's, Cluster API's, Harvester's CRDs) may answer 404 Not Found. The API server also does
+// that for a while for custom resources it serves (right after a restart, before its CRD informer has synced), so a 404
+// is absence only once confirmed. One that was listed before keeps its objects and fails like any error (backoff, its
+// age keeps growing, so the stale policy applies) until 404s have come for `2 × absentPollMs`; only then is it emptied.
+// One never seen is absent (not installed) after a second 404 STARTUP_ABSENT_CONFIRM_MS later; readiness waits for it.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -93,6 +99,8 @@ const HEALTHY_WATCH_MS = 10_000;
 const PROBE_TIMEOUT_SECONDS = 1;
 /** How long the open watch may lag behind an event a probe saw before it counts as dead. */
 const PROBE_GRACE_MS = 2_000;
+/** At startup, how long after a first 404 a second one confirms an optional resource absent (at most absentPollMs). */
+const STARTUP_ABSENT_CONFIRM_MS = 1_000;
 
 type Phase = 'idle' | 'listing' | 'watching' | 'backoff' | 'absent' | 'stopped';
 
@@ -166,6 +174,8 @@ export class Informer<K extends ResourceKind> {
   #loopExited = false;
   #failingSince: number | undefined;
   #consecutiveExpired = 0;
+  /** The first of the 404s in a row an optional resource answered, not yet confirmed absent. */
+  #notFoundSince: number | undefined;
   /** Events (bookmarks included) the open watch delivered: a probe compares against it. */
   #watchEvents = 0;
   /** When the open watch should have been ended by the server (its timeoutSeconds), plus stallMs. */
@@ -222,8 +232,8 @@ export class Informer<K extends ResourceKind> {
     // An open watch delivers every change as it happens; a bookmark, or a quiet-watch probe that found nothing
     // new, proves it current as of then: while that is recent the model is current, however quiet the cluster.
     if (this.#connected && this.#phase === 'watching' && sinceSuccess <= this.#deps.timings.stallMs) return 0;
-    // Likewise an optional resource known to be absent, until its next look is overdue.
-    if (this.#phase === 'absent' && sinceSuccess <= this.#deps.timings.absentPollMs + this.#deps.timings.requestTimeoutMs) return 0;
+    // Likewise an optional resource confirmed absent, until its next look is overdue.
+    if (this.#phase === 'absent' && this.#present === false && sinceSuccess <= this.#deps.timings.absentPollMs + this.#deps.timings.requestTimeoutMs) return 0;
     return sinceSuccess;
   }
 
@@ -383,9 +393,10 @@ export class Informer<K extends ResourceKind> {
         if (this.#needList) {
           this.#enter('listing');
           const outcome = await this.#list(operation.signal);
-          if (outcome === 'absent') {
+          if (outcome !== 'listed') {
             this.#enter('absent');
-            await sleep(this.#deps.timings.absentPollMs, undefined, { signal: operation.signal });
+            const { absentPollMs } = this.#deps.timings;
+            await sleep(outcome === 'absent' ? absentPollMs : Math.min(absentPollMs, STARTUP_ABSENT_CONFIRM_MS), undefined, { signal: operation.signal });
             continue;
           }
         }
@@ -445,8 +456,8 @@ export class Informer<K extends ResourceKind> {
           if (this.#consecutiveExpired > 1) await this.#pause(new AbortController(), this.#backoff.next());
           continue;
         }
-        // A model write failed, or the resource stopped being served (its CRD was deleted): what the
-        // model holds can only be trusted again after a full list.
+        // A model write failed, or the resource answered 404 (its CRD deleted, or not served yet after an API server
+        // restart): what the model holds can only be trusted again after a full list.
         if (error instanceof SinkError || isNotFound(error)) this.#needList = true;
         this.#restart('error');
         const delayMs = this.#backoff.next();
@@ -486,7 +497,8 @@ export class Informer<K extends ResourceKind> {
     }
   }
 
-  async #list(signal: AbortSignal): Promise<'listed' | 'absent'> {
+  /** 'unconfirmed': a first 404 of a resource never seen, to be looked at again shortly (STARTUP_ABSENT_CONFIRM_MS). */
+  async #list(signal: AbortSignal): Promise<'listed' | 'absent' | 'unconfirmed'> {
     const { client, timings, now, log } = this.#deps;
     const startedAt = now();
     const records: RecordByKind[K][] = [];
@@ -498,8 +510,8 @@ export class Informer<K extends ResourceKind> {
         page = await client.list(this.path, { limit: timings.pageSize, continueToken, signal });
       } catch (error) {
         if (this.spec.optional && isNotFound(error) && continueToken === '') {
-          this.#becameAbsent();
-          return 'absent';
+          const outcome = this.#notFound();
+          if (outcome !== 'error') return outcome;
         }
         throw error;
       }
@@ -513,6 +525,8 @@ export class Informer<K extends ResourceKind> {
     } while (continueToken !== '');
 
     this.#write(() => this.#deps.sink.replaceAll(this.spec.kind, records));
+    if (this.#notFoundSince !== undefined) log.info({ resource: this.resource }, 'resource is served again (the 404s were not its removal)');
+    this.#notFoundSince = undefined;
     this.#resourceVersion = resourceVersion;
     this.#needList = false;
     this.#markSuccess();
@@ -525,8 +539,39 @@ export class Informer<K extends ResourceKind> {
     return 'listed';
   }
 
+  /**
+   * An optional resource's list answered 404: absent once confirmed ('absent'), to be looked at again shortly
+   * ('unconfirmed', a resource never seen), or, for one that was served, an error like any other ('error': the
+   * objects stay, the age grows, the informer backs off and lists again).
+   */
+  #notFound(): 'absent' | 'unconfirmed' | 'error' {
+    const { now, timings, log } = this.#deps;
+    const at = now();
+    if (this.#present === false) {
+      this.#becameAbsent(); // still absent: a confirmed look
+      return 'absent';
+    }
+    const first = this.#notFoundSince === undefined;
+    this.#notFoundSince ??= at;
+    const served = this.#present === true;
+    const confirmAfterMs = served ? 2 * timings.absentPollMs : Math.min(timings.absentPollMs, STARTUP_ABSENT_CONFIRM_MS);
+    if (at - this.#notFoundSince >= confirmAfterMs) {
+      this.#becameAbsent();
+      return 'absent';
+    }
+    if (!served) return 'unconfirmed';
+    if (first) {
+      log.warn(
+        { resource: this.resource, confirmAfterMs },
+        'resource answered 404 Not Found after being served; its objects are kept (stale after model.maxStalenessSeconds) until its absence is confirmed',
+      );
+    }
+    return 'error';
+  }
+
   #becameAbsent(): void {
     this.#write(() => this.#deps.sink.replaceAll(this.spec.kind, []));
+    this.#notFoundSince = undefined;
     this.#resourceVersion = '';
     this.#needList = true;
     this.#markSuccess();

@@ -1,0 +1,139 @@
+// When an optional resource (a Longhorn CRD) answers 404, against a scripted KubeClient on a fake clock. The API server
+// answers 404 for a custom resource it serves for a while after a restart, so a 404 is absence only once confirmed: a
+// resource listed before keeps its objects and grows stale until 404s have come for twice the absent poll interval;
+// one never seen is absent (not installed) after a second 404 a second later, and readiness waits for that.
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Informer, DEFAULT_TIMINGS } from '../../../src/cluster/informers.ts';
+import { KubeApiError, type KubeClient, type ListPage, type WatchHandlers, type WatchOptions } from '../../../src/cluster/kube-client.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { RESOURCE_SPECS } from '../../../src/cluster/resources.ts';
+
+const ABSENT_POLL_MS = 30_000;
+
+const volume = {
+  metadata: { name: 'pvc-1', namespace: 'longhorn-system', resourceVersion: '10' },
+  spec: { numberOfReplicas: 1 },
+  status: { state: 'attached', robustness: 'healthy' },
+};
+const notFound = (): KubeApiError => new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
+
+const running: Informer<'longhornVolume'>[] = [];
+afterEach(async () => {
+  for (const informer of running.splice(0)) await informer.stop();
+});
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (condition()) return;
+    await sleep(5);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Longhorn's volumes, served (`served`) or answering 404; watches stay open without events until aborted. */
+function longhorn(state: { served: boolean; lists: number }): KubeClient {
+  return {
+    async list(): Promise<ListPage> {
+      state.lists += 1;
+      if (!state.served) throw notFound();
+      return { items: [volume], resourceVersion: '10', continueToken: '' };
+    },
+    async watch(_path: string, options: WatchOptions, handlers: WatchHandlers): Promise<void> {
+      if (!state.served) throw notFound();
+      handlers.onConnected();
+      return new Promise((_, reject) => options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true }));
+    },
+  };
+}
+
+function volumeInformer(client: KubeClient, clock: { now: number }, absentPollMs = ABSENT_POLL_MS): { informer: Informer<'longhornVolume'>; model: ClusterModel } {
+  const model = new ClusterModel();
+  const informer = new Informer(RESOURCE_SPECS.longhornVolume, {
+    client,
+    sink: model,
+    log: pino({ level: 'silent' }),
+    timings: { ...DEFAULT_TIMINGS, backoffBaseMs: 1, backoffCapMs: 5, absentPollMs },
+    longhornNamespace: 'longhorn-system',
+    now: () => clock.now,
+    random: () => 0.5,
+    onRestart: () => {},
+    onPresence: (_kind, present) => model.setLonghornInstalled(present),
+    onRecovered: () => {},
+  });
+  running.push(informer);
+  return { informer, model };
+}
+
+describe('a Longhorn resource that was served answers 404', () => {
+  async function servedThen404(): Promise<{ informer: Informer<'longhornVolume'>; model: ClusterModel; clock: { now: number }; state: { served: boolean; lists: number } }> {
+    const clock = { now: 1_000_000 };
+    const state = { served: true, lists: 0 };
+    const { informer, model } = volumeInformer(longhorn(state), clock);
+    informer.start();
+    await until(() => model.longhornVolume('pvc-1') !== undefined && informer.status(clock.now).connected, 'synced');
+    expect(model.longhornInstalled).toBe(true);
+    // The API server restarts: the periodic relist meets its CRD handler before that serves again.
+    state.served = false;
+    informer.checkProgress((clock.now += 700_000));
+    const listsBefore = state.lists;
+    await until(() => state.lists >= listsBefore + 3, 'lists answered 404');
+    return { informer, model, clock, state };
+  }
+
+  it('keeps its objects and Longhorn installed, and grows stale, until the absence is confirmed', async () => {
+    const { informer, model, clock, state } = await servedThen404();
+    clock.now += 50_000;
+    await until(() => state.lists >= 6, 'more 404s');
+    expect(model.longhornVolume('pvc-1')).toBeDefined();
+    expect(model.longhornInstalled).toBe(true);
+    expect(informer.status(clock.now).phase).not.toBe('absent');
+    expect(informer.ageMs(clock.now)).toBeGreaterThanOrEqual(50_000);
+    // Served again: relisted, current.
+    state.served = true;
+    await until(() => informer.status(clock.now).connected, 'watching again');
+    expect(informer.ageMs(clock.now)).toBe(0);
+    expect(model.longhornVolume('pvc-1')).toBeDefined();
+  });
+
+  it('is emptied, and Longhorn not installed, once 404s have come for twice the absent poll interval', async () => {
+    const { informer, model, clock } = await servedThen404();
+    clock.now += 2 * ABSENT_POLL_MS;
+    await until(() => informer.status(clock.now).phase === 'absent', 'the absence confirmed');
+    expect(model.longhornVolume('pvc-1')).toBeUndefined();
+    expect(model.longhornInstalled).toBe(false);
+    expect(informer.status(clock.now).present).toBe(false);
+    expect(informer.ageMs(clock.now)).toBe(0);
+  });
+});
+
+describe('a Longhorn resource never seen answers 404 at startup', () => {
+  it('is absent, Longhorn not installed, after a second 404 a second later; not ready before', async () => {
+    const clock = { now: 1_000_000 };
+    const state = { served: false, lists: 0 };
+    // A short poll so the test's real sleeps stay short: the confirmation waits min(poll, 1 s) on the fake clock.
+    const { informer, model } = volumeInformer(longhorn(state), clock, 40);
+    informer.start();
+    await until(() => state.lists >= 3, 'a few 404s');
+    expect(informer.synced, 'the 404s all came at one instant').toBe(false);
+    expect(informer.ageMs(clock.now)).toBe(Number.POSITIVE_INFINITY);
+    clock.now += 40;
+    await until(() => informer.synced, 'the absence confirmed');
+    expect(informer.status(clock.now)).toMatchObject({ phase: 'absent', present: false });
+    expect(model.longhornInstalled).toBe(false);
+    expect(informer.ageMs(clock.now)).toBe(0);
+  });
+
+  it('a 404 then the resource served: installed, with its objects', async () => {
+    const clock = { now: 1_000_000 };
+    const state = { served: false, lists: 0 };
+    const { informer, model } = volumeInformer(longhorn(state), clock, 40);
+    informer.start();
+    await until(() => state.lists >= 1, 'a 404');
+    state.served = true;
+    await until(() => informer.synced, 'listed');
+    expect(model.longhornInstalled).toBe(true);
+    expect(model.longhornVolume('pvc-1')).toBeDefined();
+  });
+});
