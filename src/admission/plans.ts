@@ -177,7 +177,10 @@ export const NODE_CHECK_RESOURCES: readonly ResourceKind[] = [
   'machine',
 ];
 
-/** What the pod-level checks read (a Machine being deleted makes its node's data go with it). */
+/**
+ * What the pod-level checks read (a Machine being deleted makes its node's data go with it; whether the nodes of the
+ * other copies, and their disks, are up: Longhorn's nodes).
+ */
 export const POD_DATA_RESOURCES: readonly ResourceKind[] = [
   'node',
   'pod',
@@ -185,11 +188,24 @@ export const POD_DATA_RESOURCES: readonly ResourceKind[] = [
   'persistentVolumeClaim',
   'longhornVolume',
   'longhornReplica',
+  'longhornNode',
   'machine',
 ];
 
-/** What the upgrade checks read (Longhorn's view, and whether nodes are up). */
-export const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = ['node', 'longhornVolume', 'longhornReplica', 'longhornNode'];
+/**
+ * What the upgrade checks read: Longhorn's view, whether nodes are up, the settings its replica scheduler reads
+ * (isShortOfNodesOnly), and a pod's scratch claims and their pods (isScratchVolumeTaken).
+ * test/unit/admission/plan-reads.test.ts holds every plan's reads to what its checks read.
+ */
+export const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = [
+  'node',
+  'longhornVolume',
+  'longhornReplica',
+  'longhornNode',
+  'longhornSetting',
+  'persistentVolumeClaim',
+  'pod',
+];
 
 /**
  * A Machine's DELETE reads how Cluster API drains its node too: the MachineDrainRules, the labels of the Clusters and
