@@ -1,6 +1,7 @@
 // The tail every validator shares, once the request is recognised and its overrides read: the stale-model policy,
 // the operation's plan run over the snapshot, then the decision.
 import { CHECK_IDS, type CheckId, type Finding } from '../checks/types.ts';
+import type { UnknownLonghornVolume } from '../checks/last-replica-on-node.ts';
 import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
@@ -68,6 +69,31 @@ function storedAnnotations(snapshot: ClusterSnapshot, reviewed: PlanJudgement<un
   };
 }
 
+/** The Longhorn volumes already logged as unknown (once each; forgotten wholesale past a bound). */
+const warnedUnknownVolumes = new Set<string>();
+const MAX_WARNED_UNKNOWN_VOLUMES = 4096;
+
+/**
+ * A Longhorn volume a check met that the model does not know: skipped (a volume just created may reach the model a
+ * moment after its claim), logged at warn once per volume with what to check, as one that stays unknown means
+ * volume-guard reads Longhorn's volumes where they are not and its Longhorn checks see nothing.
+ */
+function warnUnknownVolume(context: ValidationContext, unknown: UnknownLonghornVolume): void {
+  if (warnedUnknownVolumes.has(unknown.volume)) return;
+  if (warnedUnknownVolumes.size >= MAX_WARNED_UNKNOWN_VOLUMES) warnedUnknownVolumes.clear();
+  warnedUnknownVolumes.add(unknown.volume);
+  const longhornNamespace = context.config.longhorn.namespace;
+  const what = unknown.claim
+    ? `PVC ${unknown.claim.namespace}/${unknown.claim.name} is bound to Longhorn PV ${unknown.volume}`
+    : `a Longhorn replica names volume ${unknown.volume}`;
+  context.log.warn(
+    { volume: unknown.volume, ...(unknown.claim ? { pvc: `${unknown.claim.namespace}/${unknown.claim.name}` } : {}), longhornNamespace },
+    `${what}, but volume-guard knows no such Longhorn volume: last-replica-on-node skipped it. Normal for a moment after ` +
+      `the volume is created; if this persists, check that longhorn.namespace (${longhornNamespace}) is where Longhorn keeps ` +
+      `its volumes.longhorn.io and that volume-guard may list them there (kubectl get volumes.longhorn.io -n ${longhornNamespace})`,
+  );
+}
+
 /** Stale-model policy → the plan's checks → decision: the answer of every guarded operation. */
 export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Target>, input: PlanJudgement<Target>): Decision {
   const stored = storedAnnotations(context.snapshot, input.reviewed);
@@ -84,7 +110,8 @@ export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Targe
   const modes = input.modes === undefined ? configured : { ...configured, ...input.modes };
   const listing = input.listingFirst === true ? listingCap(input, modes) : undefined;
   const results = new CheckResults(context, input.unlimited ?? false, input.modes, waivers(context, input), coveredChecks(context, input), listing);
-  runPlan(plan, context.snapshot, input.target, { nodeLocal: nodeLocalOptionsOf(context.config) }, (check, collect, wordedFromTags) => {
+  const options = { nodeLocal: nodeLocalOptionsOf(context.config), onUnknownLonghornVolume: (unknown: UnknownLonghornVolume) => warnUnknownVolume(context, unknown) };
+  runPlan(plan, context.snapshot, input.target, options, (check, collect, wordedFromTags) => {
     results.run(check, collect, wordedFromTags);
   });
   if (!results.listingCut) return decide(context, input, results, modes, undefined);

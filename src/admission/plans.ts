@@ -4,7 +4,7 @@
 // audit cannot drift from what the webhook enforces. A new check goes into the plans of the operations it guards;
 // a new operation is a new entry here (and the validator that recognises its requests). The README's table under
 // "How it works" is `plansMarkdown()`; test/unit/admission/plans.test.ts holds both equal and every check in a plan.
-import { collectLastReplicaOnNode, longhornVolumesOfClaims, type LeavingWith } from '../checks/last-replica-on-node.ts';
+import { collectLastReplicaOnNode, longhornVolumesOfClaims, type LeavingWith, type UnknownLonghornVolume } from '../checks/last-replica-on-node.ts';
 import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import { NO_CAP } from '../checks/collect.ts';
 import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
@@ -45,6 +45,8 @@ import { storageUpgradeCheck } from './validators/storage-upgrade-hook.ts';
 /** What a check needs beside the snapshot and its target: the configuration's parts that change what it finds. */
 export interface PlanOptions {
   readonly nodeLocal: NodeLocalOptions;
+  /** Told of a Longhorn volume a check met but the model does not know (skipped; the webhook logs it). */
+  readonly onUnknownLonghornVolume?: (unknown: UnknownLonghornVolume) => void;
 }
 
 /** One check of a plan: how it is run on the plan's target. */
@@ -222,7 +224,12 @@ export const MACHINE_RESOURCES: readonly ResourceKind[] = MACHINE_DRAIN_RESOURCE
 const NODE_CHECKS: readonly PlanCheck<NodeTarget>[] = [
   {
     check: 'last-replica-on-node',
-    collect: (snapshot, { node, leavingWith }, cap) => collectLastReplicaOnNode(snapshot, { node, ...(leavingWith ? { leavingWith } : {}) }, cap),
+    collect: (snapshot, { node, leavingWith }, cap, options) =>
+      collectLastReplicaOnNode(
+        snapshot,
+        { node, ...(leavingWith ? { leavingWith } : {}), ...(options.onUnknownLonghornVolume ? { onUnknownVolume: options.onUnknownLonghornVolume } : {}) },
+        cap,
+      ),
   },
   { check: 'single-replica', collect: (snapshot, { node }, cap) => collectSingleReplica(snapshot, { node }, cap) },
   { check: 'volume-health', collect: (snapshot, { node }, cap) => collectVolumeHealth(snapshot, { node }, cap) },
@@ -247,8 +254,12 @@ const POD_CHECKS: readonly PlanCheck<PodTarget>[] = [
   },
   {
     check: 'last-replica-on-node',
-    collect: (snapshot, { node, pod }, cap) =>
-      collectLastReplicaOnNode(snapshot, { node, volumes: longhornVolumesOfClaims(snapshot, pod.namespace, pod.claimNames) }, cap),
+    collect: (snapshot, { node, pod }, cap, options) =>
+      collectLastReplicaOnNode(
+        snapshot,
+        { node, volumes: longhornVolumesOfClaims(snapshot, pod.namespace, pod.claimNames, options.onUnknownLonghornVolume) },
+        cap,
+      ),
   },
 ];
 

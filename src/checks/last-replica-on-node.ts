@@ -8,6 +8,20 @@ import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from '
 import { LAST_COPY_COUNT, copyNodes, countCopies, isHealthyReplica, isVolumeBeingDeleted, singleCopyNodes, soleCopyNode, type NodeIsUp } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
+/** Longhorn's CSI driver (PersistentVolumeRecord.driver of the PVs it provisions). */
+export const LONGHORN_CSI_DRIVER = 'driver.longhorn.io';
+
+/**
+ * A Longhorn volume the model does not know, met by last-replica-on-node: a claim bound to a Longhorn PV (`claim` and
+ * `pv` set), or a replica on the node judged (`volume` only). Skipped, not refused: the volume informer may lag the
+ * others by a moment for a volume just created; one that stays unknown means volume-guard reads Longhorn's volumes
+ * where they are not (longhorn.namespace), which the caller reports.
+ */
+export interface UnknownLonghornVolume {
+  readonly volume: string;
+  readonly claim?: { readonly namespace: string; readonly name: string };
+}
+
 export interface LastReplicaOnNodeTarget {
   readonly node: string;
   /**
@@ -19,6 +33,8 @@ export interface LastReplicaOnNodeTarget {
   readonly limit?: number;
   /** Other nodes removed by the same operation (a Cluster API scale-down): their copies may go with this node's. */
   readonly leavingWith?: LeavingWith;
+  /** Told of each replica on the node whose volume the model does not know (skipped). */
+  readonly onUnknownVolume?: (unknown: UnknownLonghornVolume) => void;
 }
 
 /**
@@ -32,19 +48,27 @@ export interface LeavingWith {
 
 /**
  * The Longhorn volumes behind a pod's claims (claim → bound PV → volume), for an eviction's target. A generic
- * ephemeral volume's claim is left out: it is deleted with the pod, whatever happens to the node.
+ * ephemeral volume's claim is left out: it is deleted with the pod, whatever happens to the node. A claim bound to a
+ * Longhorn PV (its CSI driver) whose volume the model does not know is left out too, and told to `onUnknown`.
  */
 export function longhornVolumesOfClaims(
   snapshot: ClusterSnapshot,
   namespace: string,
   claimNames: readonly string[],
+  onUnknown?: (unknown: UnknownLonghornVolume) => void,
 ): string[] {
   const volumes: string[] = [];
   for (const claimName of claimNames) {
     const claim = snapshot.persistentVolumeClaim(namespace, claimName);
     if (claim === undefined || claim.volumeName === '' || isPodScratchClaim(claim)) continue;
     const volume = snapshot.longhornVolumeOfPV(claim.volumeName);
-    if (volume !== undefined && !volumes.includes(volume.name)) volumes.push(volume.name);
+    if (volume === undefined) {
+      if (onUnknown !== undefined && snapshot.persistentVolume(claim.volumeName)?.driver === LONGHORN_CSI_DRIVER) {
+        onUnknown({ volume: claim.volumeName, claim: { namespace, name: claimName } });
+      }
+      continue;
+    }
+    if (!volumes.includes(volume.name)) volumes.push(volume.name);
   }
   return volumes;
 }
@@ -180,7 +204,11 @@ export function collectLastReplicaOnNode(
     if (collector.completeFrom(counted)) return false;
     seen.add(volumeName);
     const volume = snapshot.longhornVolume(volumeName);
-    if (volume === undefined) return true;
+    if (volume === undefined) {
+      // A replica on the node of a volume the model does not know (an eviction's volumes are all known).
+      target.onUnknownVolume?.({ volume: volumeName });
+      return true;
+    }
     const last = lastHealthyReplicaOn(snapshot, volume, target.node, nodeIsUp);
     const replica = last !== undefined && lostWith(volume) ? last : undefined;
     // An eviction: a volume with no copy left whose data is only on this node (its replica there is down, or failed)
