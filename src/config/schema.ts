@@ -121,7 +121,7 @@ export const CONFIG_SCHEMA = {
         // with room for decoding them. Unbounded, ~85 stalled 3 MiB bodies got the pod OOM-killed.
         default: 64 * 1024 * 1024,
         description:
-          "request bodies held at once across all connections, counted by Content-Length (a chunked body as admission.bodyLimitBytes) from before a body is read until its request ends; a request past it gets HTTP 503 with its body unread. At least admission.bodyLimitBytes; the default holds 21 reviews at the default limit, ~320 MB with a pod's baseline, under the chart's 512 Mi",
+          "request body bytes received and not yet answered, across all connections; a request whose bytes would go past it has its connection dropped. At least admission.bodyLimitBytes; the default holds 21 reviews at the default limit, ~320 MB with a pod's baseline, under the chart's 512 Mi",
       },
       allowAll: {
         type: 'boolean',

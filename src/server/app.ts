@@ -1,7 +1,7 @@
 // The two Fastify apps: admission (HTTPS in production, POST /validate/<target>) and ops (plain HTTP: probes
 // and metrics). Built without listening, so tests drive them with inject().
 
-import { createServer as createHttpServer, ServerResponse as NodeServerResponse } from 'node:http';
+import { createServer as createHttpServer, IncomingMessage as NodeIncomingMessage } from 'node:http';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
@@ -185,39 +185,31 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     return refusal;
   };
 
-  // Request bodies in flight across all connections, against admission.maxInflightBodyBytes (see bodyBudget).
+  // Request body bytes received and not yet answered, across all connections, against
+  // admission.maxInflightBodyBytes. Counted as they arrive (BudgetedRequest.push), not as declared: a Content-Length
+  // alone holds no memory, and a budget charged by it would let a few header-only connections refuse everyone.
   const refuseBusy = busyRefuser(config.admission.maxInflightBodyBytes, metrics, log, clock);
-  const maxInflight = config.admission.maxInflightBodyBytes;
-  let inflight = 0;
-  metrics.inflightBodyBytes.read = () => inflight;
-  // Shared by every response (no closure per request); a second 'close' would give back 0.
-  function releaseBody(this: BudgetedResponse): void {
-    inflight -= this.reservedBodyBytes;
-    this.reservedBodyBytes = 0;
+  const budget: BodyBudget = { inflight: 0, max: config.admission.maxInflightBodyBytes, refuse: refuseBusy };
+  metrics.inflightBodyBytes.read = () => budget.inflight;
+  const BudgetedRequest = budgetedRequestClass(budget);
+  // Shared by every response (no closure per request); given back once.
+  function giveBackBody(this: ServerResponse): void {
+    const request = this.req as BudgetedIncoming;
+    if (!request.bodyReleased) releaseHeld(request, budget);
   }
 
-  // The listening server's request listener: the body budget, then the fast path (when enabled), then Fastify for
-  // everything else. The budget is taken here, before either path reads a byte of the body, so both share it and
-  // every route (a 404 reads its body too) counts; inject() does not pass here.
+  // The listening server's request listener: the fast path first (when enabled), Fastify for everything else. Both
+  // read bodies through BudgetedRequest, so they share the budget (a 404 reads its body too); inject() does not.
   let fastPath: FastPath | undefined;
   const serverFactory = (fastifyHandler: RequestListener) => {
-    const listener = (request: IncomingMessage, response: BudgetedResponse): void => {
-      // What the body may hold: its Content-Length (never past the body limit: a longer one is refused unread), a
-      // chunked one up to the body limit. Node's parser has checked both headers; neither: no body.
-      const headers = request.headers;
-      const declared = headers['transfer-encoding'] !== undefined ? bodyLimit : Math.min(Number(headers['content-length'] ?? 0), bodyLimit);
-      if (declared > 0) {
-        if (inflight + declared > maxInflight) return refuseBusy(response, inflight);
-        inflight += declared;
-        response.reservedBodyBytes = declared;
-        // Node emits 'close' once on every response: answered, the caller gone, the request timed out.
-        response.on('close', releaseBody);
-      }
+    const listener = (request: IncomingMessage, response: ServerResponse): void => {
+      // A body may follow: what it holds is given back when the response closes (answered, the caller gone, timed out).
+      if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) response.on('close', giveBackBody);
       if (fastPath === undefined || !fastPath(request, response)) fastifyHandler(request, response);
     };
     const server = options.https
-      ? createHttpsServer({ ...options.https, ServerResponse: BudgetedResponse }, listener)
-      : createHttpServer({ ServerResponse: BudgetedResponse }, listener);
+      ? createHttpsServer({ ...options.https, IncomingMessage: BudgetedRequest }, listener)
+      : createHttpServer({ IncomingMessage: BudgetedRequest }, listener);
     // A TLS 1.2 renegotiation could change a connection's certificate after its verdict was kept: refused (the API
     // server never renegotiates).
     if (checkCallers) {
@@ -343,41 +335,72 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
-/**
- * The listening server's responses: each carries what its request reserved of admission.maxInflightBodyBytes, given
- * back when it closes (a field, not a closure per request).
- */
-class BudgetedResponse extends NodeServerResponse {
-  reservedBodyBytes = 0;
+/** The body budget of one admission server: bytes received and not yet answered, its bound, what refuses past it. */
+interface BodyBudget {
+  inflight: number;
+  readonly max: number;
+  readonly refuse: (request: IncomingMessage, inflight: number) => void;
 }
 
-const BUSY_PAYLOAD = JSON.stringify({ error: 'too many request bodies in flight (admission.maxInflightBodyBytes); retry' });
-const BUSY_HEADERS = { 'content-type': 'application/json; charset=utf-8', connection: 'close', 'content-length': Buffer.byteLength(BUSY_PAYLOAD) };
+/** A request whose body bytes count against a BodyBudget as Node's parser pushes them (before any reader sees them). */
+interface BudgetedIncoming extends IncomingMessage {
+  heldBodyBytes: number;
+  /** Its response closed: what it held is given back, and bytes arriving after (a body Node dumps) are not counted. */
+  bodyReleased: boolean;
+}
+
+function budgetedRequestClass(budget: BodyBudget): typeof IncomingMessage {
+  return class BudgetedRequest extends NodeIncomingMessage implements BudgetedIncoming {
+    heldBodyBytes = 0;
+    bodyReleased = false;
+
+    override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+      if (chunk !== null && !this.bodyReleased && typeof chunk === 'object' && chunk instanceof Uint8Array) {
+        if (budget.inflight + chunk.length > budget.max) {
+          // Past the budget: this request's bytes are given back and the request is dropped as a caller hanging up
+          // would (both paths answer nothing more to a destroyed socket); the API server sees the call fail.
+          budget.refuse(this, budget.inflight);
+          releaseHeld(this, budget);
+          this.destroy();
+          return false;
+        }
+        budget.inflight += chunk.length;
+        this.heldBodyBytes += chunk.length;
+      }
+      return super.push(chunk, encoding);
+    }
+  };
+
+}
+
+function releaseHeld(request: BudgetedIncoming, budget: BodyBudget): void {
+  budget.inflight -= request.heldBodyBytes;
+  request.heldBodyBytes = 0;
+  request.bodyReleased = true;
+}
+
 /** At most one warn line per this long about refused requests; the counter has them all. */
 const BUSY_LOG_INTERVAL_MS = 10_000;
 
 /**
- * The answer to a request past the body budget: 503 and Connection: close, its body never read (Node discards what
- * arrives until the socket closes). Counted in volume_guard_admission_bodies_refused_total; logged at warn at most
- * once per BUSY_LOG_INTERVAL_MS, with how many were refused since the last such line.
+ * Counts a request dropped past the body budget (volume_guard_admission_bodies_refused_total) and logs at warn at
+ * most once per BUSY_LOG_INTERVAL_MS, with how many were dropped since the last such line.
  */
-function busyRefuser(maxInflight: number, metrics: ServerMetrics, log: Logger, clock: () => number): (response: ServerResponse, inflight: number) => void {
+function busyRefuser(maxInflight: number, metrics: ServerMetrics, log: Logger, clock: () => number): (request: IncomingMessage, inflight: number) => void {
   let refusedSinceLine = 0;
   let lastLine = -Infinity;
-  return (response, inflight) => {
+  return (_request, inflight) => {
     metrics.bodiesRefused.inc();
     refusedSinceLine += 1;
     const now = clock();
     if (now - lastLine >= BUSY_LOG_INTERVAL_MS) {
       log.warn(
         { refused: refusedSinceLine, inflightBodyBytes: inflight, maxInflightBodyBytes: maxInflight },
-        'admission requests refused with HTTP 503: request bodies in flight reached admission.maxInflightBodyBytes',
+        'admission requests dropped: request body bytes in flight reached admission.maxInflightBodyBytes',
       );
       lastLine = now;
       refusedSinceLine = 0;
     }
-    response.writeHead(503, BUSY_HEADERS);
-    response.end(BUSY_PAYLOAD);
   };
 }
 /** Takes the request (true) or leaves it to Fastify (false, having read nothing of it). */

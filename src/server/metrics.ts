@@ -18,7 +18,7 @@ export interface ServerMetrics {
   readonly overrides: Counter<'check'>;
   readonly refusals: Counter<'check' | 'target'>;
   readonly tlsCertNotAfter: Gauge;
-  /** Requests answered 503 unread: the request bodies in flight had reached admission.maxInflightBodyBytes. */
+  /** Requests dropped: their body bytes would have taken the bytes in flight past admission.maxInflightBodyBytes. */
   readonly bodiesRefused: Counter;
   /** What volume_guard_admission_inflight_body_bytes reads when scraped (the admission server sets it). */
   readonly inflightBodyBytes: { read: () => number };
@@ -36,7 +36,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): ServerMetrics
   // Read on scrape, so the request path only adds and subtracts an integer.
   new Gauge({
     name: 'volume_guard_admission_inflight_body_bytes',
-    help: 'Request bytes held now, as counted against admission.maxInflightBodyBytes (Content-Length, or the body limit for a chunked body).',
+    help: 'Request body bytes received and not yet answered, counted against admission.maxInflightBodyBytes.',
     registers: [registry],
     collect() {
       this.set(inflightBodyBytes.read());
@@ -46,7 +46,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): ServerMetrics
     inflightBodyBytes,
     bodiesRefused: new Counter({
       name: 'volume_guard_admission_bodies_refused_total',
-      help: 'Requests answered HTTP 503 with their body unread: the request bodies in flight had reached admission.maxInflightBodyBytes.',
+      help: 'Requests dropped (connection closed): their body bytes would have taken the bytes in flight past admission.maxInflightBodyBytes.',
       registers: [registry],
     }),
     registry,
