@@ -121,8 +121,8 @@ export interface InformerStatus {
 }
 
 class InformerAbort extends Error {
-  readonly reason: 'stalled' | 'resync' | 'stopped';
-  constructor(reason: 'stalled' | 'resync' | 'stopped') {
+  readonly reason: 'stalled' | 'resync' | 'expired' | 'stopped';
+  constructor(reason: 'stalled' | 'resync' | 'expired' | 'stopped') {
     super(`informer ${reason}`);
     this.reason = reason;
   }
@@ -353,7 +353,8 @@ export class Informer<K extends ResourceKind> {
           this.#probe = undefined;
           if (isExpired(error)) {
             log.info({ resource: this.resource }, 'resourceVersion of a quiet watch expired; relisting');
-            this.#current?.abort(new InformerAbort('resync'));
+            // Not a clean end: the open watch can no longer be resumed, so it proves nothing since its last proof.
+            this.#current?.abort(new InformerAbort('expired'));
           } else {
             log.debug({ resource: this.resource, err: errorMessage(error) }, 'quiet-watch probe failed');
           }
@@ -435,6 +436,9 @@ export class Informer<K extends ResourceKind> {
         const abort = operation.signal.aborted && operation.signal.reason instanceof InformerAbort ? operation.signal.reason.reason : undefined;
         this.#endWatch(abort === 'resync', watchConnectedAt, watchDelivered);
         if (this.#stopped) break;
+        // 404s count toward a served resource's confirmed absence only in a row: anything else answered in between
+        // (the API server down, a 410) starts the count again.
+        if (!isNotFound(error)) this.#notFoundSince = undefined;
         if (watchConnectedAt > 0 && (watchDelivered || this.#deps.now() - watchConnectedAt >= HEALTHY_WATCH_MS)) this.#backoff.reset();
         if (abort === 'resync') {
           this.#restart('resync');
@@ -446,7 +450,7 @@ export class Informer<K extends ResourceKind> {
           this.#restart('stalled');
           continue;
         }
-        if (isExpired(error)) {
+        if (abort === 'expired' || isExpired(error)) {
           this.#restart('expired');
           this.#needList = true;
           this.#resourceVersion = '';

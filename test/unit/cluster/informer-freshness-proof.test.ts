@@ -275,3 +275,43 @@ describe('a quiet resource stays current, proven by probes that stay quiet for t
     expect(informer.ageMs(clock.now)).toBe(0);
   });
 });
+
+describe('a quiet-watch probe answered 410', () => {
+  it('ends the open watch as broken, not clean: the relist it forces is not counted fresh', async () => {
+    const clock = { now: 1_000_000 };
+    let lists = 0;
+    let probeRv = '';
+    let ageAt410 = -1;
+    let lastQuietProbeAt = 0;
+    const client: KubeClient = {
+      async list(_path: string, options: ListOptions): Promise<ListPage> {
+        lists += 1;
+        if (lists === 1) return { items: [rawPod('p1', '10')], resourceVersion: '10', continueToken: '' };
+        return hang(options.signal); // the relist of a big resource takes a while
+      },
+      async watch(_path: string, options: WatchOptions, handlers: WatchHandlers): Promise<void> {
+        if (options.timeoutSeconds === 1) {
+          probeRv = options.resourceVersion;
+          if (clock.now < 1_100_000) { lastQuietProbeAt = clock.now; clock.now += 1000; return; } // quiet probes prove the watch current
+          if (ageAt410 < 0) ageAt410 = clock.now - lastQuietProbeAt;
+          throw expired(); // the server can no longer resume from the open watch's resourceVersion
+        }
+        handlers.onConnected();
+        return hang(options.signal); // the open watch: silent (half-open)
+      },
+    };
+    const { informer } = podInformer(client, clock, { stallMs: 90_000 });
+    informer.start();
+    await until(() => informer.status(clock.now).connected, 'watching');
+    for (let i = 0; i < 140; i++) { clock.now += 1000; informer.checkProgress(clock.now); await sleep(2); }
+    await until(() => lists >= 2, 'the relist the 410 forced');
+    const status = informer.status(clock.now);
+    expect(ageAt410).toBeGreaterThan(0);
+    expect(probeRv).toBe('10');
+    expect(status.phase).toBe('listing');
+    // Counted from the last quiet probe, not from the 410.
+    expect(status.ageMs).toBeGreaterThanOrEqual(ageAt410);
+    clock.now += 60_000;
+    expect(informer.ageMs(clock.now)).toBeGreaterThanOrEqual(ageAt410 + 60_000);
+  });
+});

@@ -137,3 +137,45 @@ describe('a Longhorn resource never seen answers 404 at startup', () => {
     expect(model.longhornVolume('pvc-1')).toBeDefined();
   });
 });
+
+describe('404s confirm absence only in a row', () => {
+  it('one 404, an outage (connection refused), one more 404 70 s later: not absent, the objects kept, stale', async () => {
+    const clock = { now: 1_000_000 };
+    const state = { mode: 'served' as 'served' | '404' | 'down', lists: 0 };
+    const client: KubeClient = {
+      async list(): Promise<ListPage> {
+        state.lists += 1;
+        if (state.mode === '404') throw notFound();
+        if (state.mode === 'down') throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:6443'), { code: 'ECONNREFUSED' });
+        return { items: [volume], resourceVersion: '10', continueToken: '' };
+      },
+      async watch(_path: string, options: WatchOptions, handlers: WatchHandlers): Promise<void> {
+        if (state.mode === '404') throw notFound();
+        if (state.mode === 'down') throw new Error('connect ECONNREFUSED');
+        handlers.onConnected();
+        return new Promise((_, reject) => options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true }));
+      },
+    };
+    const { informer, model } = volumeInformer(client, clock);
+    informer.start();
+    await until(() => model.longhornVolume('pvc-1') !== undefined && informer.status(clock.now).connected, 'synced');
+    // API server restarts and answers one 404 (its CRD informer not synced yet) ...
+    state.mode = '404';
+    informer.checkProgress((clock.now += 700_000)); // the periodic relist
+    await until(() => state.lists >= 2, 'a 404');
+    // ... then goes down again (crash loop) for 70 s ...
+    state.mode = 'down';
+    const before = state.lists;
+    await until(() => state.lists >= before + 3, 'connection refused');
+    clock.now += 70_000;
+    // ... and comes back with a single 404 before serving again.
+    state.mode = '404';
+    const before2 = state.lists;
+    await until(() => state.lists >= before2 + 1, 'one more 404');
+    await until(() => informer.status(clock.now).phase !== 'listing', 'settled');
+    expect(informer.status(clock.now).phase).not.toBe('absent');
+    expect(model.longhornVolume('pvc-1')).toBeDefined();
+    expect(model.longhornInstalled).toBe(true);
+    expect(informer.ageMs(clock.now)).toBeGreaterThan(0);
+  });
+});
