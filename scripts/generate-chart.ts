@@ -336,12 +336,15 @@ function withoutDefaults(schema: unknown): unknown {
 }
 
 /**
- * `required` on every object of the schema, for each of its properties values.yaml sets (not null). Helm deletes a
- * key set to null (`--set config.upgrades.kinds=null`) before it validates, so the schema would see the default
- * simply missing: the config rendered into the ConfigMap would lack it and volume-guard fill in its own default
- * (the upgrade webhook's rules rendered from the values then disagree with the kinds it polices), or a template
- * meet a nil list (a Go nil-pointer error). With it Helm says, e.g., `at '/config/upgrades': missing property
- * 'kinds'`. A null has no use there: an empty list or map is written `[]` or `{}`. Item schemas keep their own rules.
+ * `required` for the lists values.yaml sets, and the maps that hold them. Helm deletes a key set to null
+ * (`--set config.upgrades.kinds=null`) before it validates, so the schema would see the list simply missing: the
+ * config rendered into the ConfigMap would lack it and volume-guard fill in its own default (the upgrade webhook's
+ * rules rendered from the values then disagree with the kinds it polices), or a template meet a nil list (a Go
+ * nil-pointer error). With it Helm says, e.g., `at '/config/upgrades': missing property 'kinds'`; an empty list is
+ * written `[]`. Scalars are not required: `helm upgrade --reuse-values` validates the values of the release installed
+ * (a chart version without the scalars added since), and a missing scalar takes volume-guard's default. A list added
+ * in a later version would break `--reuse-values` the same way: the README advises `--reset-then-reuse-values`.
+ * Item schemas keep their own rules.
  */
 function requiringValues(schema: unknown, values: unknown): unknown {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return schema;
@@ -350,12 +353,18 @@ function requiringValues(schema: unknown, values: unknown): unknown {
   const properties = node.properties as Record<string, unknown> | undefined;
   if (!properties) return node;
   const set = values as Record<string, unknown>;
-  const required = Object.keys(properties).filter((key) => set[key] !== undefined && set[key] !== null);
+  const required = Object.keys(properties).filter((key) => holdsList(set[key]));
   return {
     ...node,
     properties: Object.fromEntries(Object.entries(properties).map(([key, child]) => [key, requiringValues(child, set[key])])),
     ...(required.length ? { required: [...new Set([...((node.required as string[] | undefined) ?? []), ...required])] } : {}),
   };
+}
+
+/** A list, or a map holding one at any depth. */
+function holdsList(value: unknown): boolean {
+  if (Array.isArray(value)) return true;
+  return typeof value === 'object' && value !== null && Object.values(value).some(holdsList);
 }
 
 /** values.schema.json from its current text (the hand-written sections) and values.yaml's text (`required`). */

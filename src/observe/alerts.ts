@@ -112,7 +112,7 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
           'The certificate the API server checks when calling the webhook expires within __VG_CERT_DAYS__ days; after that every guarded ' +
           'operation fails (failurePolicy Fail) or is let through unchecked (Ignore). Check that cert-manager renews the Certificate ' +
           '(kubectl describe certificate -n __VG_NAMESPACE__). A chart-generated certificate is kept by a plain helm upgrade: rotate it ' +
-          'with helm upgrade --reuse-values --set tls.generated.rotate=true, then once more with rotate=false (left true, every upgrade rotates).',
+          'with helm upgrade --reset-then-reuse-values --set tls.generated.rotate=true, then once more with rotate=false (left true, every upgrade rotates).',
       }),
       rule('VolumeGuardDenialsSpiking', {
         expr: `sum by (target) (increase(volume_guard_admission_requests_total{${SELECTOR}, decision="denied"}[15m])) > __VG_DENIALS__`,

@@ -265,8 +265,9 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
   });
 
   // Helm deletes a key set to null (`--set config.upgrades.kinds=null`) before it validates, so the schema requires
-  // every key values.yaml sets (scripts/generate-chart.ts requiringValues): without it the webhooks were rendered
-  // without the kinds volume-guard then filled in, or a template met a nil list (a Go nil-pointer error).
+  // the lists values.yaml sets and the maps holding them (scripts/generate-chart.ts requiringValues): without it the
+  // webhooks were rendered without the kinds volume-guard then filled in, or a template met a nil list (a Go
+  // nil-pointer error).
   it.each([
     [{ config: { upgrades: { kinds: null } } }, "- at '/config/upgrades': missing property 'kinds'"],
     [{ config: { helm: { storageNamespaces: null } } }, "- at '/config/helm': missing property 'storageNamespaces'"],
@@ -274,8 +275,6 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     [{ config: { overrides: { allowedUsers: null } } }, "- at '/config/overrides': missing property 'allowedUsers'"],
     [{ config: { pvcDelete: { automationUsers: null } } }, "- at '/config/pvcDelete': missing property 'automationUsers'"],
     [{ webhook: { excludeNamespaces: null } }, "- at '/webhook': missing property 'excludeNamespaces'"],
-    [{ webhook: { failurePolicyOverrides: null } }, "- at '/webhook': missing property 'failurePolicyOverrides'"],
-    [{ prometheusRule: { enabled: true, certificateExpiryDays: null } }, "- at '/prometheusRule': missing property 'certificateExpiryDays'"],
     [{ webhook: { failurePolicyOverrides: { 'node-cordn': 'Ignore' } } }, "- at '/webhook/failurePolicyOverrides': additional properties 'node-cordn' not allowed"],
   ])('the schema refuses %j: %s', (values, message) => {
     const rendered = template(values);
@@ -283,6 +282,13 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     expect(rendered.stderr).toMatch(/^Error: values don't meet the specifications of the schema/);
     expect(rendered.stderr.split('\n')).toContain(message);
     expect(rendered.stderr).not.toContain('nil pointer');
+  });
+
+  it('renders with a scalar missing, as `helm upgrade --reuse-values` over a release of an older chart has them', () => {
+    // The values of the release installed lack what this chart added since (admission.maxInflightBodyBytes):
+    // volume-guard's default applies.
+    const rendered = template({ config: { admission: { maxInflightBodyBytes: null }, log: { level: null } } });
+    expect(rendered.code, rendered.stderr).toBe(0);
   });
 
   it('renders with a label of grafanaDashboard.labels removed (null)', () => {
