@@ -23,8 +23,13 @@ import type { AdmissionRequest } from './types.ts';
 
 /** kubectl's field managers: `kubectl` itself (server-side apply) and every `kubectl-<command>`. */
 const KUBECTL_FIELD_MANAGER = /^kubectl(?:-|$)/;
-/** Helm's field managers by name: `helm`, `helm-controller`, `Helm`... */
-const HELM_FIELD_MANAGER = /^helm/i;
+/**
+ * Helm's field managers by name: `helm`, `helm-controller`, `Helm`..., and tools built on Helm's library whose name
+ * does not stay the same from one release of theirs to the next or is their binary's (so ownership of the release
+ * annotation, recorded under an earlier name, would not tell): Terraform's Helm provider
+ * (`terraform-provider-helm_v2.13.0_x5`), Rancher Fleet's agent (`fleetagent`, which runs Harvester's upgrades), Zarf.
+ */
+const HELM_FIELD_MANAGER = /^(?:helm|terraform-provider-helm|fleetagent|zarf)/i;
 
 /**
  * CEL for a matchCondition: the request names Helm as its field manager, or names none (request.options may be

@@ -557,8 +557,8 @@ function describe(document: ManifestDocument, index: number): string {
 /**
  * How go-yaml v2 (sigs.k8s.io/yaml's reader, Helm's and kubectl's) reads a plain scalar starting with a digit or a
  * sign as a number: underscores dropped anywhere, then Go's integer syntax with its base prefixes (`0x`, `0o`, `0b`,
- * and a leading `0` for octal: `010` is 8), then its float syntax (an exponent needs a sign). Undefined: a string
- * to Go (`1e3`, `1_a`). The YAML 1.2 core schema reads `010` as 10 and `0b1`, `1_` as strings: a chart's
+ * and a leading `0` for octal: `010` is 8), then its float syntax (`1e3`, `3.`). Undefined: a string to Go
+ * (`1_a`, `0x`). The YAML 1.2 core schema reads `010` as 10 and `0b1`, `1_` as strings: a chart's
  * `replicas: 0b1` scaled a StatefulSet down while volume-guard read the count as undeclared.
  */
 export function goYamlNumber(text: string): number | undefined {
@@ -579,8 +579,8 @@ export function goYamlNumber(text: string): number | undefined {
   return undefined;
 }
 
-/** go-yaml v2's float syntax (resolve.go yamlStyleFloat). */
-const GO_YAML_FLOAT = /^[-+]?[0-9]*\.?[0-9]+(?:[eE][-+][0-9]+)?$/;
+/** go-yaml v2's float syntax (v2.4 resolve.go yamlStyleFloat: `1e3`, `3.`, `.5`). */
+const GO_YAML_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
 
 /** strconv.ParseInt(text, 0, 64), as a JavaScript number (undefined past the 64-bit range or malformed). */
 function goParseInt(text: string): number | undefined {
@@ -642,6 +642,22 @@ class GoNumberTest extends RegExp {
   }
 }
 
+/** A float starting with a dot (`.5`: Go's ParseFloat), or any number goYamlNumber reads (an explicit `!!float 3`). */
+const DOT_FLOAT_SYNTAX = /^\.[0-9]+(?:[eE][-+]?[0-9]+)?$/;
+class GoFloatTest extends RegExp {
+  constructor() {
+    super('^[-+.0-9]');
+  }
+
+  override test(text: string): boolean {
+    return DOT_FLOAT_SYNTAX.test(text) || goYamlNumber(text) !== undefined;
+  }
+}
+
+function goYamlFloat(text: string): number | undefined {
+  return DOT_FLOAT_SYNTAX.test(text) ? Number(text) : goYamlNumber(text);
+}
+
 const YAML_INT_TAG = 'tag:yaml.org,2002:int';
 const YAML_FLOAT_TAG = 'tag:yaml.org,2002:float';
 
@@ -661,7 +677,7 @@ function goYamlScalars(tags: Tags): Tags {
 
 const isNumber = (value: unknown): boolean => typeof value === 'number';
 const GO_NUMBER: ScalarTag = { identify: isNumber, default: true, tag: YAML_INT_TAG, test: new GoNumberTest(), resolve: (text) => goYamlNumber(text) };
-const DOT_FLOAT: ScalarTag = { identify: isNumber, default: true, tag: YAML_FLOAT_TAG, test: /^\.[0-9]+(?:[eE][-+]?[0-9]+)?$/, resolve: (text) => Number(text) };
+const DOT_FLOAT: ScalarTag = { identify: isNumber, default: true, tag: YAML_FLOAT_TAG, test: new GoFloatTest(), resolve: (text) => goYamlFloat(text) };
 
 const PARSE_OPTIONS = {
   // YAML 1.2 core schema with go-yaml v2's numbers (goYamlScalars); duplicate keys allowed, as the Kubernetes YAML

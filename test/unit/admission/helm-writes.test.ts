@@ -91,4 +91,10 @@ describe('helm-writes', () => {
     // Every prefix the CEL accepts is one the handler accepts.
     for (const manager of ['helm', 'Helm', 'helm-controller', 'Helm-anything', '']) expect(writtenByHelm(options(manager)), manager).toBe(true);
   });
+
+  it("takes as Helm's the tools on Helm's library whose manager name changes with their version or is their binary's", () => {
+    // A provider upgrade renames the manager; the annotation's owner is the earlier name, so ownership cannot tell.
+    for (const manager of ['terraform-provider-helm_v2.13.0_x5', 'fleetagent', 'zarf']) expect(writtenByHelm(options(manager)), manager).toBe(true);
+    for (const manager of ['terraform', 'fleet-controller', 'rancher', 'argocd-controller']) expect(writtenByHelm(options(manager)), manager).toBe(false);
+  });
 });

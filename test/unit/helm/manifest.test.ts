@@ -975,11 +975,12 @@ describe("goYamlNumber: a plain scalar's number as go-yaml v2 reads it", () => {
   it.each([
     ['1', 1], ['1_', 1], ['1__000', 1000], ['0b1', 1], ['0B11', 3], ['-0b11', -3], ['010', 8], ['00', 0], ['0', 0],
     ['08', 8], ['0x1F', 31], ['0x_2', 2], ['0o17', 15], ['+3', 3], ['-1', -1], ['1.0', 1], ['-.5', -0.5], ['1e+3', 1000],
+    ['1e3', 1000], ['1E0', 1], ['3.', 3], ['1.e3', 1000], ['0.1e1', 1],
   ] as const)('%s is %d', (text, value) => {
     expect(goYamlNumber(text)).toBe(value);
   });
 
-  it.each(['1e3', '1_a', 'abc', '.5', '0x', '_1', 'x1', ''])('%s is a string to Go (undefined; a dot-first float is read apart)', (text) => {
+  it.each(['1_a', 'abc', '.5', '0x', '_1', 'x1', '', '1e', 'e3'])('%s is a string to Go (undefined; a dot-first float is read apart)', (text) => {
     expect(goYamlNumber(text)).toBeUndefined();
   });
 
@@ -988,7 +989,9 @@ describe("goYamlNumber: a plain scalar's number as go-yaml v2 reads it", () => {
       parseManifest(`apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: ${name}\nspec:\n  replicas: ${replicas}\n`, 'ns').statefulSets[0];
     expect(statefulSet('010')).toMatchObject({ replicas: 8, replicasDeclared: true });
     expect(statefulSet('0b10')).toMatchObject({ replicas: 2, replicasDeclared: true });
-    expect(statefulSet('1e3')).toMatchObject({ replicas: 1, replicasDeclared: false });
+    expect(statefulSet('1e0')).toMatchObject({ replicas: 1, replicasDeclared: true });
+    expect(statefulSet('!!float 3')).toMatchObject({ replicas: 3, replicasDeclared: true });
+    expect(statefulSet('1_a')).toMatchObject({ replicas: 1, replicasDeclared: false });
     expect(statefulSet('.inf')).toMatchObject({ replicasDeclared: false });
     expect(statefulSet('2', '"010"')).toMatchObject({ name: '010', replicas: 2 });
   });
