@@ -18,6 +18,7 @@ import {
   withoutDataKeptInPlace,
 } from '../longhorn-drain.ts';
 import { soleReplicaNode, wrap } from '../messages.ts';
+import { nodeLocalOptionsOf, unlistedPinnedDrivers } from '../../checks/node-local-volume.ts';
 import type { Situation } from '../messages.ts';
 import type { AffectedObject, CheckId } from '../../checks/types.ts';
 import type { LeavingWith } from '../../checks/last-replica-on-node.ts';
@@ -315,6 +316,24 @@ function storedNode(name: string, annotations: Readonly<Record<string, string>> 
   return { resources: ['node'], name, annotations: annotations ?? {} };
 }
 
+/**
+ * What the operator is told of PVs pinned to the node by a CSI driver not listed as node-local: judged as network
+ * storage, they pass; if the driver keeps data on the node, it belongs in nodeLocal.csiDrivers.
+ */
+function unlistedDriverWarnings(context: ValidationContext, node: string): string[] {
+  const unlisted = unlistedPinnedDrivers(context.snapshot, node, nodeLocalOptionsOf(context.config).drivers);
+  const warnings: string[] = [];
+  for (const [driver, count] of unlisted) {
+    warnings.push(
+      ...wrap(
+        `volume-guard: ${count === 1 ? '1 PV' : `${count} PVs`} on ${node} pinned to it by CSI driver ${driver}, judged as network storage: ` +
+          'if that driver keeps data on the node, add it to nodeLocal.csiDrivers',
+      ),
+    );
+  }
+  return warnings;
+}
+
 /** The cloud node lifecycle controller, with service-account credentials (node-controller) or as the CCM itself. */
 const CLOUD_NODE_DELETERS: readonly string[] = ['system:serviceaccount:kube-system:node-controller', 'system:cloud-controller-manager'];
 
@@ -339,7 +358,7 @@ export function nodeCordonValidator(_config: Config): Validator {
           plan: 'node-delete',
           overrides: { node: () => skipFrom(`node ${node}`, annotations, undefined, { now: context.now }) },
           overrideHint: annotateHint('node', node),
-          warnings: unknownWarnings(`node ${node}`, annotations),
+          warnings: [...unknownWarnings(`node ${node}`, annotations), ...unlistedDriverWarnings(context, node)],
           reviewed: storedNode(node, annotations),
         });
       }
@@ -368,7 +387,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         removed,
         overrides: { node: () => skip.source },
         overrideHint: annotateHint('node', node),
-        warnings: skip.warnings,
+        warnings: [...skip.warnings, ...unlistedDriverWarnings(context, node)],
         reviewed: storedNode(node, metaOf(request.oldObject)?.annotations),
       });
     },
