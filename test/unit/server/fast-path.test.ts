@@ -488,14 +488,18 @@ describe('the budget of request bodies in flight (admission.maxInflightBodyBytes
       https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), connectionsCheckingInterval: 50 },
       requestTimeoutMs: 200,
     });
+    let counted = 0;
     const status = await new Promise<string>((resolve, reject) => {
       const socket = tlsConnect({ port: served.port, host: '127.0.0.1', rejectUnauthorized: false }, () => socket.write(`${postHead(3000)}\r\n\r\n${'x'.repeat(10)}`));
+      // Over TLS too, the bytes received count while the body is held.
+      void until(() => served.metrics.inflightBodyBytes.read() === 10, 'the TLS body counted').then(() => (counted = served.metrics.inflightBodyBytes.read()));
       let text = '';
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => (text += chunk));
       socket.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
       socket.on('error', reject);
     });
+    expect(counted).toBe(10);
     expect(status).toBe('HTTP/1.1 408 Request Timeout');
     await until(() => served.metrics.inflightBodyBytes.read() === 0, 'released after the timeout');
   });
