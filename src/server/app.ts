@@ -204,7 +204,10 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
   const serverFactory = (fastifyHandler: RequestListener) => {
     const listener = (request: IncomingMessage, response: ServerResponse): void => {
       // A body may follow: what it holds is given back when the response closes (answered, the caller gone, timed out).
-      if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) response.on('close', giveBackBody);
+      if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) {
+        (request as BudgetedIncoming).answeredByListener = true;
+        response.on('close', giveBackBody);
+      }
       if (fastPath === undefined || !fastPath(request, response)) fastifyHandler(request, response);
     };
     const server = options.https
@@ -347,12 +350,22 @@ interface BudgetedIncoming extends IncomingMessage {
   heldBodyBytes: number;
   /** Its response closed: what it held is given back, and bytes arriving after (a body Node dumps) are not counted. */
   bodyReleased: boolean;
+  /** The listener took it: its response's 'close' gives its bytes back (giveBackBody). */
+  answeredByListener: boolean;
 }
 
 function budgetedRequestClass(budget: BodyBudget): typeof IncomingMessage {
+  // Node answers some requests without the listener ever seeing them (an `Expect:` other than 100-continue, 417; no
+  // Host, 400): no response 'close' of ours gives their bytes back, so the request's own 'close' does. (A request the
+  // listener took keeps its bytes counted until its response closes: its body is held while it is judged.) Shared by
+  // every request (no closure per request); given back once.
+  function giveBack(this: BudgetedIncoming): void {
+    if (!this.bodyReleased) releaseHeld(this, budget);
+  }
   return class BudgetedRequest extends NodeIncomingMessage implements BudgetedIncoming {
     heldBodyBytes = 0;
     bodyReleased = false;
+    answeredByListener = false;
 
     override push(chunk: unknown, encoding?: BufferEncoding): boolean {
       if (chunk !== null && !this.bodyReleased && typeof chunk === 'object' && chunk instanceof Uint8Array) {
@@ -364,13 +377,13 @@ function budgetedRequestClass(budget: BodyBudget): typeof IncomingMessage {
           this.destroy();
           return false;
         }
+        if (this.heldBodyBytes === 0 && !this.answeredByListener) this.once('close', giveBack);
         budget.inflight += chunk.length;
         this.heldBodyBytes += chunk.length;
       }
       return super.push(chunk, encoding);
     }
   };
-
 }
 
 function releaseHeld(request: BudgetedIncoming, budget: BodyBudget): void {

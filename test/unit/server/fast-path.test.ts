@@ -481,6 +481,30 @@ describe('the budget of request bodies in flight (admission.maxInflightBodyBytes
     }
   });
 
+  it('gives back the bytes of requests Node answers itself, which the listener never sees (Expect other than 100-continue; no Host)', async () => {
+    for (const fastPath of [true, false]) {
+      const served = await budgeted(fastPath);
+      // One connection: a 417 for `Expect: bogus` keeps it open, and a request after it is served as usual.
+      const socket = await new Promise<Socket>((resolve, reject) => {
+        const opened = connect(served.port, '127.0.0.1', () => resolve(opened));
+        opened.on('error', reject);
+      });
+      let answers = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (answers += chunk));
+      for (let round = 0; round < 5; round++) socket.write(`${postHead(3000)}\r\nExpect: bogus\r\n\r\n${'x'.repeat(3000)}`);
+      await until(() => answers.split('HTTP/1.1 417').length - 1 === 5, 'five 417 answers');
+      await until(() => served.metrics.inflightBodyBytes.read() === 0, 'their bytes given back');
+      socket.destroy();
+      // No Host: Node answers 400 and closes the connection.
+      const noHost = await stall(served.port, `POST /validate/allow-all HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 3000`, 3000);
+      await until(() => served.metrics.inflightBodyBytes.read() === 0, 'the bytes of a request without Host given back');
+      noHost.destroy();
+      expect((await send(served as unknown as Served, { path: '/validate/allow-all', body: review({ uid: 'after' }) })).status).toBe(200);
+      expect(served.metrics.inflightBodyBytes.read()).toBe(0);
+    }
+  });
+
   it('gives back the body of a request that timed out, at the request timeout (Node waited for the 60 s headers timeout)', async () => {
     const tls = await writeSelfSignedTls();
     cleanups.push(() => rm(tls.dir, { recursive: true, force: true }));
