@@ -556,8 +556,7 @@ export function describeFinding(finding: Finding): string {
  * One line for one object of a denial: `Volume longhorn-system/pvc-a (PVC app/data-a): <why>`. Related objects
  * are named while they fit (claims first); Longhorn replicas only when they are on the node in question. To fit
  * `max`, a replica gives way before a claim: the PVC is the name the operator knows (a volume's is a UUID).
- * `keepClaim` (a warning's lines, a denial's line of a Longhorn volume): the claim stays even if the reason must be
- * cut for it.
+ * `keepClaim` (a warning, narrower than a denial's line): the claim stays even if the reason must be cut for it.
  */
 export function objectLine(finding: Finding, situation?: Situation, max = MAX_LINE_LENGTH, keepClaim = false): string {
   const related = relatedInLine(finding.related, nodeOf(situation));
@@ -588,15 +587,6 @@ export function objectLine(finding: Finding, situation?: Situation, max = MAX_LI
     if (named.length - reason.length + CLAIM_REASON_ROOM <= max) return shorten(named, max);
   }
   return shorten(lineOf([]), max);
-}
-
-/**
- * A denial's line for one object (objectLine): a Longhorn volume's claim stays even when the reason must be cut for
- * it, as the PVC is the name the operator knows (the volume's is a UUID); other objects' lines keep their reason whole.
- */
-export function denialObjectLine(finding: Finding, situation?: Situation): string {
-  const keepClaim = finding.object.kind === 'Volume' && (finding.related ?? []).some((object) => object.kind === 'PersistentVolumeClaim');
-  return objectLine(finding, situation, MAX_LINE_LENGTH, keepClaim);
 }
 
 /** The characters of its reason a warning's object line keeps at least when it keeps the claim (objectLine). */
@@ -706,7 +696,7 @@ class PreparedCheckLines {
   objectLine(index: number): string {
     let line = this.#lines[index];
     if (line === undefined) {
-      line = `  ${denialObjectLine(this.#findings[index]!, this.#situation)}`;
+      line = `  ${objectLine(this.#findings[index]!, this.#situation)}`;
       this.#lines[index] = line;
     }
     return line;
