@@ -3,13 +3,12 @@
 // closed at once with nothing in it. A first event or bookmark does, and a probe that stayed quiet for its whole
 // server-side second; a quiet cluster stays current that way for as long as it stays quiet, and a quiet resource is
 // current again about a second after an outage.
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Informer, DEFAULT_TIMINGS, type InformerTimings } from '../../../src/cluster/informers.ts';
+import type { Informer, InformerTimings } from '../../../src/cluster/informers.ts';
 import { KubeApiError, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../../src/cluster/kube-client.ts';
-import { ClusterModel } from '../../../src/cluster/model.ts';
-import { RESOURCE_SPECS } from '../../../src/cluster/resources.ts';
+import type { ClusterModel } from '../../../src/cluster/model.ts';
+import { scriptedInformer, stopScriptedInformers } from '../../support/informers.ts';
 
 const BOUND_MS = 120_000;
 
@@ -20,31 +19,14 @@ const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED'), { 
 const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
 const expired = (): KubeApiError => new KubeApiError(410, 'Expired', 'too old resource version: 10 (5000)');
 
-const running: Informer<'pod'>[] = [];
-afterEach(async () => {
-  for (const informer of running.splice(0)) await informer.stop();
-});
+afterEach(stopScriptedInformers);
 
 interface Clock {
   now: number;
 }
 
 function podInformer(client: KubeClient, clock: Clock, timings: Partial<InformerTimings> = {}): { informer: Informer<'pod'>; model: ClusterModel } {
-  const model = new ClusterModel();
-  const informer = new Informer(RESOURCE_SPECS.pod, {
-    client,
-    sink: model,
-    log: pino({ level: 'silent' }),
-    timings: { ...DEFAULT_TIMINGS, backoffBaseMs: 1, backoffCapMs: 5, ...timings },
-    longhornNamespace: 'longhorn-system',
-    now: () => clock.now,
-    random: () => 0.5,
-    onRestart: () => {},
-    onPresence: () => {},
-    onRecovered: () => {},
-  });
-  running.push(informer);
-  return { informer, model };
+  return scriptedInformer('pod', client, clock, timings);
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {

@@ -2,13 +2,12 @@
 // answers 404 for a custom resource it serves for a while after a restart, so a 404 is absence only once confirmed: a
 // resource listed before keeps its objects and grows stale until 404s have come for twice the absent poll interval;
 // one never seen is absent (not installed) after a second 404 a second later, and readiness waits for that.
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Informer, DEFAULT_TIMINGS } from '../../../src/cluster/informers.ts';
+import type { Informer } from '../../../src/cluster/informers.ts';
 import { KubeApiError, type KubeClient, type ListPage, type WatchHandlers, type WatchOptions } from '../../../src/cluster/kube-client.ts';
-import { ClusterModel } from '../../../src/cluster/model.ts';
-import { RESOURCE_SPECS } from '../../../src/cluster/resources.ts';
+import type { ClusterModel } from '../../../src/cluster/model.ts';
+import { scriptedInformer, stopScriptedInformers } from '../../support/informers.ts';
 
 const ABSENT_POLL_MS = 30_000;
 
@@ -19,10 +18,7 @@ const volume = {
 };
 const notFound = (): KubeApiError => new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
 
-const running: Informer<'longhornVolume'>[] = [];
-afterEach(async () => {
-  for (const informer of running.splice(0)) await informer.stop();
-});
+afterEach(stopScriptedInformers);
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 400; i++) {
@@ -49,21 +45,7 @@ function longhorn(state: { served: boolean; lists: number }): KubeClient {
 }
 
 function volumeInformer(client: KubeClient, clock: { now: number }, absentPollMs = ABSENT_POLL_MS): { informer: Informer<'longhornVolume'>; model: ClusterModel } {
-  const model = new ClusterModel();
-  const informer = new Informer(RESOURCE_SPECS.longhornVolume, {
-    client,
-    sink: model,
-    log: pino({ level: 'silent' }),
-    timings: { ...DEFAULT_TIMINGS, backoffBaseMs: 1, backoffCapMs: 5, absentPollMs },
-    longhornNamespace: 'longhorn-system',
-    now: () => clock.now,
-    random: () => 0.5,
-    onRestart: () => {},
-    onPresence: (_kind, present) => model.setLonghornInstalled(present),
-    onRecovered: () => {},
-  });
-  running.push(informer);
-  return { informer, model };
+  return scriptedInformer('longhornVolume', client, clock, { absentPollMs });
 }
 
 describe('a Longhorn resource that was served answers 404', () => {

@@ -4,11 +4,11 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Informer, InformerSet, DEFAULT_TIMINGS, type InformerTimings } from '../../../src/cluster/informers.ts';
+import { InformerSet, DEFAULT_TIMINGS, type Informer, type InformerTimings } from '../../../src/cluster/informers.ts';
 import { watchStallSecondsFor } from '../../../src/cluster/start.ts';
 import { type KubeClient, type ListPage, type WatchHandlers, type WatchOptions } from '../../../src/cluster/kube-client.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { RESOURCE_SPECS } from '../../../src/cluster/resources.ts';
+import { scriptedInformer, stopScriptedInformers } from '../../support/informers.ts';
 
 function rawPod(name: string, rv: string): unknown {
   return { metadata: { name, namespace: 'default', resourceVersion: rv }, spec: { nodeName: 'n1', volumes: [] }, status: { phase: 'Running' } };
@@ -20,28 +20,11 @@ interface Harness {
   clock: { now: number };
 }
 
-const running: Informer<'pod'>[] = [];
-afterEach(async () => {
-  for (const informer of running.splice(0)) await informer.stop();
-});
+afterEach(stopScriptedInformers);
 
 function harness(client: KubeClient, timings: Partial<InformerTimings> = {}): Harness {
   const clock = { now: 1_000_000 };
-  const model = new ClusterModel();
-  const informer = new Informer(RESOURCE_SPECS.pod, {
-    client,
-    sink: model,
-    log: pino({ level: 'silent' }),
-    timings: { ...DEFAULT_TIMINGS, backoffBaseMs: 1, backoffCapMs: 5, ...timings },
-    longhornNamespace: 'longhorn-system',
-    now: () => clock.now,
-    random: () => 0.5,
-    onRestart: () => {},
-    onPresence: () => {},
-    onRecovered: () => {},
-  });
-  running.push(informer);
-  return { informer, model, clock };
+  return { ...scriptedInformer('pod', client, clock, timings), clock };
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {
