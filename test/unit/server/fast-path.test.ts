@@ -63,12 +63,13 @@ const validators = () =>
     },
   );
 
-async function serve(fastPath: boolean): Promise<Served> {
+/** The admission app listening on loopback; `env` adds configuration, `extra` app options (an HTTPS server...). */
+async function serve(fastPath: boolean, env: Record<string, string> = {}, extra: Partial<Parameters<typeof buildAdmissionApp>[0]> = {}): Promise<Served> {
   const captured = captureLog();
   const metrics = createMetrics({ processMetrics: false });
   const served: Partial<Served> & { fastifyRequests: number; decisions: string[]; shuttingDown: boolean } = { fastifyRequests: 0, decisions: [], shuttingDown: false };
   const app = buildAdmissionApp({
-    config: testConfig({ VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: String(BODY_LIMIT) }),
+    config: testConfig({ VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: String(BODY_LIMIT), ...env }),
     registry: validators(),
     snapshot: EMPTY_SNAPSHOT,
     health: ALWAYS_SYNCED,
@@ -77,6 +78,7 @@ async function serve(fastPath: boolean): Promise<Served> {
     fastPath,
     shuttingDown: () => served.shuttingDown,
     onDecision: (request, decision) => void served.decisions.push(`${request.uid} ${decision.allowed}`),
+    ...extra,
   });
   app.addHook('onRequest', (_request, _reply, done) => {
     served.fastifyRequests += 1;
@@ -345,28 +347,8 @@ describe('a large body in several chunks', () => {
 describe('the budget of request bodies in flight (admission.maxInflightBodyBytes)', () => {
   const BUDGET = 8192;
 
-  async function budgeted(fastPath: boolean, extra: Partial<Parameters<typeof buildAdmissionApp>[0]> = {}) {
-    const captured = captureLog();
-    const metrics = createMetrics({ processMetrics: false });
-    const app = buildAdmissionApp({
-      config: testConfig({ VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: String(BODY_LIMIT), VOLUME_GUARD_ADMISSION_MAX_INFLIGHT_BODY_BYTES: String(BUDGET) }),
-      registry: validators(),
-      snapshot: EMPTY_SNAPSHOT,
-      health: ALWAYS_SYNCED,
-      metrics,
-      log: captured.log,
-      fastPath,
-      ...extra,
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const agent = new Agent({ keepAlive: true });
-    cleanups.push(async () => {
-      agent.destroy();
-      await app.close();
-    });
-    const served = { app, port: (app.server.address() as AddressInfo).port, captured, metrics, agent, fastifyRequests: 0, decisions: [], shuttingDown: false };
-    return served;
-  }
+  const budgeted = (fastPath: boolean, extra: Partial<Parameters<typeof buildAdmissionApp>[0]> = {}): Promise<Served> =>
+    serve(fastPath, { VOLUME_GUARD_ADMISSION_MAX_INFLIGHT_BODY_BYTES: String(BUDGET) }, extra);
 
   /** A raw connection that sends a request's head and `sent` bytes of its body, then stalls. */
   function stall(port: number, head: string, sent: number): Promise<Socket> {
@@ -399,7 +381,7 @@ describe('the budget of request bodies in flight (admission.maxInflightBodyBytes
       const heads = await Promise.all(Array.from({ length: 20 }, () => stall(served.port, postHead(4096), 0)));
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(served.metrics.inflightBodyBytes.read()).toBe(0);
-      expect((await send(served as unknown as Served, { path: '/validate/allow-all', body: review({ uid: 'h-1' }) })).status).toBe(200);
+      expect((await send(served, { path: '/validate/allow-all', body: review({ uid: 'h-1' }) })).status).toBe(200);
       for (const socket of heads) socket.destroy();
     }
   });
@@ -410,18 +392,18 @@ describe('the budget of request bodies in flight (admission.maxInflightBodyBytes
       const held = [await stall(served.port, postHead(4000), 3999), await stall(served.port, postHead(4000), 3999)];
       await until(() => served.metrics.inflightBodyBytes.read() === 7998, '7998 bytes in flight');
       const small = { path: '/validate/allow-all', body: review({ uid: 'busy-1' }) };
-      const busy = await sendOrDropped(served as unknown as Served, small);
-      const again = await sendOrDropped(served as unknown as Served, small);
+      const busy = await sendOrDropped(served, small);
+      const again = await sendOrDropped(served, small);
       const text = await served.metrics.registry.metrics();
       expect(text).toContain('volume_guard_admission_inflight_body_bytes 7998');
       expect(await refusedCount(served.metrics)).toBe(2);
       expect(busyLines(served.captured)).toEqual([expect.objectContaining({ level: 'warn', refused: 1, inflightBodyBytes: 7998, maxInflightBodyBytes: BUDGET })]);
       // Dropped before any path could answer: no admission line.
-      expect(admissionLines(served as unknown as Served)).toEqual([]);
+      expect(admissionLines(served)).toEqual([]);
       // An aborted request gives back what it held.
       held[0]!.destroy();
       await until(() => served.metrics.inflightBodyBytes.read() === 3999, 'the aborted body released');
-      const served200 = await send(served as unknown as Served, small);
+      const served200 = await send(served, small);
       held[1]!.destroy();
       await until(() => served.metrics.inflightBodyBytes.read() === 0, 'every body released');
       return { busy, again, served200: served200.status };
@@ -440,7 +422,7 @@ describe('the budget of request bodies in flight (admission.maxInflightBodyBytes
     });
     await until(() => served.metrics.inflightBodyBytes.read() === 16, 'the chunk counted');
     // Over the body limit: refused with 400 unread; what arrived is given back when it is answered.
-    const oversize = await send(served as unknown as Served, { path: '/validate/allow-all', body: review({ object: { data: 'x'.repeat(BODY_LIMIT) } }) });
+    const oversize = await send(served, { path: '/validate/allow-all', body: review({ object: { data: 'x'.repeat(BODY_LIMIT) } }) });
     expect(oversize.status).toBe(400);
     await until(() => served.metrics.inflightBodyBytes.read() === 16, 'the oversize body given back');
     chunked.destroy();
@@ -450,7 +432,7 @@ describe('the budget of request bodies in flight (admission.maxInflightBodyBytes
   it('releases what a request holds exactly once however it ends: answered, refused, aborted mid-body, pipelined, timed out', async () => {
     for (const fastPath of [true, false]) {
       const served = await budgeted(fastPath);
-      const asServed = served as unknown as Served;
+      const asServed = served;
       // Answered 200 (also asynchronously), 400, 404, and through a validator that throws, on one kept-alive connection.
       for (const sent of [
         { path: '/validate/allow-all', body: review({ uid: 'r-1' }) },
@@ -500,7 +482,7 @@ describe('the budget of request bodies in flight (admission.maxInflightBodyBytes
       const noHost = await stall(served.port, `POST /validate/allow-all HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 3000`, 3000);
       await until(() => served.metrics.inflightBodyBytes.read() === 0, 'the bytes of a request without Host given back');
       noHost.destroy();
-      expect((await send(served as unknown as Served, { path: '/validate/allow-all', body: review({ uid: 'after' }) })).status).toBe(200);
+      expect((await send(served, { path: '/validate/allow-all', body: review({ uid: 'after' }) })).status).toBe(200);
       expect(served.metrics.inflightBodyBytes.read()).toBe(0);
     }
   });
