@@ -559,6 +559,11 @@ export function describeFinding(finding: Finding): string {
  * `keepClaim` (a warning, narrower than a denial's line): the claim stays even if the reason must be cut for it.
  */
 export function objectLine(finding: Finding, situation?: Situation, max = MAX_LINE_LENGTH, keepClaim = false): string {
+  return fitObjectLine(finding, situation, max, keepClaim).line;
+}
+
+/** objectLine, and whether the line had to be cut (nothing fit whole). */
+function fitObjectLine(finding: Finding, situation: Situation | undefined, max: number, keepClaim: boolean): { line: string; cut: boolean } {
   const related = relatedInLine(finding.related, nodeOf(situation));
   const prefix = finding.check === 'orphan-pvc' ? `${fateOf(finding, situation).fate}: ` : '';
   const head = `${prefix}${shortKind(finding.object.kind)} ${objectRef(finding.object)}`;
@@ -574,7 +579,7 @@ export function objectLine(finding: Finding, situation?: Situation, max = MAX_LI
   let shown = related.slice(0, 3);
   for (;;) {
     const line = lineOf(shown);
-    if (line.length <= max) return line;
+    if (line.length <= max) return { line, cut: false };
     if (shown.length === 0) break;
     // The last replica named goes first, then the last of the others.
     const replica = shown.findLastIndex((object) => object.kind === 'Replica');
@@ -584,9 +589,50 @@ export function objectLine(finding: Finding, situation?: Situation, max = MAX_LI
   // Nothing fits whole: a warning keeps the claim and cuts the reason, while some of the reason still shows.
   if (keepClaim && claim !== undefined) {
     const named = lineOf([claim], false);
-    if (named.length - reason.length + CLAIM_REASON_ROOM <= max) return shorten(named, max);
+    if (named.length - reason.length + CLAIM_REASON_ROOM <= max) return { line: shorten(named, max), cut: true };
   }
-  return shorten(lineOf([]), max);
+  return { line: shorten(lineOf([]), max), cut: true };
+}
+
+/**
+ * How long an object's line may run when wrapped over several lines (a denial's, a warning's) before it is cut: a
+ * Longhorn volume with three stopped replicas on a lost disk says so in about 600 characters with Longhorn's names.
+ */
+const MAX_WRAPPED_OBJECT_LINE = 5 * MAX_LINE_LENGTH;
+
+/**
+ * An object's line in a denial: one line when the object and its reason fit the width (related objects named while
+ * they fit); otherwise the whole line, related objects and reason, wrapped at word boundaries with continuations
+ * indented under it. Cutting it would drop what the operator needs: Longhorn's real names are long (a volume
+ * `pvc-<uuid>`, its replicas `<volume>-r-<hex>`, disks by UUID), and the PVC and the disk named last would go.
+ */
+export function denialObjectLine(finding: Finding, situation?: Situation): string {
+  const fitted = fitObjectLine(finding, situation, MAX_LINE_LENGTH, false);
+  if (!fitted.cut) return fitted.line;
+  return wrap(objectLine(unrepeated(finding), situation, MAX_WRAPPED_OBJECT_LINE, true), MAX_LINE_LENGTH).join('\n  ');
+}
+
+/** The finding without the related objects its reason names already (a wrapped line says each name once). */
+function unrepeated(finding: Finding): Finding {
+  const related = finding.related?.filter((object) => !namesObject(finding.reason, objectRef(object)));
+  return related === undefined || related.length === finding.related?.length ? finding : { ...finding, related };
+}
+
+/** Whether `text` holds `ref` as a whole name (not inside a longer one). */
+function namesObject(text: string, ref: string): boolean {
+  const nameChar = /[A-Za-z0-9._/-]/;
+  for (let at = text.indexOf(ref); at >= 0; at = text.indexOf(ref, at + 1)) {
+    const before = text[at - 1];
+    const after = text[at + ref.length];
+    if ((before === undefined || !nameChar.test(before)) && (after === undefined || !nameChar.test(after) || (after === '.' && !nameChar.test(text[at + ref.length + 1] ?? ' ')))) return true;
+  }
+  return false;
+}
+
+/** A warning's object line: wrapped into several warnings later, so cut only past the wrapped length. */
+function warningObjectLine(finding: Finding, situation: Situation | undefined): string {
+  const fitted = fitObjectLine(finding, situation, MAX_LINE_LENGTH, false);
+  return fitted.cut ? objectLine(unrepeated(finding), situation, MAX_WRAPPED_OBJECT_LINE, true) : fitted.line;
 }
 
 /** The characters of its reason a warning's object line keeps at least when it keeps the claim (objectLine). */
@@ -696,7 +742,7 @@ class PreparedCheckLines {
   objectLine(index: number): string {
     let line = this.#lines[index];
     if (line === undefined) {
-      line = `  ${objectLine(this.#findings[index]!, this.#situation)}`;
+      line = `  ${denialObjectLine(this.#findings[index]!, this.#situation)}`;
       this.#lines[index] = line;
     }
     return line;
@@ -932,7 +978,7 @@ export function warningLines(check: CheckId, findings: readonly Finding[], total
   const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
   const text = CHECK_TEXT[check];
   const lines = [...wrap(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
-  for (const finding of listed) lines.push(...wrap(`- ${objectLine(finding, situation)}`));
+  for (const finding of listed) lines.push(...wrap(`- ${warningObjectLine(finding, situation)}`));
   if (total > listed.length) lines.push(truncate(`- [${check}] and ${total - listed.length} more (${auditCommand(situation)})`));
   return lines;
 }

@@ -6,7 +6,7 @@
 // volume, node-local data. A NoSchedule taint that only dedicates a node is judged too, as a cordon would be: it
 // cannot be told from the first step of a drain; the node's override lets it through.
 import type { Config } from '../../config.ts';
-import { skipOnReviewedObject, unknownWarnings, type CheckResults } from '../context.ts';
+import { isEnabled, skipOnReviewedObject, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import {
   applyLonghornDrainPolicy,
@@ -321,6 +321,8 @@ function storedNode(name: string, annotations: Readonly<Record<string, string>> 
  * storage, they pass; if the driver keeps data on the node, it belongs in nodeLocal.csiDrivers.
  */
 function unlistedDriverWarnings(context: ValidationContext, node: string): string[] {
+  // With node-local-volume off no PV is judged as either: the warning would tell of a judgement not made.
+  if (!isEnabled(context, 'node-local-volume')) return [];
   const unlisted = unlistedPinnedDrivers(context.snapshot, node, nodeLocalOptionsOf(context.config).drivers);
   const warnings: string[] = [];
   for (const [driver, count] of unlisted) {

@@ -44,4 +44,12 @@ describe('a PV pinned to the node by a CSI driver not listed as node-local', () 
     const longhorn = cordon(defaultConfig()).handle(cordonRequest('w1'), context(clusterWith('driver.longhorn.io')));
     expect((longhorn.warnings ?? []).join(' ')).not.toContain('judged as network storage');
   });
+
+  it('says nothing when node-local-volume is off: no PV is judged either way', () => {
+    const base = defaultConfig();
+    const config = { ...base, checks: { ...base.checks, 'node-local-volume': { ...base.checks['node-local-volume'], mode: 'off' as const } } };
+    const decision = cordon(config).handle(cordonRequest('w1'), context(clusterWith('local.csi.example.com'), { config }));
+    expect(decision.allowed).toBe(true);
+    expect((decision.warnings ?? []).join(' ')).not.toContain('judged as network storage');
+  });
 });

@@ -8,7 +8,7 @@ import {
   MAX_DENIAL_LENGTH,
   MAX_LISTED_PER_CHECK,
   MAX_WARNING_LENGTH,
-  objectLine,
+  denialObjectLine,
   MAX_WARNINGS_BYTES,
   wrap,
   type ListingProbe,
@@ -117,7 +117,7 @@ describe('how many objects a long denial lists', () => {
       const message = deny(groups.flatMap((group) => group.findings), cordon, { totals });
       expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
       const lines = new Set(message.split('\n'));
-      const listed = groups.map((group) => group.findings.filter((finding) => lines.has(`  ${objectLine(finding, cordon)}`)).length);
+      const listed = groups.map((group) => group.findings.filter((finding) => lines.has(`  ${denialObjectLine(finding, cordon)}`)).length);
       // One listing for all checks: each lists that many objects, or all it has.
       const fits = candidates.filter((c) => groups.every((group, i) => listed[i] === Math.min(c, group.findings.length))).pop();
       expect(fits).toBeDefined();
@@ -127,7 +127,7 @@ describe('how many objects a long denial lists', () => {
       let longer = message.length;
       groups.forEach((group, i) => {
         const shown = Math.min(next, group.findings.length);
-        for (let index = listed[i]!; index < shown; index++) longer += objectLine(group.findings[index]!, cordon).length + 3;
+        for (let index = listed[i]!; index < shown; index++) longer += denialObjectLine(group.findings[index]!, cordon).length + 3;
         longer += moreLength(group.total, shown) - moreLength(group.total, listed[i]!);
       });
       expect(longer).toBeGreaterThan(MAX_DENIAL_LENGTH);
