@@ -215,11 +215,11 @@ function hasTags(tags: readonly string[], wanted: readonly string[] | undefined)
  * when replica node anti-affinity is hard (the volume's `replicaSoftAntiAffinity` is `disabled`, or not `enabled`
  * with Longhorn's replica-soft-anti-affinity off: its default); every replica is a copy (healthy, on a node and disk
  * that are up), not scheduled to any node, failed or going away (none is rebuilding, stopped on a node that is down,
- * or on a disk that is gone); the copies are on two nodes or more, fewer than numberOfReplicas; and every Longhorn
+ * or on a disk that is gone); the copies are on one node or more, fewer than numberOfReplicas; and every Longhorn
  * node whose spec could take a replica of it (LonghornNodeRecord.placement, with its nodeSelector and diskSelector
  * tags) holds one of them, and only those nodes hold them. A node that is down, cordoned or out of space still counts
- * as a place: the replica it lacks is a passing shortage, a real one. So taking any one node away leaves a copy, as for
- * the healthy volume.
+ * as a place: the replica it lacks is a passing shortage, a real one. So with two copies or more, taking any one node
+ * away leaves a copy, as for the healthy volume; a single copy is single-replica's finding.
  */
 export function isShortOfNodesOnly(volume: LonghornVolumeRecord, context: VolumeContext): boolean {
   if (volume.robustness !== 'degraded' || context.scheduling === undefined) return false;
@@ -230,7 +230,9 @@ export function isShortOfNodesOnly(volume: LonghornVolumeRecord, context: Volume
     if (!isHealthyReplica(replica) || !context.nodeIsUp(replica.nodeID, replica.diskID)) return false;
     if (!copies.includes(replica.nodeID)) copies.push(replica.nodeID);
   }
-  if (copies.length < 2 || copies.length >= volume.numberOfReplicas) return false;
+  // One copy on the only place Longhorn has (a single-node cluster) is short of nodes as well: that copy is
+  // single-replica's finding, and "wait until Longhorn has rebuilt" could never come true there.
+  if (copies.length < 1 || copies.length >= volume.numberOfReplicas) return false;
   const scheduling: ReplicaScheduling = context.scheduling();
   const soft =
     volume.replicaSoftAntiAffinity === undefined

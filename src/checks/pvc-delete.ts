@@ -24,7 +24,7 @@ import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimOf, ordinalInRange } from '../helm/claims.ts';
-import { claimObject } from './affected.ts';
+import { claimObject, isPodScratchClaim } from './affected.ts';
 import { claimReclaimPolicy, liveStatefulSetsOfRelease, sizeAfterHelm } from './orphan-pvc.ts';
 import { stayingOwner } from './owners.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
@@ -495,6 +495,9 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
   const going: ReadonlySet<string> = new Set(owner ? [owner.uid] : []);
   for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
     if (claim.deleting || !isBound(claim)) continue;
+    // A pod's generic ephemeral volume (or a claim a judged scale-down handed to its pod): the garbage collector
+    // deletes it with the pod whatever becomes of the namespace, so no choice made here keeps its data.
+    if (!owner && isPodScratchClaim(claim)) continue;
     if (owner && (!ownedBy(claim.ownerReferences, owner.uid) || stayingOwner(snapshot, claim, going) !== undefined)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;

@@ -2,16 +2,19 @@
 // `others: enforce`, a person deleting a Bound PVC whose PV's reclaim policy is Delete is refused. A volume-guard of
 // its own with that configuration, registered beside the shared one (failurePolicy Ignore, so nothing hangs on it
 // if this file dies), judges a server-side dry run of `kubectl delete pvc`. A namespace whose deletion was approved
-// is emptied by the real namespace controller: its PVC DELETEs are not judged a second time.
+// is emptied by the real namespace controller: its PVC DELETEs are not judged a second time. Nor is the real garbage
+// collector's DELETE of a claim whose owning pod is gone (a generic ephemeral volume's claim): refused, it would stay
+// for ever.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCluster, kubectl } from '../harness/cluster.ts';
 import { registerWebhooks, startGuard, unregisterWebhooks, type GuardInstance } from '../harness/guard.ts';
-import { boundClaim, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
+import { apply, boundClaim, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
 
 const NS = 'e2e-pvc-delete-others';
 const NAME = `volume-guard-test-pvc-others-${process.pid}`;
 const PV = `pv-${NS}-data`;
 const TORN = 'e2e-pvc-others-torn';
+const SCRATCH = 'e2e-pvc-others-scratch';
 let guard: GuardInstance;
 
 describe('pvcDelete.others with the pvc-delete check off', () => {
@@ -30,6 +33,7 @@ describe('pvcDelete.others with the pvc-delete check off', () => {
     await unregisterWebhooks(NAME);
     await guard?.stop();
     await deleteObjects(['pvc', '--all', '-n', NS], ['pv', PV], ['pvc', '--all', '-n', TORN], ['namespace', TORN, '--wait=false'], ['pv', `pv-${TORN}-data`]);
+    await deleteObjects(['pod', '--all', '-n', SCRATCH], ['pvc', '--all', '-n', SCRATCH], ['pv', `pv-${SCRATCH}-worker-0-scratch`]);
   });
 
   it('refuses a person deleting a Bound PVC whose data the reclaim policy deletes', async () => {
@@ -55,6 +59,30 @@ describe('pvcDelete.others with the pvc-delete check off', () => {
     );
     await must(kubectl(['delete', 'namespace', TORN, '--wait=false']), 'delete namespace');
     const gone = await eventually(() => kubectl(['get', 'pvc', 'data', '-n', TORN]), (attempt) => attempt.code !== 0, 90_000);
+    expect(gone.stderr).toContain('NotFound');
+  });
+
+  it("lets the garbage collector delete a claim whose owning pod is gone", async () => {
+    await ensureNamespace(SCRATCH);
+    // A pod the scheduler never placed (none runs here) and its generic ephemeral volume's claim, owned by it.
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'worker-0', namespace: SCRATCH },
+      spec: { containers: [{ name: 'worker', image: 'registry.invalid/worker:1' }] },
+    });
+    const podUid = (await must(kubectl(['get', 'pod', 'worker-0', '-n', SCRATCH, '-o', 'jsonpath={.metadata.uid}']), 'pod uid')).stdout;
+    await boundClaim(SCRATCH, 'worker-0-scratch', 'Delete');
+    const owner = { apiVersion: 'v1', kind: 'Pod', name: 'worker-0', uid: podUid, controller: true, blockOwnerDeletion: true };
+    await must(kubectl(['patch', 'pvc', 'worker-0-scratch', '-n', SCRATCH, '--type=merge', '-p', JSON.stringify({ metadata: { ownerReferences: [owner] } })]), 'owner');
+    // This volume-guard judges the claim (a person's DELETE is refused) before the pod goes.
+    const person = await eventually(
+      () => kubectl(['delete', 'pvc', 'worker-0-scratch', '-n', SCRATCH, '--dry-run=server']),
+      (attempt) => attempt.code !== 0,
+    );
+    expect(person.stderr).toContain(`deletion of PVC ${SCRATCH}/worker-0-scratch`);
+    await must(kubectl(['delete', 'pod', 'worker-0', '-n', SCRATCH, '--wait=false']), 'delete pod');
+    const gone = await eventually(() => kubectl(['get', 'pvc', 'worker-0-scratch', '-n', SCRATCH]), (attempt) => attempt.code !== 0, 90_000);
     expect(gone.stderr).toContain('NotFound');
   });
 });

@@ -26,6 +26,7 @@ import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser, HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
 import { isAutomation, unknownWarnings } from '../context.ts';
+import { CONTROLLER_MANAGER_USER } from './pod-delete.ts';
 import { field, finalizersOf, metaOf, stringField } from '../objects.ts';
 import { isDeleteApproved } from '../../override-keys.ts';
 import { deleteApprovalSource, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
@@ -203,6 +204,19 @@ export function pvcDeleteValidator(config: Config): Validator {
         const uid = stringField(old, 'metadata', 'uid');
         if (uid !== '') context.removing({ kind: 'statefulSet', namespace: request.namespace, name: request.name || meta.name, uid });
       }
+      // The garbage collector deletes a claim only once none of its owners remains. Owned by StatefulSets and pods
+      // only, the owners' deletion was the decision (a StatefulSet's DELETE and scale-down are judged; a pod's
+      // claim is its scratch or was condemned by a judged scale-down): judging it again under
+      // `pvcDelete.others: enforce` would hold the claim for ever, its owner gone. An owner of another kind (an
+      // operator's resource) was deleted unseen: its claims are judged here.
+      if (
+        request.operation === 'DELETE' &&
+        request.resource.resource === 'persistentvolumeclaims' &&
+        isGarbageCollector(request.userInfo.username) &&
+        ownedOnlyByJudgedKinds(request.oldObject)
+      ) {
+        return allowed();
+      }
       const { config } = context;
       const automation = isAutomation(request.userInfo, config);
       const mode = automation ? config.checks['pvc-delete'].mode : config.pvcDelete.others;
@@ -252,6 +266,24 @@ export function pvcDeleteValidator(config: Config): Validator {
       });
     },
   };
+}
+
+/** The garbage collector: its service account, or kube-controller-manager without per-controller credentials. */
+const GARBAGE_COLLECTORS: readonly string[] = ['system:serviceaccount:kube-system:generic-garbage-collector', CONTROLLER_MANAGER_USER];
+
+function isGarbageCollector(username: string): boolean {
+  return GARBAGE_COLLECTORS.includes(username);
+}
+
+/** Whether the object has owners, each a StatefulSet (apps) or a Pod (core): owners whose removal volume-guard judges. */
+function ownedOnlyByJudgedKinds(object: unknown): boolean {
+  const owners = field(object, 'metadata', 'ownerReferences');
+  if (!Array.isArray(owners) || owners.length === 0) return false;
+  return owners.every((owner: unknown) => {
+    const kind = stringField(owner, 'kind');
+    const group = stringField(owner, 'apiVersion').split('/').slice(0, -1).join('/');
+    return (kind === 'StatefulSet' && group === 'apps') || (kind === 'Pod' && group === '');
+  });
 }
 
 /** A Namespace DELETE: the Bound PVCs in it whose PV's reclaim policy destroys the data. */
