@@ -26,10 +26,13 @@
 //    (the StatefulSet itself, as a warning, when none of its PVCs exists yet). volumeClaimTemplates are immutable, so
 //    the API server refuses a renamed template and the upgrade fails half applied; the way through (deleting the
 //    StatefulSet, often with --cascade=orphan, and upgrading again) strands the PVCs. Refused before either happens.
-// PVCs being deleted are never reported (a pod cannot mount them any more), nor PVCs a live pod
-// mounts: their data is in use, not orphaned (the PVC-resize workflow deletes a StatefulSet with
-// `--cascade=orphan` and re-creates it, or runs `helm upgrade`, while its pods keep running). A pod whose StatefulSet
-// is gone is not live: the garbage collector deletes it next (mountedByLivePod). The previous revision is not needed:
+// PVCs being deleted are never reported (a pod cannot mount them any more), nor PVCs their own StatefulSet pod
+// (`<statefulset>-<ordinal>`) mounts: their data is in use by the same workload, not orphaned (the PVC-resize workflow
+// deletes a StatefulSet with `--cascade=orphan` and re-creates it, or runs `helm upgrade`, while its pods keep running).
+// A pod whose StatefulSet is gone is not live: the garbage collector deletes it next (inUseByItsStatefulPod). Any
+// other pod mounting the PVC (a backup Job's, a debug pod, another release's Deployment using it as existingClaim)
+// does not exempt it: the StatefulSet controller claims it by name all the same, and the finding says that pod would
+// share the volume. The previous revision is not needed:
 // the live StatefulSets Helm annotated stand for it (and volume-guard may not read Secrets anyway).
 // A claim still Pending is judged like a bound one: a PV made for it (a restore, a pre-provisioned volume) may bind
 // it at any moment, and the claim the next StatefulSet adopts keeps the old one's class, size and selected node (a
@@ -92,17 +95,49 @@ function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolum
 }
 
 /**
- * A pod that has not finished mounts the claim: its data is in use, never an orphan. A pod being deleted while a
- * controller still owns it does not count: it goes with its controller (`helm uninstall` or a plain `kubectl delete
+ * The claim is in use by its own StatefulSet pod: a pod named `<statefulset>-<ordinal>` for claim
+ * `<template>-<statefulset>-<ordinal>`, that has not finished, whose controller is a StatefulSet of that name still
+ * there (or being deleted with the `orphan` finalizer), or orphaned (isOrphanedStatefulPod). The same workload carries
+ * on with its data: a plain `helm upgrade`, or the PVC-resize workflow (`kubectl delete sts --cascade=orphan`, then
+ * re-create or `helm upgrade`: the StatefulSet of that name adopts the pods, claims and all). A pod being deleted while
+ * a controller still owns it does not count: it goes with its controller (`helm uninstall` or a plain `kubectl delete
  * sts` leaves the pods terminating for their grace period, and the garbage collector deletes them with their owner
  * reference in place), so an install right after it would adopt the PVC all the same. Nor does one whose StatefulSet
  * is already gone (goesWithItsStatefulSet). Pods orphaned by `--cascade=orphan` lose that reference and still count,
  * even while deleted by hand.
+ * Any other pod mounting the claim (a backup Job's, a debug pod, another workload using it as an existing claim) does
+ * not: the StatefulSet controller claims `<template>-<statefulset>-<ordinal>` by name whoever mounts it
+ * (getPersistentVolumeClaims and createMissingPersistentVolumeClaims look at no pod), so the new StatefulSet's pod
+ * comes up on the old data, shared with that pod (otherLiveMounter names it).
  */
-export function mountedByLivePod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): boolean {
+export function inUseByItsStatefulPod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): boolean {
   return snapshot
     .podsUsingClaim(claim.namespace, claim.name)
-    .some((pod) => (keepsClaimsInUse(pod) && !goesWithItsStatefulSet(snapshot, pod)) || isOrphanedStatefulPod(pod, claim.name));
+    .some((pod) => isOwnStatefulPod(pod, claim.name) && ((keepsClaimsInUse(pod) && !goesWithItsStatefulSet(snapshot, pod)) || isOrphanedStatefulPod(pod, claim.name)));
+}
+
+/**
+ * A pod that mounts the claim and keeps running on, though not the claim's own StatefulSet pod (inUseByItsStatefulPod):
+ * a StatefulSet adopting the claim would share the volume with it. Undefined when none.
+ */
+export function otherLiveMounter(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): PodRecord | undefined {
+  return snapshot
+    .podsUsingClaim(claim.namespace, claim.name)
+    .find((pod) => !isOwnStatefulPod(pod, claim.name) && keepsClaimsInUse(pod) && !goesWithItsStatefulSet(snapshot, pod));
+}
+
+/** `; pod X mounts it too (...)`, for the reason of a finding whose PVC another pod mounts; '' when none does. */
+function sharedWithPod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): string {
+  const other = otherLiveMounter(snapshot, claim);
+  return other === undefined ? '' : `; pod ${other.name} mounts it too (both would share the volume)`;
+}
+
+/**
+ * Named `<statefulset>-<ordinal>` for the claim `<template>-<that name>`, and controlled by a StatefulSet (the one its
+ * name spells, see goesWithItsStatefulSet) or by nothing: the pod the claim was made for.
+ */
+function isOwnStatefulPod(pod: Pick<PodRecord, 'name' | 'controllerKind'>, claimName: string): boolean {
+  return (pod.controllerKind === 'StatefulSet' || pod.controllerKind === '') && STATEFUL_POD_NAME.test(pod.name) && claimName.endsWith(`-${pod.name}`);
 }
 
 /** A StatefulSet pod's name: `<statefulset>-<ordinal>`, the ordinal without leading zeros. */
@@ -135,14 +170,14 @@ function isOrphanedStatefulPod(pod: Pick<PodRecord, 'name' | 'deleting' | 'contr
 }
 
 /**
- * The pod's claims count as in use, as far as the pod alone tells (see mountedByLivePod, which also asks whether its
- * StatefulSet is still there).
+ * The pod's claims count as in use, as far as the pod alone tells (see inUseByItsStatefulPod, which also asks whether
+ * it is the claim's own StatefulSet pod and whether its StatefulSet is still there).
  */
 export function keepsClaimsInUse(pod: Pick<PodRecord, 'phase' | 'deleting' | 'controllerKind'>): boolean {
   return pod.phase !== 'Succeeded' && pod.phase !== 'Failed' && !(pod.deleting && pod.controllerKind !== '');
 }
 
-/** Both versions of a pod read the same to mountedByLivePod (given the same StatefulSets): what risks.ts re-evaluates on. */
+/** Both versions of a pod read the same to inUseByItsStatefulPod and otherLiveMounter (given the same StatefulSets): what risks.ts re-evaluates on. */
 export function sameClaimUse(before: PodRecord, after: PodRecord): boolean {
   return keepsClaimsInUse(before) === keepsClaimsInUse(after) && before.controllerKind === after.controllerKind && before.deleting === after.deleting;
 }
@@ -381,13 +416,18 @@ function candidatesFor(
   const candidates = new Map<string, { candidate: Candidate; rules: OrphanPvcRule[] }>();
   const add = (candidate: Candidate): void => {
     if (candidate.claim.deleting) return;
-    // Adoption needs an orphan; a PVC a live pod mounts is in use. (The pods of a StatefulSet an upgrade drops go
-    // with it, so the upgrade rules still report their PVCs.)
+    // Adoption needs an orphan; a PVC its own StatefulSet pod mounts is in use. (The pods of a StatefulSet an upgrade
+    // drops go with it, so the upgrade rules still report their PVCs.) Any other pod mounting it is not a reason to pass:
+    // the reason names it (both would share the volume).
     // A shared claim is mounted by the other StatefulSet's pods: that is the risk, not a reason to pass.
-    if (ADOPTION_RULES.includes(candidate.rule) && candidate.shared !== true && mountedByLivePod(snapshot, candidate.claim)) return;
+    const adoption = ADOPTION_RULES.includes(candidate.rule) && candidate.shared !== true;
+    if (adoption && inUseByItsStatefulPod(snapshot, candidate.claim)) return;
     const key = `${candidate.claim.namespace}/${candidate.claim.name}`;
     const existing = candidates.get(key);
-    if (existing === undefined) candidates.set(key, { candidate, rules: [candidate.rule] });
+    if (existing === undefined) {
+      const withPod = adoption ? sharedWithPod(snapshot, candidate.claim) : '';
+      candidates.set(key, { candidate: withPod === '' ? candidate : { ...candidate, reason: candidate.reason + withPod }, rules: [candidate.rule] });
+    }
     else if (!existing.rules.includes(candidate.rule)) existing.rules.push(candidate.rule);
   };
 
@@ -576,13 +616,16 @@ export function collectStatefulSetAdoption(
       addStatefulSetClaim(collector, claim, statefulSet.namespace, statefulSet.name, sharedReason(statefulSet.name, other.name), true);
       continue;
     }
-    if (hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
+    if (hasLiveOwnerReference(snapshot, claim) || inUseByItsStatefulPod(snapshot, claim)) continue;
+    const withPod = sharedWithPod(snapshot, claim);
     addStatefulSetClaim(
       collector,
       claim,
       statefulSet.namespace,
       statefulSet.name,
-      `exists with no owner and no pod using it; StatefulSet ${statefulSet.name} would re-attach its old data`,
+      withPod === ''
+        ? `exists with no owner and no pod using it; StatefulSet ${statefulSet.name} would re-attach its old data`
+        : `exists with no owner and no pod of its own using it; StatefulSet ${statefulSet.name} would re-attach its old data${withPod}`,
     );
   }
   return collector.result();
@@ -724,13 +767,13 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
       continue;
     }
     if (!olderThan(claim.creationTimestamp, target.createdAt)) continue;
-    if (hasLiveOwnerReference(snapshot, claim) || mountedByLivePod(snapshot, claim)) continue;
+    if (hasLiveOwnerReference(snapshot, claim) || inUseByItsStatefulPod(snapshot, claim)) continue;
     addStatefulSetClaim(
       collector,
       claim,
       target.namespace,
       target.name,
-      `left by an earlier StatefulSet ${target.name}; scaling it to ${target.replicas} replicas would re-attach its old data`,
+      `left by an earlier StatefulSet ${target.name}; scaling it to ${target.replicas} replicas would re-attach its old data${sharedWithPod(snapshot, claim)}`,
     );
   }
   return collector.result();

@@ -11,7 +11,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
 import { statefulSetValidator } from '../../../src/admission/validators/statefulset.ts';
-import { mountedByLivePod } from '../../../src/checks/orphan-pvc.ts';
+import { inUseByItsStatefulPod } from '../../../src/checks/orphan-pvc.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { StatefulSetRecord } from '../../../src/cluster/records.ts';
 import { transformStatefulSet } from '../../../src/cluster/transforms.ts';
@@ -81,9 +81,9 @@ describe('pods whose StatefulSet is gone, before the garbage collector deletes t
   it('a StatefulSet being deleted in the foreground (no orphan finalizer) takes its running pods with it', () => {
     // (A StatefulSet of the same name cannot be created while it is there; another whose claim names collide can.)
     const claim = { namespace: NS, name: 'data-db-0' };
-    expect(mountedByLivePod(cluster({ live: { deleting: true } }), claim)).toBe(false);
-    expect(mountedByLivePod(cluster({ live: { deleting: true, orphaning: true } }), claim)).toBe(true);
-    expect(mountedByLivePod(cluster({ live: {} }), claim)).toBe(true);
+    expect(inUseByItsStatefulPod(cluster({ live: { deleting: true } }), claim)).toBe(false);
+    expect(inUseByItsStatefulPod(cluster({ live: { deleting: true, orphaning: true } }), claim)).toBe(true);
+    expect(inUseByItsStatefulPod(cluster({ live: {} }), claim)).toBe(true);
   });
 
   it('a pod of the live StatefulSet keeps its claim: a plain helm upgrade passes', () => {

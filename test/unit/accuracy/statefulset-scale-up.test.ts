@@ -79,10 +79,20 @@ describe('orphan-pvc at a StatefulSet scale-up outside Helm', () => {
     }
   });
 
-  it('passes its own leftovers, scale-downs, PVCs in use or approved for reuse, and Helm’s own writes', () => {
+  it('refuses a scale-up onto a PVC another pod mounts (db-1 would share the volume), naming that pod', () => {
+    const decision = validator.handle(update(1, 3), context(model(false, true)));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain(`PVC ${NS}/data-db-1`);
+    expect(decision.status!.message).toContain('pod restore mounts it too (both would share the volume)');
+  });
+
+  it('passes its own leftovers, scale-downs, PVCs in use by their own pod or approved for reuse, and Helm’s own writes', () => {
     expect(validator.handle(update(2, 3), context(model())).allowed).toBe(true);
     expect(validator.handle(scale(3, 1), context(model())).allowed).toBe(true);
-    expect(validator.handle(update(1, 3), context(model(false, true))).allowed).toBe(true);
+    // Its own pod db-1, orphaned by --cascade=orphan (bare), mounts data-db-1: the StatefulSet adopts it, data and all.
+    const orphaned = model();
+    orphaned.upsert('pod', pod({ namespace: NS, name: 'db-1', claimNames: ['data-db-1'] }));
+    expect(validator.handle(update(1, 3), context(orphaned)).allowed).toBe(true);
     const reused = validator.handle(scale(1, 3), context(model(true)));
     expect(reused.allowed).toBe(true);
     expect(reused.overrides).toEqual(['orphan-pvc']);

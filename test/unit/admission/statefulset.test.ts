@@ -1,5 +1,5 @@
 // StatefulSet CREATE outside Helm (kubectl apply, Argo CD, Flux): existing PVCs it would claim with no live owner
-// and no pod mounting them are an orphan-pvc denial; a PVC a live pod mounts never is.
+// and no pod of their own mounting them are an orphan-pvc denial; a PVC its own StatefulSet pod mounts never is.
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
 import { statefulSetValidator } from '../../../src/admission/validators/statefulset.ts';
@@ -86,7 +86,7 @@ describe('StatefulSet CREATE outside Helm', () => {
     expect(validator.handle(create(stsObject()), context(unsigned)).allowed).toBe(false);
   });
 
-  it('a PVC mounted by a live pod is never an orphan (delete --cascade=orphan, then re-create)', () => {
+  it('a PVC mounted by its own live StatefulSet pod is never an orphan (delete --cascade=orphan, then re-create)', () => {
     const model = withClaims('data-db-0', 'data-db-1');
     model.upsert('pod', pod({ namespace: NS, name: 'db-0', claimNames: ['data-db-0'] }));
     model.upsert('pod', pod({ namespace: NS, name: 'db-1', claimNames: ['data-db-1'], phase: 'Pending' }));

@@ -155,7 +155,7 @@ describe('orphan-pvc: the DevLake incident (seed 000)', () => {
     expect(orphanPvcCheck(snapshot, target('rollback'))).toEqual([]);
   });
 
-  it('never reports a PVC a live pod mounts (StatefulSet deleted with --cascade=orphan, pods still running)', () => {
+  it('never reports a PVC its own live StatefulSet pod mounts (StatefulSet deleted with --cascade=orphan, pods still running)', () => {
     const mounted = [pod({ namespace: NS, name: 'devlake-mysql-0', claimNames: [MYSQL_CLAIM] })];
     const snapshot = clusterOf({ pvcs: [claim(MYSQL_CLAIM)], pods: mounted });
     expect(orphanPvcCheck(snapshot, target('install'))).toEqual([]);
