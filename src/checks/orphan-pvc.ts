@@ -22,10 +22,12 @@
 //    (kept by `helm.sh/resource-policy: keep`); Helm adopts it silently. One without the annotations makes Helm
 //    fail the install on its own, with no data at risk, so it is not reported.
 //  - dropped-statefulset / renamed-claim-template (upgrade, rollback): live StatefulSets Helm annotated for this
-//    release that the new manifest drops, or whose claim templates it no longer has: their PVCs are left behind
-//    (the StatefulSet itself, as a warning, when none of its PVCs exists yet). volumeClaimTemplates are immutable, so
-//    the API server refuses a renamed template and the upgrade fails half applied; the way through (deleting the
-//    StatefulSet, often with --cascade=orphan, and upgrading again) strands the PVCs. Refused before either happens.
+//    release (not one with a controller owner reference: an operator made it and copied its resource's annotations,
+//    liveStatefulSetsOfRelease) that the new manifest drops, or whose claim templates it no longer has: their PVCs
+//    are left behind (the StatefulSet itself, as a warning, when none of its PVCs exists yet). volumeClaimTemplates
+//    are immutable, so the API server refuses a renamed template and the upgrade fails half applied; the way through
+//    (deleting the StatefulSet, often with --cascade=orphan, and upgrading again) strands the PVCs. Refused before
+//    either happens.
 // PVCs being deleted are never reported (a pod cannot mount them any more), nor PVCs their own StatefulSet pod
 // (`<statefulset>-<ordinal>`) mounts: their data is in use by the same workload, not orphaned (the PVC-resize workflow
 // deletes a StatefulSet with `--cascade=orphan` and re-creates it, or runs `helm upgrade`, while its pods keep running).
@@ -341,8 +343,11 @@ function isAnnotatedForRelease(claim: PersistentVolumeClaimRecord, release: Helm
   );
 }
 
-/** The live StatefulSets Helm annotated for the release, in its namespace or any namespace its manifest uses. */
-export function liveStatefulSetsOfRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): StatefulSetRecord[] {
+/**
+ * The live StatefulSets annotated for the release (`meta.helm.sh/release-name`, `-namespace`), in its namespace or any
+ * namespace its manifest uses, operators' included (see liveStatefulSetsOfRelease).
+ */
+function annotatedStatefulSetsOfRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): StatefulSetRecord[] {
   const found = new Map<string, StatefulSetRecord>();
   const namespaces = new Set([release.namespace, ...manifest.statefulSets.map((s) => s.namespace)]);
   for (const namespace of namespaces) {
@@ -352,6 +357,18 @@ export function liveStatefulSetsOfRelease(snapshot: ClusterSnapshot, release: He
     }
   }
   return [...found.values()];
+}
+
+/**
+ * The live StatefulSets Helm annotated for the release, in its namespace or any namespace its manifest uses: those an
+ * upgrade that no longer renders them deletes (Helm deletes what its previous manifest rendered and the new one does
+ * not). One with a controller owner reference is left out: an operator made it for a resource of its own and copied
+ * that resource's annotations onto it, Helm's release annotations included (rabbitmq's cluster-operator makes
+ * StatefulSet `<name>-server` for a RabbitmqCluster a chart renders). No manifest rendered it (Helm sets no owner
+ * references), so no upgrade deletes it: its fate is its controller's, which volume-guard does not model.
+ */
+export function liveStatefulSetsOfRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): StatefulSetRecord[] {
+  return annotatedStatefulSetsOfRelease(snapshot, release, manifest).filter((statefulSet) => statefulSet.controlled !== true);
 }
 
 function claimsLeftByUpgrade(
@@ -695,7 +712,9 @@ export function pvcsLeftBehind(
     if (live !== undefined && otherOwner(live.helmReleaseName, live.helmReleaseNamespace, live.namespace, release) !== undefined) continue;
     statefulSets.set(`${s.namespace}/${s.name}`, s);
   }
-  for (const s of liveStatefulSetsOfRelease(snapshot, release, manifest)) {
+  // Operators' StatefulSets annotated for the release count too (annotatedStatefulSetsOfRelease): the uninstall deletes
+  // the release's resource they were made for, and the garbage collector them with it, their PVCs left behind.
+  for (const s of annotatedStatefulSetsOfRelease(snapshot, release, manifest)) {
     const key = `${s.namespace}/${s.name}`;
     const declared = statefulSets.get(key);
     const claimTemplates = [...new Set([...(declared?.claimTemplates ?? []), ...s.claimTemplates])];

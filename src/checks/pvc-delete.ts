@@ -5,6 +5,8 @@
 //    object (what Helm reads before deleting, compared exactly). Helm deletes it once the new revision is applied. Judged at the
 //    release record, before Helm touches anything. Likewise the Bound PVCs a StatefulSet it drops owns (retention
 //    policy whenDeleted: Delete): the garbage collector deletes them with the StatefulSet (deleted-with-statefulset).
+//    A StatefulSet an operator made (a controller owner reference) is not dropped by any upgrade, whatever annotations
+//    it copied from its resource (liveStatefulSetsOfRelease).
 //  - deleted-by-automation: a DELETE of a Bound PVC whose PV has reclaim policy Delete (the provisioner destroys the
 //    volume with it), by a GitOps controller pruning what left its source (judged in the pvc-delete validator).
 //  - deleted-with-namespace / deleted-with-statefulset: a DELETE of a namespace holding such PVCs (the namespace

@@ -400,6 +400,12 @@ export interface StatefulSetRecord {
   readonly orphaning?: true;
   /** The uids its own ownerReferences name (an operator's resource, ...). Omitted when it has none. */
   readonly ownerUids?: readonly string[];
+  /**
+   * One of its ownerReferences says `controller: true`: an operator made it for a resource of its own (rabbitmq's
+   * cluster-operator for a RabbitmqCluster, ...), copying that resource's annotations, Helm's release annotations
+   * included. Helm never sets an owner reference: such a StatefulSet is not one its manifest rendered. Omitted: no.
+   */
+  readonly controlled?: true;
 }
 
 /** core/v1 Namespace. */

@@ -602,6 +602,7 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     ...(isDeleting(metadata) ? { deleting: true as const } : {}),
     ...(isDeleting(metadata) && arrayAt(metadata, 'finalizers').includes(ORPHAN_FINALIZER) ? { orphaning: true as const } : {}),
     ...ownerUidsOf(metadata),
+    ...(ownerReferencesOf(metadata).some((ref) => ref.controller === true) ? { controlled: true as const } : {}),
   };
 }
 
