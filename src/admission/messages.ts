@@ -708,6 +708,7 @@ class PreparedCheckLines {
   readonly fix: readonly string[];
   /** How many objects may be listed: the findings at hand, at most the cap. */
   readonly objectCount: number;
+  readonly #check: CheckId;
   readonly #findings: readonly Finding[];
   readonly #situation: Situation | undefined;
   readonly #lines: string[] = [];
@@ -734,6 +735,7 @@ class PreparedCheckLines {
     this.more = auditCommand(situation);
     this.fix = hangingLines('  Fix: ', fix, FIX_WIDTH);
     this.objectCount = Math.min(maxListed, findings.length);
+    this.#check = check;
     this.#findings = findings;
     this.#situation = situation;
   }
@@ -759,7 +761,21 @@ class PreparedCheckLines {
   }
 
   moreLine(listed: number): string {
+    const named = this.#namedRest(listed);
+    if (named !== undefined) return named;
     return `  and ${this.total - listed} more; all of them: ${this.more}`;
+  }
+
+  /**
+   * The orphan PVCs past the listing, named (a Helm release builds every finding): each is data the release would
+   * take over or leave, and the operator decides on each. Counted instead past MAX_NAMED_REST characters.
+   */
+  #namedRest(listed: number): string | undefined {
+    if (this.#check !== 'orphan-pvc' || this.#findings.length < this.total || listed >= this.total) return undefined;
+    const names = this.#findings.slice(listed, this.total).map((finding) => objectRef(finding.object));
+    const line = `and ${this.total - listed} more: ${names.join(', ')}; all of them: ${this.more}`;
+    if (line.length > MAX_NAMED_REST) return undefined;
+    return `  ${wrap(line, MAX_LINE_LENGTH).join('\n  ')}`;
   }
 }
 
@@ -776,6 +792,9 @@ export function checkLines(
 ): string[] {
   return new PreparedCheckLines(check, findings, total, situation, maxListed).lines(maxListed);
 }
+
+/** How long the line naming the orphan PVCs past a denial's listing may be (PreparedCheckLines). */
+const MAX_NAMED_REST = 1200;
 
 /** Fix lines wrap at this width, so they read in a terminal of 120 columns. */
 const FIX_WIDTH = 116;
