@@ -19,8 +19,9 @@
 //    existing before its first revision, unless owned as above (a live owner reference, or a live StatefulSet of
 //    a name the manifest declares claims it).
 //  - adopted-by-helm (install only): a PVC the manifest declares that already exists annotated for this release
-//    (kept by `helm.sh/resource-policy: keep`); Helm adopts it silently. One without the annotations makes Helm
-//    fail the install on its own, with no data at risk, so it is not reported.
+//    and kept by `helm.sh/resource-policy` (any value: only such a document outlives `helm uninstall`); Helm adopts it
+//    silently. One without the policy is a failed install's own (`helm install --replace` retrying it), and one
+//    without the annotations makes Helm fail the install on its own, with no data at risk: neither is reported.
 //  - dropped-statefulset / renamed-claim-template (upgrade, rollback): live StatefulSets Helm annotated for this
 //    release (not one with a controller owner reference: an operator made it and copied its resource's annotations,
 //    liveStatefulSetsOfRelease) that the new manifest drops, or whose claim templates it no longer has: their PVCs
@@ -51,7 +52,7 @@ import { claimCount, claimName, claimOf, ordinalInRange } from '../helm/claims.t
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import { parseManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
-import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { isReuseApproved as reuseApprovedIn, overrideLifecycle, REUSE_KEY, SKIP_BY_KEY } from '../override-keys.ts';
 import { claimObject } from './affected.ts';
 import { stayingOwner } from './owners.ts';
@@ -522,6 +523,10 @@ function candidatesFor(
     for (const declared of manifest.persistentVolumeClaims) {
       const claim = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
       if (claim === undefined || !isAnnotatedForRelease(claim, release)) continue;
+      // Only a document carrying helm.sh/resource-policy (any value: Helm deletes the others) outlives `helm
+      // uninstall`, and Helm writes the annotation onto the live object. Without it, the PVC is a failed install's
+      // own, re-adopted by `helm install --replace` retrying it: nothing earlier to take over.
+      if (claim.annotations[HELM_RESOURCE_POLICY_ANNOTATION] === undefined) continue;
       add({
         claim,
         rule: 'adopted-by-helm',
@@ -532,6 +537,8 @@ function candidatesFor(
       // Claimed by a live StatefulSet (one the manifest declares, or another: taken over by another release with
       // helm --take-ownership, kept by resource-policy keep): in use by it, not a leftover this install adopts.
       if (claimedByAnyLiveStatefulSet(snapshot, claim) !== undefined || hasLiveOwnerReference(snapshot, claim)) continue;
+      // Helm's own object of this release that no uninstall kept (adopted-by-helm): a failed install's, live.
+      if (isAnnotatedForRelease(claim, release) && claim.annotations[HELM_RESOURCE_POLICY_ANNOTATION] === undefined) continue;
       add({
         claim,
         rule: 'release-labelled',

@@ -244,7 +244,11 @@ describe('audit report: --release', () => {
 
   it('treats a Helm-created PVC of an uninstalled release as a leftover (it was kept)', () => {
     const records = goldenRecords();
-    const model = modelOf({ ...records, statefulSet: [] });
+    // Only a document carrying helm.sh/resource-policy outlives `helm uninstall`; Helm writes it onto the live PVC.
+    const kept = (records.persistentVolumeClaim ?? []).map((claim) =>
+      claim.name === 'shop-uploads' ? { ...claim, annotations: { ...claim.annotations, 'helm.sh/resource-policy': 'keep' } } : claim,
+    );
+    const model = modelOf({ ...records, persistentVolumeClaim: kept, statefulSet: [] });
     const shop = buildAuditReport({
       model,
       scope: { kind: 'release', namespace: 'shop', name: 'shop', revisions: [{ version: 4, status: 'uninstalled' }] },

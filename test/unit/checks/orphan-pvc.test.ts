@@ -125,7 +125,7 @@ describe('orphan-pvc: the DevLake incident (seed 000)', () => {
         claim(LAKE_CLAIM),
         // Kept by helm.sh/resource-policy: keep, still annotated for the release: Helm would adopt it.
         claim('devlake-grafana', {
-          annotations: { 'meta.helm.sh/release-name': 'devlake', 'meta.helm.sh/release-namespace': NS },
+          annotations: { 'meta.helm.sh/release-name': 'devlake', 'meta.helm.sh/release-namespace': NS, 'helm.sh/resource-policy': 'keep' },
         }),
         claim('devlake-cache', { labels: { release: 'devlake' } }),
         claim('other-app-data', { labels: { 'app.kubernetes.io/instance': 'other' } }),
