@@ -203,6 +203,7 @@ export function judge(input: Judgement): Decision {
       const fitted = fitOverrideToStored(override, input.stored, input.now ?? Date.now(), input.situation);
       override.splice(0, override.length, ...fitted);
     }
+    override.splice(0, override.length, ...override.map((line) => withNamespaceExpiry(line, input.now ?? Date.now())));
     // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough.
     const singles = enforced.find((group) => group.check === 'single-replica');
     if (
@@ -321,6 +322,22 @@ export function combinedOverrideAudit(parts: readonly Decision[]): Pick<Decision
 export function annotateHint(resource: string, ref: string, namespace?: string): string {
   const ns = namespace ? ` -n ${namespace}` : '';
   return `run: kubectl annotate ${resource} ${ref}${ns} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
+}
+
+/**
+ * A namespace's skip is read by every operation judged there (its later Namespace DELETE, a Helm upgrade dropping a
+ * StatefulSet; in Longhorn's namespace, the deleting-confirmation-flag): advice that writes one gives it an expiry an
+ * hour ahead, so the override meant for this operation does not stand for the others.
+ */
+const NAMESPACE_SKIP_COMMAND = /(kubectl annotate (?:--overwrite )?namespace \S+ volume-guard\.io\/skip=[^;]*?volume-guard\.io\/skip-by=(?:<[^>]*>|[^\s;,]+))/;
+
+/** How long the expiry written by a namespace's skip advice runs. */
+export const NAMESPACE_SKIP_HOURS = 1;
+
+function withNamespaceExpiry(line: string, now: number): string {
+  if (line.includes(`${SKIP_UNTIL_KEY}=`)) return line;
+  const until = new Date(Math.ceil((now + NAMESPACE_SKIP_HOURS * 3_600_000) / 60_000) * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return line.replace(NAMESPACE_SKIP_COMMAND, `$1 ${SKIP_UNTIL_KEY}=${until}`);
 }
 
 const ANNOTATE = 'kubectl annotate ';

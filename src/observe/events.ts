@@ -149,7 +149,22 @@ function noteMessage(decision: Decision, regarding: ObjectReference): string {
 function noteOf(request: AdmissionRequest, decision: Decision, regarding: ObjectReference): string {
   const message = noteMessage(decision, regarding).replace(/\s+/g, ' ').trim();
   const note = `${actionOf(request).toLowerCase()} by ${request.userInfo.username || 'unknown'} denied: ${message}`;
-  return note.length <= MAX_NOTE ? note : `${note.slice(0, MAX_NOTE - 1)}…`;
+  return fitNote(note);
+}
+
+/** The API server measures a note in bytes (UTF-8): cut on a character, leaving room for the "…" (3 bytes). */
+function fitNote(note: string): string {
+  if (Buffer.byteLength(note) <= MAX_NOTE) return note;
+  const room = MAX_NOTE - Buffer.byteLength('…');
+  let bytes = 0;
+  let end = 0;
+  for (const char of note) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > room) break;
+    bytes += size;
+    end += char.length;
+  }
+  return `${note.slice(0, end)}…`;
 }
 
 function randomSuffix(): string {

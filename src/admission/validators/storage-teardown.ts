@@ -86,7 +86,7 @@ function judgeWith<Target>(context: ValidationContext, action: string, plan: Pla
   return judgeByPlan(context, plan, {
     action,
     target,
-    overrides: readOverrides(plan, { 'storage-namespace': () => skipFrom(`namespace ${namespace}`, annotations) }),
+    overrides: readOverrides(plan, { 'storage-namespace': () => skipFrom(`namespace ${namespace}`, annotations, undefined, { now: context.now }) }),
     overrideHint: annotateHint('namespace', context.config.longhorn.namespace),
     warnings,
     ...(withhold ? { adjust: withholdOtherNamespaces(requester) } : {}),
