@@ -434,7 +434,8 @@ export function inlineDataOfPod(
 /**
  * The taint keys that report a node's condition rather than decide to empty it: the node lifecycle controller, the
  * kubelet and cloud providers set them (k8s.io/api core/v1 well_known_taints.go, k8s.io/cloud-provider
- * api/well_known_taints.go), and out-of-service is set for a node already shut down. Exact keys, not their prefixes:
+ * api/well_known_taints.go), a CNI's operator while the node's agent starts, and out-of-service is set for a node
+ * already shut down. Exact keys, not their prefixes:
  * the taint manager deletes pods for any NoExecute taint, so `node.kubernetes.io/<anything>:NoExecute` empties a node
  * like any other key. The cordon webhook exempts them only with the effect they are set with (node-cordon.ts
  * isEmptyingTaint): a condition key written by hand with NoExecute empties a node too.
@@ -454,6 +455,10 @@ export const CONDITION_TAINT_KEYS: readonly string[] = [
   'node.kubernetes.io/out-of-service',
   'node.cloudprovider.kubernetes.io/uninitialized',
   'node.cloudprovider.kubernetes.io/shutdown',
+  // Cilium's operator sets it (NoSchedule, `set-cilium-node-taints`, on by default) while a node's agent is not ready,
+  // at each agent restart or reboot, and removes it once the agent is: it keeps new pods off a node without
+  // networking and moves nothing.
+  'node.cilium.io/agent-not-ready',
 ];
 
 export function isConditionTaintKey(key: string): boolean {
