@@ -77,9 +77,16 @@ export function reportName(report: AuditReport): string {
   return name === '' ? POLICY_NAME : name;
 }
 
-/** Not scored when the check only warns or a lingering override already accepts the risk. */
+/** Whether the webhook refuses for the finding: a critical one, or a claim an uninstall leaves for a re-install. */
+export function refusable(finding: AuditFinding): boolean {
+  return finding.severity === 'critical' || finding.tags.includes('left-behind');
+}
+
+/** Not scored when the check only warns, the webhook only warns of it, or a lingering override accepts the risk. */
 function outcome(finding: AuditFinding): { result: 'fail' | 'warn'; scored: boolean } {
-  return finding.mode === 'warn' || finding.overriddenBy !== undefined ? { result: 'warn', scored: false } : { result: 'fail', scored: true };
+  return finding.mode === 'warn' || !refusable(finding) || finding.overriddenBy !== undefined
+    ? { result: 'warn', scored: false }
+    : { result: 'fail', scored: true };
 }
 
 function timestampOf(generatedAt: string): { seconds: number; nanos: number } {

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { EXIT_NO_RISK, EXIT_RISKS } from '../cli-types.ts';
 import { AuditError } from './errors.ts';
 import { listReleaseLabelOverrides, listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
-import { renderPolicyReports } from './policyreport.ts';
+import { refusable, renderPolicyReports } from './policyreport.ts';
 import { renderJson, renderTable } from './render.ts';
 import { buildAuditReport } from './report.ts';
 import type { AuditOptions, AuditReport, AuditScope, ReleaseRevision } from './types.ts';
@@ -127,8 +127,12 @@ function render(report: AuditReport, output: AuditOptions['output'], out: NodeJS
   }
 }
 
-/** Findings that fail the exit code: all of them with --strict, otherwise those of checks not in warn mode. */
+/**
+ * Findings that fail the exit code: all of them with --strict, otherwise those of checks not in warn mode that the
+ * webhook would refuse for (a warning, such as a StatefulSet pod's emptyDir, only warns there), or, for a release,
+ * would refuse its re-install for (the claims an uninstall leaves behind).
+ */
 export function failingFindings(report: AuditReport, strict: boolean): number {
-  return report.findings.filter((finding) => strict || finding.mode !== 'warn').length;
+  return report.findings.filter((finding) => strict || (finding.mode !== 'warn' && refusable(finding))).length;
 }
 
