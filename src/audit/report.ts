@@ -202,11 +202,13 @@ interface NodeAudit {
 /**
  * What cordoning `node` hits, as the node-cordon validator judges it (node-cordon.ts judgeNodeRemoval): the node
  * plan's checks, the last copies Longhorn's node-drain-policy moves away in a drain left out; on a node an
- * autoscaler is removing (its drain taint), as its removal. Then what removing the node for good adds (a Node or
+ * autoscaler or Cluster API is removing (its drain taint, its Machine being deleted), as its removal. Then what removing the node for good adds (a Node or
  * Machine DELETE, a scale-down, an autoscaler): the hostPath data of pods that would have come back to it.
  */
 function nodeOperations(model: AuditModel, node: string, options: PlanOptions, kinds: PolicedKinds | undefined, only?: readonly CheckId[]): NodeAudit {
-  const leaving = model.node(node)?.leaving === true;
+  // Removed with its disks, as the eviction validator reads it: an autoscaler's drain taint, or a Machine being
+  // deleted (Cluster API cordons and drains the node, then deletes the instance and its disks).
+  const leaving = model.node(node)?.leaving === true || model.nodeLeaving(node) !== undefined;
   const target: NodeTarget = leaving ? { node, removed: true } : { node };
   const found = planFindings(PLANS['node-cordon'], model, target, options, only);
   const moved = movedByDrainPolicy(model, node, found, { cordoned: true });
