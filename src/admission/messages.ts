@@ -53,6 +53,8 @@ export type Situation =
       readonly removed?: boolean;
       /** The step after the fix when it is not the node's cordon or removal: `delete Machine capi/md-0-x again`. */
       readonly again?: string;
+      /** The update added taints without cordoning: the strongest effect added (NoExecute deletes pods at once). */
+      readonly taint?: 'NoSchedule' | 'NoExecute';
     } & ReplicaPlaces)
   | ({ readonly kind: 'eviction'; readonly node: string; readonly namespace: string; readonly pod: string } & ReplicaPlaces)
   | ({
@@ -493,7 +495,10 @@ function orphanFate(finding: Finding): Fate {
 function retry(situation: Situation): string {
   switch (situation.kind) {
     case 'cordon':
-      return situation.again ?? (situation.removed === true ? `remove ${situation.node} again` : `cordon ${situation.node} again`);
+      return (
+        situation.again ??
+        (situation.removed === true ? `remove ${situation.node} again` : situation.taint !== undefined ? `taint ${situation.node} again` : `cordon ${situation.node} again`)
+      );
     case 'eviction':
       return 'drain again';
     case 'upgrade':
@@ -518,9 +523,10 @@ export function situationNote(situation: Situation | undefined): string | undefi
   if (!situation) return undefined;
   switch (situation.kind) {
     case 'cordon':
-      return situation.removed === true
-        ? `The node is removed, not only emptied: what is kept on its disks goes with it.`
-        : `The cordon itself loses nothing; the drain or maintenance that follows would.`;
+      if (situation.removed === true) return `The node is removed, not only emptied: what is kept on its disks goes with it.`;
+      if (situation.taint === 'NoExecute') return `The taint manager would delete the pods that do not tolerate it at once, past any PodDisruptionBudget.`;
+      if (situation.taint === 'NoSchedule') return `The taint itself loses nothing; the drain or maintenance that follows would.`;
+      return `The cordon itself loses nothing; the drain or maintenance that follows would.`;
     case 'eviction':
       // kubectl drain prints an eviction's refusal three times: no line that the check's own lines do not need.
       return undefined;

@@ -155,6 +155,8 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     situation?: Situation | null;
     /** With the cordon advice, the step after the fix when it is not the node's cordon or removal (Situation.again). */
     again?: string;
+    /** With the cordon advice: the update added taints without cordoning (Situation.taint). */
+    taint?: 'NoSchedule' | 'NoExecute';
     /**
      * The update only adds NoExecute taints (no cordon, no NoSchedule taint): the taint manager deletes the pods that do
      * not tolerate them; pods tolerating them all for good stay, with the data they use.
@@ -252,6 +254,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
             node: input.node,
             ...(removed ? { removed } : {}),
             ...(input.again ? { again: input.again } : {}),
+            ...(input.taint ? { taint: input.taint } : {}),
             noOtherReplicaNode: soleReplicaNode(snapshot, input.node),
           },
         }),
@@ -384,6 +387,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         action: `${what} of node ${node}`,
         plan: 'node-cordon',
         ...(!cordon && noExecute.length === taints.length ? { onlyNoExecute: noExecute } : {}),
+        ...(!cordon ? { taint: noExecute.length > 0 ? ('NoExecute' as const) : ('NoSchedule' as const) } : {}),
         deletesPods: noExecute.length > 0,
         cordoned: isUnschedulable(request.object),
         removed,
