@@ -74,6 +74,11 @@ export type Situation =
       readonly release: string;
       /** The revision being created: an upgrade's release-label override must name it (volume-guard.io/skip-revision). */
       readonly revision?: number;
+      /**
+       * The service account that wrote the record (`flux-system/helm-controller`, a HelmChart job, Rancher): a
+       * controller running Helm, which takes no `--labels` from an admin and retries on its own.
+       */
+      readonly controller?: string;
     };
 
 /**
@@ -415,7 +420,13 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
           parts.push('roll back to a revision that still declares the StatefulSet, or back the data up and delete those PVCs after the rollback');
         } else parts.push('keep the StatefulSet or claim template in the chart, or back the data up and delete those PVCs after the upgrade');
       }
-      return `${parts.join('; ')}; then ${situation.kind === 'helm' && isReplaceInstall(situation) ? 'run helm upgrade --install (not install --replace)' : 'run helm again'}.`;
+      const then =
+        situation.kind === 'helm' && situation.controller !== undefined
+          ? `let ${situation.controller} retry`
+          : situation.kind === 'helm' && isReplaceInstall(situation)
+            ? 'run helm upgrade --install (not install --replace)'
+            : 'run helm again';
+      return `${parts.join('; ')}; then ${then}.`;
     },
     fate: (finding) => {
       const fate = orphanFate(finding);
@@ -885,6 +896,11 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
       if (situation.operation === 'rollback') {
         // helm rollback takes no --labels, and copies the target revision's, which are not honored.
         return [annotate(`namespace ${situation.namespace}`)];
+      }
+      if (situation.controller !== undefined) {
+        // A controller running Helm (Flux's helm-controller, a HelmChart job) sets no release labels an admin could
+        // add, and retries by itself.
+        return [annotate(`namespace ${situation.namespace}`), `then let ${situation.controller} retry`];
       }
       return [
         `${helmCommand(situation)} ... --labels volume-guard.io/skip=${every ? 'all' : checks.join('_')}` +

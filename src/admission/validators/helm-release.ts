@@ -192,6 +192,12 @@ function withinNamespace(manifest: ParsedManifest, namespace: string): { manifes
  * no namespace's override applies; the storage namespace's must not, as it would waive for an unreadable record
  * what it does not waive for a readable one of the same release (any namespace's); the release label still can.
  */
+/** The service account that wrote a record (`flux-system/helm-controller`): a controller running Helm, not a person. */
+function controllerOf(username: string): { controller?: string } {
+  const match = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(username);
+  return match === null ? {} : { controller: `${match[1]}/${match[2]}` };
+}
+
 function judgedNamespace(request: AdmissionRequest, prepared: Prepared, outcome: ReadOutcome): string | undefined {
   if (outcome.ok) return outcome.decoded.release.namespace;
   if (outcome.namespace !== undefined) return outcome.namespace;
@@ -308,7 +314,14 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     unlimited: true,
     overrideHint: overrideHint(release.namespace, release.name, release.version),
     warnings,
-    situation: { kind: 'helm', operation, namespace: release.namespace, release: release.name, revision: release.version },
+    situation: {
+      kind: 'helm',
+      operation,
+      namespace: release.namespace,
+      release: release.name,
+      revision: release.version,
+      ...controllerOf(request.userInfo.username),
+    },
     ...(withhold ? { adjust: withholdOtherNamespaces(release.namespace) } : {}),
   });
 }
