@@ -784,13 +784,18 @@ class PreparedCheckLines {
   }
 
   /**
-   * The orphan PVCs past the listing, named (a Helm release builds every finding): each is data the release would
-   * take over or leave, and the operator decides on each. Counted instead past MAX_NAMED_REST characters.
+   * The objects past the listing, named, for orphan PVCs and any check of a Helm release (it builds every finding):
+   * each is data the release would take over, leave or delete, and the operator decides on each (`volume-guard audit
+   * --release` lists an install's, not what an upgrade or rollback deletes). Counted instead past MAX_NAMED_REST
+   * characters.
    */
   #namedRest(listed: number): string | undefined {
-    if (this.#check !== 'orphan-pvc' || this.#findings.length < this.total || listed >= this.total) return undefined;
+    if (this.#check !== 'orphan-pvc' && this.#situation?.kind !== 'helm') return undefined;
+    if (this.#findings.length < this.total || listed >= this.total) return undefined;
     const names = this.#findings.slice(listed, this.total).map((finding) => objectRef(finding.object));
-    const line = `and ${this.total - listed} more: ${names.join(', ')}; all of them: ${this.more}`;
+    // The audit lists what an install would adopt; of an upgrade or rollback, the names here are the whole list.
+    const pointer = this.#situation?.kind === 'helm' && this.#situation.operation !== 'install' ? '' : `; all of them: ${this.more}`;
+    const line = `and ${this.total - listed} more: ${names.join(', ')}${pointer}`;
     if (line.length > MAX_NAMED_REST) return undefined;
     return `  ${wrap(line, MAX_LINE_LENGTH).join('\n  ')}`;
   }
