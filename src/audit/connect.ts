@@ -2,7 +2,7 @@
 // check. A retry cannot fix a refused connection, an unknown host, a TLS or an authentication error; waiting the
 // whole --timeout for them only hides the cause. Only a cluster that answers slowly (or a 5xx, a 429) is retried.
 
-import { KubeApiError } from '../cluster/kube-client.ts';
+import { KubeApiError, KubeconfigError } from '../cluster/kube-client.ts';
 
 /** Where the audit connects to, for messages: the kubeconfig's server and context. */
 export interface ClusterTarget {
@@ -72,6 +72,9 @@ export function fatalFailure(error: unknown, verb: string, resource: string, tar
       return `bad request: ${where(target)} answered HTTP 400 (${error.message}); check that the kubeconfig's server address and scheme (https://) point at the API server`;
     }
     return undefined;
+  }
+  if (error instanceof KubeconfigError) {
+    return `kubeconfig: the user or server of ${where(target)} cannot be used (${error.message}); fix it or log in again (kubectl get nodes fails the same way)`;
   }
   const code = errorCode(error);
   if (code === undefined) return undefined;

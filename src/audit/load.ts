@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { metaOf, type StringMap } from '../admission/objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, SKIP_KEY as SKIP_LABEL } from '../admission/overrides.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
-import { HttpKubeClient, KubeApiError, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
+import { HttpKubeClient, KubeApiError, kubeconfigOptions, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { ANNOTATION_PREFIX } from '../cluster/records.ts';
 import { collectionPath, RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
@@ -238,8 +238,7 @@ async function getMetadataList(kubeConfig: KubeConfig, path: string, query: Read
   if (!cluster) throw new AuditError('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
   for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
-  const options: https.RequestOptions = {};
-  await kubeConfig.applyToHTTPSOptions(options);
+  const options = await kubeconfigOptions(kubeConfig);
   const transport = url.protocol === 'http:' ? http : https;
   const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const request = transport.request(url, {

@@ -190,8 +190,7 @@ export class HttpKubeClient implements KubeClient {
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     const url = new URL(cluster.server.replace(/\/+$/, '') + path);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
-    const options: https.RequestOptions = {};
-    await this.#kubeConfig.applyToHTTPSOptions(options);
+    const options: https.RequestOptions = await kubeconfigOptions(this.#kubeConfig);
     signal.throwIfAborted();
     const transport = url.protocol === 'http:' ? http : https;
     return await new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -231,4 +230,24 @@ async function readBody(response: http.IncomingMessage, maxBytes: number): Promi
     }
   }
   return body;
+}
+
+/**
+ * The kubeconfig's user and server could not be turned into a request: an exec credential plugin failed (an expired
+ * login), a token or certificate file is missing, an `http://` server without insecure-skip-tls-verify. Retrying does
+ * not help; a one-shot command (the audit) stops on it.
+ */
+export class KubeconfigError extends Error {
+  override readonly name = 'KubeconfigError';
+}
+
+/** The request options the kubeconfig's current user and cluster give (KubeconfigError when they cannot). */
+export async function kubeconfigOptions(kubeConfig: Pick<ApiCredentials, 'applyToHTTPSOptions'>): Promise<https.RequestOptions> {
+  const options: https.RequestOptions = {};
+  try {
+    await kubeConfig.applyToHTTPSOptions(options);
+  } catch (error) {
+    throw new KubeconfigError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+  return options;
 }
