@@ -146,26 +146,56 @@ export function policyReports(report: AuditReport): PolicyReportObject[] {
       byNamespace.set(namespace, list);
     }
   }
-  const reports: PolicyReportObject[] = [
-    {
-      apiVersion: POLICY_REPORT_API_VERSION,
-      kind: 'ClusterPolicyReport',
-      metadata: { name, labels, annotations },
-      summary: summaryOf(clusterResults),
-      results: clusterResults,
-    },
-  ];
-  for (const namespace of [...byNamespace.keys()].sort()) {
-    const results = byNamespace.get(namespace) ?? [];
+  const reports: PolicyReportObject[] = [];
+  chunksOf(clusterResults).forEach((results, index) => {
     reports.push({
       apiVersion: POLICY_REPORT_API_VERSION,
-      kind: 'PolicyReport',
-      metadata: { name, namespace, labels, annotations },
+      kind: 'ClusterPolicyReport',
+      metadata: { name: partName(name, index), labels, annotations },
       summary: summaryOf(results),
       results,
     });
+  });
+  for (const namespace of [...byNamespace.keys()].sort()) {
+    chunksOf(byNamespace.get(namespace) ?? []).forEach((results, index) => {
+      reports.push({
+        apiVersion: POLICY_REPORT_API_VERSION,
+        kind: 'PolicyReport',
+        metadata: { name: partName(name, index), namespace, labels, annotations },
+        summary: summaryOf(results),
+        results,
+      });
+    });
   }
   return reports;
+}
+
+/**
+ * The most a report's results may weigh, serialized: etcd refuses a write over 1.5 MiB (its default
+ * --max-request-bytes), so thousands of findings go into several reports, `<name>`, `<name>-2`, … (same labels).
+ */
+export const MAX_REPORT_RESULTS_BYTES = 1_000_000;
+
+/** The results in parts of at most MAX_REPORT_RESULTS_BYTES; one part (maybe empty) at least. */
+function chunksOf(results: readonly PolicyReportResult[]): PolicyReportResult[][] {
+  const parts: PolicyReportResult[][] = [[]];
+  let bytes = 0;
+  for (const result of results) {
+    const size = Buffer.byteLength(JSON.stringify(result)) + 1;
+    const current = parts[parts.length - 1]!;
+    if (current.length > 0 && bytes + size > MAX_REPORT_RESULTS_BYTES) {
+      parts.push([result]);
+      bytes = size;
+    } else {
+      current.push(result);
+      bytes += size;
+    }
+  }
+  return parts;
+}
+
+function partName(name: string, index: number): string {
+  return index === 0 ? name : `${name}-${index + 1}`;
 }
 
 /** YAML documents separated by `---`, for `kubectl apply -f -`. */
