@@ -199,11 +199,12 @@ export function judge(input: Judgement): Decision {
           // A line for one check's PVCs (`<pvcs:orphan-pvc>`) only when that check refused.
           .filter((line) => [...line.matchAll(PVCS_PLACEHOLDER)].every(([, check]) => check === undefined || enforcedChecks.includes(check as CheckId)))
           .map((line) => line.replace(PVCS_PLACEHOLDER, (_, check?: string) => pvcNames(check === undefined ? enforced : enforced.filter((group) => group.check === check))));
+    // Before fitting to the stored annotations: a skip-until the namespace holds already calls for --overwrite.
+    override.splice(0, override.length, ...override.map((line) => withNamespaceExpiry(line, input.now ?? Date.now())));
     if (input.stored !== undefined) {
       const fitted = fitOverrideToStored(override, input.stored, input.now ?? Date.now(), input.situation);
       override.splice(0, override.length, ...fitted);
     }
-    override.splice(0, override.length, ...override.map((line) => withNamespaceExpiry(line, input.now ?? Date.now())));
     // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough.
     const singles = enforced.find((group) => group.check === 'single-replica');
     if (

@@ -422,7 +422,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       }
       const then =
         situation.kind === 'helm' && situation.controller !== undefined
-          ? `let ${situation.controller} retry`
+          ? controllerRetry(situation.controller)
           : situation.kind === 'helm' && isReplaceInstall(situation)
             ? 'run helm upgrade --install (not install --replace)'
             : 'run helm again';
@@ -527,6 +527,16 @@ export function fateOf(finding: Finding, situation?: Situation): { readonly fate
 /** The opening of a denial: what was refused, and how many objects are at stake. */
 export function verdictLine(action: string, count: number): string {
   return `volume-guard refused the ${action}: ${plural(count, 'risk', 'risks')} of data loss.`;
+}
+
+/**
+ * How a Helm operation a service account ran is run again: Flux's helm-controller leaves a refused HelmRelease
+ * stalled (no remediation retries by default) until it is forced; a CI job is re-run.
+ */
+function controllerRetry(controller: string): string {
+  return controller.endsWith('/helm-controller')
+    ? 'force the HelmRelease: flux reconcile helmrelease <name> -n <namespace> --force'
+    : `run it again (as ${controller})`;
 }
 
 /** A sentence that frames what the risk really is for this situation, or undefined. */
@@ -780,6 +790,8 @@ class PreparedCheckLines {
   moreLine(listed: number): string {
     const named = this.#namedRest(listed);
     if (named !== undefined) return named;
+    // The audit lists what an install would adopt, not what a Helm upgrade or rollback deletes or strands.
+    if (this.#situation?.kind === 'helm' && this.#situation.operation !== 'install') return `  and ${this.total - listed} more`;
     return `  and ${this.total - listed} more; all of them: ${this.more}`;
   }
 
@@ -791,7 +803,9 @@ class PreparedCheckLines {
    */
   #namedRest(listed: number): string | undefined {
     if (this.#check !== 'orphan-pvc' && this.#situation?.kind !== 'helm') return undefined;
-    if (this.#findings.length < this.total || listed >= this.total) return undefined;
+    // Only beside a full listing: a shorter one (the denial over its length) counts the rest, so the line that
+    // names them never grows as the listing shrinks.
+    if (this.#findings.length < this.total || listed < MAX_LISTED_PER_CHECK || listed >= this.total) return undefined;
     const names = this.#findings.slice(listed, this.total).map((finding) => objectRef(finding.object));
     // The audit lists what an install would adopt; of an upgrade or rollback, the names here are the whole list.
     const pointer = this.#situation?.kind === 'helm' && this.#situation.operation !== 'install' ? '' : `; all of them: ${this.more}`;
@@ -905,7 +919,7 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
       if (situation.controller !== undefined) {
         // A controller running Helm (Flux's helm-controller, a HelmChart job) sets no release labels an admin could
         // add, and retries by itself.
-        return [annotate(`namespace ${situation.namespace}`), `then let ${situation.controller} retry`];
+        return [annotate(`namespace ${situation.namespace}`), `then ${controllerRetry(situation.controller)}`];
       }
       return [
         `${helmCommand(situation)} ... --labels volume-guard.io/skip=${every ? 'all' : checks.join('_')}` +

@@ -34,6 +34,7 @@ import { judgeByPlan } from '../plan-judge.ts';
 import { annotateHint } from '../decide.ts';
 import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
+import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 /** A StatefulSet's ordinals.start in CEL, 0 when absent. */
@@ -204,16 +205,16 @@ export function pvcDeleteValidator(config: Config): Validator {
         const uid = stringField(old, 'metadata', 'uid');
         if (uid !== '') context.removing({ kind: 'statefulSet', namespace: request.namespace, name: request.name || meta.name, uid });
       }
-      // The garbage collector deletes a claim only once none of its owners remains. Owned by StatefulSets and pods
-      // only, the owners' deletion was the decision (a StatefulSet's DELETE and scale-down are judged; a pod's
-      // claim is its scratch or was condemned by a judged scale-down): judging it again under
-      // `pvcDelete.others: enforce` would hold the claim for ever, its owner gone. An owner of another kind (an
-      // operator's resource) was deleted unseen: its claims are judged here.
+      // The garbage collector deletes a claim only once none of its owners remains. When volume-guard saw each
+      // owner's deletion judged (a StatefulSet's DELETE it admitted, or one it sees being deleted; a pod's claim is
+      // its scratch, or was handed to it by a judged scale-down), that was the decision: judging it again under
+      // `pvcDelete.others: enforce` would hold the claim for ever, its owner gone. An owner it did not see go (an
+      // operator's resource, a dangling reference in a re-applied manifest) leaves the claim judged here.
       if (
         request.operation === 'DELETE' &&
         request.resource.resource === 'persistentvolumeclaims' &&
         isGarbageCollector(request.userInfo.username) &&
-        ownedOnlyByJudgedKinds(request.oldObject)
+        ownersWereJudged(request.oldObject, context.snapshot, request.namespace)
       ) {
         return allowed();
       }
@@ -275,14 +276,23 @@ function isGarbageCollector(username: string): boolean {
   return GARBAGE_COLLECTORS.includes(username);
 }
 
-/** Whether the object has owners, each a StatefulSet (apps) or a Pod (core): owners whose removal volume-guard judges. */
-function ownedOnlyByJudgedKinds(object: unknown): boolean {
+/**
+ * Whether the claim has owners and volume-guard saw each one's removal judged: a Pod (core), or a StatefulSet (apps)
+ * whose DELETE it admitted or which it sees being deleted, under the reference's uid.
+ */
+function ownersWereJudged(object: unknown, snapshot: ClusterSnapshot, namespace: string): boolean {
   const owners = field(object, 'metadata', 'ownerReferences');
   if (!Array.isArray(owners) || owners.length === 0) return false;
   return owners.every((owner: unknown) => {
     const kind = stringField(owner, 'kind');
     const group = stringField(owner, 'apiVersion').split('/').slice(0, -1).join('/');
-    return (kind === 'StatefulSet' && group === 'apps') || (kind === 'Pod' && group === '');
+    if (kind === 'Pod' && group === '') return true;
+    if (kind !== 'StatefulSet' || group !== 'apps') return false;
+    const uid = stringField(owner, 'uid');
+    if (uid === '') return false;
+    if (snapshot.deletionAdmitted(uid)) return true;
+    const live = snapshot.statefulSet(namespace, stringField(owner, 'name'));
+    return live !== undefined && live.uid === uid && live.deleting === true;
   });
 }
 

@@ -8,7 +8,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { context, request } from '../../support/admission.ts';
-import { namespace, pod, pv, pvc } from '../../support/fixtures.ts';
+import { namespace, pod, pv, pvc, statefulSet } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const validator = pvcDeleteValidator(config);
@@ -100,7 +100,9 @@ describe('the garbage collector carries out a StatefulSet DELETE already judged'
       options: { propagationPolicy: 'Foreground' },
     });
     expect(v.handle(stsDelete, context(m, { config: cfg })).allowed).toBe(true);
-    // The garbage collector then deletes the claim (its only owner gone): same data, decided already.
+    // The StatefulSet goes (Foreground: the model sees it being deleted), then the garbage collector deletes the claim
+    // (its only owner gone): same data, decided already.
+    m.upsert('statefulSet', statefulSet({ namespace: 'shop', name: 'db', uid: 'sts-uid', deleting: true }));
     const gcDelete = request({
       kind: { group: '', version: 'v1', kind: 'PersistentVolumeClaim' },
       resource: { group: '', version: 'v1', resource: 'persistentvolumeclaims' },
@@ -170,5 +172,29 @@ describe('what stays judged', () => {
     const decision = pvcDeleteValidator(strict).handle(del, context(m, { config: strict }));
     expect(decision.allowed).toBe(false);
     expect(decision.status?.message).toContain('deletion of PVC shop/pg-data');
+  });
+
+  it("is judged when the StatefulSet it names was never seen going (a dangling reference in a re-applied manifest)", () => {
+    const strict: Config = { ...config, pvcDelete: { ...config.pvcDelete, others: 'enforce' } };
+    const m = new ClusterModel(VOLUME_SETS);
+    m.upsert('namespace', namespace({ name: 'shop' }));
+    m.upsert('persistentVolume', pv({ name: 'pv-data-db-0', claimNamespace: 'shop', claimName: 'data-db-0', reclaimPolicy: 'Delete' }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', volumeName: 'pv-data-db-0', ownerReferences: [{ kind: 'StatefulSet', name: 'db', uid: 'uid-elsewhere' }] }));
+    const gcDelete = request({
+      kind: { group: '', version: 'v1', kind: 'PersistentVolumeClaim' },
+      resource: { group: '', version: 'v1', resource: 'persistentvolumeclaims' },
+      operation: 'DELETE',
+      namespace: 'shop',
+      name: 'data-db-0',
+      userInfo: GC,
+      oldObject: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data-db-0', namespace: 'shop', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'uid-elsewhere' }] },
+        spec: { volumeName: 'pv-data-db-0' },
+        status: { phase: 'Bound' },
+      },
+    });
+    expect(pvcDeleteValidator(strict).handle(gcDelete, context(m, { config: strict })).allowed).toBe(false);
   });
 });
