@@ -79,7 +79,7 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
       }),
       rule('VolumeGuardOrphanedPVCs', {
         // Its own `namespace` label is the PVCs' namespace (the ServiceMonitor honors it): select by job alone.
-        expr: `sum by (namespace) (volume_guard_orphan_pvcs{job="__VG_JOB__"}) > 0`,
+        expr: `max by (namespace) (volume_guard_orphan_pvcs{job="__VG_JOB__"}) > 0`,
         for: '__VG_RISK_FOR__',
         labels: { severity: 'info' },
         summary: '{{ $value }} PVCs left behind by Helm releases in {{ $labels.namespace }}',
