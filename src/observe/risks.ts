@@ -34,6 +34,9 @@ import {
 } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 
+/** The tag of a StatefulSet pod's emptyDir finding (node-local-volume.ts emptyDirFinding). */
+const EMPTY_DIR_TAG = 'emptyDir';
+
 /** The checks a cordon runs, in the order of the node-cordon validator. */
 export const NODE_CHECKS = ['last-replica-on-node', 'single-replica', 'volume-health', 'node-local-volume'] as const;
 export type NodeCheck = (typeof NODE_CHECKS)[number];
@@ -391,9 +394,14 @@ export class RiskTracker {
         return { found, refused: found };
       }
       case 'node-local-volume': {
-        const found = collectNodeLocalVolume(model, { node }, cap, this.#nodeLocal).total;
+        // A StatefulSet pod's emptyDir only warns (nodeLocal.statefulSetEmptyDir other than enforce): found, not refused.
+        const warnOnly = (this.#nodeLocal?.statefulSetEmptyDir ?? 'warn') !== 'enforce';
+        const counting = warnOnly ? { limit: 0, countTags: [EMPTY_DIR_TAG] } : cap;
+        const all = collectNodeLocalVolume(model, { node }, counting, this.#nodeLocal);
+        const found = all.total;
         // A cordon of, or an eviction from, a node an autoscaler is removing loses what goes with its disks too.
-        const refused = model.node(node)?.leaving === true ? collectNodeLocalVolume(model, { node, removed: true }, cap, this.#nodeLocal).total : found;
+        const judged = model.node(node)?.leaving === true ? collectNodeLocalVolume(model, { node, removed: true }, counting, this.#nodeLocal) : all;
+        const refused = judged.total - (warnOnly ? (judged.tagTotals?.[EMPTY_DIR_TAG] ?? 0) : 0);
         return { found, refused };
       }
     }
