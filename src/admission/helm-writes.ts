@@ -60,11 +60,24 @@ export function ownsReleaseAnnotation(object: unknown, manager: string): boolean
   return false;
 }
 
-/** The write was made by Helm or a tool built on its library (see the file's comment). */
+/**
+ * The write was made by Helm or a tool built on its library (see the file's comment). Owning the release annotation
+ * beside a Helm-named manager does not count: server-side apply makes every manager applying the same value a
+ * co-owner, so that is a later applier (Argo CD, Flux's kustomize-controller applying an exported manifest), not the
+ * tool that installed the release.
+ */
 export function writtenByHelm(request: HelmWriteRequest): boolean {
   const manager = fieldManagerOf(request);
   if (manager === '' || HELM_FIELD_MANAGER.test(manager)) return true;
-  return !KUBECTL_FIELD_MANAGER.test(manager) && ownsReleaseAnnotation(request.oldObject, manager);
+  return !KUBECTL_FIELD_MANAGER.test(manager) && ownsReleaseAnnotation(request.oldObject, manager) && !helmNamedOwnerOfReleaseAnnotation(request.oldObject);
+}
+
+/** A Helm-named manager (HELM_FIELD_MANAGER) owns the release annotation in the object's managedFields. */
+function helmNamedOwnerOfReleaseAnnotation(object: unknown): boolean {
+  for (const entry of arrayAt(objectAt(object, 'metadata'), 'managedFields')) {
+    if (HELM_FIELD_MANAGER.test(stringAt(entry, 'manager')) && releaseAnnotationOwnerFields(entry) !== undefined) return true;
+  }
+  return false;
 }
 
 /**

@@ -95,6 +95,13 @@ function withApproval(tags: string[], claim: PersistentVolumeClaimRecord, now: n
 export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvcTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   addClaimsDeletedByHooks(snapshot, target, collector);
+  // A StatefulSet Helm creates (none of that name is live: an install, or an upgrade after `kubectl delete sts
+  // --cascade=orphan`, the PVC-resize workflow) adopts the orphaned pods named for it; under whenScaled: Delete the
+  // controller condemns those outside its ordinals at once, and their PVCs go with them.
+  for (const declared of target.manifest.statefulSets) {
+    if (snapshot.statefulSet(declared.namespace, declared.name) !== undefined) continue;
+    addClaimsDeletedByAdoption(snapshot, declared, target.now, collector);
+  }
   if (target.operation === 'install') return collector.result();
   const { release, manifest, now } = target;
   const declared = new Set(manifest.persistentVolumeClaims.map((claim) => `${claim.namespace}/${claim.name}`));
@@ -562,7 +569,13 @@ export function collectClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, targe
  */
 export function collectClaimsDeletedByAdoption(snapshot: ClusterSnapshot, statefulSet: ManifestStatefulSet, now: number, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
-  if (statefulSet.retentionPolicy.whenScaled !== 'Delete') return collector.result();
+  addClaimsDeletedByAdoption(snapshot, statefulSet, now, collector);
+  return collector.result();
+}
+
+/** collectClaimsDeletedByAdoption's findings into `collector`. */
+function addClaimsDeletedByAdoption(snapshot: ClusterSnapshot, statefulSet: ManifestStatefulSet, now: number | undefined, collector: FindingCollector): void {
+  if (statefulSet.retentionPolicy.whenScaled !== 'Delete') return;
   const target: ScaledDownTarget = {
     namespace: statefulSet.namespace,
     name: statefulSet.name,
@@ -571,12 +584,11 @@ export function collectClaimsDeletedByAdoption(snapshot: ClusterSnapshot, statef
     claimTemplates: statefulSet.claimTemplates,
     replicas: statefulSet.replicas,
     ordinalsStart: statefulSet.ordinalsStart,
-    now,
+    ...(now === undefined ? {} : { now }),
   };
   const last = statefulSet.ordinalsStart + statefulSet.replicas - 1;
   const range = statefulSet.replicas > 0 ? `ordinals ${statefulSet.ordinalsStart}..${last}` : 'no replicas';
   addClaimsDeletedByScaleDown(snapshot, target, collector, `StatefulSet ${statefulSet.name} adopts the orphaned pods named for it, and has ${range}; `, true);
-  return collector.result();
 }
 
 /**
