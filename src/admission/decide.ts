@@ -200,7 +200,7 @@ export function judge(input: Judgement): Decision {
           .filter((line) => [...line.matchAll(PVCS_PLACEHOLDER)].every(([, check]) => check === undefined || enforcedChecks.includes(check as CheckId)))
           .map((line) => line.replace(PVCS_PLACEHOLDER, (_, check?: string) => pvcNames(check === undefined ? enforced : enforced.filter((group) => group.check === check))));
     // Before fitting to the stored annotations: a skip-until the namespace holds already calls for --overwrite.
-    override.splice(0, override.length, ...override.map((line) => withNamespaceExpiry(line, input.now ?? Date.now())));
+    override.splice(0, override.length, ...override.map((line) => withNamespaceExpiry(line, input.now ?? Date.now(), input.stored)));
     if (input.stored !== undefined) {
       const fitted = fitOverrideToStored(override, input.stored, input.now ?? Date.now(), input.situation);
       override.splice(0, override.length, ...fitted);
@@ -335,10 +335,16 @@ const NAMESPACE_SKIP_COMMAND = /(kubectl annotate (?:--overwrite )?namespace \S+
 /** How long the expiry written by a namespace's skip advice runs. */
 export const NAMESPACE_SKIP_HOURS = 1;
 
-function withNamespaceExpiry(line: string, now: number): string {
+function withNamespaceExpiry(line: string, now: number, stored?: StoredAnnotations): string {
   if (line.includes(`${SKIP_UNTIL_KEY}=`)) return line;
-  const until = new Date(Math.ceil((now + NAMESPACE_SKIP_HOURS * 3_600_000) / 60_000) * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return line.replace(NAMESPACE_SKIP_COMMAND, `$1 ${SKIP_UNTIL_KEY}=${until}`);
+  const command = NAMESPACE_SKIP_COMMAND.exec(line);
+  if (command === null) return line;
+  const ahead = Math.ceil((now + NAMESPACE_SKIP_HOURS * 3_600_000) / 60_000) * 60_000;
+  // A later expiry the namespace holds already is kept: the advice does not cut an admin's longer skip short.
+  const namespace = /namespace (\S+)/.exec(command[1]!)?.[1];
+  const held = Date.parse(namespace === undefined ? '' : (stored?.('namespace', namespace, undefined)?.[SKIP_UNTIL_KEY] ?? ''));
+  if (Number.isFinite(held) && held >= ahead) return line;
+  return line.replace(NAMESPACE_SKIP_COMMAND, `$1 ${SKIP_UNTIL_KEY}=${new Date(ahead).toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
 }
 
 const ANNOTATE = 'kubectl annotate ';

@@ -205,11 +205,11 @@ export function pvcDeleteValidator(config: Config): Validator {
         const uid = stringField(old, 'metadata', 'uid');
         if (uid !== '') context.removing({ kind: 'statefulSet', namespace: request.namespace, name: request.name || meta.name, uid });
       }
-      // The garbage collector deletes a claim only once none of its owners remains. When volume-guard saw each
-      // owner's deletion judged (a StatefulSet's DELETE it admitted, or one it sees being deleted; a pod's claim is
-      // its scratch, or was handed to it by a judged scale-down), that was the decision: judging it again under
-      // `pvcDelete.others: enforce` would hold the claim for ever, its owner gone. An owner it did not see go (an
-      // operator's resource, a dangling reference in a re-applied manifest) leaves the claim judged here.
+      // The garbage collector deletes a claim only once none of its owners remains. Owners whose removal
+      // volume-guard judges (a StatefulSet's DELETE, gone or going; a pod's claim is its scratch, or was handed to it
+      // by a judged scale-down) were the decision: judging it again under `pvcDelete.others: enforce` would hold the
+      // claim for ever, its owner gone. An operator's resource (its DELETE unseen), or a stale reference to a
+      // StatefulSet whose name another uid holds now (a re-applied manifest), leaves the claim judged here.
       if (
         request.operation === 'DELETE' &&
         request.resource.resource === 'persistentvolumeclaims' &&
@@ -277,8 +277,9 @@ function isGarbageCollector(username: string): boolean {
 }
 
 /**
- * Whether the claim has owners and volume-guard saw each one's removal judged: a Pod (core), or a StatefulSet (apps)
- * whose DELETE it admitted or which it sees being deleted, under the reference's uid.
+ * Whether the claim has owners whose removal volume-guard judges: a Pod (core), or a StatefulSet (apps) whose DELETE
+ * it admitted, that is gone, or that it sees being deleted under the reference's uid; not one whose name a live
+ * StatefulSet of another uid holds (a stale reference: nothing of it was judged).
  */
 function ownersWereJudged(object: unknown, snapshot: ClusterSnapshot, namespace: string): boolean {
   const owners = field(object, 'metadata', 'ownerReferences');
@@ -291,8 +292,12 @@ function ownersWereJudged(object: unknown, snapshot: ClusterSnapshot, namespace:
     const uid = stringField(owner, 'uid');
     if (uid === '') return false;
     if (snapshot.deletionAdmitted(uid)) return true;
+    // Gone (a background DELETE removes it at once, and the admitted record ends when the informer sees it go; the
+    // other replica never had it), or being deleted. A live StatefulSet of that name under another uid means the
+    // reference is stale: a manifest exported with its claims and re-applied, whose claims the garbage collector
+    // deletes at once though no deletion was ever judged.
     const live = snapshot.statefulSet(namespace, stringField(owner, 'name'));
-    return live !== undefined && live.uid === uid && live.deleting === true;
+    return live === undefined || (live.uid === uid && live.deleting === true);
   });
 }
 

@@ -174,12 +174,13 @@ describe('what stays judged', () => {
     expect(decision.status?.message).toContain('deletion of PVC shop/pg-data');
   });
 
-  it("is judged when the StatefulSet it names was never seen going (a dangling reference in a re-applied manifest)", () => {
+  it('is judged when the StatefulSet it names is live under another uid (a stale reference in a re-applied manifest)', () => {
     const strict: Config = { ...config, pvcDelete: { ...config.pvcDelete, others: 'enforce' } };
     const m = new ClusterModel(VOLUME_SETS);
     m.upsert('namespace', namespace({ name: 'shop' }));
     m.upsert('persistentVolume', pv({ name: 'pv-data-db-0', claimNamespace: 'shop', claimName: 'data-db-0', reclaimPolicy: 'Delete' }));
     m.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', volumeName: 'pv-data-db-0', ownerReferences: [{ kind: 'StatefulSet', name: 'db', uid: 'uid-elsewhere' }] }));
+    m.upsert('statefulSet', statefulSet({ namespace: 'shop', name: 'db', uid: 'uid-here' }));
     const gcDelete = request({
       kind: { group: '', version: 'v1', kind: 'PersistentVolumeClaim' },
       resource: { group: '', version: 'v1', resource: 'persistentvolumeclaims' },
@@ -196,5 +197,29 @@ describe('what stays judged', () => {
       },
     });
     expect(pvcDeleteValidator(strict).handle(gcDelete, context(m, { config: strict })).allowed).toBe(false);
+  });
+
+  it('passes once a background DELETE removed the StatefulSet and its admitted record ended', () => {
+    const strict: Config = { ...config, pvcDelete: { ...config.pvcDelete, others: 'enforce' } };
+    const m = new ClusterModel(VOLUME_SETS);
+    m.upsert('namespace', namespace({ name: 'shop' }));
+    m.upsert('persistentVolume', pv({ name: 'pv-data-db-0', claimNamespace: 'shop', claimName: 'data-db-0', reclaimPolicy: 'Delete' }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', volumeName: 'pv-data-db-0', ownerReferences: [{ kind: 'StatefulSet', name: 'db', uid: 'sts-uid' }] }));
+    const gcDelete = request({
+      kind: { group: '', version: 'v1', kind: 'PersistentVolumeClaim' },
+      resource: { group: '', version: 'v1', resource: 'persistentvolumeclaims' },
+      operation: 'DELETE',
+      namespace: 'shop',
+      name: 'data-db-0',
+      userInfo: GC,
+      oldObject: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data-db-0', namespace: 'shop', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'sts-uid' }] },
+        spec: { volumeName: 'pv-data-db-0' },
+        status: { phase: 'Bound' },
+      },
+    });
+    expect(pvcDeleteValidator(strict).handle(gcDelete, context(m, { config: strict })).allowed).toBe(true);
   });
 });

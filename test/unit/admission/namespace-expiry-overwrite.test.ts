@@ -38,13 +38,24 @@ function longhornCluster(annotations: Record<string, string>): ClusterModel {
 
 describe("a namespace's skip advice over a stored skip-until", () => {
   it('says --overwrite when it writes a skip-until the namespace already has', () => {
-    // Left over from an earlier skip whose other keys were removed.
-    const model = longhornCluster({ 'volume-guard.io/skip-until': '2026-12-31T00:00:00Z' });
+    // Left over from an earlier skip whose other keys were removed; sooner than an hour ahead.
+    const model = longhornCluster({ 'volume-guard.io/skip-until': new Date(NOW + 20 * 60_000).toISOString() });
     const refused = settings.handle(setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica'), { ...context(model), now: NOW });
     expect(refused.allowed).toBe(false);
     const command = (refused.status?.message ?? '').split('\n').find((line) => line.includes('kubectl annotate') && line.includes('namespace longhorn-system'));
     expect(command).toContain('volume-guard.io/skip-until=');
     expect(command).toContain('kubectl annotate --overwrite namespace longhorn-system');
+  });
+});
+
+describe("a namespace's skip advice over a later stored skip-until", () => {
+  it("keeps the namespace's longer expiry: the command writes none", () => {
+    const model = longhornCluster({ 'volume-guard.io/skip-until': new Date(NOW + 7 * 24 * 3_600_000).toISOString() });
+    const refused = settings.handle(setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica'), { ...context(model), now: NOW });
+    expect(refused.allowed).toBe(false);
+    const command = (refused.status?.message ?? '').split('\n').find((line) => line.includes('kubectl annotate') && line.includes('namespace longhorn-system'));
+    expect(command).toContain('volume-guard.io/skip=storage-teardown');
+    expect(command).not.toContain('volume-guard.io/skip-until=');
   });
 });
 
