@@ -330,7 +330,7 @@ export function annotateHint(resource: string, ref: string, namespace?: string):
  * StatefulSet; in Longhorn's namespace, the deleting-confirmation-flag): advice that writes one gives it an expiry an
  * hour ahead, so the override meant for this operation does not stand for the others.
  */
-const NAMESPACE_SKIP_COMMAND = /(kubectl annotate (?:--overwrite )?namespace \S+ volume-guard\.io\/skip=[^;]*?volume-guard\.io\/skip-by=(?:<[^>]*>|[^\s;,]+))/;
+const NAMESPACE_SKIP_COMMAND = /(kubectl annotate (?:--overwrite )?namespace (\S+) volume-guard\.io\/skip=[^;]*?volume-guard\.io\/skip-by=(?:<[^>]*>|[^\s;,]+))/;
 
 /** How long the expiry written by a namespace's skip advice runs. */
 export const NAMESPACE_SKIP_HOURS = 1;
@@ -341,8 +341,7 @@ function withNamespaceExpiry(line: string, now: number, stored?: StoredAnnotatio
   if (command === null) return line;
   const ahead = Math.ceil((now + NAMESPACE_SKIP_HOURS * 3_600_000) / 60_000) * 60_000;
   // A later expiry the namespace holds already is kept: the advice does not cut an admin's longer skip short.
-  const namespace = /namespace (\S+)/.exec(command[1]!)?.[1];
-  const held = Date.parse(namespace === undefined ? '' : (stored?.('namespace', namespace, undefined)?.[SKIP_UNTIL_KEY] ?? ''));
+  const held = Date.parse(stored?.('namespace', command[2]!, undefined)?.[SKIP_UNTIL_KEY] ?? '');
   if (Number.isFinite(held) && held >= ahead) return line;
   return line.replace(NAMESPACE_SKIP_COMMAND, `$1 ${SKIP_UNTIL_KEY}=${new Date(ahead).toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
 }

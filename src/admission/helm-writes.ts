@@ -54,8 +54,13 @@ export function writtenWithKubectl(request: Pick<AdmissionRequest, 'options'>): 
 
 /** `manager` owns the Helm release annotation in the object's metadata.managedFields. */
 export function ownsReleaseAnnotation(object: unknown, manager: string): boolean {
+  return releaseAnnotationOwnedBy(object, (owner) => owner === manager);
+}
+
+/** A manager `matches` accepts owns the Helm release annotation in the object's metadata.managedFields. */
+function releaseAnnotationOwnedBy(object: unknown, matches: (manager: string) => boolean): boolean {
   for (const entry of arrayAt(objectAt(object, 'metadata'), 'managedFields')) {
-    if (stringAt(entry, 'manager') === manager && releaseAnnotationOwnerFields(entry) !== undefined) return true;
+    if (matches(stringAt(entry, 'manager')) && releaseAnnotationOwnerFields(entry) !== undefined) return true;
   }
   return false;
 }
@@ -69,15 +74,11 @@ export function ownsReleaseAnnotation(object: unknown, manager: string): boolean
 export function writtenByHelm(request: HelmWriteRequest): boolean {
   const manager = fieldManagerOf(request);
   if (manager === '' || HELM_FIELD_MANAGER.test(manager)) return true;
-  return !KUBECTL_FIELD_MANAGER.test(manager) && ownsReleaseAnnotation(request.oldObject, manager) && !helmNamedOwnerOfReleaseAnnotation(request.oldObject);
-}
-
-/** A Helm-named manager (HELM_FIELD_MANAGER) owns the release annotation in the object's managedFields. */
-function helmNamedOwnerOfReleaseAnnotation(object: unknown): boolean {
-  for (const entry of arrayAt(objectAt(object, 'metadata'), 'managedFields')) {
-    if (HELM_FIELD_MANAGER.test(stringAt(entry, 'manager')) && releaseAnnotationOwnerFields(entry) !== undefined) return true;
-  }
-  return false;
+  return (
+    !KUBECTL_FIELD_MANAGER.test(manager) &&
+    ownsReleaseAnnotation(request.oldObject, manager) &&
+    !releaseAnnotationOwnedBy(request.oldObject, (owner) => HELM_FIELD_MANAGER.test(owner))
+  );
 }
 
 /**

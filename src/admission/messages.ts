@@ -583,7 +583,7 @@ export function describeFinding(finding: Finding): string {
  * One line for one object of a denial: `Volume longhorn-system/pvc-a (PVC app/data-a): <why>`. Related objects
  * are named while they fit (claims first); Longhorn replicas only when they are on the node in question. To fit
  * `max`, a replica gives way before a claim: the PVC is the name the operator knows (a volume's is a UUID).
- * `keepClaim` (a warning, narrower than a denial's line): the claim stays even if the reason must be cut for it.
+ * `keepClaim` (a line wrapped over several, wholeObjectLine): the claim stays even if the reason must be cut for it.
  */
 export function objectLine(finding: Finding, situation?: Situation, max = MAX_LINE_LENGTH, keepClaim = false): string {
   return fitObjectLine(finding, situation, max, keepClaim).line;
@@ -634,9 +634,16 @@ const MAX_WRAPPED_OBJECT_LINE = 5 * MAX_LINE_LENGTH;
  * `pvc-<uuid>`, its replicas `<volume>-r-<hex>`, disks by UUID), and the PVC and the disk named last would go.
  */
 export function denialObjectLine(finding: Finding, situation?: Situation): string {
+  return wrap(wholeObjectLine(finding, situation), MAX_LINE_LENGTH).join('\n  ');
+}
+
+/**
+ * An object's line as one string: within the width when the object and its reason fit it, else the whole line (up to
+ * MAX_WRAPPED_OBJECT_LINE), for the caller to wrap: a denial's lines (denialObjectLine), a warning's (warningLines).
+ */
+function wholeObjectLine(finding: Finding, situation: Situation | undefined): string {
   const fitted = fitObjectLine(finding, situation, MAX_LINE_LENGTH, false);
-  if (!fitted.cut) return fitted.line;
-  return wrap(objectLine(unrepeated(finding), situation, MAX_WRAPPED_OBJECT_LINE, true), MAX_LINE_LENGTH).join('\n  ');
+  return fitted.cut ? objectLine(unrepeated(finding), situation, MAX_WRAPPED_OBJECT_LINE, true) : fitted.line;
 }
 
 /** The finding without the related objects its reason names already (a wrapped line says each name once). */
@@ -656,11 +663,6 @@ function namesObject(text: string, ref: string): boolean {
   return false;
 }
 
-/** A warning's object line: wrapped into several warnings later, so cut only past the wrapped length. */
-function warningObjectLine(finding: Finding, situation: Situation | undefined): string {
-  const fitted = fitObjectLine(finding, situation, MAX_LINE_LENGTH, false);
-  return fitted.cut ? objectLine(unrepeated(finding), situation, MAX_WRAPPED_OBJECT_LINE, true) : fitted.line;
-}
 
 /** The characters of its reason a warning's object line keeps at least when it keeps the claim (objectLine). */
 const CLAIM_REASON_ROOM = 24;
@@ -736,6 +738,11 @@ class PreparedCheckLines {
   /** How many objects may be listed: the findings at hand, at most the cap. */
   readonly objectCount: number;
   readonly #check: CheckId;
+  /**
+   * `; all of them: <audit command>` after a count, '' for a Helm upgrade or rollback: the audit lists what an install
+   * would adopt, not what an upgrade or rollback deletes or strands.
+   */
+  readonly #pointer: string;
   readonly #findings: readonly Finding[];
   readonly #situation: Situation | undefined;
   readonly #lines: string[] = [];
@@ -763,6 +770,7 @@ class PreparedCheckLines {
     this.fix = hangingLines('  Fix: ', fix, FIX_WIDTH);
     this.objectCount = Math.min(maxListed, findings.length);
     this.#check = check;
+    this.#pointer = situation?.kind === 'helm' && situation.operation !== 'install' ? '' : `; all of them: ${this.more}`;
     this.#findings = findings;
     this.#situation = situation;
   }
@@ -788,11 +796,7 @@ class PreparedCheckLines {
   }
 
   moreLine(listed: number): string {
-    const named = this.#namedRest(listed);
-    if (named !== undefined) return named;
-    // The audit lists what an install would adopt, not what a Helm upgrade or rollback deletes or strands.
-    if (this.#situation?.kind === 'helm' && this.#situation.operation !== 'install') return `  and ${this.total - listed} more`;
-    return `  and ${this.total - listed} more; all of them: ${this.more}`;
+    return this.#namedRest(listed) ?? `  and ${this.total - listed} more${this.#pointer}`;
   }
 
   /**
@@ -807,9 +811,7 @@ class PreparedCheckLines {
     // names them never grows as the listing shrinks.
     if (this.#findings.length < this.total || listed < MAX_LISTED_PER_CHECK || listed >= this.total) return undefined;
     const names = this.#findings.slice(listed, this.total).map((finding) => objectRef(finding.object));
-    // The audit lists what an install would adopt; of an upgrade or rollback, the names here are the whole list.
-    const pointer = this.#situation?.kind === 'helm' && this.#situation.operation !== 'install' ? '' : `; all of them: ${this.more}`;
-    const line = `and ${this.total - listed} more: ${names.join(', ')}${pointer}`;
+    const line = `and ${this.total - listed} more: ${names.join(', ')}${this.#pointer}`;
     if (line.length > MAX_NAMED_REST) return undefined;
     return `  ${wrap(line, MAX_LINE_LENGTH).join('\n  ')}`;
   }
@@ -829,7 +831,7 @@ export function checkLines(
   return new PreparedCheckLines(check, findings, total, situation, maxListed).lines(maxListed);
 }
 
-/** How long the line naming the orphan PVCs past a denial's listing may be (PreparedCheckLines). */
+/** How long the line naming the objects past a denial's listing may be (PreparedCheckLines #namedRest). */
 const MAX_NAMED_REST = 1200;
 
 /** Fix lines wrap at this width, so they read in a terminal of 120 columns. */
@@ -1038,7 +1040,7 @@ export function warningLines(check: CheckId, findings: readonly Finding[], total
   const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
   const text = CHECK_TEXT[check];
   const lines = [...wrap(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
-  for (const finding of listed) lines.push(...wrap(`- ${warningObjectLine(finding, situation)}`));
+  for (const finding of listed) lines.push(...wrap(`- ${wholeObjectLine(finding, situation)}`));
   if (total > listed.length) lines.push(truncate(`- [${check}] and ${total - listed.length} more (${auditCommand(situation)})`));
   return lines;
 }

@@ -185,6 +185,12 @@ function withinNamespace(manifest: ParsedManifest, namespace: string): { manifes
   return { manifest: { ...manifest, statefulSets, persistentVolumeClaims, hookClaims }, outside };
 }
 
+/** The service account that wrote a record (`flux-system/helm-controller`): a controller running Helm, not a person. */
+function controllerOf(username: string): { controller?: string } {
+  const match = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(username);
+  return match === null ? {} : { controller: `${match[1]}/${match[2]}` };
+}
+
 /**
  * The namespace whose data a record is judged about: the release's. Outside helm.storageNamespaces that is the
  * storage namespace whatever the record says (a record naming another is refused as unreadable). In a storage
@@ -192,12 +198,6 @@ function withinNamespace(manifest: ParsedManifest, namespace: string): { manifes
  * no namespace's override applies; the storage namespace's must not, as it would waive for an unreadable record
  * what it does not waive for a readable one of the same release (any namespace's); the release label still can.
  */
-/** The service account that wrote a record (`flux-system/helm-controller`): a controller running Helm, not a person. */
-function controllerOf(username: string): { controller?: string } {
-  const match = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(username);
-  return match === null ? {} : { controller: `${match[1]}/${match[2]}` };
-}
-
 function judgedNamespace(request: AdmissionRequest, prepared: Prepared, outcome: ReadOutcome): string | undefined {
   if (outcome.ok) return outcome.decoded.release.namespace;
   if (outcome.namespace !== undefined) return outcome.namespace;
