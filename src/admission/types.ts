@@ -9,6 +9,11 @@ export interface AdmissionRequest {
   readonly uid: string;
   readonly kind: GroupVersionKind;
   readonly resource: GroupVersionResource;
+  /**
+   * The API version the client wrote in (request.requestKind), only when the API server converted the object to
+   * another (matchPolicy Equivalent): a CRD serves that version, which says which releases of its controller run.
+   */
+  readonly requestVersion?: string;
   readonly subResource?: string;
   /**
    * request.name; for a DELETE of a collection (`DELETE .../nodes?labelSelector=...`), which the API server admits

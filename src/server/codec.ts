@@ -4,7 +4,7 @@
 import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
 import { elideStrings, spansItsBuffer, type StringPaths } from '../json-bytes.ts';
-import { arrayAt, objectAt, stringAtPath } from '../json.ts';
+import { arrayAt, objectAt, stringAt, stringAtPath } from '../json.ts';
 import { describeCommonError, pointerToPath, valueAtPointer } from '../schema-errors.ts';
 import type { AdmissionRequest, Decision, Operation, Status } from '../admission/types.ts';
 import { OPERATIONS } from '../kube.ts';
@@ -72,6 +72,8 @@ interface WireAdmissionReview {
     readonly uid: string;
     readonly kind: { readonly group: string; readonly version: string; readonly kind: string };
     readonly resource: { readonly group: string; readonly version: string; readonly resource: string };
+    /** Not schema-checked: read only as a hint (requestVersionOf). */
+    readonly requestKind?: unknown;
     readonly subResource?: string;
     readonly name?: string;
     readonly namespace?: string;
@@ -144,6 +146,12 @@ export function parseJson(body: Buffer | string): { ok: true; value: unknown } |
   }
 }
 
+/** requestKind's version when it differs from kind's (the API server converted the object), as a spread. */
+function requestVersionOf(wire: WireAdmissionReview['request']): { requestVersion?: string } {
+  const version = stringAt(wire.requestKind, 'version');
+  return version === '' || version === wire.kind.version ? {} : { requestVersion: version };
+}
+
 /**
  * An eviction whose body asks for a dry run (`deleteOptions.dryRun`, as `kubectl drain --dry-run=server` sends it,
  * with no `?dryRun` on the request): the API server deletes nothing (EvictionREST.Create, propagateDryRun) but
@@ -168,6 +176,7 @@ export function decodeAdmissionReview(value: unknown, elided?: readonly Uint8Arr
     uid: wire.uid,
     kind: { group: wire.kind.group, version: wire.kind.version, kind: wire.kind.kind },
     resource: { group: wire.resource.group, version: wire.resource.version, resource: wire.resource.resource },
+    ...requestVersionOf(wire),
     ...(wire.subResource ? { subResource: wire.subResource } : {}),
     // A collection DELETE's items come with no name (AdmissionRequest.name).
     name: wire.name || (wire.operation === 'DELETE' ? stringAtPath(wire.oldObject, 'metadata', 'name') : ''),

@@ -42,7 +42,10 @@ export type Comparison =
 export interface IgnoredPath {
   /** Path below the rollout field, e.g. ['joinConfiguration', 'discovery']. */
   readonly path: readonly string[];
-  /** Only for objects of these API versions (their `apiVersion`); absent: every version's controllers ignore it. */
+  /**
+   * Only where the CRD serves one of these API versions, as the objects' `apiVersion` or the version the client wrote
+   * in shows (the controller releases serving it ignore the path); absent: every release ignores it.
+   */
   readonly versions?: readonly string[];
 }
 
@@ -318,22 +321,28 @@ function withoutPath(value: unknown, path: readonly string[]): unknown {
   return copy;
 }
 
-/** The field's value with the sub-paths its controller ignores at this object's API version removed. */
-function comparedValue(rollout: RolloutField, object: unknown, version: string): unknown {
+/** The field's value with the sub-paths its controller ignores removed (`versions`: the API versions the CRD serves, as seen). */
+function comparedValue(rollout: RolloutField, object: unknown, versions: readonly string[]): unknown {
   let value = field(object, ...rollout.path);
   for (const ignored of rollout.ignored ?? []) {
-    if (ignored.versions === undefined || ignored.versions.includes(version)) value = withoutPath(value, ignored.path);
+    if (ignored.versions === undefined || ignored.versions.some((version) => versions.includes(version))) value = withoutPath(value, ignored.path);
   }
   return value;
 }
 
-/** The rollout fields this update changes (by the table's comparison). */
-export function changedRolloutFields(table: UpgradeKindTable, object: unknown, oldObject: unknown): RolloutField[] {
-  // A versioned ignored sub-path only counts as ignored when both objects are of a version whose controllers ignore it.
+/**
+ * The rollout fields this update changes (by the table's comparison). `requestVersion`: the version the client
+ * wrote in when the API server converted the object (AdmissionRequest.requestVersion); a CRD serving it runs a
+ * controller release that reads that version, whatever version the webhook is registered for.
+ */
+export function changedRolloutFields(table: UpgradeKindTable, object: unknown, oldObject: unknown, requestVersion?: string): RolloutField[] {
+  // A versioned ignored sub-path only counts as ignored when both objects are of a version whose controllers ignore it
+  // (or the client wrote in one: Equivalent matching converted it to the registered version).
   const version = versionOf(object) === versionOf(oldObject) ? versionOf(object) : '';
+  const versions = requestVersion === undefined ? [version] : [version, requestVersion];
   const changed = table.fields.filter((rollout) => {
-    const next = comparedValue(rollout, object, version);
-    const previous = comparedValue(rollout, oldObject, version);
+    const next = comparedValue(rollout, object, versions);
+    const previous = comparedValue(rollout, oldObject, versions);
     if (rollout.compare === 'set' && (next === undefined || next === null)) return false;
     if (rollout.unlessSet !== undefined && isSetValue(field(object, ...rollout.unlessSet))) return false;
     if (rollout.compare === 'release') return previous === rollout.from && next !== rollout.from && notAllUpToDate(oldObject);
@@ -420,14 +429,14 @@ const COMPARISON_TEXT: Readonly<Record<Comparison, string>> = {
   munged: ' (`+` read as `-`, as the controller does)',
 };
 
-/** `, except `a`; in v1beta2 also `b`, `c``: the ignored sub-paths, grouped by their versions. */
+/** `, except `a`; where v1beta2 is served also `b`, `c``: the ignored sub-paths, grouped by their versions. */
 function ignoredText(rollout: RolloutField): string {
   const byVersions = new Map<string, string[]>();
   for (const ignored of rollout.ignored ?? []) {
     const versions = ignored.versions?.join(', ') ?? '';
     byVersions.set(versions, [...(byVersions.get(versions) ?? []), `\`${ignored.path.join('.')}\``]);
   }
-  const groups = [...byVersions].map(([versions, paths]) => (versions ? `in ${versions} also ${paths.join(', ')}` : paths.join(', ')));
+  const groups = [...byVersions].map(([versions, paths]) => (versions ? `where ${versions} is served (the objects' or the client's version) also ${paths.join(', ')}` : paths.join(', ')));
   return groups.length ? `, except ${groups.join('; ')}` : '';
 }
 

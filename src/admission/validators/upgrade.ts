@@ -28,7 +28,7 @@ export function rolloutCause(request: AdmissionRequest): string | undefined {
   if (request.operation === 'CREATE') return !table || table.createIsUpgrade ? 'creation' : undefined;
   if (request.operation !== 'UPDATE') return undefined;
   if (table !== undefined && rolloutHeld(table, request.object, request.oldObject)) return undefined;
-  const changed = changedRolloutFields(table ?? { group: '', kind: '', createIsUpgrade: true, fields: UNKNOWN_KIND_FIELDS, note: '' }, request.object, request.oldObject);
+  const changed = changedRolloutFields(table ?? { group: '', kind: '', createIsUpgrade: true, fields: UNKNOWN_KIND_FIELDS, note: '' }, request.object, request.oldObject, request.requestVersion);
   return changed.length ? describeChanges(changed) : undefined;
 }
 
@@ -52,7 +52,7 @@ function unchangedPlanHash(request: AdmissionRequest): string | undefined {
   if (request.operation !== 'UPDATE') return undefined;
   const table = upgradeKindTable(request.kind.group, request.kind.kind);
   if (!table) return undefined;
-  const changed = changedRolloutFields(table, request.object, request.oldObject).map((rollout) => rollout.path.join('.'));
+  const changed = changedRolloutFields(table, request.object, request.oldObject, request.requestVersion).map((rollout) => rollout.path.join('.'));
   if (!changed.every((path) => PLAN_HASH_NEUTRAL_FIELDS.includes(path))) return undefined;
   const hash = field(request.oldObject, 'status', 'latestHash');
   return typeof hash === 'string' && hash !== '' ? hash : undefined;

@@ -526,6 +526,14 @@ describe('upgrade kinds: which changes roll machines', () => {
     expect(rolloutCause(kcpUpdate(kcp('v1beta2', endpoint), kcp('v1beta2', spec(token))))).toBeUndefined();
     expect(rolloutCause(kcpUpdate(kcp('v1beta1', dns), kcp('v1beta1', spec(token))))).toBe('spec.kubeadmConfigSpec changed');
     expect(rolloutCause(kcpUpdate(kcp('v1beta1', endpoint), kcp('v1beta1', spec(token))))).toBe('spec.kubeadmConfigSpec changed');
+    // Registered at v1beta1 (the chart's default) on a Cluster API serving v1beta2: a v1beta2 client's update arrives
+    // converted to v1beta1 with requestKind v1beta2, and that release skips the DNS add-on and the endpoint too.
+    const converted = (object: unknown, oldObject: unknown): AdmissionRequest => ({ ...kcpUpdate(object, oldObject), requestVersion: 'v1beta2' });
+    expect(rolloutCause(converted(kcp('v1beta1', dns), kcp('v1beta1', spec(token))))).toBeUndefined();
+    expect(rolloutCause(converted(kcp('v1beta1', endpoint), kcp('v1beta1', spec(token))))).toBeUndefined();
+    expect(rolloutCause(converted(kcp('v1beta1', spec(rotated, { files: [{ path: '/etc/a', content: 'b' }] })), kcp('v1beta1', spec(token))))).toBe(
+      'spec.kubeadmConfigSpec changed',
+    );
     // Objects without an apiVersion: only what every release ignores.
     const bare = (kubeadmConfigSpec: Record<string, unknown>) => ({ spec: { kubeadmConfigSpec } });
     expect(rolloutCause(kcpUpdate(bare(spec(rotated)), bare(spec(token))))).toBeUndefined();

@@ -102,6 +102,19 @@ describe('decodeAdmissionReview', () => {
     expect(result.ok).toBe(true);
   });
 
+  it('keeps the version the client wrote in only when the API server converted the object (requestKind)', () => {
+    const decoded = (requestKind: unknown) => {
+      const result = decodeAdmissionReview(sampleReview({ requestKind }));
+      if (!result.ok) throw new Error(result.reason);
+      return result.request.requestVersion;
+    };
+    expect(decoded({ group: '', version: 'v1', kind: 'Node' })).toBeUndefined();
+    expect(decoded({ group: '', version: 'v2', kind: 'Node' })).toBe('v2');
+    // Malformed, it is no hint and refuses nothing.
+    expect(decoded({ version: 7 })).toBeUndefined();
+    expect(decoded('v2')).toBeUndefined();
+  });
+
   it.each([
     ['a non-object body', [1, 2], 'body must be an object (got an array)'],
     ['a wrong apiVersion', sampleReview({}, { apiVersion: 'admission.k8s.io/v1beta1' }), 'apiVersion must be admission.k8s.io/v1 (got "admission.k8s.io/v1beta1")'],
