@@ -95,7 +95,7 @@ export function distinct(values: Iterable<string>): string[] {
 /**
  * Where a healthy replica that is no copy (ClusterSnapshot.nodeIsUp) sits, and why it does not count:
  * `on node w2, down`, `on node w2, which no longer exists`, `on node w2, on disk <uuid> that is gone`, `on node w2,
- * which an autoscaler is removing`, `on node w2, which is being deleted`.
+ * which an autoscaler is removing`, `on node w2, which is being deleted`, `on node w2, which is cordoned`.
  */
 export function lostCopyPlace(snapshot: ClusterSnapshot, replica: LonghornReplicaRecord): string {
   const node = replica.nodeID;
@@ -110,6 +110,7 @@ export function lostCopyPlace(snapshot: ClusterSnapshot, replica: LonghornReplic
   if (leaving === 'autoscaler') return `on node ${node}, which an autoscaler is removing`;
   if (leaving === 'machine') return `on node ${node}, whose Cluster API Machine is being deleted`;
   if (leaving === 'deleted') return `on node ${node}, which is being deleted`;
+  if (snapshot.nodeCordoned(node)) return `on node ${node}, which is cordoned`;
   return `on node ${node}, on disk ${replica.diskID} that is gone`;
 }
 

@@ -175,16 +175,19 @@ export function collectLastReplicaOnNode(
   const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
   // A replica on another node being removed (an autoscaler's drain taint, its Cluster API Machine being deleted) is
-  // no copy to count on: that node and its disks go. The model's counts do not know this (they hold for every node
-  // alike): with such a node, walk.
+  // no copy to count on: that node and its disks go. Nor is one on another cordoned node: Longhorn does not count it
+  // either (its instance-manager PodDisruptionBudget protects only copies on schedulable nodes), and `kubectl drain a
+  // b` cordons both before draining either. The model's counts do not know this (they hold for every node alike):
+  // with such a node, walk.
   const leavingWith = target.leavingWith !== undefined && target.leavingWith.nodes.size > 0 && target.leavingWith.atMost > 0 ? target.leavingWith : undefined;
-  const leaving = snapshot.anyNodeLeaving() || leavingWith !== undefined;
+  const leaving = snapshot.anyNodeLeaving() || leavingWith !== undefined || snapshot.anyNodeCordoned();
   // A cordon: past the listed few, the model's per-node count gives the total (none: nothing to walk).
   const counted = target.volumes === undefined && !leaving ? snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
   if (counted === 0) return collector.result();
   const seen = new Set<string>();
   const stays = (nodeName: string): boolean =>
-    nodeName === target.node || (snapshot.nodeLeaving(nodeName) === undefined && leavingWith?.nodes.has(nodeName) !== true);
+    nodeName === target.node ||
+    (snapshot.nodeLeaving(nodeName) === undefined && leavingWith?.nodes.has(nodeName) !== true && !snapshot.nodeCordoned(nodeName));
   const nodeIsUp: NodeIsUp = leaving
     ? (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID) && stays(nodeName)
     : (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);

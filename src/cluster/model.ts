@@ -28,7 +28,7 @@ import type {
   StatefulSetRecord,
   VolumeSource,
 } from './records.ts';
-import { clusterApiLabelValue, isPodScratchClaim, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, type ReplicaPlacement } from './records.ts';
+import { clusterApiLabelValue, isCordoned, isPodScratchClaim, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, type ReplicaPlacement } from './records.ts';
 import type { ClusterSnapshot, NodeLeaving, ReplicaScheduling, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
 import {
   MAX_PENDING_REMOVALS,
@@ -188,6 +188,12 @@ function pvAnchorKeys(pv: PersistentVolumeRecord): readonly string[] {
 
 const NO_KEYS: readonly string[] = Object.freeze([]);
 
+/**
+ * How long an admitted cordon counts before the informers show it: they do within a second; an uncordon right after
+ * (which volume-guard is not called for) is not held against other nodes' cordons for longer than this.
+ */
+export const ADMITTED_CORDON_TTL_MS = 10_000;
+
 /** A bound PV pinned to a node, counted under that node by `<source> <driver>` (see boundPersistentVolumeKindsPinnedTo). */
 function boundPinnedKind(pv: PersistentVolumeRecord): readonly [string, string] | undefined {
   if (pv.pinnedNode === '' || pv.phase !== 'Bound' || pv.claimName === '') return undefined;
@@ -330,6 +336,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #volumesToEvaluate = new Set<string>();
   /** Nodes carrying an autoscaler's drain taint (NodeRecord.leaving): few, usually none. */
   readonly #leavingNodes = new Set<string>();
+  /** Cordoned Nodes (isCordoned): few, usually none. */
+  readonly #cordonedNodes = new Set<string>();
+  /** Cordons volume-guard admitted, node → when, until the informers show them (ADMITTED_CORDON_TTL_MS at most). */
+  readonly #admittedCordons = new Map<string, number>();
   /**
    * Cluster API Machines being deleted, `namespace/name` → their node: Cluster API drains that node, then deletes its
    * infrastructure machine and disks. Few, usually none.
@@ -527,6 +537,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   }
 
   allowCordon(node: string): void {
+    // `kubectl drain a b` cordons b right after a: until the informers show a cordoned, this says it is.
+    const record = this.#stores.node.get(node);
+    if (record === undefined || !isCordoned(record)) this.#admittedCordons.set(node, this.#now());
     if (this.#refusedCordons.size === 0) return;
     const prefix = `${node}\0`;
     for (const key of [...this.#refusedCordons.keys()]) if (key.startsWith(prefix)) this.#refusedCordons.delete(key);
@@ -691,7 +704,15 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   /** Marks the volumes whose set membership a change may affect. */
   #noteChange(kind: ResourceKind, previous: unknown, next: unknown): void {
-    if (kind === 'node') this.#repinAround(previous as NodeRecord | undefined, next as NodeRecord | undefined);
+    if (kind === 'node') {
+      this.#repinAround(previous as NodeRecord | undefined, next as NodeRecord | undefined);
+      const after = next as NodeRecord | undefined;
+      const name = (after ?? (previous as NodeRecord)).name;
+      if (after !== undefined && isCordoned(after)) {
+        this.#cordonedNodes.add(name);
+        this.#admittedCordons.delete(name);
+      } else this.#cordonedNodes.delete(name);
+    }
     if (kind === 'machine') {
       const machine = (next ?? previous) as MachineRecord;
       const key = `${machine.namespace}/${machine.name}`;
@@ -1022,6 +1043,20 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   anyNodeLeaving(): boolean {
     return this.#leavingNodes.size > 0 || this.#removedByMachine.size > 0 || this.#pendingNodes.size > 0;
+  }
+
+  anyNodeCordoned(): boolean {
+    if (this.#cordonedNodes.size > 0) return true;
+    if (this.#admittedCordons.size === 0) return false;
+    const now = this.#now();
+    for (const [node, since] of this.#admittedCordons) if (now - since > ADMITTED_CORDON_TTL_MS) this.#admittedCordons.delete(node);
+    return this.#admittedCordons.size > 0;
+  }
+
+  nodeCordoned(name: string): boolean {
+    if (this.#cordonedNodes.has(name)) return true;
+    const since = this.#admittedCordons.get(name);
+    return since !== undefined && this.#now() - since <= ADMITTED_CORDON_TTL_MS;
   }
 
   nodeLeaving(name: string): NodeLeaving | undefined {

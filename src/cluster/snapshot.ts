@@ -124,6 +124,13 @@ export interface ClusterSnapshot {
   nodes(): Iterable<NodeRecord>;
   /** Whether some Node is being removed with its disks (nodeLeaving), in O(1). */
   anyNodeLeaving(): boolean;
+  /** Whether some Node is cordoned (nodeCordoned), in O(1) while none was admitted in the last few seconds. */
+  anyNodeCordoned(): boolean;
+  /**
+   * Whether the Node is cordoned (`spec.unschedulable`), or volume-guard has just admitted its cordon and the
+   * informers do not show it yet (`kubectl drain a b` cordons both before evicting anything).
+   */
+  nodeCordoned(name: string): boolean;
   /**
    * Whether the node is being removed with its disks, and by whom: it carries an autoscaler's drain taint
    * (NodeRecord.leaving), or its Cluster API Machine is being deleted (drained, then its infrastructure deleted), or

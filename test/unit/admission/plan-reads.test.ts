@@ -58,6 +58,8 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   node: ['node'],
   nodes: ['node'],
   anyNodeLeaving: ['node', 'machine'],
+  anyNodeCordoned: ['node'],
+  nodeCordoned: ['node'],
   nodeLeaving: ['node', 'machine'],
   cordonRefused: [], // volume-guard's own record
   nodesLabelled: ['node'],

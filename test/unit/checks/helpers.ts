@@ -1,6 +1,6 @@
 // Builds small models for the check tests.
 
-import { ClusterModel } from '../../../src/cluster/model.ts';
+import { ClusterModel, type ClusterModelOptions } from '../../../src/cluster/model.ts';
 import type {
   LonghornNodeRecord,
   LonghornReplicaRecord,
@@ -24,8 +24,8 @@ export interface ClusterRecords {
   readonly longhornInstalled?: boolean;
 }
 
-export function clusterOf(records: ClusterRecords): ClusterModel {
-  const model = new ClusterModel(VOLUME_SETS);
+export function clusterOf(records: ClusterRecords, options: ClusterModelOptions = {}): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS, options);
   model.setLonghornInstalled(records.longhornInstalled ?? true);
   const replicas = records.replicas ?? [];
   const nodes =
