@@ -94,6 +94,15 @@ export function isHelmManaged(annotations: StringMap, namespace?: string): boole
   );
 }
 
+/**
+ * Annotated for a release of `namespace` by Helm itself: a Helm-named field manager owns the release annotation in
+ * the stored object's managedFields. The annotation alone is no proof: anyone who may edit the object can write it
+ * (no override guard polices it), and the namespace's skip for its Helm releases must not reach such an object.
+ */
+export function isAnnotatedByHelm(object: unknown, annotations: StringMap, namespace?: string): boolean {
+  return isHelmManaged(annotations, namespace) && releaseAnnotationOwnedBy(object, (owner) => HELM_FIELD_MANAGER.test(owner));
+}
+
 /** Helm's own write of an object it manages: judged at the release record, not here (see the file's comment). */
 export function isHelmsOwnWrite(request: HelmWriteRequest, annotations: StringMap, namespace?: string): boolean {
   return isHelmManaged(annotations, namespace) && writtenByHelm(request);

@@ -150,6 +150,24 @@ export function reference<T>(judgement: PlanJudgement<T>): PlanJudgement<T> {
  * A StatefulSet DELETE as the API server sends it to a webhook: the old object (its uid, annotations, retention
  * policy and one claim template), the DeleteOptions when given.
  */
+/**
+ * metadata.managedFields as the API server records them when `manager` wrote the Helm release annotations of
+ * `annotations` (none when it holds none): Helm-managed objects in tests carry them as real ones do.
+ */
+export function releaseAnnotationManagedFields(annotations: Record<string, string> | undefined, manager = 'helm'): Record<string, unknown>[] {
+  const owned = Object.keys(annotations ?? {}).filter((key) => key.startsWith('meta.helm.sh/'));
+  if (owned.length === 0) return [];
+  return [
+    {
+      manager,
+      operation: 'Update',
+      apiVersion: 'v1',
+      fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:metadata': { 'f:annotations': Object.fromEntries(owned.map((key) => [`f:${key}`, {}])) } },
+    },
+  ];
+}
+
 export function statefulSetDeleteRequest(fields: {
   namespace: string;
   name: string;
@@ -171,7 +189,12 @@ export function statefulSetDeleteRequest(fields: {
       oldObject: {
         apiVersion: 'apps/v1',
         kind: 'StatefulSet',
-        metadata: { name: fields.name, namespace: fields.namespace, uid: fields.uid, ...(fields.annotations ? { annotations: fields.annotations } : {}) },
+        metadata: {
+          name: fields.name,
+          namespace: fields.namespace,
+          uid: fields.uid,
+          ...(fields.annotations ? { annotations: fields.annotations, managedFields: releaseAnnotationManagedFields(fields.annotations) } : {}),
+        },
         spec: {
           replicas: 2,
           persistentVolumeClaimRetentionPolicy: { whenDeleted: fields.whenDeleted, whenScaled: 'Retain' },

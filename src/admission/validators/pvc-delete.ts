@@ -20,7 +20,7 @@
 // and the garbage collector delete them as themselves.
 import { DELETE_APPROVED_KEY, ownedBy, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
-import { isHelmManaged, isHelmsOwnWrite } from '../helm-writes.ts';
+import { isAnnotatedByHelm, isHelmsOwnWrite } from '../helm-writes.ts';
 import { celString, celValueOr } from '../rules.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
@@ -172,20 +172,21 @@ function deleteApprovalOn(annotations: Readonly<Record<string, string>>, now: nu
 
 /**
  * The namespace's `volume-guard.io/skip` for an object Helm manages for a release of that namespace (a PVC or
- * StatefulSet annotated `meta.helm.sh/release-name`): a Helm upgrade that drops it was judged at its release record,
- * where that skip counts, and Helm's DELETE of it must get the same answer (Flux's helm-controller deletes as an
- * automation identity). Undefined for anything else: the namespace skip is read for Helm releases only.
+ * StatefulSet annotated `meta.helm.sh/release-name` by Helm: isAnnotatedByHelm): a Helm upgrade that drops it was
+ * judged at its release record, where that skip counts, and Helm's DELETE of it must get the same answer (Flux's
+ * helm-controller deletes as an automation identity). Undefined for anything else: the namespace skip is read for
+ * Helm releases only.
  */
-function helmNamespaceSkip(context: ValidationContext, namespace: string, annotations: Readonly<Record<string, string>>): OverrideSource | undefined {
-  if (!isHelmManaged(annotations, namespace)) return undefined;
+function helmNamespaceSkip(context: ValidationContext, namespace: string, object: unknown, annotations: Readonly<Record<string, string>>): OverrideSource | undefined {
+  if (!isAnnotatedByHelm(object, annotations, namespace)) return undefined;
   return skipFrom(`namespace ${namespace} (Helm release ${annotations[HELM_RELEASE_NAME_ANNOTATION] ?? ''})`, context.snapshot.namespace(namespace)?.annotations, undefined, {
     now: context.now,
   });
 }
 
 /** The plan's override places that apply to this object: the namespace's skip only for an object of a Helm release. */
-function helmPlaces<Place extends string>(places: readonly Place[], annotations: Readonly<Record<string, string>>, namespace: string): readonly Place[] {
-  return isHelmManaged(annotations, namespace) ? places : places.filter((place) => place !== 'namespace-helm');
+function helmPlaces<Place extends string>(places: readonly Place[], object: unknown, annotations: Readonly<Record<string, string>>, namespace: string): readonly Place[] {
+  return isAnnotatedByHelm(object, annotations, namespace) ? places : places.filter((place) => place !== 'namespace-helm');
 }
 
 export function pvcDeleteValidator(config: Config): Validator {
@@ -256,8 +257,8 @@ export function pvcDeleteValidator(config: Config): Validator {
       return judgeByPlan(context, plan, {
         action,
         target: claim,
-        overrides: readOverrides(plan, { 'pvc-delete': deleteApproval, 'namespace-helm': () => helmNamespaceSkip(context, request.namespace, meta.annotations) }),
-        stalePlaces: helmPlaces(plan.overrides, meta.annotations, request.namespace),
+        overrides: readOverrides(plan, { 'pvc-delete': deleteApproval, 'namespace-helm': () => helmNamespaceSkip(context, request.namespace, old, meta.annotations) }),
+        stalePlaces: helmPlaces(plan.overrides, old, meta.annotations, request.namespace),
         modes: { 'pvc-delete': mode },
         // The advice annotating the PVC fits it as the request says it is stored (the model may lag an annotate).
         reviewed: { resources: ['pvc'], name, namespace: request.namespace, annotations: meta.annotations },
@@ -382,9 +383,9 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
     target: { namespace: request.namespace, owner: { kind: 'StatefulSet', name, uid, policyDeletes, ...(automation ? { byAutomation: true } : {}) }, now: context.now },
     overrides: readOverrides(plan, {
       'pvc-delete': deleteApprovalSource,
-      'namespace-helm': () => helmNamespaceSkip(context, request.namespace, metaOf(old)?.annotations ?? {}),
+      'namespace-helm': () => helmNamespaceSkip(context, request.namespace, old, metaOf(old)?.annotations ?? {}),
     }),
-    stalePlaces: helmPlaces(plan.overrides, metaOf(old)?.annotations ?? {}, request.namespace),
+    stalePlaces: helmPlaces(plan.overrides, old, metaOf(old)?.annotations ?? {}, request.namespace),
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
     overrideHint:

@@ -12,7 +12,7 @@ import { pvcDeleteValidator } from '../../../src/admission/validators/pvc-delete
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { context, request, statefulSetDeleteRequest } from '../../support/admission.ts';
+import { context, releaseAnnotationManagedFields, request, statefulSetDeleteRequest } from '../../support/admission.ts';
 import { namespace, pv, pvc, statefulSet } from '../../support/fixtures.ts';
 import { devlakeManifest, releaseSecret } from '../helm/helm-fixtures.ts';
 
@@ -83,7 +83,13 @@ function pvcDelete(name: string, annotations: Record<string, string>): Admission
     namespace: NS,
     name,
     userInfo: FLUX,
-    oldObject: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: NS, annotations }, spec: { volumeName: `pv-${name}` }, status: { phase: 'Bound' } },
+    oldObject: {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name, namespace: NS, annotations, managedFields: releaseAnnotationManagedFields(annotations, 'helm-controller') },
+      spec: { volumeName: `pv-${name}` },
+      status: { phase: 'Bound' },
+    },
   });
 }
 

@@ -11,7 +11,7 @@ import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { ADMIN, context, cordonRequest, evictionRequest, harvesterUpgradeRequest, request, statefulSetDeleteRequest } from '../../support/admission.ts';
+import { ADMIN, context, cordonRequest, evictionRequest, harvesterUpgradeRequest, releaseAnnotationManagedFields, request, statefulSetDeleteRequest } from '../../support/admission.ts';
 import {
   failedReplica,
   localPV,
@@ -847,7 +847,11 @@ describe("a stale-model refusal of a PVC's DELETE names the namespace's skip onl
       namespace: NS,
       name: 'uploads',
       userInfo: ARGO,
-      oldObject: { metadata: { name: 'uploads', namespace: NS, annotations }, spec: { volumeName: 'pv-uploads' }, status: { phase: 'Bound' } },
+      oldObject: {
+        metadata: { name: 'uploads', namespace: NS, annotations, managedFields: releaseAnnotationManagedFields(annotations) },
+        spec: { volumeName: 'pv-uploads' },
+        status: { phase: 'Bound' },
+      },
     });
   const overrideText = (annotations: Record<string, string>): string => {
     const refused = pvcDelete.handle(deleteOf(annotations), context(cluster((m) => claims(m, ['uploads'])), { health: stale }));
