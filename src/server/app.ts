@@ -464,7 +464,7 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
 
   function answer(given: Decision, admission: AdmissionRequest, trace: AdmissionTrace, context: RequestContext): AdmissionAnswer {
     // Bounded once: the response, the log line and the Event all read this decision.
-    const decision = boundDecision(given);
+    const decision = markDryRunOverride(boundDecision(given), admission.dryRun);
     if (trace.outcome !== 'errored') trace.outcome = outcomeOf(decision);
     const reported = decision.overrides;
     let overrides = context.overrides;
@@ -474,7 +474,8 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
     }
     if (overrides === undefined) trace.overrides = NONE;
     else {
-      for (const check of overrides) metrics.overrides.inc({ check });
+      // A dry run uses no override: its answer says what the override would do, and is not counted as accepted risk.
+      if (!admission.dryRun) for (const check of overrides) metrics.overrides.inc({ check });
       trace.overrides = [...overrides];
     }
     trace.decision = decision;
@@ -520,6 +521,16 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
     }
     return answer(decision, admission, trace, context);
   };
+}
+
+/**
+ * A dry run's honored override is marked `dry-run: "true"` in the audit annotations: kubectl drain --dry-run=server
+ * puts the dry run in the eviction's body, so the API server's audit event of a preview would otherwise read as an
+ * eviction done under an override.
+ */
+function markDryRunOverride(decision: Decision, dryRun: boolean): Decision {
+  if (!dryRun || decision.auditAnnotations?.['overridden-checks'] === undefined) return decision;
+  return { ...decision, auditAnnotations: { ...decision.auditAnnotations, 'dry-run': 'true' } };
 }
 
 /**
