@@ -139,7 +139,7 @@ export function singleCopyNodes(replicas: readonly LonghornReplicaRecord[], node
  * Whether some replica ever held the volume's data (was healthy once: `healthyAt` set, kept after a failure) and is
  * not going away. A volume created but never attached has replicas that never were: no node holds data of it yet.
  */
-function holdsData(replicas: readonly LonghornReplicaRecord[]): boolean {
+export function holdsData(replicas: readonly LonghornReplicaRecord[]): boolean {
   for (const replica of replicas) if (replica.healthyAt !== '' && !replica.deleting) return true;
   return false;
 }

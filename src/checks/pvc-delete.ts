@@ -426,6 +426,18 @@ export function pvcsDeletedWithStatefulSets(snapshot: ClusterSnapshot, manifest:
   return deleted;
 }
 
+/**
+ * The reclaim policy the PV controller applies once this claim is gone: its PV's, '' when the PV is unknown or its
+ * claimRef names another claim (syncVolume finds the PV's claim by that claimRef: deleting a claim whose PV is bound
+ * to another reclaims nothing; the PV controller marks such a claim Lost).
+ */
+function reclaimedWith(snapshot: ClusterSnapshot, claim: { readonly namespace: string; readonly name: string; readonly volumeName: string }): string {
+  const volume = snapshot.persistentVolume(claim.volumeName);
+  if (volume === undefined) return '';
+  if (volume.claimName !== '' && (volume.claimName !== claim.name || volume.claimNamespace !== claim.namespace)) return '';
+  return volume.reclaimPolicy;
+}
+
 /** The fields of a PVC under DELETE, read from the request's oldObject. */
 export interface DeletedClaim {
   readonly namespace: string;
@@ -441,7 +453,7 @@ export interface DeletedClaim {
 export function collectPvcDelete(snapshot: ClusterSnapshot, claim: DeletedClaim, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   if (!isBound(claim)) return collector.result();
-  const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+  const reclaimPolicy = reclaimedWith(snapshot, claim);
   if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') return collector.result();
   const tags = ['deleted-by-automation', `reclaim-${reclaimPolicy.toLowerCase()}`];
   if (collector.admit(tags)) {
@@ -508,7 +520,7 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
     // deletes it with the pod whatever becomes of the namespace, so no choice made here keeps its data.
     if (!owner && isPodScratchClaim(claim)) continue;
     if (owner && (!ownedBy(claim.ownerReferences, owner.uid) || stayingOwner(snapshot, claim, going) !== undefined)) continue;
-    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    const reclaimPolicy = reclaimedWith(snapshot, claim);
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
     const tags = [owner ? 'deleted-with-statefulset' : 'deleted-with-namespace', `reclaim-${reclaimPolicy.toLowerCase()}`];
     if (owner?.byAutomation === true) tags.push('by-automation');
@@ -615,7 +627,7 @@ function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDo
     // Another controller holds the claim: the StatefulSet controller leaves it alone (hasUnexpectedController).
     if (others.some((owner) => owner.controller === true)) continue;
     if (stayingOwner(snapshot, { namespace: claim.namespace, ownerReferences: others }, new Set(target.uid === '' ? [] : [target.uid])) !== undefined) continue;
-    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    const reclaimPolicy = reclaimedWith(snapshot, claim);
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
     const tags = ['deleted-by-scale-down', `reclaim-${reclaimPolicy.toLowerCase()}`];
     // Orphans a StatefulSet being created adopts: the advice is to declare the replicas they run, not to keep them.
@@ -718,6 +730,11 @@ export interface DeletedLonghornVolume {
   readonly pvcName: string;
   /** The volume carries a counting `volume-guard.io/delete: "true"`. */
   readonly approved: boolean;
+  /**
+   * Its replicas are known and none ever held its data (holdsData: no `healthyAt`, what longhorn-manager sets once an
+   * engine has used the replica): created and never attached, nothing to lose. Omitted: not known to be so.
+   */
+  readonly neverHeldData?: boolean;
 }
 
 /**
@@ -727,6 +744,7 @@ export interface DeletedLonghornVolume {
  */
 export function collectLonghornVolumeDelete(target: DeletedLonghornVolume, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
+  if (target.neverHeldData === true) return collector.result();
   const tags = ['volume-deleted'];
   if (target.approved) tags.push(DELETE_APPROVED_TAG);
   if (collector.admit(tags)) {

@@ -19,6 +19,7 @@
 // its retention policy says whenScaled: Delete is judged the same way for those pods' PVCs: the StatefulSet controller
 // and the garbage collector delete them as themselves.
 import { DELETE_APPROVED_KEY, ownedBy, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
+import { holdsData } from '../../checks/longhorn-health.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { isAnnotatedByHelm, isHelmsOwnWrite } from '../helm-writes.ts';
 import { celString, celValueOr } from '../rules.ts';
@@ -543,6 +544,13 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
  * PVC whose PV says Delete, a delete from Longhorn's UI) is never judged: that PVC's DELETE was, and its UI is used by
  * hand. Approved by `volume-guard.io/delete: "true"` on the volume (policed by the override guard).
  */
+/** A Longhorn volume the model knows, with replicas none of which ever held its data (a Replica DELETE of each passes). */
+function neverHeldData(snapshot: ClusterSnapshot, name: string): boolean {
+  if (snapshot.longhornVolume(name) === undefined) return false;
+  const replicas = snapshot.replicasOfVolume(name);
+  return replicas.length > 0 && !holdsData(replicas);
+}
+
 function judgeLonghornVolumeDelete(
   request: AdmissionRequest,
   context: ValidationContext,
@@ -560,6 +568,7 @@ function judgeLonghornVolumeDelete(
     pvcNamespace: stringField(old, 'status', 'kubernetesStatus', 'namespace'),
     pvcName: stringField(old, 'status', 'kubernetesStatus', 'pvcName'),
     approved: isDeleteApproved(annotations, context.now),
+    ...(neverHeldData(context.snapshot, name) ? { neverHeldData: true } : {}),
   };
   const approval = (): OverrideSource | undefined =>
     deleteApprovalOn(annotations, context.now, `Longhorn volume ${request.namespace}/${name}`);
