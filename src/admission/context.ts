@@ -128,7 +128,8 @@ export interface CheckWaivers {
 /**
  * The waivers a check gets from the honored tag overrides: those tried before any honored whole-check override of
  * the same check (which takes every finding the earlier ones leave), in the order the decision tries them.
- * `countTags`: the tags the decision reads of every finding of the check (DECISION_TAGS).
+ * `countTags`: the tags the decision reads of every finding of the check (DECISION_TAGS). Undefined: the check builds
+ * every finding (worded from more than tags, or narrowed by an approval whose objects the audit names).
  */
 export function waiversOf(check: CheckId, overrides: readonly OverrideSource[], writers: OverrideWriters): CheckWaivers | undefined {
   const representTags = WORDING_TAGS[check];
@@ -141,6 +142,8 @@ export function waiversOf(check: CheckId, overrides: readonly OverrideSource[], 
     const tags = (source.tags ?? []).filter((entry) => entry.check === check).map((entry) => entry.tag);
     if (!open || whyNotHonored(source, writers) !== undefined) continue;
     if (source.checks.includes(check) && source.namespace === undefined) open = false;
+    // An approval each object records is audited per object (decide.ts noteApproval): its findings are built.
+    else if (tags.length > 0 && source.approvalsOn !== undefined) return undefined;
     else for (const tag of tags) waive.push({ tag, source });
   }
   return { waive, countTags, representTags };

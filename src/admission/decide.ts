@@ -93,6 +93,48 @@ interface HonoredEntry {
   readonly checks: Set<CheckId>;
   /** How many findings it skipped, counting those beyond the listed ones for whole-check overrides. */
   count: number;
+  /** For an approval each object records (approvalsOn): what the objects it took record. */
+  approvals?: ObjectApprovals;
+}
+
+/** The distinct writers, expiries and reasons the objects of an approval record, each list bounded (auditValue). */
+interface ObjectApprovals {
+  readonly writers: string[];
+  readonly until: string[];
+  readonly reasons: string[];
+}
+
+/** What a list cut at MAX_AUDITED_VALUES ends with. */
+const MORE_VALUES = '…';
+/**
+ * Distinct values an approval's audit keeps per annotation: thousands of PVCs approved by a few admins name a few;
+ * more stand for a list the audit annotation would cut anyway (MAX_AUDIT_ANNOTATION_LENGTH).
+ */
+const MAX_AUDITED_VALUES = 10;
+
+/** Adds a value to a bounded list of distinct values (MORE_VALUES once full). */
+function auditValue(values: string[], value: string): void {
+  if (values.includes(value) || values.at(-1) === MORE_VALUES) return;
+  values.push(values.length < MAX_AUDITED_VALUES ? value : MORE_VALUES);
+}
+
+/** What a PVC's approval records when it gives no reason. */
+const NO_REASON = '(none given)';
+
+/**
+ * Records the writer, expiry and reason of the approval the finding's object carries (its stored annotations: the
+ * model's record, which the check read the approval from). Nothing when the object is not of the approval's kind.
+ */
+function noteApproval(entry: HonoredEntry, finding: Finding, stored: StoredAnnotations | undefined, now: number): void {
+  const resource = entry.source.approvalsOn;
+  if (resource === undefined || stored === undefined || ANNOTATED_KINDS[resource]?.kind !== finding.object.kind) return;
+  const annotations = stored(resource, finding.object.name, finding.object.namespace);
+  if (annotations === undefined) return;
+  const approvals = (entry.approvals ??= { writers: [], until: [], reasons: [] });
+  const { writer, until } = overrideLifecycle(annotations, now);
+  if (writer !== '') auditValue(approvals.writers, writer);
+  if (until !== '') auditValue(approvals.until, until);
+  auditValue(approvals.reasons, annotations[SKIP_REASON_KEY] || NO_REASON);
 }
 
 function overrideCovers(source: OverrideSource, finding: Finding): boolean {
@@ -121,11 +163,12 @@ export function judge(input: Judgement): Decision {
   }
 
   const honored = new Map<OverrideSource, HonoredEntry>();
-  const honor = (source: OverrideSource, check: CheckId, count: number): void => {
+  const honor = (source: OverrideSource, check: CheckId, count: number): HonoredEntry => {
     const entry = honored.get(source) ?? { source, checks: new Set<CheckId>(), count: 0 };
     entry.checks.add(check);
     entry.count += count;
     honored.set(source, entry);
+    return entry;
   };
   const remaining: Finding[] = [];
   // The checks with findings, in the order met (waived ones included).
@@ -145,8 +188,9 @@ export function judge(input: Judgement): Decision {
     if (checks[checks.length - 1] !== finding.check && !checks.includes(finding.check)) checks.push(finding.check);
     if (input.modes[finding.check] === 'off') continue;
     const source = trusted.find((candidate) => overrideCovers(candidate, finding));
-    if (source) honor(source, finding.check, 1);
-    else remaining.push(finding);
+    if (source === undefined) remaining.push(finding);
+    else if (source.approvalsOn === undefined) honor(source, finding.check, 1);
+    else noteApproval(honor(source, finding.check, 1), finding, input.stored, input.now ?? Date.now());
   }
   honorWaived(Number.POSITIVE_INFINITY);
   // Findings beyond the listed ones: a whole-check override covers them too.
@@ -180,11 +224,11 @@ export function judge(input: Judgement): Decision {
   }
 
   const overriddenChecks = [...new Set([...honored.values()].flatMap((h) => [...h.checks]))];
-  for (const { source, checks, count } of honored.values()) {
-    const why = source.reason ? `, reason: ${source.reason}` : '';
-    warnings.push(...wrap(`volume-guard: ${[...checks].join(',')} overridden by ${source.where} (${plural(count, 'risk', 'risks')} accepted${why})`));
-  }
   const honoredOverrides = overriddenChecks.length ? [...honored.values()].map(honoredOverride) : undefined;
+  for (const { where, checks, count, reason } of honoredOverrides ?? []) {
+    const why = reason ? `, reason: ${reason}` : '';
+    warnings.push(...wrap(`volume-guard: ${[...checks].join(',')} overridden by ${where} (${plural(count, 'risk', 'risks')} accepted${why})`));
+  }
   const auditAnnotations = honoredOverrides ? overrideAudit(honoredOverrides) : undefined;
 
   const fitted = fitWarnings(warnings);
@@ -269,9 +313,23 @@ function allDetached(group: { findings: readonly Finding[]; total: number }, tag
   return tagTotals?.['detached'] === group.total;
 }
 
-function honoredOverride({ source, checks, count }: HonoredEntry): HonoredOverride {
+/**
+ * An honored override as audited: its own writer, expiry and reason, or for an approval each object records, those
+ * of the objects it took (the approval's meaning when none of them gives a reason).
+ */
+function honoredOverride({ source, checks, count, approvals }: HonoredEntry): HonoredOverride {
   const writer = writerOf(source);
-  return { where: source.where, reason: source.reason, ...(writer ? { writer } : {}), ...(source.until ? { until: source.until } : {}), checks: [...checks], count };
+  const writers = approvals?.writers ?? (writer ? [writer] : []);
+  const until = approvals?.until ?? (source.until ? [source.until] : []);
+  const reason = approvals !== undefined && approvals.reasons.some((given) => given !== NO_REASON) ? approvals.reasons.join('; ') : source.reason;
+  return { where: source.where, reason, ...(writers.length ? { writers } : {}), ...(until.length ? { until } : {}), checks: [...checks], count };
+}
+
+/** Distinct values joined by commas, a cut list's MORE_VALUES last. */
+function auditList(values: readonly string[]): string {
+  const distinct = new Set(values);
+  const cut = distinct.delete(MORE_VALUES);
+  return [...distinct, ...(cut ? [MORE_VALUES] : [])].join(',');
 }
 
 /** The audit annotation keys overrideAudit writes. */
@@ -285,10 +343,10 @@ function overrideAudit(honored: readonly HonoredOverride[]): Record<string, stri
     'override-reason': honored.map((h) => h.reason || '(none given)').join('; '),
     'overridden-objects': String(honored.reduce((n, h) => n + h.count, 0)),
   };
-  const writers = honored.flatMap((h) => h.writer ?? []);
-  if (writers.length) audit['override-writer'] = [...new Set(writers)].join(',');
+  const writers = honored.flatMap((h) => h.writers ?? []);
+  if (writers.length) audit['override-writer'] = auditList(writers);
   const until = honored.flatMap((h) => h.until ?? []);
-  if (until.length) audit['override-until'] = [...new Set(until)].join(',');
+  if (until.length) audit['override-until'] = auditList(until);
   return audit;
 }
 
@@ -303,7 +361,7 @@ export function combinedOverrideAudit(parts: readonly Decision[]): Pick<Decision
   for (const part of parts) {
     Object.assign(others, part.auditAnnotations);
     for (const honored of part.honored ?? []) {
-      const key = JSON.stringify([honored.where, honored.reason, honored.writer ?? '', honored.until ?? '']);
+      const key = JSON.stringify([honored.where, honored.reason, honored.writers ?? [], honored.until ?? []]);
       const entry = merged.get(key) ?? { honored, checks: new Set<string>(), count: 0 };
       for (const check of honored.checks) entry.checks.add(check);
       entry.count += honored.count;

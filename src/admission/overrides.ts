@@ -136,6 +136,12 @@ export interface OverrideSource {
    * another namespace's (a node-wide check run at an eviction finds the data of every pod on the node).
    */
   readonly namespace?: string;
+  /**
+   * A tag override each finding's object carries (a PVC's reuse or delete approval, tagged by the check): the object,
+   * as `kubectl annotate` names its resource, whose stored annotations record that approval's writer, expiry and
+   * reason. The audit names those of every object it honored (the source itself records none).
+   */
+  readonly approvalsOn?: 'pvc';
 }
 
 /** Whether the source may waive this finding: a namespace's override only that namespace's data. */
@@ -217,6 +223,7 @@ export function reuseApprovalSource(): OverrideSource {
     checks: [],
     tags: [{ check: 'orphan-pvc', tag: REUSE_APPROVED_TAG }],
     reason: 'their data is meant to be reused',
+    approvalsOn: 'pvc',
   };
 }
 
@@ -230,6 +237,7 @@ export function deleteApprovalSource(): OverrideSource {
     checks: [],
     tags: [{ check: 'pvc-delete', tag: DELETE_APPROVED_TAG }],
     reason: 'their data may go',
+    approvalsOn: 'pvc',
   };
 }
 

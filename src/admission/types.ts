@@ -67,12 +67,12 @@ export interface Decision {
 export interface HonoredOverride {
   /** Where it was read: `node worker-1`. */
   readonly where: string;
-  /** `volume-guard.io/skip-reason`, '' when none. */
+  /** `volume-guard.io/skip-reason`, '' when none; an approval's objects' reasons joined by `; `. */
   readonly reason: string;
-  /** The requester, or the recorded `volume-guard.io/skip-by`. */
-  readonly writer?: string;
-  /** `volume-guard.io/skip-until`, when set. */
-  readonly until?: string;
+  /** The requester, or the recorded `volume-guard.io/skip-by`; an approval's objects' distinct writers. */
+  readonly writers?: readonly string[];
+  /** `volume-guard.io/skip-until`, when set; an approval's objects' distinct ones. */
+  readonly until?: readonly string[];
   readonly checks: readonly string[];
   /** How many findings it accepted. */
   readonly count: number;
