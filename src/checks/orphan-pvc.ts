@@ -88,10 +88,14 @@ export function isReuseApproved(claim: PersistentVolumeClaimRecord): boolean {
   return reuseApprovedIn(claim.annotations);
 }
 
-/** An ownerReference whose owner is alive: a StatefulSet with that uid, a Pod of that name, or a kind not modelled. */
-function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolumeClaimRecord): boolean {
+/**
+ * An ownerReference whose owner is alive: a StatefulSet with that uid, a Pod of that name, or a kind not modelled.
+ * `replaced`: a StatefulSet name whose live object the model has not seen yet (a re-created one): a reference to that
+ * name is to an earlier StatefulSet, gone whatever the model still holds.
+ */
+function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolumeClaimRecord, replaced?: string): boolean {
   return claim.ownerReferences.some((owner) => {
-    if (owner.kind === 'StatefulSet') return snapshot.statefulSet(claim.namespace, owner.name)?.uid === owner.uid;
+    if (owner.kind === 'StatefulSet') return owner.name !== replaced && snapshot.statefulSet(claim.namespace, owner.name)?.uid === owner.uid;
     if (owner.kind === 'Pod') return snapshot.pod(claim.namespace, owner.name) !== undefined;
     return true;
   });
@@ -803,6 +807,36 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
     );
   }
   return collector.result();
+}
+
+/**
+ * The PVCs a scale-up of a StatefulSet volume-guard has not seen yet (created a moment ago) may re-attach, as far as
+ * their names tell without its claim templates: named `<template>-<name>-<ordinal>` for an ordinal `acceptOrdinal`
+ * takes, created before the StatefulSet (`createdAt`, when known: its own scale-down leftovers are younger), not
+ * being deleted, and either claimed by another live StatefulSet through its templates (the names may collide) or with
+ * no live owner (a StatefulSet of that name the model holds is an earlier one) and not in use by its own StatefulSet
+ * pod. What collectScaleUpAdoption may refuse once the model has the StatefulSet.
+ */
+export function claimsNamedForUnseenStatefulSet(
+  snapshot: ClusterSnapshot,
+  namespace: string,
+  name: string,
+  acceptOrdinal: (ordinal: number) => boolean,
+  createdAt: string,
+): PersistentVolumeClaimRecord[] {
+  const middle = `-${name}-`;
+  const found: PersistentVolumeClaimRecord[] = [];
+  for (const claim of snapshot.persistentVolumeClaimsIn(namespace)) {
+    const at = claim.name.lastIndexOf(middle);
+    if (at <= 0 || claim.deleting) continue;
+    const ref = claimOf(claim.name, { name, claimTemplates: [claim.name.slice(0, at)] });
+    if (ref === undefined || !acceptOrdinal(ref.ordinal)) continue;
+    if (createdAt !== '' && !olderThan(claim.creationTimestamp, createdAt)) continue;
+    // Another live StatefulSet's claim is refused in use or not (its name may be this one's too), as at a CREATE.
+    if (otherClaimant(snapshot, claim, name) === undefined && (hasLiveOwnerReference(snapshot, claim, name) || inUseByItsStatefulPod(snapshot, claim))) continue;
+    found.push(claim);
+  }
+  return found;
 }
 
 // ------------------------------------------------------------------------------------------------ ownership

@@ -14,18 +14,21 @@
 // Scale-ups outside Helm (kubectl scale, an autoscaler, a GitOps sync raising spec.replicas): the controller claims the
 // added ordinals' PVCs the same way; those older than the StatefulSet were left by an earlier one of that name and are
 // judged like at a CREATE (its own scale-down leftovers are younger than it, and meant to come back). (Any client may
-// write that annotation and a field manager of its choosing; documented in the README.)
-import type { ScaleUpTarget } from '../../checks/orphan-pvc.ts';
+// write that annotation and a field manager of its choosing; documented in the README.) A Scale carries neither the
+// claim templates nor the ordinals: a scale of a StatefulSet the model has not seen yet (`kubectl apply`, then `kubectl
+// scale` before the informer delivered it) is refused for a moment when PVCs named for the added ordinals exist.
+import { claimsNamedForUnseenStatefulSet, type ScaleUpTarget } from '../../checks/orphan-pvc.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
-import { pvcDeleteModeFor, skipOnReviewedObject } from '../context.ts';
+import { checkModes, pvcDeleteModeFor, skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { HELM_OR_NO_FIELD_MANAGER_CEL, isHelmsOwnWrite } from '../helm-writes.ts';
 import { field, metaOf, stringField } from '../objects.ts';
 import { DELETE_KEY, deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
-import { judgeByPlan } from '../plan-judge.ts';
+import { wrap } from '../messages.ts';
+import { judgeByPlan, staleOverride } from '../plan-judge.ts';
 import { PLANS, readOverrides } from '../plans.ts';
-import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
+import { allowed, denied, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 /**
@@ -149,8 +152,59 @@ export function scaleUpOf(request: AdmissionRequest, context: ValidationContext)
   };
 }
 
+/**
+ * The StatefulSet a scale subresource write names is not the one the model holds (none of that name, or one of
+ * another uid: the Scale carries the StatefulSet's uid and creationTimestamp): created a moment ago, the informer
+ * not there yet.
+ */
+function unseenByScale(request: AdmissionRequest, context: ValidationContext): boolean {
+  if (request.subResource !== 'scale') return false;
+  const name = request.name || stringField(request.oldObject, 'metadata', 'name');
+  const live = context.snapshot.statefulSet(request.namespace, name);
+  if (live === undefined) return true;
+  const uid = stringField(request.object, 'metadata', 'uid') || stringField(request.oldObject, 'metadata', 'uid');
+  return uid !== '' && uid !== live.uid;
+}
+
+/** PVCs a refusal of an unseen StatefulSet's scale-up names at most. */
+const MAX_NAMED_CLAIMS = 3;
+
+/**
+ * A scale-up through `statefulsets/scale` of a StatefulSet the model has not seen yet (unseenByScale): without its
+ * claim templates it cannot be judged, so it is refused, for a moment, when PVCs named for the ordinals it adds may be
+ * an earlier StatefulSet's (claimsNamedForUnseenStatefulSet; ordinals.start, not in a Scale either, is taken as 0,
+ * the default); retried once the informer has it, it is judged as usual. Without such PVCs it passes: an autoscaler
+ * of a brand-new StatefulSet is not held. orphan-pvc's mode applies (off: passes; warn: a warning).
+ */
+function judgeUnseenScaleUp(request: AdmissionRequest, context: ValidationContext): Decision {
+  const mode = checkModes(context)['orphan-pvc'];
+  const replicas = countField(request.object, 0, 'spec', 'replicas');
+  const previousReplicas = countField(request.oldObject, 0, 'spec', 'replicas');
+  if (mode === 'off' || replicas <= previousReplicas) return allowed();
+  const { namespace } = request;
+  const name = request.name || stringField(request.oldObject, 'metadata', 'name');
+  const action = `scale-up of StatefulSet ${namespace}/${name} to ${replicas} replicas`;
+  const plan = PLANS['statefulset-scale-up'];
+  const stale = staleModelDecision(context, action, [], plan.reads, () => staleOverride(plan.overrides, { overrideHint: '' }));
+  if (stale) return stale;
+  const createdAt = stringField(request.object, 'metadata', 'creationTimestamp') || stringField(request.oldObject, 'metadata', 'creationTimestamp');
+  const claims = claimsNamedForUnseenStatefulSet(context.snapshot, namespace, name, (ordinal) => ordinal >= previousReplicas && ordinal < replicas, createdAt);
+  if (claims.length === 0) return allowed();
+  const named = claims.slice(0, MAX_NAMED_CLAIMS).map((claim) => `${namespace}/${claim.name}`).join(', ');
+  const more = claims.length > MAX_NAMED_CLAIMS ? ` and ${claims.length - MAX_NAMED_CLAIMS} more` : '';
+  const why =
+    `volume-guard has not seen StatefulSet ${namespace}/${name} yet (created a moment ago), and ${claims.length === 1 ? 'PVC' : 'PVCs'} ` +
+    `${named}${more} ${claims.length === 1 ? 'exists' : 'exist'} for the ordinals it adds: possibly left by an earlier StatefulSet of that name`;
+  if (mode === 'warn') return { ...allowed(wrap(`volume-guard: ${why}; ${action} not checked`)), checks: ['orphan-pvc'] };
+  return denied(`volume-guard refused the ${action}: ${why}. Retry in a moment: it is judged once volume-guard sees the StatefulSet.`, {
+    checks: ['orphan-pvc'],
+    deniedChecks: ['orphan-pvc'],
+  });
+}
+
 /** A scale-up outside Helm onto PVCs an earlier StatefulSet of that name left: judged like its CREATE, by PVC approvals. */
 function judgeScaleUp(request: AdmissionRequest, context: ValidationContext): Decision {
+  if (unseenByScale(request, context)) return judgeUnseenScaleUp(request, context);
   const target = scaleUpOf(request, context);
   if (target === undefined) return allowed();
   const plan = PLANS['statefulset-scale-up'];

@@ -8,7 +8,7 @@ import { statefulSetValidator } from '../../../src/admission/validators/stateful
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { ALICE, context, request } from '../../support/admission.ts';
+import { ALICE, context, request, withModes } from '../../support/admission.ts';
 import { pod, pv, pvc, statefulSet } from '../../support/fixtures.ts';
 
 const validator = statefulSetValidator(defaultConfig());
@@ -38,8 +38,8 @@ function update(before: number, after: number, annotations: Record<string, strin
   });
 }
 
-function scale(before: number, after: number): AdmissionRequest {
-  const scaleObject = (replicas: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'db', namespace: NS }, spec: replicas ? { replicas } : {} });
+function scale(before: number, after: number, metadata: Record<string, string> = {}): AdmissionRequest {
+  const scaleObject = (replicas: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'db', namespace: NS, ...metadata }, spec: replicas ? { replicas } : {} });
   return request({
     kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
     resource: STS_RESOURCE,
@@ -138,5 +138,77 @@ describe('orphan-pvc at a StatefulSet scale-up outside Helm', () => {
         "'meta.helm.sh/release-name' in object.metadata.annotations",
     );
     expect(expression).not.toContain("startsWith('kubectl')");
+  });
+});
+
+describe('orphan-pvc at a scale of a StatefulSet volume-guard has not seen yet', () => {
+  // An earlier db left data-db-1 (January). A new db is applied with 1 replica (judged at its CREATE, passes), then
+  // `kubectl scale sts db --replicas=3` comes before the informer delivered it: the Scale carries neither its claim
+  // templates nor its ordinals, only its uid and creationTimestamp.
+  const NEW = { uid: 'uid-new-db', creationTimestamp: '2026-05-01T12:00:00Z' };
+  function leftovers(...extra: Parameters<typeof pvc>[0][]): ClusterModel {
+    const m = new ClusterModel(VOLUME_SETS);
+    for (const fields of [{ namespace: NS, name: 'data-db-1', creationTimestamp: '2026-01-05T08:00:00Z' }, ...extra]) m.upsert('persistentVolumeClaim', pvc(fields));
+    return m;
+  }
+
+  it('refuses for a moment when a PVC named for an added ordinal exists, and says to retry', () => {
+    for (const metadata of [NEW, {}]) {
+      const decision = validator.handle(scale(1, 3, metadata), context(leftovers()));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toBe(
+        `volume-guard refused the scale-up of StatefulSet ${NS}/db to 3 replicas: volume-guard has not seen StatefulSet ${NS}/db yet ` +
+          `(created a moment ago), and PVC ${NS}/data-db-1 exists for the ordinals it adds: possibly left by an earlier StatefulSet of that name. ` +
+          'Retry in a moment: it is judged once volume-guard sees the StatefulSet.',
+      );
+      expect(decision.deniedChecks).toEqual(['orphan-pvc']);
+    }
+  });
+
+  it('so refuses a StatefulSet re-created under a name whose earlier one the model still holds (another uid)', () => {
+    const m = leftovers();
+    // The earlier db, gone, still in the model; data-db-1 still names it as owner (whenDeleted: Delete was not set).
+    m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: 'uid-old-db', replicas: 2, creationTimestamp: '2025-12-01T00:00:00Z' }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data-db-1', creationTimestamp: '2026-01-05T08:00:00Z', ownerReferences: [{ kind: 'StatefulSet', name: 'db', uid: 'uid-old-db' }] }));
+    expect(validator.handle(scale(1, 3, NEW), context(m)).allowed).toBe(false);
+    // A Scale naming the uid the model holds is judged as usual: data-db-1 is that live db's own (it names it as owner).
+    expect(validator.handle(scale(1, 3, { uid: 'uid-old-db', creationTimestamp: '2025-12-01T00:00:00Z' }), context(m)).allowed).toBe(true);
+  });
+
+  it("refuses for a moment a PVC another live StatefulSet claims, as a CREATE would if the names collide", () => {
+    const m = new ClusterModel(VOLUME_SETS);
+    // data-other-db-1: template data of StatefulSet other-db, or template data-other of db; its pod is gone.
+    m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'other-db', replicas: 1 }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data-other-db-1', creationTimestamp: '2026-01-05T08:00:00Z' }));
+    expect(validator.handle(scale(1, 3, NEW), context(m)).status?.message).toContain(`PVC ${NS}/data-other-db-1 exists`);
+  });
+
+  it('passes without such PVCs: a brand-new StatefulSet, its own younger PVCs, other names and ordinals, PVCs in use or being deleted', () => {
+    expect(validator.handle(scale(1, 3, NEW), context(new ClusterModel(VOLUME_SETS))).allowed).toBe(true);
+    const spared = new ClusterModel(VOLUME_SETS);
+    for (const fields of [
+      { name: 'data-db-1', creationTimestamp: '2026-05-01T12:00:05Z' }, // created after it: its own
+      { name: 'data-db-0', creationTimestamp: '2026-01-05T08:00:00Z' }, // not an added ordinal
+      { name: 'data-db-3', creationTimestamp: '2026-01-05T08:00:00Z' }, // beyond the new replicas
+      { name: 'data-cache-1', creationTimestamp: '2026-01-05T08:00:00Z' }, // another StatefulSet's name
+      { name: 'data-db-01', creationTimestamp: '2026-01-05T08:00:00Z' }, // no ordinal the controller writes
+      { name: 'logs-db-2', creationTimestamp: '2026-01-05T08:00:00Z', deleting: true },
+    ]) {
+      spared.upsert('persistentVolumeClaim', pvc({ namespace: NS, ...fields }));
+    }
+    // The claim's own pod db-2, orphaned by --cascade=orphan: the same workload carries on with its data.
+    spared.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data-db-2', creationTimestamp: '2026-01-05T08:00:00Z' }));
+    spared.upsert('pod', pod({ namespace: NS, name: 'db-2', claimNames: ['data-db-2'] }));
+    expect(validator.handle(scale(1, 3, NEW), context(spared)).allowed).toBe(true);
+    // Scale-downs are never judged here.
+    expect(validator.handle(scale(3, 1, NEW), context(leftovers())).allowed).toBe(true);
+  });
+
+  it("follows orphan-pvc's mode: off passes, warn warns", () => {
+    const config = (mode: 'off' | 'warn') => ({ config: withModes({ 'orphan-pvc': mode }) });
+    expect(validator.handle(scale(1, 3, NEW), context(leftovers(), config('off'))).allowed).toBe(true);
+    const warned = validator.handle(scale(1, 3, NEW), context(leftovers(), config('warn')));
+    expect(warned.allowed).toBe(true);
+    expect(warned.warnings?.join(' ').replace(/\s+/g, ' ')).toContain(`PVC ${NS}/data-db-1 exists for the ordinals it adds`);
   });
 });
