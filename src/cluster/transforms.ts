@@ -336,8 +336,10 @@ export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
  * Longhorn's per-node managers (longhorn.io): their controllers create each pod with `spec.nodeName` set to their own
  * node, and the pod's writable hostPath is Longhorn's disk (/var/lib/longhorn), whose replicas the Longhorn checks
  * judge. `kubectl drain` evicts them (Longhorn's PodDisruptionBudgets gate that), and they come back to that node.
+ * A BackingImageDataSource's pod (`backing-image-ds-<name>`: a Harvester VM image downloaded, uploaded or exported)
+ * too: created on the node and disk its spec fixes; evicted, it restarts the transfer there.
  */
-const LONGHORN_NODE_MANAGERS: ReadonlySet<string> = new Set(['InstanceManager', 'BackingImageManager']);
+const LONGHORN_NODE_MANAGERS: ReadonlySet<string> = new Set(['InstanceManager', 'BackingImageManager', 'BackingImageDataSource']);
 
 /** Owner kinds whose pods always come back to the same node: their inline data is never moved. */
 const SAME_NODE_CONTROLLERS: ReadonlySet<string> = new Set(['DaemonSet', 'Node', ...LONGHORN_NODE_MANAGERS]);
