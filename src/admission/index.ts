@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { createRegistry, type ValidatorRegistry } from './registry.ts';
 import type { Validator, ValidatorFactory } from './validator.ts';
 import { podEvictionValidator } from './validators/eviction.ts';
+import { ownerDeleteValidator } from './validators/owner-delete.ts';
 import { pvcDeleteValidator } from './validators/pvc-delete.ts';
 import { helmReleaseValidator } from './validators/helm-release.ts';
 import { machineValidator } from './validators/machine.ts';
@@ -20,6 +21,7 @@ export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
   helmReleaseValidator,
   statefulSetValidator,
   pvcDeleteValidator,
+  ownerDeleteValidator,
   overrideGuardValidator,
   podDeleteValidator,
   machineValidator,

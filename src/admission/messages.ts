@@ -271,6 +271,17 @@ function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
       `Retain first; mark the PVCs volume-guard.io/delete=true if they may go.${gitops}`
     );
   }
+  // An operator's resource (a CloudNativePG Cluster) owning them: the same, with its kind unknown to the advice.
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-owner'))) {
+    const gitops = findings.some((finding) => finding.tags.includes('by-automation'))
+      ? " A GitOps prune takes no --cascade flag: Argo CD's sync option PrunePropagationPolicy=orphan orphans them; Flux: " +
+        'annotate the owner kustomize.toolkit.fluxcd.io/prune: disabled (in Git) and delete it with --cascade=orphan.'
+      : '';
+    return (
+      'back the data up, or keep the PVCs: delete their owner with --cascade=orphan, or set their PVs to reclaim policy ' +
+      `Retain first; mark the PVCs volume-guard.io/delete=true if they may go.${gitops}`
+    );
+  }
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-namespace'))) {
     return 'back the data up, or set their PVs to reclaim policy Retain first (the data stays on Released PVs); mark the PVCs volume-guard.io/delete=true if they may go.';
   }

@@ -20,7 +20,7 @@
 //
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
 // by hand), so a drop by an upgrade is still refused (the claim and its binding are lost) but says so.
-import type { OwnerRef, PersistentVolumeClaimRecord, PodRecord, StatefulSetRecord } from '../cluster/records.ts';
+import type { PersistentVolumeClaimRecord, PodRecord, StatefulSetRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
@@ -470,14 +470,18 @@ export function collectPvcDelete(snapshot: ClusterSnapshot, claim: DeletedClaim,
   return collector.result();
 }
 
-/** A namespace or StatefulSet under DELETE, and with it PVCs of that namespace. */
+/**
+ * A namespace, a StatefulSet or any other owner (an operator's resource, such as a CloudNativePG Cluster) under
+ * DELETE, and with it PVCs: of that namespace, or those naming the owner. `namespace` is '' for a cluster-scoped owner.
+ */
 export interface DeletedWithTarget {
   readonly namespace: string;
   /**
-   * Only the PVCs whose ownerReferences name this StatefulSet's uid (what the garbage collector follows); omitted:
-   * every PVC (a namespace). policyDeletes: its retention policy says whenDeleted: Delete (the usual reason).
-   * byAutomation: a GitOps controller deletes it (a prune): its findings are tagged `by-automation`, so the fix says how
-   * such a tool keeps the PVCs (it takes no kubectl flag).
+   * Only the PVCs whose ownerReferences name this owner's uid (what the garbage collector follows; a namespaced
+   * owner's in its own namespace, a cluster-scoped one's anywhere); omitted: every PVC (a namespace). policyDeletes:
+   * a StatefulSet's retention policy says whenDeleted: Delete (the usual reason). byAutomation: a GitOps controller
+   * deletes it (a prune): its findings are tagged `by-automation`, so the fix says how such a tool keeps the PVCs (it
+   * takes no kubectl flag).
    */
   readonly owner?: { readonly kind: string; readonly name: string; readonly uid: string; readonly policyDeletes?: boolean; readonly byAutomation?: boolean };
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
@@ -485,11 +489,14 @@ export interface DeletedWithTarget {
 }
 
 /**
- * Whether ownerReferences name this uid. The garbage collector tracks owners by uid alone: a reference whose kind or
- * name no longer resolves to that uid is dangling, and a claim left with no live owner is deleted all the same.
+ * The claims whose ownerReferences name this uid, as the garbage collector sees them: it tracks owners by uid alone
+ * (a reference whose kind or name no longer resolves to that uid is dangling, and a claim left with no live owner is
+ * deleted all the same), and a namespaced owner (`namespace` not '') counts only for claims of its own namespace (a
+ * reference across namespaces names no owner to it). A cluster-scoped owner's claims may be in any namespace.
  */
-export function ownedBy(references: readonly OwnerRef[], uid: string): boolean {
-  return uid !== '' && references.some((ref) => ref.uid === uid);
+export function claimsOwnedBy(snapshot: ClusterSnapshot, uid: string, namespace: string): readonly PersistentVolumeClaimRecord[] {
+  const claims = snapshot.persistentVolumeClaimsOwnedBy(uid);
+  return namespace === '' || claims.length === 0 ? claims : claims.filter((claim) => claim.namespace === namespace);
 }
 
 /**
@@ -514,24 +521,28 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
   const collector = new FindingCollector(cap);
   const owner = target.owner;
   const going: ReadonlySet<string> = new Set(owner ? [owner.uid] : []);
-  for (const claim of snapshot.persistentVolumeClaimsIn(target.namespace)) {
+  const statefulSet = owner?.kind === 'StatefulSet';
+  const claims = owner ? claimsOwnedBy(snapshot, owner.uid, target.namespace) : snapshot.persistentVolumeClaimsIn(target.namespace);
+  for (const claim of claims) {
     if (claim.deleting || !isBound(claim)) continue;
     // A pod's generic ephemeral volume (or a claim a judged scale-down handed to its pod): the garbage collector
     // deletes it with the pod whatever becomes of the namespace, so no choice made here keeps its data.
     if (!owner && isPodScratchClaim(claim)) continue;
-    if (owner && (!ownedBy(claim.ownerReferences, owner.uid) || stayingOwner(snapshot, claim, going) !== undefined)) continue;
+    if (owner && stayingOwner(snapshot, claim, going) !== undefined) continue;
     const reclaimPolicy = reclaimedWith(snapshot, claim);
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
-    const tags = [owner ? 'deleted-with-statefulset' : 'deleted-with-namespace', `reclaim-${reclaimPolicy.toLowerCase()}`];
+    const tags = [!owner ? 'deleted-with-namespace' : statefulSet ? 'deleted-with-statefulset' : 'deleted-with-owner', `reclaim-${reclaimPolicy.toLowerCase()}`];
     if (owner?.byAutomation === true) tags.push('by-automation');
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
     const unless = owner ? unjudgedOwners(claim, going) : '';
     const cause = !owner
       ? `deleted with namespace ${target.namespace}`
-      : owner.policyDeletes === false
-        ? `deleted with StatefulSet ${target.namespace}/${owner.name}: its ownerReferences still name it (whenDeleted is Retain)`
-        : `deleted with StatefulSet ${target.namespace}/${owner.name} (${unless === '' ? 'persistentVolumeClaimRetentionPolicy ' : ''}whenDeleted: Delete)`;
+      : !statefulSet
+        ? `deleted with ${owner.kind} ${target.namespace === '' ? '' : `${target.namespace}/`}${owner.name}, which its ownerReferences name (the garbage collector deletes it)`
+        : owner.policyDeletes === false
+          ? `deleted with StatefulSet ${target.namespace}/${owner.name}: its ownerReferences still name it (whenDeleted is Retain)`
+          : `deleted with StatefulSet ${target.namespace}/${owner.name} (${unless === '' ? 'persistentVolumeClaimRetentionPolicy ' : ''}whenDeleted: Delete)`;
     collector.add({
       check: 'pvc-delete',
       severity: 'critical',

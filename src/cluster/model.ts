@@ -6,7 +6,7 @@
 // awaiting sees one consistent state. Arrays returned by queries are never modified afterwards.
 
 import { recordsEqual } from './model-equality.ts';
-import { CountIndex, MultiIndex, type RecordIndex } from './model-index.ts';
+import { CountIndex, MultiIndex, type IndexKeys, type RecordIndex } from './model-index.ts';
 import { anchorKeys, isGroupKey, pinnedNodeOf, NODE_NAME_FIELD, type NodeLookup } from './node-affinity.ts';
 import type {
   HarvesterUpgradeRecord,
@@ -150,6 +150,19 @@ function releaseKeysOf(claim: PersistentVolumeClaimRecord): readonly string[] {
   return keys;
 }
 
+/**
+ * The uids a claim's ownerReferences name (usually none or one): whose DELETE makes the garbage collector delete it.
+ * A fresh array only when there are several (deduplicated); the record's own strings otherwise.
+ */
+function ownerKeysOf(claim: PersistentVolumeClaimRecord): IndexKeys {
+  const owners = claim.ownerReferences;
+  if (owners.length === 0) return NO_KEYS;
+  if (owners.length === 1) return owners[0]!.uid;
+  const keys: string[] = [];
+  for (const owner of owners) if (!keys.includes(owner.uid)) keys.push(owner.uid);
+  return keys;
+}
+
 function claimKeysOf(pod: PodRecord): readonly string[] {
   const keys: string[] = [];
   for (const claimName of pod.claimNames) {
@@ -285,6 +298,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   };
   readonly #claimsByNamespace = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byNamespace', (c) => c.namespace);
   readonly #claimsByRelease = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byRelease', releaseKeysOf);
+  /** PVCs by each owner uid their ownerReferences name: what the DELETE of any object takes with it, in O(1). */
+  readonly #claimsByOwner = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byOwner', ownerKeysOf);
   /** The pods' scratch claims (generic ephemeral volumes), all in one bucket: whether there are any. */
   readonly #podScratchClaims = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.podScratch', (c) => (isPodScratchClaim(c) ? 'scratch' : NO_KEYS));
   readonly #podsByClaim = new MultiIndex<PodRecord>('pod.byClaim', claimKeysOf);
@@ -306,7 +321,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     harvesterUpgradePlan: [],
     node: [this.#nodesByLabel],
     persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource],
-    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#podScratchClaims],
+    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByOwner, this.#podScratchClaims],
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode],
     statefulSet: [this.#statefulSetsByRelease],
     namespace: [],
@@ -1112,6 +1127,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   persistentVolumeClaimsOfRelease(namespace: string, release: string): readonly PersistentVolumeClaimRecord[] {
     return this.#claimsByRelease.get(`${namespace}/${release}`);
+  }
+
+  persistentVolumeClaimsOwnedBy(uid: string): readonly PersistentVolumeClaimRecord[] {
+    return this.#claimsByOwner.get(uid);
   }
 
   pod(namespace: string, name: string): PodRecord | undefined {

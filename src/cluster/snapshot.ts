@@ -173,6 +173,11 @@ export interface ClusterSnapshot {
   persistentVolumeClaimsIn(namespace: string): readonly PersistentVolumeClaimRecord[];
   /** PVCs in the namespace labelled `app.kubernetes.io/instance=<release>` or `release=<release>`. */
   persistentVolumeClaimsOfRelease(namespace: string, release: string): readonly PersistentVolumeClaimRecord[];
+  /**
+   * PVCs whose ownerReferences name this uid, in any namespace (a cluster-scoped owner's may be in several), in O(1):
+   * the garbage collector's candidates once that object is deleted.
+   */
+  persistentVolumeClaimsOwnedBy(uid: string): readonly PersistentVolumeClaimRecord[];
 
   pod(namespace: string, name: string): PodRecord | undefined;
   podsUsingClaim(namespace: string, claimName: string): readonly PodRecord[];

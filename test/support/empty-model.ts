@@ -40,6 +40,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   hasPodScratchClaims: () => false,
   persistentVolumeClaimsIn: () => none,
   persistentVolumeClaimsOfRelease: () => none,
+  persistentVolumeClaimsOwnedBy: () => none,
   pod: () => undefined,
   podsUsingClaim: () => none,
   podsOnNode: () => none,

@@ -8,7 +8,8 @@
 // StatefulSet DELETE for the PVCs it owns: those whose ownerReferences name its uid, which whenDeleted: Delete makes
 // the StatefulSet controller add (the garbage collector deletes them, unless the DELETE orphans dependents). Both
 // delete as themselves, so the automation that pruned the Namespace or StatefulSet is seen only here. Overrides there: each PVC's `volume-guard.io/delete: "true"`, and for a
-// namespace its own `volume-guard.io/skip` (the override guard polices namespaces, not StatefulSets).
+// namespace its own `volume-guard.io/skip` (the override guard polices namespaces, not StatefulSets). Any other
+// owner's DELETE by automation (an operator's resource) is judged the same way by its own webhook (owner-delete.ts).
 // A PV UPDATE turning the reclaim policy of a PV whose claim is gone (Released) to Delete or Recycle is judged the
 // same way (the PV controller reclaims it at once); its approval is `volume-guard.io/delete: "true"` on the PV. A PV
 // DELETE is not judged: the backing volume is destroyed only once the PV is Released with reclaim Delete (the PV
@@ -18,7 +19,7 @@
 // A StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods outside its ordinal range while
 // its retention policy says whenScaled: Delete is judged the same way for those pods' PVCs: the StatefulSet controller
 // and the garbage collector delete them as themselves.
-import { DELETE_APPROVED_KEY, ownedBy, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
+import { claimsOwnedBy, DELETE_APPROVED_KEY, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { holdsData } from '../../checks/longhorn-health.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { isAnnotatedByHelm, isHelmsOwnWrite } from '../helm-writes.ts';
@@ -34,7 +35,7 @@ import { deleteApprovalSource, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, 
 import { judgeByPlan } from '../plan-judge.ts';
 import { annotateHint } from '../decide.ts';
 import { PLANS, readOverrides } from '../plans.ts';
-import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
+import { allowed, type AdmissionRequest, type Decision, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
@@ -106,28 +107,36 @@ const REOPENS_CASCADE =
   "(request.operation == 'DELETE' || !has(object.metadata.finalizers) || !('orphan' in object.metadata.finalizers))";
 
 /** CEL: the requester is a configured automation identity (isAutomation). */
-function automationCondition(config: Config): string {
+export function automationCondition(config: Config): string {
   const users = config.pvcDelete.automationUsers.map(celString).join(', ');
   const groups = config.pvcDelete.automationGroups.map(celString).join(', ');
   return `(request.userInfo.username in [${users}] || (has(request.userInfo.groups) && request.userInfo.groups.exists(g, g in [${groups}])))`;
 }
 
+/** What the webhook is called for; matchConditions narrow it to what can take claims with it. */
+const RULES: readonly RuleWithOperations[] = [
+  { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumeclaims'], operations: ['DELETE'], scope: 'Namespaced' },
+  { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: 'Cluster' },
+  { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets'], operations: ['DELETE'], scope: 'Namespaced' },
+  // Scale-downs: the StatefulSet controller deletes the PVCs of the pods it scales away (whenScaled: Delete).
+  { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets', 'statefulsets/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
+  // A Released PV's reclaim policy turned to Delete: the PV controller destroys the volume at once. And a PV
+  // created (re-applied) with Delete and a claimRef to a claim that is gone: the same at its first sync.
+  { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumes'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' },
+  // A Longhorn Volume deleted: Longhorn deletes its replicas and data.
+  { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes'], operations: ['DELETE'], scope: 'Namespaced' },
+];
+
+/** The resources whose DELETE this webhook judges, as `<group>/<resource>` (the owner-delete webhook leaves them out). */
+export const PVC_DELETE_DELETES: readonly string[] = RULES.filter((rule) => rule.operations.includes('DELETE')).flatMap((rule) =>
+  rule.apiGroups.flatMap((group) => rule.resources.map((resource) => `${group}/${resource}`)),
+);
+
 /** Built from the configuration: Longhorn's own service account is left out by name (its deletes are its reclaims). */
 const declarationFor = (config: Config): WebhookDeclaration => ({
   name: 'pvc-delete.volume-guard.io',
   target: 'pvc-delete',
-  rules: [
-    { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumeclaims'], operations: ['DELETE'], scope: 'Namespaced' },
-    { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: 'Cluster' },
-    { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets'], operations: ['DELETE'], scope: 'Namespaced' },
-    // Scale-downs: the StatefulSet controller deletes the PVCs of the pods it scales away (whenScaled: Delete).
-    { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets', 'statefulsets/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
-    // A Released PV's reclaim policy turned to Delete: the PV controller destroys the volume at once. And a PV
-    // created (re-applied) with Delete and a claimRef to a claim that is gone: the same at its first sync.
-    { apiGroups: [''], apiVersions: ['v1'], resources: ['persistentvolumes'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' },
-    // A Longhorn Volume deleted: Longhorn deletes its replicas and data.
-    { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes'], operations: ['DELETE'], scope: 'Namespaced' },
-  ],
+  rules: RULES,
   // What can take claims with it: a Bound claim, a namespace, a StatefulSet whose claims may name it as their owner;
   // an object being deleted already is past deciding (a second DELETE changes nothing).
   matchConditions: [
@@ -178,16 +187,21 @@ function deleteApprovalOn(annotations: Readonly<Record<string, string>>, now: nu
  * helm-controller deletes as an automation identity). Undefined for anything else: the namespace skip is read for
  * Helm releases only.
  */
-function helmNamespaceSkip(context: ValidationContext, namespace: string, object: unknown, annotations: Readonly<Record<string, string>>): OverrideSource | undefined {
-  if (!isAnnotatedByHelm(object, annotations, namespace)) return undefined;
+export function helmNamespaceSkip(context: ValidationContext, namespace: string, object: unknown, annotations: Readonly<Record<string, string>>): OverrideSource | undefined {
+  if (!helmManagedIn(namespace, object, annotations)) return undefined;
   return skipFrom(`namespace ${namespace} (Helm release ${annotations[HELM_RELEASE_NAME_ANNOTATION] ?? ''})`, context.snapshot.namespace(namespace)?.annotations, undefined, {
     now: context.now,
   });
 }
 
 /** The plan's override places that apply to this object: the namespace's skip only for an object of a Helm release. */
-function helmPlaces<Place extends string>(places: readonly Place[], object: unknown, annotations: Readonly<Record<string, string>>, namespace: string): readonly Place[] {
-  return isAnnotatedByHelm(object, annotations, namespace) ? places : places.filter((place) => place !== 'namespace-helm');
+export function helmPlaces<Place extends string>(places: readonly Place[], object: unknown, annotations: Readonly<Record<string, string>>, namespace: string): readonly Place[] {
+  return helmManagedIn(namespace, object, annotations) ? places : places.filter((place) => place !== 'namespace-helm');
+}
+
+/** A namespaced object Helm manages for a release of its namespace (isAnnotatedByHelm; a cluster-scoped one has no namespace skip). */
+function helmManagedIn(namespace: string, object: unknown, annotations: Readonly<Record<string, string>>): boolean {
+  return namespace !== '' && isAnnotatedByHelm(object, annotations, namespace);
 }
 
 export function pvcDeleteValidator(config: Config): Validator {
@@ -210,8 +224,9 @@ export function pvcDeleteValidator(config: Config): Validator {
       // The garbage collector deletes a claim only once none of its owners remains. Owners whose removal
       // volume-guard judges (a StatefulSet's DELETE, gone or going; a pod's claim is its scratch, or was handed to it
       // by a judged scale-down) were the decision: judging it again under `pvcDelete.others: enforce` would hold the
-      // claim for ever, its owner gone. An operator's resource (its DELETE unseen), or a stale reference to a
-      // StatefulSet whose name another uid holds now (a re-applied manifest), leaves the claim judged here.
+      // claim for ever, its owner gone. An operator's resource (its DELETE judged only when automation makes it:
+      // owner-delete.ts), or a stale reference to a StatefulSet whose name another uid holds now (a re-applied
+      // manifest), leaves the claim judged here.
       if (
         request.operation === 'DELETE' &&
         request.resource.resource === 'persistentvolumeclaims' &&
@@ -333,9 +348,9 @@ function judgeNamespaceDelete(
  * Whether a DELETE orphans the object's dependents, as the API server decides it (shouldOrphanDependents in
  * k8s.io/apiserver's registry store): the DeleteOptions first (orphanDependents, then propagationPolicy: Orphan is
  * kubectl delete --cascade=orphan), else the object's own finalizers (`orphan` keeps them, `foregroundDeletion`
- * does not), else the resource's default (apps/v1: delete them).
+ * does not), else the resource's default (`orphansByDefault`; apps/v1 and custom resources: delete them).
  */
-export function orphansDependents(options: unknown, object: unknown): boolean {
+export function orphansDependents(options: unknown, object: unknown, orphansByDefault = false): boolean {
   const orphan = field(options, 'orphanDependents');
   if (typeof orphan === 'boolean') return orphan;
   const policy = stringField(options, 'propagationPolicy');
@@ -345,7 +360,7 @@ export function orphansDependents(options: unknown, object: unknown): boolean {
     if (finalizer === 'orphan') return true;
     if (finalizer === 'foregroundDeletion') return false;
   }
-  return false;
+  return orphansByDefault;
 }
 
 /** What REOPENS_CASCADE says, for the handler (and API servers without matchConditions). */
@@ -356,7 +371,7 @@ function reopensCascade(request: AdmissionRequest): boolean {
   return request.operation === 'UPDATE' && !finalizersOf(request.object).includes(ORPHAN_FINALIZER);
 }
 
-const ORPHAN_FINALIZER = 'orphan';
+export const ORPHAN_FINALIZER = 'orphan';
 
 /**
  * A StatefulSet DELETE: the garbage collector deletes the PVCs whose ownerReferences name the StatefulSet's uid,
@@ -373,7 +388,7 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
   const update = request.operation === 'UPDATE';
   if (update ? orphansDependents(undefined, request.object) : orphansDependents(request.options, old)) return allowed();
   const policyDeletes = stringField(old, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenDeleted') === 'Delete';
-  if (!policyDeletes && !context.snapshot.persistentVolumeClaimsIn(request.namespace).some((claim) => ownedBy(claim.ownerReferences, uid))) {
+  if (!policyDeletes && claimsOwnedBy(context.snapshot, uid, request.namespace).length === 0) {
     return allowed();
   }
   const plan = PLANS['statefulset-delete'];
@@ -397,13 +412,13 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
 }
 
 /**
- * How a GitOps tool's prune keeps a StatefulSet's PVCs, as `--cascade=orphan` does for kubectl (a controller takes no
- * flag): Argo CD's sync option PrunePropagationPolicy=orphan, or Flux leaving the StatefulSet out of its prune; both
- * when the requester is neither tool's known account.
+ * How a GitOps tool's prune keeps the PVCs a StatefulSet (or another `kind`) owns, as `--cascade=orphan` does for
+ * kubectl (a controller takes no flag): Argo CD's sync option PrunePropagationPolicy=orphan, or Flux leaving the
+ * object out of its prune; both when the requester is neither tool's known account.
  */
-function orphaningPrune(username: string): string {
+export function orphaningPrune(username: string, kind = 'StatefulSet'): string {
   const argo = "Argo CD: set the Application's sync option PrunePropagationPolicy=orphan";
-  const flux = 'Flux: annotate the StatefulSet in Git kustomize.toolkit.fluxcd.io/prune: disabled, then delete it with --cascade=orphan';
+  const flux = `Flux: annotate the ${kind} in Git kustomize.toolkit.fluxcd.io/prune: disabled, then delete it with --cascade=orphan`;
   const how = /argocd|openshift-gitops/.test(username) ? argo : username.startsWith('system:serviceaccount:flux-system:') ? flux : `${argo}; ${flux}`;
   return `a GitOps prune takes no --cascade flag; to keep the PVCs, ${how}`;
 }

@@ -324,6 +324,34 @@ const CASES: Record<PlanId, () => Case[]> = {
       request: statefulSetDeleteRequest({ namespace: NS, name: 'db', uid: 'uid-db', user: ARGO, whenDeleted: 'Delete' }),
     },
   ],
+  'owner-delete': () => {
+    const owned = { ownerReferences: [{ kind: 'Cluster', name: 'db', uid: 'uid-cnpg-db', controller: true as const }] };
+    const clusterDelete = (namespace: string, kind: string, resource: string): AdmissionRequest =>
+      request({
+        ...kindOf(namespace === '' ? 'example.io' : 'postgresql.cnpg.io', kind, resource),
+        operation: 'DELETE',
+        namespace,
+        name: 'db',
+        userInfo: ARGO,
+        oldObject: { apiVersion: 'postgresql.cnpg.io/v1', kind, metadata: { name: 'db', ...(namespace ? { namespace } : {}), uid: 'uid-cnpg-db' } },
+        options: { propagationPolicy: 'Foreground' },
+      });
+    return [
+      {
+        name: "an operator's resource (a CloudNativePG Cluster) pruned by Argo CD",
+        webhook: 'owner-delete',
+        model: cluster((m) => claims(m, ['db-1', 'db-2'], 'Delete', owned)),
+        request: clusterDelete(NS, 'Cluster', 'clusters'),
+        fix: 'PrunePropagationPolicy=orphan',
+      },
+      {
+        name: 'a cluster-scoped owner pruned by Argo CD',
+        webhook: 'owner-delete',
+        model: cluster((m) => claims(m, ['db-1'], 'Delete', owned)),
+        request: clusterDelete('', 'Tenant', 'tenants'),
+      },
+    ];
+  },
   'statefulset-scale-down': () => [
     {
       name: 'StatefulSet scale-down by Argo CD',

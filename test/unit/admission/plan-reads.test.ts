@@ -73,6 +73,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   hasPodScratchClaims: ['persistentVolumeClaim'],
   persistentVolumeClaimsIn: ['persistentVolumeClaim'],
   persistentVolumeClaimsOfRelease: ['persistentVolumeClaim'],
+  persistentVolumeClaimsOwnedBy: ['persistentVolumeClaim'],
   pod: ['pod'],
   podsUsingClaim: ['pod'],
   podsOnNode: ['pod'],
@@ -128,6 +129,12 @@ function richCluster(): { model: ClusterModel; risky: string; safe: string } {
   model.upsert('pod', pod({ name: 'db-0', nodeName: risky, claimNames: ['lh-data', 'local-data'], controllerKind: 'StatefulSet' }));
   model.upsert('statefulSet', statefulSet({ name: 'db', replicas: 3, whenScaled: 'Delete' }));
   for (const ordinal of [0, 1, 2]) model.upsert('persistentVolumeClaim', pvc({ name: `data-db-${ordinal}`, volumeName: `pv-db-${ordinal}` }));
+  // An operator's claim (CloudNativePG's), co-owned by the StatefulSet db: the owner-delete plan reads whether it stays.
+  model.upsert('persistentVolume', pv({ name: 'pv-pg-1', claimName: 'pg-1', reclaimPolicy: 'Delete' }));
+  model.upsert(
+    'persistentVolumeClaim',
+    pvc({ name: 'pg-1', volumeName: 'pv-pg-1', ownerReferences: [{ kind: 'Cluster', name: 'pg', uid: 'uid-cnpg-db' }, { kind: 'StatefulSet', name: 'db', uid: 'uid-sts-default-db' }] }),
+  );
   model.upsert('pod', pod({ name: 'db-2', nodeName: risky, claimNames: ['data-db-2'], controllerKind: 'StatefulSet' }));
   // A generic ephemeral volume (a pod's scratch claim) with its only copy on the risky node, its pod elsewhere.
   const scratch = volumeWithReplicas('pv-scratch', [risky], { pvcNamespace: 'default', pvcName: 'scratch-data', pvName: 'pv-scratch', state: 'attached', numberOfReplicas: 1 });
@@ -165,6 +172,7 @@ function targetsOf(model: ClusterModel, risky: string, safe: string): { readonly
     'pvc-delete': 'every resource',
     'namespace-delete': [{ namespace: 'default', now }],
     'statefulset-delete': [{ namespace: 'default', owner: { kind: 'StatefulSet', name: 'db', uid: 'uid-sts-default-db', policyDeletes: true }, now }],
+    'owner-delete': [{ namespace: 'default', owner: { kind: 'Cluster', name: 'db', uid: 'uid-cnpg-db', byAutomation: true }, now }],
     'statefulset-scale-down': [{ namespace: 'default', name: 'db', uid: 'uid-sts-default-db', claimTemplates: ['data'], replicas: 1, ordinalsStart: 0, now }],
     'pv-reclaim': [
       { name: 'pv-lh', claimNamespace: 'default', claimName: 'lh-data', claimUid: 'other', phase: 'Bound', reclaimPolicy: 'Delete', previousPolicy: 'Retain' },

@@ -46,6 +46,7 @@ describe('declarations', () => {
       'helm-release',
       'statefulset',
       'pvc-delete',
+      'owner-delete',
       'overrides',
       'pod-delete',
       'machine',

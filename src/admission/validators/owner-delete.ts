@@ -1,0 +1,107 @@
+// Any object's DELETE by automation (check pvc-delete): an operator's resource that owns PVCs (a CloudNativePG
+// `Cluster` is the controller owner of its instances' claims) pruned by a GitOps controller takes them with it: the
+// garbage collector deletes each claim once none of its owners remains, and the PV controller then reclaims the
+// volume. The collector deletes as itself (its PVC DELETE gets `pvcDelete.others`), so the automation is seen only
+// here, at the owner's DELETE, judged like a StatefulSet's for the PVCs it owns (plan owner-delete).
+//
+// One rule for every resource, narrowed by a matchCondition to the automation identities (`pvcDelete.automationUsers`
+// / `Groups`: the volume of such DELETEs is a GitOps tool's prunes) and to the resources judged nowhere else: the
+// pvc-delete webhook judges PVC, Namespace, StatefulSet and Longhorn Volume DELETEs, and a Pod's claims are its
+// scratch (generic ephemeral volumes), gone with it whatever is decided. An object owning no PVC (nearly all) passes
+// after one map lookup. Its own webhook, so that its failure policy can be chosen apart
+// (`webhook.failurePolicyOverrides.owner-delete`).
+import { claimsOwnedBy, DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
+import type { Config } from '../../config.ts';
+import { describeUser } from '../../kube.ts';
+import { isAutomation } from '../context.ts';
+import { finalizersOf, metaOf, stringField } from '../objects.ts';
+import { deleteApprovalSource, SKIP_BY_KEY } from '../overrides.ts';
+import { judgeByPlan } from '../plan-judge.ts';
+import { PLANS, readOverrides } from '../plans.ts';
+import { celString } from '../rules.ts';
+import { allowed, type GroupVersionResource, type WebhookDeclaration } from '../types.ts';
+import type { Validator } from '../validator.ts';
+import { automationCondition, helmNamespaceSkip, helmPlaces, ORPHAN_FINALIZER, orphansDependents, orphaningPrune, PVC_DELETE_DELETES } from './pvc-delete.ts';
+
+/** `<group>/<resource>` of the DELETEs judged elsewhere: pvc-delete's, and pods (their claims are scratch). */
+const JUDGED_ELSEWHERE: ReadonlySet<string> = new Set([...PVC_DELETE_DELETES, '/pods']);
+
+/**
+ * `<group>/<version>/<resource>` whose DELETE orphans dependents when neither its options nor the object's finalizers
+ * say (their registry's DefaultGarbageCollectionPolicy, kept for compatibility): batch/v1 Jobs and v1
+ * ReplicationControllers. Every other resource, custom resources included, deletes them.
+ */
+const ORPHANS_BY_DEFAULT: ReadonlySet<string> = new Set(['batch/v1/jobs', '/v1/replicationcontrollers']);
+
+const resourceKey = (resource: GroupVersionResource): string => `${resource.group}/${resource.resource}`;
+
+/**
+ * Sent: an automation identity's DELETE of a resource judged nowhere else, not already being deleted (a second DELETE
+ * changes nothing) unless it still carries the `orphan` finalizer of an orphaning DELETE, whose options a second
+ * DELETE may rewrite (the handler reads them).
+ */
+function conditionFor(config: Config): string {
+  const elsewhere = [...JUDGED_ELSEWHERE].map(celString).join(', ');
+  return (
+    `oldObject != null && ${automationCondition(config)} && !((request.resource.group + '/' + request.resource.resource) in [${elsewhere}]) && ` +
+    `(!has(oldObject.metadata.deletionTimestamp) || (has(oldObject.metadata.finalizers) && ${celString(ORPHAN_FINALIZER)} in oldObject.metadata.finalizers))`
+  );
+}
+
+const declarationFor = (config: Config): WebhookDeclaration => ({
+  name: 'owner-delete.volume-guard.io',
+  target: 'owner-delete',
+  // Every resource (not its subresources), namespaced or cluster-scoped: a cluster-scoped owner's claims may be in any namespace.
+  rules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*'], operations: ['DELETE'], scope: '*' }],
+  matchConditions: [{ name: 'automation-deletes-owner', expression: conditionFor(config) }],
+});
+
+export function ownerDeleteValidator(config: Config): Validator {
+  return {
+    declaration: declarationFor(config),
+    handle(request, context) {
+      if (request.operation !== 'DELETE' || (request.subResource ?? '') !== '') return allowed();
+      // What the matchCondition says, again for an API server without matchConditions (every DELETE arrives).
+      if (JUDGED_ELSEWHERE.has(resourceKey(request.resource)) || !isAutomation(request.userInfo, context.config)) return allowed();
+      const old = request.oldObject;
+      const uid = stringField(old, 'metadata', 'uid');
+      const { namespace } = request;
+      // The one lookup every such DELETE pays: nearly every object owns no PVC.
+      const owned = uid === '' ? [] : claimsOwnedBy(context.snapshot, uid, namespace);
+      if (owned.length === 0) return allowed();
+      const mode = context.config.checks['pvc-delete'].mode;
+      if (mode === 'off') return allowed();
+      // Being deleted already: the first DELETE decided, unless it orphaned and this one's options undo that.
+      const deleting = stringField(old, 'metadata', 'deletionTimestamp') !== '';
+      if (deleting && !finalizersOf(old).includes(ORPHAN_FINALIZER)) return allowed();
+      const byDefault = ORPHANS_BY_DEFAULT.has(`${request.resource.group}/${request.resource.version}/${request.resource.resource}`);
+      if (orphansDependents(request.options, old, byDefault)) return allowed();
+      // In a namespace being deleted the namespace controller deletes its claims anyway: judged at the Namespace DELETE.
+      if (namespace !== '' && context.snapshot.namespace(namespace)?.deleting === true) return allowed();
+      const name = request.name || stringField(old, 'metadata', 'name');
+      const kind = request.kind.kind;
+      const annotations = metaOf(old)?.annotations ?? {};
+      const plan = PLANS['owner-delete'];
+      // A cluster-scoped owner's claims may be in several namespaces: one command each then (the denial names them ns/name).
+      const claimNamespaces = new Set(owned.map((claim) => claim.namespace));
+      const marking =
+        claimNamespaces.size === 1 ? `kubectl annotate pvc <pvcs> -n ${[...claimNamespaces][0]!}` : 'kubectl annotate pvc <pvc> -n <its namespace>';
+      return judgeByPlan(context, plan, {
+        action:
+          `deletion of ${kind} ${namespace === '' ? '' : `${namespace}/`}${name}${deleting ? ' (being deleted with --cascade=orphan)' : ''} ` +
+          `by ${describeUser(request.userInfo)}`,
+        target: { namespace, owner: { kind, name, uid, byAutomation: true }, now: context.now },
+        overrides: readOverrides(plan, {
+          'pvc-delete': deleteApprovalSource,
+          'namespace-helm': () => helmNamespaceSkip(context, namespace, old, annotations),
+        }),
+        stalePlaces: helmPlaces(plan.overrides, old, annotations, namespace),
+        modes: { 'pvc-delete': mode },
+        unlimited: ['pvc-delete'],
+        overrideHint:
+          `back the data up, then mark each PVC that may go: ${marking} ${DELETE_APPROVED_KEY}=true ${SKIP_BY_KEY}=<your user name>, ` +
+          `or delete it with --cascade=orphan to keep the PVCs, and let the controller retry (${orphaningPrune(request.userInfo.username, kind)})`,
+      });
+    },
+  };
+}
