@@ -311,13 +311,18 @@ function versionOf(object: unknown): string {
   return typeof apiVersion === 'string' ? apiVersion.slice(apiVersion.lastIndexOf('/') + 1) : '';
 }
 
-/** A copy of value without the leaf at path (copied along the path only); value itself when the path is absent. */
+/**
+ * A copy of value without the leaf at path (copied along the path only); value itself when the path is absent. A
+ * parent the removal leaves empty goes too: the controller's Go structs read an empty object and an absent one alike
+ * (a DNS-only `clusterConfiguration` compares as no `clusterConfiguration`).
+ */
 function withoutPath(value: unknown, path: readonly string[]): unknown {
   const [head, ...rest] = path;
   if (head === undefined || !isRecord(value) || !Object.hasOwn(value, head)) return value;
   const copy: Record<string, unknown> = { ...value };
-  if (rest.length === 0) delete copy[head];
-  else copy[head] = withoutPath(value[head], rest);
+  const inner = rest.length === 0 ? undefined : withoutPath(value[head], rest);
+  if (inner === undefined || (isRecord(inner) && Object.keys(inner).length === 0)) delete copy[head];
+  else copy[head] = inner;
   return copy;
 }
 

@@ -534,6 +534,11 @@ describe('upgrade kinds: which changes roll machines', () => {
     expect(rolloutCause(converted(kcp('v1beta1', spec(rotated, { files: [{ path: '/etc/a', content: 'b' }] })), kcp('v1beta1', spec(token))))).toBe(
       'spec.kubeadmConfigSpec changed',
     );
+    // A DNS-only clusterConfiguration added where there was none: the emptied parent reads as absent.
+    const dnsOnly = { ...spec(token), clusterConfiguration: { dns: { imageTag: 'v1.12.0' } } };
+    const noCluster = { joinConfiguration: spec(token).joinConfiguration, files: spec(token).files };
+    expect(rolloutCause(kcpUpdate(kcp('v1beta2', dnsOnly), kcp('v1beta2', noCluster)))).toBeUndefined();
+    expect(rolloutCause(kcpUpdate(kcp('v1beta1', dnsOnly), kcp('v1beta1', noCluster)))).toBe('spec.kubeadmConfigSpec changed');
     // Objects without an apiVersion: only what every release ignores.
     const bare = (kubeadmConfigSpec: Record<string, unknown>) => ({ spec: { kubeadmConfigSpec } });
     expect(rolloutCause(kcpUpdate(bare(spec(rotated)), bare(spec(token))))).toBeUndefined();
