@@ -229,6 +229,7 @@ const STALE_PLACES: Partial<Record<OverridePlace, string>> = {
   'release-label': `helm ... --labels ${SKIP_KEY}=all,volume-guard.io/skip-revision=<the new revision>`,
   'storage-namespace': `${SKIP_KEY}: "*" on Longhorn's namespace`,
   'harvester-upgrade-skip': `${SKIP_KEY}: "*" on the Harvester Upgrade or UpgradePlan draining the node`,
+  'machine-owner': `${SKIP_KEY}: "*" on the Machine's MachineDeployment or KubeadmControlPlane`,
 };
 
 /**

@@ -7,7 +7,7 @@
 import { collectLastReplicaOnNode, longhornVolumesOfClaims, type LeavingWith, type UnknownLonghornVolume } from '../checks/last-replica-on-node.ts';
 import type { CappedFindings, CapOptions } from '../checks/collect.ts';
 import { NO_CAP } from '../checks/collect.ts';
-import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
+import { collectNodeLocalVolume, collectNodeLocalVolumeOfRemovedNodes, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { collectOrphanPvc, collectScaleUpAdoption, collectStatefulSetAdoption, type OrphanPvcTarget, type ScaleUpTarget } from '../checks/orphan-pvc.ts';
 import {
   collectClaimsDeletedByAdoption,
@@ -54,6 +54,8 @@ export interface PlanCheck<Target> {
   readonly check: CheckId;
   /** Runs only for the targets this holds for (omitted: always). */
   readonly when?: (target: Target) => boolean;
+  /** With `when`: for which, in words (the README table). */
+  readonly whenText?: string;
   readonly collect: (snapshot: ClusterSnapshot, target: Target, cap: CapOptions, options: PlanOptions) => CappedFindings;
   /**
    * `collect` builds one finding of each WORDING_TAGS combination of its check past any cap, so the denial's wording
@@ -86,7 +88,8 @@ export type OverridePlace =
   | 'storage-namespace'
   | 'harvester-annotation'
   | 'harvester-drain'
-  | 'harvester-upgrade-skip';
+  | 'harvester-upgrade-skip'
+  | 'machine-owner';
 
 export interface Plan<Target, Place extends OverridePlace = OverridePlace> {
   /** The webhook (validator target) that judges it. */
@@ -128,6 +131,11 @@ export interface NodeTarget {
 /** An upgrade: the nodes it reboots or replaces when volume-guard can tell which (omitted: every node). */
 export interface UpgradeTarget {
   readonly nodes?: readonly string[];
+  /**
+   * With `nodes`: the upgrade replaces them, disks and all (a Cluster API rollout deletes each Machine once its
+   * replacement is up), rather than rebooting them in place: the data pinned to them is judged as at their removal.
+   */
+  readonly replaced?: boolean;
 }
 
 /** A pod leaving its node: its own data there (its claims, its inline volumes). */
@@ -196,11 +204,13 @@ export const POD_DATA_RESOURCES: readonly ResourceKind[] = [
 
 /**
  * What the upgrade checks read: Longhorn's view, whether nodes are up, the settings its replica scheduler reads
- * (isShortOfNodesOnly), and a pod's scratch claims and their pods (isScratchVolumeTaken).
+ * (isShortOfNodesOnly), a pod's scratch claims and their pods (isScratchVolumeTaken), and the PVs a Cluster API
+ * rollout's nodes keep data in (node-local-volume).
  * test/unit/admission/plan-reads.test.ts holds every plan's reads to what its checks read.
  */
 export const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = [
   'node',
+  'persistentVolume',
   'longhornVolume',
   'longhornReplica',
   'longhornNode',
@@ -215,8 +225,11 @@ export const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = [
  */
 export const MACHINE_DRAIN_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_RESOURCES, 'machineDrainRule', 'clusterApiCluster', 'namespace'];
 
+/** A Machine's removal reads the skip of the MachineDeployment or KubeadmControlPlane that owns it, as stored. */
+const MACHINE_REMOVAL_RESOURCES: readonly ResourceKind[] = [...MACHINE_DRAIN_RESOURCES, 'machineDeployment', 'kubeadmControlPlane'];
+
 /** A scale-down reads the Machines too (NODE_CHECK_RESOURCES has them already). */
-export const MACHINE_RESOURCES: readonly ResourceKind[] = MACHINE_DRAIN_RESOURCES;
+export const MACHINE_RESOURCES: readonly ResourceKind[] = MACHINE_REMOVAL_RESOURCES;
 
 // ------------------------------------------------------------------------------------------------ checks by scope
 
@@ -307,6 +320,14 @@ export const PLANS = {
         check: 'volume-health',
         collect: (snapshot, target, cap) => collectVolumeHealth(snapshot, target.nodes === undefined ? {} : { nodes: target.nodes }, cap),
       },
+      {
+        // A rollout replacing its Machines deletes each node with its disks, as a Machine DELETE does (judged there
+        // as a removal): said at the change that starts it, not only once it stalls half way.
+        check: 'node-local-volume',
+        when: (target) => target.replaced === true && target.nodes !== undefined,
+        whenText: 'Cluster API rollouts, on the nodes they replace',
+        collect: (snapshot, target, cap, options) => collectNodeLocalVolumeOfRemovedNodes(snapshot, target.nodes ?? [], cap, options.nodeLocal),
+      },
     ],
     overrides: ['object', 'harvester-annotation'],
     reads: UPGRADE_CHECK_RESOURCES,
@@ -357,15 +378,16 @@ export const PLANS = {
     requests: 'Cluster API Machine DELETE, or an UPDATE of one being deleted cutting its drain short (exclude-node-draining added, a node drain timeout set)',
     scope: 'node',
     checks: NODE_CHECKS,
-    overrides: NODE_OVERRIDES,
-    reads: MACHINE_DRAIN_RESOURCES,
+    // The node's skip, then the owner's (its rollout or scale-down accepted with it), then Harvester's drains.
+    overrides: ['node', 'machine-owner', 'harvester-drain', 'harvester-upgrade-skip'],
+    reads: MACHINE_REMOVAL_RESOURCES,
   }),
   'machine-scale-down': plan<NodeTarget>()({
     webhook: 'machine',
     requests: 'MachineDeployment/MachineSet/KubeadmControlPlane replicas decrease (each node that may go)',
     scope: 'node',
     checks: NODE_CHECKS,
-    overrides: ['object', 'node', 'harvester-drain', 'harvester-upgrade-skip'],
+    overrides: ['object', 'node', 'machine-owner', 'harvester-drain', 'harvester-upgrade-skip'],
     reads: MACHINE_RESOURCES,
   }),
   'helm-release': plan<ReleaseTarget>()({
@@ -376,7 +398,7 @@ export const PLANS = {
       { check: 'orphan-pvc', collect: (snapshot, target, cap) => collectOrphanPvc(snapshot, target, cap) },
       { check: 'pvc-delete', collect: (snapshot, target, cap) => collectDroppedPvcs(snapshot, target, cap) },
       // Issue 20.3: an upgrade or rollback of a release shipping the storage system is an upgrade like any other.
-      { ...STORAGE_UPGRADE_CHECK, when: (target) => storageUpgradeCheck(target) !== undefined },
+      { ...STORAGE_UPGRADE_CHECK, when: (target) => storageUpgradeCheck(target) !== undefined, whenText: 'Longhorn upgrades' },
     ],
     // The PVCs' delete approvals count here as at the DELETEs Helm then makes (one answer for one deletion).
     overrides: ['release-label', 'namespace', 'pvc-reuse', 'pvc-delete'],
@@ -548,6 +570,11 @@ export function planChecks(plan: { readonly checks: readonly { readonly check: C
   return plan.checks.map((entry) => entry.check);
 }
 
+/** The check ids of a plan that run for `target` (those whose `when` holds), in order. */
+export function planChecksFor<Target>(plan: Plan<Target>, target: Target): CheckId[] {
+  return plan.checks.filter((entry) => entry.when === undefined || entry.when(target)).map((entry) => entry.check);
+}
+
 /** Runs each of the plan's checks that applies to `target` through `run` (which may cap it or skip it). */
 export function runPlan<Target>(
   plan: Plan<Target>,
@@ -608,6 +635,8 @@ const OVERRIDE_TEXT: Record<OverridePlace, string> = {
   'harvester-annotation': '`harvesterhci.io/skipSingleReplicaDetachedVol` (detached single-replica)',
   'harvester-drain': 'a Harvester Upgrade or UpgradePlan admitted with skipSingleReplicaDetachedVol draining the node',
   'harvester-upgrade-skip': '`volume-guard.io/skip` on a Harvester Upgrade or UpgradePlan draining the node',
+  'machine-owner':
+    "`volume-guard.io/skip` on the MachineDeployment or KubeadmControlPlane owning the Machine (at a MachineSet's scale-down or a Machine DELETE), as stored (`single-replica` there also skips `last-replica-on-node` of single-replica volumes)",
 };
 
 /** The README's table of operations, checks and overrides, generated from the plans. */
@@ -615,7 +644,7 @@ export function plansMarkdown(): string {
   const lines = ['| operation | webhook | checks | looks at | overrides |', '|---|---|---|---|---|'];
   const code = (ids: readonly string[]): string => ids.map((id) => `\`${id}\``).join(', ');
   for (const plan of Object.values(PLANS) as readonly Plan<never>[]) {
-    const checks = plan.checks.map((entry) => `\`${entry.check}\`${entry.when ? ' (Longhorn upgrades)' : ''}`).join(', ');
+    const checks = plan.checks.map((entry) => `\`${entry.check}\`${entry.whenText ? ` (${entry.whenText})` : ''}`).join(', ');
     lines.push(`| ${plan.requests} | \`${plan.webhook}\` | ${checks} | ${SCOPE_TEXT[plan.scope]} | ${plan.overrides.map((place) => OVERRIDE_TEXT[place]).join('; ')} |`);
   }
   for (const notice of Object.values(NOTICES) as readonly Notice[]) {

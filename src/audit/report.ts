@@ -24,7 +24,7 @@ import {
   upgradeName,
   type PolicedKinds,
 } from '../admission/longhorn-drain.ts';
-import { PLANS, planChecks, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
+import { PLANS, planChecks, planChecksFor, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
@@ -258,7 +258,7 @@ function drainPolicyNote(model: AuditModel, moved: readonly Finding[], where: st
 function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions, notes: string[], kinds: PolicedKinds | undefined): Placed[] {
   const upgrade: Operation = { kind: 'upgrade' };
   const placed: Placed[] = planFindings(PLANS.upgrade, model, {}, options).map((finding) => ({ finding, operation: upgrade }));
-  const clusterWide = planChecks(PLANS.upgrade);
+  const clusterWide = planChecksFor(PLANS.upgrade, {});
   const perNode = planChecks(PLANS['node-cordon']).filter((check) => !clusterWide.includes(check));
   const moved: Finding[] = [];
   let movedNodes = 0;

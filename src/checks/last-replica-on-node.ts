@@ -5,7 +5,18 @@ import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/rec
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, isPodScratchClaim, isScratchVolumeTaken, lostCopyPlace, lostCopyPlaces, nodesTakenBy, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { LAST_COPY_COUNT, copyNodes, countCopies, isHealthyReplica, isVolumeBeingDeleted, singleCopyNodes, soleCopyNode, type NodeIsUp } from './longhorn-health.ts';
+import {
+  LAST_COPY_COUNT,
+  SINGLE_REPLICA_VOLUME_TAG,
+  copyNodes,
+  countCopies,
+  isHealthyReplica,
+  isSingleReplicaVolume,
+  isVolumeBeingDeleted,
+  singleCopyNodes,
+  soleCopyNode,
+  type NodeIsUp,
+} from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 /** Longhorn's CSI driver (PersistentVolumeRecord.driver of the PVs it provisions). */
@@ -201,6 +212,8 @@ export function collectLastReplicaOnNode(
     return withNodes.length <= leavingWith.atMost;
   };
   const takenWithNode = nodesTakenBy({ node: target.node });
+  // Whether the volume is one the single-replica check reports, as the model's set holds it (every node as it is now).
+  const upNow: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
   /** False once the rest is known from the model's count: stop walking. */
   const consider = (volumeName: string): boolean => {
     if (seen.has(volumeName)) return true;
@@ -219,7 +232,8 @@ export function collectLastReplicaOnNode(
     const stranded = replica === undefined && target.volumes !== undefined ? strandedOn(snapshot, volume, target.node, nodeIsUp) : undefined;
     // A pod's scratch volume whose pod the node takes along is deleted with it: no drain can keep it.
     if ((replica === undefined && stranded === undefined) || isScratchVolumeTaken(snapshot, volume, takenWithNode) || collector.countIfFull()) return true;
-    const tags = [attachmentTag(volume)];
+    const tags: string[] = [attachmentTag(volume)];
+    if (isSingleReplicaVolume(volume, snapshot.replicasOfVolume(volume.name), upNow)) tags.push(SINGLE_REPLICA_VOLUME_TAG);
     if (!collector.admit(tags)) return true;
     collector.add(replica !== undefined ? buildFinding(snapshot, volume, replica, target.node, tags, leavingWith) : buildStrandedFinding(snapshot, volume, stranded!, target.node, tags));
     return true;

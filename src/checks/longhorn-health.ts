@@ -389,6 +389,13 @@ export function attachmentTag(volume: LonghornVolumeRecord): 'attached' | 'detac
   return isVolumeAttached(volume) ? 'attached' : 'detached';
 }
 
+/**
+ * The tag of a last-replica-on-node finding whose volume is itself a single-replica volume (isSingleReplicaVolume:
+ * one the single-replica check reports), not one whose other copies sit on nodes going at the same time: what a
+ * Cluster API rollout's skip of single-replica, carried to the removal of its nodes, also waives there.
+ */
+export const SINGLE_REPLICA_VOLUME_TAG = 'single-replica-volume';
+
 /** The tag of a volume with numberOfReplicas 1 that still has copies on two nodes or more (lowered from more). */
 export const SEVERAL_COPIES_TAG = 'several-copies';
 

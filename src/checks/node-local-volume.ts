@@ -13,7 +13,7 @@ import { pinnedNodeOf } from '../cluster/node-affinity.ts';
 import type { PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
-import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
+import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP, type WaiverOccurrence } from './collect.ts';
 import { LONGHORN_CSI_DRIVER } from './last-replica-on-node.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
@@ -542,3 +542,38 @@ export function createNodeLocalVolumeCheck(
 }
 
 export const nodeLocalVolumeCheck: Check<NodeLocalVolumeTarget> = createNodeLocalVolumeCheck();
+
+/**
+ * node-local-volume over several nodes removed with their disks (a Cluster API rollout replacing its Machines), as
+ * at each one's removal: their findings one node after the other, built up to the cap over them all, counted in full.
+ */
+export function collectNodeLocalVolumeOfRemovedNodes(
+  snapshot: ClusterSnapshot,
+  nodes: readonly string[],
+  cap: CapOptions = NO_CAP,
+  options: NodeLocalOptions = DEFAULT_NODE_LOCAL_OPTIONS,
+): CappedFindings {
+  const findings: Finding[] = [];
+  let total = 0;
+  const tagTotals: Record<string, number> = {};
+  const waived: WaiverOccurrence[] = [];
+  for (const node of nodes) {
+    const limit = cap.limit === undefined ? undefined : Math.max(0, cap.limit - findings.length);
+    const result = collectNodeLocalVolume(snapshot, { node, removed: true }, limit === undefined ? cap : { ...cap, limit }, options);
+    findings.push(...result.findings);
+    // What an earlier node counted comes first: a later node's waived findings are never before it.
+    for (const entry of result.waived ?? []) {
+      const index = waived.findIndex((earlier) => earlier.index === entry.index);
+      if (index < 0) waived.push({ ...entry, beforeCounted: entry.beforeCounted && total === 0 });
+      else waived[index] = { ...waived[index]!, count: waived[index]!.count + entry.count };
+    }
+    total += result.total;
+    for (const [tag, count] of Object.entries(result.tagTotals ?? {})) tagTotals[tag] = (tagTotals[tag] ?? 0) + count;
+  }
+  return {
+    findings,
+    total,
+    ...(waived.length > 0 ? { waived } : {}),
+    ...(Object.keys(tagTotals).length > 0 ? { tagTotals } : {}),
+  };
+}

@@ -17,6 +17,7 @@ import type {
   MachineRecord,
   MachineDrainRuleRecord,
   ClusterApiClusterRecord,
+  MachineOwnerRecord,
   ModelSink,
   NamespaceRecord,
   NodeRecord,
@@ -273,6 +274,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     machine: new Map(),
     machineDrainRule: new Map(),
     clusterApiCluster: new Map(),
+    machineDeployment: new Map(),
+    kubeadmControlPlane: new Map(),
   };
 
   readonly #volumesByPV = new MultiIndex<LonghornVolumeRecord>('longhornVolume.byPV', (v) => v.pvName);
@@ -328,6 +331,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     machine: [this.#machinesByOwner],
     machineDrainRule: [this.#drainRulesByNamespace],
     clusterApiCluster: [],
+    machineDeployment: [],
+    kubeadmControlPlane: [],
   };
 
   readonly #setNames: readonly string[];
@@ -1177,5 +1182,14 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   clusterApiCluster(namespace: string, name: string): ClusterApiClusterRecord | undefined {
     return this.#stores.clusterApiCluster.get(`${namespace}/${name}`);
+  }
+
+  machineOwner(namespace: string, owner: 'MachineDeployment' | 'KubeadmControlPlane', labelValue: string): MachineOwnerRecord | undefined {
+    const store = owner === 'MachineDeployment' ? this.#stores.machineDeployment : this.#stores.kubeadmControlPlane;
+    const named = store.get(`${namespace}/${labelValue}`);
+    if (named !== undefined || !labelValue.startsWith('hash_')) return named;
+    // A name too long for a label value: Cluster API wrote its hash (few owners per namespace to look through).
+    for (const record of store.values()) if (record.namespace === namespace && clusterApiLabelValue(record.name) === labelValue) return record;
+    return undefined;
   }
 }

@@ -493,6 +493,18 @@ export interface ClusterApiClusterRecord {
   readonly labels: Labels;
 }
 
+/**
+ * A Cluster API MachineDeployment (cluster.x-k8s.io) or KubeadmControlPlane (controlplane.cluster.x-k8s.io): its
+ * `volume-guard.io/` annotations, which the scale-downs and Machine deletions of its rollouts read (its own skip,
+ * policed by the override guard when its kind is in `upgrades.kinds`).
+ */
+export interface MachineOwnerRecord {
+  readonly namespace: string;
+  readonly name: string;
+  /** Only `volume-guard.io/` annotations; absent when it carries none. */
+  readonly annotations?: Labels;
+}
+
 export interface RecordByKind {
   longhornVolume: LonghornVolumeRecord;
   longhornReplica: LonghornReplicaRecord;
@@ -509,6 +521,8 @@ export interface RecordByKind {
   machine: MachineRecord;
   machineDrainRule: MachineDrainRuleRecord;
   clusterApiCluster: ClusterApiClusterRecord;
+  machineDeployment: MachineOwnerRecord;
+  kubeadmControlPlane: MachineOwnerRecord;
 }
 
 export type ResourceKind = keyof RecordByKind;
@@ -529,6 +543,8 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'machine',
   'machineDrainRule',
   'clusterApiCluster',
+  'machineDeployment',
+  'kubeadmControlPlane',
 ];
 
 /** The key of a record in its store: `namespace/name`, or `name` for cluster-scoped kinds. */

@@ -12,6 +12,7 @@ import {
   transformClusterApiCluster,
   transformMachine,
   transformMachineDrainRule,
+  transformMachineOwner,
   transformNamespace,
   transformNode,
   transformPersistentVolume,
@@ -25,6 +26,7 @@ export const LONGHORN_GROUP = 'longhorn.io';
 export const LONGHORN_VERSION = 'v1beta2';
 export const DEFAULT_LONGHORN_NAMESPACE = 'longhorn-system';
 export const CLUSTER_API_GROUP = 'cluster.x-k8s.io';
+export const CLUSTER_API_CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
 /** Cluster API's current version (CAPI v1.11 introduced it and deprecated v1beta1). */
 export const CLUSTER_API_VERSION = 'v1beta2';
 
@@ -176,6 +178,27 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     scope: 'cluster',
     optional: true,
     transform: transformClusterApiCluster,
+  }),
+  // The owners whose rollouts and scale-downs remove Machines: their own `volume-guard.io/skip`, accepted for that
+  // MachineDeployment or KubeadmControlPlane, carries to the MachineSet scale-downs and Machine DELETEs that carry
+  // them out (machine.ts rolloutOwnerSkip).
+  machineDeployment: spec({
+    kind: 'machineDeployment',
+    apiGroup: CLUSTER_API_GROUP,
+    version: CLUSTER_API_VERSION,
+    resource: 'machinedeployments',
+    scope: 'cluster',
+    optional: true,
+    transform: transformMachineOwner,
+  }),
+  kubeadmControlPlane: spec({
+    kind: 'kubeadmControlPlane',
+    apiGroup: CLUSTER_API_CONTROL_PLANE_GROUP,
+    version: CLUSTER_API_VERSION,
+    resource: 'kubeadmcontrolplanes',
+    scope: 'cluster',
+    optional: true,
+    transform: transformMachineOwner,
   }),
 };
 

@@ -7,6 +7,7 @@ import type {
   MachineRecord,
   MachineDrainRuleRecord,
   ClusterApiClusterRecord,
+  MachineOwnerRecord,
   NamespaceRecord,
   NodeRecord,
   PersistentVolumeClaimRecord,
@@ -209,6 +210,11 @@ export interface ClusterSnapshot {
   machineDrainRulesIn(namespace: string): readonly MachineDrainRuleRecord[];
   /** A Cluster API Cluster. */
   clusterApiCluster(namespace: string, name: string): ClusterApiClusterRecord | undefined;
+  /**
+   * The MachineDeployment or KubeadmControlPlane of the namespace whose name Cluster API writes as this owner label
+   * value (`cluster.x-k8s.io/deployment-name`, `control-plane-name`: the name, or its hash when too long).
+   */
+  machineOwner(namespace: string, owner: 'MachineDeployment' | 'KubeadmControlPlane', labelValue: string): MachineOwnerRecord | undefined;
 }
 
 /** Freshness of the model, from the informers. */

@@ -12,6 +12,7 @@ import {
   type ClusterApiClusterRecord,
   type LabelSelectorRecord,
   type MachineDrainRuleRecord,
+  type MachineOwnerRecord,
   type LonghornNodeRecord,
   type LonghornReplicaRecord,
   type LonghornSettingRecord,
@@ -926,6 +927,14 @@ export function transformMachineDrainRule(raw: unknown): MachineDrainRuleRecord 
     machines: selectors('machines', 'selector', 'clusterSelector'),
     pods: selectors('pods', 'selector', 'namespaceSelector'),
   };
+}
+
+/** A Cluster API MachineDeployment or KubeadmControlPlane: its name and `volume-guard.io/` annotations. */
+export function transformMachineOwner(raw: unknown): MachineOwnerRecord | undefined {
+  const metadata = metadataOf(raw);
+  const name = stringAt(metadata, 'name');
+  if (!metadata || name === '') return undefined;
+  return { namespace: intern(stringAt(metadata, 'namespace')), name, ...optionalAnnotations(metadata) };
 }
 
 /** A Cluster API Cluster: its labels. */

@@ -52,6 +52,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   machinesOf: () => none,
   machineDrainRulesIn: () => none,
   clusterApiCluster: () => undefined,
+  machineOwner: () => undefined,
 };
 
 /** Always synced, never stale. */

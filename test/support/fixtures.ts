@@ -10,6 +10,7 @@ import type {
   MachineRecord,
   MachineDrainRuleRecord,
   ClusterApiClusterRecord,
+  MachineOwnerRecord,
   ModelSink,
   NamespaceRecord,
   NodeRecord,
@@ -221,6 +222,11 @@ export function machineDrainRule(fields: Partial<MachineDrainRuleRecord> = {}): 
     pods: [{ selector: { matchLabels: { 'longhorn.io/component': 'instance-manager' }, matchExpressions: [] } }],
     ...fields,
   };
+}
+
+/** A Cluster API MachineDeployment (or KubeadmControlPlane) `default/md-a`, without annotations. */
+export function machineOwner(fields: Partial<MachineOwnerRecord> = {}): MachineOwnerRecord {
+  return { namespace: 'default', name: 'md-a', ...fields };
 }
 
 /** A Cluster API Cluster `default/c1`. */
@@ -703,6 +709,8 @@ export function syntheticCluster(model: ModelSink, options: SyntheticClusterOpti
       machine: 0,
       machineDrainRule: 0,
       clusterApiCluster: 0,
+      machineDeployment: 0,
+      kubeadmControlPlane: 0,
       namespace: namespaces.length,
     },
     nodeNames,

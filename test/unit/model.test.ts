@@ -10,6 +10,7 @@ import {
   longhornNode,
   longhornSetting,
   clusterApiCluster,
+  machineOwner,
   machine,
   machineDrainRule,
   namespace,
@@ -69,6 +70,8 @@ describe('ClusterModel stores', () => {
       machine: machine({ namespace: 'ns', name: 'm' }),
       machineDrainRule: machineDrainRule({ namespace: 'ns', name: 'r' }),
       clusterApiCluster: clusterApiCluster({ namespace: 'ns', name: 'c' }),
+      machineDeployment: machineOwner({ namespace: 'ns', name: 'md' }),
+      kubeadmControlPlane: machineOwner({ namespace: 'ns', name: 'cp' }),
     } as const;
     for (const kind of RESOURCE_KINDS) model.upsert(kind, samples[kind]);
     for (const kind of RESOURCE_KINDS) {
@@ -86,6 +89,8 @@ describe('ClusterModel stores', () => {
     expect(model.statefulSet('ns', 's')).toBe(samples.statefulSet);
     expect(model.machineDrainRulesIn('ns')).toEqual([samples.machineDrainRule]);
     expect(model.clusterApiCluster('ns', 'c')).toBe(samples.clusterApiCluster);
+    expect(model.machineOwner('ns', 'MachineDeployment', 'md')).toBe(samples.machineDeployment);
+    expect(model.machineOwner('ns', 'KubeadmControlPlane', 'cp')).toBe(samples.kubeadmControlPlane);
     for (const kind of RESOURCE_KINDS) model.remove(kind, recordKey(samples[kind]));
     allZero(model);
   });

@@ -17,14 +17,16 @@
 //
 // Overrides: the node's `volume-guard.io/skip` (Machine and MachineSet annotations are written by Cluster API's
 // controllers, which copy them from templates, so volume-guard cannot police who wrote them), and for a
-// MachineDeployment guarded as an upgrade kind, its own.
+// MachineDeployment or KubeadmControlPlane guarded as an upgrade kind, its own: on its own scale-down, and as stored
+// at the steps that carry out its rollouts and scale-downs (its MachineSets' scale-downs, its Machines' DELETEs).
 import type { MachineRecord } from '../../cluster/records.ts';
 import { DELETE_MACHINE_ANNOTATION, EXCLUDE_NODE_DRAINING_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint, combinedOverrideAudit, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
 import { field, metaOf, stringField } from '../objects.ts';
-import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { SKIP_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
+import { SINGLE_REPLICA_VOLUME_TAG } from '../../checks/longhorn-health.ts';
 import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -98,6 +100,37 @@ const declaration: WebhookDeclaration = {
 
 function nodeSkip(context: ValidationContext, node: string): OverrideSource | undefined {
   return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations, undefined, { now: context.now });
+}
+
+/** The Cluster API kinds whose Machines a rollout replaces, by the label naming the owner on its Machines. */
+const ROLLOUT_OWNERS = [
+  { group: CONTROL_PLANE_GROUP, kind: 'KubeadmControlPlane', label: (machine: MachineRecord) => machine.controlPlane },
+  { group: GROUP, kind: 'MachineDeployment', label: (machine: MachineRecord) => machine.machineDeployment },
+] as const;
+
+/**
+ * The stored `volume-guard.io/skip` of the KubeadmControlPlane (the Machine's `cluster.x-k8s.io/control-plane-name`)
+ * or MachineDeployment (`cluster.x-k8s.io/deployment-name`) owning `machine`, carried to its node's removal: a
+ * rollout (or scale-down) the admin let through with it deletes the Machine by a MachineSet scale-down or a Machine
+ * DELETE, and refusing those for what was accepted would stall it half way. Only for a kind whose writes volume-guard
+ * polices (`upgrades.kinds`), read from the model with its recorded `skip-by` and `skip-until` like any stored
+ * override, and audited as carried from the owner. It skips the checks it names, and with `single-replica` also
+ * last-replica-on-node for the same volumes (SINGLE_REPLICA_VOLUME_TAG: a single-replica volume's copy on this node),
+ * not for a volume that has other copies on nodes going at the same time, which the rollout's judgement did not
+ * report.
+ */
+export function rolloutOwnerSkip(context: ValidationContext, machine: MachineRecord): OverrideSource | undefined {
+  for (const owner of ROLLOUT_OWNERS) {
+    const label = owner.label(machine);
+    if (label === '') continue;
+    if (!context.config.upgrades.kinds.some((kind) => kind.group === owner.group && kind.kind === owner.kind)) return undefined;
+    const record = context.snapshot.machineOwner(machine.namespace, owner.kind, label);
+    const where = `${owner.kind} ${machine.namespace}/${record?.name ?? label} (${SKIP_KEY}, owning Machine ${machine.name})`;
+    const source = skipFrom(where, record?.annotations, undefined, { now: context.now });
+    if (source === undefined || !source.checks.includes('single-replica') || source.checks.includes('last-replica-on-node')) return source;
+    return { ...source, tags: [{ check: 'last-replica-on-node', tag: SINGLE_REPLICA_VOLUME_TAG }] };
+  }
+  return undefined;
 }
 
 /** spec.replicas; a Scale (`scale`: the subresource) without it says 0, which its JSON omits. */
@@ -216,7 +249,7 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
     action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
     plan: 'machine-delete',
     ...(drainCutShort ? { drainCutShort } : {}),
-    overrides: { node: () => nodeSkip(context, node) },
+    overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => (record ? rolloutOwnerSkip(context, record) : undefined) },
     overrideHint: annotateHint('node', node),
     again: `delete Machine ${request.namespace}/${name} again`,
   });
@@ -245,7 +278,7 @@ function judgeDrainCut(request: AdmissionRequest, context: ValidationContext): D
     action: `drain cut short of Machine ${request.namespace}/${name} (node ${node}), being deleted: ${how}`,
     plan: 'machine-delete',
     ...(drainCutShort ? { drainCutShort } : {}),
-    overrides: { node: () => nodeSkip(context, node) },
+    overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => rolloutOwnerSkip(context, before) },
     overrideHint: annotateHint('node', node),
   });
 }
@@ -332,7 +365,13 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
       plan: 'machine-scale-down',
       ...(drainCutShort ? { drainCutShort } : {}),
-      overrides: { object: () => ownSkip, node: () => nodeSkip(context, machine.nodeName) },
+      // A MachineSet's scale-down (its MachineDeployment's rollout or scale-down carried out) reads that owner's skip;
+      // a MachineDeployment's or KubeadmControlPlane's reads its own from the request.
+      overrides: {
+        object: () => ownSkip,
+        node: () => nodeSkip(context, machine.nodeName),
+        'machine-owner': () => (owner === 'MachineSet' ? rolloutOwnerSkip(context, machine) : undefined),
+      },
       overrideHint: markHint(machine, instead),
       warnings,
       situation: null,

@@ -14,7 +14,6 @@ import {
   harvesterDrainOverride,
   harvesterUpgradeInPlace,
   harvesterUpgradeSkip,
-  HARVESTER_WAIVED_CHECKS,
   withoutDataKeptInPlace,
 } from '../longhorn-drain.ts';
 import { soleReplicaNode, wrap } from '../messages.ts';
@@ -214,14 +213,11 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   // A Harvester upgrade reboots the node in place: the PVs pinned to it are there when it is back.
   // Not for a node being removed, by this request or one admitted before (ClusterSnapshot.nodeLeaving).
   const inPlace = removed || snapshot.nodeLeaving(input.node) !== undefined ? undefined : harvesterUpgradeInPlace(snapshot, input.node, context.config.upgrades.kinds);
-  // Which findings stay with tolerating pods, or through the reboot, is decided finding by finding: node-local-volume
-  // builds them all then.
-  const unlimited: readonly CheckId[] | false =
-    tainted || inPlace
-      ? [...(harvester ? HARVESTER_WAIVED_CHECKS : []), 'node-local-volume']
-      : harvester
-        ? HARVESTER_WAIVED_CHECKS
-        : false;
+  // A tag override (Harvester's detached volumes, a Machine owner's single-replica volumes) must see every finding of
+  // its checks. Which findings stay with tolerating pods, or through the reboot, is decided finding by finding:
+  // node-local-volume builds them all then.
+  const tagged = [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
+  const unlimited: readonly CheckId[] | false = tainted || inPlace ? [...tagged, 'node-local-volume'] : tagged.length > 0 ? tagged : false;
   // A Node DELETE drains nothing, and a NoExecute taint deletes pods past PodDisruptionBudgets: Longhorn's
   // node-drain-policy has no say in either.
   const drainPolicy = input.plan !== 'node-delete' && input.deletesPods !== true && input.drainCutShort === undefined;

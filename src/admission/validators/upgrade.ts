@@ -63,6 +63,7 @@ function unchangedPlanHash(request: AdmissionRequest): string | undefined {
  * `spec.nodeSelector` selects, but those its label `plan.upgrade.cattle.io/<plan>` marks `disabled` or at the
  * plan's unchanged hash (SelectConcurrentNodes skips both); the nodes of a MachineDeployment's or
  * KubeadmControlPlane's Machines (by their `cluster.x-k8s.io/deployment-name` / `control-plane-name` labels).
+ * A MachineDeployment or KubeadmControlPlane rollout replaces those nodes, disks and all (rolloutReplacesNodes).
  * Empty when the Plan upgrades no node: its selector matches only nodes it skips, or no Node (when every Longhorn
  * node is a known Node). Undefined (every node) for the other kinds, a selector that is absent (judged cluster-wide
  * so that adding one later is never the first time its volumes are looked at) or malformed, one matching no Node
@@ -70,6 +71,7 @@ function unchangedPlanHash(request: AdmissionRequest): string | undefined {
  */
 export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapshot): readonly string[] | undefined {
   const { group, kind } = request.kind;
+  const name = request.name || metaOf(request.object)?.name || '';
   let nodes: string[] = [];
   if (group === 'upgrade.cattle.io' && kind === 'Plan') {
     // SelectConcurrentNodes adds a node only while fewer than spec.concurrency are applying: with none (0, absent)
@@ -77,7 +79,7 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
     if (!startsNodes(field(request.object, 'spec', 'concurrency')) && applyingNodes(request.oldObject).length === 0) return [];
     const selector = parseLabelSelector(field(request.object, 'spec', 'nodeSelector'));
     if (selector === undefined || !labelSelectorValid(selector)) return undefined;
-    const planLabel = `plan.upgrade.cattle.io/${request.name || metaOf(request.object)?.name || ''}`;
+    const planLabel = `plan.upgrade.cattle.io/${name}`;
     const skipped = new Set(['disabled', unchangedPlanHash(request) ?? 'disabled']);
     let selected = 0;
     for (const node of snapshot.nodes()) {
@@ -90,17 +92,27 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
     // as far as volume-guard sees every node holding Longhorn data as a Node with labels to match.
     if (selected > 0 && nodes.length === 0) return [];
     if (selected === 0 && everyLonghornNodeKnown(snapshot)) return [];
-  } else if (
-    request.operation === 'UPDATE' &&
-    ((group === 'cluster.x-k8s.io' && kind === 'MachineDeployment') || (group === 'controlplane.cluster.x-k8s.io' && kind === 'KubeadmControlPlane'))
-  ) {
-    const name = request.name || metaOf(request.object)?.name || '';
+  } else if (rolloutReplacesNodes(request)) {
     nodes = snapshot
-      .machinesOf(request.namespace, kind, name)
+      .machinesOf(request.namespace, kind === 'MachineDeployment' ? kind : 'KubeadmControlPlane', name)
       .filter((machine) => machine.nodeName !== '')
       .map((machine) => machine.nodeName);
   }
   return nodes.length === 0 ? undefined : [...new Set(nodes)];
+}
+
+/**
+ * Whether this is a Cluster API rollout (a MachineDeployment's or KubeadmControlPlane's UPDATE), which replaces the
+ * nodes of its Machines: each new Machine joins, then an old one is deleted, its node and disks with it (the
+ * MachineDeployment scales the old MachineSet down, KubeadmControlPlane deletes the outdated Machine). Its upgraded
+ * nodes are then judged as at their removal for the data pinned to them (node-local-volume).
+ */
+function rolloutReplacesNodes(request: AdmissionRequest): boolean {
+  const { group, kind } = request.kind;
+  return (
+    request.operation === 'UPDATE' &&
+    ((group === 'cluster.x-k8s.io' && kind === 'MachineDeployment') || (group === 'controlplane.cluster.x-k8s.io' && kind === 'KubeadmControlPlane'))
+  );
 }
 
 /** Whether every Longhorn node is a Node volume-guard knows, so that a selector matching none of the Nodes spares it. */
@@ -169,7 +181,7 @@ export function upgradeJudgement(
   const resource = guarded.group ? `${guarded.resource}.${guarded.group}` : guarded.resource;
   return {
     action: nodes === undefined ? action : `${action}, upgrading node ${describeNodes(nodes)}`,
-    target: nodes === undefined ? {} : { nodes },
+    target: nodes === undefined ? {} : { nodes, ...(rolloutReplacesNodes(request) ? { replaced: true } : {}) },
     overrides,
     unlimited: tagged,
     listingFirst: true,

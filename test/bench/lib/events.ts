@@ -50,6 +50,8 @@ export const EVENT_MUTATIONS: { readonly [K in ResourceKind]: Mutation<K> } = {
   machine: (m) => ({ ...m, deleteMarked: !m.deleteMarked }),
   machineDrainRule: (r) => ({ ...r, behavior: flip(r.behavior, 'Skip', 'Drain') }),
   clusterApiCluster: (c) => ({ ...c, labels: { ...c.labels, 'bench.volume-guard.io/touched': 'true' } }),
+  machineDeployment: (o) => ({ ...o, annotations: { ...o.annotations, 'volume-guard.io/skip-reason': 'bench' } }),
+  kubeadmControlPlane: (o) => ({ ...o, annotations: { ...o.annotations, 'volume-guard.io/skip-reason': 'bench' } }),
 };
 
 function cpuNow(): number {

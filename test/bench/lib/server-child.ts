@@ -241,6 +241,8 @@ const REMOVAL_ORDER: readonly ResourceKind[] = [
   'machine',
   'machineDrainRule',
   'clusterApiCluster',
+  'machineDeployment',
+  'kubeadmControlPlane',
   'namespace',
   'node',
 ];

@@ -85,6 +85,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   machinesOf: ['machine'],
   machineDrainRulesIn: ['machineDrainRule'],
   clusterApiCluster: ['clusterApiCluster'],
+  machineOwner: (_namespace: string, owner: 'MachineDeployment' | 'KubeadmControlPlane') => [owner === 'MachineDeployment' ? 'machineDeployment' : 'kubeadmControlPlane'],
 };
 
 /** The snapshot, recording into `read` the kinds behind every query made of it. */
@@ -156,7 +157,7 @@ function targetsOf(model: ClusterModel, risky: string, safe: string): { readonly
   if (!dbPod) throw new Error('fixture pod missing');
   const nodes = [{ node: risky }, { node: risky, removed: true }, { node: safe }, { node: risky, leavingWith: { nodes: new Set([safe]), atMost: 1 } }];
   return {
-    upgrade: [{}, { nodes: [risky] }],
+    upgrade: [{}, { nodes: [risky] }, { nodes: [risky], replaced: true }],
     'node-cordon': nodes,
     'node-delete': nodes,
     eviction: [{ node: risky, pod: dbPod }, { node: risky, pod: dbPod, removed: true }],

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createValidators } from '../../../src/admission/index.ts';
-import { NOTICES, PLANS, planChecks, plansMarkdown } from '../../../src/admission/plans.ts';
+import { NOTICES, PLANS, planChecks, planChecksFor, plansMarkdown } from '../../../src/admission/plans.ts';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
 import { buildAuditReport } from '../../../src/audit/report.ts';
@@ -75,7 +75,7 @@ describe('audit and webhook agree (golden scenario)', () => {
     expect(decision.allowed).toBe(false);
     expect(sorted(upgrade.map((finding) => finding.check))).toEqual(sorted(decision.checks ?? []));
     // The rest of the cluster audit is per node, of the node plan's checks the upgrade does not run cluster-wide.
-    const perNode = planChecks(PLANS['node-cordon']).filter((check) => !planChecks(PLANS.upgrade).includes(check));
+    const perNode = planChecks(PLANS['node-cordon']).filter((check) => !planChecksFor(PLANS.upgrade, {}).includes(check));
     for (const finding of report.findings.filter((entry) => entry.operation !== 'upgrade')) expect(perNode).toContain(finding.check);
   });
 

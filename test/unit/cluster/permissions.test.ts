@@ -6,7 +6,7 @@ import { clusterRoleRules, MODEL_PERMISSIONS } from '../../../src/cluster/permis
 import { RESOURCE_KINDS } from '../../../src/cluster/records.ts';
 
 describe('MODEL_PERMISSIONS', () => {
-  it('is list and watch on exactly the fifteen watched resources, and never Secrets', () => {
+  it('is list and watch on exactly the seventeen watched resources, and never Secrets', () => {
     expect(MODEL_PERMISSIONS.map((rule) => `${rule.apiGroup}/${rule.resource}`).sort()).toEqual(
       [
         '/namespaces',
@@ -18,6 +18,8 @@ describe('MODEL_PERMISSIONS', () => {
         'cluster.x-k8s.io/machines',
         'cluster.x-k8s.io/machinedrainrules',
         'cluster.x-k8s.io/clusters',
+        'cluster.x-k8s.io/machinedeployments',
+        'controlplane.cluster.x-k8s.io/kubeadmcontrolplanes',
         'harvesterhci.io/upgrades',
         'management.harvesterhci.io/upgradeplans',
         'longhorn.io/nodes',
@@ -54,7 +56,8 @@ describe('MODEL_PERMISSIONS', () => {
       { apiGroups: ['management.harvesterhci.io'], resources: ['upgradeplans'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['namespaces', 'nodes', 'persistentvolumeclaims', 'persistentvolumes', 'pods'], verbs: ['list', 'watch'] },
       { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['list', 'watch'] },
-      { apiGroups: ['cluster.x-k8s.io'], resources: ['clusters', 'machinedrainrules', 'machines'], verbs: ['list', 'watch'] },
+      { apiGroups: ['cluster.x-k8s.io'], resources: ['clusters', 'machinedeployments', 'machinedrainrules', 'machines'], verbs: ['list', 'watch'] },
+      { apiGroups: ['controlplane.cluster.x-k8s.io'], resources: ['kubeadmcontrolplanes'], verbs: ['list', 'watch'] },
     ]);
   });
 });
