@@ -1,7 +1,7 @@
-// Through the real API server and kubectl: which replicas count as copies when a node is cordoned. A Ready node that
-// is merely cordoned still serves its replicas, so the cordon of the node holding a volume's other copy passes. A node
-// tainted ToBeDeletedByClusterAutoscaler is being removed by the cluster autoscaler, its disks with it: its replica is
-// no copy to count on, and the cordon of the node holding the volume's other copy is refused, saying why.
+// Through the real API server and kubectl: which replicas count as copies when a node is cordoned. A copy on another
+// cordoned node does not (Longhorn's PodDisruptionBudgets protect only copies on schedulable nodes, and `kubectl drain
+// a b` cordons both first), nor does one on a node tainted ToBeDeletedByClusterAutoscaler (the cluster autoscaler
+// removes it, its disks with it): the cordon of the node holding the volume's other copy is refused, saying why.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import { apply, createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, isUnschedulable, LONGHORN_NS } from '../harness/scenario.ts';
@@ -10,11 +10,12 @@ const KEEP = 'lc-keep'; // holds a copy of lc-vol-a; the other copy is on LEAVIN
 const LEAVING = 'lc-leaving'; // tainted ToBeDeletedByClusterAutoscaler
 const OTHER = 'lc-other'; // holds a copy of lc-vol-b; the other copy is on CORDONED
 const CORDONED = 'lc-cordoned'; // cordoned, Ready
-const NODES = [KEEP, LEAVING, OTHER, CORDONED];
+const PAIR = ['lc-pair-1', 'lc-pair-2']; // hold the two copies of lc-vol-c, both schedulable
+const NODES = [KEEP, LEAVING, OTHER, CORDONED, ...PAIR];
 
 const denied = (stderr: string) => stderr.includes('admission webhook "node-cordon.volume-guard.io" denied the request');
 
-describe('copies on a cordoned node count; copies on a node an autoscaler removes do not', () => {
+describe('copies on another cordoned node, or on a node an autoscaler removes, do not count', () => {
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
     const node = (name: string, spec: Record<string, unknown>) => ({
@@ -28,10 +29,12 @@ describe('copies on a cordoned node count; copies on a node an autoscaler remove
       node(LEAVING, { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1733130000', effect: 'NoSchedule' }] }),
       node(OTHER, {}),
       node(CORDONED, { unschedulable: true }),
+      ...PAIR.map((name) => node(name, {})),
     );
     for (const name of NODES) await createLonghornNode(name);
     await createLonghornVolume({ name: 'lc-vol-a', replicas: [{ node: KEEP }, { node: LEAVING }] });
     await createLonghornVolume({ name: 'lc-vol-b', replicas: [{ node: OTHER }, { node: CORDONED }] });
+    await createLonghornVolume({ name: 'lc-vol-c', replicas: [{ node: PAIR[0]! }, { node: PAIR[1]! }] });
     // The model has seen the scenario once the cordon of KEEP is refused.
     await eventually(() => kubectl(['cordon', KEEP, '--dry-run=server']), (r) => denied(r.stderr), 60_000);
   }, 120_000);
@@ -41,7 +44,8 @@ describe('copies on a cordoned node count; copies on a node an autoscaler remove
     await deleteObjects(
       ['replicas.longhorn.io', '-l', 'longhornvolume=lc-vol-a', '-n', LONGHORN_NS],
       ['replicas.longhorn.io', '-l', 'longhornvolume=lc-vol-b', '-n', LONGHORN_NS],
-      ['volumes.longhorn.io', 'lc-vol-a', 'lc-vol-b', '-n', LONGHORN_NS],
+      ['replicas.longhorn.io', '-l', 'longhornvolume=lc-vol-c', '-n', LONGHORN_NS],
+      ['volumes.longhorn.io', 'lc-vol-a', 'lc-vol-b', 'lc-vol-c', '-n', LONGHORN_NS],
       ['nodes.longhorn.io', ...NODES, '-n', LONGHORN_NS],
       ['node', ...NODES],
     );
@@ -56,9 +60,24 @@ describe('copies on a cordoned node count; copies on a node an autoscaler remove
     expect(await isUnschedulable(KEEP)).toBe(false);
   });
 
-  it("kubectl cordon of the node whose volume's other copy is on a cordoned, Ready node passes", async () => {
-    const cordoned = await kubectl(['cordon', OTHER]);
+  it("kubectl cordon of the node whose volume's other copy is on a cordoned node is refused; uncordoned, it passes", async () => {
+    const refused = await kubectl(['cordon', OTHER]);
+    expect(denied(refused.stderr)).toBe(true);
+    expect(refused.stderr).toContain('[last-replica-on-node]');
+    expect(refused.stderr).toContain('lc-vol-b');
+    expect(refused.stderr).toContain(`on node ${CORDONED}, which is cordoned`);
+    expect(await isUnschedulable(OTHER)).toBe(false);
+    await kubectl(['uncordon', CORDONED]);
+    const cordoned = await eventually(() => kubectl(['cordon', OTHER, '--dry-run=server']), (r) => r.code === 0, 30_000);
     expect(cordoned.stderr).not.toContain('denied');
-    expect(await isUnschedulable(OTHER)).toBe(true);
+  });
+
+  it('kubectl cordon of both nodes holding the copies in one command: the first passes, the second is refused', async () => {
+    const both = await kubectl(['cordon', ...PAIR]);
+    expect(denied(both.stderr)).toBe(true);
+    expect(both.stderr).toContain('lc-vol-c');
+    expect(both.stderr).toContain(`on node ${PAIR[0]}, which is cordoned`);
+    expect(await isUnschedulable(PAIR[0]!)).toBe(true);
+    expect(await isUnschedulable(PAIR[1]!)).toBe(false);
   });
 });

@@ -358,5 +358,34 @@ describe('everything that empties a node is judged', () => {
       const scaled = await eventually(() => kubectl(['scale', 'kcp', 'nops-cp2', '-n', NS, '--replicas=1']), (r) => r.code === 0);
       expect(scaled.code, scaled.stderr).toBe(0);
     });
+
+    it("carries a KubeadmControlPlane's own skip, accepted for its rollout, to the DELETE of its outdated Machine", async () => {
+      await apply(
+        {
+          apiVersion: 'cluster.x-k8s.io/v1beta2',
+          kind: 'Machine',
+          metadata: { name: 'nops-cp3-old', namespace: NS, labels: { 'cluster.x-k8s.io/control-plane-name': 'nops-cp3' } },
+          spec: { clusterName: 'c1' },
+        },
+        {
+          apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2',
+          kind: 'KubeadmControlPlane',
+          metadata: { name: 'nops-cp3', namespace: NS },
+          spec: { version: 'v1.30.1', replicas: 1, kubeadmConfigSpec: {}, machineTemplate: { infrastructureRef: { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: 'cp-a' } } },
+        },
+      );
+      await patchStatus('machines.cluster.x-k8s.io', 'nops-cp3-old', { nodeRef: { name: DATA } }, NS);
+      // KCP deletes the outdated Machine itself once its replacement is up: without the skip, refused for DATA's data.
+      const refused = await eventually(() => kubectl(['delete', 'machines.cluster.x-k8s.io', 'nops-cp3-old', '-n', NS, '--dry-run=server']), (r) => r.code !== 0);
+      expect(denied(refused.stderr, 'machine')).toBe(true);
+      expect(refused.stderr).toContain('nops-data-pv');
+      await must(
+        kubectl(['annotate', 'kcp', 'nops-cp3', '-n', NS, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=data moved off', 'volume-guard.io/skip-by=admin']),
+        'skip on the KubeadmControlPlane',
+      );
+      const carried = await eventually(() => kubectl(['delete', 'machines.cluster.x-k8s.io', 'nops-cp3-old', '-n', NS, '--dry-run=server']), (r) => r.code === 0, 30_000);
+      expect(carried.code, carried.stderr).toBe(0);
+      expect(carried.stderr).toContain(`KubeadmControlPlane ${NS}/nops-cp3`);
+    });
   });
 });
