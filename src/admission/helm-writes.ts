@@ -95,12 +95,14 @@ export function isHelmManaged(annotations: StringMap, namespace?: string): boole
 }
 
 /**
- * Annotated for a release of `namespace` by Helm itself: a Helm-named field manager owns the release annotation in
- * the stored object's managedFields. The annotation alone is no proof: anyone who may edit the object can write it
- * (no override guard polices it), and the namespace's skip for its Helm releases must not reach such an object.
+ * Annotated for a release of `namespace` by Helm, or by hand for Helm to adopt: a Helm-named or kubectl field manager
+ * owns the release annotation in the stored object's managedFields (Helm's documented adoption is `kubectl annotate`
+ * then `helm upgrade`, whose patch leaves equal annotations to their writer). The annotation alone is no proof: a
+ * GitOps controller's apply (argocd-controller, kustomize-controller, which cannot name another manager) would extend
+ * the namespace's skip for its Helm releases to what it prunes.
  */
 export function isAnnotatedByHelm(object: unknown, annotations: StringMap, namespace?: string): boolean {
-  return isHelmManaged(annotations, namespace) && releaseAnnotationOwnedBy(object, (owner) => HELM_FIELD_MANAGER.test(owner));
+  return isHelmManaged(annotations, namespace) && releaseAnnotationOwnedBy(object, (owner) => HELM_FIELD_MANAGER.test(owner) || KUBECTL_FIELD_MANAGER.test(owner));
 }
 
 /** Helm's own write of an object it manages: judged at the release record, not here (see the file's comment). */

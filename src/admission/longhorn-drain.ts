@@ -32,7 +32,7 @@ import { countCopies, isHealthyReplica } from '../checks/longhorn-health.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import type { CheckId, Finding } from '../checks/types.ts';
-import { isCordoned, type HarvesterUpgradeRecord, type LonghornVolumeRecord } from '../cluster/records.ts';
+import type { HarvesterUpgradeRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { fewNamed, plural, wrap } from './messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, HARVESTER_UPGRADE_KINDS, SKIP_KEY, skipFrom, type OverrideSource } from './overrides.ts';
@@ -219,8 +219,8 @@ function longhornSeesAnotherCopy(snapshot: ClusterSnapshot, node: string, volume
   if (snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value === 'block-for-eviction') return false;
   for (const replica of snapshot.replicasOfVolume(volumeName)) {
     if (replica.nodeID === '' || replica.nodeID === node || replica.healthyAt === '' || replica.failedAt !== '') continue;
-    const other = snapshot.node(replica.nodeID);
-    if (other !== undefined && isCordoned(other)) continue;
+    // Cordoned, or its cordon just admitted (`kubectl drain a b`): Longhorn counts no copy there.
+    if (snapshot.nodeCordoned(replica.nodeID)) continue;
     if (snapshot.nodeIsUp(replica.nodeID)) return true;
   }
   return false;

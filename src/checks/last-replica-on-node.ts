@@ -11,7 +11,6 @@ import {
   copyNodes,
   countCopies,
   isHealthyReplica,
-  isSingleReplicaVolume,
   isVolumeBeingDeleted,
   singleCopyNodes,
   soleCopyNode,
@@ -212,8 +211,6 @@ export function collectLastReplicaOnNode(
     return withNodes.length <= leavingWith.atMost;
   };
   const takenWithNode = nodesTakenBy({ node: target.node });
-  // Whether the volume is one the single-replica check reports, as the model's set holds it (every node as it is now).
-  const upNow: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
   /** False once the rest is known from the model's count: stop walking. */
   const consider = (volumeName: string): boolean => {
     if (seen.has(volumeName)) return true;
@@ -233,7 +230,9 @@ export function collectLastReplicaOnNode(
     // A pod's scratch volume whose pod the node takes along is deleted with it: no drain can keep it.
     if ((replica === undefined && stranded === undefined) || isScratchVolumeTaken(snapshot, volume, takenWithNode) || collector.countIfFull()) return true;
     const tags: string[] = [attachmentTag(volume)];
-    if (isSingleReplicaVolume(volume, snapshot.replicasOfVolume(volume.name), upNow)) tags.push(SINGLE_REPLICA_VOLUME_TAG);
+    // Set to a single replica by design: not one left with a single copy by nodes gone meanwhile (an earlier step of
+    // the same rollout), which no rollout's judgement reported.
+    if (volume.numberOfReplicas === 1) tags.push(SINGLE_REPLICA_VOLUME_TAG);
     if (!collector.admit(tags)) return true;
     collector.add(replica !== undefined ? buildFinding(snapshot, volume, replica, target.node, tags, leavingWith) : buildStrandedFinding(snapshot, volume, stranded!, target.node, tags));
     return true;

@@ -390,9 +390,10 @@ export function attachmentTag(volume: LonghornVolumeRecord): 'attached' | 'detac
 }
 
 /**
- * The tag of a last-replica-on-node finding whose volume is itself a single-replica volume (isSingleReplicaVolume:
- * one the single-replica check reports), not one whose other copies sit on nodes going at the same time: what a
- * Cluster API rollout's skip of single-replica, carried to the removal of its nodes, also waives there.
+ * The tag of a last-replica-on-node finding whose volume is set to a single replica (`numberOfReplicas: 1`): what a
+ * Cluster API rollout's skip of single-replica, carried to the removal of its nodes, also waives there. Not a volume
+ * left with one copy by nodes gone meanwhile (an earlier step of the same rollout) or going at the same time, which
+ * the rollout's judgement did not report.
  */
 export const SINGLE_REPLICA_VOLUME_TAG = 'single-replica-volume';
 

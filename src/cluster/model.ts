@@ -547,6 +547,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
           this.#track({ removal, key });
           return;
         }
+        case 'owner':
+          if (removal.uid !== '') this.#track({ removal, key });
+          return;
       }
     }
     this.#evaluatePending();
@@ -588,7 +591,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   /** An entry forgotten unseen: the model answers from the informers' records again. */
   #release(entry: PendingEntry): void {
     const removal = entry.removal;
-    if (removal.kind === 'statefulSet') return;
+    if (removal.kind === 'statefulSet' || removal.kind === 'owner') return;
     if (removal.kind !== 'longhornReplica') {
       this.#dropPendingNode(removal.kind === 'node' ? removal.name : removal.node, entry.key);
       return;
@@ -600,7 +603,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   /** The informers show the removal: the entry ends, what they show stays. */
   #seen(key: string): void {
     const entry = this.#pending.delete(key);
-    if (entry === undefined || entry.removal.kind === 'longhornReplica' || entry.removal.kind === 'statefulSet') return;
+    if (entry === undefined || entry.removal.kind === 'longhornReplica' || entry.removal.kind === 'statefulSet' || entry.removal.kind === 'owner') return;
     this.#dropPendingNode(entry.removal.kind === 'node' ? entry.removal.name : entry.removal.node, key);
   }
 
@@ -1159,8 +1162,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   }
 
   deletionAdmitted(uid: string): boolean {
-    // One lookup, none while nothing is pending.
-    return this.#pending.size > 0 && uid !== '' && this.#pending.get(statefulSetKey(uid)) !== undefined;
+    // Two lookups, none while nothing is pending.
+    if (this.#pending.size === 0 || uid === '') return false;
+    return this.#pending.get(statefulSetKey(uid)) !== undefined || this.#pending.get(removalKey({ kind: 'owner', uid })) !== undefined;
   }
 
   machineRemovalAdmitted(namespace: string, name: string): boolean {

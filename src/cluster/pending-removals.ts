@@ -20,7 +20,13 @@ export type AdmittedRemoval =
    * A StatefulSet DELETE: it no longer keeps the PVCs it co-owns (the garbage collector deletes a dependent once no
    * owner stays). Known by its uid, which ownerReferences name.
    */
-  | { readonly kind: 'statefulSet'; readonly namespace: string; readonly name: string; readonly uid: string };
+  | { readonly kind: 'statefulSet'; readonly namespace: string; readonly name: string; readonly uid: string }
+  /**
+   * The DELETE of another object that claims name as owner (the owner-delete webhook: a GitOps prune of an operator's
+   * resource): the garbage collector deletes those claims next, as itself. Known by its uid; no informer shows it go,
+   * so only its time ends it.
+   */
+  | { readonly kind: 'owner'; readonly uid: string };
 
 /** Where admitted removals are recorded: the model, behind the admission server. */
 export interface RemovalRecorder {
@@ -62,6 +68,8 @@ export function removalKey(removal: AdmittedRemoval): string {
       return `machine/${removal.namespace}/${removal.name}`;
     case 'statefulSet':
       return `statefulSet/${removal.uid}`;
+    case 'owner':
+      return `owner/${removal.uid}`;
   }
 }
 

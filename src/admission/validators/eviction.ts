@@ -15,7 +15,7 @@ import { comesBackToItsNode, hasInlineData, isFinishedPod, nodeLocalOptionsOf } 
 import { dataNamespaces } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
 import { selectorMatches } from '../../cluster/node-affinity.ts';
-import { isCordoned, type HarvesterUpgradeRecord, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
+import { type HarvesterUpgradeRecord, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
 import { describeUser, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -203,7 +203,8 @@ function adjustRemoval(
     !nodeWide || dataNamespaces(finding).every((namespace) => namespace === removal.namespace);
   // Issue 12.9: Longhorn's node-drain-policy moving the last copies itself (evictions only).
   const nodeRecord = context.snapshot.node(node);
-  const drainOptions = { cordoned: nodeRecord !== undefined && isCordoned(nodeRecord), nameable };
+  // Cordoned, or its cordon just admitted (kubectl drain evicts right after cordoning).
+  const drainOptions = { cordoned: context.snapshot.nodeCordoned(node), nameable };
   // A Harvester upgrade's in-place reboot keeps the PVs pinned to the node.
   // Said for the evicted pod's own PVs only: the cordon said it for the node, and a drain evicts every pod.
   const usedByPod = (finding: Finding): boolean =>

@@ -107,6 +107,17 @@ const ROLLOUT_OWNERS = [
   { group: CONTROL_PLANE_GROUP, kind: 'KubeadmControlPlane', label: (machine: MachineRecord) => machine.controlPlane },
   { group: GROUP, kind: 'MachineDeployment', label: (machine: MachineRecord) => machine.machineDeployment },
 ] as const;
+type RolloutOwnerKind = (typeof ROLLOUT_OWNERS)[number]['kind'];
+
+/**
+ * Whose rollout deletes a Machine by its own DELETE: KubeadmControlPlane's (scaleDownControlPlane). A
+ * MachineDeployment's rollout scales its old MachineSet down, where its skip is carried (to the Machines that
+ * scale-down names, whose DELETEs follow as admitted); a DELETE of one of its Machines by anyone else (a person, a
+ * MachineHealthCheck remediation) is no step of the rollout the admin accepted.
+ */
+const DELETING_OWNERS: readonly RolloutOwnerKind[] = ['KubeadmControlPlane'];
+/** Whose Machines a MachineSet scale-down removes as a rollout's step: the MachineDeployment's. */
+const SCALING_OWNERS: readonly RolloutOwnerKind[] = ['MachineDeployment'];
 
 /**
  * The stored `volume-guard.io/skip` of the KubeadmControlPlane (the Machine's `cluster.x-k8s.io/control-plane-name`)
@@ -115,12 +126,13 @@ const ROLLOUT_OWNERS = [
  * DELETE, and refusing those for what was accepted would stall it half way. Only for a kind whose writes volume-guard
  * polices (`upgrades.kinds`), read from the model with its recorded `skip-by` and `skip-until` like any stored
  * override, and audited as carried from the owner. It skips the checks it names, and with `single-replica` also
- * last-replica-on-node for the same volumes (SINGLE_REPLICA_VOLUME_TAG: a single-replica volume's copy on this node),
+ * last-replica-on-node for volumes set to one replica (SINGLE_REPLICA_VOLUME_TAG),
  * not for a volume that has other copies on nodes going at the same time, which the rollout's judgement did not
  * report.
  */
-export function rolloutOwnerSkip(context: ValidationContext, machine: MachineRecord): OverrideSource | undefined {
+export function rolloutOwnerSkip(context: ValidationContext, machine: MachineRecord, owners: readonly RolloutOwnerKind[]): OverrideSource | undefined {
   for (const owner of ROLLOUT_OWNERS) {
+    if (!owners.includes(owner.kind)) continue;
     const label = owner.label(machine);
     if (label === '') continue;
     if (!context.config.upgrades.kinds.some((kind) => kind.group === owner.group && kind.kind === owner.kind)) return undefined;
@@ -249,7 +261,7 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
     action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
     plan: 'machine-delete',
     ...(drainCutShort ? { drainCutShort } : {}),
-    overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => (record ? rolloutOwnerSkip(context, record) : undefined) },
+    overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => (record ? rolloutOwnerSkip(context, record, DELETING_OWNERS) : undefined) },
     overrideHint: annotateHint('node', node),
     again: `delete Machine ${request.namespace}/${name} again`,
   });
@@ -278,7 +290,7 @@ function judgeDrainCut(request: AdmissionRequest, context: ValidationContext): D
     action: `drain cut short of Machine ${request.namespace}/${name} (node ${node}), being deleted: ${how}`,
     plan: 'machine-delete',
     ...(drainCutShort ? { drainCutShort } : {}),
-    overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => rolloutOwnerSkip(context, before) },
+    overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => rolloutOwnerSkip(context, before, DELETING_OWNERS) },
     overrideHint: annotateHint('node', node),
   });
 }
@@ -370,7 +382,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       overrides: {
         object: () => ownSkip,
         node: () => nodeSkip(context, machine.nodeName),
-        'machine-owner': () => (owner === 'MachineSet' ? rolloutOwnerSkip(context, machine) : undefined),
+        'machine-owner': () => (owner === 'MachineSet' ? rolloutOwnerSkip(context, machine, SCALING_OWNERS) : undefined),
       },
       overrideHint: markHint(machine, instead),
       warnings,

@@ -86,6 +86,9 @@ export function ownerDeleteValidator(config: Config): Validator {
       const claimNamespaces = new Set(owned.map((claim) => claim.namespace));
       const marking =
         claimNamespaces.size === 1 ? `kubectl annotate pvc <pvcs> -n ${[...claimNamespaces][0]!}` : 'kubectl annotate pvc <pvc> -n <its namespace>';
+      // Allowed, the garbage collector's DELETEs of these claims follow as itself: judged here (pvc-delete.ts
+      // ownersWereJudged), not again under pvcDelete.others.
+      context.removing({ kind: 'owner', uid });
       return judgeByPlan(context, plan, {
         action:
           `deletion of ${kind} ${namespace === '' ? '' : `${namespace}/`}${name}${deleting ? ' (being deleted with --cascade=orphan)' : ''} ` +

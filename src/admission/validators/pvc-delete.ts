@@ -294,9 +294,10 @@ function isGarbageCollector(username: string): boolean {
 }
 
 /**
- * Whether the claim has owners whose removal volume-guard judges: a Pod (core), or a StatefulSet (apps) whose DELETE
- * it admitted, that is gone, or that it sees being deleted under the reference's uid; not one whose name a live
- * StatefulSet of another uid holds (a stale reference: nothing of it was judged).
+ * Whether the claim has owners whose removal volume-guard judges: a Pod (core), an owner whose DELETE it admitted in
+ * the last PENDING_REMOVAL_TTL_MS (a StatefulSet's; another kind's through owner-delete), or a StatefulSet (apps) that
+ * is gone or that it sees being deleted under the reference's uid; not one whose name a live StatefulSet of another
+ * uid holds (a stale reference: nothing of it was judged).
  */
 function ownersWereJudged(object: unknown, snapshot: ClusterSnapshot, namespace: string): boolean {
   const owners = field(object, 'metadata', 'ownerReferences');
@@ -305,10 +306,10 @@ function ownersWereJudged(object: unknown, snapshot: ClusterSnapshot, namespace:
     const kind = stringField(owner, 'kind');
     const group = stringField(owner, 'apiVersion').split('/').slice(0, -1).join('/');
     if (kind === 'Pod' && group === '') return true;
-    if (kind !== 'StatefulSet' || group !== 'apps') return false;
     const uid = stringField(owner, 'uid');
-    if (uid === '') return false;
-    if (snapshot.deletionAdmitted(uid)) return true;
+    // A DELETE volume-guard admitted a moment ago (a StatefulSet's, or another owner's through owner-delete).
+    if (uid !== '' && snapshot.deletionAdmitted(uid)) return true;
+    if (kind !== 'StatefulSet' || group !== 'apps' || uid === '') return false;
     // Gone (a background DELETE removes it at once, and the admitted record ends when the informer sees it go; the
     // other replica never had it), or being deleted. A live StatefulSet of that name under another uid means the
     // reference is stale: a manifest exported with its claims and re-applied, whose claims the garbage collector

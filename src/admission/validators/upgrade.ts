@@ -109,11 +109,18 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
  */
 function rolloutReplacesNodes(request: AdmissionRequest): boolean {
   const { group, kind } = request.kind;
-  return (
-    request.operation === 'UPDATE' &&
-    ((group === 'cluster.x-k8s.io' && kind === 'MachineDeployment') || (group === 'controlplane.cluster.x-k8s.io' && kind === 'KubeadmControlPlane'))
-  );
+  if (request.operation !== 'UPDATE') return false;
+  if (!((group === 'cluster.x-k8s.io' && kind === 'MachineDeployment') || (group === 'controlplane.cluster.x-k8s.io' && kind === 'KubeadmControlPlane'))) return false;
+  const table = upgradeKindTable(group, kind);
+  if (table === undefined) return true;
+  // A certificate window alone (KCP's rolloutBefore.certificatesExpiryDays) replaces only the Machines whose
+  // certificates expire within it, which volume-guard cannot see: not judged as removing every node's disks.
+  const changed = changedRolloutFields(table, request.object, request.oldObject, request.requestVersion);
+  return !changed.every((rollout) => CERTIFICATE_WINDOW_PATHS.includes(rollout.path.join('.')));
 }
+
+/** KubeadmControlPlane's certificate expiry window (v1beta1, v1beta2). */
+const CERTIFICATE_WINDOW_PATHS: readonly string[] = ['spec.rolloutBefore', 'spec.rollout.before'];
 
 /** Whether every Longhorn node is a Node volume-guard knows, so that a selector matching none of the Nodes spares it. */
 function everyLonghornNodeKnown(snapshot: ClusterSnapshot): boolean {

@@ -64,6 +64,16 @@ describe('copies on a node already cordoned', () => {
     expect(nodeCordonValidator(config).handle(cordonRequest('node-2'), context(model)).allowed).toBe(false);
   });
 
+  it('under a policy that evicts the last copy, the cordon passes whether the other cordon is shown or just admitted', () => {
+    const shown = cluster('block-for-eviction-if-contains-last-replica');
+    expect(nodeCordonValidator(config).handle(cordonRequest('node-2'), context(shown)).allowed).toBe(true);
+    const admitted = cluster('block-for-eviction-if-contains-last-replica', false);
+    admitted.allowCordon('node-1');
+    const decision = nodeCordonValidator(config).handle(cordonRequest('node-2'), context(admitted));
+    expect(message(decision)).toBe('');
+    expect(decision.allowed).toBe(true);
+  });
+
   it('under a policy that moves the last copy before the drain goes on, the drain is warned, not refused', () => {
     const model = cluster('block-for-eviction-if-contains-last-replica');
     model.upsert('node', node({ name: 'node-2', unschedulable: true }));

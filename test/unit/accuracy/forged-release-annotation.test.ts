@@ -1,6 +1,6 @@
 // A namespace's volume-guard.io/skip reaches the DELETEs of its Helm releases' PVCs and StatefulSets only: whether an
-// object is a release's is read from who wrote its meta.helm.sh/release-name annotation (managedFields), not from the
-// annotation alone, which anyone who may edit the object writes and no override guard polices.
+// object is a release's is read from who wrote its meta.helm.sh/release-name annotation (managedFields: Helm, or kubectl
+// for Helm's adoption), not from the annotation alone, which a GitOps controller's apply may carry.
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
 import { pvcDeleteValidator } from '../../../src/admission/validators/pvc-delete.ts';
@@ -49,8 +49,9 @@ describe("the namespace's Helm skip at a PVC DELETE", () => {
       expect(decision.allowed).toBe(false);
       expect(decision.warnings?.join(' ') ?? '').not.toContain('overridden by namespace shop');
     }
-    // Written by Helm (or Flux's helm-controller), the skip counts.
-    for (const manager of ['helm', 'helm-controller']) {
+    // Written by Helm (or Flux's helm-controller), or by hand for Helm to adopt (kubectl annotate, then helm upgrade,
+    // which leaves the equal annotations to their writer), the skip counts.
+    for (const manager of ['helm', 'helm-controller', 'kubectl-annotate', 'kubectl-client-side-apply']) {
       const decision = decide(releaseAnnotationManagedFields(RELEASE, manager));
       expect(decision.allowed, manager).toBe(true);
       expect(decision.warnings?.join(' ') ?? '').toContain('overridden by namespace shop (Helm release whatever)');

@@ -132,7 +132,7 @@ describe("a MachineDeployment's or KubeadmControlPlane's skip carried to the ste
     expect(carried.auditAnnotations?.['override-reason']).toBe('rollout, INC-7');
   });
 
-  it("the Machine DELETEs of a KubeadmControlPlane's rollout and of a MachineDeployment's Machines carry the owner's skip", () => {
+  it("the Machine DELETEs of a KubeadmControlPlane's rollout carry its skip; a MachineDeployment's Machines' DELETEs do not", () => {
     const skip = { 'volume-guard.io/skip': 'single-replica', ...SKIP_BY };
     const cpMachine = machineDelete('cp-1', 'h4', { 'cluster.x-k8s.io/control-plane-name': 'cp' });
     expect(machines.handle(cpMachine, context(cluster())).allowed).toBe(false);
@@ -142,9 +142,25 @@ describe("a MachineDeployment's or KubeadmControlPlane's skip carried to the ste
     // Another owner's skip does not reach it.
     expect(machines.handle(cpMachine, context(cluster({ mdAnnotations: skip }))).allowed).toBe(false);
 
+    // A MachineDeployment's rollout removes Machines by scaling its old MachineSet down (carried there, above); a
+    // DELETE of one of its Machines by anyone else (a person, a MachineHealthCheck remediation) is no rollout step.
     const mdMachine = machineDelete('m-old-1', 'h1', { 'cluster.x-k8s.io/set-name': 'md-a-old', 'cluster.x-k8s.io/deployment-name': 'md-a' });
     expect(machines.handle(mdMachine, context(cluster())).allowed).toBe(false);
-    expect(machines.handle(mdMachine, context(cluster({ mdAnnotations: skip }))).allowed).toBe(true);
+    expect(machines.handle(mdMachine, context(cluster({ mdAnnotations: skip }))).allowed).toBe(false);
+  });
+
+  it('a volume left with one copy by an earlier step of the rollout is not waived by its single-replica skip', () => {
+    const skip = { 'volume-guard.io/skip': 'single-replica', ...SKIP_BY };
+    const model = cluster({ cpAnnotations: skip });
+    // vol-2 (numberOfReplicas 2) had copies on h3 and h4; h3's node went down with an earlier Machine of the rollout.
+    const { volume, replicas } = volumeWithReplicas('vol-2', ['h3', 'h4'], { state: 'attached' });
+    model.upsert('longhornVolume', volume);
+    for (const replica of replicas) model.upsert('longhornReplica', replica);
+    model.upsert('node', node({ name: 'h3', ready: 'False', readySince: Date.now() - 3_600_000 }));
+    const decision = machines.handle(machineDelete('cp-1', 'h4', { 'cluster.x-k8s.io/control-plane-name': 'cp' }), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.deniedChecks).toEqual(['last-replica-on-node']);
+    expect(message(decision)).toContain('vol-2');
   });
 
   it('single-replica does not take the last copy of a volume whose other copies go with the same scale-down', () => {
@@ -194,7 +210,7 @@ describe("a Cluster API rollout judges the node-local PVs of the nodes it replac
     return model;
   }
 
-  it('refuses the MachineDeployment update up front, and its skip of node-local-volume passes it and its Machine DELETE', () => {
+  it("refuses the MachineDeployment update up front, and its skip of node-local-volume passes it and its old MachineSet's scale-down", () => {
     const upgrades = upgradeValidator(defaultConfig());
     const refused = upgrades.handle(mdUpdate(), context(withLocalPV()));
     expect(refused.allowed).toBe(false);
@@ -206,9 +222,8 @@ describe("a Cluster API rollout judges the node-local PVs of the nodes it replac
     const model = withLocalPV();
     model.upsert('machineDeployment', machineOwner({ namespace: 'capi', name: 'md-a', annotations: skip }));
     expect(upgrades.handle(mdUpdate(skip), context(model)).allowed).toBe(true);
-    const remove = machineDelete('m-old-1', 'h1', { 'cluster.x-k8s.io/set-name': 'md-a-old', 'cluster.x-k8s.io/deployment-name': 'md-a' });
-    expect(machineValidator(defaultConfig()).handle(remove, context(withLocalPV())).allowed).toBe(false);
-    expect(machineValidator(defaultConfig()).handle(remove, context(model)).allowed).toBe(true);
+    expect(machineValidator(defaultConfig()).handle(machineSetScaleDown(1, 0), context(withLocalPV())).allowed).toBe(false);
+    expect(machineValidator(defaultConfig()).handle(machineSetScaleDown(1, 0), context(model)).allowed).toBe(true);
   });
 
   it('only on the nodes of its Machines, and never for an upgrade that reboots nodes in place', () => {

@@ -16,7 +16,8 @@ describe('last-replica-on-node (cordon of w1)', () => {
   // Every case here has a single copy left: a single-replica volume as well (tag single-replica-volume).
   it.each<[string, LonghornVolumeRecord, LonghornReplicaRecord[], string[] | undefined]>([
     ['3 healthy replicas', volume({ name: 'v' }), [on('w1'), on('w2'), on('w3')], undefined],
-    ['only healthy replica on w1', volume({ name: 'v' }), [on('w1'), failedOn('w2')], ['attached', 'single-replica-volume']],
+    // Tagged single-replica-volume only when set to one replica: a volume left with one copy is no such volume.
+    ['only healthy replica on w1', volume({ name: 'v' }), [on('w1'), failedOn('w2')], ['attached']],
     ['only healthy replica elsewhere', volume({ name: 'v' }), [failedOn('w1'), on('w2')], undefined],
     ['numberOfReplicas 1 on w1', volume({ name: 'v', numberOfReplicas: 1 }), [on('w1')], ['attached', 'single-replica-volume']],
     [
@@ -29,11 +30,11 @@ describe('last-replica-on-node (cordon of w1)', () => {
       'other healthy replica being deleted',
       volume({ name: 'v' }),
       [on('w1'), on('w2', { deleting: true })],
-      ['attached', 'single-replica-volume'],
+      ['attached'],
     ],
-    ['other replica still rebuilding', volume({ name: 'v' }), [on('w1'), on('w2', { healthyAt: '' })], ['attached', 'single-replica-volume']],
+    ['other replica still rebuilding', volume({ name: 'v' }), [on('w1'), on('w2', { healthyAt: '' })], ['attached']],
     // spec.active false: a live migration's or engine upgrade's twin; Longhorn counts only active healthy replicas.
-    ['other healthy replica inactive (spec.active false)', volume({ name: 'v' }), [on('w1'), on('w2', { inactive: true })], ['attached', 'single-replica-volume']],
+    ['other healthy replica inactive (spec.active false)', volume({ name: 'v' }), [on('w1'), on('w2', { inactive: true })], ['attached']],
     ['its inactive twin beside it on w1, a copy on w2', volume({ name: 'v' }), [on('w1'), on('w1', { name: 'v-w1-twin', inactive: true }), on('w2')], undefined],
     ['no healthy replica at all', volume({ name: 'v' }), [failedOn('w1')], undefined],
     ['volume being deleted', volume({ name: 'v', deleting: true }), [on('w1')], undefined],
