@@ -483,7 +483,18 @@ export interface DeletedWithTarget {
    * deletes it (a prune): its findings are tagged `by-automation`, so the fix says how such a tool keeps the PVCs (it
    * takes no kubectl flag).
    */
-  readonly owner?: { readonly kind: string; readonly name: string; readonly uid: string; readonly policyDeletes?: boolean; readonly byAutomation?: boolean };
+  readonly owner?: {
+    readonly kind: string;
+    readonly name: string;
+    readonly uid: string;
+    readonly policyDeletes?: boolean;
+    readonly byAutomation?: boolean;
+    /**
+     * The StatefulSets the owner owns, which the garbage collector deletes with it (background, as the owner's own
+     * DELETE propagates), their claims with them: those their ownerReferences name (whenDeleted: Delete).
+     */
+    readonly statefulSets?: readonly { readonly name: string; readonly uid: string }[];
+  };
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
   readonly now: number;
 }
@@ -520,9 +531,16 @@ function unjudgedOwners(claim: Pick<PersistentVolumeClaimRecord, 'ownerReference
 export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: DeletedWithTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   const owner = target.owner;
-  const going: ReadonlySet<string> = new Set(owner ? [owner.uid] : []);
+  const dependents = owner?.statefulSets ?? [];
+  const going: ReadonlySet<string> = new Set(owner ? [owner.uid, ...dependents.map((dependent) => dependent.uid)] : []);
   const statefulSet = owner?.kind === 'StatefulSet';
-  const claims = owner ? claimsOwnedBy(snapshot, owner.uid, target.namespace) : snapshot.persistentVolumeClaimsIn(target.namespace);
+  const direct = owner ? claimsOwnedBy(snapshot, owner.uid, target.namespace) : snapshot.persistentVolumeClaimsIn(target.namespace);
+  // The claims of the StatefulSets it owns, each once, with the StatefulSet that takes it.
+  const through = new Map<PersistentVolumeClaimRecord, string>();
+  for (const dependent of dependents) {
+    for (const claim of claimsOwnedBy(snapshot, dependent.uid, target.namespace)) if (!direct.includes(claim) && !through.has(claim)) through.set(claim, dependent.name);
+  }
+  const claims = through.size === 0 ? direct : [...direct, ...through.keys()];
   for (const claim of claims) {
     if (claim.deleting || !isBound(claim)) continue;
     // A pod's generic ephemeral volume (or a claim a judged scale-down handed to its pod): the garbage collector
@@ -536,9 +554,12 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
     const unless = owner ? unjudgedOwners(claim, going) : '';
+    const via = through.get(claim);
     const cause = !owner
       ? `deleted with namespace ${target.namespace}`
-      : !statefulSet
+      : via !== undefined
+        ? `deleted with StatefulSet ${target.namespace}/${via}, which ${owner.kind} ${owner.name} owns (the garbage collector deletes both; whenDeleted: Delete)`
+        : !statefulSet
         ? `deleted with ${owner.kind} ${target.namespace === '' ? '' : `${target.namespace}/`}${owner.name}, which its ownerReferences name (the garbage collector deletes it)`
         : owner.policyDeletes === false
           ? `deleted with StatefulSet ${target.namespace}/${owner.name}: its ownerReferences still name it (whenDeleted is Retain)`

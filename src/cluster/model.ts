@@ -312,6 +312,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     p.hostPaths.length > 0 || p.emptyDirs.length > 0 ? p.nodeName : '',
   );
   readonly #statefulSetsByRelease = new MultiIndex<StatefulSetRecord>('statefulSet.byRelease', helmReleaseKeyOf);
+  /** StatefulSets by each owner uid their ownerReferences name (an operator's resource): what its DELETE takes along. */
+  readonly #statefulSetsByOwner = new MultiIndex<StatefulSetRecord>('statefulSet.byOwner', (s) => s.ownerUids ?? NO_KEYS);
   readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
   readonly #drainRulesByNamespace = new MultiIndex<MachineDrainRuleRecord>('machineDrainRule.byNamespace', (rule) => rule.namespace);
 
@@ -326,7 +328,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByOwner, this.#podScratchClaims],
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode],
-    statefulSet: [this.#statefulSetsByRelease],
+    statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner],
     namespace: [],
     machine: [this.#machinesByOwner],
     machineDrainRule: [this.#drainRulesByNamespace],
@@ -1139,6 +1141,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   persistentVolumeClaimsOwnedBy(uid: string): readonly PersistentVolumeClaimRecord[] {
     return this.#claimsByOwner.get(uid);
+  }
+
+  statefulSetsOwnedBy(uid: string): readonly StatefulSetRecord[] {
+    return this.#statefulSetsByOwner.get(uid);
   }
 
   pod(namespace: string, name: string): PodRecord | undefined {

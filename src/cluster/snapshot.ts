@@ -179,6 +179,8 @@ export interface ClusterSnapshot {
    * the garbage collector's candidates once that object is deleted.
    */
   persistentVolumeClaimsOwnedBy(uid: string): readonly PersistentVolumeClaimRecord[];
+  /** The StatefulSets whose ownerReferences name this uid (an operator's resource owning them), in O(1). */
+  statefulSetsOwnedBy(uid: string): readonly StatefulSetRecord[];
 
   pod(namespace: string, name: string): PodRecord | undefined;
   podsUsingClaim(namespace: string, claimName: string): readonly PodRecord[];

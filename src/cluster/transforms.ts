@@ -657,7 +657,7 @@ function releaseSetsOf(metadata: JsonObject): { releaseSets?: StatefulSetRecord[
 
 /** The uids of an object's ownerReferences, as an optional field (omitted when there are none). */
 function ownerUidsOf(metadata: JsonObject): { ownerUids?: readonly string[] } {
-  const uids = ownerReferencesOf(metadata).flatMap((ref) => (ref.uid === '' ? [] : [ref.uid]));
+  const uids = [...new Set(ownerReferencesOf(metadata).flatMap((ref) => (ref.uid === '' ? [] : [ref.uid])))];
   return uids.length > 0 ? { ownerUids: uids } : {};
 }
 

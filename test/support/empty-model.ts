@@ -41,6 +41,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   persistentVolumeClaimsIn: () => none,
   persistentVolumeClaimsOfRelease: () => none,
   persistentVolumeClaimsOwnedBy: () => none,
+  statefulSetsOwnedBy: () => none,
   pod: () => undefined,
   podsUsingClaim: () => none,
   podsOnNode: () => none,

@@ -21,6 +21,7 @@ import { PLANS, readOverrides } from '../plans.ts';
 import { celString } from '../rules.ts';
 import { allowed, type GroupVersionResource, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
+import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { automationCondition, helmNamespaceSkip, helmPlaces, ORPHAN_FINALIZER, orphansDependents, orphaningPrune, PVC_DELETE_DELETES } from './pvc-delete.ts';
 
 /** `<group>/<resource>` of the DELETEs judged elsewhere: pvc-delete's, and pods (their claims are scratch). */
@@ -56,6 +57,19 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
   matchConditions: [{ name: 'automation-deletes-owner', expression: conditionFor(config) }],
 });
 
+/**
+ * The StatefulSets an owner owns that the garbage collector deletes with it, their claims under whenDeleted: Delete
+ * with them (an operator's resource making a StatefulSet: rabbitmq's RabbitmqCluster): not one being deleted already
+ * (its own DELETE was judged), nor one in another namespace than a namespaced owner (no owner to the collector).
+ */
+function ownedStatefulSets(snapshot: ClusterSnapshot, uid: string, namespace: string): { readonly name: string; readonly uid: string }[] {
+  const owned = snapshot.statefulSetsOwnedBy(uid);
+  if (owned.length === 0) return [];
+  return owned
+    .filter((set) => set.deleting !== true && (namespace === '' || set.namespace === namespace))
+    .map((set) => ({ name: set.name, uid: set.uid }));
+}
+
 export function ownerDeleteValidator(config: Config): Validator {
   return {
     declaration: declarationFor(config),
@@ -66,8 +80,9 @@ export function ownerDeleteValidator(config: Config): Validator {
       const old = request.oldObject;
       const uid = stringField(old, 'metadata', 'uid');
       const { namespace } = request;
-      // The one lookup every such DELETE pays: nearly every object owns no PVC.
-      const owned = uid === '' ? [] : claimsOwnedBy(context.snapshot, uid, namespace);
+      // The two lookups every such DELETE pays: nearly every object owns no PVC and no StatefulSet.
+      const statefulSets = uid === '' ? [] : ownedStatefulSets(context.snapshot, uid, namespace);
+      const owned = uid === '' ? [] : [...claimsOwnedBy(context.snapshot, uid, namespace), ...statefulSets.flatMap((set) => claimsOwnedBy(context.snapshot, set.uid, namespace))];
       if (owned.length === 0) return allowed();
       const mode = context.config.checks['pvc-delete'].mode;
       if (mode === 'off') return allowed();
@@ -93,7 +108,7 @@ export function ownerDeleteValidator(config: Config): Validator {
         action:
           `deletion of ${kind} ${namespace === '' ? '' : `${namespace}/`}${name}${deleting ? ' (being deleted with --cascade=orphan)' : ''} ` +
           `by ${describeUser(request.userInfo)}`,
-        target: { namespace, owner: { kind, name, uid, byAutomation: true }, now: context.now },
+        target: { namespace, owner: { kind, name, uid, byAutomation: true, ...(statefulSets.length > 0 ? { statefulSets } : {}) }, now: context.now },
         overrides: readOverrides(plan, {
           'pvc-delete': deleteApprovalSource,
           'namespace-helm': () => helmNamespaceSkip(context, namespace, old, annotations),

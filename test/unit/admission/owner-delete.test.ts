@@ -97,7 +97,7 @@ describe('owner-delete: an automation DELETE of an object that PVCs name as owne
     expect(text).toContain('kubectl annotate pvc db-1 db-2 -n shop volume-guard.io/delete=true');
   });
 
-  it('passes an object owning no PVC after one lookup of the owner index', () => {
+  it('passes an object owning no PVC and no StatefulSet after one lookup of each owner index', () => {
     const m = model();
     const asked: string[] = [];
     const spy = new Proxy(m, {
@@ -112,7 +112,7 @@ describe('owner-delete: an automation DELETE of an object that PVCs name as owne
     }) as ClusterSnapshot;
     const configMap = del({ group: '', kind: 'ConfigMap', resource: 'configmaps', name: 'settings', uid: 'uid-cm' });
     expect(validator.handle(configMap, context(spy)).allowed).toBe(true);
-    expect(asked).toEqual(['persistentVolumeClaimsOwnedBy']);
+    expect(asked.sort()).toEqual(['persistentVolumeClaimsOwnedBy', 'statefulSetsOwnedBy']);
   });
 
   it('allows what loses no data: a Retain PV, a Pending claim, a claim being deleted already', () => {

@@ -74,6 +74,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   persistentVolumeClaimsIn: ['persistentVolumeClaim'],
   persistentVolumeClaimsOfRelease: ['persistentVolumeClaim'],
   persistentVolumeClaimsOwnedBy: ['persistentVolumeClaim'],
+  statefulSetsOwnedBy: ['statefulSet'],
   pod: ['pod'],
   podsUsingClaim: ['pod'],
   podsOnNode: ['pod'],
