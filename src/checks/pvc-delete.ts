@@ -493,7 +493,7 @@ export interface DeletedWithTarget {
      * The StatefulSets the owner owns, which the garbage collector deletes with it (background, as the owner's own
      * DELETE propagates), their claims with them: those their ownerReferences name (whenDeleted: Delete).
      */
-    readonly statefulSets?: readonly { readonly name: string; readonly uid: string }[];
+    readonly statefulSets?: readonly { readonly namespace: string; readonly name: string; readonly uid: string }[];
   };
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
   readonly now: number;
@@ -538,7 +538,7 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
   // The claims of the StatefulSets it owns, each once, with the StatefulSet that takes it.
   const through = new Map<PersistentVolumeClaimRecord, string>();
   for (const dependent of dependents) {
-    for (const claim of claimsOwnedBy(snapshot, dependent.uid, target.namespace)) if (!direct.includes(claim) && !through.has(claim)) through.set(claim, dependent.name);
+    for (const claim of claimsOwnedBy(snapshot, dependent.uid, dependent.namespace)) if (!direct.includes(claim) && !through.has(claim)) through.set(claim, `${dependent.namespace}/${dependent.name}`);
   }
   const claims = through.size === 0 ? direct : [...direct, ...through.keys()];
   for (const claim of claims) {
@@ -558,7 +558,7 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
     const cause = !owner
       ? `deleted with namespace ${target.namespace}`
       : via !== undefined
-        ? `deleted with StatefulSet ${target.namespace}/${via}, which ${owner.kind} ${owner.name} owns (the garbage collector deletes both; whenDeleted: Delete)`
+        ? `deleted with StatefulSet ${via}, which ${owner.kind} ${owner.name} owns (the garbage collector deletes both; whenDeleted: Delete)`
         : !statefulSet
         ? `deleted with ${owner.kind} ${target.namespace === '' ? '' : `${target.namespace}/`}${owner.name}, which its ownerReferences name (the garbage collector deletes it)`
         : owner.policyDeletes === false

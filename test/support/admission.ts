@@ -177,6 +177,7 @@ export function statefulSetDeleteRequest(fields: {
   template?: string;
   annotations?: Record<string, string>;
   options?: Record<string, unknown>;
+  ownerReferences?: Record<string, unknown>[];
 }): AdmissionRequest {
   return {
     ...request({
@@ -194,6 +195,7 @@ export function statefulSetDeleteRequest(fields: {
           namespace: fields.namespace,
           uid: fields.uid,
           ...(fields.annotations ? { annotations: fields.annotations, managedFields: releaseAnnotationManagedFields(fields.annotations) } : {}),
+          ...(fields.ownerReferences ? { ownerReferences: fields.ownerReferences } : {}),
         },
         spec: {
           replicas: 2,

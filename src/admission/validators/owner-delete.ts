@@ -62,12 +62,12 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
  * with them (an operator's resource making a StatefulSet: rabbitmq's RabbitmqCluster): not one being deleted already
  * (its own DELETE was judged), nor one in another namespace than a namespaced owner (no owner to the collector).
  */
-function ownedStatefulSets(snapshot: ClusterSnapshot, uid: string, namespace: string): { readonly name: string; readonly uid: string }[] {
+function ownedStatefulSets(snapshot: ClusterSnapshot, uid: string, namespace: string): { readonly namespace: string; readonly name: string; readonly uid: string }[] {
   const owned = snapshot.statefulSetsOwnedBy(uid);
   if (owned.length === 0) return [];
   return owned
     .filter((set) => set.deleting !== true && (namespace === '' || set.namespace === namespace))
-    .map((set) => ({ name: set.name, uid: set.uid }));
+    .map((set) => ({ namespace: set.namespace, name: set.name, uid: set.uid }));
 }
 
 export function ownerDeleteValidator(config: Config): Validator {
@@ -82,7 +82,7 @@ export function ownerDeleteValidator(config: Config): Validator {
       const { namespace } = request;
       // The two lookups every such DELETE pays: nearly every object owns no PVC and no StatefulSet.
       const statefulSets = uid === '' ? [] : ownedStatefulSets(context.snapshot, uid, namespace);
-      const owned = uid === '' ? [] : [...claimsOwnedBy(context.snapshot, uid, namespace), ...statefulSets.flatMap((set) => claimsOwnedBy(context.snapshot, set.uid, namespace))];
+      const owned = uid === '' ? [] : [...claimsOwnedBy(context.snapshot, uid, namespace), ...statefulSets.flatMap((set) => claimsOwnedBy(context.snapshot, set.uid, set.namespace))];
       if (owned.length === 0) return allowed();
       const mode = context.config.checks['pvc-delete'].mode;
       if (mode === 'off') return allowed();

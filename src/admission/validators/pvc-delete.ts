@@ -286,6 +286,16 @@ export function pvcDeleteValidator(config: Config): Validator {
   };
 }
 
+/** Whether the object has owners, each one whose DELETE volume-guard admitted a moment ago (deletionAdmitted). */
+function ownedOnlyByAdmittedDeletions(object: unknown, snapshot: ClusterSnapshot): boolean {
+  const owners = field(object, 'metadata', 'ownerReferences');
+  if (!Array.isArray(owners) || owners.length === 0) return false;
+  return owners.every((owner: unknown) => {
+    const uid = stringField(owner, 'uid');
+    return uid !== '' && snapshot.deletionAdmitted(uid);
+  });
+}
+
 /** The garbage collector: its service account, or kube-controller-manager without per-controller credentials. */
 const GARBAGE_COLLECTORS: readonly string[] = ['system:serviceaccount:kube-system:generic-garbage-collector', CONTROLLER_MANAGER_USER];
 
@@ -390,6 +400,11 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
   if (update ? orphansDependents(undefined, request.object) : orphansDependents(request.options, old)) return allowed();
   const policyDeletes = stringField(old, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenDeleted') === 'Delete';
   if (!policyDeletes && claimsOwnedBy(context.snapshot, uid, request.namespace).length === 0) {
+    return allowed();
+  }
+  // The garbage collector deleting it after an owner's DELETE volume-guard allowed (owner-delete judged its claims).
+  if (!update && isGarbageCollector(request.userInfo.username) && ownedOnlyByAdmittedDeletions(old, context.snapshot)) {
+    context.removing({ kind: 'statefulSet', namespace: request.namespace, name, uid });
     return allowed();
   }
   const plan = PLANS['statefulset-delete'];

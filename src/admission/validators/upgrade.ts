@@ -92,7 +92,7 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
     // as far as volume-guard sees every node holding Longhorn data as a Node with labels to match.
     if (selected > 0 && nodes.length === 0) return [];
     if (selected === 0 && everyLonghornNodeKnown(snapshot)) return [];
-  } else if (rolloutReplacesNodes(request)) {
+  } else if (isClusterApiRollout(request)) {
     nodes = snapshot
       .machinesOf(request.namespace, kind === 'MachineDeployment' ? kind : 'KubeadmControlPlane', name)
       .filter((machine) => machine.nodeName !== '')
@@ -108,15 +108,22 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
  * nodes are then judged as at their removal for the data pinned to them (node-local-volume).
  */
 function rolloutReplacesNodes(request: AdmissionRequest): boolean {
-  const { group, kind } = request.kind;
-  if (request.operation !== 'UPDATE') return false;
-  if (!((group === 'cluster.x-k8s.io' && kind === 'MachineDeployment') || (group === 'controlplane.cluster.x-k8s.io' && kind === 'KubeadmControlPlane'))) return false;
-  const table = upgradeKindTable(group, kind);
+  if (!isClusterApiRollout(request)) return false;
+  const table = upgradeKindTable(request.kind.group, request.kind.kind);
   if (table === undefined) return true;
   // A certificate window alone (KCP's rolloutBefore.certificatesExpiryDays) replaces only the Machines whose
   // certificates expire within it, which volume-guard cannot see: not judged as removing every node's disks.
   const changed = changedRolloutFields(table, request.object, request.oldObject, request.requestVersion);
   return !changed.every((rollout) => CERTIFICATE_WINDOW_PATHS.includes(rollout.path.join('.')));
+}
+
+/** A MachineDeployment's or KubeadmControlPlane's UPDATE: what it rolls reaches the nodes of its Machines only. */
+function isClusterApiRollout(request: AdmissionRequest): boolean {
+  const { group, kind } = request.kind;
+  return (
+    request.operation === 'UPDATE' &&
+    ((group === 'cluster.x-k8s.io' && kind === 'MachineDeployment') || (group === 'controlplane.cluster.x-k8s.io' && kind === 'KubeadmControlPlane'))
+  );
 }
 
 /** KubeadmControlPlane's certificate expiry window (v1beta1, v1beta2). */

@@ -8,7 +8,7 @@ import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, request } from '../../support/admission.ts';
-import { localPV, machine, node, pod, pvc } from '../../support/fixtures.ts';
+import { localPV, longhornNode, machine, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const kcp = (spec: Record<string, unknown>) => ({
   apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2',
@@ -53,5 +53,30 @@ describe('KubeadmControlPlane rollout.before set, certificates far from expiry',
     );
     expect(bumped.allowed).toBe(false);
     expect(bumped.deniedChecks).toEqual(['node-local-volume']);
+  });
+
+  it("stays on the control plane's own nodes: a worker's single-replica volume is not judged", () => {
+    const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+    model.setLonghornInstalled(true);
+    for (const name of ['cp1', 'w1', 'w2']) model.upsert('node', node({ name }));
+    model.replaceAll('longhornNode', ['cp1', 'w1', 'w2'].map((name) => longhornNode({ name })));
+    const { volume, replicas } = volumeWithReplicas('vol-w', ['w1'], { numberOfReplicas: 1 });
+    model.replaceAll('longhornVolume', [volume]);
+    model.replaceAll('longhornReplica', replicas);
+    model.upsert('machine', machine({ namespace: 'capi', name: 'cp-1', nodeName: 'cp1', machineSet: '', machineDeployment: '', controlPlane: 'cp' }));
+    const decision = upgradeValidator(defaultConfig()).handle(
+      request({
+        kind: { group: 'controlplane.cluster.x-k8s.io', version: 'v1beta2', kind: 'KubeadmControlPlane' },
+        resource: { group: 'controlplane.cluster.x-k8s.io', version: 'v1beta2', resource: 'kubeadmcontrolplanes' },
+        operation: 'UPDATE',
+        namespace: 'capi',
+        name: 'cp',
+        object: kcp({ rollout: { before: { certificatesExpiryDays: 21 } } }),
+        oldObject: kcp({}),
+      }),
+      context(model),
+    );
+    expect(decision.status?.message ?? '').toBe('');
+    expect(decision.allowed).toBe(true);
   });
 });
