@@ -60,13 +60,21 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
 /**
  * The StatefulSets an owner owns that the garbage collector deletes with it, their claims under whenDeleted: Delete
  * with them (an operator's resource making a StatefulSet: rabbitmq's RabbitmqCluster): not one being deleted already
- * (its own DELETE was judged), nor one in another namespace than a namespaced owner (no owner to the collector).
+ * (its own DELETE was judged), one carrying the `orphan` finalizer (the collector orphans its dependents), one another
+ * owner keeps (the collector deletes a dependent only once none of its owners remains), nor one in another namespace
+ * than a namespaced owner (no owner to the collector).
  */
 function ownedStatefulSets(snapshot: ClusterSnapshot, uid: string, namespace: string): { readonly namespace: string; readonly name: string; readonly uid: string }[] {
   const owned = snapshot.statefulSetsOwnedBy(uid);
   if (owned.length === 0) return [];
   return owned
-    .filter((set) => set.deleting !== true && (namespace === '' || set.namespace === namespace))
+    .filter(
+      (set) =>
+        set.deleting !== true &&
+        set.orphaning !== true &&
+        (namespace === '' || set.namespace === namespace) &&
+        (set.ownerUids ?? []).every((other) => other === uid || snapshot.deletionAdmitted(other)),
+    )
     .map((set) => ({ namespace: set.namespace, name: set.name, uid: set.uid }));
 }
 

@@ -36,6 +36,10 @@ describe('an operator resource owning a StatefulSet that owns Bound claims', () 
     expect(refused.allowed).toBe(false);
     expect(refused.status?.message).toContain(`${NS}/data-rabbit-server-0`);
     expect(refused.status?.message).toContain(`StatefulSet ${NS}/rabbit-server, which RabbitmqCluster rabbit owns`);
+    // Another owner keeping the StatefulSet (the collector deletes it only once none remains), it passes.
+    m.upsert('statefulSet', { ...sts, ownerUids: ['uid-cr', 'uid-other'] });
+    expect(ownerDeleteValidator(config).handle(del, context(m)).allowed).toBe(true);
+    m.upsert('statefulSet', sts);
     // Orphaning, or the StatefulSet already being deleted (its own DELETE was judged), it passes.
     expect(ownerDeleteValidator(config).handle({ ...del, options: { propagationPolicy: 'Orphan' } }, context(m)).allowed).toBe(true);
     m.upsert('statefulSet', { ...sts, deleting: true });
