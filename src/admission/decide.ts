@@ -340,7 +340,7 @@ function overrideAudit(honored: readonly HonoredOverride[]): Record<string, stri
   const audit: Record<string, string> = {
     'overridden-checks': checks.join(','),
     'override-source': honored.map((h) => h.where).join('; '),
-    'override-reason': honored.map((h) => h.reason || '(none given)').join('; '),
+    'override-reason': honored.map((h) => h.reason || NO_REASON).join('; '),
     'overridden-objects': String(honored.reduce((n, h) => n + h.count, 0)),
   };
   const writers = honored.flatMap((h) => h.writers ?? []);

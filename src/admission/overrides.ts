@@ -144,6 +144,14 @@ export interface OverrideSource {
   readonly approvalsOn?: 'pvc';
 }
 
+/**
+ * The checks some of these overrides narrow by tag (each once): a judgement must see every finding of those (not cap
+ * them) to tell which remain and to audit what the overrides skipped.
+ */
+export function taggedChecks(overrides: readonly OverrideSource[]): CheckId[] {
+  return [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
+}
+
 /** Whether the source may waive this finding: a namespace's override only that namespace's data. */
 export function sourceReaches(source: OverrideSource, finding: Pick<Finding, 'object' | 'related'>): boolean {
   return source.namespace === undefined || isDataOfNamespace(finding, source.namespace);

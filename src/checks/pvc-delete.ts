@@ -511,6 +511,34 @@ export function claimsOwnedBy(snapshot: ClusterSnapshot, uid: string, namespace:
 }
 
 /**
+ * The claims an owner's DELETE takes, each once: those naming it (claimsOwnedBy), then those naming one of the
+ * StatefulSets it owns that the garbage collector deletes with it, mapped to that StatefulSet (`namespace/name`).
+ */
+export function claimsTakenWith(
+  snapshot: ClusterSnapshot,
+  uid: string,
+  namespace: string,
+  statefulSets: NonNullable<DeletedWithTarget['owner']>['statefulSets'] = [],
+): ReadonlyMap<PersistentVolumeClaimRecord, string | undefined> {
+  const taken = new Map<PersistentVolumeClaimRecord, string | undefined>();
+  for (const claim of claimsOwnedBy(snapshot, uid, namespace)) taken.set(claim, undefined);
+  for (const dependent of statefulSets) {
+    for (const claim of claimsOwnedBy(snapshot, dependent.uid, dependent.namespace)) if (!taken.has(claim)) taken.set(claim, `${dependent.namespace}/${dependent.name}`);
+  }
+  return taken;
+}
+
+/** Why an owner's DELETE takes a claim: with it, or with the StatefulSet `via` that it owns; `unless`: unjudgedOwners. */
+function deletedWithOwner(namespace: string, owner: NonNullable<DeletedWithTarget['owner']>, via: string | undefined, unless: string): string {
+  if (via !== undefined) return `deleted with StatefulSet ${via}, which ${owner.kind} ${owner.name} owns (the garbage collector deletes both; whenDeleted: Delete)`;
+  if (owner.kind !== 'StatefulSet') {
+    return `deleted with ${owner.kind} ${namespace === '' ? '' : `${namespace}/`}${owner.name}, which its ownerReferences name (the garbage collector deletes it)`;
+  }
+  if (owner.policyDeletes === false) return `deleted with StatefulSet ${namespace}/${owner.name}: its ownerReferences still name it (whenDeleted is Retain)`;
+  return `deleted with StatefulSet ${namespace}/${owner.name} (${unless === '' ? 'persistentVolumeClaimRetentionPolicy ' : ''}whenDeleted: Delete)`;
+}
+
+/**
  * For a claim whose other owners volume-guard cannot judge (kinds other than StatefulSet): ` unless its other owner
  * Database shop stays (volume-guard cannot see it)`, for the reason; '' when there are none.
  */
@@ -531,16 +559,9 @@ function unjudgedOwners(claim: Pick<PersistentVolumeClaimRecord, 'ownerReference
 export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: DeletedWithTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   const owner = target.owner;
-  const dependents = owner?.statefulSets ?? [];
-  const going: ReadonlySet<string> = new Set(owner ? [owner.uid, ...dependents.map((dependent) => dependent.uid)] : []);
-  const statefulSet = owner?.kind === 'StatefulSet';
-  const direct = owner ? claimsOwnedBy(snapshot, owner.uid, target.namespace) : snapshot.persistentVolumeClaimsIn(target.namespace);
-  // The claims of the StatefulSets it owns, each once, with the StatefulSet that takes it.
-  const through = new Map<PersistentVolumeClaimRecord, string>();
-  for (const dependent of dependents) {
-    for (const claim of claimsOwnedBy(snapshot, dependent.uid, dependent.namespace)) if (!direct.includes(claim) && !through.has(claim)) through.set(claim, `${dependent.namespace}/${dependent.name}`);
-  }
-  const claims = through.size === 0 ? direct : [...direct, ...through.keys()];
+  const going: ReadonlySet<string> = new Set(owner ? [owner.uid, ...(owner.statefulSets ?? []).map((dependent) => dependent.uid)] : []);
+  const taken = owner ? claimsTakenWith(snapshot, owner.uid, target.namespace, owner.statefulSets) : undefined;
+  const claims = taken ? taken.keys() : snapshot.persistentVolumeClaimsIn(target.namespace);
   for (const claim of claims) {
     if (claim.deleting || !isBound(claim)) continue;
     // A pod's generic ephemeral volume (or a claim a judged scale-down handed to its pod): the garbage collector
@@ -549,21 +570,12 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
     if (owner && stayingOwner(snapshot, claim, going) !== undefined) continue;
     const reclaimPolicy = reclaimedWith(snapshot, claim);
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
-    const tags = [!owner ? 'deleted-with-namespace' : statefulSet ? 'deleted-with-statefulset' : 'deleted-with-owner', `reclaim-${reclaimPolicy.toLowerCase()}`];
+    const tags = [!owner ? 'deleted-with-namespace' : owner.kind === 'StatefulSet' ? 'deleted-with-statefulset' : 'deleted-with-owner', `reclaim-${reclaimPolicy.toLowerCase()}`];
     if (owner?.byAutomation === true) tags.push('by-automation');
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
     const unless = owner ? unjudgedOwners(claim, going) : '';
-    const via = through.get(claim);
-    const cause = !owner
-      ? `deleted with namespace ${target.namespace}`
-      : via !== undefined
-        ? `deleted with StatefulSet ${via}, which ${owner.kind} ${owner.name} owns (the garbage collector deletes both; whenDeleted: Delete)`
-        : !statefulSet
-        ? `deleted with ${owner.kind} ${target.namespace === '' ? '' : `${target.namespace}/`}${owner.name}, which its ownerReferences name (the garbage collector deletes it)`
-        : owner.policyDeletes === false
-          ? `deleted with StatefulSet ${target.namespace}/${owner.name}: its ownerReferences still name it (whenDeleted is Retain)`
-          : `deleted with StatefulSet ${target.namespace}/${owner.name} (${unless === '' ? 'persistentVolumeClaimRetentionPolicy ' : ''}whenDeleted: Delete)`;
+    const cause = owner ? deletedWithOwner(target.namespace, owner, taken?.get(claim), unless) : `deleted with namespace ${target.namespace}`;
     collector.add({
       check: 'pvc-delete',
       severity: 'critical',

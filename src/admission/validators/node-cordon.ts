@@ -33,7 +33,7 @@ import {
   transformNode,
 } from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
-import { skipFrom } from '../overrides.ts';
+import { skipFrom, taggedChecks } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
@@ -216,7 +216,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   // A tag override (Harvester's detached volumes, a Machine owner's single-replica volumes) must see every finding of
   // its checks. Which findings stay with tolerating pods, or through the reboot, is decided finding by finding:
   // node-local-volume builds them all then.
-  const tagged = [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
+  const tagged = taggedChecks(overrides);
   const unlimited: readonly CheckId[] | false = tainted || inPlace ? [...tagged, 'node-local-volume'] : tagged.length > 0 ? tagged : false;
   // A Node DELETE drains nothing, and a NoExecute taint deletes pods past PodDisruptionBudgets: Longhorn's
   // node-drain-policy has no say in either.

@@ -7,10 +7,10 @@
 // One rule for every resource, narrowed by a matchCondition to the automation identities (`pvcDelete.automationUsers`
 // / `Groups`: the volume of such DELETEs is a GitOps tool's prunes) and to the resources judged nowhere else: the
 // pvc-delete webhook judges PVC, Namespace, StatefulSet and Longhorn Volume DELETEs, and a Pod's claims are its
-// scratch (generic ephemeral volumes), gone with it whatever is decided. An object owning no PVC (nearly all) passes
-// after one map lookup. Its own webhook, so that its failure policy can be chosen apart
+// scratch (generic ephemeral volumes), gone with it whatever is decided. An object owning no PVC and no StatefulSet
+// (nearly all) passes after a lookup of each. Its own webhook, so that its failure policy can be chosen apart
 // (`webhook.failurePolicyOverrides.owner-delete`).
-import { claimsOwnedBy, DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
+import { claimsTakenWith, DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
 import { isAutomation } from '../context.ts';
@@ -90,7 +90,7 @@ export function ownerDeleteValidator(config: Config): Validator {
       const { namespace } = request;
       // The two lookups every such DELETE pays: nearly every object owns no PVC and no StatefulSet.
       const statefulSets = uid === '' ? [] : ownedStatefulSets(context.snapshot, uid, namespace);
-      const owned = uid === '' ? [] : [...claimsOwnedBy(context.snapshot, uid, namespace), ...statefulSets.flatMap((set) => claimsOwnedBy(context.snapshot, set.uid, set.namespace))];
+      const owned = uid === '' ? [] : [...claimsTakenWith(context.snapshot, uid, namespace, statefulSets).keys()];
       if (owned.length === 0) return allowed();
       const mode = context.config.checks['pvc-delete'].mode;
       if (mode === 'off') return allowed();

@@ -570,11 +570,6 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
   });
 }
 
-/**
- * A Longhorn Volume DELETE: Longhorn deletes its replicas and data. Longhorn's own service account (the reclaim of a
- * PVC whose PV says Delete, a delete from Longhorn's UI) is never judged: that PVC's DELETE was, and its UI is used by
- * hand. Approved by `volume-guard.io/delete: "true"` on the volume (policed by the override guard).
- */
 /** A Longhorn volume the model knows, with replicas none of which ever held its data (a Replica DELETE of each passes). */
 function neverHeldData(snapshot: ClusterSnapshot, name: string): boolean {
   if (snapshot.longhornVolume(name) === undefined) return false;
@@ -582,6 +577,11 @@ function neverHeldData(snapshot: ClusterSnapshot, name: string): boolean {
   return replicas.length > 0 && !holdsData(replicas);
 }
 
+/**
+ * A Longhorn Volume DELETE: Longhorn deletes its replicas and data. Longhorn's own service account (the reclaim of a
+ * PVC whose PV says Delete, a delete from Longhorn's UI) is never judged: that PVC's DELETE was, and its UI is used by
+ * hand. Approved by `volume-guard.io/delete: "true"` on the volume (policed by the override guard).
+ */
 function judgeLonghornVolumeDelete(
   request: AdmissionRequest,
   context: ValidationContext,

@@ -9,7 +9,7 @@ import { field, metaOf } from '../objects.ts';
 import type { HarvesterUpgradeRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { harvesterUpgradePoliced } from '../longhorn-drain.ts';
-import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, type OverrideSource } from '../overrides.ts';
+import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, taggedChecks, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
 import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
@@ -186,7 +186,7 @@ export function upgradeJudgement(
   // A narrower (tag) override must see every finding of its check to tell which remain, and to audit what it
   // skipped: those checks count what the honored tag overrides waive instead of building it (judgeByPlan); the
   // other checks stay capped.
-  const tagged = [...new Set(overrides.flatMap((source) => (source.tags ?? []).map((tag) => tag.check)))];
+  const tagged = taggedChecks(overrides);
   const selected = snapshot === undefined ? undefined : upgradedNodes(request, snapshot);
   // The controller starts nothing (no node selected, or every one excluded or already upgraded), as far as a fresh
   // view of the Nodes tells: with a stale one, every node counts and the stale policy answers.
