@@ -54,10 +54,13 @@ const GROUP_KEY_NAMES: ReadonlySet<string> = new Set([
  * draining the old one, so a pool of one node today pins nothing.
  */
 const GROUP_KEY_SUFFIXES: readonly string[] = [
-  // Zones and regions under any name: vSphere CSI's k8s-zone and k8s-region, EKS's zone-id, availability-zone.
+  // Zones and regions under any name: vSphere CSI's k8s-zone and k8s-region, EKS's zone-id, availability-zone, and
+  // Hetzner's location (csi.hetzner.cloud/location, which its CSI driver pins every volume to; its autoscaler labels
+  // new nodes with it).
   'zone',
   'region',
   'zone-id',
+  'location',
   'pool',
   'pool-name',
   'pool-id',
