@@ -439,22 +439,33 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
     keys: (volume: LonghornVolumeRecord, context: VolumeContext) => [singleReplicaTags(volume, context.replicas, context.nodeIsUp).join(' ')],
     members: true,
   },
-  // volume-health: the nodes holding a healthy replica of an unhealthy volume: taking such a node away takes one of
-  // the copies left. A failed replica (garbage Longhorn removes) or one still rebuilding (no healthyAt yet: no copy
-  // of the data) does not tie its node to the volume: a drain there loses no data.
+  // volume-health: the nodes holding a copy of an unhealthy volume (healthyCopyNodes): taking such a node away takes
+  // one of the copies left.
   [VOLUME_HEALTH_COUNT]: {
     inSet: VOLUME_HEALTH_SET,
-    keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => {
-      const nodes: string[] = [];
-      for (const replica of context.replicas) {
-        if (isHealthyReplica(replica) && replica.nodeID !== '' && !nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
-      }
-      return nodes;
-    },
+    keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => healthyCopyNodes(context.replicas, context.nodeIsUp),
     // A cordon lists them from here, not by walking every replica on the node.
     members: true,
   },
 });
+
+/**
+ * The nodes a cordon of which takes a copy of an unhealthy volume: those holding a healthy replica on a node that is
+ * up. A failed replica (garbage Longhorn removes) or one still rebuilding (no healthyAt yet) holds no copy, and neither
+ * does a healthy one on a node that is down while another node up holds one: cordoning and draining the dead node is
+ * how it is dealt with, and Longhorn rebuilds from the live copy. With no copy on a node that is up, the healthy
+ * replicas on down nodes are what is left to salvage from: their nodes count.
+ */
+export function healthyCopyNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): readonly string[] {
+  const up: string[] = [];
+  const down: string[] = [];
+  for (const replica of replicas) {
+    if (!isHealthyReplica(replica) || replica.nodeID === '') continue;
+    const nodes = nodeIsUp(replica.nodeID, replica.diskID) ? up : down;
+    if (!nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
+  }
+  return up.length > 0 ? up : down;
+}
 
 /** The node holding the volume's only copy (copyNodes), as a one-node list; none with two copies or more. */
 function onlyCopyNode(volume: LonghornVolumeRecord, context: VolumeContext): readonly string[] {

@@ -5,7 +5,7 @@ import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/rec
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, isScratchVolumeTaken, nodesTakenBy, replicaObject, volumeContext, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
-import { isHealthyReplica, VOLUME_HEALTH_COUNT, VOLUME_HEALTH_SET, type VolumeHealthProblem, volumeHealthProblems } from './longhorn-health.ts';
+import { healthyCopyNodes, isHealthyReplica, type NodeIsUp, VOLUME_HEALTH_COUNT, VOLUME_HEALTH_SET, type VolumeHealthProblem, volumeHealthProblems } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
 export interface VolumeHealthTarget {
@@ -110,9 +110,9 @@ export function collectVolumeHealth(
     }
     return collector.result();
   }
-  // The model keeps, per node, the unhealthy volumes with a healthy replica there (VOLUME_HEALTH_COUNT): a failed
-  // replica is garbage Longhorn removes later, and one still rebuilding holds no copy yet, so holding either does
-  // not tie the node to its volume. Past the listed few, its count gives the total.
+  // The model keeps, per node, the unhealthy volumes with a copy there (VOLUME_HEALTH_COUNT, healthyCopyNodes): a
+  // failed replica, one still rebuilding, or one on a down node while another node holds a copy does not tie the node
+  // to its volume. Past the listed few, its count gives the total.
   const counted = snapshot.volumeCount(VOLUME_HEALTH_COUNT, target.node);
   if (counted === 0) return collector.result();
   if (counted !== undefined) {
@@ -122,13 +122,15 @@ export function collectVolumeHealth(
     }
     return collector.result();
   }
-  // A snapshot keeping no such count: the volumes of the healthy replicas on the node, each once.
+  // A snapshot keeping no such count: the volumes of the healthy replicas on the node, each once, that count the node
+  // as holding one of their copies.
   const seen = new Set<string>();
+  const nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
   for (const replica of snapshot.replicasOnNode(target.node)) {
     if (!isHealthyReplica(replica) || seen.has(replica.volumeName)) continue;
     seen.add(replica.volumeName);
     const volume = snapshot.longhornVolume(replica.volumeName);
-    if (volume !== undefined) consider(volume);
+    if (volume !== undefined && healthyCopyNodes(snapshot.replicasOfVolume(volume.name), nodeIsUp).includes(target.node)) consider(volume);
   }
   return collector.result();
 }
