@@ -678,8 +678,9 @@ export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | un
     robustness: intern(stringAt(status, 'robustness')),
     currentNodeID: intern(stringAt(status, 'currentNodeID')),
     pvName: stringAt(kubernetesStatus, 'pvName'),
-    pvcNamespace: intern(stringAt(kubernetesStatus, 'namespace')),
-    pvcName: stringAt(kubernetesStatus, 'pvcName'),
+    // Longhorn keeps the claim's name once the PV is no longer bound and marks it historic with lastPVCRefAt: no
+    // claim holds the volume then (a claim of that name now may be another volume's).
+    ...claimOfKubernetesStatus(kubernetesStatus),
     deleting: isDeleting(metadata),
     ...(stringAt(spec, 'dataLocality') === 'strict-local' ? { strictLocal: true as const } : {}),
     ...optionalTags('nodeSelector', spec),
@@ -687,6 +688,12 @@ export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | un
     ...softAntiAffinityOf(spec),
     ...optionalAnnotations(metadata),
   };
+}
+
+/** The claim a Longhorn volume's status names while its PV is bound to it; none once Longhorn marks it historic. */
+function claimOfKubernetesStatus(kubernetesStatus: JsonObject | undefined): Pick<LonghornVolumeRecord, 'pvcNamespace' | 'pvcName'> {
+  if (stringAt(kubernetesStatus, 'lastPVCRefAt') !== '') return { pvcNamespace: '', pvcName: '' };
+  return { pvcNamespace: intern(stringAt(kubernetesStatus, 'namespace')), pvcName: stringAt(kubernetesStatus, 'pvcName') };
 }
 
 /** A volume's spec.replicaSoftAntiAffinity when it overrides the setting (LonghornVolumeRecord). */
