@@ -454,7 +454,9 @@ export function scaleDownOf(request: AdmissionRequest, context: ValidationContex
     const replicas = countField(request.object, 0, 'spec', 'replicas');
     const before = countField(request.oldObject, 0, 'spec', 'replicas');
     const live = context.snapshot.statefulSet(namespace, name);
-    if (replicas >= before || live === undefined || live.whenScaled !== 'Delete') return undefined;
+    // A StatefulSet being deleted is only given its status by its controller (updateStatefulSet returns first):
+    // no condemned pod's claim is given an owner reference, so its scale deletes nothing.
+    if (replicas >= before || live === undefined || live.deleting || live.whenScaled !== 'Delete') return undefined;
     return {
       namespace,
       name,

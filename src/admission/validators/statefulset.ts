@@ -119,7 +119,8 @@ export function scaleUpOf(request: AdmissionRequest, context: ValidationContext)
     const live = context.snapshot.statefulSet(namespace, name);
     const replicas = countField(request.object, 0, 'spec', 'replicas');
     const previousReplicas = countField(request.oldObject, 0, 'spec', 'replicas');
-    if (live === undefined || live.claimTemplates.length === 0 || replicas <= previousReplicas) return undefined;
+    // A StatefulSet being deleted creates no pod and takes over no claim (its controller only writes its status).
+    if (live === undefined || live.deleting || live.claimTemplates.length === 0 || replicas <= previousReplicas) return undefined;
     return {
       namespace,
       name,

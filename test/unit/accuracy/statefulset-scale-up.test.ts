@@ -79,6 +79,12 @@ describe('orphan-pvc at a StatefulSet scale-up outside Helm', () => {
     }
   });
 
+  it('passes a scale of a StatefulSet being deleted: its controller creates no pod and takes over no claim', () => {
+    const m = model();
+    m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', replicas: 1, creationTimestamp: CREATED, deleting: true }));
+    expect(validator.handle(scale(1, 3), context(m)).allowed).toBe(true);
+  });
+
   it('refuses a scale-up onto a PVC another pod mounts (db-1 would share the volume), naming that pod', () => {
     const decision = validator.handle(update(1, 3), context(model(false, true)));
     expect(decision.allowed).toBe(false);
