@@ -450,7 +450,7 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
 });
 
 /**
- * The nodes a cordon of which takes a copy of an unhealthy volume: those holding a healthy replica on a node that is
+ * The nodes a cordon of which takes a copy of an unhealthy volume: those holding a healthy replica, on a node that is
  * up. A failed replica (garbage Longhorn removes) or one still rebuilding (no healthyAt yet) holds no copy, and neither
  * does a healthy one on a node that is down while another node up holds one: cordoning and draining the dead node is
  * how it is dealt with, and Longhorn rebuilds from the live copy. With no copy on a node that is up, the healthy
@@ -461,7 +461,9 @@ export function healthyCopyNodes(replicas: readonly LonghornReplicaRecord[], nod
   const down: string[] = [];
   for (const replica of replicas) {
     if (!isHealthyReplica(replica) || replica.nodeID === '') continue;
-    const nodes = nodeIsUp(replica.nodeID, replica.diskID) ? up : down;
+    // The node, not the disk: a replica stranded on a disk gone from its node (seed 002) still ties the node to its
+    // volume's health, as the node holding the stranded replica is where it is dealt with.
+    const nodes = nodeIsUp(replica.nodeID) ? up : down;
     if (!nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
   }
   return up.length > 0 ? up : down;
