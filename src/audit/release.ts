@@ -117,9 +117,10 @@ export function releaseFindings(model: AuditModel, namespace: string, name: stri
     const claim = finding.object.kind === 'PersistentVolumeClaim' ? model.persistentVolumeClaim(finding.object.namespace ?? '', finding.object.name) : undefined;
     if (state.installed && createdByHelmFor(claim, namespace, name)) continue;
     reported.add(`${finding.object.namespace ?? ''}/${finding.object.name}`);
-    // The check words it for a first install; of an installed release, it is a claim nothing of it uses.
+    // The check words it for a first install; of an installed release, it is a claim nothing of it uses (a Lost one,
+    // a warning, keeps its own words: it holds no data).
     const reason =
-      state.installed && finding.tags.includes('release-labelled')
+      state.installed && finding.severity === 'critical' && finding.tags.includes('release-labelled')
         ? `labelled for release ${name} but owned by nothing live and claimed by no live StatefulSet; installing the release again may reuse its old data`
         : finding.reason;
     findings.push({ ...finding, reason });

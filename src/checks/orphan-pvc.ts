@@ -40,7 +40,8 @@
 // A claim still Pending is judged like a bound one: a PV made for it (a restore, a pre-provisioned volume) may bind
 // it at any moment, and the claim the next StatefulSet adopts keeps the old one's class, size and selected node (a
 // WaitForFirstConsumer claim stays tied to a node that may be gone). The admin decides: `volume-guard.io/reuse:
-// "true"`, or delete it.
+// "true"`, or delete it. Its reason says it is not yet bound rather than speak of old data.
+// A claim in phase Lost holds no data (isLost): adopting it is a warning, never a denial.
 //
 // A PVC annotated `volume-guard.io/reuse: "true"` is still reported, tagged `reuse-approved`: the admin declared
 // its data is meant to be reused, and the validator honors that as an override, so it is audited and counted
@@ -312,6 +313,41 @@ function createdAfter(created: string, time: string | undefined): boolean {
   return createdAt !== undefined && at !== undefined && createdAt > at;
 }
 
+/**
+ * The claim is in phase Lost: the PV controller's syncBoundClaim sets it when the PV the claim was bound to no longer
+ * exists (or is bound to another claim), and it holds no data then. The kubelet mounts only a Bound claim, so a pod
+ * of the StatefulSet adopting it does not start until it is deleted: nothing is lost, and adoption is only said
+ * (lostClaim). Only the phase tells: a volumeName the model has no PV for may be one its informer has not yet seen.
+ */
+export function isLost(claim: Pick<PersistentVolumeClaimRecord, 'phase'>): boolean {
+  return claim.phase === 'Lost';
+}
+
+/** An adoption candidate for a Lost claim, as a warning: no data to re-attach, but a pod that would not start. */
+function lostClaim(candidate: Candidate): Candidate {
+  const who = candidate.statefulSet === undefined ? 'a pod mounting it' : `StatefulSet ${candidate.statefulSet.name}'s pod`;
+  return { ...candidate, severity: 'warning', reason: lostReason(candidate.claim, who) };
+}
+
+/** The reason of a finding for a Lost claim that `who` (a pod, a StatefulSet's pod) would mount. */
+function lostReason(claim: Pick<PersistentVolumeClaimRecord, 'volumeName'>, who: string): string {
+  const pv = claim.volumeName === '' ? 'its PV' : `its PV ${claim.volumeName}`;
+  return `phase Lost (it lost ${pv}): it holds no data to re-attach, but ${who} will not start until this claim is deleted`;
+}
+
+/**
+ * ', not yet bound' for a claim no PV is bound to (it holds no data yet, though a PV may still bind it: judged all
+ * the same), '' for a bound one: what a reason says of the claim before what adopting it takes (adoptionTakes).
+ */
+function unboundNote(claim: Pick<PersistentVolumeClaimRecord, 'volumeName'>): string {
+  return claim.volumeName === '' ? ', not yet bound' : '';
+}
+
+/** What a StatefulSet adopting the claim takes, for its reason: a bound one's old data, else the claim itself. */
+function adoptionTakes(claim: Pick<PersistentVolumeClaimRecord, 'volumeName'>): string {
+  return claim.volumeName === '' ? 'would take it over' : 'would re-attach its old data';
+}
+
 /** Receives a live StatefulSet whose claims would be stranded but of which no PVC exists yet. */
 type StatefulSetSink = (statefulSet: StatefulSetRecord, rule: OrphanPvcRule, reason: string) => void;
 
@@ -436,7 +472,8 @@ function candidatesFor(
 ): Map<string, { candidate: Candidate; rules: OrphanPvcRule[] }> {
   const { release, manifest } = target;
   const candidates = new Map<string, { candidate: Candidate; rules: OrphanPvcRule[] }>();
-  const add = (candidate: Candidate): void => {
+  const add = (found: Candidate): void => {
+    let candidate = found;
     if (candidate.claim.deleting) return;
     // Adoption needs an orphan; a PVC its own StatefulSet pod mounts is in use. (The pods of a StatefulSet an upgrade
     // drops go with it, so the upgrade rules still report their PVCs.) Any other pod mounting it is not a reason to pass:
@@ -444,6 +481,8 @@ function candidatesFor(
     // A shared claim is mounted by the other StatefulSet's pods: that is the risk, not a reason to pass.
     const adoption = ADOPTION_RULES.includes(candidate.rule) && candidate.shared !== true;
     if (adoption && inUseByItsStatefulPod(snapshot, candidate.claim)) return;
+    // Shared or not: a Lost claim holds no one's data.
+    if (ADOPTION_RULES.includes(candidate.rule) && isLost(candidate.claim)) candidate = lostClaim(candidate);
     const key = `${candidate.claim.namespace}/${candidate.claim.name}`;
     const existing = candidates.get(key);
     if (existing === undefined) {
@@ -469,7 +508,7 @@ function candidatesFor(
         add({
           claim,
           rule: 'statefulset-claim',
-          reason: `left by an earlier StatefulSet ${statefulSet.name}; raising it to ${statefulSet.replicas} replicas would re-attach its old data`,
+          reason: `left by an earlier StatefulSet ${statefulSet.name}${unboundNote(claim)}; raising it to ${statefulSet.replicas} replicas ${adoptionTakes(claim)}`,
           statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
         });
         continue;
@@ -517,7 +556,7 @@ function candidatesFor(
       add({
         claim,
         rule: 'statefulset-claim',
-        reason: `left by an earlier release; the StatefulSet ${statefulSet.name} would re-attach its old data`,
+        reason: `left by an earlier release${unboundNote(claim)}; the StatefulSet ${statefulSet.name} ${adoptionTakes(claim)}`,
         statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
       });
     }
@@ -572,7 +611,8 @@ export function unhonoredReuse(annotations: Readonly<Record<string, string>>, no
 function pvcFinding(candidate: Candidate, tags: readonly string[]): Finding {
   const { claim } = candidate;
   const related: AffectedObject[] = [];
-  if (claim.volumeName !== '') related.push({ kind: 'PersistentVolume', name: claim.volumeName });
+  // A Lost claim's PV is gone: its reason names it, as no object affected.
+  if (claim.volumeName !== '' && !isLost(claim)) related.push({ kind: 'PersistentVolume', name: claim.volumeName });
   if (candidate.statefulSet !== undefined) related.push(candidate.statefulSet);
   // The note first: a finding's line is cut at its end when long, and the note answers the admin who approved it.
   const unhonored = unhonoredReuse(claim.annotations);
@@ -621,7 +661,8 @@ function addStatefulSetClaim(
   if (shared) tags.push(SHARED_CLAIM_TAG);
   if (isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
   if (!collector.admit(tags)) return;
-  collector.add(pvcFinding({ claim, rule: 'statefulset-claim', reason, statefulSet: statefulSetObject(namespace, statefulSetName) }, tags));
+  const candidate: Candidate = { claim, rule: 'statefulset-claim', reason, statefulSet: statefulSetObject(namespace, statefulSetName) };
+  collector.add(pvcFinding(isLost(claim) ? lostClaim(candidate) : candidate, tags));
 }
 
 /**
@@ -652,8 +693,8 @@ export function collectStatefulSetAdoption(
       statefulSet.namespace,
       statefulSet.name,
       withPod === ''
-        ? `exists with no owner and no pod using it; StatefulSet ${statefulSet.name} would re-attach its old data`
-        : `exists with no owner and no pod of its own using it; StatefulSet ${statefulSet.name} would re-attach its old data${withPod}`,
+        ? `exists with no owner and no pod using it${unboundNote(claim)}; StatefulSet ${statefulSet.name} ${adoptionTakes(claim)}`
+        : `exists with no owner and no pod of its own using it${unboundNote(claim)}; StatefulSet ${statefulSet.name} ${adoptionTakes(claim)}${withPod}`,
     );
   }
   return collector.result();
@@ -803,7 +844,7 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
       claim,
       target.namespace,
       target.name,
-      `left by an earlier StatefulSet ${target.name}; scaling it to ${target.replicas} replicas would re-attach its old data${sharedWithPod(snapshot, claim)}`,
+      `left by an earlier StatefulSet ${target.name}${unboundNote(claim)}; scaling it to ${target.replicas} replicas ${adoptionTakes(claim)}${sharedWithPod(snapshot, claim)}`,
     );
   }
   return collector.result();

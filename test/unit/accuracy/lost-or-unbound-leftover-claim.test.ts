@@ -1,0 +1,97 @@
+// A leftover claim a re-installed StatefulSet would adopt, by its phase. Bound: its old data comes back (refused, as
+// ever). Pending with no PV: it holds no data yet but a PV may still bind it (refused, worded so). Lost: the PV
+// controller sets it when the PV it was bound to is gone; it holds no data, and the kubelet mounts only a Bound claim,
+// so the StatefulSet's pod would not start until the claim is deleted: nothing is lost (a warning).
+import { describe, expect, it } from 'vitest';
+import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { collectStatefulSetAdoption } from '../../../src/checks/orphan-pvc.ts';
+import type { PersistentVolumeClaimRecord } from '../../../src/cluster/records.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { parseManifest } from '../../../src/helm/manifest.ts';
+import { ADMIN, context, request } from '../../support/admission.ts';
+import { namespace, pvc, statefulSet } from '../../support/fixtures.ts';
+import { releaseSecret, statefulSetManifest } from '../helm/helm-fixtures.ts';
+
+const NS = 'app';
+const CLAIM = 'data-db-0';
+
+function installOfDb() {
+  const fixture = { name: 'db', namespace: NS, version: 1, status: 'pending-install', manifest: statefulSetManifest({ replicas: 1 }) };
+  return request({
+    kind: { group: '', version: 'v1', kind: 'Secret' },
+    resource: { group: '', version: 'v1', resource: 'secrets' },
+    operation: 'CREATE',
+    namespace: NS,
+    name: 'sh.helm.release.v1.db.v1',
+    userInfo: ADMIN,
+    object: releaseSecret(fixture),
+  });
+}
+
+function withLeftover(claim: Partial<PersistentVolumeClaimRecord>): ClusterModel {
+  const model = new ClusterModel(VOLUME_SETS);
+  model.upsert('namespace', namespace({ name: NS }));
+  model.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: CLAIM, ...claim }));
+  return model;
+}
+
+const install = (model: ClusterModel) => helmReleaseValidator(defaultConfig()).handle(installOfDb(), context(model));
+
+describe('helm install over a leftover claim, by its phase', () => {
+  it('Bound: refused, its old data re-attached (wording unchanged)', () => {
+    const decision = install(withLeftover({ volumeName: 'pv-old' }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain(`PVC ${NS}/${CLAIM} (PV pv-old, StatefulSet ${NS}/db): left by an earlier release; the StatefulSet db would re-attach its old data`);
+  });
+
+  it('Pending, never bound: still refused (a PV may bind it), but said to be not yet bound rather than to hold old data', () => {
+    const decision = install(withLeftover({ phase: 'Pending', volumeName: '' }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain(`PVC ${NS}/${CLAIM} (StatefulSet ${NS}/db): left by an earlier release, not yet bound; the StatefulSet db would take it over`);
+    expect(decision.status?.message).not.toContain('re-attach its old data');
+  });
+
+  it('Lost, its PV gone: allowed with a warning that the pod will not start until the claim is deleted', () => {
+    const decision = install(withLeftover({ phase: 'Lost', volumeName: 'pv-gone' }));
+    expect(decision.allowed).toBe(true);
+    const warnings = decision.warnings?.join(' ') ?? '';
+    expect(warnings).toContain(CLAIM);
+    expect(warnings).toContain("StatefulSet db's pod will not start until this claim is deleted");
+    expect(warnings).not.toContain('re-attach its old data');
+  });
+
+  it('Bound to a PV the model has not seen yet: refused as bound (only the phase says Lost)', () => {
+    expect(install(withLeftover({ volumeName: 'pv-not-yet-seen' })).allowed).toBe(false);
+  });
+});
+
+describe('a StatefulSet created outside Helm over a leftover claim, by its phase', () => {
+  const created = parseManifest(statefulSetManifest({ replicas: 1 }), NS).statefulSets[0]!;
+  const finding = (claim: Partial<PersistentVolumeClaimRecord>) => collectStatefulSetAdoption(withLeftover(claim), created).findings[0];
+
+  it('Pending, never bound: critical, not said to hold old data', () => {
+    expect(finding({ phase: 'Pending', volumeName: '' })).toMatchObject({
+      severity: 'critical',
+      reason: 'exists with no owner and no pod using it, not yet bound; StatefulSet db would take it over',
+    });
+  });
+
+  it('Lost: a warning naming no PV among the objects affected', () => {
+    const lost = finding({ phase: 'Lost', volumeName: 'pv-gone' });
+    expect(lost?.severity).toBe('warning');
+    expect(lost?.related?.map((object) => object.kind)).toEqual(['StatefulSet']);
+  });
+});
+
+describe('a shared claim (another live StatefulSet claims it under the same name) that is Lost', () => {
+  it('is a warning: it holds neither StatefulSet data', () => {
+    // `data-a-b-0` is template `data` of StatefulSet `a-b` and template `data-a` of StatefulSet `b`.
+    const model = withLeftover({ name: 'data-a-b-0', phase: 'Lost', volumeName: 'pv-gone' });
+    model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'b', claimTemplates: ['data-a'], replicas: 1 }));
+    const created = parseManifest(statefulSetManifest({ name: 'a-b', replicas: 1 }), NS).statefulSets[0]!;
+    const [shared] = collectStatefulSetAdoption(model, created).findings;
+    expect(shared).toMatchObject({ severity: 'warning', tags: ['statefulset-claim', 'shared-claim'] });
+  });
+});
