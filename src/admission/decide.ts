@@ -8,6 +8,7 @@ import { denialMessage, fitWarnings, groupByCheck, overrideLines, plural, warnin
 import {
   GRANTING_KEYS,
   HARVESTER_SKIP_DETACHED_KEY,
+  mayWriteOverrides,
   overrideLifecycle,
   parseSkip,
   SKIP_BY_KEY,
@@ -16,6 +17,7 @@ import {
   SKIP_UNTIL_KEY,
   skipsEverything,
   sourceReaches,
+  whoMayWriteOverrides,
   whyNotHonored,
   writerOf,
   type OverrideSource,
@@ -153,10 +155,13 @@ export function judge(input: Judgement): Decision {
   }
   const warnings = [...(input.warnings ?? [])];
   const trusted: OverrideSource[] = [];
+  /** For each override not honored, why not. */
+  const ignored = new Map<OverrideSource, string>();
   for (const source of input.overrides) {
     const why = whyNotHonored(source, input.writers);
     if (why) {
       warnings.push(...wrap(`volume-guard: override on ${source.where} ignored: ${why}`));
+      ignored.set(source, why);
     } else {
       trusted.push(source);
     }
@@ -249,9 +254,14 @@ export function judge(input: Judgement): Decision {
       const fitted = fitOverrideToStored(override, input.stored, input.now ?? Date.now(), input.situation);
       override.splice(0, override.length, ...fitted);
     }
-    // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough.
+    // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough. Already
+    // set but not honored (the UI's user may not write overrides), it is not advised again: the refusal says why.
     const singles = enforced.find((group) => group.check === 'single-replica');
-    if (
+    const detachedSkip = input.situation?.kind === 'upgrade' ? input.overrides.find(skipsDetachedSingleReplicas) : undefined;
+    const detachedSkipIgnored = detachedSkip === undefined ? undefined : ignored.get(detachedSkip);
+    if (detachedSkip !== undefined && detachedSkipIgnored !== undefined) {
+      if (singles !== undefined) override.push(detachedSkipNotHonored(detachedSkip, detachedSkipIgnored, input.writers));
+    } else if (
       input.situation?.kind === 'upgrade' &&
       input.situation.resource === 'upgrades.harvesterhci.io' &&
       enforced.length === 1 &&
@@ -301,6 +311,20 @@ function pvcNames(groups: readonly { findings: readonly Finding[]; total: number
   if (names.length === 0) return '<name>';
   const shown = names.slice(0, MAX_HINT_PVCS).join(' ');
   return total > Math.min(names.length, MAX_HINT_PVCS) ? `${shown} ...` : shown;
+}
+
+/** Harvester's skipSingleReplicaDetachedVol, as read on an upgrade: it skips the single-replica findings of detached volumes. */
+function skipsDetachedSingleReplicas(source: OverrideSource): boolean {
+  return (source.tags ?? []).some((tag) => tag.check === 'single-replica' && tag.tag === 'detached');
+}
+
+/**
+ * The refusal's line for Harvester's annotation set on the upgrade but not honored: why, and, when its writer may not
+ * write overrides, who may (as the override guard says it).
+ */
+function detachedSkipNotHonored(source: OverrideSource, why: string, writers: OverrideWriters): string {
+  const who = source.writer !== undefined && !mayWriteOverrides(source.writer, writers) ? `; ${whoMayWriteOverrides(writers).text}` : '';
+  return `${HARVESTER_SKIP_DETACHED_KEY}: "true" is set, but ${why}${who}`;
 }
 
 /**

@@ -209,10 +209,25 @@ export function whyNotHonored(source: OverrideSource, writers: OverrideWriters):
  * as whyNotHonored says it; undefined when someone may. Shared with `volume-guard audit`, which must agree.
  */
 export function nobodyMayWrite(writers: OverrideWriters): string | undefined {
-  if (writers.mode !== 'rbac' && writers.allowedGroups.length === 0 && writers.allowedUsers.length === 0) {
-    return 'nobody may write overrides (overrides.allowedGroups and allowedUsers are empty)';
-  }
+  if (writers.mode !== 'rbac' && writers.allowedGroups.length === 0 && writers.allowedUsers.length === 0) return NOBODY_MAY_WRITE;
   return undefined;
+}
+
+const NOBODY_MAY_WRITE = 'nobody may write overrides (overrides.allowedGroups and allowedUsers are empty)';
+
+/**
+ * Who may write overrides in `listed` mode, for a refused writer: `overrides of data-loss checks are limited to
+ * groups a, b or users c`, or that nobody may. Said by the override guard and by a refusal that did not honor an
+ * override its own request wrote.
+ */
+export function whoMayWriteOverrides(writers: OverrideWriters): { readonly listed: boolean; readonly text: string } {
+  const who = [
+    writers.allowedGroups.length ? `groups ${writers.allowedGroups.join(', ')}` : '',
+    writers.allowedUsers.length ? `users ${writers.allowedUsers.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' or ');
+  return who ? { listed: true, text: `overrides of data-loss checks are limited to ${who}` } : { listed: false, text: NOBODY_MAY_WRITE };
 }
 
 /** The writer an audit trail names: the requester, or the recorded `skip-by`. */

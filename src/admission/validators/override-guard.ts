@@ -27,6 +27,7 @@ import {
   SKIP_KEY,
   SKIP_UNTIL_KEY,
   skipsEverything,
+  whoMayWriteOverrides,
 } from '../overrides.ts';
 import { allowed, denied, type AdmissionRequest, type DeclaredRule, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
@@ -204,17 +205,10 @@ export function overrideGuardValidator(config: Config): Validator {
       const writers = context.config.overrides;
       const user = request.userInfo.username;
       if (!mayWriteOverrides(request.userInfo, writers)) {
-        const who = [
-          writers.allowedGroups.length ? `groups ${writers.allowedGroups.join(', ')}` : '',
-          writers.allowedUsers.length ? `users ${writers.allowedUsers.join(', ')}` : '',
-        ]
-          .filter(Boolean)
-          .join(' or ');
+        const who = whoMayWriteOverrides(writers);
         return denied(
           `volume-guard: ${describeUser(request.userInfo)} may not write ${written.join(', ')} on ${what}: ` +
-            (who
-              ? `overrides of data-loss checks are limited to ${who}. Ask one of them to review the risk and set it.`
-              : 'nobody may write overrides (overrides.allowedGroups and allowedUsers are empty).'),
+            `${who.text}.${who.listed ? ' Ask one of them to review the risk and set it.' : ''}`,
         );
       }
       // Harvester's annotation alone needs no recorded writer: it is honored for the upgrade's life, whoever set it.
