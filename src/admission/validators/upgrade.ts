@@ -1,5 +1,6 @@
 // Upgrades: every node is rebooted or replaced in turn, so any volume whose data lives in one place, or that is
 // already short of healthy copies, can be lost. The guarded kinds come from config.upgrades.kinds.
+import { createHash } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -58,10 +59,37 @@ function unchangedPlanHash(request: AdmissionRequest): string | undefined {
   return typeof hash === 'string' && hash !== '' ? hash : undefined;
 }
 
+/** system-upgrade-controller's digest annotation: the Plan fields it names are hashed too (not reproduced here). */
+const PLAN_DIGEST_ANNOTATION = 'upgrade.cattle.io/digest';
+
+/**
+ * The hash system-upgrade-controller will give this Plan (status.latestHash), when volume-guard can reproduce it:
+ * with `spec.version` set (it wins over a channel), no secrets (their contents count, and volume-guard reads no
+ * Secret) and no digest annotation, DigestStatus hashes (SHA-224) the version with `+` made `-` (MungeVersion), then
+ * the service account's name. Nodes already labelled with it were upgraded by an earlier Plan of this name and
+ * spec (node labels outlive a deleted Plan): SelectConcurrentNodes skips them.
+ */
+function predictedPlanHash(plan: unknown): string | undefined {
+  const version = field(plan, 'spec', 'version');
+  if (!nonEmptyString(version)) return undefined;
+  const secrets = field(plan, 'spec', 'secrets');
+  if (Array.isArray(secrets) ? secrets.length > 0 : secrets !== undefined && secrets !== null) return undefined;
+  if (nonEmptyString(metaOf(plan)?.annotations[PLAN_DIGEST_ANNOTATION])) return undefined;
+  const serviceAccount = field(plan, 'spec', 'serviceAccountName');
+  return createHash('sha224')
+    .update(version.replaceAll('+', '-'))
+    .update(typeof serviceAccount === 'string' ? serviceAccount : '')
+    .digest('hex');
+}
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
 /**
  * The nodes an upgrade reboots or replaces, when volume-guard can tell: the nodes a system-upgrade-controller Plan's
  * `spec.nodeSelector` selects, but those its label `plan.upgrade.cattle.io/<plan>` marks `disabled` or at the
- * plan's unchanged hash (SelectConcurrentNodes skips both); the nodes of a MachineDeployment's or
+ * plan's unchanged or predicted hash (SelectConcurrentNodes skips both); the nodes of a MachineDeployment's or
  * KubeadmControlPlane's Machines (by their `cluster.x-k8s.io/deployment-name` / `control-plane-name` labels).
  * A MachineDeployment or KubeadmControlPlane rollout replaces those nodes, disks and all (rolloutReplacesNodes).
  * Empty when the Plan upgrades no node: its selector matches only nodes it skips, or no Node (when every Longhorn
@@ -80,7 +108,7 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
     const selector = parseLabelSelector(field(request.object, 'spec', 'nodeSelector'));
     if (selector === undefined || !labelSelectorValid(selector)) return undefined;
     const planLabel = `plan.upgrade.cattle.io/${name}`;
-    const skipped = new Set(['disabled', unchangedPlanHash(request) ?? 'disabled']);
+    const skipped = new Set(['disabled', unchangedPlanHash(request) ?? 'disabled', predictedPlanHash(request.object) ?? 'disabled']);
     let selected = 0;
     for (const node of snapshot.nodes()) {
       if (!labelSelectorMatches(selector, node.labels)) continue;
