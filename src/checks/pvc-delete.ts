@@ -1,7 +1,7 @@
 // pvc-delete: PVCs deleted by tooling with the data on their volume.
 //
 //  - dropped-by-upgrade: a Helm upgrade or rollback whose manifest no longer declares a PVC the release created
-//    (annotated `meta.helm.sh/release-name` for it), Bound, without `helm.sh/resource-policy: keep` on the live
+//    (annotated `meta.helm.sh/release-name` for it, in any namespace), Bound, without `helm.sh/resource-policy: keep` on the live
 //    object (what Helm reads before deleting, compared exactly). Helm deletes it once the new revision is applied. Judged at the
 //    release record, before Helm touches anything. Likewise the Bound PVCs a StatefulSet it drops owns (retention
 //    policy whenDeleted: Delete): the garbage collector deletes them with the StatefulSet (deleted-with-statefulset).
@@ -24,7 +24,7 @@ import type { PersistentVolumeClaimRecord, PodRecord, StatefulSetRecord } from '
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
-import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
+import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimOf, ordinalInRange } from '../helm/claims.ts';
 import { claimObject, isPodScratchClaim } from './affected.ts';
 import { claimReclaimPolicy, liveStatefulSetsOfRelease, sizeAfterHelm } from './orphan-pvc.ts';
@@ -68,15 +68,13 @@ export function reclaimEffect(reclaimPolicy: string): string {
   }
 }
 
-function createdByRelease(claim: PersistentVolumeClaimRecord, release: HelmRelease): boolean {
-  const namespace = claim.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION];
-  return claim.annotations[HELM_RELEASE_NAME_ANNOTATION] === release.name && (namespace === undefined || namespace === release.namespace);
-}
-
 export interface DroppedPvcTarget {
   readonly release: HelmRelease;
   readonly operation: ReleaseOperation;
-  /** The new revision's manifest, already limited to the release's namespace. */
+  /**
+   * The new revision's manifest, already limited to the release's namespace and the objects elsewhere whose live
+   * object is annotated for the release (helm-release.ts, judgedObjects).
+   */
   readonly manifest: ParsedManifest;
   /**
    * Epoch ms, for the expiry of the PVCs' delete approvals: a PVC with a counting `volume-guard.io/delete: "true"`
@@ -165,8 +163,10 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
       });
     }
   }
-  for (const claim of snapshot.persistentVolumeClaimsIn(release.namespace)) {
-    if (claim.deleting || !isBound(claim) || !createdByRelease(claim, release)) continue;
+  // Helm deletes what it rendered wherever it rendered it (a template may set another metadata.namespace): the claims
+  // annotated for the release in any namespace.
+  for (const claim of snapshot.persistentVolumeClaimsAnnotatedForRelease(release.namespace, release.name)) {
+    if (claim.deleting || !isBound(claim)) continue;
     if (declared.has(`${claim.namespace}/${claim.name}`) || hasLiveKeepPolicy(claim.annotations)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     const tags = withApproval(['dropped-by-upgrade', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);

@@ -40,6 +40,7 @@ import {
   type AdmittedRemoval,
   type RemovalRecorder,
 } from './pending-removals.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
 
 /** The labels Helm charts put on what they create, naming the release (newer charts first). */
 
@@ -173,10 +174,22 @@ function claimKeysOf(pod: PodRecord): readonly string[] {
   return keys;
 }
 
-/** A Helm release is identified by its namespace and name; Helm stamps both on what it creates. */
+/**
+ * A Helm release is identified by its namespace and name; Helm stamps both on what it creates. `namespace/name` of the
+ * release an object's `meta.helm.sh/release-name` and `-namespace` annotations name (an object without the namespace
+ * annotation belongs to a release of its own namespace), '' when it names none.
+ */
+function helmReleaseKey(releaseName: string, releaseNamespace: string, objectNamespace: string): string {
+  return releaseName === '' ? '' : `${releaseNamespace || objectNamespace}/${releaseName}`;
+}
+
 function helmReleaseKeyOf(statefulSet: StatefulSetRecord): string {
-  if (statefulSet.helmReleaseName === '') return '';
-  return `${statefulSet.helmReleaseNamespace || statefulSet.namespace}/${statefulSet.helmReleaseName}`;
+  return helmReleaseKey(statefulSet.helmReleaseName, statefulSet.helmReleaseNamespace, statefulSet.namespace);
+}
+
+function helmReleaseKeyOfClaim(claim: PersistentVolumeClaimRecord): string {
+  const annotations = claim.annotations;
+  return helmReleaseKey(annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '', annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? '', claim.namespace);
 }
 
 /** `namespace/MachineSet/name` and `namespace/MachineDeployment/name` of the sets that own a Machine. */
@@ -301,6 +314,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   };
   readonly #claimsByNamespace = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byNamespace', (c) => c.namespace);
   readonly #claimsByRelease = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byRelease', releaseKeysOf);
+  /** PVCs by the Helm release their annotations name, in whatever namespace they live: what an upgrade may drop. */
+  readonly #claimsByHelmRelease = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byHelmRelease', helmReleaseKeyOfClaim);
   /** PVCs by each owner uid their ownerReferences name: what the DELETE of any object takes with it, in O(1). */
   readonly #claimsByOwner = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byOwner', ownerKeysOf);
   /** The pods' scratch claims (generic ephemeral volumes), all in one bucket: whether there are any. */
@@ -326,7 +341,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     harvesterUpgradePlan: [],
     node: [this.#nodesByLabel],
     persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource],
-    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByOwner, this.#podScratchClaims],
+    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#podScratchClaims],
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode],
     statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner],
     namespace: [],
@@ -1137,6 +1152,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   persistentVolumeClaimsOfRelease(namespace: string, release: string): readonly PersistentVolumeClaimRecord[] {
     return this.#claimsByRelease.get(`${namespace}/${release}`);
+  }
+
+  persistentVolumeClaimsAnnotatedForRelease(namespace: string, release: string): readonly PersistentVolumeClaimRecord[] {
+    return this.#claimsByHelmRelease.get(`${namespace}/${release}`);
   }
 
   persistentVolumeClaimsOwnedBy(uid: string): readonly PersistentVolumeClaimRecord[] {

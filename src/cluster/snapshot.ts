@@ -175,6 +175,12 @@ export interface ClusterSnapshot {
   /** PVCs in the namespace labelled `app.kubernetes.io/instance=<release>` or `release=<release>`. */
   persistentVolumeClaimsOfRelease(namespace: string, release: string): readonly PersistentVolumeClaimRecord[];
   /**
+   * PVCs of the Helm release `namespace/release` by Helm's annotations (`meta.helm.sh/release-name=<release>`,
+   * `meta.helm.sh/release-namespace=<namespace>`; without the namespace annotation, a release of their own namespace),
+   * in any namespace (a chart may render one into another), in O(1).
+   */
+  persistentVolumeClaimsAnnotatedForRelease(namespace: string, release: string): readonly PersistentVolumeClaimRecord[];
+  /**
    * PVCs whose ownerReferences name this uid, in any namespace (a cluster-scoped owner's may be in several), in O(1):
    * the garbage collector's candidates once that object is deleted.
    */

@@ -40,6 +40,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   hasPodScratchClaims: () => false,
   persistentVolumeClaimsIn: () => none,
   persistentVolumeClaimsOfRelease: () => none,
+  persistentVolumeClaimsAnnotatedForRelease: () => none,
   persistentVolumeClaimsOwnedBy: () => none,
   statefulSetsOwnedBy: () => none,
   pod: () => undefined,

@@ -192,6 +192,23 @@ describe('ClusterModel indexes', () => {
     expect(model.persistentVolumeClaimsOfRelease('a', 'y')).toEqual([]);
   });
 
+  it('indexes PVCs by the Helm release their annotations name, in any namespace, following annotation changes', () => {
+    const model = new ClusterModel();
+    const helm = (name: string, namespace?: string) => ({ 'meta.helm.sh/release-name': name, ...(namespace === undefined ? {} : { 'meta.helm.sh/release-namespace': namespace }) });
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'a', name: 'own', annotations: helm('r', 'a') }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'a', name: 'no-namespace', annotations: helm('r') }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'b', name: 'elsewhere', annotations: helm('r', 'a') }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'b', name: 'of-b', annotations: helm('r') }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'a', name: 'labelled', labels: { release: 'r' } }));
+    expect(names(model.persistentVolumeClaimsAnnotatedForRelease('a', 'r'))).toEqual(['elsewhere', 'no-namespace', 'own']);
+    expect(names(model.persistentVolumeClaimsAnnotatedForRelease('b', 'r'))).toEqual(['of-b']);
+
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'b', name: 'elsewhere', annotations: helm('s', 'a') }));
+    model.remove('persistentVolumeClaim', 'a/own');
+    expect(names(model.persistentVolumeClaimsAnnotatedForRelease('a', 'r'))).toEqual(['no-namespace']);
+    expect(names(model.persistentVolumeClaimsAnnotatedForRelease('a', 's'))).toEqual(['elsewhere']);
+  });
+
   it('indexes pods by each claim they mount and by node', () => {
     const model = new ClusterModel();
     model.upsert('pod', pod({ namespace: 'a', name: 'p1', nodeName: 'n1', claimNames: ['c1', 'c2', 'c1'] }));

@@ -9,8 +9,9 @@
 // release's namespace), never in one its payload claims, unless that storage namespace is listed in
 // helm.storageNamespaces (Helm SDK users keeping records elsewhere); a record naming another namespace is refused
 // as unreadable otherwise. The namespace override (volume-guard.io/skip on the Namespace) is read from the release's
-// namespace, the one whose data is judged. Manifest objects in other namespaces are not looked at (a warning counts them), so a
-// requester learns nothing about namespaces but the release's own.
+// namespace, the one whose data is judged. Manifest objects in other namespaces are not looked at (a warning counts
+// them), so a requester learns nothing about namespaces but the release's own, except the StatefulSets and PVCs there
+// Helm annotated for this release, which an earlier revision created (judgedObjects): an upgrade dropping one deletes it.
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
@@ -24,6 +25,7 @@ import {
   shortReclaimEffect,
   uninstallDeletesNamespace,
 } from '../../checks/pvc-delete.ts';
+import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
 import { objectAt } from '../../json.ts';
@@ -173,10 +175,26 @@ function storedRevision(object: unknown): { operation: ReleaseOperation; version
   }
 }
 
-/** Manifest objects in the release's own namespace; how many were elsewhere. */
-function withinNamespace(manifest: ParsedManifest, namespace: string): { manifest: ParsedManifest; outside: number } {
-  const statefulSets = manifest.statefulSets.filter((s) => s.namespace === namespace);
-  const persistentVolumeClaims = manifest.persistentVolumeClaims.filter((p) => p.namespace === namespace);
+/**
+ * The manifest objects judged: those in the release's namespace, and those elsewhere (a template's own
+ * metadata.namespace) whose live object Helm annotated for this release. An earlier revision created those: their
+ * names are in the release's history, stored beside this record, so judging and naming them tells the requester
+ * nothing of that namespace the release did not. How many were left out (what this revision creates elsewhere, its
+ * hooks elsewhere).
+ */
+function judgedObjects(manifest: ParsedManifest, release: HelmRelease, snapshot: ClusterSnapshot): { manifest: ParsedManifest; outside: number } {
+  const { namespace } = release;
+  let ofRelease: ReadonlySet<string> | undefined;
+  const judged = (kind: string, object: { readonly namespace: string; readonly name: string }): boolean => {
+    if (object.namespace === namespace) return true;
+    ofRelease ??= new Set([
+      ...snapshot.statefulSetsOfRelease(namespace, release.name).map((s) => `StatefulSet ${s.namespace}/${s.name}`),
+      ...snapshot.persistentVolumeClaimsAnnotatedForRelease(namespace, release.name).map((c) => `PersistentVolumeClaim ${c.namespace}/${c.name}`),
+    ]);
+    return ofRelease.has(`${kind} ${object.namespace}/${object.name}`);
+  };
+  const statefulSets = manifest.statefulSets.filter((s) => judged('StatefulSet', s));
+  const persistentVolumeClaims = manifest.persistentVolumeClaims.filter((p) => judged('PersistentVolumeClaim', p));
   const allHookClaims = manifest.hookClaims ?? [];
   const hookClaims = allHookClaims.filter((p) => p.namespace === namespace);
   const outside =
@@ -257,7 +275,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   }
 
   const action = describeOperation(operation, release);
-  const { manifest, outside } = withinNamespace(outcome.manifest, release.namespace);
+  const { manifest, outside } = judgedObjects(outcome.manifest, release, context.snapshot);
   if (outside > 0) {
     warnings.push(truncate(`volume-guard: ${outside} StatefulSet/PVC object(s) of this release outside namespace ${release.namespace} not checked`));
   }
@@ -409,7 +427,7 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
   if (outcome.recordNamespace !== release.namespace) {
     return allowed([truncate(`volume-guard: ${prepared.recordName} names namespace ${outcome.recordNamespace}; PVCs not listed`)]);
   }
-  const { manifest } = withinNamespace(outcome.manifest, release.namespace);
+  const { manifest } = judgedObjects(outcome.manifest, release, context.snapshot);
   const lines: string[] = [];
   // Taken over by another release (helm --take-ownership): Helm 4 skips what it no longer owns, Helm 3 deletes it.
   for (const taken of ownedByOtherReleases(context.snapshot, release, manifest).slice(0, MAX_LISTED_PER_CHECK)) {

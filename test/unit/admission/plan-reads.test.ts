@@ -73,6 +73,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   hasPodScratchClaims: ['persistentVolumeClaim'],
   persistentVolumeClaimsIn: ['persistentVolumeClaim'],
   persistentVolumeClaimsOfRelease: ['persistentVolumeClaim'],
+  persistentVolumeClaimsAnnotatedForRelease: ['persistentVolumeClaim'],
   persistentVolumeClaimsOwnedBy: ['persistentVolumeClaim'],
   statefulSetsOwnedBy: ['statefulSet'],
   pod: ['pod'],
