@@ -6,7 +6,7 @@
 //    release record, before Helm touches anything. Likewise the Bound PVCs a StatefulSet it drops owns (retention
 //    policy whenDeleted: Delete): the garbage collector deletes them with the StatefulSet (deleted-with-statefulset).
 //    A StatefulSet an operator made (a controller owner reference) is not dropped by any upgrade, whatever annotations
-//    it copied from its resource (liveStatefulSetsOfRelease).
+//    it copied from its resource (liveStatefulSetsOfRelease); nor is a PVC an operator holds (heldByOperator).
 //  - deleted-by-automation: a DELETE of a Bound PVC whose PV has reclaim policy Delete (the provisioner destroys the
 //    volume with it), by a GitOps controller pruning what left its source (judged in the pvc-delete validator).
 //  - deleted-with-namespace / deleted-with-statefulset: a DELETE of a namespace holding such PVCs (the namespace
@@ -66,6 +66,18 @@ export function reclaimEffect(reclaimPolicy: string): string {
     default:
       return 'reclaim policy unknown';
   }
+}
+
+/**
+ * Held by a controller other than the StatefulSet controller (whose controller references name a StatefulSet or a
+ * Pod): an operator made the claim for a resource of its own and copied that resource's annotations onto it, Helm's
+ * release annotations included (rabbitmq's cluster-operator gives the claim template of StatefulSet `<name>-server`
+ * the RabbitmqCluster's annotations and a controller reference to it). Helm sets no owner references, so no manifest
+ * rendered it and no upgrade deletes it. A claim Helm rendered that the StatefulSet controller adopted (a name of its
+ * claims, whenDeleted: Delete) is still Helm's to delete when a revision drops it.
+ */
+function heldByOperator(claim: PersistentVolumeClaimRecord): boolean {
+  return claim.ownerReferences.some((owner) => owner.controller === true && owner.kind !== 'StatefulSet' && owner.kind !== 'Pod');
 }
 
 export interface DroppedPvcTarget {
@@ -166,7 +178,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   // Helm deletes what it rendered wherever it rendered it (a template may set another metadata.namespace): the claims
   // annotated for the release in any namespace.
   for (const claim of snapshot.persistentVolumeClaimsAnnotatedForRelease(release.namespace, release.name)) {
-    if (claim.deleting || !isBound(claim)) continue;
+    if (claim.deleting || !isBound(claim) || heldByOperator(claim)) continue;
     if (declared.has(`${claim.namespace}/${claim.name}`) || hasLiveKeepPolicy(claim.annotations)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
     const tags = withApproval(['dropped-by-upgrade', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
