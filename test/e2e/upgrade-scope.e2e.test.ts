@@ -3,6 +3,7 @@
 // volume lives on a worker, and the "agent" Plan selecting that worker is refused for it, saying which nodes it
 // upgrades. A Plan whose selector matches no node upgrades none and passes. A MachineDeployment's rollout is
 // judged on the nodes of its Machines.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
 import { apply, createLonghornNode, createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, must, patchStatus, setNodeReady } from '../harness/scenario.ts';
@@ -65,6 +66,26 @@ describe('a Plan is judged on the nodes it selects', () => {
       expect(skipped.code).toBe(0);
     } finally {
       await must(kubectl(['label', 'node', 'us-w1', 'plan.upgrade.cattle.io/agent-']), 'enable');
+    }
+  });
+
+  it('a Plan applied again with the same version skips the nodes already labelled with its hash', async () => {
+    await eventually(() => planDryRun('agent', { matchLabels: { [ROLE]: 'agent' } }), (r) => r.stderr.includes('us-single'));
+    // What system-upgrade-controller labels a node it upgraded with (SHA-224 of the version, + made -, and the
+    // service account), left on the node when the Plan is deleted.
+    const hash = createHash('sha224').update('v1.31.4-k3s1').update('system-upgrade').digest('hex');
+    await must(kubectl(['label', 'node', 'us-w1', `plan.upgrade.cattle.io/agent=${hash}`]), 'upgraded mark');
+    try {
+      const again = await eventually(() => planDryRun('agent', { matchLabels: { [ROLE]: 'agent' } }), (r) => r.code === 0);
+      expect(again.stderr).not.toContain('denied');
+      // A new version is upgraded over that mark.
+      const plan = { apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'agent', namespace: NS }, spec: { version: 'v1.32.0+k3s1', concurrency: 1, serviceAccountName: 'system-upgrade', nodeSelector: { matchLabels: { [ROLE]: 'agent' } }, upgrade: { image: 'rancher/k3s-upgrade' } } };
+      const file = await tempFile(`us-plan-agent-new-${process.pid}.json`, JSON.stringify(plan));
+      const newer = await kubectl(['create', '-f', file, '--dry-run=server']);
+      expect(newer.code).not.toBe(0);
+      expect(newer.stderr).toContain('us-single');
+    } finally {
+      await must(kubectl(['label', 'node', 'us-w1', 'plan.upgrade.cattle.io/agent-']), 'unmark');
     }
   });
 
