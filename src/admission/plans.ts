@@ -451,12 +451,12 @@ export const PLANS = {
   'owner-delete': plan<DeletedWithTarget>()({
     webhook: 'owner-delete',
     requests:
-      'DELETE of any other object (an operator\'s resource: a CloudNativePG Cluster...), not orphaning, that Bound PVCs name as owner (automation identities only)',
+      'DELETE of any other object (an operator\'s resource: a CloudNativePG Cluster...), not orphaning, that Bound PVCs name as owner, or owning a StatefulSet or Namespace that holds them (automation identities only)',
     scope: 'owned',
     checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedWith(snapshot, target, cap) }],
     // As for a StatefulSet: the owner's annotations are not policed by the override guard.
     overrides: ['pvc-delete', 'namespace-helm'],
-    reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet'],
+    reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet', 'namespace'],
   }),
   'statefulset-scale-down': plan<ScaledDownTarget>()({
     webhook: 'pvc-delete',

@@ -506,6 +506,11 @@ export interface DeletedWithTarget {
      * DELETE propagates), their claims with them: those their ownerReferences name (whenDeleted: Delete).
      */
     readonly statefulSets?: readonly { readonly namespace: string; readonly name: string; readonly uid: string }[];
+    /**
+     * The Namespaces a cluster-scoped owner owns (Capsule puts an owner reference to the Tenant on each of its
+     * namespaces), which the garbage collector deletes with it: the namespace controller then deletes every PVC in them.
+     */
+    readonly namespaces?: readonly string[];
   };
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
   readonly now: number;
@@ -522,27 +527,43 @@ export function claimsOwnedBy(snapshot: ClusterSnapshot, uid: string, namespace:
   return namespace === '' || claims.length === 0 ? claims : claims.filter((claim) => claim.namespace === namespace);
 }
 
+/** The dependent of an owner through which its DELETE takes a claim: a StatefulSet (`namespace/name`) or a Namespace. */
+export interface TakenVia {
+  readonly kind: 'StatefulSet' | 'Namespace';
+  readonly name: string;
+}
+
 /**
- * The claims an owner's DELETE takes, each once: those naming it (claimsOwnedBy), then those naming one of the
- * StatefulSets it owns that the garbage collector deletes with it, mapped to that StatefulSet (`namespace/name`).
+ * The claims an owner's DELETE takes, each once: every claim of the Namespaces it owns that the garbage collector
+ * deletes with it (not a pod's scratch claim, gone with its pod whatever is decided), whatever owns them (the
+ * namespace controller deletes them all), then those naming it (claimsOwnedBy), then those naming one of the
+ * StatefulSets it owns that the garbage collector deletes with it; mapped to the dependent that takes them.
  */
 export function claimsTakenWith(
   snapshot: ClusterSnapshot,
   uid: string,
   namespace: string,
   statefulSets: NonNullable<DeletedWithTarget['owner']>['statefulSets'] = [],
-): ReadonlyMap<PersistentVolumeClaimRecord, string | undefined> {
-  const taken = new Map<PersistentVolumeClaimRecord, string | undefined>();
-  for (const claim of claimsOwnedBy(snapshot, uid, namespace)) taken.set(claim, undefined);
+  namespaces: NonNullable<DeletedWithTarget['owner']>['namespaces'] = [],
+): ReadonlyMap<PersistentVolumeClaimRecord, TakenVia | undefined> {
+  const taken = new Map<PersistentVolumeClaimRecord, TakenVia | undefined>();
+  for (const owned of namespaces) {
+    for (const claim of snapshot.persistentVolumeClaimsIn(owned)) if (!isPodScratchClaim(claim)) taken.set(claim, { kind: 'Namespace', name: owned });
+  }
+  for (const claim of claimsOwnedBy(snapshot, uid, namespace)) if (!taken.has(claim)) taken.set(claim, undefined);
   for (const dependent of statefulSets) {
-    for (const claim of claimsOwnedBy(snapshot, dependent.uid, dependent.namespace)) if (!taken.has(claim)) taken.set(claim, `${dependent.namespace}/${dependent.name}`);
+    const via: TakenVia = { kind: 'StatefulSet', name: `${dependent.namespace}/${dependent.name}` };
+    for (const claim of claimsOwnedBy(snapshot, dependent.uid, dependent.namespace)) if (!taken.has(claim)) taken.set(claim, via);
   }
   return taken;
 }
 
-/** Why an owner's DELETE takes a claim: with it, or with the StatefulSet `via` that it owns; `unless`: unjudgedOwners. */
-function deletedWithOwner(namespace: string, owner: NonNullable<DeletedWithTarget['owner']>, via: string | undefined, unless: string): string {
-  if (via !== undefined) return `deleted with StatefulSet ${via}, which ${owner.kind} ${owner.name} owns (the garbage collector deletes both; whenDeleted: Delete)`;
+/** Why an owner's DELETE takes a claim: with it, or with the dependent `via` that it owns; `unless`: unjudgedOwners. */
+function deletedWithOwner(namespace: string, owner: NonNullable<DeletedWithTarget['owner']>, via: TakenVia | undefined, unless: string): string {
+  if (via?.kind === 'Namespace') {
+    return `deleted with Namespace ${via.name}, which ${owner.kind} ${owner.name} owns (the garbage collector deletes it, and the namespace controller every PVC in it)`;
+  }
+  if (via !== undefined) return `deleted with StatefulSet ${via.name}, which ${owner.kind} ${owner.name} owns (the garbage collector deletes both; whenDeleted: Delete)`;
   if (owner.kind !== 'StatefulSet') {
     return `deleted with ${owner.kind} ${namespace === '' ? '' : `${namespace}/`}${owner.name}, which its ownerReferences name (the garbage collector deletes it)`;
   }
@@ -572,22 +593,25 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
   const collector = new FindingCollector(cap);
   const owner = target.owner;
   const going: ReadonlySet<string> = new Set(owner ? [owner.uid, ...(owner.statefulSets ?? []).map((dependent) => dependent.uid)] : []);
-  const taken = owner ? claimsTakenWith(snapshot, owner.uid, target.namespace, owner.statefulSets) : undefined;
+  const taken = owner ? claimsTakenWith(snapshot, owner.uid, target.namespace, owner.statefulSets, owner.namespaces) : undefined;
   const claims = taken ? taken.keys() : snapshot.persistentVolumeClaimsIn(target.namespace);
   for (const claim of claims) {
     if (claim.deleting || !isBound(claim)) continue;
     // A pod's generic ephemeral volume (or a claim a judged scale-down handed to its pod): the garbage collector
     // deletes it with the pod whatever becomes of the namespace, so no choice made here keeps its data.
     if (!owner && isPodScratchClaim(claim)) continue;
-    if (owner && stayingOwner(snapshot, claim, going) !== undefined) continue;
+    const via = taken?.get(claim);
+    // The namespace controller deletes every claim of a deleted namespace, whatever owners it has.
+    const ownersCount = owner !== undefined && via?.kind !== 'Namespace';
+    if (ownersCount && stayingOwner(snapshot, claim, going) !== undefined) continue;
     const reclaimPolicy = reclaimedWith(snapshot, claim);
     if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
     const tags = [!owner ? 'deleted-with-namespace' : owner.kind === 'StatefulSet' ? 'deleted-with-statefulset' : 'deleted-with-owner', `reclaim-${reclaimPolicy.toLowerCase()}`];
     if (owner?.byAutomation === true) tags.push('by-automation');
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
-    const unless = owner ? unjudgedOwners(claim, going) : '';
-    const cause = owner ? deletedWithOwner(target.namespace, owner, taken?.get(claim), unless) : `deleted with namespace ${target.namespace}`;
+    const unless = ownersCount ? unjudgedOwners(claim, going) : '';
+    const cause = owner ? deletedWithOwner(target.namespace, owner, via, unless) : `deleted with namespace ${target.namespace}`;
     collector.add({
       check: 'pvc-delete',
       severity: 'critical',

@@ -329,6 +329,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #statefulSetsByRelease = new MultiIndex<StatefulSetRecord>('statefulSet.byRelease', helmReleaseKeyOf);
   /** StatefulSets by each owner uid their ownerReferences name (an operator's resource): what its DELETE takes along. */
   readonly #statefulSetsByOwner = new MultiIndex<StatefulSetRecord>('statefulSet.byOwner', (s) => s.ownerUids ?? NO_KEYS);
+  readonly #namespacesByOwner = new MultiIndex<NamespaceRecord>('namespace.byOwner', (n) => n.ownerUids ?? NO_KEYS);
   readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
   readonly #drainRulesByNamespace = new MultiIndex<MachineDrainRuleRecord>('machineDrainRule.byNamespace', (rule) => rule.namespace);
 
@@ -344,7 +345,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#podScratchClaims],
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode],
     statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner],
-    namespace: [],
+    namespace: [this.#namespacesByOwner],
     machine: [this.#machinesByOwner],
     machineDrainRule: [this.#drainRulesByNamespace],
     clusterApiCluster: [],
@@ -1164,6 +1165,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   statefulSetsOwnedBy(uid: string): readonly StatefulSetRecord[] {
     return this.#statefulSetsByOwner.get(uid);
+  }
+
+  namespacesOwnedBy(uid: string): readonly NamespaceRecord[] {
+    return this.#namespacesByOwner.get(uid);
   }
 
   pod(namespace: string, name: string): PodRecord | undefined {

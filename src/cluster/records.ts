@@ -417,6 +417,11 @@ export interface NamespaceRecord {
   readonly deleting?: true;
   /** metadata.labels (a MachineDrainRule's namespaceSelector reads them); omitted when none. */
   readonly labels?: Labels;
+  /**
+   * The uids its ownerReferences name (a Capsule Tenant, a Kubeflow Profile: the garbage collector deletes it with
+   * them). Omitted when it has none, as for nearly every namespace.
+   */
+  readonly ownerUids?: readonly string[];
 }
 
 /** cluster.x-k8s.io Machine: which node it runs, and which MachineSet/MachineDeployment owns it. */

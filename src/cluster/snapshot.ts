@@ -187,6 +187,8 @@ export interface ClusterSnapshot {
   persistentVolumeClaimsOwnedBy(uid: string): readonly PersistentVolumeClaimRecord[];
   /** The StatefulSets whose ownerReferences name this uid (an operator's resource owning them), in O(1). */
   statefulSetsOwnedBy(uid: string): readonly StatefulSetRecord[];
+  /** The Namespaces whose ownerReferences name this uid (a Capsule Tenant owns its tenant's), in O(1). */
+  namespacesOwnedBy(uid: string): readonly NamespaceRecord[];
 
   pod(namespace: string, name: string): PodRecord | undefined;
   podsUsingClaim(namespace: string, claimName: string): readonly PodRecord[];

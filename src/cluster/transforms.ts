@@ -195,6 +195,7 @@ export function transformNamespace(raw: unknown): NamespaceRecord | undefined {
     annotations: guardAnnotations(metadata),
     ...(isDeleting(metadata) ? { deleting: true } : {}),
     ...(labels === EMPTY_STRING_MAP ? {} : { labels: internedMap(labels) }),
+    ...ownerUidsOf(metadata),
   };
 }
 

@@ -43,6 +43,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   persistentVolumeClaimsAnnotatedForRelease: () => none,
   persistentVolumeClaimsOwnedBy: () => none,
   statefulSetsOwnedBy: () => none,
+  namespacesOwnedBy: () => none,
   pod: () => undefined,
   podsUsingClaim: () => none,
   podsOnNode: () => none,

@@ -2,14 +2,16 @@
 // `Cluster` is the controller owner of its instances' claims) pruned by a GitOps controller takes them with it: the
 // garbage collector deletes each claim once none of its owners remains, and the PV controller then reclaims the
 // volume. The collector deletes as itself (its PVC DELETE gets `pvcDelete.others`), so the automation is seen only
-// here, at the owner's DELETE, judged like a StatefulSet's for the PVCs it owns (plan owner-delete).
+// here, at the owner's DELETE, judged like a StatefulSet's for the PVCs it owns (plan owner-delete). Likewise a
+// cluster-scoped owner of Namespaces (a Capsule Tenant, a Kubeflow Profile): the collector deletes them with it (its
+// Namespace DELETE gets `pvcDelete.others`), and the namespace controller every PVC in them.
 //
 // One rule for every resource, narrowed by a matchCondition to the automation identities (`pvcDelete.automationUsers`
 // / `Groups`: the volume of such DELETEs is a GitOps tool's prunes) and to the resources judged nowhere else: the
 // pvc-delete webhook judges PVC, Namespace, StatefulSet and Longhorn Volume DELETEs, and a Pod's claims are its
 // scratch (generic ephemeral volumes), gone with it whatever is decided. An object owning no PVC and no StatefulSet
-// (nearly all) passes after a lookup of each. Its own webhook, so that its failure policy can be chosen apart
-// (`webhook.failurePolicyOverrides.owner-delete`).
+// (nearly all) passes after a lookup of each (and of the Namespaces a cluster-scoped one owns). Its own webhook, so
+// that its failure policy can be chosen apart (`webhook.failurePolicyOverrides.owner-delete`).
 import { claimsTakenWith, DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
@@ -78,6 +80,19 @@ function ownedStatefulSets(snapshot: ClusterSnapshot, uid: string, namespace: st
     .map((set) => ({ namespace: set.namespace, name: set.name, uid: set.uid }));
 }
 
+/**
+ * The Namespaces a cluster-scoped owner owns that the garbage collector deletes with it: not one being deleted
+ * already (its own DELETE was judged), nor one another owner keeps (as for StatefulSets). A namespaced owner owns
+ * none: the collector never resolves a cluster-scoped dependent's reference to a namespaced owner.
+ */
+function ownedNamespaces(snapshot: ClusterSnapshot, uid: string, namespace: string): string[] {
+  if (namespace !== '') return [];
+  return snapshot
+    .namespacesOwnedBy(uid)
+    .filter((owned) => owned.deleting !== true && (owned.ownerUids ?? []).every((other) => other === uid || snapshot.deletionAdmitted(other)))
+    .map((owned) => owned.name);
+}
+
 export function ownerDeleteValidator(config: Config): Validator {
   return {
     declaration: declarationFor(config),
@@ -88,10 +103,15 @@ export function ownerDeleteValidator(config: Config): Validator {
       const old = request.oldObject;
       const uid = stringField(old, 'metadata', 'uid');
       const { namespace } = request;
-      // The two lookups every such DELETE pays: nearly every object owns no PVC and no StatefulSet.
+      // The two lookups every such DELETE pays (three for a cluster-scoped object): nearly every object owns no PVC,
+      // no StatefulSet and no Namespace.
       const statefulSets = uid === '' ? [] : ownedStatefulSets(context.snapshot, uid, namespace);
-      const owned = uid === '' ? [] : [...claimsTakenWith(context.snapshot, uid, namespace, statefulSets).keys()];
+      const namespaces = uid === '' ? [] : ownedNamespaces(context.snapshot, uid, namespace);
+      const owned = uid === '' ? [] : [...claimsTakenWith(context.snapshot, uid, namespace, statefulSets, namespaces).keys()];
       if (owned.length === 0) return allowed();
+      // Once allowed (whatever this check's mode), the garbage collector's DELETEs of what it owns follow as itself:
+      // judged here (pvc-delete.ts ownersWereJudged, ownedOnlyByAdmittedDeletions), not again under pvcDelete.others.
+      context.removing({ kind: 'owner', uid });
       const mode = context.config.checks['pvc-delete'].mode;
       if (mode === 'off') return allowed();
       // Being deleted already: the first DELETE decided, unless it orphaned and this one's options undo that.
@@ -109,14 +129,15 @@ export function ownerDeleteValidator(config: Config): Validator {
       const claimNamespaces = new Set(owned.map((claim) => claim.namespace));
       const marking =
         claimNamespaces.size === 1 ? `kubectl annotate pvc <pvcs> -n ${[...claimNamespaces][0]!}` : 'kubectl annotate pvc <pvc> -n <its namespace>';
-      // Allowed, the garbage collector's DELETEs of these claims follow as itself: judged here (pvc-delete.ts
-      // ownersWereJudged), not again under pvcDelete.others.
-      context.removing({ kind: 'owner', uid });
       return judgeByPlan(context, plan, {
         action:
           `deletion of ${kind} ${namespace === '' ? '' : `${namespace}/`}${name}${deleting ? ' (being deleted with --cascade=orphan)' : ''} ` +
           `by ${describeUser(request.userInfo)}`,
-        target: { namespace, owner: { kind, name, uid, byAutomation: true, ...(statefulSets.length > 0 ? { statefulSets } : {}) }, now: context.now },
+        target: {
+          namespace,
+          owner: { kind, name, uid, byAutomation: true, ...(statefulSets.length > 0 ? { statefulSets } : {}), ...(namespaces.length > 0 ? { namespaces } : {}) },
+          now: context.now,
+        },
         overrides: readOverrides(plan, {
           'pvc-delete': deleteApprovalSource,
           'namespace-helm': () => helmNamespaceSkip(context, namespace, old, annotations),

@@ -76,6 +76,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   persistentVolumeClaimsAnnotatedForRelease: ['persistentVolumeClaim'],
   persistentVolumeClaimsOwnedBy: ['persistentVolumeClaim'],
   statefulSetsOwnedBy: ['statefulSet'],
+  namespacesOwnedBy: ['namespace'],
   pod: ['pod'],
   podsUsingClaim: ['pod'],
   podsOnNode: ['pod'],

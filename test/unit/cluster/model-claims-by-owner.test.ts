@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { OwnerRef } from '../../../src/cluster/records.ts';
-import { pvc } from '../../support/fixtures.ts';
+import { namespace, pvc } from '../../support/fixtures.ts';
 
 const CLUSTER: OwnerRef = { kind: 'Cluster', name: 'db', uid: 'uid-cluster', controller: true };
 const BACKUP: OwnerRef = { kind: 'Backup', name: 'nightly', uid: 'uid-backup' };
@@ -37,5 +37,23 @@ describe('ClusterModel.persistentVolumeClaimsOwnedBy', () => {
     m.upsert('persistentVolumeClaim', owned('shop', 'db-1', CLUSTER, { ...CLUSTER, kind: 'Database' }, { kind: 'Gone', name: 'x', uid: '' }));
     expect(names(m, 'uid-cluster')).toEqual(['shop/db-1']);
     expect(names(m, '')).toEqual([]);
+  });
+});
+
+describe('ClusterModel.namespacesOwnedBy', () => {
+  it('follows upserts, owner changes, removals and relists', () => {
+    const m = new ClusterModel(VOLUME_SETS);
+    const names = (uid: string): string[] => m.namespacesOwnedBy(uid).map((n) => n.name).sort();
+    m.upsert('namespace', namespace({ name: 'plain' }));
+    m.upsert('namespace', namespace({ name: 'solar-prod', ownerUids: ['uid-tenant'] }));
+    m.upsert('namespace', namespace({ name: 'solar-dev', ownerUids: ['uid-tenant', 'uid-profile'] }));
+    expect(names('uid-tenant')).toEqual(['solar-dev', 'solar-prod']);
+    m.upsert('namespace', namespace({ name: 'solar-dev', ownerUids: ['uid-profile'] }));
+    expect(names('uid-tenant')).toEqual(['solar-prod']);
+    m.remove('namespace', 'solar-prod');
+    expect(names('uid-tenant')).toEqual([]);
+    m.replaceAll('namespace', [namespace({ name: 'solar-test', ownerUids: ['uid-tenant'] })]);
+    expect(names('uid-tenant')).toEqual(['solar-test']);
+    expect(names('uid-profile')).toEqual([]);
   });
 });

@@ -72,6 +72,12 @@ describe('transformNamespace', () => {
     expect(record).toEqual({ name: 'apps', annotations: {}, deleting: true });
   });
 
+  it("keeps only its owners' uids (a Capsule Tenant's), once each", () => {
+    const tenant = { apiVersion: 'capsule.clastix.io/v1beta2', kind: 'Tenant', name: 'solar', uid: 'uid-tenant', controller: true, blockOwnerDeletion: true };
+    const record = transformNamespace({ metadata: { name: 'solar-prod', ownerReferences: [tenant, { ...tenant, kind: 'Other' }, { ...tenant, uid: '' }] } });
+    expect(record).toEqual({ name: 'solar-prod', annotations: {}, ownerUids: ['uid-tenant'] });
+  });
+
   it('shares one empty annotation map between records without annotations', () => {
     const a = transformNamespace({ metadata: { name: 'a' } });
     const b = transformNamespace({ metadata: { name: 'b', annotations: { other: 'x' } } });
