@@ -98,8 +98,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (snapshot.namespace(removal.namespace)?.deleting === true) return allowed();
   const node = pod?.nodeName ?? '';
   const nodeRecord = node ? snapshot.node(node) : undefined;
-  // Cordoned, or its cordon just admitted and not yet in the Node informer (kubectl drain evicts right after).
-  const draining = (nodeRecord !== undefined && snapshot.nodeCordoned(node)) || removal.cordonRefused === true;
+  const draining = nodeRecord?.unschedulable === true || removal.cordonRefused === true;
   // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace, with its own
   // key there: a namespace's volume-guard.io/skip is for Helm releases and never waives evictions or pod deletes.
   const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations, undefined, { now: context.now });

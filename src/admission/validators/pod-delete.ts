@@ -88,8 +88,7 @@ export function podDeleteValidator(_config: Config): Validator {
       // A pod of a Node already gone (the pod garbage collector's DELETE) passes as before: its data went with the node.
       const node = context.snapshot.node(pod.nodeName);
       if (node === undefined) return allowed();
-      // Cordoned, or its cordon just admitted and not yet in the Node informer (kubectl drain deletes right after).
-      const cordoned = context.snapshot.nodeCordoned(pod.nodeName);
+      const cordoned = node.unschedulable;
       if (!cordoned && !context.snapshot.cordonRefused(pod.nodeName, request.userInfo.username, request.dryRun)) return allowed();
       const draining = cordoned ? 'being drained' : `being drained: your cordon of it was refused`;
       return judgePodRemoval(context, {
