@@ -225,8 +225,14 @@ export const UPGRADE_CHECK_RESOURCES: readonly ResourceKind[] = [
  */
 export const MACHINE_DRAIN_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_RESOURCES, 'machineDrainRule', 'clusterApiCluster', 'namespace'];
 
-/** A Machine's removal reads the skip of the MachineDeployment or KubeadmControlPlane that owns it, as stored. */
-const MACHINE_REMOVAL_RESOURCES: readonly ResourceKind[] = [...MACHINE_DRAIN_RESOURCES, 'machineDeployment', 'kubeadmControlPlane'];
+/**
+ * Where the skip of the MachineDeployment or KubeadmControlPlane owning a Machine is read, as stored: at the Machine's
+ * removal, and at the drain of its node while it is being deleted (rollout-owner.ts).
+ */
+export const MACHINE_OWNER_RESOURCES: readonly ResourceKind[] = ['machineDeployment', 'kubeadmControlPlane'];
+
+/** A Machine's removal reads the skip of the MachineDeployment or KubeadmControlPlane that owns it. */
+const MACHINE_REMOVAL_RESOURCES: readonly ResourceKind[] = [...MACHINE_DRAIN_RESOURCES, ...MACHINE_OWNER_RESOURCES];
 
 /** A scale-down reads the Machines too (NODE_CHECK_RESOURCES has them already). */
 export const MACHINE_RESOURCES: readonly ResourceKind[] = MACHINE_REMOVAL_RESOURCES;
@@ -284,8 +290,10 @@ const TEARDOWN_CHECKS: readonly PlanCheck<TeardownTarget>[] = [
 /** Faulted volumes and volumes without a healthy copy, which an upgrade of the storage system can lose. */
 const STORAGE_UPGRADE_CHECK: PlanCheck<unknown> = { check: 'volume-health', collect: (snapshot, _target, cap) => collectStorageUpgradeRisk(snapshot, cap) };
 
-const NODE_OVERRIDES = ['node', 'harvester-drain', 'harvester-upgrade-skip'] as const satisfies readonly OverridePlace[];
-const POD_OVERRIDES = ['node', 'namespace-evictions', 'harvester-drain', 'harvester-upgrade-skip'] as const satisfies readonly OverridePlace[];
+// The drain of a node whose Cluster API Machine is being deleted reads the Machine owner's skip too: the drain is the
+// next step of the removal its rollout or scale-down carried out.
+const NODE_DRAIN_OVERRIDES = ['node', 'machine-owner', 'harvester-drain', 'harvester-upgrade-skip'] as const satisfies readonly OverridePlace[];
+const POD_OVERRIDES = ['node', 'namespace-evictions', 'machine-owner', 'harvester-drain', 'harvester-upgrade-skip'] as const satisfies readonly OverridePlace[];
 
 // ------------------------------------------------------------------------------------------------ the table
 
@@ -338,15 +346,15 @@ export const PLANS = {
     scope: 'node',
     checks: NODE_CHECKS,
     // The object under review is the node: its skip, judged with the requester when this update writes it.
-    overrides: NODE_OVERRIDES,
-    reads: NODE_CHECK_RESOURCES,
+    overrides: NODE_DRAIN_OVERRIDES,
+    reads: [...NODE_CHECK_RESOURCES, ...MACHINE_OWNER_RESOURCES],
   }),
   'node-delete': plan<NodeTarget>()({
     webhook: 'node-cordon',
     requests: 'Node DELETE',
     scope: 'node',
     checks: NODE_CHECKS,
-    overrides: NODE_OVERRIDES,
+    overrides: ['node', 'harvester-drain', 'harvester-upgrade-skip'],
     reads: NODE_CHECK_RESOURCES,
   }),
   eviction: plan<PodTarget>()({
@@ -636,7 +644,7 @@ const OVERRIDE_TEXT: Record<OverridePlace, string> = {
   'harvester-drain': 'a Harvester Upgrade or UpgradePlan admitted with skipSingleReplicaDetachedVol draining the node',
   'harvester-upgrade-skip': '`volume-guard.io/skip` on a Harvester Upgrade or UpgradePlan draining the node',
   'machine-owner':
-    "`volume-guard.io/skip` on the MachineDeployment or KubeadmControlPlane owning the Machine (at a MachineSet's scale-down or a Machine DELETE), as stored (`single-replica` there also skips `last-replica-on-node` of single-replica volumes)",
+    "`volume-guard.io/skip` on the MachineDeployment or KubeadmControlPlane owning the Machine (at a MachineSet's scale-down, a Machine DELETE, and the drain of the node of a Machine being deleted), as stored (`single-replica` there also skips `last-replica-on-node` of single-replica volumes)",
 };
 
 /** The README's table of operations, checks and overrides, generated from the plans. */

@@ -1108,6 +1108,17 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     return this.#pendingNodes.get(name)?.values().next().value;
   }
 
+  machineRemovingNode(node: string): MachineRecord | undefined {
+    for (const [key, name] of this.#removedByMachine) if (name === node) return this.#stores.machine.get(key);
+    // Admitted, not yet shown by the informers (none while nothing is pending).
+    for (const [key, how] of this.#pendingNodes.get(node) ?? []) {
+      const removal = how === 'machine' ? this.#pending.get(key)?.removal : undefined;
+      const machine = removal?.kind === 'machine' ? this.#stores.machine.get(`${removal.namespace}/${removal.name}`) : undefined;
+      if (machine !== undefined) return machine;
+    }
+    return undefined;
+  }
+
   nodesLabelled(key: string, value: string): readonly NodeRecord[] {
     return this.#nodesByLabel.get(`${key}=${value}`);
   }

@@ -180,8 +180,8 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     transform: transformClusterApiCluster,
   }),
   // The owners whose rollouts and scale-downs remove Machines: their own `volume-guard.io/skip`, accepted for that
-  // MachineDeployment or KubeadmControlPlane, carries to the MachineSet scale-downs and Machine DELETEs that carry
-  // them out (machine.ts rolloutOwnerSkip).
+  // MachineDeployment or KubeadmControlPlane, carries to the MachineSet scale-downs, Machine DELETEs and node drains
+  // that carry them out (rollout-owner.ts rolloutOwnerSkip).
   machineDeployment: spec({
     kind: 'machineDeployment',
     apiGroup: CLUSTER_API_GROUP,

@@ -140,6 +140,12 @@ export interface ClusterSnapshot {
    */
   nodeLeaving(name: string): NodeLeaving | undefined;
   /**
+   * The Cluster API Machine whose deletion removes the node: the informers show it being deleted, or volume-guard has
+   * just admitted its removal (its DELETE, a scale-down naming it) and they do not show it yet. Its controller drains
+   * the node (cordon, evictions), then deletes the infrastructure machine.
+   */
+  machineRemovingNode(node: string): MachineRecord | undefined;
+  /**
    * Whether volume-guard refused `user`'s cordon of the node within the last REFUSED_CORDON_TTL_MS, no cordon of it
    * allowed since (RemovalRecorder.refuseCordon): that user's pod DELETEs on the still schedulable node are
    * `kubectl drain --disable-eviction` going on. Other users' (a controller's restart) are not. `dryRun`: for a

@@ -28,6 +28,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   anyNodeCordoned: () => false,
   nodeCordoned: () => false,
   nodeLeaving: () => undefined,
+  machineRemovingNode: () => undefined,
   cordonRefused: () => false,
   nodesLabelled: () => none,
   namespace: () => undefined,

@@ -25,15 +25,15 @@ import {
   harvesterDrainOverride,
   harvesterUpgradeInPlace,
   harvesterUpgradeSkip,
-  HARVESTER_WAIVED_CHECKS,
   keptOnNodeThroughReboot,
   withoutDataKeptInPlace,
 } from '../longhorn-drain.ts';
 import { unknownEntryWarnings } from '../override-feedback.ts';
-import { parseSkip, SKIP_EVICTIONS_KEY, skipFrom } from '../overrides.ts';
+import { parseSkip, SKIP_EVICTIONS_KEY, skipFrom, taggedChecks } from '../overrides.ts';
 import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
-import { NODE_CHECK_RESOURCES, PLANS, planFindings, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
+import { MACHINE_OWNER_RESOURCES, NODE_CHECK_RESOURCES, PLANS, planFindings, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
+import { drainingMachineOwnerSkip } from '../rollout-owner.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 const declaration: WebhookDeclaration = {
@@ -133,9 +133,13 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   const harvester = node ? harvesterDrainOverride(snapshot, node, context.config.upgrades.kinds) : undefined;
   // An admin's skip on that upgrade, accepted at its creation, carries to the drains of its nodes.
   const upgradeSkip = node ? harvesterUpgradeSkip(snapshot, node, context.now, context.config.upgrades.kinds) : undefined;
+  // The skip of a Cluster API MachineDeployment or KubeadmControlPlane whose Machine on the node is being deleted:
+  // its Machine controller drains the node as the next step of the removal the admin accepted.
+  const machineOwnerSkip = drainingMachineOwnerSkip(context, node);
   // A Harvester upgrade reboots the node in place: the PVs pinned to it are there when it is back (not removed).
   const inPlace = node !== '' && snapshot.nodeLeaving(node) === undefined ? harvesterUpgradeInPlace(snapshot, node, context.config.upgrades.kinds) : undefined;
   if (harvester || upgradeSkip || inPlace || nodeWide) dependsOn.push('harvesterUpgrade', 'harvesterUpgradePlan');
+  if (machineOwnerSkip) dependsOn.push('machine', ...MACHINE_OWNER_RESOURCES);
   if (removal.evicted && (nodeWide || pod === undefined || (ownData && pod.claimNames.length > 0))) dependsOn.push('longhornSetting');
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
   // schedulable node, neither has a pod without claims or inline data, a finished pod or one that comes back.
@@ -149,14 +153,16 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
       : removed
         ? { node, pod, removed }
         : { node, pod };
-  // The three plans read the same places (a node, the pod's namespace, Harvester's drain).
+  // The three plans read the same places (a node, the pod's namespace, a deleting Machine's owner, Harvester's drain).
   const plan = nodeWide ? PLANS['eviction-draining'] : PLANS[removal.plan];
   const overrides = readOverrides(plan, {
     node: () => nodeSkip,
     'namespace-evictions': () => namespaceOverride,
+    'machine-owner': () => machineOwnerSkip,
     'harvester-drain': () => harvester,
     'harvester-upgrade-skip': () => upgradeSkip,
   });
+  const tagged = taggedChecks(overrides);
   const judgement: PlanJudgement<PodTarget> = {
     action: removal.action,
     target,
@@ -167,12 +173,13 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     // Repeats are harmless: only membership is read (staleModelDecision), and only when the model is stale.
     reads: dependsOn,
     // A namespace's override on the node-wide checks judges each finding by its namespace: every one is built.
-    // So does a Harvester upgrade's in-place reboot, for the node-local PVs it keeps.
+    // So does a tag override (Harvester's detached volumes, a Machine owner's single-replica volumes) for the checks it
+    // narrows, and a Harvester upgrade's in-place reboot, for the node-local PVs it keeps.
     unlimited:
       namespaceOverride?.namespace !== undefined
         ? true
-        : harvester || inPlace
-          ? [...(harvester ? HARVESTER_WAIVED_CHECKS : []), ...(inPlace ? (['node-local-volume'] as const) : [])]
+        : tagged.length > 0 || inPlace
+          ? [...tagged, ...(inPlace ? (['node-local-volume'] as const) : [])]
           : false,
     adjust: (results) => {
       // On a node being drained the node-wide checks find everything there, capped at the few a denial lists: the

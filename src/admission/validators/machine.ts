@@ -18,21 +18,22 @@
 // Overrides: the node's `volume-guard.io/skip` (Machine and MachineSet annotations are written by Cluster API's
 // controllers, which copy them from templates, so volume-guard cannot police who wrote them), and for a
 // MachineDeployment or KubeadmControlPlane guarded as an upgrade kind, its own: on its own scale-down, and as stored
-// at the steps that carry out its rollouts and scale-downs (its MachineSets' scale-downs, its Machines' DELETEs).
+// at the steps that carry out its rollouts and scale-downs (its MachineSets' scale-downs, its Machines' DELETEs; the
+// drains of its Machines being deleted, judged by the node and eviction webhooks: rollout-owner.ts).
 import type { MachineRecord } from '../../cluster/records.ts';
 import { DELETE_MACHINE_ANNOTATION, EXCLUDE_NODE_DRAINING_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint, combinedOverrideAudit, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
 import { field, metaOf, stringField } from '../objects.ts';
-import { SKIP_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
-import { SINGLE_REPLICA_VOLUME_TAG } from '../../checks/longhorn-health.ts';
+import { skipFrom, type OverrideSource } from '../overrides.ts';
 import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 import { staleOverride } from '../plan-judge.ts';
 import { PLANS } from '../plans.ts';
 import { celValueOr } from '../rules.ts';
+import { DELETING_OWNERS, rolloutOwnerSkip, SCALING_OWNERS } from '../rollout-owner.ts';
 import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 
@@ -100,49 +101,6 @@ const declaration: WebhookDeclaration = {
 
 function nodeSkip(context: ValidationContext, node: string): OverrideSource | undefined {
   return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations, undefined, { now: context.now });
-}
-
-/** The Cluster API kinds whose Machines a rollout replaces, by the label naming the owner on its Machines. */
-const ROLLOUT_OWNERS = [
-  { group: CONTROL_PLANE_GROUP, kind: 'KubeadmControlPlane', label: (machine: MachineRecord) => machine.controlPlane },
-  { group: GROUP, kind: 'MachineDeployment', label: (machine: MachineRecord) => machine.machineDeployment },
-] as const;
-type RolloutOwnerKind = (typeof ROLLOUT_OWNERS)[number]['kind'];
-
-/**
- * Whose rollout deletes a Machine by its own DELETE: KubeadmControlPlane's (scaleDownControlPlane). A
- * MachineDeployment's rollout scales its old MachineSet down, where its skip is carried (to the Machines that
- * scale-down names, whose DELETEs follow as admitted); a DELETE of one of its Machines by anyone else (a person, a
- * MachineHealthCheck remediation) is no step of the rollout the admin accepted.
- */
-const DELETING_OWNERS: readonly RolloutOwnerKind[] = ['KubeadmControlPlane'];
-/** Whose Machines a MachineSet scale-down removes as a rollout's step: the MachineDeployment's. */
-const SCALING_OWNERS: readonly RolloutOwnerKind[] = ['MachineDeployment'];
-
-/**
- * The stored `volume-guard.io/skip` of the KubeadmControlPlane (the Machine's `cluster.x-k8s.io/control-plane-name`)
- * or MachineDeployment (`cluster.x-k8s.io/deployment-name`) owning `machine`, carried to its node's removal: a
- * rollout (or scale-down) the admin let through with it deletes the Machine by a MachineSet scale-down or a Machine
- * DELETE, and refusing those for what was accepted would stall it half way. Only for a kind whose writes volume-guard
- * polices (`upgrades.kinds`), read from the model with its recorded `skip-by` and `skip-until` like any stored
- * override, and audited as carried from the owner. It skips the checks it names, and with `single-replica` also
- * last-replica-on-node for volumes set to one replica (SINGLE_REPLICA_VOLUME_TAG),
- * not for a volume that has other copies on nodes going at the same time, which the rollout's judgement did not
- * report.
- */
-export function rolloutOwnerSkip(context: ValidationContext, machine: MachineRecord, owners: readonly RolloutOwnerKind[]): OverrideSource | undefined {
-  for (const owner of ROLLOUT_OWNERS) {
-    if (!owners.includes(owner.kind)) continue;
-    const label = owner.label(machine);
-    if (label === '') continue;
-    if (!context.config.upgrades.kinds.some((kind) => kind.group === owner.group && kind.kind === owner.kind)) return undefined;
-    const record = context.snapshot.machineOwner(machine.namespace, owner.kind, label);
-    const where = `${owner.kind} ${machine.namespace}/${record?.name ?? label} (${SKIP_KEY}, owning Machine ${machine.name})`;
-    const source = skipFrom(where, record?.annotations, undefined, { now: context.now });
-    if (source === undefined || !source.checks.includes('single-replica') || source.checks.includes('last-replica-on-node')) return source;
-    return { ...source, tags: [{ check: 'last-replica-on-node', tag: SINGLE_REPLICA_VOLUME_TAG }] };
-  }
-  return undefined;
 }
 
 /** spec.replicas; a Scale (`scale`: the subresource) without it says 0, which its JSON omits. */

@@ -33,6 +33,7 @@ import {
   transformNode,
 } from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
+import { drainingMachineOwnerSkip } from '../rollout-owner.ts';
 import { skipFrom, taggedChecks } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -387,7 +388,8 @@ export function nodeCordonValidator(_config: Config): Validator {
         deletesPods: noExecute.length > 0,
         cordoned: isUnschedulable(request.object),
         removed,
-        overrides: { node: () => skip.source },
+        // The drain of a Machine being deleted (Cluster API's Machine controller cordons first) carries its owner's skip.
+        overrides: { node: () => skip.source, 'machine-owner': () => drainingMachineOwnerSkip(context, node) },
         overrideHint: annotateHint('node', node),
         warnings: [...skip.warnings, ...unlistedDriverWarnings(context, node)],
         reviewed: storedNode(node, metaOf(request.oldObject)?.annotations),

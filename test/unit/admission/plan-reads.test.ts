@@ -61,6 +61,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   anyNodeCordoned: ['node'],
   nodeCordoned: ['node'],
   nodeLeaving: ['node', 'machine'],
+  machineRemovingNode: ['machine'],
   cordonRefused: [], // volume-guard's own record
   nodesLabelled: ['node'],
   namespace: ['namespace'],

@@ -1,0 +1,76 @@
+// The skip of a Cluster API MachineDeployment or KubeadmControlPlane, accepted for its rollout or scale-down, carried to
+// the steps that carry it out: a MachineSet's scale-down, a Machine's DELETE, and the drain of a Machine being deleted
+// (the Machine controller cordons its node and evicts its pods before deleting the infrastructure machine). Refusing
+// those for what was accepted would stall the rollout half way.
+import { SINGLE_REPLICA_VOLUME_TAG } from '../checks/longhorn-health.ts';
+import type { MachineRecord } from '../cluster/records.ts';
+import { CLUSTER_API_CONTROL_PLANE_GROUP, CLUSTER_API_GROUP } from '../cluster/resources.ts';
+import { SKIP_KEY, skipFrom, type OverrideSource } from './overrides.ts';
+import type { ValidationContext } from './validator.ts';
+
+/** The Cluster API kinds whose Machines a rollout replaces, by the label naming the owner on its Machines. */
+const ROLLOUT_OWNERS = [
+  { group: CLUSTER_API_CONTROL_PLANE_GROUP, kind: 'KubeadmControlPlane', label: (machine: MachineRecord) => machine.controlPlane },
+  { group: CLUSTER_API_GROUP, kind: 'MachineDeployment', label: (machine: MachineRecord) => machine.machineDeployment },
+] as const;
+type RolloutOwnerKind = (typeof ROLLOUT_OWNERS)[number]['kind'];
+
+/**
+ * Whose rollout deletes a Machine by its own DELETE: KubeadmControlPlane's (scaleDownControlPlane). A
+ * MachineDeployment's rollout scales its old MachineSet down, where its skip is carried (to the Machines that
+ * scale-down names, whose DELETEs follow as admitted); a DELETE of one of its Machines by anyone else (a person, a
+ * MachineHealthCheck remediation) is no step of the rollout the admin accepted.
+ */
+export const DELETING_OWNERS: readonly RolloutOwnerKind[] = ['KubeadmControlPlane'];
+/** Whose Machines a MachineSet scale-down removes as a rollout's step: the MachineDeployment's. */
+export const SCALING_OWNERS: readonly RolloutOwnerKind[] = ['MachineDeployment'];
+/**
+ * Whose skip reaches the drain of a Machine being deleted: its removal was admitted (a KubeadmControlPlane's DELETE,
+ * a MachineDeployment's MachineSet scale-down, each carrying its owner's skip, or a DELETE judged on the node's own
+ * overrides), and the drain is its next step.
+ */
+const DRAINING_OWNERS: readonly RolloutOwnerKind[] = [...DELETING_OWNERS, ...SCALING_OWNERS];
+
+/**
+ * The stored `volume-guard.io/skip` of the KubeadmControlPlane (the Machine's `cluster.x-k8s.io/control-plane-name`)
+ * or MachineDeployment (`cluster.x-k8s.io/deployment-name`) owning `machine`, carried to its node's removal: a
+ * rollout (or scale-down) the admin let through with it deletes the Machine by a MachineSet scale-down or a Machine
+ * DELETE, and refusing those for what was accepted would stall it half way. Only for a kind whose writes volume-guard
+ * polices (`upgrades.kinds`), read from the model with its recorded `skip-by` and `skip-until` like any stored
+ * override, and audited as carried from the owner (`draining`: at the drain of that node). It skips the checks it
+ * names, and with `single-replica` also last-replica-on-node for volumes set to one replica
+ * (SINGLE_REPLICA_VOLUME_TAG), not for a volume that has other copies on nodes going at the same time, which the
+ * rollout's judgement did not report.
+ */
+export function rolloutOwnerSkip(
+  context: ValidationContext,
+  machine: MachineRecord,
+  owners: readonly RolloutOwnerKind[],
+  draining?: string,
+): OverrideSource | undefined {
+  for (const owner of ROLLOUT_OWNERS) {
+    if (!owners.includes(owner.kind)) continue;
+    const label = owner.label(machine);
+    if (label === '') continue;
+    if (!context.config.upgrades.kinds.some((kind) => kind.group === owner.group && kind.kind === owner.kind)) return undefined;
+    const record = context.snapshot.machineOwner(machine.namespace, owner.kind, label);
+    const step = draining === undefined ? '' : `, draining node ${draining}`;
+    const where = `${owner.kind} ${machine.namespace}/${record?.name ?? label} (${SKIP_KEY}, owning Machine ${machine.name}${step})`;
+    const source = skipFrom(where, record?.annotations, undefined, { now: context.now });
+    if (source === undefined || !source.checks.includes('single-replica') || source.checks.includes('last-replica-on-node')) return source;
+    return { ...source, tags: [{ check: 'last-replica-on-node', tag: SINGLE_REPLICA_VOLUME_TAG }] };
+  }
+  return undefined;
+}
+
+/**
+ * The owner's skip carried to the drain of `node` (its cordon, drain taints, evictions, drain pod deletes) while its
+ * Cluster API Machine is being deleted (ClusterSnapshot.machineRemovingNode): the Machine controller cordons the node
+ * and evicts its pods before deleting the infrastructure machine, and retries a refused cordon for good (no node
+ * drain timeout by default), stalling the rollout the admin accepted. None for a node whose Machine stays.
+ */
+export function drainingMachineOwnerSkip(context: ValidationContext, node: string): OverrideSource | undefined {
+  if (node === '') return undefined;
+  const machine = context.snapshot.machineRemovingNode(node);
+  return machine === undefined ? undefined : rolloutOwnerSkip(context, machine, DRAINING_OWNERS, node);
+}
