@@ -68,6 +68,8 @@ describe('everything that empties a node is judged', () => {
       ['machinesets.cluster.x-k8s.io', '--all', '-n', NS],
       ['machinedeployments.cluster.x-k8s.io', '--all', '-n', NS],
       ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', '--all', '-n', NS],
+      ['rolebinding', 'nops-kcp-machine-deleter', '-n', NS],
+      ['role', 'nops-machine-deleter', '-n', NS],
       ['plans.upgrade.cattle.io', '--all', '-n', NS],
       ['pod', '--all', '-n', NS, '--grace-period=0', '--force'],
       ['pvc', '--all', '-n', NS],
@@ -383,9 +385,23 @@ describe('everything that empties a node is judged', () => {
         kubectl(['annotate', 'kcp', 'nops-cp3', '-n', NS, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-reason=data moved off', 'volume-guard.io/skip-by=admin']),
         'skip on the KubeadmControlPlane',
       );
-      const carried = await eventually(() => kubectl(['delete', 'machines.cluster.x-k8s.io', 'nops-cp3-old', '-n', NS, '--dry-run=server']), (r) => r.code === 0, 30_000);
+      // KubeadmControlPlane's controller (its service account) deletes it: carried. A person's DELETE is not.
+      await apply(
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'nops-machine-deleter', namespace: NS }, rules: [{ apiGroups: ['cluster.x-k8s.io'], resources: ['machines'], verbs: ['get', 'delete'] }] },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'nops-kcp-machine-deleter', namespace: NS },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'nops-machine-deleter' },
+          subjects: [{ kind: 'ServiceAccount', name: 'capi-kubeadm-control-plane-manager', namespace: 'capi-kubeadm-control-plane-system' }],
+        },
+      );
+      const kcp = '--as=system:serviceaccount:capi-kubeadm-control-plane-system:capi-kubeadm-control-plane-manager';
+      const carried = await eventually(() => kubectl(['delete', 'machines.cluster.x-k8s.io', 'nops-cp3-old', '-n', NS, '--dry-run=server', kcp]), (r) => r.code === 0, 30_000);
       expect(carried.code, carried.stderr).toBe(0);
       expect(carried.stderr).toContain(`KubeadmControlPlane ${NS}/nops-cp3`);
+      const byPerson = await kubectl(['delete', 'machines.cluster.x-k8s.io', 'nops-cp3-old', '-n', NS, '--dry-run=server']);
+      expect(denied(byPerson.stderr, 'machine')).toBe(true);
     });
   });
 });

@@ -219,7 +219,12 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
     action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
     plan: 'machine-delete',
     ...(drainCutShort ? { drainCutShort } : {}),
-    overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => (record ? rolloutOwnerSkip(context, record, DELETING_OWNERS) : undefined) },
+    // The owner's skip is for its own DELETEs (KubeadmControlPlane's controller, a service account): a person's
+    // `kubectl delete machine` is no step of the rollout the admin accepted.
+    overrides: {
+      node: () => nodeSkip(context, node),
+      'machine-owner': () => (record && isServiceAccount(request.userInfo.username) ? rolloutOwnerSkip(context, record, DELETING_OWNERS) : undefined),
+    },
     overrideHint: annotateHint('node', node),
     again: `delete Machine ${request.namespace}/${name} again`,
   });
@@ -450,4 +455,8 @@ export function machineValidator(config: Config): Validator {
       return allowed();
     },
   };
+}
+
+function isServiceAccount(username: string): boolean {
+  return username.startsWith('system:serviceaccount:');
 }

@@ -141,6 +141,10 @@ describe("a MachineDeployment's or KubeadmControlPlane's skip carried to the ste
     expect(cp.auditAnnotations?.['override-source']).toBe('KubeadmControlPlane capi/cp (volume-guard.io/skip, owning Machine cp-1)');
     // Another owner's skip does not reach it.
     expect(machines.handle(cpMachine, context(cluster({ mdAnnotations: skip }))).allowed).toBe(false);
+    // A person's `kubectl delete machine cp-1` is no step of the rollout the admin accepted: not carried.
+    const byPerson = machines.handle({ ...cpMachine, userInfo: { username: 'alice', groups: ['system:authenticated'] } }, context(cluster({ cpAnnotations: skip })));
+    expect(byPerson.allowed).toBe(false);
+    expect(message(byPerson)).toContain('vol-cp');
 
     // A MachineDeployment's rollout removes Machines by scaling its old MachineSet down (carried there, above); a
     // DELETE of one of its Machines by anyone else (a person, a MachineHealthCheck remediation) is no rollout step.
