@@ -575,11 +575,13 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
   });
 }
 
-/** A Longhorn volume the model knows, with replicas none of which ever held its data (a Replica DELETE of each passes). */
+/**
+ * A Longhorn volume the model knows, with no replica that ever held its data (a Replica DELETE of each passes), or
+ * no replica at all (pruned before Longhorn made any, or every one already removed): nothing of it is on any disk.
+ */
 function neverHeldData(snapshot: ClusterSnapshot, name: string): boolean {
   if (snapshot.longhornVolume(name) === undefined) return false;
-  const replicas = snapshot.replicasOfVolume(name);
-  return replicas.length > 0 && !holdsData(replicas);
+  return !holdsData(snapshot.replicasOfVolume(name));
 }
 
 /**
