@@ -575,13 +575,11 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
   });
 }
 
-/**
- * A Longhorn volume the model knows, with no replica that ever held its data (a Replica DELETE of each passes), or
- * no replica at all (pruned before Longhorn made any, or every one already removed): nothing of it is on any disk.
- */
+/** A Longhorn volume the model knows, with replicas none of which ever held its data (a Replica DELETE of each passes). */
 function neverHeldData(snapshot: ClusterSnapshot, name: string): boolean {
   if (snapshot.longhornVolume(name) === undefined) return false;
-  return !holdsData(snapshot.replicasOfVolume(name));
+  const replicas = snapshot.replicasOfVolume(name);
+  return replicas.length > 0 && !holdsData(replicas);
 }
 
 /**

@@ -60,15 +60,6 @@ describe('Longhorn Volume DELETE of a volume that never held data', () => {
     m.upsert('longhornReplica', replica({ volumeName: 'vol-new', nodeID: 'node-1', currentState: 'stopped', desireState: 'stopped' }));
     expect(pvcDelete.handle(volumeDelete(), context(m)).allowed).toBe(false);
   });
-
-  it('passes the prune of a volume without any replica (pruned before Longhorn made one): no disk holds it', () => {
-    const m = model();
-    m.replaceAll('longhornReplica', []);
-    expect(pvcDelete.handle(volumeDelete(), context(m)).allowed).toBe(true);
-    // A volume volume-guard does not know is still judged.
-    m.replaceAll('longhornVolume', []);
-    expect(pvcDelete.handle(volumeDelete(), context(m)).allowed).toBe(false);
-  });
 });
 
 describe('a PVC DELETE whose PV is bound to another claim', () => {
