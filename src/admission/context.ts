@@ -60,6 +60,18 @@ export function unknownWarnings(where: string, values: StringMap | undefined): s
 }
 
 /**
+ * The resources among `dependsOn` (omitted: every resource) older than `model.maxStalenessSeconds`, by their labels;
+ * every one while the model is not synced yet. Empty: what an answer reads is fresh.
+ */
+export function staleReads(context: ValidationContext, dependsOn?: readonly ResourceKind[]): readonly string[] {
+  if (!context.health.synced()) return ['(not synced yet)'];
+  const stale = context.health.staleResources(context.config.model.maxStalenessSeconds * 1000);
+  if (dependsOn === undefined || stale.length === 0) return stale;
+  const read = new Set(dependsOn.map((kind) => resourceLabel(RESOURCE_SPECS[kind])));
+  return stale.filter((resource) => read.has(resource));
+}
+
+/**
  * volume-guard never decides on a state it has not seen: while the model is unsynced or older than the bound,
  * answer by the stale policy. An honored `*` skip from an allowed writer still lets the operation through.
  * `dependsOn`: the resources this answer reads; a stale resource outside them does not matter (an eviction of a
@@ -77,15 +89,8 @@ export function staleModelDecision(
    */
   override: readonly string[] | (() => readonly string[]) = ['volume-guard.io/skip: "*" on the object under review'],
 ): Decision | undefined {
-  const { maxStalenessSeconds, stalePolicy } = context.config.model;
-  let stale = context.health.synced()
-    ? context.health.staleResources(maxStalenessSeconds * 1000)
-    : ['(not synced yet)'];
-  if (stale.length === 0) return undefined;
-  if (dependsOn !== undefined && context.health.synced()) {
-    const read = new Set(dependsOn.map((kind) => resourceLabel(RESOURCE_SPECS[kind])));
-    stale = stale.filter((resource) => read.has(resource));
-  }
+  const { stalePolicy } = context.config.model;
+  const stale = staleReads(context, dependsOn);
   if (stale.length === 0) return undefined;
   const what = `volume-guard's view of the cluster is stale (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''})`;
   if (stalePolicy === 'allow') return allowed();

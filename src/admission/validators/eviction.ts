@@ -17,7 +17,7 @@ import type { Finding } from '../../checks/types.ts';
 import { selectorMatches } from '../../cluster/node-affinity.ts';
 import { type HarvesterUpgradeRecord, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
-import { describeUser, unknownWarnings, type CheckResults } from '../context.ts';
+import { describeUser, staleReads, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { soleReplicaNode, truncate } from '../messages.ts';
 import {
@@ -59,6 +59,22 @@ function followsRestartedPod(finding: Finding): boolean {
   return finding.object.kind === 'PersistentVolume' && !finding.tags.includes('unpinned');
 }
 
+/**
+ * Owners under which a record of a pod's name stands for no other pod that matters: controllers giving their pods
+ * generated names (GetPodFromTemplate's generateName), and the kubelet for a static pod's mirror (its successor is
+ * that static pod's, on the same node).
+ */
+const UNAMBIGUOUS_NAME_OWNERS: ReadonlySet<string> = new Set(['ReplicaSet', 'ReplicationController', 'Job', 'DaemonSet', 'Node']);
+
+/**
+ * The live pod of the name may be a newer one than this record shows gone (being deleted, or finished): a StatefulSet
+ * recreates a deleted or Failed pod under its name on the same claims, and so do a bare pod's re-creators and
+ * operators that name their pods (a CloudNativePG or Strimzi pod set). Only the owners above rule it out.
+ */
+function mayBeEarlierPodOfName(pod: PodRecord): boolean {
+  return (pod.deleting || isFinishedPod(pod)) && !UNAMBIGUOUS_NAME_OWNERS.has(pod.controllerKind);
+}
+
 export interface PodRemoval {
   /** `eviction of pod ns/name`, `deletion of pod ns/name`. */
   readonly action: string;
@@ -66,6 +82,11 @@ export interface PodRemoval {
   readonly name: string;
   /** What the request says about the pod when the model does not know it (a pod DELETE carries it). */
   readonly pod: PodRecord | undefined;
+  /**
+   * `pod` is the model's record of the name (an eviction names no uid), not the request's own pod (a DELETE's
+   * oldObject): while the pods view is stale it may be an earlier pod of that name.
+   */
+  readonly podFromModel: boolean;
   readonly user: UserInfo;
   /** Run the node-wide checks when the node is unschedulable (evictions); pod DELETEs judge the pod's own data. */
   readonly nodeWide: boolean;
@@ -90,8 +111,12 @@ export interface PodRemoval {
 export function judgePodRemoval(context: ValidationContext, removal: PodRemoval): Decision {
   const { snapshot } = context;
   const pod = removal.pod;
-  // Already being deleted: it goes whatever this answer says (kubectl drain evicts it again and waits for it).
-  if (pod?.deleting === true) return allowed();
+  // A pod's volumes and node never change, but a name outlives its pod: a record of the name shown gone may be an
+  // earlier pod, so the answer reads the pods' view, and a stale one gives the stale-model answer (judgeByPlan).
+  const earlierPodPossible = removal.podFromModel && pod !== undefined && mayBeEarlierPodOfName(pod);
+  // Already being deleted: it goes whatever this answer says (kubectl drain evicts it again and waits for it). Unless
+  // the record is stale and the live pod may be its replacement: judged below, by the stale-model policy.
+  if (pod?.deleting === true && !(earlierPodPossible && staleReads(context, ['pod']).length > 0)) return allowed();
   // Its namespace is being deleted: the namespace controller deletes the pod, its controller and its claims whatever
   // this answer says (the claims were judged at the Namespace DELETE), and recreates nothing elsewhere. Refusing only
   // leaves the namespace stuck Terminating. (An eviction there never gets here: NamespaceLifecycle refuses creates.)
@@ -115,7 +140,8 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   const staysOnNode = pod !== undefined && comesBackToItsNode(pod);
   // Its own data counts for a pod whose containers run (a finished pod uses no volume) and that moves.
   const ownData = pod !== undefined && !staysOnNode && !isFinishedPod(pod);
-  // Staleness matters only for what this answer reads. A known pod's volumes and node never change.
+  // Staleness matters only for what this answer reads. A known pod's volumes and node never change (per pod: see
+  // earlierPodPossible).
   const nodeWide = removal.nodeWide && draining && !staysOnNode;
   // The node-wide checks find the data of every namespace on the node: the namespace's override waives its own only.
   // Scoped so even when only the pod's own data is judged: the snapshot saying so may be stale, and a stale model
@@ -129,6 +155,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   else if (ownData && hasInlineData(pod)) dependsOn.push('machine');
   if (nodeWide) dependsOn.push(...NODE_CHECK_RESOURCES);
   if (nodeSkip || namespaceSkip || nodeWide) dependsOn.push('namespace');
+  if (earlierPodPossible) dependsOn.push('pod');
   // Issue 12.9: Harvester's own drains during an upgrade admitted with skipSingleReplicaDetachedVol.
   const harvester = node ? harvesterDrainOverride(snapshot, node, context.config.upgrades.kinds) : undefined;
   // An admin's skip on that upgrade, accepted at its creation, carries to the drains of its nodes.
@@ -326,6 +353,7 @@ export function podEvictionValidator(_config: Config): Validator {
         namespace: request.namespace,
         name: request.name,
         pod,
+        podFromModel: true,
         user: request.userInfo,
         nodeWide: true,
         plan: 'eviction',

@@ -82,7 +82,8 @@ export function podDeleteValidator(_config: Config): Validator {
       // The garbage collector, a StatefulSet or ReplicaSet controller, the pod GC: no step of a drain.
       if (isControllerManager(request.userInfo)) return allowed();
       // The request carries the pod as it is; the model may not have seen it yet.
-      const pod = transformPod(request.oldObject) ?? context.snapshot.pod(request.namespace, request.name);
+      const requested = transformPod(request.oldObject);
+      const pod = requested ?? context.snapshot.pod(request.namespace, request.name);
       if (!pod || pod.nodeName === '') return allowed();
       // Only a node being drained (cordoned, or its cordon just refused): anywhere else deleting a pod restarts it.
       // A pod of a Node already gone (the pod garbage collector's DELETE) passes as before: its data went with the node.
@@ -96,6 +97,7 @@ export function podDeleteValidator(_config: Config): Validator {
         namespace: request.namespace,
         name: request.name,
         pod,
+        podFromModel: requested === undefined,
         user: request.userInfo,
         nodeWide: false,
         plan: 'pod-delete',
