@@ -27,7 +27,8 @@ export interface ValidationContext {
   removing(removal: AdmittedRemoval): void;
   /**
    * Say that this request is a cordon of `node`: the server records it when the final answer refuses it
-   * (RemovalRecorder.refuseCordon; a dry run apart), as kubectl drain goes on with the pods all the same.
+   * (RemovalRecorder.refuseCordon; a dry run apart), as kubectl drain goes on with the pods all the same, and a dry run
+   * it allows (RemovalRecorder.allowDryRunCordon), whose preview goes on as on the node cordoned.
    */
   cordoning(node: string): void;
 }

@@ -77,6 +77,12 @@ export interface ClusterModelOptions {
   readonly maxPendingRemovals?: number;
 }
 
+/** What volume-guard answered a user's cordon of a node (ClusterModel.refuseCordon, allowDryRunCordon). */
+type CordonAnswer = 'refused' | 'allowed';
+
+/** The key of a user's cordon of a node; a dry run's apart, read by dry runs only. */
+const cordonKey = (node: string, user: string, dryRun: boolean): string => `${node}\0${user}${dryRun ? '\0dry-run' : ''}`;
+
 /** The record's key of an admitted StatefulSet DELETE: its uid is what names it (removalKey). */
 const statefulSetKey = (uid: string): string => removalKey({ kind: 'statefulSet', namespace: '', name: '', uid });
 
@@ -388,8 +394,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
    * deleted, its informer record kept aside), a node's is answered by nodeLeaving. Usually empty.
    */
   readonly #pending: PendingRemovals<PendingEntry>;
-  /** Refused cordons by `node\0user` (refuseCordon), each for REFUSED_CORDON_TTL_MS. */
-  readonly #refusedCordons: PendingRemovals<string>;
+  /**
+   * The answers to cordons by user, each for REFUSED_CORDON_TTL_MS: `node\0user` → refused (refuseCordon), and apart,
+   * `node\0user\0dry-run` → the latest dry run's answer (refuseCordon, allowDryRunCordon), read by dry runs only.
+   */
+  readonly #cordonsByUser: PendingRemovals<CordonAnswer>;
   /** Node → the pending entries removing it (their keys) and how. */
   readonly #pendingNodes = new Map<string, Map<string, NodeLeaving>>();
   #pendingListener: ((change: PendingChange) => void) | undefined;
@@ -423,7 +432,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     this.#graceMs = options.nodeDownGraceMs ?? DEFAULT_NODE_DOWN_GRACE_MS;
     this.#now = options.now ?? Date.now;
     this.#pending = new PendingRemovals(options.pendingRemovalTtlMs ?? PENDING_REMOVAL_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
-    this.#refusedCordons = new PendingRemovals(options.refusedCordonTtlMs ?? REFUSED_CORDON_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
+    this.#cordonsByUser = new PendingRemovals(options.refusedCordonTtlMs ?? REFUSED_CORDON_TTL_MS, options.maxPendingRemovals ?? MAX_PENDING_REMOVALS);
     this.#predicateContext = new PredicateContext(
       this.#stores.longhornNode,
       this.#stores.longhornSetting,
@@ -574,23 +583,34 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   }
 
   refuseCordon(node: string, user: string, dryRun = false): void {
-    this.#refusedCordons.set(`${node}\0${user}${dryRun ? '\0dry-run' : ''}`, node, this.#now());
+    this.#cordonsByUser.set(cordonKey(node, user, dryRun), 'refused', this.#now());
   }
 
   allowCordon(node: string): void {
     // `kubectl drain a b` cordons b right after a: until the informers show a cordoned, this says it is.
     const record = this.#stores.node.get(node);
     if (record === undefined || !isCordoned(record)) this.#admittedCordons.set(node, this.#now());
-    if (this.#refusedCordons.size === 0) return;
+    if (this.#cordonsByUser.size === 0) return;
     const prefix = `${node}\0`;
-    for (const key of [...this.#refusedCordons.keys()]) if (key.startsWith(prefix)) this.#refusedCordons.delete(key);
+    for (const key of [...this.#cordonsByUser.keys()]) if (key.startsWith(prefix)) this.#cordonsByUser.delete(key);
+  }
+
+  allowDryRunCordon(node: string, user: string): void {
+    this.#cordonsByUser.set(cordonKey(node, user, true), 'allowed', this.#now());
   }
 
   cordonRefused(name: string, user: string, dryRun = false): boolean {
-    if (this.#refusedCordons.size === 0) return false;
-    this.#refusedCordons.expire(this.#now());
-    const key = `${name}\0${user}`;
-    return this.#refusedCordons.get(key) !== undefined || (dryRun && this.#refusedCordons.get(`${key}\0dry-run`) !== undefined);
+    return this.#cordonAnswer(name, user, false) === 'refused' || (dryRun && this.#cordonAnswer(name, user, true) === 'refused');
+  }
+
+  dryRunCordonAllowed(name: string, user: string): boolean {
+    return this.#cordonAnswer(name, user, true) === 'allowed';
+  }
+
+  #cordonAnswer(node: string, user: string, dryRun: boolean): CordonAnswer | undefined {
+    if (this.#cordonsByUser.size === 0) return undefined;
+    this.#cordonsByUser.expire(this.#now());
+    return this.#cordonsByUser.get(cordonKey(node, user, dryRun));
   }
 
   /** Forgets the admitted removals past their time (the informers never showed them: a DELETE refused later on). */

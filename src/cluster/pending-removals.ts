@@ -42,6 +42,12 @@ export interface RemovalRecorder {
   refuseCordon(node: string, user: string, dryRun?: boolean): void;
   /** Forgets the refused cordons of `node`: a cordon of it was allowed (not a dry run). */
   allowCordon(node: string): void;
+  /**
+   * Records that volume-guard allowed `user`'s dry-run cordon of `node`: `kubectl drain --dry-run=server` goes on with
+   * dry-run evictions or DELETEs of the node's pods, which preview the real drain's only if judged as on a cordoned
+   * node. Read by that user's dry runs only (ClusterSnapshot.dryRunCordonAllowed), for REFUSED_CORDON_TTL_MS.
+   */
+  allowDryRunCordon(node: string, user: string): void;
 }
 
 /** How long an admitted removal counts without the informer showing it (a DELETE another webhook refused). */
@@ -50,7 +56,9 @@ export const PENDING_REMOVAL_TTL_MS = 60_000;
 /**
  * How long a refused cordon makes its user's pod DELETEs on the node count as a drain's. kubectl drain cordons every
  * node it is given first, then drains them one by one, waiting for each node's pods to terminate (their grace
- * periods; no limit by default): the last node's DELETEs can come minutes after its cordon was refused.
+ * periods; no limit by default): the last node's DELETEs can come minutes after its cordon was refused. The same for
+ * an allowed dry-run cordon: `drain --dry-run=server` retries an eviction a PodDisruptionBudget holds every 5 s, and
+ * with `--disable-eviction` waits for the pods it dry-run DELETEd (which stay) until its `--timeout`, before the next node.
  */
 export const REFUSED_CORDON_TTL_MS = 15 * 60_000;
 

@@ -153,6 +153,12 @@ export interface ClusterSnapshot {
    */
   cordonRefused(name: string, user: string, dryRun?: boolean): boolean;
   /**
+   * Whether volume-guard allowed `user`'s dry-run cordon of the node within the last REFUSED_CORDON_TTL_MS, not
+   * refused since (RemovalRecorder.allowDryRunCordon): that user's dry-run evictions and DELETEs there are
+   * `kubectl drain --dry-run=server` previewing the drain of the node cordoned. Never read for a real request.
+   */
+  dryRunCordonAllowed(name: string, user: string): boolean;
+  /**
    * Nodes labelled `key=value`, for node-affinity evaluation (node-affinity.ts). Group keys (zone, region, ...)
    * are not indexed and always answer none: they never pin.
    */

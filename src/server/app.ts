@@ -483,11 +483,15 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
     if (context.removals !== undefined && removals !== undefined && decision.allowed && !admission.dryRun) {
       for (const removal of context.removals) removals.admitRemoval(removal);
     }
-    // A refused cordon: kubectl drain goes on with the node's pods, whose DELETEs are then judged as a drain's. A
-    // refused dry run is recorded apart, for the dry-run DELETEs of the same preview (`drain --dry-run=server`) only.
+    // A refused cordon: kubectl drain goes on with the node's pods, whose DELETEs are then judged as a drain's. A dry
+    // run's answer, refused or allowed, is recorded apart, for the dry-run requests of the same preview (`drain
+    // --dry-run=server`) only: its cordon leaves the node schedulable, and its evictions must be judged as the real
+    // drain's, on the node cordoned.
     if (context.cordoned !== undefined && removals !== undefined) {
-      if (!decision.allowed) removals.refuseCordon(context.cordoned, admission.userInfo.username, admission.dryRun);
-      else if (!admission.dryRun) removals.allowCordon(context.cordoned);
+      const user = admission.userInfo.username;
+      if (!decision.allowed) removals.refuseCordon(context.cordoned, user, admission.dryRun);
+      else if (admission.dryRun) removals.allowDryRunCordon(context.cordoned, user);
+      else removals.allowCordon(context.cordoned);
     }
     return { status: 200, payload: encodeAdmissionResponseJson(admission.uid, decision) };
   }
@@ -547,7 +551,7 @@ class RequestContext implements ValidationContext {
   overrides: Set<string> | undefined = undefined;
   /** What the request removes, recorded once it is allowed (ValidationContext.removing). */
   removals: AdmittedRemoval[] | undefined = undefined;
-  /** The node this request cordons (ValidationContext.cordoning), recorded when the final answer refuses it. */
+  /** The node this request cordons (ValidationContext.cordoning), recorded with the final answer. */
   cordoned: string | undefined = undefined;
   #log: Logger | undefined = undefined;
   readonly #parentLog: Logger;

@@ -30,6 +30,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   nodeLeaving: () => undefined,
   machineRemovingNode: () => undefined,
   cordonRefused: () => false,
+  dryRunCordonAllowed: () => false,
   nodesLabelled: () => none,
   namespace: () => undefined,
   persistentVolume: () => undefined,

@@ -5,7 +5,8 @@
 // - on an unschedulable node (being drained) every eviction gets the node-wide checks of a cordon, with the
 //   node's overrides: the node may have been cordoned before volume-guard saw it, or its override removed since. So
 //   does an eviction by a user whose cordon of the still schedulable node volume-guard has just refused: kubectl
-//   drain prints the refusal and goes on evicting.
+//   drain prints the refusal and goes on evicting. A dry-run eviction by a user whose dry-run cordon of the node was
+//   just allowed is judged as on the node cordoned: `kubectl drain --dry-run=server` previews the real drain.
 // Pods that come back to their node (running DaemonSet pods, static pods' mirrors) take nothing off it and are
 // no step of a drain (kubectl drain never evicts them): they pass. A finished pod uses none of its volumes: on a
 // schedulable node its removal moves no data; on a node being drained its eviction is a drain step like any other.
@@ -105,6 +106,12 @@ export interface PodRemoval {
    * a node being drained.
    */
   readonly cordonRefused?: boolean;
+  /**
+   * A dry run by a user whose dry-run cordon of the pod's node was just allowed (ClusterSnapshot.dryRunCordonAllowed):
+   * `kubectl drain --dry-run=server` previews the drain of the node cordoned, so it is judged as on a node being
+   * drained, and cordoned for Longhorn's node-drain-policy.
+   */
+  readonly dryRunCordoned?: boolean;
 }
 
 /** Judges a pod leaving its node (an eviction, or a DELETE on a node being drained). */
@@ -123,7 +130,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (snapshot.namespace(removal.namespace)?.deleting === true) return allowed();
   const node = pod?.nodeName ?? '';
   const nodeRecord = node ? snapshot.node(node) : undefined;
-  const draining = nodeRecord?.unschedulable === true || removal.cordonRefused === true;
+  const draining = nodeRecord?.unschedulable === true || removal.cordonRefused === true || removal.dryRunCordoned === true;
   // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace, with its own
   // key there: a namespace's volume-guard.io/skip is for Helm releases and never waives evictions or pod deletes.
   const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations, undefined, { now: context.now });
@@ -237,8 +244,8 @@ function adjustRemoval(
     !nodeWide || dataNamespaces(finding).every((namespace) => namespace === removal.namespace);
   // Issue 12.9: Longhorn's node-drain-policy moving the last copies itself (evictions only).
   const nodeRecord = context.snapshot.node(node);
-  // Cordoned, or its cordon just admitted (kubectl drain evicts right after cordoning).
-  const drainOptions = { cordoned: context.snapshot.nodeCordoned(node), nameable };
+  // Cordoned, or its cordon just admitted (kubectl drain evicts right after cordoning), or for a preview its dry run.
+  const drainOptions = { cordoned: removal.dryRunCordoned === true || context.snapshot.nodeCordoned(node), nameable };
   // A Harvester upgrade's in-place reboot keeps the PVs pinned to the node.
   // Said for the evicted pod's own PVs only: the cordon said it for the node, and a drain evicts every pod.
   const usedByPod = (finding: Finding): boolean =>
@@ -346,8 +353,13 @@ export function podEvictionValidator(_config: Config): Validator {
       // kubectl drain goes on after its cordon was refused: the node stays schedulable, and its evictions (by the same
       // credentials, within the window) are the drain's, so they get the node-wide checks: data no evicted pod uses
       // (an unused local PV, a detached single-replica volume) refuses them as it refused the cordon.
+      // kubectl drain --dry-run=server: its cordon was a dry run too, so the node it previews the drain of is cordoned.
+      const dryRunCordoned = request.dryRun && node !== '' && context.snapshot.dryRunCordonAllowed(node, request.userInfo.username);
       const cordonRefused =
-        node !== '' && context.snapshot.node(node)?.unschedulable === false && context.snapshot.cordonRefused(node, request.userInfo.username, request.dryRun);
+        node !== '' &&
+        !dryRunCordoned &&
+        context.snapshot.node(node)?.unschedulable === false &&
+        context.snapshot.cordonRefused(node, request.userInfo.username, request.dryRun);
       return judgePodRemoval(context, {
         action: `eviction of pod ${request.namespace}/${request.name}${cordonRefused ? ` (node ${node} being drained: your cordon of it was refused)` : ''}`,
         namespace: request.namespace,
@@ -360,6 +372,7 @@ export function podEvictionValidator(_config: Config): Validator {
         restartAllowed: true,
         evicted: true,
         ...(cordonRefused ? { cordonRefused } : {}),
+        ...(dryRunCordoned ? { dryRunCordoned } : {}),
       });
     },
   };

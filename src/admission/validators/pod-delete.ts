@@ -3,12 +3,14 @@
 // a pod whose data stays behind on that node (node-local PV, the last healthy replica of its Longhorn volume)
 // gets the eviction's pod checks, with the same overrides. So does one on a node whose cordon volume-guard has just
 // refused (not a dry run): kubectl drain prints the refusal and goes on DELETEing the pods of the still schedulable
-// node, then reports it drained. On any other schedulable node a pod DELETE is a restart (the pod's controller
-// recreates it) and passes. So does a DELETE by kube-controller-manager's own controllers, on any node: the garbage
-// collector removing the pods of a deleted StatefulSet or ReplicaSet (`helm uninstall`, `kubectl delete sts`), a
-// StatefulSet or ReplicaSet scaling down or replacing a pod, a Job's cleanup, the pod GC, the taint manager. No drain
-// deletes as them (kubectl drain deletes as its user, Cluster API and Harvester evict), and none of them takes the
-// pod's data anywhere: its claims stay, and a pod they recreate lands where its volumes allow.
+// node, then reports it drained. A dry-run DELETE by a user whose dry-run cordon of the node was just allowed is judged
+// as on the node cordoned (`kubectl drain --disable-eviction --dry-run=server` previews the real drain). On any other
+// schedulable node a pod DELETE is a restart (the pod's controller recreates it) and passes. So does a DELETE by
+// kube-controller-manager's own controllers, on any node: the garbage collector removing the pods of a deleted
+// StatefulSet or ReplicaSet (`helm uninstall`, `kubectl delete sts`), a StatefulSet or ReplicaSet scaling down or
+// replacing a pod, a Job's cleanup, the pod GC, the taint manager. No drain deletes as them (kubectl drain deletes as
+// its user, Cluster API and Harvester evict), and none of them takes the pod's data anywhere: its claims stay, and a
+// pod they recreate lands where its volumes allow.
 import { transformPod } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { celString } from '../rules.ts';
@@ -89,7 +91,9 @@ export function podDeleteValidator(_config: Config): Validator {
       // A pod of a Node already gone (the pod garbage collector's DELETE) passes as before: its data went with the node.
       const node = context.snapshot.node(pod.nodeName);
       if (node === undefined) return allowed();
-      const cordoned = node.unschedulable;
+      // `kubectl drain --disable-eviction --dry-run=server`: its allowed dry-run cordon leaves the node schedulable.
+      const dryRunCordoned = request.dryRun && context.snapshot.dryRunCordonAllowed(pod.nodeName, request.userInfo.username);
+      const cordoned = node.unschedulable || dryRunCordoned;
       if (!cordoned && !context.snapshot.cordonRefused(pod.nodeName, request.userInfo.username, request.dryRun)) return allowed();
       const draining = cordoned ? 'being drained' : `being drained: your cordon of it was refused`;
       return judgePodRemoval(context, {
@@ -103,6 +107,7 @@ export function podDeleteValidator(_config: Config): Validator {
         plan: 'pod-delete',
         restartAllowed: false,
         evicted: false,
+        ...(dryRunCordoned ? { dryRunCordoned } : {}),
       });
     },
   };

@@ -63,6 +63,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   nodeLeaving: ['node', 'machine'],
   machineRemovingNode: ['machine'],
   cordonRefused: [], // volume-guard's own record
+  dryRunCordonAllowed: [], // volume-guard's own record
   nodesLabelled: ['node'],
   namespace: ['namespace'],
   persistentVolume: ['persistentVolume'],

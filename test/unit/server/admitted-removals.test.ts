@@ -207,4 +207,20 @@ describe('refused cordons (kubectl drain goes on with the pods of the still sche
     expect(model.cordonRefused('w1', ADMIN.username)).toBe(false);
     expect(model.cordonRefused('w1', ADMIN.username, true)).toBe(false);
   });
+
+  it("keeps an allowed dry run apart, for its user's dry runs (kubectl drain --dry-run=server), until a later answer", async () => {
+    const { app, model } = serveWithLocalData();
+    expect((await answer(app, 'node-cordon', { ...cordonRequest('w2'), dryRun: true })).allowed).toBe(true);
+    expect(model.dryRunCordonAllowed('w2', ADMIN.username)).toBe(true);
+    expect(model.dryRunCordonAllowed('w2', 'alice')).toBe(false);
+    // Not cordoned for any other request: the node stays schedulable.
+    expect(model.nodeCordoned('w2')).toBe(false);
+    // A refused dry run of w1, then allowed (the node's override added): the preview's latest answer counts.
+    expect((await answer(app, 'node-cordon', { ...cordonRequest('w1'), dryRun: true })).allowed).toBe(false);
+    expect(model.dryRunCordonAllowed('w1', ADMIN.username)).toBe(false);
+    const skip = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': ADMIN.username };
+    expect((await answer(app, 'node-cordon', { ...cordonRequest('w1', skip), dryRun: true })).allowed).toBe(true);
+    expect(model.dryRunCordonAllowed('w1', ADMIN.username)).toBe(true);
+    expect(model.cordonRefused('w1', ADMIN.username, true)).toBe(false);
+  });
 });
