@@ -354,8 +354,10 @@ export const PLANS = {
     requests: 'Node DELETE',
     scope: 'node',
     checks: NODE_CHECKS,
-    overrides: ['node', 'harvester-drain', 'harvester-upgrade-skip'],
-    reads: NODE_CHECK_RESOURCES,
+    // Cluster API's Machine controller deletes the Node last, once the infrastructure machine is gone: the owner's
+    // skip its drain carried carries to it (it retries for nodeDeletionTimeout only, then leaves the Node behind).
+    overrides: NODE_DRAIN_OVERRIDES,
+    reads: [...NODE_CHECK_RESOURCES, ...MACHINE_OWNER_RESOURCES],
   }),
   eviction: plan<PodTarget>()({
     webhook: 'pod-eviction',

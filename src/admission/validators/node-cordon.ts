@@ -358,7 +358,8 @@ export function nodeCordonValidator(_config: Config): Validator {
           node,
           action: `deletion of node ${node}`,
           plan: 'node-delete',
-          overrides: { node: () => skipFrom(`node ${node}`, annotations, undefined, { now: context.now }) },
+          // Cluster API deletes the Node of a Machine being deleted last: the skip its drain carried carries here too.
+          overrides: { node: () => skipFrom(`node ${node}`, annotations, undefined, { now: context.now }), 'machine-owner': () => drainingMachineOwnerSkip(context, node) },
           overrideHint: annotateHint('node', node),
           warnings: [...unknownWarnings(`node ${node}`, annotations), ...unlistedDriverWarnings(context, node)],
           reviewed: storedNode(node, annotations),
