@@ -1,7 +1,7 @@
 // Seed 002 (Longhorn 1.7.2): a rolling node replacement reformatted disks; replicas stayed stopped and pointed at
 // disk UUIDs that no longer existed. volume-guard denies the upgrade while a replica of an attached volume is stopped
 // or sits on a vanished disk, naming the volume and the node.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
 import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../harness/scenario.ts';
 
@@ -38,6 +38,10 @@ describe('seed 002: stopped replicas and replicas on vanished disks block a roll
       ['replicas.longhorn.io', '-l', 'longhornvolume=s002-db', '-n', LONGHORN_NS],
       ['volumes.longhorn.io', 's002-db', '-n', LONGHORN_NS],
     );
+  });
+  // Longhorn nodes with no Node left behind would make later files' Plans judge every node.
+  afterAll(async () => {
+    await deleteObjects(['nodes.longhorn.io', ...NODES, '-n', LONGHORN_NS]);
   });
 
   it('a healthy 3-replica volume lets the Plan through', async () => {
