@@ -16,6 +16,7 @@
 // Every piece of advice depends on the situation (a cordon, a drain's eviction, an upgrade object being created or
 // changed, a Helm operation): `Situation` says which, and each check words its consequence and its fix for it.
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
+import { COPIES_HELD_OFF_TAG } from '../checks/last-replica-on-node.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 
 /** At most this many objects are named per check; the rest are counted ("and N more"). */
@@ -56,11 +57,20 @@ export type Situation =
       /** The update added taints without cordoning: the strongest effect added (NoExecute deletes pods at once). */
       readonly taint?: 'NoSchedule' | 'NoExecute';
     } & ReplicaPlaces)
-  | ({ readonly kind: 'eviction'; readonly node: string; readonly namespace: string; readonly pod: string } & ReplicaPlaces)
+  | ({
+      readonly kind: 'eviction';
+      readonly node: string;
+      readonly namespace: string;
+      readonly pod: string;
+      /** The node is removed after this drain, its disks with it (ClusterSnapshot.nodeLeaving), not only emptied. */
+      readonly removed?: boolean;
+    } & ReplicaPlaces)
   | ({
       readonly kind: 'upgrade';
       /** CREATE: the object does not exist yet; UPDATE: a change to an existing one. */
       readonly operation: 'CREATE' | 'UPDATE';
+      /** The rollout replaces the nodes it upgrades, disks and all (a Cluster API rollout), not only reboots them. */
+      readonly replacesNodes?: boolean;
       /** Fully qualified resource, as kubectl takes it: `upgrades.harvesterhci.io`. */
       readonly resource: string;
       readonly kindName: string;
@@ -181,6 +191,15 @@ function noOtherNode(situation: Situation): boolean {
   return situation.kind !== 'helm' && situation.noOtherReplicaNode?.() === true;
 }
 
+/**
+ * How the situation takes its node away for good, disks and all: `removed` (a Node or Machine DELETE, a drain before
+ * a removal), `replaced` (a rollout replacing its Machines); undefined when the node may come back with its disks.
+ */
+function nodeGoes(situation: Situation | undefined): 'removed' | 'replaced' | undefined {
+  if (situation?.kind === 'upgrade') return situation.replacesNodes === true ? 'replaced' : undefined;
+  return (situation?.kind === 'cordon' || situation?.kind === 'eviction') && situation.removed === true ? 'removed' : undefined;
+}
+
 /** `worker-1`, or `its node` when a volume's data is on several. */
 function nodeOf(situation: Situation | undefined): string | undefined {
   return situation && (situation.kind === 'cordon' || situation.kind === 'eviction') ? situation.node : undefined;
@@ -233,7 +252,7 @@ function longhornNamespaceOf(findings: readonly Finding[]): string {
 export const WORDING_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>> = {
   'single-replica': ['effective', 'several-copies'],
   'volume-health': [],
-  'last-replica-on-node': [],
+  'last-replica-on-node': [COPIES_HELD_OFF_TAG],
 };
 
 /** pvc-delete's fix for a Helm upgrade dropping templated PVCs (the live PVC's keep annotation spares it). */
@@ -299,6 +318,34 @@ const SALVAGE_FAULTED =
   'a faulted volume has no healthy replica to rebuild from: salvage it (Longhorn UI: Volume > Salvage; automatic while ' +
   'the auto-salvage setting is on) or restore it from a backup';
 
+/** A last copy whose volume's other healthy replicas are all on cordoned or leaving nodes (COPIES_HELD_OFF_TAG). */
+function hasCopiesHeldOff(finding: Finding): boolean {
+  return finding.tags.includes(COPIES_HELD_OFF_TAG);
+}
+
+/**
+ * last-replica-on-node's fix for volumes whose other copies are on cordoned or leaving nodes: Longhorn counts those
+ * copies and rebuilds nothing; they count here again once their nodes are back in service, or a copy more is placed.
+ * Their nodes are named from the replicas the findings relate (on other nodes than the finding's; a withheld finding
+ * relates none).
+ */
+function copiesHeldOffFix(findings: readonly Finding[]): string {
+  const nodes = new Set<string>();
+  for (const finding of findings) {
+    for (const object of finding.related ?? []) {
+      if (object.kind === 'Replica' && object.node !== undefined && object.node !== finding.object.node) nodes.add(object.node);
+    }
+  }
+  const named = nodes.size === 0 ? 'the nodes holding the other copies' : fewNamed([...nodes]);
+  return (
+    `uncordon ${named} or finish ${nodes.size === 1 ? 'its' : 'their'} maintenance first, or raise numberOfReplicas to one more ` +
+    'than the healthy replicas so Longhorn places a copy on a schedulable node, and wait until it is healthy'
+  );
+}
+
+/** Why copiesHeldOffFix: a volume healthy in Longhorn's eyes gets no rebuild. */
+const COPIES_HELD_OFF = 'Longhorn still counts the copies on cordoned or leaving nodes and rebuilds nothing';
+
 export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'single-replica': {
     summary: (n) => `${plural(n, 'Longhorn volume has a single copy of its', 'Longhorn volumes have a single copy of their')} data`,
@@ -336,13 +383,16 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       const parts: string[] = [];
       // A faulted volume has no healthy replica: Longhorn rebuilds from a healthy one, so waiting brings nothing back.
       if (findings.some((finding) => finding.tags.includes('faulted'))) parts.push(SALVAGE_FAULTED);
-      if (findings.some((finding) => !finding.tags.includes('faulted'))) {
+      const rebuilding = findings.filter((finding) => !finding.tags.includes('faulted'));
+      if (rebuilding.length > 0) {
         parts.push(
           'wait until Longhorn has rebuilt the replicas (robustness healthy); a replica that stays stopped, failed or on a ' +
             'missing disk needs repair in Longhorn first',
         );
       }
-      return `${parts.join('; ')}; then ${retry(situation)}.`;
+      // Said after the usual advice, as for the other checks: with one node taking replicas no rebuild comes.
+      const sole = rebuilding.length > 0 && noOtherNode(situation);
+      return `${parts.join('; ')}; then ${retry(situation)}.${sole ? ` ${soleNodeFix(situation, rebuilding.length)}` : ''}`;
     },
     fate: (finding) =>
       finding.tags.includes('faulted')
@@ -352,10 +402,20 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'last-replica-on-node': {
     summary: (n) => `${plural(n, 'Longhorn volume has its', 'Longhorn volumes have their')} only healthy replica on the node`,
     fix: 'let Longhorn rebuild a healthy replica on another node first (with numberOfReplicas 1, raise it: Longhorn makes no second copy otherwise)',
-    fixFor: (situation, findings) =>
-      'let Longhorn rebuild a healthy replica on another node (with numberOfReplicas 1, raise it to 2 or more first: ' +
-      `Longhorn makes no second copy otherwise) and wait until it is healthy; then ${retry(situation)}.` +
-      (noOtherNode(situation) ? ` ${soleNodeFix(situation, findings.length)}` : ''),
+    fixOf: (findings) => (findings.length > 0 && findings.every(hasCopiesHeldOff) ? `${COPIES_HELD_OFF}: ${copiesHeldOffFix(findings)}.` : undefined),
+    fixFor: (situation, findings) => {
+      const rebuild =
+        'let Longhorn rebuild a healthy replica on another node (with numberOfReplicas 1, raise it to 2 or more first: ' +
+        'Longhorn makes no second copy otherwise) and wait until it is healthy';
+      const held = findings.filter(hasCopiesHeldOff);
+      const advice =
+        held.length === 0
+          ? rebuild
+          : held.length === findings.length
+            ? `${COPIES_HELD_OFF}: ${copiesHeldOffFix(held)}`
+            : `${rebuild}; where the other copies are on cordoned or leaving nodes (Longhorn counts them and rebuilds nothing): ${copiesHeldOffFix(held)}`;
+      return `${advice}; then ${retry(situation)}.` + (noOtherNode(situation) ? ` ${soleNodeFix(situation, findings.length)}` : '');
+    },
     fate: (_finding, situation) => nodeLoss(situation, 'its only healthy copy'),
   },
   'node-local-volume': {
@@ -364,24 +424,26 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       'before maintenance that wipes or replaces the node, back the data up or move it to storage on another node (a pod ' +
       'writing to hostPath or emptyDir: keep its data in a PersistentVolume); a reboot that keeps the disk loses nothing',
     fixFor: (situation, findings) => {
-      const node = nodeOf(situation) ?? 'the node';
+      // A rollout's findings are on the nodes it replaces: the one they are all on is named.
+      const nodes = new Set(findings.map((finding) => finding.object.node));
+      const only = nodes.size === 1 ? [...nodes][0] : undefined;
+      const node = nodeOf(situation) ?? only ?? 'the node';
       const pods = findings.some((finding) => finding.object.kind === 'Pod')
         ? ` (a pod writing to hostPath or emptyDir: keep its data in a PersistentVolume)`
         : '';
       const move = `back the data up or move it to storage that is not on ${node}${pods}`;
-      const removed = (situation.kind === 'cordon' && situation.removed === true) || findings.some((finding) => finding.tags.includes('node-removed'));
+      const goes = nodeGoes(situation) ?? (findings.some((finding) => finding.tags.includes('node-removed')) ? 'removed' : undefined);
       // A Released PV's claim is gone: often data nobody wants, which deleting the PV object clears.
       const released = findings.some((finding) => finding.tags.includes('released')) ? '; a Released PV whose data is obsolete: delete the PV' : '';
-      if (removed) return `${node} is removed with its disks: ${move} first${released}.`;
+      if (goes) return `${node} is ${goes} with its disks: ${move} first${released}.`;
       if (situation.kind === 'eviction') return `${move} first; for maintenance that keeps ${node}'s disk, override.`;
       return `if ${node} will be wiped or replaced, ${move} first; if it only reboots with its disk kept, nothing is lost: override.`;
     },
     fate: (finding, situation) => {
       const node = finding.object.node ?? nodeOf(situation) ?? 'its node';
       // Removed for good: every kind of finding goes with the node's disks (a Released PV no pod uses included).
-      if (finding.tags.includes('node-removed') || (situation?.kind === 'cordon' && situation.removed === true)) {
-        return { fate: 'lost', why: `lost with ${node}: the node is removed and its disks go` };
-      }
+      const goes = nodeGoes(situation) ?? (finding.tags.includes('node-removed') ? 'removed' : undefined);
+      if (goes) return { fate: 'lost', why: `lost with ${node}: the node is ${goes} and its disks go` };
       if (finding.object.kind === 'Pod') {
         return { fate: 'lost', why: 'lost to a pod that moves: it comes back elsewhere without it' };
       }
@@ -500,6 +562,12 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
           : { fate: 'lost', why: 'Longhorn deletes the volume and its data' },
   },
 };
+
+/** One finding's situation-free fix (the audit's): fitted to it where its check words findings apart (fixOf). */
+export function findingFix(finding: Finding): string {
+  const text = CHECK_TEXT[finding.check];
+  return text.fixOf?.([finding])?.replace(/\.$/, '') ?? text.fix;
+}
 
 const SHARED_CLAIM_FIX = "rename the StatefulSet or its claim template: its PVC names collide with another live StatefulSet's";
 

@@ -160,7 +160,8 @@ function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: 
     why(finding),
   ]);
   lines.push(...table(['SEVERITY', 'OBJECT', ...(withNode ? ['NODE'] : []), 'WHY'], rows, width));
-  lines.push(...labelled('fix:', CHECK_TEXT[check].fix, width));
+  // Each fix once, as each override: findings of one check may call for other advice (CHECK_TEXT fixOf).
+  for (const fix of new Set(findings.map((finding) => finding.fix))) lines.push(...labelled('fix:', fix, width));
   for (const command of new Set(findings.map((finding) => finding.override))) lines.push(...labelled('override:', command, width));
   return lines;
 }

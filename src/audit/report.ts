@@ -3,7 +3,7 @@
 
 import { compareText } from '../text.ts';
 import { annotateHint } from '../admission/decide.ts';
-import { CHECK_TEXT, fewNamed, plural } from '../admission/messages.ts';
+import { fewNamed, findingFix, plural } from '../admission/messages.ts';
 import {
   HARVESTER_SKIP_DETACHED_KEY,
   parseSkip,
@@ -167,7 +167,7 @@ function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnM
     tags: finding.tags,
     related: finding.related ?? [],
     operation: describeOperation(operation),
-    fix: CHECK_TEXT[finding.check].fix,
+    fix: findingFix(finding),
     override: overrideCommand(finding, operation),
     ...(accepted !== undefined ? { overriddenBy: accepted } : {}),
     ...(warnMode ? { mode: 'warn' as const } : {}),

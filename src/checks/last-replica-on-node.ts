@@ -18,6 +18,13 @@ import {
 } from './longhorn-health.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 
+/**
+ * Tag of a last copy whose volume's other healthy replicas are all on nodes that are up but cordoned or being removed
+ * (copiesHeldOff): Longhorn counts them, so it rebuilds nothing while the volume is healthy. Those replicas are
+ * among the finding's related objects, for the fix to name their nodes.
+ */
+export const COPIES_HELD_OFF_TAG = 'copies-on-cordoned';
+
 /** Longhorn's CSI driver (PersistentVolumeRecord.driver of the PVs it provisions). */
 export const LONGHORN_CSI_DRIVER = 'driver.longhorn.io';
 
@@ -105,13 +112,15 @@ function buildFinding(
   replica: LonghornReplicaRecord,
   node: string,
   tags: readonly string[],
-  leavingWith?: LeavingWith,
+  leavingWith: LeavingWith | undefined,
+  heldOff: readonly LonghornReplicaRecord[],
 ): Finding {
   const others = snapshot.replicasOfVolume(volume.name).filter((other) => other !== replica && isHealthyReplica(other));
   const related: AffectedObject[] = [];
   const claim = claimOfVolume(volume);
   if (claim !== undefined) related.push(claim);
   related.push(replicaObject(replica));
+  for (const other of heldOff) related.push(replicaObject(other));
   return {
     check: 'last-replica-on-node',
     severity: 'critical',
@@ -136,6 +145,16 @@ function describeOthers(snapshot: ClusterSnapshot, others: readonly LonghornRepl
       : lostCopyPlace(snapshot, replica);
   if (lost.length > 0) parts.push(lostCopyPlaces(lost, place));
   return parts.join(' and ');
+}
+
+/**
+ * The other healthy replicas of a volume whose last copy is on `node`, when each is on a node that is up but does
+ * not stay (`stays`: cordoned, being removed, or removed by the same operation); none when any is elsewhere (on a
+ * node that is down, whose loss Longhorn rebuilds).
+ */
+function copiesHeldOff(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord, node: string, stays: (node: string) => boolean): LonghornReplicaRecord[] {
+  const others = snapshot.replicasOfVolume(volume.name).filter((other) => other.nodeID !== node && isHealthyReplica(other));
+  return others.length > 0 && others.every((other) => snapshot.nodeIsUp(other.nodeID, other.diskID) && !stays(other.nodeID)) ? others : [];
 }
 
 /**
@@ -233,8 +252,14 @@ export function collectLastReplicaOnNode(
     // Set to a single replica by design: not one left with a single copy by nodes gone meanwhile (an earlier step of
     // the same rollout), which no rollout's judgement reported.
     if (volume.numberOfReplicas === 1) tags.push(SINGLE_REPLICA_VOLUME_TAG);
+    const heldOff = replica !== undefined && leaving ? copiesHeldOff(snapshot, volume, target.node, stays) : [];
+    if (heldOff.length > 0) tags.push(COPIES_HELD_OFF_TAG);
     if (!collector.admit(tags)) return true;
-    collector.add(replica !== undefined ? buildFinding(snapshot, volume, replica, target.node, tags, leavingWith) : buildStrandedFinding(snapshot, volume, stranded!, target.node, tags));
+    collector.add(
+      replica !== undefined
+        ? buildFinding(snapshot, volume, replica, target.node, tags, leavingWith, heldOff)
+        : buildStrandedFinding(snapshot, volume, stranded!, target.node, tags),
+    );
     return true;
   };
   if (target.volumes !== undefined) {

@@ -203,7 +203,14 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     overrides,
     overrideHint: annotateHint('node', node),
     warnings,
-    situation: { kind: 'eviction', node, namespace: removal.namespace, pod: removal.name, noOtherReplicaNode: soleReplicaNode(snapshot, node) },
+    situation: {
+      kind: 'eviction',
+      node,
+      namespace: removal.namespace,
+      pod: removal.name,
+      ...(removed ? { removed } : {}),
+      noOtherReplicaNode: soleReplicaNode(snapshot, node),
+    },
     // Repeats are harmless: only membership is read (staleModelDecision), and only when the model is stale.
     reads: dependsOn,
     // A namespace's override on the node-wide checks judges each finding by its namespace: every one is built.

@@ -220,10 +220,11 @@ export function upgradeJudgement(
   // view of the Nodes tells: with a stale one, every node counts and the stale policy answers.
   if (selected?.length === 0 && nodesFresh) return undefined;
   const nodes = selected?.length === 0 ? undefined : selected;
+  const replaced = nodes !== undefined && rolloutReplacesNodes(request);
   const resource = guarded.group ? `${guarded.resource}.${guarded.group}` : guarded.resource;
   return {
     action: nodes === undefined ? action : `${action}, upgrading node ${describeNodes(nodes)}`,
-    target: nodes === undefined ? {} : { nodes, ...(rolloutReplacesNodes(request) ? { replaced: true } : {}) },
+    target: nodes === undefined ? {} : { nodes, ...(replaced ? { replaced } : {}) },
     overrides,
     unlimited: tagged,
     listingFirst: true,
@@ -243,6 +244,7 @@ export function upgradeJudgement(
       kindName: guarded.kind,
       name,
       ...(request.namespace ? { namespace: request.namespace } : {}),
+      ...(replaced ? { replacesNodes: replaced } : {}),
       ...(snapshot === undefined ? {} : { noOtherReplicaNode: soleReplicaNode(snapshot) }),
     },
   };
