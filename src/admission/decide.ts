@@ -139,7 +139,8 @@ function noteApproval(entry: HonoredEntry, finding: Finding, stored: StoredAnnot
   auditValue(approvals.reasons, annotations[SKIP_REASON_KEY] || NO_REASON);
 }
 
-function overrideCovers(source: OverrideSource, finding: Finding): boolean {
+/** Whether `source` waives `finding`: it reaches the finding's data and names its check, or a tag of it. */
+export function overrideCovers(source: OverrideSource, finding: Finding): boolean {
   if (!sourceReaches(source, finding)) return false;
   if (source.checks.includes(finding.check)) return true;
   return (source.tags ?? []).some((t) => t.check === finding.check && finding.tags.includes(t.tag));

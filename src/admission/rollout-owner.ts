@@ -5,6 +5,8 @@
 import { SINGLE_REPLICA_VOLUME_TAG } from '../checks/longhorn-health.ts';
 import type { MachineRecord } from '../cluster/records.ts';
 import { CLUSTER_API_CONTROL_PLANE_GROUP, CLUSTER_API_GROUP } from '../cluster/resources.ts';
+import type { ClusterSnapshot } from '../cluster/snapshot.ts';
+import type { PolicedKinds } from './longhorn-drain.ts';
 import { SKIP_KEY, skipFrom, type OverrideSource } from './overrides.ts';
 import type { ValidationContext } from './validator.ts';
 
@@ -13,7 +15,12 @@ const ROLLOUT_OWNERS = [
   { group: CLUSTER_API_CONTROL_PLANE_GROUP, kind: 'KubeadmControlPlane', label: (machine: MachineRecord) => machine.controlPlane },
   { group: CLUSTER_API_GROUP, kind: 'MachineDeployment', label: (machine: MachineRecord) => machine.machineDeployment },
 ] as const;
-type RolloutOwnerKind = (typeof ROLLOUT_OWNERS)[number]['kind'];
+export type RolloutOwnerKind = (typeof ROLLOUT_OWNERS)[number]['kind'];
+
+/** The rollout owner kind of this group and kind (a Cluster API MachineDeployment or KubeadmControlPlane), if it is one. */
+export function rolloutOwnerKind(group: string, kind: string): RolloutOwnerKind | undefined {
+  return ROLLOUT_OWNERS.find((owner) => owner.group === group && owner.kind === kind)?.kind;
+}
 
 /**
  * Whose rollout deletes a Machine by its own DELETE: KubeadmControlPlane's (scaleDownControlPlane). A
@@ -32,6 +39,22 @@ export const SCALING_OWNERS: readonly RolloutOwnerKind[] = ['MachineDeployment']
 const DRAINING_OWNERS: readonly RolloutOwnerKind[] = [...DELETING_OWNERS, ...SCALING_OWNERS];
 
 /**
+ * What reading an owner's stored skip needs: the model, the kinds whose writes volume-guard polices (`upgrades.kinds`;
+ * undefined: every kind, for a caller that knows no configuration, as `volume-guard audit` without one), and the time
+ * its `skip-until` is judged at (undefined: now). The webhook's is its ValidationContext's (ownerSkipReading).
+ */
+export interface OwnerSkipReading {
+  readonly snapshot: ClusterSnapshot;
+  readonly kinds?: PolicedKinds;
+  readonly now?: number;
+}
+
+/** The webhook's reading: its request's model, configured kinds and time. */
+export function ownerSkipReading(context: ValidationContext): OwnerSkipReading {
+  return { snapshot: context.snapshot, kinds: context.config.upgrades.kinds, now: context.now };
+}
+
+/**
  * The stored `volume-guard.io/skip` of the KubeadmControlPlane (the Machine's `cluster.x-k8s.io/control-plane-name`)
  * or MachineDeployment (`cluster.x-k8s.io/deployment-name`) owning `machine`, carried to its node's removal: a
  * rollout (or scale-down) the admin let through with it deletes the Machine by a MachineSet scale-down or a Machine
@@ -43,7 +66,7 @@ const DRAINING_OWNERS: readonly RolloutOwnerKind[] = [...DELETING_OWNERS, ...SCA
  * rollout's judgement did not report.
  */
 export function rolloutOwnerSkip(
-  context: ValidationContext,
+  reading: OwnerSkipReading,
   machine: MachineRecord,
   owners: readonly RolloutOwnerKind[],
   draining?: string,
@@ -52,11 +75,11 @@ export function rolloutOwnerSkip(
     if (!owners.includes(owner.kind)) continue;
     const label = owner.label(machine);
     if (label === '') continue;
-    if (!context.config.upgrades.kinds.some((kind) => kind.group === owner.group && kind.kind === owner.kind)) return undefined;
-    const record = context.snapshot.machineOwner(machine.namespace, owner.kind, label);
+    if (reading.kinds !== undefined && !reading.kinds.some((kind) => kind.group === owner.group && kind.kind === owner.kind)) return undefined;
+    const record = reading.snapshot.machineOwner(machine.namespace, owner.kind, label);
     const step = draining === undefined ? '' : `, draining node ${draining}`;
     const where = `${owner.kind} ${machine.namespace}/${record?.name ?? label} (${SKIP_KEY}, owning Machine ${machine.name}${step})`;
-    const source = skipFrom(where, record?.annotations, undefined, { now: context.now });
+    const source = skipFrom(where, record?.annotations, undefined, reading.now === undefined ? {} : { now: reading.now });
     if (source === undefined || !source.checks.includes('single-replica') || source.checks.includes('last-replica-on-node')) return source;
     return { ...source, tags: [{ check: 'last-replica-on-node', tag: SINGLE_REPLICA_VOLUME_TAG }] };
   }
@@ -69,8 +92,8 @@ export function rolloutOwnerSkip(
  * and evicts its pods before deleting the infrastructure machine, and retries a refused cordon for good (no node
  * drain timeout by default), stalling the rollout the admin accepted. None for a node whose Machine stays.
  */
-export function drainingMachineOwnerSkip(context: ValidationContext, node: string): OverrideSource | undefined {
+export function drainingMachineOwnerSkip(reading: OwnerSkipReading, node: string): OverrideSource | undefined {
   if (node === '') return undefined;
-  const machine = context.snapshot.machineRemovingNode(node);
-  return machine === undefined ? undefined : rolloutOwnerSkip(context, machine, DRAINING_OWNERS, node);
+  const machine = reading.snapshot.machineRemovingNode(node);
+  return machine === undefined ? undefined : rolloutOwnerSkip(reading, machine, DRAINING_OWNERS, node);
 }

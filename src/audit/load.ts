@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { metaOf, type StringMap } from '../admission/objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, SKIP_KEY as SKIP_LABEL } from '../admission/overrides.ts';
+import { rolloutOwnerKind } from '../admission/rollout-owner.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
 import { HttpKubeClient, KubeApiError, kubeconfigOptions, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
 import { ClusterModel } from '../cluster/model.ts';
@@ -22,7 +23,7 @@ import type { GuardedUpgradeKind } from '../config.ts';
 import { arrayAt, objectAt, stringAt, stringMapAt } from '../json.ts';
 import { fatalFailure, type ClusterTarget } from './connect.ts';
 import { AuditError } from './errors.ts';
-import type { OverrideCarrier } from './overrides.ts';
+import { machineOwnerAppliesTo, type OverrideCarrier } from './overrides.ts';
 import type { ReleaseRevision } from './types.ts';
 
 
@@ -174,6 +175,9 @@ function overrideKeysOnly(values: StringMap, extra: readonly string[] = []): Str
 function appliesTo(kind: GuardedUpgradeKind): string {
   // Harvester's upgrades carry the skip to the cordons and drains of their nodes (longhorn-drain.ts harvesterUpgradeSkip).
   if (isHarvesterUpgradeKind(kind.group, kind.kind)) return `the creation of this ${kind.kind}, and the cordons and drains of its nodes while it upgrades them`;
+  // A Cluster API owner's carries to the steps of its rollouts and scale-downs (rollout-owner.ts).
+  const owner = rolloutOwnerKind(kind.group, kind.kind);
+  if (owner !== undefined) return machineOwnerAppliesTo(owner, kind.operations.includes('UPDATE'));
   return kind.operations.includes('UPDATE')
     ? `every change of this ${kind.kind} that starts a rollout`
     : `the creation of this ${kind.kind} only (already past)`;

@@ -18,6 +18,7 @@ import {
   type OverrideWriters,
 } from '../admission/overrides.ts';
 import { plansReading, type PlanIdReading } from '../admission/plans.ts';
+import { DELETING_OWNERS, SCALING_OWNERS, type RolloutOwnerKind } from '../admission/rollout-owner.ts';
 import type { Labels } from '../cluster/records.ts';
 import type { CheckId } from '../checks/types.ts';
 import { defaultConfig } from '../config.ts';
@@ -82,6 +83,37 @@ const NODE_SKIP_READ_FOR: Record<PlanIdReading<'node'>, string> = {
 
 /** When a node's skip is read: every operation whose plan names it (the type holds the table to the plans). */
 const NODE_APPLIES_TO = [...new Set(plansReading('node').map((id) => NODE_SKIP_READ_FOR[id as PlanIdReading<'node'>]))].join('; ');
+/**
+ * What each operation whose plan reads a Machine owner's stored skip (rollout-owner.ts) does, for this owner kind;
+ * undefined where its validator reads that kind's skip for none (a MachineDeployment's at a Machine DELETE).
+ */
+const MACHINE_OWNER_SKIP_READ_FOR: Record<PlanIdReading<'machine-owner'>, (owner: RolloutOwnerKind) => string | undefined> = {
+  'node-cordon': () => 'the cordon and NoSchedule/NoExecute taints of the node of one of its Machines being deleted',
+  eviction: () => "evictions of that node's pods",
+  'eviction-draining': () => "evictions of that node's pods",
+  'pod-delete': () => "DELETEs of that node's pods while it is drained",
+  'node-delete': () => 'the DELETE of that Node once its infrastructure is gone',
+  'machine-delete': (owner) =>
+    DELETING_OWNERS.includes(owner) ? 'DELETEs of its Machines by a service account (its controller), and a drain cut short of one being deleted' : undefined,
+  'machine-scale-down': (owner) => (SCALING_OWNERS.includes(owner) ? 'scale-downs of its MachineSets (its rollouts and scale-downs carried out)' : undefined),
+};
+
+/**
+ * When the skip of a MachineDeployment or KubeadmControlPlane is read: its own rollouts (`rollouts`: its UPDATEs are
+ * guarded, else its creation) and scale-downs (from the request), then, as stored, every operation whose plan reads the Machine owner's skip (the type holds the table to
+ * the plans), where `single-replica` also waives last-replica-on-node of single-replica volumes.
+ */
+export function machineOwnerAppliesTo(owner: RolloutOwnerKind, rollouts: boolean): string {
+  const carried = [
+    ...new Set(plansReading('machine-owner').flatMap((id) => MACHINE_OWNER_SKIP_READ_FOR[id as PlanIdReading<'machine-owner'>](owner) ?? [])),
+  ];
+  return (
+    `${rollouts ? `every change of this ${owner} that starts a rollout` : `the creation of this ${owner}`}, and its scale-downs (not through the scale subresource); ` +
+    `as stored: ${carried.join('; ')} ` +
+    `(single-replica there also skips last-replica-on-node for volumes set to a single replica)`
+  );
+}
+
 const NAMESPACE_APPLIES_TO =
   "Helm releases in this namespace and the DELETEs of their PVCs and StatefulSets; this namespace's DELETE " +
   '(not evictions or pod deletes: see volume-guard.io/skip-evictions)';

@@ -2,7 +2,7 @@
 // report. The checks are the webhook's own, run on the same targets its validators use.
 
 import { compareText } from '../text.ts';
-import { annotateHint } from '../admission/decide.ts';
+import { annotateHint, overrideCovers } from '../admission/decide.ts';
 import { fewNamed, findingFix, plural } from '../admission/messages.ts';
 import {
   HARVESTER_SKIP_DETACHED_KEY,
@@ -10,9 +10,12 @@ import {
   REUSE_KEY,
   reuseApprovalSource,
   SKIP_BY_KEY,
+  SKIP_EVICTIONS_KEY,
   SKIP_KEY,
   SKIP_REASON_KEY,
+  skipFrom,
   whyNotHonored,
+  type OverrideSource,
   type OverrideWriters,
 } from '../admission/overrides.ts';
 import {
@@ -25,6 +28,8 @@ import {
   type PolicedKinds,
 } from '../admission/longhorn-drain.ts';
 import { PLANS, planChecks, planChecksFor, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
+import { drainingMachineOwnerSkip } from '../admission/rollout-owner.ts';
+import { dataNamespaces } from '../checks/affected.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
@@ -135,7 +140,12 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
       return undefined;
     case 'cordon':
     case 'removal':
-      return nodeSkipCovering(model, operation.node, finding.check, honoring.writers) ?? harvesterDrainCovering(model, operation.node, finding, honoring);
+      // In the node plan's order: the node's skip, the owner's of its Machine being deleted, Harvester's drains.
+      return (
+        nodeSkipCovering(model, operation.node, finding.check, honoring.writers) ??
+        machineOwnerCovering(model, operation.node, finding, honoring) ??
+        harvesterDrainCovering(model, operation.node, finding, honoring)
+      );
     case 'release':
       if (finding.tags.includes(REUSE_APPROVED_TAG) && whyNotHonored(reuseApprovalSource(), honoring.writers) === undefined) {
         return `annotation ${REUSE_KEY} on PersistentVolumeClaim ${objectRef(finding.object)}`;
@@ -144,17 +154,29 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
   }
 }
 
+/** Where `source` is, when it waives `finding` and counts, as the webhook judges it; undefined otherwise. */
+function honoredWhere(source: OverrideSource | undefined, finding: Finding, writers: OverrideWriters): string | undefined {
+  return source !== undefined && overrideCovers(source, finding) && whyNotHonored(source, writers) === undefined ? source.where : undefined;
+}
+
+/**
+ * The skip of the MachineDeployment or KubeadmControlPlane owning the node's Machine being deleted, carried to the
+ * node's cordon and drain (rollout-owner.ts drainingMachineOwnerSkip), `single-replica` there also waiving
+ * last-replica-on-node of single-replica volumes: the Machine controller drains the node as the next step of the
+ * removal the admin accepted. A node whose Machine stays has no such skip: a Node DELETE or a person's Machine DELETE
+ * does not carry it.
+ */
+function machineOwnerCovering(model: AuditModel, node: string, finding: Finding, { kinds, writers }: Honoring): string | undefined {
+  return honoredWhere(drainingMachineOwnerSkip({ snapshot: model, ...(kinds !== undefined ? { kinds } : {}) }, node), finding, writers);
+}
+
 /**
  * A Harvester Upgrade admitted with skipSingleReplicaDetachedVol that is draining the node waives its detached
  * single-replica findings at the node's cordon and drain (longhorn-drain.ts harvesterDrainOverride), and one carrying
  * an admin's honored `volume-guard.io/skip` the checks it names (harvesterUpgradeSkip), as the webhook.
  */
 function harvesterDrainCovering(model: AuditModel, node: string, finding: Finding, { kinds, writers }: Honoring): string | undefined {
-  const source = harvesterDrainOverride(model, node, kinds);
-  const tagged = source?.tags?.some((waived) => waived.check === finding.check && finding.tags.includes(waived.tag)) === true;
-  if (source !== undefined && tagged && whyNotHonored(source, writers) === undefined) return source.where;
-  const skip = harvesterUpgradeSkip(model, node, undefined, kinds);
-  return skip !== undefined && skip.checks.includes(finding.check) && whyNotHonored(skip, writers) === undefined ? skip.where : undefined;
+  return honoredWhere(harvesterDrainOverride(model, node, kinds), finding, writers) ?? honoredWhere(harvesterUpgradeSkip(model, node, undefined, kinds), finding, writers);
 }
 
 function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean, honoring: Honoring): AuditFinding {
@@ -330,19 +352,21 @@ export function buildAuditReport(input: AuditInput): AuditReport {
       break;
     }
   }
+  const modes = input.modes ?? {};
+  const honoring: Honoring = { kinds: input.upgradeKinds, writers: input.writers ?? defaultOverrideWriters() };
+  const reported = placed
+    .filter((entry) => modes[entry.finding.check] !== 'off')
+    .map((entry) => ({ entry, audited: toAuditFinding(model, entry, modes[entry.finding.check] === 'warn', honoring) }));
+  const unaccepted = reported.filter(({ audited }) => audited.overriddenBy === undefined).map(({ entry }) => entry);
+  notes.push(...namespaceEvictionSkipNotes(model, unaccepted, honoring.writers));
   if (!model.longhornInstalled && scope.kind !== 'release') {
     notes.push('Longhorn is not installed: single-replica, volume-health and last-replica-on-node had nothing to check');
   }
   notes.push(...(input.notes ?? []));
 
-  const modes = input.modes ?? {};
-  const honoring: Honoring = { kinds: input.upgradeKinds, writers: input.writers ?? defaultOverrideWriters() };
   const off = CHECK_IDS.filter((id) => modes[id] === 'off');
   if (off.length > 0) notes.push(`not reported, mode off in the configuration: ${off.join(', ')}`);
-  const findings = placed
-    .filter((entry) => modes[entry.finding.check] !== 'off')
-    .map((entry) => toAuditFinding(model, entry, modes[entry.finding.check] === 'warn', honoring))
-    .sort(compareFindings);
+  const findings = reported.map(({ audited }) => audited).sort(compareFindings);
   const overrides = [...lingeringOverrides(model, input.upgradeObjects, honoring.writers), ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : []), ...(input.releaseLabels ?? []).flatMap((release) => releaseLabelOverrides(release))];
   return {
     apiVersion: AUDIT_API_VERSION,
@@ -359,6 +383,42 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     overrides,
     notes,
   };
+}
+
+/**
+ * The cordon findings of a node already cordoned or being removed that a namespace's honored
+ * `volume-guard.io/skip-evictions` waives at the evictions and drain pod DELETEs of its own pods (the eviction
+ * validator's `namespace-evictions` place: findings about that namespace's data alone, isDataOfNamespace), one note per
+ * node and namespace. A note, not `overriddenBy`: the findings are the cordon's (`--node` reports what the cordon and
+ * drain of the node hit, as the node-cordon plan judges it), which reads no namespace's override, and the drain still
+ * stops on them at a cordon or taint still to come, at the node's removal, and, while the node is cordoned, at the
+ * evictions of other namespaces' pods, which judge every volume on it.
+ */
+function namespaceEvictionSkipNotes(model: AuditModel, unaccepted: readonly Placed[], writers: OverrideWriters): string[] {
+  const waived = new Map<string, { node: string; namespace: string; where: string; findings: Finding[] }>();
+  for (const { finding, operation } of unaccepted) {
+    if (operation.kind !== 'cordon') continue;
+    const { node } = operation;
+    const cordonedOrLeaving = model.node(node)?.unschedulable === true || model.node(node)?.leaving === true || model.nodeLeaving(node) !== undefined;
+    const [namespace, ...others] = dataNamespaces(finding);
+    if (!cordonedOrLeaving || namespace === undefined || others.length > 0) continue;
+    const source = skipFrom(`annotation ${SKIP_EVICTIONS_KEY} on Namespace ${namespace}`, model.namespace(namespace)?.annotations, undefined, { key: SKIP_EVICTIONS_KEY });
+    const where = source === undefined ? undefined : honoredWhere({ ...source, namespace }, finding, writers);
+    if (where === undefined) continue;
+    const key = `${node}\u0000${namespace}`;
+    const entry = waived.get(key) ?? { node, namespace, where, findings: [] };
+    entry.findings.push(finding);
+    waived.set(key, entry);
+  }
+  return [...waived.values()].map(({ node, namespace, where, findings }) => {
+    const checks = CHECK_IDS.filter((check) => findings.some((finding) => finding.check === check));
+    const objects = [...new Set(findings.map((finding) => finding.object.name))].sort(compareText);
+    return (
+      `${plural(findings.length, 'finding', 'findings')} of node ${node} about namespace ${namespace}'s data (${checks.join(', ')}: ${fewNamed(objects)}) ` +
+      `${findings.length === 1 ? 'passes' : 'pass'} at the evictions and drain pod deletes of ${namespace}'s pods (${where}); ` +
+      `not at a cordon or taint of the node, its removal, or the evictions of other namespaces' pods while it is cordoned`
+    );
+  });
 }
 
 /**

@@ -34,7 +34,7 @@ import { parseSkip, SKIP_EVICTIONS_KEY, skipFrom, taggedChecks } from '../overri
 import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
 import { MACHINE_OWNER_RESOURCES, NODE_CHECK_RESOURCES, PLANS, planFindings, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
-import { drainingMachineOwnerSkip } from '../rollout-owner.ts';
+import { drainingMachineOwnerSkip, ownerSkipReading } from '../rollout-owner.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 const declaration: WebhookDeclaration = {
@@ -169,7 +169,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   const upgradeSkip = node ? harvesterUpgradeSkip(snapshot, node, context.now, context.config.upgrades.kinds) : undefined;
   // The skip of a Cluster API MachineDeployment or KubeadmControlPlane whose Machine on the node is being deleted:
   // its Machine controller drains the node as the next step of the removal the admin accepted.
-  const machineOwnerSkip = drainingMachineOwnerSkip(context, node);
+  const machineOwnerSkip = drainingMachineOwnerSkip(ownerSkipReading(context), node);
   // A Harvester upgrade reboots the node in place: the PVs pinned to it are there when it is back (not removed).
   const inPlace = node !== '' && snapshot.nodeLeaving(node) === undefined ? harvesterUpgradeInPlace(snapshot, node, context.config.upgrades.kinds) : undefined;
   if (harvester || upgradeSkip || inPlace || nodeWide) dependsOn.push('harvesterUpgrade', 'harvesterUpgradePlan');

@@ -33,7 +33,7 @@ import type { ValidationContext, Validator } from '../validator.ts';
 import { staleOverride } from '../plan-judge.ts';
 import { PLANS } from '../plans.ts';
 import { celValueOr } from '../rules.ts';
-import { DELETING_OWNERS, rolloutOwnerSkip, SCALING_OWNERS } from '../rollout-owner.ts';
+import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, SCALING_OWNERS } from '../rollout-owner.ts';
 import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 
@@ -223,7 +223,7 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
     // `kubectl delete machine` is no step of the rollout the admin accepted.
     overrides: {
       node: () => nodeSkip(context, node),
-      'machine-owner': () => (record && isServiceAccount(request.userInfo.username) ? rolloutOwnerSkip(context, record, DELETING_OWNERS) : undefined),
+      'machine-owner': () => (record && isServiceAccount(request.userInfo.username) ? rolloutOwnerSkip(ownerSkipReading(context), record, DELETING_OWNERS) : undefined),
     },
     overrideHint: annotateHint('node', node),
     again: `delete Machine ${request.namespace}/${name} again`,
@@ -253,7 +253,7 @@ function judgeDrainCut(request: AdmissionRequest, context: ValidationContext): D
     action: `drain cut short of Machine ${request.namespace}/${name} (node ${node}), being deleted: ${how}`,
     plan: 'machine-delete',
     ...(drainCutShort ? { drainCutShort } : {}),
-    overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => rolloutOwnerSkip(context, before, DELETING_OWNERS) },
+    overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => rolloutOwnerSkip(ownerSkipReading(context), before, DELETING_OWNERS) },
     overrideHint: annotateHint('node', node),
   });
 }
@@ -345,7 +345,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       overrides: {
         object: () => ownSkip,
         node: () => nodeSkip(context, machine.nodeName),
-        'machine-owner': () => (owner === 'MachineSet' ? rolloutOwnerSkip(context, machine, SCALING_OWNERS) : undefined),
+        'machine-owner': () => (owner === 'MachineSet' ? rolloutOwnerSkip(ownerSkipReading(context), machine, SCALING_OWNERS) : undefined),
       },
       overrideHint: markHint(machine, instead),
       warnings,

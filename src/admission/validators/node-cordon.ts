@@ -33,7 +33,7 @@ import {
   transformNode,
 } from '../../cluster/transforms.ts';
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
-import { drainingMachineOwnerSkip } from '../rollout-owner.ts';
+import { drainingMachineOwnerSkip, ownerSkipReading } from '../rollout-owner.ts';
 import { skipFrom, taggedChecks } from '../overrides.ts';
 import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -390,7 +390,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         cordoned: isUnschedulable(request.object),
         removed,
         // The drain of a Machine being deleted (Cluster API's Machine controller cordons first) carries its owner's skip.
-        overrides: { node: () => skip.source, 'machine-owner': () => drainingMachineOwnerSkip(context, node) },
+        overrides: { node: () => skip.source, 'machine-owner': () => drainingMachineOwnerSkip(ownerSkipReading(context), node) },
         overrideHint: annotateHint('node', node),
         warnings: [...skip.warnings, ...unlistedDriverWarnings(context, node)],
         reviewed: storedNode(node, metaOf(request.oldObject)?.annotations),

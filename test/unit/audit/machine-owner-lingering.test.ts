@@ -1,0 +1,46 @@
+// A lingering skip on a MachineDeployment or KubeadmControlPlane is read at more than its own rollouts: at the steps
+// that carry its rollouts and scale-downs out (the plans reading 'machine-owner': a MachineSet's scale-down, a
+// KubeadmControlPlane's Machine DELETE by its controller, the drain of the node of one of its Machines being deleted).
+// The audit says so, from those plans.
+import { describe, expect, it } from 'vitest';
+import { listUpgradeObjects } from '../../../src/audit/load.ts';
+import { overridesOf } from '../../../src/audit/overrides.ts';
+import type { KubeClient } from '../../../src/cluster/kube-client.ts';
+import { DEFAULT_UPGRADE_KINDS } from '../../../src/config.ts';
+
+/** The lingering skip the audit lists for one object of `resource` carrying it. */
+async function listedSkip(resource: string, kind: string): Promise<{ name: string; appliesTo: string }> {
+  const object = {
+    kind,
+    metadata: { namespace: 'capi', name: 'owner-a', annotations: { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-by': 'admin' } },
+  };
+  const client: KubeClient = {
+    list: async (path) => ({ items: path.endsWith(`/${resource}`) ? [object] : [], continueToken: '', resourceVersion: '1' }),
+    watch: async () => undefined,
+  };
+  const { carriers } = await listUpgradeObjects(client, DEFAULT_UPGRADE_KINDS, 10_000);
+  const [listed] = carriers.flatMap((carrier) => overridesOf(carrier));
+  return { name: listed?.object.name ?? '', appliesTo: listed?.appliesTo ?? '' };
+}
+
+describe('audit: when a lingering Cluster API owner skip is read', () => {
+  it('a MachineDeployment: its rollouts and scale-downs, its MachineSets scale-downs, the drain of its Machines being deleted', async () => {
+    const { name, appliesTo } = await listedSkip('machinedeployments', 'MachineDeployment');
+    expect(name).toBe('owner-a');
+    expect(appliesTo).toBe(
+      'every change of this MachineDeployment that starts a rollout, and its scale-downs (not through the scale subresource); as stored: ' +
+        'the cordon and NoSchedule/NoExecute taints of the node of one of its Machines being deleted; ' +
+        "evictions of that node's pods; DELETEs of that node's pods while it is drained; " +
+        'scale-downs of its MachineSets (its rollouts and scale-downs carried out) ' +
+        '(single-replica there also skips last-replica-on-node for volumes set to a single replica)',
+    );
+  });
+
+  it("a KubeadmControlPlane: its controller's Machine DELETEs, not MachineSet scale-downs", async () => {
+    const { appliesTo } = await listedSkip('kubeadmcontrolplanes', 'KubeadmControlPlane');
+    expect(appliesTo).toContain('DELETEs of its Machines by a service account (its controller), and a drain cut short of one being deleted');
+    expect(appliesTo).toContain("evictions of that node's pods");
+    expect(appliesTo).not.toContain('MachineSets');
+  });
+
+});
