@@ -30,6 +30,7 @@ describe('audit: when a lingering Cluster API owner skip is read', () => {
     expect(appliesTo).toBe(
       'every change of this MachineDeployment that starts a rollout, and its scale-downs (not through the scale subresource); as stored: ' +
         'the cordon and NoSchedule/NoExecute taints of the node of one of its Machines being deleted; ' +
+        'the DELETE of that Node once its infrastructure is gone; ' +
         "evictions of that node's pods; DELETEs of that node's pods while it is drained; " +
         'scale-downs of its MachineSets (its rollouts and scale-downs carried out) ' +
         '(single-replica there also skips last-replica-on-node for volumes set to a single replica)',
