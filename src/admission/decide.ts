@@ -38,7 +38,8 @@ export interface Judgement {
   readonly writers: OverrideWriters;
   /**
    * How this kind of object is overridden, with `<checks>` standing for the check ids to skip and `<pvcs>` for the
-   * names of the PVCs refused (pvcNames; `<pvcs:check>`: of that check, the line dropped when it did not refuse); a `\n` starts another line (each line is shortened on its own).
+   * names of the PVCs refused (pvcNames; `<pvcs:check>`: of that check, the line dropped when it did not refuse;
+   * `<pvcs|--all>`: `--all` when they do not fit); a `\n` starts another line (each line is shortened on its own).
    */
   readonly overrideHint: string;
   /** Warnings to pass on whatever the outcome (unknown skip entries, uninstall notices). */
@@ -248,7 +249,11 @@ export function judge(input: Judgement): Decision {
           .split('\n')
           // A line for one check's PVCs (`<pvcs:orphan-pvc>`) only when that check refused.
           .filter((line) => [...line.matchAll(PVCS_PLACEHOLDER)].every(([, check]) => check === undefined || enforcedChecks.includes(check as CheckId)))
-          .map((line) => line.replace(PVCS_PLACEHOLDER, (_, check?: string) => pvcNames(check === undefined ? enforced : enforced.filter((group) => group.check === check))));
+          .map((line) =>
+            line.replace(PVCS_PLACEHOLDER, (_, check: string | undefined, all: string | undefined) =>
+              pvcNames(check === undefined ? enforced : enforced.filter((group) => group.check === check), all !== undefined),
+            ),
+          );
     // Before fitting to the stored annotations: a skip-until the namespace holds already calls for --overwrite.
     override.splice(0, override.length, ...override.map((line) => withNamespaceExpiry(line, input.now ?? Date.now(), input.stored)));
     if (input.stored !== undefined) {
@@ -291,17 +296,25 @@ export function judge(input: Judgement): Decision {
   return { ...allowed(fitted, auditAnnotations), ...(honoredOverrides ? { honored: honoredOverrides } : {}), checks, overrides: overriddenChecks };
 }
 
-/** `<pvcs>`, or `<pvcs:check>` for the PVCs of one check, in an override hint. */
-const PVCS_PLACEHOLDER = /<pvcs(?::([a-z-]+))?>/g;
-
-/** PVCs a hint names at most: a command over more would not fit a line; the audit lists them all. */
-const MAX_HINT_PVCS = 3;
+/**
+ * `<pvcs>`, or `<pvcs:check>` for the PVCs of one check, in an override hint; `<pvcs|--all>` where every PVC of the
+ * namespace is concerned (a Namespace DELETE deletes them all), so `--all` stands for names that do not fit.
+ */
+const PVCS_PLACEHOLDER = /<pvcs(?::([a-z-]+))?(\|--all)?>/g;
 
 /**
- * The refused PVCs for a hint's `kubectl annotate pvc <pvcs>` (kubectl takes several names): the first few listed,
- * `...` when there are more; `<name>` when none is listed (a withheld one is not named).
+ * How long the names a hint's command gives may be together: as long as three of the longest (253 characters), the
+ * command stays within a line of the override (MAX_OVERRIDE_LINE).
  */
-function pvcNames(groups: readonly { findings: readonly Finding[]; total: number }[]): string {
+const MAX_HINT_NAMES_LENGTH = 3 * 253 + 2;
+
+/**
+ * The refused PVCs for a hint's `kubectl annotate pvc <pvcs>` (kubectl takes several names): every one, when all are
+ * at hand and fit (MAX_HINT_NAMES_LENGTH); else `--all` where allowed, or `<name>` for the operator to fill in from
+ * the listing (a command naming only some would leave the others refused). `<name>` too when none is listed (a
+ * withheld one is not named).
+ */
+function pvcNames(groups: readonly { findings: readonly Finding[]; total: number }[], all: boolean): string {
   const names: string[] = [];
   let total = 0;
   for (const group of groups) {
@@ -309,9 +322,9 @@ function pvcNames(groups: readonly { findings: readonly Finding[]; total: number
     total += claims.length === group.findings.length ? group.total : claims.length;
     for (const finding of claims) if (!names.includes(finding.object.name)) names.push(finding.object.name);
   }
-  if (names.length === 0) return '<name>';
-  const shown = names.slice(0, MAX_HINT_PVCS).join(' ');
-  return total > Math.min(names.length, MAX_HINT_PVCS) ? `${shown} ...` : shown;
+  const shown = names.join(' ');
+  if (names.length > 0 && names.length >= total && shown.length <= MAX_HINT_NAMES_LENGTH) return shown;
+  return all ? '--all' : '<name>';
 }
 
 /** Harvester's skipSingleReplicaDetachedVol, as read on an upgrade: it skips the single-replica findings of detached volumes. */

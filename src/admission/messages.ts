@@ -15,6 +15,7 @@
 //
 // Every piece of advice depends on the situation (a cordon, a drain's eviction, an upgrade object being created or
 // changed, a Helm operation): `Situation` says which, and each check words its consequence and its fix for it.
+import { UNBOUND_TAG } from '../checks/orphan-pvc.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 import { COPIES_HELD_OFF_TAG } from '../checks/last-replica-on-node.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
@@ -459,9 +460,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     summaryFor: (n, findings) => {
       const fates = new Set(findings.map(orphanFate));
       if (fates.size !== 1) return `${plural(n, 'existing PVC', 'existing PVCs')} would be adopted or left behind with old data`;
-      return fates.has('adopted')
-        ? `${plural(n, 'existing PVC', 'existing PVCs')} would be adopted with old data`
-        : `${plural(n, 'PVC', 'PVCs')} would be left behind with ${n === 1 ? 'its' : 'their'} data`;
+      if (!fates.has('adopted')) return `${plural(n, 'PVC', 'PVCs')} would be left behind with ${n === 1 ? 'its' : 'their'} data`;
+      return findings.every(isUnboundClaim)
+        ? `${plural(n, 'existing PVC', 'existing PVCs')} would be taken over`
+        : `${plural(n, 'existing PVC', 'existing PVCs')} would be adopted with old data`;
     },
     fix: 'delete the PVCs if their data is obsolete, or annotate them volume-guard.io/reuse=true if it is meant to be reused',
     // PVCs another live StatefulSet claims are its data: deleting them is no fix.
@@ -475,14 +477,17 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       // The findings not at hand (a long listing is cut) are counted as PVCs: the commands say they name only some.
       const allClaims = ownClaims.length + Math.max(0, total - findings.length);
       const stranded = own.some((finding) => orphanFate(finding) === 'stranded');
-      const adopted = own.some((finding) => orphanFate(finding) === 'adopted');
+      const adoptedClaims = own.filter((finding) => orphanFate(finding) === 'adopted');
+      const adopted = adoptedClaims.length > 0;
+      // Claims no PV is bound to hold no data yet: what makes them obsolete is not their data.
+      const obsolete = adoptedClaims.every(isUnboundClaim) ? 'obsolete' : 'old data obsolete';
       const parts: string[] = [];
       if (findings.some(isSharedClaim)) parts.push(SHARED_CLAIM_FIX);
       if (adopted) {
         // Each command on a line of its own (hangingLines never splits one), and how many PVCs they name.
         const named = claims.length > 0 && claims.length < allClaims ? `\n(the commands name ${claims.length} of ${allClaims}; all: ${auditCommand(situation)})` : '';
         parts.push(
-          `old data obsolete: kubectl delete pvc -n ${ns} ${names}\nmeant to be reused: ` +
+          `${obsolete}: kubectl delete pvc -n ${ns} ${names}\nmeant to be reused: ` +
             `kubectl annotate pvc -n ${ns} ${names} volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>${named}`,
         );
       }
@@ -574,6 +579,11 @@ const SHARED_CLAIM_FIX = "rename the StatefulSet or its claim template: its PVC 
 /** A PVC another live StatefulSet claims under the same name (orphan-pvc's shared-claim). */
 function isSharedClaim(finding: Finding): boolean {
   return finding.tags.includes('shared-claim');
+}
+
+/** A PVC no PV is bound to (orphan-pvc's unbound): taken over as a claim, with no old data to speak of. */
+function isUnboundClaim(finding: Finding): boolean {
+  return finding.tags.includes(UNBOUND_TAG);
 }
 
 /** Adopted (a new owner mounts the old data) or stranded (no owner left to use it), from the rule that found it. */
@@ -773,6 +783,23 @@ export function groupByCheck(findings: readonly Finding[]): Map<CheckId, Finding
   return groups;
 }
 
+/**
+ * The checks `volume-guard audit` reports without a scope (the whole cluster: the upgrade and node plans, see
+ * src/audit/report.ts); orphan-pvc only with `--release`, and pvc-delete and storage-teardown never.
+ */
+export const AUDITED_CLUSTER_WIDE: readonly CheckId[] = ['single-replica', 'volume-health', 'last-replica-on-node', 'node-local-volume'];
+
+/**
+ * The command that lists every object of a check in a situation, for "and N more"; undefined when none does: an
+ * upgrade's or rollback's (the audit lists what an install would adopt, not what an upgrade or rollback deletes or
+ * strands), or a check the unscoped audit never runs.
+ */
+export function restCommand(check: CheckId, situation: Situation | undefined): string | undefined {
+  if (situation === undefined) return AUDITED_CLUSTER_WIDE.includes(check) ? auditCommand(undefined) : undefined;
+  if (situation.kind === 'helm' && situation.operation !== 'install') return undefined;
+  return auditCommand(situation);
+}
+
 /** The command that lists every object of a situation, for "and N more". */
 export function auditCommand(situation: Situation | undefined): string {
   if (!situation) return 'volume-guard audit';
@@ -798,7 +825,10 @@ function consequence(findings: readonly Finding[], situation: Situation | undefi
   // created or scaled up by kubectl, kustomize or a GitOps tool.
   const adopter =
     situation?.kind !== 'helm' ? 'the StatefulSet' : situation.operation === 'install' ? 'the new release' : `this ${situation.operation}`;
-  if (count('adopted')) parts.push(`${count('adopted')} adopted with its old data by ${adopter}`);
+  // Claims no PV is bound to are taken over with no old data: counted apart from those adopted with theirs.
+  const unbound = findings.filter((finding, index) => fates[index]!.fate === 'adopted' && isUnboundClaim(finding)).length;
+  if (count('adopted') > unbound) parts.push(`${count('adopted') - unbound} adopted with its old data by ${adopter}`);
+  if (unbound > 0) parts.push(`${unbound} taken over by ${adopter}`);
   if (count('stranded')) parts.push(`${count('stranded')} stranded: left with its data and nothing using it`);
   if (count('lost')) parts.push(`${count('lost')} lost`);
   if (count('at risk')) parts.push(`${count('at risk')} at risk`);
@@ -812,15 +842,11 @@ function consequence(findings: readonly Finding[], situation: Situation | undefi
 class PreparedCheckLines {
   readonly head: readonly string[];
   readonly total: number;
-  readonly more: string;
   readonly fix: readonly string[];
   /** How many objects may be listed: the findings at hand, at most the cap. */
   readonly objectCount: number;
   readonly #check: CheckId;
-  /**
-   * `; all of them: <audit command>` after a count, '' for a Helm upgrade or rollback: the audit lists what an install
-   * would adopt, not what an upgrade or rollback deletes or strands.
-   */
+  /** `; all of them: <audit command>` after a count, '' where no command lists them (restCommand). */
   readonly #pointer: string;
   readonly #findings: readonly Finding[];
   readonly #situation: Situation | undefined;
@@ -845,11 +871,11 @@ class PreparedCheckLines {
     const fix = fitCommands === undefined ? advised : fitCommands(advised);
     this.head = head;
     this.total = total;
-    this.more = auditCommand(situation);
     this.fix = hangingLines('  Fix: ', fix, FIX_WIDTH);
     this.objectCount = Math.min(maxListed, findings.length);
     this.#check = check;
-    this.#pointer = situation?.kind === 'helm' && situation.operation !== 'install' ? '' : `; all of them: ${this.more}`;
+    const rest = restCommand(check, situation);
+    this.#pointer = rest === undefined ? '' : `; all of them: ${rest}`;
     this.#findings = findings;
     this.#situation = situation;
   }
@@ -879,13 +905,13 @@ class PreparedCheckLines {
   }
 
   /**
-   * The objects past the listing, named, for orphan PVCs and any check of a Helm release (it builds every finding):
-   * each is data the release would take over, leave or delete, and the operator decides on each (`volume-guard audit
-   * --release` lists an install's, not what an upgrade or rollback deletes). Counted instead past MAX_NAMED_REST
-   * characters.
+   * The objects past the listing, named, for orphan PVCs, deleted PVCs and any check of a Helm release (they build
+   * every finding): each is data the request would take over, leave or delete, and the operator decides on each
+   * (`volume-guard audit --release` lists an install's, not what an upgrade or rollback deletes; no audit lists what
+   * a deletion deletes). Counted instead past MAX_NAMED_REST characters.
    */
   #namedRest(listed: number): string | undefined {
-    if (this.#check !== 'orphan-pvc' && this.#situation?.kind !== 'helm') return undefined;
+    if (this.#check !== 'orphan-pvc' && this.#check !== 'pvc-delete' && this.#situation?.kind !== 'helm') return undefined;
     // Only beside a full listing: a shorter one (the denial over its length) counts the rest, so the line that
     // names them never grows as the listing shrinks.
     if (this.#findings.length < this.total || listed < MAX_LISTED_PER_CHECK || listed >= this.total) return undefined;
@@ -1120,7 +1146,8 @@ export function warningLines(check: CheckId, findings: readonly Finding[], total
   const text = CHECK_TEXT[check];
   const lines = [...wrap(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
   for (const finding of listed) lines.push(...wrap(`- ${wholeObjectLine(finding, situation)}`));
-  if (total > listed.length) lines.push(truncate(`- [${check}] and ${total - listed.length} more (${auditCommand(situation)})`));
+  const rest = restCommand(check, situation);
+  if (total > listed.length) lines.push(truncate(`- [${check}] and ${total - listed.length} more${rest === undefined ? '' : ` (${rest})`}`));
   return lines;
 }
 

@@ -63,6 +63,8 @@ import type { AffectedObject, Check, Finding } from './types.ts';
 export const REUSE_APPROVED_TAG = 'reuse-approved';
 /** A statefulset-claim finding whose PVC another live StatefulSet claims under the same name (otherClaimant). */
 export const SHARED_CLAIM_TAG = 'shared-claim';
+/** A finding whose PVC no PV is bound to (unboundNote): taken over as a claim, with no old data yet. */
+export const UNBOUND_TAG = 'unbound';
 
 export type OrphanPvcRule =
   | 'statefulset-claim'
@@ -340,12 +342,17 @@ function lostReason(claim: Pick<PersistentVolumeClaimRecord, 'volumeName'>, who:
  * the same), '' for a bound one: what a reason says of the claim before what adopting it takes (adoptionTakes).
  */
 function unboundNote(claim: Pick<PersistentVolumeClaimRecord, 'volumeName'>): string {
-  return claim.volumeName === '' ? ', not yet bound' : '';
+  return isUnbound(claim) ? ', not yet bound' : '';
+}
+
+/** No PV is bound to the claim: it holds no data yet. */
+function isUnbound(claim: Pick<PersistentVolumeClaimRecord, 'volumeName'>): boolean {
+  return claim.volumeName === '';
 }
 
 /** What a StatefulSet adopting the claim takes, for its reason: a bound one's old data, else the claim itself. */
 function adoptionTakes(claim: Pick<PersistentVolumeClaimRecord, 'volumeName'>): string {
-  return claim.volumeName === '' ? 'would take it over' : 'would re-attach its old data';
+  return isUnbound(claim) ? 'would take it over' : 'would re-attach its old data';
 }
 
 /** Receives a live StatefulSet whose claims would be stranded but of which no PVC exists yet. */
@@ -573,7 +580,9 @@ function candidatesFor(
       add({
         claim,
         rule: 'adopted-by-helm',
-        reason: `kept from an earlier install of release ${release.name}; Helm would adopt it with its old data`,
+        reason: isUnbound(claim)
+          ? `kept from an earlier install of release ${release.name}${unboundNote(claim)}; Helm would adopt it`
+          : `kept from an earlier install of release ${release.name}; Helm would adopt it with its old data`,
       });
     }
     for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
@@ -585,7 +594,9 @@ function candidatesFor(
       add({
         claim,
         rule: 'release-labelled',
-        reason: `labelled for release ${release.name} but owned by nothing live; this install may reuse its old data`,
+        reason: isUnbound(claim)
+          ? `labelled for release ${release.name} but owned by nothing live${unboundNote(claim)}; this install may take it over`
+          : `labelled for release ${release.name} but owned by nothing live; this install may reuse its old data`,
       });
     }
   } else {
@@ -617,12 +628,14 @@ function pvcFinding(candidate: Candidate, tags: readonly string[]): Finding {
   // The note first: a finding's line is cut at its end when long, and the note answers the admin who approved it.
   const unhonored = unhonoredReuse(claim.annotations);
   const reason = unhonored === '' ? candidate.reason : `${unhonored}; ${candidate.reason}`;
-  return { check: 'orphan-pvc', severity: candidate.severity ?? 'critical', object: claimObject(claim), reason, tags, related };
+  const worded = isUnbound(claim) && !isLost(claim) ? [...tags, UNBOUND_TAG] : tags;
+  return { check: 'orphan-pvc', severity: candidate.severity ?? 'critical', object: claimObject(claim), reason, tags: worded, related };
 }
 
 /**
  * The orphan-pvc findings for a release revision, at most `cap.limit` built (all counted). Tags: the rule(s)
- * that found it, plus `reuse-approved` when the PVC carries `volume-guard.io/reuse: "true"`.
+ * that found it, plus `reuse-approved` when the PVC carries `volume-guard.io/reuse: "true"`, `unbound` when no PV
+ * is bound to it.
  */
 export function collectOrphanPvc(snapshot: ClusterSnapshot, target: OrphanPvcTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap, target.limit);

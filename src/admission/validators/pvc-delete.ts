@@ -26,12 +26,12 @@ import { isAnnotatedByHelm, isHelmsOwnWrite } from '../helm-writes.ts';
 import { celString, celValueOr } from '../rules.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
-import { describeUser, HELM_RELEASE_NAME_ANNOTATION } from '../../kube.ts';
+import { describeUser, HELM_RELEASE_NAME_ANNOTATION, type UserInfo } from '../../kube.ts';
 import { isAutomation, unknownWarnings } from '../context.ts';
 import { CONTROLLER_MANAGER_USER } from './pod-delete.ts';
 import { field, finalizersOf, metaOf, stringField } from '../objects.ts';
 import { isDeleteApproved } from '../../override-keys.ts';
-import { deleteApprovalSource, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
+import { deleteApprovalSource, mayWriteOverrides, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { annotateHint } from '../decide.ts';
 import { PLANS, readOverrides } from '../plans.ts';
@@ -352,7 +352,8 @@ function judgeNamespaceDelete(
     unlimited: ['pvc-delete'],
     reviewed: { resources: ['namespace'], name: namespace, annotations },
     overrideHint:
-      `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${namespace} ${DELETE_APPROVED_KEY}=true ` +
+      // Every PVC of the namespace goes with it: `--all` approves what it deletes when the names do not fit.
+      `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs|--all> -n ${namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, and let ${automation ? 'the controller retry' : 'the delete be retried'}\n` +
       `or, for every PVC in it: ${annotateHint('namespace', namespace).replace(/^run: /, '')}`,
   });
@@ -564,8 +565,7 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     modes: { 'pvc-delete': mode },
     overrideHint: created
       ? `create it with persistentVolumeReclaimPolicy: Retain (and without claimRef.uid to bind it to a new claim); if its data ` +
-        `may go, add the annotations ${DELETE_APPROVED_KEY}: "true", ${SKIP_REASON_KEY}: "<why>" and ${SKIP_BY_KEY}: <your user name> to ` +
-        `the PV and ${automation ? 'let the controller retry' : 'create it again'}`
+        `may go, ${createdApproval(request.userInfo, context.config)}`
       : repointed
         ? `apply the PV without spec.claimRef (its live one stays), or with the uid of the live claim; if its data may go: ` +
           `kubectl annotate pv ${name} ${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let the controller retry`
@@ -573,6 +573,21 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
         `${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
         `${automation ? 'the controller retry' : 'the change be retried'}`,
   });
+}
+
+/**
+ * How a PV CREATE refused may go ahead with its data reclaimed. Only a controller's is judged (PV_CREATE_CONDITION),
+ * and the override guard takes the approval it writes only from an override writer naming itself as skip-by; one
+ * that may not write overrides is told the ways that work: a person's CREATE, or allowing the controller.
+ */
+function createdApproval(user: UserInfo, config: Config): string {
+  const approval = (by: string) =>
+    `add the annotations ${DELETE_APPROVED_KEY}: "true", ${SKIP_REASON_KEY}: "<why>" and ${SKIP_BY_KEY}: ${by} to the PV`;
+  if (mayWriteOverrides(user, config.overrides)) return `${approval(user.username)} and let the controller retry`;
+  return (
+    `create it by hand (volume-guard judges only a controller's PV CREATE), or allow ${user.username} in ` +
+    `overrides.allowedUsers and ${approval(user.username)}`
+  );
 }
 
 /** A Longhorn volume the model knows, with replicas none of which ever held its data (a Replica DELETE of each passes). */

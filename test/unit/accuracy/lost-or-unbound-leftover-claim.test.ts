@@ -53,6 +53,35 @@ describe('helm install over a leftover claim, by its phase', () => {
     expect(decision.status?.message).not.toContain('re-attach its old data');
   });
 
+  it('Pending, never bound: its heading, consequence and fix speak of taking the claim over, not of old data', () => {
+    const message = install(withLeftover({ phase: 'Pending', volumeName: '' })).status!.message;
+    expect(message).toContain('[orphan-pvc] 1 existing PVC would be taken over\n  1 taken over by the new release\n');
+    expect(message).toContain(`Fix: obsolete: kubectl delete pvc -n ${NS} ${CLAIM}\n`);
+    expect(message).not.toContain('old data');
+  });
+
+  it('bound and unbound together: the old-data wording for the bound ones, taken over for the others', () => {
+    const model = withLeftover({ volumeName: 'pv-old' });
+    model.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data-db-1', phase: 'Pending', volumeName: '' }));
+    const object = releaseSecret({ name: 'db', namespace: NS, version: 1, status: 'pending-install', manifest: statefulSetManifest({ replicas: 2 }) });
+    const message = helmReleaseValidator(defaultConfig()).handle({ ...installOfDb(), object }, context(model)).status!.message;
+    expect(message).toContain('[orphan-pvc] 2 existing PVCs would be adopted with old data\n  1 adopted with its old data by the new release; 1 taken over by the new release\n');
+    expect(message).toContain(`Fix: old data obsolete: kubectl delete pvc -n ${NS} ${CLAIM} data-db-1\n`);
+  });
+
+  it('a claim labelled for the release, never bound: its reason speaks of taking it over', () => {
+    const model = withLeftover({ name: 'cache', phase: 'Pending', volumeName: '', labels: { 'app.kubernetes.io/instance': 'db' } });
+    const message = install(model).status!.message;
+    expect(message).toContain('labelled for release db but owned by nothing live, not yet bound; this install may take it over');
+    expect(message).not.toContain('old data');
+  });
+
+  it('Bound only: heading, consequence and fix as ever', () => {
+    const message = install(withLeftover({ volumeName: 'pv-old' })).status!.message;
+    expect(message).toContain('[orphan-pvc] 1 existing PVC would be adopted with old data\n  1 adopted with its old data by the new release\n');
+    expect(message).toContain(`Fix: old data obsolete: kubectl delete pvc -n ${NS} ${CLAIM}\n`);
+  });
+
   it('Lost, its PV gone: allowed with a warning that the pod will not start until the claim is deleted', () => {
     const decision = install(withLeftover({ phase: 'Lost', volumeName: 'pv-gone' }));
     expect(decision.allowed).toBe(true);

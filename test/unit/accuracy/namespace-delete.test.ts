@@ -93,6 +93,32 @@ describe('pvc-delete at a namespace DELETE', () => {
   });
 });
 
+describe('a namespace DELETE over more PVCs than a denial lists', () => {
+  function many(count: number, prefix = 'data-web'): ClusterModel {
+    const m = new ClusterModel(VOLUME_SETS);
+    for (let i = 0; i < count; i++) {
+      m.upsert('persistentVolume', pv({ name: `pv-${i}`, claimNamespace: NS, claimName: `${prefix}-${i}` }));
+      m.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: `${prefix}-${i}`, volumeName: `pv-${i}` }));
+    }
+    return m;
+  }
+  const deny = (m: ClusterModel) => validator.handle(namespaceDelete(FLUX), context(m)).status!.message;
+
+  it('names the PVCs past the listing (no audit lists what a deletion deletes)', () => {
+    const message = deny(many(14));
+    expect(message).toContain(`  and 4 more: ${[10, 11, 12, 13].map((i) => `${NS}/data-web-${i}`).join(', ')}\n`);
+    expect(message).not.toContain('volume-guard audit');
+  });
+
+  it('its approval command names every PVC, or takes them all (--all) when their names do not fit', () => {
+    const names = Array.from({ length: 14 }, (_, i) => `data-web-${i}`);
+    expect(deny(many(14))).toContain(`kubectl annotate pvc ${names.join(' ')} -n ${NS} volume-guard.io/delete=true`);
+    const long = deny(many(12, `data-${'w'.repeat(80)}`));
+    expect(long).toContain(`kubectl annotate pvc --all -n ${NS} volume-guard.io/delete=true`);
+    expect(long).not.toContain(' ... ');
+  });
+});
+
 describe('pvc-delete at a PVC DELETE of a claim already being deleted', () => {
   // A DELETE of an object that already has a deletionTimestamp changes nothing (the first DELETE decided; the
   // finalizers, such as kubernetes.io/pvc-protection while a pod mounts it, only delay it): a controller retrying

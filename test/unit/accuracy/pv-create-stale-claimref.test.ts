@@ -5,6 +5,7 @@
 // policy change from none.
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
+import { overrideGuardValidator } from '../../../src/admission/validators/override-guard.ts';
 import { pvcDeleteValidator } from '../../../src/admission/validators/pvc-delete.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
@@ -80,6 +81,26 @@ describe('a PV CREATE with a claimRef by uid', () => {
     for (const user of [ADMIN, provisioner]) {
       expect(enforcing.handle(createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' }), user), context(model())).allowed).toBe(true);
     }
+  });
+
+  it("advises only approvals the override guard takes from the controller's write", () => {
+    const gone = (annotations: Record<string, string> = {}) => {
+      const pv = exported('Delete', { name: 'data-db-0', uid: 'uid-gone' });
+      return { ...pv, metadata: { ...pv.metadata, annotations: { ...pv.metadata.annotations, ...annotations } } };
+    };
+    const approval = { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-reason': 'restore', 'volume-guard.io/skip-by': ARGO.username };
+    // By default Argo CD may not write overrides: the guard refuses its approval, so it is not advised as is.
+    const refusal = validator.handle(createPv(gone()), context(model())).status!.message;
+    expect(overrideGuardValidator(defaultConfig()).handle(createPv(gone(approval)), context(model())).allowed).toBe(false);
+    expect(refusal).not.toContain('let the controller retry');
+    expect(refusal).toContain("if its data may go, create it by hand (volume-guard judges only a controller's PV CREATE)");
+    expect(refusal).toContain(`or allow ${ARGO.username} in overrides.allowedUsers and add the annotations volume-guard.io/delete: "true"`);
+    // Allowed to, its own name as skip-by: the guard takes the approval and the CREATE passes.
+    const allowing = { ...defaultConfig(), overrides: { ...defaultConfig().overrides, allowedUsers: [ARGO.username] } };
+    const advised = pvcDeleteValidator(allowing).handle(createPv(gone()), context(model(), { config: allowing })).status!.message;
+    expect(advised).toContain(`volume-guard.io/skip-by: ${ARGO.username} to the PV and let the controller retry`);
+    expect(overrideGuardValidator(allowing).handle(createPv(gone(approval)), context(model(), { config: allowing })).allowed).toBe(true);
+    expect(pvcDeleteValidator(allowing).handle(createPv(gone(approval)), context(model(), { config: allowing })).allowed).toBe(true);
   });
 
   it('the webhook is called for automation identities only: its matchCondition names them', () => {

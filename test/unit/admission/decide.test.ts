@@ -208,3 +208,42 @@ describe('judge with limited findings', () => {
     expect(decision.auditAnnotations?.['overridden-objects']).toBe('500');
   });
 });
+
+describe("an override hint's <pvcs>: a command kubectl runs as printed", () => {
+  const claim = (name: string): Finding => ({
+    check: 'pvc-delete',
+    severity: 'critical',
+    object: { kind: 'PersistentVolumeClaim', namespace: 'shop', name },
+    reason: 'bound to a PV whose reclaim policy Delete destroys the volume and its data',
+    tags: [],
+  });
+  const hint = (placeholder: string, names: readonly string[], total = names.length): string => {
+    const decision = judge({
+      action: 'deletion of StatefulSet shop/web',
+      findings: names.map(claim),
+      totals: { 'pvc-delete': total },
+      modes: modes(),
+      overrides: [],
+      writers,
+      overrideHint: `kubectl annotate pvc ${placeholder} -n shop volume-guard.io/delete=true`,
+    });
+    return decision.status!.message.split('\n').find((line) => line.includes('kubectl annotate pvc'))!;
+  };
+  const names = (count: number, length = 10) => Array.from({ length: count }, (_, i) => `${'d'.repeat(length - 3)}-${String(i).padStart(2, '0')}`);
+
+  it('names every PVC refused, past three (no `...` passed to kubectl as a name)', () => {
+    const line = hint('<pvcs>', names(14));
+    expect(line).toContain(`kubectl annotate pvc ${names(14).join(' ')} -n shop`);
+    expect(line).not.toContain('...');
+  });
+
+  it('names too long for a line: `--all` where every PVC of the namespace goes, else a placeholder', () => {
+    expect(hint('<pvcs|--all>', names(10, 100))).toContain('kubectl annotate pvc --all -n shop');
+    expect(hint('<pvcs>', names(10, 100))).toContain('kubectl annotate pvc <name> -n shop');
+    expect(hint('<pvcs|--all>', names(3))).toContain(`kubectl annotate pvc ${names(3).join(' ')} -n shop`);
+  });
+
+  it('some refused PVCs not at hand: never a command naming only some of them', () => {
+    expect(hint('<pvcs>', names(3), 5)).toContain('kubectl annotate pvc <name> -n shop');
+  });
+});

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { annotateHint, judge, type Judgement } from '../../../src/admission/decide.ts';
 import {
+  AUDITED_CLUSTER_WIDE,
   denialMessage,
   fitWarnings,
   MAX_DENIAL_LENGTH,
@@ -10,11 +11,13 @@ import {
   MAX_WARNING_LENGTH,
   denialObjectLine,
   MAX_WARNINGS_BYTES,
+  warningLines,
   wrap,
   type ListingProbe,
   type Situation,
 } from '../../../src/admission/messages.ts';
 import { didYouMean, overrideWriteWarnings } from '../../../src/admission/override-feedback.ts';
+import { PLANS, planChecks } from '../../../src/admission/plans.ts';
 import type { CheckMode } from '../../../src/config.ts';
 import { CHECK_IDS, type CheckId, type Finding } from '../../../src/checks/types.ts';
 
@@ -346,6 +349,29 @@ describe('warnings', () => {
     const fitted = fitWarnings(many);
     expect(fitted.reduce((n, line) => n + Buffer.byteLength(line) + 1, 0)).toBeLessThanOrEqual(MAX_WARNINGS_BYTES + 80);
     expect(fitted.at(-1)).toMatch(/^volume-guard: \d+ more warning lines not shown$/);
+  });
+});
+
+describe('"and N more" points only to a command that lists them', () => {
+  const claim = (name: string): Finding => ({
+    check: 'pvc-delete',
+    severity: 'critical',
+    object: { kind: 'PersistentVolumeClaim', namespace: 'shop', name },
+    reason: 'bound to PV pv-x, reclaim policy Delete destroys the volume and its data',
+    tags: [],
+  });
+  const claims = Array.from({ length: 14 }, (_, i) => claim(`data-web-${i}`));
+
+  it('the audit without a scope runs the upgrade and node plans: exactly their checks', () => {
+    const plans = [PLANS.upgrade, PLANS['node-cordon'], PLANS['node-delete']];
+    expect(new Set(AUDITED_CLUSTER_WIDE)).toEqual(new Set(plans.flatMap((plan) => planChecks(plan))));
+  });
+
+  it('a deletion refused (no situation): the rest of its PVCs named in a denial, counted without a pointer in a warning', () => {
+    const denial = denialMessage({ action: 'deletion of namespace shop', groups: [{ check: 'pvc-delete', findings: claims, total: 14 }], override: [] });
+    expect(denial).toContain('  and 4 more: shop/data-web-10, shop/data-web-11, shop/data-web-12, shop/data-web-13\n');
+    expect(denial).not.toContain('volume-guard audit');
+    expect(warningLines('pvc-delete', claims)).toContain('- [pvc-delete] and 4 more');
   });
 });
 
