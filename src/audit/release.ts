@@ -121,7 +121,8 @@ export function releaseFindings(model: AuditModel, namespace: string, name: stri
     // a warning, keeps its own words: it holds no data).
     const reason =
       state.installed && finding.severity === 'critical' && finding.tags.includes('release-labelled')
-        ? `labelled for release ${name} but owned by nothing live and claimed by no live StatefulSet; installing the release again may reuse its old data`
+        ? `labelled for release ${name} but owned by nothing live and claimed by no live StatefulSet; ` +
+          (finding.tags.includes('unbound') ? 'not yet bound: installing the release again may take it over' : 'installing the release again may reuse its old data')
         : finding.reason;
     findings.push({ ...finding, reason });
   }
