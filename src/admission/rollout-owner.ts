@@ -45,7 +45,8 @@ const DRAINING_OWNERS: readonly RolloutOwnerKind[] = [...DELETING_OWNERS, ...SCA
  */
 export interface OwnerSkipReading {
   readonly snapshot: ClusterSnapshot;
-  readonly kinds?: PolicedKinds;
+  /** Required, undefined meaning every kind (the audit without a config): a ValidationContext does not fit here. */
+  readonly kinds: PolicedKinds | undefined;
   readonly now?: number;
 }
 

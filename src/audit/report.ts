@@ -163,11 +163,11 @@ function honoredWhere(source: OverrideSource | undefined, finding: Finding, writ
  * The skip of the MachineDeployment or KubeadmControlPlane owning the node's Machine being deleted, carried to the
  * node's cordon and drain (rollout-owner.ts drainingMachineOwnerSkip), `single-replica` there also waiving
  * last-replica-on-node of single-replica volumes: the Machine controller drains the node as the next step of the
- * removal the admin accepted. A node whose Machine stays has no such skip: a Node DELETE or a person's Machine DELETE
- * does not carry it.
+ * removal the admin accepted, and so does Cluster API's Node DELETE that ends it. A node whose Machine stays has no
+ * such skip.
  */
 function machineOwnerCovering(model: AuditModel, node: string, finding: Finding, { kinds, writers }: Honoring): string | undefined {
-  return honoredWhere(drainingMachineOwnerSkip({ snapshot: model, ...(kinds !== undefined ? { kinds } : {}) }, node), finding, writers);
+  return honoredWhere(drainingMachineOwnerSkip({ snapshot: model, kinds }, node), finding, writers);
 }
 
 /**

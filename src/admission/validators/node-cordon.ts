@@ -359,7 +359,7 @@ export function nodeCordonValidator(_config: Config): Validator {
           action: `deletion of node ${node}`,
           plan: 'node-delete',
           // Cluster API deletes the Node of a Machine being deleted last: the skip its drain carried carries here too.
-          overrides: { node: () => skipFrom(`node ${node}`, annotations, undefined, { now: context.now }), 'machine-owner': () => drainingMachineOwnerSkip(context, node) },
+          overrides: { node: () => skipFrom(`node ${node}`, annotations, undefined, { now: context.now }), 'machine-owner': () => drainingMachineOwnerSkip(ownerSkipReading(context), node) },
           overrideHint: annotateHint('node', node),
           warnings: [...unknownWarnings(`node ${node}`, annotations), ...unlistedDriverWarnings(context, node)],
           reviewed: storedNode(node, annotations),

@@ -449,6 +449,13 @@ function countField(object: unknown, fallback: number, ...path: string[]): numbe
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : fallback;
 }
 
+/** The StatefulSet volume-guard sees is being deleted and is the one this Scale is of (same uid, or a Scale without one). */
+export function beingDeletedScaled(live: { readonly deleting?: boolean; readonly uid: string }, request: AdmissionRequest): boolean {
+  if (live.deleting !== true) return false;
+  const uid = stringField(request.object, 'metadata', 'uid') || stringField(request.oldObject, 'metadata', 'uid');
+  return uid === '' || uid === live.uid;
+}
+
 /** What a StatefulSet write or scale does to its ordinal range, when the controller would delete PVCs for it. */
 export function scaleDownOf(request: AdmissionRequest, context: ValidationContext): (ScaledDownTarget & { readonly change: string }) | undefined {
   const { namespace } = request;
@@ -459,8 +466,9 @@ export function scaleDownOf(request: AdmissionRequest, context: ValidationContex
     const before = countField(request.oldObject, 0, 'spec', 'replicas');
     const live = context.snapshot.statefulSet(namespace, name);
     // A StatefulSet being deleted is only given its status by its controller (updateStatefulSet returns first):
-    // no condemned pod's claim is given an owner reference, so its scale deletes nothing.
-    if (replicas >= before || live === undefined || live.deleting || live.whenScaled !== 'Delete') return undefined;
+    // no condemned pod's claim is given an owner reference, so its scale deletes nothing. Only the one the Scale is
+    // of (its uid): a StatefulSet re-created under that name after `--cascade=orphan` is judged on its own.
+    if (replicas >= before || live === undefined || beingDeletedScaled(live, request) || live.whenScaled !== 'Delete') return undefined;
     return {
       namespace,
       name,

@@ -18,6 +18,7 @@
 // claim templates nor the ordinals: a scale of a StatefulSet the model has not seen yet (`kubectl apply`, then `kubectl
 // scale` before the informer delivered it) is refused for a moment when PVCs named for the added ordinals exist.
 import { claimsNamedForUnseenStatefulSet, type ScaleUpTarget } from '../../checks/orphan-pvc.ts';
+import { beingDeletedScaled } from './pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
@@ -120,7 +121,7 @@ export function scaleUpOf(request: AdmissionRequest, context: ValidationContext)
     const replicas = countField(request.object, 0, 'spec', 'replicas');
     const previousReplicas = countField(request.oldObject, 0, 'spec', 'replicas');
     // A StatefulSet being deleted creates no pod and takes over no claim (its controller only writes its status).
-    if (live === undefined || live.deleting || live.claimTemplates.length === 0 || replicas <= previousReplicas) return undefined;
+    if (live === undefined || beingDeletedScaled(live, request) || live.claimTemplates.length === 0 || replicas <= previousReplicas) return undefined;
     return {
       namespace,
       name,
