@@ -109,16 +109,17 @@ export function ownerDeleteValidator(config: Config): Validator {
       const namespaces = uid === '' ? [] : ownedNamespaces(context.snapshot, uid, namespace);
       const owned = uid === '' ? [] : [...claimsTakenWith(context.snapshot, uid, namespace, statefulSets, namespaces).keys()];
       if (owned.length === 0) return allowed();
+      // Being deleted already: the first DELETE decided, unless it orphaned and this one's options undo that. (Nothing
+      // recorded: a repeat of a DELETE nothing judged must not pass the garbage collector's DELETEs that follow.)
+      const deleting = stringField(old, 'metadata', 'deletionTimestamp') !== '';
+      if (deleting && !finalizersOf(old).includes(ORPHAN_FINALIZER)) return allowed();
+      const byDefault = ORPHANS_BY_DEFAULT.has(`${request.resource.group}/${request.resource.version}/${request.resource.resource}`);
+      if (orphansDependents(request.options, old, byDefault)) return allowed();
       // Once allowed (whatever this check's mode), the garbage collector's DELETEs of what it owns follow as itself:
       // judged here (pvc-delete.ts ownersWereJudged, ownedOnlyByAdmittedDeletions), not again under pvcDelete.others.
       context.removing({ kind: 'owner', uid });
       const mode = context.config.checks['pvc-delete'].mode;
       if (mode === 'off') return allowed();
-      // Being deleted already: the first DELETE decided, unless it orphaned and this one's options undo that.
-      const deleting = stringField(old, 'metadata', 'deletionTimestamp') !== '';
-      if (deleting && !finalizersOf(old).includes(ORPHAN_FINALIZER)) return allowed();
-      const byDefault = ORPHANS_BY_DEFAULT.has(`${request.resource.group}/${request.resource.version}/${request.resource.resource}`);
-      if (orphansDependents(request.options, old, byDefault)) return allowed();
       // In a namespace being deleted the namespace controller deletes its claims anyway: judged at the Namespace DELETE.
       if (namespace !== '' && context.snapshot.namespace(namespace)?.deleting === true) return allowed();
       const name = request.name || stringField(old, 'metadata', 'name');
