@@ -459,14 +459,18 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
 export function healthyCopyNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): readonly string[] {
   const up: string[] = [];
   const down: string[] = [];
+  let copyOnNodeUp = false;
   for (const replica of replicas) {
     if (!isHealthyReplica(replica) || replica.nodeID === '') continue;
-    // The node, not the disk: a replica stranded on a disk gone from its node (seed 002) still ties the node to its
-    // volume's health, as the node holding the stranded replica is where it is dealt with.
+    // The node, not the disk, keys it: a replica stranded on a disk gone from its node (seed 002) still ties the node
+    // to its volume's health, as the node holding it is where it is dealt with. It is no copy, though: with no other
+    // copy on a node that is up, the down nodes' replicas are what is left.
     const nodes = nodeIsUp(replica.nodeID) ? up : down;
     if (!nodes.includes(replica.nodeID)) nodes.push(replica.nodeID);
+    if (!copyOnNodeUp && nodeIsUp(replica.nodeID, replica.diskID)) copyOnNodeUp = true;
   }
-  return up.length > 0 ? up : down;
+  if (!copyOnNodeUp) return [...up, ...down.filter((node) => !up.includes(node))];
+  return up;
 }
 
 /** The node holding the volume's only copy (copyNodes), as a one-node list; none with two copies or more. */

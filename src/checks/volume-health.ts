@@ -82,19 +82,21 @@ export function collectVolumeHealth(
     if (collector.admit(tags)) collector.add(buildFinding(volume, problems, tags));
   };
   if (target.node === undefined && target.nodes !== undefined) {
-    // Every unhealthy volume but those whose healthy replicas all sit on nodes that are up and that the upgrade
-    // spares. As at a cordon (VOLUME_HEALTH_COUNT), a replica that is no copy (failed, still rebuilding, or not even
-    // scheduled: a degraded volume's missing one) ties no node to the volume: the upgrade takes no data of it there.
+    // Every unhealthy volume but those whose copies all sit on nodes the upgrade spares. As at a cordon
+    // (VOLUME_HEALTH_COUNT), a replica that is no copy (failed, still rebuilding, not even scheduled: a degraded
+    // volume's missing one, or on a down node while a node that is up holds one) ties no node to the volume.
     const upgraded = new Set(target.nodes);
-    const spared = (replica: LonghornReplicaRecord): boolean =>
-      !isHealthyReplica(replica) || (replica.nodeID !== '' && !upgraded.has(replica.nodeID) && snapshot.nodeIsUp(replica.nodeID));
+    const nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
     // With no healthy replica left (faulted), the failed ones that held data are all there is to salvage from, as at a
     // cordon (last-replica-on-node) and a Replica DELETE: one on an upgraded node ties the volume to the upgrade.
     const salvageSource = (replica: LonghornReplicaRecord): boolean => !replica.deleting && replica.healthyAt !== '' && upgraded.has(replica.nodeID);
     for (const volume of snapshot.volumesInSet(VOLUME_HEALTH_SET)) {
       const replicas = snapshot.replicasOfVolume(volume.name);
       const onlySalvage = !replicas.some(isHealthyReplica) && replicas.some(salvageSource);
-      if (replicas.length > 0 && replicas.every(spared) && !onlySalvage) continue;
+      // The nodes holding its copies (healthyCopyNodes, as at a cordon: a down node's replica while a node that is up
+      // holds a copy ties nothing); spared when none of them is upgraded.
+      const spared = replicas.length > 0 && !healthyCopyNodes(replicas, nodeIsUp).some((node) => upgraded.has(node));
+      if (spared && !onlySalvage) continue;
       // Members of the set have problems by definition: past the cap they are counted without being examined.
       if (!collector.countIfFull()) consider(volume);
     }
