@@ -325,10 +325,22 @@ export function isLost(claim: Pick<PersistentVolumeClaimRecord, 'phase'>): boole
   return claim.phase === 'Lost';
 }
 
+/**
+ * A Lost claim whose data is gone for good: its PV is not there, or is bound to another claim. One whose PV is back
+ * (re-created without a claimRef, or with this claim's) is bound again by the PV controller's next sync
+ * (syncBoundClaim), old data and all: judged like a bound claim.
+ */
+function lostForGood(snapshot: ClusterSnapshot, claim: PersistentVolumeClaimRecord): boolean {
+  if (!isLost(claim)) return false;
+  const volume = claim.volumeName === '' ? undefined : snapshot.persistentVolume(claim.volumeName);
+  if (volume === undefined) return true;
+  return volume.claimName !== '' && (volume.claimName !== claim.name || volume.claimNamespace !== claim.namespace);
+}
+
 /** An adoption candidate for a Lost claim, as a warning: no data to re-attach, but a pod that would not start. */
 function lostClaim(candidate: Candidate): Candidate {
   const who = candidate.statefulSet === undefined ? 'a pod mounting it' : `StatefulSet ${candidate.statefulSet.name}'s pod`;
-  return { ...candidate, severity: 'warning', reason: lostReason(candidate.claim, who) };
+  return { ...candidate, severity: 'warning', reason: lostReason(candidate.claim, who), lost: true };
 }
 
 /** The reason of a finding for a Lost claim that `who` (a pod, a StatefulSet's pod) would mount. */
@@ -367,6 +379,8 @@ interface Candidate {
   readonly severity?: 'warning';
   /** Another live StatefulSet claims it (otherClaimant): reported even while its pods mount it. */
   readonly shared?: true;
+  /** Lost for good (lostForGood): its PV gone, named by the reason only. */
+  readonly lost?: true;
 }
 
 /** Labelled for the release (`app.kubernetes.io/instance` or `release`): the StatefulSet's selector labels. */
@@ -489,7 +503,7 @@ function candidatesFor(
     const adoption = ADOPTION_RULES.includes(candidate.rule) && candidate.shared !== true;
     if (adoption && inUseByItsStatefulPod(snapshot, candidate.claim)) return;
     // Shared or not: a Lost claim holds no one's data.
-    if (ADOPTION_RULES.includes(candidate.rule) && isLost(candidate.claim)) candidate = lostClaim(candidate);
+    if (ADOPTION_RULES.includes(candidate.rule) && lostForGood(snapshot, candidate.claim)) candidate = lostClaim(candidate);
     const key = `${candidate.claim.namespace}/${candidate.claim.name}`;
     const existing = candidates.get(key);
     if (existing === undefined) {
@@ -623,12 +637,12 @@ function pvcFinding(candidate: Candidate, tags: readonly string[]): Finding {
   const { claim } = candidate;
   const related: AffectedObject[] = [];
   // A Lost claim's PV is gone: its reason names it, as no object affected.
-  if (claim.volumeName !== '' && !isLost(claim)) related.push({ kind: 'PersistentVolume', name: claim.volumeName });
+  if (claim.volumeName !== '' && candidate.lost !== true) related.push({ kind: 'PersistentVolume', name: claim.volumeName });
   if (candidate.statefulSet !== undefined) related.push(candidate.statefulSet);
   // The note first: a finding's line is cut at its end when long, and the note answers the admin who approved it.
   const unhonored = unhonoredReuse(claim.annotations);
   const reason = unhonored === '' ? candidate.reason : `${unhonored}; ${candidate.reason}`;
-  const worded = isUnbound(claim) && !isLost(claim) ? [...tags, UNBOUND_TAG] : tags;
+  const worded = isUnbound(claim) && candidate.lost !== true ? [...tags, UNBOUND_TAG] : tags;
   return { check: 'orphan-pvc', severity: candidate.severity ?? 'critical', object: claimObject(claim), reason, tags: worded, related };
 }
 
@@ -663,6 +677,7 @@ export function collectOrphanPvc(snapshot: ClusterSnapshot, target: OrphanPvcTar
 
 /** A statefulset-claim finding for a PVC a StatefulSet would re-attach (tagged reuse-approved when approved), if admitted. */
 function addStatefulSetClaim(
+  snapshot: ClusterSnapshot,
   collector: FindingCollector,
   claim: PersistentVolumeClaimRecord,
   namespace: string,
@@ -675,7 +690,7 @@ function addStatefulSetClaim(
   if (isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
   if (!collector.admit(tags)) return;
   const candidate: Candidate = { claim, rule: 'statefulset-claim', reason, statefulSet: statefulSetObject(namespace, statefulSetName) };
-  collector.add(pvcFinding(isLost(claim) ? lostClaim(candidate) : candidate, tags));
+  collector.add(pvcFinding(lostForGood(snapshot, claim) ? lostClaim(candidate) : candidate, tags));
 }
 
 /**
@@ -695,12 +710,13 @@ export function collectStatefulSetAdoption(
     // A live StatefulSet of the same name cannot exist at its CREATE; one of another name may claim it too.
     const other = otherClaimant(snapshot, claim, statefulSet.name);
     if (other !== undefined) {
-      addStatefulSetClaim(collector, claim, statefulSet.namespace, statefulSet.name, sharedReason(statefulSet.name, other.name), true);
+      addStatefulSetClaim(snapshot, collector, claim, statefulSet.namespace, statefulSet.name, sharedReason(statefulSet.name, other.name), true);
       continue;
     }
     if (hasLiveOwnerReference(snapshot, claim) || inUseByItsStatefulPod(snapshot, claim)) continue;
     const withPod = sharedWithPod(snapshot, claim);
     addStatefulSetClaim(
+      snapshot,
       collector,
       claim,
       statefulSet.namespace,
@@ -847,12 +863,13 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
     if (claim.deleting) continue;
     const other = otherClaimant(snapshot, claim, target.name);
     if (other !== undefined) {
-      addStatefulSetClaim(collector, claim, target.namespace, target.name, sharedReason(target.name, other.name), true);
+      addStatefulSetClaim(snapshot, collector, claim, target.namespace, target.name, sharedReason(target.name, other.name), true);
       continue;
     }
     if (!olderThan(claim.creationTimestamp, target.createdAt)) continue;
     if (hasLiveOwnerReference(snapshot, claim) || inUseByItsStatefulPod(snapshot, claim)) continue;
     addStatefulSetClaim(
+      snapshot,
       collector,
       claim,
       target.namespace,
