@@ -184,11 +184,17 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     const tags = withApproval(['dropped-by-upgrade', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
     if (!collector.admit(tags)) continue;
     const related: AffectedObject[] = [{ kind: 'PersistentVolume', name: claim.volumeName }];
+    // In another namespace the annotation alone does not say a revision rendered it there (a backup restored into
+    // another namespace keeps it, and anyone creating claims there could write it): said, not refused, as the
+    // previous revision's manifest, which would tell, is not read.
+    const elsewhere = claim.namespace !== release.namespace;
     collector.add({
       check: 'pvc-delete',
-      severity: 'critical',
+      severity: elsewhere ? 'warning' : 'critical',
       object: claimObject(claim),
-      reason: `${operation} no longer declares it, so Helm deletes it; ${reclaimEffect(reclaimPolicy)}`,
+      reason: elsewhere
+        ? `annotated for release ${release.namespace}/${release.name}: if a revision rendered it here, ${operation} no longer declares it, so Helm deletes it; ${reclaimEffect(reclaimPolicy)}`
+        : `${operation} no longer declares it, so Helm deletes it; ${reclaimEffect(reclaimPolicy)}`,
       tags,
       related,
     });
