@@ -37,6 +37,7 @@ import { annotateHint } from '../decide.ts';
 import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, type AdmissionRequest, type Decision, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
+import { transformLonghornVolume } from '../../cluster/transforms.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 /** A StatefulSet's ordinals.start in CEL, 0 when absent. */
@@ -620,12 +621,14 @@ function judgeLonghornVolumeDelete(
   if (request.resource.resource !== 'volumes' || request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
   const old = request.oldObject;
   const name = request.name || stringField(old, 'metadata', 'name');
+  // The claim as the model reads it: none once Longhorn marks it historic (lastPVCRefAt).
+  const record = transformLonghornVolume(old);
   const target: DeletedLonghornVolume = {
     namespace: request.namespace,
     name,
     pvName: stringField(old, 'status', 'kubernetesStatus', 'pvName'),
-    pvcNamespace: stringField(old, 'status', 'kubernetesStatus', 'namespace'),
-    pvcName: stringField(old, 'status', 'kubernetesStatus', 'pvcName'),
+    pvcNamespace: record?.pvcNamespace ?? '',
+    pvcName: record?.pvcName ?? '',
     approved: isDeleteApproved(annotations, context.now),
     ...(neverHeldData(context.snapshot, name) ? { neverHeldData: true } : {}),
   };
