@@ -46,6 +46,7 @@ const GROUP_KEY_NAMES: ReadonlySet<string> = new Set([
   'scalesetpriority',
   'lifecycle',
   'machine-family',
+  'location',
 ]);
 /**
  * Zones, regions and node pools, whatever a provider calls them (GKE's gke-nodepool, AKS's agentpool, DigitalOcean's node-pool, IBM's
@@ -55,12 +56,12 @@ const GROUP_KEY_NAMES: ReadonlySet<string> = new Set([
  */
 const GROUP_KEY_SUFFIXES: readonly string[] = [
   // Zones and regions under any name: vSphere CSI's k8s-zone and k8s-region, EKS's zone-id, availability-zone, and
-  // Hetzner's location (csi.hetzner.cloud/location, which its CSI driver pins every volume to; its autoscaler labels
-  // new nodes with it).
+  // locations (Hetzner's csi.hetzner.cloud/location, which its CSI driver pins every volume to and its autoscaler
+  // labels new nodes with; not allocation or colocation).
   'zone',
   'region',
   'zone-id',
-  'location',
+  '-location',
   'pool',
   'pool-name',
   'pool-id',

@@ -203,7 +203,7 @@ describe('anchors and group keys', () => {
     for (const key of ['topology.kubernetes.io/zone', 'topology.ebs.csi.aws.com/zone', 'failure-domain.beta.kubernetes.io/region', 'openebs.io/rack', 'kubernetes.io/os', 'kubernetes.io/arch', 'node.kubernetes.io/instance-type', 'node-role.kubernetes.io/worker', 'feature.node.kubernetes.io/cpu-cpuid.AVX2', 'csi.hetzner.cloud/location']) {
       expect(isGroupKey(key), key).toBe(true);
     }
-    for (const key of ['kubernetes.io/hostname', 'openebs.io/nodeid', 'openebs.io/nodename', 'topology.topolvm.io/node', 'example.com/zones-id']) {
+    for (const key of ['kubernetes.io/hostname', 'openebs.io/nodeid', 'openebs.io/nodename', 'topology.topolvm.io/node', 'example.com/zones-id', 'example.com/allocation']) {
       expect(isGroupKey(key), key).toBe(false);
     }
   });
