@@ -21,6 +21,7 @@
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
 // by hand), so a drop by an upgrade is still refused (the claim and its binding are lost) but says so.
 import type { PersistentVolumeClaimRecord, PodRecord, StatefulSetRecord } from '../cluster/records.ts';
+import { RESTORED_BY_VELERO_LABEL } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
@@ -184,16 +185,16 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     const tags = withApproval(['dropped-by-upgrade', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
     if (!collector.admit(tags)) continue;
     const related: AffectedObject[] = [{ kind: 'PersistentVolume', name: claim.volumeName }];
-    // In another namespace the annotation alone does not say a revision rendered it there (a backup restored into
-    // another namespace keeps it, and anyone creating claims there could write it): said, not refused, as the
-    // previous revision's manifest, which would tell, is not read.
-    const elsewhere = claim.namespace !== release.namespace;
+    // A copy Velero restored into another namespace (`--namespace-mappings`) keeps the annotations though no revision
+    // rendered it there: said, not refused, as the previous revision's manifest, which would tell, is not read. A
+    // claim a template put there (a chart's namespaceOverride) is refused like one of the release's own namespace.
+    const elsewhere = claim.namespace !== release.namespace && claim.labels[RESTORED_BY_VELERO_LABEL] !== undefined;
     collector.add({
       check: 'pvc-delete',
       severity: elsewhere ? 'warning' : 'critical',
       object: claimObject(claim),
       reason: elsewhere
-        ? `annotated for release ${release.namespace}/${release.name}: if a revision rendered it here, ${operation} no longer declares it, so Helm deletes it; ${reclaimEffect(reclaimPolicy)}`
+        ? `restored by Velero, annotated for release ${release.namespace}/${release.name}: if a revision rendered it here, ${operation} no longer declares it, so Helm deletes it; ${reclaimEffect(reclaimPolicy)}`
         : `${operation} no longer declares it, so Helm deletes it; ${reclaimEffect(reclaimPolicy)}`,
       tags,
       related,

@@ -26,6 +26,9 @@ export type Labels = Readonly<Record<string, string>>;
 /** The labels charts put on a release's objects (StatefulSet PVCs inherit them): kept on PVC records and indexed. */
 export const RELEASE_LABELS: readonly string[] = ['app.kubernetes.io/instance', 'release'];
 
+/** The label Velero puts on every object it restores (kept on PVC records): a copy, not an object Helm rendered there. */
+export const RESTORED_BY_VELERO_LABEL = 'velero.io/restore-name';
+
 /** longhorn.io/v1beta2 Volume. */
 export interface LonghornVolumeRecord {
   readonly namespace: string;

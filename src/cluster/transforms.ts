@@ -8,6 +8,7 @@ import {
   ANNOTATION_PREFIX,
   type HarvesterUpgradeRecord,
   RELEASE_LABELS,
+  RESTORED_BY_VELERO_LABEL,
   type HostPathMount,
   type ClusterApiClusterRecord,
   type LabelSelectorRecord,
@@ -69,6 +70,10 @@ export const NODE_IDENTITY_KEYS: readonly string[] = [
 // are simply not shared.
 const INTERN_CAP = 50_000;
 const internPool = new Map<string, string>();
+
+
+/** The labels a PVC record keeps: the release's (orphan-pvc) and Velero's restore mark (pvc-delete). */
+const PVC_LABELS: readonly string[] = [...RELEASE_LABELS, RESTORED_BY_VELERO_LABEL];
 
 export function intern(value: string): string {
   if (value === '') return '';
@@ -301,7 +306,7 @@ export function transformPersistentVolumeClaim(raw: unknown): PersistentVolumeCl
     volumeName: stringAt(spec, 'volumeName'),
     phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
     storageClassName: intern(stringAt(spec, 'storageClassName')),
-    labels: pickEntries(stringMapAt(metadata, 'labels'), [ANNOTATION_PREFIX], RELEASE_LABELS),
+    labels: pickEntries(stringMapAt(metadata, 'labels'), [ANNOTATION_PREFIX], PVC_LABELS),
     annotations: pickEntries(stringMapAt(metadata, 'annotations'), [ANNOTATION_PREFIX], [
       HELM_RELEASE_NAME_ANNOTATION,
       HELM_RELEASE_NAMESPACE_ANNOTATION,

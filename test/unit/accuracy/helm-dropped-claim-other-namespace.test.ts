@@ -1,10 +1,9 @@
 // A Helm release may render objects into another namespace than its own (a chart's namespaceOverride, or a template's
 // explicit metadata.namespace). An upgrade or rollback that stops rendering one deletes it there: Helm deletes what the
 // previous manifest rendered and the new one does not, in whatever namespace (pkg/kube/client.go update:
-// originals.Difference(targets), matched on name, namespace and group/kind). In the release's own namespace a claim
-// annotated for it is refused; in another, the annotation alone does not say a revision rendered it there (a backup
-// restored into another namespace keeps it), so it is a warning naming it; one the new manifest still renders there is
-// not judged as dropped.
+// originals.Difference(targets), matched on name, namespace and group/kind). A claim annotated for the release there
+// is judged like one of the release's own namespace (a Velero copy restored into another namespace is only warned
+// about: helm-restored-copy-other-namespace); one the new manifest still renders there is not judged as dropped.
 import { afterAll, describe, expect, it } from 'vitest';
 import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
 import type { AdmissionRequest, Decision } from '../../../src/admission/types.ts';
@@ -91,18 +90,17 @@ function said(decision: Decision): string {
 }
 
 describe('an upgrade or rollback that drops a PVC the release created in another namespace', () => {
-  it('is warned about, naming data/app-data (Helm deletes it with its data if a revision rendered it there)', async () => {
-    // Revision 1 rendered PVC data/app-data; revision 2 renders only a ConfigMap there.
+  it('is refused naming data/app-data (Helm deletes it with its data)', async () => {
+    // Revision 1 rendered PVC data/app-data (a chart's namespaceOverride); revision 2 renders only a ConfigMap there.
     const decision = await validator.handleAsync!(releaseRequest(CM_DOC('data')), context(cluster(), { config }));
-    expect(decision.allowed).toBe(true);
-    expect(said(decision)).toContain('data/app-data');
-    expect(said(decision)).toContain('annotated for release tools/app: if a revision rendered it here, this upgrade no longer declares');
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('PVC data/app-data (PV pv-app): this upgrade no longer declares it, so Helm deletes it');
   });
 
-  it('a rollback dropping it is warned about too, and one that renders nothing in that namespace', () => {
+  it('a rollback dropping it is refused too, and one that renders nothing in that namespace', () => {
     const decision = validator.handle(releaseRequest('', 'pending-rollback'), context(cluster(), { config }));
-    expect(decision.allowed).toBe(true);
-    expect(said(decision)).toContain('if a revision rendered it here, this rollback no longer declares');
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('PVC data/app-data (PV pv-app): this rollback no longer declares it, so Helm deletes it');
   });
 
   it('passes while the new revision still renders it there, with no warning that it was not checked', () => {

@@ -1,8 +1,8 @@
-// A copy of a release's PVC in another namespace (a Velero restore with --namespace-mappings tools:tools-restore, or
-// `kubectl get pvc -o yaml | sed ns | kubectl apply`) keeps Helm's annotations naming release tools/app. No revision of
-// tools/app ever rendered tools-restore/app-data, so no upgrade deletes it (Helm deletes only what the previous
-// revision's manifest rendered: pkg/kube client Update, original.Difference(target)): an upgrade of tools/app still
-// rendering its own tools/app-data is not refused for it.
+// A copy of a release's PVC Velero restored into another namespace (--namespace-mappings tools:tools-restore) keeps
+// Helm's annotations naming release tools/app, and Velero's restore label. No revision of tools/app ever rendered
+// tools-restore/app-data, so no upgrade deletes it (Helm deletes only what the previous revision's manifest rendered:
+// pkg/kube client Update, original.Difference(target)): an upgrade of tools/app still rendering its own tools/app-data
+// is not refused for it, only warned about.
 import { afterAll, describe, expect, it } from 'vitest';
 import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';
@@ -54,7 +54,7 @@ function cluster(): ClusterModel {
   model.upsert('persistentVolumeClaim', pvc({ namespace: 'tools', name: 'app-data', volumeName: 'pv-app', annotations: HELM }));
   // The restored copy, with the annotations it was backed up with.
   model.upsert('persistentVolume', pv({ name: 'pv-restored', claimNamespace: 'tools-restore', claimName: 'app-data', reclaimPolicy: 'Delete' }));
-  model.upsert('persistentVolumeClaim', pvc({ namespace: 'tools-restore', name: 'app-data', volumeName: 'pv-restored', annotations: HELM }));
+  model.upsert('persistentVolumeClaim', pvc({ namespace: 'tools-restore', name: 'app-data', volumeName: 'pv-restored', annotations: HELM, labels: { 'velero.io/restore-name': 'tools-20261206' } }));
   return model;
 }
 

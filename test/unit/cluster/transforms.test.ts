@@ -233,7 +233,7 @@ describe('transformPersistentVolume', () => {
 });
 
 describe('transformPersistentVolumeClaim', () => {
-  it('keeps release labels, volume-guard and Helm annotations, owners and timestamps', () => {
+  it("keeps release labels, Velero's restore label, volume-guard and Helm annotations, owners and timestamps", () => {
     const record = transformPersistentVolumeClaim({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
@@ -248,6 +248,8 @@ describe('transformPersistentVolumeClaim', () => {
           'app.kubernetes.io/name': 'mysql',
           release: 'devlake',
           'volume-guard.io/protect': 'true',
+          'velero.io/restore-name': 'devlake-20261206',
+          'velero.io/backup-name': 'devlake',
         },
         annotations: {
           'meta.helm.sh/release-name': 'devlake',
@@ -268,7 +270,7 @@ describe('transformPersistentVolumeClaim', () => {
       volumeName: 'pvc-abc',
       phase: 'Bound',
       storageClassName: 'longhorn',
-      labels: { 'app.kubernetes.io/instance': 'devlake', release: 'devlake', 'volume-guard.io/protect': 'true' },
+      labels: { 'app.kubernetes.io/instance': 'devlake', release: 'devlake', 'volume-guard.io/protect': 'true', 'velero.io/restore-name': 'devlake-20261206' },
       annotations: { 'meta.helm.sh/release-name': 'devlake', 'meta.helm.sh/release-namespace': 'devlake', 'volume-guard.io/skip': 'orphan-claims' },
       ownerReferences: [{ kind: 'StatefulSet', name: 'devlake-mysql', uid: 'sts-uid', controller: true }],
       creationTimestamp: '2024-05-01T10:00:00Z',
