@@ -26,6 +26,7 @@ import {
 } from '../harness/scenario.ts';
 import { AuditError } from '../../src/audit/errors.ts';
 import { listUpgradeObjects, loadClusterModel, type LoadProgress } from '../../src/audit/load.ts';
+import { machineOwnerAppliesTo } from '../../src/audit/overrides.ts';
 import { runAudit } from '../../src/audit/run.ts';
 import type { AuditFinding, AuditReport } from '../../src/audit/types.ts';
 import { HttpKubeClient, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../src/cluster/kube-client.ts';
@@ -523,7 +524,8 @@ describe('volume-guard audit against the real API server', () => {
             name: 'audit-kcp-1',
             annotations: { 'volume-guard.io/skip-by': 'admin' },
             labels: { 'volume-guard.io/skip': 'volume-health' },
-            appliesTo: 'every change of this KubeadmControlPlane that starts a rollout',
+            // Read at its rollouts and scale-downs, then, as stored, at the steps that carry them out.
+            appliesTo: machineOwnerAppliesTo('KubeadmControlPlane', true),
             harvesterUpgrade: false,
           },
         ]);
