@@ -51,7 +51,7 @@ export function hasLiveKeepPolicy(annotations: Readonly<Record<string, string>>)
   return annotations[HELM_RESOURCE_POLICY_ANNOTATION] === 'keep';
 }
 
-function isBound(claim: Pick<PersistentVolumeClaimRecord, 'phase' | 'volumeName'>): boolean {
+export function isBound(claim: Pick<PersistentVolumeClaimRecord, 'phase' | 'volumeName'>): boolean {
   return claim.phase === 'Bound' && claim.volumeName !== '';
 }
 
@@ -450,7 +450,7 @@ export function pvcsDeletedWithStatefulSets(snapshot: ClusterSnapshot, manifest:
  * claimRef names another claim (syncVolume finds the PV's claim by that claimRef: deleting a claim whose PV is bound
  * to another reclaims nothing; the PV controller marks such a claim Lost).
  */
-function reclaimedWith(snapshot: ClusterSnapshot, claim: { readonly namespace: string; readonly name: string; readonly volumeName: string }): string {
+export function reclaimedWith(snapshot: ClusterSnapshot, claim: { readonly namespace: string; readonly name: string; readonly volumeName: string }): string {
   const volume = snapshot.persistentVolume(claim.volumeName);
   if (volume === undefined) return '';
   if (volume.claimName !== '' && (volume.claimName !== claim.name || volume.claimNamespace !== claim.namespace)) return '';

@@ -19,7 +19,7 @@
 // A StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods outside its ordinal range while
 // its retention policy says whenScaled: Delete is judged the same way for those pods' PVCs: the StatefulSet controller
 // and the garbage collector delete them as themselves.
-import { claimsOwnedBy, DELETE_APPROVED_KEY, type DeletedLonghornVolume, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
+import { claimsOwnedBy, DELETE_APPROVED_KEY, type DeletedLonghornVolume, isBound, reclaimedWith, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { holdsData } from '../../checks/longhorn-health.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { isAnnotatedByHelm, isHelmsOwnWrite } from '../helm-writes.ts';
@@ -35,7 +35,8 @@ import { deleteApprovalSource, mayWriteOverrides, overrideLifecycle, SKIP_BY_KEY
 import { judgeByPlan } from '../plan-judge.ts';
 import { annotateHint } from '../decide.ts';
 import { PLANS, readOverrides } from '../plans.ts';
-import { allowed, type AdmissionRequest, type Decision, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
+import { wrap } from '../messages.ts';
+import { allowed, denied, type AdmissionRequest, type Decision, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { transformLonghornVolume } from '../../cluster/transforms.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -457,6 +458,52 @@ export function beingDeletedScaled(live: { readonly deleting?: boolean; readonly
   return uid === '' || uid === live.uid;
 }
 
+/** PVCs a refusal of an unseen StatefulSet's scale-down names at most. */
+const MAX_UNSEEN_NAMED = 3;
+
+/**
+ * A scale-down through `statefulsets/scale` of a StatefulSet other than the one volume-guard holds under that name
+ * (the Scale's uid differs: re-created a moment ago, after `kubectl delete sts --cascade=orphan`): its retention policy
+ * and claim templates are not known, so it is refused for a moment when the pods it scales away mount Bound claims
+ * whose PV says Delete or Recycle (`<template>-<name>-<ordinal>` for the pod `<name>-<ordinal>`, ordinals from 0: not
+ * in a Scale either); retried once the informer has it, it is judged as usual. Undefined when it is the one held, or
+ * none is held (then nothing says a claim is its own).
+ */
+function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, mode: CheckMode): Decision | undefined {
+  if (request.subResource !== 'scale' || mode === 'off') return undefined;
+  const { namespace } = request;
+  const name = request.name || stringField(request.oldObject, 'metadata', 'name');
+  const live = context.snapshot.statefulSet(namespace, name);
+  const uid = stringField(request.object, 'metadata', 'uid') || stringField(request.oldObject, 'metadata', 'uid');
+  if (live === undefined || uid === '' || uid === live.uid) return undefined;
+  const replicas = countField(request.object, 0, 'spec', 'replicas');
+  const before = countField(request.oldObject, 0, 'spec', 'replicas');
+  if (replicas >= before) return undefined;
+  const middle = `-${name}-`;
+  const claims = context.snapshot.persistentVolumeClaimsIn(namespace).filter((claim) => {
+    const at = claim.name.lastIndexOf(middle);
+    if (at <= 0 || claim.deleting || !isBound(claim)) return false;
+    const ordinal = claim.name.slice(at + middle.length);
+    if (!/^(0|[1-9][0-9]*)$/.test(ordinal) || Number(ordinal) < replicas || Number(ordinal) >= before) return false;
+    const pod = context.snapshot.pod(namespace, `${name}-${ordinal}`);
+    if (pod === undefined || !pod.claimNames.includes(claim.name)) return false;
+    const reclaim = reclaimedWith(context.snapshot, claim);
+    return reclaim === 'Delete' || reclaim === 'Recycle';
+  });
+  if (claims.length === 0) return undefined;
+  const action = `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`;
+  const named = claims.slice(0, MAX_UNSEEN_NAMED).map((claim) => `${namespace}/${claim.name}`).join(', ');
+  const more = claims.length > MAX_UNSEEN_NAMED ? ` and ${claims.length - MAX_UNSEEN_NAMED} more` : '';
+  const why =
+    `volume-guard has not seen this StatefulSet ${namespace}/${name} yet (re-created a moment ago), and the pods it scales away ` +
+    `mount ${named}${more}, whose PV is deleted with ${claims.length === 1 ? 'it' : 'them'} if its retention policy says whenScaled: Delete`;
+  if (mode === 'warn') return { ...allowed(wrap(`volume-guard: ${why}; ${action} not checked`)), checks: ['pvc-delete'] };
+  return denied(`volume-guard refused the ${action}: ${why}. Retry in a moment: it is judged once volume-guard sees the StatefulSet.`, {
+    checks: ['pvc-delete'],
+    deniedChecks: ['pvc-delete'],
+  });
+}
+
 /** What a StatefulSet write or scale does to its ordinal range, when the controller would delete PVCs for it. */
 export function scaleDownOf(request: AdmissionRequest, context: ValidationContext): (ScaledDownTarget & { readonly change: string }) | undefined {
   const { namespace } = request;
@@ -517,6 +564,8 @@ export function scaleDownOf(request: AdmissionRequest, context: ValidationContex
  * StatefulSet controller deletes their PVCs (as itself), so the automation that scaled down is seen only here.
  */
 function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, mode: CheckMode, automation: boolean): Decision {
+  const unseen = unseenScaleDown(request, context, mode);
+  if (unseen !== undefined) return unseen;
   const target = scaleDownOf(request, context);
   if (target === undefined) return allowed();
   const plan = PLANS['statefulset-scale-down'];
