@@ -2,8 +2,9 @@
 // impersonated) of an object that Bound PVCs name as owner, as an operator's resource (a CloudNativePG Cluster) is for
 // its instances' claims, is judged at its DELETE by the owner-delete webhook: the garbage collector deletes those
 // claims next, and their PVs' reclaim policy Delete their data. A ConfigMap and a ClusterRole stand in for the
-// operator's resources (no CRD needed: the webhook's rule covers every resource). An object owning no claim, an
-// orphaning DELETE and a person's DELETE pass; approved claims go, deleted by the real garbage collector.
+// operator's resources (no CRD needed: the webhook's rule covers every resource), and a ClusterRole owning a Namespace
+// for a Capsule Tenant. An object owning no claim, an orphaning DELETE and a person's DELETE pass; approved claims go,
+// deleted by the real garbage collector.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import { apply, boundClaim, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
@@ -11,6 +12,9 @@ import { apply, boundClaim, deleteObjects, ensureNamespace, eventually, must } f
 const NS = 'e2e-owner-delete';
 const ARGO = 'system:serviceaccount:argocd:argocd-application-controller';
 const TENANT_ROLE = 'e2e-owner-tenant';
+// A cluster-scoped owner of a Namespace, as a Capsule Tenant owns its tenant's namespaces.
+const NS_OWNER_ROLE = 'e2e-owner-of-namespace';
+const OWNED_NS = 'e2e-owner-delete-owned';
 const as = ['--as', ARGO, '--as-group', 'system:serviceaccounts'];
 const denied = (stderr: string) => stderr.includes('admission webhook "owner-delete.volume-guard.io" denied the request');
 
@@ -47,7 +51,12 @@ describe('owner-delete: an automation DELETE of an object that Bound PVCs name a
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'db', namespace: NS } },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain', namespace: NS } },
       { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: TENANT_ROLE }, rules: [] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: NS_OWNER_ROLE }, rules: [] },
     );
+    await ensureNamespace(OWNED_NS);
+    await boundClaim(OWNED_NS, 'vault', 'Delete');
+    const owner = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: NS_OWNER_ROLE, uid: await uidOf('clusterrole', NS_OWNER_ROLE) };
+    await must(kubectl(['patch', 'namespace', OWNED_NS, '--type=merge', '-p', JSON.stringify({ metadata: { ownerReferences: [owner] } })]), 'own the namespace');
     await ownClaim('db-1', { apiVersion: 'v1', kind: 'ConfigMap', name: 'db', uid: await uidOf('configmap', 'db', '-n', NS) });
     await ownClaim('data', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: TENANT_ROLE, uid: await uidOf('clusterrole', TENANT_ROLE) });
   }, 120_000);
@@ -58,7 +67,10 @@ describe('owner-delete: an automation DELETE of an object that Bound PVCs name a
       ['pv', `pv-${NS}-db-1`, `pv-${NS}-data`],
       ['configmap', '--all', '-n', NS],
       ['clusterrolebinding', 'argo-cr-deleter'],
-      ['clusterrole', 'e2e-cr-deleter', TENANT_ROLE],
+      ['clusterrole', 'e2e-cr-deleter', TENANT_ROLE, NS_OWNER_ROLE],
+      ['pvc', '--all', '-n', OWNED_NS],
+      ['pv', `pv-${OWNED_NS}-vault`],
+      ['namespace', OWNED_NS],
       ['rolebinding', 'argo-cm-deleter', '-n', NS],
       ['role', 'cm-deleter', '-n', NS],
     );
@@ -84,6 +96,16 @@ describe('owner-delete: an automation DELETE of an object that Bound PVCs name a
     expect(denied(refused.stderr), refused.stderr).toBe(true);
     expect(refused.stderr).toContain(`deletion of ClusterRole ${TENANT_ROLE}`);
     expect(refused.stderr).toContain(`${NS}/data`);
+  });
+
+  it('refuses the prune of a cluster-scoped owner of a Namespace for the claims in it (the namespace controller deletes them)', async () => {
+    const refused = await eventually(() => kubectl(['delete', 'clusterrole', NS_OWNER_ROLE, ...as, '--dry-run=server']), (r) => r.code !== 0, 60_000);
+    expect(denied(refused.stderr), refused.stderr).toBe(true);
+    expect(refused.stderr).toContain(`deletion of ClusterRole ${NS_OWNER_ROLE}`);
+    expect(refused.stderr).toContain(`${OWNED_NS}/vault`);
+    expect(refused.stderr.replace(/\s+/g, ' ')).toContain(`deleted with Namespace ${OWNED_NS}`);
+    // Orphaning keeps the Namespace: it passes.
+    await must(kubectl(['delete', 'clusterrole', NS_OWNER_ROLE, ...as, '--cascade=orphan', '--dry-run=server']), 'orphaning');
   });
 
   it('lets the prune through once the claim is approved; the garbage collector then deletes it', async () => {
