@@ -58,7 +58,7 @@ function cluster(): ClusterModel {
   return model;
 }
 
-describe('review r1: a restored copy of a release PVC in another namespace', () => {
+describe('a restored copy of a release PVC in another namespace', () => {
   it('does not make an upgrade that still renders the release\'s own PVC refused', () => {
     const decision = validator.handle(upgrade(PVC_DOC), context(cluster(), { config }));
     expect(decision.allowed, decision.status?.message).toBe(true);

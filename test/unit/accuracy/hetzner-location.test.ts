@@ -1,4 +1,4 @@
-// Review r4: a Hetzner Cloud volume's location (csi.hetzner.cloud/location) is a group of nodes, like a zone.
+// a Hetzner Cloud volume's location (csi.hetzner.cloud/location) is a group of nodes, like a zone.
 import { describe, expect, it } from 'vitest';
 import { collectNodeLocalVolume, unlistedPinnedDrivers, DEFAULT_NODE_LOCAL_OPTIONS } from '../../../src/checks/node-local-volume.ts';
 import { isGroupKey } from '../../../src/cluster/node-affinity.ts';

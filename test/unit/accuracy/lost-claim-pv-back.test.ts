@@ -28,7 +28,7 @@ function installOfDb() {
   });
 }
 
-describe('review r1: a Lost leftover claim whose PV is back', () => {
+describe('a Lost leftover claim whose PV is back', () => {
   for (const [label, claimRef] of [
     ['recreated without claimRef (Available)', { claimNamespace: '', claimName: '', phase: 'Available' }],
     ['recreated with its claimRef to this claim', { claimNamespace: NS, claimName: CLAIM, phase: 'Bound' }],

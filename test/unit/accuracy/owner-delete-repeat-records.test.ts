@@ -64,7 +64,7 @@ const gcNamespaceDelete: AdmissionRequest = request({
   options: { propagationPolicy: 'Foreground' },
 });
 
-describe('review r1: an unjudged repeat DELETE of an owner being deleted', () => {
+describe('an unjudged repeat DELETE of an owner being deleted', () => {
   it('does not let the collector\'s refused Namespace DELETE through', () => {
     const m = model();
     // The collector's DELETE after the person's Tenant DELETE: judged, refused (others: enforce).

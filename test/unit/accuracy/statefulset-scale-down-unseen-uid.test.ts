@@ -31,7 +31,7 @@ function scale(uid: string, before: number, after: number): AdmissionRequest {
   });
 }
 
-describe('review r3: scale-down of a re-created StatefulSet the model has not seen', () => {
+describe('scale-down of a re-created StatefulSet the model has not seen', () => {
   it('is not passed on the earlier StatefulSet\'s whenScaled: Retain', () => {
     const m = new ClusterModel(VOLUME_SETS);
     m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: 'u-old', replicas: 3, whenScaled: 'Retain', deleting: true }));

@@ -27,7 +27,7 @@ function cluster(counted = true): ClusterModel {
   return model;
 }
 
-describe('review r1: volume-health, down nodes holding the only real copies', () => {
+describe('volume-health, down nodes holding the only real copies', () => {
   it('counts the down nodes: the up node\'s replica is on a gone disk', () => {
     expect(cluster().volumeCount(VOLUME_HEALTH_COUNT, 'node-2')).toBe(1);
     expect(collectVolumeHealth(cluster(false), { node: 'node-2' }).findings.length).toBe(1);

@@ -21,7 +21,7 @@ function cluster(): ClusterModel {
   return model;
 }
 
-describe('review r1: volume-health, upgrade of nodes holding none of a degraded volume', () => {
+describe('volume-health, upgrade of nodes holding none of a degraded volume', () => {
   it('agrees with the cordons of the same nodes', () => {
     const m = cluster();
     expect(collectVolumeHealth(m, { node: 'node-3' }).findings.length).toBe(0);
