@@ -21,6 +21,7 @@
 // and the garbage collector delete them as themselves.
 import { claimsOwnedBy, DELETE_APPROVED_KEY, type DeletedLonghornVolume, isBound, reclaimedWith, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { holdsData } from '../../checks/longhorn-health.ts';
+import { claimOf } from '../../helm/claims.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { isAnnotatedByHelm, isHelmsOwnWrite } from '../helm-writes.ts';
 import { celString, celValueOr } from '../rules.ts';
@@ -454,8 +455,13 @@ function countField(object: unknown, fallback: number, ...path: string[]): numbe
 /** The StatefulSet volume-guard sees is being deleted and is the one this Scale is of (same uid, or a Scale without one). */
 export function beingDeletedScaled(live: { readonly deleting?: boolean; readonly uid: string }, request: AdmissionRequest): boolean {
   if (live.deleting !== true) return false;
-  const uid = stringField(request.object, 'metadata', 'uid') || stringField(request.oldObject, 'metadata', 'uid');
+  const uid = scaledStatefulSetUid(request);
   return uid === '' || uid === live.uid;
+}
+
+/** The uid of the StatefulSet a `statefulsets/scale` write is of: the API server copies it into the Scale. */
+export function scaledStatefulSetUid(request: AdmissionRequest): string {
+  return stringField(request.object, 'metadata', 'uid') || stringField(request.oldObject, 'metadata', 'uid');
 }
 
 /** PVCs a refusal of an unseen StatefulSet's scale-down names at most. */
@@ -474,7 +480,7 @@ function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, 
   const { namespace } = request;
   const name = request.name || stringField(request.oldObject, 'metadata', 'name');
   const live = context.snapshot.statefulSet(namespace, name);
-  const uid = stringField(request.object, 'metadata', 'uid') || stringField(request.oldObject, 'metadata', 'uid');
+  const uid = scaledStatefulSetUid(request);
   if (live === undefined || uid === '' || uid === live.uid) return undefined;
   const replicas = countField(request.object, 0, 'spec', 'replicas');
   const before = countField(request.oldObject, 0, 'spec', 'replicas');
@@ -483,9 +489,9 @@ function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, 
   const claims = context.snapshot.persistentVolumeClaimsIn(namespace).filter((claim) => {
     const at = claim.name.lastIndexOf(middle);
     if (at <= 0 || claim.deleting || !isBound(claim)) return false;
-    const ordinal = claim.name.slice(at + middle.length);
-    if (!/^(0|[1-9][0-9]*)$/.test(ordinal) || Number(ordinal) < replicas || Number(ordinal) >= before) return false;
-    const pod = context.snapshot.pod(namespace, `${name}-${ordinal}`);
+    const ref = claimOf(claim.name, { name, claimTemplates: [claim.name.slice(0, at)] });
+    if (ref === undefined || ref.ordinal < replicas || ref.ordinal >= before) return false;
+    const pod = context.snapshot.pod(namespace, `${name}-${ref.ordinal}`);
     if (pod === undefined || !pod.claimNames.includes(claim.name)) return false;
     const reclaim = reclaimedWith(context.snapshot, claim);
     return reclaim === 'Delete' || reclaim === 'Recycle';

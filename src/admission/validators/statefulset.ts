@@ -18,7 +18,7 @@
 // claim templates nor the ordinals: a scale of a StatefulSet the model has not seen yet (`kubectl apply`, then `kubectl
 // scale` before the informer delivered it) is refused for a moment when PVCs named for the added ordinals exist.
 import { claimsNamedForUnseenStatefulSet, type ScaleUpTarget } from '../../checks/orphan-pvc.ts';
-import { beingDeletedScaled } from './pvc-delete.ts';
+import { beingDeletedScaled, scaledStatefulSetUid } from './pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../../kube.ts';
@@ -164,7 +164,7 @@ function unseenByScale(request: AdmissionRequest, context: ValidationContext): b
   const name = request.name || stringField(request.oldObject, 'metadata', 'name');
   const live = context.snapshot.statefulSet(request.namespace, name);
   if (live === undefined) return true;
-  const uid = stringField(request.object, 'metadata', 'uid') || stringField(request.oldObject, 'metadata', 'uid');
+  const uid = scaledStatefulSetUid(request);
   return uid !== '' && uid !== live.uid;
 }
 
