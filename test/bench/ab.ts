@@ -38,6 +38,8 @@ const { values } = parseArgs({
     latency: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'client-auth': { type: 'boolean', default: false },
+    /** Also serve the minimal correct floor from a process holding the large model (what the heap alone costs). */
+    'model-floor': { type: 'boolean', default: false },
   },
 });
 
@@ -111,6 +113,10 @@ for (const spec of values.trees.split(',')) {
   const [tree = '.', level = 'info'] = rest.split('@');
   process.stderr.write(`${name}: building the ${values.size} model…\n`);
   guards.push(await start(name, resolve(tree), { mode: 'guard', size: values.size as ChildOptions['size'], caseFilter: caseIds, logFile: join(dir, `${name}.log`), logLevel: level, ...(clientCa ? { clientCaFile: join(dir, 'client-ca.crt') } : {}) }));
+}
+if (values['model-floor']) {
+  process.stderr.write(`model-floor: building the ${values.size} model…\n`);
+  guards.push(await start('model-floor', HERE, { mode: 'guard', size: values.size as ChildOptions['size'], caseFilter: caseIds, floorWithModel: true }));
 }
 const floor = await start('floor', HERE, { mode: 'floor' });
 const servers = [...guards, floor];

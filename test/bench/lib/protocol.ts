@@ -48,6 +48,11 @@ export interface ChildOptions {
    * (src/server/v8-flags.ts), to measure that setting against V8's own (test/bench/variants.ts).
    */
   readonly v8Defaults?: boolean;
+  /**
+   * guard only: build the model, then serve the minimal correct floor instead of volume-guard: the floor in a process
+   * holding the model's heap, which separates what the heap costs each request (collections) from the judging.
+   */
+  readonly floorWithModel?: boolean;
 }
 
 export interface MemoryFigures {

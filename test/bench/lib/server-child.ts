@@ -365,6 +365,18 @@ async function runGuard(): Promise<void> {
     });
   }
 
+  if (options.floorWithModel === true) {
+    const floor = await startFloorServer({ certPem: readFileSync(options.certFile, 'utf8'), keyPem: readFileSync(options.keyFile, 'utf8') });
+    process.on('message', (message: ParentMessage) => {
+      if (message.type === 'memory') send({ type: 'memory', memory: memory() });
+      if (message.type === 'cpu') send({ type: 'cpu', micros: cpuNow() });
+      if (message.type === 'stop') void floor.close().then(() => process.exit(0));
+    });
+    // The model stays reachable while the floor serves.
+    process.once('exit', () => model.count('node'));
+    send({ type: 'ready', port: floor.port, pid: process.pid, cases: results, v8Flags });
+    return;
+  }
   const level = (LOG_LEVELS as readonly string[]).includes(options.logLevel ?? '') ? (options.logLevel as LogLevel) : 'info';
   // As in production (createLogger's default): synchronous writes, a turn of the event loop at a time.
   const log = createLogger(level, new LineBatcher(options.logFile ? pino.destination({ dest: options.logFile, sync: true }) : pino.destination('/dev/null')));
