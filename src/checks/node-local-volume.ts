@@ -9,7 +9,7 @@
 // - StatefulSet pods keeping data in an emptyDir, which any eviction empties (tag `emptyDir`; a warning unless
 //   `nodeLocal.statefulSetEmptyDir` is `enforce`).
 
-import { pinnedNodeOf } from '../cluster/node-affinity.ts';
+import { pinnedPodNodeOf } from '../cluster/node-affinity.ts';
 import type { PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
@@ -361,13 +361,14 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
 /**
  * Whether the pod's controller would recreate it away from `node`: it has one (a bare pod is not recreated at
  * all), it is not a DaemonSet or a static pod, its nodeSelector / required node affinity does not pin it to `node`
- * (see pinnedNodeOf: a pod that can only ever run there comes back to its data), and no claim it keeps is bound to
+ * by the node's identity (pinnedPodNodeOf: a pod that can only ever run there comes back to its data; a shared label
+ * one node carries today does not pin, an autoscaler adds a node carrying it), and no claim it keeps is bound to
  * a PV pinned to `node` (the scheduler places a pod only where all its bound PVs' node affinity allows). A generic
  * ephemeral claim pins nothing: the recreated pod gets a new one.
  */
 export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string): boolean {
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
-  if (pinnedNodeOf(pod.nodeSelector, snapshot) === node) return false;
+  if (pinnedPodNodeOf(pod.nodeSelector, snapshot) === node) return false;
   for (const claimName of pod.claimNames) {
     const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
     if (pv !== undefined && pv.pinnedNode === node && !isScratchVolume(snapshot, pv)) return false;

@@ -14,7 +14,11 @@
 // nodes (an In on a node-identity-like key, or for a pod metadata.name), so that a node joining later cannot match it.
 // A zone, region, rack, OS, architecture, instance type or node pool names groups of nodes, never one node: a PV whose
 // only live match is the single node of its zone is not pinned (the next node of that zone could mount it).
-// Any other key works as an identity (kubernetes.io/hostname, openebs.io/nodeid, topology.topolvm.io/node, ...).
+// For a PV any other key works as an identity (kubernetes.io/hostname, openebs.io/nodeid, topology.topolvm.io/node,
+// ...): its driver labels each node with its own value, and a wrong guess only reports the PV on its node anyway.
+// A pod is pinned only by a node's identity (NODE_IDENTITY_KEYS, metadata.name): a label such as `disktype: ssd` that
+// one node carries today names a group, and a pod drained off that node goes Pending until an autoscaler adds a
+// matching node, where it starts without the data it left behind.
 
 import type { Labels, NodeRecord, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm } from './records.ts';
 import { arrayAt, isObject, stringAt, stringMapAt } from '../json.ts';
@@ -79,6 +83,35 @@ const GROUP_KEY_PREFIXES: readonly string[] = [
   // Karpenter's AWS instance labels (instance-family, -size, -cpu, ...): properties of instance types.
   'karpenter.k8s.aws/',
 ];
+
+/**
+ * Node-affinity keys whose value is, by default, the node's own name or id: each node carries its own value.
+ * - kubernetes.io/hostname: well-known label; local static provisioner, Rancher local-path, OpenEBS LocalPV hostpath/device
+ * - openebs.io/nodename: OpenEBS LocalPV LVM and ZFS (their default CSI topology key)
+ * - openebs.io/nodeid: OpenEBS LocalPV-ZFS
+ * - topology.topolvm.io/node, topology.topolvm.cybozu.com/node (before TopoLVM 0.17): TopoLVM
+ * - topology.hostpath.csi/node: the Kubernetes CSI hostpath driver
+ * `topology.kubernetes.io/hostname` is not a well-known label and no provisioner we know sets it.
+ */
+export const NODE_IDENTITY_KEYS: readonly string[] = [
+  'kubernetes.io/hostname',
+  'openebs.io/nodename',
+  'openebs.io/nodeid',
+  'topology.topolvm.io/node',
+  'topology.topolvm.cybozu.com/node',
+  'topology.hostpath.csi/node',
+];
+
+export function isNodeIdentityKey(key: string): boolean {
+  return NODE_IDENTITY_KEYS.includes(key);
+}
+
+/** Which label keys may name a single node: any but a group key (a PV's affinity), or identity keys only (a pod's). */
+export type PinningKeys = 'not-group' | 'identity';
+
+function pinsBy(key: string, keys: PinningKeys): boolean {
+  return keys === 'identity' ? isNodeIdentityKey(key) : !isGroupKey(key);
+}
 
 export function isGroupKey(key: string): boolean {
   if (GROUP_KEY_PREFIXES.some((prefix) => key.startsWith(prefix))) return true;
@@ -252,17 +285,21 @@ export function selectorMatches(selector: NodeSelector, node: Pick<NodeRecord, '
 
 /**
  * The requirement that bounds a term to nodes named by value, as `key` (a label key, or metadata.name) and
- * `values`: a metadata.name In, else an In on a key that is not a group key. Undefined when the term is open
- * (a node joining later could match it). An invalid term matches nothing: it returns null (closed, no nodes).
+ * `values`: a metadata.name In, else an In on a key that is not a group key (`keys` 'identity': on an identity
+ * key). Undefined when the term is open (a node joining later could match it). An invalid term matches nothing: it
+ * returns null (closed, no nodes).
  */
-export function termAnchor(term: NodeSelectorTerm): { readonly key: string; readonly values: readonly string[] } | null | undefined {
+export function termAnchor(
+  term: NodeSelectorTerm,
+  keys: PinningKeys = 'not-group',
+): { readonly key: string; readonly values: readonly string[] } | null | undefined {
   if (!isValidTerm(term)) return null;
   for (const field of term.matchFields) {
     if (field.operator === 'In') return { key: NODE_NAME_FIELD, values: field.values };
   }
   let anchor: NodeSelectorRequirement | undefined;
   for (const requirement of term.matchExpressions) {
-    if (requirement.operator !== 'In' || isGroupKey(requirement.key)) continue;
+    if (requirement.operator !== 'In' || !pinsBy(requirement.key, keys)) continue;
     // Prefer the requirement naming the fewest nodes (kubernetes.io/hostname with one value over a list).
     if (anchor === undefined || requirement.values.length < anchor.values.length) anchor = requirement;
   }
@@ -292,15 +329,28 @@ export interface NodeLookup {
 }
 
 /**
- * The one live node the selector can ever match, '' when it is open (some term could match a node joining
+ * The one live node a PV's affinity can ever match, '' when it is open (some term could match a node joining
  * later), matches several live nodes, or matches none (then `fallback`, the node the selector names by
  * hostname or metadata.name, for data left behind by a deleted node). Cost: O(nodes under the anchors).
  */
 export function pinnedNodeOf(selector: NodeSelector, nodes: NodeLookup, fallback = ''): string {
+  return pinnedBy(selector, nodes, fallback, 'not-group');
+}
+
+/**
+ * The one live node a pod's nodeSelector and required node affinity can ever match, '' otherwise: as pinnedNodeOf,
+ * but only metadata.name and node identity keys pin. A shared label (`disktype: ssd`) that one node carries today
+ * does not: the pod, drained, stays Pending until an autoscaler adds a node carrying it, and starts there.
+ */
+export function pinnedPodNodeOf(selector: NodeSelector, nodes: NodeLookup): string {
+  return pinnedBy(selector, nodes, '', 'identity');
+}
+
+function pinnedBy(selector: NodeSelector, nodes: NodeLookup, fallback: string, keys: PinningKeys): string {
   if (selector.length === 0) return fallback;
   let match: string | undefined;
   for (const term of selector) {
-    const anchor = termAnchor(term);
+    const anchor = termAnchor(term, keys);
     if (anchor === undefined) return '';
     if (anchor === null) continue;
     for (const value of anchor.values) {

@@ -3,7 +3,7 @@
 // Each returns undefined when the object has no name (nothing could key it), never throws.
 
 import { parseLabelSelector } from './label-selector.ts';
-import { NO_NODE_SELECTOR, parseNodeSelector, persistentVolumeNodeSelector, podNodeSelector, type NodeSelector } from './node-affinity.ts';
+import { NODE_IDENTITY_KEYS, NO_NODE_SELECTOR, parseNodeSelector, persistentVolumeNodeSelector, podNodeSelector, type NodeSelector } from './node-affinity.ts';
 import {
   ANNOTATION_PREFIX,
   type HarvesterUpgradeRecord,
@@ -44,26 +44,6 @@ import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_R
 
 /** Labels charts put on what a release creates (the StatefulSet selector usually carries one of them). */
 export const PROVISIONED_BY_ANNOTATION = 'pv.kubernetes.io/provisioned-by';
-
-/**
- * Node-affinity keys whose value is, by default, the node's name. Pinning itself is decided from the live
- * nodes' labels whatever the key (node-affinity.ts); these only name the node of a PV whose affinity matches no
- * live node (every term In [one value] of one of these keys, or `matchFields` on `metadata.name`), so that the
- * audit can still report data left behind by a deleted node.
- * - kubernetes.io/hostname: local static provisioner, Rancher local-path, OpenEBS LocalPV hostpath/device
- * - openebs.io/nodename: OpenEBS LocalPV LVM and ZFS (their default CSI topology key)
- * - topology.topolvm.io/node, topology.topolvm.cybozu.com/node (before TopoLVM 0.17): TopoLVM
- * - topology.hostpath.csi/node: the Kubernetes CSI hostpath driver
- * `topology.kubernetes.io/hostname` is not a well-known label and no provisioner we know sets it.
- */
-export const NODE_IDENTITY_KEYS: readonly string[] = [
-  'kubernetes.io/hostname',
-  'openebs.io/nodename',
-  'openebs.io/nodeid', // OpenEBS LocalPV-ZFS
-  'topology.topolvm.io/node',
-  'topology.topolvm.cybozu.com/node',
-  'topology.hostpath.csi/node',
-];
 
 // Strings that repeat across thousands of records (namespaces, node names, phases, storage classes)
 // are shared through this pool, so each distinct value is stored once. Bounded: past the cap, strings
@@ -211,7 +191,11 @@ function volumeSourceOf(spec: JsonObject | undefined): VolumeSource {
   return 'other';
 }
 
-/** The single node a NodeSelectorTerm selects by node identity, '' when it selects none or several. */
+/**
+ * The single node a NodeSelectorTerm selects by node identity (NODE_IDENTITY_KEYS, metadata.name), '' when it
+ * selects none or several. Pinning is decided from the live nodes' labels whatever the key (node-affinity.ts); this
+ * names the node of a PV whose affinity matches no live node, so data left behind by a deleted node is still found.
+ */
 function nodeOfTerm(term: unknown): string {
   const candidates = new Set<string>();
   for (const expression of arrayAt(term, 'matchExpressions')) {

@@ -5,6 +5,7 @@ import {
   parseNodeSelector,
   persistentVolumeNodeSelector,
   pinnedNodeOf,
+  pinnedPodNodeOf,
   podNodeSelector,
   selectorMatches,
   termMatches,
@@ -195,6 +196,31 @@ describe('pinnedNodeOf: the one node a PV can ever mount on', () => {
     ['no terms: the fallback (fixtures, records without an affinity)', [], 'x', 'x'],
   ])('%s', (_name, selector, expected, fallback) => {
     expect(pinnedNodeOf(selector, cluster, fallback)).toBe(expected);
+  });
+});
+
+// A pod is pinned by its node's identity only: a shared label one node carries today names a group an autoscaler
+// adds a node to when the pod goes Pending.
+describe('pinnedPodNodeOf: the one node a pod can ever run on', () => {
+  const labelled = lookupOf([
+    node({ name: 'n1', labels: { 'kubernetes.io/hostname': 'n1-host', 'openebs.io/nodeid': 'id-1', disktype: 'ssd', rank: '1' } }),
+    node({ name: 'n2', labels: { 'kubernetes.io/hostname': 'n2', 'openebs.io/nodeid': 'id-2', rank: '2' } }),
+  ]);
+  const single = (...requirements: NodeSelectorRequirement[]): NodeSelector => [term(requirements)];
+  it.each<[string, NodeSelector, string]>([
+    ['hostname', single(expr('kubernetes.io/hostname', 'In', ['n1-host'])), 'n1'],
+    ['metadata.name field', [term([], [expr('metadata.name', 'In', ['n2'])])], 'n2'],
+    ['an identity key of a node-local driver', single(expr('openebs.io/nodeid', 'In', ['id-2'])), 'n2'],
+    ['a shared label one node carries today', single(expr('disktype', 'In', ['ssd'])), ''],
+    ['a shared label plus the hostname', single(expr('disktype', 'In', ['ssd']), expr('kubernetes.io/hostname', 'In', ['n1-host'])), 'n1'],
+    ['a custom key only one node carries', single(expr('rank', 'In', ['2'])), ''],
+    ['no constraint', [], ''],
+  ])('%s', (_name, selector, expected) => {
+    expect(pinnedPodNodeOf(selector, labelled)).toBe(expected);
+  });
+
+  it('the same shared label pins a PV (its driver labels each node with its own value)', () => {
+    expect(pinnedNodeOf(single(expr('disktype', 'In', ['ssd'])), labelled)).toBe('n1');
   });
 });
 
