@@ -151,13 +151,17 @@ export function isRetainedReleasedVolume(pv: PersistentVolumeRecord): boolean {
   return pv.phase === 'Released' && pv.reclaimPolicy === 'Retain' && pv.claimName !== '';
 }
 
+/** Keeping its data on the node it is on: `local`, `hostPath`, or a node-local driver. */
+function isNodeLocalKind(pv: PersistentVolumeRecord, nodeLocalDrivers: ReadonlySet<string>): boolean {
+  return pv.source === 'local' || pv.source === 'hostPath' || nodeLocalDrivers.has(pv.driver);
+}
+
 /** Pinned to one node, and keeping its data on that node: `local`, `hostPath`, or a node-local driver. */
 export function isNodeLocalPersistentVolume(
   pv: PersistentVolumeRecord,
   nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
 ): boolean {
-  if (pv.pinnedNode === '') return false;
-  return pv.source === 'local' || pv.source === 'hostPath' || nodeLocalDrivers.has(pv.driver);
+  return pv.pinnedNode !== '' && isNodeLocalKind(pv, nodeLocalDrivers);
 }
 
 export interface NodeLocalVolumeTarget {
@@ -243,15 +247,14 @@ function buildFinding(
   pods: readonly PodRecord[],
   tags: readonly string[],
   node: string = pv.pinnedNode,
+  // An unpinned PV (tag `unpinned`): the data is where the pod writing it runs.
+  where: string = pv.pinnedNode === node ? `on node ${node} only` : `on node ${node}, where its pod runs`,
 ): Finding {
   const claim = `${pv.claimNamespace}/${pv.claimName}`;
   const use =
     pods.length === 0 ? 'not mounted by any pod' : `mounted by ${pods.length} pod${pods.length === 1 ? '' : 's'}`;
   const related: AffectedObject[] = [claimObject({ namespace: pv.claimNamespace, name: pv.claimName })];
   for (const pod of pods) related.push(podObject(pod));
-  const where =
-    // An unpinned PV (tag `unpinned`): the data is where the pod writing it runs.
-    pv.pinnedNode === node ? `on node ${node} only` : `on node ${node}, where its pod runs`;
   return {
     check: 'node-local-volume',
     severity: 'critical',
@@ -513,6 +516,26 @@ export function collectNodeLocalVolume(
         if (pv === undefined || pv.pinnedNode !== '' || unpinned.has(pv.name)) continue;
         unpinned.add(pv.name);
         considerUnpinned(pv);
+      }
+    }
+    // A node removed for good also takes the unpinned node-local PVs whose affinity names it (an open affinity such as
+    // a `matchFields` metadata.name term, which the scheduler ignores for a PV): their data sits on its disks unless a
+    // pod writes it on another node. Those its own pods write were found above. A cordon moves none of them.
+    if (removed && anyUnpinned) {
+      for (const pv of snapshot.unpinnedPersistentVolumesNaming(target.node)) {
+        if (unpinned.has(pv.name)) continue;
+        if (isRetainedReleasedVolume(pv)) {
+          if (!isNodeLocalKind(pv, nodeLocalDrivers) || collector.countIfFull()) continue;
+          const tags = ['unused', pv.source, 'released'];
+          if (collector.admit(tags)) collector.add(releasedFinding(pv, target.node, tags));
+          continue;
+        }
+        if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || isScratchVolume(snapshot, pv) || claimGoing(snapshot, pv, removed)) continue;
+        const using = podsUsing(snapshot, pv);
+        if (using.some((pod) => pod.nodeName !== '' && pod.nodeName !== target.node)) continue;
+        if (collector.countIfFull()) continue;
+        const tags = [...nodeLocalVolumeTags(pv, using), 'node-removed'];
+        if (collector.admit(tags)) collector.add(buildFinding(pv, using, tags, target.node, `on node ${target.node}, which its node affinity names`));
       }
     }
     return collector.result();

@@ -312,6 +312,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #unpinnedPvsBySource = new MultiIndex<PersistentVolumeRecord>('persistentVolume.unpinnedBySource', (pv) =>
     pv.pinnedNode === '' && pv.claimName !== '' ? `${pv.source} ${pv.driver}` : '',
   );
+  /**
+   * PVs naming a claim that no live node pins but whose affinity names a node (namedNode: a `matchFields` metadata.name
+   * term the scheduler ignores for a PV, say), by that node: the data that node's removal takes along (node-local-volume).
+   */
+  readonly #unpinnedPvsByNamedNode = new MultiIndex<PersistentVolumeRecord>('persistentVolume.unpinnedByNamedNode', (pv) =>
+    pv.pinnedNode === '' && pv.claimName !== '' ? pv.namedNode : '',
+  );
   /** Nodes by each `key=value` label (group keys left out) and by `metadata.name=<name>`. */
   readonly #nodesByLabel = new MultiIndex<NodeRecord>('node.byLabel', nodeLabelKeys);
   readonly #nodeLookup: NodeLookup = {
@@ -347,7 +354,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     harvesterUpgrade: [],
     harvesterUpgradePlan: [],
     node: [this.#nodesByLabel],
-    persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource],
+    persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource, this.#unpinnedPvsByNamedNode],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#podScratchClaims],
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode],
     statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner],
@@ -1161,6 +1168,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   pinnedPersistentVolumes(): Iterable<PersistentVolumeRecord> {
     return this.#pvsByPinnedNode.records();
+  }
+
+  unpinnedPersistentVolumesNaming(nodeName: string): readonly PersistentVolumeRecord[] {
+    return this.#unpinnedPvsByNamedNode.get(nodeName);
   }
 
   *unpinnedClaimedPersistentVolumeSources(): Generator<{ readonly source: VolumeSource; readonly driver: string }> {

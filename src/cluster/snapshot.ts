@@ -176,6 +176,11 @@ export interface ClusterSnapshot {
   /** Every PV pinned to some node (for the audit report). */
   pinnedPersistentVolumes(): Iterable<PersistentVolumeRecord>;
   /**
+   * The PVs naming a claim that no live node pins but whose affinity names this node (PersistentVolumeRecord.namedNode):
+   * an open affinity such as a `matchFields` metadata.name term, which the scheduler ignores for a PV.
+   */
+  unpinnedPersistentVolumesNaming(nodeName: string): readonly PersistentVolumeRecord[];
+  /**
    * The source and driver of each kind of PV that no live node pins and that names a claim (few kinds: Longhorn,
    * NFS...), so a check can tell in O(kinds) whether any such PV could keep node-local data.
    */

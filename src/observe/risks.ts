@@ -223,10 +223,11 @@ export class RiskTracker {
         return;
       }
       case 'persistentVolume': {
-        // Pinned: its node. Unpinned node-local PVs count on the nodes of the pods that write them.
+        // Pinned: its node. Unpinned node-local PVs count on the nodes of the pods that write them, and on the node
+        // their affinity names when it is being removed.
         for (const pv of [previous, next] as (RecordByKind['persistentVolume'] | undefined)[]) {
           if (pv === undefined) continue;
-          this.#markNode(pv.pinnedNode);
+          this.#markNode(pv.pinnedNode === '' ? pv.namedNode : pv.pinnedNode);
           if (pv.claimName !== '') this.#markPodNodes(pv.claimNamespace, pv.claimName);
         }
         return;

@@ -38,6 +38,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   boundPersistentVolumeKindsPinnedTo: () => new Map(),
   pinnedPersistentVolumes: () => none,
   unpinnedClaimedPersistentVolumeSources: () => none,
+  unpinnedPersistentVolumesNaming: () => none,
   persistentVolumeClaim: () => undefined,
   hasPodScratchClaims: () => false,
   persistentVolumeClaimsIn: () => none,

@@ -397,7 +397,9 @@ export function withheld(finding: Finding, node: string): Finding {
     'single-replica': `a single copy of its data, on node ${node}`,
     'volume-health': `not healthy, with a copy on node ${node}`,
     'node-local-volume': finding.tags.includes('node-removed')
-      ? `writes to a hostPath on node ${node}, which is removed with its disks`
+      ? kind === 'Pod'
+        ? `writes to a hostPath on node ${node}, which is removed with its disks`
+        : `keeps data on node ${node}, which is removed with its disks`
       : finding.tags.includes('inline-hostPath')
       ? `writes to a hostPath on node ${node}; its controller would recreate it elsewhere`
       : finding.tags.includes('emptyDir')

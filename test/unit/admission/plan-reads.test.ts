@@ -71,6 +71,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   boundPersistentVolumeKindsPinnedTo: ['persistentVolume'],
   pinnedPersistentVolumes: ['persistentVolume'],
   unpinnedClaimedPersistentVolumeSources: ['persistentVolume'],
+  unpinnedPersistentVolumesNaming: ['persistentVolume'],
   persistentVolumeClaim: ['persistentVolumeClaim'],
   hasPodScratchClaims: ['persistentVolumeClaim'],
   persistentVolumeClaimsIn: ['persistentVolumeClaim'],
