@@ -10,30 +10,70 @@ export function renderJson(report: AuditReport): string {
 }
 
 export interface TableOptions {
-  /** Terminal width: the last column of each table wraps to fit. Undefined: no wrapping (a pipe or a file). */
+  /**
+   * Terminal width: every line fits it whenever its longest word does (a command's word is never cut). Undefined:
+   * no wrapping (a pipe or a file).
+   */
   readonly width?: number;
 }
 
 const INDENT = '  ';
 const GAP = '  ';
-/** The wrapped column never gets narrower than this, even if the lines then overflow the terminal. */
-const MIN_WRAPPED_WIDTH = 30;
+/**
+ * The least width of a finding table's WHY column. When the other columns leave less (long node and volume names
+ * on an 80-column terminal), the group's rows are stacked instead: severity, object and node on one line, WHY
+ * indented below it, each wrapped to the width.
+ */
+const MIN_WHY_WIDTH = 40;
+/** Where a stacked row's WHY starts, under its severity. */
+const STACKED_WHY_INDENT = '      ';
 
 const SHORT_KINDS: Readonly<Record<string, string>> = {
   PersistentVolumeClaim: 'PVC',
   PersistentVolume: 'PV',
 };
 
-function shortObject(object: Pick<AffectedObject, 'kind' | 'namespace' | 'name'>): string {
-  return `${SHORT_KINDS[object.kind] ?? object.kind} ${objectRef({ kind: object.kind, name: object.name, ...(object.namespace ? { namespace: object.namespace } : {}) })}`;
+/** Longhorn's kinds: their objects all live in the one namespace volume-guard watches Longhorn in. */
+const LONGHORN_KINDS: ReadonlySet<string> = new Set(['Volume', 'Replica']);
+
+/** How the table names objects: Longhorn's without their namespace when every one named is in that namespace. */
+interface Naming {
+  readonly longhornNamespace?: string;
+}
+
+type NamedObject = Pick<AffectedObject, 'kind' | 'namespace' | 'name'>;
+
+/** The one namespace of every Longhorn object the report names, if there is one (the configured namespace). */
+function longhornNamespaceOf(report: AuditReport): string | undefined {
+  const namespaces = new Set<string>();
+  const add = (object: NamedObject): void => {
+    if (LONGHORN_KINDS.has(object.kind)) namespaces.add(object.namespace ?? '');
+  };
+  for (const finding of report.findings) {
+    add(finding.object);
+    finding.related.forEach(add);
+  }
+  for (const override of report.overrides) add(override.object);
+  const [only] = namespaces;
+  return namespaces.size === 1 && only !== '' ? only : undefined;
+}
+
+function shortObject(object: NamedObject, naming: Naming = {}): string {
+  const namespace = LONGHORN_KINDS.has(object.kind) && object.namespace === naming.longhornNamespace ? undefined : object.namespace;
+  return `${SHORT_KINDS[object.kind] ?? object.kind} ${objectRef({ kind: object.kind, name: object.name, ...(namespace ? { namespace } : {}) })}`;
 }
 
 /** Greedy word wrap; a word longer than the width is cut. Always at least one line. */
 export function wrap(text: string, width: number | undefined): string[] {
   if (width === undefined || text.length <= width) return [text];
+  return wrapWords(text.split(' '), width);
+}
+
+/** Greedy wrap of words joined by one space; a word longer than the width is cut. */
+function wrapWords(words: readonly string[], width: number): string[] {
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(' ')) {
+  for (const word of words) {
     let rest = word;
     while (rest.length > width) {
       if (line !== '') {
@@ -60,12 +100,9 @@ export function wrap(text: string, width: number | undefined): string[] {
  */
 export function table(header: readonly string[], rows: readonly (readonly string[])[], width: number | undefined): string[] {
   const fixed = header.length - 1;
-  const widths: number[] = [];
-  for (let column = 0; column < fixed; column++) {
-    widths.push(Math.max(header[column]?.length ?? 0, ...rows.map((row) => row[column]?.length ?? 0)));
-  }
-  const lead = INDENT.length + widths.reduce((sum, w) => sum + w + GAP.length, 0);
-  const lastWidth = width === undefined ? undefined : Math.max(MIN_WRAPPED_WIDTH, width - lead);
+  const widths = columnWidths(header, rows);
+  const lead = leadOf(widths);
+  const lastWidth = width === undefined ? undefined : Math.max(1, width - lead);
   const lines: string[] = [];
   const emit = (cells: readonly string[]): void => {
     const prefix = cells.slice(0, fixed).map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(GAP);
@@ -80,15 +117,37 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return lines;
 }
 
+/** The widths of a table's columns but the last: each as wide as its widest cell. */
+function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
+  const widths: number[] = [];
+  for (let column = 0; column < header.length - 1; column++) {
+    widths.push(Math.max(header[column]?.length ?? 0, ...rows.map((row) => row[column]?.length ?? 0)));
+  }
+  return widths;
+}
+
+/** Where a table's last column starts. */
+function leadOf(widths: readonly number[]): number {
+  return INDENT.length + widths.reduce((sum, w) => sum + w + GAP.length, 0);
+}
+
 /** `head` then the text, continuation lines indented under the text's start. */
 function hanging(head: string, text: string, width: number | undefined, continuation = ' '.repeat(head.length)): string[] {
-  const available = width === undefined ? undefined : Math.max(MIN_WRAPPED_WIDTH, width - Math.max(head.length, continuation.length));
-  return wrap(text, available).map((part, index) => `${index === 0 ? head : continuation}${part}`.trimEnd());
+  return hangingWords(head, width === undefined ? [text] : text.split(' '), width, continuation);
 }
+
+function hangingWords(head: string, words: readonly string[], width: number | undefined, continuation = ' '.repeat(head.length)): string[] {
+  const text = words.join(' ');
+  const available = width === undefined ? undefined : Math.max(1, width - Math.max(head.length, continuation.length));
+  const parts = available === undefined || text.length <= available ? [text] : wrapWords(words, available);
+  return parts.map((part, index) => `${index === 0 ? head : continuation}${part}`.trimEnd());
+}
+
+const LABEL_WIDTH = 10;
 
 /** `  fix:      text` */
 function labelled(label: string, text: string, width: number | undefined): string[] {
-  return hanging(`${INDENT}${label.padEnd(10)}`, text, width);
+  return hanging(`${INDENT}${label.padEnd(LABEL_WIDTH)}`, text, width);
 }
 
 function describeScope(report: AuditReport): string {
@@ -121,13 +180,14 @@ const COUNT_LABELS: readonly (readonly [keyof AuditReport['cluster']['objects'],
   ['longhornNode', 'Longhorn node', 'Longhorn nodes'],
 ];
 
-function header(report: AuditReport, width: number | undefined): string[] {
+function header(report: AuditReport, width: number | undefined, naming: Naming): string[] {
   const { cluster } = report;
   const counts = COUNT_LABELS.map(([kind, one, many]) => `${cluster.objects[kind]} ${cluster.objects[kind] === 1 ? one : many}`).join(', ');
   const longhorn = cluster.longhornInstalled ? '' : ' (Longhorn not installed)';
+  const namespace = naming.longhornNamespace === undefined ? '' : ` Longhorn Volumes and Replicas below are in namespace ${naming.longhornNamespace}.`;
   return [
     ...wrap(`volume-guard audit of ${cluster.server} (context ${cluster.context || '-'}): ${describeScope(report)}`, width),
-    ...wrap(`Generated ${report.generatedAt} from ${counts}${longhorn}.`, width),
+    ...wrap(`Generated ${report.generatedAt} from ${counts}${longhorn}.${namespace}`, width),
   ];
 }
 
@@ -139,30 +199,60 @@ function blocks(findings: readonly AuditFinding[]): string {
   return operations.join(', ');
 }
 
-function why(finding: AuditFinding): string {
-  const related = finding.related.length > 0 ? ` [${finding.related.map(shortObject).join(', ')}]` : '';
+function why(finding: AuditFinding, naming: Naming): string {
+  const related = finding.related.length > 0 ? ` [${finding.related.map((object) => shortObject(object, naming)).join(', ')}]` : '';
   const accepted = finding.overriddenBy !== undefined ? ` (accepted by ${finding.overriddenBy})` : '';
   const mode = finding.mode === 'warn' ? ' (check in warn mode: does not fail the audit without --strict)' : '';
   return `${finding.reason}${related}${accepted}${mode}`;
 }
 
-function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: number | undefined): string[] {
+function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: number | undefined, context: GroupContext): string[] {
   const text = CHECK_TEXT[check];
   // single-replica's summary depends on its findings (numberOfReplicas 1 with several copies is no single copy).
   const summary = check === 'single-replica' && text.summaryFor ? text.summaryFor(findings.length, findings) : text.summary(findings.length);
   const lines = wrap(`${check}: ${summary} (blocks: ${blocks(findings)})`, width);
-  // A NODE column only where some finding has a node (Helm release findings have none).
-  const withNode = findings.some((finding) => (finding.object.node ?? '') !== '');
+  // A finding's node, unless it goes without saying: none for Helm release findings, and under --node the node
+  // audited (the report's heading names it).
+  const nodeOf = (finding: AuditFinding): string => {
+    const node = finding.object.node ?? '';
+    return node === context.scopeNode ? '' : node;
+  };
+  // A NODE column only where some finding has a node to show.
+  const withNode = findings.some((finding) => nodeOf(finding) !== '');
+  const header = ['SEVERITY', 'OBJECT', ...(withNode ? ['NODE'] : []), 'WHY'];
   const rows = findings.map((finding) => [
     finding.severity,
-    shortObject(finding.object),
+    shortObject(finding.object, context.naming),
     ...(withNode ? [finding.object.node ?? ''] : []),
-    why(finding),
+    why(finding, context.naming),
   ]);
-  lines.push(...table(['SEVERITY', 'OBJECT', ...(withNode ? ['NODE'] : []), 'WHY'], rows, width));
+  if (width !== undefined && width - leadOf(columnWidths(header, rows)) < MIN_WHY_WIDTH) {
+    lines.push(...stackedRows(findings, width, nodeOf, context.naming));
+  } else {
+    lines.push(...table(header, rows, width));
+  }
   // Each fix once, as each override: findings of one check may call for other advice (CHECK_TEXT fixOf).
   for (const fix of new Set(findings.map((finding) => finding.fix))) lines.push(...labelled('fix:', fix, width));
   for (const command of new Set(findings.map((finding) => finding.override))) lines.push(...labelled('override:', command, width));
+  return lines;
+}
+
+interface GroupContext {
+  readonly naming: Naming;
+  /** The node audited with --node. */
+  readonly scopeNode?: string;
+}
+
+/** Rows too wide for columns: `  critical  Volume x on node n`, then its WHY indented below; both wrapped. */
+function stackedRows(findings: readonly AuditFinding[], width: number, nodeOf: (finding: AuditFinding) => string, naming: Naming): string[] {
+  const severityWidth = Math.max(...findings.map((finding) => finding.severity.length));
+  const lines: string[] = [];
+  for (const finding of findings) {
+    const node = nodeOf(finding);
+    const object = `${shortObject(finding.object, naming)}${node === '' ? '' : ` on node ${node}`}`;
+    lines.push(...hanging(`${INDENT}${finding.severity.padEnd(severityWidth)}${GAP}`, object, width));
+    lines.push(...hanging(STACKED_WHY_INDENT, why(finding, naming), width));
+  }
   return lines;
 }
 
@@ -172,14 +262,14 @@ function isReleaseLabel(override: LingeringOverride): boolean {
 }
 
 /** Two lines per override (wrapped): what and where with its reason, then its effect and when it is read. */
-function overrideLines(override: LingeringOverride, width: number | undefined): string[] {
+function overrideLines(override: LingeringOverride, width: number | undefined, naming: Naming): string[] {
   const reason = [
     override.reason === '' ? 'no reason given' : `reason: ${override.reason}`,
     override.writer !== '' ? `by ${override.writer}` : isReleaseLabel(override) ? 'written by whoever ran helm' : 'no writer',
     ...(override.until === '' ? [] : [`until ${override.until}`]),
   ].join('; ');
   return [
-    ...hanging(INDENT, `${shortObject(override.object)}: ${override.field} ${override.key}=${override.value} (${reason})`, width, `${INDENT}${INDENT}`),
+    ...hanging(INDENT, `${shortObject(override.object, naming)}: ${override.field} ${override.key}=${override.value} (${reason})`, width, `${INDENT}${INDENT}`),
     ...hanging(`${INDENT}${INDENT}`, `${override.effect}; read for ${override.appliesTo}`, width),
   ];
 }
@@ -195,16 +285,18 @@ function summaryLine(report: AuditReport): string {
 
 export function renderTable(report: AuditReport, options: TableOptions = {}): string {
   const { width } = options;
-  const lines = header(report, width);
+  const naming: Naming = { longhornNamespace: longhornNamespaceOf(report) };
+  const context: GroupContext = { naming, scopeNode: report.scope.kind === 'node' ? report.scope.node : undefined };
+  const lines = header(report, width, naming);
   for (const check of CHECK_IDS) {
     const findings = report.findings.filter((finding) => finding.check === check);
     if (findings.length === 0) continue;
-    lines.push('', ...findingGroup(check, findings, width));
+    lines.push('', ...findingGroup(check, findings, width, context));
   }
   lines.push('');
   if (report.overrides.length > 0) {
     lines.push(...wrap(`Lingering overrides: ${report.overrides.length} (each waives checks until it is removed)`, width));
-    for (const override of report.overrides) lines.push(...overrideLines(override, width));
+    for (const override of report.overrides) lines.push(...overrideLines(override, width, naming));
   } else {
     lines.push('Lingering overrides: none');
   }

@@ -58,7 +58,7 @@ describe('audit lists delete approvals on PVs and Longhorn volumes', { timeout: 
 
     const table = await audit([]);
     expect(table.stdout).toContain(`PV ${PV}: annotation volume-guard.io/delete=true (reason: old backup volume; by admin)`);
-    expect(table.stdout).toContain(`Volume ${LONGHORN_NS}/${VOLUME}: annotation volume-guard.io/delete=true`);
+    expect(table.stdout).toContain(`Volume ${VOLUME}: annotation volume-guard.io/delete=true`);
   });
 
   it("lists a StatefulSet's skip (read at its CREATE only) as waiving nothing now", async () => {

@@ -241,7 +241,8 @@ describe('volume-guard audit against the real API server', () => {
     );
     expect(result.stdout).toMatch(/^\d+ risks? found \(\d+ critical, \d+ warning; \d+ accepted by a lingering override\): single-replica \d+, /m);
     expect(result.stdout).toMatch(/^single-replica: \d+ Longhorn volumes? ha(s a single copy of its|ve a single copy of their) data \(blocks: upgrade\)$/m);
-    expect(result.stdout).toContain('Volume longhorn-system/audit-vol-single');
+    expect(result.stdout).toContain('Volume audit-vol-single');
+    expect(result.stdout).toContain('Longhorn Volumes and Replicas below are in namespace longhorn-system.');
     expect(result.stdout).toContain('Lingering overrides:');
     expect(result.stdout).toContain(`Node ${LOCAL_NODE}: annotation volume-guard.io/skip=node-local-volume (reason: audit e2e: disk swap; by admin)`);
     expect(result.stderr).toBe('');
@@ -410,7 +411,7 @@ describe('volume-guard audit against the real API server', () => {
       // Cleared last: the report starts on a clean line.
       expect(err.text().endsWith('\r\x1b[2K')).toBe(true);
       expect(out.text()).toMatch(/^volume-guard audit of /);
-      expect(out.text()).toContain('Volume longhorn-system/audit-vol-single');
+      expect(out.text()).toContain('Volume audit-vol-single');
     });
 
     describe('listUpgradeObjects', () => {

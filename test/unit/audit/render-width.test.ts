@@ -1,0 +1,84 @@
+// The table at a terminal's width with names as real clusters have them (cloud node names, Longhorn volumes named
+// after their PV's uid).
+import { describe, expect, it } from 'vitest';
+import { buildAuditReport } from '../../../src/audit/report.ts';
+import { renderTable } from '../../../src/audit/render.ts';
+import type { AuditReport, AuditScope } from '../../../src/audit/types.ts';
+import { CLUSTER, GENERATED_AT, goldenModel, UPGRADE_OBJECTS } from './golden-cluster.ts';
+import { NODE_A, realisticReport, SINGLE } from './realistic-cluster.ts';
+
+function golden(scope: AuditScope): AuditReport {
+  return buildAuditReport({ model: goldenModel(), scope, cluster: CLUSTER, upgradeObjects: UPGRADE_OBJECTS, generatedAt: GENERATED_AT });
+}
+
+const NODE_SCOPE: AuditScope = { kind: 'node', node: NODE_A };
+const DEVLAKE: AuditScope = { kind: 'release', namespace: 'devlake', name: 'devlake', revisions: [] };
+
+const REPORTS: readonly (readonly [string, () => AuditReport])[] = [
+  ['realistic cluster', () => realisticReport({ kind: 'cluster' })],
+  ['realistic --node', () => realisticReport(NODE_SCOPE)],
+  ['golden cluster', () => golden({ kind: 'cluster' })],
+  ['golden --node', () => golden({ kind: 'node', node: 'node-1' })],
+  ['golden --release', () => golden(DEVLAKE)],
+];
+
+const overlong = (text: string, width: number): string[] => text.split('\n').filter((line) => line.length > width);
+
+describe('table width', () => {
+  it.each([80, 100])('fits every line in %i columns with realistic names', (width) => {
+    for (const [, report] of REPORTS) expect(overlong(renderTable(report(), { width }), width)).toEqual([]);
+  });
+
+  it('fits every line at every width from 70 columns (where each word fits) to 160', () => {
+    for (const [name, report] of REPORTS) {
+      const built = report();
+      for (let width = 70; width <= 160; width++) expect(overlong(renderTable(built, { width }), width), `${name} at ${width}`).toEqual([]);
+    }
+  });
+
+  it('stacks the rows when the fixed columns leave the reason too little room: object line, reason indented below', () => {
+    const lines = renderTable(realisticReport({ kind: 'cluster' }), { width: 80 }).split('\n');
+    const group = lines.indexOf('single-replica: 2 Longhorn volumes have a single copy of their data (blocks:');
+    expect(group).toBeGreaterThanOrEqual(0);
+    expect(lines.slice(group + 2, group + 7)).toEqual([
+      `  critical  Volume ${SINGLE} on node`,
+      `            ${NODE_A}`,
+      '      numberOfReplicas is 1, its only replica is on node',
+      `      ${NODE_A} (detached) [PVC`,
+      '      payments-production/data-postgresql-primary-0]',
+    ]);
+    expect(lines.some((line) => line.includes('SEVERITY'))).toBe(false);
+  });
+
+  it('keeps the columns when they leave the reason room enough', () => {
+    const text = renderTable(realisticReport({ kind: 'cluster' }), { width: 160 });
+    expect(text).toContain(`  SEVERITY  OBJECT`);
+    expect(text).toMatch(new RegExp(`^  critical  Volume ${SINGLE}  ${NODE_A.replaceAll('.', '\\.')}  numberOfReplicas is 1`, 'm'));
+  });
+
+  it('--node: no NODE column when every finding is on the node audited (the heading names it)', () => {
+    const text = renderTable(realisticReport(NODE_SCOPE), { width: 200 });
+    const headers = text.split('\n').filter((line) => line.startsWith('  SEVERITY'));
+    expect(headers.length).toBeGreaterThan(0);
+    for (const header of headers) expect(header).toMatch(/^ {2}SEVERITY {2}OBJECT +WHY$/);
+    expect(text).toContain(`what a cordon or drain of node ${NODE_A} would hit`);
+    // Stacked, the node is not repeated on the object line either.
+    expect(renderTable(realisticReport(NODE_SCOPE), { width: 80 })).toMatch(new RegExp(`^  critical  Volume ${SINGLE}$`, 'm'));
+  });
+
+  it("names Longhorn volumes and replicas without Longhorn's namespace, said once in the heading", () => {
+    const report = realisticReport({ kind: 'cluster' });
+    const text = renderTable(report);
+    expect(text).not.toContain('longhorn-system/');
+    expect(text).toContain('Longhorn Volumes and Replicas below are in namespace longhorn-system.');
+    expect(text).toContain(`  critical  Volume ${SINGLE}  `);
+    expect(text).toContain(`Replica ${SINGLE}-r-1a2b3c4d]`);
+    // Not when they are in more than one namespace.
+    const [first, ...rest] = report.findings;
+    const mixed: AuditReport = { ...report, findings: [{ ...first!, object: { ...first!.object, namespace: 'longhorn-old' } }, ...rest] };
+    const mixedText = renderTable(mixed);
+    expect(mixedText).toContain(`Volume longhorn-old/${SINGLE}`);
+    expect(mixedText).toContain('Volume longhorn-system/pvc-');
+    expect(mixedText).not.toContain('below are in namespace');
+  });
+});
