@@ -150,6 +150,76 @@ function labelled(label: string, text: string, width: number | undefined): strin
   return hanging(`${INDENT}${label.padEnd(LABEL_WIDTH)}`, text, width);
 }
 
+/**
+ * The words of an override as a shell splits them: a quoted string (`"<why>"`) or a placeholder
+ * (`<your user name>`) is one word. Text with an unclosed quote or placeholder is split at every space.
+ */
+function shellWords(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let closing = '';
+  for (const char of text) {
+    if (closing !== '') {
+      word += char;
+      if (char === closing) closing = '';
+    } else if (char === ' ') {
+      if (word !== '') words.push(word);
+      word = '';
+    } else {
+      word += char;
+      if (char === '"' || char === "'") closing = char;
+      else if (char === '<') closing = '>';
+    }
+  }
+  if (closing !== '') return text.split(' ').filter((part) => part !== '');
+  if (word !== '') words.push(word);
+  return words;
+}
+
+/** An override that is a command to run (the others say what to annotate, in words). */
+const COMMAND = /^(?:kubectl|helm) /;
+
+/**
+ * `  override: command`. A command is never broken inside a word: when it does not fit, its lines end with ` \`,
+ * so that copied from the terminal it runs as written. A remark after it (`(only if ...)`, which a shell would
+ * not take) goes on a line of its own. Other overrides wrap like text, keeping quoted values and placeholders whole.
+ */
+function overrideLabelled(text: string, width: number | undefined): string[] {
+  const head = `${INDENT}${'override:'.padEnd(LABEL_WIDTH)}`;
+  const words = shellWords(text);
+  if (!COMMAND.test(text)) return hangingWords(head, words, width);
+  const remarkAt = words.findIndex((word) => word.startsWith('('));
+  const command = remarkAt < 0 ? words : words.slice(0, remarkAt);
+  const remark = remarkAt < 0 ? [] : words.slice(remarkAt);
+  return [...continued(head, command, width), ...(remark.length > 0 ? hangingWords(' '.repeat(head.length), remark, width) : [])];
+}
+
+/** Words after `head`, on lines ending with ` \` but the last, continuation lines indented two more. */
+function continued(head: string, words: readonly string[], width: number | undefined): string[] {
+  const [first = '', ...rest] = words;
+  if (width === undefined) return [`${head}${words.join(' ')}`];
+  const continuation = ' '.repeat(head.length + 2);
+  const lines: string[] = [];
+  let line = `${head}${first}`;
+  for (let index = 0; index < rest.length; index++) {
+    const word = rest[index] ?? '';
+    const tail = rest.slice(index).join(' ');
+    if (line.length + 1 + tail.length <= width) {
+      line += ` ${tail}`;
+      break;
+    }
+    // More words follow this line: leave room for its ` \`.
+    if (line.length + 1 + word.length + 2 <= width) {
+      line += ` ${word}`;
+    } else {
+      lines.push(`${line} \\`);
+      line = `${continuation}${word}`;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
 function describeScope(report: AuditReport): string {
   const scope = report.scope;
   switch (scope.kind) {
@@ -233,7 +303,7 @@ function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: 
   }
   // Each fix once, as each override: findings of one check may call for other advice (CHECK_TEXT fixOf).
   for (const fix of new Set(findings.map((finding) => finding.fix))) lines.push(...labelled('fix:', fix, width));
-  for (const command of new Set(findings.map((finding) => finding.override))) lines.push(...labelled('override:', command, width));
+  for (const command of new Set(findings.map((finding) => finding.override))) lines.push(...overrideLabelled(command, width));
   return lines;
 }
 

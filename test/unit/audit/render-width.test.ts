@@ -1,9 +1,10 @@
 // The table at a terminal's width with names as real clusters have them (cloud node names, Longhorn volumes named
-// after their PV's uid).
+// after their PV's uid), and the override commands as a shell reads them when copied from the terminal.
 import { describe, expect, it } from 'vitest';
 import { buildAuditReport } from '../../../src/audit/report.ts';
 import { renderTable } from '../../../src/audit/render.ts';
 import type { AuditReport, AuditScope } from '../../../src/audit/types.ts';
+import { CHECK_IDS } from '../../../src/checks/types.ts';
 import { CLUSTER, GENERATED_AT, goldenModel, UPGRADE_OBJECTS } from './golden-cluster.ts';
 import { NODE_A, realisticReport, SINGLE } from './realistic-cluster.ts';
 
@@ -80,5 +81,67 @@ describe('table width', () => {
     expect(mixedText).toContain(`Volume longhorn-old/${SINGLE}`);
     expect(mixedText).toContain('Volume longhorn-system/pvc-');
     expect(mixedText).not.toContain('below are in namespace');
+  });
+});
+
+/** A shell's words of a line with its quoting kept: `a="x y" <b c>` is two words (placeholders held as one). */
+function words(command: string): string[] {
+  return command.match(/(?:"[^"]*"|'[^']*'|<[^>]*>|[^\s"'<])+/g) ?? [];
+}
+
+const LABEL = '  override: ';
+
+/** The override blocks of a table: the label's line and the lines under it. */
+function overrideBlocks(text: string): string[][] {
+  const blocks: string[][] = [];
+  let block: string[] | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(LABEL)) blocks.push((block = [line.slice(LABEL.length)]));
+    else if (block !== undefined && line.startsWith(' '.repeat(LABEL.length))) block.push(line);
+    else block = undefined;
+  }
+  return blocks;
+}
+
+/** The overrides the table shows, in its order: per check, each once. */
+function overridesOf(report: AuditReport): string[] {
+  return CHECK_IDS.flatMap((check) => [...new Set(report.findings.filter((finding) => finding.check === check).map((finding) => finding.override))]);
+}
+
+describe('override commands', () => {
+  it('wraps a command with ` \\` continuations: joined as a shell joins them, it is the command', () => {
+    let commands = 0;
+    for (const [name, report] of REPORTS) {
+      const built = report();
+      const expected = overridesOf(built);
+      for (const width of [undefined, 60, 70, 80, 100, 120, 160]) {
+        const blocks = overrideBlocks(renderTable(built, width === undefined ? {} : { width }));
+        expect(blocks.length, `${name} at ${width}`).toBe(expected.length);
+        blocks.forEach((block, index) => {
+          const override = expected[index]!;
+          if (!/^(kubectl|helm) /.test(override)) return;
+          commands++;
+          const commandLines = block.slice(0, block.findIndex((line) => !line.endsWith(' \\')) + 1);
+          // POSIX: a backslash before a newline is removed with it.
+          const joined = commandLines.join('\n').replace(/\\\n/g, '');
+          const command = override.replace(/ \(.*\)$/, '');
+          expect(words(joined), `${name} at ${width}`).toEqual(words(command));
+          // A remark that is no part of the command goes under it, on lines of its own.
+          const remark = block.slice(commandLines.length).map((line) => line.trim()).join(' ');
+          expect(remark).toBe(override.slice(command.length).trim());
+        });
+      }
+    }
+    expect(commands).toBeGreaterThan(20);
+  });
+
+  it('never breaks a quoted value or a placeholder of an override written in words', () => {
+    const text = renderTable(golden({ kind: 'cluster' }), { width: 80 });
+    const block = overrideBlocks(text)[0]!;
+    expect(block[0]).toMatch(/^annotate the upgrade object/);
+    for (const line of block) {
+      expect(line.split('"').length % 2).toBe(1);
+      expect(line.split('<').length).toBe(line.split('>').length);
+    }
   });
 });
