@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CHECK_IDS } from '../../src/checks/types.ts';
+import { RESOURCE_KINDS } from '../../src/cluster/records.ts';
 import { configReferenceMarkdown } from '../../src/config.ts';
 import { XL_MEMORY_LIMIT_BYTES } from '../bench/lib/children.ts';
 
@@ -17,5 +19,20 @@ describe('README', () => {
   it("sizes the xl pod at the memory limit the benchmark runs the xl server under", () => {
     const row = readme.split('\n').find((line) => line.startsWith("| Kubernetes' limits (`xl`)"));
     expect(row).toContain(`| ${XL_MEMORY_LIMIT_BYTES / 2 ** 20} Mi (`);
+  });
+  it("documents the audit JSON's check ids and object kinds as the code has them", () => {
+    const section = readme.slice(readme.indexOf('### JSON schema `volume-guard.io/audit/v1`'));
+    const block = section.slice(section.indexOf('```yaml'), section.indexOf('```\n', section.indexOf('```yaml') + 1));
+    // A flow mapping `key: {a: 1, b: 2,\n c: 3}` may span lines; its keys, in order.
+    const keysOf = (key: string): string[] => {
+      const start = block.indexOf(`  ${key}: {`);
+      const body = block.slice(block.indexOf('{', start) + 1, block.indexOf('}', start));
+      return [...body.matchAll(/([\w-]+): \d+/g)].map((match) => match[1] ?? '');
+    };
+    expect(keysOf('byCheck')).toEqual(CHECK_IDS);
+    expect(keysOf('objects')).toEqual(RESOURCE_KINDS);
+    const checkLine = block.split('\n').find((line) => line.startsWith('  - check: '));
+    expect(checkLine?.slice(checkLine.indexOf('#') + 1).trim().split(' | ')).toEqual(CHECK_IDS);
+    expect(section).toContain('[`schemas/audit-v1.schema.json`](schemas/audit-v1.schema.json)');
   });
 });
