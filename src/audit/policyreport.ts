@@ -6,6 +6,7 @@
 import { stringify } from 'yaml';
 import { LONGHORN_GROUP, LONGHORN_VERSION } from '../cluster/resources.ts';
 import { objectRef, type AffectedObject } from '../checks/types.ts';
+import { DEFAULT_CONFIG_NOTE } from './report.ts';
 import type { AuditFinding, AuditReport } from './types.ts';
 
 export const POLICY_REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
@@ -132,7 +133,13 @@ function summaryOf(results: readonly PolicyReportResult[]): PolicyReportObject['
 export function policyReports(report: AuditReport): PolicyReportObject[] {
   const name = reportName(report);
   const labels = { 'app.kubernetes.io/managed-by': 'volume-guard', 'volume-guard.io/scope': report.scope.kind };
-  const annotations = { 'volume-guard.io/generated-at': report.generatedAt, 'volume-guard.io/server': report.cluster.server };
+  // The report's notes are not carried, but the configuration it was judged with is: the file, or the default one's note.
+  const configuration = report.config.source === 'file' ? `file ${report.config.file}` : DEFAULT_CONFIG_NOTE;
+  const annotations = {
+    'volume-guard.io/generated-at': report.generatedAt,
+    'volume-guard.io/server': report.cluster.server,
+    'volume-guard.io/config': configuration,
+  };
   const clusterResults: PolicyReportResult[] = [];
   const byNamespace = new Map<string, PolicyReportResult[]>();
   for (const finding of report.findings) {

@@ -27,7 +27,7 @@ import {
   upgradeName,
   type PolicedKinds,
 } from '../admission/longhorn-drain.ts';
-import { PLANS, planChecks, planChecksFor, planFindings, type NodeTarget, type PlanOptions } from '../admission/plans.ts';
+import { PLANS, planChecks, planChecksFor, planFindings, type PlanOptions } from '../admission/plans.ts';
 import { drainingMachineOwnerSkip } from '../admission/rollout-owner.ts';
 import { dataNamespaces } from '../checks/affected.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
@@ -76,7 +76,19 @@ export interface AuditInput {
    * Default: the default configuration's.
    */
   readonly writers?: OverrideWriters;
+  /** The --config file the options above come from; absent: the default configuration (said in a note). */
+  readonly configFile?: string;
 }
+
+/**
+ * The note of an audit judged without --config: the deployed webhook runs with the chart's ConfigMap (named after
+ * the release, `<release>-volume-guard` or `volume-guard`; key config.yaml), whose settings may differ.
+ */
+export const DEFAULT_CONFIG_NOTE =
+  "judged with the default configuration, not necessarily the webhook's (longhorn.namespace, nodeLocal, check modes, overrides, upgrades.kinds): " +
+  'to judge as it does, save the ConfigMap the chart runs it with and pass it: ' +
+  "kubectl get configmap -n NAMESPACE NAME -o jsonpath='{.data.config\\.yaml}' > volume-guard.yaml && volume-guard audit --config volume-guard.yaml " +
+  "(NAME: the chart's fullname, volume-guard or RELEASE-volume-guard; kubectl get configmap -A -l app.kubernetes.io/name=volume-guard lists it)";
 
 /** A finding before it is given its operation, fix and override. */
 interface Placed {
@@ -89,7 +101,16 @@ type Operation =
   | { readonly kind: 'upgrade' }
   | { readonly kind: 'cordon'; readonly node: string }
   | { readonly kind: 'removal'; readonly node: string }
+  /** A Node DELETE, which drains nothing: what Longhorn's node-drain-policy moves in a drain is lost there. */
+  | { readonly kind: 'node-delete'; readonly node: string }
+  /** The drain and removal of a node whose Cluster API Machine is being deleted: its evictions, not its cordon. */
+  | { readonly kind: 'machine-drain'; readonly node: string }
+  /** Data on a node without a Node object: no operation volume-guard judges is refused for it. */
+  | { readonly kind: 'gone'; readonly node: string }
   | { readonly kind: 'release'; readonly namespace: string; readonly name: string };
+
+/** The tag of findings about data on a node that no longer exists (operation `gone`). */
+export const NODE_GONE_TAG = 'node-gone';
 
 function describeOperation(operation: Operation): string {
   switch (operation.kind) {
@@ -99,6 +120,12 @@ function describeOperation(operation: Operation): string {
       return `cordon/drain of node ${operation.node}`;
     case 'removal':
       return `removal of node ${operation.node} (Node or Machine DELETE, scale-down, autoscaler)`;
+    case 'node-delete':
+      return `Node DELETE of node ${operation.node} (nothing is drained first)`;
+    case 'machine-drain':
+      return `drain and removal of node ${operation.node} (its Cluster API Machine is being deleted)`;
+    case 'gone':
+      return `no operation (node ${operation.node} no longer exists)`;
     case 'release':
       return `re-install of Helm release ${operation.namespace}/${operation.name}`;
   }
@@ -119,7 +146,11 @@ function overrideCommand(finding: Finding, operation: Operation): string {
     }
     case 'cordon':
     case 'removal':
+    case 'node-delete':
+    case 'machine-drain':
       return skipCommand('node', operation.node, finding.check);
+    case 'gone':
+      return `none: no operation is refused for it (there is no Node ${operation.node} to cordon, drain or delete)`;
     case 'release':
       return finding.object.kind === 'PersistentVolumeClaim'
         ? `kubectl annotate pvc ${finding.object.name} -n ${finding.object.namespace ?? operation.namespace} ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name> (only if its data is meant to be reused)`
@@ -138,8 +169,12 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
     case 'upgrade':
       // Upgrade overrides live on an upgrade object that does not exist before the upgrade is started.
       return undefined;
+    case 'gone':
+      return undefined;
     case 'cordon':
     case 'removal':
+    case 'node-delete':
+    case 'machine-drain':
       // In the node plan's order: the node's skip, the owner's of its Machine being deleted, Harvester's drains.
       return (
         nodeSkipCovering(model, operation.node, finding.check, honoring.writers) ??
@@ -179,17 +214,31 @@ function harvesterDrainCovering(model: AuditModel, node: string, finding: Findin
   return honoredWhere(harvesterDrainOverride(model, node, kinds), finding, writers) ?? honoredWhere(harvesterUpgradeSkip(model, node, undefined, kinds), finding, writers);
 }
 
+/**
+ * The advice for data on a node that no longer exists: nothing volume-guard judges can lose it now, it is lost already
+ * or waits on that machine's disks.
+ */
+function goneNodeFix(node: string, finding: Finding): string {
+  const what = finding.object.kind === 'PersistentVolume' ? 'delete the PV (and its claim)' : `delete the ${finding.object.kind} that still points at it`;
+  return (
+    `node ${node} no longer exists: if its machine and disks are gone, the data is lost: ${what} so nothing waits for it; ` +
+    `if the machine is still there, bring it back as node ${node} (same name) to reach the data`
+  );
+}
+
 function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean, honoring: Honoring): AuditFinding {
   const accepted = overriddenBy(model, finding, operation, honoring);
+  const gone = operation.kind === 'gone';
   return {
     check: finding.check,
-    severity: finding.severity,
+    // No operation is refused for it (refusable): a warning, failing the exit code only with --strict.
+    severity: gone ? 'warning' : finding.severity,
     object: finding.object,
     reason: finding.reason,
-    tags: finding.tags,
+    tags: gone ? [...finding.tags, NODE_GONE_TAG] : finding.tags,
     related: finding.related ?? [],
     operation: describeOperation(operation),
-    fix: findingFix(finding),
+    fix: gone ? goneNodeFix(operation.node, finding) : findingFix(finding),
     override: overrideCommand(finding, operation),
     ...(accepted !== undefined ? { overriddenBy: accepted } : {}),
     ...(warnMode ? { mode: 'warn' as const } : {}),
@@ -221,22 +270,40 @@ interface NodeAudit {
   readonly notes: string[];
 }
 
+/** One finding's identity across plans run on other targets (a cordon, a removal). */
+function findingKey(finding: Finding): string {
+  return `${finding.check}|${finding.object.kind}|${finding.object.namespace ?? ''}|${finding.object.name}`;
+}
+
 /**
- * What cordoning `node` hits, as the node-cordon validator judges it (node-cordon.ts judgeNodeRemoval): the node
- * plan's checks, the last copies Longhorn's node-drain-policy moves away in a drain left out; on a node an
- * autoscaler or Cluster API is removing (its drain taint, its Machine being deleted), as its removal. Then what removing the node for good adds (a Node or
- * Machine DELETE, a scale-down, an autoscaler): the hostPath data of pods that would have come back to it.
+ * What the operations on `node` hit, each finding under the operation the webhook refuses for it:
+ * - its cordon, as the node-cordon validator judges it (node-cordon.ts judgeNodeRemoval): the node plan's checks, the
+ *   last copies Longhorn's node-drain-policy moves away in a drain left out (a note), and, under an autoscaler's drain
+ *   taint, judged as the node's removal;
+ * - on a node whose Cluster API Machine is being deleted, what the drain's evictions are refused for beyond the cordon
+ *   (the eviction validator judges them as the node's removal: ClusterSnapshot.nodeLeaving), while the cordon is not;
+ * - what removing the node for good adds (a Node or Machine DELETE, a scale-down, an autoscaler): the hostPath data of
+ *   pods that would have come back to it, its retained Released node-local PVs, PVs whose claim is being deleted;
+ * - what only a Node DELETE is refused for, which drains nothing: the last copies the drain policy would move.
+ * A node with no Node object (named only by replicas or PVs) has nothing to cordon, drain or delete: what its loss
+ * takes is reported under operation `gone`.
  */
 function nodeOperations(model: AuditModel, node: string, options: PlanOptions, kinds: PolicedKinds | undefined, only?: readonly CheckId[]): NodeAudit {
-  // Removed with its disks, as the eviction validator reads it: an autoscaler's drain taint, or a Machine being
-  // deleted (Cluster API cordons and drains the node, then deletes the instance and its disks).
-  const leaving = model.node(node)?.leaving === true || model.nodeLeaving(node) !== undefined;
-  const target: NodeTarget = leaving ? { node, removed: true } : { node };
-  const found = planFindings(PLANS['node-cordon'], model, target, options, only);
+  if (model.node(node) === undefined) {
+    const gone: Operation = { kind: 'gone', node };
+    const placed = planFindings(PLANS['node-delete'], model, { node, removed: true }, options, only).map((finding) => ({ finding, operation: gone }));
+    return { placed, moved: [], notes: [] };
+  }
+  // An autoscaler's drain taint: the cordon itself is judged as the node's removal (node-cordon.ts). A Machine being
+  // deleted: the cordon is not, the drain's evictions are (eviction.ts), and so is the Node DELETE that ends it.
+  const autoscaler = model.node(node)?.leaving === true;
+  const machine = !autoscaler && model.nodeLeaving(node) !== undefined;
+  const leaving = autoscaler || machine;
+  const found = planFindings(PLANS['node-cordon'], model, autoscaler ? { node, removed: true } : { node }, options, only);
   const moved = movedByDrainPolicy(model, node, found, { cordoned: true });
   // A Harvester upgrade draining the node reboots it in place: its cordon and drain are not refused for the
   // device-backed PVs pinned to it (longhorn-drain.ts withoutDataKeptInPlace), which a note says instead.
-  const upgrade = leaving || model.nodeLeaving(node) !== undefined ? undefined : harvesterUpgradeInPlace(model, node, kinds);
+  const upgrade = leaving ? undefined : harvesterUpgradeInPlace(model, node, kinds);
   const kept = upgrade === undefined ? [] : found.filter((finding) => keptOnNodeThroughReboot(model, finding));
   const notes =
     upgrade === undefined || kept.length === 0
@@ -248,10 +315,23 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
         ];
   const cordon: Operation = { kind: 'cordon', node };
   const placed: Placed[] = found.filter((finding) => !moved.includes(finding) && !kept.includes(finding)).map((finding) => ({ finding, operation: cordon }));
-  if (!leaving && (only === undefined || only.includes('node-local-volume'))) {
+  const known = new Set(found.map(findingKey));
+  if (machine) {
+    const drain: Operation = { kind: 'machine-drain', node };
+    for (const finding of planFindings(PLANS['node-cordon'], model, { node, removed: true }, options, only)) {
+      if (!known.has(findingKey(finding))) {
+        known.add(findingKey(finding));
+        placed.push({ finding, operation: drain });
+      }
+    }
+  }
+  // A Node DELETE drains nothing: Longhorn's drain policy moves no copy first (node-cordon.ts drainPolicy).
+  const deletion: Operation = { kind: 'node-delete', node };
+  for (const finding of moved) placed.push({ finding, operation: deletion });
+  if (!autoscaler && (only === undefined || only.includes('node-local-volume'))) {
     const removal: Operation = { kind: 'removal', node };
     for (const finding of planFindings(PLANS['node-delete'], model, { node, removed: true }, options, ['node-local-volume'])) {
-      if (finding.tags.includes('node-removed')) placed.push({ finding, operation: removal });
+      if (!known.has(findingKey(finding))) placed.push({ finding, operation: removal });
     }
   }
   return { placed, moved, notes };
@@ -366,6 +446,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
 
   const off = CHECK_IDS.filter((id) => modes[id] === 'off');
   if (off.length > 0) notes.push(`not reported, mode off in the configuration: ${off.join(', ')}`);
+  if (input.configFile === undefined) notes.push(DEFAULT_CONFIG_NOTE);
   const findings = reported.map(({ audited }) => audited).sort(compareFindings);
   const overrides = [...lingeringOverrides(model, input.upgradeObjects, honoring.writers), ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : []), ...(input.releaseLabels ?? []).flatMap((release) => releaseLabelOverrides(release))];
   return {
@@ -382,6 +463,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     findings,
     overrides,
     notes,
+    config: input.configFile === undefined ? { source: 'default' } : { source: 'file', file: input.configFile },
   };
 }
 
@@ -397,7 +479,8 @@ export function buildAuditReport(input: AuditInput): AuditReport {
 function namespaceEvictionSkipNotes(model: AuditModel, unaccepted: readonly Placed[], writers: OverrideWriters): string[] {
   const waived = new Map<string, { node: string; namespace: string; where: string; findings: Finding[] }>();
   for (const { finding, operation } of unaccepted) {
-    if (operation.kind !== 'cordon') continue;
+    // The drain's own findings on a node whose Machine is being deleted are judged at these evictions too.
+    if (operation.kind !== 'cordon' && operation.kind !== 'machine-drain') continue;
     const { node } = operation;
     const cordonedOrLeaving = model.node(node)?.unschedulable === true || model.node(node)?.leaving === true || model.nodeLeaving(node) !== undefined;
     const [namespace, ...others] = dataNamespaces(finding);

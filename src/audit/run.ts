@@ -9,6 +9,7 @@ import { listReleaseLabelOverrides, listReleaseRevisions, listUpgradeObjects, lo
 import { refusable, renderPolicyReports } from './policyreport.ts';
 import { renderJson, renderTable } from './render.ts';
 import { buildAuditReport } from './report.ts';
+import { auditedNodes, type AuditModel } from './model.ts';
 import type { AuditOptions, AuditReport, AuditScope, ReleaseRevision } from './types.ts';
 import { CHECK_IDS } from '../checks/types.ts';
 import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
@@ -40,6 +41,18 @@ function scopeFrom(options: AuditOptions, revisions: readonly ReleaseRevision[])
   if (options.node !== undefined) return { kind: 'node', node: options.node };
   if (options.release !== undefined) return { kind: 'release', ...options.release, revisions };
   return { kind: 'cluster' };
+}
+
+/** The line for a --node or --release namespace the cluster does not know (exit 2), or undefined. */
+export function unknownScope(model: AuditModel, options: Pick<AuditOptions, 'node' | 'release'>): string | undefined {
+  // A node known only from Longhorn replicas or pinned PVs (its Node object deleted) is audited too: its data is reported.
+  if (options.node !== undefined && model.node(options.node) === undefined && !auditedNodes(model).includes(options.node)) {
+    return `node "${options.node}" not found in the cluster`;
+  }
+  if (options.release !== undefined && model.namespace(options.release.namespace) === undefined) {
+    return `namespace "${options.release.namespace}" not found in the cluster`;
+  }
+  return undefined;
 }
 
 /** Runs the audit and writes the report; resolves to the exit code (0 or 1). Throws AuditError for exit 2. */
@@ -74,12 +87,8 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
   } finally {
     progress?.clear();
   }
-  if (options.node !== undefined && model.node(options.node) === undefined) {
-    throw new AuditError(`node "${options.node}" not found in the cluster`);
-  }
-  if (options.release !== undefined && model.namespace(options.release.namespace) === undefined) {
-    throw new AuditError(`namespace "${options.release.namespace}" not found in the cluster`);
-  }
+  const unknown = unknownScope(model, options);
+  if (unknown !== undefined) throw new AuditError(unknown);
   const { revisions, notes: revisionNotes } = options.release
     ? await listReleaseRevisions(kubeConfig, options.release.namespace, options.release.name, timeoutMs)
     : { revisions: [], notes: [] };
@@ -111,6 +120,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     nodeLocal: nodeLocalOptionsOf(config),
     upgradeKinds: config.upgrades.kinds,
     writers: config.overrides,
+    ...(options.config !== undefined ? { configFile: options.config } : {}),
   });
   out.write(render(report, options.output, out));
   return failingFindings(report, options.strict ?? false) > 0 ? EXIT_RISKS : EXIT_NO_RISK;

@@ -49,7 +49,11 @@ export interface AuditFinding {
   readonly reason: string;
   readonly tags: readonly string[];
   readonly related: readonly AffectedObject[];
-  /** The operation this risk would make lose data: `upgrade`, `cordon/drain of node n1`, `removal of node n1 (...)`, `re-install of release ns/x`. */
+  /**
+   * The operation this risk would make lose data, the one the webhook refuses for it: `upgrade`, `cordon/drain of node
+   * n1`, `drain and removal of node n1 (...)`, `removal of node n1 (...)`, `Node DELETE of node n1 (...)`,
+   * `re-install of Helm release ns/x`; `no operation (node n1 no longer exists)` for data on a node without a Node object.
+   */
   readonly operation: string;
   /** What to do about it (the same text the webhook's denials give). */
   readonly fix: string;
@@ -116,7 +120,15 @@ export interface AuditReport {
   readonly overrides: readonly LingeringOverride[];
   /** What the audit could not look at, or what the reader should know to read it right. */
   readonly notes: readonly string[];
+  /** The configuration the findings were judged with (added after notes: fields are only ever added). */
+  readonly config: AuditConfigSource;
 }
+
+/**
+ * Which configuration the audit judged with: volume-guard's default one (no --config; VOLUME_GUARD_* variables
+ * still apply), which may not be the deployed webhook's, or the file given.
+ */
+export type AuditConfigSource = { readonly source: 'default' } | { readonly source: 'file'; readonly file: string };
 
 /** The scope as reported: for a release, what its Secrets say about it. */
 export type AuditScopeSummary =

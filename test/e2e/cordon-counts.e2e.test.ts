@@ -34,12 +34,17 @@ async function cordonTotals(): Promise<Partial<Record<CheckId, number>>> {
   return totals;
 }
 
-/** Per check, how many findings `volume-guard audit --node NODE` lists (it walks every object, uncapped). */
+/**
+ * Per check, how many findings `volume-guard audit --node NODE` lists under the cordon (it walks every object, uncapped;
+ * what only the node's removal or a Node DELETE is refused for, such as a Released PV, is listed under those).
+ */
 async function auditTotals(): Promise<Partial<Record<CheckId, number>>> {
   const result = await runAudit(['--node', NODE, '--output', 'json'], { kubeconfig: paths.kubeconfig, timeoutMs: 90_000 });
-  const report = JSON.parse(result.stdout) as { summary: { byCheck: Record<string, number> } };
+  const report = JSON.parse(result.stdout) as { findings: { check: CheckId; operation: string }[] };
   const totals: Partial<Record<CheckId, number>> = {};
-  for (const [check, count] of Object.entries(report.summary.byCheck)) if (count > 0) totals[check as CheckId] = count;
+  for (const finding of report.findings) {
+    if (finding.operation === `cordon/drain of node ${NODE}`) totals[finding.check] = (totals[finding.check] ?? 0) + 1;
+  }
   return totals;
 }
 

@@ -21,6 +21,17 @@ import { CLUSTER, GENERATED_AT, goldenModel } from '../audit/golden-cluster.ts';
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 const config = defaultConfig();
 
+/** A Node DELETE of `name` (kubectl delete node). */
+function nodeDeleteOf(name: string) {
+  return request({
+    kind: { group: '', version: 'v1', kind: 'Node' },
+    resource: { group: '', version: 'v1', resource: 'nodes' },
+    operation: 'DELETE',
+    name,
+    oldObject: { apiVersion: 'v1', kind: 'Node', metadata: { name } },
+  });
+}
+
 function audit(scope: AuditScope) {
   return buildAuditReport({ model: goldenModel(), scope, cluster: CLUSTER, generatedAt: GENERATED_AT });
 }
@@ -116,8 +127,13 @@ describe('audit, risk gauges and webhook agree on a cordon under Longhorn node-d
     const model = drainModel(policy, strict);
     const decision = nodeCordonValidator(config).handle(cordonRequest('node-1'), context(model, { config }));
     const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
-    expect(sorted(report.findings.map((finding) => finding.check))).toEqual(sorted(decision.checks ?? []));
-    expect(report.findings.every((finding) => finding.object.name !== 'vol-moved') || decision.allowed === false).toBe(true);
+    // The cordon's findings; the copies the policy moves are the Node DELETE's (it drains nothing), not the cordon's.
+    const cordoned = report.findings.filter((finding) => finding.operation === 'cordon/drain of node node-1');
+    expect(sorted(cordoned.map((finding) => finding.check))).toEqual(sorted(decision.checks ?? []));
+    expect(cordoned.every((finding) => finding.object.name !== 'vol-moved') || decision.allowed === false).toBe(true);
+    const others = report.findings.filter((finding) => !cordoned.includes(finding));
+    expect(others.every((finding) => finding.operation === 'Node DELETE of node node-1 (nothing is drained first)')).toBe(true);
+    if (others.length > 0) expect(nodeCordonValidator(config).handle(nodeDeleteOf('node-1'), context(model, { config })).allowed).toBe(false);
     const cluster = buildAuditReport({ model, scope: { kind: 'cluster' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
     const cordonChecks = cluster.findings.filter((finding) => finding.operation === 'cordon/drain of node node-1').map((finding) => finding.check);
     for (const check of cordonChecks) expect(decision.checks ?? []).toContain(check);
@@ -141,7 +157,12 @@ describe('audit, risk gauges and webhook agree on a cordon under Longhorn node-d
     // Still a volume at risk: one copy, whatever a drain does.
     expect(tracker.counts().atRiskVolumes['last-replica-on-node']).toBe(1);
     const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
-    expect(report.findings).toEqual([]);
+    // Not the cordon's: the Node DELETE's, which drains nothing and is refused for it.
+    expect(report.findings.map((finding) => `${finding.check} ${finding.object.name}: ${finding.operation}`)).toEqual([
+      'single-replica vol-moved: Node DELETE of node node-1 (nothing is drained first)',
+      'last-replica-on-node vol-moved: Node DELETE of node node-1 (nothing is drained first)',
+    ]);
+    expect(nodeCordonValidator(config).handle(nodeDeleteOf('node-1'), context(model, { config })).allowed).toBe(false);
     expect(report.notes.join('\n')).toContain("node-drain-policy block-for-eviction moves the only copy of 1 Longhorn volume on node node-1");
   });
 });
@@ -175,7 +196,10 @@ describe('audit, risk gauges and webhook agree on an eviction requested on the L
     expect(tracker.counts().nodesBlocked['single-replica']).toBe(0);
     expect(nodeCordonValidator(config).handle(cordonRequest('node-1'), context(model)).allowed).toBe(true);
     const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-1' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
-    expect(report.findings).toEqual([]);
+    // Not the cordon's: the Node DELETE's, which drains nothing and is refused for them.
+    expect(report.findings.filter((finding) => !finding.operation.startsWith('Node DELETE of node node-1'))).toEqual([]);
+    expect(report.findings.length).toBeGreaterThan(0);
+    expect(nodeCordonValidator(config).handle(nodeDeleteOf('node-1'), context(model)).allowed).toBe(false);
     expect(report.notes.join('\n')).toContain('Longhorn evicts the only copy of 1 Longhorn volume on node node-1 (evictionRequested on its Longhorn node or disk)');
   });
 });

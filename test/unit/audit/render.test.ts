@@ -28,7 +28,8 @@ function expectGolden(name: string, actual: string): void {
 const NOTES = ['plans.upgrade.cattle.io not checked for lingering overrides: plans.upgrade.cattle.io is forbidden'];
 
 function report(scope: AuditScope): AuditReport {
-  return buildAuditReport({ model: goldenModel(), scope, cluster: CLUSTER, upgradeObjects: UPGRADE_OBJECTS, notes: NOTES, generatedAt: GENERATED_AT });
+  // Judged with a configuration file, as the webhook's: no-risk.txt shows the note of an audit without one.
+  return buildAuditReport({ model: goldenModel(), scope, cluster: CLUSTER, upgradeObjects: UPGRADE_OBJECTS, notes: NOTES, generatedAt: GENERATED_AT, configFile: 'volume-guard.yaml' });
 }
 
 const SHOP: AuditScope = { kind: 'release', namespace: 'shop', name: 'shop', revisions: [{ version: 3, status: 'deployed' }] };
@@ -72,7 +73,7 @@ describe('JSON schema volume-guard.io/audit/v1', () => {
   const parsed = JSON.parse(renderJson(report({ kind: 'cluster' }))) as Record<string, unknown>;
 
   it('has the documented top-level fields, in order', () => {
-    expect(Object.keys(parsed)).toEqual(['apiVersion', 'generatedAt', 'cluster', 'scope', 'summary', 'findings', 'overrides', 'notes']);
+    expect(Object.keys(parsed)).toEqual(['apiVersion', 'generatedAt', 'cluster', 'scope', 'summary', 'findings', 'overrides', 'notes', 'config']);
     expect(parsed['apiVersion']).toBe(AUDIT_API_VERSION);
     expect(Object.keys(parsed['summary'] as object)).toEqual(['risks', 'critical', 'warning', 'overridden', 'byCheck', 'overrides']);
   });

@@ -1,0 +1,151 @@
+// What `volume-guard audit` says each finding blocks, beside the webhook's answers on the same model: what only a
+// Node DELETE is refused for (a retained Released PV, a last copy Longhorn's node-drain-policy would move in a drain),
+// what the drain of a node whose Cluster API Machine is being deleted is refused for (not its cordon), and data on a
+// node that no longer exists (no operation is refused for it).
+import { describe, expect, it } from 'vitest';
+import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
+import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
+import { policyReports } from '../../../src/audit/policyreport.ts';
+import { renderTable } from '../../../src/audit/render.ts';
+import { buildAuditReport } from '../../../src/audit/report.ts';
+import { failingFindings, unknownScope } from '../../../src/audit/run.ts';
+import type { AuditReport, AuditScope } from '../../../src/audit/types.ts';
+import type { ClusterModel } from '../../../src/cluster/model.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, cordonRequest, evictionRequest, NODE_KIND, nodeObject, request } from '../../support/admission.ts';
+import { hostPathPV, localPV, longhornSetting, machine, namespace, pod, pvc } from '../../support/fixtures.ts';
+import { addVolume, longhornCluster } from './cordon-agreement.ts';
+
+function nodeDelete(model: ClusterModel, node: string): ReturnType<ReturnType<typeof nodeCordonValidator>['handle']> {
+  const deletion = request({ ...NODE_KIND, operation: 'DELETE', name: node, oldObject: nodeObject(node, false) });
+  return nodeCordonValidator(defaultConfig()).handle(deletion, context(model));
+}
+
+function cordon(model: ClusterModel, node: string): ReturnType<ReturnType<typeof nodeCordonValidator>['handle']> {
+  return nodeCordonValidator(defaultConfig()).handle(cordonRequest(node), context(model));
+}
+
+function audit(model: ClusterModel, scope: AuditScope): AuditReport {
+  return buildAuditReport({ model, scope, cluster: { server: 's', context: 'c' }, generatedAt: 'now' });
+}
+
+const operationsOf = (report: AuditReport, name: string): string[] => report.findings.filter((f) => f.object.name === name).map((f) => f.operation);
+
+describe('audit: what only the removal of a node loses', () => {
+  it('a retained Released local PV: the Node DELETE is refused, the audit lists it under the removal and fails', () => {
+    const model = longhornCluster();
+    model.upsert('persistentVolume', localPV({ name: 'pv-kept', pinnedNode: 'n1', claimName: 'gone', phase: 'Released', reclaimPolicy: 'Retain' }));
+    const decision = nodeDelete(model, 'n1');
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('pv-kept');
+    expect(cordon(model, 'n1').allowed).toBe(true);
+
+    for (const scope of [{ kind: 'cluster' }, { kind: 'node', node: 'n1' }] as const) {
+      const report = audit(model, scope);
+      expect(operationsOf(report, 'pv-kept'), scope.kind).toEqual(['removal of node n1 (Node or Machine DELETE, scale-down, autoscaler)']);
+      expect(failingFindings(report, false), scope.kind).toBe(1);
+    }
+  });
+
+  it('a last copy the node-drain-policy moves: a note for the cordon, a finding of the Node DELETE', () => {
+    const model = longhornCluster();
+    addVolume(model, 'v', ['n1'], { numberOfReplicas: 3 });
+    model.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+    expect(cordon(model, 'n1').allowed).toBe(true);
+    const decision = nodeDelete(model, 'n1');
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('last-replica-on-node');
+
+    const report = audit(model, { kind: 'node', node: 'n1' });
+    // Its last copy (last-replica-on-node), and its only healthy one of three (single-replica).
+    expect(report.findings.filter((f) => f.object.name === 'v').map((f) => `${f.check}: ${f.operation}`)).toEqual([
+      'single-replica: Node DELETE of node n1 (nothing is drained first)',
+      'last-replica-on-node: Node DELETE of node n1 (nothing is drained first)',
+    ]);
+    expect(report.findings.some((f) => f.operation.startsWith('cordon/drain'))).toBe(false);
+    expect(report.notes.some((note) => note.includes("node-drain-policy block-for-eviction moves the only copy"))).toBe(true);
+    expect(failingFindings(report, false)).toBe(2);
+    // The whole cluster: single-replica is the upgrade's, the last copy the Node DELETE's.
+    expect(audit(model, { kind: 'cluster' }).findings.filter((f) => f.object.name === 'v').map((f) => `${f.check}: ${f.operation}`)).toEqual([
+      'single-replica: upgrade',
+      'last-replica-on-node: Node DELETE of node n1 (nothing is drained first)',
+    ]);
+  });
+});
+
+describe('audit: a node whose Cluster API Machine is being deleted', () => {
+  it("labels a bare pod's hostPath data with the drain and removal the webhook refuses, not the cordon it allows", () => {
+    const model = longhornCluster();
+    model.upsert('namespace', namespace({ name: 'default' }));
+    model.upsert('machine', machine({ nodeName: 'n1', deleting: true }));
+    model.upsert('pod', pod({ name: 'writer', nodeName: 'n1', hostPaths: [{ path: '/data', writable: true }] }));
+    expect(model.nodeLeaving('n1')).toBe('machine');
+    // Cluster API cordons the node: allowed. Its drain's eviction of the pod: refused.
+    expect(cordon(model, 'n1').allowed).toBe(true);
+    const eviction = podEvictionValidator(defaultConfig()).handle(evictionRequest('writer'), context(model));
+    expect(eviction.allowed).toBe(false);
+
+    const report = audit(model, { kind: 'node', node: 'n1' });
+    expect(operationsOf(report, 'writer')).toEqual(['drain and removal of node n1 (its Cluster API Machine is being deleted)']);
+    expect(report.findings.find((f) => f.object.name === 'writer')?.severity).toBe('critical');
+  });
+
+  it('keeps under the cordon what the cordon is refused for', () => {
+    const model = longhornCluster();
+    model.upsert('machine', machine({ nodeName: 'n1', deleting: true }));
+    model.upsert('persistentVolume', localPV({ name: 'pv-l', pinnedNode: 'n1', claimName: 'c-l' }));
+    model.upsert('persistentVolumeClaim', pvc({ name: 'c-l', volumeName: 'pv-l' }));
+    expect(cordon(model, 'n1').allowed).toBe(false);
+    expect(operationsOf(audit(model, { kind: 'node', node: 'n1' }), 'pv-l')).toEqual(['cordon/drain of node n1']);
+  });
+});
+
+describe('audit: data on a node that no longer exists', () => {
+  function goneNodeModel(): ClusterModel {
+    const model = longhornCluster();
+    model.upsert('persistentVolume', hostPathPV({ name: 'pv-cache', pinnedNode: 'node-gone', claimName: 'cache' }));
+    model.upsert('persistentVolumeClaim', pvc({ name: 'cache', volumeName: 'pv-cache' }));
+    return model;
+  }
+
+  it('is reported under its own operation, without an annotate command, and does not fail the exit code', () => {
+    for (const scope of [{ kind: 'cluster' }, { kind: 'node', node: 'node-gone' }] as const) {
+      const report = audit(goneNodeModel(), scope);
+      const finding = report.findings.find((f) => f.object.name === 'pv-cache');
+      expect(finding, scope.kind).toBeDefined();
+      expect(finding!.operation).toBe('no operation (node node-gone no longer exists)');
+      expect(finding!.severity).toBe('warning');
+      expect(finding!.tags).toContain('node-gone');
+      expect(finding!.override).not.toContain('kubectl annotate');
+      expect(finding!.fix).toContain('delete the PV');
+      expect(failingFindings(report, false), scope.kind).toBe(0);
+      expect(failingFindings(report, true), scope.kind).toBe(1);
+    }
+  });
+
+  it('can be audited with --node: the node is known from its PV', () => {
+    expect(unknownScope(goneNodeModel(), { node: 'node-gone' })).toBeUndefined();
+    expect(unknownScope(goneNodeModel(), { node: 'n1' })).toBeUndefined();
+    expect(unknownScope(goneNodeModel(), { node: 'nowhere' })).toMatch(/^node "nowhere" not found in the cluster/);
+  });
+});
+
+describe('audit: the configuration it judges with', () => {
+  it('says when it judges with the default configuration, and with which file otherwise', () => {
+    const model = longhornCluster();
+    const configured = buildAuditReport({ model, scope: { kind: 'cluster' }, cluster: { server: 's', context: 'c' }, generatedAt: 'now', configFile: 'vg.yaml' });
+    const defaulted = buildAuditReport({ model, scope: { kind: 'cluster' }, cluster: { server: 's', context: 'c' }, generatedAt: 'now' });
+    expect(defaulted.config).toEqual({ source: 'default' });
+    const note = defaulted.notes.find((line) => line.startsWith('judged with the default configuration'));
+    expect(note).toContain('volume-guard audit --config volume-guard.yaml');
+    expect(note).toContain("kubectl get configmap -n NAMESPACE NAME -o jsonpath='{.data.config\\.yaml}' > volume-guard.yaml");
+    expect(note).toContain('kubectl get configmap -A -l app.kubernetes.io/name=volume-guard');
+    // Every output format says so: the table and JSON carry the notes, the PolicyReports an annotation.
+    expect(renderTable(defaulted)).toContain('judged with the default configuration');
+    for (const object of policyReports(defaulted)) expect(object.metadata.annotations['volume-guard.io/config']).toBe(note);
+    for (const object of policyReports(configured)) expect(object.metadata.annotations['volume-guard.io/config']).toBe('file vg.yaml');
+
+    expect(configured.config).toEqual({ source: 'file', file: 'vg.yaml' });
+    expect(configured.notes.some((line) => line.startsWith('judged with the default configuration'))).toBe(false);
+  });
+});
