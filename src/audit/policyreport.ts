@@ -1,7 +1,9 @@
 // `volume-guard audit -o policyreport`: the report as wgpolicyk8s.io/v1alpha2 PolicyReport and ClusterPolicyReport
 // objects (what Kyverno and Policy Reporter read), ready for `kubectl apply -f -`. One result per finding, the
-// check id as the rule. A finding goes to the PolicyReport of its object's namespace; findings about cluster-scoped
-// objects (PVs, nodes) to the ClusterPolicyReport. Pure function of the report.
+// check id as the rule. A finding goes to the PolicyReport of the namespace whose team owns the data: a PVC's or
+// StatefulSet's own namespace, a Longhorn Volume's claim's namespace (the result names the claim; the Volume is in
+// `properties.volume`). Findings about cluster-scoped objects (PVs, nodes) and Longhorn Volumes without a claim go
+// to the ClusterPolicyReport. A namespaced report names no object of another namespace. Pure function of the report.
 
 import { stringify } from 'yaml';
 import { LONGHORN_GROUP, LONGHORN_VERSION } from '../cluster/resources.ts';
@@ -83,11 +85,34 @@ export function refusable(finding: AuditFinding): boolean {
   return finding.severity === 'critical' || finding.tags.includes('left-behind');
 }
 
-/** Not scored when the check only warns, the webhook only warns of it, or a lingering override accepts the risk. */
-function outcome(finding: AuditFinding): { result: 'fail' | 'warn'; scored: boolean } {
-  return finding.mode === 'warn' || !refusable(finding) || finding.overriddenBy !== undefined
-    ? { result: 'warn', scored: false }
-    : { result: 'fail', scored: true };
+/**
+ * `skip` when a lingering override lets the finding through (an exception, in the wgpolicyk8s and Kyverno sense);
+ * `warn` when the check is in warn mode or the webhook only warns of it; `fail` otherwise. Only `fail` is scored.
+ */
+function outcome(finding: AuditFinding): { result: 'fail' | 'warn' | 'skip'; scored: boolean } {
+  if (finding.overriddenBy !== undefined) return { result: 'skip', scored: false };
+  if (finding.mode === 'warn' || !refusable(finding)) return { result: 'warn', scored: false };
+  return { result: 'fail', scored: true };
+}
+
+/** The claim of a Longhorn Volume finding (the checks name it among the related objects), when it has one. */
+function volumeClaim(finding: AuditFinding): AffectedObject | undefined {
+  if (finding.object.kind !== 'Volume') return undefined;
+  return finding.related.find((object) => object.kind === 'PersistentVolumeClaim' && object.namespace !== undefined && object.namespace !== '');
+}
+
+/**
+ * Where a finding is reported and the object its result names: a Longhorn Volume with a claim in the claim's
+ * namespace, naming the claim; one without in the cluster report; any other object in its own namespace, or in the
+ * cluster report when it has none.
+ */
+function placement(finding: AuditFinding): { namespace: string | undefined; resource: AffectedObject } {
+  if (finding.object.kind === 'Volume') {
+    const claim = volumeClaim(finding);
+    return claim === undefined ? { namespace: undefined, resource: finding.object } : { namespace: claim.namespace, resource: claim };
+  }
+  const namespace = finding.object.namespace;
+  return { namespace: namespace === undefined || namespace === '' ? undefined : namespace, resource: finding.object };
 }
 
 function timestampOf(generatedAt: string): { seconds: number; nanos: number } {
@@ -96,15 +121,24 @@ function timestampOf(generatedAt: string): { seconds: number; nanos: number } {
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }
 
-function resultOf(finding: AuditFinding, generatedAt: string): PolicyReportResult {
+/**
+ * The result of a finding in the report of `namespace` (undefined: the cluster report). A namespaced result names
+ * its resource and, of the related objects, those of its namespace and cluster-scoped ones (a node, the PV); a
+ * Longhorn Volume reported under its claim is named in `properties.volume`, the claim's own volume.
+ */
+function resultOf(finding: AuditFinding, generatedAt: string, namespace: string | undefined, resource: AffectedObject): PolicyReportResult {
   const properties: Record<string, string> = {
     operation: finding.operation,
     fix: finding.fix,
     override: finding.override,
   };
+  if (resource !== finding.object) properties['volume'] = `${finding.object.kind} ${objectRef(finding.object)}`;
   if (finding.object.node) properties['node'] = finding.object.node;
   if (finding.tags.length > 0) properties['tags'] = finding.tags.join(',');
-  if (finding.related.length > 0) properties['related'] = finding.related.map((object) => `${object.kind} ${objectRef(object)}`).join(', ');
+  const related = finding.related.filter(
+    (object) => object !== resource && (namespace === undefined || object.namespace === undefined || object.namespace === '' || object.namespace === namespace),
+  );
+  if (related.length > 0) properties['related'] = related.map((object) => `${object.kind} ${objectRef(object)}`).join(', ');
   if (finding.overriddenBy !== undefined) properties['overriddenBy'] = finding.overriddenBy;
   if (finding.mode === 'warn') properties['mode'] = 'warn';
   return {
@@ -115,7 +149,7 @@ function resultOf(finding: AuditFinding, generatedAt: string): PolicyReportResul
     severity: finding.severity === 'critical' ? 'critical' : 'medium',
     timestamp: timestampOf(generatedAt),
     ...outcome(finding),
-    resources: [reference(finding.object)],
+    resources: [reference(resource)],
     message: finding.reason,
     properties,
   };
@@ -128,24 +162,22 @@ function summaryOf(results: readonly PolicyReportResult[]): PolicyReportObject['
 
 /**
  * The reports: a ClusterPolicyReport (always, so applying an audit without cluster-scoped findings still
- * replaces an older one), and one PolicyReport per namespace with findings, namespaces in order.
+ * replaces an older one), and one PolicyReport per namespace with findings, namespaces in order. The API server's
+ * URL is on the ClusterPolicyReport only (nothing reads it; a namespace's readers need not learn it).
  */
 export function policyReports(report: AuditReport): PolicyReportObject[] {
   const name = reportName(report);
   const labels = { 'app.kubernetes.io/managed-by': 'volume-guard', 'volume-guard.io/scope': report.scope.kind };
   // The report's notes are not carried, but the configuration it was judged with is: the file, or the default one's note.
   const configuration = report.config.source === 'file' ? `file ${report.config.file}` : DEFAULT_CONFIG_NOTE;
-  const annotations = {
-    'volume-guard.io/generated-at': report.generatedAt,
-    'volume-guard.io/server': report.cluster.server,
-    'volume-guard.io/config': configuration,
-  };
+  const namespacedAnnotations = { 'volume-guard.io/generated-at': report.generatedAt, 'volume-guard.io/config': configuration };
+  const clusterAnnotations = { ...namespacedAnnotations, 'volume-guard.io/server': report.cluster.server };
   const clusterResults: PolicyReportResult[] = [];
   const byNamespace = new Map<string, PolicyReportResult[]>();
   for (const finding of report.findings) {
-    const result = resultOf(finding, report.generatedAt);
-    const namespace = finding.object.namespace;
-    if (namespace === undefined || namespace === '') {
+    const { namespace, resource } = placement(finding);
+    const result = resultOf(finding, report.generatedAt, namespace, resource);
+    if (namespace === undefined) {
       clusterResults.push(result);
     } else {
       const list = byNamespace.get(namespace) ?? [];
@@ -158,7 +190,7 @@ export function policyReports(report: AuditReport): PolicyReportObject[] {
     reports.push({
       apiVersion: POLICY_REPORT_API_VERSION,
       kind: 'ClusterPolicyReport',
-      metadata: { name: partName(name, index), labels, annotations },
+      metadata: { name: partName(name, index), labels, annotations: clusterAnnotations },
       summary: summaryOf(results),
       results,
     });
@@ -168,7 +200,7 @@ export function policyReports(report: AuditReport): PolicyReportObject[] {
       reports.push({
         apiVersion: POLICY_REPORT_API_VERSION,
         kind: 'PolicyReport',
-        metadata: { name: partName(name, index), namespace, labels, annotations },
+        metadata: { name: partName(name, index), namespace, labels, annotations: namespacedAnnotations },
         summary: summaryOf(results),
         results,
       });

@@ -19,6 +19,8 @@ const NS = 'obs-audit';
 const LOCAL_NODE = 'obs-local';
 const LH_NODE = 'obs-lh-1';
 const VOLUME = 'obs-vol-single';
+/** The claim the volume's status names (the PolicyReport goes to its namespace); no PVC object is needed for that. */
+const VOLUME_CLAIM = 'obs-lh-data';
 
 let dir: string;
 
@@ -43,7 +45,7 @@ beforeAll(async () => {
   await createPod({ name: 'obs-db-0', namespace: NS, node: LOCAL_NODE, claims: ['obs-data'] });
   await createNode(LH_NODE);
   await createLonghornNode(LH_NODE);
-  await createLonghornVolume({ name: VOLUME, numberOfReplicas: 1, state: 'detached', replicas: [{ node: LH_NODE }] });
+  await createLonghornVolume({ name: VOLUME, numberOfReplicas: 1, state: 'detached', replicas: [{ node: LH_NODE }], claim: { namespace: NS, name: VOLUME_CLAIM } });
 }, 120_000);
 
 afterAll(async () => {
@@ -78,9 +80,12 @@ describe('audit -o policyreport on the real API server', { timeout: 120_000 }, (
     expect(local).toMatchObject({ rule: 'node-local-volume', result: 'fail', severity: 'critical', resources: [{ kind: 'PersistentVolume', apiVersion: 'v1', name: 'obs-pv-local' }] });
     expect(local?.timestamp.seconds).toBeGreaterThan(1_700_000_000);
     expect(cluster.summary.fail).toBe(cluster.results.filter((r) => r.result === 'fail').length);
-    const longhorn = await must(kubectl(['get', 'policyreport', 'volume-guard', '-n', LONGHORN_NS, '-o', 'json']), 'get policyreport');
-    const volume = (JSON.parse(longhorn.stdout) as { results: { rule: string; resources: { name: string; apiVersion: string }[] }[] }).results.find((r) => r.resources[0]?.name === VOLUME);
-    expect(volume).toMatchObject({ rule: 'single-replica', resources: [{ apiVersion: 'longhorn.io/v1beta2' }] });
+    // A Longhorn volume's findings go to its claim's namespace, naming the claim; Longhorn's namespace gets none.
+    expect(documents.some((document) => document.metadata.namespace === LONGHORN_NS)).toBe(false);
+    const owner = await must(kubectl(['get', 'policyreport', 'volume-guard', '-n', NS, '-o', 'json']), 'get policyreport');
+    const results = (JSON.parse(owner.stdout) as { results: { rule: string; resources: { kind: string; name: string; apiVersion: string }[]; properties: Record<string, string> }[] }).results;
+    const volume = results.find((r) => r.rule === 'single-replica' && r.resources[0]?.name === VOLUME_CLAIM);
+    expect(volume).toMatchObject({ resources: [{ apiVersion: 'v1', kind: 'PersistentVolumeClaim' }], properties: { volume: `Volume ${LONGHORN_NS}/${VOLUME}` } });
   });
 
   it('the schema is enforced: a result outside the enum or an unknown field is refused by the API server', async () => {

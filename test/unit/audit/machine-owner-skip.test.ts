@@ -34,7 +34,7 @@ describe('audit: a Machine owner skip carried to the drain of its node', () => {
     expect(accepted(report)).toEqual([`single-replica vol-s: ${MD_SKIP}`, `last-replica-on-node vol-s: ${MD_SKIP}`]);
     expect(report.summary.overridden).toBe(2);
     const results = policyReports(report).flatMap((object) => object.results);
-    expect(results.map((result) => result.result)).toEqual(['warn', 'warn']);
+    expect(results.map((result) => result.result)).toEqual(['skip', 'skip']);
   });
 
   it('the whole-cluster audit marks the per-node finding accepted (single-replica is the upgrade finding there)', () => {

@@ -48,6 +48,13 @@ describe('audit: configured check modes', () => {
   });
 });
 
+/** The report with only vol-single's single-replica finding, its claim dropped (a statically made volume). */
+function withoutClaim(report: AuditReport): AuditReport {
+  const finding = report.findings.find((f) => f.check === 'single-replica' && f.object.name === 'vol-single');
+  if (finding === undefined) throw new Error('golden audit has no single-replica finding for vol-single');
+  return { ...report, findings: [{ ...finding, related: finding.related.filter((object) => object.kind !== 'PersistentVolumeClaim') }] };
+}
+
 describe('audit -o policyreport', () => {
   const report = audit({ 'volume-health': 'warn' });
   const reports = policyReports(report);
@@ -62,18 +69,21 @@ describe('audit -o policyreport', () => {
       for (const result of r.results) expect(result.resources[0]?.namespace).toBe(r.metadata.namespace);
     }
     for (const result of reports[0]?.results ?? []) expect(result.resources[0]?.namespace).toBeUndefined();
+    // Longhorn's namespace holds the volumes, not the data's owners: its report would show them other teams' claims.
+    expect(reports.map((r) => r.metadata.namespace ?? '-')).toEqual(['-', 'default', 'shop']);
     const rules = results.map((result) => result.rule).sort();
     expect(rules).toEqual(report.findings.map((f) => f.check).sort());
     expect(new Set(results.map((result) => result.policy))).toEqual(new Set(['volume-guard']));
   });
 
-  it('maps each finding: fail when enforced, warn (not scored) in warn mode or accepted by an override', () => {
+  it('maps each finding: fail when enforced, warn (not scored) in warn mode, skip when an override accepts it', () => {
     const results = reports.flatMap((r) => r.results);
     for (const finding of report.findings) {
-      const match = results.find((result) => result.rule === finding.check && result.resources[0]?.name === finding.object.name && result.message === finding.reason);
+      const named = finding.object.kind === 'Volume' ? finding.related[0]?.name : finding.object.name;
+      const match = results.find((result) => result.rule === finding.check && result.resources[0]?.name === named && result.message === finding.reason);
       expect(match, `${finding.check} ${finding.object.name}`).toBeDefined();
       const failing = finding.mode !== 'warn' && finding.overriddenBy === undefined && finding.severity === 'critical';
-      expect(match?.result).toBe(failing ? 'fail' : 'warn');
+      expect(match?.result).toBe(failing ? 'fail' : finding.overriddenBy !== undefined ? 'skip' : 'warn');
       expect(match?.scored).toBe(failing);
       expect(match?.severity).toBe(finding.severity === 'critical' ? 'critical' : 'medium');
       expect(match?.properties['operation']).toBe(finding.operation);
@@ -82,21 +92,75 @@ describe('audit -o policyreport', () => {
     }
     expect(results.some((result) => result.result === 'warn')).toBe(true);
     expect(results.some((result) => result.result === 'fail')).toBe(true);
+    expect(results.filter((result) => result.result === 'skip').map((result) => `${result.rule} ${result.resources[0]?.name}`)).toEqual(['node-local-volume pv-mysql']);
+  });
+
+  it('skips, not warns, a warn-mode finding an override accepts', () => {
+    const overridden = report.findings.find((finding) => finding.overriddenBy !== undefined);
+    expect(overridden).toBeDefined();
+    const warned = { ...report, findings: [{ ...overridden!, mode: 'warn' as const }] };
+    expect(policyReports(warned)[0]?.results.map((result) => [result.result, result.scored])).toEqual([['skip', false]]);
   });
 
   it('names the Kubernetes API version of each resource', () => {
     const resources = reports.flatMap((r) => r.results.flatMap((result) => result.resources));
     const byKind = new Map(resources.map((resource) => [resource.kind, resource.apiVersion]));
-    expect(byKind.get('Volume')).toBe('longhorn.io/v1beta2');
+    expect(byKind.get('PersistentVolumeClaim')).toBe('v1');
     expect(byKind.get('PersistentVolume')).toBe('v1');
+    const unclaimed = withoutClaim(report);
+    expect(policyReports(unclaimed)[0]?.results[0]?.resources).toEqual([{ apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', namespace: 'longhorn-system', name: 'vol-single' }]);
+  });
+
+  it("reports a Longhorn volume's findings to its claim's namespace, naming the claim, the volume in properties", () => {
+    const shop = reports.find((r) => r.metadata.namespace === 'shop');
+    const orders = shop?.results.filter((result) => result.resources[0]?.name === 'orders');
+    expect(orders?.map((result) => [result.rule, result.result])).toEqual([['single-replica', 'fail'], ['last-replica-on-node', 'fail']]);
+    for (const result of orders ?? []) {
+      expect(result.resources).toEqual([{ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'orders' }]);
+      expect(result.properties['volume']).toBe('Volume longhorn-system/vol-single');
+      expect(result.properties['related']).toBeUndefined();
+    }
+    const logs = reports.find((r) => r.metadata.namespace === 'default')?.results.find((result) => result.rule === 'volume-health');
+    expect(logs?.resources[0]).toMatchObject({ kind: 'PersistentVolumeClaim', namespace: 'default', name: 'logs' });
+    expect(logs?.properties['volume']).toBe('Volume longhorn-system/vol-disk');
+  });
+
+  it('names no object of another namespace in a namespaced report', () => {
+    const namespaced = reports.filter((r) => r.kind === 'PolicyReport');
+    expect(namespaced.length).toBeGreaterThan(0);
+    for (const r of namespaced) {
+      for (const result of r.results) {
+        for (const resource of result.resources) expect(resource.namespace).toBe(r.metadata.namespace);
+        for (const entry of (result.properties['related'] ?? '').split(', ').filter((text) => text !== '')) {
+          const ref = entry.split(' ')[1] ?? '';
+          if (ref.includes('/')) expect(ref.startsWith(`${r.metadata.namespace}/`), `${r.metadata.namespace}: ${entry}`).toBe(true);
+        }
+        const others = ['shop', 'default'].filter((ns) => ns !== r.metadata.namespace);
+        const { volume: _volume, ...rest } = result.properties;
+        for (const ns of others) expect(JSON.stringify([result.message, rest]), `${r.metadata.namespace}`).not.toContain(`${ns}/`);
+      }
+    }
+  });
+
+  it('reports a Longhorn volume without a claim in the ClusterPolicyReport', () => {
+    const reportsOf = policyReports(withoutClaim(report));
+    expect(reportsOf.map((r) => r.kind)).toEqual(['ClusterPolicyReport']);
+    expect(reportsOf[0]?.results[0]?.properties['volume']).toBeUndefined();
+  });
+
+  it('gives the API server URL on the ClusterPolicyReport only', () => {
+    expect(reports[0]?.metadata.annotations['volume-guard.io/server']).toBe(CLUSTER.server);
+    for (const r of reports.slice(1)) expect(Object.keys(r.metadata.annotations)).toEqual(['volume-guard.io/generated-at']);
   });
 
   it('counts the results in each summary', () => {
     for (const r of reports) {
       expect(r.summary.fail).toBe(r.results.filter((x) => x.result === 'fail').length);
       expect(r.summary.warn).toBe(r.results.filter((x) => x.result === 'warn').length);
-      expect(r.summary.pass + r.summary.error + r.summary.skip).toBe(0);
+      expect(r.summary.skip).toBe(r.results.filter((x) => x.result === 'skip').length);
+      expect(r.summary.pass + r.summary.error).toBe(0);
     }
+    expect(reports[0]?.summary.skip).toBe(1);
   });
 
   it('renders YAML documents that parse back to the same objects', () => {

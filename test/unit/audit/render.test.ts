@@ -1,10 +1,11 @@
-// Golden-output tests of the table and the JSON, and the layout rules the table follows.
+// Golden-output tests of the table, the JSON and the PolicyReports, and the layout rules the table follows.
 // Golden files live in test/unit/audit/golden/; after an intended change, rewrite them with
 //   UPDATE_GOLDEN=1 npx vitest run test/unit/audit/render.test.ts
 // and review the diff.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderPolicyReports } from '../../../src/audit/policyreport.ts';
 import { buildAuditReport } from '../../../src/audit/report.ts';
 import { renderJson, renderTable, table, wrap } from '../../../src/audit/render.ts';
 import { AUDIT_API_VERSION, type AuditReport, type AuditScope } from '../../../src/audit/types.ts';
@@ -66,6 +67,10 @@ describe('golden output', () => {
   it('JSON of the whole cluster and of a release', () => {
     expectGolden('cluster.json', renderJson(report({ kind: 'cluster' })));
     expectGolden('release-shop.json', renderJson(report(SHOP)));
+  });
+
+  it('PolicyReports of the whole cluster', () => {
+    expectGolden('cluster-policyreport.yaml', renderPolicyReports(report({ kind: 'cluster' })));
   });
 });
 
