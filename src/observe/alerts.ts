@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 
 /** Placeholders the chart template replaces (`replace "__VG_JOB__" ...`), with the chart's defaults. */
 export const ALERT_PLACEHOLDERS = {
-  /** The Prometheus job of volume-guard's scrape target (the ServiceMonitor's: the Service's name). */
+  /** The Prometheus job of volume-guard's scrape target (the ServiceMonitor's: the Service's name; prometheusRule.job). */
   __VG_JOB__: 'volume-guard',
   __VG_NAMESPACE__: 'volume-guard',
   /** How long a risk may be present before it alerts (the window to fix it before maintenance). */
@@ -125,14 +125,16 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
           'then fix the risk it names or pause the automation.',
       }),
       rule('VolumeGuardWebhookNotReady', {
-        expr: `(max(up{${SELECTOR}}) or vector(0)) == 0`,
+        // volume_guard_ready, not `up`: a pod stuck unready still answers scrapes (endpoints discovery scrapes
+        // not-ready addresses) while the API server has no webhook to call. Absent (no pod scraped) counts as 0.
+        expr: `(max(volume_guard_ready{${SELECTOR}}) or vector(0)) == 0`,
         for: '5m',
         labels: { severity: 'critical' },
-        summary: 'volume-guard is down or not scraped',
+        summary: 'No volume-guard pod is ready',
         description:
-          'No volume-guard pod has answered a scrape for 5 minutes. Guarded operations fail (failurePolicy Fail) or pass unchecked ' +
-          '(Ignore). Check the pods (kubectl get pods -n __VG_NAMESPACE__), their readiness (/readyz waits for the first full list of the ' +
-          'cluster) and the ServiceMonitor.',
+          'For 5 minutes no volume-guard pod has been ready (or none was scraped). Guarded operations fail (failurePolicy Fail) or pass ' +
+          'unchecked (Ignore). Check the pods (kubectl get pods -n __VG_NAMESPACE__) and their log: /readyz turns ready only after the ' +
+          'first full list of the cluster (RBAC, API server reachable). If the pods are ready, check the ServiceMonitor.',
       }),
       rule('VolumeGuardErrors', {
         expr: `sum(rate(volume_guard_admission_requests_total{${SELECTOR}, decision="errored"}[5m])) > 0`,

@@ -836,6 +836,8 @@ export function buildOpsApp(options: OpsAppOptions): OpsApp {
     keepAliveTimeout: 5_000,
     requestTimeout: 10_000,
   }) as unknown as OpsApp;
+  // volume_guard_ready answers what /readyz would.
+  options.metrics.ready.read = options.readiness;
   app.get('/healthz', (_request, reply) => reply.type('text/plain').send('ok\n'));
   app.get('/readyz', (_request, reply) =>
     options.readiness()

@@ -22,6 +22,8 @@ export interface ServerMetrics {
   readonly bodiesRefused: Counter;
   /** What volume_guard_admission_inflight_body_bytes reads when scraped (the admission server sets it). */
   readonly inflightBodyBytes: { read: () => number };
+  /** What volume_guard_ready reads when scraped: /readyz's answer (the ops server sets it). */
+  readonly ready: { read: () => boolean };
 }
 
 export interface CreateMetricsOptions {
@@ -33,6 +35,17 @@ export function createMetrics(options: CreateMetricsOptions = {}): ServerMetrics
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const inflightBodyBytes = { read: () => 0 };
+  const ready = { read: () => false };
+  // A pod that answers scrapes but is not ready keeps `up` at 1 (endpoints discovery scrapes not-ready addresses
+  // too), while the API server gets no webhook from it: the readiness alert reads this instead.
+  new Gauge({
+    name: 'volume_guard_ready',
+    help: '1 when /readyz answers ready (the cluster model has synced and shutdown has not begun), else 0.',
+    registers: [registry],
+    collect() {
+      this.set(ready.read() ? 1 : 0);
+    },
+  });
   // Read on scrape, so the request path only adds and subtracts an integer.
   new Gauge({
     name: 'volume_guard_admission_inflight_body_bytes',
@@ -44,6 +57,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): ServerMetrics
   });
   return {
     inflightBodyBytes,
+    ready,
     bodiesRefused: new Counter({
       name: 'volume_guard_admission_bodies_refused_total',
       help: 'Requests dropped (connection closed): their body bytes would have taken the bytes in flight past admission.maxInflightBodyBytes.',

@@ -76,6 +76,13 @@ describe.skipIf(!available)('the dashboard on a real Prometheus scraping volume-
     }
   });
 
+  it('scrapes volume_guard_ready 1 from the ready volume-guard, so VolumeGuardWebhookNotReady stays silent', async () => {
+    const ready = await query('(max(volume_guard_ready{job="volume-guard"}) or vector(0)) == 0');
+    expect(ready.status).toBe('success');
+    expect(ready.data?.result).toEqual([]);
+    expect((await query('volume_guard_ready{job="volume-guard"}')).data?.result[0]?.value[1]).toBe('1');
+  });
+
   it('gets data for the risk, admission and freshness panels', async () => {
     const withData = async (panelTitle: string): Promise<number> => {
       let series = 0;

@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import { registerModelMetrics } from '../../src/cluster/metrics.ts';
 import { VOLUME_SETS } from '../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
-import { registerRiskMetrics } from '../../src/observe/metrics.ts';
+import { registerEventMetrics, registerRiskMetrics } from '../../src/observe/metrics.ts';
 import { RiskTracker } from '../../src/observe/risks.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 
@@ -26,6 +26,7 @@ export function metricCatalog(): Map<string, MetricInfo> {
   const metrics = createMetrics({ processMetrics: true });
   registerModelMetrics(metrics.registry);
   registerRiskMetrics(metrics.registry, new RiskTracker(new ClusterModel(VOLUME_SETS)));
+  registerEventMetrics(metrics.registry);
   const catalog = new Map<string, MetricInfo>();
   const add = (registry: Registry): void => {
     for (const metric of registry.getMetricsAsArray()) {

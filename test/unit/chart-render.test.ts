@@ -247,6 +247,8 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     ['a webhook timeout the API server ends before the Helm manifest deadline', { webhook: { timeoutSeconds: 2 } },
       'webhook.timeoutSeconds 2 is shorter than config.helm.manifestDeadlineMs (2000 ms) + 1 s: the API server would time out before volume-guard refuses a slow Helm release with its reason; set it to 3 or more, or lower the deadline'],
     ['a deadline the default timeout cannot wait for', { config: { helm: { manifestDeadlineMs: 4500 } } }, 'webhook.timeoutSeconds 5 is shorter than config.helm.manifestDeadlineMs (4500 ms) + 1 s'],
+    ['alert rules with nothing scraping volume-guard', { prometheusRule: { enabled: true } },
+      'prometheusRule.enabled=true needs serviceMonitor.enabled=true: without it nothing scrapes volume-guard and the critical alert VolumeGuardWebhookNotReady fires forever. If you scrape it by other means, set prometheusRule.job to that scrape\'s job label'],
   ])('%s', (_label, values, message) => {
     const rendered = template(values);
     expect(rendered.code).not.toBe(0);
@@ -289,6 +291,19 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     // volume-guard's default applies.
     const rendered = template({ config: { admission: { maxInflightBodyBytes: null }, log: { level: null } } });
     expect(rendered.code, rendered.stderr).toBe(0);
+  });
+
+  it("alert rules read the ServiceMonitor's job, or prometheusRule.job when volume-guard is scraped by other means", () => {
+    const exprs = (values: object): string[] => {
+      const rendered = template(values);
+      expect(rendered.code, rendered.stderr).toBe(0);
+      const rule = one(rendered.objects, 'PrometheusRule');
+      return (rule.spec.groups as { rules: { alert: string; expr: string }[] }[]).flatMap((group) => group.rules).filter((r) => r.alert === 'VolumeGuardWebhookNotReady').map((r) => r.expr);
+    };
+    expect(exprs({ prometheusRule: { enabled: true }, serviceMonitor: { enabled: true } })).toEqual([`(max(volume_guard_ready{job="${FULLNAME}", namespace="${NAMESPACE}"}) or vector(0)) == 0`]);
+    expect(exprs({ prometheusRule: { enabled: true, job: 'kubernetes-pods' } })).toEqual([`(max(volume_guard_ready{job="kubernetes-pods", namespace="${NAMESPACE}"}) or vector(0)) == 0`]);
+    // An older release's values without prometheusRule.job (helm upgrade --reuse-values).
+    expect(exprs({ prometheusRule: { enabled: true, job: null }, serviceMonitor: { enabled: true } })[0]).toContain(`job="${FULLNAME}"`);
   });
 
   it('renders with a label of grafanaDashboard.labels removed (null)', () => {

@@ -25,9 +25,9 @@ describe('alert rules (files/prometheus-rules.yaml)', () => {
   const groups = renderAlertGroups({ __VG_JOB__: 'vg', __VG_NAMESPACE__: 'ops', __VG_RISK_FOR__: '2h' });
   const rules = groups.flatMap((group) => group.rules);
 
-  it('covers what operators need: risks standing, model stale, certificate expiring, denials spiking, webhook down', () => {
+  it('covers what operators need: risks standing, model stale, certificate expiring, denials spiking, no pod ready', () => {
     const metricsUsed = new Set(rules.flatMap((rule) => analyzeQuery(rule.expr, catalog).metrics));
-    for (const metric of ['volume_guard_at_risk_volumes', 'volume_guard_nodes_blocked', 'volume_guard_orphan_pvcs', 'volume_guard_model_age_seconds', 'volume_guard_tls_cert_not_after_seconds', 'volume_guard_admission_requests_total', 'up']) {
+    for (const metric of ['volume_guard_at_risk_volumes', 'volume_guard_nodes_blocked', 'volume_guard_orphan_pvcs', 'volume_guard_model_age_seconds', 'volume_guard_tls_cert_not_after_seconds', 'volume_guard_admission_requests_total', 'volume_guard_ready']) {
       expect(metricsUsed, metric).toContain(metric);
     }
     expect(new Set(rules.map((rule) => rule.alert)).size).toBe(rules.length);
@@ -58,6 +58,12 @@ describe('alert rules (files/prometheus-rules.yaml)', () => {
       expect(rule.annotations.summary + rule.annotations.description).not.toMatch(/__VG_/);
     });
   }
+
+  it('tells readiness by volume_guard_ready, not `up` (a pod stuck unready still answers scrapes)', () => {
+    const notReady = rules.find((rule) => rule.alert === 'VolumeGuardWebhookNotReady');
+    expect(analyzeQuery(notReady?.expr ?? '', catalog).metrics).toEqual(['volume_guard_ready']);
+    expect(rules.flatMap((rule) => analyzeQuery(rule.expr, catalog).metrics)).not.toContain('up');
+  });
 
   it('fills every placeholder from the chart values', () => {
     const raw = JSON.stringify(ALERT_GROUPS);
@@ -172,5 +178,22 @@ describe('Grafana dashboard (files/grafana-dashboard.json)', () => {
         cells.add(cell);
       }
     }
+  });
+});
+
+describe("README's Metrics table", () => {
+  const section = readme.slice(readme.indexOf('\n## Metrics\n'), readme.indexOf('\n## ', readme.indexOf('\n## Metrics\n') + 1));
+  const rows = [...section.matchAll(/^\| `(volume_guard_[a-z_]+)` \| ([a-z]+) \|/gm)].map(([, name, type]) => ({ name: name!, type: type! }));
+  /** What volume-guard exports of its own, by the name it is registered under (histograms without _bucket/_sum/_count). */
+  const exported = new Map(
+    [...catalog.entries()]
+      .filter(([name]) => name.startsWith('volume_guard_') && !/_(sum|count)$/.test(name))
+      .map(([name, info]) => (name.endsWith('_bucket') ? [name.slice(0, -'_bucket'.length), 'histogram'] : [name, info.type])),
+  );
+
+  it('lists every metric volume-guard exports, with its type, and nothing else', () => {
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.map((row) => row.name).sort()).toEqual([...exported.keys()].sort());
+    for (const row of rows) expect(row.type, row.name).toBe(exported.get(row.name));
   });
 });

@@ -61,7 +61,9 @@ describe.skipIf(tool === undefined)('promtool (Prometheus 2.x from Debian)', () 
             { series: `volume_guard_model_age_seconds{${target}, resource="pods"}`, values: '0x10 600x30' },
             { series: `volume_guard_tls_cert_not_after_seconds{${target}}`, values: `${3 * 86400}x480` },
             { series: `volume_guard_admission_requests_total{${target}, target="node-cordon", operation="UPDATE", decision="denied"}`, values: '0+5x480' },
-            { series: `up{${target}}`, values: '1x30 0x30' },
+            // Ready until 30m, then stuck unready while still answering scrapes (`up` stays 1).
+            { series: `volume_guard_ready{${target}}`, values: '1x30 0x30' },
+            { series: `up{${target}}`, values: '1x60' },
           ],
           alert_rule_test: [
             // 3 volumes at risk since t=0: not yet at 5h59m, firing at 6h30m; orphan-pvc is its own alert.
@@ -77,7 +79,7 @@ describe.skipIf(tool === undefined)('promtool (Prometheus 2.x from Debian)', () 
             { eval_time: '2h', alertname: 'VolumeGuardCertificateExpiring', exp_alerts: [{ exp_labels: { severity: 'warning' } }] },
             // 5 denials a minute: 75 in 15 minutes, over the threshold of 20.
             { eval_time: '30m', alertname: 'VolumeGuardDenialsSpiking', exp_alerts: [{ exp_labels: { severity: 'warning', target: 'node-cordon' } }] },
-            // Down from 30m, `for: 5m`.
+            // Unready from 30m, `for: 5m`.
             { eval_time: '32m', alertname: 'VolumeGuardWebhookNotReady', exp_alerts: [] },
             { eval_time: '40m', alertname: 'VolumeGuardWebhookNotReady', exp_alerts: [{ exp_labels: { severity: 'critical' } }] },
             { eval_time: '30m', alertname: 'VolumeGuardErrors', exp_alerts: [] },
@@ -88,6 +90,15 @@ describe.skipIf(tool === undefined)('promtool (Prometheus 2.x from Debian)', () 
           interval: '1m',
           input_series: [{ series: 'up{job="something-else"}', values: '1x20' }],
           alert_rule_test: [{ eval_time: '10m', alertname: 'VolumeGuardWebhookNotReady', exp_alerts: [{ exp_labels: { severity: 'critical' } }] }],
+        },
+        {
+          // Two pods, one stuck unready: the Service still has a ready endpoint, no alert.
+          interval: '1m',
+          input_series: [
+            { series: `volume_guard_ready{${target}}`, values: '0x20' },
+            { series: `volume_guard_ready{job="${JOB}", namespace="${NS}", instance="10.0.0.6:8080", pod="vg-1"}`, values: '1x20' },
+          ],
+          alert_rule_test: [{ eval_time: '15m', alertname: 'VolumeGuardWebhookNotReady', exp_alerts: [] }],
         },
       ],
     };

@@ -446,6 +446,16 @@ describe('ops app', () => {
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
   });
 
+  it('exports volume_guard_ready as /readyz answers it (a pod stuck unready still answers scrapes)', async () => {
+    let ready = false;
+    const { app } = ops(() => ready);
+    const scrape = async (): Promise<string> => (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(await scrape()).toMatch(/^volume_guard_ready 0$/m);
+    ready = true;
+    expect(await scrape()).toMatch(/^volume_guard_ready 1$/m);
+    expect(await scrape()).toContain('# TYPE volume_guard_ready gauge');
+  });
+
   it('serves Prometheus text with the admission and process metrics', async () => {
     const { app, metrics } = ops(() => true);
     metrics.admissionRequests.inc({ target: 'allow-all', operation: 'CREATE', decision: 'allowed' });
