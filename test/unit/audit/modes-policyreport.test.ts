@@ -150,7 +150,7 @@ describe('audit -o policyreport', () => {
 
   it('gives the API server URL on the ClusterPolicyReport only', () => {
     expect(reports[0]?.metadata.annotations['volume-guard.io/server']).toBe(CLUSTER.server);
-    for (const r of reports.slice(1)) expect(Object.keys(r.metadata.annotations)).toEqual(['volume-guard.io/generated-at']);
+    for (const r of reports.slice(1)) expect(Object.keys(r.metadata.annotations)).toEqual(['volume-guard.io/generated-at', 'volume-guard.io/config']);
   });
 
   it('counts the results in each summary', () => {
