@@ -44,9 +44,12 @@ export interface CordonAgreement {
   readonly listed: string[];
 }
 
-/** The cordon of `target` by the webhook, and `audit --node target`, on the same model and configuration. */
+/**
+ * The cordon of `target` by the webhook, and `audit --node target`, on the same model and configuration. The cordon
+ * carries the Node's stored annotations (its skip), as the API server sends the object it holds.
+ */
 export function cordonAndAudit(model: ClusterModel, target: string, config: Config = defaultConfig()): CordonAgreement {
-  const decision = nodeCordonValidator(config).handle(cordonRequest(target), context(model, { config }));
+  const decision = nodeCordonValidator(config).handle(cordonRequest(target, model.node(target)?.annotations ?? {}), context(model, { config }));
   const report = buildAuditReport({
     model,
     scope: { kind: 'node', node: target },
