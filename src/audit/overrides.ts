@@ -19,7 +19,7 @@ import {
 } from '../admission/overrides.ts';
 import { plansReading, type PlanIdReading } from '../admission/plans.ts';
 import { DELETING_OWNERS, SCALING_OWNERS, type RolloutOwnerKind } from '../admission/rollout-owner.ts';
-import type { Labels } from '../cluster/records.ts';
+import type { Labels, NamespaceRecord, NodeRecord, PersistentVolumeClaimRecord } from '../cluster/records.ts';
 import type { CheckId } from '../checks/types.ts';
 import { defaultConfig } from '../config.ts';
 import type { AuditModel } from './model.ts';
@@ -266,6 +266,37 @@ export function compareOverrides(a: LingeringOverride, b: LingeringOverride): nu
   );
 }
 
+/** A Node as an override carrier (its annotations), as the audit lists it and the risk gauges count it. */
+export function nodeCarrier(node: Pick<NodeRecord, 'name' | 'annotations'>): OverrideCarrier {
+  return { kind: 'Node', name: node.name, annotations: node.annotations, labels: NO_LABELS, appliesTo: NODE_APPLIES_TO };
+}
+
+/** A Namespace as an override carrier: its `skip` and `skip-evictions` annotations. */
+export function namespaceCarrier(namespace: Pick<NamespaceRecord, 'name' | 'annotations'>): OverrideCarrier {
+  return {
+    kind: 'Namespace',
+    name: namespace.name,
+    annotations: namespace.annotations,
+    labels: NO_LABELS,
+    appliesTo: NAMESPACE_APPLIES_TO,
+    evictionsAppliesTo: NAMESPACE_EVICTIONS_APPLIES_TO,
+  };
+}
+
+/** A PVC as an override carrier: annotations and labels, its reuse approval and its delete approval (pvc-delete). */
+export function claimCarrier(claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name' | 'annotations' | 'labels'>): OverrideCarrier {
+  return {
+    kind: 'PersistentVolumeClaim',
+    namespace: claim.namespace,
+    name: claim.name,
+    annotations: claim.annotations,
+    labels: claim.labels,
+    appliesTo: PVC_SKIP_APPLIES_TO,
+    reusable: true,
+    deleteApproval: PVC_DELETE_APPROVAL,
+  };
+}
+
 /**
  * The override carriers the model knows: nodes and namespaces (annotations), PVCs (annotations and labels), PVs and
  * Longhorn volumes (annotations: the delete approval pvc-delete reads on them).
@@ -274,32 +305,16 @@ export function modelCarriers(model: AuditModel): OverrideCarrier[] {
   const carriers: OverrideCarrier[] = [];
   for (const node of model.records('node')) {
     if (Object.keys(node.annotations).length === 0) continue;
-    carriers.push({ kind: 'Node', name: node.name, annotations: node.annotations, labels: NO_LABELS, appliesTo: NODE_APPLIES_TO });
+    carriers.push(nodeCarrier(node));
   }
   for (const namespace of model.records('namespace')) {
     if (Object.keys(namespace.annotations).length === 0) continue;
-    carriers.push({
-      kind: 'Namespace',
-      name: namespace.name,
-      annotations: namespace.annotations,
-      labels: NO_LABELS,
-      appliesTo: NAMESPACE_APPLIES_TO,
-      evictionsAppliesTo: NAMESPACE_EVICTIONS_APPLIES_TO,
-    });
+    carriers.push(namespaceCarrier(namespace));
   }
   for (const claim of model.records('persistentVolumeClaim')) {
     const hasKey = [SKIP_KEY, REUSE_KEY, DELETE_KEY].some((key) => claim.annotations[key] !== undefined || claim.labels[key] !== undefined);
     if (!hasKey) continue;
-    carriers.push({
-      kind: 'PersistentVolumeClaim',
-      namespace: claim.namespace,
-      name: claim.name,
-      annotations: claim.annotations,
-      labels: claim.labels,
-      appliesTo: PVC_SKIP_APPLIES_TO,
-      reusable: true,
-      deleteApproval: PVC_DELETE_APPROVAL,
-    });
+    carriers.push(claimCarrier(claim));
   }
   // A StatefulSet's skip is read at its CREATE outside Helm, from the request (its writer is the creator): it
   // waives nothing later, but a re-create from the same manifest (a GitOps sync, kubectl apply) reads it again.

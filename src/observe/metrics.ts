@@ -16,7 +16,7 @@ export const RISK_PENDING_METRIC = 'volume_guard_risk_pending_evaluations';
 export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): void {
   new Gauge({
     name: AT_RISK_VOLUMES_METRIC,
-    help: 'Volumes at risk per check (Longhorn volumes, node-local PVs; orphaned PVCs for orphan-pvc), whatever the check mode.',
+    help: 'Volumes at risk per check (Longhorn volumes, node-local data a cordon is refused for; orphaned PVCs for orphan-pvc), whatever the check mode.',
     labelNames: ['check'],
     registers: [registry],
     collect() {
@@ -26,7 +26,7 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
   });
   new Gauge({
     name: NODES_BLOCKED_METRIC,
-    help: 'Nodes whose cordon or drain the check would refuse now (check in enforce mode, no skip annotation on the node).',
+    help: 'Nodes whose cordon or drain the check would refuse now (check in enforce mode, no skip on the node that the webhook honors).',
     labelNames: ['check'],
     registers: [registry],
     collect() {
@@ -46,7 +46,7 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
   });
   new Gauge({
     name: ACTIVE_OVERRIDES_METRIC,
-    help: 'volume-guard.io/skip and reuse overrides present on nodes, namespaces and PVCs, per kind and check they waive.',
+    help: 'volume-guard.io/skip, reuse and delete overrides in force on nodes, namespaces and PVCs, per kind and check they waive.',
     labelNames: ['kind', 'check'],
     registers: [registry],
     collect() {
@@ -87,6 +87,8 @@ export function startRiskFlusher(tracker: RiskTracker, options: RiskFlusherOptio
     if (!tracker.flush(sliceMs)) immediate = setImmediate(step);
   };
   const timer = setInterval(() => {
+    // An override past its skip-until stops counting now, not at its object's next change.
+    tracker.expireOverrides();
     if (immediate === undefined && tracker.pending > 0) step();
   }, options.intervalMs ?? 500);
   timer.unref();

@@ -5,17 +5,17 @@
 //  - counts() reads totals maintained on every change: O(label values) whatever the cluster's size.
 // Single-replica and volume-health counts are the model's own incremental volume sets.
 
-import { overridesOf } from '../audit/overrides.ts';
+import { claimCarrier, defaultOverrideWriters, namespaceCarrier, nodeCarrier, overridesOf } from '../audit/overrides.ts';
 import { releaseFindings } from '../audit/release.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { SINGLE_REPLICA_SET, VOLUME_HEALTH_SET } from '../checks/longhorn-health.ts';
-import { collectNodeLocalVolume, type NodeLocalOptions } from '../checks/node-local-volume.ts';
+import { collectNodeLocalVolume, nodeLocalOptionsOf, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { sameClaimUse } from '../checks/orphan-pvc.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
 import { drainMovesReplicas, movedByDrainPolicy } from '../admission/longhorn-drain.ts';
-import { overrideLifecycle, parseSkip, SKIP_KEY } from '../admission/overrides.ts';
+import { overrideLifecycle, parseRfc3339, skipFrom, whyNotHonored, type OverrideWriters } from '../admission/overrides.ts';
 import { NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { recordsEqual } from '../cluster/model-equality.ts';
 import type { ClusterModel } from '../cluster/model.ts';
@@ -23,7 +23,6 @@ import {
   RELEASE_LABELS,
   REPLICA_SOFT_ANTI_AFFINITY,
   recordKey,
-  type Labels,
   type ModelSink,
   type NamespaceRecord,
   type NodeRecord,
@@ -32,7 +31,7 @@ import {
   type ResourceKind,
   type StatefulSetRecord,
 } from '../cluster/records.ts';
-import type { CheckMode } from '../config.ts';
+import type { CheckMode, Config } from '../config.ts';
 
 /** The tag of a StatefulSet pod's emptyDir finding (node-local-volume.ts emptyDirFinding). */
 const EMPTY_DIR_TAG = 'emptyDir';
@@ -55,7 +54,7 @@ export interface RiskCounts {
   readonly nodesBlocked: Readonly<Record<NodeCheck, number>>;
   /** Orphaned PVCs per namespace: at most `orphanNamespaceLimit` namespaces, the rest under OTHER_NAMESPACES. */
   readonly orphanPvcs: ReadonlyMap<string, number>;
-  /** Overrides per kind and check they skip. */
+  /** Overrides in force per kind and check they skip (judged as the webhook judges a stored override). */
   readonly activeOverrides: ReadonlyMap<OverrideKind, Readonly<Record<CheckId, number>>>;
   /** Nodes and namespaces still to re-evaluate (0 once the counts are current). */
   readonly pending: number;
@@ -68,6 +67,34 @@ export interface RiskTrackerOptions {
   readonly orphanNamespaceLimit?: number;
   /** What counts as node-local data (the configuration's nodeLocal); the check's defaults when absent. */
   readonly nodeLocal?: NodeLocalOptions;
+  /** Who may write overrides (the configuration's `overrides`): a stored override counts only as the webhook honors it. */
+  readonly writers?: OverrideWriters;
+}
+
+/** The options `serve` gives its tracker: the check modes, node-local settings and override writers it judges under. */
+export function riskTrackerOptionsOf(config: Config): RiskTrackerOptions {
+  return {
+    modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
+    nodeLocal: nodeLocalOptionsOf(config),
+    writers: config.overrides,
+  };
+}
+
+/** The record kinds that carry the overrides counted, by the gauge's `kind`. */
+const OVERRIDE_RESOURCES = { Node: 'node', Namespace: 'namespace', PersistentVolumeClaim: 'persistentVolumeClaim' } as const satisfies Record<
+  OverrideKind,
+  ResourceKind
+>;
+
+/** What one object's overrides add to the totals now, remembered so its change or removal takes back exactly that. */
+interface OverrideContribution {
+  readonly kind: OverrideKind;
+  /** The record's key in the model. */
+  readonly key: string;
+  /** The checks counted, once per override that waives them. */
+  readonly checks: readonly CheckId[];
+  /** Epoch ms of its skip-until, when it has one: it stops counting then. */
+  readonly expiresAt?: number;
 }
 
 interface NodeState {
@@ -96,8 +123,6 @@ function releaseKeyOfStatefulSet(statefulSet: StatefulSetRecord): string | undef
   return `${statefulSet.helmReleaseNamespace || statefulSet.namespace}/${statefulSet.helmReleaseName}`;
 }
 
-const NO_LABELS: Labels = Object.freeze({});
-
 export class RiskTracker {
   readonly #model: ClusterModel;
   readonly #modes: Readonly<Partial<Record<CheckId, CheckMode>>>;
@@ -125,12 +150,18 @@ export class RiskTracker {
   #orphanTotal = 0;
 
   readonly #overrides = new Map<OverrideKind, Record<CheckId, number>>(OVERRIDE_KINDS.map((kind) => [kind, zeroByCheck()]));
+  readonly #writers: OverrideWriters;
+  /** Per object (`kind/key`) with overrides in force: what it adds to #overrides. */
+  readonly #contributions = new Map<string, OverrideContribution>();
+  /** No counted override expires before this (epoch ms); an early value only costs a look at #contributions. */
+  #nextExpiry = Number.POSITIVE_INFINITY;
 
   constructor(model: ClusterModel, options: RiskTrackerOptions = {}) {
     this.#model = model;
     this.#modes = options.modes ?? {};
     this.#orphanNamespaceLimit = options.orphanNamespaceLimit ?? 50;
     this.#nodeLocal = options.nodeLocal;
+    this.#writers = options.writers ?? defaultOverrideWriters();
     // A removal volume-guard admitted changes the copies counted before the informers show it.
     model.onPendingChange((change) => {
       if (change.kind === 'longhornReplica') {
@@ -218,8 +249,7 @@ export class RiskTracker {
         if (before?.ready !== after?.ready || before?.readySince !== after?.readySince || before?.leaving !== after?.leaving) {
           for (const replica of this.#model.replicasOnNode(node.name)) this.#markVolumeNodes(replica.volumeName);
         }
-        this.#countOverrides('Node', previous as NodeRecord | undefined, -1);
-        this.#countOverrides('Node', next as NodeRecord | undefined, +1);
+        this.#countOverrides('Node', node.name, next as NodeRecord | undefined);
         return;
       }
       case 'persistentVolume': {
@@ -245,8 +275,7 @@ export class RiskTracker {
           this.#markNode(this.#model.persistentVolume(version.volumeName)?.pinnedNode ?? '');
         }
         this.#markPodNodes(claim.namespace, claim.name);
-        this.#countOverrides('PersistentVolumeClaim', before, -1);
-        this.#countOverrides('PersistentVolumeClaim', after, +1);
+        this.#countOverrides('PersistentVolumeClaim', recordKey(claim), after);
         return;
       }
       case 'pod': {
@@ -280,8 +309,8 @@ export class RiskTracker {
         return;
       }
       case 'namespace': {
-        this.#countOverrides('Namespace', previous as NamespaceRecord | undefined, -1);
-        this.#countOverrides('Namespace', next as NamespaceRecord | undefined, +1);
+        const namespace = (next ?? previous) as NamespaceRecord;
+        this.#countOverrides('Namespace', namespace.name, next as NamespaceRecord | undefined);
         return;
       }
     }
@@ -329,21 +358,56 @@ export class RiskTracker {
     if (releases.size === 0) this.#releasesByNamespace.delete(namespace);
   }
 
-  #countOverrides(kind: OverrideKind, record: { readonly name: string; readonly namespace?: string; readonly annotations: Labels; readonly labels?: Labels } | undefined, delta: 1 | -1): void {
-    if (record === undefined || Object.keys(record.annotations).length + Object.keys(record.labels ?? NO_LABELS).length === 0) return;
+  /**
+   * Replaces what the object's overrides add to the totals: the contribution counted earlier is taken back as it was
+   * counted (whether or not it has expired since), then `record` (undefined: gone) is judged now, under the writers.
+   */
+  #countOverrides(kind: OverrideKind, key: string, record: NodeRecord | NamespaceRecord | PersistentVolumeClaimRecord | undefined, now: number = Date.now()): void {
+    const id = `${kind}/${key}`;
     const totals = this.#overrides.get(kind) as Record<CheckId, number>;
-    const carrier = {
-      kind,
-      name: record.name,
-      ...(record.namespace !== undefined ? { namespace: record.namespace } : {}),
-      annotations: record.annotations,
-      labels: kind === 'PersistentVolumeClaim' ? (record.labels ?? NO_LABELS) : NO_LABELS,
-      appliesTo: '',
-      reusable: kind === 'PersistentVolumeClaim',
-      ...(kind === 'Namespace' ? { evictionsAppliesTo: '' } : {}),
-    };
-    for (const override of overridesOf(carrier)) {
-      for (const check of override.checks) totals[check] += delta;
+    const before = this.#contributions.get(id);
+    if (before !== undefined) {
+      for (const check of before.checks) totals[check] -= 1;
+      this.#contributions.delete(id);
+    }
+    // Overrides are annotations, and a PVC's may be labels (listed so nobody relies on them).
+    if (record === undefined) return;
+    if (Object.keys(record.annotations).length === 0 && (kind !== 'PersistentVolumeClaim' || Object.keys((record as PersistentVolumeClaimRecord).labels).length === 0)) return;
+    const carrier =
+      kind === 'Node'
+        ? nodeCarrier(record as NodeRecord)
+        : kind === 'Namespace'
+          ? namespaceCarrier(record as NamespaceRecord)
+          : claimCarrier(record as PersistentVolumeClaimRecord);
+    const checks = overridesOf(carrier, now, this.#writers).flatMap((override) => override.checks);
+    if (checks.length === 0) return;
+    for (const check of checks) totals[check] += 1;
+    // In force now, so any skip-until is readable and ahead.
+    const until = overrideLifecycle(record.annotations, now).until;
+    const expiresAt = until ? parseRfc3339(until)?.getTime() : undefined;
+    this.#contributions.set(id, { kind, key, checks, ...(expiresAt !== undefined ? { expiresAt } : {}) });
+    if (expiresAt !== undefined) this.#nextExpiry = Math.min(this.#nextExpiry, expiresAt);
+  }
+
+  /**
+   * Takes the overrides whose `skip-until` has passed out of the counts, and marks what they waived for
+   * re-evaluation (a node's skip: its nodes_blocked). O(1) until the earliest expiry; the flusher calls it.
+   */
+  expireOverrides(now: number = Date.now()): void {
+    if (now < this.#nextExpiry) return;
+    const due: OverrideContribution[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const contribution of this.#contributions.values()) {
+      if (contribution.expiresAt === undefined) continue;
+      if (contribution.expiresAt <= now) due.push(contribution);
+      else next = Math.min(next, contribution.expiresAt);
+    }
+    this.#nextExpiry = next;
+    for (const { kind, key } of due) {
+      const resource = OVERRIDE_RESOURCES[kind];
+      this.#countOverrides(kind, key, this.#model.get(resource, key), now);
+      if (kind === 'Node') this.#markNode(key);
+      else this.#dirtyNamespaces.add(kind === 'Namespace' ? key : key.slice(0, key.indexOf('/')));
     }
   }
 
@@ -360,6 +424,7 @@ export class RiskTracker {
    */
   flush(budgetMs = Number.POSITIVE_INFINITY): boolean {
     const deadline = performance.now() + budgetMs;
+    this.expireOverrides();
     for (const name of this.#dirtyNodes) {
       this.#dirtyNodes.delete(name);
       this.#evaluateNode(name);
@@ -399,7 +464,8 @@ export class RiskTracker {
         const warnOnly = (this.#nodeLocal?.statefulSetEmptyDir ?? 'warn') !== 'enforce';
         const counting = warnOnly ? { limit: 0, countTags: [EMPTY_DIR_TAG] } : cap;
         const all = collectNodeLocalVolume(model, { node }, counting, this.#nodeLocal);
-        const found = all.total;
+        // At risk: what a cordon refuses for, not the warnings (at_risk_volumes would alert on every such chart).
+        const found = all.total - (warnOnly ? (all.tagTotals?.[EMPTY_DIR_TAG] ?? 0) : 0);
         // A cordon of, or an eviction from, a node an autoscaler is removing loses what goes with its disks too.
         const judged = model.node(node)?.leaving === true ? collectNodeLocalVolume(model, { node, removed: true }, counting, this.#nodeLocal) : all;
         const refused = judged.total - (warnOnly ? (judged.tagTotals?.[EMPTY_DIR_TAG] ?? 0) : 0);
@@ -411,10 +477,10 @@ export class RiskTracker {
   #evaluateNode(name: string): void {
     const previous = this.#nodes.get(name);
     const record = this.#model.node(name);
-    // A node skip counts only with its writer recorded and before its expiry (as the cordon validator reads it).
-    const lifecycle = record ? overrideLifecycle(record.annotations, Date.now()) : undefined;
-    const honored = lifecycle !== undefined && lifecycle.writer !== '' && lifecycle.expiredOrInvalid === undefined;
-    const skipped = honored ? parseSkip(record?.annotations[SKIP_KEY]).checks : [];
+    // A node skip counts as the cordon validator judges a stored one: writer recorded, not expired, and somebody may
+    // write overrides under the configured writers.
+    const skip = record ? skipFrom(`node ${name}`, record.annotations, undefined, { now: Date.now() }) : undefined;
+    const skipped = skip !== undefined && whyNotHonored(skip, this.#writers) === undefined ? skip.checks : [];
     const state: NodeState = { findings: [], blocked: [] };
     NODE_CHECKS.forEach((check, i) => {
       const { found, refused } = this.#findingsOn(check, name);

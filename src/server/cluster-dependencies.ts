@@ -11,9 +11,7 @@ import { registerEventMetrics, registerRiskMetrics, startRiskFlusher } from '../
 import { EventRecorder } from '../observe/events.ts';
 import { apiEventSink } from '../observe/event-writer.ts';
 import { hostname } from 'node:os';
-import { RiskTracker } from '../observe/risks.ts';
-import { CHECK_IDS } from '../checks/types.ts';
-import { nodeLocalOptionsOf } from '../checks/node-local-volume.ts';
+import { RiskTracker, riskTrackerOptionsOf } from '../observe/risks.ts';
 import type { DependencyContext, ServeDependencies } from './dependencies.ts';
 
 export function createClusterDependencies(
@@ -27,11 +25,9 @@ export function createClusterDependencies(
     nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000,
     volumeCounts: VOLUME_COUNTS,
   });
-  // The risk gauges follow the model's writes (src/observe): the informers write through the tracker's sink.
-  const risks = new RiskTracker(model, {
-    modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
-    nodeLocal: nodeLocalOptionsOf(config),
-  });
+  // The risk gauges follow the model's writes (src/observe): the informers write through the tracker's sink. They
+  // judge overrides under the webhook's writers.
+  const risks = new RiskTracker(model, riskTrackerOptionsOf(config));
   registerRiskMetrics(context.metrics.registry, risks);
   const stopRiskFlusher = startRiskFlusher(risks);
   const running = startClusterModel({

@@ -56,7 +56,8 @@ function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode
       'last-replica-on-node': collectLastReplicaOnNode(model, { node: name }).total,
       'single-replica': collectSingleReplica(model, { node: name }).total,
       'volume-health': collectVolumeHealth(model, { node: name }).total,
-      'node-local-volume': collectNodeLocalVolume(model, { node: name }).total,
+      // A StatefulSet pod's emptyDir only warns (nodeLocal.statefulSetEmptyDir: warn): neither at risk nor blocking.
+      'node-local-volume': collectNodeLocalVolume(model, { node: name }).findings.filter((f) => !f.tags.includes('emptyDir')).length,
     };
     const leaving = model.node(name)?.leaving === true;
     atRiskVolumes['last-replica-on-node'] += totals['last-replica-on-node'];
@@ -67,7 +68,9 @@ function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode
       'last-replica-on-node': totals['last-replica-on-node'] - movedByDrainPolicy(model, name, collectLastReplicaOnNode(model, { node: name }).findings, { cordoned: true }).length,
       'single-replica': totals['single-replica'] - movedByDrainPolicy(model, name, collectSingleReplica(model, { node: name }).findings, { cordoned: true }).length,
       // A node an autoscaler is removing: its cordon or drain is judged as its removal.
-      'node-local-volume': leaving ? collectNodeLocalVolume(model, { node: name, removed: true }).total : totals['node-local-volume'],
+      'node-local-volume': leaving
+        ? collectNodeLocalVolume(model, { node: name, removed: true }).findings.filter((f) => !f.tags.includes('emptyDir')).length
+        : totals['node-local-volume'],
     };
     const record = model.node(name);
     // The node's skip counts only as audit lists it honored: writer recorded, not expired.
@@ -149,7 +152,7 @@ describe('RiskTracker', () => {
     const pickOf = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     for (let round = 0; round < 40; round++) {
       for (let change = 0; change < 5; change++) {
-        const action = Math.floor(random() * 14);
+        const action = Math.floor(random() * 15);
         const replicas = [...model.records('longhornReplica')];
         const nodes = summary.nodeNames;
         switch (action) {
@@ -236,6 +239,11 @@ describe('RiskTracker', () => {
             if (target && change === 'down') sink.upsert('node', { ...target, ready: 'Unknown', readySince: 0 });
             else if (target && change === 'up') sink.upsert('node', { ...target, ready: 'True', leaving: undefined });
             else if (target) sink.upsert('node', { ...target, leaving: true, unschedulable: true });
+            break;
+          }
+          case 14: {
+            // A StatefulSet pod with an emptyDir (a warning only) lands on a node.
+            sink.upsert('pod', pod({ namespace: 'churn', name: `sts-${round}-${change}`, nodeName: pickOf(nodes), controllerKind: 'StatefulSet', emptyDirs: ['scratch'] }));
             break;
           }
           case 8: {
