@@ -39,6 +39,25 @@ export interface RuleGroup {
 
 const SELECTOR = 'job="__VG_JOB__", namespace="__VG_NAMESPACE__"';
 
+/**
+ * How long a risk alert remembers the last risk values while no volume-guard pod has any: the risk series have no
+ * samples until a pod's first full list is evaluated (a 0 then would be a false all-clear), so across a restart
+ * neither a pending alert's `for` clock starts over nor a firing one resolves. Longer than a restart, short enough
+ * that a pod never synced stops vouching for old values (VolumeGuardModelStale fires then).
+ */
+export const RISK_GAP = '15m';
+
+/** Present while some volume-guard pod's risk series are current (the gauge has samples only then). */
+const RISK_READY = `volume_guard_risk_pending_evaluations{${SELECTOR}}`;
+
+/**
+ * A risk gauge aggregated by `by`: its current values; while no pod has any (a restart, before the first list is
+ * evaluated), the last ones seen within RISK_GAP.
+ */
+function riskNow(series: string, by: string): string {
+  return `(max by (${by}) (${series}) or (max by (${by}) (last_over_time(${series}[${RISK_GAP}])) unless on () ${RISK_READY}))`;
+}
+
 function runbook(alert: string): string {
   return `__VG_RUNBOOK__#${alert.toLowerCase()}`;
 }
@@ -58,7 +77,7 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
     name: 'volume-guard.risks',
     rules: [
       rule('VolumeGuardVolumesAtRisk', {
-        expr: `max by (check) (volume_guard_at_risk_volumes{${SELECTOR}, check!="orphan-pvc"}) > 0`,
+        expr: `${riskNow(`volume_guard_at_risk_volumes{${SELECTOR}, check!="orphan-pvc"}`, 'check')} > 0`,
         for: '__VG_RISK_FOR__',
         labels: { severity: 'warning' },
         summary: '{{ $value }} volumes at risk of data loss ({{ $labels.check }})',
@@ -68,7 +87,7 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
           'degraded volumes or move node-local data before any maintenance.',
       }),
       rule('VolumeGuardNodesBlocked', {
-        expr: `max by (check) (volume_guard_nodes_blocked{${SELECTOR}}) > 0`,
+        expr: `${riskNow(`volume_guard_nodes_blocked{${SELECTOR}}`, 'check')} > 0`,
         for: '__VG_RISK_FOR__',
         labels: { severity: 'warning' },
         summary: '{{ $value }} nodes cannot be drained ({{ $labels.check }})',
@@ -79,7 +98,7 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
       }),
       rule('VolumeGuardOrphanedPVCs', {
         // Its own `namespace` label is the PVCs' namespace (the ServiceMonitor honors it): select by job alone.
-        expr: `max by (namespace) (volume_guard_orphan_pvcs{job="__VG_JOB__"}) > 0`,
+        expr: `${riskNow(`volume_guard_orphan_pvcs{job="__VG_JOB__"}`, 'namespace')} > 0`,
         for: '__VG_RISK_FOR__',
         labels: { severity: 'info' },
         summary: '{{ $value }} PVCs left behind by Helm releases in {{ $labels.namespace }}',

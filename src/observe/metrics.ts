@@ -1,5 +1,7 @@
 // The risk gauges, read from a RiskTracker at scrape time (O(label values): nothing is scanned), and the
 // background flusher that keeps the tracker current in short slices so admission requests are never held up.
+// Until the tracker is ready (the model's first full list evaluated) no risk series has a sample: a 0 then would be a
+// false all-clear after every restart.
 
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventOutcome } from './events.ts';
@@ -12,7 +14,13 @@ export const ORPHAN_PVCS_METRIC = 'volume_guard_orphan_pvcs';
 export const ACTIVE_OVERRIDES_METRIC = 'volume_guard_active_overrides';
 export const RISK_PENDING_METRIC = 'volume_guard_risk_pending_evaluations';
 
-/** Registers the risk gauges; each scrape reads the tracker's maintained totals. */
+/** Empties a gauge: no sample at all (a gauge without labels keeps a 0 after reset(), its remove() drops it). */
+function noSamples(gauge: Gauge, labelled = true): void {
+  gauge.reset();
+  if (!labelled) gauge.remove();
+}
+
+/** Registers the risk gauges; each scrape reads the tracker's maintained totals, once the tracker is ready. */
 export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): void {
   new Gauge({
     name: AT_RISK_VOLUMES_METRIC,
@@ -20,6 +28,7 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
     labelNames: ['check'],
     registers: [registry],
     collect() {
+      if (!tracker.ready) return noSamples(this);
       const counts = tracker.counts().atRiskVolumes;
       for (const check of CHECK_IDS) this.set({ check }, counts[check]);
     },
@@ -30,6 +39,7 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
     labelNames: ['check'],
     registers: [registry],
     collect() {
+      if (!tracker.ready) return noSamples(this);
       const counts = tracker.counts().nodesBlocked;
       for (const check of NODE_CHECKS) this.set({ check }, counts[check]);
     },
@@ -41,6 +51,7 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
     registers: [registry],
     collect() {
       this.reset();
+      if (!tracker.ready) return;
       for (const [namespace, count] of tracker.counts().orphanPvcs) this.set({ namespace }, count);
     },
   });
@@ -50,6 +61,7 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
     labelNames: ['kind', 'check'],
     registers: [registry],
     collect() {
+      if (!tracker.ready) return noSamples(this);
       const overrides = tracker.counts().activeOverrides;
       for (const kind of OVERRIDE_KINDS) {
         const byCheck = overrides.get(kind);
@@ -59,9 +71,10 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
   });
   new Gauge({
     name: RISK_PENDING_METRIC,
-    help: 'Nodes and namespaces changed since the risk gauges were last brought up to date (0: current).',
+    help: 'Nodes and namespaces changed since the risk gauges were last brought up to date (0: current; no sample before the first full list is evaluated).',
     registers: [registry],
     collect() {
+      if (!tracker.ready) return noSamples(this, false);
       this.set(tracker.pending);
     },
   });

@@ -69,6 +69,11 @@ export interface RiskTrackerOptions {
   readonly nodeLocal?: NodeLocalOptions;
   /** Who may write overrides (the configuration's `overrides`): a stored override counts only as the webhook honors it. */
   readonly writers?: OverrideWriters;
+  /**
+   * Whether the model has had its first full list (every informer synced). Until then, and until what that list
+   * marked is evaluated, the counts describe no cluster: `ready` is false. Default: ready from the start.
+   */
+  readonly synced?: () => boolean;
 }
 
 /** The options `serve` gives its tracker: the check modes, node-local settings and override writers it judges under. */
@@ -155,6 +160,8 @@ export class RiskTracker {
   readonly #contributions = new Map<string, OverrideContribution>();
   /** No counted override expires before this (epoch ms); an early value only costs a look at #contributions. */
   #nextExpiry = Number.POSITIVE_INFINITY;
+  readonly #synced: () => boolean;
+  #ready = false;
 
   constructor(model: ClusterModel, options: RiskTrackerOptions = {}) {
     this.#model = model;
@@ -162,6 +169,9 @@ export class RiskTracker {
     this.#orphanNamespaceLimit = options.orphanNamespaceLimit ?? 50;
     this.#nodeLocal = options.nodeLocal;
     this.#writers = options.writers ?? defaultOverrideWriters();
+    this.#synced = options.synced ?? (() => true);
+    // Without a model being listed (tests, benchmarks), the empty model is the cluster.
+    this.#ready = options.synced === undefined;
     // A removal volume-guard admitted changes the copies counted before the informers show it.
     model.onPendingChange((change) => {
       if (change.kind === 'longhornReplica') {
@@ -428,13 +438,21 @@ export class RiskTracker {
     for (const name of this.#dirtyNodes) {
       this.#dirtyNodes.delete(name);
       this.#evaluateNode(name);
-      if (performance.now() >= deadline) return this.pending === 0;
+      if (performance.now() >= deadline) return this.#caughtUp();
     }
     for (const namespace of this.#dirtyNamespaces) {
       this.#dirtyNamespaces.delete(namespace);
       this.#evaluateNamespace(namespace);
-      if (performance.now() >= deadline) return this.pending === 0;
+      if (performance.now() >= deadline) return this.#caughtUp();
     }
+    return this.#caughtUp();
+  }
+
+  /** Whether nothing is pending; the first time that holds once synced, the counts become ready (see `ready`). */
+  #caughtUp(): boolean {
+    if (this.pending > 0) return false;
+    // Here, not only at a scrape: on a busy cluster a scrape may never find nothing pending.
+    if (!this.#ready && this.#synced()) this.#ready = true;
     return true;
   }
 
@@ -553,6 +571,15 @@ export class RiskTracker {
   }
 
   // ------------------------------------------------------------------------------------------------ reading
+
+  /**
+   * Whether the counts describe the cluster: the model has had its first full list and everything it marked has been
+   * evaluated once. Before that a 0 would be a false all-clear (the gauges then have no samples). Stays true.
+   */
+  get ready(): boolean {
+    if (!this.#ready) this.#caughtUp();
+    return this.#ready;
+  }
 
   /** The current counts: O(label values), nothing is scanned. */
   counts(): RiskCounts {

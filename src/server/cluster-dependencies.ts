@@ -26,8 +26,10 @@ export function createClusterDependencies(
     volumeCounts: VOLUME_COUNTS,
   });
   // The risk gauges follow the model's writes (src/observe): the informers write through the tracker's sink. They
-  // judge overrides under the webhook's writers.
-  const risks = new RiskTracker(model, riskTrackerOptionsOf(config));
+  // judge overrides under the webhook's writers, and have no samples until the first full list is evaluated.
+  // The informers start after the tracker they write through: until then nothing is synced.
+  let synced = (): boolean => false;
+  const risks = new RiskTracker(model, { ...riskTrackerOptionsOf(config), synced: () => synced() });
   registerRiskMetrics(context.metrics.registry, risks);
   const stopRiskFlusher = startRiskFlusher(risks);
   const running = startClusterModel({
@@ -41,6 +43,7 @@ export function createClusterDependencies(
     },
     log: context.log,
   });
+  synced = () => running.health.synced();
   // Denials recorded as Events on the object they concern, written in the background (src/observe/events.ts).
   let warnedEventFailure = false;
   const events = config.events.enabled

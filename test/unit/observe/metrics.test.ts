@@ -1,5 +1,6 @@
-// The risk gauges as Prometheus scrapes them: every series present from the start (absent-series alerts work),
-// values from the tracker, namespaces bounded, and the flusher catching up in the background by itself.
+// The risk gauges as Prometheus scrapes them: no series before the model's first full list is evaluated (a 0 then
+// would be a false all-clear), every series from then on, values from the tracker, namespaces bounded, and the
+// flusher catching up in the background by itself.
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
@@ -29,6 +30,62 @@ describe('risk gauges', () => {
     expect(text).not.toContain('volume_guard_nodes_blocked{check="orphan-pvc"}');
     expect(text).toContain('# TYPE volume_guard_orphan_pvcs gauge');
     expect(sample(text, 'volume_guard_risk_pending_evaluations')).toBe(0);
+  });
+
+  it('leaves every risk series out until the first full list is in and evaluated', async () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    let synced = false;
+    const tracker = new RiskTracker(model, { synced: () => synced });
+    const registry = new Registry();
+    registerRiskMetrics(registry, tracker);
+    const riskLines = async () =>
+      (await registry.metrics()).split('\n').filter((line) => line.startsWith('volume_guard_') && !line.startsWith('#'));
+    // Before the first list: nothing at all, not 0 (not "current" either).
+    expect(await riskLines()).toEqual([]);
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE volume_guard_at_risk_volumes gauge');
+    expect(text).toContain('# TYPE volume_guard_risk_pending_evaluations gauge');
+    const sink = tracker.sink();
+    sink.setLonghornInstalled(true);
+    for (const [kind, list] of Object.entries(goldenRecords())) sink.replaceAll(kind as never, list as never);
+    synced = true;
+    // Listed, not yet evaluated: still nothing (the counts are partial).
+    expect(tracker.pending).toBeGreaterThan(0);
+    expect(await riskLines()).toEqual([]);
+    expect(tracker.flush()).toBe(true);
+    const after = await registry.metrics();
+    expect(sample(after, 'volume_guard_risk_pending_evaluations')).toBe(0);
+    expect(sample(after, 'volume_guard_at_risk_volumes{check="single-replica"}')).toBe(2);
+    expect(sample(after, 'volume_guard_nodes_blocked{check="volume-health"}')).toBeDefined();
+    expect(sample(after, 'volume_guard_active_overrides{kind="Node",check="node-local-volume"}')).toBe(1);
+    // From then on the series stay, whatever is pending.
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'zz-other', name: 'left', labels: { release: 'gone' } }));
+    expect(sample(await registry.metrics(), 'volume_guard_risk_pending_evaluations')).toBeGreaterThan(0);
+    expect(sample(await registry.metrics(), 'volume_guard_at_risk_volumes{check="single-replica"}')).toBe(2);
+  });
+
+  it('becomes current when a flush catches up, even if every scrape finds new writes pending (a busy cluster)', async () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    const tracker = new RiskTracker(model, { synced: () => true });
+    const registry = new Registry();
+    registerRiskMetrics(registry, tracker);
+    const sink = tracker.sink();
+    for (const [kind, list] of Object.entries(goldenRecords())) sink.replaceAll(kind as never, list as never);
+    expect(tracker.flush()).toBe(true);
+    // A write lands between the flush and the scrape.
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'zz-other', name: 'left', labels: { release: 'gone' } }));
+    expect(tracker.pending).toBeGreaterThan(0);
+    expect(sample(await registry.metrics(), 'volume_guard_risk_pending_evaluations')).toBeGreaterThan(0);
+  });
+
+  it('an empty cluster once listed: every series at 0 without waiting for an evaluation', async () => {
+    let synced = false;
+    const registry = new Registry();
+    registerRiskMetrics(registry, new RiskTracker(new ClusterModel(VOLUME_SETS), { synced: () => synced }));
+    expect(sample(await registry.metrics(), 'volume_guard_risk_pending_evaluations')).toBeUndefined();
+    synced = true;
+    expect(sample(await registry.metrics(), 'volume_guard_risk_pending_evaluations')).toBe(0);
+    expect(sample(await registry.metrics(), 'volume_guard_at_risk_volumes{check="orphan-pvc"}')).toBe(0);
   });
 
   it('reports what the flusher brought up to date in the background', async () => {

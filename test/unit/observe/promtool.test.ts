@@ -38,6 +38,8 @@ function runTool(args: string[]): { code: number | null; output: string } {
 }
 
 const target = `job="${JOB}", namespace="${NS}", instance="10.0.0.5:8080", pod="vg-0"`;
+/** The pod that replaced it after a restart. */
+const restarted = `job="${JOB}", namespace="${NS}", instance="10.0.0.6:8080", pod="vg-1"`;
 
 describe.skipIf(tool === undefined)('promtool (Prometheus 2.x from Debian)', () => {
   it('check rules: the rules as the chart renders them are valid', () => {
@@ -83,6 +85,58 @@ describe.skipIf(tool === undefined)('promtool (Prometheus 2.x from Debian)', () 
             { eval_time: '32m', alertname: 'VolumeGuardWebhookNotReady', exp_alerts: [] },
             { eval_time: '40m', alertname: 'VolumeGuardWebhookNotReady', exp_alerts: [{ exp_labels: { severity: 'critical' } }] },
             { eval_time: '30m', alertname: 'VolumeGuardErrors', exp_alerts: [] },
+          ],
+        },
+        {
+          // A restart at 3h: the old pod's series end (stale), the new pod has no risk series until its first list is
+          // evaluated at 3h10m. The alerts neither resolve nor start their `for` over; once the new pod reports, its
+          // values count at once (fixed meanwhile: resolved).
+          interval: '1m',
+          input_series: [
+            { series: `volume_guard_at_risk_volumes{${target}, check="single-replica"}`, values: '3x180 stale' },
+            { series: `volume_guard_nodes_blocked{${target}, check="last-replica-on-node"}`, values: '2x180 stale' },
+            { series: `volume_guard_orphan_pvcs{job="${JOB}", instance="10.0.0.5:8080", namespace="shop"}`, values: '2x180 stale' },
+            { series: `volume_guard_risk_pending_evaluations{${target}}`, values: '0x180 stale' },
+            { series: `volume_guard_at_risk_volumes{${restarted}, check="single-replica"}`, values: `${'_x189 '}3x300` },
+            { series: `volume_guard_nodes_blocked{${restarted}, check="last-replica-on-node"}`, values: `${'_x189 '}2x60 0x240` },
+            { series: `volume_guard_orphan_pvcs{job="${JOB}", instance="10.0.0.6:8080", namespace="shop"}`, values: `${'_x189 '}2x300` },
+            { series: `volume_guard_risk_pending_evaluations{${restarted}}`, values: `${'_x189 '}0x300` },
+          ],
+          alert_rule_test: [
+            // During the gap (3h05m): the last values seen still stand.
+            { eval_time: '3h05m', alertname: 'VolumeGuardVolumesAtRisk', exp_alerts: [] },
+            // Fires at 6h as if no restart had happened (its clock started at 0).
+            { eval_time: '6h01m', alertname: 'VolumeGuardVolumesAtRisk', exp_alerts: [{ exp_labels: { severity: 'warning', check: 'single-replica' } }] },
+            { eval_time: '6h01m', alertname: 'VolumeGuardOrphanedPVCs', exp_alerts: [{ exp_labels: { severity: 'info', namespace: 'shop' } }] },
+            // Fixed at 4h10m, reported by the new pod: nothing to fire at 6h01m.
+            { eval_time: '6h01m', alertname: 'VolumeGuardNodesBlocked', exp_alerts: [] },
+          ],
+        },
+        {
+          // The same restart with risks that had been firing: no "resolved" while the new pod lists the cluster.
+          interval: '1m',
+          input_series: [
+            { series: `volume_guard_at_risk_volumes{${target}, check="single-replica"}`, values: '3x420 stale' },
+            { series: `volume_guard_risk_pending_evaluations{${target}}`, values: '0x420 stale' },
+            { series: `volume_guard_at_risk_volumes{${restarted}, check="single-replica"}`, values: `${'_x429 '}3x60` },
+            { series: `volume_guard_risk_pending_evaluations{${restarted}}`, values: `${'_x429 '}0x60` },
+          ],
+          alert_rule_test: [
+            { eval_time: '7h', alertname: 'VolumeGuardVolumesAtRisk', exp_alerts: [{ exp_labels: { severity: 'warning', check: 'single-replica' } }] },
+            { eval_time: '7h05m', alertname: 'VolumeGuardVolumesAtRisk', exp_alerts: [{ exp_labels: { severity: 'warning', check: 'single-replica' } }] },
+            { eval_time: '7h15m', alertname: 'VolumeGuardVolumesAtRisk', exp_alerts: [{ exp_labels: { severity: 'warning', check: 'single-replica' } }] },
+          ],
+        },
+        {
+          // A pod that never gets its risk series (never synced) vouches for old values no longer than the gap.
+          interval: '1m',
+          input_series: [
+            { series: `volume_guard_at_risk_volumes{${target}, check="single-replica"}`, values: '3x420 stale' },
+            { series: `volume_guard_risk_pending_evaluations{${target}}`, values: '0x420 stale' },
+          ],
+          alert_rule_test: [
+            { eval_time: '7h10m', alertname: 'VolumeGuardVolumesAtRisk', exp_alerts: [{ exp_labels: { severity: 'warning', check: 'single-replica' } }] },
+            { eval_time: '7h30m', alertname: 'VolumeGuardVolumesAtRisk', exp_alerts: [] },
           ],
         },
         {
