@@ -1,9 +1,17 @@
 // A small pool of worker threads that read release records (decode + manifest parse) off the event loop.
 //
 // - Bounded: at most `workers` records are read at once; at most `queue` wait; more are answered `busy` at once.
+// - Fair between namespaces (the namespace a record is stored in: whoever can write Secrets there sent it): one
+//   namespace's records hold at most `workers - 1` workers (1 of the default 2; all of them when there is only one),
+//   so a worker is always left for the others; its further records wait, and waiting records are taken namespace by
+//   namespace, the one served longest ago first. With the queue full, a record from a namespace with fewer waiting
+//   takes the place of the newest record of the namespace with most waiting, which is refused `busy` naming it.
 // - Deadline: a record not read within `deadlineMs` of its arrival (waiting included, a thread's start-up not) is
-//   answered `timeout`; a worker still busy with it is terminated and replaced, so a hostile manifest costs its
-//   own request only.
+//   answered `timeout`; a worker still busy with it is terminated and replaced. So a hostile manifest costs its own
+//   request, and its namespace's records waiting behind it, only. What remains: namespaces acting together (as many
+//   as there are workers, two by default) can hold every worker, and records of other namespaces then wait; more
+//   workers (`helm.manifestWorkers`) raise that number. The deadline counts waiting so that a refusal with its
+//   reason reaches the API server within its webhook timeout (the chart keeps that above the deadline).
 // - Workers start on first use, are unref'd (they never keep the process alive) and have a heap limit.
 // - A worker idle for `idleMs` (default WORKER_IDLE_MS) exits: each costs some 30-45 MB of memory just by running,
 //   and Helm releases come in bursts; the next record starts one again (its start-up not counted in the deadline).
@@ -34,9 +42,21 @@ export interface ManifestPoolOptions {
 interface Pending {
   readonly id: number;
   job: ReadReleaseJob;
+  /** The namespace it is counted against: the one its record is stored in. */
+  readonly namespace: string;
   readonly resolve: (outcome: ReadOutcome) => void;
   timer?: NodeJS.Timeout;
   settled: boolean;
+  /** A worker has it (counted in its namespace's `reading`). */
+  reading: boolean;
+}
+
+/** A namespace with records in the pool: those waiting, in order, and how many workers its records hold. */
+interface NamespaceShare {
+  readonly waiting: Pending[];
+  reading: number;
+  /** When a worker last took one of its records (the pool's count of records taken): the longest ago goes first. */
+  servedAt: number;
 }
 
 /** What the pool sends a worker: a record to read, or (after a while without records) the order to shrink its heap. */
@@ -93,12 +113,22 @@ const WORKER_URL = new URL(here.endsWith('.ts') ? './manifest-worker.ts' : './ma
 export class ManifestPool {
   readonly #options: ManifestPoolOptions;
   readonly #slots = new Set<Slot>();
-  readonly #waiting: Pending[] = [];
+  /** The namespaces with records waiting or being read. */
+  readonly #namespaces = new Map<string, NamespaceShare>();
+  /** Records waiting, across namespaces. */
+  #waitingCount = 0;
+  /** Records taken by a worker so far: the clock of NamespaceShare.servedAt. */
+  #served = 0;
   #nextId = 1;
   #closed = false;
 
   constructor(options: ManifestPoolOptions) {
     this.#options = options;
+  }
+
+  /** How many workers one namespace's records may hold at once: all but one, so that one is left for the others. */
+  get #perNamespace(): number {
+    return Math.max(1, this.#options.workers - 1);
   }
 
   /** Reads one record; never rejects. */
@@ -108,13 +138,18 @@ export class ManifestPool {
         resolve({ ok: false, failure: 'busy', reason: 'volume-guard is shutting down' });
         return;
       }
-      const pending: Pending = { id: this.#nextId++, job, resolve, settled: false };
+      const pending: Pending = { id: this.#nextId++, job, namespace: job.namespace, resolve, settled: false, reading: false };
       pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
+      if ((this.#namespaces.get(pending.namespace)?.reading ?? 0) >= this.#perNamespace) {
+        // Its namespace holds its share of the workers: the record waits behind other namespaces' records.
+        this.#waitOrRefuse(pending);
+        return;
+      }
       const idle = this.#withoutRecord(false);
       const collecting = this.#withoutRecord(true);
       if (idle?.online) {
         this.#dispatch(idle, pending);
-      } else if (collecting && this.#waiting.length < this.#options.queue) {
+      } else if (collecting && this.#waitingCount < this.#options.queue) {
         // A worker ending its collection (a few ms) takes the record sooner than a thread started for it now
         // (100-200 ms here). One is started meanwhile, without a record, if there is room: whichever is free first
         // takes it, and the pool keeps its capacity for a burst.
@@ -124,19 +159,42 @@ export class ManifestPool {
         this.#dispatch(idle, pending);
       } else if (this.#slots.size < this.#options.workers) {
         this.#dispatch(this.#spawn(), pending);
-      } else if (this.#waiting.length < this.#options.queue) {
-        this.#wait(pending);
-      } else if (collecting) {
+      } else if (collecting && this.#waitingCount >= this.#options.queue) {
         // The queue is full but a worker is only collecting: the record waits in its port, not refused.
         this.#dispatch(collecting, pending);
       } else {
+        this.#waitOrRefuse(pending);
+      }
+    });
+  }
+
+  /**
+   * A record waits if there is room. With the queue full, the namespace with the most records waiting (two more
+   * than this one's at least) gives up its newest: one namespace cannot fill the queue to have the others refused.
+   */
+  #waitOrRefuse(pending: Pending): void {
+    if (this.#waitingCount >= this.#options.queue) {
+      const own = this.#namespaces.get(pending.namespace)?.waiting.length ?? 0;
+      let most: [string, NamespaceShare] | undefined;
+      for (const entry of this.#namespaces) if (entry[1].waiting.length > (most?.[1].waiting.length ?? 0)) most = entry;
+      if (most === undefined || most[0] === pending.namespace || most[1].waiting.length < own + 2) {
         this.#settle(pending, {
           ok: false,
           failure: 'busy',
-          reason: `volume-guard is busy reading ${this.#options.workers + this.#waiting.length} other release records; retry`,
+          reason: `volume-guard is busy reading ${this.#options.workers + this.#waitingCount} other release records; retry`,
         });
+        return;
       }
-    });
+      const [namespace, share] = most;
+      const dropped = share.waiting.pop()!;
+      this.#waitingCount--;
+      this.#settle(dropped, {
+        ok: false,
+        failure: 'busy',
+        reason: `volume-guard is busy: namespace ${namespace} has ${share.waiting.length} other release records waiting to be read; retry`,
+      });
+    }
+    this.#wait(pending);
   }
 
   /**
@@ -147,7 +205,38 @@ export class ManifestPool {
   #wait(pending: Pending): void {
     const token = pending.job.releaseToken;
     if (token !== undefined && !spansItsBuffer(token)) pending.job = { ...pending.job, releaseToken: new Uint8Array(token) };
-    this.#waiting.push(pending);
+    this.#share(pending.namespace).waiting.push(pending);
+    this.#waitingCount++;
+  }
+
+  #share(namespace: string): NamespaceShare {
+    let share = this.#namespaces.get(namespace);
+    if (share === undefined) {
+      share = { waiting: [], reading: 0, servedAt: 0 };
+      this.#namespaces.set(namespace, share);
+    }
+    return share;
+  }
+
+  /** A namespace with nothing waiting or being read is forgotten. */
+  #forgetIfDone(namespace: string): void {
+    const share = this.#namespaces.get(namespace);
+    if (share && share.reading === 0 && share.waiting.length === 0) this.#namespaces.delete(namespace);
+  }
+
+  /**
+   * The next record a free worker takes: the first waiting of the namespace served longest ago among those below
+   * their share of the workers (round-robin between namespaces); undefined when none may have one now.
+   */
+  #take(): Pending | undefined {
+    let chosen: NamespaceShare | undefined;
+    for (const share of this.#namespaces.values()) {
+      if (share.waiting.length === 0 || share.reading >= this.#perNamespace) continue;
+      if (chosen === undefined || share.servedAt < chosen.servedAt) chosen = share;
+    }
+    const pending = chosen?.waiting.shift();
+    if (pending) this.#waitingCount--;
+    return pending;
   }
 
   /** V8 heap statistics of each worker running now (measurements and tests). */
@@ -166,7 +255,10 @@ export class ManifestPool {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const pending of this.#waiting.splice(0)) this.#settle(pending, { ok: false, failure: 'busy', reason: 'volume-guard is shutting down' });
+    for (const share of [...this.#namespaces.values()]) {
+      for (const pending of share.waiting.splice(0)) this.#settle(pending, { ok: false, failure: 'busy', reason: 'volume-guard is shutting down' });
+    }
+    this.#waitingCount = 0;
     const slots = [...this.#slots];
     this.#slots.clear();
     await Promise.all(slots.map(async (slot) => {
@@ -197,6 +289,8 @@ export class ManifestPool {
       this.#settle(current, message.outcome);
       slot.collecting = message.collecting;
       if (!slot.collecting) this.#next(slot);
+      // Its namespace may now have a record for a worker left idle while it held its share.
+      this.#startWaiting();
     });
     const fail = (): void => {
       this.#clearTimers(slot);
@@ -240,6 +334,10 @@ export class ManifestPool {
     this.#clearTimers(slot);
     slot.compacted = false;
     slot.current = pending;
+    const share = this.#share(pending.namespace);
+    share.reading++;
+    share.servedAt = ++this.#served;
+    pending.reading = true;
     if (!slot.online) {
       // A thread starting (once per worker, or after one was replaced) is the pool's cost, not the record's.
       if (pending.timer) clearTimeout(pending.timer);
@@ -263,9 +361,20 @@ export class ManifestPool {
   }
 
   #next(slot: Slot): void {
-    const pending = this.#waiting.shift();
+    const pending = this.#take();
     if (pending) this.#dispatch(slot, pending);
     else if (!slot.collecting) this.#idle(slot);
+  }
+
+  /** Free workers (started, not collecting) take what may be taken now. */
+  #startWaiting(): void {
+    if (this.#waitingCount === 0) return;
+    for (const slot of this.#slots) {
+      if (!slot.online || slot.current !== undefined || slot.collecting) continue;
+      const pending = this.#take();
+      if (pending === undefined) return;
+      this.#dispatch(slot, pending);
+    }
   }
 
   /**
@@ -292,20 +401,28 @@ export class ManifestPool {
   }
 
   #drainToNewWorker(): void {
-    if (this.#closed || this.#waiting.length === 0 || this.#slots.size >= this.#options.workers) return;
+    if (this.#closed || this.#waitingCount === 0 || this.#slots.size >= this.#options.workers) return;
     this.#next(this.#spawn());
+    this.#startWaiting();
   }
 
   #expire(pending: Pending): void {
     if (pending.settled) return;
-    const waitingAt = this.#waiting.indexOf(pending);
-    if (waitingAt >= 0) this.#waiting.splice(waitingAt, 1);
+    const share = this.#namespaces.get(pending.namespace);
+    const waitingAt = share?.waiting.indexOf(pending) ?? -1;
+    if (waitingAt >= 0) {
+      share!.waiting.splice(waitingAt, 1);
+      this.#waitingCount--;
+    }
+    // Waiting while its own namespace held its share of the workers, or while other namespaces held them all.
+    const why =
+      waitingAt < 0
+        ? 'its manifest is too costly to read'
+        : share!.reading >= this.#perNamespace
+          ? `waiting behind other release records of namespace ${pending.namespace}`
+          : 'waiting for a worker';
     const slot = [...this.#slots].find((candidate) => candidate.current === pending);
-    this.#settle(pending, {
-      ok: false,
-      failure: 'timeout',
-      reason: `release record not read within ${this.#options.deadlineMs} ms (${waitingAt >= 0 ? 'waiting for a worker' : 'its manifest is too costly to read'})`,
-    });
+    this.#settle(pending, { ok: false, failure: 'timeout', reason: `release record not read within ${this.#options.deadlineMs} ms (${why})` });
     if (slot) {
       // The worker is stuck in this record: replace it. Its exit handler finds no current job.
       slot.current = undefined;
@@ -319,6 +436,12 @@ export class ManifestPool {
     if (pending.settled) return;
     pending.settled = true;
     if (pending.timer) clearTimeout(pending.timer);
+    if (pending.reading) {
+      pending.reading = false;
+      const share = this.#namespaces.get(pending.namespace);
+      if (share) share.reading--;
+    }
+    this.#forgetIfDone(pending.namespace);
     pending.resolve(outcome);
   }
 }

@@ -64,9 +64,10 @@ describe('ManifestPool', () => {
   it('lets a worker go after idleMs without a record, and starts one again for the next', async () => {
     const pool = new ManifestPool({ workers: 2, deadlineMs: 10_000, queue: 4, idleMs: 150 });
     pools.push(pool);
+    // Two namespaces: one namespace's records hold one of two workers at most.
     const reads = [
       pool.read({ object: secretFor(devlakeManifest()), namespace: NS }),
-      pool.read({ object: secretFor(devlakeManifest(), 'other'), namespace: NS }),
+      pool.read({ object: secretFor(devlakeManifest(), 'other'), namespace: 'other' }),
     ];
     // Read while both are at work: once one is done it may go before the other (a slow start on a loaded machine).
     expect(pool.size).toBe(2);
@@ -207,8 +208,9 @@ describe('ManifestPool', () => {
     const deadlineMs = 1500;
     const pool = new ManifestPool({ workers: 2, deadlineMs, queue: 4 });
     pools.push(pool);
-    // Warm both workers so the measurement is about reading, not starting threads.
-    await Promise.all([pool.read({ object: secretFor(''), namespace: NS }), pool.read({ object: secretFor(''), namespace: NS })]);
+    // Warm both workers so the measurement is about reading, not starting threads (two namespaces: one namespace's
+    // records hold one of the two workers at most).
+    await Promise.all([pool.read({ object: secretFor(''), namespace: NS }), pool.read({ object: secretFor(''), namespace: 'shop' })]);
 
     const started = performance.now();
     let maxTimerLag = 0;
@@ -219,9 +221,9 @@ describe('ManifestPool', () => {
       last = now;
     }, 10);
     const hostile = pool.read({ object: secretFor(hostileManifest()), namespace: NS });
-    // Meanwhile an ordinary release is read by the other worker.
+    // Meanwhile an ordinary release of another namespace is read by the other worker.
     const normalStarted = performance.now();
-    const normal = await pool.read({ object: secretFor(devlakeManifest(), 'shop'), namespace: NS });
+    const normal = await pool.read({ object: secretFor(devlakeManifest(), 'shop'), namespace: 'shop' });
     const normalMs = performance.now() - normalStarted;
     const outcome = await hostile;
     const hostileMs = performance.now() - started;
@@ -241,6 +243,67 @@ describe('ManifestPool', () => {
     // The stuck worker was replaced: the pool still reads.
     expect((await pool.read({ object: secretFor(devlakeManifest()), namespace: NS })).ok).toBe(true);
   }, 30_000);
+
+  it('lets one namespace hold one of two workers: its hostile records do not make another namespace wait', async () => {
+    const deadlineMs = 2000;
+    const pool = new ManifestPool({ workers: 2, deadlineMs, queue: 16 });
+    pools.push(pool);
+    const from = (namespace: string, manifest: string, name = 'app') => ({
+      object: releaseSecret({ name, namespace, version: 1, status: 'pending-install', manifest }),
+      namespace,
+    });
+    // Both workers started (records of two namespaces: one namespace alone would start one).
+    await Promise.all([pool.read(from('warm-a', '')), pool.read(from('warm-b', ''))]);
+    expect(pool.size).toBe(2);
+    // Someone allowed to create Secrets in tenant-a sends costly records faster than they are read.
+    const hostile = [1, 2, 3, 4].map((n) => pool.read(from('tenant-a', hostileManifest(), `bad${n}`)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    const ordinary = await pool.read(from('tenant-b', devlakeManifest(), 'devlake'));
+    const ordinaryMs = performance.now() - started;
+    expect(ordinary).toMatchObject({ ok: true });
+    expect(ordinaryMs).toBeLessThan(deadlineMs);
+    const outcomes = await Promise.all(hostile);
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, failure: 'timeout' });
+    // Those that never had a worker say why: their own namespace held its share.
+    const reasons = outcomes.map((outcome) => (outcome.ok ? '' : outcome.reason));
+    expect(reasons).toContain(`release record not read within ${deadlineMs} ms (waiting behind other release records of namespace tenant-a)`);
+    expect(reasons.filter((reason) => reason.includes('waiting for a worker'))).toEqual([]);
+  }, 30_000);
+
+  it('takes waiting records namespace by namespace, the one served longest ago first', async () => {
+    process.env.VOLUME_GUARD_TEST_COLLECT_MS = '1';
+    try {
+      const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 16, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
+      pools.push(pool);
+      const order: string[] = [];
+      const read = (namespace: string, label: string) => pool.read({ object: {}, namespace }).then((outcome) => order.push(label) && outcome);
+      await Promise.all([read('tenant-a', 'a1'), read('tenant-a', 'a2'), read('tenant-a', 'a3'), read('tenant-b', 'b1'), read('tenant-c', 'c1'), read('tenant-b', 'b2')]);
+      expect(order).toEqual(['a1', 'b1', 'c1', 'a2', 'b2', 'a3']);
+    } finally {
+      delete process.env.VOLUME_GUARD_TEST_COLLECT_MS;
+    }
+  });
+
+  it('with its queue full of one namespace, refuses that namespace\'s newest record instead of another\'s', async () => {
+    const pool = new ManifestPool({ workers: 1, deadlineMs: 10_000, queue: 3, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
+    pools.push(pool);
+    // The worker answers and then collects (COLLECT_MS): meanwhile three records wait and a fourth goes to the
+    // collecting worker's port.
+    await pool.read({ object: {}, namespace: 'warm' });
+    const a = [1, 2, 3, 4].map(() => pool.read({ object: {}, namespace: 'tenant-a' }));
+    const b = await pool.read({ object: {}, namespace: 'tenant-b' });
+    expect(b).toMatchObject({ ok: false, failure: 'decode' });
+    const outcomes = await Promise.all(a);
+    expect(outcomes.map((outcome) => !outcome.ok && outcome.failure)).toEqual(['decode', 'decode', 'busy', 'decode']);
+    expect(outcomes[2]).toMatchObject({ reason: 'volume-guard is busy: namespace tenant-a has 2 other release records waiting to be read; retry' });
+    // A namespace with as many waiting as the others is refused itself.
+    await pool.read({ object: {}, namespace: 'warm' });
+    const c = [1, 2, 3, 4].map((n) => pool.read({ object: {}, namespace: `tenant-${n}` }));
+    const d = await pool.read({ object: {}, namespace: 'tenant-d' });
+    expect(d).toMatchObject({ ok: false, failure: 'busy' });
+    for (const outcome of await Promise.all(c)) expect(outcome).toMatchObject({ ok: false, failure: 'decode' });
+  });
 
   it('refuses as busy beyond its queue instead of making everyone wait', async () => {
     const pool = new ManifestPool({ workers: 1, deadlineMs: 500, queue: 0 });
