@@ -97,6 +97,12 @@ const checkMode = (id: CheckId) =>
 
 const checkModes = Object.fromEntries(CHECK_IDS.map((id) => [id, checkMode(id)])) as Record<CheckId, ReturnType<typeof checkMode>>;
 
+/**
+ * The longest delay Node's timers take (2^31-1 ms, about 24.8 days): past it setTimeout and setInterval fire after
+ * 1 ms instead (a TimeoutOverflowWarning), so a millisecond setting that reaches a timer is bounded by it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** IPv4 by default: a pod without IPv6 cannot listen on `::`; an IPv6 single-stack cluster needs it set. */
 const LISTEN_HOST = 'address to listen on (IPv4 only; `::` on IPv6 single-stack clusters, which takes IPv4 too where the pod has it)';
 
@@ -155,6 +161,7 @@ export const CONFIG_SCHEMA = {
         pollIntervalMs: {
           type: 'integer',
           minimum: 100,
+          maximum: MAX_TIMER_MS,
           default: 10_000,
           description: 'how often the files are re-read besides file-change events',
         },
@@ -223,6 +230,7 @@ export const CONFIG_SCHEMA = {
       manifestDeadlineMs: {
         type: 'integer',
         minimum: 100,
+        maximum: MAX_TIMER_MS,
         default: 2000,
         description: 'a release record not read within this time (queue included) is refused with the reason',
       },
@@ -301,12 +309,14 @@ export const CONFIG_SCHEMA = {
       drainDelayMs: {
         type: 'integer',
         minimum: 0,
+        maximum: MAX_TIMER_MS,
         default: 0,
         description: 'time between readiness turning false and closing the listener (the chart sets a few seconds)',
       },
       timeoutMs: {
         type: 'integer',
         minimum: 0,
+        maximum: MAX_TIMER_MS,
         default: 20_000,
         description: 'in-flight requests still running after this are cut off',
       },

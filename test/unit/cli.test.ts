@@ -74,6 +74,14 @@ describe('volume-guard serve: configuration errors exit 2 with one line', () => 
     ]);
   });
 
+  it('refuses a millisecond setting past the longest timer Node keeps', async () => {
+    const child = run(['serve'], { VOLUME_GUARD_HELM_MANIFEST_DEADLINE_MS: '3000000000' });
+    expect((await child.exit).code).toBe(2);
+    expect(ownLines(child.stderr())).toEqual([
+      'volume-guard: config: helm.manifestDeadlineMs must be <= 2147483647 (got 3000000000) (from VOLUME_GUARD_HELM_MANIFEST_DEADLINE_MS)',
+    ]);
+  });
+
   it('reports a missing config file', async () => {
     const child = run(['serve', '--config', '/nonexistent/vg.yaml']);
     expect((await child.exit).code).toBe(2);

@@ -7,6 +7,7 @@ import {
   CONFIG_SCHEMA,
   ConfigError,
   DEFAULT_UPGRADE_KINDS,
+  MAX_TIMER_MS,
   configReferenceMarkdown,
   defaultConfig,
   loadConfig,
@@ -171,6 +172,33 @@ describe('loadConfig environment overrides', () => {
     ],
   ])('names the field and the variable: %o', async (env, message) => {
     expect(await errorOf(undefined, env)).toBe(message);
+  });
+
+  it.each([
+    ['helm.manifestDeadlineMs', 'VOLUME_GUARD_HELM_MANIFEST_DEADLINE_MS'],
+    ['shutdown.timeoutMs', 'VOLUME_GUARD_SHUTDOWN_TIMEOUT_MS'],
+    ['shutdown.drainDelayMs', 'VOLUME_GUARD_SHUTDOWN_DRAIN_DELAY_MS'],
+    ['admission.tls.pollIntervalMs', 'VOLUME_GUARD_ADMISSION_TLS_POLL_INTERVAL_MS'],
+  ])('refuses %s past the longest timer Node keeps (it would fire after 1 ms)', async (path, env) => {
+    expect(loadConfig({ env: { [env]: String(MAX_TIMER_MS) } })).toBeDefined();
+    expect(await errorOf(undefined, { [env]: '2147483648' })).toBe(`config: ${path} must be <= 2147483647 (got 2147483648) (from ${env})`);
+    const [section, ...rest] = path.split('.');
+    const yaml = `${section}:\n${rest.map((key, depth) => `${'  '.repeat(depth + 1)}${key}:${depth === rest.length - 1 ? ' 3000000000' : ''}`).join('\n')}\n`;
+    expect(await errorOf(yaml)).toBe(`config: ${path} must be <= 2147483647 (got 3000000000)`);
+  });
+
+  it('bounds every millisecond field by the longest timer Node keeps', () => {
+    const ms = CONFIG_REFERENCE.filter((row) => row.path.endsWith('Ms'));
+    expect(ms.map((row) => row.path)).toEqual(
+      expect.arrayContaining(['helm.manifestDeadlineMs', 'shutdown.timeoutMs', 'shutdown.drainDelayMs', 'admission.tls.pollIntervalMs']),
+    );
+    for (const row of ms) {
+      const schema = row.path.split('.').reduce<{ properties?: Record<string, unknown>; maximum?: number }>(
+        (node, key) => node.properties![key] as { properties?: Record<string, unknown>; maximum?: number },
+        CONFIG_SCHEMA,
+      );
+      expect(schema.maximum, row.path).toBeLessThanOrEqual(MAX_TIMER_MS);
+    }
   });
 
   it('lists every leaf field with a distinct environment variable', () => {
