@@ -4,10 +4,10 @@
 
 import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type HelpContext } from 'commander';
 import { ConfigError, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
-import { EXIT_CONFIG, type CommandRegistrar } from './cli-types.ts';
+import { EXIT_CONFIG, oneLineUsageErrors, type CommandRegistrar } from './cli-types.ts';
 import { createLogger } from './logging.ts';
 import { TlsConfigError } from './server/tls.ts';
 
@@ -15,8 +15,7 @@ import { TlsConfigError } from './server/tls.ts';
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const registerServeCommand: CommandRegistrar = (program) => {
-  program
-    .command('serve')
+  oneLineUsageErrors(program.command('serve'))
     .description('run the admission webhook (HTTPS) and the ops endpoints (HTTP: /healthz, /readyz, /metrics)')
     .option('-c, --config <file>', 'YAML configuration file (VOLUME_GUARD_* environment variables override it)')
     .option(
@@ -67,12 +66,32 @@ export function programName(scriptPath: string | undefined = process.argv[1]): s
   return base.replace(/\.(c|m)?[jt]s$/, '') === KUBECTL_PLUGIN_BINARY ? 'kubectl volume-guard' : 'volume-guard';
 }
 
+/**
+ * The root command. Without a command (or with `help` of one it does not have) Commander prints the whole usage
+ * and exits 1; here that is one line and exit 2 like every other usage mistake (oneLineUsageErrors).
+ */
+class Program extends Command {
+  override help(context?: HelpContext): never;
+  override help(cb: (str: string) => string): never;
+  override help(context?: HelpContext | ((str: string) => string)): never {
+    if (typeof context === 'function') return super.help(context);
+    if (context?.error) {
+      const [first, second] = this.args;
+      const commands = this.commands.map((command) => command.name()).join(', ');
+      this.error(first === 'help' && second !== undefined ? `unknown command '${second}'` : `a command is required: ${commands}`, {
+        code: 'volume-guard.usage',
+      });
+    }
+    return super.help(context);
+  }
+}
+
 export function buildProgram(registrars: readonly CommandRegistrar[] = COMMANDS): Command {
-  const program = new Command(programName())
-    .description('Kubernetes admission webhook that blocks operations which would silently lose data')
-    .version(`volume-guard ${VERSION}`, '-V, --version', 'print the version')
-    .showHelpAfterError()
-    .exitOverride();
+  const program = oneLineUsageErrors(
+    new Program(programName())
+      .description('Kubernetes admission webhook that blocks operations which would silently lose data')
+      .version(`volume-guard ${VERSION}`, '-V, --version', 'print the version'),
+  );
   for (const register of registrars) register(program);
   return program;
 }

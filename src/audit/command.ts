@@ -2,7 +2,7 @@
 // found, 1 risks found, 2 an error (bad flags, cluster unreachable, missing permission), with one line on stderr.
 
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
-import { EXIT_AUDIT_ERROR as EXIT_ERROR, EXIT_NO_RISK, type CommandRegistrar } from '../cli-types.ts';
+import { EXIT_AUDIT_ERROR as EXIT_ERROR, EXIT_NO_RISK, oneLineUsageErrors, type CommandRegistrar } from '../cli-types.ts';
 import type { AuditOptions } from './types.ts';
 import { AuditError } from './errors.ts';
 
@@ -30,15 +30,9 @@ export function parseTimeout(value: string): number {
   return seconds;
 }
 
-/** Commander's own errors (unknown option, bad value) exit 2 like every other audit error; help still exits 0. */
-function exitTwoOnUsageError(error: CommanderError): never {
-  if (error.exitCode === 0) throw error;
-  throw new CommanderError(EXIT_ERROR, error.code, error.message);
-}
-
 export const registerAuditCommand: CommandRegistrar = (program: Command) => {
-  program
-    .command('audit')
+  // Commander's own errors (unknown option, bad value) exit 2 like every other audit error; help still exits 0.
+  oneLineUsageErrors(program.command('audit'))
     .description(
       'report every data-loss risk in the cluster before maintenance, with the lingering overrides ' +
         '(exit 0: no risk, 1: risks found, 2: error)',
@@ -57,9 +51,6 @@ export const registerAuditCommand: CommandRegistrar = (program: Command) => {
     )
     .option('--strict', 'findings of checks in warn mode fail the exit code too')
     .option('-c, --config <file>', "volume-guard's configuration (Longhorn namespace, guarded upgrade kinds, check modes, who may write overrides); VOLUME_GUARD_* variables apply")
-    .showHelpAfterError(false)
-    .configureOutput({ outputError: (text, write) => write(`volume-guard: ${text.replace(/^error: /, '')}`) })
-    .exitOverride(exitTwoOnUsageError)
     .action(async (options: AuditOptions) => {
       let code: number;
       try {

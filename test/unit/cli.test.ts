@@ -1,7 +1,7 @@
 // The CLI as users run it: a child process of the project's Node.
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,13 +103,45 @@ describe('volume-guard serve: configuration errors exit 2 with one line', () => 
 });
 
 describe('volume-guard CLI basics', () => {
-  it('prints help with exit 0 and rejects unknown commands', async () => {
-    const help = run(['--help']);
+  it.each([[['--help']], [['help']], [['serve', '--help']], [['help', 'serve']]])('prints help on stdout with exit 0: %j', async (args) => {
+    const help = run(args);
     expect((await help.exit).code).toBe(0);
-    expect(help.stdout()).toContain('serve');
-    const unknown = run(['frobnicate']);
-    expect((await unknown.exit).code).not.toBe(0);
-    expect(unknown.stderr()).toContain("unknown command 'frobnicate'");
+    expect(help.stdout()).toMatch(/^Usage: volume-guard /);
+    expect(ownLines(help.stderr())).toEqual([]);
+  });
+
+  // Exit 1 is the audit's "risks found": a typo must not read as that, nor bury its one line under the usage.
+  it.each([
+    [[], 'volume-guard: a command is required: serve, audit (see volume-guard --help)'],
+    [['--bogus'], "volume-guard: unknown option '--bogus' (see volume-guard --help)"],
+    [['frobnicate'], "volume-guard: unknown command 'frobnicate' (see volume-guard --help)"],
+    [['serv'], "volume-guard: unknown command 'serv' (Did you mean serve?) (see volume-guard --help)"],
+    [['help', 'frobnicate'], "volume-guard: unknown command 'frobnicate' (see volume-guard --help)"],
+    [['serve', '--bogus'], "volume-guard: unknown option '--bogus' (see volume-guard serve --help)"],
+    [['serve', '--config'], "volume-guard: option '-c, --config <file>' argument missing (see volume-guard serve --help)"],
+    [['serve', 'extra'], "volume-guard: too many arguments for 'serve'. Expected 0 arguments but got 1. (see volume-guard serve --help)"],
+  ])('exits 2 with one line for a command line it does not understand: %j', async (args, line) => {
+    const child = run(args);
+    expect((await child.exit).code).toBe(2);
+    expect(child.stderr().trim().split('\n')).toEqual([line]);
+    expect(child.stdout()).toBe('');
+  });
+
+  it('as the kubectl plugin, exits 2 with one line naming the command as typed', async () => {
+    const plugin = join(await tempDir('vg-plugin-'), 'kubectl-volume_guard');
+    await symlink(join(ROOT, 'bin/volume-guard.cjs'), plugin);
+    for (const [args, line] of [
+      [['frobnicate'], "volume-guard: unknown command 'frobnicate' (see kubectl volume-guard --help)"],
+      [[], 'volume-guard: a command is required: serve, audit (see kubectl volume-guard --help)'],
+      [['audit', '--bogus'], "volume-guard: unknown option '--bogus' (see kubectl volume-guard audit --help)"],
+    ] as const) {
+      const child = spawn(NODE, [plugin, ...args], { cwd: ROOT, env: cleanEnv({}) });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const code = await new Promise<number | null>((resolvePromise) => child.on('close', resolvePromise));
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr.trim().split('\n')).toEqual([line]);
+    }
   });
 });
 

@@ -185,16 +185,16 @@ describe('volume-guard audit without an API server: exit codes', { timeout: 60_0
   });
 
   it.each([
-    [['--bogus'], "volume-guard: unknown option '--bogus'"],
-    [['-o', 'yaml'], "volume-guard: option '-o, --output <format>' argument 'yaml' is invalid. Allowed choices are table, json, policyreport."],
-    [['--node', 'a', '--release', 'b/c'], "volume-guard: option '--node <name>' cannot be used with option '--release <namespace/name>'"],
-    [['--release', 'just-a-name'], "volume-guard: option '--release <namespace/name>' argument 'just-a-name' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake"],
-    [['--release', 'app/a,b=c'], "volume-guard: option '--release <namespace/name>' argument 'app/a,b=c' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake"],
-    [['--timeout', 'soon'], "volume-guard: option '--timeout <seconds>' argument 'soon' is invalid. expected a number of seconds above 0"],
+    [['--bogus'], "volume-guard: unknown option '--bogus' (see volume-guard audit --help)"],
+    [['-o', 'yaml'], "volume-guard: option '-o, --output <format>' argument 'yaml' is invalid. Allowed choices are table, json, policyreport. (see volume-guard audit --help)"],
+    [['--node', 'a', '--release', 'b/c'], "volume-guard: option '--node <name>' cannot be used with option '--release <namespace/name>' (see volume-guard audit --help)"],
+    [['--release', 'just-a-name'], "volume-guard: option '--release <namespace/name>' argument 'just-a-name' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake (see volume-guard audit --help)"],
+    [['--release', 'app/a,b=c'], "volume-guard: option '--release <namespace/name>' argument 'app/a,b=c' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake (see volume-guard audit --help)"],
+    [['--timeout', 'soon'], "volume-guard: option '--timeout <seconds>' argument 'soon' is invalid. expected a number of seconds above 0 (see volume-guard audit --help)"],
     // Past Node's longest timer every request would abort at once.
-    [['--timeout', '3000000'], "volume-guard: option '--timeout <seconds>' argument '3000000' is invalid. expected at most 2147483 seconds"],
+    [['--timeout', '3000000'], "volume-guard: option '--timeout <seconds>' argument '3000000' is invalid. expected at most 2147483 seconds (see volume-guard audit --help)"],
     [['--context', 'nope', '--kubeconfig', 'KUBECONFIG'], 'volume-guard: kubeconfig: kubeconfig has no context "nope"'],
-    [['extra'], "volume-guard: too many arguments for 'audit'. Expected 0 arguments but got 1."],
+    [['extra'], "volume-guard: too many arguments for 'audit'. Expected 0 arguments but got 1. (see volume-guard audit --help)"],
   ])('exits 2 with one line for bad flags: %j', async (args, line) => {
     const result = await audit(args.map((arg) => (arg === 'KUBECONFIG' ? kubeconfig : arg)));
     expect(result.code).toBe(2);
