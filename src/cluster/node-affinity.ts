@@ -346,9 +346,21 @@ export function pinnedPodNodeOf(selector: NodeSelector, nodes: NodeLookup): stri
   return pinnedBy(selector, nodes, '', 'identity');
 }
 
+/**
+ * The one live node a selector can ever match by the identity rule of pinnedPodNodeOf, `fallback` when it matches no
+ * live node: whether a pod comes back to a node through its claim's PV once that node is unschedulable (a PV pinned by
+ * a shared label one node carries today lets the drained pod start on the next node carrying it).
+ */
+export function pinnedByIdentityOf(selector: NodeSelector, nodes: NodeLookup, fallback = ''): string {
+  return pinnedBy(selector, nodes, fallback, 'identity');
+}
+
 function pinnedBy(selector: NodeSelector, nodes: NodeLookup, fallback: string, keys: PinningKeys): string {
   if (selector.length === 0) return fallback;
   let match: string | undefined;
+  // By identity: a value naming no live node (kubernetes.io/hostname In [node-1, node-3], node-3 gone) is a node that
+  // may join (again) and match, so the selector pins nothing. A PV's wider rule names its one live match (PVs unchanged).
+  let open = false;
   for (const term of selector) {
     const anchor = termAnchor(term, keys);
     if (anchor === undefined) return '';
@@ -356,6 +368,7 @@ function pinnedBy(selector: NodeSelector, nodes: NodeLookup, fallback: string, k
     for (const value of anchor.values) {
       const candidates =
         anchor.key === NODE_NAME_FIELD ? optional(nodes.node(value)) : nodes.nodesLabelled(anchor.key, value);
+      if (candidates.length === 0 && keys === 'identity') open = true;
       for (const candidate of candidates) {
         if (candidate.name === match || !termMatches(term, candidate)) continue;
         if (match !== undefined) return '';
@@ -363,7 +376,9 @@ function pinnedBy(selector: NodeSelector, nodes: NodeLookup, fallback: string, k
       }
     }
   }
-  return match ?? fallback;
+  // No live match: the fallback (the node a PV names, for data left behind by a deleted node; '' for a pod).
+  if (match === undefined) return fallback;
+  return open ? '' : match;
 }
 
 function optional(node: NodeRecord | undefined): readonly NodeRecord[] {

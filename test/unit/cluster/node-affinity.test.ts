@@ -4,6 +4,7 @@ import {
   isGroupKey,
   parseNodeSelector,
   persistentVolumeNodeSelector,
+  pinnedByIdentityOf,
   pinnedNodeOf,
   pinnedPodNodeOf,
   podNodeSelector,
@@ -221,6 +222,24 @@ describe('pinnedPodNodeOf: the one node a pod can ever run on', () => {
 
   it('the same shared label pins a PV (its driver labels each node with its own value)', () => {
     expect(pinnedNodeOf(single(expr('disktype', 'In', ['ssd'])), labelled)).toBe('n1');
+  });
+
+  // n3 may join (again) and match: the drained pod could start there without the data it left on n1.
+  it.each<[string, NodeSelector]>([
+    ['a hostname list naming a node not in the cluster', single(expr('kubernetes.io/hostname', 'In', ['n1-host', 'n3']))],
+    ['metadata.name of a node not in the cluster in another term', [term([], [expr('metadata.name', 'In', ['n1'])]), term([], [expr('metadata.name', 'In', ['n3'])])]],
+    ['an identity key of a node-local driver naming an unknown id', single(expr('openebs.io/nodeid', 'In', ['id-1', 'id-9']))],
+  ])('%s: pinned to no node', (_name, selector) => {
+    expect(pinnedPodNodeOf(selector, labelled)).toBe('');
+  });
+
+  it('a PV keeps its one live match when its affinity names a node not in the cluster', () => {
+    expect(pinnedNodeOf(single(expr('kubernetes.io/hostname', 'In', ['n1-host', 'n3'])), labelled)).toBe('n1');
+  });
+
+  it('by identity, no live node named at all: the fallback (a PV’s named node, data left behind by a deleted node)', () => {
+    expect(pinnedByIdentityOf(single(expr('kubernetes.io/hostname', 'In', ['n3'])), labelled, 'n3')).toBe('n3');
+    expect(pinnedByIdentityOf(single(expr('disktype', 'In', ['ssd'])), labelled, 'n1')).toBe('');
   });
 });
 
