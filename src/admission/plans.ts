@@ -144,6 +144,8 @@ export interface PodTarget {
   readonly pod: PodRecord;
   /** Its node is being removed for good (NodeTarget.removed). */
   readonly removed?: boolean;
+  /** Its node stays schedulable, no drain in sight (NodeLocalVolumeTarget.staysSchedulable). */
+  readonly staysSchedulable?: boolean;
 }
 
 export type ReleaseTarget = Pick<OrphanPvcTarget, 'release' | 'operation' | 'manifest'> & {
@@ -263,10 +265,16 @@ const NODE_CHECKS: readonly PlanCheck<NodeTarget>[] = [
 const POD_CHECKS: readonly PlanCheck<PodTarget>[] = [
   {
     check: 'node-local-volume',
-    collect: (snapshot, { node, pod, removed }, cap, options) =>
+    collect: (snapshot, { node, pod, removed, staysSchedulable }, cap, options) =>
       collectNodeLocalVolume(
         snapshot,
-        { node, claims: pod.claimNames.map((name) => ({ namespace: pod.namespace, name })), pod, ...(removed === true ? { removed } : {}) },
+        {
+          node,
+          claims: pod.claimNames.map((name) => ({ namespace: pod.namespace, name })),
+          pod,
+          ...(removed === true ? { removed } : {}),
+          ...(staysSchedulable === true ? { staysSchedulable } : {}),
+        },
         cap,
         options.nodeLocal,
       ),

@@ -9,7 +9,7 @@
 // - StatefulSet pods keeping data in an emptyDir, which any eviction empties (tag `emptyDir`; a warning unless
 //   `nodeLocal.statefulSetEmptyDir` is `enforce`).
 
-import { pinnedPodNodeOf } from '../cluster/node-affinity.ts';
+import { pinnedByIdentityOf, pinnedNodeOf, pinnedPodNodeOf } from '../cluster/node-affinity.ts';
 import type { PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
@@ -181,6 +181,12 @@ export interface NodeLocalVolumeTarget {
    * taint), not only emptied for a while (cordon, drain, reboot): nothing comes back to data kept on it.
    */
   readonly removed?: boolean;
+  /**
+   * The node stays schedulable and is not leaving (an eviction or pod DELETE that is no step of a drain): the evicted
+   * pod's controller recreates it at once, and the scheduler places it back on the one live node its placement matches,
+   * whatever label names it (recreatedElsewhere). Omitted: the node is being emptied (cordon, drain, removal).
+   */
+  readonly staysSchedulable?: boolean;
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
 }
@@ -363,18 +369,21 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
 
 /**
  * Whether the pod's controller would recreate it away from `node`: it has one (a bare pod is not recreated at
- * all), it is not a DaemonSet or a static pod, its nodeSelector / required node affinity does not pin it to `node`
- * by the node's identity (pinnedPodNodeOf: a pod that can only ever run there comes back to its data; a shared label
- * one node carries today does not pin, an autoscaler adds a node carrying it), and no claim it keeps is bound to
- * a PV pinned to `node` (the scheduler places a pod only where all its bound PVs' node affinity allows). A generic
- * ephemeral claim pins nothing: the recreated pod gets a new one.
+ * all), it is not a DaemonSet or a static pod, its nodeSelector / required node affinity does not pin it to `node`,
+ * and no claim it keeps is bound to a PV pinned to `node` (the scheduler places a pod only where all its bound PVs'
+ * node affinity allows). A generic ephemeral claim pins nothing: the recreated pod gets a new one.
+ * A node being emptied (cordon, drain, removal: `staysSchedulable` false) pins only by its identity (pinnedPodNodeOf,
+ * and pinnedByIdentityOf for the PV): a shared label one node carries today does not, the drained pod goes Pending and
+ * an autoscaler adds a node carrying it. A node that stays schedulable (an eviction or pod DELETE that is no drain
+ * step) takes the recreated pod back at once when it is the one live node matching (pinnedNodeOf, the PV's pinnedNode).
  */
-export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string): boolean {
+export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string, staysSchedulable = false): boolean {
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
-  if (pinnedPodNodeOf(pod.nodeSelector, snapshot) === node) return false;
+  if ((staysSchedulable ? pinnedNodeOf(pod.nodeSelector, snapshot) : pinnedPodNodeOf(pod.nodeSelector, snapshot)) === node) return false;
   for (const claimName of pod.claimNames) {
     const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
-    if (pv !== undefined && pv.pinnedNode === node && !isScratchVolume(snapshot, pv)) return false;
+    if (pv === undefined || pv.pinnedNode !== node || isScratchVolume(snapshot, pv)) continue;
+    if (staysSchedulable || pinnedByIdentityOf(pv.nodeAffinity, snapshot, pv.namedNode) === node) return false;
   }
   return true;
 }
@@ -430,6 +439,7 @@ function inlineDataFindings(
   options: NodeLocalOptions,
   removed: boolean,
   consider: (tags: readonly string[], build: () => Finding) => void,
+  staysSchedulable = false,
 ): void {
   if (pod.nodeName !== node || FINISHED_POD_PHASES.has(pod.phase)) return;
   // A pod already being deleted leaves whatever this operation is answered (its own eviction passes, kubectl drain
@@ -438,7 +448,7 @@ function inlineDataFindings(
   if (pod.hostPaths.length > 0) {
     const paths = dataHostPaths(pod, options);
     if (paths.length > 0) {
-      if (recreatedElsewhere(snapshot, pod, node)) {
+      if (recreatedElsewhere(snapshot, pod, node, staysSchedulable && !removed)) {
         if (!pod.deleting || removed) consider(['in-use', 'inline-hostPath'], () => hostPathFinding(pod, node, paths));
       }
       // A pod that would come back to its data (or that nothing recreates) finds none: the node is gone.
@@ -551,7 +561,7 @@ export function collectNodeLocalVolume(
     else if (target.pod !== undefined && target.pod.nodeName === target.node && !FINISHED_POD_PHASES.has(target.pod.phase)) considerUnpinned(pv);
   }
   if (target.pod !== undefined && hasInlineData(target.pod)) {
-    inlineDataFindings(snapshot, target.pod, target.node, options, removed, considerInline);
+    inlineDataFindings(snapshot, target.pod, target.node, options, removed, considerInline, target.staysSchedulable === true);
   }
   return collector.result();
 }

@@ -103,7 +103,7 @@ export interface PodRemoval {
   /**
    * The requester's cordon of the pod's node was refused moments ago (ClusterSnapshot.cordonRefused): kubectl drain
    * prints the refusal and goes on evicting the pods of the still schedulable node, so its evictions are judged as on
-   * a node being drained.
+   * a node being drained (its DELETEs, `--disable-eviction`, as the pod's own data on a node being drained).
    */
   readonly cordonRefused?: boolean;
   /**
@@ -181,12 +181,18 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   // its Cluster API Machine being deleted (the Machine controller cordons and evicts, then deletes the infrastructure
   // machine), or a Node or Machine DELETE volume-guard has just admitted. Nothing comes back to data kept there.
   const removed = node !== '' && snapshot.nodeLeaving(node) !== undefined;
-  const target =
+  // No drain in sight (schedulable, no refused or dry-run cordon) and not leaving: a restart (the descheduler, VPA, an
+  // admin's eviction). The recreated pod is scheduled at once, back on the one live node its placement matches even
+  // by a label others could carry (node-local-volume's recreatedElsewhere): no autoscaler is asked for a node.
+  const staysSchedulable = nodeRecord !== undefined && !draining && !removed;
+  const target: PodTarget | undefined =
     !pod || node === '' || (!nodeWide && (!ownData || (pod.claimNames.length === 0 && !hasInlineData(pod))))
       ? undefined
       : removed
         ? { node, pod, removed }
-        : { node, pod };
+        : staysSchedulable
+          ? { node, pod, staysSchedulable }
+          : { node, pod };
   // The three plans read the same places (a node, the pod's namespace, a deleting Machine's owner, Harvester's drain).
   const plan = nodeWide ? PLANS['eviction-draining'] : PLANS[removal.plan];
   const overrides = readOverrides(plan, {

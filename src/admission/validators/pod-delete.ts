@@ -95,6 +95,7 @@ export function podDeleteValidator(_config: Config): Validator {
       const dryRunCordoned = request.dryRun && context.snapshot.dryRunCordonAllowed(pod.nodeName, request.userInfo.username);
       const cordoned = node.unschedulable || dryRunCordoned;
       if (!cordoned && !context.snapshot.cordonRefused(pod.nodeName, request.userInfo.username, request.dryRun)) return allowed();
+      const cordonRefused = !cordoned;
       const draining = cordoned ? 'being drained' : `being drained: your cordon of it was refused`;
       return judgePodRemoval(context, {
         action: `deletion of pod ${request.namespace}/${request.name} on node ${pod.nodeName} (${draining})`,
@@ -107,6 +108,8 @@ export function podDeleteValidator(_config: Config): Validator {
         plan: 'pod-delete',
         restartAllowed: false,
         evicted: false,
+        // The node stays schedulable, but its drain is under way: judged as on a node being drained.
+        ...(cordonRefused ? { cordonRefused } : {}),
         ...(dryRunCordoned ? { dryRunCordoned } : {}),
       });
     },
