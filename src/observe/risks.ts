@@ -279,10 +279,12 @@ export class RiskTracker {
         this.#registerReleases(claim.namespace, before ? releaseKeysOfClaim(before) : [], -1);
         this.#registerReleases(claim.namespace, after ? releaseKeysOfClaim(after) : [], +1);
         this.#dirtyNamespaces.add(claim.namespace);
-        // The PV a claim is bound to decides the node-local findings of the pods using it.
+        // The PV a claim is bound to decides the node-local findings of the pods using it, and, unpinned, those of
+        // the node its affinity names (taken with that node's removal unless a pod writes it elsewhere).
         for (const version of [before, after]) {
           if (version === undefined || version.volumeName === '') continue;
-          this.#markNode(this.#model.persistentVolume(version.volumeName)?.pinnedNode ?? '');
+          const pv = this.#model.persistentVolume(version.volumeName);
+          if (pv !== undefined) this.#markNode(pv.pinnedNode || pv.namedNode);
         }
         this.#markPodNodes(claim.namespace, claim.name);
         this.#countOverrides('PersistentVolumeClaim', recordKey(claim), after);
@@ -298,6 +300,9 @@ export class RiskTracker {
         const pod = (after ?? before) as RecordByKind['pod'];
         if (before === undefined || after === undefined || !sameClaimUse(before, after)) this.#dirtyNamespaces.add(pod.namespace);
         for (const version of [before, after]) if (version !== undefined) this.#markNode(version.nodeName);
+        // An unpinned node-local PV it writes is reported at the removal of the node its affinity names only while no
+        // pod writes it on another node: that node's count changes with the pod.
+        for (const version of [before, after]) if (version !== undefined) this.#markNamedNodesOfClaims(version);
         return;
       }
       case 'statefulSet': {
@@ -323,6 +328,16 @@ export class RiskTracker {
         this.#countOverrides('Namespace', namespace.name, next as NamespaceRecord | undefined);
         return;
       }
+    }
+  }
+
+  /** The node each claim of the pod bound to an unpinned PV names by its affinity (PersistentVolumeRecord.namedNode). */
+  #markNamedNodesOfClaims(pod: RecordByKind['pod']): void {
+    for (const claimName of pod.claimNames) {
+      const volumeName = this.#model.persistentVolumeClaim(pod.namespace, claimName)?.volumeName ?? '';
+      if (volumeName === '') continue;
+      const pv = this.#model.persistentVolume(volumeName);
+      if (pv !== undefined && pv.pinnedNode === '' && pv.namedNode !== '') this.#markNode(pv.namedNode);
     }
   }
 

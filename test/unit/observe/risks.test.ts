@@ -16,6 +16,7 @@ import { collectVolumeHealth } from '../../../src/checks/volume-health.ts';
 import { SKIP_BY_KEY, SKIP_KEY } from '../../../src/admission/overrides.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { RELEASE_LABELS, recordKey, type ModelSink } from '../../../src/cluster/records.ts';
+import { transformNode, transformPersistentVolume } from '../../../src/cluster/transforms.ts';
 import type { CheckMode } from '../../../src/config.ts';
 import { NODE_CHECKS, OTHER_NAMESPACES, OVERRIDE_KINDS, RiskTracker, type NodeCheck } from '../../../src/observe/risks.ts';
 import {
@@ -343,6 +344,52 @@ describe('RiskTracker', () => {
     sink.upsert('pod', { ...running, controllerKind: '' });
     expectCurrent(tracker, model);
     expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(0);
+  });
+
+  describe('a local PV naming node-1 by metadata.name only (pinned to no node), node-1 being removed by an autoscaler', () => {
+    /** node-1 tainted by cluster-autoscaler, node-2; pv-a (claim default/data) affine to node-1 by matchFields only. */
+    function namedNodeCluster(reclaimPolicy: string): { model: ClusterModel; tracker: RiskTracker; sink: ModelSink } {
+      const setup = tracked();
+      const taints = [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1733130000', effect: 'NoSchedule' }];
+      setup.sink.upsert('node', transformNode({ metadata: { name: 'node-1', labels: { 'kubernetes.io/hostname': 'node-1' } }, spec: { taints } })!);
+      setup.sink.upsert('node', transformNode({ metadata: { name: 'node-2', labels: { 'kubernetes.io/hostname': 'node-2' } }, spec: {} })!);
+      const byName = { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-1'] }] };
+      const spec = { local: { path: '/mnt/disks/a' }, persistentVolumeReclaimPolicy: reclaimPolicy, claimRef: { namespace: 'default', name: 'data' }, nodeAffinity: { required: { nodeSelectorTerms: [byName] } } };
+      setup.sink.upsert('persistentVolume', transformPersistentVolume({ metadata: { name: 'pv-a' }, spec, status: { phase: 'Bound' } })!);
+      setup.sink.upsert('persistentVolumeClaim', pvc({ name: 'data', volumeName: 'pv-a' }));
+      return setup;
+    }
+
+    /** What a tracker started afresh on the same model counts. */
+    const fresh = (model: ClusterModel) => {
+      const tracker = new RiskTracker(model);
+      tracker.markAll();
+      expect(tracker.flush()).toBe(true);
+      return tracker.counts();
+    };
+
+    it('re-counts node-1 when the pod writing it on node-2 goes', () => {
+      const { model, tracker, sink } = namedNodeCluster('Retain');
+      sink.upsert('pod', pod({ name: 'db-0', nodeName: 'node-2', controllerKind: 'StatefulSet', claimNames: ['data'] }));
+      expectCurrent(tracker, model);
+      expect(tracker.counts().nodesBlocked['node-local-volume']).toBe(1);
+      sink.remove('pod', 'default/db-0');
+      expectCurrent(tracker, model);
+      // node-2 has nothing left; node-1's removal now takes pv-a.
+      expect(tracker.counts().nodesBlocked['node-local-volume']).toBe(1);
+      expect(tracker.counts().nodesBlocked).toEqual(fresh(model).nodesBlocked);
+      expect(tracker.counts().atRiskVolumes).toEqual(fresh(model).atRiskVolumes);
+    });
+
+    it('re-counts node-1 when its claim is being deleted (reclaim Delete: nothing kept)', () => {
+      const { model, tracker, sink } = namedNodeCluster('Delete');
+      expectCurrent(tracker, model);
+      expect(tracker.counts().nodesBlocked['node-local-volume']).toBe(1);
+      sink.upsert('persistentVolumeClaim', pvc({ name: 'data', volumeName: 'pv-a', deleting: true }));
+      expectCurrent(tracker, model);
+      expect(tracker.counts().nodesBlocked['node-local-volume']).toBe(0);
+      expect(tracker.counts().nodesBlocked).toEqual(fresh(model).nodesBlocked);
+    });
   });
 
   it('re-evaluates everything on a sweep without changing correct counts', () => {
