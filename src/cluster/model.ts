@@ -1174,6 +1174,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     return this.#unpinnedPvsByNamedNode.get(nodeName);
   }
 
+  nodesNamedByUnpinnedPersistentVolumes(): Iterable<string> {
+    return this.#unpinnedPvsByNamedNode.keys();
+  }
+
   *unpinnedClaimedPersistentVolumeSources(): Generator<{ readonly source: VolumeSource; readonly driver: string }> {
     for (const key of this.#unpinnedPvsBySource.keys()) {
       const space = key.indexOf(' ');

@@ -180,6 +180,8 @@ export interface ClusterSnapshot {
    * an open affinity such as a `matchFields` metadata.name term, which the scheduler ignores for a PV.
    */
   unpinnedPersistentVolumesNaming(nodeName: string): readonly PersistentVolumeRecord[];
+  /** Every node some such PV names (unpinnedPersistentVolumesNaming), live or not (for the audit report). */
+  nodesNamedByUnpinnedPersistentVolumes(): Iterable<string>;
   /**
    * The source and driver of each kind of PV that no live node pins and that names a claim (few kinds: Longhorn,
    * NFS...), so a check can tell in O(kinds) whether any such PV could keep node-local data.

@@ -39,6 +39,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   pinnedPersistentVolumes: () => none,
   unpinnedClaimedPersistentVolumeSources: () => none,
   unpinnedPersistentVolumesNaming: () => none,
+  nodesNamedByUnpinnedPersistentVolumes: () => none,
   persistentVolumeClaim: () => undefined,
   hasPodScratchClaims: () => false,
   persistentVolumeClaimsIn: () => none,

@@ -72,6 +72,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   pinnedPersistentVolumes: ['persistentVolume'],
   unpinnedClaimedPersistentVolumeSources: ['persistentVolume'],
   unpinnedPersistentVolumesNaming: ['persistentVolume'],
+  nodesNamedByUnpinnedPersistentVolumes: ['persistentVolume'],
   persistentVolumeClaim: ['persistentVolumeClaim'],
   hasPodScratchClaims: ['persistentVolumeClaim'],
   persistentVolumeClaimsIn: ['persistentVolumeClaim'],

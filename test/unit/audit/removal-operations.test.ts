@@ -11,6 +11,7 @@ import { buildAuditReport } from '../../../src/audit/report.ts';
 import { failingFindings, unknownScope } from '../../../src/audit/run.ts';
 import type { AuditReport, AuditScope } from '../../../src/audit/types.ts';
 import type { ClusterModel } from '../../../src/cluster/model.ts';
+import { transformPersistentVolume } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, cordonRequest, evictionRequest, NODE_KIND, nodeObject, request } from '../../support/admission.ts';
 import { hostPathPV, localPV, longhornSetting, machine, namespace, pod, pvc } from '../../support/fixtures.ts';
@@ -127,6 +128,25 @@ describe('audit: data on a node that no longer exists', () => {
     expect(unknownScope(goneNodeModel(), { node: 'node-gone' })).toBeUndefined();
     expect(unknownScope(goneNodeModel(), { node: 'n1' })).toBeUndefined();
     expect(unknownScope(goneNodeModel(), { node: 'nowhere' })).toMatch(/^node "nowhere" not found in the cluster/);
+  });
+
+  // A local PV affine to node-gone by `matchFields` metadata.name only: pinned to no node (the scheduler ignores
+  // matchFields for a PV), its data is on node-gone's disk all the same (unpinnedPersistentVolumesNaming).
+  function namedGoneNodeModel(): ClusterModel {
+    const model = longhornCluster();
+    const byName = { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-gone'] }] };
+    const spec = { local: { path: '/mnt/disks/a' }, persistentVolumeReclaimPolicy: 'Retain', claimRef: { namespace: 'default', name: 'data' }, nodeAffinity: { required: { nodeSelectorTerms: [byName] } } };
+    model.upsert('persistentVolume', transformPersistentVolume({ metadata: { name: 'pv-named' }, spec, status: { phase: 'Bound' } })!);
+    model.upsert('persistentVolumeClaim', pvc({ name: 'data', volumeName: 'pv-named' }));
+    return model;
+  }
+
+  it('a PV whose open affinity names the gone node: the whole-cluster audit reports it as --node does', () => {
+    expect(namedGoneNodeModel().persistentVolume('pv-named')).toMatchObject({ pinnedNode: '', namedNode: 'node-gone' });
+    for (const scope of [{ kind: 'cluster' }, { kind: 'node', node: 'node-gone' }] as const) {
+      expect(operationsOf(audit(namedGoneNodeModel(), scope), 'pv-named'), scope.kind).toEqual(['no operation (node node-gone no longer exists)']);
+    }
+    expect(unknownScope(namedGoneNodeModel(), { node: 'node-gone' })).toBeUndefined();
   });
 });
 
