@@ -324,3 +324,13 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     expect(rendered.code, rendered.stderr).toBe(0);
   });
 });
+
+describe.skipIf(helm === undefined)('helm template: the PodDisruptionBudget', () => {
+  it('lets pods that are Running but not Ready be evicted: a drain never waits on a budget only broken pods hold', () => {
+    // Both replicas unready (model never synced, crash loop, a NetworkPolicy cutting them off): with the default
+    // IfHealthyBudget every eviction of them is refused (429) and `kubectl drain` of their nodes hangs.
+    const rendered = template();
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(one(rendered.objects, 'PodDisruptionBudget').spec).toMatchObject({ minAvailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+  });
+});
