@@ -84,6 +84,8 @@ function unlike(schema: SchemaNode, value: unknown, path: string): unknown {
     case 'integer':
       return schema.maximum !== undefined && (value as number) >= schema.maximum ? (value as number) - 1 : (value as number) + 1;
     case 'string':
+      // The chart refuses TLS files outside its mount: an empty one (intermediates) gets the mount's directory.
+      if (path === 'admission.tls.caFile' && value === '') return "/etc/volume-guard/tls/o'k\\";
       // Kept as a suffix: a prefix the chart requires (the TLS files' directory) stays.
       return `${value as string}o'k\\`;
     case 'array': {
@@ -140,7 +142,8 @@ describe('config fields in the webhook declarations', () => {
 describe.skipIf(helm === undefined)('helm template: the webhooks follow the values', () => {
   it('with every config field unlike its default (quotes and backslashes in strings), the webhooks are what the validators declare for that config', () => {
     const values = unlikeDefaults();
-    const rendered = template({ config: values });
+    // A client CA file is mounted (and the chart renders one set) only with clientAuth.
+    const rendered = template({ config: values, clientAuth: { enabled: true, existingConfigMap: 'api-server-client-ca' } });
     expect(rendered.code, rendered.stderr).toBe(0);
     const config = renderedConfig(rendered.objects);
     expect(config).toEqual(JSON.parse(JSON.stringify(values)));
@@ -249,6 +252,20 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     ['a deadline the default timeout cannot wait for', { config: { helm: { manifestDeadlineMs: 4500 } } }, 'webhook.timeoutSeconds 5 is shorter than config.helm.manifestDeadlineMs (4500 ms) + 1 s'],
     ['alert rules with nothing scraping volume-guard', { prometheusRule: { enabled: true } },
       'prometheusRule.enabled=true needs serviceMonitor.enabled=true: without it nothing scrapes volume-guard and the critical alert VolumeGuardWebhookNotReady fires forever. If you scrape it by other means, set prometheusRule.job to that scrape\'s job label'],
+    // Values that render, start and pass nothing: every admission call (or probe) fails.
+    ['an admission server on loopback', { config: { admission: { host: '127.0.0.1' } } },
+      'config.admission.host 127.0.0.1 is a loopback address: the API server calls the pod IP and would be refused on every admission; set 0.0.0.0 (:: on IPv6 single-stack)'],
+    ['an admission server on IPv6 loopback', { config: { admission: { host: '::1' } } }, 'config.admission.host ::1 is a loopback address'],
+    ['an admission server on localhost', { config: { admission: { host: 'localhost' } } }, 'config.admission.host localhost is a loopback address'],
+    ['probes on loopback with opsBindPodIP=false', { opsBindPodIP: false, config: { ops: { host: '127.0.0.1' } } },
+      "config.ops.host 127.0.0.1 is a loopback address with opsBindPodIP=false: the kubelet's probes reach the pod IP and would fail forever; set config.ops.host=0.0.0.0, or opsBindPodIP=true"],
+    ['--self-signed in extraArgs', { extraArgs: ['--verbose', '--self-signed'] },
+      "extraArgs holds --self-signed: volume-guard would serve a certificate the webhook's caBundle does not trust and every admission call would fail; remove it (the chart's TLS comes from tls.certManager or tls.generated)"],
+    ['--self-signed=true in extraArgs', { extraArgs: ['--self-signed=true'] }, 'extraArgs holds --self-signed'],
+    ['a client CA file without clientAuth', { config: { admission: { tls: { clientCaFile: '/etc/volume-guard/client-ca/ca.crt' } } } },
+      'config.admission.tls.clientCaFile /etc/volume-guard/client-ca/ca.crt is not mounted without clientAuth.enabled: leave it empty and set clientAuth.enabled=true with clientAuth.caBundle or clientAuth.existingConfigMap'],
+    ['intermediates outside the TLS mount', { config: { admission: { tls: { caFile: '/etc/ssl/chain.pem' } } } },
+      'config.admission.tls.caFile /etc/ssl/chain.pem is not mounted: the chart mounts only the serving Secret, at /etc/volume-guard/tls/; set it under there (e.g. /etc/volume-guard/tls/ca.crt) or leave it empty'],
   ])('%s', (_label, values, message) => {
     const rendered = template(values);
     expect(rendered.code).not.toBe(0);
@@ -319,6 +336,11 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     ['the shortest timeout the deadline allows', { webhook: { timeoutSeconds: 3 } }],
     ['a short timeout without manifest workers (no deadline)', { webhook: { timeoutSeconds: 1 }, config: { helm: { manifestWorkers: 0 } } }],
     ['other distinct ports', { config: { admission: { port: 9443 }, ops: { port: 9090 } } }],
+    ['the admission server on every IPv6 address', { config: { admission: { host: '::' } } }],
+    ['probes on loopback while the ops port binds the pod IP (the default)', { config: { ops: { host: '127.0.0.1' } } }],
+    ['probes on every address with opsBindPodIP=false', { opsBindPodIP: false }],
+    ['the CA appended to the served chain from the TLS mount', { config: { admission: { tls: { caFile: '/etc/volume-guard/tls/ca.crt' } } } }],
+    ['clientAuth (its environment variable names the mounted CA)', { clientAuth: { enabled: true, existingConfigMap: 'api-server-client-ca' } }],
   ])('renders %s', (_label, values) => {
     const rendered = template(values);
     expect(rendered.code, rendered.stderr).toBe(0);

@@ -155,6 +155,27 @@ values that would render fine but fail at run time refused here, each with one l
 {{- if not (hasPrefix "/etc/volume-guard/tls/" $config.admission.tls.keyFile) }}
 {{- fail "config.admission.tls.keyFile must be under /etc/volume-guard/tls/, where the chart mounts the serving certificate" }}
 {{- end }}
+{{- $tlsDir := "/etc/volume-guard/tls/" }}
+{{- if and $config.admission.tls.caFile (not (hasPrefix $tlsDir $config.admission.tls.caFile)) }}
+{{- fail (printf "config.admission.tls.caFile %s is not mounted: the chart mounts only the serving Secret, at %s; set it under there (e.g. %sca.crt) or leave it empty" $config.admission.tls.caFile $tlsDir $tlsDir) }}
+{{- end }}
+{{- /* clientAuth.enabled mounts the client CA and points volume-guard at it (an environment variable overrides this field). */}}
+{{- if and $config.admission.tls.clientCaFile (not .Values.clientAuth.enabled) }}
+{{- fail (printf "config.admission.tls.clientCaFile %s is not mounted without clientAuth.enabled: leave it empty and set clientAuth.enabled=true with clientAuth.caBundle or clientAuth.existingConfigMap" $config.admission.tls.clientCaFile) }}
+{{- end }}
+{{- /* A loopback address answers only inside the pod: the API server (and the kubelet's probes) reach the pod IP. */}}
+{{- $loopback := "^(?i:localhost|127\\.[0-9.]+|::1|0:0:0:0:0:0:0:1|::ffff:127\\.[0-9.]+)$" }}
+{{- if regexMatch $loopback (toString $config.admission.host) }}
+{{- fail (printf "config.admission.host %s is a loopback address: the API server calls the pod IP and would be refused on every admission; set 0.0.0.0 (:: on IPv6 single-stack)" $config.admission.host) }}
+{{- end }}
+{{- if and (not .Values.opsBindPodIP) (regexMatch $loopback (toString $config.ops.host)) }}
+{{- fail (printf "config.ops.host %s is a loopback address with opsBindPodIP=false: the kubelet's probes reach the pod IP and would fail forever; set config.ops.host=0.0.0.0, or opsBindPodIP=true" $config.ops.host) }}
+{{- end }}
+{{- range .Values.extraArgs }}
+{{- if or (eq (toString .) "--self-signed") (hasPrefix "--self-signed=" (toString .)) }}
+{{- fail "extraArgs holds --self-signed: volume-guard would serve a certificate the webhook's caBundle does not trust and every admission call would fail; remove it (the chart's TLS comes from tls.certManager or tls.generated)" }}
+{{- end }}
+{{- end }}
 {{- /* Ports: the Service, the containerPorts and the probes name fixed ports, and one process listens on both. */}}
 {{- range $name := list "admission" "ops" }}
 {{- if eq (int (get $config $name).port) 0 }}
