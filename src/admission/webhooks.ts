@@ -1,7 +1,7 @@
 // Validators' declarations → a ValidatingWebhookConfiguration. Used to register volume-guard in tests and the
 // local cluster; the chart renders the same shape from the generated charts/volume-guard/files/webhooks.json.
 import type { GuardedUpgradeKind } from '../config.ts';
-import { expandRules } from './rules.ts';
+import { celString, expandRules } from './rules.ts';
 import type { LabelSelector, MatchCondition, WebhookDeclaration, WorkloadKind } from './types.ts';
 
 /** Namespaces whose objects volume-guard never judges (besides its own, added by the caller). */
@@ -34,26 +34,59 @@ export interface WebhookOptions {
 
 export interface SelfIdentity {
   readonly namespace: string;
-  /** `<fullname>-`: every pod of volume-guard's Deployment. */
-  readonly podPrefix: string;
+  /** The name of volume-guard's Deployment (the chart's fullname): its pods are named after it. */
+  readonly deployment: string;
   /** volume-guard's Helm release name ('' when not installed by Helm). */
   readonly release: string;
 }
 
-/** The name prefix of volume-guard's own objects a workload webhook sees. */
-export function selfNamePrefix(workload: WorkloadKind, self: SelfIdentity): string {
-  return workload === 'pods' ? self.podPrefix : `sh.helm.release.v1.${self.release}.v`;
+/** `text` as a regular expression matching exactly it (the characters Go's regexp.QuoteMeta escapes; RE2 reads them alike). */
+export function regexLiteral(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The API server cuts a generateName to 63 - 5 characters before appending 5 random ones. */
+const GENERATE_NAME_BASE = 58;
+/** A pod-template-hash: a 32-bit number's decimal digits re-encoded one for one (1-10 characters). */
+const TEMPLATE_HASH_MAX = 10;
+
+/**
+ * Exactly the names of the pods of Deployment `name`: its ReplicaSets are `<name>-<pod-template-hash>`, their pods
+ * get generateName `<replicaset>-`, cut to 58 characters, plus 5 random characters. A long name is cut within
+ * the hash or the name itself; each such form is one alternative.
+ */
+export function deploymentPodNamePattern(name: string): string {
+  const length = name.length;
+  const quoted = regexLiteral(name);
+  const forms: string[] = [];
+  // `<name>-<hash>-` within 58 characters: the hash is at most 56 - length long.
+  if (length + 3 <= GENERATE_NAME_BASE) forms.push(`${quoted}-[a-z0-9]{1,${Math.min(TEMPLATE_HASH_MAX, GENERATE_NAME_BASE - 2 - length)}}-[a-z0-9]{5}`);
+  // Longer: the first 58 characters of `<name>-<hash>-`, then 5 random ones (63 in all).
+  if (length + 2 + TEMPLATE_HASH_MAX > GENERATE_NAME_BASE && length + 1 <= GENERATE_NAME_BASE) forms.push(`${quoted}-[a-z0-9]{${63 - length - 1}}`);
+  if (length + 1 > GENERATE_NAME_BASE) forms.push(`${regexLiteral(name.slice(0, GENERATE_NAME_BASE))}[a-z0-9]{5}`);
+  return forms.length === 1 ? `^${forms[0]}$` : `^(?:${forms.join('|')})$`;
+}
+
+/** Exactly the names of a Helm release's records: `sh.helm.release.v1.<release>.v<revision>`. */
+export function helmReleaseRecordPattern(release: string): string {
+  return `^sh\\.helm\\.release\\.v1\\.${regexLiteral(release)}\\.v[0-9]+$`;
+}
+
+/** The names of volume-guard's own objects a workload webhook sees, as a regular expression (RE2, for CEL's matches()). */
+export function selfNamePattern(workload: WorkloadKind, self: SelfIdentity): string {
+  return workload === 'pods' ? deploymentPodNamePattern(self.deployment) : helmReleaseRecordPattern(self.release);
 }
 
 /**
  * The matchCondition that keeps a workload webhook off volume-guard's own pods or release (the chart renders the same).
+ * Exact names, not prefixes: another release `<release>.x` in the namespace, or a StatefulSet `<fullname>-db`, is judged.
  * A collection DELETE (the namespace controller's) is admitted item by item with no request.name: CEL then has no such
  * key, and an error there would fail the whole condition list, so the item is judged like any other.
  */
 export function selfExclusionCondition(workload: WorkloadKind, self: SelfIdentity): MatchCondition {
   return {
     name: 'not-volume-guard-itself',
-    expression: `!(request.namespace == '${self.namespace}' && has(request.name) && request.name.startsWith('${selfNamePrefix(workload, self)}'))`,
+    expression: `!(request.namespace == '${self.namespace}' && has(request.name) && request.name.matches(${celString(selfNamePattern(workload, self))}))`,
   };
 }
 

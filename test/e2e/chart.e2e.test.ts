@@ -336,7 +336,7 @@ describe("the chart's webhooks are the validators' declarations", () => {
   function expectWebhooksMatch(webhookConfiguration: K8sObject, expected: readonly WebhookDeclaration[], options: { matchConditions: boolean; service: string; kinds?: readonly GuardedUpgradeKind[] }) {
     const webhooks = webhookConfiguration.webhooks as any[];
     expect(webhooks.map((webhook) => webhook.name)).toEqual(expected.map((declaration) => declaration.name));
-    const self = { namespace: NAMESPACE, podPrefix: `${options.service}-`, release: RELEASE };
+    const self = { namespace: NAMESPACE, deployment: options.service, release: RELEASE };
     for (const [index, declaration] of expected.entries()) {
       const webhook = webhooks[index];
       expect(webhook.rules).toEqual(plain(expandRules(declaration.rules, options.kinds ?? defaultConfig().upgrades.kinds)));

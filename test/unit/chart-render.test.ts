@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { createValidators } from '../../src/admission/index.ts';
-import { webhookConfiguration } from '../../src/admission/webhooks.ts';
+import { selfExclusionCondition, webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { CONFIG_SCHEMA, loadConfig } from '../../src/config.ts';
 import type { Config, GuardedUpgradeKind, SchemaNode } from '../../src/config.ts';
 import { CHART_DIR, chartDefaultConfig, findHelm } from '../../scripts/generate-chart.ts';
@@ -30,10 +30,10 @@ interface K8sObject {
 let valuesFiles = 0;
 
 /** `helm template` with these values (a values file) and extra arguments. */
-function template(values: object = {}, args: readonly string[] = []): { code: number | null; objects: K8sObject[]; stderr: string } {
+function template(values: object = {}, args: readonly string[] = [], release = RELEASE): { code: number | null; objects: K8sObject[]; stderr: string } {
   const file = join(dir, `values-${valuesFiles++}.json`);
   writeFileSync(file, JSON.stringify(values));
-  const result = spawnSync(helm ?? 'helm', ['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, '--kube-version', '1.30.0', '-f', file, ...args], {
+  const result = spawnSync(helm ?? 'helm', ['template', release, CHART_DIR, '--namespace', NAMESPACE, '--kube-version', '1.30.0', '-f', file, ...args], {
     encoding: 'utf8',
   });
   const objects = result.status === 0 ? parseAllDocuments(result.stdout).map((document) => document.toJS() as K8sObject).filter(Boolean) : [];
@@ -61,7 +61,7 @@ function expectedWebhooks(config: Config): unknown {
       configurationName: FULLNAME,
       client: { service: { name: FULLNAME, namespace: NAMESPACE, port: 443 } },
       upgradeKinds: config.upgrades.kinds,
-      self: { namespace: NAMESPACE, podPrefix: `${FULLNAME}-`, release: RELEASE },
+      self: { namespace: NAMESPACE, deployment: FULLNAME, release: RELEASE },
     },
   );
   return JSON.parse(JSON.stringify(configuration.webhooks));
@@ -354,5 +354,35 @@ describe.skipIf(helm === undefined)('helm template: the PodDisruptionBudget', ()
     const rendered = template();
     expect(rendered.code, rendered.stderr).toBe(0);
     expect(one(rendered.objects, 'PodDisruptionBudget').spec).toMatchObject({ minAvailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+  });
+});
+
+describe.skipIf(helm === undefined)("helm template: the webhooks skip exactly volume-guard's own pods and release records", () => {
+  // The names a prefix also took in: another release `vg.vault` (Helm accepts dotted names), the pods of a
+  // StatefulSet `vg-volume-guard-db`. The regular expressions are tested against such names in
+  // test/unit/admission/self-exclusion.test.ts; here the chart renders the same ones, for long names too (the API
+  // server cuts a pod's generateName to 58 characters).
+  it.each([
+    ['a dotted release name', 'vg.vault', {}],
+    ['a fullname of 46 characters (no pod name is cut)', RELEASE, { fullnameOverride: 'v'.repeat(46) }],
+    ['a fullname of 50 characters (the hash may be cut)', `vg.${'a'.repeat(34)}`, {}],
+    ['a fullname of 56 characters', RELEASE, { fullnameOverride: 'v'.repeat(56) }],
+    ['a fullname of 57 characters', RELEASE, { fullnameOverride: 'v'.repeat(57) }],
+    ['a fullname of 63 characters (the name is cut)', `${'v'.repeat(49)}.www`, {}],
+  ])('with %s', (_label, release, values) => {
+    const rendered = template(values, [], release);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const deployment = one(rendered.objects, 'Deployment').metadata.name;
+    const self = { namespace: NAMESPACE, deployment, release };
+    const declarations = createValidators(chartDefaultConfig()).map((validator) => validator.declaration);
+    const webhooks = one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks as { name: string; matchConditions?: { name: string }[] }[];
+    const workloads = declarations.filter((declaration) => declaration.workload);
+    expect(workloads.length).toBeGreaterThan(0);
+    for (const declaration of workloads) {
+      const rendered = webhooks.find((webhook) => webhook.name === declaration.name)!;
+      expect(rendered.matchConditions?.find((condition) => condition.name === 'not-volume-guard-itself'), declaration.name).toEqual(
+        selfExclusionCondition(declaration.workload!, self),
+      );
+    }
   });
 });

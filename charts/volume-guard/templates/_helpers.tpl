@@ -114,6 +114,36 @@ an empty answer for it means no cluster access: refuse.
 {{- concat (list "kube-system" "kube-node-lease") .Values.webhook.excludeNamespaces | uniq | toJson }}
 {{- end }}
 
+{{/*
+Exactly the names of the pods of the chart's Deployment (deploymentPodNamePattern, src/admission/webhooks.ts): its
+ReplicaSets are <fullname>-<pod-template-hash> (1-10 characters), their pods get generateName <replicaset>-, which the
+API server cuts to 58 characters before appending 5 random ones.
+*/}}
+{{- define "volume-guard.podNamePattern" -}}
+{{- $name := include "volume-guard.fullname" . }}
+{{- $length := len $name }}
+{{- $forms := list }}
+{{- if le $length 55 }}
+{{- $forms = append $forms (printf "%s-[a-z0-9]{1,%d}-[a-z0-9]{5}" (regexQuoteMeta $name) (min 10 (sub 56 $length))) }}
+{{- end }}
+{{- if and (ge $length 47) (le $length 57) }}
+{{- $forms = append $forms (printf "%s-[a-z0-9]{%d}" (regexQuoteMeta $name) (sub 62 $length)) }}
+{{- end }}
+{{- if ge $length 58 }}
+{{- $forms = append $forms (printf "%s[a-z0-9]{5}" (regexQuoteMeta (trunc 58 $name))) }}
+{{- end }}
+{{- if eq (len $forms) 1 }}
+{{- printf "^%s$" (first $forms) }}
+{{- else }}
+{{- printf "^(?:%s)$" (join "|" $forms) }}
+{{- end }}
+{{- end }}
+
+{{/* Exactly the names of the release's Helm records, sh.helm.release.v1.<release>.v<revision> (helmReleaseRecordPattern). */}}
+{{- define "volume-guard.releaseRecordPattern" -}}
+{{- printf "^sh\\.helm\\.release\\.v1\\.%s\\.v[0-9]+$" (regexQuoteMeta .Release.Name) }}
+{{- end }}
+
 {{/* A value as the text inside a CEL string literal: backslashes and single quotes escaped (celString, src/admission/rules.ts). */}}
 {{- define "volume-guard.celEscape" -}}
 {{- toString . | replace "\\" "\\\\" | replace "'" "\\'" }}

@@ -867,7 +867,7 @@ describe('override writes through subresources', () => {
 
 describe('webhook namespace exclusions: workloads only', () => {
   const declarations = createValidators(config).map((validator) => validator.declaration);
-  const self = { namespace: 'harvester-system', podPrefix: 'volume-guard-', release: 'volume-guard' };
+  const self = { namespace: 'harvester-system', deployment: 'volume-guard', release: 'volume-guard' };
   it('workload webhooks skip the system namespaces and volume-guard itself; the others see every namespace', () => {
     const configuration = webhookConfiguration(declarations, { configurationName: 'x', client: { url: 'https://127.0.0.1:1' }, upgradeKinds: config.upgrades.kinds, self }) as {
       webhooks: { name: string; namespaceSelector?: { matchExpressions: { values: string[] }[] }; matchConditions?: { name: string; expression: string }[] }[];
@@ -878,10 +878,10 @@ describe('webhook namespace exclusions: workloads only', () => {
     expect(eviction.matchConditions).toContainEqual({
       name: 'not-volume-guard-itself',
       // A collection DELETE's items carry no request.name: has() keeps the condition from erroring on them.
-      expression: "!(request.namespace == 'harvester-system' && has(request.name) && request.name.startsWith('volume-guard-'))",
+      expression: "!(request.namespace == 'harvester-system' && has(request.name) && request.name.matches('^volume-guard-[a-z0-9]{1,10}-[a-z0-9]{5}$'))",
     });
-    expect(byName.get('pod-delete.volume-guard.io')!.matchConditions?.at(-1)?.expression).toContain('has(request.name) && request.name.startsWith(');
-    expect(byName.get('helm-release.volume-guard.io')!.matchConditions?.at(-1)?.expression).toContain("startsWith('sh.helm.release.v1.volume-guard.v')");
+    expect(byName.get('pod-delete.volume-guard.io')!.matchConditions?.at(-1)?.expression).toContain('has(request.name) && request.name.matches(');
+    expect(byName.get('helm-release.volume-guard.io')!.matchConditions?.at(-1)?.expression).toContain("request.name.matches('^sh\\\\.helm\\\\.release\\\\.v1\\\\.volume-guard\\\\.v[0-9]+$')");
     for (const name of ['upgrade.volume-guard.io', 'overrides.volume-guard.io', 'machine.volume-guard.io', 'node-cordon.volume-guard.io']) {
       expect(byName.get(name)!.namespaceSelector, name).toBeUndefined();
     }

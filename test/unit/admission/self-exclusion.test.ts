@@ -1,0 +1,115 @@
+// The workload webhooks skip volume-guard's own pods and Helm release records (matchCondition
+// `not-volume-guard-itself`) by exact name: a prefix also skipped another release `<release>.x` or a StatefulSet
+// `<fullname>-db` in the same namespace. The regular expressions are checked here against names formed as Kubernetes
+// forms them; test/unit/chart-render.test.ts holds the chart's rendering of them equal to these.
+import { describe, expect, it } from 'vitest';
+import {
+  deploymentPodNamePattern,
+  helmReleaseRecordPattern,
+  selfExclusionCondition,
+  selfNamePattern,
+} from '../../../src/admission/webhooks.ts';
+
+/** The characters of a pod-template-hash (rand.SafeEncodeString) and of generateName's random suffix. */
+const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const word = (length: number, offset = 0) => Array.from({ length }, (_, i) => ALPHABET[(i * 7 + offset) % ALPHABET.length]).join('');
+
+/** A pod of Deployment `deployment`: ReplicaSet `<deployment>-<hash>`, generateName `<rs>-` cut to 58, 5 random. */
+const podOf = (deployment: string, hash: string, random = word(5, 3)) => `${deployment}-${hash}-`.slice(0, 58) + random;
+
+/** A name of `length` characters ending in `base` (or cut from its start), like a chart fullname. */
+const nameOf = (length: number, base = 'vg.vault-volume-guard') => (base.length >= length ? base.slice(0, length) : `${'r'.repeat(length - base.length)}${base}`);
+
+describe("the pods of volume-guard's Deployment", () => {
+  it.each([1, 15, 21, 40, 46, 47, 50, 55, 56, 57, 58, 60, 63])('a name of %i characters: every pod of it matches, whatever its hash', (length) => {
+    const deployment = nameOf(length);
+    const pattern = new RegExp(deploymentPodNamePattern(deployment));
+    for (let hashLength = 1; hashLength <= 10; hashLength++) {
+      const pod = podOf(deployment, word(hashLength));
+      expect(pod.length).toBeLessThanOrEqual(63);
+      expect(pattern.test(pod), `${pod} (hash of ${hashLength})`).toBe(true);
+    }
+  });
+
+  it.each([1, 15, 40, 46, 47, 50, 55, 56, 57])('a name of %i characters: no StatefulSet pod or bare name of the namespace matches', (length) => {
+    const deployment = nameOf(length);
+    const pattern = new RegExp(deploymentPodNamePattern(deployment));
+    const others = [
+      // a StatefulSet <fullname>-db: <sts>-<ordinal>
+      `${deployment}-db-0`,
+      `${deployment}-db-12`,
+      // the Deployment's name; names one character short or long
+      deployment,
+      `${deployment}-${word(4)}-${word(4)}`,
+      `${deployment}-${word(4)}-${word(6)}`,
+      `${deployment}-${word(11)}-${word(5)}`,
+      `${deployment}x-${word(4)}-${word(5)}`,
+      // the same letters where the name has a dot
+      ...(deployment.includes('.') ? [`${deployment.replace('.', 'x')}-${word(4)}-${word(5)}`] : []),
+    ].filter((name) => name.length <= 63);
+    for (const name of others) expect(pattern.test(name), name).toBe(false);
+  });
+
+  // Up to 46 characters no pod name is cut, so only this Deployment's pods match. Beyond, the API server's cut makes
+  // the pods of a Deployment named `<fullname>-db...` as long as these, and sometimes the same characters: Kubernetes
+  // itself cannot tell them apart there (the chart's default fullname, `<release>-volume-guard`, is far shorter).
+  it.each([1, 15, 40, 46])('a name of %i characters: the pods of another Deployment do not match', (length) => {
+    const deployment = nameOf(length);
+    const pattern = new RegExp(deploymentPodNamePattern(deployment));
+    for (let hashLength = 1; hashLength <= 10; hashLength++) {
+      for (const other of [`${deployment}-db`, `${deployment}x`, `${deployment}-volume-guard`]) {
+        const pod = podOf(other, word(hashLength));
+        expect(pattern.test(pod), pod).toBe(false);
+      }
+    }
+  });
+
+  it('reads as the issue wrote it for the chart default', () => {
+    expect(deploymentPodNamePattern('vg-volume-guard')).toBe('^vg-volume-guard-[a-z0-9]{1,10}-[a-z0-9]{5}$');
+    // Longer names: the forms generateName's cut leaves, as alternatives.
+    expect(deploymentPodNamePattern(nameOf(50))).toMatch(/^\^\(\?:.*\|.*\)\$$/);
+    expect(deploymentPodNamePattern(nameOf(60))).toBe(`^${nameOf(60).slice(0, 58).replace('.', '\\.')}[a-z0-9]{5}$`);
+  });
+});
+
+describe("volume-guard's Helm release records", () => {
+  const pattern = new RegExp(helmReleaseRecordPattern('vg'));
+
+  it('match every revision of the release', () => {
+    for (const name of ['sh.helm.release.v1.vg.v1', 'sh.helm.release.v1.vg.v2', 'sh.helm.release.v1.vg.v137']) expect(pattern.test(name), name).toBe(true);
+  });
+
+  it("do not take in another release's records (Helm accepts dotted release names)", () => {
+    for (const name of [
+      'sh.helm.release.v1.vg.vault.v1',
+      'sh.helm.release.v1.vg.v1.v1',
+      'sh.helm.release.v1.vg-2.v1',
+      'sh.helm.release.v1.vgx.v1',
+      'shxhelmxreleasexv1xvgxv1',
+      'sh.helm.release.v1.vg.v',
+      'sh.helm.release.v1.vg.v1x',
+    ]) {
+      expect(pattern.test(name), name).toBe(false);
+    }
+  });
+
+  it("escape the release name's dots", () => {
+    const dotted = new RegExp(helmReleaseRecordPattern('vg.vault'));
+    expect(dotted.test('sh.helm.release.v1.vg.vault.v3')).toBe(true);
+    expect(dotted.test('sh.helm.release.v1.vgxvault.v3')).toBe(false);
+  });
+});
+
+describe('the matchCondition', () => {
+  const self = { namespace: 'vg-system', deployment: 'vg-volume-guard', release: 'vg' };
+
+  it.each(['pods', 'helm-releases'] as const)('for %s, matches the pattern given as a CEL string literal', (workload) => {
+    const { expression } = selfExclusionCondition(workload, self);
+    const literal = /request\.name\.matches\('((?:[^'\\]|\\.)*)'\)\)$/.exec(expression)?.[1];
+    expect(literal, expression).toBeDefined();
+    // CEL reads `\\` in a string literal as one backslash.
+    expect(literal!.replace(/\\(.)/g, '$1')).toBe(selfNamePattern(workload, self));
+    expect(expression.startsWith("!(request.namespace == 'vg-system' && has(request.name) && ")).toBe(true);
+    expect(expression).not.toContain('startsWith');
+  });
+});
