@@ -63,6 +63,9 @@ export const DEFAULT_UPGRADE_KINDS: readonly GuardedUpgradeKind[] = [
   },
 ];
 
+/** A DNS-1123 label (a namespace name): lower-case alphanumerics and '-', 63 characters at most. */
+export const DNS1123_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+
 function section<const P extends Readonly<Record<string, SchemaNode>>>(description: string, properties: P) {
   return { type: 'object', description, default: {}, additionalProperties: false, properties } as const;
 }
@@ -196,6 +199,7 @@ export const CONFIG_SCHEMA = {
       namespace: {
         type: 'string',
         minLength: 1,
+        pattern: DNS1123_LABEL_PATTERN,
         default: 'longhorn-system',
         description: "namespace of Longhorn's CRs",
       },

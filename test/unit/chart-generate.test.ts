@@ -170,9 +170,31 @@ describe('values.schema.json', () => {
   const schema = JSON.parse(read(join(CHART_DIR, 'values.schema.json')));
   const values = parseYaml(read(join(CHART_DIR, 'values.yaml')));
   const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+  /** `source` merged into `target`, maps key by key, lists and scalars replaced (as Helm merges values files). */
+  const mergeInto = (target: any, source: any) => {
+    for (const [key, value] of Object.entries(source)) {
+      if (value && typeof value === 'object' && !Array.isArray(value) && target[key] && typeof target[key] === 'object') {
+        mergeInto(target[key], value);
+      } else {
+        target[key] = value;
+      }
+    }
+  };
 
   it('accepts the default values', () => {
     expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it.each([
+    ['namespaces and a cluster domain with dashes and dots', { webhook: { excludeNamespaces: ['team-a', 'x1'] }, clusterDomain: 'k8s.example-corp.internal', config: { longhorn: { namespace: 'storage-1' } } }],
+    ['quantities in every form Kubernetes reads', { resources: { requests: { cpu: 0.5, memory: '128Mi', 'ephemeral-storage': '1G' }, limits: { cpu: '1500m', memory: 536870912, 'nvidia.com/gpu': 1 } } }],
+    ['a decimal exponent and a bare number as text', { resources: { limits: { memory: '1e9', cpu: '2' } } }],
+    ['a budget of 1', { podDisruptionBudget: { minAvailable: 1 } }],
+    ['a budget of 50%', { podDisruptionBudget: { minAvailable: '50%' } }],
+  ])('accepts %s', (_label, patch) => {
+    const merged = structuredClone(values);
+    mergeInto(merged, patch);
+    expect(validate(merged), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('accepts a failurePolicy override for each webhook target, but never Ignore for the overrides webhook', () => {
@@ -192,17 +214,20 @@ describe('values.schema.json', () => {
     ['a failurePolicy Kubernetes does not know', { webhook: { failurePolicy: 'Deny' } }],
     ['a timeout over 30 s', { webhook: { timeoutSeconds: 31 } }],
     ['a failurePolicy override for a webhook that does not exist', { webhook: { failurePolicyOverrides: { 'node-cordn': 'Ignore' } } }],
+    // Rendered fine, then failed or did nothing in the cluster.
+    ['an excluded namespace that is no namespace name', { webhook: { excludeNamespaces: ['Team_A'] } }],
+    ['an excluded namespace of 64 characters', { webhook: { excludeNamespaces: ['n'.repeat(64)] } }],
+    ['a Longhorn namespace that is no namespace name', { config: { longhorn: { namespace: 'longhorn system' } } }],
+    ['a cluster domain that is no DNS name', { clusterDomain: 'cluster_local' }],
+    ['a cluster domain with a trailing dot', { clusterDomain: 'cluster.local.' }],
+    ['a memory limit that is no quantity', { resources: { limits: { memory: 'lots' } } }],
+    ['a CPU request that is no quantity', { resources: { requests: { cpu: '50 m' } } }],
+    ['a negative quantity', { resources: { requests: { memory: -1 } } }],
+    ['a budget of 0', { podDisruptionBudget: { minAvailable: 0 } }],
+    ['a budget of 0%', { podDisruptionBudget: { minAvailable: '0%' } }],
+    ['a budget over 100%', { podDisruptionBudget: { minAvailable: '101%' } }],
   ])('rejects %s', (_label, patch) => {
     const merged = structuredClone(values);
-    const mergeInto = (target: any, source: any) => {
-      for (const [key, value] of Object.entries(source)) {
-        if (value && typeof value === 'object' && !Array.isArray(value) && target[key] && typeof target[key] === 'object') {
-          mergeInto(target[key], value);
-        } else {
-          target[key] = value;
-        }
-      }
-    };
     mergeInto(merged, patch);
     expect(validate(merged)).toBe(false);
   });

@@ -84,6 +84,8 @@ function unlike(schema: SchemaNode, value: unknown, path: string): unknown {
     case 'integer':
       return schema.maximum !== undefined && (value as number) >= schema.maximum ? (value as number) - 1 : (value as number) + 1;
     case 'string':
+      // A namespace name (a pattern): still one, unlike the default.
+      if (schema.pattern) return `${value as string}-2`;
       // The chart refuses TLS files outside its mount: an empty one (intermediates) gets the mount's directory.
       if (path === 'admission.tls.caFile' && value === '') return "/etc/volume-guard/tls/o'k\\";
       // Kept as a suffix: a prefix the chart requires (the TLS files' directory) stays.
@@ -252,6 +254,10 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     ['a deadline the default timeout cannot wait for', { config: { helm: { manifestDeadlineMs: 4500 } } }, 'webhook.timeoutSeconds 5 is shorter than config.helm.manifestDeadlineMs (4500 ms) + 1 s'],
     ['alert rules with nothing scraping volume-guard', { prometheusRule: { enabled: true } },
       'prometheusRule.enabled=true needs serviceMonitor.enabled=true: without it nothing scrapes volume-guard and the critical alert VolumeGuardWebhookNotReady fires forever. If you scrape it by other means, set prometheusRule.job to that scrape\'s job label'],
+    ['a renewal window as long as the serving certificate', { tls: { certManager: { renewBefore: '2160h' } } },
+      'tls.certManager.renewBefore 2160h is not shorter than tls.certManager.duration 2160h: cert-manager refuses the serving Certificate; set renewBefore below duration (the defaults: 720h of 2160h)'],
+    ['a renewal window longer than it, in other units', { tls: { certManager: { duration: '1h30m', renewBefore: '5400.5s' } } },
+      'tls.certManager.renewBefore 5400.5s is not shorter than tls.certManager.duration 1h30m'],
     // Values that render, start and pass nothing: every admission call (or probe) fails.
     ['an admission server on loopback', { config: { admission: { host: '127.0.0.1' } } },
       'config.admission.host 127.0.0.1 is a loopback address: the API server calls the pod IP and would be refused on every admission; set 0.0.0.0 (:: on IPv6 single-stack)'],
@@ -295,6 +301,14 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     [{ config: { pvcDelete: { automationUsers: null } } }, "- at '/config/pvcDelete': missing property 'automationUsers'"],
     [{ webhook: { excludeNamespaces: null } }, "- at '/webhook': missing property 'excludeNamespaces'"],
     [{ webhook: { failurePolicyOverrides: { 'node-cordn': 'Ignore' } } }, "- at '/webhook/failurePolicyOverrides': additional properties 'node-cordn' not allowed"],
+    // Rendered fine before, then failed in the cluster or did nothing (Helm's validator reads the patterns as Go
+    // regular expressions: no lookahead).
+    [{ webhook: { excludeNamespaces: ['Team_A'] } }, "- at '/webhook/excludeNamespaces/0': 'Team_A' does not match pattern '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'"],
+    [{ config: { longhorn: { namespace: 'longhorn system' } } }, "- at '/config/longhorn/namespace': 'longhorn system' does not match pattern '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'"],
+    [{ clusterDomain: 'cluster_local' }, "- at '/clusterDomain': 'cluster_local' does not match pattern '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$'"],
+    [{ resources: { limits: { memory: 'lots' } } }, "- at '/resources/limits/memory': 'anyOf' failed"],
+    [{ podDisruptionBudget: { minAvailable: 0 } }, "  - at '/podDisruptionBudget/minAvailable': minimum: got 0, want 1"],
+    [{ podDisruptionBudget: { minAvailable: '0%' } }, "  - at '/podDisruptionBudget/minAvailable': '0%' does not match pattern '^([1-9][0-9]?|100)%$'"],
   ])('the schema refuses %j: %s', (values, message) => {
     const rendered = template(values);
     expect(rendered.code).not.toBe(0);
@@ -337,6 +351,11 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     ['a short timeout without manifest workers (no deadline)', { webhook: { timeoutSeconds: 1 }, config: { helm: { manifestWorkers: 0 } } }],
     ['other distinct ports', { config: { admission: { port: 9443 }, ops: { port: 9090 } } }],
     ['the admission server on every IPv6 address', { config: { admission: { host: '::' } } }],
+    ['a renewal window just below the duration', { tls: { certManager: { duration: '1h30m', renewBefore: '89m59.5s' } } }],
+    ['namespaces, cluster domain, quantities and a budget in the forms Kubernetes takes', {
+      webhook: { excludeNamespaces: ['team-a'] }, clusterDomain: 'k8s.example-corp.internal', config: { longhorn: { namespace: 'storage-1' } },
+      resources: { requests: { cpu: 0.5, memory: '128Mi' }, limits: { cpu: '1500m', memory: 536870912 } }, podDisruptionBudget: { minAvailable: '50%' },
+    }],
     ['probes on loopback while the ops port binds the pod IP (the default)', { config: { ops: { host: '127.0.0.1' } } }],
     ['probes on every address with opsBindPodIP=false', { opsBindPodIP: false }],
     ['the CA appended to the served chain from the TLS mount', { config: { admission: { tls: { caFile: '/etc/volume-guard/tls/ca.crt' } } } }],

@@ -144,6 +144,17 @@ API server cuts to 58 characters before appending 5 random ones.
 {{- printf "^sh\\.helm\\.release\\.v1\\.%s\\.v[0-9]+$" (regexQuoteMeta .Release.Name) }}
 {{- end }}
 
+{{/* A Go duration (values.schema.json's pattern: 720h, 1h30m, 90m, 0.5h) in seconds, as a float. */}}
+{{- define "volume-guard.durationSeconds" -}}
+{{- $scale := dict "ns" 0.000000001 "us" 0.000001 "µs" 0.000001 "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 }}
+{{- $total := 0.0 }}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h)" (toString .) -1 }}
+{{- $unit := regexFind "(ns|us|µs|ms|s|m|h)$" . }}
+{{- $total = addf $total (mulf (trimSuffix $unit . | float64) (get $scale $unit)) }}
+{{- end }}
+{{- $total }}
+{{- end }}
+
 {{/* A value as the text inside a CEL string literal: backslashes and single quotes escaped (celString, src/admission/rules.ts). */}}
 {{- define "volume-guard.celEscape" -}}
 {{- toString . | replace "\\" "\\\\" | replace "'" "\\'" }}
