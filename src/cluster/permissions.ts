@@ -32,6 +32,19 @@ export function clusterRoleRules(): { apiGroups: string[]; resources: string[]; 
 }
 
 /**
+ * The resources of MODEL_PERMISSIONS as the READMEs list them (test/unit/readme.test.ts holds them equal): names by
+ * API group, the core group and apps first.
+ */
+export function modelResourcesText(): string {
+  const byGroup = new Map<string, string[]>([['', []], ['apps', []]]);
+  for (const { apiGroup, resource } of MODEL_PERMISSIONS) byGroup.set(apiGroup, [...(byGroup.get(apiGroup) ?? []), resource]);
+  return [...byGroup]
+    .filter(([, resources]) => resources.length > 0)
+    .map(([group, resources]) => `${resources.map((resource) => `\`${resource}\``).join(', ')} (${group === '' ? 'core' : `\`${group}\``})`)
+    .join('; ');
+}
+
+/**
  * The only writes volume-guard makes: Events for denied requests (src/observe/events.ts), in a ClusterRole of their
  * own that the chart grants only while `config.events.enabled` is true. create and patch (a repeat patches the
  * count of the first event); no get, list, update or delete.

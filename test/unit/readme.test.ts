@@ -2,10 +2,15 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CHECK_IDS } from '../../src/checks/types.ts';
 import { RESOURCE_KINDS } from '../../src/cluster/records.ts';
+import { modelResourcesText } from '../../src/cluster/permissions.ts';
 import { configReferenceMarkdown } from '../../src/config.ts';
 import { XL_MEMORY_LIMIT_BYTES } from '../bench/lib/children.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const chartReadme = readFileSync(new URL('../../charts/volume-guard/README.md', import.meta.url), 'utf8');
+/** The text with every run of white space (line breaks included) as one space. */
+const flat = (text: string) => text.replace(/\s+/g, ' ');
+const occurrences = (text: string, part: string) => text.split(part).length - 1;
 
 describe('README', () => {
   it('carries the configuration reference generated from the config schema', () => {
@@ -34,5 +39,13 @@ describe('README', () => {
     const checkLine = block.split('\n').find((line) => line.startsWith('  - check: '));
     expect(checkLine?.slice(checkLine.indexOf('#') + 1).trim().split(' | ')).toEqual(CHECK_IDS);
     expect(section).toContain('[`schemas/audit-v1.schema.json`](schemas/audit-v1.schema.json)');
+  });
+  // "nothing else" must stay true: the lists are the ClusterRole's rules (src/cluster/permissions.ts), word for word.
+  it("lists exactly what volume-guard's service account can read, where it says so", () => {
+    const resources = modelResourcesText();
+    // The architecture's "No Secrets", Security's "What volume-guard's service account can read", audit's Permissions.
+    expect(occurrences(flat(readme), resources)).toBe(3);
+    expect(occurrences(flat(chartReadme), resources)).toBe(1);
+    for (const kind of ['`machinedeployments` (`cluster.x-k8s.io`)', '`kubeadmcontrolplanes` (`controlplane.cluster.x-k8s.io`)']) expect(resources).toContain(kind);
   });
 });
