@@ -405,3 +405,24 @@ describe.skipIf(helm === undefined)("helm template: the webhooks skip exactly vo
     }
   });
 });
+
+describe.skipIf(helm === undefined)('helm template: the NetworkPolicy', () => {
+  const policy = (values: object) => {
+    const rendered = template({ networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.0/24'], ...values } });
+    expect(rendered.code, rendered.stderr).toBe(0);
+    return one(rendered.objects, 'NetworkPolicy');
+  };
+
+  // volume-guard dials $KUBERNETES_SERVICE_HOST, an address: it resolves no names, so DNS is not let out by default.
+  it('lets the pods reach the API server only', () => {
+    expect(policy({}).spec.egress).toEqual([
+      { ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.0.0.0/24' } }] },
+    ]);
+  });
+
+  it('and kube-dns with egress.dns (where $KUBERNETES_SERVICE_HOST names a host)', () => {
+    const [, dns] = policy({ egress: { dns: true } }).spec.egress;
+    expect(dns.ports).toEqual([{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }]);
+    expect(dns.to[0].podSelector.matchLabels).toEqual({ 'k8s-app': 'kube-dns' });
+  });
+});
