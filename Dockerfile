@@ -9,7 +9,12 @@
 # keep every RUN here one it knows.
 # Pinned by digest: a tag moves, a digest does not. Update both together (docker buildx imagetools inspect
 # node:24-bookworm-slim); test/unit/supply-chain.test.ts refuses an image without a digest.
-# node:24-bookworm-slim (Node 24.18.0 when pinned)
+# node:24-bookworm-slim (Node 24.18.0 when pinned). Not the project's pin: the project pins Node 24.21.0
+# (package.json's `node` devDependency), which npm scripts and the tests run, and which scripts/image.sh builds
+# this Dockerfile on (a locally assembled base carrying node_modules' Node, under this tag without the digest).
+# No registry is reachable where this was written, so the digest of a 24.21.0 image could not be fetched and
+# checked: an image built from this digest runs Node 24.18.0, which the tests here have not run. Where a registry
+# is reachable, pin node:24.21.0-bookworm-slim@<its digest> and change "24.18.0" above.
 ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
 FROM ${NODE_IMAGE} AS build

@@ -105,6 +105,19 @@ describe('Dockerfile', () => {
     for (const image of images) expect(image).toMatch(/^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/);
   });
 
+  // The digest cannot be re-fetched here (no registry): when the pinned base's Node is not the project's pin, both
+  // the Dockerfile and the README must say so, and what was tested instead (scripts/image.sh's local base).
+  it("names the Node its pinned base carries, and says so where it is not the project's pin", () => {
+    const pinned = /Node (\d+\.\d+\.\d+) when pinned/.exec(dockerfile)?.[1];
+    expect(pinned, 'the Dockerfile names the Node version of its pinned base').toBeDefined();
+    const project = (JSON.parse(read('package.json')) as { devDependencies: Record<string, string> }).devDependencies['node']!;
+    if (pinned === project) return;
+    const readme = read('README.md').replace(/\s+/g, ' ');
+    expect(dockerfile.replace(/\n# ?/g, ' ')).toContain(`Not the project's pin: the project pins Node ${project}`);
+    expect(dockerfile).toContain('scripts/image.sh builds');
+    expect(readme).toContain(`Node ${pinned}, not the project's pin: the project pins Node ${project}`);
+  });
+
   it('runs npm ci with --ignore-scripts in every stage', () => {
     const installs = instructions.filter((line) => /^RUN\s.*\bnpm\s+(ci|install|i)\b/.test(line));
     expect(installs.length).toBeGreaterThan(0);
