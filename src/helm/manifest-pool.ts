@@ -1,17 +1,29 @@
 // A small pool of worker threads that read release records (decode + manifest parse) off the event loop.
 //
 // - Bounded: at most `workers` records are read at once; at most `queue` wait; more are answered `busy` at once.
-// - Fair between namespaces (the namespace a record is stored in: whoever can write Secrets there sent it): one
-//   namespace's records hold at most `workers - 1` workers (1 of the default 2; all of them when there is only one),
-//   so a worker is always left for the others; its further records wait, and waiting records are taken namespace by
-//   namespace, the one served longest ago first. With the queue full, a record from a namespace with fewer waiting
-//   takes the place of the newest record of the namespace with most waiting, which is refused `busy` naming it.
+// - Fair between namespaces (the namespace a record is stored in: whoever can write Secrets there sent it), yet
+//   work-conserving. A namespace's share is `workers - 1` workers (1 of the default 2; with one worker, that one).
+//   Its records take a free worker beyond its share while no other namespace has a record waiting (a burst of one
+//   namespace, as Flux's flux-system or helmfile send, uses every worker), unless it is suspect: one of its records
+//   held a worker for half the deadline or more, or crashed it, within SUSPECT_NAMESPACE_MS (10 minutes, renewed by
+//   each such record). A suspect namespace holds its share at most. Records beyond what may be taken wait; waiting
+//   records are taken namespace by namespace, the one served longest ago first. With the queue full, a record from a
+//   namespace with fewer waiting takes the place of the newest record of the namespace with most waiting, which is
+//   refused `busy` naming it.
 // - Deadline: a record not read within `deadlineMs` of its arrival (waiting included, a thread's start-up not) is
-//   answered `timeout`; a worker still busy with it is terminated and replaced. So a hostile manifest costs its own
-//   request, and its namespace's records waiting behind it, only. What remains: namespaces acting together (as many
-//   as there are workers, two by default) can hold every worker, and records of other namespaces then wait; more
-//   workers (`helm.manifestWorkers`) raise that number. The deadline counts waiting so that a refusal with its
-//   reason reaches the API server within its webhook timeout (the chart keeps that above the deadline).
+//   answered `timeout`; a worker still busy with it is terminated and replaced. The deadline counts waiting so that
+//   a refusal with its reason reaches the API server within its webhook timeout (the chart keeps that above the
+//   deadline).
+// - What a hostile namespace costs the others, with two workers or more: a record that held a worker for half the
+//   deadline or more makes its namespace suspect when it is answered or times out. Only its first costly records
+//   (as many as it sends at once to an idle pool) can hold every worker, for one deadline at most, and records of
+//   other namespaces arriving meanwhile may be refused `timeout`: once, and again only after 10 minutes without a
+//   costly record. Otherwise a record of another namespace waits under half a deadline for a worker (round-robin:
+//   the next one free is its) and has the rest to be read. Suspect, the namespace holds `workers - 1` workers, and
+//   the others are read on the last one. What remains: namespaces acting together (as many as there are workers)
+//   can hold every worker, each costly record for up to a deadline; more workers raise that number. With one worker
+//   there is no such bound: each costly record holds it for up to a deadline, and records of other namespaces waiting
+//   behind it are refused (they are at least next).
 // - Workers start on first use, are unref'd (they never keep the process alive) and have a heap limit.
 // - A worker idle for `idleMs` (default WORKER_IDLE_MS) exits: each costs some 30-45 MB of memory just by running,
 //   and Helm releases come in bursts; the next record starts one again (its start-up not counted in the deadline).
@@ -37,6 +49,8 @@ export interface ManifestPoolOptions {
   readonly compactAfterIdleMs?: number;
   /** The worker's script (tests: a scripted stand-in for the pool's own scheduling); default manifest-worker. */
   readonly workerUrl?: URL;
+  /** How long a namespace stays suspect after a costly record (default SUSPECT_NAMESPACE_MS). */
+  readonly suspectMs?: number;
 }
 
 interface Pending {
@@ -49,6 +63,8 @@ interface Pending {
   settled: boolean;
   /** A worker has it (counted in its namespace's `reading`). */
   reading: boolean;
+  /** When its worker began reading it (the thread online and the record sent). */
+  readingSince?: number;
 }
 
 /** A namespace with records in the pool: those waiting, in order, and how many workers its records hold. */
@@ -106,6 +122,15 @@ export const WORKER_COMPACT_AFTER_IDLE_MS = 1_000;
 /** How long a worker waits for its next record before it exits. */
 export const WORKER_IDLE_MS = 30_000;
 
+/**
+ * How long a namespace stays suspect after one of its records held a worker for half the deadline or more (read
+ * slowly, or timed out while read) or crashed its worker: meanwhile its records hold at most `workers - 1` workers.
+ * Ten minutes: a Helm install, upgrade or rollback with its retries is over by then, so a namespace under attack
+ * stays capped for the attack's length (each costly record starts the ten minutes again), and one that had a single
+ * large release is capped for a while only, which costs it nothing unless it sends a burst.
+ */
+export const SUSPECT_NAMESPACE_MS = 10 * 60_000;
+
 const here = import.meta.url;
 /** The worker's file next to this one: .ts when running from source (Node strips types), .js once built. */
 const WORKER_URL = new URL(here.endsWith('.ts') ? './manifest-worker.ts' : './manifest-worker.js', here);
@@ -126,9 +151,41 @@ export class ManifestPool {
     this.#options = options;
   }
 
-  /** How many workers one namespace's records may hold at once: all but one, so that one is left for the others. */
+  /**
+   * Namespaces suspect until (performance.now()): one of their records held a worker for half the deadline or more,
+   * or crashed it.
+   */
+  readonly #suspectUntil = new Map<string, number>();
+
+  /**
+   * A namespace's share of the workers: all but one (at least one), so that one is left for the others. A suspect
+   * namespace's records hold no more; another's may hold more while no other namespace has a record waiting.
+   */
   get #perNamespace(): number {
     return Math.max(1, this.#options.workers - 1);
+  }
+
+  /** Whether a worker may take (another) record of this namespace now. */
+  #mayTake(namespace: string): boolean {
+    const share = this.#namespaces.get(namespace);
+    if ((share?.reading ?? 0) < this.#perNamespace) return true;
+    // Beyond its share: only a namespace not suspect, and only while no other namespace has a record waiting (a
+    // record arriving later waits for the first worker free, under half a deadline: see #settle).
+    return !this.#isSuspect(namespace) && this.#waitingCount === (share?.waiting.length ?? 0);
+  }
+
+  #isSuspect(namespace: string): boolean {
+    const until = this.#suspectUntil.get(namespace);
+    if (until === undefined) return false;
+    if (until > performance.now()) return true;
+    this.#suspectUntil.delete(namespace);
+    return false;
+  }
+
+  #markSuspect(namespace: string): void {
+    const now = performance.now();
+    for (const [name, until] of this.#suspectUntil) if (until <= now) this.#suspectUntil.delete(name);
+    this.#suspectUntil.set(namespace, now + (this.#options.suspectMs ?? SUSPECT_NAMESPACE_MS));
   }
 
   /** Reads one record; never rejects. */
@@ -140,8 +197,8 @@ export class ManifestPool {
       }
       const pending: Pending = { id: this.#nextId++, job, namespace: job.namespace, resolve, settled: false, reading: false };
       pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
-      if ((this.#namespaces.get(pending.namespace)?.reading ?? 0) >= this.#perNamespace) {
-        // Its namespace holds its share of the workers: the record waits behind other namespaces' records.
+      if (!this.#mayTake(pending.namespace)) {
+        // Its namespace holds its share of the workers (or more, and others wait): the record waits its turn.
         this.#waitOrRefuse(pending);
         return;
       }
@@ -225,13 +282,13 @@ export class ManifestPool {
   }
 
   /**
-   * The next record a free worker takes: the first waiting of the namespace served longest ago among those below
-   * their share of the workers (round-robin between namespaces); undefined when none may have one now.
+   * The next record a free worker takes: the first waiting of the namespace served longest ago among those that may
+   * have one more (#mayTake: round-robin between namespaces); undefined when none may have one now.
    */
   #take(): Pending | undefined {
     let chosen: NamespaceShare | undefined;
-    for (const share of this.#namespaces.values()) {
-      if (share.waiting.length === 0 || share.reading >= this.#perNamespace) continue;
+    for (const [namespace, share] of this.#namespaces) {
+      if (share.waiting.length === 0 || !this.#mayTake(namespace)) continue;
       if (chosen === undefined || share.servedAt < chosen.servedAt) chosen = share;
     }
     const pending = chosen?.waiting.shift();
@@ -298,6 +355,7 @@ export class ManifestPool {
       const current = slot.current;
       slot.current = undefined;
       if (current) {
+        this.#markSuspect(current.namespace);
         const heap = formatBytes((this.#options.maxHeapMb ?? 256) * 1024 * 1024);
         this.#settle(current, { ok: false, failure: 'worker', reason: `reading the release record failed (it may need more than ${heap})` });
       }
@@ -338,11 +396,15 @@ export class ManifestPool {
     share.reading++;
     share.servedAt = ++this.#served;
     pending.reading = true;
-    if (!slot.online) {
+    if (slot.online) {
+      pending.readingSince = performance.now();
+    } else {
       // A thread starting (once per worker, or after one was replaced) is the pool's cost, not the record's.
       if (pending.timer) clearTimeout(pending.timer);
       slot.worker.once('online', () => {
-        if (!pending.settled) pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
+        if (pending.settled) return;
+        pending.readingSince = performance.now();
+        pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
       });
     }
     try {
@@ -440,6 +502,13 @@ export class ManifestPool {
       pending.reading = false;
       const share = this.#namespaces.get(pending.namespace);
       if (share) share.reading--;
+      // A record that held its worker for half the deadline or more (answered or not) makes its namespace suspect.
+      // So a namespace not suspect holds a worker under half a deadline per record, and a record of another namespace
+      // waiting for one of them has half its deadline or more left when it gets it. A record that times out while
+      // read after waiting most of its deadline does not count: waiting says nothing of its cost.
+      if (pending.readingSince !== undefined && (performance.now() - pending.readingSince) * 2 >= this.#options.deadlineMs) {
+        this.#markSuspect(pending.namespace);
+      }
     }
     this.#forgetIfDone(pending.namespace);
     pending.resolve(outcome);

@@ -16,6 +16,13 @@ const SCRIPTED_WORKER = new URL('./scripted-worker.ts', import.meta.url);
 
 const NS = 'devlake';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The thread that read a record (the scripted worker's answer). */
+function threadOf(outcome: Awaited<ReturnType<ManifestPool['read']>>): number {
+  return outcome.ok ? -1 : (JSON.parse(outcome.reason) as { threadId: number }).threadId;
+}
+
 /** A StatefulSet document within every size and nesting limit whose flow collections take the YAML reader seconds. */
 function hostileManifest(): string {
   const unit = `${'['.repeat(90)}${']'.repeat(90)},`;
@@ -244,7 +251,7 @@ describe('ManifestPool', () => {
     expect((await pool.read({ object: secretFor(devlakeManifest()), namespace: NS })).ok).toBe(true);
   }, 30_000);
 
-  it('lets one namespace hold one of two workers: its hostile records do not make another namespace wait', async () => {
+  it('caps a namespace at one of two workers once a record of it timed out: its hostile records leave the other worker', async () => {
     const deadlineMs = 2000;
     const pool = new ManifestPool({ workers: 2, deadlineMs, queue: 16 });
     pools.push(pool);
@@ -255,7 +262,10 @@ describe('ManifestPool', () => {
     // Both workers started (records of two namespaces: one namespace alone would start one).
     await Promise.all([pool.read(from('warm-a', '')), pool.read(from('warm-b', ''))]);
     expect(pool.size).toBe(2);
-    // Someone allowed to create Secrets in tenant-a sends costly records faster than they are read.
+    // Someone allowed to create Secrets in tenant-a sends a costly record: it holds a worker for the whole deadline,
+    // and tenant-a is suspect from then on.
+    expect(await pool.read(from('tenant-a', hostileManifest(), 'bad0'))).toMatchObject({ ok: false, failure: 'timeout' });
+    // Then costly records faster than they are read.
     const hostile = [1, 2, 3, 4].map((n) => pool.read(from('tenant-a', hostileManifest(), `bad${n}`)));
     await new Promise((resolve) => setTimeout(resolve, 50));
     const started = performance.now();
@@ -270,6 +280,53 @@ describe('ManifestPool', () => {
     expect(reasons).toContain(`release record not read within ${deadlineMs} ms (waiting behind other release records of namespace tenant-a)`);
     expect(reasons.filter((reason) => reason.includes('waiting for a worker'))).toEqual([]);
   }, 30_000);
+
+  it('lets one namespace\'s burst use every worker while no other namespace has records waiting', async () => {
+    const deadlineMs = 2000;
+    const pool = new ManifestPool({ workers: 2, deadlineMs, queue: 16, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
+    pools.push(pool);
+    await Promise.all([pool.read({ object: { readMs: 0 }, namespace: 'warm-a' }), pool.read({ object: { readMs: 0 }, namespace: 'warm-b' })]);
+    expect(pool.size).toBe(2);
+    // Six releases of flux-system at once, half a second each to read: three rounds on two workers.
+    const started = performance.now();
+    const outcomes = await Promise.all([1, 2, 3, 4, 5, 6].map(() => pool.read({ object: { readMs: 500 }, namespace: 'flux-system' })));
+    expect(outcomes.map((outcome) => !outcome.ok && outcome.failure)).toEqual(Array(6).fill('decode'));
+    expect(new Set(outcomes.map(threadOf)).size).toBe(2);
+    expect(performance.now() - started).toBeLessThan(deadlineMs);
+  }, 20_000);
+
+  it('lets a namespace take every worker until one of its records timed out, then caps it: another namespace is read in time', async () => {
+    const deadlineMs = 1000;
+    const pool = new ManifestPool({ workers: 2, deadlineMs, queue: 16, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
+    pools.push(pool);
+    const costly = () => pool.read({ object: { readMs: 60_000 }, namespace: 'tenant-a' });
+    await Promise.all([pool.read({ object: { readMs: 0 }, namespace: 'warm-a' }), pool.read({ object: { readMs: 0 }, namespace: 'warm-b' })]);
+    // Not suspect yet: its first two take both workers (the one deadline it may cost the others), and time out.
+    const tooCostly = `release record not read within ${deadlineMs} ms (its manifest is too costly to read)`;
+    expect(await Promise.all([costly(), costly()])).toEqual(Array(2).fill({ ok: false, failure: 'timeout', reason: tooCostly }));
+    // Suspect now: its records are read one at a time, and the other worker is left to tenant-b.
+    const hostile = [1, 2, 3, 4].map(costly);
+    await sleep(50);
+    const ordinary = await pool.read({ object: { readMs: 0 }, namespace: 'tenant-b' });
+    expect(ordinary).toMatchObject({ ok: false, failure: 'decode' });
+    const reasons = (await Promise.all(hostile)).map((outcome) => (outcome.ok ? '' : outcome.reason));
+    expect(reasons.sort()).toEqual([
+      tooCostly,
+      ...Array(3).fill(`release record not read within ${deadlineMs} ms (waiting behind other release records of namespace tenant-a)`),
+    ].sort());
+  }, 20_000);
+
+  it('caps a namespace whose record crashed a worker, for suspectMs', async () => {
+    const pool = new ManifestPool({ workers: 2, deadlineMs: 5_000, queue: 16, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000, suspectMs: 1_000 });
+    pools.push(pool);
+    const burst = () => Promise.all([1, 2].map(() => pool.read({ object: { readMs: 100 }, namespace: 'tenant-a' })));
+    expect(new Set((await burst()).map(threadOf)).size).toBe(2);
+    expect(await pool.read({ object: { crash: true }, namespace: 'tenant-a' })).toMatchObject({ ok: false, failure: 'worker' });
+    // Suspect: one worker for its records, the other left free.
+    expect(new Set((await burst()).map(threadOf)).size).toBe(1);
+    await sleep(1_100);
+    expect(new Set((await burst()).map(threadOf)).size).toBe(2);
+  }, 20_000);
 
   it('takes waiting records namespace by namespace, the one served longest ago first', async () => {
     process.env.VOLUME_GUARD_TEST_COLLECT_MS = '1';
