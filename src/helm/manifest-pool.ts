@@ -10,7 +10,8 @@
 //   records are taken namespace by namespace, the one served longest ago first. With the queue full, a record from a
 //   namespace with fewer waiting takes the place of the newest record of the namespace with most waiting, which is
 //   refused `busy` naming it.
-// - Deadline: a record not read within `deadlineMs` of its arrival (waiting included, a thread's start-up not) is
+// - Deadline: a record not read within `deadlineMs` of its arrival (waiting included, a thread's start-up not: a
+//   record handed to a starting thread goes on with what was left of its deadline once the thread is online) is
 //   answered `timeout`; a worker still busy with it is terminated and replaced. The deadline counts waiting so that
 //   a refusal with its reason reaches the API server within its webhook timeout (the chart keeps that above the
 //   deadline).
@@ -59,10 +60,14 @@ interface Pending {
   /** The namespace it is counted against: the one its record is stored in. */
   readonly namespace: string;
   readonly resolve: (outcome: ReadOutcome) => void;
+  /** When it arrived (performance.now()): its deadline counts from here, a thread's start-up left out. */
+  readonly arrivedAt: number;
   timer?: NodeJS.Timeout;
   settled: boolean;
   /** A worker has it (counted in its namespace's `reading`). */
   reading: boolean;
+  /** How long it waited before a worker took it. */
+  waitedMs?: number;
   /** When its worker began reading it (the thread online and the record sent). */
   readingSince?: number;
 }
@@ -195,7 +200,7 @@ export class ManifestPool {
         resolve({ ok: false, failure: 'busy', reason: 'volume-guard is shutting down' });
         return;
       }
-      const pending: Pending = { id: this.#nextId++, job, namespace: job.namespace, resolve, settled: false, reading: false };
+      const pending: Pending = { id: this.#nextId++, job, namespace: job.namespace, resolve, arrivedAt: performance.now(), settled: false, reading: false };
       pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
       if (!this.#mayTake(pending.namespace)) {
         // Its namespace holds its share of the workers (or more, and others wait): the record waits its turn.
@@ -396,15 +401,19 @@ export class ManifestPool {
     share.reading++;
     share.servedAt = ++this.#served;
     pending.reading = true;
+    const now = performance.now();
+    pending.waitedMs = now - pending.arrivedAt;
     if (slot.online) {
-      pending.readingSince = performance.now();
+      pending.readingSince = now;
     } else {
-      // A thread starting (once per worker, or after one was replaced) is the pool's cost, not the record's.
+      // A thread starting (once per worker, or after one was replaced) is the pool's cost, not the record's: its
+      // deadline stops meanwhile, and goes on from where it was (what it waited before is not given back).
       if (pending.timer) clearTimeout(pending.timer);
+      const left = Math.max(0, this.#options.deadlineMs - pending.waitedMs);
       slot.worker.once('online', () => {
         if (pending.settled) return;
         pending.readingSince = performance.now();
-        pending.timer = setTimeout(() => this.#expire(pending), this.#options.deadlineMs);
+        pending.timer = setTimeout(() => this.#expire(pending), left);
       });
     }
     try {
@@ -462,10 +471,15 @@ export class ManifestPool {
     slot.idle.unref();
   }
 
+  /**
+   * A worker is gone: records waiting go first to a started worker left free (one a suspect namespace's records may
+   * not have held), then to a thread started for them.
+   */
   #drainToNewWorker(): void {
-    if (this.#closed || this.#waitingCount === 0 || this.#slots.size >= this.#options.workers) return;
-    this.#next(this.#spawn());
+    if (this.#closed) return;
     this.#startWaiting();
+    if (this.#waitingCount === 0 || this.#slots.size >= this.#options.workers) return;
+    this.#next(this.#spawn());
   }
 
   #expire(pending: Pending): void {
@@ -476,10 +490,14 @@ export class ManifestPool {
       share!.waiting.splice(waitingAt, 1);
       this.#waitingCount--;
     }
-    // Waiting while its own namespace held its share of the workers, or while other namespaces held them all.
+    // Read too long (after waiting most of its deadline, perhaps); or waiting while its own namespace held its share
+    // of the workers, or while other namespaces held them all.
+    const waitedMs = Math.round(pending.waitedMs ?? 0);
     const why =
       waitingAt < 0
-        ? 'its manifest is too costly to read'
+        ? waitedMs * 2 > this.#options.deadlineMs
+          ? `it waited ${waitedMs} ms of them for a worker`
+          : 'its manifest is too costly to read'
         : share!.reading >= this.#perNamespace
           ? `waiting behind other release records of namespace ${pending.namespace}`
           : 'waiting for a worker';

@@ -281,6 +281,26 @@ describe('ManifestPool', () => {
     expect(reasons.filter((reason) => reason.includes('waiting for a worker'))).toEqual([]);
   }, 30_000);
 
+  it('hands a record that waited to a replacement thread with what is left of its deadline, not a new one', async () => {
+    const deadlineMs = 1500;
+    const pool = new ManifestPool({ workers: 1, deadlineMs, queue: 4, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
+    pools.push(pool);
+    await pool.read({ object: { readMs: 0 }, namespace: 'warm' });
+    // The only worker is stuck in a costly record; the next one waits behind it (most of its deadline), then goes to
+    // the thread that replaces the stuck one, and is as costly.
+    const first = pool.read({ object: { readMs: 60_000 }, namespace: 'tenant-a' });
+    await sleep(200);
+    const started = performance.now();
+    const second = await pool.read({ object: { readMs: 60_000 }, namespace: 'tenant-a' });
+    const secondMs = performance.now() - started;
+    expect(await first).toEqual({ ok: false, failure: 'timeout', reason: `release record not read within ${deadlineMs} ms (its manifest is too costly to read)` });
+    // Answered within its own deadline and the new thread's start-up (generous: the machine is shared), not after
+    // a second deadline; its reason says where its time went.
+    expect(secondMs).toBeLessThan(deadlineMs + 1000);
+    expect(second).toMatchObject({ ok: false, failure: 'timeout' });
+    expect(second.ok ? '' : second.reason).toMatch(new RegExp(`^release record not read within ${deadlineMs} ms \\(it waited 1[23]\\d\\d ms of them for a worker\\)$`));
+  }, 20_000);
+
   it('lets one namespace\'s burst use every worker while no other namespace has records waiting', async () => {
     const deadlineMs = 2000;
     const pool = new ManifestPool({ workers: 2, deadlineMs, queue: 16, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
@@ -314,6 +334,23 @@ describe('ManifestPool', () => {
       tooCostly,
       ...Array(3).fill(`release record not read within ${deadlineMs} ms (waiting behind other release records of namespace tenant-a)`),
     ].sort());
+  }, 20_000);
+
+  it('hands the record waiting behind a timed-out one to a started worker left free, not to the thread replacing it', async () => {
+    const deadlineMs = 1000;
+    const pool = new ManifestPool({ workers: 2, deadlineMs, queue: 16, workerUrl: SCRIPTED_WORKER, compactAfterIdleMs: 60_000 });
+    pools.push(pool);
+    const started = await Promise.all([pool.read({ object: { readMs: 0 }, namespace: 'warm-a' }), pool.read({ object: { readMs: 0 }, namespace: 'warm-b' })]);
+    const threads = started.map(threadOf);
+    // A record read for more than half the deadline makes tenant-a suspect: one worker for its records.
+    expect(await pool.read({ object: { readMs: 600 }, namespace: 'tenant-a' })).toMatchObject({ ok: false, failure: 'decode' });
+    const stuck = pool.read({ object: { readMs: 60_000 }, namespace: 'tenant-a' });
+    await sleep(100);
+    const next = pool.read({ object: { readMs: 0 }, namespace: 'tenant-a' });
+    expect(await stuck).toMatchObject({ ok: false, failure: 'timeout' });
+    const outcome = await next;
+    expect(outcome).toMatchObject({ ok: false, failure: 'decode' });
+    expect(threads).toContain(threadOf(outcome));
   }, 20_000);
 
   it('caps a namespace whose record crashed a worker, for suspectMs', async () => {
