@@ -393,7 +393,7 @@ describe('volume-guard audit against the real API server', () => {
       const loading = loadClusterModel({ kubeConfig, longhornNamespace: LONGHORN_NS, timeoutMs: 600_000, client });
       await expect(loading).rejects.toThrow(AuditError);
       await expect(loading).rejects.toThrow(
-        /^missing permission: ([a-z.]+) is forbidden: User "alice" cannot list resource "([a-z]+)" in API group "[a-z.]*" (at the cluster scope|in the namespace "longhorn-system") \(the audit needs list and watch on \1\)$/,
+        /^missing permission: ([a-z0-9.-]+) is forbidden: User "alice" cannot list resource "([a-z]+)" in API group "[a-z0-9.-]*" (at the cluster scope|in the namespace "longhorn-system") \(the audit needs list and watch on \1\)$/,
       );
       expect(client.open).toBe(0);
     });

@@ -238,12 +238,13 @@ describe('ManifestPool', () => {
 
     expect(normal).toMatchObject({ ok: true });
     expect(normalMs).toBeLessThan(deadlineMs);
-    expect(outcome).toEqual({
-      ok: false,
-      failure: 'timeout',
-      reason: `release record not read within ${deadlineMs} ms (its manifest is too costly to read)`,
-    });
-    expect(hostileMs).toBeGreaterThanOrEqual(deadlineMs - 5);
+    // Refused with its reason: at the deadline, or earlier when its worker runs out of memory first (on a loaded
+    // machine the deadline's timer can fire late while the worker thread goes on parsing).
+    expect([
+      { ok: false, failure: 'timeout', reason: `release record not read within ${deadlineMs} ms (its manifest is too costly to read)` },
+      { ok: false, failure: 'worker', reason: 'reading the release record failed (it may need more than 256 MiB)' },
+    ]).toContainEqual(outcome);
+    if (!outcome.ok && outcome.failure === 'timeout') expect(hostileMs).toBeGreaterThanOrEqual(deadlineMs - 5);
     expect(hostileMs).toBeLessThan(deadlineMs + 1500);
     // The event loop never waited on the parse (generous bound: the machine is shared).
     expect(maxTimerLag).toBeLessThan(250);
@@ -436,7 +437,8 @@ describe('helm-release validator through the pool', () => {
       expect(performance.now() - started).toBeLessThan(1500 + 1500);
       expect(decision.allowed).toBe(false);
       expect(decision.status!.message).toContain('cannot check Helm release Secret devlake/sh.helm.release.v1.devlake.v1');
-      expect(decision.status!.message).toContain('not read within 1500 ms');
+      // At the deadline, or earlier when the worker runs out of memory first (a late timer on a loaded machine).
+      expect(decision.status!.message).toMatch(/not read within 1500 ms|reading the release record failed \(it may need more than 256 MiB\)/);
     } finally {
       await validator.close?.();
     }
