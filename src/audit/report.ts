@@ -270,9 +270,14 @@ interface NodeAudit {
   readonly notes: string[];
 }
 
-/** One finding's identity across plans run on other targets (a cordon, a removal). */
+/**
+ * One finding's identity across plans run on other targets (a cordon, a removal): the whole finding, not only its
+ * object. One object can have two findings of one check (a StatefulSet pod's emptyDir warning at the cordon, its
+ * hostPath data lost at the removal): only the same finding found again is the same.
+ */
 function findingKey(finding: Finding): string {
-  return `${finding.check}|${finding.object.kind}|${finding.object.namespace ?? ''}|${finding.object.name}`;
+  const { check, severity, object, reason, tags } = finding;
+  return JSON.stringify([check, severity, object.kind, object.namespace ?? '', object.name, object.node ?? '', reason, tags]);
 }
 
 /**

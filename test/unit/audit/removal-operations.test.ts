@@ -169,3 +169,36 @@ describe('audit: the configuration it judges with', () => {
     expect(configured.notes.some((line) => line.startsWith('judged with the default configuration'))).toBe(false);
   });
 });
+
+describe('audit: one object with two findings of the same check', () => {
+  it("keeps a StatefulSet pod's hostPath data lost at removal beside its emptyDir warning under the cordon", () => {
+    const model = longhornCluster();
+    model.upsert('namespace', namespace({ name: 'default' }));
+    model.upsert(
+      'pod',
+      pod({
+        name: 'db-0',
+        nodeName: 'n1',
+        controllerKind: 'StatefulSet',
+        hostPaths: [{ path: '/data', writable: true }],
+        emptyDirs: ['cache'],
+        nodeSelector: [{ matchExpressions: [], matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] }],
+      }),
+    );
+    expect(nodeDelete(model, 'n1').allowed).toBe(false);
+    for (const scope of [{ kind: 'cluster' }, { kind: 'node', node: 'n1' }] as const) {
+      const report = audit(model, scope);
+      const removal = report.findings.filter((f) => f.object.name === 'db-0' && f.operation.startsWith('removal of node n1'));
+      expect(removal.map((f) => f.severity), scope.kind).toEqual(['critical']);
+      expect(failingFindings(report, false), scope.kind).toBe(1);
+    }
+    // Its Machine being deleted: the drain's eviction of the pod is refused for the hostPath data.
+    model.upsert('machine', machine({ nodeName: 'n1', deleting: true }));
+    expect(podEvictionValidator(defaultConfig()).handle(evictionRequest('db-0'), context(model)).allowed).toBe(false);
+    const report = audit(model, { kind: 'node', node: 'n1' });
+    expect(report.findings.filter((f) => f.object.name === 'db-0').map((f) => `${f.severity}: ${f.operation}`)).toEqual([
+      'critical: drain and removal of node n1 (its Cluster API Machine is being deleted)',
+      'warning: cordon/drain of node n1',
+    ]);
+  });
+});
