@@ -100,7 +100,8 @@ interface Placed {
 type Operation =
   | { readonly kind: 'upgrade' }
   | { readonly kind: 'cordon'; readonly node: string }
-  | { readonly kind: 'removal'; readonly node: string }
+  /** `machine`: the Cluster API Machine (namespace/name) still naming a node that has no Node object left. */
+  | { readonly kind: 'removal'; readonly node: string; readonly machine?: string }
   /** A Node DELETE, which drains nothing: what Longhorn's node-drain-policy moves in a drain is lost there. */
   | { readonly kind: 'node-delete'; readonly node: string }
   /** The drain and removal of a node whose Cluster API Machine is being deleted: its evictions, not its cordon. */
@@ -144,8 +145,11 @@ function overrideCommand(finding: Finding, operation: Operation): string {
         ? `${annotate}; on a Harvester Upgrade or UpgradePlan, ${HARVESTER_SKIP_DETACHED_KEY}=true skips detached volumes only`
         : annotate;
     }
-    case 'cordon':
     case 'removal':
+      // No Node left to annotate: the data goes, or the node comes back (the fix).
+      if (operation.machine !== undefined) return `none on the node (there is no Node ${operation.node} to annotate): act on the fix, then delete Machine ${operation.machine} again`;
+      return skipCommand('node', operation.node, finding.check);
+    case 'cordon':
     case 'node-delete':
     case 'machine-drain':
       return skipCommand('node', operation.node, finding.check);
@@ -218,10 +222,11 @@ function harvesterDrainCovering(model: AuditModel, node: string, finding: Findin
  * The advice for data on a node that no longer exists: nothing volume-guard judges can lose it now, it is lost already
  * or waits on that machine's disks.
  */
-function goneNodeFix(node: string, finding: Finding): string {
+function goneNodeFix(node: string, finding: Finding, machine?: string): string {
   const what = finding.object.kind === 'PersistentVolume' ? 'delete the PV (and its claim)' : `delete the ${finding.object.kind} that still points at it`;
+  const waiting = machine === undefined ? '' : ` (Machine ${machine}'s DELETE is refused while it is there)`;
   return (
-    `node ${node} no longer exists: if its machine and disks are gone, the data is lost: ${what} so nothing waits for it; ` +
+    `node ${node} no longer exists: if its machine and disks are gone, the data is lost: ${what} so nothing waits for it${waiting}; ` +
     `if the machine is still there, bring it back as node ${node} (same name) to reach the data`
   );
 }
@@ -238,7 +243,7 @@ function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnM
     tags: gone ? [...finding.tags, NODE_GONE_TAG] : finding.tags,
     related: finding.related ?? [],
     operation: describeOperation(operation),
-    fix: gone ? goneNodeFix(operation.node, finding) : findingFix(finding),
+    fix: gone ? goneNodeFix(operation.node, finding) : operation.kind === 'removal' && operation.machine !== undefined ? goneNodeFix(operation.node, finding, operation.machine) : findingFix(finding),
     override: overrideCommand(finding, operation),
     ...(accepted !== undefined ? { overriddenBy: accepted } : {}),
     ...(warnMode ? { mode: 'warn' as const } : {}),
@@ -295,8 +300,11 @@ function findingKey(finding: Finding): string {
  */
 function nodeOperations(model: AuditModel, node: string, options: PlanOptions, kinds: PolicedKinds | undefined, only?: readonly CheckId[]): NodeAudit {
   if (model.node(node) === undefined) {
-    const gone: Operation = { kind: 'gone', node };
-    const placed = planFindings(PLANS['node-delete'], model, { node, removed: true }, options, only).map((finding) => ({ finding, operation: gone }));
+    // A Cluster API Machine still naming the node: its DELETE (a MachineHealthCheck remediating NodeNotFound, a
+    // scale-down) is judged as the node's removal (machine.ts judgeMachineDelete), whether the Node exists or not.
+    const machine = machineNaming(model, node);
+    const operation: Operation = machine === undefined ? { kind: 'gone', node } : { kind: 'removal', node, machine };
+    const placed = planFindings(PLANS['node-delete'], model, { node, removed: true }, options, only).map((finding) => ({ finding, operation }));
     return { placed, moved: [], notes: [] };
   }
   // An autoscaler's drain taint: the cordon itself is judged as the node's removal (node-cordon.ts). A Machine being
@@ -340,6 +348,16 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
     }
   }
   return { placed, moved, notes };
+}
+
+/**
+ * The first (by namespace/name) Cluster API Machine not being deleted that names `node` in status.nodeRef: its DELETE
+ * is still to be judged. One being deleted was judged already (its DELETE passed, or the webhook was not asked).
+ */
+function machineNaming(model: AuditModel, node: string): string | undefined {
+  const named: string[] = [];
+  for (const machine of model.records('machine')) if (machine.nodeName === node && !machine.deleting) named.push(`${machine.namespace}/${machine.name}`);
+  return named.sort(compareText)[0];
 }
 
 /** The note for last copies Longhorn moves off a drained node (the webhook's warning): not refused by a cordon or drain. */

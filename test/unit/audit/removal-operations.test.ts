@@ -4,6 +4,7 @@
 // node that no longer exists (no operation is refused for it).
 import { describe, expect, it } from 'vitest';
 import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
+import { machineValidator } from '../../../src/admission/validators/machine.ts';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { policyReports } from '../../../src/audit/policyreport.ts';
 import { renderTable } from '../../../src/audit/render.ts';
@@ -122,6 +123,37 @@ describe('audit: data on a node that no longer exists', () => {
       expect(failingFindings(report, false), scope.kind).toBe(0);
       expect(failingFindings(report, true), scope.kind).toBe(1);
     }
+  });
+
+  it("is the removal's while a Cluster API Machine still names the node: its DELETE is refused", () => {
+    const model = goneNodeModel();
+    model.upsert('machine', machine({ namespace: 'capi', name: 'm-gone', nodeName: 'node-gone' }));
+    const machineDelete = request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+      operation: 'DELETE',
+      namespace: 'capi',
+      name: 'm-gone',
+      oldObject: { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Machine', metadata: { name: 'm-gone', namespace: 'capi' }, status: { nodeRef: { name: 'node-gone' } } },
+    });
+    const decision = machineValidator(defaultConfig()).handle(machineDelete, context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('pv-cache');
+
+    for (const scope of [{ kind: 'cluster' }, { kind: 'node', node: 'node-gone' }] as const) {
+      const report = audit(model, scope);
+      const finding = report.findings.find((f) => f.object.name === 'pv-cache');
+      expect(finding?.operation, scope.kind).toBe('removal of node node-gone (Node or Machine DELETE, scale-down, autoscaler)');
+      expect(finding?.severity).toBe('critical');
+      expect(finding?.tags).not.toContain('node-gone');
+      expect(finding?.fix).toContain("Machine capi/m-gone's DELETE is refused while it is there");
+      // No Node to annotate: kubectl annotate node would fail.
+      expect(finding?.override).not.toContain('kubectl annotate node');
+      expect(failingFindings(report, false), scope.kind).toBe(1);
+    }
+    // A Machine being deleted: its DELETE was judged already, nothing refused is left.
+    model.upsert('machine', machine({ namespace: 'capi', name: 'm-gone', nodeName: 'node-gone', deleting: true }));
+    expect(operationsOf(audit(model, { kind: 'node', node: 'node-gone' }), 'pv-cache')).toEqual(['no operation (node node-gone no longer exists)']);
   });
 
   it('can be audited with --node: the node is known from its PV', () => {
