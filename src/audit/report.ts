@@ -293,7 +293,8 @@ function findingKey(finding: Finding): string {
  * - on a node whose Cluster API Machine is being deleted, what the drain's evictions are refused for beyond the cordon
  *   (the eviction validator judges them as the node's removal: ClusterSnapshot.nodeLeaving), while the cordon is not;
  * - what removing the node for good adds (a Node or Machine DELETE, a scale-down, an autoscaler): the hostPath data of
- *   pods that would have come back to it, its retained Released node-local PVs, PVs whose claim is being deleted;
+ *   pods that would have come back to it, its retained Released node-local PVs, PVs whose claim is being deleted, the
+ *   device-backed PVs a Harvester upgrade keeps through its in-place reboot (its drain is not refused for them);
  * - what only a Node DELETE is refused for, which drains nothing: the last copies the drain policy would move.
  * A node with no Node object (named only by replicas or PVs) has nothing to cordon, drain or delete: what its loss
  * takes is reported under operation `gone`.
@@ -324,11 +325,12 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
       : [
           `${upgradeName(upgrade)} upgrades node ${node} in place: ${plural(kept.length, 'node-local PV', 'node-local PVs')} ` +
             `(${fewNamed(kept.map((finding) => finding.object.name))}) ${kept.length === 1 ? 'stays' : 'stay'} on its disks, ` +
-            `so its cordon and drain are not refused for ${kept.length === 1 ? 'it' : 'them'}; a Node DELETE would lose ${kept.length === 1 ? 'it' : 'them'}`,
+            `so its cordon and drain are not refused for ${kept.length === 1 ? 'it' : 'them'}; its removal (a Node or Machine DELETE) would lose ${kept.length === 1 ? 'it' : 'them'}`,
         ];
   const cordon: Operation = { kind: 'cordon', node };
   const placed: Placed[] = found.filter((finding) => !moved.includes(finding) && !kept.includes(finding)).map((finding) => ({ finding, operation: cordon }));
-  const known = new Set(found.map(findingKey));
+  // What the upgrade keeps through its reboot is not kept through the node's removal: listed there.
+  const known = new Set(found.filter((finding) => !kept.includes(finding)).map(findingKey));
   if (machine) {
     const drain: Operation = { kind: 'machine-drain', node };
     for (const finding of planFindings(PLANS['node-cordon'], model, { node, removed: true }, options, only)) {

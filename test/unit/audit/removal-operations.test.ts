@@ -11,11 +11,12 @@ import { renderTable } from '../../../src/audit/render.ts';
 import { buildAuditReport } from '../../../src/audit/report.ts';
 import { failingFindings, unknownScope } from '../../../src/audit/run.ts';
 import type { AuditReport, AuditScope } from '../../../src/audit/types.ts';
-import type { ClusterModel } from '../../../src/cluster/model.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
 import { transformPersistentVolume } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, cordonRequest, evictionRequest, NODE_KIND, nodeObject, request } from '../../support/admission.ts';
-import { hostPathPV, localPV, longhornSetting, machine, namespace, pod, pvc } from '../../support/fixtures.ts';
+import { csiPV, harvesterUpgrade, hostPathPV, localPV, longhornSetting, machine, namespace, node, pod, pvc } from '../../support/fixtures.ts';
 import { addVolume, longhornCluster } from './cordon-agreement.ts';
 
 function nodeDelete(model: ClusterModel, node: string): ReturnType<ReturnType<typeof nodeCordonValidator>['handle']> {
@@ -72,6 +73,28 @@ describe('audit: what only the removal of a node loses', () => {
       'single-replica: upgrade',
       'last-replica-on-node: Node DELETE of node n1 (nothing is drained first)',
     ]);
+  });
+});
+
+describe("audit: a Harvester upgrade's in-place reboot", () => {
+  it('lists the device-backed PV it keeps through the reboot under the removal, which is refused for it', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    for (const name of ['w1', 'w2']) model.upsert('node', node({ name }));
+    model.upsert('persistentVolume', csiPV('lvm.driver.harvesterhci.io', { name: 'pv-vm-disk', pinnedNode: 'w1', claimNamespace: 'vms', claimName: 'vm-disk' }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'vms', name: 'vm-disk', volumeName: 'pv-vm-disk', storageClassName: 'lvm' }));
+    model.upsert('pod', pod({ namespace: 'vms', name: 'virt-launcher-vm-1', nodeName: 'w1', claimNames: ['vm-disk'], controllerKind: 'VirtualMachineInstance' }));
+    model.upsert('harvesterUpgrade', harvesterUpgrade({ skipDetached: false, nodeStates: { w1: 'Pre-drained', w2: 'Images preloaded' } }));
+    expect(cordon(model, 'w1').allowed).toBe(true);
+    const decision = nodeDelete(model, 'w1');
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('pv-vm-disk');
+
+    for (const scope of [{ kind: 'cluster' }, { kind: 'node', node: 'w1' }] as const) {
+      const report = audit(model, scope);
+      expect(operationsOf(report, 'pv-vm-disk'), scope.kind).toEqual(['removal of node w1 (Node or Machine DELETE, scale-down, autoscaler)']);
+      expect(report.notes.some((note) => note.includes('upgrades node w1 in place')), scope.kind).toBe(true);
+      expect(failingFindings(report, false), scope.kind).toBe(1);
+    }
   });
 });
 

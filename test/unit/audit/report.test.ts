@@ -368,17 +368,22 @@ describe("audit report: a Harvester upgrade's in-place reboot and the PVs pinned
   }
   const names = (r: AuditReport) => r.findings.filter((f) => f.check === 'node-local-volume').map((f) => f.object.name);
 
-  it("leaves out the device-backed PV the upgrade draining the node keeps, with a note, as the webhook's warning", () => {
+  it("leaves out of the cordon the device-backed PV the upgrade draining the node keeps, with a note, as the webhook's warning", () => {
     expect(names(buildAuditReport({ ...base, model: withLvm() }))).toEqual(expect.arrayContaining(['pv-lvm', 'pv-mysql']));
     const model = withLvm();
     // No skip and no skipSingleReplicaDetachedVol: the reboot alone keeps the LVM volume.
     model.upsert('harvesterUpgrade', harvesterUpgrade({ skipDetached: false, nodeStates: { 'node-1': 'Pre-drained' } }));
     const during = buildAuditReport({ ...base, model });
-    expect(names(during)).not.toContain('pv-lvm');
+    expect(names(during)).toContain('pv-lvm');
+    // Kept through the reboot, not through the node's removal (the Node or Machine DELETE is refused for it): listed
+    // there, never under the cordon and drain.
+    expect(during.findings.filter((f) => f.object.name === 'pv-lvm').map((f) => `${f.severity}: ${f.operation}`)).toEqual([
+      'critical: removal of node node-1 (Node or Machine DELETE, scale-down, autoscaler)',
+    ]);
     // A local PV is a directory on the node's filesystem: still a risk of that drain.
     expect(names(during)).toContain('pv-mysql');
     expect(during.notes).toContainEqual(
-      'Harvester Upgrade harvester-system/hvst-upgrade-1 upgrades node node-1 in place: 1 node-local PV (pv-lvm) stays on its disks, so its cordon and drain are not refused for it; a Node DELETE would lose it',
+      'Harvester Upgrade harvester-system/hvst-upgrade-1 upgrades node node-1 in place: 1 node-local PV (pv-lvm) stays on its disks, so its cordon and drain are not refused for it; its removal (a Node or Machine DELETE) would lose it',
     );
     const kinds = defaultConfig().upgrades.kinds.filter((kind) => !kind.group.endsWith('harvesterhci.io'));
     expect(names(buildAuditReport({ ...base, model, upgradeKinds: kinds }))).toContain('pv-lvm');
