@@ -15,7 +15,7 @@ import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
 import { drainMovesReplicas, movedByDrainPolicy } from '../admission/longhorn-drain.ts';
-import { overrideLifecycle, parseRfc3339, skipFrom, whyNotHonored, type OverrideWriters } from '../admission/overrides.ts';
+import { DELETE_KEY, overrideLifecycle, parseRfc3339, REUSE_KEY, skipFrom, whyNotHonored, type OverrideWriters } from '../admission/overrides.ts';
 import { NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { recordsEqual } from '../cluster/model-equality.ts';
 import type { ClusterModel } from '../cluster/model.ts';
@@ -90,6 +90,9 @@ const OVERRIDE_RESOURCES = { Node: 'node', Namespace: 'namespace', PersistentVol
   OverrideKind,
   ResourceKind
 >;
+
+/** The overrides a PVC carries that a validator reads: orphan-pvc's reuse and pvc-delete's delete approvals. */
+const PVC_APPROVAL_KEYS: readonly string[] = [REUSE_KEY, DELETE_KEY];
 
 /** What one object's overrides add to the totals now, remembered so its change or removal takes back exactly that. */
 interface OverrideContribution {
@@ -404,7 +407,9 @@ export class RiskTracker {
         : kind === 'Namespace'
           ? namespaceCarrier(record as NamespaceRecord)
           : claimCarrier(record as PersistentVolumeClaimRecord);
-    const checks = overridesOf(carrier, now, this.#writers).flatMap((override) => override.checks);
+    // A PVC's skip is listed by the audit but read by no validator: only its reuse and delete approvals count.
+    const honored = overridesOf(carrier, now, this.#writers).filter((override) => kind !== 'PersistentVolumeClaim' || PVC_APPROVAL_KEYS.includes(override.key));
+    const checks = honored.flatMap((override) => override.checks);
     if (checks.length === 0) return;
     for (const check of checks) totals[check] += 1;
     // In force now, so any skip-until is readable and ahead.

@@ -120,6 +120,19 @@ describe('volume_guard_active_overrides{kind="PersistentVolumeClaim"}', () => {
     sink.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data' }));
     expect(overrides(tracker, 'PersistentVolumeClaim')['pvc-delete']).toBe(0);
   });
+
+  it('does not count a skip on a PVC, annotation or label: no validator reads one', () => {
+    const { tracker, sink } = tracked();
+    const skip = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'admin' };
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'a', annotations: skip }));
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'b', annotations: { 'volume-guard.io/skip-by': 'admin' }, labels: { 'volume-guard.io/skip': 'node-local-volume' } }));
+    expect(Object.values(overrides(tracker, 'PersistentVolumeClaim')).every((count) => count === 0)).toBe(true);
+    // Beside one, its reuse approval still counts.
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'a', annotations: { ...skip, 'volume-guard.io/reuse': 'true' } }));
+    const counted = overrides(tracker, 'PersistentVolumeClaim');
+    expect(counted['orphan-pvc']).toBe(1);
+    expect(Object.values(counted).reduce((sum, count) => sum + count, 0)).toBe(1);
+  });
 });
 
 describe('the risk gauges under the configured override writers', () => {
