@@ -44,6 +44,11 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
       for (const check of NODE_CHECKS) this.set({ check }, counts[check]);
     },
   });
+  // The namespaces reported with orphans since this pod started, the most recent last. One whose orphans are gone
+  // reads 0 rather than losing its series: the chart's alert then reads 0 there, and across a restart its
+  // last_over_time finds that 0, not the namespace's last orphans. Only while the namespace limit (plus "_other")
+  // leaves room, the most recently fixed first, so the series stay bounded.
+  const reported = new Set<string>();
   new Gauge({
     name: ORPHAN_PVCS_METRIC,
     help: 'PVCs labelled for a Helm release that nothing live of the release uses, per namespace (namespaces past the limit summed under "_other").',
@@ -52,7 +57,20 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
     collect() {
       this.reset();
       if (!tracker.ready) return;
-      for (const [namespace, count] of tracker.counts().orphanPvcs) this.set({ namespace }, count);
+      const current = tracker.counts().orphanPvcs;
+      for (const [namespace, count] of current) {
+        this.set({ namespace }, count);
+        reported.delete(namespace);
+        reported.add(namespace);
+      }
+      let room = tracker.orphanNamespaceLimit + 1 - current.size;
+      for (const namespace of [...reported].reverse()) {
+        if (current.has(namespace)) continue;
+        if (room > 0) {
+          this.set({ namespace }, 0);
+          room -= 1;
+        } else reported.delete(namespace);
+      }
     },
   });
   new Gauge({

@@ -601,6 +601,11 @@ export class RiskTracker {
     return this.#ready;
   }
 
+  /** How many namespaces get an orphan_pvcs series of their own (the rest are summed under OTHER_NAMESPACES). */
+  get orphanNamespaceLimit(): number {
+    return this.#orphanNamespaceLimit;
+  }
+
   /** The current counts: O(label values), nothing is scanned. */
   counts(): RiskCounts {
     const model = this.#model;

@@ -88,6 +88,37 @@ describe('risk gauges', () => {
     expect(sample(await registry.metrics(), 'volume_guard_at_risk_volumes{check="orphan-pvc"}')).toBe(0);
   });
 
+  it('keeps a fixed namespace at 0 rather than dropping its series, within the namespace limit', async () => {
+    const tracker = new RiskTracker(new ClusterModel(VOLUME_SETS), { orphanNamespaceLimit: 2 });
+    const registry = new Registry();
+    registerRiskMetrics(registry, tracker);
+    const sink = tracker.sink();
+    const orphan = (namespace: string) => pvc({ namespace, name: 'left', labels: { release: 'gone' } });
+    const orphanLines = async () => {
+      expect(tracker.flush()).toBe(true);
+      return (await registry.metrics()).split('\n').filter((l) => l.startsWith('volume_guard_orphan_pvcs{')).sort();
+    };
+    sink.upsert('persistentVolumeClaim', orphan('shop'));
+    expect(await orphanLines()).toEqual(['volume_guard_orphan_pvcs{namespace="shop"} 1']);
+    // Fixed: 0, so the chart's alert reads 0 there, also across a restart (last_over_time), not its last orphans.
+    sink.remove('persistentVolumeClaim', 'shop/left');
+    expect(await orphanLines()).toEqual(['volume_guard_orphan_pvcs{namespace="shop"} 0']);
+    // Bounded: the namespaces with orphans first, a fixed one only while the limit (plus "_other") leaves room.
+    for (const namespace of ['a', 'b', 'c']) sink.upsert('persistentVolumeClaim', orphan(namespace));
+    expect(await orphanLines()).toEqual([
+      'volume_guard_orphan_pvcs{namespace="_other"} 1',
+      'volume_guard_orphan_pvcs{namespace="a"} 1',
+      'volume_guard_orphan_pvcs{namespace="b"} 1',
+    ]);
+    sink.remove('persistentVolumeClaim', 'a/left');
+    // a reads 0 in the room it left; shop, fixed longer ago, has no series left.
+    expect(await orphanLines()).toEqual([
+      'volume_guard_orphan_pvcs{namespace="_other"} 1',
+      'volume_guard_orphan_pvcs{namespace="a"} 0',
+      'volume_guard_orphan_pvcs{namespace="b"} 1',
+    ]);
+  });
+
   it('reports what the flusher brought up to date in the background', async () => {
     const model = new ClusterModel(VOLUME_SETS);
     const tracker = new RiskTracker(model, { orphanNamespaceLimit: 1 });

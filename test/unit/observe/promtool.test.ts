@@ -192,4 +192,51 @@ describe.skipIf(tool === undefined)('promtool (Prometheus 2.x from Debian)', () 
     expect(result.output, result.output).toContain('SUCCESS');
     expect(result.code).toBe(0);
   });
+
+  it('test rules: a namespace whose orphans were fixed before a restart reads 0 through the gap, no alert back', () => {
+    // A short riskFor, so the alert could fire within the restart gap.
+    const fast = renderAlertGroups({ __VG_JOB__: JOB, __VG_NAMESPACE__: NS, __VG_RISK_FOR__: '5m' });
+    const fastFile = join(dir, 'rules-fast.yaml');
+    writeFileSync(fastFile, stringify({ groups: fast.map((group) => ({ ...group, rules: group.rules.map(({ annotations: _annotations, ...rule }) => rule) })) }));
+    const orphans = `volume_guard_orphan_pvcs{job="${JOB}", instance="10.0.0.5:8080", namespace="shop"}`;
+    // The old pod: shop's 2 orphans fixed at 1h01m, the pod gone at 1h06m; the new pod reports from 1h21m on.
+    const restart = (orphanValues: string) => ({
+      interval: '1m',
+      input_series: [
+        { series: orphans, values: orphanValues },
+        { series: `volume_guard_risk_pending_evaluations{${target}}`, values: '0x65 stale' },
+        { series: `volume_guard_risk_pending_evaluations{${restarted}}`, values: `${'_x80 '}0x30` },
+      ],
+    });
+    const shop = [{ exp_labels: { severity: 'info', namespace: 'shop' } }];
+    const tests = {
+      rule_files: [fastFile],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          // As the gauge reports a fixed namespace: 0 until the pod ends.
+          ...restart('2x60 0x5 stale'),
+          alert_rule_test: [
+            { eval_time: '50m', alertname: 'VolumeGuardOrphanedPVCs', exp_alerts: shop },
+            { eval_time: '1h03m', alertname: 'VolumeGuardOrphanedPVCs', exp_alerts: [] },
+            { eval_time: '1h13m', alertname: 'VolumeGuardOrphanedPVCs', exp_alerts: [] },
+            { eval_time: '1h25m', alertname: 'VolumeGuardOrphanedPVCs', exp_alerts: [] },
+          ],
+        },
+        {
+          // Its series dropped once fixed: the gap's last_over_time finds the last orphans, the alert comes back.
+          ...restart('2x60 stale'),
+          alert_rule_test: [
+            { eval_time: '1h03m', alertname: 'VolumeGuardOrphanedPVCs', exp_alerts: [] },
+            { eval_time: '1h13m', alertname: 'VolumeGuardOrphanedPVCs', exp_alerts: shop },
+          ],
+        },
+      ],
+    };
+    const testFile = join(dir, 'tests-orphans-fixed.yaml');
+    writeFileSync(testFile, stringify(tests));
+    const result = runTool(['test', 'rules', testFile]);
+    expect(result.output, result.output).toContain('SUCCESS');
+    expect(result.code).toBe(0);
+  });
 });
