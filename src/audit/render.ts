@@ -220,6 +220,62 @@ function continued(head: string, words: readonly string[], width: number | undef
   return lines;
 }
 
+/** A command in a note: a backticked span starting with one (`volume-guard audit --release NAMESPACE/NAME`). */
+const NOTE_COMMAND = /^`(?:kubectl|helm|volume-guard) [^`]*`$/;
+
+/**
+ * A note's words, a backticked span held as one word with what is attached to it (`(`, `;`...). Text with an
+ * unclosed backtick is split at every space.
+ */
+function noteWords(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let quoted = false;
+  for (const char of text) {
+    if (char === '`') quoted = !quoted;
+    if (char === ' ' && !quoted) {
+      if (word !== '') words.push(word);
+      word = '';
+    } else word += char;
+  }
+  if (quoted) return text.split(' ').filter((part) => part !== '');
+  if (word !== '') words.push(word);
+  return words;
+}
+
+/**
+ * `  - note`, wrapped. A command in it (in backticks) is never broken inside a line: it moves whole to the next
+ * line, and when longer than a line it goes on lines of its own, without its backticks, ending with ` \` but the
+ * last, so that copied from the terminal it runs as written.
+ */
+function noteLines(note: string, width: number | undefined): string[] {
+  const head = `${INDENT}- `;
+  const continuation = ' '.repeat(head.length);
+  if (width === undefined || head.length + note.length <= width) return hanging(head, note, width);
+  const available = Math.max(1, width - head.length);
+  const lines: string[] = [];
+  let words: string[] = [];
+  const flush = (): void => {
+    if (words.length > 0) lines.push(...hangingWords(lines.length === 0 ? head : continuation, words, width, continuation));
+    words = [];
+  };
+  for (const word of noteWords(note)) {
+    const start = word.indexOf('`');
+    const end = word.lastIndexOf('`');
+    const command = start < 0 ? '' : word.slice(start, end + 1);
+    if (word.length <= available || !NOTE_COMMAND.test(command)) {
+      words.push(word);
+      continue;
+    }
+    if (start > 0) words.push(word.slice(0, start));
+    flush();
+    lines.push(...continued(lines.length === 0 ? head : continuation, shellWords(command.slice(1, -1)), width));
+    if (end + 1 < word.length) words.push(word.slice(end + 1));
+  }
+  flush();
+  return lines;
+}
+
 function describeScope(report: AuditReport): string {
   const scope = report.scope;
   switch (scope.kind) {
@@ -372,7 +428,7 @@ export function renderTable(report: AuditReport, options: TableOptions = {}): st
   }
   if (report.notes.length > 0) {
     lines.push('', 'Notes:');
-    for (const note of report.notes) lines.push(...hanging(`${INDENT}- `, note, width));
+    for (const note of report.notes) lines.push(...noteLines(note, width));
   }
   lines.push('', ...wrap(summaryLine(report), width));
   return `${lines.join('\n')}\n`;

@@ -82,13 +82,14 @@ export interface AuditInput {
 
 /**
  * The note of an audit judged without --config: the deployed webhook runs with the chart's ConfigMap (named after
- * the release, `<release>-volume-guard` or `volume-guard`; key config.yaml), whose settings may differ.
+ * the release, `<release>-volume-guard` or `volume-guard`; key config.yaml), whose settings may differ. Its commands
+ * are in backticks, as in other notes: the table keeps each whole or wraps it with shell continuations.
  */
 export const DEFAULT_CONFIG_NOTE =
   "judged with the default configuration, not necessarily the webhook's (longhorn.namespace, nodeLocal, check modes, overrides, upgrades.kinds): " +
   'to judge as it does, save the ConfigMap the chart runs it with and pass it: ' +
-  "kubectl get configmap -n NAMESPACE NAME -o jsonpath='{.data.config\\.yaml}' > volume-guard.yaml && volume-guard audit --config volume-guard.yaml " +
-  "(NAME: the chart's fullname, volume-guard or RELEASE-volume-guard; kubectl get configmap -A -l app.kubernetes.io/name=volume-guard lists it)";
+  "`kubectl get configmap -n NAMESPACE NAME -o jsonpath='{.data.config\\.yaml}' > volume-guard.yaml && volume-guard audit --config volume-guard.yaml` " +
+  "(NAME: the chart's fullname, volume-guard or RELEASE-volume-guard; `kubectl get configmap -A -l app.kubernetes.io/name=volume-guard` lists it)";
 
 /** A finding before it is given its operation, fix and override. */
 interface Placed {

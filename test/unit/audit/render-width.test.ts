@@ -145,3 +145,42 @@ describe('override commands', () => {
     }
   });
 });
+
+describe('commands in notes', () => {
+  const NOTE = '  - ';
+  /** The table's notes, each as its lines (the `- ` line and those indented under it). */
+  function noteBlocks(text: string): string[][] {
+    const lines = text.split('\n');
+    const blocks: string[][] = [];
+    for (const line of lines.slice(lines.indexOf('Notes:') + 1)) {
+      if (line.startsWith(NOTE)) blocks.push([line.slice(NOTE.length)]);
+      else if (line.startsWith(' '.repeat(NOTE.length)) && blocks.length > 0) blocks.at(-1)!.push(line.slice(NOTE.length));
+      else break;
+    }
+    return blocks;
+  }
+
+  it("wraps the default configuration's command with ` \\` continuations: joined as a shell joins them, it is the command", () => {
+    const report = buildAuditReport({ model: goldenModel(), scope: { kind: 'cluster' }, cluster: CLUSTER, generatedAt: GENERATED_AT });
+    const note = report.notes.find((line) => line.startsWith('judged with the default configuration'))!;
+    const commands = [...note.matchAll(/`((?:kubectl|helm|volume-guard) [^`]*)`/g)].map((match) => match[1]!);
+    expect(commands[0]).toMatch(/^kubectl get configmap -n NAMESPACE NAME .* && volume-guard audit --config volume-guard.yaml$/);
+    for (const width of [60, 70, 80, 100, 120]) {
+      const text = renderTable(report, { width });
+      expect(overlong(text, width), `at ${width}`).toEqual([]);
+      const block = noteBlocks(text).find((lines) => lines[0]!.startsWith('judged with the default configuration'))!;
+      for (const command of commands) {
+        // On one line (inline, in its backticks), or on lines of its own ending with ` \` but the last.
+        if (block.some((line) => line.includes(`\`${command}\``))) continue;
+        const start = block.findIndex((line) => line.trimStart().startsWith(command.split(' ').slice(0, 4).join(' ')));
+        expect(start, `${command} at ${width}`).toBeGreaterThanOrEqual(0);
+        const end = block.findIndex((line, index) => index >= start && !line.endsWith(' \\'));
+        const joined = block.slice(start, end + 1).join('\n').replace(/\\\n/g, '');
+        expect(words(joined), `at ${width}`).toEqual(words(command));
+      }
+      // The prose keeps every word but the commands', in order.
+      const prose = block.join(' ').replace(/\\/g, ' ');
+      for (const word of note.replace(/`[^`]*`/g, ' ').split(' ').filter((part) => part !== '')) expect(prose).toContain(word);
+    }
+  });
+});
