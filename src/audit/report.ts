@@ -133,6 +133,23 @@ function describeOperation(operation: Operation): string {
   }
 }
 
+/** One operation of each kind, placeholders for its node (N) and release (NS/NAME). */
+const OPERATION_EXAMPLES: { readonly [K in Operation['kind']]: Extract<Operation, { kind: K }> } = {
+  upgrade: { kind: 'upgrade' },
+  cordon: { kind: 'cordon', node: 'N' },
+  'machine-drain': { kind: 'machine-drain', node: 'N' },
+  removal: { kind: 'removal', node: 'N' },
+  'node-delete': { kind: 'node-delete', node: 'N' },
+  gone: { kind: 'gone', node: 'N' },
+  release: { kind: 'release', namespace: 'NS', name: 'NAME' },
+};
+
+/**
+ * Every form a finding's `operation` takes, N standing for a node and NS/NAME for a Helm release: what
+ * schemas/audit-v1.schema.json lists (a test holds them equal).
+ */
+export const OPERATION_FORMS: readonly string[] = Object.values(OPERATION_EXAMPLES).map(describeOperation);
+
 function skipCommand(resource: string, ref: string, check: CheckId): string {
   return annotateHint(resource, ref).replace(/^run: /, '').replace('<checks>', check);
 }

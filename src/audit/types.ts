@@ -52,7 +52,8 @@ export interface AuditFinding {
   /**
    * The operation this risk would make lose data, the one the webhook refuses for it: `upgrade`, `cordon/drain of node
    * n1`, `drain and removal of node n1 (...)`, `removal of node n1 (...)`, `Node DELETE of node n1 (...)`,
-   * `re-install of Helm release ns/x`; `no operation (node n1 no longer exists)` for data on a node without a Node object.
+   * `re-install of Helm release ns/x`; `no operation (node n1 no longer exists)` for data on a node without a Node
+   * object that no Cluster API Machine names any more. Every form: report.ts OPERATION_FORMS (the JSON schema lists them).
    */
   readonly operation: string;
   /** What to do about it (the same text the webhook's denials give). */

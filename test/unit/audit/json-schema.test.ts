@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { buildAuditReport } from '../../../src/audit/report.ts';
+import { buildAuditReport, OPERATION_FORMS } from '../../../src/audit/report.ts';
 import { renderJson } from '../../../src/audit/render.ts';
 import type { AuditReport, AuditScope } from '../../../src/audit/types.ts';
 import { CHECK_IDS } from '../../../src/checks/types.ts';
@@ -19,7 +19,10 @@ interface Schema {
     readonly cluster: { readonly properties: { readonly objects: { readonly required: readonly string[] } } };
     readonly summary: { readonly properties: { readonly byCheck: { readonly required: readonly string[] } } };
   };
-  readonly definitions: { readonly checkId: { readonly enum: readonly string[] } };
+  readonly definitions: {
+    readonly checkId: { readonly enum: readonly string[] };
+    readonly finding: { readonly properties: { readonly operation: { readonly description: string } } };
+  };
 }
 
 const schema = JSON.parse(readFileSync(new URL('../../../schemas/audit-v1.schema.json', import.meta.url), 'utf8')) as Schema;
@@ -64,5 +67,15 @@ describe('schemas/audit-v1.schema.json', () => {
     expect(schema.definitions.checkId.enum).toEqual(CHECK_IDS);
     expect(schema.properties.summary.properties.byCheck.required).toEqual(CHECK_IDS);
     expect(schema.properties.cluster.properties.objects.required).toEqual(RESOURCE_KINDS);
+  });
+
+  it("lists every form of a finding's operation, and the reports' operations are of those forms", () => {
+    expect(schema.definitions.finding.properties.operation.description).toBe(`${OPERATION_FORMS.join(' | ')} (N: a node; NS/NAME: a Helm release)`);
+    const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const forms = OPERATION_FORMS.map((form) => new RegExp(`^${escape(form).replace('NS/NAME', '[^/]+/[^/]+').replace(/\bN\b/g, '\\S+')}$`));
+    const reports = [golden({ kind: 'cluster' }), golden({ kind: 'node', node: 'node-1' }), golden({ kind: 'release', namespace: 'devlake', name: 'devlake', revisions: [] }), realisticReport({ kind: 'cluster' })];
+    const operations = new Set(reports.flatMap((report) => report.findings.map((finding) => finding.operation)));
+    expect(operations.size).toBeGreaterThan(2);
+    for (const operation of operations) expect(forms.some((form) => form.test(operation)), operation).toBe(true);
   });
 });
