@@ -343,17 +343,19 @@ function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: 
     const node = finding.object.node ?? '';
     return node === context.scopeNode ? '' : node;
   };
-  // A NODE column only where some finding has a node to show.
+  // A NODE column only where some finding has a node to show; then every finding is given its node, the node
+  // audited too (a blank would read as no node), in columns and stacked rows alike.
   const withNode = findings.some((finding) => nodeOf(finding) !== '');
+  const shownNode = (finding: AuditFinding): string => (withNode ? (finding.object.node ?? '') : '');
   const header = ['SEVERITY', 'OBJECT', ...(withNode ? ['NODE'] : []), 'WHY'];
   const rows = findings.map((finding) => [
     finding.severity,
     shortObject(finding.object, context.naming),
-    ...(withNode ? [finding.object.node ?? ''] : []),
+    ...(withNode ? [shownNode(finding)] : []),
     why(finding, context.naming),
   ]);
   if (width !== undefined && width - leadOf(columnWidths(header, rows)) < MIN_WHY_WIDTH) {
-    lines.push(...stackedRows(findings, width, nodeOf, context.naming));
+    lines.push(...stackedRows(findings, width, shownNode, context.naming));
   } else {
     lines.push(...table(header, rows, width));
   }

@@ -184,3 +184,29 @@ describe('commands in notes', () => {
     }
   });
 });
+
+describe('--node: the NODE column', () => {
+  it('once some finding is on another node, names every finding its node, in columns and stacked alike', () => {
+    const report = realisticReport(NODE_SCOPE);
+    const [first, ...rest] = report.findings;
+    const mixed: AuditReport = { ...report, findings: [{ ...first!, object: { ...first!.object, node: 'other-node' } }, ...rest] };
+    const sameCheck = mixed.findings.filter((finding) => finding.check === first!.check);
+    expect(sameCheck.some((finding) => finding.object.node === NODE_A)).toBe(true);
+    // Columns: each row of the group names its node.
+    const wide = renderTable(mixed, { width: 400 }).split('\n');
+    const heading = wide.findIndex((line) => line.startsWith(`${first!.check}: `));
+    const rows = wide.slice(heading + 2, heading + 2 + sameCheck.length);
+    expect(wide[heading + 1]).toMatch(/^ {2}SEVERITY {2}OBJECT +NODE +WHY$/);
+    sameCheck.forEach((finding, index) => expect(rows[index], finding.object.name).toContain(`  ${finding.object.node}  `));
+    // Stacked: the same nodes, on the object lines (a node name may wrap to the next line).
+    const narrow = renderTable(mixed, { width: 80 }).split('\n');
+    const start = narrow.findIndex((line) => line.startsWith(`${first!.check}: `));
+    const objects = narrow
+      .slice(start + 1)
+      .map((line, index, lines) => (/^ {2}(critical|warning) /.test(line) ? `${line} ${/^ {12}\S/.test(lines[index + 1] ?? '') ? lines[index + 1]!.trim() : ''}` : undefined))
+      .filter((line) => line !== undefined)
+      .slice(0, sameCheck.length);
+    expect(objects.length).toBe(sameCheck.length);
+    sameCheck.forEach((finding, index) => expect(objects[index]!.replace(/\s+/g, ' ').trim()).toMatch(new RegExp(` on node ${finding.object.node!.replaceAll('.', '\\.')}$`)));
+  });
+});
