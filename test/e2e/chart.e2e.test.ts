@@ -570,14 +570,20 @@ describe('a real install with generated TLS (failurePolicy Fail, no pods run: no
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(evictionWebhook!.name);
 
-    // volume-guard's own pods (named <fullname>-…) can always be evicted, its release upgraded; other pods of its
-    // namespace are judged like any (and refused while no volume-guard pod answers).
+    // volume-guard's own pods (named as its Deployment's: <fullname>-<template hash>-<5>) can always be evicted, its
+    // release upgraded; other pods of its namespace are judged like any (and refused while no volume-guard pod
+    // answers), also one whose name only starts with the fullname (a StatefulSet <fullname>-db's pod).
     await createProbePod(INSTALL_NAMESPACE);
     const judged = await evict(INSTALL_NAMESPACE);
     expect(judged.code).not.toBe(0);
     expect(judged.stderr).toContain(evictionWebhook!.name);
-    await createProbePod(INSTALL_NAMESPACE, `${webhookName}-probe`);
-    const evicted = await evict(INSTALL_NAMESPACE, `${webhookName}-probe`);
+    await createProbePod(INSTALL_NAMESPACE, `${webhookName}-db-0`);
+    const lookalike = await evict(INSTALL_NAMESPACE, `${webhookName}-db-0`);
+    expect(lookalike.code).not.toBe(0);
+    expect(lookalike.stderr).toContain(evictionWebhook!.name);
+    const ownPod = `${webhookName}-7d4b9c8f5-x2k9q`;
+    await createProbePod(INSTALL_NAMESPACE, ownPod);
+    const evicted = await evict(INSTALL_NAMESPACE, ownPod);
     expect(evicted.code, evicted.stderr).toBe(0);
     await upgrade();
   });
