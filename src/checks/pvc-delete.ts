@@ -768,8 +768,14 @@ export interface ReclaimChangeTarget {
 export function collectReclaimChange(snapshot: ClusterSnapshot, target: ReclaimChangeTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   if (target.reclaimPolicy !== 'Delete' && target.reclaimPolicy !== 'Recycle') return collector.result();
-  const released = target.phase === 'Released' || target.phase === 'Failed';
-  const claim = released ? undefined : snapshot.persistentVolumeClaim(target.claimNamespace, target.claimName);
+  const named = snapshot.persistentVolumeClaim(target.claimNamespace, target.claimName);
+  // A Released PV whose claimRef names a live claim by its uid, that claim asking for this PV: the PV controller
+  // binds them again at its next sync ("all is bound") and reclaims nothing, whatever the phase said (how retained
+  // data is handed to a re-created claim).
+  const rebound =
+    named !== undefined && !named.deleting && target.claimUid !== '' && named.uid === target.claimUid && named.volumeName === target.name;
+  const released = (target.phase === 'Released' || target.phase === 'Failed') && !rebound;
+  const claim = released ? undefined : named;
   // Not Released yet, its claim gone (or re-created: another uid): released and reclaimed at the next sync.
   const claimGone = !released && (claim === undefined || (target.claimUid !== '' && claim.uid !== '' && claim.uid !== target.claimUid));
   // Its claim being deleted (held by pvc-protection while a pod uses it): its DELETE was judged under the old policy;
