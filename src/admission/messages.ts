@@ -57,6 +57,12 @@ export type Situation =
       readonly again?: string;
       /** The update added taints without cordoning: the strongest effect added (NoExecute deletes pods at once). */
       readonly taint?: 'NoSchedule' | 'NoExecute';
+      /**
+       * The node has no Node object left (a Machine DELETE whose status.nodeRef names a node gone): nothing to annotate.
+       * `owner`: the object whose skip is read for this request instead, as kubectl names it
+       * (`kubeadmcontrolplanes.controlplane.cluster.x-k8s.io cp -n capi`); absent when no override is.
+       */
+      readonly nodeGone?: { readonly owner?: string };
     } & ReplicaPlaces)
   | ({
       readonly kind: 'eviction';
@@ -1005,6 +1011,7 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
     `kubectl annotate ${target} volume-guard.io/skip=${every ? '"*"' : skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`;
   switch (situation.kind) {
     case 'cordon':
+      if (situation.nodeGone !== undefined) return goneNodeOverride(situation, situation.nodeGone.owner, annotate);
       return [annotate(`node ${situation.node}`)];
     case 'eviction':
       return [annotate(`node ${situation.node}`)];
@@ -1035,6 +1042,20 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
             : ''),
       ];
   }
+}
+
+/**
+ * The override of a node's removal when the node has no Node object left: the owner's skip when one is read for the
+ * request (its controller then deletes the Machine again by itself), else none, and what to do instead.
+ */
+function goneNodeOverride(situation: Situation & { kind: 'cordon' }, owner: string | undefined, annotate: (target: string) => string): string[] {
+  const none = `there is no Node ${situation.node} to annotate`;
+  if (owner !== undefined) return [annotate(owner), `(${none}; this skip is read for the controller's own DELETE of the Machine, which it retries)`];
+  return [
+    `none: ${none}, and no other override is read for this DELETE`,
+    `if its machine and disks are gone, the data is lost: delete what is listed (a PV with its claim), then ${retry(situation)}`,
+    `if the machine is still there, bring it back as node ${situation.node} (same name) to reach the data`,
+  ];
 }
 
 /**

@@ -12,8 +12,8 @@ import type { ValidationContext } from './validator.ts';
 
 /** The Cluster API kinds whose Machines a rollout replaces, by the label naming the owner on its Machines. */
 const ROLLOUT_OWNERS = [
-  { group: CLUSTER_API_CONTROL_PLANE_GROUP, kind: 'KubeadmControlPlane', label: (machine: MachineRecord) => machine.controlPlane },
-  { group: CLUSTER_API_GROUP, kind: 'MachineDeployment', label: (machine: MachineRecord) => machine.machineDeployment },
+  { group: CLUSTER_API_CONTROL_PLANE_GROUP, kind: 'KubeadmControlPlane', resource: 'kubeadmcontrolplanes', label: (machine: MachineRecord) => machine.controlPlane },
+  { group: CLUSTER_API_GROUP, kind: 'MachineDeployment', resource: 'machinedeployments', label: (machine: MachineRecord) => machine.machineDeployment },
 ] as const;
 export type RolloutOwnerKind = (typeof ROLLOUT_OWNERS)[number]['kind'];
 
@@ -83,6 +83,27 @@ export function rolloutOwnerSkip(
     const source = skipFrom(where, record?.annotations, undefined, reading.now === undefined ? {} : { now: reading.now });
     if (source === undefined || !source.checks.includes('single-replica') || source.checks.includes('last-replica-on-node')) return source;
     return { ...source, tags: [{ check: 'last-replica-on-node', tag: SINGLE_REPLICA_VOLUME_TAG }] };
+  }
+  return undefined;
+}
+
+/**
+ * The object whose skip rolloutOwnerSkip reads for `machine` among `owners`, as kubectl names it (resource
+ * `kubeadmcontrolplanes.controlplane.cluster.x-k8s.io`, name, namespace): what advice annotates where the owner's skip
+ * is the override read. Undefined when none is (no such owner, or a kind whose writes volume-guard does not police).
+ */
+export function rolloutOwnerTarget(
+  reading: Pick<OwnerSkipReading, 'snapshot' | 'kinds'>,
+  machine: MachineRecord,
+  owners: readonly RolloutOwnerKind[],
+): { readonly resource: string; readonly name: string; readonly namespace: string } | undefined {
+  for (const owner of ROLLOUT_OWNERS) {
+    if (!owners.includes(owner.kind)) continue;
+    const label = owner.label(machine);
+    if (label === '') continue;
+    if (reading.kinds !== undefined && !reading.kinds.some((kind) => kind.group === owner.group && kind.kind === owner.kind)) return undefined;
+    const name = reading.snapshot.machineOwner(machine.namespace, owner.kind, label)?.name ?? label;
+    return { resource: `${owner.resource}.${owner.group}`, name, namespace: machine.namespace };
   }
   return undefined;
 }

@@ -28,13 +28,13 @@ import {
   type PolicedKinds,
 } from '../admission/longhorn-drain.ts';
 import { PLANS, planChecks, planChecksFor, planFindings, type PlanOptions } from '../admission/plans.ts';
-import { drainingMachineOwnerSkip } from '../admission/rollout-owner.ts';
+import { DELETING_OWNERS, drainingMachineOwnerSkip, rolloutOwnerTarget } from '../admission/rollout-owner.ts';
 import { dataNamespaces } from '../checks/affected.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
-import { RESOURCE_KINDS, type ResourceKind } from '../cluster/records.ts';
+import { RESOURCE_KINDS, type MachineRecord, type ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
 import { defaultOverrideWriters, lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
@@ -101,8 +101,12 @@ interface Placed {
 type Operation =
   | { readonly kind: 'upgrade' }
   | { readonly kind: 'cordon'; readonly node: string }
-  /** `machine`: the Cluster API Machine (namespace/name) still naming a node that has no Node object left. */
-  | { readonly kind: 'removal'; readonly node: string; readonly machine?: string }
+  /**
+   * `machine`: the Cluster API Machine (namespace/name) still naming a node that has no Node object left; `owner`: its
+   * KubeadmControlPlane as kubectl names it (`kubeadmcontrolplanes.controlplane.cluster.x-k8s.io cp -n capi`), whose
+   * skip is read for that controller's own DELETE of the Machine (machine.ts judgeMachineDelete), when policed.
+   */
+  | { readonly kind: 'removal'; readonly node: string; readonly machine?: string; readonly owner?: { readonly resource: string; readonly name: string; readonly namespace: string } }
   /** A Node DELETE, which drains nothing: what Longhorn's node-drain-policy moves in a drain is lost there. */
   | { readonly kind: 'node-delete'; readonly node: string }
   /** The drain and removal of a node whose Cluster API Machine is being deleted: its evictions, not its cordon. */
@@ -150,8 +154,8 @@ const OPERATION_EXAMPLES: { readonly [K in Operation['kind']]: Extract<Operation
  */
 export const OPERATION_FORMS: readonly string[] = Object.values(OPERATION_EXAMPLES).map(describeOperation);
 
-function skipCommand(resource: string, ref: string, check: CheckId): string {
-  return annotateHint(resource, ref).replace(/^run: /, '').replace('<checks>', check);
+function skipCommand(resource: string, ref: string, check: CheckId, namespace?: string): string {
+  return annotateHint(resource, ref, namespace).replace(/^run: /, '').replace('<checks>', check);
 }
 
 function overrideCommand(finding: Finding, operation: Operation): string {
@@ -164,8 +168,16 @@ function overrideCommand(finding: Finding, operation: Operation): string {
         : annotate;
     }
     case 'removal':
-      // No Node left to annotate: the data goes, or the node comes back (the fix).
-      if (operation.machine !== undefined) return `none on the node (there is no Node ${operation.node} to annotate): act on the fix, then delete Machine ${operation.machine} again`;
+      // No Node left to annotate: the data goes, or the node comes back (the fix). Only a KubeadmControlPlane's skip is
+      // read then, for its controller's own DELETE of the Machine (not a person's), as the webhook's refusal says.
+      if (operation.machine !== undefined) {
+        const none = `there is no Node ${operation.node} to annotate`;
+        const { owner } = operation;
+        if (owner !== undefined) {
+          return `${skipCommand(owner.resource, owner.name, finding.check, owner.namespace)} (${none}; read for its controller's own DELETE of Machine ${operation.machine}, not a person's)`;
+        }
+        return `none: ${none}, and no other override is read for Machine ${operation.machine}'s DELETE: act on the fix, then delete Machine ${operation.machine} again`;
+      }
       return skipCommand('node', operation.node, finding.check);
     case 'cordon':
     case 'node-delete':
@@ -322,7 +334,9 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
     // A Cluster API Machine still naming the node: its DELETE (a MachineHealthCheck remediating NodeNotFound, a
     // scale-down) is judged as the node's removal (machine.ts judgeMachineDelete), whether the Node exists or not.
     const machine = machineNaming(model, node);
-    const operation: Operation = machine === undefined ? { kind: 'gone', node } : { kind: 'removal', node, machine };
+    const owner = machine === undefined ? undefined : rolloutOwnerTarget({ snapshot: model, kinds }, machine, DELETING_OWNERS);
+    const operation: Operation =
+      machine === undefined ? { kind: 'gone', node } : { kind: 'removal', node, machine: `${machine.namespace}/${machine.name}`, ...(owner ? { owner } : {}) };
     const placed = planFindings(PLANS['node-delete'], model, { node, removed: true }, options, only).map((finding) => ({ finding, operation }));
     return { placed, moved: [], notes: [] };
   }
@@ -374,10 +388,10 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
  * The first (by namespace/name) Cluster API Machine not being deleted that names `node` in status.nodeRef: its DELETE
  * is still to be judged. One being deleted was judged already (its DELETE passed, or the webhook was not asked).
  */
-function machineNaming(model: AuditModel, node: string): string | undefined {
-  const named: string[] = [];
-  for (const machine of model.records('machine')) if (machine.nodeName === node && !machine.deleting) named.push(`${machine.namespace}/${machine.name}`);
-  return named.sort(compareText)[0];
+function machineNaming(model: AuditModel, node: string): MachineRecord | undefined {
+  const named: MachineRecord[] = [];
+  for (const machine of model.records('machine')) if (machine.nodeName === node && !machine.deleting) named.push(machine);
+  return named.sort((a, b) => compareText(a.namespace, b.namespace) || compareText(a.name, b.name))[0];
 }
 
 /** The note for last copies Longhorn moves off a drained node (the webhook's warning): not refused by a cordon or drain. */

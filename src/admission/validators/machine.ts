@@ -23,7 +23,7 @@
 import type { MachineRecord } from '../../cluster/records.ts';
 import { DELETE_MACHINE_ANNOTATION, EXCLUDE_NODE_DRAINING_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
-import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
+import { skipOnReviewedObject, staleModelDecision, staleReads } from '../context.ts';
 import { annotateHint, combinedOverrideAudit, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
 import { field, metaOf, stringField } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
@@ -33,7 +33,7 @@ import type { ValidationContext, Validator } from '../validator.ts';
 import { staleOverride } from '../plan-judge.ts';
 import { PLANS } from '../plans.ts';
 import { celValueOr } from '../rules.ts';
-import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, SCALING_OWNERS } from '../rollout-owner.ts';
+import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, rolloutOwnerTarget, SCALING_OWNERS } from '../rollout-owner.ts';
 import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 
@@ -214,19 +214,26 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   context.removing({ kind: 'machine', namespace: request.namespace, name, node });
   const record = transformMachine(machine);
   const drainCutShort = record ? drainCutShortFor(context, record) : undefined;
+  // The owner's skip is for its own DELETEs (KubeadmControlPlane's controller, a service account): a person's
+  // `kubectl delete machine` is no step of the rollout the admin accepted.
+  const ownerRead = record !== undefined && isServiceAccount(request.userInfo.username);
+  // No Node left (a MachineHealthCheck remediating NodeNotFound, a person cleaning up): its skip cannot be written, and
+  // only the owner's, when read, can pass the DELETE. Not said while the model's nodes are stale.
+  const gone = context.snapshot.node(node) === undefined && staleReads(context, ['node']).length === 0;
+  const owner = gone && ownerRead ? rolloutOwnerTarget(ownerSkipReading(context), record, DELETING_OWNERS) : undefined;
+  const ownerRef = owner === undefined ? undefined : `${owner.resource} ${owner.name} -n ${owner.namespace}`;
   return judgeNodeRemoval(context, {
     node,
     action: `deletion of Machine ${request.namespace}/${name} (node ${node})`,
     plan: 'machine-delete',
     ...(drainCutShort ? { drainCutShort } : {}),
-    // The owner's skip is for its own DELETEs (KubeadmControlPlane's controller, a service account): a person's
-    // `kubectl delete machine` is no step of the rollout the admin accepted.
     overrides: {
       node: () => nodeSkip(context, node),
-      'machine-owner': () => (record && isServiceAccount(request.userInfo.username) ? rolloutOwnerSkip(ownerSkipReading(context), record, DELETING_OWNERS) : undefined),
+      'machine-owner': () => (ownerRead ? rolloutOwnerSkip(ownerSkipReading(context), record, DELETING_OWNERS) : undefined),
     },
-    overrideHint: annotateHint('node', node),
+    overrideHint: owner !== undefined ? annotateHint(owner.resource, owner.name, owner.namespace) : gone ? `none: there is no Node ${node} to annotate` : annotateHint('node', node),
     again: `delete Machine ${request.namespace}/${name} again`,
+    ...(gone ? { nodeGone: ownerRef !== undefined ? { owner: ownerRef } : {} } : {}),
   });
 }
 

@@ -157,6 +157,8 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     again?: string;
     /** With the cordon advice: the update added taints without cordoning (Situation.taint). */
     taint?: 'NoSchedule' | 'NoExecute';
+    /** With the cordon advice: the node has no Node object left, so none to annotate (Situation.nodeGone). */
+    nodeGone?: { readonly owner?: string };
     /**
      * The update only adds NoExecute taints (no cordon, no NoSchedule taint): the taint manager deletes the pods that do
      * not tolerate them; pods tolerating them all for good stay, with the data they use.
@@ -252,6 +254,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
             ...(removed ? { removed } : {}),
             ...(input.again ? { again: input.again } : {}),
             ...(input.taint ? { taint: input.taint } : {}),
+            ...(input.nodeGone ? { nodeGone: input.nodeGone } : {}),
             noOtherReplicaNode: soleReplicaNode(snapshot, input.node),
           },
         }),

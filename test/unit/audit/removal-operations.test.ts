@@ -170,13 +170,39 @@ describe('audit: data on a node that no longer exists', () => {
       expect(finding?.severity).toBe('critical');
       expect(finding?.tags).not.toContain('node-gone');
       expect(finding?.fix).toContain("Machine capi/m-gone's DELETE is refused while it is there");
-      // No Node to annotate: kubectl annotate node would fail.
-      expect(finding?.override).not.toContain('kubectl annotate node');
+      // No Node to annotate: kubectl annotate node would fail, and nothing else is read for this Machine's DELETE.
+      expect(finding?.override).not.toContain('kubectl annotate');
+      expect(finding?.override).toContain('there is no Node node-gone to annotate, and no other override is read');
+      expect(decision.status?.message).toContain('there is no Node node-gone to annotate, and no other override is read');
       expect(failingFindings(report, false), scope.kind).toBe(1);
     }
     // A Machine being deleted: its DELETE was judged already, nothing refused is left.
     model.upsert('machine', machine({ namespace: 'capi', name: 'm-gone', nodeName: 'node-gone', deleting: true }));
     expect(operationsOf(audit(model, { kind: 'node', node: 'node-gone' }), 'pv-cache')).toEqual(['no operation (node node-gone no longer exists)']);
+  });
+
+  it("a KubeadmControlPlane's Machine: its skip is the override, read for that controller's DELETE", () => {
+    const model = goneNodeModel();
+    model.upsert('machine', machine({ namespace: 'capi', name: 'cp-gone', nodeName: 'node-gone', machineSet: '', machineDeployment: '', controlPlane: 'cp' }));
+    const annotate = 'kubectl annotate kubeadmcontrolplanes.controlplane.cluster.x-k8s.io cp -n capi volume-guard.io/skip=node-local-volume';
+    const finding = audit(model, { kind: 'node', node: 'node-gone' }).findings.find((f) => f.object.name === 'pv-cache');
+    expect(finding?.override).toContain(annotate);
+    expect(finding?.override).toContain("read for its controller's own DELETE of Machine capi/cp-gone, not a person's");
+    const machineDelete = request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+      operation: 'DELETE',
+      namespace: 'capi',
+      name: 'cp-gone',
+      userInfo: { username: 'system:serviceaccount:capi-kubeadm-control-plane-system:manager', groups: [] },
+      oldObject: {
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Machine',
+        metadata: { name: 'cp-gone', namespace: 'capi', labels: { 'cluster.x-k8s.io/control-plane-name': 'cp' } },
+        status: { nodeRef: { name: 'node-gone' } },
+      },
+    });
+    expect(machineValidator(defaultConfig()).handle(machineDelete, context(model)).status?.message).toContain(annotate);
   });
 
   it('can be audited with --node: the node is known from its PV', () => {
