@@ -19,6 +19,15 @@ export function parseRelease(value: string): { namespace: string; name: string }
   return { namespace, name };
 }
 
+/**
+ * A node name is a DNS-1123 subdomain (the API server refuses any other): an empty or malformed one is refused here
+ * rather than reported later as a node not found.
+ */
+export function parseNode(value: string): string {
+  if (!DNS_NAME.test(value)) throw new InvalidArgumentError('expected a node name, e.g. worker-1');
+  return value;
+}
+
 /** About 24 days: the longest timer Node keeps (2^31-1 ms). */
 const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
@@ -39,7 +48,7 @@ export const registerAuditCommand: CommandRegistrar = (program: Command) => {
     )
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--context <name>', 'kubeconfig context (default: the current one)')
-    .addOption(new Option('--node <name>', 'only what cordoning or draining this node would hit').conflicts('release'))
+    .addOption(new Option('--node <name>', 'only what cordoning or draining this node would hit').argParser(parseNode).conflicts('release'))
     .addOption(
       new Option('--release <namespace/name>', 'only what installing this Helm release again would hit').argParser(parseRelease),
     )

@@ -190,6 +190,9 @@ describe('volume-guard audit without an API server: exit codes', { timeout: 60_0
     [['--node', 'a', '--release', 'b/c'], "volume-guard: option '--node <name>' cannot be used with option '--release <namespace/name>' (see volume-guard audit --help)"],
     [['--release', 'just-a-name'], "volume-guard: option '--release <namespace/name>' argument 'just-a-name' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake (see volume-guard audit --help)"],
     [['--release', 'app/a,b=c'], "volume-guard: option '--release <namespace/name>' argument 'app/a,b=c' is invalid. expected NAMESPACE/NAME, e.g. devlake/devlake (see volume-guard audit --help)"],
+    // An empty name would fail only later, as a node not found.
+    [['--node', ''], "volume-guard: option '--node <name>' argument '' is invalid. expected a node name, e.g. worker-1 (see volume-guard audit --help)"],
+    [['--node', 'Worker 1'], "volume-guard: option '--node <name>' argument 'Worker 1' is invalid. expected a node name, e.g. worker-1 (see volume-guard audit --help)"],
     [['--timeout', 'soon'], "volume-guard: option '--timeout <seconds>' argument 'soon' is invalid. expected a number of seconds above 0 (see volume-guard audit --help)"],
     // Past Node's longest timer every request would abort at once.
     [['--timeout', '3000000'], "volume-guard: option '--timeout <seconds>' argument '3000000' is invalid. expected at most 2147483 seconds (see volume-guard audit --help)"],
