@@ -21,6 +21,7 @@ import type { InformerStatus } from '../cluster/informers.ts';
 import { RESOURCE_KINDS } from '../cluster/records.ts';
 import type { GuardedUpgradeKind } from '../config.ts';
 import { arrayAt, objectAt, stringAt, stringMapAt } from '../json.ts';
+import { budgetOf, type LoadBudget } from './budget.ts';
 import { fatalFailure, type ClusterTarget } from './connect.ts';
 import { AuditError } from './errors.ts';
 import { machineOwnerAppliesTo, type OverrideCarrier } from './overrides.ts';
@@ -88,7 +89,8 @@ export interface LoadModelOptions {
   readonly longhornNamespace: string;
   /** config longhorn.nodeDownGraceSeconds in ms [the model's default]. */
   readonly nodeDownGraceMs?: number;
-  readonly timeoutMs: number;
+  /** How long it may take: ms of its own, or what is left of the audit's budget (--timeout). */
+  readonly timeoutMs: number | LoadBudget;
   /** Another transport than HTTP from the kubeconfig (tests). */
   readonly client?: KubeClient;
   /** Called about every 100 ms while loading, and once when done. */
@@ -126,6 +128,10 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
       ? { volumeCounts: VOLUME_COUNTS }
       : { nodeDownGraceMs: options.nodeDownGraceMs, volumeCounts: VOLUME_COUNTS },
   );
+  // Before the informers start: a budget already spent stops here.
+  const budget = budgetOf(options.timeoutMs, serverOf(options.kubeConfig));
+  const phase = 'loading the cluster model';
+  const deadline = Date.now() + budget.left(phase);
   const running = startClusterModel({
     kubeConfig: options.kubeConfig,
     sink: model,
@@ -134,7 +140,6 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
     log: pino({ level: 'silent' }),
     client,
   });
-  const deadline = Date.now() + options.timeoutMs;
   let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -146,9 +151,7 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
         } else if (running.health.synced()) {
           resolve();
         } else if (Date.now() >= deadline) {
-          const seconds = Math.round(options.timeoutMs / 100) / 10;
-          const why = lastError ?? `still waiting for ${progress.pending.join(', ')}`;
-          reject(new AuditError(`cluster unreachable: ${serverOf(options.kubeConfig)}: no complete view within ${seconds} s (${why})`));
+          reject(budget.exhausted(phase, lastError ?? `still waiting for ${progress.pending.join(', ')}`));
         } else {
           timer = setTimeout(tick, Math.min(100, Math.max(1, deadline - Date.now())));
         }
@@ -190,12 +193,15 @@ export interface UpgradeObjects {
 
 /**
  * The objects of the guarded upgrade kinds that carry an override, listed with the admin's credentials. A kind
- * whose CRD is absent is skipped; one that cannot be listed becomes a note (the rest of the audit still stands).
+ * whose CRD is absent is skipped; one that cannot be listed becomes a note (the rest of the audit still stands),
+ * unless the time (`timeout`: ms of its own, or what is left of the audit's budget) runs out: an error.
  */
-export async function listUpgradeObjects(client: KubeClient, kinds: readonly GuardedUpgradeKind[], timeoutMs: number): Promise<UpgradeObjects> {
+export async function listUpgradeObjects(client: KubeClient, kinds: readonly GuardedUpgradeKind[], timeout: number | LoadBudget): Promise<UpgradeObjects> {
   const carriers: OverrideCarrier[] = [];
   const notes: string[] = [];
-  const signal = AbortSignal.timeout(timeoutMs);
+  const budget = budgetOf(timeout, 'the API server');
+  const phase = 'listing the guarded upgrade objects';
+  const signal = AbortSignal.timeout(budget.left(phase));
   for (const kind of kinds) {
     const path = `/apis/${kind.group}/${kind.version}/${kind.resource}`;
     const found: OverrideCarrier[] = [];
@@ -224,6 +230,7 @@ export async function listUpgradeObjects(client: KubeClient, kinds: readonly Gua
       } while (continueToken !== '');
     } catch (error) {
       if (error instanceof KubeApiError && error.statusCode === 404) continue;
+      if (budget.ranOut(error)) throw budget.exhausted(phase, `${kind.resource}.${kind.group}: ${messageOf(error)}`);
       notes.push(`${kind.resource}.${kind.group} not checked for lingering overrides: ${messageOf(error)}`);
       continue;
     }
@@ -290,11 +297,13 @@ export interface ReleaseRevisions {
 /**
  * The revisions of a Helm release, from the labels of its records in either driver (Secrets, and ConfigMaps for
  * HELM_DRIVER=configmap), read metadata-only. A 403 on the ConfigMaps is a note (most releases are stored in
- * Secrets); any other failure ends the audit.
+ * Secrets); any other failure ends the audit. `timeout`: ms of its own, or what is left of the audit's budget.
  */
-export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<ReleaseRevisions> {
+export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: string, name: string, timeout: number | LoadBudget): Promise<ReleaseRevisions> {
   const revisions: ReleaseRevision[] = [];
   const notes: string[] = [];
+  const budget = budgetOf(timeout, serverOf(kubeConfig));
+  const phase = `listing the records of Helm release ${namespace}/${name}`;
   for (const store of RELEASE_STORES) {
     let list: unknown;
     try {
@@ -302,10 +311,11 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
         kubeConfig,
         `/api/v1/namespaces/${encodeURIComponent(namespace)}/${store.resource}`,
         { labelSelector: `owner=helm,name=${name}` },
-        timeoutMs,
+        budget.left(phase),
       );
     } catch (error) {
       if (error instanceof AuditError) throw error;
+      if (budget.ranOut(error)) throw budget.exhausted(phase, `list ${store.resource}: ${messageOf(error)}`);
       if (store.optional && error instanceof KubeApiError && error.statusCode === 403) {
         notes.push(
           `Helm release records in ConfigMaps (HELM_DRIVER=configmap) not read: ${messageOf(error)}; ` +
@@ -360,19 +370,24 @@ function releaseSecretsOf(list: unknown, prefix = ''): ReleaseSecretMetadata[] {
 /**
  * Helm releases whose latest revision carries a `volume-guard.io/skip` label (`helm install --labels ...`), read
  * metadata-only (labels, never the payload) from the release records of either driver (Secrets, ConfigMaps), in
- * `namespace` or all namespaces. Without permission to list one of them, a note says so and the rest stands.
+ * `namespace` or all namespaces. Without permission to list one of them, a note says so and the rest stands; when the
+ * time (`timeout`: ms of its own, or what is left of the audit's budget) runs out, an error.
  */
-export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeoutMs: number, namespace?: string): Promise<ReleaseLabels> {
+export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeout: number | LoadBudget, namespace?: string): Promise<ReleaseLabels> {
   const records: ReleaseSecretMetadata[] = [];
   const notes: string[] = [];
+  const budget = budgetOf(timeout, serverOf(kubeConfig));
+  const phase = 'listing the Helm release labels';
   for (const store of RELEASE_STORES) {
     const path =
       namespace === undefined ? `/api/v1/${store.resource}` : `/api/v1/namespaces/${encodeURIComponent(namespace)}/${store.resource}`;
     try {
       // Every record (metadata only), not just those labelled: the latest revision may have dropped the label.
-      const list = await getMetadataList(kubeConfig, path, { labelSelector: 'owner=helm' }, timeoutMs);
+      const list = await getMetadataList(kubeConfig, path, { labelSelector: 'owner=helm' }, budget.left(phase));
       records.push(...releaseSecretsOf(list, store.prefix).map((record) => ({ ...record, store: store.kind })));
     } catch (error) {
+      if (error instanceof AuditError) throw error;
+      if (budget.ranOut(error)) throw budget.exhausted(phase, `list ${store.resource}: ${messageOf(error)}`);
       notes.push(`Helm release labels not checked for lingering overrides (list ${store.resource}, metadata only): ${messageOf(error)}`);
     }
   }

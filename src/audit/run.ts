@@ -4,6 +4,7 @@ import { createKubeConfig } from '../cluster/kubeconfig.ts';
 import { HttpKubeClient } from '../cluster/kube-client.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { EXIT_NO_RISK, EXIT_RISKS } from '../cli-types.ts';
+import { LoadBudget } from './budget.ts';
 import { AuditError } from './errors.ts';
 import { listReleaseLabelOverrides, listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
 import { refusable, renderPolicyReports } from './policyreport.ts';
@@ -73,7 +74,8 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
   } catch (error) {
     throw new AuditError(`kubeconfig: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const timeoutMs = options.timeout * 1000;
+  // One budget for the whole load: each phase gets what the ones before left of it.
+  const budget = new LoadBudget(options.timeout * 1000, serverOf(kubeConfig));
   const progress = err.isTTY ? terminalProgress(err) : undefined;
   let model;
   try {
@@ -81,7 +83,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
       kubeConfig,
       longhornNamespace: config.longhorn.namespace,
       nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000,
-      timeoutMs,
+      timeoutMs: budget,
       ...(progress ? { onProgress: progress.update } : {}),
     });
   } finally {
@@ -90,7 +92,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
   const unknown = unknownScope(model, options);
   if (unknown !== undefined) throw new AuditError(unknown);
   const { revisions, notes: revisionNotes } = options.release
-    ? await listReleaseRevisions(kubeConfig, options.release.namespace, options.release.name, timeoutMs)
+    ? await listReleaseRevisions(kubeConfig, options.release.namespace, options.release.name, budget)
     : { revisions: [], notes: [] };
   if (
     options.release !== undefined &&
@@ -105,9 +107,9 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
         (revisionNotes.length ? ` (${revisionNotes.join('; ')})` : ''),
     );
   }
-  const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, timeoutMs), config.upgrades.kinds, timeoutMs);
+  const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, budget.left('listing the guarded upgrade objects')), config.upgrades.kinds, budget);
   // --release: the report reads the labels of the revisions already listed; otherwise every release's, metadata only.
-  const releaseLabels = options.release ? { releases: [], notes: [] } : await listReleaseLabelOverrides(kubeConfig, timeoutMs);
+  const releaseLabels = options.release ? { releases: [], notes: [] } : await listReleaseLabelOverrides(kubeConfig, budget);
   const report = buildAuditReport({
     model,
     scope: scopeFrom(options, revisions),

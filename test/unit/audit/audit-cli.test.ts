@@ -3,6 +3,7 @@
 // against the real API server in test/e2e/audit.e2e.test.ts. Exit codes: 0 no risk, 1 risks, 2 errors (one line).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { createCertificateAuthority } from '../../../src/server/selfsigned.ts';
@@ -167,11 +168,54 @@ describe('volume-guard audit without an API server: exit codes', { timeout: 60_0
       const result = await audit(['--kubeconfig', file, '--timeout', '1.5']);
       expect(result.code).toBe(2);
       expect(ownLines(result.stderr)).toEqual([
-        expect.stringMatching(new RegExp(`^volume-guard: cluster unreachable: https://127\\.0\\.0\\.1:${address.port}: no complete view within 1\\.5 s \\(still waiting for `)),
+        expect.stringMatching(new RegExp(`^volume-guard: cluster unreachable: https://127\\.0\\.0\\.1:${address.port}: no complete view within 1\\.5 s \\(ran out loading the cluster model: still waiting for `)),
       ]);
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
     } finally {
       for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
+    }
+  });
+
+  it('spends one --timeout on the whole load: a phase after a slow model load gets what is left, and is named', async () => {
+    // Plain HTTP, answering as an empty cluster: the lists of the model (all sent at once, at the start) after
+    // LIST_DELAY_MS, later ones (the upgrade objects') at once, watches never (they stay open), the metadata-only lists
+    // of release records never at all.
+    const LIST_DELAY_MS = 1_500;
+    const held = new Set<ServerResponse>();
+    let firstAt: number | undefined;
+    const server = createHttpServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://x');
+      held.add(response);
+      response.on('close', () => held.delete(response));
+      if (url.searchParams.get('watch') === 'true' || (request.headers.accept ?? '').includes('PartialObjectMetadataList')) return;
+      firstAt ??= Date.now();
+      const first = Date.now() - firstAt < LIST_DELAY_MS / 2;
+      setTimeout(
+        () => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [] }));
+        },
+        first ? LIST_DELAY_MS : 0,
+      );
+    });
+    await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
+    try {
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('no port');
+      const file = kubeconfigFor(`http://127.0.0.1:${address.port}`, true);
+      const started = Date.now();
+      const result = await audit(['--kubeconfig', file, '--timeout', '4']);
+      const elapsed = Date.now() - started;
+      expect(result.code).toBe(2);
+      expect(ownLines(result.stderr)).toEqual([
+        expect.stringMatching(new RegExp(`^volume-guard: cluster unreachable: http://127\\.0\\.0\\.1:${address.port}: no complete view within 4 s \\(ran out listing the Helm release labels: `)),
+      ]);
+      // 4 s in all, not 4 s for the model and 4 more for the labels (child start-up on a loaded machine: seconds).
+      expect(elapsed).toBeGreaterThanOrEqual(4_000);
+      expect(elapsed).toBeLessThan(4_000 + 2_500);
+    } finally {
+      for (const response of held) response.destroy();
       await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
     }
   });

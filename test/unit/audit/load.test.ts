@@ -8,7 +8,8 @@ import { createServer, type Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../../src/audit/run.ts';
-import { fatalApiFailure, listReleaseRevisions, loadClusterModel, progressOf } from '../../../src/audit/load.ts';
+import { LoadBudget } from '../../../src/audit/budget.ts';
+import { fatalApiFailure, listReleaseLabelOverrides, listReleaseRevisions, loadClusterModel, progressOf } from '../../../src/audit/load.ts';
 import { KubeApiError } from '../../../src/cluster/kube-client.ts';
 import type { InformerStatus } from '../../../src/cluster/informers.ts';
 import type { ResourceKind } from '../../../src/cluster/records.ts';
@@ -81,11 +82,31 @@ describe('loadClusterModel', () => {
         onProgress: (p) => progress.push(p.synced),
       });
       await expect(loading).rejects.toThrow(
-        new RegExp(`^cluster unreachable: https://127\\.0\\.0\\.1:${silent.port}: no complete view within 0\\.4 s \\(still waiting for `),
+        new RegExp(`^cluster unreachable: https://127\\.0\\.0\\.1:${silent.port}: no complete view within 0\\.4 s \\(ran out loading the cluster model: still waiting for `),
       );
       // Progress was reported while waiting, and nothing ever synced.
       expect(progress.length).toBeGreaterThan(1);
       expect(progress.every((synced) => synced === 0)).toBe(true);
+    } finally {
+      await silent.close();
+    }
+  });
+});
+
+describe('the audit budget (--timeout)', () => {
+  it('gives a phase what the ones before left, and names it when that runs out', async () => {
+    const silent = await silentServer();
+    try {
+      const server = `https://127.0.0.1:${silent.port}`;
+      // 1 s in all, 0.7 s of it spent by the phases before: 0.3 s left.
+      const budget = new LoadBudget(1_000, server, Date.now() - 700);
+      const started = Date.now();
+      await expect(listReleaseRevisions(kubeConfigFor(server), 'apps', 'db', budget)).rejects.toThrow(
+        new RegExp(`^cluster unreachable: https://127\\.0\\.0\\.1:${silent.port}: no complete view within 1 s \\(ran out listing the records of Helm release apps/db: list secrets: `),
+      );
+      expect(Date.now() - started).toBeLessThan(900);
+      // Nothing left: the next phase does not start.
+      await expect(listReleaseLabelOverrides(kubeConfigFor(server), budget)).rejects.toThrow('(ran out listing the Helm release labels: not started)');
     } finally {
       await silent.close();
     }
