@@ -4,6 +4,9 @@
 
 import { AuditError } from './errors.ts';
 
+/** The longest a connection (TCP connect, then TLS handshake) may take: a server dropping packets fails then. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 export class LoadBudget {
   readonly #totalMs: number;
   readonly #deadline: number;
@@ -14,6 +17,14 @@ export class LoadBudget {
     this.#totalMs = totalMs;
     this.#deadline = now + totalMs;
     this.#server = server;
+  }
+
+  /**
+   * How long a connection may take: CONNECT_TIMEOUT_MS, or half the budget when that is shorter, so that under a short
+   * --timeout too a server that cannot be reached is told apart from one that answers slowly.
+   */
+  get connectTimeoutMs(): number {
+    return Math.min(CONNECT_TIMEOUT_MS, this.#totalMs / 2);
   }
 
   /** The epoch ms the budget ends at. */

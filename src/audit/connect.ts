@@ -89,6 +89,11 @@ export function fatalFailure(error: unknown, verb: string, resource: string, tar
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || code === 'EAI_FAIL') {
     return `unknown host: ${where(target)} (${detail}); check the server address in the kubeconfig and the DNS`;
   }
+  // No connection in time (boundConnect, or the system's connect timeout): packets dropped on the way, or nothing
+  // speaking TLS at that address.
+  if (code === 'ETIMEDOUT') {
+    return `no connection: ${where(target)} (${detail}); is the API server up, and reachable from here (VPN, firewall, proxy)? check the kubeconfig's host and port`;
+  }
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') {
     return `no route to ${where(target)} (${detail}); check the network path (VPN, firewall) to the API server`;
   }

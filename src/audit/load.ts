@@ -12,7 +12,7 @@ import { metaOf, type StringMap } from '../admission/objects.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, SKIP_KEY as SKIP_LABEL } from '../admission/overrides.ts';
 import { rolloutOwnerKind } from '../admission/rollout-owner.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
-import { HttpKubeClient, KubeApiError, kubeconfigOptions, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
+import { boundConnect, HttpKubeClient, KubeApiError, kubeconfigOptions, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { ANNOTATION_PREFIX } from '../cluster/records.ts';
 import { collectionPath, RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
@@ -116,7 +116,9 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
   }
   let fatal: string | undefined;
   let lastError: string | undefined;
-  const client = new ObservedClient(options.client ?? new HttpKubeClient(options.kubeConfig), (verb, path, error) => {
+  const budget = budgetOf(options.timeoutMs, serverOf(options.kubeConfig));
+  const transport = options.client ?? new HttpKubeClient(options.kubeConfig, undefined, budget.connectTimeoutMs);
+  const client = new ObservedClient(transport, (verb, path, error) => {
     const resource = resources.get(path) ?? path;
     fatal ??= fatalApiFailure(error, verb === 'list' ? 'list and watch' : 'watch', resource, targetOf(options.kubeConfig));
     // The final line names the server once.
@@ -129,7 +131,6 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
       : { nodeDownGraceMs: options.nodeDownGraceMs, volumeCounts: VOLUME_COUNTS },
   );
   // Before the informers start: a budget already spent stops here.
-  const budget = budgetOf(options.timeoutMs, serverOf(options.kubeConfig));
   const phase = 'loading the cluster model';
   const deadline = Date.now() + budget.left(phase);
   const running = startClusterModel({
@@ -244,7 +245,7 @@ export async function listUpgradeObjects(client: KubeClient, kinds: readonly Gua
 /** Kubernetes' metadata-only list: names, labels and annotations, never `data`. */
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
-async function getMetadataList(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string>>, timeoutMs: number): Promise<unknown> {
+async function getMetadataList(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string>>, timeoutMs: number, connectTimeoutMs: number): Promise<unknown> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new AuditError('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
@@ -258,6 +259,7 @@ async function getMetadataList(kubeConfig: KubeConfig, path: string, query: Read
       headers: { ...options.headers, Accept: METADATA_ONLY },
       signal: AbortSignal.timeout(timeoutMs),
     });
+    boundConnect(request, connectTimeoutMs);
     request.on('response', resolve);
     request.on('error', (error) => reject(naming(error, url.origin)));
     request.end();
@@ -312,6 +314,7 @@ export async function listReleaseRevisions(kubeConfig: KubeConfig, namespace: st
         `/api/v1/namespaces/${encodeURIComponent(namespace)}/${store.resource}`,
         { labelSelector: `owner=helm,name=${name}` },
         budget.left(phase),
+        budget.connectTimeoutMs,
       );
     } catch (error) {
       if (error instanceof AuditError) throw error;
@@ -383,7 +386,7 @@ export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeout:
       namespace === undefined ? `/api/v1/${store.resource}` : `/api/v1/namespaces/${encodeURIComponent(namespace)}/${store.resource}`;
     try {
       // Every record (metadata only), not just those labelled: the latest revision may have dropped the label.
-      const list = await getMetadataList(kubeConfig, path, { labelSelector: 'owner=helm' }, budget.left(phase));
+      const list = await getMetadataList(kubeConfig, path, { labelSelector: 'owner=helm' }, budget.left(phase), budget.connectTimeoutMs);
       records.push(...releaseSecretsOf(list, store.prefix).map((record) => ({ ...record, store: store.kind })));
     } catch (error) {
       if (error instanceof AuditError) throw error;

@@ -107,7 +107,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
         (revisionNotes.length ? ` (${revisionNotes.join('; ')})` : ''),
     );
   }
-  const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, budget.left('listing the guarded upgrade objects')), config.upgrades.kinds, budget);
+  const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, budget.left('listing the guarded upgrade objects'), budget.connectTimeoutMs), config.upgrades.kinds, budget);
   // --release: the report reads the labels of the revisions already listed; otherwise every release's, metadata only.
   const releaseLabels = options.release ? { releases: [], notes: [] } : await listReleaseLabelOverrides(kubeConfig, budget);
   const report = buildAuditReport({

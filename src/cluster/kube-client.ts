@@ -5,6 +5,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import { TLSSocket } from 'node:tls';
 import type { ApiCredentials } from './kubeconfig.ts';
 import { arrayAt, isObject, numberAt, objectAt, stringAt } from '../json.ts';
 
@@ -88,11 +89,16 @@ function parseJson(text: string): unknown {
 export class HttpKubeClient implements KubeClient {
   readonly #kubeConfig: ApiCredentials;
   readonly #requestTimeoutMs: number;
+  readonly #connectTimeoutMs: number | undefined;
 
-  /** requestTimeoutMs bounds each list page (watches are bounded by the informers' watchdog instead). */
-  constructor(kubeConfig: ApiCredentials, requestTimeoutMs = 60_000) {
+  /**
+   * requestTimeoutMs bounds each list page (watches are bounded by the informers' watchdog instead); connectTimeoutMs,
+   * when given, each new connection (boundConnect).
+   */
+  constructor(kubeConfig: ApiCredentials, requestTimeoutMs = 60_000, connectTimeoutMs?: number) {
     this.#kubeConfig = kubeConfig;
     this.#requestTimeoutMs = requestTimeoutMs;
+    this.#connectTimeoutMs = connectTimeoutMs;
   }
 
   async list(path: string, options: ListOptions): Promise<ListPage> {
@@ -200,11 +206,34 @@ export class HttpKubeClient implements KubeClient {
         headers: { ...options.headers, Accept: 'application/json', 'User-Agent': USER_AGENT },
         signal,
       });
+      boundConnect(request, this.#connectTimeoutMs);
       request.on('response', resolve);
       request.on('error', (error) => reject(naming(error, url.origin)));
       request.end();
     });
   }
+}
+
+/**
+ * Bounds how long `request` may take to connect (the TCP connection, then over https the TLS handshake) to `ms`
+ * (undefined: no bound). A server whose packets are dropped (a firewall, a wrong address on a routed network) would
+ * otherwise hold it for the system's connect timeout, minutes, or the whole request. It fails with code ETIMEDOUT,
+ * saying which step did not finish. A socket already connected (kept alive, or a proxy's tunnel) is not bounded.
+ */
+export function boundConnect(request: http.ClientRequest, ms: number | undefined): void {
+  if (ms === undefined) return;
+  request.once('socket', (socket) => {
+    if (!socket.connecting) return;
+    const tls = socket instanceof TLSSocket;
+    const timer = setTimeout(() => {
+      const step = socket.connecting ? 'no TCP connection' : 'TLS handshake not done';
+      const error: NodeJS.ErrnoException = new Error(`${step} within ${Math.round(ms / 100) / 10} s`);
+      error.code = 'ETIMEDOUT';
+      request.destroy(error);
+    }, ms);
+    socket.once(tls ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+  });
 }
 
 /**

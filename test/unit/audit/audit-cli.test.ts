@@ -153,9 +153,39 @@ describe('volume-guard audit without an API server: exit codes', { timeout: 60_0
     }
   });
 
-  it('waits --timeout for a server that accepts but does not answer, then exits 2 naming the server', async () => {
+  it('exits 2 once a connection is not made within half the timeout (at most 10 s), saying what to check', async () => {
+    // A listener that never completes the TLS handshake: what a server whose packets are dropped looks like.
     const sockets = new Set<Socket>();
     const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
+    try {
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('no port');
+      const file = kubeconfigFor(`https://127.0.0.1:${address.port}`, true);
+      const started = Date.now();
+      const result = await audit(['--kubeconfig', file, '--timeout', '4']);
+      expect(result.code).toBe(2);
+      expect(ownLines(result.stderr)).toEqual([
+        `volume-guard: no connection: https://127.0.0.1:${address.port} (context x) (TLS handshake not done within 2 s); ` +
+          "is the API server up, and reachable from here (VPN, firewall, proxy)? check the kubeconfig's host and port",
+      ]);
+      // At the 2 s bound, not at the 4 s timeout (child start-up on a loaded machine: seconds).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
+    }
+  });
+
+  it('waits --timeout for a server that accepts but does not answer, then exits 2 naming the server', async () => {
+    // The TLS handshake completes; the requests are never answered.
+    const sockets = new Set<Socket>();
+    const ca = await createCertificateAuthority({ commonName: 'silent' });
+    const pair = await ca.issue();
+    const server = createTlsServer({ cert: pair.certPem, key: pair.keyPem }, (socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
     });

@@ -5,12 +5,14 @@
 // test/e2e/audit.e2e.test.ts.
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../../src/audit/run.ts';
 import { LoadBudget } from '../../../src/audit/budget.ts';
 import { fatalApiFailure, listReleaseLabelOverrides, listReleaseRevisions, loadClusterModel, progressOf } from '../../../src/audit/load.ts';
 import { KubeApiError } from '../../../src/cluster/kube-client.ts';
+import { createCertificateAuthority } from '../../../src/server/selfsigned.ts';
 import type { InformerStatus } from '../../../src/cluster/informers.ts';
 import type { ResourceKind } from '../../../src/cluster/records.ts';
 
@@ -35,13 +37,19 @@ function kubeConfigFor(server: string): KubeConfig {
   return config;
 }
 
-/** A TCP server that accepts connections and never answers: a cluster too slow to answer. */
-async function silentServer(): Promise<{ port: number; close: () => Promise<void> }> {
+/**
+ * A server that accepts connections and never answers: over TLS (`handshake`), one that completes the handshake and
+ * never answers the request, a cluster too slow to answer; without, a bare TCP listener, with which no TLS handshake
+ * ever completes, as with a server whose packets are dropped.
+ */
+async function silentServer(handshake = true): Promise<{ port: number; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
+  const track = (socket: Socket): void => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-  });
+  };
+  const pair = handshake ? await (await createCertificateAuthority({ commonName: 'silent' })).issue() : undefined;
+  const server = pair ? createTlsServer({ cert: pair.certPem, key: pair.keyPem }, track) : createServer(track);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
@@ -69,6 +77,27 @@ describe('loadClusterModel', () => {
     );
     // Far below the 30 s timeout: nothing was retried.
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('fails once a connection is not made within its bound (half the timeout, at most 10 s), saying what to check', async () => {
+    // A listener that never completes the TLS handshake: what a server whose packets are dropped looks like.
+    const silent = await silentServer(false);
+    try {
+      const started = Date.now();
+      const loading = loadClusterModel({ kubeConfig: kubeConfigFor(`https://127.0.0.1:${silent.port}`), longhornNamespace: 'longhorn-system', timeoutMs: 1_000 });
+      await expect(loading).rejects.toThrow(
+        new RegExp(
+          `^no connection: https://127\\.0\\.0\\.1:${silent.port} \\(context x\\) \\(TLS handshake not done within 0\\.5 s\\); ` +
+            `is the API server up, and reachable from here \\(VPN, firewall, proxy\\)\\? check the kubeconfig's host and port$`,
+        ),
+      );
+      // Before the timeout, not at it.
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      await silent.close();
+    }
+    expect(new LoadBudget(60_000, 's').connectTimeoutMs).toBe(10_000);
+    expect(new LoadBudget(4_000, 's').connectTimeoutMs).toBe(2_000);
   });
 
   it('waits for a server that accepts but does not answer until the timeout, then names the server', async () => {
@@ -131,6 +160,9 @@ describe('fatalApiFailure', () => {
       "connection refused: https://api.example:6443 (context prod) (connect ECONNREFUSED 10.0.0.1:6443); is the API server running, and are the kubeconfig's host and port right?",
     );
     expect(fatalApiFailure(coded('connect EHOSTUNREACH', 'EHOSTUNREACH'), 'list', 'pods', target)).toMatch(/^no route to https:\/\/api\.example:6443 /);
+    expect(fatalApiFailure(coded('no TCP connection within 10 s', 'ETIMEDOUT'), 'list', 'pods', target)).toBe(
+      "no connection: https://api.example:6443 (context prod) (no TCP connection within 10 s); is the API server up, and reachable from here (VPN, firewall, proxy)? check the kubeconfig's host and port",
+    );
     for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA']) {
       expect(fatalApiFailure(coded('tls says no', code), 'list', 'pods', target)).toBe(
         "TLS error: https://api.example:6443 (context prod) (tls says no); check the kubeconfig's certificate-authority-data and that the server address is the API server's",
