@@ -34,6 +34,11 @@ export interface OverrideCarrier {
   readonly labels: Labels;
   /** When volume-guard reads a skip on this object: `cordon and drain of this node`. */
   readonly appliesTo: string;
+  /**
+   * No validator reads `volume-guard.io/skip` on it (a PVC, a PV, a Longhorn volume): its skip is listed, with no
+   * check skipped, whoever wrote it.
+   */
+  readonly skipReadByNone?: boolean;
   /** Harvester's skipSingleReplicaDetachedVol is honored on it (a harvesterhci.io upgrade kind). */
   readonly harvesterUpgrade?: boolean;
   /** volume-guard.io/reuse means something on it (a PVC). */
@@ -208,7 +213,12 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now(), 
     const skip = values[SKIP_KEY];
     if (skip !== undefined) {
       const parsed = parseSkip(skip);
-      add(SKIP_KEY, skip, parsed.checks, parsed.unknown, describeSkip(skip, parsed.checks, parsed.unknown), carrier.appliesTo);
+      const named = describeSkip(skip, parsed.checks, parsed.unknown);
+      if (carrier.skipReadByNone) {
+        add(SKIP_KEY, skip, [], parsed.unknown, `skips no check (${named.replace(/^skips/, 'it names')})`, carrier.appliesTo);
+      } else {
+        add(SKIP_KEY, skip, parsed.checks, parsed.unknown, named, carrier.appliesTo);
+      }
     }
     const evictions = carrier.evictionsAppliesTo !== undefined && field === 'annotation' ? values[SKIP_EVICTIONS_KEY] : undefined;
     if (evictions !== undefined) {
@@ -292,6 +302,7 @@ export function claimCarrier(claim: Pick<PersistentVolumeClaimRecord, 'namespace
     annotations: claim.annotations,
     labels: claim.labels,
     appliesTo: PVC_SKIP_APPLIES_TO,
+    skipReadByNone: true,
     reusable: true,
     deleteApproval: PVC_DELETE_APPROVAL,
   };
@@ -342,6 +353,7 @@ export function modelCarriers(model: AuditModel): OverrideCarrier[] {
       annotations: pv.annotations,
       labels: NO_LABELS,
       appliesTo: PV_SKIP_APPLIES_TO,
+      skipReadByNone: true,
       deleteApproval: PV_DELETE_APPROVAL,
     });
   }
@@ -354,6 +366,7 @@ export function modelCarriers(model: AuditModel): OverrideCarrier[] {
       annotations: volume.annotations,
       labels: NO_LABELS,
       appliesTo: VOLUME_SKIP_APPLIES_TO,
+      skipReadByNone: true,
       deleteApproval: VOLUME_DELETE_APPROVAL,
     });
   }

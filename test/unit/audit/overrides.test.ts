@@ -56,6 +56,14 @@ describe('overridesOf', () => {
     expect(expired!.effect).toMatch(/^not honored: expired at 2020-01-01/);
   });
 
+  it("lists a PVC's skip with no check skipped, even from an honored writer: no validator reads a skip there", () => {
+    const annotations = { 'volume-guard.io/skip': 'node-local-volume,pvc-delete', 'volume-guard.io/skip-by': 'dave', 'volume-guard.io/skip-reason': 'moving it' };
+    const [skip] = modelCarriers(modelOf({ persistentVolumeClaim: [pvcRecord({ namespace: 'app', name: 'data', annotations })] })).flatMap((c) => overridesOf(c));
+    expect(skip).toMatchObject({ key: 'volume-guard.io/skip', checks: [], writer: 'dave' });
+    expect(skip!.effect).toBe('skips no check (it names node-local-volume, pvc-delete)');
+    expect(skip!.appliesTo).toMatch(/^nothing: no validator reads a skip on a PVC/);
+  });
+
   it('lists the delete approvals the pvc-delete validator honors on PVs and Longhorn volumes, and only those keys', () => {
     const model = modelOf({
       persistentVolume: [
@@ -71,7 +79,8 @@ describe('overridesOf', () => {
     const found = lingeringOverrides(model);
     expect(found.map((o) => [o.object.kind, o.object.name, o.key, o.checks])).toEqual([
       ['PersistentVolume', 'pv-kept', 'volume-guard.io/delete', ['pvc-delete']],
-      ['Volume', 'vol-skip', 'volume-guard.io/skip', ['pvc-delete']],
+      // Read by nothing there: no check skipped.
+      ['Volume', 'vol-skip', 'volume-guard.io/skip', []],
       ['Volume', 'vol-static', 'volume-guard.io/delete', []],
     ]);
     const [pvApproval, volumeSkip, volumeApproval] = found;

@@ -108,7 +108,8 @@ describe('audit report: the whole cluster', () => {
     expect(namespaceEvictions).toMatchObject({ checks: ['node-local-volume'], appliesTo: 'evictions (drains) and drain pod deletes of pods in this namespace' });
     expect(pvcLabel!.appliesTo).toMatch(/^nothing/);
     expect(pvcLabel).toMatchObject({ checks: [], writer: '' });
-    expect(pvcLabel!.effect).toMatch(/^not honored: no writer recorded/);
+    // Read by nothing on a PVC: no check skipped, whoever wrote it.
+    expect(pvcLabel!.effect).toBe('skips no check (it names node-local-volume)');
     expect(reuse).toMatchObject({ checks: ['orphan-pvc'], reason: 'restore from yesterday', writer: 'carol' });
     // Delete approvals on a PV and a Longhorn volume (pvc-delete reads them there): the unsigned one waives nothing.
     expect(pvApproval).toMatchObject({ key: 'volume-guard.io/delete', checks: [], writer: '' });
