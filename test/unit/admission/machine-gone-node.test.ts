@@ -81,4 +81,29 @@ describe('a Machine DELETE whose node no longer exists', () => {
     expect(decision.allowed).toBe(false);
     expect(overrideOf(decision)).toContain('kubectl annotate node node-gone volume-guard.io/skip=node-local-volume');
   });
+
+  it('passes a drain cut short of the Machine being deleted (nothing to drain: the controller skips a node it cannot find), not while the node is there', () => {
+    const cut = (model: ClusterModel): Decision => {
+      const object = (annotations: Record<string, string>) => ({
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Machine',
+        metadata: { name: 'm-gone', namespace: 'capi', annotations, deletionTimestamp: '2026-01-01T00:00:00Z' },
+        status: { nodeRef: { name: 'node-gone' } },
+      });
+      const update = request({
+        kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+        resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+        operation: 'UPDATE',
+        namespace: 'capi',
+        name: 'm-gone',
+        oldObject: object({}),
+        object: object({ 'machine.cluster.x-k8s.io/exclude-node-draining': '' }),
+      });
+      return machineValidator(defaultConfig()).handle(update, context(model));
+    };
+    expect(cut(cluster()).allowed).toBe(true);
+    const there = cut(cluster({ nodeThere: true }));
+    expect(there.allowed).toBe(false);
+    expect(there.status?.message).toContain('drain cut short of Machine capi/m-gone');
+  });
 });
