@@ -8,8 +8,12 @@
 //   (KubeVirt migrates the VMs off), Rancher cordons and drains the node once that job completed (Pre-draining →
 //   Pre-drained; the toolkit: PreDraining → PreDrained), and the node stays drained through Post-draining and
 //   Waiting Reboot (PostDraining, WaitingReboot). A cordon or drain of a node in one of those states during such an
-//   upgrade is taken as Harvester's, and gets the same waiver the upgrade got. An admin's `volume-guard.io/skip` on
-//   that upgrade (policed by the override guard at its creation and at every later write) carries the same way.
+//   upgrade is taken as Harvester's, and gets the same waiver the upgrade got. So is a cordon alone (no taint added) of
+//   a node still `Images preloaded` (ImagePreloaded): Rancher's machine drain handler cordons the node first and writes
+//   its rke.cattle.io/pre-drain annotation only once the cordon succeeded, and Harvester starts the pre-drain job (the
+//   node turns Pre-draining) only once it sees that annotation. A cordon moves no data; the taints and evictions after
+//   it come in the draining states. An admin's `volume-guard.io/skip` on that upgrade (policed by the override guard
+//   at its creation and at every later write) carries the same way.
 // - Longhorn's node-drain-policy: with block-for-eviction (or its last-replica variant) Longhorn moves the replicas
 //   off a draining node (its instance-manager PodDisruptionBudget holds the drain until they are rebuilt
 //   elsewhere), so a last copy on the node is not lost by the drain: said as a warning, not refused. Longhorn does
@@ -43,20 +47,34 @@ import { HARVESTER_SKIP_DETACHED_KEY, HARVESTER_UPGRADE_KINDS, SKIP_KEY, skipFro
  * reboot, while the node is tainted, cordoned and drained (harvester pkg/controller/master/upgrade; upgrade-toolkit
  * api/v1beta1/upgradeplan_types.go).
  */
-export const HARVESTER_DRAINING: Readonly<Record<HarvesterUpgradeRecord['kind'], { readonly upgrading: string; readonly nodeStates: readonly string[] }>> = {
-  Upgrade: { upgrading: 'UpgradingNodes', nodeStates: ['Pre-draining', 'Pre-drained', 'Post-draining', 'Waiting Reboot'] },
-  UpgradePlan: { upgrading: 'NodeUpgrading', nodeStates: ['PreDraining', 'PreDrained', 'PostDraining', 'WaitingReboot'] },
+export const HARVESTER_DRAINING: Readonly<
+  Record<HarvesterUpgradeRecord['kind'], { readonly upgrading: string; readonly nodeStates: readonly string[]; readonly cordonStates: readonly string[] }>
+> = {
+  Upgrade: { upgrading: 'UpgradingNodes', nodeStates: ['Pre-draining', 'Pre-drained', 'Post-draining', 'Waiting Reboot'], cordonStates: ['Images preloaded'] },
+  UpgradePlan: { upgrading: 'NodeUpgrading', nodeStates: ['PreDraining', 'PreDrained', 'PostDraining', 'WaitingReboot'], cordonStates: ['ImagePreloaded'] },
 };
+
+/**
+ * Which of Harvester's steps on a node is judged: `cordon`, an update that only cordons it (what Rancher's machine
+ * drain handler does first, before the pre-drain hook: `cordonStates` count too); `drain`, anything else (a taint,
+ * an eviction, a pod delete, a cordon adding a taint, a removal): the draining states only.
+ */
+export type HarvesterStep = 'cordon' | 'drain';
 
 /** The checks whose detached single-replica findings Harvester's annotation waives on a node it drains. */
 export const HARVESTER_WAIVED_CHECKS: readonly CheckId[] = ['single-replica', 'last-replica-on-node'];
 
-/** Whether the Harvester upgrade is draining `node` now: upgrading its nodes, that node between pre-drain and reboot. */
-function drains(upgrade: HarvesterUpgradeRecord, node: string): boolean {
+/**
+ * Whether the Harvester upgrade is draining `node` now: upgrading its nodes, that node between pre-drain and reboot,
+ * or, for its cordon, about to be pre-drained (the `cordonStates`: Rancher cordons before Harvester's pre-drain hook).
+ * Not UpgradePaused: Harvester pauses a node only once Rancher wrote its pre-drain annotation, after the cordon.
+ */
+function drains(upgrade: HarvesterUpgradeRecord, node: string, step: HarvesterStep): boolean {
   const draining = HARVESTER_DRAINING[upgrade.kind];
   if (upgrade.state !== draining.upgrading) return false;
   const state = upgrade.nodeStates[node];
-  return state !== undefined && draining.nodeStates.includes(state);
+  if (state === undefined) return false;
+  return draining.nodeStates.includes(state) || (step === 'cordon' && draining.cordonStates.includes(state));
 }
 
 /** The kinds whose writes the override guard sees: `upgrades.kinds` of the configuration (its upgrade-kinds rules). */
@@ -74,9 +92,12 @@ export function harvesterUpgradePoliced(upgrade: HarvesterUpgradeRecord, kinds: 
   return kinds.some((configured) => configured.group === group && configured.kind === upgrade.kind);
 }
 
-/** The running Harvester Upgrade or UpgradePlan with skipSingleReplicaDetachedVol "true" that is draining `node`, if any. */
-export function harvesterUpgradeDraining(snapshot: ClusterSnapshot, node: string, kinds?: PolicedKinds): HarvesterUpgradeRecord | undefined {
-  for (const upgrade of snapshot.harvesterUpgrades()) if (upgrade.skipDetached && drains(upgrade, node) && harvesterUpgradePoliced(upgrade, kinds)) return upgrade;
+/**
+ * The running Harvester Upgrade or UpgradePlan with skipSingleReplicaDetachedVol "true" that is draining `node`, if
+ * any; for a `cordon`, one about to (HarvesterStep).
+ */
+export function harvesterUpgradeDraining(snapshot: ClusterSnapshot, node: string, kinds?: PolicedKinds, step: HarvesterStep = 'drain'): HarvesterUpgradeRecord | undefined {
+  for (const upgrade of snapshot.harvesterUpgrades()) if (upgrade.skipDetached && drains(upgrade, node, step) && harvesterUpgradePoliced(upgrade, kinds)) return upgrade;
   return undefined;
 }
 
@@ -90,8 +111,8 @@ export function upgradeName(upgrade: HarvesterUpgradeRecord): string {
  * single-replica findings, as the Upgrade itself. The annotation is read from the stored Upgrade (its CREATE went
  * through volume-guard's upgrade webhook).
  */
-export function harvesterDrainOverride(snapshot: ClusterSnapshot, node: string, kinds?: PolicedKinds): OverrideSource | undefined {
-  const upgrade = harvesterUpgradeDraining(snapshot, node, kinds);
+export function harvesterDrainOverride(snapshot: ClusterSnapshot, node: string, kinds?: PolicedKinds, step: HarvesterStep = 'drain'): OverrideSource | undefined {
+  const upgrade = harvesterUpgradeDraining(snapshot, node, kinds, step);
   if (upgrade === undefined) return undefined;
   return {
     where: `${upgradeName(upgrade)} (${HARVESTER_SKIP_DETACHED_KEY}, draining node ${node})`,
@@ -114,13 +135,14 @@ export function carriedChecks(checks: readonly CheckId[]): CheckId[] {
 
 /**
  * The admin's `volume-guard.io/skip` on a Harvester Upgrade or UpgradePlan draining `node`, carried to that node's
- * cordon, taints, evictions and drain pod deletes while the upgrade drains it (the first such upgrade carrying one).
+ * cordon, taints, evictions and drain pod deletes while the upgrade drains it (the first such upgrade carrying one), and
+ * to its cordon alone just before (HarvesterStep).
  * Read from the stored object: its writes went through the override guard, so it counts with its recorded
  * `skip-by` and until its `skip-until`, as any stored override (whyNotHonored).
  */
-export function harvesterUpgradeSkip(snapshot: ClusterSnapshot, node: string, now?: number, kinds?: PolicedKinds): OverrideSource | undefined {
+export function harvesterUpgradeSkip(snapshot: ClusterSnapshot, node: string, now?: number, kinds?: PolicedKinds, step: HarvesterStep = 'drain'): OverrideSource | undefined {
   for (const upgrade of snapshot.harvesterUpgrades()) {
-    if (upgrade.annotations?.[SKIP_KEY] === undefined || !drains(upgrade, node) || !harvesterUpgradePoliced(upgrade, kinds)) continue;
+    if (upgrade.annotations?.[SKIP_KEY] === undefined || !drains(upgrade, node, step) || !harvesterUpgradePoliced(upgrade, kinds)) continue;
     const source = skipFrom(`${upgradeName(upgrade)} (${SKIP_KEY}, draining node ${node})`, upgrade.annotations, undefined, now === undefined ? {} : { now });
     if (source === undefined) continue;
     return { ...source, checks: carriedChecks(source.checks) };
@@ -356,13 +378,14 @@ export function applyLonghornDrainPolicy(
 }
 
 /**
- * The Harvester Upgrade or UpgradePlan (of a kind volume-guard polices) draining `node` now, whatever its annotations.
+ * The Harvester Upgrade or UpgradePlan (of a kind volume-guard polices) draining `node` now (for a `cordon`, about to:
+ * HarvesterStep), whatever its annotations.
  * Harvester upgrades a node in place: it drains it (non-migratable VMs are powered off, restored after the reboot when
  * its upgrade-config restoreVM is on), writes the new OS image and reboots it; the node comes back with its disks and
  * is uncordoned. Undefined for a node being removed (the caller's judgement): nothing comes back then.
  */
-export function harvesterUpgradeInPlace(snapshot: ClusterSnapshot, node: string, kinds?: PolicedKinds): HarvesterUpgradeRecord | undefined {
-  for (const upgrade of snapshot.harvesterUpgrades()) if (drains(upgrade, node) && harvesterUpgradePoliced(upgrade, kinds)) return upgrade;
+export function harvesterUpgradeInPlace(snapshot: ClusterSnapshot, node: string, kinds?: PolicedKinds, step: HarvesterStep = 'drain'): HarvesterUpgradeRecord | undefined {
+  for (const upgrade of snapshot.harvesterUpgrades()) if (drains(upgrade, node, step) && harvesterUpgradePoliced(upgrade, kinds)) return upgrade;
   return undefined;
 }
 

@@ -15,6 +15,7 @@ import {
   harvesterUpgradeInPlace,
   harvesterUpgradeSkip,
   withoutDataKeptInPlace,
+  type HarvesterStep,
 } from '../longhorn-drain.ts';
 import { soleReplicaNode, wrap } from '../messages.ts';
 import { nodeLocalOptionsOf, unlistedPinnedDrivers } from '../../checks/node-local-volume.ts';
@@ -157,6 +158,11 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     again?: string;
     /** With the cordon advice: the update added taints without cordoning (Situation.taint). */
     taint?: 'NoSchedule' | 'NoExecute';
+    /**
+     * The update only cordons the node (spec.unschedulable, no taint added): what Rancher's machine drain handler does
+     * first, before Harvester's pre-drain hook, so a Harvester upgrade about to drain the node counts too (HarvesterStep).
+     */
+    cordonOnly?: boolean;
     /** With the cordon advice: the node has no Node object left, so none to annotate (Situation.nodeGone). */
     nodeGone?: { readonly owner?: string };
     /**
@@ -202,11 +208,13 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
 ): Decision {
   const { snapshot } = context;
   const plan: Plan<NodeTarget, OverridePlace> = PLANS[input.plan];
+  // Rancher cordons a node a Harvester upgrade drains before the pre-drain hook: a cordon alone counts from there.
+  const step: HarvesterStep = input.plan === 'node-cordon' && input.cordonOnly === true ? 'cordon' : 'drain';
   // Issue 12.9: a drain of this node by a Harvester upgrade admitted with skipSingleReplicaDetachedVol.
-  const harvester = harvesterDrainOverride(snapshot, input.node, context.config.upgrades.kinds);
+  const harvester = harvesterDrainOverride(snapshot, input.node, context.config.upgrades.kinds, step);
   // The type of `input.overrides` holds a reader for each of the plan's other places.
   // An admin's skip on that upgrade, accepted at its creation, carries to the drains of its nodes.
-  const upgradeSkip = harvesterUpgradeSkip(snapshot, input.node, context.now, context.config.upgrades.kinds);
+  const upgradeSkip = harvesterUpgradeSkip(snapshot, input.node, context.now, context.config.upgrades.kinds, step);
   const readers = { ...input.overrides, 'harvester-drain': () => harvester, 'harvester-upgrade-skip': () => upgradeSkip } as unknown as OverrideReaders<OverridePlace>;
   const overrides = readOverrides(plan, readers);
   // Node or Machine DELETE, a scale-down, an autoscaler's drain taint: the node goes with its disks (plans.ts NodeTarget).
@@ -215,7 +223,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   const tainted = !removed && input.onlyNoExecute !== undefined && input.onlyNoExecute.length > 0 ? input.onlyNoExecute : undefined;
   // A Harvester upgrade reboots the node in place: the PVs pinned to it are there when it is back.
   // Not for a node being removed, by this request or one admitted before (ClusterSnapshot.nodeLeaving).
-  const inPlace = removed || snapshot.nodeLeaving(input.node) !== undefined ? undefined : harvesterUpgradeInPlace(snapshot, input.node, context.config.upgrades.kinds);
+  const inPlace = removed || snapshot.nodeLeaving(input.node) !== undefined ? undefined : harvesterUpgradeInPlace(snapshot, input.node, context.config.upgrades.kinds, step);
   // A tag override (Harvester's detached volumes, a Machine owner's single-replica volumes) must see every finding of
   // its checks. Which findings stay with tolerating pods, or through the reboot, is decided finding by finding:
   // node-local-volume builds them all then.
@@ -389,6 +397,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         plan: 'node-cordon',
         ...(!cordon && noExecute.length === taints.length ? { onlyNoExecute: noExecute } : {}),
         ...(!cordon ? { taint: noExecute.length > 0 ? ('NoExecute' as const) : ('NoSchedule' as const) } : {}),
+        ...(cordon && taints.length === 0 ? { cordonOnly: true } : {}),
         deletesPods: noExecute.length > 0,
         cordoned: isUnschedulable(request.object),
         removed,

@@ -46,13 +46,26 @@ const taintRequest = (name: string) =>
   });
 
 describe("a Harvester upgrade's in-place reboot and node-local PVs", () => {
-  it('refuses the cordon of a node holding pinned LVM volumes when no upgrade drains it', () => {
-    for (const m of [cluster(), draining(cluster(), 'Images preloaded')]) {
+  it('refuses the cordon of a node holding pinned LVM volumes when no upgrade drains it or is about to', () => {
+    for (const m of [cluster(), draining(cluster(), 'Images preloading'), draining(cluster(), 'Succeeded')]) {
       const decision = cordon.handle(cordonRequest('w1'), context(m));
       expect(decision.allowed).toBe(false);
       expect(decision.status!.message).toContain('pv-vm-disk');
       expect(decision.status!.message).toContain('pv-parked-disk');
     }
+  });
+
+  it("lets Rancher's cordon through at Images preloaded, before Harvester's pre-drain hook, and nothing more", () => {
+    // Rancher cordons first and writes its pre-drain annotation once the cordon succeeded; Harvester pre-drains the
+    // node only once it sees that annotation.
+    const m = draining(cluster(), 'Images preloaded');
+    const decision = cordon.handle(cordonRequest('w1'), context(m));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings!.join('\n')).toContain('Harvester Upgrade harvester-system/hvst-upgrade-1 upgrades node w1 in place and reboots it');
+    // The pre-drain job's taint and the evictions come once the node is Pre-draining: judged as before until then.
+    expect(cordon.handle(taintRequest('w1'), context(m)).allowed).toBe(false);
+    m.upsert('node', node({ name: 'w1', unschedulable: true }));
+    expect(evict.handle(evictionRequest('virt-launcher-vm-1', { namespace: 'vms' }), context(m)).allowed).toBe(false);
   });
 
   it.each(['Pre-draining', 'Pre-drained', 'Post-draining', 'Waiting Reboot'])('lets the cordon through while the Upgrade is %s on the node', (state) => {

@@ -212,7 +212,7 @@ describe("an admin's volume-guard.io/skip on a Harvester upgrade, carried to its
   it('waives nothing on a node the upgrade is not draining, nor once the node or the upgrade is past it', () => {
     const evict = podEvictionValidator(config);
     for (const m of [
-      upgrading({ nodeStates: { w1: 'Images preloaded', w2: 'Pre-drained' } }),
+      upgrading({ nodeStates: { w1: 'Images preloading', w2: 'Pre-drained' } }),
       upgrading({ nodeStates: { w1: 'Succeeded' } }),
       upgrading({ state: 'Succeeded' }),
       upgrading({ state: 'Failed' }),
@@ -222,8 +222,13 @@ describe("an admin's volume-guard.io/skip on a Harvester upgrade, carried to its
       expect(checksOf(decision.status!.message)).toEqual(['last-replica-on-node', 'single-replica']);
       expect(evict.handle(evictionRequest('db-0', { namespace: 'app' }), context(m)).allowed).toBe(false);
     }
-    // The node beside the one being drained keeps its own risks refused: the skip carries to w1 only.
-    const m = upgrading();
+    // About to be drained (Images preloaded): Rancher's cordon, made before Harvester's pre-drain hook, gets the skip;
+    // the evictions, which come once the node is Pre-draining, do not yet.
+    const preloaded = upgrading({ nodeStates: { w1: 'Images preloaded', w2: 'Pre-drained' } });
+    expect(cordon.handle(cordonRequest('w1'), context(preloaded)).allowed).toBe(true);
+    expect(evict.handle(evictionRequest('db-0', { namespace: 'app' }), context(preloaded)).allowed).toBe(false);
+    // The node beside the one being drained, already upgraded, keeps its own risks refused: the skip carries to w1 only.
+    const m = upgrading({ nodeStates: { w1: 'Pre-drained', w2: 'Succeeded' } });
     const other = cordon.handle(cordonRequest('w2'), context(m));
     expect(other.allowed).toBe(false);
     expect(other.status!.message).toContain('longhorn-system/other');
