@@ -25,6 +25,7 @@ import {
   keptOnNodeThroughReboot,
   movedByDrainPolicy,
   upgradeName,
+  type HarvesterStep,
   type PolicedKinds,
 } from '../admission/longhorn-drain.ts';
 import { PLANS, planChecks, planChecksFor, planFindings, type PlanOptions } from '../admission/plans.ts';
@@ -213,7 +214,7 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
       return (
         nodeSkipCovering(model, operation.node, finding.check, honoring.writers) ??
         machineOwnerCovering(model, operation.node, finding, honoring) ??
-        harvesterDrainCovering(model, operation.node, finding, honoring)
+        harvesterDrainCovering(model, operation.node, finding, honoring, operation.kind === 'cordon' ? 'cordon' : 'drain')
       );
     case 'release':
       if (finding.tags.includes(REUSE_APPROVED_TAG) && whyNotHonored(reuseApprovalSource(), honoring.writers) === undefined) {
@@ -242,10 +243,15 @@ function machineOwnerCovering(model: AuditModel, node: string, finding: Finding,
 /**
  * A Harvester Upgrade admitted with skipSingleReplicaDetachedVol that is draining the node waives its detached
  * single-replica findings at the node's cordon and drain (longhorn-drain.ts harvesterDrainOverride), and one carrying
- * an admin's honored `volume-guard.io/skip` the checks it names (harvesterUpgradeSkip), as the webhook.
+ * an admin's honored `volume-guard.io/skip` the checks it names (harvesterUpgradeSkip), as the webhook. For the
+ * node's `cordon`, also one about to drain it (Images preloaded: Rancher cordons before Harvester's pre-drain hook,
+ * and Harvester's evictions come in the draining states, where they are waived too).
  */
-function harvesterDrainCovering(model: AuditModel, node: string, finding: Finding, { kinds, writers }: Honoring): string | undefined {
-  return honoredWhere(harvesterDrainOverride(model, node, kinds), finding, writers) ?? honoredWhere(harvesterUpgradeSkip(model, node, undefined, kinds), finding, writers);
+function harvesterDrainCovering(model: AuditModel, node: string, finding: Finding, { kinds, writers }: Honoring, step: HarvesterStep): string | undefined {
+  return (
+    honoredWhere(harvesterDrainOverride(model, node, kinds, step), finding, writers) ??
+    honoredWhere(harvesterUpgradeSkip(model, node, undefined, kinds, step), finding, writers)
+  );
 }
 
 /**
@@ -348,8 +354,9 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
   const found = planFindings(PLANS['node-cordon'], model, autoscaler ? { node, removed: true } : { node }, options, only);
   const moved = movedByDrainPolicy(model, node, found, { cordoned: true });
   // A Harvester upgrade draining the node reboots it in place: its cordon and drain are not refused for the
-  // device-backed PVs pinned to it (longhorn-drain.ts withoutDataKeptInPlace), which a note says instead.
-  const upgrade = leaving ? undefined : harvesterUpgradeInPlace(model, node, kinds);
+  // device-backed PVs pinned to it (longhorn-drain.ts withoutDataKeptInPlace), which a note says instead. From its
+  // cordon on, which Rancher makes before Harvester's pre-drain hook (HarvesterStep).
+  const upgrade = leaving ? undefined : harvesterUpgradeInPlace(model, node, kinds, 'cordon');
   const kept = upgrade === undefined ? [] : found.filter((finding) => keptOnNodeThroughReboot(model, finding));
   const notes =
     upgrade === undefined || kept.length === 0

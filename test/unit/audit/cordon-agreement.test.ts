@@ -2,7 +2,7 @@
 // audit lists a cordon finding it does not mark accepted exactly when the webhook refuses the cordon, naming it.
 import { describe, expect, it } from 'vitest';
 import type { ClusterModel } from '../../../src/cluster/model.ts';
-import { csiPV, harvesterUpgrade, hostPathPV, localPV, longhornSetting, machine, machineOwner, node, pod, pvc } from '../../support/fixtures.ts';
+import { csiPV, harvesterUpgrade, harvesterUpgradePlan, hostPathPV, localPV, longhornSetting, machine, machineOwner, node, pod, pvc } from '../../support/fixtures.ts';
 import { addVolume, cordonAndAudit, longhornCluster, storedSkip } from './cordon-agreement.ts';
 
 const CASES: Record<string, (m: ClusterModel) => void> = {
@@ -73,6 +73,24 @@ const CASES: Record<string, (m: ClusterModel) => void> = {
     m.upsert('persistentVolume', csiPV('lvm.driver.harvesterhci.io', { name: 'pv-lvm', pinnedNode: 'n1', claimName: 'c-lvm' }));
     m.upsert('persistentVolumeClaim', pvc({ name: 'c-lvm', volumeName: 'pv-lvm' }));
     m.upsert('pod', pod({ name: 'p', nodeName: 'n1', claimNames: ['c-lvm'], controllerKind: 'StatefulSet' }));
+  },
+  // Rancher cordons the node before Harvester's pre-drain hook: the node is still `Images preloaded` at the cordon.
+  'harvester about to drain n1 (Images preloaded), detached single replica': (m) => {
+    addVolume(m, 'v', ['n1'], { numberOfReplicas: 1, state: 'detached', robustness: 'unknown', currentNodeID: '' });
+    m.upsert('harvesterUpgrade', harvesterUpgrade({ nodeStates: { n1: 'Images preloaded', n2: 'Images preloaded' } }));
+  },
+  'harvester about to drain n1 (ImagePreloaded), skip annotation on the UpgradePlan': (m) => {
+    addVolume(m, 'v', ['n1'], { numberOfReplicas: 1 });
+    m.upsert('harvesterUpgradePlan', harvesterUpgradePlan({ skipDetached: false, nodeStates: { n1: 'ImagePreloaded' }, annotations: storedSkip('single-replica') }));
+  },
+  'harvester about to drain n1 (Images preloaded), device-backed PV': (m) => {
+    m.upsert('harvesterUpgrade', harvesterUpgrade({ skipDetached: false, nodeStates: { n1: 'Images preloaded' } }));
+    m.upsert('persistentVolume', csiPV('lvm.driver.harvesterhci.io', { name: 'pv-lvm', pinnedNode: 'n1', claimName: 'c-lvm' }));
+    m.upsert('persistentVolumeClaim', pvc({ name: 'c-lvm', volumeName: 'pv-lvm' }));
+  },
+  'harvester upgrading n1 paused (UpgradePaused), detached single replica': (m) => {
+    addVolume(m, 'v', ['n1'], { numberOfReplicas: 1, state: 'detached', robustness: 'unknown', currentNodeID: '' });
+    m.upsert('harvesterUpgrade', harvesterUpgrade({ nodeStates: { n1: 'UpgradePaused' } }));
   },
   'local PV in use': (m) => {
     m.upsert('persistentVolume', localPV({ name: 'pv-l', pinnedNode: 'n1', claimName: 'c-l' }));
