@@ -3,7 +3,8 @@
 //   hard): its copies on both nodes keep one through a cordon or an upgrade, so volume-health refuses neither; a
 //   third node that could take the replica, or soft anti-affinity, makes it a real degraded volume again;
 // - an admin's volume-guard.io/skip on a Harvester Upgrade, accepted at its creation, carries to the cordon and the
-//   drain Harvester performs on the node it upgrades, and to nothing else: not to another node, not once removed.
+//   drain Harvester performs on the node it upgrades (and to Rancher's cordon of a node just before its pre-drain
+//   hook), and to nothing else: not to another node's drain, not once removed.
 // The volumes carry a node tag only these nodes have, so Longhorn nodes other files leave behind offer them no place.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
@@ -142,9 +143,14 @@ describe('Harvester on two nodes', () => {
     expect(drain.stderr).not.toContain('denied');
     expect(drain.code, drain.stderr).toBe(0);
 
-    // The node beside it is not being drained by the upgrade: its cordon (the drain's first step) is refused.
+    // The node beside it is not being drained yet (Images preloaded): its cordon alone passes, as Rancher's cordon
+    // before Harvester's pre-drain hook must, but the evictions of its drain are refused: the skip carries to hn-1 only.
+    await createPod({ name: 'hn-web-2', namespace: APPS, node: 'hn-2' });
+    const otherCordon = await cordonDryRun('hn-2');
+    expect(otherCordon.code, otherCordon.stderr).toBe(0);
+    expect(otherCordon.stderr).toContain('overridden by Harvester Upgrade harvester-system/hn-upgrade');
     const other = await drainDryRun('hn-2');
-    expect(other.stderr).toContain('admission webhook "node-cordon.volume-guard.io" denied the request');
+    expect(other.stderr).toContain('admission webhook "pod-eviction.volume-guard.io" denied the request');
     expect(other.stderr).toContain('longhorn-system/hn-single-2');
 
     // Without the override on the Upgrade (removing one is always allowed), the same drain is refused.
