@@ -103,8 +103,12 @@ export interface Plan<Target, Place extends OverridePlace = OverridePlace> {
    * one reader per place (the type holds the readers equal to this list), so the two cannot drift.
    */
   readonly overrides: readonly Place[];
-  /** The resources the answer reads: a stale one makes it unknown. Omitted: every resource. */
-  readonly reads?: readonly ResourceKind[];
+  /**
+   * The resources the answer reads, its validator's own reads (overrides, what it looks up before and after the
+   * plan) included: a stale one makes it unknown, a stale other one does not matter. Every plan says:
+   * test/unit/admission/plan-reads.test.ts holds it to what the checks and the validators read.
+   */
+  readonly reads: readonly ResourceKind[];
 }
 
 /** An operation volume-guard never refuses, only warns about (what its checks would find is said as warnings). */
@@ -232,6 +236,24 @@ export const MACHINE_DRAIN_RESOURCES: readonly ResourceKind[] = [...NODE_CHECK_R
  * removal, and at the drain of its node while it is being deleted (rollout-owner.ts).
  */
 export const MACHINE_OWNER_RESOURCES: readonly ResourceKind[] = ['machineDeployment', 'kubeadmControlPlane'];
+
+/**
+ * What the claim checks of a release or a StatefulSet read: the PVCs, their PVs (reclaim policy), the pods using them,
+ * the StatefulSets claiming or owning them.
+ */
+const CLAIM_RESOURCES: readonly ResourceKind[] = ['persistentVolumeClaim', 'persistentVolume', 'pod', 'statefulSet'];
+
+/**
+ * A Helm release record's answer but a Longhorn upgrade's: the claim checks, and the release namespace's skip (the
+ * validator reads the release's objects elsewhere, the PVCs' approvals, the StatefulSets it takes over: all of these).
+ */
+export const RELEASE_RESOURCES: readonly ResourceKind[] = [...CLAIM_RESOURCES, 'namespace'];
+
+/**
+ * What a judgement of Longhorn's volumes by their health or copies reads: the volume sets (volumes, replicas, the
+ * nodes and Longhorn nodes they are up on, Longhorn's scheduling settings).
+ */
+const LONGHORN_VOLUME_RESOURCES: readonly ResourceKind[] = ['longhornVolume', 'longhornReplica', 'longhornNode', 'node', 'longhornSetting'];
 
 /** A Machine's removal reads the skip of the MachineDeployment or KubeadmControlPlane that owns it. */
 const MACHINE_REMOVAL_RESOURCES: readonly ResourceKind[] = [...MACHINE_DRAIN_RESOURCES, ...MACHINE_OWNER_RESOURCES];
@@ -420,6 +442,8 @@ export const PLANS = {
     ],
     // The PVCs' delete approvals count here as at the DELETEs Helm then makes (one answer for one deletion).
     overrides: ['release-label', 'namespace', 'pvc-reuse', 'pvc-delete'],
+    // With Longhorn's volumes for a Longhorn upgrade; the validator reads RELEASE_RESOURCES for any other release.
+    reads: [...RELEASE_RESOURCES, ...LONGHORN_VOLUME_RESOURCES],
   }),
   statefulset: plan<StatefulSetCreateTarget>()({
     webhook: 'statefulset',
@@ -431,6 +455,7 @@ export const PLANS = {
       { check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedByAdoption(snapshot, target, target.now, cap) },
     ],
     overrides: ['object', 'pvc-reuse', 'pvc-delete'],
+    reads: CLAIM_RESOURCES,
   }),
   'statefulset-scale-up': plan<ScaleUpTarget>()({
     webhook: 'statefulset',
@@ -447,6 +472,9 @@ export const PLANS = {
     scope: 'claim',
     checks: [{ check: 'pvc-delete', collect: (snapshot, claim, cap) => collectPvcDelete(snapshot, claim, cap) }],
     overrides: ['pvc-delete', 'namespace-helm'],
+    // The PVC is in the request; its PV's reclaim policy, its namespace (being deleted; its skip), and for the garbage
+    // collector's DELETE the StatefulSets that owned it (whether their removal was judged) are read from the model.
+    reads: ['persistentVolume', 'namespace', 'statefulSet'],
   }),
   'namespace-delete': plan<DeletedWithTarget>()({
     webhook: 'pvc-delete',
@@ -509,6 +537,8 @@ export const PLANS = {
     scope: 'storage',
     checks: TEARDOWN_CHECKS,
     overrides: ['storage-namespace'],
+    // Longhorn's volumes, and its namespace's skip.
+    reads: ['longhornVolume', 'namespace'],
   }),
   'replica-delete': plan<ReplicaDeletionTarget>()({
     webhook: 'storage-teardown',
@@ -524,6 +554,8 @@ export const PLANS = {
     scope: 'storage',
     checks: TEARDOWN_CHECKS,
     overrides: ['storage-namespace'],
+    // The live Setting too, for a write of the default-setting ConfigMap (what it changes).
+    reads: ['longhornVolume', 'namespace', 'longhornSetting'],
   }),
   'storage-drain-setting': plan<DrainPolicyTarget>()({
     webhook: 'longhorn-settings',
@@ -531,6 +563,7 @@ export const PLANS = {
     scope: 'storage',
     checks: [{ check: 'storage-teardown', collect: (snapshot, { policy, from }, cap) => collectUnprotectedByDrainPolicy(snapshot, policy, cap, from) }],
     overrides: ['storage-namespace'],
+    reads: [...LONGHORN_VOLUME_RESOURCES, 'namespace'],
   }),
   'storage-upgrade': plan<unknown>()({
     webhook: 'storage-upgrade',
@@ -538,6 +571,7 @@ export const PLANS = {
     scope: 'storage',
     checks: [STORAGE_UPGRADE_CHECK],
     overrides: ['storage-namespace'],
+    reads: [...LONGHORN_VOLUME_RESOURCES, 'namespace'],
   }),
 };
 

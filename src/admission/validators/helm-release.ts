@@ -40,7 +40,7 @@ import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skip
 import { judgeByPlan } from '../plan-judge.ts';
 import { withholdOtherNamespaces } from '../withhold.ts';
 import { storageUpgradeCheck } from './storage-upgrade-hook.ts';
-import { NOTICES, PLANS, readOverrides } from '../plans.ts';
+import { NOTICES, PLANS, readOverrides, RELEASE_RESOURCES } from '../plans.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
@@ -324,10 +324,13 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   // chart of that name, an umbrella chart such as Harvester's) is judged on every Longhorn volume: named only to a
   // requester in Longhorn's namespace.
   const longhornNamespace = context.config.longhorn.namespace;
-  const withhold = release.namespace !== longhornNamespace && storageUpgradeCheck({ release, operation, manifest, longhornNamespace }) !== undefined;
+  const upgradesLonghorn = storageUpgradeCheck({ release, operation, manifest, longhornNamespace }) !== undefined;
+  const withhold = release.namespace !== longhornNamespace && upgradesLonghorn;
   return judgeByPlan(context, plan, {
     action,
     target: { release, operation, manifest, now: context.now, longhornNamespace },
+    // Longhorn's volumes are read for a Longhorn upgrade only: a stale view of them leaves other releases judged.
+    ...(upgradesLonghorn ? {} : { reads: RELEASE_RESOURCES }),
     overrides: overridesRead(),
     unlimited: true,
     overrideHint: overrideHint(release.namespace, release.name, release.version),

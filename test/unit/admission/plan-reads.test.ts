@@ -1,16 +1,29 @@
 // Every plan's declared `reads` (a stale one of those makes its answer unknown) covers what its checks really read.
 // Each plan runs on a cluster with data of every kind through a snapshot that records the resource kinds behind every
 // query: a check that starts reading a kind its plan does not declare (as last-replica-on-node read the Longhorn nodes
-// an eviction did not declare) fails here, not silently on a stale model.
+// an eviction did not declare) fails here, not silently on a stale model. A plan that declares none fails too (a stale
+// anything would then refuse its every request). The validators' own reads (overrides, what they look up before the
+// plan runs) are recorded the same way, by running their handle on a representative request of each plan they judge.
 import { describe, expect, it } from 'vitest';
-import { PLANS, runPlan, type Plan, type PlanId, type PlanOptions } from '../../../src/admission/plans.ts';
+import { parse } from 'yaml';
+import { PLANS, RELEASE_RESOURCES, runPlan, type Plan, type PlanId, type PlanOptions } from '../../../src/admission/plans.ts';
+import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
+import type { Validator } from '../../../src/admission/validator.ts';
+import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
+import { pvcDeleteValidator } from '../../../src/admission/validators/pvc-delete.ts';
+import { statefulSetValidator } from '../../../src/admission/validators/statefulset.ts';
+import { longhornSettingsValidator, storageTeardownValidator, storageUpgradeValidator } from '../../../src/admission/validators/storage-teardown.ts';
+import { parseManifest } from '../../../src/helm/manifest.ts';
+import type { ModelHealth } from '../../../src/cluster/snapshot.ts';
+import { context, request } from '../../support/admission.ts';
+import { pendingRevision, releaseSecret, statefulSetManifest, type ReleaseFixture } from '../helm/helm-fixtures.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { nodeLocalOptionsOf } from '../../../src/checks/node-local-volume.ts';
 import { NO_CAP } from '../../../src/checks/collect.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { ResourceKind } from '../../../src/cluster/records.ts';
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.ts';
-import { defaultConfig } from '../../../src/config.ts';
+import { defaultConfig, type Config } from '../../../src/config.ts';
 import {
   clusterApiCluster,
   localPV,
@@ -151,14 +164,29 @@ function richCluster(): { model: ClusterModel; risky: string; safe: string } {
   model.upsert('persistentVolume', pv({ name: 'pv-scratch', claimName: 'scratch-data' }));
   model.upsert('persistentVolumeClaim', pvc({ name: 'scratch-data', volumeName: 'pv-scratch', ownerReferences: [{ kind: 'Pod', name: 'scratch', uid: 'uid-scratch' }] }));
   model.upsert('pod', pod({ name: 'scratch', nodeName: safe, claimNames: ['scratch-data'] }));
+  // A Helm release's StatefulSet (whenScaled: Delete) and its claim, whose PV deletes the data: an upgrade dropping it.
+  model.upsert('statefulSet', statefulSet({ name: 'web', whenScaled: 'Delete', helmReleaseName: 'rel', helmReleaseNamespace: 'default' }));
+  model.upsert('persistentVolume', pv({ name: 'pv-web-0', claimName: 'data-web-0', reclaimPolicy: 'Delete' }));
+  model.upsert(
+    'persistentVolumeClaim',
+    pvc({
+      name: 'data-web-0',
+      volumeName: 'pv-web-0',
+      labels: { 'app.kubernetes.io/instance': 'rel' },
+      annotations: { 'meta.helm.sh/release-name': 'rel', 'meta.helm.sh/release-namespace': 'default' },
+    }),
+  );
+  model.upsert('pod', pod({ name: 'web-0', nodeName: safe, claimNames: ['data-web-0'], controllerKind: 'StatefulSet' }));
   model.upsert('machine', machine({ name: 'm-risky', nodeName: risky }));
   model.upsert('machineDrainRule', machineDrainRule());
   model.upsert('clusterApiCluster', clusterApiCluster());
   return { model, risky, safe };
 }
 
-/** The targets each plan is run on; 'every resource' for a plan that declares no reads (a stale anything counts). */
-function targetsOf(model: ClusterModel, risky: string, safe: string): { readonly [Id in PlanId]: readonly unknown[] | 'every resource' } {
+const CONFIG_MAP_ONLY = '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: rel-config\ndata:\n  a: b\n';
+
+/** The targets each plan is run on (every plan: each declares what it reads). */
+function targetsOf(model: ClusterModel, risky: string, safe: string): { readonly [Id in PlanId]: readonly unknown[] } {
   const now = Date.now();
   const dbPod = model.pod('default', 'db-0');
   if (!dbPod) throw new Error('fixture pod missing');
@@ -172,12 +200,23 @@ function targetsOf(model: ClusterModel, risky: string, safe: string): { readonly
     'pod-delete': [{ node: risky, pod: dbPod }, { node: risky, pod: dbPod, removed: true }],
     'machine-delete': nodes,
     'machine-scale-down': nodes,
-    'helm-release': 'every resource',
-    statefulset: 'every resource',
+    'helm-release': [
+      // An install rendering StatefulSet db over its leftover claims, an upgrade dropping StatefulSet web, Longhorn's.
+      { ...pendingRevision(statefulSetManifest({ name: 'db', replicas: 5, whenDeleted: 'Delete' }), { name: 'db', namespace: 'default', version: 1 }), operation: 'install', now },
+      { ...pendingRevision(CONFIG_MAP_ONLY, { name: 'rel', namespace: 'default', version: 2 }), now, longhornNamespace: 'longhorn-system' },
+      (() => {
+        const revision = pendingRevision(CONFIG_MAP_ONLY, { name: 'longhorn', namespace: 'longhorn-system', version: 2 });
+        return { ...revision, release: { ...revision.release, chartName: 'longhorn' }, now, longhornNamespace: 'longhorn-system' };
+      })(),
+    ],
+    statefulset: [{ ...parseManifest(statefulSetManifest({ name: 'db', replicas: 1, whenScaled: 'Delete' }), 'default').statefulSets[0]!, now }],
     'statefulset-scale-up': [
       { namespace: 'default', name: 'db', claimTemplates: ['data'], replicas: 5, ordinalsStart: 0, previousReplicas: 1, previousStart: 0, createdAt: '2030-01-01T00:00:00Z' },
     ],
-    'pvc-delete': 'every resource',
+    'pvc-delete': [
+      { namespace: 'default', name: 'pg-1', phase: 'Bound', volumeName: 'pv-pg-1' },
+      { namespace: 'default', name: 'lh-data', phase: 'Bound', volumeName: 'pv-lh' },
+    ],
     'namespace-delete': [{ namespace: 'default', now }],
     'statefulset-delete': [{ namespace: 'default', owner: { kind: 'StatefulSet', name: 'db', uid: 'uid-sts-default-db', policyDeletes: true }, now }],
     'owner-delete': [{ namespace: 'default', owner: { kind: 'Cluster', name: 'db', uid: 'uid-cnpg-db', byAutomation: true }, now }],
@@ -187,11 +226,14 @@ function targetsOf(model: ClusterModel, risky: string, safe: string): { readonly
       { name: 'pv-gone', claimNamespace: 'default', claimName: 'gone', claimUid: 'u', phase: 'Released', reclaimPolicy: 'Delete', previousPolicy: 'Retain' },
     ],
     'longhorn-volume-delete': [{ namespace: 'longhorn-system', name: 'pv-lh', pvName: 'pv-lh', pvcNamespace: 'default', pvcName: 'lh-data', approved: false }],
-    'storage-teardown': 'every resource',
+    'storage-teardown': [{ consequence: 'deleted with namespace longhorn-system' }, { volumes: ['pv-lh'], consequence: 'deleted' }],
     'replica-delete': [{ replica: { ...replica({ volumeName: 'pv-lh', nodeID: risky }), name: 'pv-lh-r-0' } }],
-    'storage-delete-flag': 'every resource',
-    'storage-drain-setting': 'every resource',
-    'storage-upgrade': 'every resource',
+    'storage-delete-flag': [{ consequence: 'deleted by the Longhorn uninstall this flag permits' }],
+    'storage-drain-setting': [
+      { policy: 'always-allow', from: 'block-if-contains-last-replica' },
+      { policy: 'allow-if-replica-is-stopped' },
+    ],
+    'storage-upgrade': [{}],
   };
 }
 
@@ -202,13 +244,10 @@ describe("each plan's declared reads", () => {
 
   for (const id of Object.keys(PLANS) as PlanId[]) {
     const plan = PLANS[id] as Plan<unknown>;
-    it(`${id}: ${plan.reads === undefined ? 'declares none (every resource counts)' : 'cover what its checks read'}`, () => {
+    it(`${id}: declares what it reads, covering what its checks read`, () => {
       const planTargets = targets[id];
-      if (planTargets === 'every resource') {
-        expect(plan.reads, `${id} declares reads: give it targets here`).toBeUndefined();
-        return;
-      }
-      expect(plan.reads, `${id}: targets given for a plan that declares no reads`).toBeDefined();
+      // Without `reads`, a stale resource it never reads (Machines whose conversion webhook is down) refuses it.
+      expect(plan.reads, `${id} declares no reads`).toBeDefined();
       const read = new Set<ResourceKind>();
       let findings = 0;
       for (const target of planTargets) {
@@ -227,4 +266,191 @@ describe("each plan's declared reads", () => {
     // judgePodRemoval builds its own reads from POD_DATA_RESOURCES: the plan test above covers it.
     expect(PLANS.eviction.reads).toBe(PLANS['pod-delete'].reads);
   });
+});
+
+// ------------------------------------------------------------------------------------------------ the validators
+
+const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts'] };
+const GARBAGE_COLLECTOR: UserInfo = { username: 'system:serviceaccount:kube-system:generic-garbage-collector', groups: ['system:serviceaccounts'] };
+const HELM_ANNOTATIONS = { 'meta.helm.sh/release-name': 'rel', 'meta.helm.sh/release-namespace': 'default' };
+const HELM_MANAGED = [
+  { manager: 'helm', operation: 'Update', fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:meta.helm.sh/release-name': {}, 'f:meta.helm.sh/release-namespace': {} } } } },
+];
+
+const resource = (group: string, name: string, kind: string) => ({ kind: { group, version: 'v1', kind }, resource: { group, version: 'v1', resource: name } });
+
+function releaseRecord(fields: Partial<ReleaseFixture>): AdmissionRequest {
+  const fixture: ReleaseFixture = { name: 'rel', namespace: 'default', version: 1, status: 'pending-install', manifest: CONFIG_MAP_ONLY, ...fields };
+  return request({
+    ...resource('', 'secrets', 'Secret'),
+    operation: 'CREATE',
+    namespace: fixture.namespace,
+    name: `sh.helm.release.v1.${fixture.name}.v${fixture.version}`,
+    object: releaseSecret(fixture),
+  });
+}
+
+const setting = (name: string, value: string, previous: string): AdmissionRequest =>
+  request({
+    ...resource('longhorn.io', 'settings', 'Setting'),
+    operation: 'UPDATE',
+    namespace: 'longhorn-system',
+    name,
+    object: { metadata: { name }, value },
+    oldObject: { metadata: { name }, value: previous },
+  });
+
+const defaultSettings = (text: string): AdmissionRequest =>
+  request({
+    ...resource('', 'configmaps', 'ConfigMap'),
+    operation: 'UPDATE',
+    namespace: 'longhorn-system',
+    name: 'longhorn-default-setting',
+    object: { metadata: { name: 'longhorn-default-setting' }, data: { 'default-setting.yaml': text } },
+    oldObject: { metadata: { name: 'longhorn-default-setting' }, data: {} },
+  });
+
+const managerImage = (tag: string): unknown => ({ spec: { template: { spec: { containers: [{ name: 'longhorn-manager', image: `longhornio/longhorn-manager:${tag}` }] } } } });
+
+interface ValidatorCase {
+  readonly what: string;
+  readonly plan: PlanId;
+  readonly validator: Validator;
+  readonly request: AdmissionRequest;
+  readonly config?: Config;
+  /** What the answer reads when narrower than the plan's (a Helm release not upgrading Longhorn). */
+  readonly reads?: readonly ResourceKind[];
+}
+
+/** A representative request of each plan whose validator reads beside it (overrides, the namespace being deleted...). */
+function validatorCases(): readonly ValidatorCase[] {
+  const config = defaultConfig();
+  const othersEnforced: Config = { ...config, pvcDelete: { ...config.pvcDelete, others: 'enforce' } };
+  const pvcDelete = pvcDeleteValidator(config);
+  const claim = (user: UserInfo, ownerReferences: readonly unknown[] = []): AdmissionRequest =>
+    request({
+      ...resource('', 'persistentvolumeclaims', 'PersistentVolumeClaim'),
+      operation: 'DELETE',
+      namespace: 'default',
+      name: 'pg-1',
+      userInfo: user,
+      oldObject: {
+        metadata: { name: 'pg-1', namespace: 'default', annotations: HELM_ANNOTATIONS, managedFields: HELM_MANAGED, ownerReferences },
+        spec: { volumeName: 'pv-pg-1' },
+        status: { phase: 'Bound' },
+      },
+    });
+  const stsObject = parse(statefulSetManifest({ name: 'db', replicas: 1, whenScaled: 'Delete' })) as { metadata: Record<string, unknown> };
+  const teardown = storageTeardownValidator(config);
+  const settings = longhornSettingsValidator(config);
+  const longhornUpgrade = releaseRecord({ name: 'longhorn', namespace: 'longhorn-system', version: 2, status: 'pending-upgrade', chartName: 'longhorn', chartVersion: '1.8.0' });
+  return [
+    { what: "Argo CD's PVC DELETE (a Helm release's claim)", plan: 'pvc-delete', validator: pvcDelete, request: claim(ARGO) },
+    {
+      what: "the garbage collector's PVC DELETE (its owners read)",
+      plan: 'pvc-delete',
+      validator: pvcDeleteValidator(othersEnforced),
+      config: othersEnforced,
+      request: claim(GARBAGE_COLLECTOR, [
+        // A stale reference (StatefulSet db lives under another uid): judged here.
+        { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'uid-other' },
+        { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', name: 'pg', uid: 'uid-cnpg-db' },
+      ]),
+    },
+    {
+      what: 'a Helm install rendering a StatefulSet',
+      plan: 'helm-release',
+      validator: helmReleaseValidator(config),
+      request: releaseRecord({ name: 'db', manifest: statefulSetManifest({ name: 'db', replicas: 5, whenDeleted: 'Delete' }) }),
+      reads: RELEASE_RESOURCES,
+    },
+    {
+      what: 'a Helm upgrade dropping a StatefulSet',
+      plan: 'helm-release',
+      validator: helmReleaseValidator(config),
+      request: releaseRecord({ version: 2, status: 'pending-upgrade' }),
+      reads: RELEASE_RESOURCES,
+    },
+    { what: "a Helm upgrade of Longhorn's chart", plan: 'helm-release', validator: helmReleaseValidator(config), request: longhornUpgrade },
+    {
+      what: 'a StatefulSet CREATE outside Helm',
+      plan: 'statefulset',
+      validator: statefulSetValidator(config),
+      request: request({ ...resource('apps', 'statefulsets', 'StatefulSet'), operation: 'CREATE', namespace: 'default', name: 'db', object: stsObject }),
+    },
+    {
+      what: "DELETE of Longhorn's namespace",
+      plan: 'storage-teardown',
+      validator: teardown,
+      request: request({ ...resource('', 'namespaces', 'Namespace'), operation: 'DELETE', name: 'longhorn-system', oldObject: { metadata: { name: 'longhorn-system' } } }),
+    },
+    {
+      what: "Longhorn's uninstaller Job in another namespace",
+      plan: 'storage-teardown',
+      validator: teardown,
+      request: request({
+        ...resource('batch', 'jobs', 'Job'),
+        operation: 'CREATE',
+        namespace: 'default',
+        name: 'longhorn-uninstall',
+        object: { metadata: { name: 'longhorn-uninstall' }, spec: { template: { spec: { containers: [{ name: 'u', image: 'longhornio/longhorn-manager:v1.7.2', command: ['longhorn-manager', 'uninstall'] }] } } } },
+      }),
+    },
+    {
+      what: "a Longhorn volume's finalizer stripped",
+      plan: 'storage-teardown',
+      validator: teardown,
+      request: request({
+        ...resource('longhorn.io', 'volumes', 'Volume'),
+        operation: 'UPDATE',
+        namespace: 'longhorn-system',
+        name: 'pv-lh',
+        object: { metadata: { name: 'pv-lh', finalizers: [] } },
+        oldObject: { metadata: { name: 'pv-lh', finalizers: ['longhorn.io'] } },
+      }),
+    },
+    { what: 'the deleting-confirmation-flag Setting', plan: 'storage-delete-flag', validator: settings, request: setting('deleting-confirmation-flag', 'true', 'false') },
+    { what: 'the deleting-confirmation-flag by the default-setting ConfigMap', plan: 'storage-delete-flag', validator: settings, request: defaultSettings('deleting-confirmation-flag: true\n') },
+    { what: 'node-drain-policy weakened', plan: 'storage-drain-setting', validator: settings, request: setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica') },
+    {
+      what: 'allow-node-drain-with-last-healthy-replica set',
+      plan: 'storage-drain-setting',
+      validator: settings,
+      request: setting('allow-node-drain-with-last-healthy-replica', 'true', 'false'),
+    },
+    { what: 'node-drain-policy by the default-setting ConfigMap', plan: 'storage-drain-setting', validator: settings, request: defaultSettings('node-drain-policy: always-allow\n') },
+    {
+      what: 'a new longhorn-manager image outside Helm',
+      plan: 'storage-upgrade',
+      validator: storageUpgradeValidator(config),
+      request: request({
+        ...resource('apps', 'daemonsets', 'DaemonSet'),
+        operation: 'UPDATE',
+        namespace: 'longhorn-system',
+        name: 'longhorn-manager',
+        object: managerImage('v1.8.0'),
+        oldObject: managerImage('v1.7.2'),
+      }),
+    },
+  ];
+}
+
+describe("each validator's own reads are within what its plan declares", () => {
+  const { model } = richCluster();
+  model.upsert('namespace', namespace({ name: 'longhorn-system' }));
+  for (const entry of validatorCases()) {
+    it(`${entry.plan}: ${entry.what}`, () => {
+      const read = new Set<ResourceKind>();
+      // Asked for the stale resources only on the way to the plan (staleModelDecision): the request reached it.
+      let judged = 0;
+      const health: ModelHealth = { synced: () => true, staleResources: () => (judged++, []) };
+      const decision = entry.validator.handle(request({ ...entry.request }), context(recording(model, read), { health, ...(entry.config ? { config: entry.config } : {}) }));
+      expect(decision instanceof Promise, 'handle answers at once').toBe(false);
+      expect(judged, `${entry.what} did not reach the ${entry.plan} plan`).toBeGreaterThan(0);
+      const reads = entry.reads ?? PLANS[entry.plan].reads;
+      for (const kind of entry.reads ?? []) expect(PLANS[entry.plan].reads).toContain(kind);
+      expect(read.size, 'read nothing: the request does not exercise it').toBeGreaterThan(0);
+      expect([...read].filter((kind) => !reads.includes(kind)).sort(), `kinds read answering ${entry.what} that ${entry.plan} does not declare`).toEqual([]);
+    });
+  }
 });
