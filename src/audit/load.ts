@@ -15,7 +15,7 @@ import { VOLUME_COUNTS, VOLUME_SETS } from '../checks/longhorn-health.ts';
 import { boundConnect, HttpKubeClient, KubeApiError, kubeconfigOptions, naming, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../cluster/kube-client.ts';
 import { ClusterModel } from '../cluster/model.ts';
 import { ANNOTATION_PREFIX } from '../cluster/records.ts';
-import { collectionPath, RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
+import { collectionPaths, RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
 import { startClusterModel } from '../cluster/start.ts';
 import type { InformerStatus } from '../cluster/informers.ts';
 import { RESOURCE_KINDS } from '../cluster/records.ts';
@@ -112,7 +112,8 @@ export async function loadClusterModel(options: LoadModelOptions): Promise<Clust
   const resources = new Map<string, string>();
   for (const kind of RESOURCE_KINDS) {
     const spec = RESOURCE_SPECS[kind];
-    resources.set(collectionPath(spec, options.longhornNamespace), resourceLabel(spec));
+    // Cluster API's older version too (read when the newest is not served): its failures are named alike.
+    for (const path of collectionPaths(spec, options.longhornNamespace)) resources.set(path, resourceLabel(spec));
   }
   let fatal: string | undefined;
   let lastError: string | undefined;

@@ -29,6 +29,8 @@
 // is absence only once confirmed. One that was listed before keeps its objects and fails like any error (backoff, its
 // age keeps growing, so the stale policy applies) until 404s have come for `2 × absentPollMs`; only then is it emptied.
 // One never seen is absent (not installed) after a second 404 STARTUP_ABSENT_CONFIRM_MS later; readiness waits for it.
+// A resource with older versions (Cluster API's: v1beta1 before CAPI v1.11) is read at the newest one the server
+// serves: each list tries the newest first and, on a 404, the older ones; it is absent only when none is served.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -37,7 +39,7 @@ import { isExpired, isNotFound, type KubeClient, type WatchEventType } from './k
 import type { ModelSink, RecordByKind, ResourceKind } from './records.ts';
 import { RESOURCE_KINDS } from './records.ts';
 import type { ModelHealth } from './snapshot.ts';
-import { collectionPath, keyOfObject, LONGHORN_GROUP, RESOURCE_SPECS, resourceLabel, type ResourceSpec } from './resources.ts';
+import { collectionPath, collectionPaths, keyOfObject, LONGHORN_GROUP, RESOURCE_SPECS, resourceLabel, type ResourceSpec } from './resources.ts';
 import { objectAt, stringAt } from '../json.ts';
 
 export type RestartReason =
@@ -120,9 +122,11 @@ export interface InformerStatus {
   readonly resourceVersion: string;
 }
 
+type AbortReason = 'stalled' | 'resync' | 'expired' | 'stopped';
+
 class InformerAbort extends Error {
-  readonly reason: 'stalled' | 'resync' | 'expired' | 'stopped';
-  constructor(reason: 'stalled' | 'resync' | 'expired' | 'stopped') {
+  readonly reason: AbortReason;
+  constructor(reason: AbortReason) {
     super(`informer ${reason}`);
     this.reason = reason;
   }
@@ -156,7 +160,10 @@ function errorMessage(error: unknown): string {
 export class Informer<K extends ResourceKind> {
   readonly spec: ResourceSpec<K>;
   readonly resource: string;
-  readonly path: string;
+  /** Where it may be read, newest version first (collectionPaths). */
+  readonly paths: readonly string[];
+  /** Which of `paths` the last list read: the watch and its probes follow it. */
+  #pathIndex = 0;
   readonly #deps: InformerDependencies;
   readonly #backoff: Backoff;
   #phase: Phase = 'idle';
@@ -189,7 +196,7 @@ export class Informer<K extends ResourceKind> {
   constructor(spec: ResourceSpec<K>, deps: InformerDependencies) {
     this.spec = spec;
     this.resource = resourceLabel(spec);
-    this.path = collectionPath(spec, deps.longhornNamespace);
+    this.paths = collectionPaths(spec, deps.longhornNamespace);
     this.#deps = deps;
     this.#backoff = new Backoff(deps.timings.backoffBaseMs, deps.timings.backoffCapMs, deps.random);
     if (!spec.optional) this.#present = true;
@@ -219,6 +226,11 @@ export class Informer<K extends ResourceKind> {
 
   get synced(): boolean {
     return this.#synced;
+  }
+
+  /** The collection path it lists and watches: its newest version's, or an older one's the server serves instead. */
+  get path(): string {
+    return this.paths[this.#pathIndex] ?? collectionPath(this.spec, this.#deps.longhornNamespace);
   }
 
   /** The resourceVersion a resumed watch would start from ('' = the next attempt lists). */
@@ -508,14 +520,23 @@ export class Informer<K extends ResourceKind> {
     const records: RecordByKind[K][] = [];
     let continueToken = '';
     let resourceVersion = '';
-    do {
+    // The newest version first, every time: once the server serves it (a Cluster API upgraded to v1.11), it is read.
+    let pathIndex = 0;
+    for (;;) {
       let page;
       try {
-        page = await client.list(this.path, { limit: timings.pageSize, continueToken, signal });
+        page = await client.list(this.paths[pathIndex] ?? this.path, { limit: timings.pageSize, continueToken, signal });
       } catch (error) {
-        if (this.spec.optional && isNotFound(error) && continueToken === '') {
-          const outcome = this.#notFound();
-          if (outcome !== 'error') return outcome;
+        if (isNotFound(error) && continueToken === '') {
+          // Not served at this version: an older one may be (Cluster API before v1.11 serves only v1beta1).
+          if (pathIndex + 1 < this.paths.length) {
+            pathIndex += 1;
+            continue;
+          }
+          if (this.spec.optional) {
+            const outcome = this.#notFound();
+            if (outcome !== 'error') return outcome;
+          }
         }
         throw error;
       }
@@ -526,7 +547,13 @@ export class Informer<K extends ResourceKind> {
       resourceVersion = page.resourceVersion;
       continueToken = page.continueToken;
       this.#lastProgressAt = now();
-    } while (continueToken !== '');
+      if (continueToken === '') break;
+    }
+    if (pathIndex !== this.#pathIndex) {
+      const version = [this.spec.version, ...(this.spec.olderVersions ?? [])][pathIndex];
+      log.info({ resource: this.resource, version }, pathIndex > 0 ? `${this.spec.version} not served; reading ${version}` : `${version} served again; reading it`);
+    }
+    this.#pathIndex = pathIndex;
 
     this.#write(() => this.#deps.sink.replaceAll(this.spec.kind, records));
     if (this.#notFoundSince !== undefined) log.info({ resource: this.resource }, 'resource is served again (the 404s were not its removal)');

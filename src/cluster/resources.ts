@@ -29,12 +29,19 @@ export const CLUSTER_API_GROUP = 'cluster.x-k8s.io';
 export const CLUSTER_API_CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
 /** Cluster API's current version (CAPI v1.11 introduced it and deprecated v1beta1). */
 export const CLUSTER_API_VERSION = 'v1beta2';
+/** Read when CLUSTER_API_VERSION answers 404: Cluster API before v1.11 serves only v1beta1. */
+export const CLUSTER_API_OLDER_VERSIONS: readonly string[] = ['v1beta1'];
 
 export interface ResourceSpec<K extends ResourceKind = ResourceKind> {
   readonly kind: K;
   /** '' for the core group. */
   readonly apiGroup: string;
   readonly version: string;
+  /**
+   * Older versions, newest first, listed when `version` answers 404 (a Cluster API before v1.11). Every list tries
+   * `version` first, so the newest served version is read again once the server serves it.
+   */
+  readonly olderVersions?: readonly string[];
   /** Plural resource name, as in RBAC rules and URLs. */
   readonly resource: string;
   /**
@@ -153,6 +160,7 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     kind: 'machine',
     apiGroup: CLUSTER_API_GROUP,
     version: CLUSTER_API_VERSION,
+    olderVersions: CLUSTER_API_OLDER_VERSIONS,
     resource: 'machines',
     scope: 'cluster',
     optional: true,
@@ -164,6 +172,7 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     kind: 'machineDrainRule',
     apiGroup: CLUSTER_API_GROUP,
     version: CLUSTER_API_VERSION,
+    olderVersions: CLUSTER_API_OLDER_VERSIONS,
     resource: 'machinedrainrules',
     scope: 'cluster',
     optional: true,
@@ -174,6 +183,7 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     kind: 'clusterApiCluster',
     apiGroup: CLUSTER_API_GROUP,
     version: CLUSTER_API_VERSION,
+    olderVersions: CLUSTER_API_OLDER_VERSIONS,
     resource: 'clusters',
     scope: 'cluster',
     optional: true,
@@ -186,6 +196,7 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     kind: 'machineDeployment',
     apiGroup: CLUSTER_API_GROUP,
     version: CLUSTER_API_VERSION,
+    olderVersions: CLUSTER_API_OLDER_VERSIONS,
     resource: 'machinedeployments',
     scope: 'cluster',
     optional: true,
@@ -195,6 +206,7 @@ export const RESOURCE_SPECS: { readonly [K in ResourceKind]: ResourceSpec<K> } =
     kind: 'kubeadmControlPlane',
     apiGroup: CLUSTER_API_CONTROL_PLANE_GROUP,
     version: CLUSTER_API_VERSION,
+    olderVersions: CLUSTER_API_OLDER_VERSIONS,
     resource: 'kubeadmcontrolplanes',
     scope: 'cluster',
     optional: true,
@@ -207,11 +219,16 @@ export function resourceLabel(resourceSpec: ResourceSpec): string {
   return resourceSpec.apiGroup === '' ? resourceSpec.resource : `${resourceSpec.resource}.${resourceSpec.apiGroup}`;
 }
 
-/** The collection URL path an informer lists and watches. */
-export function collectionPath(resourceSpec: ResourceSpec, longhornNamespace: string): string {
-  const prefix = resourceSpec.apiGroup === '' ? `/api/${resourceSpec.version}` : `/apis/${resourceSpec.apiGroup}/${resourceSpec.version}`;
+/** The collection URL path an informer lists and watches (at `version`, by default the spec's own). */
+export function collectionPath(resourceSpec: ResourceSpec, longhornNamespace: string, version: string = resourceSpec.version): string {
+  const prefix = resourceSpec.apiGroup === '' ? `/api/${version}` : `/apis/${resourceSpec.apiGroup}/${version}`;
   const namespace = resourceSpec.scope === 'longhornNamespace' ? `/namespaces/${encodeURIComponent(longhornNamespace)}` : '';
   return `${prefix}${namespace}/${resourceSpec.resource}`;
+}
+
+/** Every collection path an informer may read: its version's first, then its older versions'. */
+export function collectionPaths(resourceSpec: ResourceSpec, longhornNamespace: string): readonly string[] {
+  return [resourceSpec.version, ...(resourceSpec.olderVersions ?? [])].map((version) => collectionPath(resourceSpec, longhornNamespace, version));
 }
 
 /** The store key of a raw object (same as recordKey of its record). */

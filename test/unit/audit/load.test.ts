@@ -15,6 +15,7 @@ import { KubeApiError } from '../../../src/cluster/kube-client.ts';
 import { createCertificateAuthority } from '../../../src/server/selfsigned.ts';
 import type { InformerStatus } from '../../../src/cluster/informers.ts';
 import type { ResourceKind } from '../../../src/cluster/records.ts';
+import { FakeApiServer } from '../../support/fake-api-server.ts';
 
 /** A loopback port nothing listens on: bound by the OS, then released. */
 async function closedPort(): Promise<number> {
@@ -119,6 +120,53 @@ describe('loadClusterModel', () => {
     } finally {
       await silent.close();
     }
+  });
+});
+
+describe('loadClusterModel and the Cluster API version', () => {
+  /** Only the core collections, and Cluster API at v1beta1 (before v1.11): every other optional one answers 404. */
+  function capiV1beta1(): FakeApiServer {
+    const server = new FakeApiServer();
+    for (const path of [
+      '/apis/cluster.x-k8s.io/v1beta2/machines',
+      '/apis/cluster.x-k8s.io/v1beta2/machinedrainrules',
+      '/apis/cluster.x-k8s.io/v1beta2/clusters',
+      '/apis/cluster.x-k8s.io/v1beta2/machinedeployments',
+      '/apis/controlplane.cluster.x-k8s.io/v1beta2/kubeadmcontrolplanes',
+      '/apis/controlplane.cluster.x-k8s.io/v1beta1/kubeadmcontrolplanes',
+      '/apis/harvesterhci.io/v1beta1/upgrades',
+      '/apis/management.harvesterhci.io/v1beta1/upgradeplans',
+      ...['volumes', 'replicas', 'nodes', 'settings'].map((resource) => `/apis/longhorn.io/v1beta2/namespaces/longhorn-system/${resource}`),
+    ]) {
+      server.collection(path).served = false;
+    }
+    server.put('/apis/cluster.x-k8s.io/v1beta1/machines', {
+      metadata: { name: 'm1', namespace: 'capi', labels: { 'cluster.x-k8s.io/deployment-name': 'md-0' } },
+      spec: { clusterName: 'c' },
+      status: { nodeRef: { name: 'w1' } },
+    });
+    return server;
+  }
+
+  it('reads the Machines at v1beta1 where v1beta2 is not served', async () => {
+    const model = await loadClusterModel({
+      kubeConfig: kubeConfigFor('https://127.0.0.1:1'),
+      longhornNamespace: 'longhorn-system',
+      timeoutMs: 30_000,
+      client: capiV1beta1(),
+    });
+    expect(model.machinesOf('capi', 'MachineDeployment', 'md-0').map((machine) => machine.name)).toEqual(['m1']);
+  });
+
+  it('names the resource, not the v1beta1 path, when that list is forbidden', async () => {
+    const server = capiV1beta1();
+    const list = server.list.bind(server);
+    server.list = async (path, options) => {
+      if (path === '/apis/cluster.x-k8s.io/v1beta1/machines') throw new KubeApiError(403, 'Forbidden', 'machines.cluster.x-k8s.io is forbidden');
+      return list(path, options);
+    };
+    const loading = loadClusterModel({ kubeConfig: kubeConfigFor('https://127.0.0.1:1'), longhornNamespace: 'longhorn-system', timeoutMs: 30_000, client: server });
+    await expect(loading).rejects.toThrow(/the audit needs list and watch on machines\.cluster\.x-k8s\.io\)/);
   });
 });
 

@@ -33,11 +33,13 @@ describe('MODEL_PERMISSIONS', () => {
   });
 
   it('covers every path the informers list and watch, and nothing they do not', () => {
-    // The informers read exactly their `path` (the e2e informer tests check the calls against the real API server).
+    // The informers read exactly their `paths` (the e2e informer tests check the calls against the real API server):
+    // one each, and Cluster API's at v1beta1 too, which RBAC (group and resource, any version) covers alike.
     const unused = () => Promise.reject(new Error('never started'));
     const set = new InformerSet({ client: { list: unused, watch: unused }, sink: new ClusterModel(), log: pino({ level: 'silent' }), longhornNamespace: 'storage' });
-    const used = new Set(set.informers.map((informer) => informer.path));
-    expect(used.size).toBe(RESOURCE_KINDS.length);
+    expect(new Set(set.informers.map((informer) => informer.path)).size).toBe(RESOURCE_KINDS.length);
+    const used = new Set(set.informers.flatMap((informer) => informer.paths));
+    expect([...used].filter((path) => path.includes('/v1beta1/') && path.includes('cluster.x-k8s.io')).length).toBe(5);
     // /api/v1/<resource> or /apis/<group>/<version>[/namespaces/<ns>]/<resource>
     const asRule = (path: string) => {
       const parts = path.split('/').filter(Boolean);
