@@ -31,6 +31,8 @@
 // One never seen is absent (not installed) after a second 404 STARTUP_ABSENT_CONFIRM_MS later; readiness waits for it.
 // A resource with older versions (Cluster API's: v1beta1 before CAPI v1.11) is read at the newest one the server
 // serves: each list tries the newest first and, on a 404, the older ones; it is absent only when none is served.
+// Longhorn's kinds come together: when one is served, an absent sibling looks again at once and counts as stale (an
+// answer reading it would read "none"), not as current, until it lists.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -122,7 +124,7 @@ export interface InformerStatus {
   readonly resourceVersion: string;
 }
 
-type AbortReason = 'stalled' | 'resync' | 'expired' | 'stopped';
+type AbortReason = 'stalled' | 'resync' | 'expired' | 'stopped' | 'look-again';
 
 class InformerAbort extends Error {
   readonly reason: AbortReason;
@@ -149,6 +151,11 @@ interface InformerDependencies {
   readonly random: () => number;
   readonly onRestart: (resource: string, reason: RestartReason) => void;
   readonly onPresence: (kind: ResourceKind, present: boolean) => void;
+  /**
+   * Whether a sibling of this optional resource is served (another Longhorn kind): then its own absence is a partial
+   * install or CRDs still being established, not "not installed", and an answer reading it would read nothing.
+   */
+  readonly siblingServed: (kind: ResourceKind) => boolean;
   /** This informer reached the API server again after failing (InformerSet wakes the others). */
   readonly onRecovered: (resource: string) => void;
 }
@@ -244,8 +251,14 @@ export class Informer<K extends ResourceKind> {
     // An open watch delivers every change as it happens; a bookmark, or a quiet-watch probe that found nothing
     // new, proves it current as of then: while that is recent the model is current, however quiet the cluster.
     if (this.#connected && this.#phase === 'watching' && sinceSuccess <= this.#deps.timings.stallMs) return 0;
-    // Likewise an optional resource confirmed absent, until its next look is overdue.
-    if (this.#phase === 'absent' && this.#present === false && sinceSuccess <= this.#deps.timings.absentPollMs + this.#deps.timings.requestTimeoutMs) return 0;
+    if (this.#present === false) {
+      // Absent while a sibling is served (Longhorn's replicas 404 while its volumes list): not "Longhorn has none", but
+      // unknown until it lists, so answers reading it are refused as stale meanwhile.
+      if (this.#deps.siblingServed(this.spec.kind)) return Number.POSITIVE_INFINITY;
+      // Likewise an optional resource confirmed absent, until its next look is overdue.
+      const { absentPollMs, requestTimeoutMs } = this.#deps.timings;
+      if (this.#phase === 'absent' && sinceSuccess <= absentPollMs + requestTimeoutMs) return 0;
+    }
     return sinceSuccess;
   }
 
@@ -272,6 +285,12 @@ export class Informer<K extends ResourceKind> {
   retrySoon(): void {
     if (this.#stopped || this.#phase !== 'backoff') return;
     this.#current?.abort();
+  }
+
+  /** A sibling became served (InformerSet): an absent resource lists now rather than at its next poll. */
+  lookAgain(): void {
+    if (this.#stopped || this.#phase !== 'absent') return;
+    this.#current?.abort(new InformerAbort('look-again'));
   }
 
   /** Called by the watchdog: aborts whatever has gone on for longer than it can legitimately take. */
@@ -408,8 +427,10 @@ export class Informer<K extends ResourceKind> {
           const outcome = await this.#list(operation.signal);
           if (outcome !== 'listed') {
             this.#enter('absent');
-            const { absentPollMs } = this.#deps.timings;
-            await sleep(outcome === 'absent' ? absentPollMs : Math.min(absentPollMs, STARTUP_ABSENT_CONFIRM_MS), undefined, { signal: operation.signal });
+            const { absentPollMs, backoffCapMs } = this.#deps.timings;
+            // Absent while a sibling is served, it counts as stale (ageMs): look again as soon as a failing one would.
+            const pollMs = this.#deps.siblingServed(this.spec.kind) ? Math.min(absentPollMs, backoffCapMs) : absentPollMs;
+            await sleep(outcome === 'absent' ? pollMs : Math.min(pollMs, STARTUP_ABSENT_CONFIRM_MS), undefined, { signal: operation.signal });
             continue;
           }
         }
@@ -448,6 +469,8 @@ export class Informer<K extends ResourceKind> {
         const abort = operation.signal.aborted && operation.signal.reason instanceof InformerAbort ? operation.signal.reason.reason : undefined;
         this.#endWatch(abort === 'resync', watchConnectedAt, watchDelivered);
         if (this.#stopped) break;
+        // Woken from an absent wait (lookAgain): list now, the 404s in a row still counting.
+        if (abort === 'look-again') continue;
         // 404s count toward a served resource's confirmed absence only in a row: anything else answered in between
         // (the API server down, a 410) starts the count again.
         if (!isNotFound(error)) this.#notFoundSince = undefined;
@@ -697,6 +720,7 @@ export class InformerSet implements ModelHealth {
       random: options.random ?? Math.random,
       onRestart: options.onRestart ?? (() => {}),
       onPresence: (kind, present) => this.#onPresence(kind, present),
+      siblingServed: (kind) => RESOURCE_SPECS[kind].apiGroup === LONGHORN_GROUP && this.#longhornInstalled === true,
       // The API server answers again: the informers still waiting out their backoff retry now, not up to
       // backoffCapMs later. Failures of their own (a 403, a resource the server breaks) back off again as before.
       onRecovered: (resource) => {
@@ -744,6 +768,11 @@ export class InformerSet implements ModelHealth {
     // Other optional resources (Cluster API's Machines, Harvester's upgrades) say nothing about Longhorn.
     if (RESOURCE_SPECS[kind].apiGroup !== LONGHORN_GROUP) return;
     this.#presence.set(kind, present);
+    // Longhorn's CRDs come together: a sibling confirmed absent a moment ago (between its polls, or on a 404 at startup)
+    // looks again now rather than up to absentPollMs later.
+    if (present) {
+      for (const informer of this.informers) if (informer.spec.kind !== kind && informer.spec.apiGroup === LONGHORN_GROUP) informer.lookAgain();
+    }
     const installed = [...this.#presence.values()].some(Boolean);
     if (installed === this.#longhornInstalled) return;
     this.#longhornInstalled = installed;

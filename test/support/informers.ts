@@ -26,6 +26,7 @@ export function scriptedInformer<K extends ResourceKind>(
     random: () => 0.5,
     onRestart: () => {},
     onPresence: (_kind, present) => model.setLonghornInstalled(present),
+    siblingServed: () => false,
     onRecovered: () => {},
   });
   running.push(informer as Informer<ResourceKind>);

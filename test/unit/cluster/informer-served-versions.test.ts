@@ -165,3 +165,52 @@ describe('Cluster API served only at v1beta1 (before v1.11)', () => {
     expect(set.staleResources(30_000, clock.now)).toEqual([]);
   });
 });
+
+describe('Longhorn partly served', () => {
+  it('a kind answering 404 while another is served is stale until it lists, and lists soon once served', async () => {
+    const server = newServer();
+    const clock = { now: 1_000_000 };
+    for (const path of LONGHORN) if (path !== longhorn('replicas')) server.collection(path).served = true;
+    server.put(longhorn('volumes'), {
+      metadata: { name: 'v1', namespace: 'longhorn-system' },
+      spec: { numberOfReplicas: 3 },
+      status: { state: 'attached', robustness: 'healthy', currentNodeID: 'n1' },
+    });
+    const { set, model } = start(server, clock);
+    await synced(set, clock);
+    expect(model.longhornInstalled).toBe(true);
+    expect(set.informer('longhornReplica').status(clock.now)).toMatchObject({ present: false, ageMs: Number.POSITIVE_INFINITY });
+    // An answer reading the replicas ("none on this node") is refused as stale.
+    expect(set.staleResources(30_000, clock.now)).toEqual(['replicas.longhorn.io']);
+
+    server.collection(longhorn('replicas')).served = true;
+    server.put(longhorn('replicas'), {
+      metadata: { name: 'r1', namespace: 'longhorn-system' },
+      spec: { volumeName: 'v1', nodeID: 'n1', diskID: 'd1', healthyAt: '2024-01-01T00:00:00Z', failedAt: '', desireState: 'running', active: true },
+      status: { currentState: 'running' },
+    });
+    await until(() => model.replicasOnNode('n1').length === 1, 'the replicas listed');
+    await until(() => set.staleResources(30_000, clock.now).length === 0, 'nothing stale');
+  });
+
+  it('when one kind becomes served, its absent siblings look again at once, not at their next poll', async () => {
+    const server = newServer();
+    const clock = { now: 1_000_000 };
+    // Polls 30 s apart (real time here): only the wake can make the replicas list within the test.
+    const { set, model } = start(server, clock, { absentPollMs: 30_000 });
+    await synced(set, clock);
+    expect(model.longhornInstalled).toBe(false);
+    expect(set.staleResources(30_000, clock.now)).toEqual([]);
+    // Longhorn installed between polls: the volumes' poll comes first.
+    for (const path of LONGHORN) server.collection(path).served = true;
+    server.put(longhorn('replicas'), {
+      metadata: { name: 'r1', namespace: 'longhorn-system' },
+      spec: { volumeName: 'v1', nodeID: 'n1', diskID: 'd1', healthyAt: '2024-01-01T00:00:00Z', failedAt: '', desireState: 'running', active: true },
+      status: { currentState: 'running' },
+    });
+    set.informer('longhornVolume').lookAgain();
+    await until(() => model.replicasOnNode('n1').length === 1, 'the replicas listed');
+    await until(() => set.statuses(clock.now).every((status) => status.present !== false || !status.resource.endsWith('.longhorn.io')), 'every Longhorn kind served');
+    expect(model.longhornInstalled).toBe(true);
+  });
+});
