@@ -255,9 +255,10 @@ export class Informer<K extends ResourceKind> {
       // Absent while a sibling is served (Longhorn's replicas 404 while its volumes list): not "Longhorn has none", but
       // unknown until it lists, so answers reading it are refused as stale meanwhile.
       if (this.#deps.siblingServed(this.spec.kind)) return Number.POSITIVE_INFINITY;
-      // Likewise an optional resource confirmed absent, until its next look is overdue.
+      // Likewise an optional resource confirmed absent is current, while it waits for its next look and during that
+      // look, until the look is overdue.
       const { absentPollMs, requestTimeoutMs } = this.#deps.timings;
-      if (this.#phase === 'absent' && sinceSuccess <= absentPollMs + requestTimeoutMs) return 0;
+      if ((this.#phase === 'absent' || this.#phase === 'listing') && sinceSuccess <= absentPollMs + requestTimeoutMs) return 0;
     }
     return sinceSuccess;
   }

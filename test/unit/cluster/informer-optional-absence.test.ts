@@ -161,3 +161,41 @@ describe('404s confirm absence only in a row', () => {
     expect(informer.ageMs(clock.now)).toBeGreaterThan(0);
   });
 });
+
+describe('a resource confirmed absent, looked at again', () => {
+  it('stays current (age 0) while its next look is in flight, and grows stale only when that look is overdue', async () => {
+    const clock = { now: 1_000_000 };
+    let lists = 0;
+    let release: (() => void) | undefined;
+    const client: KubeClient = {
+      async list(_path: string, options): Promise<ListPage> {
+        lists += 1;
+        // The third look (the first poll after the absence was confirmed) takes its time.
+        if (lists === 3) {
+          await new Promise<void>((resolve) => {
+            release = resolve;
+            options.signal.addEventListener('abort', () => resolve(), { once: true });
+          });
+        }
+        throw notFound();
+      },
+      async watch(): Promise<void> {
+        throw notFound();
+      },
+    };
+    const { informer } = volumeInformer(client, clock, 40);
+    informer.start();
+    await until(() => lists >= 1, 'a 404');
+    clock.now += 40;
+    await until(() => informer.synced, 'the absence confirmed');
+    // The poll (40 ms) comes due; on the fake clock 30 s have passed, and the look hangs.
+    clock.now += 30_000;
+    await until(() => lists === 3 && informer.status(clock.now).phase === 'listing', 'the next look');
+    expect(informer.ageMs(clock.now)).toBe(0);
+    // A look that never ends is overdue after the poll interval and a request's timeout.
+    clock.now += 60_000 + 40;
+    expect(informer.ageMs(clock.now)).toBeGreaterThan(60_000);
+    release?.();
+    await until(() => lists >= 4, 'looked again');
+  });
+});
