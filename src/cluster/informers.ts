@@ -31,8 +31,8 @@
 // One never seen is absent (not installed) after a second 404 STARTUP_ABSENT_CONFIRM_MS later; readiness waits for it.
 // A resource with older versions (Cluster API's: v1beta1 before CAPI v1.11) is read at the newest one the server
 // serves: each list tries the newest first and, on a 404, the older ones; it is absent only when none is served.
-// Longhorn's kinds come together: when one is served, an absent sibling looks again at once and counts as stale (an
-// answer reading it would read "none"), not as current, until it lists.
+// Longhorn's kinds come together: when one is served, an absent sibling looks again at once; Longhorn's volumes and
+// replicas count as stale while the other is served (an answer reading them would read "no copy"), until they list.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -694,6 +694,9 @@ export interface InformerSetOptions {
 }
 
 /** Every informer of the model, their watchdog, and the model's health as seen from them. */
+/** Longhorn kinds that come only together: each is read as the other's copies (a volume's replicas, a replica's volume). */
+const LONGHORN_PAIRED: Partial<Record<ResourceKind, ResourceKind>> = { longhornVolume: 'longhornReplica', longhornReplica: 'longhornVolume' };
+
 export class InformerSet implements ModelHealth {
   readonly informers: readonly Informer<ResourceKind>[];
   readonly timings: InformerTimings;
@@ -721,7 +724,12 @@ export class InformerSet implements ModelHealth {
       random: options.random ?? Math.random,
       onRestart: options.onRestart ?? (() => {}),
       onPresence: (kind, present) => this.#onPresence(kind, present),
-      siblingServed: (kind) => RESOURCE_SPECS[kind].apiGroup === LONGHORN_GROUP && this.#longhornInstalled === true,
+      // Only a volume without its replicas (or replicas without their volumes) reads as "no copy anywhere": an absent
+      // Longhorn node or setting list is read as Longhorn's defaults, as on a cluster that never installed them.
+      siblingServed: (kind) => {
+        const partner = LONGHORN_PAIRED[kind];
+        return partner !== undefined && this.#presence.get(partner) === true;
+      },
       // The API server answers again: the informers still waiting out their backoff retry now, not up to
       // backoffCapMs later. Failures of their own (a 403, a resource the server breaks) back off again as before.
       onRecovered: (resource) => {

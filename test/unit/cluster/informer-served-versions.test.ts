@@ -193,6 +193,18 @@ describe('Longhorn partly served', () => {
     await until(() => set.staleResources(30_000, clock.now).length === 0, 'nothing stale');
   });
 
+  it('absent Longhorn nodes and settings while volumes and replicas are served: read as defaults, not stale', async () => {
+    const server = newServer();
+    const clock = { now: 1_000_000 };
+    for (const path of [longhorn('volumes'), longhorn('replicas')]) server.collection(path).served = true;
+    const { set, model } = start(server, clock);
+    await synced(set, clock);
+    expect(model.longhornInstalled).toBe(true);
+    expect(set.informer('longhornSetting').status(clock.now)).toMatchObject({ present: false, ageMs: 0 });
+    expect(set.informer('longhornNode').status(clock.now)).toMatchObject({ present: false, ageMs: 0 });
+    expect(set.staleResources(30_000, clock.now)).toEqual([]);
+  });
+
   it('when one kind becomes served, its absent siblings look again at once, not at their next poll', async () => {
     const server = newServer();
     const clock = { now: 1_000_000 };
