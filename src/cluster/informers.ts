@@ -31,8 +31,9 @@
 // One never seen is absent (not installed) after a second 404 STARTUP_ABSENT_CONFIRM_MS later; readiness waits for it.
 // A resource with older versions (Cluster API's: v1beta1 before CAPI v1.11) is read at the newest one the server
 // serves: each list tries the newest first and, on a 404, the older ones; it is absent only when none is served.
-// Longhorn's kinds come together: when one is served, an absent sibling looks again at once; Longhorn's volumes and
-// replicas count as stale while the other is served (an answer reading them would read "no copy"), until they list.
+// Longhorn's kinds come together: when one is served, an absent sibling looks again at once, and then every 10 s
+// rather than every 30 s (CRDs established between two polls). A partial install still reads as installed, the absent
+// kinds as empty and current (test/e2e/informers.e2e.test.ts holds it).
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -152,8 +153,8 @@ interface InformerDependencies {
   readonly onRestart: (resource: string, reason: RestartReason) => void;
   readonly onPresence: (kind: ResourceKind, present: boolean) => void;
   /**
-   * Whether a sibling of this optional resource is served (another Longhorn kind): then its own absence is a partial
-   * install or CRDs still being established, not "not installed", and an answer reading it would read nothing.
+   * Whether a sibling of this optional resource is served (another Longhorn kind): then its own absence may be CRDs
+   * still being established, so it looks again sooner.
    */
   readonly siblingServed: (kind: ResourceKind) => boolean;
   /** This informer reached the API server again after failing (InformerSet wakes the others). */
@@ -252,9 +253,6 @@ export class Informer<K extends ResourceKind> {
     // new, proves it current as of then: while that is recent the model is current, however quiet the cluster.
     if (this.#connected && this.#phase === 'watching' && sinceSuccess <= this.#deps.timings.stallMs) return 0;
     if (this.#present === false) {
-      // Absent while a sibling is served (Longhorn's replicas 404 while its volumes list): not "Longhorn has none", but
-      // unknown until it lists, so answers reading it are refused as stale meanwhile.
-      if (this.#deps.siblingServed(this.spec.kind)) return Number.POSITIVE_INFINITY;
       // Likewise an optional resource confirmed absent is current, while it waits for its next look and during that
       // look, until the look is overdue.
       const { absentPollMs, requestTimeoutMs } = this.#deps.timings;
@@ -429,7 +427,7 @@ export class Informer<K extends ResourceKind> {
           if (outcome !== 'listed') {
             this.#enter('absent');
             const { absentPollMs, backoffCapMs } = this.#deps.timings;
-            // Absent while a sibling is served, it counts as stale (ageMs): look again as soon as a failing one would.
+            // Absent while a sibling is served (CRDs still being established?): look again as soon as a failing one would.
             const pollMs = this.#deps.siblingServed(this.spec.kind) ? Math.min(absentPollMs, backoffCapMs) : absentPollMs;
             await sleep(outcome === 'absent' ? pollMs : Math.min(pollMs, STARTUP_ABSENT_CONFIRM_MS), undefined, { signal: operation.signal });
             continue;
@@ -694,9 +692,6 @@ export interface InformerSetOptions {
 }
 
 /** Every informer of the model, their watchdog, and the model's health as seen from them. */
-/** Longhorn kinds that come only together: each is read as the other's copies (a volume's replicas, a replica's volume). */
-const LONGHORN_PAIRED: Partial<Record<ResourceKind, ResourceKind>> = { longhornVolume: 'longhornReplica', longhornReplica: 'longhornVolume' };
-
 export class InformerSet implements ModelHealth {
   readonly informers: readonly Informer<ResourceKind>[];
   readonly timings: InformerTimings;
@@ -724,12 +719,7 @@ export class InformerSet implements ModelHealth {
       random: options.random ?? Math.random,
       onRestart: options.onRestart ?? (() => {}),
       onPresence: (kind, present) => this.#onPresence(kind, present),
-      // Only a volume without its replicas (or replicas without their volumes) reads as "no copy anywhere": an absent
-      // Longhorn node or setting list is read as Longhorn's defaults, as on a cluster that never installed them.
-      siblingServed: (kind) => {
-        const partner = LONGHORN_PAIRED[kind];
-        return partner !== undefined && this.#presence.get(partner) === true;
-      },
+      siblingServed: (kind) => RESOURCE_SPECS[kind].apiGroup === LONGHORN_GROUP && this.#longhornInstalled === true,
       // The API server answers again: the informers still waiting out their backoff retry now, not up to
       // backoffCapMs later. Failures of their own (a 403, a resource the server breaks) back off again as before.
       onRecovered: (resource) => {

@@ -167,7 +167,7 @@ describe('Cluster API served only at v1beta1 (before v1.11)', () => {
 });
 
 describe('Longhorn partly served', () => {
-  it('a kind answering 404 while another is served is stale until it lists, and lists soon once served', async () => {
+  it('a kind answering 404 while another is served reads as empty and current (a partial install), and lists soon once served', async () => {
     const server = newServer();
     const clock = { now: 1_000_000 };
     for (const path of LONGHORN) if (path !== longhorn('replicas')) server.collection(path).served = true;
@@ -179,9 +179,9 @@ describe('Longhorn partly served', () => {
     const { set, model } = start(server, clock);
     await synced(set, clock);
     expect(model.longhornInstalled).toBe(true);
-    expect(set.informer('longhornReplica').status(clock.now)).toMatchObject({ present: false, ageMs: Number.POSITIVE_INFINITY });
-    // An answer reading the replicas ("none on this node") is refused as stale.
-    expect(set.staleResources(30_000, clock.now)).toEqual(['replicas.longhorn.io']);
+    // A partial install (only some of Longhorn's CRDs) reads as installed, the absent kinds as empty: nothing stale.
+    expect(set.informer('longhornReplica').status(clock.now)).toMatchObject({ present: false, ageMs: 0 });
+    expect(set.staleResources(30_000, clock.now)).toEqual([]);
 
     server.collection(longhorn('replicas')).served = true;
     server.put(longhorn('replicas'), {
@@ -193,7 +193,7 @@ describe('Longhorn partly served', () => {
     await until(() => set.staleResources(30_000, clock.now).length === 0, 'nothing stale');
   });
 
-  it('absent Longhorn nodes and settings while volumes and replicas are served: read as defaults, not stale', async () => {
+  it('absent Longhorn nodes and settings while volumes and replicas are served: read as Longhorn\'s defaults, not stale', async () => {
     const server = newServer();
     const clock = { now: 1_000_000 };
     for (const path of [longhorn('volumes'), longhorn('replicas')]) server.collection(path).served = true;
