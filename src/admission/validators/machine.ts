@@ -219,7 +219,7 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   const ownerRead = record !== undefined && isServiceAccount(request.userInfo.username);
   // No Node left (a MachineHealthCheck remediating NodeNotFound, a person cleaning up): its skip cannot be written, and
   // only the owner's, when read, can pass the DELETE. Not said while the model's nodes are stale.
-  const gone = context.snapshot.node(node) === undefined && staleReads(context, ['node']).length === 0;
+  const gone = nodeGone(context, node);
   const owner = gone && ownerRead ? rolloutOwnerTarget(ownerSkipReading(context), record, DELETING_OWNERS) : undefined;
   const ownerRef = owner === undefined ? undefined : `${owner.resource} ${owner.name} -n ${owner.namespace}`;
   return judgeNodeRemoval(context, {
@@ -246,6 +246,11 @@ const DRAIN_CUT_RANK = { none: 0, timeout: 1, excluded: 2 } as const;
  * MachineDeployment): Cluster API stops draining and deletes the infrastructure machine, disks and all. Judged as
  * the Machine's removal with the drain as it now is.
  */
+/** The Machine's Node no longer exists, as a current view of the nodes says (never said while they are stale). */
+function nodeGone(context: ValidationContext, node: string): boolean {
+  return context.snapshot.node(node) === undefined && staleReads(context, ['node']).length === 0;
+}
+
 function judgeDrainCut(request: AdmissionRequest, context: ValidationContext): Decision {
   const before = transformMachine(request.oldObject);
   const after = transformMachine(request.object);
@@ -254,7 +259,7 @@ function judgeDrainCut(request: AdmissionRequest, context: ValidationContext): D
   const node = before.nodeName;
   // No Node left: the Machine controller drains nothing (a node it cannot find is skipped), so cutting the drain short
   // changes nothing; the Machine's DELETE was judged for the data left there. Not said while the nodes are stale.
-  if (context.snapshot.node(node) === undefined && staleReads(context, ['node']).length === 0) return allowed();
+  if (nodeGone(context, node)) return allowed();
   const name = request.name || before.name;
   const drainCutShort = drainCutShortFor(context, after);
   const how = after.drainCutShort === 'excluded' ? `annotation ${EXCLUDE_NODE_DRAINING_ANNOTATION} added` : 'a node drain timeout set';
