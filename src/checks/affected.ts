@@ -94,14 +94,19 @@ export function distinct(values: Iterable<string>): string[] {
 
 /**
  * Where a healthy replica that is no copy (ClusterSnapshot.nodeIsUp) sits, and why it does not count:
- * `on node w2, down`, `on node w2, which no longer exists`, `on node w2, on disk <uuid> that is gone`, `on node w2,
- * which an autoscaler is removing`, `on node w2, which is being deleted`, `on node w2, which is cordoned`.
+ * `on node w2, down`, `on node w2, which no longer exists`, `on node w2, whose Node object was deleted`, `on node w2,
+ * on disk <uuid> that is gone`, `on node w2, which an autoscaler is removing`, `on node w2, which is being deleted`,
+ * `on node w2, which is cordoned`.
  */
 export function lostCopyPlace(snapshot: ClusterSnapshot, replica: LonghornReplicaRecord): string {
   const node = replica.nodeID;
-  if (snapshot.node(node) === undefined && snapshot.longhornNode(node) === undefined) return `on node ${node}, which no longer exists`;
-  if (!snapshot.nodeIsUp(node)) return `on node ${node}, down`;
-  if (snapshot.longhornNode(node)?.notReadyDiskUUIDs?.includes(replica.diskID) === true) {
+  const longhornNode = snapshot.longhornNode(node);
+  if (snapshot.node(node) === undefined && longhornNode === undefined) return `on node ${node}, which no longer exists`;
+  if (!snapshot.nodeIsUp(node)) {
+    // Its Node seen deleted, its Longhorn node not reported down yet.
+    return snapshot.node(node) === undefined && longhornNode?.down === false ? `on node ${node}, whose Node object was deleted` : `on node ${node}, down`;
+  }
+  if (longhornNode?.notReadyDiskUUIDs?.includes(replica.diskID) === true) {
     return `on node ${node}, on disk ${replica.diskID} that Longhorn reports not ready`;
   }
   if (!snapshot.nodeIsUp(node, replica.diskID)) return `on node ${node}, on disk ${replica.diskID} that is gone`;

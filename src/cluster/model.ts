@@ -418,6 +418,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
    */
   readonly #downDeadlines = new Map<string, number>();
   #nextDeadline = Number.POSITIVE_INFINITY;
+  /**
+   * Nodes whose core Node the model held and then lost (a DELETE, or absent from a relist) while their Longhorn node
+   * stays: the garbage collector deletes the Node's instance-manager pod, so their replicas stop, while longhorn-manager
+   * reports the Longhorn node down (KubernetesNodeGone) only later, or never where it does not run. Down for
+   * nodeIsUp. A name leaves when its Node registers again or its Longhorn node goes: at most one per Longhorn node.
+   */
+  readonly #goneNodes = new Set<string>();
 
   constructor(volumeSets: Readonly<Record<string, VolumePredicate>> = {}, options: ClusterModelOptions = {}) {
     this.#setNames = Object.keys(volumeSets);
@@ -780,7 +787,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
         this.#cordonedNodes.add(name);
         this.#admittedCordons.delete(name);
       } else this.#cordonedNodes.delete(name);
+      // Gone while Longhorn still lists it: down until a Node of that name registers again (its own state then).
+      if (after === undefined && this.#stores.longhornNode.has(name)) this.#goneNodes.add(name);
+      else this.#goneNodes.delete(name);
     }
+    if (kind === 'longhornNode' && next === undefined) this.#goneNodes.delete((previous as LonghornNodeRecord).name);
     if (kind === 'machine') {
       const machine = (next ?? previous) as MachineRecord;
       const key = `${machine.namespace}/${machine.name}`;
@@ -985,6 +996,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     sizes['pendingRemovals'] = this.#pending.size;
     sizes['pendingRemovalNodes'] = this.#pendingNodes.size;
     sizes['nodeDownDeadlines'] = this.#downDeadlines.size;
+    sizes['goneNodes'] = this.#goneNodes.size;
     return sizes;
   }
 
@@ -1049,14 +1061,15 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
    * a Longhorn node: one neither knows is gone, and so is its data), its core Node is not NotReady/Unknown past the
    * grace, Longhorn's node CR does not report it down, and the disk is still among the disks that Longhorn node
    * reports (a reformatted or replaced disk has a new UUID: seed 002) and not reported not ready. A node only one of them knows is judged by
-   * that one (replicas on a node Longhorn does not know are a volume-health problem of their own).
+   * that one (replicas on a node Longhorn does not know are a volume-health problem of their own), except a Longhorn
+   * node whose core Node the model saw deleted (#goneNodes): down, whatever its CR says yet.
    */
   nodeIsUp(nodeName: string, diskID = ''): boolean {
     const longhornNode = this.#stores.longhornNode.get(nodeName);
     if (longhornNode?.down === true) return false;
     if (diskID !== '' && diskGone(longhornNode, diskID)) return false;
     const node = this.#stores.node.get(nodeName);
-    if (node === undefined) return longhornNode !== undefined;
+    if (node === undefined) return longhornNode !== undefined && !this.#goneNodes.has(nodeName);
     // The clock only for a node on its way down: checks ask this for every copy of every volume involved, and a
     // clock read (~80 ns here) cost more than the two lookups.
     if (node.ready !== 'False' && node.ready !== 'Unknown') return true;

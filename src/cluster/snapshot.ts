@@ -106,8 +106,8 @@ export interface ClusterSnapshot {
   /**
    * Whether a copy on the node counts for a volume: the node exists (as a core Node or a Longhorn node), its core
    * Node is not NotReady/Unknown past the configured grace, Longhorn's node CR does not report it down (Ready False,
-   * KubernetesNodeGone/KubernetesNodeNotReady), and, with `diskID`, that disk is still one of its Longhorn node's
-   * and not reported not ready.
+   * KubernetesNodeGone/KubernetesNodeNotReady), its core Node was not seen deleted (its replicas stop with it, before
+   * Longhorn says so), and, with `diskID`, that disk is still one of its Longhorn node's and not reported not ready.
    */
   nodeIsUp(nodeName: string, diskID?: string): boolean;
   /**
