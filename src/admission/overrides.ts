@@ -3,7 +3,8 @@
 //   requires every such write to carry `volume-guard.io/skip-by` equal to the requesting user: a stored override
 //   always names the last user who added or changed it, and that user passed the guard;
 // - a stored override without `skip-by` (written before volume-guard was installed, or around it) is ignored
-//   with a warning, and one past its `volume-guard.io/skip-until` (RFC 3339) too.
+//   with a warning, and one past its `volume-guard.io/skip-until` (RFC 3339) too; so is one whose `skip-by` names a
+//   user the settings could never have allowed (no allowedGroups, not in allowedUsers: unlistedWriter).
 import { describeUser } from '../kube.ts';
 import { DELETE_KEY, GRANTING_KEYS, OVERRIDE_KEYS, overrideLifecycle, REMOVAL_POLICED_KEYS, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../override-keys.ts';
 import type { UserInfo } from './types.ts';
@@ -189,7 +190,8 @@ export function skipFrom(where: string, values: StringMap | undefined, writer?: 
 
 /**
  * Whether an override counts: not expired, and written by an allowed writer — the requester when this request
- * wrote it, else the writer volume-guard recorded when it was stored. Returns why not, or undefined when it counts.
+ * wrote it, else the writer volume-guard recorded when it was stored (not re-judged, except that a user the settings
+ * could never have allowed does not count: unlistedWriter). Returns why not, or undefined when it counts.
  */
 export function whyNotHonored(source: OverrideSource, writers: OverrideWriters): string | undefined {
   if (source.ignored) return source.ignored;
@@ -201,7 +203,24 @@ export function whyNotHonored(source: OverrideSource, writers: OverrideWriters):
   }
   // Stored overrides whose writer is recorded per object (a PVC's reuse or delete approval) or elsewhere (Harvester's
   // annotation on the Upgrade being drained) count for nobody either.
-  return nobodyMayWrite(writers);
+  return nobodyMayWrite(writers) ?? (source.recordedBy === undefined ? undefined : unlistedWriter(source.recordedBy, writers));
+}
+
+/**
+ * Why a stored override's recorded writer could not have written it, or undefined when it may have: in `listed` mode
+ * without allowedGroups, a writer not in allowedUsers never passed the override guard (the override was written while
+ * volume-guard was not installed, e.g. before install or between uninstall and reinstall). With groups configured a
+ * recorded user name cannot be checked (its groups are not recorded): such an override counts as recorded. Shared
+ * with `volume-guard audit`, which must agree.
+ */
+export function unlistedWriter(recordedBy: string, writers: OverrideWriters): string | undefined {
+  if (writers.mode === 'rbac' || writers.allowedGroups.length > 0 || writers.allowedUsers.length === 0) return undefined;
+  if (recordedBy === '' || writers.allowedUsers.includes(recordedBy)) return undefined;
+  return (
+    `its writer ${JSON.stringify(recordedBy.slice(0, 64))}${recordedBy.length > 64 ? '…' : ''} (${SKIP_BY_KEY}) is not in overrides.allowedUsers, so volume-guard did not ` +
+    `let it be written; if it is still wanted, one of ${writers.allowedUsers.join(', ')} must set it again with ` +
+    `${SKIP_BY_KEY}=<their user name>, else remove it`
+  );
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   SKIP_KEY,
   SKIP_REASON_KEY,
   skipFrom,
+  unlistedWriter,
   whyNotHonored,
   type OverrideWriters,
 } from '../admission/overrides.ts';
@@ -160,14 +161,17 @@ function objectOf(carrier: OverrideCarrier): LingeringOverride['object'] {
 
 /**
  * Why the writer and expiry keys on an object, or the writer settings, void its overrides, in the webhook's order
- * (whyNotHonored: expired, no writer recorded, nobody may write); undefined when they count. A recorded writer is not
- * checked against the settings, as in the webhook: the override guard judged that user when it was written.
+ * (whyNotHonored: expired, no writer recorded, nobody may write, a writer the settings never allowed); undefined when
+ * they count. A recorded writer is otherwise not checked against the settings, as in the webhook: the override guard
+ * judged that user when it was written. `recordedOnly`: the key counts only through whyNotHonored with its recorded
+ * writer (not a PVC's approval, which the checks also read per object without the settings: unlistedWriter is left
+ * out, so the audit never calls inert what some operation still honors).
  */
-function lifecycleProblem(annotations: Labels, now: number, writers: OverrideWriters): string | undefined {
+function lifecycleProblem(annotations: Labels, now: number, writers: OverrideWriters, recordedOnly: boolean): string | undefined {
   const lifecycle = overrideLifecycle(annotations, now);
   if (lifecycle.expiredOrInvalid) return lifecycle.expiredOrInvalid;
   if (lifecycle.writer === '') return `no writer recorded (${SKIP_BY_KEY})`;
-  return nobodyMayWrite(writers);
+  return nobodyMayWrite(writers) ?? (recordedOnly ? unlistedWriter(lifecycle.writer, writers) : undefined);
 }
 
 /** The overrides one object carries, annotations first, honored or not under `writers` as the webhook would. */
@@ -178,12 +182,16 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now(), 
   const nobody = nobodyMayWrite(writers);
   // A release label on the latest revision waives nothing in the next one: Helm copies it forward, and it counts
   // only in the revision volume-guard.io/skip-revision names (set by whoever runs helm for it).
-  const problem = carrier.writtenByRequester
+  const requesterProblem = carrier.writtenByRequester
     ? (lifecycle.expiredOrInvalid ??
       nobody ??
       carrier.requesterNote ??
       'Helm copies it into later revisions, where it counts only with volume-guard.io/skip-revision naming the revision')
-    : lifecycleProblem(carrier.annotations, now, writers);
+    : undefined;
+  const problem = carrier.writtenByRequester ? requesterProblem : lifecycleProblem(carrier.annotations, now, writers, true);
+  // A PVC's reuse and delete approvals: read per object by the checks too (without the writer settings).
+  const approvalProblem = carrier.writtenByRequester ? requesterProblem : lifecycleProblem(carrier.annotations, now, writers, false);
+  const isPvcApproval = (key: string): boolean => key === REUSE_KEY || (key === DELETE_KEY && carrier.kind === 'PersistentVolumeClaim');
   const fields = [
     ['annotation', carrier.annotations],
     ['label', carrier.labels],
@@ -194,7 +202,7 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now(), 
     const add = (key: string, value: string, checks: readonly CheckId[], unknown: readonly string[], effect: string, appliesTo: string): void => {
       // Harvester's own annotation carries no skip-by (none is required of it); it still counts for nobody when
       // nobody may write overrides, as in the webhook.
-      const why = key === HARVESTER_SKIP_DETACHED_KEY ? nobody : problem;
+      const why = key === HARVESTER_SKIP_DETACHED_KEY ? nobody : isPvcApproval(key) ? approvalProblem : problem;
       const voided = why !== undefined && checks.length > 0;
       found.push({
         object: objectOf(carrier),

@@ -62,6 +62,26 @@ describe('an override\'s writer and expiry', () => {
     expect(whyNotHonored(stored, { allowedGroups: [], allowedUsers: [] })).toMatch(/nobody may write overrides/);
     expect(whyNotHonored(stored, { mode: 'rbac', allowedGroups: [], allowedUsers: [] })).toBeUndefined();
   });
+  it('refuses a recorded writer the settings could never have allowed: no allowedGroups, not in allowedUsers', () => {
+    // Written while volume-guard was not installed (before install, between uninstall and reinstall): skip-by says anyone.
+    const by = (writer: string) => skipFrom('node n1', { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': writer }, undefined, { now })!;
+    const users = { allowedGroups: [], allowedUsers: ['alice', 'bob'] };
+    expect(whyNotHonored(by('alice'), users)).toBeUndefined();
+    expect(whyNotHonored(by('mallory'), users)).toBe(
+      'its writer "mallory" (volume-guard.io/skip-by) is not in overrides.allowedUsers, so volume-guard did not let it be ' +
+        'written; if it is still wanted, one of alice, bob must set it again with volume-guard.io/skip-by=<their user name>, else remove it',
+    );
+    // A name as long as an annotation allows is cut in the reason.
+    expect(whyNotHonored(by('m'.repeat(5000)), users)).toContain(`"${'m'.repeat(64)}"… (volume-guard.io/skip-by)`);
+    // With groups configured the recorded user's groups are unknown: it counts as recorded (README, Security).
+    expect(whyNotHonored(by('mallory'), { allowedGroups: ['ops'], allowedUsers: ['alice'] })).toBeUndefined();
+    expect(whyNotHonored(by('mallory'), { mode: 'rbac', allowedGroups: [], allowedUsers: ['alice'] })).toBeUndefined();
+    // Nobody may write: said as before. An override this request writes is judged by its requester.
+    expect(whyNotHonored(by('mallory'), { allowedGroups: [], allowedUsers: [] })).toMatch(/^nobody may write overrides/);
+    expect(whyNotHonored(skipFrom('node n1', { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-by': 'mallory' }, ALICE, { now })!, users)).toBeUndefined();
+    // A missing writer is said as before.
+    expect(whyNotHonored(skipFrom('node n1', { 'volume-guard.io/skip': '*' }, undefined, { now })!, users)).toMatch(/^no writer recorded/);
+  });
   it('the same rules hold for a reuse approval on a PVC', () => {
     expect(isReuseApproved({ 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'alice' }, now)).toBe(true);
     expect(isReuseApproved({ 'volume-guard.io/reuse': 'true' }, now)).toBe(false);

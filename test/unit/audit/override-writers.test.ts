@@ -1,7 +1,8 @@
 // `volume-guard audit` must say an override is honored exactly when the webhook honors it, under the same writer
 // settings (`overrides`): with allowedGroups and allowedUsers both empty nobody may write one and none counts, so a
 // cordon the webhook refuses must not be reported as accepted by the node's skip. A stored skip counts with its
-// recorded writer whoever that is (the override guard judged that user when it was written), in both.
+// recorded writer (the override guard judged that user when it was written), in both; except a writer the settings
+// could never have allowed (no allowedGroups, not in allowedUsers: written while volume-guard was not installed).
 import { describe, expect, it } from 'vitest';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { buildAuditReport, type AuditInput } from '../../../src/audit/report.ts';
@@ -16,6 +17,9 @@ import { addNodeWithLocalPvInUse, harvesterUpgrade } from '../../support/fixture
 import { CLUSTER, GENERATED_AT, goldenModel, UPGRADE_OBJECTS } from './golden-cluster.ts';
 
 const NOBODY = 'not honored: nobody may write overrides (overrides.allowedGroups and allowedUsers are empty)';
+const UNLISTED =
+  'not honored: its writer "mallory" (volume-guard.io/skip-by) is not in overrides.allowedUsers, so volume-guard did not let ' +
+  'it be written; if it is still wanted, one of admin must set it again with volume-guard.io/skip-by=<their user name>, else remove it';
 
 function withWriters(overrides: Partial<Config['overrides']>): Config {
   const base = defaultConfig();
@@ -37,23 +41,28 @@ const skipBy = (writer: string) => ({ 'volume-guard.io/skip': '*', 'volume-guard
 
 describe('audit and webhook agree on which overrides count under the writer settings', () => {
   it.each([
-    { name: 'nobody may write overrides', writers: { allowedGroups: [], allowedUsers: [] }, skip: skipBy('admin'), honored: false },
-    { name: 'the default settings', writers: {}, skip: skipBy('admin'), honored: true },
-    { name: 'allowed users only', writers: { allowedGroups: [], allowedUsers: ['admin'] }, skip: skipBy('admin'), honored: true },
-    { name: 'rbac mode with empty lists', writers: { mode: 'rbac' as const, allowedGroups: [], allowedUsers: [] }, skip: skipBy('admin'), honored: true },
-    // Only a user name is recorded, never the groups the guard checked: the webhook does not judge it again.
-    { name: 'a recorded writer outside the allowed lists', writers: {}, skip: skipBy('mallory'), honored: true },
-  ])('$name', ({ writers, skip, honored }) => {
+    { name: 'nobody may write overrides', writers: { allowedGroups: [], allowedUsers: [] }, skip: skipBy('admin'), refused: NOBODY },
+    { name: 'the default settings', writers: {}, skip: skipBy('admin') },
+    { name: 'allowed users only', writers: { allowedGroups: [], allowedUsers: ['admin'] }, skip: skipBy('admin') },
+    { name: 'rbac mode with empty lists', writers: { mode: 'rbac' as const, allowedGroups: [], allowedUsers: [] }, skip: skipBy('admin') },
+    // Only a user name is recorded, never the groups the guard checked: with groups configured the webhook cannot
+    // judge it again.
+    { name: 'a recorded writer outside the allowed lists', writers: {}, skip: skipBy('mallory') },
+    // Without groups a writer not in allowedUsers never passed the guard (skip-by written while it was not installed).
+    { name: 'a recorded writer not in allowedUsers, no groups', writers: { allowedGroups: [], allowedUsers: ['admin'] }, skip: skipBy('mallory'), refused: UNLISTED },
+  ])('$name', ({ writers, skip, refused }) => {
+    const honored = refused === undefined;
     const config = withWriters(writers);
     const model = nodeWithSkip(skip);
     const decision = nodeCordonValidator(config).handle(cordonRequest('node-1', skip), context(model, { config }));
     expect(decision.allowed).toBe(honored);
+    if (refused !== undefined) expect((decision.warnings ?? []).join(' ').replace(/\s+/g, ' ')).toContain(`override on node node-1 ignored: ${refused.replace(/^not honored: /, '')}`);
     const report = nodeAudit(model, { writers: config.overrides });
     const finding = report.findings.find((f) => f.check === 'node-local-volume');
     expect(finding).toBeDefined();
     expect(finding?.overriddenBy).toBe(honored ? 'annotation volume-guard.io/skip on Node node-1' : undefined);
     const listed = report.overrides.find((o) => o.key === 'volume-guard.io/skip');
-    expect(listed?.effect).toBe(honored ? 'skips every check' : `${NOBODY}; would skip every check`);
+    expect(listed?.effect).toBe(honored ? 'skips every check' : `${refused}; would skip every check`);
     expect(listed?.checks.length).toBe(honored ? CHECK_IDS.length : 0);
   });
 
@@ -61,6 +70,21 @@ describe('audit and webhook agree on which overrides count under the writer sett
     const model = nodeWithSkip(skipBy('admin'));
     expect(nodeAudit(model)).toEqual(nodeAudit(model, { writers: defaultConfig().overrides }));
     expect(nodeAudit(model).findings.find((f) => f.check === 'node-local-volume')?.overriddenBy).toBeDefined();
+  });
+
+  it('with allowedUsers and no groups, skips by an unlisted writer are not honored; a PVC\'s reuse approval stays honored', () => {
+    // alice@example.com may write; bob (namespace shop), erin (Longhorn volume vol-static) and carol (PVC) were never
+    // allowed. The webhook reads a PVC's reuse approval in the check, without the writer settings: the audit does
+    // not call it inert.
+    const writers = withWriters({ allowedGroups: [], allowedUsers: ['alice@example.com'] }).overrides;
+    const listed = lingeringOverrides(goldenModel(), UPGRADE_OBJECTS, writers);
+    const on = (name: string, key: string) => listed.find((o) => o.object.name === name && o.key === key);
+    expect(on('node-1', 'volume-guard.io/skip')).toMatchObject({ checks: ['node-local-volume'], effect: 'skips node-local-volume' });
+    expect(on('shop', 'volume-guard.io/skip')).toMatchObject({ checks: [] });
+    expect(on('shop', 'volume-guard.io/skip')?.effect).toMatch(/^not honored: its writer "bob" \(volume-guard\.io\/skip-by\) is not in overrides\.allowedUsers/);
+    expect(on('shop', 'volume-guard.io/skip-evictions')).toMatchObject({ checks: [] });
+    expect(on('vol-static', 'volume-guard.io/delete')?.effect).toMatch(/^not honored: its writer "erin"/);
+    expect(on('data-devlake-mysql-1', 'volume-guard.io/reuse')).toMatchObject({ checks: ['orphan-pvc'] });
   });
 
   it("with nobody allowed, approvals and Harvester's annotation are listed as not honored too", () => {
