@@ -55,7 +55,7 @@ describe('files/webhooks.json', () => {
 
   it('holds a token, not the default, for each config value in a matchCondition', () => {
     expect(file.configPlaceholders.map((placeholder) => placeholder.path).sort()).toEqual(
-      ['longhorn.namespace', 'longhorn.serviceAccount', 'pvcDelete.automationGroups', 'pvcDelete.automationUsers'].sort(),
+      ['longhorn.namespace', 'longhorn.serviceAccount', 'pvcDelete.automationGroups', 'pvcDelete.automationUsers', 'pvcDelete.others'].sort(),
     );
     const conditions = JSON.stringify(file.webhooks.map((webhook) => webhook.matchConditions ?? []));
     for (const placeholder of file.configPlaceholders) expect(conditions).toContain(placeholder.token);
@@ -72,6 +72,7 @@ describe('files/webhooks.json', () => {
     other.longhorn.serviceAccount = 'back\\slash';
     other.pvcDelete.automationUsers = [];
     other.pvcDelete.automationGroups = ["o'brien", 'a\\b', '__VG_CONFIG_longhorn.namespace__'];
+    other.pvcDelete.others = 'enforce';
     expect(fillPlaceholders(file.webhooks, file.configPlaceholders, other)).toEqual(JSON.parse(JSON.stringify(chartWebhooks(other))));
   });
 

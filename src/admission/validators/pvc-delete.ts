@@ -74,17 +74,25 @@ const CLAIM_REF_CHANGED = ['namespace', 'name', 'uid']
   .join(' || ');
 
 /**
+ * The PV controller: it writes the claimRef of every PV it binds (its own service account under
+ * --use-service-account-credentials, else kube-controller-manager's identity). Its binds are never judged.
+ */
+export const PV_CONTROLLER_USERS: readonly string[] = ['system:serviceaccount:kube-system:persistent-volume-binder', CONTROLLER_MANAGER_USER];
+
+/**
  * A PV bound to a claim by uid (without the uid the PV controller makes it Available for that claim name instead of
  * reclaiming it), its reclaim policy turned to Delete or Recycle, in any phase: Released or Failed (its claim is gone),
  * or a phase the PV controller has not caught up with (its claim gone, re-created, or being deleted: the model says).
- * Or, by an automation identity, a claimRef re-pointed under such a policy (an exported PV applied over a live one):
- * its claim gone or re-created, the PV is released and reclaimed at the next sync all the same. The PV controller
- * binding a PV writes its claimRef too; it is not an automation identity, and its binds are not sent.
+ * Or a claimRef re-pointed under such a policy (an exported PV applied over a live one, a hand edit): its claim gone
+ * or re-created, the PV is released and reclaimed at the next sync all the same. Sent for anyone but the PV
+ * controller (its binds write the claimRef): an automation identity's always, anyone else's while
+ * `pvcDelete.others` is not off (the mode decides, as in the handler).
  */
-const reclaimCondition = (automation: string): string =>
+const reclaimCondition = (config: Config): string =>
   `${DESTROYING_POLICY} && ${CLAIM_REF_BY_UID} && (` +
   '(!has(oldObject.spec.persistentVolumeReclaimPolicy) || oldObject.spec.persistentVolumeReclaimPolicy != object.spec.persistentVolumeReclaimPolicy) || ' +
-  `((${CLAIM_REF_CHANGED}) && ${automation}))`;
+  `((${CLAIM_REF_CHANGED}) && !(request.userInfo.username in [${PV_CONTROLLER_USERS.map(celString).join(', ')}]) && ` +
+  `(${automationCondition(config)} || ${celString(config.pvcDelete.others)} != 'off')))`;
 
 /**
  * A PV created with a reclaim policy that destroys and a `claimRef` naming a claim by uid (an exported PV applied
@@ -148,7 +156,7 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
       expression:
         `oldObject == null ? (request.operation == 'CREATE' && ${PV_CREATE_CONDITION} && ${automationCondition(config)}) : ` +
         `(has(oldObject.metadata.deletionTimestamp) ? (${REOPENS_CASCADE}) : (request.operation == 'UPDATE' ? ` +
-        `(request.resource.resource == 'persistentvolumes' ? (${reclaimCondition(automationCondition(config))}) : (${SCALE_DOWN_CONDITION})) : ` +
+        `(request.resource.resource == 'persistentvolumes' ? (${reclaimCondition(config)}) : (${SCALE_DOWN_CONDITION})) : ` +
         "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes' && " +
         `request.userInfo.username != ${celString(longhornServiceAccount(config))}) || ` +
         "(request.resource.resource == 'persistentvolumeclaims' && " +
@@ -613,9 +621,10 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     approved: isDeleteApproved(annotations, context.now),
   };
   if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || target.claimUid === '') return allowed();
-  // Only an automation identity's re-pointed claimRef is judged (reclaimCondition): the PV controller binds so.
+  // A re-pointed claimRef is judged for anyone but the PV controller (reclaimCondition: it binds so), under the
+  // requester's mode (automation's, or `pvcDelete.others`: the caller's).
   const repointed = target.reclaimPolicy === target.previousPolicy;
-  if (repointed && !(target.claimRefChanged && automation)) return allowed();
+  if (repointed && !(target.claimRefChanged && !PV_CONTROLLER_USERS.includes(request.userInfo.username))) return allowed();
   const approval = (): OverrideSource | undefined => deleteApprovalOn(annotations, context.now, `PV ${name}`);
   const plan = PLANS['pv-reclaim'];
   return judgeByPlan(context, plan, {
@@ -632,7 +641,8 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
         `may go, ${createdApproval(request.userInfo, context.config)}`
       : repointed
         ? `apply the PV without spec.claimRef (its live one stays), or with the uid of the live claim; if its data may go: ` +
-          `kubectl annotate pv ${name} ${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let the controller retry`
+          `kubectl annotate pv ${name} ${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
+          `${automation ? 'the controller retry' : 'the change be retried'}`
         : `keep reclaim policy ${target.previousPolicy || 'Retain'} until the data is backed up or rebound; if it may go: kubectl annotate pv ${name} ` +
         `${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
         `${automation ? 'the controller retry' : 'the change be retried'}`,

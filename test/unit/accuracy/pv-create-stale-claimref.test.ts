@@ -15,6 +15,8 @@ import { pvc } from '../../support/fixtures.ts';
 
 const NS = 'shop';
 const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts'] };
+const BINDER: UserInfo = { username: 'system:serviceaccount:kube-system:persistent-volume-binder', groups: ['system:serviceaccounts'] };
+const KCM: UserInfo = { username: 'system:kube-controller-manager', groups: [] };
 const validator = pvcDeleteValidator(defaultConfig());
 const PV_KIND = { kind: { group: '', version: 'v1', kind: 'PersistentVolume' }, resource: { group: '', version: 'v1', resource: 'persistentvolumes' } };
 
@@ -142,12 +144,25 @@ describe("a PV UPDATE re-pointing its claimRef under reclaim Delete", () => {
     expect(validator.handle(updatePv(retained('uid-live'), retained('uid-exported')), context(model())).allowed).toBe(true);
   });
 
-  it('by the PV controller or a person: not judged (binding writes the claimRef)', () => {
+  it("by the PV controller: not judged, whatever the modes (binding writes the claimRef); its binds are not sent", () => {
     const strict = defaultConfig();
-    const enforcing = pvcDeleteValidator({ ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' } });
-    const binder: UserInfo = { username: 'system:serviceaccount:kube-system:persistent-volume-binder', groups: ['system:serviceaccounts'] };
-    for (const user of [ADMIN, binder]) {
-      expect(enforcing.handle(updatePv(bound('uid-live'), bound('uid-exported'), user), context(model())).allowed).toBe(true);
+    const config = { ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' as const } };
+    const enforcing = pvcDeleteValidator(config);
+    for (const user of [BINDER, KCM]) {
+      expect(enforcing.handle(updatePv(bound('uid-live'), bound('uid-exported'), user), context(model(), { config })).allowed).toBe(true);
+    }
+    const condition = enforcing.declaration.matchConditions?.map((entry) => entry.expression).join(' ') ?? '';
+    expect(condition).toContain(`request.userInfo.username in ['${BINDER.username}', '${KCM.username}']`);
+  });
+
+  it("by a person: pvcDelete.others decides (off by default, so allowed), the webhook called once it is on", () => {
+    expect(validator.handle(updatePv(bound('uid-live'), bound('uid-exported'), ADMIN), context(model())).allowed).toBe(true);
+    const condition = validator.declaration.matchConditions?.map((entry) => entry.expression).join(' ') ?? '';
+    expect(condition).toContain("'off' != 'off'");
+    const strict = defaultConfig();
+    for (const others of ['warn', 'enforce'] as const) {
+      const config = { ...strict, pvcDelete: { ...strict.pvcDelete, others } };
+      expect(pvcDeleteValidator(config).declaration.matchConditions?.map((entry) => entry.expression).join(' ')).toContain(`'${others}' != 'off'`);
     }
   });
 
@@ -157,5 +172,57 @@ describe("a PV UPDATE re-pointing its claimRef under reclaim Delete", () => {
       return { ...pv, metadata: { ...pv.metadata, annotations: { ...pv.metadata.annotations, 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': ADMIN.username, 'volume-guard.io/skip-reason': 'restored elsewhere' } } };
     };
     expect(validator.handle(updatePv(approvedPv('uid-live'), approvedPv('uid-exported')), context(model())).allowed).toBe(true);
+  });
+});
+
+// Issue 20's review: under pvcDelete.others: enforce, a person re-pointing a Delete PV's claimRef at a uid no claim
+// has any more was allowed, though the PV controller (syncVolume: the claim of that name has another uid, so it is
+// taken for deleted) releases the PV and destroys the volume in the same sync. Flux's identical write was refused.
+describe('a PV UPDATE re-pointing its claimRef, by a person under pvcDelete.others', () => {
+  const pv = (uid: string) => exported('Delete', { name: 'data', uid }, { phase: 'Bound' });
+  const live = (): ClusterModel => {
+    const cluster = new ClusterModel(VOLUME_SETS);
+    cluster.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data', uid: 'live-uid', volumeName: 'pv-db' }));
+    return cluster;
+  };
+  const update = (user: UserInfo, from: string, to: string): AdmissionRequest =>
+    request({ ...PV_KIND, operation: 'UPDATE', name: 'pv-db', userInfo: user, object: pv(to), oldObject: pv(from) });
+  const withOthers = (others: 'off' | 'warn' | 'enforce') => {
+    const config = { ...defaultConfig(), pvcDelete: { ...defaultConfig().pvcDelete, others } };
+    return { config, validator: pvcDeleteValidator(config) };
+  };
+  const FLUX: UserInfo = { username: 'system:serviceaccount:flux-system:kustomize-controller', groups: ['system:serviceaccounts'] };
+
+  it('enforce: at a uid that no longer exists, refused as for Flux', () => {
+    const { config, validator: enforcing } = withOthers('enforce');
+    for (const user of [ADMIN, FLUX]) {
+      const decision = enforcing.handle(update(user, 'live-uid', 'stale-uid'), context(live(), { config }));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status?.message).toContain(`change of PV pv-db's claimRef to ${NS}/data`);
+      expect(decision.status?.message).toContain('claimRef re-pointed under reclaim policy Delete');
+    }
+  });
+
+  it('warn: allowed with a warning; off: allowed without a word', () => {
+    const warn = withOthers('warn');
+    const warned = warn.validator.handle(update(ADMIN, 'live-uid', 'stale-uid'), context(live(), { config: warn.config }));
+    expect(warned.allowed).toBe(true);
+    expect(warned.warnings?.join('\n')).toContain('- PV pv-db: Bound, but its claim shop/data was deleted');
+    expect(warned.warnings?.join('\n')).toContain('re-pointed under reclaim policy Delete');
+    const off = withOthers('off');
+    const passed = off.validator.handle(update(ADMIN, 'live-uid', 'stale-uid'), context(live(), { config: off.config }));
+    expect(passed.allowed).toBe(true);
+    expect(passed.warnings ?? []).toEqual([]);
+  });
+
+  it('enforce: at the uid of the live claim that asks for this PV, passes', () => {
+    const { config, validator: enforcing } = withOthers('enforce');
+    expect(enforcing.handle(update(ADMIN, 'stale-uid', 'live-uid'), context(live(), { config })).allowed).toBe(true);
+  });
+
+  it("the webhook is called for a person's re-point: the matchCondition no longer asks for automation alone", () => {
+    const { validator: enforcing } = withOthers('enforce');
+    const condition = enforcing.declaration.matchConditions?.map((entry) => entry.expression).join(' ') ?? '';
+    expect(condition).toContain("'enforce' != 'off'");
   });
 });
