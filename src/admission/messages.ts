@@ -524,6 +524,8 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
         return `${plural(n, 'PV whose claim is gone', 'PVs whose claims are gone')} would be reclaimed with the data on ${n === 1 ? 'it' : 'them'}`;
       }
       if (findings.every((finding) => finding.object.kind === 'Volume')) return `${plural(n, 'Longhorn volume', 'Longhorn volumes')} would be deleted with ${n === 1 ? 'its' : 'their'} data`;
+      // Deleted under reclaim Retain (a warning): the data stays on the Released PV.
+      if (findings.every((finding) => finding.tags.includes('reclaim-retain'))) return `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted; reclaim Retain keeps the data`;
       return `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted with the data on ${n === 1 ? 'its volume' : 'their volumes'}`;
     },
     fix: PVC_DELETE_FIX,

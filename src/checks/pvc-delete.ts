@@ -19,7 +19,9 @@
 //  - at uninstall (never refused): which templated PVCs Helm is about to delete, and what their reclaim policy does.
 //
 // A PV with reclaim policy Retain keeps the data after its claim goes (the PV turns Released and can be re-bound
-// by hand), so a drop by an upgrade is still refused (the claim and its binding are lost) but says so.
+// by hand): nothing is lost, so a drop by an upgrade (dropped-by-upgrade, deleted-with-statefulset) is a warning
+// that says where the data stays and how to reuse or free it, as a GitOps prune of the same claim is not reported
+// at all. Delete and Recycle (and a PV volume-guard does not know) are refused.
 import type { PersistentVolumeClaimRecord, PodRecord, StatefulSetRecord } from '../cluster/records.ts';
 import { RESTORED_BY_VELERO_LABEL } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
@@ -53,6 +55,22 @@ export function hasLiveKeepPolicy(annotations: Readonly<Record<string, string>>)
 
 export function isBound(claim: Pick<PersistentVolumeClaimRecord, 'phase' | 'volumeName'>): boolean {
   return claim.phase === 'Bound' && claim.volumeName !== '';
+}
+
+/**
+ * For a claim deleted under reclaim policy Retain: its PV keeps the data, Released, until someone reuses or deletes it.
+ * The PV controller never binds a Released PV again by itself: its claimRef still names the deleted claim's uid.
+ */
+export function retainedPvAdvice(volumeName: string): string {
+  return (
+    `reclaim policy Retain keeps the data on PV ${volumeName}, Released: to reuse it, kubectl patch pv ${volumeName} ` +
+    `-p '{"spec":{"claimRef":null}}' and bind a new PVC with spec.volumeName: ${volumeName}; if not needed, kubectl delete pv ${volumeName}, then its disk`
+  );
+}
+
+/** How grave a claim's deletion is: critical unless its PV's reclaim policy Retain keeps the data (an unknown PV is critical). */
+function droppedSeverity(reclaimPolicy: string): Finding['severity'] {
+  return reclaimPolicy === 'Retain' ? 'warning' : 'critical';
 }
 
 /** What deleting the claim does to its volume's data, from the PV's reclaim policy. */
@@ -100,6 +118,11 @@ export interface DroppedPvcTarget {
 function withApproval(tags: string[], claim: PersistentVolumeClaimRecord, now: number | undefined): string[] {
   if (now !== undefined && isDeleteApproved(claim.annotations, now)) tags.push(DELETE_APPROVED_TAG);
   return tags;
+}
+
+/** What an upgrade's deletion of the claim does to its data: under Retain, where it stays and what to do with it. */
+function droppedEffect(reclaimPolicy: string, volumeName: string): string {
+  return reclaimPolicy === 'Retain' ? retainedPvAdvice(volumeName) : reclaimEffect(reclaimPolicy);
 }
 
 /** dropped-by-upgrade findings for an upgrade or rollback (none for an install). */
@@ -166,11 +189,11 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
       if (!collector.admit(tags)) continue;
       collector.add({
         check: 'pvc-delete',
-        severity: 'critical',
+        severity: droppedSeverity(reclaimPolicy),
         object: claimObject(claim),
         reason:
           `${operation} drops StatefulSet ${live.name}, which this PVC names as owner: the garbage collector deletes it with it` +
-          `${unjudgedOwners(claim, going)}; ${reclaimEffect(reclaimPolicy)}`,
+          `${unjudgedOwners(claim, going)}; ${droppedEffect(reclaimPolicy, claim.volumeName)}`,
         tags,
         related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
       });
@@ -191,11 +214,11 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     const elsewhere = claim.namespace !== release.namespace && claim.labels[RESTORED_BY_VELERO_LABEL] !== undefined;
     collector.add({
       check: 'pvc-delete',
-      severity: elsewhere ? 'warning' : 'critical',
+      severity: elsewhere ? 'warning' : droppedSeverity(reclaimPolicy),
       object: claimObject(claim),
       reason: elsewhere
-        ? `restored by Velero, annotated for release ${release.namespace}/${release.name}: if a revision rendered it here, ${operation} no longer declares it, so Helm deletes it; ${reclaimEffect(reclaimPolicy)}`
-        : `${operation} no longer declares it, so Helm deletes it; ${reclaimEffect(reclaimPolicy)}`,
+        ? `restored by Velero, annotated for release ${release.namespace}/${release.name}: if a revision rendered it here, ${operation} no longer declares it, so Helm deletes it; ${droppedEffect(reclaimPolicy, claim.volumeName)}`
+        : `${operation} no longer declares it, so Helm deletes it; ${droppedEffect(reclaimPolicy, claim.volumeName)}`,
       tags,
       related,
     });
