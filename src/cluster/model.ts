@@ -790,6 +790,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
       // Gone while Longhorn still lists it: down until a Node of that name registers again (its own state then).
       if (after === undefined && this.#stores.longhornNode.has(name)) this.#goneNodes.add(name);
       else this.#goneNodes.delete(name);
+      // Kept whether or not the model evaluates volumes: anyNodeLeaving reads it.
+      if (after?.leaving === true) this.#leavingNodes.add(name);
+      else this.#leavingNodes.delete(name);
     }
     if (kind === 'longhornNode' && next === undefined) this.#goneNodes.delete((previous as LonghornNodeRecord).name);
     if (kind === 'machine') {
@@ -838,8 +841,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
         const before = previous as NodeRecord | undefined;
         const after = next as NodeRecord | undefined;
         const name = (after ?? before)!.name;
-        if (after?.leaving === true) this.#leavingNodes.add(name);
-        else this.#leavingNodes.delete(name);
+        // The grace deadlines only re-evaluate volumes (settle): kept when the model evaluates them.
         this.#trackDeadline(name, after);
         if (before?.ready === after?.ready && before?.readySince === after?.readySince) return;
         this.#noteNodeVolumes(name);
