@@ -777,6 +777,8 @@ export interface ReclaimChangeTarget {
   readonly claimRefChanged?: boolean;
   /** The PV carries a counting `volume-guard.io/delete: "true"`. */
   readonly approved: boolean;
+  /** The PV carries `pv.kubernetes.io/provisioned-by` (the PV controller's AnnDynamicallyProvisioned). */
+  readonly dynamicallyProvisioned?: boolean;
 }
 
 /**
@@ -801,20 +803,32 @@ export function collectReclaimChange(snapshot: ClusterSnapshot, target: ReclaimC
   const claim = released ? undefined : named;
   // Not Released yet, its claim gone (or re-created: another uid): released and reclaimed at the next sync.
   const claimGone = !released && (claim === undefined || (target.claimUid !== '' && claim.uid !== '' && claim.uid !== target.claimUid));
+  // Its claim bound to another PV: a dynamically provisioned PV under Delete is released and deleted at the next sync
+  // ("the claim got bound elsewhere, this volume is not needed"); any other is only unbound (Available), data kept.
+  const boundElsewhere =
+    !released &&
+    !claimGone &&
+    claim !== undefined &&
+    claim.volumeName !== '' &&
+    claim.volumeName !== target.name &&
+    target.reclaimPolicy === 'Delete' &&
+    target.dynamicallyProvisioned === true;
   // Its claim being deleted (held by pvc-protection while a pod uses it): its DELETE was judged under the old policy;
   // once the claim is gone the PV is reclaimed by the new one.
-  const claimGoing = !released && !claimGone && claim?.deleting === true;
+  const claimGoing = !released && !claimGone && !boundElsewhere && claim?.deleting === true;
   // Its policy kept, its claimRef re-pointed: only a claim gone (or re-created) is this write's doing; a Released
   // PV or a claim being deleted meets the same policy as before.
   const repointed = target.reclaimPolicy === target.previousPolicy;
-  if (repointed ? !claimGone : !released && !claimGone && !claimGoing) return collector.result();
+  if (repointed ? !claimGone && !boundElsewhere : !released && !claimGone && !boundElsewhere && !claimGoing) return collector.result();
   const tags = ['reclaim-policy-changed', `reclaim-${target.reclaimPolicy.toLowerCase()}`];
   if (repointed) tags.push('claim-ref-changed');
   if (target.approved) tags.push(DELETE_APPROVED_TAG);
   const claimRef = `${target.claimNamespace}/${target.claimName}`;
   const state = released
     ? `${target.phase}, its claim ${claimRef} gone`
-    : claimGoing
+    : boundElsewhere
+      ? `${target.phase || 'no phase yet'}, but its claim ${claimRef} is bound to PV ${claim.volumeName}`
+      : claimGoing
       ? `its claim ${claimRef} is being deleted`
       : claim === undefined
         ? `${target.phase || 'no phase yet'}, but its claim ${claimRef} no longer exists`

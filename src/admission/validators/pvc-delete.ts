@@ -39,7 +39,7 @@ import { PLANS, readOverrides } from '../plans.ts';
 import { wrap } from '../messages.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
-import { transformLonghornVolume } from '../../cluster/transforms.ts';
+import { PROVISIONED_BY_ANNOTATION, transformLonghornVolume } from '../../cluster/transforms.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 /** A StatefulSet's ordinals.start in CEL, 0 when absent. */
@@ -619,6 +619,7 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     previousPolicy: stringField(request.oldObject, 'spec', 'persistentVolumeReclaimPolicy'),
     claimRefChanged: !created && claimRefOf(request.oldObject) !== claimRefOf(object),
     approved: isDeleteApproved(annotations, context.now),
+    dynamicallyProvisioned: annotations[PROVISIONED_BY_ANNOTATION] !== undefined,
   };
   if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || target.claimUid === '') return allowed();
   // A re-pointed claimRef is judged for anyone but the PV controller (reclaimCondition: it binds so), under the

@@ -226,3 +226,44 @@ describe('a PV UPDATE re-pointing its claimRef, by a person under pvcDelete.othe
     expect(condition).toContain("'enforce' != 'off'");
   });
 });
+
+// pv_controller.go syncVolume: a PV whose claimRef names a live claim (its uid) that is bound to another PV is, when
+// dynamically provisioned (pv.kubernetes.io/provisioned-by) under reclaim Delete, released and deleted at its next
+// sync ("the claim got bound elsewhere"); any other such PV is only unbound (Available), its data kept.
+describe('a PV pointed at a live claim bound to another PV', () => {
+  const live = (): ClusterModel => {
+    const cluster = new ClusterModel(VOLUME_SETS);
+    cluster.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data', uid: 'live-uid', volumeName: 'pv-other' }));
+    return cluster;
+  };
+  const pv = (uid: string, reclaim = 'Delete', dynamic = true) => {
+    const exportedPv = exported(reclaim, { name: 'data', uid }, { phase: 'Bound' });
+    return dynamic ? exportedPv : { ...exportedPv, metadata: { name: 'pv-db' } };
+  };
+  const update = (old: unknown, object: unknown): AdmissionRequest =>
+    request({ ...PV_KIND, operation: 'UPDATE', name: 'pv-db', userInfo: ARGO, object, oldObject: old });
+
+  it('re-pointed at it, dynamically provisioned under Delete: refused, naming the other PV', () => {
+    const decision = validator.handle(update(pv('stale-uid'), pv('live-uid')), context(live()));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain(`its claim ${NS}/data is bound to PV pv-other`);
+  });
+
+  it('created so: refused', () => {
+    expect(validator.handle(createPv(pv('live-uid')), context(live())).allowed).toBe(false);
+  });
+
+  it('its policy turned from Retain to Delete: refused', () => {
+    expect(validator.handle(update(pv('live-uid', 'Retain'), pv('live-uid')), context(live())).allowed).toBe(false);
+  });
+
+  it('not dynamically provisioned, or the claim bound to this PV or to none: passes (unbound or bound, data kept)', () => {
+    expect(validator.handle(update(pv('stale-uid', 'Delete', false), pv('live-uid', 'Delete', false)), context(live())).allowed).toBe(true);
+    const own = new ClusterModel(VOLUME_SETS);
+    own.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data', uid: 'live-uid', volumeName: 'pv-db' }));
+    expect(validator.handle(update(pv('stale-uid'), pv('live-uid')), context(own)).allowed).toBe(true);
+    const pending = new ClusterModel(VOLUME_SETS);
+    pending.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data', uid: 'live-uid', volumeName: '' }));
+    expect(validator.handle(update(pv('stale-uid'), pv('live-uid')), context(pending)).allowed).toBe(true);
+  });
+});
