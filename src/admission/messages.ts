@@ -491,7 +491,8 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (findings.some(isSharedClaim)) parts.push(SHARED_CLAIM_FIX);
       if (adopted) {
         // Each command on a line of its own (hangingLines never splits one), and how many PVCs they name.
-        const named = claims.length > 0 && claims.length < allClaims ? `\n(the commands name ${claims.length} of ${allClaims}; all: ${auditCommand(situation)})` : '';
+        const all = situation.kind === 'helm' ? orphanListing(situation, findings, total).command : auditCommand(situation);
+        const named = claims.length > 0 && claims.length < allClaims ? `\n(the commands name ${claims.length} of ${allClaims}; all: ${all})` : '';
         parts.push(
           `${obsolete}: kubectl delete pvc -n ${ns} ${names}\nmeant to be reused: ` +
             `kubectl annotate pvc -n ${ns} ${names} volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>${named}`,
@@ -800,12 +801,59 @@ export const AUDITED_CLUSTER_WIDE: readonly CheckId[] = ['single-replica', 'volu
 /**
  * The command that lists every object of a check in a situation, for "and N more"; undefined when none does: an
  * upgrade's or rollback's (the audit lists what an install would adopt, not what an upgrade or rollback deletes or
- * strands), or a check the unscoped audit never runs.
+ * strands), or a check the unscoped audit never runs. `findings` (of `total`): the check's, for an install's orphan
+ * PVCs, which the audit lists only when they are labelled for the release (orphanListing).
  */
-export function restCommand(check: CheckId, situation: Situation | undefined): string | undefined {
-  if (situation === undefined) return AUDITED_CLUSTER_WIDE.includes(check) ? auditCommand(undefined) : undefined;
+export function restCommand(check: CheckId, situation: Situation | undefined, findings: readonly Finding[], total = findings.length): string | undefined {
+  return restListing(check, situation, findings, total)?.command;
+}
+
+/** restCommand, and whether it is the audit (which says more of each object than the names a denial shows). */
+function restListing(
+  check: CheckId,
+  situation: Situation | undefined,
+  findings: readonly Finding[],
+  total: number,
+): { readonly command: string; readonly audit: boolean } | undefined {
+  if (situation === undefined) return AUDITED_CLUSTER_WIDE.includes(check) ? { command: auditCommand(undefined), audit: true } : undefined;
   if (situation.kind === 'helm' && situation.operation !== 'install') return undefined;
-  return auditCommand(situation);
+  if (situation.kind === 'helm' && check === 'orphan-pvc') return orphanListing(situation, findings, total);
+  return { command: auditCommand(situation), audit: true };
+}
+
+/**
+ * The command that lists every PVC of a Helm operation's orphan-pvc findings. `volume-guard audit --release` reads no
+ * manifest: of the PVCs no live StatefulSet of the release claims, it lists those labelled for the release only. So it
+ * is named only when every finding is such a PVC (an install's release-labelled rule), all of them at hand. Otherwise
+ * (a StatefulSet's leftover claims carry no release label, and a refused first install stores no release record: the
+ * audit finds nothing) kubectl lists the PVCs of their namespace, narrowed to the names' common prefix.
+ */
+function orphanListing(situation: Situation & { readonly kind: 'helm' }, findings: readonly Finding[], total: number): { readonly command: string; readonly audit: boolean } {
+  const complete = findings.length >= total && findings.length > 0;
+  if (complete && situation.operation === 'install' && findings.every((finding) => finding.tags.includes(RELEASE_LABELLED_TAG))) {
+    return { command: auditCommand(situation), audit: true };
+  }
+  const claims = findings.filter((finding) => finding.object.kind === 'PersistentVolumeClaim');
+  const namespaces = new Set(claims.map((finding) => finding.object.namespace ?? situation.namespace));
+  // A prefix of the names at hand only when they are all: one unbuilt could begin otherwise.
+  const prefix = complete ? commonPrefix(claims.map((finding) => finding.object.name)) : '';
+  if (namespaces.size > 1) return { command: prefix === '' ? 'kubectl get pvc -A' : `kubectl get pvc -A | grep ' ${prefix}'`, audit: false };
+  const namespace = [...namespaces][0] ?? situation.namespace;
+  return { command: `kubectl get pvc -n ${namespace}${prefix === '' ? '' : ` | grep '^${prefix}'`}`, audit: false };
+}
+
+/** The tag of orphan-pvc's findings for PVCs labelled for the release being installed (its release-labelled rule). */
+const RELEASE_LABELLED_TAG = 'release-labelled';
+
+/** The longest prefix the names share ('' for none). */
+function commonPrefix(names: readonly string[]): string {
+  let prefix = names[0] ?? '';
+  for (const name of names) {
+    let length = 0;
+    while (length < prefix.length && length < name.length && prefix[length] === name[length]) length++;
+    prefix = prefix.slice(0, length);
+  }
+  return prefix;
 }
 
 /** The command that lists every object of a situation, for "and N more". */
@@ -854,8 +902,10 @@ class PreparedCheckLines {
   /** How many objects may be listed: the findings at hand, at most the cap. */
   readonly objectCount: number;
   readonly #check: CheckId;
-  /** `; all of them: <audit command>` after a count, '' where no command lists them (restCommand). */
+  /** `; all of them: <command>` after a count, '' where no command lists them (restCommand). */
   readonly #pointer: string;
+  /** The same after the names of the rest (#namedRest): the audit's only, as a kubectl listing adds nothing to them. */
+  readonly #namedPointer: string;
   readonly #findings: readonly Finding[];
   readonly #situation: Situation | undefined;
   readonly #lines: string[] = [];
@@ -882,8 +932,9 @@ class PreparedCheckLines {
     this.fix = hangingLines('  Fix: ', fix, FIX_WIDTH);
     this.objectCount = Math.min(maxListed, findings.length);
     this.#check = check;
-    const rest = restCommand(check, situation);
-    this.#pointer = rest === undefined ? '' : `; all of them: ${rest}`;
+    const rest = restListing(check, situation, findings, total);
+    this.#pointer = rest === undefined ? '' : `; all of them: ${rest.command}`;
+    this.#namedPointer = rest?.audit === true ? this.#pointer : '';
     this.#findings = findings;
     this.#situation = situation;
   }
@@ -924,7 +975,7 @@ class PreparedCheckLines {
     // names them never grows as the listing shrinks.
     if (this.#findings.length < this.total || listed < MAX_LISTED_PER_CHECK || listed >= this.total) return undefined;
     const names = this.#findings.slice(listed, this.total).map((finding) => objectRef(finding.object));
-    const line = `and ${this.total - listed} more: ${names.join(', ')}${this.#pointer}`;
+    const line = `and ${this.total - listed} more: ${names.join(', ')}${this.#namedPointer}`;
     if (line.length > MAX_NAMED_REST) return undefined;
     return `  ${wrap(line, MAX_LINE_LENGTH).join('\n  ')}`;
   }
@@ -1169,7 +1220,7 @@ export function warningLines(check: CheckId, findings: readonly Finding[], total
   const text = CHECK_TEXT[check];
   const lines = [...wrap(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
   for (const finding of listed) lines.push(...wrap(`- ${wholeObjectLine(finding, situation)}`));
-  const rest = restCommand(check, situation);
+  const rest = restCommand(check, situation, findings, total);
   if (total > listed.length) lines.push(truncate(`- [${check}] and ${total - listed.length} more${rest === undefined ? '' : ` (${rest})`}`));
   return lines;
 }

@@ -574,10 +574,13 @@ function candidatesFor(
         });
         continue;
       }
+      // Labelled or annotated for the release: an earlier install's. Nothing else ties a claim to a release (a
+      // StatefulSet's claims carry its selector labels, often not the release's): it is only known to have no owner.
+      const whose = ofRelease(claim, release) ? 'left by an earlier release' : 'exists with no owner';
       add({
         claim,
         rule: 'statefulset-claim',
-        reason: `left by an earlier release${unboundNote(claim)}; the StatefulSet ${statefulSet.name} ${adoptionTakes(claim)}`,
+        reason: `${whose}${unboundNote(claim)}; the StatefulSet ${statefulSet.name} ${adoptionTakes(claim)}`,
         statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
       });
     }

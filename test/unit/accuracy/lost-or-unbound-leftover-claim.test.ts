@@ -43,13 +43,13 @@ describe('helm install over a leftover claim, by its phase', () => {
   it('Bound: refused, its old data re-attached (wording unchanged)', () => {
     const decision = install(withLeftover({ volumeName: 'pv-old' }));
     expect(decision.allowed).toBe(false);
-    expect(decision.status?.message).toContain(`PVC ${NS}/${CLAIM} (PV pv-old, StatefulSet ${NS}/db): left by an earlier release; the StatefulSet db would re-attach its old data`);
+    expect(decision.status?.message).toContain(`PVC ${NS}/${CLAIM} (PV pv-old, StatefulSet ${NS}/db): exists with no owner; the StatefulSet db would re-attach its old data`);
   });
 
   it('Pending, never bound: still refused (a PV may bind it), but said to be not yet bound rather than to hold old data', () => {
     const decision = install(withLeftover({ phase: 'Pending', volumeName: '' }));
     expect(decision.allowed).toBe(false);
-    expect(decision.status?.message).toContain(`PVC ${NS}/${CLAIM} (StatefulSet ${NS}/db): left by an earlier release, not yet bound; the StatefulSet db would take it over`);
+    expect(decision.status?.message).toContain(`PVC ${NS}/${CLAIM} (StatefulSet ${NS}/db): exists with no owner, not yet bound; the StatefulSet db would take it over`);
     expect(decision.status?.message).not.toContain('re-attach its old data');
   });
 

@@ -205,6 +205,19 @@ describe('orphan-pvc: the DevLake incident (seed 000)', () => {
   });
 });
 
+describe('orphan-pvc: whose leftover a claim is said to be', () => {
+  const reasonOf = (fields: Partial<PersistentVolumeClaimRecord>): string | undefined =>
+    orphanPvcCheck(clusterOf({ pvcs: [claim(MYSQL_CLAIM, fields)] }), target('install')).find((f) => f.object.name === MYSQL_CLAIM)?.reason;
+
+  it('left by an earlier release only when labelled or annotated for it; else it exists with no owner', () => {
+    expect(reasonOf({})).toBe('left by an earlier release; the StatefulSet devlake-mysql would re-attach its old data');
+    expect(reasonOf({ labels: {}, annotations: { 'meta.helm.sh/release-name': 'devlake' } })).toMatch(/^left by an earlier release; /);
+    // A StatefulSet's claim carries its selector labels, not necessarily the release's: nothing ties it to a release.
+    expect(reasonOf({ labels: { app: 'mysql' } })).toBe('exists with no owner; the StatefulSet devlake-mysql would re-attach its old data');
+    expect(reasonOf({ labels: {}, volumeName: '' })).toBe('exists with no owner, not yet bound; the StatefulSet devlake-mysql would take it over');
+  });
+});
+
 describe('orphan-pvc: upgrades and rollbacks', () => {
   it('flags the PVC of a renamed claim template, and a leftover PVC the new template would adopt', () => {
     const snapshot = clusterOf({
@@ -217,7 +230,8 @@ describe('orphan-pvc: upgrades and rollbacks', () => {
       [
         MYSQL_CLAIM,
         ['statefulset-claim'],
-        'left by an earlier release; the StatefulSet devlake-mysql would re-attach its old data',
+        // Not labelled for the release: nothing says an earlier one left it.
+        'exists with no owner; the StatefulSet devlake-mysql would re-attach its old data',
       ],
       [
         'data-devlake-mysql-0',
@@ -248,7 +262,7 @@ describe('orphan-pvc: upgrades and rollbacks', () => {
     const findings = orphanPvcCheck(snapshot, target('rollback'));
     expect(findings.map((f) => [f.object.name, f.severity, f.reason])).toEqual([
       [MYSQL_CLAIM, 'warning', "this rollback restores StatefulSet devlake-mysql, which re-attaches this release's earlier data"],
-      [LAKE_CLAIM, 'critical', 'left by an earlier release; the StatefulSet devlake-lake would re-attach its old data'],
+      [LAKE_CLAIM, 'critical', 'exists with no owner; the StatefulSet devlake-lake would re-attach its old data'],
     ]);
     // The same PVCs at an install or an upgrade: a fresh StatefulSet silently adopting them, critical.
     for (const operation of ['install', 'upgrade'] as const) {
