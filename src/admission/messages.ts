@@ -883,9 +883,9 @@ function consequence(findings: readonly Finding[], situation: Situation | undefi
     situation?.kind !== 'helm' ? 'the StatefulSet' : situation.operation === 'install' ? 'the new release' : `this ${situation.operation}`;
   // Claims no PV is bound to are taken over with no old data: counted apart from those adopted with theirs.
   const unbound = findings.filter((finding, index) => fates[index]!.fate === 'adopted' && isUnboundClaim(finding)).length;
-  if (count('adopted') > unbound) parts.push(`${count('adopted') - unbound} adopted with its old data by ${adopter}`);
+  if (count('adopted') > unbound) parts.push(`${plural(count('adopted') - unbound, 'adopted with its', 'adopted with their')} old data by ${adopter}`);
   if (unbound > 0) parts.push(`${unbound} taken over by ${adopter}`);
-  if (count('stranded')) parts.push(`${count('stranded')} stranded: left with its data and nothing using it`);
+  if (count('stranded')) parts.push(plural(count('stranded'), 'stranded: left with its data and nothing using it', 'stranded: left with their data and nothing using them'));
   if (count('lost')) parts.push(`${count('lost')} lost`);
   if (count('at risk')) parts.push(`${count('at risk')} at risk`);
   return parts.join('; ');

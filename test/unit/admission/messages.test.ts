@@ -315,6 +315,25 @@ describe('advice that works for the situation', () => {
     expect(adopted.replace(/\s+/g, ' ')).toContain('volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>');
   });
 
+  it('counts adopted and stranded PVCs in plural-correct words', () => {
+    const pvc = (name: string, tags: string[], reason: string): Finding => ({
+      check: 'orphan-pvc',
+      severity: 'critical',
+      object: { kind: 'PersistentVolumeClaim', namespace: 'shop', name },
+      reason,
+      tags,
+    });
+    const adopted = (name: string) => pvc(name, ['statefulset-claim'], 'exists with no owner; the StatefulSet db would re-attach its old data');
+    const stranded = (name: string) => pvc(name, ['dropped-statefulset'], 'this upgrade drops StatefulSet cache; its PVC and data would be left behind');
+    const upgrade: Situation = { kind: 'helm', operation: 'upgrade', namespace: 'shop', release: 'shop' };
+    const many = deny([adopted('data-db-0'), adopted('data-db-1'), stranded('data-cache-0'), stranded('data-cache-1')], upgrade);
+    expect(many).toContain('\n  2 adopted with their old data by this upgrade; 2 stranded: left with their data and nothing using them\n');
+    const one = deny([adopted('data-db-0'), stranded('data-cache-0')], upgrade);
+    expect(one).toContain('\n  1 adopted with its old data by this upgrade; 1 stranded: left with its data and nothing using it\n');
+    const install = deny([adopted('data-db-0'), adopted('data-db-1')], { ...upgrade, operation: 'install' });
+    expect(install).toContain('\n  2 adopted with their old data by the new release\n');
+  });
+
   it('advises helm upgrade --install after a refused install --replace (Helm already superseded the last revision)', () => {
     const finding: Finding = {
       check: 'orphan-pvc',

@@ -59,7 +59,7 @@ describe('StatefulSet CREATE outside Helm', () => {
     expect(message).toContain('shop/data-db-0');
     expect(message).toContain('shop/data-db-1');
     // No Helm release here: the StatefulSet being created is what adopts them.
-    expect(message).toContain('2 adopted with its old data by the StatefulSet');
+    expect(message).toContain('2 adopted with their old data by the StatefulSet');
     expect(message).not.toContain('release');
     expect(message).not.toContain('data-other-0');
     expect(message).toContain('volume-guard.io/reuse=true');
