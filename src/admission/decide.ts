@@ -212,6 +212,8 @@ export function judge(input: Judgement): Decision {
   const enforced: { check: CheckId; findings: Finding[]; total: number }[] = [];
   const enforcedChecks: CheckId[] = [];
   // Nothing overridden (the usual denial): the remaining findings are the listed ones, already grouped.
+  // The warning lines said so far: an object two checks list is worded apart in the second (warningLines).
+  const said = new Set(warnings);
   for (const [check, findings] of remaining.length === input.findings.length ? listed : groupByCheck(remaining)) {
     // Listed findings an override skipped are not counted; unlisted ones are, unless a whole-check override took them.
     const listedCount = listed.get(check)?.length ?? findings.length;
@@ -220,13 +222,13 @@ export function judge(input: Judgement): Decision {
     const allCritical = findings.every((finding) => finding.severity === 'critical');
     const critical = allCritical ? findings : findings.filter((finding) => finding.severity === 'critical');
     const informational = allCritical ? NO_FINDINGS : findings.filter((finding) => finding.severity !== 'critical');
-    if (informational.length) warnings.push(...warningLines(check, informational, informational.length, input.situation));
+    if (informational.length) warnings.push(...warningLines(check, informational, informational.length, input.situation, said));
     if (critical.length === 0) continue;
     if (input.modes[check] === 'enforce') {
       enforced.push({ check, findings: critical, total: total - informational.length });
       enforcedChecks.push(check);
     } else {
-      warnings.push(...warningLines(check, critical, total - informational.length, input.situation));
+      warnings.push(...warningLines(check, critical, total - informational.length, input.situation, said));
     }
   }
 

@@ -1211,18 +1211,71 @@ function couldListMore(prepared: readonly PreparedCheckLines[], fixedLength: num
 
 /**
  * Short warning lines for warn mode and for informational warnings. An object's line is wrapped whole into several
- * warnings (its reason is what the operator reads: a rollback's "this release's earlier data"); a continuation that
- * reads the same as an earlier one is dropped by the API server (and by fitWarnings). The count of the rest names its
- * check, so two checks' counts differ.
+ * warnings (its reason is what the operator reads: a rollback's "this release's earlier data"). The API server (and
+ * fitWarnings) drops a warning that reads the same as an earlier one, which a continuation of a repeated reason
+ * does: objectWarning words such an object otherwise, so none reads half a sentence. `seen`: the lines of the
+ * request's warnings so far, those of other checks' included (the same volume listed by two checks). The count of
+ * the rest names its check, so two checks' counts differ.
  */
-export function warningLines(check: CheckId, findings: readonly Finding[], total = findings.length, situation?: Situation): string[] {
+export function warningLines(
+  check: CheckId,
+  findings: readonly Finding[],
+  total = findings.length,
+  situation?: Situation,
+  seen: Set<string> = new Set(),
+): string[] {
   const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
   const text = CHECK_TEXT[check];
   const lines = [...wrap(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
-  for (const finding of listed) lines.push(...wrap(`- ${wholeObjectLine(finding, situation)}`));
+  const reasons = new Set<string>();
+  for (const finding of listed) {
+    // An orphan PVC's line opens with its fate: the same reason is the same fate and words.
+    const reason = `${finding.check === 'orphan-pvc' ? fateOf(finding, situation).fate : ''}\n${finding.reason}`;
+    const object = objectWarning(finding, situation, reasons.has(reason), seen);
+    reasons.add(reason);
+    for (const line of object) seen.add(line);
+    lines.push(...object);
+  }
   const rest = restCommand(check, situation, findings, total);
   if (total > listed.length) lines.push(truncate(`- [${check}] and ${total - listed.length} more${rest === undefined ? '' : ` (${rest})`}`));
   return lines;
+}
+
+/**
+ * One object's warning lines: its line wrapped whole, unless a line of it was said already (`seen`) or its reason
+ * repeats an earlier object's (`repeated`) over several lines. Then, in one line: `same reason as above` with its
+ * related objects as they fit (a repeated reason); `same <check> reason as above` without them (its line under an
+ * earlier check named them); else its own reason (oneWarningLine).
+ */
+function objectWarning(finding: Finding, situation: Situation | undefined, repeated: boolean, seen: ReadonlySet<string>): string[] {
+  const fresh = (lines: readonly string[]): boolean => !lines.some((line) => seen.has(line));
+  const whole = wrap(`- ${wholeObjectLine(finding, situation)}`);
+  if ((whole.length === 1 || !repeated) && fresh(whole)) return whole;
+  if (repeated) {
+    // Either only when its reason stays whole (a claim kept may cut it).
+    const same = `- ${objectLine({ ...finding, reason: SAME_REASON }, situation, MAX_WARNING_LENGTH - 2, keepsClaim(finding))}`;
+    if (same.endsWith(`: ${SAME_REASON}`) && fresh([same])) return [same];
+    const again = `same ${finding.check} reason as above`;
+    const bare = `- ${objectLine({ ...finding, reason: again, related: [] }, situation, MAX_WARNING_LENGTH - 2)}`;
+    if (bare.endsWith(`: ${again}`) && fresh([bare])) return [bare];
+  }
+  return [oneWarningLine(finding, situation)];
+}
+
+/** The reason of a warning's object line that repeats an earlier object's (objectWarning). */
+const SAME_REASON = 'same reason as above';
+
+/** Whether the line of the finding keeps its claim before its reason when cut: a volume's PVC, the name one knows. */
+function keepsClaim(finding: Finding): boolean {
+  return finding.related?.some((object) => object.kind === 'PersistentVolumeClaim') === true;
+}
+
+/**
+ * An object's warning in one line: related objects give way to the reason, but a volume's PVC (the name the operator
+ * knows) stays; the reason is cut (marked "…") only when it does not fit beside them.
+ */
+function oneWarningLine(finding: Finding, situation: Situation | undefined): string {
+  return `- ${objectLine(finding, situation, MAX_WARNING_LENGTH - 2, keepsClaim(finding))}`;
 }
 
 /** Shortens a line at a word boundary, marking the cut with "…". */

@@ -371,6 +371,42 @@ describe('warnings', () => {
   });
 });
 
+describe('warnings naming several objects for the same reason', () => {
+  const restored = (name: string, statefulSet = 'db'): Finding => ({
+    check: 'orphan-pvc',
+    severity: 'warning',
+    object: { kind: 'PersistentVolumeClaim', namespace: 'shop', name },
+    reason: `this rollback restores StatefulSet ${statefulSet}, which re-attaches this release's earlier data`,
+    tags: ['statefulset-claim'],
+    related: [
+      { kind: 'PersistentVolume', name: `pv-${name}` },
+      { kind: 'StatefulSet', namespace: 'shop', name: statefulSet },
+    ],
+  });
+  const rollback: Situation = { kind: 'helm', operation: 'rollback', namespace: 'shop', release: 'db' };
+
+  it('read whole: a repeated reason is said once, the others say so (no continuation dropped as a duplicate)', () => {
+    const findings = Array.from({ length: 5 }, (_, i) => restored(`data-db-${i}`));
+    const lines = fitWarnings(warningLines('orphan-pvc', findings, 5, rollback));
+    expect(lines).toEqual([
+      'volume-guard [orphan-pvc] 5 existing PVCs would be adopted with old data',
+      '- adopted: PVC shop/data-db-0 (PV pv-data-db-0, StatefulSet shop/db): this rollback restores StatefulSet db, which',
+      "  re-attaches this release's earlier data",
+      ...[1, 2, 3, 4].map((i) => `- adopted: PVC shop/data-db-${i} (PV pv-data-db-${i}, StatefulSet shop/db): same reason as above`),
+    ]);
+  });
+
+  it('a different reason whose continuation would repeat an earlier line is said in one line, without related objects', () => {
+    const lines = fitWarnings(warningLines('orphan-pvc', [restored('data-a-0', 'a'), restored('data-b-0', 'b')], 2, rollback));
+    expect(lines.slice(1, 3)).toEqual([
+      '- adopted: PVC shop/data-a-0 (PV pv-data-a-0, StatefulSet shop/a): this rollback restores StatefulSet a, which',
+      "  re-attaches this release's earlier data",
+    ]);
+    expect(lines[3]).toBe("- adopted: PVC shop/data-b-0: this rollback restores StatefulSet b, which re-attaches this release's earlier data");
+    expect(lines).toHaveLength(4);
+  });
+});
+
 describe('"and N more" points only to a command that lists them', () => {
   const claim = (name: string): Finding => ({
     check: 'pvc-delete',

@@ -68,10 +68,25 @@ describe('warn-mode warnings', () => {
   it('name each object with its PVC, every warning within the width', () => {
     for (const warning of wire) expect(warning.length).toBeLessThanOrEqual(MAX_WARNING_LENGTH);
     for (let i = 0; i < 10; i++) {
-      const first = wire.filter((warning) => warning.startsWith(`- Volume longhorn-system/pvc-0a1b2c3d-4e5f-6789-abcd-ef01234567${10 + i} `));
+      const first = wire.filter((warning) => new RegExp(`^- Volume longhorn-system/pvc-0a1b2c3d-4e5f-6789-abcd-ef01234567${10 + i}[ :]`).test(warning));
       expect(first).toHaveLength(2);
       expect(wire.join(' ')).toContain(`PVC shop/data-postgres-${i}`);
     }
+  });
+
+  it('read whole: an object whose reason repeats an earlier one says so, in one line, instead of half a sentence', () => {
+    const line = (i: number, check: string): string | undefined => {
+      const heading = wire.findIndex((warning) => warning.startsWith(`volume-guard [${check}]`));
+      return wire.slice(heading).find((warning) => warning.startsWith(`- Volume longhorn-system/pvc-0a1b2c3d-4e5f-6789-abcd-ef01234567${10 + i}`));
+    };
+    for (let i = 1; i < 10; i++) {
+      // Under the first check with its PVC; under the second (which the first named it under) with the check said.
+      expect(line(i, 'last-replica-on-node')).toMatch(new RegExp(`\\(PVC shop/data-postgres-${i}\\): same reason as above$`));
+      expect(line(i, 'single-replica')).toMatch(/[0-9]: same single-replica reason as above$/);
+    }
+    // The first object of each says its reason whole, over two lines.
+    expect(wire).toContain('  replica is on node worker-node-1');
+    expect(wire).toContain('  only replica is on node worker-node-1 (attached to node worker-node-1)');
   });
 
   it('name the check in the count of the rest, with the command that lists them', () => {
