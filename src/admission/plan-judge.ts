@@ -240,16 +240,24 @@ const STALE_PLACES: Partial<Record<OverridePlace, string>> = {
 export function staleOverride(places: readonly OverridePlace[], input: Pick<PlanJudgement<unknown>, 'situation' | 'overrideHint'>): string[] {
   if (input.situation !== undefined) return overrideLines(input.situation, '*');
   const placeholder = `${SKIP_KEY}=<checks>`;
-  const commands = input.overrideHint
-    .split('\n')
-    .filter((line) => line.includes(placeholder))
-    .map((line) => {
+  const yaml = `${SKIP_KEY}: "<checks>"`;
+  const hint = input.overrideHint.split('\n');
+  const commands: string[] = [];
+  for (const [index, line] of hint.entries()) {
+    if (line.includes(placeholder)) {
       const at = line.indexOf(placeholder);
-      const manifest = line.lastIndexOf('add to ', at);
       const command = line.lastIndexOf('kubectl annotate ', at);
-      // `"*"`: YAML in a manifest; on a command line, quoted alike by POSIX shells, PowerShell and cmd.
-      return line.slice(Math.max(manifest, command, 0)).replace(placeholder, `${SKIP_KEY}="*"`);
-    });
+      // `"*"`: quoted alike by POSIX shells, PowerShell and cmd.
+      commands.push(line.slice(Math.max(command, 0)).replace(placeholder, `${SKIP_KEY}="*"`));
+    } else if (line.includes(yaml)) {
+      // A manifest's annotations, as YAML lines (indented) under the line saying where to add them (from `add to`).
+      let start = index;
+      while (start > 0 && /^\s/.test(hint[start]!)) start--;
+      const heading = hint[start]!;
+      commands.push(heading.slice(Math.max(heading.indexOf('add to '), 0)));
+      for (let at = start + 1; at < hint.length && /^\s/.test(hint[at]!); at++) commands.push(hint[at]!.replace(yaml, `${SKIP_KEY}: "*"`));
+    }
+  }
   if (commands.length > 0) return commands;
   const where = places.flatMap((place) => STALE_PLACES[place] ?? []);
   if (where.length > 0) return where;

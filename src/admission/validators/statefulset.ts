@@ -100,7 +100,9 @@ export function statefulSetValidator(_config: Config): Validator {
           `${SKIP_BY_KEY}=<your user name>; obsolete: kubectl delete pvc -n ${target.namespace} <pvcs:orphan-pvc>\n` +
           `adopted pods' PVCs that may go: kubectl annotate pvc -n ${target.namespace} <pvcs:pvc-delete> ${DELETE_KEY}=true ` +
           `${SKIP_BY_KEY}=<your user name>; or declare the replicas those pods run\n` +
-          `or add to the StatefulSet's metadata.annotations: ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`,
+          // YAML lines for the manifest, as an upgrade object's CREATE says them: the object is not there to annotate.
+          `or add to the StatefulSet's metadata.annotations in its manifest, then create it again:\n` +
+          `  ${SKIP_KEY}: "<checks>"\n  ${SKIP_REASON_KEY}: "<why>"\n  ${SKIP_BY_KEY}: "<your user name>"`,
         warnings,
       });
     },

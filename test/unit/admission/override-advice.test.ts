@@ -504,8 +504,10 @@ function unquote(value: string): string {
 /** The first command of the override text that writes volume-guard's keys. */
 function parseOverride(override: string): Command | undefined {
   const text = fill(override);
-  const manifest = /metadata\.annotations in its manifest/.test(text);
-  if (manifest) {
+  // Annotations for a manifest, as YAML lines: the first command unless a kubectl one comes before them.
+  const manifest = text.search(/metadata\.annotations in its manifest/);
+  const kubectl = text.search(/kubectl (annotate|label) /);
+  if (manifest >= 0 && (kubectl < 0 || manifest < kubectl)) {
     const values: Record<string, string> = {};
     for (const match of text.matchAll(/^\s+([a-z0-9.-]+\/[A-Za-z0-9.-]+): "([^"]*)"$/gm)) values[match[1]!] = match[2]!;
     return { how: 'manifest', names: [], values, text };
@@ -540,7 +542,7 @@ function parseOverride(override: string): Command | undefined {
       return { how: match[1] as 'annotate' | 'label', resource, names, ...(namespace ? { namespace } : {}), values, text, overwrite };
     }
   }
-  const statefulSet = /add the annotations (.*) to the StatefulSet/.exec(text) ?? /add to the StatefulSet's metadata\.annotations: (.*)$/m.exec(text);
+  const statefulSet = /add the annotations (.*) to the StatefulSet/.exec(text);
   if (statefulSet) {
     const values: Record<string, string> = {};
     for (const word of tokens(statefulSet[1]!)) {

@@ -153,6 +153,22 @@ describe('StatefulSet CREATE outside Helm', () => {
     expect(byAlice.warnings?.join('\n')).toContain('alice may not write overrides');
   });
 
+  it('advises the skip as YAML lines for the manifest (the StatefulSet does not exist yet), also when the view is stale', () => {
+    const yaml = (checks: string): string =>
+      "  or add to the StatefulSet's metadata.annotations in its manifest, then create it again:\n" +
+      `    volume-guard.io/skip: "${checks}"\n    volume-guard.io/skip-reason: "<why>"\n    volume-guard.io/skip-by: "<your user name>"`;
+    const refused = validator.handle(create(stsObject()), context(withClaims('data-db-0')));
+    expect(refused.status!.message.endsWith(yaml('orphan-pvc'))).toBe(true);
+    expect(refused.status!.message).not.toContain('volume-guard.io/skip=');
+    const stale = { synced: () => true, staleResources: () => ['persistentvolumeclaims'] };
+    const unknown = validator.handle(create(stsObject()), context(withClaims('data-db-0'), { health: stale }));
+    expect(unknown.status!.message).toContain('is stale');
+    expect(unknown.status!.message.endsWith(`Override (an authorized admin, after checking):\n  ${yaml('*').slice(5)}`)).toBe(true);
+    // Written so, the skip is honored.
+    const skip = { 'volume-guard.io/skip': 'orphan-pvc', 'volume-guard.io/skip-reason': 'restore', 'volume-guard.io/skip-by': ADMIN.username };
+    expect(validator.handle(create(stsObject({ annotations: skip })), context(withClaims('data-db-0'))).allowed).toBe(true);
+  });
+
   it('warn mode allows with the names as warnings; a StatefulSet without claim templates is never judged', () => {
     const config = defaultConfig();
     const warn = { ...config, checks: { ...config.checks, 'orphan-pvc': { mode: 'warn' as const } } };
