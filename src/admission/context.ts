@@ -92,7 +92,9 @@ export function staleModelDecision(
   const { stalePolicy } = context.config.model;
   const stale = staleReads(context, dependsOn);
   if (stale.length === 0) return undefined;
-  const what = `volume-guard's view of the cluster is stale (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''})`;
+  const what = !context.health.synced()
+    ? "volume-guard's view of the cluster is not synced yet"
+    : `volume-guard's view of the cluster is stale (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''})`;
   if (stalePolicy === 'allow') return allowed();
   const reason = context.health.staleReason?.(stale);
   if (stalePolicy === 'warn') {

@@ -161,6 +161,13 @@ describe('node cordon', () => {
     const allowPolicy = { ...config, model: { ...config.model, stalePolicy: 'allow' as const } };
     expect(validator.handle(cordonRequest('node-9'), context(model, { health: stale, config: allowPolicy })).allowed).toBe(true);
   });
+
+  it('before the first sync, says the view is not synced yet (not a stale list with brackets doubled)', () => {
+    const unsynced = { synced: () => false, staleResources: () => [] };
+    const message = validator.handle(cordonRequest('node-9'), context(model, { health: unsynced })).status?.message ?? '';
+    expect(message).toContain("volume-guard's view of the cluster is not synced yet, so the risk of data loss is unknown");
+    expect(message).not.toContain('((');
+  });
 });
 
 describe('pod eviction', () => {
