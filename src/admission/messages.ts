@@ -19,6 +19,7 @@ import { UNBOUND_TAG } from '../checks/orphan-pvc.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 import { COPIES_HELD_OFF_TAG } from '../checks/last-replica-on-node.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
+import { isWithheld, withheldLines } from './withheld.ts';
 
 /** At most this many objects are named per check; the rest are counted ("and N more"). */
 export const MAX_LISTED_PER_CHECK = 10;
@@ -907,6 +908,9 @@ class PreparedCheckLines {
   /** The same after the names of the rest (#namedRest): the audit's only, as a kubectl listing adds nothing to them. */
   readonly #namedPointer: string;
   readonly #findings: readonly Finding[];
+  /** The findings withheld from the requester (withheld.ts): counted, one line per description, after the listing. */
+  readonly #withheld: readonly string[];
+  readonly #withheldCount: number;
   readonly #situation: Situation | undefined;
   readonly #lines: string[] = [];
 
@@ -930,12 +934,15 @@ class PreparedCheckLines {
     this.head = head;
     this.total = total;
     this.fix = hangingLines('  Fix: ', fix, FIX_WIDTH);
-    this.objectCount = Math.min(maxListed, findings.length);
+    const named = findings.some(isWithheld) ? findings.filter((finding) => !isWithheld(finding)) : findings;
+    this.#withheld = named === findings ? [] : withheldLines(findings).map((line) => `  ${wrap(line, MAX_LINE_LENGTH).join('\n    ')}`);
+    this.#withheldCount = findings.length - named.length;
+    this.objectCount = Math.min(maxListed, named.length);
     this.#check = check;
-    const rest = restListing(check, situation, findings, total);
+    const rest = restListing(check, situation, named, total);
     this.#pointer = rest === undefined ? '' : `; all of them: ${rest.command}`;
     this.#namedPointer = rest?.audit === true ? this.#pointer : '';
-    this.#findings = findings;
+    this.#findings = named;
     this.#situation = situation;
   }
 
@@ -954,13 +961,19 @@ class PreparedCheckLines {
     const listed = Math.min(maxListed, this.objectCount);
     const lines = [...this.head];
     for (let index = 0; index < listed; index++) lines.push(this.objectLine(index));
-    if (this.total > listed) lines.push(this.moreLine(listed));
+    lines.push(...this.restLines(listed));
     lines.push(...this.fix);
     return lines;
   }
 
-  moreLine(listed: number): string {
-    return this.#namedRest(listed) ?? `  and ${this.total - listed} more${this.#pointer}`;
+  /** The lines after `listed` objects: the withheld ones counted, then "and N more" for the others not listed. */
+  restLines(listed: number): readonly string[] {
+    const more = this.total - listed - this.#withheldCount;
+    return more > 0 ? [...this.#withheld, this.moreLine(listed, more)] : this.#withheld;
+  }
+
+  moreLine(listed: number, more = this.total - listed): string {
+    return this.#namedRest(listed) ?? `  and ${more} more${this.#pointer}`;
   }
 
   /**
@@ -1121,7 +1134,7 @@ function listingFits(prepared: readonly PreparedCheckLines[], fixedLength: numbe
   let sum = fixedLength;
   for (const group of prepared) {
     const listed = Math.min(maxListed, complete ? group.total : group.objectCount);
-    if (group.total > listed) sum += group.moreLine(listed).length + 1;
+    for (const line of group.restLines(listed)) sum += line.length + 1;
   }
   if (sum > MAX_DENIAL_LENGTH) return false;
   for (let index = 0; index < maxListed; index++) {

@@ -22,6 +22,8 @@ export interface AdjustedFindings {
   readonly warnings?: readonly string[];
   /** Added to the decision's audit annotations. */
   readonly auditAnnotations?: Readonly<Record<string, string>>;
+  /** The action as the answer words it once the findings are known, in place of PlanJudgement.action. */
+  readonly action?: string;
 }
 
 export interface PlanJudgement<Target> {
@@ -133,7 +135,7 @@ function decide<Target>(
 ): Decision {
   const adjusted: AdjustedFindings = input.adjust ? input.adjust(results) : { findings: results.findings, totals: results.totals };
   const decision = judge({
-    action: input.action,
+    action: adjusted.action ?? input.action,
     stored: storedAnnotations(context.snapshot, input.reviewed),
     now: context.now,
     findings: adjusted.findings,

@@ -6,6 +6,7 @@ import { dataNamespaces } from '../checks/affected.ts';
 import type { CheckId, Finding } from '../checks/types.ts';
 import type { CheckResults } from './context.ts';
 import type { AdjustedFindings } from './plan-judge.ts';
+import { WITHHELD_TAG, withheldReason } from './withheld.ts';
 
 const REASONS: Readonly<Record<CheckId, string>> = {
   'single-replica': 'a single copy of its data',
@@ -23,8 +24,8 @@ export function withheldFromNamespace(finding: Finding): Finding {
     check: finding.check,
     severity: finding.severity,
     object: { kind: finding.object.kind, name: 'of another namespace' },
-    reason: `${REASONS[finding.check]} (names withheld: volume-guard audit)`,
-    tags: finding.tags,
+    reason: withheldReason(REASONS[finding.check], 'volume-guard audit'),
+    tags: [...finding.tags, WITHHELD_TAG],
   };
 }
 

@@ -36,6 +36,7 @@ import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-
 import { MACHINE_OWNER_RESOURCES, NODE_CHECK_RESOURCES, PLANS, planFindings, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
 import { drainingMachineOwnerSkip, ownerSkipReading } from '../rollout-owner.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
+import { WITHHELD_TAG, withheldReason } from '../withheld.ts';
 
 const declaration: WebhookDeclaration = {
   name: 'pod-eviction.volume-guard.io',
@@ -203,8 +204,11 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     'harvester-upgrade-skip': () => upgradeSkip,
   });
   const tagged = taggedChecks(overrides);
+  // The node-wide checks answer for the whole node: the action says it is being drained, and when none of the risks is
+  // the evicted pod's own data, that it is the node's data that refuses it (kubectl drain prints it per pod).
+  const drained = nodeWide ? ` (node ${node} is being drained${removal.cordonRefused === true ? ': your cordon of it was refused' : ''}` : '';
   const judgement: PlanJudgement<PodTarget> = {
-    action: removal.action,
+    action: nodeWide ? `${removal.action}${drained})` : removal.action,
     target,
     overrides,
     overrideHint: annotateHint('node', node),
@@ -233,7 +237,9 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
       // evicted pod's own data (what `kubectl drain` prints this refusal for) is listed first, even past that cap.
       // A finished pod or one the model has not seen has no data of its own here: its namespace's still come first.
       const own = nodeWide ? (ownData && target !== undefined ? ownFirst(context, { node, pod, ...(removed ? { removed } : {}) }) : () => []) : undefined;
-      return adjustRemoval(context, removal, node, draining, nodeWide, results, own, inPlace);
+      const { ownListed, ...adjusted } = adjustRemoval(context, removal, node, draining, nodeWide, results, own, inPlace);
+      if (!nodeWide || ownListed || adjusted.findings.length === 0) return adjusted;
+      return { ...adjusted, action: `${removal.action}${drained}; data on ${node} refuses it, none of it this pod's)` };
     },
   };
   return nodeWide ? judgeByPlan(context, PLANS['eviction-draining'], judgement) : judgeByPlan(context, PLANS[removal.plan], judgement);
@@ -249,7 +255,7 @@ function adjustRemoval(
   results: CheckResults,
   own?: () => readonly Finding[],
   inPlace?: HarvesterUpgradeRecord,
-): AdjustedFindings {
+): AdjustedFindings & { readonly ownListed: boolean } {
   // The node-wide checks find the data of every namespace on the node; the requester (and the Event written in the
   // pod's namespace) learns the names of its own namespace's objects only. Data no pod or claim of any namespace
   // names (a Longhorn volume or a PV without a claim) belongs to no tenant: named, so the drain can be acted on.
@@ -277,7 +283,15 @@ function adjustRemoval(
     for (const finding of mine) totals[finding.check] = (totals[finding.check] ?? 0) + 1;
     return applyLonghornDrainPolicy(context.snapshot, node, { findings: [...mine], totals }, drainOptions).findings;
   };
-  const ordered = nodeWide && own !== undefined && drain.findings.length > 0 ? ownDataFirst(drain.findings, drain.totals, ownKept(), nameable) : drain.findings;
+  // Whether the evicted pod's own data is among the risks listed (the node-wide checks find the node's).
+  let ownListed = false;
+  let ordered = drain.findings;
+  if (nodeWide && own !== undefined && drain.findings.length > 0) {
+    const mine = ownKept();
+    ordered = ownDataFirst(drain.findings, drain.totals, mine, nameable);
+    const keys = new Set(mine.map(findingKey));
+    ownListed = keys.size > 0 && ordered.some((finding) => keys.has(findingKey(finding)));
+  }
   let findings: readonly Finding[] = nodeWide ? ordered.map((finding) => (nameable(finding) ? finding : withheld(finding, node))) : ordered;
   let totals = drain.totals;
   const auditAnnotations: Record<string, string> = {};
@@ -303,7 +317,7 @@ function adjustRemoval(
       auditAnnotations['restart-eviction'] = following.map((f) => f.object.name).join(',');
     }
   }
-  return { findings, totals, warnings, auditAnnotations };
+  return { findings, totals, warnings, auditAnnotations, ownListed };
 }
 
 /** The evicted pod's own findings (the eviction plan's checks, uncapped: a pod has few volumes), built when asked. */
@@ -374,7 +388,8 @@ export function podEvictionValidator(_config: Config): Validator {
         context.snapshot.node(node)?.unschedulable === false &&
         context.snapshot.cordonRefused(node, request.userInfo.username, request.dryRun);
       return judgePodRemoval(context, {
-        action: `eviction of pod ${request.namespace}/${request.name}${cordonRefused ? ` (node ${node} being drained: your cordon of it was refused)` : ''}`,
+        // judgePodRemoval adds that the node is being drained, when it is (the cordon refused says so).
+        action: `eviction of pod ${request.namespace}/${request.name}`,
         namespace: request.namespace,
         name: request.name,
         pod,
@@ -418,5 +433,11 @@ export function withheld(finding: Finding, node: string): Finding {
     'pvc-delete': `data at risk on node ${node}`,
     'storage-teardown': `data at risk on node ${node}`,
   };
-  return { check: finding.check, severity: finding.severity, object, reason: `${reasons[finding.check]} (names withheld: volume-guard audit --node ${node})`, tags: finding.tags };
+  return {
+    check: finding.check,
+    severity: finding.severity,
+    object,
+    reason: withheldReason(reasons[finding.check], `volume-guard audit --node ${node}`),
+    tags: [...finding.tags, WITHHELD_TAG],
+  };
 }

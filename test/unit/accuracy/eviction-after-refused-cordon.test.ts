@@ -31,7 +31,10 @@ describe('evictions after the same user’s cordon of the node was refused', () 
     model.refuseCordon('node-1', ADMIN.username);
     const refused = evictions.handle(evictionRequest('web-1'), context(model));
     expect(refused.allowed).toBe(false);
-    expect(refused.status?.message).toContain('eviction of pod default/web-1 (node node-1 being drained: your cordon of it was refused)');
+    // The unused PV is the node's, not the pod's: the action says so.
+    expect(refused.status?.message).toContain(
+      "eviction of pod default/web-1 (node node-1 is being drained: your cordon of it was refused; data on node-1 refuses it, none of it this pod's)",
+    );
     expect(refused.status?.message).toContain('pv-archive');
   });
 

@@ -153,3 +153,68 @@ describe("a namespace's skip-evictions never passes a stale model", () => {
     expect(evict(cluster({ withB: false }), 'a-db', 'team-a').allowed).toBe(true);
   });
 });
+
+describe("an eviction's answer counts other namespaces' data on one line per check", () => {
+  /** w1 cordoned, holding `count` single-replica Longhorn volumes of namespace shop; other/web uses no volume. */
+  function shopOnW1(count: number): ClusterModel {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.setLonghornInstalled(true);
+    model.upsert('node', node({ name: 'w1', unschedulable: true }));
+    model.upsert('node', node({ name: 'w2' }));
+    for (const name of ['w1', 'w2']) model.upsert('longhornNode', longhornNode({ name }));
+    for (const name of ['shop', 'other']) model.upsert('namespace', namespace({ name }));
+    for (let i = 0; i < count; i++) {
+      const lh = volumeWithReplicas(`vol-${i}`, ['w1'], { numberOfReplicas: 1, pvcNamespace: 'shop', pvcName: `data-${i}` });
+      model.upsert('longhornVolume', lh.volume);
+      for (const replica of lh.replicas) model.upsert('longhornReplica', replica);
+    }
+    model.upsert('pod', pod({ namespace: 'other', name: 'web', nodeName: 'w1', controllerKind: 'ReplicaSet' }));
+    return model;
+  }
+  const alice = { username: 'alice', groups: ['system:authenticated'] };
+  const evictWeb = (model: ClusterModel) => validator.handle(evictionRequest('web', { namespace: 'other', user: alice }), context(model));
+
+  it('says the node is being drained and that none of the data refusing it is the pod\'s', () => {
+    const message = evictWeb(shopOnW1(5)).status?.message ?? '';
+    expect(message.split('\n')[0]).toBe(
+      "volume-guard refused the eviction of pod other/web (node w1 is being drained; data on w1 refuses it, none of it this pod's): 10 risks of data loss.",
+    );
+  });
+
+  it('all of them built: one exact count per check, no line repeated', () => {
+    const message = evictWeb(shopOnW1(5)).status?.message ?? '';
+    expect(message).toContain('\n  5 volumes of other namespaces, each: its only healthy copy is on node w1; names: volume-guard audit --node w1\n');
+    expect(message).toContain('\n  5 volumes of other namespaces, each: a single copy of its data, on node w1; names: volume-guard audit --node w1\n');
+    expect(message).not.toContain('more; all of them');
+    const lines = message.split('\n');
+    expect(new Set(lines).size).toBe(lines.length);
+  });
+
+  it('past the cap: the withheld ones counted once, the rest not built counted after them; a short message', () => {
+    const message = evictWeb(shopOnW1(12)).status?.message ?? '';
+    expect(message).not.toContain('Volume of another namespace');
+    expect(message.match(/volumes of other namespaces, each: its only healthy copy is on node w1/g)).toHaveLength(1);
+    expect(message.match(/volumes of other namespaces, each: a single copy of its data/g)).toHaveLength(1);
+    for (const check of ['last-replica-on-node', 'single-replica']) {
+      const block = message.slice(message.indexOf(`[${check}]`));
+      const counted = Number(/\n {2}(\d+) volumes of other namespaces/.exec(block)?.[1]);
+      const more = Number(/\n {2}and (\d+) more; all of them: volume-guard audit --node w1/.exec(block)?.[1] ?? 0);
+      expect(counted + more).toBe(12);
+    }
+    expect(message).not.toMatch(/shop|data-\d|vol-\d/);
+    // It was 3,451 characters with a line per volume; kubectl drain prints it again at every retry.
+    expect(message.length).toBeLessThan(1600);
+  });
+
+  it("a pod whose own data is at risk: the node is said to be drained, without the note", () => {
+    const model = shopOnW1(3);
+    const own = volumeWithReplicas('vol-own', ['w1'], { numberOfReplicas: 1, pvcNamespace: 'other', pvcName: 'web-data' });
+    model.upsert('longhornVolume', own.volume);
+    for (const replica of own.replicas) model.upsert('longhornReplica', replica);
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'other', name: 'web-data', volumeName: 'vol-own' }));
+    model.upsert('pod', pod({ namespace: 'other', name: 'web', nodeName: 'w1', claimNames: ['web-data'], controllerKind: 'ReplicaSet' }));
+    const message = evictWeb(model).status?.message ?? '';
+    expect(message.split('\n')[0]).toBe('volume-guard refused the eviction of pod other/web (node w1 is being drained): 8 risks of data loss.');
+    expect(message).toContain('longhorn-system/vol-own (PVC other/web-data)');
+  });
+});

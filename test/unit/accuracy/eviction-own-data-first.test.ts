@@ -28,6 +28,8 @@ function drainingNode(): ClusterModel {
 }
 
 const objectLines = (message: string): string[] => message.split('\n').filter((line) => /^ {2}PV /.test(line));
+/** The object lines and the line counting other namespaces' PVs. */
+const listingLines = (message: string): string[] => message.split('\n').filter((line) => /^ {2}(PV |\d+ PVs )/.test(line));
 
 describe('eviction on a node being drained: the evicted pod’s own data is named first', () => {
   it('names the PV of shop/db-13 first, though ten others sort before it', () => {
@@ -36,18 +38,20 @@ describe('eviction on a node being drained: the evicted pod’s own data is name
     const message = refused.status?.message ?? '';
     expect(message).toContain('[node-local-volume] 14 objects keep data only on node-1');
     expect(objectLines(message)[0]).toContain('PV pv-13 (PVC shop/data-13, Pod shop/db-13)');
-    // Still 14 in all: the listed ones and the rest counted.
+    // Still 14 in all: the listed ones, other namespaces' counted on one line, and the rest (not built) counted.
     const listed = objectLines(message).length;
-    expect(message).toContain(`and ${14 - listed} more; all of them: volume-guard audit --node node-1`);
+    const withheld = Number(/^ {2}(\d+) PVs of other namespaces, each: /m.exec(message)?.[1]);
+    expect(withheld).toBeGreaterThan(1);
+    expect(message).toContain(`and ${14 - listed - withheld} more; all of them: volume-guard audit --node node-1`);
   });
 
   it("lists the requester's namespace before the withheld data of other namespaces", () => {
     const refused = evictions.handle(evictionRequest('db-1', { namespace: 'shop' }), context(drainingNode()));
-    const lines = objectLines(refused.status?.message ?? '');
+    const lines = listingLines(refused.status?.message ?? '');
     expect(lines[0]).toContain('PV pv-1 (PVC shop/data-1, Pod shop/db-1)');
-    const firstWithheld = lines.findIndex((line) => line.includes('of another namespace'));
-    expect(firstWithheld).toBeGreaterThan(0);
-    expect(lines.slice(firstWithheld).every((line) => line.includes('of another namespace'))).toBe(true);
+    // Other namespaces' PVs come last, counted on one line.
+    const firstWithheld = lines.findIndex((line) => line.includes('of other namespaces'));
+    expect(firstWithheld).toBe(lines.length - 1);
     expect(lines.slice(0, firstWithheld).every((line) => line.includes('shop/'))).toBe(true);
   });
 
@@ -71,10 +75,10 @@ describe('eviction on a node being drained: the evicted pod’s own data is name
   it("lists the requester's namespace first for a finished pod too (no data of its own)", () => {
     const model = drainingNode();
     model.upsert('pod', pod({ namespace: 'shop', name: 'job-x', phase: 'Succeeded', controllerKind: 'Job' } as Parameters<typeof pod>[0]));
-    const lines = objectLines(evictions.handle(evictionRequest('job-x', { namespace: 'shop' }), context(model)).status?.message ?? '');
-    const firstWithheld = lines.findIndex((line) => line.includes('of another namespace'));
-    expect(firstWithheld).toBeGreaterThan(0);
-    expect(lines.slice(firstWithheld).every((line) => line.includes('of another namespace'))).toBe(true);
+    const lines = listingLines(evictions.handle(evictionRequest('job-x', { namespace: 'shop' }), context(model)).status?.message ?? '');
+    const firstWithheld = lines.findIndex((line) => line.includes('of other namespaces'));
+    expect(firstWithheld).toBe(lines.length - 1);
+    expect(lines.slice(0, firstWithheld).every((line) => line.includes('shop/'))).toBe(true);
   });
 
   it('never lists first a volume of its own that Longhorn moves off the node (block-for-eviction)', () => {

@@ -624,7 +624,8 @@ describe('storage-teardown answers to a requester outside Longhorn\'s namespace'
     expect(decision.allowed).toBe(false);
     const message = decision.status!.message;
     expect(message).toContain('[storage-teardown] 4 Longhorn volumes would lose their data');
-    expect(message).toContain('Volume of another namespace: its data goes with the storage system (names withheld: volume-guard audit)');
+    // Counted on one line, not one line per volume.
+    expect(message).toContain('  2 volumes of other namespaces, each: its data goes with the storage system; names: volume-guard audit\n');
     expect(message).not.toContain('shop');
     expect(message).not.toContain('data-a');
     expect(message).toContain('longhorn-system/own (PVC tenant-a/cache)');
