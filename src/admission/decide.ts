@@ -50,6 +50,11 @@ export interface Judgement {
    */
   readonly situation?: Situation;
   /**
+   * The override advised is `overrideHint` even with a situation (a scale-down's: mark other Machines to remove, or
+   * annotate the node); the situation words the rest.
+   */
+  readonly overrideFromHint?: boolean;
+  /**
    * Findings honored tag overrides accepted without their being built (counted by the checks), each placed among
    * `findings` where the first of them was met. The decision is the one `findings` holding all of them would give.
    */
@@ -243,7 +248,7 @@ export function judge(input: Judgement): Decision {
   const fitted = fitWarnings(warnings);
   if (enforced.length > 0) {
     const skipList = enforcedChecks.join(',');
-    const override = input.situation
+    const override = input.situation && input.overrideFromHint !== true
       ? overrideLines(input.situation, enforcedChecks)
       : input.overrideHint
           .replace('<checks>', skipList)

@@ -56,6 +56,8 @@ export type Situation =
       readonly removed?: boolean;
       /** The step after the fix when it is not the node's cordon or removal: `delete Machine capi/md-0-x again`. */
       readonly again?: string;
+      /** How the request comes to take this node, said before the note (a scale-down: which Machines Cluster API removes). */
+      readonly how?: string;
       /** The update added taints without cordoning: the strongest effect added (NoExecute deletes pods at once). */
       readonly taint?: 'NoSchedule' | 'NoExecute';
       /**
@@ -643,6 +645,7 @@ export function situationNote(situation: Situation | undefined): string | undefi
   if (!situation) return undefined;
   switch (situation.kind) {
     case 'cordon':
+      if (situation.how !== undefined) return `${situation.how}\n${situationNote({ ...situation, how: undefined })}`;
       if (situation.removed === true) return `The node is removed, not only emptied: what is kept on its disks goes with it.`;
       if (situation.taint === 'NoExecute') return `The taint manager would delete the pods that do not tolerate it at once, past any PodDisruptionBudget.`;
       if (situation.taint === 'NoSchedule') return `The taint itself loses nothing; the drain or maintenance that follows would.`;

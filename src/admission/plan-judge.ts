@@ -36,6 +36,8 @@ export interface PlanJudgement<Target> {
   readonly overrideHint: string;
   readonly warnings?: readonly string[];
   readonly situation?: Situation;
+  /** The override advised is `overrideHint` even with a situation (Judgement.overrideFromHint). */
+  readonly overrideFromHint?: boolean;
   /** The resources this answer reads, when narrower or wider than the plan's (an eviction of a known pod). */
   readonly reads?: readonly ResourceKind[];
   /** Checks that must build every finding (a tag override narrows them); true: all. Default: all capped. */
@@ -144,6 +146,7 @@ function decide<Target>(
     overrideHint: input.overrideHint,
     warnings: [...(input.warnings ?? []), ...(adjusted.warnings ?? [])],
     ...(input.situation ? { situation: input.situation } : {}),
+    ...(input.overrideFromHint === true ? { overrideFromHint: true } : {}),
     modes,
     writers: context.config.overrides,
     ...(results.waived.length > 0 ? { waived: results.waived } : {}),
@@ -239,8 +242,11 @@ const STALE_PLACES: Partial<Record<OverridePlace, string>> = {
  * the release labels for helm), else the `volume-guard.io/skip=<checks>` command of the request's hint with `*`, else
  * the places of the plan a `*` skip is read at; none when only approvals are read (a PVC DELETE by a GitOps tool).
  */
-export function staleOverride(places: readonly OverridePlace[], input: Pick<PlanJudgement<unknown>, 'situation' | 'overrideHint'>): string[] {
-  if (input.situation !== undefined) return overrideLines(input.situation, '*');
+export function staleOverride(
+  places: readonly OverridePlace[],
+  input: Pick<PlanJudgement<unknown>, 'situation' | 'overrideHint' | 'overrideFromHint'>,
+): string[] {
+  if (input.situation !== undefined && input.overrideFromHint !== true) return overrideLines(input.situation, '*');
   const placeholder = `${SKIP_KEY}=<checks>`;
   const yaml = `${SKIP_KEY}: "<checks>"`;
   const hint = input.overrideHint.split('\n');

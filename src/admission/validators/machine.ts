@@ -27,6 +27,7 @@ import { skipOnReviewedObject, staleModelDecision, staleReads } from '../context
 import { annotateHint, combinedOverrideAudit, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
 import { field, metaOf, stringField } from '../objects.ts';
 import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../../override-keys.ts';
 import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
 import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -318,14 +319,15 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // Once allowed, the Machines Cluster API is known to remove count as removed before the informers show them
   // deleted; when any may go, none is recorded.
   if (narrowed) for (const machine of candidates) context.removing({ kind: 'machine', namespace: request.namespace, name: machine.name, node: machine.nodeName });
+  // Which Machines go, said on a line of its own under the verdict (Situation.how).
   const choice = controlPlane
     ? pool.length < machines.filter((machine) => !machine.deleting).length
-      ? `it removes ${removed} of the Machines marked ${DELETE_MACHINE_ANNOTATION}`
-      : `it may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`
+      ? `The ${owner} removes ${removed} of the Machines marked ${DELETE_MACHINE_ANNOTATION}.`
+      : `The ${owner} may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION}).`
     : narrowed
       ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, updating in place or unhealthy first` +
-        (randomOrder ? ', then the others by name (deletion order Random)' : '')
-      : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION})`;
+        (randomOrder ? ', then the others by name (deletion order Random).' : '.')
+      : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION}).`;
   const allWarnings = [...warnings];
   const checkedOverrides: string[] = [];
   // Every node's answer: each may honor its own override, and the audit records them all.
@@ -342,17 +344,19 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   // The Machines whose nodes passed: safe to mark for removal instead of those refused.
   const safe: MachineRecord[] = [];
   // To mark instead (names), or none when a scale to zero takes every Machine: only the node's override is left.
+  // Its placeholders as every denial's override words them (overrideLines).
+  const nodeOverride = (node: string): string => `kubectl annotate node ${node} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<you>`;
   const markHint = (machine: MachineRecord, instead: string | undefined): string =>
     instead === undefined
-      ? annotateHint('node', machine.nodeName)
+      ? nodeOverride(machine.nodeName)
       : `annotate the ${removed === 1 ? 'Machine' : 'Machines'} to remove instead: kubectl annotate ${MACHINE_RESOURCE} ${instead} ` +
-        `-n ${request.namespace} ${DELETE_MACHINE_ANNOTATION}=yes, or ${annotateHint('node', machine.nodeName)}`;
+        `-n ${request.namespace} ${DELETE_MACHINE_ANNOTATION}=yes, or ${nodeOverride(machine.nodeName)}`;
   const judge = (machine: MachineRecord, others: ReadonlySet<string>, instead: string | undefined, warnings: readonly string[]): Decision => {
     const drainCutShort = drainCutShortFor(context, machine);
     return judgeNodeRemoval(context, {
       node: machine.nodeName,
       leavingWith: { nodes: others, atMost },
-      action: `${scale}: ${choice}, such as ${machine.name} on node ${machine.nodeName}`,
+      action: `${scale}, which ${narrowed ? 'removes' : 'may remove'} Machine ${machine.name} on node ${machine.nodeName}`,
       plan: 'machine-scale-down',
       ...(drainCutShort ? { drainCutShort } : {}),
       // A MachineSet's scale-down (its MachineDeployment's rollout or scale-down carried out) reads that owner's skip;
@@ -364,7 +368,10 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       },
       overrideHint: markHint(machine, instead),
       warnings,
-      situation: null,
+      // Worded as the node's removal, with the Machines marked instead (or the node's skip) as the override.
+      how: choice,
+      again: `scale ${owner} ${ref} to ${after} again`,
+      overrideFromHint: true,
     });
   };
   const unnamed = after === 0 ? undefined : '<name>';

@@ -156,6 +156,10 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     situation?: Situation | null;
     /** With the cordon advice, the step after the fix when it is not the node's cordon or removal (Situation.again). */
     again?: string;
+    /** With the cordon advice: how the request comes to take the node, a line of its own (Situation.how). */
+    how?: string;
+    /** Advise `overrideHint` as the override all the same (Judgement.overrideFromHint). */
+    overrideFromHint?: boolean;
     /** With the cordon advice: the update added taints without cordoning (Situation.taint). */
     taint?: 'NoSchedule' | 'NoExecute';
     /**
@@ -261,11 +265,13 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
             node: input.node,
             ...(removed ? { removed } : {}),
             ...(input.again ? { again: input.again } : {}),
+            ...(input.how ? { how: input.how } : {}),
             ...(input.taint ? { taint: input.taint } : {}),
             ...(input.nodeGone ? { nodeGone: input.nodeGone } : {}),
             noOtherReplicaNode: soleReplicaNode(snapshot, input.node),
           },
         }),
+    ...(input.overrideFromHint === true ? { overrideFromHint: true } : {}),
     unlimited,
     ...(input.reviewed ? { reviewed: input.reviewed } : {}),
     // Longhorn's drain policy reads the listed findings and counts the rest; the tolerated data, node-local-volume.

@@ -122,9 +122,9 @@ describe('Cluster API: a scale-down refused for several nodes', () => {
     const decision = validator.handle(scaleTo('machinesets', 0, 3), context(everyNodeHoldsData(3)));
     expect(decision.allowed).toBe(false);
     const message = decision.status!.message;
-    expect(message).toContain('such as md-0-a-node-001 on node node-001');
+    expect(message).toContain('which may remove Machine md-0-a-node-001 on node node-001');
     // The headline counts the whole scale-down, not only the node told in full.
-    expect(message.split('\n')[0]).toMatch(/such as md-0-a-node-001 on node node-001: risks of data loss on 3 Machines' nodes \(1 on node-001\)\.$/);
+    expect(message.split('\n')[0]).toMatch(/which may remove Machine md-0-a-node-001 on node node-001: risks of data loss on 3 Machines' nodes \(1 on node-001\)\.$/);
     expect(message).not.toContain('1 risk of data loss');
     expect(message).toContain('pv-node-001');
     expect(message).toContain('Other Machines it may remove with data at risk (2; volume-guard audit --node NODE for each):');

@@ -802,7 +802,8 @@ describe('Cluster API machine removal', () => {
     swapped.upsert('machine', machine({ namespace: 'capi', name: 'md-0-a-zzzzz', nodeName: 'node-2', machineSet: 'md-0-a', machineDeployment: 'md-0' }));
     const decision = validator.handle(scale('machinesets', {}), context(swapped));
     expect(decision.allowed).toBe(false);
-    expect(decision.status!.message).toContain('then the others by name (deletion order Random), such as md-0-a-aaaaa on node node-1');
+    expect(decision.status!.message).toContain('which removes Machine md-0-a-aaaaa on node node-1: ');
+    expect(decision.status!.message).toContain('\nCluster API removes the Machines marked cluster.x-k8s.io/delete-machine, updating in place or unhealthy first, then the others by name (deletion order Random).\n');
   });
 });
 
