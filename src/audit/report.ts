@@ -2,7 +2,7 @@
 // report. The checks are the webhook's own, run on the same targets its validators use.
 
 import { compareText } from '../text.ts';
-import { annotateHint, overrideCovers } from '../admission/decide.ts';
+import { ANNOTATED_KINDS, annotateHint, fitOverrideToStored, overrideCovers, type StoredAnnotations } from '../admission/decide.ts';
 import { fewNamed, findingFix, plural } from '../admission/messages.ts';
 import {
   HARVESTER_SKIP_DETACHED_KEY,
@@ -155,11 +155,49 @@ const OPERATION_EXAMPLES: { readonly [K in Operation['kind']]: Extract<Operation
  */
 export const OPERATION_FORMS: readonly string[] = Object.values(OPERATION_EXAMPLES).map(describeOperation);
 
-function skipCommand(resource: string, ref: string, check: CheckId, namespace?: string): string {
-  return annotateHint(resource, ref, namespace).replace(/^run: /, '').replace('<checks>', check);
+/** The object whose `volume-guard.io/skip` an operation reads, as `kubectl annotate` names it; undefined: none. */
+interface SkipTarget {
+  readonly resource: string;
+  readonly name: string;
+  readonly namespace?: string;
 }
 
-function overrideCommand(finding: Finding, operation: Operation): string {
+function skipTargetOf(operation: Operation): SkipTarget | undefined {
+  switch (operation.kind) {
+    case 'cordon':
+    case 'node-delete':
+    case 'machine-drain':
+      return { resource: 'node', name: operation.node };
+    case 'removal':
+      if (operation.machine === undefined) return { resource: 'node', name: operation.node };
+      return operation.owner === undefined ? undefined : { resource: operation.owner.resource, name: operation.owner.name, namespace: operation.owner.namespace };
+    default:
+      return undefined;
+  }
+}
+
+const targetKey = (target: SkipTarget): string => `${target.resource}\u0000${target.namespace ?? ''}\u0000${target.name}`;
+
+/**
+ * How the skip commands of a report are written: per object annotated, every check refused there (a skip holds one
+ * list: a command per check would each replace the one before), fitted to the object's stored annotations as the
+ * webhook's refusals are (fitOverrideToStored: the checks its own skip waives kept, --overwrite over a value).
+ */
+interface SkipCommands {
+  /** Per target (targetKey): the checks of the findings refused there, in check order. */
+  readonly refused: ReadonlyMap<string, ReadonlySet<CheckId>>;
+  readonly stored: StoredAnnotations;
+  readonly now: number;
+}
+
+function skipCommand(resource: string, ref: string, check: CheckId, namespace: string | undefined, commands: SkipCommands): string {
+  const refused = commands.refused.get(targetKey({ resource, name: ref, ...(namespace !== undefined ? { namespace } : {}) }));
+  const checks = CHECK_IDS.filter((id) => id === check || refused?.has(id) === true).join(',');
+  const command = annotateHint(resource, ref, namespace).replace(/^run: /, '').replace('<checks>', checks);
+  return fitOverrideToStored([command], commands.stored, commands.now).join(' ');
+}
+
+function overrideCommand(finding: Finding, operation: Operation, commands: SkipCommands): string {
   switch (operation.kind) {
     case 'upgrade': {
       // The upgrade object usually does not exist yet: the annotations go into the manifest that creates it.
@@ -175,15 +213,15 @@ function overrideCommand(finding: Finding, operation: Operation): string {
         const none = `there is no Node ${operation.node} to annotate`;
         const { owner } = operation;
         if (owner !== undefined) {
-          return `${skipCommand(owner.resource, owner.name, finding.check, owner.namespace)} (${none}; read for its controller's own DELETE of Machine ${operation.machine}, not a person's)`;
+          return `${skipCommand(owner.resource, owner.name, finding.check, owner.namespace, commands)} (${none}; read for its controller's own DELETE of Machine ${operation.machine}, not a person's)`;
         }
         return `none: ${none}, and no other override is read for Machine ${operation.machine}'s DELETE: act on the fix, then delete Machine ${operation.machine} again`;
       }
-      return skipCommand('node', operation.node, finding.check);
+      return skipCommand('node', operation.node, finding.check, undefined, commands);
     case 'cordon':
     case 'node-delete':
     case 'machine-drain':
-      return skipCommand('node', operation.node, finding.check);
+      return skipCommand('node', operation.node, finding.check, undefined, commands);
     case 'gone':
       return `none: no operation is refused for it (there is no Node ${operation.node} to cordon, drain or delete)`;
     case 'release':
@@ -267,8 +305,12 @@ function goneNodeFix(node: string, finding: Finding, machine?: string): string {
   );
 }
 
-function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnMode: boolean, honoring: Honoring): AuditFinding {
-  const accepted = overriddenBy(model, finding, operation, honoring);
+function toAuditFinding(
+  { finding, operation }: Placed,
+  accepted: string | undefined,
+  warnMode: boolean,
+  commands: SkipCommands,
+): AuditFinding {
   const gone = operation.kind === 'gone';
   return {
     check: finding.check,
@@ -280,7 +322,7 @@ function toAuditFinding(model: AuditModel, { finding, operation }: Placed, warnM
     related: finding.related ?? [],
     operation: describeOperation(operation),
     fix: gone ? goneNodeFix(operation.node, finding) : operation.kind === 'removal' && operation.machine !== undefined ? goneNodeFix(operation.node, finding, operation.machine) : findingFix(finding),
-    override: overrideCommand(finding, operation),
+    override: overrideCommand(finding, operation, commands),
     ...(accepted !== undefined ? { overriddenBy: accepted } : {}),
     ...(warnMode ? { mode: 'warn' as const } : {}),
   };
@@ -498,9 +540,24 @@ export function buildAuditReport(input: AuditInput): AuditReport {
   }
   const modes = input.modes ?? {};
   const honoring: Honoring = { kinds: input.upgradeKinds, writers: input.writers ?? defaultOverrideWriters() };
-  const reported = placed
+  const judged = placed
     .filter((entry) => modes[entry.finding.check] !== 'off')
-    .map((entry) => ({ entry, audited: toAuditFinding(model, entry, modes[entry.finding.check] === 'warn', honoring) }));
+    .map((entry) => ({ entry, accepted: overriddenBy(model, entry.finding, entry.operation, honoring), warn: modes[entry.finding.check] === 'warn' }));
+  // The checks refused per object a skip command annotates: each command names them all.
+  const refused = new Map<string, Set<CheckId>>();
+  for (const { entry, accepted, warn } of judged) {
+    const target = skipTargetOf(entry.operation);
+    if (target === undefined || accepted !== undefined || warn) continue;
+    const key = targetKey(target);
+    refused.set(key, (refused.get(key) ?? new Set()).add(entry.finding.check));
+  }
+  const generated = Date.parse(input.generatedAt);
+  const commands: SkipCommands = {
+    refused,
+    stored: (resource, name, namespace) => ANNOTATED_KINDS[resource]?.stored(model, name, namespace),
+    now: Number.isNaN(generated) ? Date.now() : generated,
+  };
+  const reported = judged.map(({ entry, accepted, warn }) => ({ entry, audited: toAuditFinding(entry, accepted, warn, commands) }));
   const unaccepted = reported.filter(({ audited }) => audited.overriddenBy === undefined).map(({ entry }) => entry);
   notes.push(...namespaceEvictionSkipNotes(model, unaccepted, honoring.writers));
   if (!model.longhornInstalled && scope.kind !== 'release') {

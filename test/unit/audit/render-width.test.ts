@@ -23,7 +23,12 @@ const REPORTS: readonly (readonly [string, () => AuditReport])[] = [
   ['golden --release', () => golden(DEVLAKE)],
 ];
 
-const overlong = (text: string, width: number): string[] => text.split('\n').filter((line) => line.length > width);
+/**
+ * The lines past `width`, but a command's continuation line holding one word (a skip naming every check refused on a
+ * node runs to 87 characters): a shell word cannot be broken.
+ */
+const overlong = (text: string, width: number): string[] =>
+  text.split('\n').filter((line) => line.length > width && !/^ +volume-guard\.io\/skip=\S+( \\)?$/.test(line));
 
 describe('table width', () => {
   it.each([80, 100])('fits every line in %i columns with realistic names', (width) => {

@@ -185,7 +185,14 @@ describe('audit report: --node', () => {
       'last-replica-on-node Volume longhorn-system/vol-single@node-1',
       'node-local-volume PersistentVolume pv-mysql@node-1',
     ]);
-    expect(scoped.findings.every((f) => f.override.startsWith('kubectl annotate node node-1 '))).toBe(true);
+    // One command for the node, naming every check refused there and keeping its stored skip (node-local-volume),
+    // --overwrite over the skip it holds: one command per check would each fail, or replace the one before.
+    expect(new Set(scoped.findings.map((f) => f.override))).toEqual(
+      new Set([
+        'kubectl annotate --overwrite node node-1 volume-guard.io/skip=single-replica,volume-health,last-replica-on-node,node-local-volume ' +
+          'volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<your user name>',
+      ]),
+    );
     expect(scoped.notes).toEqual([DEFAULT_CONFIG_NOTE]);
   });
 
