@@ -339,6 +339,14 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #inlineDataPodsByNode = new MultiIndex<PodRecord>('pod.inlineDataByNode', (p) =>
     p.hostPaths.length > 0 || p.emptyDirs.length > 0 ? p.nodeName : '',
   );
+  /**
+   * system-upgrade-controller Job pods still running (not Succeeded or Failed, not being deleted), by the node they
+   * upgrade: whose cordon and drain of that node are the Plan's in-place upgrade. Pending counts: the drain runs in an
+   * init container.
+   */
+  readonly #upgradeJobPodsByNode = new MultiIndex<PodRecord>('pod.upgradeJobByNode', (p) =>
+    p.upgradeJob !== undefined && !p.deleting && p.phase !== 'Succeeded' && p.phase !== 'Failed' ? p.upgradeJob.node : '',
+  );
   readonly #statefulSetsByRelease = new MultiIndex<StatefulSetRecord>('statefulSet.byRelease', helmReleaseKeyOf);
   /** StatefulSets by each owner uid their ownerReferences name (an operator's resource): what its DELETE takes along. */
   readonly #statefulSetsByOwner = new MultiIndex<StatefulSetRecord>('statefulSet.byOwner', (s) => s.ownerUids ?? NO_KEYS);
@@ -356,7 +364,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     node: [this.#nodesByLabel],
     persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource, this.#unpinnedPvsByNamedNode],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#podScratchClaims],
-    pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode],
+    pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode, this.#upgradeJobPodsByNode],
     statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner],
     namespace: [this.#namespacesByOwner],
     machine: [this.#machinesByOwner],
@@ -1246,6 +1254,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   podsWithInlineDataOnNode(nodeName: string): readonly PodRecord[] {
     return this.#inlineDataPodsByNode.get(nodeName);
+  }
+
+  upgradeJobPodsFor(nodeName: string): readonly PodRecord[] {
+    return this.#upgradeJobPodsByNode.get(nodeName);
   }
 
   statefulSet(namespace: string, name: string): StatefulSetRecord | undefined {

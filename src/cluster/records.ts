@@ -348,6 +348,21 @@ export interface PodRecord {
    * `cluster.x-k8s.io/drain` label.
    */
   readonly labels?: Labels;
+  /**
+   * Kept for a system-upgrade-controller Job's pod only (label `upgrade.cattle.io/node`): the node it upgrades, and who
+   * cordons or drains it (its init container runs `kubectl cordon` or `kubectl drain` as the pod's service account).
+   */
+  readonly upgradeJob?: SystemUpgradeJob;
+}
+
+/** A system-upgrade-controller Job's pod: what it upgrades, for which Plan, as whom (PodRecord.upgradeJob). */
+export interface SystemUpgradeJob {
+  /** Label `upgrade.cattle.io/node`: the node the Job upgrades (its pod's required node affinity names it too). */
+  readonly node: string;
+  /** Label `upgrade.cattle.io/plan`: the Plan, in the pod's namespace; '' when absent. */
+  readonly plan: string;
+  /** spec.serviceAccountName (the Plan's `spec.serviceAccountName`); `default` when absent. */
+  readonly serviceAccount: string;
 }
 
 /** A pod's toleration (spec.tolerations[]), as matched against a node's taint. */

@@ -214,6 +214,11 @@ export interface ClusterSnapshot {
   podsOnNode(nodeName: string): readonly PodRecord[];
   /** The pods on the node with a hostPath or emptyDir volume (podsOnNode, those only). */
   podsWithInlineDataOnNode(nodeName: string): readonly PodRecord[];
+  /**
+   * The running system-upgrade-controller Job pods upgrading the node (PodRecord.upgradeJob: not Succeeded or Failed,
+   * not being deleted), wherever they are scheduled.
+   */
+  upgradeJobPodsFor(nodeName: string): readonly PodRecord[];
 
   statefulSet(namespace: string, name: string): StatefulSetRecord | undefined;
   /**

@@ -27,6 +27,7 @@ import {
   type PodRecord,
   type Toleration,
   type StatefulSetRecord,
+  type SystemUpgradeJob,
   type VolumeSource,
 } from './records.ts';
 import {
@@ -553,7 +554,22 @@ export function transformPod(raw: unknown): PodRecord | undefined {
     ...inlineDataOfPod(controllerKind, spec),
     ...noExecuteTolerationsOf(spec),
     ...instanceManagerLabelsOf(metadata),
+    ...upgradeJobOf(metadata, spec),
   };
+}
+
+/** Labels system-upgrade-controller puts on its Jobs' pods: the node a Job upgrades, and its Plan. */
+export const SYSTEM_UPGRADE_NODE_LABEL = 'upgrade.cattle.io/node';
+export const SYSTEM_UPGRADE_PLAN_LABEL = 'upgrade.cattle.io/plan';
+
+/** A system-upgrade-controller Job's pod's node, Plan and service account (PodRecord.upgradeJob); none for any other pod. */
+function upgradeJobOf(metadata: JsonObject | undefined, spec: JsonObject | undefined): { upgradeJob?: SystemUpgradeJob } {
+  const labels = stringMapAt(metadata, 'labels');
+  const node = labels[SYSTEM_UPGRADE_NODE_LABEL] ?? '';
+  if (node === '') return {};
+  // The API server's ServiceAccount admission sets `default` when the pod names none.
+  const serviceAccount = stringAt(spec, 'serviceAccountName');
+  return { upgradeJob: { node: intern(node), plan: labels[SYSTEM_UPGRADE_PLAN_LABEL] ?? '', serviceAccount: intern(serviceAccount === '' ? 'default' : serviceAccount) } };
 }
 
 /** Longhorn's label naming the component a pod runs; `instance-manager` on the pods its PodDisruptionBudgets cover. */

@@ -52,6 +52,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   podsUsingClaim: () => none,
   podsOnNode: () => none,
   podsWithInlineDataOnNode: () => none,
+  upgradeJobPodsFor: () => none,
   statefulSet: () => undefined,
   statefulSetsOfRelease: () => none,
   deletionAdmitted: () => false,

@@ -98,6 +98,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   podsUsingClaim: ['pod'],
   podsOnNode: ['pod'],
   podsWithInlineDataOnNode: ['pod'],
+  upgradeJobPodsFor: ['pod'],
   statefulSet: ['statefulSet'],
   statefulSetsOfRelease: ['statefulSet'],
   deletionAdmitted: [], // volume-guard's own record

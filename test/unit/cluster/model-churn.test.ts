@@ -226,6 +226,7 @@ function randomRecord(kind: ResourceKind, random: Random, now: number): AnyRecor
         claimNames: claims,
         hostPaths: chance(random, 0.2) ? [{ path: '/var/data', writable: chance(random, 0.5) }] : [],
         emptyDirs: chance(random, 0.2) ? ['scratch'] : [],
+        ...(chance(random, 0.2) ? { upgradeJob: { node: pick(random, NODES), plan: 'k3s-agent', serviceAccount: 'system-upgrade' } } : {}),
       });
     }
     case 'statefulSet': {
@@ -347,6 +348,7 @@ function answers(model: ClusterModel): Record<string, unknown> {
     out[`unpinnedPersistentVolumesNaming ${name}`] = unordered(model.unpinnedPersistentVolumesNaming(name));
     out[`podsOnNode ${name}`] = unordered(model.podsOnNode(name));
     out[`podsWithInlineDataOnNode ${name}`] = unordered(model.podsWithInlineDataOnNode(name));
+    out[`upgradeJobPodsFor ${name}`] = unordered(model.upgradeJobPodsFor(name));
     for (const disk of ['', ...DISKS]) {
       out[`nodeIsUp ${name} ${disk}`] = model.nodeIsUp(name, disk);
       out[`replicaDataKept ${name} ${disk}`] = model.replicaDataKept(name, disk);
