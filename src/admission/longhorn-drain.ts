@@ -421,19 +421,87 @@ export function keptOnNodeThroughReboot(snapshot: ClusterSnapshot, finding: Find
 }
 
 /**
- * The findings of a drain Harvester makes for an in-place upgrade, without the device-backed PVs pinned to the node
- * (keptOnNodeThroughReboot), which the upgrade keeps: said as a warning, about those `concerns` selects (default all;
- * an eviction: the evicted pod's own), named where `nameable` (default all). Every node-local finding must be built
- * (the caller's `unlimited`), so that the total left is exact.
+ * An upgrade taking a node down and bringing it back with its disks, whose cordon or drain of the node is judged so:
+ * a Harvester upgrade draining it (harvesterUpgradeInPlace), or a system-upgrade-controller Plan's Job cordoning or
+ * draining it as the Job's service account (systemUpgradeInPlace).
+ */
+export type InPlaceUpgrade =
+  | { readonly by: 'harvester'; readonly upgrade: HarvesterUpgradeRecord }
+  | { readonly by: 'system-upgrade-controller'; readonly namespace: string; readonly plan: string };
+
+const SERVICE_ACCOUNT_USER_PREFIX = 'system:serviceaccount:';
+
+/**
+ * The system-upgrade-controller Plan whose Job is upgrading `node`, when `username` is that Job's service account
+ * (`system:serviceaccount:<Job's namespace>:<its pod's serviceAccountName>`): the Job's init container runs
+ * `kubectl cordon <node>` or `kubectl drain <node>` as it, then replaces the k3s/RKE2 binary (or the OS) and restarts
+ * the node in place, its disks kept. A running Job pod labelled `upgrade.cattle.io/node: <node>` must exist (not
+ * finished, not being deleted): the same account cordoning another node, or after its Job ended, is judged as anyone.
+ */
+export function systemUpgradeInPlace(snapshot: ClusterSnapshot, node: string, username: string): InPlaceUpgrade | undefined {
+  if (!username.startsWith(SERVICE_ACCOUNT_USER_PREFIX)) return undefined;
+  const parts = username.slice(SERVICE_ACCOUNT_USER_PREFIX.length).split(':');
+  if (parts.length !== 2) return undefined;
+  const [namespace, account] = parts as [string, string];
+  for (const pod of snapshot.upgradeJobPodsFor(node)) {
+    const job = pod.upgradeJob;
+    if (job !== undefined && pod.controllerKind === 'Job' && pod.namespace === namespace && job.serviceAccount === account) {
+      return { by: 'system-upgrade-controller', namespace, plan: job.plan };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The in-place upgrade a cordon or drain of `node` is a step of: a Harvester upgrade draining it (for a `cordon`, about
+ * to: HarvesterStep), else, for a requester `username`, the system-upgrade-controller Plan whose Job runs as it.
+ * Harvester's comes first: on its immutable OS only block devices come back, whoever cordons. Not for a node being
+ * removed (the caller's judgement): nothing comes back then.
+ */
+export function inPlaceUpgradeOf(
+  snapshot: ClusterSnapshot,
+  node: string,
+  options: { readonly kinds?: PolicedKinds; readonly step?: HarvesterStep; readonly username?: string },
+): InPlaceUpgrade | undefined {
+  const harvester = harvesterUpgradeInPlace(snapshot, node, options.kinds, options.step);
+  if (harvester !== undefined) return { by: 'harvester', upgrade: harvester };
+  return options.username === undefined ? undefined : systemUpgradeInPlace(snapshot, node, options.username);
+}
+
+/** `Harvester Upgrade harvester-system/hvst-upgrade-x`, `Plan system-upgrade/k3s-agent`. */
+export function inPlaceUpgradeName(upgrade: InPlaceUpgrade): string {
+  if (upgrade.by === 'harvester') return upgradeName(upgrade.upgrade);
+  return upgrade.plan === '' ? `a system-upgrade-controller Plan of namespace ${upgrade.namespace}` : `Plan ${upgrade.namespace}/${upgrade.plan}`;
+}
+
+/**
+ * Whether the node-local finding's data is on `node` when the upgrade brings it back, its pods able to run nowhere else
+ * meanwhile: for Harvester, keptOnNodeThroughReboot (its immutable OS keeps block devices only); for a
+ * system-upgrade-controller Plan, any node-local PV pinned to the node (`local`, a hostPath PV with node affinity such
+ * as local-path's, a node-local CSI driver's): k3s and RKE2 keep the node's filesystems. Never a PV no affinity pins,
+ * nor a pod's inline data (a hostPath its controller recreates elsewhere, a StatefulSet's emptyDir).
+ */
+export function keptInPlace(snapshot: ClusterSnapshot, upgrade: InPlaceUpgrade, node: string, finding: Finding): boolean {
+  if (upgrade.by === 'harvester') return keptOnNodeThroughReboot(snapshot, finding);
+  if (finding.check !== 'node-local-volume' || finding.object.kind !== 'PersistentVolume') return false;
+  if (finding.tags.includes('unpinned') || finding.tags.includes('node-removed')) return false;
+  return snapshot.persistentVolume(finding.object.name)?.pinnedNode === node;
+}
+
+/**
+ * The findings of a drain made for an in-place upgrade, without the node-local PVs pinned to the node that the upgrade
+ * keeps (keptInPlace): said as a warning, about those `concerns` selects (default all; an eviction: the evicted pod's
+ * own), named where `nameable` (default all). Every node-local finding must be built (the caller's `unlimited`), so
+ * that the total left is exact.
  */
 export function withoutDataKeptInPlace(
   snapshot: ClusterSnapshot,
-  upgrade: HarvesterUpgradeRecord,
+  upgrade: InPlaceUpgrade,
   node: string,
   results: FindingsAndTotals,
   options: { readonly nameable?: (finding: Finding) => boolean; readonly concerns?: (finding: Finding) => boolean } = {},
 ): DrainAdjusted {
-  const kept = results.findings.filter((finding) => keptOnNodeThroughReboot(snapshot, finding));
+  const kept = results.findings.filter((finding) => keptInPlace(snapshot, upgrade, node, finding));
   if (kept.length === 0) return { findings: results.findings, totals: results.totals, warnings: [] };
   const totals: Partial<Record<CheckId, number>> = { ...results.totals };
   const left = (totals['node-local-volume'] ?? kept.length) - kept.length;
@@ -449,7 +517,7 @@ export function withoutDataKeptInPlace(
     findings,
     totals,
     warnings: [
-      ...wrap(`volume-guard: ${upgradeName(upgrade)} upgrades node ${node} in place and reboots it:`),
+      ...wrap(`volume-guard: ${inPlaceUpgradeName(upgrade)} upgrades node ${node} in place${upgrade.by === 'harvester' ? ' and reboots it' : ''}:`),
       ...wrap(
         `${plural(said.length, 'node-local PV stays', 'node-local PVs stay')} on its disks (${fewNamed(named, said.length - named.length)}); ` +
           `pods using ${one ? 'it' : 'them'} wait until the node is back`,

@@ -16,7 +16,7 @@ import { comesBackToItsNode, hasInlineData, isFinishedPod, nodeLocalOptionsOf } 
 import { dataNamespaces } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
 import { selectorMatches } from '../../cluster/node-affinity.ts';
-import { type HarvesterUpgradeRecord, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
+import { type PodRecord, type ResourceKind } from '../../cluster/records.ts';
 import type { Config } from '../../config.ts';
 import { describeUser, staleReads, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -24,10 +24,11 @@ import { soleReplicaNode, truncate } from '../messages.ts';
 import {
   applyLonghornDrainPolicy,
   harvesterDrainOverride,
-  harvesterUpgradeInPlace,
   harvesterUpgradeSkip,
-  keptOnNodeThroughReboot,
+  inPlaceUpgradeOf,
+  keptInPlace,
   withoutDataKeptInPlace,
+  type InPlaceUpgrade,
 } from '../longhorn-drain.ts';
 import { unknownEntryWarnings } from '../override-feedback.ts';
 import { parseSkip, SKIP_EVICTIONS_KEY, skipFrom, taggedChecks } from '../overrides.ts';
@@ -171,9 +172,14 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   // The skip of a Cluster API MachineDeployment or KubeadmControlPlane whose Machine on the node is being deleted:
   // its Machine controller drains the node as the next step of the removal the admin accepted.
   const machineOwnerSkip = drainingMachineOwnerSkip(ownerSkipReading(context), node);
-  // A Harvester upgrade reboots the node in place: the PVs pinned to it are there when it is back (not removed).
-  const inPlace = node !== '' && snapshot.nodeLeaving(node) === undefined ? harvesterUpgradeInPlace(snapshot, node, context.config.upgrades.kinds) : undefined;
+  // A Harvester upgrade reboots the node in place, and a system-upgrade-controller Plan's Job (evicting or deleting as
+  // its service account) upgrades it in place: the PVs pinned to it are there when it is back (not removed).
+  const inPlace =
+    node !== '' && snapshot.nodeLeaving(node) === undefined
+      ? inPlaceUpgradeOf(snapshot, node, { kinds: context.config.upgrades.kinds, username: removal.user.username })
+      : undefined;
   if (harvester || upgradeSkip || inPlace || nodeWide) dependsOn.push('harvesterUpgrade', 'harvesterUpgradePlan');
+  if (inPlace?.by === 'system-upgrade-controller') dependsOn.push('pod');
   if (machineOwnerSkip) dependsOn.push('machine', ...MACHINE_OWNER_RESOURCES);
   if (removal.evicted && (nodeWide || pod === undefined || (ownData && pod.claimNames.length > 0))) dependsOn.push('longhornSetting');
   // A pod volume-guard has never seen (with a fresh model) or not bound to a node has no data on a node; on a
@@ -225,7 +231,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     reads: dependsOn,
     // A namespace's override on the node-wide checks judges each finding by its namespace: every one is built.
     // So does a tag override (Harvester's detached volumes, a Machine owner's single-replica volumes) for the checks it
-    // narrows, and a Harvester upgrade's in-place reboot, for the node-local PVs it keeps.
+    // narrows, and an in-place upgrade (Harvester's, a system-upgrade-controller Plan's), for the node-local PVs it keeps.
     unlimited:
       namespaceOverride?.namespace !== undefined
         ? true
@@ -254,7 +260,7 @@ function adjustRemoval(
   nodeWide: boolean,
   results: CheckResults,
   own?: () => readonly Finding[],
-  inPlace?: HarvesterUpgradeRecord,
+  inPlace?: InPlaceUpgrade,
 ): AdjustedFindings & { readonly ownListed: boolean } {
   // The node-wide checks find the data of every namespace on the node; the requester (and the Event written in the
   // pod's namespace) learns the names of its own namespace's objects only. Data no pod or claim of any namespace
@@ -265,7 +271,7 @@ function adjustRemoval(
   const nodeRecord = context.snapshot.node(node);
   // Cordoned, or its cordon just admitted (kubectl drain evicts right after cordoning), or for a preview its dry run.
   const drainOptions = { cordoned: removal.dryRunCordoned === true || context.snapshot.nodeCordoned(node), nameable };
-  // A Harvester upgrade's in-place reboot keeps the PVs pinned to the node.
+  // An in-place upgrade (Harvester's reboot, a system-upgrade-controller Plan's) keeps the PVs pinned to the node.
   // Said for the evicted pod's own PVs only: the cordon said it for the node, and a drain evicts every pod.
   const usedByPod = (finding: Finding): boolean =>
     (finding.related ?? []).some((object) => object.kind === 'Pod' && object.namespace === removal.namespace && object.name === removal.name);
@@ -277,7 +283,7 @@ function adjustRemoval(
   const warnings = [...drain.warnings, ...(kept?.warnings ?? [])];
   // The pod's own findings pass the same policy: a volume Longhorn moves off is no risk to list first.
   const ownKept = (): readonly Finding[] => {
-    const mine = inPlace ? own!().filter((finding) => !keptOnNodeThroughReboot(context.snapshot, finding)) : own!();
+    const mine = inPlace ? own!().filter((finding) => !keptInPlace(context.snapshot, inPlace, node, finding)) : own!();
     if (!removal.evicted || mine.length === 0) return mine;
     const totals: Partial<Record<Finding['check'], number>> = {};
     for (const finding of mine) totals[finding.check] = (totals[finding.check] ?? 0) + 1;

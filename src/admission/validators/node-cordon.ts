@@ -12,8 +12,8 @@ import {
   applyLonghornDrainPolicy,
   drainMovesReplicas,
   harvesterDrainOverride,
-  harvesterUpgradeInPlace,
   harvesterUpgradeSkip,
+  inPlaceUpgradeOf,
   withoutDataKeptInPlace,
   type HarvesterStep,
 } from '../longhorn-drain.ts';
@@ -167,6 +167,11 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
      * first, before Harvester's pre-drain hook, so a Harvester upgrade about to drain the node counts too (HarvesterStep).
      */
     cordonOnly?: boolean;
+    /**
+     * Who asks, for a cordon only (`cordonOnly`): a system-upgrade-controller Job's service account cordoning the node
+     * its Job upgrades makes it the Plan's in-place upgrade (longhorn-drain.ts systemUpgradeInPlace).
+     */
+    requester?: string;
     /** With the cordon advice: the node has no Node object left, so none to annotate (Situation.nodeGone). */
     nodeGone?: { readonly owner?: string };
     /**
@@ -225,9 +230,14 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   const removed = input.plan !== 'node-cordon' || input.removed === true;
   // A pod tolerating the NoExecute taint stays only as long as its node does.
   const tainted = !removed && input.onlyNoExecute !== undefined && input.onlyNoExecute.length > 0 ? input.onlyNoExecute : undefined;
-  // A Harvester upgrade reboots the node in place: the PVs pinned to it are there when it is back.
+  // A Harvester upgrade reboots the node in place, and a system-upgrade-controller Plan's Job cordons it before upgrading
+  // it in place (its cordon only: a taint is no step of it): the PVs pinned to it are there when it is back.
   // Not for a node being removed, by this request or one admitted before (ClusterSnapshot.nodeLeaving).
-  const inPlace = removed || snapshot.nodeLeaving(input.node) !== undefined ? undefined : harvesterUpgradeInPlace(snapshot, input.node, context.config.upgrades.kinds, step);
+  const requester = input.plan === 'node-cordon' && input.cordonOnly === true ? input.requester : undefined;
+  const inPlace =
+    removed || snapshot.nodeLeaving(input.node) !== undefined
+      ? undefined
+      : inPlaceUpgradeOf(snapshot, input.node, { kinds: context.config.upgrades.kinds, step, ...(requester !== undefined ? { username: requester } : {}) });
   // A tag override (Harvester's detached volumes, a Machine owner's single-replica volumes) must see every finding of
   // its checks. Which findings stay with tolerating pods, or through the reboot, is decided finding by finding:
   // node-local-volume builds them all then.
@@ -403,7 +413,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         plan: 'node-cordon',
         ...(!cordon && noExecute.length === taints.length ? { onlyNoExecute: noExecute } : {}),
         ...(!cordon ? { taint: noExecute.length > 0 ? ('NoExecute' as const) : ('NoSchedule' as const) } : {}),
-        ...(cordon && taints.length === 0 ? { cordonOnly: true } : {}),
+        ...(cordon && taints.length === 0 ? { cordonOnly: true, requester: request.userInfo.username } : {}),
         deletesPods: noExecute.length > 0,
         cordoned: isUnschedulable(request.object),
         removed,
