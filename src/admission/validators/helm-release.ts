@@ -25,6 +25,7 @@ import {
   shortReclaimEffect,
   uninstallDeletesNamespace,
 } from '../../checks/pvc-delete.ts';
+import { PendingRemovals } from '../../cluster/pending-removals.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
@@ -46,6 +47,72 @@ import type { ValidationContext, Validator } from '../validator.ts';
 
 /** Release label: the revision a `volume-guard.io/skip` release label is meant for (Helm copies labels forward). */
 export const SKIP_REVISION_KEY = 'volume-guard.io/skip-revision';
+
+/** How long a refused install over kept history is remembered (RefusedInstalls). */
+export const REFUSED_INSTALL_TTL_MS = 60 * 60_000;
+/** At most this many refused installs are remembered; past it the oldest is forgotten. */
+export const MAX_REFUSED_INSTALLS = 1024;
+
+/**
+ * The installs over kept history (`helm install --replace`, Helm 4 `helm upgrade --install` over an uninstalled
+ * release: revision N+1, status pending-install) this volume-guard pod refused, by storage namespace and release
+ * name (Helm keys its records so: one release of a name per storage namespace). Helm marks revision N `superseded`
+ * before it writes N+1 (install.go replaceRelease), an UPDATE volume-guard never sees, so the retry
+ * (`helm upgrade --install`) is an upgrade record of revision N+1 carrying the first install's `first_deployed`: judged
+ * as that install. Forgotten when an install, upgrade or rollback of the release is allowed, after
+ * REFUSED_INSTALL_TTL_MS, or past MAX_REFUSED_INSTALLS. In memory: another replica judges the retry as an upgrade.
+ */
+export class RefusedInstalls {
+  readonly #entries: PendingRemovals<number>;
+
+  constructor(ttlMs = REFUSED_INSTALL_TTL_MS, maxEntries = MAX_REFUSED_INSTALLS) {
+    this.#entries = new PendingRemovals<number>(ttlMs, maxEntries);
+  }
+
+  /** The revision of the refused install of the release stored in `namespace` under `name`, if remembered. */
+  revision(namespace: string, name: string, now: number): number | undefined {
+    if (this.#entries.size === 0) return undefined;
+    this.#entries.expire(now);
+    return this.#entries.get(refusedInstallKey(namespace, name));
+  }
+
+  refused(namespace: string, name: string, revision: number, now: number): void {
+    this.#entries.set(refusedInstallKey(namespace, name), revision, now);
+  }
+
+  allowed(namespace: string, name: string): void {
+    if (this.#entries.size > 0) this.#entries.delete(refusedInstallKey(namespace, name));
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+const refusedInstallKey = (namespace: string, name: string): string => `${namespace}\0${name}`;
+
+/**
+ * Remembers a real (not dry-run) refused install past revision 1, and a refused upgrade judged as one; forgets the
+ * release's once a pending revision of it is allowed. Read from the record's labels, so an unreadable one counts too.
+ */
+function remember(installs: RefusedInstalls, request: AdmissionRequest, now: number, decision: Decision): void {
+  if (request.operation !== 'CREATE' || request.dryRun) return;
+  let labels: ReturnType<typeof readReleaseSecretLabels>;
+  try {
+    labels = readReleaseSecretLabels(request.object);
+  } catch {
+    return;
+  }
+  const operation = releaseOperation(labels.status);
+  if (operation === undefined || labels.name === '' || !Number.isSafeInteger(labels.version)) return;
+  if (decision.allowed) {
+    installs.allowed(request.namespace, labels.name);
+    return;
+  }
+  const install = operation === 'install' && labels.version > 1;
+  const judgedAsInstall = operation === 'upgrade' && installs.revision(request.namespace, labels.name, now) === labels.version;
+  if (install || judgedAsInstall) installs.refused(request.namespace, labels.name, labels.version, now);
+}
 
 const declaration: WebhookDeclaration = {
   name: 'helm-release.volume-guard.io',
@@ -222,7 +289,7 @@ function judgedNamespace(request: AdmissionRequest, prepared: Prepared, outcome:
   return prepared.job?.trustRecordNamespace === true ? undefined : request.namespace;
 }
 
-function conclude(request: AdmissionRequest, context: ValidationContext, prepared: Prepared, outcome: ReadOutcome): Decision {
+function conclude(request: AdmissionRequest, context: ValidationContext, prepared: Prepared, outcome: ReadOutcome, installs: RefusedInstalls): Decision {
   if (request.operation === 'UPDATE') return uninstallWarnings(context, prepared, outcome);
   const warnings: string[] = [];
   // The namespace override of the namespace whose data is judged: the release's, which with helm.storageNamespaces
@@ -264,17 +331,24 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       `(list ${release.namespace} in helm.storageNamespaces if a Helm SDK keeps releases there)`;
     return unreadable(context, prepared.recordName, reason, overridesRead(), warnings, situation);
   }
-  const operation = releaseOperation(release.status);
-  if (!operation) return allowed(warnings);
+  const recorded = releaseOperation(release.status);
+  if (!recorded) return allowed(warnings);
+  // The retry of an install over kept history this pod refused: Helm already marked the uninstalled revision
+  // superseded, so it comes as an upgrade of the same revision (RefusedInstalls). Judged as that install.
+  const replaced = recorded === 'upgrade' && installs.revision(request.namespace, release.name, context.now) === release.version;
+  const operation: ReleaseOperation = replaced ? 'install' : recorded;
   if (!stored) {
     // Labels without status or version (not how Helm writes them): the decoded record says which revision it is.
-    const label = releaseLabelOverride(prepared.labels, release, operation, request.userInfo);
+    const label = releaseLabelOverride(prepared.labels, release, recorded, request.userInfo);
     warnings.push(...label.warnings);
-    if (label.refusal) return denied(`volume-guard refused the ${describeOperation(operation, release)}: ${label.refusal}.`, { warnings });
+    if (label.refusal) return denied(`volume-guard refused the ${describeOperation(recorded, release)}: ${label.refusal}.`, { warnings });
     labelSkip = label.source;
   }
 
-  const action = describeOperation(operation, release);
+  const action = replaced
+    ? `upgrade of Helm release ${release.namespace}/${release.name} (revision ${release.version}, judged as the install refused at ` +
+      `revision ${release.version}: Helm marked the uninstalled release superseded)`
+    : describeOperation(operation, release);
   const { manifest, outside } = judgedObjects(outcome.manifest, release, context.snapshot);
   if (outside > 0) {
     warnings.push(truncate(`volume-guard: ${outside} StatefulSet/PVC object(s) of this release outside namespace ${release.namespace} not checked`));
@@ -356,7 +430,7 @@ const RELEASE_PAYLOADS: StringPaths = [
   ['request', 'oldObject', 'data', 'release'],
 ];
 
-export function helmReleaseValidator(config: Config): Validator {
+export function helmReleaseValidator(config: Config, installs: RefusedInstalls = new RefusedInstalls()): Validator {
   let pool: ManifestPool | undefined;
   const read = async (job: ReadReleaseJob): Promise<ReadOutcome> => {
     if (config.helm.manifestWorkers === 0) return readRelease(job);
@@ -373,12 +447,17 @@ export function helmReleaseValidator(config: Config): Validator {
     handle(request, context) {
       const prepared = prepare(request, context);
       if (prepared.early || !prepared.job) return prepared.early ?? allowed();
-      return conclude(request, context, prepared, readRelease(prepared.job));
+      const decision = conclude(request, context, prepared, readRelease(prepared.job), installs);
+      remember(installs, request, context.now, decision);
+      return decision;
     },
     async handleAsync(request, context) {
       const prepared = prepare(request, context);
       if (prepared.early || !prepared.job) return prepared.early ?? allowed();
-      return conclude(request, context, prepared, await read(prepared.job));
+      const outcome = await read(prepared.job);
+      const decision = conclude(request, context, prepared, outcome, installs);
+      remember(installs, request, context.now, decision);
+      return decision;
     },
     async close() {
       await pool?.close();
