@@ -479,7 +479,9 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     fixOf: (findings) => (findings.length > 0 && findings.every(isSharedClaim) ? `${SHARED_CLAIM_FIX}.` : undefined),
     fixFor: (situation, findings, total) => {
       const ns = situation.kind === 'helm' ? situation.namespace : '<namespace>';
-      const own = findings.filter((finding) => !isSharedClaim(finding));
+      // A PVC of another namespace, its name withheld (withheldClaim), is not named in a command: its reason says how to list them.
+      const withheld = findings.filter((finding) => finding.object.namespace === undefined && finding.object.kind === 'PersistentVolumeClaim');
+      const own = findings.filter((finding) => !isSharedClaim(finding) && !withheld.includes(finding));
       const ownClaims = own.filter((finding) => finding.object.kind === 'PersistentVolumeClaim');
       const claims = ownClaims.slice(0, NAMED_IN_FIX);
       const names = claims.length > 0 ? claims.map((finding) => finding.object.name).join(' ') : '<pvc>';
@@ -491,7 +493,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       // Claims no PV is bound to hold no data yet: what makes them obsolete is not their data.
       const obsolete = adoptedClaims.every(isUnboundClaim) ? 'obsolete' : 'old data obsolete';
       const parts: string[] = [];
-      if (findings.some(isSharedClaim)) parts.push(SHARED_CLAIM_FIX);
+      if (findings.some(isSharedClaim) && withheld.length < findings.length) parts.push(SHARED_CLAIM_FIX);
+      if (withheld.length > 0) {
+        parts.push('PVCs of another namespace: an admin there deletes them if their data is obsolete, or annotates them volume-guard.io/reuse=true volume-guard.io/skip-by=<name>');
+      }
       if (adopted) {
         // Each command on a line of its own (hangingLines never splits one), and how many PVCs they name.
         const all = situation.kind === 'helm' ? orphanListing(situation, findings, total).command : auditCommand(situation);

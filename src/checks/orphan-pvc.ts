@@ -84,6 +84,12 @@ export interface OrphanPvcTarget {
   readonly manifest: ParsedManifest;
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
   readonly limit?: number;
+  /**
+   * StatefulSets the manifest renders in another namespace than the release's (a template's own metadata.namespace)
+   * whose live object Helm has not annotated for this release, left out of `manifest`: only the PVCs they would claim
+   * are judged (statefulset-claim). Their findings are about another namespace's data: the caller withholds the names.
+   */
+  readonly elsewhere?: readonly ManifestStatefulSet[];
 }
 
 /** The admin's `volume-guard.io/reuse: "true"` on the PVC, with its writer recorded and not expired. */
@@ -513,7 +519,7 @@ function candidatesFor(
     else if (!existing.rules.includes(candidate.rule)) existing.rules.push(candidate.rule);
   };
 
-  for (const declared of manifest.statefulSets) {
+  for (const declared of [...manifest.statefulSets, ...(target.elsewhere ?? [])]) {
     const live = snapshot.statefulSet(declared.namespace, declared.name);
     // Helm patches a live one: the ordinals it runs afterwards keep what the chart leaves undeclared (sizeAfterHelm).
     const statefulSet = live === undefined ? declared : { ...declared, ...sizeAfterHelm(declared, live) };

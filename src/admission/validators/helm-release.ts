@@ -9,9 +9,10 @@
 // release's namespace), never in one its payload claims, unless that storage namespace is listed in
 // helm.storageNamespaces (Helm SDK users keeping records elsewhere); a record naming another namespace is refused
 // as unreadable otherwise. The namespace override (volume-guard.io/skip on the Namespace) is read from the release's
-// namespace, the one whose data is judged. Manifest objects in other namespaces are not looked at (a warning counts
-// them), so a requester learns nothing about namespaces but the release's own, except the StatefulSets and PVCs there
-// Helm annotated for this release, which an earlier revision created (judgedObjects): an upgrade dropping one deletes it.
+// namespace, the one whose data is judged. Manifest objects in other namespaces are named only when Helm annotated
+// them for this release, which an earlier revision created (judgedObjects): an upgrade dropping one deletes it. Other
+// StatefulSets rendered there have the PVCs they would claim judged, refused with the names withheld (the chart names
+// the namespace, not what it holds); other PVCs and hooks there are not looked at (a warning counts them).
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
@@ -30,8 +31,9 @@ import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
 import { objectAt } from '../../json.ts';
-import type { ParsedManifest } from '../../helm/manifest.ts';
+import type { ManifestStatefulSet, ParsedManifest } from '../../helm/manifest.ts';
 import { ManifestPool } from '../../helm/manifest-pool.ts';
+import type { Finding } from '../../checks/types.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
 import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
 import { unknownWarnings } from '../context.ts';
@@ -39,7 +41,7 @@ import { MAX_LISTED_PER_CHECK, fewNamed, overrideLines, plural, truncate, wrap, 
 import { metaOf } from '../objects.ts';
 import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
-import { withholdOtherNamespaces } from '../withhold.ts';
+import { withheldClaim, withholdOtherNamespaces } from '../withhold.ts';
 import { storageUpgradeCheck } from './storage-upgrade-hook.ts';
 import { NOTICES, PLANS, readOverrides, RELEASE_RESOURCES } from '../plans.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
@@ -246,10 +248,15 @@ function storedRevision(object: unknown): { operation: ReleaseOperation; version
  * The manifest objects judged: those in the release's namespace, and those elsewhere (a template's own
  * metadata.namespace) whose live object Helm annotated for this release. An earlier revision created those: their
  * names are in the release's history, stored beside this record, so judging and naming them tells the requester
- * nothing of that namespace the release did not. How many were left out (what this revision creates elsewhere, its
- * hooks elsewhere).
+ * nothing of that namespace the release did not. `elsewhere`: the StatefulSets left out, whose claims are judged with
+ * the names withheld (a re-install re-attaches leftover PVCs there as here). `outside`: how many PVCs and hooks were
+ * left out (what this revision creates elsewhere).
  */
-function judgedObjects(manifest: ParsedManifest, release: HelmRelease, snapshot: ClusterSnapshot): { manifest: ParsedManifest; outside: number } {
+function judgedObjects(
+  manifest: ParsedManifest,
+  release: HelmRelease,
+  snapshot: ClusterSnapshot,
+): { manifest: ParsedManifest; elsewhere: ManifestStatefulSet[]; outside: number } {
   const { namespace } = release;
   let ofRelease: ReadonlySet<string> | undefined;
   const judged = (kind: string, object: { readonly namespace: string; readonly name: string }): boolean => {
@@ -261,13 +268,12 @@ function judgedObjects(manifest: ParsedManifest, release: HelmRelease, snapshot:
     return ofRelease.has(`${kind} ${object.namespace}/${object.name}`);
   };
   const statefulSets = manifest.statefulSets.filter((s) => judged('StatefulSet', s));
+  const elsewhere = manifest.statefulSets.filter((s) => !statefulSets.includes(s));
   const persistentVolumeClaims = manifest.persistentVolumeClaims.filter((p) => judged('PersistentVolumeClaim', p));
   const allHookClaims = manifest.hookClaims ?? [];
   const hookClaims = allHookClaims.filter((p) => p.namespace === namespace);
-  const outside =
-    manifest.statefulSets.length - statefulSets.length + (manifest.persistentVolumeClaims.length - persistentVolumeClaims.length) +
-    (allHookClaims.length - hookClaims.length);
-  return { manifest: { ...manifest, statefulSets, persistentVolumeClaims, hookClaims }, outside };
+  const outside = manifest.persistentVolumeClaims.length - persistentVolumeClaims.length + (allHookClaims.length - hookClaims.length);
+  return { manifest: { ...manifest, statefulSets, persistentVolumeClaims, hookClaims }, elsewhere, outside };
 }
 
 /** The service account that wrote a record (`flux-system/helm-controller`): a controller running Helm, not a person. */
@@ -349,9 +355,9 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     ? `upgrade of Helm release ${release.namespace}/${release.name} (revision ${release.version}, judged as the install refused at ` +
       `revision ${release.version}: Helm marked the uninstalled release superseded)`
     : describeOperation(operation, release);
-  const { manifest, outside } = judgedObjects(outcome.manifest, release, context.snapshot);
+  const { manifest, elsewhere, outside } = judgedObjects(outcome.manifest, release, context.snapshot);
   if (outside > 0) {
-    warnings.push(truncate(`volume-guard: ${outside} StatefulSet/PVC object(s) of this release outside namespace ${release.namespace} not checked`));
+    warnings.push(truncate(`volume-guard: ${outside} PVC object(s) of this release outside namespace ${release.namespace} not checked`));
   }
   // helm --take-ownership: objects another release owns become this release's, but stay in that release's last
   // revision, and Helm deletes what a revision drops whoever owns it now. Nothing is lost yet: said, not refused.
@@ -400,9 +406,14 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   const longhornNamespace = context.config.longhorn.namespace;
   const upgradesLonghorn = storageUpgradeCheck({ release, operation, manifest, longhornNamespace }) !== undefined;
   const withhold = release.namespace !== longhornNamespace && upgradesLonghorn;
+  // The claims of StatefulSets the chart renders in other namespaces, not yet the release's: judged, named to no one
+  // (the requester may write only here; the chart names the namespace, not what it holds).
+  const foreign = new Set(elsewhere.map((s) => `${s.namespace}/${s.name}`));
+  const ofForeignStatefulSet = (finding: Finding): boolean =>
+    (finding.related ?? []).some((object) => object.kind === 'StatefulSet' && foreign.has(`${object.namespace ?? ''}/${object.name}`));
   return judgeByPlan(context, plan, {
     action,
-    target: { release, operation, manifest, now: context.now, longhornNamespace },
+    target: { release, operation, manifest, now: context.now, longhornNamespace, ...(elsewhere.length > 0 ? { elsewhere } : {}) },
     // Longhorn's volumes are read for a Longhorn upgrade only: a stale view of them leaves other releases judged.
     ...(upgradesLonghorn ? {} : { reads: RELEASE_RESOURCES }),
     overrides: overridesRead(),
@@ -417,7 +428,11 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       revision: release.version,
       ...controllerOf(request.userInfo.username),
     },
-    ...(withhold ? { adjust: withholdOtherNamespaces(release.namespace) } : {}),
+    ...(withhold
+      ? { adjust: withholdOtherNamespaces(release.namespace) }
+      : foreign.size > 0
+        ? { adjust: withholdOtherNamespaces(release.namespace, ofForeignStatefulSet, withheldClaim) }
+        : {}),
   });
 }
 

@@ -1,5 +1,5 @@
 // The helm-release validator beyond the Secret driver's install: the ConfigMap driver, the namespace a record is
-// judged in (nothing crosses namespaces), release-label overrides scoped to one revision, and pvc-delete at upgrades
+// judged in (no names cross namespaces), release-label overrides scoped to one revision, and pvc-delete at upgrades
 // and uninstalls.
 import { afterAll, describe, expect, it } from 'vitest';
 import { helmReleaseValidator, releaseLabelOverride, SKIP_REVISION_KEY } from '../../../src/admission/validators/helm-release.ts';
@@ -99,7 +99,7 @@ describe('the ConfigMap storage driver (HELM_DRIVER=configmap)', () => {
   });
 });
 
-describe('nothing crosses namespaces', () => {
+describe('no names cross namespaces', () => {
   it('a record stored in one namespace claiming another is refused without naming anything there', () => {
     // team-a stores a record that says namespace devlake: devlake holds an orphan PVC.
     const model = leftover();
@@ -117,15 +117,45 @@ describe('nothing crosses namespaces', () => {
     expect(JSON.stringify(uninstall)).not.toContain(ORPHAN);
   });
 
-  it('manifest objects with another metadata.namespace are not looked at, only counted', () => {
+  it('a StatefulSet rendered in another namespace has its leftover claims refused, their names withheld', () => {
     const foreign = devlakeManifest().replace(/(kind: StatefulSet\nmetadata:\n {2}name: devlake-mysql\n)/, '$1  namespace: victim\n');
     expect(foreign).toContain('namespace: victim');
     const model = leftover('victim');
     model.upsert('namespace', namespace({ name: NS }));
     const decision = validator.handle(releaseRequest({ manifest: foreign }), context(model));
-    expect(decision.allowed).toBe(true);
+    expect(decision.allowed).toBe(false);
     expect(JSON.stringify(decision)).not.toContain(ORPHAN);
-    expect(decision.warnings?.join('\n')).toContain('1 StatefulSet/PVC object(s) of this release outside namespace devlake not checked');
+    expect(JSON.stringify(decision)).not.toContain('pv-victim');
+    const message = decision.status!.message;
+    expect(message).toContain('[orphan-pvc] 1 existing PVC would be adopted with old data');
+    expect(message).toContain(
+      'adopted: PVC in namespace victim: would be re-attached with its old data (names withheld: an admin can list them: kubectl get pvc -n victim)',
+    );
+    expect(message).not.toContain('kubectl delete pvc -n devlake');
+    // The StatefulSet is judged, not counted as left out.
+    expect(decision.warnings?.join('\n') ?? '').not.toContain('not checked');
+    // The admin's approval there counts (its tag survives the withholding), and so does deleting it.
+    model.upsert(
+      'persistentVolumeClaim',
+      pvc({ namespace: 'victim', name: ORPHAN, volumeName: 'pv-victim', labels: { 'app.kubernetes.io/instance': 'devlake' }, annotations: { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' } }),
+    );
+    expect(validator.handle(releaseRequest({ manifest: foreign }), context(model)).allowed).toBe(true);
+    // No leftover there: nothing to say about that namespace.
+    const empty = new ClusterModel(VOLUME_SETS);
+    empty.upsert('namespace', namespace({ name: NS }));
+    const clean = validator.handle(releaseRequest({ manifest: foreign }), context(empty));
+    expect(clean.allowed).toBe(true);
+    expect(JSON.stringify(clean)).not.toContain('victim');
+  });
+
+  it('other manifest objects with another metadata.namespace are not looked at, only counted', () => {
+    const foreign = devlakeManifest().replace(/(kind: StatefulSet\nmetadata:\n {2}name: devlake-mysql\n)/, '$1  namespace: victim\n');
+    const withClaim = `${foreign}---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: uploads\n  namespace: victim\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n`;
+    const model = new ClusterModel(VOLUME_SETS);
+    model.upsert('namespace', namespace({ name: NS }));
+    const decision = validator.handle(releaseRequest({ manifest: withClaim }), context(model));
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings?.join('\n')).toContain('1 PVC object(s) of this release outside namespace devlake not checked');
   });
 
   it('a storage namespace listed in helm.storageNamespaces may hold records of other namespaces (Helm SDK users)', () => {
