@@ -20,8 +20,11 @@
 //    a name the manifest declares claims it).
 //  - adopted-by-helm (install only): a PVC the manifest declares that already exists annotated for this release
 //    and kept by `helm.sh/resource-policy` (any value: only such a document outlives `helm uninstall`); Helm adopts it
-//    silently. One without the policy is a failed install's own (`helm install --replace` retrying it), and one
-//    without the annotations makes Helm fail the install on its own, with no data at risk: neither is reported.
+//    silently. One without the policy is a failed install's own (`helm install --replace` retrying it): not reported.
+//    One bound and annotated for no release: Helm fails the install over it before writing the record, unless run with
+//    `--take-ownership` (Helm 3.17+, 4: install.go checks with requireAdoption instead of existingResourceConflict), so
+//    a record declaring it means Helm takes it over with its old data; a warning only while a live pod mounts it (a
+//    running app moved under Helm). One annotated for another release: a take-over, warned about by the validator.
 //  - dropped-statefulset / renamed-claim-template (upgrade, rollback): live StatefulSets Helm annotated for this
 //    release (not one with a controller owner reference: an operator made it and copied its resource's annotations,
 //    liveStatefulSetsOfRelease) that the new manifest drops, or whose claim templates it no longer has: their PVCs
@@ -595,7 +598,25 @@ function candidatesFor(
   if (target.operation === 'install') {
     for (const declared of manifest.persistentVolumeClaims) {
       const claim = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
-      if (claim === undefined || !isAnnotatedForRelease(claim, release)) continue;
+      if (claim === undefined) continue;
+      if (claim.annotations[HELM_RELEASE_NAME_ANNOTATION] === undefined) {
+        // No Helm release's: Helm fails an install over it before writing any record (existingResourceConflict), unless
+        // run with --take-ownership (Helm 3.17+, 4), which takes it over, data and all. A bound one holds that data:
+        // refused while nothing uses it; one a live pod mounts is a running app moved under Helm (said, not refused).
+        if (isUnbound(claim)) continue;
+        // (add() names the pod mounting it.)
+        const inUse = otherLiveMounter(snapshot, claim) !== undefined;
+        add({
+          claim,
+          rule: 'adopted-by-helm',
+          reason: inUse
+            ? `exists, not Helm's, in use: this install takes it over (--take-ownership), data and all`
+            : `exists, not Helm's: this install takes it over (--take-ownership) with its old data`,
+          ...(inUse ? { severity: 'warning' as const } : {}),
+        });
+        continue;
+      }
+      if (!isAnnotatedForRelease(claim, release)) continue;
       // Only a document carrying helm.sh/resource-policy (any value: Helm deletes the others) outlives `helm
       // uninstall`, and Helm writes the annotation onto the live object. Without it, the PVC is a failed install's
       // own, re-adopted by `helm install --replace` retrying it: nothing earlier to take over.

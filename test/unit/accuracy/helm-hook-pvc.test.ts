@@ -251,7 +251,10 @@ metadata:
   const claimHook = (events: string[], deletePolicies?: string[]): Hook => ({ events, ...(deletePolicies ? { deletePolicies } : {}), annotations: { 'helm.sh/hook': events.join(',') } });
 
   it('a test hook PVC named like a PVC the chart declares: allowed, with a warning naming it', () => {
-    const decision = releases.handle(record('pending-install', 1, [claimHook(['test'])], undefined, PVC), context(cluster()));
+    // The declared PVC is Helm's own for this release (a failed install's, retried): an unannotated one would be taken
+    // over with --take-ownership, refused for orphan-pvc.
+    const own = { 'meta.helm.sh/release-name': 'shop', 'meta.helm.sh/release-namespace': NS };
+    const decision = releases.handle(record('pending-install', 1, [claimHook(['test'])], undefined, PVC), context(cluster(own)));
     expect(decision.allowed).toBe(true);
     const text = decision.warnings?.join('\n') ?? '';
     expect(text).toContain(`the chart's test hook PVC ${NS}/shop-data is named like a PVC the chart declares:`);

@@ -84,6 +84,19 @@ describe('helm release validator', () => {
     expect(byAlice.allowed).toBe(false);
   });
 
+  it('denies helm install --take-ownership of a PVC no release owns, naming it and its fix', () => {
+    // Without --take-ownership Helm fails over the unannotated PVC before writing any record: a record means the flag.
+    const manifest = `---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: uploads\nspec:\n  accessModes: [ReadWriteOnce]\n`;
+    const model = new ClusterModel(VOLUME_SETS);
+    model.upsert('namespace', namespace({ name: NS }));
+    model.upsert('persistentVolume', pv({ name: 'pv-up', claimNamespace: NS, claimName: 'uploads', reclaimPolicy: 'Retain' }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'uploads', volumeName: 'pv-up' }));
+    const decision = validator.handle(releaseRequest({ manifest }), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain(`adopted: PVC ${NS}/uploads (PV pv-up): exists, not Helm's: this install takes it over (--take-ownership) with its old data`);
+    expect(decision.status!.message).toContain(`kubectl delete pvc -n ${NS} uploads`);
+  });
+
   it('a plain upgrade of a live StatefulSet passes', () => {
     const model = leftover();
     model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'devlake-mysql', claimTemplates: ['devlake-mysql-data'], helmReleaseName: 'devlake', helmReleaseNamespace: NS }));

@@ -199,9 +199,42 @@ describe('orphan-pvc: the DevLake incident (seed 000)', () => {
     expect(refs(snapshot, target('upgrade', devlakeManifest({ withLake: false })))).toEqual([`PersistentVolumeClaim ${NS}/${LAKE_CLAIM}`]);
   });
 
-  it('does not report a manifest PVC Helm would refuse to adopt (no release annotations)', () => {
+  it('reports a manifest PVC no release owns as taken over with --take-ownership, the only way Helm installs over it', () => {
+    // Without --take-ownership Helm fails the install over an object without its ownership metadata before it writes
+    // the record (install.go: existingResourceConflict; with the flag, requireAdoption takes whatever exists).
     const snapshot = clusterOf({ pvcs: [claim('devlake-grafana', { labels: {} })] });
-    expect(orphanPvcCheck(snapshot, target('install'))).toEqual([]);
+    const findings = orphanPvcCheck(snapshot, target('install'));
+    expect(findings.map((f) => [f.object.name, f.severity, f.tags, f.reason])).toEqual([
+      ['devlake-grafana', 'critical', ['adopted-by-helm'], "exists, not Helm's: this install takes it over (--take-ownership) with its old data"],
+    ]);
+    // Approved for reuse: tagged so, as any adoption.
+    const approved = clusterOf({
+      pvcs: [claim('devlake-grafana', { labels: {}, annotations: { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' } })],
+    });
+    expect(orphanPvcCheck(approved, target('install'))[0]?.tags).toEqual(['adopted-by-helm', REUSE_APPROVED_TAG]);
+  });
+
+  it('takes over with --take-ownership: not reported unbound, being deleted, another release\'s, or at an upgrade; said while in use', () => {
+    const none = (pvcs: PersistentVolumeClaimRecord[], operation: OrphanPvcTarget['operation'] = 'install'): void => {
+      expect(orphanPvcCheck(clusterOf({ pvcs }), target(operation))).toEqual([]);
+    };
+    // No PV bound: no data to take over.
+    none([claim('devlake-grafana', { labels: {}, volumeName: '' })]);
+    none([claim('devlake-grafana', { labels: {}, deleting: true })]);
+    // Another release's (the validator warns of the take-over; another uninstalled release's kept PVC included).
+    none([claim('devlake-grafana', { labels: {}, annotations: { 'meta.helm.sh/release-name': 'old', 'meta.helm.sh/release-namespace': NS } })]);
+    // An upgrade adding it fails over it without the flag too, but a PVC of a release older than Helm 3.2 has no
+    // annotations and is its own: not judged there.
+    none([claim('devlake-grafana', { labels: {} })], 'upgrade');
+    // Mounted by a running pod (an app applied with kubectl, moved under Helm): a warning naming the pod.
+    const running = pod({ namespace: NS, name: 'grafana-5d8f-x2x', claimNames: ['devlake-grafana'], controllerKind: 'ReplicaSet' });
+    const inUse = orphanPvcCheck(clusterOf({ pvcs: [claim('devlake-grafana', { labels: {} })], pods: [running] }), target('install'));
+    expect(inUse.map((f) => [f.severity, f.reason])).toEqual([
+      [
+        'warning',
+        "exists, not Helm's, in use: this install takes it over (--take-ownership), data and all; pod grafana-5d8f-x2x mounts it too (both would share the volume)",
+      ],
+    ]);
   });
 });
 
