@@ -26,6 +26,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   nodes: () => none,
   anyNodeLeaving: () => false,
   anyNodeCordoned: () => false,
+  schedulableNodeCount: () => 0,
   nodeCordoned: () => false,
   nodeLeaving: () => undefined,
   machineRemovingNode: () => undefined,

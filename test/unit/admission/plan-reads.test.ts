@@ -72,6 +72,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   nodes: ['node'],
   anyNodeLeaving: ['node', 'machine'],
   anyNodeCordoned: ['node'],
+  schedulableNodeCount: ['node'],
   nodeCordoned: ['node'],
   nodeLeaving: ['node', 'machine'],
   machineRemovingNode: ['machine'],
