@@ -407,6 +407,8 @@ export const DEVICE_BACKED_DRIVERS: readonly string[] = [
   'directpv-min-io',
   'carina.storage.io',
   'pmem-csi.intel.com',
+  'lvm.hwameistor.io',
+  'disk.hwameistor.io',
 ];
 
 /**

@@ -42,6 +42,8 @@ export const NODE_LOCAL_DRIVERS: readonly string[] = Object.freeze([
   'localplugin.csi.alibabacloud.com', // Alibaba Cloud ACK local volumes: LVM, QuotaPath, device
   'carina.storage.io', // Carina local LVM / raw disks (topology key topology.carina.storage.io/node)
   'pmem-csi.intel.com', // Intel PMEM-CSI: persistent memory of one node (topology key pmem-csi.intel.com/node)
+  'lvm.hwameistor.io', // HwameiStor LVM volumes (topology key topology.lvm.hwameistor.io/node)
+  'disk.hwameistor.io', // HwameiStor raw disk volumes (topology key topology.disk.hwameistor.io/node)
 ]);
 
 /**
@@ -60,6 +62,7 @@ export const SYSTEM_HOST_PATH_PREFIXES: readonly string[] = Object.freeze([
   '/var/lib/kubelet',
   '/var/lib/containerd',
   '/var/lib/docker',
+  '/var/lib/containers', // CRI-O and podman storage
   '/var/lib/cni',
   '/opt/cni',
   '/lib/modules',

@@ -206,6 +206,11 @@ describe("a Harvester upgrade's in-place reboot and node-local PVs", () => {
     const pvFinding = (name: string, tags: string[] = ['in-use', 'csi']) => ({ ...base, object: { kind: 'PersistentVolume' as const, name }, tags });
     expect(keptOnNodeThroughReboot(m, pvFinding('pv-vm-disk'))).toBe(true);
     expect(keptOnNodeThroughReboot(m, pvFinding('pv-topo'))).toBe(true);
+    // HwameiStor's LVM and raw disk volumes live on the node's block devices too.
+    for (const driver of ['lvm.hwameistor.io', 'disk.hwameistor.io']) {
+      m.upsert('persistentVolume', csiPV(driver, { name: `pv-${driver}`, pinnedNode: 'w1' }));
+      expect(keptOnNodeThroughReboot(m, pvFinding(`pv-${driver}`))).toBe(true);
+    }
     expect(keptOnNodeThroughReboot(m, pvFinding('pv-raw'))).toBe(false);
     expect(keptOnNodeThroughReboot(m, pvFinding('pv-unknown'))).toBe(false);
     expect(keptOnNodeThroughReboot(m, pvFinding('pv-vm-disk', ['in-use', 'csi', 'unpinned']))).toBe(false);

@@ -161,12 +161,15 @@ describe('what pins a PV to one node (the scheduler reads its affinity against t
   });
 
   // CSI drivers keeping volumes on one node's disks or memory, each pinning its PVs by its own topology key: Harvester's
-  // LVM local storage (harvester/csi-driver-lvm), Alibaba Cloud ACK local volumes, Carina, Intel PMEM-CSI.
+  // LVM local storage (harvester/csi-driver-lvm), Alibaba Cloud ACK local volumes, Carina, Intel PMEM-CSI, HwameiStor's
+  // LVM and raw disk volumes.
   it.each([
     ['lvm.driver.harvesterhci.io', 'topology.lvm.csi/node'],
     ['localplugin.csi.alibabacloud.com', 'kubernetes.io/hostname'],
     ['carina.storage.io', 'topology.carina.storage.io/node'],
     ['pmem-csi.intel.com', 'pmem-csi.intel.com/node'],
+    ['lvm.hwameistor.io', 'topology.lvm.hwameistor.io/node'],
+    ['disk.hwameistor.io', 'topology.disk.hwameistor.io/node'],
   ])('a %s volume is node-local: pinned by %s', (driver, key) => {
     const pair = boundPair('pv-vm-disk', 'vm-disk', { csi: { driver, volumeHandle: 'h-1' }, nodeAffinity: affinity(key, ['w1']) });
     const model = cluster({

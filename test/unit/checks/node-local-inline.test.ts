@@ -173,6 +173,10 @@ describe('prefixes and configuration', () => {
     expect(isUnderPrefix('/var/logs', ['/var/log'])).toBe(false);
     expect(isUnderPrefix('/anything', ['/'])).toBe(true);
     expect(dataHostPaths(writer({ hostPaths: [{ path: '/etc/app', writable: true }] }))).toEqual([]);
+    // Container runtimes' state: containerd, Docker, CRI-O and podman (/var/lib/containers/storage).
+    for (const path of ['/var/lib/containerd', '/var/lib/docker', '/var/lib/containers/storage']) {
+      expect(dataHostPaths(writer({ hostPaths: [{ path, writable: true }] }))).toEqual([]);
+    }
   });
 
   it('defaults: the built-in lists and emptyDir warnings', () => {
