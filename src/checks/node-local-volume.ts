@@ -9,7 +9,7 @@
 // - StatefulSet pods keeping data in an emptyDir, which any eviction empties (tag `emptyDir`; a warning unless
 //   `nodeLocal.statefulSetEmptyDir` is `enforce`).
 
-import { declaresNodes, pinnedByIdentityOf, pinnedNodeOf, pinnedPodNodeOf, selectorMatches } from '../cluster/node-affinity.ts';
+import { declaresNodes, pinnedByIdentityOf, pinnedNodeOf, pinnedPodNodeOf } from '../cluster/node-affinity.ts';
 import type { PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
@@ -187,8 +187,7 @@ export interface NodeLocalVolumeTarget {
   /**
    * The node stays schedulable and is not leaving (an eviction or pod DELETE that is no step of a drain): the evicted
    * pod's controller recreates it at once, and the scheduler places it back on the one live node its placement matches,
-   * whatever label names it, or on the one schedulable node of the cluster (recreatedElsewhere,
-   * backOnOnlySchedulableNode). Omitted: the node is being emptied (cordon, drain, removal).
+   * whatever label names it (recreatedElsewhere). Omitted: the node is being emptied (cordon, drain, removal).
    */
   readonly staysSchedulable?: boolean;
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
@@ -382,12 +381,10 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
  * A node being emptied (cordon, drain, removal: `staysSchedulable` false) pins only by its identity (pinnedPodNodeOf,
  * and pinnedByIdentityOf for the PV): a shared label one node carries today does not, the drained pod goes Pending and
  * an autoscaler adds a node carrying it. A node that stays schedulable (an eviction or pod DELETE that is no drain
- * step) takes the recreated pod back at once when it is the one live node matching (pinnedNodeOf, the PV's pinnedNode),
- * or the one schedulable node of the cluster (backOnOnlySchedulableNode).
+ * step) takes the recreated pod back at once when it is the one live node matching (pinnedNodeOf, the PV's pinnedNode).
  */
 export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string, staysSchedulable = false): boolean {
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
-  if (staysSchedulable && backOnOnlySchedulableNode(snapshot, pod, node)) return false;
   if ((staysSchedulable ? pinnedNodeOf(pod.nodeSelector, snapshot) : pinnedPodNodeOf(pod.nodeSelector, snapshot)) === node) return false;
   for (const claimName of pod.claimNames) {
     const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
@@ -395,17 +392,6 @@ export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, no
     if (staysSchedulable || pinnedByIdentityOf(pv.nodeAffinity, snapshot, pv.namedNode) === node) return false;
   }
   return true;
-}
-
-/**
- * Whether `node` is the one schedulable node of the cluster and still fits the pod (its nodeSelector and required node
- * affinity match the node's labels): recreated at once (`staysSchedulable`), the pod can only start there, whatever
- * its placement says, as recreatedElsewhere reasons for a placement only that node matches. O(1) plus the pod's terms.
- */
-export function backOnOnlySchedulableNode(snapshot: ClusterSnapshot, pod: PodRecord, node: string): boolean {
-  if (snapshot.schedulableNodeCount() !== 1) return false;
-  const record = snapshot.node(node);
-  return record !== undefined && !record.unschedulable && selectorMatches(pod.nodeSelector, record);
 }
 
 function hostPathFinding(pod: PodRecord, node: string, paths: readonly string[]): Finding {
@@ -510,16 +496,12 @@ export function collectNodeLocalVolume(
     const tags = nodeLocalVolumeTags(pv, pods);
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags));
   };
-  // A restart from the one schedulable node (staysSchedulable): the evicted pod comes back to the data an unpinned PV
-  // keeps there, which then follows it as a pinned PV's does (no `unpinned` tag: a restart identity may evict it).
-  const backHere =
-    target.staysSchedulable === true && !removed && target.pod !== undefined && backOnOnlySchedulableNode(snapshot, target.pod, target.node);
   /** A PV no affinity pins, written by a running pod on the node. */
   const considerUnpinned = (pv: PersistentVolumeRecord): void => {
     if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || isScratchVolume(snapshot, pv) || claimGoing(snapshot, pv, removed)) return;
     if (collector.countIfFull()) return;
     const pods = podsUsing(snapshot, pv);
-    const tags = backHere ? nodeLocalVolumeTags(pv, pods) : [...nodeLocalVolumeTags(pv, pods), 'unpinned'];
+    const tags = [...nodeLocalVolumeTags(pv, pods), 'unpinned'];
     if (collector.admit(tags)) collector.add(buildFinding(pv, pods, tags, target.node));
   };
   const considerInline = (tags: readonly string[], build: () => Finding): void => {

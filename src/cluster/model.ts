@@ -408,8 +408,6 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #leavingNodes = new Set<string>();
   /** Cordoned Nodes (isCordoned): few, usually none. */
   readonly #cordonedNodes = new Set<string>();
-  /** Nodes the scheduler places no new pod on (NodeRecord.unschedulable: cordoned or carrying a drain taint). */
-  readonly #unschedulableNodes = new Set<string>();
   /** Cordons volume-guard admitted, node → when, until the informers show them (ADMITTED_CORDON_TTL_MS at most). */
   readonly #admittedCordons = new Map<string, number>();
   /**
@@ -808,8 +806,6 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
         this.#cordonedNodes.add(name);
         this.#admittedCordons.delete(name);
       } else this.#cordonedNodes.delete(name);
-      if (after?.unschedulable === true) this.#unschedulableNodes.add(name);
-      else this.#unschedulableNodes.delete(name);
       // Gone while Longhorn still lists it: down until a Node of that name registers again (its own state then).
       if (after === undefined && this.#stores.longhornNode.has(name)) this.#goneNodes.add(name);
       else this.#goneNodes.delete(name);
@@ -1149,10 +1145,6 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   anyNodeLeaving(): boolean {
     return this.#leavingNodes.size > 0 || this.#removedByMachine.size > 0 || this.#pendingNodes.size > 0;
-  }
-
-  schedulableNodeCount(): number {
-    return this.#stores.node.size - this.#unschedulableNodes.size;
   }
 
   anyNodeCordoned(): boolean {

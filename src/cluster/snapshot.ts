@@ -125,11 +125,6 @@ export interface ClusterSnapshot {
   nodes(): Iterable<NodeRecord>;
   /** Whether some Node is being removed with its disks (nodeLeaving), in O(1). */
   anyNodeLeaving(): boolean;
-  /**
-   * How many Nodes are schedulable (not `NodeRecord.unschedulable`: neither cordoned nor carrying a drain taint), in
-   * O(1). Other taints are not read: a count over 1 may still leave a pod a single node.
-   */
-  schedulableNodeCount(): number;
   /** Whether some Node is cordoned (nodeCordoned), in O(1) while none was admitted in the last few seconds. */
   anyNodeCordoned(): boolean;
   /**

@@ -26,7 +26,6 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   nodes: () => none,
   anyNodeLeaving: () => false,
   anyNodeCordoned: () => false,
-  schedulableNodeCount: () => 0,
   nodeCordoned: () => false,
   nodeLeaving: () => undefined,
   machineRemovingNode: () => undefined,

@@ -72,7 +72,6 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   nodes: ['node'],
   anyNodeLeaving: ['node', 'machine'],
   anyNodeCordoned: ['node'],
-  schedulableNodeCount: ['node'],
   nodeCordoned: ['node'],
   nodeLeaving: ['node', 'machine'],
   machineRemovingNode: ['machine'],

@@ -358,7 +358,6 @@ function answers(model: ClusterModel): Record<string, unknown> {
   out['nodes'] = unordered(model.nodes());
   out['anyNodeLeaving'] = model.anyNodeLeaving();
   out['anyNodeCordoned'] = model.anyNodeCordoned();
-  out['schedulableNodeCount'] = model.schedulableNodeCount();
   for (const name of [REPLICA_SOFT_ANTI_AFFINITY, 'node-drain-policy']) out[`longhornSetting ${name}`] = canonical(model.longhornSetting(name));
   out['harvesterUpgrades'] = unordered(model.harvesterUpgrades());
   for (const [key, values] of [
