@@ -74,10 +74,16 @@ const CLAIM_REF_CHANGED = ['namespace', 'name', 'uid']
   .join(' || ');
 
 /**
- * The PV controller: it writes the claimRef of every PV it binds (its own service account under
- * --use-service-account-credentials, else kube-controller-manager's identity). Its binds are never judged.
+ * Who binds PVs: the PV controller writes the claimRef of every PV it binds (its own service account under
+ * --use-service-account-credentials, else kube-controller-manager's identity), and kube-scheduler's VolumeBinding
+ * plugin that of every static PV it binds to a WaitForFirstConsumer claim (binder.go bindAPIUpdate), often before
+ * volume-guard has seen the claim it just read. Their binds are never judged.
  */
-export const PV_CONTROLLER_USERS: readonly string[] = ['system:serviceaccount:kube-system:persistent-volume-binder', CONTROLLER_MANAGER_USER];
+export const PV_CONTROLLER_USERS: readonly string[] = [
+  'system:serviceaccount:kube-system:persistent-volume-binder',
+  CONTROLLER_MANAGER_USER,
+  'system:kube-scheduler',
+];
 
 /**
  * A PV bound to a claim by uid (without the uid the PV controller makes it Available for that claim name instead of

@@ -17,6 +17,8 @@ const NS = 'shop';
 const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts'] };
 const BINDER: UserInfo = { username: 'system:serviceaccount:kube-system:persistent-volume-binder', groups: ['system:serviceaccounts'] };
 const KCM: UserInfo = { username: 'system:kube-controller-manager', groups: [] };
+// kube-scheduler's VolumeBinding binds static PVs to WaitForFirstConsumer claims it has just read (binder.go).
+const SCHEDULER: UserInfo = { username: 'system:kube-scheduler', groups: [] };
 const validator = pvcDeleteValidator(defaultConfig());
 const PV_KIND = { kind: { group: '', version: 'v1', kind: 'PersistentVolume' }, resource: { group: '', version: 'v1', resource: 'persistentvolumes' } };
 
@@ -148,11 +150,11 @@ describe("a PV UPDATE re-pointing its claimRef under reclaim Delete", () => {
     const strict = defaultConfig();
     const config = { ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' as const } };
     const enforcing = pvcDeleteValidator(config);
-    for (const user of [BINDER, KCM]) {
+    for (const user of [BINDER, KCM, SCHEDULER]) {
       expect(enforcing.handle(updatePv(bound('uid-live'), bound('uid-exported'), user), context(model(), { config })).allowed).toBe(true);
     }
     const condition = enforcing.declaration.matchConditions?.map((entry) => entry.expression).join(' ') ?? '';
-    expect(condition).toContain(`request.userInfo.username in ['${BINDER.username}', '${KCM.username}']`);
+    expect(condition).toContain(`request.userInfo.username in ['${BINDER.username}', '${KCM.username}', '${SCHEDULER.username}']`);
   });
 
   it("by a person: pvcDelete.others decides (off by default, so allowed), the webhook called once it is on", () => {
@@ -265,5 +267,18 @@ describe('a PV pointed at a live claim bound to another PV', () => {
     const pending = new ClusterModel(VOLUME_SETS);
     pending.upsert('persistentVolumeClaim', pvc({ namespace: NS, name: 'data', uid: 'live-uid', volumeName: '' }));
     expect(validator.handle(update(pv('stale-uid'), pv('live-uid')), context(pending)).allowed).toBe(true);
+  });
+});
+
+describe("kube-scheduler binding an Available static PV to a claim volume-guard has not seen yet", () => {
+  it('passes under pvcDelete.others: enforce (a WaitForFirstConsumer bind, not a claim gone)', () => {
+    const config = { ...defaultConfig(), pvcDelete: { ...defaultConfig().pvcDelete, others: 'enforce' as const } };
+    const available = exported('Delete', {}, { phase: 'Available' });
+    const old = { ...available, spec: { ...available.spec, claimRef: undefined } };
+    const bound = exported('Delete', { name: 'data-db-0', uid: 'uid-new' }, { phase: 'Available' });
+    const bind = request({ ...PV_KIND, operation: 'UPDATE', name: 'pv-db', userInfo: SCHEDULER, object: bound, oldObject: old });
+    expect(pvcDeleteValidator(config).handle(bind, context(new ClusterModel(VOLUME_SETS), { config })).allowed).toBe(true);
+    const byAdmin = request({ ...PV_KIND, operation: 'UPDATE', name: 'pv-db', userInfo: ADMIN, object: bound, oldObject: old });
+    expect(pvcDeleteValidator(config).handle(byAdmin, context(new ClusterModel(VOLUME_SETS), { config })).allowed).toBe(false);
   });
 });
