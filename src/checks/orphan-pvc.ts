@@ -93,6 +93,13 @@ export interface OrphanPvcTarget {
    * are judged (statefulset-claim). Their findings are about another namespace's data: the caller withholds the names.
    */
   readonly elsewhere?: readonly ManifestStatefulSet[];
+  /**
+   * An upgrade retrying an install at the same revision that volume-guard refused (helm-release.ts, RefusedInstalls):
+   * judged by the install's adoption rules as well as the upgrade's. `helm install --replace` goes on over an
+   * uninstalled revision (marked superseded) or a failed one (left as it is), so the retry `helm upgrade --install`
+   * upgrades from whatever revision is deployed: none after an uninstall, an earlier one after a failed upgrade.
+   */
+  readonly retriedInstall?: boolean;
 }
 
 /** The admin's `volume-guard.io/reuse: "true"` on the PVC, with its writer recorded and not expired. */
@@ -569,11 +576,16 @@ function candidatesFor(
         });
         continue;
       }
-      if (target.operation === 'upgrade' && ofRelease(claim, release) && createdAfter(claim.creationTimestamp, release.firstDeployed)) {
+      if (
+        target.operation === 'upgrade' &&
+        target.retriedInstall !== true &&
+        ofRelease(claim, release) &&
+        createdAfter(claim.creationTimestamp, release.firstDeployed)
+      ) {
         // The release's own data, made since its first install: `helm upgrade` re-creating a StatefulSet deleted by hand
         // (Helm creates what it finds missing), or one an earlier upgrade dropped. Said, as at a rollback. Leftovers of
         // an earlier install predate first_deployed: `install --replace` and `upgrade --install` over an uninstalled
-        // release start it anew.
+        // release start it anew. Not for the retry of a refused install: it carries the first install's first_deployed.
         add({
           claim,
           rule: 'statefulset-claim',
@@ -595,7 +607,7 @@ function candidatesFor(
     }
   }
 
-  if (target.operation === 'install') {
+  if (target.operation === 'install' || target.retriedInstall === true) {
     for (const declared of manifest.persistentVolumeClaims) {
       const claim = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
       if (claim === undefined) continue;
@@ -643,9 +655,8 @@ function candidatesFor(
           : `labelled for release ${release.name} but owned by nothing live; this install may reuse its old data`,
       });
     }
-  } else {
-    claimsLeftByUpgrade(snapshot, target, add, addStatefulSet);
   }
+  if (target.operation !== 'install') claimsLeftByUpgrade(snapshot, target, add, addStatefulSet);
   return candidates;
 }
 

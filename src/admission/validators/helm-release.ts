@@ -61,8 +61,10 @@ export const MAX_REFUSED_INSTALLS = 1024;
  * name (Helm keys its records so: one release of a name per storage namespace). Helm marks revision N `superseded`
  * before it writes N+1 (install.go replaceRelease), an UPDATE volume-guard never sees, so the retry
  * (`helm upgrade --install`) is an upgrade record of revision N+1 carrying the first install's `first_deployed`: judged
- * as that install. Forgotten when an install, upgrade or rollback of the release is allowed, after
- * REFUSED_INSTALL_TTL_MS, or past MAX_REFUSED_INSTALLS. In memory: another replica judges the retry as an upgrade.
+ * as that install, and as an upgrade (install --replace also goes on over a failed revision N, left as it is: the
+ * retry then upgrades from an earlier deployed revision, deleting what it drops). Forgotten when an install, upgrade
+ * or rollback of the release is allowed, after REFUSED_INSTALL_TTL_MS, or past MAX_REFUSED_INSTALLS. In memory:
+ * another replica judges the retry as an upgrade only.
  */
 export class RefusedInstalls {
   readonly #entries: PendingRemovals<number>;
@@ -339,10 +341,13 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   }
   const recorded = releaseOperation(release.status);
   if (!recorded) return allowed(warnings);
-  // The retry of an install over kept history this pod refused: Helm already marked the uninstalled revision
-  // superseded, so it comes as an upgrade of the same revision (RefusedInstalls). Judged as that install.
+  // The retry of an install over kept history this pod refused: an upgrade of the same revision (RefusedInstalls).
+  // install --replace goes on over an uninstalled revision, which it marks superseded, or a failed one, which it
+  // leaves: then a deployed revision may remain, and the retry really upgrades from it, deleting what it drops. So it
+  // is judged as that install (its adoption rules) and as the upgrade it is (the rest), each finding with its own
+  // override; the advice is the install's (helm upgrade --install, with skip-revision).
   const replaced = recorded === 'upgrade' && installs.revision(request.namespace, release.name, context.now) === release.version;
-  const operation: ReleaseOperation = replaced ? 'install' : recorded;
+  const operation: ReleaseOperation = recorded;
   if (!stored) {
     // Labels without status or version (not how Helm writes them): the decoded record says which revision it is.
     const label = releaseLabelOverride(prepared.labels, release, recorded, request.userInfo);
@@ -353,7 +358,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
 
   const action = replaced
     ? `upgrade of Helm release ${release.namespace}/${release.name} (revision ${release.version}, judged as the install refused at ` +
-      `revision ${release.version}: Helm marked the uninstalled release superseded)`
+      `revision ${release.version} and as an upgrade: that install came after an uninstalled or a failed revision)`
     : describeOperation(operation, release);
   const { manifest, elsewhere, outside } = judgedObjects(outcome.manifest, release, context.snapshot);
   if (outside > 0) {
@@ -413,7 +418,15 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     (finding.related ?? []).some((object) => object.kind === 'StatefulSet' && foreign.has(`${object.namespace ?? ''}/${object.name}`));
   return judgeByPlan(context, plan, {
     action,
-    target: { release, operation, manifest, now: context.now, longhornNamespace, ...(elsewhere.length > 0 ? { elsewhere } : {}) },
+    target: {
+      release,
+      operation,
+      manifest,
+      now: context.now,
+      longhornNamespace,
+      ...(elsewhere.length > 0 ? { elsewhere } : {}),
+      ...(replaced ? { retriedInstall: true } : {}),
+    },
     // Longhorn's volumes are read for a Longhorn upgrade only: a stale view of them leaves other releases judged.
     ...(upgradesLonghorn ? {} : { reads: RELEASE_RESOURCES }),
     overrides: overridesRead(),
@@ -422,7 +435,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     warnings,
     situation: {
       kind: 'helm',
-      operation,
+      operation: replaced ? 'install' : operation,
       namespace: release.namespace,
       release: release.name,
       revision: release.version,

@@ -102,7 +102,8 @@ describe('the retry of a refused install over kept history is judged as that ins
     expect(again.allowed).toBe(false);
     const message = again.status?.message ?? '';
     expect(message.split('\n')[0]).toContain(
-      'upgrade of Helm release devlake/devlake (revision 4, judged as the install refused at revision 4: Helm marked the uninstalled release superseded)',
+      'upgrade of Helm release devlake/devlake (revision 4, judged as the install refused at revision 4 and as an upgrade: ' +
+        'that install came after an uninstalled or a failed revision)',
     );
     expect(message).toContain('PVC devlake/data-mysql-0');
     // The advice is the install's: the fix, then helm upgrade --install; its override names this revision.
@@ -138,6 +139,30 @@ describe('the retry of a refused install over kept history is judged as that ins
     const again = validator.handle(releaseRecordRequest(record('pending-upgrade', 4, { manifest })), context(m));
     expect(again.allowed).toBe(false);
     expect(again.status?.message).toContain('PVC devlake/uploads');
+  });
+
+  it('judges a kept PVC the retry no longer declares as the install does: adopted, never dropped (its keep policy)', () => {
+    const { validator } = fresh();
+    const m = model();
+    m.upsert('persistentVolume', pv({ name: 'pv-up', claimNamespace: NS, claimName: 'uploads', reclaimPolicy: 'Delete' }));
+    m.upsert(
+      'persistentVolumeClaim',
+      pvc({
+        namespace: NS,
+        name: 'uploads',
+        volumeName: 'pv-up',
+        creationTimestamp: '2026-01-10T10:00:01Z',
+        labels: { 'app.kubernetes.io/instance': 'devlake' },
+        annotations: { [HELM_RELEASE_NAME_ANNOTATION]: 'devlake', [HELM_RELEASE_NAMESPACE_ANNOTATION]: NS, 'helm.sh/resource-policy': 'keep' },
+      }),
+    );
+    validator.handle(replaceInstall(), context(m));
+    const again = validator.handle(retry(), context(m));
+    expect(again.allowed).toBe(false);
+    const message = again.status?.message ?? '';
+    expect(message).toContain('PVC devlake/uploads');
+    expect(message).toContain('[orphan-pvc]');
+    expect(message).not.toContain('[pvc-delete]');
   });
 
   it('judges only the refused revision: a later upgrade is an upgrade', () => {
@@ -208,6 +233,64 @@ describe('the retry of a refused install over kept history is judged as that ins
       expect(JSON.stringify(validator.handle(retry(4, other), context(m)))).not.toContain('judged as the install');
     }
     expect(validator.handle(retry(), context(m)).allowed).toBe(false);
+  });
+
+  // install --replace also proceeds over a FAILED last revision (install.go availableName), which it leaves failed
+  // (replaceRelease): a deployed revision stays, and the retry is a real upgrade from it. Judged as the install AND
+  // as that upgrade: what the upgrade deletes is still refused, with its own override.
+  describe('after a failed upgrade: the retry is also a real upgrade from the deployed revision', () => {
+    /** Revision 1 deployed declaring PVC logs (annotated for the release, reclaim Delete); revision 2's upgrade failed. */
+    function failedUpgradeModel(): ClusterModel {
+      const m = model();
+      m.upsert('persistentVolume', pv({ name: 'pv-logs', claimNamespace: NS, claimName: 'logs', reclaimPolicy: 'Delete' }));
+      m.upsert(
+        'persistentVolumeClaim',
+        pvc({
+          namespace: NS,
+          name: 'logs',
+          volumeName: 'pv-logs',
+          creationTimestamp: '2026-01-10T10:00:01Z',
+          labels: { 'app.kubernetes.io/instance': 'devlake' },
+          annotations: { [HELM_RELEASE_NAME_ANNOTATION]: 'devlake', [HELM_RELEASE_NAMESPACE_ANNOTATION]: NS },
+        }),
+      );
+      return m;
+    }
+
+    it('refuses the retry for the PVC the upgrade deletes as well as for the one the install adopts', () => {
+      const { validator } = fresh();
+      const m = failedUpgradeModel();
+      expect(validator.handle(replaceInstall(3), context(m)).allowed).toBe(false);
+      const again = validator.handle(retry(3), context(m));
+      expect(again.allowed).toBe(false);
+      const message = again.status?.message ?? '';
+      expect(message.split('\n')[0]).toContain('judged as the install refused at revision 3 and as an upgrade');
+      expect(message).toContain('PVC devlake/data-mysql-0');
+      expect(message).toMatch(/PVC devlake\/logs\b[^\n]*no longer declares it, so Helm deletes it/);
+    });
+
+    it('the orphan-pvc override alone leaves the retry refused for pvc-delete', () => {
+      const { validator } = fresh();
+      const m = failedUpgradeModel();
+      validator.handle(replaceInstall(3), context(m));
+      const labels = { 'volume-guard.io/skip': 'orphan-pvc', [SKIP_REVISION_KEY]: '3' };
+      const overridden = validator.handle(
+        request({
+          kind: { group: '', version: 'v1', kind: 'Secret' },
+          resource: { group: '', version: 'v1', resource: 'secrets' },
+          operation: 'CREATE',
+          namespace: NS,
+          name: 'sh.helm.release.v1.devlake.v3',
+          object: releaseSecret(record('pending-upgrade', 3), { extraLabels: labels }),
+        }),
+        context(m),
+      );
+      expect(overridden.allowed).toBe(false);
+      const message = overridden.status?.message ?? '';
+      expect(message).toContain('PVC devlake/logs');
+      expect(message).not.toContain('PVC devlake/data-mysql-0');
+      expect(message).toContain('volume-guard.io/skip=pvc-delete');
+    });
   });
 
   it('forgets a refused install after an hour, and the oldest past its bound', () => {
