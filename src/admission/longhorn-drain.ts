@@ -437,8 +437,9 @@ const SERVICE_ACCOUNT_USER_PREFIX = 'system:serviceaccount:';
  * The system-upgrade-controller Plan whose Job is upgrading `node`, when `username` is that Job's service account
  * (`system:serviceaccount:<Job's namespace>:<its pod's serviceAccountName>`): the Job's init container runs
  * `kubectl cordon <node>` or `kubectl drain <node>` as it, then replaces the k3s/RKE2 binary (or the OS) and restarts
- * the node in place, its disks kept. A running Job pod labelled `upgrade.cattle.io/node: <node>` must exist (not
- * finished, not being deleted): the same account cordoning another node, or after its Job ended, is judged as anyone.
+ * the node in place, its disks kept. A running pod of that Job for `node` must exist (not finished, not being deleted;
+ * PodRecord.upgradeJob: shaped as the controller makes it, not merely labelled): the same account cordoning another
+ * node, or after its Job ended, is judged as anyone.
  */
 export function systemUpgradeInPlace(snapshot: ClusterSnapshot, node: string, username: string): InPlaceUpgrade | undefined {
   if (!username.startsWith(SERVICE_ACCOUNT_USER_PREFIX)) return undefined;
@@ -472,8 +473,7 @@ export function inPlaceUpgradeOf(
 
 /** `Harvester Upgrade harvester-system/hvst-upgrade-x`, `Plan system-upgrade/k3s-agent`. */
 export function inPlaceUpgradeName(upgrade: InPlaceUpgrade): string {
-  if (upgrade.by === 'harvester') return upgradeName(upgrade.upgrade);
-  return upgrade.plan === '' ? `a system-upgrade-controller Plan of namespace ${upgrade.namespace}` : `Plan ${upgrade.namespace}/${upgrade.plan}`;
+  return upgrade.by === 'harvester' ? upgradeName(upgrade.upgrade) : `Plan ${upgrade.namespace}/${upgrade.plan}`;
 }
 
 /**

@@ -349,8 +349,9 @@ export interface PodRecord {
    */
   readonly labels?: Labels;
   /**
-   * Kept for a system-upgrade-controller Job's pod only (label `upgrade.cattle.io/node`): the node it upgrades, and who
-   * cordons or drains it (its init container runs `kubectl cordon` or `kubectl drain` as the pod's service account).
+   * Kept for a system-upgrade-controller Job's pod only (labelled `upgrade.cattle.io/node` and shaped as the controller
+   * makes it: see upgradeJobOf in transforms.ts): the node it upgrades, and who cordons or drains it (its init
+   * container runs `kubectl cordon` or `kubectl drain` as the pod's service account).
    */
   readonly upgradeJob?: SystemUpgradeJob;
 }
@@ -359,7 +360,7 @@ export interface PodRecord {
 export interface SystemUpgradeJob {
   /** Label `upgrade.cattle.io/node`: the node the Job upgrades (its pod's required node affinity names it too). */
   readonly node: string;
-  /** Label `upgrade.cattle.io/plan`: the Plan, in the pod's namespace; '' when absent. */
+  /** Label `upgrade.cattle.io/plan`: the Plan, in the pod's namespace (never ''). */
   readonly plan: string;
   /** spec.serviceAccountName (the Plan's `spec.serviceAccountName`); `default` when absent. */
   readonly serviceAccount: string;

@@ -558,18 +558,74 @@ export function transformPod(raw: unknown): PodRecord | undefined {
   };
 }
 
-/** Labels system-upgrade-controller puts on its Jobs' pods: the node a Job upgrades, and its Plan. */
+/**
+ * Labels system-upgrade-controller puts on its Jobs' pods (job.go New): the controller that made it, the node a Job
+ * upgrades, and its Plan.
+ */
+export const SYSTEM_UPGRADE_CONTROLLER_LABEL = 'upgrade.cattle.io/controller';
 export const SYSTEM_UPGRADE_NODE_LABEL = 'upgrade.cattle.io/node';
 export const SYSTEM_UPGRADE_PLAN_LABEL = 'upgrade.cattle.io/plan';
 
-/** A system-upgrade-controller Job's pod's node, Plan and service account (PodRecord.upgradeJob); none for any other pod. */
+/**
+ * A system-upgrade-controller Job's pod's node, Plan and service account (PodRecord.upgradeJob); none for any other
+ * pod. Only a pod carrying what the controller always sets: the labels `upgrade.cattle.io/controller`,
+ * `/node` and `/plan`, a controlling Job named as the controller names the Job applying that Plan on that node
+ * (isUpgradeJobName), and no node or that node (its required node affinity pins it there): a pod merely labelled with
+ * the node, or scheduled elsewhere, is no upgrade of it.
+ */
 function upgradeJobOf(metadata: JsonObject | undefined, spec: JsonObject | undefined): { upgradeJob?: SystemUpgradeJob } {
   const labels = stringMapAt(metadata, 'labels');
   const node = labels[SYSTEM_UPGRADE_NODE_LABEL] ?? '';
   if (node === '') return {};
+  const plan = labels[SYSTEM_UPGRADE_PLAN_LABEL] ?? '';
+  if (plan === '' || (labels[SYSTEM_UPGRADE_CONTROLLER_LABEL] ?? '') === '') return {};
+  const nodeName = stringAt(spec, 'nodeName');
+  if (nodeName !== '' && nodeName !== node) return {};
+  if (!isUpgradeJobName(controllingJobName(metadata), plan, node)) return {};
   // The API server's ServiceAccount admission sets `default` when the pod names none.
   const serviceAccount = stringAt(spec, 'serviceAccountName');
-  return { upgradeJob: { node: intern(node), plan: labels[SYSTEM_UPGRADE_PLAN_LABEL] ?? '', serviceAccount: intern(serviceAccount === '' ? 'default' : serviceAccount) } };
+  return {
+    upgradeJob: {
+      node: intern(node),
+      plan: intern(plan),
+      serviceAccount: intern(serviceAccount === '' ? 'default' : serviceAccount),
+    },
+  };
+}
+
+/** The name of the pod's controlling owner when it is a batch Job, '' otherwise. */
+function controllingJobName(metadata: JsonObject | undefined): string {
+  for (const ref of arrayAt(metadata, 'ownerReferences')) {
+    if (!isObject(ref) || ref['controller'] !== true) continue;
+    return stringAt(ref, 'kind') === 'Job' && stringAt(ref, 'apiVersion').startsWith('batch/') ? stringAt(ref, 'name') : '';
+  }
+  return '';
+}
+
+const LOWER_HEX = /^[0-9a-f]*$/;
+
+/**
+ * Whether `name` is the name system-upgrade-controller gives the Job applying `plan` on `node`: the words `apply`,
+ * the Plan, `on`, the node, `with` and the Plan's latest hash (56 hex digits) joined by `-` (wrangler's
+ * SafeConcatName), the node's name up to its first dot in current releases, whole in older ones. A joined name of 64
+ * characters or more (always, with that hash) is cut to its first 57 characters, `-` and 5 hex digits of its sha256,
+ * or, when the 57th character is no lowercase letter or digit, to its first 56, `-` and 6 (older releases: always 57
+ * and 5). The hash is not recomputed: the cut keeps only the start of the Plan's.
+ */
+export function isUpgradeJobName(name: string, plan: string, node: string): boolean {
+  const targets = new Set([node, node.split('.')[0] ?? node]);
+  for (const target of targets) {
+    const prefix = `apply-${plan}-on-${target}-with-`;
+    // Whole: shorter than 64 characters.
+    if (name.length < 64 && name.length > prefix.length && name.startsWith(prefix) && LOWER_HEX.test(name.slice(prefix.length))) return true;
+    if (name.length !== 63) continue;
+    for (const kept of [57, 56]) {
+      if (name[kept] !== '-' || !LOWER_HEX.test(name.slice(kept + 1))) continue;
+      const head = name.slice(0, kept);
+      if (head.length <= prefix.length ? prefix.startsWith(head) : head.startsWith(prefix) && LOWER_HEX.test(head.slice(prefix.length))) return true;
+    }
+  }
+  return false;
 }
 
 /** Longhorn's label naming the component a pod runs; `instance-manager` on the pods its PodDisruptionBudgets cover. */

@@ -4,6 +4,7 @@
 // there when it is back, and their pods wait for it Pending: that Job's cordon, evictions and drain pod deletes pass
 // for them with a warning. Anyone else's, a taint, a Node DELETE, and data that does not come back (a hostPath a
 // controller recreates elsewhere, a PV no affinity pins) are judged as before.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { systemUpgradeInPlace } from '../../../src/admission/longhorn-drain.ts';
 import type { UserInfo } from '../../../src/admission/types.ts';
@@ -12,7 +13,7 @@ import { nodeCordonValidator } from '../../../src/admission/validators/node-cord
 import { podDeleteValidator } from '../../../src/admission/validators/pod-delete.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { transformPod } from '../../../src/cluster/transforms.ts';
+import { isUpgradeJobName, transformPod } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { ADMIN, context, cordonRequest, evictionRequest, NODE_KIND, request } from '../../support/admission.ts';
 import { harvesterUpgrade, hostPathPV, node, pod, pvc } from '../../support/fixtures.ts';
@@ -27,27 +28,65 @@ const SUC: UserInfo = {
   groups: ['system:serviceaccounts', 'system:serviceaccounts:system-upgrade', 'system:authenticated'],
 };
 
+/** A Plan's latest hash as system-upgrade-controller computes it: a sha224, in hex (56 digits). */
+const PLAN_HASH = createHash('sha224').update('v1.31.4-k3s1system-upgrade').digest('hex');
+
+/**
+ * wrangler's SafeConcatName as system-upgrade-controller names its Jobs with it: the words joined by `-`; from 64
+ * characters on, the first 57 (56 when the 57th is no lowercase letter or digit), `-` and the start of the sha256 of
+ * the whole, in hex, 63 characters in all.
+ */
+function safeConcatName(...words: string[]): string {
+  const whole = words.join('-');
+  if (whole.length < 64) return whole;
+  const digest = createHash('sha256').update(whole).digest('hex');
+  return /[a-z0-9]/.test(whole[56]!) ? `${whole.slice(0, 57)}-${digest.slice(0, 5)}` : `${whole.slice(0, 56)}-${digest.slice(0, 6)}`;
+}
+
+/** The name system-upgrade-controller gives the Job applying `plan` on `target` (the node's name up to its first dot). */
+const jobName = (plan: string, target: string): string => safeConcatName('apply', plan, 'on', target.split('.')[0]!, 'with', PLAN_HASH);
+
+interface JobPodOptions {
+  namespace?: string;
+  plan?: string;
+  serviceAccount?: string;
+  phase?: string;
+  deleting?: boolean;
+  /** spec.nodeName; default the node upgraded. */
+  nodeName?: string;
+  /** The `upgrade` container's image; default `rancher/k3s-upgrade:v1.31.4-k3s1`. */
+  image?: string;
+  /** Labels to drop. */
+  without?: string[];
+  /** The controlling owner's reference; default the Job system-upgrade-controller names. */
+  owner?: Record<string, unknown>;
+}
+
 /** The pod of the Job system-upgrade-controller creates for Plan `plan` on `target`, as the API server stores it. */
-function jobPod(target: string, options: { namespace?: string; plan?: string; serviceAccount?: string; phase?: string; deleting?: boolean } = {}): unknown {
+function jobPod(target: string, options: JobPodOptions = {}): unknown {
   const plan = options.plan ?? 'k3s-agent';
+  const job = jobName(plan, target);
+  const labels: Record<string, string> = {
+    'upgrade.cattle.io/controller': 'system-upgrade-controller',
+    'upgrade.cattle.io/exclusive': 'false',
+    'upgrade.cattle.io/node': target,
+    'upgrade.cattle.io/plan': plan,
+    'upgrade.cattle.io/version': 'v1.31.4-k3s1',
+    [`plan.upgrade.cattle.io/${plan}`]: PLAN_HASH,
+  };
+  for (const label of options.without ?? []) delete labels[label];
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
-      name: `apply-${plan}-on-${target}-with-3f2a-x7k2p`,
+      name: `${job}-x7k2p`,
       namespace: options.namespace ?? 'system-upgrade',
-      labels: {
-        'upgrade.cattle.io/controller': 'system-upgrade-controller',
-        'upgrade.cattle.io/node': target,
-        'upgrade.cattle.io/plan': plan,
-        'upgrade.cattle.io/version': 'v1.31.4-k3s1',
-        [`plan.upgrade.cattle.io/${plan}`]: '3f2a',
-      },
-      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: `apply-${plan}-on-${target}-with-3f2a`, uid: 'u-job', controller: true }],
+      labels,
+      ownerReferences: [options.owner ?? { apiVersion: 'batch/v1', kind: 'Job', name: job, uid: 'u-job', controller: true }],
       ...(options.deleting ? { deletionTimestamp: '2030-01-01T00:00:00Z' } : {}),
     },
     spec: {
-      nodeName: target,
+      nodeName: options.nodeName ?? target,
       serviceAccountName: options.serviceAccount ?? 'system-upgrade',
       affinity: {
         nodeAffinity: {
@@ -57,7 +96,7 @@ function jobPod(target: string, options: { namespace?: string; plan?: string; se
       tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }],
       volumes: [{ name: 'host-root', hostPath: { path: '/', type: 'Directory' } }],
       initContainers: [{ name: 'drain', image: 'rancher/kubectl', args: ['drain', target, '--pod-selector', '!upgrade.cattle.io/controller', '--ignore-daemonsets', '--delete-local-data'] }],
-      containers: [{ name: 'upgrade', image: 'rancher/k3s-upgrade', volumeMounts: [{ name: 'host-root', mountPath: '/host' }] }],
+      containers: [{ name: 'upgrade', image: options.image ?? 'rancher/k3s-upgrade:v1.31.4-k3s1', volumeMounts: [{ name: 'host-root', mountPath: '/host' }] }],
     },
     // Pending while the drain init container runs.
     status: { phase: options.phase ?? 'Pending' },
@@ -213,5 +252,88 @@ describe("a system-upgrade-controller Plan's in-place upgrade and node-local PVs
     const decision = cordon.handle(cordonRequest('w1', {}, SUC), context(m));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('pv-db-0');
+  });
+});
+
+/** A tenant's service account: it may create Jobs and evict its own pods in team-a, nothing more. */
+const TENANT: UserInfo = {
+  username: 'system:serviceaccount:team-a:ci',
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:team-a', 'system:authenticated'],
+};
+
+/** team-a's StatefulSet pod ci-0 on w1, its data on a local-path PV pinned to w1. */
+function withTenantData(m: ClusterModel): ClusterModel {
+  m.upsert('persistentVolume', hostPathPV({ name: 'pv-ci-0', pinnedNode: 'w1', claimNamespace: 'team-a', claimName: 'data-ci-0' }));
+  m.upsert('persistentVolumeClaim', pvc({ namespace: 'team-a', name: 'data-ci-0', volumeName: 'pv-ci-0', storageClassName: 'local-path' }));
+  m.upsert('pod', pod({ namespace: 'team-a', name: 'ci-0', nodeName: 'w1', claimNames: ['data-ci-0'], controllerKind: 'StatefulSet' }));
+  return m;
+}
+
+describe('what counts as a system-upgrade-controller Job pod', () => {
+  it('knows the Job names system-upgrade-controller gives, whole or cut, for short and long Plan and node names', () => {
+    let cutAtADash = 0;
+    for (let length = 1; length <= 60; length++) {
+      const target = `n${'0'.repeat(length - 1)}`;
+      for (const plan of ['k3s-agent', 'os']) {
+        const name = jobName(plan, target);
+        if (name[56] === '-') cutAtADash++;
+        expect(isUpgradeJobName(name, plan, target), name).toBe(true);
+        // Another node: told apart wherever its name differs before the cut.
+        expect(isUpgradeJobName(name, plan, `m${target.slice(1)}`), name).toBe(false);
+      }
+    }
+    // wrangler's other cut (56 characters and 6 hex digits) is among them.
+    expect(cutAtADash).toBeGreaterThan(0);
+    // Current releases name the node up to its first dot, older ones whole.
+    expect(isUpgradeJobName(jobName('k3s-agent', 'w1.example.com'), 'k3s-agent', 'w1.example.com')).toBe(true);
+    expect(isUpgradeJobName(safeConcatName('apply', 'k3s-agent', 'on', 'w1.example.com', 'with', PLAN_HASH), 'k3s-agent', 'w1.example.com')).toBe(true);
+    for (const name of ['ci-runner', jobName('k3s-server', 'w1'), jobName('k3s-agent', 'w2'), `apply-k3s-agent-on-w1-with-${PLAN_HASH}`, 'apply-k3s-agent-on-w1-with-']) {
+      expect(isUpgradeJobName(name, 'k3s-agent', 'w1'), name).toBe(false);
+    }
+  });
+
+  it("refuses a tenant's eviction as the service account of a pod it labelled upgrade.cattle.io/node: w1", () => {
+    for (const nodeName of ['w2', '']) {
+      const m = withTenantData(cordoned(cluster(null)));
+      const forged = {
+        metadata: {
+          name: 'fake-x7k2p',
+          namespace: 'team-a',
+          labels: { 'upgrade.cattle.io/node': 'w1' },
+          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'fake', uid: 'u-fake', controller: true }],
+        },
+        spec: { nodeName, serviceAccountName: 'ci', containers: [{ name: 'upgrade', image: 'rancher/k3s-upgrade' }] },
+        status: { phase: 'Pending' },
+      };
+      m.upsert('pod', transformPod(forged)!);
+      expect(systemUpgradeInPlace(m, 'w1', TENANT.username)).toBeUndefined();
+      const decision = evict.handle(evictionRequest('ci-0', { namespace: 'team-a', user: TENANT }), context(m));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toContain('pv-ci-0');
+    }
+  });
+
+  const tenantJob = (options: JobPodOptions): unknown => jobPod('w1', { namespace: 'team-a', serviceAccount: 'ci', ...options });
+  it.each([
+    ['no upgrade.cattle.io/controller label', tenantJob({ without: ['upgrade.cattle.io/controller'] })],
+    ['no upgrade.cattle.io/plan label', tenantJob({ without: ['upgrade.cattle.io/plan'] })],
+    ['a Job not named for the Plan and node', tenantJob({ owner: { apiVersion: 'batch/v1', kind: 'Job', name: 'ci-runner', uid: 'u-ci', controller: true } })],
+    ['a Job named for another Plan', tenantJob({ owner: { apiVersion: 'batch/v1', kind: 'Job', name: jobName('k3s-server', 'w1'), uid: 'u-ci', controller: true } })],
+    ['a Job named for another node', tenantJob({ owner: { apiVersion: 'batch/v1', kind: 'Job', name: jobName('k3s-agent', 'w2'), uid: 'u-ci', controller: true } })],
+    ['its pod scheduled on another node', tenantJob({ nodeName: 'w2' })],
+  ])('refuses the account of a pod labelled for w1 with %s', (_label, job) => {
+    expect(transformPod(job)?.upgradeJob).toBeUndefined();
+    const m = withTenantData(cordoned(cluster(job)));
+    expect(systemUpgradeInPlace(m, 'w1', TENANT.username)).toBeUndefined();
+    expect(evict.handle(evictionRequest('ci-0', { namespace: 'team-a', user: TENANT }), context(m)).allowed).toBe(false);
+  });
+
+  it('counts the Job pod before it is scheduled, and on a node named with dots', () => {
+    expect(systemUpgradeInPlace(cluster(jobPod('w1', { nodeName: '' })), 'w1', SUC.username)).toEqual({
+      by: 'system-upgrade-controller',
+      namespace: 'system-upgrade',
+      plan: 'k3s-agent',
+    });
+    expect(systemUpgradeInPlace(cluster(jobPod('w1.example.com')), 'w1.example.com', SUC.username)).toBeDefined();
   });
 });
