@@ -429,7 +429,7 @@ export function keptOnNodeThroughReboot(snapshot: ClusterSnapshot, finding: Find
  */
 export type InPlaceUpgrade =
   | { readonly by: 'harvester'; readonly upgrade: HarvesterUpgradeRecord }
-  | { readonly by: 'system-upgrade-controller'; readonly namespace: string; readonly plan: string };
+  | { readonly by: 'system-upgrade-controller'; readonly namespace: string; readonly plan: string; readonly image: string };
 
 const SERVICE_ACCOUNT_USER_PREFIX = 'system:serviceaccount:';
 
@@ -449,7 +449,7 @@ export function systemUpgradeInPlace(snapshot: ClusterSnapshot, node: string, us
   for (const pod of snapshot.upgradeJobPodsFor(node)) {
     const job = pod.upgradeJob;
     if (job !== undefined && pod.controllerKind === 'Job' && pod.namespace === namespace && job.serviceAccount === account) {
-      return { by: 'system-upgrade-controller', namespace, plan: job.plan };
+      return { by: 'system-upgrade-controller', namespace, plan: job.plan, image: job.image };
     }
   }
   return undefined;
@@ -477,17 +477,54 @@ export function inPlaceUpgradeName(upgrade: InPlaceUpgrade): string {
 }
 
 /**
+ * The images of system-upgrade-controller upgrades that replace the k3s or RKE2 binary and restart it, the node's OS and
+ * filesystems left as they are (the k3s and RKE2 automated-upgrade Plans'): `rancher/k3s-upgrade`, `rancher/rke2-upgrade`.
+ */
+export const DISTRIBUTION_UPGRADE_IMAGES: readonly string[] = ['rancher/k3s-upgrade', 'rancher/rke2-upgrade'];
+
+/**
+ * Whether a system-upgrade-controller Job's upgrade image (`registry.example:5000/rancher/k3s-upgrade:v1.31.4-k3s1`) is
+ * one of DISTRIBUTION_UPGRADE_IMAGES, from any registry or mirror path, at any tag or digest.
+ */
+export function upgradesDistributionOnly(image: string): boolean {
+  const at = image.indexOf('@');
+  let repository = at === -1 ? image : image.slice(0, at);
+  const colon = repository.lastIndexOf(':');
+  if (colon > repository.lastIndexOf('/')) repository = repository.slice(0, colon);
+  return DISTRIBUTION_UPGRADE_IMAGES.some((name) => repository === name || repository.endsWith(`/${name}`));
+}
+
+/**
+ * Where k3s keeps its state, its local-path PVs included (`/var/lib/rancher/k3s/storage`): among the persistent paths
+ * of the immutable OSes system-upgrade-controller also upgrades with a reboot (Elemental, k3OS, Kairos).
+ */
+export const RANCHER_STATE_DIRECTORY = '/var/lib/rancher';
+
+/** Whether the normalised `path` is `directory` or under it. */
+function isUnder(path: string, directory: string): boolean {
+  return path === directory || path.startsWith(`${directory}/`);
+}
+
+/**
  * Whether the node-local finding's data is on `node` when the upgrade brings it back, its pods able to run nowhere else
- * meanwhile: for Harvester, keptOnNodeThroughReboot (its immutable OS keeps block devices only); for a
- * system-upgrade-controller Plan, any node-local PV pinned to the node (`local`, a hostPath PV with node affinity such
- * as local-path's, a node-local CSI driver's): k3s and RKE2 keep the node's filesystems. Never a PV no affinity pins,
- * nor a pod's inline data (a hostPath its controller recreates elsewhere, a StatefulSet's emptyDir).
+ * meanwhile: for Harvester, keptOnNodeThroughReboot (its immutable OS keeps block devices only). For a
+ * system-upgrade-controller Plan, a node-local PV pinned to the node: any (`local`, a hostPath PV with node affinity
+ * such as local-path's, a node-local CSI driver's) when its Job's image upgrades k3s or RKE2 only
+ * (upgradesDistributionOnly), which keeps the node's filesystems; else, an OS image written and rebooted into
+ * (Elemental, k3OS, Kairos), a directory PV under /var/lib/rancher (a persistent path there) or a device-backed PV
+ * (keptOnNodeThroughReboot): elsewhere, what was written outside the persistent paths is gone after the reboot. Never a
+ * PV no affinity pins, nor a pod's inline data (a hostPath its controller recreates elsewhere, a StatefulSet's emptyDir).
  */
 export function keptInPlace(snapshot: ClusterSnapshot, upgrade: InPlaceUpgrade, node: string, finding: Finding): boolean {
   if (upgrade.by === 'harvester') return keptOnNodeThroughReboot(snapshot, finding);
   if (finding.check !== 'node-local-volume' || finding.object.kind !== 'PersistentVolume') return false;
   if (finding.tags.includes('unpinned') || finding.tags.includes('node-removed')) return false;
-  return snapshot.persistentVolume(finding.object.name)?.pinnedNode === node;
+  const pv = snapshot.persistentVolume(finding.object.name);
+  if (pv === undefined || pv.pinnedNode !== node) return false;
+  if (upgradesDistributionOnly(upgrade.image)) return true;
+  const directory = pv.source === 'hostPath' || pv.source === 'local' ? pv.hostDirectory : undefined;
+  if (directory !== undefined && isUnder(directory, RANCHER_STATE_DIRECTORY)) return true;
+  return keptOnNodeThroughReboot(snapshot, finding);
 }
 
 /**

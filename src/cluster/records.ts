@@ -271,6 +271,11 @@ export interface PersistentVolumeRecord {
   readonly phase: string;
   /** spec.persistentVolumeReclaimPolicy: Retain | Delete | Recycle */
   readonly reclaimPolicy: string;
+  /**
+   * spec.hostPath.path or spec.local.path, normalised (normaliseHostPath): the node's directory (or, for a block `local`
+   * PV, device) holding the data; kept for `hostPath` and `local` PVs only.
+   */
+  readonly hostDirectory?: string;
   /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
 }
@@ -356,7 +361,7 @@ export interface PodRecord {
   readonly upgradeJob?: SystemUpgradeJob;
 }
 
-/** A system-upgrade-controller Job's pod: what it upgrades, for which Plan, as whom (PodRecord.upgradeJob). */
+/** A system-upgrade-controller Job's pod: what it upgrades, for which Plan, as whom, with what (PodRecord.upgradeJob). */
 export interface SystemUpgradeJob {
   /** Label `upgrade.cattle.io/node`: the node the Job upgrades (its pod's required node affinity names it too). */
   readonly node: string;
@@ -364,6 +369,8 @@ export interface SystemUpgradeJob {
   readonly plan: string;
   /** spec.serviceAccountName (the Plan's `spec.serviceAccountName`); `default` when absent. */
   readonly serviceAccount: string;
+  /** The image of its container `upgrade` (the Plan's `spec.upgrade.image`, tagged): what the upgrade does; '' when none. */
+  readonly image: string;
 }
 
 /** A pod's toleration (spec.tolerations[]), as matched against a node's taint. */

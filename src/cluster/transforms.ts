@@ -261,8 +261,15 @@ export function transformPersistentVolume(raw: unknown): PersistentVolumeRecord 
     claimName: stringAt(claimRef, 'name'),
     phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
     reclaimPolicy: intern(stringAt(spec, 'persistentVolumeReclaimPolicy')),
+    ...hostDirectoryOf(spec),
     ...optionalAnnotations(metadata),
   };
+}
+
+/** A `hostPath` or `local` PV's directory on the node, normalised (PersistentVolumeRecord.hostDirectory). */
+function hostDirectoryOf(spec: JsonObject | undefined): { hostDirectory?: string } {
+  const path = stringAt(objectAt(spec, 'local') ?? objectAt(spec, 'hostPath'), 'path');
+  return path === '' ? {} : { hostDirectory: normaliseHostPath(path) };
 }
 
 function ownerReferencesOf(metadata: JsonObject): readonly OwnerRef[] {
@@ -566,9 +573,12 @@ export const SYSTEM_UPGRADE_CONTROLLER_LABEL = 'upgrade.cattle.io/controller';
 export const SYSTEM_UPGRADE_NODE_LABEL = 'upgrade.cattle.io/node';
 export const SYSTEM_UPGRADE_PLAN_LABEL = 'upgrade.cattle.io/plan';
 
+/** The container of a system-upgrade-controller Job's pod that runs the Plan's `spec.upgrade` image. */
+const SYSTEM_UPGRADE_CONTAINER = 'upgrade';
+
 /**
- * A system-upgrade-controller Job's pod's node, Plan and service account (PodRecord.upgradeJob); none for any other
- * pod. Only a pod carrying what the controller always sets: the labels `upgrade.cattle.io/controller`,
+ * A system-upgrade-controller Job's pod's node, Plan, service account and upgrade image (PodRecord.upgradeJob); none
+ * for any other pod. Only a pod carrying what the controller always sets: the labels `upgrade.cattle.io/controller`,
  * `/node` and `/plan`, a controlling Job named as the controller names the Job applying that Plan on that node
  * (isUpgradeJobName), and no node or that node (its required node affinity pins it there): a pod merely labelled with
  * the node, or scheduled elsewhere, is no upgrade of it.
@@ -584,11 +594,13 @@ function upgradeJobOf(metadata: JsonObject | undefined, spec: JsonObject | undef
   if (!isUpgradeJobName(controllingJobName(metadata), plan, node)) return {};
   // The API server's ServiceAccount admission sets `default` when the pod names none.
   const serviceAccount = stringAt(spec, 'serviceAccountName');
+  const upgrade = arrayAt(spec, 'containers').find((container) => stringAt(container, 'name') === SYSTEM_UPGRADE_CONTAINER);
   return {
     upgradeJob: {
       node: intern(node),
       plan: intern(plan),
       serviceAccount: intern(serviceAccount === '' ? 'default' : serviceAccount),
+      image: intern(stringAt(upgrade, 'image')),
     },
   };
 }

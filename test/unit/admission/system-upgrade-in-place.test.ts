@@ -6,17 +6,17 @@
 // controller recreates elsewhere, a PV no affinity pins) are judged as before.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { systemUpgradeInPlace } from '../../../src/admission/longhorn-drain.ts';
+import { systemUpgradeInPlace, upgradesDistributionOnly } from '../../../src/admission/longhorn-drain.ts';
 import type { UserInfo } from '../../../src/admission/types.ts';
 import { podEvictionValidator } from '../../../src/admission/validators/eviction.ts';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { podDeleteValidator } from '../../../src/admission/validators/pod-delete.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { isUpgradeJobName, transformPod } from '../../../src/cluster/transforms.ts';
+import { isUpgradeJobName, transformPersistentVolume, transformPod } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { ADMIN, context, cordonRequest, evictionRequest, NODE_KIND, request } from '../../support/admission.ts';
-import { harvesterUpgrade, hostPathPV, node, pod, pvc } from '../../support/fixtures.ts';
+import { csiPV, harvesterUpgrade, hostPathPV, node, pod, pvc } from '../../support/fixtures.ts';
 
 const config = defaultConfig();
 const cordon = nodeCordonValidator(config);
@@ -148,7 +148,7 @@ function deleteDb0(user: UserInfo) {
 
 describe("a system-upgrade-controller Plan's in-place upgrade and node-local PVs", () => {
   it("keeps a Job pod's node, Plan and service account on its record, and nothing for other pods", () => {
-    expect(transformPod(jobPod('w1'))?.upgradeJob).toEqual({ node: 'w1', plan: 'k3s-agent', serviceAccount: 'system-upgrade' });
+    expect(transformPod(jobPod('w1'))?.upgradeJob).toEqual({ node: 'w1', plan: 'k3s-agent', serviceAccount: 'system-upgrade', image: 'rancher/k3s-upgrade:v1.31.4-k3s1' });
     const unnamed = jobPod('w1') as { spec: Record<string, unknown> };
     delete unnamed.spec['serviceAccountName'];
     expect(transformPod(unnamed)?.upgradeJob?.serviceAccount).toBe('default');
@@ -333,7 +333,87 @@ describe('what counts as a system-upgrade-controller Job pod', () => {
       by: 'system-upgrade-controller',
       namespace: 'system-upgrade',
       plan: 'k3s-agent',
+      image: 'rancher/k3s-upgrade:v1.31.4-k3s1',
     });
     expect(systemUpgradeInPlace(cluster(jobPod('w1.example.com')), 'w1.example.com', SUC.username)).toBeDefined();
+  });
+});
+
+describe("a Plan upgrading the node's OS reboots it: only what the reboot keeps is kept", () => {
+  const KAIROS = 'quay.io/kairos/ubuntu:24.04-standard-amd64-generic-v3.2.1-k3sv1.31.1-k3s1';
+  const osJob = (image = KAIROS) => jobPod('w1', { plan: 'os-upgrade', image });
+
+  /** db-0's PV as local-path provisions it: a hostPath PV under `path`, pinned to w1. */
+  const localPathPV = (path: string) =>
+    transformPersistentVolume({
+      metadata: { name: 'pv-db-0', annotations: { 'pv.kubernetes.io/provisioned-by': 'rancher.io/local-path' } },
+      spec: {
+        hostPath: { path, type: 'DirectoryOrCreate' },
+        storageClassName: 'local-path',
+        claimRef: { namespace: 'db', name: 'data-db-0' },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['w1'] }] }] } },
+      },
+      status: { phase: 'Bound' },
+    })!;
+
+  /** cache-0 of namespace db on w1, its data on PV `volume`. */
+  function withPod(m: ClusterModel, volume: ReturnType<typeof csiPV>): ClusterModel {
+    m.upsert('persistentVolume', volume);
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'db', name: 'data-cache-0', volumeName: volume.name }));
+    m.upsert('pod', pod({ namespace: 'db', name: 'cache-0', nodeName: 'w1', claimNames: ['data-cache-0'], controllerKind: 'StatefulSet' }));
+    return m;
+  }
+
+  it('keeps the directory of a hostPath or local PV, normalised, on its record', () => {
+    expect(localPathPV('/opt/local-path-provisioner//pvc-1_db_data-db-0/').hostDirectory).toBe('/opt/local-path-provisioner/pvc-1_db_data-db-0');
+    expect(transformPersistentVolume({ metadata: { name: 'l' }, spec: { local: { path: '/mnt/disks/ssd1' } } })?.hostDirectory).toBe('/mnt/disks/ssd1');
+    expect(transformPersistentVolume({ metadata: { name: 'c' }, spec: { csi: { driver: 'topolvm.io', volumeHandle: 'h' } } })).not.toHaveProperty('hostDirectory');
+  });
+
+  it('refuses its cordon and evictions for a directory PV outside /var/lib/rancher', () => {
+    for (const volume of [localPathPV('/opt/local-path-provisioner/pvc-1_db_data-db-0'), hostPathPV({ name: 'pv-db-0', source: 'local', pinnedNode: 'w1', claimNamespace: 'db', claimName: 'data-db-0', hostDirectory: '/mnt/disks/ssd1' })]) {
+      const m = cluster(osJob());
+      m.upsert('persistentVolume', volume);
+      const decision = cordon.handle(cordonRequest('w1', {}, SUC), context(m));
+      expect(decision.allowed).toBe(false);
+      expect(decision.status!.message).toContain('pv-db-0');
+      expect(evict.handle(evictionRequest('db-0', { namespace: 'db', user: SUC }), context(cordoned(m))).allowed).toBe(false);
+    }
+  });
+
+  it("keeps a local-path PV under /var/lib/rancher (k3s' default) and a device-backed PV, with a warning", () => {
+    const m = withPod(cluster(osJob()), csiPV('topolvm.io', { name: 'pv-cache-0', pinnedNode: 'w1', claimNamespace: 'db', claimName: 'data-cache-0' }));
+    m.upsert('persistentVolume', localPathPV('/var/lib/rancher/k3s/storage/pvc-1_db_data-db-0'));
+    const decision = cordon.handle(cordonRequest('w1', {}, SUC), context(m));
+    expect(decision.allowed).toBe(true);
+    const warnings = decision.warnings!.join('\n');
+    expect(warnings).toContain('Plan system-upgrade/os-upgrade upgrades node w1 in place:');
+    expect(warnings).toContain('2 node-local PVs stay on its disks (pv-db-0, pv-cache-0)');
+    expect(evict.handle(evictionRequest('db-0', { namespace: 'db', user: SUC }), context(cordoned(m))).allowed).toBe(true);
+  });
+
+  it('keeps any directory PV pinned to the node for the k3s and RKE2 upgrade images, from any registry', () => {
+    for (const image of ['rancher/k3s-upgrade', 'docker.io/rancher/k3s-upgrade:v1.31.4-k3s1', 'registry.example.com:5000/mirror/rancher/rke2-upgrade:v1.31.4-rke2r1']) {
+      const m = cluster(osJob(image));
+      m.upsert('persistentVolume', localPathPV('/opt/local-path-provisioner/pvc-1_db_data-db-0'));
+      expect(cordon.handle(cordonRequest('w1', {}, SUC), context(m)).allowed, image).toBe(true);
+    }
+  });
+
+  it.each([
+    ['rancher/k3s-upgrade', true],
+    ['rancher/rke2-upgrade:v1.31.4-rke2r1', true],
+    ['docker.io/rancher/k3s-upgrade:v1.31.4-k3s1', true],
+    ['localhost:5000/rancher/rke2-upgrade', true],
+    [`registry.example.com/rancher/k3s-upgrade@sha256:${'a'.repeat(64)}`, true],
+    ['registry.example.com/rancher/k3s-upgrade:v1.31.4-k3s1@sha256:' + 'b'.repeat(64), true],
+    ['rancher/k3os:v0.21.5-k3s2r1', false],
+    ['registry.suse.com/rancher/elemental-teal/5.4:latest', false],
+    [KAIROS, false],
+    ['rancher/k3s-upgrade-extra', false],
+    ['example.com/myrancher/k3s-upgrade', false],
+    ['', false],
+  ])('upgradesDistributionOnly(%j) is %s', (image, expected) => {
+    expect(upgradesDistributionOnly(image)).toBe(expected);
   });
 });

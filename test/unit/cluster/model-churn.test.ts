@@ -226,7 +226,7 @@ function randomRecord(kind: ResourceKind, random: Random, now: number): AnyRecor
         claimNames: claims,
         hostPaths: chance(random, 0.2) ? [{ path: '/var/data', writable: chance(random, 0.5) }] : [],
         emptyDirs: chance(random, 0.2) ? ['scratch'] : [],
-        ...(chance(random, 0.2) ? { upgradeJob: { node: pick(random, NODES), plan: 'k3s-agent', serviceAccount: 'system-upgrade' } } : {}),
+        ...(chance(random, 0.2) ? { upgradeJob: { node: pick(random, NODES), plan: 'k3s-agent', serviceAccount: 'system-upgrade', image: 'rancher/k3s-upgrade:v1.31.4-k3s1' } } : {}),
       });
     }
     case 'statefulSet': {

@@ -117,6 +117,7 @@ describe('transformPersistentVolume', () => {
       claimName: 'data-db-0',
       phase: 'Bound',
       reclaimPolicy: 'Retain',
+      hostDirectory: '/mnt/disks/ssd1',
     });
   });
 
