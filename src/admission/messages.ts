@@ -1248,12 +1248,18 @@ export function warningLines(
   const listed = findings.slice(0, MAX_LISTED_PER_CHECK);
   const text = CHECK_TEXT[check];
   const lines = [...wrap(`volume-guard [${check}] ${text.summaryFor ? text.summaryFor(total, listed) : text.summary(total)}`)];
-  const reasons = new Set<string>();
+  // The first object of each reason, and the reason of the object just before: "same reason as above" only under
+  // an object of that reason (objects A, B, A: the third names A's object, not "above", which reads as B's).
+  const firsts = new Map<string, Finding>();
+  let last: string | undefined;
   for (const finding of listed) {
     // An orphan PVC's line opens with its fate: the same reason is the same fate and words.
     const reason = `${finding.check === 'orphan-pvc' ? fateOf(finding, situation).fate : ''}\n${finding.reason}`;
-    const object = objectWarning(finding, situation, reasons.has(reason), seen);
-    reasons.add(reason);
+    const first = firsts.get(reason);
+    const earlier = first === undefined ? undefined : reason === last ? 'above' : `${shortKind(first.object.kind)} ${objectRef(first.object)}`;
+    const object = objectWarning(finding, situation, earlier, seen);
+    if (first === undefined) firsts.set(reason, finding);
+    last = reason;
     for (const line of object) seen.add(line);
     lines.push(...object);
   }
@@ -1264,27 +1270,26 @@ export function warningLines(
 
 /**
  * One object's warning lines: its line wrapped whole, unless a line of it was said already (`seen`) or its reason
- * repeats an earlier object's (`repeated`) over several lines. Then, in one line: `same reason as above` with its
- * related objects as they fit (a repeated reason); `same <check> reason as above` without them (its line under an
- * earlier check named them); else its own reason (oneWarningLine).
+ * repeats an earlier object's (`earlier`: `above`, the object just before, or `PVC shop/data-a-0`, one further up)
+ * over several lines. Then, in one line: `same reason as <earlier>` with its related objects as they fit (a repeated
+ * reason); `same <check> reason as <earlier>` without them (its line under an earlier check named them); else its
+ * own reason (oneWarningLine).
  */
-function objectWarning(finding: Finding, situation: Situation | undefined, repeated: boolean, seen: ReadonlySet<string>): string[] {
+function objectWarning(finding: Finding, situation: Situation | undefined, earlier: string | undefined, seen: ReadonlySet<string>): string[] {
   const fresh = (lines: readonly string[]): boolean => !lines.some((line) => seen.has(line));
   const whole = wrap(`- ${wholeObjectLine(finding, situation)}`);
-  if ((whole.length === 1 || !repeated) && fresh(whole)) return whole;
-  if (repeated) {
+  if ((whole.length === 1 || earlier === undefined) && fresh(whole)) return whole;
+  if (earlier !== undefined) {
     // Either only when its reason stays whole (a claim kept may cut it).
-    const same = `- ${objectLine({ ...finding, reason: SAME_REASON }, situation, MAX_WARNING_LENGTH - 2, keepsClaim(finding))}`;
-    if (same.endsWith(`: ${SAME_REASON}`) && fresh([same])) return [same];
-    const again = `same ${finding.check} reason as above`;
+    const sameReason = `same reason as ${earlier}`;
+    const same = `- ${objectLine({ ...finding, reason: sameReason }, situation, MAX_WARNING_LENGTH - 2, keepsClaim(finding))}`;
+    if (same.endsWith(`: ${sameReason}`) && fresh([same])) return [same];
+    const again = `same ${finding.check} reason as ${earlier}`;
     const bare = `- ${objectLine({ ...finding, reason: again, related: [] }, situation, MAX_WARNING_LENGTH - 2)}`;
     if (bare.endsWith(`: ${again}`) && fresh([bare])) return [bare];
   }
   return [oneWarningLine(finding, situation)];
 }
-
-/** The reason of a warning's object line that repeats an earlier object's (objectWarning). */
-const SAME_REASON = 'same reason as above';
 
 /** Whether the line of the finding keeps its claim before its reason when cut: a volume's PVC, the name one knows. */
 function keepsClaim(finding: Finding): boolean {

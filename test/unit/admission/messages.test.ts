@@ -405,6 +405,14 @@ describe('warnings naming several objects for the same reason', () => {
     expect(lines[3]).toBe("- adopted: PVC shop/data-b-0: this rollback restores StatefulSet b, which re-attaches this release's earlier data");
     expect(lines).toHaveLength(4);
   });
+
+  it('"as above" only under an object of the same reason: one further up is named (objects A, B, A)', () => {
+    const findings = [restored('data-a-0', 'a'), restored('data-b-0', 'b'), restored('data-a-1', 'a')];
+    const lines = fitWarnings(warningLines('orphan-pvc', findings, 3, rollback));
+    expect(lines.slice(4)).toEqual(['- adopted: PVC shop/data-a-1 (PV pv-data-a-1, StatefulSet shop/a): same reason as PVC shop/data-a-0']);
+    const again = fitWarnings(warningLines('orphan-pvc', [...findings, restored('data-a-2', 'a')], 4, rollback));
+    expect(again.at(-1)).toBe('- adopted: PVC shop/data-a-2 (PV pv-data-a-2, StatefulSet shop/a): same reason as above');
+  });
 });
 
 describe('"and N more" points only to a command that lists them', () => {
