@@ -1,6 +1,7 @@
 // From findings to an admission decision: apply check modes and honored overrides, then word the answer.
 import type { CheckId, Finding } from '../checks/types.ts';
 import type { CheckMode } from '../config.ts';
+import { CLUSTER_API_CONTROL_PLANE_GROUP, CLUSTER_API_GROUP } from '../cluster/resources.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { allowed, denied, type Decision, type HonoredOverride } from './types.ts';
 import { grantingKeysReadOn } from './override-feedback.ts';
@@ -79,8 +80,8 @@ type StringMap = Readonly<Record<string, string>>;
 
 /**
  * The stored annotations of one object a `kubectl annotate` names, by the resource as written there (`node`,
- * `namespace`, `pvc`, `pv`, `volumes.longhorn.io`, an upgrade's `machinedeployments.cluster.x-k8s.io`), its name and
- * namespace; undefined when not known.
+ * `namespace`, `pvc`, `pv`, `volumes.longhorn.io`, an upgrade's or a Machine's owner's
+ * `machinedeployments.cluster.x-k8s.io`), its name and namespace; undefined when not known.
  */
 export type StoredAnnotations = (resource: string, name: string, namespace: string | undefined) => StringMap | undefined;
 
@@ -523,6 +524,17 @@ export const ANNOTATED_KINDS: Readonly<
   },
   pv: { group: '', kind: 'PersistentVolume', stored: (snapshot, name) => snapshot.persistentVolume(name)?.annotations },
   'volumes.longhorn.io': { group: 'longhorn.io', kind: 'Volume', stored: (snapshot, name) => snapshot.longhornVolume(name)?.annotations },
+  // A Cluster API owner whose skip is read for its Machines' removal (rollout-owner.ts rolloutOwnerTarget), by name.
+  'kubeadmcontrolplanes.controlplane.cluster.x-k8s.io': {
+    group: CLUSTER_API_CONTROL_PLANE_GROUP,
+    kind: 'KubeadmControlPlane',
+    stored: (snapshot, name, namespace) => (namespace === undefined ? undefined : snapshot.machineOwner(namespace, 'KubeadmControlPlane', name)?.annotations),
+  },
+  'machinedeployments.cluster.x-k8s.io': {
+    group: CLUSTER_API_GROUP,
+    kind: 'MachineDeployment',
+    stored: (snapshot, name, namespace) => (namespace === undefined ? undefined : snapshot.machineOwner(namespace, 'MachineDeployment', name)?.annotations),
+  },
 };
 
 function fitManifest(lines: readonly string[], manifest: StringMap, now: number): string[] {

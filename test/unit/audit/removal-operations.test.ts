@@ -16,7 +16,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { transformPersistentVolume } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, cordonRequest, evictionRequest, NODE_KIND, nodeObject, request } from '../../support/admission.ts';
-import { csiPV, harvesterUpgrade, hostPathPV, localPV, longhornSetting, machine, namespace, node, pod, pvc } from '../../support/fixtures.ts';
+import { csiPV, harvesterUpgrade, hostPathPV, localPV, longhornSetting, machine, machineOwner, namespace, node, pod, pvc } from '../../support/fixtures.ts';
 import { addVolume, longhornCluster } from './cordon-agreement.ts';
 
 function nodeDelete(model: ClusterModel, node: string): ReturnType<ReturnType<typeof nodeCordonValidator>['handle']> {
@@ -203,6 +203,17 @@ describe('audit: data on a node that no longer exists', () => {
       },
     });
     expect(machineValidator(defaultConfig()).handle(machineDelete, context(model)).status?.message).toContain(annotate);
+  });
+
+  it("a KubeadmControlPlane holding a skip: the command keeps its checks and overwrites it", () => {
+    const model = goneNodeModel();
+    model.upsert('machine', machine({ namespace: 'capi', name: 'cp-gone', nodeName: 'node-gone', machineSet: '', machineDeployment: '', controlPlane: 'cp' }));
+    const stored = { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-by': 'admin' };
+    model.upsert('kubeadmControlPlane', machineOwner({ namespace: 'capi', name: 'cp', annotations: stored }));
+    const finding = audit(model, { kind: 'node', node: 'node-gone' }).findings.find((f) => f.object.name === 'pv-cache');
+    expect(finding?.override).toContain(
+      'kubectl annotate --overwrite kubeadmcontrolplanes.controlplane.cluster.x-k8s.io cp -n capi volume-guard.io/skip=node-local-volume,single-replica ',
+    );
   });
 
   it('can be audited with --node: the node is known from its PV', () => {
