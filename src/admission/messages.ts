@@ -919,6 +919,11 @@ class PreparedCheckLines {
   /** The findings withheld from the requester (withheld.ts): counted, one line per description, after the listing. */
   readonly #withheld: readonly string[];
   readonly #withheldCount: number;
+  /**
+   * Whether findings past the cap were counted, not built, beside withheld ones: their namespaces are not known, so
+   * the count of the rest says they may be other namespaces' too (the withheld lines count the built ones only).
+   */
+  readonly #unsortedRest: boolean;
   readonly #situation: Situation | undefined;
   readonly #lines: string[] = [];
 
@@ -945,6 +950,7 @@ class PreparedCheckLines {
     const named = findings.some(isWithheld) ? findings.filter((finding) => !isWithheld(finding)) : findings;
     this.#withheld = named === findings ? [] : withheldLines(findings).map((line) => `  ${wrap(line, MAX_LINE_LENGTH).join('\n    ')}`);
     this.#withheldCount = findings.length - named.length;
+    this.#unsortedRest = this.#withheldCount > 0 && findings.length < total;
     this.objectCount = Math.min(maxListed, named.length);
     this.#check = check;
     const rest = restListing(check, situation, named, total);
@@ -981,7 +987,7 @@ class PreparedCheckLines {
   }
 
   moreLine(listed: number, more = this.total - listed): string {
-    return this.#namedRest(listed) ?? `  and ${more} more${this.#pointer}`;
+    return this.#namedRest(listed) ?? `  and ${more} more${this.#unsortedRest ? ', of any namespace' : ''}${this.#pointer}`;
   }
 
   /**

@@ -198,12 +198,36 @@ describe("an eviction's answer counts other namespaces' data on one line per che
     for (const check of ['last-replica-on-node', 'single-replica']) {
       const block = message.slice(message.indexOf(`[${check}]`));
       const counted = Number(/\n {2}(\d+) volumes of other namespaces/.exec(block)?.[1]);
-      const more = Number(/\n {2}and (\d+) more; all of them: volume-guard audit --node w1/.exec(block)?.[1] ?? 0);
+      const more = Number(/\n {2}and (\d+) more, of any namespace; all of them: volume-guard audit --node w1/.exec(block)?.[1] ?? 0);
       expect(counted + more).toBe(12);
     }
     expect(message).not.toMatch(/shop|data-\d|vol-\d/);
     // It was 3,451 characters with a line per volume; kubectl drain prints it again at every retry.
     expect(message.length).toBeLessThan(1600);
+  });
+
+  it("past the cap beside the pod's own data: the rest not built is not said to be none of other namespaces'", () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.upsert('node', node({ name: 'w1', unschedulable: true }));
+    model.upsert('node', node({ name: 'w2' }));
+    model.upsert('namespace', namespace({ name: 'team-a' }));
+    model.upsert('persistentVolume', localPV({ name: 'pv-a', pinnedNode: 'w1', claimNamespace: 'team-a', claimName: 'data-a' }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'team-a', name: 'data-a', volumeName: 'pv-a', storageClassName: 'local-storage' }));
+    model.upsert('pod', pod({ namespace: 'team-a', name: 'a-db', nodeName: 'w1', claimNames: ['data-a'], controllerKind: 'StatefulSet' }));
+    for (let i = 0; i < 15; i++) {
+      model.upsert('namespace', namespace({ name: `t${i}` }));
+      model.upsert('persistentVolume', localPV({ name: `pv-${i}`, pinnedNode: 'w1', claimNamespace: `t${i}`, claimName: 'data' }));
+      model.upsert('persistentVolumeClaim', pvc({ namespace: `t${i}`, name: 'data', volumeName: `pv-${i}`, storageClassName: 'local-storage' }));
+      model.upsert('pod', pod({ namespace: `t${i}`, name: 'db', nodeName: 'w1', claimNames: ['data'], controllerKind: 'StatefulSet' }));
+    }
+    const message = evict(model, 'a-db', 'team-a').status?.message ?? '';
+    expect(message).toContain('[node-local-volume] 16 objects keep data only on w1\n');
+    expect(message).toContain('\n  PV pv-a (PVC team-a/data-a, Pod team-a/a-db): ');
+    // The 10 built counted as other namespaces'; the 5 counted past the cap are of namespaces not looked up.
+    expect(message).toContain(
+      '\n  10 PVs of other namespaces, each: keeps data on node w1 only; names: volume-guard audit --node w1\n' +
+        '  and 5 more, of any namespace; all of them: volume-guard audit --node w1\n',
+    );
   });
 
   it("a pod whose own data is at risk: the node is said to be drained, without the note", () => {
