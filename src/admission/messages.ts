@@ -948,7 +948,7 @@ class PreparedCheckLines {
     this.total = total;
     this.fix = hangingLines('  Fix: ', fix, FIX_WIDTH);
     const named = findings.some(isWithheld) ? findings.filter((finding) => !isWithheld(finding)) : findings;
-    this.#withheld = named === findings ? [] : withheldLines(findings).map((line) => `  ${wrap(line, MAX_LINE_LENGTH).join('\n    ')}`);
+    this.#withheld = named === findings ? [] : withheldLines(findings).map((line) => `  ${wrap(line, MAX_LINE_LENGTH).join('\n  ')}`);
     this.#withheldCount = findings.length - named.length;
     this.#unsortedRest = this.#withheldCount > 0 && findings.length < total;
     this.objectCount = Math.min(maxListed, named.length);

@@ -4,9 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { annotateHint, judge, type Judgement } from '../../../src/admission/decide.ts';
 import {
   AUDITED_CLUSTER_WIDE,
+  checkLines,
   denialMessage,
   fitWarnings,
   MAX_DENIAL_LENGTH,
+  MAX_LINE_LENGTH,
   MAX_LISTED_PER_CHECK,
   MAX_WARNING_LENGTH,
   denialObjectLine,
@@ -18,6 +20,7 @@ import {
 } from '../../../src/admission/messages.ts';
 import { didYouMean, overrideWriteWarnings } from '../../../src/admission/override-feedback.ts';
 import { PLANS, planChecks } from '../../../src/admission/plans.ts';
+import { WITHHELD_TAG, withheldReason } from '../../../src/admission/withheld.ts';
 import type { CheckMode } from '../../../src/config.ts';
 import { CHECK_IDS, type CheckId, type Finding } from '../../../src/checks/types.ts';
 
@@ -53,6 +56,25 @@ function deny(findings: Finding[], situation: Situation, partial: Partial<Judgem
 }
 
 describe('denial layout', () => {
+  it("wraps a withheld count line like an object's: continuations indented by 4, within the width", () => {
+    // A long node name (up to 253 characters): its line wraps over three.
+    const node = `w-${'x'.repeat(161)}`;
+    const other = (i: number): Finding => ({
+      check: 'last-replica-on-node',
+      severity: 'critical',
+      object: { kind: 'Volume', name: 'of another namespace', node },
+      reason: withheldReason(`its only healthy copy is on node ${node}`, `volume-guard audit --node ${node}`),
+      tags: [WITHHELD_TAG, `n${i}`],
+    });
+    const lines = checkLines('last-replica-on-node', [other(0), other(1), other(2)], 3, { kind: 'cordon', node }).join('\n').split('\n');
+    const at = lines.findIndex((line) => line.startsWith('  3 volumes of other namespaces, each: '));
+    expect(at).toBeGreaterThan(0);
+    const counted = lines.slice(at, at + 3);
+    expect(lines[at + 3]).toMatch(/^ {2}Fix: /);
+    for (const line of counted.slice(1)) expect(line).toMatch(/^ {4}\S/);
+    for (const line of counted) expect(line.length, line).toBeLessThanOrEqual(MAX_LINE_LENGTH + 2);
+  });
+
   it('puts the verdict, each check, its objects, the fix and the override on lines of their own', () => {
     const findings = Array.from({ length: 14 }, (_, i) => volume('last-replica-on-node', `pvc-${i}`));
     const message = deny(findings, cordon, { action: 'cordon of node worker-1' });
