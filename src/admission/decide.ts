@@ -10,6 +10,7 @@ import {
   GRANTING_KEYS,
   HARVESTER_SKIP_DETACHED_KEY,
   mayWriteOverrides,
+  nobodyMayWrite,
   overrideLifecycle,
   parseSkip,
   SKIP_BY_KEY,
@@ -18,6 +19,7 @@ import {
   SKIP_UNTIL_KEY,
   skipsEverything,
   sourceReaches,
+  unlistedWriter,
   whoMayWriteOverrides,
   whyNotHonored,
   writerOf,
@@ -265,7 +267,7 @@ export function judge(input: Judgement): Decision {
     // Before fitting to the stored annotations: a skip-until the namespace holds already calls for --overwrite.
     override.splice(0, override.length, ...override.map((line) => withNamespaceExpiry(line, input.now ?? Date.now(), input.stored)));
     if (input.stored !== undefined) {
-      const fitted = fitOverrideToStored(override, input.stored, input.now ?? Date.now(), input.situation);
+      const fitted = fitOverrideToStored(override, input.stored, input.now ?? Date.now(), input.writers, input.situation);
       override.splice(0, override.length, ...fitted);
     }
     // A Harvester Upgrade refused only for detached single-replica volumes: Harvester's own annotation is enough. Already
@@ -290,7 +292,7 @@ export function judge(input: Judgement): Decision {
       groups: enforced,
       override,
       ...(input.listingProbe ? { probe: input.listingProbe } : {}),
-      ...(input.stored !== undefined ? { fitCommands: fitCommandsTo(input.stored, input.now ?? Date.now()) } : {}),
+      ...(input.stored !== undefined ? { fitCommands: fitCommandsTo(input.stored, input.now ?? Date.now(), input.writers) } : {}),
     });
     return denied(message, {
       ...(fitted.length ? { warnings: fitted } : {}),
@@ -469,21 +471,30 @@ export const NEW_UNTIL = '<new RFC 3339 time>';
  *   count for good; those other granting keys are named, as they count again until then.
  * A manifest's annotations (a refused CREATE) are fitted the same way from the object created.
  */
-export function fitOverrideToStored(lines: readonly string[], stored: StoredAnnotations, now: number, situation?: Situation): string[] {
+export function fitOverrideToStored(
+  lines: readonly string[],
+  stored: StoredAnnotations,
+  now: number,
+  writers: OverrideWriters,
+  situation?: Situation,
+): string[] {
   if (situation?.kind === 'upgrade' && situation.operation === 'CREATE') {
     const manifest = stored(situation.resource, situation.name, situation.namespace);
-    return manifest === undefined ? [...lines] : fitManifest(lines, manifest, now);
+    return manifest === undefined ? [...lines] : fitManifest(lines, manifest, now, writers);
   }
-  return lines.flatMap((line) => fitLine(line, stored, now));
+  return lines.flatMap((line) => fitLine(line, stored, now, writers));
 }
 
 /**
  * The checks a stored skip keeps waived when rewritten: only those it waives now. None once its object's overrides
- * expired, nor from a skip without a recorded writer (ignored, so the advice must not turn it, or its `*`, on).
+ * expired, nor from a skip whose writer does not count (none recorded; under `listed` without allowedGroups, one not
+ * in allowedUsers: unlistedWriter; nobody at all: nobodyMayWrite): it is ignored, so the advice, written under
+ * another writer, must not turn it, or its `*`, on.
  */
-function keptChecks(values: StringMap, now: number): readonly string[] | '*' {
+function keptChecks(values: StringMap, now: number, writers: OverrideWriters): readonly string[] | '*' {
   const lifecycle = overrideLifecycle(values, now);
   if (lifecycle.expiredOrInvalid !== undefined || lifecycle.writer === '') return [];
+  if (nobodyMayWrite(writers) !== undefined || unlistedWriter(lifecycle.writer, writers) !== undefined) return [];
   const raw = values[SKIP_KEY];
   if (raw === undefined) return [];
   return skipsEverything(raw) ? '*' : parseSkip(raw).checks;
@@ -537,10 +548,10 @@ export const ANNOTATED_KINDS: Readonly<
   },
 };
 
-function fitManifest(lines: readonly string[], manifest: StringMap, now: number): string[] {
+function fitManifest(lines: readonly string[], manifest: StringMap, now: number, writers: OverrideWriters): string[] {
   const lapsed = overrideLifecycle(manifest, now).expiredOrInvalid;
   const expired = lapsed !== undefined;
-  const kept = keptChecks(manifest, now);
+  const kept = keptChecks(manifest, now, writers);
   const out: string[] = [];
   for (const line of lines) {
     const skip = /^(\s*)volume-guard\.io\/skip: "([^"]*)"$/.exec(line);
@@ -557,12 +568,12 @@ function fitManifest(lines: readonly string[], manifest: StringMap, now: number)
 }
 
 /** A fix's text with its `kubectl annotate` commands fitted to their objects (a reuse approval of the PVCs named). */
-function fitCommandsTo(stored: StoredAnnotations, now: number): (text: string) => string {
-  return (text) => (text.includes(ANNOTATE) ? fitLine(text, stored, now).join(' ') : text);
+function fitCommandsTo(stored: StoredAnnotations, now: number, writers: OverrideWriters): (text: string) => string {
+  return (text) => (text.includes(ANNOTATE) ? fitLine(text, stored, now, writers).join(' ') : text);
 }
 
 /** One line's `kubectl annotate` commands fitted to their objects (fitOverrideToStored); extra lines after it. */
-function fitLine(line: string, stored: StoredAnnotations, now: number): string[] {
+function fitLine(line: string, stored: StoredAnnotations, now: number, writers: OverrideWriters): string[] {
   const starts: number[] = [];
   for (let at = line.indexOf(ANNOTATE); at >= 0; at = line.indexOf(ANNOTATE, at + ANNOTATE.length)) starts.push(at);
   if (starts.length === 0) return [line];
@@ -570,14 +581,14 @@ function fitLine(line: string, stored: StoredAnnotations, now: number): string[]
   let out = line.slice(0, starts[0]);
   for (const [index, start] of starts.entries()) {
     const end = starts[index + 1] ?? line.length;
-    const { command, notes } = fitCommand(line.slice(start, end), stored, now);
+    const { command, notes } = fitCommand(line.slice(start, end), stored, now, writers);
     out += command;
     extra.push(...notes);
   }
   return [out, ...extra];
 }
 
-function fitCommand(segment: string, stored: StoredAnnotations, now: number): { command: string; notes: string[] } {
+function fitCommand(segment: string, stored: StoredAnnotations, now: number, writers: OverrideWriters): { command: string; notes: string[] } {
   const words = segment.slice(ANNOTATE.length).split(' ');
   const resource = words[0] ?? '';
   const names: string[] = [];
@@ -599,7 +610,7 @@ function fitCommand(segment: string, stored: StoredAnnotations, now: number): { 
   const lapsed = objects.map((values) => overrideLifecycle(values, now).expiredOrInvalid).find((why) => why !== undefined);
   const expired = lapsed !== undefined;
   // A skip keeps the checks its one object's own skip names (a command over several objects writes approvals).
-  const kept = objects.length === 1 ? keptChecks(objects[0]!, now) : [];
+  const kept = objects.length === 1 ? keptChecks(objects[0]!, now, writers) : [];
   const written = new Map<string, string>();
   let command = segment.replace(KEY_VALUE, (_match, key: string, value: string) => {
     const next = key === SKIP_KEY ? unionSkip(value, kept) : value;

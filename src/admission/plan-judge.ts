@@ -106,7 +106,7 @@ export function judgeByPlan<Target>(context: ValidationContext, plan: Plan<Targe
     input.action,
     input.overrides,
     input.reads ?? plan.reads,
-    () => fitOverrideToStored(staleOverride(input.stalePlaces ?? plan.overrides, input), stored, context.now, input.situation),
+    () => fitOverrideToStored(staleOverride(input.stalePlaces ?? plan.overrides, input), stored, context.now, context.config.overrides, input.situation),
   );
   if (stale) return stale;
   if (input.target === undefined) return allowed([...(input.warnings ?? [])]);

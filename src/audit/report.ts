@@ -188,13 +188,15 @@ interface SkipCommands {
   readonly refused: ReadonlyMap<string, ReadonlySet<CheckId>>;
   readonly stored: StoredAnnotations;
   readonly now: number;
+  /** Whose stored skips count (a skip of a writer that does not keeps none of its checks). */
+  readonly writers: OverrideWriters;
 }
 
 function skipCommand(resource: string, ref: string, check: CheckId, namespace: string | undefined, commands: SkipCommands): string {
   const refused = commands.refused.get(targetKey({ resource, name: ref, ...(namespace !== undefined ? { namespace } : {}) }));
   const checks = CHECK_IDS.filter((id) => id === check || refused?.has(id) === true).join(',');
   const command = annotateHint(resource, ref, namespace).replace(/^run: /, '').replace('<checks>', checks);
-  return fitOverrideToStored([command], commands.stored, commands.now).join(' ');
+  return fitOverrideToStored([command], commands.stored, commands.now, commands.writers).join(' ');
 }
 
 function overrideCommand(finding: Finding, operation: Operation, commands: SkipCommands): string {
@@ -556,6 +558,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     refused,
     stored: (resource, name, namespace) => ANNOTATED_KINDS[resource]?.stored(model, name, namespace),
     now: Number.isNaN(generated) ? Date.now() : generated,
+    writers: honoring.writers,
   };
   const reported = judged.map(({ entry, accepted, warn }) => ({ entry, audited: toAuditFinding(entry, accepted, warn, commands) }));
   const unaccepted = reported.filter(({ audited }) => audited.overriddenBy === undefined).map(({ entry }) => entry);

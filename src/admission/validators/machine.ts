@@ -302,7 +302,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const stored: StoredAnnotations = () => metaOf(request.oldObject)?.annotations ?? {};
   const unjudgedOverride = (): readonly string[] =>
     owner !== 'MachineSet' && request.subResource !== 'scale' && policed
-      ? fitOverrideToStored(staleOverride([], { overrideHint: annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace) }), stored, context.now)
+      ? fitOverrideToStored(staleOverride([], { overrideHint: annotateHint(`${resource}.${request.resource.group}`, request.name, request.namespace) }), stored, context.now, context.config.overrides)
       : [`none through ${request.subResource === 'scale' ? 'the scale subresource' : `a ${owner}`}: retry once volume-guard sees the cluster again`];
   const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads, unjudgedOverride);
   if (stale) return stale;

@@ -787,6 +787,21 @@ describe('the override a denial prints, on an object that already holds one', ()
     }
   });
 
+  it('keeps nothing of a stored skip whose writer is not in allowedUsers (listed, no allowedGroups: ignored)', () => {
+    const listed = { ...config, overrides: { ...config.overrides, mode: 'listed' as const, allowedGroups: [], allowedUsers: ['alice'] } };
+    const cordonListed = createValidators(listed).find((candidate) => candidate.declaration.target === 'node-cordon')!;
+    for (const skip of ['*', 'node-local-volume']) {
+      const held = { 'volume-guard.io/skip': skip, 'volume-guard.io/skip-by': 'mallory', 'volume-guard.io/skip-reason': 'before install' };
+      const model = lastReplicaCluster();
+      model.upsert('node', { ...model.node('node-1')!, annotations: held });
+      const refused = cordonListed.handle(cordonRequest('node-1', held), context(model, { config: listed }));
+      expect(refused.warnings?.join('\n')).toContain('its writer "mallory" (volume-guard.io/skip-by) is not in');
+      const { text, command } = overrideOf(refused);
+      expect(command.values['volume-guard.io/skip']!.split(','), text).toEqual(refused.deniedChecks);
+      expect(command.overwrite, text).toBe(true);
+    }
+  });
+
   it("after an expired skip-until, names as re-armed only the keys read on that kind (a node's skip-evictions is not)", () => {
     const held = guard({ 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-until': PAST, 'volume-guard.io/skip-evictions': 'node-local-volume' });
     const model = lastReplicaCluster();

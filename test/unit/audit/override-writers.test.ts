@@ -64,6 +64,12 @@ describe('audit and webhook agree on which overrides count under the writer sett
     const listed = report.overrides.find((o) => o.key === 'volume-guard.io/skip');
     expect(listed?.effect).toBe(honored ? 'skips every check' : `${refused}; would skip every check`);
     expect(listed?.checks.length).toBe(honored ? CHECK_IDS.length : 0);
+    if (refused !== undefined) {
+      // The advice, written under another writer, keeps none of the ignored skip's checks (its `*` would pass all).
+      const advice = 'kubectl annotate --overwrite node node-1 volume-guard.io/skip=node-local-volume volume-guard.io/skip-reason=';
+      expect(decision.status?.message).toContain(advice);
+      expect(finding?.override).toContain(advice);
+    }
   });
 
   it('an audit given no writer settings judges as the default configuration does', () => {
