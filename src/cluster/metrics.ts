@@ -31,7 +31,7 @@ export function registerModelMetrics(registry: Registry): ModelMetrics {
 
   new Gauge({
     name: MODEL_AGE_METRIC,
-    help: "Seconds since the model last provably matched the API server, per resource (0 while its watch is connected and alive; +Inf before the first list, and for Longhorn's while its volumes are found only outside longhorn.namespace).",
+    help: 'Seconds since the model last provably matched the API server, per resource (0 while its watch is connected and alive; +Inf before the first list).',
     labelNames: ['resource'],
     registers: [registry],
     collect() {

@@ -201,8 +201,7 @@ export const CONFIG_SCHEMA = {
         minLength: 1,
         pattern: DNS1123_LABEL_PATTERN,
         default: 'longhorn-system',
-        description:
-          "namespace of Longhorn's CRs; while its volumes are found only in another namespace, an error is logged and Longhorn's resources count as stale (model.stalePolicy applies) until this names it",
+        description: "namespace of Longhorn's CRs",
       },
       serviceAccount: {
         type: 'string',
