@@ -96,11 +96,7 @@ export function staleModelDecision(
     ? "volume-guard's view of the cluster is not synced yet"
     : `volume-guard's view of the cluster is stale (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''})`;
   if (stalePolicy === 'allow') return allowed();
-  const reason = context.health.staleReason?.(stale);
-  if (stalePolicy === 'warn') {
-    const why = reason === undefined ? [] : reason.split('\n').map((line) => `volume-guard: ${line}`);
-    return allowed([`volume-guard: ${what}; ${action} not checked`, ...why].map((line) => truncate(line)));
-  }
+  if (stalePolicy === 'warn') return allowed([truncate(`volume-guard: ${what}; ${action} not checked`)]);
   const everything = overrides.find(
     // A namespace's override reaches only its namespace's data: with the rest unknown, it cannot pass the request.
     (source) => source.checks.length === CHECK_IDS.length && source.namespace === undefined && whyNotHonored(source, context.config.overrides) === undefined,
@@ -119,7 +115,7 @@ export function staleModelDecision(
   }
   return denied(
     `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown.\n` +
-      `${reason ?? 'Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs).'}\n` +
+      `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs).\n` +
       [OVERRIDE_HEADING, ...(typeof override === 'function' ? override() : override).map((line) => `  ${line}`)].join('\n'),
     { deniedChecks: ['stale-model'] },
   );

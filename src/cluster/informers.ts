@@ -34,11 +34,6 @@
 // Longhorn's kinds come together: when one is served, an absent sibling looks again at once, and then every 10 s
 // rather than every 30 s (CRDs established between two polls). A partial install still reads as installed, the absent
 // kinds as empty and current (test/e2e/informers.e2e.test.ts holds it).
-//
-// A wrong longhorn.namespace. Longhorn's CRDs are served cluster-wide, so in the wrong namespace every list is empty
-// and every Longhorn check would pass unseen. When the volumes' list comes back empty, one cluster-wide list of a
-// single volume looks for them elsewhere; found in another namespace, the list counts as 'misplaced': the informer
-// polls like an absent resource, and InformerSet logs an error and counts Longhorn's resources stale (not unready).
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -164,16 +159,6 @@ interface InformerDependencies {
   readonly siblingServed: (kind: ResourceKind) => boolean;
   /** This informer reached the API server again after failing (InformerSet wakes the others). */
   readonly onRecovered: (resource: string) => void;
-  /** Longhorn's volumes: the namespace they were found in when none are in longhorn.namespace, else undefined. */
-  readonly onLonghornElsewhere: (namespace: string | undefined) => void;
-}
-
-/** What the log and a stale answer say when Longhorn's volumes are in `found`, not in longhorn.namespace. */
-function longhornElsewhere(found: string, configured: string): readonly string[] {
-  return [
-    `Longhorn volumes found in namespace ${found}, but longhorn.namespace is ${configured}:`,
-    `set the chart value config.longhorn.namespace (VOLUME_GUARD_LONGHORN_NAMESPACE) to ${found}`,
-  ];
 }
 
 function errorMessage(error: unknown): string {
@@ -215,8 +200,6 @@ export class Informer<K extends ResourceKind> {
   #suspect: { readonly at: number; readonly events: number } | undefined;
   /** Quiet-watch probes sent, and how many found the open watch behind. */
   probes = 0;
-  /** Longhorn's volumes: the other namespace they were last found in (onLonghornElsewhere). */
-  #elsewhere: string | undefined;
 
   constructor(spec: ResourceSpec<K>, deps: InformerDependencies) {
     this.spec = spec;
@@ -445,9 +428,8 @@ export class Informer<K extends ResourceKind> {
             this.#enter('absent');
             const { absentPollMs, backoffCapMs } = this.#deps.timings;
             // Absent while a sibling is served (CRDs still being established?): look again as soon as a failing one would.
-            const soon = outcome !== 'misplaced' && this.#deps.siblingServed(this.spec.kind);
-            const pollMs = soon ? Math.min(absentPollMs, backoffCapMs) : absentPollMs;
-            await sleep(outcome === 'unconfirmed' ? Math.min(pollMs, STARTUP_ABSENT_CONFIRM_MS) : pollMs, undefined, { signal: operation.signal });
+            const pollMs = this.#deps.siblingServed(this.spec.kind) ? Math.min(absentPollMs, backoffCapMs) : absentPollMs;
+            await sleep(outcome === 'absent' ? pollMs : Math.min(pollMs, STARTUP_ABSENT_CONFIRM_MS), undefined, { signal: operation.signal });
             continue;
           }
         }
@@ -553,11 +535,8 @@ export class Informer<K extends ResourceKind> {
     }
   }
 
-  /**
-   * 'unconfirmed': a first 404 of a resource never seen, to be looked at again shortly (STARTUP_ABSENT_CONFIRM_MS).
-   * 'misplaced': Longhorn's volumes listed none, but exist in another namespace: listed again at the absent poll.
-   */
-  async #list(signal: AbortSignal): Promise<'listed' | 'absent' | 'unconfirmed' | 'misplaced'> {
+  /** 'unconfirmed': a first 404 of a resource never seen, to be looked at again shortly (STARTUP_ABSENT_CONFIRM_MS). */
+  async #list(signal: AbortSignal): Promise<'listed' | 'absent' | 'unconfirmed'> {
     const { client, timings, now, log } = this.#deps;
     const startedAt = now();
     const records: RecordByKind[K][] = [];
@@ -565,7 +544,6 @@ export class Informer<K extends ResourceKind> {
     let resourceVersion = '';
     // The newest version first, every time: once the server serves it (a Cluster API upgraded to v1.11), it is read.
     let pathIndex = 0;
-    let items = 0;
     for (;;) {
       let page;
       try {
@@ -584,7 +562,6 @@ export class Informer<K extends ResourceKind> {
         }
         throw error;
       }
-      items += page.items.length;
       for (const item of page.items) {
         const record = this.spec.transform(item);
         if (record) records.push(record);
@@ -599,8 +576,6 @@ export class Informer<K extends ResourceKind> {
       log.info({ resource: this.resource, version }, pathIndex > 0 ? `${this.spec.version} not served; reading ${version}` : `${version} served again; reading it`);
     }
     this.#pathIndex = pathIndex;
-    // Only when empty: a list with volumes costs nothing more.
-    const elsewhere = this.spec.kind === 'longhornVolume' && items === 0 ? await this.#volumesElsewhere(pathIndex, signal) : undefined;
 
     this.#write(() => this.#deps.sink.replaceAll(this.spec.kind, records));
     if (this.#notFoundSince !== undefined) log.info({ resource: this.resource }, 'resource is served again (the 404s were not its removal)');
@@ -614,34 +589,7 @@ export class Informer<K extends ResourceKind> {
     else log.debug(context, 'informer relisted');
     this.#synced = true;
     this.#setPresent(true);
-    if (this.spec.kind === 'longhornVolume') this.#reportElsewhere(elsewhere);
-    if (elsewhere === undefined) return 'listed';
-    this.#needList = true;
-    return 'misplaced';
-  }
-
-  /**
-   * The namespace of a Longhorn volume outside longhorn.namespace, from a cluster-wide list of one at the version the
-   * namespaced list read. A failed look keeps what the last one found.
-   */
-  async #volumesElsewhere(pathIndex: number, signal: AbortSignal): Promise<string | undefined> {
-    const { client, longhornNamespace, log } = this.#deps;
-    const version = [this.spec.version, ...(this.spec.olderVersions ?? [])][pathIndex] ?? this.spec.version;
-    const path = collectionPath({ ...this.spec, scope: 'cluster' }, longhornNamespace, version);
-    try {
-      const page = await client.list(path, { limit: 1, signal });
-      const namespace = stringAt(objectAt(page.items[0], 'metadata'), 'namespace');
-      return namespace !== '' && namespace !== longhornNamespace ? namespace : undefined;
-    } catch (error) {
-      if (signal.aborted) throw error;
-      log.debug({ resource: this.resource, err: errorMessage(error) }, 'could not look for Longhorn volumes outside longhorn.namespace');
-      return this.#elsewhere;
-    }
-  }
-
-  #reportElsewhere(namespace: string | undefined): void {
-    this.#elsewhere = namespace;
-    this.#deps.onLonghornElsewhere(namespace);
+    return 'listed';
   }
 
   /**
@@ -682,7 +630,6 @@ export class Informer<K extends ResourceKind> {
     this.#markSuccess();
     this.#synced = true;
     this.#setPresent(false);
-    if (this.spec.kind === 'longhornVolume') this.#reportElsewhere(undefined);
   }
 
   #setPresent(present: boolean): void {
@@ -753,9 +700,6 @@ export class InformerSet implements ModelHealth {
   readonly #now: () => number;
   readonly #presence = new Map<ResourceKind, boolean>();
   #longhornInstalled: boolean | undefined;
-  readonly #longhornNamespace: string;
-  /** Where Longhorn's volumes are while none are in longhorn.namespace: its resources count as stale meanwhile. */
-  #longhornElsewhere: string | undefined;
   #watchdog: NodeJS.Timeout | undefined;
 
   constructor(options: InformerSetOptions) {
@@ -765,7 +709,6 @@ export class InformerSet implements ModelHealth {
     // Monotonic: freshness and backoff are durations, and a wall clock stepped back (an NTP correction) would make an
     // outage look current until it caught up with the last success.
     this.#now = options.now ?? monotonicNow;
-    this.#longhornNamespace = options.longhornNamespace;
     const deps: InformerDependencies = {
       client: options.client,
       sink: options.sink,
@@ -782,7 +725,6 @@ export class InformerSet implements ModelHealth {
       onRecovered: (resource) => {
         for (const informer of this.informers) if (informer.resource !== resource) informer.retrySoon();
       },
-      onLonghornElsewhere: (namespace) => this.#onLonghornElsewhere(namespace),
     };
     this.informers = RESOURCE_KINDS.map((kind) => new Informer<ResourceKind>(RESOURCE_SPECS[kind], deps));
   }
@@ -813,33 +755,11 @@ export class InformerSet implements ModelHealth {
   }
 
   staleResources(maxAgeMs: number, now: number = this.#now()): readonly string[] {
-    return this.informers.filter((informer) => this.#misplaced(informer) || informer.ageMs(now) > maxAgeMs).map((informer) => informer.resource);
+    return this.informers.filter((informer) => informer.ageMs(now) > maxAgeMs).map((informer) => informer.resource);
   }
 
-  /** Longhorn found outside longhorn.namespace, when that is why every one of these resources is stale. */
-  staleReason(resources: readonly string[]): string | undefined {
-    const elsewhere = this.#longhornElsewhere;
-    if (elsewhere === undefined || resources.length === 0) return undefined;
-    const longhorn = new Set(this.informers.filter((informer) => this.#misplaced(informer)).map((informer) => informer.resource));
-    return resources.every((resource) => longhorn.has(resource)) ? longhornElsewhere(elsewhere, this.#longhornNamespace).join('\n') : undefined;
-  }
-
-  /** Longhorn's resources read as never current (ageMs +Inf, volume_guard_model_age_seconds) while misplaced. */
   statuses(now: number = this.#now()): readonly InformerStatus[] {
-    return this.informers.map((informer) => (this.#misplaced(informer) ? { ...informer.status(now), ageMs: Number.POSITIVE_INFINITY } : informer.status(now)));
-  }
-
-  #misplaced(informer: Informer<ResourceKind>): boolean {
-    return this.#longhornElsewhere !== undefined && informer.spec.apiGroup === LONGHORN_GROUP;
-  }
-
-  /** Logged once per change, not at every poll. Not unready: /readyz failing would fail every webhook call. */
-  #onLonghornElsewhere(namespace: string | undefined): void {
-    if (namespace === this.#longhornElsewhere) return;
-    this.#longhornElsewhere = namespace;
-    const context = { longhornNamespace: this.#longhornNamespace, ...(namespace === undefined ? {} : { found: namespace }) };
-    if (namespace === undefined) this.#log.info(context, 'Longhorn volumes are no longer found only outside longhorn.namespace');
-    else this.#log.error(context, longhornElsewhere(namespace, this.#longhornNamespace).join(' '));
+    return this.informers.map((informer) => informer.status(now));
   }
 
   /** Longhorn counts as installed when any of its resources is served (a partial install is not "absent"). */

@@ -259,9 +259,4 @@ export interface ModelHealth {
   synced(): boolean;
   /** Resources whose last successful list or watch event is older than maxAgeMs, on the health's own clock. */
   staleResources(maxAgeMs: number): readonly string[];
-  /**
-   * Why these stale resources are stale, when that is known and is not the API server out of reach (Longhorn found
-   * outside longhorn.namespace): a stale answer says it instead of its generic advice. Lines; undefined otherwise.
-   */
-  staleReason?(resources: readonly string[]): string | undefined;
 }

@@ -28,7 +28,6 @@ export function scriptedInformer<K extends ResourceKind>(
     onPresence: (_kind, present) => model.setLonghornInstalled(present),
     siblingServed: () => false,
     onRecovered: () => {},
-    onLonghornElsewhere: () => {},
   });
   running.push(informer as Informer<ResourceKind>);
   return { informer, model };
