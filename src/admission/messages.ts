@@ -99,6 +99,12 @@ export type Situation =
        * controller running Helm, which takes no `--labels` from an admin and retries on its own.
        */
       readonly controller?: string;
+      /**
+       * The checks the record's `volume-guard.io/skip` release label skips and that count in this request (for this
+       * revision, by a requester who may write overrides); `*` for `all`. `--labels` replaces a label's value key by
+       * key, so the advised value names them too, or the next try is refused for them again.
+       */
+      readonly labelSkip?: readonly CheckId[] | '*';
     };
 
 /**
@@ -1116,12 +1122,21 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
         return [annotate(`namespace ${situation.namespace}`), `then ${controllerRetry(situation.controller)}`];
       }
       return [
-        `${helmCommand(situation)} ... --labels volume-guard.io/skip=${every ? 'all' : checks.join('_')}` +
+        `${helmCommand(situation)} ... --labels volume-guard.io/skip=${labelSkipValue(checks, situation.labelSkip)}` +
           ((situation.operation === 'upgrade' || isReplaceInstall(situation)) && situation.revision !== undefined
             ? `,volume-guard.io/skip-revision=${situation.revision}`
             : ''),
       ];
   }
+}
+
+/**
+ * A release label's `volume-guard.io/skip` value: the checks refused, then those the record's counting label skips
+ * already (Situation.labelSkip), separated by `_` (label values allow neither `,` nor `*`: `all` for every check).
+ */
+function labelSkipValue(checks: readonly CheckId[] | '*', kept: readonly CheckId[] | '*' = []): string {
+  if (checks === '*' || kept === '*') return 'all';
+  return [...checks, ...kept.filter((check) => !checks.includes(check))].join('_');
 }
 
 /**

@@ -33,13 +33,13 @@ import { elidedToken, type StringPaths } from '../../json-bytes.ts';
 import { objectAt } from '../../json.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../../helm/manifest.ts';
 import { ManifestPool } from '../../helm/manifest-pool.ts';
-import type { Finding } from '../../checks/types.ts';
+import type { CheckId, Finding } from '../../checks/types.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
 import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
 import { unknownWarnings } from '../context.ts';
 import { MAX_LISTED_PER_CHECK, fewNamed, overrideLines, plural, truncate, wrap, type Situation } from '../messages.ts';
 import { metaOf } from '../objects.ts';
-import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, whyNotHonored, type OverrideSource } from '../overrides.ts';
+import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, skipsEverything, whyNotHonored, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { withheldClaim, withholdOtherNamespaces } from '../withhold.ts';
 import { storageUpgradeCheck } from './storage-upgrade-hook.ts';
@@ -278,6 +278,20 @@ function judgedObjects(
   return { manifest: { ...manifest, statefulSets, persistentVolumeClaims, hookClaims }, elsewhere, outside };
 }
 
+/**
+ * The checks the record's release label skips and that count here (Situation.labelSkip): read for this revision
+ * (releaseLabelOverride) and by a requester who may write overrides. A leftover label, or one not honored, keeps
+ * nothing: the advice must not turn on what volume-guard ignored.
+ */
+function countingLabelSkip(
+  labels: Readonly<Record<string, string>>,
+  source: OverrideSource | undefined,
+  context: ValidationContext,
+): { labelSkip?: readonly CheckId[] | '*' } {
+  if (source === undefined || source.checks.length === 0 || whyNotHonored(source, context.config.overrides) !== undefined) return {};
+  return { labelSkip: skipsEverything(labels[SKIP_KEY] ?? '') ? '*' : source.checks };
+}
+
 /** The service account that wrote a record (`flux-system/helm-controller`): a controller running Helm, not a person. */
 function controllerOf(username: string): { controller?: string } {
   const match = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(username);
@@ -329,7 +343,14 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   }
 
   const situation: Situation | undefined = stored
-    ? { kind: 'helm', operation: stored.operation, namespace: judged ?? '', release: readReleaseSecretLabels(request.object).name, revision: stored.version }
+    ? {
+        kind: 'helm',
+        operation: stored.operation,
+        namespace: judged ?? '',
+        release: readReleaseSecretLabels(request.object).name,
+        revision: stored.version,
+        ...countingLabelSkip(prepared.labels, labelSkip, context),
+      }
     : undefined;
   if (!outcome.ok) return unreadable(context, prepared.recordName, outcome.reason, overridesRead(), warnings, situation);
   const release = outcome.decoded.release;
@@ -440,6 +461,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       release: release.name,
       revision: release.version,
       ...controllerOf(request.userInfo.username),
+      ...countingLabelSkip(prepared.labels, labelSkip, context),
     },
     ...(withhold
       ? { adjust: withholdOtherNamespaces(release.namespace) }

@@ -121,6 +121,17 @@ describe('helm release validator', () => {
     expect(rollback).not.toContain('--labels');
   });
 
+  it("an unreadable record's advice keeps the checks its counting release label skips (--labels replaces the value)", () => {
+    const words = (labels: Record<string, string>, user = ADMIN): string =>
+      (validator.handle(releaseRequest({ version: 4, status: 'pending-upgrade' }, { data: 'not base64 at all!!', extraLabels: labels, user }), context(leftover())).status?.message ?? '').replace(/\s+/g, ' ');
+    expect(words({ 'volume-guard.io/skip': 'pvc-delete', 'volume-guard.io/skip-revision': '4' })).toContain(
+      'helm upgrade ... --labels volume-guard.io/skip=orphan-pvc_pvc-delete,volume-guard.io/skip-revision=4',
+    );
+    // Left from revision 3, or set by a user who may not write overrides: it counts for nothing, nothing is kept.
+    expect(words({ 'volume-guard.io/skip': 'pvc-delete', 'volume-guard.io/skip-revision': '3' })).toContain('--labels volume-guard.io/skip=orphan-pvc,');
+    expect(words({ 'volume-guard.io/skip': 'pvc-delete', 'volume-guard.io/skip-revision': '4' }, ALICE)).toContain('--labels volume-guard.io/skip=orphan-pvc,');
+  });
+
   it('denies a release whose payload cannot be decoded, with the reason', () => {
     const decision = validator.handle(releaseRequest({}, { data: 'not base64 at all!!' }), context(leftover()));
     expect(decision.allowed).toBe(false);

@@ -11,7 +11,7 @@ import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
-import { ADMIN, context, cordonRequest, evictionRequest, harvesterUpgradeRequest, releaseAnnotationManagedFields, request, statefulSetDeleteRequest } from '../../support/admission.ts';
+import { ADMIN, ALICE, context, cordonRequest, evictionRequest, harvesterUpgradeRequest, releaseAnnotationManagedFields, request, statefulSetDeleteRequest } from '../../support/admission.ts';
 import {
   failedReplica,
   localPV,
@@ -879,6 +879,58 @@ describe('the override a denial prints, on an object that already holds one', ()
     expect(message).toContain(
       `kubectl annotate --overwrite pvc -n ${NS} devlake-mysql-data-devlake-mysql-0 volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> volume-guard.io/skip-until=<new RFC 3339 time>`,
     );
+  });
+});
+
+describe('the Helm advice, on a release record whose labels already skip checks for this revision', () => {
+  const helm = validators.find((candidate) => candidate.declaration.target === 'helm-release')!;
+  /**
+   * Upgrade to revision 2 of devlake: its StatefulSet would adopt a leftover PVC (orphan-pvc), and it drops the
+   * release's StatefulSet db, whose PVC goes with it (pvc-delete).
+   */
+  function both(): ClusterModel {
+    return cluster((m) => {
+      claims(m, ['devlake-mysql-data-devlake-mysql-0'], 'Retain', { labels: { 'app.kubernetes.io/instance': 'devlake' } });
+      m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', helmReleaseName: 'devlake', helmReleaseNamespace: NS }));
+      claims(m, ['data-db-0'], 'Delete', { ownerReferences: [{ kind: 'StatefulSet', name: 'db', uid: 'uid-sts-shop-db' }] });
+    });
+  }
+  const upgrade = (labels: Record<string, string>): AdmissionRequest => {
+    const fixture: ReleaseFixture = { name: 'devlake', namespace: NS, version: 2, status: 'pending-upgrade', manifest: devlakeManifest() };
+    return request({
+      ...kindOf('', 'Secret', 'secrets'),
+      operation: 'CREATE',
+      namespace: NS,
+      name: 'sh.helm.release.v1.devlake.v2',
+      object: releaseSecret(fixture, { extraLabels: labels }),
+    });
+  };
+
+  it('names the checks the counting label skips too: --labels replaces the value, the next try must keep them', () => {
+    const model = both();
+    const held = { 'volume-guard.io/skip': 'orphan-pvc', 'volume-guard.io/skip-revision': '2' };
+    const refused = helm.handle(upgrade(held), context(model));
+    expect(refused.deniedChecks).toEqual(['pvc-delete']);
+    expect(refused.overrides).toEqual(['orphan-pvc']);
+    const { text, command } = overrideOf(refused);
+    expect(text).toContain('helm upgrade ... --labels volume-guard.io/skip=pvc-delete_orphan-pvc,volume-guard.io/skip-revision=2');
+    // Helm merges --labels into the record's key by key, as apply does: the retry passes.
+    const { request: again } = apply(command, model, upgrade(held));
+    const passed = helm.handle(again, context(model));
+    expect(passed.allowed, passed.status?.message).toBe(true);
+    expect(passed.overrides).toEqual(expect.arrayContaining(['orphan-pvc', 'pvc-delete']));
+  });
+
+  it('keeps nothing of a label left from an earlier revision, nor of one its requester may not write', () => {
+    const model = both();
+    for (const [held, user] of [
+      [{ 'volume-guard.io/skip': 'orphan-pvc', 'volume-guard.io/skip-revision': '1' }, ADMIN],
+      [{ 'volume-guard.io/skip': 'orphan-pvc', 'volume-guard.io/skip-revision': '2' }, ALICE],
+    ] as const) {
+      const refused = helm.handle({ ...upgrade(held), userInfo: user }, context(model));
+      const { text, command } = overrideOf(refused);
+      expect(command.values['volume-guard.io/skip']!.split('_'), text).toEqual(refused.deniedChecks);
+    }
   });
 });
 
