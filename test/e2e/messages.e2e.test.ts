@@ -122,7 +122,7 @@ describe('messages through kubectl', () => {
     const eviction = denial(drained.stderr, 'pod-eviction.volume-guard.io');
     // Judged as on a node being drained: kubectl goes on evicting after the refused cordon, with the same credentials.
     expect(eviction.split('\n')[0]).toBe(
-      `volume-guard refused the eviction of pod ${NS}/mysql-0 (node ${DRAIN_NODE} being drained: your cordon of it was refused): 1 risk of data loss.`,
+      `volume-guard refused the eviction of pod ${NS}/mysql-0 (node ${DRAIN_NODE} is being drained: your cordon of it was refused): 1 risk of data loss.`,
     );
     expect(eviction).toContain(`stranded on ${DRAIN_NODE}: pods using it can run nowhere else`);
     expect(eviction).toContain(`kubectl annotate node ${DRAIN_NODE} volume-guard.io/skip=node-local-volume`);
