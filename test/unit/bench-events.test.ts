@@ -58,11 +58,13 @@ describe('watch event cost per kind', () => {
         if (raw === undefined) continue;
         const transform = RESOURCE_SPECS[kind].transform as (raw: unknown) => typeof record | undefined;
         const back = transform(JSON.parse(JSON.stringify(raw)));
-        // A PV's pinned node is the model's to resolve from the live nodes (the transform gives the named one); the
-        // synthetic claims carry labels the transform does not keep.
+        // A PV's pinned node is the model's to resolve from the live nodes (the transform gives the named one), and a
+        // synthetic directory PV carries no path (rendered from its name); the synthetic claims carry labels the
+        // transform does not keep.
+        const pvBack = back as typeof record & { pinnedNode: string; hostDirectory?: string };
         const expected =
           kind === 'persistentVolume'
-            ? { ...record, pinnedNode: (back as typeof record & { pinnedNode: string }).pinnedNode }
+            ? { ...record, pinnedNode: pvBack.pinnedNode, ...(pvBack.hostDirectory === undefined ? {} : { hostDirectory: pvBack.hostDirectory }) }
             : kind === 'persistentVolumeClaim'
               ? { ...record, labels: (back as typeof record & { labels: unknown }).labels }
               : record;

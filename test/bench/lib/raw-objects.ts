@@ -96,9 +96,9 @@ export const RAW_RENDERERS: { readonly [K in ResourceKind]?: Renderer<K> } = {
   persistentVolume: (pv) => {
     const source =
       pv.source === 'local'
-        ? { local: { path: `/mnt/disks/${pv.name}` } }
+        ? { local: { path: pv.hostDirectory ?? `/mnt/disks/${pv.name}` } }
         : pv.source === 'hostPath'
-          ? { hostPath: { path: `/data/${pv.name}` } }
+          ? { hostPath: { path: pv.hostDirectory ?? `/data/${pv.name}` } }
           : pv.source === 'csi'
             ? { csi: { driver: pv.driver, volumeHandle: pv.name } }
             : { nfs: { server: 'nfs.example.com', path: `/exports/${pv.name}` } };
