@@ -78,7 +78,7 @@ export async function createBoundLocalVolume(options: { pv: string; node: string
  * period later, and a check reading the PV in between would not see it bound.
  */
 export async function applyBoundPair(
-  pv: { metadata: { name: string }; spec: Record<string, unknown> },
+  pv: { metadata: { name: string; annotations?: Record<string, string> }; spec: Record<string, unknown> },
   claim: { name: string; namespace: string; storageClassName: string; annotations?: Record<string, string> },
 ): Promise<void> {
   await apply({
