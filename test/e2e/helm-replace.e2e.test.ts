@@ -1,7 +1,8 @@
 // `helm uninstall --keep-history`, then `helm install --replace` of the same name: the seed-000 re-install at
 // revision N+1. Helm marks revision N superseded before it writes N+1, so once volume-guard refuses N+1, `helm install
 // --replace` refuses the name ("still in use"): the advice must be `helm upgrade --install`, which goes on from the
-// superseded revision. Helm 3 and 4, real API server.
+// superseded revision; that retry without the fix is refused too (volume-guard remembers the install it refused).
+// Helm 3 and 4, real API server.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helm, HELM_MAJORS, kubectl, paths, tempFile, type HelmMajor } from '../harness/cluster.ts';
@@ -47,6 +48,22 @@ function suite(major: HelmMajor): void {
     const again = await run(['install', RELEASE, CHART, '-n', NS, '--replace', '--labels', 'volume-guard.io/skip=orphan-pvc']);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/cannot re-?use a name that is still in use/);
+
+    // The retry without the fix: an upgrade record of revision 2 carrying the first install's first_deployed. This
+    // volume-guard (one process for the suite) refused that install and remembers it: the retry is judged as that
+    // install too, and refused, instead of reading the PVC as the release's own data.
+    const retried = await run(['upgrade', '--install', RELEASE, CHART, '-n', NS]);
+    expect(retried.code).not.toBe(0);
+    expect(retried.stderr).toContain(DENIED);
+    const retriedWords = retried.stderr.replace(/\s+/g, ' ');
+    expect(retriedWords).toContain(
+      `upgrade of Helm release ${NS}/${RELEASE} (revision 2, judged as the install refused at revision 2 and as an upgrade:`,
+    );
+    expect(retriedWords).toContain(`PVC ${NS}/${PVC}`);
+    expect(retriedWords).toContain(advice);
+    expect(retriedWords).not.toContain("re-attaches this release's own data");
+    const unchanged = await run(['history', RELEASE, '-n', NS, '-o', 'json']);
+    expect((JSON.parse(unchanged.stdout) as { revision: number; status: string }[]).map((r) => `${r.revision} ${r.status}`)).toEqual(['1 superseded']);
 
     if (major === 3) {
       // The override, as advised: an upgrade at revision 2 that names itself.
