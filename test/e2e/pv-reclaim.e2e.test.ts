@@ -10,7 +10,7 @@
 // Bound Delete PV's claimRef at the uid its claim had before it was re-created.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
-import { apply, boundClaim, createPod, csiVolumeSpec, deleteObjects, ensureNamespace, eventually, must, removeLeftoverPv } from '../harness/scenario.ts';
+import { apply, applyBoundPair, boundClaim, createPod, csiVolumeSpec, deleteObjects, ensureNamespace, eventually, must, removeLeftoverPv } from '../harness/scenario.ts';
 
 const NS = 'e2e-pv-reclaim';
 const CLAIM = 'archive';
@@ -132,5 +132,55 @@ describe('pvc-delete at a PV reclaim policy change', () => {
     const preBound = await create({ name: 'long-gone' });
     expect(preBound.stderr).not.toContain('denied');
     expect(preBound.code).toBe(0);
+  });
+});
+
+// pv_controller.go syncVolume: a PV whose claimRef names a live claim (by its uid) bound to another PV is, when
+// dynamically provisioned (pv.kubernetes.io/provisioned-by) under reclaim Delete, released and deleted at its next
+// sync ("the claim got bound elsewhere"); any other such PV is only unbound (Available), its data kept.
+describe('pvc-delete at a PV claimRef re-pointed at a live claim bound to another PV', () => {
+  const NS_B = 'e2e-pv-bound-elsewhere';
+  const ARGO = 'system:serviceaccount:argocd:argocd-application-controller';
+  const ROLE = 'e2e-argo-pv-patcher';
+  const LIVE = 'data';
+  const LIVE_PV = `pv-${NS_B}-${LIVE}`;
+  /** Dynamically provisioned under Delete, bound to claim `old`. */
+  const DYNAMIC_PV = `pv-${NS_B}-old`;
+  /** The same, written by hand (no provisioned-by annotation), bound to claim `static`. */
+  const STATIC_PV = `pv-${NS_B}-static`;
+
+  beforeAll(async () => {
+    await ensureNamespace(NS_B);
+    await kubectl(['delete', 'clusterrolebinding', ROLE, '--ignore-not-found']);
+    await kubectl(['delete', 'clusterrole', ROLE, '--ignore-not-found']);
+    await must(kubectl(['create', 'clusterrole', ROLE, '--verb=get,list,patch,update', '--resource=persistentvolumes']), 'clusterrole');
+    await must(kubectl(['create', 'clusterrolebinding', ROLE, `--clusterrole=${ROLE}`, `--user=${ARGO}`]), 'clusterrolebinding');
+    await boundClaim(NS_B, LIVE, 'Retain');
+    for (const [pv, claim, annotations] of [
+      [DYNAMIC_PV, 'old', { 'pv.kubernetes.io/provisioned-by': 'pd.csi.storage.gke.io' }],
+      [STATIC_PV, 'static', {}],
+    ] as const) {
+      await removeLeftoverPv(pv);
+      await applyBoundPair({ metadata: { name: pv, annotations }, spec: csiVolumeSpec(pv, 'Delete', 'standard') }, { name: claim, namespace: NS_B, storageClassName: 'standard' });
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await deleteObjects(['pvc', '--all', '-n', NS_B], ['pv', LIVE_PV, DYNAMIC_PV, STATIC_PV], ['clusterrolebinding', ROLE], ['clusterrole', ROLE]);
+  });
+
+  it("refuses Argo CD re-pointing a provisioned Delete PV's claimRef at it; a written one, or a person, passes", async () => {
+    const uid = (await must(kubectl(['get', 'pvc', LIVE, '-n', NS_B, '-o', 'jsonpath={.metadata.uid}']), 'claim uid')).stdout;
+    const repoint = (pv: string, ...extra: string[]) =>
+      kubectl(['patch', 'pv', pv, '--type=merge', '-p', JSON.stringify({ spec: { claimRef: { name: LIVE, uid } } }), '--dry-run=server', ...extra]);
+    const refused = await eventually(() => repoint(DYNAMIC_PV, `--as=${ARGO}`), (r) => r.code !== 0, 30_000);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain(`change of PV ${DYNAMIC_PV}'s claimRef to ${NS_B}/${LIVE} by ${ARGO}`);
+    expect(refused.stderr).toContain(`its claim ${NS_B}/${LIVE} is bound to PV ${LIVE_PV}`);
+    for (const allowed of [await repoint(STATIC_PV, `--as=${ARGO}`), await repoint(DYNAMIC_PV)]) {
+      expect(allowed.stderr).not.toContain('denied');
+      expect(allowed.code).toBe(0);
+    }
   });
 });
