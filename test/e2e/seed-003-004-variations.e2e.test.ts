@@ -83,7 +83,7 @@ describe('seeds 003/004 variations: other provisioners, drain --disable-eviction
     expect(preview.stderr).toContain('admission webhook "node-cordon.volume-guard.io" denied the request');
     expect(preview.code).not.toBe(0);
     expect(preview.stderr).toContain('admission webhook "pod-eviction.volume-guard.io" denied the request');
-    expect(preview.stderr).toContain(`eviction of pod ${NS}/cache-0 (node ${TOPOLVM_NODE} is being drained: your cordon of it was refused)`);
+    expect(preview.stderr).toContain(`eviction of pod ${NS}/cache-0 (node ${TOPOLVM_NODE} is being drained: your cordon of it was refused`);
     expect(preview.stderr).toContain('h6-topolvm-pv');
     expect(preview.stdout).not.toContain('drained');
     expect(await jsonpath(['get', 'pod', 'cache-0', '-n', NS], '{.metadata.deletionTimestamp}')).toBe('');
