@@ -9,7 +9,7 @@
 // - StatefulSet pods keeping data in an emptyDir, which any eviction empties (tag `emptyDir`; a warning unless
 //   `nodeLocal.statefulSetEmptyDir` is `enforce`).
 
-import { declaresNodes, pinnedByIdentityOf, pinnedNodeOf, pinnedPodNodeOf } from '../cluster/node-affinity.ts';
+import { pinnedByIdentityOf, pinnedNodeOf, pinnedPodNodeOf } from '../cluster/node-affinity.ts';
 import type { PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
@@ -276,16 +276,13 @@ function buildFinding(
 
 /**
  * A bound node-local PV that no node affinity pins (a hostPath PV without affinity, as minikube's and MicroK8s'
- * provisioners make them): its data is on the node of the pod that writes it. Only when its affinity tells the
- * scheduler nothing of where it mounts (declaresNodes false: no term, `matchFields` metadata.name alone, which the
- * scheduler ignores for a PV, or terms matching nothing): one allowing several nodes (hostname In [w1, w2], a zone)
- * is trusted like a zonal disk, the admin declaring its data reachable on each.
+ * provisioners make them): its data is on the node of the pod that writes it.
  */
 export function isUnpinnedNodeLocalVolume(
   pv: PersistentVolumeRecord,
   nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
 ): boolean {
-  if (pv.pinnedNode !== '' || !isBoundPersistentVolume(pv) || isSharedFilesystemVolume(pv) || declaresNodes(pv.nodeAffinity)) return false;
+  if (pv.pinnedNode !== '' || !isBoundPersistentVolume(pv) || isSharedFilesystemVolume(pv)) return false;
   return pv.source === 'local' || pv.source === 'hostPath' || nodeLocalDrivers.has(pv.driver);
 }
 

@@ -7,7 +7,7 @@
 
 import { recordsEqual } from './model-equality.ts';
 import { CountIndex, MultiIndex, type IndexKeys, type RecordIndex } from './model-index.ts';
-import { declaresNodes, anchorKeys, isGroupKey, pinnedNodeOf, NODE_NAME_FIELD, type NodeLookup } from './node-affinity.ts';
+import { anchorKeys, isGroupKey, pinnedNodeOf, NODE_NAME_FIELD, type NodeLookup } from './node-affinity.ts';
 import type {
   HarvesterUpgradeRecord,
   LonghornNodeRecord,
@@ -227,16 +227,6 @@ const NO_KEYS: readonly string[] = Object.freeze([]);
  */
 export const ADMITTED_CORDON_TTL_MS = 10_000;
 
-/**
- * A PV naming a claim that no node pins and whose affinity tells the scheduler nothing of where it mounts (no term,
- * `matchFields` metadata.name alone, or terms matching nothing: declaresNodes false): its data is where the pod
- * writing it runs. One allowing several nodes (a zone, hostname In [w1, w2]) is not. For such an affinity pinnedNode
- * reads no live node, so the indexes built on this agree with a rebuild.
- */
-function isUnpinned(pv: PersistentVolumeRecord): boolean {
-  return pv.pinnedNode === '' && pv.claimName !== '' && !declaresNodes(pv.nodeAffinity);
-}
-
 /** A bound PV pinned to a node, counted under that node by `<source> <driver>` (see boundPersistentVolumeKindsPinnedTo). */
 function boundPinnedKind(pv: PersistentVolumeRecord): readonly [string, string] | undefined {
   if (pv.pinnedNode === '' || pv.phase !== 'Bound' || pv.claimName === '') return undefined;
@@ -315,20 +305,19 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   /** PVs by the `key=value` (or `metadata.name=<node>`) their affinity names nodes by: whom a node change affects. */
   readonly #pvsByAnchor = new MultiIndex<PersistentVolumeRecord>('persistentVolume.byAnchor', pvAnchorKeys);
   /**
-   * Unpinned PVs (isUnpinned: an affinity that tells the scheduler nothing) that name a claim, by `<source> <driver>`:
-   * which kinds of PV can keep data on whatever node their pod runs on (node-local-volume's unpinned case). Network
-   * volumes (Longhorn, NFS) are the usual members; when no member is node-local, a cordon need not resolve every claim
-   * on the node. A PV whose affinity allows several nodes (a zone, hostname In [w1, w2]) is no member.
+   * PVs no live node pins (pinnedNode '') that name a claim, by `<source> <driver>`: which kinds of PV can keep
+   * data on whatever node their pod runs on (node-local-volume's unpinned case). Network volumes (Longhorn, NFS)
+   * are the usual members; when no member is node-local, a cordon need not resolve every claim on the node.
    */
   readonly #unpinnedPvsBySource = new MultiIndex<PersistentVolumeRecord>('persistentVolume.unpinnedBySource', (pv) =>
-    isUnpinned(pv) ? `${pv.source} ${pv.driver}` : '',
+    pv.pinnedNode === '' && pv.claimName !== '' ? `${pv.source} ${pv.driver}` : '',
   );
   /**
-   * Unpinned PVs naming a claim whose affinity still names a node (namedNode: a `matchFields` metadata.name term, which
-   * the scheduler ignores for a PV), by that node: the data that node's removal takes along (node-local-volume).
+   * PVs naming a claim that no live node pins but whose affinity names a node (namedNode: a `matchFields` metadata.name
+   * term the scheduler ignores for a PV, say), by that node: the data that node's removal takes along (node-local-volume).
    */
   readonly #unpinnedPvsByNamedNode = new MultiIndex<PersistentVolumeRecord>('persistentVolume.unpinnedByNamedNode', (pv) =>
-    isUnpinned(pv) ? pv.namedNode : '',
+    pv.pinnedNode === '' && pv.claimName !== '' ? pv.namedNode : '',
   );
   /** Nodes by each `key=value` label (group keys left out) and by `metadata.name=<name>`. */
   readonly #nodesByLabel = new MultiIndex<NodeRecord>('node.byLabel', nodeLabelKeys);

@@ -237,23 +237,6 @@ export function isValidTerm(term: NodeSelectorTerm): boolean {
   return term.matchExpressions.every(validLabelRequirement) && term.matchFields.every(validFieldRequirement);
 }
 
-/**
- * Whether a PV's affinity (as persistentVolumeNodeSelector rewrote it) tells the scheduler where the PV may mount: some
- * term it can use has a label requirement, and none lets the PV onto every node. Terms are ORed: a term of `matchFields`
- * metadata.name alone (which the scheduler ignores for a PV) admits every node, so does no term at all, and terms that
- * match nothing (empty or malformed) name no node. Any label requirement (hostname In [w1, w2], a zone, even Exists) is
- * the admin's word on where the data is reachable. O(terms).
- */
-export function declaresNodes(selector: NodeSelector): boolean {
-  let declared = false;
-  for (const term of selector) {
-    if (!isValidTerm(term)) continue;
-    if (term.matchExpressions.length === 0) return false;
-    declared = true;
-  }
-  return declared;
-}
-
 function labelRequirementMatches(requirement: NodeSelectorRequirement, labels: Labels): boolean {
   const has = Object.hasOwn(labels, requirement.key);
   const value = has ? (labels[requirement.key] as string) : '';

@@ -176,17 +176,15 @@ export interface ClusterSnapshot {
   /** Every PV pinned to some node (for the audit report). */
   pinnedPersistentVolumes(): Iterable<PersistentVolumeRecord>;
   /**
-   * The PVs naming a claim that no live node pins, whose affinity tells the scheduler nothing of where it mounts
-   * (declaresNodes false) but names this node (PersistentVolumeRecord.namedNode): a `matchFields` metadata.name term, which
-   * the scheduler ignores for a PV.
+   * The PVs naming a claim that no live node pins but whose affinity names this node (PersistentVolumeRecord.namedNode):
+   * an open affinity such as a `matchFields` metadata.name term, which the scheduler ignores for a PV.
    */
   unpinnedPersistentVolumesNaming(nodeName: string): readonly PersistentVolumeRecord[];
   /** Every node some such PV names (unpinnedPersistentVolumesNaming), live or not (for the audit report). */
   nodesNamedByUnpinnedPersistentVolumes(): Iterable<string>;
   /**
-   * The source and driver of each kind of PV that no live node pins, whose affinity tells the scheduler nothing of
-   * where it mounts (declaresNodes false) and that names a claim (few kinds: Longhorn, NFS...), so a check can tell in
-   * O(kinds) whether any such PV could keep node-local data.
+   * The source and driver of each kind of PV that no live node pins and that names a claim (few kinds: Longhorn,
+   * NFS...), so a check can tell in O(kinds) whether any such PV could keep node-local data.
    */
   unpinnedClaimedPersistentVolumeSources(): Iterable<{ readonly source: VolumeSource; readonly driver: string }>;
   persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimRecord | undefined;

@@ -184,14 +184,12 @@ describe('what pins a PV to one node (the scheduler reads its affinity against t
     expect(cordon(model, 'w2')).toMatchObject({ allowed: true });
   });
 
-  it('a local PV whose affinity lists two live nodes is trusted like a zonal disk: reachable on both (issue 12.3)', () => {
-    // The admin declares the data reachable on w1 and w2 (a shared mount at the same path): pinned to neither, and not
-    // judged where its pod runs either, which only an affinity telling the scheduler nothing is.
+  it('a local PV whose affinity lists two live nodes is not pinned: its data is where its pod runs', () => {
+    // The scheduler may start the pod on w2, whose /mnt/disks/a is another disk: judged on the node of the pod.
     const both = boundPair('pv-two', 'two', { local: { path: '/mnt/disks/a' }, nodeAffinity: affinity('kubernetes.io/hostname', ['w1', 'w2']) });
     const model = cluster({ nodes: TWO_NODES, pairs: [both], pods: [podObject('app-1', 'w1', [claimVolume('two')], REPLICA_SET)] });
     expect(cordon(model, 'w2')).toMatchObject({ allowed: true });
-    expect(cordon(model, 'w1')).toMatchObject({ allowed: true });
-    expect(evict(model, 'app-1')).toMatchObject({ allowed: true });
+    expect(cordon(model, 'w1').status?.message).toContain('local PV keeps the data of claim default/two on node w1, where its pod runs');
   });
 
   it('the same PV is pinned once the other node it lists is gone: only w1 can mount it', () => {
