@@ -1136,8 +1136,14 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
  */
 function labelSkipValue(checks: readonly CheckId[] | '*', kept: readonly CheckId[] | '*' = []): string {
   if (checks === '*' || kept === '*') return 'all';
-  return [...checks, ...kept.filter((check) => !checks.includes(check))].join('_');
+  const value = [...checks, ...kept.filter((check) => !checks.includes(check))].join('_');
+  // A label value holds at most 63 characters (the API server refuses the record otherwise): past that, `all` for this
+  // one revision (skip-revision) is the override Helm can carry.
+  return value.length > LABEL_VALUE_MAX ? 'all' : value;
 }
+
+/** Kubernetes' limit on a label value (validation.LabelValueMaxLength). */
+const LABEL_VALUE_MAX = 63;
 
 /**
  * The override of a node's removal when the node has no Node object left: the owner's skip when one is read for the
