@@ -1283,7 +1283,13 @@ export function warningLines(
     // An orphan PVC's line opens with its fate: the same reason is the same fate and words.
     const reason = `${finding.check === 'orphan-pvc' ? fateOf(finding, situation).fate : ''}\n${finding.reason}`;
     const first = firsts.get(reason);
-    const earlier = first === undefined ? undefined : reason === last ? 'above' : `${shortKind(first.object.kind)} ${objectRef(first.object)}`;
+    // A withheld object has no name to point at: its own line again rather than "same reason as PVC of another namespace".
+    const earlier =
+      first === undefined || (reason !== last && isWithheld(first))
+        ? undefined
+        : reason === last
+          ? 'above'
+          : `${shortKind(first.object.kind)} ${objectRef(first.object)}`;
     const object = objectWarning(finding, situation, earlier, seen);
     if (first === undefined) firsts.set(reason, finding);
     last = reason;

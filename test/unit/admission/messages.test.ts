@@ -435,6 +435,13 @@ describe('warnings naming several objects for the same reason', () => {
     const again = fitWarnings(warningLines('orphan-pvc', [...findings, restored('data-a-2', 'a')], 4, rollback));
     expect(again.at(-1)).toBe('- adopted: PVC shop/data-a-2 (PV pv-data-a-2, StatefulSet shop/a): same reason as above');
   });
+
+  it('never points at a withheld object (it has no name to point at): its own line again', () => {
+    const withheld = (name: string, statefulSet: string): Finding => ({ ...restored(name, statefulSet), object: { kind: 'PersistentVolumeClaim', namespace: 'other', name }, tags: ['statefulset-claim', 'withheld'] });
+    const findings = [withheld('x-0', 'a'), restored('data-b-0', 'b'), withheld('x-1', 'a')];
+    const lines = fitWarnings(warningLines('orphan-pvc', findings, 3, rollback)).join('\n');
+    expect(lines).not.toContain('same reason as PVC other/x-0');
+  });
 });
 
 describe('"and N more" points only to a command that lists them', () => {
