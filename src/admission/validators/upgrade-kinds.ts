@@ -102,12 +102,13 @@ const release = (versions: string, from: string | boolean, ...path: string[]): R
 /**
  * What KubeadmControlPlane's up-to-date check (matchesKubeadmConfig) blanks on both the desired and the Machine's
  * KubeadmConfig before comparing. Discovery only matters for the next join, in every controller release. DNS is
- * reconciled in the workload cluster in place and controlPlaneEndpoint comes from the Cluster: skipped by the
- * releases serving v1beta2 (1.11 on), but older releases serving only v1beta1 compared the whole ClusterConfiguration.
+ * reconciled in the workload cluster in place: skipped since Cluster API 1.7, v1beta1 releases included (their
+ * matchClusterConfiguration blanks it; 1.6 and older compared it). controlPlaneEndpoint comes from the Cluster:
+ * skipped by the releases serving v1beta2 (1.11 on), compared by older ones serving only v1beta1.
  */
 const KUBEADM_CONFIG_SPEC_IGNORED: readonly IgnoredPath[] = [
   { path: ['joinConfiguration', 'discovery'] },
-  { path: ['clusterConfiguration', 'dns'], versions: ['v1beta2'] },
+  { path: ['clusterConfiguration', 'dns'] },
   { path: ['clusterConfiguration', 'controlPlaneEndpoint'], versions: ['v1beta2'] },
 ];
 
@@ -209,8 +210,9 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       'KCP replaces control-plane Machines one by one when the version, the kubeadm configuration or the ' +
       'infrastructure template changes, after rolloutAfter, or for certificates expiring within rolloutBefore; ' +
       'machine template metadata, readinessGates and deletion timeouts are propagated in place. Its up-to-date ' +
-      'check blanks the join discovery (used by the next join only) and, in the releases serving v1beta2, the DNS ' +
-      'add-on (updated in place) and the control-plane endpoint. A KubeadmControlPlane being deleted rolls nothing.',
+      'check blanks the join discovery (used by the next join only), the DNS add-on (updated in place; since ' +
+      'Cluster API 1.7) and, in the releases serving v1beta2, the control-plane endpoint. A KubeadmControlPlane ' +
+      'being deleted rolls nothing.',
     deletingRollsNothing: true,
   },
 ];

@@ -491,7 +491,7 @@ describe('upgrade kinds: which changes roll machines', () => {
     expect(rolloutCause(kcpUpdate(metadataOnly, base))).toBeUndefined();
   });
 
-  it('KubeadmControlPlane: what its up-to-date check blanks (join discovery; DNS and endpoint from v1beta2) rolls nothing', () => {
+  it('KubeadmControlPlane: what its up-to-date check blanks (join discovery, DNS; endpoint from v1beta2) rolls nothing', () => {
     const kcp = (apiVersion: string, kubeadmConfigSpec: Record<string, unknown>) => ({
       apiVersion: `controlplane.cluster.x-k8s.io/${apiVersion}`,
       kind: 'KubeadmControlPlane',
@@ -519,13 +519,18 @@ describe('upgrade kinds: which changes roll machines', () => {
       const joinRegistration = { ...spec(rotated), joinConfiguration: { nodeRegistration: { name: 'm' }, discovery: rotated } };
       expect(rolloutCause(kcpUpdate(kcp(version, joinRegistration), kcp(version, spec(token)))), version).toBe('spec.kubeadmConfigSpec changed');
     }
-    // The DNS add-on and the endpoint: skipped by the releases serving v1beta2, compared by older ones (v1beta1).
+    // The DNS add-on: skipped by every release since Cluster API 1.7 (v1beta1 ones too: matchClusterConfiguration
+    // blanks it). The endpoint: skipped by the releases serving v1beta2, compared by older ones (v1beta1).
     const dns = spec(token, { clusterConfiguration: { apiServer: { certSANs: ['cp.example'] }, dns: { imageTag: 'v1.12.0' }, controlPlaneEndpoint: 'cp.example:6443' } });
     const endpoint = spec(token, { clusterConfiguration: { apiServer: { certSANs: ['cp.example'] }, dns: { imageTag: 'v1.11.1' }, controlPlaneEndpoint: 'lb.example:6443' } });
     expect(rolloutCause(kcpUpdate(kcp('v1beta2', dns), kcp('v1beta2', spec(token))))).toBeUndefined();
     expect(rolloutCause(kcpUpdate(kcp('v1beta2', endpoint), kcp('v1beta2', spec(token))))).toBeUndefined();
-    expect(rolloutCause(kcpUpdate(kcp('v1beta1', dns), kcp('v1beta1', spec(token))))).toBe('spec.kubeadmConfigSpec changed');
+    expect(rolloutCause(kcpUpdate(kcp('v1beta1', dns), kcp('v1beta1', spec(token))))).toBeUndefined();
     expect(rolloutCause(kcpUpdate(kcp('v1beta1', endpoint), kcp('v1beta1', spec(token))))).toBe('spec.kubeadmConfigSpec changed');
+    // A DNS image tag bumped on a v1beta1 object, with or without the client's version: no rollout.
+    const tag = (imageTag: string) => kcp('v1beta1', { ...spec(token), clusterConfiguration: { dns: { imageTag } } });
+    expect(rolloutCause(kcpUpdate(tag('v1.11.3'), tag('v1.11.1')))).toBeUndefined();
+    expect(rolloutCause({ ...kcpUpdate(tag('v1.11.3'), tag('v1.11.1')), requestVersion: 'v1beta1' })).toBeUndefined();
     // Registered at v1beta1 (the chart's default) on a Cluster API serving v1beta2: a v1beta2 client's update arrives
     // converted to v1beta1 with requestKind v1beta2, and that release skips the DNS add-on and the endpoint too.
     const converted = (object: unknown, oldObject: unknown): AdmissionRequest => ({ ...kcpUpdate(object, oldObject), requestVersion: 'v1beta2' });
@@ -538,11 +543,12 @@ describe('upgrade kinds: which changes roll machines', () => {
     const dnsOnly = { ...spec(token), clusterConfiguration: { dns: { imageTag: 'v1.12.0' } } };
     const noCluster = { joinConfiguration: spec(token).joinConfiguration, files: spec(token).files };
     expect(rolloutCause(kcpUpdate(kcp('v1beta2', dnsOnly), kcp('v1beta2', noCluster)))).toBeUndefined();
-    expect(rolloutCause(kcpUpdate(kcp('v1beta1', dnsOnly), kcp('v1beta1', noCluster)))).toBe('spec.kubeadmConfigSpec changed');
-    // Objects without an apiVersion: only what every release ignores.
+    expect(rolloutCause(kcpUpdate(kcp('v1beta1', dnsOnly), kcp('v1beta1', noCluster)))).toBeUndefined();
+    // Objects without an apiVersion: only what every release ignores (discovery, DNS; not the endpoint).
     const bare = (kubeadmConfigSpec: Record<string, unknown>) => ({ spec: { kubeadmConfigSpec } });
     expect(rolloutCause(kcpUpdate(bare(spec(rotated)), bare(spec(token))))).toBeUndefined();
-    expect(rolloutCause(kcpUpdate(bare(dns), bare(spec(token))))).toBe('spec.kubeadmConfigSpec changed');
+    expect(rolloutCause(kcpUpdate(bare(dns), bare(spec(token))))).toBeUndefined();
+    expect(rolloutCause(kcpUpdate(bare(endpoint), bare(spec(token))))).toBe('spec.kubeadmConfigSpec changed');
   });
 
   it('Plans: only a higher concurrency starts nodes; lowering or removing it, or spelling out the default, passes', () => {
