@@ -64,6 +64,18 @@ export interface RolloutField {
    * change counts only then (system-upgrade-controller resolves `spec.channel` only for a plan without `spec.version`).
    */
   readonly unlessSet?: readonly string[];
+  /** Empty values the controller reads as absent: a change that only adds or removes one rolls nothing. */
+  readonly emptyAsAbsent?: EmptyAsAbsent;
+}
+
+/**
+ * Cluster API's dropOmittableFields: an empty list, or an empty map under one of `maps`, is the same as none (both
+ * render to the same kubeadm and cloud-init files), except the lists under `keepLists` (`taints: []` means no taint,
+ * an absent one kubeadm's default). Its v1beta1 webhooks strip them before storing instead.
+ */
+export interface EmptyAsAbsent {
+  readonly keepLists: readonly string[];
+  readonly maps: readonly string[];
 }
 
 export interface UpgradeKindTable {
@@ -106,6 +118,8 @@ const release = (versions: string, from: string | boolean, ...path: string[]): R
  * matchClusterConfiguration blanks it; 1.6 and older compared it). controlPlaneEndpoint comes from the Cluster:
  * skipped by the releases serving v1beta2 (1.11 on), compared by older ones serving only v1beta1.
  */
+const KUBEADM_EMPTY_AS_ABSENT: EmptyAsAbsent = { keepLists: ['taints'], maps: ['extraArgs', 'kubeletExtraArgs', 'featureGates'] };
+
 const KUBEADM_CONFIG_SPEC_IGNORED: readonly IgnoredPath[] = [
   { path: ['joinConfiguration', 'discovery'] },
   { path: ['clusterConfiguration', 'dns'] },
@@ -198,7 +212,7 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
     createIsUpgrade: false,
     fields: [
       value('v1beta1, v1beta2', 'spec', 'version'),
-      { ...value('v1beta1, v1beta2', 'spec', 'kubeadmConfigSpec'), ignored: KUBEADM_CONFIG_SPEC_IGNORED },
+      { ...value('v1beta1, v1beta2', 'spec', 'kubeadmConfigSpec'), ignored: KUBEADM_CONFIG_SPEC_IGNORED, emptyAsAbsent: KUBEADM_EMPTY_AS_ABSENT },
       ref('v1beta1', 'spec', 'machineTemplate', 'infrastructureRef'),
       ref('v1beta2', 'spec', 'machineTemplate', 'spec', 'infrastructureRef'),
       whenSet('v1beta1', 'spec', 'rolloutAfter'),
@@ -221,11 +235,18 @@ export function upgradeKindTable(group: string, kind: string): UpgradeKindTable 
   return UPGRADE_KIND_TABLES.find((table) => table.group === group && table.kind === kind);
 }
 
+/** Whether `key: value` in an object reads as absent under `empty` (an empty list or, for the maps named, object). */
+function absentWhenEmpty(empty: EmptyAsAbsent, key: string, value: unknown): boolean {
+  if (Array.isArray(value)) return value.length === 0 && !empty.keepLists.includes(key);
+  return isRecord(value) && Object.keys(value).length === 0 && empty.maps.includes(key);
+}
+
 /**
  * Structural equality of two JSON values, without recursion: the API server accepts objects nested up to 10,000
- * levels, and JSON.stringify overflows the stack a few thousand levels down. Key order does not matter.
+ * levels, and JSON.stringify overflows the stack a few thousand levels down. Key order does not matter; with
+ * `empty`, a key whose value it reads as absent counts as missing at any depth.
  */
-export function sameJson(a: unknown, b: unknown): boolean {
+export function sameJson(a: unknown, b: unknown, empty?: EmptyAsAbsent): boolean {
   const pending: [unknown, unknown][] = [[a, b]];
   for (let pair = pending.pop(); pair !== undefined; pair = pending.pop()) {
     const [left, right] = pair;
@@ -238,10 +259,11 @@ export function sameJson(a: unknown, b: unknown): boolean {
     }
     const leftRecord = left as Record<string, unknown>;
     const rightRecord = right as Record<string, unknown>;
-    const keys = Object.keys(leftRecord);
-    if (keys.length !== Object.keys(rightRecord).length) return false;
+    const present = (record: Record<string, unknown>) => Object.keys(record).filter((key) => empty === undefined || !absentWhenEmpty(empty, key, record[key]));
+    const keys = present(leftRecord);
+    if (keys.length !== present(rightRecord).length) return false;
     for (const key of keys) {
-      if (!Object.hasOwn(rightRecord, key)) return false;
+      if (!Object.hasOwn(rightRecord, key) || (empty !== undefined && absentWhenEmpty(empty, key, rightRecord[key]))) return false;
       pending.push([leftRecord[key], rightRecord[key]]);
     }
   }
@@ -357,7 +379,7 @@ export function changedRolloutFields(table: UpgradeKindTable, object: unknown, o
       const [nextCount, previousCount] = [effectiveCount(next), effectiveCount(previous)];
       if (nextCount !== undefined && previousCount !== undefined) return nextCount > previousCount;
     }
-    return !sameJson(identity(rollout.compare, next), identity(rollout.compare, previous));
+    return !sameJson(identity(rollout.compare, next), identity(rollout.compare, previous), rollout.emptyAsAbsent);
   });
   if (table.digestAnnotation !== undefined && digestInput(object, table.digestAnnotation) !== digestInput(oldObject, table.digestAnnotation)) {
     changed.push({ path: ['metadata', 'annotations', table.digestAnnotation], compare: 'value', versions: 'v1' });
@@ -447,6 +469,16 @@ function ignoredText(rollout: RolloutField): string {
   return groups.length ? `, except ${groups.join('; ')}` : '';
 }
 
+/** `; an empty list (not `taints`) or empty `extraArgs` reads as absent`: what emptyAsAbsent drops. */
+function emptyText(rollout: RolloutField): string {
+  const empty = rollout.emptyAsAbsent;
+  if (empty === undefined) return '';
+  const quoted = (keys: readonly string[]) => keys.map((key) => `\`${key}\``).join(', ');
+  const kept = empty.keepLists.length ? ` (but ${quoted(empty.keepLists)})` : '';
+  const maps = empty.maps.length ? ` or an empty ${quoted(empty.maps)}` : '';
+  return `; an empty list${kept}${maps} reads as absent`;
+}
+
 /** The README table: one block per kind. */
 export function upgradeTablesMarkdown(): string {
   const lines: string[] = [];
@@ -459,7 +491,7 @@ export function upgradeTablesMarkdown(): string {
           ? ` from \`${String(rollout.from)}\` to another value, while the status counts Machines not up to date`
           : COMPARISON_TEXT[rollout.compare];
       const unless = rollout.unlessSet === undefined ? '' : `, when \`${rollout.unlessSet.join('.')}\` is empty`;
-      lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${change} (${rollout.versions})${ignoredText(rollout)}${unless} | yes |`);
+      lines.push(`| UPDATE of \`${rollout.path.join('.')}\`${change} (${rollout.versions})${ignoredText(rollout)}${emptyText(rollout)}${unless} | yes |`);
     }
     for (const rollout of table.fields.filter((entry) => entry.compare === 'release')) {
       lines.push(`| UPDATE of anything while \`${rollout.path.join('.')}\` is \`${String(rollout.from)}\` (${rollout.versions}) | no |`);

@@ -551,6 +551,29 @@ describe('upgrade kinds: which changes roll machines', () => {
     expect(rolloutCause(kcpUpdate(bare(endpoint), bare(spec(token))))).toBe('spec.kubeadmConfigSpec changed');
   });
 
+  it('KubeadmControlPlane: an empty list or argument map reads as absent (Cluster API drops them); empty taints do not', () => {
+    const kcp = (apiVersion: string, kubeadmConfigSpec: Record<string, unknown>) => ({
+      apiVersion: `controlplane.cluster.x-k8s.io/${apiVersion}`,
+      kind: 'KubeadmControlPlane',
+      metadata: { name: 'cp' },
+      spec: { version: 'v1.30.1', replicas: 3, kubeadmConfigSpec },
+    });
+    const kcpUpdate = (object: unknown, oldObject: unknown) => update('controlplane.cluster.x-k8s.io', 'KubeadmControlPlane', object, oldObject);
+    const before = { clusterConfiguration: { apiServer: { certSANs: ['cp'] } }, joinConfiguration: { nodeRegistration: { name: 'n' } }, users: [{ name: 'u' }] };
+    for (const version of ['v1beta1', 'v1beta2']) {
+      const cause = (after: Record<string, unknown>) => rolloutCause(kcpUpdate(kcp(version, after), kcp(version, before)));
+      expect(cause({ ...before, files: [] }), version).toBeUndefined();
+      expect(cause({ ...before, mounts: [], preKubeadmCommands: [], postKubeadmCommands: [] }), version).toBeUndefined();
+      expect(cause({ ...before, users: [{ name: 'u', sshAuthorizedKeys: [] }] }), version).toBeUndefined();
+      expect(cause({ ...before, joinConfiguration: { nodeRegistration: { name: 'n', kubeletExtraArgs: {} } } }), version).toBeUndefined();
+      expect(cause({ ...before, clusterConfiguration: { apiServer: { certSANs: ['cp'], extraArgs: [] }, featureGates: {} } }), version).toBeUndefined();
+      expect(cause({ ...before, users: [] }), version).toBe('spec.kubeadmConfigSpec changed');
+      expect(cause({ ...before, files: [{ path: '/x' }] }), version).toBe('spec.kubeadmConfigSpec changed');
+      // An empty taint list is no taint at all (kubeadm's default is the control-plane taint): it counts.
+      expect(cause({ ...before, joinConfiguration: { nodeRegistration: { name: 'n', taints: [] } } }), version).toBe('spec.kubeadmConfigSpec changed');
+    }
+  });
+
   it('Plans: only a higher concurrency starts nodes; lowering or removing it, or spelling out the default, passes', () => {
     const plan = (spec: Record<string, unknown>) => ({
       apiVersion: 'upgrade.cattle.io/v1',
