@@ -388,8 +388,37 @@ export function changedRolloutFields(table: UpgradeKindTable, object: unknown, o
 }
 
 /**
+ * A value along a dotted path as wrangler's GetValue reads it (system-upgrade-controller's digest paths): a key of an
+ * object, or a list's index.
+ */
+function digestValueAt(object: unknown, path: readonly string[]): unknown {
+  let current = object;
+  for (const key of path) {
+    if (Array.isArray(current)) current = /^\+?\d+$/.test(key) ? (current as unknown[])[Number(key)] : undefined;
+    else if (isRecord(current)) current = current[key];
+    else return undefined;
+  }
+  return current;
+}
+
+/** JSON with every object's keys sorted: Go prints a map's keys sorted, whatever order the object came in. */
+function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => (isRecord(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : inner));
+}
+
+/**
+ * What one digest path adds to the hash: wrangler's ToString, i.e. a list only by its first item (nothing for an empty
+ * one), nothing for an absent value, and the text trimmed (a string as is, anything else as JSON with sorted keys).
+ */
+function hashedText(value: unknown): string {
+  const single: unknown = Array.isArray(value) ? (value as unknown[])[0] : value;
+  if (single === undefined || single === null) return '';
+  return (typeof single === 'string' ? single : sortedJson(single)).trim();
+}
+
+/**
  * What the digest annotation adds to the controller's plan hash: the values of the paths it lists, one after the
- * other (a string as is, anything else as JSON, nothing for an absent one), as system-upgrade-controller writes them.
+ * other, as system-upgrade-controller's addToHashFromAnnotation writes them (hashedText).
  */
 function digestInput(object: unknown, annotation: string): string {
   const annotations = field(object, 'metadata', 'annotations');
@@ -397,10 +426,7 @@ function digestInput(object: unknown, annotation: string): string {
   if (list === '') return '';
   return list
     .split(',')
-    .map((entry) => {
-      const found = field(object, ...entry.split('.'));
-      return found === undefined || found === null ? '' : typeof found === 'string' ? found : JSON.stringify(found);
-    })
+    .map((entry) => hashedText(digestValueAt(object, entry.split('.'))))
     .join('');
 }
 
@@ -499,7 +525,10 @@ export function upgradeTablesMarkdown(): string {
     if (table.deletingRollsNothing === true) lines.push('| UPDATE of an object being deleted (`metadata.deletionTimestamp` set) | no |');
     if (table.emptyRollsNothing === true) lines.push('| UPDATE of an object with no Machine (`spec.replicas` and `status.replicas` 0 before the write) | no |');
     if (table.digestAnnotation !== undefined) {
-      lines.push(`| UPDATE of a field the annotation \`${table.digestAnnotation}\` lists (e.g. \`spec.upgrade.envs\`), or of that list | yes |`);
+      lines.push(
+        `| UPDATE of a field the annotation \`${table.digestAnnotation}\` lists (e.g. \`spec.upgrade.image\`), or of that list, as the ` +
+          'controller hashes it: a list by its first item only (`spec.upgrade.envs`: the first env), a string trimmed | yes |',
+      );
     }
     lines.push('| UPDATE of anything else (labels, annotations, status, other fields) | no |', '');
   }

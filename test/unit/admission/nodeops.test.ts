@@ -609,6 +609,33 @@ describe('upgrade kinds: which changes roll machines', () => {
     expect(upgradeMatchCondition()).toContain(fieldChangedCel(['spec', 'concurrency']));
   });
 
+  it('Plans: the digest annotation adds what system-upgrade-controller hashes: a list only by its first item, a string trimmed', () => {
+    const plan = (upgrade: Record<string, unknown>, digest = 'spec.upgrade.envs') => ({
+      apiVersion: 'upgrade.cattle.io/v1',
+      kind: 'Plan',
+      metadata: { name: 'p', annotations: { 'upgrade.cattle.io/digest': digest } },
+      spec: { version: 'v1.30.1+k3s1', concurrency: 1, nodeSelector: {}, upgrade: { image: 'rancher/k3s-upgrade', ...upgrade } },
+    });
+    const planUpdate = (object: unknown, oldObject: unknown) => update('upgrade.cattle.io', 'Plan', object, oldObject);
+    const env = (...values: [string, string][]) => ({ envs: values.map(([name, value]) => ({ name, value })) });
+    const digestChanged = 'metadata.annotations.upgrade.cattle.io/digest changed';
+    // wrangler's ToString reads a list as its first item: a later one is not in the hash.
+    expect(rolloutCause(planUpdate(plan(env(['A', '1'], ['B', '2'])), plan(env(['A', '1'], ['B', '1']))))).toBeUndefined();
+    expect(rolloutCause(planUpdate(plan(env(['A', '1'], ['B', '1'], ['C', '1'])), plan(env(['A', '1']))))).toBeUndefined();
+    expect(rolloutCause(planUpdate(plan(env(['A', '2'])), plan(env(['A', '1']))))).toBe(digestChanged);
+    expect(rolloutCause(planUpdate(plan(env(['B', '1'], ['A', '1'])), plan(env(['A', '1'], ['B', '1']))))).toBe(digestChanged);
+    expect(rolloutCause(planUpdate(plan({ envs: [] }), plan(env(['A', '1']))))).toBe(digestChanged);
+    // The first item's keys in another order hash alike; a string is trimmed.
+    const reordered = plan({ envs: [{ value: '1', name: 'A' }] });
+    expect(rolloutCause(planUpdate(reordered, plan(env(['A', '1']))))).toBeUndefined();
+    const image = (value: string) => plan({ image: value }, 'spec.upgrade.image');
+    expect(rolloutCause(planUpdate(image('rancher/k3s-upgrade '), image('rancher/k3s-upgrade')))).toBeUndefined();
+    expect(rolloutCause(planUpdate(image('rancher/rke2-upgrade'), image('rancher/k3s-upgrade')))).toBe(digestChanged);
+    // A path may index a list, as wrangler's GetValue does.
+    const second = (value: string) => plan(env(['A', '1'], ['B', value]), 'spec.upgrade.envs.1.value');
+    expect(rolloutCause(planUpdate(second('2'), second('1')))).toBe(digestChanged);
+  });
+
   it('Plans: CREATE and version, channel, nodeSelector, concurrency, secrets; Harvester: CREATE only; unknown kinds: any spec change', () => {
     const plan = (spec: Record<string, unknown>) => ({ apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'p' }, spec });
     const base = plan({ version: 'v1.30.1+k3s1', concurrency: 1, nodeSelector: { matchLabels: { a: 'b' } }, upgrade: { image: 'rancher/k3s-upgrade' } });
