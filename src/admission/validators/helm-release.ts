@@ -360,20 +360,19 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       `(list ${release.namespace} in helm.storageNamespaces if a Helm SDK keeps releases there)`;
     return unreadable(context, prepared.recordName, reason, overridesRead(), warnings, situation);
   }
-  const recorded = releaseOperation(release.status);
-  if (!recorded) return allowed(warnings);
+  const operation = releaseOperation(release.status);
+  if (!operation) return allowed(warnings);
   // The retry of an install over kept history this pod refused: an upgrade of the same revision (RefusedInstalls).
   // install --replace goes on over an uninstalled revision, which it marks superseded, or a failed one, which it
   // leaves: then a deployed revision may remain, and the retry really upgrades from it, deleting what it drops. So it
   // is judged as that install (its adoption rules) and as the upgrade it is (the rest), each finding with its own
   // override; the advice is the install's (helm upgrade --install, with skip-revision).
-  const replaced = recorded === 'upgrade' && installs.revision(request.namespace, release.name, context.now) === release.version;
-  const operation: ReleaseOperation = recorded;
+  const replaced = operation === 'upgrade' && installs.revision(request.namespace, release.name, context.now) === release.version;
   if (!stored) {
     // Labels without status or version (not how Helm writes them): the decoded record says which revision it is.
-    const label = releaseLabelOverride(prepared.labels, release, recorded, request.userInfo);
+    const label = releaseLabelOverride(prepared.labels, release, operation, request.userInfo);
     warnings.push(...label.warnings);
-    if (label.refusal) return denied(`volume-guard refused the ${describeOperation(recorded, release)}: ${label.refusal}.`, { warnings });
+    if (label.refusal) return denied(`volume-guard refused the ${describeOperation(operation, release)}: ${label.refusal}.`, { warnings });
     labelSkip = label.source;
   }
 
