@@ -348,16 +348,20 @@ const NON_DATA_HOST_PATH_TYPES: ReadonlySet<string> = new Set(['Socket', 'CharDe
 
 function controllerKindOf(metadata: JsonObject): string {
   if (stringMapAt(metadata, 'annotations')[MIRROR_POD_ANNOTATION] !== undefined) return 'Node';
-  for (const ref of arrayAt(metadata, 'ownerReferences')) {
-    if (!isObject(ref) || ref['controller'] !== true) continue;
-    const kind = stringAt(ref, 'kind');
-    // Another project's InstanceManager is not Longhorn's: named with its API group, it is no same-node controller.
-    if (LONGHORN_NODE_MANAGERS.has(kind) && !stringAt(ref, 'apiVersion').startsWith('longhorn.io/')) {
-      return intern(`${kind}.${stringAt(ref, 'apiVersion').split('/')[0] ?? ''}`);
-    }
-    return intern(kind);
+  const ref = controllerRefOf(metadata);
+  if (ref === undefined) return '';
+  const kind = stringAt(ref, 'kind');
+  // Another project's InstanceManager is not Longhorn's: named with its API group, it is no same-node controller.
+  if (LONGHORN_NODE_MANAGERS.has(kind) && !stringAt(ref, 'apiVersion').startsWith('longhorn.io/')) {
+    return intern(`${kind}.${stringAt(ref, 'apiVersion').split('/')[0] ?? ''}`);
   }
-  return '';
+  return intern(kind);
+}
+
+/** The first owner reference marked `controller: true` (the API server allows one). */
+function controllerRefOf(metadata: JsonObject | undefined): JsonObject | undefined {
+  for (const ref of arrayAt(metadata, 'ownerReferences')) if (isObject(ref) && ref['controller'] === true) return ref;
+  return undefined;
 }
 
 /** `/a//b/./c/` → `/a/b/c`; `..` segments are resolved, never above `/`. */
@@ -607,11 +611,8 @@ function upgradeJobOf(metadata: JsonObject | undefined, spec: JsonObject | undef
 
 /** The name of the pod's controlling owner when it is a batch Job, '' otherwise. */
 function controllingJobName(metadata: JsonObject | undefined): string {
-  for (const ref of arrayAt(metadata, 'ownerReferences')) {
-    if (!isObject(ref) || ref['controller'] !== true) continue;
-    return stringAt(ref, 'kind') === 'Job' && stringAt(ref, 'apiVersion').startsWith('batch/') ? stringAt(ref, 'name') : '';
-  }
-  return '';
+  const ref = controllerRefOf(metadata);
+  return ref !== undefined && stringAt(ref, 'kind') === 'Job' && stringAt(ref, 'apiVersion').startsWith('batch/') ? stringAt(ref, 'name') : '';
 }
 
 const LOWER_HEX = /^[0-9a-f]*$/;
