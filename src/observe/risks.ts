@@ -5,17 +5,29 @@
 //  - counts() reads totals maintained on every change: O(label values) whatever the cluster's size.
 // Single-replica and volume-health counts are the model's own incremental volume sets.
 
-import { claimCarrier, defaultOverrideWriters, namespaceCarrier, nodeCarrier, overridesOf } from '../audit/overrides.ts';
+import { claimCarrier, defaultOverrideWriters, namespaceCarrier, namespaceSkipCovering, nodeCarrier, overridesOf } from '../audit/overrides.ts';
 import { releaseFindings } from '../audit/release.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { SINGLE_REPLICA_SET, VOLUME_HEALTH_SET } from '../checks/longhorn-health.ts';
 import { collectNodeLocalVolume, nodeLocalOptionsOf, type NodeLocalOptions } from '../checks/node-local-volume.ts';
-import { sameClaimUse } from '../checks/orphan-pvc.ts';
+import { REUSE_APPROVED_TAG, sameClaimUse } from '../checks/orphan-pvc.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
 import { drainMovesReplicas, movedByDrainPolicy } from '../admission/longhorn-drain.ts';
-import { DELETE_KEY, overrideLifecycle, parseRfc3339, REUSE_KEY, skipFrom, whyNotHonored, type OverrideWriters } from '../admission/overrides.ts';
+import {
+  DELETE_KEY,
+  overrideLifecycle,
+  parseRfc3339,
+  REUSE_KEY,
+  reuseApprovalSource,
+  SKIP_BY_KEY,
+  SKIP_KEY,
+  SKIP_UNTIL_KEY,
+  skipFrom,
+  whyNotHonored,
+  type OverrideWriters,
+} from '../admission/overrides.ts';
 import { NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { recordsEqual } from '../cluster/model-equality.ts';
 import type { ClusterModel } from '../cluster/model.ts';
@@ -126,6 +138,13 @@ function releaseKeysOfClaim(claim: PersistentVolumeClaimRecord): string[] {
   return keys;
 }
 
+/** The annotations deciding whether a namespace's skip counts, as one string ('' without any). */
+function skipKeysOf(namespace: NamespaceRecord | undefined): string {
+  if (namespace === undefined) return '';
+  const values = [SKIP_KEY, SKIP_BY_KEY, SKIP_UNTIL_KEY].map((key) => namespace.annotations[key]);
+  return values.every((value) => value === undefined) ? '' : JSON.stringify(values);
+}
+
 function releaseKeyOfStatefulSet(statefulSet: StatefulSetRecord): string | undefined {
   if (statefulSet.helmReleaseName === '') return undefined;
   return `${statefulSet.helmReleaseNamespace || statefulSet.namespace}/${statefulSet.helmReleaseName}`;
@@ -159,6 +178,8 @@ export class RiskTracker {
 
   readonly #overrides = new Map<OverrideKind, Record<CheckId, number>>(OVERRIDE_KINDS.map((kind) => [kind, zeroByCheck()]));
   readonly #writers: OverrideWriters;
+  /** Whether PVCs' reuse approvals count under the writers (as the webhook and `audit --release` judge them). */
+  readonly #reuseApprovalsHonored: boolean;
   /** Per object (`kind/key`) with overrides in force: what it adds to #overrides. */
   readonly #contributions = new Map<string, OverrideContribution>();
   /** No counted override expires before this (epoch ms); an early value only costs a look at #contributions. */
@@ -172,6 +193,7 @@ export class RiskTracker {
     this.#orphanNamespaceLimit = options.orphanNamespaceLimit ?? 50;
     this.#nodeLocal = options.nodeLocal;
     this.#writers = options.writers ?? defaultOverrideWriters();
+    this.#reuseApprovalsHonored = whyNotHonored(reuseApprovalSource(), this.#writers) === undefined;
     this.#synced = options.synced ?? (() => true);
     // Without a model being listed (tests, benchmarks), the empty model is the cluster.
     this.#ready = options.synced === undefined;
@@ -329,6 +351,8 @@ export class RiskTracker {
       case 'namespace': {
         const namespace = (next ?? previous) as NamespaceRecord;
         this.#countOverrides('Namespace', namespace.name, next as NamespaceRecord | undefined);
+        // Its skip of orphan-pvc waives the orphans of the Helm releases stored there, wherever their PVCs are.
+        if (skipKeysOf(previous as NamespaceRecord | undefined) !== skipKeysOf(next as NamespaceRecord | undefined)) this.#markReleasesOf(namespace.name);
         return;
       }
     }
@@ -357,6 +381,23 @@ export class RiskTracker {
     this.markAllNodes();
     for (const namespace of this.#releasesByNamespace.keys()) this.#dirtyNamespaces.add(namespace);
     for (const namespace of this.#evaluatedByNamespace.keys()) this.#dirtyNamespaces.add(namespace);
+  }
+
+  /** The namespaces whose objects name a Helm release of `releaseNamespace` (the release's own among them). */
+  #markReleasesOf(releaseNamespace: string): void {
+    this.#dirtyNamespaces.add(releaseNamespace);
+    const prefix = `${releaseNamespace}/`;
+    for (const byNamespace of [this.#releasesByNamespace, this.#evaluatedByNamespace]) {
+      for (const [namespace, keys] of byNamespace) {
+        if (this.#dirtyNamespaces.has(namespace)) continue;
+        for (const key of keys.keys()) {
+          if (key.startsWith(prefix)) {
+            this.#dirtyNamespaces.add(namespace);
+            break;
+          }
+        }
+      }
+    }
   }
 
   #markNode(name: string): void {
@@ -437,7 +478,8 @@ export class RiskTracker {
       const resource = OVERRIDE_RESOURCES[kind];
       this.#countOverrides(kind, key, this.#model.get(resource, key), now);
       if (kind === 'Node') this.#markNode(key);
-      else this.#dirtyNamespaces.add(kind === 'Namespace' ? key : key.slice(0, key.indexOf('/')));
+      else if (kind === 'Namespace') this.#markReleasesOf(key);
+      else this.#dirtyNamespaces.add(key.slice(0, key.indexOf('/')));
     }
   }
 
@@ -542,10 +584,15 @@ export class RiskTracker {
       const releaseNamespace = key.slice(0, slash);
       const name = key.slice(slash + 1);
       const orphans = new Set<string>();
-      if (registered?.has(key) || this.#model.statefulSetsOfRelease(releaseNamespace, name).length > 0 || this.#model.persistentVolumeClaimsOfRelease(releaseNamespace, name).length > 0) {
+      const present =
+        registered?.has(key) || this.#model.statefulSetsOfRelease(releaseNamespace, name).length > 0 || this.#model.persistentVolumeClaimsOfRelease(releaseNamespace, name).length > 0;
+      // As `audit --release` and the webhook judge them: the release namespace's skip waives them all, a PVC's own
+      // reuse approval that PVC (each under the configured writers).
+      if (present && namespaceSkipCovering(this.#model, releaseNamespace, 'orphan-pvc', this.#writers) === undefined) {
         // Installed or not is unknown without the release Secrets: PVCs Helm created for it count as its own.
         for (const finding of releaseFindings(this.#model, releaseNamespace, name, { installed: true }).findings) {
           if (finding.severity !== 'critical' || finding.object.kind !== 'PersistentVolumeClaim') continue;
+          if (this.#reuseApprovalsHonored && finding.tags.includes(REUSE_APPROVED_TAG)) continue;
           orphans.add(`${finding.object.namespace ?? releaseNamespace}/${finding.object.name}`);
         }
       }

@@ -9,7 +9,8 @@ import { defaultConfig, type Config } from '../../../src/config.ts';
 import { registerRiskMetrics, startRiskFlusher } from '../../../src/observe/metrics.ts';
 import { RiskTracker, riskTrackerOptionsOf, type OverrideKind } from '../../../src/observe/risks.ts';
 import { Registry } from 'prom-client';
-import { longhornNode, node, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
+import { buildAuditReport } from '../../../src/audit/report.ts';
+import { longhornNode, node, pvc, statefulSet, volumeWithReplicas } from '../../support/fixtures.ts';
 import { cordonAndAudit, storedSkip } from '../audit/cordon-agreement.ts';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
@@ -179,5 +180,92 @@ describe('the risk gauges under the configured override writers', () => {
     expect(cordonAndAudit(model, 'n1', config).decision.allowed).toBe(true);
     expect(tracker.counts().nodesBlocked['last-replica-on-node']).toBe(0);
     expect(tracker.counts().activeOverrides.get('Node')?.['last-replica-on-node']).toBe(1);
+  });
+});
+
+describe('volume_guard_orphan_pvcs under the approvals and skips the release audit honors', () => {
+  const RELEASE = { 'app.kubernetes.io/instance': 'db' };
+  const REUSE = { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' };
+
+  /** The orphans `audit --release shop/db` (installed) reports and does not say are overridden, under `config`. */
+  function auditedOrphans(model: ClusterModel, config: Config = defaultConfig()): number {
+    const report = buildAuditReport({
+      model,
+      scope: { kind: 'release', namespace: 'shop', name: 'db', revisions: [{ version: 1, status: 'deployed' }] },
+      cluster: { server: 's', context: 'c' },
+      generatedAt: 'now',
+      writers: config.overrides,
+    });
+    return report.findings.filter((f) => f.severity === 'critical' && f.object.kind === 'PersistentVolumeClaim' && f.overriddenBy === undefined).length;
+  }
+
+  function orphans(tracker: RiskTracker): { byNamespace: [string, number][]; atRisk: number } {
+    expect(tracker.flush()).toBe(true);
+    const counts = tracker.counts();
+    return { byNamespace: [...counts.orphanPvcs], atRisk: counts.atRiskVolumes['orphan-pvc'] };
+  }
+
+  it('drops a PVC approved for reuse, and counts it again once the approval is removed', () => {
+    const { model, tracker, sink } = tracked(defaultConfig());
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', labels: RELEASE }));
+    expect(orphans(tracker)).toEqual({ byNamespace: [['shop', 1]], atRisk: 1 });
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', labels: RELEASE, annotations: REUSE }));
+    expect(auditedOrphans(model)).toBe(0);
+    expect(orphans(tracker)).toEqual({ byNamespace: [], atRisk: 0 });
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', labels: RELEASE }));
+    expect(auditedOrphans(model)).toBe(1);
+    expect(orphans(tracker)).toEqual({ byNamespace: [['shop', 1]], atRisk: 1 });
+  });
+
+  it('keeps counting an approval without skip-by, or while nobody may write overrides, as the audit does', () => {
+    const base = defaultConfig();
+    const nobody = { ...base, overrides: { ...base.overrides, allowedGroups: [], allowedUsers: [] } };
+    const { model, tracker, sink } = tracked(nobody);
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', labels: RELEASE, annotations: REUSE }));
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-1', labels: RELEASE, annotations: { 'volume-guard.io/reuse': 'true' } }));
+    expect(auditedOrphans(model, nobody)).toBe(2);
+    expect(orphans(tracker)).toEqual({ byNamespace: [['shop', 2]], atRisk: 2 });
+    const { tracker: defaults, sink: defaultSink } = tracked(base);
+    for (const claim of model.records('persistentVolumeClaim')) defaultSink.upsert('persistentVolumeClaim', claim);
+    expect(auditedOrphans(model, base)).toBe(1);
+    expect(orphans(defaults)).toEqual({ byNamespace: [['shop', 1]], atRisk: 1 });
+  });
+
+  it("drops the release's orphans while its namespace's honored skip of orphan-pvc stands, and at its expiry counts them again", () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(T0);
+    try {
+      const { model, tracker, sink } = tracked(defaultConfig());
+      sink.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', labels: RELEASE }));
+      expect(orphans(tracker).atRisk).toBe(1);
+      sink.upsert('namespace', { name: 'shop', annotations: skipUntil('orphan-pvc', T0 + HOUR) });
+      expect(auditedOrphans(model)).toBe(0);
+      expect(orphans(tracker)).toEqual({ byNamespace: [], atRisk: 0 });
+      // A skip of another check waives nothing here.
+      sink.upsert('namespace', { name: 'shop', annotations: storedSkip('single-replica') });
+      expect(orphans(tracker).atRisk).toBe(1);
+      sink.upsert('namespace', { name: 'shop', annotations: skipUntil('orphan-pvc', T0 + HOUR) });
+      expect(orphans(tracker).atRisk).toBe(0);
+      vi.setSystemTime(T0 + 2 * HOUR);
+      expect(auditedOrphans(model)).toBe(1);
+      expect(orphans(tracker)).toEqual({ byNamespace: [['shop', 1]], atRisk: 1 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("re-evaluates, at a change of the release namespace's skip, every namespace naming one of its releases", () => {
+    const { tracker, sink } = tracked(defaultConfig());
+    // A StatefulSet Helm installed into `data` for a release stored in `shop`, and an unrelated release elsewhere.
+    sink.upsert('statefulSet', statefulSet({ namespace: 'data', name: 'db', helmReleaseName: 'db', helmReleaseNamespace: 'shop' }));
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'other', name: 'data-web-0', labels: { 'app.kubernetes.io/instance': 'web' } }));
+    sink.upsert('namespace', { name: 'shop', annotations: {} });
+    expect(tracker.flush()).toBe(true);
+    sink.upsert('namespace', { name: 'shop', annotations: storedSkip('orphan-pvc') });
+    expect(tracker.pending).toBe(2);
+    expect(tracker.flush()).toBe(true);
+    // Annotations that do not touch the skip mark nothing.
+    sink.upsert('namespace', { name: 'shop', annotations: { ...storedSkip('orphan-pvc'), team: 'payments' } });
+    expect(tracker.pending).toBe(0);
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { movedByDrainPolicy } from '../../../src/admission/longhorn-drain.ts';
 import { lingeringOverrides } from '../../../src/audit/overrides.ts';
 import { auditedNodes } from '../../../src/audit/model.ts';
-import { releaseFindings } from '../../../src/audit/release.ts';
+import { buildAuditReport } from '../../../src/audit/report.ts';
 import { collectLastReplicaOnNode } from '../../../src/checks/last-replica-on-node.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { collectNodeLocalVolume } from '../../../src/checks/node-local-volume.ts';
@@ -90,8 +90,18 @@ function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode
   const orphans = new Set<string>();
   for (const key of releases) {
     const [ns, name] = key.split('/') as [string, string];
-    for (const finding of releaseFindings(model, ns, name, { installed: true }).findings) {
-      if (finding.severity === 'critical' && finding.object.kind === 'PersistentVolumeClaim') orphans.add(`${finding.object.namespace}/${finding.object.name}`);
+    // What `audit --release` of the installed release reports critical and not overridden (a PVC's reuse approval,
+    // the release namespace's skip), as the webhook honors them.
+    const report = buildAuditReport({
+      model,
+      scope: { kind: 'release', namespace: ns, name, revisions: [{ version: 1, status: 'deployed' }] },
+      cluster: { server: 's', context: 'c' },
+      generatedAt: 'now',
+    });
+    for (const finding of report.findings) {
+      if (finding.severity === 'critical' && finding.object.kind === 'PersistentVolumeClaim' && finding.overriddenBy === undefined) {
+        orphans.add(`${finding.object.namespace}/${finding.object.name}`);
+      }
     }
   }
   const orphansByNamespace = new Map<string, number>();
