@@ -24,13 +24,14 @@ function noSamples(gauge: Gauge, labelled = true): void {
 export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): void {
   new Gauge({
     name: AT_RISK_VOLUMES_METRIC,
-    help: 'Volumes at risk per check (Longhorn volumes, node-local data a cordon is refused for; orphaned PVCs for orphan-pvc), whatever the check mode.',
+    help: 'Volumes at risk per check (Longhorn volumes, node-local data a cordon is refused for; orphaned PVCs for orphan-pvc); no series for a check in mode off.',
     labelNames: ['check'],
     registers: [registry],
     collect() {
       if (!tracker.ready) return noSamples(this);
       const counts = tracker.counts().atRiskVolumes;
-      for (const check of CHECK_IDS) this.set({ check }, counts[check]);
+      // A check turned off is not judged (audit does not report it): no series rather than a 0 that reads as "no risk".
+      for (const check of tracker.judgedChecks) this.set({ check }, counts[check]);
     },
   });
   new Gauge({
@@ -51,7 +52,7 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
   const reported = new Set<string>();
   new Gauge({
     name: ORPHAN_PVCS_METRIC,
-    help: 'PVCs labelled for a Helm release that nothing live of the release uses, per namespace (namespaces past the limit summed under "_other").',
+    help: 'PVCs labelled for a Helm release that nothing live of the release uses and no honored override lets an install adopt, per namespace (past the limit summed under "_other"); none while orphan-pvc is off.',
     labelNames: ['namespace'],
     registers: [registry],
     collect() {

@@ -4,6 +4,7 @@
 //  - flush() re-runs the webhook's own checks for the marked nodes and namespaces only, in time-bounded slices;
 //  - counts() reads totals maintained on every change: O(label values) whatever the cluster's size.
 // Single-replica and volume-health counts are the model's own incremental volume sets.
+// Checks in mode `off` are not judged, as `audit` does not report them: no at-risk count, no blocked node, no orphan.
 
 import { claimCarrier, defaultOverrideWriters, namespaceCarrier, namespaceSkipCovering, nodeCarrier, overridesOf } from '../audit/overrides.ts';
 import { releaseFindings } from '../audit/release.ts';
@@ -60,11 +61,14 @@ export type OverrideKind = (typeof OVERRIDE_KINDS)[number];
 export const OTHER_NAMESPACES = '_other';
 
 export interface RiskCounts {
-  /** Per check: volumes (PVs, Longhorn volumes) at risk; for orphan-pvc, orphaned PVCs. */
+  /** Per check: volumes (PVs, Longhorn volumes) at risk; for orphan-pvc, orphaned PVCs. 0 for a check in mode off. */
   readonly atRiskVolumes: Readonly<Record<CheckId, number>>;
   /** Per node check: nodes whose cordon that check would refuse (mode enforce, no skip on the node). */
   readonly nodesBlocked: Readonly<Record<NodeCheck, number>>;
-  /** Orphaned PVCs per namespace: at most `orphanNamespaceLimit` namespaces, the rest under OTHER_NAMESPACES. */
+  /**
+   * Orphaned PVCs per namespace: at most `orphanNamespaceLimit` namespaces, the rest under OTHER_NAMESPACES. None while
+   * orphan-pvc is off.
+   */
   readonly orphanPvcs: ReadonlyMap<string, number>;
   /** Overrides in force per kind and check they skip (judged as the webhook judges a stored override). */
   readonly activeOverrides: ReadonlyMap<OverrideKind, Readonly<Record<CheckId, number>>>;
@@ -73,7 +77,11 @@ export interface RiskCounts {
 }
 
 export interface RiskTrackerOptions {
-  /** The configured check modes (nodes_blocked counts only `enforce`). Default: all enforce. */
+  /**
+   * The configured check modes, read as `audit` reads them: a check in mode `off` is not judged (no volume at risk for
+   * it, no node blocked, no orphan); `warn` findings are at risk but block no node (a cordon is let through with a
+   * warning); only `enforce` blocks. Default: all enforce.
+   */
   readonly modes?: Readonly<Partial<Record<CheckId, CheckMode>>>;
   /** Namespaces with their own orphan_pvcs series [50]; more are summed under OTHER_NAMESPACES. */
   readonly orphanNamespaceLimit?: number;
@@ -123,6 +131,9 @@ interface NodeState {
   /** Whether a cordon would be refused for each node check. */
   readonly blocked: boolean[];
 }
+
+/** A check in mode `off` finds nothing (the webhook does not run it). */
+const NOT_JUDGED = { found: 0, refused: 0 } as const;
 
 function zeroByCheck(): Record<CheckId, number> {
   return Object.fromEntries(CHECK_IDS.map((id) => [id, 0])) as Record<CheckId, number>;
@@ -563,7 +574,7 @@ export class RiskTracker {
     const skipped = skip !== undefined && whyNotHonored(skip, this.#writers) === undefined ? skip.checks : [];
     const state: NodeState = { findings: [], blocked: [] };
     NODE_CHECKS.forEach((check, i) => {
-      const { found, refused } = this.#findingsOn(check, name);
+      const { found, refused } = this.#judges(check) ? this.#findingsOn(check, name) : NOT_JUDGED;
       state.findings.push(found);
       // Refused: the node exists (a cordon needs one), the check enforces, and the node's own skip does not waive it.
       state.blocked.push(refused > 0 && record !== undefined && (this.#modes[check] ?? 'enforce') === 'enforce' && !skipped.includes(check));
@@ -588,7 +599,7 @@ export class RiskTracker {
         registered?.has(key) || this.#model.statefulSetsOfRelease(releaseNamespace, name).length > 0 || this.#model.persistentVolumeClaimsOfRelease(releaseNamespace, name).length > 0;
       // As `audit --release` and the webhook judge them: the release namespace's skip waives them all, a PVC's own
       // reuse approval that PVC (each under the configured writers).
-      if (present && namespaceSkipCovering(this.#model, releaseNamespace, 'orphan-pvc', this.#writers) === undefined) {
+      if (present && this.#judges('orphan-pvc') && namespaceSkipCovering(this.#model, releaseNamespace, 'orphan-pvc', this.#writers) === undefined) {
         // Installed or not is unknown without the release Secrets: PVCs Helm created for it count as its own.
         for (const finding of releaseFindings(this.#model, releaseNamespace, name, { installed: true }).findings) {
           if (finding.severity !== 'critical' || finding.object.kind !== 'PersistentVolumeClaim') continue;
@@ -648,6 +659,16 @@ export class RiskTracker {
     return this.#ready;
   }
 
+  /** The checks not in mode `off`: those the risk gauges report (at_risk_volumes has a series for these only). */
+  get judgedChecks(): readonly CheckId[] {
+    return CHECK_IDS.filter((check) => this.#judges(check));
+  }
+
+  /** Whether the check is judged at all: not in mode `off` (the webhook skips it, `audit` does not report it). */
+  #judges(check: CheckId): boolean {
+    return this.#modes[check] !== 'off';
+  }
+
   /** How many namespaces get an orphan_pvcs series of their own (the rest are summed under OTHER_NAMESPACES). */
   get orphanNamespaceLimit(): number {
     return this.#orphanNamespaceLimit;
@@ -658,8 +679,8 @@ export class RiskTracker {
     const model = this.#model;
     const longhorn = model.longhornInstalled;
     const atRiskVolumes = zeroByCheck();
-    atRiskVolumes['single-replica'] = longhorn ? model.volumeSetSize(SINGLE_REPLICA_SET) : 0;
-    atRiskVolumes['volume-health'] = longhorn ? model.volumeSetSize(VOLUME_HEALTH_SET) : 0;
+    atRiskVolumes['single-replica'] = longhorn && this.#judges('single-replica') ? model.volumeSetSize(SINGLE_REPLICA_SET) : 0;
+    atRiskVolumes['volume-health'] = longhorn && this.#judges('volume-health') ? model.volumeSetSize(VOLUME_HEALTH_SET) : 0;
     atRiskVolumes['last-replica-on-node'] = this.#findingTotals[NODE_CHECKS.indexOf('last-replica-on-node')] ?? 0;
     atRiskVolumes['node-local-volume'] = this.#findingTotals[NODE_CHECKS.indexOf('node-local-volume')] ?? 0;
     atRiskVolumes['orphan-pvc'] = this.#orphanTotal;

@@ -88,6 +88,26 @@ describe('risk gauges', () => {
     expect(sample(await registry.metrics(), 'volume_guard_at_risk_volumes{check="orphan-pvc"}')).toBe(0);
   });
 
+  it('has no at_risk_volumes series for a check in mode off, and no orphan while orphan-pvc is off; nodes_blocked stays at 0', async () => {
+    const tracker = new RiskTracker(new ClusterModel(VOLUME_SETS), { modes: { 'single-replica': 'off', 'orphan-pvc': 'off', 'volume-health': 'warn' } });
+    const registry = new Registry();
+    registerRiskMetrics(registry, tracker);
+    const sink = tracker.sink();
+    sink.setLonghornInstalled(true);
+    for (const [kind, list] of Object.entries(goldenRecords())) sink.replaceAll(kind as never, list as never);
+    expect(tracker.flush()).toBe(true);
+    const text = await registry.metrics();
+    expect(text).not.toContain('volume_guard_at_risk_volumes{check="single-replica"}');
+    expect(text).not.toContain('volume_guard_at_risk_volumes{check="orphan-pvc"}');
+    expect(text.split('\n').filter((line) => line.startsWith('volume_guard_orphan_pvcs{'))).toEqual([]);
+    // A cordon is refused neither for an off check nor for a warn one: 0 is what happens to a cordon.
+    expect(sample(text, 'volume_guard_nodes_blocked{check="single-replica"}')).toBe(0);
+    expect(sample(text, 'volume_guard_nodes_blocked{check="volume-health"}')).toBe(0);
+    // A warn-mode check's risks are there, as audit reports them (marked warn).
+    expect(sample(text, 'volume_guard_at_risk_volumes{check="volume-health"}')).toBe(2);
+    expect(sample(text, 'volume_guard_at_risk_volumes{check="last-replica-on-node"}')).toBe(2);
+  });
+
   it('keeps a fixed namespace at 0 rather than dropping its series, within the namespace limit', async () => {
     const tracker = new RiskTracker(new ClusterModel(VOLUME_SETS), { orphanNamespaceLimit: 2 });
     const registry = new Registry();

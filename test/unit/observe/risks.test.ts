@@ -110,6 +110,9 @@ function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode
     orphansByNamespace.set(ns, (orphansByNamespace.get(ns) ?? 0) + 1);
   }
   atRiskVolumes['orphan-pvc'] = orphans.size;
+  // A check in mode off is not judged, as audit does not report it: nothing at risk for it, no orphan.
+  for (const check of CHECK_IDS) if (modes[check] === 'off') atRiskVolumes[check] = 0;
+  if (modes['orphan-pvc'] === 'off') orphansByNamespace.clear();
   const activeOverrides = new Map<string, Record<CheckId, number>>(OVERRIDE_KINDS.map((kind) => [kind, zero()]));
   for (const override of lingeringOverrides(model)) {
     const totals = activeOverrides.get(override.object.kind);
@@ -290,8 +293,28 @@ describe('RiskTracker', () => {
     const counts = tracker.counts();
     expect(counts.nodesBlocked['node-local-volume']).toBe(0);
     expect(counts.nodesBlocked['last-replica-on-node']).toBe(0);
-    // The risk itself is still counted.
+    // The risk of a warn-mode check is still counted (audit reports it, marked warn); an off check's is not.
     expect(counts.atRiskVolumes['node-local-volume']).toBe(2);
+    expect(counts.atRiskVolumes['last-replica-on-node']).toBe(0);
+  });
+
+  it('judges no check in mode off, as audit reports none: nothing at risk, no node blocked, no orphan', () => {
+    const modes = { 'single-replica': 'off', 'volume-health': 'off', 'last-replica-on-node': 'off', 'node-local-volume': 'off', 'orphan-pvc': 'off' } as const;
+    const { model, tracker, sink } = tracked(modes);
+    sink.setLonghornInstalled(true);
+    for (const [kind, list] of Object.entries(goldenRecords())) sink.replaceAll(kind as never, list as never);
+    expectCurrent(tracker, model, modes);
+    const counts = tracker.counts();
+    expect(Object.values(counts.atRiskVolumes).every((count) => count === 0)).toBe(true);
+    expect(Object.values(counts.nodesBlocked).every((count) => count === 0)).toBe(true);
+    expect(counts.orphanPvcs.size).toBe(0);
+    expect(tracker.judgedChecks).toEqual(['pvc-delete', 'storage-teardown']);
+    // The same scenario with every check on has risks of each kind: the zeros above are the modes, not the scenario.
+    const { tracker: all, sink: allSink } = tracked();
+    allSink.setLonghornInstalled(true);
+    for (const [kind, list] of Object.entries(goldenRecords())) allSink.replaceAll(kind as never, list as never);
+    expect(all.flush()).toBe(true);
+    for (const check of Object.keys(modes) as CheckId[]) expect(all.counts().atRiskVolumes[check], check).toBeGreaterThan(0);
   });
 
   it('drops Longhorn counts when Longhorn goes away and brings them back', () => {
