@@ -71,12 +71,35 @@ function reference(object: AffectedObject): ObjectReference {
   };
 }
 
-/** The name of the reports of one audit scope, a DNS subdomain (at most 253 characters). */
+/** The longest DNS subdomain (metadata.name of most kinds, these CRDs' included). */
+const MAX_NAME_LENGTH = 253;
+/** Room kept for a part's suffix (`-2`, … partName) within MAX_NAME_LENGTH. */
+const PART_SUFFIX_ROOM = 6;
+
+/** `raw` as a DNS-1123 subdomain of at most `max` characters: lower case, `.`-separated runs of [a-z0-9-], alphanumeric at each end. */
+function dnsSubdomain(raw: string, max: number): string {
+  return raw
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, '-')
+    .replace(/[.-]*\.[.-]*/g, '.')
+    .slice(0, max)
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+}
+
+/**
+ * The name of the reports of one audit scope, a DNS subdomain leaving room for a part's suffix. A release's names its
+ * namespace and name, `volume-guard-release-NAMESPACE.NAME` (a namespace has no dot): the same release name in two
+ * namespaces gives two ClusterPolicyReports, not one that each `kubectl apply` replaces.
+ */
 export function reportName(report: AuditReport): string {
   const scope = report.scope;
   const raw =
-    scope.kind === 'cluster' ? POLICY_NAME : scope.kind === 'node' ? `${POLICY_NAME}-node-${scope.node}` : `${POLICY_NAME}-release-${scope.name}`;
-  const name = raw.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253).replace(/[^a-z0-9]+$/, '');
+    scope.kind === 'cluster'
+      ? POLICY_NAME
+      : scope.kind === 'node'
+        ? `${POLICY_NAME}-node-${scope.node}`
+        : `${POLICY_NAME}-release-${scope.namespace}.${scope.name}`;
+  const name = dnsSubdomain(raw, MAX_NAME_LENGTH - PART_SUFFIX_ROOM);
   return name === '' ? POLICY_NAME : name;
 }
 

@@ -176,6 +176,29 @@ describe('audit -o policyreport', () => {
   it('names reports after the scope, as DNS subdomains', () => {
     expect(reportName(report)).toBe('volume-guard');
     expect(reportName(audit({}, { kind: 'node', node: 'Worker_3' }))).toBe('volume-guard-node-worker-3');
-    expect(reportName({ ...report, scope: { kind: 'release', namespace: 'shop', name: 'shop', installed: false } })).toBe('volume-guard-release-shop');
+    expect(reportName({ ...report, scope: { kind: 'release', namespace: 'shop', name: 'shop', installed: false } })).toBe('volume-guard-release-shop.shop');
+  });
+
+  it('gives one release name in two namespaces two reports, not one that each kubectl apply replaces', () => {
+    const release = (namespace: string, name: string) => reportName({ ...report, scope: { kind: 'release', namespace, name, installed: true } });
+    expect(release('shop', 'db')).toBe('volume-guard-release-shop.db');
+    expect(release('other', 'db')).toBe('volume-guard-release-other.db');
+    // A dash is no separator: a-b/c and a/b-c stay apart.
+    expect(release('a-b', 'c')).not.toBe(release('a', 'b-c'));
+  });
+
+  it('keeps every name and part name a DNS-1123 subdomain of at most 253 characters', () => {
+    const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+    const scopes = [
+      { kind: 'release' as const, namespace: 'n'.repeat(63), name: `${'r'.repeat(200)}.x`, installed: true },
+      { kind: 'release' as const, namespace: 'shop', name: 'db.-v2', installed: true },
+      { kind: 'node' as const, node: `${'w'.repeat(240)}.example.com` },
+      { kind: 'node' as const, node: 'Worker_3..-x' },
+    ];
+    for (const scope of scopes) {
+      const name = reportName({ ...report, scope });
+      expect(name, name).toMatch(subdomain);
+      expect(`${name}-10`.length).toBeLessThanOrEqual(253);
+    }
   });
 });
