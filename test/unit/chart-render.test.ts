@@ -253,7 +253,7 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
       'webhook.timeoutSeconds 2 is shorter than config.helm.manifestDeadlineMs (2000 ms) + 1 s: the API server would time out before volume-guard refuses a slow Helm release with its reason; set it to 3 or more, or lower the deadline'],
     ['a deadline the default timeout cannot wait for', { config: { helm: { manifestDeadlineMs: 4500 } } }, 'webhook.timeoutSeconds 5 is shorter than config.helm.manifestDeadlineMs (4500 ms) + 1 s'],
     ['alert rules with nothing scraping volume-guard', { prometheusRule: { enabled: true } },
-      'prometheusRule.enabled=true needs serviceMonitor.enabled=true: without it nothing scrapes volume-guard and the critical alert VolumeGuardWebhookNotReady fires forever. If you scrape it by other means, set prometheusRule.job to that scrape\'s job label'],
+      'prometheusRule.enabled=true needs serviceMonitor.enabled=true: without it nothing scrapes volume-guard and the critical alert VolumeGuardWebhookNotReady fires forever. If you scrape it by other means, set prometheusRule.job to that scrape\'s job label (and honor_labels: true on it)'],
     ['a renewal window as long as the serving certificate', { tls: { certManager: { renewBefore: '2160h' } } },
       'tls.certManager.renewBefore 2160h is not shorter than tls.certManager.duration 2160h: cert-manager refuses the serving Certificate; set renewBefore below duration (the defaults: 720h of 2160h)'],
     ['a renewal window longer than it, in other units', { tls: { certManager: { duration: '1h30m', renewBefore: '5400.5s' } } },
