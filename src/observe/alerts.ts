@@ -4,6 +4,7 @@
 // Every annotation says what to do; README.md's "Runbook" has a section per alert (anchor = alert name).
 
 import { stringify } from 'yaml';
+import { RELEASE_LABELS } from '../cluster/records.ts';
 
 /** Placeholders the chart template replaces (`replace "__VG_JOB__" ...`), with the chart's defaults. */
 export const ALERT_PLACEHOLDERS = {
@@ -38,6 +39,12 @@ export interface RuleGroup {
 }
 
 const SELECTOR = 'job="__VG_JOB__", namespace="__VG_NAMESPACE__"';
+
+/**
+ * Lists a namespace's PVCs with the labels that tie a PVC to its Helm release (what the risk gauges read): the
+ * orphaned-PVC alert carries only the namespace, the release name is in these columns.
+ */
+export const ORPHAN_LISTING = `kubectl get pvc -n {{ $labels.namespace }} -L ${RELEASE_LABELS.join(',')}`;
 
 /**
  * How long a risk alert remembers the last risk values while no volume-guard pod has any: the risk series have no
@@ -104,8 +111,10 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
         summary: '{{ $value }} PVCs left behind by Helm releases in {{ $labels.namespace }}',
         description:
           'PVCs labelled for a Helm release that nothing of the release uses have stayed for more than __VG_RISK_FOR__ in namespace ' +
-          '{{ $labels.namespace }} ("_other": namespaces beyond the series limit). A new install of the release would adopt their old ' +
-          'data. Run `kubectl volume-guard audit --release NAMESPACE/NAME`; delete them, or, if the data is meant to be reused, annotate volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> on them.',
+          '{{ $labels.namespace }}. A new install of the release would adopt their old data. Find the release in the last columns of ' +
+          `\`${ORPHAN_LISTING}\` ("_other", the namespaces beyond the series limit: use -A), then run ` +
+          '`kubectl volume-guard audit --release {{ $labels.namespace }}/<release>` for its PVCs; delete them, or, if the data is meant to be ' +
+          'reused, annotate volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> on them.',
       }),
     ],
   },

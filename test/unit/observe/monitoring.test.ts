@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ALERT_GROUPS, ALERT_PLACEHOLDERS, renderAlertGroups } from '../../../src/observe/alerts.ts';
 import { dashboardQueries, grafanaDashboard } from '../../../src/observe/dashboard.ts';
+import { RELEASE_LABELS } from '../../../src/cluster/records.ts';
 import { analyzeQuery, metricCatalog, PROMETHEUS_DURATION } from '../../support/promql.ts';
 
 const catalog = metricCatalog();
@@ -58,6 +59,17 @@ describe('alert rules (files/prometheus-rules.yaml)', () => {
       expect(rule.annotations.summary + rule.annotations.description).not.toMatch(/__VG_/);
     });
   }
+
+  it('VolumeGuardOrphanedPVCs: advice that works from the namespace it carries, through the labels naming the release', () => {
+    const description = rules.find((rule) => rule.alert === 'VolumeGuardOrphanedPVCs')?.annotations.description ?? '';
+    // No placeholder the operator must know already: the release is found from the namespace.
+    expect(description).not.toMatch(/NAMESPACE\/NAME|NS\/NAME/);
+    const listing = description.indexOf('kubectl get pvc -n {{ $labels.namespace }} -L ');
+    expect(listing).toBeGreaterThanOrEqual(0);
+    const columns = /-L ([^ `]+)/.exec(description.slice(listing))?.[1]?.split(',');
+    expect(columns).toEqual([...RELEASE_LABELS]);
+    expect(description.indexOf('kubectl volume-guard audit --release {{ $labels.namespace }}/<release>')).toBeGreaterThan(listing);
+  });
 
   it('tells readiness by volume_guard_ready, not `up` (a pod stuck unready still answers scrapes)', () => {
     const notReady = rules.find((rule) => rule.alert === 'VolumeGuardWebhookNotReady');
