@@ -86,11 +86,6 @@ export function denied(message: string, extra: Omit<Decision, 'allowed' | 'statu
   return { ...extra, allowed: false, status: { code: 403, reason: 'Forbidden', message } };
 }
 
-/** The validator could not decide (bad object, unknown state); still an answer the API server understands. */
-export function errored(code: number, message: string): Decision {
-  return { allowed: false, status: { code, reason: code >= 500 ? 'InternalError' : 'BadRequest', message } };
-}
-
 // ---- What a validator serves: the single source for the webhook configuration in the chart. ----
 
 export interface RuleWithOperations {

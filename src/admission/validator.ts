@@ -35,7 +35,8 @@ export interface ValidationContext {
 
 /**
  * One webhook endpoint: its declaration (rules for the chart) and a synchronous decision function.
- * handle() must not throw for ordinary input; if it does, the request is answered allowed=false, code 500.
+ * handle() must not throw for ordinary input; if it does (or handleAsync rejects), the request is answered HTTP 500,
+ * which the API server treats as a failed call: the webhook's failurePolicy decides (src/server/app.ts).
  */
 export interface Validator {
   readonly declaration: WebhookDeclaration;

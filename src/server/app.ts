@@ -13,7 +13,6 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Logger } from 'pino';
 import { jsonLineWriter } from '../logging.ts';
 import type { ValidatorRegistry } from '../admission/registry.ts';
-import { errored } from '../admission/types.ts';
 import type { AdmissionRequest, Decision } from '../admission/types.ts';
 import type { ValidationContext, Validator } from '../admission/validator.ts';
 import type { AdmittedRemoval, RemovalRecorder } from '../cluster/pending-removals.ts';
@@ -25,6 +24,8 @@ import type { ServerMetrics } from './metrics.ts';
 import type { AdmissionOutcome } from './metrics.ts';
 
 export const INTERNAL_ERROR_MESSAGE = 'internal error, see volume-guard logs';
+/** The body of every HTTP 500 (a validator or the server itself failed): the same short line, nothing of the error. */
+const INTERNAL_ERROR_PAYLOAD = JSON.stringify({ error: INTERNAL_ERROR_MESSAGE });
 
 /** Label used for targets nobody serves, so random paths cannot grow the metric's cardinality. */
 const UNKNOWN_TARGET_LABEL = 'unknown';
@@ -456,16 +457,26 @@ interface CoreOptions {
 function admissionCore(options: CoreOptions): (validator: Validator, body: Buffer, trace: AdmissionTrace) => AdmissionAnswer | Promise<AdmissionAnswer> {
   const { snapshot, health, config, log, clock, metrics, removals } = options;
 
-  function failed(error: unknown, admission: AdmissionRequest, trace: AdmissionTrace): Decision {
-    log.error({ err: error, uid: logged(admission.uid), target: trace.targetLabel }, 'validator threw; answering allowed=false');
+  /**
+   * A validator threw (a bug): HTTP 500, no AdmissionReview. The API server takes a non-2xx answer as a failed call
+   * and applies the webhook's failurePolicy (Fail: refused with "failed calling webhook", Ignore: let through), as
+   * during an outage; an `allowed: false` review would be a final refusal whatever the policy says. Nothing was
+   * judged: no removal is recorded as admitted and no override as honored; a cordon counts as refused, which it is
+   * under Fail (kubectl drain goes on with the pods) and harmless under Ignore (the node is then cordoned).
+   */
+  function failed(error: unknown, admission: AdmissionRequest, trace: AdmissionTrace, context: RequestContext): AdmissionAnswer {
+    log.error({ err: error, uid: logged(admission.uid), target: trace.targetLabel }, "validator threw; answering HTTP 500 (the webhook's failurePolicy decides)");
     trace.outcome = 'errored';
-    return errored(500, INTERNAL_ERROR_MESSAGE);
+    trace.reason = 'validator threw';
+    trace.overrides = NONE;
+    if (context.cordoned !== undefined && removals !== undefined) removals.refuseCordon(context.cordoned, admission.userInfo.username, admission.dryRun);
+    return { status: 500, payload: INTERNAL_ERROR_PAYLOAD };
   }
 
   function answer(given: Decision, admission: AdmissionRequest, trace: AdmissionTrace, context: RequestContext): AdmissionAnswer {
     // Bounded once: the response, the log line and the Event all read this decision.
     const decision = markDryRunOverride(boundDecision(given), admission.dryRun);
-    if (trace.outcome !== 'errored') trace.outcome = outcomeOf(decision);
+    trace.outcome = outcomeOf(decision);
     const reported = decision.overrides;
     let overrides = context.overrides;
     if (reported !== undefined && reported.length > 0) {
@@ -510,18 +521,18 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
       try {
         pending = validator.handleAsync(admission, context);
       } catch (error) {
-        return answer(failed(error, admission, trace), admission, trace, context);
+        return failed(error, admission, trace, context);
       }
       return pending.then(
         (decision) => answer(decision, admission, trace, context),
-        (error: unknown) => answer(failed(error, admission, trace), admission, trace, context),
+        (error: unknown) => failed(error, admission, trace, context),
       );
     }
     let decision: Decision;
     try {
       decision = validator.handle(admission, context);
     } catch (error) {
-      decision = failed(error, admission, trace);
+      return failed(error, admission, trace, context);
     }
     return answer(decision, admission, trace, context);
   };
@@ -690,7 +701,7 @@ function fastPathHandler(options: FastPathOptions): FastPath {
   function unexpected(error: unknown, trace: AdmissionTrace): AdmissionAnswer {
     trace.outcome = 'errored';
     log.error({ err: error, url: VALIDATE_PREFIX + trace.targetLabel }, 'unexpected error in the admission server');
-    return { status: 500, payload: JSON.stringify({ error: INTERNAL_ERROR_MESSAGE }) };
+    return { status: 500, payload: INTERNAL_ERROR_PAYLOAD };
   }
 }
 

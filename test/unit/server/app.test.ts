@@ -131,30 +131,74 @@ describe('POST /validate/<target>', () => {
     expect(seen).toEqual({ uid: 'ctx-1', now: 1234, level: 'debug', synced: true });
   });
 
-  it('answers allowed=false code 500 when a validator throws, logs it, and keeps serving', async () => {
+  // An `allowed: false` review is a final refusal the API server applies whatever the webhook's failurePolicy says;
+  // only a failed call (or a non-2xx answer) is judged by the policy, so a validator bug must be a 500.
+  it('answers HTTP 500 when a validator throws, so the failurePolicy decides; logs it with the uid and keeps serving', async () => {
     let calls = 0;
+    const decided: string[] = [];
+    const cordons: string[] = [];
     const { app, metrics, captured } = harness({
       registry: registryOf(
-        validator('flaky', () => {
+        validator('flaky', (_request, context) => {
           calls += 1;
-          if (calls === 1) throw new TypeError('cannot read properties of undefined');
+          if (calls === 1) {
+            context.onOverride('single-replica');
+            context.cordoning('worker-1');
+            throw new TypeError('cannot read properties of undefined');
+          }
           return allowed();
         }),
       ),
+      onDecision: (request) => void decided.push(request.uid),
+      removals: {
+        admitRemoval: () => cordons.push('admitted'),
+        expireRemovals: () => undefined,
+        refuseCordon: (node) => void cordons.push(`refused ${node}`),
+        allowCordon: (node) => void cordons.push(`allowed ${node}`),
+        allowDryRunCordon: (node) => void cordons.push(`dry-run allowed ${node}`),
+      },
     });
     const first = await post(app, 'flaky', sampleReview({ uid: 'boom-1' }));
-    expect(first.statusCode).toBe(200);
-    expect(first.json().response).toEqual({
-      uid: 'boom-1',
-      allowed: false,
-      status: { code: 500, reason: 'InternalError', message: INTERNAL_ERROR_MESSAGE },
-    });
-    const errorLine = captured.lines.find((line) => line.msg === 'validator threw; answering allowed=false');
+    expect(first.statusCode).toBe(500);
+    expect(first.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(first.body).toBe(JSON.stringify({ error: INTERNAL_ERROR_MESSAGE }));
+    const errorLine = captured.lines.find((line) => line.msg === "validator threw; answering HTTP 500 (the webhook's failurePolicy decides)");
+    expect(errorLine).toMatchObject({ level: 'error', uid: 'boom-1', target: 'flaky' });
     expect((errorLine?.err as { message?: string } | undefined)?.message).toBe('cannot read properties of undefined');
+    expect(captured.lines.find((line) => line.msg === 'admission')).toMatchObject({
+      level: 'warn',
+      uid: 'boom-1',
+      decision: 'errored',
+      httpStatus: 500,
+      reason: 'validator threw',
+      overrides: [],
+    });
     expect(await counter(metrics, { target: 'flaky', decision: 'errored' })).toBe(1);
+    // Nothing was judged: no override counted, no Event; the cordon it was about counts as refused.
+    expect((await metrics.overrides.get()).values).toEqual([]);
+    expect(decided).toEqual([]);
+    expect(cordons).toEqual(['refused worker-1']);
 
     const second = await post(app, 'flaky', sampleReview({ uid: 'boom-2' }));
+    expect(second.statusCode).toBe(200);
     expect(second.json().response).toEqual({ uid: 'boom-2', allowed: true });
+  });
+
+  it.each([
+    ['rejects', async (): Promise<Decision> => Promise.reject(new RangeError('worker gone'))],
+    ['throws before its promise', (): Promise<Decision> => {
+      throw new RangeError('worker gone');
+    }],
+  ])('answers HTTP 500 when an asynchronous validator %s', async (_how, handleAsync) => {
+    const { app, metrics, captured } = harness({
+      registry: registryOf({ ...validator('later', () => allowed()), handleAsync }),
+    });
+    const response = await post(app, 'later', sampleReview({ uid: 'async-1' }));
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toEqual({ error: INTERNAL_ERROR_MESSAGE });
+    expect(response.body).not.toContain('worker gone');
+    expect(captured.lines.find((line) => line.msg === "validator threw; answering HTTP 500 (the webhook's failurePolicy decides)")).toMatchObject({ uid: 'async-1' });
+    expect(await counter(metrics, { target: 'later', decision: 'errored' })).toBe(1);
   });
 
   it('counts each overridden check once, whether reported by callback or in the decision', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowed, denied, errored } from '../../../src/admission/types.ts';
+import { allowed, denied } from '../../../src/admission/types.ts';
 import {
   WARNINGS_BYTE_BUDGET,
   capWarnings,
@@ -272,8 +272,9 @@ describe('outcomeOf', () => {
     expect(outcomeOf(allowed())).toBe('allowed');
     expect(outcomeOf(allowed(['careful']))).toBe('warned');
     expect(outcomeOf(denied('no'))).toBe('denied');
-    expect(outcomeOf(errored(500, 'broken'))).toBe('errored');
-    expect(outcomeOf(errored(400, 'odd object'))).toBe('errored');
+    // A refusal with another code than 403 is no decision of a check.
+    expect(outcomeOf({ allowed: false, status: { code: 500, reason: 'InternalError', message: 'broken' } })).toBe('errored');
+    expect(outcomeOf({ allowed: false, status: { code: 400, reason: 'BadRequest', message: 'odd object' } })).toBe('errored');
   });
 });
 
