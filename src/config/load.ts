@@ -39,8 +39,37 @@ const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: true });
 const validateConfig = ajv.compile(CONFIG_SCHEMA);
 
 function formatValue(value: unknown): string {
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // A value that refers to itself (a recursive YAML alias); loadConfig refuses those before, this is the backstop.
+    return '(a value that contains itself)';
+  }
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * Where a parsed tree refers back to one of its own enclosing values (`a: &a [*a]`: the YAML parser builds a list
+ * that holds itself), as a field path (`a[0]`); undefined when it does not. A value used twice (an alias of a
+ * sibling) is no recursion.
+ */
+function recursionIn(value: unknown, path: string, enclosing: Set<object>): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (enclosing.has(value)) return path;
+  enclosing.add(value);
+  try {
+    const entries: [string, unknown][] = Array.isArray(value)
+      ? value.map((item, index): [string, unknown] => [`${path}[${index}]`, item])
+      : Object.entries(value).map(([key, item]): [string, unknown] => [path ? `${path}.${key}` : key, item]);
+    for (const [at, item] of entries) {
+      const found = recursionIn(item, at, enclosing);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  } finally {
+    enclosing.delete(value);
+  }
 }
 
 /** The schema node describing the value at a JSON pointer (array indexes go through `items`). */
@@ -101,6 +130,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }
     if (!isObject(tree)) {
       throw new ConfigError(`config: ${options.file} must hold a mapping at the top level (got ${formatValue(tree)})`);
+    }
+    const recursive = recursionIn(tree, '', new Set());
+    if (recursive !== undefined) {
+      throw new ConfigError(`config: ${options.file}: recursive YAML alias at ${recursive} (an alias inside the value it names)`);
     }
   }
   const data = tree as MutableTree;

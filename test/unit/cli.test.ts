@@ -66,6 +66,14 @@ describe('volume-guard serve: configuration errors exit 2 with one line', () => 
     expect(child.stdout()).toBe('');
   });
 
+  it.each([['serve'], ['audit']])('%s: names where a recursive YAML alias is, instead of a crash', async (command) => {
+    const file = join(await tempDir('vg-cli-'), 'config.yaml');
+    await writeFile(file, 'overrides:\n  allowedGroups: &g [*g]\n');
+    const child = run([command, '-c', file]);
+    expect((await child.exit).code).toBe(2);
+    expect(child.stderr().trim().split('\n')).toEqual([`volume-guard: config: ${file}: recursive YAML alias at overrides.allowedGroups[0] (an alias inside the value it names)`]);
+  });
+
   it('names a bad environment override', async () => {
     const child = run(['serve'], { VOLUME_GUARD_ADMISSION_PORT: 'eighty' });
     expect((await child.exit).code).toBe(2);

@@ -131,6 +131,36 @@ upgrades:
   });
 });
 
+describe('loadConfig refuses a file whose YAML aliases refer to themselves', () => {
+  // The parser builds a value that holds itself: each one crashed with "Converting circular structure to JSON".
+  it.each([
+    ['a list holding itself', 'a: &a [*a]\n', 'a[0]'],
+    ['a known list field', 'overrides:\n  allowedGroups: &g [*g]\n', 'overrides.allowedGroups[0]'],
+    ['a section holding itself', 'log: &l {level: *l}\n', 'log.level'],
+    ['the top level', '&r\nlog: {level: info}\nagain: *r\n', 'again'],
+    ['a deeper alias', 'upgrades:\n  kinds: &k\n    - { group: a, version: v1, resource: r, kind: K, operations: [CREATE], more: [*k] }\n', 'upgrades.kinds[0].more[0]'],
+  ])('names where: %s', async (_what, text, at) => {
+    const file = await yamlFile(text);
+    let message = '';
+    try {
+      loadConfig({ file, env: { VOLUME_GUARD_LOG_LEVEL: 'debug' } });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toBe(`config: ${file}: recursive YAML alias at ${at} (an alias inside the value it names)`);
+  });
+
+  it('takes an alias used twice that is no recursion', async () => {
+    const config = loadConfig({ file: await yamlFile('overrides:\n  allowedGroups: &g [ops, system:masters]\nevictions:\n  restartGroups: *g\n') });
+    expect(config.evictions.restartGroups).toEqual(['ops', 'system:masters']);
+  });
+
+  it('describes a top level that holds itself without crashing', async () => {
+    expect(await errorOf('&r [*r]\n')).toMatch(/config\.yaml must hold a mapping at the top level \(got \(a value that contains itself\)\)$/);
+  });
+});
+
 describe('loadConfig environment overrides', () => {
   it('overrides file values and parses integers, booleans and lists', async () => {
     const file = await yamlFile('log:\n  level: warn\nadmission:\n  port: 9443\n');
