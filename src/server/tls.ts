@@ -42,11 +42,45 @@ export interface ServingPair {
   readonly clientCaSubjects?: readonly string[];
   /** The client CA bundle's certificates, to re-check connections opened under an earlier bundle. */
   readonly clientCas?: readonly X509Certificate[];
+  /** The served (leaf) certificate, to compare the names of the next one with. */
+  readonly leaf: X509Certificate;
 }
 
 export class TlsConfigError extends Error {
-  override readonly name = 'TlsConfigError';
+  override readonly name: string = 'TlsConfigError';
 }
+
+/** A readable pair the API server would refuse; the message says what to do (no file hint needed). */
+export class TlsCertificateUnusableError extends TlsConfigError {
+  override readonly name: string = 'TlsCertificateUnusableError';
+}
+
+/** A certificate whose validity has not begun: worth trying again once it has. */
+export class TlsCertificateNotYetValidError extends TlsCertificateUnusableError {
+  override readonly name: string = 'TlsCertificateNotYetValidError';
+}
+
+/**
+ * How far ahead of this clock a certificate's notBefore may be and still be served: the issuer's, this node's and the
+ * API server's clocks differ by seconds, at worst minutes. Past it the API server refuses the certificate ("x509:
+ * certificate has expired or is not yet valid"), so the reloader keeps the old pair and tries the new one again.
+ */
+export const NOT_BEFORE_SKEW_MS = 5 * 60_000;
+
+/**
+ * Extended key usages Go's certificate verification takes for a server (crypto/x509 checkChainForKeyUsage): serverAuth,
+ * any, and the two old "server gated crypto" ones. A leaf whose extended key usages are listed but none of these is
+ * refused by the API server ("x509: certificate specifies an incompatible key usage"); a leaf without the extension
+ * (or with it empty) is good for any use.
+ */
+const SERVER_USAGE_OIDS: ReadonlySet<string> = new Set(['1.3.6.1.5.5.7.3.1', '2.5.29.37.0', '2.16.840.1.113730.4.1', '1.3.6.1.4.1.311.10.3.3']);
+const USAGE_NAMES: Readonly<Record<string, string>> = {
+  '1.3.6.1.5.5.7.3.2': 'clientAuth',
+  '1.3.6.1.5.5.7.3.3': 'codeSigning',
+  '1.3.6.1.5.5.7.3.4': 'emailProtection',
+  '1.3.6.1.5.5.7.3.8': 'timeStamping',
+  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
+};
 
 const STARTUP_HINT =
   'mount the serving certificate Secret (tls.crt, tls.key) there, point admission.tls.certFile/keyFile ' +
@@ -125,6 +159,20 @@ function validatePair(raw: RawPair, files: TlsFiles, now: number): ServingPair {
   if (notAfter.getTime() <= now) {
     throw new TlsConfigError(`TLS certificate in ${files.certFile} expired at ${notAfter.toISOString()}`);
   }
+  const notBefore = new Date(certificate.validFrom);
+  if (notBefore.getTime() > now + NOT_BEFORE_SKEW_MS) {
+    throw new TlsCertificateNotYetValidError(
+      `TLS certificate in ${files.certFile} is not valid before ${notBefore.toISOString()}, over ${NOT_BEFORE_SKEW_MS / 60_000} minutes ` +
+        "ahead of this node's clock: the API server would refuse it until then; check the issuer's and the nodes' clocks",
+    );
+  }
+  const usages = certificate.keyUsage as string[] | undefined;
+  if (usages !== undefined && usages.length > 0 && !usages.some((oid) => SERVER_USAGE_OIDS.has(oid))) {
+    throw new TlsCertificateUnusableError(
+      `TLS certificate in ${files.certFile} is not for a server: its extended key usages (${usages.map((oid) => USAGE_NAMES[oid] ?? oid).join(', ')}) ` +
+        'lack serverAuth, so the API server would refuse it ("incompatible key usage"); reissue it with the "server auth" usage',
+    );
+  }
   if (raw.ca) {
     try {
       new X509Certificate(raw.ca);
@@ -153,6 +201,7 @@ function validatePair(raw: RawPair, files: TlsFiles, now: number): ServingPair {
     subject: describeSubject(certificate),
     notAfter,
     contentHash: hashOf(raw),
+    leaf: certificate,
     ...(clientCaPem && clientCas
       ? { clientCaPem, clientCas, clientCaSubjects: clientCas.map(describeSubject) }
       : {}),
@@ -214,6 +263,7 @@ export async function loadServingPair(files: TlsFiles, now: number = Date.now())
   try {
     return validatePair(await readRawPair(files), files, now);
   } catch (error) {
+    if (error instanceof TlsCertificateUnusableError) throw error;
     if (error instanceof TlsConfigError) throw new TlsConfigError(`${error.message}: ${STARTUP_HINT}`);
     throw error;
   }
@@ -338,7 +388,9 @@ export class CertificateReloader {
       pair = validatePair(raw, files, (this.#options.clock ?? Date.now)());
       this.#options.target.setSecureContext(secureContextOptions(pair));
     } catch (error) {
-      this.#reportProblem(String((error as Error).message), contentHash);
+      // A pair not valid yet is read again at every check (the files may not change again), and taken once it is.
+      if (error instanceof TlsCertificateNotYetValidError) this.#reportProblem(`${error.message} (tried again at every check)`, undefined);
+      else this.#reportProblem(String((error as Error).message), contentHash);
       return 'rejected';
     }
     const previous = this.#current;
@@ -356,6 +408,15 @@ export class CertificateReloader {
       },
       'serving certificate reloaded',
     );
+    const dropped = namesNotCovered(previous.leaf, pair.leaf);
+    if (dropped.length > 0) {
+      // Served all the same: names may be dropped on purpose (a renamed Service).
+      log.warn(
+        { droppedNames: dropped.slice(0, 10), serialNumber: pair.serialNumber, previousSerialNumber: previous.serialNumber },
+        'the new serving certificate does not cover every name of the previous one: an API server calling volume-guard by ' +
+          'one of those names fails to verify it; unless they were dropped on purpose, reissue it with them',
+      );
+    }
     return 'reloaded';
   }
 
@@ -369,4 +430,24 @@ export class CertificateReloader {
       'new serving certificate rejected; still serving the previous one',
     );
   }
+}
+
+/** A certificate's DNS and IP subject alternative names, as `DNS:name` / `IP Address:ip`. */
+function alternativeNames(certificate: X509Certificate): string[] {
+  const text = certificate.subjectAltName ?? '';
+  if (text === '') return [];
+  return text.split(', ').filter((entry) => entry.startsWith('DNS:') || entry.startsWith('IP Address:'));
+}
+
+/**
+ * The DNS and IP names of `previous` that `next` does not cover (as a TLS client matches a name: wildcards count,
+ * the subject's CN does not, as in Go).
+ */
+export function namesNotCovered(previous: X509Certificate, next: X509Certificate): string[] {
+  const nextNames = new Set(alternativeNames(next).map((entry) => entry.toLowerCase()));
+  return alternativeNames(previous).filter((entry) => {
+    if (nextNames.has(entry.toLowerCase())) return false;
+    if (entry.startsWith('DNS:')) return next.checkHost(entry.slice(4), { subject: 'never' }) === undefined;
+    return next.checkIP(entry.slice('IP Address:'.length)) === undefined;
+  });
 }

@@ -7,7 +7,7 @@ import { createServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CertificateReloader, TlsConfigError, loadServingPair } from '../../../src/server/tls.ts';
+import { CertificateReloader, TlsConfigError, loadServingPair, namesNotCovered } from '../../../src/server/tls.ts';
 import { startServer } from '../../../src/server/serve.ts';
 import type { RunningServer } from '../../../src/server/serve.ts';
 import { SecretVolume, issue, peerCertificate, tempDir, testCa, waitFor, writePlainPair } from '../../support/tls.ts';
@@ -248,5 +248,114 @@ describe('certificate hot reload', () => {
       (error: NodeJS.ErrnoException) => error,
     );
     expect((refused as NodeJS.ErrnoException).code).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
+  });
+});
+
+// What the API server's Go client verifies besides the chain: the validity period (with no leeway) and, when the
+// leaf lists extended key usages, serverAuth among them. A pair failing either would be served and refused.
+describe('certificates the API server would refuse', () => {
+  const HOUR_MS = 3_600_000;
+
+  it('refuses at startup a certificate not valid yet and one issued for clients only, saying what to do', async () => {
+    const dir = await tempDir();
+    const files = await writePlainPair(dir, await issue({ notBefore: new Date(Date.now() + HOUR_MS) }));
+    const early = await loadServingPair(files).catch((error: unknown) => error);
+    expect(early).toBeInstanceOf(TlsConfigError);
+    expect((early as Error).message).toMatch(
+      new RegExp(`^TLS certificate in ${files.certFile} is not valid before \\S+Z, over 5 minutes ahead of this node's clock: the API server would refuse it until then; check the issuer's and the nodes' clocks$`),
+    );
+
+    await writePlainPair(dir, await issue({ usages: ['clientAuth'] }));
+    await expect(loadServingPair(files)).rejects.toThrow(
+      `TLS certificate in ${files.certFile} is not for a server: its extended key usages (clientAuth) lack serverAuth, so the API server would refuse it ("incompatible key usage"); reissue it with the "server auth" usage`,
+    );
+  });
+
+  it('takes a certificate a minute ahead of this clock, and one without extended key usages', async () => {
+    const dir = await tempDir();
+    const skewed = await issue({ notBefore: new Date(Date.now() + 60_000) });
+    expect((await loadServingPair(await writePlainPair(dir, skewed))).serialNumber).toBe(skewed.serialNumber);
+    const anyUse = await issue({ usages: [] });
+    expect(new X509Certificate(anyUse.certPem).keyUsage).toEqual([]);
+    expect((await loadServingPair(await writePlainPair(dir, anyUse))).serialNumber).toBe(anyUse.serialNumber);
+    const both = await issue({ usages: ['clientAuth', 'serverAuth'] });
+    expect((await loadServingPair(await writePlainPair(dir, both))).serialNumber).toBe(both.serialNumber);
+  });
+
+  it('keeps serving the old pair while the new one is for clients only', async () => {
+    const dir = await tempDir();
+    const first = await issue();
+    const { server, port, captured } = await start(await writePlainPair(dir, first));
+    await writePlainPair(dir, await issue({ usages: ['clientAuth'] }));
+    expect(await server.reloader.check()).toBe('rejected');
+    expect((await peerCertificate(port)).serialNumber).toBe(first.serialNumber);
+    const rejection = captured.lines.find((line) => line.msg === 'new serving certificate rejected; still serving the previous one');
+    expect(rejection?.problem).toMatch(/lack serverAuth.*reissue it with the "server auth" usage$/);
+  });
+
+  it('keeps the old pair while the new one is not valid yet, tries it at every check, and takes it once it is valid', async () => {
+    const dir = await tempDir();
+    const first = await issue();
+    let now = Date.now();
+    const applied: SecureContextOptions[] = [];
+    const captured = captureLog();
+    const files = await writePlainPair(dir, first);
+    const reloader = new CertificateReloader({
+      files,
+      target: { setSecureContext: (options) => void applied.push(options) },
+      initial: await loadServingPair(files),
+      pollIntervalMs: 60_000,
+      log: captured.log,
+      clock: () => now,
+    });
+    const early = await issue({ notBefore: new Date(now + HOUR_MS) });
+    await writePlainPair(dir, early);
+    expect(await reloader.check()).toBe('rejected');
+    now += HOUR_MS / 2;
+    expect(await reloader.check()).toBe('rejected');
+    expect(reloader.current.serialNumber).toBe(first.serialNumber);
+    expect(applied).toEqual([]);
+    const rejections = captured.lines.filter((line) => line.msg === 'new serving certificate rejected; still serving the previous one');
+    expect(rejections).toHaveLength(1);
+    expect(rejections[0]?.problem).toMatch(/is not valid before .*\(tried again at every check\)$/);
+
+    // Within the allowed skew of its notBefore: taken, though the files did not change.
+    now += HOUR_MS / 2 - 60_000;
+    expect(await reloader.check()).toBe('reloaded');
+    expect(reloader.current.serialNumber).toBe(early.serialNumber);
+    expect(new X509Certificate(String(applied[0]!.cert)).serialNumber).toBe(early.serialNumber);
+  });
+
+  it('warns when the new certificate drops a name of the old one, and serves it all the same', async () => {
+    const dir = await tempDir();
+    const first = await issue({ dnsNames: ['localhost', 'volume-guard.volume-guard.svc'], ipAddresses: ['127.0.0.1'] });
+    const { server, port, captured } = await start(await writePlainPair(dir, first));
+    const renamed = await issue({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    await writePlainPair(dir, renamed);
+    expect(await server.reloader.check()).toBe('reloaded');
+    expect((await peerCertificate(port)).serialNumber).toBe(renamed.serialNumber);
+    const warning = captured.lines.find((line) => String(line.msg).startsWith('the new serving certificate does not cover every name'));
+    expect(warning).toMatchObject({
+      level: 'warn',
+      droppedNames: ['DNS:volume-guard.volume-guard.svc'],
+      serialNumber: renamed.serialNumber,
+      previousSerialNumber: first.serialNumber,
+    });
+
+    // Names kept (or more of them): no warning.
+    const kept = await issue({ dnsNames: ['localhost', 'more.example'], ipAddresses: ['127.0.0.1', '10.0.0.1'] });
+    await writePlainPair(dir, kept);
+    expect(await server.reloader.check()).toBe('reloaded');
+    expect(captured.lines.filter((line) => String(line.msg).startsWith('the new serving certificate does not cover every name'))).toHaveLength(1);
+  });
+
+  it('counts a wildcard as covering a name, as a TLS client does, and an IP only by an IP name', async () => {
+    const leaf = async (dnsNames: string[], ipAddresses: string[]) => new X509Certificate((await issue({ dnsNames, ipAddresses })).certPem);
+    const previous = await leaf(['volume-guard.volume-guard.svc', 'Localhost'], ['127.0.0.1', '::1']);
+    expect(namesNotCovered(previous, await leaf(['*.volume-guard.svc', 'localhost'], ['127.0.0.1', '::1']))).toEqual([]);
+    expect(namesNotCovered(previous, await leaf(['*.svc', 'localhost', '127.0.0.1'], ['::1']))).toEqual([
+      'DNS:volume-guard.volume-guard.svc',
+      'IP Address:127.0.0.1',
+    ]);
   });
 });
