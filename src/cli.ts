@@ -5,7 +5,7 @@
 import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, type HelpContext } from 'commander';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, envName, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
 import { EXIT_CONFIG, oneLineUsageErrors, type CommandRegistrar } from './cli-types.ts';
 import { createLogger } from './logging.ts';
@@ -43,9 +43,35 @@ export const registerServeCommand: CommandRegistrar = (program) => {
         );
         process.stderr.write(`volume-guard: self-signed CA written to ${generated.caFile}\n`);
       }
-      await serve({ config, log });
+      try {
+        await serve({ config, log });
+      } catch (error) {
+        throw listenAddressError(error, config, options.config) ?? error;
+      }
     });
 };
+
+/** What getaddrinfo answers for a name it cannot resolve: Node looks up a listen host that is no IP address. */
+const UNRESOLVED_HOST_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
+
+/**
+ * A listen host that is no IP address and resolves to none (`not a host`, `999.1.1.1`) is a configuration mistake:
+ * a ConfigError naming the field and where it was set, instead of getaddrinfo's error and stack.
+ */
+export function listenAddressError(error: unknown, config: Config, file: string | undefined, env: NodeJS.ProcessEnv = process.env): ConfigError | undefined {
+  const failure = error as NodeJS.ErrnoException & { hostname?: unknown };
+  if (failure?.syscall !== 'getaddrinfo' || !UNRESOLVED_HOST_CODES.has(String(failure.code))) return undefined;
+  // The admission server listens first: with both hosts the same, it is the one that failed.
+  const field = ([['admission', config.admission.host], ['ops', config.ops.host]] as const).find(([, host]) => host === failure.hostname);
+  if (field === undefined) return undefined;
+  const [section, host] = field;
+  const variable = envName([section, 'host']);
+  const from = env[variable] !== undefined ? variable : file;
+  return new ConfigError(
+    `config: ${section}.host is no address to listen on (got ${JSON.stringify(host)}: getaddrinfo ${failure.code}); ` +
+      `use an IP address such as 0.0.0.0, or :: on IPv6${from ? ` (from ${from})` : ''}`,
+  );
+}
 
 function withTlsFiles(config: Config, certFile: string, keyFile: string): Config {
   return {

@@ -4,6 +4,6 @@
 
 export { CHECK_MODES, CONFIG_SCHEMA, DEFAULT_UPGRADE_KINDS, MAX_TIMER_MS } from './config/schema.ts';
 export type { CheckMode, Config, GuardedUpgradeKind, SchemaNode, StalePolicy } from './config/schema.ts';
-export { ENV_PREFIX } from './config/env.ts';
+export { ENV_PREFIX, envName } from './config/env.ts';
 export { ConfigError, defaultConfig, loadConfig, type LoadConfigOptions } from './config/load.ts';
 export { CONFIG_REFERENCE, configReferenceMarkdown, type ConfigReferenceRow } from './config/reference.ts';

@@ -5,8 +5,10 @@ import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listenAddressError } from '../../src/cli.ts';
+import { defaultConfig } from '../../src/config.ts';
 import { reviewBody } from '../support/admission.ts';
-import { tempDir, waitFor } from '../support/tls.ts';
+import { issue, tempDir, waitFor, writePlainPair } from '../support/tls.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NODE = join(ROOT, 'node_modules/.bin/node');
@@ -54,6 +56,23 @@ function ownLines(stderr: string): string[] {
   return stderr.split('\n').filter((line) => line.startsWith('volume-guard:'));
 }
 
+/** A kubeconfig for an API server nobody listens on: `serve` starts, its model stays unsynced. */
+async function unreachableKubeconfig(): Promise<string> {
+  const kubeconfig = join(await tempDir('vg-cli-'), 'kubeconfig');
+  await writeFile(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'u', user: { token: 't' } }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    }),
+  );
+  return kubeconfig;
+}
+
 describe('volume-guard serve: configuration errors exit 2 with one line', () => {
   it('names a bad enum in the config file', async () => {
     const file = join(await tempDir('vg-cli-'), 'config.yaml');
@@ -72,6 +91,51 @@ describe('volume-guard serve: configuration errors exit 2 with one line', () => 
     const child = run([command, '-c', file]);
     expect((await child.exit).code).toBe(2);
     expect(child.stderr().trim().split('\n')).toEqual([`volume-guard: config: ${file}: recursive YAML alias at overrides.allowedGroups[0] (an alias inside the value it names)`]);
+  });
+
+  // Node resolves a listen host that is no IP address: getaddrinfo's error and stack, exit 1, said nothing of the field.
+  it('names a listen host that is no address, and the variable that set it', async () => {
+    const tls = await writePlainPair(await tempDir('vg-cli-'), await issue());
+    const child = run(['serve'], {
+      KUBECONFIG: await unreachableKubeconfig(),
+      VOLUME_GUARD_ADMISSION_TLS_CERT_FILE: tls.certFile,
+      VOLUME_GUARD_ADMISSION_TLS_KEY_FILE: tls.keyFile,
+      VOLUME_GUARD_ADMISSION_PORT: '0',
+      VOLUME_GUARD_OPS_PORT: '0',
+      VOLUME_GUARD_ADMISSION_HOST: 'not a host',
+      VOLUME_GUARD_LOG_LEVEL: 'silent',
+    });
+    expect((await child.exit).code).toBe(2);
+    expect(ownLines(child.stderr())).toEqual([
+      'volume-guard: config: admission.host is no address to listen on (got "not a host": getaddrinfo ENOTFOUND); use an IP address such as 0.0.0.0, or :: on IPv6 (from VOLUME_GUARD_ADMISSION_HOST)',
+    ]);
+  });
+
+  it('names an ops host from the config file that is no address', async () => {
+    const dir = await tempDir('vg-cli-');
+    const tls = await writePlainPair(dir, await issue());
+    const file = join(dir, 'config.yaml');
+    await writeFile(
+      file,
+      `admission:\n  port: 0\n  host: 127.0.0.1\n  tls: { certFile: ${tls.certFile}, keyFile: ${tls.keyFile} }\nops:\n  port: 0\n  host: 999.1.1.1\nlog:\n  level: silent\n`,
+    );
+    const child = run(['serve', '-c', file], { KUBECONFIG: await unreachableKubeconfig() });
+    expect((await child.exit).code).toBe(2);
+    expect(ownLines(child.stderr())).toEqual([
+      `volume-guard: config: ops.host is no address to listen on (got "999.1.1.1": getaddrinfo ENOTFOUND); use an IP address such as 0.0.0.0, or :: on IPv6 (from ${file})`,
+    ]);
+  });
+
+  it('maps only a listen host getaddrinfo cannot resolve, naming the server it belongs to', () => {
+    const config = defaultConfig();
+    const failed = (code: string, hostname: string) => Object.assign(new Error(`getaddrinfo ${code} ${hostname}`), { code, syscall: 'getaddrinfo', hostname });
+    const hosts = { ...config, admission: { ...config.admission, host: 'vg.example' }, ops: { ...config.ops, host: 'vg.example' } };
+    expect(listenAddressError(failed('EAI_AGAIN', 'vg.example'), hosts, undefined, {})?.message).toBe(
+      'config: admission.host is no address to listen on (got "vg.example": getaddrinfo EAI_AGAIN); use an IP address such as 0.0.0.0, or :: on IPv6',
+    );
+    expect(listenAddressError(failed('ENOTFOUND', 'other.example'), hosts, undefined, {})).toBeUndefined();
+    expect(listenAddressError(Object.assign(new Error('in use'), { code: 'EADDRINUSE', syscall: 'listen' }), hosts, undefined, {})).toBeUndefined();
+    expect(listenAddressError('not an error', hosts, undefined, {})).toBeUndefined();
   });
 
   it('names a bad environment override', async () => {
@@ -155,19 +219,7 @@ describe('volume-guard CLI basics', () => {
 
 describe('volume-guard serve --self-signed', () => {
   it('serves admission with a generated CA, then exits 0 on SIGTERM', async () => {
-    // An API server nobody listens on: the model stays unsynced, allow-all answers anyway.
-    const kubeconfig = join(await tempDir('vg-cli-'), 'kubeconfig');
-    await writeFile(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
-        users: [{ name: 'u', user: { token: 't' } }],
-        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
-        'current-context': 'x',
-      }),
-    );
+    const kubeconfig = await unreachableKubeconfig();
     const child = run(['serve', '--self-signed'], {
       KUBECONFIG: kubeconfig,
       VOLUME_GUARD_ADMISSION_PORT: '0',
