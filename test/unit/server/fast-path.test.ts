@@ -520,3 +520,88 @@ describe('the budget of request bodies in flight (admission.maxInflightBodyBytes
     await until(() => served.metrics.inflightBodyBytes.read() === 0, 'released after the timeout');
   });
 });
+
+// A client that sends `Expect: 100-continue` waits for the server's invitation before the body. Node invited every
+// body (100 Continue) before looking at it, then the body limit refused it: a declared-oversize body is not invited.
+describe('Expect: 100-continue', () => {
+  const head = (length: number, path = '/validate/allow-all') =>
+    `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`;
+
+  /** What the server writes on one connection until it closes it or `done` says enough was read. */
+  function exchange(socket: Socket, done: (text: string) => boolean, onText: (text: string) => void = () => undefined): Promise<{ text: string; closed: boolean }> {
+    return new Promise((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => resolve({ text, closed: false }), 3_000);
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        onText(text);
+        if (done(text)) {
+          clearTimeout(timer);
+          resolve({ text, closed: false });
+        }
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve({ text, closed: true });
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  const opened = (port: number) =>
+    new Promise<Socket>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(socket));
+      socket.on('error', reject);
+    });
+
+  it.each([[true], [false]])('answers a body declared over the limit with the 400, Connection: close, without inviting it (fast path %s)', async (fastPath) => {
+    const served = await serve(fastPath);
+    const socket = await opened(served.port);
+    socket.write(head(BODY_LIMIT + 1));
+    const { text, closed } = await exchange(socket, () => false);
+    expect(text).not.toContain('100 Continue');
+    expect(text.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(text.toLowerCase()).toContain('\r\nconnection: close\r\n');
+    expect(text.endsWith(`\r\n\r\n{"error":"request body exceeds ${BODY_LIMIT} bytes (admission.bodyLimitBytes)"}`)).toBe(true);
+    expect(closed).toBe(true);
+    expect(admissionLines(served)).toEqual([expect.objectContaining({ decision: 'invalid', httpStatus: 400, reason: `request body exceeds ${BODY_LIMIT} bytes (admission.bodyLimitBytes)` })]);
+  });
+
+  it.each([[true], [false]])('invites a body within the limit and serves it as usual (fast path %s)', async (fastPath) => {
+    const served = await serve(fastPath);
+    const socket = await opened(served.port);
+    const body = review({ uid: 'continue-1' });
+    socket.write(head(Buffer.byteLength(body)));
+    let invited = false;
+    const { text } = await exchange(
+      socket,
+      (seen) => seen.includes('"uid":"continue-1"'),
+      (seen) => {
+        if (!invited && seen.includes('\r\n\r\n')) {
+          invited = true;
+          socket.write(body);
+        }
+      },
+    );
+    socket.destroy();
+    expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n')).toBe(true);
+    expect(JSON.parse(text.slice(text.lastIndexOf('\r\n\r\n') + 4)).response).toEqual({ uid: 'continue-1', allowed: true });
+    expect(served.fastifyRequests).toBe(fastPath ? 0 : 1);
+  });
+
+  it('does not invite an oversize body over TLS either', async () => {
+    const tls = await writeSelfSignedTls();
+    cleanups.push(() => rm(tls.dir, { recursive: true, force: true }));
+    const served = await serve(true, {}, { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } });
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const secure = tlsConnect({ port: served.port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(secure));
+      secure.on('error', reject);
+    });
+    socket.write(head(10 * BODY_LIMIT));
+    const { text, closed } = await exchange(socket, () => false);
+    expect(text.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(text).not.toContain('100 Continue');
+    expect(closed).toBe(true);
+  });
+});
