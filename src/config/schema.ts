@@ -106,6 +106,16 @@ const checkModes = Object.fromEntries(CHECK_IDS.map((id) => [id, checkMode(id)])
  */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+/**
+ * The largest body limit: the codec reads a body as one string (JSON.parse), and V8 holds at most 2^29-24 characters
+ * in one, so a limit past that made a body at the limit a 500 instead of an answer. Half of it, far over what an
+ * API server sends (its own request limit is 3 MiB; an UPDATE's review holds two objects).
+ */
+export const MAX_BODY_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** The largest budget of body bytes in flight (2^31-1): 8 bodies at the largest limit, far past any pod's memory. */
+export const MAX_INFLIGHT_BODY_BYTES = 2_147_483_647;
+
 /** IPv4 by default: a pod without IPv6 cannot listen on `::`; an IPv6 single-stack cluster needs it set. */
 const LISTEN_HOST = 'address to listen on (IPv4 only; `::` on IPv6 single-stack clusters, which takes IPv4 too where the pod has it)';
 
@@ -119,18 +129,20 @@ export const CONFIG_SCHEMA = {
       bodyLimitBytes: {
         type: 'integer',
         minimum: 1024,
+        maximum: MAX_BODY_LIMIT_BYTES,
         default: 3 * 1024 * 1024,
-        description: 'largest AdmissionReview accepted; larger ones get HTTP 400',
+        description: 'largest AdmissionReview accepted; larger ones get HTTP 400. At most 268435456 (256 MiB)',
       },
       maxInflightBodyBytes: {
         type: 'integer',
         minimum: 1024,
+        maximum: MAX_INFLIGHT_BODY_BYTES,
         // 64 MiB: 21 reviews at the default body limit held at once, far past what the API server sends (a handful
         // of concurrent reviews, Helm records of a few MiB); on the ~250 MB a pod uses, inside the chart's 512 Mi
         // with room for decoding them. Unbounded, ~85 stalled 3 MiB bodies got the pod OOM-killed.
         default: 64 * 1024 * 1024,
         description:
-          "request body bytes received and not yet answered, across all connections; a request whose bytes would go past it has its connection dropped. At least admission.bodyLimitBytes; the default holds 21 reviews at the default limit, ~320 MB with a pod's baseline, under the chart's 512 Mi",
+          "request body bytes received and not yet answered, across all connections; a request whose bytes would go past it has its connection dropped. At least admission.bodyLimitBytes, at most 2147483647; the default holds 21 reviews at the default limit, ~320 MB with a pod's baseline, under the chart's 512 Mi",
       },
       allowAll: {
         type: 'boolean',

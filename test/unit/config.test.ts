@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import {
   CONFIG_SCHEMA,
   ConfigError,
   DEFAULT_UPGRADE_KINDS,
+  MAX_BODY_LIMIT_BYTES,
   MAX_TIMER_MS,
   configReferenceMarkdown,
   defaultConfig,
@@ -117,6 +119,14 @@ upgrades:
     expect(await errorOf(text)).toBe(message);
   });
 
+  it('bounds the body limit below what one string holds, and the budget of bodies in flight', async () => {
+    expect(await errorOf('admission:\n  bodyLimitBytes: 1e19\n')).toBe('config: admission.bodyLimitBytes must be <= 268435456 (got 10000000000000000000)');
+    expect(await errorOf('admission:\n  maxInflightBodyBytes: 2147483648\n')).toBe('config: admission.maxInflightBodyBytes must be <= 2147483647 (got 2147483648)');
+    const largest = loadConfig({ env: { VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: '268435456', VOLUME_GUARD_ADMISSION_MAX_INFLIGHT_BODY_BYTES: '2147483647' } });
+    expect(largest.admission).toMatchObject({ bodyLimitBytes: 268435456, maxInflightBodyBytes: 2147483647 });
+    expect(MAX_BODY_LIMIT_BYTES).toBeLessThan(constants.MAX_STRING_LENGTH);
+  });
+
   it('wants the budget of bodies in flight to hold one review at the body limit', async () => {
     expect(await errorOf('admission:\n  bodyLimitBytes: 4096\n  maxInflightBodyBytes: 4095\n')).toBe(
       'config: admission.maxInflightBodyBytes (4095) must be at least admission.bodyLimitBytes (4096)',
@@ -200,6 +210,15 @@ describe('loadConfig environment overrides', () => {
     [
       { VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: '100000000' },
       'config: admission.maxInflightBodyBytes (67108864) must be at least admission.bodyLimitBytes (100000000) (from VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES)',
+    ],
+    // Any size was taken and echoed back; a body past V8's longest string was a 500.
+    [
+      { VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES: '10000000000000000000' },
+      'config: admission.bodyLimitBytes must be <= 268435456 (got 10000000000000000000) (from VOLUME_GUARD_ADMISSION_BODY_LIMIT_BYTES)',
+    ],
+    [
+      { VOLUME_GUARD_ADMISSION_MAX_INFLIGHT_BODY_BYTES: '10000000000000000000' },
+      'config: admission.maxInflightBodyBytes must be <= 2147483647 (got 10000000000000000000) (from VOLUME_GUARD_ADMISSION_MAX_INFLIGHT_BODY_BYTES)',
     ],
   ])('names the field and the variable: %o', async (env, message) => {
     expect(await errorOf(undefined, env)).toBe(message);
