@@ -317,26 +317,70 @@ function header(report: AuditReport, width: number | undefined, naming: Naming):
   ];
 }
 
+const CORDON_PREFIX = 'cordon/drain of node ';
+
 /** What the findings of a group block, for its heading. */
-function blocks(findings: readonly AuditFinding[]): string {
+function blocks(findings: readonly AuditFinding[], perRow: boolean): string {
   const operations = [...new Set(findings.map((finding) => finding.operation))];
   if (operations.length === 1) return operations[0] ?? '';
-  if (operations.every((operation) => operation.startsWith('cordon/drain of node '))) return 'cordon/drain of the node listed';
+  if (perRow) {
+    // Each row says what it blocks: the heading names the kinds of operation, the cordons once.
+    const cordons = operations.filter((operation) => operation.startsWith(CORDON_PREFIX)).length;
+    const others = operations.filter((operation) => !operation.startsWith(CORDON_PREFIX));
+    return [...others, ...(cordons > 0 ? [`cordon/drain of ${cordons === 1 ? 'a node' : `${cordons} nodes`}`] : [])].join(', ') + ': each row says which';
+  }
+  if (operations.every((operation) => operation.startsWith(CORDON_PREFIX))) return 'cordon/drain of the node listed';
   return operations.join(', ');
 }
 
-function why(finding: AuditFinding, naming: Naming): string {
+/** Operations in a row: the cordons of several nodes said once (`cordon/drain of nodes n1, n2`). */
+function operationsText(operations: readonly string[]): string {
+  const nodes = operations.filter((operation) => operation.startsWith(CORDON_PREFIX)).map((operation) => operation.slice(CORDON_PREFIX.length));
+  const others = operations.filter((operation) => !operation.startsWith(CORDON_PREFIX));
+  const cordons = nodes.length === 0 ? [] : [nodes.length === 1 ? `${CORDON_PREFIX}${nodes[0] ?? ''}` : `cordon/drain of nodes ${nodes.join(', ')}`];
+  return [...others, ...cordons].join(', ');
+}
+
+/**
+ * One row per risk: the findings of one risk blocking several operations (a degraded volume blocks the upgrade and the
+ * cordon of each node holding a copy), listed once per operation in the JSON, alike but for their operation and
+ * override, make one row naming its operations.
+ */
+interface Row {
+  readonly finding: AuditFinding;
+  readonly operations: string[];
+}
+
+function rowsOf(findings: readonly AuditFinding[]): Row[] {
+  const rows = new Map<string, Row>();
+  for (const finding of findings) {
+    const { severity, object, reason, related, tags, overriddenBy, mode, fix } = finding;
+    const key = JSON.stringify([severity, object, reason, related, tags, overriddenBy ?? '', mode ?? '', fix]);
+    const row = rows.get(key);
+    if (row === undefined) rows.set(key, { finding, operations: [finding.operation] });
+    else if (!row.operations.includes(finding.operation)) row.operations.push(finding.operation);
+  }
+  return [...rows.values()];
+}
+
+function why(finding: AuditFinding, naming: Naming, operations?: readonly string[]): string {
   const related = finding.related.length > 0 ? ` [${finding.related.map((object) => shortObject(object, naming)).join(', ')}]` : '';
   const accepted = finding.overriddenBy !== undefined ? ` (accepted by ${finding.overriddenBy})` : '';
   const mode = finding.mode === 'warn' ? ' (check in warn mode: does not fail the audit without --strict)' : '';
-  return `${finding.reason}${related}${accepted}${mode}`;
+  const blocked = operations === undefined ? '' : ` (blocks: ${operationsText(operations)})`;
+  return `${finding.reason}${related}${accepted}${mode}${blocked}`;
 }
 
 function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: number | undefined, context: GroupContext): string[] {
   const text = CHECK_TEXT[check];
   // single-replica's summary depends on its findings (numberOfReplicas 1 with several copies is no single copy).
-  const summary = check === 'single-replica' && text.summaryFor ? text.summaryFor(findings.length, findings) : text.summary(findings.length);
-  const lines = wrap(`${check}: ${summary} (blocks: ${blocks(findings)})`, width);
+  const grouped = rowsOf(findings);
+  // A row of several operations: every row says what it blocks.
+  const perRow = grouped.some((row) => row.operations.length > 1);
+  const rowFindings = grouped.map((row) => row.finding);
+  const summary =
+    check === 'single-replica' && text.summaryFor ? text.summaryFor(rowFindings.length, rowFindings) : text.summary(rowFindings.length);
+  const lines = wrap(`${check}: ${summary} (blocks: ${blocks(findings, perRow)})`, width);
   // A finding's node, unless it goes without saying: none for Helm release findings, and under --node the node
   // audited (the report's heading names it).
   const nodeOf = (finding: AuditFinding): string => {
@@ -348,14 +392,15 @@ function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: 
   const withNode = findings.some((finding) => nodeOf(finding) !== '');
   const shownNode = (finding: AuditFinding): string => (withNode ? (finding.object.node ?? '') : '');
   const header = ['SEVERITY', 'OBJECT', ...(withNode ? ['NODE'] : []), 'WHY'];
-  const rows = findings.map((finding) => [
-    finding.severity,
-    shortObject(finding.object, context.naming),
-    ...(withNode ? [shownNode(finding)] : []),
-    why(finding, context.naming),
+  const whyOf = (row: Row): string => why(row.finding, context.naming, perRow ? row.operations : undefined);
+  const rows = grouped.map((row) => [
+    row.finding.severity,
+    shortObject(row.finding.object, context.naming),
+    ...(withNode ? [shownNode(row.finding)] : []),
+    whyOf(row),
   ]);
   if (width !== undefined && width - leadOf(columnWidths(header, rows)) < MIN_WHY_WIDTH) {
-    lines.push(...stackedRows(findings, width, shownNode, context.naming));
+    lines.push(...stackedRows(grouped, width, shownNode, context.naming, whyOf));
   } else {
     lines.push(...table(header, rows, width));
   }
@@ -372,14 +417,15 @@ interface GroupContext {
 }
 
 /** Rows too wide for columns: `  critical  Volume x on node n`, then its WHY indented below; both wrapped. */
-function stackedRows(findings: readonly AuditFinding[], width: number, nodeOf: (finding: AuditFinding) => string, naming: Naming): string[] {
-  const severityWidth = Math.max(...findings.map((finding) => finding.severity.length));
+function stackedRows(rows: readonly Row[], width: number, nodeOf: (finding: AuditFinding) => string, naming: Naming, whyOf: (row: Row) => string): string[] {
+  const severityWidth = Math.max(...rows.map((row) => row.finding.severity.length));
   const lines: string[] = [];
-  for (const finding of findings) {
+  for (const row of rows) {
+    const { finding } = row;
     const node = nodeOf(finding);
     const object = `${shortObject(finding.object, naming)}${node === '' ? '' : ` on node ${node}`}`;
     lines.push(...hanging(`${INDENT}${finding.severity.padEnd(severityWidth)}${GAP}`, object, width));
-    lines.push(...hanging(STACKED_WHY_INDENT, why(finding, naming), width));
+    lines.push(...hanging(STACKED_WHY_INDENT, whyOf(row), width));
   }
   return lines;
 }

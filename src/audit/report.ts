@@ -463,7 +463,9 @@ function drainPolicyNote(model: AuditModel, moved: readonly Finding[], where: st
 
 /**
  * The whole cluster: what an upgrade hits (its plan, cluster-wide), plus what cordoning or removing each node would
- * hit of the node plan's other checks (those the upgrade runs cluster-wide find nothing more per node).
+ * hit, as `--node` reports it (the node plan, every check of it): a finding that blocks the upgrade and the cordons of
+ * the nodes holding its copies is listed under each, each with the override of its operation. A node with no Node
+ * object and no Machine naming it blocks no operation: only what the upgrade does not list already is said for it.
  */
 function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions, notes: string[], kinds: PolicedKinds | undefined): Placed[] {
   const upgrade: Operation = { kind: 'upgrade' };
@@ -473,7 +475,8 @@ function clusterFindings(model: AuditModel, nodes: readonly string[], options: P
   const moved: Finding[] = [];
   let movedNodes = 0;
   for (const node of nodes) {
-    const audit = nodeOperations(model, node, options, kinds, perNode);
+    const gone = model.node(node) === undefined && machineNaming(model, node) === undefined;
+    const audit = nodeOperations(model, node, options, kinds, gone ? perNode : undefined);
     placed.push(...audit.placed);
     notes.push(...audit.notes);
     moved.push(...audit.moved);

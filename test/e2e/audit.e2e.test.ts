@@ -199,9 +199,13 @@ describe('volume-guard audit against the real API server', () => {
     expect(Object.keys(report.summary.byCheck).sort()).toEqual([...CHECK_IDS].sort());
     expect(Object.values(report.summary.byCheck).reduce((sum, n) => sum + n, 0)).toBe(report.findings.length);
 
-    const single = findingOf(report, 'single-replica', 'audit-vol-single');
+    const single = report.findings.find((finding) => finding.check === 'single-replica' && finding.object.name === 'audit-vol-single' && finding.operation === 'upgrade');
     expect(single).toMatchObject({ severity: 'critical', operation: 'upgrade', object: { kind: 'Volume', namespace: LONGHORN_NS, node: 'audit-lh-1' } });
     expect(single!.tags).toContain('detached');
+    // It blocks the cordon of the node holding its copy too, as the webhook refuses it: listed there with that node's skip.
+    expect(
+      report.findings.find((finding) => finding.check === 'single-replica' && finding.object.name === 'audit-vol-single' && finding.operation !== 'upgrade'),
+    ).toMatchObject({ operation: 'cordon/drain of node audit-lh-1', override: expect.stringContaining('kubectl annotate node audit-lh-1 volume-guard.io/skip=single-replica,last-replica-on-node ') });
 
     const disk = findingOf(report, 'volume-health', 'audit-vol-disk');
     expect(disk?.reason).toContain('uses disk audit-disk-reformatted, which no longer exists on that node');
@@ -240,7 +244,9 @@ describe('volume-guard audit against the real API server', () => {
       new RegExp(`^volume-guard audit of ${admin().getCurrentCluster()?.server} \\(context ${admin().getCurrentContext()}\\): the whole cluster \\(\\d+ nodes\\)$`),
     );
     expect(result.stdout).toMatch(/^\d+ risks? found \(\d+ critical, \d+ warning; \d+ accepted by a lingering override\): single-replica \d+, /m);
-    expect(result.stdout).toMatch(/^single-replica: \d+ Longhorn volumes? ha(s a single copy of its|ve a single copy of their) data \(blocks: upgrade\)$/m);
+    expect(result.stdout).toMatch(
+      /^single-replica: \d+ Longhorn volumes? ha(s a single copy of its|ve a single copy of their) data \(blocks: upgrade, cordon\/drain of (a node|\d+ nodes): each row says which\)$/m,
+    );
     expect(result.stdout).toContain('Volume audit-vol-single');
     expect(result.stdout).toContain('Longhorn Volumes and Replicas below are in namespace longhorn-system.');
     expect(result.stdout).toContain('Lingering overrides:');

@@ -62,8 +62,9 @@ describe('audit -o policyreport on the real API server', { timeout: 120_000 }, (
     expect(json.code, json.stderr).toBe(1);
     const report = JSON.parse(json.stdout) as AuditReport;
     const mine = report.findings.filter((f) => f.object.name === 'obs-pv-local' || f.object.name === VOLUME);
-    // The volume's only replica is also the last healthy one on its node.
-    expect(mine.map((f) => f.check).sort()).toEqual(['last-replica-on-node', 'node-local-volume', 'single-replica']);
+    // The volume's only replica is also the last healthy one on its node; single-replica blocks the upgrade and the
+    // cordon of that node (a finding each).
+    expect(mine.map((f) => f.check).sort()).toEqual(['last-replica-on-node', 'node-local-volume', 'single-replica', 'single-replica']);
 
     const result = await audit(['-o', 'policyreport']);
     expect(result.code, result.stderr).toBe(1);

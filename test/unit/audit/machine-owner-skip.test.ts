@@ -37,10 +37,10 @@ describe('audit: a Machine owner skip carried to the drain of its node', () => {
     expect(results.map((result) => result.result)).toEqual(['skip', 'skip']);
   });
 
-  it('the whole-cluster audit marks the per-node finding accepted (single-replica is the upgrade finding there)', () => {
+  it("the whole-cluster audit marks the node's findings accepted, as --node does (single-replica is the upgrade's too)", () => {
     const report = audit(drainedMachine(), { kind: 'cluster' });
     const perNode = report.findings.filter((finding) => finding.operation === 'cordon/drain of node n1');
-    expect(perNode.map((finding) => `${finding.check} ${finding.overriddenBy ?? '-'}`)).toEqual([`last-replica-on-node ${MD_SKIP}`]);
+    expect(perNode.map((finding) => `${finding.check} ${finding.overriddenBy ?? '-'}`)).toEqual([`single-replica ${MD_SKIP}`, `last-replica-on-node ${MD_SKIP}`]);
     // An upgrade's findings are accepted on the upgrade object it creates, not by a MachineDeployment's skip.
     expect(report.findings.find((finding) => finding.operation === 'upgrade')?.overriddenBy).toBeUndefined();
   });

@@ -80,7 +80,11 @@ describe('audit -o policyreport', () => {
     const results = reports.flatMap((r) => r.results);
     for (const finding of report.findings) {
       const named = finding.object.kind === 'Volume' ? finding.related[0]?.name : finding.object.name;
-      const match = results.find((result) => result.rule === finding.check && result.resources[0]?.name === named && result.message === finding.reason);
+      // One finding per operation it blocks (the upgrade, the cordon of a node holding a copy): told apart by it.
+      const match = results.find(
+        (result) =>
+          result.rule === finding.check && result.resources[0]?.name === named && result.message === finding.reason && result.properties['operation'] === finding.operation,
+      );
       expect(match, `${finding.check} ${finding.object.name}`).toBeDefined();
       const failing = finding.mode !== 'warn' && finding.overriddenBy === undefined && finding.severity === 'critical';
       expect(match?.result).toBe(failing ? 'fail' : finding.overriddenBy !== undefined ? 'skip' : 'warn');
@@ -114,7 +118,12 @@ describe('audit -o policyreport', () => {
   it("reports a Longhorn volume's findings to its claim's namespace, naming the claim, the volume in properties", () => {
     const shop = reports.find((r) => r.metadata.namespace === 'shop');
     const orders = shop?.results.filter((result) => result.resources[0]?.name === 'orders');
-    expect(orders?.map((result) => [result.rule, result.result])).toEqual([['single-replica', 'fail'], ['last-replica-on-node', 'fail']]);
+    // single-replica blocks the upgrade and the cordon of node-1, its copy's node: a result for each.
+    expect(orders?.map((result) => [result.rule, result.result, result.properties['operation']])).toEqual([
+      ['single-replica', 'fail', 'cordon/drain of node node-1'],
+      ['single-replica', 'fail', 'upgrade'],
+      ['last-replica-on-node', 'fail', 'cordon/drain of node node-1'],
+    ]);
     for (const result of orders ?? []) {
       expect(result.resources).toEqual([{ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'orders' }]);
       expect(result.properties['volume']).toBe('Volume longhorn-system/vol-single');

@@ -68,8 +68,9 @@ describe('audit: what only the removal of a node loses', () => {
     expect(report.findings.some((f) => f.operation.startsWith('cordon/drain'))).toBe(false);
     expect(report.notes.some((note) => note.includes("node-drain-policy block-for-eviction moves the only copy"))).toBe(true);
     expect(failingFindings(report, false)).toBe(2);
-    // The whole cluster: single-replica is the upgrade's, the last copy the Node DELETE's.
+    // The whole cluster: single-replica is the upgrade's and the Node DELETE's, the last copy the Node DELETE's.
     expect(audit(model, { kind: 'cluster' }).findings.filter((f) => f.object.name === 'v').map((f) => `${f.check}: ${f.operation}`)).toEqual([
+      'single-replica: Node DELETE of node n1 (nothing is drained first)',
       'single-replica: upgrade',
       'last-replica-on-node: Node DELETE of node n1 (nothing is drained first)',
     ]);

@@ -27,23 +27,30 @@ describe('audit report: the whole cluster', () => {
   const whole = report({ kind: 'cluster' }, { upgradeObjects: UPGRADE_OBJECTS });
 
   it('runs single-replica and volume-health cluster-wide, and the node checks for every node', () => {
-    expect(keys(whole.findings)).toEqual([
-      'single-replica Volume longhorn-system/vol-single@node-1',
-      'single-replica Volume longhorn-system/vol-effective@node-2',
-      'volume-health Volume longhorn-system/vol-effective@node-2',
-      'volume-health Volume longhorn-system/vol-disk@node-3',
-      'last-replica-on-node Volume longhorn-system/vol-single@node-1',
-      'last-replica-on-node Volume longhorn-system/vol-effective@node-2',
-      'node-local-volume PersistentVolume pv-mysql@node-1',
-      'node-local-volume PersistentVolume pv-cache@node-gone',
+    // Each finding under every operation it blocks: the upgrade, and the cordon of each node holding a copy.
+    expect(whole.findings.map((f) => `${keys([f])[0] ?? ''}: ${f.operation}`)).toEqual([
+      'single-replica Volume longhorn-system/vol-single@node-1: cordon/drain of node node-1',
+      'single-replica Volume longhorn-system/vol-single@node-1: upgrade',
+      'single-replica Volume longhorn-system/vol-effective@node-2: cordon/drain of node node-2',
+      'single-replica Volume longhorn-system/vol-effective@node-2: upgrade',
+      'volume-health Volume longhorn-system/vol-effective@node-2: cordon/drain of node node-2',
+      'volume-health Volume longhorn-system/vol-effective@node-2: upgrade',
+      'volume-health Volume longhorn-system/vol-disk@node-3: cordon/drain of node node-1',
+      'volume-health Volume longhorn-system/vol-disk@node-3: cordon/drain of node node-2',
+      'volume-health Volume longhorn-system/vol-disk@node-3: cordon/drain of node node-3',
+      'volume-health Volume longhorn-system/vol-disk@node-3: upgrade',
+      'last-replica-on-node Volume longhorn-system/vol-single@node-1: cordon/drain of node node-1',
+      'last-replica-on-node Volume longhorn-system/vol-effective@node-2: cordon/drain of node node-2',
+      'node-local-volume PersistentVolume pv-mysql@node-1: cordon/drain of node node-1',
+      'node-local-volume PersistentVolume pv-cache@node-gone: no operation (node node-gone no longer exists)',
     ]);
     expect(whole.summary).toEqual({
-      risks: 8,
+      risks: 14,
       // pv-cache is on a node that no longer exists: a warning, nothing is refused for it.
-      critical: 7,
+      critical: 13,
       warning: 1,
       overridden: 1,
-      byCheck: { ...Object.fromEntries(CHECK_IDS.map((id) => [id, 0])), 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2 },
+      byCheck: { ...Object.fromEntries(CHECK_IDS.map((id) => [id, 0])), 'single-replica': 4, 'volume-health': 6, 'last-replica-on-node': 2, 'node-local-volume': 2 },
       overrides: 10,
     });
   });
@@ -54,7 +61,7 @@ describe('audit report: the whole cluster', () => {
   });
 
   it('says what each risk blocks and how it is overridden there', () => {
-    const byKey = new Map(whole.findings.map((f) => [keys([f])[0], f]));
+    const byKey = new Map(whole.findings.filter((f) => f.check !== 'single-replica' || f.operation === 'upgrade').map((f) => [keys([f])[0], f]));
     const upgrade = byKey.get('single-replica Volume longhorn-system/vol-single@node-1')!;
     expect(upgrade.operation).toBe('upgrade');
     expect(upgrade.fix).toMatch(/^raise numberOfReplicas to 2 or more and wait until healthy \(Longhorn makes no second copy while it is 1\)/);
@@ -65,7 +72,8 @@ describe('audit report: the whole cluster', () => {
     const cordon = byKey.get('last-replica-on-node Volume longhorn-system/vol-effective@node-2')!;
     expect(cordon.operation).toBe('cordon/drain of node node-2');
     expect(cordon.override).toBe(
-      'kubectl annotate node node-2 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<your user name>',
+      // Every check its cordon is refused for: one skip holds one list.
+      'kubectl annotate node node-2 volume-guard.io/skip=single-replica,volume-health,last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<your user name>',
     );
     expect(cordon.related).toEqual([
       { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'carts' },
