@@ -138,6 +138,15 @@ function describeOperation(operation: Operation): string {
   }
 }
 
+/**
+ * The operations of `node` its cordon or drain is refused for: its cordon, and on a node whose Cluster API Machine is
+ * being deleted the drain's evictions. What `audit --node` fails the exit code for; what only the node's removal (a
+ * Node or Machine DELETE) would hit is listed beside them and does not.
+ */
+export function cordonOrDrainOperations(node: string): readonly string[] {
+  return [describeOperation({ kind: 'cordon', node }), describeOperation({ kind: 'machine-drain', node })];
+}
+
 /** One operation of each kind, placeholders for its node (N) and release (NS/NAME). */
 const OPERATION_EXAMPLES: { readonly [K in Operation['kind']]: Extract<Operation, { kind: K }> } = {
   upgrade: { kind: 'upgrade' },
@@ -566,6 +575,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
   const reported = judged.map(({ entry, accepted, warn }) => ({ entry, audited: toAuditFinding(entry, accepted, warn, commands) }));
   const unaccepted = reported.filter(({ audited }) => audited.overriddenBy === undefined).map(({ entry }) => entry);
   notes.push(...namespaceEvictionSkipNotes(model, unaccepted, honoring.writers));
+  if (scope.kind === 'node') notes.push(...removalOnlyNote(scope.node, reported.map(({ entry }) => entry)));
   if (!model.longhornInstalled && scope.kind !== 'release') {
     notes.push('Longhorn is not installed: single-replica, volume-health and last-replica-on-node had nothing to check');
   }
@@ -629,6 +639,19 @@ function namespaceEvictionSkipNotes(model: AuditModel, unaccepted: readonly Plac
       `not at a cordon or taint of the node, its removal, or the evictions of other namespaces' pods while it is cordoned`
     );
   });
+}
+
+/**
+ * With --node: what deleting the node would hit beyond its cordon and drain (operations `removal` and `node-delete`),
+ * shown, but not failing the exit code, which says what its cordon and drain hit.
+ */
+function removalOnlyNote(node: string, placed: readonly Placed[]): string[] {
+  const removal = placed.filter(({ operation }) => operation.kind === 'removal' || operation.kind === 'node-delete').length;
+  if (removal === 0) return [];
+  return [
+    `${plural(removal, 'finding', 'findings')} under the removal or Node DELETE of node ${node} ${removal === 1 ? 'is' : 'are'} what deleting the node would hit: ` +
+      `its cordon and drain are not refused for ${removal === 1 ? 'it' : 'them'}, so ${removal === 1 ? 'it does' : 'they do'} not fail the exit code (with --strict ${removal === 1 ? 'it does' : 'they do'})`,
+  ];
 }
 
 /**

@@ -35,7 +35,7 @@ function audit(model: ClusterModel, scope: AuditScope): AuditReport {
 const operationsOf = (report: AuditReport, name: string): string[] => report.findings.filter((f) => f.object.name === name).map((f) => f.operation);
 
 describe('audit: what only the removal of a node loses', () => {
-  it('a retained Released local PV: the Node DELETE is refused, the audit lists it under the removal and fails', () => {
+  it('a retained Released local PV: the Node DELETE is refused, the audit lists it under the removal; only the whole cluster fails', () => {
     const model = longhornCluster();
     model.upsert('persistentVolume', localPV({ name: 'pv-kept', pinnedNode: 'n1', claimName: 'gone', phase: 'Released', reclaimPolicy: 'Retain' }));
     const decision = nodeDelete(model, 'n1');
@@ -46,7 +46,9 @@ describe('audit: what only the removal of a node loses', () => {
     for (const scope of [{ kind: 'cluster' }, { kind: 'node', node: 'n1' }] as const) {
       const report = audit(model, scope);
       expect(operationsOf(report, 'pv-kept'), scope.kind).toEqual(['removal of node n1 (Node or Machine DELETE, scale-down, autoscaler)']);
-      expect(failingFindings(report, false), scope.kind).toBe(1);
+      // --node says what its cordon and drain hit: what only its removal would hit is shown, not failing it.
+      expect(failingFindings(report, false), scope.kind).toBe(scope.kind === 'node' ? 0 : 1);
+      expect(failingFindings(report, true), scope.kind).toBe(1);
     }
   });
 
@@ -67,7 +69,10 @@ describe('audit: what only the removal of a node loses', () => {
     ]);
     expect(report.findings.some((f) => f.operation.startsWith('cordon/drain'))).toBe(false);
     expect(report.notes.some((note) => note.includes("node-drain-policy block-for-eviction moves the only copy"))).toBe(true);
-    expect(failingFindings(report, false)).toBe(2);
+    // Neither fails --node: its cordon and drain pass; a note says what deleting it would hit.
+    expect(failingFindings(report, false)).toBe(0);
+    expect(failingFindings(report, true)).toBe(2);
+    expect(report.notes.some((note) => note.startsWith('2 findings under the removal or Node DELETE of node n1 are what deleting the node would hit'))).toBe(true);
     // The whole cluster: single-replica is the upgrade's and the Node DELETE's, the last copy the Node DELETE's.
     expect(audit(model, { kind: 'cluster' }).findings.filter((f) => f.object.name === 'v').map((f) => `${f.check}: ${f.operation}`)).toEqual([
       'single-replica: Node DELETE of node n1 (nothing is drained first)',
@@ -94,7 +99,9 @@ describe("audit: a Harvester upgrade's in-place reboot", () => {
       const report = audit(model, scope);
       expect(operationsOf(report, 'pv-vm-disk'), scope.kind).toEqual(['removal of node w1 (Node or Machine DELETE, scale-down, autoscaler)']);
       expect(report.notes.some((note) => note.includes('upgrades node w1 in place')), scope.kind).toBe(true);
-      expect(failingFindings(report, false), scope.kind).toBe(1);
+      // --node says what its cordon and drain hit: what only its removal would hit is shown, not failing it.
+      expect(failingFindings(report, false), scope.kind).toBe(scope.kind === 'node' ? 0 : 1);
+      expect(failingFindings(report, true), scope.kind).toBe(1);
     }
   });
 });
@@ -175,7 +182,9 @@ describe('audit: data on a node that no longer exists', () => {
       expect(finding?.override).not.toContain('kubectl annotate');
       expect(finding?.override).toContain('there is no Node node-gone to annotate, and no other override is read');
       expect(decision.status?.message).toContain('there is no Node node-gone to annotate, and no other override is read');
-      expect(failingFindings(report, false), scope.kind).toBe(1);
+      // --node says what its cordon and drain hit: what only its removal would hit is shown, not failing it.
+      expect(failingFindings(report, false), scope.kind).toBe(scope.kind === 'node' ? 0 : 1);
+      expect(failingFindings(report, true), scope.kind).toBe(1);
     }
     // A Machine being deleted: its DELETE was judged already, nothing refused is left.
     model.upsert('machine', machine({ namespace: 'capi', name: 'm-gone', nodeName: 'node-gone', deleting: true }));
@@ -283,7 +292,10 @@ describe('audit: one object with two findings of the same check', () => {
       const report = audit(model, scope);
       const removal = report.findings.filter((f) => f.object.name === 'db-0' && f.operation.startsWith('removal of node n1'));
       expect(removal.map((f) => f.severity), scope.kind).toEqual(['critical']);
-      expect(failingFindings(report, false), scope.kind).toBe(1);
+      // --node says what its cordon and drain hit: what only its removal would hit is shown, not failing it.
+      expect(failingFindings(report, false), scope.kind).toBe(scope.kind === 'node' ? 0 : 1);
+      // With --strict, the emptyDir warning under the cordon too.
+      expect(failingFindings(report, true), scope.kind).toBe(2);
     }
     // Its Machine being deleted: the drain's eviction of the pod is refused for the hostPath data.
     model.upsert('machine', machine({ nodeName: 'n1', deleting: true }));
