@@ -246,7 +246,39 @@ export async function listUpgradeObjects(client: KubeClient, kinds: readonly Gua
 /** Kubernetes' metadata-only list: names, labels and annotations, never `data`. */
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
+/** Items per page of a metadata list, as the informers page their lists. */
+const METADATA_PAGE_SIZE = 500;
+
+/**
+ * A metadata-only list, paged (`limit`, then `continue` until the server gives none): `{ items }` of every page. A
+ * continue token that expired (410) starts the list over, as the informers relist. `timeoutMs` bounds the whole.
+ */
 async function getMetadataList(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string>>, timeoutMs: number, connectTimeoutMs: number): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  const items: unknown[] = [];
+  let continueToken = '';
+  let restarts = 0;
+  do {
+    const paged: Record<string, string> = { ...query, limit: String(METADATA_PAGE_SIZE), ...(continueToken !== '' ? { continue: continueToken } : {}) };
+    let page: unknown;
+    try {
+      page = await getMetadataPage(kubeConfig, path, paged, Math.max(1, deadline - Date.now()), connectTimeoutMs);
+    } catch (error) {
+      if (continueToken !== '' && error instanceof KubeApiError && error.statusCode === 410 && restarts < 3) {
+        restarts += 1;
+        items.length = 0;
+        continueToken = '';
+        continue;
+      }
+      throw error;
+    }
+    items.push(...arrayAt(page, 'items'));
+    continueToken = stringAt(objectAt(page, 'metadata'), 'continue');
+  } while (continueToken !== '');
+  return { items };
+}
+
+async function getMetadataPage(kubeConfig: KubeConfig, path: string, query: Readonly<Record<string, string>>, timeoutMs: number, connectTimeoutMs: number): Promise<unknown> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new AuditError('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
@@ -382,6 +414,8 @@ export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeout:
   const notes: string[] = [];
   const budget = budgetOf(timeout, serverOf(kubeConfig));
   const phase = 'listing the Helm release labels';
+  // Whether every release stored in Secrets (the default driver) is known: which releases are installed.
+  let secretsListed = true;
   for (const store of RELEASE_STORES) {
     const path =
       namespace === undefined ? `/api/v1/${store.resource}` : `/api/v1/namespaces/${encodeURIComponent(namespace)}/${store.resource}`;
@@ -393,6 +427,7 @@ export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeout:
       if (error instanceof AuditError) throw error;
       if (budget.ranOut(error)) throw budget.exhausted(phase, `list ${store.resource}: ${messageOf(error)}`);
       notes.push(`Helm release labels not checked for lingering overrides (list ${store.resource}, metadata only): ${messageOf(error)}`);
+      if (!store.optional) secretsListed = false;
     }
   }
   // Only the latest revision of each release decides what its next upgrade inherits.
@@ -404,15 +439,17 @@ export async function listReleaseLabelOverrides(kubeConfig: KubeConfig, timeout:
     if (current === undefined || secret.version > current.version) latest.set(key, secret);
   }
   const releases: ReleaseWithRevisions[] = [];
+  const all: ReleaseWithRevisions[] = [];
   for (const release of latest.values()) {
-    if (release.overrides[SKIP_LABEL] === undefined) continue;
-    releases.push({
+    const entry = {
       namespace: release.namespace,
       name: release.name,
       revisions: [{ version: release.version, status: release.status, labels: release.overrides, ...(release.store ? { store: release.store } : {}) }],
-    });
+    };
+    all.push(entry);
+    if (release.overrides[SKIP_LABEL] !== undefined) releases.push(entry);
   }
-  return { releases, notes };
+  return { releases, notes, ...(secretsListed ? { records: all } : {}) };
 }
 
 /** A release and the revisions read of it (metadata only), for its release-label overrides. */
@@ -423,6 +460,12 @@ export interface ReleaseWithRevisions {
 }
 
 export interface ReleaseLabels {
+  /** The releases whose latest revision carries a `volume-guard.io/skip` label. */
   readonly releases: readonly ReleaseWithRevisions[];
+  /**
+   * Every release, its latest revision: which are installed, for the whole-cluster audit. Absent when the Secrets
+   * could not be listed (a release stored in ConfigMaps that could not be listed counts as not installed, a note says).
+   */
+  readonly records?: readonly ReleaseWithRevisions[];
   readonly notes: readonly string[];
 }

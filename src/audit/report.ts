@@ -35,7 +35,7 @@ import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/nod
 import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
-import { RESOURCE_KINDS, type MachineRecord, type ResourceKind } from '../cluster/records.ts';
+import { RELEASE_LABELS, RESOURCE_KINDS, type MachineRecord, type ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
 import { defaultOverrideWriters, lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
@@ -70,6 +70,11 @@ export interface AuditInput {
    * of its nodes (its writes are never policed: longhorn-drain.ts). Default: every kind.
    */
   readonly upgradeKinds?: PolicedKinds;
+  /**
+   * Every Helm release's latest revision, listed metadata-only (cluster-wide audits): the releases not installed that
+   * PVCs are labelled for are audited as `--release` audits them. Absent: not listed, a note says to use --release.
+   */
+  readonly releaseRecords?: readonly { readonly namespace: string; readonly name: string; readonly revisions: readonly ReleaseRevision[] }[];
   /** Releases whose latest revision carries release-label overrides (cluster-wide audits; --release reads its own). */
   readonly releaseLabels?: readonly { readonly namespace: string; readonly name: string; readonly revisions: readonly ReleaseRevision[] }[];
   /**
@@ -495,6 +500,56 @@ function clusterFindings(model: AuditModel, nodes: readonly string[], options: P
   return placed;
 }
 
+/** The tag of a release finding whose release has no record at all: the label may be another tool's. */
+export const NO_RELEASE_RECORD_TAG = 'no-release-record';
+
+/**
+ * The releases PVCs are labelled for (`app.kubernetes.io/instance`, `release`: the labels orphan-pvc reads) that are
+ * not installed, each audited as `--release` audits it: what installing it again would hit (seed 000). One whose
+ * latest record is `uninstalled` (kept by --keep-history) is Helm's: its findings stand. One with no record at all
+ * may be another tool's (Argo CD sets app.kubernetes.io/instance too): its findings are warnings at most, pointing at
+ * `--release`, which judges the name as a Helm release.
+ */
+function releasesNotInstalled(model: AuditModel, records: NonNullable<AuditInput['releaseRecords']>, notes: string[]): Placed[] {
+  const key = (namespace: string, name: string): string => `${namespace}\u0000${name}`;
+  const known = new Map(records.map((record) => [key(record.namespace, record.name), record.revisions]));
+  const labelled = new Map<string, { namespace: string; name: string }>();
+  for (const claim of model.records('persistentVolumeClaim')) {
+    for (const label of RELEASE_LABELS) {
+      const name = claim.labels[label];
+      if (name !== undefined && name !== '') labelled.set(key(claim.namespace, name), { namespace: claim.namespace, name });
+    }
+  }
+  const releases = [...labelled.values()].sort((a, b) => compareText(a.namespace, b.namespace) || compareText(a.name, b.name));
+  const placed: Placed[] = [];
+  for (const { namespace, name } of releases) {
+    const revisions = known.get(key(namespace, name));
+    const state = releaseState(revisions ?? []);
+    if (state.installed) continue;
+    const operation: Operation = { kind: 'release', namespace, name };
+    const audit = releaseFindings(model, namespace, name, state);
+    notes.push(...audit.notes);
+    for (const finding of audit.findings) {
+      if (revisions !== undefined) placed.push({ finding, operation });
+      // Without a record, PVCs something live still claims are no leftover of a release (an Argo CD application's).
+      else if (!finding.tags.includes('left-behind')) placed.push({ finding: withoutReleaseRecord(finding, namespace, name), operation });
+    }
+  }
+  return placed;
+}
+
+/** A release finding of a name no Helm record knows: a warning, not failing the exit code, saying how to judge it. */
+function withoutReleaseRecord(finding: Finding, namespace: string, name: string): Finding {
+  return {
+    ...finding,
+    severity: 'warning',
+    tags: [...finding.tags, NO_RELEASE_RECORD_TAG],
+    reason:
+      `${finding.reason}; no Helm release record names ${namespace}/${name} (the label may be another tool's, such as Argo CD's): ` +
+      `if it was a Helm release, \`volume-guard audit --release ${namespace}/${name}\` judges it as one`,
+  };
+}
+
 function objectCounts(model: AuditModel): Record<ResourceKind, number> {
   const counts = {} as Record<ResourceKind, number>;
   for (const kind of RESOURCE_KINDS) counts[kind] = model.count(kind);
@@ -525,7 +580,11 @@ export function buildAuditReport(input: AuditInput): AuditReport {
       const nodes = auditedNodes(model);
       placed = clusterFindings(model, nodes, options, notes, input.upgradeKinds);
       scopeSummary = { kind: 'cluster', nodes: nodes.length };
-      notes.push('orphan-pvc is checked per Helm release: run `volume-guard audit --release NAMESPACE/NAME` before re-installing one');
+      if (input.releaseRecords === undefined) {
+        notes.push('orphan-pvc is checked per Helm release: run `volume-guard audit --release NAMESPACE/NAME` before re-installing one');
+      } else {
+        placed.push(...releasesNotInstalled(model, input.releaseRecords, notes));
+      }
       break;
     }
     case 'node': {

@@ -116,6 +116,8 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     cluster: { server: serverOf(kubeConfig), context: kubeConfig.getCurrentContext() },
     upgradeObjects: upgrades.carriers,
     releaseLabels: releaseLabels.releases,
+    // The whole cluster audits the releases not installed that PVCs are labelled for (seed 000).
+    ...(releaseLabels.records !== undefined ? { releaseRecords: releaseLabels.records } : {}),
     notes: [...revisionNotes, ...upgrades.notes, ...releaseLabels.notes],
     generatedAt: new Date().toISOString(),
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),

@@ -373,6 +373,19 @@ describe('volume-guard audit against the real API server', () => {
     expect(code).toBe(1);
   });
 
+  it('the whole cluster: the leftovers of releases not installed, as --release reports them (seed 000)', async () => {
+    const { result, report } = await auditJson([]);
+    expect(result.code).toBe(1);
+    const mine = report.findings.filter((f) => f.check === 'orphan-pvc' && f.object.namespace === HELM_NS);
+    // Uninstalled with --keep-history: Helm's, its re-install refused. Uninstalled without: no record is left, the
+    // label may be another tool's: a warning pointing at --release.
+    expect(mine.map((f) => `${f.severity} ${f.object.name}: ${f.operation}`).sort()).toEqual(
+      [`critical ${HISTORY_PVC}: re-install of Helm release ${HELM_NS}/${HISTORY_RELEASE}`, `warning ${RELEASE_PVC}: re-install of Helm release ${HELM_NS}/${RELEASE}`].sort(),
+    );
+    expect(mine.find((f) => f.object.name === RELEASE_PVC)?.tags).toContain('no-release-record');
+    expect(report.notes.some((note) => note.includes('orphan-pvc is checked per Helm release'))).toBe(false);
+  });
+
   describe('loading the audit inputs in-process, against the real API server', () => {
     it('loadClusterModel fills the model from one list of every resource, reports progress, and stops the informers', async () => {
       const kubeConfig = admin();

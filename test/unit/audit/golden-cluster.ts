@@ -20,6 +20,15 @@ import {
 } from '../../support/fixtures.ts';
 
 export const GENERATED_AT = '2026-01-15T08:00:00.000Z';
+
+/**
+ * The Helm release records the whole-cluster audit lists (latest revision each): shop installed, devlake uninstalled
+ * with --keep-history (seed 000: its MySQL claims stayed behind).
+ */
+export const RELEASE_RECORDS = [
+  { namespace: 'shop', name: 'shop', revisions: [{ version: 3, status: 'deployed', store: 'Secret' as const }] },
+  { namespace: 'devlake', name: 'devlake', revisions: [{ version: 2, status: 'uninstalled', store: 'Secret' as const }] },
+];
 export const CLUSTER = { server: 'https://10.0.0.1:6443', context: 'admin@prod' } as const;
 
 type Records = { [K in ResourceKind]?: RecordByKind[K][] };

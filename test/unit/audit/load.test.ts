@@ -337,3 +337,65 @@ describe('listReleaseRevisions', () => {
     }
   });
 });
+
+describe('listReleaseLabelOverrides', () => {
+  /** Release records of `count` releases in `apps`, served metadata-only in pages of the `limit` asked for. */
+  async function pagedServer(count: number, secrets: 'ok' | 'forbidden' = 'ok') {
+    const asked: string[] = [];
+    const server = createHttpServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://x');
+      asked.push(`${url.pathname}?${url.searchParams.toString()}`);
+      if (url.pathname === '/api/v1/configmaps' || secrets === 'forbidden') {
+        response.writeHead(403, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 403, reason: 'Forbidden', message: 'forbidden' }));
+        return;
+      }
+      const limit = Number(url.searchParams.get('limit') ?? count);
+      const start = Number(url.searchParams.get('continue') || 0);
+      const end = Math.min(count, start + limit);
+      const items = [];
+      for (let index = start; index < end; index++) {
+        const labels: Record<string, string> = { owner: 'helm', name: `r${index}`, version: '1', status: index === 0 ? 'uninstalled' : 'deployed' };
+        if (index === count - 1) labels['volume-guard.io/skip'] = 'orphan-pvc';
+        items.push({ kind: 'Secret', metadata: { name: `sh.helm.release.v1.r${index}.v1`, namespace: 'apps', labels } });
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: end < count ? { continue: String(end) } : {}, items }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    return { url: `http://127.0.0.1:${address.port}`, asked, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  it('pages the metadata list (limit, then continue) and knows every release, installed or not', async () => {
+    const server = await pagedServer(1_201);
+    try {
+      const read = await listReleaseLabelOverrides(kubeConfigFor(server.url), 5_000);
+      const secretCalls = server.asked.filter((call) => call.startsWith('/api/v1/secrets?'));
+      expect(secretCalls).toEqual([
+        '/api/v1/secrets?labelSelector=owner%3Dhelm&limit=500',
+        '/api/v1/secrets?labelSelector=owner%3Dhelm&limit=500&continue=500',
+        '/api/v1/secrets?labelSelector=owner%3Dhelm&limit=500&continue=1000',
+      ]);
+      expect(read.records).toHaveLength(1_201);
+      expect(read.records?.find((record) => record.name === 'r0')?.revisions).toEqual([{ version: 1, status: 'uninstalled', labels: {}, store: 'Secret' }]);
+      // The one carrying a skip label, on the last page.
+      expect(read.releases.map((release) => release.name)).toEqual(['r1200']);
+      expect(read.notes).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('without the Secrets, does not claim to know which releases are installed', async () => {
+    const server = await pagedServer(3, 'forbidden');
+    try {
+      const read = await listReleaseLabelOverrides(kubeConfigFor(server.url), 5_000);
+      expect(read.records).toBeUndefined();
+      expect(read.notes).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
+  });
+});

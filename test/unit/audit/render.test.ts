@@ -10,7 +10,7 @@ import { buildAuditReport } from '../../../src/audit/report.ts';
 import { renderJson, renderTable, table, wrap } from '../../../src/audit/render.ts';
 import { AUDIT_API_VERSION, type AuditReport, type AuditScope } from '../../../src/audit/types.ts';
 import { node } from '../../support/fixtures.ts';
-import { CLUSTER, GENERATED_AT, goldenModel, modelOf, UPGRADE_OBJECTS } from './golden-cluster.ts';
+import { CLUSTER, GENERATED_AT, goldenModel, modelOf, RELEASE_RECORDS, UPGRADE_OBJECTS } from './golden-cluster.ts';
 
 const GOLDEN_DIR = join(import.meta.dirname, 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -30,7 +30,16 @@ const NOTES = ['plans.upgrade.cattle.io not checked for lingering overrides: pla
 
 function report(scope: AuditScope): AuditReport {
   // Judged with a configuration file, as the webhook's: no-risk.txt shows the note of an audit without one.
-  return buildAuditReport({ model: goldenModel(), scope, cluster: CLUSTER, upgradeObjects: UPGRADE_OBJECTS, notes: NOTES, generatedAt: GENERATED_AT, configFile: 'volume-guard.yaml' });
+  return buildAuditReport({
+    model: goldenModel(),
+    scope,
+    cluster: CLUSTER,
+    upgradeObjects: UPGRADE_OBJECTS,
+    notes: NOTES,
+    generatedAt: GENERATED_AT,
+    configFile: 'volume-guard.yaml',
+    releaseRecords: RELEASE_RECORDS,
+  });
 }
 
 const SHOP: AuditScope = { kind: 'release', namespace: 'shop', name: 'shop', revisions: [{ version: 3, status: 'deployed' }] };
