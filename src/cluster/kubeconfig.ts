@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -75,7 +75,7 @@ export function createApiCredentials(options: KubeConfigOptions = {}, env: NodeJ
   if (!kubeconfigFound && !options.context && existsSync(join(dir, 'token')) && env['KUBERNETES_SERVICE_HOST']) {
     return new InClusterCredentials(env, dir);
   }
-  return createKubeConfig(options);
+  return createKubeConfig(options, env);
 }
 
 export interface KubeConfigOptions {
@@ -88,15 +88,60 @@ export interface KubeConfigOptions {
 const UNCONFIGURED_FALLBACK_SERVER = 'http://localhost:8080';
 
 /**
+ * $KUBECONFIG as kubectl (client-go) reads it: a list of files (path.delimiter), those missing or empty skipped, the
+ * rest merged, the first file to set a cluster, user or context name, or the current context, winning. client-node's
+ * own loader fails on a missing or empty file, and lets later files override. Fails when none can be read.
+ */
+function loadKubeconfigList(KubeConfigOf: KubeConfigClass, list: string): KubeConfig {
+  const files = list.split(delimiter).filter((file) => file !== '');
+  const loaded: KubeConfig[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    if (text.trim() === '') continue;
+    const one = new KubeConfigOf();
+    try {
+      one.loadFromFile(file);
+    } catch (error) {
+      throw new Error(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    loaded.push(one);
+  }
+  if (loaded.length === 0) throw new Error(`no kubeconfig in $KUBECONFIG (${files.join(delimiter)}): every file is missing or empty`);
+  const firstByName = <T extends { readonly name: string }>(lists: readonly (readonly T[])[]): T[] => {
+    const byName = new Map<string, T>();
+    for (const entries of lists) for (const entry of entries) if (!byName.has(entry.name)) byName.set(entry.name, entry);
+    return [...byName.values()];
+  };
+  const merged = new KubeConfigOf();
+  merged.loadFromOptions({
+    clusters: firstByName(loaded.map((one) => one.clusters)),
+    users: firstByName(loaded.map((one) => one.users)),
+    contexts: firstByName(loaded.map((one) => one.contexts)),
+    currentContext: loaded.map((one) => one.currentContext).find((name) => name !== undefined && name !== '') ?? '',
+  });
+  return merged;
+}
+
+/**
  * The credentials volume-guard talks to the API server with. With no path, client-node's default
  * resolution applies (in a pod: the service account); the admin-run CLI passes a kubeconfig file.
  */
-export function createKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
-  const kubeConfig = new (kubeConfigClass())();
+export function createKubeConfig(options: KubeConfigOptions = {}, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  const KubeConfigOf = kubeConfigClass();
+  let kubeConfig = new KubeConfigOf();
+  const list = env['KUBECONFIG'] ?? '';
   if (options.kubeconfigPath) {
     kubeConfig.loadFromFile(options.kubeconfigPath);
+  } else if (list !== '') {
+    kubeConfig = loadKubeconfigList(KubeConfigOf, list);
   } else {
-    // $KUBECONFIG, then ~/.kube/config, then the pod's service account token.
+    // ~/.kube/config, then the pod's service account token.
     kubeConfig.loadFromDefault();
     // With none of them client-node falls back to an unauthenticated http://localhost:8080: refuse that.
     if (kubeConfig.getCurrentContext() === 'loaded-context' && kubeConfig.getCurrentCluster()?.server === UNCONFIGURED_FALLBACK_SERVER) {

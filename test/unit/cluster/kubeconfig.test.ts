@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type https from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { createApiCredentials, createKubeConfig, InClusterCredentials } from '../../../src/cluster/kubeconfig.ts';
 
 const KUBECONFIG = `apiVersion: v1
@@ -54,6 +54,55 @@ describe('createKubeConfig', () => {
   it('follows $KUBECONFIG without a path', () => {
     process.env['KUBECONFIG'] = join(dir, 'config');
     expect(createKubeConfig().getCurrentCluster()?.server).toBe('https://prod.example:6443');
+  });
+
+  describe('a $KUBECONFIG list, as kubectl reads it', () => {
+    const OTHER = `apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster: {server: 'https://other-prod.example:6443'}
+- name: dev
+  cluster: {server: 'https://dev.example:6443'}
+users:
+- name: dev
+  user: {token: dev-token}
+contexts:
+- name: dev
+  context: {cluster: dev, user: dev}
+current-context: dev
+`;
+    const list = (...files: string[]): NodeJS.ProcessEnv => ({ KUBECONFIG: files.join(delimiter) });
+
+    it('skips a missing file and an empty one', () => {
+      writeFileSync(join(dir, 'empty.yaml'), '');
+      writeFileSync(join(dir, 'blank.yaml'), '\n  \n');
+      for (const env of [list(join(dir, 'nonexistent'), join(dir, 'config')), list(join(dir, 'empty.yaml'), join(dir, 'blank.yaml'), join(dir, 'config'))]) {
+        const kubeConfig = createKubeConfig({}, env);
+        expect(kubeConfig.getCurrentContext()).toBe('prod');
+        expect(kubeConfig.getCurrentCluster()?.server).toBe('https://prod.example:6443');
+      }
+    });
+
+    it('merges the files, the first to set a name or the current context winning', () => {
+      writeFileSync(join(dir, 'other.yaml'), OTHER);
+      const kubeConfig = createKubeConfig({}, list(join(dir, 'config'), join(dir, 'other.yaml')));
+      expect(kubeConfig.getCurrentContext()).toBe('prod');
+      expect(kubeConfig.getCurrentCluster()?.server).toBe('https://prod.example:6443');
+      expect(kubeConfig.contexts.map((context) => context.name)).toEqual(['prod', 'lab', 'dev']);
+      expect(createKubeConfig({ context: 'dev' }, list(join(dir, 'config'), join(dir, 'other.yaml'))).getCurrentUser()?.token).toBe('dev-token');
+      // The other order: its current context and its prod cluster win.
+      const reversed = createKubeConfig({}, list(join(dir, 'other.yaml'), join(dir, 'config')));
+      expect(reversed.getCurrentContext()).toBe('dev');
+      expect(reversed.clusters.find((cluster) => cluster.name === 'prod')?.server).toBe('https://other-prod.example:6443');
+    });
+
+    it('fails with one line when no file of the list can be read', () => {
+      writeFileSync(join(dir, 'empty.yaml'), '');
+      expect(() => createKubeConfig({}, list(join(dir, 'nonexistent'), join(dir, 'empty.yaml')))).toThrow(
+        `no kubeconfig in $KUBECONFIG (${join(dir, 'nonexistent')}${delimiter}${join(dir, 'empty.yaml')}): every file is missing or empty`,
+      );
+    });
   });
 
   // (Inside a pod the service account is found instead: nothing to refuse there.)
