@@ -13,6 +13,7 @@ import {
   SKIP_EVICTIONS_KEY,
   SKIP_KEY,
   SKIP_REASON_KEY,
+  SKIP_UNTIL_KEY,
   skipFrom,
   unlistedWriter,
   whyNotHonored,
@@ -20,7 +21,7 @@ import {
 } from '../admission/overrides.ts';
 import { plansReading, type PlanIdReading } from '../admission/plans.ts';
 import { DELETING_OWNERS, SCALING_OWNERS, type RolloutOwnerKind } from '../admission/rollout-owner.ts';
-import type { Labels, NamespaceRecord, NodeRecord, PersistentVolumeClaimRecord } from '../cluster/records.ts';
+import { ANNOTATION_PREFIX, type Labels, type NamespaceRecord, type NodeRecord, type PersistentVolumeClaimRecord } from '../cluster/records.ts';
 import type { CheckId } from '../checks/types.ts';
 import { defaultConfig } from '../config.ts';
 import type { AuditModel } from './model.ts';
@@ -52,6 +53,11 @@ export interface OverrideCarrier {
   /** What volume-guard.io/skip-evictions waives on it (a namespace); absent where it means nothing. */
   readonly evictionsAppliesTo?: string;
   /**
+   * volume-guard reads its overrides as annotations only (a Node, a Namespace): a `volume-guard.io/` label on it is
+   * listed as not honored, so nobody relies on it.
+   */
+  readonly labelsIgnored?: boolean;
+  /**
    * A Helm release label: its writer is whoever runs helm, judged in that very request (with the revision it is
    * scoped to), so no `volume-guard.io/skip-by` is kept or required for it. Listed as lingering: it waives nothing
    * in a later revision.
@@ -65,6 +71,9 @@ export interface OverrideCarrier {
 }
 
 const NO_LABELS: Labels = Object.freeze({});
+
+/** What qualifies an override (its reason, writer, expiry), not an override itself. */
+const LIFECYCLE_KEYS: readonly string[] = [SKIP_REASON_KEY, SKIP_BY_KEY, SKIP_UNTIL_KEY];
 
 let defaultWriters: OverrideWriters | undefined;
 
@@ -218,6 +227,15 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now(), 
         until: lifecycle.until,
       });
     };
+    if (field === 'label' && carrier.labelsIgnored) {
+      // As a PVC's reuse label: listed, not honored (the writer and expiry keys go with the override they qualify).
+      for (const [key, value] of Object.entries(values)) {
+        if (!key.startsWith(ANNOTATION_PREFIX) || LIFECYCLE_KEYS.includes(key)) continue;
+        const unknown = key === SKIP_KEY || key === SKIP_EVICTIONS_KEY ? parseSkip(value).unknown : [];
+        add(key, value, [], unknown, 'not honored: only the annotation counts', `nothing: volume-guard reads the overrides of a ${carrier.kind} as annotations only`);
+      }
+      continue;
+    }
     const skip = values[SKIP_KEY];
     if (skip !== undefined) {
       const parsed = parseSkip(skip);
@@ -284,20 +302,31 @@ export function compareOverrides(a: LingeringOverride, b: LingeringOverride): nu
   );
 }
 
-/** A Node as an override carrier (its annotations), as the audit lists it and the risk gauges count it. */
-export function nodeCarrier(node: Pick<NodeRecord, 'name' | 'annotations'>): OverrideCarrier {
-  return { kind: 'Node', name: node.name, annotations: node.annotations, labels: NO_LABELS, appliesTo: NODE_APPLIES_TO };
+/** Its `volume-guard.io/` labels, NO_LABELS when none (a Node keeps every label). */
+function overrideLabels(labels: Labels | undefined): Labels {
+  if (labels === undefined) return NO_LABELS;
+  const keys = Object.keys(labels).filter((key) => key.startsWith(ANNOTATION_PREFIX));
+  return keys.length === 0 ? NO_LABELS : Object.fromEntries(keys.map((key) => [key, labels[key] ?? '']));
 }
 
-/** A Namespace as an override carrier: its `skip` and `skip-evictions` annotations. */
-export function namespaceCarrier(namespace: Pick<NamespaceRecord, 'name' | 'annotations'>): OverrideCarrier {
+/**
+ * A Node as an override carrier (its annotations; its `volume-guard.io/` labels, read by nothing, listed as such), as
+ * the audit lists it and the risk gauges count it.
+ */
+export function nodeCarrier(node: Pick<NodeRecord, 'name' | 'annotations'> & { readonly labels?: Labels }): OverrideCarrier {
+  return { kind: 'Node', name: node.name, annotations: node.annotations, labels: overrideLabels(node.labels), appliesTo: NODE_APPLIES_TO, labelsIgnored: true };
+}
+
+/** A Namespace as an override carrier: its `skip` and `skip-evictions` annotations (its labels, read by nothing). */
+export function namespaceCarrier(namespace: Pick<NamespaceRecord, 'name' | 'annotations' | 'labels'>): OverrideCarrier {
   return {
     kind: 'Namespace',
     name: namespace.name,
     annotations: namespace.annotations,
-    labels: NO_LABELS,
+    labels: overrideLabels(namespace.labels),
     appliesTo: NAMESPACE_APPLIES_TO,
     evictionsAppliesTo: NAMESPACE_EVICTIONS_APPLIES_TO,
+    labelsIgnored: true,
   };
 }
 
@@ -323,12 +352,14 @@ export function claimCarrier(claim: Pick<PersistentVolumeClaimRecord, 'namespace
 export function modelCarriers(model: AuditModel): OverrideCarrier[] {
   const carriers: OverrideCarrier[] = [];
   for (const node of model.records('node')) {
-    if (Object.keys(node.annotations).length === 0) continue;
-    carriers.push(nodeCarrier(node));
+    const carrier = nodeCarrier(node);
+    if (Object.keys(carrier.annotations).length === 0 && Object.keys(carrier.labels).length === 0) continue;
+    carriers.push(carrier);
   }
   for (const namespace of model.records('namespace')) {
-    if (Object.keys(namespace.annotations).length === 0) continue;
-    carriers.push(namespaceCarrier(namespace));
+    const carrier = namespaceCarrier(namespace);
+    if (Object.keys(carrier.annotations).length === 0 && Object.keys(carrier.labels).length === 0) continue;
+    carriers.push(carrier);
   }
   for (const claim of model.records('persistentVolumeClaim')) {
     const hasKey = [SKIP_KEY, REUSE_KEY, DELETE_KEY].some((key) => claim.annotations[key] !== undefined || claim.labels[key] !== undefined);
@@ -381,14 +412,15 @@ export function modelCarriers(model: AuditModel): OverrideCarrier[] {
   return carriers;
 }
 
-/** Every lingering override on the model's objects and the given upgrade objects, sorted. */
+/** Every lingering override on the model's objects and the given upgrade objects, sorted; `skip-until` judged at `now` (the report's time). */
 export function lingeringOverrides(
   model: AuditModel,
   upgradeObjects: readonly OverrideCarrier[] = [],
   writers: OverrideWriters = defaultOverrideWriters(),
+  now: number = Date.now(),
 ): LingeringOverride[] {
   const found: LingeringOverride[] = [];
-  for (const carrier of [...modelCarriers(model), ...upgradeObjects]) found.push(...overridesOf(carrier, Date.now(), writers));
+  for (const carrier of [...modelCarriers(model), ...upgradeObjects]) found.push(...overridesOf(carrier, now, writers));
   return found.sort(compareOverrides);
 }
 

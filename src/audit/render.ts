@@ -432,7 +432,7 @@ function stackedRows(rows: readonly Row[], width: number, nodeOf: (finding: Audi
 
 /** A Helm release label: its writer is the user running helm, judged then; no skip-by is kept for it. */
 function isReleaseLabel(override: LingeringOverride): boolean {
-  return override.field === 'label' && (override.object.kind === 'HelmRelease' || override.object.kind === 'Secret' || override.object.kind === 'ConfigMap');
+  return override.field === 'label' && (override.object.kind === 'Secret' || override.object.kind === 'ConfigMap');
 }
 
 /** Two lines per override (wrapped): what and where with its reason, then its effect and when it is read. */

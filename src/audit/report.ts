@@ -38,7 +38,7 @@ import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/type
 import { RELEASE_LABELS, RESOURCE_KINDS, type MachineRecord, type ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
-import { defaultOverrideWriters, lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
+import { compareOverrides, defaultOverrideWriters, lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
 import { releaseFindings, releaseState } from './release.ts';
 import {
   AUDIT_API_VERSION,
@@ -247,10 +247,12 @@ function overrideCommand(finding: Finding, operation: Operation, commands: SkipC
   }
 }
 
-/** What the webhook honors as it does (whyNotHonored): the configured kinds and writers. */
+/** What the webhook honors as it does (whyNotHonored): the configured kinds and writers, at the report's time. */
 interface Honoring {
   readonly kinds: PolicedKinds | undefined;
   readonly writers: OverrideWriters;
+  /** Epoch ms of the report (generatedAt): when a `skip-until` is judged. */
+  readonly now: number;
 }
 
 function overriddenBy(model: AuditModel, finding: Finding, operation: Operation, honoring: Honoring): string | undefined {
@@ -266,7 +268,7 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
     case 'machine-drain':
       // In the node plan's order: the node's skip, the owner's of its Machine being deleted, Harvester's drains.
       return (
-        nodeSkipCovering(model, operation.node, finding.check, honoring.writers) ??
+        nodeSkipCovering(model, operation.node, finding.check, honoring.writers, honoring.now) ??
         machineOwnerCovering(model, operation.node, finding, honoring) ??
         harvesterDrainCovering(model, operation.node, finding, honoring, operation.kind === 'cordon' ? 'cordon' : 'drain')
       );
@@ -274,7 +276,7 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
       if (finding.tags.includes(REUSE_APPROVED_TAG) && whyNotHonored(reuseApprovalSource(), honoring.writers) === undefined) {
         return `annotation ${REUSE_KEY} on PersistentVolumeClaim ${objectRef(finding.object)}`;
       }
-      return namespaceSkipCovering(model, operation.namespace, finding.check, honoring.writers);
+      return namespaceSkipCovering(model, operation.namespace, finding.check, honoring.writers, honoring.now);
   }
 }
 
@@ -612,7 +614,10 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     }
   }
   const modes = input.modes ?? {};
-  const honoring: Honoring = { kinds: input.upgradeKinds, writers: input.writers ?? defaultOverrideWriters() };
+  const generated = Date.parse(input.generatedAt);
+  // Overrides are judged at the report's time, as it says (an unreadable one: now).
+  const now = Number.isNaN(generated) ? Date.now() : generated;
+  const honoring: Honoring = { kinds: input.upgradeKinds, writers: input.writers ?? defaultOverrideWriters(), now };
   const judged = placed
     .filter((entry) => modes[entry.finding.check] !== 'off')
     .map((entry) => ({ entry, accepted: overriddenBy(model, entry.finding, entry.operation, honoring), warn: modes[entry.finding.check] === 'warn' }));
@@ -624,16 +629,15 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     const key = targetKey(target);
     refused.set(key, (refused.get(key) ?? new Set()).add(entry.finding.check));
   }
-  const generated = Date.parse(input.generatedAt);
   const commands: SkipCommands = {
     refused,
     stored: (resource, name, namespace) => ANNOTATED_KINDS[resource]?.stored(model, name, namespace),
-    now: Number.isNaN(generated) ? Date.now() : generated,
+    now,
     writers: honoring.writers,
   };
   const reported = judged.map(({ entry, accepted, warn }) => ({ entry, audited: toAuditFinding(entry, accepted, warn, commands) }));
   const unaccepted = reported.filter(({ audited }) => audited.overriddenBy === undefined).map(({ entry }) => entry);
-  notes.push(...namespaceEvictionSkipNotes(model, unaccepted, honoring.writers));
+  notes.push(...namespaceEvictionSkipNotes(model, unaccepted, honoring.writers, now));
   if (scope.kind === 'node') notes.push(...removalOnlyNote(scope.node, reported.map(({ entry }) => entry)));
   if (!model.longhornInstalled && scope.kind !== 'release') {
     notes.push('Longhorn is not installed: single-replica, volume-health and last-replica-on-node had nothing to check');
@@ -644,7 +648,12 @@ export function buildAuditReport(input: AuditInput): AuditReport {
   if (off.length > 0) notes.push(`not reported, mode off in the configuration: ${off.join(', ')}`);
   if (input.configFile === undefined) notes.push(DEFAULT_CONFIG_NOTE);
   const findings = reported.map(({ audited }) => audited).sort(compareFindings);
-  const overrides = [...lingeringOverrides(model, input.upgradeObjects, honoring.writers), ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : []), ...(input.releaseLabels ?? []).flatMap((release) => releaseLabelOverrides(release))];
+  // One sorted list, the release labels' records among the rest.
+  const overrides = [
+    ...lingeringOverrides(model, input.upgradeObjects, honoring.writers, now),
+    ...(scope.kind === 'release' ? releaseLabelOverrides(scope) : []),
+    ...(input.releaseLabels ?? []).flatMap((release) => releaseLabelOverrides(release)),
+  ].sort(compareOverrides);
   return {
     apiVersion: AUDIT_API_VERSION,
     generatedAt: input.generatedAt,
@@ -672,7 +681,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
  * stops on them at a cordon or taint still to come, at the node's removal, and, while the node is cordoned, at the
  * evictions of other namespaces' pods, which judge every volume on it.
  */
-function namespaceEvictionSkipNotes(model: AuditModel, unaccepted: readonly Placed[], writers: OverrideWriters): string[] {
+function namespaceEvictionSkipNotes(model: AuditModel, unaccepted: readonly Placed[], writers: OverrideWriters, now: number): string[] {
   const waived = new Map<string, { node: string; namespace: string; where: string; findings: Finding[] }>();
   for (const { finding, operation } of unaccepted) {
     // The drain's own findings on a node whose Machine is being deleted are judged at these evictions too.
@@ -681,7 +690,7 @@ function namespaceEvictionSkipNotes(model: AuditModel, unaccepted: readonly Plac
     const cordonedOrLeaving = model.node(node)?.unschedulable === true || model.node(node)?.leaving === true || model.nodeLeaving(node) !== undefined;
     const [namespace, ...others] = dataNamespaces(finding);
     if (!cordonedOrLeaving || namespace === undefined || others.length > 0) continue;
-    const source = skipFrom(`annotation ${SKIP_EVICTIONS_KEY} on Namespace ${namespace}`, model.namespace(namespace)?.annotations, undefined, { key: SKIP_EVICTIONS_KEY });
+    const source = skipFrom(`annotation ${SKIP_EVICTIONS_KEY} on Namespace ${namespace}`, model.namespace(namespace)?.annotations, undefined, { key: SKIP_EVICTIONS_KEY, now });
     const where = source === undefined ? undefined : honoredWhere({ ...source, namespace }, finding, writers);
     if (where === undefined) continue;
     const key = `${node}\u0000${namespace}`;
