@@ -68,6 +68,7 @@ export function chartWebhooks(config: Config = defaultConfig()): ChartWebhook[] 
       ...(declaration.namespaceSelector ? { namespaceSelector: declaration.namespaceSelector } : {}),
       ...(declaration.matchConditions?.length ? { matchConditions: declaration.matchConditions } : {}),
       ...(declaration.workload ? { workload: declaration.workload } : {}),
+      ...(declaration.ownObjects ? { ownObjects: declaration.ownObjects } : {}),
     }));
 }
 

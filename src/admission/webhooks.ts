@@ -7,6 +7,17 @@ import type { LabelSelector, MatchCondition, WebhookDeclaration, WorkloadKind } 
 /** Namespaces whose objects volume-guard never judges (besides its own, added by the caller). */
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-node-lease'];
 
+/**
+ * The namespace volume-guard's own is never excluded as a whole: a `helm install` without `-n` lands there, and that
+ * must not switch off the checks for the workloads of `default`. There only its own pods and records are skipped.
+ */
+export const UNEXCLUDED_NAMESPACE = 'default';
+
+/** The labels every object of the chart carries (`volume-guard.labels`): with the release's instance, its own objects. */
+export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
+export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
+export const PART_OF = 'volume-guard';
+
 export interface WebhookClient {
   /** `https://host:port` for a URL client config. */
   readonly url?: string;
@@ -27,7 +38,8 @@ export interface WebhookOptions {
   readonly matchConditions?: boolean;
   /**
    * Where volume-guard itself runs: its namespace, the name prefix of its pods and its Helm release. Workload
-   * webhooks skip exactly those objects (by matchCondition), or the whole namespace without matchConditions.
+   * webhooks skip its whole namespace (but `default`, UNEXCLUDED_NAMESPACE) and its own pods and release records by
+   * name (matchCondition); the owner-delete webhook skips the DELETEs of its own objects.
    */
   readonly self?: SelfIdentity;
 }
@@ -38,6 +50,11 @@ export interface SelfIdentity {
   readonly deployment: string;
   /** volume-guard's Helm release name ('' when not installed by Helm). */
   readonly release: string;
+  /**
+   * Other namespaces its release records may be kept in (`helm.storageNamespaces`): Flux's helm-controller writes
+   * them to the HelmRelease's namespace (or `spec.storageNamespace`), e.g. flux-system.
+   */
+  readonly storageNamespaces?: readonly string[];
 }
 
 /** `text` as a regular expression matching exactly it (the characters Go's regexp.QuoteMeta escapes; RE2 reads them alike). */
@@ -78,16 +95,64 @@ export function selfNamePattern(workload: WorkloadKind, self: SelfIdentity): str
 }
 
 /**
+ * The namespaces a workload webhook skips volume-guard's own objects in: its pods are in its namespace; its release
+ * records there or, installed by a Helm SDK user (Flux), in a storage namespace. Were such a record judged, a
+ * volume-guard that is down could never be repaired by Flux (its record's CREATE refused under failurePolicy Fail).
+ */
+export function selfNamespaces(workload: WorkloadKind, self: SelfIdentity): string[] {
+  return workload === 'pods' ? [self.namespace] : [...new Set([self.namespace, ...(self.storageNamespaces ?? [])])];
+}
+
+/**
  * The matchCondition that keeps a workload webhook off volume-guard's own pods or release (the chart renders the same).
  * Exact names, not prefixes: another release `<release>.x` in the namespace, or a StatefulSet `<fullname>-db`, is judged.
  * A collection DELETE (the namespace controller's) is admitted item by item with no request.name: CEL then has no such
  * key, and an error there would fail the whole condition list, so the item is judged like any other.
  */
 export function selfExclusionCondition(workload: WorkloadKind, self: SelfIdentity): MatchCondition {
+  const namespaces = selfNamespaces(workload, self);
+  const inNamespace =
+    workload === 'pods' ? `request.namespace == ${celString(self.namespace)}` : `request.namespace in [${namespaces.map(celString).join(', ')}]`;
   return {
     name: 'not-volume-guard-itself',
-    expression: `!(request.namespace == '${self.namespace}' && has(request.name) && request.name.matches(${celString(selfNamePattern(workload, self))}))`,
+    expression: `!(${inNamespace} && has(request.name) && request.name.matches(${celString(selfNamePattern(workload, self))}))`,
   };
+}
+
+/**
+ * The matchCondition that keeps the owner-delete webhook (every DELETE by automation) off volume-guard's own objects:
+ * those carrying the chart's labels (part-of volume-guard, this release's instance), cluster-scoped or in its
+ * namespace. Helm deletes the Service early in an uninstall; every later DELETE would then go to a webhook nobody
+ * serves and fail, so a Flux or Argo CD uninstall of volume-guard would only pass on a retry. Labels elsewhere skip
+ * nothing: a tenant labelling an object in its own namespace does not take it out of the check. On DELETE `object`
+ * is null: the labels are read from `oldObject`; a cluster-scoped request has no namespace.
+ */
+export function ownObjectsCondition(self: SelfIdentity): MatchCondition {
+  const labels = 'oldObject.metadata.labels';
+  const label = (key: string, value: string) => `${celString(key)} in ${labels} && ${labels}[${celString(key)}] == ${celString(value)}`;
+  return {
+    name: 'not-volume-guard-objects',
+    expression:
+      `!(oldObject != null && has(${labels}) && ${label(PART_OF_LABEL, PART_OF)} && ${label(INSTANCE_LABEL, self.release)} && ` +
+      `(!has(request.namespace) || request.namespace == '' || request.namespace == ${celString(self.namespace)}))`,
+  };
+}
+
+/** The conditions webhookConfiguration adds to a declaration's own for volume-guard itself (`self`). */
+export function selfConditions(declaration: WebhookDeclaration, self: SelfIdentity): MatchCondition[] {
+  return [
+    ...(declaration.workload ? [selfExclusionCondition(declaration.workload, self)] : []),
+    ...(declaration.ownObjects && self.release !== '' ? [ownObjectsCondition(self)] : []),
+  ];
+}
+
+/**
+ * The namespaces a workload webhook's namespaceSelector leaves out besides the system ones: `excludeNamespaces` and
+ * volume-guard's own, unless that is `default` and matchConditions skip its own objects there by name.
+ */
+export function excludedNamespaces(excludeNamespaces: readonly string[], self: SelfIdentity | undefined, matchConditions: boolean): string[] {
+  const own = self && (!matchConditions || self.namespace !== UNEXCLUDED_NAMESPACE) ? [self.namespace] : [];
+  return [...new Set([...excludeNamespaces, ...own])];
 }
 
 /** The declaration's namespaceSelector with the system-namespace exclusion merged in (workload webhooks only). */
@@ -98,7 +163,7 @@ export function namespaceSelectorFor(declaration: WebhookDeclaration, exclude: r
     ...(own.matchLabels ? { matchLabels: own.matchLabels } : {}),
     matchExpressions: [
       ...(own.matchExpressions ?? []),
-      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...SYSTEM_NAMESPACES, ...exclude] },
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set([...SYSTEM_NAMESPACES, ...exclude])] },
     ],
   };
 }
@@ -115,12 +180,8 @@ export function webhookConfiguration(declarations: readonly WebhookDeclaration[]
         : { url: `${options.client.url}${path}` };
       const withConditions = options.matchConditions !== false;
       const self = options.self;
-      const conditions = [
-        ...(declaration.matchConditions ?? []),
-        ...(declaration.workload && self && withConditions ? [selfExclusionCondition(declaration.workload, self)] : []),
-      ];
-      const exclude = [...(options.excludeNamespaces ?? []), ...(self && !withConditions ? [self.namespace] : [])];
-      const namespaceSelector = namespaceSelectorFor(declaration, exclude);
+      const conditions = [...(declaration.matchConditions ?? []), ...(self && withConditions ? selfConditions(declaration, self) : [])];
+      const namespaceSelector = namespaceSelectorFor(declaration, excludedNamespaces(options.excludeNamespaces ?? [], self, withConditions));
       return {
         name: declaration.name,
         clientConfig: { ...clientConfig, ...(options.client.caBundle ? { caBundle: options.client.caBundle } : {}) },

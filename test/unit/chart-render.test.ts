@@ -2,6 +2,7 @@
 // without one): the webhooks follow every config value, not only the defaults files/webhooks.json was generated
 // from. test/e2e/chart.e2e.test.ts renders and applies the chart against a real API server.
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,17 +24,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface K8sObject {
   kind: string;
-  metadata: { name: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [field: string]: any;
 }
 
 let valuesFiles = 0;
 
 /** `helm template` with these values (a values file) and extra arguments. */
-function template(values: object = {}, args: readonly string[] = [], release = RELEASE): { code: number | null; objects: K8sObject[]; stderr: string } {
+function template(values: object = {}, args: readonly string[] = [], release = RELEASE, namespace = NAMESPACE): { code: number | null; objects: K8sObject[]; stderr: string } {
   const file = join(dir, `values-${valuesFiles++}.json`);
   writeFileSync(file, JSON.stringify(values));
-  const result = spawnSync(helm ?? 'helm', ['template', release, CHART_DIR, '--namespace', NAMESPACE, '--kube-version', '1.30.0', '-f', file, ...args], {
+  const result = spawnSync(helm ?? 'helm', ['template', release, CHART_DIR, '--namespace', namespace, '--kube-version', '1.30.0', '-f', file, ...args], {
     encoding: 'utf8',
   });
   const objects = result.status === 0 ? parseAllDocuments(result.stdout).map((document) => document.toJS() as K8sObject).filter(Boolean) : [];
@@ -54,14 +55,14 @@ function renderedConfig(objects: readonly K8sObject[]): Config {
 }
 
 /** The webhooks volume-guard's validators declare for `config`, as the chart places them (service, exclusions). */
-function expectedWebhooks(config: Config): unknown {
+function expectedWebhooks(config: Config, namespace = NAMESPACE): unknown {
   const configuration = webhookConfiguration(
     createValidators(config).map((validator) => validator.declaration),
     {
       configurationName: FULLNAME,
-      client: { service: { name: FULLNAME, namespace: NAMESPACE, port: 443 } },
+      client: { service: { name: FULLNAME, namespace, port: 443 } },
       upgradeKinds: config.upgrades.kinds,
-      self: { namespace: NAMESPACE, deployment: FULLNAME, release: RELEASE },
+      self: { namespace, deployment: FULLNAME, release: RELEASE, storageNamespaces: config.helm.storageNamespaces },
     },
   );
   return JSON.parse(JSON.stringify(configuration.webhooks));
@@ -392,7 +393,7 @@ describe.skipIf(helm === undefined)("helm template: the webhooks skip exactly vo
     const rendered = template(values, [], release);
     expect(rendered.code, rendered.stderr).toBe(0);
     const deployment = one(rendered.objects, 'Deployment').metadata.name;
-    const self = { namespace: NAMESPACE, deployment, release };
+    const self = { namespace: NAMESPACE, deployment, release, storageNamespaces: chartDefaultConfig().helm.storageNamespaces };
     const declarations = createValidators(chartDefaultConfig()).map((validator) => validator.declaration);
     const webhooks = one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks as { name: string; matchConditions?: { name: string }[] }[];
     const workloads = declarations.filter((declaration) => declaration.workload);
@@ -403,6 +404,138 @@ describe.skipIf(helm === undefined)("helm template: the webhooks skip exactly vo
         selfExclusionCondition(declaration.workload!, self),
       );
     }
+  });
+});
+
+type RenderedWebhook = { name: string; namespaceSelector?: { matchExpressions?: { key: string; values: string[] }[] }; matchConditions?: { name: string; expression: string }[] };
+const webhooksOf = (objects: readonly K8sObject[]) => one(objects, 'ValidatingWebhookConfiguration').webhooks as RenderedWebhook[];
+const webhookNamed = (objects: readonly K8sObject[], target: string) => webhooksOf(objects).find((webhook) => webhook.name === `${target}.volume-guard.io`)!;
+const excludedBy = (webhook: RenderedWebhook) =>
+  webhook.namespaceSelector?.matchExpressions?.find((expression) => expression.key === 'kubernetes.io/metadata.name')?.values;
+const conditionNamed = (webhook: RenderedWebhook, name: string) => webhook.matchConditions?.find((condition) => condition.name === name)?.expression;
+const WORKLOAD_TARGETS = ['pod-eviction', 'pod-delete', 'helm-release'];
+
+describe.skipIf(helm === undefined)("helm template: volume-guard's own namespace", () => {
+  it('is left out of the workload webhooks (issue 6: "excluding ... volume-guard\'s own namespace"); the others see it', () => {
+    const rendered = template();
+    expect(rendered.code, rendered.stderr).toBe(0);
+    for (const target of WORKLOAD_TARGETS) expect(excludedBy(webhookNamed(rendered.objects, target)), target).toEqual(['kube-system', 'kube-node-lease', NAMESPACE]);
+    for (const target of ['upgrade', 'node-cordon', 'overrides', 'owner-delete', 'statefulset', 'pvc-delete']) {
+      expect(webhookNamed(rendered.objects, target).namespaceSelector, target).toBeUndefined();
+    }
+  });
+
+  it('but not `default` (a helm install without -n): its workloads stay judged, only volume-guard\'s own pods and records are skipped', () => {
+    const rendered = template({}, [], RELEASE, 'default');
+    expect(rendered.code, rendered.stderr).toBe(0);
+    for (const target of WORKLOAD_TARGETS) {
+      const webhook = webhookNamed(rendered.objects, target);
+      expect(excludedBy(webhook), target).toEqual(['kube-system', 'kube-node-lease']);
+      expect(conditionNamed(webhook, 'not-volume-guard-itself'), target).toContain("'default'");
+    }
+    expect(webhooksOf(rendered.objects)).toEqual(expectedWebhooks(renderedConfig(rendered.objects), 'default'));
+  });
+
+  it('listed in webhook.excludeNamespaces too: named once', () => {
+    const rendered = template({ webhook: { excludeNamespaces: [NAMESPACE, 'team-a'] } });
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(excludedBy(webhookNamed(rendered.objects, 'pod-eviction'))).toEqual(['kube-system', 'kube-node-lease', NAMESPACE, 'team-a']);
+  });
+});
+
+describe.skipIf(helm === undefined)("helm template: volume-guard's release records kept by Flux (helm.storageNamespaces)", () => {
+  // Flux's helm-controller writes a HelmRelease's records to its own namespace (or spec.storageNamespace), not the
+  // release namespace: judged there, a volume-guard that is down could not be repaired by Flux (its record's CREATE
+  // refused under failurePolicy Fail).
+  it('are skipped in every storage namespace, by exact name; the pods only in the release namespace', () => {
+    const rendered = template({ config: { helm: { storageNamespaces: ['flux-system', 'team-a'] } } });
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(conditionNamed(webhookNamed(rendered.objects, 'helm-release'), 'not-volume-guard-itself')).toBe(
+      "!(request.namespace in ['vg-system', 'flux-system', 'team-a'] && has(request.name) && request.name.matches('^sh\\\\.helm\\\\.release\\\\.v1\\\\.vg\\\\.v[0-9]+$'))",
+    );
+    expect(conditionNamed(webhookNamed(rendered.objects, 'pod-eviction'), 'not-volume-guard-itself')).toMatch(/^!\(request\.namespace == 'vg-system' && /);
+    expect(webhooksOf(rendered.objects)).toEqual(expectedWebhooks(renderedConfig(rendered.objects)));
+  });
+
+  it('by default in flux-system; the release namespace listed there too is named once', () => {
+    const byDefault = conditionNamed(webhookNamed(template().objects, 'helm-release'), 'not-volume-guard-itself');
+    expect(byDefault).toContain("request.namespace in ['vg-system', 'flux-system'] && ");
+    const rendered = template({ config: { helm: { storageNamespaces: [NAMESPACE, 'flux-system'] } } });
+    expect(conditionNamed(webhookNamed(rendered.objects, 'helm-release'), 'not-volume-guard-itself')).toContain("request.namespace in ['vg-system', 'flux-system'] && ");
+  });
+});
+
+describe.skipIf(helm === undefined)("helm template: the owner-delete webhook skips volume-guard's own objects", () => {
+  // An uninstall by Flux or Argo CD (automation identities): Helm deletes the Service early, and every later DELETE
+  // of the chart's objects would go to a webhook nobody serves and fail.
+  const EVERYTHING = {
+    serviceMonitor: { enabled: true },
+    prometheusRule: { enabled: true },
+    grafanaDashboard: { enabled: true },
+    networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.0/24'] },
+    clientAuth: { enabled: true, caBundle: '' },
+    rbac: { auditRole: { create: true } },
+  };
+
+  it('names the chart\'s labels, read from oldObject, in the release namespace or cluster-scoped', () => {
+    const rendered = template();
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const condition = conditionNamed(webhookNamed(rendered.objects, 'owner-delete'), 'not-volume-guard-objects');
+    expect(condition).toBe(
+      "!(oldObject != null && has(oldObject.metadata.labels) && 'app.kubernetes.io/part-of' in oldObject.metadata.labels && " +
+        "oldObject.metadata.labels['app.kubernetes.io/part-of'] == 'volume-guard' && 'app.kubernetes.io/instance' in oldObject.metadata.labels && " +
+        "oldObject.metadata.labels['app.kubernetes.io/instance'] == 'vg' && (!has(request.namespace) || request.namespace == '' || request.namespace == 'vg-system'))",
+    );
+    expect(condition).not.toMatch(/(?<!old)[Oo]bject\.metadata/);
+    // Only there: no other webhook skips objects by labels anyone may set.
+    for (const webhook of webhooksOf(rendered.objects).filter((webhook) => webhook.name !== 'owner-delete.volume-guard.io')) {
+      expect(conditionNamed(webhook, 'not-volume-guard-objects'), webhook.name).toBeUndefined();
+    }
+  });
+
+  it.each([true, false])('every object the chart renders carries those labels and is cluster-scoped or in the release namespace (cert-manager: %s)', (certManager) => {
+    const caBundle = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTest\n-----END CERTIFICATE-----\n';
+    const rendered = template({ ...EVERYTHING, clientAuth: { enabled: true, caBundle }, tls: { certManager: { enabled: certManager } } });
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(rendered.objects.length).toBeGreaterThan(15);
+    for (const object of rendered.objects) {
+      const what = `${object.kind} ${object.metadata.name}`;
+      expect(object.metadata.labels?.['app.kubernetes.io/part-of'], what).toBe('volume-guard');
+      expect(object.metadata.labels?.['app.kubernetes.io/instance'], what).toBe(RELEASE);
+      expect([undefined, NAMESPACE], what).toContain(object.metadata.namespace);
+    }
+  });
+});
+
+describe.skipIf(helm === undefined)('helm template: chart-generated TLS without cluster access (issue 6: template in both TLS modes)', () => {
+  const pems = (text: string) => text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const decoded = (value: string) => Buffer.from(value, 'base64').toString('utf8');
+
+  it('renders fresh material, as on a first install: a CA, a serving certificate it signed for the Service, the CA as caBundle', () => {
+    const rendered = template({ tls: { certManager: { enabled: false } } });
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const secret = one(rendered.objects, 'Secret', `${FULLNAME}-tls`);
+    const ca = new X509Certificate(decoded(secret.data['ca.crt']));
+    const serving = new X509Certificate(decoded(secret.data['tls.crt']));
+    expect(ca.ca).toBe(true);
+    expect(serving.verify(ca.publicKey)).toBe(true);
+    expect(serving.subjectAltName).toContain(`DNS:${FULLNAME}.${NAMESPACE}.svc`);
+    expect(decoded(secret.data['tls.key'])).toContain('PRIVATE KEY');
+    expect(pems(decoded(secret.data['ca-bundle.crt']))).toEqual(pems(decoded(secret.data['ca.crt'])));
+    for (const webhook of webhooksOf(rendered.objects) as (RenderedWebhook & { clientConfig: { caBundle: string } })[]) {
+      expect(webhook.clientConfig.caBundle, webhook.name).toBe(secret.data['ca-bundle.crt']);
+    }
+    expect(rendered.objects.map((object) => object.kind)).not.toContain('Certificate');
+  });
+
+  it('mints a new CA on every such render: the caveat for GitOps renderers is in the rendered Secret', () => {
+    const file = join(dir, 'generated-tls.json');
+    writeFileSync(file, JSON.stringify({ tls: { certManager: { enabled: false } } }));
+    const args = ['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, '--kube-version', '1.30.0', '-f', file, '--show-only', 'templates/certificates.yaml'];
+    const [first, second] = [1, 2].map(() => spawnSync(helm ?? 'helm', args, { encoding: 'utf8' }).stdout);
+    expect((parseYaml(first!) as K8sObject).data['ca.crt']).not.toBe((parseYaml(second!) as K8sObject).data['ca.crt']);
+    expect(first).toContain('# Rendered without cluster access (helm template, Argo CD, helm --dry-run) it is new on every render, with a new CA:');
+    expect(first).toContain('# with GitOps use cert-manager (tls.certManager.enabled=true), or render once and keep this output.');
   });
 });
 

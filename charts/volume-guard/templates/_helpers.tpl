@@ -78,14 +78,11 @@ Returns JSON: {"crt": PEM, "key": PEM, "ca": PEM, "bundle": PEM}.
 {{- $cache := .Values.tls.generated }}
 {{- if not (hasKey $cache "__material") }}
 {{- /*
-lookup returns nothing both on a first install and when the chart cannot see the cluster (helm template, Argo CD,
-helm --dry-run without =server): the latter would mint a new CA on every render and break the webhook on every
-sync. The kube-system Namespace exists in every cluster and is readable by anyone who can install this chart, so
-an empty answer for it means no cluster access: refuse.
+lookup returns nothing both on a first install and when the render cannot see the cluster (helm template, Argo CD,
+helm --dry-run without =server): then fresh material is minted, as on a first install. A GitOps renderer therefore
+mints a new CA on every render (the Secret's comment, values.yaml, the chart README and NOTES say so): use
+cert-manager there, or render once and keep the output.
 */}}
-{{- if not (lookup "v1" "Namespace" "" "kube-system") }}
-{{- fail "tls.certManager.enabled=false (chart-generated TLS) needs to read the cluster, and this render cannot (helm template, Argo CD or another GitOps renderer, or helm --dry-run without =server): each render would mint a new CA. Use cert-manager (tls.certManager.enabled=true, the default) or install with helm install/upgrade against the cluster." }}
-{{- end }}
 {{- $name := include "volume-guard.tlsSecretName" . }}
 {{- $existing := lookup "v1" "Secret" .Release.Namespace $name }}
 {{- $existingData := dig "data" (dict) $existing }}

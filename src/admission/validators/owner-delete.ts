@@ -57,6 +57,8 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
   // Every resource (not its subresources), namespaced or cluster-scoped: a cluster-scoped owner's claims may be in any namespace.
   rules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*'], operations: ['DELETE'], scope: '*' }],
   matchConditions: [{ name: 'automation-deletes-owner', expression: conditionFor(config) }],
+  // volume-guard's own objects: their DELETEs in its uninstall must not wait on the webhook being removed.
+  ownObjects: true,
 });
 
 /**

@@ -931,7 +931,8 @@ describe('webhook namespace exclusions: workloads only', () => {
     };
     const byName = new Map(configuration.webhooks.map((webhook) => [webhook.name, webhook]));
     const eviction = byName.get('pod-eviction.volume-guard.io')!;
-    expect(eviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease']);
+    // Its own namespace as a whole (issue 6); its own pods also by name (what is left of them in `default`).
+    expect(eviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease', 'harvester-system']);
     expect(eviction.matchConditions).toContainEqual({
       name: 'not-volume-guard-itself',
       // A collection DELETE's items carry no request.name: has() keeps the condition from erroring on them.
@@ -942,6 +943,16 @@ describe('webhook namespace exclusions: workloads only', () => {
     for (const name of ['upgrade.volume-guard.io', 'overrides.volume-guard.io', 'machine.volume-guard.io', 'node-cordon.volume-guard.io']) {
       expect(byName.get(name)!.namespaceSelector, name).toBeUndefined();
     }
+    // Installed into `default`, that namespace stays judged: only volume-guard's own pods and records are skipped.
+    const inDefault = webhookConfiguration(declarations, {
+      configurationName: 'x',
+      client: { url: 'https://127.0.0.1:1' },
+      upgradeKinds: config.upgrades.kinds,
+      self: { ...self, namespace: 'default' },
+    }) as typeof configuration;
+    const defaultEviction = inDefault.webhooks.find((webhook) => webhook.name === 'pod-eviction.volume-guard.io')!;
+    expect(defaultEviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease']);
+    expect(defaultEviction.matchConditions?.at(-1)?.expression).toContain("!(request.namespace == 'default' && has(request.name) && ");
     // Without matchConditions (before 1.28) volume-guard's whole namespace is skipped by workload webhooks.
     const old = webhookConfiguration(declarations, { configurationName: 'x', client: { url: 'https://127.0.0.1:1' }, upgradeKinds: config.upgrades.kinds, self, matchConditions: false }) as typeof configuration;
     const oldEviction = old.webhooks.find((webhook) => webhook.name === 'pod-eviction.volume-guard.io')!;

@@ -3,12 +3,16 @@
 // `<fullname>-db` in the same namespace. The regular expressions are checked here against names formed as Kubernetes
 // forms them; test/unit/chart-render.test.ts holds the chart's rendering of them equal to these.
 import { describe, expect, it } from 'vitest';
+import { createValidators } from '../../../src/admission/index.ts';
 import {
   deploymentPodNamePattern,
   helmReleaseRecordPattern,
+  ownObjectsCondition,
+  selfConditions,
   selfExclusionCondition,
   selfNamePattern,
 } from '../../../src/admission/webhooks.ts';
+import { defaultConfig } from '../../../src/config.ts';
 
 /** The characters of a pod-template-hash (rand.SafeEncodeString) and of generateName's random suffix. */
 const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -109,7 +113,36 @@ describe('the matchCondition', () => {
     expect(literal, expression).toBeDefined();
     // CEL reads `\\` in a string literal as one backslash.
     expect(literal!.replace(/\\(.)/g, '$1')).toBe(selfNamePattern(workload, self));
-    expect(expression.startsWith("!(request.namespace == 'vg-system' && has(request.name) && ")).toBe(true);
+    expect(expression).toMatch(/^!\(request\.namespace (== 'vg-system'|in \['vg-system'\]) && has\(request\.name\) && /);
     expect(expression).not.toContain('startsWith');
+  });
+
+  // Flux's helm-controller keeps a HelmRelease's records in its own namespace (flux-system) or spec.storageNamespace.
+  it("for release records, also in the storage namespaces Helm SDK users keep them in (helm.storageNamespaces); pods only in volume-guard's", () => {
+    const flux = { ...self, storageNamespaces: ['flux-system', 'vg-system', 'team-a'] };
+    expect(selfExclusionCondition('helm-releases', flux).expression).toMatch(/^!\(request\.namespace in \['vg-system', 'flux-system', 'team-a'\] && has\(request\.name\) && /);
+    expect(selfExclusionCondition('pods', flux).expression).toMatch(/^!\(request\.namespace == 'vg-system' && /);
+  });
+});
+
+describe("the owner-delete webhook and volume-guard's own objects", () => {
+  const self = { namespace: 'vg-system', deployment: 'vg-volume-guard', release: "vg'x" };
+
+  it('skips DELETEs of objects carrying the chart\'s labels (read from oldObject), cluster-scoped or in its namespace', () => {
+    const { name, expression } = ownObjectsCondition(self);
+    expect(name).toBe('not-volume-guard-objects');
+    expect(expression).toContain("oldObject.metadata.labels['app.kubernetes.io/part-of'] == 'volume-guard'");
+    expect(expression).toContain("oldObject.metadata.labels['app.kubernetes.io/instance'] == 'vg\\'x'");
+    expect(expression).toContain("(!has(request.namespace) || request.namespace == '' || request.namespace == 'vg-system')");
+    // On DELETE `object` is null: only oldObject may be read, and only once it is known not to be null.
+    expect(expression.startsWith('!(oldObject != null && has(oldObject.metadata.labels) && ')).toBe(true);
+    expect(expression).not.toMatch(/(?<!old)[Oo]bject\./);
+  });
+
+  it('is added to the owner-delete webhook only, and not without a release (labels then name none)', () => {
+    const declarations = createValidators(defaultConfig()).map((validator) => validator.declaration);
+    const withOwn = declarations.filter((declaration) => selfConditions(declaration, self).some((condition) => condition.name === 'not-volume-guard-objects'));
+    expect(withOwn.map((declaration) => declaration.target)).toEqual(['owner-delete']);
+    expect(selfConditions(withOwn[0]!, { ...self, release: '' })).toEqual([]);
   });
 });
