@@ -25,10 +25,10 @@ writeFileSync(
 let valuesFiles = 0;
 
 /** The NOTES helm prints after an install with these values. */
-function notes(values: object): string {
+function notes(values: object, namespace = 'vg-system'): string {
   const file = join(dir, `values-${valuesFiles++}.json`);
   writeFileSync(file, JSON.stringify(values));
-  const args = ['template', 'vg', chart, '--namespace', 'vg-system', '--kube-version', '1.30.0', '-f', file, '--show-only', 'templates/test-notes.yaml'];
+  const args = ['template', 'vg', chart, '--namespace', namespace, '--kube-version', '1.30.0', '-f', file, '--show-only', 'templates/test-notes.yaml'];
   const result = spawnSync(helm ?? 'helm', args, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
   return (parseYaml(result.stdout) as { data: { notes: string } }).data.notes;
@@ -78,5 +78,63 @@ describe.skipIf(helm === undefined)('chart NOTES: forged admission reviews', () 
       expect(warning).toBeDefined();
       for (const line of (warning ?? '').split('\n')) expect(line.length, line).toBeLessThanOrEqual(115);
     }
+  });
+});
+
+const MASTERS_ONLY = 'WARNING: only members of system:masters may write overrides.';
+const IN_DEFAULT = 'WARNING: installed into the namespace default.';
+
+describe.skipIf(helm === undefined)('chart NOTES: who may override, and what an outage does', () => {
+  it('warns that only system:masters may write overrides, but not with config.overrides.mode=rbac (anyone RBAC allows)', () => {
+    expect(notes({})).toContain(MASTERS_ONLY);
+    const rbac = notes({ config: { overrides: { mode: 'rbac' } } });
+    expect(rbac).not.toContain(MASTERS_ONLY);
+    expect(rbac).not.toContain('nobody could override');
+    expect(rbac).toContain('anyone RBAC allows');
+  });
+
+  it('with failurePolicy Ignore: guarded operations pass unchecked, but override writes are still refused (the overrides webhook is always Fail)', () => {
+    const item = paragraph(notes({ webhook: { failurePolicy: 'Ignore' } }), '4. ');
+    expect(item).toContain('let through unchecked (failurePolicy Ignore),');
+    expect(item).toContain('except override writes: always refused while it is down (the overrides webhook is always Fail).');
+    expect(item).not.toContain('Per webhook');
+    expect(paragraph(notes({}), '4. ')).not.toContain('except override writes');
+  });
+
+  it('lists webhook.failurePolicyOverrides, whichever the global policy', () => {
+    for (const failurePolicy of ['Fail', 'Ignore']) {
+      const item = paragraph(notes({ webhook: { failurePolicy, failurePolicyOverrides: { 'owner-delete': 'Ignore', 'node-cordon': 'Fail' } } }), '4. ');
+      expect(item).toContain('Per webhook (webhook.failurePolicyOverrides): node-cordon=Fail, owner-delete=Ignore.');
+    }
+  });
+});
+
+describe.skipIf(helm === undefined)("chart NOTES: volume-guard's own namespace", () => {
+  it('in a namespace of its own: that namespace is never sent to it, so it should run nothing else', () => {
+    const text = notes({});
+    const item = paragraph(text, '4. ');
+    expect(item).toContain('Helm release records in kube-system, kube-node-lease, vg-system\n');
+    expect(item).toContain('(vg-system is its own: run no workloads there, they would not be judged);');
+    expect(item).toContain('its own release records in flux-system (where Flux keeps them: config.helm.storageNamespaces);');
+    expect(item).toContain('DELETEs of its own objects (its labels) by automation');
+    expect(text).not.toContain(IN_DEFAULT);
+  });
+
+  it('in default: its other workloads stay judged, and NOTES say to install it into a namespace of its own', () => {
+    const text = notes({}, 'default');
+    expect(paragraph(text, '4. ')).toContain('and those of its own pods and release (other pods and releases in default are judged);');
+    const warning = paragraph(text, IN_DEFAULT);
+    expect(warning).toContain('helm install vg <chart> -n volume-guard --create-namespace');
+    for (const line of (warning ?? '').split('\n')) expect(line.length, line).toBeLessThanOrEqual(115);
+  });
+});
+
+describe.skipIf(helm === undefined)('chart NOTES: chart-generated TLS', () => {
+  it('renders offline (helm template) and says a render without cluster access mints a new CA: GitOps should use cert-manager', () => {
+    const text = notes({ tls: { certManager: { enabled: false } } });
+    const item = paragraph(text, 'Rendered without cluster access');
+    expect(item).toContain('mints a new CA each time');
+    expect(item).toContain('With GitOps use cert-manager, or render once and keep the output.');
+    expect(notes({})).not.toContain('Rendered without cluster access');
   });
 });
