@@ -16,14 +16,21 @@ export type { SchemaNode } from './schema-type.ts';
 export const CHECK_MODES = ['enforce', 'warn', 'off'] as const;
 export type CheckMode = (typeof CHECK_MODES)[number];
 
+/** A DNS-1123 subdomain (an API group): dot-separated lower-case labels. */
+const DNS1123_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+/** A DNS-1035 label (a CRD's version name or plural): a lower-case letter first. */
+const DNS1035_LABEL_PATTERN = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+
 const UPGRADE_KIND_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['group', 'version', 'resource', 'kind', 'operations'],
   properties: {
-    group: { type: 'string', minLength: 1 },
-    version: { type: 'string', minLength: 1 },
-    resource: { type: 'string', minLength: 1 },
+    // As the API server names them (a CRD's group, versions and plural), lower case: `Plans` or `V1` matches no
+    // request, and the upgrade check would be silently bypassed.
+    group: { type: 'string', minLength: 1, pattern: DNS1123_SUBDOMAIN_PATTERN },
+    version: { type: 'string', minLength: 1, pattern: DNS1035_LABEL_PATTERN },
+    resource: { type: 'string', minLength: 1, pattern: DNS1035_LABEL_PATTERN },
     kind: { type: 'string', minLength: 1 },
     operations: {
       type: 'array',

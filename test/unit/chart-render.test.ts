@@ -308,6 +308,21 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     [{ config: { longhorn: { namespace: 'longhorn system' } } }, "- at '/config/longhorn/namespace': 'longhorn system' does not match pattern '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'"],
     [{ clusterDomain: 'cluster_local' }, "- at '/clusterDomain': 'cluster_local' does not match pattern '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$'"],
     [{ resources: { limits: { memory: 'lots' } } }, "- at '/resources/limits/memory': 'anyOf' failed"],
+    // An upper-case resource (or version, group) matches no request: the upgrade check would be silently bypassed.
+    [{ config: { upgrades: { kinds: [{ group: 'upgrade.cattle.io', version: 'v1', resource: 'Plans', kind: 'Plan', operations: ['CREATE'] }] } } },
+      "- at '/config/upgrades/kinds/0/resource': 'Plans' does not match pattern '^[a-z]([-a-z0-9]*[a-z0-9])?$'"],
+    [{ config: { upgrades: { kinds: [{ group: 'upgrade.cattle.io', version: 'V1', resource: 'plans', kind: 'Plan', operations: ['CREATE'] }] } } },
+      "- at '/config/upgrades/kinds/0/version': 'V1' does not match pattern '^[a-z]([-a-z0-9]*[a-z0-9])?$'"],
+    [{ config: { upgrades: { kinds: [{ group: 'Upgrade.cattle.io', version: 'v1', resource: 'plans', kind: 'Plan', operations: ['CREATE'] }] } } },
+      "- at '/config/upgrades/kinds/0/group': 'Upgrade.cattle.io' does not match pattern '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'"],
+    // The selector's labels on the pods would take them out of their Service, budget and anti-affinity; the chart's own
+    // labels in commonLabels out of owner-delete's skip of volume-guard's objects.
+    [{ podLabels: { 'app.kubernetes.io/name': 'other' } }, "- at '/podLabels/app.kubernetes.io~1name': false schema"],
+    [{ podLabels: { 'app.kubernetes.io/instance': 'other' } }, "- at '/podLabels/app.kubernetes.io~1instance': false schema"],
+    [{ commonLabels: { 'app.kubernetes.io/part-of': 'platform' } }, "- at '/commonLabels/app.kubernetes.io~1part-of': false schema"],
+    [{ podLabels: { team: 'Platform Team' } }, "- at '/podLabels/team': 'Platform Team' does not match pattern '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$'"],
+    [{ commonLabels: { team: 'x'.repeat(64) } }, "- at '/commonLabels/team': maxLength: got 64, want 63"],
+    [{ commonLabels: { team: 'platform-' } }, "- at '/commonLabels/team': 'platform-' does not match pattern '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$'"],
     [{ podDisruptionBudget: { minAvailable: 0 } }, "  - at '/podDisruptionBudget/minAvailable': minimum: got 0, want 1"],
     [{ podDisruptionBudget: { minAvailable: '0%' } }, "  - at '/podDisruptionBudget/minAvailable': '0%' does not match pattern '^([1-9][0-9]?|100)%$'"],
   ])('the schema refuses %j: %s', (values, message) => {
@@ -357,6 +372,7 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
       webhook: { excludeNamespaces: ['team-a'] }, clusterDomain: 'k8s.example-corp.internal', config: { longhorn: { namespace: 'storage-1' } },
       resources: { requests: { cpu: 0.5, memory: '128Mi' }, limits: { cpu: '1500m', memory: 536870912 } }, podDisruptionBudget: { minAvailable: '50%' },
     }],
+    ['label values Kubernetes takes', { podLabels: { team: 'a.b_c-D9', empty: '' }, commonLabels: { 'example.com/tier': 'x'.repeat(63) } }],
     ['probes on loopback while the ops port binds the pod IP (the default)', { config: { ops: { host: '127.0.0.1' } } }],
     ['probes on every address with opsBindPodIP=false', { opsBindPodIP: false }],
     ['the CA appended to the served chain from the TLS mount', { config: { admission: { tls: { caFile: '/etc/volume-guard/tls/ca.crt' } } } }],

@@ -114,6 +114,13 @@ upgrades:
     ['an upgrade kind without operations', 'upgrades:\n  kinds:\n    - { group: a, version: v1, resource: r, kind: K }\n', 'config: upgrades.kinds[0].operations is required'],
     ['an unknown operation', 'upgrades:\n  kinds:\n    - { group: a, version: v1, resource: r, kind: K, operations: [PATCH] }\n', 'config: upgrades.kinds[0].operations[0] must be one of CREATE, UPDATE, DELETE, CONNECT (got "PATCH")'],
     ['a stale policy typo', 'model:\n  stalePolicy: denied\n', 'config: model.stalePolicy must be one of deny, allow, warn (got "denied")'],
+    // An upper-case resource, version or group matches no request: the upgrade check would be silently bypassed.
+    ['an upgrade kind\'s resource in upper case', 'upgrades:\n  kinds:\n    - { group: upgrade.cattle.io, version: v1, resource: Plans, kind: Plan, operations: [CREATE] }\n',
+      'config: upgrades.kinds[0].resource must match pattern "^[a-z]([-a-z0-9]*[a-z0-9])?$" (got "Plans")'],
+    ['an upgrade kind\'s version in upper case', 'upgrades:\n  kinds:\n    - { group: upgrade.cattle.io, version: V1, resource: plans, kind: Plan, operations: [CREATE] }\n',
+      'config: upgrades.kinds[0].version must match pattern "^[a-z]([-a-z0-9]*[a-z0-9])?$" (got "V1")'],
+    ['an upgrade kind\'s group in upper case', 'upgrades:\n  kinds:\n    - { group: Upgrade.Cattle.io, version: v1, resource: plans, kind: Plan, operations: [CREATE] }\n',
+      'config: upgrades.kinds[0].group must match pattern "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" (got "Upgrade.Cattle.io")'],
     ['a Longhorn namespace that is no namespace name', 'longhorn:\n  namespace: Longhorn_System\n', 'config: longhorn.namespace must match pattern "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" (got "Longhorn_System")'],
   ])('names the field for %s', async (_what, text, message) => {
     expect(await errorOf(text)).toBe(message);
