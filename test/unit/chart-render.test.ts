@@ -220,6 +220,15 @@ describe.skipIf(helm === undefined)('helm template: the Deployment', () => {
   });
 });
 
+describe.skipIf(helm === undefined)('helm template: the ClusterRoles', () => {
+  it("renders volume-guard's read-only role first, before the events role (a reader of the render meets it first)", () => {
+    const rendered = template();
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const roles = rendered.objects.filter((object) => object.kind === 'ClusterRole' || object.kind === 'ClusterRoleBinding').map((object) => `${object.kind} ${object.metadata.name}`);
+    expect(roles).toEqual([`ClusterRole ${FULLNAME}`, `ClusterRole ${FULLNAME}-events`, `ClusterRoleBinding ${FULLNAME}`, `ClusterRoleBinding ${FULLNAME}-events`]);
+  });
+});
+
 describe.skipIf(helm === undefined)('helm template: the audit ClusterRole', () => {
   const role = (auditRole: object) => {
     const rendered = template({ rbac: { auditRole: { create: true, ...auditRole } } });
