@@ -502,15 +502,18 @@ function clusterFindings(model: AuditModel, nodes: readonly string[], options: P
   return placed;
 }
 
-/** The tag of a release finding whose release has no record at all: the label may be another tool's. */
+/**
+ * The tag of a release finding whose release has no record in its namespace: a plain `helm uninstall` deleted them all
+ * (seed 000), or they are kept elsewhere (Flux's helm-controller, storageNamespace), or the label is another tool's.
+ */
 export const NO_RELEASE_RECORD_TAG = 'no-release-record';
 
 /**
  * The releases PVCs are labelled for (`app.kubernetes.io/instance`, `release`: the labels orphan-pvc reads) that are
- * not installed, each audited as `--release` audits it: what installing it again would hit (seed 000). One whose
- * latest record is `uninstalled` (kept by --keep-history) is Helm's: its findings stand. One with no record at all
- * may be another tool's (Argo CD sets app.kubernetes.io/instance too): its findings are warnings at most, pointing at
- * `--release`, which judges the name as a Helm release.
+ * not installed, each audited as `--release` audits it: what installing it again would hit (seed 000), with the
+ * severity `--release`, the webhook and the orphan-PVC gauge give it. One with no record at all is judged the same:
+ * plain `helm uninstall` deletes every record, exactly seed 000 (tag no-release-record). Only the claims a live
+ * StatefulSet still uses are left out for it (an Argo CD application's: it sets app.kubernetes.io/instance too).
  */
 function releasesNotInstalled(model: AuditModel, records: NonNullable<AuditInput['releaseRecords']>, notes: string[]): Placed[] {
   const key = (namespace: string, name: string): string => `${namespace}\u0000${name}`;
@@ -534,22 +537,10 @@ function releasesNotInstalled(model: AuditModel, records: NonNullable<AuditInput
     for (const finding of audit.findings) {
       if (revisions !== undefined) placed.push({ finding, operation });
       // Without a record, PVCs something live still claims are no leftover of a release (an Argo CD application's).
-      else if (!finding.tags.includes('left-behind')) placed.push({ finding: withoutReleaseRecord(finding, namespace, name), operation });
+      else if (!finding.tags.includes('left-behind')) placed.push({ finding: { ...finding, tags: [...finding.tags, NO_RELEASE_RECORD_TAG] }, operation });
     }
   }
   return placed;
-}
-
-/** A release finding of a name no Helm record knows: a warning, not failing the exit code, saying how to judge it. */
-function withoutReleaseRecord(finding: Finding, namespace: string, name: string): Finding {
-  return {
-    ...finding,
-    severity: 'warning',
-    tags: [...finding.tags, NO_RELEASE_RECORD_TAG],
-    reason:
-      `${finding.reason}; no Helm release record names ${namespace}/${name} (the label may be another tool's, such as Argo CD's): ` +
-      `if it was a Helm release, \`volume-guard audit --release ${namespace}/${name}\` judges it as one`,
-  };
 }
 
 function objectCounts(model: AuditModel): Record<ResourceKind, number> {

@@ -377,10 +377,9 @@ describe('volume-guard audit against the real API server', () => {
     const { result, report } = await auditJson([]);
     expect(result.code).toBe(1);
     const mine = report.findings.filter((f) => f.check === 'orphan-pvc' && f.object.namespace === HELM_NS);
-    // Uninstalled with --keep-history: Helm's, its re-install refused. Uninstalled without: no record is left, the
-    // label may be another tool's: a warning pointing at --release.
+    // Uninstalled with --keep-history, or without (no record is left): its re-install is refused either way.
     expect(mine.map((f) => `${f.severity} ${f.object.name}: ${f.operation}`).sort()).toEqual(
-      [`critical ${HISTORY_PVC}: re-install of Helm release ${HELM_NS}/${HISTORY_RELEASE}`, `warning ${RELEASE_PVC}: re-install of Helm release ${HELM_NS}/${RELEASE}`].sort(),
+      [`critical ${HISTORY_PVC}: re-install of Helm release ${HELM_NS}/${HISTORY_RELEASE}`, `critical ${RELEASE_PVC}: re-install of Helm release ${HELM_NS}/${RELEASE}`].sort(),
     );
     expect(mine.find((f) => f.object.name === RELEASE_PVC)?.tags).toContain('no-release-record');
     expect(report.notes.some((note) => note.includes('orphan-pvc is checked per Helm release'))).toBe(false);

@@ -1,6 +1,7 @@
 // The whole-cluster audit reports seed 000's risk: PVCs labelled for a Helm release that is not installed, as
 // `audit --release` reports them (what installing it again would hit). A release uninstalled with --keep-history is
-// Helm's: critical, exit 1. A label no release record names may be another tool's (Argo CD): a warning at most.
+// Helm's: critical, exit 1. So is one with no record left (plain helm uninstall deletes them all): what nothing live
+// claims is judged as --release judges it; PVCs a live StatefulSet claims (an Argo CD application's) are left out.
 import { describe, expect, it } from 'vitest';
 import { buildAuditReport, NO_RELEASE_RECORD_TAG } from '../../../src/audit/report.ts';
 import { failingFindings } from '../../../src/audit/run.ts';
@@ -8,7 +9,12 @@ import type { AuditInput } from '../../../src/audit/report.ts';
 import type { AuditReport } from '../../../src/audit/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
+import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { RiskTracker } from '../../../src/observe/risks.ts';
+import { ADMIN, context, request } from '../../support/admission.ts';
 import { namespace, pod, pvc, statefulSet } from '../../support/fixtures.ts';
+import { devlakeManifest, releaseSecret } from '../helm/helm-fixtures.ts';
 
 const LEFTOVER = 'devlake-mysql-data-devlake-mysql-0';
 
@@ -26,6 +32,19 @@ function audit(model: ClusterModel, releaseRecords: AuditInput['releaseRecords']
     cluster: { server: 's', context: 'c' },
     generatedAt: '2026-01-15T08:00:00.000Z',
     ...(releaseRecords !== undefined ? { releaseRecords } : {}),
+  });
+}
+
+/** `helm install devlake` again: the CREATE of its first record (none is left). */
+function reinstall() {
+  return request({
+    kind: { group: '', version: 'v1', kind: 'Secret' },
+    resource: { group: '', version: 'v1', resource: 'secrets' },
+    operation: 'CREATE',
+    namespace: 'devlake',
+    name: 'sh.helm.release.v1.devlake.v1',
+    userInfo: ADMIN,
+    object: releaseSecret({ name: 'devlake', namespace: 'devlake', version: 1, status: 'pending-install', manifest: devlakeManifest() }),
   });
 }
 
@@ -49,13 +68,34 @@ describe('the whole-cluster audit and releases not installed', () => {
     expect(report.notes.some((note) => note.includes('orphan-pvc is checked per Helm release'))).toBe(false);
   });
 
-  it('a label no release record names: a warning pointing at --release, not failing the exit code', () => {
-    const report = audit(devlakeModel(), []);
-    expect(report.findings.map((f) => `${f.check} ${f.severity} ${f.object.name}`)).toEqual([`orphan-pvc warning ${LEFTOVER}`]);
+  it('no release record at all (plain helm uninstall deletes them all, seed 000): judged as --release judges it', () => {
+    const model = devlakeModel();
+    const report = audit(model, []);
+    const release = buildAuditReport({
+      model,
+      scope: { kind: 'release', namespace: 'devlake', name: 'devlake', revisions: [] },
+      cluster: { server: 's', context: 'c' },
+      generatedAt: '2026-01-15T08:00:00.000Z',
+    });
+    // The webhook refuses the re-install for it and volume_guard_orphan_pvcs counts it: critical, exit 1.
+    expect(report.findings.map((f) => `${f.check} ${f.severity} ${f.object.name}: ${f.operation}`)).toEqual([
+      `orphan-pvc critical ${LEFTOVER}: re-install of Helm release devlake/devlake`,
+    ]);
+    expect(report.findings.map((f) => ({ ...f, tags: f.tags.filter((tag) => tag !== NO_RELEASE_RECORD_TAG) }))).toEqual(release.findings);
     expect(report.findings[0]?.tags).toContain(NO_RELEASE_RECORD_TAG);
-    expect(report.findings[0]?.reason).toContain('`volume-guard audit --release devlake/devlake` judges it as one');
-    expect(failingFindings(report, false)).toBe(0);
-    expect(failingFindings(report, true)).toBe(1);
+    expect(failingFindings(report, false)).toBe(1);
+    expect(failingFindings(release, false)).toBe(1);
+    // The webhook refuses the install naming it, and the gauge counts it.
+    const decision = helmReleaseValidator(defaultConfig()).handle(reinstall(), context(model));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain(LEFTOVER);
+    const tracked = new ClusterModel(VOLUME_SETS);
+    const tracker = new RiskTracker(tracked);
+    const sink = tracker.sink();
+    sink.upsert('namespace', namespace({ name: 'devlake' }));
+    for (const claim of model.records('persistentVolumeClaim')) sink.upsert('persistentVolumeClaim', claim);
+    expect(tracker.flush()).toBe(true);
+    expect(new Map(tracker.counts().orphanPvcs)).toEqual(new Map([['devlake', 1]]));
   });
 
   it('no record, and a live StatefulSet claims the PVC (an Argo CD application): nothing', () => {
