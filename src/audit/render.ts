@@ -282,7 +282,9 @@ function describeScope(report: AuditReport): string {
     case 'cluster':
       return `the whole cluster (${scope.nodes} node${scope.nodes === 1 ? '' : 's'})`;
     case 'node':
-      return `what a cordon or drain of node ${scope.node} would hit`;
+      return scope.withoutNodeObject === true
+        ? `what is left of node ${scope.node} (no Node object: nothing to cordon or drain)`
+        : `what a cordon or drain of node ${scope.node} would hit`;
     case 'release': {
       const state = scope.installed
         ? `installed, revision ${scope.revision ?? '?'} ${scope.status ?? ''}`.trimEnd()

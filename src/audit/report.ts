@@ -144,12 +144,18 @@ function describeOperation(operation: Operation): string {
 }
 
 /**
- * The operations of `node` its cordon or drain is refused for: its cordon, and on a node whose Cluster API Machine is
- * being deleted the drain's evictions. What `audit --node` fails the exit code for; what only the node's removal (a
- * Node or Machine DELETE) would hit is listed beside them and does not.
+ * The operations `audit --node` fails the exit code for: its cordon, and on a node whose Cluster API Machine is being
+ * deleted the drain's evictions; what only the node's removal (a Node or Machine DELETE) would hit is listed beside
+ * them and does not. A node with no Node object has nothing to cordon or drain: its removal (the DELETE of a Cluster
+ * API Machine still naming it, refused for its data) counts then.
  */
-export function cordonOrDrainOperations(node: string): readonly string[] {
-  return [describeOperation({ kind: 'cordon', node }), describeOperation({ kind: 'machine-drain', node })];
+export function nodeExitOperations(scope: { readonly node: string; readonly withoutNodeObject?: true }): readonly string[] {
+  const { node } = scope;
+  return [
+    describeOperation({ kind: 'cordon', node }),
+    describeOperation({ kind: 'machine-drain', node }),
+    ...(scope.withoutNodeObject === true ? [describeOperation({ kind: 'removal', node })] : []),
+  ];
 }
 
 /** One operation of each kind, placeholders for its node (N) and release (NS/NAME). */
@@ -584,7 +590,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
       const audit = nodeOperations(model, scope.node, options, input.upgradeKinds);
       placed = audit.placed;
       notes.push(...drainPolicyNote(model, audit.moved, `node ${scope.node}`), ...audit.notes);
-      scopeSummary = { kind: 'node', node: scope.node };
+      scopeSummary = { kind: 'node', node: scope.node, ...(model.node(scope.node) === undefined ? { withoutNodeObject: true as const } : {}) };
       break;
     }
     case 'release': {
@@ -629,7 +635,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
   const reported = judged.map(({ entry, accepted, warn }) => ({ entry, audited: toAuditFinding(entry, accepted, warn, commands) }));
   const unaccepted = reported.filter(({ audited }) => audited.overriddenBy === undefined).map(({ entry }) => entry);
   notes.push(...namespaceEvictionSkipNotes(model, unaccepted, honoring.writers, now));
-  if (scope.kind === 'node') notes.push(...removalOnlyNote(scope.node, reported.map(({ entry }) => entry)));
+  if (scope.kind === 'node') notes.push(...removalNote(model, scope.node, reported.map(({ entry }) => entry)));
   if (!model.longhornInstalled && scope.kind !== 'release') {
     notes.push('Longhorn is not installed: single-replica, volume-health and last-replica-on-node had nothing to check');
   }
@@ -702,11 +708,20 @@ function namespaceEvictionSkipNotes(model: AuditModel, unaccepted: readonly Plac
 
 /**
  * With --node: what deleting the node would hit beyond its cordon and drain (operations `removal` and `node-delete`),
- * shown, but not failing the exit code, which says what its cordon and drain hit.
+ * shown, but not failing the exit code, which says what its cordon and drain hit. A node with no Node object has no
+ * cordon or drain: what the DELETE of a Cluster API Machine still naming it is refused for fails the exit code.
  */
-function removalOnlyNote(node: string, placed: readonly Placed[]): string[] {
-  const removal = placed.filter(({ operation }) => operation.kind === 'removal' || operation.kind === 'node-delete').length;
+function removalNote(model: AuditModel, node: string, placed: readonly Placed[]): string[] {
+  const removals = placed.flatMap(({ operation }) => (operation.kind === 'removal' || operation.kind === 'node-delete' ? [operation] : []));
+  const removal = removals.length;
   if (removal === 0) return [];
+  const machine = removals.find((operation) => operation.kind === 'removal' && operation.machine !== undefined);
+  if (model.node(node) === undefined && machine?.kind === 'removal') {
+    return [
+      `node ${node} has no Node object, so nothing to cordon or drain: ${plural(removal, 'finding', 'findings')} under its removal ` +
+        `${removal === 1 ? 'is' : 'are'} what the DELETE of Cluster API Machine ${machine.machine ?? ''} is refused for, and ${removal === 1 ? 'fails' : 'fail'} the exit code`,
+    ];
+  }
   return [
     `${plural(removal, 'finding', 'findings')} under the removal or Node DELETE of node ${node} ${removal === 1 ? 'is' : 'are'} what deleting the node would hit: ` +
       `its cordon and drain are not refused for ${removal === 1 ? 'it' : 'them'}, so ${removal === 1 ? 'it does' : 'they do'} not fail the exit code (with --strict ${removal === 1 ? 'it does' : 'they do'})`,

@@ -9,7 +9,7 @@ import { AuditError } from './errors.ts';
 import { listReleaseLabelOverrides, listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
 import { refusable, renderPolicyReports } from './policyreport.ts';
 import { renderJson, renderTable } from './render.ts';
-import { buildAuditReport, cordonOrDrainOperations } from './report.ts';
+import { buildAuditReport, nodeExitOperations } from './report.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
 import type { AuditOptions, AuditReport, AuditScope, ReleaseRevision } from './types.ts';
 import { CHECK_IDS } from '../checks/types.ts';
@@ -145,10 +145,11 @@ function render(report: AuditReport, output: AuditOptions['output'], out: NodeJS
  * Findings that fail the exit code: all of them with --strict, otherwise those of checks not in warn mode that the
  * webhook would refuse for (a warning, such as a StatefulSet pod's emptyDir, only warns there), or, for a release,
  * would refuse its re-install for (the claims an uninstall leaves behind). With --node, only those its cordon or drain
- * is refused for: what only deleting the node would hit is shown, and does not fail it.
+ * is refused for: what only deleting the node would hit is shown, and does not fail it, unless the node has no Node
+ * object (nothing to cordon or drain: the DELETE of a Cluster API Machine still naming it is refused for its data).
  */
 export function failingFindings(report: AuditReport, strict: boolean): number {
-  const operations = report.scope.kind === 'node' ? cordonOrDrainOperations(report.scope.node) : undefined;
+  const operations = report.scope.kind === 'node' ? nodeExitOperations(report.scope) : undefined;
   return report.findings.filter(
     (finding) => strict || (finding.mode !== 'warn' && refusable(finding) && (operations === undefined || operations.includes(finding.operation))),
   ).length;

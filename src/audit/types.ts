@@ -135,7 +135,15 @@ export type AuditConfigSource = { readonly source: 'default' } | { readonly sour
 export type AuditScopeSummary =
   /** nodes: how many nodes the per-node checks ran for (Node objects plus nodes named only by replicas or PVs). */
   | { readonly kind: 'cluster'; readonly nodes: number }
-  | { readonly kind: 'node'; readonly node: string }
+  | {
+      readonly kind: 'node';
+      readonly node: string;
+      /**
+       * Present when no Node object of that name exists (a node known from its replicas or pinned PVs, or from a
+       * Cluster API Machine still naming it): nothing to cordon or drain, so what its removal hits fails the exit code.
+       */
+      readonly withoutNodeObject?: true;
+    }
   | {
       readonly kind: 'release';
       readonly namespace: string;

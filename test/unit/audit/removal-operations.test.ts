@@ -182,10 +182,18 @@ describe('audit: data on a node that no longer exists', () => {
       expect(finding?.override).not.toContain('kubectl annotate');
       expect(finding?.override).toContain('there is no Node node-gone to annotate, and no other override is read');
       expect(decision.status?.message).toContain('there is no Node node-gone to annotate, and no other override is read');
-      // --node says what its cordon and drain hit: what only its removal would hit is shown, not failing it.
-      expect(failingFindings(report, false), scope.kind).toBe(scope.kind === 'node' ? 0 : 1);
+      // No Node to cordon or drain: the Machine DELETE is the operation refused for it, --node fails on it too.
+      expect(failingFindings(report, false), scope.kind).toBe(1);
       expect(failingFindings(report, true), scope.kind).toBe(1);
     }
+    const scoped = audit(model, { kind: 'node', node: 'node-gone' });
+    expect(scoped.scope).toEqual({ kind: 'node', node: 'node-gone', withoutNodeObject: true });
+    expect(scoped.notes.some((note) => note.includes('its cordon and drain are not refused'))).toBe(false);
+    expect(scoped.notes).toContain(
+      'node node-gone has no Node object, so nothing to cordon or drain: 1 finding under its removal is what the DELETE of ' +
+        'Cluster API Machine capi/m-gone is refused for, and fails the exit code',
+    );
+    expect(renderTable(scoped)).toContain('what is left of node node-gone (no Node object: nothing to cordon or drain)');
     // A Machine being deleted: its DELETE was judged already, nothing refused is left.
     model.upsert('machine', machine({ namespace: 'capi', name: 'm-gone', nodeName: 'node-gone', deleting: true }));
     expect(operationsOf(audit(model, { kind: 'node', node: 'node-gone' }), 'pv-cache')).toEqual(['no operation (node node-gone no longer exists)']);
