@@ -1,6 +1,8 @@
 // `volume-guard audit -o policyreport`: the report as wgpolicyk8s.io/v1alpha2 PolicyReport and ClusterPolicyReport
-// objects (what Kyverno and Policy Reporter read), ready for `kubectl apply -f -`. One result per finding, the
-// check id as the rule. A finding goes to the PolicyReport of the namespace whose team owns the data: a PVC's or
+// objects (what Kyverno and Policy Reporter read), ready for `kubectl apply -f -`. One result per risk, the check id
+// as the rule: a risk the whole-cluster audit lists under several operations (risks.ts) is one result, its operations
+// in `properties.operation` (`; `-separated), and where they differ, its overrides and accepting overrides one line
+// per override, after the operations it is for. A finding goes to the PolicyReport of the namespace whose team owns the data: a PVC's or
 // StatefulSet's own namespace, a Longhorn Volume's claim's namespace (the result names the claim; the Volume is in
 // `properties.volume`). Findings about cluster-scoped objects (PVs, nodes) and Longhorn Volumes without a claim go
 // to the ClusterPolicyReport. A namespaced report names no object of another namespace. Pure function of the report.
@@ -9,6 +11,7 @@ import { stringify } from 'yaml';
 import { LONGHORN_GROUP, LONGHORN_VERSION } from '../cluster/resources.ts';
 import { objectRef, type AffectedObject } from '../checks/types.ts';
 import { DEFAULT_CONFIG_NOTE } from './report.ts';
+import { risksOf, type Risk } from './risks.ts';
 import type { AuditFinding, AuditReport } from './types.ts';
 
 export const POLICY_REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
@@ -144,16 +147,39 @@ function timestampOf(generatedAt: string): { seconds: number; nanos: number } {
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }
 
+/** Outcomes from the strongest: a risk's result is its strongest over the operations it blocks. */
+const OUTCOME_RANK = { fail: 0, warn: 1, skip: 2 } as const;
+
 /**
- * The result of a finding in the report of `namespace` (undefined: the cluster report). A namespaced result names
+ * A value per operation: the one value when every operation has it (or there is one operation), otherwise one line per
+ * value, `OPERATION; OPERATION: value`; undefined when no operation has one.
+ */
+function perOperation(findings: readonly AuditFinding[], value: (finding: AuditFinding) => string | undefined): string | undefined {
+  const operations = new Map<string, string[]>();
+  for (const finding of findings) {
+    const text = value(finding);
+    if (text === undefined) continue;
+    const list = operations.get(text) ?? [];
+    if (!list.includes(finding.operation)) list.push(finding.operation);
+    operations.set(text, list);
+  }
+  const [only] = operations.keys();
+  if (only === undefined) return undefined;
+  if (operations.size === 1 && (operations.get(only)?.length ?? 0) === new Set(findings.map((finding) => finding.operation)).size) return only;
+  return [...operations].map(([text, list]) => `${list.join('; ')}: ${text}`).join('\n');
+}
+
+/**
+ * The result of a risk in the report of `namespace` (undefined: the cluster report). A namespaced result names
  * its resource and, of the related objects, those of its namespace and cluster-scoped ones (a node, the PV); a
  * Longhorn Volume reported under its claim is named in `properties.volume`, the claim's own volume.
  */
-function resultOf(finding: AuditFinding, generatedAt: string, namespace: string | undefined, resource: AffectedObject): PolicyReportResult {
+function resultOf(risk: Risk, generatedAt: string, namespace: string | undefined, resource: AffectedObject): PolicyReportResult {
+  const { finding, findings } = risk;
   const properties: Record<string, string> = {
-    operation: finding.operation,
-    fix: finding.fix,
-    override: finding.override,
+    operation: [...new Set(findings.map((each) => each.operation))].join('; '),
+    fix: perOperation(findings, (each) => each.fix) ?? '',
+    override: perOperation(findings, (each) => each.override) ?? '',
   };
   if (resource !== finding.object) properties['volume'] = `${finding.object.kind} ${objectRef(finding.object)}`;
   if (finding.object.node) properties['node'] = finding.object.node;
@@ -162,8 +188,11 @@ function resultOf(finding: AuditFinding, generatedAt: string, namespace: string 
     (object) => object !== resource && (namespace === undefined || object.namespace === undefined || object.namespace === '' || object.namespace === namespace),
   );
   if (related.length > 0) properties['related'] = related.map((object) => `${object.kind} ${objectRef(object)}`).join(', ');
-  if (finding.overriddenBy !== undefined) properties['overriddenBy'] = finding.overriddenBy;
+  const accepted = perOperation(findings, (each) => each.overriddenBy);
+  if (accepted !== undefined) properties['overriddenBy'] = accepted;
   if (finding.mode === 'warn') properties['mode'] = 'warn';
+  // Refused at one operation still: fail; skip only when accepted at every one.
+  const outcomes = findings.map(outcome).sort((a, b) => OUTCOME_RANK[a.result] - OUTCOME_RANK[b.result]);
   return {
     source: POLICY_NAME,
     policy: POLICY_NAME,
@@ -171,7 +200,7 @@ function resultOf(finding: AuditFinding, generatedAt: string, namespace: string 
     category: 'data loss',
     severity: finding.severity === 'critical' ? 'critical' : 'medium',
     timestamp: timestampOf(generatedAt),
-    ...outcome(finding),
+    ...(outcomes[0] ?? outcome(finding)),
     resources: [reference(resource)],
     message: finding.reason,
     properties,
@@ -197,9 +226,9 @@ export function policyReports(report: AuditReport): PolicyReportObject[] {
   const clusterAnnotations = { ...namespacedAnnotations, 'volume-guard.io/server': report.cluster.server };
   const clusterResults: PolicyReportResult[] = [];
   const byNamespace = new Map<string, PolicyReportResult[]>();
-  for (const finding of report.findings) {
-    const { namespace, resource } = placement(finding);
-    const result = resultOf(finding, report.generatedAt, namespace, resource);
+  for (const risk of risksOf(report.findings)) {
+    const { namespace, resource } = placement(risk.finding);
+    const result = resultOf(risk, report.generatedAt, namespace, resource);
     if (namespace === undefined) {
       clusterResults.push(result);
     } else {

@@ -3,6 +3,7 @@
 
 import { CHECK_TEXT } from '../admission/messages.ts';
 import { CHECK_IDS, objectRef, type AffectedObject, type CheckId } from '../checks/types.ts';
+import { acceptedEverywhere, risksOf } from './risks.ts';
 import type { AuditFinding, AuditReport, LingeringOverride } from './types.ts';
 
 export function renderJson(report: AuditReport): string {
@@ -344,33 +345,43 @@ function operationsText(operations: readonly string[]): string {
 }
 
 /**
- * One row per risk: the findings of one risk blocking several operations (a degraded volume blocks the upgrade and the
- * cordon of each node holding a copy), listed once per operation in the JSON, alike but for their operation and
- * override, make one row naming its operations.
+ * One row per risk (risks.ts): the findings of one risk blocking several operations (a degraded volume blocks the
+ * upgrade and the cordon of each node holding a copy), listed once per operation in the JSON, alike but for their
+ * operation, override and the override accepting them, make one row naming its operations.
  */
 interface Row {
   readonly finding: AuditFinding;
+  readonly findings: readonly AuditFinding[];
   readonly operations: string[];
 }
 
 function rowsOf(findings: readonly AuditFinding[]): Row[] {
-  const rows = new Map<string, Row>();
-  for (const finding of findings) {
-    const { severity, object, reason, related, tags, overriddenBy, mode, fix } = finding;
-    const key = JSON.stringify([severity, object, reason, related, tags, overriddenBy ?? '', mode ?? '', fix]);
-    const row = rows.get(key);
-    if (row === undefined) rows.set(key, { finding, operations: [finding.operation] });
-    else if (!row.operations.includes(finding.operation)) row.operations.push(finding.operation);
-  }
-  return [...rows.values()];
+  return risksOf(findings).map((risk) => ({ ...risk, operations: [...new Set(risk.findings.map((finding) => finding.operation))] }));
 }
 
-function why(finding: AuditFinding, naming: Naming, operations?: readonly string[]): string {
+/**
+ * What accepts the row: ` (accepted by X)` when one override accepts it at every operation; when it is accepted at some
+ * only, each override with the operations it is read for.
+ */
+function acceptedText(row: Row): string {
+  const by = new Map<string, string[]>();
+  for (const finding of row.findings) {
+    if (finding.overriddenBy === undefined) continue;
+    const operations = by.get(finding.overriddenBy) ?? [];
+    if (!operations.includes(finding.operation)) operations.push(finding.operation);
+    by.set(finding.overriddenBy, operations);
+  }
+  const [only] = by.keys();
+  if (only !== undefined && by.size === 1 && acceptedEverywhere(row)) return ` (accepted by ${only})`;
+  return [...by].map(([source, operations]) => ` (accepted by ${source} for ${operationsText(operations)})`).join('');
+}
+
+function why(row: Row, naming: Naming, perRow: boolean): string {
+  const { finding } = row;
   const related = finding.related.length > 0 ? ` [${finding.related.map((object) => shortObject(object, naming)).join(', ')}]` : '';
-  const accepted = finding.overriddenBy !== undefined ? ` (accepted by ${finding.overriddenBy})` : '';
   const mode = finding.mode === 'warn' ? ' (check in warn mode: does not fail the audit without --strict)' : '';
-  const blocked = operations === undefined ? '' : ` (blocks: ${operationsText(operations)})`;
-  return `${finding.reason}${related}${accepted}${mode}${blocked}`;
+  const blocked = perRow ? ` (blocks: ${operationsText(row.operations)})` : '';
+  return `${finding.reason}${related}${acceptedText(row)}${mode}${blocked}`;
 }
 
 function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: number | undefined, context: GroupContext): string[] {
@@ -394,7 +405,7 @@ function findingGroup(check: CheckId, findings: readonly AuditFinding[], width: 
   const withNode = findings.some((finding) => nodeOf(finding) !== '');
   const shownNode = (finding: AuditFinding): string => (withNode ? (finding.object.node ?? '') : '');
   const header = ['SEVERITY', 'OBJECT', ...(withNode ? ['NODE'] : []), 'WHY'];
-  const whyOf = (row: Row): string => why(row.finding, context.naming, perRow ? row.operations : undefined);
+  const whyOf = (row: Row): string => why(row, context.naming, perRow);
   const rows = grouped.map((row) => [
     row.finding.severity,
     shortObject(row.finding.object, context.naming),

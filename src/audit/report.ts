@@ -40,6 +40,7 @@ import type { CheckMode } from '../config.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
 import { compareOverrides, defaultOverrideWriters, lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
 import { releaseFindings, releaseState } from './release.ts';
+import { acceptedEverywhere, risksOf } from './risks.ts';
 import {
   AUDIT_API_VERSION,
   type AuditFinding,
@@ -555,17 +556,19 @@ function objectCounts(model: AuditModel): Record<ResourceKind, number> {
   return counts;
 }
 
+/** The totals: each risk once, however many operations it blocks (findings counts those). */
 function summarize(findings: readonly AuditFinding[], overrides: number): AuditSummary {
   const byCheck = {} as Record<CheckId, number>;
   for (const id of CHECK_IDS) byCheck[id] = 0;
+  const risks = risksOf(findings);
   let critical = 0;
   let overridden = 0;
-  for (const finding of findings) {
-    byCheck[finding.check] += 1;
-    if (finding.severity === 'critical') critical += 1;
-    if (finding.overriddenBy !== undefined) overridden += 1;
+  for (const risk of risks) {
+    byCheck[risk.finding.check] += 1;
+    if (risk.finding.severity === 'critical') critical += 1;
+    if (acceptedEverywhere(risk)) overridden += 1;
   }
-  return { risks: findings.length, critical, warning: findings.length - critical, overridden, byCheck, overrides };
+  return { risks: risks.length, critical, warning: risks.length - critical, overridden, byCheck, overrides, findings: findings.length };
 }
 
 export function buildAuditReport(input: AuditInput): AuditReport {

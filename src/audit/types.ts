@@ -90,16 +90,22 @@ export interface LingeringOverride {
   readonly until: string;
 }
 
+/**
+ * The totals count risks: a risk listed under several operations (findings alike but for their operation, fix,
+ * override and overriddenBy: the whole-cluster audit's degraded volume under the upgrade and each node's cordon) once.
+ */
 export interface AuditSummary {
-  /** Findings in all, overridden ones included (a lingering override accepts a risk, it does not remove it). */
+  /** Risks in all, overridden ones included (a lingering override accepts a risk, it does not remove it). */
   readonly risks: number;
   readonly critical: number;
   readonly warning: number;
-  /** Findings already accepted by a lingering override. */
+  /** Risks a lingering override accepts at every operation they block. */
   readonly overridden: number;
-  /** Every check id, 0 when it found nothing. */
+  /** Risks per check; every check id, 0 when it found nothing. */
   readonly byCheck: Readonly<Record<CheckId, number>>;
   readonly overrides: number;
+  /** Findings in all: one per risk and operation it blocks (equal to risks but in the whole-cluster audit). */
+  readonly findings: number;
 }
 
 export interface AuditCluster {

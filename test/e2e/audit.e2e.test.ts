@@ -27,6 +27,7 @@ import {
 import { AuditError } from '../../src/audit/errors.ts';
 import { listUpgradeObjects, loadClusterModel, type LoadProgress } from '../../src/audit/load.ts';
 import { machineOwnerAppliesTo } from '../../src/audit/overrides.ts';
+import { risksOf } from '../../src/audit/risks.ts';
 import { runAudit } from '../../src/audit/run.ts';
 import type { AuditFinding, AuditReport } from '../../src/audit/types.ts';
 import { HttpKubeClient, type KubeClient, type ListOptions, type ListPage, type WatchHandlers, type WatchOptions } from '../../src/cluster/kube-client.ts';
@@ -195,9 +196,11 @@ describe('volume-guard audit against the real API server', () => {
     expect(report.cluster).toMatchObject({ server: admin().getCurrentCluster()?.server, context: admin().getCurrentContext(), longhornInstalled: true });
     expect(report.cluster.objects.node).toBeGreaterThanOrEqual(1 + 1 + LONGHORN_NODES.length);
     expect(report.scope).toMatchObject({ kind: 'cluster' });
-    // Every check named in the summary, found or not, and the counts add up to the findings.
+    // Every check named in the summary, found or not, and the counts add up to the risks (each once, however many
+    // operations it blocks), findings counting one per operation.
     expect(Object.keys(report.summary.byCheck).sort()).toEqual([...CHECK_IDS].sort());
-    expect(Object.values(report.summary.byCheck).reduce((sum, n) => sum + n, 0)).toBe(report.findings.length);
+    expect(Object.values(report.summary.byCheck).reduce((sum, n) => sum + n, 0)).toBe(risksOf(report.findings).length);
+    expect(report.summary.findings).toBe(report.findings.length);
 
     const single = report.findings.find((finding) => finding.check === 'single-replica' && finding.object.name === 'audit-vol-single' && finding.operation === 'upgrade');
     expect(single).toMatchObject({ severity: 'critical', operation: 'upgrade', object: { kind: 'Volume', namespace: LONGHORN_NS, node: 'audit-lh-1' } });
@@ -233,8 +236,9 @@ describe('volume-guard audit against the real API server', () => {
         writer: 'admin',
       }),
     );
-    // Every finding counted once in the summary.
-    expect(report.summary.risks).toBe(report.findings.length);
+    // Every risk counted once in the summary.
+    expect(report.summary.risks).toBe(risksOf(report.findings).length);
+    expect(report.summary.risks).toBeLessThanOrEqual(report.findings.length);
   });
 
   it('prints the grouped table by default', async () => {

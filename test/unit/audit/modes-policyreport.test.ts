@@ -1,11 +1,12 @@
 // The audit under configured check modes (off not reported, warn marked and not failing without --strict) and
-// its PolicyReport rendering (wgpolicyk8s.io/v1alpha2): one result per finding, the check id as rule, findings
-// placed by their object's namespace. The CRD schema itself is enforced by the real API server in
+// its PolicyReport rendering (wgpolicyk8s.io/v1alpha2): one result per risk (its findings under several operations
+// in one), the check id as rule, placed by their object's namespace. The CRD schema itself is enforced by the real API server in
 // test/e2e/observe-audit.e2e.test.ts.
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { policyReports, renderPolicyReports, reportName } from '../../../src/audit/policyreport.ts';
 import { buildAuditReport } from '../../../src/audit/report.ts';
+import { risksOf } from '../../../src/audit/risks.ts';
 import { failingFindings } from '../../../src/audit/run.ts';
 import type { AuditReport, AuditScope } from '../../../src/audit/types.ts';
 import type { CheckMode } from '../../../src/config.ts';
@@ -22,7 +23,9 @@ describe('audit: configured check modes', () => {
   it('reports nothing of a check that is off, and says so in a note', () => {
     const report = audit({ 'single-replica': 'off', 'node-local-volume': 'off' });
     expect(report.findings.some((f) => f.check === 'single-replica' || f.check === 'node-local-volume')).toBe(false);
-    expect(report.findings.length).toBe(enforced.findings.length - enforced.summary.byCheck['single-replica'] - enforced.summary.byCheck['node-local-volume']);
+    const dropped = enforced.findings.filter((f) => f.check === 'single-replica' || f.check === 'node-local-volume').length;
+    expect(report.findings.length).toBe(enforced.findings.length - dropped);
+    expect(report.summary.risks).toBe(enforced.summary.risks - enforced.summary.byCheck['single-replica'] - enforced.summary.byCheck['node-local-volume']);
     expect(report.summary.byCheck['single-replica']).toBe(0);
     expect(report.notes).toContain('not reported, mode off in the configuration: single-replica, node-local-volume');
     expect(enforced.notes.some((note) => note.startsWith('not reported'))).toBe(false);
@@ -31,7 +34,8 @@ describe('audit: configured check modes', () => {
   it('marks warn-mode findings, which fail the exit code only with --strict', () => {
     const report = audit({ 'volume-health': 'warn' });
     const warned = report.findings.filter((f) => f.mode === 'warn');
-    expect(warned.length).toBe(enforced.summary.byCheck['volume-health']);
+    expect(warned.length).toBe(enforced.findings.filter((f) => f.check === 'volume-health').length);
+    expect(risksOf(warned)).toHaveLength(enforced.summary.byCheck['volume-health']);
     expect(warned.every((f) => f.check === 'volume-health')).toBe(true);
     expect(enforced.findings.every((f) => f.mode === undefined)).toBe(true);
     // Warnings (data on a node that no longer exists: nothing is refused for it) do not fail it either.
@@ -59,9 +63,13 @@ describe('audit -o policyreport', () => {
   const report = audit({ 'volume-health': 'warn' });
   const reports = policyReports(report);
 
-  it('gives one result per finding, the check id as the rule, placed by namespace', () => {
+  it('gives one result per risk, the check id as the rule, placed by namespace', () => {
     const results = reports.flatMap((r) => r.results);
-    expect(results).toHaveLength(report.findings.length);
+    expect(results).toHaveLength(report.summary.risks);
+    expect(report.summary.risks).toBeLessThan(report.findings.length);
+    // No two results alike but for their operations (summary.fail counted each risk once per operation before).
+    const alike = results.map((result) => JSON.stringify([result.rule, result.resources, result.message]));
+    expect(new Set(alike).size).toBe(alike.length);
     expect(reports[0]?.kind).toBe('ClusterPolicyReport');
     expect(reports[0]?.metadata.namespace).toBeUndefined();
     for (const r of reports.slice(1)) {
@@ -72,31 +80,48 @@ describe('audit -o policyreport', () => {
     // Longhorn's namespace holds the volumes, not the data's owners: its report would show them other teams' claims.
     expect(reports.map((r) => r.metadata.namespace ?? '-')).toEqual(['-', 'default', 'shop']);
     const rules = results.map((result) => result.rule).sort();
-    expect(rules).toEqual(report.findings.map((f) => f.check).sort());
+    expect(rules).toEqual(risksOf(report.findings).map((risk) => risk.finding.check).sort());
     expect(new Set(results.map((result) => result.policy))).toEqual(new Set(['volume-guard']));
   });
 
-  it('maps each finding: fail when enforced, warn (not scored) in warn mode, skip when an override accepts it', () => {
+  it('maps each risk: fail when enforced, warn (not scored) in warn mode, skip when an override accepts it', () => {
     const results = reports.flatMap((r) => r.results);
-    for (const finding of report.findings) {
+    for (const risk of risksOf(report.findings)) {
+      const { finding, findings } = risk;
       const named = finding.object.kind === 'Volume' ? finding.related[0]?.name : finding.object.name;
-      // One finding per operation it blocks (the upgrade, the cordon of a node holding a copy): told apart by it.
-      const match = results.find(
-        (result) =>
-          result.rule === finding.check && result.resources[0]?.name === named && result.message === finding.reason && result.properties['operation'] === finding.operation,
-      );
-      expect(match, `${finding.check} ${finding.object.name}`).toBeDefined();
-      const failing = finding.mode !== 'warn' && finding.overriddenBy === undefined && finding.severity === 'critical';
-      expect(match?.result).toBe(failing ? 'fail' : finding.overriddenBy !== undefined ? 'skip' : 'warn');
+      const matches = results.filter((result) => result.rule === finding.check && result.resources[0]?.name === named && result.message === finding.reason);
+      expect(matches, `${finding.check} ${finding.object.name}`).toHaveLength(1);
+      const match = matches[0];
+      // Its operations, listed in one property: the result stands for every finding of the risk.
+      expect(match?.properties['operation']?.split('; ').sort()).toEqual(findings.map((f) => f.operation).sort());
+      const failing = findings.some((f) => f.mode !== 'warn' && f.overriddenBy === undefined && f.severity === 'critical');
+      const skipped = findings.every((f) => f.overriddenBy !== undefined);
+      expect(match?.result).toBe(failing ? 'fail' : skipped ? 'skip' : 'warn');
       expect(match?.scored).toBe(failing);
       expect(match?.severity).toBe(finding.severity === 'critical' ? 'critical' : 'medium');
-      expect(match?.properties['operation']).toBe(finding.operation);
       expect(match?.properties['fix']).toBe(finding.fix);
-      if (finding.overriddenBy !== undefined) expect(match?.properties['overriddenBy']).toBe(finding.overriddenBy);
+      if (findings.length === 1) {
+        expect(match?.properties['override']).toBe(finding.override);
+        if (finding.overriddenBy !== undefined) expect(match?.properties['overriddenBy']).toBe(finding.overriddenBy);
+      } else {
+        // An override per operation, each after the operation it is for.
+        for (const f of findings) expect(match?.properties['override']).toContain(`${f.operation}: ${f.override}`);
+      }
     }
     expect(results.some((result) => result.result === 'warn')).toBe(true);
     expect(results.some((result) => result.result === 'fail')).toBe(true);
     expect(results.filter((result) => result.result === 'skip').map((result) => `${result.rule} ${result.resources[0]?.name}`)).toEqual(['node-local-volume pv-mysql']);
+  });
+
+  it('fails a risk refused at one operation and accepted at another, naming the override of the operation it accepts', () => {
+    const orders = report.findings.filter((f) => f.check === 'single-replica' && f.object.name === 'vol-single');
+    expect(orders.map((f) => f.operation)).toEqual(['cordon/drain of node node-1', 'upgrade']);
+    const accepted = { ...report, findings: orders.map((f) => (f.operation === 'upgrade' ? f : { ...f, overriddenBy: 'annotation volume-guard.io/skip on Node node-1' })) };
+    const [result, ...others] = policyReports(accepted).flatMap((r) => r.results);
+    expect(others).toEqual([]);
+    expect(result?.result).toBe('fail');
+    expect(result?.properties['overriddenBy']).toBe('cordon/drain of node node-1: annotation volume-guard.io/skip on Node node-1');
+    expect(policyReports({ ...accepted, findings: accepted.findings.map((f) => ({ ...f, overriddenBy: 'x' })) })[1]?.results.map((r) => r.result)).toEqual(['skip']);
   });
 
   it('skips, not warns, a warn-mode finding an override accepts', () => {
@@ -118,10 +143,9 @@ describe('audit -o policyreport', () => {
   it("reports a Longhorn volume's findings to its claim's namespace, naming the claim, the volume in properties", () => {
     const shop = reports.find((r) => r.metadata.namespace === 'shop');
     const orders = shop?.results.filter((result) => result.resources[0]?.name === 'orders');
-    // single-replica blocks the upgrade and the cordon of node-1, its copy's node: a result for each.
+    // single-replica blocks the upgrade and the cordon of node-1, its copy's node: one result naming both.
     expect(orders?.map((result) => [result.rule, result.result, result.properties['operation']])).toEqual([
-      ['single-replica', 'fail', 'cordon/drain of node node-1'],
-      ['single-replica', 'fail', 'upgrade'],
+      ['single-replica', 'fail', 'upgrade; cordon/drain of node node-1'],
       ['last-replica-on-node', 'fail', 'cordon/drain of node node-1'],
     ]);
     for (const result of orders ?? []) {

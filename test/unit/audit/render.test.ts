@@ -89,7 +89,7 @@ describe('JSON schema volume-guard.io/audit/v1', () => {
   it('has the documented top-level fields, in order', () => {
     expect(Object.keys(parsed)).toEqual(['apiVersion', 'generatedAt', 'cluster', 'scope', 'summary', 'findings', 'overrides', 'notes', 'config']);
     expect(parsed['apiVersion']).toBe(AUDIT_API_VERSION);
-    expect(Object.keys(parsed['summary'] as object)).toEqual(['risks', 'critical', 'warning', 'overridden', 'byCheck', 'overrides']);
+    expect(Object.keys(parsed['summary'] as object)).toEqual(['risks', 'critical', 'warning', 'overridden', 'byCheck', 'overrides', 'findings']);
   });
 
   it('gives every finding the documented fields', () => {
@@ -138,5 +138,35 @@ describe('table layout', () => {
     const continuation = lines[2]!;
     expect(continuation.slice(0, start).trim()).toBe('');
     expect(lines.at(-1)).toBe('  xxxx  yyyyyy  short');
+  });
+});
+
+describe('the whole-cluster totals count each risk once', () => {
+  it('a risk accepted at one operation it blocks and refused at the others: one row, the footer counts it once, not accepted', () => {
+    const model = goldenModel();
+    const annotations = {
+      'volume-guard.io/skip': 'volume-health',
+      'volume-guard.io/skip-reason': 'disk swap',
+      'volume-guard.io/skip-by': 'alice@example.com',
+    };
+    model.upsert('node', node({ name: 'node-3', annotations }));
+    const whole = buildAuditReport({ model, scope: { kind: 'cluster' }, cluster: CLUSTER, generatedAt: GENERATED_AT, configFile: 'volume-guard.yaml', releaseRecords: RELEASE_RECORDS });
+    const disk = whole.findings.filter((f) => f.object.name === 'vol-disk');
+    expect(disk.map((f) => `${f.operation}: ${f.overriddenBy ?? '-'}`)).toEqual([
+      'cordon/drain of node node-1: -',
+      'cordon/drain of node node-2: -',
+      'cordon/drain of node node-3: annotation volume-guard.io/skip on Node node-3',
+      'upgrade: -',
+    ]);
+    const text = renderTable(whole);
+    const rows = text.split('\n').filter((line) => line.includes('Volume vol-disk'));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toContain(
+      '(accepted by annotation volume-guard.io/skip on Node node-3 for cordon/drain of node node-3) (blocks: upgrade, cordon/drain of nodes node-1, node-2, node-3)',
+    );
+    expect(whole.summary.byCheck['volume-health']).toBe(2);
+    // Refused at the upgrade and two cordons still: not counted as accepted.
+    expect(whole.summary.overridden).toBe(2);
+    expect(text).toContain('10 risks found (9 critical, 1 warning; 2 accepted by a lingering override)');
   });
 });
