@@ -1,6 +1,7 @@
 // Generates the parts of the Helm chart and of deploy/ that must follow the source, so they cannot drift:
 //   charts/volume-guard/files/webhooks.json   the validators' declarations (createValidators(defaultConfig())), the
-//                                             config values in their matchConditions as placeholders
+//                                             config values in their matchConditions as placeholders, and the
+//                                             shared namespaces never left out as a whole (SHARED_NAMESPACES)
 //   charts/volume-guard/files/rbac.json       the cluster model's (apiGroup, resource, verbs) list
 //   charts/volume-guard/values.yaml           the `config:` block: volume-guard's defaults, commented
 //   charts/volume-guard/values.schema.json    `properties.config`: volume-guard's own config schema; the webhook
@@ -21,6 +22,7 @@ import type { Node as YamlNode } from 'yaml';
 import { createValidators } from '../src/admission/index.ts';
 import { celString, expandRules } from '../src/admission/rules.ts';
 import type { WebhookDeclaration } from '../src/admission/types.ts';
+import { SHARED_NAMESPACES } from '../src/admission/webhooks.ts';
 import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
 import { CONFIG_SCHEMA, defaultConfig } from '../src/config.ts';
 import { prometheusRulesFile } from '../src/observe/alerts.ts';
@@ -204,6 +206,8 @@ export function webhooksFile(): string {
       generatedBy:
         'scripts/generate-chart.ts from createValidators(defaultConfig()); each configPlaceholders token stands for config.<path>, filled from .Values.config by the template',
       configPlaceholders: placeholders,
+      // Namespaces the workload webhooks never leave out as a whole, volume-guard's own included (SHARED_NAMESPACES).
+      sharedNamespaces: SHARED_NAMESPACES,
       webhooks,
     },
     null,

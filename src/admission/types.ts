@@ -141,16 +141,18 @@ export interface WebhookDeclaration {
   readonly matchConditions?: readonly MatchCondition[];
   /**
    * A webhook about workloads (pods, Helm release records): it skips the system namespaces and volume-guard's own
-   * namespace (not `default`: there only its own pods or release records, by name), and its release records where a
-   * Helm SDK user keeps them (`helm.storageNamespaces`), so volume-guard never blocks itself.
+   * namespace (not a shared one, SHARED_NAMESPACES, such as `default` or `harvester-system`: there only its own pods
+   * or release records, by name), and its release records where a Helm SDK user keeps them (`helm.storageNamespaces`),
+   * so volume-guard never blocks itself.
    * Other webhooks (upgrade CRs, Machines, nodes, overrides) see every namespace: an upgrade CR in the namespace
    * volume-guard runs in (e.g. harvester-system) is still checked.
    */
   readonly workload?: WorkloadKind;
   /**
-   * The webhook is called for the DELETE of any object, volume-guard's own included (owner-delete): it skips those
-   * carrying the chart's labels in volume-guard's namespace or cluster-scoped, so an uninstall of volume-guard by
-   * automation (Flux, Argo CD) does not send the DELETEs of its remaining objects to the webhook it is removing.
+   * The webhook is called for the DELETE of any object, volume-guard's own included (owner-delete): it skips exactly
+   * the objects of volume-guard's release (SelfIdentity.ownObjects) while they carry the chart's labels, so an
+   * uninstall of volume-guard by automation (Flux, Argo CD) does not send the DELETEs of its remaining objects to the
+   * webhook it is removing.
    */
   readonly ownObjects?: boolean;
 }

@@ -8,10 +8,21 @@ import type { LabelSelector, MatchCondition, WebhookDeclaration, WorkloadKind } 
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-node-lease'];
 
 /**
- * The namespace volume-guard's own is never excluded as a whole: a `helm install` without `-n` lands there, and that
- * must not switch off the checks for the workloads of `default`. There only its own pods and records are skipped.
+ * Namespaces other workloads share, never excluded as a whole even when volume-guard runs there: `default` (a `helm
+ * install` without `-n` lands there), the namespaces of Harvester, Longhorn, Rancher, Fleet, Flux and Argo CD (whose
+ * evictions and release records volume-guard judges: Longhorn's instance managers, Harvester's umbrella release), and
+ * `kube-public`. There only its own pods and release records are skipped, by name.
  */
-export const UNEXCLUDED_NAMESPACE = 'default';
+export const SHARED_NAMESPACES: readonly string[] = [
+  'default',
+  'kube-public',
+  'harvester-system',
+  'longhorn-system',
+  'cattle-system',
+  'cattle-fleet-system',
+  'flux-system',
+  'argocd',
+];
 
 /** The labels every object of the chart carries (`volume-guard.labels`): with the release's instance, its own objects. */
 export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
@@ -37,9 +48,16 @@ export interface WebhookOptions {
   /** Omit matchConditions (Kubernetes before 1.28). */
   readonly matchConditions?: boolean;
   /**
+   * Workload webhooks leave volume-guard's own namespace out (default true), unless it is one of SHARED_NAMESPACES.
+   * false: only its own pods and release records are skipped, by name (matchConditions). Without matchConditions the
+   * namespace is always left out: nothing else keeps volume-guard from blocking itself.
+   */
+  readonly excludeOwnNamespace?: boolean;
+  /**
    * Where volume-guard itself runs: its namespace, the name prefix of its pods and its Helm release. Workload
-   * webhooks skip its whole namespace (but `default`, UNEXCLUDED_NAMESPACE) and its own pods and release records by
-   * name (matchCondition); the owner-delete webhook skips the DELETEs of its own objects.
+   * webhooks skip its whole namespace (not a shared one, SHARED_NAMESPACES, nor with excludeOwnNamespace false) and
+   * its own pods and release records by name (matchCondition); the owner-delete webhook skips the DELETEs of its own
+   * objects (`ownObjects`).
    */
   readonly self?: SelfIdentity;
 }
@@ -55,6 +73,27 @@ export interface SelfIdentity {
    * them to the HelmRelease's namespace (or `spec.storageNamespace`), e.g. flux-system.
    */
   readonly storageNamespaces?: readonly string[];
+  /**
+   * The objects its Helm release consists of (the chart's `volume-guard.ownObjects`): the owner-delete webhook skips
+   * the DELETEs of exactly these. None: it skips nothing.
+   */
+  readonly ownObjects?: readonly OwnObject[];
+}
+
+/** One object of volume-guard's release, as an admission request names it. */
+export interface OwnObject {
+  /** '' for a cluster-scoped object. */
+  readonly namespace: string;
+  /** The API group ('' for the core group). */
+  readonly group: string;
+  /** The resource (plural, lower case): `configmaps`, `clusterroles`. */
+  readonly resource: string;
+  readonly name: string;
+}
+
+/** `<namespace>/<group>/<resource>/<name>`, as the owner-delete condition forms it from a request (none holds a `/`). */
+export function ownObjectKey(object: OwnObject): string {
+  return `${object.namespace}/${object.group}/${object.resource}/${object.name}`;
 }
 
 /** `text` as a regular expression matching exactly it (the characters Go's regexp.QuoteMeta escapes; RE2 reads them alike). */
@@ -121,20 +160,24 @@ export function selfExclusionCondition(workload: WorkloadKind, self: SelfIdentit
 
 /**
  * The matchCondition that keeps the owner-delete webhook (every DELETE by automation) off volume-guard's own objects:
- * those carrying the chart's labels (part-of volume-guard, this release's instance), cluster-scoped or in its
- * namespace. Helm deletes the Service early in an uninstall; every later DELETE would then go to a webhook nobody
- * serves and fail, so a Flux or Argo CD uninstall of volume-guard would only pass on a retry. Labels elsewhere skip
- * nothing: a tenant labelling an object in its own namespace does not take it out of the check. On DELETE `object`
- * is null: the labels are read from `oldObject`; a cluster-scoped request has no namespace.
+ * exactly the objects of its release (`self.ownObjects`: namespace, group, resource and name), and only while they
+ * carry the chart's labels (part-of volume-guard, this release's instance). Helm deletes the Service early in an
+ * uninstall; every later DELETE would then go to a webhook nobody serves and fail, so a Flux or Argo CD uninstall of
+ * volume-guard would only pass on a retry. Labels alone skip nothing: anyone may set them, on an object in the release
+ * namespace (`default`) or on a cluster-scoped owner (a Capsule Tenant), whose PVCs a prune would then take unjudged.
+ * On DELETE `object` is null: the labels are read from `oldObject`; a cluster-scoped request has no namespace, and the
+ * items of a collection DELETE no name (they are judged).
  */
 export function ownObjectsCondition(self: SelfIdentity): MatchCondition {
   const labels = 'oldObject.metadata.labels';
   const label = (key: string, value: string) => `${celString(key)} in ${labels} && ${labels}[${celString(key)}] == ${celString(value)}`;
+  const keys = [...new Set((self.ownObjects ?? []).map(ownObjectKey))].sort();
+  const key = "(has(request.namespace) ? request.namespace : '') + '/' + request.resource.group + '/' + request.resource.resource + '/' + request.name";
   return {
     name: 'not-volume-guard-objects',
     expression:
-      `!(oldObject != null && has(${labels}) && ${label(PART_OF_LABEL, PART_OF)} && ${label(INSTANCE_LABEL, self.release)} && ` +
-      `(!has(request.namespace) || request.namespace == '' || request.namespace == ${celString(self.namespace)}))`,
+      `!(oldObject != null && has(request.name) && (${key}) in [${keys.map(celString).join(', ')}] && ` +
+      `has(${labels}) && ${label(PART_OF_LABEL, PART_OF)} && ${label(INSTANCE_LABEL, self.release)})`,
   };
 }
 
@@ -142,16 +185,22 @@ export function ownObjectsCondition(self: SelfIdentity): MatchCondition {
 export function selfConditions(declaration: WebhookDeclaration, self: SelfIdentity): MatchCondition[] {
   return [
     ...(declaration.workload ? [selfExclusionCondition(declaration.workload, self)] : []),
-    ...(declaration.ownObjects && self.release !== '' ? [ownObjectsCondition(self)] : []),
+    ...(declaration.ownObjects && self.release !== '' && self.ownObjects?.length ? [ownObjectsCondition(self)] : []),
   ];
 }
 
 /**
  * The namespaces a workload webhook's namespaceSelector leaves out besides the system ones: `excludeNamespaces` and
- * volume-guard's own, unless that is `default` and matchConditions skip its own objects there by name.
+ * volume-guard's own, unless that is shared (SHARED_NAMESPACES) or `excludeOwnNamespace` is false, where matchConditions
+ * skip its own objects by name; without matchConditions always.
  */
-export function excludedNamespaces(excludeNamespaces: readonly string[], self: SelfIdentity | undefined, matchConditions: boolean): string[] {
-  const own = self && (!matchConditions || self.namespace !== UNEXCLUDED_NAMESPACE) ? [self.namespace] : [];
+export function excludedNamespaces(
+  excludeNamespaces: readonly string[],
+  self: SelfIdentity | undefined,
+  matchConditions: boolean,
+  excludeOwnNamespace = true,
+): string[] {
+  const own = self && (!matchConditions || (excludeOwnNamespace && !SHARED_NAMESPACES.includes(self.namespace))) ? [self.namespace] : [];
   return [...new Set([...excludeNamespaces, ...own])];
 }
 
@@ -181,7 +230,10 @@ export function webhookConfiguration(declarations: readonly WebhookDeclaration[]
       const withConditions = options.matchConditions !== false;
       const self = options.self;
       const conditions = [...(declaration.matchConditions ?? []), ...(self && withConditions ? selfConditions(declaration, self) : [])];
-      const namespaceSelector = namespaceSelectorFor(declaration, excludedNamespaces(options.excludeNamespaces ?? [], self, withConditions));
+      const namespaceSelector = namespaceSelectorFor(
+        declaration,
+        excludedNamespaces(options.excludeNamespaces ?? [], self, withConditions, options.excludeOwnNamespace ?? true),
+      );
       return {
         name: declaration.name,
         clientConfig: { ...clientConfig, ...(options.client.caBundle ? { caBundle: options.client.caBundle } : {}) },

@@ -17,6 +17,7 @@ import { createValidators } from '../../src/admission/index.ts';
 import { expandRules } from '../../src/admission/rules.ts';
 import type { WebhookDeclaration } from '../../src/admission/types.ts';
 import { selfConditions } from '../../src/admission/webhooks.ts';
+import { ownObjectsOf } from '../support/chart-objects.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
 import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../../src/cluster/permissions.ts';
 import { startClusterModel } from '../../src/cluster/start.ts';
@@ -333,10 +334,12 @@ describe('helm template, values that change the shape', () => {
 });
 
 describe("the chart's webhooks are the validators' declarations", () => {
-  function expectWebhooksMatch(webhookConfiguration: K8sObject, expected: readonly WebhookDeclaration[], options: { matchConditions: boolean; service: string; kinds?: readonly GuardedUpgradeKind[] }) {
-    const webhooks = webhookConfiguration.webhooks as any[];
+  function expectWebhooksMatch(objects: readonly K8sObject[], expected: readonly WebhookDeclaration[], options: { matchConditions: boolean; service: string; kinds?: readonly GuardedUpgradeKind[] }) {
+    const webhooks = one(objects, 'ValidatingWebhookConfiguration').webhooks as any[];
     expect(webhooks.map((webhook) => webhook.name)).toEqual(expected.map((declaration) => declaration.name));
-    const self = { namespace: NAMESPACE, deployment: options.service, release: RELEASE, storageNamespaces: defaultConfig().helm.storageNamespaces };
+    // owner-delete skips exactly the objects rendered (the chart's volume-guard.ownObjects).
+    const ownObjects = ownObjectsOf(objects);
+    const self = { namespace: NAMESPACE, deployment: options.service, release: RELEASE, storageNamespaces: defaultConfig().helm.storageNamespaces, ownObjects };
     for (const [index, declaration] of expected.entries()) {
       const webhook = webhooks[index];
       expect(webhook.rules).toEqual(plain(expandRules(declaration.rules, options.kinds ?? defaultConfig().upgrades.kinds)));
@@ -369,14 +372,14 @@ describe("the chart's webhooks are the validators' declarations", () => {
 
   it('with default values on Kubernetes >= 1.30 (matchConditions included)', async () => {
     const objects = await template(['--kube-version', '1.30.0']);
-    expectWebhooksMatch(one(objects, 'ValidatingWebhookConfiguration'), declarations(), { matchConditions: true, service: `${RELEASE}-volume-guard` });
+    expectWebhooksMatch(objects, declarations(), { matchConditions: true, service: `${RELEASE}-volume-guard` });
     expect(declarations().some((declaration) => declaration.matchConditions?.length)).toBe(true);
   });
 
   // The chart requires 1.28 (kubeVersion), where matchConditions are beta and on by default: always rendered.
   it('on Kubernetes 1.28, with matchConditions (beta, on by default there)', async () => {
     const objects = await template(['--kube-version', '1.28.0']);
-    expectWebhooksMatch(one(objects, 'ValidatingWebhookConfiguration'), declarations(), { matchConditions: true, service: `${RELEASE}-volume-guard` });
+    expectWebhooksMatch(objects, declarations(), { matchConditions: true, service: `${RELEASE}-volume-guard` });
   });
 
   it('the upgrade webhook and the config follow config.upgrades.kinds', async () => {
@@ -387,7 +390,7 @@ describe("the chart's webhooks are the validators' declarations", () => {
     const objects = await template(['--set-json', `config.upgrades.kinds=${JSON.stringify(kinds)}`]);
     const configured = { ...defaultConfig(), upgrades: { kinds } };
     expectWebhooksMatch(
-      one(objects, 'ValidatingWebhookConfiguration'),
+      objects,
       createValidators(configured).map((validator) => validator.declaration),
       { matchConditions: true, service: `${RELEASE}-volume-guard`, kinds },
     );

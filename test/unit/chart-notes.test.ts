@@ -82,7 +82,7 @@ describe.skipIf(helm === undefined)('chart NOTES: forged admission reviews', () 
 });
 
 const MASTERS_ONLY = 'WARNING: only members of system:masters may write overrides.';
-const IN_DEFAULT = 'WARNING: installed into the namespace default.';
+const IN_DEFAULT = 'WARNING: installed into the namespace default, which other workloads share.';
 
 describe.skipIf(helm === undefined)('chart NOTES: who may override, and what an outage does', () => {
   it('warns that only system:masters may write overrides, but not with config.overrides.mode=rbac (anyone RBAC allows)', () => {
@@ -116,8 +116,9 @@ describe.skipIf(helm === undefined)("chart NOTES: volume-guard's own namespace",
     expect(item).toContain('Helm release records in kube-system, kube-node-lease, vg-system\n');
     expect(item).toContain('(vg-system is its own: run no workloads there, they would not be judged);');
     expect(item).toContain('its own release records in flux-system (where Flux keeps them: config.helm.storageNamespaces);');
-    expect(item).toContain('DELETEs of its own objects (its labels) by automation');
+    expect(item).toContain('DELETEs of its own objects (by name, with its labels) by automation');
     expect(text).not.toContain(IN_DEFAULT);
+    expect(text).not.toContain('which other workloads share');
   });
 
   it('in default: its other workloads stay judged, and NOTES say to install it into a namespace of its own', () => {
@@ -126,6 +127,22 @@ describe.skipIf(helm === undefined)("chart NOTES: volume-guard's own namespace",
     const warning = paragraph(text, IN_DEFAULT);
     expect(warning).toContain('helm install vg <chart> -n volume-guard --create-namespace');
     for (const line of (warning ?? '').split('\n')) expect(line.length, line).toBeLessThanOrEqual(115);
+  });
+
+  it('in a namespace others share (harvester-system): judged like default, with the same warning', () => {
+    const text = notes({}, 'harvester-system');
+    const item = paragraph(text, '4. ');
+    expect(item).toContain('Helm release records in kube-system, kube-node-lease,\n');
+    expect(item).toContain('(other pods and releases in harvester-system are judged);');
+    const warning = paragraph(text, 'WARNING: installed into the namespace harvester-system, which other workloads share.');
+    expect(warning).toContain('helm uninstall vg -n harvester-system');
+    for (const line of (warning ?? '').split('\n')) expect(line.length, line).toBeLessThanOrEqual(115);
+  });
+
+  it('with webhook.excludeOwnNamespace=false: its namespace is judged, and NOTES say why; no warning', () => {
+    const text = notes({ webhook: { excludeOwnNamespace: false } });
+    expect(paragraph(text, '4. ')).toContain('(other pods and releases in vg-system are judged: webhook.excludeOwnNamespace=false);');
+    expect(text).not.toContain('which other workloads share');
   });
 });
 

@@ -62,6 +62,102 @@ app.kubernetes.io/part-of: volume-guard
 {{- printf "%s-serving" (include "volume-guard.fullname" .) }}
 {{- end }}
 
+{{/* The names of the other objects: the templates and volume-guard.ownObjects take them from here. */}}
+{{- define "volume-guard.caName" -}}
+{{- printf "%s-ca" (include "volume-guard.fullname" .) }}
+{{- end }}
+
+{{- define "volume-guard.selfSignedIssuerName" -}}
+{{- printf "%s-selfsigned" (include "volume-guard.fullname" .) }}
+{{- end }}
+
+{{- define "volume-guard.eventsRoleName" -}}
+{{- printf "%s-events" (include "volume-guard.fullname" .) }}
+{{- end }}
+
+{{- define "volume-guard.auditRoleName" -}}
+{{- printf "%s-audit" (include "volume-guard.fullname" .) }}
+{{- end }}
+
+{{- define "volume-guard.dashboardName" -}}
+{{- printf "%s-dashboard" (include "volume-guard.fullname" .) }}
+{{- end }}
+
+{{- define "volume-guard.dashboardNamespace" -}}
+{{- .Values.grafanaDashboard.namespace | default .Release.Namespace }}
+{{- end }}
+
+{{/*
+Every object the chart renders with these values, as `<namespace>/<group>/<resource>/<name>` (namespace '' when
+cluster-scoped, group '' for the core group), sorted: the owner-delete webhook skips the DELETEs of exactly these
+(ownObjectsCondition, src/admission/webhooks.ts). Each entry is rendered under its template's own condition;
+test/unit/chart-render.test.ts renders the chart with every optional object on and off and holds this list equal to
+what is rendered, so a template adding an object must add it here.
+*/}}
+{{- define "volume-guard.ownObjects" -}}
+{{- $fullname := include "volume-guard.fullname" . }}
+{{- $ns := .Release.Namespace }}
+{{- $rbac := "rbac.authorization.k8s.io" }}
+{{- $objects := list
+  (printf "%s//configmaps/%s" $ns $fullname)
+  (printf "%s/apps/deployments/%s" $ns $fullname)
+  (printf "%s//services/%s" $ns $fullname)
+  (printf "/admissionregistration.k8s.io/validatingwebhookconfigurations/%s" $fullname) }}
+{{- if .Values.serviceAccount.create }}
+{{- $objects = append $objects (printf "%s//serviceaccounts/%s" $ns (include "volume-guard.serviceAccountName" .)) }}
+{{- end }}
+{{- if .Values.tls.certManager.enabled }}
+{{- $objects = append $objects (printf "%s/cert-manager.io/issuers/%s" $ns (include "volume-guard.selfSignedIssuerName" .)) }}
+{{- $objects = append $objects (printf "%s/cert-manager.io/issuers/%s" $ns (include "volume-guard.caName" .)) }}
+{{- $objects = append $objects (printf "%s/cert-manager.io/certificates/%s" $ns (include "volume-guard.caName" .)) }}
+{{- $objects = append $objects (printf "%s/cert-manager.io/certificates/%s" $ns (include "volume-guard.servingCertificateName" .)) }}
+{{- else }}
+{{- $objects = append $objects (printf "%s//secrets/%s" $ns (include "volume-guard.tlsSecretName" .)) }}
+{{- end }}
+{{- if and .Values.clientAuth.enabled (not .Values.clientAuth.existingConfigMap) }}
+{{- $objects = append $objects (printf "%s//configmaps/%s" $ns (include "volume-guard.clientCaConfigMapName" .)) }}
+{{- end }}
+{{- if .Values.grafanaDashboard.enabled }}
+{{- $objects = append $objects (printf "%s//configmaps/%s" (include "volume-guard.dashboardNamespace" .) (include "volume-guard.dashboardName" .)) }}
+{{- end }}
+{{- if .Values.networkPolicy.enabled }}
+{{- $objects = append $objects (printf "%s/networking.k8s.io/networkpolicies/%s" $ns $fullname) }}
+{{- end }}
+{{- if and .Values.podDisruptionBudget.enabled (gt (int .Values.replicaCount) 1) }}
+{{- $objects = append $objects (printf "%s/policy/poddisruptionbudgets/%s" $ns $fullname) }}
+{{- end }}
+{{- if .Values.prometheusRule.enabled }}
+{{- $objects = append $objects (printf "%s/monitoring.coreos.com/prometheusrules/%s" $ns $fullname) }}
+{{- end }}
+{{- if .Values.serviceMonitor.enabled }}
+{{- $objects = append $objects (printf "%s/monitoring.coreos.com/servicemonitors/%s" $ns $fullname) }}
+{{- end }}
+{{- if .Values.rbac.create }}
+{{- $objects = append $objects (printf "/%s/clusterroles/%s" $rbac $fullname) }}
+{{- $objects = append $objects (printf "/%s/clusterrolebindings/%s" $rbac $fullname) }}
+{{- if .Values.config.events.enabled }}
+{{- $objects = append $objects (printf "/%s/clusterroles/%s" $rbac (include "volume-guard.eventsRoleName" .)) }}
+{{- $objects = append $objects (printf "/%s/clusterrolebindings/%s" $rbac (include "volume-guard.eventsRoleName" .)) }}
+{{- end }}
+{{- end }}
+{{- if .Values.rbac.auditRole.create }}
+{{- $objects = append $objects (printf "/%s/clusterroles/%s" $rbac (include "volume-guard.auditRoleName" .)) }}
+{{- end }}
+{{- $objects | uniq | sortAlpha | toJson }}
+{{- end }}
+
+{{/*
+"true" when the workload webhooks leave the release namespace out as a whole: webhook.excludeOwnNamespace (true when
+unset) and not a namespace other workloads share (sharedNamespaces in files/webhooks.json, SHARED_NAMESPACES in
+src/admission/webhooks.ts: default, harvester-system, longhorn-system, ...), where only volume-guard's own pods and
+release records are skipped, by name. Empty otherwise.
+*/}}
+{{- define "volume-guard.excludesOwnNamespace" -}}
+{{- $shared := (.Files.Get "files/webhooks.json" | fromJson).sharedNamespaces }}
+{{- $wanted := ternary .Values.webhook.excludeOwnNamespace true (hasKey .Values.webhook "excludeOwnNamespace") }}
+{{- if and $wanted (not (has .Release.Namespace $shared)) }}true{{ end }}
+{{- end }}
+
 {{- define "volume-guard.serviceDNSNames" -}}
 {{- $svc := include "volume-guard.fullname" . }}
 {{- list (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.%s" $svc .Release.Namespace .Values.clusterDomain) | toJson }}

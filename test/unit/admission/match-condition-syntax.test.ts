@@ -43,8 +43,12 @@ describe('webhook matchConditions', () => {
   for (const [name, config] of [['default config', defaultConfig()], ["the chart's defaults", chartDefaultConfig()]] as const) {
     it(`balance in every validator's declaration (${name})`, () => {
       const problems: string[] = [];
-      // With the conditions added for volume-guard itself (a dotted release, Flux's storage namespace).
-      const self = { namespace: 'vg-system', deployment: 'vg-volume-guard', release: 'vg.x', storageNamespaces: config.helm.storageNamespaces };
+      // With the conditions added for volume-guard itself (a dotted release, Flux's storage namespace, its objects).
+      const ownObjects = [
+        { namespace: 'vg-system', group: 'apps', resource: 'deployments', name: 'vg.x-volume-guard' },
+        { namespace: '', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', name: 'vg.x-volume-guard' },
+      ];
+      const self = { namespace: 'vg-system', deployment: 'vg-volume-guard', release: 'vg.x', storageNamespaces: config.helm.storageNamespaces, ownObjects };
       for (const validator of createValidators(config)) {
         for (const condition of [...(validator.declaration.matchConditions ?? []), ...selfConditions(validator.declaration, self)]) {
           const problem = bracketProblem(condition.expression);

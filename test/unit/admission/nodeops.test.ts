@@ -924,7 +924,7 @@ describe('override writes through subresources', () => {
 
 describe('webhook namespace exclusions: workloads only', () => {
   const declarations = createValidators(config).map((validator) => validator.declaration);
-  const self = { namespace: 'harvester-system', deployment: 'volume-guard', release: 'volume-guard' };
+  const self = { namespace: 'volume-guard', deployment: 'volume-guard', release: 'volume-guard' };
   it('workload webhooks skip the system namespaces and volume-guard itself; the others see every namespace', () => {
     const configuration = webhookConfiguration(declarations, { configurationName: 'x', client: { url: 'https://127.0.0.1:1' }, upgradeKinds: config.upgrades.kinds, self }) as {
       webhooks: { name: string; namespaceSelector?: { matchExpressions: { values: string[] }[] }; matchConditions?: { name: string; expression: string }[] }[];
@@ -932,31 +932,35 @@ describe('webhook namespace exclusions: workloads only', () => {
     const byName = new Map(configuration.webhooks.map((webhook) => [webhook.name, webhook]));
     const eviction = byName.get('pod-eviction.volume-guard.io')!;
     // Its own namespace as a whole (issue 6); its own pods also by name (what is left of them in `default`).
-    expect(eviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease', 'harvester-system']);
+    expect(eviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease', 'volume-guard']);
     expect(eviction.matchConditions).toContainEqual({
       name: 'not-volume-guard-itself',
       // A collection DELETE's items carry no request.name: has() keeps the condition from erroring on them.
-      expression: "!(request.namespace == 'harvester-system' && has(request.name) && request.name.matches('^volume-guard-[a-z0-9]{1,10}-[a-z0-9]{5}$'))",
+      expression: "!(request.namespace == 'volume-guard' && has(request.name) && request.name.matches('^volume-guard-[a-z0-9]{1,10}-[a-z0-9]{5}$'))",
     });
     expect(byName.get('pod-delete.volume-guard.io')!.matchConditions?.at(-1)?.expression).toContain('has(request.name) && request.name.matches(');
     expect(byName.get('helm-release.volume-guard.io')!.matchConditions?.at(-1)?.expression).toContain("request.name.matches('^sh\\\\.helm\\\\.release\\\\.v1\\\\.volume-guard\\\\.v[0-9]+$')");
     for (const name of ['upgrade.volume-guard.io', 'overrides.volume-guard.io', 'machine.volume-guard.io', 'node-cordon.volume-guard.io']) {
       expect(byName.get(name)!.namespaceSelector, name).toBeUndefined();
     }
-    // Installed into `default`, that namespace stays judged: only volume-guard's own pods and records are skipped.
-    const inDefault = webhookConfiguration(declarations, {
-      configurationName: 'x',
-      client: { url: 'https://127.0.0.1:1' },
-      upgradeKinds: config.upgrades.kinds,
-      self: { ...self, namespace: 'default' },
-    }) as typeof configuration;
-    const defaultEviction = inDefault.webhooks.find((webhook) => webhook.name === 'pod-eviction.volume-guard.io')!;
-    expect(defaultEviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease']);
-    expect(defaultEviction.matchConditions?.at(-1)?.expression).toContain("!(request.namespace == 'default' && has(request.name) && ");
+    // Installed into a namespace others share (`default`, Harvester's, Longhorn's, ...), or with excludeOwnNamespace
+    // false, that namespace stays judged: only volume-guard's own pods and records are skipped.
+    for (const [namespace, excludeOwnNamespace] of [['default', true], ['harvester-system', true], ['longhorn-system', true], ['volume-guard', false]] as const) {
+      const shared = webhookConfiguration(declarations, {
+        configurationName: 'x',
+        client: { url: 'https://127.0.0.1:1' },
+        upgradeKinds: config.upgrades.kinds,
+        excludeOwnNamespace,
+        self: { ...self, namespace },
+      }) as typeof configuration;
+      const sharedEviction = shared.webhooks.find((webhook) => webhook.name === 'pod-eviction.volume-guard.io')!;
+      expect(sharedEviction.namespaceSelector?.matchExpressions.at(-1)?.values, namespace).toEqual(['kube-system', 'kube-node-lease']);
+      expect(sharedEviction.matchConditions?.at(-1)?.expression).toContain(`!(request.namespace == '${namespace}' && has(request.name) && `);
+    }
     // Without matchConditions (before 1.28) volume-guard's whole namespace is skipped by workload webhooks.
     const old = webhookConfiguration(declarations, { configurationName: 'x', client: { url: 'https://127.0.0.1:1' }, upgradeKinds: config.upgrades.kinds, self, matchConditions: false }) as typeof configuration;
     const oldEviction = old.webhooks.find((webhook) => webhook.name === 'pod-eviction.volume-guard.io')!;
-    expect(oldEviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease', 'harvester-system']);
+    expect(oldEviction.namespaceSelector?.matchExpressions.at(-1)?.values).toEqual(['kube-system', 'kube-node-lease', 'volume-guard']);
     expect(oldEviction.matchConditions).toBeUndefined();
   });
 });

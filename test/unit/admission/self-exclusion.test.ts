@@ -7,6 +7,7 @@ import { createValidators } from '../../../src/admission/index.ts';
 import {
   deploymentPodNamePattern,
   helmReleaseRecordPattern,
+  ownObjectKey,
   ownObjectsCondition,
   selfConditions,
   selfExclusionCondition,
@@ -126,23 +127,61 @@ describe('the matchCondition', () => {
 });
 
 describe("the owner-delete webhook and volume-guard's own objects", () => {
-  const self = { namespace: 'vg-system', deployment: 'vg-volume-guard', release: "vg'x" };
+  const ownObjects = [
+    { namespace: 'vg-system', group: 'apps', resource: 'deployments', name: 'vg-volume-guard' },
+    { namespace: 'vg-system', group: '', resource: 'configmaps', name: 'vg-volume-guard' },
+    { namespace: '', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', name: 'vg-volume-guard' },
+  ];
+  const self = { namespace: 'vg-system', deployment: 'vg-volume-guard', release: "vg'x", ownObjects };
 
-  it('skips DELETEs of objects carrying the chart\'s labels (read from oldObject), cluster-scoped or in its namespace', () => {
+  /** The keys the condition lists, read back from its CEL list literal. */
+  const listed = (expression: string) => {
+    const list = / in \[((?:'(?:[^'\\]|\\.)*'(?:, )?)*)\] && has\(oldObject\.metadata\.labels\)/.exec(expression)?.[1];
+    expect(list, expression).toBeDefined();
+    return [...list!.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((match) => match[1]!.replace(/\\(.)/g, '$1'));
+  };
+  /** What the condition's key expression forms from a request: namespace ('' cluster-scoped), group, resource, name. */
+  const key = (namespace: string, group: string, resource: string, name: string) => `${namespace}/${group}/${resource}/${name}`;
+
+  it("skips exactly the release's objects (namespace, group, resource, name), and only while they carry the chart's labels", () => {
     const { name, expression } = ownObjectsCondition(self);
     expect(name).toBe('not-volume-guard-objects');
+    expect(listed(expression)).toEqual([...ownObjects.map((object) => ownObjectKey(object))].sort());
+    expect(expression).toContain(
+      "((has(request.namespace) ? request.namespace : '') + '/' + request.resource.group + '/' + request.resource.resource + '/' + request.name) in [",
+    );
     expect(expression).toContain("oldObject.metadata.labels['app.kubernetes.io/part-of'] == 'volume-guard'");
     expect(expression).toContain("oldObject.metadata.labels['app.kubernetes.io/instance'] == 'vg\\'x'");
-    expect(expression).toContain("(!has(request.namespace) || request.namespace == '' || request.namespace == 'vg-system')");
-    // On DELETE `object` is null: only oldObject may be read, and only once it is known not to be null.
-    expect(expression.startsWith('!(oldObject != null && has(oldObject.metadata.labels) && ')).toBe(true);
+    // On DELETE `object` is null: only oldObject may be read, and only once it is known not to be null; the items of
+    // a collection DELETE have no name.
+    expect(expression.startsWith('!(oldObject != null && has(request.name) && ')).toBe(true);
     expect(expression).not.toMatch(/(?<!old)[Oo]bject\./);
   });
 
-  it('is added to the owner-delete webhook only, and not without a release (labels then name none)', () => {
+  // The chart's labels can be set by anyone who may label an object: by labels alone, a CloudNativePG Cluster in the
+  // release namespace (`default`) or a cluster-scoped owner (a Capsule Tenant) had its prune, and its PVCs, unjudged.
+  it('does not skip an object labelled like the chart that is not one of its objects', () => {
+    const keys = listed(ownObjectsCondition({ ...self, namespace: 'default', ownObjects: ownObjects.map((object) => ({ ...object, namespace: object.namespace && 'default' })) }).expression);
+    expect(keys).toContain(key('default', 'apps', 'deployments', 'vg-volume-guard'));
+    for (const forged of [
+      key('default', 'postgresql.cnpg.io', 'clusters', 'pg'),
+      key('', 'capsule.clastix.io', 'tenants', 'team-a'),
+      // Its names, but another resource, group or namespace.
+      key('default', 'postgresql.cnpg.io', 'clusters', 'vg-volume-guard'),
+      key('default', 'apps', 'statefulsets', 'vg-volume-guard'),
+      key('team-a', 'apps', 'deployments', 'vg-volume-guard'),
+      key('', 'capsule.clastix.io', 'clusterroles', 'vg-volume-guard'),
+      key('default', '', 'configmaps', 'vg-volume-guard-db'),
+    ]) {
+      expect(keys, forged).not.toContain(forged);
+    }
+  });
+
+  it('is added to the owner-delete webhook only, and not without a release or its objects', () => {
     const declarations = createValidators(defaultConfig()).map((validator) => validator.declaration);
     const withOwn = declarations.filter((declaration) => selfConditions(declaration, self).some((condition) => condition.name === 'not-volume-guard-objects'));
     expect(withOwn.map((declaration) => declaration.target)).toEqual(['owner-delete']);
     expect(selfConditions(withOwn[0]!, { ...self, release: '' })).toEqual([]);
+    expect(selfConditions(withOwn[0]!, { ...self, ownObjects: [] })).toEqual([]);
   });
 });
