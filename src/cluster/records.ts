@@ -210,6 +210,22 @@ export interface NodeRecord {
    * acts on a cordon, not on a drain taint (isCordoned).
    */
   readonly cordoned?: boolean;
+  /**
+   * Its `NoSchedule` and `NoExecute` taints (the ones the scheduler's TaintToleration filter reads), in order, except
+   * those a field above stands for: `node.kubernetes.io/unschedulable` (`unschedulable`), `not-ready` and
+   * `unreachable` (`ready`), the autoscalers' drain taints (`leaving`). At most MAX_NODE_TAINTS (transforms.ts);
+   * omitted when none (most nodes).
+   */
+  readonly taints?: readonly Taint[];
+  /** It carries more such taints than `taints` keeps: whether a pod tolerates them all is unknown. Omitted: no. */
+  readonly taintsCut?: true;
+}
+
+/** A node's taint (spec.taints[]) that keeps pods off it: effect NoSchedule or NoExecute. */
+export interface Taint {
+  readonly key: string;
+  readonly value: string;
+  readonly effect: 'NoSchedule' | 'NoExecute';
 }
 
 /**
@@ -347,6 +363,12 @@ export interface PodRecord {
    * are never judged); omitted when none (most pods).
    */
   readonly noExecuteTolerations?: readonly Toleration[];
+  /**
+   * The tolerations a NoSchedule taint is matched against (effect NoSchedule or any), condition keys included (a
+   * `node.kubernetes.io/unschedulable` one lets the pod onto a cordoned node): where its replacement may be scheduled
+   * (taints.ts). Kept, as `nodeSelector`, only for pods with inline data or a claim; omitted when none (most pods).
+   */
+  readonly noScheduleTolerations?: readonly Toleration[];
   /**
    * Every label, kept for Longhorn's instance-manager pods only (label `longhorn.io/component: instance-manager`):
    * Cluster API's drain matches them against the pod selectors of MachineDrainRules and reads its

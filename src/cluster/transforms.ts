@@ -3,6 +3,7 @@
 // Each returns undefined when the object has no name (nothing could key it), never throws.
 
 import { parseLabelSelector } from './label-selector.ts';
+import { NOT_READY_TAINT_KEY, UNREACHABLE_TAINT_KEY, UNSCHEDULABLE_TAINT_KEY } from './taints.ts';
 import { NODE_IDENTITY_KEYS, NO_NODE_SELECTOR, parseNodeSelector, persistentVolumeNodeSelector, podNodeSelector, type NodeSelector } from './node-affinity.ts';
 import {
   ANNOTATION_PREFIX,
@@ -25,6 +26,7 @@ import {
   type PersistentVolumeClaimRecord,
   type PersistentVolumeRecord,
   type PodRecord,
+  type Taint,
   type Toleration,
   type StatefulSetRecord,
   type SystemUpgradeJob,
@@ -42,6 +44,8 @@ import {
   type JsonObject,
 } from '../json.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
+
+export { tolerationMatches } from './taints.ts';
 
 /** Labels charts put on what a release creates (the StatefulSet selector usually carries one of them). */
 export const PROVISIONED_BY_ANNOTATION = 'pv.kubernetes.io/provisioned-by';
@@ -144,6 +148,27 @@ function hasDrainTaint(spec: JsonObject | undefined): boolean {
   });
 }
 
+/** At most this many taints are kept per node (NodeRecord.taints): nodes carry a handful. */
+export const MAX_NODE_TAINTS = 32;
+
+/** Taint keys a NodeRecord field stands for: the cordon, the Ready condition, the autoscalers' drain taints. */
+const FIELD_TAINT_KEYS: readonly string[] = [UNSCHEDULABLE_TAINT_KEY, NOT_READY_TAINT_KEY, UNREACHABLE_TAINT_KEY, ...DRAIN_TAINT_KEYS];
+
+/** NodeRecord.taints and taintsCut: the NoSchedule / NoExecute taints no field stands for, at most MAX_NODE_TAINTS. */
+function taintsOf(spec: JsonObject | undefined): Pick<NodeRecord, 'taints' | 'taintsCut'> {
+  let taints: Taint[] | undefined;
+  for (const taint of arrayAt(spec, 'taints')) {
+    const effect = stringAt(taint, 'effect');
+    if (effect !== 'NoSchedule' && effect !== 'NoExecute') continue;
+    const key = stringAt(taint, 'key');
+    if (FIELD_TAINT_KEYS.includes(key)) continue;
+    taints ??= [];
+    if (taints.length === MAX_NODE_TAINTS) return { taints, taintsCut: true };
+    taints.push({ key: intern(key), value: intern(stringAt(taint, 'value')), effect });
+  }
+  return taints === undefined ? {} : { taints };
+}
+
 export function transformNode(raw: unknown): NodeRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
@@ -160,6 +185,7 @@ export function transformNode(raw: unknown): NodeRecord | undefined {
     annotations: guardAnnotations(metadata),
     labels: internedMap(stringMapAt(metadata, 'labels')),
     ...(leaving ? { leaving, cordoned } : {}),
+    ...taintsOf(spec),
   };
 }
 
@@ -508,44 +534,31 @@ function noExecuteTolerationsOf(spec: JsonObject | undefined): { noExecuteTolera
   return tolerations === undefined ? {} : { noExecuteTolerations: tolerations };
 }
 
-/**
- * Whether the toleration matches the taint, as the taint manager and the scheduler match them (k8s.io/api core/v1
- * Toleration.ToleratesTaint): an empty key with Exists matches every taint; Equal ('' reads as Equal) compares the
- * values; Lt and Gt (Kubernetes 1.35+, TaintTolerationComparisonOperators: the API server takes them only with that
- * gate on) compare them as decimal integers, the taint's below (Lt) or above (Gt) the toleration's, and match
- * nothing when either is no such integer; any other operator matches nothing.
- */
-export function tolerationMatches(toleration: Toleration, taint: { readonly key: string; readonly value: string }): boolean {
-  if (toleration.key === '') return toleration.operator === 'Exists';
-  if (toleration.key !== taint.key) return false;
-  switch (toleration.operator) {
-    case 'Exists':
-      return true;
-    case '':
-    case 'Equal':
-      return toleration.value === taint.value;
-    case 'Lt':
-    case 'Gt': {
-      const tolerated = decimalInteger(toleration.value);
-      const tainted = decimalInteger(taint.value);
-      if (tolerated === undefined || tainted === undefined) return false;
-      return toleration.operator === 'Lt' ? tainted < tolerated : tainted > tolerated;
-    }
-    default:
-      return false;
-  }
+// Pods of one controller share their tolerations: equal lists share one array.
+const TOLERATIONS_CAP = 10_000;
+const tolerationsPool = new Map<string, readonly Toleration[]>();
+
+function sharedTolerations(tolerations: readonly Toleration[]): readonly Toleration[] {
+  const key = JSON.stringify(tolerations);
+  const shared = tolerationsPool.get(key);
+  if (shared !== undefined) return shared;
+  if (tolerationsPool.size < TOLERATIONS_CAP) tolerationsPool.set(key, tolerations);
+  return tolerations;
 }
 
-const DECIMAL_INTEGER = /^(?:0|-?[1-9]\d*)$/;
-
 /**
- * A toleration's or taint's value as Lt / Gt read it (apimachinery content.IsDecimalInteger, then
- * strconv.ParseInt(value, 10, 64)): no sign but `-`, no leading zero, no `-0`, within int64.
+ * The tolerations a NoSchedule taint is matched against (PodRecord.noScheduleTolerations): effect NoSchedule or
+ * none, whatever the key (the scheduler reads them all); tolerationSeconds means nothing to them.
  */
-function decimalInteger(value: string): bigint | undefined {
-  if (!DECIMAL_INTEGER.test(value)) return undefined;
-  const parsed = BigInt(value);
-  return parsed < -(2n ** 63n) || parsed > 2n ** 63n - 1n ? undefined : parsed;
+function noScheduleTolerationsOf(spec: JsonObject | undefined): { noScheduleTolerations?: readonly Toleration[] } {
+  let tolerations: Toleration[] | undefined;
+  for (const toleration of arrayAt(spec, 'tolerations')) {
+    const effect = stringAt(toleration, 'effect');
+    if (effect !== '' && effect !== 'NoSchedule') continue;
+    tolerations ??= [];
+    tolerations.push({ key: intern(stringAt(toleration, 'key')), operator: intern(stringAt(toleration, 'operator')), value: intern(stringAt(toleration, 'value')) });
+  }
+  return tolerations === undefined ? {} : { noScheduleTolerations: sharedTolerations(tolerations) };
 }
 
 export function transformPod(raw: unknown): PodRecord | undefined {
@@ -554,16 +567,22 @@ export function transformPod(raw: unknown): PodRecord | undefined {
   if (!metadata || name === '') return undefined;
   const spec = objectAt(raw, 'spec');
   const controllerKind = controllerKindOf(metadata);
+  const claimNames = claimNamesOfPod(name, spec);
+  const inline = inlineDataOfPod(controllerKind, spec);
+  // Where its replacement may go matters only for a pod keeping data on its node (inline, or through a claim) that
+  // its controller does not bring back there anyway: the tolerations that decide it are kept for those alone.
+  const placed = inline.hostPaths.length > 0 || inline.emptyDirs.length > 0 || (claimNames.length > 0 && !SAME_NODE_CONTROLLERS.has(controllerKind));
   return {
     namespace: intern(stringAt(metadata, 'namespace')),
     name,
     nodeName: intern(stringAt(spec, 'nodeName')),
     phase: intern(stringAt(objectAt(raw, 'status'), 'phase')),
     deleting: isDeleting(metadata),
-    claimNames: claimNamesOfPod(name, spec),
+    claimNames,
     controllerKind,
-    ...inlineDataOfPod(controllerKind, spec),
+    ...inline,
     ...noExecuteTolerationsOf(spec),
+    ...(placed ? noScheduleTolerationsOf(spec) : {}),
     ...instanceManagerLabelsOf(metadata),
     ...upgradeJobOf(metadata, spec),
   };

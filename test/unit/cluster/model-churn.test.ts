@@ -160,6 +160,8 @@ function randomRecord(kind: ResourceKind, random: Random, now: number): AnyRecor
         readySince: chance(random, 0.1) ? 0 : now - Math.floor(random() * 2 * GRACE_MS),
         labels,
         ...(leaving ? { leaving: true, cordoned: chance(random, 0.5) } : {}),
+        // A taint alone may change (where an evicted pod's replacement lands): the stored record must follow.
+        ...(chance(random, 0.25) ? { taints: [{ key: 'dedicated', value: pick(random, ['infra', 'db']), effect: pick(random, ['NoSchedule', 'NoExecute'] as const) }] } : {}),
       });
     }
     case 'persistentVolume': {
@@ -226,6 +228,7 @@ function randomRecord(kind: ResourceKind, random: Random, now: number): AnyRecor
         claimNames: claims,
         hostPaths: chance(random, 0.2) ? [{ path: '/var/data', writable: chance(random, 0.5) }] : [],
         emptyDirs: chance(random, 0.2) ? ['scratch'] : [],
+        ...(chance(random, 0.2) ? { noScheduleTolerations: [{ key: 'dedicated', operator: pick(random, ['Exists', 'Equal']), value: '' }] } : {}),
         ...(chance(random, 0.2) ? { upgradeJob: { node: pick(random, NODES), plan: 'k3s-agent', serviceAccount: 'system-upgrade', image: 'rancher/k3s-upgrade:v1.31.4-k3s1' } } : {}),
       });
     }
