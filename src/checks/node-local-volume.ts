@@ -10,7 +10,8 @@
 //   `nodeLocal.statefulSetEmptyDir` is `enforce`).
 
 import { pinnedByIdentityOf, pinnedNodeOf, pinnedPodNodeOf } from '../cluster/node-affinity.ts';
-import type { PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
+import type { NodeRecord, PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
+import { podLandsOn } from '../cluster/taints.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP, type WaiverOccurrence } from './collect.ts';
@@ -378,15 +379,23 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
  * A node being emptied (cordon, drain, removal: `staysSchedulable` false) pins only by its identity (pinnedPodNodeOf,
  * and pinnedByIdentityOf for the PV): a shared label one node carries today does not, the drained pod goes Pending and
  * an autoscaler adds a node carrying it. A node that stays schedulable (an eviction or pod DELETE that is no drain
- * step) takes the recreated pod back at once when it is the one live node matching (pinnedNodeOf, the PV's pinnedNode).
+ * step) takes the recreated pod back at once when it is the one live node matching (pinnedNodeOf, the PV's pinnedNode)
+ * among the nodes the scheduler would place it on now: the node itself must take it (Ready, every NoSchedule /
+ * NoExecute taint tolerated: podLandsOn), and a matching node that is cordoned, not Ready or tainted against the pod
+ * is no other place for it. A node that stays schedulable but refuses the pod (a `dedicated=infra:NoSchedule` taint
+ * it does not tolerate) gets the rule of a node being emptied: the pod goes Pending, and a node joining may take it.
  */
 export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string, staysSchedulable = false): boolean {
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
-  if ((staysSchedulable ? pinnedNodeOf(pod.nodeSelector, snapshot) : pinnedPodNodeOf(pod.nodeSelector, snapshot)) === node) return false;
+  const here = staysSchedulable ? snapshot.node(node) : undefined;
+  const backHere = here !== undefined && podLandsOn(pod, here);
+  // Another node with more taints than its record keeps may take the pod: counted as a place for it.
+  const lands = (candidate: NodeRecord): boolean => candidate.name === node || podLandsOn(pod, candidate, true);
+  if ((backHere ? pinnedNodeOf(pod.nodeSelector, snapshot, '', lands) : pinnedPodNodeOf(pod.nodeSelector, snapshot)) === node) return false;
   for (const claimName of pod.claimNames) {
     const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
     if (pv === undefined || pv.pinnedNode !== node || isScratchVolume(snapshot, pv)) continue;
-    if (staysSchedulable || pinnedByIdentityOf(pv.nodeAffinity, snapshot, pv.namedNode) === node) return false;
+    if (backHere || pinnedByIdentityOf(pv.nodeAffinity, snapshot, pv.namedNode) === node) return false;
   }
   return true;
 }

@@ -332,9 +332,11 @@ export interface NodeLookup {
  * The one live node a PV's affinity can ever match, '' when it is open (some term could match a node joining
  * later), matches several live nodes, or matches none (then `fallback`, the node the selector names by
  * hostname or metadata.name, for data left behind by a deleted node). Cost: O(nodes under the anchors).
+ * With `lands`, only the live nodes it accepts count as matches: where a pod's replacement is scheduled now (a node
+ * cordoned, not Ready or tainted against the pod takes none; see taints.ts).
  */
-export function pinnedNodeOf(selector: NodeSelector, nodes: NodeLookup, fallback = ''): string {
-  return pinnedBy(selector, nodes, fallback, 'not-group');
+export function pinnedNodeOf(selector: NodeSelector, nodes: NodeLookup, fallback = '', lands?: (node: NodeRecord) => boolean): string {
+  return pinnedBy(selector, nodes, fallback, 'not-group', lands);
 }
 
 /**
@@ -355,7 +357,7 @@ export function pinnedByIdentityOf(selector: NodeSelector, nodes: NodeLookup, fa
   return pinnedBy(selector, nodes, fallback, 'identity');
 }
 
-function pinnedBy(selector: NodeSelector, nodes: NodeLookup, fallback: string, keys: PinningKeys): string {
+function pinnedBy(selector: NodeSelector, nodes: NodeLookup, fallback: string, keys: PinningKeys, lands?: (node: NodeRecord) => boolean): string {
   if (selector.length === 0) return fallback;
   let match: string | undefined;
   // By identity: a value naming no live node (kubernetes.io/hostname In [node-1, node-3], node-3 gone) is a node that
@@ -370,7 +372,7 @@ function pinnedBy(selector: NodeSelector, nodes: NodeLookup, fallback: string, k
         anchor.key === NODE_NAME_FIELD ? optional(nodes.node(value)) : nodes.nodesLabelled(anchor.key, value);
       if (candidates.length === 0 && keys === 'identity') open = true;
       for (const candidate of candidates) {
-        if (candidate.name === match || !termMatches(term, candidate)) continue;
+        if (candidate.name === match || !termMatches(term, candidate) || (lands !== undefined && !lands(candidate))) continue;
         if (match !== undefined) return '';
         match = candidate.name;
       }

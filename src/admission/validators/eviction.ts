@@ -17,6 +17,7 @@ import { dataNamespaces } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
 import { selectorMatches } from '../../cluster/node-affinity.ts';
 import { type PodRecord, type ResourceKind } from '../../cluster/records.ts';
+import { podLandsOn } from '../../cluster/taints.ts';
 import type { Config } from '../../config.ts';
 import { describeUser, staleReads, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
@@ -308,10 +309,16 @@ function adjustRemoval(
     !draining &&
     context.snapshot.nodeLeaving(node) === undefined &&
     (removal.pod === undefined || nodeRecord === undefined || selectorMatches(removal.pod.nodeSelector, nodeRecord));
+  // Nor does it come back to a node that refuses it now, though its labels still match (podLandsOn): a NoSchedule or
+  // NoExecute taint it does not tolerate (what RemovePodsViolatingNodeTaints evicts for), or the node not Ready (its
+  // condition taint). Its PV pins it there: Pending, for good or until the node is back. A Longhorn volume follows
+  // the pod to whichever node takes it.
+  const landsBack = removal.pod === undefined || nodeRecord === undefined || podLandsOn(removal.pod, nodeRecord);
+  const follows = (finding: Finding): boolean => followsRestartedPod(finding) && (landsBack || finding.check === 'last-replica-on-node');
   if (removal.restartAllowed && restartable && findings.length > 0 && isRestartIdentity(removal.user, context.config)) {
-    const following = findings.filter(followsRestartedPod);
+    const following = findings.filter(follows);
     if (following.length > 0) {
-      findings = findings.filter((finding) => !followsRestartedPod(finding));
+      findings = findings.filter((finding) => !follows(finding));
       // A pod has few volumes: these checks ran below their cap, so the findings are complete.
       totals = {};
       warnings.push(
