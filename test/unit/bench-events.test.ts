@@ -8,6 +8,8 @@ import { VOLUME_SETS } from '../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
 import { recordsEqual } from '../../src/cluster/model-equality.ts';
 import { RESOURCE_KINDS, type ResourceKind } from '../../src/cluster/records.ts';
+import type { ModelSink } from '../../src/cluster/records.ts';
+import { RiskTracker } from '../../src/observe/risks.ts';
 import { SMALL_CLUSTER, syntheticCluster } from '../support/fixtures.ts';
 
 function contents(model: ClusterModel): Record<string, unknown[]> {
@@ -78,5 +80,48 @@ describe('watch event cost per kind', () => {
     expect(rendered).toEqual(expect.arrayContaining(['longhornVolume', 'longhornReplica', 'node', 'persistentVolume', 'persistentVolumeClaim', 'pod', 'statefulSet']));
     const costs = measureEventCosts(model, 20);
     for (const kind of rendered) expect(costs.find((cost) => cost.kind === kind)?.modifyFromJsonMicros, kind).toBeGreaterThanOrEqual(0);
+  });
+
+  it('writes every event through the given sink (the risk tracker, as the pod) and counts its flush in', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    const tracker = new RiskTracker(model);
+    const trackerSink = tracker.sink();
+    syntheticCluster(trackerSink, SMALL_CLUSTER);
+    tracker.flush();
+    const before = tracker.counts();
+    let writes = 0;
+    const sink: ModelSink = {
+      upsert: (kind, record) => {
+        writes++;
+        trackerSink.upsert(kind, record);
+      },
+      remove: (kind, key) => {
+        writes++;
+        trackerSink.remove(kind, key);
+      },
+      replaceAll: (kind, records) => trackerSink.replaceAll(kind, records),
+      setLonghornInstalled: (installed) => trackerSink.setLonghornInstalled(installed),
+    };
+    let flushes = 0;
+    const costs = measureEventCosts(model, 20, {
+      sink,
+      flush: () => {
+        flushes++;
+        tracker.flush();
+      },
+    });
+    // modify (2 per object), unchanged, delete, add, and the rendered kinds' modify from JSON (2 per object).
+    const expected = costs.reduce((sum, cost) => sum + cost.objects * 5 + (cost.fromJsonObjects ?? 0) * 2, 0);
+    expect(writes).toBe(expected);
+    // A flush before each kind and after each of its batches.
+    expect(flushes).toBeGreaterThanOrEqual(costs.length * 5);
+    expect(tracker.pending).toBe(0);
+    for (const cost of costs) {
+      expect(cost.modifyFlushMicros).toBeGreaterThanOrEqual(0);
+      expect(cost.modifyFlushMicros).toBeLessThanOrEqual(cost.modifyMicros);
+      expect(cost.deleteFlushMicros).toBeLessThanOrEqual(cost.deleteMicros);
+    }
+    // The tracker ends counting what it counted: every change went through it, and back.
+    expect(tracker.counts()).toEqual(before);
   });
 });

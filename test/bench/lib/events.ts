@@ -5,11 +5,14 @@
 // - unchanged: an equal copy (what a relist, and most status-only updates once slimmed, deliver);
 // - delete, then add back.
 // The model ends holding the same records (in another insertion order).
+// In the server child the events go through the risk tracker's sink, as the pod's informers write (src/server/
+// cluster-dependencies.ts), and each batch is followed by the tracker's flush (which its flusher runs every 500 ms
+// in the pod): an event's cost is its write plus its share of that flush, which is also reported apart.
 // For the kinds lib/raw-objects.ts renders, the modify events are also timed the whole way an informer takes them:
-// the watch line's JSON.parse, the kind's transform (RESOURCE_SPECS), then the model.
+// the watch line's JSON.parse, the kind's transform (RESOURCE_SPECS), then the sink (and the flush).
 
 import type { ClusterModel } from '../../../src/cluster/model.ts';
-import { recordKey, RESOURCE_KINDS, type RecordByKind, type ResourceKind } from '../../../src/cluster/records.ts';
+import { recordKey, RESOURCE_KINDS, type ModelSink, type RecordByKind, type ResourceKind } from '../../../src/cluster/records.ts';
 import { RESOURCE_SPECS } from '../../../src/cluster/resources.ts';
 import { renderRaw } from './raw-objects.ts';
 
@@ -17,12 +20,16 @@ export interface KindEventCost {
   readonly kind: string;
   /** Objects sampled (each gets every kind of event). */
   readonly objects: number;
-  /** µs per event, wall clock and process CPU. */
+  /** µs per event, wall clock and process CPU (the write through the sink and its share of the flush after it). */
   readonly modifyMicros: number;
   readonly modifyCpuMicros: number;
   readonly unchangedMicros: number;
   readonly deleteMicros: number;
   readonly addMicros: number;
+  /** The share of modifyMicros the risk tracker's flush took (0 when the events were written to the bare model). */
+  readonly modifyFlushMicros: number;
+  /** The same for the delete events. */
+  readonly deleteFlushMicros: number;
   /** Modify events from the watch line on (JSON.parse + transform + model), for the kinds rendered; µs per event. */
   readonly modifyFromJsonMicros?: number;
   /** How many of the sampled objects those were timed over. */
@@ -67,39 +74,55 @@ function sample<K extends ResourceKind>(model: ClusterModel, kind: K, perKind: n
   return Array.from({ length: perKind }, (_, i) => all[Math.floor(i * step)]!);
 }
 
-function timed(run: () => void): { wall: number; cpu: number } {
+/** Where the events are written and what brings what they mark up to date afterwards. */
+export interface EventPath {
+  readonly sink: ModelSink;
+  readonly flush: () => void;
+}
+
+/** The writes, then the flush: µs of both together (wall and CPU), and of the flush alone (wall). */
+function timed(run: () => void, flush: () => void): { wall: number; cpu: number; flushWall: number } {
   const c0 = cpuNow();
   const w0 = performance.now();
   run();
-  return { wall: (performance.now() - w0) * 1000, cpu: cpuNow() - c0 };
+  const w1 = performance.now();
+  flush();
+  const w2 = performance.now();
+  return { wall: (w2 - w0) * 1000, cpu: cpuNow() - c0, flushWall: (w2 - w1) * 1000 };
 }
 
 const perEvent = (micros: number, events: number): number => (events === 0 ? 0 : Math.round((micros / events) * 100) / 100);
 
-/** Applies the events to `model` kind by kind and returns their cost; kinds the model holds none of are left out. */
-export function measureEventCosts(model: ClusterModel, perKind: number): KindEventCost[] {
+/**
+ * Applies the events kind by kind through `path` (default: straight to `model`, nothing to flush) and returns their
+ * cost; kinds the model holds none of are left out. `model` is what `path.sink` writes to.
+ */
+export function measureEventCosts(model: ClusterModel, perKind: number, path: EventPath = { sink: model, flush: () => undefined }): KindEventCost[] {
   const costs: KindEventCost[] = [];
+  const { sink, flush } = path;
   for (const kind of RESOURCE_KINDS) {
     const records = sample(model, kind, perKind);
     if (records.length === 0) continue;
+    // What earlier writes left to evaluate is not this kind's cost.
+    flush();
     const mutate = EVENT_MUTATIONS[kind] as Mutation<typeof kind>;
     const changed = records.map((record) => mutate(record));
     const modify = timed(() => {
-      for (const record of changed) model.upsert(kind, record);
-      for (const record of records) model.upsert(kind, record);
-    });
-    const fromJson = timeFromJson(model, kind, records, changed);
+      for (const record of changed) sink.upsert(kind, record);
+      for (const record of records) sink.upsert(kind, record);
+    }, flush);
+    const fromJson = timeFromJson(sink, flush, kind, records, changed);
     const copies = records.map((record) => ({ ...record }));
     const unchanged = timed(() => {
-      for (const record of copies) model.upsert(kind, record);
-    });
+      for (const record of copies) sink.upsert(kind, record);
+    }, flush);
     const keys = records.map((record) => recordKey(record));
     const deleted = timed(() => {
-      for (const key of keys) model.remove(kind, key);
-    });
+      for (const key of keys) sink.remove(kind, key);
+    }, flush);
     const added = timed(() => {
-      for (const record of records) model.upsert(kind, record);
-    });
+      for (const record of records) sink.upsert(kind, record);
+    }, flush);
     costs.push({
       kind,
       objects: records.length,
@@ -108,6 +131,8 @@ export function measureEventCosts(model: ClusterModel, perKind: number): KindEve
       unchangedMicros: perEvent(unchanged.wall, records.length),
       deleteMicros: perEvent(deleted.wall, records.length),
       addMicros: perEvent(added.wall, records.length),
+      modifyFlushMicros: perEvent(modify.flushWall, records.length * 2),
+      deleteFlushMicros: perEvent(deleted.flushWall, records.length),
       ...(fromJson ? { modifyFromJsonMicros: perEvent(fromJson.wall, fromJson.events), fromJsonObjects: fromJson.events / 2 } : {}),
     });
   }
@@ -116,7 +141,8 @@ export function measureEventCosts(model: ClusterModel, perKind: number): KindEve
 
 /** The watch lines of the changes and back, parsed, transformed and written as the informer does. */
 function timeFromJson<K extends ResourceKind>(
-  model: ClusterModel,
+  sink: ModelSink,
+  flush: () => void,
   kind: K,
   records: readonly RecordByKind[K][],
   changed: readonly RecordByKind[K][],
@@ -139,11 +165,11 @@ function timeFromJson<K extends ResourceKind>(
   const apply = (text: string): void => {
     const event = JSON.parse(text) as { object: unknown };
     const record = transform(event.object);
-    if (record !== undefined) model.upsert(kind, record);
+    if (record !== undefined) sink.upsert(kind, record);
   };
   const { wall } = timed(() => {
     for (const text of lines) apply(text);
     for (const text of back) apply(text);
-  });
+  }, flush);
   return { wall, events: lines.length * 2 };
 }

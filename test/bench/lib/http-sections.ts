@@ -79,10 +79,12 @@ export interface HttpCaseFigures extends CaseResult {
 export interface SizeFigures {
   readonly size: ClusterSize;
   readonly counts: Readonly<Record<string, number>>;
-  /** Generating the synthetic records and inserting them into the model (replaceAll, indexes, volume sets). */
+  /** Generating the synthetic records and inserting them into the model (replaceAll, indexes, volume sets), and the first flush. */
   readonly buildMs: number;
-  /** replaceAll alone: what the informers' first lists cost the model. */
+  /** replaceAll through the risk tracker's sink alone: what the informers' first lists cost the model (records given). */
   readonly modelInsertMs: number;
+  /** The risk tracker's first flush after those lists: part of the model build, as in the pod. */
+  readonly firstFlushMs?: number;
   /** replaceAll per kind (the informers' first lists), with µs per object. */
   readonly insertByKind?: readonly KindInsert[];
   /** Heap retained by the filled model (heap used after full GCs, minus before the build). */
@@ -287,6 +289,7 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         counts: build.counts,
         buildMs: build.totalMs,
         modelInsertMs: build.modelInsertMs,
+        firstFlushMs: build.firstFlushMs,
         insertByKind: build.insertByKind,
         modelHeapBytes: build.modelHeapBytes,
         memoryAfterBuild: ready.memoryAfterBuild!,

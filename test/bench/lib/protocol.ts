@@ -132,7 +132,10 @@ export type ChildMessage =
       readonly pid: number;
       readonly build?: {
         readonly totalMs: number;
+        /** replaceAll through the risk tracker's sink, per kind, summed: the informers' first lists. */
         readonly modelInsertMs: number;
+        /** The risk tracker's first flush after those lists (evaluating every node and namespace they marked). */
+        readonly firstFlushMs: number;
         readonly counts: Readonly<Record<string, number>>;
         /** Heap retained by the filled model: heap used after full GCs, after the build minus before it. */
         readonly modelHeapBytes: number;
@@ -161,10 +164,6 @@ export type ParentMessage =
   | { readonly type: 'eventCost'; readonly perKind: number }
   | { readonly type: 'stop' };
 
-/**
- * Heap the model holds per kind: heap used (after full GCs) before minus after removing every object of the kind
- * (its records, store entries, index buckets and volume-set entries), kinds removed one after another.
- */
 /** The garbage collections a server ran, counted from its start (V8's account, as the in-process figures). */
 export interface CollectionCount {
   readonly scavenges: number;
@@ -179,9 +178,15 @@ export interface KindInsert {
   readonly microsPerObject: number;
 }
 
+/**
+ * Heap the model holds per kind: heap used (after full GCs) before minus after removing every object of the kind
+ * (its records, store entries, index buckets and volume-set entries), kinds removed one after another
+ * through the risk tracker's sink (what it held for them goes too).
+ */
 export interface KindBytes {
   readonly kind: string;
   readonly count: number;
-  readonly bytes: number;
-  readonly bytesPerObject: number;
+  /** null: not measurable (the heap read no lower after the kind was removed: other garbage went meanwhile). */
+  readonly bytes: number | null;
+  readonly bytesPerObject: number | null;
 }

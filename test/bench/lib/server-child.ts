@@ -1,8 +1,9 @@
 // One server under test, in its own process (so its RSS is its own and the load generator does not share its
 // event loop). Started by the benchmark with fork(): `node --expose-gc server-child.ts '<ChildOptions JSON>'`.
 //
-// guard: fills a ClusterModel with a synthetic cluster (timed), times each case in-process, then serves it with
-// startServer() exactly as `volume-guard serve` does (real validators, metrics, logging), on loopback.
+// guard: fills a ClusterModel with a synthetic cluster (timed) through the risk tracker's sink, as the pod's informers
+// write (createRiskTrackedModel: the pod's own construction, its flusher running), times each case in-process, then
+// serves it with startServer() exactly as `volume-guard serve` does (real validators, metrics, logging), on loopback.
 // floor: the bare HTTPS server.
 
 import { readFileSync } from 'node:fs';
@@ -13,8 +14,6 @@ import { VALIDATOR_FACTORIES } from '../../../src/admission/index.ts';
 import { createRegistry } from '../../../src/admission/registry.ts';
 import type { Decision } from '../../../src/admission/types.ts';
 import type { ValidationContext, Validator } from '../../../src/admission/validator.ts';
-import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
-import { ClusterModel } from '../../../src/cluster/model.ts';
 import { RESOURCE_KINDS, type ModelSink, type ResourceKind } from '../../../src/cluster/records.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { createLogger, LineBatcher, LOG_LEVELS, type LogLevel } from '../../../src/logging.ts';
@@ -22,6 +21,7 @@ import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../../src
 import { ALWAYS_SYNCED } from '../../support/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import { startServer } from '../../../src/server/serve.ts';
+import { createRiskTrackedModel, type RiskTrackedModel } from '../../../src/server/cluster-dependencies.ts';
 import { applyServeV8Flags } from '../../../src/server/v8-flags.ts';
 import { syntheticCluster, type HelmReleaseRef } from '../../support/fixtures.ts';
 import { buildCases, LEFTOVER_RELEASE } from './cases.ts';
@@ -247,7 +247,12 @@ const REMOVAL_ORDER: readonly ResourceKind[] = [
   'node',
 ];
 
-function bytesPerKind(model: ClusterModel): KindBytes[] {
+/**
+ * Heap per kind, emptying the model kind by kind through the tracker's sink (its flush after each kind, so what
+ * the tracker held for those objects goes with them). A kind whose removal freed no heap the collector could show
+ * (the reading fell: other garbage collected meanwhile) is reported as not measurable (null), not as 0.
+ */
+function bytesPerKind({ model, sink, risks }: RiskTrackedModel): KindBytes[] {
   const heapUsed = () => {
     if (gc) for (let i = 0; i < 2; i++) gc();
     return process.memoryUsage().heapUsed;
@@ -257,10 +262,11 @@ function bytesPerKind(model: ClusterModel): KindBytes[] {
   for (const kind of [...REMOVAL_ORDER, ...RESOURCE_KINDS.filter((kind) => !REMOVAL_ORDER.includes(kind))]) {
     const count = model.count(kind);
     if (count === 0) continue;
-    model.replaceAll(kind, []);
+    sink.replaceAll(kind, []);
+    risks.flush();
     const after = heapUsed();
-    const bytes = Math.max(0, before - after);
-    kinds.push({ kind, count, bytes, bytesPerObject: Math.round(bytes / count) });
+    const bytes = before - after > 0 ? before - after : null;
+    kinds.push({ kind, count, bytes, bytesPerObject: bytes === null ? null : Math.round(bytes / count) });
     before = after;
   }
   return kinds;
@@ -283,17 +289,22 @@ async function runGuard(): Promise<void> {
     },
   });
 
-  // The model, filled as the informers' first lists fill it; insert time measured apart from generation.
-  const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+  // The model, filled as the informers' first lists fill it, through the risk tracker's sink as in the pod (the
+  // tracker's gauges on the server's metrics registry, its flusher started); insert time measured apart from
+  // generating the records.
+  const metrics = createMetrics();
+  const heapBefore = memory().heapUsedBytes;
+  const tracked = createRiskTrackedModel(config, metrics.registry);
+  const { model, sink } = tracked;
   let insertMs = 0;
   const insertByKind: Record<string, { count: number; ms: number }> = {};
   const timedSink: ModelSink = {
-    upsert: (kind, record) => model.upsert(kind, record),
-    remove: (kind, key) => model.remove(kind, key),
-    setLonghornInstalled: (installed) => model.setLonghornInstalled(installed),
+    upsert: (kind, record) => sink.upsert(kind, record),
+    remove: (kind, key) => sink.remove(kind, key),
+    setLonghornInstalled: (installed) => sink.setLonghornInstalled(installed),
     replaceAll: (kind, records) => {
       const start = performance.now();
-      model.replaceAll(kind, records);
+      sink.replaceAll(kind, records);
       const took = performance.now() - start;
       insertMs += took;
       const entry = (insertByKind[kind] ??= { count: 0, ms: 0 });
@@ -301,13 +312,12 @@ async function runGuard(): Promise<void> {
       entry.ms += took;
     },
   };
-  const heapBefore = memory().heapUsedBytes;
   const buildStart = performance.now();
   const summary = syntheticCluster(timedSink, CLUSTER_SIZES[size]);
   const leftover: HelmReleaseRef = { namespace: summary.releases[0]?.namespace ?? 'ns-0', ...LEFTOVER_RELEASE };
   for (let ordinal = 0; ordinal < leftover.replicas; ordinal++) {
     const name = `data-${leftover.statefulSet}-${ordinal}`;
-    model.upsert('persistentVolumeClaim', {
+    sink.upsert('persistentVolumeClaim', {
       namespace: leftover.namespace,
       name,
       uid: `uid-${name}`,
@@ -321,6 +331,11 @@ async function runGuard(): Promise<void> {
       deleting: false,
     });
   }
+  // The tracker's first flush: evaluating every node and namespace the lists marked, which the pod's flusher does in
+  // 2 ms slices right after (synchronously here: nothing else runs yet). Part of the build.
+  const flushStart = performance.now();
+  tracked.risks.flush();
+  const firstFlushMs = performance.now() - flushStart;
   const totalMs = performance.now() - buildStart;
   const memoryAfterBuild = memory();
 
@@ -384,7 +399,7 @@ async function runGuard(): Promise<void> {
   const running = await startServer({
     config,
     log,
-    metrics: createMetrics(),
+    metrics,
     dependencies: { snapshot: model, health: ALWAYS_SYNCED, registry },
   });
   process.on('message', (message: ParentMessage) => {
@@ -392,8 +407,8 @@ async function runGuard(): Promise<void> {
     if (message.type === 'cpu') send({ type: 'cpu', micros: cpuNow() });
     if (message.type === 'collections') send({ type: 'collections', ...collected });
     // Destructive: the model is emptied kind by kind (asked for last, before 'stop').
-    if (message.type === 'eventCost') send({ type: 'eventCost', kinds: measureEventCosts(model, message.perKind) });
-    if (message.type === 'kindBytes') send({ type: 'kindBytes', kinds: bytesPerKind(model) });
+    if (message.type === 'eventCost') send({ type: 'eventCost', kinds: measureEventCosts(model, message.perKind, { sink, flush: () => tracked.risks.flush() }) });
+    if (message.type === 'kindBytes') send({ type: 'kindBytes', kinds: bytesPerKind(tracked) });
     if (message.type === 'stop') void running.stop('benchmark done').then(() => process.exit(0));
   });
   send({
@@ -404,6 +419,7 @@ async function runGuard(): Promise<void> {
     build: {
       totalMs: Math.round(totalMs),
       modelInsertMs: Math.round(insertMs),
+      firstFlushMs: Math.round(firstFlushMs),
       counts: summary.counts,
       modelHeapBytes: memoryAfterBuild.heapUsedBytes - heapBefore,
       insertByKind: Object.entries(insertByKind).map(([kind, entry]) => ({

@@ -90,7 +90,7 @@ export function formatSummary(report: BenchReport): string {
       const objects = Object.values(size.counts).reduce((sum, value) => sum + value, 0);
       out.push(
         `Model ${size.size}: ${count(objects)} objects (${Object.entries(size.counts).map(([kind, value]) => `${kind} ${count(value)}`).join(', ')}); ` +
-          `built in ${count(size.buildMs)} ms (model inserts ${count(size.modelInsertMs)} ms); model heap ${mib(size.modelHeapBytes)}; ` +
+          `built in ${count(size.buildMs)} ms (model inserts through the risk tracker ${count(size.modelInsertMs)} ms, its first flush ${size.firstFlushMs === undefined ? 'n/a' : count(size.firstFlushMs)} ms); model heap ${mib(size.modelHeapBytes)}; ` +
           `RSS ${mib(size.memoryAfterBuild.rssBytes)} after build (heap ${mib(size.memoryAfterBuild.heapUsedBytes)})` +
           (size.memoryAfterLoad ? `, ${mib(size.memoryAfterLoad.rssBytes)} after load (heap ${mib(size.memoryAfterLoad.heapUsedBytes)})` : ''),
       );
@@ -99,13 +99,13 @@ export function formatSummary(report: BenchReport): string {
       }
       if (size.eventCost?.length) {
         out.push(
-          `  watch events per kind, µs per event (modify from JSON / modify / unchanged / delete / add): ${size.eventCost
-            .map((entry) => `${entry.kind} ${entry.modifyFromJsonMicros ?? '–'} / ${entry.modifyMicros} / ${entry.unchangedMicros} / ${entry.deleteMicros} / ${entry.addMicros}`)
+          `  watch events per kind, µs per event with the risk tracker's flush (modify from JSON / modify (flush share) / unchanged / delete / add): ${size.eventCost
+            .map((entry) => `${entry.kind} ${entry.modifyFromJsonMicros ?? '–'} / ${entry.modifyMicros} (${entry.modifyFlushMicros}) / ${entry.unchangedMicros} / ${entry.deleteMicros} / ${entry.addMicros}`)
             .join(', ')}`,
         );
       }
       if (size.kindBytes?.length) {
-        out.push(`  heap per object by kind, bytes: ${size.kindBytes.map((entry) => `${entry.kind} ${count(entry.bytesPerObject)}`).join(', ')}`);
+        out.push(`  heap per object by kind, bytes: ${size.kindBytes.map((entry) => `${entry.kind} ${entry.bytesPerObject === null ? 'not measurable' : count(entry.bytesPerObject)}`).join(', ')}`);
       }
     }
     for (const size of serve.sizes) {
