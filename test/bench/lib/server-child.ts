@@ -14,20 +14,21 @@ import { VALIDATOR_FACTORIES } from '../../../src/admission/index.ts';
 import { createRegistry } from '../../../src/admission/registry.ts';
 import type { Decision } from '../../../src/admission/types.ts';
 import type { ValidationContext, Validator } from '../../../src/admission/validator.ts';
-import { RESOURCE_KINDS, type ModelSink, type ResourceKind } from '../../../src/cluster/records.ts';
+import type { ModelSink } from '../../../src/cluster/records.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { createLogger, LineBatcher, LOG_LEVELS, type LogLevel } from '../../../src/logging.ts';
 import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../../src/server/codec.ts';
 import { ALWAYS_SYNCED } from '../../support/empty-model.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import { startServer } from '../../../src/server/serve.ts';
-import { createRiskTrackedModel, type RiskTrackedModel } from '../../../src/server/cluster-dependencies.ts';
+import { createRiskTrackedModel } from '../../../src/server/cluster-dependencies.ts';
 import { applyServeV8Flags } from '../../../src/server/v8-flags.ts';
 import { syntheticCluster, type HelmReleaseRef } from '../../support/fixtures.ts';
 import { buildCases, LEFTOVER_RELEASE } from './cases.ts';
 import { measureEventCosts } from './events.ts';
+import { bytesPerKind } from './kind-bytes.ts';
 import { startFastifyFloorServer, startFloorServer } from './floor-server.ts';
-import { CLUSTER_SIZES, type CaseResult, type ChildMessage, type ChildOptions, type InProcessFigures, type KindBytes, type MemoryFigures, type ParentMessage } from './protocol.ts';
+import { CLUSTER_SIZES, type CaseResult, type ChildMessage, type ChildOptions, type InProcessFigures, type MemoryFigures, type ParentMessage } from './protocol.ts';
 import { cgroupPeakBytes, peakRssBytes } from './memory-limit.ts';
 import { summarize } from './stats.ts';
 
@@ -63,6 +64,12 @@ function memory(): MemoryFigures {
   if (gc) for (let i = 0; i < 4; i++) gc();
   const usage = process.memoryUsage();
   return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external, maxRssBytes: peakRssBytes(), heapLimitBytes: getHeapStatistics().heap_size_limit, ...optional('cgroupPeakBytes', cgroupPeakBytes()) };
+}
+
+/** Heap used after full collections (needs --expose-gc to be exact). */
+function heapAfterGc(): number {
+  if (gc) for (let i = 0; i < 2; i++) gc();
+  return process.memoryUsage().heapUsed;
 }
 
 function decisionOf(decision: Decision): CaseResult['decision'] {
@@ -226,52 +233,6 @@ function gcFigures(collections: readonly PerformanceEntry[], spans: readonly num
   };
 }
 
-/** Objects that hold others' references (pods name claims, replicas volumes) go first, nodes last. */
-const REMOVAL_ORDER: readonly ResourceKind[] = [
-  'pod',
-  'statefulSet',
-  'persistentVolumeClaim',
-  'persistentVolume',
-  'longhornReplica',
-  'longhornVolume',
-  'longhornNode',
-  'longhornSetting',
-  'harvesterUpgrade',
-  'harvesterUpgradePlan',
-  'machine',
-  'machineDrainRule',
-  'clusterApiCluster',
-  'machineDeployment',
-  'kubeadmControlPlane',
-  'namespace',
-  'node',
-];
-
-/**
- * Heap per kind, emptying the model kind by kind through the tracker's sink (its flush after each kind, so what
- * the tracker held for those objects goes with them). A kind whose removal freed no heap the collector could show
- * (the reading fell: other garbage collected meanwhile) is reported as not measurable (null), not as 0.
- */
-function bytesPerKind({ model, sink, risks }: RiskTrackedModel): KindBytes[] {
-  const heapUsed = () => {
-    if (gc) for (let i = 0; i < 2; i++) gc();
-    return process.memoryUsage().heapUsed;
-  };
-  const kinds: KindBytes[] = [];
-  let before = heapUsed();
-  for (const kind of [...REMOVAL_ORDER, ...RESOURCE_KINDS.filter((kind) => !REMOVAL_ORDER.includes(kind))]) {
-    const count = model.count(kind);
-    if (count === 0) continue;
-    sink.replaceAll(kind, []);
-    risks.flush();
-    const after = heapUsed();
-    const bytes = before - after > 0 ? before - after : null;
-    kinds.push({ kind, count, bytes, bytesPerObject: bytes === null ? null : Math.round(bytes / count) });
-    before = after;
-  }
-  return kinds;
-}
-
 async function runGuard(): Promise<void> {
   // What `volume-guard serve` sets first (its V8 flags), unless the run measures V8's defaults against it.
   const v8Flags = options.v8Defaults === true ? [] : applyServeV8Flags();
@@ -408,7 +369,7 @@ async function runGuard(): Promise<void> {
     if (message.type === 'collections') send({ type: 'collections', ...collected });
     // Destructive: the model is emptied kind by kind (asked for last, before 'stop').
     if (message.type === 'eventCost') send({ type: 'eventCost', kinds: measureEventCosts(model, message.perKind, { sink, flush: () => tracked.risks.flush() }) });
-    if (message.type === 'kindBytes') send({ type: 'kindBytes', kinds: bytesPerKind(tracked) });
+    if (message.type === 'kindBytes') send({ type: 'kindBytes', kinds: bytesPerKind(tracked, heapAfterGc) });
     if (message.type === 'stop') void running.stop('benchmark done').then(() => process.exit(0));
   });
   send({
