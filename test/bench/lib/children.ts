@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { KindEventCost } from './events.ts';
+import { AdmissionLog } from './admission-log.ts';
 import { limitedSpawn, type MemoryLimit } from './memory-limit.ts';
 import type { ChildMessage, ChildOptions, ClusterSize, CollectionCount, KindBytes, MemoryFigures } from './protocol.ts';
 
@@ -44,6 +45,8 @@ export interface ServerChild {
   /** The memory limit it runs under (volume-guard children; the floors run without one). */
   readonly memoryLimit: MemoryLimit;
   readonly process: ChildProcess;
+  /** The admission log lines it writes to its stdout (started with logToParent), read in this process. */
+  readonly admissionLog?: AdmissionLog;
   memory(): Promise<MemoryFigures>;
   /** µs per watch event of each kind applied to the guard's built model (ask after the load runs). */
   eventCost(perKind: number): Promise<readonly KindEventCost[]>;
@@ -173,9 +176,18 @@ export async function startServerChild(options: ChildOptions, readyTimeoutMs = 1
     // NODE_OPTIONS as the pod gets it (the chart's `nodeOptions`), in place of the benchmark's own.
     env: { ...process.env, ...childEnv, NODE_OPTIONS: extraNodeFlags.join(' ') },
     execArgv: [...spawn.execArgvPrefix, '--expose-gc', ...(cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [])],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    // stdout: the log lines, through a pipe to this process (outside the child's memory cgroup), when asked for.
+    stdio: ['ignore', options.logToParent === true ? 'pipe' : 'ignore', 'inherit', 'ipc'],
   });
   live.add(child);
+  // Always read: a pipe nobody reads fills up and blocks the child's synchronous log writes.
+  let admissionLog: AdmissionLog | undefined;
+  if (child.stdout) {
+    const log = new AdmissionLog();
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => log.push(text));
+    admissionLog = log;
+  }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('exit', () => {
     live.delete(child);
@@ -192,6 +204,7 @@ export async function startServerChild(options: ChildOptions, readyTimeoutMs = 1
     ready,
     memoryLimit: spawn.limit,
     process: child,
+    ...(admissionLog ? { admissionLog } : {}),
     async memory() {
       const reply = nextMessage(child, 'memory', 30_000);
       child.send({ type: 'memory' });

@@ -1,7 +1,6 @@
 // Sections 1 (floor) and 2 (scale): volume-guard served from a synthetic cluster model at each size, in a child
 // process, next to the bare HTTPS floor; every case is sent by autocannon to both, one right after the other.
 
-import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOG_FLUSH_DELAY_MS } from '../../../src/logging.ts';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +16,7 @@ import type { CaseResult, ClusterSize, KindBytes, KindInsert, MemoryFigures } fr
 
 /** Objects per kind that get each watch event in the event-cost measurement (fewer when the kind has fewer). */
 const EVENTS_PER_KIND = 2000;
-import { ratio, round, summarize, type LatencySummary } from './stats.ts';
+import { ratio, round, type LatencySummary } from './stats.ts';
 
 export interface HttpSectionOptions {
   readonly sizes: readonly ClusterSize[];
@@ -120,35 +119,6 @@ async function tlsFiles(dir: string): Promise<{ certFile: string; keyFile: strin
   return { certFile, keyFile, caPem: ca.certPem };
 }
 
-function fileSize(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** Server-side durations (µs) of the admission log lines for `target` written after `offset`. */
-function admissionDurations(file: string, offset: number, target: string): LatencySummary | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file).subarray(offset).toString('utf8');
-  } catch {
-    return undefined;
-  }
-  const durations: number[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.includes('"admission"')) continue;
-    try {
-      const entry = JSON.parse(line) as { msg?: string; target?: string; durationMs?: number };
-      if (entry.msg === 'admission' && entry.target === target && typeof entry.durationMs === 'number') durations.push(entry.durationMs * 1000);
-    } catch {
-      // a partial line at the end
-    }
-  }
-  return durations.length > 0 ? summarize(durations) : undefined;
-}
-
 function selected(caseId: string, filter: readonly string[]): boolean {
   return filter.length === 0 || filter.some((prefix) => caseId.startsWith(prefix));
 }
@@ -174,13 +144,13 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
     const sizes: SizeFigures[] = [];
     for (const size of options.sizes) {
       options.log(`[serve] ${size}: building the model and timing cases in-process…`);
-      const logFile = join(dir, `guard-${size}.log`);
       const guard = await startServerChild({
         mode: 'guard',
         size,
         certFile: tls.certFile,
         keyFile: tls.keyFile,
-        logFile,
+        // Log lines through a pipe to this process: a log file's page cache would count in the child's memory cgroup.
+        logToParent: true,
         logLevel: options.logLevel,
         caseFilter: options.caseFilter,
         ...(options.inProcess ? { inProcess: options.inProcess } : {}),
@@ -227,7 +197,7 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         const single = (url: string) => runLoad({ url, body, connections: 1, durationSeconds: load.durationSeconds });
         await runLoad({ url: guardUrl, body, connections: 1, durationSeconds: load.warmupSeconds });
         await sleep(LOG_FLUSH_DELAY_MS * 3);
-        const logOffset = fileSize(logFile);
+        guard.admissionLog?.mark();
         const unloadedBefore = await scrapeHistogram(opsUrl, result.target);
         const collectionsBefore = await guard.collections();
         const unloadedGuard = await single(guardUrl);
@@ -243,7 +213,7 @@ export async function runHttpSections(options: HttpSectionOptions): Promise<Http
         };
         // The server writes its log lines at most LOG_FLUSH_DELAY_MS late (LineBatcher).
         await sleep(LOG_FLUSH_DELAY_MS * 3);
-        const serverExact = admissionDurations(logFile, logOffset, result.target);
+        const serverExact = guard.admissionLog?.durations(result.target);
         const unloadedFloor = floors ? await single(urlOf(floors.floor)) : undefined;
         options.log(
           `[serve] ${size} ${result.id}: ${guardRun.requestsPerSecond} req/s, ${guardRun.serverCpuMicrosPerRequest} µs CPU/request` +

@@ -7,7 +7,6 @@
 // whoever sends the Helm releases; then, under a second round of Helm load, once more in this process beside the
 // autocannon clients (how it was measured before 2026-12-02, kept as `underHelmSameProcess` for comparison).
 
-import { readFileSync, statSync } from 'node:fs';
 import { LOG_FLUSH_DELAY_MS } from '../../../src/logging.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -20,7 +19,7 @@ import { admissionUrl, adversarialManifest, helmInstallReviewOf } from './cases.
 import { startServerChild, type ServerChild } from './children.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import type { ClusterSize, MemoryFigures } from './protocol.ts';
-import { summarize, type LatencySummary } from './stats.ts';
+import type { LatencySummary } from './stats.ts';
 import { steadyLoad, steadyLoadInChild, type SteadyLoadOptions, type SteadyLoadResult } from './steady-load.ts';
 
 export interface PressureOptions {
@@ -77,28 +76,6 @@ const SETTLE_MS = WORKER_COMPACT_AFTER_IDLE_MS + 4_000;
 
 const HOSTILE: HelmReleaseRef = { namespace: 'bench-pressure', name: 'hostile', statefulSet: 'hostile-db', replicas: 1 };
 
-function fileSize(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-function serverDurations(file: string, offset: number, target: string): LatencySummary | undefined {
-  const durations: number[] = [];
-  for (const line of readFileSync(file).subarray(offset).toString('utf8').split('\n')) {
-    if (!line.includes('"admission"')) continue;
-    try {
-      const entry = JSON.parse(line) as { msg?: string; target?: string; durationMs?: number };
-      if (entry.msg === 'admission' && entry.target === target && typeof entry.durationMs === 'number') durations.push(entry.durationMs * 1000);
-    } catch {
-      // a partial line at the end
-    }
-  }
-  return durations.length > 0 ? summarize(durations) : undefined;
-}
-
 export async function runPressure(options: PressureOptions): Promise<PressureResult> {
   const dir = join(tmpdir(), `volume-guard-bench-pressure-${process.pid}`);
   await mkdir(dir, { recursive: true });
@@ -111,17 +88,19 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
     const keyFile = join(dir, 'tls.key');
     await writeFile(certFile, leaf.certPem);
     await writeFile(keyFile, leaf.keyPem, { mode: 0o600 });
-    const logFile = join(dir, 'guard.log');
     options.log(`[pressure] ${options.size}: building the model…`);
     guard = await startServerChild({
       mode: 'guard',
       size: options.size,
       certFile,
       keyFile,
-      logFile,
+      // Log lines through a pipe to this process: a log file's page cache would count in the child's memory cgroup.
+      logToParent: true,
       logLevel: options.logLevel,
       caseFilter: ['cordon-typical', 'helm-install-allow'],
     });
+    const admissionLog = guard.admissionLog;
+    if (!admissionLog) throw new Error('the server child does not pass its log lines on');
     const cases = guard.ready.cases ?? [];
     const cordon = cases.find((figures) => figures.id === 'cordon-typical');
     if (!cordon) throw new Error('no cordon-typical case at this size');
@@ -146,12 +125,12 @@ export async function runPressure(options: PressureOptions): Promise<PressureRes
       return () => child.start();
     };
     const measured = async (run: () => Promise<SteadyLoadResult>, beside: () => Promise<LoadResult>[] = () => []): Promise<CordonRun & { besideRuns: Promise<LoadResult>[] }> => {
-      const offset = fileSize(logFile);
+      admissionLog.mark();
       const besideRuns = beside();
       const client = await run();
       // The server writes its log lines at most LOG_FLUSH_DELAY_MS late (LineBatcher).
       await sleep(LOG_FLUSH_DELAY_MS * 3);
-      const server = serverDurations(logFile, offset, 'node-cordon');
+      const server = admissionLog.durations('node-cordon');
       return { client, ...(server ? { server } : {}), failures: client.non2xx + client.errors + client.timeouts, besideRuns };
     };
     const cordonRun = ({ besideRuns: _besideRuns, ...run }: CordonRun & { besideRuns: unknown }): CordonRun => run;

@@ -38,6 +38,11 @@ export interface ChildOptions {
   readonly clientCaFile?: string;
   /** guard only: where the admission log lines go (written synchronously, as on stdout in production). */
   readonly logFile?: string;
+  /**
+   * guard only, without logFile: the log lines go to stdout, a pipe the benchmark reads (lib/admission-log.ts), so
+   * no page cache of theirs is charged to the child's memory cgroup. Neither: /dev/null.
+   */
+  readonly logToParent?: boolean;
   readonly logLevel?: string;
   /** guard only: only cases whose id starts with one of these (all when empty or absent). */
   readonly caseFilter?: readonly string[];

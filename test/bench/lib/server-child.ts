@@ -355,7 +355,10 @@ async function runGuard(): Promise<void> {
   }
   const level = (LOG_LEVELS as readonly string[]).includes(options.logLevel ?? '') ? (options.logLevel as LogLevel) : 'info';
   // As in production (createLogger's default): synchronous writes, a turn of the event loop at a time.
-  const log = createLogger(level, new LineBatcher(options.logFile ? pino.destination({ dest: options.logFile, sync: true }) : pino.destination('/dev/null')));
+  const destination = options.logFile
+    ? pino.destination({ dest: options.logFile, sync: true })
+    : pino.destination(options.logToParent === true ? { dest: 1, sync: true } : '/dev/null');
+  const log = createLogger(level, new LineBatcher(destination));
   countCollections();
   const running = await startServer({
     config,
