@@ -52,7 +52,7 @@ describe('benchmark smoke run', () => {
       // Up to 2,000 of each kind; the model holds what the build counted plus the leftover release's claims.
       expect(entry.objects).toBeGreaterThanOrEqual(Math.min(tiny.counts[entry.kind] ?? 1, 2000));
       expect(entry.objects).toBeLessThanOrEqual(2000);
-      expect(entry).toMatchObject({ modifyMicros: finiteNumber, modifyCpuMicros: finiteNumber, unchangedMicros: finiteNumber, deleteMicros: finiteNumber, addMicros: finiteNumber });
+      expect(entry).toMatchObject({ modifyMicros: finiteNumber, modifyCpuMicros: finiteNumber, unchangedMicros: finiteNumber, deleteMicros: finiteNumber, addMicros: finiteNumber, modifyFlushMicros: finiteNumber });
     }
     // From the watch line on (JSON.parse + transform + model) for the kinds the bench renders as API JSON.
     for (const kind of ['node', 'pod', 'persistentVolume', 'longhornVolume', 'longhornReplica']) {
@@ -63,8 +63,14 @@ describe('benchmark smoke run', () => {
     for (const entry of tiny.kindBytes ?? []) {
       // The model holds what the build counted, plus the leftover release's claims the Helm cases add.
       expect(entry.count).toBeGreaterThanOrEqual(tiny.counts[entry.kind] ?? 0);
-      expect(entry).toMatchObject({ bytes: finiteNumber, bytesPerObject: finiteNumber });
+      // A kind the heap reading did not fall for is not measurable (null), never a clamped 0.
+      if (entry.bytes === null) expect(entry.bytesPerObject).toBeNull();
+      else expect(entry).toMatchObject({ bytes: expect.any(Number), bytesPerObject: finiteNumber });
+      expect(entry.bytes).not.toBe(0);
     }
+    expect(json.targets.find((target) => target.id === 'bytes-per-object/tiny')).toMatchObject({ met: null, measured: expect.stringContaining('B per object') });
+    // The model built as the pod builds it: through the risk tracker's sink, its first flush timed.
+    expect(tiny.firstFlushMs).toEqual(finiteNumber);
     expect(tiny.servedTargets).toEqual(expect.arrayContaining(['node-cordon', 'pod-eviction', 'upgrade', 'helm-release']));
     expect(tiny.cases.map((figures) => figures.id)).toEqual(['cordon-deny', 'eviction-allow', 'helm-install-deny-100k']);
     const decisions = Object.fromEntries(tiny.cases.map((figures) => [figures.id, figures.decision]));
@@ -128,8 +134,8 @@ describe('benchmark smoke run', () => {
     expect(new Set(json.targets.map((check) => check.id)).size).toBe(json.targets.length);
     expect(json.targets.map((check) => check.id)).toEqual(
       expect.arrayContaining([
-        'throughput/cordon-deny',
-        'throughput/eviction-allow',
+        'throughput/tiny/cordon-deny',
+        'throughput/tiny/eviction-allow',
         'p99/tiny/cordon-deny',
         'p99/tiny/eviction-allow',
         'helm/tiny/helm-install-deny-100k',

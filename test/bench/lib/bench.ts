@@ -63,6 +63,11 @@ export interface TargetCheck {
    * (the scheduler's waits are not volume-guard's cost). Absent when not applicable.
    */
   readonly metOnCpu?: boolean;
+  /**
+   * The same target on the in-process figure (decode + judge + encode in the server's process, no HTTP), where the
+   * target names a served figure: information beside `met`. Absent when not applicable.
+   */
+  readonly metInProcess?: boolean;
 }
 
 export interface BenchReport {
@@ -143,65 +148,81 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
   const sizes = report.serve?.sizes ?? [];
   const large = sizes.find((size) => size.size === 'large');
   const small = sizes.find((size) => size.size === 'small');
-  // The latency targets are stated for the large cluster; without it, the largest size measured (named in the id).
-  const biggest = large ?? sizes[sizes.length - 1];
-  const guarded = (biggest?.cases ?? []).filter((figures) => GUARDED_TARGETS.some((prefix) => figures.id.startsWith(prefix)));
+  // The latency targets are stated for the large cluster, and the issue asks for the p99 per case at xl too: both
+  // when measured; without either, the largest size measured. Every id names its size; only the large size's
+  // figures are judged (`met`), the others are reported (met: null).
+  const latencySizes = sizes.filter((size) => size.size === 'large' || size.size === 'xl');
+  if (latencySizes.length === 0 && sizes.length > 0) latencySizes.push(sizes[sizes.length - 1]!);
 
-  for (const figures of guarded) {
-    const p99 = serverP99(figures);
-    checks.push({
-      id: `p99/${biggest?.size}/${figures.id}`,
-      target: 'server-side p99 ≤ 1 ms',
-      measured: p99.text,
-      met: Number.isFinite(p99.value) ? p99.value <= 1000 : null,
-      ...cpuCheck(p99.cpu, 1000),
-    });
+  for (const size of latencySizes) {
+    for (const figures of size.cases) {
+      if (!isGuarded(figures.id)) continue;
+      const p99 = serverP99(figures);
+      checks.push({
+        id: `p99/${size.size}/${figures.id}`,
+        target: `server-side p99 ≤ 1 ms${judgedAt(size.size)}`,
+        measured: p99.text,
+        met: size.size === 'large' && Number.isFinite(p99.value) ? p99.value <= 1000 : null,
+        ...(size.size === 'large' ? cpuCheck(p99.cpu, 1000) : {}),
+      });
+    }
   }
   if (large && small) {
     for (const figures of large.cases) {
-      if (!GUARDED_TARGETS.some((prefix) => figures.id.startsWith(prefix))) continue;
+      if (!isGuarded(figures.id)) continue;
       const smallFigures = caseOf(small, figures.id);
+      // Judged on the served p99 (server-side, one client, exact from the log lines), as the issue states it; the
+      // in-process ratio (decode + judge + encode, no HTTP) is information beside it.
+      const served = servedRatio(figures, smallFigures);
       const largeP99 = figures.inProcess?.total.p99;
       const smallP99 = smallFigures?.inProcess?.total.p99;
-      if (largeP99 === undefined || smallP99 === undefined) continue;
-      const value = ratio(largeP99, smallP99);
+      if (served === undefined && (largeP99 === undefined || smallP99 === undefined)) continue;
+      const value = largeP99 === undefined || smallP99 === undefined ? Number.NaN : ratio(largeP99, smallP99);
       const cpuValue = ratio(figures.inProcess?.cpu.p99 ?? Number.NaN, smallFigures?.inProcess?.cpu.p99 ?? Number.NaN);
+      const inProcessText = Number.isFinite(value)
+        ? `in-process: ${value} wall (large ${micros(largeP99)}, small ${micros(smallP99)}); ${cpuValue} CPU (${micros(figures.inProcess?.cpu.p99)} vs ${micros(smallFigures?.inProcess?.cpu.p99)})${gcNote(figures.inProcess?.gc, smallFigures?.inProcess?.gc)}`
+        : 'in-process n/a';
       checks.push({
         id: `scale-ratio/${figures.id}`,
-        target: 'p99 large/small ≤ 1.5 (in-process)',
-        measured: `${value} wall (large ${micros(largeP99)}, small ${micros(smallP99)}); ${cpuValue} CPU (${micros(figures.inProcess?.cpu.p99)} vs ${micros(smallFigures?.inProcess?.cpu.p99)})${gcNote(figures.inProcess?.gc, smallFigures?.inProcess?.gc)}${serverNote(figures, smallFigures)}`,
-        met: value <= 1.5,
+        target: 'server-side p99 large/small ≤ 1.5 (one client)',
+        measured: `${served?.text ?? 'served: not measured (no one-client run with log lines at both sizes)'}; ${inProcessText}`,
+        met: served === undefined ? null : served.value <= 1.5,
+        ...(Number.isFinite(value) ? { metInProcess: value <= 1.5 } : {}),
         ...(Number.isFinite(cpuValue) ? { metOnCpu: cpuValue <= 1.5 } : {}),
       });
     }
   }
   const floorSize = sizes.find((size) => size.size === report.serve?.floorSize);
   for (const figures of floorSize?.cases ?? []) {
-    if (!GUARDED_TARGETS.some((prefix) => figures.id.startsWith(prefix)) || figures.http?.throughputRatio === undefined) continue;
+    if (!isGuarded(figures.id) || figures.http?.throughputRatio === undefined || !floorSize) continue;
     const http = figures.http;
+    const judged = floorSize.size === 'large';
     checks.push({
-      id: `throughput/${figures.id}`,
-      target: `throughput ≥ 0.8 of the minimal correct webhook (${floorSize?.size})`,
+      id: `throughput/${floorSize.size}/${figures.id}`,
+      target: `throughput ≥ 0.8 of the minimal correct webhook${judgedAt(floorSize.size)}`,
       measured:
         `${http.throughputRatio} (${http.guard.requestsPerSecond} vs ${http.floor?.requestsPerSecond} req/s; ` +
         `parse-nothing ${http.parseNothingFloor?.requestsPerSecond ?? 'n/a'}, Fastify ${http.fastifyFloor?.requestsPerSecond ?? 'n/a'} req/s); ` +
         `CPU ratio ${http.cpuRatio} (${micros(http.floor?.serverCpuMicrosPerRequest)} vs ${micros(http.guard.serverCpuMicrosPerRequest)} per request)`,
-      met: (http.throughputRatio ?? 0) >= 0.8,
-      ...(http.cpuRatio === undefined ? {} : { metOnCpu: http.cpuRatio >= 0.8 }),
+      met: judged ? (http.throughputRatio ?? 0) >= 0.8 : null,
+      ...(http.cpuRatio === undefined || !judged ? {} : { metOnCpu: http.cpuRatio >= 0.8 }),
     });
   }
-  for (const figures of biggest?.cases ?? []) {
-    if (!figures.id.startsWith('helm-install-')) continue;
-    const p99 = serverP99(figures);
-    const limitMicros = figures.id.endsWith('-100k') ? 5_000 : 30_000;
-    checks.push({
-      id: `helm/${biggest?.size}/${figures.id}`,
-      target: `helm install p99 ≤ ${limitMicros / 1000} ms at a ${figures.id.endsWith('-100k') ? '100 KB' : '1 MB'} manifest`,
-      measured: p99.text,
-      met: Number.isFinite(p99.value) ? p99.value <= limitMicros : null,
-      ...cpuCheck(p99.cpu, limitMicros),
-    });
+  for (const size of latencySizes) {
+    for (const figures of size.cases) {
+      if (!figures.id.startsWith('helm-install-')) continue;
+      const p99 = serverP99(figures);
+      const limitMicros = figures.id.endsWith('-100k') ? 5_000 : 30_000;
+      checks.push({
+        id: `helm/${size.size}/${figures.id}`,
+        target: `helm install p99 ≤ ${limitMicros / 1000} ms at a ${figures.id.endsWith('-100k') ? '100 KB' : '1 MB'} manifest${judgedAt(size.size)}`,
+        measured: p99.text,
+        met: size.size === 'large' && Number.isFinite(p99.value) ? p99.value <= limitMicros : null,
+        ...(size.size === 'large' ? cpuCheck(p99.cpu, limitMicros) : {}),
+      });
+    }
   }
+  const biggest = latencySizes[0];
   if (biggest && !biggest.servedTargets.includes('helm-release')) {
     checks.push({ id: 'helm', target: 'helm install p99 ≤ 5 ms at 100 KB, ≤ 30 ms at 1 MB', measured: 'not measurable: no helm-release target served', met: null });
   }
@@ -218,22 +239,23 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
       ? `; cordon client in the benchmark's process: client p99 ${micros(same.client.latency.p99)}, server p99 ${micros(same.server?.p99)}, ${same.failures} failed`
       : '';
     const helmAnswers = pressure.helm.map((stream) => `${stream.manifest} ${stream.run.requests} answered (${Object.entries(stream.run.statusCodes).map(([code, n]) => `${code}×${n}`).join(' ') || 'none'}), p99 ${micros(stream.run.latency.p99)}`).join('; ');
+    const pressureJudged = pressure.size === 'large';
     checks.push({
       id: `pressure/${pressure.size}/cordon-p99`,
-      target: 'cordon p99 ≤ 5 ms (client side) while Helm releases (100 KB, 1 MB, hostile 2 MiB) are parsed',
+      target: `cordon p99 ≤ 5 ms (client side) while Helm releases (100 KB, 1 MB, hostile 2 MiB) are parsed${judgedAt(pressure.size)}`,
       measured:
         `client p99 ${micros(p99)} (own process; ${micros(under.client.fromSend.p99)} from send, the client's timer late by up to ${micros(under.client.sendLateness.p99)} at p99), server p99 ${micros(under.server?.p99)} at ${pressure.cordonRate}/s ` +
         `(alone: server p99 ${micros(pressure.alone.server?.p99)}, client p99 ${micros(pressure.alone.client.latency.p99)}` +
         `${pressure.floorAlone ? `; the minimal correct webhook alone at the same rate: client p99 ${micros(pressure.floorAlone.latency.p99)}, ${micros(pressure.floorAlone.fromSend.p99)} from send` : ''})${sameProcess}; Helm: ${helmAnswers}`,
-      met: Number.isFinite(p99) ? p99 <= 5_000 : null,
+      met: pressureJudged && Number.isFinite(p99) ? p99 <= 5_000 : null,
     });
     checks.push({
       id: `pressure/${pressure.size}/cordon-failures`,
-      target: 'no cordon fails while hostile manifests are parsed',
+      target: `no cordon fails while hostile manifests are parsed${judgedAt(pressure.size)}`,
       measured:
         `${under.failures} of ${under.client.requests + under.client.errors} (non-2xx ${under.client.non2xx}, errors ${under.client.errors}, timeouts ${under.client.timeouts})` +
         (same ? `; client in the benchmark's process: ${same.failures} of ${same.client.requests + same.client.errors}` : ''),
-      met: under.failures === 0 && under.client.requests > 0 && (same === undefined || same.failures === 0),
+      met: pressureJudged ? under.failures === 0 && under.client.requests > 0 && (same === undefined || same.failures === 0) : null,
     });
   }
   if (report.peers) {
@@ -259,6 +281,9 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
     }
   }
   for (const size of sizes) {
+    if (size.kindBytes?.length) checks.push(bytesPerObject(size));
+  }
+  for (const size of sizes) {
     if (size.size !== 'large' && size.size !== 'xl') continue;
     const build = size.memoryAfterBuild;
     checks.push({
@@ -269,30 +294,33 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
     });
     if (size.memoryAfterLoad) {
       const load = size.memoryAfterLoad;
+      const full = fullLoad(size);
       checks.push({
         id: `rss/${size.size}/after-load`,
-        target: 'RSS ≤ 300 MB after the full load',
-        measured: `${round(load.rssBytes / MB)} MB RSS (heap used ${round(load.heapUsedBytes / MB)} MB); ${flags}`,
-        met: size.size === 'large' ? load.rssBytes <= 300 * MB : null,
+        target: 'RSS ≤ 300 MB after the full load (every case, the Helm releases included)',
+        measured: `${round(load.rssBytes / MB)} MB RSS (heap used ${round(load.heapUsedBytes / MB)} MB) after ${full.text}; ${flags}`,
+        // Not the full load: only a reading above the target says anything (a miss whatever the rest would add).
+        met: size.size !== 'large' ? null : load.rssBytes > 300 * MB ? false : full.ran ? true : null,
       });
     }
+    const buildMs = size.modelInsertMs + (size.firstFlushMs ?? 0);
     checks.push({
       id: `build/${size.size}`,
-      target: 'model build ≤ 1 s',
-      measured: `${size.modelInsertMs} ms inserting into the model (${size.buildMs} ms with generating the synthetic records)`,
-      met: size.size === 'large' ? size.modelInsertMs <= 1000 : null,
+      target: "model build from records ≤ 1 s (the informers' first lists through the risk tracker's sink, its first flush included; JSON.parse and transforms of the list pages excluded)",
+      measured: `${buildMs} ms: ${size.modelInsertMs} ms inserting through the risk tracker's sink + ${size.firstFlushMs ?? 'n/a'} ms its first flush (${size.buildMs} ms with generating the synthetic records)`,
+      met: size.size === 'large' ? buildMs <= 1000 : null,
     });
   }
   if (pressure) {
     checks.push({
       id: `rss/${pressure.size}/after-helm-pressure`,
       target: 'RSS ≤ 300 MB after the full load',
-      // Read once the load is over and the manifest workers, idle, have compacted (settleMs after the last answer),
-      // as the scale section reads its RSS after load; the figure right after the last answer is beside it.
+      // Judged right after the last answer, when the pod holds the most; the reading once the manifest workers,
+      // idle, have compacted (settleMs later) is beside it.
       measured:
-        `${round(pressure.memoryAfterSettled.rssBytes / MB)} MB RSS ${round(pressure.settleMs / 1000)} s after the Helm pressure run ` +
-        `(${round(pressure.memoryAfter.rssBytes / MB)} MB right after the last answer); ${flags}`,
-      met: pressure.size === 'large' ? pressure.memoryAfterSettled.rssBytes <= 300 * MB : null,
+        `${round(pressure.memoryAfter.rssBytes / MB)} MB RSS right after the last answer of the Helm pressure run ` +
+        `(${round(pressure.memoryAfterSettled.rssBytes / MB)} MB ${round(pressure.settleMs / 1000)} s later, settled); ${flags}`,
+      met: pressure.size === 'large' ? pressure.memoryAfter.rssBytes <= 300 * MB : null,
     });
   }
   const peaks = [
@@ -302,6 +330,7 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
       bytes: Math.max(size.memoryAfterBuild.maxRssBytes, size.memoryAfterLoad?.maxRssBytes ?? 0),
       cgroupBytes: size.memoryAfterLoad?.cgroupPeakBytes ?? size.memoryAfterBuild.cgroupPeakBytes,
       heapLimit: size.memoryAfterBuild.heapLimitBytes,
+      load: fullLoad(size),
     })),
     ...(pressure
       ? [
@@ -311,6 +340,8 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
             bytes: pressure.memoryAfterSettled.maxRssBytes,
             cgroupBytes: pressure.memoryAfterSettled.cgroupPeakBytes,
             heapLimit: pressure.memoryAfterSettled.heapLimitBytes,
+            // The Helm pressure run is a Helm load of its own (100 KB, 1 MB and hostile 2 MiB releases).
+            load: { ran: true, text: 'the Helm pressure run' },
           },
         ]
       : []),
@@ -326,8 +357,9 @@ export function evaluateTargets(report: Pick<BenchReport, 'serve' | 'pressure' |
     checks.push({
       id: `rss-peak/${peak.where.replace(/ /g, '-')}`,
       target: "peak RSS below the pod's memory limit",
-      measured: `${round(peak.bytes / 2 ** 20)} MiB peak RSS of ${round(podLimit / 2 ** 20)} MiB (${round((peak.bytes / podLimit) * 100)} %), ${how}${heap}${cgroup}; ${flags}`,
-      met: peak.bytes < podLimit,
+      measured: `${round(peak.bytes / 2 ** 20)} MiB peak RSS of ${round(podLimit / 2 ** 20)} MiB (${round((peak.bytes / podLimit) * 100)} %) over ${peak.load.text}, ${how}${heap}${cgroup}; ${flags}`,
+      // Without the full load only a peak at the limit says anything.
+      met: peak.bytes >= podLimit ? false : peak.load.ran ? true : null,
     });
   }
   for (const run of report.e2e?.runs ?? []) {
@@ -417,12 +449,61 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   };
 }
 
-/** The same ratio served (one client, exact from the log lines), and the collections the server ran meanwhile. */
-function serverNote(large: HttpCaseFigures, small: HttpCaseFigures | undefined): string {
+/** The served p99 ratio (one client, exact from the log lines), and the collections the server ran meanwhile. */
+function servedRatio(large: HttpCaseFigures, small: HttpCaseFigures | undefined): { value: number; text: string } | undefined {
   const [largeRun, smallRun] = [large.http?.unloaded, small?.http?.unloaded];
-  if (!largeRun?.serverExact || !smallRun?.serverExact) return '';
+  if (!largeRun?.serverExact || !smallRun?.serverExact) return undefined;
+  const value = ratio(largeRun.serverExact.p99, smallRun.serverExact.p99);
   const collections = (run: typeof largeRun) => run.serverCollections?.perHundredRequests ?? 'n/a';
-  return `; served, one client: p99 ${micros(largeRun.serverExact.p99)} vs ${micros(smallRun.serverExact.p99)} (${ratio(largeRun.serverExact.p99, smallRun.serverExact.p99)}), server collections per 100 requests large ${collections(largeRun)}, small ${collections(smallRun)}`;
+  return {
+    value,
+    text: `served, one client: ${value} (p99 ${micros(largeRun.serverExact.p99)} large vs ${micros(smallRun.serverExact.p99)} small), server collections per 100 requests large ${collections(largeRun)}, small ${collections(smallRun)}`,
+  };
+}
+
+function isGuarded(id: string): boolean {
+  return GUARDED_TARGETS.some((prefix) => id.startsWith(prefix));
+}
+
+/** The issue's targets are for the large synthetic cluster: a figure at another size is reported, not judged. */
+function judgedAt(size: ClusterSize): string {
+  return size === 'large' ? '' : ` (reported at ${size}: the target is the large cluster's)`;
+}
+
+/**
+ * Whether a size's load was the full one (the Helm release cases served under load too: what the after-load RSS
+ * targets are stated for), and the cases it ran.
+ */
+function fullLoad(size: SizeFigures): { ran: boolean; text: string } {
+  const loaded = size.cases.filter((figures) => figures.http !== undefined).map((figures) => figures.id);
+  const helm = loaded.some((id) => id.startsWith('helm-install-'));
+  const guarded = loaded.some(isGuarded);
+  const ran = helm && guarded;
+  return { ran, text: `${ran ? 'the full load' : 'a partial load, not the full one'} (cases run: ${loaded.join(', ') || 'none'})` };
+}
+
+/**
+ * Bytes per object per kind (the model emptied kind by kind), and the figure to size the pod from: the whole model
+ * heap per object, which holds what the per-kind readings leave out (indexes and sets freed only with the last of
+ * their kinds, the risk tracker's state), reported as the leftover.
+ */
+function bytesPerObject(size: SizeFigures): TargetCheck {
+  const kinds = size.kindBytes ?? [];
+  const objects = Object.values(size.counts).reduce((sum, value) => sum + value, 0);
+  const kindObjects = kinds.reduce((sum, entry) => sum + entry.count, 0);
+  const perKind = kinds.map((entry) => `${entry.kind} ${entry.bytesPerObject === null ? 'not measurable' : `${entry.bytesPerObject} B`}`).join(', ');
+  const unmeasured = kinds.filter((entry) => entry.bytes === null).map((entry) => entry.kind);
+  const summed = kinds.reduce((sum, entry) => sum + (entry.bytes ?? 0), 0);
+  const leftover = size.modelHeapBytes - summed;
+  return {
+    id: `bytes-per-object/${size.size}`,
+    target: 'bytes per object per kind, and the model heap per object the pod is sized from (reported)',
+    measured:
+      `model heap ${round(size.modelHeapBytes / 2 ** 20)} MiB for ${objects} objects: ${objects > 0 ? Math.round(size.modelHeapBytes / objects) : 'n/a'} B per object (size the pod from this); ` +
+      `per kind: ${perKind}; the per-kind sum ${kindObjects > 0 ? Math.round(summed / kindObjects) : 'n/a'} B per object, leaving ${round(leftover / 2 ** 20)} MiB no single kind freed` +
+      (unmeasured.length > 0 ? ` (and not measurable: ${unmeasured.join(', ')})` : ''),
+    met: null,
+  };
 }
 
 /** How often collections met the in-process requests at each size, and the p99 ratio of the requests none met. */

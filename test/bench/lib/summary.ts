@@ -233,7 +233,8 @@ export function formatSummary(report: BenchReport): string {
     for (const check of report.targets) {
       const mark = check.met === null ? '–' : check.met ? 'met' : 'MISSED';
       const onCpu = check.metOnCpu === undefined ? '' : check.metOnCpu ? 'met on CPU' : 'MISSED on CPU';
-      out.push(`  ${mark.padEnd(6)} ${onCpu.padEnd(13)} ${check.id}: ${check.measured} [${check.target}]`);
+      const inProcess = check.metInProcess === undefined ? '' : check.metInProcess ? ', met in process' : ', MISSED in process';
+      out.push(`  ${mark.padEnd(6)} ${onCpu.padEnd(13)} ${check.id}: ${check.measured} [${check.target}${inProcess}]`);
     }
   }
   for (const [section, message] of Object.entries(report.errors)) out.push(`ERROR in ${section}: ${message}`);
