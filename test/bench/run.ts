@@ -54,7 +54,11 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  process.stdout.write('usage: npm run bench -- [--quick] [--out report.json] [--sections floor,scale,peers,e2e] [--sizes small,large] [--floor-size large] [--connections 20] [--duration 5] [--cases cordon,upgrade] [--memory-limit pod|off]\n');
+  process.stdout.write(
+    'usage: npm run bench -- [--quick] [--out report.json] [--sections floor,scale,pressure,peers,e2e,risk] [--sizes tiny,small,large,xl] ' +
+      '[--floor-size large] [--connections 20] [--duration 5] [--cases cordon,upgrade] [--log-level info] [--node-flags "--x --y"] ' +
+      '[--memory-limit pod|off] [--cpu-prof DIR]\n',
+  );
   process.exit(0);
 }
 
