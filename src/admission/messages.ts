@@ -317,6 +317,14 @@ function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
       `Retain first; mark the PVCs volume-guard.io/delete=true if they may go.${gitops}`
     );
   }
+  // A CRD's DELETE: every object of its kind goes, straight from storage; only keeping the CRD keeps them.
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-crd'))) {
+    return (
+      'back the data up, or keep the CRD (Helm: annotate it helm.sh/resource-policy: keep; Argo CD: ' +
+      'argocd.argoproj.io/sync-options: Prune=false; Flux: kustomize.toolkit.fluxcd.io/prune: disabled), or set the PVs ' +
+      'to reclaim policy Retain first; mark the PVCs volume-guard.io/delete=true if they may go.'
+    );
+  }
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-namespace'))) {
     return 'back the data up, or set their PVs to reclaim policy Retain first (the data stays on Released PVs); mark the PVCs volume-guard.io/delete=true if they may go.';
   }

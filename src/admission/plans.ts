@@ -13,11 +13,13 @@ import {
   collectClaimsDeletedByAdoption,
   collectClaimsDeletedByScaleDown,
   collectClaimsDeletedWith,
+  collectClaimsDeletedWithKind,
   collectLonghornVolumeDelete,
   collectReclaimChange,
   collectDroppedPvcs,
   collectPvcDelete,
   type DeletedClaim,
+  type DeletedKindTarget,
   type DeletedLonghornVolume,
   type DeletedWithTarget,
   type ReclaimChangeTarget,
@@ -71,7 +73,7 @@ export function wordedFromTags(entry: PlanCheck<never>): boolean {
 }
 
 /** What the checks of a plan look at. */
-export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'namespace' | 'owned' | 'scaled' | 'volume' | 'storage';
+export type PlanScope = 'cluster' | 'node' | 'pod' | 'release' | 'statefulset' | 'claim' | 'namespace' | 'owned' | 'kind' | 'scaled' | 'volume' | 'storage';
 
 /** Where an override that waives the plan's checks is read. */
 export type OverridePlace =
@@ -504,6 +506,16 @@ export const PLANS = {
     overrides: ['pvc-delete', 'namespace-helm'],
     reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet', 'namespace'],
   }),
+  'crd-delete': plan<DeletedKindTarget>()({
+    webhook: 'storage-teardown',
+    requests:
+      'CustomResourceDefinition DELETE: every object of its kind goes, with the Bound PVCs they own, directly or through StatefulSets or Namespaces they own (anyone)',
+    scope: 'kind',
+    checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedWithKind(snapshot, target, cap) }],
+    // The CRD's skip (policed by the override guard when written), then the PVCs' approvals.
+    overrides: ['object', 'pvc-delete'],
+    reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet', 'namespace'],
+  }),
   'statefulset-scale-down': plan<ScaledDownTarget>()({
     webhook: 'pvc-delete',
     requests:
@@ -668,6 +680,7 @@ const SCOPE_TEXT: Record<PlanScope, string> = {
   claim: 'the PVC',
   namespace: "the namespace's PVCs",
   owned: 'the PVCs it owns',
+  kind: 'the PVCs the objects of its kind own',
   scaled: 'the PVCs of the pods it scales away',
   volume: 'the volume',
   storage: "Longhorn's volumes",

@@ -23,7 +23,7 @@
 // that says where the data stays and how to reuse or free it, as a GitOps prune of the same claim is not reported
 // at all. Delete and Recycle (and a PV volume-guard does not know) are refused.
 import type { PersistentVolumeClaimRecord, PodRecord, StatefulSetRecord } from '../cluster/records.ts';
-import { RESTORED_BY_VELERO_LABEL } from '../cluster/records.ts';
+import { ownerGroup, ownerKindKey, RESTORED_BY_VELERO_LABEL } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
@@ -576,16 +576,132 @@ export function claimsTakenWith(
   statefulSets: NonNullable<DeletedWithTarget['owner']>['statefulSets'] = [],
   namespaces: NonNullable<DeletedWithTarget['owner']>['namespaces'] = [],
 ): ReadonlyMap<PersistentVolumeClaimRecord, TakenVia | undefined> {
+  return claimsTakenVia(snapshot, claimsOwnedBy(snapshot, uid, namespace), statefulSets, namespaces);
+}
+
+/**
+ * claimsTakenWith for any set of owners going at once: every claim of the Namespaces they own, then the claims naming
+ * one of them (`direct`), then those naming one of the StatefulSets they own; each once, mapped to the dependent that
+ * takes it.
+ */
+function claimsTakenVia(
+  snapshot: ClusterSnapshot,
+  direct: Iterable<PersistentVolumeClaimRecord>,
+  statefulSets: NonNullable<DeletedWithTarget['owner']>['statefulSets'] = [],
+  namespaces: NonNullable<DeletedWithTarget['owner']>['namespaces'] = [],
+): ReadonlyMap<PersistentVolumeClaimRecord, TakenVia | undefined> {
   const taken = new Map<PersistentVolumeClaimRecord, TakenVia | undefined>();
   for (const owned of namespaces) {
     for (const claim of snapshot.persistentVolumeClaimsIn(owned)) if (!isPodScratchClaim(claim)) taken.set(claim, { kind: 'Namespace', name: owned });
   }
-  for (const claim of claimsOwnedBy(snapshot, uid, namespace)) if (!taken.has(claim)) taken.set(claim, undefined);
+  for (const claim of direct) if (!taken.has(claim)) taken.set(claim, undefined);
   for (const dependent of statefulSets) {
     const via: TakenVia = { kind: 'StatefulSet', name: `${dependent.namespace}/${dependent.name}` };
     for (const claim of claimsOwnedBy(snapshot, dependent.uid, dependent.namespace)) if (!taken.has(claim)) taken.set(claim, via);
   }
   return taken;
+}
+
+/** A CRD under DELETE, read from the request's oldObject: spec.group, spec.names.kind, spec.scope. */
+export interface DeletedKindTarget {
+  /** The CRD's name (`clusters.postgresql.cnpg.io`). */
+  readonly crd: string;
+  readonly group: string;
+  readonly kind: string;
+  /** spec.scope is Namespaced: an object of the kind owns dependents of its own namespace only, never a Namespace. */
+  readonly namespaced: boolean;
+  /** Epoch ms, for the expiry of the PVCs' delete approvals. */
+  readonly now: number;
+}
+
+/** What a CRD's DELETE takes along: the objects of its kind that own something, and the claims that go with them. */
+export interface KindDependents {
+  /** The uids of the objects of the kind that PVCs, StatefulSets or Namespaces name as owner. */
+  readonly owners: ReadonlySet<string>;
+  readonly statefulSets: readonly { readonly namespace: string; readonly name: string; readonly uid: string }[];
+  readonly namespaces: readonly string[];
+  readonly taken: ReadonlyMap<PersistentVolumeClaimRecord, TakenVia | undefined>;
+}
+
+/**
+ * The dependents a CRD's DELETE takes: the CRD finalizer deletes every object of its group and kind straight in storage
+ * (DeleteCollection, no admission), then the garbage collector deletes what no remaining owner keeps. Owner references
+ * are matched by group and kind, not version (a `Cluster` kind exists in several groups). A StatefulSet or Namespace
+ * counts when every owner it names is of that kind (another kind's owner keeps it) and it is not being deleted already;
+ * a Namespace only for a cluster-scoped kind (the collector never resolves a cluster-scoped dependent's reference to a
+ * namespaced owner). The claims are those of claimsTakenWith, for all these owners at once.
+ */
+export function dependentsOfKind(snapshot: ClusterSnapshot, group: string, kind: string, namespaced: boolean): KindDependents {
+  const key = ownerKindKey(group, kind);
+  const owners = new Set<string>();
+  const direct = snapshot.persistentVolumeClaimsOwnedByKind(group, kind);
+  for (const claim of direct) {
+    for (const ref of claim.ownerReferences) if (ref.uid !== '' && ref.kind === kind && ownerGroup(ref.apiVersion) === group) owners.add(ref.uid);
+  }
+  const onlyOfKind = (record: { readonly ownerKinds?: readonly string[] }): boolean => (record.ownerKinds ?? []).every((owner) => owner === key);
+  const statefulSets = snapshot
+    .statefulSetsOwnedByKind(group, kind)
+    .filter((set) => set.deleting !== true && set.orphaning !== true && onlyOfKind(set))
+    .map((set) => {
+      for (const uid of set.ownerUids ?? []) owners.add(uid);
+      return { namespace: set.namespace, name: set.name, uid: set.uid };
+    });
+  const namespaces = namespaced
+    ? []
+    : snapshot
+        .namespacesOwnedByKind(group, kind)
+        .filter((owned) => owned.deleting !== true && onlyOfKind(owned))
+        .map((owned) => {
+          for (const uid of owned.ownerUids ?? []) owners.add(uid);
+          return owned.name;
+        });
+  const taken = direct.length + statefulSets.length + namespaces.length === 0 ? new Map<PersistentVolumeClaimRecord, TakenVia | undefined>() : claimsTakenVia(snapshot, direct, statefulSets, namespaces);
+  return { owners, statefulSets, namespaces, taken };
+}
+
+/** `Cluster shop/db`: the first owner of the claim of that group and kind, as the reason names it. */
+function ownerOfKind(claim: PersistentVolumeClaimRecord, group: string, kind: string): string {
+  const ref = claim.ownerReferences.find((owner) => owner.kind === kind && ownerGroup(owner.apiVersion) === group);
+  return ref === undefined ? `a ${kind}` : `${kind} ${claim.namespace}/${ref.name}`;
+}
+
+/**
+ * deleted-with-crd: the Bound PVCs (not already being deleted) whose PV has reclaim policy Delete or Recycle that go
+ * when a CRD's DELETE removes every object of its kind (dependentsOfKind): the garbage collector deletes them, then
+ * the PV controller reclaims their volumes. A PVC approved with `volume-guard.io/delete: "true"` is tagged
+ * `delete-approved`.
+ */
+export function collectClaimsDeletedWithKind(snapshot: ClusterSnapshot, target: DeletedKindTarget, cap: CapOptions = NO_CAP): CappedFindings {
+  const collector = new FindingCollector(cap);
+  const dependents = dependentsOfKind(snapshot, target.group, target.kind, target.namespaced);
+  const going: ReadonlySet<string> = new Set([...dependents.owners, ...dependents.statefulSets.map((set) => set.uid)]);
+  const objects = `every ${target.kind} goes with CRD ${target.crd}`;
+  for (const [claim, via] of dependents.taken) {
+    if (claim.deleting || !isBound(claim)) continue;
+    const ownersCount = via?.kind !== 'Namespace';
+    if (ownersCount && stayingOwner(snapshot, claim, going) !== undefined) continue;
+    const reclaimPolicy = reclaimedWith(snapshot, claim);
+    if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
+    const tags = ['deleted-with-crd', `reclaim-${reclaimPolicy.toLowerCase()}`];
+    if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
+    if (!collector.admit(tags)) continue;
+    const unless = ownersCount ? unjudgedOwners(claim, going) : '';
+    const cause =
+      via?.kind === 'Namespace'
+        ? `deleted with Namespace ${via.name}, which a ${target.kind} owns (${objects}; the namespace controller deletes every PVC in it)`
+        : via !== undefined
+          ? `deleted with StatefulSet ${via.name}, which a ${target.kind} owns (${objects}; whenDeleted: Delete)`
+          : `deleted with ${ownerOfKind(claim, target.group, target.kind)} (${objects}; the garbage collector deletes its PVCs)`;
+    collector.add({
+      check: 'pvc-delete',
+      severity: 'critical',
+      object: claimObject(claim),
+      reason: `${cause}${unless}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
+      tags,
+      related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
+    });
+  }
+  return collector.result();
 }
 
 /** Why an owner's DELETE takes a claim: with it, or with the dependent `via` that it owns; `unless`: unjudgedOwners. */

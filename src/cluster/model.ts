@@ -29,7 +29,7 @@ import type {
   StatefulSetRecord,
   VolumeSource,
 } from './records.ts';
-import { clusterApiLabelValue, isCordoned, isPodScratchClaim, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, type ReplicaPlacement } from './records.ts';
+import { clusterApiLabelValue, isCordoned, isPodScratchClaim, ownerGroup, ownerKindKey, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, type ReplicaPlacement } from './records.ts';
 import type { ClusterSnapshot, NodeLeaving, ReplicaScheduling, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
 import {
   MAX_PENDING_REMOVALS,
@@ -168,6 +168,19 @@ function ownerKeysOf(claim: PersistentVolumeClaimRecord): IndexKeys {
   if (owners.length === 1) return owners[0]!.uid;
   const keys: string[] = [];
   for (const owner of owners) if (!keys.includes(owner.uid)) keys.push(owner.uid);
+  return keys;
+}
+
+/** The `<group>/<Kind>` of a claim's owners (ownerKindKey): whose CRD's DELETE makes the garbage collector delete it. */
+function ownerKindKeysOf(claim: PersistentVolumeClaimRecord): IndexKeys {
+  const owners = claim.ownerReferences;
+  if (owners.length === 0) return NO_KEYS;
+  if (owners.length === 1) return ownerKindKey(ownerGroup(owners[0]!.apiVersion), owners[0]!.kind);
+  const keys: string[] = [];
+  for (const owner of owners) {
+    const key = ownerKindKey(ownerGroup(owner.apiVersion), owner.kind);
+    if (!keys.includes(key)) keys.push(key);
+  }
   return keys;
 }
 
@@ -331,6 +344,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #claimsByHelmRelease = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byHelmRelease', helmReleaseKeyOfClaim);
   /** PVCs by each owner uid their ownerReferences name: what the DELETE of any object takes with it, in O(1). */
   readonly #claimsByOwner = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byOwner', ownerKeysOf);
+  /** PVCs by the `<group>/<Kind>` of each owner: what a CRD's DELETE takes with every object of its kind. */
+  readonly #claimsByOwnerKind = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byOwnerKind', ownerKindKeysOf);
   /** The pods' scratch claims (generic ephemeral volumes), all in one bucket: whether there are any. */
   readonly #podScratchClaims = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.podScratch', (c) => (isPodScratchClaim(c) ? 'scratch' : NO_KEYS));
   readonly #podsByClaim = new MultiIndex<PodRecord>('pod.byClaim', claimKeysOf);
@@ -351,6 +366,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   /** StatefulSets by each owner uid their ownerReferences name (an operator's resource): what its DELETE takes along. */
   readonly #statefulSetsByOwner = new MultiIndex<StatefulSetRecord>('statefulSet.byOwner', (s) => s.ownerUids ?? NO_KEYS);
   readonly #namespacesByOwner = new MultiIndex<NamespaceRecord>('namespace.byOwner', (n) => n.ownerUids ?? NO_KEYS);
+  readonly #statefulSetsByOwnerKind = new MultiIndex<StatefulSetRecord>('statefulSet.byOwnerKind', (s) => s.ownerKinds ?? NO_KEYS);
+  readonly #namespacesByOwnerKind = new MultiIndex<NamespaceRecord>('namespace.byOwnerKind', (n) => n.ownerKinds ?? NO_KEYS);
   readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
   readonly #drainRulesByNamespace = new MultiIndex<MachineDrainRuleRecord>('machineDrainRule.byNamespace', (rule) => rule.namespace);
 
@@ -363,10 +380,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     harvesterUpgradePlan: [],
     node: [this.#nodesByLabel],
     persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource, this.#unpinnedPvsByNamedNode],
-    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#podScratchClaims],
+    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#claimsByOwnerKind, this.#podScratchClaims],
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode, this.#upgradeJobPodsByNode],
-    statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner],
-    namespace: [this.#namespacesByOwner],
+    statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner, this.#statefulSetsByOwnerKind],
+    namespace: [this.#namespacesByOwner, this.#namespacesByOwnerKind],
     machine: [this.#machinesByOwner],
     machineDrainRule: [this.#drainRulesByNamespace],
     clusterApiCluster: [],
@@ -1238,6 +1255,18 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   namespacesOwnedBy(uid: string): readonly NamespaceRecord[] {
     return this.#namespacesByOwner.get(uid);
+  }
+
+  persistentVolumeClaimsOwnedByKind(group: string, kind: string): readonly PersistentVolumeClaimRecord[] {
+    return this.#claimsByOwnerKind.get(ownerKindKey(group, kind));
+  }
+
+  statefulSetsOwnedByKind(group: string, kind: string): readonly StatefulSetRecord[] {
+    return this.#statefulSetsByOwnerKind.get(ownerKindKey(group, kind));
+  }
+
+  namespacesOwnedByKind(group: string, kind: string): readonly NamespaceRecord[] {
+    return this.#namespacesByOwnerKind.get(ownerKindKey(group, kind));
   }
 
   pod(namespace: string, name: string): PodRecord | undefined {

@@ -297,11 +297,24 @@ export interface PersistentVolumeRecord {
 }
 
 export interface OwnerRef {
+  /** `<group>/<version>` (`v1` for the core group); omitted when the reference has none. */
+  readonly apiVersion?: string;
   readonly kind: string;
   readonly name: string;
   readonly uid: string;
   /** `controller: true` (absent otherwise): the StatefulSet controller leaves a claim another controller holds alone. */
   readonly controller?: true;
+}
+
+/** The API group of an ownerReference's apiVersion: `postgresql.cnpg.io/v1` → `postgresql.cnpg.io`, `v1` → ''. */
+export function ownerGroup(apiVersion: string | undefined): string {
+  const slash = (apiVersion ?? '').lastIndexOf('/');
+  return slash < 0 ? '' : apiVersion!.slice(0, slash);
+}
+
+/** `<group>/<Kind>`: the key the model indexes dependents under by the kind of their owners (a CRD names one). */
+export function ownerKindKey(group: string, kind: string): string {
+  return `${group}/${kind}`;
 }
 
 /** core/v1 PersistentVolumeClaim. */
@@ -448,6 +461,8 @@ export interface StatefulSetRecord {
   readonly orphaning?: true;
   /** The uids its own ownerReferences name (an operator's resource, ...). Omitted when it has none. */
   readonly ownerUids?: readonly string[];
+  /** The `<group>/<Kind>` of its ownerReferences (ownerKindKey): whose CRD's DELETE takes it along. Omitted when none. */
+  readonly ownerKinds?: readonly string[];
   /**
    * One of its ownerReferences says `controller: true`: an operator made it for a resource of its own (rabbitmq's
    * cluster-operator for a RabbitmqCluster, ...), copying that resource's annotations, Helm's release annotations
@@ -470,6 +485,8 @@ export interface NamespaceRecord {
    * them). Omitted when it has none, as for nearly every namespace.
    */
   readonly ownerUids?: readonly string[];
+  /** The `<group>/<Kind>` of its ownerReferences (ownerKindKey). Omitted when none. */
+  readonly ownerKinds?: readonly string[];
 }
 
 /** cluster.x-k8s.io Machine: which node it runs, and which MachineSet/MachineDeployment owns it. */

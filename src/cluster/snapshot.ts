@@ -208,6 +208,13 @@ export interface ClusterSnapshot {
   statefulSetsOwnedBy(uid: string): readonly StatefulSetRecord[];
   /** The Namespaces whose ownerReferences name this uid (a Capsule Tenant owns its tenant's), in O(1). */
   namespacesOwnedBy(uid: string): readonly NamespaceRecord[];
+  /**
+   * PVCs, StatefulSets, Namespaces whose ownerReferences name an object of this API group and kind (whatever its
+   * version), in O(1): what the garbage collector deletes once a CRD's DELETE has removed every object of its kind.
+   */
+  persistentVolumeClaimsOwnedByKind(group: string, kind: string): readonly PersistentVolumeClaimRecord[];
+  statefulSetsOwnedByKind(group: string, kind: string): readonly StatefulSetRecord[];
+  namespacesOwnedByKind(group: string, kind: string): readonly NamespaceRecord[];
 
   pod(namespace: string, name: string): PodRecord | undefined;
   podsUsingClaim(namespace: string, claimName: string): readonly PodRecord[];

@@ -22,6 +22,8 @@ import {
   type MachineRecord,
   type NamespaceRecord,
   type NodeRecord,
+  ownerGroup,
+  ownerKindKey,
   type OwnerRef,
   type PersistentVolumeClaimRecord,
   type PersistentVolumeRecord,
@@ -304,7 +306,13 @@ function ownerReferencesOf(metadata: JsonObject): readonly OwnerRef[] {
   const owners: OwnerRef[] = [];
   for (const ref of refs) {
     if (!isObject(ref)) continue;
-    const owner = { kind: intern(stringAt(ref, 'kind')), name: stringAt(ref, 'name'), uid: stringAt(ref, 'uid') };
+    const apiVersion = stringAt(ref, 'apiVersion');
+    const owner = {
+      ...(apiVersion === '' ? {} : { apiVersion: intern(apiVersion) }),
+      kind: intern(stringAt(ref, 'kind')),
+      name: stringAt(ref, 'name'),
+      uid: stringAt(ref, 'uid'),
+    };
     owners.push(ref['controller'] === true ? { ...owner, controller: true } : owner);
   }
   return owners;
@@ -749,10 +757,16 @@ function releaseSetsOf(metadata: JsonObject): { releaseSets?: StatefulSetRecord[
   };
 }
 
-/** The uids of an object's ownerReferences, as an optional field (omitted when there are none). */
-function ownerUidsOf(metadata: JsonObject): { ownerUids?: readonly string[] } {
-  const uids = [...new Set(ownerReferencesOf(metadata).flatMap((ref) => (ref.uid === '' ? [] : [ref.uid])))];
-  return uids.length > 0 ? { ownerUids: uids } : {};
+/**
+ * The uids of an object's ownerReferences and their `<group>/<Kind>` (ownerKindKey), as optional fields (omitted when
+ * there are none).
+ */
+function ownerUidsOf(metadata: JsonObject): { ownerUids?: readonly string[]; ownerKinds?: readonly string[] } {
+  const refs = ownerReferencesOf(metadata);
+  if (refs.length === 0) return {};
+  const uids = [...new Set(refs.flatMap((ref) => (ref.uid === '' ? [] : [ref.uid])))];
+  const kinds = [...new Set(refs.map((ref) => intern(ownerKindKey(ownerGroup(ref.apiVersion), ref.kind))))];
+  return { ...(uids.length > 0 ? { ownerUids: uids } : {}), ownerKinds: kinds };
 }
 
 export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | undefined {

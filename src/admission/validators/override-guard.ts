@@ -173,6 +173,14 @@ export function overrideGuardValidator(config: Config): Validator {
     },
     // A Longhorn Volume's `volume-guard.io/delete` approves its DELETE by automation.
     { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes', 'volumes/status'], operations: [...writeOps], scope: 'Namespaced' },
+    // A CRD's skip waives the PVCs its DELETE takes with every object of its kind (plan crd-delete).
+    {
+      apiGroups: ['apiextensions.k8s.io'],
+      apiVersions: ['v1'],
+      resources: ['customresourcedefinitions'],
+      operations: [...writeOps],
+      scope: 'Cluster',
+    },
     { upgradeKinds: { operations: [...writeOps], scope: '*' } },
     { upgradeKinds: { operations: ['UPDATE'], scope: '*', subresource: 'status' } },
   ];

@@ -26,8 +26,8 @@ import type { Validator } from '../validator.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { automationCondition, helmNamespaceSkip, helmPlaces, ORPHAN_FINALIZER, orphansDependents, orphaningPrune, PVC_DELETE_DELETES } from './pvc-delete.ts';
 
-/** `<group>/<resource>` of the DELETEs judged elsewhere: pvc-delete's, and pods (their claims are scratch). */
-const JUDGED_ELSEWHERE: ReadonlySet<string> = new Set([...PVC_DELETE_DELETES, '/pods']);
+/** `<group>/<resource>` of the DELETEs judged elsewhere: pvc-delete's, pods (their claims are scratch), CRDs (storage-teardown's crd-delete). */
+const JUDGED_ELSEWHERE: ReadonlySet<string> = new Set([...PVC_DELETE_DELETES, '/pods', 'apiextensions.k8s.io/customresourcedefinitions']);
 
 /**
  * `<group>/<version>/<resource>` whose DELETE orphans dependents when neither its options nor the object's finalizers

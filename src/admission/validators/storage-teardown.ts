@@ -17,17 +17,19 @@ import {
   NODE_DRAIN_POLICY,
   type TeardownTarget,
 } from '../../checks/storage-teardown.ts';
+import { DELETE_APPROVED_KEY, dependentsOfKind } from '../../checks/pvc-delete.ts';
 import { transformLonghornReplica } from '../../cluster/transforms.ts';
+import { describeUser } from '../../kube.ts';
 import type { Config } from '../../config.ts';
 import { LONGHORN_MANAGER_NAME } from '../../helm/manifest.ts';
 import { parseAllDocuments } from 'yaml';
 import { isHelmsOwnWrite } from '../helm-writes.ts';
-import { unknownWarnings } from '../context.ts';
+import { isAutomation, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { wrap } from '../messages.ts';
 import { celString } from '../rules.ts';
 import { field, finalizersOf, isRecord, metaOf, stringField } from '../objects.ts';
-import { skipFrom } from '../overrides.ts';
+import { deleteApprovalSource, SKIP_BY_KEY, skipFrom } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { withholdOtherNamespaces } from '../withhold.ts';
 import { PLANS, readOverrides, type Plan } from '../plans.ts';
@@ -97,6 +99,49 @@ function teardown(context: ValidationContext, action: string, target: TeardownTa
   return judgeWith(context, action, PLANS['storage-teardown'], target, requester);
 }
 
+// ------------------------------------------------------------------------------------------------ CRD DELETE
+
+/**
+ * A CRD's DELETE (plan crd-delete), whoever makes it: the CRD finalizer deletes every object of its kind straight in
+ * storage (no webhook sees those), then the garbage collector the PVCs they own, directly or through StatefulSets
+ * (whenDeleted: Delete) or Namespaces they own, and the PV controller reclaims the volumes. Argo CD and Flux prunes of
+ * an operator's CRD, `helm uninstall` of a chart shipping CRDs in templates/. A CRD whose kind owns nothing passes
+ * after three lookups. The CRD deleter is cluster-scoped: the PVCs of every namespace are named to it.
+ */
+function judgeCrdDelete(request: AdmissionRequest, context: ValidationContext, name: string): Decision {
+  const old = request.oldObject;
+  const group = stringField(old, 'spec', 'group');
+  const kind = stringField(old, 'spec', 'names', 'kind');
+  if (group === '' || kind === '') return allowed();
+  const namespaced = stringField(old, 'spec', 'scope') !== 'Cluster';
+  const dependents = dependentsOfKind(context.snapshot, group, kind, namespaced);
+  if (dependents.taken.size === 0) return allowed();
+  // Once allowed (whatever the mode), the garbage collector's DELETEs of what those objects own follow as itself: judged
+  // here (pvc-delete.ts ownersWereJudged, ownedOnlyByAdmittedDeletions), not again under pvcDelete.others.
+  for (const uid of dependents.owners) context.removing({ kind: 'owner', uid });
+  const mode = context.config.checks['pvc-delete'].mode;
+  if (mode === 'off') return allowed();
+  const annotations = metaOf(old)?.annotations ?? {};
+  const where = `CRD ${name}`;
+  const plan = PLANS['crd-delete'];
+  const claimNamespaces = new Set([...dependents.taken.keys()].map((claim) => claim.namespace));
+  const marking =
+    claimNamespaces.size === 1 ? `kubectl annotate pvc <pvcs> -n ${[...claimNamespaces][0]!}` : 'kubectl annotate pvc <pvc> -n <its namespace>';
+  return judgeByPlan(context, plan, {
+    action: `deletion of ${where} (every ${kind} of ${group}) by ${describeUser(request.userInfo)}`,
+    target: { crd: name, group, kind, namespaced, now: context.now },
+    // Stored, so guarded when written (override-guard.ts): the CRD's skip, with its recorded writer and expiry.
+    overrides: readOverrides(plan, { object: () => skipFrom(where, annotations, undefined, { now: context.now }), 'pvc-delete': deleteApprovalSource }),
+    warnings: unknownWarnings(where, annotations),
+    modes: { 'pvc-delete': mode },
+    unlimited: ['pvc-delete'],
+    reviewed: { resources: ['crd'], name, annotations },
+    overrideHint:
+      `back the data up, then mark each PVC that may go: ${marking} ${DELETE_APPROVED_KEY}=true ${SKIP_BY_KEY}=<your user name>, ` +
+      `and let ${isAutomation(request.userInfo, context.config) ? 'the controller retry' : 'the delete be retried'}\nor, for all of them: ${annotateHint('crd', name).replace(/^run: /, '')}`,
+  });
+}
+
 // ------------------------------------------------------------------------------------------------ teardown
 
 export function storageTeardownValidator(config: Config): Validator {
@@ -127,8 +172,8 @@ export function storageTeardownValidator(config: Config): Validator {
           `(request.resource.resource == 'namespaces' && request.name == ${celString(namespace)} && !has(oldObject.metadata.deletionTimestamp)) || ` +
           // A collection DELETE is admitted item by item with no request.name (CEL then has no such key, and the
           // error would fail every CRD's collection DELETE): the item is oldObject.
-          `(request.resource.resource == 'customresourcedefinitions' && (has(request.name) ? request.name : oldObject.metadata.name).endsWith('.longhorn.io') && ` +
-          '!has(oldObject.metadata.deletionTimestamp)) || ' +
+          // Any CRD (plan crd-delete: the PVCs the objects of its kind own), Longhorn's (storage-teardown).
+          `(request.resource.resource == 'customresourcedefinitions' && !has(oldObject.metadata.deletionTimestamp)) || ` +
           `((request.resource.resource == 'volumes' || request.resource.resource == 'replicas') && ` +
           `request.userInfo.username != ${celString(longhornServiceAccount(config))} && ` +
           `(request.operation == 'DELETE' ? (request.resource.resource == 'replicas' && !has(oldObject.metadata.deletionTimestamp)) : ` +
@@ -157,8 +202,11 @@ export function storageTeardownValidator(config: Config): Validator {
         });
       }
       if (resource === 'customresourcedefinitions' && request.operation === 'DELETE') {
-        if (!request.name.endsWith('.longhorn.io') || alreadyGoing) return allowed();
-        return teardown(context, `deletion of CRD ${request.name}`, { consequence: `deleted with CRD ${request.name}` });
+        if (alreadyGoing) return allowed();
+        // A collection DELETE's items come without request.name.
+        const name = request.name || metaOf(request.oldObject)?.name || '';
+        if (name.endsWith('.longhorn.io')) return teardown(context, `deletion of CRD ${name}`, { consequence: `deleted with CRD ${name}` });
+        return judgeCrdDelete(request, context, name);
       }
       if (resource === 'replicas' && request.operation === 'DELETE') {
         // Longhorn's own deletes (its cleanups, its API after its own last-replica test) and its namespace's teardown

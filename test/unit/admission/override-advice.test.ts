@@ -352,6 +352,29 @@ const CASES: Record<PlanId, () => Case[]> = {
       },
     ];
   },
+  'crd-delete': () => [
+    {
+      name: "an operator's CRD pruned by Argo CD, its Clusters owning PVCs",
+      webhook: 'storage-teardown',
+      model: cluster((m) =>
+        claims(m, ['db-1', 'db-2'], 'Delete', {
+          ownerReferences: [{ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', name: 'db', uid: 'uid-cnpg-db', controller: true as const }],
+        }),
+      ),
+      request: request({
+        ...kindOf('apiextensions.k8s.io', 'CustomResourceDefinition', 'customresourcedefinitions'),
+        operation: 'DELETE',
+        namespace: '',
+        name: 'clusters.postgresql.cnpg.io',
+        userInfo: ARGO,
+        oldObject: {
+          metadata: { name: 'clusters.postgresql.cnpg.io', annotations: {} },
+          spec: { group: 'postgresql.cnpg.io', names: { kind: 'Cluster', plural: 'clusters' }, scope: 'Namespaced' },
+        },
+      }),
+      fix: 'keep the CRD',
+    },
+  ],
   'statefulset-scale-down': () => [
     {
       name: 'StatefulSet scale-down by Argo CD',
@@ -611,7 +634,11 @@ function apply(command: Command, model: ClusterModel, req: AdmissionRequest): { 
     } else if (resource === 'volumes.longhorn.io') {
       if (!inRequest('volumes', name, ns) && !model.longhornVolume(name)) missing.push(`volume ${ns}/${name}`);
       if (inRequest('volumes', name, ns)) [next.object, next.oldObject].forEach((o) => merge(o, field));
-    } else if (resource === `${req.resource.resource}.${req.resource.group}` || resource === req.resource.resource) {
+    } else if (
+      resource === `${req.resource.resource}.${req.resource.group}` ||
+      resource === req.resource.resource ||
+      (resource === 'crd' && req.resource.resource === 'customresourcedefinitions')
+    ) {
       if (req.name !== name || req.namespace !== ns) missing.push(`${resource} ${ns}/${name}`);
       [next.object, next.oldObject].forEach((o) => merge(o, field));
     } else {

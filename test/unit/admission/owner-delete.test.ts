@@ -243,7 +243,7 @@ describe('the owner-delete webhook declaration', () => {
     expect(expression).toContain("request.userInfo.username in ['system:serviceaccount:argocd:argocd-application-controller'");
     expect(expression).toContain('request.userInfo.groups.exists(g, g in [])');
     // What other webhooks judge is left out, so nothing is judged twice.
-    expect(expression).toContain("in ['/persistentvolumeclaims', '/namespaces', 'apps/statefulsets', 'longhorn.io/volumes', '/pods']");
+    expect(expression).toContain("in ['/persistentvolumeclaims', '/namespaces', 'apps/statefulsets', 'longhorn.io/volumes', '/pods', 'apiextensions.k8s.io/customresourcedefinitions']");
     expect(expression).toContain("'orphan' in oldObject.metadata.finalizers");
     expect(createValidators(config).map((v) => v.declaration.target)).toContain('owner-delete');
   });

@@ -94,6 +94,9 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   persistentVolumeClaimsOwnedBy: ['persistentVolumeClaim'],
   statefulSetsOwnedBy: ['statefulSet'],
   namespacesOwnedBy: ['namespace'],
+  persistentVolumeClaimsOwnedByKind: ['persistentVolumeClaim'],
+  statefulSetsOwnedByKind: ['statefulSet'],
+  namespacesOwnedByKind: ['namespace'],
   pod: ['pod'],
   podsUsingClaim: ['pod'],
   podsOnNode: ['pod'],
@@ -155,7 +158,7 @@ function richCluster(): { model: ClusterModel; risky: string; safe: string } {
   model.upsert('persistentVolume', pv({ name: 'pv-pg-1', claimName: 'pg-1', reclaimPolicy: 'Delete' }));
   model.upsert(
     'persistentVolumeClaim',
-    pvc({ name: 'pg-1', volumeName: 'pv-pg-1', ownerReferences: [{ kind: 'Cluster', name: 'pg', uid: 'uid-cnpg-db' }, { kind: 'StatefulSet', name: 'db', uid: 'uid-sts-default-db' }] }),
+    pvc({ name: 'pg-1', volumeName: 'pv-pg-1', ownerReferences: [{ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', name: 'pg', uid: 'uid-cnpg-db' }, { kind: 'StatefulSet', name: 'db', uid: 'uid-sts-default-db' }] }),
   );
   model.upsert('pod', pod({ name: 'db-2', nodeName: risky, claimNames: ['data-db-2'], controllerKind: 'StatefulSet' }));
   // A generic ephemeral volume (a pod's scratch claim) with its only copy on the risky node, its pod elsewhere.
@@ -221,6 +224,10 @@ function targetsOf(model: ClusterModel, risky: string, safe: string): { readonly
     'namespace-delete': [{ namespace: 'default', now }],
     'statefulset-delete': [{ namespace: 'default', owner: { kind: 'StatefulSet', name: 'db', uid: 'uid-sts-default-db', policyDeletes: true }, now }],
     'owner-delete': [{ namespace: 'default', owner: { kind: 'Cluster', name: 'db', uid: 'uid-cnpg-db', byAutomation: true }, now }],
+    'crd-delete': [
+      { crd: 'clusters.postgresql.cnpg.io', group: 'postgresql.cnpg.io', kind: 'Cluster', namespaced: true, now },
+      { crd: 'tenants.example.io', group: 'example.io', kind: 'Tenant', namespaced: false, now },
+    ],
     'statefulset-scale-down': [{ namespace: 'default', name: 'db', uid: 'uid-sts-default-db', claimTemplates: ['data'], replicas: 1, ordinalsStart: 0, now }],
     'pv-reclaim': [
       { name: 'pv-lh', claimNamespace: 'default', claimName: 'lh-data', claimUid: 'other', phase: 'Bound', reclaimPolicy: 'Delete', previousPolicy: 'Retain' },

@@ -114,7 +114,8 @@ describe('storage-teardown validator', () => {
     // The API server is not even asked.
     const expression = validator.declaration.matchConditions?.[0]?.expression ?? '';
     expect(expression).toContain("request.name == 'longhorn-system' && !has(oldObject.metadata.deletionTimestamp)");
-    expect(expression).toContain(".endsWith('.longhorn.io') && !has(oldObject.metadata.deletionTimestamp)");
+    // Every CRD's DELETE is sent (plan crd-delete judges the PVCs its kind owns), not one already being deleted.
+    expect(expression).toContain("(request.resource.resource == 'customresourcedefinitions' && !has(oldObject.metadata.deletionTimestamp))");
   });
 
   it('refuses a Longhorn CRD deleted through a collection DELETE, whose items come with no request.name', () => {
@@ -140,8 +141,8 @@ describe('storage-teardown validator', () => {
     const other = item('widgets.example.com');
     if (!other.ok) throw new Error(other.reason);
     expect(validator.handle(other.request, context(withData())).allowed).toBe(true);
-    // The webhook is called for such items at all: its matchCondition reads the name from oldObject when it must.
-    expect(validator.declaration.matchConditions![0]!.expression).toContain("(has(request.name) ? request.name : oldObject.metadata.name).endsWith('.longhorn.io')");
+    // The webhook is called for such items at all: its matchCondition reads no request.name for a CRD.
+    expect(validator.declaration.matchConditions![0]!.expression).toContain("(request.resource.resource == 'customresourcedefinitions' && !has(oldObject.metadata.deletionTimestamp))");
   });
 
   it("refuses Longhorn's finalizer stripped from a volume or replica by anyone but Longhorn, naming that volume only", () => {

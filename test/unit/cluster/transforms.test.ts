@@ -72,10 +72,10 @@ describe('transformNamespace', () => {
     expect(record).toEqual({ name: 'apps', annotations: {}, deleting: true });
   });
 
-  it("keeps only its owners' uids (a Capsule Tenant's), once each", () => {
+  it("keeps only its owners' uids (a Capsule Tenant's) and their group/kind, once each", () => {
     const tenant = { apiVersion: 'capsule.clastix.io/v1beta2', kind: 'Tenant', name: 'solar', uid: 'uid-tenant', controller: true, blockOwnerDeletion: true };
     const record = transformNamespace({ metadata: { name: 'solar-prod', ownerReferences: [tenant, { ...tenant, kind: 'Other' }, { ...tenant, uid: '' }] } });
-    expect(record).toEqual({ name: 'solar-prod', annotations: {}, ownerUids: ['uid-tenant'] });
+    expect(record).toEqual({ name: 'solar-prod', annotations: {}, ownerUids: ['uid-tenant'], ownerKinds: ['capsule.clastix.io/Tenant', 'capsule.clastix.io/Other'] });
   });
 
   it('shares one empty annotation map between records without annotations', () => {
@@ -273,7 +273,7 @@ describe('transformPersistentVolumeClaim', () => {
       storageClassName: 'longhorn',
       labels: { 'app.kubernetes.io/instance': 'devlake', release: 'devlake', 'volume-guard.io/protect': 'true', 'velero.io/restore-name': 'devlake-20261206' },
       annotations: { 'meta.helm.sh/release-name': 'devlake', 'meta.helm.sh/release-namespace': 'devlake', 'volume-guard.io/skip': 'orphan-claims' },
-      ownerReferences: [{ kind: 'StatefulSet', name: 'devlake-mysql', uid: 'sts-uid', controller: true }],
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'devlake-mysql', uid: 'sts-uid', controller: true }],
       creationTimestamp: '2024-05-01T10:00:00Z',
       deleting: false,
     });

@@ -1,0 +1,130 @@
+// A CRD's DELETE takes every object of its kind with it: the CRD finalizer deletes them straight in storage (no
+// webhook sees those), then the garbage collector the PVCs they own and the PV controller their volumes. Argo CD or
+// Flux pruning an operator's CRD, `helm uninstall` of a chart shipping CRDs in templates/. Judged at the CRD's DELETE
+// (plan crd-delete, storage-teardown webhook), whoever deletes it.
+import { describe, expect, it } from 'vitest';
+import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
+import { storageTeardownValidator } from '../../../src/admission/validators/storage-teardown.ts';
+import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import type { OwnerRef } from '../../../src/cluster/records.ts';
+import { transformPersistentVolumeClaim } from '../../../src/cluster/transforms.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, request } from '../../support/admission.ts';
+import { namespace, pv, pvc, statefulSet } from '../../support/fixtures.ts';
+
+const config = defaultConfig();
+const validator = storageTeardownValidator(config);
+const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts'] };
+const ALICE: UserInfo = { username: 'alice', groups: ['system:authenticated'] };
+const CNPG: OwnerRef = { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', name: 'db', uid: 'uid-cnpg', controller: true };
+
+function crdDelete(options: { group?: string; kind?: string; scope?: string; user?: UserInfo; annotations?: Record<string, string> } = {}): AdmissionRequest {
+  const group = options.group ?? 'postgresql.cnpg.io';
+  const name = `clusters.${group}`;
+  return request({
+    kind: { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition' },
+    resource: { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions' },
+    operation: 'DELETE',
+    namespace: '',
+    name,
+    userInfo: options.user ?? ARGO,
+    oldObject: {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name, uid: 'uid-crd', annotations: options.annotations ?? {} },
+      spec: { group, names: { kind: options.kind ?? 'Cluster', plural: 'clusters' }, scope: options.scope ?? 'Namespaced' },
+    },
+  });
+}
+
+/** shop/db-1 owned by the CloudNativePG Cluster db, bound to pv-1 under reclaim `policy`. */
+function cluster(policy = 'Delete', owners: readonly OwnerRef[] = [CNPG], annotations: Record<string, string> = {}): ClusterModel {
+  const m = new ClusterModel(VOLUME_SETS);
+  m.upsert('namespace', namespace({ name: 'shop' }));
+  m.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'db-1', volumeName: 'pv-1', ownerReferences: owners, annotations }));
+  m.upsert('persistentVolume', pv({ name: 'pv-1', claimNamespace: 'shop', claimName: 'db-1', reclaimPolicy: policy }));
+  return m;
+}
+
+describe("a CRD's DELETE takes the PVCs the objects of its kind own", () => {
+  it('refuses the prune of the CloudNativePG CRD, naming the Bound PVC its Cluster owns', () => {
+    const refused = validator.handle(crdDelete(), context(cluster()));
+    expect(refused.allowed).toBe(false);
+    const message = refused.status?.message ?? '';
+    expect(message).toContain('deletion of CRD clusters.postgresql.cnpg.io');
+    expect(message).toContain('shop/db-1');
+    expect(message).toContain('Cluster shop/db');
+    expect(message).toContain('keep the CRD');
+  });
+
+  it('refuses a person deleting it too (not only automation)', () => {
+    expect(validator.handle(crdDelete({ user: ALICE }), context(cluster())).allowed).toBe(false);
+  });
+
+  it('passes a CRD whose kind owns nothing', () => {
+    const m = cluster('Delete', []);
+    expect(validator.handle(crdDelete(), context(m)).allowed).toBe(true);
+  });
+
+  it('passes when the PVs keep the data (reclaim Retain)', () => {
+    expect(validator.handle(crdDelete(), context(cluster('Retain'))).allowed).toBe(true);
+  });
+
+  it('passes a CRD of the same kind in another group: owner references match by group, not kind alone', () => {
+    expect(validator.handle(crdDelete({ group: 'example.io' }), context(cluster())).allowed).toBe(true);
+    // An owner reference of another group's Cluster is no owner of this CRD's kind either.
+    const other = cluster('Delete', [{ ...CNPG, apiVersion: 'cluster.x-k8s.io/v1beta1' }]);
+    expect(validator.handle(crdDelete(), context(other)).allowed).toBe(true);
+  });
+
+  it('passes once each PVC carries an approval by a policed writer', () => {
+    const approved = cluster('Delete', [CNPG], { 'volume-guard.io/delete': 'true', 'volume-guard.io/skip-by': 'admin' });
+    const decision = validator.handle(crdDelete(), context(approved));
+    expect(decision.allowed, decision.status?.message).toBe(true);
+  });
+
+  it("passes with a skip of pvc-delete on the CRD, as stored (its writes are policed)", () => {
+    const annotations = { 'volume-guard.io/skip': 'pvc-delete', 'volume-guard.io/skip-by': 'admin' };
+    const decision = validator.handle(crdDelete({ annotations }), context(cluster()));
+    expect(decision.allowed, decision.status?.message).toBe(true);
+    expect(decision.overrides).toContain('pvc-delete');
+  });
+
+  it('keeps a PVC another StatefulSet still owns', () => {
+    const m = cluster('Delete', [CNPG, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'keeper', uid: 'uid-keeper' }]);
+    m.upsert('statefulSet', statefulSet({ namespace: 'shop', name: 'keeper', uid: 'uid-keeper' }));
+    expect(validator.handle(crdDelete(), context(m)).allowed).toBe(true);
+  });
+
+  it('names the PVCs of a StatefulSet an object of the kind owns (whenDeleted: Delete)', () => {
+    const m = new ClusterModel(VOLUME_SETS);
+    m.upsert('namespace', namespace({ name: 'mq' }));
+    const sts = statefulSet({ namespace: 'mq', name: 'rabbit-server', uid: 'uid-sts', ownerUids: ['uid-cr'], ownerKinds: ['rabbitmq.com/RabbitmqCluster'], controlled: true });
+    m.upsert('statefulSet', sts);
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'mq', name: 'data-rabbit-server-0', volumeName: 'pv-0', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'rabbit-server', uid: 'uid-sts', controller: true }] }));
+    m.upsert('persistentVolume', pv({ name: 'pv-0', claimNamespace: 'mq', claimName: 'data-rabbit-server-0', reclaimPolicy: 'Delete' }));
+    const del = crdDelete({ group: 'rabbitmq.com', kind: 'RabbitmqCluster' });
+    const refused = validator.handle(del, context(m));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status?.message).toContain('mq/data-rabbit-server-0');
+    expect(refused.status?.message).toContain('StatefulSet mq/rabbit-server, which a RabbitmqCluster owns');
+    // Another kind's owner keeping the StatefulSet, it passes.
+    m.upsert('statefulSet', { ...sts, ownerUids: ['uid-cr', 'uid-x'], ownerKinds: ['rabbitmq.com/RabbitmqCluster', 'example.io/Other'] });
+    expect(validator.handle(del, context(m)).allowed).toBe(true);
+  });
+
+  it('passes a CRD already being deleted: the first DELETE was judged', () => {
+    const del = crdDelete();
+    const old = del.oldObject as { metadata: Record<string, unknown> };
+    old.metadata['deletionTimestamp'] = '2024-05-03T10:00:00Z';
+    expect(validator.handle(del, context(cluster())).allowed).toBe(true);
+  });
+
+  it("keeps the owner reference's apiVersion in the model", () => {
+    const claim = transformPersistentVolumeClaim({
+      metadata: { name: 'db-1', namespace: 'shop', ownerReferences: [{ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', name: 'db', uid: 'uid-cnpg', controller: true }] },
+    });
+    expect(claim?.ownerReferences).toEqual([CNPG]);
+  });
+});
