@@ -107,6 +107,19 @@ const reclaimCondition = (config: Config): string =>
  * identity's CREATE is sent (automationCondition): a provisioner creates every dynamically provisioned PV just so,
  * for a claim the model may not show yet, and a webhook failing closed must not hold provisioning up in an outage.
  */
+/**
+ * A PV CREATE by a person (no `system:` identity: not a provisioner, whose service account or kube-controller-manager
+ * creates PVs for claims the model may not show yet) while `pvcDelete.others` judges people: restoring an exported PV
+ * by hand loses its data at the PV controller's first sync just the same.
+ */
+const PERSON_PV_CREATE = (config: Config): string =>
+  `(!request.userInfo.username.startsWith('system:') && ${celString(config.pvcDelete.others)} != 'off')`;
+
+/** What PERSON_PV_CREATE says, for the handler (and API servers without matchConditions). */
+function isPersonPvCreate(user: UserInfo, config: Config): boolean {
+  return !user.username.startsWith('system:') && config.pvcDelete.others !== 'off';
+}
+
 const PV_CREATE_CONDITION =
   "request.resource.resource == 'persistentvolumes' && (!has(request.subResource) || request.subResource == '') && " +
   `${DESTROYING_POLICY} && ${CLAIM_REF_BY_UID}`;
@@ -160,7 +173,7 @@ const declarationFor = (config: Config): WebhookDeclaration => ({
     {
       name: 'deletes-bound-claims',
       expression:
-        `oldObject == null ? (request.operation == 'CREATE' && ${PV_CREATE_CONDITION} && ${automationCondition(config)}) : ` +
+        `oldObject == null ? (request.operation == 'CREATE' && ${PV_CREATE_CONDITION} && (${automationCondition(config)} || ${PERSON_PV_CREATE(config)})) : ` +
         `(has(oldObject.metadata.deletionTimestamp) ? (${REOPENS_CASCADE}) : (request.operation == 'UPDATE' ? ` +
         `(request.resource.resource == 'persistentvolumes' ? (${reclaimCondition(config)}) : (${SCALE_DOWN_CONDITION})) : ` +
         "((request.resource.group == 'longhorn.io' && request.resource.resource == 'volumes' && " +
@@ -270,8 +283,8 @@ export function pvcDeleteValidator(config: Config): Validator {
       if (request.operation === 'DELETE' && inNamespace && context.snapshot.namespace(request.namespace)?.deleting === true) return allowed();
       if (reopening) return judgeStatefulSetDelete(request, context, mode, automation);
       if (scaling) return judgeScaleDown(request, context, mode, automation);
-      // A PV CREATE by anyone but automation is not judged (PV_CREATE_CONDITION: provisioners create PVs so).
-      if (reclaiming && request.operation === 'CREATE' && !automation) return allowed();
+      // A PV CREATE by anyone but automation or a person is not judged (PV_CREATE_CONDITION: provisioners create PVs so).
+      if (reclaiming && request.operation === 'CREATE' && !automation && !isPersonPvCreate(request.userInfo, config)) return allowed();
       if (reclaiming) return judgeReclaimChange(request, context, mode, automation);
       if (request.resource.group === 'longhorn.io') return judgeLonghornVolumeDelete(request, context, meta.annotations, mode, automation);
       if (request.resource.resource === 'namespaces') return judgeNamespaceDelete(request, context, meta.annotations, mode, automation);
@@ -645,7 +658,7 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     modes: { 'pvc-delete': mode },
     overrideHint: created
       ? `create it with persistentVolumeReclaimPolicy: Retain (and without claimRef.uid to bind it to a new claim); if its data ` +
-        `may go, ${createdApproval(request.userInfo, context.config)}`
+        `may go, ${createdApproval(request.userInfo, context.config, automation)}`
       : repointed
         ? `apply the PV without spec.claimRef (its live one stays), or with the uid of the live claim; if its data may go: ` +
           `kubectl annotate pv ${name} ${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
@@ -657,16 +670,21 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
 }
 
 /**
- * How a PV CREATE refused may go ahead with its data reclaimed. Only a controller's is judged (PV_CREATE_CONDITION),
- * and the override guard takes the approval it writes only from an override writer naming itself as skip-by; one
- * that may not write overrides is told the ways that work: a person's CREATE, or allowing the controller.
+ * How a PV CREATE refused may go ahead with its data reclaimed. An automation identity's or a person's is judged
+ * (PV_CREATE_CONDITION), and the override guard takes the approval it writes only from an override writer naming
+ * itself as skip-by; one that may not write overrides is told the ways that work: an override writer's CREATE, or
+ * allowing the controller.
  */
-function createdApproval(user: UserInfo, config: Config): string {
+function createdApproval(user: UserInfo, config: Config, automation: boolean): string {
   const approval = (by: string) =>
     `add the annotations ${DELETE_APPROVED_KEY}: "true", ${SKIP_REASON_KEY}: "<why>" and ${SKIP_BY_KEY}: ${by} to the PV`;
+  if (!automation) {
+    if (mayWriteOverrides(user, config.overrides)) return `${approval(user.username)} and create it again`;
+    return `ask an override writer (overrides.allowedUsers) to create it, their user name as ${SKIP_BY_KEY}: ${approval('<their user name>')}`;
+  }
   if (mayWriteOverrides(user, config.overrides)) return `${approval(user.username)} and let the controller retry`;
   return (
-    `create it by hand (volume-guard judges only a controller's PV CREATE), or allow ${user.username} in ` +
+    `create it by hand (a person's PV CREATE is judged only under pvcDelete.others), or allow ${user.username} in ` +
     `overrides.allowedUsers and ${approval(user.username)}`
   );
 }

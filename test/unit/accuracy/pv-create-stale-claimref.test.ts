@@ -78,13 +78,43 @@ describe('a PV CREATE with a claimRef by uid', () => {
     expect(validator.handle(createPv(exported('Delete', { name: 'data-db-0' })), context(model())).allowed).toBe(true);
   });
 
-  it('by anyone but automation (a person, a provisioner creating every PV so): not judged, whatever pvcDelete.others says', () => {
+  it('by a provisioner (a system: identity creating every PV so): not judged, whatever pvcDelete.others says', () => {
     const strict = defaultConfig();
-    const enforcing = pvcDeleteValidator({ ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' } });
+    const config = { ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' as const } };
+    const enforcing = pvcDeleteValidator(config);
     const provisioner: UserInfo = { username: 'system:serviceaccount:kube-system:ebs-csi-controller-sa', groups: ['system:serviceaccounts'] };
-    for (const user of [ADMIN, provisioner]) {
-      expect(enforcing.handle(createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' }), user), context(model())).allowed).toBe(true);
+    for (const user of [provisioner, KCM, BINDER]) {
+      expect(enforcing.handle(createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' }), user), context(model(), { config })).allowed).toBe(true);
     }
+    // The webhook is not even called for them.
+    const condition = enforcing.declaration.matchConditions?.map((entry) => entry.expression).join(' ') ?? '';
+    expect(condition).toContain("!request.userInfo.username.startsWith('system:')");
+  });
+
+  // Issue 20's review: a person restoring an exported PV (claimRef by uid, reclaim Delete, its claim gone) loses the
+  // disk at the PV controller's first sync, as an UPDATE to Delete would: judged by pvcDelete.others like that UPDATE.
+  it('by a person: judged per pvcDelete.others (off by default: allowed), the webhook called once it is on', () => {
+    const strict = defaultConfig();
+    const alice: UserInfo = { username: 'alice', groups: ['system:authenticated'] };
+    const create = (user: UserInfo) => createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' }), user);
+    expect(validator.handle(create(alice), context(model())).allowed).toBe(true);
+    expect(validator.declaration.matchConditions?.map((entry) => entry.expression).join(' ')).toContain("'off' != 'off'");
+    const config = { ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' as const } };
+    const enforcing = pvcDeleteValidator(config);
+    const refused = enforcing.handle(create(alice), context(model(), { config }));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status?.message).toContain('creation of PV pv-db with reclaim policy Delete by alice');
+    expect(refused.status?.message).toContain(`its claim ${NS}/data-db-0 no longer exists`);
+    // alice may not write overrides: an override writer's create is what works.
+    expect(refused.status?.message).toContain('ask an override writer');
+    // An override writer's own create: approving it on the PV is advised, and then passes.
+    const byAdmin = enforcing.handle(create(ADMIN), context(model(), { config }));
+    expect(byAdmin.allowed).toBe(false);
+    expect(byAdmin.status?.message).toContain('and create it again');
+    const warn = { ...strict, pvcDelete: { ...strict.pvcDelete, others: 'warn' as const } };
+    const warning = pvcDeleteValidator(warn).handle(create(alice), context(model(), { config: warn }));
+    expect(warning.allowed).toBe(true);
+    expect(warning.warnings?.join('\n')).toContain('pv-db');
   });
 
   it("advises only approvals the override guard takes from the controller's write", () => {
@@ -97,7 +127,7 @@ describe('a PV CREATE with a claimRef by uid', () => {
     const refusal = validator.handle(createPv(gone()), context(model())).status!.message;
     expect(overrideGuardValidator(defaultConfig()).handle(createPv(gone(approval)), context(model())).allowed).toBe(false);
     expect(refusal).not.toContain('let the controller retry');
-    expect(refusal).toContain("if its data may go, create it by hand (volume-guard judges only a controller's PV CREATE)");
+    expect(refusal).toContain("if its data may go, create it by hand (a person's PV CREATE is judged only under pvcDelete.others)");
     expect(refusal).toContain(`or allow ${ARGO.username} in overrides.allowedUsers and add the annotations volume-guard.io/delete: "true"`);
     // Allowed to, its own name as skip-by: the guard takes the approval and the CREATE passes.
     const allowing = { ...defaultConfig(), overrides: { ...defaultConfig().overrides, allowedUsers: [ARGO.username] } };
