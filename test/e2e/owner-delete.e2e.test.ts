@@ -116,3 +116,46 @@ describe('owner-delete: an automation DELETE of an object that Bound PVCs name a
     expect(gone.stderr).toContain('NotFound');
   });
 });
+
+// A CRD's DELETE (plan crd-delete on the storage-teardown webhook): the CRD finalizer deletes every object of its kind
+// in storage, where no webhook sees it, then the garbage collector their claims. Judged at the CRD's DELETE, whoever
+// makes it; the claims are matched by their owner's group and kind. A test CRD stands in for CloudNativePG's.
+describe('crd-delete: the DELETE of a CRD whose objects Bound PVCs name as owner', () => {
+  const GROUP = 'e2e.volume-guard.io';
+  const CRD = `e2eclusters.${GROUP}`;
+  const OTHER_CRD = `e2egadgets.${GROUP}`;
+  const crd = (plural: string, kind: string) => ({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      scope: 'Namespaced',
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    },
+  });
+  const crdDenied = (stderr: string) => stderr.includes('admission webhook "storage-teardown.volume-guard.io" denied the request');
+
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await apply(crd('e2eclusters', 'E2eCluster'), crd('e2egadgets', 'E2eGadget'));
+    for (const name of [CRD, OTHER_CRD]) await must(kubectl(['wait', '--for=condition=Established', `crd/${name}`, '--timeout=60s']), `${name} established`);
+    await apply({ apiVersion: `${GROUP}/v1`, kind: 'E2eCluster', metadata: { name: 'pg', namespace: NS } });
+    await ownClaim('crd-db-1', { apiVersion: `${GROUP}/v1`, kind: 'E2eCluster', name: 'pg', uid: await uidOf('e2eclusters.e2e.volume-guard.io', 'pg', '-n', NS) });
+  }, 120_000);
+
+  afterAll(async () => {
+    await deleteObjects(['pvc', 'crd-db-1', '-n', NS], ['pv', `pv-${NS}-crd-db-1`], ['crd', CRD, OTHER_CRD]);
+  });
+
+  it("refuses it, by a person too, naming the claims its objects own; a CRD whose kind owns nothing passes", async () => {
+    // Until the model has seen the claim's owner reference, the kind owns nothing it knows of.
+    const refused = await eventually(() => kubectl(['delete', 'crd', CRD, '--dry-run=server']), (r) => r.code !== 0, 60_000);
+    expect(crdDenied(refused.stderr), refused.stderr).toBe(true);
+    expect(refused.stderr).toContain(`deletion of CRD ${CRD}`);
+    expect(refused.stderr).toContain(`${NS}/crd-db-1`);
+    expect(refused.stderr.replace(/\s+/g, ' ')).toContain(`deleted with E2eCluster ${NS}/pg`);
+    await must(kubectl(['delete', 'crd', OTHER_CRD, '--dry-run=server']), 'a CRD owning nothing');
+  });
+});
