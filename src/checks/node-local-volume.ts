@@ -389,8 +389,9 @@ export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, no
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
   const here = staysSchedulable ? snapshot.node(node) : undefined;
   const backHere = here !== undefined && podLandsOn(pod, here);
-  // Another node with more taints than its record keeps may take the pod: counted as a place for it.
-  const lands = (candidate: NodeRecord): boolean => candidate.name === node || podLandsOn(pod, candidate, true);
+  // Another node may take the pod wherever the records cannot rule it out: one with more taints than its record keeps,
+  // or one an autoscaler is removing whose drain taint the pod tolerates (it starts there without its data).
+  const lands = (candidate: NodeRecord): boolean => candidate.name === node || podLandsOn(pod, candidate, 'elsewhere');
   if ((backHere ? pinnedNodeOf(pod.nodeSelector, snapshot, '', lands) : pinnedPodNodeOf(pod.nodeSelector, snapshot)) === node) return false;
   for (const claimName of pod.claimNames) {
     const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);

@@ -211,6 +211,11 @@ export interface NodeRecord {
    */
   readonly cordoned?: boolean;
   /**
+   * The drain taints themselves, set only with `leaving`: ordinary NoSchedule / NoExecute taints to the scheduler, so
+   * a pod tolerating them (an empty-key Exists toleration) may still be placed on the node (podLandsOn).
+   */
+  readonly drainTaints?: readonly Taint[];
+  /**
    * Its `NoSchedule` and `NoExecute` taints (the ones the scheduler's TaintToleration filter reads), in order, except
    * those a field above stands for: `node.kubernetes.io/unschedulable` (`unschedulable`), `not-ready` and
    * `unreachable` (`ready`), the autoscalers' drain taints (`leaving`). At most MAX_NODE_TAINTS (transforms.ts);

@@ -83,22 +83,34 @@ const UNSCHEDULABLE_TAINT: Taint = { key: UNSCHEDULABLE_TAINT_KEY, value: '', ef
 
 /**
  * Whether the scheduler would place the pod's replacement on the node now, as far as the node's state goes (its
- * labels are the node affinity's business): not being removed (an autoscaler's drain taint), not cordoned unless the
- * pod tolerates it, Ready unless the pod tolerates the not-ready / unreachable taint, and every NoSchedule /
- * NoExecute taint tolerated. For a node with more taints than its record keeps (NodeRecord.taintsCut), `cut` is the
- * answer when the kept ones are all tolerated: false where landing there lets data through, true where it stops it.
+ * labels are the node affinity's business): not cordoned unless the pod tolerates it, Ready unless the pod tolerates
+ * the not-ready / unreachable taint, and every NoSchedule / NoExecute taint tolerated. `direction` says which answer
+ * is the careful one where the records cannot tell:
+ * - `back`: the pod's own node, where landing keeps its data. A node being removed (an autoscaler's drain taint,
+ *   `leaving`) is no place to come back to, whatever the pod tolerates: its disks go with it. A node with more taints
+ *   than its record keeps (NodeRecord.taintsCut) is refused, unless the pod tolerates every taint.
+ * - `elsewhere`: another node, where landing leaves the data behind. The drain taints are read as the scheduler reads
+ *   them, ordinary taints a toleration may match (an empty-key Exists one matches them all), and a node with more
+ *   taints than its record keeps takes the pod when it tolerates the kept ones.
  */
 export function podLandsOn(
   pod: Pick<PodRecord, 'noExecuteTolerations' | 'noScheduleTolerations'>,
   node: NodeRecord,
-  cut = false,
+  direction: 'back' | 'elsewhere' = 'back',
 ): boolean {
-  if (node.leaving === true) return false;
+  if (node.leaving === true && direction === 'back') return false;
   if (isCordoned(node) && !toleratesTaint(pod, UNSCHEDULABLE_TAINT)) return false;
   const readiness = readinessTaint(node.ready);
   if (readiness !== undefined && !toleratesTaint(pod, readiness)) return false;
+  for (const taint of node.drainTaints ?? NO_TAINTS) if (!toleratesTaint(pod, taint)) return false;
   for (const taint of node.taints ?? NO_TAINTS) if (!toleratesTaint(pod, taint)) return false;
-  return node.taintsCut === true ? cut : true;
+  return node.taintsCut === true ? direction === 'elsewhere' || toleratesEveryTaint(pod) : true;
 }
 
 const NO_TAINTS: readonly Taint[] = Object.freeze([]);
+
+/** An empty-key Exists toleration of both effects: the pod tolerates whatever taints a record left out. */
+function toleratesEveryTaint(pod: Pick<PodRecord, 'noExecuteTolerations' | 'noScheduleTolerations'>): boolean {
+  const everything = (toleration: Toleration): boolean => toleration.key === '' && toleration.operator === 'Exists';
+  return (pod.noScheduleTolerations ?? NO_TOLERATIONS).some(everything) && (pod.noExecuteTolerations ?? NO_TOLERATIONS).some(everything);
+}

@@ -143,11 +143,16 @@ function timeMs(value: string): number {
  */
 export const DRAIN_TAINT_KEYS: readonly string[] = ['ToBeDeletedByClusterAutoscaler', 'karpenter.sh/disrupted', 'karpenter.sh/disruption'];
 
-function hasDrainTaint(spec: JsonObject | undefined): boolean {
-  return arrayAt(spec, 'taints').some((taint) => {
+/** The node's drain taints (NoSchedule or NoExecute, DRAIN_TAINT_KEYS), undefined when it carries none. */
+function drainTaintsOf(spec: JsonObject | undefined): readonly Taint[] | undefined {
+  let drain: Taint[] | undefined;
+  for (const taint of arrayAt(spec, 'taints')) {
     const effect = stringAt(taint, 'effect');
-    return DRAIN_TAINT_KEYS.includes(stringAt(taint, 'key')) && (effect === 'NoSchedule' || effect === 'NoExecute');
-  });
+    const key = stringAt(taint, 'key');
+    if (!DRAIN_TAINT_KEYS.includes(key) || (effect !== 'NoSchedule' && effect !== 'NoExecute')) continue;
+    (drain ??= []).push({ key: intern(key), value: stringAt(taint, 'value'), effect });
+  }
+  return drain;
 }
 
 /** At most this many taints are kept per node (NodeRecord.taints): nodes carry a handful. */
@@ -177,7 +182,8 @@ export function transformNode(raw: unknown): NodeRecord | undefined {
   if (!metadata || name === '') return undefined;
   const ready = conditionOf(raw, 'Ready');
   const spec = objectAt(raw, 'spec');
-  const leaving = hasDrainTaint(spec);
+  const drainTaints = drainTaintsOf(spec);
+  const leaving = drainTaints !== undefined;
   const cordoned = spec?.['unschedulable'] === true;
   return {
     name: intern(name),
@@ -186,7 +192,7 @@ export function transformNode(raw: unknown): NodeRecord | undefined {
     readySince: timeMs(stringAt(ready, 'lastTransitionTime')),
     annotations: guardAnnotations(metadata),
     labels: internedMap(stringMapAt(metadata, 'labels')),
-    ...(leaving ? { leaving, cordoned } : {}),
+    ...(drainTaints !== undefined ? { leaving, cordoned, drainTaints } : {}),
     ...taintsOf(spec),
   };
 }

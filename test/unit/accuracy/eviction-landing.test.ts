@@ -195,6 +195,37 @@ describe('a hostPath pod evicted from a node that stays schedulable', () => {
   });
 });
 
+describe('another node an autoscaler is removing', () => {
+  const removing = (labels: Record<string, string> = {}) =>
+    rawNode('node-2', { labels, spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1700000000', effect: 'NoSchedule' }] } });
+
+  it('is a place for a hostPath pod tolerating its drain taint: it starts there without its data', () => {
+    const everything = { ...ssd, ...tolerating({ operator: 'Exists' }) };
+    const decision = evictHostPathPod([rawNode('node-1', { labels: { disktype: 'ssd' } }), removing({ disktype: 'ssd' })], everything);
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('/data');
+    const byKey = { ...ssd, ...tolerating({ key: 'ToBeDeletedByClusterAutoscaler', operator: 'Exists', effect: 'NoSchedule' }) };
+    expect(evictHostPathPod([rawNode('node-1', { labels: { disktype: 'ssd' } }), removing({ disktype: 'ssd' })], byKey).allowed).toBe(false);
+  });
+
+  it('is no place for a pod that does not tolerate it (control)', () => {
+    expect(evictHostPathPod([rawNode('node-1', { labels: { disktype: 'ssd' } }), removing({ disktype: 'ssd' })], ssd).allowed).toBe(true);
+  });
+});
+
+describe('a restart eviction whose node carries more taints than its record keeps', () => {
+  const taints = Array.from({ length: 40 }, (_, i) => ({ key: `t${i}`, effect: 'NoSchedule' }));
+
+  it('is allowed for a pod tolerating every taint (an empty-key Exists toleration): it lands back anywhere', () => {
+    expect(restart({ spec: { taints } }, tolerating({ operator: 'Exists' })).allowed).toBe(true);
+  });
+
+  it('is refused for a pod tolerating only the taints kept: one left out may keep it off', () => {
+    const kept = taints.slice(0, 32).map((taint) => ({ key: taint.key, operator: 'Exists' }));
+    expect(restart({ spec: { taints } }, tolerating(...kept)).allowed).toBe(false);
+  });
+});
+
 describe('a drain keeps its rule', () => {
   it('refuses the eviction from a cordoned node though the other node its affinity names is cordoned too', () => {
     const decision = evictHostPathPod(

@@ -47,10 +47,12 @@ describe('transformNode taints', () => {
     expect('taints' in rawNode({ taints: [{ key: 'soft', effect: 'PreferNoSchedule' }] })).toBe(false);
   });
 
-  it('leaves the drain taints to `leaving`', () => {
+  it('leaves the drain taints to `leaving`, and keeps them beside it for the pods that tolerate them', () => {
     const record = rawNode({ taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1', effect: 'NoSchedule' }] });
     expect(record.leaving).toBe(true);
     expect(record.taints).toBeUndefined();
+    expect(record.drainTaints).toEqual([{ key: 'ToBeDeletedByClusterAutoscaler', value: '1', effect: 'NoSchedule' }]);
+    expect('drainTaints' in rawNode({ taints: [{ key: 'dedicated', effect: 'NoSchedule' }] })).toBe(false);
   });
 
   it('keeps at most MAX_NODE_TAINTS, and says when it cut some', () => {
@@ -109,8 +111,22 @@ describe('podLandsOn', () => {
     expect(podLandsOn(tolerates({ key: '', operator: 'Exists', value: '' }), cordoned)).toBe(true);
   });
 
-  it('refuses a node being removed (an autoscaler drain taint), whatever the pod tolerates', () => {
-    expect(podLandsOn(tolerates({ key: '', operator: 'Exists', value: '' }), node({ unschedulable: true, leaving: true, cordoned: false }))).toBe(false);
+  it('never takes a pod back to its own node being removed (an autoscaler drain taint), whatever the pod tolerates', () => {
+    const leaving = rawNode({ taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1700000000', effect: 'NoSchedule' }] });
+    expect(podLandsOn(tolerates({ key: '', operator: 'Exists', value: '' }), leaving)).toBe(false);
+    expect(podLandsOn(tolerates({ key: '', operator: 'Exists', value: '' }), leaving, 'back')).toBe(false);
+  });
+
+  it('reads a drain taint as an ordinary NoSchedule taint for a node elsewhere: a pod tolerating it lands there', () => {
+    const leaving = rawNode({ taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }] });
+    expect(podLandsOn(plain, leaving, 'elsewhere')).toBe(false);
+    expect(podLandsOn(tolerates({ key: '', operator: 'Exists', value: '' }), leaving, 'elsewhere')).toBe(true);
+    expect(podLandsOn(tolerates({ key: 'karpenter.sh/disrupted', operator: 'Exists', value: '' }), leaving, 'elsewhere')).toBe(true);
+    expect(podLandsOn(tolerates({ key: 'ToBeDeletedByClusterAutoscaler', operator: 'Exists', value: '' }), leaving, 'elsewhere')).toBe(false);
+    // The cordon an autoscaler may add is read as for any node.
+    const cordonedToo = rawNode({ unschedulable: true, taints: [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }] });
+    expect(podLandsOn(tolerates({ key: 'karpenter.sh/disrupted', operator: 'Exists', value: '' }), cordonedToo, 'elsewhere')).toBe(false);
+    expect(podLandsOn(tolerates({ key: '', operator: 'Exists', value: '' }), cordonedToo, 'elsewhere')).toBe(true);
   });
 
   it('refuses a node not Ready unless the pod tolerates its condition taint: not-ready for False, unreachable for Unknown', () => {
@@ -137,12 +153,21 @@ describe('podLandsOn', () => {
     expect(toleratesTaint(pod({ noExecuteTolerations: [equal] }), { key: 'dedicated', value: 'infra', effect: 'NoSchedule' })).toBe(false);
   });
 
-  it('answers `cut` for a node whose record kept only some of its taints, when the pod tolerates those', () => {
+  it('for a node whose record kept only some of its taints: no way back, a place elsewhere, when the pod tolerates those', () => {
     const cut = node({ taints: [{ key: 'a', value: '', effect: 'NoSchedule' }], taintsCut: true });
-    const all = tolerates({ key: '', operator: 'Exists', value: '' });
-    expect(podLandsOn(all, cut)).toBe(false);
-    expect(podLandsOn(all, cut, true)).toBe(true);
-    expect(podLandsOn(plain, cut, true)).toBe(false);
+    const kept = tolerates({ key: 'a', operator: 'Exists', value: '' });
+    expect(podLandsOn(kept, cut)).toBe(false);
+    expect(podLandsOn(kept, cut, 'elsewhere')).toBe(true);
+    expect(podLandsOn(plain, cut, 'elsewhere')).toBe(false);
+  });
+
+  it('takes a pod tolerating every taint (an empty-key Exists toleration of both effects) back past the cut', () => {
+    const cut = node({ taints: [{ key: 'a', value: '', effect: 'NoSchedule' }], taintsCut: true });
+    const everything: Toleration = { key: '', operator: 'Exists', value: '' };
+    expect(podLandsOn(pod({ noScheduleTolerations: [everything], noExecuteTolerations: [everything] }), cut)).toBe(true);
+    // Only NoSchedule ones tolerated: a NoExecute taint the record left out may refuse the pod.
+    expect(podLandsOn(tolerates(everything), cut)).toBe(false);
+    expect(podLandsOn(rawPod({ ...hostPath, tolerations: [{ operator: 'Exists' }] }), cut)).toBe(true);
   });
 });
 
