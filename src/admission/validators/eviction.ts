@@ -305,15 +305,16 @@ function adjustRemoval(
   // A node being removed (its Machine deleted, an autoscaler's taint) takes the data with it: nothing comes back to it.
   // A pod whose node no longer matches its nodeSelector or required affinity (what the descheduler's
   // RemovePodsViolatingNodeAffinity evicts) comes back nowhere: its PV pins it to a node the scheduler now refuses.
+  // A node with no Node object (deleted, or not yet seen) takes nothing back.
   const restartable =
     !draining &&
     context.snapshot.nodeLeaving(node) === undefined &&
-    (removal.pod === undefined || nodeRecord === undefined || selectorMatches(removal.pod.nodeSelector, nodeRecord));
+    (removal.pod === undefined || (nodeRecord !== undefined && selectorMatches(removal.pod.nodeSelector, nodeRecord)));
   // Nor does it come back to a node that refuses it now, though its labels still match (podLandsOn): a NoSchedule or
   // NoExecute taint it does not tolerate (what RemovePodsViolatingNodeTaints evicts for), or the node not Ready (its
   // condition taint). Its PV pins it there: Pending, for good or until the node is back. A Longhorn volume follows
   // the pod to whichever node takes it.
-  const landsBack = removal.pod === undefined || nodeRecord === undefined || podLandsOn(removal.pod, nodeRecord);
+  const landsBack = removal.pod === undefined || (nodeRecord !== undefined && podLandsOn(removal.pod, nodeRecord));
   const follows = (finding: Finding): boolean => followsRestartedPod(finding) && (landsBack || finding.check === 'last-replica-on-node');
   if (removal.restartAllowed && restartable && findings.length > 0 && isRestartIdentity(removal.user, context.config)) {
     const following = findings.filter(follows);

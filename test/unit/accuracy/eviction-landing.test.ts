@@ -226,6 +226,19 @@ describe('a restart eviction whose node carries more taints than its record keep
   });
 });
 
+describe('a restart eviction of a pod whose node has no Node object', () => {
+  it('is refused: the pod comes back nowhere its local PV allows', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.upsert('node', rawNode('node-2'));
+    model.upsert('persistentVolume', localPV({ name: 'pv-db', pinnedNode: 'node-1', claimName: 'db-data' }));
+    model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-db' }));
+    model.upsert('pod', statefulSetPod());
+    const decision = podEvictionValidator(withRestarters).handle(evictionRequest('db-0', { user: DESCHEDULER }), context(model, { config: withRestarters }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.warnings ?? []).not.toContainEqual(expect.stringContaining('allowed as a restart'));
+  });
+});
+
 describe('a drain keeps its rule', () => {
   it('refuses the eviction from a cordoned node though the other node its affinity names is cordoned too', () => {
     const decision = evictHostPathPod(
