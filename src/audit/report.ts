@@ -32,7 +32,7 @@ import { PLANS, planChecks, planChecksFor, planFindings, type PlanOptions } from
 import { DELETING_OWNERS, drainingMachineOwnerSkip, rolloutOwnerTarget } from '../admission/rollout-owner.ts';
 import { dataNamespaces } from '../checks/affected.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
-import { REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
+import { mountedReleaseLabelled, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
 import { RELEASE_LABELS, RESOURCE_KINDS, type MachineRecord, type ResourceKind } from '../cluster/records.ts';
@@ -520,7 +520,8 @@ export const NO_RELEASE_RECORD_TAG = 'no-release-record';
  * not installed, each audited as `--release` audits it: what installing it again would hit (seed 000), with the
  * severity `--release`, the webhook and the orphan-PVC gauge give it. One with no record at all is judged the same:
  * plain `helm uninstall` deletes every record, exactly seed 000 (tag no-release-record). Only the claims a live
- * StatefulSet still uses are left out for it (an Argo CD application's: it sets app.kubernetes.io/instance too).
+ * StatefulSet still uses, and those of its release-labelled rule a live pod mounts, are left out for it (an Argo CD
+ * application's: it sets app.kubernetes.io/instance too); seed 000's leftover is mounted by nothing.
  */
 function releasesNotInstalled(model: AuditModel, records: NonNullable<AuditInput['releaseRecords']>, notes: string[]): Placed[] {
   const key = (namespace: string, name: string): string => `${namespace}\u0000${name}`;
@@ -543,8 +544,11 @@ function releasesNotInstalled(model: AuditModel, records: NonNullable<AuditInput
     notes.push(...audit.notes);
     for (const finding of audit.findings) {
       if (revisions !== undefined) placed.push({ finding, operation });
-      // Without a record, PVCs something live still claims are no leftover of a release (an Argo CD application's).
-      else if (!finding.tags.includes('left-behind')) placed.push({ finding: { ...finding, tags: [...finding.tags, NO_RELEASE_RECORD_TAG] }, operation });
+      // Without a record, PVCs something live still claims or mounts are no leftover of a release (an Argo CD
+      // application's: the label is its tracking label).
+      else if (!finding.tags.includes('left-behind') && !mountedReleaseLabelled(model, finding)) {
+        placed.push({ finding: { ...finding, tags: [...finding.tags, NO_RELEASE_RECORD_TAG] }, operation });
+      }
     }
   }
   return placed;

@@ -152,6 +152,27 @@ export function otherLiveMounter(snapshot: ClusterSnapshot, claim: Pick<Persiste
     .find((pod) => !isOwnStatefulPod(pod, claim.name) && keepsClaimsInUse(pod) && !goesWithItsStatefulSet(snapshot, pod));
 }
 
+/**
+ * A pod that keeps its claims in use mounts the claim (its own StatefulSet pod or any other, one going with a deleted
+ * StatefulSet aside): the data is in use now, whatever tool deployed it (an Argo CD application's Deployment).
+ */
+export function mountedByLivePod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): boolean {
+  return snapshot.podsUsingClaim(claim.namespace, claim.name).some((pod) => keepsClaimsInUse(pod) && !goesWithItsStatefulSet(snapshot, pod));
+}
+
+/**
+ * A finding of the release-labelled rule (a PVC labelled for the release, owned by nothing live, claimed by no live
+ * StatefulSet) whose PVC a live pod mounts: what the audit and the orphan-PVC gauge leave out when the label may be
+ * another tool's (Argo CD tracks its applications by app.kubernetes.io/instance).
+ */
+export function mountedReleaseLabelled(snapshot: ClusterSnapshot, finding: Pick<Finding, 'object' | 'tags'>): boolean {
+  return (
+    finding.object.kind === 'PersistentVolumeClaim' &&
+    finding.tags.includes('release-labelled') &&
+    mountedByLivePod(snapshot, { namespace: finding.object.namespace ?? '', name: finding.object.name })
+  );
+}
+
 /** `; pod X mounts it too (...)`, for the reason of a finding whose PVC another pod mounts; '' when none does. */
 function sharedWithPod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): string {
   const other = otherLiveMounter(snapshot, claim);

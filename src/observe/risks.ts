@@ -11,7 +11,7 @@ import { releaseFindings } from '../audit/release.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { SINGLE_REPLICA_SET, VOLUME_HEALTH_SET } from '../checks/longhorn-health.ts';
 import { collectNodeLocalVolume, nodeLocalOptionsOf, type NodeLocalOptions } from '../checks/node-local-volume.ts';
-import { REUSE_APPROVED_TAG, sameClaimUse } from '../checks/orphan-pvc.ts';
+import { mountedReleaseLabelled, REUSE_APPROVED_TAG, sameClaimUse } from '../checks/orphan-pvc.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
@@ -645,6 +645,8 @@ export class RiskTracker {
         for (const finding of releaseFindings(this.#model, releaseNamespace, name, { installed: true }).findings) {
           if (finding.severity !== 'critical' || finding.object.kind !== 'PersistentVolumeClaim') continue;
           if (this.#reuseApprovalsHonored && finding.tags.includes(REUSE_APPROVED_TAG)) continue;
+          // A live pod mounts it: in use, as the audit leaves it out for a release with no record (an Argo CD app's).
+          if (mountedReleaseLabelled(this.#model, finding)) continue;
           orphans.add(`${finding.object.namespace ?? releaseNamespace}/${finding.object.name}`);
         }
       }

@@ -1,7 +1,8 @@
 // The whole-cluster audit reports seed 000's risk: PVCs labelled for a Helm release that is not installed, as
 // `audit --release` reports them (what installing it again would hit). A release uninstalled with --keep-history is
 // Helm's: critical, exit 1. So is one with no record left (plain helm uninstall deletes them all): what nothing live
-// claims is judged as --release judges it; PVCs a live StatefulSet claims (an Argo CD application's) are left out.
+// claims is judged as --release judges it; PVCs a live StatefulSet claims or a live pod mounts (an Argo CD
+// application's) are left out.
 import { describe, expect, it } from 'vitest';
 import { buildAuditReport, NO_RELEASE_RECORD_TAG } from '../../../src/audit/report.ts';
 import { failingFindings } from '../../../src/audit/run.ts';
@@ -13,7 +14,7 @@ import { helmReleaseValidator } from '../../../src/admission/validators/helm-rel
 import { defaultConfig } from '../../../src/config.ts';
 import { RiskTracker } from '../../../src/observe/risks.ts';
 import { ADMIN, context, request } from '../../support/admission.ts';
-import { namespace, pod, pvc, statefulSet } from '../../support/fixtures.ts';
+import { namespace, pod, pv, pvc, statefulSet } from '../../support/fixtures.ts';
 import { devlakeManifest, releaseSecret } from '../helm/helm-fixtures.ts';
 
 const LEFTOVER = 'devlake-mysql-data-devlake-mysql-0';
@@ -103,6 +104,38 @@ describe('the whole-cluster audit and releases not installed', () => {
     model.upsert('statefulSet', statefulSet({ namespace: 'devlake', name: 'devlake-mysql', claimTemplates: ['devlake-mysql-data'], selector: { 'app.kubernetes.io/instance': 'devlake' } }));
     model.upsert('pod', pod({ namespace: 'devlake', name: 'devlake-mysql-0', claimNames: [LEFTOVER], controllerKind: 'StatefulSet' }));
     expect(audit(model, []).findings).toEqual([]);
+  });
+
+  it('no record, and a live Deployment pod mounts a PVC labelled for the name (an Argo CD application): nothing, and no orphan counted', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.upsert('namespace', namespace({ name: 'grafana' }));
+    model.upsert('persistentVolume', pv({ name: 'pv-grafana', claimNamespace: 'grafana', claimName: 'grafana' }));
+    model.upsert('persistentVolumeClaim', pvc({ namespace: 'grafana', name: 'grafana', volumeName: 'pv-grafana', labels: { 'app.kubernetes.io/instance': 'grafana' } }));
+    const running = pod({ namespace: 'grafana', name: 'grafana-7d9f8-abcde', claimNames: ['grafana'], controllerKind: 'ReplicaSet' });
+    model.upsert('pod', running);
+    const report = audit(model, []);
+    expect(report.findings).toEqual([]);
+    expect(failingFindings(report, false)).toBe(0);
+    const tracker = new RiskTracker(new ClusterModel(VOLUME_SETS));
+    const sink = tracker.sink();
+    sink.upsert('namespace', namespace({ name: 'grafana' }));
+    for (const claim of model.records('persistentVolumeClaim')) sink.upsert('persistentVolumeClaim', claim);
+    sink.upsert('pod', running);
+    expect(tracker.flush()).toBe(true);
+    expect([...tracker.counts().orphanPvcs.values()].some((count) => count > 0)).toBe(false);
+    // The pod finished: nothing uses the data any more, the leftover is seed 000's again (audit and gauge alike).
+    const finished = { ...running, phase: 'Succeeded' };
+    model.upsert('pod', finished);
+    sink.upsert('pod', finished);
+    expect(failingFindings(audit(model, []), false)).toBe(1);
+    expect(tracker.flush()).toBe(true);
+    expect(new Map(tracker.counts().orphanPvcs)).toEqual(new Map([['grafana', 1]]));
+  });
+
+  it('a release uninstalled with --keep-history keeps its full severity though a pod mounts the PVC', () => {
+    const model = devlakeModel();
+    model.upsert('pod', pod({ namespace: 'devlake', name: 'debug', claimNames: [LEFTOVER] }));
+    expect(failingFindings(audit(model, uninstalled), false)).toBe(1);
   });
 
   it('an installed release: nothing (a re-install needs an uninstall first)', () => {
