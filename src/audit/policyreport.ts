@@ -207,6 +207,7 @@ function resultOf(risk: Risk, generatedAt: string, namespace: string | undefined
   };
 }
 
+/** A report's summary counts its results: distinct risks (the audit's summary.distinct), not findings. */
 function summaryOf(results: readonly PolicyReportResult[]): PolicyReportObject['summary'] {
   const count = (result: PolicyReportResult['result']): number => results.filter((entry) => entry.result === result).length;
   return { pass: count('pass'), fail: count('fail'), warn: count('warn'), error: count('error'), skip: count('skip') };

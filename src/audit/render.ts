@@ -461,8 +461,9 @@ function overrideLines(override: LingeringOverride, width: number | undefined, n
   ];
 }
 
+/** The footer counts each risk once, as the table's rows show them (summary.distinct). */
 function summaryLine(report: AuditReport): string {
-  const { summary } = report;
+  const summary = report.summary.distinct;
   if (summary.risks === 0) return 'No data-loss risk found.';
   const accepted = summary.overridden > 0 ? `; ${summary.overridden} accepted by a lingering override` : '';
   const byCheck = CHECK_IDS.map((id) => `${id} ${summary.byCheck[id]}`).join(', ');

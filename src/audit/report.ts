@@ -43,6 +43,7 @@ import { releaseFindings, releaseState } from './release.ts';
 import { acceptedEverywhere, risksOf } from './risks.ts';
 import {
   AUDIT_API_VERSION,
+  type AuditDistinctCounts,
   type AuditFinding,
   type AuditReport,
   type AuditScope,
@@ -560,10 +561,21 @@ function objectCounts(model: AuditModel): Record<ResourceKind, number> {
   return counts;
 }
 
-/** The totals: each risk once, however many operations it blocks (findings counts those). */
+/** The totals: one per finding (audit/v1's fields), and in `distinct` each risk once, however many operations it blocks. */
 function summarize(findings: readonly AuditFinding[], overrides: number): AuditSummary {
-  const byCheck = {} as Record<CheckId, number>;
-  for (const id of CHECK_IDS) byCheck[id] = 0;
+  const byCheck = zeroByCheck();
+  let critical = 0;
+  let overridden = 0;
+  for (const finding of findings) {
+    byCheck[finding.check] += 1;
+    if (finding.severity === 'critical') critical += 1;
+    if (finding.overriddenBy !== undefined) overridden += 1;
+  }
+  return { risks: findings.length, critical, warning: findings.length - critical, overridden, byCheck, overrides, distinct: distinctCounts(findings) };
+}
+
+function distinctCounts(findings: readonly AuditFinding[]): AuditDistinctCounts {
+  const byCheck = zeroByCheck();
   const risks = risksOf(findings);
   let critical = 0;
   let overridden = 0;
@@ -572,7 +584,13 @@ function summarize(findings: readonly AuditFinding[], overrides: number): AuditS
     if (risk.finding.severity === 'critical') critical += 1;
     if (acceptedEverywhere(risk)) overridden += 1;
   }
-  return { risks: risks.length, critical, warning: risks.length - critical, overridden, byCheck, overrides, findings: findings.length };
+  return { risks: risks.length, critical, warning: risks.length - critical, overridden, byCheck };
+}
+
+function zeroByCheck(): Record<CheckId, number> {
+  const byCheck = {} as Record<CheckId, number>;
+  for (const id of CHECK_IDS) byCheck[id] = 0;
+  return byCheck;
 }
 
 export function buildAuditReport(input: AuditInput): AuditReport {

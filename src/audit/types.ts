@@ -91,11 +91,26 @@ export interface LingeringOverride {
 }
 
 /**
- * The totals count risks: a risk listed under several operations (findings alike but for their operation, fix,
- * override and overriddenBy: the whole-cluster audit's degraded volume under the upgrade and each node's cordon) once.
+ * The totals of `volume-guard.io/audit/v1` count findings, as they always have: `critical` is the number of findings
+ * with severity critical. The whole-cluster audit lists a risk once per operation it blocks (a degraded volume under
+ * the upgrade and each node's cordon), so its findings outnumber its risks: `distinct` counts each risk once.
  */
 export interface AuditSummary {
-  /** Risks in all, overridden ones included (a lingering override accepts a risk, it does not remove it). */
+  /** Findings in all, overridden ones included (a lingering override accepts a risk, it does not remove it). */
+  readonly risks: number;
+  readonly critical: number;
+  readonly warning: number;
+  /** Findings already accepted by a lingering override (with overriddenBy). */
+  readonly overridden: number;
+  /** Findings per check; every check id, 0 when it found nothing. */
+  readonly byCheck: Readonly<Record<CheckId, number>>;
+  readonly overrides: number;
+  /** The same totals counting each distinct risk once (risks.ts), however many operations it blocks. */
+  readonly distinct: AuditDistinctCounts;
+}
+
+/** Totals of distinct risks: findings alike but for their operation, fix, override and overriddenBy count once. */
+export interface AuditDistinctCounts {
   readonly risks: number;
   readonly critical: number;
   readonly warning: number;
@@ -103,9 +118,6 @@ export interface AuditSummary {
   readonly overridden: number;
   /** Risks per check; every check id, 0 when it found nothing. */
   readonly byCheck: Readonly<Record<CheckId, number>>;
-  readonly overrides: number;
-  /** Findings in all: one per risk and operation it blocks (equal to risks but in the whole-cluster audit). */
-  readonly findings: number;
 }
 
 export interface AuditCluster {

@@ -196,11 +196,13 @@ describe('volume-guard audit against the real API server', () => {
     expect(report.cluster).toMatchObject({ server: admin().getCurrentCluster()?.server, context: admin().getCurrentContext(), longhornInstalled: true });
     expect(report.cluster.objects.node).toBeGreaterThanOrEqual(1 + 1 + LONGHORN_NODES.length);
     expect(report.scope).toMatchObject({ kind: 'cluster' });
-    // Every check named in the summary, found or not, and the counts add up to the risks (each once, however many
-    // operations it blocks), findings counting one per operation.
+    // Every check named in the summary, found or not, and the counts add up to the findings (one per operation a risk
+    // blocks); summary.distinct's to the risks, each once.
     expect(Object.keys(report.summary.byCheck).sort()).toEqual([...CHECK_IDS].sort());
-    expect(Object.values(report.summary.byCheck).reduce((sum, n) => sum + n, 0)).toBe(risksOf(report.findings).length);
-    expect(report.summary.findings).toBe(report.findings.length);
+    expect(Object.values(report.summary.byCheck).reduce((sum, n) => sum + n, 0)).toBe(report.findings.length);
+    expect(report.summary.critical).toBe(report.findings.filter((finding) => finding.severity === 'critical').length);
+    expect(Object.keys(report.summary.distinct.byCheck).sort()).toEqual([...CHECK_IDS].sort());
+    expect(Object.values(report.summary.distinct.byCheck).reduce((sum, n) => sum + n, 0)).toBe(risksOf(report.findings).length);
 
     const single = report.findings.find((finding) => finding.check === 'single-replica' && finding.object.name === 'audit-vol-single' && finding.operation === 'upgrade');
     expect(single).toMatchObject({ severity: 'critical', operation: 'upgrade', object: { kind: 'Volume', namespace: LONGHORN_NS, node: 'audit-lh-1' } });
@@ -236,9 +238,10 @@ describe('volume-guard audit against the real API server', () => {
         writer: 'admin',
       }),
     );
-    // Every risk counted once in the summary.
-    expect(report.summary.risks).toBe(risksOf(report.findings).length);
-    expect(report.summary.risks).toBeLessThanOrEqual(report.findings.length);
+    // Every finding counted once in the summary, every risk once in summary.distinct.
+    expect(report.summary.risks).toBe(report.findings.length);
+    expect(report.summary.distinct.risks).toBe(risksOf(report.findings).length);
+    expect(report.summary.distinct.risks).toBeLessThanOrEqual(report.summary.risks);
   });
 
   it('prints the grouped table by default', async () => {

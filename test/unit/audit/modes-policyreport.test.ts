@@ -25,7 +25,9 @@ describe('audit: configured check modes', () => {
     expect(report.findings.some((f) => f.check === 'single-replica' || f.check === 'node-local-volume')).toBe(false);
     const dropped = enforced.findings.filter((f) => f.check === 'single-replica' || f.check === 'node-local-volume').length;
     expect(report.findings.length).toBe(enforced.findings.length - dropped);
-    expect(report.summary.risks).toBe(enforced.summary.risks - enforced.summary.byCheck['single-replica'] - enforced.summary.byCheck['node-local-volume']);
+    expect(report.summary.risks).toBe(report.findings.length);
+    const distinct = enforced.summary.distinct;
+    expect(report.summary.distinct.risks).toBe(distinct.risks - distinct.byCheck['single-replica'] - distinct.byCheck['node-local-volume']);
     expect(report.summary.byCheck['single-replica']).toBe(0);
     expect(report.notes).toContain('not reported, mode off in the configuration: single-replica, node-local-volume');
     expect(enforced.notes.some((note) => note.startsWith('not reported'))).toBe(false);
@@ -34,8 +36,8 @@ describe('audit: configured check modes', () => {
   it('marks warn-mode findings, which fail the exit code only with --strict', () => {
     const report = audit({ 'volume-health': 'warn' });
     const warned = report.findings.filter((f) => f.mode === 'warn');
-    expect(warned.length).toBe(enforced.findings.filter((f) => f.check === 'volume-health').length);
-    expect(risksOf(warned)).toHaveLength(enforced.summary.byCheck['volume-health']);
+    expect(warned.length).toBe(enforced.summary.byCheck['volume-health']);
+    expect(risksOf(warned)).toHaveLength(enforced.summary.distinct.byCheck['volume-health']);
     expect(warned.every((f) => f.check === 'volume-health')).toBe(true);
     expect(enforced.findings.every((f) => f.mode === undefined)).toBe(true);
     // Warnings (data on a node that no longer exists: nothing is refused for it) do not fail it either.
@@ -65,8 +67,10 @@ describe('audit -o policyreport', () => {
 
   it('gives one result per risk, the check id as the rule, placed by namespace', () => {
     const results = reports.flatMap((r) => r.results);
-    expect(results).toHaveLength(report.summary.risks);
-    expect(report.summary.risks).toBeLessThan(report.findings.length);
+    // The reports' summary counts distinct risks (summary.distinct), the audit's v1 totals findings.
+    expect(results).toHaveLength(report.summary.distinct.risks);
+    expect(report.summary.distinct.risks).toBeLessThan(report.summary.risks);
+    expect(reports.reduce((sum, r) => sum + r.summary.fail + r.summary.warn + r.summary.skip, 0)).toBe(report.summary.distinct.risks);
     // No two results alike but for their operations (summary.fail counted each risk once per operation before).
     const alike = results.map((result) => JSON.stringify([result.rule, result.resources, result.message]));
     expect(new Set(alike).size).toBe(alike.length);

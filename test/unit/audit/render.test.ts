@@ -89,7 +89,8 @@ describe('JSON schema volume-guard.io/audit/v1', () => {
   it('has the documented top-level fields, in order', () => {
     expect(Object.keys(parsed)).toEqual(['apiVersion', 'generatedAt', 'cluster', 'scope', 'summary', 'findings', 'overrides', 'notes', 'config']);
     expect(parsed['apiVersion']).toBe(AUDIT_API_VERSION);
-    expect(Object.keys(parsed['summary'] as object)).toEqual(['risks', 'critical', 'warning', 'overridden', 'byCheck', 'overrides', 'findings']);
+    expect(Object.keys(parsed['summary'] as object)).toEqual(['risks', 'critical', 'warning', 'overridden', 'byCheck', 'overrides', 'distinct']);
+    expect(Object.keys((parsed['summary'] as Record<string, object>)['distinct']!)).toEqual(['risks', 'critical', 'warning', 'overridden', 'byCheck']);
   });
 
   it('gives every finding the documented fields', () => {
@@ -164,9 +165,12 @@ describe('the whole-cluster totals count each risk once', () => {
     expect(rows[0]).toContain(
       '(accepted by annotation volume-guard.io/skip on Node node-3 for cordon/drain of node node-3) (blocks: upgrade, cordon/drain of nodes node-1, node-2, node-3)',
     );
-    expect(whole.summary.byCheck['volume-health']).toBe(2);
+    expect(whole.summary.distinct.byCheck['volume-health']).toBe(2);
     // Refused at the upgrade and two cordons still: not counted as accepted.
-    expect(whole.summary.overridden).toBe(2);
+    expect(whole.summary.distinct.overridden).toBe(2);
+    // audit/v1's own totals count findings: vol-disk's four, one of them accepted.
+    expect(whole.summary.byCheck['volume-health']).toBe(6);
+    expect(whole.summary.overridden).toBe(3);
     expect(text).toContain('10 risks found (9 critical, 1 warning; 2 accepted by a lingering override)');
   });
 });

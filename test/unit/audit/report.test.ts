@@ -44,17 +44,26 @@ describe('audit report: the whole cluster', () => {
       'node-local-volume PersistentVolume pv-mysql@node-1: cordon/drain of node node-1',
       'node-local-volume PersistentVolume pv-cache@node-gone: no operation (node node-gone no longer exists)',
     ]);
-    // Each risk counted once however many operations it blocks; findings counts one per operation.
+    // audit/v1's totals count findings, one per operation a risk blocks (critical: the critical findings); distinct
+    // counts each risk once.
+    const zero = Object.fromEntries(CHECK_IDS.map((id) => [id, 0]));
     expect(whole.summary).toEqual({
-      risks: 8,
+      risks: 14,
       // pv-cache is on a node that no longer exists: a warning, nothing is refused for it.
-      critical: 7,
+      critical: 13,
       warning: 1,
       overridden: 1,
-      byCheck: { ...Object.fromEntries(CHECK_IDS.map((id) => [id, 0])), 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2 },
+      byCheck: { ...zero, 'single-replica': 4, 'volume-health': 6, 'last-replica-on-node': 2, 'node-local-volume': 2 },
       overrides: 10,
-      findings: 14,
+      distinct: {
+        risks: 8,
+        critical: 7,
+        warning: 1,
+        overridden: 1,
+        byCheck: { ...zero, 'single-replica': 2, 'volume-health': 2, 'last-replica-on-node': 2, 'node-local-volume': 2 },
+      },
     });
+    expect(whole.summary.critical).toBe(whole.findings.filter((f) => f.severity === 'critical').length);
   });
 
   it('audits nodes known only from replicas and pinned PVs', () => {
