@@ -23,7 +23,7 @@
 // that says where the data stays and how to reuse or free it, as a GitOps prune of the same claim is not reported
 // at all. Delete and Recycle (and a PV volume-guard does not know) are refused.
 import type { PersistentVolumeClaimRecord, PodRecord, StatefulSetRecord } from '../cluster/records.ts';
-import { ownerGroup, ownerKindKey, RESTORED_BY_VELERO_LABEL } from '../cluster/records.ts';
+import { ownerGroup, ownerVersion, RESTORED_BY_VELERO_LABEL, splitOwnerType } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
@@ -602,14 +602,20 @@ function claimsTakenVia(
   return taken;
 }
 
-/** A CRD under DELETE, read from the request's oldObject: spec.group, spec.names.kind, spec.scope. */
+/** A CRD under DELETE, read from the request's oldObject: spec.group, its kind, spec.scope, its served versions. */
 export interface DeletedKindTarget {
   /** The CRD's name (`clusters.postgresql.cnpg.io`). */
   readonly crd: string;
   readonly group: string;
+  /** status.acceptedNames.kind (the kind it serves), else spec.names.kind. */
   readonly kind: string;
   /** spec.scope is Namespaced: an object of the kind owns dependents of its own namespace only, never a Namespace. */
   readonly namespaced: boolean;
+  /**
+   * spec.versions[].served: an owner reference naming another version is never resolved by the garbage collector,
+   * which retries it forever and deletes nothing (kubernetes/kubernetes#102641). Undefined: unknown, every one counts.
+   */
+  readonly served: readonly string[] | undefined;
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
   readonly now: number;
 }
@@ -626,19 +632,29 @@ export interface KindDependents {
 /**
  * The dependents a CRD's DELETE takes: the CRD finalizer deletes every object of its group and kind straight in storage
  * (DeleteCollection, no admission), then the garbage collector deletes what no remaining owner keeps. Owner references
- * are matched by group and kind, not version (a `Cluster` kind exists in several groups). A StatefulSet or Namespace
- * counts when every owner it names is of that kind (another kind's owner keeps it) and it is not being deleted already;
- * a Namespace only for a cluster-scoped kind (the collector never resolves a cluster-scoped dependent's reference to a
- * namespaced owner). The claims are those of claimsTakenWith, for all these owners at once.
+ * are matched by group and kind (a `Cluster` kind exists in several groups), and counted only through a served version
+ * (`served`; the collector cannot resolve another: the dependent stays). A StatefulSet or Namespace counts when every
+ * owner it names is of that kind (another kind's owner keeps it) and it is not being deleted already; a Namespace only
+ * for a cluster-scoped kind (the collector never resolves a cluster-scoped dependent's reference to a namespaced
+ * owner). The claims are those of claimsTakenWith, for all these owners at once, but for those of a namespace being
+ * deleted (the namespace controller deletes them whatever is decided, as for owner-delete).
  */
-export function dependentsOfKind(snapshot: ClusterSnapshot, group: string, kind: string, namespaced: boolean): KindDependents {
-  const key = ownerKindKey(group, kind);
+export function dependentsOfKind(snapshot: ClusterSnapshot, target: Pick<DeletedKindTarget, 'group' | 'kind' | 'namespaced' | 'served'>): KindDependents {
+  const { group, kind, namespaced, served } = target;
+  const isServed = (apiVersion: string | undefined): boolean => served === undefined || served.includes(ownerVersion(apiVersion));
   const owners = new Set<string>();
-  const direct = snapshot.persistentVolumeClaimsOwnedByKind(group, kind);
-  for (const claim of direct) {
-    for (const ref of claim.ownerReferences) if (ref.uid !== '' && ref.kind === kind && ownerGroup(ref.apiVersion) === group) owners.add(ref.uid);
+  const direct: PersistentVolumeClaimRecord[] = [];
+  for (const claim of snapshot.persistentVolumeClaimsOwnedByKind(group, kind)) {
+    const refs = claim.ownerReferences.filter((ref) => ref.kind === kind && ownerGroup(ref.apiVersion) === group);
+    if (!refs.every((ref) => isServed(ref.apiVersion))) continue;
+    direct.push(claim);
+    for (const ref of refs) if (ref.uid !== '') owners.add(ref.uid);
   }
-  const onlyOfKind = (record: { readonly ownerKinds?: readonly string[] }): boolean => (record.ownerKinds ?? []).every((owner) => owner === key);
+  const onlyOfKind = (record: { readonly ownerTypes?: readonly string[] }): boolean =>
+    (record.ownerTypes ?? []).every((type) => {
+      const owner = splitOwnerType(type);
+      return owner.kind === kind && ownerGroup(owner.apiVersion) === group && isServed(owner.apiVersion);
+    });
   const statefulSets = snapshot
     .statefulSetsOwnedByKind(group, kind)
     .filter((set) => set.deleting !== true && set.orphaning !== true && onlyOfKind(set))
@@ -655,7 +671,11 @@ export function dependentsOfKind(snapshot: ClusterSnapshot, group: string, kind:
           for (const uid of owned.ownerUids ?? []) owners.add(uid);
           return owned.name;
         });
-  const taken = direct.length + statefulSets.length + namespaces.length === 0 ? new Map<PersistentVolumeClaimRecord, TakenVia | undefined>() : claimsTakenVia(snapshot, direct, statefulSets, namespaces);
+  const taken = new Map<PersistentVolumeClaimRecord, TakenVia | undefined>();
+  if (direct.length + statefulSets.length + namespaces.length === 0) return { owners, statefulSets, namespaces, taken };
+  for (const [claim, via] of claimsTakenVia(snapshot, direct, statefulSets, namespaces)) {
+    if (snapshot.namespace(claim.namespace)?.deleting !== true) taken.set(claim, via);
+  }
   return { owners, statefulSets, namespaces, taken };
 }
 
@@ -673,7 +693,7 @@ function ownerOfKind(claim: PersistentVolumeClaimRecord, group: string, kind: st
  */
 export function collectClaimsDeletedWithKind(snapshot: ClusterSnapshot, target: DeletedKindTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
-  const dependents = dependentsOfKind(snapshot, target.group, target.kind, target.namespaced);
+  const dependents = dependentsOfKind(snapshot, target);
   const going: ReadonlySet<string> = new Set([...dependents.owners, ...dependents.statefulSets.map((set) => set.uid)]);
   const objects = `every ${target.kind} goes with CRD ${target.crd}`;
   for (const [claim, via] of dependents.taken) {

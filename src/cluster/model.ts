@@ -29,7 +29,7 @@ import type {
   StatefulSetRecord,
   VolumeSource,
 } from './records.ts';
-import { clusterApiLabelValue, isCordoned, isPodScratchClaim, ownerGroup, ownerKindKey, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, type ReplicaPlacement } from './records.ts';
+import { clusterApiLabelValue, isCordoned, isCustomResourceGroup, isPodScratchClaim, ownerGroup, ownerKindKey, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, splitOwnerType, type ReplicaPlacement } from './records.ts';
 import type { ClusterSnapshot, NodeLeaving, ReplicaScheduling, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
 import {
   MAX_PENDING_REMOVALS,
@@ -171,14 +171,38 @@ function ownerKeysOf(claim: PersistentVolumeClaimRecord): IndexKeys {
   return keys;
 }
 
-/** The `<group>/<Kind>` of a claim's owners (ownerKindKey): whose CRD's DELETE makes the garbage collector delete it. */
+/**
+ * The `<group>/<Kind>` of a claim's owners (ownerKindKey): whose CRD's DELETE makes the garbage collector delete it.
+ * Only groups a CRD may define (isCustomResourceGroup): every StatefulSet's claim and every pod's scratch claim would
+ * otherwise fill two huge buckets no CRD DELETE ever reads.
+ */
 function ownerKindKeysOf(claim: PersistentVolumeClaimRecord): IndexKeys {
   const owners = claim.ownerReferences;
   if (owners.length === 0) return NO_KEYS;
-  if (owners.length === 1) return ownerKindKey(ownerGroup(owners[0]!.apiVersion), owners[0]!.kind);
+  if (owners.length === 1) {
+    const group = ownerGroup(owners[0]!.apiVersion);
+    return isCustomResourceGroup(group) ? ownerKindKey(group, owners[0]!.kind) : NO_KEYS;
+  }
   const keys: string[] = [];
   for (const owner of owners) {
-    const key = ownerKindKey(ownerGroup(owner.apiVersion), owner.kind);
+    const group = ownerGroup(owner.apiVersion);
+    if (!isCustomResourceGroup(group)) continue;
+    const key = ownerKindKey(group, owner.kind);
+    if (!keys.includes(key)) keys.push(key);
+  }
+  return keys;
+}
+
+/** ownerKindKeysOf for a StatefulSet's or Namespace's ownerTypes (`<apiVersion>/<Kind>`). */
+function ownerTypeKeysOf(record: { readonly ownerTypes?: readonly string[] }): IndexKeys {
+  const types = record.ownerTypes;
+  if (types === undefined) return NO_KEYS;
+  const keys: string[] = [];
+  for (const type of types) {
+    const { apiVersion, kind } = splitOwnerType(type);
+    const group = ownerGroup(apiVersion);
+    if (!isCustomResourceGroup(group)) continue;
+    const key = ownerKindKey(group, kind);
     if (!keys.includes(key)) keys.push(key);
   }
   return keys;
@@ -366,8 +390,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   /** StatefulSets by each owner uid their ownerReferences name (an operator's resource): what its DELETE takes along. */
   readonly #statefulSetsByOwner = new MultiIndex<StatefulSetRecord>('statefulSet.byOwner', (s) => s.ownerUids ?? NO_KEYS);
   readonly #namespacesByOwner = new MultiIndex<NamespaceRecord>('namespace.byOwner', (n) => n.ownerUids ?? NO_KEYS);
-  readonly #statefulSetsByOwnerKind = new MultiIndex<StatefulSetRecord>('statefulSet.byOwnerKind', (s) => s.ownerKinds ?? NO_KEYS);
-  readonly #namespacesByOwnerKind = new MultiIndex<NamespaceRecord>('namespace.byOwnerKind', (n) => n.ownerKinds ?? NO_KEYS);
+  readonly #statefulSetsByOwnerKind = new MultiIndex<StatefulSetRecord>('statefulSet.byOwnerKind', ownerTypeKeysOf);
+  readonly #namespacesByOwnerKind = new MultiIndex<NamespaceRecord>('namespace.byOwnerKind', ownerTypeKeysOf);
   readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
   readonly #drainRulesByNamespace = new MultiIndex<MachineDrainRuleRecord>('machineDrainRule.byNamespace', (rule) => rule.namespace);
 

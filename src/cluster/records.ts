@@ -322,6 +322,35 @@ export function ownerKindKey(group: string, kind: string): string {
   return `${group}/${kind}`;
 }
 
+/**
+ * `<apiVersion>/<Kind>` of an owner reference (`rabbitmq.com/v1beta1/RabbitmqCluster`, `apps/v1/Deployment`): what a
+ * StatefulSet or Namespace record keeps of each owner's type, the version included (the garbage collector resolves a
+ * reference only through a version its API serves).
+ */
+export function ownerTypeOf(apiVersion: string | undefined, kind: string): string {
+  return `${apiVersion ?? ''}/${kind}`;
+}
+
+/** The apiVersion and kind of an ownerTypeOf string. */
+export function splitOwnerType(type: string): { readonly apiVersion: string; readonly kind: string } {
+  const slash = type.lastIndexOf('/');
+  return { apiVersion: type.slice(0, Math.max(slash, 0)), kind: type.slice(slash + 1) };
+}
+
+/** The version of an apiVersion: `postgresql.cnpg.io/v1` → `v1`, `v1` → `v1`. */
+export function ownerVersion(apiVersion: string | undefined): string {
+  const value = apiVersion ?? '';
+  return value.slice(value.lastIndexOf('/') + 1);
+}
+
+/**
+ * A group a CRD may define: the API server requires a dot in a CRD's spec.group, so owners of the built-in groups
+ * (`apps/StatefulSet`, core `/Pod`) are never indexed by kind (no CRD DELETE asks for them).
+ */
+export function isCustomResourceGroup(group: string): boolean {
+  return group.includes('.');
+}
+
 /** core/v1 PersistentVolumeClaim. */
 export interface PersistentVolumeClaimRecord {
   readonly namespace: string;
@@ -466,8 +495,11 @@ export interface StatefulSetRecord {
   readonly orphaning?: true;
   /** The uids its own ownerReferences name (an operator's resource, ...). Omitted when it has none. */
   readonly ownerUids?: readonly string[];
-  /** The `<group>/<Kind>` of its ownerReferences (ownerKindKey): whose CRD's DELETE takes it along. Omitted when none. */
-  readonly ownerKinds?: readonly string[];
+  /**
+   * The `<apiVersion>/<Kind>` of its ownerReferences (ownerTypeOf): whose CRD's DELETE takes it along. Omitted when none
+   * is of a group a CRD may define (isCustomResourceGroup).
+   */
+  readonly ownerTypes?: readonly string[];
   /**
    * One of its ownerReferences says `controller: true`: an operator made it for a resource of its own (rabbitmq's
    * cluster-operator for a RabbitmqCluster, ...), copying that resource's annotations, Helm's release annotations
@@ -490,8 +522,8 @@ export interface NamespaceRecord {
    * them). Omitted when it has none, as for nearly every namespace.
    */
   readonly ownerUids?: readonly string[];
-  /** The `<group>/<Kind>` of its ownerReferences (ownerKindKey). Omitted when none. */
-  readonly ownerKinds?: readonly string[];
+  /** The `<apiVersion>/<Kind>` of its ownerReferences (ownerTypeOf). Omitted as for a StatefulSet's. */
+  readonly ownerTypes?: readonly string[];
 }
 
 /** cluster.x-k8s.io Machine: which node it runs, and which MachineSet/MachineDeployment owns it. */

@@ -211,6 +211,7 @@ export interface ClusterSnapshot {
   /**
    * PVCs, StatefulSets, Namespaces whose ownerReferences name an object of this API group and kind (whatever its
    * version), in O(1): what the garbage collector deletes once a CRD's DELETE has removed every object of its kind.
+   * Only for a group with a dot, as every CRD's is (the built-in `apps` or core group: none).
    */
   persistentVolumeClaimsOwnedByKind(group: string, kind: string): readonly PersistentVolumeClaimRecord[];
   statefulSetsOwnedByKind(group: string, kind: string): readonly StatefulSetRecord[];

@@ -23,7 +23,8 @@ import {
   type NamespaceRecord,
   type NodeRecord,
   ownerGroup,
-  ownerKindKey,
+  isCustomResourceGroup,
+  ownerTypeOf,
   type OwnerRef,
   type PersistentVolumeClaimRecord,
   type PersistentVolumeRecord,
@@ -764,15 +765,17 @@ function releaseSetsOf(metadata: JsonObject): { releaseSets?: StatefulSetRecord[
 }
 
 /**
- * The uids of an object's ownerReferences and their `<group>/<Kind>` (ownerKindKey), as optional fields (omitted when
- * there are none).
+ * The uids of an object's ownerReferences and their `<apiVersion>/<Kind>` (ownerTypeOf), as optional fields (omitted
+ * when there are none; the types also when no owner is of a group a CRD may define: only a CRD's DELETE reads them).
  */
-function ownerUidsOf(metadata: JsonObject): { ownerUids?: readonly string[]; ownerKinds?: readonly string[] } {
+function ownerUidsOf(metadata: JsonObject): { ownerUids?: readonly string[]; ownerTypes?: readonly string[] } {
   const refs = ownerReferencesOf(metadata);
   if (refs.length === 0) return {};
   const uids = [...new Set(refs.flatMap((ref) => (ref.uid === '' ? [] : [ref.uid])))];
-  const kinds = [...new Set(refs.map((ref) => intern(ownerKindKey(ownerGroup(ref.apiVersion), ref.kind))))];
-  return { ...(uids.length > 0 ? { ownerUids: uids } : {}), ownerKinds: kinds };
+  // All of them, when one is a custom resource's: another kind's owner keeps the object (dependentsOfKind).
+  const custom = refs.some((ref) => isCustomResourceGroup(ownerGroup(ref.apiVersion)));
+  const types = custom ? [...new Set(refs.map((ref) => intern(ownerTypeOf(ref.apiVersion, ref.kind))))] : [];
+  return { ...(uids.length > 0 ? { ownerUids: uids } : {}), ...(types.length > 0 ? { ownerTypes: types } : {}) };
 }
 
 export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | undefined {

@@ -101,6 +101,20 @@ function teardown(context: ValidationContext, action: string, target: TeardownTa
 
 // ------------------------------------------------------------------------------------------------ CRD DELETE
 
+/** The CRD's status.conditions say Established=True: the CRD finalizer deletes its objects only then. */
+function crdEstablished(crd: unknown): boolean {
+  const conditions = field(crd, 'status', 'conditions');
+  if (!Array.isArray(conditions)) return false;
+  return conditions.some((condition: unknown) => stringField(condition, 'type') === 'Established' && stringField(condition, 'status') === 'True');
+}
+
+/** spec.versions[].served: the versions the garbage collector can resolve an owner reference through. */
+function servedVersions(crd: unknown): readonly string[] | undefined {
+  const versions = field(crd, 'spec', 'versions');
+  if (!Array.isArray(versions)) return undefined;
+  return versions.flatMap((version: unknown) => (field(version, 'served') === true && stringField(version, 'name') !== '' ? [stringField(version, 'name')] : []));
+}
+
 /**
  * A CRD's DELETE (plan crd-delete), whoever makes it: the CRD finalizer deletes every object of its kind straight in
  * storage (no webhook sees those), then the garbage collector the PVCs they own, directly or through StatefulSets
@@ -110,11 +124,16 @@ function teardown(context: ValidationContext, action: string, target: TeardownTa
  */
 function judgeCrdDelete(request: AdmissionRequest, context: ValidationContext, name: string): Decision {
   const old = request.oldObject;
+  // Never Established (its names taken by another CRD, ...): the CRD finalizer deletes no object, it only removes
+  // itself (crd_finalizer.go deletes instances only when Established is True).
+  if (!crdEstablished(old)) return allowed();
   const group = stringField(old, 'spec', 'group');
-  const kind = stringField(old, 'spec', 'names', 'kind');
+  // The kind it serves: status.acceptedNames (spec.names may ask for a change not accepted).
+  const kind = stringField(old, 'status', 'acceptedNames', 'kind') || stringField(old, 'spec', 'names', 'kind');
   if (group === '' || kind === '') return allowed();
   const namespaced = stringField(old, 'spec', 'scope') !== 'Cluster';
-  const dependents = dependentsOfKind(context.snapshot, group, kind, namespaced);
+  const served = servedVersions(old);
+  const dependents = dependentsOfKind(context.snapshot, { group, kind, namespaced, served });
   if (dependents.taken.size === 0) return allowed();
   // Once allowed (whatever the mode), the garbage collector's DELETEs of what those objects own follow as itself: judged
   // here (pvc-delete.ts ownersWereJudged, ownedOnlyByAdmittedDeletions), not again under pvcDelete.others.
@@ -129,7 +148,7 @@ function judgeCrdDelete(request: AdmissionRequest, context: ValidationContext, n
     claimNamespaces.size === 1 ? `kubectl annotate pvc <pvcs> -n ${[...claimNamespaces][0]!}` : 'kubectl annotate pvc <pvc> -n <its namespace>';
   return judgeByPlan(context, plan, {
     action: `deletion of ${where} (every ${kind} of ${group}) by ${describeUser(request.userInfo)}`,
-    target: { crd: name, group, kind, namespaced, now: context.now },
+    target: { crd: name, group, kind, namespaced, served, now: context.now },
     // Stored, so guarded when written (override-guard.ts): the CRD's skip, with its recorded writer and expiry.
     overrides: readOverrides(plan, { object: () => skipFrom(where, annotations, undefined, { now: context.now }), 'pvc-delete': deleteApprovalSource }),
     warnings: unknownWarnings(where, annotations),

@@ -19,9 +19,25 @@ const ARGO: UserInfo = { username: 'system:serviceaccount:argocd:argocd-applicat
 const ALICE: UserInfo = { username: 'alice', groups: ['system:authenticated'] };
 const CNPG: OwnerRef = { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', name: 'db', uid: 'uid-cnpg', controller: true };
 
-function crdDelete(options: { group?: string; kind?: string; scope?: string; user?: UserInfo; annotations?: Record<string, string> } = {}): AdmissionRequest {
+interface CrdOptions {
+  group?: string;
+  kind?: string;
+  scope?: string;
+  user?: UserInfo;
+  annotations?: Record<string, string>;
+  /** status.conditions Established (True unless false). */
+  established?: boolean;
+  /** status.acceptedNames.kind (the spec's kind unless set). */
+  acceptedKind?: string;
+  /** spec.versions: name → served (v1 served unless set). */
+  versions?: Record<string, boolean>;
+}
+
+function crdDelete(options: CrdOptions = {}): AdmissionRequest {
   const group = options.group ?? 'postgresql.cnpg.io';
   const name = `clusters.${group}`;
+  const kind = options.kind ?? 'Cluster';
+  const versions = Object.entries(options.versions ?? { v1: true }).map(([version, served]) => ({ name: version, served, storage: served }));
   return request({
     kind: { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition' },
     resource: { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions' },
@@ -33,7 +49,14 @@ function crdDelete(options: { group?: string; kind?: string; scope?: string; use
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
       metadata: { name, uid: 'uid-crd', annotations: options.annotations ?? {} },
-      spec: { group, names: { kind: options.kind ?? 'Cluster', plural: 'clusters' }, scope: options.scope ?? 'Namespaced' },
+      spec: { group, names: { kind, plural: 'clusters' }, scope: options.scope ?? 'Namespaced', versions },
+      status: {
+        acceptedNames: { kind: options.acceptedKind ?? kind, plural: 'clusters' },
+        conditions: [
+          { type: 'NamesAccepted', status: options.established === false ? 'False' : 'True' },
+          { type: 'Established', status: options.established === false ? 'False' : 'True' },
+        ],
+      },
     },
   });
 }
@@ -100,17 +123,17 @@ describe("a CRD's DELETE takes the PVCs the objects of its kind own", () => {
   it('names the PVCs of a StatefulSet an object of the kind owns (whenDeleted: Delete)', () => {
     const m = new ClusterModel(VOLUME_SETS);
     m.upsert('namespace', namespace({ name: 'mq' }));
-    const sts = statefulSet({ namespace: 'mq', name: 'rabbit-server', uid: 'uid-sts', ownerUids: ['uid-cr'], ownerKinds: ['rabbitmq.com/RabbitmqCluster'], controlled: true });
+    const sts = statefulSet({ namespace: 'mq', name: 'rabbit-server', uid: 'uid-sts', ownerUids: ['uid-cr'], ownerTypes: ['rabbitmq.com/v1beta1/RabbitmqCluster'], controlled: true });
     m.upsert('statefulSet', sts);
     m.upsert('persistentVolumeClaim', pvc({ namespace: 'mq', name: 'data-rabbit-server-0', volumeName: 'pv-0', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'rabbit-server', uid: 'uid-sts', controller: true }] }));
     m.upsert('persistentVolume', pv({ name: 'pv-0', claimNamespace: 'mq', claimName: 'data-rabbit-server-0', reclaimPolicy: 'Delete' }));
-    const del = crdDelete({ group: 'rabbitmq.com', kind: 'RabbitmqCluster' });
+    const del = crdDelete({ group: 'rabbitmq.com', kind: 'RabbitmqCluster', versions: { v1beta1: true } });
     const refused = validator.handle(del, context(m));
     expect(refused.allowed).toBe(false);
     expect(refused.status?.message).toContain('mq/data-rabbit-server-0');
     expect(refused.status?.message).toContain('StatefulSet mq/rabbit-server, which a RabbitmqCluster owns');
     // Another kind's owner keeping the StatefulSet, it passes.
-    m.upsert('statefulSet', { ...sts, ownerUids: ['uid-cr', 'uid-x'], ownerKinds: ['rabbitmq.com/RabbitmqCluster', 'example.io/Other'] });
+    m.upsert('statefulSet', { ...sts, ownerUids: ['uid-cr', 'uid-x'], ownerTypes: ['rabbitmq.com/v1beta1/RabbitmqCluster', 'example.io/v1/Other'] });
     expect(validator.handle(del, context(m)).allowed).toBe(true);
   });
 
@@ -119,6 +142,61 @@ describe("a CRD's DELETE takes the PVCs the objects of its kind own", () => {
     const old = del.oldObject as { metadata: Record<string, unknown> };
     old.metadata['deletionTimestamp'] = '2024-05-03T10:00:00Z';
     expect(validator.handle(del, context(cluster())).allowed).toBe(true);
+  });
+
+  it("passes the PVCs of a namespace being deleted: the namespace controller deletes them whatever is decided", () => {
+    const m = cluster();
+    m.upsert('namespace', namespace({ name: 'shop', deleting: true }));
+    expect(validator.handle(crdDelete(), context(m)).allowed).toBe(true);
+    // Another namespace's claim of the kind is still named.
+    m.upsert('namespace', namespace({ name: 'erp' }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'erp', name: 'db-1', volumeName: 'pv-2', ownerReferences: [{ ...CNPG, uid: 'uid-erp' }] }));
+    m.upsert('persistentVolume', pv({ name: 'pv-2', claimNamespace: 'erp', claimName: 'db-1', reclaimPolicy: 'Delete' }));
+    const refused = validator.handle(crdDelete(), context(m));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status?.message).toContain('erp/db-1');
+    expect(refused.status?.message).not.toContain('shop/db-1');
+  });
+
+  it('passes a CRD never Established: the CRD finalizer then deletes no object', () => {
+    // NamesAccepted=False (its kind taken by another CRD of the group): Established never turned True.
+    expect(validator.handle(crdDelete({ established: false }), context(cluster())).allowed).toBe(true);
+  });
+
+  it('matches the kind the CRD serves (status.acceptedNames), not one spec.names asks for', () => {
+    // spec.names.kind changed to one another CRD holds: the objects served, and deleted, are still Cluster.
+    const renamed = crdDelete({ kind: 'PgCluster', acceptedKind: 'Cluster' });
+    expect(validator.handle(renamed, context(cluster())).allowed).toBe(false);
+    expect(validator.handle(crdDelete({ kind: 'Cluster', acceptedKind: 'PgCluster' }), context(cluster())).allowed).toBe(true);
+  });
+
+  it('passes owner references through a version the CRD no longer serves: the garbage collector never resolves them', () => {
+    const m = cluster('Delete', [{ ...CNPG, apiVersion: 'postgresql.cnpg.io/v1beta1' }]);
+    expect(validator.handle(crdDelete({ versions: { v1beta1: false, v1: true } }), context(m)).allowed).toBe(true);
+    expect(validator.handle(crdDelete({ versions: { v1beta1: true, v1: true } }), context(m)).allowed).toBe(false);
+    // A StatefulSet owned through an unserved version stays, and so do its claims.
+    const sets = new ClusterModel(VOLUME_SETS);
+    sets.upsert('namespace', namespace({ name: 'mq' }));
+    sets.upsert('statefulSet', statefulSet({ namespace: 'mq', name: 'rabbit-server', uid: 'uid-sts', ownerUids: ['uid-cr'], ownerTypes: ['rabbitmq.com/v1alpha1/RabbitmqCluster'] }));
+    sets.upsert('persistentVolumeClaim', pvc({ namespace: 'mq', name: 'data-rabbit-server-0', volumeName: 'pv-0', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'rabbit-server', uid: 'uid-sts', controller: true }] }));
+    sets.upsert('persistentVolume', pv({ name: 'pv-0', claimNamespace: 'mq', claimName: 'data-rabbit-server-0', reclaimPolicy: 'Delete' }));
+    const rabbit = (versions: Record<string, boolean>) => crdDelete({ group: 'rabbitmq.com', kind: 'RabbitmqCluster', versions });
+    expect(validator.handle(rabbit({ v1alpha1: false, v1beta1: true }), context(sets)).allowed).toBe(true);
+    expect(validator.handle(rabbit({ v1alpha1: true, v1beta1: true }), context(sets)).allowed).toBe(false);
+  });
+
+  it('files no claim under a built-in owner kind (a CRD group always has a dot)', () => {
+    const m = new ClusterModel(VOLUME_SETS);
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'data-db-0', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'uid-sts' }] }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'web-0-scratch', ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'web-0', uid: 'uid-pod', controller: true }] }));
+    m.upsert('statefulSet', statefulSet({ namespace: 'shop', name: 'db', ownerUids: ['uid-dep'], ownerTypes: ['apps/v1/Deployment'] }));
+    const sizes = m.internalSizes();
+    expect(sizes['persistentVolumeClaim.byOwnerKind']).toBe(0);
+    expect(sizes['statefulSet.byOwnerKind']).toBe(0);
+    // A custom resource's owner is filed, the built-in one beside it not.
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'db-1', ownerReferences: [CNPG, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'uid-sts' }] }));
+    expect(m.internalSizes()['persistentVolumeClaim.byOwnerKind']).toBe(1);
+    expect(m.persistentVolumeClaimsOwnedByKind('postgresql.cnpg.io', 'Cluster').map((claim) => claim.name)).toEqual(['db-1']);
   });
 
   it("keeps the owner reference's apiVersion in the model", () => {

@@ -369,7 +369,8 @@ const CASES: Record<PlanId, () => Case[]> = {
         userInfo: ARGO,
         oldObject: {
           metadata: { name: 'clusters.postgresql.cnpg.io', annotations: {} },
-          spec: { group: 'postgresql.cnpg.io', names: { kind: 'Cluster', plural: 'clusters' }, scope: 'Namespaced' },
+          spec: { group: 'postgresql.cnpg.io', names: { kind: 'Cluster', plural: 'clusters' }, scope: 'Namespaced', versions: [{ name: 'v1', served: true, storage: true }] },
+          status: { acceptedNames: { kind: 'Cluster', plural: 'clusters' }, conditions: [{ type: 'Established', status: 'True' }] },
         },
       }),
       fix: 'keep the CRD',

@@ -72,10 +72,18 @@ describe('transformNamespace', () => {
     expect(record).toEqual({ name: 'apps', annotations: {}, deleting: true });
   });
 
-  it("keeps only its owners' uids (a Capsule Tenant's) and their group/kind, once each", () => {
+  it("keeps only its owners' uids (a Capsule Tenant's) and their apiVersion/kind, once each", () => {
     const tenant = { apiVersion: 'capsule.clastix.io/v1beta2', kind: 'Tenant', name: 'solar', uid: 'uid-tenant', controller: true, blockOwnerDeletion: true };
     const record = transformNamespace({ metadata: { name: 'solar-prod', ownerReferences: [tenant, { ...tenant, kind: 'Other' }, { ...tenant, uid: '' }] } });
-    expect(record).toEqual({ name: 'solar-prod', annotations: {}, ownerUids: ['uid-tenant'], ownerKinds: ['capsule.clastix.io/Tenant', 'capsule.clastix.io/Other'] });
+    expect(record).toEqual({ name: 'solar-prod', annotations: {}, ownerUids: ['uid-tenant'], ownerTypes: ['capsule.clastix.io/v1beta2/Tenant', 'capsule.clastix.io/v1beta2/Other'] });
+  });
+
+  it('keeps no owner types when no owner is a custom resource (only a CRD DELETE reads them)', () => {
+    const owner = { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'uid-x' };
+    expect(transformNamespace({ metadata: { name: 'a', ownerReferences: [owner] } })).toEqual({ name: 'a', annotations: {}, ownerUids: ['uid-x'] });
+    // Beside a custom resource's, a built-in owner stays: it keeps the namespace from going with that kind.
+    const tenant = { apiVersion: 'capsule.clastix.io/v1beta2', kind: 'Tenant', name: 'solar', uid: 'uid-tenant' };
+    expect(transformNamespace({ metadata: { name: 'b', ownerReferences: [tenant, owner] } })?.ownerTypes).toEqual(['capsule.clastix.io/v1beta2/Tenant', 'v1/ConfigMap']);
   });
 
   it('shares one empty annotation map between records without annotations', () => {
