@@ -528,7 +528,7 @@ export const PLANS = {
   'pv-reclaim': plan<ReclaimChangeTarget>()({
     webhook: 'pvc-delete',
     requests:
-      "PV reclaim policy turned to Delete or Recycle after its claim is gone or while it is being deleted, or its claimRef re-pointed under it at a claim that is gone (automation identities; others per pvcDelete.others; never the PV controller's binds), or a PV created with it naming a claim that is gone (automation identities; people per pvcDelete.others; never `system:` identities, provisioners)",
+      "PV reclaim policy turned to Delete or Recycle after its claim is gone or while it is being deleted, or its claimRef re-pointed under it at a claim that is gone (automation identities; others per pvcDelete.others; never the PV controller's binds), or a PV created with it naming a claim that is gone (automation identities; people per pvcDelete.others; never provisioners: service accounts, nodes, the control plane)",
     scope: 'volume',
     checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectReclaimChange(snapshot, target, cap) }],
     overrides: ['pv-delete'],

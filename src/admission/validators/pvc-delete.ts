@@ -101,25 +101,33 @@ const reclaimCondition = (config: Config): string =>
   `(${automationCondition(config)} || ${celString(config.pvcDelete.others)} != 'off')))`;
 
 /**
- * A PV created with a reclaim policy that destroys and a `claimRef` naming a claim by uid (an exported PV applied
- * again, from a backup or a GitOps repository): when that claim is gone or was re-created under another uid, the PV
- * controller's first sync releases the PV and reclaims it (judgeReclaimChange, from no policy). Only an automation
- * identity's CREATE is sent (automationCondition): a provisioner creates every dynamically provisioned PV just so,
- * for a claim the model may not show yet, and a webhook failing closed must not hold provisioning up in an outage.
- */
-/**
- * A PV CREATE by a person (no `system:` identity: not a provisioner, whose service account or kube-controller-manager
- * creates PVs for claims the model may not show yet) while `pvcDelete.others` judges people: restoring an exported PV
- * by hand loses its data at the PV controller's first sync just the same.
+ * A PV CREATE by a person while `pvcDelete.others` judges people: restoring an exported PV by hand loses its data at
+ * the PV controller's first sync just the same. Not a provisioner's, which creates every dynamically provisioned PV
+ * so, for a claim the model may not show yet: a service account (CSI external-provisioner, the PV controller under
+ * --use-service-account-credentials), a node, kube-controller-manager or kube-scheduler (PV_CONTROLLER_USERS). Other
+ * `system:` names are people: k3s, RKE2 and OpenShift issue the admin kubeconfig as `system:admin`.
  */
 const PERSON_PV_CREATE = (config: Config): string =>
-  `(!request.userInfo.username.startsWith('system:') && ${celString(config.pvcDelete.others)} != 'off')`;
+  "(!request.userInfo.username.startsWith('system:serviceaccount:') && !request.userInfo.username.startsWith('system:node:') && " +
+  `!(request.userInfo.username in [${PV_CONTROLLER_USERS.map(celString).join(', ')}]) && ` +
+  "!(has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == 'system:serviceaccounts')) && " +
+  `${celString(config.pvcDelete.others)} != 'off')`;
 
 /** What PERSON_PV_CREATE says, for the handler (and API servers without matchConditions). */
 function isPersonPvCreate(user: UserInfo, config: Config): boolean {
-  return !user.username.startsWith('system:') && config.pvcDelete.others !== 'off';
+  if (config.pvcDelete.others === 'off') return false;
+  if (user.username.startsWith('system:serviceaccount:') || user.username.startsWith('system:node:')) return false;
+  if (PV_CONTROLLER_USERS.includes(user.username)) return false;
+  return !user.groups.includes('system:serviceaccounts');
 }
 
+/**
+ * A PV created with a reclaim policy that destroys and a `claimRef` naming a claim by uid (an exported PV applied
+ * again, from a backup or a GitOps repository): when that claim is gone or was re-created under another uid, the PV
+ * controller's first sync releases the PV and reclaims it (judgeReclaimChange, from no policy). Sent for an automation
+ * identity (automationCondition) or a person (PERSON_PV_CREATE): a webhook failing closed must not hold provisioning
+ * up in an outage.
+ */
 const PV_CREATE_CONDITION =
   "request.resource.resource == 'persistentvolumes' && (!has(request.subResource) || request.subResource == '') && " +
   `${DESTROYING_POLICY} && ${CLAIM_REF_BY_UID}`;

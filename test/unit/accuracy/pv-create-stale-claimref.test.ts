@@ -78,17 +78,34 @@ describe('a PV CREATE with a claimRef by uid', () => {
     expect(validator.handle(createPv(exported('Delete', { name: 'data-db-0' })), context(model())).allowed).toBe(true);
   });
 
-  it('by a provisioner (a system: identity creating every PV so): not judged, whatever pvcDelete.others says', () => {
+  it('by a provisioner (a service account, a node, the control plane, creating every PV so): not judged, whatever pvcDelete.others says', () => {
     const strict = defaultConfig();
     const config = { ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' as const } };
     const enforcing = pvcDeleteValidator(config);
     const provisioner: UserInfo = { username: 'system:serviceaccount:kube-system:ebs-csi-controller-sa', groups: ['system:serviceaccounts'] };
-    for (const user of [provisioner, KCM, BINDER]) {
+    const node: UserInfo = { username: 'system:node:worker-1', groups: ['system:nodes'] };
+    const scheduler: UserInfo = { username: 'system:kube-scheduler', groups: ['system:authenticated'] };
+    for (const user of [provisioner, node, scheduler, KCM, BINDER]) {
       expect(enforcing.handle(createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' }), user), context(model(), { config })).allowed).toBe(true);
     }
     // The webhook is not even called for them.
     const condition = enforcing.declaration.matchConditions?.map((entry) => entry.expression).join(' ') ?? '';
-    expect(condition).toContain("!request.userInfo.username.startsWith('system:')");
+    expect(condition).toContain("!request.userInfo.username.startsWith('system:serviceaccount:')");
+    expect(condition).toContain("!request.userInfo.username.startsWith('system:node:')");
+    expect(condition).toContain("request.userInfo.groups.exists(g, g == 'system:serviceaccounts')");
+    expect(condition).toContain("'system:kube-scheduler'");
+    expect(condition).not.toContain("!request.userInfo.username.startsWith('system:')");
+  });
+
+  // k3s, RKE2, Harvester and OpenShift issue the admin kubeconfig as system:admin (group system:masters): the person
+  // most likely to restore an exported PV, whose PVC DELETE is judged just the same.
+  it('by system:admin (a person, though its name starts with system:): judged per pvcDelete.others', () => {
+    const strict = defaultConfig();
+    const config = { ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' as const } };
+    const admin: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
+    const refused = pvcDeleteValidator(config).handle(createPv(exported('Delete', { name: 'data-db-0', uid: 'uid-gone' }), admin), context(model(), { config }));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status?.message).toContain('by system:admin');
   });
 
   // Issue 20's review: a person restoring an exported PV (claimRef by uid, reclaim Delete, its claim gone) loses the
