@@ -317,10 +317,13 @@ function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
       `Retain first; mark the PVCs volume-guard.io/delete=true if they may go.${gitops}`
     );
   }
-  // A CRD's DELETE: every object of its kind goes, straight from storage; only keeping the CRD keeps them.
+  // A CRD's DELETE: every object of its kind goes, straight from storage; only keeping the CRD keeps them. At
+  // `helm uninstall` Helm reads helm.sh/resource-policy from the release's manifest, not the live object: the policy
+  // must be in the chart (or the CRD in crds/, which Helm never deletes); an upgrade reads the live one.
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-crd'))) {
     return (
-      'back the data up, or keep the CRD (Helm: annotate it helm.sh/resource-policy: keep; Argo CD: ' +
+      'back the data up, or keep the CRD (Helm: set helm.sh/resource-policy: keep on it in the chart, or ship it in ' +
+      'crds/, which Helm never deletes; for an upgrade, annotating the live CRD is enough; Argo CD: ' +
       'argocd.argoproj.io/sync-options: Prune=false; Flux: kustomize.toolkit.fluxcd.io/prune: disabled), or set the PVs ' +
       'to reclaim policy Retain first; mark the PVCs volume-guard.io/delete=true if they may go.'
     );

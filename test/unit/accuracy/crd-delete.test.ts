@@ -79,6 +79,11 @@ describe("a CRD's DELETE takes the PVCs the objects of its kind own", () => {
     expect(message).toContain('shop/db-1');
     expect(message).toContain('Cluster shop/db');
     expect(message).toContain('keep the CRD');
+    // At helm uninstall Helm reads the policy from the release's manifest, never the live CRD.
+    const fix = message.replace(/\s+/g, ' ');
+    expect(fix).toContain('Helm: set helm.sh/resource-policy: keep on it in the chart, or ship it in crds/, which Helm never deletes');
+    expect(fix).toContain('for an upgrade, annotating the live CRD is enough');
+    expect(fix).not.toContain('annotate it helm.sh/resource-policy');
   });
 
   it('refuses a person deleting it too (not only automation)', () => {
