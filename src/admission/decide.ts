@@ -257,11 +257,17 @@ export function judge(input: Judgement): Decision {
           .replace('<checks>', skipList)
           .replace(/^run: /, '')
           .split('\n')
-          // A line for one check's PVCs (`<pvcs:orphan-pvc>`) only when that check refused.
-          .filter((line) => [...line.matchAll(PVCS_PLACEHOLDER)].every(([, check]) => check === undefined || enforcedChecks.includes(check as CheckId)))
+          // A line for one check's PVCs (`<pvcs:orphan-pvc>`) only when that check refused; for one namespace's
+          // (`<pvcs@shop>`) only when a PVC of it is refused (or the listing is not whole, so it may be).
+          .filter((line) =>
+            [...line.matchAll(PVCS_PLACEHOLDER)].every(
+              ([, check, namespace]) =>
+                (check === undefined || enforcedChecks.includes(check as CheckId)) && (namespace === undefined || mayHoldRefused(enforced, namespace)),
+            ),
+          )
           .map((line) =>
-            line.replace(PVCS_PLACEHOLDER, (_, check: string | undefined, all: string | undefined) =>
-              pvcNames(check === undefined ? enforced : enforced.filter((group) => group.check === check), all !== undefined),
+            line.replace(PVCS_PLACEHOLDER, (_, check: string | undefined, namespace: string | undefined, all: string | undefined) =>
+              pvcNames(check === undefined ? enforced : enforced.filter((group) => group.check === check), all !== undefined, namespace),
             ),
           );
     // Before fitting to the stored annotations: a skip-until the namespace holds already calls for --overwrite.
@@ -307,10 +313,18 @@ export function judge(input: Judgement): Decision {
 }
 
 /**
- * `<pvcs>`, or `<pvcs:check>` for the PVCs of one check, in an override hint; `<pvcs|--all>` where every PVC of the
+ * `<pvcs>`, or `<pvcs:check>` for the PVCs of one check, in an override hint; `<pvcs@namespace>` for those of one
+ * namespace (a command per namespace: `kubectl annotate pvc -n` takes one); `<pvcs|--all>` where every PVC of the
  * namespace is concerned (a Namespace DELETE deletes them all), so `--all` stands for names that do not fit.
  */
-const PVCS_PLACEHOLDER = /<pvcs(?::([a-z-]+))?(\|--all)?>/g;
+const PVCS_PLACEHOLDER = /<pvcs(?::([a-z-]+))?(?:@([a-z0-9.-]+))?(\|--all)?>/g;
+
+/** Whether a refused PVC may be in `namespace`: one listed there, or a listing that is not whole. */
+function mayHoldRefused(groups: readonly { findings: readonly Finding[]; total: number }[], namespace: string): boolean {
+  return groups.some(
+    (group) => group.findings.length < group.total || group.findings.some((finding) => finding.object.kind === 'PersistentVolumeClaim' && finding.object.namespace === namespace),
+  );
+}
 
 /**
  * How long the names a hint's command gives may be together: as long as three of the longest (253 characters), the
@@ -324,11 +338,19 @@ const MAX_HINT_NAMES_LENGTH = 3 * 253 + 2;
  * the listing (a command naming only some would leave the others refused). `<name>` too when none is listed (a
  * withheld one is not named).
  */
-function pvcNames(groups: readonly { findings: readonly Finding[]; total: number }[], all: boolean): string {
+function pvcNames(groups: readonly { findings: readonly Finding[]; total: number }[], all: boolean, namespace?: string): string {
   const names: string[] = [];
   let total = 0;
   for (const group of groups) {
     const claims = group.findings.filter((finding) => finding.object.kind === 'PersistentVolumeClaim' && finding.object.namespace !== undefined);
+    const whole = claims.length === group.findings.length && group.findings.length === group.total;
+    if (namespace !== undefined) {
+      // One namespace's: every one when the listing is whole; else the operator fills them in from the listing.
+      const mine = claims.filter((finding) => finding.object.namespace === namespace);
+      total += whole ? mine.length : Number.POSITIVE_INFINITY;
+      for (const finding of mine) if (!names.includes(finding.object.name)) names.push(finding.object.name);
+      continue;
+    }
     total += claims.length === group.findings.length ? group.total : claims.length;
     for (const finding of claims) if (!names.includes(finding.object.name)) names.push(finding.object.name);
   }

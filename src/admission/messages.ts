@@ -181,7 +181,8 @@ interface CheckText {
   /** The same, fitted to the findings alone (no situation), when they call for other advice than `fix`. */
   readonly fixOf?: (findings: readonly Finding[]) => string | undefined;
   /** What happens to one finding's object if the operation goes ahead, and why, in a few words. */
-  readonly fate?: (finding: Finding, situation: Situation | undefined) => { readonly fate: Fate; readonly why: string };
+  /** `many`: the consequence line speaks of several findings at once (plural wording). */
+  readonly fate?: (finding: Finding, situation: Situation | undefined, many?: boolean) => { readonly fate: Fate; readonly why: string };
 }
 
 export const plural = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
@@ -323,7 +324,7 @@ function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-crd'))) {
     return (
       'back the data up, or keep the CRD (Helm: set helm.sh/resource-policy: keep on it in the chart, or ship it in ' +
-      'crds/, which Helm never deletes; for an upgrade, annotating the live CRD is enough; Argo CD: ' +
+      'crds/, which Helm never deletes; for an upgrade, kubectl annotate crd <name> helm.sh/resource-policy=keep is enough; Argo CD: ' +
       'argocd.argoproj.io/sync-options: Prune=false; Flux: kustomize.toolkit.fluxcd.io/prune: disabled), or set the PVs ' +
       'to reclaim policy Retain first; mark the PVCs volume-guard.io/delete=true if they may go.'
     );
@@ -567,13 +568,20 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       }
       return pvcDeleteFixOf(findings) ?? `${PVC_DELETE_FIX}.`;
     },
-    fate: (finding) => {
-      if (finding.tags.includes('claim-ref-changed')) return { fate: 'lost', why: 'released and reclaimed: its claimRef names a claim that is gone' };
-      if (finding.tags.includes('reclaim-policy-changed')) return { fate: 'lost', why: 'reclaimed by its new policy once its claim is gone' };
-      if (finding.tags.includes('volume-deleted')) return { fate: 'lost', why: 'Longhorn deletes its replicas' };
-      return finding.tags.includes('reclaim-retain')
-        ? { fate: 'stranded', why: 'deleted; its data stays on a Released PV, rebound only by hand' }
-        : { fate: 'lost', why: 'deleted, and its PV reclaim policy destroys the data' };
+    fate: (finding, _situation, many = false) => {
+      if (finding.tags.includes('claim-ref-changed')) {
+        return { fate: 'lost', why: many ? 'released and reclaimed: their claimRefs name claims that are gone' : 'released and reclaimed: its claimRef names a claim that is gone' };
+      }
+      if (finding.tags.includes('reclaim-policy-changed')) {
+        // A PV created so (no earlier policy): reclaimed as soon as the PV controller sees its claim gone.
+        if (finding.tags.includes('pv-created')) return { fate: 'lost', why: many ? 'reclaimed as soon as they are created: their claims are gone' : 'reclaimed as soon as it is created: its claim is gone' };
+        return { fate: 'lost', why: many ? 'reclaimed by their new policy once their claims are gone' : 'reclaimed by its new policy once its claim is gone' };
+      }
+      if (finding.tags.includes('volume-deleted')) return { fate: 'lost', why: many ? 'Longhorn deletes their replicas' : 'Longhorn deletes its replicas' };
+      if (finding.tags.includes('reclaim-retain')) {
+        return { fate: 'stranded', why: many ? 'deleted; their data stays on Released PVs, rebound only by hand' : 'deleted; its data stays on a Released PV, rebound only by hand' };
+      }
+      return { fate: 'lost', why: many ? 'deleted, and the reclaim policy of their PVs destroys the data' : 'deleted, and its PV reclaim policy destroys the data' };
     },
   },
   'storage-teardown': {
@@ -643,8 +651,8 @@ function retry(situation: Situation): string {
 }
 
 /** What a finding's object is or will be: `lost`, `adopted`, `stranded`, `at risk`, with why. */
-export function fateOf(finding: Finding, situation?: Situation): { readonly fate: Fate; readonly why: string } {
-  return CHECK_TEXT[finding.check]?.fate?.(finding, situation) ?? { fate: 'at risk', why: finding.reason };
+export function fateOf(finding: Finding, situation?: Situation, many = false): { readonly fate: Fate; readonly why: string } {
+  return CHECK_TEXT[finding.check]?.fate?.(finding, situation, many) ?? { fate: 'at risk', why: finding.reason };
 }
 
 /** The opening of a denial: what was refused, and how many objects are at stake. */
@@ -899,7 +907,7 @@ export function auditCommand(situation: Situation | undefined): string {
 /** The consequence line under a check's heading: what happens to its objects, counted by fate. */
 function consequence(findings: readonly Finding[], situation: Situation | undefined): string | undefined {
   if (findings.length === 0) return undefined;
-  const fates = findings.map((finding) => fateOf(finding, situation));
+  const fates = findings.map((finding) => fateOf(finding, situation, findings.length > 1));
   if (findings[0]?.check !== 'orphan-pvc') return [...new Set(fates.map((f) => f.why))].slice(0, 2).join('; ');
   const count = (fate: Fate) => fates.filter((f) => f.fate === fate).length;
   const parts: string[] = [];

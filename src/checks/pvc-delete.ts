@@ -695,7 +695,6 @@ export function collectClaimsDeletedWithKind(snapshot: ClusterSnapshot, target: 
   const collector = new FindingCollector(cap);
   const dependents = dependentsOfKind(snapshot, target);
   const going: ReadonlySet<string> = new Set([...dependents.owners, ...dependents.statefulSets.map((set) => set.uid)]);
-  const objects = `every ${target.kind} goes with CRD ${target.crd}`;
   for (const [claim, via] of dependents.taken) {
     if (claim.deleting || !isBound(claim)) continue;
     const ownersCount = via?.kind !== 'Namespace';
@@ -706,17 +705,19 @@ export function collectClaimsDeletedWithKind(snapshot: ClusterSnapshot, target: 
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
     const unless = ownersCount ? unjudgedOwners(claim, going) : '';
+    // The CRD's consequence (every object of its kind goes, and what they own) is the verdict's, said once
+    // (storage-teardown.ts judgeCrdDelete): each line names only the way the claim goes (its PV is the related object).
     const cause =
       via?.kind === 'Namespace'
-        ? `deleted with Namespace ${via.name}, which a ${target.kind} owns (${objects}; the namespace controller deletes every PVC in it)`
+        ? `in Namespace ${via.name}, which a ${target.kind} owns (the namespace controller deletes every PVC in it)`
         : via !== undefined
-          ? `deleted with StatefulSet ${via.name}, which a ${target.kind} owns (${objects}; whenDeleted: Delete)`
-          : `deleted with ${ownerOfKind(claim, target.group, target.kind)} (${objects}; the garbage collector deletes its PVCs)`;
+          ? `owned by StatefulSet ${via.name}, which a ${target.kind} owns (whenDeleted: Delete)`
+          : `owned by ${ownerOfKind(claim, target.group, target.kind)}`;
     collector.add({
       check: 'pvc-delete',
       severity: 'critical',
       object: claimObject(claim),
-      reason: `${cause}${unless}; bound to PV ${claim.volumeName}, ${reclaimEffect(reclaimPolicy)}`,
+      reason: `${cause}${unless}; reclaim ${reclaimPolicy}`,
       tags,
       related: [{ kind: 'PersistentVolume', name: claim.volumeName }],
     });

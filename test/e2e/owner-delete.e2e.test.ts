@@ -155,7 +155,7 @@ describe('crd-delete: the DELETE of a CRD whose objects Bound PVCs name as owner
     expect(crdDenied(refused.stderr), refused.stderr).toBe(true);
     expect(refused.stderr).toContain(`deletion of CRD ${CRD}`);
     expect(refused.stderr).toContain(`${NS}/crd-db-1`);
-    expect(refused.stderr.replace(/\s+/g, ' ')).toContain(`deleted with E2eCluster ${NS}/pg`);
+    expect(refused.stderr.replace(/\s+/g, ' ')).toContain(`owned by E2eCluster ${NS}/pg`);
     await must(kubectl(['delete', 'crd', OTHER_CRD, '--dry-run=server']), 'a CRD owning nothing');
   });
 });

@@ -18,6 +18,8 @@ import {
   type TeardownTarget,
 } from '../../checks/storage-teardown.ts';
 import { DELETE_APPROVED_KEY, dependentsOfKind } from '../../checks/pvc-delete.ts';
+import type { PersistentVolumeClaimRecord } from '../../cluster/records.ts';
+import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { transformLonghornReplica } from '../../cluster/transforms.ts';
 import { describeUser } from '../../kube.ts';
 import type { Config } from '../../config.ts';
@@ -143,22 +145,46 @@ function judgeCrdDelete(request: AdmissionRequest, context: ValidationContext, n
   const annotations = metaOf(old)?.annotations ?? {};
   const where = `CRD ${name}`;
   const plan = PLANS['crd-delete'];
-  const claimNamespaces = new Set([...dependents.taken.keys()].map((claim) => claim.namespace));
-  const marking =
-    claimNamespaces.size === 1 ? `kubectl annotate pvc <pvcs> -n ${[...claimNamespaces][0]!}` : 'kubectl annotate pvc <pvc> -n <its namespace>';
+  const approval = `${DELETE_APPROVED_KEY}=true ${SKIP_BY_KEY}=<your user name>`;
+  const automation = isAutomation(request.userInfo, context.config);
+  // Who deletes it again once the PVCs are marked: a controller at its next sync; a person, by hand (a refused
+  // `helm uninstall` deleted the release's other objects and left it "uninstalling": run again, it deletes the rest).
+  const retry = automation ? 'then let the controller retry' : `then run the delete again (kubectl delete crd ${name}, or the same helm uninstall)`;
   return judgeByPlan(context, plan, {
-    action: `deletion of ${where} (every ${kind} of ${group}) by ${describeUser(request.userInfo)}`,
+    // The CRD's consequence, said once: each PVC's line names only its owner and PV.
+    action: `deletion of CRD ${name} by ${describeUser(request.userInfo)} (every ${kind} goes with it, and the garbage collector deletes the PVCs they own)`,
     target: { crd: name, group, kind, namespaced, served, now: context.now },
-    // Stored, so guarded when written (override-guard.ts): the CRD's skip, with its recorded writer and expiry.
     overrides: readOverrides(plan, { object: () => skipFrom(where, annotations, undefined, { now: context.now }), 'pvc-delete': deleteApprovalSource }),
     warnings: unknownWarnings(where, annotations),
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
     reviewed: { resources: ['crd'], name, annotations },
-    overrideHint:
-      `back the data up, then mark each PVC that may go: ${marking} ${DELETE_APPROVED_KEY}=true ${SKIP_BY_KEY}=<your user name>, ` +
-      `and let ${isAutomation(request.userInfo, context.config) ? 'the controller retry' : 'the delete be retried'}\nor, for all of them: ${annotateHint('crd', name).replace(/^run: /, '')}`,
+    overrideHint: [
+      `back the data up, mark each PVC that may go, ${retry}:`,
+      ...markingCommands(dependents.taken.keys(), context.snapshot).map((command) => `${command} ${approval}`),
+      `or, for all of them: ${annotateHint('crd', name).replace(/^run: /, '')}`,
+    ].join('\n'),
   });
+}
+
+/** How many namespaces a CRD refusal gives an annotate command of its own (kubectl annotate -n takes one). */
+const MAX_MARKING_NAMESPACES = 3;
+
+/**
+ * The `kubectl annotate pvc` commands that mark the PVCs a CRD's DELETE takes: one per namespace holding a Bound
+ * PVC whose PV reclaims its data (those refused; the decision drops a namespace none of whose PVCs was refused),
+ * at most MAX_MARKING_NAMESPACES, then one to fill in for the others.
+ */
+function markingCommands(claims: Iterable<PersistentVolumeClaimRecord>, snapshot: ClusterSnapshot): string[] {
+  const namespaces = new Set<string>();
+  for (const claim of claims) {
+    const policy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy;
+    if (claim.volumeName !== '' && policy !== 'Retain') namespaces.add(claim.namespace);
+  }
+  const sorted = [...namespaces].sort();
+  const commands = sorted.slice(0, MAX_MARKING_NAMESPACES).map((namespace) => `kubectl annotate pvc <pvcs@${namespace}> -n ${namespace}`);
+  if (sorted.length > MAX_MARKING_NAMESPACES) commands.push('kubectl annotate pvc <pvc> -n <its namespace>');
+  return commands;
 }
 
 // ------------------------------------------------------------------------------------------------ teardown

@@ -82,8 +82,56 @@ describe("a CRD's DELETE takes the PVCs the objects of its kind own", () => {
     // At helm uninstall Helm reads the policy from the release's manifest, never the live CRD.
     const fix = message.replace(/\s+/g, ' ');
     expect(fix).toContain('Helm: set helm.sh/resource-policy: keep on it in the chart, or ship it in crds/, which Helm never deletes');
-    expect(fix).toContain('for an upgrade, annotating the live CRD is enough');
+    // The live CRD is annotated with kubectl's syntax (key=value), never a YAML one.
+    expect(fix).toContain('for an upgrade, kubectl annotate crd <name> helm.sh/resource-policy=keep is enough');
     expect(fix).not.toContain('annotate it helm.sh/resource-policy');
+  });
+
+  it("says the CRD's consequence once, in the verdict; each PVC's line names its owner and reclaim policy only", () => {
+    const m = cluster();
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name: 'db-2', volumeName: 'pv-2', ownerReferences: [CNPG] }));
+    m.upsert('persistentVolume', pv({ name: 'pv-2', claimNamespace: 'shop', claimName: 'db-2', reclaimPolicy: 'Delete' }));
+    const message = validator.handle(crdDelete({ user: ALICE }), context(m)).status?.message ?? '';
+    const lines = message.split('\n');
+    expect(lines[0]).toBe(
+      'volume-guard refused the deletion of CRD clusters.postgresql.cnpg.io by alice (every Cluster goes with it, and the ' +
+        'garbage collector deletes the PVCs they own): 2 risks of data loss.',
+    );
+    expect(lines).toContain('  PVC shop/db-1 (PV pv-1): owned by Cluster shop/db; reclaim Delete');
+    expect(lines).toContain('  PVC shop/db-2 (PV pv-2): owned by Cluster shop/db; reclaim Delete');
+    expect(message.split('goes with').length - 1).toBe(1);
+    // Two PVCs: their PVs, plural.
+    expect(lines).toContain('  deleted, and the reclaim policy of their PVs destroys the data');
+  });
+
+  it('gives one annotate command per namespace (kubectl annotate -n takes one), and says who deletes it again', () => {
+    const m = cluster();
+    m.upsert('namespace', namespace({ name: 'erp' }));
+    const other: OwnerRef = { ...CNPG, name: 'db2', uid: 'uid-cnpg-2' };
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'erp', name: 'db2-1', volumeName: 'pv-e', ownerReferences: [other] }));
+    m.upsert('persistentVolume', pv({ name: 'pv-e', claimNamespace: 'erp', claimName: 'db2-1', reclaimPolicy: 'Delete' }));
+    // A namespace whose PVC keeps its data (Retain) gets no command.
+    m.upsert('namespace', namespace({ name: 'kept' }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'kept', name: 'k-1', volumeName: 'pv-k', ownerReferences: [{ ...CNPG, name: 'k', uid: 'uid-k' }] }));
+    m.upsert('persistentVolume', pv({ name: 'pv-k', claimNamespace: 'kept', claimName: 'k-1', reclaimPolicy: 'Retain' }));
+    const byAlice = validator.handle(crdDelete({ user: ALICE }), context(m)).status?.message ?? '';
+    const approval = 'volume-guard.io/delete=true volume-guard.io/skip-by=<your user name>';
+    expect(byAlice).toContain(`\n  kubectl annotate pvc db2-1 -n erp ${approval}\n`);
+    expect(byAlice).toContain(`\n  kubectl annotate pvc db-1 -n shop ${approval}\n`);
+    expect(byAlice).not.toContain('-n kept');
+    expect(byAlice).not.toContain('<its namespace>');
+    expect(byAlice).not.toContain('let the delete be retried');
+    expect(byAlice).toContain('then run the delete again (kubectl delete crd clusters.postgresql.cnpg.io, or the same helm uninstall)');
+    expect(validator.handle(crdDelete(), context(m)).status?.message).toContain('then let the controller retry');
+    // Past three namespaces, one command to fill in for the others.
+    for (const ns of ['a1', 'a2', 'a3']) {
+      m.upsert('namespace', namespace({ name: ns }));
+      m.upsert('persistentVolumeClaim', pvc({ namespace: ns, name: 'd', volumeName: `pv-${ns}`, ownerReferences: [{ ...CNPG, uid: `uid-${ns}` }] }));
+      m.upsert('persistentVolume', pv({ name: `pv-${ns}`, claimNamespace: ns, claimName: 'd', reclaimPolicy: 'Delete' }));
+    }
+    const many = validator.handle(crdDelete({ user: ALICE }), context(m)).status?.message ?? '';
+    expect(many.match(/kubectl annotate pvc /g)).toHaveLength(4);
+    expect(many).toContain(`kubectl annotate pvc <pvc> -n <its namespace> ${approval}`);
   });
 
   it('refuses a person deleting it too (not only automation)', () => {
