@@ -280,6 +280,10 @@ function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('claim-ref-changed'))) {
     return "keep the PV's live claimRef (apply it without claimRef.uid); mark the PV volume-guard.io/delete=true if its data may go.";
   }
+  // A PV being created: there is no policy to keep and no PV to annotate yet; the manifest is what changes.
+  if (findings.length > 0 && findings.every((finding) => finding.tags.includes('reclaim-policy-changed') && finding.tags.includes('pv-created'))) {
+    return 'create it with persistentVolumeReclaimPolicy: Retain, or without claimRef.uid (to bind it to a new claim).';
+  }
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('reclaim-policy-changed'))) {
     return 'keep the reclaim policy Retain until the data is backed up or the PV rebound; mark the PV volume-guard.io/delete=true if it may go.';
   }

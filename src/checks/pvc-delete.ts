@@ -38,6 +38,9 @@ import type { AffectedObject, Finding } from './types.ts';
 
 export { DELETE_KEY as DELETE_APPROVED_KEY } from '../override-keys.ts';
 
+/** reclaim-policy-changed of a PV being created with that policy (no earlier one): its advice is a manifest's. */
+export const PV_CREATED_TAG = 'pv-created';
+
 /** A finding about a PVC that carries a counting `volume-guard.io/delete: "true"` (waived by that approval). */
 export const DELETE_APPROVED_TAG = 'delete-approved';
 
@@ -916,6 +919,8 @@ export interface ReclaimChangeTarget {
   readonly approved: boolean;
   /** The PV carries `pv.kubernetes.io/provisioned-by` (the PV controller's AnnDynamicallyProvisioned). */
   readonly dynamicallyProvisioned?: boolean;
+  /** A CREATE: the PV is new, created with this policy (none before it). */
+  readonly created?: boolean;
 }
 
 /**
@@ -959,9 +964,16 @@ export function collectReclaimChange(snapshot: ClusterSnapshot, target: ReclaimC
   if (repointed ? !claimGone && !boundElsewhere : !released && !claimGone && !boundElsewhere && !claimGoing) return collector.result();
   const tags = ['reclaim-policy-changed', `reclaim-${target.reclaimPolicy.toLowerCase()}`];
   if (repointed) tags.push('claim-ref-changed');
+  if (target.created === true) tags.push(PV_CREATED_TAG);
   if (target.approved) tags.push(DELETE_APPROVED_TAG);
   const claimRef = `${target.claimNamespace}/${target.claimName}`;
-  const state = released
+  // A new PV has no phase yet and no earlier policy: said as what it is created with.
+  const created = target.created === true && !repointed;
+  const state = created && claimGone
+    ? claim === undefined
+      ? `its claim ${claimRef} no longer exists`
+      : `its claim ${claimRef} was deleted (the PVC of that name now is another one, uid ${claim.uid})`
+    : released
     ? `${target.phase}, its claim ${claimRef} gone`
     : boundElsewhere
       ? `${target.phase || 'no phase yet'}, but its claim ${claimRef} is bound to PV ${claim.volumeName}`
@@ -977,7 +989,7 @@ export function collectReclaimChange(snapshot: ClusterSnapshot, target: ReclaimC
       severity: 'critical',
       object: { kind: 'PersistentVolume', name: target.name },
       reason:
-        `${state}; ${repointed ? `claimRef re-pointed under reclaim policy ${target.reclaimPolicy}` : `reclaim policy ${target.previousPolicy || 'unset'} → ${target.reclaimPolicy}`}: ` +
+        `${state}; ${repointed ? `claimRef re-pointed under reclaim policy ${target.reclaimPolicy}` : created ? `created with reclaim policy ${target.reclaimPolicy}` : `reclaim policy ${target.previousPolicy || 'unset'} → ${target.reclaimPolicy}`}: ` +
         `the PV controller reclaims it ${when} ` +
         `and ${target.reclaimPolicy === 'Delete' ? 'destroys the volume and its data' : 'wipes the data'}`,
       tags,

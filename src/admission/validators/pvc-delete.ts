@@ -32,7 +32,7 @@ import { isAutomation, unknownWarnings } from '../context.ts';
 import { CONTROLLER_MANAGER_USER } from './pod-delete.ts';
 import { field, finalizersOf, metaOf, stringField } from '../objects.ts';
 import { isDeleteApproved } from '../../override-keys.ts';
-import { deleteApprovalSource, mayWriteOverrides, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, type OverrideSource } from '../overrides.ts';
+import { deleteApprovalSource, mayWriteOverrides, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, whoMayWriteOverrides, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { annotateHint } from '../decide.ts';
 import { PLANS, readOverrides } from '../plans.ts';
@@ -647,6 +647,7 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     claimRefChanged: !created && claimRefOf(request.oldObject) !== claimRefOf(object),
     approved: isDeleteApproved(annotations, context.now),
     dynamicallyProvisioned: annotations[PROVISIONED_BY_ANNOTATION] !== undefined,
+    ...(created ? { created: true } : {}),
   };
   if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || target.claimUid === '') return allowed();
   // A re-pointed claimRef is judged for anyone but the PV controller (reclaimCondition: it binds so), under the
@@ -664,9 +665,9 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     target,
     overrides: readOverrides(plan, { 'pv-delete': approval }),
     modes: { 'pvc-delete': mode },
+    // A CREATE: the PV does not exist yet, so the approval goes in the manifest (the Fix says how to create it safely).
     overrideHint: created
-      ? `create it with persistentVolumeReclaimPolicy: Retain (and without claimRef.uid to bind it to a new claim); if its data ` +
-        `may go, ${createdApproval(request.userInfo, context.config, automation)}`
+      ? `if its data may go, ${createdApproval(request.userInfo, context.config, automation)}`
       : repointed
         ? `apply the PV without spec.claimRef (its live one stays), or with the uid of the live claim; if its data may go: ` +
           `kubectl annotate pv ${name} ${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
@@ -684,11 +685,12 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
  * allowing the controller.
  */
 function createdApproval(user: UserInfo, config: Config, automation: boolean): string {
-  const approval = (by: string) =>
-    `add the annotations ${DELETE_APPROVED_KEY}: "true", ${SKIP_REASON_KEY}: "<why>" and ${SKIP_BY_KEY}: ${by} to the PV`;
+  const annotations = (by: string) => `${DELETE_APPROVED_KEY}: "true", ${SKIP_REASON_KEY}: "<why>" and ${SKIP_BY_KEY}: ${by}`;
+  const approval = (by: string) => `add the annotations ${annotations(by)} to the PV`;
   if (!automation) {
-    if (mayWriteOverrides(user, config.overrides)) return `${approval(user.username)} and create it again`;
-    return `ask an override writer (overrides.allowedUsers) to create it, their user name as ${SKIP_BY_KEY}: ${approval('<their user name>')}`;
+    if (mayWriteOverrides(user, config.overrides)) return `add the annotations ${annotations(user.username)} to the PV's metadata.annotations and create it again`;
+    // Named as configured (overrides.allowedGroups/allowedUsers): the default is group system:masters, not a user list.
+    return `ask an override writer (${whoMayWriteOverrides(config.overrides).text}) to create it with the annotations ${annotations('<their user name>')}`;
   }
   if (mayWriteOverrides(user, config.overrides)) return `${approval(user.username)} and let the controller retry`;
   return (

@@ -134,6 +134,32 @@ describe('a PV CREATE with a claimRef by uid', () => {
     expect(warning.warnings?.join('\n')).toContain('pv-db');
   });
 
+  // Issue 19's review: the refusal of a person's CREATE read "reclaim policy unset → Delete" (it was set), advised
+  // keeping a policy and annotating a PV that does not exist yet, and named overrides.allowedUsers as the writers.
+  it("a person's refused CREATE says what it is created with and advises a manifest, naming the configured writers", () => {
+    const strict = defaultConfig();
+    const config = { ...strict, pvcDelete: { ...strict.pvcDelete, others: 'enforce' as const } };
+    const alice: UserInfo = { username: 'alice', groups: ['system:authenticated'] };
+    const pv = exported('Delete', { name: 'data-db-0', uid: 'uid-gone' });
+    const message = pvcDeleteValidator(config).handle(createPv(pv, alice), context(model(), { config })).status?.message ?? '';
+    const flat = message.replace(/\s+/g, ' ');
+    expect(flat).toContain(`PV pv-db: its claim ${NS}/data-db-0 no longer exists; created with reclaim policy Delete:`);
+    expect(flat).not.toContain('unset');
+    expect(flat).toContain('Fix: create it with persistentVolumeReclaimPolicy: Retain, or without claimRef.uid');
+    expect(flat).not.toContain('keep the reclaim policy');
+    expect(flat).not.toContain('mark the PV');
+    expect(flat).toContain('reclaimed as soon as it is created: its claim is gone');
+    // The default writers are group system:masters: named as configured, never as an empty user list.
+    expect(flat).toContain(
+      'if its data may go, ask an override writer (overrides of data-loss checks are limited to groups system:masters) to create it ' +
+        'with the annotations volume-guard.io/delete: "true", volume-guard.io/skip-reason: "<why>" and volume-guard.io/skip-by: <their user name>',
+    );
+    expect(flat).not.toContain('overrides.allowedUsers');
+    // An override writer: the annotations go in the manifest (there is no PV to annotate).
+    const byAdmin = pvcDeleteValidator(config).handle(createPv(pv, ADMIN), context(model(), { config })).status?.message ?? '';
+    expect(byAdmin.replace(/\s+/g, ' ')).toContain(`volume-guard.io/skip-by: ${ADMIN.username} to the PV's metadata.annotations and create it again`);
+  });
+
   it("advises only approvals the override guard takes from the controller's write", () => {
     const gone = (annotations: Record<string, string> = {}) => {
       const pv = exported('Delete', { name: 'data-db-0', uid: 'uid-gone' });
