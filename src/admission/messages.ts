@@ -74,6 +74,10 @@ export type Situation =
       readonly pod: string;
       /** The node is removed after this drain, its disks with it (ClusterSnapshot.nodeLeaving), not only emptied. */
       readonly removed?: boolean;
+      /** The pod's node has no Node object (deleted, or not seen yet): a node's annotation cannot be written. */
+      readonly nodeMissing?: boolean;
+      /** A restart identity's eviction that is no restart: why the pod would not land back (`node-1 is cordoned; …`). */
+      readonly notRestart?: string;
     } & ReplicaPlaces)
   | ({
       readonly kind: 'upgrade';
@@ -685,8 +689,9 @@ export function situationNote(situation: Situation | undefined): string | undefi
       if (situation.taint === 'NoSchedule') return `The taint itself loses nothing; the drain or maintenance that follows would.`;
       return `The cordon itself loses nothing; the drain or maintenance that follows would.`;
     case 'eviction':
-      // kubectl drain prints an eviction's refusal three times: no line that the check's own lines do not need.
-      return undefined;
+      // kubectl drain prints an eviction's refusal three times: no line that the check's own lines do not need, but
+      // why a restart identity's eviction was judged as no restart.
+      return situation.notRestart === undefined ? undefined : `Not a restart: ${situation.notRestart}.`;
     case 'upgrade':
       return situation.operation === 'CREATE'
         ? `The ${situation.kindName} was not created; the upgrade reboots or replaces nodes one by one.`
@@ -1123,6 +1128,12 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
       if (situation.nodeGone !== undefined) return goneNodeOverride(situation, situation.nodeGone.owner, annotate);
       return [annotate(`node ${situation.node}`)];
     case 'eviction':
+      // No Node object to annotate (NotFound): the namespace's override of evictions of its pods.
+      if (situation.nodeMissing === true) {
+        return [
+          `kubectl annotate namespace ${situation.namespace} volume-guard.io/skip-evictions=${every ? '"*"' : skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`,
+        ];
+      }
       return [annotate(`node ${situation.node}`)];
     case 'upgrade': {
       const ns = situation.namespace ? ` -n ${situation.namespace}` : '';

@@ -98,13 +98,31 @@ export function podLandsOn(
   node: NodeRecord,
   direction: 'back' | 'elsewhere' = 'back',
 ): boolean {
-  if (node.leaving === true && direction === 'back') return false;
-  if (isCordoned(node) && !toleratesTaint(pod, UNSCHEDULABLE_TAINT)) return false;
+  return landingRefusal(pod, node, direction) === undefined;
+}
+
+/**
+ * Why the scheduler would not place the pod on the node (podLandsOn's reasons, for a refusal to name): `node-1 has
+ * taint dedicated=infra:NoSchedule the pod does not tolerate`; undefined when it would. Words are built only for a
+ * node that refuses the pod.
+ */
+export function landingRefusal(
+  pod: Pick<PodRecord, 'noExecuteTolerations' | 'noScheduleTolerations'>,
+  node: NodeRecord,
+  direction: 'back' | 'elsewhere' = 'back',
+): string | undefined {
+  if (node.leaving === true && direction === 'back') return `${node.name} is being removed`;
+  if (isCordoned(node) && !toleratesTaint(pod, UNSCHEDULABLE_TAINT)) return `${node.name} is cordoned`;
   const readiness = readinessTaint(node.ready);
-  if (readiness !== undefined && !toleratesTaint(pod, readiness)) return false;
-  for (const taint of node.drainTaints ?? NO_TAINTS) if (!toleratesTaint(pod, taint)) return false;
-  for (const taint of node.taints ?? NO_TAINTS) if (!toleratesTaint(pod, taint)) return false;
-  return node.taintsCut === true ? direction === 'elsewhere' || toleratesEveryTaint(pod) : true;
+  if (readiness !== undefined && !toleratesTaint(pod, readiness)) return `${node.name} is not Ready (Ready=${node.ready})`;
+  for (const taint of node.drainTaints ?? NO_TAINTS) if (!toleratesTaint(pod, taint)) return untolerated(node.name, taint);
+  for (const taint of node.taints ?? NO_TAINTS) if (!toleratesTaint(pod, taint)) return untolerated(node.name, taint);
+  if (node.taintsCut === true && direction === 'back' && !toleratesEveryTaint(pod)) return `${node.name} has more taints than volume-guard keeps`;
+  return undefined;
+}
+
+function untolerated(node: string, taint: Taint): string {
+  return `${node} has taint ${taint.key}${taint.value === '' ? '' : `=${taint.value}`}:${taint.effect} the pod does not tolerate`;
 }
 
 const NO_TAINTS: readonly Taint[] = Object.freeze([]);

@@ -16,12 +16,12 @@ import { comesBackToItsNode, hasInlineData, isFinishedPod, nodeLocalOptionsOf } 
 import { dataNamespaces } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
 import { selectorMatches } from '../../cluster/node-affinity.ts';
-import { type PodRecord, type ResourceKind } from '../../cluster/records.ts';
-import { podLandsOn } from '../../cluster/taints.ts';
+import { type NodeRecord, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
+import { landingRefusal, podLandsOn } from '../../cluster/taints.ts';
 import type { Config } from '../../config.ts';
 import { describeUser, staleReads, unknownWarnings, type CheckResults } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { soleReplicaNode, truncate } from '../messages.ts';
+import { soleReplicaNode, wrap } from '../messages.ts';
 import {
   applyLonghornDrainPolicy,
   harvesterDrainOverride,
@@ -32,7 +32,7 @@ import {
   type InPlaceUpgrade,
 } from '../longhorn-drain.ts';
 import { unknownEntryWarnings } from '../override-feedback.ts';
-import { parseSkip, SKIP_EVICTIONS_KEY, skipFrom, taggedChecks } from '../overrides.ts';
+import { parseSkip, SKIP_BY_KEY, SKIP_EVICTIONS_KEY, SKIP_REASON_KEY, skipFrom, taggedChecks } from '../overrides.ts';
 import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
 import { MACHINE_OWNER_RESOURCES, NODE_CHECK_RESOURCES, PLANS, planFindings, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
@@ -201,6 +201,13 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
         : staysSchedulable
           ? { node, pod, staysSchedulable }
           : { node, pod };
+  const nodeMissing = node !== '' && nodeRecord === undefined;
+  // A restart identity's eviction of a pod with data of its own: why it is no restart, when it is not (said in a
+  // refusal). Worded only for restart identities (none by default).
+  const notRestart =
+    removal.restartAllowed && pod !== undefined && target !== undefined && isRestartIdentity(removal.user, context.config)
+      ? whyNotRestart(context, pod, node, nodeRecord, draining)
+      : undefined;
   // The three plans read the same places (a node, the pod's namespace, a deleting Machine's owner, Harvester's drain).
   const plan = nodeWide ? PLANS['eviction-draining'] : PLANS[removal.plan];
   const overrides = readOverrides(plan, {
@@ -218,7 +225,11 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     action: nodeWide ? `${removal.action}${drained})` : removal.action,
     target,
     overrides,
-    overrideHint: annotateHint('node', node),
+    // No Node object (deleted, or not seen yet): annotating it fails with NotFound; the namespace's override of
+    // evictions of its pods is what can be written.
+    overrideHint: nodeMissing
+      ? `run: kubectl annotate namespace ${removal.namespace} ${SKIP_EVICTIONS_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`
+      : annotateHint('node', node),
     warnings,
     situation: {
       kind: 'eviction',
@@ -226,6 +237,8 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
       namespace: removal.namespace,
       pod: removal.name,
       ...(removed ? { removed } : {}),
+      ...(nodeMissing ? { nodeMissing } : {}),
+      ...(notRestart === undefined ? {} : { notRestart }),
       noOtherReplicaNode: soleReplicaNode(snapshot, node),
     },
     // Repeats are harmless: only membership is read (staleModelDecision), and only when the model is stale.
@@ -250,6 +263,21 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     },
   };
   return nodeWide ? judgeByPlan(context, PLANS['eviction-draining'], judgement) : judgeByPlan(context, PLANS[removal.plan], judgement);
+}
+
+/**
+ * Why a restart identity's eviction is judged as no restart, as adjustRemoval decides it: the node drained, removed,
+ * gone, no longer matching the pod's nodeSelector, or refusing it (landingRefusal). A PV pinned to the node keeps the
+ * recreated pod Pending there. Undefined when the pod would come back.
+ */
+function whyNotRestart(context: ValidationContext, pod: PodRecord, node: string, nodeRecord: NodeRecord | undefined, draining: boolean): string | undefined {
+  const pinned = 'its local data pins it there, so it would stay Pending';
+  if (nodeRecord === undefined) return `${node} has no Node object: the pod cannot come back to it, and ${pinned}`;
+  if (context.snapshot.nodeLeaving(node) !== undefined) return `${node} is being removed, its disks with it`;
+  if (draining) return `${node} is cordoned: a drain, not a restart`;
+  if (!selectorMatches(pod.nodeSelector, nodeRecord)) return `${node} no longer matches the pod's nodeSelector; ${pinned}`;
+  const refusal = landingRefusal(pod, nodeRecord);
+  return refusal === undefined ? undefined : `${refusal}; ${pinned}`;
 }
 
 /** Longhorn's node-drain-policy (evictions only), then restart identities whose pod's data follows it back. */
@@ -322,8 +350,10 @@ function adjustRemoval(
       findings = findings.filter((finding) => !follows(finding));
       // A pod has few volumes: these checks ran below their cap, so the findings are complete.
       totals = {};
+      // Wrapped, not cut: the volumes' names come last and are what the operator reads (the decision fits the
+      // warnings to the API server's total, fitWarnings).
       warnings.push(
-        truncate(
+        ...wrap(
           `volume-guard: ${removal.action} allowed as a restart by ${describeUser(removal.user)}: ` +
             `its data (${following.map((f) => f.object.name).join(', ')}) stays reachable where it comes back`,
         ),

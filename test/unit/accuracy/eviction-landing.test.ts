@@ -86,6 +86,46 @@ describe('a restart eviction of a pod its local PV pins to its node', () => {
     expect(decision.warnings ?? []).not.toContainEqual(expect.stringContaining('allowed as a restart'));
   });
 
+  // Issue 19's review: the refusal never said why a restart identity's eviction was not a restart.
+  it('says in one line why it is no restart: the taint, the readiness, the cordon', () => {
+    const tainted = restart({ spec: { taints: [INFRA] } }).status?.message ?? '';
+    expect(tainted.split('\n')[1]).toBe(
+      'Not a restart: node-1 has taint dedicated=infra:NoSchedule the pod does not tolerate; its local data pins it there, so it would stay Pending.',
+    );
+    expect(restart({ ready: 'False' }).status?.message).toContain('Not a restart: node-1 is not Ready (Ready=False); its local data pins it there');
+    expect(restart({ spec: { unschedulable: true } }).status?.message).toContain('Not a restart: node-1 is cordoned: a drain, not a restart.');
+    // Another identity's eviction is no restart to explain.
+    const model = new ClusterModel(VOLUME_SETS);
+    model.upsert('node', rawNode('node-1', { spec: { taints: [INFRA] } }));
+    model.upsert('persistentVolume', localPV({ name: 'pv-db', pinnedNode: 'node-1', claimName: 'db-data' }));
+    model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-db' }));
+    model.upsert('pod', statefulSetPod());
+    const admin = podEvictionValidator(withRestarters).handle(evictionRequest('db-0'), context(model, { config: withRestarters }));
+    expect(admin.allowed).toBe(false);
+    expect(admin.status?.message).not.toContain('Not a restart');
+  });
+
+  it('a pod whose node has no Node object: says so, and advises the namespace override (a node annotate is NotFound)', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    model.upsert('persistentVolume', localPV({ name: 'pv-db', pinnedNode: 'node-1', claimName: 'db-data' }));
+    model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-db' }));
+    model.upsert('pod', statefulSetPod());
+    const decision = podEvictionValidator(withRestarters).handle(evictionRequest('db-0', { user: DESCHEDULER }), context(model, { config: withRestarters }));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status?.message ?? '';
+    expect(message).toContain('Not a restart: node-1 has no Node object');
+    expect(message).not.toContain('kubectl annotate node');
+    expect(message).toContain('kubectl annotate namespace default volume-guard.io/skip-evictions=');
+  });
+
+  it('the restart warning keeps the names of the volumes, wrapped rather than cut', () => {
+    const warnings = restart({}).warnings ?? [];
+    const restartLines = warnings.slice(warnings.findIndex((line) => line.includes('allowed as a restart')));
+    expect(restartLines.join(' ')).toContain('stays reachable where it comes back');
+    expect(restartLines.join(' ').replace(/\s+/g, ' ')).toContain('its data (pv-db) stays');
+    for (const line of warnings) expect(line.length).toBeLessThanOrEqual(120);
+  });
+
   it('is refused for a NoExecute taint the pod does not tolerate, and for tolerations that match another taint', () => {
     expect(restart({ spec: { taints: [{ key: 'dedicated', value: 'infra', effect: 'NoExecute' }] } }).allowed).toBe(false);
     // Another value (Equal), another effect (a NoExecute toleration does not tolerate a NoSchedule taint), another key.
