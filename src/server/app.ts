@@ -23,9 +23,20 @@ import { boundDecision, decodeAdmissionReviewBody, encodeAdmissionResponseJson, 
 import type { ServerMetrics } from './metrics.ts';
 import type { AdmissionOutcome } from './metrics.ts';
 
-export const INTERNAL_ERROR_MESSAGE = 'internal error, see volume-guard logs';
-/** The body of every HTTP 500 (a validator or the server itself failed): the same short line, nothing of the error. */
-const INTERNAL_ERROR_PAYLOAD = JSON.stringify({ error: INTERNAL_ERROR_MESSAGE });
+export const INTERNAL_ERROR_MESSAGE = 'volume-guard internal error (a bug): see its logs';
+
+/**
+ * The body of every HTTP 500 (a validator or the server itself failed): a metav1.Status, nothing of the error. The
+ * API server's client keeps a non-Status body only for text/* content types, so a JSON body of another shape reached
+ * kubectl as `an error on the server ("unknown")`; a Status's message is what it shows. `uid`: the request's, to find
+ * its log line.
+ */
+export function internalErrorPayload(uid?: string): string {
+  const message = uid === undefined || uid === '' ? INTERNAL_ERROR_MESSAGE : `${INTERNAL_ERROR_MESSAGE}, uid ${logged(uid)}`;
+  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 500, reason: 'InternalError', message });
+}
+
+const INTERNAL_ERROR_PAYLOAD = internalErrorPayload();
 
 /** Label used for targets nobody serves, so random paths cannot grow the metric's cardinality. */
 const UNKNOWN_TARGET_LABEL = 'unknown';
@@ -289,7 +300,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     }
     request.log.error({ err: error, url: request.url }, 'unexpected error in the admission server');
     if (request.admissionTrace) request.admissionTrace.outcome = 'errored';
-    return reply.code(500).send({ error: INTERNAL_ERROR_MESSAGE });
+    return reply.code(500).type(JSON_CONTENT_TYPE).send(INTERNAL_ERROR_PAYLOAD);
   });
 
   app.setNotFoundHandler((request, reply) =>
@@ -477,7 +488,7 @@ function admissionCore(options: CoreOptions): (validator: Validator, body: Buffe
     trace.reason = 'validator threw';
     trace.overrides = NONE;
     if (context.cordoned !== undefined && removals !== undefined) removals.refuseCordon(context.cordoned, admission.userInfo.username, admission.dryRun);
-    return { status: 500, payload: INTERNAL_ERROR_PAYLOAD };
+    return { status: 500, payload: internalErrorPayload(admission.uid) };
   }
 
   function answer(given: Decision, admission: AdmissionRequest, trace: AdmissionTrace, context: RequestContext): AdmissionAnswer {

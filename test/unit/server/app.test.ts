@@ -161,7 +161,16 @@ describe('POST /validate/<target>', () => {
     const first = await post(app, 'flaky', sampleReview({ uid: 'boom-1' }));
     expect(first.statusCode).toBe(500);
     expect(first.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(first.body).toBe(JSON.stringify({ error: INTERNAL_ERROR_MESSAGE }));
+    // A metav1.Status: the API server's client shows its message (any other JSON shape reads "unknown" in kubectl).
+    expect(first.json()).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      code: 500,
+      reason: 'InternalError',
+      message: 'volume-guard internal error (a bug): see its logs, uid boom-1',
+    });
     const errorLine = captured.lines.find((line) => line.msg === "validator threw; answering HTTP 500 (the webhook's failurePolicy decides)");
     expect(errorLine).toMatchObject({ level: 'error', uid: 'boom-1', target: 'flaky' });
     expect((errorLine?.err as { message?: string } | undefined)?.message).toBe('cannot read properties of undefined');
@@ -195,7 +204,7 @@ describe('POST /validate/<target>', () => {
     });
     const response = await post(app, 'later', sampleReview({ uid: 'async-1' }));
     expect(response.statusCode).toBe(500);
-    expect(response.json()).toEqual({ error: INTERNAL_ERROR_MESSAGE });
+    expect(response.json()).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 500, reason: 'InternalError', message: `${INTERNAL_ERROR_MESSAGE}, uid async-1` });
     expect(response.body).not.toContain('worker gone');
     expect(captured.lines.find((line) => line.msg === "validator threw; answering HTTP 500 (the webhook's failurePolicy decides)")).toMatchObject({ uid: 'async-1' });
     expect(await counter(metrics, { target: 'later', decision: 'errored' })).toBe(1);

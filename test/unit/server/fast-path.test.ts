@@ -223,6 +223,11 @@ describe('the fast path answers as Fastify does', () => {
       'content-type': c.headers['content-type'],
       'content-length': c.headers['content-length'],
     });
+    // A 500 is a metav1.Status (kubectl shows its message; another JSON shape reads "unknown") with the request's uid.
+    if (a.status === 500) {
+      expect(JSON.parse(a.body)).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 500, reason: 'InternalError' });
+      if (sent.path === '/validate/throws') expect(JSON.parse(a.body)).toMatchObject({ message: 'volume-guard internal error (a bug): see its logs, uid t-1' });
+    }
     // 500 only for a validator that fails (its webhook's failurePolicy decides); bad input is a 400.
     expect(a.status === 200 || a.status === 400 || a.status === 404 || (a.status === 500 && sent.path.startsWith('/validate/') && /throws|broken/.test(sent.path))).toBe(true);
     expect(admissionLines(withFastPath)).toEqual(admissionLines(without));
