@@ -117,13 +117,18 @@ export function releaseFindings(model: AuditModel, namespace: string, name: stri
     const claim = finding.object.kind === 'PersistentVolumeClaim' ? model.persistentVolumeClaim(finding.object.namespace ?? '', finding.object.name) : undefined;
     if (state.installed && createdByHelmFor(claim, namespace, name)) continue;
     reported.add(`${finding.object.namespace ?? ''}/${finding.object.name}`);
-    // The check words it for a first install; of an installed release, it is a claim nothing of it uses (a Lost one,
-    // a warning, keeps its own words: it holds no data).
-    const reason =
-      state.installed && finding.severity === 'critical' && finding.tags.includes('release-labelled')
+    // The check words it for the install being judged ("this install"); an audit judges none: of an installed
+    // release, it is a claim nothing of it uses; of one not installed, what installing it again would do (a Lost
+    // one, a warning, keeps its own words: it holds no data).
+    const labelled = finding.severity === 'critical' && finding.tags.includes('release-labelled');
+    const unbound = finding.tags.includes('unbound');
+    const reason = !labelled
+      ? finding.reason
+      : state.installed
         ? `labelled for release ${name} but owned by nothing live and claimed by no live StatefulSet; ` +
-          (finding.tags.includes('unbound') ? 'not yet bound: installing the release again may take it over' : 'installing the release again may reuse its old data')
-        : finding.reason;
+          (unbound ? 'not yet bound: installing the release again may take it over' : 'installing the release again may reuse its old data')
+        : `labelled for release ${name} but owned by nothing live; ` +
+          (unbound ? `not yet bound: installing ${name} again would take it over` : `installing ${name} again would adopt its old data`);
     findings.push({ ...finding, reason });
   }
 

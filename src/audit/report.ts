@@ -543,16 +543,28 @@ function releasesNotInstalled(model: AuditModel, records: NonNullable<AuditInput
     const operation: Operation = { kind: 'release', namespace, name };
     const audit = releaseFindings(model, namespace, name, state);
     notes.push(...audit.notes);
+    let unrecorded = 0;
     for (const finding of audit.findings) {
       if (revisions !== undefined) placed.push({ finding, operation });
       // Without a record, PVCs something live still claims or mounts are no leftover of a release (an Argo CD
       // application's: the label is its tracking label).
       else if (!finding.tags.includes('left-behind') && !mountedReleaseLabelled(model, finding)) {
         placed.push({ finding: { ...finding, tags: [...finding.tags, NO_RELEASE_RECORD_TAG] }, operation });
+        unrecorded += 1;
       }
     }
+    // Said once per release: its findings read like an uninstalled release's, and the reader should know it may not be.
+    if (unrecorded > 0) notes.push(noRecordNote(namespace, name));
   }
   return placed;
+}
+
+/** The note for a release PVCs are labelled for with no Helm record in its namespace (NO_RELEASE_RECORD_TAG). */
+export function noRecordNote(namespace: string, name: string): string {
+  return (
+    `no Helm record of ${namespace}/${name}: plain \`helm uninstall\` removed its records, or they are kept elsewhere ` +
+    `(Flux storageNamespace), or the label is another tool's (Argo CD)`
+  );
 }
 
 function objectCounts(model: AuditModel): Record<ResourceKind, number> {

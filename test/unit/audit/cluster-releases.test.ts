@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildAuditReport, NO_RELEASE_RECORD_TAG } from '../../../src/audit/report.ts';
 import { failingFindings } from '../../../src/audit/run.ts';
+import { renderTable } from '../../../src/audit/render.ts';
 import type { AuditInput } from '../../../src/audit/report.ts';
 import type { AuditReport } from '../../../src/audit/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
@@ -97,6 +98,20 @@ describe('the whole-cluster audit and releases not installed', () => {
     for (const claim of model.records('persistentVolumeClaim')) sink.upsert('persistentVolumeClaim', claim);
     expect(tracker.flush()).toBe(true);
     expect(new Map(tracker.counts().orphanPvcs)).toEqual(new Map([['devlake', 1]]));
+  });
+
+  // Issue 19's review: a release with no record rendered exactly like one uninstalled with its history, and worded
+  // for an install being judged ("this install may reuse its old data").
+  it('no record: one note per release says so and why; the reason says what installing it again would do', () => {
+    const report = audit(devlakeModel(), []);
+    const note = "no Helm record of devlake/devlake: plain `helm uninstall` removed its records, or they are kept elsewhere (Flux storageNamespace), or the label is another tool's (Argo CD)";
+    expect(report.notes.filter((line) => line === note)).toHaveLength(1);
+    expect(report.findings[0]?.reason).toBe('labelled for release devlake but owned by nothing live; installing devlake again would adopt its old data');
+    const table = renderTable(report).replace(/\s+/g, ' ');
+    expect(table).toContain('no Helm record of devlake/devlake');
+    expect(table).not.toContain('this install');
+    // With its history kept, it is Helm's own: no such note.
+    expect(audit(devlakeModel(), uninstalled).notes.some((line) => line.startsWith('no Helm record'))).toBe(false);
   });
 
   it('no record, and a live StatefulSet claims the PVC (an Argo CD application): nothing', () => {
