@@ -58,7 +58,7 @@ export const registerAuditCommand: CommandRegistrar = (program: Command) => {
         .argParser(parseTimeout)
         .default(DEFAULT_TIMEOUT_SECONDS),
     )
-    .option('--strict', 'findings of checks in warn mode fail the exit code too')
+    .option('--strict', 'findings of checks in warn mode fail the exit code too; with --node, also what only deleting the node would hit')
     .option('-c, --config <file>', "volume-guard's configuration (Longhorn namespace, guarded upgrade kinds, check modes, who may write overrides); VOLUME_GUARD_* variables apply")
     .action(async (options: AuditOptions) => {
       let code: number;

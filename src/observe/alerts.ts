@@ -111,7 +111,8 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
         summary: '{{ $value }} PVCs left behind by Helm releases in {{ $labels.namespace }}',
         description:
           'PVCs labelled for a Helm release that nothing of the release uses have stayed for more than __VG_RISK_FOR__ in namespace ' +
-          '{{ $labels.namespace }}. A new install of the release would adopt their old data. Find the release in the last columns of ' +
+          '{{ $labels.namespace }}. A new install of the release would adopt their old data. `kubectl volume-guard audit` lists the ' +
+          'releases not installed and their PVCs (the whole cluster). Or find the release in the last columns of ' +
           `\`${ORPHAN_LISTING}\` ("_other", the namespaces beyond the series limit: use -A), then run ` +
           '`kubectl volume-guard audit --release {{ $labels.namespace }}/<release>` for its PVCs; delete them, or, if the data is meant to be ' +
           'reused, annotate volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> on them.',

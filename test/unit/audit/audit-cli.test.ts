@@ -285,5 +285,7 @@ describe('volume-guard audit without an API server: exit codes', { timeout: 60_0
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Usage: volume-guard audit [options]');
     expect(result.stdout).toContain('--release <namespace/name>');
+    // --strict under --node also fails what only deleting the node would hit (README, audit options).
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain('with --node, also what only deleting the node would hit');
   });
 });

@@ -69,6 +69,10 @@ describe('alert rules (files/prometheus-rules.yaml)', () => {
     const columns = /-L ([^ `]+)/.exec(description.slice(listing))?.[1]?.split(',');
     expect(columns).toEqual([...RELEASE_LABELS]);
     expect(description.indexOf('kubectl volume-guard audit --release {{ $labels.namespace }}/<release>')).toBeGreaterThan(listing);
+    // The whole-cluster audit lists the releases not installed: pointed to first, before the listing by hand.
+    const whole = description.indexOf('`kubectl volume-guard audit` lists the releases not installed');
+    expect(whole).toBeGreaterThanOrEqual(0);
+    expect(whole).toBeLessThan(listing);
   });
 
   it('tells readiness by volume_guard_ready, not `up` (a pod stuck unready still answers scrapes)', () => {
