@@ -8,6 +8,7 @@ import { Command, CommanderError, type HelpContext } from 'commander';
 import { ConfigError, envName, loadConfig } from './config.ts';
 import type { Config } from './config.ts';
 import { EXIT_CONFIG, oneLineUsageErrors, type CommandRegistrar } from './cli-types.ts';
+import { KubeconfigError } from './cluster/kubeconfig.ts';
 import { createLogger } from './logging.ts';
 import { TlsConfigError } from './server/tls.ts';
 
@@ -55,21 +56,33 @@ export const registerServeCommand: CommandRegistrar = (program) => {
 const UNRESOLVED_HOST_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
 
 /**
- * A listen host that is no IP address and resolves to none (`not a host`, `999.1.1.1`) is a configuration mistake:
- * a ConfigError naming the field and where it was set, instead of getaddrinfo's error and stack.
+ * A listen host that is no IP address and resolves to none (`not a host`, `999.1.1.1`), or an IP address that is not
+ * this machine's (EADDRNOTAVAIL), is a configuration mistake: a ConfigError naming the field and where it was set,
+ * instead of the system call's error and stack.
  */
 export function listenAddressError(error: unknown, config: Config, file: string | undefined, env: NodeJS.ProcessEnv = process.env): ConfigError | undefined {
-  const failure = error as NodeJS.ErrnoException & { hostname?: unknown };
-  if (failure?.syscall !== 'getaddrinfo' || !UNRESOLVED_HOST_CODES.has(String(failure.code))) return undefined;
+  const failure = error as NodeJS.ErrnoException & { hostname?: unknown; address?: unknown };
+  const unresolved = failure?.syscall === 'getaddrinfo' && UNRESOLVED_HOST_CODES.has(String(failure.code));
+  // A valid IP address that is none of this machine's (listen EADDRNOTAVAIL): a copied pod IP, another host's.
+  const notHere = failure?.syscall === 'listen' && failure.code === 'EADDRNOTAVAIL';
+  if (!unresolved && !notHere) return undefined;
+  const failed = unresolved ? failure.hostname : failure.address;
   // The admission server listens first: with both hosts the same, it is the one that failed.
-  const field = ([['admission', config.admission.host], ['ops', config.ops.host]] as const).find(([, host]) => host === failure.hostname);
+  const field = ([['admission', config.admission.host], ['ops', config.ops.host]] as const).find(([, host]) => host === failed);
   if (field === undefined) return undefined;
   const [section, host] = field;
   const variable = envName([section, 'host']);
   const from = env[variable] !== undefined ? variable : file;
+  const where = from ? ` (from ${from})` : '';
+  if (notHere) {
+    return new ConfigError(
+      `config: ${section}.host ${JSON.stringify(host)} is no address of this machine (listen EADDRNOTAVAIL); ` +
+        `use one of its addresses, or 0.0.0.0 (:: on IPv6) for all of them${where}`,
+    );
+  }
   return new ConfigError(
     `config: ${section}.host is no address to listen on (got ${JSON.stringify(host)}: getaddrinfo ${failure.code}); ` +
-      `use an IP address such as 0.0.0.0, or :: on IPv6${from ? ` (from ${from})` : ''}`,
+      `use an IP address such as 0.0.0.0, or :: on IPv6${where}`,
   );
 }
 
@@ -131,6 +144,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     if (error instanceof CommanderError) return error.exitCode;
     if (error instanceof ConfigError || error instanceof TlsConfigError) {
       process.stderr.write(`volume-guard: ${error.message}\n`);
+      return EXIT_CONFIG;
+    }
+    // `serve` outside a pod with no usable kubeconfig (audit says its own): one line and what to do, no stack.
+    if (error instanceof KubeconfigError) {
+      process.stderr.write(`volume-guard: kubeconfig: ${error.message}; set KUBECONFIG to the cluster's kubeconfig file (in a pod, its service account is used)\n`);
       return EXIT_CONFIG;
     }
     const code = (error as NodeJS.ErrnoException).code;

@@ -23,6 +23,14 @@ function kubeConfigClass(): KubeConfigClass {
   return (load('@kubernetes/client-node') as { KubeConfig: KubeConfigClass }).KubeConfig;
 }
 
+/**
+ * No usable kubeconfig (none found, a file that does not load, a context or cluster it lacks): a configuration
+ * mistake the CLI says in one line (exit 2), not a crash with a stack.
+ */
+export class KubeconfigError extends Error {
+  override readonly name = 'KubeconfigError';
+}
+
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** How long a read token is used before the file is read again (the kubelet rotates projected tokens). */
 const TOKEN_REREAD_MS = 60_000;
@@ -108,11 +116,11 @@ function loadKubeconfigList(KubeConfigOf: KubeConfigClass, list: string): KubeCo
     try {
       one.loadFromFile(file);
     } catch (error) {
-      throw new Error(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new KubeconfigError(`${file}: ${error instanceof Error ? error.message : String(error)}`);
     }
     loaded.push(one);
   }
-  if (loaded.length === 0) throw new Error(`no kubeconfig in $KUBECONFIG (${files.join(delimiter)}): every file is missing or empty`);
+  if (loaded.length === 0) throw new KubeconfigError(`no kubeconfig in $KUBECONFIG (${files.join(delimiter)}): every file is missing or empty`);
   const firstByName = <T extends { readonly name: string }>(lists: readonly (readonly T[])[]): T[] => {
     const byName = new Map<string, T>();
     for (const entries of lists) for (const entry of entries) if (!byName.has(entry.name)) byName.set(entry.name, entry);
@@ -137,7 +145,11 @@ export function createKubeConfig(options: KubeConfigOptions = {}, env: NodeJS.Pr
   let kubeConfig = new KubeConfigOf();
   const list = env['KUBECONFIG'] ?? '';
   if (options.kubeconfigPath) {
-    kubeConfig.loadFromFile(options.kubeconfigPath);
+    try {
+      kubeConfig.loadFromFile(options.kubeconfigPath);
+    } catch (error) {
+      throw new KubeconfigError(`${options.kubeconfigPath}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   } else if (list !== '') {
     kubeConfig = loadKubeconfigList(KubeConfigOf, list);
   } else {
@@ -145,13 +157,13 @@ export function createKubeConfig(options: KubeConfigOptions = {}, env: NodeJS.Pr
     kubeConfig.loadFromDefault();
     // With none of them client-node falls back to an unauthenticated http://localhost:8080: refuse that.
     if (kubeConfig.getCurrentContext() === 'loaded-context' && kubeConfig.getCurrentCluster()?.server === UNCONFIGURED_FALLBACK_SERVER) {
-      throw new Error('no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a pod');
+      throw new KubeconfigError('no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a pod');
     }
   }
   if (options.context) {
-    if (!kubeConfig.getContextObject(options.context)) throw new Error(`kubeconfig has no context "${options.context}"`);
+    if (!kubeConfig.getContextObject(options.context)) throw new KubeconfigError(`kubeconfig has no context "${options.context}"`);
     kubeConfig.setCurrentContext(options.context);
   }
-  if (!kubeConfig.getCurrentCluster()) throw new Error('kubeconfig has no current cluster');
+  if (!kubeConfig.getCurrentCluster()) throw new KubeconfigError('kubeconfig has no current cluster');
   return kubeConfig;
 }

@@ -126,6 +126,43 @@ describe('volume-guard serve: configuration errors exit 2 with one line', () => 
     ]);
   });
 
+  // Issue 19's review: both printed the error and a 9-line stack.
+  it('serve with no kubeconfig outside a pod: one line saying what to do, exit 2', async () => {
+    const home = await tempDir('vg-home-');
+    const child = run(['serve', '--self-signed'], {
+      HOME: home,
+      KUBERNETES_SERVICE_HOST: '',
+      VOLUME_GUARD_ADMISSION_PORT: '0',
+      VOLUME_GUARD_OPS_PORT: '0',
+      VOLUME_GUARD_LOG_LEVEL: 'silent',
+    });
+    expect((await child.exit).code).toBe(2);
+    const lines = ownLines(child.stderr()).filter((line) => !line.startsWith('volume-guard: self-signed CA'));
+    expect(lines).toEqual([
+      "volume-guard: kubeconfig: no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a pod; set KUBECONFIG to the cluster's kubeconfig file (in a pod, its service account is used)",
+    ]);
+    expect(child.stderr()).not.toMatch(/^\s+at /m);
+  });
+
+  it('names a listen host that is a valid address but none of this machine\'s (EADDRNOTAVAIL)', async () => {
+    const dir = await tempDir('vg-cli-');
+    const tls = await writePlainPair(dir, await issue());
+    // 192.0.2.1: TEST-NET-1 (RFC 5737), never a local address.
+    const child = run(['serve'], {
+      KUBECONFIG: await unreachableKubeconfig(),
+      VOLUME_GUARD_ADMISSION_TLS_CERT_FILE: tls.certFile,
+      VOLUME_GUARD_ADMISSION_TLS_KEY_FILE: tls.keyFile,
+      VOLUME_GUARD_ADMISSION_PORT: '0',
+      VOLUME_GUARD_OPS_PORT: '0',
+      VOLUME_GUARD_ADMISSION_HOST: '192.0.2.1',
+      VOLUME_GUARD_LOG_LEVEL: 'silent',
+    });
+    expect((await child.exit).code).toBe(2);
+    expect(ownLines(child.stderr())).toEqual([
+      'volume-guard: config: admission.host "192.0.2.1" is no address of this machine (listen EADDRNOTAVAIL); use one of its addresses, or 0.0.0.0 (:: on IPv6) for all of them (from VOLUME_GUARD_ADMISSION_HOST)',
+    ]);
+  });
+
   it('maps only a listen host getaddrinfo cannot resolve, naming the server it belongs to', () => {
     const config = defaultConfig();
     const failed = (code: string, hostname: string) => Object.assign(new Error(`getaddrinfo ${code} ${hostname}`), { code, syscall: 'getaddrinfo', hostname });
@@ -135,6 +172,11 @@ describe('volume-guard serve: configuration errors exit 2 with one line', () => 
     );
     expect(listenAddressError(failed('ENOTFOUND', 'other.example'), hosts, undefined, {})).toBeUndefined();
     expect(listenAddressError(Object.assign(new Error('in use'), { code: 'EADDRINUSE', syscall: 'listen' }), hosts, undefined, {})).toBeUndefined();
+    // Not this machine's: the ops host, from the file.
+    const notHere = Object.assign(new Error('listen EADDRNOTAVAIL'), { code: 'EADDRNOTAVAIL', syscall: 'listen', address: '10.1.2.3', port: 8080 });
+    expect(listenAddressError(notHere, { ...config, ops: { ...config.ops, host: '10.1.2.3' } }, 'vg.yaml', {})?.message).toBe(
+      'config: ops.host "10.1.2.3" is no address of this machine (listen EADDRNOTAVAIL); use one of its addresses, or 0.0.0.0 (:: on IPv6) for all of them (from vg.yaml)',
+    );
     expect(listenAddressError('not an error', hosts, undefined, {})).toBeUndefined();
   });
 
