@@ -621,6 +621,8 @@ export interface DeletedKindTarget {
   readonly served: readonly string[] | undefined;
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
   readonly now: number;
+  /** dependentsOfKind of this target, when the validator computed it already (it reads them for its advice). */
+  readonly dependents?: KindDependents;
 }
 
 /** What a CRD's DELETE takes along: the objects of its kind that own something, and the claims that go with them. */
@@ -696,7 +698,7 @@ function ownerOfKind(claim: PersistentVolumeClaimRecord, group: string, kind: st
  */
 export function collectClaimsDeletedWithKind(snapshot: ClusterSnapshot, target: DeletedKindTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
-  const dependents = dependentsOfKind(snapshot, target);
+  const dependents = target.dependents ?? dependentsOfKind(snapshot, target);
   const going: ReadonlySet<string> = new Set([...dependents.owners, ...dependents.statefulSets.map((set) => set.uid)]);
   for (const [claim, via] of dependents.taken) {
     if (claim.deleting || !isBound(claim)) continue;

@@ -153,7 +153,7 @@ function judgeCrdDelete(request: AdmissionRequest, context: ValidationContext, n
   return judgeByPlan(context, plan, {
     // The CRD's consequence, said once: each PVC's line names only its owner and PV.
     action: `deletion of CRD ${name} by ${describeUser(request.userInfo)} (every ${kind} goes with it, and the garbage collector deletes the PVCs they own)`,
-    target: { crd: name, group, kind, namespaced, served, now: context.now },
+    target: { crd: name, group, kind, namespaced, served, now: context.now, dependents },
     overrides: readOverrides(plan, { object: () => skipFrom(where, annotations, undefined, { now: context.now }), 'pvc-delete': deleteApprovalSource }),
     warnings: unknownWarnings(where, annotations),
     modes: { 'pvc-delete': mode },

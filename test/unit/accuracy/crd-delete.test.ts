@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest, UserInfo } from '../../../src/admission/types.ts';
 import { storageTeardownValidator } from '../../../src/admission/validators/storage-teardown.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { collectClaimsDeletedWithKind, dependentsOfKind } from '../../../src/checks/pvc-delete.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { OwnerRef } from '../../../src/cluster/records.ts';
 import { transformPersistentVolumeClaim } from '../../../src/cluster/transforms.ts';
@@ -257,5 +258,16 @@ describe("a CRD's DELETE takes the PVCs the objects of its kind own", () => {
       metadata: { name: 'db-1', namespace: 'shop', ownerReferences: [{ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', name: 'db', uid: 'uid-cnpg', controller: true }] },
     });
     expect(claim?.ownerReferences).toEqual([CNPG]);
+  });
+
+  it("the plan's collector reads the dependents the validator computed, instead of walking the indexes again", () => {
+    const m = cluster();
+    const target = { crd: 'clusters.postgresql.cnpg.io', group: 'postgresql.cnpg.io', kind: 'Cluster', namespaced: true, served: ['v1'], now: 0 };
+    const dependents = dependentsOfKind(m, target);
+    expect(collectClaimsDeletedWithKind(m, { ...target, dependents }).findings.map((finding) => finding.object.name)).toEqual(['db-1']);
+    // Dependents computed before the claim appeared: the collector trusts them (it does not look again).
+    const none = dependentsOfKind(new ClusterModel(VOLUME_SETS), target);
+    expect(collectClaimsDeletedWithKind(m, { ...target, dependents: none }).findings).toEqual([]);
+    expect(collectClaimsDeletedWithKind(m, target).findings).toHaveLength(1);
   });
 });
