@@ -98,26 +98,51 @@ export function podLandsOn(
   node: NodeRecord,
   direction: 'back' | 'elsewhere' = 'back',
 ): boolean {
-  return landingRefusal(pod, node, direction) === undefined;
+  return whatRefuses(pod, node, direction) === undefined;
 }
 
 /**
  * Why the scheduler would not place the pod on the node (podLandsOn's reasons, for a refusal to name): `node-1 has
- * taint dedicated=infra:NoSchedule the pod does not tolerate`; undefined when it would. Words are built only for a
- * node that refuses the pod.
+ * taint dedicated=infra:NoSchedule the pod does not tolerate`; undefined when it would.
  */
 export function landingRefusal(
   pod: Pick<PodRecord, 'noExecuteTolerations' | 'noScheduleTolerations'>,
   node: NodeRecord,
   direction: 'back' | 'elsewhere' = 'back',
 ): string | undefined {
-  if (node.leaving === true && direction === 'back') return `${node.name} is being removed`;
-  if (isCordoned(node) && !toleratesTaint(pod, UNSCHEDULABLE_TAINT)) return `${node.name} is cordoned`;
+  const refusal = whatRefuses(pod, node, direction);
+  switch (refusal) {
+    case undefined:
+      return undefined;
+    case 'leaving':
+      return `${node.name} is being removed`;
+    case 'cordoned':
+      return `${node.name} is cordoned`;
+    case 'not-ready':
+      return `${node.name} is not Ready (Ready=${node.ready})`;
+    case 'taints-cut':
+      return `${node.name} has more taints than volume-guard keeps`;
+    default:
+      return untolerated(node.name, refusal);
+  }
+}
+
+/**
+ * What keeps the pod off the node, without words (podLandsOn scans every candidate node; only a refusal is worded):
+ * a state of the node, or the first taint the pod does not tolerate.
+ */
+function whatRefuses(
+  pod: Pick<PodRecord, 'noExecuteTolerations' | 'noScheduleTolerations'>,
+  node: NodeRecord,
+  direction: 'back' | 'elsewhere',
+): 'leaving' | 'cordoned' | 'not-ready' | 'taints-cut' | Taint | undefined {
+  if (node.leaving === true && direction === 'back') return 'leaving';
+  if (isCordoned(node) && !toleratesTaint(pod, UNSCHEDULABLE_TAINT)) return 'cordoned';
   const readiness = readinessTaint(node.ready);
-  if (readiness !== undefined && !toleratesTaint(pod, readiness)) return `${node.name} is not Ready (Ready=${node.ready})`;
-  for (const taint of node.drainTaints ?? NO_TAINTS) if (!toleratesTaint(pod, taint)) return untolerated(node.name, taint);
-  for (const taint of node.taints ?? NO_TAINTS) if (!toleratesTaint(pod, taint)) return untolerated(node.name, taint);
-  if (node.taintsCut === true && direction === 'back' && !toleratesEveryTaint(pod)) return `${node.name} has more taints than volume-guard keeps`;
+  if (readiness !== undefined && !toleratesTaint(pod, readiness)) return 'not-ready';
+  for (const taint of node.drainTaints ?? NO_TAINTS) if (!toleratesTaint(pod, taint)) return taint;
+  for (const taint of node.taints ?? NO_TAINTS) if (!toleratesTaint(pod, taint)) return taint;
+  if (node.taintsCut === true && direction === 'back' && !toleratesEveryTaint(pod)) return 'taints-cut';
   return undefined;
 }
 

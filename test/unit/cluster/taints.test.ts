@@ -3,7 +3,7 @@
 // condition taints).
 import { describe, expect, it } from 'vitest';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { podLandsOn, toleratesTaint } from '../../../src/cluster/taints.ts';
+import { landingRefusal, podLandsOn, toleratesTaint } from '../../../src/cluster/taints.ts';
 import { MAX_NODE_TAINTS, transformNode, transformPod } from '../../../src/cluster/transforms.ts';
 import type { Toleration } from '../../../src/cluster/records.ts';
 import { node, pod } from '../../support/fixtures.ts';
@@ -168,6 +168,26 @@ describe('podLandsOn', () => {
     // Only NoSchedule ones tolerated: a NoExecute taint the record left out may refuse the pod.
     expect(podLandsOn(tolerates(everything), cut)).toBe(false);
     expect(podLandsOn(rawPod({ ...hostPath, tolerations: [{ operator: 'Exists' }] }), cut)).toBe(true);
+  });
+});
+
+describe('landingRefusal', () => {
+  it('names why the node refuses the pod, and nothing exactly when podLandsOn takes it', () => {
+    const plain = pod();
+    const cases: [ReturnType<typeof node>, 'back' | 'elsewhere', string | undefined][] = [
+      [node({ name: 'w1' }), 'back', undefined],
+      [rawNode({ taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1', effect: 'NoSchedule' }] }), 'back', 'w1 is being removed'],
+      [node({ name: 'w1', unschedulable: true }), 'elsewhere', 'w1 is cordoned'],
+      [node({ name: 'w1', ready: 'Unknown' }), 'elsewhere', 'w1 is not Ready (Ready=Unknown)'],
+      [rawNode({ taints: [{ key: 'dedicated', value: 'infra', effect: 'NoSchedule' }] }), 'back', 'w1 has taint dedicated=infra:NoSchedule the pod does not tolerate'],
+      [rawNode({ taints: [{ key: 'gpu', effect: 'NoExecute' }] }), 'elsewhere', 'w1 has taint gpu:NoExecute the pod does not tolerate'],
+      [{ ...node({ name: 'w1' }), taintsCut: true }, 'back', 'w1 has more taints than volume-guard keeps'],
+      [{ ...node({ name: 'w1' }), taintsCut: true }, 'elsewhere', undefined],
+    ];
+    for (const [where, direction, words] of cases) {
+      expect(landingRefusal(plain, where, direction), words).toBe(words);
+      expect(podLandsOn(plain, where, direction)).toBe(words === undefined);
+    }
   });
 });
 
