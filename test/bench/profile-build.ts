@@ -14,6 +14,7 @@ import { createRiskTrackedModel } from '../../src/server/cluster-dependencies.ts
 import { applyServeV8Flags } from '../../src/server/v8-flags.ts';
 import { syntheticCluster } from '../support/fixtures.ts';
 import { CLUSTER_SIZES } from './lib/protocol.ts';
+import { timedSink } from './lib/timed-sink.ts';
 
 const { values } = parseArgs({
   options: { size: { type: 'string', default: 'large' }, rounds: { type: 'string', default: '1' }, 'v8-defaults': { type: 'boolean', default: false }, bare: { type: 'boolean', default: false } },
@@ -31,18 +32,10 @@ for (let round = 0; round < Number(values.rounds); round++) {
     tracked?.sink ?? new ClusterModel(VOLUME_SETS, { nodeDownGraceMs: config.longhorn.nodeDownGraceSeconds * 1000, volumeCounts: VOLUME_COUNTS });
   const byKind: Partial<Record<ResourceKind, number>> = {};
   let insertMs = 0;
-  const timed: ModelSink = {
-    upsert: (kind, record) => sink.upsert(kind, record),
-    remove: (kind, key) => sink.remove(kind, key),
-    setLonghornInstalled: (installed) => sink.setLonghornInstalled(installed),
-    replaceAll: (kind, records) => {
-      const start = performance.now();
-      sink.replaceAll(kind, records);
-      const took = performance.now() - start;
-      insertMs += took;
-      byKind[kind] = Math.round(((byKind[kind] ?? 0) + took) * 10) / 10;
-    },
-  };
+  const timed = timedSink(sink, (kind, _records, took) => {
+    insertMs += took;
+    byKind[kind] = Math.round(((byKind[kind] ?? 0) + took) * 10) / 10;
+  });
   const start = performance.now();
   syntheticCluster(timed, CLUSTER_SIZES[size]);
   const flushStart = performance.now();

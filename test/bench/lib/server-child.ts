@@ -14,7 +14,6 @@ import { VALIDATOR_FACTORIES } from '../../../src/admission/index.ts';
 import { createRegistry } from '../../../src/admission/registry.ts';
 import type { Decision } from '../../../src/admission/types.ts';
 import type { ValidationContext, Validator } from '../../../src/admission/validator.ts';
-import type { ModelSink } from '../../../src/cluster/records.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { createLogger, LineBatcher, LOG_LEVELS, type LogLevel } from '../../../src/logging.ts';
 import { decodeAdmissionReviewBody, encodeAdmissionResponse } from '../../../src/server/codec.ts';
@@ -31,6 +30,7 @@ import { startFastifyFloorServer, startFloorServer } from './floor-server.ts';
 import { CLUSTER_SIZES, type CaseResult, type ChildMessage, type ChildOptions, type InProcessFigures, type MemoryFigures, type ParentMessage } from './protocol.ts';
 import { cgroupPeakBytes, peakRssBytes } from './memory-limit.ts';
 import { summarize } from './stats.ts';
+import { timedSink } from './timed-sink.ts';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
 
@@ -259,22 +259,14 @@ async function runGuard(): Promise<void> {
   const { model, sink } = tracked;
   let insertMs = 0;
   const insertByKind: Record<string, { count: number; ms: number }> = {};
-  const timedSink: ModelSink = {
-    upsert: (kind, record) => sink.upsert(kind, record),
-    remove: (kind, key) => sink.remove(kind, key),
-    setLonghornInstalled: (installed) => sink.setLonghornInstalled(installed),
-    replaceAll: (kind, records) => {
-      const start = performance.now();
-      sink.replaceAll(kind, records);
-      const took = performance.now() - start;
-      insertMs += took;
-      const entry = (insertByKind[kind] ??= { count: 0, ms: 0 });
-      entry.count += records.length;
-      entry.ms += took;
-    },
-  };
+  const timed = timedSink(sink, (kind, records, took) => {
+    insertMs += took;
+    const entry = (insertByKind[kind] ??= { count: 0, ms: 0 });
+    entry.count += records;
+    entry.ms += took;
+  });
   const buildStart = performance.now();
-  const summary = syntheticCluster(timedSink, CLUSTER_SIZES[size]);
+  const summary = syntheticCluster(timed, CLUSTER_SIZES[size]);
   const leftover: HelmReleaseRef = { namespace: summary.releases[0]?.namespace ?? 'ns-0', ...LEFTOVER_RELEASE };
   for (let ordinal = 0; ordinal < leftover.replicas; ordinal++) {
     const name = `data-${leftover.statefulSet}-${ordinal}`;
