@@ -224,9 +224,22 @@ export function keepsClaimsInUse(pod: Pick<PodRecord, 'phase' | 'deleting' | 'co
   return pod.phase !== 'Succeeded' && pod.phase !== 'Failed' && !(pod.deleting && pod.controllerKind !== '');
 }
 
-/** Both versions of a pod read the same to inUseByItsStatefulPod and otherLiveMounter (given the same StatefulSets): what risks.ts re-evaluates on. */
+/**
+ * Both versions of a pod read the same to inUseByItsStatefulPod and otherLiveMounter (given the same StatefulSets): what
+ * risks.ts re-evaluates on. The claims too: a pod's volumes never change, but a relist after a missed watch event
+ * brings a pod re-created under the same name as an update.
+ */
 export function sameClaimUse(before: PodRecord, after: PodRecord): boolean {
-  return keepsClaimsInUse(before) === keepsClaimsInUse(after) && before.controllerKind === after.controllerKind && before.deleting === after.deleting;
+  return (
+    keepsClaimsInUse(before) === keepsClaimsInUse(after) &&
+    before.controllerKind === after.controllerKind &&
+    before.deleting === after.deleting &&
+    sameClaims(before.claimNames, after.claimNames)
+  );
+}
+
+function sameClaims(before: readonly string[], after: readonly string[]): boolean {
+  return before === after || (before.length === after.length && before.every((name, i) => name === after[i]));
 }
 
 /** A live StatefulSet of one of these names (in the PVC's namespace) claims the PVC through one of its templates. */

@@ -474,6 +474,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
    * nodeIsUp. A name leaves when its Node registers again or its Longhorn node goes: at most one per Longhorn node.
    */
   readonly #goneNodes = new Set<string>();
+  /**
+   * The Node list arrived (replaceAll): from then on a Longhorn node without a Node of its name is down, whether the
+   * model saw that Node go (#goneNodes) or it was gone before this process started (the same state, the same answer).
+   */
+  #nodesListed = false;
 
   constructor(volumeSets: Readonly<Record<string, VolumePredicate>> = {}, options: ClusterModelOptions = {}) {
     this.#setNames = Object.keys(volumeSets);
@@ -527,6 +532,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     // Volume sets are re-evaluated once per affected volume at the end, not once per replica written.
     this.#batchDepth++;
     try {
+      if (kind === 'node' && !this.#nodesListed) this.#noteNodesListed(records as readonly NodeRecord[]);
       if (this.#stores[kind].size > 0 || !this.#insertAll(kind, records)) {
         const present = new Set<string>();
         for (const record of records) {
@@ -906,6 +912,14 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     for (const volume of this.#stores.longhornVolume.values()) if (volume.robustness === 'degraded') this.#volumesToEvaluate.add(volume.name);
   }
 
+  /** The first Node list: the Longhorn nodes it lacks turn down (nodeIsUp), so their volumes are evaluated again. */
+  #noteNodesListed(nodes: readonly NodeRecord[]): void {
+    this.#nodesListed = true;
+    if (this.#stores.longhornNode.size === 0) return;
+    const listed = new Set(nodes.map((node) => node.name));
+    for (const name of this.#stores.longhornNode.keys()) if (!listed.has(name)) this.#noteNodeVolumes(name);
+  }
+
   #noteNodeVolumes(nodeName: string): void {
     for (const replica of this.#replicasByNode.get(nodeName)) this.#volumesToEvaluate.add(replica.volumeName);
   }
@@ -1101,6 +1115,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     return this.#keyCounts[position] as Map<string, number>;
   }
 
+  /** Whether the Node list arrived: from then on a Longhorn node without a Node is down (nodeIsUp). */
+  get nodesListed(): boolean {
+    return this.#nodesListed;
+  }
+
   /** Whether a volume is in the named set now (O(1)). */
   volumeInSet(setName: string, volumeName: string): boolean {
     this.settle();
@@ -1113,14 +1132,15 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
    * grace, Longhorn's node CR does not report it down, and the disk is still among the disks that Longhorn node
    * reports (a reformatted or replaced disk has a new UUID: seed 002) and not reported not ready. A node only one of them knows is judged by
    * that one (replicas on a node Longhorn does not know are a volume-health problem of their own), except a Longhorn
-   * node whose core Node the model saw deleted (#goneNodes): down, whatever its CR says yet.
+   * node without a Node once the Node list arrived, or whose Node the model saw deleted (#goneNodes): down, whatever
+   * its CR says yet (longhorn-manager marks it KubernetesNodeGone later, or never where none runs).
    */
   nodeIsUp(nodeName: string, diskID = ''): boolean {
     const longhornNode = this.#stores.longhornNode.get(nodeName);
     if (longhornNode?.down === true) return false;
     if (diskID !== '' && diskGone(longhornNode, diskID)) return false;
     const node = this.#stores.node.get(nodeName);
-    if (node === undefined) return longhornNode !== undefined && !this.#goneNodes.has(nodeName);
+    if (node === undefined) return longhornNode !== undefined && !this.#nodesListed && !this.#goneNodes.has(nodeName);
     // The clock only for a node on its way down: checks ask this for every copy of every volume involved, and a
     // clock read (~80 ns here) cost more than the two lookups.
     if (node.ready !== 'False' && node.ready !== 'Unknown') return true;

@@ -240,12 +240,16 @@ export class RiskTracker {
         if (previous !== undefined) this.note(kind, previous, undefined);
       },
       replaceAll: (kind, records) => {
+        // The first Node list turns down every Longhorn node it lacks (ClusterModel.nodeIsUp): their copies count no
+        // more, on whichever nodes those volumes' other copies are. Once per process.
+        const firstNodeList = kind === 'node' && !this.#model.nodesListed;
         if (this.#model.count(kind) === 0) {
           // The kind's first list (or one after an empty list): every record is new and none is gone, so each note
           // is what the diff below would give (no previous version), without looking each record up first.
           this.#model.replaceAll(kind, records);
           this.#noteAll(() => {
             for (const record of records) this.note(kind, undefined, record);
+            if (firstNodeList) this.#markNodelessCopies();
           });
           return;
         }
@@ -263,6 +267,7 @@ export class RiskTracker {
         this.#model.replaceAll(kind, records);
         this.#noteAll(() => {
           for (const [previous, next] of changed) this.note(kind, previous, next);
+          if (firstNodeList) this.#markNodelessCopies();
         });
       },
       setLonghornInstalled: (installed) => {
@@ -285,6 +290,14 @@ export class RiskTracker {
     } finally {
       this.#batch = undefined;
       if (batch.allNodes) this.markAllNodes();
+    }
+  }
+
+  /** The volumes with a copy on a Longhorn node without a Node: down once the Node list arrived. */
+  #markNodelessCopies(): void {
+    for (const longhornNode of this.#model.records('longhornNode')) {
+      if (this.#model.node(longhornNode.name) !== undefined) continue;
+      for (const replica of this.#model.replicasOnNode(longhornNode.name)) this.#markVolumeNodes(replica.volumeName);
     }
   }
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { RESOURCE_KINDS, REPLICA_SOFT_ANTI_AFFINITY, recordKey, type LonghornReplicaRecord, type ResourceKind } from '../../../src/cluster/records.ts';
+import { RESOURCE_KINDS, REPLICA_SOFT_ANTI_AFFINITY, recordKey, type LonghornReplicaRecord, type NodeRecord, type ResourceKind } from '../../../src/cluster/records.ts';
 import type { VolumeContext, VolumePredicate } from '../../../src/cluster/snapshot.ts';
 import { LONGHORN_NAMESPACE, node, pick, seededRandom } from '../../support/fixtures.ts';
 import {
@@ -235,17 +235,23 @@ function newModel(clock: () => number, evaluates: boolean): ClusterModel {
 
 /**
  * A model given the final records at once: by a first list of each kind, or record by record in a random order. Then
- * the one thing the model keeps of history: the Nodes it saw deleted while their Longhorn node stays (`gone`), each
- * registered and deleted again.
+ * what the model keeps of history: whether a Node list arrived (`nodesListed`: from then on a Longhorn node without a
+ * Node is down), and the Nodes it saw deleted while their Longhorn node stays (`gone`), each registered and deleted
+ * again.
  */
-function rebuilt(truth: Truth, gone: ReadonlySet<string>, clock: () => number, random: Random): ClusterModel {
+function rebuilt(truth: Truth, gone: ReadonlySet<string>, nodesListed: boolean, clock: () => number, random: Random): ClusterModel {
   const model = newModel(clock, true);
   const kinds = shuffled(random, RESOURCE_KINDS);
+  const nodes = [...(truth.get('node')?.values() ?? [])] as NodeRecord[];
   if (chance(random, 0.5)) {
-    for (const kind of kinds) model.replaceAll(kind, [...(truth.get(kind)?.values() ?? [])]);
+    for (const kind of kinds) {
+      if (kind === 'node' && !nodesListed) for (const record of nodes) model.upsert('node', record);
+      else model.replaceAll(kind, [...(truth.get(kind)?.values() ?? [])]);
+    }
   } else {
     const all = kinds.flatMap((kind) => [...(truth.get(kind)?.values() ?? [])].map((record) => [kind, record] as const));
     for (const [kind, record] of shuffled(random, all)) model.upsert(kind, record);
+    if (nodesListed) model.replaceAll('node', nodes);
   }
   for (const name of gone) {
     model.upsert('node', node({ name }));
@@ -266,6 +272,7 @@ function churn(seed: number): void {
   const held = (kind: ResourceKind): Map<string, AnyRecord> => truth.get(kind)!;
   /** Nodes the model held and lost while their Longhorn node stayed: down until they register again or it goes. */
   const gone = new Set<string>();
+  let nodesListed = false;
   const lost = (kind: ResourceKind, key: string): void => {
     const name = key.slice(key.lastIndexOf('/') + 1);
     if (kind === 'longhornNode') gone.delete(name);
@@ -313,7 +320,10 @@ function churn(seed: number): void {
       // Two records under one key: the later one stays.
       const next = new Map(relisted.map((record) => [keyOf(record), record]));
       for (const key of held(kind).keys()) if (!next.has(key)) lost(kind, key);
-      if (kind === 'node') for (const record of relisted) gone.delete(record.name);
+      if (kind === 'node') {
+        nodesListed = true;
+        for (const record of relisted) gone.delete(record.name);
+      }
       truth.set(kind, next);
     }
     if (evaluates) {
@@ -322,7 +332,7 @@ function churn(seed: number): void {
     }
     if (step % CHECK_EVERY === 0) {
       // The reference keeps the volume sets: a model without them must answer every other query alike.
-      const expected = answers(rebuilt(truth, gone, clock, random));
+      const expected = answers(rebuilt(truth, gone, nodesListed, clock, random));
       const actual = answers(model);
       if (evaluates) expect(actual, `seed ${seed}, step ${step}`).toEqual(expected);
       else expect(withoutVolumeSets(actual), `seed ${seed}, step ${step}, without volume sets`).toEqual(withoutVolumeSets(expected));

@@ -121,7 +121,43 @@ describe('a Node deleted while its Longhorn node CR stays', () => {
     expect(model.internalSizes()['goneNodes']).toBe(0);
   });
 
-  it('a Longhorn node that never had a Node is still judged by its CR alone', () => {
+  it('answers alike whether this process saw the Node go or started after it went', () => {
+    const fill = (model: ClusterModel, nodes: string[]): void => {
+      model.setLonghornInstalled(true);
+      model.replaceAll('node', nodes.map((name) => node({ name })));
+      model.replaceAll('longhornNode', [longhornNode({ name: 'w1' }), longhornNode({ name: 'w2' })]);
+      model.replaceAll('longhornVolume', [volume({ name: 'v', numberOfReplicas: 2, currentNodeID: 'w1' })]);
+      model.replaceAll('longhornReplica', [on('v', 'w1'), on('v', 'w2')]);
+    };
+    const running = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+    fill(running, ['w1', 'w2']);
+    running.remove('node', 'w2');
+    const fresh = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+    fill(fresh, ['w1']);
+    expect(fresh.nodeIsUp('w2')).toBe(false);
+    expect(cordon.handle(cordonRequest('w1'), context(fresh)).allowed).toBe(false);
+    expect(cordon.handle(cordonRequest('w1'), context(running)).allowed).toBe(false);
+    // The Node list arriving after the Longhorn lists turns the copies there down too.
+    // A single-replica volume on w2 alone: only the tracker's marking of every node finds it has no copy left.
+    const late = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+    const tracker = new RiskTracker(late);
+    const sink = tracker.sink();
+    sink.setLonghornInstalled(true);
+    sink.replaceAll('longhornNode', [longhornNode({ name: 'w1' }), longhornNode({ name: 'w2' })]);
+    sink.replaceAll('longhornVolume', [volume({ name: 'v', numberOfReplicas: 2, currentNodeID: 'w1' }), volume({ name: 'solo', numberOfReplicas: 1, currentNodeID: 'w2' })]);
+    sink.replaceAll('longhornReplica', [on('v', 'w1'), on('v', 'w2'), on('solo', 'w2')]);
+    sink.upsert('node', node({ name: 'w1' }));
+    expectIncrementalEqualsRescan(late, tracker);
+    expect(collectLastReplicaOnNode(late, { node: 'w1' }).findings).toEqual([]);
+    const before = JSON.stringify(tracker.counts().atRiskVolumes);
+    sink.replaceAll('node', [node({ name: 'w1' })]);
+    expect(collectLastReplicaOnNode(late, { node: 'w1' }).findings.map((f) => f.object.name)).toEqual(['v']);
+    expectIncrementalEqualsRescan(late, tracker);
+    expect(JSON.parse(before)['single-replica']).toBe(1);
+    expect(tracker.counts().atRiskVolumes['single-replica']).toBe(2);
+  });
+
+  it('before any Node list, a Longhorn node without a Node is judged by its CR alone', () => {
     const model = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
     model.setLonghornInstalled(true);
     model.replaceAll('longhornNode', [longhornNode({ name: 'w1' }), longhornNode({ name: 'w2' })]);

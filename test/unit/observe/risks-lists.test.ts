@@ -8,7 +8,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { RESOURCE_KINDS, recordKey, type ModelSink, type RecordByKind, type ResourceKind } from '../../../src/cluster/records.ts';
 import { DELETE_KEY, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_UNTIL_KEY } from '../../../src/override-keys.ts';
 import { RiskTracker, type RiskCounts } from '../../../src/observe/risks.ts';
-import { longhornNode, node, pick, replica, seededRandom, statefulSet, volume } from '../../support/fixtures.ts';
+import { longhornNode, node, pick, pod, pvc, replica, seededRandom, statefulSet, volume } from '../../support/fixtures.ts';
 import { chance, randomRecord, shuffled, type AnyRecord, type Random } from '../../support/random-records.ts';
 
 const SEEDS = 150;
@@ -75,8 +75,16 @@ describe('RiskTracker lists', () => {
       const byLists = flushed(bulk.tracker);
 
       const single = tracked();
-      const writes = [...cluster].flatMap(([kind, records]) => records.map((record) => [kind, record] as const));
-      for (const [kind, record] of shuffled(random, writes)) single.sink.upsert(kind, record as RecordByKind[typeof kind]);
+      // The Node list arrives at some point among the other writes (an informer's first act is its list): from then
+      // on a Longhorn node without a Node is down, as in the lists' build.
+      const writes = [...cluster].filter(([kind]) => kind !== 'node').flatMap(([kind, records]) => records.map((record) => [kind, record] as const));
+      const shuffledWrites = shuffled(random, writes);
+      const nodesAt = Math.floor(random() * (shuffledWrites.length + 1));
+      shuffledWrites.forEach(([kind, record], index) => {
+        if (index === nodesAt) single.sink.replaceAll('node', (cluster.get('node') ?? []) as RecordByKind['node'][]);
+        single.sink.upsert(kind, record as RecordByKind[typeof kind]);
+      });
+      if (nodesAt === shuffledWrites.length) single.sink.replaceAll('node', (cluster.get('node') ?? []) as RecordByKind['node'][]);
       expect(flushed(single.tracker), `seed ${seed}: upserts`).toEqual(byLists);
 
       // The same cluster with some kinds listed otherwise first, flushed (the counts then describe it), then every
@@ -99,6 +107,16 @@ describe('RiskTracker lists', () => {
     }
     // The clusters drawn do block nodes (the comparison would pass vacuously otherwise).
     expect(nonZero).toBeGreaterThan(SEEDS / 4);
+  });
+
+  it('counts again when a relist brings a pod re-created under the same name with other claims', () => {
+    const { tracker, sink } = tracked();
+    sink.replaceAll('persistentVolumeClaim', [pvc({ namespace: 'a', name: 'data-db-0', labels: { 'app.kubernetes.io/instance': 'db' } })]);
+    sink.replaceAll('pod', [pod({ namespace: 'a', name: 'web', claimNames: ['cache'] })]);
+    expect(flushed(tracker).atRiskVolumes['orphan-pvc']).toBe(1);
+    // The watch missed the DELETE and the CREATE: the relist shows the same name mounting the release's PVC.
+    sink.replaceAll('pod', [pod({ namespace: 'a', name: 'web', claimNames: ['data-db-0'] })]);
+    expect(flushed(tracker).atRiskVolumes['orphan-pvc']).toBe(0);
   });
 
   it('looks no record up on a kind first list, and diffs a relist (equal copies then mark nothing)', () => {
