@@ -153,7 +153,8 @@ function recordWriterHow(request: AdmissionRequest, next: { annotations?: Readon
 export function overrideGuardValidator(config: Config): Validator {
   const writeOps = ['CREATE', 'UPDATE'] as const;
   // Every way to write the keys: the main resource and its status subresource (metadata written through
-  // nodes/status, namespaces/status, namespaces/finalize or a CR's status is stored like any other write).
+  // nodes/status, namespaces/status, namespaces/finalize, a PV's, a PVC's or a CRD's status is stored like any other
+  // write; a custom resource's status keeps the stored metadata, policed all the same).
   const rules: DeclaredRule[] = [
     {
       apiGroups: [''],
@@ -173,11 +174,12 @@ export function overrideGuardValidator(config: Config): Validator {
     },
     // A Longhorn Volume's `volume-guard.io/delete` approves its DELETE by automation.
     { apiGroups: ['longhorn.io'], apiVersions: ['*'], resources: ['volumes', 'volumes/status'], operations: [...writeOps], scope: 'Namespaced' },
-    // A CRD's skip waives the PVCs its DELETE takes with every object of its kind (plan crd-delete).
+    // A CRD's skip waives the PVCs its DELETE takes with every object of its kind (plan crd-delete). Its status
+    // update keeps the metadata the client sends.
     {
       apiGroups: ['apiextensions.k8s.io'],
       apiVersions: ['v1'],
-      resources: ['customresourcedefinitions'],
+      resources: ['customresourcedefinitions', 'customresourcedefinitions/status'],
       operations: [...writeOps],
       scope: 'Cluster',
     },

@@ -922,6 +922,40 @@ describe('override writes through subresources', () => {
   });
 });
 
+describe('override writes through status subresources', () => {
+  const validator = overrideGuardValidator(config);
+  // The resources whose status update stores the metadata the client sends (their status strategy resets the spec,
+  // not the metadata): core nodes, namespaces, PVs and PVCs, and CRDs (apiextensions' statusStrategy resets the new
+  // object's metadata to itself). A custom resource's status keeps the stored metadata.
+  const STATUS_WRITES_METADATA = new Set(['/nodes', '/namespaces', '/persistentvolumes', '/persistentvolumeclaims', 'apiextensions.k8s.io/customresourcedefinitions']);
+  const rules = expandRules(validator.declaration.rules, config.upgrades.kinds);
+  const policed = new Set(rules.flatMap((rule) => rule.apiGroups.flatMap((group) => rule.resources.map((resource) => `${group}/${resource}`))));
+
+  it('every guarded resource whose status write stores metadata has its status subresource policed', () => {
+    const guarded = [...policed].filter((resource) => !resource.slice(resource.indexOf('/') + 1).includes('/'));
+    // The resources whose overrides are read (plans' `node`, `namespace`, `pv-delete`, `pvc-delete`, crd-delete's `object`).
+    for (const resource of STATUS_WRITES_METADATA) expect(guarded).toContain(resource);
+    for (const resource of guarded.filter((entry) => STATUS_WRITES_METADATA.has(entry))) {
+      expect(policed, resource).toContain(`${resource}/status`);
+    }
+  });
+
+  it('refuses a skip written on a CRD through its status', () => {
+    const write = request({
+      kind: { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition' },
+      resource: { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions' },
+      subResource: 'status',
+      operation: 'UPDATE',
+      name: 'clusters.postgresql.cnpg.io',
+      userInfo: ALICE,
+      object: { metadata: { name: 'clusters.postgresql.cnpg.io', annotations: { 'volume-guard.io/skip': '*' } } },
+      oldObject: { metadata: { name: 'clusters.postgresql.cnpg.io' } },
+    });
+    expect(policed).toContain('apiextensions.k8s.io/customresourcedefinitions/status');
+    expect(validator.handle(write, context(cluster())).allowed).toBe(false);
+  });
+});
+
 describe('webhook namespace exclusions: workloads only', () => {
   const declarations = createValidators(config).map((validator) => validator.declaration);
   const self = { namespace: 'volume-guard', deployment: 'volume-guard', release: 'volume-guard' };
