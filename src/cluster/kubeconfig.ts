@@ -36,8 +36,8 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 const TOKEN_REREAD_MS = 60_000;
 
 /**
- * The pod's service account: the API server at $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, its CA and the
- * projected token, both re-read every minute (the kubelet rotates the token well before it expires).
+ * The pod's service account: the API server at https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, its CA
+ * and the projected token, both re-read every minute (the kubelet rotates the token well before it expires).
  */
 export class InClusterCredentials implements ApiCredentials {
   readonly #cluster: { readonly server: string };
@@ -49,8 +49,8 @@ export class InClusterCredentials implements ApiCredentials {
     const host = env['KUBERNETES_SERVICE_HOST'];
     const port = env['KUBERNETES_SERVICE_PORT'];
     if (!host || !port) throw new Error('not running in a pod: $KUBERNETES_SERVICE_HOST/$KUBERNETES_SERVICE_PORT are not set');
-    const scheme = port === '80' || port === '8080' || port === '8001' ? 'http' : 'https';
-    this.#cluster = { server: `${scheme}://${isIPv6(host) ? `[${host}]` : host}:${port}` };
+    // Always TLS, whatever the port (as client-go's InClusterConfig): the bearer token never goes out in clear.
+    this.#cluster = { server: `https://${isIPv6(host) ? `[${host}]` : host}:${port}` };
     this.#dir = dir;
     this.#now = now;
   }

@@ -145,6 +145,12 @@ describe('in-cluster credentials without client-node', () => {
     expect(reread.headers).toEqual({ Authorization: 'Bearer second' });
   });
 
+  it('speaks TLS on every port: the bearer token never goes out over plain http', () => {
+    for (const port of ['80', '8080', '8001', '6443']) {
+      expect(new InClusterCredentials({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: port }, dir).getCurrentCluster().server, port).toBe(`https://10.96.0.1:${port}`);
+    }
+  });
+
   it('brackets an IPv6 service host and refuses to run without one', () => {
     expect(new InClusterCredentials({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, dir).getCurrentCluster().server).toBe('https://[fd00::1]:443');
     expect(() => new InClusterCredentials({}, dir)).toThrow(/not running in a pod/);
