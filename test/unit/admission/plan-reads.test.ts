@@ -43,6 +43,8 @@ import {
 } from '../../support/fixtures.ts';
 
 const VOLUME_DERIVED: readonly ResourceKind[] = ['longhornVolume', 'longhornReplica', 'longhornNode', 'node', 'longhornSetting'];
+/** A PersistentVolume record: its own object, and the Nodes its pinnedNode is resolved from. */
+const PV_READS: readonly ResourceKind[] = ['persistentVolume', 'node'];
 
 /**
  * The resource kinds each snapshot query reads, the model's own lookups behind it included (nodeIsUp reads the core
@@ -79,13 +81,16 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   dryRunCordonAllowed: [], // volume-guard's own record
   nodesLabelled: ['node'],
   namespace: ['namespace'],
+  // A PV's pinnedNode (and whether it is pinned at all) is resolved from the live Nodes' labels (the model's
+  // #resolvePinned, re-run by #repinAround when a Node comes, goes or is relabelled): a stale Node list is a stale pin.
+  // The queries by pin read the Nodes; one PV by name reads them when its pinnedNode is read (FIELD_READS).
   persistentVolume: ['persistentVolume'],
-  persistentVolumesPinnedTo: ['persistentVolume'],
-  boundPersistentVolumeKindsPinnedTo: ['persistentVolume'],
-  pinnedPersistentVolumes: ['persistentVolume'],
-  unpinnedClaimedPersistentVolumeSources: ['persistentVolume'],
-  unpinnedPersistentVolumesNaming: ['persistentVolume'],
-  nodesNamedByUnpinnedPersistentVolumes: ['persistentVolume'],
+  persistentVolumesPinnedTo: PV_READS,
+  boundPersistentVolumeKindsPinnedTo: PV_READS,
+  pinnedPersistentVolumes: PV_READS,
+  unpinnedClaimedPersistentVolumeSources: PV_READS,
+  unpinnedPersistentVolumesNaming: PV_READS,
+  nodesNamedByUnpinnedPersistentVolumes: PV_READS,
   persistentVolumeClaim: ['persistentVolumeClaim'],
   hasPodScratchClaims: ['persistentVolumeClaim'],
   persistentVolumeClaimsIn: ['persistentVolumeClaim'],
@@ -112,8 +117,32 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   machineOwner: (_namespace: string, owner: 'MachineDeployment' | 'KubeadmControlPlane') => [owner === 'MachineDeployment' ? 'machineDeployment' : 'kubeadmControlPlane'],
 };
 
+/**
+ * Fields of a record a query returns that the model resolves from other kinds than the record's own. A plan reading a
+ * PV's claim or reclaim policy does not depend on the Nodes; one reading where it is pinned does.
+ */
+const FIELD_READS: { readonly [Query in keyof ClusterSnapshot]?: Readonly<Record<string, readonly ResourceKind[]>> } = {
+  persistentVolume: { pinnedNode: PV_READS },
+};
+
 /** The snapshot, recording into `read` the kinds behind every query made of it. */
 function recording(snapshot: ClusterSnapshot, read: Set<ResourceKind>): ClusterSnapshot {
+  // One proxy per record, so records keep their identity across queries (the checks compare and collect them).
+  const tracked = new WeakMap<object, object>();
+  const track = (record: unknown, fields: Readonly<Record<string, readonly ResourceKind[]>>): unknown => {
+    if (typeof record !== 'object' || record === null) return record;
+    let proxy = tracked.get(record);
+    if (proxy === undefined) {
+      proxy = new Proxy(record, {
+        get(target, field) {
+          for (const kind of fields[field as string] ?? []) read.add(kind);
+          return Reflect.get(target, field, target);
+        },
+      });
+      tracked.set(record, proxy);
+    }
+    return proxy;
+  };
   return new Proxy(snapshot, {
     get(target, property) {
       const reads = READS[property as keyof ClusterSnapshot] as (typeof READS)[keyof ClusterSnapshot] | undefined;
@@ -126,7 +155,9 @@ function recording(snapshot: ClusterSnapshot, read: Set<ResourceKind>): ClusterS
       return (...args: unknown[]): unknown => {
         const kinds = typeof reads === 'function' ? (reads as (...a: unknown[]) => readonly ResourceKind[])(...args) : reads;
         for (const kind of kinds) read.add(kind);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        const fields = FIELD_READS[property as keyof ClusterSnapshot];
+        return fields === undefined ? result : track(result, fields);
       };
     },
   });
