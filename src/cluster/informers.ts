@@ -44,6 +44,7 @@ import { RESOURCE_KINDS } from './records.ts';
 import type { ModelHealth } from './snapshot.ts';
 import { collectionPath, collectionPaths, keyOfObject, LONGHORN_GROUP, RESOURCE_SPECS, resourceLabel, type ResourceSpec } from './resources.ts';
 import { objectAt, stringAt } from '../json.ts';
+import { DEFAULT_WATCH_STALL_MS, PROBE_TIMEOUT_SECONDS } from './watch-timing.ts';
 
 export type RestartReason =
   /** 410 Gone: the resourceVersion was compacted away; relist. */
@@ -85,11 +86,11 @@ export const DEFAULT_TIMINGS: InformerTimings = {
   pageSize: 500,
   resyncMs: 10 * 60_000,
   minWatchTimeoutSeconds: 300,
-  stallMs: 90_000,
+  stallMs: DEFAULT_WATCH_STALL_MS,
   absentPollMs: 30_000,
   backoffBaseMs: 200,
   // Not client-go's 30 s: the first informer to reach a returning API server wakes the others (InformerSet), so
-  // the cap bounds how long the model goes unwatched after an outage. Failing, the twelve informers send ~2 requests/s.
+  // the cap bounds how long the model goes unwatched after an outage. Failing, each informer sends about one request every 5 s.
   backoffCapMs: 10_000,
   requestTimeoutMs: 60_000,
   watchdogIntervalMs: 1_000,
@@ -100,8 +101,6 @@ const monotonicNow = (): number => performance.now();
 
 /** A watch that lasted at least this long before failing counts as having worked: backoff starts over. */
 const HEALTHY_WATCH_MS = 10_000;
-/** A probe's own server-side timeout. */
-const PROBE_TIMEOUT_SECONDS = 1;
 /** How long the open watch may lag behind an event a probe saw before it counts as dead. */
 const PROBE_GRACE_MS = 2_000;
 /** At startup, how long after a first 404 a second one confirms an optional resource absent (at most absentPollMs). */

@@ -1,12 +1,13 @@
 import type { ApiCredentials } from './kubeconfig.ts';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { DEFAULT_TIMINGS, InformerSet, type InformerStatus, type InformerTimings } from './informers.ts';
+import { InformerSet, type InformerStatus, type InformerTimings } from './informers.ts';
 import type { ModelSink } from './records.ts';
 import { HttpKubeClient, type KubeClient } from './kube-client.ts';
 import { registerModelMetrics } from './metrics.ts';
 import { DEFAULT_LONGHORN_NAMESPACE } from './resources.ts';
 import type { ClusterSnapshot, ModelHealth } from './snapshot.ts';
+import { DEFAULT_WATCH_STALL_MS, MIN_WATCH_STALL_SECONDS } from './watch-timing.ts';
 
 /** The settings of the cluster model (all optional; defaults in brackets). */
 export interface ClusterModelConfig {
@@ -18,7 +19,10 @@ export interface ClusterModelConfig {
   readonly longhornPollSeconds?: number;
   /** Items per list page [500]. */
   readonly pageSize?: number;
-  /** A watch silent this long (no event, no bookmark) is restarted, seconds [90]. */
+  /**
+   * A connected watch silent for half of this (no event, no bookmark) is probed, and restarted only when the probe
+   * proves it dead; one outliving its server-side timeout by this much is restarted. Seconds [90].
+   */
   readonly watchStallSeconds?: number;
   /** Per list request, seconds [60]. */
   readonly requestTimeoutSeconds?: number;
@@ -53,14 +57,12 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 
 /**
  * How long a quiet watch counts as current unproven (a probe at half of it proves it), seconds: no longer than the
- * staleness bound, or a silently dead connection would pass for current past that bound; at least 5 s, as a probe
- * takes a second to answer and a healthy quiet watch must not flap stale.
+ * staleness bound, or a silently dead connection would pass for current past that bound; at least
+ * MIN_WATCH_STALL_SECONDS, as a probe takes a second to answer and a healthy quiet watch must not flap stale.
  */
 export function watchStallSecondsFor(maxStalenessSeconds: number): number {
-  return Math.min(DEFAULT_TIMINGS.stallMs / 1000, Math.max(MIN_WATCH_STALL_SECONDS, maxStalenessSeconds));
+  return Math.min(DEFAULT_WATCH_STALL_MS / 1000, Math.max(MIN_WATCH_STALL_SECONDS, maxStalenessSeconds));
 }
-
-const MIN_WATCH_STALL_SECONDS = 5;
 
 /** Starts every informer; the model fills in the background and `health.synced()` says when it is complete. */
 export function startClusterModel(options: StartClusterModelOptions): RunningClusterModel {

@@ -4,6 +4,7 @@
 // scripts/generate-chart.ts) are generated from it. Unknown fields are errors at every level: a typo must not
 // silently fall back to a default on a component that guards data.
 
+import { DEFAULT_WATCH_STALL_MS, MIN_WATCH_STALL_SECONDS, PROBE_TIMEOUT_SECONDS } from '../cluster/watch-timing.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { NODE_LOCAL_DRIVERS, SYSTEM_HOST_PATH_PREFIXES } from '../checks/node-local-volume.ts';
 import { OPERATIONS } from '../kube.ts';
@@ -313,7 +314,9 @@ export const CONFIG_SCHEMA = {
         type: 'integer',
         minimum: 1,
         default: 120,
-        description: 'a resource not heard from for longer than this is stale (a quiet watch is proven current by a one-second probe sent after half of this, at least 2.5 s and at most 45 s)',
+        description:
+          `a resource not heard from for longer than this is stale (a quiet watch is proven current by a ${PROBE_TIMEOUT_SECONDS} s probe ` +
+          `sent after half of this, at least ${MIN_WATCH_STALL_SECONDS / 2} s and at most ${DEFAULT_WATCH_STALL_MS / 2000} s)`,
       },
       stalePolicy: {
         type: 'string',
