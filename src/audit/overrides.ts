@@ -109,7 +109,7 @@ const MACHINE_OWNER_SKIP_READ_FOR: Record<PlanIdReading<'machine-owner'>, (owner
   'pod-delete': () => "DELETEs of that node's pods while it is drained",
   'node-delete': () => 'the DELETE of that Node once its infrastructure is gone',
   'machine-delete': (owner) =>
-    DELETING_OWNERS.includes(owner) ? 'DELETEs of its Machines by a service account (its controller), and a drain cut short of one being deleted' : undefined,
+    DELETING_OWNERS.includes(owner) ? 'DELETEs of its Machines by its controller (clusterApi.controlPlaneUsers), and a drain cut short of one being deleted' : undefined,
   'machine-scale-down': (owner) => (SCALING_OWNERS.includes(owner) ? 'scale-downs of its MachineSets (its rollouts and scale-downs carried out)' : undefined),
 };
 

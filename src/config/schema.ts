@@ -309,6 +309,14 @@ export const CONFIG_SCHEMA = {
         items: UPGRADE_KIND_SCHEMA,
       },
     }),
+    clusterApi: section('Cluster API machine removals', {
+      // Cluster API's kubeadm control plane provider, as clusterctl installs it (namespace and name prefix
+      // capi-kubeadm-control-plane-, service account manager).
+      controlPlaneUsers: stringList(
+        "users whose Machine DELETEs carry out a KubeadmControlPlane's rollouts and scale-downs (its controller): only their DELETEs of its Machines read its stored volume-guard.io/skip",
+        ['system:serviceaccount:capi-kubeadm-control-plane-system:capi-kubeadm-control-plane-manager'],
+      ),
+    }),
     model: section('the in-memory cluster model', {
       maxStalenessSeconds: {
         type: 'integer',

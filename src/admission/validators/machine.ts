@@ -215,9 +215,9 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   context.removing({ kind: 'machine', namespace: request.namespace, name, node });
   const record = transformMachine(machine);
   const drainCutShort = record ? drainCutShortFor(context, record) : undefined;
-  // The owner's skip is for its own DELETEs (KubeadmControlPlane's controller, a service account): a person's
-  // `kubectl delete machine` is no step of the rollout the admin accepted.
-  const ownerRead = record !== undefined && isServiceAccount(request.userInfo.username);
+  // The owner's skip is for its own DELETEs (KubeadmControlPlane's controller, clusterApi.controlPlaneUsers): a
+  // person's `kubectl delete machine`, or another controller's DELETE, is no step of the rollout the admin accepted.
+  const ownerRead = record !== undefined && context.config.clusterApi.controlPlaneUsers.includes(request.userInfo.username);
   // No Node left (a MachineHealthCheck remediating NodeNotFound, a person cleaning up): its skip cannot be written, and
   // only the owner's, when read, can pass the DELETE. Not said while the model's nodes are stale.
   const gone = nodeGone(context, node);
@@ -477,8 +477,4 @@ export function machineValidator(config: Config): Validator {
       return allowed();
     },
   };
-}
-
-function isServiceAccount(username: string): boolean {
-  return username.startsWith('system:serviceaccount:');
 }

@@ -70,14 +70,17 @@ function machineSetScaleDown(before: number, after: number): AdmissionRequest {
   });
 }
 
-function machineDelete(name: string, nodeName: string, labels: Record<string, string>): AdmissionRequest {
+/** The KubeadmControlPlane controller, as clusterctl installs it (clusterApi.controlPlaneUsers' default). */
+const KCP_MANAGER: UserInfo = { username: 'system:serviceaccount:capi-kubeadm-control-plane-system:capi-kubeadm-control-plane-manager', groups: ['system:serviceaccounts'] };
+
+function machineDelete(name: string, nodeName: string, labels: Record<string, string>, userInfo: UserInfo = KCP_MANAGER): AdmissionRequest {
   return request({
     kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
     resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
     operation: 'DELETE',
     namespace: 'capi',
     name,
-    userInfo: CAPI_MANAGER,
+    userInfo,
     oldObject: { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Machine', metadata: { name, namespace: 'capi', labels }, status: { nodeRef: { name: nodeName } } },
   });
 }
@@ -145,6 +148,15 @@ describe("a MachineDeployment's or KubeadmControlPlane's skip carried to the ste
     const byPerson = machines.handle({ ...cpMachine, userInfo: { username: 'alice', groups: ['system:authenticated'] } }, context(cluster({ cpAnnotations: skip })));
     expect(byPerson.allowed).toBe(false);
     expect(message(byPerson)).toContain('vol-cp');
+    // Nor is another controller's, whatever service account it runs as: only the KubeadmControlPlane's own.
+    for (const user of [CAPI_MANAGER, { username: 'system:serviceaccount:default:ci-bot', groups: ['system:serviceaccounts'] }]) {
+      expect(machines.handle({ ...cpMachine, userInfo: user }, context(cluster({ cpAnnotations: skip }))).allowed, user.username).toBe(false);
+    }
+    // A control plane provider installed elsewhere is named in clusterApi.controlPlaneUsers.
+    const elsewhere: Config = { ...defaultConfig(), clusterApi: { controlPlaneUsers: [CAPI_MANAGER.username] } };
+    const byConfigured = machineValidator(elsewhere).handle({ ...cpMachine, userInfo: CAPI_MANAGER }, context(cluster({ cpAnnotations: skip }), { config: elsewhere }));
+    expect(byConfigured.allowed).toBe(true);
+    expect(machines.handle(cpMachine, context(cluster({ cpAnnotations: skip }), { config: elsewhere })).allowed).toBe(false);
 
     // A MachineDeployment's rollout removes Machines by scaling its old MachineSet down (carried there, above); a
     // DELETE of one of its Machines by anyone else (a person, a MachineHealthCheck remediation) is no rollout step.

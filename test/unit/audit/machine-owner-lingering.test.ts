@@ -39,7 +39,7 @@ describe('audit: when a lingering Cluster API owner skip is read', () => {
 
   it("a KubeadmControlPlane: its controller's Machine DELETEs, not MachineSet scale-downs", async () => {
     const { appliesTo } = await listedSkip('kubeadmcontrolplanes', 'KubeadmControlPlane');
-    expect(appliesTo).toContain('DELETEs of its Machines by a service account (its controller), and a drain cut short of one being deleted');
+    expect(appliesTo).toContain('DELETEs of its Machines by its controller (clusterApi.controlPlaneUsers), and a drain cut short of one being deleted');
     expect(appliesTo).toContain("evictions of that node's pods");
     expect(appliesTo).not.toContain('MachineSets');
   });

@@ -212,7 +212,7 @@ describe('audit: data on a node that no longer exists', () => {
       operation: 'DELETE',
       namespace: 'capi',
       name: 'cp-gone',
-      userInfo: { username: 'system:serviceaccount:capi-kubeadm-control-plane-system:manager', groups: [] },
+      userInfo: { username: 'system:serviceaccount:capi-kubeadm-control-plane-system:capi-kubeadm-control-plane-manager', groups: [] },
       oldObject: {
         apiVersion: 'cluster.x-k8s.io/v1beta2',
         kind: 'Machine',
