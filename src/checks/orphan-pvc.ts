@@ -536,6 +536,24 @@ function claimsLeftByUpgrade(
   }
 }
 
+/**
+ * The claim is the release's own data, as far as the record tells: at a rollback, labelled for the release (`helm
+ * rollback` restores an earlier revision on purpose); at an upgrade (not the retry of a refused install, which carries
+ * the first install's first_deployed), labelled or annotated for it and created surely after its first install
+ * (`info.first_deployed`, which Helm copies into every upgrade; an install over an uninstalled release sets it anew,
+ * so an earlier install's leftovers predate it).
+ */
+function ownDataOfRelease(target: OrphanPvcTarget, claim: PersistentVolumeClaimRecord): boolean {
+  const { release } = target;
+  if (target.operation === 'rollback') return labelledForRelease(claim, release);
+  return (
+    target.operation === 'upgrade' &&
+    target.retriedInstall !== true &&
+    ofRelease(claim, release) &&
+    createdAfter(claim.creationTimestamp, release.firstDeployed)
+  );
+}
+
 function candidatesFor(
   snapshot: ClusterSnapshot,
   target: OrphanPvcTarget,
@@ -576,6 +594,19 @@ function candidatesFor(
         // younger than it and meant to come back).
         const ref = claimOf(claim.name, live);
         if (ref === undefined || ordinalInRange(ref.ordinal, live) || !olderThan(claim.creationTimestamp, live.creationTimestamp)) continue;
+        // The release's own claim (as below: a rollback's, or one made since its first install), kept by whenScaled
+        // Retain from before the StatefulSet was re-created (`kubectl delete sts --cascade=orphan`, then `helm
+        // upgrade`): Kubernetes keeps it so that a scale-up reuses it. Said, not refused.
+        if (ownDataOfRelease(target, claim)) {
+          add({
+            claim,
+            rule: 'statefulset-claim',
+            reason: `kept from an earlier StatefulSet ${statefulSet.name} of this release${unboundNote(claim)}; raising it to ${statefulSet.replicas} replicas re-attaches this release's own data`,
+            statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
+            severity: 'warning',
+          });
+          continue;
+        }
         add({
           claim,
           rule: 'statefulset-claim',
@@ -759,12 +790,19 @@ function addStatefulSetClaim(
   statefulSetName: string,
   reason: string,
   shared = false,
+  severity?: 'warning',
 ): void {
   const tags: string[] = ['statefulset-claim'];
   if (shared) tags.push(SHARED_CLAIM_TAG);
   if (isReuseApproved(claim)) tags.push(REUSE_APPROVED_TAG);
   if (!collector.admit(tags)) return;
-  const candidate: Candidate = { claim, rule: 'statefulset-claim', reason, statefulSet: statefulSetObject(namespace, statefulSetName) };
+  const candidate: Candidate = {
+    claim,
+    rule: 'statefulset-claim',
+    reason,
+    statefulSet: statefulSetObject(namespace, statefulSetName),
+    ...(severity === undefined ? {} : { severity }),
+  };
   collector.add(pvcFinding(lostForGood(snapshot, claim) ? lostClaim(candidate) : candidate, tags));
 }
 
@@ -922,6 +960,11 @@ export interface ScaleUpTarget {
   readonly previousStart: number;
   /** The StatefulSet's metadata.creationTimestamp. */
   readonly createdAt: string;
+  /**
+   * The Helm release the StatefulSet is annotated for (`meta.helm.sh/release-name`, `-namespace`, defaulting to the
+   * StatefulSet's namespace), when it is: its claims labelled for that release are the release's own (ownedByRelease).
+   */
+  readonly helmRelease?: { readonly name: string; readonly namespace: string };
 }
 
 /**
@@ -929,6 +972,13 @@ export interface ScaleUpTarget {
  * ordinals it newly claims that are older than the StatefulSet (left by an earlier one of that name), with no live
  * owner, no pod mounting them, no deletion pending. Its own scale-down leftovers are younger than it: they are meant
  * to come back. Tagged `statefulset-claim` (and `reuse-approved`).
+ * One labelled (`app.kubernetes.io/instance` or `release`) for the Helm release the StatefulSet is annotated for, in
+ * that release's namespace, is a warning only: the release's own claim, kept by whenScaled Retain from before the
+ * StatefulSet was re-created (`kubectl delete sts --cascade=orphan`, then `helm upgrade`), which Kubernetes keeps so
+ * that a scale-up reuses it. The release's first_deployed, which at its record tells its own claims from an earlier
+ * install's, is not in the model (volume-guard reads no Secret); what stands for it: that release's install was
+ * refused over every PVC labelled for it that existed then (release-labelled), so one still there was made by the
+ * release, or taken over with an admin's approval or override.
  */
 export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleUpTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
@@ -943,6 +993,21 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
     }
     if (!olderThan(claim.creationTimestamp, target.createdAt)) continue;
     if (hasLiveOwnerReference(snapshot, claim) || inUseByItsStatefulPod(snapshot, claim)) continue;
+    const release = target.helmRelease;
+    if (release !== undefined && release.namespace === claim.namespace && RELEASE_LABELS.some((label) => claim.labels[label] === release.name)) {
+      addStatefulSetClaim(
+        snapshot,
+        collector,
+        claim,
+        target.namespace,
+        target.name,
+        `kept from an earlier StatefulSet ${target.name}, labelled for its Helm release ${release.name}${unboundNote(claim)}; ` +
+          `scaling it to ${target.replicas} replicas re-attaches that release's data${sharedWithPod(snapshot, claim)}`,
+        false,
+        'warning',
+      );
+      continue;
+    }
     addStatefulSetClaim(
       snapshot,
       collector,

@@ -133,6 +133,7 @@ export function scaleUpOf(request: AdmissionRequest, context: ValidationContext)
       previousReplicas,
       previousStart: live.ordinalsStart,
       createdAt: live.creationTimestamp,
+      ...helmReleaseOf(live.helmReleaseName, live.helmReleaseNamespace, namespace),
     };
   }
   if ((request.subResource ?? '') !== '') return undefined;
@@ -143,6 +144,7 @@ export function scaleUpOf(request: AdmissionRequest, context: ValidationContext)
   if (!statefulSet || statefulSet.claimTemplates.length === 0) return undefined;
   const previousReplicas = countField(request.oldObject, 1, 'spec', 'replicas');
   const previousStart = countField(request.oldObject, 0, 'spec', 'ordinals', 'start');
+  const previous = metaOf(request.oldObject);
   if (statefulSet.replicas <= previousReplicas && statefulSet.ordinalsStart === previousStart) return undefined;
   return {
     namespace,
@@ -153,7 +155,17 @@ export function scaleUpOf(request: AdmissionRequest, context: ValidationContext)
     previousReplicas,
     previousStart,
     createdAt: stringField(request.oldObject, 'metadata', 'creationTimestamp'),
+    ...helmReleaseOf(
+      previous?.annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '',
+      previous?.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? '',
+      namespace,
+    ),
   };
+}
+
+/** ScaleUpTarget.helmRelease: the release the StatefulSet (as stored) is annotated for, if any. */
+function helmReleaseOf(name: string, releaseNamespace: string, namespace: string): Pick<ScaleUpTarget, 'helmRelease'> {
+  return name === '' ? {} : { helmRelease: { name, namespace: releaseNamespace || namespace } };
 }
 
 /**
