@@ -18,13 +18,16 @@
 //  - release-labelled (install only): PVCs labelled `app.kubernetes.io/instance` or `release` = the release,
 //    existing before its first revision, unless owned as above (a live owner reference, or a live StatefulSet of
 //    a name the manifest declares claims it).
-//  - adopted-by-helm (install only): a PVC the manifest declares that already exists annotated for this release
+//  - adopted-by-helm (install; upgrade, below): a PVC the manifest declares that already exists annotated for this release
 //    and kept by `helm.sh/resource-policy` (any value: only such a document outlives `helm uninstall`); Helm adopts it
 //    silently. One without the policy is a failed install's own (`helm install --replace` retrying it): not reported.
 //    One bound and annotated for no release: Helm fails the install over it before writing the record, unless run with
 //    `--take-ownership` (Helm 3.17+, 4: install.go checks with requireAdoption instead of existingResourceConflict), so
 //    a record declaring it means Helm takes it over with its old data; a warning only while a live pod mounts it (a
 //    running app moved under Helm). One annotated for another release: a take-over, warned about by the validator.
+//    At an upgrade (claimsAdoptedByUpgrade), which adopts what the previous revision did not render: an unannotated
+//    bound one as at an install; one annotated for the release and kept, created before its first install and mounted
+//    by no pod (volume-guard cannot read the previous revision: a release using it has a pod mounting it).
 //  - dropped-statefulset / renamed-claim-template (upgrade, rollback): live StatefulSets Helm annotated for this
 //    release (not one with a controller owner reference: an operator made it and copied its resource's annotations,
 //    liveStatefulSetsOfRelease) that the new manifest drops, or whose claim templates it no longer has: their PVCs
@@ -721,8 +724,71 @@ function candidatesFor(
       });
     }
   }
+  if (target.operation === 'upgrade' && target.retriedInstall !== true) claimsAdoptedByUpgrade(snapshot, target, add);
   if (target.operation !== 'install') claimsLeftByUpgrade(snapshot, target, add, addStatefulSet);
   return candidates;
+}
+
+/**
+ * How long before a release's first_deployed a PVC must have been created to be taken for an earlier install's: the
+ * record's time is the Helm client's clock, the PVC's the API server's, and a client running ahead would make the
+ * release's own PVC, created just after its install, look older than it.
+ */
+const FIRST_DEPLOYED_MARGIN_MS = 5 * 60_000;
+
+/** Created (API server time, whole seconds) more than FIRST_DEPLOYED_MARGIN_MS before `time`; false when either is unreadable. */
+function createdLongBefore(created: string, time: string | undefined): boolean {
+  const createdAt = instant(created);
+  const at = time === undefined ? undefined : instant(time);
+  return createdAt !== undefined && at !== undefined && createdAt + 1000 + FIRST_DEPLOYED_MARGIN_MS <= at;
+}
+
+/**
+ * adopted-by-helm at an upgrade. Helm's upgrade adopts an existing object the previous revision did not render when it
+ * carries this release's annotations (existingResourceConflict), and any with `--take-ownership` (requireAdoption); it
+ * fails on the others before writing the record. volume-guard cannot read the previous revision, so:
+ *  - a bound PVC the manifest declares that no Helm release annotated: a revision that rendered it would have
+ *    annotated it (since Helm 3.2), so this upgrade takes it over (--take-ownership), data and all, as at an install.
+ *    A warning while a live pod mounts it (a running app moved under Helm), or when it was created after the release's
+ *    first install: the release's own (rendered by a Helm older than 3.2, which set no annotations; a claim of its
+ *    StatefulSet declared now as a document) or one made by hand since.
+ *  - one annotated for this release, kept by `helm.sh/resource-policy` (any value), created before the release's first
+ *    install (FIRST_DEPLOYED_MARGIN_MS, first_deployed readable): kept from an earlier install of that name. If this
+ *    release's install declared it, that install was judged on it (adopted-by-helm); if only this upgrade does, it is
+ *    adopted now, silently. What tells them apart: a release using it has a pod mounting it, so one no live pod mounts
+ *    is refused (the reuse approval waives it for good), one mounted passes.
+ * A rollback is not judged so: Helm's update fails on an existing object the current revision does not render.
+ */
+function claimsAdoptedByUpgrade(snapshot: ClusterSnapshot, target: OrphanPvcTarget, add: (candidate: Candidate) => void): void {
+  const { release, manifest } = target;
+  for (const declared of manifest.persistentVolumeClaims) {
+    const claim = snapshot.persistentVolumeClaim(declared.namespace, declared.name);
+    if (claim === undefined || isUnbound(claim)) continue;
+    if (claim.annotations[HELM_RELEASE_NAME_ANNOTATION] === undefined) {
+      const inUse = otherLiveMounter(snapshot, claim) !== undefined;
+      const since = createdAfter(claim.creationTimestamp, release.firstDeployed);
+      add({
+        claim,
+        rule: 'adopted-by-helm',
+        reason: since
+          ? `exists, not Helm's, created since this release's first install: this upgrade takes it over (--take-ownership)`
+          : inUse
+            ? `exists, not Helm's, in use: this upgrade takes it over (--take-ownership), data and all`
+            : `exists, not Helm's: this upgrade takes it over (--take-ownership) with its old data`,
+        ...(since || inUse ? { severity: 'warning' as const } : {}),
+      });
+      continue;
+    }
+    if (!isAnnotatedForRelease(claim, release) || claim.annotations[HELM_RESOURCE_POLICY_ANNOTATION] === undefined) continue;
+    if (!createdLongBefore(claim.creationTimestamp, release.firstDeployed) || mountedByLivePod(snapshot, claim)) continue;
+    add({
+      claim,
+      rule: 'adopted-by-helm',
+      reason:
+        `kept from an earlier install of release ${release.name} (created before this one's first_deployed), mounted by no pod; ` +
+        'unless the previous revision declared it, this upgrade adopts it with its old data',
+    });
+  }
 }
 
 /**

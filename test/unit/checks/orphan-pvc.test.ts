@@ -214,7 +214,7 @@ describe('orphan-pvc: the DevLake incident (seed 000)', () => {
     expect(orphanPvcCheck(approved, target('install'))[0]?.tags).toEqual(['adopted-by-helm', REUSE_APPROVED_TAG]);
   });
 
-  it('takes over with --take-ownership: not reported unbound, being deleted, another release\'s, or at an upgrade; said while in use', () => {
+  it('takes over with --take-ownership: not reported unbound, being deleted, another release\'s; said while in use or since the first install', () => {
     const none = (pvcs: PersistentVolumeClaimRecord[], operation: OrphanPvcTarget['operation'] = 'install'): void => {
       expect(orphanPvcCheck(clusterOf({ pvcs }), target(operation))).toEqual([]);
     };
@@ -223,9 +223,13 @@ describe('orphan-pvc: the DevLake incident (seed 000)', () => {
     none([claim('devlake-grafana', { labels: {}, deleting: true })]);
     // Another release's (the validator warns of the take-over; another uninstalled release's kept PVC included).
     none([claim('devlake-grafana', { labels: {}, annotations: { 'meta.helm.sh/release-name': 'old', 'meta.helm.sh/release-namespace': NS } })]);
-    // An upgrade adding it fails over it without the flag too, but a PVC of a release older than Helm 3.2 has no
-    // annotations and is its own: not judged there.
-    none([claim('devlake-grafana', { labels: {} })], 'upgrade');
+    // An upgrade adding it fails over it without the flag too; with it, the upgrade takes it over. A PVC a Helm older
+    // than 3.2 rendered for the release has no annotations either, but was created after its first install: a warning.
+    const upgrade = target('upgrade');
+    const since = { ...upgrade, release: { ...upgrade.release, firstDeployed: '2024-01-01T00:00:00Z' } };
+    const snapshot = clusterOf({ pvcs: [claim('devlake-grafana', { labels: {} })] });
+    expect(orphanPvcCheck(snapshot, upgrade).map((f) => [f.object.name, f.severity])).toEqual([['devlake-grafana', 'critical']]);
+    expect(orphanPvcCheck(snapshot, since).map((f) => [f.object.name, f.severity])).toEqual([['devlake-grafana', 'warning']]);
     // Mounted by a running pod (an app applied with kubectl, moved under Helm): a warning naming the pod.
     const running = pod({ namespace: NS, name: 'grafana-5d8f-x2x', claimNames: ['devlake-grafana'], controllerKind: 'ReplicaSet' });
     const inUse = orphanPvcCheck(clusterOf({ pvcs: [claim('devlake-grafana', { labels: {} })], pods: [running] }), target('install'));
