@@ -12,7 +12,9 @@
 // namespace, the one whose data is judged. Manifest objects in other namespaces are named only when Helm annotated
 // them for this release, which an earlier revision created (judgedObjects): an upgrade dropping one deletes it. Other
 // StatefulSets rendered there have the PVCs they would claim judged, refused with the names withheld (the chart names
-// the namespace, not what it holds); other PVCs and hooks there are not looked at (a warning counts them).
+// the namespace, not what it holds), only for a record stored in helm.storageNamespaces: elsewhere an answer turning
+// on what the other namespace holds would let its requester probe it, so they are not looked at, as other PVCs and
+// hooks there are not (a warning counts them).
 //
 // Release records are read (decoded and parsed) in worker threads with a deadline (handleAsync); handle() reads
 // them on the calling thread (unit tests, fuzzing).
@@ -251,7 +253,7 @@ function storedRevision(object: unknown): { operation: ReleaseOperation; version
  * metadata.namespace) whose live object Helm annotated for this release. An earlier revision created those: their
  * names are in the release's history, stored beside this record, so judging and naming them tells the requester
  * nothing of that namespace the release did not. `elsewhere`: the StatefulSets left out, whose claims are judged with
- * the names withheld (a re-install re-attaches leftover PVCs there as here). `outside`: how many PVCs and hooks were
+ * the names withheld for a record of a storage namespace (conclude), counted in a warning otherwise. `outside`: how many PVCs and hooks were
  * left out (what this revision creates elsewhere).
  */
 function judgedObjects(
@@ -380,9 +382,20 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     ? `upgrade of Helm release ${release.namespace}/${release.name} (revision ${release.version}, judged as the install refused at ` +
       `revision ${release.version} and as an upgrade: that install came after an uninstalled or a failed revision)`
     : describeOperation(operation, release);
-  const { manifest, elsewhere, outside } = judgedObjects(outcome.manifest, release, context.snapshot);
+  const judgedHere = judgedObjects(outcome.manifest, release, context.snapshot);
+  const { manifest, outside } = judgedHere;
   if (outside > 0) {
     warnings.push(truncate(`volume-guard: ${outside} PVC object(s) of this release outside namespace ${release.namespace} not checked`));
+  }
+  // StatefulSets rendered in another namespace, not yet the release's: a record stored in a storage namespace
+  // (helm.storageNamespaces, written by trusted controllers) has the PVCs they would claim judged, names withheld.
+  // Anywhere else the requester may only write here: whether the answer turned on what that namespace holds, it
+  // would tell them (a refusal there, a pass where nothing is left). The same warning, whatever it holds.
+  const elsewhere = prepared.job?.trustRecordNamespace === true ? judgedHere.elsewhere : [];
+  if (judgedHere.elsewhere.length > elsewhere.length) {
+    warnings.push(
+      truncate(`volume-guard: ${judgedHere.elsewhere.length} StatefulSet(s) of this release outside namespace ${release.namespace} not checked`),
+    );
   }
   // helm --take-ownership: objects another release owns become this release's, but stay in that release's last
   // revision, and Helm deletes what a revision drops whoever owns it now. Nothing is lost yet: said, not refused.

@@ -117,12 +117,30 @@ describe('no names cross namespaces', () => {
     expect(JSON.stringify(uninstall)).not.toContain(ORPHAN);
   });
 
-  it('a StatefulSet rendered in another namespace has its leftover claims refused, their names withheld', () => {
+  it('a StatefulSet rendered in another namespace is not looked at: the same warning whatever that namespace holds', () => {
+    // The requester may write records in devlake only: an answer turning on victim's PVCs would let them probe it.
     const foreign = devlakeManifest().replace(/(kind: StatefulSet\nmetadata:\n {2}name: devlake-mysql\n)/, '$1  namespace: victim\n');
     expect(foreign).toContain('namespace: victim');
     const model = leftover('victim');
     model.upsert('namespace', namespace({ name: NS }));
     const decision = validator.handle(releaseRequest({ manifest: foreign }), context(model));
+    expect(decision.allowed).toBe(true);
+    expect(JSON.stringify(decision)).not.toContain(ORPHAN);
+    expect(JSON.stringify(decision)).not.toContain('pv-victim');
+    expect(decision.warnings).toContain('volume-guard: 1 StatefulSet(s) of this release outside namespace devlake not checked');
+    // No leftover there: the very same answer.
+    const empty = new ClusterModel(VOLUME_SETS);
+    empty.upsert('namespace', namespace({ name: NS }));
+    expect(validator.handle(releaseRequest({ manifest: foreign }), context(empty))).toEqual(decision);
+  });
+
+  it('a record in helm.storageNamespaces has the claims of a StatefulSet rendered in another namespace judged, names withheld', () => {
+    const sdk: Config = { ...config, helm: { ...config.helm, storageNamespaces: ['flux-system'] } };
+    const sdkValidator = helmReleaseValidator(sdk);
+    const foreign = devlakeManifest().replace(/(kind: StatefulSet\nmetadata:\n {2}name: devlake-mysql\n)/, '$1  namespace: victim\n');
+    const model = leftover('victim');
+    model.upsert('namespace', namespace({ name: NS }));
+    const decision = sdkValidator.handle(releaseRequest({ manifest: foreign }, { storedIn: 'flux-system' }), context(model, { config: sdk }));
     expect(decision.allowed).toBe(false);
     expect(JSON.stringify(decision)).not.toContain(ORPHAN);
     expect(JSON.stringify(decision)).not.toContain('pv-victim');
@@ -139,11 +157,10 @@ describe('no names cross namespaces', () => {
       'persistentVolumeClaim',
       pvc({ namespace: 'victim', name: ORPHAN, volumeName: 'pv-victim', labels: { 'app.kubernetes.io/instance': 'devlake' }, annotations: { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' } }),
     );
-    expect(validator.handle(releaseRequest({ manifest: foreign }), context(model)).allowed).toBe(true);
-    // No leftover there: nothing to say about that namespace.
+    expect(sdkValidator.handle(releaseRequest({ manifest: foreign }, { storedIn: 'flux-system' }), context(model, { config: sdk })).allowed).toBe(true);
     const empty = new ClusterModel(VOLUME_SETS);
     empty.upsert('namespace', namespace({ name: NS }));
-    const clean = validator.handle(releaseRequest({ manifest: foreign }), context(empty));
+    const clean = sdkValidator.handle(releaseRequest({ manifest: foreign }, { storedIn: 'flux-system' }), context(empty, { config: sdk }));
     expect(clean.allowed).toBe(true);
     expect(JSON.stringify(clean)).not.toContain('victim');
   });
