@@ -28,12 +28,12 @@ import { celString, celValueOr } from '../rules.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser, HELM_RELEASE_NAME_ANNOTATION, type UserInfo } from '../../kube.ts';
-import { isAutomation, unknownWarnings } from '../context.ts';
+import { isAutomation, staleModelDecision, unknownWarnings } from '../context.ts';
 import { CONTROLLER_MANAGER_USER } from './pod-delete.ts';
 import { field, finalizersOf, metaOf, stringField } from '../objects.ts';
 import { isDeleteApproved } from '../../override-keys.ts';
 import { deleteApprovalSource, mayWriteOverrides, overrideLifecycle, SKIP_BY_KEY, SKIP_REASON_KEY, skipFrom, whoMayWriteOverrides, type OverrideSource } from '../overrides.ts';
-import { judgeByPlan } from '../plan-judge.ts';
+import { judgeByPlan, staleOverride } from '../plan-judge.ts';
 import { annotateHint } from '../decide.ts';
 import { PLANS, readOverrides } from '../plans.ts';
 import { wrap } from '../messages.ts';
@@ -503,12 +503,15 @@ export function scaledStatefulSetUid(request: AdmissionRequest): string {
 const MAX_UNSEEN_NAMED = 3;
 
 /**
- * A scale-down through `statefulsets/scale` of a StatefulSet other than the one volume-guard holds under that name
- * (the Scale's uid differs: re-created a moment ago, after `kubectl delete sts --cascade=orphan`): its retention policy
- * and claim templates are not known, so it is refused for a moment when the pods it scales away mount Bound claims
- * whose PV says Delete or Recycle (`<template>-<name>-<ordinal>` for the pod `<name>-<ordinal>`, ordinals from 0: not
- * in a Scale either); retried once the informer has it, it is judged as usual. Undefined when it is the one held, or
- * none is held (then nothing says a claim is its own).
+ * A scale-down through `statefulsets/scale` of a StatefulSet volume-guard has not seen: none of that name (the
+ * earlier one's DELETE reached the informer, the re-created one's CREATE not yet), or another one under that name
+ * (the Scale's uid differs): re-created a moment ago, after `kubectl delete sts --cascade=orphan`. Its retention
+ * policy and claim templates are not known, so it is refused for a moment when the pods it scales away mount Bound
+ * claims whose PV says Delete or Recycle (`<template>-<name>-<ordinal>` for the pod `<name>-<ordinal>`, ordinals from
+ * 0: not in a Scale either; the pods of a `--cascade=orphan` DELETE have no owner any more, so none is asked for);
+ * retried once the informer has it, it is judged as usual. Without such claims it passes, as an unseen scale-up
+ * without leftover claims does (statefulset.ts, judgeUnseenScaleUp). A stale model gets the stale-model answer first.
+ * Undefined when it is the one held.
  */
 function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, mode: CheckMode): Decision | undefined {
   if (request.subResource !== 'scale' || mode === 'off') return undefined;
@@ -516,10 +519,16 @@ function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, 
   const name = request.name || stringField(request.oldObject, 'metadata', 'name');
   const live = context.snapshot.statefulSet(namespace, name);
   const uid = scaledStatefulSetUid(request);
-  if (live === undefined || uid === '' || uid === live.uid) return undefined;
+  if (live !== undefined && (uid === '' || uid === live.uid)) return undefined;
   const replicas = countField(request.object, 0, 'spec', 'replicas');
   const before = countField(request.oldObject, 0, 'spec', 'replicas');
   if (replicas >= before) return undefined;
+  const action = `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`;
+  const plan = PLANS['statefulset-scale-down'];
+  const stale = staleModelDecision(context, `${action} by ${describeUser(request.userInfo)}`, [], plan.reads, () =>
+    staleOverride(plan.overrides, { overrideHint: '' }),
+  );
+  if (stale) return stale;
   const middle = `-${name}-`;
   const claims = context.snapshot.persistentVolumeClaimsIn(namespace).filter((claim) => {
     const at = claim.name.lastIndexOf(middle);
@@ -532,11 +541,10 @@ function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, 
     return reclaim === 'Delete' || reclaim === 'Recycle';
   });
   if (claims.length === 0) return undefined;
-  const action = `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`;
   const named = claims.slice(0, MAX_UNSEEN_NAMED).map((claim) => `${namespace}/${claim.name}`).join(', ');
   const more = claims.length > MAX_UNSEEN_NAMED ? ` and ${claims.length - MAX_UNSEEN_NAMED} more` : '';
   const why =
-    `volume-guard has not seen this StatefulSet ${namespace}/${name} yet (re-created a moment ago), and the pods it scales away ` +
+    `volume-guard has not seen this StatefulSet ${namespace}/${name} yet (created a moment ago), and the pods it scales away ` +
     `mount ${named}${more}, whose PV is deleted with ${claims.length === 1 ? 'it' : 'them'} if its retention policy says whenScaled: Delete`;
   if (mode === 'warn') return { ...allowed(wrap(`volume-guard: ${why}; ${action} not checked`)), checks: ['pvc-delete'] };
   return denied(`volume-guard refused the ${action}: ${why}. Retry in a moment: it is judged once volume-guard sees the StatefulSet.`, {
