@@ -28,7 +28,7 @@ import { celString, celValueOr } from '../rules.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser, HELM_RELEASE_NAME_ANNOTATION, type UserInfo } from '../../kube.ts';
-import { isAutomation, staleModelDecision, unknownWarnings } from '../context.ts';
+import { isAutomation, staleModelDecision, staleReads, unknownWarnings } from '../context.ts';
 import { CONTROLLER_MANAGER_USER } from './pod-delete.ts';
 import { field, finalizersOf, metaOf, stringField } from '../objects.ts';
 import { isDeleteApproved } from '../../override-keys.ts';
@@ -616,19 +616,41 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, m
   const unseen = unseenScaleDown(request, context, mode);
   if (unseen !== undefined) return unseen;
   const target = scaleDownOf(request, context);
-  if (target === undefined) return allowed();
+  // A Scale lowering the replicas of a StatefulSet whose policy the model says keeps its claims: a stale copy of it
+  // may say Retain when the live one says Delete. Then the stale-model answer, as for one that says Delete.
+  const staleScale = target === undefined && lowersScaleOnStaleModel(request, context);
+  if (target === undefined && !staleScale) return allowed();
   const plan = PLANS['statefulset-scale-down'];
+  const name = request.name || stringField(request.oldObject, 'metadata', 'name');
+  const change =
+    target?.change ??
+    `scale-down of StatefulSet ${request.namespace}/${name} from ${countField(request.oldObject, 0, 'spec', 'replicas')} to ` +
+      `${countField(request.object, 0, 'spec', 'replicas')} replicas`;
   return judgeByPlan(context, plan, {
-    action: `${target.change} by ${describeUser(request.userInfo)}`,
+    action: `${change} by ${describeUser(request.userInfo)}`,
+    // Undefined only with a stale model: judgeByPlan answers by the stale-model policy before reading it.
     target,
     overrides: readOverrides(plan, { 'pvc-delete': deleteApprovalSource }),
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
     overrideHint:
-      `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${target.namespace} ${DELETE_APPROVED_KEY}=true ` +
+      `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, or set whenScaled: Retain first to keep them, and let ` +
       `${automation ? 'the controller retry' : 'the change be retried'}`,
   });
+}
+
+/**
+ * A `statefulsets/scale` write lowering the replicas while the StatefulSets the model holds are stale: scaleDownOf
+ * read the retention policy from a copy that may be out of date. (A StatefulSet write carries its own policy; a
+ * StatefulSet being deleted stays so, and its scale deletes nothing.)
+ */
+function lowersScaleOnStaleModel(request: AdmissionRequest, context: ValidationContext): boolean {
+  if (request.subResource !== 'scale') return false;
+  if (countField(request.object, 0, 'spec', 'replicas') >= countField(request.oldObject, 0, 'spec', 'replicas')) return false;
+  const live = context.snapshot.statefulSet(request.namespace, request.name || stringField(request.oldObject, 'metadata', 'name'));
+  if (live !== undefined && beingDeletedScaled(live, request)) return false;
+  return staleReads(context, ['statefulSet']).length > 0;
 }
 
 /**

@@ -112,6 +112,20 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     expect(validator.handle(scale(ARGO, 3, 5), context(model())).allowed).toBe(true);
   });
 
+  // The policy is the model's: a stale copy of the StatefulSet saying Retain must not pass a scale-down the live one,
+  // turned to whenScaled: Delete since, makes delete the claims.
+  it('gives a scale through the subresource the stale-model answer when the StatefulSets seen are stale', () => {
+    const health = { synced: () => true, staleResources: () => ['statefulsets.apps'] };
+    const decision = validator.handle(scale(ARGO, 3, 1), context(model({ whenScaled: 'Retain' }), { health }));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain(`cannot judge the scale-down of StatefulSet ${NS}/db from 3 to 1 replicas by ${ARGO.username}`);
+    expect(decision.status!.message).toContain('stale (statefulsets.apps)');
+    // Another stale resource does not make the policy doubtful; raising the replicas condemns nothing.
+    const podsStale = { synced: () => true, staleResources: () => ['pods'] };
+    expect(validator.handle(scale(ARGO, 3, 1), context(model({ whenScaled: 'Retain' }), { health: podsStale })).allowed).toBe(true);
+    expect(validator.handle(scale(ARGO, 3, 5), context(model({ whenScaled: 'Retain' }), { health })).allowed).toBe(true);
+  });
+
   it('judges a policy turned to whenScaled: Delete in the same write that lowers the replicas', () => {
     const decision = validator.handle(update(ARGO, { replicas: 3, whenScaled: 'Retain' }, { replicas: 2, whenScaled: 'Delete' }), context(model({ whenScaled: 'Retain' })));
     expect(decision.allowed).toBe(false);
