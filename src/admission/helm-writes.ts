@@ -15,6 +15,10 @@
 // kubectl's managers (`kubectl-set`, `kubectl-edit`, `kubectl-patch`, `kubectl-client-side-apply`, `kubectl` for
 // server-side apply, ...) are never Helm's, even when they own the annotation (`kubectl annotate` to let Helm adopt an
 // object). A client may pass any field manager: documented in the README.
+// One Helm-named writer also writes without a release record: Flux's helm-controller corrects drift
+// (`driftDetection.mode: enabled`) by patching the drifted objects of a release as `helm-controller`, and that
+// patch was judged nowhere (AdmittedReleases).
+import { PendingRemovals } from '../cluster/pending-removals.ts';
 import { releaseAnnotationOwnerFields } from '../cluster/transforms.ts';
 import { arrayAt, objectAt, stringAt } from '../json.ts';
 import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
@@ -108,4 +112,66 @@ export function isAnnotatedByHelm(object: unknown, annotations: StringMap, names
 /** Helm's own write of an object it manages: judged at the release record, not here (see the file's comment). */
 export function isHelmsOwnWrite(request: HelmWriteRequest, annotations: StringMap, namespace?: string): boolean {
   return isHelmManaged(annotations, namespace) && writtenByHelm(request);
+}
+
+/** Flux's helm-controller: its upgrades write a release record first, its drift correction none. */
+export const FLUX_HELM_CONTROLLER_FIELD_MANAGER = 'helm-controller';
+
+/**
+ * How long an admitted release record makes the release's `helm-controller` writes count as Helm's own: Helm writes
+ * the objects after the pre-upgrade hooks, which may run up to the operation's timeout (helm-controller's
+ * `spec.timeout`, 5 minutes by default), then waits for them.
+ */
+export const ADMITTED_RELEASE_TTL_MS = 15 * 60_000;
+/** At most this many admitted releases are remembered; past it the oldest is forgotten. */
+export const MAX_ADMITTED_RELEASES = 1024;
+
+/**
+ * The releases (release namespace and name) of which this volume-guard pod allowed an install, upgrade or rollback
+ * record in the last ADMITTED_RELEASE_TTL_MS (not a dry run). Flux's helm-controller writes as `helm-controller`
+ * both when it upgrades (after its record, judged there) and when it corrects drift (no record at all: reverting an
+ * autoscaler's or `kubectl scale`'s replicas under whenScaled: Delete deletes claims). A `helm-controller` write
+ * counts as Helm's own only while its release is remembered here; otherwise it is judged, by the overrides the
+ * record honors too (the PVCs' approvals, the namespace's skip: helm-controller sets no release labels), so that an
+ * upgrade whose record another volume-guard replica allowed gets the same answer at its StatefulSet write.
+ * In memory, per pod.
+ */
+export class AdmittedReleases {
+  readonly #entries: PendingRemovals<true>;
+
+  constructor(ttlMs = ADMITTED_RELEASE_TTL_MS, maxEntries = MAX_ADMITTED_RELEASES) {
+    this.#entries = new PendingRemovals<true>(ttlMs, maxEntries);
+  }
+
+  admitted(namespace: string, name: string, now: number): void {
+    this.#entries.set(admittedKey(namespace, name), true, now);
+  }
+
+  /** A record of the release `namespace/name` was allowed here in the last ADMITTED_RELEASE_TTL_MS. */
+  recently(namespace: string, name: string, now: number): boolean {
+    if (this.#entries.size === 0) return false;
+    this.#entries.expire(now);
+    return this.#entries.get(admittedKey(namespace, name)) === true;
+  }
+}
+
+const admittedKey = (namespace: string, name: string): string => `${namespace}\0${name}`;
+
+/** The pod's: the helm-release validator records into it, the pvc-delete validator reads it. */
+export const ADMITTED_RELEASES = new AdmittedReleases();
+
+/**
+ * Helm's own write (isHelmsOwnWrite) that its release record covers: any Helm-named writer's but Flux's
+ * helm-controller's when this pod allowed no record of the release lately (AdmittedReleases): its drift correction.
+ */
+export function isHelmsRecordedWrite(
+  request: HelmWriteRequest,
+  annotations: StringMap,
+  namespace: string,
+  admitted: AdmittedReleases,
+  now: number,
+): boolean {
+  if (!isHelmsOwnWrite(request, annotations, namespace)) return false;
+  if (fieldManagerOf(request) !== FLUX_HELM_CONTROLLER_FIELD_MANAGER) return true;
+  return admitted.recently(namespace, annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '', now);
 }

@@ -522,7 +522,8 @@ export const PLANS = {
       'StatefulSet UPDATE or scale leaving pods outside its ordinal range, retention whenScaled: Delete (automation identities; others per pvcDelete.others)',
     scope: 'scaled',
     checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedByScaleDown(snapshot, target, cap) }],
-    overrides: ['pvc-delete'],
+    // The namespace's skip only for Helm's own write judged here (Flux's helm-controller without a record seen), as at its record.
+    overrides: ['pvc-delete', 'namespace-helm'],
     reads: ['persistentVolumeClaim', 'persistentVolume', 'pod', 'statefulSet'],
   }),
   'pv-reclaim': plan<ReclaimChangeTarget>()({

@@ -39,6 +39,7 @@ import type { CheckId, Finding } from '../../checks/types.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
 import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
 import { unknownWarnings } from '../context.ts';
+import { ADMITTED_RELEASES, type AdmittedReleases } from '../helm-writes.ts';
 import { MAX_LISTED_PER_CHECK, fewNamed, overrideLines, plural, truncate, wrap, type Situation } from '../messages.ts';
 import { metaOf } from '../objects.ts';
 import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, skipsEverything, whyNotHonored, type OverrideSource } from '../overrides.ts';
@@ -492,7 +493,29 @@ const RELEASE_PAYLOADS: StringPaths = [
   ['request', 'oldObject', 'data', 'release'],
 ];
 
-export function helmReleaseValidator(config: Config, installs: RefusedInstalls = new RefusedInstalls()): Validator {
+/**
+ * Remembers the release of a pending record allowed (not a dry run): its helm-controller writes that follow are
+ * Helm's own (AdmittedReleases). The release's namespace and name as judged: the decoded record's, or for one that
+ * could not be read, its labels' name in the namespace judged.
+ */
+function noteAdmitted(admitted: AdmittedReleases, request: AdmissionRequest, context: ValidationContext, prepared: Prepared, outcome: ReadOutcome, decision: Decision): void {
+  if (!decision.allowed || request.operation !== 'CREATE' || request.dryRun) return;
+  if (outcome.ok) {
+    const { release } = outcome.decoded;
+    if (releaseOperation(release.status) !== undefined) admitted.admitted(release.namespace, release.name, context.now);
+    return;
+  }
+  const stored = storedRevision(request.object);
+  const namespace = judgedNamespace(request, prepared, outcome);
+  if (stored === undefined || namespace === undefined) return;
+  admitted.admitted(namespace, readReleaseSecretLabels(request.object).name, context.now);
+}
+
+export function helmReleaseValidator(
+  config: Config,
+  installs: RefusedInstalls = new RefusedInstalls(),
+  admitted: AdmittedReleases = ADMITTED_RELEASES,
+): Validator {
   let pool: ManifestPool | undefined;
   const read = async (job: ReadReleaseJob): Promise<ReadOutcome> => {
     if (config.helm.manifestWorkers === 0) return readRelease(job);
@@ -509,8 +532,10 @@ export function helmReleaseValidator(config: Config, installs: RefusedInstalls =
     handle(request, context) {
       const prepared = prepare(request, context);
       if (prepared.early || !prepared.job) return prepared.early ?? allowed();
-      const decision = conclude(request, context, prepared, readRelease(prepared.job), installs);
+      const outcome = readRelease(prepared.job);
+      const decision = conclude(request, context, prepared, outcome, installs);
       remember(installs, request, context.now, decision);
+      noteAdmitted(admitted, request, context, prepared, outcome, decision);
       return decision;
     },
     async handleAsync(request, context) {
@@ -519,6 +544,7 @@ export function helmReleaseValidator(config: Config, installs: RefusedInstalls =
       const outcome = await read(prepared.job);
       const decision = conclude(request, context, prepared, outcome, installs);
       remember(installs, request, context.now, decision);
+      noteAdmitted(admitted, request, context, prepared, outcome, decision);
       return decision;
     },
     async close() {

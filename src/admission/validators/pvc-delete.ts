@@ -23,7 +23,7 @@ import { claimsOwnedBy, DELETE_APPROVED_KEY, type DeletedLonghornVolume, isBound
 import { holdsData } from '../../checks/longhorn-health.ts';
 import { claimOf } from '../../helm/claims.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
-import { isAnnotatedByHelm, isHelmsOwnWrite } from '../helm-writes.ts';
+import { ADMITTED_RELEASES, type AdmittedReleases, fieldManagerOf, FLUX_HELM_CONTROLLER_FIELD_MANAGER, isAnnotatedByHelm, isHelmsOwnWrite, isHelmsRecordedWrite } from '../helm-writes.ts';
 import { celString, celValueOr } from '../rules.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
@@ -242,7 +242,7 @@ function helmManagedIn(namespace: string, object: unknown, annotations: Readonly
   return namespace !== '' && isAnnotatedByHelm(object, annotations, namespace);
 }
 
-export function pvcDeleteValidator(config: Config): Validator {
+export function pvcDeleteValidator(config: Config, admitted: AdmittedReleases = ADMITTED_RELEASES): Validator {
   return {
     declaration: declarationFor(config),
     handle(request, context) {
@@ -290,7 +290,7 @@ export function pvcDeleteValidator(config: Config): Validator {
         (request.resource.group === 'longhorn.io' && request.resource.resource === 'volumes');
       if (request.operation === 'DELETE' && inNamespace && context.snapshot.namespace(request.namespace)?.deleting === true) return allowed();
       if (reopening) return judgeStatefulSetDelete(request, context, mode, automation);
-      if (scaling) return judgeScaleDown(request, context, mode, automation);
+      if (scaling) return judgeScaleDown(request, context, mode, automation, admitted);
       // A PV CREATE by anyone but automation or a person is not judged (PV_CREATE_CONDITION: provisioners create PVs so).
       if (reclaiming && request.operation === 'CREATE' && !automation && !isPersonPvCreate(request.userInfo, config)) return allowed();
       if (reclaiming) return judgeReclaimChange(request, context, mode, automation);
@@ -554,7 +554,11 @@ function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, 
 }
 
 /** What a StatefulSet write or scale does to its ordinal range, when the controller would delete PVCs for it. */
-export function scaleDownOf(request: AdmissionRequest, context: ValidationContext): (ScaledDownTarget & { readonly change: string }) | undefined {
+export function scaleDownOf(
+  request: AdmissionRequest,
+  context: ValidationContext,
+  admitted: AdmittedReleases = ADMITTED_RELEASES,
+): (ScaledDownTarget & { readonly change: string }) | undefined {
   const { namespace } = request;
   const name = request.name || stringField(request.oldObject, 'metadata', 'name');
   if (request.subResource === 'scale') {
@@ -581,8 +585,8 @@ export function scaleDownOf(request: AdmissionRequest, context: ValidationContex
   // Helm's own write (helm upgrade/rollback, Flux's helm-controller): judged at its release record, before Helm
   // touched anything; refusing it here would leave the upgrade half applied. (Helm never writes the scale subresource.)
   // Anyone else's writes of it (kubectl, a GitOps controller, a UI: src/admission/helm-writes.ts) were judged nowhere
-  // else: judged here.
-  if (isHelmsOwnWrite(request, metaOf(request.object)?.annotations ?? {}, namespace)) return undefined;
+  // else: judged here; so is helm-controller's without a record this pod allowed lately (its drift correction).
+  if (isHelmsRecordedWrite(request, metaOf(request.object)?.annotations ?? {}, namespace, admitted, context.now)) return undefined;
   const policy = (object: unknown): string =>
     stringField(object, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenScaled') === 'Delete' ? 'Delete' : 'Retain';
   if (policy(request.object) !== 'Delete') return undefined;
@@ -612,10 +616,10 @@ export function scaleDownOf(request: AdmissionRequest, context: ValidationContex
  * A StatefulSet UPDATE or scale that condemns pods while its retention policy says whenScaled: Delete: the
  * StatefulSet controller deletes their PVCs (as itself), so the automation that scaled down is seen only here.
  */
-function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, mode: CheckMode, automation: boolean): Decision {
+function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, mode: CheckMode, automation: boolean, admitted: AdmittedReleases): Decision {
   const unseen = unseenScaleDown(request, context, mode);
   if (unseen !== undefined) return unseen;
-  const target = scaleDownOf(request, context);
+  const target = scaleDownOf(request, context, admitted);
   // A Scale lowering the replicas of a StatefulSet whose policy the model says keeps its claims: a stale copy of it
   // may say Retain when the live one says Delete. Then the stale-model answer, as for one that says Delete.
   const staleScale = target === undefined && lowersScaleOnStaleModel(request, context);
@@ -626,17 +630,32 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, m
     target?.change ??
     `scale-down of StatefulSet ${request.namespace}/${name} from ${countField(request.oldObject, 0, 'spec', 'replicas')} to ` +
       `${countField(request.object, 0, 'spec', 'replicas')} replicas`;
+  // Helm's write judged here (helm-controller's, without a record this pod allowed: isHelmsRecordedWrite) gets the
+  // overrides its release record honors: the PVCs' approvals and the namespace's skip. Its upgrade's record allowed
+  // by another volume-guard replica so gets the same answer here; its drift correction is judged like an upgrade.
+  const old = request.oldObject;
+  const oldAnnotations = metaOf(old)?.annotations ?? {};
+  const helmWrite = (request.subResource ?? '') === '' && isHelmsOwnWrite(request, metaOf(request.object)?.annotations ?? {}, request.namespace);
+  const driftCorrection = helmWrite && fieldManagerOf(request) === FLUX_HELM_CONTROLLER_FIELD_MANAGER;
   return judgeByPlan(context, plan, {
     action: `${change} by ${describeUser(request.userInfo)}`,
     // Undefined only with a stale model: judgeByPlan answers by the stale-model policy before reading it.
     target,
-    overrides: readOverrides(plan, { 'pvc-delete': deleteApprovalSource }),
+    overrides: readOverrides(plan, {
+      'pvc-delete': deleteApprovalSource,
+      'namespace-helm': () => (helmWrite ? helmNamespaceSkip(context, request.namespace, old, oldAnnotations) : undefined),
+    }),
+    stalePlaces: helmWrite ? helmPlaces(plan.overrides, old, oldAnnotations, request.namespace) : plan.overrides.filter((place) => place !== 'namespace-helm'),
     modes: { 'pvc-delete': mode },
     unlimited: ['pvc-delete'],
     overrideHint:
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
       `${SKIP_BY_KEY}=<your user name>, or set whenScaled: Retain first to keep them, and let ` +
-      `${automation ? 'the controller retry' : 'the change be retried'}`,
+      `${automation ? 'the controller retry' : 'the change be retried'}` +
+      (driftCorrection
+        ? `\nor, if Flux corrects drift of a HelmRelease: declare the live replicas in its values, ` +
+          'or add /spec/replicas to its spec.driftDetection.ignore paths'
+        : ''),
   });
 }
 
