@@ -25,6 +25,7 @@ import {
   type ReclaimChangeTarget,
   type ScaledDownTarget,
 } from '../checks/pvc-delete.ts';
+import { NO_DATA_TAG } from '../checks/longhorn-health.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import {
   collectReplicaDeletion,
@@ -142,6 +143,11 @@ export interface UpgradeTarget {
    * replacement is up), rather than rebooting them in place: the data pinned to them is judged as at their removal.
    */
   readonly replaced?: boolean;
+  /**
+   * Only the volumes that hold data: a volume of numberOfReplicas 1 never attached (NO_DATA_TAG) is skipped, as a
+   * cordon skips it. Not for Harvester's upgrades, whose own check refuses every volume of numberOfReplicas 1.
+   */
+  readonly heldDataOnly?: boolean;
 }
 
 /** A pod leaving its node: its own data there (its claims, its inline volumes). */
@@ -346,14 +352,16 @@ export const PLANS = {
       // all. The model counts the volumes by tags, so this walks no further.
       {
         check: 'single-replica',
-        collect: (snapshot, target, cap) =>
-          collectSingleReplica(
+        collect: (snapshot, target, cap) => {
+          const worded = cap.representTags
+            ? cap
+            : { ...cap, representTags: WORDING_TAGS['single-replica'] ?? [], countTags: cap.countTags ?? DECISION_TAGS['single-replica'] ?? [] };
+          return collectSingleReplica(
             snapshot,
             target.nodes === undefined ? {} : { nodes: target.nodes },
-            cap.representTags
-              ? cap
-              : { ...cap, representTags: WORDING_TAGS['single-replica'] ?? [], countTags: cap.countTags ?? DECISION_TAGS['single-replica'] ?? [] },
-          ),
+            target.heldDataOnly === true ? { ...worded, skipTags: [...(worded.skipTags ?? []), NO_DATA_TAG] } : worded,
+          );
+        },
         representsWording: true,
       },
       {

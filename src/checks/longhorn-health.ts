@@ -128,7 +128,8 @@ function nodesOf(replicas: readonly LonghornReplicaRecord[], counts: (replica: L
  * copies or more. A volume whose numberOfReplicas was lowered to 1 keeps its extra healthy replicas (Longhorn
  * deletes one only for replica auto-balance, data locality or an eviction): taking one node away leaves the other
  * copy, so a cordon is no risk to it; an upgrade rolling every node still is (single-replica, cluster-wide). None
- * either while no replica ever held data (holdsData): the upgrade still reports such a volume, as Harvester does.
+ * either while no replica ever held data (holdsData): only a Harvester upgrade still reports such a volume (tag
+ * NO_DATA_TAG), as Harvester's own upgrade check counts every volume of numberOfReplicas 1.
  */
 export function singleCopyNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp, dataKept: NodeIsUp = EVERY_NODE_UP): string[] {
   if (countCopies(replicas, nodeIsUp, 2) >= 2 || !holdsData(replicas)) return [];
@@ -179,8 +180,9 @@ export const EVERY_NODE_UP = (): boolean => true;
  *
  * Not reported: a volume being deleted, and a volume with several replicas none of which has ever been
  * healthy (no replica has healthyAt set): it is being created, or was created and never attached, so it
- * holds no data yet. A volume whose replicas all failed after holding data is reported (its robustness is
- * faulted, which volume-health reports too).
+ * holds no data yet. A volume of numberOfReplicas 1 in that state is a member, tagged NO_DATA_TAG: Harvester's
+ * upgrade check counts it, the other upgrades skip it. A volume whose replicas all failed after holding data is
+ * reported (its robustness is faulted, which volume-health reports too).
  */
 export function isSingleReplicaVolume(
   volume: LonghornVolumeRecord,
@@ -401,9 +403,17 @@ export const SINGLE_REPLICA_VOLUME_TAG = 'single-replica-volume';
 export const SEVERAL_COPIES_TAG = 'several-copies';
 
 /**
+ * The tag of a volume with numberOfReplicas 1 none of whose replicas ever held data (holdsData: created, never
+ * attached). Harvester's upgrade check refuses it (it counts every volume of numberOfReplicas 1); other upgrades skip
+ * it, as a cordon does (singleCopyNodes): there is nothing to lose yet.
+ */
+export const NO_DATA_TAG = 'no-data';
+
+/**
  * A single-replica finding's tags: `attached` or `detached`, plus `effective` when numberOfReplicas is not 1 but at
  * most one replica is healthy, or `several-copies` when numberOfReplicas is 1 but copies remain on several nodes
- * (lowered from more: Longhorn keeps them, and replaces none that fails).
+ * (lowered from more: Longhorn keeps them, and replaces none that fails), or `no-data` when numberOfReplicas is 1 and
+ * no replica ever held data (NO_DATA_TAG).
  */
 export function singleReplicaTags(
   volume: LonghornVolumeRecord,
@@ -413,6 +423,7 @@ export function singleReplicaTags(
   const tags: string[] = [attachmentTag(volume)];
   if (volume.numberOfReplicas !== 1) tags.push('effective');
   else if (countCopies(replicas, nodeIsUp, 2) >= 2) tags.push(SEVERAL_COPIES_TAG);
+  else if (!holdsData(replicas)) tags.push(NO_DATA_TAG);
   return tags;
 }
 

@@ -221,10 +221,13 @@ export function upgradeJudgement(
   if (selected?.length === 0 && nodesFresh) return undefined;
   const nodes = selected?.length === 0 ? undefined : selected;
   const replaced = nodes !== undefined && rolloutReplacesNodes(request);
+  // Harvester's own upgrade check refuses every volume of numberOfReplicas 1, data or not: its upgrades mirror it.
+  // The others skip a volume that never held data, as the cordons of their nodes do.
+  const heldDataOnly = !isHarvesterUpgradeKind(guarded.group, guarded.kind);
   const resource = guarded.group ? `${guarded.resource}.${guarded.group}` : guarded.resource;
   return {
     action: nodes === undefined ? action : `${action}, upgrading node ${describeNodes(nodes)}`,
-    target: nodes === undefined ? {} : { nodes, ...(replaced ? { replaced } : {}) },
+    target: { ...(nodes === undefined ? {} : { nodes, ...(replaced ? { replaced } : {}) }), ...(heldDataOnly ? { heldDataOnly } : {}) },
     overrides,
     unlimited: tagged,
     listingFirst: true,

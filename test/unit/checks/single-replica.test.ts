@@ -33,7 +33,7 @@ const rows: Row[] = [
     label: 'volume being created with numberOfReplicas 1 and no replica yet',
     volume: volume({ name: 'v', numberOfReplicas: 1, state: 'creating', currentNodeID: '' }),
     replicas: [],
-    expected: { tags: ['attached'], reason: 'numberOfReplicas is 1, no replica scheduled yet (creating)' },
+    expected: { tags: ['attached', 'no-data'], reason: 'numberOfReplicas is 1, no replica scheduled yet (creating)' },
   },
   {
     label: '3 replicas with 1 healthy',
