@@ -96,9 +96,11 @@ function copyOnSameNodeBefore(replicas: readonly LonghornReplicaRecord[], index:
  * The nodes where the volume's data is: its copies (healthy replicas on nodes that are up); when it has none, the
  * nodes of its healthy replicas (on nodes that are down); when none is healthy, of its failed replicas that held
  * data (`healthyAt` set: the only ones longhorn-manager's auto-salvage brings back; one that failed while still
- * rebuilding holds none); and when no replica ever held data, of every replica left (where it will be). Replicas
- * whose data is gone with their node or disk (`dataKept` false) come last: a healthy replica on a reformatted disk
- * hides no failed replica that still holds the data (auto-salvage skips the first and brings back the second).
+ * rebuilding holds none) and that auto-salvage takes, failed within AUTO_SALVAGE_WINDOW_MS of the latest of them (an
+ * older one is stale: salvage leaves it failed, and Longhorn deletes it later); and when no replica ever held data, of
+ * every replica left (where it will be). Replicas whose data is gone with their node or disk (`dataKept` false) come
+ * last: a healthy replica on a reformatted disk hides no failed replica that still holds the data (auto-salvage skips
+ * the first and brings back the second).
  */
 export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp, dataKept: NodeIsUp = EVERY_NODE_UP): string[] {
   const copies = copyNodes(replicas, nodeIsUp);
@@ -106,12 +108,35 @@ export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: 
   const kept = (replica: LonghornReplicaRecord): boolean => replica.nodeID !== '' && dataKept(replica.nodeID, replica.diskID);
   const healthyKept = nodesOf(replicas, (replica) => isHealthyReplica(replica) && kept(replica));
   if (healthyKept.length > 0) return healthyKept;
-  const heldKept = nodesOf(replicas, (replica) => replica.healthyAt !== '' && !replica.deleting && kept(replica));
-  if (heldKept.length > 0) return heldKept;
+  const heldKept = replicas.filter((replica) => replica.healthyAt !== '' && !replica.deleting && kept(replica));
+  if (heldKept.length > 0) return nodesOf(heldKept, salvagedWith(heldKept));
   // Nothing left where data can be: where it was (or will be), as far as the records say.
   const healthy = replicas.some(isHealthyReplica);
   const held = !healthy && holdsData(replicas);
   return nodesOf(replicas, (replica) => (healthy ? isHealthyReplica(replica) : !replica.deleting && !(held && replica.healthyAt === '')));
+}
+
+/**
+ * longhorn-manager's AutoSalvageTimeLimit: its VolumeSalvageController brings back only the usable failed replicas
+ * whose failedAt is within this of the latest usable one's (util.TimestampWithinLimit: failedAt + limit after it).
+ */
+export const AUTO_SALVAGE_WINDOW_MS = 60_000;
+
+/**
+ * Of the failed replicas holding data, which auto-salvage brings back: those failed within AUTO_SALVAGE_WINDOW_MS of
+ * the latest failure among them. A replica with no failedAt, or one that does not parse, is kept (it is no stale
+ * failure volume-guard can tell).
+ */
+function salvagedWith(held: readonly LonghornReplicaRecord[]): (replica: LonghornReplicaRecord) => boolean {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const replica of held) {
+    const failedAt = Date.parse(replica.failedAt);
+    if (!Number.isNaN(failedAt) && failedAt > latest) latest = failedAt;
+  }
+  return (replica) => {
+    const failedAt = Date.parse(replica.failedAt);
+    return Number.isNaN(failedAt) || failedAt + AUTO_SALVAGE_WINDOW_MS > latest;
+  };
 }
 
 /** The distinct nodes of the replicas `counts` keeps, in the replicas' order. */
