@@ -9,6 +9,7 @@ import { helmReleaseValidator } from './validators/helm-release.ts';
 import { machineValidator } from './validators/machine.ts';
 import { nodeCordonValidator } from './validators/node-cordon.ts';
 import { overrideGuardValidator } from './validators/override-guard.ts';
+import { overrideWriterValidator } from './validators/override-writer.ts';
 import { podDeleteValidator } from './validators/pod-delete.ts';
 import { statefulSetValidator } from './validators/statefulset.ts';
 import { longhornSettingsValidator, storageTeardownValidator, storageUpgradeValidator } from './validators/storage-teardown.ts';
@@ -23,6 +24,7 @@ export const VALIDATOR_FACTORIES: readonly ValidatorFactory[] = [
   pvcDeleteValidator,
   ownerDeleteValidator,
   overrideGuardValidator,
+  overrideWriterValidator,
   podDeleteValidator,
   machineValidator,
   storageTeardownValidator,

@@ -4,7 +4,7 @@ import type { Validator, ValidatorFactory } from './validator.ts';
 
 const TARGET_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** Maps the URL target of /validate/<target> to its validator. */
+/** Maps the URL target of /validate/<target> (and /mutate/<target>) to its validator. */
 export class ValidatorRegistry {
   readonly #byTarget = new Map<string, Validator>();
 
@@ -23,12 +23,17 @@ export class ValidatorRegistry {
     return this;
   }
 
-  get(target: string): Validator | undefined {
-    return this.#byTarget.get(target);
+  /** The validator served at /validate/<target>, or with `mutating` the mutating webhook at /mutate/<target>. */
+  get(target: string, mutating = false): Validator | undefined {
+    const validator = this.#byTarget.get(target);
+    return validator !== undefined && (validator.declaration.mutating === true) === mutating ? validator : undefined;
   }
 
-  targets(): string[] {
-    return [...this.#byTarget.keys()];
+  /** Every target served; with `mutating` given, those of that kind only. */
+  targets(mutating?: boolean): string[] {
+    return [...this.#byTarget.values()]
+      .filter((validator) => mutating === undefined || (validator.declaration.mutating === true) === mutating)
+      .map((validator) => validator.declaration.target);
   }
 
   /** Releases what validators hold (worker threads); called once at shutdown. */
@@ -36,7 +41,7 @@ export class ValidatorRegistry {
     await Promise.allSettled([...this.#byTarget.values()].map((validator) => validator.close?.()));
   }
 
-  /** What the chart's ValidatingWebhookConfiguration is generated from. */
+  /** What the chart's webhook configurations are generated from. */
   declarations(): WebhookDeclaration[] {
     return [...this.#byTarget.values()].map((validator) => validator.declaration);
   }

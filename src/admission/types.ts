@@ -61,6 +61,23 @@ export interface Decision {
    * every one of them rather than the last part's (decide.ts combinedOverrideAudit).
    */
   readonly honored?: readonly HonoredOverride[];
+  /**
+   * A mutating webhook's change to the object (WebhookDeclaration.mutating), with `allowed` only: encoded as
+   * `patchType: JSONPatch` and the patch's JSON in base64. Absent or empty: no change.
+   */
+  readonly patch?: readonly JsonPatchOperation[];
+}
+
+/** One operation of a JSON Patch (RFC 6902); `path` is a JSON pointer (RFC 6901: `~` as `~0`, `/` as `~1`). */
+export interface JsonPatchOperation {
+  readonly op: 'add' | 'replace';
+  readonly path: string;
+  readonly value: unknown;
+}
+
+/** `key` as one JSON-pointer segment (RFC 6901). */
+export function pointerSegment(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 /** An override a decision honored, as its audit annotations record it. */
@@ -155,6 +172,17 @@ export interface WebhookDeclaration {
    * webhook it is removing.
    */
   readonly ownObjects?: boolean;
+  /**
+   * A mutating webhook: served at POST /mutate/<target> and registered in the MutatingWebhookConfiguration
+   * (failurePolicy Ignore, reinvocationPolicy Never), never refusing; its decisions may carry a patch. Its target
+   * shares one namespace with the validating webhooks'.
+   */
+  readonly mutating?: boolean;
+}
+
+/** Where the API server calls a webhook: /validate/<target>, or /mutate/<target> for a mutating one. */
+export function webhookPath(declaration: Pick<WebhookDeclaration, 'target' | 'mutating'>): string {
+  return `${declaration.mutating ? '/mutate/' : '/validate/'}${declaration.target}`;
 }
 
 /** What a workload webhook's self-exclusion matches: volume-guard's own pods, or its own Helm release records. */

@@ -1,4 +1,4 @@
-// The two Fastify apps: admission (HTTPS in production, POST /validate/<target>) and ops (plain HTTP: probes
+// The two Fastify apps: admission (HTTPS in production, POST /validate/<target>, /mutate/<target>) and ops (plain HTTP: probes
 // and metrics). Built without listening, so tests drive them with inject().
 
 import { createServer as createHttpServer, IncomingMessage as NodeIncomingMessage } from 'node:http';
@@ -37,6 +37,9 @@ export function internalErrorPayload(uid?: string): string {
 }
 
 const INTERNAL_ERROR_PAYLOAD = internalErrorPayload();
+
+const VALIDATE_PREFIX = '/validate/';
+const MUTATE_PREFIX = '/mutate/';
 
 /** Label used for targets nobody serves, so random paths cannot grow the metric's cardinality. */
 const UNKNOWN_TARGET_LABEL = 'unknown';
@@ -304,7 +307,7 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: `no route ${request.method} ${oneLine(request.url)} (admission is POST /validate/<target>)` }),
+    reply.code(404).send({ error: `no route ${request.method} ${oneLine(request.url)} (admission is POST /validate/<target> or /mutate/<target>)` }),
   );
 
   const recordAdmission = admissionRecorder(metrics, log, options.onDecision);
@@ -316,29 +319,32 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     done();
   });
 
-  app.post<{ Params: { target: string } }>(
-    '/validate/:target',
-    {
-      onRequest: (request, reply, done) => {
-        const target = request.params.target;
-        const known = registry.get(target) !== undefined;
-        request.admissionTrace = newTrace(known ? target : UNKNOWN_TARGET_LABEL);
-        if (!known) {
-          const served = registry.targets().join(', ') || 'none';
-          // Answered before the body is read; the connection closes so the body is not drained.
-          reply.header('connection', 'close');
-          sendBadRequest(request, reply, `unknown target ${JSON.stringify(oneLine(target))} (served: ${served})`);
-          return;
-        }
-        done();
+  // Validating webhooks at /validate/<target>, the mutating ones at /mutate/<target>: one registry, one core.
+  for (const [prefix, mutating] of [[VALIDATE_PREFIX, false], [MUTATE_PREFIX, true]] as const) {
+    app.post<{ Params: { target: string } }>(
+      `${prefix}:target`,
+      {
+        onRequest: (request, reply, done) => {
+          const target = request.params.target;
+          const known = registry.get(target, mutating) !== undefined;
+          request.admissionTrace = newTrace(known ? target : UNKNOWN_TARGET_LABEL);
+          if (!known) {
+            const served = registry.targets(mutating).join(', ') || 'none';
+            // Answered before the body is read; the connection closes so the body is not drained.
+            reply.header('connection', 'close');
+            sendBadRequest(request, reply, `unknown target ${JSON.stringify(oneLine(target))} (served: ${served})`);
+            return;
+          }
+          done();
+        },
       },
-    },
-    async (request, reply) => {
-      const body = request.body;
-      const answer = await admit(registry.get(request.params.target)!, Buffer.isBuffer(body) ? body : EMPTY_BODY, request.admissionTrace!);
-      return reply.code(answer.status).type(JSON_CONTENT_TYPE).send(answer.payload);
-    },
-  );
+      async (request, reply) => {
+        const body = request.body;
+        const answer = await admit(registry.get(request.params.target, mutating)!, Buffer.isBuffer(body) ? body : EMPTY_BODY, request.admissionTrace!);
+        return reply.code(answer.status).type(JSON_CONTENT_TYPE).send(answer.payload);
+      },
+    );
+  }
 
   if (options.fastPath ?? true) {
     fastPath = fastPathHandler({
@@ -631,12 +637,11 @@ interface FastPathOptions {
   readonly log: Logger;
 }
 
-const VALIDATE_PREFIX = '/validate/';
 /** What the API server sends; other spellings take Fastify's route (same answers, more steps). */
 const FAST_PATH_CONTENT_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/json; charset=utf-8']);
 
 /**
- * The fast path: POST /validate/<served target> with a JSON Content-Type, a Content-Length within the body limit
+ * The fast path: POST /validate/<served target> (or /mutate/<served mutating target>) with a JSON Content-Type, a Content-Length within the body limit
  * and no Transfer-Encoding, from a caller the client-certificate check admits. Decided from the request line
  * and headers alone, before any of the body is read (a query string, as the API server's `?timeout=10s`, is read by
  * neither); anything else (unknown targets, oversize or chunked bodies, other content types, refused callers, URLs
@@ -670,11 +675,13 @@ function fastPathHandler(options: FastPathOptions): FastPath {
   return (request, response) => {
     if (request.method !== 'POST') return false;
     const url = request.url ?? '';
-    if (!url.startsWith(VALIDATE_PREFIX)) return false;
+    const mutating = url.startsWith(MUTATE_PREFIX);
+    if (!mutating && !url.startsWith(VALIDATE_PREFIX)) return false;
+    const prefix = mutating ? MUTATE_PREFIX : VALIDATE_PREFIX;
     // The API server's client adds the webhook's timeout to every call (`?timeout=10s`); the route reads no query.
-    const query = url.indexOf('?', VALIDATE_PREFIX.length);
-    const target = query < 0 ? url.slice(VALIDATE_PREFIX.length) : url.slice(VALIDATE_PREFIX.length, query);
-    const validator = registry.get(target);
+    const query = url.indexOf('?', prefix.length);
+    const target = query < 0 ? url.slice(prefix.length) : url.slice(prefix.length, query);
+    const validator = registry.get(target, mutating);
     if (validator === undefined) return false;
     const headers = request.headers;
     const contentType = headers['content-type'];
@@ -702,13 +709,13 @@ function fastPathHandler(options: FastPathOptions): FastPath {
       try {
         answer = admit(validator, body, trace);
       } catch (error) {
-        answer = unexpected(error, trace);
+        answer = unexpected(error, trace, prefix);
       }
       if (chunks !== undefined) releaseBody(body);
       if (answer instanceof Promise) {
         answer.then(
           (settled) => finish(request, response, trace, started, settled),
-          (error: unknown) => finish(request, response, trace, started, unexpected(error, trace)),
+          (error: unknown) => finish(request, response, trace, started, unexpected(error, trace, prefix)),
         );
       } else finish(request, response, trace, started, answer);
     });
@@ -716,9 +723,9 @@ function fastPathHandler(options: FastPathOptions): FastPath {
   };
 
   /** What Fastify's error handler answers for an error outside the validator (a bug): 500, logged. */
-  function unexpected(error: unknown, trace: AdmissionTrace): AdmissionAnswer {
+  function unexpected(error: unknown, trace: AdmissionTrace, prefix: string): AdmissionAnswer {
     trace.outcome = 'errored';
-    log.error({ err: error, url: VALIDATE_PREFIX + trace.targetLabel }, 'unexpected error in the admission server');
+    log.error({ err: error, url: prefix + trace.targetLabel }, 'unexpected error in the admission server');
     return { status: 500, payload: INTERNAL_ERROR_PAYLOAD };
   }
 }
@@ -794,6 +801,8 @@ interface AdmissionLine {
   overrideReason?: string;
   overrideSource?: string;
   overrideWritten?: string;
+  /** The writer the mutating step recorded as skip-by (override-writer), and whom it replaced. */
+  overrideRecorded?: string;
   durationMs: number;
   httpStatus?: number;
   reason?: string;
@@ -802,7 +811,7 @@ interface AdmissionLine {
 
 const ADMISSION_LINE_KEYS: readonly (keyof AdmissionLine)[] = [
   'uid', 'target', 'operation', 'kind', 'namespace', 'name', 'user', 'dryRun', 'decision', 'checks', 'overrides',
-  'overrideWriter', 'overrideReason', 'overrideSource', 'overrideWritten', 'durationMs', 'httpStatus', 'reason', 'message',
+  'overrideWriter', 'overrideReason', 'overrideSource', 'overrideWritten', 'overrideRecorded', 'durationMs', 'httpStatus', 'reason', 'message',
 ];
 
 /**
@@ -842,6 +851,7 @@ function admissionLine(trace: AdmissionTrace, elapsedMs: number, statusCode: num
     if (audit['override-reason']) line.overrideReason = audit['override-reason'];
     if (audit['override-source']) line.overrideSource = audit['override-source'];
     if (audit['override-written']) line.overrideWritten = audit['override-written'];
+    if (audit['skip-by-recorded']) line.overrideRecorded = audit['skip-by-recorded'];
   }
   line.durationMs = Math.round(elapsedMs * 1000) / 1000;
   if (statusCode !== 200) line.httpStatus = statusCode;

@@ -1,4 +1,4 @@
-// AdmissionReview admission.k8s.io/v1 <-> AdmissionRequest / Decision.
+// AdmissionReview admission.k8s.io/v1 <-> AdmissionRequest / Decision (a mutating webhook's patch included).
 // Decoding never throws: bad input becomes a one-line reason that the server returns with HTTP 400.
 
 import { Ajv } from 'ajv';
@@ -247,6 +247,10 @@ export interface AdmissionReviewResponse {
     readonly status?: Status;
     readonly warnings?: readonly string[];
     readonly auditAnnotations?: Readonly<Record<string, string>>;
+    /** A mutating webhook's change (Decision.patch): always `JSONPatch` with `patch`. */
+    readonly patchType?: 'JSONPatch';
+    /** The JSON Patch's JSON text, base64. */
+    readonly patch?: string;
   };
 }
 
@@ -329,6 +333,8 @@ export function encodeAdmissionResponse(uid: string, decision: Decision): Admiss
       ...(decision.allowed ? {} : { status: decision.status ?? DEFAULT_DENIAL }),
       ...(warnings.length ? { warnings } : {}),
       ...(annotations && Object.keys(annotations).length ? { auditAnnotations: annotations } : {}),
+      // The API server takes a patch from an allowing answer only.
+      ...(decision.allowed && decision.patch?.length ? { patchType: 'JSONPatch' as const, patch: Buffer.from(JSON.stringify(decision.patch)).toString('base64') } : {}),
     },
   };
 }
@@ -337,10 +343,15 @@ const ALLOWED_PREFIX = `{"apiVersion":${JSON.stringify(ADMISSION_API_VERSION)},"
 
 /**
  * JSON.stringify(encodeAdmissionResponse(uid, decision)), without the intermediate objects for the common
- * answer (allowed, no warnings, no audit annotations).
+ * answer (allowed, no warnings, no audit annotations, no patch).
  */
 export function encodeAdmissionResponseJson(uid: string, decision: Decision): string {
-  if (decision.allowed && !decision.warnings?.length && (decision.auditAnnotations === undefined || Object.keys(decision.auditAnnotations).length === 0)) {
+  if (
+    decision.allowed &&
+    !decision.warnings?.length &&
+    (decision.auditAnnotations === undefined || Object.keys(decision.auditAnnotations).length === 0) &&
+    !decision.patch?.length
+  ) {
     return `${ALLOWED_PREFIX}${JSON.stringify(uid)},"allowed":true}}`;
   }
   return JSON.stringify(encodeAdmissionResponse(uid, decision));

@@ -150,7 +150,11 @@ function recordWriterHow(request: AdmissionRequest, next: { annotations?: Readon
   return `${labelNote}Example: kubectl annotate --overwrite ${resource} ${name}${namespace} ${pairs.join(' ')} ${SKIP_BY_KEY}=${user || '<you>'}`;
 }
 
-export function overrideGuardValidator(config: Config): Validator {
+/**
+ * What the override guard is called for: every write that adds or changes an override key, on every resource where
+ * one is read. The mutating step that records the writer (override-writer.ts) is called for exactly the same.
+ */
+export function overrideGuardDeclaration(): WebhookDeclaration {
   const writeOps = ['CREATE', 'UPDATE'] as const;
   // Every way to write the keys: the main resource and its status subresource (metadata written through
   // nodes/status, namespaces/status, namespaces/finalize, a PV's, a PVC's or a CRD's status is stored like any other
@@ -186,7 +190,7 @@ export function overrideGuardValidator(config: Config): Validator {
     { upgradeKinds: { operations: [...writeOps], scope: '*' } },
     { upgradeKinds: { operations: ['UPDATE'], scope: '*', subresource: 'status' } },
   ];
-  const declaration: WebhookDeclaration = {
+  return {
     name: 'overrides.volume-guard.io',
     target: 'overrides',
     rules,
@@ -197,6 +201,13 @@ export function overrideGuardValidator(config: Config): Validator {
       },
     ],
   };
+}
+
+/** volume-guard's mutating webhook that fills in skip-by for an allowed writer (override-writer.ts). */
+export const OVERRIDE_WRITER_WEBHOOK = 'override-writer.volume-guard.io';
+
+export function overrideGuardValidator(config: Config): Validator {
+  const declaration = overrideGuardDeclaration();
   return {
     declaration,
     handle(request, context) {
@@ -230,7 +241,8 @@ export function overrideGuardValidator(config: Config): Validator {
         const found = annotations[SKIP_BY_KEY] === undefined ? 'it is missing' : `it says "${annotations[SKIP_BY_KEY]}"`;
         return denied(
           `volume-guard: a write of ${changed.join(', ')} on ${what} must record its writer: set the annotation ` +
-            `${SKIP_BY_KEY}=${user || '<your user name>'} in the same write (${found}). ${recordWriterHow(request, next, changed)}`,
+            `${SKIP_BY_KEY}=${user || '<your user name>'} in the same write (${found}). ${recordWriterHow(request, next, changed)} ` +
+            `(${OVERRIDE_WRITER_WEBHOOK} records it for an allowed writer: it is not installed, was not reached, or its change was undone.)`,
         );
       }
       const until = annotations[SKIP_UNTIL_KEY];

@@ -44,11 +44,11 @@ describe('the plan table', () => {
     expect(CHECK_IDS.filter((id) => !planned.has(id))).toEqual([]);
   });
 
-  it('names served webhooks, and every webhook but the override guard judges some plan', () => {
+  it('names served webhooks, and every webhook but the override guard and its writer step judges some plan', () => {
     const targets = createValidators(config).map((validator) => validator.declaration.target);
     const planned = new Set([...Object.values(PLANS), ...Object.values(NOTICES)].map((plan) => plan.webhook));
     expect([...planned].filter((webhook) => !targets.includes(webhook))).toEqual([]);
-    expect(targets.filter((target) => !planned.has(target))).toEqual(['overrides']);
+    expect(targets.filter((target) => !planned.has(target))).toEqual(['overrides', 'override-writer']);
   });
 
   it('lists each check once per plan', () => {

@@ -48,6 +48,7 @@ describe('declarations', () => {
       'pvc-delete',
       'owner-delete',
       'overrides',
+      'override-writer',
       'pod-delete',
       'machine',
       'storage-teardown',

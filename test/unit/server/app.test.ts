@@ -478,7 +478,11 @@ describe('bad input gets HTTP 400 with a one-line reason, never a 5xx', () => {
   it('answers unknown paths and methods with 404, not 5xx', async () => {
     const { app } = harness();
     expect((await app.inject({ method: 'GET', url: '/validate/allow-all' })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'POST', url: '/mutate/allow-all', payload: '{}' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: '/other/allow-all', payload: '{}' })).statusCode).toBe(404);
+    // A validating target is not served at /mutate/ (nor a mutating one at /validate/): an unknown target there.
+    const mutate = await app.inject({ method: 'POST', url: '/mutate/allow-all', payload: '{}' });
+    expect(mutate.statusCode).toBe(400);
+    expect(mutate.json()).toEqual({ error: 'unknown target "allow-all" (served: none)' });
   });
 });
 

@@ -7,6 +7,7 @@ import {
   decodeAdmissionReviewBody,
   ELIDE_FROM_BYTES,
   encodeAdmissionResponse,
+  encodeAdmissionResponseJson,
   outcomeOf,
   parseJson,
 } from '../../../src/server/codec.ts';
@@ -230,6 +231,18 @@ describe('encodeAdmissionResponse', () => {
 
   it('gives a denial without a status a 403 status', () => {
     expect(encodeAdmissionResponse('u', { allowed: false }).response.status?.code).toBe(403);
+  });
+
+  it("encodes a mutating webhook's patch as patchType JSONPatch and the patch's JSON in base64, the same in the shortcut", () => {
+    const patch = [{ op: 'add' as const, path: '/metadata/annotations/volume-guard.io~1skip-by', value: 'admin' }];
+    const response = encodeAdmissionResponse('u', { ...allowed(), patch }).response;
+    expect(response).toEqual({ uid: 'u', allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') });
+    expect(JSON.parse(Buffer.from(response.patch!, 'base64').toString('utf8'))).toEqual(patch);
+    // The shortcut for a plain allowed answer must not drop it.
+    expect(JSON.parse(encodeAdmissionResponseJson('u', { ...allowed(), patch }))).toEqual(encodeAdmissionResponse('u', { ...allowed(), patch }));
+    // An empty patch is no change; a refusal carries none (the API server takes a patch from an allowing answer only).
+    expect(encodeAdmissionResponseJson('u', { ...allowed(), patch: [] })).toBe(JSON.stringify(encodeAdmissionResponse('u', allowed())));
+    expect(encodeAdmissionResponse('u', { ...denied('no'), patch }).response).not.toHaveProperty('patch');
   });
 
   it('leaves logging-only fields out of the response', () => {

@@ -12,7 +12,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allowAllValidator } from '../../../src/admission/allow-all.ts';
 import { allowed } from '../../../src/admission/types.ts';
-import type { Decision } from '../../../src/admission/types.ts';
+import type { Decision, JsonPatchOperation } from '../../../src/admission/types.ts';
 import { elidedToken, stringOfToken } from '../../../src/json-bytes.ts';
 import { buildAdmissionApp } from '../../../src/server/app.ts';
 import { writeSelfSignedTls } from '../../../src/server/selfsigned.ts';
@@ -42,6 +42,9 @@ interface Served {
   shuttingDown: boolean;
 }
 
+/** What the mutating test webhook answers with: a JSON Patch with an escaped key. */
+const WRITER_PATCH: readonly JsonPatchOperation[] = [{ op: 'add', path: '/metadata/annotations/volume-guard.io~1skip-by', value: 'alice' }];
+
 const validators = () =>
   registryOf(
     allowAllValidator(testConfig()),
@@ -60,6 +63,10 @@ const validators = () =>
         await new Promise((resolve) => setTimeout(resolve, 5));
         throw new Error('boom later');
       },
+    },
+    {
+      declaration: { name: 'writer.test.volume-guard.io', target: 'writer', rules: [], mutating: true },
+      handle: (request) => ({ ...allowed([], { 'skip-by-recorded': request.userInfo.username }), patch: WRITER_PATCH }),
     },
     {
       declaration: { name: 'later.test.volume-guard.io', target: 'later', rules: [] },
@@ -203,7 +210,11 @@ const INPUTS: [string, Sent, boolean][] = [
   ['a malformed Content-Type', { path: '/validate/allow-all', headers: { 'content-type': '///' }, body: review() }, false],
   ['GET', { method: 'GET', path: '/validate/allow-all' }, false],
   ['PUT', { method: 'PUT', path: '/validate/allow-all', body: review() }, false],
-  ['another path', { path: '/mutate/allow-all', body: review() }, false],
+  ['a validating target at /mutate/', { path: '/mutate/allow-all', body: review() }, false],
+  ['a mutating answer with a patch', { path: '/mutate/writer', body: review({ uid: 'm-1' }) }, true],
+  ['a mutating answer, with the timeout query', { path: '/mutate/writer?timeout=5s', body: review({ uid: 'm-2' }) }, true],
+  ['a mutating target at /validate/', { path: '/validate/writer', body: review({ uid: 'm-3' }) }, false],
+  ['another path', { path: '/other/allow-all', body: review() }, false],
 ];
 
 describe('the fast path answers as Fastify does', () => {
@@ -238,6 +249,21 @@ describe('the fast path answers as Fastify does', () => {
     // Which path took it: Fastify's hooks never see a fast request.
     expect(withFastPath.fastifyRequests).toBe(fast ? 0 : 1);
     expect(without.fastifyRequests).toBe(1);
+  });
+
+  it("encodes a mutating webhook's patch as patchType JSONPatch and base64 JSON on both paths", async () => {
+    const withFastPath = await serve(true);
+    const injected = await serve(true);
+    const sent: Sent = { path: '/mutate/writer', body: review({ uid: 'm-4' }) };
+    for (const answer of [await send(withFastPath, sent), await inject(injected, sent)]) {
+      expect(answer.status).toBe(200);
+      const response = (JSON.parse(answer.body) as { response: Record<string, unknown> }).response;
+      expect(response).toMatchObject({ uid: 'm-4', allowed: true, patchType: 'JSONPatch', auditAnnotations: { 'skip-by-recorded': 'alice' } });
+      expect(JSON.parse(Buffer.from(String(response.patch), 'base64').toString('utf8'))).toEqual(WRITER_PATCH);
+    }
+    expect(withFastPath.fastifyRequests).toBe(0);
+    expect(admissionLines(withFastPath)).toEqual(admissionLines(injected));
+    expect(admissionLines(withFastPath)[0]).toMatchObject({ target: 'writer', decision: 'allowed', overrideRecorded: 'alice' });
   });
 
   it('refuses an object or oldObject that is no JSON object with a 400 on both paths, and takes a null one', async () => {
