@@ -25,7 +25,7 @@ import { defaultStatus, ensureDefaultCluster, ensureWholeCluster, rssMiB, stopCo
 import { ensureLocalGuard, stopLocalGuard } from './local-guard.ts';
 
 // Later steps of `cluster:up`, after the API server is ready and the CRDs are established: start volume-guard
-// from the working tree and register its ValidatingWebhookConfiguration. `--no-webhook` skips them.
+// from the working tree and register its webhook configurations (validating and mutating). `--no-webhook` skips them.
 const UP_HOOKS: UpHook[] = [
   async (cluster, { log }) => {
     await ensureLocalGuard(cluster, log);

@@ -1,11 +1,12 @@
 // Generates the parts of the Helm chart and of deploy/ that must follow the source, so they cannot drift:
 //   charts/volume-guard/files/webhooks.json   the validators' declarations (createValidators(defaultConfig())), the
+//                                             mutating ones marked (the chart's MutatingWebhookConfiguration), the
 //                                             config values in their matchConditions as placeholders, and the
 //                                             shared namespaces never left out as a whole (SHARED_NAMESPACES)
 //   charts/volume-guard/files/rbac.json       the cluster model's (apiGroup, resource, verbs) list
 //   charts/volume-guard/values.yaml           the `config:` block: volume-guard's defaults, commented
 //   charts/volume-guard/values.schema.json    `properties.config`: volume-guard's own config schema; the webhook
-//                                             targets of `failurePolicyOverrides`; `required`: what values.yaml sets
+//                                             targets of `failurePolicyOverrides` (validating ones); `required`: what values.yaml sets
 //   deploy/volume-guard.yaml                  `helm template` of the chart (cert-manager mode), needs helm
 //
 // Usage: node scripts/generate-chart.ts [--check] [--no-deploy] [--helm PATH]
@@ -21,7 +22,7 @@ import { Document, isMap, isPair, isScalar, isSeq, parse as parseYaml, visit } f
 import type { Node as YamlNode } from 'yaml';
 import { createValidators } from '../src/admission/index.ts';
 import { celString, expandRules } from '../src/admission/rules.ts';
-import type { WebhookDeclaration } from '../src/admission/types.ts';
+import { webhookPath, type WebhookDeclaration } from '../src/admission/types.ts';
 import { SHARED_NAMESPACES } from '../src/admission/webhooks.ts';
 import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
 import { CONFIG_SCHEMA, defaultConfig } from '../src/config.ts';
@@ -62,7 +63,7 @@ export function chartWebhooks(config: Config = defaultConfig()): ChartWebhook[] 
     .map((declaration) => ({
       name: declaration.name,
       target: declaration.target,
-      path: `/validate/${declaration.target}`,
+      path: webhookPath(declaration),
       namespaced: expandRules(declaration.rules, config.upgrades.kinds).some((rule) => rule.scope !== 'Cluster'),
       // The upgrade kinds stay a symbolic entry: the chart renders one rule per kind of its values.
       rules: declaration.rules,
@@ -71,6 +72,8 @@ export function chartWebhooks(config: Config = defaultConfig()): ChartWebhook[] 
       ...(declaration.matchConditions?.length ? { matchConditions: declaration.matchConditions } : {}),
       ...(declaration.workload ? { workload: declaration.workload } : {}),
       ...(declaration.ownObjects ? { ownObjects: declaration.ownObjects } : {}),
+      // Rendered into the MutatingWebhookConfiguration (failurePolicy Ignore, reinvocationPolicy Never).
+      ...(declaration.mutating ? { mutating: declaration.mutating } : {}),
     }));
 }
 
@@ -381,7 +384,10 @@ export function valuesSchemaFile(current: string, valuesYaml: string): string {
   delete overrides.propertyNames;
   overrides.additionalProperties = false;
   overrides.properties = Object.fromEntries(
-    chartWebhooks().map(({ target }) => [target, overrides.properties?.[target] ?? { enum: ['Fail', 'Ignore'] }]),
+    // The mutating webhooks are always Ignore: no policy of theirs to choose.
+    chartWebhooks()
+      .filter(({ mutating }) => !mutating)
+      .map(({ target }) => [target, overrides.properties?.[target] ?? { enum: ['Fail', 'Ignore'] }]),
   );
   schema.properties.config = {
     ...(withoutDefaults(CONFIG_SCHEMA) as Record<string, unknown>),

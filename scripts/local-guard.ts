@@ -42,7 +42,7 @@ export async function ensureLocalGuard(cluster: ClusterInfo, log: Log): Promise<
   }
   log('volume-guard: starting from the working tree …');
   const guard = await startGuard(cluster, { name: LOCAL_GUARD_NAME, detached: true });
-  log('volume-guard: registering the ValidatingWebhookConfiguration and waiting until the API server calls it …');
+  log('volume-guard: registering the webhook configurations and waiting until the API server calls them …');
   await registerWebhooks(guard, { name: LOCAL_WEBHOOK_CONFIGURATION });
   log(`volume-guard: serving ${guard.url}, metrics ${guard.opsUrl}/metrics, log ${guard.logFile}`);
   return { url: guard.url, opsUrl: guard.opsUrl, logFile: guard.logFile };

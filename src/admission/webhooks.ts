@@ -1,8 +1,9 @@
-// Validators' declarations → a ValidatingWebhookConfiguration. Used to register volume-guard in tests and the
-// local cluster; the chart renders the same shape from the generated charts/volume-guard/files/webhooks.json.
+// Validators' declarations → a ValidatingWebhookConfiguration and a MutatingWebhookConfiguration. Used to register
+// volume-guard in tests and the local cluster; the chart renders the same shapes from the generated
+// charts/volume-guard/files/webhooks.json.
 import type { GuardedUpgradeKind } from '../config.ts';
 import { celString, expandRules } from './rules.ts';
-import type { LabelSelector, MatchCondition, WebhookDeclaration, WorkloadKind } from './types.ts';
+import { webhookPath, type LabelSelector, type MatchCondition, type WebhookDeclaration, type WorkloadKind } from './types.ts';
 
 /** Namespaces whose objects volume-guard never judges (besides its own, added by the caller). */
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-node-lease'];
@@ -217,36 +218,60 @@ export function namespaceSelectorFor(declaration: WebhookDeclaration, exclude: r
   };
 }
 
+/** One webhook of a configuration, as the API server reads it. */
+function webhookEntry(declaration: WebhookDeclaration, options: WebhookOptions): Record<string, unknown> {
+  const path = webhookPath(declaration);
+  const clientConfig = options.client.service ? { service: { ...options.client.service, path } } : { url: `${options.client.url}${path}` };
+  const withConditions = options.matchConditions !== false;
+  const self = options.self;
+  const conditions = [...(declaration.matchConditions ?? []), ...(self && withConditions ? selfConditions(declaration, self) : [])];
+  const namespaceSelector = namespaceSelectorFor(
+    declaration,
+    excludedNamespaces(options.excludeNamespaces ?? [], self, withConditions, options.excludeOwnNamespace ?? true),
+  );
+  return {
+    name: declaration.name,
+    clientConfig: { ...clientConfig, ...(options.client.caBundle ? { caBundle: options.client.caBundle } : {}) },
+    rules: expandRules(declaration.rules, options.upgradeKinds),
+    ...(declaration.objectSelector ? { objectSelector: declaration.objectSelector } : {}),
+    ...(namespaceSelector ? { namespaceSelector } : {}),
+    ...(withConditions && conditions.length ? { matchConditions: conditions } : {}),
+    // A mutating step never gates: the validating webhooks do (MUTATING_WEBHOOK_SETTINGS).
+    failurePolicy: declaration.mutating ? MUTATING_WEBHOOK_SETTINGS.failurePolicy : (options.failurePolicy ?? 'Fail'),
+    timeoutSeconds: options.timeoutSeconds ?? 5,
+    sideEffects: 'None',
+    matchPolicy: 'Equivalent',
+    ...(declaration.mutating ? { reinvocationPolicy: MUTATING_WEBHOOK_SETTINGS.reinvocationPolicy } : {}),
+    admissionReviewVersions: ['v1'],
+  };
+}
+
+/**
+ * How every mutating webhook is registered: Ignore, as the validating webhook it prepares a write for stays the gate
+ * (an outage of the mutating step only brings back that webhook's refusal); Never, as nothing it sets is another
+ * webhook's to change back.
+ */
+export const MUTATING_WEBHOOK_SETTINGS = { failurePolicy: 'Ignore', reinvocationPolicy: 'Never' } as const;
+
+/** The ValidatingWebhookConfiguration of the validating declarations (the mutating ones are left out). */
 export function webhookConfiguration(declarations: readonly WebhookDeclaration[], options: WebhookOptions): Record<string, unknown> {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
     metadata: { name: options.configurationName },
-    webhooks: declarations.map((declaration) => {
-      const path = `/validate/${declaration.target}`;
-      const clientConfig = options.client.service
-        ? { service: { ...options.client.service, path } }
-        : { url: `${options.client.url}${path}` };
-      const withConditions = options.matchConditions !== false;
-      const self = options.self;
-      const conditions = [...(declaration.matchConditions ?? []), ...(self && withConditions ? selfConditions(declaration, self) : [])];
-      const namespaceSelector = namespaceSelectorFor(
-        declaration,
-        excludedNamespaces(options.excludeNamespaces ?? [], self, withConditions, options.excludeOwnNamespace ?? true),
-      );
-      return {
-        name: declaration.name,
-        clientConfig: { ...clientConfig, ...(options.client.caBundle ? { caBundle: options.client.caBundle } : {}) },
-        rules: expandRules(declaration.rules, options.upgradeKinds),
-        ...(declaration.objectSelector ? { objectSelector: declaration.objectSelector } : {}),
-        ...(namespaceSelector ? { namespaceSelector } : {}),
-        ...(withConditions && conditions.length ? { matchConditions: conditions } : {}),
-        failurePolicy: options.failurePolicy ?? 'Fail',
-        timeoutSeconds: options.timeoutSeconds ?? 5,
-        sideEffects: 'None',
-        matchPolicy: 'Equivalent',
-        admissionReviewVersions: ['v1'],
-      };
-    }),
+    webhooks: declarations.filter((declaration) => !declaration.mutating).map((declaration) => webhookEntry(declaration, options)),
+  };
+}
+
+/**
+ * The MutatingWebhookConfiguration of the mutating declarations (WebhookDeclaration.mutating), same name and client
+ * as the validating one; `options.failurePolicy` does not apply (MUTATING_WEBHOOK_SETTINGS).
+ */
+export function mutatingWebhookConfiguration(declarations: readonly WebhookDeclaration[], options: WebhookOptions): Record<string, unknown> {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: options.configurationName },
+    webhooks: declarations.filter((declaration) => declaration.mutating).map((declaration) => webhookEntry(declaration, options)),
   };
 }

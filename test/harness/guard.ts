@@ -1,5 +1,6 @@
 // Runs `volume-guard serve` from the working tree against the harness's real API server, registered as a
-// ValidatingWebhookConfiguration called over HTTPS by URL, exactly as a cluster would call it.
+// ValidatingWebhookConfiguration (and a MutatingWebhookConfiguration for its override-writer step) called over HTTPS
+// by URL, exactly as a cluster would call it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -7,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createValidators } from '../../src/admission/index.ts';
-import { webhookConfiguration } from '../../src/admission/webhooks.ts';
+import { mutatingWebhookConfiguration, webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
 import { createCertificateAuthority } from '../../src/server/selfsigned.ts';
 import { kubectl, paths, tempFile, type ClusterInfo } from './cluster.ts';
@@ -132,10 +133,14 @@ export async function waitFor(what: string, timeoutMs: number, probe: () => Prom
   }
 }
 
-/** Registers (or replaces) the ValidatingWebhookConfiguration pointing at this instance. */
+/**
+ * Registers (or replaces) the ValidatingWebhookConfiguration and the MutatingWebhookConfiguration (the override
+ * writer step) pointing at this instance.
+ */
 export async function registerWebhooks(
   guard: Pick<GuardInstance, 'url' | 'opsUrl' | 'caPem'>,
   options: {
+    /** The validating webhooks' (the mutating one is always Ignore). */
     failurePolicy?: 'Fail' | 'Ignore';
     timeoutSeconds?: number;
     name?: string;
@@ -145,14 +150,19 @@ export async function registerWebhooks(
 ): Promise<void> {
   const config = defaultConfig();
   const declarations = createValidators(config).map((validator) => validator.declaration);
-  const configuration = webhookConfiguration(declarations, {
+  const webhookOptions = {
     configurationName: options.name ?? WEBHOOK_CONFIGURATION_NAME,
     upgradeKinds: options.upgradeKinds ?? config.upgrades.kinds,
     client: { url: guard.url, caBundle: Buffer.from(guard.caPem).toString('base64') },
     failurePolicy: options.failurePolicy ?? 'Fail',
     timeoutSeconds: options.timeoutSeconds ?? 10,
-  });
-  const file = await tempFile('webhooks.json', JSON.stringify(configuration));
+  };
+  const list = {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [webhookConfiguration(declarations, webhookOptions), mutatingWebhookConfiguration(declarations, webhookOptions)],
+  };
+  const file = await tempFile('webhooks.json', JSON.stringify(list));
   const applied = await kubectl(['apply', '-f', file]);
   if (applied.code !== 0) throw new Error(`registering webhooks failed: ${applied.stderr}`);
   // The API server picks webhook configurations up asynchronously: wait until a request really reaches us.
@@ -162,27 +172,38 @@ export async function registerWebhooks(
     await kubectl(['cordon', PROBE_NODE, '--dry-run=server']);
     return (await admissionCount(guard, 'node-cordon')) > before;
   }, 500);
+  // And its mutating step (an override write by the admin, dry run: whether or not it is called yet, nothing is stored).
+  await waitFor("the API server to call volume-guard's mutating step", 60_000, async () => {
+    const before = await admissionCount(guard, 'override-writer');
+    await kubectl(['annotate', 'node', PROBE_NODE, '--overwrite', '--dry-run=server', `volume-guard.io/skip-reason=probe ${Date.now()}`]);
+    return (await admissionCount(guard, 'override-writer')) > before;
+  }, 500);
 }
+
+/** The kinds of webhook configuration the harness registers (registerWebhooks). */
+const CONFIGURATION_KINDS = ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'] as const;
 
 /** Removes registrations left by test processes that died without tearing down (they would fail closed). */
 export async function removeStaleRegistrations(): Promise<void> {
-  const listed = await kubectl(['get', 'validatingwebhookconfigurations', '-o', 'name']);
-  for (const line of listed.stdout.split('\n')) {
-    const match = /volume-guard-test-(\d+)$/.exec(line.trim());
-    if (!match) continue;
-    const pid = Number(match[1]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
+  for (const kind of CONFIGURATION_KINDS) {
+    const listed = await kubectl(['get', kind, '-o', 'name']);
+    for (const line of listed.stdout.split('\n')) {
+      const match = /volume-guard-test-(\d+)$/.exec(line.trim());
+      if (!match) continue;
+      const pid = Number(match[1]);
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (!alive) await kubectl(['delete', line.trim(), '--ignore-not-found']);
     }
-    if (!alive) await kubectl(['delete', line.trim(), '--ignore-not-found']);
   }
 }
 
 export async function unregisterWebhooks(name = WEBHOOK_CONFIGURATION_NAME): Promise<void> {
-  await kubectl(['delete', 'validatingwebhookconfiguration', name, '--ignore-not-found']);
+  for (const kind of CONFIGURATION_KINDS) await kubectl(['delete', kind, name, '--ignore-not-found']);
 }
 
 export const PROBE_NODE = 'volume-guard-probe';

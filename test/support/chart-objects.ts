@@ -16,6 +16,7 @@ const RESOURCES: Readonly<Record<string, string>> = {
   'rbac.authorization.k8s.io/v1 ClusterRole': 'clusterroles',
   'rbac.authorization.k8s.io/v1 ClusterRoleBinding': 'clusterrolebindings',
   'admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration': 'validatingwebhookconfigurations',
+  'admissionregistration.k8s.io/v1 MutatingWebhookConfiguration': 'mutatingwebhookconfigurations',
   'cert-manager.io/v1 Issuer': 'issuers',
   'cert-manager.io/v1 Certificate': 'certificates',
   'monitoring.coreos.com/v1 ServiceMonitor': 'servicemonitors',

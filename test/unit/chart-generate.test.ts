@@ -43,7 +43,8 @@ describe('files/webhooks.json', () => {
     for (const [index, declaration] of declarations.entries()) {
       const webhook = filled[index]!;
       expect(webhook.target).toBe(declaration.target);
-      expect(webhook.path).toBe(`/validate/${declaration.target}`);
+      expect(webhook.path).toBe(`${declaration.mutating ? '/mutate/' : '/validate/'}${declaration.target}`);
+      expect(webhook.mutating).toBe(declaration.mutating);
       // The upgrade kinds stay the declaration's symbolic entry: the generator copies the rules as declared.
       expect(webhook.rules).toEqual(declaration.rules);
       expect(expandRules(webhook.rules, config.upgrades.kinds)).toEqual(expandRules(declaration.rules, config.upgrades.kinds));
@@ -198,12 +199,17 @@ describe('values.schema.json', () => {
     expect(validate(merged), JSON.stringify(validate.errors)).toBe(true);
   });
 
-  it('accepts a failurePolicy override for each webhook target, but never Ignore for the overrides webhook', () => {
-    const targets = createValidators(defaultConfig()).map((validator) => validator.declaration.target);
+  it('accepts a failurePolicy override for each validating webhook target, but never Ignore for the overrides webhook', () => {
+    const declarations = createValidators(defaultConfig()).map((validator) => validator.declaration);
+    const targets = declarations.filter((declaration) => !declaration.mutating).map((declaration) => declaration.target);
     const merged = structuredClone(values);
     merged.webhook.failurePolicyOverrides = Object.fromEntries(targets.map((target) => [target, target === 'overrides' ? 'Fail' : 'Ignore']));
     expect(validate(merged), JSON.stringify(validate.errors)).toBe(true);
     merged.webhook.failurePolicyOverrides = { overrides: 'Ignore' };
+    expect(validate(merged)).toBe(false);
+    // The mutating step is always Ignore: no policy of its own to set.
+    expect(declarations.filter((declaration) => declaration.mutating).map((declaration) => declaration.target)).toEqual(['override-writer']);
+    merged.webhook.failurePolicyOverrides = { 'override-writer': 'Fail' };
     expect(validate(merged)).toBe(false);
   });
 

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { createValidators } from '../../src/admission/index.ts';
-import { ownObjectsCondition, SHARED_NAMESPACES, selfExclusionCondition, webhookConfiguration } from '../../src/admission/webhooks.ts';
+import { mutatingWebhookConfiguration, ownObjectsCondition, SHARED_NAMESPACES, selfExclusionCondition, webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { CONFIG_SCHEMA, loadConfig } from '../../src/config.ts';
 import type { Config, GuardedUpgradeKind, SchemaNode } from '../../src/config.ts';
-import { CHART_DIR, chartDefaultConfig, findHelm } from '../../scripts/generate-chart.ts';
+import { CHART_DIR, chartDefaultConfig, DEPLOY_DIR, deployManifests, findHelm } from '../../scripts/generate-chart.ts';
 import type { ConfigPlaceholder } from '../../scripts/generate-chart.ts';
 import { ownObjectsOf } from '../support/chart-objects.ts';
 
@@ -68,6 +68,20 @@ function expectedWebhooks(config: Config, objects: readonly K8sObject[], namespa
       client: { service: { name: FULLNAME, namespace, port: 443 } },
       upgradeKinds: config.upgrades.kinds,
       excludeOwnNamespace,
+      self: { namespace, deployment: FULLNAME, release: RELEASE, storageNamespaces: config.helm.storageNamespaces, ownObjects: ownObjectsOf(objects) },
+    },
+  );
+  return JSON.parse(JSON.stringify(configuration.webhooks));
+}
+
+/** The mutating webhooks volume-guard declares for `config`, as the chart places them. */
+function expectedMutatingWebhooks(config: Config, objects: readonly K8sObject[], namespace = NAMESPACE): unknown {
+  const configuration = mutatingWebhookConfiguration(
+    createValidators(config).map((validator) => validator.declaration),
+    {
+      configurationName: FULLNAME,
+      client: { service: { name: FULLNAME, namespace, port: 443 } },
+      upgradeKinds: config.upgrades.kinds,
       self: { namespace, deployment: FULLNAME, release: RELEASE, storageNamespaces: config.helm.storageNamespaces, ownObjects: ownObjectsOf(objects) },
     },
   );
@@ -179,6 +193,28 @@ describe.skipIf(helm === undefined)('helm template: the webhooks follow the valu
     expect(conditions).toContain("request.name == 'lh'");
     expect(conditions).toContain("'system:serviceaccount:lh:longhorn-service-account'");
     expect(conditions).toContain("request.userInfo.username in ['a:b']");
+  });
+
+  it("renders the mutating override-writer step: the override guard's rules and matchConditions, Ignore, Never, on /mutate/", () => {
+    // Default values, and every config field unlike its default (a client CA file is rendered only with clientAuth).
+    for (const values of [{}, { config: unlikeDefaults(), clientAuth: { enabled: true, existingConfigMap: 'api-server-client-ca' } }]) {
+      const rendered = template(values);
+      expect(rendered.code, rendered.stderr).toBe(0);
+      const config = renderedConfig(rendered.objects);
+      const mutating = one(rendered.objects, 'MutatingWebhookConfiguration');
+      expect(mutating.metadata.name).toBe(FULLNAME);
+      expect((mutating.metadata as { annotations?: Record<string, string> }).annotations?.['cert-manager.io/inject-ca-from']).toBe(`${NAMESPACE}/${FULLNAME}-serving`);
+      expect(mutating.webhooks).toEqual(expectedMutatingWebhooks(config, rendered.objects));
+      const [writer] = mutating.webhooks as Record<string, any>[];
+      const guard = webhookNamed(rendered.objects, 'overrides') as unknown as Record<string, any>;
+      expect(writer).toMatchObject({ name: 'override-writer.volume-guard.io', failurePolicy: 'Ignore', reinvocationPolicy: 'Never', sideEffects: 'None' });
+      expect(writer!.clientConfig.service.path).toBe('/mutate/override-writer');
+      for (const field of ['rules', 'matchConditions', 'objectSelector', 'namespaceSelector', 'timeoutSeconds', 'matchPolicy', 'admissionReviewVersions']) {
+        expect(writer![field], field).toEqual(guard[field]);
+      }
+      expect(guard.failurePolicy).toBe('Fail');
+      expect(webhooksOf(rendered.objects).map((webhook) => webhook.name)).not.toContain('override-writer.volume-guard.io');
+    }
   });
 
   it('with the default values, the webhooks are the default declarations', () => {
@@ -609,6 +645,10 @@ describe.skipIf(helm === undefined)('helm template: chart-generated TLS without 
     for (const webhook of webhooksOf(rendered.objects) as (RenderedWebhook & { clientConfig: { caBundle: string } })[]) {
       expect(webhook.clientConfig.caBundle, webhook.name).toBe(secret.data['ca-bundle.crt']);
     }
+    // The mutating step trusts the same bundle (one render, one CA).
+    for (const webhook of one(rendered.objects, 'MutatingWebhookConfiguration').webhooks as { name: string; clientConfig: { caBundle: string } }[]) {
+      expect(webhook.clientConfig.caBundle, webhook.name).toBe(secret.data['ca-bundle.crt']);
+    }
     expect(rendered.objects.map((object) => object.kind)).not.toContain('Certificate');
   });
 
@@ -620,6 +660,21 @@ describe.skipIf(helm === undefined)('helm template: chart-generated TLS without 
     expect((parseYaml(first!) as K8sObject).data['ca.crt']).not.toBe((parseYaml(second!) as K8sObject).data['ca.crt']);
     expect(first).toContain('# Rendered without cluster access (helm template, Argo CD, helm --dry-run) it is new on every render, with a new CA:');
     expect(first).toContain('# with GitOps use cert-manager (tls.certManager.enabled=true), or render once and keep this output.');
+  });
+});
+
+describe.skipIf(helm === undefined)('deploy/volume-guard.yaml', () => {
+  it('is the chart rendered for deploy/ (npm run generate:chart), its mutating override-writer step included', () => {
+    const committed = readFileSync(join(DEPLOY_DIR, 'volume-guard.yaml'), 'utf8');
+    expect(committed).toBe(deployManifests(helm!));
+    const objects = parseAllDocuments(committed).map((document) => document.toJS() as K8sObject).filter(Boolean);
+    const mutating = one(objects, 'MutatingWebhookConfiguration');
+    expect(mutating.webhooks.map((webhook: any) => [webhook.name, webhook.clientConfig.service.path, webhook.failurePolicy, webhook.reinvocationPolicy])).toEqual([
+      ['override-writer.volume-guard.io', '/mutate/override-writer', 'Ignore', 'Never'],
+    ]);
+    const guard = one(objects, 'ValidatingWebhookConfiguration').webhooks.find((webhook: any) => webhook.name === 'overrides.volume-guard.io');
+    expect(mutating.webhooks[0].rules).toEqual(guard.rules);
+    expect(mutating.webhooks[0].matchConditions).toEqual(guard.matchConditions);
   });
 });
 

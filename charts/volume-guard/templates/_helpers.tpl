@@ -102,7 +102,8 @@ what is rendered, so a template adding an object must add it here.
   (printf "%s//configmaps/%s" $ns $fullname)
   (printf "%s/apps/deployments/%s" $ns $fullname)
   (printf "%s//services/%s" $ns $fullname)
-  (printf "/admissionregistration.k8s.io/validatingwebhookconfigurations/%s" $fullname) }}
+  (printf "/admissionregistration.k8s.io/validatingwebhookconfigurations/%s" $fullname)
+  (printf "/admissionregistration.k8s.io/mutatingwebhookconfigurations/%s" $fullname) }}
 {{- if .Values.serviceAccount.create }}
 {{- $objects = append $objects (printf "%s//serviceaccounts/%s" $ns (include "volume-guard.serviceAccountName" .)) }}
 {{- end }}

@@ -6,6 +6,7 @@ import { createValidators } from '../../../src/admission/index.ts';
 import type { AdmissionRequest, Decision, JsonPatchOperation, UserInfo } from '../../../src/admission/types.ts';
 import { overrideGuardDeclaration } from '../../../src/admission/validators/override-guard.ts';
 import { overrideWriterDeclaration, recordWriterPatch } from '../../../src/admission/validators/override-writer.ts';
+import { mutatingWebhookConfiguration, webhookConfiguration } from '../../../src/admission/webhooks.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
 import { ADMIN, ALICE, NODE_KIND, context, harvesterUpgradeRequest, nodeObject, request } from '../../support/admission.ts';
 import { EMPTY_SNAPSHOT } from '../../support/empty-model.ts';
@@ -172,5 +173,35 @@ describe('a patched write passes the override guard', () => {
     const after = guard.handle(patched(admission, decision), guardContext);
     expect(after.allowed).toBe(true);
     expect(after.auditAnnotations?.['override-written']).toContain('by admin');
+  });
+});
+
+describe('the webhook configurations registered from the declarations', () => {
+  const declarations = validators.map((validator) => validator.declaration);
+  const options = { configurationName: 'vg', client: { url: 'https://127.0.0.1:8443', caBundle: 'Q0E=' }, upgradeKinds: config.upgrades.kinds, failurePolicy: 'Fail' as const, timeoutSeconds: 7 };
+  type Entry = Record<string, any>;
+  const validating = webhookConfiguration(declarations, options) as { kind: string; webhooks: Entry[] };
+  const mutating = mutatingWebhookConfiguration(declarations, options) as { kind: string; webhooks: Entry[] };
+
+  it('puts the step in the MutatingWebhookConfiguration only: Ignore, Never, /mutate/, the guard\'s rules and conditions', () => {
+    expect(mutating.kind).toBe('MutatingWebhookConfiguration');
+    expect(validating.kind).toBe('ValidatingWebhookConfiguration');
+    expect(mutating.webhooks.map((webhook) => webhook.name)).toEqual(['override-writer.volume-guard.io']);
+    expect(validating.webhooks.map((webhook) => webhook.name)).not.toContain('override-writer.volume-guard.io');
+    const [step] = mutating.webhooks;
+    const guardEntry = validating.webhooks.find((webhook) => webhook.name === 'overrides.volume-guard.io')!;
+    expect(step).toMatchObject({
+      clientConfig: { url: 'https://127.0.0.1:8443/mutate/override-writer', caBundle: 'Q0E=' },
+      failurePolicy: 'Ignore',
+      reinvocationPolicy: 'Never',
+      sideEffects: 'None',
+      timeoutSeconds: 7,
+      admissionReviewVersions: ['v1'],
+    });
+    expect(guardEntry.failurePolicy).toBe('Fail');
+    expect(guardEntry).not.toHaveProperty('reinvocationPolicy');
+    const { name: _n, clientConfig: _c, failurePolicy: _f, reinvocationPolicy: _r, ...stepRest } = step!;
+    const { name: _gn, clientConfig: _gc, failurePolicy: _gf, ...guardRest } = guardEntry;
+    expect(stepRest).toEqual(guardRest);
   });
 });
