@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { createValidators } from '../../src/admission/index.ts';
 import { expandRules } from '../../src/admission/rules.ts';
-import type { WebhookDeclaration } from '../../src/admission/types.ts';
+import { webhookPath, type WebhookDeclaration } from '../../src/admission/types.ts';
 import { selfConditions } from '../../src/admission/webhooks.ts';
 import { ownObjectsOf } from '../support/chart-objects.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
@@ -201,10 +201,11 @@ describe('helm template, cert-manager TLS (default)', () => {
         'Service',
         'ServiceAccount',
         'ValidatingWebhookConfiguration',
+        'MutatingWebhookConfiguration',
       ].sort(),
     );
     for (const object of objects) {
-      const clusterScoped = ['ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration'].includes(object.kind);
+      const clusterScoped = ['ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'].includes(object.kind);
       expect(object.metadata.namespace, `${object.kind} ${object.metadata.name}`).toBe(clusterScoped ? undefined : NAMESPACE);
     }
   });
@@ -334,8 +335,19 @@ describe('helm template, values that change the shape', () => {
 });
 
 describe("the chart's webhooks are the validators' declarations", () => {
-  function expectWebhooksMatch(objects: readonly K8sObject[], expected: readonly WebhookDeclaration[], options: { matchConditions: boolean; service: string; kinds?: readonly GuardedUpgradeKind[] }) {
-    const webhooks = one(objects, 'ValidatingWebhookConfiguration').webhooks as any[];
+  /** Both configurations: the validating declarations in the validating one, the mutating (override-writer) in the other. */
+  function expectWebhooksMatch(objects: readonly K8sObject[], declared: readonly WebhookDeclaration[], options: { matchConditions: boolean; service: string; kinds?: readonly GuardedUpgradeKind[] }) {
+    expectConfigurationMatches(objects, 'ValidatingWebhookConfiguration', declared.filter((declaration) => !declaration.mutating), options);
+    expectConfigurationMatches(objects, 'MutatingWebhookConfiguration', declared.filter((declaration) => declaration.mutating), options);
+  }
+
+  function expectConfigurationMatches(
+    objects: readonly K8sObject[],
+    kind: string,
+    expected: readonly WebhookDeclaration[],
+    options: { matchConditions: boolean; service: string; kinds?: readonly GuardedUpgradeKind[] },
+  ) {
+    const webhooks = one(objects, kind).webhooks as any[];
     expect(webhooks.map((webhook) => webhook.name)).toEqual(expected.map((declaration) => declaration.name));
     // owner-delete skips exactly the objects rendered (the chart's volume-guard.ownObjects).
     const ownObjects = ownObjectsOf(objects);
@@ -351,11 +363,13 @@ describe("the chart's webhooks are the validators' declarations", () => {
         admissionReviewVersions: ['v1'],
         sideEffects: 'None',
         matchPolicy: 'Equivalent',
-        // Without matchConditions the overrides webhook would hold up every node/namespace/PVC write in an outage.
-        failurePolicy: !options.matchConditions && declaration.target === 'overrides' ? 'Ignore' : 'Fail',
+        // Without matchConditions the overrides webhook would hold up every node/namespace/PVC write in an outage;
+        // the mutating step never gates.
+        failurePolicy: declaration.mutating || (!options.matchConditions && declaration.target === 'overrides') ? 'Ignore' : 'Fail',
         timeoutSeconds: 5,
-        clientConfig: { service: { name: options.service, namespace: NAMESPACE, path: `/validate/${declaration.target}`, port: 443 } },
+        clientConfig: { service: { name: options.service, namespace: NAMESPACE, path: webhookPath(declaration), port: 443 } },
       });
+      expect(webhook.reinvocationPolicy).toBe(declaration.mutating ? 'Never' : undefined);
       if (declaration.workload) {
         // Only workload webhooks exclude namespaces, volume-guard's own among them (it is not `default` here).
         const values = [...EXCLUDED_BY_DEFAULT, NAMESPACE];
@@ -480,9 +494,9 @@ describe('server-side dry-run against the real API server', () => {
   it('accepts every object of `kubectl kustomize deploy/`', async () => {
     const built = await must(kubectl(['kustomize', DEPLOY_DIR]), 'kubectl kustomize deploy/');
     const objects = parseObjects(built.stdout);
-    expect(kinds(objects)).toEqual(expect.arrayContaining(['Namespace', 'Deployment', 'ValidatingWebhookConfiguration', 'Certificate', 'Issuer']));
+    expect(kinds(objects)).toEqual(expect.arrayContaining(['Namespace', 'Deployment', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'Certificate', 'Issuer']));
     for (const object of objects) {
-      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration'].includes(object.kind);
+      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'].includes(object.kind);
       expect(object.metadata.namespace, `${object.kind} ${object.metadata.name}`).toBe(clusterScoped ? undefined : 'volume-guard');
     }
     expect(one(objects, 'ValidatingWebhookConfiguration').metadata.annotations?.['cert-manager.io/inject-ca-from']).toBe('volume-guard/volume-guard-serving');
@@ -501,9 +515,14 @@ describe('a real install with generated TLS (failurePolicy Fail, no pods run: no
     return JSON.parse(result.stdout).data;
   }
 
+  /** The caBundle of every webhook, validating and mutating. */
   async function caBundles(): Promise<string[]> {
-    const result = await must(kubectl(['get', 'validatingwebhookconfiguration', webhookName, '-o', 'json']), 'get webhook');
-    return JSON.parse(result.stdout).webhooks.map((webhook: any) => webhook.clientConfig.caBundle);
+    const bundles: string[] = [];
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      const result = await must(kubectl(['get', kind, webhookName, '-o', 'json']), `get ${kind}`);
+      bundles.push(...JSON.parse(result.stdout).webhooks.map((webhook: any) => webhook.clientConfig.caBundle));
+    }
+    return bundles;
   }
 
   const upgrade = (...args: string[]) =>
@@ -536,7 +555,7 @@ describe('a real install with generated TLS (failurePolicy Fail, no pods run: no
 
   beforeAll(async () => {
     await helm(['uninstall', INSTALL_RELEASE, '-n', INSTALL_NAMESPACE, '--wait=false']);
-    await kubectl(['delete', 'validatingwebhookconfiguration', webhookName, '--ignore-not-found']);
+    await kubectl(['delete', 'validatingwebhookconfiguration,mutatingwebhookconfiguration', webhookName, '--ignore-not-found']);
     // The probe pods need a ServiceAccount to exist in their namespaces (ServiceAccount admission).
     for (const namespace of [NAMESPACE, INSTALL_NAMESPACE]) {
       await must(applyFile(`default-sa-${namespace}.yaml`, [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace } }]), 'default SA');
@@ -546,7 +565,7 @@ describe('a real install with generated TLS (failurePolicy Fail, no pods run: no
   afterAll(async () => {
     // Never leave a failing-closed webhook behind for the next test file.
     await helm(['uninstall', INSTALL_RELEASE, '-n', INSTALL_NAMESPACE]);
-    await kubectl(['delete', 'validatingwebhookconfiguration', webhookName, '--ignore-not-found']);
+    await kubectl(['delete', 'validatingwebhookconfiguration,mutatingwebhookconfiguration', webhookName, '--ignore-not-found']);
   });
 
   it('installs, and keeps its certificates across upgrades (lookup)', async () => {
@@ -610,6 +629,7 @@ describe('a real install with generated TLS (failurePolicy Fail, no pods run: no
     await must(helm(['uninstall', INSTALL_RELEASE, '-n', INSTALL_NAMESPACE]), 'helm uninstall');
     const gone = await kubectl(['get', 'validatingwebhookconfiguration', webhookName]);
     expect(gone.code).not.toBe(0);
+    expect((await kubectl(['get', 'mutatingwebhookconfiguration', webhookName])).code).not.toBe(0);
     await createProbePod(NAMESPACE);
     const evicted = await evict(NAMESPACE);
     expect(evicted.code, evicted.stderr).toBe(0);

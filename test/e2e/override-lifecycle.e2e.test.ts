@@ -1,5 +1,6 @@
 // The life cycle of an override, through the real API server with the real kubectl: every write of an override
-// key must record its writer (volume-guard.io/skip-by = the requesting user), an override past its
+// key records its writer (volume-guard.io/skip-by = the requesting user, filled in by volume-guard's mutating step
+// for an allowed writer), an override past its
 // volume-guard.io/skip-until is ignored with a warning (removing its expiry or its reason is a policed write), one
 // whose writer was removed is ignored, and a namespace's
 // volume-guard.io/skip (for Helm releases) never waives evictions of its pods: that takes
@@ -54,15 +55,19 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
     );
   });
 
-  it('refuses an override write that does not record its writer, or records someone else', async () => {
-    const unsigned = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume']);
-    expect(unsigned.code).not.toBe(0);
-    expect(unsigned.stderr).toContain('admission webhook "overrides.volume-guard.io" denied the request');
-    expect(unsigned.stderr).toContain('volume-guard.io/skip-by=admin');
-    const forged = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=alice']);
-    expect(forged.code).not.toBe(0);
-    expect(forged.stderr).toContain('it says "alice"');
-    // alice may patch nodes (RBAC) but is no override writer, even naming herself.
+  it("records the writer of a plain kubectl annotate (volume-guard's mutating step), also over a forged one; refuses non-writers", async () => {
+    const annotations = async () =>
+      JSON.parse((await must(kubectl(['get', 'node', NODE, '-o', 'jsonpath={.metadata.annotations}']), 'get node')).stdout || '{}') as Record<string, string>;
+    const clear = () => must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-', 'volume-guard.io/skip-by-']), 'remove the override');
+    // An allowed writer's plain annotate: override-writer.volume-guard.io fills in skip-by, the guard then admits it.
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume']), 'plain annotate');
+    expect(await annotations()).toMatchObject({ 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' });
+    await clear();
+    // A skip-by naming someone else is replaced by the one who wrote.
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=alice']), 'forged annotate');
+    expect((await annotations())['volume-guard.io/skip-by']).toBe('admin');
+    await clear();
+    // alice may patch nodes (RBAC) but is no override writer, even naming herself: nothing recorded, the guard refuses.
     const byAlice = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=alice'], {
       kubeconfig: paths.kubeconfigUser,
     });
@@ -71,6 +76,7 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
     const bad = await kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip=node-local-volume', 'volume-guard.io/skip-by=admin', 'volume-guard.io/skip-until=tomorrow']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('RFC 3339');
+    expect((await annotations())['volume-guard.io/skip']).toBeUndefined();
   });
 
   it('honors an override with its writer until its skip-until, then ignores it with a warning', async () => {

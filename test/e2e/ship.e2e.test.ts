@@ -144,6 +144,7 @@ describe.skipIf(!whole)('volume-guard installed by its chart, serving from its i
     expect(un.code, un.stderr).toBe(0);
     const left = (await kubectl(['get', 'validatingwebhookconfigurations', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.split(' ').filter(Boolean);
     expect(left).toEqual([]);
+    expect((await kubectl(['get', 'mutatingwebhookconfigurations', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.trim()).toBe('');
     expect(await evictDryRun()).toBe('allowed');
   }, 240_000);
 });

@@ -45,12 +45,15 @@ function hostGuardOutOfPath(tag: string): { unregister(): Promise<void>; restore
   const saved: unknown[] = [];
   return {
     async unregister() {
-      const listed = await must(kubectl(['get', 'validatingwebhookconfigurations', '-o', 'json']), 'list webhooks');
-      for (const item of (JSON.parse(listed.stdout) as { items: { metadata: Record<string, unknown> }[] }).items) {
-        if (!/^volume-guard-(test-\d+|local)$/.test(String(item.metadata.name))) continue;
-        for (const k of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation']) delete item.metadata[k];
-        saved.push(item);
-        await must(kubectl(['delete', 'validatingwebhookconfiguration', String(item.metadata.name)]), 'unregister host guard');
+      // Its validating webhooks and its mutating override-writer step.
+      for (const kind of ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations']) {
+        const listed = await must(kubectl(['get', kind, '-o', 'json']), `list ${kind}`);
+        for (const item of (JSON.parse(listed.stdout) as { items: { metadata: Record<string, unknown> }[] }).items) {
+          if (!/^volume-guard-(test-\d+|local)$/.test(String(item.metadata.name))) continue;
+          for (const k of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation']) delete item.metadata[k];
+          saved.push(item);
+          await must(kubectl(['delete', kind, String(item.metadata.name)]), 'unregister host guard');
+        }
       }
     },
     async restore() {
