@@ -145,7 +145,8 @@ describe('fuzz: the HTTP admission app', () => {
         counter.count('HTTP requests');
         const response = await app.inject({
           method: 'POST',
-          url: `/validate/${target}`,
+          // Each target where it is served: the mutating ones at /mutate/.
+          url: `${registry.get(target, true) ? '/mutate/' : '/validate/'}${target}`,
           headers: type ? { 'content-type': type } : {},
           payload: body,
         });

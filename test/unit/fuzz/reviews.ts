@@ -236,4 +236,6 @@ export const BASE_REVIEWS: readonly BaseReview[] = [
   { name: 'MachineDeployment template change', target: 'upgrade', review: upgrade(MACHINE_DEPLOYMENT, 'UPDATE', { template: { spec: { version: 'v1.31.0', infrastructureRef: { name: 'b' } } } }, { template: { spec: { version: 'v1.30.0', infrastructureRef: { name: 'a' } } } }) },
   { name: 'override written by alice', target: 'overrides', review: cordon(cluster.riskyNode, ALICE, { 'volume-guard.io/skip': '*' }) },
   { name: 'reuse written by an admin', target: 'overrides', review: pvcWrite(ADMIN, { 'volume-guard.io/reuse': 'true' }) },
+  { name: 'reuse written by an admin, its writer recorded', target: 'override-writer', review: pvcWrite(ADMIN, { 'volume-guard.io/reuse': 'true' }) },
+  { name: 'a forged writer', target: 'override-writer', review: pvcWrite(ADMIN, { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'mallory' }) },
 ];

@@ -155,6 +155,14 @@ export function expectValidResponse(uid: string, response: AdmissionReviewRespon
     expect(response.response.status?.code).toBe(403);
     expect(typeof response.response.status?.message).toBe('string');
   }
+  // A patch (the override-writer step's) only with an allowing answer: base64 of a JSON Patch on the annotations.
+  if (response.response.patch !== undefined || response.response.patchType !== undefined) {
+    expect(response.response.allowed).toBe(true);
+    expect(response.response.patchType).toBe('JSONPatch');
+    const patch = JSON.parse(Buffer.from(response.response.patch ?? '', 'base64').toString('utf8')) as { op: string; path: string }[];
+    expect(patch.length).toBeGreaterThan(0);
+    for (const operation of patch) expect(operation.path.startsWith('/metadata/annotations')).toBe(true);
+  }
   const warnings = response.response.warnings ?? [];
   // eslint-disable-next-line no-control-regex
   for (const warning of warnings) expect(warning).not.toMatch(/[\u0000-\u001f\u007f]/);
@@ -168,7 +176,8 @@ export type PipelineResult =
   | { readonly status: 200; readonly request: AdmissionRequest; readonly decision: Decision; readonly response: AdmissionReviewResponse; readonly requestBytes: number };
 
 export function runPipeline(target: string, body: Buffer | string): PipelineResult {
-  const validator = registry.get(target);
+  // A mutating target (override-writer) goes through the same decode, handle and encode.
+  const validator = registry.get(target) ?? registry.get(target, true);
   if (!validator) throw new Error(`no validator for ${target}`);
   const decoded = decodeAdmissionReviewBody(body, validator.elide);
   if (!decoded.ok) return { status: 400, reason: decoded.reason };

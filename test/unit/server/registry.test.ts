@@ -81,6 +81,11 @@ describe('createServeDependencies', () => {
     const off = await createServeDependencies(testConfig(), context());
     expect(off.registry.get(ALLOW_ALL_TARGET)).toBeUndefined();
     expect(off.registry.targets()).toEqual(createValidators(testConfig()).map((v) => v.declaration.target));
+    // The mutating override-writer step is served at /mutate/ only.
+    expect(off.registry.targets(true)).toEqual(['override-writer']);
+    expect(off.registry.get('override-writer')).toBeUndefined();
+    expect(off.registry.get('override-writer', true)?.declaration.mutating).toBe(true);
+    expect(off.registry.get('overrides', true)).toBeUndefined();
     await off.close?.();
     const on = await createServeDependencies(testConfig({ VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'true' }), context());
     expect(on.registry.get(ALLOW_ALL_TARGET)).toBeDefined();
