@@ -119,10 +119,11 @@ export const FLUX_HELM_CONTROLLER_FIELD_MANAGER = 'helm-controller';
 
 /**
  * How long an admitted release record makes the release's `helm-controller` writes count as Helm's own: Helm writes
- * the objects after the pre-upgrade hooks, which may run up to the operation's timeout (helm-controller's
- * `spec.timeout`, 5 minutes by default), then waits for them.
+ * the objects right after the pre-upgrade hooks, which run within the operation's timeout (helm-controller's
+ * `spec.timeout`, 5 minutes by default). No longer: a drift correction at the next reconcile (`spec.interval`,
+ * often 5 to 10 minutes) writes as the same manager, and must be judged.
  */
-export const ADMITTED_RELEASE_TTL_MS = 15 * 60_000;
+export const ADMITTED_RELEASE_TTL_MS = 5 * 60_000;
 /** At most this many admitted releases are remembered; past it the oldest is forgotten. */
 export const MAX_ADMITTED_RELEASES = 1024;
 

@@ -4,7 +4,7 @@
 // counted, the waived ones reported as accepted risks, and the fix worded for a volume past the listing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, paths, tempFile } from '../harness/cluster.ts';
-import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../harness/scenario.ts';
+import { createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, readyLonghornNodes } from '../harness/scenario.ts';
 
 const NS = 'harvester-system';
 const NODE = 'hsc-node-1';
@@ -24,9 +24,9 @@ describe('Harvester-skip upgrade over more single-replica volumes than a denial 
   beforeAll(async () => {
     await ensureNamespace(NS);
     await ensureNamespace(LONGHORN_NS);
-    await createLonghornNode(NODE);
+    await readyLonghornNodes([NODE]);
     // A second Longhorn node taking replicas: with one only, the fix says no second copy can be made (back up, override).
-    await createLonghornNode(`${NODE}-b`);
+    await readyLonghornNodes([`${NODE}-b`]);
     // The last attached one is short of the replicas it asks for (numberOfReplicas 2, one replica): past the listing.
     const volumes = [
       ...Array.from({ length: DETACHED }, (_, i) => ({ name: `hsc-detached-${pad(i)}`, state: 'detached' as const, numberOfReplicas: 1 })),
@@ -40,6 +40,7 @@ describe('Harvester-skip upgrade over more single-replica volumes than a denial 
       ['replicas.longhorn.io', '-l', 'longhornnode=' + NODE, '-n', LONGHORN_NS],
       ['volumes.longhorn.io', ...Array.from({ length: DETACHED }, (_, i) => `hsc-detached-${pad(i)}`), ...Array.from({ length: ATTACHED }, (_, i) => `hsc-attached-${pad(i)}`), '-n', LONGHORN_NS],
       ['nodes.longhorn.io', NODE, `${NODE}-b`, '-n', LONGHORN_NS],
+      ['node', NODE, `${NODE}-b`],
       ['rolebinding', 'hsc-operator-upgrades', '-n', NS],
       ['role', 'hsc-upgrade-editor', '-n', NS],
     );

@@ -4,7 +4,7 @@
 // volume-guard.io/skip for the rest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, paths, tempFile } from '../harness/cluster.ts';
-import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../harness/scenario.ts';
+import { createLonghornVolume, createNode, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, readyLonghornNodes } from '../harness/scenario.ts';
 
 const NS = 'harvester-system';
 
@@ -57,7 +57,9 @@ describe('seed 001: single-replica volumes, attached or detached, block a Harves
   beforeAll(async () => {
     await ensureNamespace(NS);
     await ensureNamespace(LONGHORN_NS);
-    await createLonghornNode('s001-node-1');
+    await readyLonghornNodes(['s001-node-1']);
+    // A Harvester node, as the upgrade's Plans select them.
+    await createNode('s001-node-1', { 'harvesterhci.io/managed': 'true' });
     await createLonghornVolume({
       name: 's001-detached',
       numberOfReplicas: 1,
@@ -75,6 +77,7 @@ describe('seed 001: single-replica volumes, attached or detached, block a Harves
       ['volumes.longhorn.io,replicas.longhorn.io', '-l', 'longhornvolume', '-n', LONGHORN_NS],
       ['volumes.longhorn.io', 's001-detached', 's001-attached', '-n', LONGHORN_NS],
       ['nodes.longhorn.io', 's001-node-1', '-n', LONGHORN_NS],
+      ['node', 's001-node-1'],
     );
   });
 

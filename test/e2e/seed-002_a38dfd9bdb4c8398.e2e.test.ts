@@ -3,7 +3,7 @@
 // or sits on a vanished disk, naming the volume and the node.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, tempFile } from '../harness/cluster.ts';
-import { createLonghornNode, createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS } from '../harness/scenario.ts';
+import { createLonghornVolume, deleteObjects, ensureNamespace, eventually, LONGHORN_NS, readyLonghornNodes } from '../harness/scenario.ts';
 
 const NS = 'system-upgrade';
 
@@ -30,7 +30,8 @@ describe('seed 002: stopped replicas and replicas on vanished disks block a roll
   beforeAll(async () => {
     await ensureNamespace(NS);
     await ensureNamespace(LONGHORN_NS);
-    for (const node of NODES) await createLonghornNode(node);
+    // Each Longhorn node with its Node, as in a cluster: a Longhorn node without one holds no copy.
+    await readyLonghornNodes(NODES);
   });
   afterEach(async () => {
     await deleteObjects(
@@ -41,7 +42,7 @@ describe('seed 002: stopped replicas and replicas on vanished disks block a roll
   });
   // Longhorn nodes with no Node left behind would make later files' Plans judge every node.
   afterAll(async () => {
-    await deleteObjects(['nodes.longhorn.io', ...NODES, '-n', LONGHORN_NS]);
+    await deleteObjects(['nodes.longhorn.io', ...NODES, '-n', LONGHORN_NS], ['node', ...NODES]);
   });
 
   it('a healthy 3-replica volume lets the Plan through', async () => {

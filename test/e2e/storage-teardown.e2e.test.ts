@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { helm, kubectl, paths, tempFile } from '../harness/cluster.ts';
 import {
   apply,
-  createLonghornNode,
+  readyLonghornNodes,
   createLonghornVolume,
   deleteObjects,
   ensureNamespace,
@@ -70,7 +70,7 @@ async function removeVolumes(): Promise<void> {
 describe('storage-teardown: Longhorn cannot be torn down while it holds volumes', () => {
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
-    for (const node of NODES) await createLonghornNode(node);
+    await readyLonghornNodes(NODES);
   });
   afterEach(async () => {
     await deleteObjects(
@@ -83,6 +83,7 @@ describe('storage-teardown: Longhorn cannot be torn down while it holds volumes'
   afterAll(async () => {
     await deleteObjects(
       ['nodes.longhorn.io', ...NODES, '-n', LONGHORN_NS],
+      ['node', ...NODES],
       ['clusterrolebinding', 'st-longhorn-sa'],
       ['clusterrole', 'st-longhorn-volumes'],
     );
@@ -296,7 +297,7 @@ describe('storage upgrades: Longhorn is not upgraded while volumes are faulted',
   beforeAll(async () => {
     await ensureNamespace(LONGHORN_NS);
     await ensureNamespace(CHART_NS);
-    for (const node of NODES) await createLonghornNode(node);
+    await readyLonghornNodes(NODES);
   });
   afterAll(async () => {
     // Without a Job controller here the uninstaller hook would never finish: skip it.
@@ -306,6 +307,7 @@ describe('storage upgrades: Longhorn is not upgraded while volumes are faulted',
       ['replicas.longhorn.io', '-l', 'longhornvolume', '-n', LONGHORN_NS],
       ['volumes.longhorn.io', '--all', '-n', LONGHORN_NS],
       ['nodes.longhorn.io', ...NODES, '-n', LONGHORN_NS],
+      ['node', ...NODES],
     );
   });
 

@@ -100,6 +100,16 @@ describe("pvc-delete: Flux helm-controller's scale-down of a StatefulSet Helm ma
     expect(deletes.handle(patch('helm-controller'), later).allowed).toBe(false);
   });
 
+  it("remembers the record only as long as helm-controller's timeout: the next reconcile's drift correction is judged", () => {
+    // spec.timeout defaults to 5 minutes (hooks, then the objects); spec.interval is often 5 to 10 minutes.
+    expect(ADMITTED_RELEASE_TTL_MS).toBeLessThanOrEqual(5 * 60_000);
+    const admitted = new AdmittedReleases();
+    const releases = helmReleaseValidator(config, new RefusedInstalls(), admitted);
+    expect(releases.handle(upgradeRecord(), context(new ClusterModel(VOLUME_SETS))).allowed).toBe(true);
+    const nextReconcile = { ...context(model()), now: Date.now() + 6 * 60_000 };
+    expect(pvcDeleteValidator(config, admitted).handle(patch('helm-controller'), nextReconcile).allowed).toBe(false);
+  });
+
   it('gives another replica the answer the record got: the PVCs approvals and the namespace skip count', () => {
     const elsewhere = pvcDeleteValidator(config, new AdmittedReleases());
     expect(elsewhere.handle(patch('helm-controller'), context(model({ approve: true }))).allowed).toBe(true);
