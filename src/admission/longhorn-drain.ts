@@ -32,7 +32,7 @@
 //   (concurrent-replica-rebuild-per-node-limit 0), the instance-manager PodDisruptionBudget holds the drain until that
 //   changes: no data is lost, and the warning says the drain waits.
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
-import { copyNodes, countCopies, isHealthyReplica } from '../checks/longhorn-health.ts';
+import { countCopies, isHealthyReplica } from '../checks/longhorn-health.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import type { CheckId, Finding } from '../checks/types.ts';
@@ -325,77 +325,6 @@ function stuckWarning(snapshot: ClusterSnapshot, node: string, moved: readonly F
   );
 }
 
-/** A finding's volume as operators know it: by its PVC when it has one. */
-function volumeNameOf(finding: Finding): string {
-  const claim = finding.related?.find((object) => object.kind === 'PersistentVolumeClaim');
-  return claim ? `PVC ${claim.namespace ?? ''}/${claim.name}` : `volume ${finding.object.name}`;
-}
-
-/**
- * Of an upgrade's single-replica findings, those whose data Longhorn's node-drain-policy moves off each node the
- * upgrade drains before that drain completes, as at the cordon of each such node (movedOff, policy only): the policy
- * evicts (block-for-eviction, its last-replica variant), the volume can be moved (not strict-local, a copy to rebuild
- * from: staysOnNode), and at each node holding a copy Longhorn would evict it (under the last-replica variant, not
- * while it takes a replica elsewhere for healthy: longhornSeesAnotherCopy; so a volume keeping copies on several nodes
- * stays a finding there) and has another node that could take a replica (hasReplicaDestination). Unlike a cordon,
- * which waits, an upgrade whose drain could never complete (no such node, or replica rebuilding off:
- * concurrent-replica-rebuild-per-node-limit 0) would stall half way: those findings stay. The caller tells that the
- * upgrade cordons and drains each node through evictions that wait on the instance-manager PodDisruptionBudget.
- */
-export function movedThroughUpgradeDrains(snapshot: ClusterSnapshot, findings: readonly Finding[]): Finding[] {
-  if (!drainEvictsReplicas(snapshot) || snapshot.longhornSetting(CONCURRENT_REBUILD_LIMIT)?.value.trim() === '0') return [];
-  const nodeIsUp = (nodeName: string, diskID?: string): boolean => snapshot.nodeIsUp(nodeName, diskID);
-  return findings.filter((finding) => {
-    if (finding.check !== 'single-replica' || staysOnNode(snapshot, finding)) return false;
-    const volume = snapshot.longhornVolume(finding.object.name);
-    if (volume === undefined) return false;
-    const copies = copyNodes(snapshot.replicasOfVolume(volume.name), nodeIsUp);
-    return (
-      copies.length > 0 &&
-      copies.every((node) => movedOff(snapshot, node, finding) && hasReplicaDestination(snapshot, node, volume) !== false)
-    );
-  });
-}
-
-/**
- * An upgrade's findings once Longhorn's node-drain-policy has moved what it moves (movedThroughUpgradeDrains): those
- * left, with a warning naming the moved volumes and why. `every`: every single-replica finding of the upgrade, when the
- * listed ones are fewer than their total (the caller collects them again, uncapped); the findings returned are then
- * every one left, so the decision reads them all.
- */
-export function applyLonghornDrainPolicyToUpgrade(
-  snapshot: ClusterSnapshot,
-  results: FindingsAndTotals,
-  every: () => readonly Finding[],
-): DrainAdjusted {
-  const unchanged = { findings: results.findings, totals: results.totals, warnings: [] };
-  if (!drainEvictsReplicas(snapshot)) return unchanged;
-  const listed = results.findings.filter((finding) => finding.check === 'single-replica');
-  if (listed.length === 0) return unchanged;
-  const capped = (results.totals['single-replica'] ?? 0) > listed.length;
-  const all = capped ? every() : listed;
-  const moved = new Set(movedThroughUpgradeDrains(snapshot, all));
-  if (moved.size === 0) return unchanged;
-  const staying = all.filter((finding) => !moved.has(finding));
-  const totals: Partial<Record<CheckId, number>> = { ...results.totals };
-  if (staying.length > 0) totals['single-replica'] = staying.length;
-  else delete totals['single-replica'];
-  const others = results.findings.filter((finding) => finding.check !== 'single-replica');
-  const volumes = [...new Set([...moved].map(volumeNameOf))];
-  const policy = snapshot.longhornSetting(NODE_DRAIN_POLICY)?.value ?? '';
-  return {
-    findings: [...others, ...staying],
-    totals,
-    warnings: [
-      ...wrap(`volume-guard: ${plural(volumes.length, 'Longhorn volume keeps', 'Longhorn volumes keep')} a single replica: ${fewNamed(volumes)};`),
-      ...wrap(
-        `Longhorn's node-drain-policy ${policy} moves ${volumes.length === 1 ? 'it to another node' : 'them to other nodes'} ` +
-          "before each drain of this upgrade completes (keep the drains' evictions on)",
-      ),
-    ],
-  };
-}
-
 export function applyLonghornDrainPolicy(
   snapshot: ClusterSnapshot,
   node: string,
@@ -427,7 +356,10 @@ export function applyLonghornDrainPolicy(
     else delete totals[check];
   }
   // Named by their PVC when they have one: the name operators know.
-  const nameOf = volumeNameOf;
+  const nameOf = (finding: Finding): string => {
+    const claim = finding.related?.find((object) => object.kind === 'PersistentVolumeClaim');
+    return claim ? `PVC ${claim.namespace ?? ''}/${claim.name}` : `volume ${finding.object.name}`;
+  };
   const volumes = [...new Set(moved.filter(nameable).map(nameOf))];
   const stuck = stuckWarning(snapshot, node, moved, (finding) => (nameable(finding) ? nameOf(finding) : undefined));
   // A volume of another namespace is counted once, though both last-copy checks may report it.

@@ -997,7 +997,7 @@ export const EXCLUDE_NODE_DRAINING_ANNOTATION = 'machine.cluster.x-k8s.io/exclud
  * isNodeDrainAllowed reads it: the exclude annotation, or a positive node drain timeout (v1beta2 seconds; v1beta1 a
  * Go duration string, "0s" and the like meaning none).
  */
-export function drainCutShortOf(raw: unknown, annotations: Readonly<Record<string, string>>): MachineRecord['drainCutShort'] {
+function drainCutShortOf(raw: unknown, annotations: Readonly<Record<string, string>>): MachineRecord['drainCutShort'] {
   if (annotations[EXCLUDE_NODE_DRAINING_ANNOTATION] !== undefined) return 'excluded';
   const seconds = numberAt(objectPath(raw, 'spec', 'deletion'), 'nodeDrainTimeoutSeconds');
   if (seconds !== undefined && seconds > 0) return 'timeout';

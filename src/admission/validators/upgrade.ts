@@ -6,20 +6,15 @@ import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { parseLabelSelector, labelSelectorMatches, labelSelectorValid } from '../../cluster/label-selector.ts';
 import { soleReplicaNode, wrap } from '../messages.ts';
-import { field, isRecord, metaOf } from '../objects.ts';
-import { collectSingleReplica } from '../../checks/single-replica.ts';
-import { NO_DATA_TAG } from '../../checks/longhorn-health.ts';
-import { drainEvictsReplicas } from '../../checks/storage-teardown.ts';
-import type { HarvesterUpgradeRecord, ResourceKind } from '../../cluster/records.ts';
+import { field, metaOf } from '../objects.ts';
+import type { HarvesterUpgradeRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
-import { drainCutShortOf, EXCLUDE_NODE_DRAINING_ANNOTATION } from '../../cluster/transforms.ts';
-import { applyLonghornDrainPolicyToUpgrade, harvesterUpgradePoliced, movedThroughUpgradeDrains } from '../longhorn-drain.ts';
+import { harvesterUpgradePoliced } from '../longhorn-drain.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, taggedChecks, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
-import { PLANS, readOverrides, UPGRADE_CHECK_RESOURCES, type UpgradeTarget } from '../plans.ts';
+import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
-import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
 import { changedRolloutFields, rolloutHeld, type RolloutField, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
 
 /**
@@ -162,61 +157,6 @@ function isClusterApiRollout(request: AdmissionRequest): boolean {
 /** KubeadmControlPlane's certificate expiry window (v1beta1, v1beta2). */
 const CERTIFICATE_WINDOW_PATHS: readonly string[] = ['spec.rolloutBefore', 'spec.rollout.before'];
 
-/**
- * Whether the upgrade cordons each node it upgrades and drains it through the eviction API, waiting on Longhorn's
- * instance-manager PodDisruptionBudget (what lets Longhorn's node-drain-policy move a node's last copies first, as at
- * a cordon: longhorn-drain.ts): undefined when it does, else why not, in words. Harvester's upgrades drain each node
- * (Rancher's drain, after Harvester's pre-drain hook); a system-upgrade-controller Plan only with `spec.drain`, not
- * with its `disableEviction` (pods deleted past their PodDisruptionBudgets) or a `podSelector` (the drain may leave the
- * instance-manager pods, so it waits on nothing of Longhorn's); a Cluster API rollout deletes each Machine, and the
- * Machine controller drains its node unless the drain is cut short (the exclude annotation or a node drain timeout, in
- * the machine template, which Cluster API propagates to the Machines in place, or on a Machine; a MachineDrainRule or
- * the pods' label skipping the instance-manager pods). Any other kind: volume-guard cannot tell.
- */
-function upgradeDrainGap(request: AdmissionRequest, snapshot: ClusterSnapshot, longhornNamespace: string): string | undefined {
-  const { group, kind } = request.kind;
-  if (isHarvesterUpgradeKind(group, kind)) return undefined;
-  if (group === 'upgrade.cattle.io' && kind === 'Plan') {
-    const drain = field(request.object, 'spec', 'drain');
-    if (!isRecord(drain)) return 'the Plan does not drain its nodes (no spec.drain)';
-    if (drain['disableEviction'] === true) return 'its spec.drain.disableEviction deletes pods past their PodDisruptionBudgets';
-    if (drain['podSelector'] !== undefined && drain['podSelector'] !== null) {
-      return "its spec.drain.podSelector may leave Longhorn's instance-manager pods, so the drain waits on nothing of Longhorn's";
-    }
-    return undefined;
-  }
-  if (isClusterApiRollout(request)) {
-    const template =
-      kind === 'MachineDeployment' ? field(request.object, 'spec', 'template') : field(request.object, 'spec', 'machineTemplate');
-    const annotations = field(template, 'metadata', 'annotations');
-    const templateAnnotations: Record<string, string> = {};
-    if (isRecord(annotations)) for (const [key, value] of Object.entries(annotations)) if (typeof value === 'string') templateAnnotations[key] = value;
-    // v1beta2 keeps the drain settings under the template's spec (KubeadmControlPlane: machineTemplate.spec), v1beta1
-    // KubeadmControlPlane directly under machineTemplate.
-    const cut = drainCutShortOf({ spec: field(template, 'spec') }, templateAnnotations) ?? (kind === 'KubeadmControlPlane' ? drainCutShortOf({ spec: template }, {}) : undefined);
-    if (cut !== undefined) return cutShortWords(cut);
-    const owner = kind === 'MachineDeployment' ? kind : 'KubeadmControlPlane';
-    const name = request.name || metaOf(request.object)?.name || '';
-    for (const machine of snapshot.machinesOf(request.namespace, owner, name)) {
-      if (machine.nodeName === '') continue;
-      if (machine.drainCutShort !== undefined) return `Machine ${machine.name}: ${cutShortWords(machine.drainCutShort)}`;
-      const skipped = instanceManagerDrainSkip(snapshot, machine, longhornNamespace);
-      if (skipped !== undefined) return `Machine ${machine.name}: ${skipped}, so its drain does not wait on Longhorn's instance-manager PodDisruptionBudget`;
-    }
-    return undefined;
-  }
-  return `volume-guard cannot tell how ${kind} drains its nodes`;
-}
-
-function cutShortWords(cut: 'excluded' | 'timeout'): string {
-  return cut === 'excluded'
-    ? `Cluster API deletes its nodes without a drain (annotation ${EXCLUDE_NODE_DRAINING_ANNOTATION})`
-    : 'Cluster API deletes its nodes once its node drain timeout is past, drained or not';
-}
-
-/** What a Cluster API rollout's drain reads beside the upgrade's checks: its Machines and the MachineDrainRules. */
-const ROLLOUT_DRAIN_RESOURCES: readonly ResourceKind[] = [...UPGRADE_CHECK_RESOURCES, 'machine', 'machineDrainRule', 'clusterApiCluster', 'namespace'];
-
 /** Whether every Longhorn node is a Node volume-guard knows, so that a selector matching none of the Nodes spares it. */
 function everyLonghornNodeKnown(snapshot: ClusterSnapshot): boolean {
   for (const longhornNode of snapshot.longhornNodes()) if (snapshot.node(longhornNode.name) === undefined) return false;
@@ -244,8 +184,6 @@ export function upgradeJudgement(
   request: AdmissionRequest,
   snapshot?: ClusterSnapshot,
   nodesFresh = true,
-  /** config.longhorn.namespace: where Longhorn's instance-manager pods run (a MachineDrainRule skipping them). */
-  longhornNamespace = 'longhorn-system',
 ): PlanJudgement<UpgradeTarget> | undefined {
   const guarded = kinds.find(
     (kind) => kind.group === request.kind.group && kind.kind === request.kind.kind && kind.operations.includes(request.operation),
@@ -286,13 +224,10 @@ export function upgradeJudgement(
   // Harvester's own upgrade check refuses every volume of numberOfReplicas 1, data or not: its upgrades mirror it.
   // The others skip a volume that never held data, as the cordons of their nodes do.
   const heldDataOnly = !isHarvesterUpgradeKind(guarded.group, guarded.kind);
-  const target: UpgradeTarget = { ...(nodes === undefined ? {} : { nodes, ...(replaced ? { replaced } : {}) }), ...(heldDataOnly ? { heldDataOnly } : {}) };
   const resource = guarded.group ? `${guarded.resource}.${guarded.group}` : guarded.resource;
-  const drainPolicy = snapshot === undefined ? undefined : drainPolicyAdjustment(request, snapshot, target, longhornNamespace);
   return {
     action: nodes === undefined ? action : `${action}, upgrading node ${describeNodes(nodes)}`,
-    target,
-    ...(drainPolicy ?? {}),
+    target: { ...(nodes === undefined ? {} : { nodes, ...(replaced ? { replaced } : {}) }), ...(heldDataOnly ? { heldDataOnly } : {}) },
     overrides,
     unlimited: tagged,
     listingFirst: true,
@@ -316,46 +251,6 @@ export function upgradeJudgement(
       ...(snapshot === undefined ? {} : { noOtherReplicaNode: soleReplicaNode(snapshot) }),
     },
   };
-}
-
-/**
- * Under a Longhorn node-drain-policy that evicts (block-for-eviction, its last-replica variant), what the upgrade's
- * judgement adds: as at the cordon of each node it drains, the single-replica findings whose data Longhorn moves off
- * each node before its drain completes are said as a warning (applyLonghornDrainPolicyToUpgrade), when the upgrade
- * drains through evictions (upgradeDrainGap); when it does not, a warning says why the policy does not count.
- * Undefined under any other policy.
- */
-function drainPolicyAdjustment(
-  request: AdmissionRequest,
-  snapshot: ClusterSnapshot,
-  target: UpgradeTarget,
-  longhornNamespace: string,
-): Pick<PlanJudgement<UpgradeTarget>, 'adjust' | 'reads'> | undefined {
-  if (!drainEvictsReplicas(snapshot)) return undefined;
-  const gap = upgradeDrainGap(request, snapshot, longhornNamespace);
-  const reads = isClusterApiRollout(request) ? { reads: ROLLOUT_DRAIN_RESOURCES } : {};
-  // Every single-replica finding of this upgrade, as its plan collects them, when the listed ones are capped.
-  const every = () =>
-    collectSingleReplica(
-      snapshot,
-      target.nodes === undefined ? {} : { nodes: target.nodes },
-      target.heldDataOnly === true ? { skipTags: [NO_DATA_TAG] } : {},
-    ).findings;
-  if (gap !== undefined) {
-    return {
-      ...reads,
-      adjust: (results) => {
-        const listed = results.findings.filter((finding) => finding.check === 'single-replica');
-        if (movedThroughUpgradeDrains(snapshot, listed).length === 0) return { findings: results.findings, totals: results.totals };
-        return {
-          findings: results.findings,
-          totals: results.totals,
-          warnings: [...wrap("volume-guard: Longhorn's node-drain-policy cannot move the single replicas off the nodes this upgrade takes:"), ...wrap(gap)],
-        };
-      },
-    };
-  }
-  return { ...reads, adjust: (results) => applyLonghornDrainPolicyToUpgrade(snapshot, results, every) };
 }
 
 /** Where Harvester creates the system-upgrade-controller Plans of its upgrades (its sucNamespace). */
@@ -436,7 +331,7 @@ export function upgradeValidator(config: Config): Validator {
     declaration,
     handle(request, context) {
       const nodesFresh = staleModelDecision(context, 'upgrade', [], ['node']) === undefined;
-      const judgement = upgradeJudgement(kinds, request, context.snapshot, nodesFresh, context.config.longhorn.namespace);
+      const judgement = upgradeJudgement(kinds, request, context.snapshot, nodesFresh);
       return judgement === undefined ? allowed() : judgeByPlan(context, PLANS.upgrade, judgement);
     },
   };
