@@ -109,7 +109,12 @@ export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: 
   const healthyKept = nodesOf(replicas, (replica) => isHealthyReplica(replica) && kept(replica));
   if (healthyKept.length > 0) return healthyKept;
   const heldKept = replicas.filter((replica) => replica.healthyAt !== '' && !replica.deleting && kept(replica));
-  if (heldKept.length > 0) return nodesOf(heldKept, salvagedWith(heldKept));
+  if (heldKept.length > 0) {
+    // Auto-salvage takes the latest failure among the usable replicas only (longhorn-manager skips those on a node
+    // down or deleted): with the newest one on a down node, an older one on a node that is up is what comes back.
+    const usable = heldKept.filter((replica) => nodeIsUp(replica.nodeID, replica.diskID));
+    return nodesOf(heldKept, salvagedWith(usable.length > 0 ? usable : heldKept));
+  }
   // Nothing left where data can be: where it was (or will be), as far as the records say.
   const healthy = replicas.some(isHealthyReplica);
   const held = !healthy && holdsData(replicas);
@@ -124,12 +129,12 @@ export const AUTO_SALVAGE_WINDOW_MS = 60_000;
 
 /**
  * Of the failed replicas holding data, which auto-salvage brings back: those failed within AUTO_SALVAGE_WINDOW_MS of
- * the latest failure among them. A replica with no failedAt, or one that does not parse, is kept (it is no stale
- * failure volume-guard can tell).
+ * the latest failure among `usable` (those on nodes that are up). A replica with no failedAt, or one that does not
+ * parse, is kept (it is no stale failure volume-guard can tell).
  */
-function salvagedWith(held: readonly LonghornReplicaRecord[]): (replica: LonghornReplicaRecord) => boolean {
+function salvagedWith(usable: readonly LonghornReplicaRecord[]): (replica: LonghornReplicaRecord) => boolean {
   let latest = Number.NEGATIVE_INFINITY;
-  for (const replica of held) {
+  for (const replica of usable) {
     const failedAt = Date.parse(replica.failedAt);
     if (!Number.isNaN(failedAt) && failedAt > latest) latest = failedAt;
   }

@@ -44,4 +44,14 @@ describe("a faulted volume's data is in the failed replicas auto-salvage takes",
     // TimestampWithinLimit: failedAt + limit must be after the latest, strictly.
     expect(dataNodes(cluster(at(AUTO_SALVAGE_WINDOW_MS)).replicasOfVolume('f'), () => true)).toEqual(['w2']);
   });
+
+  it('takes the latest failure among the usable replicas: the newest on a down node leaves the older one salvaged', () => {
+    const model = cluster('2024-06-01T00:00:00Z');
+    model.upsert('longhornNode', longhornNode({ name: 'w2', down: true }));
+    model.upsert('node', node({ name: 'w2', ready: 'Unknown', readySince: Date.parse('2024-01-01T00:00:00Z') }));
+    const up = (name: string, disk?: string) => model.nodeIsUp(name, disk);
+    // Salvage brings back w1's; w2's data stays on its disk for when the node returns.
+    expect(dataNodes(model.replicasOfVolume('f'), up)).toEqual(['w1', 'w2']);
+    expect(nodeCordonValidator(config).handle(cordonRequest('w1'), context(model)).allowed).toBe(false);
+  });
 });
