@@ -289,6 +289,18 @@ export function unknownSkipEntries(values: StringMap | undefined): readonly stri
 }
 
 /**
+ * Whether the mutating step (override-writer) records the writer of an override write: only one that grants
+ * something itself (adds or changes skip, reuse, delete or skip-evictions), or edits an override that already has a
+ * writer. An edit of the reason or expiry, or a label, beside an override stored without a writer (dormant: written
+ * before volume-guard ran, or by someone not allowed) must not bring it back under this writer's name unasked: the
+ * guard then asks for skip-by, the explicit takeover.
+ */
+export function writerStepRecords(next: StringMap | undefined, previous: StringMap | undefined): boolean {
+  if (GRANTING_KEYS.some((key) => next?.[key] !== undefined && next[key] !== previous?.[key])) return true;
+  return (previous?.[SKIP_BY_KEY] ?? '') !== '';
+}
+
+/**
  * The override keys whose value this write adds or changes, and the removal of `skip-until` or `skip-reason` while
  * the object keeps a key that grants something (REMOVAL_POLICED_KEYS: an override counting for good, an expired one
  * again; an override whose audit says no reason). Other removals are always fine: they make volume-guard stricter.

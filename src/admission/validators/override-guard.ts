@@ -28,6 +28,7 @@ import {
   SKIP_UNTIL_KEY,
   skipsEverything,
   whoMayWriteOverrides,
+  writerStepRecords,
 } from '../overrides.ts';
 import { allowed, denied, type AdmissionRequest, type DeclaredRule, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
@@ -241,8 +242,8 @@ export function overrideGuardValidator(config: Config): Validator {
         const found = annotations[SKIP_BY_KEY] === undefined ? 'it is missing' : `it says "${annotations[SKIP_BY_KEY]}"`;
         return denied(
           `volume-guard: a write of ${changed.join(', ')} on ${what} must record its writer: set the annotation ` +
-            `${SKIP_BY_KEY}=${user || '<your user name>'} in the same write (${found}). ${recordWriterHow(request, next, changed)} ` +
-            `(${OVERRIDE_WRITER_WEBHOOK} records it for an allowed writer: it is not installed, was not reached, or its change was undone.)`,
+            `${SKIP_BY_KEY}=${user || '<your user name>'} in the same write (${found}). ${recordWriterHow(request, next, changed)}` +
+            stepNote(user, next.annotations, metaOf(request.oldObject)?.annotations),
         );
       }
       const until = annotations[SKIP_UNTIL_KEY];
@@ -271,4 +272,17 @@ export function overrideGuardValidator(config: Config): Validator {
       });
     },
   };
+}
+
+/**
+ * Why the mutating step did not record the writer, for the refusal: nothing for a nameless requester (nothing to
+ * record); for a write that grants nothing itself beside an override stored without a writer, that taking it over is
+ * explicit; otherwise that the step is not installed, was not reached, or its change was undone.
+ */
+function stepNote(user: string, next: Readonly<Record<string, string>> | undefined, previous: Readonly<Record<string, string>> | undefined): string {
+  if (user === '') return '';
+  if (!writerStepRecords(next, previous)) {
+    return ` (The override there has no recorded writer: ${OVERRIDE_WRITER_WEBHOOK} does not take it over for you; setting ${SKIP_BY_KEY} makes it count, as written by you.)`;
+  }
+  return ` (${OVERRIDE_WRITER_WEBHOOK} records it for an allowed writer: it is not installed, was not reached, or its change was undone.)`;
 }

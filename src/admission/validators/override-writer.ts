@@ -6,7 +6,7 @@
 // a write without a matching skip-by is still refused, and a requester who may not write overrides is refused there.
 import { objectAt } from '../../json.ts';
 import { metaOf } from '../objects.ts';
-import { changedOverrideKeys, mayWriteOverrides, SKIP_BY_KEY } from '../overrides.ts';
+import { changedOverrideKeys, mayWriteOverrides, SKIP_BY_KEY, writerStepRecords } from '../overrides.ts';
 import { allowed, pointerSegment, type AdmissionRequest, type Decision, type JsonPatchOperation, type WebhookDeclaration } from '../types.ts';
 import type { Validator, ValidationContext } from '../validator.ts';
 import { OVERRIDE_WRITER_WEBHOOK, overrideGuardDeclaration } from './override-guard.ts';
@@ -20,8 +20,9 @@ export function recordWriterPatch(object: unknown, user: string): JsonPatchOpera
   if (metadata === undefined) return [];
   const annotations = objectAt(metadata, 'annotations');
   if (annotations === undefined) return [{ op: 'add', path: '/metadata/annotations', value: { [SKIP_BY_KEY]: user } }];
-  const path = `/metadata/annotations/${pointerSegment(SKIP_BY_KEY)}`;
-  return [{ op: Object.hasOwn(annotations, SKIP_BY_KEY) ? 'replace' : 'add', path, value: user }];
+  // `add` replaces an existing member (RFC 6902): no op that could fail to apply (the API server answers a patch
+  // it cannot apply with an internal error, which failurePolicy Ignore does not cover).
+  return [{ op: 'add', path: `/metadata/annotations/${pointerSegment(SKIP_BY_KEY)}`, value: user }];
 }
 
 /** What the step answers: allowed, with the patch that records the writer when the write needs one and lacks it. */
@@ -32,7 +33,9 @@ export function recordWriter(request: AdmissionRequest, context: Pick<Validation
   const next = metaOf(request.object);
   if (!next) return allowed();
   // The keys the guard demands a recorded writer for (Harvester's annotation alone needs none; removals none).
-  if (changedOverrideKeys(next, metaOf(request.oldObject)).length === 0) return allowed();
+  const previous = metaOf(request.oldObject);
+  if (changedOverrideKeys(next, previous).length === 0) return allowed();
+  if (!writerStepRecords(next.annotations, previous?.annotations)) return allowed();
   // Not an allowed writer: left unchanged, for the guard to refuse with who may write overrides.
   if (!mayWriteOverrides(request.userInfo, context.config.overrides)) return allowed();
   const recorded = next.annotations?.[SKIP_BY_KEY];

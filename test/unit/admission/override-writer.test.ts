@@ -81,22 +81,32 @@ describe('the override-writer step', () => {
     expect(decision.auditAnnotations).toEqual({ 'skip-by-recorded': 'admin' });
   });
 
-  it('creates metadata.annotations when the object has none (a label-only write)', () => {
-    const admission = request({
-      ...NODE_KIND,
-      operation: 'UPDATE',
-      name: 'w1',
-      object: { metadata: { name: 'w1', labels: { 'volume-guard.io/skip': 'all' } } },
-      oldObject: { metadata: { name: 'w1' } },
-    });
-    const decision = run(admission);
-    expect(decision.patch).toEqual([{ op: 'add', path: '/metadata/annotations', value: { 'volume-guard.io/skip-by': 'admin' } }]);
+  it('creates metadata.annotations when the object has none', () => {
+    expect(recordWriterPatch({ metadata: { name: 'w1' } }, 'admin')).toEqual([{ op: 'add', path: '/metadata/annotations', value: { 'volume-guard.io/skip-by': 'admin' } }]);
     expect(recordWriterPatch({ metadata: { annotations: null } }, 'admin')).toEqual([{ op: 'add', path: '/metadata/annotations', value: { 'volume-guard.io/skip-by': 'admin' } }]);
+  });
+
+  it('never brings back a dormant override (stored without a writer) for a write that grants nothing itself', () => {
+    const dormant = { 'volume-guard.io/reuse': 'true' };
+    // A reason or an expiry written beside it, or a volume-guard.io/ label: the guard asks for skip-by (the takeover).
+    for (const after of [pvc({ ...dormant, 'volume-guard.io/skip-reason': 'x' }), pvc({ ...dormant, 'volume-guard.io/skip-until': '2030-01-01T00:00:00Z' }), pvc(dormant, { 'volume-guard.io/skip-reason': 'x' })]) {
+      const admission = annotatePvc(after, pvc(dormant));
+      expect(run(admission)).toEqual({ allowed: true });
+      const refused = guard.handle(admission, context(EMPTY_SNAPSHOT, { config }));
+      expect(refused.allowed).toBe(false);
+      expect(refused.status?.message).toContain('has no recorded writer');
+      expect(refused.status?.message).not.toContain('it is not installed');
+    }
+    // A label-only write on a node: nothing granted by an annotation, nothing recorded.
+    const label = request({ ...NODE_KIND, operation: 'UPDATE', name: 'w1', object: { metadata: { name: 'w1', labels: { 'volume-guard.io/skip': 'all' } } }, oldObject: { metadata: { name: 'w1' } } });
+    expect(run(label)).toEqual({ allowed: true });
+    // Granting it again (the same value re-sent counts as unchanged, a new value as a write of its own) is recorded.
+    expect(run(annotatePvc(pvc({ 'volume-guard.io/skip': 'orphan-pvc' }), pvc(dormant))).patch).toHaveLength(1);
   });
 
   it('overwrites a skip-by naming someone else: the recorded writer is the one who wrote', () => {
     const decision = run(annotatePvc(pvc({ 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'mallory' })));
-    expect(decision.patch).toEqual([{ op: 'replace', path: '/metadata/annotations/volume-guard.io~1skip-by', value: 'admin' }]);
+    expect(decision.patch).toEqual([{ op: 'add', path: '/metadata/annotations/volume-guard.io~1skip-by', value: 'admin' }]);
     expect(decision.auditAnnotations).toEqual({ 'skip-by-recorded': 'admin (replacing "mallory")' });
   });
 
@@ -130,6 +140,8 @@ describe('the override-writer step', () => {
     expect(guard.handle(byAlice, context(EMPTY_SNAPSHOT, { config })).allowed).toBe(false);
     const nameless = annotatePvc(pvc({ 'volume-guard.io/reuse': 'true' }), pvc(), { username: '', groups: ['system:masters'] });
     expect(run(nameless)).toEqual({ allowed: true });
+    // Nothing to record for a nameless requester: the guard's refusal does not blame the step.
+    expect(guard.handle(nameless, context(EMPTY_SNAPSHOT, { config })).status?.message).not.toContain('override-writer');
     // Nobody may write overrides: nothing recorded. `rbac`: anyone RBAC lets write is recorded.
     const nobody: Config = { ...config, overrides: { ...config.overrides, allowedGroups: [], allowedUsers: [] } };
     expect(run(annotatePvc(pvc({ 'volume-guard.io/reuse': 'true' })), nobody)).toEqual({ allowed: true });
@@ -150,16 +162,6 @@ describe('a patched write passes the override guard', () => {
         name: 'w1',
         object: nodeObject('w1', false, { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-reason': 'disk swap' }),
         oldObject: nodeObject('w1', false, {}),
-      }),
-    ],
-    [
-      'a node without annotations given a volume-guard.io/ label',
-      request({
-        ...NODE_KIND,
-        operation: 'UPDATE',
-        name: 'w1',
-        object: { metadata: { name: 'w1', labels: { 'volume-guard.io/skip': 'all' } } },
-        oldObject: { metadata: { name: 'w1' } },
       }),
     ],
   ];
