@@ -13,6 +13,7 @@
 // pod they recreate lands where its volumes allow.
 import { transformPod } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
+import { staleModelDecision } from '../context.ts';
 import { celString } from '../rules.ts';
 import { allowed, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
@@ -90,7 +91,13 @@ export function podDeleteValidator(_config: Config): Validator {
       // Only a node being drained (cordoned, or its cordon just refused): anywhere else deleting a pod restarts it.
       // A pod of a Node already gone (the pod garbage collector's DELETE) passes as before: its data went with the node.
       const node = context.snapshot.node(pod.nodeName);
-      if (node === undefined) return allowed();
+      if (node === undefined) {
+        // Unknown to a stale view of the nodes: it may be a node being drained volume-guard has not seen yet. A pod
+        // keeping data on its node then gets the stale-model answer, as its eviction would.
+        const keepsData = pod.claimNames.length > 0 || pod.hostPaths.length > 0 || pod.emptyDirs.length > 0;
+        const stale = keepsData ? staleModelDecision(context, `deletion of pod ${request.namespace}/${request.name} on node ${pod.nodeName}`, [], ['node']) : undefined;
+        return stale ?? allowed();
+      }
       // `kubectl drain --disable-eviction --dry-run=server`: its allowed dry-run cordon leaves the node schedulable.
       const dryRunCordoned = request.dryRun && context.snapshot.dryRunCordonAllowed(pod.nodeName, request.userInfo.username);
       const cordoned = node.unschedulable || dryRunCordoned;

@@ -155,3 +155,22 @@ describe('evictions of pods already being deleted', () => {
     expect(podEvictionValidator(config).handle(evictionRequest('db-0'), context(cluster(true, [runningDb]))).allowed).toBe(false);
   });
 });
+
+describe('a pod DELETE on a node volume-guard has not seen', () => {
+  const ALICE_USER: UserInfo = { username: 'alice', groups: ['system:authenticated'] };
+  const withoutNodes = (): ClusterModel => new ClusterModel(VOLUME_SETS);
+
+  it('passes while the nodes view is fresh: the node is gone, and its data with it', () => {
+    expect(podDeleteValidator(config).handle(podDelete(runningDb, 'StatefulSet', ALICE_USER), context(withoutNodes())).allowed).toBe(true);
+  });
+
+  it('gets the stale-model answer while the nodes view is stale, for a pod keeping data there (as its eviction)', () => {
+    const stale = { synced: () => true, staleResources: () => ['nodes'] };
+    const refused = podDeleteValidator(config).handle(podDelete(runningDb, 'StatefulSet', ALICE_USER), context(withoutNodes(), { health: stale }));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status?.message).toContain('stale');
+    // A pod keeping nothing on its node passes whatever the view.
+    const plain = pod({ name: 'web-1', controllerKind: 'ReplicaSet' });
+    expect(podDeleteValidator(config).handle(podDelete(plain, 'ReplicaSet', ALICE_USER), context(withoutNodes(), { health: stale })).allowed).toBe(true);
+  });
+});
