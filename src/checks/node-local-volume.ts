@@ -393,12 +393,21 @@ export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, no
   // or one an autoscaler is removing whose drain taint the pod tolerates (it starts there without its data).
   const lands = (candidate: NodeRecord): boolean => candidate.name === node || podLandsOn(pod, candidate, 'elsewhere');
   if ((backHere ? pinnedNodeOf(pod.nodeSelector, snapshot, '', lands) : pinnedPodNodeOf(pod.nodeSelector, snapshot)) === node) return false;
+  // No selector, and no other node the scheduler would place it on now (one node, or the others cordoned, not Ready
+  // or tainted against it): it comes straight back here. The scan stops at the first other node that takes it.
+  if (backHere && pod.nodeSelector.length === 0 && !anotherNodeTakes(snapshot, pod, node)) return false;
   for (const claimName of pod.claimNames) {
     const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
     if (pv === undefined || pv.pinnedNode !== node || isScratchVolume(snapshot, pv)) continue;
     if (backHere || pinnedByIdentityOf(pv.nodeAffinity, snapshot, pv.namedNode) === node) return false;
   }
   return true;
+}
+
+/** Some node other than `node` would take the pod now (podLandsOn, elsewhere). */
+function anotherNodeTakes(snapshot: ClusterSnapshot, pod: PodRecord, node: string): boolean {
+  for (const candidate of snapshot.nodes()) if (candidate.name !== node && podLandsOn(pod, candidate, 'elsewhere')) return true;
+  return false;
 }
 
 function hostPathFinding(pod: PodRecord, node: string, paths: readonly string[]): Finding {

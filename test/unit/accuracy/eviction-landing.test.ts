@@ -235,6 +235,20 @@ describe('a hostPath pod evicted from a node that stays schedulable', () => {
   });
 });
 
+describe('a hostPath pod with no node selector evicted from a node that stays schedulable', () => {
+  it('comes straight back when its node is the only one, or the only one that takes it now', () => {
+    expect(evictHostPathPod([rawNode('node-1')], {}).allowed).toBe(true);
+    expect(evictHostPathPod([rawNode('node-1'), rawNode('node-2', { spec: { unschedulable: true } })], {}).allowed).toBe(true);
+    expect(evictHostPathPod([rawNode('node-1'), rawNode('node-2', { spec: { taints: [INFRA] } }), rawNode('node-3', { ready: 'False' })], {}).allowed).toBe(true);
+  });
+
+  it('is refused when another node takes it (it would start there without its data)', () => {
+    const refused = evictHostPathPod([rawNode('node-1'), rawNode('node-2', { spec: { unschedulable: true } }), rawNode('node-3')], {});
+    expect(refused.allowed).toBe(false);
+    expect(refused.status?.message).toContain('/data');
+  });
+});
+
 describe('another node an autoscaler is removing', () => {
   const removing = (labels: Record<string, string> = {}) =>
     rawNode('node-2', { labels, spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1700000000', effect: 'NoSchedule' }] } });
