@@ -108,17 +108,30 @@ export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: 
   const kept = (replica: LonghornReplicaRecord): boolean => replica.nodeID !== '' && dataKept(replica.nodeID, replica.diskID);
   const healthyKept = nodesOf(replicas, (replica) => isHealthyReplica(replica) && kept(replica));
   if (healthyKept.length > 0) return healthyKept;
-  const heldKept = replicas.filter((replica) => replica.healthyAt !== '' && !replica.deleting && kept(replica));
-  if (heldKept.length > 0) {
-    // Auto-salvage takes the latest failure among the usable replicas only (longhorn-manager skips those on a node
-    // down or deleted): with the newest one on a down node, an older one on a node that is up is what comes back.
-    const usable = heldKept.filter((replica) => nodeIsUp(replica.nodeID, replica.diskID));
-    return nodesOf(heldKept, salvagedWith(usable.length > 0 ? usable : heldKept));
-  }
+  const salvaged = salvagedReplicas(replicas, nodeIsUp, dataKept);
+  if (salvaged.length > 0) return nodesOf(salvaged, () => true);
   // Nothing left where data can be: where it was (or will be), as far as the records say.
   const healthy = replicas.some(isHealthyReplica);
   const held = !healthy && holdsData(replicas);
   return nodesOf(replicas, (replica) => (healthy ? isHealthyReplica(replica) : !replica.deleting && !(held && replica.healthyAt === '')));
+}
+
+/**
+ * The failed replicas holding data (`healthyAt` set, not going away, their node and disk still there: `dataKept`) that
+ * auto-salvage brings back: those failed within AUTO_SALVAGE_WINDOW_MS of the latest failure among the usable ones
+ * (longhorn-manager skips a replica on a node down or deleted). With the newest one on a down node, an older one on a
+ * node that is up is what comes back; with none usable, the window is read among them all (where the data waits for
+ * its node). Meant for a volume with no healthy replica left (dataNodes' third case).
+ */
+export function salvagedReplicas(
+  replicas: readonly LonghornReplicaRecord[],
+  nodeIsUp: NodeIsUp,
+  dataKept: NodeIsUp = EVERY_NODE_UP,
+): LonghornReplicaRecord[] {
+  const held = replicas.filter((replica) => replica.healthyAt !== '' && !replica.deleting && replica.nodeID !== '' && dataKept(replica.nodeID, replica.diskID));
+  if (held.length === 0) return held;
+  const usable = held.filter((replica) => nodeIsUp(replica.nodeID, replica.diskID));
+  return held.filter(salvagedWith(usable.length > 0 ? usable : held));
 }
 
 /**

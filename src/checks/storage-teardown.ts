@@ -11,6 +11,8 @@ import {
   countCopies,
   isHealthyReplica,
   isVolumeBeingDeleted,
+  type NodeIsUp,
+  salvagedReplicas,
   SINGLE_REPLICA_SET,
   VOLUME_HEALTH_SET,
   volumeNeedsReplicasRunning,
@@ -140,7 +142,8 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
   const onlyData = !others.some(
     (other) => !other.deleting && other.healthyAt !== '' && other.inactive !== true && (other.nodeID === '' || snapshot.replicaDataKept(other.nodeID, other.diskID)),
   );
-  if (!lastCopy && !onlyData) return collector.result();
+  const salvage = lastCopy || onlyData ? undefined : salvageLoss(snapshot, replica, others, nodeIsUp);
+  if (!lastCopy && !onlyData && salvage === undefined) return collector.result();
   const tags = ['replica-delete', attachmentTag(volume)];
   if (collector.countIfFull() || !collector.admit(tags)) return collector.result();
   const where = replica.nodeID === '' ? '' : ` on node ${replica.nodeID}`;
@@ -150,11 +153,39 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
     object: volumeObject(volume, replica.nodeID),
     reason: lastCopy
       ? `replica ${replica.name}${where} is its last healthy copy on a node that is up${onLeaving ? ' and stays (the others are on nodes being removed)' : ''}`
-      : `replica ${replica.name}${where} holds the only data left (no healthy copy to rebuild from)`,
+      : onlyData
+        ? `replica ${replica.name}${where} holds the only data left (no healthy copy to rebuild from)`
+        : salvage === 'older'
+          ? `replica ${replica.name}${where} holds the newest data; the replicas left are older (auto-salvage would bring the volume back older)`
+          : `replica ${replica.name}${where} is the newest one auto-salvage can bring back; the others as recent are on nodes down or being removed`,
     tags,
     related: relatedOf(volume),
   });
   return collector.result();
+}
+
+/**
+ * What deleting a failed replica takes from a volume with no healthy replica left, which comes back through
+ * longhorn-manager's auto-salvage (salvagedReplicas: the usable failed replicas within AUTO_SALVAGE_WINDOW_MS of the
+ * latest usable failure). When the replica is one salvage brings back and no other it brings back stays (active, on a
+ * node that is up and stays), the latest failure left is older: salvage brings the volume back with older data
+ * (`older`), or, when the others within the window are on nodes down or being removed, with older data or not at all
+ * (`unreachable`). Undefined when salvage keeps the same data.
+ */
+function salvageLoss(
+  snapshot: ClusterSnapshot,
+  replica: LonghornReplicaRecord,
+  others: readonly LonghornReplicaRecord[],
+  stays: NodeIsUp,
+): 'older' | 'unreachable' | undefined {
+  const dataKept = (node: string, diskID?: string): boolean => snapshot.replicaDataKept(node, diskID);
+  const all = [...others, replica];
+  if (replica.failedAt === '' || all.some((other) => isHealthyReplica(other) && other.nodeID !== '' && dataKept(other.nodeID, other.diskID))) return undefined;
+  const salvaged = salvagedReplicas(all, (node, diskID) => snapshot.nodeIsUp(node, diskID), dataKept);
+  if (!salvaged.some((candidate) => candidate.name === replica.name)) return undefined;
+  const window = salvaged.filter((candidate) => candidate.name !== replica.name && candidate.inactive !== true);
+  if (window.some((candidate) => stays(candidate.nodeID, candidate.diskID))) return undefined;
+  return window.length === 0 ? 'older' : 'unreachable';
 }
 
 /**

@@ -299,6 +299,46 @@ describe('storage-teardown validator: Longhorn Replica DELETE', () => {
     expect(validator.handle(del(failedReplica({ volumeName: 'lost', nodeID: 'w1' })), context(faulted)).allowed).toBe(true);
   });
 
+  it("refuses deleting the failed replica auto-salvage would bring back when the replicas left failed outside its window", () => {
+    // longhorn-manager's auto-salvage brings back the usable failed replicas within a minute of the latest one. Deleting
+    // the newest makes the hour-older one the latest: the volume would come back an hour old.
+    const newest = failedReplica({ volumeName: 'lost', nodeID: 'w1', failedAt: '2024-05-03T10:00:00Z' });
+    const stale = failedReplica({ volumeName: 'lost', nodeID: 'w2', failedAt: '2024-05-03T09:00:00Z' });
+    const faulted = model((m) => {
+      m.upsert('longhornVolume', volume({ name: 'lost', robustness: 'faulted', pvcNamespace: 'shop', pvcName: 'db' }));
+      m.upsert('longhornReplica', newest);
+      m.upsert('longhornReplica', stale);
+    });
+    const decision = validator.handle(del(newest), context(faulted));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('replica lost-r-w1 on node w1 holds the newest data; the replicas left are older');
+    expect(decision.status!.message).toContain('PVC shop/db');
+    // The stale one salvage leaves failed: deleting it loses nothing.
+    expect(validator.handle(del(stale), context(faulted)).allowed).toBe(true);
+    // Another replica failed within the window stays: salvage brings it back with the same data.
+    const twin = failedReplica({ volumeName: 'lost', nodeID: 'w3', failedAt: '2024-05-03T09:59:30Z' });
+    faulted.upsert('longhornReplica', twin);
+    expect(validator.handle(del(newest), context(faulted)).allowed).toBe(true);
+    // ... unless its node is down: salvage skips it and takes the stale one.
+    faulted.upsert('longhornNode', longhornNode({ name: 'w3', down: true }));
+    expect(validator.handle(del(newest), context(faulted)).allowed).toBe(false);
+  });
+
+  it('judges the salvage window among usable replicas: the newest on a node that is down leaves the older one on a node up salvaged', () => {
+    const away = failedReplica({ volumeName: 'lost', nodeID: 'w1', failedAt: '2024-05-03T10:00:00Z' });
+    const older = failedReplica({ volumeName: 'lost', nodeID: 'w2', failedAt: '2024-05-03T09:00:00Z' });
+    const faulted = model((m) => {
+      m.upsert('longhornVolume', volume({ name: 'lost', robustness: 'faulted' }));
+      m.upsert('longhornReplica', away);
+      m.upsert('longhornReplica', older);
+      m.upsert('longhornNode', longhornNode({ name: 'w1', down: true }));
+    });
+    // Salvage takes w2's (the latest usable): deleting it leaves only the one on a down node.
+    const decision = validator.handle(del(older), context(faulted));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('is the newest one auto-salvage can bring back; the others as recent are on nodes down or being removed');
+  });
+
   it('allows what loses nothing: a failed or never-healthy replica beside a copy, a replica already deleting, a volume being deleted', () => {
     const m = soloModel();
     expect(validator.handle(del(failedReplica({ volumeName: 'solo', nodeID: 'w2' })), context(m)).allowed).toBe(true);
