@@ -6,6 +6,7 @@ import { ANNOTATED_KINDS, annotateHint, fitOverrideToStored, overrideCovers, typ
 import { fewNamed, findingFix, plural } from '../admission/messages.ts';
 import {
   HARVESTER_SKIP_DETACHED_KEY,
+  isHarvesterUpgradeKind,
   parseSkip,
   REUSE_KEY,
   reuseApprovalSource,
@@ -28,9 +29,10 @@ import {
   type HarvesterStep,
   type PolicedKinds,
 } from '../admission/longhorn-drain.ts';
-import { PLANS, planChecks, planChecksFor, planFindings, type PlanOptions } from '../admission/plans.ts';
+import { PLANS, planFindings, type PlanOptions } from '../admission/plans.ts';
 import { DELETING_OWNERS, drainingMachineOwnerSkip, rolloutOwnerTarget } from '../admission/rollout-owner.ts';
 import { dataNamespaces } from '../checks/affected.ts';
+import { NO_DATA_TAG } from '../checks/longhorn-health.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { mountedReleaseLabelled, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
@@ -104,10 +106,21 @@ interface Placed {
   readonly finding: Finding;
   /** What it blocks: an upgrade, the cordon of a node, the re-install of a release. */
   readonly operation: Operation;
+  /**
+   * An upgrade finding about a Longhorn volume whose data is only on nodes without a Node object: the node (and the
+   * Cluster API Machine still naming it) whose loss its fix speaks of, not a numberOfReplicas Longhorn cannot act on.
+   */
+  readonly stranded?: { readonly node: string; readonly machine?: string };
 }
 
 type Operation =
   | { readonly kind: 'upgrade' }
+  /**
+   * A Harvester Upgrade or UpgradePlan only: a numberOfReplicas-1 volume that never held data (NO_DATA_TAG), which
+   * Harvester's own upgrade check refuses and the other upgrades skip. `policed`: a Harvester kind is in the
+   * configuration's `upgrades.kinds`, so volume-guard refuses it too.
+   */
+  | { readonly kind: 'harvester-upgrade'; readonly policed: boolean }
   | { readonly kind: 'cordon'; readonly node: string }
   /**
    * `machine`: the Cluster API Machine (namespace/name) still naming a node that has no Node object left; `owner`: its
@@ -130,6 +143,8 @@ function describeOperation(operation: Operation): string {
   switch (operation.kind) {
     case 'upgrade':
       return 'upgrade';
+    case 'harvester-upgrade':
+      return 'Harvester upgrade (Upgrade, UpgradePlan)';
     case 'cordon':
       return `cordon/drain of node ${operation.node}`;
     case 'removal':
@@ -163,6 +178,7 @@ export function nodeExitOperations(scope: { readonly node: string; readonly with
 /** One operation of each kind, placeholders for its node (N) and release (NS/NAME). */
 const OPERATION_EXAMPLES: { readonly [K in Operation['kind']]: Extract<Operation, { kind: K }> } = {
   upgrade: { kind: 'upgrade' },
+  'harvester-upgrade': { kind: 'harvester-upgrade', policed: true },
   cordon: { kind: 'cordon', node: 'N' },
   'machine-drain': { kind: 'machine-drain', node: 'N' },
   removal: { kind: 'removal', node: 'N' },
@@ -230,6 +246,13 @@ function overrideCommand(finding: Finding, operation: Operation, commands: SkipC
         ? `${annotate}; on a Harvester Upgrade or UpgradePlan, ${HARVESTER_SKIP_DETACHED_KEY}=true skips detached volumes only`
         : annotate;
     }
+    case 'harvester-upgrade': {
+      if (!operation.policed) {
+        return `none: no Harvester upgrade kind is in upgrades.kinds, so volume-guard refuses no upgrade for it (Harvester's own upgrade check still does)`;
+      }
+      const annotate = `annotate the Harvester Upgrade or UpgradePlan with ${SKIP_KEY}=${finding.check} ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
+      return finding.tags.includes('detached') ? `${annotate}, or ${HARVESTER_SKIP_DETACHED_KEY}=true (detached volumes only)` : annotate;
+    }
     case 'removal':
       // No Node left to annotate: the data goes, or the node comes back (the fix). Only a KubeadmControlPlane's skip is
       // read then, for its controller's own DELETE of the Machine (not a person's), as the webhook's refusal says.
@@ -266,6 +289,7 @@ interface Honoring {
 function overriddenBy(model: AuditModel, finding: Finding, operation: Operation, honoring: Honoring): string | undefined {
   switch (operation.kind) {
     case 'upgrade':
+    case 'harvester-upgrade':
       // Upgrade overrides live on an upgrade object that does not exist before the upgrade is started.
       return undefined;
     case 'gone':
@@ -332,22 +356,29 @@ function goneNodeFix(node: string, finding: Finding, machine?: string): string {
 }
 
 function toAuditFinding(
-  { finding, operation }: Placed,
+  { finding, operation, stranded }: Placed,
   accepted: string | undefined,
   warnMode: boolean,
   commands: SkipCommands,
 ): AuditFinding {
   const gone = operation.kind === 'gone';
+  // No operation is refused for it (refusable): a warning, failing the exit code only with --strict.
+  const unrefused = gone || (operation.kind === 'harvester-upgrade' && !operation.policed);
   return {
     check: finding.check,
-    // No operation is refused for it (refusable): a warning, failing the exit code only with --strict.
-    severity: gone ? 'warning' : finding.severity,
+    severity: unrefused ? 'warning' : finding.severity,
     object: finding.object,
     reason: finding.reason,
     tags: gone ? [...finding.tags, NODE_GONE_TAG] : finding.tags,
     related: finding.related ?? [],
     operation: describeOperation(operation),
-    fix: gone ? goneNodeFix(operation.node, finding) : operation.kind === 'removal' && operation.machine !== undefined ? goneNodeFix(operation.node, finding, operation.machine) : findingFix(finding),
+    fix: gone
+      ? goneNodeFix(operation.node, finding)
+      : operation.kind === 'removal' && operation.machine !== undefined
+        ? goneNodeFix(operation.node, finding, operation.machine)
+        : stranded !== undefined
+          ? goneNodeFix(stranded.node, finding, stranded.machine)
+          : findingFix(finding),
     override: overrideCommand(finding, operation, commands),
     ...(accepted !== undefined ? { overriddenBy: accepted } : {}),
     ...(warnMode ? { mode: 'warn' as const } : {}),
@@ -488,26 +519,42 @@ function drainPolicyNote(model: AuditModel, moved: readonly Finding[], where: st
 /**
  * The whole cluster: what an upgrade hits (its plan, cluster-wide), plus what cordoning or removing each node would
  * hit, as `--node` reports it (the node plan, every check of it): a finding that blocks the upgrade and the cordons of
- * the nodes holding its copies is listed under each, each with the override of its operation. A node with no Node
- * object and no Machine naming it blocks no operation: only what the upgrade does not list already is said for it.
+ * the nodes holding its copies is listed under each, each with the override of its operation. A numberOfReplicas-1
+ * volume that never held data (NO_DATA_TAG) blocks Harvester's upgrades only (upgrade.ts upgradeJudgement
+ * heldDataOnly): refused when a Harvester kind is in `upgrades.kinds`. A node with no Node object and no Machine naming
+ * it blocks no operation: what its loss takes is listed for it as `--node` lists it, and an upgrade finding about a
+ * volume whose data is only on such nodes gets their fix.
  */
 function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions, notes: string[], kinds: PolicedKinds | undefined): Placed[] {
   const upgrade: Operation = { kind: 'upgrade' };
-  const placed: Placed[] = planFindings(PLANS.upgrade, model, {}, options).map((finding) => ({ finding, operation: upgrade }));
-  const clusterWide = planChecksFor(PLANS.upgrade, {});
-  const perNode = planChecks(PLANS['node-cordon']).filter((check) => !clusterWide.includes(check));
+  const harvester: Operation = { kind: 'harvester-upgrade', policed: kinds === undefined || kinds.some(({ group, kind }) => isHarvesterUpgradeKind(group, kind)) };
+  const upgrades: Placed[] = planFindings(PLANS.upgrade, model, {}, options).map((finding) => ({
+    finding,
+    operation: finding.check === 'single-replica' && finding.tags.includes(NO_DATA_TAG) ? harvester : upgrade,
+  }));
+  const placed: Placed[] = [];
   const moved: Finding[] = [];
   let movedNodes = 0;
   for (const node of nodes) {
-    const gone = model.node(node) === undefined && machineNaming(model, node) === undefined;
-    const audit = nodeOperations(model, node, options, kinds, gone ? perNode : undefined);
+    const audit = nodeOperations(model, node, options, kinds);
     placed.push(...audit.placed);
     notes.push(...audit.notes);
     moved.push(...audit.moved);
     if (audit.moved.length > 0) movedNodes += 1;
   }
   notes.push(...drainPolicyNote(model, moved, movedNodes === 1 ? 'one node' : `${movedNodes} nodes`));
-  return placed;
+  // The Longhorn volumes whose data only nodes without a Node object hold: the first such node, by name.
+  const stranded = new Map<string, { node: string; machine?: string }>();
+  for (const { finding, operation } of placed) {
+    if (finding.object.kind !== 'Volume' || stranded.has(finding.object.name)) continue;
+    if (operation.kind === 'gone') stranded.set(finding.object.name, { node: operation.node });
+    else if (operation.kind === 'removal' && operation.machine !== undefined) stranded.set(finding.object.name, { node: operation.node, machine: operation.machine });
+  }
+  const fitted = upgrades.map((entry) => {
+    const where = entry.finding.object.kind === 'Volume' ? stranded.get(entry.finding.object.name) : undefined;
+    return where === undefined ? entry : { ...entry, stranded: where };
+  });
+  return [...fitted, ...placed];
 }
 
 /**
