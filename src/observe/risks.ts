@@ -9,7 +9,7 @@
 import { claimCarrier, defaultOverrideWriters, namespaceCarrier, namespaceSkipCovering, nodeCarrier, overridesOf } from '../audit/overrides.ts';
 import { releaseFindings } from '../audit/release.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
-import { SINGLE_REPLICA_SET, VOLUME_HEALTH_SET } from '../checks/longhorn-health.ts';
+import { NO_DATA_TAG, SINGLE_REPLICA_SET, SINGLE_REPLICA_TAGS_COUNT, singleReplicaTags, VOLUME_HEALTH_SET } from '../checks/longhorn-health.ts';
 import { collectNodeLocalVolume, nodeLocalOptionsOf, type NodeLocalOptions } from '../checks/node-local-volume.ts';
 import { mountedReleaseLabelled, REUSE_APPROVED_TAG, sameClaimUse } from '../checks/orphan-pvc.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
@@ -730,12 +730,33 @@ export class RiskTracker {
     return this.#orphanNamespaceLimit;
   }
 
+  /**
+   * The single-replica volumes that never held data, from the model's count of the set by tags (a few keys); a model
+   * keeping no such count is walked.
+   */
+  #noDataVolumes(): number {
+    const model = this.#model;
+    const byTags = model.volumeCountsByKey(SINGLE_REPLICA_TAGS_COUNT);
+    let total = 0;
+    if (byTags !== undefined) {
+      for (const [key, count] of byTags) if (key.split(' ').includes(NO_DATA_TAG)) total += count;
+      return total;
+    }
+    const nodeIsUp = (node: string, disk?: string): boolean => model.nodeIsUp(node, disk);
+    for (const volume of model.volumesInSet(SINGLE_REPLICA_SET)) {
+      if (singleReplicaTags(volume, model.replicasOfVolume(volume.name), nodeIsUp).includes(NO_DATA_TAG)) total += 1;
+    }
+    return total;
+  }
+
   /** The current counts: O(label values), nothing is scanned. */
   counts(): RiskCounts {
     const model = this.#model;
     const longhorn = model.longhornInstalled;
     const atRiskVolumes = zeroByCheck();
-    atRiskVolumes['single-replica'] = longhorn && this.#judges('single-replica') ? model.volumeSetSize(SINGLE_REPLICA_SET) : 0;
+    // Not a numberOfReplicas-1 volume that never held data (NO_DATA_TAG): only Harvester's upgrades are refused for it,
+    // and there is nothing of it to lose yet.
+    atRiskVolumes['single-replica'] = longhorn && this.#judges('single-replica') ? model.volumeSetSize(SINGLE_REPLICA_SET) - this.#noDataVolumes() : 0;
     atRiskVolumes['volume-health'] = longhorn && this.#judges('volume-health') ? model.volumeSetSize(VOLUME_HEALTH_SET) : 0;
     atRiskVolumes['last-replica-on-node'] = this.#findingTotals[NODE_CHECKS.indexOf('last-replica-on-node')] ?? 0;
     atRiskVolumes['node-local-volume'] = this.#findingTotals[NODE_CHECKS.indexOf('node-local-volume')] ?? 0;

@@ -8,7 +8,7 @@ import { lingeringOverrides } from '../../../src/audit/overrides.ts';
 import { auditedNodes } from '../../../src/audit/model.ts';
 import { buildAuditReport } from '../../../src/audit/report.ts';
 import { collectLastReplicaOnNode } from '../../../src/checks/last-replica-on-node.ts';
-import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { NO_DATA_TAG, VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { collectNodeLocalVolume } from '../../../src/checks/node-local-volume.ts';
 import { collectSingleReplica } from '../../../src/checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../../../src/checks/types.ts';
@@ -49,7 +49,8 @@ function zero(): Record<CheckId, number> {
 /** Everything from scratch, with the checks' own full-cluster and per-node calls. */
 function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode>> = {}): Reference {
   const atRiskVolumes = zero();
-  atRiskVolumes['single-replica'] = collectSingleReplica(model, {}).total;
+  // A volume that never held data blocks only Harvester's upgrades: not at risk.
+  atRiskVolumes['single-replica'] = collectSingleReplica(model, {}, { skipTags: [NO_DATA_TAG] }).total;
   atRiskVolumes['volume-health'] = collectVolumeHealth(model, {}).total;
   const nodesBlocked = Object.fromEntries(NODE_CHECKS.map((check) => [check, 0])) as Record<NodeCheck, number>;
   for (const name of auditedNodes(model)) {
@@ -328,6 +329,29 @@ describe('RiskTracker', () => {
     sink.setLonghornInstalled(true);
     expectCurrent(tracker, model);
     expect(tracker.counts().atRiskVolumes['last-replica-on-node']).toBe(2);
+  });
+
+  it('leaves out a numberOfReplicas-1 volume that never held data (only Harvester upgrades are refused for it), with or without tag counts', () => {
+    for (const model of [new ClusterModel(VOLUME_SETS), new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS })]) {
+      const tracker = new RiskTracker(model);
+      const sink = tracker.sink();
+      sink.setLonghornInstalled(true);
+      sink.replaceAll('node', [node({ name: 'n1' })]);
+      sink.replaceAll('longhornVolume', [
+        volume({ name: 'empty', numberOfReplicas: 1, state: 'detached', currentNodeID: '' }),
+        volume({ name: 'solo', numberOfReplicas: 1, currentNodeID: 'n1' }),
+      ]);
+      sink.replaceAll('longhornReplica', [
+        replica({ volumeName: 'empty', nodeID: 'n1', healthyAt: '', desireState: 'stopped', currentState: 'stopped' }),
+        replica({ volumeName: 'solo', nodeID: 'n1' }),
+      ]);
+      expectCurrent(tracker, model);
+      expect(tracker.counts().atRiskVolumes['single-replica']).toBe(1);
+      // Once it held data, it is at risk.
+      sink.upsert('longhornReplica', replica({ volumeName: 'empty', nodeID: 'n1' }));
+      expectCurrent(tracker, model);
+      expect(tracker.counts().atRiskVolumes['single-replica']).toBe(2);
+    }
   });
 
   it('gives at most the limit of namespaces their own orphan series and sums the rest, exactly', () => {
