@@ -177,12 +177,12 @@ function overrideKeysOnly(values: StringMap, extra: readonly string[] = []): Str
   return kept;
 }
 
-function appliesTo(kind: GuardedUpgradeKind): string {
+function appliesTo(kind: GuardedUpgradeKind, controlPlaneUsers: readonly string[] | undefined): string {
   // Harvester's upgrades carry the skip to the cordons and drains of their nodes (longhorn-drain.ts harvesterUpgradeSkip).
   if (isHarvesterUpgradeKind(kind.group, kind.kind)) return `the creation of this ${kind.kind}, and the cordons and drains of its nodes while it upgrades them`;
   // A Cluster API owner's carries to the steps of its rollouts and scale-downs (rollout-owner.ts).
   const owner = rolloutOwnerKind(kind.group, kind.kind);
-  if (owner !== undefined) return machineOwnerAppliesTo(owner, kind.operations.includes('UPDATE'));
+  if (owner !== undefined) return machineOwnerAppliesTo(owner, kind.operations.includes('UPDATE'), controlPlaneUsers);
   return kind.operations.includes('UPDATE')
     ? `every change of this ${kind.kind} that starts a rollout`
     : `the creation of this ${kind.kind} only (already past)`;
@@ -198,7 +198,13 @@ export interface UpgradeObjects {
  * whose CRD is absent is skipped; one that cannot be listed becomes a note (the rest of the audit still stands),
  * unless the time (`timeout`: ms of its own, or what is left of the audit's budget) runs out: an error.
  */
-export async function listUpgradeObjects(client: KubeClient, kinds: readonly GuardedUpgradeKind[], timeout: number | LoadBudget): Promise<UpgradeObjects> {
+export async function listUpgradeObjects(
+  client: KubeClient,
+  kinds: readonly GuardedUpgradeKind[],
+  timeout: number | LoadBudget,
+  /** The configuration's `clusterApi.controlPlaneUsers` (whose Machine DELETEs read a KubeadmControlPlane's skip); default: the default's. */
+  controlPlaneUsers?: readonly string[],
+): Promise<UpgradeObjects> {
   const carriers: OverrideCarrier[] = [];
   const notes: string[] = [];
   const budget = budgetOf(timeout, 'the API server');
@@ -224,7 +230,7 @@ export async function listUpgradeObjects(client: KubeClient, kinds: readonly Gua
             name: meta.name,
             annotations,
             labels,
-            appliesTo: appliesTo(kind),
+            appliesTo: appliesTo(kind, controlPlaneUsers),
             harvesterUpgrade: harvester,
           });
         }

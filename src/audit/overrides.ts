@@ -85,6 +85,14 @@ export function defaultOverrideWriters(): OverrideWriters {
   return (defaultWriters ??= defaultConfig().overrides);
 }
 
+/**
+ * Whose Machine DELETEs read a KubeadmControlPlane's skip when the caller knows no configuration: the default
+ * configuration's `clusterApi.controlPlaneUsers`.
+ */
+export function defaultControlPlaneUsers(): readonly string[] {
+  return defaultConfig().clusterApi.controlPlaneUsers;
+}
+
 /** What each operation whose plan reads a node's skip does to that node, as the audit says it. */
 const NODE_SKIP_READ_FOR: Record<PlanIdReading<'node'>, string> = {
   'node-cordon': 'cordon or NoSchedule/NoExecute taint of this node',
@@ -102,14 +110,18 @@ const NODE_APPLIES_TO = [...new Set(plansReading('node').map((id) => NODE_SKIP_R
  * What each operation whose plan reads a Machine owner's stored skip (rollout-owner.ts) does, for this owner kind;
  * undefined where its validator reads that kind's skip for none (a MachineDeployment's at a Machine DELETE).
  */
-const MACHINE_OWNER_SKIP_READ_FOR: Record<PlanIdReading<'machine-owner'>, (owner: RolloutOwnerKind) => string | undefined> = {
+const MACHINE_OWNER_SKIP_READ_FOR: Record<PlanIdReading<'machine-owner'>, (owner: RolloutOwnerKind, controlPlaneUsers: readonly string[]) => string | undefined> = {
   'node-cordon': () => 'the cordon and NoSchedule/NoExecute taints of the node of one of its Machines being deleted',
   eviction: () => "evictions of that node's pods",
   'eviction-draining': () => "evictions of that node's pods",
   'pod-delete': () => "DELETEs of that node's pods while it is drained",
   'node-delete': () => 'the DELETE of that Node once its infrastructure is gone',
-  'machine-delete': (owner) =>
-    DELETING_OWNERS.includes(owner) ? 'DELETEs of its Machines by its controller (clusterApi.controlPlaneUsers), and a drain cut short of one being deleted' : undefined,
+  'machine-delete': (owner, controlPlaneUsers) =>
+    !DELETING_OWNERS.includes(owner)
+      ? undefined
+      : controlPlaneUsers.length === 0
+        ? 'no DELETE of its Machines (clusterApi.controlPlaneUsers is empty: read by no one)'
+        : 'DELETEs of its Machines by its controller (clusterApi.controlPlaneUsers), and a drain cut short of one being deleted',
   'machine-scale-down': (owner) => (SCALING_OWNERS.includes(owner) ? 'scale-downs of its MachineSets (its rollouts and scale-downs carried out)' : undefined),
 };
 
@@ -118,9 +130,11 @@ const MACHINE_OWNER_SKIP_READ_FOR: Record<PlanIdReading<'machine-owner'>, (owner
  * guarded, else its creation) and scale-downs (from the request), then, as stored, every operation whose plan reads the Machine owner's skip (the type holds the table to
  * the plans), where `single-replica` also waives last-replica-on-node of single-replica volumes.
  */
-export function machineOwnerAppliesTo(owner: RolloutOwnerKind, rollouts: boolean): string {
+export function machineOwnerAppliesTo(owner: RolloutOwnerKind, rollouts: boolean, controlPlaneUsers: readonly string[] = defaultControlPlaneUsers()): string {
   const carried = [
-    ...new Set(plansReading('machine-owner').flatMap((id) => MACHINE_OWNER_SKIP_READ_FOR[id as PlanIdReading<'machine-owner'>](owner) ?? [])),
+    ...new Set(
+      plansReading('machine-owner').flatMap((id) => MACHINE_OWNER_SKIP_READ_FOR[id as PlanIdReading<'machine-owner'>](owner, controlPlaneUsers) ?? []),
+    ),
   ];
   return (
     `${rollouts ? `every change of this ${owner} that starts a rollout` : `the creation of this ${owner}`}, and its scale-downs (not through the scale subresource); ` +

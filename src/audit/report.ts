@@ -40,7 +40,7 @@ import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/type
 import { RELEASE_LABELS, RESOURCE_KINDS, type MachineRecord, type ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
-import { compareOverrides, defaultOverrideWriters, lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
+import { compareOverrides, defaultControlPlaneUsers, defaultOverrideWriters, lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
 import { releaseFindings, releaseState } from './release.ts';
 import { acceptedEverywhere, risksOf } from './risks.ts';
 import {
@@ -74,6 +74,11 @@ export interface AuditInput {
    * of its nodes (its writes are never policed: longhorn-drain.ts). Default: every kind.
    */
   readonly upgradeKinds?: PolicedKinds;
+  /**
+   * The configuration's `clusterApi`: only the Machine DELETEs of `controlPlaneUsers` read a KubeadmControlPlane's
+   * skip (machine.ts), so with none its removal findings name no override. Default: the default configuration's.
+   */
+  readonly clusterApi?: { readonly controlPlaneUsers: readonly string[] };
   /**
    * Every Helm release's latest revision, listed metadata-only (cluster-wide audits): the releases not installed that
    * PVCs are labelled for are audited as `--release` audits them. Absent: not listed, a note says to use --release.
@@ -434,15 +439,16 @@ function findingKey(finding: Finding): string {
  * A node with no Node object (named only by replicas or PVs) has nothing to cordon, drain or delete: what its loss
  * takes is reported under operation `gone`.
  */
-function nodeOperations(model: AuditModel, node: string, options: PlanOptions, kinds: PolicedKinds | undefined, only?: readonly CheckId[]): NodeAudit {
+function nodeOperations(model: AuditModel, node: string, options: PlanOptions, kinds: PolicedKinds | undefined, controlPlaneRead: boolean): NodeAudit {
   if (model.node(node) === undefined) {
     // A Cluster API Machine still naming the node: its DELETE (a MachineHealthCheck remediating NodeNotFound, a
     // scale-down) is judged as the node's removal (machine.ts judgeMachineDelete), whether the Node exists or not.
     const machine = machineNaming(model, node);
-    const owner = machine === undefined ? undefined : rolloutOwnerTarget({ snapshot: model, kinds }, machine, DELETING_OWNERS);
+    // Its owner's skip is read only for the DELETEs of clusterApi.controlPlaneUsers: none when they are none.
+    const owner = machine === undefined || !controlPlaneRead ? undefined : rolloutOwnerTarget({ snapshot: model, kinds }, machine, DELETING_OWNERS);
     const operation: Operation =
       machine === undefined ? { kind: 'gone', node } : { kind: 'removal', node, machine: `${machine.namespace}/${machine.name}`, ...(owner ? { owner } : {}) };
-    const placed = planFindings(PLANS['node-delete'], model, { node, removed: true }, options, only).map((finding) => ({ finding, operation }));
+    const placed = planFindings(PLANS['node-delete'], model, { node, removed: true }, options).map((finding) => ({ finding, operation }));
     return { placed, moved: [], notes: [] };
   }
   // An autoscaler's drain taint: the cordon itself is judged as the node's removal (node-cordon.ts). A Machine being
@@ -450,7 +456,7 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
   const autoscaler = model.node(node)?.leaving === true;
   const machine = !autoscaler && model.nodeLeaving(node) !== undefined;
   const leaving = autoscaler || machine;
-  const found = planFindings(PLANS['node-cordon'], model, autoscaler ? { node, removed: true } : { node }, options, only);
+  const found = planFindings(PLANS['node-cordon'], model, autoscaler ? { node, removed: true } : { node }, options);
   const moved = movedByDrainPolicy(model, node, found, { cordoned: true });
   // A Harvester upgrade draining the node reboots it in place: its cordon and drain are not refused for the
   // device-backed PVs pinned to it (longhorn-drain.ts withoutDataKeptInPlace), which a note says instead. From its
@@ -471,7 +477,7 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
   const known = new Set(found.filter((finding) => !kept.includes(finding)).map(findingKey));
   if (machine) {
     const drain: Operation = { kind: 'machine-drain', node };
-    for (const finding of planFindings(PLANS['node-cordon'], model, { node, removed: true }, options, only)) {
+    for (const finding of planFindings(PLANS['node-cordon'], model, { node, removed: true }, options)) {
       if (!known.has(findingKey(finding))) {
         known.add(findingKey(finding));
         placed.push({ finding, operation: drain });
@@ -481,7 +487,7 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
   // A Node DELETE drains nothing: Longhorn's drain policy moves no copy first (node-cordon.ts drainPolicy).
   const deletion: Operation = { kind: 'node-delete', node };
   for (const finding of moved) placed.push({ finding, operation: deletion });
-  if (!autoscaler && (only === undefined || only.includes('node-local-volume'))) {
+  if (!autoscaler) {
     const removal: Operation = { kind: 'removal', node };
     for (const finding of planFindings(PLANS['node-delete'], model, { node, removed: true }, options, ['node-local-volume'])) {
       if (!known.has(findingKey(finding))) placed.push({ finding, operation: removal });
@@ -525,7 +531,14 @@ function drainPolicyNote(model: AuditModel, moved: readonly Finding[], where: st
  * it blocks no operation: what its loss takes is listed for it as `--node` lists it, and an upgrade finding about a
  * volume whose data is only on such nodes gets their fix.
  */
-function clusterFindings(model: AuditModel, nodes: readonly string[], options: PlanOptions, notes: string[], kinds: PolicedKinds | undefined): Placed[] {
+function clusterFindings(
+  model: AuditModel,
+  nodes: readonly string[],
+  options: PlanOptions,
+  notes: string[],
+  kinds: PolicedKinds | undefined,
+  controlPlaneRead: boolean,
+): Placed[] {
   const upgrade: Operation = { kind: 'upgrade' };
   const harvester: Operation = { kind: 'harvester-upgrade', policed: kinds === undefined || kinds.some(({ group, kind }) => isHarvesterUpgradeKind(group, kind)) };
   const upgrades: Placed[] = planFindings(PLANS.upgrade, model, {}, options).map((finding) => ({
@@ -536,7 +549,7 @@ function clusterFindings(model: AuditModel, nodes: readonly string[], options: P
   const moved: Finding[] = [];
   let movedNodes = 0;
   for (const node of nodes) {
-    const audit = nodeOperations(model, node, options, kinds);
+    const audit = nodeOperations(model, node, options, kinds, controlPlaneRead);
     placed.push(...audit.placed);
     notes.push(...audit.notes);
     moved.push(...audit.moved);
@@ -655,13 +668,14 @@ function zeroByCheck(): Record<CheckId, number> {
 export function buildAuditReport(input: AuditInput): AuditReport {
   const { model, scope } = input;
   const options: PlanOptions = { nodeLocal: input.nodeLocal ?? DEFAULT_NODE_LOCAL_OPTIONS };
+  const controlPlaneRead = (input.clusterApi?.controlPlaneUsers ?? defaultControlPlaneUsers()).length > 0;
   const notes: string[] = [];
   let placed: Placed[];
   let scopeSummary: AuditScopeSummary;
   switch (scope.kind) {
     case 'cluster': {
       const nodes = auditedNodes(model);
-      placed = clusterFindings(model, nodes, options, notes, input.upgradeKinds);
+      placed = clusterFindings(model, nodes, options, notes, input.upgradeKinds, controlPlaneRead);
       scopeSummary = { kind: 'cluster', nodes: nodes.length };
       if (input.releaseRecords === undefined) {
         notes.push('orphan-pvc is checked per Helm release: run `volume-guard audit --release NAMESPACE/NAME` before re-installing one');
@@ -671,7 +685,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
       break;
     }
     case 'node': {
-      const audit = nodeOperations(model, scope.node, options, input.upgradeKinds);
+      const audit = nodeOperations(model, scope.node, options, input.upgradeKinds, controlPlaneRead);
       placed = audit.placed;
       notes.push(...drainPolicyNote(model, audit.moved, `node ${scope.node}`), ...audit.notes);
       scopeSummary = { kind: 'node', node: scope.node, ...(model.node(scope.node) === undefined ? { withoutNodeObject: true as const } : {}) };

@@ -107,7 +107,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
         (revisionNotes.length ? ` (${revisionNotes.join('; ')})` : ''),
     );
   }
-  const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, budget.left('listing the guarded upgrade objects'), budget.connectTimeoutMs), config.upgrades.kinds, budget);
+  const upgrades = await listUpgradeObjects(new HttpKubeClient(kubeConfig, budget.left('listing the guarded upgrade objects'), budget.connectTimeoutMs), config.upgrades.kinds, budget, config.clusterApi.controlPlaneUsers);
   // --release: the report reads the labels of the revisions already listed; otherwise every release's, metadata only.
   const releaseLabels = options.release ? { releases: [], notes: [] } : await listReleaseLabelOverrides(kubeConfig, budget);
   const report = buildAuditReport({
@@ -123,6 +123,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
     nodeLocal: nodeLocalOptionsOf(config),
     upgradeKinds: config.upgrades.kinds,
+    clusterApi: config.clusterApi,
     writers: config.overrides,
     ...(options.config !== undefined ? { configFile: options.config } : {}),
   });

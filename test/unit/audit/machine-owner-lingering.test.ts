@@ -9,7 +9,7 @@ import type { KubeClient } from '../../../src/cluster/kube-client.ts';
 import { DEFAULT_UPGRADE_KINDS } from '../../../src/config.ts';
 
 /** The lingering skip the audit lists for one object of `resource` carrying it. */
-async function listedSkip(resource: string, kind: string): Promise<{ name: string; appliesTo: string }> {
+async function listedSkip(resource: string, kind: string, controlPlaneUsers?: readonly string[]): Promise<{ name: string; appliesTo: string }> {
   const object = {
     kind,
     metadata: { namespace: 'capi', name: 'owner-a', annotations: { 'volume-guard.io/skip': 'single-replica', 'volume-guard.io/skip-by': 'admin' } },
@@ -18,7 +18,7 @@ async function listedSkip(resource: string, kind: string): Promise<{ name: strin
     list: async (path) => ({ items: path.endsWith(`/${resource}`) ? [object] : [], continueToken: '', resourceVersion: '1' }),
     watch: async () => undefined,
   };
-  const { carriers } = await listUpgradeObjects(client, DEFAULT_UPGRADE_KINDS, 10_000);
+  const { carriers } = await listUpgradeObjects(client, DEFAULT_UPGRADE_KINDS, 10_000, controlPlaneUsers);
   const [listed] = carriers.flatMap((carrier) => overridesOf(carrier));
   return { name: listed?.object.name ?? '', appliesTo: listed?.appliesTo ?? '' };
 }
@@ -42,6 +42,12 @@ describe('audit: when a lingering Cluster API owner skip is read', () => {
     expect(appliesTo).toContain('DELETEs of its Machines by its controller (clusterApi.controlPlaneUsers), and a drain cut short of one being deleted');
     expect(appliesTo).toContain("evictions of that node's pods");
     expect(appliesTo).not.toContain('MachineSets');
+  });
+
+  it('a KubeadmControlPlane with clusterApi.controlPlaneUsers empty: read at no Machine DELETE', async () => {
+    const { appliesTo } = await listedSkip('kubeadmcontrolplanes', 'KubeadmControlPlane', []);
+    expect(appliesTo).toContain('no DELETE of its Machines (clusterApi.controlPlaneUsers is empty: read by no one)');
+    expect(appliesTo).not.toContain('by its controller');
   });
 
 });

@@ -223,6 +223,33 @@ describe('audit: data on a node that no longer exists', () => {
     expect(machineValidator(defaultConfig()).handle(machineDelete, context(model)).status?.message).toContain(annotate);
   });
 
+  it('a KubeadmControlPlane whose controller is no configured user (clusterApi.controlPlaneUsers empty): no override, as the webhook', () => {
+    const model = goneNodeModel();
+    model.upsert('machine', machine({ namespace: 'capi', name: 'cp-gone', nodeName: 'node-gone', machineSet: '', machineDeployment: '', controlPlane: 'cp' }));
+    const config = defaultConfig();
+    const clusterApi = { ...config.clusterApi, controlPlaneUsers: [] };
+    const report = buildAuditReport({ model, scope: { kind: 'node', node: 'node-gone' }, cluster: { server: 's', context: 'c' }, generatedAt: 'now', clusterApi });
+    const finding = report.findings.find((f) => f.object.name === 'pv-cache');
+    expect(finding?.override).not.toContain('kubeadmcontrolplanes');
+    expect(finding?.override).toContain('there is no Node node-gone to annotate, and no other override is read');
+    const machineDelete = request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+      operation: 'DELETE',
+      namespace: 'capi',
+      name: 'cp-gone',
+      userInfo: { username: 'system:serviceaccount:capi-kubeadm-control-plane-system:capi-kubeadm-control-plane-manager', groups: [] },
+      oldObject: {
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Machine',
+        metadata: { name: 'cp-gone', namespace: 'capi', labels: { 'cluster.x-k8s.io/control-plane-name': 'cp' } },
+        status: { nodeRef: { name: 'node-gone' } },
+      },
+    });
+    const message = machineValidator({ ...config, clusterApi }).handle(machineDelete, context(model, { config: { ...config, clusterApi } })).status?.message;
+    expect(message).not.toContain('kubeadmcontrolplanes');
+  });
+
   it("a KubeadmControlPlane holding a skip: the command keeps its checks and overwrites it", () => {
     const model = goneNodeModel();
     model.upsert('machine', machine({ namespace: 'capi', name: 'cp-gone', nodeName: 'node-gone', machineSet: '', machineDeployment: '', controlPlane: 'cp' }));
