@@ -144,7 +144,8 @@ export function machineOwnerAppliesTo(owner: RolloutOwnerKind, rollouts: boolean
 }
 
 const NAMESPACE_APPLIES_TO =
-  "Helm releases in this namespace and the DELETEs of their PVCs and StatefulSets; this namespace's DELETE " +
+  'Helm releases in this namespace, the DELETEs of their PVCs and StatefulSets, and the scale-downs of their ' +
+  "StatefulSets by Flux's helm-controller where no release record was seen; this namespace's DELETE " +
   '(not evictions or pod deletes: see volume-guard.io/skip-evictions)';
 const NAMESPACE_EVICTIONS_APPLIES_TO = 'evictions (drains) and drain pod deletes of pods in this namespace';
 const PVC_SKIP_APPLIES_TO = `nothing: no validator reads a skip on a PVC (orphan-pvc reads ${REUSE_KEY})`;
