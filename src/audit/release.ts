@@ -11,9 +11,12 @@
 //    While the release is installed, PVCs Helm itself created for it (meta.helm.sh annotations) are its own live
 //    resources, not leftovers.
 //  - left behind (warning): PVCs that `helm uninstall` would leave in place (its StatefulSets' claims, PVCs
-//    labelled for it that Helm did not create), which the install after it would re-attach with their data.
-// Not seen without the manifest: a chart's own PVCs marked `helm.sh/resource-policy: keep` (said in a note), and
-// StatefulSet claims that carry no release label once their StatefulSet is gone.
+//    labelled for it that Helm did not create, PVCs Helm created for it that `helm.sh/resource-policy` keeps),
+//    which the install after it would re-attach with their data.
+//  - kept (critical, release not installed): PVCs Helm created for it (meta.helm.sh annotations) that
+//    `helm.sh/resource-policy` kept through its uninstall: installing it again adopts them (adopted-by-helm), as
+//    the webhook refuses. The policy is read on the live PVC, where Helm writes it.
+// Not seen without the manifest: StatefulSet claims that carry no release label once their StatefulSet is gone.
 
 import { PLANS, planFindings } from '../admission/plans.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS } from '../checks/node-local-volume.ts';
@@ -24,7 +27,7 @@ import type { AffectedObject, Finding } from '../checks/types.ts';
 import type { PersistentVolumeClaimRecord, StatefulSetRecord } from '../cluster/records.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
 import type { HelmRelease } from '../helm/release.ts';
-import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from '../kube.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import type { AuditModel } from './model.ts';
 import type { ReleaseRevision } from './types.ts';
 
@@ -75,6 +78,17 @@ function createdByHelmFor(claim: PersistentVolumeClaimRecord | undefined, namesp
   if (claim === undefined || claim.annotations[HELM_RELEASE_NAME_ANNOTATION] !== name) return false;
   const releaseNamespace = claim.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION];
   return releaseNamespace === undefined || releaseNamespace === namespace;
+}
+
+/**
+ * The tag of a PVC Helm created for the release and `helm.sh/resource-policy` keeps (any value: Helm deletes only
+ * the documents without it): `helm uninstall` leaves it, and installing the release again adopts it (adopted-by-helm).
+ */
+export const KEPT_BY_POLICY_TAG = 'resource-policy-keep';
+
+/** Created by Helm for the release and kept by `helm.sh/resource-policy` through an uninstall. */
+function keptByPolicy(claim: PersistentVolumeClaimRecord | undefined, namespace: string, name: string): boolean {
+  return createdByHelmFor(claim, namespace, name) && claim?.annotations[HELM_RESOURCE_POLICY_ANNOTATION] !== undefined;
 }
 
 function leftBehindReason(left: LeftBehindPvc, state: ReleaseState, release: string): string {
@@ -137,6 +151,8 @@ export function releaseFindings(model: AuditModel, namespace: string, name: stri
     const key = `${left.namespace}/${left.name}`;
     if (reported.has(key)) continue;
     const claim = model.persistentVolumeClaim(left.namespace, left.name);
+    // Kept by its resource policy: said below, with the ones no label names.
+    if (left.why === 'release-labelled' && keptByPolicy(claim, namespace, name)) continue;
     if (left.why === 'release-labelled' && createdByHelmFor(claim, namespace, name)) {
       helmManaged += 1;
       continue;
@@ -155,11 +171,53 @@ export function releaseFindings(model: AuditModel, namespace: string, name: stri
       related,
     });
   }
+  // Helm's own PVCs of the release that its resource policy keeps: the live PVC carries the annotation.
+  for (const claim of model.persistentVolumeClaimsAnnotatedForRelease(namespace, name)) {
+    const key = `${claim.namespace}/${claim.name}`;
+    if (claim.deleting || reported.has(key) || !keptByPolicy(claim, namespace, name)) continue;
+    reported.add(key);
+    findings.push(keptFinding(model, claim, state, name));
+  }
   if (helmManaged > 0) {
     notes.push(
-      `${helmManaged} PVC${helmManaged === 1 ? '' : 's'} of release ${namespace}/${name} ${helmManaged === 1 ? 'was' : 'were'} created by Helm itself: ` +
-        `helm uninstall deletes ${helmManaged === 1 ? 'it' : 'them'} unless the chart marks ${helmManaged === 1 ? 'it' : 'them'} helm.sh/resource-policy: keep, which the audit cannot see`,
+      `${helmManaged} PVC${helmManaged === 1 ? '' : 's'} of release ${namespace}/${name} ${helmManaged === 1 ? 'was' : 'were'} created by Helm itself ` +
+        `without ${HELM_RESOURCE_POLICY_ANNOTATION}: helm uninstall deletes ${helmManaged === 1 ? 'it' : 'them'}`,
     );
   }
   return { findings, notes };
+}
+
+/**
+ * A PVC Helm created for the release and its resource policy keeps: of a release not installed, kept through its
+ * uninstall, what installing it again adopts (critical: the webhook refuses that install, adopted-by-helm); of one
+ * installed, what `helm uninstall` would leave (a warning, left-behind).
+ */
+function keptFinding(model: AuditModel, claim: PersistentVolumeClaimRecord, state: ReleaseState, release: string): Finding {
+  const policy = `${HELM_RESOURCE_POLICY_ANNOTATION}: ${claim.annotations[HELM_RESOURCE_POLICY_ANNOTATION] ?? ''}`;
+  const unbound = claim.volumeName === '';
+  const related: AffectedObject[] = unbound ? [] : [{ kind: 'PersistentVolume', name: claim.volumeName }];
+  const approved = isReuseApproved(claim) ? [REUSE_APPROVED_TAG] : [];
+  if (!state.installed) {
+    return {
+      check: 'orphan-pvc',
+      severity: 'critical',
+      object: claimObject(claim),
+      reason:
+        `created by Helm for release ${release} and kept by ${policy} through its uninstall; ` +
+        (unbound ? `not yet bound: installing ${release} again would adopt it` : `installing ${release} again would adopt its old data`),
+      tags: ['adopted-by-helm', KEPT_BY_POLICY_TAG, ...approved],
+      related,
+    };
+  }
+  const reclaim = unbound ? '' : (model.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+  return {
+    check: 'orphan-pvc',
+    severity: 'warning',
+    object: claimObject(claim),
+    reason:
+      `kept by ${policy}: helm uninstall leaves it behind${reclaim === '' ? '' : ` (its PV's reclaim policy is ${reclaim})`}; ` +
+      'installing the release again adopts its data',
+    tags: [KEPT_BY_POLICY_TAG, 'left-behind', ...approved],
+    related,
+  };
 }

@@ -34,14 +34,15 @@ import { DELETING_OWNERS, drainingMachineOwnerSkip, rolloutOwnerTarget } from '.
 import { dataNamespaces } from '../checks/affected.ts';
 import { NO_DATA_TAG } from '../checks/longhorn-health.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
-import { mountedReleaseLabelled, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
+import { mountedByLivePod, mountedReleaseLabelled, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { CHECK_IDS, objectRef, type CheckId, type Finding } from '../checks/types.ts';
 import { RELEASE_LABELS, RESOURCE_KINDS, type MachineRecord, type ResourceKind } from '../cluster/records.ts';
 import type { CheckMode } from '../config.ts';
+import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION, HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
 import { compareOverrides, defaultControlPlaneUsers, defaultOverrideWriters, lingeringOverrides, namespaceSkipCovering, nodeSkipCovering, type OverrideCarrier } from './overrides.ts';
-import { releaseFindings, releaseState } from './release.ts';
+import { KEPT_BY_POLICY_TAG, releaseFindings, releaseState } from './release.ts';
 import { acceptedEverywhere, risksOf } from './risks.ts';
 import {
   AUDIT_API_VERSION,
@@ -577,12 +578,13 @@ function clusterFindings(
 export const NO_RELEASE_RECORD_TAG = 'no-release-record';
 
 /**
- * The releases PVCs are labelled for (`app.kubernetes.io/instance`, `release`: the labels orphan-pvc reads) that are
- * not installed, each audited as `--release` audits it: what installing it again would hit (seed 000), with the
- * severity `--release`, the webhook and the orphan-PVC gauge give it. One with no record at all is judged the same:
- * plain `helm uninstall` deletes every record, exactly seed 000 (tag no-release-record). Only the claims a live
- * StatefulSet still uses, and those of its release-labelled rule a live pod mounts, are left out for it (an Argo CD
- * application's: it sets app.kubernetes.io/instance too); seed 000's leftover is mounted by nothing.
+ * The releases PVCs are labelled for (`app.kubernetes.io/instance`, `release`: the labels orphan-pvc reads), or
+ * annotated for by Helm and kept by `helm.sh/resource-policy`, that are not installed, each audited as `--release`
+ * audits it: what installing it again would hit (seed 000), with the severity `--release` and the webhook give it.
+ * One with no record at all is judged the same: plain `helm uninstall` deletes every record, exactly seed 000 (tag
+ * no-release-record). Only the claims a live StatefulSet still uses, and those of its release-labelled rule or kept
+ * by the policy that a live pod mounts, are left out for it (an Argo CD application's: it sets
+ * app.kubernetes.io/instance too; a release whose records are kept elsewhere); seed 000's leftover is mounted by nothing.
  */
 function releasesNotInstalled(model: AuditModel, records: NonNullable<AuditInput['releaseRecords']>, notes: string[]): Placed[] {
   const key = (namespace: string, name: string): string => `${namespace}\u0000${name}`;
@@ -592,6 +594,12 @@ function releasesNotInstalled(model: AuditModel, records: NonNullable<AuditInput
     for (const label of RELEASE_LABELS) {
       const name = claim.labels[label];
       if (name !== undefined && name !== '') labelled.set(key(claim.namespace, name), { namespace: claim.namespace, name });
+    }
+    // One Helm created for a release and its resource policy kept: the release its annotations name.
+    const name = claim.annotations[HELM_RELEASE_NAME_ANNOTATION];
+    if (name !== undefined && name !== '' && claim.annotations[HELM_RESOURCE_POLICY_ANNOTATION] !== undefined) {
+      const namespace = claim.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] || claim.namespace;
+      labelled.set(key(namespace, name), { namespace, name });
     }
   }
   const releases = [...labelled.values()].sort((a, b) => compareText(a.namespace, b.namespace) || compareText(a.name, b.name));
@@ -608,7 +616,7 @@ function releasesNotInstalled(model: AuditModel, records: NonNullable<AuditInput
       if (revisions !== undefined) placed.push({ finding, operation });
       // Without a record, PVCs something live still claims or mounts are no leftover of a release (an Argo CD
       // application's: the label is its tracking label).
-      else if (!finding.tags.includes('left-behind') && !mountedReleaseLabelled(model, finding)) {
+      else if (!finding.tags.includes('left-behind') && !mountedReleaseLabelled(model, finding) && !mountedKept(model, finding)) {
         placed.push({ finding: { ...finding, tags: [...finding.tags, NO_RELEASE_RECORD_TAG] }, operation });
         unrecorded += 1;
       }
@@ -617,6 +625,18 @@ function releasesNotInstalled(model: AuditModel, records: NonNullable<AuditInput
     if (unrecorded > 0) notes.push(noRecordNote(namespace, name));
   }
   return placed;
+}
+
+/**
+ * A finding about a PVC Helm created for the release and its resource policy keeps, which a live pod mounts: with no
+ * record of the release seen, it may be installed with its records kept elsewhere (Flux storageNamespace), using it.
+ */
+function mountedKept(model: AuditModel, finding: Finding): boolean {
+  return (
+    finding.object.kind === 'PersistentVolumeClaim' &&
+    finding.tags.includes(KEPT_BY_POLICY_TAG) &&
+    mountedByLivePod(model, { namespace: finding.object.namespace ?? '', name: finding.object.name })
+  );
 }
 
 /** The note for a release PVCs are labelled for with no Helm record in its namespace (NO_RELEASE_RECORD_TAG). */

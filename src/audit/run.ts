@@ -98,6 +98,7 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     options.release !== undefined &&
     revisions.length === 0 &&
     model.persistentVolumeClaimsOfRelease(options.release.namespace, options.release.name).length === 0 &&
+    model.persistentVolumeClaimsAnnotatedForRelease(options.release.namespace, options.release.name).length === 0 &&
     model.statefulSetsOfRelease(options.release.namespace, options.release.name).length === 0
   ) {
     const { namespace, name } = options.release;
