@@ -14,7 +14,6 @@ import {
   DELETING_CONFIRMATION_FLAG,
   drainPolicyStrength,
   longhornSettingIsTrue,
-  NODE_DRAIN_POLICIES,
   NODE_DRAIN_POLICY,
   type TeardownTarget,
 } from '../../checks/storage-teardown.ts';
@@ -27,7 +26,7 @@ import type { Config } from '../../config.ts';
 import { LONGHORN_MANAGER_NAME } from '../../helm/manifest.ts';
 import { parseAllDocuments } from 'yaml';
 import { isHelmsOwnWrite } from '../helm-writes.ts';
-import { isAutomation, staleReads, unknownWarnings } from '../context.ts';
+import { isAutomation, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { wrap } from '../messages.ts';
 import { celString } from '../rules.ts';
@@ -332,64 +331,26 @@ const MAX_DEFAULT_SETTINGS_BYTES = 16 * 1024;
  * not such a map (Longhorn then applies nothing).
  */
 export function defaultSettingsOf(configMap: unknown): Map<string, string> | undefined {
-  const entries = defaultSettingEntries(configMap);
-  if (entries === undefined) return undefined;
-  const values = new Map<string, string>();
-  for (const name of GUARDED_SETTINGS) {
-    const value = entries[name];
-    if (typeof value === 'string') values.set(name, value.trim());
-  }
-  return values;
-}
-
-/** Every entry of the ConfigMap's default-setting.yaml, as longhorn-manager reads it; undefined when not a YAML map. */
-function defaultSettingEntries(configMap: unknown): Readonly<Record<string, unknown>> | undefined {
   const text = field(configMap, 'data', DEFAULT_SETTING_KEY);
-  if (typeof text !== 'string') return {};
+  if (typeof text !== 'string') return new Map();
   let parsed: unknown;
   try {
     const first = parseAllDocuments(text, LONGHORN_YAML);
     const document = Array.isArray(first) ? first[0] : undefined;
-    if (document === undefined) return {};
+    if (document === undefined) return new Map();
     if (document.errors.length > 0) return undefined;
     parsed = document.toJS({ maxAliasCount: LONGHORN_YAML.maxAliasCount });
   } catch {
     return undefined;
   }
-  if (parsed === null || parsed === undefined) return {};
-  return isRecord(parsed) ? parsed : undefined;
-}
-
-/** The Setting longhorn-manager keeps its own version in (`v1.9.1`). */
-const CURRENT_LONGHORN_VERSION = 'current-longhorn-version';
-/** Go's strconv.ParseBool: what Longhorn accepts for a boolean setting in its ConfigMap. */
-const GO_BOOLEANS = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'];
-
-/** Why Longhorn rejects a guarded setting's value (trimmed, non-empty), or undefined when it accepts it. */
-function rejectedValue(name: string, value: string): string | undefined {
-  const valid = name === NODE_DRAIN_POLICY ? (NODE_DRAIN_POLICIES as readonly string[]).includes(value) : GO_BOOLEANS.includes(value);
-  return valid ? undefined : `${name} "${value}" is not a value it accepts`;
-}
-
-/**
- * Why the Longhorn running applies none of the file, or undefined when it may apply some of it. Before 1.10,
- * types.GetCustomizedDefaultSettings "won't accept partially valid result": a setting it does not define, or a value
- * it rejects, and it applies none of them (1.10 skips only the bad entry). Read only when volume-guard knows: its
- * Settings listed and fresh, Longhorn's version among them; a key naming no Setting of the cluster is one this
- * Longhorn does not define (it creates a Setting for each it does).
- */
-function wholeFileRejected(entries: Readonly<Record<string, unknown>>, context: ValidationContext): { version: string; why: string } | undefined {
-  if (staleReads(context, ['longhornSetting']).length > 0) return undefined;
-  const version = context.snapshot.longhornSetting(CURRENT_LONGHORN_VERSION)?.value ?? '';
-  const parts = /^v?(\d+)\.(\d+)\./.exec(version);
-  if (parts === null || Number(parts[1]) > 1 || (Number(parts[1]) === 1 && Number(parts[2]) >= 10)) return undefined;
-  for (const [name, raw] of Object.entries(entries)) {
-    if (context.snapshot.longhornSetting(name) === undefined) return { version, why: `it names "${name}", a setting it does not have` };
-    const value = typeof raw === 'string' ? raw.trim() : '';
-    const rejected = value === '' || !(GUARDED_SETTINGS as readonly string[]).includes(name) ? undefined : rejectedValue(name, value);
-    if (rejected !== undefined) return { version, why: rejected };
+  if (parsed === null || parsed === undefined) return new Map();
+  if (!isRecord(parsed)) return undefined;
+  const values = new Map<string, string>();
+  for (const name of GUARDED_SETTINGS) {
+    const value = parsed[name];
+    if (typeof value === 'string') values.set(name, value.trim());
   }
-  return undefined;
+  return values;
 }
 
 /** The judgement of one guarded setting going from `previous` to `next`, or undefined when it weakens nothing. */
@@ -434,15 +395,6 @@ function judgeDefaultSettings(request: AdmissionRequest, context: ValidationCont
   const values = defaultSettingsOf(request.object);
   if (values === undefined) {
     return allowed(wrap(`volume-guard: ${DEFAULT_SETTING_KEY} of ConfigMap ${request.namespace}/${DEFAULT_SETTING_CONFIGMAP} is not a YAML map: Longhorn applies none of it`));
-  }
-  const rejected = values.size === 0 ? undefined : wholeFileRejected(defaultSettingEntries(request.object) ?? {}, context);
-  if (rejected !== undefined) {
-    return allowed(
-      wrap(
-        `volume-guard: Longhorn ${rejected.version} applies none of ${DEFAULT_SETTING_KEY} in ConfigMap ${request.namespace}/${DEFAULT_SETTING_CONFIGMAP} ` +
-          `(${rejected.why}): no setting changes until the file is fixed, and the fixed file is judged then`,
-      ),
-    );
   }
   // A refusal answers; else the first judged change (its warnings, its audited override).
   let answer: Decision | undefined;

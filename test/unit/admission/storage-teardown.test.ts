@@ -569,41 +569,6 @@ describe('longhorn-settings validator', () => {
       expect(expression).toContain("'longhorn-default-setting'");
     });
 
-    it('passes, with a warning, a file Longhorn before 1.10 rejects as a whole (an undefined setting, an unparsable guarded value)', () => {
-      // types.GetCustomizedDefaultSettings before 1.10 "won't accept partially valid result": one undefined setting or
-      // invalid value and it applies none of the file, so the weak value in it changes nothing.
-      const listed = (version: string | undefined): ClusterModel => {
-        const m = live('block-if-contains-last-replica');
-        for (const name of ['priority-class', 'deleting-confirmation-flag', 'allow-node-drain-with-last-healthy-replica']) m.upsert('longhornSetting', longhornSetting(name, ''));
-        if (version !== undefined) m.upsert('longhornSetting', longhornSetting('current-longhorn-version', version));
-        return m;
-      };
-      const undefinedName = 'node-drain-policy: always-allow\nno-such-setting: x\n';
-      const decision = validator.handle(configMap(undefinedName), context(listed('v1.9.1')));
-      expect(decision.allowed).toBe(true);
-      const warning = (decision.warnings?.join(' ') ?? '').replace(/\s+/g, ' ');
-      expect(warning).toContain('Longhorn v1.9.1 applies none of default-setting.yaml');
-      expect(warning).toContain('it names "no-such-setting", a setting it does not have');
-      for (const text of [
-        'node-drain-policy: always-allow\ndeleting-confirmation-flag: yes\n',
-        'deleting-confirmation-flag: true\nnode-drain-policy: never\n',
-        'node-drain-policy: always-allow\nallow-node-drain-with-last-healthy-replica: maybe\n',
-      ]) {
-        const ignored = validator.handle(configMap(text), context(listed('v1.8.2')));
-        expect(ignored.allowed, text).toBe(true);
-        expect((ignored.warnings?.join(' ') ?? '').replace(/\s+/g, ' '), text).toContain('is not a value it accepts');
-      }
-      // Settings the cluster has are defined: judged as before.
-      expect(validator.handle(configMap('node-drain-policy: always-allow\npriority-class: x\n'), context(listed('v1.9.1'))).allowed).toBe(false);
-      // Longhorn 1.10 and later skip only the bad entry and apply the rest; an unknown version, a model that has not
-      // listed Settings, or one gone stale, tells volume-guard nothing: the weak value is judged.
-      for (const version of ['v1.10.0', 'v2.0.0', 'master-head', undefined]) {
-        expect(validator.handle(configMap(undefinedName), context(listed(version))).allowed, String(version)).toBe(false);
-      }
-      const unsynced = { synced: () => false, staleResources: () => [] };
-      expect(validator.handle(configMap(undefinedName), context(listed('v1.9.1'), { health: unsynced })).allowed).toBe(false);
-    });
-
     it('honors the skip on Longhorn\'s namespace, as for the Setting', () => {
       const m = live('block-if-contains-last-replica');
       m.upsert('namespace', namespace({ name: 'longhorn-system', annotations: { 'volume-guard.io/skip': 'storage-teardown', 'volume-guard.io/skip-by': 'admin' } }));
