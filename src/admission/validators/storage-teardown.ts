@@ -288,26 +288,6 @@ export function storageTeardownValidator(config: Config): Validator {
 
 const GUARDED_SETTINGS = [DELETING_CONFIRMATION_FLAG, NODE_DRAIN_POLICY, ALLOW_DRAIN_WITH_LAST_REPLICA] as const;
 
-/**
- * The annotation longhorn-manager stamps on a Setting when it applies its default-setting ConfigMap to it
- * (datastore createOrUpdateSetting): that ConfigMap's resourceVersion. Its own API (the Longhorn UI, `CreateOrUpdateSetting`)
- * writes as the same service account and leaves the annotation as it was.
- */
-export const CONFIGMAP_VERSION_ANNOTATION = 'longhorn.io/configmap-resource-version';
-
-/** CEL: this Setting write stamps a ConfigMap version the Setting did not carry (longhorn-manager applying a new ConfigMap). */
-const STAMPS_CONFIGMAP_VERSION =
-  `(has(object.metadata.annotations) && ${celString(CONFIGMAP_VERSION_ANNOTATION)} in object.metadata.annotations && ` +
-  `(oldObject == null || !has(oldObject.metadata.annotations) || !(${celString(CONFIGMAP_VERSION_ANNOTATION)} in oldObject.metadata.annotations) || ` +
-  `oldObject.metadata.annotations[${celString(CONFIGMAP_VERSION_ANNOTATION)}] != object.metadata.annotations[${celString(CONFIGMAP_VERSION_ANNOTATION)}]))`;
-
-/** What STAMPS_CONFIGMAP_VERSION says, for the handler. */
-function stampsConfigMapVersion(request: AdmissionRequest): boolean {
-  const stamped = metaOf(request.object)?.annotations[CONFIGMAP_VERSION_ANNOTATION];
-  if (stamped === undefined) return false;
-  return request.oldObject === null || request.oldObject === undefined || metaOf(request.oldObject)?.annotations[CONFIGMAP_VERSION_ANNOTATION] !== stamped;
-}
-
 function settingValue(object: unknown): string {
   return isRecord(object) ? stringField(object, 'value') : '';
 }
@@ -422,7 +402,7 @@ export function longhornSettingsValidator(config: Config): Validator {
           `request.namespace == ${celString(config.longhorn.namespace)} && (request.resource.resource == 'configmaps' ? ` +
           `(request.name == ${celString(DEFAULT_SETTING_CONFIGMAP)} || (has(object.metadata.name) && object.metadata.name == ${celString(DEFAULT_SETTING_CONFIGMAP)})) : ` +
           `([${GUARDED_SETTINGS.map(celString).join(', ')}].exists(s, s == request.name) && ` +
-          `(request.userInfo.username != ${celString(longhornServiceAccount(config))} || !${STAMPS_CONFIGMAP_VERSION})))`,
+          `request.userInfo.username != ${celString(longhornServiceAccount(config))}))`,
       },
     ],
   };
@@ -432,10 +412,9 @@ export function longhornSettingsValidator(config: Config): Validator {
       if (request.namespace !== context.config.longhorn.namespace) return allowed();
       const name = request.name || metaOf(request.object)?.name || '';
       if (request.resource.resource === 'configmaps') return name === DEFAULT_SETTING_CONFIGMAP ? judgeDefaultSettings(request, context) : allowed();
-      // Longhorn's manager applying a new version of its default-setting ConfigMap (judged at that ConfigMap's write, the
-      // Helm chart's defaultSettings) passes: refusing it would only make it retry. Its API writes as the same account
-      // (the Longhorn UI, CreateOrUpdateSetting) but stamps no new version: judged like anyone's.
-      if (request.userInfo.username === longhornServiceAccount(context.config) && stampsConfigMapVersion(request)) return allowed();
+      // Longhorn's manager applies the settings it was configured with (its default-setting ConfigMap, judged at its
+      // write, the Helm chart's defaultSettings); refusing it would only make it retry. Its uninstaller is still guarded.
+      if (request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
       const next = settingValue(request.object);
       const previous = request.operation === 'UPDATE' ? settingValue(request.oldObject) : '';
       return judgeSettingChange(context, name, next, previous, `change of Longhorn setting ${name} to "${next}"`) ?? allowed();

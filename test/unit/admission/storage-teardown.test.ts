@@ -379,15 +379,6 @@ describe('longhorn-settings validator', () => {
       oldObject: previous === undefined ? null : { metadata: { name }, value: previous },
     });
 
-  const VERSION_KEY = 'longhorn.io/configmap-resource-version';
-  /** `request` as longhorn-manager's sync of its default-setting ConfigMap writes it: its account, a new ConfigMap version stamped. */
-  const bySync = (request: AdmissionRequest, from = '100', to = '200'): AdmissionRequest => ({
-    ...request,
-    userInfo: LONGHORN_SA,
-    object: { ...(request.object as object), metadata: { name: request.name, annotations: { [VERSION_KEY]: to, 'longhorn.io/update-setting-from-longhorn': '' } } },
-    ...(request.oldObject === null ? {} : { oldObject: { ...(request.oldObject as object), metadata: { name: request.name, annotations: { [VERSION_KEY]: from } } } }),
-  });
-
   /** v1 on w1 only (numberOfReplicas 1, attached), v2 detached with its copy on w2, v3 with three copies. */
   function singles(): ClusterModel {
     return model((m) => {
@@ -489,28 +480,9 @@ describe('longhorn-settings validator', () => {
     const decision = validator.handle(setting('allow-node-drain-with-last-healthy-replica', 'true', 'false'), context(singles()));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('longhorn-system/v1');
-    // Longhorn applying a new version of its default-setting ConfigMap (judged at that write) stamps the version.
-    expect(validator.handle(bySync(setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica')), context(singles())).allowed).toBe(true);
+    const byLonghorn = { ...setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica'), userInfo: LONGHORN_SA };
+    expect(validator.handle(byLonghorn, context(singles())).allowed).toBe(true);
     expect(validator.handle(setting('backup-target', 's3://x', ''), context(singles())).allowed).toBe(true);
-  });
-
-  it("judges the Longhorn UI and API (writing as Longhorn's own account) like anyone; only its ConfigMap sync passes", () => {
-    // The UI's write goes through longhorn-manager's API (CreateOrUpdateSetting, datastore UpdateSetting): Longhorn's
-    // service account, the ConfigMap version left as it was.
-    const ui = bySync(setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica'), '100', '100');
-    const decision = validator.handle(ui, context(singles()));
-    expect(decision.allowed).toBe(false);
-    expect(decision.status!.message).toContain('longhorn-system/v1');
-    const noVersion = { ...setting('deleting-confirmation-flag', 'true', 'false'), userInfo: LONGHORN_SA };
-    expect(validator.handle(noVersion, context(singles())).allowed).toBe(false);
-    // The sync of a new ConfigMap version, and Longhorn creating a Setting from it, pass.
-    expect(validator.handle(bySync(setting('deleting-confirmation-flag', 'true', 'false')), context(singles())).allowed).toBe(true);
-    expect(validator.handle(bySync(setting('node-drain-policy', 'always-allow')), context(singles())).allowed).toBe(true);
-    // Anyone else stamping the version is judged.
-    expect(validator.handle({ ...bySync(setting('node-drain-policy', 'always-allow', 'block-if-contains-last-replica')), userInfo: { username: 'admin', groups: [] } }, context(singles())).allowed).toBe(false);
-    const expression = validator.declaration.matchConditions?.[0]?.expression ?? '';
-    expect(expression).toContain(`object.metadata.annotations['${VERSION_KEY}']`);
-    expect(expression).toContain("request.userInfo.username != 'system:serviceaccount:longhorn-system:longhorn-service-account' || !(");
   });
 
   describe("Longhorn's default-setting ConfigMap (the chart's defaultSettings): longhorn-manager writes each value to its Setting", () => {
