@@ -386,7 +386,7 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   const judgedHere = judgedObjects(outcome.manifest, release, context.snapshot);
   const { manifest, outside } = judgedHere;
   if (outside > 0) {
-    warnings.push(truncate(`volume-guard: ${outside} PVC object(s) of this release outside namespace ${release.namespace} not checked`));
+    warnings.push(truncate(`volume-guard: ${outside} ${outside === 1 ? 'PVC' : 'PVCs'} of this release outside namespace ${release.namespace} not checked`));
   }
   // StatefulSets rendered in another namespace, not yet the release's: a record stored in a storage namespace
   // (helm.storageNamespaces, written by trusted controllers) has the PVCs they would claim judged, names withheld.
@@ -394,8 +394,14 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   // would tell them (a refusal there, a pass where nothing is left). The same warning, whatever it holds.
   const elsewhere = prepared.job?.trustRecordNamespace === true ? judgedHere.elsewhere : [];
   if (judgedHere.elsewhere.length > elsewhere.length) {
+    // Named: they come from the requester's own chart (nothing of that namespace is told).
+    const sets = judgedHere.elsewhere.map((set) => `${set.namespace}/${set.name}`);
+    const named = sets.length <= 3 ? sets.join(', ') : `${sets.slice(0, 3).join(', ')} and ${sets.length - 3} more`;
     warnings.push(
-      truncate(`volume-guard: ${judgedHere.elsewhere.length} StatefulSet(s) of this release outside namespace ${release.namespace} not checked`),
+      ...wrap(
+        `volume-guard: ${sets.length === 1 ? 'StatefulSet' : 'StatefulSets'} ${named} of this release ${sets.length === 1 ? 'is' : 'are'} ` +
+          `outside namespace ${release.namespace}: not checked (only the release namespace's objects are judged for a record stored there)`,
+      ),
     );
   }
   // helm --take-ownership: objects another release owns become this release's, but stay in that release's last

@@ -25,6 +25,7 @@ import {
   SKIP_BY_KEY,
   SKIP_EVICTIONS_KEY,
   SKIP_KEY,
+  SKIP_REASON_KEY,
   SKIP_UNTIL_KEY,
   skipsEverything,
   whoMayWriteOverrides,
@@ -148,7 +149,8 @@ function recordWriterHow(request: AdmissionRequest, next: { annotations?: Readon
   const resource = group === '' ? (KUBECTL_RESOURCE[request.resource.resource] ?? request.resource.resource) : `${request.resource.resource}.${group}`;
   const name = request.name || metaOf(request.object)?.name || '<name>';
   const namespace = request.kind.kind !== 'Namespace' && request.namespace ? ` -n ${request.namespace}` : '';
-  return `${labelNote}Example: kubectl annotate --overwrite ${resource} ${name}${namespace} ${pairs.join(' ')} ${SKIP_BY_KEY}=${user || '<you>'}`;
+  // The command on a line of its own: pasted from the terminal, nothing else comes with it.
+  return `${labelNote}Example:\n  kubectl annotate --overwrite ${resource} ${name}${namespace} ${pairs.join(' ')} ${SKIP_BY_KEY}=${user || '<you>'}`;
 }
 
 /**
@@ -242,8 +244,9 @@ export function overrideGuardValidator(config: Config): Validator {
         const found = annotations[SKIP_BY_KEY] === undefined ? 'it is missing' : `it says "${annotations[SKIP_BY_KEY]}"`;
         return denied(
           `volume-guard: a write of ${changed.join(', ')} on ${what} must record its writer: set the annotation ` +
-            `${SKIP_BY_KEY}=${user || '<your user name>'} in the same write (${found}). ${recordWriterHow(request, next, changed)}` +
-            stepNote(user, next.annotations, metaOf(request.oldObject)?.annotations),
+            `${SKIP_BY_KEY}=${user || '<your user name>'} in the same write (${found}).` +
+            stepNote(user, changed, next.annotations, metaOf(request.oldObject)?.annotations) +
+            `\n${recordWriterHow(request, next, changed)}`,
         );
       }
       const until = annotations[SKIP_UNTIL_KEY];
@@ -275,14 +278,24 @@ export function overrideGuardValidator(config: Config): Validator {
 }
 
 /**
- * Why the mutating step did not record the writer, for the refusal: nothing for a nameless requester (nothing to
- * record); for a write that grants nothing itself beside an override stored without a writer, that taking it over is
- * explicit; otherwise that the step is not installed, was not reached, or its change was undone.
+ * Why the mutating step did not record the writer, for the refusal, on a line of its own ('' when there is nothing
+ * to say): nothing for a nameless requester (nothing to record) or a write of labels only (never read: the advice
+ * writes annotations, which the step records); for an override stored without a writer, that taking it over is
+ * explicit; for a reason or expiry alone, that they grant nothing; otherwise that the step is not installed, was not
+ * reached, or its change was undone.
  */
-function stepNote(user: string, next: Readonly<Record<string, string>> | undefined, previous: Readonly<Record<string, string>> | undefined): string {
-  if (user === '') return '';
-  if (!writerStepRecords(next, previous)) {
-    return ` (The override there has no recorded writer: ${OVERRIDE_WRITER_WEBHOOK} does not take it over for you; setting ${SKIP_BY_KEY} makes it count, as written by you.)`;
+function stepNote(
+  user: string,
+  changed: readonly string[],
+  next: Readonly<Record<string, string>> | undefined,
+  previous: Readonly<Record<string, string>> | undefined,
+): string {
+  if (user === '' || changed.every((entry) => / ?label /.test(entry))) return '';
+  if (writerStepRecords(next, previous)) {
+    return `\n${OVERRIDE_WRITER_WEBHOOK} records it for an allowed writer: here it is not installed, was not reached, or its change was undone.`;
   }
-  return ` (${OVERRIDE_WRITER_WEBHOOK} records it for an allowed writer: it is not installed, was not reached, or its change was undone.)`;
+  if (GRANTING_KEYS.some((key) => previous?.[key] !== undefined)) {
+    return `\nThe override there has no recorded writer: ${OVERRIDE_WRITER_WEBHOOK} does not take it over for you; setting ${SKIP_BY_KEY} makes it count, as written by you.`;
+  }
+  return `\n${SKIP_REASON_KEY} and ${SKIP_UNTIL_KEY} alone grant nothing: ${OVERRIDE_WRITER_WEBHOOK} records a writer only with skip, reuse, delete or skip-evictions.`;
 }

@@ -95,7 +95,11 @@ export function podDeleteValidator(_config: Config): Validator {
         // Unknown to a stale view of the nodes: it may be a node being drained volume-guard has not seen yet. A pod
         // keeping data on its node then gets the stale-model answer, as its eviction would.
         const keepsData = pod.claimNames.length > 0 || pod.hostPaths.length > 0 || pod.emptyDirs.length > 0;
-        const stale = keepsData ? staleModelDecision(context, `deletion of pod ${request.namespace}/${request.name} on node ${pod.nodeName}`, [], ['node']) : undefined;
+        const stale = keepsData
+          ? staleModelDecision(context, `deletion of pod ${request.namespace}/${request.name} on node ${pod.nodeName}`, [], ['node'], [
+              `none: retry once volume-guard has seen node ${pod.nodeName} (a pod DELETE is judged only on a node being drained)`,
+            ])
+          : undefined;
         return stale ?? allowed();
       }
       // `kubectl drain --disable-eviction --dry-run=server`: its allowed dry-run cordon leaves the node schedulable.

@@ -526,7 +526,11 @@ function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, 
   const action = `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`;
   const plan = PLANS['statefulset-scale-down'];
   const stale = staleModelDecision(context, `${action} by ${describeUser(request.userInfo)}`, [], plan.reads, () =>
-    staleOverride(plan.overrides, { overrideHint: '' }),
+    // A Scale is never Helm's write: the namespace's skip for Helm releases does not reach it.
+    staleOverride(
+      plan.overrides.filter((place) => place !== 'namespace-helm'),
+      { overrideHint: '' },
+    ),
   );
   if (stale) return stale;
   const middle = `-${name}-`;

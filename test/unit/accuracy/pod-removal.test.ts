@@ -169,6 +169,9 @@ describe('a pod DELETE on a node volume-guard has not seen', () => {
     const refused = podDeleteValidator(config).handle(podDelete(runningDb, 'StatefulSet', ALICE_USER), context(withoutNodes(), { health: stale }));
     expect(refused.allowed).toBe(false);
     expect(refused.status?.message).toContain('stale');
+    // No override reaches a pod DELETE: the answer says what does.
+    expect(refused.status?.message).toContain('retry once volume-guard has seen node node-1');
+    expect(refused.status?.message).not.toContain('on the object under review');
     // A pod keeping nothing on its node passes whatever the view.
     const plain = pod({ name: 'web-1', controllerKind: 'ReplicaSet' });
     expect(podDeleteValidator(config).handle(podDelete(plain, 'ReplicaSet', ALICE_USER), context(withoutNodes(), { health: stale })).allowed).toBe(true);

@@ -127,7 +127,7 @@ describe('no names cross namespaces', () => {
     expect(decision.allowed).toBe(true);
     expect(JSON.stringify(decision)).not.toContain(ORPHAN);
     expect(JSON.stringify(decision)).not.toContain('pv-victim');
-    expect(decision.warnings).toContain('volume-guard: 1 StatefulSet(s) of this release outside namespace devlake not checked');
+    expect(decision.warnings?.join(' ')).toContain('volume-guard: StatefulSet victim/devlake-mysql of this release is outside namespace devlake: not checked');
     // No leftover there: the very same answer.
     const empty = new ClusterModel(VOLUME_SETS);
     empty.upsert('namespace', namespace({ name: NS }));
@@ -172,7 +172,7 @@ describe('no names cross namespaces', () => {
     model.upsert('namespace', namespace({ name: NS }));
     const decision = validator.handle(releaseRequest({ manifest: withClaim }), context(model));
     expect(decision.allowed).toBe(true);
-    expect(decision.warnings?.join('\n')).toContain('1 PVC object(s) of this release outside namespace devlake not checked');
+    expect(decision.warnings?.join('\n')).toContain('1 PVC of this release outside namespace devlake not checked');
   });
 
   it('a storage namespace listed in helm.storageNamespaces may hold records of other namespaces (Helm SDK users)', () => {

@@ -279,14 +279,18 @@ describe('the override guard asking for the writer', () => {
 
   it('gives a person the kubectl annotate of the object written, with what the write set', () => {
     const text = write(ADMIN, 'UPDATE', 'PersistentVolumeClaim', { name: 'data', namespace: 'shop', annotations: { 'volume-guard.io/reuse': 'true' } });
-    expect(text).toContain('Example: kubectl annotate --overwrite pvc data -n shop volume-guard.io/reuse=true volume-guard.io/skip-by=admin');
+    // The command on a line of its own, so that it can be pasted.
+    expect(text).toContain('Example:\n  kubectl annotate --overwrite pvc data -n shop volume-guard.io/reuse=true volume-guard.io/skip-by=admin');
+    expect(text.split('\n').at(-1)).toBe('  kubectl annotate --overwrite pvc data -n shop volume-guard.io/reuse=true volume-guard.io/skip-by=admin');
     expect(text).not.toContain('...');
   });
 
   it('says a volume-guard.io label on a Node is never read: write annotations', () => {
     const text = write(ADMIN, 'UPDATE', 'Node', { name: 'n1', labels: { 'volume-guard.io/skip': 'node-local-volume' } });
     expect(text).toContain('volume-guard reads no volume-guard.io/ label on a Node, only annotations');
-    expect(text).toContain('Example: kubectl annotate --overwrite node n1 volume-guard.io/skip=node-local-volume volume-guard.io/skip-by=admin');
+    expect(text).toContain('Example:\n  kubectl annotate --overwrite node n1 volume-guard.io/skip=node-local-volume volume-guard.io/skip-by=admin');
+    // Labels are never read, so the step has nothing to record for them: no note about it.
+    expect(text).not.toContain('override-writer');
   });
 });
 

@@ -94,9 +94,16 @@ describe('the override-writer step', () => {
       expect(run(admission)).toEqual({ allowed: true });
       const refused = guard.handle(admission, context(EMPTY_SNAPSHOT, { config }));
       expect(refused.allowed).toBe(false);
-      expect(refused.status?.message).toContain('has no recorded writer');
       expect(refused.status?.message).not.toContain('it is not installed');
+      // Annotations: the takeover is explained; a label is never read, so nothing about the step.
+      if (after['metadata'] !== undefined && JSON.stringify(after).includes('"labels"')) expect(refused.status?.message).not.toContain('override-writer');
+      else expect(refused.status?.message).toContain('has no recorded writer');
     }
+    // A reason alone beside no override: nothing to take over, and nothing granted.
+    const reasonOnly = annotatePvc(pvc({ 'volume-guard.io/skip-reason': 'x' }), pvc());
+    const refusedReason = guard.handle(reasonOnly, context(EMPTY_SNAPSHOT, { config }));
+    expect(refusedReason.status?.message).toContain('alone grant nothing');
+    expect(refusedReason.status?.message).not.toContain('has no recorded writer');
     // A label-only write on a node: nothing granted by an annotation, nothing recorded.
     const label = request({ ...NODE_KIND, operation: 'UPDATE', name: 'w1', object: { metadata: { name: 'w1', labels: { 'volume-guard.io/skip': 'all' } } }, oldObject: { metadata: { name: 'w1' } } });
     expect(run(label)).toEqual({ allowed: true });
