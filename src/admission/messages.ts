@@ -18,6 +18,7 @@
 import { UNBOUND_TAG } from '../checks/orphan-pvc.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 import { COPIES_HELD_OFF_TAG } from '../checks/last-replica-on-node.ts';
+import { SALVAGE_SOURCE_TAG } from '../checks/storage-teardown.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { isWithheld, withheldLines } from './withheld.ts';
 
@@ -597,6 +598,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     fix: 'back up the data and delete those volumes (and their PVCs) first, or keep Longhorn and its safety settings',
     fixOf: (findings) => {
       if (findings.length > 0 && findings.every((finding) => finding.tags.includes('replica-delete'))) {
+        // No healthy copy to rebuild from, and a faulted volume cannot be backed up: salvage first.
+        if (findings.every((finding) => finding.tags.includes(SALVAGE_SOURCE_TAG))) {
+          return 'keep the replica; let Longhorn salvage the volume from it (auto-salvage, or Salvage in the Longhorn UI choosing it), then let it rebuild its copies.';
+        }
         return 'keep the replica; let Longhorn rebuild another healthy copy (or back the volume up) first.';
       }
       // A weaker drain policy deletes nothing itself: the volumes need a second copy, or a policy that moves the last one.

@@ -144,7 +144,8 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
   );
   const salvage = lastCopy || onlyData ? undefined : salvageLoss(snapshot, replica, others, nodeIsUp);
   if (!lastCopy && !onlyData && salvage === undefined) return collector.result();
-  const tags = ['replica-delete', attachmentTag(volume)];
+  // No healthy copy left: the volume comes back only through salvage, from this replica (SALVAGE_SOURCE_TAG).
+  const tags = ['replica-delete', attachmentTag(volume), ...(lastCopy ? [] : [SALVAGE_SOURCE_TAG])];
   if (collector.countIfFull() || !collector.admit(tags)) return collector.result();
   const where = replica.nodeID === '' ? '' : ` on node ${replica.nodeID}`;
   collector.add({
@@ -163,6 +164,9 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
   });
   return collector.result();
 }
+
+/** A replica DELETE refused because the volume has no healthy copy: its data comes back only through salvage. */
+export const SALVAGE_SOURCE_TAG = 'salvage-source';
 
 /**
  * What deleting a failed replica takes from a volume with no healthy replica left, which comes back through

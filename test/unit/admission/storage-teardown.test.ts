@@ -313,6 +313,9 @@ describe('storage-teardown validator: Longhorn Replica DELETE', () => {
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('replica lost-r-w1 on node w1 holds the newest data; the replicas left are older');
     expect(decision.status!.message).toContain('PVC shop/db');
+    // No healthy copy to rebuild from: the fix is salvage, not a rebuild or a backup.
+    expect(decision.status!.message.replace(/\s+/g, ' ')).toContain('let Longhorn salvage the volume from it');
+    expect(decision.status!.message).not.toContain('rebuild another healthy copy');
     // The stale one salvage leaves failed: deleting it loses nothing.
     expect(validator.handle(del(stale), context(faulted)).allowed).toBe(true);
     // Another replica failed within the window stays: salvage brings it back with the same data.
