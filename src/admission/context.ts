@@ -6,7 +6,7 @@ import { metaOf, type StringMap } from './objects.ts';
 import { skipFrom, unknownSkipEntries, whyNotHonored, writerOf, type OverrideSource, type OverrideWriters } from './overrides.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo } from './types.ts';
 import type { ValidationContext } from './validator.ts';
-import { MAX_LISTED_PER_CHECK, OVERRIDE_HEADING, truncate, WORDING_TAGS } from './messages.ts';
+import { MAX_LISTED_PER_CHECK, OVERRIDE_HEADING, truncate, WORDING_TAGS, wrap } from './messages.ts';
 import type { ResourceKind } from '../cluster/records.ts';
 import { RESOURCE_SPECS, resourceLabel } from '../cluster/resources.ts';
 import { unknownEntryWarnings } from './override-feedback.ts';
@@ -104,7 +104,7 @@ export function staleModelDecision(
   if (everything) {
     const writer = writerOf(everything);
     // Honored like any other override: audited, and counted (Decision.overrides) for every check it waived unseen.
-    const decision = allowed([truncate(`volume-guard: ${what}; allowed by the skip=* override on ${everything.where}`)], {
+    const decision = allowed(wrap(`volume-guard: ${what}; allowed by the skip=* override on ${everything.where}`), {
       'overridden-checks': '*',
       'override-source': everything.where,
       'override-reason': everything.reason || '(none given)',

@@ -549,7 +549,7 @@ function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, 
   const more = claims.length > MAX_UNSEEN_NAMED ? ` and ${claims.length - MAX_UNSEEN_NAMED} more` : '';
   const why =
     `volume-guard has not seen this StatefulSet ${namespace}/${name} yet (created a moment ago), and the pods it scales away ` +
-    `mount ${named}${more}, whose PV is deleted with ${claims.length === 1 ? 'it' : 'them'} if its retention policy says whenScaled: Delete`;
+    `mount ${named}${more}, ${claims.length === 1 ? 'whose PV is deleted with it' : 'whose PVs are deleted with them'} if its retention policy says whenScaled: Delete`;
   if (mode === 'warn') return { ...allowed(wrap(`volume-guard: ${why}; ${action} not checked`)), checks: ['pvc-delete'] };
   return denied(`volume-guard refused the ${action}: ${why}. Retry in a moment: it is judged once volume-guard sees the StatefulSet.`, {
     checks: ['pvc-delete'],
@@ -654,7 +654,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, m
     unlimited: ['pvc-delete'],
     overrideHint:
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
-      `${SKIP_BY_KEY}=<your user name>, or set whenScaled: Retain first to keep them, and let ` +
+      `${SKIP_BY_KEY}=<your user name>, or set whenScaled: Retain ${driftCorrection ? "in the HelmRelease's values" : 'first'} to keep them, and let ` +
       `${automation ? 'the controller retry' : 'the change be retried'}` +
       (driftCorrection
         ? `\nor, if Flux corrects drift of a HelmRelease: declare the live replicas in its values, ` +

@@ -85,6 +85,8 @@ describe("pvc-delete: Flux helm-controller's scale-down of a StatefulSet Helm ma
     expect(message).toContain(`scale-down of StatefulSet ${NS}/db from 3 to 1 replicas by ${FLUX.username}`);
     expect(message).toContain('data-db-2');
     expect(message).toContain('spec.driftDetection.ignore');
+    // Its one patch puts the chart's whenScaled back too: Retain belongs in the HelmRelease's values.
+    expect(message.replace(/\s+/g, ' ')).toContain("set whenScaled: Retain in the HelmRelease's values");
   });
 
   it('passes it once this pod allowed an upgrade record of the release (its upgrade), until that is old', () => {

@@ -56,6 +56,7 @@ describe('scale-down of a re-created StatefulSet the model has not seen', () => 
     expect(decision.allowed).toBe(false);
     expect(decision.status?.message).toContain('has not seen this StatefulSet shop/db yet');
     expect(decision.status?.message).toContain('shop/data-db-1, shop/data-db-2');
+    expect(decision.status?.message.replace(/\s+/g, ' ')).toContain('whose PVs are deleted with them');
     expect(decision.status?.message).toContain('Retry in a moment');
   });
 
