@@ -19,6 +19,7 @@ import { UNBOUND_TAG } from '../checks/orphan-pvc.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 import { COPIES_HELD_OFF_TAG } from '../checks/last-replica-on-node.ts';
 import { SALVAGE_SOURCE_TAG } from '../checks/storage-teardown.ts';
+import { NO_DATA_TAG } from '../checks/longhorn-health.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { isWithheld, withheldLines } from './withheld.ts';
 
@@ -394,7 +395,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       return `${plural(n, 'Longhorn volume has', 'Longhorn volumes have')} a single copy of ${n === 1 ? 'its' : 'their'} data or numberOfReplicas 1`;
     },
     fix: 'raise numberOfReplicas to 2 or more and wait until healthy (Longhorn makes no second copy while it is 1), or back the data up',
+    fixOf: (findings) => (findings.length > 0 && findings.every((finding) => finding.tags.includes(NO_DATA_TAG)) ? `${NO_DATA_FIX}.` : undefined),
     fixFor: (situation, findings) => {
+      // Volumes that never held data (only Harvester's upgrades count them): nothing to back up or wait for.
+      if (findings.length > 0 && findings.every((finding) => finding.tags.includes(NO_DATA_TAG))) return `${NO_DATA_FIX}; then ${retry(situation)}.`;
       const effective = findings.some((finding) => finding.tags.includes('effective'));
       const configured = findings.some((finding) => !finding.tags.includes('effective'));
       const parts: string[] = [];
@@ -409,9 +413,11 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       return `${parts.join('; ')}; then ${retry(situation)}.${sole ? ` ${soleNodeFix(situation, findings.length)}` : ''}`;
     },
     fate: (finding, situation) =>
-      finding.tags.includes('several-copies')
-        ? { fate: 'at risk', why: 'numberOfReplicas is 1: a copy lost while nodes restart is not rebuilt, and the last one goes with its node' }
-        : nodeLoss(situation, 'its only copy'),
+      finding.tags.includes(NO_DATA_TAG)
+        ? { fate: 'at risk', why: "it never held data (no replica was ever healthy), but Harvester's own upgrade check refuses every numberOfReplicas-1 volume" }
+        : finding.tags.includes('several-copies')
+          ? { fate: 'at risk', why: 'numberOfReplicas is 1: a copy lost while nodes restart is not rebuilt, and the last one goes with its node' }
+          : nodeLoss(situation, 'its only copy'),
   },
   'volume-health': {
     summary: (n) => `${plural(n, 'Longhorn volume is', 'Longhorn volumes are')} not healthy`,
@@ -628,6 +634,11 @@ export function findingFix(finding: Finding): string {
   const text = CHECK_TEXT[finding.check];
   return text.fixOf?.([finding])?.replace(/\.$/, '') ?? text.fix;
 }
+
+/** A numberOfReplicas-1 volume that never held data (only Harvester's upgrades count it): nothing to back up or wait for. */
+const NO_DATA_FIX =
+  'delete such a volume if it is not used, or raise its numberOfReplicas to 2 (a detached volume gets its copies when next attached); ' +
+  'or, for detached ones, annotate the Upgrade harvesterhci.io/skipSingleReplicaDetachedVol: "true"';
 
 const SHARED_CLAIM_FIX = "rename the StatefulSet or its claim template: its PVC names collide with another live StatefulSet's";
 

@@ -4,6 +4,7 @@
 // must agree. Harvester's own upgrade webhook (checkSingleReplicaVolumes) refuses every volume whose
 // spec.numberOfReplicas is 1, data or not: its Upgrade keeps refusing it, as Harvester would.
 import { describe, expect, it } from 'vitest';
+import { findingFix } from '../../../src/admission/messages.ts';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
 import { upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
 import { NO_DATA_TAG, SINGLE_REPLICA_TAGS_COUNT, VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
@@ -75,6 +76,15 @@ describe('a single-replica volume that never held data', () => {
     const decision = upgradeValidator(config).handle(harvesterUpgradeRequest(), context(cluster()));
     expect(decision.allowed).toBe(false);
     expect(decision.status?.message).toContain('empty');
+    // Nothing to lose: the refusal says why Harvester counts it, and advises no backup or wait.
+    const message = (decision.status?.message ?? '').replace(/\s+/g, ' ');
+    expect(message).toContain('never held data');
+    expect(message).toContain('delete such a volume if it is not used');
+    expect(message).not.toContain('wait until healthy');
+    expect(message).not.toContain('back the data up');
+    // The audit's situation-free fix says the same.
+    const finding = { check: 'single-replica' as const, severity: 'critical' as const, object: { kind: 'Volume', name: 'empty' }, reason: '', tags: ['detached', NO_DATA_TAG] };
+    expect(findingFix(finding)).toContain('delete such a volume if it is not used');
   });
 
   it('is refused by a Plan once its replica held data, and the model counts it under its tags as it changes', () => {
