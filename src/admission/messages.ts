@@ -503,9 +503,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       const fates = new Set(findings.map(orphanFate));
       if (fates.size !== 1) return `${plural(n, 'existing PVC', 'existing PVCs')} would be adopted or left behind with old data`;
       if (!fates.has('adopted')) return `${plural(n, 'PVC', 'PVCs')} would be left behind with ${n === 1 ? 'its' : 'their'} data`;
-      return findings.every(isUnboundClaim)
-        ? `${plural(n, 'existing PVC', 'existing PVCs')} would be taken over`
-        : `${plural(n, 'existing PVC', 'existing PVCs')} would be adopted with old data`;
+      if (findings.every(isUnboundClaim)) return `${plural(n, 'existing PVC', 'existing PVCs')} would be taken over`;
+      // Warnings only: the release's own data coming back (a rollback, a re-created StatefulSet), not old data.
+      if (findings.every((finding) => finding.severity === 'warning')) return `${plural(n, 'existing PVC', 'existing PVCs')} would be re-attached`;
+      return `${plural(n, 'existing PVC', 'existing PVCs')} would be adopted with old data`;
     },
     fix: 'delete the PVCs if their data is obsolete, or annotate them volume-guard.io/reuse=true if it is meant to be reused',
     // PVCs another live StatefulSet claims are its data: deleting them is no fix.

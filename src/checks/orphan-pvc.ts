@@ -604,7 +604,7 @@ function candidatesFor(
           add({
             claim,
             rule: 'statefulset-claim',
-            reason: `kept from an earlier StatefulSet ${statefulSet.name} of this release${unboundNote(claim)}; raising it to ${statefulSet.replicas} replicas re-attaches this release's own data`,
+            reason: `kept from an earlier StatefulSet ${statefulSet.name} of this release${unboundNote(claim)}; raising StatefulSet ${statefulSet.name} to ${statefulSet.replicas} replicas re-attaches it (the release's own)`,
             statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
             severity: 'warning',
           });
@@ -1068,7 +1068,7 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
         target.namespace,
         target.name,
         `kept from an earlier StatefulSet ${target.name}, labelled for its Helm release ${release.name}${unboundNote(claim)}; ` +
-          `scaling it to ${target.replicas} replicas re-attaches that release's data${sharedWithPod(snapshot, claim)}`,
+          `scaling StatefulSet ${target.name} to ${target.replicas} replicas re-attaches it (that release's own)${sharedWithPod(snapshot, claim)}`,
         false,
         'warning',
       );

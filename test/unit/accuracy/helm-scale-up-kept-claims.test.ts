@@ -97,7 +97,10 @@ describe("raising the replicas of a re-created release StatefulSet onto the rele
     const warnings = (decision.warnings ?? []).join('\n');
     expect(warnings).toContain(`${NS}/data-db-1`);
     expect(warnings).toContain(`${NS}/data-db-2`);
-    expect(warnings).toContain("re-attaches this release's own data");
+    expect(warnings).toContain("re-attaches it (the release's own)");
+    // Said as what it is: the release's own claims coming back, not old data adopted.
+    expect(warnings).toContain('2 existing PVCs would be re-attached');
+    expect(warnings).not.toContain('adopted with old data');
   });
 
   it('helm upgrade: still refuses claims older than the first install, or not labelled for the release', () => {

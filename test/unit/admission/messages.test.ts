@@ -411,7 +411,7 @@ describe('warnings naming several objects for the same reason', () => {
     const findings = Array.from({ length: 5 }, (_, i) => restored(`data-db-${i}`));
     const lines = fitWarnings(warningLines('orphan-pvc', findings, 5, rollback));
     expect(lines).toEqual([
-      'volume-guard [orphan-pvc] 5 existing PVCs would be adopted with old data',
+      'volume-guard [orphan-pvc] 5 existing PVCs would be re-attached',
       '- adopted: PVC shop/data-db-0 (PV pv-data-db-0, StatefulSet shop/db): this rollback restores StatefulSet db, which',
       "  re-attaches this release's earlier data",
       ...[1, 2, 3, 4].map((i) => `- adopted: PVC shop/data-db-${i} (PV pv-data-db-${i}, StatefulSet shop/db): same reason as above`),
