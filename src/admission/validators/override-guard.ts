@@ -120,6 +120,9 @@ function shellValue(value: string): string {
   return /^[\w.,:/@+=-]+$/.test(value) ? value : `"${value.replace(/["\\$`]/g, '\\$&')}"`;
 }
 
+/** An entry of changedOverrideKeys naming a label (`label volume-guard.io/skip`, `the removal of label …`). */
+const isLabelEntry = (entry: string): boolean => / ?label /.test(entry);
+
 /**
  * How to record the writer of a refused override write (changedOverrideKeys' `changed`): a GitOps service account's
  * writes, and any CREATE, come from a manifest (an admin's `kubectl annotate` would record the admin, not the
@@ -130,7 +133,7 @@ function shellValue(value: string): string {
 function recordWriterHow(request: AdmissionRequest, next: { annotations?: Readonly<Record<string, string>>; labels?: Readonly<Record<string, string>> }, changed: readonly string[]): string {
   const user = request.userInfo.username;
   const kind = request.kind.kind;
-  const labels = changed.filter((entry) => / ?label /.test(entry));
+  const labels = changed.filter(isLabelEntry);
   const labelNote =
     labels.length === changed.length
       ? `volume-guard reads no volume-guard.io/ label on a ${kind}, only annotations: write the override as annotations. `
@@ -290,7 +293,7 @@ function stepNote(
   next: Readonly<Record<string, string>> | undefined,
   previous: Readonly<Record<string, string>> | undefined,
 ): string {
-  if (user === '' || changed.every((entry) => / ?label /.test(entry))) return '';
+  if (user === '' || changed.every(isLabelEntry)) return '';
   if (writerStepRecords(next, previous)) {
     return `\n${OVERRIDE_WRITER_WEBHOOK} records it for an allowed writer: here it is not installed, was not reached, or its change was undone.`;
   }

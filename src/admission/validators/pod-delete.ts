@@ -13,6 +13,7 @@
 // pod they recreate lands where its volumes allow.
 import { transformPod } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
+import { hasInlineData } from '../../checks/node-local-volume.ts';
 import { staleModelDecision } from '../context.ts';
 import { celString } from '../rules.ts';
 import { allowed, type UserInfo, type WebhookDeclaration } from '../types.ts';
@@ -94,7 +95,7 @@ export function podDeleteValidator(_config: Config): Validator {
       if (node === undefined) {
         // Unknown to a stale view of the nodes: it may be a node being drained volume-guard has not seen yet. A pod
         // keeping data on its node then gets the stale-model answer, as its eviction would.
-        const keepsData = pod.claimNames.length > 0 || pod.hostPaths.length > 0 || pod.emptyDirs.length > 0;
+        const keepsData = pod.claimNames.length > 0 || hasInlineData(pod);
         const stale = keepsData
           ? staleModelDecision(context, `deletion of pod ${request.namespace}/${request.name} on node ${pod.nodeName}`, [], ['node'], [
               `none: retry once volume-guard has seen node ${pod.nodeName} (a pod DELETE is judged only on a node being drained)`,
