@@ -532,7 +532,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     // Volume sets are re-evaluated once per affected volume at the end, not once per replica written.
     this.#batchDepth++;
     try {
-      if (kind === 'node' && !this.#nodesListed) this.#noteNodesListed(records as readonly NodeRecord[]);
+      const firstNodeList = kind === 'node' && !this.#nodesListed;
       if (this.#stores[kind].size > 0 || !this.#insertAll(kind, records)) {
         const present = new Set<string>();
         for (const record of records) {
@@ -544,6 +544,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
           if (!present.has(key)) this.#delete(kind, key);
         }
       }
+      if (firstNodeList) this.#noteNodesListed();
     } finally {
       this.#batchDepth--;
     }
@@ -913,11 +914,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   }
 
   /** The first Node list: the Longhorn nodes it lacks turn down (nodeIsUp), so their volumes are evaluated again. */
-  #noteNodesListed(nodes: readonly NodeRecord[]): void {
+  #noteNodesListed(): void {
     this.#nodesListed = true;
-    if (this.#stores.longhornNode.size === 0) return;
-    const listed = new Set(nodes.map((node) => node.name));
-    for (const name of this.#stores.longhornNode.keys()) if (!listed.has(name)) this.#noteNodeVolumes(name);
+    for (const name of this.longhornNodesWithoutNode()) this.#noteNodeVolumes(name);
   }
 
   #noteNodeVolumes(nodeName: string): void {
@@ -1118,6 +1117,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   /** Whether the Node list arrived: from then on a Longhorn node without a Node is down (nodeIsUp). */
   get nodesListed(): boolean {
     return this.#nodesListed;
+  }
+
+  /** The Longhorn nodes the model holds no Node for (down once the Node list arrived: nodeIsUp). */
+  *longhornNodesWithoutNode(): IterableIterator<string> {
+    for (const name of this.#stores.longhornNode.keys()) if (!this.#stores.node.has(name)) yield name;
   }
 
   /** Whether a volume is in the named set now (O(1)). */

@@ -295,9 +295,8 @@ export class RiskTracker {
 
   /** The volumes with a copy on a Longhorn node without a Node: down once the Node list arrived. */
   #markNodelessCopies(): void {
-    for (const longhornNode of this.#model.records('longhornNode')) {
-      if (this.#model.node(longhornNode.name) !== undefined) continue;
-      for (const replica of this.#model.replicasOnNode(longhornNode.name)) this.#markVolumeNodes(replica.volumeName);
+    for (const nodeName of this.#model.longhornNodesWithoutNode()) {
+      for (const replica of this.#model.replicasOnNode(nodeName)) this.#markVolumeNodes(replica.volumeName);
     }
   }
 
