@@ -933,8 +933,17 @@ export function auditCommand(situation: Situation | undefined): string {
 /** The consequence line under a check's heading: what happens to its objects, counted by fate. */
 function consequence(findings: readonly Finding[], situation: Situation | undefined): string | undefined {
   if (findings.length === 0) return undefined;
-  const fates = findings.map((finding) => fateOf(finding, situation, findings.length > 1));
-  if (findings[0]?.check !== 'orphan-pvc') return [...new Set(fates.map((f) => f.why))].slice(0, 2).join('; ');
+  const many = findings.length > 1;
+  if (findings[0]?.check !== 'orphan-pvc') {
+    // The first two distinct reasons, in order: a node's thousand local PVs need not each be worded to find them.
+    const whys = new Set<string>();
+    for (const finding of findings) {
+      whys.add(fateOf(finding, situation, many).why);
+      if (whys.size === 2) break;
+    }
+    return [...whys].join('; ');
+  }
+  const fates = findings.map((finding) => fateOf(finding, situation, many));
   const count = (fate: Fate) => fates.filter((f) => f.fate === fate).length;
   const parts: string[] = [];
   // Adopted by whatever creates or scales the StatefulSet: a Helm release, or (no release at all) the StatefulSet
