@@ -3,7 +3,9 @@
 // (install, upgrade, rollback) is checked for PVCs the release would silently adopt or strand (orphan-pvc) and for
 // PVCs an upgrade or rollback makes Helm delete (pvc-delete); a denial aborts Helm cleanly. Everything else Helm
 // writes is never denied: an uninstall, the deployed, failed and superseded transitions and the history pruning
-// happen after resources changed, and Helm cannot recover from a refusal there. Uninstalls get warnings.
+// happen after resources changed, and Helm cannot recover from a refusal there. Uninstalls get warnings. Those
+// updates keep the record's labels: an update adding or changing a release override label is someone else's
+// (`kubectl label secret`), judged for its writer (releaseLabelWrite).
 //
 // Namespaces: a release is judged in the namespace of the object it is stored in (Helm's CLI stores it in the
 // release's namespace), never in one its payload claims, unless that storage namespace is listed in
@@ -38,11 +40,23 @@ import { ManifestPool } from '../../helm/manifest-pool.ts';
 import type { CheckId, Finding } from '../../checks/types.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
 import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
-import { unknownWarnings } from '../context.ts';
+import { describeUser, unknownWarnings } from '../context.ts';
 import { ADMITTED_RELEASES, type AdmittedReleases } from '../helm-writes.ts';
 import { MAX_LISTED_PER_CHECK, fewNamed, overrideLines, plural, truncate, wrap, type Situation } from '../messages.ts';
 import { metaOf } from '../objects.ts';
-import { deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, skipFrom, SKIP_KEY, skipsEverything, whyNotHonored, type OverrideSource } from '../overrides.ts';
+import {
+  deleteApprovalSource,
+  mayWriteOverrides,
+  REUSE_KEY,
+  reuseApprovalSource,
+  SKIP_BY_KEY,
+  skipFrom,
+  SKIP_KEY,
+  skipsEverything,
+  whoMayWriteOverrides,
+  whyNotHonored,
+  type OverrideSource,
+} from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { withheldClaim, withholdOtherNamespaces } from '../withhold.ts';
 import { storageUpgradeCheck } from './storage-upgrade-hook.ts';
@@ -121,6 +135,41 @@ function remember(installs: RefusedInstalls, request: AdmissionRequest, now: num
   if (install || judgedAsInstall) installs.refused(request.namespace, labels.name, labels.version, now);
 }
 
+/**
+ * The release labels that make an override (releaseLabelOverride). Helm reads a stored record's labels back and
+ * copies them into the next upgrade (upgrade.go mergeCustomLabels(lastRelease.Labels, ...)), so writing them onto a
+ * stored record arms that upgrade, honored as written by whoever runs it: policed here (releaseLabelWrite).
+ */
+const RELEASE_OVERRIDE_LABELS: readonly string[] = [SKIP_KEY, SKIP_REVISION_KEY];
+/** The labels Helm finds a release's records by (`owner=helm,name=<release>`): changing them moves a record. */
+const RECORD_IDENTITY_LABELS: readonly string[] = ['owner', 'name'];
+
+/**
+ * CEL: this write adds or changes a release override label on the record, counting every one it carries as added
+ * when the old object was not this release's record (identity labels changed, a ConfigMap without data.release).
+ * Mirrored by releaseOverrideLabelsWritten. Helm's own updates write back the labels they read: never sent.
+ */
+const WRITES_RELEASE_OVERRIDE_LABELS =
+  `(has(object.metadata.labels) && [${RELEASE_OVERRIDE_LABELS.map((key) => `'${key}'`).join(', ')}].exists(k, ` +
+  'k in object.metadata.labels && (oldObject == null || !has(oldObject.metadata.labels) || ' +
+  '!(k in oldObject.metadata.labels) || oldObject.metadata.labels[k] != object.metadata.labels[k] || ' +
+  `[${RECORD_IDENTITY_LABELS.map((key) => `'${key}'`).join(', ')}].exists(s, s in object.metadata.labels ? ` +
+  '(!(s in oldObject.metadata.labels) || oldObject.metadata.labels[s] != object.metadata.labels[s]) : ' +
+  's in oldObject.metadata.labels) || ' +
+  "(request.resource.resource == 'configmaps' && (!has(oldObject.data) || !('release' in oldObject.data))))))";
+
+/** The release override labels this write adds or changes (WRITES_RELEASE_OVERRIDE_LABELS); removals are stricter. */
+function releaseOverrideLabelsWritten(request: AdmissionRequest): string[] {
+  const next = metaOf(request.object)?.labels ?? {};
+  const previous = metaOf(request.oldObject)?.labels;
+  const wasThisRecord =
+    previous !== undefined &&
+    RECORD_IDENTITY_LABELS.every((key) => previous[key] === next[key]) &&
+    (request.resource.resource !== 'configmaps' || objectAt(request.oldObject, 'data')?.release !== undefined);
+  const before = wasThisRecord ? previous : {};
+  return RELEASE_OVERRIDE_LABELS.filter((key) => next[key] !== undefined && next[key] !== before[key]);
+}
+
 const declaration: WebhookDeclaration = {
   name: 'helm-release.volume-guard.io',
   target: 'helm-release',
@@ -129,7 +178,7 @@ const declaration: WebhookDeclaration = {
   ],
   objectSelector: { matchLabels: { owner: 'helm' } },
   // Only release records (a typed Secret, or a ConfigMap named sh.helm.release.v1.* holding data.release), and of
-  // their updates only the move to `uninstalling` (for its warning).
+  // their updates only the move to `uninstalling` (for its warning) and writes of the release override labels.
   matchConditions: [
     {
       name: 'helm-release-record',
@@ -137,7 +186,8 @@ const declaration: WebhookDeclaration = {
         "(request.resource.resource == 'configmaps' ? (has(object.data) && 'release' in object.data && " +
         "has(object.metadata.name) && object.metadata.name.startsWith('sh.helm.release.v1.')) : " +
         "(has(object.type) && object.type == 'helm.sh/release.v1')) && (request.operation == 'CREATE' || " +
-        "(has(object.metadata.labels) && 'status' in object.metadata.labels && object.metadata.labels['status'] == 'uninstalling'))",
+        "(has(object.metadata.labels) && 'status' in object.metadata.labels && object.metadata.labels['status'] == 'uninstalling') || " +
+        `${WRITES_RELEASE_OVERRIDE_LABELS})`,
     },
   ],
   workload: 'helm-releases',
@@ -160,6 +210,8 @@ interface Prepared {
   readonly recordName: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly job?: ReadReleaseJob;
+  /** An override writer's write of release override labels on an update (releaseLabelWrite), for the answer. */
+  readonly audit?: Readonly<Record<string, string>>;
 }
 
 function prepare(request: AdmissionRequest, context: ValidationContext): Prepared {
@@ -179,20 +231,102 @@ function prepare(request: AdmissionRequest, context: ValidationContext): Prepare
     trustRecordNamespace: context.config.helm.storageNamespaces.includes(request.namespace),
   };
   if (request.operation === 'UPDATE') {
+    const labelWrite = releaseLabelWrite(request, context, recordName);
+    if (labelWrite !== undefined && !labelWrite.allowed) return { early: labelWrite, recordName, labels };
+    const answer = labelWrite ?? allowed();
     let status = '';
     try {
       status = readReleaseSecretLabels(request.object).status;
     } catch {
-      return { early: allowed(), recordName, labels };
+      return { early: answer, recordName, labels };
     }
     const { checks } = context.config;
     if (status !== 'uninstalling' || NOTICES['helm-uninstall'].checks.every((check) => checks[check].mode === 'off')) {
-      return { early: allowed(), recordName, labels };
+      return { early: answer, recordName, labels };
     }
-    return { recordName, labels, job };
+    return { recordName, labels, job, ...(labelWrite?.auditAnnotations ? { audit: labelWrite.auditAnnotations } : {}) };
   }
   if (request.operation !== 'CREATE') return { early: allowed(), recordName, labels };
   return { recordName, labels, job };
+}
+
+/**
+ * A write of the release override labels onto a stored record (`kubectl label secret sh.helm.release.v1...`): Helm
+ * copies them into the next upgrade, where they would count as written by whoever runs it. So only an override
+ * writer may add or change them (no skip-by: labels carry none), and a skip-revision ahead of the record's own
+ * revision, arming that upgrade, is refused for anyone. Undefined when the write adds or changes none.
+ */
+function releaseLabelWrite(request: AdmissionRequest, context: ValidationContext, recordName: string): Decision | undefined {
+  const written = releaseOverrideLabelsWritten(request);
+  if (written.length === 0) return undefined;
+  const what = `label ${written.join(', ')}`;
+  const writers = context.config.overrides;
+  if (!mayWriteOverrides(request.userInfo, writers)) {
+    const who = whoMayWriteOverrides(writers);
+    return denied(
+      `volume-guard: ${describeUser(request.userInfo)} may not write ${what} on Helm release record ${recordName}: ${who.text}. ` +
+        `Helm copies a record's labels into the next upgrade, whose checks they would skip for whoever runs it. ` +
+        `To skip checks in an upgrade, an override writer runs it with --labels ${SKIP_KEY}=<checks>,${SKIP_REVISION_KEY}=<new revision>.`,
+    );
+  }
+  const revisionLabel = metaOf(request.object)?.labels?.[SKIP_REVISION_KEY];
+  const version = labelledVersion(request.object);
+  if (revisionLabel !== undefined && (version === undefined || aheadOf(revisionLabel, version))) {
+    return denied(aheadRefusal(recordName, revisionLabel, version));
+  }
+  return allowed([], { 'override-written': `${what} on ${recordName} by ${describeUser(request.userInfo)}` });
+}
+
+/** The revision a skip-revision label names; undefined when it names none (not 1 to 9 digits). */
+function namedRevision(label: string): number | undefined {
+  return /^[0-9]{1,9}$/.test(label) ? Number(label) : undefined;
+}
+
+/** Whether a skip-revision label names a revision after `version` (Helm copies it there) or none at all. */
+function aheadOf(label: string, version: number): boolean {
+  const revision = namedRevision(label);
+  return revision === undefined || revision > version;
+}
+
+/** The refusal of a skip-revision label that a stored (or settled) record of revision `version` may not carry. */
+function aheadRefusal(recordName: string, label: string, version: number | undefined): string {
+  const on = `release label ${SKIP_REVISION_KEY}=${label} on Helm release record ${recordName}`;
+  const revision = namedRevision(label);
+  if (revision === undefined || version === undefined) {
+    const why = revision === undefined ? 'names no revision' : 'cannot be checked: the record has no version label';
+    return `volume-guard: ${on} ${why}; remove it.`;
+  }
+  return (
+    `volume-guard: ${on} names a later revision than the record's (${version}): Helm copies it into revision ${revision}, ` +
+    `whose checks it would skip for whoever runs that upgrade. Pass it to that upgrade instead ` +
+    `(helm upgrade ... --labels ${SKIP_KEY}=<checks>,${SKIP_REVISION_KEY}=${revision}), or remove it.`
+  );
+}
+
+/** The revision a record's `version` label says; undefined without one. */
+function labelledVersion(object: unknown): number | undefined {
+  try {
+    const { version } = readReleaseSecretLabels(object);
+    return Number.isSafeInteger(version) && version > 0 ? version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The revision of a record created in a settled status (deployed, superseded: helm-2to3 and mapkubeapis write such,
+ * never judged), from its labels or else its data; undefined for a pending record or one whose status is unknown.
+ */
+function settledRevision(object: unknown, outcome: ReadOutcome): number | undefined {
+  let status = '';
+  try {
+    status = readReleaseSecretLabels(object).status;
+  } catch {
+    // No labels to read: the data says.
+  }
+  if (status === '' && outcome.ok) status = outcome.decoded.release.status;
+  if (status === '' || releaseOperation(status) !== undefined) return undefined;
+  return labelledVersion(object) ?? (outcome.ok ? outcome.decoded.release.version : undefined);
 }
 
 /**
@@ -211,8 +345,8 @@ export function releaseLabelOverride(
 ): { source?: OverrideSource; warnings: string[]; refusal?: string } {
   const skip = labels[SKIP_KEY];
   const revisionLabel = labels[SKIP_REVISION_KEY];
-  const revision = revisionLabel !== undefined && /^[0-9]{1,9}$/.test(revisionLabel) ? Number(revisionLabel) : undefined;
-  if (revisionLabel !== undefined && (revision === undefined || revision > release.version)) {
+  const revision = revisionLabel === undefined ? undefined : namedRevision(revisionLabel);
+  if (revisionLabel !== undefined && aheadOf(revisionLabel, release.version)) {
     return {
       warnings: [],
       refusal:
@@ -315,7 +449,7 @@ function judgedNamespace(request: AdmissionRequest, prepared: Prepared, outcome:
 }
 
 function conclude(request: AdmissionRequest, context: ValidationContext, prepared: Prepared, outcome: ReadOutcome, installs: RefusedInstalls): Decision {
-  if (request.operation === 'UPDATE') return uninstallWarnings(context, prepared, outcome);
+  if (request.operation === 'UPDATE') return withAudit(uninstallWarnings(context, prepared, outcome), prepared.audit);
   const warnings: string[] = [];
   // The namespace override of the namespace whose data is judged: the release's, which with helm.storageNamespaces
   // is not the one the record is stored in (a storage namespace's skip must not waive another namespace's checks).
@@ -343,6 +477,14 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
       return denied(`volume-guard refused the ${stored.operation} of Helm release ${prepared.recordName}: ${label.refusal}.`, { warnings });
     }
     labelSkip = label.source;
+  }
+  // A record created in a settled status is not judged, but the next upgrade copies its labels: a skip-revision
+  // ahead of it would arm that upgrade. One at or below it is a copied leftover (mapkubeapis writes revision N+1 with
+  // revision N's labels, after marking N superseded: refusing it would leave no deployed revision).
+  const settled = settledRevision(request.object, outcome);
+  const revisionLabel = prepared.labels[SKIP_REVISION_KEY];
+  if (settled !== undefined && revisionLabel !== undefined && aheadOf(revisionLabel, settled)) {
+    return denied(aheadRefusal(prepared.recordName, revisionLabel, settled), { warnings });
   }
 
   const situation: Situation | undefined = stored
@@ -488,6 +630,11 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
         ? { adjust: withholdOtherNamespaces(release.namespace, ofForeignStatefulSet, withheldClaim) }
         : {}),
   });
+}
+
+/** The decision with these audit annotations added. */
+function withAudit(decision: Decision, audit: Readonly<Record<string, string>> | undefined): Decision {
+  return audit === undefined ? decision : { ...decision, auditAnnotations: { ...decision.auditAnnotations, ...audit } };
 }
 
 /**
