@@ -314,6 +314,26 @@ describe('release-label overrides count in one revision only', () => {
     const labels = await must(kubectl(['get', 'secret', 'sh.helm.release.v1.uploads.v2', '-n', NS, '-o', 'jsonpath={.metadata.labels}']), 'labels');
     expect(labels.stdout).toContain('"volume-guard.io/skip-revision":"2"');
   });
+
+  it('written onto a stored record, a release override label takes an override writer and never names a later revision', async () => {
+    // Helm copies a stored record's labels into the next upgrade: planted there, they would count as its runner's.
+    const record = 'sh.helm.release.v1.uploads.v2';
+    await kubectl(['create', 'role', 'release-labeller', '-n', NS, '--verb=get,list,patch,update', '--resource=secrets']);
+    await kubectl(['create', 'rolebinding', 'release-dev-labeller', '-n', NS, '--role=release-labeller', '--user=release-dev']);
+    const planted = await kubectl(['label', 'secret', record, '-n', NS, 'volume-guard.io/skip=all', '--overwrite', '--as=release-dev']);
+    expect(planted.code).not.toBe(0);
+    expect(planted.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
+    expect(planted.stderr).toContain('may not write label volume-guard.io/skip');
+    const ahead = await kubectl(['label', 'secret', record, '-n', NS, 'volume-guard.io/skip-revision=3', '--overwrite']);
+    expect(ahead.code).not.toBe(0);
+    expect(ahead.stderr).toContain('names a later revision');
+    // Removing one is stricter: anyone who may edit the record.
+    const removed = await kubectl(['label', 'secret', record, '-n', NS, 'volume-guard.io/skip-', '--as=release-dev']);
+    expect(removed.code, removed.stderr).toBe(0);
+    const labels = await must(kubectl(['get', 'secret', record, '-n', NS, '-o', 'jsonpath={.metadata.labels}']), 'labels');
+    expect(labels.stdout).not.toContain('"volume-guard.io/skip":');
+    expect(labels.stdout).toContain('"volume-guard.io/skip-revision":"2"');
+  });
 });
 
 describe('pvc-delete', () => {
