@@ -9,7 +9,14 @@
 // - StatefulSet pods keeping data in an emptyDir, which any eviction empties (tag `emptyDir`; a warning unless
 //   `nodeLocal.statefulSetEmptyDir` is `enforce`).
 
-import { pinnedByIdentityOf, pinnedNodeOf, pinnedPodNodeOf } from '../cluster/node-affinity.ts';
+import {
+  type NodeSelector,
+  pinnedByIdentityOf,
+  pinnedNodeOf,
+  pinnedPodNodeOf,
+  podMatchesNoNodeEver,
+  selectorMatches,
+} from '../cluster/node-affinity.ts';
 import type { NodeRecord, PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
 import { podLandsOn } from '../cluster/taints.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
@@ -187,8 +194,8 @@ export interface NodeLocalVolumeTarget {
   readonly removed?: boolean;
   /**
    * The node stays schedulable and is not leaving (an eviction or pod DELETE that is no step of a drain): the evicted
-   * pod's controller recreates it at once, and the scheduler places it back on the one live node its placement matches,
-   * whatever label names it (recreatedElsewhere). Omitted: the node is being emptied (cordon, drain, removal).
+   * pod's controller recreates it at once, and the scheduler places it back on its node when no other node would take
+   * it now, whatever its selector says (recreatedElsewhere). Omitted: the node is being emptied (cordon, drain, removal).
    */
   readonly staysSchedulable?: boolean;
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
@@ -378,24 +385,27 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
  * node affinity allows). A generic ephemeral claim pins nothing: the recreated pod gets a new one.
  * A node being emptied (cordon, drain, removal: `staysSchedulable` false) pins only by its identity (pinnedPodNodeOf,
  * and pinnedByIdentityOf for the PV): a shared label one node carries today does not, the drained pod goes Pending and
- * an autoscaler adds a node carrying it. A node that stays schedulable (an eviction or pod DELETE that is no drain
- * step) takes the recreated pod back at once when it is the one live node matching (pinnedNodeOf, the PV's pinnedNode)
- * among the nodes the scheduler would place it on now: the node itself must take it (Ready, every NoSchedule /
- * NoExecute taint tolerated: podLandsOn), and a matching node that is cordoned, not Ready or tainted against the pod
- * is no other place for it. A node that stays schedulable but refuses the pod (a `dedicated=infra:NoSchedule` taint
- * it does not tolerate) gets the rule of a node being emptied: the pod goes Pending, and a node joining may take it.
+ * an autoscaler adds a node carrying it. A pod whose selector names live nodes by identity none of which matches it
+ * (its node lost a label the selector also asks) is recreated nowhere: it stays Pending (podMatchesNoNodeEver).
+ * A node that stays schedulable (an eviction or pod DELETE that is no drain step) takes the recreated pod back at once
+ * when no other node would take it now (anotherNodeTakes): the node itself must still match the pod's selector and
+ * take it (Ready, every NoSchedule / NoExecute taint tolerated: podLandsOn), and a matching node that is cordoned, not
+ * Ready or tainted against the pod is no other place for it. A node that stays schedulable but refuses the pod (a
+ * `dedicated=infra:NoSchedule` taint it does not tolerate, a label its selector asks that the node lost) gets the rule
+ * of a node being emptied: the pod goes Pending, and a node joining may take it.
  */
 export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string, staysSchedulable = false): boolean {
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
   const here = staysSchedulable ? snapshot.node(node) : undefined;
-  const backHere = here !== undefined && podLandsOn(pod, here);
-  // Another node may take the pod wherever the records cannot rule it out: one with more taints than its record keeps,
-  // or one an autoscaler is removing whose drain taint the pod tolerates (it starts there without its data).
-  const lands = (candidate: NodeRecord): boolean => candidate.name === node || podLandsOn(pod, candidate, 'elsewhere');
-  if ((backHere ? pinnedNodeOf(pod.nodeSelector, snapshot, '', lands) : pinnedPodNodeOf(pod.nodeSelector, snapshot)) === node) return false;
-  // No selector, and no other node the scheduler would place it on now (one node, or the others cordoned, not Ready
-  // or tainted against it): it comes straight back here. The scan stops at the first other node that takes it.
-  if (backHere && pod.nodeSelector.length === 0 && !anotherNodeTakes(snapshot, pod, node)) return false;
+  const backHere = here !== undefined && selectorMatches(pod.nodeSelector, here) && podLandsOn(pod, here);
+  if (backHere) {
+    // The one live node its placement matches, found through its anchors (cheap); else the scan of every node, which
+    // stops at the first other node that takes it. None: it comes straight back here.
+    const lands = (candidate: NodeRecord): boolean => candidate.name === node || podLandsOn(pod, candidate, 'elsewhere');
+    if (pinnedNodeOf(pod.nodeSelector, snapshot, '', lands) === node || !anotherNodeTakes(snapshot, pod, node)) return false;
+  } else if (pinnedPodNodeOf(pod.nodeSelector, snapshot) === node || podMatchesNoNodeEver(pod.nodeSelector, snapshot)) {
+    return false;
+  }
   for (const claimName of pod.claimNames) {
     const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
     if (pv === undefined || pv.pinnedNode !== node || isScratchVolume(snapshot, pv)) continue;
@@ -404,9 +414,23 @@ export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, no
   return true;
 }
 
-/** Some node other than `node` would take the pod now (podLandsOn, elsewhere). */
+/**
+ * Some node other than `node` would take the pod now, as the scheduler filters: it matches the pod's nodeSelector and
+ * required node affinity, the node affinity of every PV bound to its claims (a zonal network volume keeps it in its
+ * zone; a generic ephemeral claim is made anew), and its taints and state let the pod on (podLandsOn, elsewhere: a
+ * node with more taints than its record keeps, or one an autoscaler is removing whose drain taint the pod tolerates,
+ * counts). O(nodes), stopping at the first.
+ */
 function anotherNodeTakes(snapshot: ClusterSnapshot, pod: PodRecord, node: string): boolean {
-  for (const candidate of snapshot.nodes()) if (candidate.name !== node && podLandsOn(pod, candidate, 'elsewhere')) return true;
+  const volumeAffinities: NodeSelector[] = [];
+  for (const claimName of pod.claimNames) {
+    const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
+    if (pv !== undefined && pv.nodeAffinity.length > 0 && !isScratchVolume(snapshot, pv)) volumeAffinities.push(pv.nodeAffinity);
+  }
+  for (const candidate of snapshot.nodes()) {
+    if (candidate.name === node || !selectorMatches(pod.nodeSelector, candidate)) continue;
+    if (volumeAffinities.every((affinity) => selectorMatches(affinity, candidate)) && podLandsOn(pod, candidate, 'elsewhere')) return true;
+  }
   return false;
 }
 

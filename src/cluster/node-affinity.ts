@@ -357,30 +357,60 @@ export function pinnedByIdentityOf(selector: NodeSelector, nodes: NodeLookup, fa
   return pinnedBy(selector, nodes, fallback, 'identity');
 }
 
-function pinnedBy(selector: NodeSelector, nodes: NodeLookup, fallback: string, keys: PinningKeys, lands?: (node: NodeRecord) => boolean): string {
-  if (selector.length === 0) return fallback;
+/**
+ * What a selector's anchors find among the live nodes: `unanchored` when some term could match a node joining later
+ * (no anchor), `several` when two live nodes match, else the one live match (undefined: none) and whether, by identity,
+ * some anchor names a node that is not live (it may join, again, and match).
+ */
+type AnchoredMatch =
+  | { readonly kind: 'unanchored' | 'several' }
+  | { readonly kind: 'matched'; readonly node: string | undefined; readonly namesAbsentNode: boolean };
+
+const UNANCHORED: AnchoredMatch = Object.freeze({ kind: 'unanchored' });
+const SEVERAL: AnchoredMatch = Object.freeze({ kind: 'several' });
+
+function anchoredMatch(selector: NodeSelector, nodes: NodeLookup, keys: PinningKeys, lands?: (node: NodeRecord) => boolean): AnchoredMatch {
   let match: string | undefined;
-  // By identity: a value naming no live node (kubernetes.io/hostname In [node-1, node-3], node-3 gone) is a node that
-  // may join (again) and match, so the selector pins nothing. A PV's wider rule names its one live match (PVs unchanged).
-  let open = false;
+  let namesAbsentNode = false;
   for (const term of selector) {
     const anchor = termAnchor(term, keys);
-    if (anchor === undefined) return '';
+    if (anchor === undefined) return UNANCHORED;
     if (anchor === null) continue;
     for (const value of anchor.values) {
       const candidates =
         anchor.key === NODE_NAME_FIELD ? optional(nodes.node(value)) : nodes.nodesLabelled(anchor.key, value);
-      if (candidates.length === 0 && keys === 'identity') open = true;
+      if (candidates.length === 0 && keys === 'identity') namesAbsentNode = true;
       for (const candidate of candidates) {
         if (candidate.name === match || !termMatches(term, candidate) || (lands !== undefined && !lands(candidate))) continue;
-        if (match !== undefined) return '';
+        if (match !== undefined) return SEVERAL;
         match = candidate.name;
       }
     }
   }
+  return { kind: 'matched', node: match, namesAbsentNode };
+}
+
+function pinnedBy(selector: NodeSelector, nodes: NodeLookup, fallback: string, keys: PinningKeys, lands?: (node: NodeRecord) => boolean): string {
+  if (selector.length === 0) return fallback;
+  const found = anchoredMatch(selector, nodes, keys, lands);
+  if (found.kind !== 'matched') return '';
   // No live match: the fallback (the node a PV names, for data left behind by a deleted node; '' for a pod).
-  if (match === undefined) return fallback;
-  return open ? '' : match;
+  if (found.node === undefined) return fallback;
+  // By identity: a value naming no live node (kubernetes.io/hostname In [node-1, node-3], node-3 gone) is a node that
+  // may join (again) and match, so the selector pins nothing. A PV's wider rule names its one live match (PVs unchanged).
+  return found.namesAbsentNode ? '' : found.node;
+}
+
+/**
+ * Whether a pod with this nodeSelector / required node affinity can never be scheduled again: every term names its
+ * nodes by identity (metadata.name, a node identity key) or is invalid, every node named is live, and none of them
+ * matches its term (kubernetes.io/hostname=node-1 with disktype=ssd, node-1 no longer labelled ssd). A node joining
+ * later cannot match: it would need the name of a node already there. The pod stays Pending until a node's labels change.
+ */
+export function podMatchesNoNodeEver(selector: NodeSelector, nodes: NodeLookup): boolean {
+  if (selector.length === 0) return false;
+  const found = anchoredMatch(selector, nodes, 'identity');
+  return found.kind === 'matched' && found.node === undefined && !found.namesAbsentNode;
 }
 
 function optional(node: NodeRecord | undefined): readonly NodeRecord[] {

@@ -7,6 +7,7 @@ import {
   pinnedByIdentityOf,
   pinnedNodeOf,
   pinnedPodNodeOf,
+  podMatchesNoNodeEver,
   podNodeSelector,
   selectorMatches,
   termMatches,
@@ -240,6 +241,29 @@ describe('pinnedPodNodeOf: the one node a pod can ever run on', () => {
   it('by identity, no live node named at all: the fallback (a PV’s named node, data left behind by a deleted node)', () => {
     expect(pinnedByIdentityOf(single(expr('kubernetes.io/hostname', 'In', ['n3'])), labelled, 'n3')).toBe('n3');
     expect(pinnedByIdentityOf(single(expr('disktype', 'In', ['ssd'])), labelled, 'n1')).toBe('');
+  });
+});
+
+// A replacement pod must match a live node named by identity that no longer matches its term: no node can ever take it.
+describe('podMatchesNoNodeEver: a pod no node can ever take', () => {
+  const labelled = lookupOf([
+    node({ name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' } }),
+    node({ name: 'n2', labels: { 'kubernetes.io/hostname': 'n2', disktype: 'ssd' } }),
+  ]);
+  const single = (...requirements: NodeSelectorRequirement[]): NodeSelector => [term(requirements)];
+  it.each<[string, NodeSelector, boolean]>([
+    ['hostname n1 and a label n1 lost', single(expr('kubernetes.io/hostname', 'In', ['n1']), expr('disktype', 'In', ['ssd'])), true],
+    ['metadata.name n1 and a label n1 lost', [term([expr('disktype', 'In', ['ssd'])], [expr('metadata.name', 'In', ['n1'])])], true],
+    ['hostname n1 or n2 with the label n2 carries', single(expr('kubernetes.io/hostname', 'In', ['n1', 'n2']), expr('disktype', 'In', ['ssd'])), false],
+    ['hostname n1 and a label n1 lost, or a term n2 matches', [term([expr('kubernetes.io/hostname', 'In', ['n1']), expr('disktype', 'In', ['ssd'])]), term([expr('kubernetes.io/hostname', 'In', ['n2'])])], false],
+    // n3 may join carrying the label.
+    ['a hostname list naming a node not in the cluster', single(expr('kubernetes.io/hostname', 'In', ['n1', 'n3']), expr('disktype', 'In', ['ssd'])), false],
+    // A node joining with the label matches.
+    ['a shared label no node carries', single(expr('disktype', 'In', ['nvme'])), false],
+    ['hostname n1, matching', single(expr('kubernetes.io/hostname', 'In', ['n1'])), false],
+    ['no constraint', [], false],
+  ])('%s', (_name, selector, expected) => {
+    expect(podMatchesNoNodeEver(selector, labelled)).toBe(expected);
   });
 });
 
