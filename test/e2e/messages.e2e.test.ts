@@ -189,7 +189,7 @@ describe('advice that works as printed', () => {
       apiVersion: 'upgrade.cattle.io/v1',
       kind: 'Plan',
       metadata: { name: 'msg-plan', namespace: PNS, annotations: { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-reason': 'creating', 'volume-guard.io/skip-by': 'admin' } },
-      spec: { version: 'v1.36.0', concurrency: 1, serviceAccountName: 'upgrader', upgrade: { image: 'rancher/k3s-upgrade' } },
+      spec: { version: 'v1.36.0', concurrency: 1, serviceAccountName: 'upgrader', nodeSelector: {}, upgrade: { image: 'rancher/k3s-upgrade' } },
     };
     await must(create(plan, 'plan'), 'create the plan with an override');
     await must(kubectl(['annotate', 'plans.upgrade.cattle.io', 'msg-plan', '-n', PNS, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-']), 'remove it');

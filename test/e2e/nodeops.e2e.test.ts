@@ -183,7 +183,7 @@ describe('everything that empties a node is judged', () => {
   describe('upgrade kinds: only rollout fields are upgrades', () => {
     it('Plan: a label or a lower concurrency is not an upgrade; a new node selector, version or higher concurrency is', async () => {
       // A single-replica volume exists, so the CREATE itself is an upgrade to refuse; an admin's override passes it.
-      const plan = { apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'nops-status', namespace: NS }, spec: { concurrency: 1 } };
+      const plan = { apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'nops-status', namespace: NS }, spec: { concurrency: 1, nodeSelector: {} } };
       const file = await tempFile('nops-plan.json', JSON.stringify(plan));
       const refusedCreate = await kubectl(['create', '-f', file]);
       expect(denied(refusedCreate.stderr, 'upgrade')).toBe(true);

@@ -112,7 +112,7 @@ async function createPlan(name: string, dryRun: boolean) {
     apiVersion: 'upgrade.cattle.io/v1',
     kind: 'Plan',
     metadata: { name, namespace: PLAN_NS },
-    spec: { concurrency: 1, version: 'v1.31.4+k3s1', serviceAccountName: 'system-upgrade', upgrade: { image: 'rancher/k3s-upgrade' } },
+    spec: { concurrency: 1, version: 'v1.31.4+k3s1', serviceAccountName: 'system-upgrade', nodeSelector: {}, upgrade: { image: 'rancher/k3s-upgrade' } },
   };
   const file = await tempFile(`fake-nodes-plan-${name}.json`, JSON.stringify(plan));
   return kubectl(['create', '-f', file, ...(dryRun ? ['--dry-run=server'] : [])]);

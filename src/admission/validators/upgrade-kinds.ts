@@ -169,8 +169,8 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       'nodes at once (concurrency is not in the hash: lowering it re-runs nothing and stops no node already upgrading). ' +
       'A plan with `spec.version` never resolves its channel, so a channel change re-runs nothing then. A plan ' +
       'without a positive concurrency (none, or 0) starts no node, only those already applying (`status.applying`) ' +
-      'go on: with none applying, its creation or change passes, and raising the concurrency is judged. A plan ' +
-      'being deleted creates no job (its generating handler skips it).',
+      'go on: a change is judged on those only, with none applying its creation or change passes, and raising the ' +
+      'concurrency is judged. A plan being deleted creates no job (its generating handler skips it).',
     deletingRollsNothing: true,
   },
   {
@@ -283,10 +283,15 @@ function bootstrapIdentity(bootstrap: unknown): unknown {
   return { configRef: bootstrap['configRef'] === undefined ? undefined : refIdentity(bootstrap['configRef']), dataSecretName: bootstrap['dataSecretName'] };
 }
 
+/** system-upgrade-controller's MungeVersion (`+` made `-`): the version as status.latestVersion holds it and the plan hash takes it. */
+export function mungeVersion(version: string): string {
+  return version.replaceAll('+', '-');
+}
+
 function identity(compare: Comparison, value: unknown): unknown {
   if (compare === 'ref') return refIdentity(value);
   if (compare === 'bootstrap') return bootstrapIdentity(value);
-  if (compare === 'munged') return value === undefined || value === null ? '' : typeof value === 'string' ? value.replaceAll('+', '-') : value;
+  if (compare === 'munged') return value === undefined || value === null ? '' : typeof value === 'string' ? mungeVersion(value) : value;
   if (compare === 'secrets' && (value === undefined || value === null)) return [];
   if (compare === 'secrets' && Array.isArray(value)) {
     return value.filter((secret) => !(isRecord(secret) && secret['ignoreUpdates'] === true)).map((secret) => (isRecord(secret) ? secret['name'] : secret));

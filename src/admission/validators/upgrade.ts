@@ -15,7 +15,7 @@ import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
 import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
-import { changedRolloutFields, rolloutHeld, type RolloutField, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
+import { changedRolloutFields, mungeVersion, rolloutHeld, type RolloutField, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
 
 /**
  * Whether this request starts an upgrade, by the kind's table (UPGRADE_KIND_TABLES): undefined when it does not,
@@ -45,9 +45,21 @@ function describeChanges(changed: readonly RolloutField[]): string {
 const PLAN_HASH_NEUTRAL_FIELDS: readonly string[] = ['spec.nodeSelector', 'spec.concurrency'];
 
 /**
- * The Plan's hash the nodes it has already upgraded carry (status.latestHash, when this update leaves it as it was:
- * only the selector or the concurrency changed), else undefined (a new version, channel, service account, secret or
- * digest field makes a new hash, which every selected node is upgraded to).
+ * The hash the nodes a Plan has already upgraded carry, when volume-guard can tell: the one it predicts from the new
+ * spec (predictedPlanHash), else the old status.latestHash when this update leaves the hash as it was (only the
+ * selector or the concurrency changed) and that status was written for the current version. The controller
+ * recomputes the hash from the spec on every pass: a status older than the last version change names the previous
+ * hash, whose nodes are upgraded again.
+ */
+function currentPlanHash(request: AdmissionRequest): string | undefined {
+  return predictedPlanHash(request.object) ?? unchangedPlanHash(request);
+}
+
+/**
+ * status.latestHash of the old Plan when this update keeps it (only hash-neutral fields changed) and the status is
+ * current: its latestVersion is MungeVersion(spec.version), when spec.version is set (a channel's resolved version
+ * cannot be checked). Else undefined (a new version, channel, service account, secret or digest field makes a new
+ * hash, which every selected node is upgraded to).
  */
 function unchangedPlanHash(request: AdmissionRequest): string | undefined {
   if (request.operation !== 'UPDATE') return undefined;
@@ -55,8 +67,10 @@ function unchangedPlanHash(request: AdmissionRequest): string | undefined {
   if (!table) return undefined;
   const changed = changedRolloutFields(table, request.object, request.oldObject, request.requestVersion).map((rollout) => rollout.path.join('.'));
   if (!changed.every((path) => PLAN_HASH_NEUTRAL_FIELDS.includes(path))) return undefined;
+  const version = field(request.object, 'spec', 'version');
+  if (nonEmptyString(version) && field(request.oldObject, 'status', 'latestVersion') !== mungeVersion(version)) return undefined;
   const hash = field(request.oldObject, 'status', 'latestHash');
-  return typeof hash === 'string' && hash !== '' ? hash : undefined;
+  return nonEmptyString(hash) ? hash : undefined;
 }
 
 /** system-upgrade-controller's digest annotation: the Plan fields it names are hashed too (not reproduced here). */
@@ -77,7 +91,7 @@ function predictedPlanHash(plan: unknown): string | undefined {
   if (nonEmptyString(metaOf(plan)?.annotations[PLAN_DIGEST_ANNOTATION])) return undefined;
   const serviceAccount = field(plan, 'spec', 'serviceAccountName');
   return createHash('sha224')
-    .update(version.replaceAll('+', '-'))
+    .update(mungeVersion(version))
     .update(typeof serviceAccount === 'string' ? serviceAccount : '')
     .digest('hex');
 }
@@ -86,32 +100,43 @@ function nonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value !== '';
 }
 
+/** The label system-upgrade-controller selects nodes by and names them with in status.applying. */
+const HOSTNAME_LABEL = 'kubernetes.io/hostname';
+
 /**
  * The nodes an upgrade reboots or replaces, when volume-guard can tell: the nodes a system-upgrade-controller Plan's
- * `spec.nodeSelector` selects, but those its label `plan.upgrade.cattle.io/<plan>` marks `disabled` or at the
- * plan's unchanged or predicted hash (SelectConcurrentNodes skips both); the nodes of a MachineDeployment's or
- * KubeadmControlPlane's Machines (by their `cluster.x-k8s.io/deployment-name` / `control-plane-name` labels).
- * A MachineDeployment or KubeadmControlPlane rollout replaces those nodes, disks and all (rolloutReplacesNodes).
- * Empty when the Plan upgrades no node: its selector matches only nodes it skips, or no Node (when every Longhorn
- * node is a known Node). Undefined (every node) for the other kinds, a selector that is absent (judged cluster-wide
- * so that adding one later is never the first time its volumes are looked at) or malformed, one matching no Node
- * while some Longhorn node is no known Node, and Machines none of which has a node yet.
+ * `spec.nodeSelector` selects among those with a `kubernetes.io/hostname` label (its NodeSelector requires one), but
+ * those its label `plan.upgrade.cattle.io/<plan>` marks `disabled` or at the plan's current hash
+ * (SelectConcurrentNodes skips both), and, while its concurrency starts no node, those not already applying; the
+ * nodes of a MachineDeployment's or KubeadmControlPlane's Machines (by their `cluster.x-k8s.io/deployment-name` /
+ * `control-plane-name` labels). A MachineDeployment or KubeadmControlPlane rollout replaces those nodes, disks and
+ * all (rolloutReplacesNodes). Empty when the Plan upgrades no node: it has no selector (LabelSelectorAsSelector(nil)
+ * selects nothing), or its selector matches only nodes it skips, or no Node (when every Longhorn node is a known
+ * Node). Undefined (every node) for the other kinds, a malformed selector, one matching no Node while some Longhorn
+ * node is no known Node, and Machines none of which has a node yet.
  */
 export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapshot): readonly string[] | undefined {
   const { group, kind } = request.kind;
   const name = request.name || metaOf(request.object)?.name || '';
   let nodes: string[] = [];
   if (group === 'upgrade.cattle.io' && kind === 'Plan') {
-    // SelectConcurrentNodes adds a node only while fewer than spec.concurrency are applying: with none (0, absent)
-    // it starts no node, and only those already applying (status.applying) go on.
-    if (!startsNodes(field(request.object, 'spec', 'concurrency')) && applyingNodes(request.oldObject).length === 0) return [];
-    const selector = parseLabelSelector(field(request.object, 'spec', 'nodeSelector'));
+    // SelectConcurrentNodes keeps the nodes in status.applying and adds others only while fewer than spec.concurrency
+    // are selected: with none (0, absent) it starts no node, and only those already applying go on.
+    const applyingOnly = startsNodes(field(request.object, 'spec', 'concurrency')) ? undefined : new Set(applyingNodes(request.oldObject));
+    if (applyingOnly?.size === 0) return [];
+    // No selector is LabelSelectorAsSelector(nil), labels.Nothing(): no node; adding one later is judged then.
+    const rawSelector = field(request.object, 'spec', 'nodeSelector');
+    if (rawSelector === undefined || rawSelector === null) return [];
+    const selector = parseLabelSelector(rawSelector);
     if (selector === undefined || !labelSelectorValid(selector)) return undefined;
     const planLabel = `plan.upgrade.cattle.io/${name}`;
-    const skipped = new Set(['disabled', unchangedPlanHash(request) ?? 'disabled', predictedPlanHash(request.object) ?? 'disabled']);
+    const skipped = new Set(['disabled', currentPlanHash(request) ?? 'disabled']);
     let selected = 0;
     for (const node of snapshot.nodes()) {
-      if (!labelSelectorMatches(selector, node.labels)) continue;
+      // NodeSelector() adds `kubernetes.io/hostname Exists`; status.applying names nodes by that label's value.
+      const hostname = node.labels[HOSTNAME_LABEL];
+      if (hostname === undefined || !labelSelectorMatches(selector, node.labels)) continue;
+      if (applyingOnly !== undefined && !applyingOnly.has(hostname)) continue;
       selected++;
       const mark = node.labels[planLabel];
       if (mark === undefined || !skipped.has(mark)) nodes.push(node.name);

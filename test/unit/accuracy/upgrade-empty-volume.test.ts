@@ -26,12 +26,12 @@ function cluster(): ClusterModel {
   return model;
 }
 
-function planCreate(nodeSelector?: unknown) {
+function planCreate(nodeSelector: unknown) {
   const object = {
     apiVersion: 'upgrade.cattle.io/v1',
     kind: 'Plan',
     metadata: { name: 'k3s-plan', namespace: 'system-upgrade' },
-    spec: { version: 'v1.31.4+k3s1', concurrency: 1, ...(nodeSelector === undefined ? {} : { nodeSelector }) },
+    spec: { version: 'v1.31.4+k3s1', concurrency: 1, nodeSelector },
   };
   return request({
     kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
@@ -65,7 +65,7 @@ describe('a single-replica volume that never held data', () => {
   it('passes the cordon of its replica node, and so a Plan (every node, or that node) and a Cluster API rollout', () => {
     const model = cluster();
     expect(nodeCordonValidator(config).handle(cordonRequest('w1'), context(model)).allowed).toBe(true);
-    for (const review of [planCreate(), planCreate({ matchLabels: { 'kubernetes.io/hostname': 'w1' } }), rollout()]) {
+    for (const review of [planCreate({}), planCreate({ matchLabels: { 'kubernetes.io/hostname': 'w1' } }), rollout()]) {
       const decision = upgradeValidator(config).handle(review, context(model));
       expect(decision.status?.message).toBeUndefined();
       expect(decision.allowed).toBe(true);
@@ -92,7 +92,7 @@ describe('a single-replica volume that never held data', () => {
     expect([...(model.volumeCountsByKey(SINGLE_REPLICA_TAGS_COUNT)?.keys() ?? [])]).toEqual([`detached ${NO_DATA_TAG}`]);
     model.upsert('longhornReplica', replica({ name: 'empty-r', volumeName: 'empty', nodeID: 'w1', currentState: 'stopped', desireState: 'stopped' }));
     expect([...(model.volumeCountsByKey(SINGLE_REPLICA_TAGS_COUNT)?.entries() ?? [])].filter(([, count]) => count > 0)).toEqual([['detached', 1]]);
-    const decision = upgradeValidator(config).handle(planCreate(), context(model));
+    const decision = upgradeValidator(config).handle(planCreate({}), context(model));
     expect(decision.allowed).toBe(false);
     expect(decision.status?.message).toContain('empty');
   });

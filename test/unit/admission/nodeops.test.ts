@@ -31,8 +31,9 @@ const withRestarters: Config = { ...config, evictions: { restartUsers: [DESCHEDU
 function cluster(options: { unschedulable?: boolean; nodeAnnotations?: Record<string, string> } = {}): ClusterModel {
   const model = new ClusterModel(VOLUME_SETS);
   model.setLonghornInstalled(true);
-  model.upsert('node', node({ name: 'node-1', unschedulable: options.unschedulable ?? false, annotations: options.nodeAnnotations ?? {} }));
-  model.upsert('node', node({ name: 'node-2' }));
+  // Every kubelet labels its Node kubernetes.io/hostname (system-upgrade-controller selects no Node without it).
+  model.upsert('node', node({ name: 'node-1', unschedulable: options.unschedulable ?? false, annotations: options.nodeAnnotations ?? {}, labels: { 'kubernetes.io/hostname': 'node-1' } }));
+  model.upsert('node', node({ name: 'node-2', labels: { 'kubernetes.io/hostname': 'node-2' } }));
   model.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-1', claimName: 'db-data' }));
   model.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
   model.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'] }));

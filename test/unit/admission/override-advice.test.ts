@@ -158,8 +158,8 @@ const CASES: Record<PlanId, () => Case[]> = {
           operation: 'UPDATE',
           namespace: 'system-upgrade',
           name: 'k3s-server',
-          object: { metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: {} }, spec: { version: 'v1.31.0', concurrency: 1 } },
-          oldObject: { metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: {} }, spec: { version: 'v1.30.0', concurrency: 1 } },
+          object: { metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: {} }, spec: { version: 'v1.31.0', concurrency: 1, nodeSelector: {} } },
+          oldObject: { metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: {} }, spec: { version: 'v1.30.0', concurrency: 1, nodeSelector: {} } },
         }),
       },
     ];
@@ -871,7 +871,7 @@ describe('the override a denial prints, on an object that already holds one', ()
     const upgrade = validators.find((candidate) => candidate.declaration.target === 'upgrade')!;
     const model = cluster((m) => addVolume(m, volumeWithReplicas('solo', ['node-1'])));
     const held = guard({ 'volume-guard.io/skip': 'volume-health' });
-    const plan = (version: string) => ({ metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: held }, spec: { version, concurrency: 1 } });
+    const plan = (version: string) => ({ metadata: { name: 'k3s-server', namespace: 'system-upgrade', annotations: held }, spec: { version, concurrency: 1, nodeSelector: {} } });
     const update = request({
       ...kindOf('upgrade.cattle.io', 'Plan', 'plans'),
       operation: 'UPDATE',

@@ -13,7 +13,7 @@ const validator = upgradeValidator(config);
 
 /** A Plan UPDATE, decoded from JSON text as the server decodes it (so nesting depth is only bounded by the text). */
 function planUpdate(versionJson: string, oldVersionJson: string) {
-  const object = (version: string) => `{"apiVersion":"upgrade.cattle.io/v1","kind":"Plan","metadata":{"name":"k3s","namespace":"system-upgrade"},"spec":{"concurrency":1,"version":${version}}}`;
+  const object = (version: string) => `{"apiVersion":"upgrade.cattle.io/v1","kind":"Plan","metadata":{"name":"k3s","namespace":"system-upgrade"},"spec":{"concurrency":1,"nodeSelector":{},"version":${version}}}`;
   const body = reviewBody({
     uid: 'u-1',
     kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' },
