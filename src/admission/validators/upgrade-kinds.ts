@@ -116,7 +116,11 @@ const release = (versions: string, from: string | boolean, ...path: string[]): R
  * KubeadmConfig before comparing. Discovery only matters for the next join, in every controller release. DNS is
  * reconciled in the workload cluster in place: skipped since Cluster API 1.7, v1beta1 releases included (their
  * matchClusterConfiguration blanks it; 1.6 and older compared it). controlPlaneEndpoint comes from the Cluster:
- * skipped by the releases serving v1beta2 (1.11 on), compared by older ones serving only v1beta1.
+ * skipped by the releases serving v1beta2 (1.11 on), compared by older ones serving only v1beta1. The control-plane
+ * component health-check timeout (init/joinConfiguration.timeouts.controlPlaneComponentHealthCheckSeconds, which
+ * v1beta1's clusterConfiguration.apiServer.timeoutForControlPlane converts to) only serves the next join: skipped by
+ * PrepareKubeadmConfigsForDiff since Cluster API PR #13026 and its 1.11 backport #13030 (issue #13017); the 1.11
+ * patch releases before that backport still rolled on it.
  */
 const KUBEADM_EMPTY_AS_ABSENT: EmptyAsAbsent = { keepLists: ['taints'], maps: ['extraArgs', 'kubeletExtraArgs', 'featureGates'] };
 
@@ -124,6 +128,9 @@ const KUBEADM_CONFIG_SPEC_IGNORED: readonly IgnoredPath[] = [
   { path: ['joinConfiguration', 'discovery'] },
   { path: ['clusterConfiguration', 'dns'] },
   { path: ['clusterConfiguration', 'controlPlaneEndpoint'], versions: ['v1beta2'] },
+  { path: ['initConfiguration', 'timeouts', 'controlPlaneComponentHealthCheckSeconds'], versions: ['v1beta2'] },
+  { path: ['joinConfiguration', 'timeouts', 'controlPlaneComponentHealthCheckSeconds'], versions: ['v1beta2'] },
+  { path: ['clusterConfiguration', 'apiServer', 'timeoutForControlPlane'], versions: ['v1beta2'] },
 ];
 
 /** Cluster API's MachineDeployment rollout fields of the machine template (its MachineTemplateUpToDate). */
@@ -225,8 +232,10 @@ export const UPGRADE_KIND_TABLES: readonly UpgradeKindTable[] = [
       'infrastructure template changes, after rolloutAfter, or for certificates expiring within rolloutBefore; ' +
       'machine template metadata, readinessGates and deletion timeouts are propagated in place. Its up-to-date ' +
       'check blanks the join discovery (used by the next join only), the DNS add-on (updated in place; since ' +
-      'Cluster API 1.7) and, in the releases serving v1beta2, the control-plane endpoint. A KubeadmControlPlane ' +
-      'being deleted rolls nothing.',
+      'Cluster API 1.7) and, in the releases serving v1beta2, the control-plane endpoint and the control-plane ' +
+      'component health-check timeout (used by the next join only; v1beta1 `apiServer.timeoutForControlPlane` ' +
+      'converts to it; 1.11 patch releases before the fix of Cluster API issue #13017 still roll on it, unjudged). A ' +
+      'KubeadmControlPlane being deleted rolls nothing.',
     deletingRollsNothing: true,
   },
 ];
