@@ -160,7 +160,7 @@ export interface PodTarget {
   readonly staysSchedulable?: boolean;
 }
 
-export type ReleaseTarget = Pick<OrphanPvcTarget, 'release' | 'operation' | 'manifest' | 'elsewhere' | 'retriedInstall'> & {
+export type ReleaseTarget = Pick<OrphanPvcTarget, 'release' | 'operation' | 'manifest' | 'elsewhere' | 'retriedInstall' | 'chartUnseen'> & {
   /** Epoch ms, for the expiry of the PVCs' delete approvals (pvc-delete); omitted: those approvals are not read. */
   readonly now?: number;
   /** config.longhorn.namespace: a manifest rendering longhorn-manager there upgrades Longhorn (storage-upgrade-hook.ts). */

@@ -127,7 +127,7 @@ export function releaseFindings(model: AuditModel, namespace: string, name: stri
   const notes: string[] = [];
 
   // What the helm-release plan finds for an install of the release now (its checks for upgrades find nothing here).
-  for (const finding of planFindings(PLANS['helm-release'], model, { release, operation: 'install', manifest }, { nodeLocal: DEFAULT_NODE_LOCAL_OPTIONS })) {
+  for (const finding of planFindings(PLANS['helm-release'], model, { release, operation: 'install', manifest, chartUnseen: true }, { nodeLocal: DEFAULT_NODE_LOCAL_OPTIONS })) {
     const claim = finding.object.kind === 'PersistentVolumeClaim' ? model.persistentVolumeClaim(finding.object.namespace ?? '', finding.object.name) : undefined;
     if (state.installed && createdByHelmFor(claim, namespace, name)) continue;
     reported.add(`${finding.object.namespace ?? ''}/${finding.object.name}`);

@@ -103,6 +103,11 @@ export interface OrphanPvcTarget {
    * upgrades from whatever revision is deployed: none after an uninstall, an earlier one after a failed upgrade.
    */
   readonly retriedInstall?: boolean;
+  /**
+   * `manifest` stands in for a chart not seen (the audit of a release: its live StatefulSets only). A PVC labelled
+   * for the release that a live pod mounts is judged all the same then: the chart may claim it.
+   */
+  readonly chartUnseen?: boolean;
 }
 
 /** The admin's `volume-guard.io/reuse: "true"` on the PVC, with its writer recorded and not expired. */
@@ -166,7 +171,8 @@ export function mountedByLivePod(snapshot: ClusterSnapshot, claim: Pick<Persiste
 /**
  * A finding of the release-labelled rule (a PVC labelled for the release, owned by nothing live, claimed by no live
  * StatefulSet) whose PVC a live pod mounts: what the audit and the orphan-PVC gauge leave out when the label may be
- * another tool's (Argo CD tracks its applications by app.kubernetes.io/instance).
+ * another tool's (Argo CD tracks its applications by app.kubernetes.io/instance). The webhook, which sees the chart,
+ * does not report it at all (candidatesFor).
  */
 export function mountedReleaseLabelled(snapshot: ClusterSnapshot, finding: Pick<Finding, 'object' | 'tags'>): boolean {
   return (
@@ -715,6 +721,10 @@ function candidatesFor(
       if (claimedByAnyLiveStatefulSet(snapshot, claim) !== undefined || hasLiveOwnerReference(snapshot, claim)) continue;
       // Helm's own object of this release that no uninstall kept (adopted-by-helm): a failed install's, live.
       if (isAnnotatedForRelease(claim, release) && claim.annotations[HELM_RESOURCE_POLICY_ANNOTATION] === undefined) continue;
+      // In use by a live pod (an Argo CD application's: app.kubernetes.io/instance is its tracking label). Helm
+      // creates only what it rendered: one the chart's StatefulSets or documents claim is judged by their rules
+      // above, and nothing else in the release takes it over.
+      if (target.chartUnseen !== true && mountedByLivePod(snapshot, claim)) continue;
       add({
         claim,
         rule: 'release-labelled',
