@@ -365,13 +365,14 @@ function instant(time: string): number | undefined {
 }
 
 /**
- * An object created (API server time, whole seconds) surely after `time` (a release's first_deployed): false when
- * either is missing or unreadable. Strictly later by a millisecond at least, as both are rounded down.
+ * An object created (API server time, whole seconds) at or after `time` (a release's first_deployed, which Helm writes
+ * with sub-second precision before it creates anything), compared at the API server's one-second resolution: a PVC the
+ * release made in the second of its first install counts. False when either is missing or unreadable.
  */
-function createdAfter(created: string, time: string | undefined): boolean {
+function createdSince(created: string, time: string | undefined): boolean {
   const createdAt = instant(created);
   const at = time === undefined ? undefined : instant(time);
-  return createdAt !== undefined && at !== undefined && createdAt > at;
+  return createdAt !== undefined && at !== undefined && createdAt >= Math.floor(at / 1000) * 1000;
 }
 
 /**
@@ -548,9 +549,9 @@ function claimsLeftByUpgrade(
 /**
  * The claim is the release's own data, as far as the record tells: at a rollback, labelled for the release (`helm
  * rollback` restores an earlier revision on purpose); at an upgrade (not the retry of a refused install, which carries
- * the first install's first_deployed), labelled or annotated for it and created surely after its first install
+ * the first install's first_deployed), labelled or annotated for it and created since its first install
  * (`info.first_deployed`, which Helm copies into every upgrade; an install over an uninstalled release sets it anew,
- * so an earlier install's leftovers predate it).
+ * so an earlier install's leftovers predate it; createdSince counts the second it falls in).
  */
 function ownDataOfRelease(target: OrphanPvcTarget, claim: PersistentVolumeClaimRecord): boolean {
   const { release } = target;
@@ -559,7 +560,7 @@ function ownDataOfRelease(target: OrphanPvcTarget, claim: PersistentVolumeClaimR
     target.operation === 'upgrade' &&
     target.retriedInstall !== true &&
     ofRelease(claim, release) &&
-    createdAfter(claim.creationTimestamp, release.firstDeployed)
+    createdSince(claim.creationTimestamp, release.firstDeployed)
   );
 }
 
@@ -654,7 +655,7 @@ function candidatesFor(
         target.operation === 'upgrade' &&
         target.retriedInstall !== true &&
         ofRelease(claim, release) &&
-        createdAfter(claim.creationTimestamp, release.firstDeployed)
+        createdSince(claim.creationTimestamp, release.firstDeployed)
       ) {
         // The release's own data, made since its first install: `helm upgrade` re-creating a StatefulSet deleted by hand
         // (Helm creates what it finds missing), or one an earlier upgrade dropped. Said, as at a rollback. Leftovers of
@@ -776,7 +777,7 @@ function claimsAdoptedByUpgrade(snapshot: ClusterSnapshot, target: OrphanPvcTarg
     if (claim === undefined || isUnbound(claim)) continue;
     if (claim.annotations[HELM_RELEASE_NAME_ANNOTATION] === undefined) {
       const inUse = otherLiveMounter(snapshot, claim) !== undefined;
-      const since = createdAfter(claim.creationTimestamp, release.firstDeployed);
+      const since = createdSince(claim.creationTimestamp, release.firstDeployed);
       add({
         claim,
         rule: 'adopted-by-helm',

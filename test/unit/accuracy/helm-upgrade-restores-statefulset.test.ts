@@ -4,8 +4,9 @@
 // What tells the release's own data from leftovers of an earlier install of that name is the record's
 // info.first_deployed: Helm copies FirstDeployed into every upgrade (and rollback), while `helm install --replace` and
 // `helm upgrade --install` over an uninstalled release run an install, which starts it anew. So a PVC labelled or
-// annotated for the release and created after first_deployed is this release's; one created before it, or any when
-// the record has no readable first_deployed, is still refused.
+// annotated for the release and created since first_deployed (its second included: creationTimestamp has whole
+// seconds, first_deployed nanoseconds) is this release's; one created before it, or any when the record has no
+// readable first_deployed, is still refused.
 import { afterAll, describe, expect, it } from 'vitest';
 import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
@@ -68,8 +69,19 @@ describe('helm upgrade re-creating a StatefulSet deleted by hand', () => {
     expect(earlier.allowed).toBe(false);
     expect(earlier.status?.message).toContain('left by an earlier release');
     expect(validator.handle(record('pending-upgrade'), context(cluster({ labels: {} }))).allowed).toBe(false);
-    // Created in the second first_deployed falls in (timestamps are whole seconds): not surely after it.
-    expect(validator.handle(record('pending-upgrade', '2026-02-01T00:00:00.5Z'), context(cluster())).allowed).toBe(false);
+    // Created in the second before first_deployed's: an earlier install's.
+    expect(validator.handle(record('pending-upgrade', '2026-02-01T00:00:01.002Z'), context(cluster())).allowed).toBe(false);
+  });
+
+  it("counts a PVC created in first_deployed's second as the release's own: the API server keeps whole seconds", () => {
+    // Helm's install writes first_deployed (client clock, nanoseconds) before it creates anything; the StatefulSet
+    // controller made the claim 0.6 s later, which the API server stores as 00:00:00Z.
+    for (const firstDeployed of ['2026-02-01T00:00:00.300123456Z', '2026-02-01T00:00:00Z', '2026-02-01T01:00:00.999+01:00']) {
+      const decision = validator.handle(record('pending-upgrade', firstDeployed), context(cluster()));
+      expect(decision.status?.message ?? '', firstDeployed).toBe('');
+      expect(decision.allowed).toBe(true);
+      expect((decision.warnings ?? []).join('\n')).toContain("re-attaches this release's own data");
+    }
   });
 
   it('refuses as before when the record has no first_deployed, or one that cannot be read', () => {

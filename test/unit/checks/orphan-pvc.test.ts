@@ -230,6 +230,10 @@ describe('orphan-pvc: the DevLake incident (seed 000)', () => {
     const snapshot = clusterOf({ pvcs: [claim('devlake-grafana', { labels: {} })] });
     expect(orphanPvcCheck(snapshot, upgrade).map((f) => [f.object.name, f.severity])).toEqual([['devlake-grafana', 'critical']]);
     expect(orphanPvcCheck(snapshot, since).map((f) => [f.object.name, f.severity])).toEqual([['devlake-grafana', 'warning']]);
+    // Created in the second of first_deployed (the API server keeps whole seconds): since it too.
+    const sameSecond = clusterOf({ pvcs: [claim('devlake-grafana', { labels: {}, creationTimestamp: '2024-01-01T00:00:00Z' })] });
+    const later = { ...upgrade, release: { ...upgrade.release, firstDeployed: '2024-01-01T00:00:00.734Z' } };
+    expect(orphanPvcCheck(sameSecond, later).map((f) => [f.object.name, f.severity])).toEqual([['devlake-grafana', 'warning']]);
     // Mounted by a running pod (an app applied with kubectl, moved under Helm): a warning naming the pod.
     const running = pod({ namespace: NS, name: 'grafana-5d8f-x2x', claimNames: ['devlake-grafana'], controllerKind: 'ReplicaSet' });
     const inUse = orphanPvcCheck(clusterOf({ pvcs: [claim('devlake-grafana', { labels: {} })], pods: [running] }), target('install'));
