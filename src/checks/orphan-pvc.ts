@@ -948,7 +948,8 @@ export function claimReclaimPolicy(snapshot: ClusterSnapshot, claim: PersistentV
  * cannot be stopped cleanly, so it is never denied): PVCs of its StatefulSets (from the manifest and the live ones
  * Helm annotated for it), manifest PVCs marked `helm.sh/resource-policy: keep`, and other PVCs labelled for the
  * release. Left out: PVCs Helm deletes (declared in the manifest without keep), PVCs the garbage collector deletes
- * with their StatefulSet (retention policy whenDeleted: Delete sets that owner reference), PVCs being deleted.
+ * with their StatefulSet (retention policy whenDeleted: Delete sets that owner reference), PVCs being deleted, and the
+ * claims of a live StatefulSet the manifest marks `helm.sh/resource-policy` (Helm leaves it: they stay with it).
  * Throws ManifestError when `manifest` is omitted and the release's manifest cannot be parsed.
  */
 export function pvcsLeftBehind(
@@ -959,6 +960,13 @@ export function pvcsLeftBehind(
   const left = new Map<string, LeftBehindPvc>();
   const deletedByHelm = manifest.persistentVolumeClaims.filter((p) => !p.keep).map((p) => `${p.namespace}/${p.name}`);
   const keptStatefulSets = new Set(manifest.statefulSets.filter((s) => s.keep).map((s) => `${s.namespace}/${s.name}`));
+  // Kept and live: Helm leaves the StatefulSet, whose pods go on using its claims (a later install adopts it). One
+  // already gone or being deleted keeps nothing: its claims are left behind.
+  const stayingStatefulSets = new Set<string>();
+  for (const s of manifest.statefulSets) {
+    const live = s.keep ? snapshot.statefulSet(s.namespace, s.name) : undefined;
+    if (live !== undefined && live.deleting !== true) stayingStatefulSets.add(`${s.namespace}/${s.name}`);
+  }
   /** PVCs that go with the release: declared without keep (Helm deletes them) or owned by a deleted StatefulSet. */
   const goesAway = new Set(deletedByHelm);
   const add = (claim: PersistentVolumeClaimRecord, why: LeftBehindReason, statefulSet?: string): void => {
@@ -998,6 +1006,7 @@ export function pvcsLeftBehind(
     if (liveUid !== undefined && !keptStatefulSets.has(key)) going.add(liveUid);
   }
   for (const [key, statefulSet] of statefulSets) {
+    if (stayingStatefulSets.has(key)) continue;
     const liveUid = snapshot.statefulSet(statefulSet.namespace, statefulSet.name)?.uid;
     const deletedWithStatefulSet = (claim: PersistentVolumeClaimRecord): boolean =>
       !keptStatefulSets.has(key) &&
@@ -1017,10 +1026,11 @@ export function pvcsLeftBehind(
     if (claim !== undefined) add(claim, 'resource-policy-keep');
   }
   for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
-    // A live StatefulSet the release does not have claims it (taken over by another release, or kept): it stays
-    // with that StatefulSet, in use, not left behind for this release's next install.
+    // A live StatefulSet the release does not have claims it (taken over by another release, or kept), or one of its
+    // own it keeps: it stays with that StatefulSet, in use, not left behind for this release's next install.
     const owner = claimedByAnyLiveStatefulSet(snapshot, claim);
-    if (owner !== undefined && !statefulSets.has(`${owner.namespace}/${owner.name}`)) continue;
+    const ownerKey = owner === undefined ? undefined : `${owner.namespace}/${owner.name}`;
+    if (ownerKey !== undefined && (!statefulSets.has(ownerKey) || stayingStatefulSets.has(ownerKey))) continue;
     add(claim, 'release-labelled');
   }
   return [...left.values()];
