@@ -258,6 +258,12 @@ const CLAIM_RESOURCES: readonly ResourceKind[] = ['persistentVolumeClaim', 'pers
 export const RELEASE_RESOURCES: readonly ResourceKind[] = [...CLAIM_RESOURCES, 'namespace'];
 
 /**
+ * Whether a Longhorn volume ever held data (neverHeldData): its volume and replicas. Read by a claim's deletion
+ * (reclaimLoss: a Longhorn PV whose volume has nothing to lose is no loss), a Volume DELETE and Longhorn's teardown.
+ */
+const LONGHORN_DATA_RESOURCES: readonly ResourceKind[] = ['longhornVolume', 'longhornReplica'];
+
+/**
  * What a judgement of Longhorn's volumes by their health or copies reads: the volume sets (volumes, replicas, the
  * nodes and Longhorn nodes they are up on, Longhorn's scheduling settings).
  */
@@ -482,9 +488,10 @@ export const PLANS = {
     scope: 'claim',
     checks: [{ check: 'pvc-delete', collect: (snapshot, claim, cap) => collectPvcDelete(snapshot, claim, cap) }],
     overrides: ['pvc-delete', 'namespace-helm'],
-    // The PVC is in the request; its PV's reclaim policy, its namespace (being deleted; its skip), and for the garbage
-    // collector's DELETE the StatefulSets that owned it (whether their removal was judged) are read from the model.
-    reads: ['persistentVolume', 'namespace', 'statefulSet'],
+    // The PVC is in the request; its PV's reclaim policy (and its Longhorn volume's data), its namespace (being deleted;
+    // its skip), and for the garbage collector's DELETE the StatefulSets that owned it (whether their removal was
+    // judged) are read from the model.
+    reads: ['persistentVolume', 'namespace', 'statefulSet', ...LONGHORN_DATA_RESOURCES],
   }),
   'namespace-delete': plan<DeletedWithTarget>()({
     webhook: 'pvc-delete',
@@ -492,7 +499,7 @@ export const PLANS = {
     scope: 'namespace',
     checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedWith(snapshot, target, cap) }],
     overrides: ['object', 'pvc-delete'],
-    reads: ['namespace', 'persistentVolumeClaim', 'persistentVolume'],
+    reads: ['namespace', 'persistentVolumeClaim', 'persistentVolume', ...LONGHORN_DATA_RESOURCES],
   }),
   'statefulset-delete': plan<DeletedWithTarget>()({
     webhook: 'pvc-delete',
@@ -502,7 +509,7 @@ export const PLANS = {
     // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count, and
     // for a StatefulSet of a Helm release the namespace's skip, as at the release record that judged its drop.
     overrides: ['pvc-delete', 'namespace-helm'],
-    reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet'],
+    reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet', ...LONGHORN_DATA_RESOURCES],
   }),
   'owner-delete': plan<DeletedWithTarget>()({
     webhook: 'owner-delete',
@@ -512,7 +519,7 @@ export const PLANS = {
     checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedWith(snapshot, target, cap) }],
     // As for a StatefulSet: the owner's annotations are not policed by the override guard.
     overrides: ['pvc-delete', 'namespace-helm'],
-    reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet', 'namespace'],
+    reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet', 'namespace', ...LONGHORN_DATA_RESOURCES],
   }),
   'crd-delete': plan<DeletedKindTarget>()({
     webhook: 'storage-teardown',
@@ -522,7 +529,7 @@ export const PLANS = {
     checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedWithKind(snapshot, target, cap) }],
     // The CRD's skip (policed by the override guard when written), then the PVCs' approvals.
     overrides: ['object', 'pvc-delete'],
-    reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet', 'namespace'],
+    reads: ['persistentVolumeClaim', 'persistentVolume', 'statefulSet', 'namespace', ...LONGHORN_DATA_RESOURCES],
   }),
   'statefulset-scale-down': plan<ScaledDownTarget>()({
     webhook: 'pvc-delete',
@@ -532,7 +539,7 @@ export const PLANS = {
     checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectClaimsDeletedByScaleDown(snapshot, target, cap) }],
     // The namespace's skip only for Helm's own write judged here (Flux's helm-controller without a record seen), as at its record.
     overrides: ['pvc-delete', 'namespace-helm'],
-    reads: ['persistentVolumeClaim', 'persistentVolume', 'pod', 'statefulSet'],
+    reads: ['persistentVolumeClaim', 'persistentVolume', 'pod', 'statefulSet', ...LONGHORN_DATA_RESOURCES],
   }),
   'pv-reclaim': plan<ReclaimChangeTarget>()({
     webhook: 'pvc-delete',
@@ -548,10 +555,11 @@ export const PLANS = {
     webhook: 'pvc-delete',
     requests: "Longhorn Volume DELETE (automation identities; others per pvcDelete.others; never Longhorn's own)",
     scope: 'volume',
-    checks: [{ check: 'pvc-delete', collect: (_snapshot, target, cap) => collectLonghornVolumeDelete(target, cap) }],
+    checks: [{ check: 'pvc-delete', collect: (snapshot, target, cap) => collectLonghornVolumeDelete(snapshot, target, cap) }],
     overrides: ['volume-delete'],
-    // Everything it needs is in the request.
-    reads: [],
+    // The volume is in the request; whether its replicas ever held data, and whether Longhorn's namespace is being
+    // deleted (its volumes then go whatever is decided), are read from the model.
+    reads: [...LONGHORN_DATA_RESOURCES, 'namespace'],
   }),
   'storage-teardown': plan<TeardownTarget>()({
     webhook: 'storage-teardown',
@@ -559,8 +567,8 @@ export const PLANS = {
     scope: 'storage',
     checks: TEARDOWN_CHECKS,
     overrides: ['storage-namespace'],
-    // Longhorn's volumes, and its namespace's skip.
-    reads: ['longhornVolume', 'namespace'],
+    // Longhorn's volumes (whether they ever held data), and its namespace's skip.
+    reads: [...LONGHORN_DATA_RESOURCES, 'namespace'],
   }),
   'replica-delete': plan<ReplicaDeletionTarget>()({
     webhook: 'storage-teardown',
@@ -568,7 +576,8 @@ export const PLANS = {
     scope: 'volume',
     checks: [{ check: 'storage-teardown', collect: (snapshot, target, cap) => collectReplicaDeletion(snapshot, target, cap) }],
     overrides: ['storage-namespace'],
-    reads: ['longhornVolume', 'longhornReplica', 'longhornNode', 'node', 'namespace'],
+    // The nodes of the other copies, and whether they are being removed with their disks (their Cluster API Machines).
+    reads: ['longhornVolume', 'longhornReplica', 'longhornNode', 'node', 'machine', 'namespace'],
   }),
   'storage-delete-flag': plan<TeardownTarget>()({
     webhook: 'longhorn-settings',
@@ -577,7 +586,7 @@ export const PLANS = {
     checks: TEARDOWN_CHECKS,
     overrides: ['storage-namespace'],
     // The live Setting too, for a write of the default-setting ConfigMap (what it changes).
-    reads: ['longhornVolume', 'namespace', 'longhornSetting'],
+    reads: [...LONGHORN_DATA_RESOURCES, 'namespace', 'longhornSetting'],
   }),
   'storage-drain-setting': plan<DrainPolicyTarget>()({
     webhook: 'longhorn-settings',

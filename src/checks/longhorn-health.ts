@@ -188,6 +188,24 @@ export function holdsData(replicas: readonly LonghornReplicaRecord[]): boolean {
   return false;
 }
 
+/**
+ * Whether the volume's own status shows an engine on its replicas: attached, attaching or detaching, or robustness
+ * healthy or degraded (read from a running engine; Longhorn reports a detached volume's as unknown). Its replicas'
+ * `healthyAt` may not have reached volume-guard yet.
+ */
+function volumeShowsUse(volume: Pick<LonghornVolumeRecord, 'state' | 'robustness'>): boolean {
+  return ['attached', 'attaching', 'detaching'].includes(volume.state) || volume.robustness === 'healthy' || volume.robustness === 'degraded';
+}
+
+/**
+ * A volume with nothing to lose: its replicas are known and none ever held data (holdsData), and its status shows no
+ * use (created and never attached). The one rule for every deletion of it: its Volume DELETE, its claim's reclaim,
+ * Longhorn's teardown. A volume whose replicas volume-guard does not know is not empty to it.
+ */
+export function neverHeldData(volume: Pick<LonghornVolumeRecord, 'state' | 'robustness'>, replicas: readonly LonghornReplicaRecord[]): boolean {
+  return replicas.length > 0 && !holdsData(replicas) && !volumeShowsUse(volume);
+}
+
 /** The user is deleting the volume: losing its data is the point, no check reports it. */
 export function isVolumeBeingDeleted(volume: LonghornVolumeRecord): boolean {
   return volume.deleting || volume.state === 'deleting';

@@ -30,6 +30,8 @@ import type { HelmRelease, ReleaseOperation } from '../helm/release.ts';
 import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimOf, ordinalInRange } from '../helm/claims.ts';
 import { claimObject, isPodScratchClaim } from './affected.ts';
+import { LONGHORN_CSI_DRIVER } from './last-replica-on-node.ts';
+import { neverHeldData } from './longhorn-health.ts';
 import { claimReclaimPolicy, liveStatefulSetsOfRelease, sizeAfterHelm } from './orphan-pvc.ts';
 import { stayingOwner } from './owners.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
@@ -483,6 +485,27 @@ export function reclaimedWith(snapshot: ClusterSnapshot, claim: { readonly names
   return volume.reclaimPolicy;
 }
 
+/** Delete or Recycle: the reclaim policies that destroy a PV's data once its claim is gone. */
+export type DestroyingPolicy = 'Delete' | 'Recycle';
+
+/** The policy reclaimedWith finds when it destroys the data (Delete, Recycle), else undefined. */
+function destroyingPolicy(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name' | 'volumeName'>): DestroyingPolicy | undefined {
+  const policy = reclaimedWith(snapshot, claim);
+  return policy === 'Delete' || policy === 'Recycle' ? policy : undefined;
+}
+
+/**
+ * What this claim's deletion destroys: its PV's reclaim policy when it destroys the data (destroyingPolicy), unless
+ * the PV is Longhorn's and its volume has nothing to lose (neverHeldData, as at its own Volume DELETE: the CSI
+ * provisioner deletes it with its claim, as Longhorn's service account). Reads Longhorn's volumes and replicas.
+ */
+export function reclaimLoss(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name' | 'volumeName'>): DestroyingPolicy | undefined {
+  const policy = destroyingPolicy(snapshot, claim);
+  if (policy === undefined || snapshot.persistentVolume(claim.volumeName)?.driver !== LONGHORN_CSI_DRIVER) return policy;
+  const volume = snapshot.longhornVolumeOfPV(claim.volumeName);
+  return volume !== undefined && neverHeldData(volume, snapshot.replicasOfVolume(volume.name)) ? undefined : policy;
+}
+
 /** The fields of a PVC under DELETE, read from the request's oldObject. */
 export interface DeletedClaim {
   readonly namespace: string;
@@ -498,8 +521,8 @@ export interface DeletedClaim {
 export function collectPvcDelete(snapshot: ClusterSnapshot, claim: DeletedClaim, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   if (!isBound(claim)) return collector.result();
-  const reclaimPolicy = reclaimedWith(snapshot, claim);
-  if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') return collector.result();
+  const reclaimPolicy = reclaimLoss(snapshot, claim);
+  if (reclaimPolicy === undefined) return collector.result();
   const tags = ['deleted-by-automation', `reclaim-${reclaimPolicy.toLowerCase()}`];
   if (collector.admit(tags)) {
     const finding: Finding = {
@@ -704,8 +727,8 @@ export function collectClaimsDeletedWithKind(snapshot: ClusterSnapshot, target: 
     if (claim.deleting || !isBound(claim)) continue;
     const ownersCount = via?.kind !== 'Namespace';
     if (ownersCount && stayingOwner(snapshot, claim, going) !== undefined) continue;
-    const reclaimPolicy = reclaimedWith(snapshot, claim);
-    if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
+    const reclaimPolicy = reclaimLoss(snapshot, claim);
+    if (reclaimPolicy === undefined) continue;
     const tags = ['deleted-with-crd', `reclaim-${reclaimPolicy.toLowerCase()}`];
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
@@ -776,8 +799,8 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
     // The namespace controller deletes every claim of a deleted namespace, whatever owners it has.
     const ownersCount = owner !== undefined && via?.kind !== 'Namespace';
     if (ownersCount && stayingOwner(snapshot, claim, going) !== undefined) continue;
-    const reclaimPolicy = reclaimedWith(snapshot, claim);
-    if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
+    const reclaimPolicy = reclaimLoss(snapshot, claim);
+    if (reclaimPolicy === undefined) continue;
     const tags = [!owner ? 'deleted-with-namespace' : owner.kind === 'StatefulSet' ? 'deleted-with-statefulset' : 'deleted-with-owner', `reclaim-${reclaimPolicy.toLowerCase()}`];
     if (owner?.byAutomation === true) tags.push('by-automation');
     if (isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
@@ -820,7 +843,7 @@ export interface ScaledDownTarget {
  */
 export function collectClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDownTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
-  addClaimsDeletedByScaleDown(snapshot, target, collector, '');
+  addClaimsDeletedByScaleDown(snapshot, target, collector, '', { lossOf: reclaimLoss });
   return collector.result();
 }
 
@@ -852,14 +875,22 @@ function addClaimsDeletedByAdoption(snapshot: ClusterSnapshot, statefulSet: Mani
   };
   const last = statefulSet.ordinalsStart + statefulSet.replicas - 1;
   const range = statefulSet.replicas > 0 ? `ordinals ${statefulSet.ordinalsStart}..${last}` : 'no replicas';
-  addClaimsDeletedByScaleDown(snapshot, target, collector, `StatefulSet ${statefulSet.name} adopts the orphaned pods named for it, and has ${range}; `, true);
+  addClaimsDeletedByScaleDown(snapshot, target, collector, `StatefulSet ${statefulSet.name} adopts the orphaned pods named for it, and has ${range}; `, { adopting: true });
 }
 
 /**
  * The scale-down findings into `collector`; `cause` (e.g. "this upgrade lowers ...; ") opens each reason. The
- * condemned pods are the StatefulSet's own, or with `adopting` the orphans it is about to adopt.
+ * condemned pods are the StatefulSet's own, or with `adopting` the orphans it is about to adopt. `lossOf`: what a
+ * claim's deletion destroys; by default its reclaim policy alone (destroyingPolicy), as at a Helm release record or a
+ * StatefulSet CREATE, whose answer does not wait on Longhorn's view; reclaimLoss where the plan reads Longhorn's volumes.
  */
-function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDownTarget, collector: FindingCollector, cause: string, adopting = false): void {
+function addClaimsDeletedByScaleDown(
+  snapshot: ClusterSnapshot,
+  target: ScaledDownTarget,
+  collector: FindingCollector,
+  cause: string,
+  { adopting = false, lossOf = destroyingPolicy }: { readonly adopting?: boolean; readonly lossOf?: typeof reclaimLoss } = {},
+): void {
   if (target.claimTemplates.length === 0) return;
   const range = { replicas: target.replicas, ordinalsStart: target.ordinalsStart };
   const condemnable = (pod: PodRecord): boolean => (adopting ? pod.controllerKind === '' && !pod.deleting : pod.controllerKind === 'StatefulSet');
@@ -879,8 +910,8 @@ function addClaimsDeletedByScaleDown(snapshot: ClusterSnapshot, target: ScaledDo
     // Another controller holds the claim: the StatefulSet controller leaves it alone (hasUnexpectedController).
     if (others.some((owner) => owner.controller === true)) continue;
     if (stayingOwner(snapshot, { namespace: claim.namespace, ownerReferences: others }, new Set(target.uid === '' ? [] : [target.uid])) !== undefined) continue;
-    const reclaimPolicy = reclaimedWith(snapshot, claim);
-    if (reclaimPolicy !== 'Delete' && reclaimPolicy !== 'Recycle') continue;
+    const reclaimPolicy = lossOf(snapshot, claim);
+    if (reclaimPolicy === undefined) continue;
     const tags = ['deleted-by-scale-down', `reclaim-${reclaimPolicy.toLowerCase()}`];
     // Orphans a StatefulSet being created adopts: the advice is to declare the replicas they run, not to keep them.
     if (adopting) tags.push(ADOPTED_PODS_TAG);
@@ -1009,23 +1040,23 @@ export interface DeletedLonghornVolume {
   readonly pvName: string;
   readonly pvcNamespace: string;
   readonly pvcName: string;
+  /** status.state and status.robustness as stored: whether it is in use now (neverHeldData). */
+  readonly state: string;
+  readonly robustness: string;
   /** The volume carries a counting `volume-guard.io/delete: "true"`. */
   readonly approved: boolean;
-  /**
-   * Its replicas are known and none ever held its data (holdsData: no `healthyAt`, what longhorn-manager sets once an
-   * engine has used the replica): created and never attached, nothing to lose. Omitted: not known to be so.
-   */
-  readonly neverHeldData?: boolean;
 }
 
 /**
  * volume-deleted: deleting a Longhorn Volume object makes Longhorn delete its replicas and their data, whatever the
  * PV or PVC in front of it says (a GitOps prune of statically provisioned Longhorn volumes). Longhorn's own deletes
- * (the reclaim of a PVC whose PV says Delete, its UI) are not judged: they come from Longhorn's service account.
+ * (the reclaim of a PVC whose PV says Delete, its UI) are not judged: they come from Longhorn's service account. Not
+ * reported: a volume the model knows whose replicas never held data, its stored status showing no use (neverHeldData:
+ * created and never attached, as a DELETE of each of its replicas passes).
  */
-export function collectLonghornVolumeDelete(target: DeletedLonghornVolume, cap: CapOptions = NO_CAP): CappedFindings {
+export function collectLonghornVolumeDelete(snapshot: ClusterSnapshot, target: DeletedLonghornVolume, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
-  if (target.neverHeldData === true) return collector.result();
+  if (snapshot.longhornVolume(target.name) !== undefined && neverHeldData(target, snapshot.replicasOfVolume(target.name))) return collector.result();
   const tags = ['volume-deleted'];
   if (target.approved) tags.push(DELETE_APPROVED_TAG);
   if (collector.admit(tags)) {

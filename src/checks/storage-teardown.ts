@@ -11,6 +11,7 @@ import {
   countCopies,
   isHealthyReplica,
   isVolumeBeingDeleted,
+  neverHeldData,
   type NodeIsUp,
   salvagedReplicas,
   SINGLE_REPLICA_SET,
@@ -86,8 +87,9 @@ export interface TeardownTarget {
 }
 
 /**
- * The Longhorn volumes whose data an uninstall of Longhorn deletes: every volume not already being deleted. With
- * none left, nothing is reported and the teardown is allowed.
+ * The Longhorn volumes whose data an uninstall of Longhorn deletes: every volume not already being deleted, but those
+ * with nothing to lose (neverHeldData: known replicas that never held data, created and never attached, as their
+ * Volume and Replica DELETEs pass). With none left, nothing is reported and the teardown is allowed.
  */
 export function collectStorageTeardown(
   snapshot: ClusterSnapshot,
@@ -97,7 +99,8 @@ export function collectStorageTeardown(
   const collector = new FindingCollector(cap);
   if (!snapshot.longhornInstalled) return collector.result();
   const consider = (volume: LonghornVolumeRecord | undefined): void => {
-    if (volume === undefined || isVolumeBeingDeleted(volume) || collector.countIfFull()) return;
+    if (volume === undefined || isVolumeBeingDeleted(volume) || neverHeldData(volume, snapshot.replicasOfVolume(volume.name))) return;
+    if (collector.countIfFull()) return;
     const tags = [attachmentTag(volume)];
     if (collector.admit(tags)) collector.add(teardownFinding(volume, target.consequence));
   };

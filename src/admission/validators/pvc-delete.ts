@@ -19,8 +19,7 @@
 // A StatefulSet UPDATE (or a write of its scale subresource) that leaves existing pods outside its ordinal range while
 // its retention policy says whenScaled: Delete is judged the same way for those pods' PVCs: the StatefulSet controller
 // and the garbage collector delete them as themselves.
-import { claimsOwnedBy, DELETE_APPROVED_KEY, type DeletedLonghornVolume, isBound, reclaimedWith, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
-import { holdsData } from '../../checks/longhorn-health.ts';
+import { claimsOwnedBy, DELETE_APPROVED_KEY, type DeletedLonghornVolume, isBound, reclaimLoss, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { claimOf } from '../../helm/claims.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { ADMITTED_RELEASES, type AdmittedReleases, fieldManagerOf, FLUX_HELM_CONTROLLER_FIELD_MANAGER, isAnnotatedByHelm, isHelmsOwnWrite, isHelmsRecordedWrite } from '../helm-writes.ts';
@@ -541,8 +540,7 @@ function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, 
     if (ref === undefined || ref.ordinal < replicas || ref.ordinal >= before) return false;
     const pod = context.snapshot.pod(namespace, `${name}-${ref.ordinal}`);
     if (pod === undefined || !pod.claimNames.includes(claim.name)) return false;
-    const reclaim = reclaimedWith(context.snapshot, claim);
-    return reclaim === 'Delete' || reclaim === 'Recycle';
+    return reclaimLoss(context.snapshot, claim) !== undefined;
   });
   if (claims.length === 0) return undefined;
   const named = claims.slice(0, MAX_UNSEEN_NAMED).map((claim) => `${namespace}/${claim.name}`).join(', ');
@@ -752,13 +750,6 @@ function createdApproval(user: UserInfo, config: Config, automation: boolean): s
   );
 }
 
-/** A Longhorn volume the model knows, with replicas none of which ever held its data (a Replica DELETE of each passes). */
-function neverHeldData(snapshot: ClusterSnapshot, name: string): boolean {
-  if (snapshot.longhornVolume(name) === undefined) return false;
-  const replicas = snapshot.replicasOfVolume(name);
-  return replicas.length > 0 && !holdsData(replicas);
-}
-
 /**
  * A Longhorn Volume DELETE: Longhorn deletes its replicas and data. Longhorn's own service account (the reclaim of a
  * PVC whose PV says Delete, a delete from Longhorn's UI) is never judged: that PVC's DELETE was, and its UI is used by
@@ -782,8 +773,10 @@ function judgeLonghornVolumeDelete(
     pvName: stringField(old, 'status', 'kubernetesStatus', 'pvName'),
     pvcNamespace: record?.pvcNamespace ?? '',
     pvcName: record?.pvcName ?? '',
+    // As stored: an engine on it now means data, whatever replicas the model last saw (collectLonghornVolumeDelete).
+    state: stringField(old, 'status', 'state'),
+    robustness: stringField(old, 'status', 'robustness'),
     approved: isDeleteApproved(annotations, context.now),
-    ...(neverHeldData(context.snapshot, name) ? { neverHeldData: true } : {}),
   };
   const approval = (): OverrideSource | undefined =>
     deleteApprovalOn(annotations, context.now, `Longhorn volume ${request.namespace}/${name}`);

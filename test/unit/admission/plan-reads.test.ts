@@ -192,6 +192,16 @@ function richCluster(): { model: ClusterModel; risky: string; safe: string } {
     pvc({ name: 'pg-1', volumeName: 'pv-pg-1', ownerReferences: [{ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', name: 'pg', uid: 'uid-cnpg-db' }, { kind: 'StatefulSet', name: 'db', uid: 'uid-sts-default-db' }] }),
   );
   model.upsert('pod', pod({ name: 'db-2', nodeName: risky, claimNames: ['data-db-2'], controllerKind: 'StatefulSet' }));
+  // Claims on Longhorn volumes that a scale-down (data-db-2) and the CNPG Cluster's removal (pg-2, its only owner)
+  // delete: whether those volumes ever held data is read (reclaimLoss).
+  model.upsert('persistentVolume', pv({ name: 'pv-db-2', claimName: 'data-db-2', reclaimPolicy: 'Delete' }));
+  model.upsert('persistentVolume', pv({ name: 'pv-pg-2', claimName: 'pg-2', reclaimPolicy: 'Delete' }));
+  model.upsert('persistentVolumeClaim', pvc({ name: 'pg-2', volumeName: 'pv-pg-2', ownerReferences: [{ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', name: 'pg', uid: 'uid-cnpg-db' }] }));
+  for (const name of ['pv-db-2', 'pv-pg-2']) {
+    const data = volumeWithReplicas(name, [safe], { pvName: name, state: 'detached', robustness: 'unknown', currentNodeID: '' });
+    model.upsert('longhornVolume', data.volume);
+    model.upsert('longhornReplica', data.replicas[0]!);
+  }
   // A generic ephemeral volume (a pod's scratch claim) with its only copy on the risky node, its pod elsewhere.
   const scratch = volumeWithReplicas('pv-scratch', [risky], { pvcNamespace: 'default', pvcName: 'scratch-data', pvName: 'pv-scratch', state: 'attached', numberOfReplicas: 1 });
   model.upsert('longhornVolume', scratch.volume);
@@ -264,9 +274,16 @@ function targetsOf(model: ClusterModel, risky: string, safe: string): { readonly
       { name: 'pv-lh', claimNamespace: 'default', claimName: 'lh-data', claimUid: 'other', phase: 'Bound', reclaimPolicy: 'Delete', previousPolicy: 'Retain' },
       { name: 'pv-gone', claimNamespace: 'default', claimName: 'gone', claimUid: 'u', phase: 'Released', reclaimPolicy: 'Delete', previousPolicy: 'Retain' },
     ],
-    'longhorn-volume-delete': [{ namespace: 'longhorn-system', name: 'pv-lh', pvName: 'pv-lh', pvcNamespace: 'default', pvcName: 'lh-data', approved: false }],
+    // Detached as stored: whether it ever held data is read from its replicas.
+    'longhorn-volume-delete': [
+      { namespace: 'longhorn-system', name: 'pv-lh', pvName: 'pv-lh', pvcNamespace: 'default', pvcName: 'lh-data', state: 'detached', robustness: 'unknown', approved: false },
+    ],
     'storage-teardown': [{ consequence: 'deleted with namespace longhorn-system' }, { volumes: ['pv-lh'], consequence: 'deleted' }],
-    'replica-delete': [{ replica: { ...replica({ volumeName: 'pv-lh', nodeID: risky }), name: 'pv-lh-r-0' } }],
+    'replica-delete': [
+      { replica: { ...replica({ volumeName: 'pv-lh', nodeID: risky }), name: 'pv-lh-r-0' } },
+      // A copy beside the one on the risky node: whether that node stays (its Machine) decides.
+      { replica: { ...replica({ volumeName: 'pv-lh', nodeID: safe }), name: 'pv-lh-r-other' } },
+    ],
     'storage-delete-flag': [{ consequence: 'deleted by the Longhorn uninstall this flag permits' }],
     'storage-drain-setting': [
       { policy: 'always-allow', from: 'block-if-contains-last-replica' },
@@ -362,7 +379,7 @@ interface ValidatorCase {
 }
 
 /** A representative request of each plan whose validator reads beside it (overrides, the namespace being deleted...). */
-function validatorCases(): readonly ValidatorCase[] {
+function validatorCases(safe: string): readonly ValidatorCase[] {
   const config = defaultConfig();
   const othersEnforced: Config = { ...config, pvcDelete: { ...config.pvcDelete, others: 'enforce' } };
   const pvcDelete = pvcDeleteValidator(config);
@@ -416,6 +433,36 @@ function validatorCases(): readonly ValidatorCase[] {
       plan: 'statefulset',
       validator: statefulSetValidator(config),
       request: request({ ...resource('apps', 'statefulsets', 'StatefulSet'), operation: 'CREATE', namespace: 'default', name: 'db', object: stsObject }),
+    },
+    {
+      what: "Argo CD's Longhorn Volume DELETE (its replicas read)",
+      plan: 'longhorn-volume-delete',
+      validator: pvcDelete,
+      request: request({
+        ...resource('longhorn.io', 'volumes', 'Volume'),
+        operation: 'DELETE',
+        namespace: 'longhorn-system',
+        name: 'pv-lh',
+        userInfo: ARGO,
+        oldObject: { metadata: { name: 'pv-lh', namespace: 'longhorn-system' }, status: { state: 'detached', robustness: 'unknown' } },
+      }),
+    },
+    {
+      what: 'a Longhorn Replica DELETE beside another copy (its node, its Machine read)',
+      plan: 'replica-delete',
+      validator: teardown,
+      request: request({
+        ...resource('longhorn.io', 'replicas', 'Replica'),
+        operation: 'DELETE',
+        namespace: 'longhorn-system',
+        name: 'pv-lh-r-other',
+        userInfo: ARGO,
+        oldObject: {
+          metadata: { name: 'pv-lh-r-other', namespace: 'longhorn-system' },
+          spec: { volumeName: 'pv-lh', nodeID: safe, diskID: `disk-${safe}`, healthyAt: '2024-05-01T10:00:00Z', failedAt: '' },
+          status: { currentState: 'running' },
+        },
+      }),
     },
     {
       what: "DELETE of Longhorn's namespace",
@@ -475,9 +522,9 @@ function validatorCases(): readonly ValidatorCase[] {
 }
 
 describe("each validator's own reads are within what its plan declares", () => {
-  const { model } = richCluster();
+  const { model, safe } = richCluster();
   model.upsert('namespace', namespace({ name: 'longhorn-system' }));
-  for (const entry of validatorCases()) {
+  for (const entry of validatorCases(safe)) {
     it(`${entry.plan}: ${entry.what}`, () => {
       const read = new Set<ResourceKind>();
       // Asked for the stale resources only on the way to the plan (staleModelDecision): the request reached it.
