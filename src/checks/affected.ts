@@ -106,7 +106,7 @@ export function lostCopyPlace(snapshot: ClusterSnapshot, replica: LonghornReplic
     // Its Node seen deleted, its Longhorn node not reported down yet.
     return snapshot.node(node) === undefined && longhornNode?.down === false ? `on node ${node}, whose Node object was deleted` : `on node ${node}, down`;
   }
-  if (longhornNode?.notReadyDiskUUIDs?.includes(replica.diskID) === true) {
+  if (snapshot.replicaData(node, replica.diskID) === 'unsure') {
     return `on node ${node}, on disk ${replica.diskID} that Longhorn reports not ready`;
   }
   if (!snapshot.nodeIsUp(node, replica.diskID)) return `on node ${node}, on disk ${replica.diskID} that is gone`;
@@ -130,7 +130,7 @@ export function volumeContext(snapshot: ClusterSnapshot, volumeName: string): Vo
     replicas: snapshot.replicasOfVolume(volumeName),
     diskUUIDsOf: (nodeName) => snapshot.longhornNode(nodeName)?.diskUUIDs,
     nodeIsUp: (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID),
-    replicaDataKept: (nodeName, diskID) => snapshot.replicaDataKept(nodeName, diskID),
+    replicaData: (nodeName, diskID) => snapshot.replicaData(nodeName, diskID),
     scheduling: () => ({
       get nodes() {
         return snapshot.longhornNodes();

@@ -166,7 +166,7 @@ function strandedOn(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord, nod
   if (isVolumeBeingDeleted(volume)) return undefined;
   const replicas = snapshot.replicasOfVolume(volume.name);
   if (countCopies(replicas, nodeIsUp, 1) > 0) return undefined;
-  const nodes = singleCopyNodes(replicas, nodeIsUp, (nodeName, diskID) => snapshot.replicaDataKept(nodeName, diskID));
+  const nodes = singleCopyNodes(replicas, nodeIsUp, (nodeName, diskID) => snapshot.replicaData(nodeName, diskID));
   if (nodes.length !== 1 || nodes[0] !== node) return undefined;
   return replicas.filter((replica) => replica.nodeID === node && !replica.deleting);
 }

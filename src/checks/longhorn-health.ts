@@ -2,7 +2,7 @@
 // (VOLUME_SETS), so that a set membership and a check's verdict can never disagree.
 
 import { REPLICA_SOFT_ANTI_AFFINITY, type LonghornReplicaRecord, type LonghornVolumeRecord } from '../cluster/records.ts';
-import type { ReplicaScheduling, VolumeContext, VolumeCount, VolumePredicate } from '../cluster/snapshot.ts';
+import type { ReplicaDataState, ReplicaScheduling, VolumeContext, VolumeCount, VolumePredicate } from '../cluster/snapshot.ts';
 
 /**
  * Longhorn's own definition: the replica has become healthy once, has not failed since, is not going away, and is
@@ -29,6 +29,12 @@ export function countHealthyReplicas(replicas: readonly LonghornReplicaRecord[])
  * not down, and the disk is still one of its Longhorn node's.
  */
 export type NodeIsUp = (nodeName: string, diskID?: string) => boolean;
+
+/** What is left of a replica's data on the node and disk (ClusterSnapshot.replicaData). */
+export type ReplicaDataOf = (nodeName: string, diskID?: string) => ReplicaDataState;
+
+/** Every replica's data counts as kept: for callers that judge replicas without node state. */
+export const EVERY_REPLICA_DATA_KEPT: ReplicaDataOf = () => 'kept';
 
 /**
  * The one definition of a volume's copies: the distinct nodes holding a healthy replica (isHealthyReplica) whose
@@ -98,18 +104,24 @@ function copyOnSameNodeBefore(replicas: readonly LonghornReplicaRecord[], index:
  * data (`healthyAt` set: the only ones longhorn-manager's auto-salvage brings back; one that failed while still
  * rebuilding holds none) and that auto-salvage takes, failed within AUTO_SALVAGE_WINDOW_MS of the latest of them (an
  * older one is stale: salvage leaves it failed, and Longhorn deletes it later); and when no replica ever held data, of
- * every replica left (where it will be). Replicas whose data is gone with their node or disk (`dataKept` false) come
- * last: a healthy replica on a reformatted disk hides no failed replica that still holds the data (auto-salvage skips
- * the first and brings back the second).
+ * every replica left (where it will be). Replicas whose data is gone with their node or disk (`replicaData` `gone`)
+ * come last: a healthy replica on a reformatted disk hides no failed replica that still holds the data (auto-salvage
+ * skips the first and brings back the second). Healthy replicas on disks Longhorn reports not ready (`unsure`) may
+ * hold the newest data or none: with no other healthy replica keeping it, their nodes and the failed replicas'
+ * auto-salvage would take both count.
  */
-export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp, dataKept: NodeIsUp = EVERY_NODE_UP): string[] {
+export function dataNodes(
+  replicas: readonly LonghornReplicaRecord[],
+  nodeIsUp: NodeIsUp,
+  replicaData: ReplicaDataOf = EVERY_REPLICA_DATA_KEPT,
+): string[] {
   const copies = copyNodes(replicas, nodeIsUp);
   if (copies.length > 0) return copies;
-  const kept = (replica: LonghornReplicaRecord): boolean => replica.nodeID !== '' && dataKept(replica.nodeID, replica.diskID);
-  const healthyKept = nodesOf(replicas, (replica) => isHealthyReplica(replica) && kept(replica));
-  if (healthyKept.length > 0) return healthyKept;
-  const salvaged = salvagedReplicas(replicas, nodeIsUp, dataKept);
-  if (salvaged.length > 0) return nodesOf(salvaged, () => true);
+  const data = (replica: LonghornReplicaRecord): ReplicaDataState => (replica.nodeID === '' ? 'gone' : replicaData(replica.nodeID, replica.diskID));
+  const healthyHeld = replicas.filter((replica) => isHealthyReplica(replica) && data(replica) !== 'gone');
+  if (healthyHeld.some((replica) => data(replica) === 'kept')) return nodesOf(healthyHeld, () => true);
+  const salvaged = salvagedReplicas(replicas, nodeIsUp, replicaData);
+  if (healthyHeld.length > 0 || salvaged.length > 0) return nodesOf([...healthyHeld, ...salvaged], () => true);
   // Nothing left where data can be: where it was (or will be), as far as the records say.
   const healthy = replicas.some(isHealthyReplica);
   const held = !healthy && holdsData(replicas);
@@ -117,7 +129,7 @@ export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: 
 }
 
 /**
- * The failed replicas holding data (`healthyAt` set, not going away, their node and disk still there: `dataKept`) that
+ * The failed replicas holding data (`healthyAt` set, not going away, their node and disk still there: `replicaData`) that
  * auto-salvage brings back: those failed within AUTO_SALVAGE_WINDOW_MS of the latest failure among the usable ones
  * (longhorn-manager skips a replica on a node down or deleted). With the newest one on a down node, an older one on a
  * node that is up is what comes back; with none usable, the window is read among them all (where the data waits for
@@ -126,9 +138,11 @@ export function dataNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: 
 export function salvagedReplicas(
   replicas: readonly LonghornReplicaRecord[],
   nodeIsUp: NodeIsUp,
-  dataKept: NodeIsUp = EVERY_NODE_UP,
+  replicaData: ReplicaDataOf = EVERY_REPLICA_DATA_KEPT,
 ): LonghornReplicaRecord[] {
-  const held = replicas.filter((replica) => replica.healthyAt !== '' && !replica.deleting && replica.nodeID !== '' && dataKept(replica.nodeID, replica.diskID));
+  const held = replicas.filter(
+    (replica) => replica.healthyAt !== '' && !replica.deleting && replica.nodeID !== '' && replicaData(replica.nodeID, replica.diskID) !== 'gone',
+  );
   if (held.length === 0) return held;
   const usable = held.filter((replica) => nodeIsUp(replica.nodeID, replica.diskID));
   return held.filter(salvagedWith(usable.length > 0 ? usable : held));
@@ -174,9 +188,13 @@ function nodesOf(replicas: readonly LonghornReplicaRecord[], counts: (replica: L
  * either while no replica ever held data (holdsData): only a Harvester upgrade still reports such a volume (tag
  * NO_DATA_TAG), as Harvester's own upgrade check counts every volume of numberOfReplicas 1.
  */
-export function singleCopyNodes(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp, dataKept: NodeIsUp = EVERY_NODE_UP): string[] {
+export function singleCopyNodes(
+  replicas: readonly LonghornReplicaRecord[],
+  nodeIsUp: NodeIsUp,
+  replicaData: ReplicaDataOf = EVERY_REPLICA_DATA_KEPT,
+): string[] {
   if (countCopies(replicas, nodeIsUp, 2) >= 2 || !holdsData(replicas)) return [];
-  return dataNodes(replicas, nodeIsUp, dataKept);
+  return dataNodes(replicas, nodeIsUp, replicaData);
 }
 
 /**
@@ -500,7 +518,7 @@ export const VOLUME_COUNTS: Readonly<Record<string, VolumeCount>> = Object.freez
   // single-replica: the nodes where a single-replica volume's data is (none while it has two copies or more).
   [SINGLE_REPLICA_COUNT]: {
     inSet: SINGLE_REPLICA_SET,
-    keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => singleCopyNodes(context.replicas, context.nodeIsUp, context.replicaDataKept),
+    keys: (_volume: LonghornVolumeRecord, context: VolumeContext) => singleCopyNodes(context.replicas, context.nodeIsUp, context.replicaData),
     // A cordon lists them from here, not by walking every replica on the node (a few hundred a node).
     members: true,
   },

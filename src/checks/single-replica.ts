@@ -14,7 +14,9 @@ import {
   dataNodes,
   isHealthyReplica,
   isSingleReplicaVolume,
+  EVERY_REPLICA_DATA_KEPT,
   type NodeIsUp,
+  type ReplicaDataOf,
   singleCopyNodes,
   singleReplicaTags,
 } from './longhorn-health.ts';
@@ -52,9 +54,12 @@ function describeReplicas(
   const copies = countCopies(replicas, nodeIsUp);
   const healthy = replicas.filter(isHealthyReplica);
   const lost = healthy.filter((replica) => replica.nodeID !== '' && !nodeIsUp(replica.nodeID, replica.diskID));
-  // Healthy replicas whose node or disk is gone hold nothing: the data is then in failed replicas elsewhere.
+  // Healthy replicas whose node or disk is gone hold nothing: the data is then in failed replicas elsewhere. Those on
+  // a disk Longhorn reports not ready may hold the newest (their nodes are among `nodes`): the failed ones are older.
   const failedHolders = nodes.filter((node) => !lost.some((replica) => replica.nodeID === node));
-  const inFailed = failedHolders.length === 0 ? '' : `; its data is left in failed replicas on node ${failedHolders.join(', ')}`;
+  const lostHold = lost.some((replica) => nodes.includes(replica.nodeID));
+  const inFailed =
+    failedHolders.length === 0 ? '' : `; ${lostHold ? 'older data in' : 'its data is left in'} failed replicas on node ${failedHolders.join(', ')}`;
   const lostHealthy = `${lost.length === 1 ? 'its healthy replica is' : 'its healthy replicas are'} ${lostCopyPlaces(lost, lostPlace)}${inFailed}`;
   if (volume.numberOfReplicas === 1) {
     if (nodes.length === 0) return 'numberOfReplicas is 1, no replica scheduled yet';
@@ -79,9 +84,9 @@ export function singleReplicaFinding(
   tags: readonly string[] | undefined = undefined,
   nodeIsUp: NodeIsUp = () => true,
   lostPlace: LostPlace = DOWN_PLACE,
-  dataKept: NodeIsUp = () => true,
+  replicaData: ReplicaDataOf = EVERY_REPLICA_DATA_KEPT,
 ): Finding {
-  const nodes = dataNodes(replicas, nodeIsUp, dataKept);
+  const nodes = dataNodes(replicas, nodeIsUp, replicaData);
   const claim = claimOfVolume(volume);
   const related: AffectedObject[] = claim === undefined ? [] : [claim];
   return {
@@ -102,7 +107,7 @@ export function collectSingleReplica(
   const collector = new FindingCollector(cap, target.limit);
   if (!snapshot.longhornInstalled) return collector.result();
   const nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
-  const dataKept: NodeIsUp = (nodeName, diskID) => snapshot.replicaDataKept(nodeName, diskID);
+  const replicaData: ReplicaDataOf = (nodeName, diskID) => snapshot.replicaData(nodeName, diskID);
   const lostPlace: LostPlace = (replica) => lostCopyPlace(snapshot, replica);
   // A pod's scratch volume (generic ephemeral) whose pod the operation takes along is deleted with it anyway.
   const taken = nodesTakenBy(target);
@@ -110,7 +115,7 @@ export function collectSingleReplica(
     if (isScratchVolumeTaken(snapshot, volume, taken)) return;
     const ofVolume = replicas ?? snapshot.replicasOfVolume(volume.name);
     const tags = singleReplicaTags(volume, ofVolume, nodeIsUp);
-    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, ofVolume, tags, nodeIsUp, lostPlace, dataKept));
+    if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, ofVolume, tags, nodeIsUp, lostPlace, replicaData));
   };
   if (target.node === undefined && target.nodes !== undefined) {
     // Every single-replica volume but those keeping a copy on a node the upgrade spares (a volume with no copy at
@@ -167,7 +172,7 @@ export function collectSingleReplica(
     const volume = snapshot.longhornVolume(replicaOnNode.volumeName);
     if (volume === undefined) continue;
     const replicas = snapshot.replicasOfVolume(volume.name);
-    if (!isSingleReplicaVolume(volume, replicas, nodeIsUp) || !singleCopyNodes(replicas, nodeIsUp, dataKept).includes(node)) continue;
+    if (!isSingleReplicaVolume(volume, replicas, nodeIsUp) || !singleCopyNodes(replicas, nodeIsUp, replicaData).includes(node)) continue;
     if (!collector.countIfFull()) consider(volume, replicas);
   }
   return collector.result();

@@ -4,7 +4,7 @@
 // Also the Longhorn upgrade risk (faulted volumes, volumes without a copy) reported under volume-health.
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
-import type { ClusterSnapshot } from '../cluster/snapshot.ts';
+import type { ClusterSnapshot, ReplicaDataState } from '../cluster/snapshot.ts';
 import { attachmentTag, claimOfVolume, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import {
@@ -141,10 +141,12 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
   const lastCopy = isHealthyReplica(replica) && countCopies(others, nodeIsUp, 1) === 0;
   const onLeaving = others.some((other) => isHealthyReplica(other) && snapshot.nodeIsUp(other.nodeID, other.diskID) && snapshot.nodeLeaving(other.nodeID) !== undefined);
   // An inactive twin shares this replica's data directory: it goes with it. One whose node or disk is gone holds
-  // no data any more (Longhorn's auto-salvage skips it).
+  // no data any more (Longhorn's auto-salvage skips it), and one on a disk Longhorn reports not ready may hold none.
   const onlyData = !others.some(
-    (other) => !other.deleting && other.healthyAt !== '' && other.inactive !== true && (other.nodeID === '' || snapshot.replicaDataKept(other.nodeID, other.diskID)),
+    (other) =>
+      !other.deleting && other.healthyAt !== '' && other.inactive !== true && (other.nodeID === '' || snapshot.replicaData(other.nodeID, other.diskID) === 'kept'),
   );
+  const unsureOthers = onlyData && others.some((other) => isHealthyReplica(other) && other.nodeID !== '' && snapshot.replicaData(other.nodeID, other.diskID) === 'unsure');
   const salvage = lastCopy || onlyData ? undefined : salvageLoss(snapshot, replica, others, nodeIsUp);
   if (!lastCopy && !onlyData && salvage === undefined) return collector.result();
   // No healthy copy left: the volume comes back only through salvage, from this replica (SALVAGE_SOURCE_TAG).
@@ -158,7 +160,9 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
     reason: lastCopy
       ? `replica ${replica.name}${where} is its last healthy copy on a node that is up${onLeaving ? ' and stays (the others are on nodes being removed)' : ''}`
       : onlyData
-        ? `replica ${replica.name}${where} holds the only data left (no healthy copy to rebuild from)`
+        ? unsureOthers
+          ? `replica ${replica.name}${where} holds the only data sure to be left (the healthy replicas are on disks Longhorn reports not ready)`
+          : `replica ${replica.name}${where} holds the only data left (no healthy copy to rebuild from)`
         : salvage === 'older'
           ? `replica ${replica.name}${where} holds the newest data; the replicas left are older (auto-salvage would bring the volume back older)`
           : `replica ${replica.name}${where} is the newest one auto-salvage can bring back; the others as recent are on nodes down or being removed`,
@@ -185,10 +189,13 @@ function salvageLoss(
   others: readonly LonghornReplicaRecord[],
   stays: NodeIsUp,
 ): 'older' | 'unreachable' | undefined {
-  const dataKept = (node: string, diskID?: string): boolean => snapshot.replicaDataKept(node, diskID);
+  const replicaData = (node: string, diskID?: string): ReplicaDataState => snapshot.replicaData(node, diskID);
   const all = [...others, replica];
-  if (replica.failedAt === '' || all.some((other) => isHealthyReplica(other) && other.nodeID !== '' && dataKept(other.nodeID, other.diskID))) return undefined;
-  const salvaged = salvagedReplicas(all, (node, diskID) => snapshot.nodeIsUp(node, diskID), dataKept);
+  // A healthy replica sure to hold the data: no salvage (one on a disk Longhorn reports not ready may hold none).
+  if (replica.failedAt === '' || all.some((other) => isHealthyReplica(other) && other.nodeID !== '' && replicaData(other.nodeID, other.diskID) === 'kept')) {
+    return undefined;
+  }
+  const salvaged = salvagedReplicas(all, (node, diskID) => snapshot.nodeIsUp(node, diskID), replicaData);
   if (!salvaged.some((candidate) => candidate.name === replica.name)) return undefined;
   const window = salvaged.filter((candidate) => candidate.name !== replica.name && candidate.inactive !== true);
   if (window.some((candidate) => stays(candidate.nodeID, candidate.diskID))) return undefined;

@@ -30,7 +30,7 @@ import type {
   VolumeSource,
 } from './records.ts';
 import { clusterApiLabelValue, isCordoned, isCustomResourceGroup, isPodScratchClaim, ownerGroup, ownerKindKey, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, splitOwnerType, type ReplicaPlacement } from './records.ts';
-import type { ClusterSnapshot, NodeLeaving, ReplicaScheduling, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
+import type { ClusterSnapshot, NodeLeaving, ReplicaDataState, ReplicaScheduling, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
 import {
   MAX_PENDING_REMOVALS,
   PENDING_REMOVAL_TTL_MS,
@@ -116,14 +116,19 @@ export function isCoreNodeDown(node: NodeRecord | undefined, now: number, graceM
 
 /**
  * Whether a disk a replica names is gone from its Longhorn node: not among the disks it reports (a reformatted or
- * replaced disk has a new UUID: seed 002), or reported not ready (reformatted in place, unreadable: it keeps its
- * UUID but not its replicas' data). A Longhorn node reporting no disk at all (its status not written yet) says
+ * replaced disk has a new UUID: seed 002). A Longhorn node reporting no disk at all (its status not written yet) says
  * nothing about it.
  */
 function diskGone(longhornNode: LonghornNodeRecord | undefined, diskID: string): boolean {
-  if (longhornNode === undefined) return false;
-  if (longhornNode.diskUUIDs.length > 0 && !longhornNode.diskUUIDs.includes(diskID)) return true;
-  return longhornNode.notReadyDiskUUIDs?.includes(diskID) === true;
+  return longhornNode !== undefined && longhornNode.diskUUIDs.length > 0 && !longhornNode.diskUUIDs.includes(diskID);
+}
+
+/**
+ * Whether Longhorn reports the disk not ready while keeping its UUID (unmounted, or reformatted in place: the same
+ * condition): it cannot start the replicas there, which may or may not hold their data (ReplicaDataState `unsure`).
+ */
+function diskNotReady(longhornNode: LonghornNodeRecord | undefined, diskID: string): boolean {
+  return longhornNode?.notReadyDiskUUIDs?.includes(diskID) === true;
 }
 
 /** When a NotReady Node becomes down, or undefined when it is not on its way down (or down already: Unknown). */
@@ -286,18 +291,18 @@ class PredicateContext implements VolumeContext {
   replicas: readonly LonghornReplicaRecord[] = NO_REPLICAS;
   readonly diskUUIDsOf: (nodeName: string) => readonly string[] | undefined;
   readonly nodeIsUp: (nodeName: string, diskID?: string) => boolean;
-  readonly replicaDataKept: (nodeName: string, diskID?: string) => boolean;
+  readonly replicaData: (nodeName: string, diskID?: string) => ReplicaDataState;
   readonly #scheduling: ReplicaScheduling;
 
   constructor(
     longhornNodes: ReadonlyMap<string, LonghornNodeRecord>,
     settings: ReadonlyMap<string, LonghornSettingRecord>,
     nodeIsUp: (nodeName: string, diskID?: string) => boolean,
-    replicaDataKept: (nodeName: string, diskID?: string) => boolean,
+    replicaData: (nodeName: string, diskID?: string) => ReplicaDataState,
   ) {
     this.diskUUIDsOf = (nodeName) => longhornNodes.get(nodeName)?.diskUUIDs;
     this.nodeIsUp = nodeIsUp;
-    this.replicaDataKept = replicaDataKept;
+    this.replicaData = replicaData;
     this.#scheduling = {
       get nodes() {
         return longhornNodes.values();
@@ -505,7 +510,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
       this.#stores.longhornNode,
       this.#stores.longhornSetting,
       (nodeName, diskID) => this.nodeIsUp(nodeName, diskID),
-      (nodeName, diskID) => this.replicaDataKept(nodeName, diskID),
+      (nodeName, diskID) => this.replicaData(nodeName, diskID),
     );
   }
 
@@ -1142,7 +1147,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   nodeIsUp(nodeName: string, diskID = ''): boolean {
     const longhornNode = this.#stores.longhornNode.get(nodeName);
     if (longhornNode?.down === true) return false;
-    if (diskID !== '' && diskGone(longhornNode, diskID)) return false;
+    if (diskID !== '' && (diskGone(longhornNode, diskID) || diskNotReady(longhornNode, diskID))) return false;
     const node = this.#stores.node.get(nodeName);
     if (node === undefined) return longhornNode !== undefined && !this.#nodesListed && !this.#goneNodes.has(nodeName);
     // The clock only for a node on its way down: checks ask this for every copy of every volume involved, and a
@@ -1151,10 +1156,12 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     return !isCoreNodeDown(node, this.#now(), this.#graceMs);
   }
 
-  replicaDataKept(nodeName: string, diskID = ''): boolean {
+  replicaData(nodeName: string, diskID = ''): ReplicaDataState {
     const longhornNode = this.#stores.longhornNode.get(nodeName);
-    if (diskID !== '' && diskGone(longhornNode, diskID)) return false;
-    return longhornNode !== undefined || this.#stores.node.has(nodeName);
+    if (longhornNode === undefined && !this.#stores.node.has(nodeName)) return 'gone';
+    if (diskID === '') return 'kept';
+    if (diskGone(longhornNode, diskID)) return 'gone';
+    return diskNotReady(longhornNode, diskID) ? 'unsure' : 'kept';
   }
 
   longhornSetting(name: string): LonghornSettingRecord | undefined {

@@ -19,6 +19,15 @@ import type {
 } from './records.ts';
 
 /**
+ * What is left of a replica's data on its node and disk: `kept`; `gone` with its node (neither a Node nor a Longhorn
+ * node knows it) or its disk (a UUID no longer among its Longhorn node's: reformatted or replaced, seed 002); `unsure`
+ * on a disk Longhorn reports not ready while keeping its UUID. longhorn-manager reports a disk whose config file it
+ * cannot find so, whether the disk failed to mount (mounted again, it is ready with the same UUID and its replicas) or
+ * was reformatted in place: volume-guard cannot tell which.
+ */
+export type ReplicaDataState = 'kept' | 'unsure' | 'gone';
+
+/**
  * What a volume-set predicate may look at besides the volume itself. Predicates are given to the model at
  * construction (by whoever wires the checks in), so the model keeps their sets up to date on every write
  * and an upgrade check never has to scan every volume.
@@ -29,8 +38,8 @@ export interface VolumeContext {
   diskUUIDsOf(nodeName: string): readonly string[] | undefined;
   /** Whether a copy on the node (and disk, when given) counts (ClusterSnapshot.nodeIsUp). */
   nodeIsUp(nodeName: string, diskID?: string): boolean;
-  /** Whether a replica's data on the node (and disk) still exists, up or down (ClusterSnapshot.replicaDataKept). */
-  replicaDataKept(nodeName: string, diskID?: string): boolean;
+  /** What is left of a replica's data on the node (and disk), up or down (ClusterSnapshot.replicaData). */
+  replicaData(nodeName: string, diskID?: string): ReplicaDataState;
   /**
    * Where Longhorn's replica scheduler may place replicas (isShortOfNodesOnly). Omitted: unknown, and no volume is
    * taken as short of nodes.
@@ -111,12 +120,11 @@ export interface ClusterSnapshot {
    */
   nodeIsUp(nodeName: string, diskID?: string): boolean;
   /**
-   * Whether a replica's data on the node (and disk, when given) still exists, up or down: the node is known (as a
-   * core Node or a Longhorn node) and the disk is still one of its Longhorn node's and not reported not ready. A
-   * replica on a node that is merely down keeps its data; one on a gone node or disk has none (Longhorn's
-   * auto-salvage skips it).
+   * What is left of a replica's data on the node (and disk, when given), up or down (ReplicaDataState). A replica on
+   * a node that is merely down keeps its data; one on a gone node or disk has none (Longhorn's auto-salvage skips it);
+   * one on a disk Longhorn reports not ready may have it or not.
    */
-  replicaDataKept(nodeName: string, diskID?: string): boolean;
+  replicaData(nodeName: string, diskID?: string): ReplicaDataState;
   /** Harvester's Upgrade and UpgradePlan objects (few: Harvester keeps one running at a time). */
   harvesterUpgrades(): Iterable<HarvesterUpgradeRecord>;
 

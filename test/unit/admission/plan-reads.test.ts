@@ -68,7 +68,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   longhornNodes: ['longhornNode'],
   longhornSetting: ['longhornSetting'],
   nodeIsUp: ['node', 'longhornNode'],
-  replicaDataKept: ['node', 'longhornNode'],
+  replicaData: ['node', 'longhornNode'],
   harvesterUpgrades: ['harvesterUpgrade', 'harvesterUpgradePlan'],
   node: ['node'],
   nodes: ['node'],

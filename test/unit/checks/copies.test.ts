@@ -329,7 +329,7 @@ describe('failed replicas of a healthy volume are no risk (12.2)', () => {
 describe('a replica on a disk Longhorn reports not ready is no copy', () => {
   // longhorn-manager's node controller keeps the diskUUID it recorded when the disk's filesystem changed (reformatted
   // in place, a new UUID on the disk) or its config file cannot be read, and sets the disk's Ready condition False:
-  // the UUID still matches, the data is not usable.
+  // the UUID still matches, the replicas there cannot start (their data may come back: not-ready-disk-keeps-data).
   it('cordoning the node with the only usable copy is reported, the lost one named', () => {
     const { model } = modelAt();
     model.upsert('longhornNode', longhornNode({ name: 'w2', notReadyDiskUUIDs: ['disk-w2'] }));

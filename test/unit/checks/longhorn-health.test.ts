@@ -106,7 +106,7 @@ function contextOf(replicas: LonghornReplicaRecord[], disks: Record<string, stri
     replicas,
     diskUUIDsOf: (nodeName) => disks[nodeName] ?? (nodeName === 'gone' ? undefined : [`disk-${nodeName}`]),
     nodeIsUp: () => true,
-    replicaDataKept: () => true,
+    replicaData: () => 'kept',
   };
 }
 

@@ -117,7 +117,7 @@ function answers(model: ClusterModel): Record<string, unknown> {
     out[`upgradeJobPodsFor ${name}`] = unordered(model.upgradeJobPodsFor(name));
     for (const disk of ['', ...DISKS]) {
       out[`nodeIsUp ${name} ${disk}`] = model.nodeIsUp(name, disk);
-      out[`replicaDataKept ${name} ${disk}`] = model.replicaDataKept(name, disk);
+      out[`replicaData ${name} ${disk}`] = model.replicaData(name, disk);
     }
   }
   out['longhornNodes'] = unordered(model.longhornNodes());
@@ -195,7 +195,7 @@ function volumeSetsNow(model: ClusterModel): { kept: unknown; judged: unknown } 
     replicas: [],
     diskUUIDsOf: (name) => model.longhornNode(name)?.diskUUIDs,
     nodeIsUp: (name, disk) => model.nodeIsUp(name, disk),
-    replicaDataKept: (name, disk) => model.replicaDataKept(name, disk),
+    replicaData: (name, disk) => model.replicaData(name, disk),
     scheduling: () => ({ nodes: model.longhornNodes(), setting: (name) => model.longhornSetting(name)?.value ?? '' }),
   };
   const kept: Record<string, unknown> = {};
