@@ -230,17 +230,20 @@ export function isVolumeBeingDeleted(volume: LonghornVolumeRecord): boolean {
 }
 
 /**
- * Whether the volume is in use or about to be. `creating` counts as attached, as in Harvester's own upgrade
- * validator: the Harvester annotation that skips detached single-replica volumes must not skip more than
- * Harvester would. A `detaching` volume still on a node is attached.
+ * Whether Harvester's upgrade validators count the volume as active, by its state alone (checkActiveSingleReplicaVols,
+ * and the upgrade toolkit's UpgradePlan validator): `creating`, `attached` or `attaching`. Every other state,
+ * `detaching` included, is what their skipSingleReplicaDetachedVol skips.
+ */
+function isActiveForHarvester(volume: LonghornVolumeRecord): boolean {
+  return volume.state === 'attached' || volume.state === 'attaching' || volume.state === 'creating';
+}
+
+/**
+ * Whether the volume is in use or about to be: active as Harvester counts it (`creating` included), or still on a
+ * node (a `detaching` volume whose currentNodeID is not cleared yet).
  */
 export function isVolumeAttached(volume: LonghornVolumeRecord): boolean {
-  return (
-    volume.state === 'attached' ||
-    volume.state === 'attaching' ||
-    volume.state === 'creating' ||
-    volume.currentNodeID !== ''
-  );
+  return isActiveForHarvester(volume) || volume.currentNodeID !== '';
 }
 
 /** Whether the engine is running (or starting) and counts on its replicas being up. */
@@ -465,9 +468,12 @@ export const VOLUME_HEALTH_COUNT = 'volume-health';
 /** The single-replica volumes by their finding's tags, joined by spaces (single-replica.ts, singleReplicaTags). */
 export const SINGLE_REPLICA_TAGS_COUNT = 'single-replica-tags';
 
-/** `attached` or `detached`: what Harvester's skipSingleReplicaDetachedVol reads of a volume. */
+/**
+ * `attached` or `detached`: what Harvester's skipSingleReplicaDetachedVol reads of a volume, by Harvester's own rule
+ * (isActiveForHarvester): the annotation skips neither more nor less than Harvester does.
+ */
 export function attachmentTag(volume: LonghornVolumeRecord): 'attached' | 'detached' {
-  return isVolumeAttached(volume) ? 'attached' : 'detached';
+  return isActiveForHarvester(volume) ? 'attached' : 'detached';
 }
 
 /**
