@@ -31,7 +31,9 @@ export interface SingleReplicaTarget {
   readonly node?: string;
   /**
    * An upgrade of these nodes only (a Plan's selected nodes, a MachineDeployment's): the single-replica volumes
-   * with no copy on another node (a copy on a node the upgrade leaves alone survives it). Ignored with `node`.
+   * with no copy on another node (a copy on a node the upgrade leaves alone survives it) and, with no copy at all,
+   * data on one of these or on no node any more (dataNodes: its data waits on its down nodes' disks). Ignored with
+   * `node`.
    */
   readonly nodes?: readonly string[];
   /** Build at most this many findings (same as CapOptions.limit, for callers of the plain check). */
@@ -118,12 +120,18 @@ export function collectSingleReplica(
     if (collector.admit(tags)) collector.add(singleReplicaFinding(volume, ofVolume, tags, nodeIsUp, lostPlace, replicaData));
   };
   if (target.node === undefined && target.nodes !== undefined) {
-    // Every single-replica volume but those keeping a copy on a node the upgrade spares (a volume with no copy at
-    // all stays reported, as cluster-wide).
+    // Every single-replica volume but those keeping a copy on a node the upgrade spares, and those with no copy whose
+    // data (dataNodes: a down node's healthy replicas, the failed ones salvage takes) is on no node it upgrades: the
+    // data waits there whatever the upgrade does. One whose data no node and disk holds any more (its replicas on a
+    // node or disk that is gone) stays reported, as cluster-wide.
     const upgraded = new Set(target.nodes);
+    const reaches = (name: string): boolean => upgraded.has(name);
+    const holds = (replica: LonghornReplicaRecord): boolean => replica.nodeID !== '' && replicaData(replica.nodeID, replica.diskID) !== 'gone';
     for (const volume of snapshot.volumesInSet(SINGLE_REPLICA_SET)) {
       const replicas = snapshot.replicasOfVolume(volume.name);
-      if (copyNodes(replicas, nodeIsUp).some((name) => !upgraded.has(name))) continue;
+      if (copyNodes(replicas, nodeIsUp).some((name) => !reaches(name))) continue;
+      const data = dataNodes(replicas, nodeIsUp, replicaData);
+      if (!data.some(reaches) && replicas.some((replica) => holds(replica) && data.includes(replica.nodeID))) continue;
       if (!collector.countIfFull()) consider(volume, replicas);
     }
     return collector.result();
