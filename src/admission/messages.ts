@@ -19,7 +19,7 @@ import { UNBOUND_TAG } from '../checks/orphan-pvc.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 import { COPIES_HELD_OFF_TAG } from '../checks/last-replica-on-node.ts';
 import { SALVAGE_SOURCE_TAG } from '../checks/storage-teardown.ts';
-import { NO_DATA_TAG } from '../checks/longhorn-health.ts';
+import { NO_COPY_LEFT_TAG, NO_DATA_TAG } from '../checks/longhorn-health.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { isWithheld, withheldLines } from './withheld.ts';
 
@@ -381,6 +381,11 @@ function copiesHeldOffFix(findings: readonly Finding[]): string {
   );
 }
 
+/** The fix of a volume with no copy left: its healthy replica's node or disk back (NO_COPY_LEFT_TAG). */
+const BRING_BACK_COPY =
+  'where no copy is left, bring back the node or disk holding its healthy replica (a disk Longhorn reports not ready: ' +
+  'mount it again), and wait until the volume is healthy';
+
 /** Why copiesHeldOffFix: a volume healthy in Longhorn's eyes gets no rebuild. */
 const COPIES_HELD_OFF = 'Longhorn still counts the copies on cordoned or leaving nodes and rebuilds nothing';
 
@@ -399,12 +404,16 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
     fixFor: (situation, findings) => {
       // Volumes that never held data (only Harvester's upgrades count them): nothing to back up or wait for.
       if (findings.length > 0 && findings.every((finding) => finding.tags.includes(NO_DATA_TAG))) return `${NO_DATA_FIX}; then ${retry(situation)}.`;
-      const effective = findings.some((finding) => finding.tags.includes('effective'));
-      const configured = findings.some((finding) => !finding.tags.includes('effective'));
+      // No copy left: nothing to rebuild from, and a higher numberOfReplicas makes none, until its replica is back.
+      const noCopy = findings.some((finding) => finding.tags.includes(NO_COPY_LEFT_TAG));
+      const rest = noCopy ? findings.filter((finding) => !finding.tags.includes(NO_COPY_LEFT_TAG)) : findings;
+      const effective = rest.some((finding) => finding.tags.includes('effective'));
+      const configured = rest.some((finding) => !finding.tags.includes('effective'));
       const parts: string[] = [];
+      if (noCopy) parts.push(BRING_BACK_COPY);
       // A volume withheld from the requester (another namespace's, at an eviction) has no namespace: not named.
       const only = findings.length === 1 && findings[0]?.object.namespace ? findings[0].object.name : undefined;
-      const raise = (findings.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));
+      const raise = (rest.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));
       if (configured) parts.push(only ? raise.replace('<volume>', only) : raise);
       if (effective) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
       // Said after the usual advice, which stays as it is: with one node taking replicas that advice cannot work. A

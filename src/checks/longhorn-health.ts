@@ -495,6 +495,12 @@ export const SEVERAL_COPIES_TAG = 'several-copies';
 export const NO_DATA_TAG = 'no-data';
 
 /**
+ * The tag of a single-replica finding with healthy replicas none of which is a copy (all on nodes that are down or
+ * disks that are gone or not ready): Longhorn has nothing to rebuild from until one comes back.
+ */
+export const NO_COPY_LEFT_TAG = 'no-copy-left';
+
+/**
  * A single-replica finding's tags: `attached` or `detached`, plus `effective` when numberOfReplicas is not 1 but at
  * most one replica is healthy, or `several-copies` when numberOfReplicas is 1 but copies remain on several nodes
  * (lowered from more: Longhorn keeps them, and replaces none that fails), or `no-data` when numberOfReplicas is 1 and

@@ -15,6 +15,7 @@ import {
   isHealthyReplica,
   isSingleReplicaVolume,
   EVERY_REPLICA_DATA_KEPT,
+  NO_COPY_LEFT_TAG,
   type NodeIsUp,
   type ReplicaDataOf,
   singleCopyNodes,
@@ -80,6 +81,11 @@ function describeReplicas(
   return `only 1 copy, ${onNodes}: ${why}`;
 }
 
+/** Healthy replicas, none of them a copy (NO_COPY_LEFT_TAG). */
+function noCopyLeft(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): boolean {
+  return replicas.some(isHealthyReplica) && countCopies(replicas, nodeIsUp, 1) === 0;
+}
+
 export function singleReplicaFinding(
   volume: LonghornVolumeRecord,
   replicas: readonly LonghornReplicaRecord[],
@@ -96,7 +102,7 @@ export function singleReplicaFinding(
     severity: 'critical',
     object: volumeObject(volume, nodes.join(',')),
     reason: `${describeReplicas(volume, replicas, nodes, nodeIsUp, lostPlace)} (${describeAttachment(volume)})`,
-    tags: tags ?? singleReplicaTags(volume, replicas, nodeIsUp),
+    tags: noCopyLeft(replicas, nodeIsUp) ? [...(tags ?? singleReplicaTags(volume, replicas, nodeIsUp)), NO_COPY_LEFT_TAG] : (tags ?? singleReplicaTags(volume, replicas, nodeIsUp)),
     related,
   };
 }

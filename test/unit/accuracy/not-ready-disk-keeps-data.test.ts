@@ -73,6 +73,10 @@ describe('a healthy replica on a disk Longhorn reports not ready', () => {
     const message = decision.status?.message ?? '';
     expect(message).toContain('its healthy replica is on node node-1, on disk disk-node-1 that Longhorn reports not ready');
     expect(message).toContain('older data in failed replicas on node node-2');
+    // Nothing to rebuild from: the advice is the disk back, not a rebuild or a higher replica count.
+    expect(message).toContain('bring back the node or disk holding its healthy replica');
+    expect(message).toContain('mount it again');
+    expect(message).not.toContain('wait until Longhorn has rebuilt');
   });
 
   it('still refuses the cordon of the node holding the older failed replica (the disk may have been reformatted)', () => {
