@@ -426,7 +426,9 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
         ? { fate: 'at risk', why: "it never held data (no replica was ever healthy), but Harvester's own upgrade check refuses every numberOfReplicas-1 volume" }
         : finding.tags.includes('several-copies')
           ? { fate: 'at risk', why: 'numberOfReplicas is 1: a copy lost while nodes restart is not rebuilt, and the last one goes with its node' }
-          : nodeLoss(situation, 'its only copy'),
+          : finding.tags.includes(NO_COPY_LEFT_TAG)
+            ? { fate: 'at risk', why: 'no copy left: its data waits on nodes or disks that are down or not ready, lost if they are wiped or removed' }
+            : nodeLoss(situation, 'its only copy'),
   },
   'volume-health': {
     summary: (n) => `${plural(n, 'Longhorn volume is', 'Longhorn volumes are')} not healthy`,

@@ -77,6 +77,8 @@ describe('a healthy replica on a disk Longhorn reports not ready', () => {
     expect(message).toContain('bring back the node or disk holding its healthy replica');
     expect(message).toContain('mount it again');
     expect(message).not.toContain('wait until Longhorn has rebuilt');
+    expect(message).not.toContain('its only copy is on');
+    expect(message).toContain('no copy left: its data waits on nodes or disks that are down or not ready');
   });
 
   it('still refuses the cordon of the node holding the older failed replica (the disk may have been reformatted)', () => {
