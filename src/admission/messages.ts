@@ -19,7 +19,7 @@ import { UNBOUND_TAG } from '../checks/orphan-pvc.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 import { COPIES_HELD_OFF_TAG } from '../checks/last-replica-on-node.ts';
 import { SALVAGE_SOURCE_TAG } from '../checks/storage-teardown.ts';
-import { NO_COPY_LEFT_TAG, NO_DATA_TAG } from '../checks/longhorn-health.ts';
+import { DATA_IN_FAILED_TAG, NO_COPY_LEFT_TAG, NO_DATA_TAG } from '../checks/longhorn-health.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { isWithheld, withheldLines } from './withheld.ts';
 
@@ -382,6 +382,11 @@ function copiesHeldOffFix(findings: readonly Finding[]): string {
 }
 
 /** The fix of a volume with no copy left: its healthy replica's node or disk back (NO_COPY_LEFT_TAG). */
+/** The fix of a volume whose healthy replicas are gone, its data left in failed ones (DATA_IN_FAILED_TAG). */
+const SALVAGE_LEFT_DATA =
+  'where the data is left in failed replicas, salvage the volume from them (Longhorn UI: Volume > Salvage) or restore ' +
+  'it from a backup';
+
 const BRING_BACK_COPY =
   'where no copy is left, bring back the node or disk holding its healthy replica (a disk Longhorn reports not ready: ' +
   'mount it again), and wait until the volume is healthy';
@@ -406,11 +411,13 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (findings.length > 0 && findings.every((finding) => finding.tags.includes(NO_DATA_TAG))) return `${NO_DATA_FIX}; then ${retry(situation)}.`;
       // No copy left: nothing to rebuild from, and a higher numberOfReplicas makes none, until its replica is back.
       const noCopy = findings.some((finding) => finding.tags.includes(NO_COPY_LEFT_TAG));
-      const rest = noCopy ? findings.filter((finding) => !finding.tags.includes(NO_COPY_LEFT_TAG)) : findings;
+      const inFailed = findings.some((finding) => finding.tags.includes(DATA_IN_FAILED_TAG));
+      const rest = findings.filter((finding) => !finding.tags.includes(NO_COPY_LEFT_TAG) && !finding.tags.includes(DATA_IN_FAILED_TAG));
       const effective = rest.some((finding) => finding.tags.includes('effective'));
       const configured = rest.some((finding) => !finding.tags.includes('effective'));
       const parts: string[] = [];
       if (noCopy) parts.push(BRING_BACK_COPY);
+      if (inFailed) parts.push(SALVAGE_LEFT_DATA);
       // A volume withheld from the requester (another namespace's, at an eviction) has no namespace: not named.
       const only = findings.length === 1 && findings[0]?.object.namespace ? findings[0].object.name : undefined;
       const raise = (rest.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));

@@ -495,10 +495,12 @@ export const SEVERAL_COPIES_TAG = 'several-copies';
 export const NO_DATA_TAG = 'no-data';
 
 /**
- * The tag of a single-replica finding with healthy replicas none of which is a copy (all on nodes that are down or
- * disks that are gone or not ready): Longhorn has nothing to rebuild from until one comes back.
+ * The tags of a single-replica finding with healthy replicas none of which is a copy: Longhorn has nothing to rebuild
+ * from. NO_COPY_LEFT_TAG: some of them wait on a node that is down or a disk Longhorn reports not ready (it comes back
+ * with them); DATA_IN_FAILED_TAG: all of them are on nodes or disks that are gone, the data left in failed replicas.
  */
 export const NO_COPY_LEFT_TAG = 'no-copy-left';
+export const DATA_IN_FAILED_TAG = 'data-in-failed';
 
 /**
  * A single-replica finding's tags: `attached` or `detached`, plus `effective` when numberOfReplicas is not 1 but at

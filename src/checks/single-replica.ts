@@ -15,6 +15,7 @@ import {
   isHealthyReplica,
   isSingleReplicaVolume,
   EVERY_REPLICA_DATA_KEPT,
+  DATA_IN_FAILED_TAG,
   NO_COPY_LEFT_TAG,
   type NodeIsUp,
   type ReplicaDataOf,
@@ -81,9 +82,17 @@ function describeReplicas(
   return `only 1 copy, ${onNodes}: ${why}`;
 }
 
-/** Healthy replicas, none of them a copy (NO_COPY_LEFT_TAG). */
-function noCopyLeft(replicas: readonly LonghornReplicaRecord[], nodeIsUp: NodeIsUp): boolean {
-  return replicas.some(isHealthyReplica) && countCopies(replicas, nodeIsUp, 1) === 0;
+/** The tags, with NO_COPY_LEFT_TAG or DATA_IN_FAILED_TAG when the volume has healthy replicas but none is a copy. */
+function withNoCopyTag(
+  tags: readonly string[],
+  replicas: readonly LonghornReplicaRecord[],
+  nodeIsUp: NodeIsUp,
+  replicaData: ReplicaDataOf,
+): readonly string[] {
+  const healthy = replicas.filter(isHealthyReplica);
+  if (healthy.length === 0 || countCopies(replicas, nodeIsUp, 1) > 0) return tags;
+  const waits = healthy.some((replica) => replica.nodeID !== '' && replicaData(replica.nodeID, replica.diskID) !== 'gone');
+  return [...tags, waits ? NO_COPY_LEFT_TAG : DATA_IN_FAILED_TAG];
 }
 
 export function singleReplicaFinding(
@@ -102,7 +111,7 @@ export function singleReplicaFinding(
     severity: 'critical',
     object: volumeObject(volume, nodes.join(',')),
     reason: `${describeReplicas(volume, replicas, nodes, nodeIsUp, lostPlace)} (${describeAttachment(volume)})`,
-    tags: noCopyLeft(replicas, nodeIsUp) ? [...(tags ?? singleReplicaTags(volume, replicas, nodeIsUp)), NO_COPY_LEFT_TAG] : (tags ?? singleReplicaTags(volume, replicas, nodeIsUp)),
+    tags: withNoCopyTag(tags ?? singleReplicaTags(volume, replicas, nodeIsUp), replicas, nodeIsUp, replicaData),
     related,
   };
 }

@@ -74,5 +74,8 @@ describe('what the refusal says', () => {
     const message = decision.status?.message ?? '';
     expect(message).toContain('its only copy is on node-2');
     expect(message).toContain('its healthy replica is on node node-1, on disk disk-node-1 that is gone; its data is left in failed replicas on node node-2');
+    // No healthy replica to rebuild from, none coming back: salvage, not a wait for a rebuild.
+    expect(message).toContain('salvage the volume from them');
+    expect(message).not.toContain('wait until Longhorn has rebuilt');
   });
 });
