@@ -336,6 +336,35 @@ describe('release-label overrides count in one revision only', () => {
   });
 });
 
+describe('an install over a PVC labelled for the release that another app mounts', () => {
+  // Argo CD labels what it deploys app.kubernetes.io/instance=<app>: a claim another app uses, which nothing this
+  // chart renders would claim, is no leftover of the release.
+  const NS = 'e2e-helm-inuse';
+  const FILES = 'shared-files';
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await helm(['uninstall', 'devlake', '-n', NS]);
+    await cleanNamespace(NS);
+    await changeAndWait(guard.opsUrl, 'persistentvolumeclaims', () => boundClaim(NS, FILES, 'Delete'));
+    await must(kubectl(['label', 'pvc', FILES, '-n', NS, 'app.kubernetes.io/instance=devlake']), 'label the claim');
+  });
+  afterAll(async () => {
+    await helm(['uninstall', 'devlake', '-n', NS]);
+    await cleanNamespace(NS);
+  });
+
+  it('is refused naming it while nothing mounts it; passes once a running pod of another app does', async () => {
+    const install = ['install', 'devlake', DEVLAKE, '-n', NS];
+    const refused = await until(() => helm(install), (r) => r.stderr.includes(`${NS}/${FILES}`));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('[orphan-pvc]');
+    await changeAndWait(guard.opsUrl, 'pods', () => createPod({ name: 'files-7d9c-abcde', namespace: NS, node: 'e2e-helm-inuse-node', claims: [FILES] }));
+    const installed = await until(() => helm(install), (r) => r.code === 0);
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stderr).not.toContain(FILES);
+  });
+});
+
 describe('pvc-delete', () => {
   const NS = 'e2e-pvc-delete';
   const ARGO = 'system:serviceaccount:argocd:argocd-application-controller';

@@ -88,3 +88,35 @@ describe('a Helm upgrade dropping a StatefulSet that deletes its PVCs with it', 
     expect((await kubectl(['get', 'pvc', CLAIM, '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout).toBe('');
   });
 });
+
+describe('helm uninstall of a release whose chart keeps its StatefulSet (helm.sh/resource-policy: keep)', () => {
+  const RELEASE = 'rdbk';
+  const KEPT_CLAIM = `data-${RELEASE}-db-0`;
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await helm(['uninstall', RELEASE, '-n', NS]);
+    await must(helm(['install', RELEASE, CHART, '-n', NS, '--set', 'db.keep=true']), 'helm install');
+    await ownedBoundClaim({
+      namespace: NS,
+      statefulSet: `${RELEASE}-db`,
+      claim: KEPT_CLAIM,
+      reclaimPolicy: 'Delete',
+      labels: { 'app.kubernetes.io/name': 'retained-db', 'app.kubernetes.io/instance': RELEASE },
+    });
+    await sentinel('sentinel-k');
+  }, 180_000);
+
+  afterAll(async () => {
+    await helm(['uninstall', RELEASE, '-n', NS]);
+    await deleteObjects(['statefulset', `${RELEASE}-db`, 'sentinel-k', '-n', NS, '--cascade=orphan'], ['pvc', KEPT_CLAIM, '-n', NS]);
+  });
+
+  it('does not call the claims the kept StatefulSet goes on using "left behind", nor advise deleting them', async () => {
+    const removed = await helm(['uninstall', RELEASE, '-n', NS]);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(`${removed.stdout}\n${removed.stderr}`).not.toContain(KEPT_CLAIM);
+    // Helm left the StatefulSet, and with it the claim.
+    expect((await kubectl(['get', 'statefulset', `${RELEASE}-db`, '-n', NS])).code).toBe(0);
+    expect((await kubectl(['get', 'pvc', KEPT_CLAIM, '-n', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout).toBe('');
+  });
+});

@@ -117,6 +117,35 @@ describe('a Plan is judged on the nodes it selects', () => {
     expect(none.code).toBe(0);
   });
 
+  it('a Plan without spec.nodeSelector selects no node (LabelSelectorAsSelector(nil)) and passes; `{}` selects them all', async () => {
+    const plan = { apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', metadata: { name: 'unselected', namespace: NS }, spec: { version: 'v1.31.4+k3s1', concurrency: 1, serviceAccountName: 'system-upgrade', upgrade: { image: 'rancher/k3s-upgrade' } } };
+    const file = await tempFile(`us-plan-unselected-${process.pid}.json`, JSON.stringify(plan));
+    const unselected = await kubectl(['create', '-f', file, '--dry-run=server']);
+    expect(unselected.stderr).not.toContain('denied');
+    expect(unselected.code).toBe(0);
+    const all = await planDryRun('everyone', {});
+    expect(all.code).not.toBe(0);
+    expect(all.stderr).toContain('us-single');
+  });
+
+  it('a Plan reaching only other nodes passes while the single copy waits on a node that is down', async () => {
+    await setNodeReady('us-w1', 'Unknown');
+    try {
+      // us-w1's volume has no copy on a node that is up, but its data waits on us-w1's disk whatever us-cp's upgrade does.
+      const server = await eventually(
+        () => planDryRun('server-while-w1-down', { matchLabels: { [ROLE]: 'server' } }),
+        (r) => r.code === 0,
+      );
+      expect(server.stderr).not.toContain('denied');
+      expect(server.code).toBe(0);
+      const agent = await planDryRun('agent-while-w1-down', { matchLabels: { [ROLE]: 'agent' } });
+      expect(agent.code).not.toBe(0);
+      expect(agent.stderr).toContain('us-single');
+    } finally {
+      await setNodeReady('us-w1', 'True');
+    }
+  });
+
   it("a MachineDeployment rollout is judged on its Machines' nodes", async () => {
     for (const [md, node] of [['us-md-cp', 'us-cp'], ['us-md-w', 'us-w1']] as const) {
       await apply(

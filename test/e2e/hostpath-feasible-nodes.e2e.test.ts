@@ -1,0 +1,69 @@
+// An evicted hostPath pod comes straight back when its node is the only one the scheduler could place its
+// replacement on: its nodeSelector matches no other node, or every other match is cordoned. Through the real API
+// server with the real kubectl: the eviction is allowed; once a second node of its zone joins, it is refused (the
+// replacement may start there without its data); once that node is cordoned, allowed again.
+// No scheduler or kubelet here: Nodes and Pods (with nodeName) are written as those would write them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl } from '../harness/cluster.ts';
+import { apply, createNode, deleteObjects, ensureNamespace, eventually, must, patchStatus } from '../harness/scenario.ts';
+
+const NS = 'e2e-hostpath-feasible';
+const HOME = 'hf-home';
+const PEER = 'hf-peer';
+const ZONE = { 'e2e-hostpath-feasible/zone': 'z1' };
+const POD = 'cache-7c-x1';
+
+/** A server-side dry-run eviction of the pod. */
+function evict() {
+  const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: POD, namespace: NS }, deleteOptions: { dryRun: ['All'] } };
+  return kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${POD}/eviction`, '-f', '-'], { input: JSON.stringify(eviction) });
+}
+
+describe('an evicted hostPath pod whose node is the only one its selector matches', () => {
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await createNode(HOME, ZONE);
+    // A ReplicaSet pod writing to an inline hostPath, placed by its zone. (Its owner under an API version the cluster
+    // does not serve: the garbage collector leaves the pod alone.)
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: POD,
+        namespace: NS,
+        ownerReferences: [{ apiVersion: 'apps/v1beta2', kind: 'ReplicaSet', name: 'cache-7c', uid: '0b3c6a4e-0000-4000-8000-0000000f0e01', controller: true }],
+      },
+      spec: {
+        nodeName: HOME,
+        nodeSelector: ZONE,
+        automountServiceAccountToken: false,
+        containers: [{ name: 'app', image: 'registry.invalid/cache:1', volumeMounts: [{ name: 'h', mountPath: '/cache' }] }],
+        volumes: [{ name: 'h', hostPath: { path: '/srv/hf-cache', type: 'DirectoryOrCreate' } }],
+      },
+    });
+    await patchStatus('pod', POD, { phase: 'Running' }, NS);
+  }, 120_000);
+
+  afterAll(async () => {
+    await deleteObjects(['pod', '--all', '-n', NS, '--grace-period=0', '--force'], ['node', HOME, PEER]);
+  });
+
+  it('is allowed: its replacement can only start back on the same node, with its data', async () => {
+    const allowed = await eventually(evict, (r) => r.code === 0, 30_000);
+    expect(allowed.code, allowed.stderr).toBe(0);
+  });
+
+  it('is refused once another node of its zone could take the replacement, naming the pod and its path', async () => {
+    await createNode(PEER, ZONE);
+    const refused = await eventually(evict, (r) => r.code !== 0, 30_000);
+    expect(refused.stderr).toContain('admission webhook "pod-eviction.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain(POD);
+    expect(refused.stderr).toContain('/srv/hf-cache');
+  });
+
+  it('is allowed again once that node is cordoned', async () => {
+    await must(kubectl(['cordon', PEER]), 'cordon the peer');
+    const allowed = await eventually(evict, (r) => r.code === 0, 30_000);
+    expect(allowed.code, allowed.stderr).toBe(0);
+  });
+});
