@@ -70,3 +70,50 @@ describe("a replica on a disk not ready, which Longhorn's drain policy counts as
     expect(allowed.stderr).toContain('node-drain-policy block-for-eviction moves them');
   });
 });
+
+describe('the only healthy replica on a disk Longhorn reports not ready (a mount that failed at boot)', () => {
+  const NR = ['nr-n1', 'nr-n2'];
+  beforeAll(async () => {
+    await ensureNamespace(LONGHORN_NS);
+    await readyLonghornNodes(NR);
+    // nr-n2's data disk did not mount: Longhorn keeps its UUID and reports it not ready; mounted again, the replica is back.
+    await patchStatus(
+      'nodes.longhorn.io',
+      'nr-n2',
+      {
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'Schedulable', status: 'True' },
+        ],
+        diskStatus: { 'disk-0': { diskUUID: diskUUID('nr-n2'), conditions: [{ type: 'Ready', status: 'False', reason: 'DiskFilesystemChanged' }, { type: 'Schedulable', status: 'False' }] } },
+      },
+      LONGHORN_NS,
+    );
+    await createLonghornVolume({ name: 'nr-vol', numberOfReplicas: 2, state: 'detached', replicas: [{ node: 'nr-n2' }] });
+  }, 120_000);
+
+  afterAll(async () => {
+    await deleteObjects(
+      ['replicas.longhorn.io', '-l', 'longhornvolume=nr-vol', '-n', LONGHORN_NS],
+      ['volumes.longhorn.io', 'nr-vol', '-n', LONGHORN_NS],
+      ['nodes.longhorn.io', ...NR, '-n', LONGHORN_NS],
+      ['node', ...NR],
+    );
+  });
+
+  it("refuses the cordon and the removal of its node, advising the disk back; the other node's cordon passes", async () => {
+    const refused = await eventually(
+      () => kubectl(['cordon', 'nr-n2', '--dry-run=server']),
+      (r) => r.stderr.includes('nr-vol') && r.stderr.includes('denied'),
+    );
+    expect(refused.stderr).toContain('that Longhorn reports not ready');
+    expect(refused.stderr).toContain('mount it again');
+    expect(refused.stderr).not.toContain('wait until Longhorn has rebuilt');
+    const removed = await kubectl(['delete', 'node', 'nr-n2', '--dry-run=server']);
+    expect(removed.code).not.toBe(0);
+    expect(removed.stderr).toContain('nr-vol');
+    const other = await kubectl(['cordon', 'nr-n1', '--dry-run=server']);
+    expect(other.stderr).not.toContain('denied');
+    expect(other.code).toBe(0);
+  });
+});

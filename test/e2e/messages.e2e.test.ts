@@ -10,7 +10,7 @@ import {
   changeAndWait,
   createStatefulSetClaims,
   createBoundLocalVolume,
-  createLonghornNode,
+  readyLonghornNodes,
   createLonghornVolume,
   createNode,
   createPod,
@@ -143,9 +143,9 @@ describe('advice that works as printed', () => {
     await ensureNamespace(HNS);
     await ensureNamespace(PNS);
     await ensureNamespace(LONGHORN_NS);
-    await createLonghornNode('msg-lh-1');
-    // A second Longhorn node taking replicas: with one only, the fix says no second copy can be made (back up, override).
-    await createLonghornNode('msg-lh-2');
+    // Ready Nodes with their Longhorn nodes (a Longhorn node without a Node is down: its replica no copy). A second
+    // one taking replicas: with one only, the fix says no second copy can be made (back up, override).
+    await readyLonghornNodes(['msg-lh-1', 'msg-lh-2']);
     await createLonghornVolume({ name: 'msg-single', numberOfReplicas: 1, state: 'attached', replicas: [{ node: 'msg-lh-1' }] });
   });
   afterAll(async () => {
@@ -155,6 +155,7 @@ describe('advice that works as printed', () => {
       ['replicas.longhorn.io', '-l', 'longhornvolume=msg-single', '-n', LONGHORN_NS],
       ['volumes.longhorn.io', 'msg-single', '-n', LONGHORN_NS],
       ['nodes.longhorn.io', 'msg-lh-1', 'msg-lh-2', '-n', LONGHORN_NS],
+      ['node', 'msg-lh-1', 'msg-lh-2'],
     );
   });
 
