@@ -10,7 +10,8 @@
 //    took over keeps using them).
 //    While the release is installed, PVCs Helm itself created for it (meta.helm.sh annotations) are its own live
 //    resources, not leftovers.
-//  - left behind (warning): PVCs that `helm uninstall` would leave in place (its StatefulSets' claims, PVCs
+//  - left behind (warning): PVCs that `helm uninstall` would leave in place (the claims of its StatefulSets but
+//    those `helm.sh/resource-policy: keep` leaves running, which go on using them and a re-install adopts; PVCs
 //    labelled for it that Helm did not create, PVCs Helm created for it that `helm.sh/resource-policy` keeps),
 //    which the install after it would re-attach with their data.
 //  - kept (critical, release not installed): PVCs Helm created for it (meta.helm.sh annotations) that
@@ -56,7 +57,11 @@ export interface ReleaseAudit {
   readonly notes: string[];
 }
 
-/** The live StatefulSet as the manifest of a re-install would declare it. */
+/**
+ * The live StatefulSet as the manifest of a re-install would declare it. Its `helm.sh/resource-policy: keep` too:
+ * Helm wrote it from the manifest, the uninstall leaves such a StatefulSet running on its claims, and a re-install
+ * adopts it, so its claims are neither left behind nor leftovers (as the webhook judges them).
+ */
 function asManifestStatefulSet(statefulSet: StatefulSetRecord): ManifestStatefulSet {
   return {
     namespace: statefulSet.namespace,
@@ -69,7 +74,7 @@ function asManifestStatefulSet(statefulSet: StatefulSetRecord): ManifestStateful
     selector: statefulSet.selector,
     retentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
     whenScaledDeclared: true,
-    keep: false,
+    keep: statefulSet.helmKeep,
     source: '',
   };
 }
