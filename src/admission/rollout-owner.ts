@@ -16,6 +16,36 @@ const ROLLOUT_OWNERS = [
   { group: CLUSTER_API_GROUP, kind: 'MachineDeployment', resource: 'machinedeployments', label: (machine: MachineRecord) => machine.machineDeployment },
 ] as const;
 export type RolloutOwnerKind = (typeof ROLLOUT_OWNERS)[number]['kind'];
+type RolloutOwner = (typeof ROLLOUT_OWNERS)[number];
+
+/** Whether volume-guard polices the writes of this owner kind (`upgrades.kinds`; undefined: every kind). */
+function policed(owner: RolloutOwner, kinds: PolicedKinds | undefined): boolean {
+  return kinds === undefined || kinds.some((kind) => kind.group === owner.group && kind.kind === owner.kind);
+}
+
+/** Whether the upgrade webhook judges the rollouts of this owner kind (it is in `upgrades.kinds`; undefined: every kind). */
+export function rolloutOwnerPoliced(kind: RolloutOwnerKind, kinds: PolicedKinds | undefined): boolean {
+  return ROLLOUT_OWNERS.some((owner) => owner.kind === kind && policed(owner, kinds));
+}
+
+/** The owner kind's objects as kubectl names them: `machinedeployments.cluster.x-k8s.io`. */
+export function rolloutOwnerResource(kind: RolloutOwnerKind): string {
+  const owner = ROLLOUT_OWNERS.find((each) => each.kind === kind);
+  return owner === undefined ? kind : `${owner.resource}.${owner.group}`;
+}
+
+/**
+ * The nodes a rollout of this MachineDeployment or KubeadmControlPlane replaces, disks and all: those of its Machines
+ * (by their `cluster.x-k8s.io/deployment-name` / `control-plane-name` labels) that have one. Each new Machine joins,
+ * then an old one is deleted with its node.
+ */
+export function rolloutOwnerNodes(snapshot: ClusterSnapshot, namespace: string, kind: RolloutOwnerKind, name: string): string[] {
+  const nodes = snapshot
+    .machinesOf(namespace, kind, name)
+    .filter((machine) => machine.nodeName !== '')
+    .map((machine) => machine.nodeName);
+  return [...new Set(nodes)];
+}
 
 /** The rollout owner kind of this group and kind (a Cluster API MachineDeployment or KubeadmControlPlane), if it is one. */
 export function rolloutOwnerKind(group: string, kind: string): RolloutOwnerKind | undefined {
@@ -76,7 +106,7 @@ export function rolloutOwnerSkip(
     if (!owners.includes(owner.kind)) continue;
     const label = owner.label(machine);
     if (label === '') continue;
-    if (reading.kinds !== undefined && !reading.kinds.some((kind) => kind.group === owner.group && kind.kind === owner.kind)) return undefined;
+    if (!policed(owner, reading.kinds)) return undefined;
     const record = reading.snapshot.machineOwner(machine.namespace, owner.kind, label);
     const step = draining === undefined ? '' : `, draining node ${draining}`;
     const where = `${owner.kind} ${machine.namespace}/${record?.name ?? label} (${SKIP_KEY}, owning Machine ${machine.name}${step})`;
@@ -101,9 +131,9 @@ export function rolloutOwnerTarget(
     if (!owners.includes(owner.kind)) continue;
     const label = owner.label(machine);
     if (label === '') continue;
-    if (reading.kinds !== undefined && !reading.kinds.some((kind) => kind.group === owner.group && kind.kind === owner.kind)) return undefined;
+    if (!policed(owner, reading.kinds)) return undefined;
     const name = reading.snapshot.machineOwner(machine.namespace, owner.kind, label)?.name ?? label;
-    return { resource: `${owner.resource}.${owner.group}`, name, namespace: machine.namespace };
+    return { resource: rolloutOwnerResource(owner.kind), name, namespace: machine.namespace };
   }
   return undefined;
 }

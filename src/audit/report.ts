@@ -30,7 +30,15 @@ import {
   type PolicedKinds,
 } from '../admission/longhorn-drain.ts';
 import { PLANS, planFindings, type PlanOptions } from '../admission/plans.ts';
-import { DELETING_OWNERS, drainingMachineOwnerSkip, rolloutOwnerTarget } from '../admission/rollout-owner.ts';
+import {
+  DELETING_OWNERS,
+  drainingMachineOwnerSkip,
+  rolloutOwnerNodes,
+  rolloutOwnerPoliced,
+  rolloutOwnerResource,
+  rolloutOwnerTarget,
+  type RolloutOwnerKind,
+} from '../admission/rollout-owner.ts';
 import { dataNamespaces } from '../checks/affected.ts';
 import { NO_DATA_TAG } from '../checks/longhorn-health.ts';
 import { DEFAULT_NODE_LOCAL_OPTIONS, type NodeLocalOptions } from '../checks/node-local-volume.ts';
@@ -127,6 +135,12 @@ type Operation =
    * configuration's `upgrades.kinds`, so volume-guard refuses it too.
    */
   | { readonly kind: 'harvester-upgrade'; readonly policed: boolean }
+  /**
+   * A rollout of a Cluster API MachineDeployment or KubeadmControlPlane whose kind is in `upgrades.kinds`: it replaces
+   * the nodes of its Machines with their disks, and the upgrade webhook refuses it for the node-local data there
+   * (plans.ts PLANS.upgrade, `replaced`), reading the skip on that object.
+   */
+  | { readonly kind: 'rollout'; readonly owner: RolloutOwnerKind; readonly namespace: string; readonly name: string }
   | { readonly kind: 'cordon'; readonly node: string }
   /**
    * `machine`: the Cluster API Machine (namespace/name) still naming a node that has no Node object left; `owner`: its
@@ -151,6 +165,8 @@ function describeOperation(operation: Operation): string {
       return 'upgrade';
     case 'harvester-upgrade':
       return 'Harvester upgrade (Upgrade, UpgradePlan)';
+    case 'rollout':
+      return `rollout of ${operation.owner} ${operation.namespace}/${operation.name}`;
     case 'cordon':
       return `cordon/drain of node ${operation.node}`;
     case 'removal':
@@ -181,23 +197,27 @@ export function nodeExitOperations(scope: { readonly node: string; readonly with
   ];
 }
 
-/** One operation of each kind, placeholders for its node (N) and release (NS/NAME). */
-const OPERATION_EXAMPLES: { readonly [K in Operation['kind']]: Extract<Operation, { kind: K }> } = {
-  upgrade: { kind: 'upgrade' },
-  'harvester-upgrade': { kind: 'harvester-upgrade', policed: true },
-  cordon: { kind: 'cordon', node: 'N' },
-  'machine-drain': { kind: 'machine-drain', node: 'N' },
-  removal: { kind: 'removal', node: 'N' },
-  'node-delete': { kind: 'node-delete', node: 'N' },
-  gone: { kind: 'gone', node: 'N' },
-  release: { kind: 'release', namespace: 'NS', name: 'NAME' },
+/** The operations of each kind, one per form, placeholders for its node (N) and release or object (NS/NAME). */
+const OPERATION_EXAMPLES: { readonly [K in Operation['kind']]: readonly Extract<Operation, { kind: K }>[] } = {
+  upgrade: [{ kind: 'upgrade' }],
+  'harvester-upgrade': [{ kind: 'harvester-upgrade', policed: true }],
+  rollout: [
+    { kind: 'rollout', owner: 'MachineDeployment', namespace: 'NS', name: 'NAME' },
+    { kind: 'rollout', owner: 'KubeadmControlPlane', namespace: 'NS', name: 'NAME' },
+  ],
+  cordon: [{ kind: 'cordon', node: 'N' }],
+  'machine-drain': [{ kind: 'machine-drain', node: 'N' }],
+  removal: [{ kind: 'removal', node: 'N' }],
+  'node-delete': [{ kind: 'node-delete', node: 'N' }],
+  gone: [{ kind: 'gone', node: 'N' }],
+  release: [{ kind: 'release', namespace: 'NS', name: 'NAME' }],
 };
 
 /**
- * Every form a finding's `operation` takes, N standing for a node and NS/NAME for a Helm release: what
- * schemas/audit-v1.schema.json lists (a test holds them equal).
+ * Every form a finding's `operation` takes, N standing for a node and NS/NAME for a Helm release or a Cluster API
+ * object: what schemas/audit-v1.schema.json lists (a test holds them equal).
  */
-export const OPERATION_FORMS: readonly string[] = Object.values(OPERATION_EXAMPLES).map(describeOperation);
+export const OPERATION_FORMS: readonly string[] = Object.values(OPERATION_EXAMPLES).flat().map(describeOperation);
 
 /** The object whose `volume-guard.io/skip` an operation reads, as `kubectl annotate` names it; undefined: none. */
 interface SkipTarget {
@@ -215,6 +235,8 @@ function skipTargetOf(operation: Operation): SkipTarget | undefined {
     case 'removal':
       if (operation.machine === undefined) return { resource: 'node', name: operation.node };
       return operation.owner === undefined ? undefined : { resource: operation.owner.resource, name: operation.owner.name, namespace: operation.owner.namespace };
+    case 'rollout':
+      return { resource: rolloutOwnerResource(operation.owner), name: operation.name, namespace: operation.namespace };
     default:
       return undefined;
   }
@@ -259,6 +281,8 @@ function overrideCommand(finding: Finding, operation: Operation, commands: SkipC
       const annotate = `annotate the Harvester Upgrade or UpgradePlan with ${SKIP_KEY}=${finding.check} ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
       return finding.tags.includes('detached') ? `${annotate}, or ${HARVESTER_SKIP_DETACHED_KEY}=true (detached volumes only)` : annotate;
     }
+    case 'rollout':
+      return skipCommand(rolloutOwnerResource(operation.owner), operation.name, finding.check, operation.namespace, commands);
     case 'removal':
       // No Node left to annotate: the data goes, or the node comes back (the fix). Only a KubeadmControlPlane's skip is
       // read then, for its controller's own DELETE of the Machine (not a person's), as the webhook's refusal says.
@@ -300,6 +324,8 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
       return undefined;
     case 'gone':
       return undefined;
+    case 'rollout':
+      return rolloutSkipCovering(model, operation, finding, honoring);
     case 'cordon':
     case 'removal':
     case 'node-delete':
@@ -321,6 +347,16 @@ function overriddenBy(model: AuditModel, finding: Finding, operation: Operation,
 /** Where `source` is, when it waives `finding` and counts, as the webhook judges it; undefined otherwise. */
 function honoredWhere(source: OverrideSource | undefined, finding: Finding, writers: OverrideWriters): string | undefined {
   return source !== undefined && overrideCovers(source, finding) && whyNotHonored(source, writers) === undefined ? source.where : undefined;
+}
+
+/**
+ * The stored skip of the MachineDeployment or KubeadmControlPlane whose rollout is judged: the upgrade webhook reads
+ * the skip on the object it reviews (skipOnReviewedObject), with its recorded writer when the change leaves it as it is.
+ */
+function rolloutSkipCovering(model: AuditModel, operation: Extract<Operation, { kind: 'rollout' }>, finding: Finding, { now, writers }: Honoring): string | undefined {
+  const { owner, namespace, name } = operation;
+  const annotations = model.machineOwner(namespace, owner, name)?.annotations;
+  return honoredWhere(skipFrom(`annotation ${SKIP_KEY} on ${owner} ${namespace}/${name}`, annotations, undefined, { now }), finding, writers);
 }
 
 /**
@@ -524,8 +560,8 @@ function drainPolicyNote(model: AuditModel, moved: readonly Finding[], where: st
 }
 
 /**
- * The whole cluster: what an upgrade hits (its plan, cluster-wide), plus what cordoning or removing each node would
- * hit, as `--node` reports it (the node plan, every check of it): a finding that blocks the upgrade and the cordons of
+ * The whole cluster: what an upgrade hits (its plan, cluster-wide), what each Cluster API rollout adds on the nodes it
+ * replaces (rolloutFindings), plus what cordoning or removing each node would hit, as `--node` reports it (the node plan, every check of it): a finding that blocks the upgrade and the cordons of
  * the nodes holding its copies is listed under each, each with the override of its operation. A numberOfReplicas-1
  * volume that never held data (NO_DATA_TAG) blocks Harvester's upgrades only (upgrade.ts upgradeJudgement
  * heldDataOnly): refused when a Harvester kind is in `upgrades.kinds`. A node with no Node object and no Machine naming
@@ -568,7 +604,36 @@ function clusterFindings(
     const where = entry.finding.object.kind === 'Volume' ? stranded.get(entry.finding.object.name) : undefined;
     return where === undefined ? entry : { ...entry, stranded: where };
   });
-  return [...fitted, ...placed];
+  return [...fitted, ...rolloutFindings(model, options, kinds), ...placed];
+}
+
+const ROLLOUT_OWNER_RECORDS = { MachineDeployment: 'machineDeployment', KubeadmControlPlane: 'kubeadmControlPlane' } as const satisfies Record<RolloutOwnerKind, ResourceKind>;
+
+/**
+ * What the rollout of each MachineDeployment and KubeadmControlPlane of a kind in `upgrades.kinds` is refused for
+ * beyond the upgrade's cluster-wide findings: the node-local data on the nodes of its Machines, which the rollout
+ * replaces with their disks, as the upgrade webhook judges it (upgrade.ts upgradedNodes, target `replaced`). Its
+ * single-replica and volume-health findings are among those listed under `upgrade`: not listed again per object.
+ */
+function rolloutFindings(model: AuditModel, options: PlanOptions, kinds: PolicedKinds | undefined): Placed[] {
+  const placed: Placed[] = [];
+  for (const owner of Object.keys(ROLLOUT_OWNER_RECORDS) as RolloutOwnerKind[]) {
+    if (!rolloutOwnerPoliced(owner, kinds)) continue;
+    for (const { namespace, name } of model.records(ROLLOUT_OWNER_RECORDS[owner])) {
+      const nodes = rolloutOwnerNodes(model, namespace, owner, name);
+      if (nodes.length === 0) continue;
+      const operation: Operation = { kind: 'rollout', owner, namespace, name };
+      // A PV whose affinity allows several of its nodes is found at each: listed once.
+      const known = new Set<string>();
+      for (const finding of planFindings(PLANS.upgrade, model, { nodes, replaced: true }, options, ['node-local-volume'])) {
+        const key = findingKey(finding);
+        if (known.has(key)) continue;
+        known.add(key);
+        placed.push({ finding, operation });
+      }
+    }
+  }
+  return placed;
 }
 
 /**

@@ -50,8 +50,8 @@ export interface AuditFinding {
   readonly tags: readonly string[];
   readonly related: readonly AffectedObject[];
   /**
-   * The operation this risk would make lose data, the one the webhook refuses for it: `upgrade`, `cordon/drain of node
-   * n1`, `drain and removal of node n1 (...)`, `removal of node n1 (...)`, `Node DELETE of node n1 (...)`,
+   * The operation this risk would make lose data, the one the webhook refuses for it: `upgrade`, `rollout of
+   * MachineDeployment ns/md`, `cordon/drain of node n1`, `drain and removal of node n1 (...)`, `removal of node n1 (...)`, `Node DELETE of node n1 (...)`,
    * `re-install of Helm release ns/x`; `no operation (node n1 no longer exists)` for data on a node without a Node
    * object that no Cluster API Machine names any more. Every form: report.ts OPERATION_FORMS (the JSON schema lists them).
    */

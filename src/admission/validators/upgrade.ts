@@ -10,6 +10,7 @@ import { field, metaOf } from '../objects.ts';
 import type { HarvesterUpgradeRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { harvesterUpgradePoliced } from '../longhorn-drain.ts';
+import { rolloutOwnerNodes } from '../rollout-owner.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, taggedChecks, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
 import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
@@ -146,10 +147,7 @@ export function upgradedNodes(request: AdmissionRequest, snapshot: ClusterSnapsh
     if (selected > 0 && nodes.length === 0) return [];
     if (selected === 0 && everyLonghornNodeKnown(snapshot)) return [];
   } else if (isClusterApiRollout(request)) {
-    nodes = snapshot
-      .machinesOf(request.namespace, kind === 'MachineDeployment' ? kind : 'KubeadmControlPlane', name)
-      .filter((machine) => machine.nodeName !== '')
-      .map((machine) => machine.nodeName);
+    nodes = rolloutOwnerNodes(snapshot, request.namespace, kind === 'MachineDeployment' ? kind : 'KubeadmControlPlane', name);
   }
   return nodes.length === 0 ? undefined : [...new Set(nodes)];
 }

@@ -75,7 +75,7 @@ describe('schemas/audit-v1.schema.json', () => {
   });
 
   it("lists every form of a finding's operation, and the reports' operations are of those forms", () => {
-    expect(schema.definitions.finding.properties.operation.description).toBe(`${OPERATION_FORMS.join(' | ')} (N: a node; NS/NAME: a Helm release)`);
+    expect(schema.definitions.finding.properties.operation.description).toBe(`${OPERATION_FORMS.join(' | ')} (N: a node; NS/NAME: a Helm release, or the Cluster API object rolled out)`);
     const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const forms = OPERATION_FORMS.map((form) => new RegExp(`^${escape(form).replace('NS/NAME', '[^/]+/[^/]+').replace(/\bN\b/g, '\\S+')}$`));
     const reports = [golden({ kind: 'cluster' }), golden({ kind: 'node', node: 'node-1' }), golden({ kind: 'release', namespace: 'devlake', name: 'devlake', revisions: [] }), realisticReport({ kind: 'cluster' })];
