@@ -533,6 +533,33 @@ function nodeOperations(model: AuditModel, node: string, options: PlanOptions, k
   return { placed, moved, notes };
 }
 
+/** What judging a node's refusals as `audit --node` needs: the configuration's settings, and the time overrides are judged at. */
+export interface NodeRefusalInput {
+  readonly nodeLocal?: NodeLocalOptions;
+  readonly upgradeKinds?: PolicedKinds;
+  readonly writers?: OverrideWriters;
+  /** Epoch ms. */
+  readonly now: number;
+}
+
+/**
+ * Per check, the critical findings on `node` that fail `audit --node`'s exit code (nodeExitOperations: its cordon, and
+ * the drain of a node whose Cluster API Machine is being deleted) with no override accepting them: what its cordon or
+ * drain is refused for now. Checks in any mode (the caller reads the modes). 0 for a node with no Node object (nothing
+ * to cordon or drain). The risk gauges read it for the nodes an upgrade or a Machine's owner carries overrides to.
+ */
+export function refusedOnNode(model: AuditModel, node: string, input: NodeRefusalInput): Record<CheckId, number> {
+  const refused = zeroByCheck();
+  if (model.node(node) === undefined) return refused;
+  const honoring: Honoring = { kinds: input.upgradeKinds, writers: input.writers ?? defaultOverrideWriters(), now: input.now };
+  const { placed } = nodeOperations(model, node, { nodeLocal: input.nodeLocal ?? DEFAULT_NODE_LOCAL_OPTIONS }, input.upgradeKinds, false);
+  for (const { finding, operation } of placed) {
+    if (operation.kind !== 'cordon' && operation.kind !== 'machine-drain') continue;
+    if (finding.severity === 'critical' && overriddenBy(model, finding, operation, honoring) === undefined) refused[finding.check] += 1;
+  }
+  return refused;
+}
+
 /**
  * The first (by namespace/name) Cluster API Machine not being deleted that names `node` in status.nodeRef: its DELETE
  * is still to be judged. One being deleted was judged already (its DELETE passed, or the webhook was not asked).

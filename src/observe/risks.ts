@@ -1,5 +1,5 @@
-// Risk counts kept from the model's writes, for the risk gauges: at-risk volumes per check, nodes a cordon would be
-// refused on, orphaned PVCs per namespace, active overrides. Never a rescan at scrape time:
+// Risk counts kept from the model's writes, for the risk gauges: at-risk volumes per check, nodes whose cordon or drain
+// would be refused, orphaned PVCs per namespace, active overrides. Never a rescan at scrape time:
 //  - every model write marks what it can change (the nodes of a volume's replicas, the namespace of a PVC...);
 //  - flush() re-runs the webhook's own checks for the marked nodes and namespaces only, in time-bounded slices;
 //  - counts() reads totals maintained on every change: O(label values) whatever the cluster's size.
@@ -8,6 +8,7 @@
 
 import { claimCarrier, defaultOverrideWriters, namespaceCarrier, namespaceSkipCovering, nodeCarrier, overridesOf } from '../audit/overrides.ts';
 import { releaseFindings } from '../audit/release.ts';
+import { refusedOnNode } from '../audit/report.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { NO_DATA_TAG, SINGLE_REPLICA_SET, SINGLE_REPLICA_TAGS_COUNT, singleReplicaTags, VOLUME_HEALTH_SET } from '../checks/longhorn-health.ts';
 import { collectNodeLocalVolume, nodeLocalOptionsOf, type NodeLocalOptions } from '../checks/node-local-volume.ts';
@@ -15,7 +16,7 @@ import { mountedReleaseLabelled, REUSE_APPROVED_TAG, sameClaimUse } from '../che
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
-import { drainMovesReplicas, movedByDrainPolicy } from '../admission/longhorn-drain.ts';
+import { drainMovesReplicas, harvesterUpgradeInPlace, harvesterUpgradeSkip, movedByDrainPolicy, type PolicedKinds } from '../admission/longhorn-drain.ts';
 import {
   DELETE_KEY,
   overrideLifecycle,
@@ -29,6 +30,7 @@ import {
   whyNotHonored,
   type OverrideWriters,
 } from '../admission/overrides.ts';
+import { drainingMachineOwnerSkip } from '../admission/rollout-owner.ts';
 import { NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { recordsEqual } from '../cluster/model-equality.ts';
 import type { ClusterModel } from '../cluster/model.ts';
@@ -36,6 +38,9 @@ import {
   RELEASE_LABELS,
   REPLICA_SOFT_ANTI_AFFINITY,
   recordKey,
+  type HarvesterUpgradeRecord,
+  type MachineOwnerRecord,
+  type MachineRecord,
   type ModelSink,
   type NamespaceRecord,
   type NodeRecord,
@@ -63,7 +68,10 @@ export const OTHER_NAMESPACES = '_other';
 export interface RiskCounts {
   /** Per check: volumes (PVs, Longhorn volumes) at risk; for orphan-pvc, orphaned PVCs. 0 for a check in mode off. */
   readonly atRiskVolumes: Readonly<Record<CheckId, number>>;
-  /** Per node check: nodes whose cordon that check would refuse (mode enforce, no skip on the node). */
+  /**
+   * Per node check: nodes whose cordon or drain that check would refuse (mode enforce, no override accepting it), as
+   * `audit --node` fails for them.
+   */
   readonly nodesBlocked: Readonly<Record<NodeCheck, number>>;
   /**
    * Orphaned PVCs per namespace: at most `orphanNamespaceLimit` namespaces, the rest under OTHER_NAMESPACES. None while
@@ -90,6 +98,12 @@ export interface RiskTrackerOptions {
   /** Who may write overrides (the configuration's `overrides`): a stored override counts only as the webhook honors it. */
   readonly writers?: OverrideWriters;
   /**
+   * The configuration's `upgrades.kinds`: a Harvester upgrade or Machine owner of a kind outside them carries no
+   * override to the drains of its nodes, and keeps no data through an upgrade volume-guard does not police. Default:
+   * every kind, as `audit` without a configuration.
+   */
+  readonly upgradeKinds?: PolicedKinds;
+  /**
    * Whether the model has had its first full list (every informer synced). Until then, and until what that list
    * marked is evaluated, the counts describe no cluster: `ready` is false. Default: ready from the start.
    */
@@ -102,6 +116,7 @@ export function riskTrackerOptionsOf(config: Config): RiskTrackerOptions {
     modes: Object.fromEntries(CHECK_IDS.map((id) => [id, config.checks[id].mode])),
     nodeLocal: nodeLocalOptionsOf(config),
     writers: config.overrides,
+    upgradeKinds: config.upgrades.kinds,
   };
 }
 
@@ -166,6 +181,7 @@ export class RiskTracker {
   readonly #modes: Readonly<Partial<Record<CheckId, CheckMode>>>;
   readonly #orphanNamespaceLimit: number;
   readonly #nodeLocal: NodeLocalOptions | undefined;
+  readonly #upgradeKinds: PolicedKinds | undefined;
 
   readonly #dirtyNodes = new Set<string>();
   readonly #dirtyNamespaces = new Set<string>();
@@ -193,7 +209,15 @@ export class RiskTracker {
   readonly #reuseApprovalsHonored: boolean;
   /** Per object (`kind/key`) with overrides in force: what it adds to #overrides. */
   readonly #contributions = new Map<string, OverrideContribution>();
-  /** No counted override expires before this (epoch ms); an early value only costs a look at #contributions. */
+  /**
+   * Nodes whose drain an upgrade's or a Machine owner's skip with a `skip-until` waives now: when it passes (epoch ms),
+   * the node is evaluated again. Only nodes such an upgrade or rollout drains.
+   */
+  readonly #carriedExpiries = new Map<string, number>();
+  /**
+   * No counted override (nor one in #carriedExpiries) expires before this (epoch ms); an early value only costs a look
+   * at #contributions.
+   */
   #nextExpiry = Number.POSITIVE_INFINITY;
   readonly #synced: () => boolean;
   #ready = false;
@@ -210,6 +234,7 @@ export class RiskTracker {
     this.#modes = options.modes ?? {};
     this.#orphanNamespaceLimit = options.orphanNamespaceLimit ?? 50;
     this.#nodeLocal = options.nodeLocal;
+    this.#upgradeKinds = options.upgradeKinds;
     this.#writers = options.writers ?? defaultOverrideWriters();
     this.#reuseApprovalsHonored = whyNotHonored(reuseApprovalSource(), this.#writers) === undefined;
     this.#synced = options.synced ?? (() => true);
@@ -344,6 +369,43 @@ export class RiskTracker {
           for (const replica of this.#model.replicasOnNode(node.name)) this.#markVolumeNodes(replica.volumeName);
         }
         this.#countOverrides('Node', node.name, next as NodeRecord | undefined);
+        return;
+      }
+      case 'harvesterUpgrade':
+      case 'harvesterUpgradePlan': {
+        // Draining a node (or about to) decides what its cordon and drain read: the upgrade's skips, and the PVs kept
+        // through its reboot. The nodes it names whose state changed, all of them when the upgrade's own fields did.
+        const before = previous as HarvesterUpgradeRecord | undefined;
+        const after = next as HarvesterUpgradeRecord | undefined;
+        const withoutStates = (upgrade: HarvesterUpgradeRecord): HarvesterUpgradeRecord => ({ ...upgrade, nodeStates: {} });
+        const whole = before === undefined || after === undefined || !recordsEqual(withoutStates(before), withoutStates(after));
+        for (const [version, other] of [
+          [before, after],
+          [after, before],
+        ] as const) {
+          for (const [name, state] of Object.entries(version?.nodeStates ?? {})) if (whole || other?.nodeStates[name] !== state) this.#markNode(name);
+        }
+        return;
+      }
+      case 'machine': {
+        // Being deleted, it removes its node with its disks (ClusterSnapshot.nodeLeaving): the node's drain is judged as
+        // that removal and reads the owner's skip, and its copies count no more for the volumes with a replica there.
+        const before = previous as MachineRecord | undefined;
+        const after = next as MachineRecord | undefined;
+        const leavingChanged = before?.deleting !== after?.deleting || before?.nodeName !== after?.nodeName;
+        for (const version of [before, after]) {
+          if (version === undefined || version.nodeName === '') continue;
+          this.#markNode(version.nodeName);
+          if (leavingChanged) for (const replica of this.#model.replicasOnNode(version.nodeName)) this.#markVolumeNodes(replica.volumeName);
+        }
+        return;
+      }
+      case 'machineDeployment':
+      case 'kubeadmControlPlane': {
+        // Its skip reaches the drain of its Machines' nodes while they are deleted (drainingMachineOwnerSkip).
+        const owner = (next ?? previous) as MachineOwnerRecord;
+        const ownerKind = kind === 'machineDeployment' ? 'MachineDeployment' : 'KubeadmControlPlane';
+        for (const machine of this.#model.machinesOf(owner.namespace, ownerKind, owner.name)) this.#markNode(machine.nodeName);
         return;
       }
       case 'persistentVolume': {
@@ -526,7 +588,8 @@ export class RiskTracker {
 
   /**
    * Takes the overrides whose `skip-until` has passed out of the counts, and marks what they waived for
-   * re-evaluation (a node's skip: its nodes_blocked). O(1) until the earliest expiry; the flusher calls it.
+   * re-evaluation (a node's skip, or one an upgrade or a Machine's owner carries to its drain: its nodes_blocked).
+   * O(1) until the earliest expiry; the flusher calls it.
    */
   expireOverrides(now: number = Date.now()): void {
     if (now < this.#nextExpiry) return;
@@ -536,6 +599,13 @@ export class RiskTracker {
       if (contribution.expiresAt === undefined) continue;
       if (contribution.expiresAt <= now) due.push(contribution);
       else next = Math.min(next, contribution.expiresAt);
+    }
+    for (const [node, expiresAt] of this.#carriedExpiries) {
+      if (expiresAt > now) next = Math.min(next, expiresAt);
+      else {
+        this.#carriedExpiries.delete(node);
+        this.#markNode(node);
+      }
     }
     this.#nextExpiry = next;
     for (const { kind, key } of due) {
@@ -583,9 +653,10 @@ export class RiskTracker {
   }
 
   /**
-   * The check's findings on the node, and how many of them its cordon would be refused for: as the cordon validator
-   * judges (node-cordon.ts), the last copies Longhorn's node-drain-policy moves away in a drain are not, and on a
-   * node an autoscaler is removing, node-local-volume counts the data lost with it.
+   * The check's findings on the node, and how many of them its cordon or drain would be refused for: as the cordon
+   * validator judges (node-cordon.ts), the last copies Longhorn's node-drain-policy moves away in a drain are not, and
+   * on a node being removed (an autoscaler's drain taint, its Cluster API Machine being deleted), node-local-volume
+   * counts the data lost with it. Without the overrides an upgrade or a Machine's owner carries (#evaluateNode).
    */
   #findingsOn(check: NodeCheck, node: string): { readonly found: number; readonly refused: number } {
     const model = this.#model;
@@ -607,13 +678,13 @@ export class RiskTracker {
         // A StatefulSet pod's emptyDir only warns (nodeLocal.statefulSetEmptyDir other than enforce): found, not refused.
         const warnOnly = (this.#nodeLocal?.statefulSetEmptyDir ?? 'warn') !== 'enforce';
         const counting = warnOnly ? { limit: 0, countTags: [EMPTY_DIR_TAG] } : cap;
-        const all = collectNodeLocalVolume(model, { node }, counting, this.#nodeLocal);
-        // At risk: what a cordon refuses for, not the warnings (at_risk_volumes would alert on every such chart).
-        const found = all.total - (warnOnly ? (all.tagTotals?.[EMPTY_DIR_TAG] ?? 0) : 0);
-        // A cordon of, or an eviction from, a node an autoscaler is removing loses what goes with its disks too.
-        const judged = model.node(node)?.leaving === true ? collectNodeLocalVolume(model, { node, removed: true }, counting, this.#nodeLocal) : all;
-        const refused = judged.total - (warnOnly ? (judged.tagTotals?.[EMPTY_DIR_TAG] ?? 0) : 0);
-        return { found, refused };
+        // The drain of a node being removed (its cordon too, for an autoscaler's) is refused for what goes with its disks
+        // as well: judged as the removal, whose findings hold the cordon's. At risk: what the cordon or drain refuses
+        // for, not the warnings (at_risk_volumes would alert on every such chart).
+        const removed = model.nodeLeaving(node) !== undefined;
+        const judged = collectNodeLocalVolume(model, removed ? { node, removed } : { node }, counting, this.#nodeLocal);
+        const atRisk = judged.total - (warnOnly ? (judged.tagTotals?.[EMPTY_DIR_TAG] ?? 0) : 0);
+        return { found: atRisk, refused: atRisk };
       }
     }
   }
@@ -623,19 +694,53 @@ export class RiskTracker {
     const record = this.#model.node(name);
     // A node skip counts as the cordon validator judges a stored one: writer recorded, not expired, and somebody may
     // write overrides under the configured writers.
-    const skip = record ? skipFrom(`node ${name}`, record.annotations, undefined, { now: Date.now() }) : undefined;
+    const now = Date.now();
+    const skip = record ? skipFrom(`node ${name}`, record.annotations, undefined, { now }) : undefined;
     const skipped = skip !== undefined && whyNotHonored(skip, this.#writers) === undefined ? skip.checks : [];
+    // Overrides carried from an upgrade or a rollout, and data kept through an in-place upgrade, are judged finding by
+    // finding: such a node is judged as `audit --node` judges it (rare: only while one drains it).
+    const carried =
+      record !== undefined && this.#drainReadsMore(name)
+        ? refusedOnNode(this.#model, name, { ...(this.#nodeLocal ? { nodeLocal: this.#nodeLocal } : {}), upgradeKinds: this.#upgradeKinds, writers: this.#writers, now })
+        : undefined;
+    this.#carriedExpiries.delete(name);
+    if (carried !== undefined) this.#expireCarried(name, now);
     const state: NodeState = { findings: [], blocked: [] };
     NODE_CHECKS.forEach((check, i) => {
-      const { found, refused } = this.#judges(check) ? this.#findingsOn(check, name) : NOT_JUDGED;
+      const judged = this.#judges(check) ? this.#findingsOn(check, name) : NOT_JUDGED;
+      const found = judged.found;
+      const refused = carried !== undefined && this.#judges(check) ? carried[check] : judged.refused;
       state.findings.push(found);
-      // Refused: the node exists (a cordon needs one), the check enforces, and the node's own skip does not waive it.
+      // Refused: the node exists (a cordon needs one), the check enforces, and the node's own skip does not waive it
+      // (nor, on a node an upgrade or a rollout drains, one it carries: `carried` leaves those out).
       state.blocked.push(refused > 0 && record !== undefined && (this.#modes[check] ?? 'enforce') === 'enforce' && !skipped.includes(check));
       this.#findingTotals[i] = (this.#findingTotals[i] ?? 0) + found - (previous?.findings[i] ?? 0);
       this.#blockedTotals[i] = (this.#blockedTotals[i] ?? 0) + (state.blocked[i] ? 1 : 0) - (previous?.blocked[i] ? 1 : 0);
     });
     if (state.findings.every((count) => count === 0) && !state.blocked.includes(true)) this.#nodes.delete(name);
     else this.#nodes.set(name, state);
+  }
+
+  /**
+   * Whether the cordon or drain of `node` reads more than the node's own skip: a Harvester upgrade draining it (or about
+   * to) keeps device-backed PVs through its reboot and may carry its skips, and the owner of its Machine being deleted
+   * carries its skip. Cheap: the Harvester upgrades and the Machines being deleted are few.
+   */
+  #drainReadsMore(node: string): boolean {
+    const model = this.#model;
+    return harvesterUpgradeInPlace(model, node, this.#upgradeKinds, 'cordon') !== undefined || drainingMachineOwnerSkip({ snapshot: model, kinds: this.#upgradeKinds }, node) !== undefined;
+  }
+
+  /** Remembers when the skips carried to the drain of `node` stop counting, to evaluate it again then. */
+  #expireCarried(node: string, now: number): void {
+    const model = this.#model;
+    const sources = [drainingMachineOwnerSkip({ snapshot: model, kinds: this.#upgradeKinds, now }, node), harvesterUpgradeSkip(model, node, now, this.#upgradeKinds, 'cordon')];
+    for (const source of sources) {
+      const expiresAt = source?.until === undefined ? undefined : parseRfc3339(source.until)?.getTime();
+      if (expiresAt === undefined || expiresAt <= now) continue;
+      this.#carriedExpiries.set(node, Math.min(this.#carriedExpiries.get(node) ?? expiresAt, expiresAt));
+      this.#nextExpiry = Math.min(this.#nextExpiry, expiresAt);
+    }
   }
 
   #evaluateNamespace(namespace: string): void {

@@ -61,19 +61,20 @@ function reference(model: ClusterModel, modes: Partial<Record<CheckId, CheckMode
       // A StatefulSet pod's emptyDir only warns (nodeLocal.statefulSetEmptyDir: warn): neither at risk nor blocking.
       'node-local-volume': collectNodeLocalVolume(model, { node: name }).findings.filter((f) => !f.tags.includes('emptyDir')).length,
     };
-    const leaving = model.node(name)?.leaving === true;
+    const leaving = model.nodeLeaving(name) !== undefined;
     atRiskVolumes['last-replica-on-node'] += totals['last-replica-on-node'];
-    atRiskVolumes['node-local-volume'] += totals['node-local-volume'];
     // A cordon is not refused for the last copies Longhorn's node-drain-policy moves away (longhorn-drain.ts).
     const refused: Record<NodeCheck, number> = {
       ...totals,
       'last-replica-on-node': totals['last-replica-on-node'] - movedByDrainPolicy(model, name, collectLastReplicaOnNode(model, { node: name }).findings, { cordoned: true }).length,
       'single-replica': totals['single-replica'] - movedByDrainPolicy(model, name, collectSingleReplica(model, { node: name }).findings, { cordoned: true }).length,
-      // A node an autoscaler is removing: its cordon or drain is judged as its removal.
+      // A node being removed (an autoscaler, its Machine being deleted): its drain is judged as its removal.
       'node-local-volume': leaving
         ? collectNodeLocalVolume(model, { node: name, removed: true }).findings.filter((f) => !f.tags.includes('emptyDir')).length
         : totals['node-local-volume'],
     };
+    // At risk: what its cordon or drain is refused for.
+    atRiskVolumes['node-local-volume'] += refused['node-local-volume'];
     const record = model.node(name);
     // The node's skip counts only as audit lists it honored: writer recorded, not expired.
     const skipped = lingeringOverrides(model)
