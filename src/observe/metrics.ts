@@ -24,7 +24,7 @@ function noSamples(gauge: Gauge, labelled = true): void {
 export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): void {
   new Gauge({
     name: AT_RISK_VOLUMES_METRIC,
-    help: 'Volumes at risk per check (Longhorn volumes, node-local data a cordon is refused for; orphaned PVCs for orphan-pvc); no series for a check in mode off.',
+    help: 'Volumes at risk per check (Longhorn volumes, node-local data a cordon or drain is refused for; orphaned PVCs for orphan-pvc); no series for a check in mode off.',
     labelNames: ['check'],
     registers: [registry],
     collect() {
@@ -36,7 +36,7 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
   });
   new Gauge({
     name: NODES_BLOCKED_METRIC,
-    help: 'Nodes whose cordon or drain the check would refuse now (check in enforce mode, no skip on the node that the webhook honors).',
+    help: 'Nodes whose cordon or drain the check would refuse now (check in enforce mode, no honored override waiving it): what audit --node fails for.',
     labelNames: ['check'],
     registers: [registry],
     collect() {
