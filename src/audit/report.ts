@@ -543,9 +543,9 @@ export interface NodeRefusalInput {
 }
 
 /**
- * Per check, the critical findings on `node` that fail `audit --node`'s exit code (nodeExitOperations: its cordon, and
- * the drain of a node whose Cluster API Machine is being deleted) with no override accepting them: what its cordon or
- * drain is refused for now. Checks in any mode (the caller reads the modes). 0 for a node with no Node object (nothing
+ * Per check, the critical findings `audit --node` lists under the node's cordon, and the drain of a node whose Cluster
+ * API Machine is being deleted (nodeExitOperations), that no override accepts: what its cordon or drain is refused
+ * for now. Checks in any mode (the caller reads the modes). 0 for a node with no Node object (nothing
  * to cordon or drain). The risk gauges read it for the nodes an upgrade or a Machine's owner carries overrides to.
  */
 export function refusedOnNode(model: AuditModel, node: string, input: NodeRefusalInput): Record<CheckId, number> {

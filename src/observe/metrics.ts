@@ -36,7 +36,7 @@ export function registerRiskMetrics(registry: Registry, tracker: RiskTracker): v
   });
   new Gauge({
     name: NODES_BLOCKED_METRIC,
-    help: 'Nodes whose cordon or drain the check would refuse now (check in enforce mode, no honored override waiving it): what audit --node fails for.',
+    help: 'Nodes whose cordon or drain the check would refuse now (check in enforce mode, no honored override waiving it), as audit --node judges them.',
     labelNames: ['check'],
     registers: [registry],
     collect() {

@@ -70,7 +70,7 @@ export interface RiskCounts {
   readonly atRiskVolumes: Readonly<Record<CheckId, number>>;
   /**
    * Per node check: nodes whose cordon or drain that check would refuse (mode enforce, no override accepting it), as
-   * `audit --node` fails for them.
+   * `audit --node` judges them.
    */
   readonly nodesBlocked: Readonly<Record<NodeCheck, number>>;
   /**
