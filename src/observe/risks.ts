@@ -361,11 +361,16 @@ export class RiskTracker {
       case 'node': {
         const node = (next ?? previous) as NodeRecord;
         this.#markNode(node.name);
-        // A node going down or being removed by an autoscaler no longer holds copies: the volumes with a replica
-        // there may have their last copy on another node now (and back).
+        // A node going down, cordoned or being removed by an autoscaler no longer holds copies a drain can count on:
+        // the volumes with a replica there may have their last copy on another node now (and back).
         const before = previous as NodeRecord | undefined;
         const after = next as NodeRecord | undefined;
-        if (before?.ready !== after?.ready || before?.readySince !== after?.readySince || before?.leaving !== after?.leaving) {
+        if (
+          before?.ready !== after?.ready ||
+          before?.readySince !== after?.readySince ||
+          before?.leaving !== after?.leaving ||
+          before?.unschedulable !== after?.unschedulable
+        ) {
           for (const replica of this.#model.replicasOnNode(node.name)) this.#markVolumeNodes(replica.volumeName);
         }
         this.#countOverrides('Node', node.name, next as NodeRecord | undefined);

@@ -88,6 +88,18 @@ describe('risk gauges: the drain of a node whose Cluster API Machine is being de
     expect(counts.nodesBlocked['last-replica-on-node']).toBe(1);
   });
 
+  it("re-counts the other nodes of the volumes with a copy on a node cordoned, and uncordoned: a cordoned node's copy counts no more", () => {
+    const { model, tracker, sink, config } = tracked();
+    sink.upsert('longhornVolume', volume({ name: 'v2', numberOfReplicas: 2, currentNodeID: 'n2' }));
+    for (const nodeID of ['n1', 'n2']) sink.upsert('longhornReplica', replica({ volumeName: 'v2', nodeID }));
+    expect(current(tracker, model, config).nodesBlocked['last-replica-on-node']).toBe(0);
+    sink.upsert('node', node({ name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' }, unschedulable: true }));
+    expect(nodeCordonValidator(config).handle(cordonRequest('n2'), context(model)).allowed, "n2's cordon is refused").toBe(false);
+    expect(current(tracker, model, config).nodesBlocked['last-replica-on-node']).toBe(1);
+    sink.upsert('node', node({ name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' } }));
+    expect(current(tracker, model, config).nodesBlocked['last-replica-on-node']).toBe(0);
+  });
+
   it("does not count the node while its MachineDeployment's skip carries to the drain, and counts it again when the skip goes", () => {
     const { model, tracker, sink, config } = tracked();
     sink.upsert('pod', CACHE);
