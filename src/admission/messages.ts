@@ -19,7 +19,7 @@ import { UNBOUND_TAG } from '../checks/orphan-pvc.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 import { COPIES_HELD_OFF_TAG } from '../checks/last-replica-on-node.ts';
 import { SALVAGE_SOURCE_TAG } from '../checks/storage-teardown.ts';
-import { DATA_IN_FAILED_TAG, NO_COPY_LEFT_TAG, NO_DATA_TAG } from '../checks/longhorn-health.ts';
+import { DATA_IN_FAILED_TAG, DATA_LOST_TAG, NO_COPY_LEFT_TAG, NO_DATA_TAG } from '../checks/longhorn-health.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { isWithheld, withheldLines } from './withheld.ts';
 
@@ -381,12 +381,18 @@ function copiesHeldOffFix(findings: readonly Finding[]): string {
   );
 }
 
-/** The fix of a volume with no copy left: its healthy replica's node or disk back (NO_COPY_LEFT_TAG). */
+/** A single-replica finding with no copy left, each told apart by its fix and its fate. */
+const NO_COPY_TAGS: readonly string[] = [NO_COPY_LEFT_TAG, DATA_IN_FAILED_TAG, DATA_LOST_TAG];
+
 /** The fix of a volume whose healthy replicas are gone, its data left in failed ones (DATA_IN_FAILED_TAG). */
 const SALVAGE_LEFT_DATA =
   'where the data is left in failed replicas, salvage the volume from them (Longhorn UI: Volume > Salvage) or restore ' +
   'it from a backup';
 
+/** The fix of a volume whose healthy replicas are gone with no failed replica that held data (DATA_LOST_TAG). */
+const RESTORE_LOST_DATA = 'where no replica holds its data any more, restore it from a backup, or delete the volume';
+
+/** The fix of a volume with no copy left: its healthy replica's node or disk back (NO_COPY_LEFT_TAG). */
 const BRING_BACK_COPY =
   'where no copy is left, bring back the node or disk holding its healthy replica (a disk Longhorn reports not ready: ' +
   'mount it again), and wait until the volume is healthy';
@@ -412,12 +418,14 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       // No copy left: nothing to rebuild from, and a higher numberOfReplicas makes none, until its replica is back.
       const noCopy = findings.some((finding) => finding.tags.includes(NO_COPY_LEFT_TAG));
       const inFailed = findings.some((finding) => finding.tags.includes(DATA_IN_FAILED_TAG));
-      const rest = findings.filter((finding) => !finding.tags.includes(NO_COPY_LEFT_TAG) && !finding.tags.includes(DATA_IN_FAILED_TAG));
+      const lost = findings.some((finding) => finding.tags.includes(DATA_LOST_TAG));
+      const rest = findings.filter((finding) => !NO_COPY_TAGS.some((tag) => finding.tags.includes(tag)));
       const effective = rest.some((finding) => finding.tags.includes('effective'));
       const configured = rest.some((finding) => !finding.tags.includes('effective'));
       const parts: string[] = [];
       if (noCopy) parts.push(BRING_BACK_COPY);
       if (inFailed) parts.push(SALVAGE_LEFT_DATA);
+      if (lost) parts.push(RESTORE_LOST_DATA);
       // A volume withheld from the requester (another namespace's, at an eviction) has no namespace: not named.
       const only = findings.length === 1 && findings[0]?.object.namespace ? findings[0].object.name : undefined;
       const raise = (rest.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));
@@ -435,7 +443,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
           ? { fate: 'at risk', why: 'numberOfReplicas is 1: a copy lost while nodes restart is not rebuilt, and the last one goes with its node' }
           : finding.tags.includes(NO_COPY_LEFT_TAG)
             ? { fate: 'at risk', why: 'no copy left: its data waits on nodes or disks that are down or not ready, lost if they are wiped or removed' }
-            : nodeLoss(situation, 'its only copy'),
+            : finding.tags.includes(DATA_LOST_TAG)
+              ? { fate: 'lost', why: 'no copy left: no replica holds its data any more' }
+              : // DATA_IN_FAILED_TAG: the failed replicas salvage would take are its only copy.
+                nodeLoss(situation, 'its only copy'),
   },
   'volume-health': {
     summary: (n) => `${plural(n, 'Longhorn volume is', 'Longhorn volumes are')} not healthy`,

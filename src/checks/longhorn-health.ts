@@ -497,10 +497,13 @@ export const NO_DATA_TAG = 'no-data';
 /**
  * The tags of a single-replica finding with healthy replicas none of which is a copy: Longhorn has nothing to rebuild
  * from. NO_COPY_LEFT_TAG: some of them wait on a node that is down or a disk Longhorn reports not ready (it comes back
- * with them); DATA_IN_FAILED_TAG: all of them are on nodes or disks that are gone, the data left in failed replicas.
+ * with them); DATA_IN_FAILED_TAG: all of them are on nodes or disks that are gone, the data left in failed replicas
+ * that held it (DATA_LOST_TAG: none did).
  */
 export const NO_COPY_LEFT_TAG = 'no-copy-left';
 export const DATA_IN_FAILED_TAG = 'data-in-failed';
+/** No failed replica that ever held data either: the data is gone (restore from a backup). */
+export const DATA_LOST_TAG = 'data-lost';
 
 /**
  * A single-replica finding's tags: `attached` or `detached`, plus `effective` when numberOfReplicas is not 1 but at

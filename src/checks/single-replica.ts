@@ -16,6 +16,7 @@ import {
   isSingleReplicaVolume,
   EVERY_REPLICA_DATA_KEPT,
   DATA_IN_FAILED_TAG,
+  DATA_LOST_TAG,
   NO_COPY_LEFT_TAG,
   type NodeIsUp,
   type ReplicaDataOf,
@@ -82,7 +83,7 @@ function describeReplicas(
   return `only 1 copy, ${onNodes}: ${why}`;
 }
 
-/** The tags, with NO_COPY_LEFT_TAG or DATA_IN_FAILED_TAG when the volume has healthy replicas but none is a copy. */
+/** The tags, with NO_COPY_LEFT_TAG, DATA_IN_FAILED_TAG or DATA_LOST_TAG when the volume has healthy replicas but none is a copy. */
 function withNoCopyTag(
   tags: readonly string[],
   replicas: readonly LonghornReplicaRecord[],
@@ -92,7 +93,10 @@ function withNoCopyTag(
   const healthy = replicas.filter(isHealthyReplica);
   if (healthy.length === 0 || countCopies(replicas, nodeIsUp, 1) > 0) return tags;
   const waits = healthy.some((replica) => replica.nodeID !== '' && replicaData(replica.nodeID, replica.diskID) !== 'gone');
-  return [...tags, waits ? NO_COPY_LEFT_TAG : DATA_IN_FAILED_TAG];
+  if (waits) return [...tags, NO_COPY_LEFT_TAG];
+  // Failed replicas that held data (healthy once) are what salvage brings back; without any, nothing is left.
+  const inFailed = replicas.some((replica) => replica.failedAt !== '' && replica.healthyAt !== '' && replica.nodeID !== '' && replicaData(replica.nodeID, replica.diskID) !== 'gone');
+  return [...tags, inFailed ? DATA_IN_FAILED_TAG : DATA_LOST_TAG];
 }
 
 export function singleReplicaFinding(
