@@ -74,7 +74,8 @@ function asManifestStatefulSet(statefulSet: StatefulSetRecord): ManifestStateful
     selector: statefulSet.selector,
     retentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
     whenScaledDeclared: true,
-    keep: statefulSet.helmKeep,
+    // As an uninstall reads the manifest's policy: any value keeps it (the audit reads it off the live object).
+    keep: statefulSet.helmPolicy === true,
     source: '',
   };
 }

@@ -475,6 +475,11 @@ export interface StatefulSetRecord {
   /** `helm.sh/resource-policy: keep`, exactly: an upgrade that drops it leaves it (Helm reads the live annotation). */
   readonly helmKeep: boolean;
   /**
+   * `helm.sh/resource-policy` with any value: an uninstall leaves it (Helm lower-cases `keep` there and deletes only
+   * what has no policy). Absent without one.
+   */
+  readonly helmPolicy?: true;
+  /**
    * The spec fields the Helm release last set, read from metadata.managedFields: owned by the field manager that also
    * owns the `meta.helm.sh/release-name` annotation. A revision that no longer declares one removes it (Helm 3's
    * three-way merge from its previous manifest, Helm 4's server-side apply) and the API server's default takes its

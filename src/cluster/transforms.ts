@@ -714,6 +714,7 @@ export function transformStatefulSet(raw: unknown): StatefulSetRecord | undefine
     helmReleaseNamespace: intern(annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? ''),
     // An upgrade that drops it reads the live annotation and compares it exactly (pvc-delete's hasLiveKeepPolicy).
     helmKeep: annotations[HELM_RESOURCE_POLICY_ANNOTATION] === 'keep',
+    ...(annotations[HELM_RESOURCE_POLICY_ANNOTATION] !== undefined ? { helmPolicy: true as const } : {}),
     ...releaseSetsOf(metadata),
     ...optionalAnnotations(metadata),
     ...(isDeleting(metadata) ? { deleting: true as const } : {}),

@@ -58,7 +58,7 @@ function cluster(live: { helmKeep: boolean } | 'gone' = { helmKeep: true }): Clu
   const model = new ClusterModel(VOLUME_SETS);
   model.upsert('namespace', namespace({ name: NS }));
   if (live !== 'gone') {
-    model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: 'uid-db', helmReleaseName: 'db', helmReleaseNamespace: NS, helmKeep: live.helmKeep, selector: { app: 'db' } }));
+    model.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: 'uid-db', helmReleaseName: 'db', helmReleaseNamespace: NS, helmKeep: live.helmKeep, ...(live.helmKeep ? { helmPolicy: true as const } : {}), selector: { app: 'db' } }));
     model.upsert('pod', pod({ namespace: NS, name: 'db-0', controllerKind: 'StatefulSet', claimNames: ['data-db-0'] }));
   }
   addClaim(model, 'data-db-0');
