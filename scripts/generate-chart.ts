@@ -4,6 +4,8 @@
 //                                             config values in their matchConditions as placeholders, and the
 //                                             shared namespaces never left out as a whole (SHARED_NAMESPACES)
 //   charts/volume-guard/files/rbac.json       the cluster model's (apiGroup, resource, verbs) list
+//   charts/volume-guard/files/config-env.json each VOLUME_GUARD_* variable and the config field it sets (CONFIG_REFERENCE):
+//                                             the chart refuses them in `env`, naming the field to set instead
 //   charts/volume-guard/values.yaml           the `config:` block: volume-guard's defaults, commented
 //   charts/volume-guard/values.schema.json    `properties.config`: volume-guard's own config schema; the webhook
 //                                             targets of `failurePolicyOverrides` (validating ones); `required`: what values.yaml sets
@@ -25,7 +27,7 @@ import { celString, expandRules } from '../src/admission/rules.ts';
 import { webhookPath, type WebhookDeclaration } from '../src/admission/types.ts';
 import { SHARED_NAMESPACES } from '../src/admission/webhooks.ts';
 import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
-import { CONFIG_SCHEMA, defaultConfig } from '../src/config.ts';
+import { CONFIG_REFERENCE, CONFIG_SCHEMA, defaultConfig } from '../src/config.ts';
 import { prometheusRulesFile } from '../src/observe/alerts.ts';
 import { grafanaDashboardFile } from '../src/observe/dashboard.ts';
 import type { Config } from '../src/config.ts';
@@ -228,6 +230,13 @@ export function rbacFile(): string {
   }));
   const eventRules = EVENT_PERMISSIONS.map((permission) => ({ apiGroup: permission.apiGroup, resource: permission.resource, verbs: [...permission.verbs] }));
   return `${JSON.stringify({ generatedBy: 'scripts/generate-chart.ts from src/cluster/permissions.ts', rules, eventRules }, null, 2)}\n`;
+}
+
+// ---- config-env.json ----
+
+export function configEnvFile(): string {
+  const variables = Object.fromEntries(CONFIG_REFERENCE.map((row) => [row.env, row.path]));
+  return `${JSON.stringify({ generatedBy: 'scripts/generate-chart.ts from src/config/env.ts (CONFIG_REFERENCE)', variables }, null, 2)}\n`;
 }
 
 // ---- values.yaml `config:` block ----
@@ -454,6 +463,7 @@ export function chartOutputs(): Output[] {
   return [
     { path: join(CHART_DIR, 'files', 'webhooks.json'), content: webhooksFile() },
     { path: join(CHART_DIR, 'files', 'rbac.json'), content: rbacFile() },
+    { path: join(CHART_DIR, 'files', 'config-env.json'), content: configEnvFile() },
     { path: join(CHART_DIR, 'files', 'prometheus-rules.yaml'), content: prometheusRulesFile() },
     { path: join(CHART_DIR, 'files', 'grafana-dashboard.json'), content: grafanaDashboardFile() },
     { path: valuesPath, content: values },

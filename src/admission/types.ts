@@ -168,8 +168,8 @@ export interface WebhookDeclaration {
   /**
    * The webhook is called for the DELETE of any object, volume-guard's own included (owner-delete): it skips exactly
    * the objects of volume-guard's release (SelfIdentity.ownObjects) while they carry the chart's labels, so an
-   * uninstall of volume-guard by automation (Flux, Argo CD) does not send the DELETEs of its remaining objects to the
-   * webhook it is removing.
+   * uninstall of volume-guard by automation (Flux, Argo CD), or an upgrade turning one of its objects off, does not
+   * send their DELETEs to a webhook that may be down.
    */
   readonly ownObjects?: boolean;
   /**

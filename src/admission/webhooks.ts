@@ -75,8 +75,9 @@ export interface SelfIdentity {
    */
   readonly storageNamespaces?: readonly string[];
   /**
-   * The objects its Helm release consists of (the chart's `volume-guard.ownObjects`): the owner-delete webhook skips
-   * the DELETEs of exactly these. None: it skips nothing.
+   * The objects its Helm release may consist of (the chart's `volume-guard.ownObjects`: every object the chart can
+   * render for it, whatever the values turn on, so that an upgrade turning one off deletes it unjudged): the
+   * owner-delete webhook skips the DELETEs of exactly these. None: it skips nothing.
    */
   readonly ownObjects?: readonly OwnObject[];
 }

@@ -16,8 +16,8 @@ import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { createValidators } from '../../src/admission/index.ts';
 import { expandRules } from '../../src/admission/rules.ts';
 import { webhookPath, type WebhookDeclaration } from '../../src/admission/types.ts';
-import { selfConditions } from '../../src/admission/webhooks.ts';
-import { ownObjectsOf } from '../support/chart-objects.ts';
+import { selfConditions, type OwnObject } from '../../src/admission/webhooks.ts';
+import { everyObjectValues, ownObjectsOf } from '../support/chart-objects.ts';
 import { ClusterModel } from '../../src/cluster/model.ts';
 import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../../src/cluster/permissions.ts';
 import { startClusterModel } from '../../src/cluster/start.ts';
@@ -336,7 +336,18 @@ describe('helm template, values that change the shape', () => {
 
 describe("the chart's webhooks are the validators' declarations", () => {
   /** Both configurations: the validating declarations in the validating one, the mutating (override-writer) in the other. */
-  function expectWebhooksMatch(objects: readonly K8sObject[], declared: readonly WebhookDeclaration[], options: { matchConditions: boolean; service: string; kinds?: readonly GuardedUpgradeKind[] }) {
+  type MatchOptions = { matchConditions: boolean; service: string; kinds?: readonly GuardedUpgradeKind[]; ownObjects: readonly OwnObject[] };
+
+  /** Every object the chart can render for RELEASE, whatever its toggles (everyObjectValues): what owner-delete skips. */
+  let everyOwnObject: Promise<OwnObject[]> | undefined;
+  const everyOwnObjectOnce = () =>
+    (everyOwnObject ??= Promise.all(
+      everyObjectValues().map((values) =>
+        template(['--kube-version', '1.30.0', ...Object.entries(values).flatMap(([key, value]) => ['--set-json', `${key}=${JSON.stringify(value)}`])]),
+      ),
+    ).then((renders) => renders.flatMap((objects) => ownObjectsOf(objects))));
+
+  function expectWebhooksMatch(objects: readonly K8sObject[], declared: readonly WebhookDeclaration[], options: MatchOptions) {
     expectConfigurationMatches(objects, 'ValidatingWebhookConfiguration', declared.filter((declaration) => !declaration.mutating), options);
     expectConfigurationMatches(objects, 'MutatingWebhookConfiguration', declared.filter((declaration) => declaration.mutating), options);
   }
@@ -345,12 +356,14 @@ describe("the chart's webhooks are the validators' declarations", () => {
     objects: readonly K8sObject[],
     kind: string,
     expected: readonly WebhookDeclaration[],
-    options: { matchConditions: boolean; service: string; kinds?: readonly GuardedUpgradeKind[] },
+    options: MatchOptions,
   ) {
     const webhooks = one(objects, kind).webhooks as any[];
     expect(webhooks.map((webhook) => webhook.name)).toEqual(expected.map((declaration) => declaration.name));
-    // owner-delete skips exactly the objects rendered (the chart's volume-guard.ownObjects).
-    const ownObjects = ownObjectsOf(objects);
+    // owner-delete skips every object the chart can render (the chart's volume-guard.ownObjects), the rendered ones among them.
+    const ownObjects = options.ownObjects;
+    const listed = new Set(ownObjects.map((object) => JSON.stringify(object)));
+    for (const object of ownObjectsOf(objects)) expect(listed.has(JSON.stringify(object)), JSON.stringify(object)).toBe(true);
     const self = { namespace: NAMESPACE, deployment: options.service, release: RELEASE, storageNamespaces: defaultConfig().helm.storageNamespaces, ownObjects };
     for (const [index, declaration] of expected.entries()) {
       const webhook = webhooks[index];
@@ -386,14 +399,14 @@ describe("the chart's webhooks are the validators' declarations", () => {
 
   it('with default values on Kubernetes >= 1.30 (matchConditions included)', async () => {
     const objects = await template(['--kube-version', '1.30.0']);
-    expectWebhooksMatch(objects, declarations(), { matchConditions: true, service: `${RELEASE}-volume-guard` });
+    expectWebhooksMatch(objects, declarations(), { matchConditions: true, service: `${RELEASE}-volume-guard`, ownObjects: await everyOwnObjectOnce() });
     expect(declarations().some((declaration) => declaration.matchConditions?.length)).toBe(true);
   });
 
   // The chart requires 1.28 (kubeVersion), where matchConditions are beta and on by default: always rendered.
   it('on Kubernetes 1.28, with matchConditions (beta, on by default there)', async () => {
     const objects = await template(['--kube-version', '1.28.0']);
-    expectWebhooksMatch(objects, declarations(), { matchConditions: true, service: `${RELEASE}-volume-guard` });
+    expectWebhooksMatch(objects, declarations(), { matchConditions: true, service: `${RELEASE}-volume-guard`, ownObjects: await everyOwnObjectOnce() });
   });
 
   it('the upgrade webhook and the config follow config.upgrades.kinds', async () => {
@@ -406,7 +419,7 @@ describe("the chart's webhooks are the validators' declarations", () => {
     expectWebhooksMatch(
       objects,
       createValidators(configured).map((validator) => validator.declaration),
-      { matchConditions: true, service: `${RELEASE}-volume-guard`, kinds },
+      { matchConditions: true, service: `${RELEASE}-volume-guard`, kinds, ownObjects: await everyOwnObjectOnce() },
     );
     // The new kind reaches volume-guard; the dropped defaults no longer do (the machine webhook's own rules for
     // Cluster API scale-downs aside).

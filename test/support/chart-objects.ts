@@ -38,3 +38,41 @@ export function ownObjectsOf(objects: readonly Rendered[]): OwnObject[] {
     return { namespace: object.metadata.namespace ?? '', group, resource, name: object.metadata.name };
   });
 }
+
+/** The names a release's objects take from its values, besides the release and its namespace. */
+export interface ObjectNames {
+  readonly fullnameOverride?: string;
+  readonly serviceAccountName?: string;
+  readonly dashboardNamespace?: string;
+}
+
+/** A PEM block the chart takes as clientAuth.caBundle (it checks the form, not the certificate). */
+const CA_BUNDLE = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTest\n-----END CERTIFICATE-----\n';
+
+/**
+ * Value sets whose renders hold, together, every object the chart can render for a release with these names, whatever
+ * its toggles: every optional object on, in both TLS modes, and the service account and dashboard also under the names
+ * set. The owner-delete webhook must skip all of them: an upgrade turning one off (networkPolicy.enabled=false) has
+ * Helm delete it after the new webhook configuration is in place, while volume-guard may be down.
+ */
+export function everyObjectValues(names: ObjectNames = {}): object[] {
+  const every = {
+    ...(names.fullnameOverride ? { fullnameOverride: names.fullnameOverride } : {}),
+    replicaCount: 2,
+    podDisruptionBudget: { enabled: true },
+    serviceAccount: { create: true },
+    rbac: { create: true, auditRole: { create: true } },
+    config: { events: { enabled: true } },
+    serviceMonitor: { enabled: true },
+    prometheusRule: { enabled: true },
+    grafanaDashboard: { enabled: true },
+    networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.0/24'] },
+    clientAuth: { enabled: true, caBundle: CA_BUNDLE },
+  };
+  return [
+    { ...every, tls: { certManager: { enabled: true } } },
+    { ...every, tls: { certManager: { enabled: false } } },
+    ...(names.serviceAccountName ? [{ ...every, serviceAccount: { create: true, name: names.serviceAccountName } }] : []),
+    ...(names.dashboardNamespace ? [{ ...every, grafanaDashboard: { enabled: true, namespace: names.dashboardNamespace } }] : []),
+  ];
+}

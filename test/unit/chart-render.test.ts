@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { createValidators } from '../../src/admission/index.ts';
-import { mutatingWebhookConfiguration, ownObjectsCondition, SHARED_NAMESPACES, selfExclusionCondition, webhookConfiguration } from '../../src/admission/webhooks.ts';
+import type { OwnObject } from '../../src/admission/webhooks.ts';
+import { mutatingWebhookConfiguration, ownObjectKey, ownObjectsCondition, SHARED_NAMESPACES, selfExclusionCondition, webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { CONFIG_SCHEMA, loadConfig } from '../../src/config.ts';
 import type { Config, GuardedUpgradeKind, SchemaNode } from '../../src/config.ts';
 import { CHART_DIR, chartDefaultConfig, DEPLOY_DIR, deployManifests, findHelm } from '../../scripts/generate-chart.ts';
 import type { ConfigPlaceholder } from '../../scripts/generate-chart.ts';
-import { ownObjectsOf } from '../support/chart-objects.ts';
+import { everyObjectValues, ownObjectsOf } from '../support/chart-objects.ts';
+import type { ObjectNames } from '../support/chart-objects.ts';
 
 const RELEASE = 'vg';
 const NAMESPACE = 'vg-system';
@@ -56,11 +58,31 @@ function renderedConfig(objects: readonly K8sObject[]): Config {
   return loadConfig({ file });
 }
 
+const everyOwnObjectCache = new Map<string, OwnObject[]>();
+
+/**
+ * Every object the chart can render for release RELEASE in `namespace` with these names, whatever its toggles (the
+ * union of the renders of everyObjectValues): what the owner-delete webhook skips.
+ */
+function everyOwnObject(namespace = NAMESPACE, names: ObjectNames = {}): OwnObject[] {
+  const key = JSON.stringify([namespace, names]);
+  let objects = everyOwnObjectCache.get(key);
+  if (objects === undefined) {
+    objects = everyObjectValues(names).flatMap((values) => {
+      const rendered = template(values, [], RELEASE, namespace);
+      if (rendered.code !== 0) throw new Error(rendered.stderr);
+      return ownObjectsOf(rendered.objects);
+    });
+    everyOwnObjectCache.set(key, objects);
+  }
+  return objects;
+}
+
 /**
  * The webhooks volume-guard's validators declare for `config`, as the chart places them (service, exclusions), the
- * owner-delete webhook skipping exactly the rendered `objects`.
+ * owner-delete webhook skipping every object the chart can render in `namespace` (everyOwnObject).
  */
-function expectedWebhooks(config: Config, objects: readonly K8sObject[], namespace = NAMESPACE, excludeOwnNamespace = true): unknown {
+function expectedWebhooks(config: Config, namespace = NAMESPACE, excludeOwnNamespace = true): unknown {
   const configuration = webhookConfiguration(
     createValidators(config).map((validator) => validator.declaration),
     {
@@ -68,21 +90,21 @@ function expectedWebhooks(config: Config, objects: readonly K8sObject[], namespa
       client: { service: { name: FULLNAME, namespace, port: 443 } },
       upgradeKinds: config.upgrades.kinds,
       excludeOwnNamespace,
-      self: { namespace, deployment: FULLNAME, release: RELEASE, storageNamespaces: config.helm.storageNamespaces, ownObjects: ownObjectsOf(objects) },
+      self: { namespace, deployment: FULLNAME, release: RELEASE, storageNamespaces: config.helm.storageNamespaces, ownObjects: everyOwnObject(namespace) },
     },
   );
   return JSON.parse(JSON.stringify(configuration.webhooks));
 }
 
 /** The mutating webhooks volume-guard declares for `config`, as the chart places them. */
-function expectedMutatingWebhooks(config: Config, objects: readonly K8sObject[], namespace = NAMESPACE): unknown {
+function expectedMutatingWebhooks(config: Config, namespace = NAMESPACE): unknown {
   const configuration = mutatingWebhookConfiguration(
     createValidators(config).map((validator) => validator.declaration),
     {
       configurationName: FULLNAME,
       client: { service: { name: FULLNAME, namespace, port: 443 } },
       upgradeKinds: config.upgrades.kinds,
-      self: { namespace, deployment: FULLNAME, release: RELEASE, storageNamespaces: config.helm.storageNamespaces, ownObjects: ownObjectsOf(objects) },
+      self: { namespace, deployment: FULLNAME, release: RELEASE, storageNamespaces: config.helm.storageNamespaces, ownObjects: everyOwnObject(namespace) },
     },
   );
   return JSON.parse(JSON.stringify(configuration.webhooks));
@@ -170,14 +192,14 @@ describe.skipIf(helm === undefined)('helm template: the webhooks follow the valu
     expect(rendered.code, rendered.stderr).toBe(0);
     const config = renderedConfig(rendered.objects);
     expect(config).toEqual(JSON.parse(JSON.stringify(values)));
-    expect(one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks).toEqual(expectedWebhooks(config, rendered.objects));
+    expect(one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks).toEqual(expectedWebhooks(config));
   });
 
   it.each(placeholders.map((placeholder) => placeholder.path))('config.%s alone: the webhooks follow it', (path) => {
     const values = unlikeDefaults([path]);
     const rendered = template({ config: values });
     expect(rendered.code, rendered.stderr).toBe(0);
-    expect(one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks).toEqual(expectedWebhooks(renderedConfig(rendered.objects), rendered.objects));
+    expect(one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks).toEqual(expectedWebhooks(renderedConfig(rendered.objects)));
   });
 
   it('--set config.longhorn.namespace=lh and automationUsers={a:b}: no condition names longhorn-system or the default users', () => {
@@ -186,7 +208,7 @@ describe.skipIf(helm === undefined)('helm template: the webhooks follow the valu
     const config = renderedConfig(rendered.objects);
     expect(config.longhorn.namespace).toBe('lh');
     const webhooks = one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks;
-    expect(webhooks).toEqual(expectedWebhooks(config, rendered.objects));
+    expect(webhooks).toEqual(expectedWebhooks(config));
     const conditions = JSON.stringify(webhooks.map((webhook: any) => webhook.matchConditions ?? []));
     expect(conditions).not.toContain('longhorn-system');
     expect(conditions).not.toContain('argocd');
@@ -204,7 +226,7 @@ describe.skipIf(helm === undefined)('helm template: the webhooks follow the valu
       const mutating = one(rendered.objects, 'MutatingWebhookConfiguration');
       expect(mutating.metadata.name).toBe(FULLNAME);
       expect((mutating.metadata as { annotations?: Record<string, string> }).annotations?.['cert-manager.io/inject-ca-from']).toBe(`${NAMESPACE}/${FULLNAME}-serving`);
-      expect(mutating.webhooks).toEqual(expectedMutatingWebhooks(config, rendered.objects));
+      expect(mutating.webhooks).toEqual(expectedMutatingWebhooks(config));
       const [writer] = mutating.webhooks as Record<string, any>[];
       const guard = webhookNamed(rendered.objects, 'overrides') as unknown as Record<string, any>;
       expect(writer).toMatchObject({ name: 'override-writer.volume-guard.io', failurePolicy: 'Ignore', reinvocationPolicy: 'Never', sideEffects: 'None' });
@@ -220,7 +242,7 @@ describe.skipIf(helm === undefined)('helm template: the webhooks follow the valu
   it('with the default values, the webhooks are the default declarations', () => {
     const rendered = template();
     expect(rendered.code, rendered.stderr).toBe(0);
-    expect(one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks).toEqual(expectedWebhooks(chartDefaultConfig(), rendered.objects));
+    expect(one(rendered.objects, 'ValidatingWebhookConfiguration').webhooks).toEqual(expectedWebhooks(chartDefaultConfig()));
     expect(parseYaml(one(rendered.objects, 'ConfigMap', FULLNAME).data['config.yaml'])).toEqual(JSON.parse(JSON.stringify(chartDefaultConfig())));
   });
 });
@@ -324,8 +346,41 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
       'config.admission.tls.clientCaFile /etc/volume-guard/client-ca/ca.crt is not mounted without clientAuth.enabled: leave it empty and set clientAuth.enabled=true with clientAuth.caBundle or clientAuth.existingConfigMap'],
     ['intermediates outside the TLS mount', { config: { admission: { tls: { caFile: '/etc/ssl/chain.pem' } } } },
       'config.admission.tls.caFile /etc/ssl/chain.pem is not mounted: the chart mounts only the serving Secret, at /etc/volume-guard/tls/; set it under there (e.g. /etc/volume-guard/tls/ca.crt) or leave it empty'],
+    // loadConfig's cross-field rule: volume-guard exits 2 at start, every pod crash-loops.
+    ['a body limit above the bytes in flight', { config: { admission: { bodyLimitBytes: 100_000_000 } } },
+      'config.admission.bodyLimitBytes 100000000 is above config.admission.maxInflightBodyBytes 67108864: volume-guard would exit at start; raise maxInflightBodyBytes to at least bodyLimitBytes, or lower bodyLimitBytes'],
+    // The API server refuses a Service with a port twice (spec.ports[1]: Duplicate value).
+    ['the Service port equal to the metrics port', { service: { port: 8080 } },
+      "service.port 8080 is config.ops.port too, the Service's metrics port: the API server refuses a Service with a port twice; set another service.port"],
+    // cert-manager's ValidateDuration: a Certificate's duration at least 1h, its renewBefore at least 5m.
+    ['a serving certificate shorter than cert-manager\'s minimum', { tls: { certManager: { duration: '45m', renewBefore: '10m' } } },
+      'tls.certManager.duration 45m is shorter than 1h, the least cert-manager accepts: it refuses the serving Certificate; set 1h or more'],
+    ['a renewal window below cert-manager\'s minimum', { tls: { certManager: { renewBefore: '1m' } } },
+      'tls.certManager.renewBefore 1m is shorter than 5m, the least cert-manager accepts: it refuses the serving Certificate; set 5m or more'],
+    ['a CA certificate shorter than cert-manager\'s minimum', { tls: { certManager: { caDuration: '30m' } } },
+      'tls.certManager.caDuration 30m is shorter than 1h, the least cert-manager accepts: it refuses the CA Certificate; set 1h or more'],
+    // An environment variable overrides the config file, but the webhooks are rendered from config: they would disagree.
+    ['env setting a config field the webhooks are rendered from', { env: [{ name: 'VOLUME_GUARD_PVC_DELETE_AUTOMATION_USERS', value: 'system:serviceaccount:ci:deployer' }] },
+      'env VOLUME_GUARD_PVC_DELETE_AUTOMATION_USERS overrides config.pvcDelete.automationUsers unseen by the chart, which renders the webhooks from config:; set config.pvcDelete.automationUsers instead'],
+    ['env setting any other config field', { env: [{ name: 'TZ', value: 'UTC' }, { name: 'VOLUME_GUARD_LOG_LEVEL', value: 'debug' }] },
+      'env VOLUME_GUARD_LOG_LEVEL overrides config.log.level unseen by the chart, which renders the webhooks from config:; set config.log.level instead'],
+    ['env naming no config field', { env: [{ name: 'VOLUME_GUARD_LOGLEVEL', value: 'debug' }] },
+      'env VOLUME_GUARD_LOGLEVEL names no config field (volume-guard would exit at start): set it under config: instead'],
   ])('%s', (_label, values, message) => {
     const rendered = template(values);
+    expect(rendered.code).not.toBe(0);
+    const [line] = rendered.stderr.split('\n');
+    expect(line).toMatch(/^Error: execution error at \([^)]+\): /);
+    expect(line).toContain(message);
+  });
+
+  // Kubernetes' ValidateServiceName: a DNS-1035 label, a lower-case letter first and no dots. Helm release names may
+  // start with a digit and hold dots.
+  it.each([
+    ['vg.prod', 'the Service name vg.prod-volume-guard (from the release name) is no DNS-1035 label (a lower-case letter, then letters, digits and -): set fullnameOverride, e.g. vg-prod-volume-guard'],
+    ['1vg', 'the Service name 1vg-volume-guard (from the release name) is no DNS-1035 label (a lower-case letter, then letters, digits and -): set fullnameOverride, e.g. vg-1vg-volume-guard'],
+  ])('a release name making no Service name (%s)', (release, message) => {
+    const rendered = template({}, [], release);
     expect(rendered.code).not.toBe(0);
     const [line] = rendered.stderr.split('\n');
     expect(line).toMatch(/^Error: execution error at \([^)]+\): /);
@@ -374,6 +429,8 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     [{ podLabels: { team: 'Platform Team' } }, "- at '/podLabels/team': 'Platform Team' does not match pattern '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$'"],
     [{ commonLabels: { team: 'x'.repeat(64) } }, "- at '/commonLabels/team': maxLength: got 64, want 63"],
     [{ commonLabels: { team: 'platform-' } }, "- at '/commonLabels/team': 'platform-' does not match pattern '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$'"],
+    // The Service is named so: a DNS-1035 label.
+    [{ fullnameOverride: '1vg' }, "- at '/fullnameOverride': '1vg' does not match pattern '^$|^[a-z]([-a-z0-9]*[a-z0-9])?$'"],
     [{ podDisruptionBudget: { minAvailable: 0 } }, "  - at '/podDisruptionBudget/minAvailable': minimum: got 0, want 1"],
     [{ podDisruptionBudget: { minAvailable: '0%' } }, "  - at '/podDisruptionBudget/minAvailable': '0%' does not match pattern '^([1-9][0-9]?|100)%$'"],
   ])('the schema refuses %j: %s', (values, message) => {
@@ -448,14 +505,15 @@ describe.skipIf(helm === undefined)("helm template: the webhooks skip exactly vo
   // The names a prefix also took in: another release `vg.vault` (Helm accepts dotted names), the pods of a
   // StatefulSet `vg-volume-guard-db`. The regular expressions are tested against such names in
   // test/unit/admission/self-exclusion.test.ts; here the chart renders the same ones, for long names too (the API
-  // server cuts a pod's generateName to 58 characters).
+  // server cuts a pod's generateName to 58 characters). A dotted release needs a fullnameOverride: its Service name
+  // must be a DNS-1035 label.
   it.each([
-    ['a dotted release name', 'vg.vault', {}],
+    ['a dotted release name', 'vg.vault', { fullnameOverride: 'vg-vault' }],
     ['a fullname of 46 characters (no pod name is cut)', RELEASE, { fullnameOverride: 'v'.repeat(46) }],
-    ['a fullname of 50 characters (the hash may be cut)', `vg.${'a'.repeat(34)}`, {}],
+    ['a fullname of 50 characters (the hash may be cut)', `vg.${'a'.repeat(34)}`, { fullnameOverride: `vg-${'a'.repeat(34)}-volume-guard` }],
     ['a fullname of 56 characters', RELEASE, { fullnameOverride: 'v'.repeat(56) }],
     ['a fullname of 57 characters', RELEASE, { fullnameOverride: 'v'.repeat(57) }],
-    ['a fullname of 63 characters (the name is cut)', `${'v'.repeat(49)}.www`, {}],
+    ['a fullname of 63 characters (the name is cut)', `${'v'.repeat(49)}.www`, { fullnameOverride: 'v'.repeat(63) }],
   ])('with %s', (_label, release, values) => {
     const rendered = template(values, [], release);
     expect(rendered.code, rendered.stderr).toBe(0);
@@ -500,7 +558,7 @@ describe.skipIf(helm === undefined)("helm template: volume-guard's own namespace
       expect(excludedBy(webhook), target).toEqual(['kube-system', 'kube-node-lease']);
       expect(conditionNamed(webhook, 'not-volume-guard-itself'), target).toContain("'default'");
     }
-    expect(webhooksOf(rendered.objects)).toEqual(expectedWebhooks(renderedConfig(rendered.objects), rendered.objects, 'default'));
+    expect(webhooksOf(rendered.objects)).toEqual(expectedWebhooks(renderedConfig(rendered.objects), 'default'));
   });
 
   // Harvester's umbrella release records (storage-teardown, the longhorn-manager image checks) are in
@@ -516,7 +574,7 @@ describe.skipIf(helm === undefined)("helm template: volume-guard's own namespace
         expect(excludedBy(webhook), target).toEqual(['kube-system', 'kube-node-lease']);
         expect(conditionNamed(webhook, 'not-volume-guard-itself'), target).toContain(`'${namespace}'`);
       }
-      expect(webhooksOf(rendered.objects)).toEqual(expectedWebhooks(renderedConfig(rendered.objects), rendered.objects, namespace));
+      expect(webhooksOf(rendered.objects)).toEqual(expectedWebhooks(renderedConfig(rendered.objects), namespace));
     },
   );
 
@@ -524,7 +582,7 @@ describe.skipIf(helm === undefined)("helm template: volume-guard's own namespace
     const rendered = template({ webhook: { excludeOwnNamespace: false } });
     expect(rendered.code, rendered.stderr).toBe(0);
     for (const target of WORKLOAD_TARGETS) expect(excludedBy(webhookNamed(rendered.objects, target)), target).toEqual(['kube-system', 'kube-node-lease']);
-    expect(webhooksOf(rendered.objects)).toEqual(expectedWebhooks(renderedConfig(rendered.objects), rendered.objects, NAMESPACE, false));
+    expect(webhooksOf(rendered.objects)).toEqual(expectedWebhooks(renderedConfig(rendered.objects), NAMESPACE, false));
     // Unset (values of an older chart reused): left out, as by default.
     const unset = template({}, ['--set', 'webhook.excludeOwnNamespace=null']);
     expect(unset.code, unset.stderr).toBe(0);
@@ -549,7 +607,7 @@ describe.skipIf(helm === undefined)("helm template: volume-guard's release recor
       "!(request.namespace in ['vg-system', 'flux-system', 'team-a'] && has(request.name) && request.name.matches('^sh\\\\.helm\\\\.release\\\\.v1\\\\.vg\\\\.v[0-9]+$'))",
     );
     expect(conditionNamed(webhookNamed(rendered.objects, 'pod-eviction'), 'not-volume-guard-itself')).toMatch(/^!\(request\.namespace == 'vg-system' && /);
-    expect(webhooksOf(rendered.objects)).toEqual(expectedWebhooks(renderedConfig(rendered.objects), rendered.objects));
+    expect(webhooksOf(rendered.objects)).toEqual(expectedWebhooks(renderedConfig(rendered.objects)));
   });
 
   it('by default in flux-system; the release namespace listed there too is named once', () => {
@@ -574,14 +632,16 @@ describe.skipIf(helm === undefined)("helm template: the owner-delete webhook ski
 
   const CA_BUNDLE = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTest\n-----END CERTIFICATE-----\n';
   /** The condition volume-guard's source forms for exactly these objects. */
-  const expectedCondition = (objects: readonly K8sObject[]) =>
-    ownObjectsCondition({ namespace: NAMESPACE, deployment: FULLNAME, release: RELEASE, ownObjects: ownObjectsOf(objects) }).expression;
+  const expectedCondition = (objects: readonly OwnObject[]) =>
+    ownObjectsCondition({ namespace: NAMESPACE, deployment: FULLNAME, release: RELEASE, ownObjects: objects }).expression;
+  const skipped = (objects: readonly K8sObject[]) => conditionNamed(webhookNamed(objects, 'owner-delete'), 'not-volume-guard-objects');
+  const listed = (objects: readonly K8sObject[]) => [...(/\) in \[([^\]]*)\]/.exec(skipped(objects)!)?.[1] ?? '').matchAll(/'([^']*)'/g)].map((match) => match[1]!);
 
-  it('lists exactly the objects rendered, by namespace, group, resource and name, and requires the chart\'s labels', () => {
+  it('lists every object the chart can render, by namespace, group, resource and name, and requires the chart\'s labels', () => {
     const rendered = template();
     expect(rendered.code, rendered.stderr).toBe(0);
-    const condition = conditionNamed(webhookNamed(rendered.objects, 'owner-delete'), 'not-volume-guard-objects');
-    expect(condition).toBe(expectedCondition(rendered.objects));
+    const condition = skipped(rendered.objects);
+    expect(condition).toBe(expectedCondition(everyOwnObject()));
     expect(condition).toContain("'vg-system/apps/deployments/vg-volume-guard'");
     expect(condition).toContain("'/rbac.authorization.k8s.io/clusterroles/vg-volume-guard'");
     expect(condition).toContain(
@@ -595,23 +655,50 @@ describe.skipIf(helm === undefined)("helm template: the owner-delete webhook ski
     }
   });
 
-  // The drift test: whatever the values, the list is what the templates render (a template adding an object must add
-  // it to volume-guard.ownObjects; test/support/chart-objects.ts refuses a kind it does not know).
-  it.each([
-    ['every optional object, cert-manager', { ...EVERYTHING, clientAuth: { enabled: true, caBundle: CA_BUNDLE } }],
-    ['every optional object, generated TLS', { ...EVERYTHING, clientAuth: { enabled: true, caBundle: CA_BUNDLE }, tls: { certManager: { enabled: false } } }],
-    ['the dashboard in another namespace', { grafanaDashboard: { enabled: true, namespace: 'monitoring' } }],
-    ['a client CA of its own ConfigMap', { clientAuth: { enabled: true, existingConfigMap: 'api-server-client-ca' } }],
+  // The drift test: whatever the values, the list is every object the templates can render with these names, the
+  // rendered ones among them (a template adding an object must add it to volume-guard.ownObjects and its toggle to
+  // everyObjectValues; test/support/chart-objects.ts refuses a kind it does not know).
+  it.each<[string, object, ObjectNames]>([
+    ['every optional object, cert-manager', { ...EVERYTHING, clientAuth: { enabled: true, caBundle: CA_BUNDLE } }, {}],
+    ['every optional object, generated TLS', { ...EVERYTHING, clientAuth: { enabled: true, caBundle: CA_BUNDLE }, tls: { certManager: { enabled: false } } }, {}],
+    ['the dashboard in another namespace', { grafanaDashboard: { enabled: true, namespace: 'monitoring' } }, { dashboardNamespace: 'monitoring' }],
+    ['a client CA of its own ConfigMap', { clientAuth: { enabled: true, existingConfigMap: 'api-server-client-ca' } }, {}],
     [
       'the fewest objects',
       { rbac: { create: false, auditRole: { create: false } }, serviceAccount: { create: false, name: 'vg-sa' }, replicaCount: 1, config: { events: { enabled: false } } },
+      { serviceAccountName: 'vg-sa' },
     ],
-    ['names overridden, events off', { fullnameOverride: 'guard', serviceAccount: { name: 'guard-sa' }, config: { events: { enabled: false } } }],
-  ])('with %s: the condition lists exactly the rendered objects', (_label, values) => {
+    [
+      'names overridden, events off',
+      { fullnameOverride: 'guard', serviceAccount: { name: 'guard-sa' }, config: { events: { enabled: false } } },
+      { fullnameOverride: 'guard', serviceAccountName: 'guard-sa' },
+    ],
+  ])('with %s: the condition lists every object the chart can render, the rendered ones among them', (_label, values, names) => {
     const rendered = template(values);
     expect(rendered.code, rendered.stderr).toBe(0);
     expect(rendered.objects.length).toBeGreaterThan(5);
-    expect(conditionNamed(webhookNamed(rendered.objects, 'owner-delete'), 'not-volume-guard-objects')).toBe(expectedCondition(rendered.objects));
+    expect(skipped(rendered.objects)).toBe(expectedCondition(everyOwnObject(NAMESPACE, names)));
+    expect(listed(rendered.objects)).toEqual(expect.arrayContaining(ownObjectsOf(rendered.objects).map(ownObjectKey)));
+  });
+
+  // Flux or Argo CD turning an optional object off (networkPolicy.enabled=false, the README's repair of a NetworkPolicy
+  // cutting the pods off): Helm updates the webhook configuration, then deletes the object as the automation identity.
+  // With volume-guard down, a webhook still called for that DELETE would refuse it under Fail and keep it down.
+  it('is the same whatever the toggles: an upgrade turning an object off deletes it unjudged', () => {
+    const before = template({ ...EVERYTHING, clientAuth: { enabled: true, caBundle: CA_BUNDLE } });
+    const after = template({
+      networkPolicy: { enabled: false },
+      serviceMonitor: { enabled: false },
+      replicaCount: 1,
+      rbac: { create: false, auditRole: { create: false } },
+      config: { events: { enabled: false } },
+      tls: { certManager: { enabled: false } },
+    });
+    expect(before.code, before.stderr).toBe(0);
+    expect(after.code, after.stderr).toBe(0);
+    const policy = one(before.objects, 'NetworkPolicy');
+    expect(listed(after.objects)).toContain(`${NAMESPACE}/networking.k8s.io/networkpolicies/${policy.metadata.name}`);
+    expect(skipped(after.objects)).toBe(skipped(before.objects));
   });
 
   it.each([true, false])('every object the chart renders carries those labels (cert-manager: %s)', (certManager) => {

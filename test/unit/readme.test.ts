@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { createValidators } from '../../src/admission/index.ts';
 import { CHECK_IDS } from '../../src/checks/types.ts';
 import { RESOURCE_KINDS } from '../../src/cluster/records.ts';
 import { modelResourcesText } from '../../src/cluster/permissions.ts';
-import { configReferenceMarkdown } from '../../src/config.ts';
+import { configReferenceMarkdown, defaultConfig } from '../../src/config.ts';
 import { XL_MEMORY_LIMIT_BYTES } from '../bench/lib/children.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -39,6 +40,17 @@ describe('README', () => {
     const checkLine = block.split('\n').find((line) => line.startsWith('  - check: '));
     expect(checkLine?.slice(checkLine.indexOf('#') + 1).trim().split(' | ')).toEqual(CHECK_IDS);
     expect(section).toContain('[`schemas/audit-v1.schema.json`](schemas/audit-v1.schema.json)');
+  });
+  // A webhook with no namespace exclusion (not a workload one; not the mutating step, always Ignore) holds up what it
+  // is called for in every namespace while volume-guard is down: the statefulset one, autoscalers' scale-ups.
+  it('names every webhook called in every namespace where it says what failurePolicy: Fail reaches', () => {
+    const start = readme.indexOf('- **What `failurePolicy: Fail` reaches.**');
+    const bullet = flat(readme.slice(start, readme.indexOf('\n- **', start + 1)));
+    const everywhere = createValidators(defaultConfig())
+      .map((validator) => validator.declaration)
+      .filter((declaration) => !declaration.workload && !declaration.mutating);
+    expect(everywhere.length).toBeGreaterThan(5);
+    for (const { target } of everywhere) expect(bullet, target).toContain(`\`${target}\``);
   });
   // "nothing else" must stay true: the lists are the ClusterRole's rules (src/cluster/permissions.ts), word for word.
   it("lists exactly what volume-guard's service account can read, where it says so", () => {

@@ -3,17 +3,30 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{- /*
+The Service is named so: Kubernetes wants a DNS-1035 label there (a lower-case letter first, no dots), where a Helm
+release name may start with a digit and hold dots.
+*/}}
 {{- define "volume-guard.fullname" -}}
+{{- $fullname := "" }}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- $fullname = .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- $fullname = .Release.Name | trunc 63 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- $fullname = printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $fullname) }}
+{{- $suggestion := regexReplaceAll "[^-a-z0-9]+" $fullname "-" }}
+{{- if not (regexMatch "^[a-z]" $suggestion) }}
+{{- $suggestion = printf "vg-%s" $suggestion }}
+{{- end }}
+{{- fail (printf "the Service name %s (from the release name) is no DNS-1035 label (a lower-case letter, then letters, digits and -): set fullnameOverride, e.g. %s" $fullname ($suggestion | trunc 63 | trimSuffix "-")) }}
+{{- end }}
+{{- $fullname }}
 {{- end }}
 
 {{- define "volume-guard.chart" -}}
@@ -88,11 +101,14 @@ app.kubernetes.io/part-of: volume-guard
 {{- end }}
 
 {{/*
-Every object the chart renders with these values, as `<namespace>/<group>/<resource>/<name>` (namespace '' when
-cluster-scoped, group '' for the core group), sorted: the owner-delete webhook skips the DELETEs of exactly these
-(ownObjectsCondition, src/admission/webhooks.ts). Each entry is rendered under its template's own condition;
-test/unit/chart-render.test.ts renders the chart with every optional object on and off and holds this list equal to
-what is rendered, so a template adding an object must add it here.
+Every object the chart can render for this release, whatever its toggles, as `<namespace>/<group>/<resource>/<name>`
+(namespace '' when cluster-scoped, group '' for the core group), sorted: the owner-delete webhook skips the DELETEs of
+these (ownObjectsCondition, src/admission/webhooks.ts) while they carry the chart's labels. Not only those rendered
+now: an upgrade turning one off (networkPolicy.enabled=false, the repair of a NetworkPolicy cutting the pods off) has
+Helm delete it after the new webhook configuration is in place, as Flux's or Argo CD's identity, while volume-guard may
+be down. The service account and the dashboard are listed under the chart's names and under the ones set.
+test/unit/chart-render.test.ts holds this list equal to what the templates render with every object on
+(test/support/chart-objects.ts everyObjectValues), so a template adding an object must add it here.
 */}}
 {{- define "volume-guard.ownObjects" -}}
 {{- $fullname := include "volume-guard.fullname" . }}
@@ -103,46 +119,27 @@ what is rendered, so a template adding an object must add it here.
   (printf "%s/apps/deployments/%s" $ns $fullname)
   (printf "%s//services/%s" $ns $fullname)
   (printf "/admissionregistration.k8s.io/validatingwebhookconfigurations/%s" $fullname)
-  (printf "/admissionregistration.k8s.io/mutatingwebhookconfigurations/%s" $fullname) }}
-{{- if .Values.serviceAccount.create }}
-{{- $objects = append $objects (printf "%s//serviceaccounts/%s" $ns (include "volume-guard.serviceAccountName" .)) }}
-{{- end }}
-{{- if .Values.tls.certManager.enabled }}
-{{- $objects = append $objects (printf "%s/cert-manager.io/issuers/%s" $ns (include "volume-guard.selfSignedIssuerName" .)) }}
-{{- $objects = append $objects (printf "%s/cert-manager.io/issuers/%s" $ns (include "volume-guard.caName" .)) }}
-{{- $objects = append $objects (printf "%s/cert-manager.io/certificates/%s" $ns (include "volume-guard.caName" .)) }}
-{{- $objects = append $objects (printf "%s/cert-manager.io/certificates/%s" $ns (include "volume-guard.servingCertificateName" .)) }}
-{{- else }}
-{{- $objects = append $objects (printf "%s//secrets/%s" $ns (include "volume-guard.tlsSecretName" .)) }}
-{{- end }}
-{{- if and .Values.clientAuth.enabled (not .Values.clientAuth.existingConfigMap) }}
-{{- $objects = append $objects (printf "%s//configmaps/%s" $ns (include "volume-guard.clientCaConfigMapName" .)) }}
-{{- end }}
-{{- if .Values.grafanaDashboard.enabled }}
-{{- $objects = append $objects (printf "%s//configmaps/%s" (include "volume-guard.dashboardNamespace" .) (include "volume-guard.dashboardName" .)) }}
-{{- end }}
-{{- if .Values.networkPolicy.enabled }}
-{{- $objects = append $objects (printf "%s/networking.k8s.io/networkpolicies/%s" $ns $fullname) }}
-{{- end }}
-{{- if and .Values.podDisruptionBudget.enabled (gt (int .Values.replicaCount) 1) }}
-{{- $objects = append $objects (printf "%s/policy/poddisruptionbudgets/%s" $ns $fullname) }}
-{{- end }}
-{{- if .Values.prometheusRule.enabled }}
-{{- $objects = append $objects (printf "%s/monitoring.coreos.com/prometheusrules/%s" $ns $fullname) }}
-{{- end }}
-{{- if .Values.serviceMonitor.enabled }}
-{{- $objects = append $objects (printf "%s/monitoring.coreos.com/servicemonitors/%s" $ns $fullname) }}
-{{- end }}
-{{- if .Values.rbac.create }}
-{{- $objects = append $objects (printf "/%s/clusterroles/%s" $rbac $fullname) }}
-{{- $objects = append $objects (printf "/%s/clusterrolebindings/%s" $rbac $fullname) }}
-{{- if .Values.config.events.enabled }}
-{{- $objects = append $objects (printf "/%s/clusterroles/%s" $rbac (include "volume-guard.eventsRoleName" .)) }}
-{{- $objects = append $objects (printf "/%s/clusterrolebindings/%s" $rbac (include "volume-guard.eventsRoleName" .)) }}
-{{- end }}
-{{- end }}
-{{- if .Values.rbac.auditRole.create }}
-{{- $objects = append $objects (printf "/%s/clusterroles/%s" $rbac (include "volume-guard.auditRoleName" .)) }}
+  (printf "/admissionregistration.k8s.io/mutatingwebhookconfigurations/%s" $fullname)
+  (printf "%s//serviceaccounts/%s" $ns $fullname)
+  (printf "%s/cert-manager.io/issuers/%s" $ns (include "volume-guard.selfSignedIssuerName" .))
+  (printf "%s/cert-manager.io/issuers/%s" $ns (include "volume-guard.caName" .))
+  (printf "%s/cert-manager.io/certificates/%s" $ns (include "volume-guard.caName" .))
+  (printf "%s/cert-manager.io/certificates/%s" $ns (include "volume-guard.servingCertificateName" .))
+  (printf "%s//secrets/%s" $ns (include "volume-guard.tlsSecretName" .))
+  (printf "%s//configmaps/%s" $ns (include "volume-guard.chartClientCaConfigMapName" .))
+  (printf "%s//configmaps/%s" $ns (include "volume-guard.dashboardName" .))
+  (printf "%s//configmaps/%s" (include "volume-guard.dashboardNamespace" .) (include "volume-guard.dashboardName" .))
+  (printf "%s/networking.k8s.io/networkpolicies/%s" $ns $fullname)
+  (printf "%s/policy/poddisruptionbudgets/%s" $ns $fullname)
+  (printf "%s/monitoring.coreos.com/prometheusrules/%s" $ns $fullname)
+  (printf "%s/monitoring.coreos.com/servicemonitors/%s" $ns $fullname)
+  (printf "/%s/clusterroles/%s" $rbac $fullname)
+  (printf "/%s/clusterrolebindings/%s" $rbac $fullname)
+  (printf "/%s/clusterroles/%s" $rbac (include "volume-guard.eventsRoleName" .))
+  (printf "/%s/clusterrolebindings/%s" $rbac (include "volume-guard.eventsRoleName" .))
+  (printf "/%s/clusterroles/%s" $rbac (include "volume-guard.auditRoleName" .)) }}
+{{- with .Values.serviceAccount.name }}
+{{- $objects = append $objects (printf "%s//serviceaccounts/%s" $ns .) }}
 {{- end }}
 {{- $objects | uniq | sortAlpha | toJson }}
 {{- end }}
@@ -320,6 +317,32 @@ values that would render fine but fail at run time refused here, each with one l
 {{- if eq (int $config.admission.port) (int $config.ops.port) }}
 {{- fail (printf "config.admission.port and config.ops.port are both %d: the pod would crash-loop (EADDRINUSE); give them different ports" (int $config.ops.port)) }}
 {{- end }}
+{{- if eq (int .Values.service.port) (int $config.ops.port) }}
+{{- fail (printf "service.port %d is config.ops.port too, the Service's metrics port: the API server refuses a Service with a port twice; set another service.port" (int .Values.service.port)) }}
+{{- end }}
+{{- /* loadConfig's rule (src/config/load.ts): volume-guard exits 2 at start. A value left out (values of an older chart reused) takes volume-guard's default. */}}
+{{- $admission := $config.admission }}
+{{- if and (hasKey $admission "bodyLimitBytes") (hasKey $admission "maxInflightBodyBytes") }}
+{{- if gt (int64 $admission.bodyLimitBytes) (int64 $admission.maxInflightBodyBytes) }}
+{{- fail (printf "config.admission.bodyLimitBytes %d is above config.admission.maxInflightBodyBytes %d: volume-guard would exit at start; raise maxInflightBodyBytes to at least bodyLimitBytes, or lower bodyLimitBytes" (int64 $admission.bodyLimitBytes) (int64 $admission.maxInflightBodyBytes)) }}
+{{- end }}
+{{- end }}
+{{- /*
+VOLUME_GUARD_* variables override the config file, but the webhooks' rules and matchConditions are rendered from
+config: the API server would select by one value and volume-guard judge by another. files/config-env.json maps each
+variable to its field (generated from src/config/env.ts).
+*/}}
+{{- $fields := (.Files.Get "files/config-env.json" | fromJson).variables }}
+{{- range .Values.env }}
+{{- if hasPrefix "VOLUME_GUARD_" (toString .name) }}
+{{- $path := get $fields .name }}
+{{- if $path }}
+{{- fail (printf "env %s overrides config.%s unseen by the chart, which renders the webhooks from config:; set config.%s instead" .name $path $path) }}
+{{- else }}
+{{- fail (printf "env %s names no config field (volume-guard would exit at start): set it under config: instead" .name) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- /* A budget as large as the Deployment lets no eviction through: every drain of a node running a replica blocks. */}}
 {{- $replicas := int .Values.replicaCount }}
 {{- if and .Values.podDisruptionBudget.enabled (gt $replicas 1) }}
@@ -351,8 +374,13 @@ release fails without it (or passes unchecked with failurePolicy Ignore). Withou
 {{- if .Values.clientAuth.existingConfigMap }}
 {{- .Values.clientAuth.existingConfigMap }}
 {{- else }}
-{{- printf "%s-client-ca" (include "volume-guard.fullname" .) }}
+{{- include "volume-guard.chartClientCaConfigMapName" . }}
 {{- end }}
+{{- end }}
+
+{{/* The client CA ConfigMap the chart renders from clientAuth.caBundle. */}}
+{{- define "volume-guard.chartClientCaConfigMapName" -}}
+{{- printf "%s-client-ca" (include "volume-guard.fullname" .) }}
 {{- end }}
 
 {{/*

@@ -152,9 +152,10 @@ webhooks:
     {{- end }}
     {{- if and .ownObjects $withMatchConditions }}
     {{- /*
-    volume-guard's own objects, exactly (volume-guard.ownObjects: namespace, group, resource, name), while they carry
-    the chart's labels: an uninstall by automation deletes them after the Service (ownObjectsCondition). Labels alone
-    skip nothing: anyone may set them.
+    volume-guard's own objects, exactly (volume-guard.ownObjects: namespace, group, resource, name; every one the chart
+    can render, whatever the toggles), while they carry the chart's labels: an uninstall by automation deletes them
+    after the Service, an upgrade turning one off after the webhooks (ownObjectsCondition). Labels alone skip nothing:
+    anyone may set them.
     */}}
     {{- $keys := list }}
     {{- range include "volume-guard.ownObjects" $root | fromJsonArray }}
