@@ -57,14 +57,15 @@ const declaration: WebhookDeclaration = {
     { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['statefulsets', 'statefulsets/scale'], operations: ['UPDATE'], scope: 'Namespaced' },
   ],
   // CREATE: StatefulSets that claim storage and that Helm did not create. UPDATE: writes raising the replicas (or
-  // moving ordinals.start) of such a StatefulSet, and scale subresource writes raising the replicas.
+  // moving ordinals.start) of such a StatefulSet not being deleted, and scale subresource writes raising the replicas
+  // (a Scale has no deletionTimestamp: the handler reads the model for those).
   matchConditions: [
     {
       name: 'claims-storage-outside-helm',
       expression:
         `request.operation == 'CREATE' ? (${CLAIMS_OUTSIDE_HELM}) : ` +
         `(oldObject != null && (has(request.subResource) && request.subResource == 'scale' ? ${replicas('object')} > ${replicas('oldObject')} : ` +
-        `((!has(request.subResource) || request.subResource == '') && ${CLAIMS_OUTSIDE_HELM} && ` +
+        `((!has(request.subResource) || request.subResource == '') && !has(oldObject.metadata.deletionTimestamp) && ${CLAIMS_OUTSIDE_HELM} && ` +
         `(${replicas('object')} > ${replicas('oldObject')} || ${start('object')} != ${start('oldObject')}))))`,
     },
   ],
@@ -137,6 +138,8 @@ export function scaleUpOf(request: AdmissionRequest, context: ValidationContext)
     };
   }
   if ((request.subResource ?? '') !== '') return undefined;
+  // Being deleted (a foreground deletion waiting on its pods): as for the scale above, its controller only writes status.
+  if (stringField(request.oldObject, 'metadata', 'deletionTimestamp') !== '') return undefined;
   const meta = metaOf(request.object);
   // Helm's own write: judged at its release record (anyone else's writes of it are judged here).
   if (!meta || isHelmsOwnWrite(request, meta.annotations, namespace)) return undefined;

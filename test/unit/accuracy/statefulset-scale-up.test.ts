@@ -85,6 +85,21 @@ describe('orphan-pvc at a StatefulSet scale-up outside Helm', () => {
     expect(validator.handle(scale(1, 3), context(m)).allowed).toBe(true);
   });
 
+  it('passes spec.replicas raised on a StatefulSet being deleted (kubectl edit during a foreground deletion), as the scale does', () => {
+    // stateful_set_control.go updateStatefulSet: a StatefulSet with a deletionTimestamp gets its status written, nothing else.
+    const deleting = { deletionTimestamp: '2026-03-02T10:00:00Z', finalizers: ['foregroundDeletion'] };
+    const withMeta = (object: unknown): unknown => {
+      const o = object as { metadata: Record<string, unknown> };
+      return { ...o, metadata: { ...o.metadata, ...deleting } };
+    };
+    const m = model();
+    m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', replicas: 1, creationTimestamp: CREATED, deleting: true }));
+    const review = update(1, 3);
+    expect(validator.handle({ ...review, object: withMeta(review.object), oldObject: withMeta(review.oldObject) }, context(m)).allowed).toBe(true);
+    // Not even sent: the webhook's matchCondition leaves out an UPDATE of a StatefulSet being deleted.
+    expect(validator.declaration.matchConditions?.[0]?.expression).toContain('!has(oldObject.metadata.deletionTimestamp)');
+  });
+
   it('refuses a scale-up onto a PVC another pod mounts (db-1 would share the volume), naming that pod', () => {
     const decision = validator.handle(update(1, 3), context(model(false, true)));
     expect(decision.allowed).toBe(false);
