@@ -117,8 +117,8 @@ export function isReuseApproved(claim: PersistentVolumeClaimRecord): boolean {
 
 /**
  * An ownerReference whose owner is alive: a StatefulSet with that uid, a Pod of that name, or a kind not modelled.
- * `replaced`: a StatefulSet name whose live object the model has not seen yet (a re-created one): a reference to that
- * name is to an earlier StatefulSet, gone whatever the model still holds.
+ * `replaced`: a StatefulSet name whose live object the model has not seen yet (a re-created one, replacedStatefulSet):
+ * a reference to that name is to an earlier StatefulSet, gone whatever the model still holds.
  */
 function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolumeClaimRecord, replaced?: string): boolean {
   return claim.ownerReferences.some((owner) => {
@@ -144,20 +144,23 @@ function hasLiveOwnerReference(snapshot: ClusterSnapshot, claim: PersistentVolum
  * (getPersistentVolumeClaims and createMissingPersistentVolumeClaims look at no pod), so the new StatefulSet's pod
  * comes up on the old data, shared with that pod (otherLiveMounter names it).
  */
-export function inUseByItsStatefulPod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): boolean {
+export function inUseByItsStatefulPod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>, replaced?: string): boolean {
   return snapshot
     .podsUsingClaim(claim.namespace, claim.name)
-    .some((pod) => isOwnStatefulPod(pod, claim.name) && ((keepsClaimsInUse(pod) && !goesWithItsStatefulSet(snapshot, pod)) || isOrphanedStatefulPod(pod, claim.name)));
+    .some(
+      (pod) =>
+        isOwnStatefulPod(pod, claim.name) && ((keepsClaimsInUse(pod) && !goesWithItsStatefulSet(snapshot, pod, replaced)) || isOrphanedStatefulPod(pod, claim.name)),
+    );
 }
 
 /**
  * A pod that mounts the claim and keeps running on, though not the claim's own StatefulSet pod (inUseByItsStatefulPod):
  * a StatefulSet adopting the claim would share the volume with it. Undefined when none.
  */
-export function otherLiveMounter(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): PodRecord | undefined {
+export function otherLiveMounter(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>, replaced?: string): PodRecord | undefined {
   return snapshot
     .podsUsingClaim(claim.namespace, claim.name)
-    .find((pod) => !isOwnStatefulPod(pod, claim.name) && keepsClaimsInUse(pod) && !goesWithItsStatefulSet(snapshot, pod));
+    .find((pod) => !isOwnStatefulPod(pod, claim.name) && keepsClaimsInUse(pod) && !goesWithItsStatefulSet(snapshot, pod, replaced));
 }
 
 /**
@@ -183,8 +186,8 @@ export function mountedReleaseLabelled(snapshot: ClusterSnapshot, finding: Pick<
 }
 
 /** `; pod X mounts it too (...)`, for the reason of a finding whose PVC another pod mounts; '' when none does. */
-function sharedWithPod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>): string {
-  const other = otherLiveMounter(snapshot, claim);
+function sharedWithPod(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name'>, replaced?: string): string {
+  const other = otherLiveMounter(snapshot, claim, replaced);
   return other === undefined ? '' : `; pod ${other.name} mounts it too (both would share the volume)`;
 }
 
@@ -206,14 +209,29 @@ const STATEFUL_POD_NAME = /^(.+)-(?:0|[1-9][0-9]*)$/;
  * not yet deleting, until the garbage collector gets to them (seed 000). The record names only the controller's
  * kind, so the StatefulSet is the one the pod's name spells. `--cascade=orphan` keeps the object (finalizer
  * `orphan`) until the garbage collector has removed the pods' owner references: they are bare pods by then, and
- * keep their claims in use.
+ * keep their claims in use. `replaced`: a StatefulSet name whose copy in the model is gone (replacedStatefulSet).
  */
-function goesWithItsStatefulSet(snapshot: ClusterSnapshot, pod: Pick<PodRecord, 'namespace' | 'name' | 'controllerKind'>): boolean {
+function goesWithItsStatefulSet(snapshot: ClusterSnapshot, pod: Pick<PodRecord, 'namespace' | 'name' | 'controllerKind'>, replaced?: string): boolean {
   if (pod.controllerKind !== 'StatefulSet') return false;
   const statefulSetName = STATEFUL_POD_NAME.exec(pod.name)?.[1];
   if (statefulSetName === undefined) return false; // not a name the StatefulSet controller gives: left as in use
+  if (statefulSetName === replaced) return true;
   const controller = snapshot.statefulSet(pod.namespace, statefulSetName);
   return controller === undefined || (controller.deleting === true && controller.orphaning !== true);
+}
+
+/**
+ * The name of a StatefulSet the model still holds that is gone, its pods with it (goesWithItsStatefulSet), as one of
+ * that name is created: at its CREATE (`created`; the API server admits one only when none of that name exists, so the
+ * copy held is stale: `kubectl replace --force`, Argo CD `Replace=true,Force=true`, a delete then an apply), else (a
+ * release record, which proves nothing so) once volume-guard has admitted its DELETE (deletionAdmitted: `helm
+ * uninstall`, then `helm install`). Undefined when none is held, or when it is being orphaned (`--cascade=orphan`, the
+ * PVC-resize recipe; shown by the informer, or said by the DELETE admitted): its pods run on bare, their claims in use.
+ */
+function replacedStatefulSet(snapshot: ClusterSnapshot, namespace: string, name: string, created: boolean): string | undefined {
+  const held = snapshot.statefulSet(namespace, name);
+  if (held === undefined || held.orphaning === true || snapshot.orphaningAdmitted(held.uid)) return undefined;
+  return created || snapshot.deletionAdmitted(held.uid) ? name : undefined;
 }
 
 /**
@@ -441,6 +459,8 @@ interface Candidate {
   readonly shared?: true;
   /** Lost for good (lostForGood): its PV gone, named by the reason only. */
   readonly lost?: true;
+  /** The StatefulSet re-created whose copy in the model is gone (replacedStatefulSet): its pods keep nothing in use. */
+  readonly replaced?: string;
 }
 
 /** Labelled for the release (`app.kubernetes.io/instance` or `release`): the StatefulSet's selector labels. */
@@ -571,7 +591,7 @@ function candidatesFor(
 ): Map<string, { candidate: Candidate; rules: OrphanPvcRule[] }> {
   const { release, manifest } = target;
   const candidates = new Map<string, { candidate: Candidate; rules: OrphanPvcRule[] }>();
-  const add = (found: Candidate): void => {
+  const addCandidate = (found: Candidate): void => {
     let candidate = found;
     if (candidate.claim.deleting) return;
     // Adoption needs an orphan; a PVC its own StatefulSet pod mounts is in use. (The pods of a StatefulSet an upgrade
@@ -579,24 +599,27 @@ function candidatesFor(
     // the reason names it (both would share the volume).
     // A shared claim is mounted by the other StatefulSet's pods: that is the risk, not a reason to pass.
     const adoption = ADOPTION_RULES.includes(candidate.rule) && candidate.shared !== true;
-    if (adoption && inUseByItsStatefulPod(snapshot, candidate.claim)) return;
+    if (adoption && inUseByItsStatefulPod(snapshot, candidate.claim, candidate.replaced)) return;
     // Shared or not: a Lost claim holds no one's data.
     if (ADOPTION_RULES.includes(candidate.rule) && lostForGood(snapshot, candidate.claim)) candidate = lostClaim(candidate);
     const key = `${candidate.claim.namespace}/${candidate.claim.name}`;
     const existing = candidates.get(key);
     if (existing === undefined) {
-      const withPod = adoption ? sharedWithPod(snapshot, candidate.claim) : '';
+      const withPod = adoption ? sharedWithPod(snapshot, candidate.claim, candidate.replaced) : '';
       candidates.set(key, { candidate: withPod === '' ? candidate : { ...candidate, reason: candidate.reason + withPod }, rules: [candidate.rule] });
     }
     else if (!existing.rules.includes(candidate.rule)) existing.rules.push(candidate.rule);
   };
 
   for (const declared of [...manifest.statefulSets, ...(target.elsewhere ?? [])]) {
-    const live = snapshot.statefulSet(declared.namespace, declared.name);
+    // A copy held whose DELETE volume-guard just admitted is gone: Helm creates the StatefulSet anew.
+    const replaced = replacedStatefulSet(snapshot, declared.namespace, declared.name, false);
+    const live = replaced === undefined ? snapshot.statefulSet(declared.namespace, declared.name) : undefined;
     // Helm patches a live one: the ordinals it runs afterwards keep what the chart leaves undeclared (sizeAfterHelm).
     const statefulSet = live === undefined ? declared : { ...declared, ...sizeAfterHelm(declared, live) };
+    const add = (candidate: Candidate): void => addCandidate(replaced === undefined ? candidate : { ...candidate, replaced });
     for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
-      const ownedLive = hasLiveOwnerReference(snapshot, claim);
+      const ownedLive = hasLiveOwnerReference(snapshot, claim, replaced);
       if (live !== undefined && claimedByLiveStatefulSet(snapshot, claim, [statefulSet.name])) {
         if (ownedLive) continue;
         // Claimed by the live StatefulSet, but at an ordinal it does not run now and older than it: left by an earlier
@@ -691,9 +714,9 @@ function candidatesFor(
         // run with --take-ownership (Helm 3.17+, 4), which takes it over, data and all. A bound one holds that data:
         // refused while nothing uses it; one a live pod mounts is a running app moved under Helm (said, not refused).
         if (isUnbound(claim)) continue;
-        // (add() names the pod mounting it.)
+        // (addCandidate() names the pod mounting it.)
         const inUse = otherLiveMounter(snapshot, claim) !== undefined;
-        add({
+        addCandidate({
           claim,
           rule: 'adopted-by-helm',
           reason: inUse
@@ -708,7 +731,7 @@ function candidatesFor(
       // uninstall`, and Helm writes the annotation onto the live object. Without it, the PVC is a failed install's
       // own, re-adopted by `helm install --replace` retrying it: nothing earlier to take over.
       if (claim.annotations[HELM_RESOURCE_POLICY_ANNOTATION] === undefined) continue;
-      add({
+      addCandidate({
         claim,
         rule: 'adopted-by-helm',
         reason: isUnbound(claim)
@@ -726,7 +749,7 @@ function candidatesFor(
       // creates only what it rendered: one the chart's StatefulSets or documents claim is judged by their rules
       // above, and nothing else in the release takes it over.
       if (target.chartUnseen !== true && mountedByLivePod(snapshot, claim)) continue;
-      add({
+      addCandidate({
         claim,
         rule: 'release-labelled',
         reason: isUnbound(claim)
@@ -735,8 +758,8 @@ function candidatesFor(
       });
     }
   }
-  if (target.operation === 'upgrade' && target.retriedInstall !== true) claimsAdoptedByUpgrade(snapshot, target, add);
-  if (target.operation !== 'install') claimsLeftByUpgrade(snapshot, target, add, addStatefulSet);
+  if (target.operation === 'upgrade' && target.retriedInstall !== true) claimsAdoptedByUpgrade(snapshot, target, addCandidate);
+  if (target.operation !== 'install') claimsLeftByUpgrade(snapshot, target, addCandidate, addStatefulSet);
   return candidates;
 }
 
@@ -895,16 +918,18 @@ export function collectStatefulSetAdoption(
   cap: CapOptions = NO_CAP,
 ): CappedFindings {
   const collector = new FindingCollector(cap);
+  // A live StatefulSet of the same name cannot exist at its CREATE: one the model holds is gone, unless being orphaned.
+  const replaced = replacedStatefulSet(snapshot, statefulSet.namespace, statefulSet.name, true);
   for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
     if (claim.deleting) continue;
-    // A live StatefulSet of the same name cannot exist at its CREATE; one of another name may claim it too.
+    // One of another name may claim it too.
     const other = otherClaimant(snapshot, claim, statefulSet.name);
     if (other !== undefined) {
       addStatefulSetClaim(snapshot, collector, claim, statefulSet.namespace, statefulSet.name, sharedReason(statefulSet.name, other.name), true);
       continue;
     }
-    if (hasLiveOwnerReference(snapshot, claim) || inUseByItsStatefulPod(snapshot, claim)) continue;
-    const withPod = sharedWithPod(snapshot, claim);
+    if (hasLiveOwnerReference(snapshot, claim, replaced) || inUseByItsStatefulPod(snapshot, claim, replaced)) continue;
+    const withPod = sharedWithPod(snapshot, claim, replaced);
     addStatefulSetClaim(
       snapshot,
       collector,
@@ -1124,6 +1149,8 @@ export function claimsNamedForUnseenStatefulSet(
 ): PersistentVolumeClaimRecord[] {
   const middle = `-${name}-`;
   const found: PersistentVolumeClaimRecord[] = [];
+  // The one of that name the model holds, if any, is an earlier one (created before it): its pods go with it, unless orphaned.
+  const replaced = replacedStatefulSet(snapshot, namespace, name, true);
   for (const claim of snapshot.persistentVolumeClaimsIn(namespace)) {
     const at = claim.name.lastIndexOf(middle);
     if (at <= 0 || claim.deleting) continue;
@@ -1131,7 +1158,7 @@ export function claimsNamedForUnseenStatefulSet(
     if (ref === undefined || !acceptOrdinal(ref.ordinal)) continue;
     if (createdAt !== '' && !olderThan(claim.creationTimestamp, createdAt)) continue;
     // Another live StatefulSet's claim is refused in use or not (its name may be this one's too), as at a CREATE.
-    if (otherClaimant(snapshot, claim, name) === undefined && (hasLiveOwnerReference(snapshot, claim, name) || inUseByItsStatefulPod(snapshot, claim))) continue;
+    if (otherClaimant(snapshot, claim, name) === undefined && (hasLiveOwnerReference(snapshot, claim, name) || inUseByItsStatefulPod(snapshot, claim, replaced))) continue;
     found.push(claim);
   }
   return found;

@@ -622,7 +622,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     const key = removalKey(removal);
     const existing = this.#pending.get(key);
     if (existing !== undefined) {
-      this.#track(existing);
+      // A StatefulSet DELETE again: its options, as the API server rewrites the finalizers from them, are what counts now.
+      this.#track(removal.kind === 'statefulSet' ? { ...existing, removal } : existing);
     } else {
       switch (removal.kind) {
         case 'longhornReplica': {
@@ -1352,6 +1353,12 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     // Two lookups, none while nothing is pending.
     if (this.#pending.size === 0 || uid === '') return false;
     return this.#pending.get(statefulSetKey(uid)) !== undefined || this.#pending.get(removalKey({ kind: 'owner', uid })) !== undefined;
+  }
+
+  orphaningAdmitted(uid: string): boolean {
+    if (this.#pending.size === 0 || uid === '') return false;
+    const removal = this.#pending.get(statefulSetKey(uid))?.removal;
+    return removal?.kind === 'statefulSet' && removal.orphaning === true;
   }
 
   machineRemovalAdmitted(namespace: string, name: string): boolean {

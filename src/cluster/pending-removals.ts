@@ -18,9 +18,10 @@ export type AdmittedRemoval =
   | { readonly kind: 'machine'; readonly namespace: string; readonly name: string; readonly node: string }
   /**
    * A StatefulSet DELETE: it no longer keeps the PVCs it co-owns (the garbage collector deletes a dependent once no
-   * owner stays). Known by its uid, which ownerReferences name.
+   * owner stays). Known by its uid, which ownerReferences name. `orphaning`: the DELETE orphans its dependents
+   * (`--cascade=orphan`): its pods run on, bare.
    */
-  | { readonly kind: 'statefulSet'; readonly namespace: string; readonly name: string; readonly uid: string }
+  | { readonly kind: 'statefulSet'; readonly namespace: string; readonly name: string; readonly uid: string; readonly orphaning?: true }
   /**
    * The DELETE of another object that claims name as owner (the owner-delete webhook: a GitOps prune of an operator's
    * resource): the garbage collector deletes those claims next, as itself. Known by its uid; no informer shows it go,

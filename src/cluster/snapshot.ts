@@ -248,6 +248,8 @@ export interface ClusterSnapshot {
    * do not show it gone or being deleted yet (pending-removals.ts): an owner that no longer keeps its dependents.
    */
   deletionAdmitted(uid: string): boolean;
+  /** deletionAdmitted, by a DELETE orphaning its dependents (`--cascade=orphan`: the pods run on, bare). */
+  orphaningAdmitted(uid: string): boolean;
   /**
    * Whether volume-guard has just admitted the removal of this Cluster API Machine (a scale-down that named it, or
    * its DELETE) and the informers do not show it being deleted yet: the Machine DELETE that follows was judged then.

@@ -59,6 +59,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   statefulSet: () => undefined,
   statefulSetsOfRelease: () => none,
   deletionAdmitted: () => false,
+  orphaningAdmitted: () => false,
   machineRemovalAdmitted: () => false,
   machinesOf: () => none,
   machineDrainRulesIn: () => none,

@@ -256,7 +256,8 @@ export function pvcDeleteValidator(config: Config, admitted: AdmittedReleases = 
       // longer owning the PVCs they share: the garbage collector keeps a PVC only while one of its owners stays.
       if (request.operation === 'DELETE' && request.resource.resource === 'statefulsets' && (request.subResource ?? '') === '') {
         const uid = stringField(old, 'metadata', 'uid');
-        if (uid !== '') context.removing({ kind: 'statefulSet', namespace: request.namespace, name: request.name || meta.name, uid });
+        const orphaning = orphansDependents(request.options, old) ? { orphaning: true as const } : {};
+        if (uid !== '') context.removing({ kind: 'statefulSet', namespace: request.namespace, name: request.name || meta.name, uid, ...orphaning });
       }
       // The garbage collector deletes a claim only once none of its owners remains. Owners whose removal
       // volume-guard judges (a StatefulSet's DELETE, gone or going; a pod's claim is its scratch, or was handed to it

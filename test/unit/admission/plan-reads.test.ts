@@ -110,6 +110,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   statefulSet: ['statefulSet'],
   statefulSetsOfRelease: ['statefulSet'],
   deletionAdmitted: [], // volume-guard's own record
+  orphaningAdmitted: [], // volume-guard's own record
   machineRemovalAdmitted: [], // volume-guard's own record
   machinesOf: ['machine'],
   machineDrainRulesIn: ['machineDrainRule'],
