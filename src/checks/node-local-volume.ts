@@ -3,6 +3,8 @@
 //   source or driver keeps the data there (`local`, `hostPath`, a node-local driver). Draining, wiping or
 //   replacing that node loses the data, whether or not a pod mounts the claim right now, so every one is
 //   reported; the `in-use` / `unused` tag lets a validator tell the two apart.
+// - Bound node-local PVs no affinity pins (tag `unpinned`): on the node of the running pod writing them, and on the
+//   cluster's only node whether or not a pod mounts them (no other node can hold their data).
 // - Pods writing to an inline hostPath that their controller would recreate on another node (tag
 //   `inline-hostPath`). When the node itself is removed (deleted or replaced, its disks with it), also the pods that
 //   would have come back to that data: bare pods and pods pinned to the node (tag `node-removed` too).
@@ -163,8 +165,16 @@ export function isRetainedReleasedVolume(pv: PersistentVolumeRecord): boolean {
 }
 
 /** Keeping its data on the node it is on: `local`, `hostPath`, or a node-local driver. */
-function isNodeLocalKind(pv: PersistentVolumeRecord, nodeLocalDrivers: ReadonlySet<string>): boolean {
+function isNodeLocalKind(pv: Pick<PersistentVolumeRecord, 'source' | 'driver'>, nodeLocalDrivers: ReadonlySet<string>): boolean {
   return pv.source === 'local' || pv.source === 'hostPath' || nodeLocalDrivers.has(pv.driver);
+}
+
+/**
+ * The model holds one Node, the one named: the data of an unpinned node-local PV can be on no other (a pod wrote it
+ * there). Not a pin: a node joining makes its place unknown again. O(1).
+ */
+function isOnlyNode(snapshot: ClusterSnapshot, node: string): boolean {
+  return snapshot.count('node') === 1 && snapshot.node(node) !== undefined;
 }
 
 /** Pinned to one node, and keeping its data on that node: `local`, `hostPath`, or a node-local driver. */
@@ -291,7 +301,7 @@ export function isUnpinnedNodeLocalVolume(
   nodeLocalDrivers: ReadonlySet<string> = DEFAULT_NODE_LOCAL_DRIVERS,
 ): boolean {
   if (pv.pinnedNode !== '' || !isBoundPersistentVolume(pv) || isSharedFilesystemVolume(pv)) return false;
-  return pv.source === 'local' || pv.source === 'hostPath' || nodeLocalDrivers.has(pv.driver);
+  return isNodeLocalKind(pv, nodeLocalDrivers);
 }
 
 /** The provisioner whose PVs without any node affinity live on a filesystem every node mounts. */
@@ -309,8 +319,8 @@ export function isSharedFilesystemVolume(pv: Pick<PersistentVolumeRecord, 'drive
 
 /** Whether any PV no node pins and naming a claim is of a node-local kind (see isUnpinnedNodeLocalVolume). */
 function hasUnpinnedNodeLocalKind(snapshot: ClusterSnapshot, nodeLocalDrivers: ReadonlySet<string>): boolean {
-  for (const { source, driver } of snapshot.unpinnedClaimedPersistentVolumeSources()) {
-    if (source === 'local' || source === 'hostPath' || nodeLocalDrivers.has(driver)) return true;
+  for (const kind of snapshot.unpinnedClaimedPersistentVolumeSources()) {
+    if (isNodeLocalKind(kind, nodeLocalDrivers)) return true;
   }
   return false;
 }
@@ -580,6 +590,7 @@ export function collectNodeLocalVolume(
     if (removed && anyUnpinned) {
       for (const pv of snapshot.unpinnedPersistentVolumesNaming(target.node)) {
         if (unpinned.has(pv.name)) continue;
+        unpinned.add(pv.name);
         if (isRetainedReleasedVolume(pv)) {
           if (!isNodeLocalKind(pv, nodeLocalDrivers) || collector.countIfFull()) continue;
           const tags = ['unused', pv.source, 'released'];
@@ -592,6 +603,24 @@ export function collectNodeLocalVolume(
         if (collector.countIfFull()) continue;
         const tags = [...nodeLocalVolumeTags(pv, using), 'node-removed'];
         if (collector.admit(tags)) collector.add(buildFinding(pv, using, tags, target.node, `on node ${target.node}, which its node affinity names`));
+      }
+    }
+    // On the cluster's only node, the unpinned node-local PVs no running pod mounts here keep their data here all the
+    // same (seed 004 on one node: its StatefulSet scaled to 0, its pod Failed), as an unused pinned PV does. Walked only
+    // then: the cluster's few such PVs, not every node's.
+    if (anyUnpinned && isOnlyNode(snapshot, target.node)) {
+      for (const kind of snapshot.unpinnedClaimedPersistentVolumeSources()) {
+        if (!isNodeLocalKind(kind, nodeLocalDrivers)) continue;
+        for (const pv of snapshot.unpinnedClaimedPersistentVolumes(kind.source, kind.driver)) {
+          if (unpinned.has(pv.name)) continue;
+          if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || isScratchVolume(snapshot, pv) || claimGoing(snapshot, pv, removed)) continue;
+          const using = podsUsing(snapshot, pv);
+          // A pod still shown running on a node gone writes it there.
+          if (using.some((pod) => pod.nodeName !== '' && pod.nodeName !== target.node)) continue;
+          if (collector.countIfFull()) continue;
+          const tags = [...nodeLocalVolumeTags(pv, using), 'unpinned'];
+          if (collector.admit(tags)) collector.add(buildFinding(pv, using, tags, target.node, `on node ${target.node}, the cluster's only node`));
+        }
       }
     }
     return collector.result();

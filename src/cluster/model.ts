@@ -1281,6 +1281,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     }
   }
 
+  unpinnedClaimedPersistentVolumes(source: VolumeSource, driver: string): readonly PersistentVolumeRecord[] {
+    return this.#unpinnedPvsBySource.get(`${source} ${driver}`);
+  }
+
   persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimRecord | undefined {
     return this.#stores.persistentVolumeClaim.get(`${namespace}/${name}`);
   }

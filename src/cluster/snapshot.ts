@@ -195,6 +195,8 @@ export interface ClusterSnapshot {
    * NFS...), so a check can tell in O(kinds) whether any such PV could keep node-local data.
    */
   unpinnedClaimedPersistentVolumeSources(): Iterable<{ readonly source: VolumeSource; readonly driver: string }>;
+  /** The PVs no live node pins that name a claim, of one such source and driver (unpinnedClaimedPersistentVolumeSources). */
+  unpinnedClaimedPersistentVolumes(source: VolumeSource, driver: string): readonly PersistentVolumeRecord[];
   persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimRecord | undefined;
   /** Whether any PVC is a pod's scratch claim (isPodScratchClaim), in O(1): most clusters have none. */
   hasPodScratchClaims(): boolean;

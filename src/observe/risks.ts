@@ -361,6 +361,10 @@ export class RiskTracker {
       case 'node': {
         const node = (next ?? previous) as NodeRecord;
         this.#markNode(node.name);
+        // Down to one node or up from it: the only node's count of unpinned node-local PVs starts or stops.
+        if ((previous === undefined) !== (next === undefined) && this.#model.count('node') <= 2) {
+          for (const other of this.#model.records('node')) this.#markNode(other.name);
+        }
         // A node going down, cordoned or being removed by an autoscaler no longer holds copies a drain can count on:
         // the volumes with a replica there may have their last copy on another node now (and back).
         const before = previous as NodeRecord | undefined;
@@ -420,6 +424,7 @@ export class RiskTracker {
           if (pv === undefined) continue;
           this.#markNode(pv.pinnedNode === '' ? pv.namedNode : pv.pinnedNode);
           if (pv.claimName !== '') this.#markPodNodes(pv.claimNamespace, pv.claimName);
+          if (pv.pinnedNode === '') this.#markOnlyNode();
         }
         return;
       }
@@ -436,6 +441,7 @@ export class RiskTracker {
           if (version === undefined || version.volumeName === '') continue;
           const pv = this.#model.persistentVolume(version.volumeName);
           if (pv !== undefined) this.#markNode(pv.pinnedNode || pv.namedNode);
+          if (pv !== undefined && pv.pinnedNode === '') this.#markOnlyNode();
         }
         this.#markPodNodes(claim.namespace, claim.name);
         this.#countOverrides('PersistentVolumeClaim', recordKey(claim), after);
@@ -454,6 +460,8 @@ export class RiskTracker {
         // An unpinned node-local PV it writes is reported at the removal of the node its affinity names only while no
         // pod writes it on another node: that node's count changes with the pod.
         for (const version of [before, after]) if (version !== undefined) this.#markNamedNodesOfClaims(version);
+        // Written on a node the model does not hold, an unpinned PV is not the only node's.
+        if (pod.claimNames.length > 0) this.#markOnlyNode();
         return;
       }
       case 'statefulSet': {
@@ -528,6 +536,12 @@ export class RiskTracker {
 
   #markNode(name: string): void {
     if (name !== '') this.#dirtyNodes.add(name);
+  }
+
+  /** The cluster's only node, if it has one: it holds every unpinned node-local PV no pod writes elsewhere. O(1) otherwise. */
+  #markOnlyNode(): void {
+    if (this.#model.count('node') !== 1) return;
+    for (const node of this.#model.records('node')) this.#markNode(node.name);
   }
 
   #markPodNodes(namespace: string, claimName: string): void {

@@ -38,6 +38,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   boundPersistentVolumeKindsPinnedTo: () => new Map(),
   pinnedPersistentVolumes: () => none,
   unpinnedClaimedPersistentVolumeSources: () => none,
+  unpinnedClaimedPersistentVolumes: () => none,
   unpinnedPersistentVolumesNaming: () => none,
   nodesNamedByUnpinnedPersistentVolumes: () => none,
   persistentVolumeClaim: () => undefined,

@@ -89,6 +89,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   boundPersistentVolumeKindsPinnedTo: PV_READS,
   pinnedPersistentVolumes: PV_READS,
   unpinnedClaimedPersistentVolumeSources: PV_READS,
+  unpinnedClaimedPersistentVolumes: PV_READS,
   unpinnedPersistentVolumesNaming: PV_READS,
   nodesNamedByUnpinnedPersistentVolumes: PV_READS,
   persistentVolumeClaim: ['persistentVolumeClaim'],
