@@ -67,3 +67,46 @@ describe('orphan-pvc at a StatefulSet scale-up outside Helm', () => {
     expect(pod.stdout).toBe(LEFT);
   });
 });
+
+describe('a StatefulSet being deleted: its controller only writes status, so raising its replicas claims nothing', () => {
+  const HELD_NS = 'e2e-sts-scale-up-held';
+  const HOLD = 'e2e.volume-guard.io/hold';
+  beforeAll(async () => {
+    await ensureNamespace(HELD_NS);
+    await boundClaim(HELD_NS, 'data-held-1', 'Retain');
+    await sleep(1100);
+    await changeAndWait(guard.opsUrl, 'statefulsets.apps', () =>
+      apply({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        // Held by a finalizer of the test's own: deleted, it stays with its deletionTimestamp set.
+        metadata: { name: 'held', namespace: HELD_NS, finalizers: [HOLD] },
+        spec: {
+          replicas: 1,
+          serviceName: 'held',
+          selector: { matchLabels: { app: 'e2e-sts-held' } },
+          template: { metadata: { labels: { app: 'e2e-sts-held' } }, spec: { containers: [{ name: 'db', image: 'registry.invalid/db:1' }] } },
+          volumeClaimTemplates: [
+            { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', resources: { requests: { storage: '1Gi' } } } },
+          ],
+        },
+      }),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await kubectl(['patch', 'statefulset', 'held', '-n', HELD_NS, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+    await deleteObjects(['statefulset', 'held', '-n', HELD_NS], ['pvc', '--all', '-n', HELD_NS], ['pv', `pv-${HELD_NS}-data-held-1`]);
+  });
+
+  it('refuses the patch while it lives; passes it once the StatefulSet is being deleted', async () => {
+    const patch = () => kubectl(['patch', 'statefulset', 'held', '-n', HELD_NS, '--type=merge', '-p', '{"spec":{"replicas":2}}', '--dry-run=server']);
+    const refused = await patch();
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`${HELD_NS}/data-held-1`);
+    await must(kubectl(['delete', 'statefulset', 'held', '-n', HELD_NS, '--cascade=foreground', '--wait=false']), 'delete, held by its finalizer');
+    const passed = await eventually(patch, (r) => r.code === 0, 20_000);
+    expect(passed.stderr).not.toContain('denied');
+    expect(passed.code).toBe(0);
+  });
+});
