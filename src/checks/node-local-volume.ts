@@ -615,8 +615,10 @@ export function collectNodeLocalVolume(
           if (unpinned.has(pv.name)) continue;
           if (!isUnpinnedNodeLocalVolume(pv, nodeLocalDrivers) || isScratchVolume(snapshot, pv) || claimGoing(snapshot, pv, removed)) continue;
           const using = podsUsing(snapshot, pv);
-          // A pod still shown running on a node gone writes it there.
+          // A pod still shown running on a node gone writes it there; an affinity naming a node gone puts it there
+          // (unpinnedPersistentVolumesNaming: judged at that node's removal).
           if (using.some((pod) => pod.nodeName !== '' && pod.nodeName !== target.node)) continue;
+          if (pv.namedNode !== '' && pv.namedNode !== target.node) continue;
           if (collector.countIfFull()) continue;
           const tags = [...nodeLocalVolumeTags(pv, using), 'unpinned'];
           if (collector.admit(tags)) collector.add(buildFinding(pv, using, tags, target.node, `on node ${target.node}, the cluster's only node`));
