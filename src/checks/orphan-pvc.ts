@@ -221,17 +221,25 @@ function goesWithItsStatefulSet(snapshot: ClusterSnapshot, pod: Pick<PodRecord, 
 }
 
 /**
- * The name of a StatefulSet the model still holds that is gone, its pods with it (goesWithItsStatefulSet), as one of
- * that name is created: at its CREATE (`created`; the API server admits one only when none of that name exists, so the
- * copy held is stale: `kubectl replace --force`, Argo CD `Replace=true,Force=true`, a delete then an apply), else (a
- * release record, which proves nothing so) once volume-guard has admitted its DELETE (deletionAdmitted: `helm
- * uninstall`, then `helm install`). Undefined when none is held, or when it is being orphaned (`--cascade=orphan`, the
- * PVC-resize recipe; shown by the informer, or said by the DELETE admitted): its pods run on bare, their claims in use.
+ * How a StatefulSet of a name the model holds is being created, for replacedStatefulSet: `proven` (a Scale of another
+ * uid: one of that name was created since the copy held), `created` (its CREATE), `record` (a Helm release record).
  */
-function replacedStatefulSet(snapshot: ClusterSnapshot, namespace: string, name: string, created: boolean): string | undefined {
+type Replacement = 'proven' | 'created' | 'record';
+
+/**
+ * The name of a StatefulSet the model still holds that is gone, its pods with it (goesWithItsStatefulSet), as one of
+ * that name is created: always when `proven`; once volume-guard has admitted its DELETE (deletionAdmitted: `kubectl
+ * replace --force`, Argo CD `Replace=true,Force=true`, a delete then an apply, `helm uninstall` then `helm install`);
+ * at its CREATE also once the copy held is being deleted. A CREATE of a name whose StatefulSet is live in the model
+ * is no replacement: the API server answers it AlreadyExists (admission runs before storage), and its pods' claims are
+ * in use. Undefined when none is held, or when it is being orphaned (`--cascade=orphan`, the PVC-resize recipe; shown
+ * by the informer, or said by the DELETE admitted): its pods run on bare, their claims in use.
+ */
+function replacedStatefulSet(snapshot: ClusterSnapshot, namespace: string, name: string, how: Replacement): string | undefined {
   const held = snapshot.statefulSet(namespace, name);
   if (held === undefined || held.orphaning === true || snapshot.orphaningAdmitted(held.uid)) return undefined;
-  return created || snapshot.deletionAdmitted(held.uid) ? name : undefined;
+  const gone = how === 'proven' || snapshot.deletionAdmitted(held.uid) || (how === 'created' && held.deleting === true);
+  return gone ? name : undefined;
 }
 
 /**
@@ -613,7 +621,7 @@ function candidatesFor(
 
   for (const declared of [...manifest.statefulSets, ...(target.elsewhere ?? [])]) {
     // A copy held whose DELETE volume-guard just admitted is gone: Helm creates the StatefulSet anew.
-    const replaced = replacedStatefulSet(snapshot, declared.namespace, declared.name, false);
+    const replaced = replacedStatefulSet(snapshot, declared.namespace, declared.name, 'record');
     const live = replaced === undefined ? snapshot.statefulSet(declared.namespace, declared.name) : undefined;
     // Helm patches a live one: the ordinals it runs afterwards keep what the chart leaves undeclared (sizeAfterHelm).
     const statefulSet = live === undefined ? declared : { ...declared, ...sizeAfterHelm(declared, live) };
@@ -919,7 +927,7 @@ export function collectStatefulSetAdoption(
 ): CappedFindings {
   const collector = new FindingCollector(cap);
   // A live StatefulSet of the same name cannot exist at its CREATE: one the model holds is gone, unless being orphaned.
-  const replaced = replacedStatefulSet(snapshot, statefulSet.namespace, statefulSet.name, true);
+  const replaced = replacedStatefulSet(snapshot, statefulSet.namespace, statefulSet.name, 'created');
   for (const { claim } of claimsOfManifestStatefulSet(snapshot, statefulSet)) {
     if (claim.deleting) continue;
     // One of another name may claim it too.
@@ -1150,7 +1158,7 @@ export function claimsNamedForUnseenStatefulSet(
   const middle = `-${name}-`;
   const found: PersistentVolumeClaimRecord[] = [];
   // The one of that name the model holds, if any, is an earlier one (created before it): its pods go with it, unless orphaned.
-  const replaced = replacedStatefulSet(snapshot, namespace, name, true);
+  const replaced = replacedStatefulSet(snapshot, namespace, name, 'proven');
   for (const claim of snapshot.persistentVolumeClaimsIn(namespace)) {
     const at = claim.name.lastIndexOf(middle);
     if (at <= 0 || claim.deleting) continue;

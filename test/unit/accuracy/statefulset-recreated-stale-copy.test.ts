@@ -1,10 +1,10 @@
 // A StatefulSet re-created under its name right after the DELETE of the earlier one (`kubectl replace --force`, Argo CD
 // `Replace=true,Force=true`, a delete then an apply, `helm uninstall` then `helm install`), while volume-guard's
-// informer still shows the earlier one. The API server admits a StatefulSet CREATE only when no object of that name
-// exists, so a copy the model holds then is stale: its pods go with it (the garbage collector deletes them), and the
-// new StatefulSet re-attaches their PVCs. A release record proves nothing so: there, only a DELETE volume-guard has just
-// admitted tells the copy is gone. Unless that deletion orphans the pods (`--cascade=orphan`, the PVC-resize recipe):
-// they run on bare, their PVCs in use.
+// informer still shows the earlier one: once volume-guard admitted that DELETE (or, at a CREATE, the copy held is being
+// deleted), the copy is gone, its pods with it (the garbage collector deletes them), and the new StatefulSet re-attaches
+// their PVCs. A CREATE of a name whose StatefulSet is live in the model is answered AlreadyExists by the API server
+// (admission runs first): nothing is adopted, and its pods' claims are in use. Unless that deletion orphans the pods
+// (`--cascade=orphan`, the PVC-resize recipe): they run on bare, their PVCs in use.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';
 import { helmReleaseValidator } from '../../../src/admission/validators/helm-release.ts';
@@ -68,7 +68,9 @@ describe('a StatefulSet CREATE while the model still holds the deleted one of th
   it('is refused like once the informer dropped it: the pods of the copy held go with it (kubectl replace --force)', () => {
     const dropped = liveDb();
     dropped.remove('statefulSet', `${NS}/db`);
-    for (const model of [dropped, liveDb()]) {
+    const deleting = liveDb();
+    deleting.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: OLD_UID, creationTimestamp: '2026-01-01T00:00:00Z', deleting: true }));
+    for (const model of [dropped, deleting]) {
       const decision = statefulSets.handle(kubectlCreate(), context(model));
       expect(decision.allowed).toBe(false);
       expect(decision.status!.message).toContain(`PVC ${NS}/data-db-0`);
@@ -81,9 +83,15 @@ describe('a StatefulSet CREATE while the model still holds the deleted one of th
     }
   });
 
+  it('passes a CREATE of a name whose StatefulSet is live in the model: AlreadyExists, its pod uses the PVC', () => {
+    const decision = statefulSets.handle(kubectlCreate(), context(liveDb()));
+    expect(decision.allowed).toBe(true);
+  });
+
   it('refuses a PVC whose only owner reference is to the copy held (whenDeleted: Delete): that owner is gone', () => {
     const model = liveDb({ ownerReferences: [{ kind: 'StatefulSet', name: 'db', uid: OLD_UID }] });
     model.remove('pod', `${NS}/db-0`);
+    admitDelete(model, 'Background');
     const decision = statefulSets.handle(kubectlCreate(), context(model));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain(`PVC ${NS}/data-db-0`);
@@ -92,6 +100,7 @@ describe('a StatefulSet CREATE while the model still holds the deleted one of th
   it('names a pod of another workload still mounting the PVC, not the pods going with the copy held', () => {
     const model = liveDb();
     model.upsert('pod', pod({ namespace: NS, name: 'backup-x7k2p', claimNames: ['data-db-0'], controllerKind: 'Job' }));
+    admitDelete(model, 'Background');
     const decision = statefulSets.handle(kubectlCreate(), context(model));
     expect(decision.allowed).toBe(false);
     expect(decision.status!.message).toContain('pod backup-x7k2p mounts it too');
