@@ -72,6 +72,14 @@ export function staleReads(context: ValidationContext, dependsOn?: readonly Reso
 }
 
 /**
+ * The namespace is being deleted, as a fresh view of the Namespaces tells: the namespace controller deletes what is in
+ * it whatever is answered. A stale view may show a namespace deleted and created again since (no uid is kept).
+ */
+export function namespaceGoing(context: ValidationContext, namespace: string): boolean {
+  return context.snapshot.namespace(namespace)?.deleting === true && staleReads(context, ['namespace']).length === 0;
+}
+
+/**
  * volume-guard never decides on a state it has not seen: while the model is unsynced or older than the bound,
  * answer by the stale policy. An honored `*` skip from an allowed writer still lets the operation through.
  * `dependsOn`: the resources this answer reads; a stale resource outside them does not matter (an eviction of a

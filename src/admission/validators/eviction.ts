@@ -19,7 +19,7 @@ import { selectorMatches } from '../../cluster/node-affinity.ts';
 import { type NodeRecord, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
 import { landingRefusal, podLandsOn } from '../../cluster/taints.ts';
 import type { Config } from '../../config.ts';
-import { describeUser, staleReads, unknownWarnings, type CheckResults } from '../context.ts';
+import { describeUser, namespaceGoing, staleReads, type CheckResults, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { soleReplicaNode, wrap } from '../messages.ts';
 import {
@@ -130,7 +130,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   // Its namespace is being deleted: the namespace controller deletes the pod, its controller and its claims whatever
   // this answer says (the claims were judged at the Namespace DELETE), and recreates nothing elsewhere. Refusing only
   // leaves the namespace stuck Terminating. (An eviction there never gets here: NamespaceLifecycle refuses creates.)
-  if (snapshot.namespace(removal.namespace)?.deleting === true) return allowed();
+  if (namespaceGoing(context, removal.namespace)) return allowed();
   const node = pod?.nodeName ?? '';
   const nodeRecord = node ? snapshot.node(node) : undefined;
   const draining = nodeRecord?.unschedulable === true || removal.cordonRefused === true || removal.dryRunCordoned === true;

@@ -15,7 +15,7 @@
 import { claimsTakenWith, DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
-import { isAutomation } from '../context.ts';
+import { isAutomation, namespaceGoing } from '../context.ts';
 import { finalizersOf, metaOf, stringField } from '../objects.ts';
 import { deleteApprovalSource, SKIP_BY_KEY } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -123,7 +123,7 @@ export function ownerDeleteValidator(config: Config): Validator {
       const mode = context.config.checks['pvc-delete'].mode;
       if (mode === 'off') return allowed();
       // In a namespace being deleted the namespace controller deletes its claims anyway: judged at the Namespace DELETE.
-      if (namespace !== '' && context.snapshot.namespace(namespace)?.deleting === true) return allowed();
+      if (namespace !== '' && namespaceGoing(context, namespace)) return allowed();
       const name = request.name || stringField(old, 'metadata', 'name');
       const kind = request.kind.kind;
       const annotations = metaOf(old)?.annotations ?? {};

@@ -27,7 +27,7 @@ import { celString, celValueOr } from '../rules.ts';
 import { longhornServiceAccount } from './storage-teardown.ts';
 import type { CheckMode, Config } from '../../config.ts';
 import { describeUser, HELM_RELEASE_NAME_ANNOTATION, type UserInfo } from '../../kube.ts';
-import { isAutomation, staleModelDecision, staleReads, unknownWarnings } from '../context.ts';
+import { isAutomation, namespaceGoing, staleModelDecision, staleReads, unknownWarnings } from '../context.ts';
 import { CONTROLLER_MANAGER_USER } from './pod-delete.ts';
 import { field, finalizersOf, metaOf, stringField } from '../objects.ts';
 import { isDeleteApproved } from '../../override-keys.ts';
@@ -288,7 +288,7 @@ export function pvcDeleteValidator(config: Config, admitted: AdmittedReleases = 
         request.resource.resource === 'persistentvolumeclaims' ||
         request.resource.resource === 'statefulsets' ||
         (request.resource.group === 'longhorn.io' && request.resource.resource === 'volumes');
-      if (request.operation === 'DELETE' && inNamespace && context.snapshot.namespace(request.namespace)?.deleting === true) return allowed();
+      if (request.operation === 'DELETE' && inNamespace && namespaceGoing(context, request.namespace)) return allowed();
       if (reopening) return judgeStatefulSetDelete(request, context, mode, automation);
       if (scaling) return judgeScaleDown(request, context, mode, automation, admitted);
       // A PV CREATE by anyone but automation or a person is not judged (PV_CREATE_CONDITION: provisioners create PVs so).

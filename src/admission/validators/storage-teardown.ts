@@ -26,7 +26,7 @@ import type { Config } from '../../config.ts';
 import { LONGHORN_MANAGER_NAME } from '../../helm/manifest.ts';
 import { parseAllDocuments } from 'yaml';
 import { isHelmsOwnWrite } from '../helm-writes.ts';
-import { isAutomation, unknownWarnings } from '../context.ts';
+import { isAutomation, namespaceGoing, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { wrap } from '../messages.ts';
 import { celString } from '../rules.ts';
@@ -257,7 +257,7 @@ export function storageTeardownValidator(config: Config): Validator {
         // Longhorn's own deletes (its cleanups, its API after its own last-replica test) and its namespace's teardown
         // (judged at the Namespace DELETE) pass.
         if (request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
-        if (context.snapshot.namespace(request.namespace)?.deleting === true) return allowed();
+        if (namespaceGoing(context, request.namespace)) return allowed();
         // The API server sends the replica being deleted as oldObject.
         const replica = transformLonghornReplica(request.oldObject);
         if (replica === undefined) return allowed();

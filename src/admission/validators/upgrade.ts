@@ -7,13 +7,13 @@ import { annotateHint } from '../decide.ts';
 import { parseLabelSelector, labelSelectorMatches, labelSelectorValid } from '../../cluster/label-selector.ts';
 import { soleReplicaNode, wrap } from '../messages.ts';
 import { field, metaOf } from '../objects.ts';
-import type { HarvesterUpgradeRecord } from '../../cluster/records.ts';
+import type { HarvesterUpgradeRecord, ResourceKind } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { harvesterUpgradePoliced } from '../longhorn-drain.ts';
 import { rolloutOwnerNodes } from '../rollout-owner.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, isHarvesterUpgradeKind, taggedChecks, type OverrideSource } from '../overrides.ts';
 import { judgeByPlan, type PlanJudgement } from '../plan-judge.ts';
-import { PLANS, readOverrides, type UpgradeTarget } from '../plans.ts';
+import { PLANS, readOverrides, UPGRADE_CHECK_RESOURCES, type UpgradeTarget } from '../plans.ts';
 import { allowed, type AdmissionRequest, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
 import { changedRolloutFields, mungeVersion, rolloutHeld, type RolloutField, UNKNOWN_KIND_FIELDS, upgradeKindTable, upgradeMatchCondition } from './upgrade-kinds.ts';
@@ -206,15 +206,16 @@ export function upgradeJudgement(
   kinds: Config['upgrades']['kinds'],
   request: AdmissionRequest,
   snapshot?: ClusterSnapshot,
-  nodesFresh = true,
+  fresh: (resources: readonly ResourceKind[]) => boolean = () => true,
 ): PlanJudgement<UpgradeTarget> | undefined {
   const guarded = kinds.find(
     (kind) => kind.group === request.kind.group && kind.kind === request.kind.kind && kind.operations.includes(request.operation),
   );
   const cause = guarded ? rolloutCause(request) : undefined;
   if (!guarded || cause === undefined) return undefined;
-  // A step of a Harvester Upgrade judged at its creation (its image preload and cleanup Plans): its own bookkeeping.
-  if (snapshot !== undefined && harvesterUpgradeStep(request, snapshot, kinds) !== undefined) return undefined;
+  // A step of a Harvester Upgrade judged at its creation (its image preload and cleanup Plans): its own bookkeeping,
+  // as far as a fresh view of the Harvester upgrades tells (a stale one may show an upgrade that is over).
+  if (snapshot !== undefined && harvesterUpgradeStep(request, snapshot, kinds) !== undefined && fresh(HARVESTER_UPGRADE_RESOURCES)) return undefined;
   const name = request.name || metaOf(request.object)?.name || '(generated name)';
   const ref = request.namespace ? `${request.namespace}/${name}` : name;
   const action = cause === 'creation' ? `creation of ${guarded.kind} ${ref}` : `change of ${guarded.kind} ${ref} (${cause})`;
@@ -239,9 +240,11 @@ export function upgradeJudgement(
   // other checks stay capped.
   const tagged = taggedChecks(overrides);
   const selected = snapshot === undefined ? undefined : upgradedNodes(request, snapshot);
+  // A Cluster API rollout's nodes are its Machines': read from the Machines, which the stale policy then covers.
+  const nodeReads: readonly ResourceKind[] = isClusterApiRollout(request) ? ['node', 'machine'] : ['node'];
   // The controller starts nothing (no node selected, or every one excluded or already upgraded), as far as a fresh
-  // view of the Nodes tells: with a stale one, every node counts and the stale policy answers.
-  if (selected?.length === 0 && nodesFresh) return undefined;
+  // view of the Nodes (and Machines) tells: with a stale one, every node counts and the stale policy answers.
+  if (selected?.length === 0 && fresh(nodeReads)) return undefined;
   const nodes = selected?.length === 0 ? undefined : selected;
   const replaced = nodes !== undefined && rolloutReplacesNodes(request);
   // Harvester's own upgrade check refuses every volume of numberOfReplicas 1, data or not: its upgrades mirror it.
@@ -250,6 +253,7 @@ export function upgradeJudgement(
   const resource = guarded.group ? `${guarded.resource}.${guarded.group}` : guarded.resource;
   return {
     action: nodes === undefined ? action : `${action}, upgrading node ${describeNodes(nodes)}`,
+    ...(nodeReads.includes('machine') ? { reads: [...UPGRADE_CHECK_RESOURCES, 'machine'] } : {}),
     target: { ...(nodes === undefined ? {} : { nodes, ...(replaced ? { replaced } : {}) }), ...(heldDataOnly ? { heldDataOnly } : {}) },
     overrides,
     unlimited: tagged,
@@ -275,6 +279,9 @@ export function upgradeJudgement(
     },
   };
 }
+
+/** What harvesterUpgradeStep reads. */
+const HARVESTER_UPGRADE_RESOURCES: readonly ResourceKind[] = ['harvesterUpgrade', 'harvesterUpgradePlan'];
 
 /** Where Harvester creates the system-upgrade-controller Plans of its upgrades (its sucNamespace). */
 const HARVESTER_PLAN_NAMESPACE = 'cattle-system';
@@ -353,8 +360,8 @@ export function upgradeValidator(config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
-      const nodesFresh = staleModelDecision(context, 'upgrade', [], ['node']) === undefined;
-      const judgement = upgradeJudgement(kinds, request, context.snapshot, nodesFresh);
+      const fresh = (resources: readonly ResourceKind[]): boolean => staleModelDecision(context, 'upgrade', [], resources) === undefined;
+      const judgement = upgradeJudgement(kinds, request, context.snapshot, fresh);
       return judgement === undefined ? allowed() : judgeByPlan(context, PLANS.upgrade, judgement);
     },
   };
