@@ -235,6 +235,11 @@ function helmReleaseKeyOf(statefulSet: StatefulSetRecord): string {
   return helmReleaseKey(statefulSet.helmReleaseName, statefulSet.helmReleaseNamespace, statefulSet.namespace);
 }
 
+/** A Namespace is cluster-scoped: only the namespace annotation says whose release it is. */
+function helmReleaseKeyOfNamespace(namespace: NamespaceRecord): string {
+  return namespace.helmReleaseNamespace === undefined ? '' : helmReleaseKey(namespace.helmReleaseName ?? '', namespace.helmReleaseNamespace, '');
+}
+
 function helmReleaseKeyOfClaim(claim: PersistentVolumeClaimRecord): string {
   const annotations = claim.annotations;
   return helmReleaseKey(annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '', annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? '', claim.namespace);
@@ -395,6 +400,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   /** StatefulSets by each owner uid their ownerReferences name (an operator's resource): what its DELETE takes along. */
   readonly #statefulSetsByOwner = new MultiIndex<StatefulSetRecord>('statefulSet.byOwner', (s) => s.ownerUids ?? NO_KEYS);
   readonly #namespacesByOwner = new MultiIndex<NamespaceRecord>('namespace.byOwner', (n) => n.ownerUids ?? NO_KEYS);
+  readonly #namespacesByHelmRelease = new MultiIndex<NamespaceRecord>('namespace.byHelmRelease', helmReleaseKeyOfNamespace);
   readonly #statefulSetsByOwnerKind = new MultiIndex<StatefulSetRecord>('statefulSet.byOwnerKind', ownerTypeKeysOf);
   readonly #namespacesByOwnerKind = new MultiIndex<NamespaceRecord>('namespace.byOwnerKind', ownerTypeKeysOf);
   readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
@@ -412,7 +418,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#claimsByOwnerKind, this.#podScratchClaims],
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode, this.#upgradeJobPodsByNode],
     statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner, this.#statefulSetsByOwnerKind],
-    namespace: [this.#namespacesByOwner, this.#namespacesByOwnerKind],
+    namespace: [this.#namespacesByOwner, this.#namespacesByOwnerKind, this.#namespacesByHelmRelease],
     machine: [this.#machinesByOwner],
     machineDrainRule: [this.#drainRulesByNamespace],
     clusterApiCluster: [],
@@ -1323,6 +1329,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   statefulSetsOwnedByKind(group: string, kind: string): readonly StatefulSetRecord[] {
     return this.#statefulSetsByOwnerKind.get(ownerKindKey(group, kind));
+  }
+
+  namespacesAnnotatedForRelease(namespace: string, release: string): readonly NamespaceRecord[] {
+    return this.#namespacesByHelmRelease.get(`${namespace}/${release}`);
   }
 
   namespacesOwnedByKind(group: string, kind: string): readonly NamespaceRecord[] {

@@ -529,6 +529,14 @@ export interface NamespaceRecord {
   readonly ownerUids?: readonly string[];
   /** The `<apiVersion>/<Kind>` of its ownerReferences (ownerTypeOf). Omitted as for a StatefulSet's. */
   readonly ownerTypes?: readonly string[];
+  /**
+   * `meta.helm.sh/release-name` / `-namespace`: a release's manifest rendered it, and a revision that drops it has
+   * Helm delete it. Omitted when not annotated (most namespaces; `--create-namespace` annotates none).
+   */
+  readonly helmReleaseName?: string;
+  readonly helmReleaseNamespace?: string;
+  /** `helm.sh/resource-policy: keep`, exactly: an upgrade that drops it leaves it (Helm reads the live annotation). Omitted: no. */
+  readonly helmKeep?: true;
 }
 
 /** cluster.x-k8s.io Machine: which node it runs, and which MachineSet/MachineDeployment owns it. */

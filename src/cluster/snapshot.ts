@@ -219,6 +219,11 @@ export interface ClusterSnapshot {
   /** The Namespaces whose ownerReferences name this uid (a Capsule Tenant owns its tenant's), in O(1). */
   namespacesOwnedBy(uid: string): readonly NamespaceRecord[];
   /**
+   * Namespaces of the Helm release `namespace/release` by Helm's annotations (`meta.helm.sh/release-name` and
+   * `-namespace`: a revision rendered them), in O(1).
+   */
+  namespacesAnnotatedForRelease(namespace: string, release: string): readonly NamespaceRecord[];
+  /**
    * PVCs, StatefulSets, Namespaces whose ownerReferences name an object of this API group and kind (whatever its
    * version), in O(1): what the garbage collector deletes once a CRD's DELETE has removed every object of its kind.
    * Only for a group with a dot, as every CRD's is (the built-in `apps` or core group: none).

@@ -211,12 +211,18 @@ export function transformNamespace(raw: unknown): NamespaceRecord | undefined {
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
   const labels = stringMapAt(metadata, 'labels');
+  const annotations = stringMapAt(metadata, 'annotations');
+  const releaseName = annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '';
+  const releaseNamespace = annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? '';
   return {
     name: intern(name),
     annotations: guardAnnotations(metadata),
     ...(isDeleting(metadata) ? { deleting: true } : {}),
     ...(labels === EMPTY_STRING_MAP ? {} : { labels: internedMap(labels) }),
     ...ownerUidsOf(metadata),
+    ...(releaseName === '' ? {} : { helmReleaseName: intern(releaseName) }),
+    ...(releaseNamespace === '' ? {} : { helmReleaseNamespace: intern(releaseNamespace) }),
+    ...(annotations[HELM_RESOURCE_POLICY_ANNOTATION] === 'keep' ? { helmKeep: true } : {}),
   };
 }
 

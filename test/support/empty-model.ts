@@ -49,6 +49,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   persistentVolumeClaimsOwnedBy: () => none,
   statefulSetsOwnedBy: () => none,
   namespacesOwnedBy: () => none,
+  namespacesAnnotatedForRelease: () => none,
   persistentVolumeClaimsOwnedByKind: () => none,
   statefulSetsOwnedByKind: () => none,
   namespacesOwnedByKind: () => none,

@@ -234,6 +234,7 @@ export function randomRecord(kind: ResourceKind, random: Random, now: number): A
         name: pick(random, NAMESPACES),
         ...(chance(random, 0.3) ? { ownerUids: some(random, UIDS, 0.5) } : {}),
         ...(chance(random, 0.2) ? { labels: { team: pick(random, ['x', 'y']) } } : {}),
+        ...(chance(random, 0.3) ? { helmReleaseName: pick(random, RELEASES), helmReleaseNamespace: pick(random, NAMESPACES) } : {}),
       });
     case 'machine': {
       // One Machine per node, as Cluster API runs them (machineRemovingNode names either of two).

@@ -100,6 +100,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   persistentVolumeClaimsOwnedBy: ['persistentVolumeClaim'],
   statefulSetsOwnedBy: ['statefulSet'],
   namespacesOwnedBy: ['namespace'],
+  namespacesAnnotatedForRelease: ['namespace'],
   persistentVolumeClaimsOwnedByKind: ['persistentVolumeClaim'],
   statefulSetsOwnedByKind: ['statefulSet'],
   namespacesOwnedByKind: ['namespace'],

@@ -152,6 +152,7 @@ function answers(model: ClusterModel): Record<string, unknown> {
       out[`persistentVolumeClaimsOfRelease ${ns}/${release}`] = unordered(model.persistentVolumeClaimsOfRelease(ns, release));
       out[`persistentVolumeClaimsAnnotatedForRelease ${ns}/${release}`] = unordered(model.persistentVolumeClaimsAnnotatedForRelease(ns, release));
       out[`statefulSetsOfRelease ${ns}/${release}`] = unordered(model.statefulSetsOfRelease(ns, release));
+      out[`namespacesAnnotatedForRelease ${ns}/${release}`] = unordered(model.namespacesAnnotatedForRelease(ns, release));
     }
   }
   for (const uid of UIDS) {

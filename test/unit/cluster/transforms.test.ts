@@ -67,6 +67,19 @@ describe('transformNamespace', () => {
     ).toEqual({ name: 'apps', annotations: { 'volume-guard.io/skip': 'all' } });
   });
 
+  it("keeps the Helm release that rendered it, and a live keep policy only when exactly 'keep'", () => {
+    const helm = { 'meta.helm.sh/release-name': 'db', 'meta.helm.sh/release-namespace': 'shop' };
+    expect(transformNamespace({ metadata: { name: 'shop', annotations: { ...helm, 'helm.sh/resource-policy': 'keep' } } })).toEqual({
+      name: 'shop',
+      annotations: {},
+      helmReleaseName: 'db',
+      helmReleaseNamespace: 'shop',
+      helmKeep: true,
+    });
+    // Helm's update() compares the live value exactly: `Keep` is deleted.
+    expect(transformNamespace({ metadata: { name: 'shop', annotations: { ...helm, 'helm.sh/resource-policy': 'Keep' } } })?.helmKeep).toBeUndefined();
+  });
+
   it('marks a namespace being deleted', () => {
     const record = transformNamespace({ metadata: { name: 'apps', deletionTimestamp: '2026-01-01T00:00:00Z' }, status: { phase: 'Terminating' } });
     expect(record).toEqual({ name: 'apps', annotations: {}, deleting: true });
