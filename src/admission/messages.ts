@@ -611,6 +611,15 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
           'mark the PVCs volume-guard.io/delete=true if they may go.'
         );
       }
+      // The Namespace a revision no longer renders: Helm reads keep on the live Namespace before deleting it.
+      if (situation.kind === 'helm' && findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-namespace'))) {
+        const namespaces = [...new Set(findings.map((finding) => finding.object.namespace ?? ''))];
+        const namespace = namespaces.length === 1 ? namespaces[0] : '<namespace>';
+        return (
+          `back the data up, or keep the Namespace: leave it in the chart, or kubectl annotate namespace ${namespace} helm.sh/resource-policy=keep; ` +
+          'mark the PVCs volume-guard.io/delete=true if they may go.'
+        );
+      }
       return pvcDeleteFixOf(findings) ?? `${PVC_DELETE_FIX}.`;
     },
     fate: (finding, _situation, many = false) => {

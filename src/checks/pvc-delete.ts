@@ -7,6 +7,9 @@
 //    policy whenDeleted: Delete): the garbage collector deletes them with the StatefulSet (deleted-with-statefulset).
 //    A StatefulSet an operator made (a controller owner reference) is not dropped by any upgrade, whatever annotations
 //    it copied from its resource (liveStatefulSetsOfRelease); nor is a PVC an operator holds (heldByOperator).
+//    Likewise the Bound PVCs of a Namespace the release created (annotated for it) that the manifest no longer
+//    declares, not kept by its live object: Helm deletes it, and the namespace controller every PVC in it
+//    (deleted-with-namespace).
 //  - deleted-by-automation: a DELETE of a Bound PVC whose PV has reclaim policy Delete (the provisioner destroys the
 //    volume with it), by a GitOps controller pruning what left its source (judged in the pvc-delete validator).
 //  - deleted-with-namespace / deleted-with-statefulset: a DELETE of a namespace holding such PVCs (the namespace
@@ -130,7 +133,7 @@ function droppedEffect(reclaimPolicy: string, volumeName: string): string {
   return reclaimPolicy === 'Retain' ? retainedPvAdvice(volumeName) : reclaimEffect(reclaimPolicy);
 }
 
-/** dropped-by-upgrade findings for an upgrade or rollback (none for an install). */
+/** dropped-by-upgrade (and deleted-with-statefulset, deleted-with-namespace) findings for an upgrade or rollback (none for an install). */
 export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvcTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   addClaimsDeletedByHooks(snapshot, target, collector);
@@ -150,6 +153,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     manifest.statefulSets.find((s) => s.namespace === statefulSet.namespace && s.name === statefulSet.name);
   // Every StatefulSet Helm deletes here: a claim another of them also owns goes all the same.
   const going: ReadonlySet<string> = new Set(liveSets.filter((s) => declaredIn(s) === undefined && !s.helmKeep).map((s) => s.uid));
+  // The claims already named (by the StatefulSet they go with, or dropped themselves): each is named once.
   const deletedWith = new Set<string>();
   // A StatefulSet the new manifest drops is deleted by Helm; the PVCs it owns (its retention policy's whenDeleted:
   // Delete made it their owner) go with it through the garbage collector, unless another owner stays.
@@ -217,6 +221,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     // rendered it there: said, not refused, as the previous revision's manifest, which would tell, is not read. A
     // claim a template put there (a chart's namespaceOverride) is refused like one of the release's own namespace.
     const elsewhere = claim.namespace !== release.namespace && claim.labels[RESTORED_BY_VELERO_LABEL] !== undefined;
+    deletedWith.add(`${claim.namespace}/${claim.name}`);
     collector.add({
       check: 'pvc-delete',
       severity: elsewhere ? 'warning' : droppedSeverity(reclaimPolicy),
@@ -228,7 +233,41 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
       related,
     });
   }
+  // A Namespace a revision rendered (`createNamespace`-style values) is deleted like any object the new manifest
+  // drops (kube.Client.Update), and the namespace controller deletes every PVC in it, whatever annotates them.
+  for (const namespace of snapshot.namespacesAnnotatedForRelease(release.namespace, release.name)) {
+    if (namespace.deleting === true || namespace.helmKeep === true) continue;
+    if ((manifest.namespaces ?? []).some((declared) => declared.name === namespace.name)) continue;
+    for (const claim of snapshot.persistentVolumeClaimsIn(namespace.name)) {
+      if (!lostWithNamespace(claim) || deletedWith.has(`${claim.namespace}/${claim.name}`)) continue;
+      const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+      const tags = withApproval(['deleted-with-namespace', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
+      if (!collector.admit(tags)) continue;
+      collector.add({
+        check: 'pvc-delete',
+        severity: droppedSeverity(reclaimPolicy),
+        object: claimObject(claim),
+        reason:
+          `${operation} no longer declares Namespace ${namespace.name}: Helm deletes it, and the namespace controller every PVC in it; ` +
+          droppedEffect(reclaimPolicy, claim.volumeName),
+        tags,
+        related: [
+          { kind: 'Namespace', name: namespace.name },
+          { kind: 'PersistentVolume', name: claim.volumeName },
+        ],
+      });
+    }
+  }
   return collector.result();
+}
+
+/**
+ * A claim a namespace's deletion takes with its data: Bound, not already being deleted, and not a pod's generic
+ * ephemeral volume (or a claim a judged scale-down handed to its pod), which the garbage collector deletes with the
+ * pod whatever becomes of the namespace, so no choice made about the namespace keeps its data.
+ */
+function lostWithNamespace(claim: PersistentVolumeClaimRecord): boolean {
+  return !claim.deleting && isBound(claim) && !isPodScratchClaim(claim);
 }
 
 /** A hook PVC of a later operation (`helm test`, `helm uninstall`) named like one of the release's own claims. */
@@ -791,10 +830,7 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
   const taken = owner ? claimsTakenWith(snapshot, owner.uid, target.namespace, owner.statefulSets, owner.namespaces) : undefined;
   const claims = taken ? taken.keys() : snapshot.persistentVolumeClaimsIn(target.namespace);
   for (const claim of claims) {
-    if (claim.deleting || !isBound(claim)) continue;
-    // A pod's generic ephemeral volume (or a claim a judged scale-down handed to its pod): the garbage collector
-    // deletes it with the pod whatever becomes of the namespace, so no choice made here keeps its data.
-    if (!owner && isPodScratchClaim(claim)) continue;
+    if (owner ? claim.deleting || !isBound(claim) : !lostWithNamespace(claim)) continue;
     const via = taken?.get(claim);
     // The namespace controller deletes every claim of a deleted namespace, whatever owners it has.
     const ownersCount = owner !== undefined && via?.kind !== 'Namespace';
