@@ -365,6 +365,41 @@ describe('an install over a PVC labelled for the release that another app mounts
   });
 });
 
+describe("an upgrade that stops rendering the release's Namespace", () => {
+  // Helm deletes what the new revision no longer renders, the Namespace too (unless its live resource-policy is keep),
+  // and the namespace controller every PVC in it.
+  const NS = 'e2e-helm-ns-drop';
+  const pvName = 'pv-e2e-helm-ns-drop-uploads';
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    // Created first (Helm stores the record there before anything else), then adopted by the chart as Helm adopts.
+    await must(kubectl(['label', 'namespace', NS, 'app.kubernetes.io/managed-by=Helm', '--overwrite']), 'label');
+    await must(kubectl(['annotate', 'namespace', NS, 'meta.helm.sh/release-name=uploads', `meta.helm.sh/release-namespace=${NS}`, '--overwrite']), 'annotate');
+    await boundPv(pvName, NS, 'uploads-uploads');
+    await must(helm(['install', 'uploads', UPLOADS, '-n', NS, '--set', `uploads.volumeName=${pvName}`, '--set', 'namespace.render=true']), 'install');
+    await patchStatus('pvc', 'uploads-uploads', { phase: 'Bound' }, NS);
+  });
+  afterAll(async () => {
+    await kubectl(['annotate', 'namespace', NS, 'helm.sh/resource-policy=keep', '--overwrite']);
+    await helm(['uninstall', 'uploads', '-n', NS]);
+    await deleteObjects(['pvc', '--all', '-n', NS], ['pv', pvName]);
+  });
+
+  it('is refused naming the PVC the namespace controller would delete; passes once the Namespace says keep', async () => {
+    const drop = ['upgrade', 'uploads', UPLOADS, '-n', NS, '--set', `uploads.volumeName=${pvName}`, '--set', 'namespace.render=false'];
+    const refused = await until(() => helm(drop), (r) => r.stderr.includes(`${NS}/uploads-uploads`));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('[pvc-delete]');
+    expect(refused.stderr).toContain(`no longer declares Namespace ${NS}`);
+    expect((await kubectl(['get', 'namespace', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout).toBe('');
+    await must(kubectl(['annotate', 'namespace', NS, 'helm.sh/resource-policy=keep', '--overwrite']), 'keep');
+    const passed = await until(() => helm(drop), (r) => r.code === 0);
+    expect(passed.stderr).not.toContain('denied');
+    expect(passed.code).toBe(0);
+    expect((await kubectl(['get', 'namespace', NS, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout).toBe('');
+  });
+});
+
 describe('pvc-delete', () => {
   const NS = 'e2e-pvc-delete';
   const ARGO = 'system:serviceaccount:argocd:argocd-application-controller';
