@@ -123,6 +123,11 @@ export interface DroppedPvcTarget {
 }
 
 /** The finding's tags, plus `delete-approved` when the claim carries a counting delete approval at `now`. */
+/** The tag naming a dropped claim's PV reclaim policy (`reclaim-delete`, `reclaim-retain`, `reclaim-unknown`). */
+function reclaimTag(reclaimPolicy: string): string {
+  return `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`;
+}
+
 function withApproval(tags: string[], claim: PersistentVolumeClaimRecord, now: number | undefined): string[] {
   if (now !== undefined && isDeleteApproved(claim.annotations, now)) tags.push(DELETE_APPROVED_TAG);
   return tags;
@@ -194,7 +199,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
       if (stayingOwner(snapshot, claim, going) !== undefined || deletedWith.has(`${claim.namespace}/${claim.name}`)) continue;
       deletedWith.add(`${claim.namespace}/${claim.name}`);
       const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
-      const tags = withApproval(['deleted-with-statefulset', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
+      const tags = withApproval(['deleted-with-statefulset', reclaimTag(reclaimPolicy)], claim, now);
       if (!collector.admit(tags)) continue;
       collector.add({
         check: 'pvc-delete',
@@ -214,7 +219,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     if (claim.deleting || !isBound(claim) || heldByOperator(claim)) continue;
     if (declared.has(`${claim.namespace}/${claim.name}`) || hasLiveKeepPolicy(claim.annotations)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
-    const tags = withApproval(['dropped-by-upgrade', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
+    const tags = withApproval(['dropped-by-upgrade', reclaimTag(reclaimPolicy)], claim, now);
     if (!collector.admit(tags)) continue;
     const related: AffectedObject[] = [{ kind: 'PersistentVolume', name: claim.volumeName }];
     // A copy Velero restored into another namespace (`--namespace-mappings`) keeps the annotations though no revision
@@ -241,7 +246,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     for (const claim of snapshot.persistentVolumeClaimsIn(namespace.name)) {
       if (!lostWithNamespace(claim) || deletedWith.has(`${claim.namespace}/${claim.name}`)) continue;
       const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
-      const tags = withApproval(['deleted-with-namespace', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, now);
+      const tags = withApproval(['deleted-with-namespace', reclaimTag(reclaimPolicy)], claim, now);
       if (!collector.admit(tags)) continue;
       collector.add({
         check: 'pvc-delete',
@@ -357,7 +362,7 @@ function addClaimsDeletedByHooks(snapshot: ClusterSnapshot, target: DroppedPvcTa
     const claim = snapshot.persistentVolumeClaim(hook.namespace, hook.name);
     if (claim === undefined || claim.deleting || !isBound(claim)) continue;
     const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
-    const tags = withApproval(['deleted-by-hook', `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`], claim, target.now);
+    const tags = withApproval(['deleted-by-hook', reclaimTag(reclaimPolicy)], claim, target.now);
     if (!collector.admit(tags)) continue;
     collector.add({
       check: 'pvc-delete',
