@@ -397,6 +397,17 @@ const BRING_BACK_COPY =
   'where no copy is left, bring back the node or disk holding its healthy replica (a disk Longhorn reports not ready: ' +
   'mount it again), and wait until the volume is healthy';
 
+/**
+ * Added to a rebuild advice when a volume is detached: Longhorn rebuilds replicas through the volume's engine, which runs
+ * only while it is attached, and reports a detached volume's robustness as unknown, never healthy.
+ */
+const DETACHED_REBUILD = 'a detached volume gets its new replica only while attached: attach it (start its workload) until it is rebuilt';
+
+/** DETACHED_REBUILD when one of the findings is of a detached volume. */
+function detachedRebuild(findings: readonly Finding[]): string {
+  return findings.some((finding) => finding.tags.includes('detached')) ? `; ${DETACHED_REBUILD}` : '';
+}
+
 /** Why copiesHeldOffFix: a volume healthy in Longhorn's eyes gets no rebuild. */
 const COPIES_HELD_OFF = 'Longhorn still counts the copies on cordoned or leaving nodes and rebuilds nothing';
 
@@ -429,7 +440,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       // A volume withheld from the requester (another namespace's, at an eviction) has no namespace: not named.
       const only = findings.length === 1 && findings[0]?.object.namespace ? findings[0].object.name : undefined;
       const raise = (rest.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));
-      if (configured) parts.push(only ? raise.replace('<volume>', only) : raise);
+      if (configured) parts.push((only ? raise.replace('<volume>', only) : raise) + detachedRebuild(rest));
       if (effective) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
       // Said after the usual advice, which stays as it is: with one node taking replicas that advice cannot work. A
       // lowered volume with copies on several nodes still has them: raising its count keeps them.
@@ -486,7 +497,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
           : held.length === findings.length
             ? `${COPIES_HELD_OFF}: ${copiesHeldOffFix(held)}`
             : `${rebuild}; where the other copies are on cordoned or leaving nodes (Longhorn counts them and rebuilds nothing): ${copiesHeldOffFix(held)}`;
-      return `${advice}; then ${retry(situation)}.` + (noOtherNode(situation) ? ` ${soleNodeFix(situation, findings.length)}` : '');
+      return `${advice}${held.length === findings.length ? '' : detachedRebuild(findings)}; then ${retry(situation)}.` + (noOtherNode(situation) ? ` ${soleNodeFix(situation, findings.length)}` : '');
     },
     fate: (_finding, situation) => nodeLoss(situation, 'its only healthy copy'),
   },
