@@ -25,7 +25,7 @@ import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from 
 import { checkModes, pvcDeleteModeFor, skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { HELM_OR_NO_FIELD_MANAGER_CEL, isHelmsOwnWrite } from '../helm-writes.ts';
 import { field, metaOf, stringField } from '../objects.ts';
-import { DELETE_KEY, deleteApprovalSource, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
+import { DELETE_KEY, deleteApprovalSource, OVERRIDE_KEYS, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
 import { wrap } from '../messages.ts';
 import { judgeByPlan, staleOverride } from '../plan-judge.ts';
 import { PLANS, readOverrides } from '../plans.ts';
@@ -104,10 +104,32 @@ export function statefulSetValidator(_config: Config): Validator {
           // YAML lines for the manifest, as an upgrade object's CREATE says them: the object is not there to annotate.
           `or add to the StatefulSet's metadata.annotations in its manifest, then create it again:\n` +
           `  ${SKIP_KEY}: "<checks>"\n  ${SKIP_REASON_KEY}: "<why>"\n  ${SKIP_BY_KEY}: "<your user name>"`,
-        warnings,
+        warnings: [...warnings, ...claimTemplateOverrideWarnings(request.object, where)],
       });
     },
   };
+}
+
+/**
+ * Override keys in the claim templates: the StatefulSet controller copies a template's metadata into each PVC it
+ * creates (getPersistentVolumeClaims: the template deep-copied), as its own identity, and the override guard refuses
+ * that CREATE (the controller may not write overrides): its pods stay Pending. Said here, where the manifest's writer
+ * reads it, rather than only in the StatefulSet's FailedCreate events.
+ */
+function claimTemplateOverrideWarnings(object: unknown, where: string): string[] {
+  const templates = field(object, 'spec', 'volumeClaimTemplates');
+  if (!Array.isArray(templates)) return [];
+  const keys = new Set<string>();
+  for (const template of templates) {
+    const meta = metaOf(template);
+    for (const key of OVERRIDE_KEYS) if (meta?.annotations?.[key] !== undefined || meta?.labels?.[key] !== undefined) keys.add(key);
+  }
+  if (keys.size === 0) return [];
+  return wrap(
+    `volume-guard: ${where} has ${[...keys].join(', ')} in its volumeClaimTemplates: the StatefulSet controller copies ` +
+      `them into each PVC it creates and volume-guard refuses that (the controller may not write overrides), so its pods ` +
+      `stay Pending; remove them from the templates and annotate the PVCs once they exist`,
+  );
 }
 
 function countField(object: unknown, fallback: number, ...path: string[]): number {
