@@ -398,6 +398,10 @@ function controllerKindOf(metadata: JsonObject): string {
   const ref = controllerRefOf(metadata);
   if (ref === undefined) return '';
   const kind = stringAt(ref, 'kind');
+  // A Node as controller without the mirror annotation is no static pod's mirror: the kubelet recreates only its
+  // manifests' pods (mirrors carry the annotation), and nothing recreates a pod for a Node owner. kubectl drain's
+  // mirror filter reads the annotation only, so it evicts such a pod: judged as the bare pod it is.
+  if (kind === 'Node') return '';
   // Another project's InstanceManager is not Longhorn's: named with its API group, it is no same-node controller.
   if (LONGHORN_NODE_MANAGERS.has(kind) && !stringAt(ref, 'apiVersion').startsWith('longhorn.io/')) {
     return intern(`${kind}.${stringAt(ref, 'apiVersion').split('/')[0] ?? ''}`);
