@@ -40,7 +40,7 @@ import { ManifestPool } from '../../helm/manifest-pool.ts';
 import type { CheckId, Finding } from '../../checks/types.ts';
 import { readRelease, type ReadOutcome, type ReadReleaseJob } from '../../helm/read-release.ts';
 import { readReleaseSecretLabels, releaseDriverOf, releaseOperation, type HelmRelease, type ReleaseOperation } from '../../helm/release.ts';
-import { describeUser, unknownWarnings } from '../context.ts';
+import { describeUser, staleReads, unknownWarnings } from '../context.ts';
 import { ADMITTED_RELEASES, type AdmittedReleases } from '../helm-writes.ts';
 import { MAX_LISTED_PER_CHECK, fewNamed, overrideLines, plural, truncate, wrap, type Situation } from '../messages.ts';
 import { metaOf } from '../objects.ts';
@@ -752,6 +752,12 @@ function uninstallWarnings(context: ValidationContext, prepared: Prepared, outco
   }
   const { manifest } = judgedObjects(outcome.manifest, release, context.snapshot);
   const lines: string[] = [];
+  // Never refused: a stale view still lists what it knows, and says the list may miss what it has not seen.
+  const stale = staleReads(context, RELEASE_RESOURCES);
+  if (stale.length > 0) {
+    const what = context.health.synced() ? `is stale (${stale.slice(0, 5).join(', ')})` : 'is not synced yet';
+    lines.push(...wrap(`volume-guard: its view of the cluster ${what}: the PVCs this uninstall deletes or leaves may not all be listed`));
+  }
   // Taken over by another release (helm --take-ownership): Helm 4 skips what it no longer owns, Helm 3 deletes it.
   for (const taken of ownedByOtherReleases(context.snapshot, release, manifest).slice(0, MAX_LISTED_PER_CHECK)) {
     const what = `${taken.kind === 'StatefulSet' ? 'StatefulSet' : 'PVC'} ${taken.namespace}/${taken.name}`;

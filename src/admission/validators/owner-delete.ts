@@ -15,7 +15,7 @@
 import { claimsTakenWith, DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
-import { isAutomation, namespaceGoing } from '../context.ts';
+import { isAutomation, namespaceGoing, staleModelDecision } from '../context.ts';
 import { finalizersOf, metaOf, stringField } from '../objects.ts';
 import { deleteApprovalSource, SKIP_BY_KEY } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -95,6 +95,9 @@ function ownedNamespaces(snapshot: ClusterSnapshot, uid: string, namespace: stri
     .map((owned) => owned.name);
 }
 
+/** What the lookups of what an owner takes along read. */
+const OWNERSHIP_READS = ['persistentVolumeClaim', 'statefulSet', 'namespace'] as const;
+
 export function ownerDeleteValidator(config: Config): Validator {
   return {
     declaration: declarationFor(config),
@@ -110,7 +113,17 @@ export function ownerDeleteValidator(config: Config): Validator {
       const statefulSets = uid === '' ? [] : ownedStatefulSets(context.snapshot, uid, namespace);
       const namespaces = uid === '' ? [] : ownedNamespaces(context.snapshot, uid, namespace);
       const owned = uid === '' ? [] : [...claimsTakenWith(context.snapshot, uid, namespace, statefulSets, namespaces).keys()];
-      if (owned.length === 0) return allowed();
+      if (owned.length === 0) {
+        // Nothing owned, as a stale view of the claims, StatefulSets or Namespaces says: one made (or owned) since is not
+        // in it. The stale policy answers, as for the DELETEs that find something.
+        const stale =
+          uid === ''
+            ? undefined
+            : staleModelDecision(context, `deletion of ${request.kind.kind} ${namespace === '' ? '' : `${namespace}/`}${request.name || stringField(old, 'metadata', 'name')} by ${describeUser(request.userInfo)}`, [], OWNERSHIP_READS, [
+                'none: retry once volume-guard sees the PVCs, StatefulSets and Namespaces again',
+              ]);
+        return stale ?? allowed();
+      }
       // Being deleted already: the first DELETE decided, unless it orphaned and this one's options undo that. (Nothing
       // recorded: a repeat of a DELETE nothing judged must not pass the garbage collector's DELETEs that follow.)
       const deleting = stringField(old, 'metadata', 'deletionTimestamp') !== '';

@@ -26,7 +26,7 @@ import type { Config } from '../../config.ts';
 import { LONGHORN_MANAGER_NAME } from '../../helm/manifest.ts';
 import { parseAllDocuments } from 'yaml';
 import { isHelmsOwnWrite } from '../helm-writes.ts';
-import { isAutomation, namespaceGoing, unknownWarnings } from '../context.ts';
+import { isAutomation, namespaceGoing, staleModelDecision, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { wrap } from '../messages.ts';
 import { celString } from '../rules.ts';
@@ -136,7 +136,13 @@ function judgeCrdDelete(request: AdmissionRequest, context: ValidationContext, n
   const namespaced = stringField(old, 'spec', 'scope') !== 'Cluster';
   const served = servedVersions(old);
   const dependents = dependentsOfKind(context.snapshot, { group, kind, namespaced, served });
-  if (dependents.taken.size === 0) return allowed();
+  if (dependents.taken.size === 0) {
+    // Nothing of the kind owns a claim, as a stale view says: one made (or owned) since is not in it.
+    const stale = staleModelDecision(context, `deletion of CRD ${name} by ${describeUser(request.userInfo)}`, [], ['persistentVolumeClaim', 'statefulSet', 'namespace'], [
+      'none: retry once volume-guard sees the PVCs, StatefulSets and Namespaces again',
+    ]);
+    return stale ?? allowed();
+  }
   // Once allowed (whatever the mode), the garbage collector's DELETEs of what those objects own follow as itself: judged
   // here (pvc-delete.ts ownersWereJudged, ownedOnlyByAdmittedDeletions), not again under pvcDelete.others.
   for (const uid of dependents.owners) context.removing({ kind: 'owner', uid });
