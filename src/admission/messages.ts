@@ -303,6 +303,10 @@ function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
     return 'back the data up, or declare the replicas and ordinals the orphaned pods run (or whenScaled: Retain); mark the PVCs volume-guard.io/delete=true if they may go.';
   }
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-by-scale-down'))) {
+    // A move of spec.ordinals.start condemns the pods below the new start, the replicas unchanged.
+    if (findings.some((finding) => finding.tags.includes('ordinals-moved'))) {
+      return 'back the data up, or keep the replicas and ordinals.start (or set whenScaled: Retain first); mark the PVCs volume-guard.io/delete=true if they may go.';
+    }
     return 'back the data up, or keep the replicas (or set whenScaled: Retain first); mark the PVCs volume-guard.io/delete=true if they may go.';
   }
   // The deletes of a GitOps prune, a namespace or a StatefulSet: helm.sh/resource-policy means nothing to them.

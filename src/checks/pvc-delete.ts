@@ -52,6 +52,9 @@ export const DELETE_APPROVED_TAG = 'delete-approved';
 /** deleted-by-scale-down of an orphaned pod a StatefulSet being created adopts (not one it ran). */
 export const ADOPTED_PODS_TAG = 'adopted-pods';
 
+/** deleted-by-scale-down of a write moving spec.ordinals.start: the fix is to keep the start, not only the replicas. */
+export const ORDINALS_MOVED_TAG = 'ordinals-moved';
+
 /**
  * Whether an upgrade or rollback that drops this live object leaves it: Helm's kube client compares the live
  * annotation exactly (`Keep` or ` keep` are deleted). Only uninstall trims and lower-cases, and it reads the
@@ -181,6 +184,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
           claimTemplates: live.claimTemplates,
           replicas,
           ordinalsStart,
+          ...(ordinalsStart !== live.ordinalsStart ? { ordinalsMoved: true as const } : {}),
           ...(now !== undefined ? { now } : {}),
         };
         const change =
@@ -869,6 +873,8 @@ export interface ScaledDownTarget {
   /** The ordinal range after the write: start..start+replicas-1. */
   readonly replicas: number;
   readonly ordinalsStart: number;
+  /** The write moves spec.ordinals.start (the pods below the new start are condemned): tagged ORDINALS_MOVED_TAG. */
+  readonly ordinalsMoved?: true;
   /** Epoch ms, for the expiry of the PVCs' delete approvals; omitted where those approvals are not read. */
   readonly now?: number;
 }
@@ -956,6 +962,7 @@ function addClaimsDeletedByScaleDown(
     const tags = ['deleted-by-scale-down', `reclaim-${reclaimPolicy.toLowerCase()}`];
     // Orphans a StatefulSet being created adopts: the advice is to declare the replicas they run, not to keep them.
     if (adopting) tags.push(ADOPTED_PODS_TAG);
+    if (target.ordinalsMoved === true) tags.push(ORDINALS_MOVED_TAG);
     if (target.now !== undefined && isDeleteApproved(claim.annotations, target.now)) tags.push(DELETE_APPROVED_TAG);
     if (!collector.admit(tags)) continue;
     collector.add({

@@ -441,7 +441,8 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
   const update = request.operation === 'UPDATE';
   if (update ? orphansDependents(undefined, request.object) : orphansDependents(request.options, old)) return allowed();
   const policyDeletes = stringField(old, 'spec', 'persistentVolumeClaimRetentionPolicy', 'whenDeleted') === 'Delete';
-  if (!policyDeletes && claimsOwnedBy(context.snapshot, uid, request.namespace).length === 0) {
+  // Whether a claim still names it is the PVCs' view: a stale one gets the stale-model answer (judgeByPlan).
+  if (!policyDeletes && claimsOwnedBy(context.snapshot, uid, request.namespace).length === 0 && staleReads(context, ['persistentVolumeClaim']).length === 0) {
     return allowed();
   }
   // The garbage collector deleting it after an owner's DELETE volume-guard allowed (owner-delete judged its claims).
@@ -610,6 +611,7 @@ export function scaleDownOf(
     claimTemplates: statefulSet?.claimTemplates ?? [],
     replicas,
     ordinalsStart: start,
+    ...(start !== startBefore ? { ordinalsMoved: true as const } : {}),
     now: context.now,
     change,
   };
