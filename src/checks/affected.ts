@@ -8,6 +8,7 @@ import type {
 } from '../cluster/records.ts';
 import { isPodScratchClaim } from '../cluster/records.ts';
 import type { ClusterSnapshot, VolumeContext } from '../cluster/snapshot.ts';
+import { LONGHORN_COMPONENT_LABEL, LONGHORN_INSTANCE_MANAGER, tolerationMatches } from '../cluster/transforms.ts';
 import type { AffectedObject, Finding } from './types.ts';
 import { isVolumeAttached } from './longhorn-health.ts';
 
@@ -93,6 +94,27 @@ export function distinct(values: Iterable<string>): string[] {
 }
 
 /**
+ * The NoExecute taints of the node that the taint manager deletes its Longhorn instance-manager pods for: those kept in
+ * its record (NodeRecord.taints), when no instance-manager pod there (running, not being deleted) tolerates every one
+ * of them for good (for each taint its first matching toleration has no tolerationSeconds, as tainteviction
+ * processPodOnNode reads them). Their replicas then stop, and Longhorn counts them no more (its
+ * ListVolumePDBProtectedHealthyReplicasRO skips a replica whose instance manager is not running). Empty: none.
+ */
+export function instanceManagerEvictingTaints(snapshot: ClusterSnapshot, node: string): readonly string[] {
+  const taints = (snapshot.node(node)?.taints ?? []).filter((taint) => taint.effect === 'NoExecute');
+  if (taints.length === 0) return [];
+  const tolerated = snapshot.podsOnNode(node).some((pod) => {
+    if (pod.labels?.[LONGHORN_COMPONENT_LABEL] !== LONGHORN_INSTANCE_MANAGER || pod.deleting || pod.phase === 'Succeeded' || pod.phase === 'Failed') return false;
+    const tolerations = pod.noExecuteTolerations ?? [];
+    return taints.every((taint) => {
+      const first = tolerations.find((toleration) => tolerationMatches(toleration, taint));
+      return first !== undefined && first.tolerationSeconds === undefined;
+    });
+  });
+  return tolerated ? [] : taints.map((taint) => `${taint.key}${taint.value === '' ? '' : `=${taint.value}`}:NoExecute`);
+}
+
+/**
  * Where a healthy replica that is no copy (ClusterSnapshot.nodeIsUp) sits, and why it does not count:
  * `on node w2, down`, `on node w2, which no longer exists`, `on node w2, whose Node object was deleted`, `on node w2,
  * on disk <uuid> that is gone`, `on node w2, which an autoscaler is removing`, `on node w2, which is being deleted`,
@@ -116,6 +138,8 @@ export function lostCopyPlace(snapshot: ClusterSnapshot, replica: LonghornReplic
   if (leaving === 'machine') return `on node ${node}, whose Cluster API Machine is being deleted`;
   if (leaving === 'deleted') return `on node ${node}, which is being deleted`;
   if (snapshot.nodeCordoned(node)) return `on node ${node}, which is cordoned`;
+  const tainted = instanceManagerEvictingTaints(snapshot, node);
+  if (tainted.length > 0) return `on node ${node}, whose taint ${tainted.join(', ')} deletes Longhorn's instance-manager pod there`;
   return `on node ${node}, on disk ${replica.diskID} that is gone`;
 }
 

@@ -3,7 +3,7 @@
 
 import type { LonghornReplicaRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
-import { attachmentTag, claimOfVolume, isPodScratchClaim, isScratchVolumeTaken, lostCopyPlace, lostCopyPlaces, nodesTakenBy, replicaObject, volumeObject } from './affected.ts';
+import { attachmentTag, claimOfVolume, instanceManagerEvictingTaints, isPodScratchClaim, isScratchVolumeTaken, lostCopyPlace, lostCopyPlaces, nodesTakenBy, replicaObject, volumeObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import {
   LAST_COPY_COUNT,
@@ -209,14 +209,19 @@ export function collectLastReplicaOnNode(
   // b` cordons both before draining either. The model's counts do not know this (they hold for every node alike):
   // with such a node, walk.
   const leavingWith = target.leavingWith !== undefined && target.leavingWith.nodes.size > 0 && target.leavingWith.atMost > 0 ? target.leavingWith : undefined;
-  const leaving = snapshot.anyNodeLeaving() || leavingWith !== undefined || snapshot.anyNodeCordoned();
+  // Nor one on a node whose NoExecute taint the taint manager deletes Longhorn's instance-manager pods for: its
+  // replicas stop (`kubectl taint node b maint:NoExecute`, then the same on a).
+  const leaving = snapshot.anyNodeLeaving() || leavingWith !== undefined || snapshot.anyNodeCordoned() || snapshot.anyNodeTaintedNoExecute();
   // A cordon: past the listed few, the model's per-node count gives the total (none: nothing to walk).
   const counted = target.volumes === undefined && !leaving ? snapshot.volumeCount(LAST_COPY_COUNT, target.node) : undefined;
   if (counted === 0) return collector.result();
   const seen = new Set<string>();
   const stays = (nodeName: string): boolean =>
     nodeName === target.node ||
-    (snapshot.nodeLeaving(nodeName) === undefined && leavingWith?.nodes.has(nodeName) !== true && !snapshot.nodeCordoned(nodeName));
+    (snapshot.nodeLeaving(nodeName) === undefined &&
+      leavingWith?.nodes.has(nodeName) !== true &&
+      !snapshot.nodeCordoned(nodeName) &&
+      instanceManagerEvictingTaints(snapshot, nodeName).length === 0);
   const nodeIsUp: NodeIsUp = leaving
     ? (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID) && stays(nodeName)
     : (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);

@@ -449,6 +449,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #leavingNodes = new Set<string>();
   /** Cordoned Nodes (isCordoned): few, usually none. */
   readonly #cordonedNodes = new Set<string>();
+  /** Nodes carrying a NoExecute taint their record keeps (NodeRecord.taints): few, usually none. */
+  readonly #noExecuteNodes = new Set<string>();
   /** Cordons volume-guard admitted, node → when, until the informers show them (ADMITTED_CORDON_TTL_MS at most). */
   readonly #admittedCordons = new Map<string, number>();
   /**
@@ -861,6 +863,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
       // Kept whether or not the model evaluates volumes: anyNodeLeaving reads it.
       if (after?.leaving === true) this.#leavingNodes.add(name);
       else this.#leavingNodes.delete(name);
+      if (after?.taints?.some((taint) => taint.effect === 'NoExecute') === true) this.#noExecuteNodes.add(name);
+      else this.#noExecuteNodes.delete(name);
     }
     if (kind === 'longhornNode' && next === undefined) this.#goneNodes.delete((previous as LonghornNodeRecord).name);
     if (kind === 'machine') {
@@ -1221,6 +1225,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     const now = this.#now();
     for (const [node, since] of this.#admittedCordons) if (now - since > ADMITTED_CORDON_TTL_MS) this.#admittedCordons.delete(node);
     return this.#admittedCordons.size > 0;
+  }
+
+  anyNodeTaintedNoExecute(): boolean {
+    return this.#noExecuteNodes.size > 0;
   }
 
   nodeCordoned(name: string): boolean {

@@ -141,6 +141,11 @@ export interface ClusterSnapshot {
    */
   nodeCordoned(name: string): boolean;
   /**
+   * Whether some Node carries a NoExecute taint that its record keeps (NodeRecord.taints: not the node lifecycle
+   * controller's not-ready / unreachable, nor a drain taint), in O(1): the taint manager empties such a node.
+   */
+  anyNodeTaintedNoExecute(): boolean;
+  /**
    * Whether the node is being removed with its disks, and by whom: it carries an autoscaler's drain taint
    * (NodeRecord.leaving), or its Cluster API Machine is being deleted (drained, then its infrastructure deleted), or
    * volume-guard has just admitted one of those or the Node's DELETE (`deleted`) and the informers do not show it yet

@@ -34,6 +34,7 @@ import { drainingMachineOwnerSkip } from '../admission/rollout-owner.ts';
 import { NODE_DRAIN_POLICY } from '../checks/storage-teardown.ts';
 import { recordsEqual } from '../cluster/model-equality.ts';
 import type { ClusterModel } from '../cluster/model.ts';
+import { LONGHORN_COMPONENT_LABEL, LONGHORN_INSTANCE_MANAGER } from '../cluster/transforms.ts';
 import {
   RELEASE_LABELS,
   REPLICA_SOFT_ANTI_AFFINITY,
@@ -373,7 +374,8 @@ export class RiskTracker {
           before?.ready !== after?.ready ||
           before?.readySince !== after?.readySince ||
           before?.leaving !== after?.leaving ||
-          before?.unschedulable !== after?.unschedulable
+          before?.unschedulable !== after?.unschedulable ||
+          noExecuteTaints(before) !== noExecuteTaints(after)
         ) {
           for (const replica of this.#model.replicasOnNode(node.name)) this.#markVolumeNodes(replica.volumeName);
         }
@@ -462,6 +464,11 @@ export class RiskTracker {
         for (const version of [before, after]) if (version !== undefined) this.#markNamedNodesOfClaims(version);
         // Written on a node the model does not hold, an unpinned PV is not the only node's.
         if (pod.claimNames.length > 0) this.#markOnlyNode();
+        // Longhorn's instance manager on a NoExecute-tainted node: whether it tolerates the taint decides whether the
+        // replicas there are copies (instanceManagerEvictingTaints).
+        if (pod.labels?.[LONGHORN_COMPONENT_LABEL] === LONGHORN_INSTANCE_MANAGER && noExecuteTaints(this.#model.node(pod.nodeName)) !== '') {
+          for (const replica of this.#model.replicasOnNode(pod.nodeName)) this.#markVolumeNodes(replica.volumeName);
+        }
         return;
       }
       case 'statefulSet': {
@@ -892,4 +899,13 @@ export class RiskTracker {
     for (const [kind, totals] of this.#overrides) activeOverrides.set(kind, { ...totals });
     return { atRiskVolumes, nodesBlocked, orphanPvcs, activeOverrides, pending: this.pending };
   }
+}
+
+/** A node's NoExecute taints as one string ('' for none): a change makes its replicas copies or not (last-replica-on-node). */
+function noExecuteTaints(node: NodeRecord | undefined): string {
+  const taints = node?.taints;
+  if (taints === undefined) return '';
+  let key = '';
+  for (const taint of taints) if (taint.effect === 'NoExecute') key += `${taint.key}=${taint.value};`;
+  return key;
 }

@@ -27,6 +27,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   anyNodeLeaving: () => false,
   anyNodeCordoned: () => false,
   nodeCordoned: () => false,
+  anyNodeTaintedNoExecute: () => false,
   nodeLeaving: () => undefined,
   machineRemovingNode: () => undefined,
   cordonRefused: () => false,

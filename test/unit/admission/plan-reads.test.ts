@@ -75,6 +75,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   anyNodeLeaving: ['node', 'machine'],
   anyNodeCordoned: ['node'],
   nodeCordoned: ['node'],
+  anyNodeTaintedNoExecute: ['node'],
   nodeLeaving: ['node', 'machine'],
   machineRemovingNode: ['machine'],
   cordonRefused: [], // volume-guard's own record
