@@ -273,9 +273,9 @@ function longhornNamespaceOf(findings: readonly Finding[]): string {
  * reads more than tags (fates, kinds) and is worded only from all its findings.
  */
 export const WORDING_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>> = {
-  'single-replica': ['effective', 'several-copies'],
+  'single-replica': ['effective', 'several-copies', 'detached'],
   'volume-health': [],
-  'last-replica-on-node': [COPIES_HELD_OFF_TAG],
+  'last-replica-on-node': [COPIES_HELD_OFF_TAG, 'detached'],
 };
 
 /** pvc-delete's fix for a Helm upgrade dropping templated PVCs (the live PVC's keep annotation spares it). */
@@ -347,6 +347,10 @@ function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
     return 'back the data up, or set their PVs to reclaim policy Retain first (the data stays on Released PVs); mark the PVCs volume-guard.io/delete=true if they may go.';
   }
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-by-automation'))) {
+    // Deleted by hand (pvcDelete.others) or by the garbage collector: no prune to keep it out of.
+    if (!findings.some((finding) => finding.tags.includes('by-automation'))) {
+      return 'back the data up, or set its PV to reclaim policy Retain first (the data stays on a Released PV); mark it volume-guard.io/delete=true if it may go.';
+    }
     return (
       'back the data up, or keep the PVC out of the prune (Argo CD: argocd.argoproj.io/sync-options: Prune=false; Flux: ' +
       'kustomize.toolkit.fluxcd.io/prune: disabled) or set its PV to reclaim policy Retain first; mark it volume-guard.io/delete=true if it may go.'

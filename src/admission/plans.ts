@@ -353,7 +353,7 @@ export const PLANS = {
     requests: 'creation of an upgrade object, or a change that starts a rollout',
     scope: 'cluster',
     checks: [
-      // Past the listed few, one finding of each wording there is (effective, several-copies) is still built: the
+      // Past the listed few, one finding of each wording there is (effective, several-copies, detached) is still built: the
       // denial's summary and fix read them. The decision's tags (`detached`: Harvester's advice) are counted over
       // all. The model counts the volumes by tags, so this walks no further.
       {

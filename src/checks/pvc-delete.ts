@@ -560,6 +560,8 @@ export interface DeletedClaim {
   readonly name: string;
   readonly phase: string;
   readonly volumeName: string;
+  /** A configured automation identity (a GitOps controller) deletes it: a prune. */
+  readonly byAutomation?: boolean;
 }
 
 /**
@@ -572,6 +574,8 @@ export function collectPvcDelete(snapshot: ClusterSnapshot, claim: DeletedClaim,
   const reclaimPolicy = reclaimLoss(snapshot, claim);
   if (reclaimPolicy === undefined) return collector.result();
   const tags = ['deleted-by-automation', `reclaim-${reclaimPolicy.toLowerCase()}`];
+  // A GitOps prune: the fix says how its tool keeps the PVC (a person's or the garbage collector's DELETE is no prune).
+  if (claim.byAutomation === true) tags.push('by-automation');
   if (collector.admit(tags)) {
     const finding: Finding = {
       check: 'pvc-delete',

@@ -269,7 +269,7 @@ export function pvcDeleteValidator(config: Config, admitted: AdmittedReleases = 
         request.operation === 'DELETE' &&
         request.resource.resource === 'persistentvolumeclaims' &&
         isGarbageCollector(request.userInfo.username) &&
-        ownersWereJudged(request.oldObject, context.snapshot, request.namespace)
+        ownersWereJudged(request.oldObject, context.snapshot, request.namespace, staleReads(context, ['statefulSet']).length === 0)
       ) {
         return allowed();
       }
@@ -298,11 +298,16 @@ export function pvcDeleteValidator(config: Config, admitted: AdmittedReleases = 
       if (request.resource.resource === 'namespaces') return judgeNamespaceDelete(request, context, meta.annotations, mode, automation);
       if (request.resource.resource === 'statefulsets') return judgeStatefulSetDelete(request, context, mode, automation);
       const name = request.name || meta.name;
+      // A pod's own claim (a generic ephemeral volume, or one a judged scale-down handed to its pod): the garbage
+      // collector deletes it with the pod whatever is answered, and kubernetes.io/pvc-protection keeps it until then,
+      // so its DELETE loses nothing the pod's end does not (as for a namespace's: lostWithNamespace).
+      if (ownedOnlyByPods(old)) return allowed();
       const claim = {
         namespace: request.namespace,
         name,
         phase: stringField(old, 'status', 'phase'),
         volumeName: stringField(old, 'spec', 'volumeName'),
+        ...(automation ? { byAutomation: true } : {}),
       };
       const action = `deletion of PVC ${request.namespace}/${name} by ${describeUser(request.userInfo)}`;
       const deleteApproval = (): OverrideSource | undefined =>
@@ -322,6 +327,13 @@ export function pvcDeleteValidator(config: Config, admitted: AdmittedReleases = 
       });
     },
   };
+}
+
+/** Whether the object has owners, all of them core Pods (isPodScratchClaim, read from the request). */
+function ownedOnlyByPods(object: unknown): boolean {
+  const owners = field(object, 'metadata', 'ownerReferences');
+  if (!Array.isArray(owners) || owners.length === 0) return false;
+  return owners.every((owner: unknown) => stringField(owner, 'kind') === 'Pod' && stringField(owner, 'apiVersion') === 'v1');
 }
 
 /** Whether the object has owners, each one whose DELETE volume-guard admitted a moment ago (deletionAdmitted). */
@@ -347,7 +359,7 @@ function isGarbageCollector(username: string): boolean {
  * is gone or that it sees being deleted under the reference's uid; not one whose name a live StatefulSet of another
  * uid holds (a stale reference: nothing of it was judged).
  */
-function ownersWereJudged(object: unknown, snapshot: ClusterSnapshot, namespace: string): boolean {
+function ownersWereJudged(object: unknown, snapshot: ClusterSnapshot, namespace: string, statefulSetsFresh: boolean): boolean {
   const owners = field(object, 'metadata', 'ownerReferences');
   if (!Array.isArray(owners) || owners.length === 0) return false;
   return owners.every((owner: unknown) => {
@@ -358,6 +370,9 @@ function ownersWereJudged(object: unknown, snapshot: ClusterSnapshot, namespace:
     // A DELETE volume-guard admitted a moment ago (a StatefulSet's, or another owner's through owner-delete).
     if (uid !== '' && snapshot.deletionAdmitted(uid)) return true;
     if (kind !== 'StatefulSet' || group !== 'apps' || uid === '') return false;
+    // What follows reads the StatefulSets: a stale view of them (one created meanwhile under that name, with another
+    // uid) decides nothing, and the claim gets the stale-model answer (the plan reads statefulSet for this).
+    if (!statefulSetsFresh) return false;
     // Gone (a background DELETE removes it at once, and the admitted record ends when the informer sees it go; the
     // other replica never had it), or being deleted. A live StatefulSet of that name under another uid means the
     // reference is stale: a manifest exported with its claims and re-applied, whose claims the garbage collector
