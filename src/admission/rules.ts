@@ -1,6 +1,6 @@
 // A webhook declaration's rules for a configuration: the symbolic upgrade-kinds entry becomes one rule per kind
-// of `upgrades.kinds`. The chart's template does the same from its values (scripts/generate-chart.ts mirrors it).
-import type { GuardedUpgradeKind } from '../config.ts';
+// of `upgrades.kinds`, naming every version the kind lists. The chart's template does the same from its values (scripts/generate-chart.ts mirrors it).
+import { upgradeKindVersions, type GuardedUpgradeKind } from '../config.ts';
 import type { DeclaredRule, Operation, RuleWithOperations, UpgradeKindsRule } from './types.ts';
 
 /** A CEL string literal of `text`, for a declaration's matchConditions. */
@@ -26,7 +26,7 @@ function ruleForKind(
 ): RuleWithOperations {
   return {
     apiGroups: [kind.group],
-    apiVersions: [kind.version],
+    apiVersions: [...upgradeKindVersions(kind)],
     resources: [subresource ? `${kind.resource}/${subresource}` : kind.resource],
     operations: [...operations],
     ...(scope ? { scope } : {}),

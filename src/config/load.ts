@@ -81,6 +81,18 @@ function schemaAt(pointer: string): SchemaNode | undefined {
   return node;
 }
 
+/**
+ * A `oneOf` of alternative fields (each branch requires one, as an upgrade kind's `versions` and `version`): which
+ * of them the value sets, said as what to do.
+ */
+function exactlyOneOf(pointer: string, data: unknown): string {
+  const at = pointerToPath(pointer);
+  const names = (schemaAt(pointer)?.oneOf ?? []).flatMap((branch) => branch.required ?? []);
+  const value = valueAtPointer(data, pointer);
+  const set = names.filter((name) => isObject(value) && value[name] !== undefined);
+  return set.length === 0 ? `${at} must set one of ${names.join(', ')}` : `${at} sets ${set.join(' and ')}: set only one of them`;
+}
+
 function describeError(error: ErrorObject, data: unknown, envSources: ReadonlyMap<string, string>): string {
   const at = pointerToPath(error.instancePath);
   const field = (child: string) => (at ? `${at}.${child}` : child);
@@ -89,7 +101,9 @@ function describeError(error: ErrorObject, data: unknown, envSources: ReadonlyMa
   let fieldPath = at;
   if (error.keyword === 'required') fieldPath = field(String(error.params.missingProperty));
   if (line === undefined) {
-    if (error.keyword === 'additionalProperties') {
+    if (error.keyword === 'oneOf') {
+      line = exactlyOneOf(error.instancePath, data);
+    } else if (error.keyword === 'additionalProperties') {
       const unknown = String(error.params.additionalProperty);
       const known = Object.keys(schemaAt(error.instancePath)?.properties ?? {}).join(', ');
       fieldPath = field(unknown);
@@ -152,7 +166,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
 
   if (!validateConfig(data)) {
-    const error = validateConfig.errors?.[0];
+    // A failed oneOf comes last, after its branches' own errors (a `required` of one alternative), which it explains.
+    const error = validateConfig.errors?.find((candidate) => candidate.keyword === 'oneOf') ?? validateConfig.errors?.[0];
     throw new ConfigError(error ? describeError(error, data, envSources) : 'config: invalid');
   }
   const config = data as unknown as Config;

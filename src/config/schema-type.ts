@@ -1,5 +1,6 @@
 // The TypeScript type of the values a JSON schema accepts, for the subset of JSON Schema the configuration schema
-// uses (object, array, string, integer, boolean, enum, required, default). The `Config` type is derived from
+// uses (object, array, string, integer, boolean, enum, required, default; `oneOf` of `required` lists only constrains
+// which optional properties go together, so the type leaves it out). The `Config` type is derived from
 // CONFIG_SCHEMA with it, so the schema ajv validates against and the type the code reads cannot drift apart.
 //
 // A property is present when the schema lists it in `required` or gives it a `default` (ajv fills defaults in
@@ -21,6 +22,7 @@ export interface SchemaNode {
   readonly required?: readonly string[];
   readonly additionalProperties?: boolean;
   readonly items?: SchemaNode;
+  readonly oneOf?: readonly SchemaNode[];
 }
 
 type PresentKeys<P, R> = {

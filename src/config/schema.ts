@@ -4,6 +4,7 @@
 // scripts/generate-chart.ts) are generated from it. Unknown fields are errors at every level: a typo must not
 // silently fall back to a default on a component that guards data.
 
+import { CLUSTER_API_OLDER_VERSIONS, CLUSTER_API_VERSION } from '../cluster/resources.ts';
 import { DEFAULT_WATCH_STALL_MS, MIN_WATCH_STALL_SECONDS, PROBE_TIMEOUT_SECONDS } from '../cluster/watch-timing.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { NODE_LOCAL_DRIVERS, SYSTEM_HOST_PATH_PREFIXES } from '../checks/node-local-volume.ts';
@@ -22,15 +23,28 @@ const DNS1123_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-
 /** A DNS-1035 label (a CRD's version name or plural): a lower-case letter first. */
 const DNS1035_LABEL_PATTERN = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
 
+/** A served version of a CRD, as the API server names it (`v1beta2`). */
+const API_VERSION_SCHEMA = { type: 'string', minLength: 1, pattern: DNS1035_LABEL_PATTERN } as const satisfies SchemaNode;
+
 const UPGRADE_KIND_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['group', 'version', 'resource', 'kind', 'operations'],
+  required: ['group', 'resource', 'kind', 'operations'],
+  // Exactly one of `versions` and `version`: with both, which one the operator meant is a guess, and a stale one
+  // left beside the other would narrow or widen the webhook's rules without a word (loadConfig names the mistake).
+  // Each branch names its property again for ajv's strictRequired, which runs oneOf before `properties`.
+  oneOf: [
+    { properties: { versions: {} }, required: ['versions'] },
+    { properties: { version: {} }, required: ['version'] },
+  ],
   properties: {
     // As the API server names them (a CRD's group, versions and plural), lower case: `Plans` or `V1` matches no
     // request, and the upgrade check would be silently bypassed.
     group: { type: 'string', minLength: 1, pattern: DNS1123_SUBDOMAIN_PATTERN },
-    version: { type: 'string', minLength: 1, pattern: DNS1035_LABEL_PATTERN },
+    // The served versions the webhook's rules name, newest first: the audit lists the kind at the first one served.
+    versions: { type: 'array', minItems: 1, uniqueItems: true, items: API_VERSION_SCHEMA },
+    // One served version, the same as `versions: [version]` (configurations written before `versions`).
+    version: API_VERSION_SCHEMA,
     resource: { type: 'string', minLength: 1, pattern: DNS1035_LABEL_PATTERN },
     kind: { type: 'string', minLength: 1 },
     operations: {
@@ -45,26 +59,42 @@ const UPGRADE_KIND_SCHEMA = {
 /** An upgrade custom resource the upgrade checks guard (an entry of `upgrades.kinds`). */
 export type GuardedUpgradeKind = FromSchema<typeof UPGRADE_KIND_SCHEMA>;
 
+/**
+ * The served versions an upgrade kind names, newest first: its `versions`, or its one `version` (the schema lets an
+ * entry set exactly one of them).
+ */
+export function upgradeKindVersions(kind: GuardedUpgradeKind): readonly string[] {
+  return kind.versions ?? (kind.version === undefined ? [] : [kind.version]);
+}
+
+/**
+ * Cluster API serves v1beta2 from 1.11 and plans to stop serving v1beta1 (about 1.16): naming both, as the informers
+ * read them, keeps the rules matching on every release. With matchPolicy Equivalent the API server sends a request in
+ * its own version when a rule names it, so each is judged by its own version's fields; only a version no rule names
+ * (a later one) is converted to one that is.
+ */
+const CLUSTER_API_VERSIONS: readonly string[] = [CLUSTER_API_VERSION, ...CLUSTER_API_OLDER_VERSIONS];
+
 export const DEFAULT_UPGRADE_KINDS: readonly GuardedUpgradeKind[] = [
-  { group: 'harvesterhci.io', version: 'v1beta1', resource: 'upgrades', kind: 'Upgrade', operations: ['CREATE'] },
+  { group: 'harvesterhci.io', versions: ['v1beta1'], resource: 'upgrades', kind: 'Upgrade', operations: ['CREATE'] },
   {
     group: 'management.harvesterhci.io',
-    version: 'v1beta1',
+    versions: ['v1beta1'],
     resource: 'upgradeplans',
     kind: 'UpgradePlan',
     operations: ['CREATE'],
   },
-  { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans', kind: 'Plan', operations: ['CREATE', 'UPDATE'] },
+  { group: 'upgrade.cattle.io', versions: ['v1'], resource: 'plans', kind: 'Plan', operations: ['CREATE', 'UPDATE'] },
   {
     group: 'cluster.x-k8s.io',
-    version: 'v1beta1',
+    versions: CLUSTER_API_VERSIONS,
     resource: 'machinedeployments',
     kind: 'MachineDeployment',
     operations: ['UPDATE'],
   },
   {
     group: 'controlplane.cluster.x-k8s.io',
-    version: 'v1beta1',
+    versions: CLUSTER_API_VERSIONS,
     resource: 'kubeadmcontrolplanes',
     kind: 'KubeadmControlPlane',
     operations: ['UPDATE'],
@@ -305,7 +335,8 @@ export const CONFIG_SCHEMA = {
       kinds: {
         type: 'array',
         default: DEFAULT_UPGRADE_KINDS,
-        description: 'list of {group, version, resource, kind, operations}; also the kinds whose overrides are policed and honored',
+        description:
+          'list of {group, versions (newest first; or one `version`, not both), resource, kind, operations}; also the kinds whose overrides are policed and honored',
         items: UPGRADE_KIND_SCHEMA,
       },
     }),

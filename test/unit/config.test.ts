@@ -13,6 +13,7 @@ import {
   configReferenceMarkdown,
   defaultConfig,
   loadConfig,
+  upgradeKindVersions,
 } from '../../src/config.ts';
 import { tempDir } from '../support/tls.ts';
 
@@ -52,12 +53,13 @@ describe('loadConfig defaults', () => {
     expect(config.overrides).toEqual({ mode: 'listed', allowedGroups: ['system:masters'], allowedUsers: [] });
     expect(config.longhorn).toEqual({ namespace: 'longhorn-system', serviceAccount: 'longhorn-service-account', nodeDownGraceSeconds: 30 });
     expect(config.upgrades.kinds).toEqual(DEFAULT_UPGRADE_KINDS);
-    expect(config.upgrades.kinds.map((kind) => `${kind.resource}.${kind.group}/${kind.version}:${kind.operations.join('+')}`)).toEqual([
+    expect(config.upgrades.kinds.map((kind) => `${kind.resource}.${kind.group}/${upgradeKindVersions(kind).join(',')}:${kind.operations.join('+')}`)).toEqual([
       'upgrades.harvesterhci.io/v1beta1:CREATE',
       'upgradeplans.management.harvesterhci.io/v1beta1:CREATE',
       'plans.upgrade.cattle.io/v1:CREATE+UPDATE',
-      'machinedeployments.cluster.x-k8s.io/v1beta1:UPDATE',
-      'kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/v1beta1:UPDATE',
+      // Cluster API's current version and the one it plans to stop serving (1.16): rollouts judged in either.
+      'machinedeployments.cluster.x-k8s.io/v1beta2,v1beta1:UPDATE',
+      'kubeadmcontrolplanes.controlplane.cluster.x-k8s.io/v1beta2,v1beta1:UPDATE',
     ]);
     expect(config.model).toEqual({ maxStalenessSeconds: 120, stalePolicy: 'deny', resyncSeconds: 600 });
     expect(config.shutdown).toEqual({ drainDelayMs: 0, timeoutMs: 20_000 });
@@ -99,6 +101,18 @@ upgrades:
     expect(config.upgrades.kinds).toEqual([{ group: 'example.io', version: 'v1', resource: 'rollouts', kind: 'Rollout', operations: ['CREATE'] }]);
   });
 
+  it('takes an upgrade kind\'s versions, newest first, or the one version of a configuration written before them', async () => {
+    const config = loadConfig({
+      file: await yamlFile(`
+upgrades:
+  kinds:
+    - { group: cluster.x-k8s.io, versions: [v1beta2, v1beta1], resource: machinedeployments, kind: MachineDeployment, operations: [UPDATE] }
+    - { group: controlplane.cluster.x-k8s.io, version: v1beta1, resource: kubeadmcontrolplanes, kind: KubeadmControlPlane, operations: [UPDATE] }
+`),
+    });
+    expect(config.upgrades.kinds.map(upgradeKindVersions)).toEqual([['v1beta2', 'v1beta1'], ['v1beta1']]);
+  });
+
   it('accepts an empty file', async () => {
     expect(loadConfig({ file: await yamlFile('') })).toEqual(defaultConfig());
   });
@@ -121,6 +135,18 @@ upgrades:
       'config: upgrades.kinds[0].version must match pattern "^[a-z]([-a-z0-9]*[a-z0-9])?$" (got "V1")'],
     ['an upgrade kind\'s group in upper case', 'upgrades:\n  kinds:\n    - { group: Upgrade.Cattle.io, version: v1, resource: plans, kind: Plan, operations: [CREATE] }\n',
       'config: upgrades.kinds[0].group must match pattern "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" (got "Upgrade.Cattle.io")'],
+    // An entry names its versions once: `versions`, or the one `version` of a configuration written before it.
+    ['an upgrade kind with both version and versions', 'upgrades:\n  kinds:\n    - { group: a, version: v1, versions: [v2, v1], resource: r, kind: K, operations: [UPDATE] }\n',
+      'config: upgrades.kinds[0] sets versions and version: set only one of them'],
+    ['an upgrade kind with no version', 'upgrades:\n  kinds:\n    - { group: a, resource: r, kind: K, operations: [UPDATE] }\n', 'config: upgrades.kinds[0] must set one of versions, version'],
+    ['an upgrade kind with an empty versions list', 'upgrades:\n  kinds:\n    - { group: a, versions: [], resource: r, kind: K, operations: [UPDATE] }\n',
+      'config: upgrades.kinds[0].versions must NOT have fewer than 1 items (got [])'],
+    ['an upgrade kind with versions as one string', 'upgrades:\n  kinds:\n    - { group: a, versions: v1, resource: r, kind: K, operations: [UPDATE] }\n',
+      'config: upgrades.kinds[0].versions must be an array (got "v1")'],
+    ['an upgrade kind with one of its versions in upper case', 'upgrades:\n  kinds:\n    - { group: a, versions: [v1beta2, V1beta1], resource: r, kind: K, operations: [UPDATE] }\n',
+      'config: upgrades.kinds[0].versions[1] must match pattern "^[a-z]([-a-z0-9]*[a-z0-9])?$" (got "V1beta1")'],
+    ['an upgrade kind naming a version twice', 'upgrades:\n  kinds:\n    - { group: a, versions: [v1, v1], resource: r, kind: K, operations: [UPDATE] }\n',
+      'config: upgrades.kinds[0].versions must NOT have duplicate items (items ## 1 and 0 are identical) (got ["v1","v1"])'],
     ['a Longhorn namespace that is no namespace name', 'longhorn:\n  namespace: Longhorn_System\n', 'config: longhorn.namespace must match pattern "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" (got "Longhorn_System")'],
   ])('names the field for %s', async (_what, text, message) => {
     expect(await errorOf(text)).toBe(message);
@@ -208,7 +234,9 @@ describe('loadConfig environment overrides', () => {
     [{ VOLUME_GUARD_ADMISSION_PORT: 'https' }, 'config: admission.port must be an integer (got "https") (from VOLUME_GUARD_ADMISSION_PORT)'],
     [{ VOLUME_GUARD_CHECKS_ORPHAN_PVC_MODE: 'block' }, 'config: checks.orphan-pvc.mode must be one of enforce, warn, off (got "block") (from VOLUME_GUARD_CHECKS_ORPHAN_PVC_MODE)'],
     [{ VOLUME_GUARD_ADMISSION_ALLOW_ALL: 'maybe' }, 'config: admission.allowAll must be a boolean (got "maybe") (from VOLUME_GUARD_ADMISSION_ALLOW_ALL)'],
-    [{ VOLUME_GUARD_UPGRADES_KINDS: '[{"group":"g"}]' }, 'config: upgrades.kinds[0].version is required (from VOLUME_GUARD_UPGRADES_KINDS)'],
+    [{ VOLUME_GUARD_UPGRADES_KINDS: '[{"group":"g"}]' }, 'config: upgrades.kinds[0] must set one of versions, version (from VOLUME_GUARD_UPGRADES_KINDS)'],
+    [{ VOLUME_GUARD_UPGRADES_KINDS: '[{"group":"g","version":"v1","versions":["v1"],"resource":"r","kind":"K","operations":["UPDATE"]}]' },
+      'config: upgrades.kinds[0] sets versions and version: set only one of them (from VOLUME_GUARD_UPGRADES_KINDS)'],
     [{ VOLUME_GUARD_LOG_LEVL: 'debug' }, 'config: environment variable VOLUME_GUARD_LOG_LEVL names no configuration field'],
     [
       { VOLUME_GUARD_ADMISSION_MAX_INFLIGHT_BODY_BYTES: '2097152' },

@@ -105,8 +105,9 @@ webhooks:
       {{- $suffix = printf "/%s" . }}
       {{- end }}
       {{- range $root.Values.config.upgrades.kinds }}
+      {{- /* Every version the entry names: its versions, or its one version (the values schema allows exactly one). */}}
       - apiGroups: [{{ .group | quote }}]
-        apiVersions: [{{ .version | quote }}]
+        apiVersions: {{ default (list .version) .versions | toJson }}
         resources: [{{ printf "%s%s" .resource $suffix | quote }}]
         operations: {{ default .operations $operations | toJson }}
         {{- with $scope }}
