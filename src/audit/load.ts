@@ -19,7 +19,7 @@ import { collectionPaths, RESOURCE_SPECS, resourceLabel } from '../cluster/resou
 import { startClusterModel } from '../cluster/start.ts';
 import type { InformerStatus } from '../cluster/informers.ts';
 import { RESOURCE_KINDS } from '../cluster/records.ts';
-import type { GuardedUpgradeKind } from '../config.ts';
+import { upgradeKindVersions, type GuardedUpgradeKind } from '../config.ts';
 import { arrayAt, objectAt, stringAt, stringMapAt } from '../json.ts';
 import { budgetOf, type LoadBudget } from './budget.ts';
 import { fatalFailure, type ClusterTarget } from './connect.ts';
@@ -211,40 +211,61 @@ export async function listUpgradeObjects(
   const phase = 'listing the guarded upgrade objects';
   const signal = AbortSignal.timeout(budget.left(phase));
   for (const kind of kinds) {
-    const path = `/apis/${kind.group}/${kind.version}/${kind.resource}`;
-    const found: OverrideCarrier[] = [];
+    let items: readonly unknown[] = [];
     try {
-      let continueToken = '';
-      do {
-        const page = await client.list(path, { limit: 500, continueToken, signal });
-        for (const item of page.items) {
-          const meta = metaOf(item);
-          if (meta === undefined || meta.name === '') continue;
-          const harvester = isHarvesterUpgradeKind(kind.group, kind.kind);
-          const annotations = overrideKeysOnly(meta.annotations, harvester ? [HARVESTER_SKIP_DETACHED_KEY] : []);
-          const labels = overrideKeysOnly(meta.labels);
-          if (Object.keys(annotations).length === 0 && Object.keys(labels).length === 0) continue;
-          found.push({
-            kind: kind.kind,
-            ...(meta.namespace !== '' ? { namespace: meta.namespace } : {}),
-            name: meta.name,
-            annotations,
-            labels,
-            appliesTo: appliesTo(kind, controlPlaneUsers),
-            harvesterUpgrade: harvester,
-          });
+      // The first version the server serves, newest first: one it no longer serves (Cluster API's v1beta1 once
+      // dropped) answers 404, as a CRD not installed does at every version (then the kind is skipped).
+      for (const version of upgradeKindVersions(kind)) {
+        try {
+          items = await listAll(client, `/apis/${kind.group}/${version}/${kind.resource}`, signal);
+          break;
+        } catch (error) {
+          if (error instanceof KubeApiError && error.statusCode === 404) continue;
+          throw error;
         }
-        continueToken = page.continueToken;
-      } while (continueToken !== '');
+      }
     } catch (error) {
-      if (error instanceof KubeApiError && error.statusCode === 404) continue;
       if (budget.ranOut(error)) throw budget.exhausted(phase, `${kind.resource}.${kind.group}: ${messageOf(error)}`);
       notes.push(`${kind.resource}.${kind.group} not checked for lingering overrides: ${messageOf(error)}`);
       continue;
     }
-    carriers.push(...found);
+    for (const item of items) {
+      const carrier = overrideCarrier(kind, item, controlPlaneUsers);
+      if (carrier !== undefined) carriers.push(carrier);
+    }
   }
   return { carriers, notes };
+}
+
+/** Every item of a collection, page by page. */
+async function listAll(client: KubeClient, path: string, signal: AbortSignal): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let continueToken = '';
+  do {
+    const page = await client.list(path, { limit: 500, continueToken, signal });
+    items.push(...page.items);
+    continueToken = page.continueToken;
+  } while (continueToken !== '');
+  return items;
+}
+
+/** An object of a guarded upgrade kind as a carrier of the overrides it holds; undefined when it holds none. */
+function overrideCarrier(kind: GuardedUpgradeKind, item: unknown, controlPlaneUsers: readonly string[] | undefined): OverrideCarrier | undefined {
+  const meta = metaOf(item);
+  if (meta === undefined || meta.name === '') return undefined;
+  const harvester = isHarvesterUpgradeKind(kind.group, kind.kind);
+  const annotations = overrideKeysOnly(meta.annotations, harvester ? [HARVESTER_SKIP_DETACHED_KEY] : []);
+  const labels = overrideKeysOnly(meta.labels);
+  if (Object.keys(annotations).length === 0 && Object.keys(labels).length === 0) return undefined;
+  return {
+    kind: kind.kind,
+    ...(meta.namespace !== '' ? { namespace: meta.namespace } : {}),
+    name: meta.name,
+    annotations,
+    labels,
+    appliesTo: appliesTo(kind, controlPlaneUsers),
+    harvesterUpgrade: harvester,
+  };
 }
 
 // ------------------------------------------------------------------------------------------------ release Secrets

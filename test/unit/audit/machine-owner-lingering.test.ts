@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { listUpgradeObjects } from '../../../src/audit/load.ts';
 import { overridesOf } from '../../../src/audit/overrides.ts';
-import type { KubeClient } from '../../../src/cluster/kube-client.ts';
+import { KubeApiError, type KubeClient } from '../../../src/cluster/kube-client.ts';
 import { DEFAULT_UPGRADE_KINDS } from '../../../src/config.ts';
 
 /** The lingering skip the audit lists for one object of `resource` carrying it. */
@@ -50,4 +50,35 @@ describe('audit: when a lingering Cluster API owner skip is read', () => {
     expect(appliesTo).not.toContain('by its controller');
   });
 
+});
+
+describe('audit: each guarded upgrade kind is listed at the first of its versions the server serves', () => {
+  /** The skips listed from a server serving MachineDeployments at `served` (404 at any other version), and the paths asked. */
+  async function listedFrom(served: readonly string[]): Promise<{ names: string[]; asked: string[] }> {
+    const asked: string[] = [];
+    const object = { kind: 'MachineDeployment', metadata: { namespace: 'capi', name: 'md-a', annotations: { 'volume-guard.io/skip': 'single-replica' } } };
+    const client: KubeClient = {
+      list: async (path) => {
+        asked.push(path);
+        const match = /^\/apis\/cluster\.x-k8s\.io\/([^/]+)\/machinedeployments$/.exec(path);
+        if (match === null || !served.includes(match[1]!)) throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
+        return { items: [object], continueToken: '', resourceVersion: '1' };
+      },
+      watch: async () => undefined,
+    };
+    const { carriers, notes } = await listUpgradeObjects(client, DEFAULT_UPGRADE_KINDS, 10_000);
+    expect(notes).toEqual([]);
+    return { names: carriers.map((carrier) => carrier.name), asked: asked.filter((path) => path.includes('machinedeployments')) };
+  }
+
+  it('v1beta2 once Cluster API no longer serves v1beta1, v1beta1 on a Cluster API before 1.11, v1beta2 alone where both are', async () => {
+    expect(await listedFrom(['v1beta2'])).toEqual({ names: ['md-a'], asked: ['/apis/cluster.x-k8s.io/v1beta2/machinedeployments'] });
+    expect(await listedFrom(['v1beta1'])).toEqual({
+      names: ['md-a'],
+      asked: ['/apis/cluster.x-k8s.io/v1beta2/machinedeployments', '/apis/cluster.x-k8s.io/v1beta1/machinedeployments'],
+    });
+    expect((await listedFrom(['v1beta2', 'v1beta1'])).names).toEqual(['md-a']);
+    // Not installed at all: no version served, nothing listed and no note.
+    expect((await listedFrom([])).names).toEqual([]);
+  });
 });
