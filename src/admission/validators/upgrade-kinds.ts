@@ -131,6 +131,9 @@ const KUBEADM_CONFIG_SPEC_IGNORED: readonly IgnoredPath[] = [
   { path: ['initConfiguration', 'timeouts', 'controlPlaneComponentHealthCheckSeconds'], versions: ['v1beta2'] },
   { path: ['joinConfiguration', 'timeouts', 'controlPlaneComponentHealthCheckSeconds'], versions: ['v1beta2'] },
   { path: ['clusterConfiguration', 'apiServer', 'timeoutForControlPlane'], versions: ['v1beta2'] },
+  // Read by `kubeadm init` only: the releases serving v1beta2 compare every Machine as a joining one first
+  // (matchesKubeadmConfig), converting the init Machine's InitConfiguration to a JoinConfiguration without its tokens.
+  { path: ['initConfiguration', 'bootstrapTokens'], versions: ['v1beta2'] },
 ];
 
 /** Cluster API's MachineDeployment rollout fields of the machine template (its MachineTemplateUpToDate). */
@@ -318,6 +321,12 @@ function isSetValue(value: unknown): boolean {
  * of them: none is up to date). No status replicas: the controller reported no Machine, nothing to roll.
  */
 function notAllUpToDate(object: unknown): boolean {
+  // A status the controller wrote before the latest spec change (status.observedGeneration behind
+  // metadata.generation: it has not reconciled since, e.g. while its Cluster is paused) still counts the Machines of
+  // the previous template as up to date.
+  const generation = field(object, 'metadata', 'generation');
+  const observed = field(object, 'status', 'observedGeneration');
+  if (typeof generation === 'number' && !(typeof observed === 'number' && observed >= generation)) return true;
   const replicas = field(object, 'status', 'replicas');
   if (typeof replicas !== 'number' || replicas <= 0) return false;
   const upToDate = [field(object, 'status', 'upToDateReplicas'), field(object, 'status', 'v1beta2', 'upToDateReplicas'), field(object, 'status', 'updatedReplicas')].find(
