@@ -15,7 +15,7 @@
 import { claimsTakenWith, DELETE_APPROVED_KEY } from '../../checks/pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { describeUser } from '../../kube.ts';
-import { isAutomation, namespaceGoing, staleModelDecision } from '../context.ts';
+import { isAutomation, namespaceGoing, staleModelDecision, staleReads } from '../context.ts';
 import { finalizersOf, metaOf, stringField } from '../objects.ts';
 import { deleteApprovalSource, SKIP_BY_KEY } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
@@ -113,23 +113,27 @@ export function ownerDeleteValidator(config: Config): Validator {
       const statefulSets = uid === '' ? [] : ownedStatefulSets(context.snapshot, uid, namespace);
       const namespaces = uid === '' ? [] : ownedNamespaces(context.snapshot, uid, namespace);
       const owned = uid === '' ? [] : [...claimsTakenWith(context.snapshot, uid, namespace, statefulSets, namespaces).keys()];
-      if (owned.length === 0) {
-        // Nothing owned, as a stale view of the claims, StatefulSets or Namespaces says: one made (or owned) since is not
-        // in it. The stale policy answers, as for the DELETEs that find something.
-        const stale =
-          uid === ''
-            ? undefined
-            : staleModelDecision(context, `deletion of ${request.kind.kind} ${namespace === '' ? '' : `${namespace}/`}${request.name || stringField(old, 'metadata', 'name')} by ${describeUser(request.userInfo)}`, [], OWNERSHIP_READS, [
-                'none: retry once volume-guard sees the PVCs, StatefulSets and Namespaces again',
-              ]);
-        return stale ?? allowed();
-      }
       // Being deleted already: the first DELETE decided, unless it orphaned and this one's options undo that. (Nothing
       // recorded: a repeat of a DELETE nothing judged must not pass the garbage collector's DELETEs that follow.)
       const deleting = stringField(old, 'metadata', 'deletionTimestamp') !== '';
       if (deleting && !finalizersOf(old).includes(ORPHAN_FINALIZER)) return allowed();
       const byDefault = ORPHANS_BY_DEFAULT.has(`${request.resource.group}/${request.resource.version}/${request.resource.resource}`);
       if (orphansDependents(request.options, old, byDefault)) return allowed();
+      if (owned.length === 0) {
+        // Nothing owned, as a stale view of the claims, StatefulSets or Namespaces says: one made (or owned) since is not
+        // in it. The stale policy answers, as for the DELETEs that find something (which pass with the check off, or in
+        // a namespace being deleted, before any stale answer).
+        if (uid === '' || staleReads(context, OWNERSHIP_READS).length === 0) return allowed();
+        if (context.config.checks['pvc-delete'].mode === 'off' || (namespace !== '' && namespaceGoing(context, namespace))) return allowed();
+        const stale = staleModelDecision(
+          context,
+          `deletion of ${request.kind.kind} ${namespace === '' ? '' : `${namespace}/`}${request.name || stringField(old, 'metadata', 'name')} by ${describeUser(request.userInfo)}`,
+          [],
+          OWNERSHIP_READS,
+          ['none: retry once volume-guard sees the PVCs, StatefulSets and Namespaces again'],
+        );
+        return stale ?? allowed();
+      }
       // Once allowed (whatever this check's mode), the garbage collector's DELETEs of what it owns follow as itself:
       // judged here (pvc-delete.ts ownersWereJudged, ownedOnlyByAdmittedDeletions), not again under pvcDelete.others.
       context.removing({ kind: 'owner', uid });

@@ -25,11 +25,11 @@ import { HELM_RELEASE_NAME_ANNOTATION, HELM_RELEASE_NAMESPACE_ANNOTATION } from 
 import { checkModes, pvcDeleteModeFor, skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { HELM_OR_NO_FIELD_MANAGER_CEL, isHelmsOwnWrite } from '../helm-writes.ts';
 import { field, metaOf, stringField } from '../objects.ts';
-import { DELETE_KEY, deleteApprovalSource, OVERRIDE_KEYS, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
+import { DELETE_KEY, deleteApprovalSource, mayWriteOverrides, OVERRIDE_KEYS, REUSE_KEY, reuseApprovalSource, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../overrides.ts';
 import { wrap } from '../messages.ts';
 import { judgeByPlan, staleOverride } from '../plan-judge.ts';
 import { PLANS, readOverrides } from '../plans.ts';
-import { allowed, denied, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
+import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 /**
@@ -104,10 +104,21 @@ export function statefulSetValidator(_config: Config): Validator {
           // YAML lines for the manifest, as an upgrade object's CREATE says them: the object is not there to annotate.
           `or add to the StatefulSet's metadata.annotations in its manifest, then create it again:\n` +
           `  ${SKIP_KEY}: "<checks>"\n  ${SKIP_REASON_KEY}: "<why>"\n  ${SKIP_BY_KEY}: "<your user name>"`,
-        warnings: [...warnings, ...claimTemplateOverrideWarnings(request.object, where)],
+        warnings: [...warnings, ...(controllerMayWriteOverrides(context.config) ? [] : claimTemplateOverrideWarnings(request.object, where))],
       });
     },
   };
+}
+
+/** The identities kube-controller-manager creates a StatefulSet's PVCs as (with and without --use-service-account-credentials). */
+const STATEFULSET_CONTROLLER_IDENTITIES: readonly UserInfo[] = [
+  { username: 'system:serviceaccount:kube-system:statefulset-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] },
+  { username: 'system:kube-controller-manager', groups: ['system:authenticated'] },
+];
+
+/** Whether the override guard lets the StatefulSet controller write overrides (overrides.mode rbac, or it is listed): its PVCs then pass. */
+function controllerMayWriteOverrides(config: Config): boolean {
+  return STATEFULSET_CONTROLLER_IDENTITIES.every((user) => mayWriteOverrides(user, config.overrides));
 }
 
 /**

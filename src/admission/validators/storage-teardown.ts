@@ -31,7 +31,7 @@ import { annotateHint } from '../decide.ts';
 import { wrap } from '../messages.ts';
 import { celString } from '../rules.ts';
 import { field, finalizersOf, isRecord, metaOf, stringField } from '../objects.ts';
-import { deleteApprovalSource, SKIP_BY_KEY, skipFrom } from '../overrides.ts';
+import { deleteApprovalSource, SKIP_BY_KEY, SKIP_KEY, skipFrom } from '../overrides.ts';
 import { judgeByPlan } from '../plan-judge.ts';
 import { withholdOtherNamespaces } from '../withhold.ts';
 import { PLANS, readOverrides, type Plan } from '../plans.ts';
@@ -137,9 +137,13 @@ function judgeCrdDelete(request: AdmissionRequest, context: ValidationContext, n
   const served = servedVersions(old);
   const dependents = dependentsOfKind(context.snapshot, { group, kind, namespaced, served });
   if (dependents.taken.size === 0) {
-    // Nothing of the kind owns a claim, as a stale view says: one made (or owned) since is not in it.
-    const stale = staleModelDecision(context, `deletion of CRD ${name} by ${describeUser(request.userInfo)}`, [], ['persistentVolumeClaim', 'statefulSet', 'namespace'], [
-      'none: retry once volume-guard sees the PVCs, StatefulSets and Namespaces again',
+    // Nothing of the kind owns a claim, as a stale view says: one made (or owned) since is not in it. The check off
+    // refuses nothing; the CRD's honored `*` skip passes, as where something is found.
+    if (context.config.checks['pvc-delete'].mode === 'off') return allowed();
+    const skip = skipFrom(`CRD ${name}`, metaOf(old)?.annotations ?? {}, undefined, { now: context.now });
+    const stale = staleModelDecision(context, `deletion of CRD ${name} by ${describeUser(request.userInfo)}`, skip ? [skip] : [], ['persistentVolumeClaim', 'statefulSet', 'namespace'], [
+      annotateHint('crd', name).replace(/^run: /, '').replace(`${SKIP_KEY}=<checks>`, `${SKIP_KEY}="*"`),
+      'or retry once volume-guard sees the PVCs, StatefulSets and Namespaces again',
     ]);
     return stale ?? allowed();
   }
