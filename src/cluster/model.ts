@@ -96,10 +96,14 @@ interface PendingEntry {
   gone?: boolean;
 }
 
-/** What an admitted removal changed in the model's answers (the risk gauges follow it). */
+/**
+ * What an admitted removal changed in the model's answers, or a PV the model re-pinned when a node came, went or
+ * changed labels (no write of that PV shows it): the risk gauges follow it.
+ */
 export type PendingChange =
   | { readonly kind: 'longhornReplica'; readonly previous: LonghornReplicaRecord; readonly next: LonghornReplicaRecord }
-  | { readonly kind: 'node'; readonly node: string };
+  | { readonly kind: 'node'; readonly node: string }
+  | { readonly kind: 'persistentVolume'; readonly previous: PersistentVolumeRecord; readonly next: PersistentVolumeRecord };
 
 /**
  * Whether a core Node is down at `now`: its Ready condition is False and has been since longer than the grace (a
@@ -615,7 +619,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   // ------------------------------------------------------------------------------------- admitted removals
 
-  /** Told of each change admitted removals make to the model's answers (one listener: the risk gauges). */
+  /** Told of each change admitted removals make to the model's answers, and of those no write shows (a PV re-pinned, a node past its down grace): one listener, the risk gauges. */
   onPendingChange(listener: (change: PendingChange) => void): void {
     this.#pendingListener = listener;
   }
@@ -844,6 +848,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
       if (resolved === pv) continue;
       this.#stores.persistentVolume.set(pv.name, resolved);
       for (const index of this.#indexes.persistentVolume) index.update(pv, resolved);
+      this.#pendingListener?.({ kind: 'persistentVolume', previous: pv, next: resolved });
     }
   }
 
@@ -966,6 +971,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
       if (deadline > now) continue;
       this.#downDeadlines.delete(nodeName);
       this.#noteNodeVolumes(nodeName);
+      // No write shows it: the risk gauges re-count the nodes holding the other copies of its volumes.
+      this.#pendingListener?.({ kind: 'node', node: nodeName });
     }
     this.#recomputeNextDeadline();
     this.#evaluatePending();

@@ -241,10 +241,15 @@ export class RiskTracker {
     this.#synced = options.synced ?? (() => true);
     // Without a model being listed (tests, benchmarks), the empty model is the cluster.
     this.#ready = options.synced === undefined;
-    // A removal volume-guard admitted changes the copies counted before the informers show it.
+    // A removal volume-guard admitted changes the copies counted before the informers show it; a node's labels re-pin PVs.
     model.onPendingChange((change) => {
       if (change.kind === 'longhornReplica') {
         this.note('longhornReplica', change.previous, change.next);
+        return;
+      }
+      // A node's labels re-pinned a PV: the node it was pinned to and the one it is now.
+      if (change.kind === 'persistentVolume') {
+        this.note('persistentVolume', change.previous, change.next);
         return;
       }
       this.#markNode(change.node);
@@ -614,10 +619,12 @@ export class RiskTracker {
 
   /**
    * Takes the overrides whose `skip-until` has passed out of the counts, and marks what they waived for
-   * re-evaluation (a node's skip, or one an upgrade or a Machine's owner carries to its drain: its nodes_blocked).
-   * O(1) until the earliest expiry; the flusher calls it.
+   * re-evaluation (a node's skip, or one an upgrade or a Machine's owner carries to its drain: its nodes_blocked), and
+   * the nodes whose down grace ran out. O(1) until the earliest expiry; the flusher calls it.
    */
   expireOverrides(now: number = Date.now()): void {
+    // A NotReady node whose grace ran out is down now, with no write to say so (ClusterModel.settle tells the listener).
+    this.#model.settle();
     if (now < this.#nextExpiry) return;
     const due: OverrideContribution[] = [];
     let next = Number.POSITIVE_INFINITY;
