@@ -1064,6 +1064,9 @@ export function pvcsLeftBehind(
     const owner = claimedByAnyLiveStatefulSet(snapshot, claim);
     const ownerKey = owner === undefined ? undefined : `${owner.namespace}/${owner.name}`;
     if (ownerKey !== undefined && (!statefulSets.has(ownerKey) || stayingStatefulSets.has(ownerKey))) continue;
+    // Annotated for another release (taken over with helm --take-ownership): that release's, which this one's next
+    // install cannot adopt (Helm refuses an object another release owns).
+    if (otherOwner(claim.annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '', claim.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? '', claim.namespace, release) !== undefined) continue;
     add(claim, 'release-labelled');
   }
   return [...left.values()];
@@ -1213,14 +1216,22 @@ export function ownedByOtherReleases(snapshot: ClusterSnapshot, release: HelmRel
 
 /**
  * At an upgrade or rollback: live StatefulSets of the release's namespace that the new manifest does not render, now
- * annotated for another release, whose PVCs carry this release's label: most likely taken over from this release
+ * annotated for another release, whose PVCs carry this release's label, and PVCs labelled for this release, now
+ * annotated for another release, that it does not render: most likely taken over from this release
  * (`helm --take-ownership`). If the previous revision still rendered one, Helm deletes it now (it deletes what the
  * last revision rendered, whoever owns it: Helm 3 and 4). volume-guard cannot read that revision: a warning.
  */
 export function takenOverFromRelease(snapshot: ClusterSnapshot, release: HelmRelease, manifest: ParsedManifest): OwnedElsewhere[] {
   const rendered = new Set(manifest.statefulSets.map((s) => `${s.namespace}/${s.name}`));
+  const declared = new Set(manifest.persistentVolumeClaims.map((p) => `${p.namespace}/${p.name}`));
   const found = new Map<string, OwnedElsewhere>();
   for (const claim of snapshot.persistentVolumeClaimsOfRelease(release.namespace, release.name)) {
+    // A PVC document now annotated for another release, still labelled for this one: taken over the same way.
+    const claimOwner = otherOwner(claim.annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '', claim.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? '', claim.namespace, release);
+    if (claimOwner !== undefined && !declared.has(`${claim.namespace}/${claim.name}`)) {
+      found.set(`PersistentVolumeClaim ${claim.namespace}/${claim.name}`, { kind: 'PersistentVolumeClaim', namespace: claim.namespace, name: claim.name, owner: claimOwner });
+      continue;
+    }
     const live = claimedByAnyLiveStatefulSet(snapshot, claim);
     if (live === undefined || rendered.has(`${live.namespace}/${live.name}`)) continue;
     const owner = otherOwner(live.helmReleaseName, live.helmReleaseNamespace, live.namespace, release);

@@ -141,7 +141,10 @@ function droppedEffect(reclaimPolicy: string, volumeName: string): string {
   return reclaimPolicy === 'Retain' ? retainedPvAdvice(volumeName) : reclaimEffect(reclaimPolicy);
 }
 
-/** dropped-by-upgrade (and deleted-with-statefulset, deleted-with-namespace) findings for an upgrade or rollback (none for an install). */
+/**
+ * dropped-by-upgrade (and deleted-with-statefulset, deleted-with-namespace) findings for an upgrade or rollback; for an
+ * install too, the claims a StatefulSet it adopts deletes as it scales down (deleted-by-scale-down).
+ */
 export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvcTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   addClaimsDeletedByHooks(snapshot, target, collector);
@@ -152,11 +155,24 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     if (snapshot.statefulSet(declared.namespace, declared.name) !== undefined) continue;
     addClaimsDeletedByAdoption(snapshot, declared, target.now, collector);
   }
-  if (target.operation === 'install') return collector.result();
   const { release, manifest, now } = target;
+  const operation = target.operation === 'rollback' ? 'this rollback' : target.operation === 'install' ? 'this install' : 'this upgrade';
+  const liveSets = target.operation === 'install' ? [] : liveStatefulSetsOfRelease(snapshot, release, manifest);
+  // A live StatefulSet the manifest declares that is not the release's yet: Helm adopts it (an install over one annotated
+  // for the release, kept at an earlier uninstall; --take-ownership at an install or upgrade) and writes the rendered
+  // spec over it (install.go performInstall, upgrade.go: KubeClient.Update of the adopted objects), scaling it as the
+  // release's own below. A rollback does not adopt: Helm's update fails on an object the current revision lacks.
+  if (target.operation !== 'rollback') {
+    const ofRelease = new Set(liveSets.map((s) => s.uid));
+    for (const next of manifest.statefulSets) {
+      const live = snapshot.statefulSet(next.namespace, next.name);
+      // One going (being deleted, or its DELETE admitted: helm uninstall then install) is created anew, as above.
+      if (live === undefined || live.deleting === true || snapshot.deletionAdmitted(live.uid) || ofRelease.has(live.uid)) continue;
+      addClaimsDeletedByHelmScaleDown(snapshot, live, next, operation, now, collector);
+    }
+  }
+  if (target.operation === 'install') return collector.result();
   const declared = new Set(manifest.persistentVolumeClaims.map((claim) => `${claim.namespace}/${claim.name}`));
-  const operation = target.operation === 'rollback' ? 'this rollback' : 'this upgrade';
-  const liveSets = liveStatefulSetsOfRelease(snapshot, release, manifest);
   const declaredIn = (statefulSet: StatefulSetRecord): ManifestStatefulSet | undefined =>
     manifest.statefulSets.find((s) => s.namespace === statefulSet.namespace && s.name === statefulSet.name);
   // Every StatefulSet Helm deletes here: a claim another of them also owns goes all the same.
@@ -168,31 +184,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   for (const live of liveSets) {
     const next = declaredIn(live);
     if (next !== undefined) {
-      // Kept: Helm writes the new spec, and under whenScaled: Delete the StatefulSet controller deletes the PVCs of
-      // the pods it then scales away (fewer replicas declared, a new ordinals.start, or the policy turned to Delete).
-      // A field the chart does not set keeps its live value (three-way merge and server-side apply alike), unless the
-      // release set it before: Helm then removes it and the API server's default takes its place (releaseSets).
-      const set = live.releaseSets ?? {};
-      const { replicas, ordinalsStart } = sizeAfterHelm(next, live);
-      const whenScaled = next.whenScaledDeclared ? next.retentionPolicy.whenScaled : set.whenScaled ? 'Retain' : live.whenScaled;
-      const changes = replicas < live.replicas || ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
-      if (whenScaled === 'Delete' && changes) {
-        const target = {
-          namespace: live.namespace,
-          name: live.name,
-          uid: live.uid,
-          claimTemplates: live.claimTemplates,
-          replicas,
-          ordinalsStart,
-          ...(ordinalsStart !== live.ordinalsStart ? { ordinalsMoved: true as const } : {}),
-          ...(now !== undefined ? { now } : {}),
-        };
-        const change =
-          !next.replicasDeclared && replicas !== live.replicas
-            ? `${operation} no longer declares the replicas the release set on StatefulSet ${live.name}: Helm removes them, ${replicas} remains; `
-            : `${operation} sets StatefulSet ${live.name} to ${replicas} replicas; `;
-        addClaimsDeletedByScaleDown(snapshot, target, collector, change);
-      }
+      addClaimsDeletedByHelmScaleDown(snapshot, live, next, operation, now, collector);
       continue;
     }
     if (live.helmKeep) continue;
@@ -268,6 +260,42 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     }
   }
   return collector.result();
+}
+
+/**
+ * A live StatefulSet Helm keeps and writes the new spec over: under whenScaled: Delete the StatefulSet controller
+ * deletes the PVCs of the pods it then scales away (fewer replicas declared, a new ordinals.start, or the policy turned
+ * to Delete). A field the chart does not set keeps its live value (three-way merge and server-side apply alike),
+ * unless the release set it before: Helm then removes it and the API server's default takes its place (releaseSets).
+ */
+function addClaimsDeletedByHelmScaleDown(
+  snapshot: ClusterSnapshot,
+  live: StatefulSetRecord,
+  next: ManifestStatefulSet,
+  operation: string,
+  now: number | undefined,
+  collector: FindingCollector,
+): void {
+  const set = live.releaseSets ?? {};
+  const { replicas, ordinalsStart } = sizeAfterHelm(next, live);
+  const whenScaled = next.whenScaledDeclared ? next.retentionPolicy.whenScaled : set.whenScaled ? 'Retain' : live.whenScaled;
+  const changes = replicas < live.replicas || ordinalsStart !== live.ordinalsStart || live.whenScaled !== 'Delete';
+  if (whenScaled !== 'Delete' || !changes) return;
+  const target = {
+    namespace: live.namespace,
+    name: live.name,
+    uid: live.uid,
+    claimTemplates: live.claimTemplates,
+    replicas,
+    ordinalsStart,
+    ...(ordinalsStart !== live.ordinalsStart ? { ordinalsMoved: true as const } : {}),
+    ...(now !== undefined ? { now } : {}),
+  };
+  const change =
+    !next.replicasDeclared && replicas !== live.replicas
+      ? `${operation} no longer declares the replicas the release set on StatefulSet ${live.name}: Helm removes them, ${replicas} remains; `
+      : `${operation} sets StatefulSet ${live.name} to ${replicas} replicas; `;
+  addClaimsDeletedByScaleDown(snapshot, target, collector, change);
 }
 
 /**

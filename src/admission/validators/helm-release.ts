@@ -559,8 +559,10 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
   }
   if (operation !== 'install') {
     for (const taken of takenOverFromRelease(context.snapshot, release, manifest).slice(0, MAX_LISTED_PER_CHECK)) {
+      const what = taken.kind === 'StatefulSet' ? `StatefulSet ${taken.namespace}/${taken.name}` : `PVC ${taken.namespace}/${taken.name}`;
+      const tie = taken.kind === 'StatefulSet' ? 'has PVCs of this release' : 'is labelled for this release';
       warnings.push(
-        truncate(`volume-guard: StatefulSet ${taken.namespace}/${taken.name}, now Helm release ${taken.owner.slice(taken.owner.indexOf('/') + 1)}'s, has PVCs of this release;`),
+        truncate(`volume-guard: ${what}, now Helm release ${taken.owner.slice(taken.owner.indexOf('/') + 1)}'s, ${tie};`),
         truncate(`if revision ${release.version - 1} still renders it, this ${operation} deletes it (Helm deletes what a revision drops)`),
       );
     }
