@@ -151,6 +151,36 @@ describe('copies are counted per node that is up', () => {
     expect(again.stderr).not.toContain('denied');
   });
 
+  it("a replica on a node whose NoExecute taint no instance manager there tolerates is no copy (the taint manager deletes it)", async () => {
+    await createLonghornVolume({ name: 'cp-taint', numberOfReplicas: 2, state: 'detached', replicas: [{ node: 'cp-n2' }, { node: 'cp-n3' }] });
+    // The taint on cp-n3 passes: cp-n2 still holds a copy.
+    const tainted = await must(kubectl(['taint', 'node', 'cp-n3', 'cp-maint=x:NoExecute']), 'taint cp-n3');
+    expect(tainted.stderr).not.toContain('denied');
+    try {
+      const denied = await cordonOnce('cp-n2', true);
+      expect(denied.stderr).toContain('longhorn-system/cp-taint');
+      expect(denied.stderr).toContain("on node cp-n3, whose taint cp-maint=x:NoExecute deletes Longhorn's instance-manager pod there");
+      expect(await unschedulable('cp-n2')).toBe(false);
+      // Longhorn's instance manager there tolerating the taint for good: its replicas keep running, a copy again.
+      await apply({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'instance-manager-cp-n3', namespace: LONGHORN_NS, labels: { 'longhorn.io/component': 'instance-manager' } },
+        spec: {
+          nodeName: 'cp-n3',
+          automountServiceAccountToken: false,
+          tolerations: [{ key: 'cp-maint', operator: 'Exists', effect: 'NoExecute' }],
+          containers: [{ name: 'im', image: 'registry.invalid/im:1' }],
+        },
+      });
+      const again = await cordonOnce('cp-n2', false);
+      expect(again.stderr).not.toContain('denied');
+    } finally {
+      await kubectl(['taint', 'node', 'cp-n3', 'cp-maint-']);
+      await kubectl(['delete', 'pod', 'instance-manager-cp-n3', '-n', LONGHORN_NS, '--ignore-not-found', '--grace-period=0', '--force']);
+    }
+  });
+
   it('a node whose Ready just turned Unknown holds no copy (longhorn-manager takes it as down at once)', async () => {
     await createLonghornVolume({ name: 'cp-lost', numberOfReplicas: 2, replicas: [{ node: 'cp-n2' }, { node: 'cp-n3' }] });
     await setNodeReady('cp-n3', 'Unknown', new Date().toISOString());
