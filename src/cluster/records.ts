@@ -211,6 +211,11 @@ export interface NodeRecord {
    */
   readonly cordoned?: boolean;
   /**
+   * spec.providerID, omitted when empty: Cluster API finds the Node of a Machine whose status.nodeRef is not set yet by
+   * it, and drains and deletes that Node (isDeleteNodeAllowed, getNode).
+   */
+  readonly providerID?: string;
+  /**
    * The drain taints themselves, set only with `leaving`: ordinary NoSchedule / NoExecute taints to the scheduler, so
    * a pod tolerating them (an empty-key Exists toleration) may still be placed on the node (podLandsOn).
    */
@@ -611,6 +616,11 @@ export interface ClusterApiClusterRecord {
   readonly namespace: string;
   readonly name: string;
   readonly labels: Labels;
+  /**
+   * Being deleted (metadata.deletionTimestamp): Cluster API then deletes its Machines without draining their nodes
+   * (isDeleteNodeAllowed: errClusterIsBeingDeleted). Omitted: no.
+   */
+  readonly deleting?: boolean;
 }
 
 /**

@@ -186,6 +186,7 @@ export function transformNode(raw: unknown): NodeRecord | undefined {
   const drainTaints = drainTaintsOf(spec);
   const leaving = drainTaints !== undefined;
   const cordoned = spec?.['unschedulable'] === true;
+  const providerID = stringAt(spec, 'providerID');
   return {
     name: intern(name),
     unschedulable: cordoned || leaving,
@@ -195,6 +196,7 @@ export function transformNode(raw: unknown): NodeRecord | undefined {
     labels: internedMap(stringMapAt(metadata, 'labels')),
     ...(drainTaints !== undefined ? { leaving, cordoned, drainTaints } : {}),
     ...taintsOf(spec),
+    ...(providerID !== '' ? { providerID } : {}),
   };
 }
 
@@ -1077,5 +1079,10 @@ export function transformClusterApiCluster(raw: unknown): ClusterApiClusterRecor
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
-  return { namespace: intern(stringAt(metadata, 'namespace')), name, labels: internedMap(stringMapAt(metadata, 'labels')) };
+  return {
+    namespace: intern(stringAt(metadata, 'namespace')),
+    name,
+    labels: internedMap(stringMapAt(metadata, 'labels')),
+    ...(isDeleting(metadata) ? { deleting: true } : {}),
+  };
 }

@@ -195,6 +195,12 @@ function deletesInRandomOrder(request: AdmissionRequest, owner: 'MachineDeployme
  */
 function drainCutShortFor(context: ValidationContext, machine: MachineRecord): DrainCutShort | undefined {
   if (machine.drainCutShort === 'excluded') return 'excluded';
+  // A Cluster being deleted: Cluster API deletes its Machines without the drain (isDeleteNodeAllowed returns
+  // errClusterIsBeingDeleted, reconcileDelete skips the pre-drain hooks, drain and volume detach wait).
+  const owningCluster = context.snapshot.clusterApiCluster(machine.namespace, machine.clusterName);
+  if (owningCluster?.deleting === true) {
+    return { undrained: `Cluster ${owningCluster.namespace}/${owningCluster.name} is being deleted: Cluster API deletes its Machines without draining their nodes` };
+  }
   const skipped = instanceManagerDrainSkip(context.snapshot, machine, context.config.longhorn.namespace);
   return skipped !== undefined ? { skipped } : machine.drainCutShort;
 }
@@ -202,7 +208,9 @@ function drainCutShortFor(context: ValidationContext, machine: MachineRecord): D
 function judgeMachineDelete(request: AdmissionRequest, context: ValidationContext): Decision {
   const machine = request.oldObject;
   if (stringField(machine, 'metadata', 'deletionTimestamp') !== '') return allowed();
-  const node = stringField(machine, 'status', 'nodeRef', 'name');
+  // Without status.nodeRef yet, Cluster API looks the Node up by spec.providerID and drains and deletes it all the
+  // same (isDeleteNodeAllowed).
+  const node = stringField(machine, 'status', 'nodeRef', 'name') || nodeOfProviderID(context, stringField(machine, 'spec', 'providerID'));
   // A Machine whose node never joined takes no data with it.
   if (node === '') return allowed();
   // A collection DELETE (`kubectl delete machines --all`) is admitted per item, the name only in the object.
@@ -213,7 +221,8 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   if (context.snapshot.machineRemovalAdmitted(request.namespace, name)) return allowed();
   // Once allowed, `kubectl delete machine a b` judges b with a's node gone.
   context.removing({ kind: 'machine', namespace: request.namespace, name, node });
-  const record = transformMachine(machine);
+  const transformed = transformMachine(machine);
+  const record = transformed === undefined ? undefined : { ...transformed, nodeName: node };
   const drainCutShort = record ? drainCutShortFor(context, record) : undefined;
   // The owner's skip is for its own DELETEs (KubeadmControlPlane's controller, clusterApi.controlPlaneUsers): a
   // person's `kubectl delete machine`, or another controller's DELETE, is no step of the rollout the admin accepted.
@@ -236,6 +245,13 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
     again: `delete Machine ${request.namespace}/${name} again`,
     ...(gone ? { nodeGone: ownerRef !== undefined ? { owner: ownerRef } : {} } : {}),
   });
+}
+
+/** The Node whose spec.providerID is `providerID`, as Cluster API's getNode finds it; '' when none (or none given). */
+function nodeOfProviderID(context: ValidationContext, providerID: string): string {
+  if (providerID === '') return '';
+  for (const candidate of context.snapshot.nodes()) if (candidate.providerID === providerID) return candidate.name;
+  return '';
 }
 
 /** How far a Machine's drain is cut short: not at all, after a timeout, not drained at all. */

@@ -134,7 +134,7 @@ const declaration: WebhookDeclaration = {
  * How Cluster API's drain of a Machine's node stops short of Longhorn's hold: no drain (`excluded`), a node drain
  * timeout (`timeout`), or a drain that skips Longhorn's instance-manager pods (`skipped`: why, naming the rule or label).
  */
-export type DrainCutShort = 'excluded' | 'timeout' | { readonly skipped: string };
+export type DrainCutShort = 'excluded' | 'timeout' | { readonly skipped: string } | { readonly undrained: string };
 
 /** The plans of a node leaving service. */
 type NodePlanId = 'node-cordon' | 'node-delete' | 'machine-delete' | 'machine-scale-down';
@@ -256,7 +256,9 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
               ? `Cluster API deletes it without a drain (annotation ${EXCLUDE_NODE_DRAINING_ANNOTATION})`
               : input.drainCutShort === 'timeout'
                 ? 'Cluster API deletes it once its node drain timeout is past, drained or not'
-                : `${input.drainCutShort.skipped}, so the drain does not wait on Longhorn's instance-manager PodDisruptionBudget`,
+                : 'undrained' in input.drainCutShort
+                  ? input.drainCutShort.undrained
+                  : `${input.drainCutShort.skipped}, so the drain does not wait on Longhorn's instance-manager PodDisruptionBudget`,
           ),
         ]
       : [];
