@@ -35,6 +35,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   nodesLabelled: () => none,
   namespace: () => undefined,
   persistentVolume: () => undefined,
+  persistentVolumesClaiming: () => none,
   persistentVolumesPinnedTo: () => none,
   boundPersistentVolumeKindsPinnedTo: () => new Map(),
   pinnedPersistentVolumes: () => none,
