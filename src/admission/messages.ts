@@ -47,6 +47,12 @@ interface ReplicaPlaces {
    * not known, taken as false.
    */
   readonly noOtherReplicaNode?: () => boolean;
+  /**
+   * Whether the cluster has no Longhorn node but the one in question (an upgrade: at most one), whatever their state:
+   * no copy can ever be made elsewhere, where noOtherReplicaNode may still change (a node down or cordoned comes back).
+   * Asked only to word a fix (onlyLonghornNode). Omitted: not known, taken as false.
+   */
+  readonly noOtherLonghornNode?: () => boolean;
 }
 
 /** What the refused request was doing, so advice fits it. */
@@ -142,12 +148,40 @@ export function soleReplicaNode(snapshot: Pick<ClusterSnapshot, 'longhornNodes'>
 }
 
 /**
- * Added to the fix where Longhorn has no other node for a copy: a rebuild never comes, so back the volume up, then
- * override.
+ * ReplicaPlaces.noOtherLonghornNode, read from the cluster when asked: whether no Longhorn node but `node` (without
+ * one: at most one Longhorn node) exists, in any state. False while no Longhorn node is known.
  */
-function soleNodeFix(situation: Situation, count: number): string {
+export function onlyLonghornNode(snapshot: Pick<ClusterSnapshot, 'longhornNodes'>, node?: string): () => boolean {
+  const most = node === undefined ? 1 : 0;
+  let answer: boolean | undefined;
+  // As soleReplicaNode: read once per request, stopping at the first node past the limit.
+  return () => {
+    if (answer !== undefined) return answer;
+    let known = false;
+    let others = 0;
+    answer = true;
+    for (const longhorn of snapshot.longhornNodes()) {
+      known = true;
+      if (longhorn.name !== node && ++others > most) {
+        answer = false;
+        break;
+      }
+    }
+    answer &&= known;
+    return answer;
+  };
+}
+
+/**
+ * The fix where Longhorn has no other node for a copy: a rebuild never comes, so back the volume up, then override.
+ * `leads`: it opens the fix (no other advice works for these volumes); else it follows advice that still does.
+ */
+function soleNodeFix(situation: Situation, count: number, leads = false): string {
   const node = nodeOf(situation);
-  const where = node === undefined ? 'The cluster has one Longhorn node that takes replicas' : `But ${node} is the only Longhorn node that takes replicas`;
+  const where =
+    node === undefined
+      ? `${leads ? 'the' : 'The'} cluster has one Longhorn node that takes replicas`
+      : `${leads ? '' : 'But '}${node} is the only Longhorn node that takes replicas`;
   const snapshot = node === undefined ? 'that node' : node;
   return (
     `${where}, so Longhorn can make no second copy on another node: back the ${count === 1 ? 'volume' : 'volumes'} up ` +
@@ -212,6 +246,11 @@ export function fewNamed(named: readonly string[], hidden = 0, others = 'of othe
 /** Whether the situation says Longhorn has no other node for a copy (ReplicaPlaces). */
 function noOtherNode(situation: Situation): boolean {
   return situation.kind !== 'helm' && situation.noOtherReplicaNode?.() === true;
+}
+
+/** Whether the situation says the cluster has no other Longhorn node at all, in service or not (ReplicaPlaces). */
+function aloneInCluster(situation: Situation): boolean {
+  return situation.kind !== 'helm' && situation.noOtherLonghornNode?.() === true;
 }
 
 /**
@@ -447,12 +486,15 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (lost) parts.push(RESTORE_LOST_DATA);
       // A volume withheld from the requester (another namespace's, at an eviction) has no namespace: not named.
       const only = findings.length === 1 && findings[0]?.object.namespace ? findings[0].object.name : undefined;
-      const raise = (rest.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));
-      if (configured) parts.push((only ? raise.replace('<volume>', only) : raise) + detachedRebuild(rest));
-      if (effective) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
-      // Said after the usual advice, which stays as it is: with one node taking replicas that advice cannot work. A
+      // Said after the usual advice where no other node takes replicas now (one down or cordoned may come back). A
       // lowered volume with copies on several nodes still has them: raising its count keeps them.
       const sole = !findings.some((finding) => finding.tags.includes('several-copies')) && noOtherNode(situation);
+      // With no other Longhorn node at all, no raise or rebuild ever makes a second copy: backing up leads instead.
+      const alone = sole && aloneInCluster(situation);
+      const raise = (rest.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));
+      if (configured && !alone) parts.push((only ? raise.replace('<volume>', only) : raise) + detachedRebuild(rest));
+      if (effective && !alone) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
+      if (alone && parts.length === 0) return soleNodeFix(situation, findings.length, true);
       return `${parts.join('; ')}; then ${retry(situation)}.${sole ? ` ${soleNodeFix(situation, findings.length)}` : ''}`;
     },
     fate: (finding, situation) =>
@@ -498,6 +540,8 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       const rebuild =
         'let Longhorn rebuild a healthy replica on another node (with numberOfReplicas 1, raise it to 2 or more first: ' +
         'Longhorn makes no second copy otherwise) and wait until it is healthy';
+      // No other Longhorn node at all: no rebuild ever comes (nor are copies held off elsewhere), backing up is the fix.
+      if (aloneInCluster(situation)) return soleNodeFix(situation, findings.length, true);
       const held = findings.filter(hasCopiesHeldOff);
       const advice =
         held.length === 0

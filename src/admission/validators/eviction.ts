@@ -21,7 +21,7 @@ import { landingRefusal, podLandsOn } from '../../cluster/taints.ts';
 import type { Config } from '../../config.ts';
 import { describeUser, namespaceGoing, staleReads, type CheckResults, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
-import { soleReplicaNode, wrap } from '../messages.ts';
+import { onlyLonghornNode, soleReplicaNode, wrap } from '../messages.ts';
 import {
   applyLonghornDrainPolicy,
   harvesterDrainOverride,
@@ -240,6 +240,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
       ...(nodeMissing ? { nodeMissing } : {}),
       ...(notRestart === undefined ? {} : { notRestart }),
       noOtherReplicaNode: soleReplicaNode(snapshot, node),
+      noOtherLonghornNode: onlyLonghornNode(snapshot, node),
     },
     // Repeats are harmless: only membership is read (staleModelDecision), and only when the model is stale.
     reads: dependsOn,

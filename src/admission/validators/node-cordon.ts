@@ -17,7 +17,7 @@ import {
   withoutDataKeptInPlace,
   type HarvesterStep,
 } from '../longhorn-drain.ts';
-import { soleReplicaNode, wrap } from '../messages.ts';
+import { onlyLonghornNode, soleReplicaNode, wrap } from '../messages.ts';
 import { nodeLocalOptionsOf, unlistedPinnedDrivers } from '../../checks/node-local-volume.ts';
 import type { Situation } from '../messages.ts';
 import type { AffectedObject, CheckId } from '../../checks/types.ts';
@@ -281,6 +281,7 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
             ...(input.taint ? { taint: input.taint } : {}),
             ...(input.nodeGone ? { nodeGone: input.nodeGone } : {}),
             noOtherReplicaNode: soleReplicaNode(snapshot, input.node),
+            noOtherLonghornNode: onlyLonghornNode(snapshot, input.node),
           },
         }),
     ...(input.overrideFromHint === true ? { overrideFromHint: true } : {}),

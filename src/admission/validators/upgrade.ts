@@ -5,7 +5,7 @@ import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { parseLabelSelector, labelSelectorMatches, labelSelectorValid } from '../../cluster/label-selector.ts';
-import { soleReplicaNode, wrap } from '../messages.ts';
+import { onlyLonghornNode, soleReplicaNode, wrap } from '../messages.ts';
 import { field, metaOf } from '../objects.ts';
 import type { HarvesterUpgradeRecord, ResourceKind } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
@@ -275,7 +275,7 @@ export function upgradeJudgement(
       name,
       ...(request.namespace ? { namespace: request.namespace } : {}),
       ...(replaced ? { replacesNodes: replaced } : {}),
-      ...(snapshot === undefined ? {} : { noOtherReplicaNode: soleReplicaNode(snapshot) }),
+      ...(snapshot === undefined ? {} : { noOtherReplicaNode: soleReplicaNode(snapshot), noOtherLonghornNode: onlyLonghornNode(snapshot) }),
     },
   };
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createValidators } from '../../../src/admission/index.ts';
 import { capWarnings, encodeAdmissionResponse } from '../../../src/server/codec.ts';
-import { fitWarnings, MAX_WARNING_LENGTH, soleReplicaNode } from '../../../src/admission/messages.ts';
+import { fitWarnings, MAX_WARNING_LENGTH, onlyLonghornNode, soleReplicaNode } from '../../../src/admission/messages.ts';
 import type { AdmissionRequest, Decision, UserInfo } from '../../../src/admission/types.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
@@ -161,19 +161,33 @@ describe('advice on a cluster with one Longhorn node', () => {
       addVolume(m, volumeWithReplicas('solo', ['node-1'], { pvcNamespace: 'shop', pvcName: 'data' }));
     });
 
-  it('says no second copy can be made there: back the volume up, then override', () => {
+  it('says no second copy can be made there: back the volume up, then override, and advises no rebuild first', () => {
     const text = words(message(validator('node-cordon').handle(cordonRequest('node-1'), context(solo(['node-1'])))));
     expect(text).toContain('[last-replica-on-node] 1 Longhorn volume has its only healthy replica on node-1');
-    // Said after the usual advice, which stays word for word.
-    expect(text).toContain('let Longhorn rebuild a healthy replica on another node');
-    expect(text).toContain('But node-1 is the only Longhorn node that takes replicas, so Longhorn can make no second copy on another node: back the volume up');
+    // No other node ever takes a copy there: what works leads, for both checks.
+    const backUp =
+      'Fix: node-1 is the only Longhorn node that takes replicas, so Longhorn can make no second copy on another node: back the volume up ' +
+      '(a Longhorn backup to a backup target; a snapshot stays on node-1), then override.';
+    expect(text.split(backUp)).toHaveLength(3);
+    expect(text).not.toContain('let Longhorn rebuild');
+    expect(text).not.toContain('raise numberOfReplicas');
     expect(text).toContain('kubectl annotate node node-1 volume-guard.io/skip=last-replica-on-node,single-replica');
   });
 
   it('says so for a Harvester upgrade of its one node too', () => {
     const text = words(message(validator('upgrade').handle(harvesterUpgradeRequest(), context(solo(['node-1'])))));
-    expect(text).toContain('The cluster has one Longhorn node that takes replicas, so Longhorn can make no second copy on another node');
-    expect(text).toContain('raise numberOfReplicas');
+    expect(text).toContain('Fix: the cluster has one Longhorn node that takes replicas, so Longhorn can make no second copy on another node');
+    expect(text).not.toContain('raise numberOfReplicas');
+  });
+
+  it('keeps the usual advice first, the sole-node advice after, while the other Longhorn node is only down', () => {
+    const model = solo(['node-1', 'node-2']);
+    model.upsert('node', node({ name: 'node-2', ready: 'False' }));
+    model.upsert('longhornNode', longhornNode({ name: 'node-2', down: true }));
+    const text = words(message(validator('node-cordon').handle(cordonRequest('node-1'), context(model))));
+    expect(text).toContain('Fix: let Longhorn rebuild a healthy replica on another node');
+    expect(text).toContain('Fix: raise numberOfReplicas to 2 or more');
+    expect(text).toContain('But node-1 is the only Longhorn node that takes replicas, so Longhorn can make no second copy on another node: back the volume up');
   });
 
   it('keeps the rebuild advice while another node takes replicas', () => {
@@ -344,6 +358,15 @@ describe('soleReplicaNode: whether Longhorn has no other node for a copy', () =>
     expect(soleReplicaNode(counting([up('a')]).snapshot)()).toBe(true);
     expect(soleReplicaNode(counting([up('a'), up('b')]).snapshot)()).toBe(false);
     expect(soleReplicaNode(counting([{ name: 'a', down: true }]).snapshot)()).toBe(true);
+  });
+
+  it('onlyLonghornNode: no other Longhorn node at all, down or refusing replicas included', () => {
+    expect(onlyLonghornNode(counting([]).snapshot, 'a')()).toBe(false);
+    expect(onlyLonghornNode(counting([up('a')]).snapshot, 'a')()).toBe(true);
+    expect(onlyLonghornNode(counting([up('a'), { name: 'b', down: true }]).snapshot, 'a')()).toBe(false);
+    expect(onlyLonghornNode(counting([up('a'), { name: 'b', down: false, refusesReplicas: true }]).snapshot, 'a')()).toBe(false);
+    expect(onlyLonghornNode(counting([{ name: 'a', down: true }]).snapshot)()).toBe(true);
+    expect(onlyLonghornNode(counting([up('a'), up('b')]).snapshot)()).toBe(false);
   });
 
   it('reads the nodes once per request and stops past the limit', () => {
