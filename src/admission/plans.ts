@@ -480,7 +480,7 @@ export const PLANS = {
     checks: [{ check: 'orphan-pvc', collect: (snapshot, target, cap) => collectScaleUpAdoption(snapshot, target, cap) }],
     // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count.
     overrides: ['pvc-reuse'],
-    reads: CLAIM_RESOURCES,
+    reads: ['persistentVolumeClaim', 'pod', 'statefulSet'],
   }),
   'pvc-delete': plan<DeletedClaim>()({
     webhook: 'pvc-delete',

@@ -43,11 +43,10 @@
 // does not exempt it: the StatefulSet controller claims it by name all the same, and the finding says that pod would
 // share the volume. The previous revision is not needed:
 // the live StatefulSets Helm annotated stand for it (and volume-guard may not read Secrets anyway).
-// A claim that never bound (neverBound: Pending, no spec.volumeName, no PV whose claimRef names it) holds no data:
-// the StatefulSet controller uses an existing claim as it is, and the PV controller provisions or binds it like a new
-// one, so nothing old comes with it. Adopting it is a warning (it keeps its own class and size), never a denial. One
-// a PV names (spec.volumeName, or a PV's claimRef) gets that PV, and whatever it holds: judged like a bound one, its
-// reason saying it is not yet bound when it has no volumeName.
+// A claim still Pending is judged like a bound one: a PV made for it (a restore, a pre-provisioned volume) may bind
+// it at any moment, and the claim the next StatefulSet adopts keeps the old one's class, size and selected node (a
+// WaitForFirstConsumer claim stays tied to a node that may be gone). The admin decides: `volume-guard.io/reuse:
+// "true"`, or delete it. Its reason says it is not yet bound rather than speak of old data.
 // A claim in phase Lost holds no data (isLost): adopting it is a warning, never a denial.
 //
 // A PVC annotated `volume-guard.io/reuse: "true"` is still reported, tagged `reuse-approved`: the admin declared
@@ -70,7 +69,7 @@ import type { AffectedObject, Check, Finding } from './types.ts';
 export const REUSE_APPROVED_TAG = 'reuse-approved';
 /** A statefulset-claim finding whose PVC another live StatefulSet claims under the same name (otherClaimant). */
 export const SHARED_CLAIM_TAG = 'shared-claim';
-/** A finding whose PVC no PV is bound to (unboundNote): taken over as a claim, with no old data yet (or none ever: neverBound). */
+/** A finding whose PVC no PV is bound to (unboundNote): taken over as a claim, with no old data yet. */
 export const UNBOUND_TAG = 'unbound';
 
 export type OrphanPvcRule =
@@ -437,26 +436,8 @@ function lostReason(claim: Pick<PersistentVolumeClaimRecord, 'volumeName'>, who:
 }
 
 /**
- * The claim never bound: phase Pending, no spec.volumeName, and no PV whose claimRef names it (by namespace and name,
- * whatever its uid). It holds no data, and adopting it brings none: the StatefulSet controller uses an existing claim
- * as it is (createPersistentVolumeClaims creates only a missing one), and the PV controller provisions it, or binds a
- * free PV that matches, as it would a new claim (syncUnboundClaim). A PV whose claimRef names it is bound first, with
- * whatever it holds; one it names by volumeName is requested: neither is said of a claim that never bound.
- */
-export function neverBound(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name' | 'phase' | 'volumeName'>): boolean {
-  return claim.phase === 'Pending' && claim.volumeName === '' && snapshot.persistentVolumesClaiming(claim.namespace, claim.name).length === 0;
-}
-
-/** An adoption candidate for a claim that never bound, as a warning: no data to re-attach, only the claim as it is. */
-function neverBoundClaim(candidate: Candidate): Candidate {
-  const who = candidate.statefulSet === undefined ? 'whatever claims it' : `StatefulSet ${candidate.statefulSet.name}'s pod`;
-  return { ...candidate, severity: 'warning', reason: `Pending, never bound: it holds no data; ${who} gets it as it is (its storage class and size)` };
-}
-
-/**
- * ', not yet bound' for a claim no PV is bound to (it holds no data yet, though a PV whose claimRef names it binds it:
- * judged all the same; one that never bound is only warned about, neverBoundClaim), '' for a bound one: what a reason
- * says of the claim before what adopting it takes (adoptionTakes).
+ * ', not yet bound' for a claim no PV is bound to (it holds no data yet, though a PV may still bind it: judged all
+ * the same), '' for a bound one: what a reason says of the claim before what adopting it takes (adoptionTakes).
  */
 function unboundNote(claim: Pick<PersistentVolumeClaimRecord, 'volumeName'>): string {
   return isUnbound(claim) ? ', not yet bound' : '';
@@ -629,8 +610,6 @@ function candidatesFor(
     if (adoption && inUseByItsStatefulPod(snapshot, candidate.claim, candidate.replaced)) return;
     // Shared or not: a Lost claim holds no one's data.
     if (ADOPTION_RULES.includes(candidate.rule) && lostForGood(snapshot, candidate.claim)) candidate = lostClaim(candidate);
-    // Nor does one that never bound; shared, both StatefulSets would still write to the volume it gets.
-    else if (adoption && neverBound(snapshot, candidate.claim)) candidate = neverBoundClaim(candidate);
     const key = `${candidate.claim.namespace}/${candidate.claim.name}`;
     const existing = candidates.get(key);
     if (existing === undefined) {
@@ -932,8 +911,7 @@ function addStatefulSetClaim(
     statefulSet: statefulSetObject(namespace, statefulSetName),
     ...(severity === undefined ? {} : { severity }),
   };
-  const judged = lostForGood(snapshot, claim) ? lostClaim(candidate) : !shared && neverBound(snapshot, claim) ? neverBoundClaim(candidate) : candidate;
-  collector.add(pvcFinding(judged, tags));
+  collector.add(pvcFinding(lostForGood(snapshot, claim) ? lostClaim(candidate) : candidate, tags));
 }
 
 /**
@@ -1191,13 +1169,7 @@ export function claimsNamedForUnseenStatefulSet(
     if (ref === undefined || !acceptOrdinal(ref.ordinal)) continue;
     if (createdAt !== '' && !olderThan(claim.creationTimestamp, createdAt)) continue;
     // Another live StatefulSet's claim is refused in use or not (its name may be this one's too), as at a CREATE.
-    // Else one that never bound holds no data: only a warning once the StatefulSet is seen.
-    if (
-      otherClaimant(snapshot, claim, name) === undefined &&
-      (hasLiveOwnerReference(snapshot, claim, name) || inUseByItsStatefulPod(snapshot, claim, replaced) || neverBound(snapshot, claim))
-    ) {
-      continue;
-    }
+    if (otherClaimant(snapshot, claim, name) === undefined && (hasLiveOwnerReference(snapshot, claim, name) || inUseByItsStatefulPod(snapshot, claim, replaced))) continue;
     found.push(claim);
   }
   return found;

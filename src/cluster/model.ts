@@ -370,8 +370,6 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #unpinnedPvsByNamedNode = new MultiIndex<PersistentVolumeRecord>('persistentVolume.unpinnedByNamedNode', (pv) =>
     pv.pinnedNode === '' && pv.claimName !== '' ? pv.namedNode : '',
   );
-  /** PVs by the claim their claimRef names (`<namespace>/<name>`, any uid): one reserved for a claim not yet bound. */
-  readonly #pvsByClaim = new MultiIndex<PersistentVolumeRecord>('persistentVolume.byClaim', (pv) => (pv.claimName === '' ? '' : `${pv.claimNamespace}/${pv.claimName}`));
   /** Nodes by each `key=value` label (group keys left out) and by `metadata.name=<name>`. */
   readonly #nodesByLabel = new MultiIndex<NodeRecord>('node.byLabel', nodeLabelKeys);
   readonly #nodeLookup: NodeLookup = {
@@ -420,7 +418,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     harvesterUpgrade: [],
     harvesterUpgradePlan: [],
     node: [this.#nodesByLabel],
-    persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource, this.#unpinnedPvsByNamedNode, this.#pvsByClaim],
+    persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource, this.#unpinnedPvsByNamedNode],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#claimsByOwnerKind, this.#podScratchClaims],
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode, this.#upgradeJobPodsByNode],
     statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner, this.#statefulSetsByOwnerKind],
@@ -1287,10 +1285,6 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   pinnedPersistentVolumes(): Iterable<PersistentVolumeRecord> {
     return this.#pvsByPinnedNode.records();
-  }
-
-  persistentVolumesClaiming(namespace: string, name: string): readonly PersistentVolumeRecord[] {
-    return this.#pvsByClaim.get(`${namespace}/${name}`);
   }
 
   unpinnedPersistentVolumesNaming(nodeName: string): readonly PersistentVolumeRecord[] {

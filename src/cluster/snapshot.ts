@@ -179,11 +179,6 @@ export interface ClusterSnapshot {
   namespace(name: string): NamespaceRecord | undefined;
 
   persistentVolume(name: string): PersistentVolumeRecord | undefined;
-  /**
-   * The PVs whose spec.claimRef names this claim (by namespace and name, whatever its uid), in O(1): a PV reserved for
-   * a claim not yet bound, which the PV controller binds to it before any other.
-   */
-  persistentVolumesClaiming(namespace: string, name: string): readonly PersistentVolumeRecord[];
   /** PVs pinned by node affinity to exactly this node. */
   persistentVolumesPinnedTo(nodeName: string): readonly PersistentVolumeRecord[];
   /**

@@ -432,8 +432,6 @@ export class RiskTracker {
           this.#markNode(pv.pinnedNode === '' ? pv.namedNode : pv.pinnedNode);
           if (pv.claimName !== '') this.#markPodNodes(pv.claimNamespace, pv.claimName);
           if (pv.pinnedNode === '') this.#markOnlyNode();
-          // A PV whose claimRef names a claim not yet bound decides whether that claim never bound (orphan-pvc).
-          if (pv.claimName !== '' && this.#model.persistentVolumeClaim(pv.claimNamespace, pv.claimName)?.volumeName === '') this.#dirtyNamespaces.add(pv.claimNamespace);
         }
         return;
       }

@@ -35,7 +35,6 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   nodesLabelled: () => none,
   namespace: () => undefined,
   persistentVolume: () => undefined,
-  persistentVolumesClaiming: () => none,
   persistentVolumesPinnedTo: () => none,
   boundPersistentVolumeKindsPinnedTo: () => new Map(),
   pinnedPersistentVolumes: () => none,

@@ -86,7 +86,6 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   // #resolvePinned, re-run by #repinAround when a Node comes, goes or is relabelled): a stale Node list is a stale pin.
   // The queries by pin read the Nodes; one PV by name reads them when its pinnedNode is read (FIELD_READS).
   persistentVolume: ['persistentVolume'],
-  persistentVolumesClaiming: ['persistentVolume'],
   persistentVolumesPinnedTo: PV_READS,
   boundPersistentVolumeKindsPinnedTo: PV_READS,
   pinnedPersistentVolumes: PV_READS,

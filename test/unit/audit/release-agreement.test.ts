@@ -48,10 +48,8 @@ const STATES: readonly State[] = [
   },
   { name: 'a leftover approved for reuse', claim: { annotations: { 'volume-guard.io/reuse': 'true', 'volume-guard.io/skip-by': 'admin' } } },
   { name: 'a leftover with an unrecorded reuse approval', claim: { annotations: { 'volume-guard.io/reuse': 'true' } } },
-  // Still Pending with no volumeName, a PV's claimRef naming it: that PV binds it, judged like a bound one by both.
-  { name: 'a leftover not yet bound that a PV names', claim: { phase: 'Pending', volumeName: '' } },
-  // Never bound (WaitForFirstConsumer, its pod never ran), no PV naming it: it holds no data, a risk to neither.
-  { name: 'a leftover that never bound', claim: { phase: 'Pending', volumeName: '' }, setup: (m) => m.remove('persistentVolume', 'pv-mysql') },
+  // Still Pending (WaitForFirstConsumer, its pod never ran): judged like a bound one by both.
+  { name: 'a leftover that never bound', claim: { phase: 'Pending', volumeName: '' } },
   { name: 'a Pending leftover pre-bound to a PV', claim: { phase: 'Pending' } },
 ];
 

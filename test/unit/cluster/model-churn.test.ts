@@ -145,7 +145,6 @@ function answers(model: ClusterModel): Record<string, unknown> {
     for (const name of CLAIMS) {
       out[`persistentVolumeClaim ${ns}/${name}`] = canonical(model.persistentVolumeClaim(ns, name));
       out[`podsUsingClaim ${ns}/${name}`] = unordered(model.podsUsingClaim(ns, name));
-      out[`persistentVolumesClaiming ${ns}/${name}`] = unordered(model.persistentVolumesClaiming(ns, name));
     }
     for (const name of PODS) out[`pod ${ns}/${name}`] = canonical(model.pod(ns, name));
     for (const name of STATEFUL_SETS) out[`statefulSet ${ns}/${name}`] = canonical(model.statefulSet(ns, name));
