@@ -647,6 +647,11 @@ export interface DeletedWithTarget {
      * namespaces), which the garbage collector deletes with it: the namespace controller then deletes every PVC in them.
      */
     readonly namespaces?: readonly string[];
+    /**
+     * Claims of the owner's namespace its own controller deletes by name when it goes, whatever owner references say
+     * (a Harvester VirtualMachine's `harvesterhci.io/removedPersistentVolumeClaims`), with the annotation listing them.
+     */
+    readonly named?: { readonly annotation: string; readonly claims: readonly string[] };
   };
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
   readonly now: number;
@@ -663,9 +668,12 @@ export function claimsOwnedBy(snapshot: ClusterSnapshot, uid: string, namespace:
   return namespace === '' || claims.length === 0 ? claims : claims.filter((claim) => claim.namespace === namespace);
 }
 
-/** The dependent of an owner through which its DELETE takes a claim: a StatefulSet (`namespace/name`) or a Namespace. */
+/**
+ * The dependent of an owner through which its DELETE takes a claim: a StatefulSet (`namespace/name`) or a Namespace;
+ * or `Annotation`: the owner's controller deletes the claim by name, as listed in that annotation (`name`) of the owner.
+ */
 export interface TakenVia {
-  readonly kind: 'StatefulSet' | 'Namespace';
+  readonly kind: 'StatefulSet' | 'Namespace' | 'Annotation';
   readonly name: string;
 }
 
@@ -681,8 +689,16 @@ export function claimsTakenWith(
   namespace: string,
   statefulSets: NonNullable<DeletedWithTarget['owner']>['statefulSets'] = [],
   namespaces: NonNullable<DeletedWithTarget['owner']>['namespaces'] = [],
+  named?: NonNullable<DeletedWithTarget['owner']>['named'],
 ): ReadonlyMap<PersistentVolumeClaimRecord, TakenVia | undefined> {
-  return claimsTakenVia(snapshot, claimsOwnedBy(snapshot, uid, namespace), statefulSets, namespaces);
+  const taken = claimsTakenVia(snapshot, claimsOwnedBy(snapshot, uid, namespace), statefulSets, namespaces);
+  if (named === undefined || named.claims.length === 0 || namespace === '') return taken;
+  const withNamed = new Map(taken);
+  for (const name of named.claims) {
+    const claim = snapshot.persistentVolumeClaim(namespace, name);
+    if (claim !== undefined && !withNamed.has(claim)) withNamed.set(claim, { kind: 'Annotation', name: named.annotation });
+  }
+  return withNamed;
 }
 
 /**
@@ -835,6 +851,9 @@ export function collectClaimsDeletedWithKind(snapshot: ClusterSnapshot, target: 
 
 /** Why an owner's DELETE takes a claim: with it, or with the dependent `via` that it owns; `unless`: unjudgedOwners. */
 function deletedWithOwner(namespace: string, owner: NonNullable<DeletedWithTarget['owner']>, via: TakenVia | undefined, unless: string): string {
+  if (via?.kind === 'Annotation') {
+    return `deleted with ${owner.kind} ${namespace}/${owner.name}, whose annotation ${via.name} lists it (its controller deletes it by name)`;
+  }
   if (via?.kind === 'Namespace') {
     return `deleted with Namespace ${via.name}, which ${owner.kind} ${owner.name} owns (the garbage collector deletes it, and the namespace controller every PVC in it)`;
   }
@@ -868,13 +887,14 @@ export function collectClaimsDeletedWith(snapshot: ClusterSnapshot, target: Dele
   const collector = new FindingCollector(cap);
   const owner = target.owner;
   const going: ReadonlySet<string> = new Set(owner ? [owner.uid, ...(owner.statefulSets ?? []).map((dependent) => dependent.uid)] : []);
-  const taken = owner ? claimsTakenWith(snapshot, owner.uid, target.namespace, owner.statefulSets, owner.namespaces) : undefined;
+  const taken = owner ? claimsTakenWith(snapshot, owner.uid, target.namespace, owner.statefulSets, owner.namespaces, owner.named) : undefined;
   const claims = taken ? taken.keys() : snapshot.persistentVolumeClaimsIn(target.namespace);
   for (const claim of claims) {
     if (owner ? claim.deleting || !isBound(claim) : !lostWithNamespace(claim)) continue;
     const via = taken?.get(claim);
-    // The namespace controller deletes every claim of a deleted namespace, whatever owners it has.
-    const ownersCount = owner !== undefined && via?.kind !== 'Namespace';
+    // The namespace controller deletes every claim of a deleted namespace, whatever owners it has; an owner's controller
+    // deletes the claims it lists by name, whatever owners they have.
+    const ownersCount = owner !== undefined && via?.kind !== 'Namespace' && via?.kind !== 'Annotation';
     if (ownersCount && stayingOwner(snapshot, claim, going) !== undefined) continue;
     const reclaimPolicy = reclaimLoss(snapshot, claim);
     if (reclaimPolicy === undefined) continue;

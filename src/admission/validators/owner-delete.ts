@@ -95,6 +95,23 @@ function ownedNamespaces(snapshot: ClusterSnapshot, uid: string, namespace: stri
     .map((owned) => owned.name);
 }
 
+/**
+ * Harvester's VirtualMachine: its disks are PVCs Harvester made with no owner reference, and when the VM goes Harvester's
+ * VM controller deletes those its `harvesterhci.io/removedPersistentVolumeClaims` lists (comma-separated names in the
+ * VM's namespace; harvester pkg/controller/master/virtualmachine vm_controller.go removePVCInRemovedPVCsAnnotation),
+ * whatever the DELETE's propagation policy: its finalizer runs on any DELETE.
+ */
+const HARVESTER_REMOVED_PVCS_KEY = 'harvesterhci.io/removedPersistentVolumeClaims';
+
+/** The claims the controller of the object under DELETE deletes by name with it (a Harvester VirtualMachine's removed disks). */
+function namedClaims(request: { readonly kind: { readonly group: string; readonly kind: string } }, old: unknown): { annotation: string; claims: string[] } | undefined {
+  if (request.kind.group !== 'kubevirt.io' || request.kind.kind !== 'VirtualMachine') return undefined;
+  const listed = metaOf(old)?.annotations?.[HARVESTER_REMOVED_PVCS_KEY];
+  if (listed === undefined) return undefined;
+  const claims = listed.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  return claims.length === 0 ? undefined : { annotation: HARVESTER_REMOVED_PVCS_KEY, claims };
+}
+
 /** What the lookups of what an owner takes along read. */
 const OWNERSHIP_READS = ['persistentVolumeClaim', 'statefulSet', 'namespace'] as const;
 
@@ -112,13 +129,15 @@ export function ownerDeleteValidator(config: Config): Validator {
       // no StatefulSet and no Namespace.
       const statefulSets = uid === '' ? [] : ownedStatefulSets(context.snapshot, uid, namespace);
       const namespaces = uid === '' ? [] : ownedNamespaces(context.snapshot, uid, namespace);
-      const owned = uid === '' ? [] : [...claimsTakenWith(context.snapshot, uid, namespace, statefulSets, namespaces).keys()];
+      const named = namedClaims(request, old);
+      const owned = uid === '' ? [] : [...claimsTakenWith(context.snapshot, uid, namespace, statefulSets, namespaces, named).keys()];
       // Being deleted already: the first DELETE decided, unless it orphaned and this one's options undo that. (Nothing
       // recorded: a repeat of a DELETE nothing judged must not pass the garbage collector's DELETEs that follow.)
       const deleting = stringField(old, 'metadata', 'deletionTimestamp') !== '';
       if (deleting && !finalizersOf(old).includes(ORPHAN_FINALIZER)) return allowed();
       const byDefault = ORPHANS_BY_DEFAULT.has(`${request.resource.group}/${request.resource.version}/${request.resource.resource}`);
-      if (orphansDependents(request.options, old, byDefault)) return allowed();
+      // Orphaning keeps what the garbage collector would delete, not what the owner's controller deletes by name.
+      if (orphansDependents(request.options, old, byDefault) && named === undefined) return allowed();
       if (owned.length === 0) {
         // Nothing owned, as a stale view of the claims, StatefulSets or Namespaces says: one made (or owned) since is not
         // in it. The stale policy answers, as for the DELETEs that find something (which pass with the check off, or in
@@ -155,7 +174,15 @@ export function ownerDeleteValidator(config: Config): Validator {
           `by ${describeUser(request.userInfo)}`,
         target: {
           namespace,
-          owner: { kind, name, uid, byAutomation: true, ...(statefulSets.length > 0 ? { statefulSets } : {}), ...(namespaces.length > 0 ? { namespaces } : {}) },
+          owner: {
+            kind,
+            name,
+            uid,
+            byAutomation: true,
+            ...(statefulSets.length > 0 ? { statefulSets } : {}),
+            ...(namespaces.length > 0 ? { namespaces } : {}),
+            ...(named !== undefined ? { named } : {}),
+          },
           now: context.now,
         },
         overrides: readOverrides(plan, {

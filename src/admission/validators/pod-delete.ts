@@ -73,6 +73,25 @@ const declaration: WebhookDeclaration = {
   workload: 'pods',
 };
 
+/**
+ * KubeVirt's virt-controller deleting a VMI's launcher pod: it does so as soon as the VMI is being deleted (a VM
+ * stopped, restarted or deleted; kubevirt pkg/virt-controller/watch/vmi sync, deleteAllMatchingPods), as its
+ * `kubevirt-controller` service account in KubeVirt's namespace (`kubevirt`, Harvester's `harvester-system`). Harvester
+ * stops VMs so on a node going into maintenance and in an upgrade's pre-drain, after or while the node is cordoned. A
+ * VM stop moves no data (its volumes detach, their replicas and LVs stay), and no drain deletes as virt-controller.
+ */
+function isVirtControllerStoppingVmi(user: UserInfo, pod: unknown): boolean {
+  if (!/^system:serviceaccount:[^:]+:kubevirt-controller$/.test(user.username)) return false;
+  const owners = (pod as { metadata?: { ownerReferences?: unknown } } | null)?.metadata?.ownerReferences;
+  return (
+    Array.isArray(owners) &&
+    owners.some((owner) => {
+      const ref = owner as { apiVersion?: unknown; kind?: unknown; controller?: unknown } | null;
+      return ref?.kind === 'VirtualMachineInstance' && typeof ref.apiVersion === 'string' && ref.apiVersion.startsWith('kubevirt.io/') && ref.controller === true;
+    })
+  );
+}
+
 function isTerminating(object: unknown): boolean {
   const metadata = (object as { metadata?: { deletionTimestamp?: unknown } } | null)?.metadata;
   return typeof metadata?.deletionTimestamp === 'string' && metadata.deletionTimestamp !== '';
@@ -85,6 +104,8 @@ export function podDeleteValidator(_config: Config): Validator {
       if (request.operation !== 'DELETE' || isTerminating(request.oldObject)) return allowed();
       // The garbage collector, a StatefulSet or ReplicaSet controller, the pod GC: no step of a drain.
       if (isControllerManager(request.userInfo)) return allowed();
+      // KubeVirt stopping a VM: no step of a drain either.
+      if (isVirtControllerStoppingVmi(request.userInfo, request.oldObject)) return allowed();
       // The request carries the pod as it is; the model may not have seen it yet.
       const requested = transformPod(request.oldObject);
       const pod = requested ?? context.snapshot.pod(request.namespace, request.name);
