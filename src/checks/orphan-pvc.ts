@@ -1229,6 +1229,8 @@ export function takenOverFromRelease(snapshot: ClusterSnapshot, release: HelmRel
     // A PVC document now annotated for another release, still labelled for this one: taken over the same way.
     const claimOwner = otherOwner(claim.annotations[HELM_RELEASE_NAME_ANNOTATION] ?? '', claim.annotations[HELM_RELEASE_NAMESPACE_ANNOTATION] ?? '', claim.namespace, release);
     if (claimOwner !== undefined && !declared.has(`${claim.namespace}/${claim.name}`)) {
+      // Kept by its live `helm.sh/resource-policy: keep` (exactly): Helm reads it there and deletes nothing.
+      if (claim.annotations[HELM_RESOURCE_POLICY_ANNOTATION] === 'keep') continue;
       found.set(`PersistentVolumeClaim ${claim.namespace}/${claim.name}`, { kind: 'PersistentVolumeClaim', namespace: claim.namespace, name: claim.name, owner: claimOwner });
       continue;
     }

@@ -550,6 +550,11 @@ export interface MachineRecord {
   readonly name: string;
   /** status.nodeRef.name, '' before the node joined. */
   readonly nodeName: string;
+  /**
+   * spec.providerID while status.nodeRef is not set, omitted otherwise: Cluster API then finds the Node by it at the
+   * Machine's deletion (isDeleteNodeAllowed, getNode), drains and deletes it.
+   */
+  readonly providerID?: string;
   /** Label `cluster.x-k8s.io/set-name`, '' when not in a MachineSet. */
   readonly machineSet: string;
   /** Label `cluster.x-k8s.io/deployment-name`, '' when not in a MachineDeployment. */

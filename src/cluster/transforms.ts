@@ -1025,10 +1025,13 @@ export function transformMachine(raw: unknown): MachineRecord | undefined {
   if (!metadata || name === '') return undefined;
   const labels = stringMapAt(metadata, 'labels');
   const drainCutShort = drainCutShortOf(raw, stringMapAt(metadata, 'annotations'));
+  const nodeName = intern(stringAt(objectPath(raw, 'status', 'nodeRef'), 'name'));
+  const providerID = nodeName === '' ? stringAt(objectAt(raw, 'spec'), 'providerID') : '';
   return {
     namespace: intern(stringAt(metadata, 'namespace')),
     name,
-    nodeName: intern(stringAt(objectPath(raw, 'status', 'nodeRef'), 'name')),
+    nodeName,
+    ...(providerID !== '' ? { providerID } : {}),
     machineSet: intern(labels[MACHINE_SET_LABEL] ?? ''),
     machineDeployment: intern(labels[MACHINE_DEPLOYMENT_LABEL] ?? ''),
     controlPlane: intern(labels[MACHINE_CONTROL_PLANE_LABEL] ?? ''),

@@ -116,11 +116,11 @@ function replicasOf(object: unknown, scale: boolean): number | undefined {
  * being deleted, marked `cluster.x-k8s.io/delete-machine`, updating in place, unhealthy (no node yet, or
  * `NodeHealthy` / `HealthCheckSucceeded` False); undefined for the healthy rest, whose order depends on the policy.
  */
-function deleteRank(machine: MachineRecord): number | undefined {
+function deleteRank(machine: MachineRecord & { readonly noNodeRef?: true }): number | undefined {
   if (machine.deleting) return 0;
   if (machine.deleteMarked) return 1;
   if (machine.updatingInPlace) return 2;
-  if (machine.nodeName === '' || machine.unhealthy) return 3;
+  if (machine.nodeName === '' || machine.noNodeRef === true || machine.unhealthy) return 3;
   return undefined;
 }
 
@@ -134,7 +134,7 @@ const RANDOM_HEALTHY_RANK = 4;
  * Otherwise any live Machine may.
  */
 export function scaleDownCandidates(
-  machines: readonly MachineRecord[],
+  machines: readonly (MachineRecord & { readonly noNodeRef?: true })[],
   replicas: number,
   spreadOverSets: boolean,
   randomOrder = false,
@@ -210,8 +210,15 @@ function judgeMachineDelete(request: AdmissionRequest, context: ValidationContex
   if (stringField(machine, 'metadata', 'deletionTimestamp') !== '') return allowed();
   // Without status.nodeRef yet, Cluster API looks the Node up by spec.providerID and drains and deletes it all the
   // same (isDeleteNodeAllowed).
-  const node = stringField(machine, 'status', 'nodeRef', 'name') || nodeOfProviderID(context, stringField(machine, 'spec', 'providerID'));
-  // A Machine whose node never joined takes no data with it.
+  const providerID = stringField(machine, 'spec', 'providerID');
+  const node = stringField(machine, 'status', 'nodeRef', 'name') || nodeOfProviderID(context, providerID);
+  // A Machine whose node never joined takes no data with it; with the nodes stale, a providerID naming none may name
+  // one volume-guard has not seen yet.
+  if (node === '' && providerID !== '' && staleReads(context, ['node']).length > 0) {
+    const name = request.name || stringField(machine, 'metadata', 'name');
+    const stale = staleModelDecision(context, `deletion of Machine ${request.namespace}/${name}`, [], ['node']);
+    if (stale) return stale;
+  }
   if (node === '') return allowed();
   // A collection DELETE (`kubectl delete machines --all`) is admitted per item, the name only in the object.
   const name = request.name || stringField(machine, 'metadata', 'name');
@@ -323,7 +330,12 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const stale = staleModelDecision(context, scale, overrides, PLANS['machine-scale-down'].reads, unjudgedOverride);
   if (stale) return stale;
 
-  const machines = context.snapshot.machinesOf(request.namespace, owner, request.name);
+  // A Machine without status.nodeRef still ranks as unhealthy (no node yet to Cluster API's delete order), but its
+  // deletion drains and deletes the Node its providerID names: judged on that node.
+  const machines = context.snapshot.machinesOf(request.namespace, owner, request.name).map((machine) => {
+    const found = machine.nodeName === '' && machine.providerID !== undefined ? nodeOfProviderID(context, machine.providerID) : '';
+    return found === '' ? machine : { ...machine, nodeName: found, noNodeRef: true as const };
+  });
   const sets = new Set(machines.filter((machine) => !machine.deleting).map((machine) => machine.machineSet));
   const controlPlane = owner === 'KubeadmControlPlane';
   const randomOrder = !controlPlane && deletesInRandomOrder(request, owner);
