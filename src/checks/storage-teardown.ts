@@ -158,7 +158,9 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
     severity: 'critical',
     object: volumeObject(volume, replica.nodeID),
     reason: lastCopy
-      ? `replica ${replica.name}${where} is its last healthy copy on a node that is up${onLeaving ? ' and stays (the others are on nodes being removed)' : ''}`
+      ? replica.nodeID !== '' && !nodeIsUp(replica.nodeID, replica.diskID)
+        ? `replica ${replica.name}${where} is healthy and no healthy replica of it is on a node that is up (its data is in those on nodes down or being removed)`
+        : `replica ${replica.name}${where} is its last healthy copy on a node that is up${onLeaving ? ' and stays (the others are on nodes being removed)' : ''}`
       : onlyData
         ? unsureOthers
           ? `replica ${replica.name}${where} holds the only data sure to be left (the healthy replicas are on disks Longhorn reports not ready)`
