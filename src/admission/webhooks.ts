@@ -206,15 +206,20 @@ export function excludedNamespaces(
   return [...new Set([...excludeNamespaces, ...own])];
 }
 
-/** The declaration's namespaceSelector with the system-namespace exclusion merged in (workload webhooks only). */
-export function namespaceSelectorFor(declaration: WebhookDeclaration, exclude: readonly string[]): LabelSelector | undefined {
+/**
+ * The declaration's namespaceSelector with the system-namespace exclusion merged in (workload webhooks only). A Helm
+ * storage namespace (`helm.storageNamespaces`) is never left out of the helm-release webhook: the records kept there
+ * are releases of other namespaces (Flux), judged only if the webhook sees them; volume-guard's own are skipped by name.
+ */
+export function namespaceSelectorFor(declaration: WebhookDeclaration, exclude: readonly string[], storageNamespaces: readonly string[] = []): LabelSelector | undefined {
   const own = declaration.namespaceSelector ?? {};
   if (!declaration.workload) return declaration.namespaceSelector;
+  const kept = declaration.workload === 'helm-releases' ? storageNamespaces : [];
   return {
     ...(own.matchLabels ? { matchLabels: own.matchLabels } : {}),
     matchExpressions: [
       ...(own.matchExpressions ?? []),
-      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set([...SYSTEM_NAMESPACES, ...exclude])] },
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set([...SYSTEM_NAMESPACES, ...exclude])].filter((namespace) => !kept.includes(namespace)) },
     ],
   };
 }
@@ -229,6 +234,7 @@ function webhookEntry(declaration: WebhookDeclaration, options: WebhookOptions):
   const namespaceSelector = namespaceSelectorFor(
     declaration,
     excludedNamespaces(options.excludeNamespaces ?? [], self, withConditions, options.excludeOwnNamespace ?? true),
+    withConditions ? (self?.storageNamespaces ?? []) : [],
   );
   return {
     name: declaration.name,

@@ -213,6 +213,8 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     if (!request.bodyReleased) releaseHeld(request, budget);
   }
 
+  const refusedHandshake = handshakeRefuser(log, clock);
+
   // The listening server's request listener: the fast path first (when enabled), Fastify for everything else. Both
   // read bodies through BudgetedRequest, so they share the budget (a 404 reads its body too); inject() does not.
   let fastPath: FastPath | undefined;
@@ -240,6 +242,9 @@ export function buildAdmissionApp(options: AdmissionAppOptions): AdmissionApp {
     if (checkCallers) {
       server.on('connection', (accepted: object) => handshakeCas.set(accepted, clientCas?.()));
       server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
+      // A caller refused at the handshake (no client certificate, another CA) never reaches a route: without this line
+      // an API server whose admission configuration lacks the certificate fails every call while this log stays silent.
+      server.on('tlsClientError', refusedHandshake);
     }
     // What Fastify sets on the servers it creates itself.
     server.keepAliveTimeout = keepAliveTimeout;
@@ -415,6 +420,29 @@ function releaseHeld(request: BudgetedIncoming, budget: BodyBudget): void {
   budget.inflight -= request.heldBodyBytes;
   request.heldBodyBytes = 0;
   request.bodyReleased = true;
+}
+
+/** At most one warn line per this long about callers refused at the TLS handshake. */
+const HANDSHAKE_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Logs a TLS handshake the admission port refused (client certificate missing or not of the client CA) at warn, at
+ * most once per HANDSHAKE_LOG_INTERVAL_MS, with how many were refused since the last such line.
+ */
+function handshakeRefuser(log: Logger, clock: () => number): (error: Error, socket: TLSSocket) => void {
+  let refusedSinceLine = 0;
+  let lastLine = -Infinity;
+  return (error, socket) => {
+    refusedSinceLine += 1;
+    const now = clock();
+    if (now - lastLine < HANDSHAKE_LOG_INTERVAL_MS) return;
+    log.warn(
+      { refused: refusedSinceLine, remoteAddress: socket.remoteAddress, reason: oneLine((error as { reason?: string }).reason || error.message || 'handshake failed') },
+      'admission caller refused at the TLS handshake: no client certificate of admission.tls.clientCaFile (is the API server given its webhook client certificate? README, Security)',
+    );
+    lastLine = now;
+    refusedSinceLine = 0;
+  };
 }
 
 /** At most one warn line per this long about refused requests; the counter has them all. */

@@ -394,6 +394,11 @@ export class CertificateReloader {
       return 'rejected';
     }
     const previous = this.#current;
+    // The same client CA bundle keeps its identity: connections verified at their handshake against it stay admitted
+    // (the app re-judges a connection only when the bundle in force is another array).
+    if (pair.clientCaPem !== undefined && pair.clientCaPem === previous.clientCaPem && previous.clientCas !== undefined) {
+      pair = { ...pair, clientCas: previous.clientCas };
+    }
     this.#current = pair;
     this.#lastRejectedHash = undefined;
     this.#lastProblem = undefined;

@@ -121,6 +121,12 @@ describe.skipIf(helm === undefined)("chart NOTES: volume-guard's own namespace",
     expect(text).not.toContain('which other workloads share');
   });
 
+  it('a Helm storage namespace left out of the other webhooks still has its release records sent', () => {
+    const item = paragraph(notes({ webhook: { excludeNamespaces: ['flux-system'] }, config: { helm: { storageNamespaces: ['flux-system'] } } }), '4. ');
+    expect(item).toContain("but Helm release records in flux-system are sent (config.helm.storageNamespaces: other namespaces' releases);");
+    expect(paragraph(notes({}), '4. ')).not.toContain('are sent (config.helm.storageNamespaces');
+  });
+
   it('in default: its other workloads stay judged, and NOTES say to install it into a namespace of its own', () => {
     const text = notes({}, 'default');
     expect(paragraph(text, '4. ')).toContain('and those of its own pods and release (other pods and releases in default are judged);');

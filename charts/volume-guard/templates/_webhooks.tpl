@@ -124,7 +124,17 @@ webhooks:
     {{- end }}
     {{- if .workload }}
     {{- $selector := deepCopy (default (dict) .namespaceSelector) }}
-    {{- $exclusion := dict "key" "kubernetes.io/metadata.name" "operator" "NotIn" "values" $excluded }}
+    {{- $left := $excluded }}
+    {{- if and (eq .workload "helm-releases") $withMatchConditions }}
+    {{- /* A Helm storage namespace holds releases of other namespaces (Flux): never left out; its own records are skipped by name. */}}
+    {{- $left = list }}
+    {{- range $excluded }}
+    {{- if not (has . $root.Values.config.helm.storageNamespaces) }}
+    {{- $left = append $left . }}
+    {{- end }}
+    {{- end }}
+    {{- end }}
+    {{- $exclusion := dict "key" "kubernetes.io/metadata.name" "operator" "NotIn" "values" $left }}
     {{- $_ := set $selector "matchExpressions" (append (default (list) $selector.matchExpressions) $exclusion) }}
     namespaceSelector:
       {{- toYaml $selector | nindent 6 }}
