@@ -32,7 +32,7 @@ describe('pvcDelete.others with the pvc-delete check off', () => {
     await unregisterWebhooks(NAME);
     await guard?.stop();
     await deleteObjects(['pvc', '--all', '-n', NS], ['pv', PV], ['pvc', '--all', '-n', TORN], ['namespace', TORN, '--wait=false'], ['pv', `pv-${TORN}-data`]);
-    await deleteObjects(['pod', '--all', '-n', SCRATCH], ['pvc', '--all', '-n', SCRATCH], ['pv', `pv-${SCRATCH}-worker-0-scratch`]);
+    await deleteObjects(['pod', '--all', '-n', SCRATCH], ['pvc', '--all', '-n', SCRATCH], ['pv', `pv-${SCRATCH}-worker-0-scratch`], ['pv', `pv-${SCRATCH}-kept`]);
   });
 
   it('refuses a person deleting a Bound PVC whose data the reclaim policy deletes', async () => {
@@ -61,7 +61,7 @@ describe('pvcDelete.others with the pvc-delete check off', () => {
     expect(gone.stderr).toContain('NotFound');
   });
 
-  it("passes the garbage collector's DELETE of a claim owned by a pod, and still refuses a person's", async () => {
+  it("passes the garbage collector's and a person's DELETE of a claim owned by a pod (it goes with its pod anyway)", async () => {
     await ensureNamespace(SCRATCH);
     // A pod the scheduler never placed (none runs here) and its generic ephemeral volume's claim, owned by it.
     await apply({
@@ -74,12 +74,18 @@ describe('pvcDelete.others with the pvc-delete check off', () => {
     await boundClaim(SCRATCH, 'worker-0-scratch', 'Delete');
     const owner = { apiVersion: 'v1', kind: 'Pod', name: 'worker-0', uid: podUid, controller: true, blockOwnerDeletion: true };
     await must(kubectl(['patch', 'pvc', 'worker-0-scratch', '-n', SCRATCH, '--type=merge', '-p', JSON.stringify({ metadata: { ownerReferences: [owner] } })]), 'owner');
-    // This volume-guard judges the claim: a person's DELETE is refused.
-    const person = await eventually(
-      () => kubectl(['delete', 'pvc', 'worker-0-scratch', '-n', SCRATCH, '--dry-run=server']),
+    // A person's DELETE: pvc-protection keeps the claim while the pod uses it, and the garbage collector deletes it
+    // with the pod whatever is answered, so it loses nothing the pod's end does not. A Bound claim not owned by a pod,
+    // of the same PV policy, is refused all the same (the check is judging).
+    await boundClaim(SCRATCH, 'kept', 'Delete');
+    const judged = await eventually(
+      () => kubectl(['delete', 'pvc', 'kept', '-n', SCRATCH, '--dry-run=server']),
       (attempt) => attempt.code !== 0,
     );
-    expect(person.stderr).toContain(`deletion of PVC ${SCRATCH}/worker-0-scratch`);
+    expect(judged.stderr).toContain(`deletion of PVC ${SCRATCH}/kept`);
+    const person = await kubectl(['delete', 'pvc', 'worker-0-scratch', '-n', SCRATCH, '--dry-run=server']);
+    expect(person.stderr).not.toContain('denied the request');
+    expect(person.code).toBe(0);
     // The garbage collector's, once the pod is gone. The harness's kube-controller-manager runs with the admin's
     // credentials, not its controllers' service accounts as real clusters do, so the GC's identity is impersonated.
     const collector = await kubectl([
