@@ -298,34 +298,6 @@ export function storageTeardownValidator(config: Config): Validator {
 
 const GUARDED_SETTINGS = [DELETING_CONFIRMATION_FLAG, NODE_DRAIN_POLICY, ALLOW_DRAIN_WITH_LAST_REPLICA] as const;
 
-/** The marker longhorn-manager's datastore.UpdateSetting puts on the write that changes a Setting's value. */
-const FROM_LONGHORN_KEY = 'longhorn.io/update-setting-from-longhorn';
-/** The default-setting ConfigMap resourceVersion longhorn-manager's ConfigMap sync records on the Setting. */
-const CONFIGMAP_VERSION_KEY = 'longhorn.io/configmap-resource-version';
-
-/** CEL: the value of annotation `key` of `which`, '' when absent. */
-const annotationOf = (which: 'object' | 'oldObject', key: string): string =>
-  `((has(${which}.metadata.annotations) && ${celString(key)} in ${which}.metadata.annotations) ? ${which}.metadata.annotations[${celString(key)}] : '')`;
-
-/**
- * CEL: a Setting UPDATE longhorn-manager makes for its UI or REST API (api/setting.go SettingSet ->
- * manager.CreateOrUpdateSetting -> datastore.UpdateSetting): the value written with UpdateSetting's marker, the
- * ConfigMap resourceVersion left as it was. Its ConfigMap sync (createOrUpdateSetting) writes the ConfigMap's new
- * resourceVersion with the value, judged at the ConfigMap's own write.
- */
-const LONGHORN_API_WRITE =
-  `(request.operation == 'UPDATE' && has(object.metadata.annotations) && ` +
-  `${celString(FROM_LONGHORN_KEY)} in object.metadata.annotations && ` +
-  `${annotationOf('object', CONFIGMAP_VERSION_KEY)} == ${annotationOf('oldObject', CONFIGMAP_VERSION_KEY)})`;
-
-/** The same test as LONGHORN_API_WRITE, on the request. */
-function isLonghornApiWrite(request: AdmissionRequest): boolean {
-  if (request.operation !== 'UPDATE') return false;
-  const annotations = metaOf(request.object)?.annotations ?? {};
-  const previous = metaOf(request.oldObject)?.annotations ?? {};
-  return FROM_LONGHORN_KEY in annotations && (annotations[CONFIGMAP_VERSION_KEY] ?? '') === (previous[CONFIGMAP_VERSION_KEY] ?? '');
-}
-
 function settingValue(object: unknown): string {
   return isRecord(object) ? stringField(object, 'value') : '';
 }
@@ -440,7 +412,7 @@ export function longhornSettingsValidator(config: Config): Validator {
           `request.namespace == ${celString(config.longhorn.namespace)} && (request.resource.resource == 'configmaps' ? ` +
           `(request.name == ${celString(DEFAULT_SETTING_CONFIGMAP)} || (has(object.metadata.name) && object.metadata.name == ${celString(DEFAULT_SETTING_CONFIGMAP)})) : ` +
           `([${GUARDED_SETTINGS.map(celString).join(', ')}].exists(s, s == request.name) && ` +
-          `(request.userInfo.username != ${celString(longhornServiceAccount(config))} || ${LONGHORN_API_WRITE})))`,
+          `request.userInfo.username != ${celString(longhornServiceAccount(config))}))`,
       },
     ],
   };
@@ -452,13 +424,10 @@ export function longhornSettingsValidator(config: Config): Validator {
       if (request.resource.resource === 'configmaps') return name === DEFAULT_SETTING_CONFIGMAP ? judgeDefaultSettings(request, context) : allowed();
       // Longhorn's manager applies the settings it was configured with (its default-setting ConfigMap, judged at its
       // write, the Helm chart's defaultSettings); refusing it would only make it retry. Its uninstaller is still guarded.
-      // What it writes for its UI or REST API is a person's change, judged as kubectl's.
-      const throughLonghorn = request.userInfo.username === longhornServiceAccount(context.config);
-      if (throughLonghorn && !isLonghornApiWrite(request)) return allowed();
+      if (request.userInfo.username === longhornServiceAccount(context.config)) return allowed();
       const next = settingValue(request.object);
       const previous = request.operation === 'UPDATE' ? settingValue(request.oldObject) : '';
-      const via = throughLonghorn ? " (through Longhorn's UI or API)" : '';
-      return judgeSettingChange(context, name, next, previous, `change of Longhorn setting ${name} to "${next}"${via}`) ?? allowed();
+      return judgeSettingChange(context, name, next, previous, `change of Longhorn setting ${name} to "${next}"`) ?? allowed();
     },
   };
 }
