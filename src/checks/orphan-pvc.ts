@@ -1238,6 +1238,8 @@ export function takenOverFromRelease(snapshot: ClusterSnapshot, release: HelmRel
     if (live === undefined || rendered.has(`${live.namespace}/${live.name}`)) continue;
     const owner = otherOwner(live.helmReleaseName, live.helmReleaseNamespace, live.namespace, release);
     if (owner === undefined || live.helmReleaseName === '') continue;
+    // Kept by its live `helm.sh/resource-policy: keep` (exactly), as a taken-over PVC above: Helm deletes nothing.
+    if (live.helmKeep) continue;
     found.set(`${live.namespace}/${live.name}`, { kind: 'StatefulSet', namespace: live.namespace, name: live.name, owner });
   }
   return [...found.values()];

@@ -651,7 +651,7 @@ export interface DeletedWithTarget {
      * Claims of the owner's namespace its own controller deletes by name when it goes, whatever owner references say
      * (a Harvester VirtualMachine's `harvesterhci.io/removedPersistentVolumeClaims`), with the annotation listing them.
      */
-    readonly named?: { readonly annotation: string; readonly claims: readonly string[] };
+    readonly named?: { readonly annotation: string; readonly claims: readonly string[]; readonly only?: true };
   };
   /** Epoch ms, for the expiry of the PVCs' delete approvals. */
   readonly now: number;
@@ -691,7 +691,8 @@ export function claimsTakenWith(
   namespaces: NonNullable<DeletedWithTarget['owner']>['namespaces'] = [],
   named?: NonNullable<DeletedWithTarget['owner']>['named'],
 ): ReadonlyMap<PersistentVolumeClaimRecord, TakenVia | undefined> {
-  const taken = claimsTakenVia(snapshot, claimsOwnedBy(snapshot, uid, namespace), statefulSets, namespaces);
+  // `only`: the DELETE orphans, so the garbage collector keeps what it would take; the claims named still go.
+  const taken = named?.only ? new Map<PersistentVolumeClaimRecord, TakenVia | undefined>() : claimsTakenVia(snapshot, claimsOwnedBy(snapshot, uid, namespace), statefulSets, namespaces);
   if (named === undefined || named.claims.length === 0 || namespace === '') return taken;
   const withNamed = new Map(taken);
   for (const name of named.claims) {

@@ -433,6 +433,9 @@ function handshakeRefuser(log: Logger, clock: () => number): (error: Error, sock
   let refusedSinceLine = 0;
   let lastLine = -Infinity;
   return (error, socket) => {
+    // Only a certificate problem: a socket closed or timed out before its handshake (a TCP probe, a scanner) is none.
+    const reason = (error as { reason?: string }).reason || error.message || '';
+    if (!/certificate|unknown ca|\bca\b/i.test(reason)) return;
     refusedSinceLine += 1;
     const now = clock();
     if (now - lastLine < HANDSHAKE_LOG_INTERVAL_MS) return;

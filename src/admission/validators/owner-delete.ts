@@ -129,15 +129,18 @@ export function ownerDeleteValidator(config: Config): Validator {
       // no StatefulSet and no Namespace.
       const statefulSets = uid === '' ? [] : ownedStatefulSets(context.snapshot, uid, namespace);
       const namespaces = uid === '' ? [] : ownedNamespaces(context.snapshot, uid, namespace);
-      const named = namedClaims(request, old);
+      const byDefault = ORPHANS_BY_DEFAULT.has(`${request.resource.group}/${request.resource.version}/${request.resource.resource}`);
+      const orphaning = orphansDependents(request.options, old, byDefault);
+      const listed = namedClaims(request, old);
+      // Orphaning keeps what the garbage collector would delete: only the claims the owner's controller deletes by name go.
+      const named = listed && orphaning ? { ...listed, only: true as const } : listed;
       const owned = uid === '' ? [] : [...claimsTakenWith(context.snapshot, uid, namespace, statefulSets, namespaces, named).keys()];
       // Being deleted already: the first DELETE decided, unless it orphaned and this one's options undo that. (Nothing
       // recorded: a repeat of a DELETE nothing judged must not pass the garbage collector's DELETEs that follow.)
       const deleting = stringField(old, 'metadata', 'deletionTimestamp') !== '';
       if (deleting && !finalizersOf(old).includes(ORPHAN_FINALIZER)) return allowed();
-      const byDefault = ORPHANS_BY_DEFAULT.has(`${request.resource.group}/${request.resource.version}/${request.resource.resource}`);
       // Orphaning keeps what the garbage collector would delete, not what the owner's controller deletes by name.
-      if (orphansDependents(request.options, old, byDefault) && named === undefined) return allowed();
+      if (orphaning && named === undefined) return allowed();
       if (owned.length === 0) {
         // Nothing owned, as a stale view of the claims, StatefulSets or Namespaces says: one made (or owned) since is not
         // in it. The stale policy answers, as for the DELETEs that find something (which pass with the check off, or in

@@ -73,6 +73,11 @@ const declaration: WebhookDeclaration = {
   workload: 'pods',
 };
 
+/** virt-controller's service account where KubeVirt installs it: upstream `kubevirt`, Harvester, OpenShift Virtualization. */
+const VIRT_CONTROLLER_USERS: readonly string[] = ['kubevirt', 'harvester-system', 'openshift-cnv'].map(
+  (namespace) => `system:serviceaccount:${namespace}:kubevirt-controller`,
+);
+
 /**
  * KubeVirt's virt-controller deleting a VMI's launcher pod: it does so as soon as the VMI is being deleted (a VM
  * stopped, restarted or deleted; kubevirt pkg/virt-controller/watch/vmi sync, deleteAllMatchingPods), as its
@@ -81,7 +86,8 @@ const declaration: WebhookDeclaration = {
  * VM stop moves no data (its volumes detach, their replicas and LVs stay), and no drain deletes as virt-controller.
  */
 function isVirtControllerStoppingVmi(user: UserInfo, pod: unknown): boolean {
-  if (!/^system:serviceaccount:[^:]+:kubevirt-controller$/.test(user.username)) return false;
+  // Only KubeVirt's own install namespaces: anyone may name a service account kubevirt-controller in their namespace.
+  if (!VIRT_CONTROLLER_USERS.includes(user.username)) return false;
   const owners = (pod as { metadata?: { ownerReferences?: unknown } } | null)?.metadata?.ownerReferences;
   return (
     Array.isArray(owners) &&
