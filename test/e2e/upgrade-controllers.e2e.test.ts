@@ -115,8 +115,10 @@ describe('upgrade controllers: what really rolls', () => {
     expect(resume.stderr).toContain('spec.paused no longer true');
     expect(resume.stderr).toContain('upgrading node uc-w1');
     expect(resume.stderr).toContain('uc-single');
-    // All up to date: resuming rolls nothing.
-    await patchStatus('machinedeployments.cluster.x-k8s.io', 'uc-paused', { replicas: 1, updatedReplicas: 1 }, NS);
+    // All up to date, as the controller reports once it has reconciled the latest spec (observedGeneration): resuming
+    // rolls nothing.
+    const generation = Number((await must(kubectl(['get', 'md', 'uc-paused', '-n', NS, '-o', 'jsonpath={.metadata.generation}']), 'generation')).stdout);
+    await patchStatus('machinedeployments.cluster.x-k8s.io', 'uc-paused', { replicas: 1, updatedReplicas: 1, observedGeneration: generation }, NS);
     await must(patchMd('uc-paused', { spec: { paused: false } }), 'resume with every Machine up to date');
   });
 
