@@ -17,7 +17,7 @@
 // changed, a Helm operation): `Situation` says which, and each check words its consequence and its fix for it.
 import { UNBOUND_TAG } from '../checks/orphan-pvc.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
-import { COPIES_HELD_OFF_TAG } from '../checks/last-replica-on-node.ts';
+import { COPIES_HELD_OFF_TAG, COPIES_NOT_ONLY_CORDONED_TAG } from '../checks/last-replica-on-node.ts';
 import { SALVAGE_SOURCE_TAG } from '../checks/storage-teardown.ts';
 import { DATA_IN_FAILED_TAG, DATA_LOST_TAG, NO_COPY_LEFT_TAG, NO_DATA_TAG } from '../checks/longhorn-health.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
@@ -314,7 +314,7 @@ function longhornNamespaceOf(findings: readonly Finding[]): string {
 export const WORDING_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>> = {
   'single-replica': ['effective', 'several-copies', 'detached'],
   'volume-health': [],
-  'last-replica-on-node': [COPIES_HELD_OFF_TAG, 'detached'],
+  'last-replica-on-node': [COPIES_HELD_OFF_TAG, COPIES_NOT_ONLY_CORDONED_TAG, 'detached'],
 };
 
 /** pvc-delete's fix for a Helm upgrade dropping templated PVCs (the live PVC's keep annotation spares it). */
@@ -422,8 +422,13 @@ function copiesHeldOffFix(findings: readonly Finding[]): string {
     }
   }
   const named = nodes.size === 0 ? 'the nodes holding the other copies' : fewNamed([...nodes]);
+  const them = nodes.size === 1 ? 'it' : 'them';
+  // An uncordon brings back a node only cordoned, not one being removed or whose NoExecute taint stops its replica.
+  const back = findings.some((finding) => finding.tags.includes(COPIES_NOT_ONLY_CORDONED_TAG))
+    ? `finish the maintenance or removal of ${named} first (or undo what takes ${them} out of service, as said above)`
+    : `uncordon ${named} or finish ${nodes.size === 1 ? 'its' : 'their'} maintenance first`;
   return (
-    `uncordon ${named} or finish ${nodes.size === 1 ? 'its' : 'their'} maintenance first, or raise numberOfReplicas to one more ` +
+    `${back}, or raise numberOfReplicas to one more ` +
     'than the healthy replicas so Longhorn places a copy on a schedulable node, and wait until it is healthy'
   );
 }
@@ -512,6 +517,8 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   'volume-health': {
     summary: (n) => `${plural(n, 'Longhorn volume is', 'Longhorn volumes are')} not healthy`,
     fix: 'wait until Longhorn has rebuilt the replicas (robustness healthy), or repair the volume first (faulted: salvage it)',
+    // Without a situation (a longhorn-manager image change): faulted volumes alone get no rebuild to wait for.
+    fixOf: (findings) => (findings.length > 0 && findings.every((finding) => finding.tags.includes('faulted')) ? `${SALVAGE_FAULTED}.` : undefined),
     fixFor: (situation, findings) => {
       const parts: string[] = [];
       // A faulted volume has no healthy replica: Longhorn rebuilds from a healthy one, so waiting brings nothing back.

@@ -25,6 +25,13 @@ import type { AffectedObject, Check, Finding } from './types.ts';
  */
 export const COPIES_HELD_OFF_TAG = 'copies-on-cordoned';
 
+/**
+ * Tag added beside COPIES_HELD_OFF_TAG when one of those nodes is out of service by more than a cordon (its Machine
+ * or an autoscaler removes it, the same operation may, a NoExecute taint stops its replica): an uncordon brings it
+ * back no more.
+ */
+export const COPIES_NOT_ONLY_CORDONED_TAG = 'copies-not-only-cordoned';
+
 /** Longhorn's CSI driver (PersistentVolumeRecord.driver of the PVs it provisions). */
 export const LONGHORN_CSI_DRIVER = 'driver.longhorn.io';
 
@@ -222,6 +229,12 @@ export function collectLastReplicaOnNode(
       leavingWith?.nodes.has(nodeName) !== true &&
       !snapshot.nodeCordoned(nodeName) &&
       instanceManagerEvictingTaints(snapshot, nodeName).length === 0);
+  /** Out of service by a cordon alone: an uncordon brings it back. */
+  const onlyCordoned = (nodeName: string): boolean =>
+    snapshot.nodeCordoned(nodeName) &&
+    snapshot.nodeLeaving(nodeName) === undefined &&
+    leavingWith?.nodes.has(nodeName) !== true &&
+    instanceManagerEvictingTaints(snapshot, nodeName).length === 0;
   const nodeIsUp: NodeIsUp = leaving
     ? (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID) && stays(nodeName)
     : (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID);
@@ -259,6 +272,7 @@ export function collectLastReplicaOnNode(
     if (volume.numberOfReplicas === 1) tags.push(SINGLE_REPLICA_VOLUME_TAG);
     const heldOff = replica !== undefined && leaving ? copiesHeldOff(snapshot, volume, target.node, stays) : [];
     if (heldOff.length > 0) tags.push(COPIES_HELD_OFF_TAG);
+    if (heldOff.some((other) => !onlyCordoned(other.nodeID))) tags.push(COPIES_NOT_ONLY_CORDONED_TAG);
     if (!collector.admit(tags)) return true;
     collector.add(
       replica !== undefined

@@ -72,7 +72,7 @@ describe('a healthy replica on a disk Longhorn reports not ready', () => {
     expect(decision.allowed).toBe(false);
     const message = decision.status?.message ?? '';
     expect(message).toContain('its healthy replica is on node node-1, on disk disk-node-1 that Longhorn reports not ready');
-    expect(message).toContain('older data in failed replicas on node node-2');
+    expect(message.replace(/\s+/g, ' ')).toContain('older data in failed replicas on node node-2');
     // Nothing to rebuild from: the advice is the disk back, not a rebuild or a higher replica count.
     expect(message).toContain('bring back the node or disk holding its healthy replica');
     expect(message).toContain('mount it again');

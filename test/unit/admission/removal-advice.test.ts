@@ -142,7 +142,9 @@ describe('last-replica-on-node: the other copies on cordoned nodes', () => {
     addVolume(model, 'v', ['n1', 'n2']);
     model.upsert('node', node({ name: 'n2', unschedulable: true }));
     model.upsert('machine', machine({ namespace: 'capi', name: 'md-0-a-2', nodeName: 'n2', deleting: true }));
-    expect(cordon(model)).toContain('uncordon n2 or finish its maintenance first');
+    // An uncordon does not stop its Machine's deletion (rev-ux): its removal is what ends.
+    expect(cordon(model)).toContain('finish the maintenance or removal of n2 first');
+    expect(cordon(model)).not.toContain('uncordon n2');
   });
 
   it('beside volumes Longhorn rebuilds, both pieces of advice are given', () => {
