@@ -15,6 +15,7 @@ import { transformPod } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { hasInlineData } from '../../checks/node-local-volume.ts';
 import { staleModelDecision } from '../context.ts';
+import { field, stringField } from '../objects.ts';
 import { celString } from '../rules.ts';
 import { allowed, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { Validator } from '../validator.ts';
@@ -88,13 +89,13 @@ const VIRT_CONTROLLER_USERS: readonly string[] = ['kubevirt', 'harvester-system'
 function isVirtControllerStoppingVmi(user: UserInfo, pod: unknown): boolean {
   // Only KubeVirt's own install namespaces: anyone may name a service account kubevirt-controller in their namespace.
   if (!VIRT_CONTROLLER_USERS.includes(user.username)) return false;
-  const owners = (pod as { metadata?: { ownerReferences?: unknown } } | null)?.metadata?.ownerReferences;
+  const owners = field(pod, 'metadata', 'ownerReferences');
   return (
     Array.isArray(owners) &&
-    owners.some((owner) => {
-      const ref = owner as { apiVersion?: unknown; kind?: unknown; controller?: unknown } | null;
-      return ref?.kind === 'VirtualMachineInstance' && typeof ref.apiVersion === 'string' && ref.apiVersion.startsWith('kubevirt.io/') && ref.controller === true;
-    })
+    owners.some(
+      (owner: unknown) =>
+        stringField(owner, 'kind') === 'VirtualMachineInstance' && stringField(owner, 'apiVersion').startsWith('kubevirt.io/') && field(owner, 'controller') === true,
+    )
   );
 }
 
