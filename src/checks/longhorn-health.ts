@@ -301,9 +301,10 @@ function hasTags(tags: readonly string[], wanted: readonly string[] | undefined)
  * that are up), not scheduled to any node, failed or going away (none is rebuilding, stopped on a node that is down,
  * or on a disk that is gone); the copies are on one node or more, fewer than numberOfReplicas; and every Longhorn
  * node whose spec could take a replica of it (LonghornNodeRecord.placement, with its nodeSelector and diskSelector
- * tags) holds one of them, and only those nodes hold them. A node that is down, cordoned or out of space still counts
- * as a place: the replica it lacks is a passing shortage, a real one. So with two copies or more, taking any one node
- * away leaves a copy, as for the healthy volume; a single copy is single-replica's finding.
+ * tags, on a disk of its data engine's type) holds one of them, and only those nodes hold them. A node that is down,
+ * cordoned or out of space still counts as a place: the replica it lacks is a passing shortage, a real one. So with two
+ * copies or more, taking any one node away leaves a copy, as for the healthy volume; a single copy is single-replica's
+ * finding.
  */
 export function isShortOfNodesOnly(volume: LonghornVolumeRecord, context: VolumeContext): boolean {
   if (volume.robustness !== 'degraded' || context.scheduling === undefined) return false;
@@ -329,7 +330,9 @@ export function isShortOfNodesOnly(volume: LonghornVolumeRecord, context: Volume
   for (const node of scheduling.nodes) {
     const placement = node.placement;
     if (placement === undefined || !hasTags(placement.tags, volume.nodeSelector)) continue;
-    if (!placement.diskTags.some((tags) => hasTags(tags, volume.diskSelector))) continue;
+    // A disk of the volume's data engine's type: `block` for v2, `filesystem` for v1 (filterNodeDisksForReplica).
+    const diskTags = volume.dataEngine === 'v2' ? (placement.blockDiskTags ?? []) : placement.diskTags;
+    if (!diskTags.some((tags) => hasTags(tags, volume.diskSelector))) continue;
     if (!copies.includes(node.name)) return false;
     places++;
   }

@@ -62,6 +62,11 @@ export interface LonghornVolumeRecord {
    * replicas may share a node; `disabled`: never). Omitted for `ignored` or unset: the setting decides.
    */
   readonly replicaSoftAntiAffinity?: 'enabled' | 'disabled';
+  /**
+   * spec.dataEngine (Longhorn 1.5's spec.backendStoreDriver) is `v2`: an SPDK volume, whose replicas Longhorn's replica
+   * scheduler places only on `block` disks (a v1 volume's only on `filesystem` disks). Omitted for v1.
+   */
+  readonly dataEngine?: 'v2';
   /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
 }
@@ -147,7 +152,10 @@ export const REPLICA_SOFT_ANTI_AFFINITY = 'replica-soft-anti-affinity';
 /** A Longhorn node's spec, as Longhorn's replica scheduler matches a volume's nodeSelector and diskSelector to it. */
 export interface ReplicaPlacement {
   readonly tags: readonly string[];
+  /** The tags of each `filesystem` disk offered: where a v1 volume's replica may go. */
   readonly diskTags: readonly (readonly string[])[];
+  /** The tags of each `block` disk offered: where a v2 volume's replica may go. Omitted when none. */
+  readonly blockDiskTags?: readonly (readonly string[])[];
 }
 
 /** longhorn.io/v1beta2 Setting: its name (e.g. node-drain-policy) and top-level `value`. */

@@ -816,6 +816,7 @@ export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | un
     ...optionalTags('nodeSelector', spec),
     ...optionalTags('diskSelector', spec),
     ...softAntiAffinityOf(spec),
+    ...((stringAt(spec, 'dataEngine') || stringAt(spec, 'backendStoreDriver')) === 'v2' ? { dataEngine: 'v2' as const } : {}),
     ...optionalAnnotations(metadata),
   };
 }
@@ -892,15 +893,22 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
   const reason = stringAt(ready, 'reason');
   // Longhorn's replica scheduler (getNodeInfo, then its disk filter): which disks could take a new replica.
   const diskTags: string[][] = [];
-  // The disks its spec offers, whatever their state now (LonghornNodeRecord.placement).
+  // The disks its spec offers, whatever their state now (LonghornNodeRecord.placement), by type: Longhorn's replica
+  // scheduler places a v1 volume's replica on a `filesystem` disk only (the type's default), a v2 volume's on a `block`
+  // disk only (filterNodeDisksForReplica).
   const configuredDiskTags: string[][] = [];
+  const configuredBlockDiskTags: string[][] = [];
   for (const [diskName, disk] of Object.entries(diskSpecs ?? {})) {
     if (!isObject(disk) || disk['allowScheduling'] !== true || disk['evictionRequested'] === true) continue;
-    configuredDiskTags.push(tagsAt(disk, 'tags'));
+    (stringAt(disk, 'type') === 'block' ? configuredBlockDiskTags : configuredDiskTags).push(tagsAt(disk, 'tags'));
     if (stringAt(conditionOf(objectAt(diskStatus, diskName), 'Schedulable', false), 'status') !== 'True') continue;
     diskTags.push(tagsAt(disk, 'tags'));
   }
-  const configured = spec?.['allowScheduling'] === true && spec['evictionRequested'] !== true && !isDeleting(metadata) && configuredDiskTags.length > 0;
+  const configured =
+    spec?.['allowScheduling'] === true &&
+    spec['evictionRequested'] !== true &&
+    !isDeleting(metadata) &&
+    configuredDiskTags.length + configuredBlockDiskTags.length > 0;
   const refuses =
     stringAt(ready, 'status') !== 'True' ||
     stringAt(conditionOf(raw, 'Schedulable'), 'status') !== 'True' ||
@@ -919,7 +927,15 @@ export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefi
     ...(refuses ? { refusesReplicas: true as const } : {}),
     ...(refuses ? {} : nodeTags),
     ...(!refuses && diskTags.some((tags) => tags.length > 0) ? { diskTags } : {}),
-    ...(configured ? { placement: { tags: tagsAt(spec, 'tags'), diskTags: configuredDiskTags } } : {}),
+    ...(configured
+      ? {
+          placement: {
+            tags: tagsAt(spec, 'tags'),
+            diskTags: configuredDiskTags,
+            ...(configuredBlockDiskTags.length > 0 ? { blockDiskTags: configuredBlockDiskTags } : {}),
+          },
+        }
+      : {}),
   };
 }
 
