@@ -29,7 +29,7 @@ import type {
   StatefulSetRecord,
   VolumeSource,
 } from './records.ts';
-import { clusterApiLabelValue, isCordoned, isCustomResourceGroup, isPodScratchClaim, ownerGroup, ownerKindKey, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, splitOwnerType, type ReplicaPlacement } from './records.ts';
+import { clusterApiLabelValue, isCordoned, MACHINE_CONTROL_PLANE_ROLE_LABEL, isCustomResourceGroup, isPodScratchClaim, ownerGroup, ownerKindKey, RELEASE_LABELS, REPLICA_SOFT_ANTI_AFFINITY, RESOURCE_KINDS, recordKey, splitOwnerType, type ReplicaPlacement } from './records.ts';
 import type { ClusterSnapshot, NodeLeaving, ReplicaDataState, ReplicaScheduling, VolumeContext, VolumeCount, VolumeKeys, VolumePredicate } from './snapshot.ts';
 import {
   MAX_PENDING_REMOVALS,
@@ -258,6 +258,12 @@ function machineOwnerKeysOf(machine: MachineRecord): readonly string[] {
   return keys;
 }
 
+/** `namespace/cluster` of a control-plane Machine (MACHINE_CONTROL_PLANE_ROLE_LABEL); none for the others. */
+function controlPlaneClusterKeyOf(machine: MachineRecord): IndexKeys {
+  return machine.clusterName !== '' && machine.labels[MACHINE_CONTROL_PLANE_ROLE_LABEL] !== undefined ? `${machine.namespace}/${machine.clusterName}` : NO_INDEX_KEYS;
+}
+const NO_INDEX_KEYS: readonly string[] = [];
+
 /** `key=value` for each label of a node that may anchor a PV's affinity (group keys never do), and its name. */
 function nodeLabelKeys(node: NodeRecord): readonly string[] {
   const keys: string[] = [`${NODE_NAME_FIELD}=${node.name}`];
@@ -408,6 +414,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #statefulSetsByOwnerKind = new MultiIndex<StatefulSetRecord>('statefulSet.byOwnerKind', ownerTypeKeysOf);
   readonly #namespacesByOwnerKind = new MultiIndex<NamespaceRecord>('namespace.byOwnerKind', ownerTypeKeysOf);
   readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
+  readonly #controlPlaneMachinesByCluster = new MultiIndex<MachineRecord>('machine.controlPlaneByCluster', controlPlaneClusterKeyOf);
   readonly #drainRulesByNamespace = new MultiIndex<MachineDrainRuleRecord>('machineDrainRule.byNamespace', (rule) => rule.namespace);
 
   readonly #indexes: Indexes = {
@@ -423,7 +430,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode, this.#upgradeJobPodsByNode],
     statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner, this.#statefulSetsByOwnerKind],
     namespace: [this.#namespacesByOwner, this.#namespacesByOwnerKind, this.#namespacesByHelmRelease],
-    machine: [this.#machinesByOwner],
+    machine: [this.#machinesByOwner, this.#controlPlaneMachinesByCluster],
     machineDrainRule: [this.#drainRulesByNamespace],
     clusterApiCluster: [],
     machineDeployment: [],
@@ -1401,6 +1408,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', name: string): readonly MachineRecord[] {
     // The Machines carry their owner's name as Cluster API writes it into a label (hashed when too long).
     return this.#machinesByOwner.get(`${namespace}/${owner}/${clusterApiLabelValue(name)}`);
+  }
+
+  controlPlaneMachinesOf(namespace: string, cluster: string): readonly MachineRecord[] {
+    return this.#controlPlaneMachinesByCluster.get(`${namespace}/${cluster}`);
   }
 
   machineDrainRulesIn(namespace: string): readonly MachineDrainRuleRecord[] {

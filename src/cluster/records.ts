@@ -552,6 +552,12 @@ export interface NamespaceRecord {
   readonly helmKeep?: true;
 }
 
+/**
+ * The label every control-plane Machine carries (any provider): Cluster API counts a Cluster's Machines with it, not
+ * being deleted, before it drains a Machine's node (isDeleteNodeAllowed: errNoControlPlaneNodes).
+ */
+export const MACHINE_CONTROL_PLANE_ROLE_LABEL = 'cluster.x-k8s.io/control-plane';
+
 /** cluster.x-k8s.io Machine: which node it runs, and which MachineSet/MachineDeployment owns it. */
 export interface MachineRecord {
   readonly namespace: string;
@@ -634,6 +640,11 @@ export interface ClusterApiClusterRecord {
    * (isDeleteNodeAllowed: errClusterIsBeingDeleted). Omitted: no.
    */
   readonly deleting?: boolean;
+  /**
+   * spec.controlPlaneRef's kind and name (same namespace): Cluster API drains no Machine of the Cluster while that
+   * object is being deleted, and reads it to tell an externally managed control plane. Omitted when not set.
+   */
+  readonly controlPlaneRef?: { readonly kind: string; readonly name: string };
 }
 
 /**
@@ -646,6 +657,8 @@ export interface MachineOwnerRecord {
   readonly name: string;
   /** Only `volume-guard.io/` annotations; absent when it carries none. */
   readonly annotations?: Labels;
+  /** Being deleted (metadata.deletionTimestamp). Omitted: no. */
+  readonly deleting?: true;
 }
 
 export interface RecordByKind {

@@ -270,6 +270,8 @@ export interface ClusterSnapshot {
 
   /** Cluster API Machines of a MachineSet, MachineDeployment or KubeadmControlPlane (by their `cluster.x-k8s.io/*-name` labels). */
   machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', name: string): readonly MachineRecord[];
+  /** The Cluster's control-plane Machines (label `cluster.x-k8s.io/control-plane`), those being deleted included. */
+  controlPlaneMachinesOf(namespace: string, cluster: string): readonly MachineRecord[];
   /** Cluster API MachineDrainRules of the namespace (they apply to its Machines only). */
   machineDrainRulesIn(namespace: string): readonly MachineDrainRuleRecord[];
   /** A Cluster API Cluster. */

@@ -1090,18 +1090,23 @@ export function transformMachineOwner(raw: unknown): MachineOwnerRecord | undefi
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
-  return { namespace: intern(stringAt(metadata, 'namespace')), name, ...optionalAnnotations(metadata) };
+  return { namespace: intern(stringAt(metadata, 'namespace')), name, ...optionalAnnotations(metadata), ...(isDeleting(metadata) ? { deleting: true as const } : {}) };
 }
 
-/** A Cluster API Cluster: its labels. */
+/** A Cluster API Cluster: its labels, whether it is being deleted, its control plane object. */
 export function transformClusterApiCluster(raw: unknown): ClusterApiClusterRecord | undefined {
   const metadata = metadataOf(raw);
   const name = stringAt(metadata, 'name');
   if (!metadata || name === '') return undefined;
+  // v1beta1 and v1beta2 both name the kind and name (apiVersion or apiGroup beside them).
+  const reference = objectPath(raw, 'spec', 'controlPlaneRef');
+  const controlPlaneRef =
+    stringAt(reference, 'kind') !== '' && stringAt(reference, 'name') !== '' ? { kind: intern(stringAt(reference, 'kind')), name: stringAt(reference, 'name') } : undefined;
   return {
     namespace: intern(stringAt(metadata, 'namespace')),
     name,
     labels: internedMap(stringMapAt(metadata, 'labels')),
     ...(isDeleting(metadata) ? { deleting: true } : {}),
+    ...(controlPlaneRef ? { controlPlaneRef } : {}),
   };
 }

@@ -65,6 +65,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   orphaningAdmitted: () => false,
   machineRemovalAdmitted: () => false,
   machinesOf: () => none,
+  controlPlaneMachinesOf: () => none,
   machineDrainRulesIn: () => none,
   clusterApiCluster: () => undefined,
   machineOwner: () => undefined,

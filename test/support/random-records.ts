@@ -239,26 +239,35 @@ export function randomRecord(kind: ResourceKind, random: Random, now: number): A
     case 'machine': {
       // One Machine per node, as Cluster API runs them (machineRemovingNode names either of two).
       const index = Math.floor(random() * MACHINES.length);
+      const controlPlane = pick(random, ['', '', 'cp-0']);
       return machine({
         namespace: 'capi',
         name: MACHINES[index]!,
         nodeName: pick(random, ['', NODES[index]!, NODES[index + MACHINES.length] ?? '']),
         machineSet: pick(random, ['', 'md-0-abc', 'md-1-abc']),
         machineDeployment: pick(random, ['', 'md-0', 'md-1']),
-        controlPlane: pick(random, ['', '', 'cp-0']),
+        controlPlane,
         deleting: chance(random, 0.2),
+        clusterName: pick(random, ['c1', 'c2', '']),
+        labels: controlPlane === '' ? {} : { 'cluster.x-k8s.io/control-plane': '' },
       });
     }
     case 'machineDrainRule':
       return machineDrainRule({ namespace: pick(random, ['capi', 'other']), name: pick(random, ['d0', 'd1']), behavior: pick(random, ['Skip', 'Drain']) });
     case 'clusterApiCluster':
-      return clusterApiCluster({ namespace: 'capi', name: pick(random, ['c1', 'c2']), labels: chance(random, 0.5) ? { env: 'prod' } : {} });
+      return clusterApiCluster({
+        namespace: 'capi',
+        name: pick(random, ['c1', 'c2']),
+        labels: chance(random, 0.5) ? { env: 'prod' } : {},
+        ...(chance(random, 0.5) ? { controlPlaneRef: { kind: 'KubeadmControlPlane', name: pick(random, OWNERS) } } : {}),
+      });
     case 'machineDeployment':
     case 'kubeadmControlPlane':
       return machineOwner({
         namespace: 'capi',
         name: pick(random, OWNERS),
         ...(chance(random, 0.3) ? { annotations: { 'volume-guard.io/skip': 'last-replica-on-node' } } : {}),
+        ...(chance(random, 0.2) ? { deleting: true as const } : {}),
       });
   }
 }

@@ -20,7 +20,7 @@
 // MachineDeployment or KubeadmControlPlane guarded as an upgrade kind, its own: on its own scale-down, and as stored
 // at the steps that carry out its rollouts and scale-downs (its MachineSets' scale-downs, its Machines' DELETEs; the
 // drains of its Machines being deleted, judged by the node and eviction webhooks: rollout-owner.ts).
-import type { MachineRecord } from '../../cluster/records.ts';
+import { MACHINE_CONTROL_PLANE_ROLE_LABEL, clusterApiLabelValue, type ClusterApiClusterRecord, type MachineRecord } from '../../cluster/records.ts';
 import { DELETE_MACHINE_ANNOTATION, EXCLUDE_NODE_DRAINING_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision, staleReads } from '../context.ts';
@@ -201,8 +201,35 @@ function drainCutShortFor(context: ValidationContext, machine: MachineRecord): D
   if (owningCluster?.deleting === true) {
     return { undrained: `Cluster ${owningCluster.namespace}/${owningCluster.name} is being deleted: Cluster API deletes its Machines without draining their nodes` };
   }
+  const controlPlane = owningCluster === undefined ? undefined : controlPlaneDrainSkip(context, machine, owningCluster);
+  if (controlPlane !== undefined) return { undrained: controlPlane };
   const skipped = instanceManagerDrainSkip(context.snapshot, machine, context.config.longhorn.namespace);
   return skipped !== undefined ? { skipped } : machine.drainCutShort;
+}
+
+/**
+ * Why Cluster API will not drain the Machine's node for its Cluster's control plane, or undefined: the Cluster's
+ * control plane object (a KubeadmControlPlane here) is being deleted (errControlPlaneIsBeingDeleted), or no other
+ * control-plane Machine of the Cluster stays active (errNoControlPlaneNodes: it counts those not being deleted, and
+ * this one is by then). Said only with a control-plane Machine of the Cluster in view (this one or another): with
+ * none, the control plane may be managed outside the Cluster (EKS, AKS: no such Machines, and Cluster API drains).
+ */
+function controlPlaneDrainSkip(context: ValidationContext, machine: MachineRecord, cluster: ClusterApiClusterRecord): string | undefined {
+  const reference = cluster.controlPlaneRef;
+  const clusterName = `${cluster.namespace}/${cluster.name}`;
+  if (reference?.kind === 'KubeadmControlPlane' && context.snapshot.machineOwner(cluster.namespace, 'KubeadmControlPlane', clusterApiLabelValue(reference.name))?.deleting === true) {
+    return `KubeadmControlPlane ${cluster.namespace}/${reference.name} of Cluster ${clusterName} is being deleted: Cluster API deletes the Cluster's Machines without draining their nodes`;
+  }
+  const controlPlaneMachines = context.snapshot.controlPlaneMachinesOf(machine.namespace, machine.clusterName);
+  const last = machine.labels[MACHINE_CONTROL_PLANE_ROLE_LABEL] !== undefined;
+  if (!last && controlPlaneMachines.length === 0) return undefined;
+  const active = controlPlaneMachines.some(
+    (other) => other.name !== machine.name && !other.deleting && !context.snapshot.machineRemovalAdmitted(other.namespace, other.name),
+  );
+  if (active) return undefined;
+  return last
+    ? `Machine ${machine.namespace}/${machine.name} is the last active control-plane Machine of Cluster ${clusterName}: Cluster API deletes it without draining its node`
+    : `no control-plane Machine of Cluster ${clusterName} stays active: Cluster API deletes Machine ${machine.namespace}/${machine.name} without draining its node`;
 }
 
 function judgeMachineDelete(request: AdmissionRequest, context: ValidationContext): Decision {

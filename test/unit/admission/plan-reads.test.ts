@@ -116,6 +116,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   orphaningAdmitted: [], // volume-guard's own record
   machineRemovalAdmitted: [], // volume-guard's own record
   machinesOf: ['machine'],
+  controlPlaneMachinesOf: ['machine'],
   machineDrainRulesIn: ['machineDrainRule'],
   clusterApiCluster: ['clusterApiCluster'],
   machineOwner: (_namespace: string, owner: 'MachineDeployment' | 'KubeadmControlPlane') => [owner === 'MachineDeployment' ? 'machineDeployment' : 'kubeadmControlPlane'],

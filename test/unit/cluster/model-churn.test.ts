@@ -167,7 +167,10 @@ function answers(model: ClusterModel): Record<string, unknown> {
   ] as const) {
     for (const name of names) out[`machinesOf ${owner} ${name}`] = unordered(model.machinesOf('capi', owner, name));
   }
-  for (const name of ['c1', 'c2']) out[`clusterApiCluster ${name}`] = canonical(model.clusterApiCluster('capi', name));
+  for (const name of ['c1', 'c2']) {
+    out[`clusterApiCluster ${name}`] = canonical(model.clusterApiCluster('capi', name));
+    out[`controlPlaneMachinesOf ${name}`] = unordered(model.controlPlaneMachinesOf('capi', name));
+  }
   for (const owner of ['MachineDeployment', 'KubeadmControlPlane'] as const) {
     for (const name of OWNERS) out[`machineOwner ${owner} ${name}`] = canonical(model.machineOwner('capi', owner, name));
   }
