@@ -261,9 +261,11 @@ export class RiskTracker {
   sink(): ModelSink & Pick<ClusterModel, 'count'> {
     return {
       upsert: (kind, record) => {
-        const previous = this.#model.get(kind, recordKey(record));
+        const key = recordKey(record);
+        const previous = this.#model.get(kind, key);
         this.#model.upsert(kind, record);
-        if (previous === undefined || !recordsEqual(previous, record)) this.note(kind, previous, record);
+        const stored = this.#stored(kind, key, record);
+        if (previous === undefined || !recordsEqual(previous, stored)) this.note(kind, previous, stored);
       },
       remove: (kind, key) => {
         const previous = this.#model.get(kind, key);
@@ -279,7 +281,7 @@ export class RiskTracker {
           // is what the diff below would give (no previous version), without looking each record up first.
           this.#model.replaceAll(kind, records);
           this.#noteAll(() => {
-            for (const record of records) this.note(kind, undefined, record);
+            for (const record of records) this.note(kind, undefined, this.#stored(kind, recordKey(record), record));
             if (firstNodeList) this.#markNodelessCopies();
           });
           return;
@@ -297,7 +299,7 @@ export class RiskTracker {
         }
         this.#model.replaceAll(kind, records);
         this.#noteAll(() => {
-          for (const [previous, next] of changed) this.note(kind, previous, next);
+          for (const [previous, next] of changed) this.note(kind, previous, next === undefined ? undefined : this.#stored(kind, recordKey(next), next));
           if (firstNodeList) this.#markNodelessCopies();
         });
       },
@@ -308,6 +310,15 @@ export class RiskTracker {
       },
       count: (kind) => this.#model.count(kind),
     };
+  }
+
+  /**
+   * The record as the model stores it: a PV with the node its affinity resolves to among the nodes it holds (a label
+   * only one node carries pins it: ClusterModel's resolvePinned), which the incoming record, read from the PV alone,
+   * does not say. Its notes must mark that node. Every other kind is stored as written.
+   */
+  #stored<K extends ResourceKind>(kind: K, key: string, written: RecordByKind[K]): RecordByKind[K] {
+    return kind === 'persistentVolume' ? (this.#model.get(kind, key) ?? written) : written;
   }
 
   // ------------------------------------------------------------------------------------------------ marking
