@@ -64,5 +64,4 @@ describe('gauges: a PV pinned by a label only one node carries', () => {
     sink.remove('persistentVolume', 'pv-ssd');
     expect(blocked(tracker)).toBe(0);
   });
-
 });
