@@ -25,6 +25,7 @@ import {
   longhornSetting,
   node,
   pod,
+  pv,
   pvc,
   replica,
   seededRandom,
@@ -388,6 +389,27 @@ describe('RiskTracker', () => {
     expect(tracker.flush()).toBe(true);
     expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(1);
     expect(reference(model).atRiskVolumes['orphan-pvc']).toBe(1);
+  });
+
+  it('re-counts a Lost claim when the PV it names comes back or goes (its data is there again, or gone for good)', () => {
+    // Lost, its PV gone: no data to re-attach (a warning, not counted). Its PV re-created without a claimRef: the PV
+    // controller binds them again, old data and all, an orphan again; the PV bound to another claim: gone again.
+    const { model, tracker, sink } = tracked();
+    sink.upsert('persistentVolumeClaim', pvc({ namespace: 'a', name: 'data-0', phase: 'Lost', volumeName: 'pv-data-0', labels: { 'app.kubernetes.io/instance': 'gone' } }));
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(0);
+    sink.upsert('persistentVolume', pv({ name: 'pv-data-0', claimNamespace: '', claimName: '', phase: 'Available' }));
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(1);
+    sink.upsert('persistentVolume', pv({ name: 'pv-data-0', claimNamespace: 'b', claimName: 'other' }));
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(0);
+    sink.replaceAll('persistentVolume', [pv({ name: 'pv-data-0', claimNamespace: 'a', claimName: 'data-0' })]);
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(1);
+    sink.remove('persistentVolume', 'pv-data-0');
+    expectCurrent(tracker, model);
+    expect(tracker.counts().atRiskVolumes['orphan-pvc']).toBe(0);
   });
 
   it('re-counts a PVC when its pod loses its controller (the garbage collector orphaning it after its StatefulSet went)', () => {
