@@ -38,6 +38,8 @@ import { drainEvictsReplicas, NODE_DRAIN_POLICY } from '../checks/storage-teardo
 import type { CheckId, Finding } from '../checks/types.ts';
 import type { HarvesterUpgradeRecord, LonghornVolumeRecord } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
+import type { Config } from '../config.ts';
+import type { UserInfo } from '../kube.ts';
 import { fewNamed, plural, wrap } from './messages.ts';
 import { HARVESTER_SKIP_DETACHED_KEY, HARVESTER_UPGRADE_KINDS, SKIP_KEY, skipFrom, type OverrideSource } from './overrides.ts';
 
@@ -423,13 +425,25 @@ export function keptOnNodeThroughReboot(snapshot: ClusterSnapshot, finding: Find
 }
 
 /**
- * An upgrade taking a node down and bringing it back with its disks, whose cordon or drain of the node is judged so:
- * a Harvester upgrade draining it (harvesterUpgradeInPlace), or a system-upgrade-controller Plan's Job cordoning or
- * draining it as the Job's service account (systemUpgradeInPlace).
+ * An upgrade or reboot taking a node down and bringing it back with its disks, whose cordon or drain of the node is
+ * judged so: a Harvester upgrade draining it (harvesterUpgradeInPlace), a system-upgrade-controller Plan's Job cordoning
+ * or draining it as the Job's service account (systemUpgradeInPlace), or a reboot daemon (kured) cordoning or draining
+ * it as an identity of `reboots.users`/`reboots.groups` (isRebootIdentity).
  */
 export type InPlaceUpgrade =
   | { readonly by: 'harvester'; readonly upgrade: HarvesterUpgradeRecord }
-  | { readonly by: 'system-upgrade-controller'; readonly namespace: string; readonly plan: string; readonly image: string };
+  | { readonly by: 'system-upgrade-controller'; readonly namespace: string; readonly plan: string; readonly image: string }
+  | { readonly by: 'reboot'; readonly user: string };
+
+/**
+ * Whether the requester is a configured reboot daemon (`reboots.users`, `reboots.groups`: kured's service account).
+ * Such a daemon cordons the node (kured: kubectl's drain library, a cordon alone), evicts its pods, reboots it and
+ * uncordons it once it is back: its cordon, and its evictions and pod DELETEs on the node once cordoned, are that
+ * reboot's steps (the callers' judgement). None by default.
+ */
+export function isRebootIdentity(user: UserInfo, reboots: Config['reboots']): boolean {
+  return reboots.users.includes(user.username) || user.groups.some((group) => reboots.groups.includes(group));
+}
 
 const SERVICE_ACCOUNT_USER_PREFIX = 'system:serviceaccount:';
 
@@ -456,24 +470,29 @@ export function systemUpgradeInPlace(snapshot: ClusterSnapshot, node: string, us
 }
 
 /**
- * The in-place upgrade a cordon or drain of `node` is a step of: a Harvester upgrade draining it (for a `cordon`, about
- * to: HarvesterStep), else, for a requester `username`, the system-upgrade-controller Plan whose Job runs as it.
- * Harvester's comes first: on its immutable OS only block devices come back, whoever cordons. Not for a node being
- * removed (the caller's judgement): nothing comes back then.
+ * The in-place upgrade or reboot a cordon or drain of `node` is a step of: a Harvester upgrade draining it (for a
+ * `cordon`, about to: HarvesterStep), else, for a requester `username`, the system-upgrade-controller Plan whose Job runs
+ * as it, else a reboot by `rebooter` (the requester, when the caller judged the request a reboot daemon's step:
+ * isRebootIdentity). Harvester's comes first: on its immutable OS only block devices come back, whoever cordons; a
+ * Plan's Job next, whose image says what its reboot keeps. Not for a node being removed (the caller's judgement):
+ * nothing comes back then.
  */
 export function inPlaceUpgradeOf(
   snapshot: ClusterSnapshot,
   node: string,
-  options: { readonly kinds?: PolicedKinds; readonly step?: HarvesterStep; readonly username?: string },
+  options: { readonly kinds?: PolicedKinds; readonly step?: HarvesterStep; readonly username?: string; readonly rebooter?: string },
 ): InPlaceUpgrade | undefined {
   const harvester = harvesterUpgradeInPlace(snapshot, node, options.kinds, options.step);
   if (harvester !== undefined) return { by: 'harvester', upgrade: harvester };
-  return options.username === undefined ? undefined : systemUpgradeInPlace(snapshot, node, options.username);
+  const plan = options.username === undefined ? undefined : systemUpgradeInPlace(snapshot, node, options.username);
+  if (plan !== undefined) return plan;
+  return options.rebooter === undefined ? undefined : { by: 'reboot', user: options.rebooter };
 }
 
-/** `Harvester Upgrade harvester-system/hvst-upgrade-x`, `Plan system-upgrade/k3s-agent`. */
+/** `Harvester Upgrade harvester-system/hvst-upgrade-x`, `Plan system-upgrade/k3s-agent`, a reboot daemon's user name. */
 export function inPlaceUpgradeName(upgrade: InPlaceUpgrade): string {
-  return upgrade.by === 'harvester' ? upgradeName(upgrade.upgrade) : `Plan ${upgrade.namespace}/${upgrade.plan}`;
+  if (upgrade.by === 'harvester') return upgradeName(upgrade.upgrade);
+  return upgrade.by === 'reboot' ? upgrade.user : `Plan ${upgrade.namespace}/${upgrade.plan}`;
 }
 
 /**
@@ -507,13 +526,14 @@ function isUnder(path: string, directory: string): boolean {
 
 /**
  * Whether the node-local finding's data is on `node` when the upgrade brings it back, its pods able to run nowhere else
- * meanwhile: for Harvester, keptOnNodeThroughReboot (its immutable OS keeps block devices only). For a
- * system-upgrade-controller Plan, a node-local PV pinned to the node: any (`local`, a hostPath PV with node affinity
- * such as local-path's, a node-local CSI driver's) when its Job's image upgrades k3s or RKE2 only
- * (upgradesDistributionOnly), which keeps the node's filesystems; else, an OS image written and rebooted into
- * (Elemental, k3OS, Kairos), a directory PV under /var/lib/rancher (a persistent path there) or a device-backed PV
- * (keptOnNodeThroughReboot): elsewhere, what was written outside the persistent paths is gone after the reboot. Never a
- * PV no affinity pins, nor a pod's inline data (a hostPath its controller recreates elsewhere, a StatefulSet's emptyDir).
+ * meanwhile: for Harvester, keptOnNodeThroughReboot (its immutable OS keeps block devices only). For a reboot daemon's
+ * reboot, which boots the same system again, and for a system-upgrade-controller Plan whose Job's image upgrades k3s or
+ * RKE2 only (upgradesDistributionOnly), which keeps the node's filesystems: any node-local PV pinned to the node
+ * (`local`, a hostPath PV with node affinity such as local-path's, a node-local CSI driver's). For another Plan, an OS
+ * image written and rebooted into (Elemental, k3OS, Kairos): a directory PV under /var/lib/rancher (a persistent path
+ * there) or a device-backed PV (keptOnNodeThroughReboot); elsewhere, what was written outside the persistent paths is
+ * gone after the reboot. Never a PV no affinity pins, nor a pod's inline data (a hostPath its controller recreates
+ * elsewhere, a StatefulSet's emptyDir).
  */
 export function keptInPlace(snapshot: ClusterSnapshot, upgrade: InPlaceUpgrade, node: string, finding: Finding): boolean {
   if (upgrade.by === 'harvester') return keptOnNodeThroughReboot(snapshot, finding);
@@ -521,7 +541,7 @@ export function keptInPlace(snapshot: ClusterSnapshot, upgrade: InPlaceUpgrade, 
   if (finding.tags.includes('unpinned') || finding.tags.includes('node-removed')) return false;
   const pv = snapshot.persistentVolume(finding.object.name);
   if (pv === undefined || pv.pinnedNode !== node) return false;
-  if (upgradesDistributionOnly(upgrade.image)) return true;
+  if (upgrade.by === 'reboot' || upgradesDistributionOnly(upgrade.image)) return true;
   const directory = pv.source === 'hostPath' || pv.source === 'local' ? pv.hostDirectory : undefined;
   if (directory !== undefined && isUnder(directory, RANCHER_STATE_DIRECTORY)) return true;
   return keptOnNodeThroughReboot(snapshot, finding);
@@ -556,7 +576,11 @@ export function withoutDataKeptInPlace(
     findings,
     totals,
     warnings: [
-      ...wrap(`volume-guard: ${inPlaceUpgradeName(upgrade)} upgrades node ${node} in place${upgrade.by === 'harvester' ? ' and reboots it' : ''}:`),
+      ...wrap(
+        upgrade.by === 'reboot'
+          ? `volume-guard: ${upgrade.user} (reboots.users/groups) reboots node ${node} in place:`
+          : `volume-guard: ${inPlaceUpgradeName(upgrade)} upgrades node ${node} in place${upgrade.by === 'harvester' ? ' and reboots it' : ''}:`,
+      ),
       ...wrap(
         `${plural(said.length, 'node-local PV stays', 'node-local PVs stay')} on its disks (${fewNamed(named, said.length - named.length)}); ` +
           `pods using ${one ? 'it' : 'them'} wait until the node is back`,

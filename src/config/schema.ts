@@ -245,6 +245,13 @@ export const CONFIG_SCHEMA = {
       ),
       restartGroups: stringList('groups whose evictions count as restarts, like restartUsers', []),
     }),
+    reboots: section('node reboot daemons, which cordon, drain, reboot and uncordon a node (kured)', {
+      users: stringList(
+        'users (e.g. system:serviceaccount:kube-system:kured) whose cordon of a node, and evictions and pod DELETEs on it once cordoned, reboot it in place: the node-local PVs pinned to it are kept',
+        [],
+      ),
+      groups: stringList('groups whose cordons and drains count as reboots in place, like users', []),
+    }),
     longhorn: section('Longhorn', {
       namespace: {
         type: 'string',

@@ -27,6 +27,7 @@ import {
   harvesterDrainOverride,
   harvesterUpgradeSkip,
   inPlaceUpgradeOf,
+  isRebootIdentity,
   keptInPlace,
   withoutDataKeptInPlace,
   type InPlaceUpgrade,
@@ -173,11 +174,16 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   // The skip of a Cluster API MachineDeployment or KubeadmControlPlane whose Machine on the node is being deleted:
   // its Machine controller drains the node as the next step of the removal the admin accepted.
   const machineOwnerSkip = drainingMachineOwnerSkip(ownerSkipReading(context), node);
-  // A Harvester upgrade reboots the node in place, and a system-upgrade-controller Plan's Job (evicting or deleting as
-  // its service account) upgrades it in place: the PVs pinned to it are there when it is back (not removed).
+  // A Harvester upgrade reboots the node in place, a system-upgrade-controller Plan's Job (evicting or deleting as its
+  // service account) upgrades it in place, and a reboot daemon (kured: reboots.users/groups) drains a node it cordoned
+  // and reboots it: the PVs pinned to it are there when it is back (not removed). A reboot daemon drains only a node
+  // being drained (cordoned, its cordon just admitted, refused, or for a preview its dry run): its eviction from a
+  // schedulable node is no step of a reboot.
+  const cordonedForReboot = draining || (node !== '' && snapshot.nodeCordoned(node));
+  const rebooter = cordonedForReboot && isRebootIdentity(removal.user, context.config.reboots) ? removal.user.username : undefined;
   const inPlace =
     node !== '' && snapshot.nodeLeaving(node) === undefined
-      ? inPlaceUpgradeOf(snapshot, node, { kinds: context.config.upgrades.kinds, username: removal.user.username })
+      ? inPlaceUpgradeOf(snapshot, node, { kinds: context.config.upgrades.kinds, username: removal.user.username, ...(rebooter !== undefined ? { rebooter } : {}) })
       : undefined;
   if (harvester || upgradeSkip || inPlace || nodeWide) dependsOn.push('harvesterUpgrade', 'harvesterUpgradePlan');
   if (inPlace?.by === 'system-upgrade-controller') dependsOn.push('pod');
@@ -301,7 +307,8 @@ function adjustRemoval(
   const nodeRecord = context.snapshot.node(node);
   // Cordoned, or its cordon just admitted (kubectl drain evicts right after cordoning), or for a preview its dry run.
   const drainOptions = { cordoned: removal.dryRunCordoned === true || context.snapshot.nodeCordoned(node), nameable };
-  // An in-place upgrade (Harvester's reboot, a system-upgrade-controller Plan's) keeps the PVs pinned to the node.
+  // An in-place upgrade or reboot (Harvester's, a system-upgrade-controller Plan's, a reboot daemon's) keeps the PVs
+  // pinned to the node.
   // Said for the evicted pod's own PVs only: the cordon said it for the node, and a drain evicts every pod.
   const usedByPod = (finding: Finding): boolean =>
     (finding.related ?? []).some((object) => object.kind === 'Pod' && object.namespace === removal.namespace && object.name === removal.name);

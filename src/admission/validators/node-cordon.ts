@@ -14,6 +14,7 @@ import {
   harvesterDrainOverride,
   harvesterUpgradeSkip,
   inPlaceUpgradeOf,
+  isRebootIdentity,
   withoutDataKeptInPlace,
   type HarvesterStep,
 } from '../longhorn-drain.ts';
@@ -36,7 +37,7 @@ import {
 import { field, isRecord, isUnschedulable, metaOf } from '../objects.ts';
 import { drainingMachineOwnerSkip, ownerSkipReading } from '../rollout-owner.ts';
 import { skipFrom, taggedChecks } from '../overrides.ts';
-import { allowed, type Decision, type WebhookDeclaration } from '../types.ts';
+import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 /** The taint effect that empties a node: the taint manager deletes the pods that do not tolerate it. */
@@ -169,9 +170,10 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
     cordonOnly?: boolean;
     /**
      * Who asks, for a cordon only (`cordonOnly`): a system-upgrade-controller Job's service account cordoning the node
-     * its Job upgrades makes it the Plan's in-place upgrade (longhorn-drain.ts systemUpgradeInPlace).
+     * its Job upgrades makes it the Plan's in-place upgrade (longhorn-drain.ts systemUpgradeInPlace), and a reboot daemon
+     * of `reboots.users`/`reboots.groups` (kured) a reboot in place (isRebootIdentity).
      */
-    requester?: string;
+    requester?: UserInfo;
     /** With the cordon advice: the node has no Node object left, so none to annotate (Situation.nodeGone). */
     nodeGone?: { readonly owner?: string };
     /**
@@ -230,14 +232,21 @@ export function judgeNodeRemoval<Id extends NodePlanId>(
   const removed = input.plan !== 'node-cordon' || input.removed === true;
   // A pod tolerating the NoExecute taint stays only as long as its node does.
   const tainted = !removed && input.onlyNoExecute !== undefined && input.onlyNoExecute.length > 0 ? input.onlyNoExecute : undefined;
-  // A Harvester upgrade reboots the node in place, and a system-upgrade-controller Plan's Job cordons it before upgrading
-  // it in place (its cordon only: a taint is no step of it): the PVs pinned to it are there when it is back.
-  // Not for a node being removed, by this request or one admitted before (ClusterSnapshot.nodeLeaving).
+  // A Harvester upgrade reboots the node in place, and a system-upgrade-controller Plan's Job, or a reboot daemon (kured),
+  // cordons it before upgrading or rebooting it in place (its cordon only: a taint is no step of it): the PVs pinned to
+  // it are there when it is back. Not for a node being removed, by this request or one admitted before
+  // (ClusterSnapshot.nodeLeaving).
   const requester = input.plan === 'node-cordon' && input.cordonOnly === true ? input.requester : undefined;
+  const rebooter = requester !== undefined && isRebootIdentity(requester, context.config.reboots) ? requester.username : undefined;
   const inPlace =
     removed || snapshot.nodeLeaving(input.node) !== undefined
       ? undefined
-      : inPlaceUpgradeOf(snapshot, input.node, { kinds: context.config.upgrades.kinds, step, ...(requester !== undefined ? { username: requester } : {}) });
+      : inPlaceUpgradeOf(snapshot, input.node, {
+          kinds: context.config.upgrades.kinds,
+          step,
+          ...(requester !== undefined ? { username: requester.username } : {}),
+          ...(rebooter !== undefined ? { rebooter } : {}),
+        });
   // A tag override (Harvester's detached volumes, a Machine owner's single-replica volumes) must see every finding of
   // its checks. Which findings stay with tolerating pods, or through the reboot, is decided finding by finding:
   // node-local-volume builds them all then.
@@ -416,7 +425,7 @@ export function nodeCordonValidator(_config: Config): Validator {
         plan: 'node-cordon',
         ...(!cordon && noExecute.length === taints.length ? { onlyNoExecute: noExecute } : {}),
         ...(!cordon ? { taint: noExecute.length > 0 ? ('NoExecute' as const) : ('NoSchedule' as const) } : {}),
-        ...(cordon && taints.length === 0 ? { cordonOnly: true, requester: request.userInfo.username } : {}),
+        ...(cordon && taints.length === 0 ? { cordonOnly: true, requester: request.userInfo } : {}),
         deletesPods: noExecute.length > 0,
         cordoned: isUnschedulable(request.object),
         removed,
