@@ -20,7 +20,7 @@ import {
   selectorMatches,
 } from '../cluster/node-affinity.ts';
 import type { NodeRecord, PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
-import { podLandsOn } from '../cluster/taints.ts';
+import { podLandsOn, toleratesEveryTaint } from '../cluster/taints.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP, type WaiverOccurrence } from './collect.ts';
@@ -403,10 +403,14 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
  * Ready or tainted against the pod is no other place for it. A node that stays schedulable but refuses the pod (a
  * `dedicated=infra:NoSchedule` taint it does not tolerate, a label its selector asks that the node lost) gets the rule
  * of a node being emptied: the pod goes Pending, and a node joining may take it.
+ * A node being emptied but not removed (`removed` false) takes back a pod tolerating every taint (an empty-key Exists
+ * toleration) as a schedulable one does: the scheduler's NodeUnschedulable and TaintToleration filters let it on
+ * whatever cordon or taint the drain puts there, so it never goes Pending. A pod tolerating only some taints does not
+ * count: a drain made of a NoSchedule taint (not yet on the node's record at the cordon) may keep it off.
  */
-export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string, staysSchedulable = false): boolean {
+export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string, staysSchedulable = false, removed = false): boolean {
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
-  const here = staysSchedulable ? snapshot.node(node) : undefined;
+  const here = staysSchedulable || (!removed && toleratesEveryTaint(pod)) ? snapshot.node(node) : undefined;
   const backHere = here !== undefined && selectorMatches(pod.nodeSelector, here) && podLandsOn(pod, here);
   if (backHere) {
     // The one live node its placement matches, found through its anchors (cheap); else the scan of every node, which
@@ -504,7 +508,7 @@ function inlineDataFindings(
   if (pod.hostPaths.length > 0) {
     const paths = dataHostPaths(pod, options);
     if (paths.length > 0) {
-      if (recreatedElsewhere(snapshot, pod, node, staysSchedulable && !removed)) {
+      if (recreatedElsewhere(snapshot, pod, node, staysSchedulable && !removed, removed)) {
         if (!pod.deleting || removed) consider(['in-use', 'inline-hostPath'], () => hostPathFinding(pod, node, paths));
       }
       // A pod that would come back to its data (or that nothing recreates) finds none: the node is gone.

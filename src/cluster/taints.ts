@@ -152,8 +152,11 @@ function untolerated(node: string, taint: Taint): string {
 
 const NO_TAINTS: readonly Taint[] = Object.freeze([]);
 
-/** An empty-key Exists toleration of both effects: the pod tolerates whatever taints a record left out. */
-function toleratesEveryTaint(pod: Pick<PodRecord, 'noExecuteTolerations' | 'noScheduleTolerations'>): boolean {
+/**
+ * An empty-key Exists toleration of both effects: the pod tolerates whatever taints a record left out, and whatever
+ * cordon or taint a drain puts on its node (NodeUnschedulable lets it on a cordoned node).
+ */
+export function toleratesEveryTaint(pod: Pick<PodRecord, 'noExecuteTolerations' | 'noScheduleTolerations'>): boolean {
   const everything = (toleration: Toleration): boolean => toleration.key === '' && toleration.operator === 'Exists';
   return (pod.noScheduleTolerations ?? NO_TOLERATIONS).some(everything) && (pod.noExecuteTolerations ?? NO_TOLERATIONS).some(everything);
 }
