@@ -91,6 +91,8 @@ const GROUP_KEY_PREFIXES: readonly string[] = [
  * - openebs.io/nodeid: OpenEBS LocalPV-ZFS
  * - topology.topolvm.io/node, topology.topolvm.cybozu.com/node (before TopoLVM 0.17): TopoLVM
  * - topology.hostpath.csi/node: the Kubernetes CSI hostpath driver
+ * - the node topology keys of node-local CSI drivers, whose node plugin labels each node with its own name: MinIO
+ *   DirectPV, csi-driver-lvm (metal-stack, Harvester's LVM), Carina, Intel PMEM-CSI, HwameiStor LVM and disk
  * `topology.kubernetes.io/hostname` is not a well-known label and no provisioner we know sets it.
  */
 export const NODE_IDENTITY_KEYS: readonly string[] = [
@@ -100,6 +102,12 @@ export const NODE_IDENTITY_KEYS: readonly string[] = [
   'topology.topolvm.io/node',
   'topology.topolvm.cybozu.com/node',
   'topology.hostpath.csi/node',
+  'directpv.min.io/node',
+  'topology.lvm.csi/node',
+  'topology.carina.storage.io/node',
+  'pmem-csi.intel.com/node',
+  'topology.lvm.hwameistor.io/node',
+  'topology.disk.hwameistor.io/node',
 ];
 
 export function isNodeIdentityKey(key: string): boolean {

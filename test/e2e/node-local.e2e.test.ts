@@ -199,6 +199,9 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
       accessModes: ['ReadWriteMany'],
     });
     const replicaSet = (name: string) => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name });
+    // A ReplicaSet pod on that drive that also writes to a hostPath: its PV holds it to nl-directpv (DirectPV's node key
+    // is the node's name), so the hostPath data comes back with it and only the PV refuses the cordon.
+    await runningPod({ name: 'minio-5c-x1', node: DIRECTPV_NODE, owner: replicaSet('minio-5c'), claims: ['directpv-data'], hostPaths: [{ path: '/srv/nl-minio' }] });
     await runningPod({ name: 'cache-6d9f-abcde', node: HOST_NODE, owner: replicaSet('cache-6d9f'), hostPaths: [{ path: '/srv/nl-cache' }] });
     await runningPod({ name: 'cache-6d9f-drain', node: DRAIN_NODE, owner: replicaSet('cache-6d9f'), hostPaths: [{ path: '/srv/nl-cache' }] });
     // On the safe node: a DaemonSet pod writing to a host path, a ReplicaSet pod writing only under /var/log and
@@ -241,8 +244,10 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
   });
 
   it('denies cordoning the node whose drive holds a MinIO DirectPV volume', async () => {
-    const result = await cordonWhen(DIRECTPV_NODE, (stderr) => stderr.includes('denied'));
-    expect(result.stderr).toContain('directpv-min-io PV keeps the data of claim node-local/directpv-data on node nl-directpv only');
+    const result = await cordonWhen(DIRECTPV_NODE, (stderr) => stderr.includes('mounted by 1 pod'));
+    expect(result.stderr).toContain('directpv-min-io PV keeps the data of claim node-local/directpv-data on node nl-directpv only, mounted by 1 pod');
+    // Its pod's hostPath is not data a controller would take elsewhere: the PV brings the pod back to this node.
+    expect(result.stderr).not.toContain('/srv/nl-minio');
     expect(await isUnschedulable(DIRECTPV_NODE)).toBe(false);
   });
 

@@ -202,6 +202,21 @@ describe("a system-upgrade-controller Plan's in-place upgrade and node-local PVs
     expect(evict.handle(evictionRequest('cache-1', { namespace: 'web', user: SUC }), context(m)).allowed).toBe(false);
   });
 
+  it('lets through a hostPath pod its Carina PV holds to w1 (the node key is the node name): it waits for w1 with both', () => {
+    const m = cordoned(cluster());
+    for (const name of ['w1', 'w2']) {
+      m.upsert('node', node({ name, unschedulable: name === 'w1', labels: { 'kubernetes.io/hostname': name, 'topology.carina.storage.io/node': name } }));
+    }
+    const affinity = [{ matchExpressions: [{ key: 'topology.carina.storage.io/node', operator: 'In', values: ['w1'] }], matchFields: [] }];
+    m.upsert('persistentVolume', csiPV('carina.storage.io', { name: 'pv-cache', pinnedNode: 'w1', claimNamespace: 'web', claimName: 'cache', nodeAffinity: affinity }));
+    m.upsert('persistentVolumeClaim', pvc({ namespace: 'web', name: 'cache', volumeName: 'pv-cache' }));
+    m.upsert('pod', pod({ namespace: 'web', name: 'cache-1', nodeName: 'w1', controllerKind: 'ReplicaSet', claimNames: ['cache'], hostPaths: [{ path: '/data', writable: true }] }));
+    const decision = evict.handle(evictionRequest('cache-1', { namespace: 'web', user: SUC }), context(m));
+    expect(decision.status?.message ?? '').toBe('');
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings!.join('\n')).toContain('stays on its disks (pv-cache)');
+  });
+
   it('still refuses a PV no affinity pins: its pod may come back on another node', () => {
     const m = cordoned(cluster());
     m.upsert('persistentVolume', hostPathPV({ name: 'pv-loose', pinnedNode: '', driver: 'k8s.io/minikube-hostpath', claimNamespace: 'web', claimName: 'loose' }));
