@@ -8,6 +8,7 @@
 import { recordsEqual } from './model-equality.ts';
 import { CountIndex, MultiIndex, type IndexKeys, type RecordIndex } from './model-index.ts';
 import { anchorKeys, isGroupKey, pinnedNodeOf, NODE_NAME_FIELD, type NodeLookup } from './node-affinity.ts';
+import { toleratesEveryTaint } from './taints.ts';
 import type {
   HarvesterUpgradeRecord,
   LonghornNodeRecord,
@@ -399,6 +400,13 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     p.hostPaths.length > 0 || p.emptyDirs.length > 0 ? p.nodeName : '',
   );
   /**
+   * Pods writing to a hostPath that tolerate every taint, by node: whether a drain of their node sends them elsewhere
+   * depends on every other node (node-local-volume's recreatedElsewhere), so any node's change re-counts their node.
+   */
+  readonly #podsLandingAnywhereByNode = new MultiIndex<PodRecord>('pod.landingAnywhereByNode', (p) =>
+    p.hostPaths.length > 0 && toleratesEveryTaint(p) ? p.nodeName : '',
+  );
+  /**
    * system-upgrade-controller Job pods still running (not Succeeded or Failed, not being deleted), by the node they
    * upgrade: whose cordon and drain of that node are the Plan's in-place upgrade. Pending counts: the drain runs in an
    * init container.
@@ -427,7 +435,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     node: [this.#nodesByLabel],
     persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource, this.#unpinnedPvsByNamedNode],
     persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#claimsByOwnerKind, this.#podScratchClaims],
-    pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode, this.#upgradeJobPodsByNode],
+    pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode, this.#podsLandingAnywhereByNode, this.#upgradeJobPodsByNode],
     statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner, this.#statefulSetsByOwnerKind],
     namespace: [this.#namespacesByOwner, this.#namespacesByOwnerKind, this.#namespacesByHelmRelease],
     machine: [this.#machinesByOwner, this.#controlPlaneMachinesByCluster],
@@ -1375,6 +1383,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   podsWithInlineDataOnNode(nodeName: string): readonly PodRecord[] {
     return this.#inlineDataPodsByNode.get(nodeName);
+  }
+
+  /** The nodes of pods writing to a hostPath that tolerate every taint (#podsLandingAnywhereByNode). */
+  nodesOfPodsLandingAnywhere(): readonly string[] {
+    return this.#podsLandingAnywhereByNode.bucketCount === 0 ? [] : [...this.#podsLandingAnywhereByNode.keys()];
   }
 
   upgradeJobPodsFor(nodeName: string): readonly PodRecord[] {

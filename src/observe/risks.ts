@@ -387,10 +387,16 @@ export class RiskTracker {
         if ((previous === undefined) !== (next === undefined) && this.#model.count('node') <= 2) {
           for (const other of this.#model.records('node')) this.#markNode(other.name);
         }
-        // A node going down, cordoned or being removed by an autoscaler no longer holds copies a drain can count on:
-        // the volumes with a replica there may have their last copy on another node now (and back).
         const before = previous as NodeRecord | undefined;
         const after = next as NodeRecord | undefined;
+        // A node that comes, goes or changes where pods may land decides whether a hostPath pod tolerating every taint
+        // comes back to its drained node (node-local-volume's recreatedElsewhere): those pods' nodes count again.
+        const landingAnywhere = this.#model.nodesOfPodsLandingAnywhere();
+        if (landingAnywhere.length > 0 && (before === undefined || after === undefined || !recordsEqual(placementOf(before), placementOf(after)))) {
+          for (const other of landingAnywhere) if (other !== node.name) this.#markNode(other);
+        }
+        // A node going down, cordoned or being removed by an autoscaler no longer holds copies a drain can count on:
+        // the volumes with a replica there may have their last copy on another node now (and back).
         if (
           before?.ready !== after?.ready ||
           before?.readySince !== after?.readySince ||
@@ -940,6 +946,18 @@ export class RiskTracker {
     for (const [kind, totals] of this.#overrides) activeOverrides.set(kind, { ...totals });
     return { atRiskVolumes, nodesBlocked, orphanPvcs, activeOverrides, pending: this.pending };
   }
+}
+
+/** What of a node decides whether the scheduler places a pod there: its labels, state and taints. */
+function placementOf(node: NodeRecord): Partial<NodeRecord> {
+  return {
+    labels: node.labels,
+    unschedulable: node.unschedulable,
+    ready: node.ready,
+    ...(node.leaving === undefined ? {} : { leaving: node.leaving, cordoned: node.cordoned, drainTaints: node.drainTaints }),
+    ...(node.taints === undefined ? {} : { taints: node.taints }),
+    ...(node.taintsCut === undefined ? {} : { taintsCut: node.taintsCut }),
+  };
 }
 
 /** A node's NoExecute taints as one string ('' for none): a change makes its replicas copies or not (last-replica-on-node). */

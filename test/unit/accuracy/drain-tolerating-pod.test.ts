@@ -15,6 +15,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import type { NodeRecord } from '../../../src/cluster/records.ts';
 import { transformNode, transformPod } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
+import { RiskTracker } from '../../../src/observe/risks.ts';
 import { context, cordonRequest, evictionRequest } from '../../support/admission.ts';
 
 const config = defaultConfig();
@@ -105,5 +106,29 @@ describe('a hostPath pod tolerating every taint, on the one node its selector ma
     // An autoscaler's drain taint: the node is drained, then its instance deleted.
     const leaving = rawNode('node-1', { disktype: 'ssd' }, { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1700000000', effect: 'NoSchedule' }] });
     expect(evict(modelOf([leaving, rawNode('node-2')], ssd([EVERYTHING]))).allowed).toBe(false);
+  });
+});
+
+// The at-risk gauges follow the model write by write: the pod's count on node-1 changes with another node.
+describe('the at_risk_volumes gauge of a hostPath pod tolerating every taint', () => {
+  it('counts it once another node could take it, and no more once that node is gone', () => {
+    const model = new ClusterModel(VOLUME_SETS);
+    const tracker = new RiskTracker(model, {});
+    const sink = tracker.sink();
+    const atRisk = (): number => {
+      expect(tracker.flush()).toBe(true);
+      return tracker.counts().atRiskVolumes['node-local-volume'];
+    };
+    sink.upsert('node', rawNode('node-1', { disktype: 'ssd' }));
+    sink.upsert('node', rawNode('node-2'));
+    sink.upsert('pod', hostPathPod(ssd([EVERYTHING])));
+    expect(atRisk()).toBe(0);
+    sink.upsert('node', rawNode('node-2', { disktype: 'ssd' }));
+    expect(collectNodeLocalVolume(model, { node: 'node-1' }).findings).toHaveLength(1);
+    expect(atRisk()).toBe(1);
+    sink.remove('node', 'node-2');
+    expect(atRisk()).toBe(0);
+    sink.upsert('node', rawNode('node-3', { disktype: 'ssd' }));
+    expect(atRisk()).toBe(1);
   });
 });
