@@ -140,8 +140,8 @@ async function runningPod(options: PodOptions): Promise<void> {
 }
 
 /** Dry-run cordons until the model answers as expected, then the real cordon. */
-async function cordonWhen(nodeName: string, ready: (stderr: string) => boolean) {
-  await eventually(() => kubectl(['cordon', nodeName, '--dry-run=server']), (r) => ready(r.stderr));
+async function cordonWhen(nodeName: string, ready: (stderr: string) => boolean, timeoutMs?: number) {
+  await eventually(() => kubectl(['cordon', nodeName, '--dry-run=server']), (r) => ready(r.stderr), timeoutMs);
   return kubectl(['cordon', nodeName]);
 }
 
@@ -244,7 +244,8 @@ describe('node-local data: pinning by live node labels, inline hostPath, emptyDi
   });
 
   it('denies cordoning the node whose drive holds a MinIO DirectPV volume', async () => {
-    const result = await cordonWhen(DIRECTPV_NODE, (stderr) => stderr.includes('mounted by 1 pod'));
+    // The pod is written after the ZFS PV the first case waits for: the model may take a while more to show it.
+    const result = await cordonWhen(DIRECTPV_NODE, (stderr) => stderr.includes('mounted by 1 pod'), 60_000);
     expect(result.stderr).toContain('directpv-min-io PV keeps the data of claim node-local/directpv-data on node nl-directpv only, mounted by 1 pod');
     // Its pod's hostPath is not data a controller would take elsewhere: the PV brings the pod back to this node.
     expect(result.stderr).not.toContain('/srv/nl-minio');
