@@ -76,6 +76,20 @@ describe('a hostPath pod tolerating every taint, on the one node its selector ma
     expect(cordon(modelOf([rawNode('node-1')], { tolerations: [EVERYTHING] })).allowed).toBe(true);
   });
 
+  it('the same with one blanket toleration per effect (NoSchedule and NoExecute)', () => {
+    const perEffect = [
+      { operator: 'Exists', effect: 'NoSchedule' },
+      { operator: 'Exists', effect: 'NoExecute' },
+    ];
+    expect(evict(modelOf([cordoned('node-1', { disktype: 'ssd' }), rawNode('node-2')], ssd(perEffect))).allowed).toBe(true);
+  });
+
+  it('is refused when its node no longer matches its selector: the pod goes Pending, a node added for it starts it empty', () => {
+    const decision = evict(modelOf([cordoned('node-1'), rawNode('node-2')], ssd([EVERYTHING])));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status?.message).toContain('/srv/agent');
+  });
+
   it('the drain is refused without that toleration (control): the pod goes Pending, a node added for it starts it empty', () => {
     const decision = evict(modelOf([cordoned('node-1', { disktype: 'ssd' }), rawNode('node-2')], ssd([])));
     expect(decision.allowed).toBe(false);
