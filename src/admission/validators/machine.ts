@@ -130,8 +130,8 @@ const RANDOM_HEALTHY_RANK = 4;
 /**
  * The Machines a scale-down to `replicas` may remove, and whether Cluster API's choice is narrowed. The ranked
  * Machines (deleteRank) go first, by rank then by name (Cluster API's tie-break); when they cover the removal,
- * exactly the ones it reaches go, and under the Random order (`randomOrder`) the healthy rest follow by name.
- * Otherwise any live Machine may.
+ * exactly the ones it reaches go, and under the Random order (`randomOrder`) the healthy rest follow by name. To zero,
+ * all of them go. Otherwise any live Machine may.
  */
 export function scaleDownCandidates(
   machines: readonly (MachineRecord & { readonly noNodeRef?: true })[],
@@ -143,6 +143,8 @@ export function scaleDownCandidates(
   if (removed <= 0) return { candidates: [], narrowed: true, removed: 0 };
   const hasNode = (machine: MachineRecord): boolean => !machine.deleting && machine.nodeName !== '';
   const live = machines.filter(hasNode);
+  // To zero every Machine goes, whatever the order (getMachinesToDeletePrioritized returns them all), in every set.
+  if (replicas === 0) return { candidates: live, narrowed: true, removed };
   if (!spreadOverSets) {
     const ranked = machines
       .map((machine) => ({ machine, rank: deleteRank(machine) ?? (randomOrder ? RANDOM_HEALTHY_RANK : undefined) }))
@@ -379,10 +381,12 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
     ? pool.length < machines.filter((machine) => !machine.deleting).length
       ? `The ${owner} removes ${removed} of the Machines marked ${DELETE_MACHINE_ANNOTATION}.`
       : `The ${owner} may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION}).`
-    : narrowed
-      ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, updating in place or unhealthy first` +
-        (randomOrder ? ', then the others by name (deletion order Random).' : '.')
-      : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION}).`;
+    : after === 0
+      ? `Cluster API removes every Machine of the ${owner}.`
+      : narrowed
+        ? `Cluster API removes the Machines marked ${DELETE_MACHINE_ANNOTATION}, updating in place or unhealthy first` +
+          (randomOrder ? ', then the others by name (deletion order Random).' : '.')
+        : `Cluster API may remove any of its Machines (fewer than ${removed} marked ${DELETE_MACHINE_ANNOTATION}).`;
   const allWarnings = [...warnings];
   const checkedOverrides: string[] = [];
   // Every node's answer: each may honor its own override, and the audit records them all.

@@ -16,7 +16,7 @@ import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { boundDecision, MAX_AUDIT_ANNOTATION_LENGTH } from '../../../src/server/codec.ts';
 import { context, request } from '../../support/admission.ts';
-import { localPV, machine, node, pod, pvc } from '../../support/fixtures.ts';
+import { localPV, machine, machineOwner, node, pod, pvc } from '../../support/fixtures.ts';
 
 const validator = machineValidator(defaultConfig());
 
@@ -122,9 +122,11 @@ describe('Cluster API: a scale-down refused for several nodes', () => {
     const decision = validator.handle(scaleTo('machinesets', 0, 3), context(everyNodeHoldsData(3)));
     expect(decision.allowed).toBe(false);
     const message = decision.status!.message;
-    expect(message).toContain('which may remove Machine md-0-a-node-001 on node node-001');
+    // To zero every Machine goes, whatever Cluster API's order.
+    expect(message).toContain('which removes Machine md-0-a-node-001 on node node-001');
+    expect(message).toContain('Cluster API removes every Machine of the MachineSet.');
     // The headline counts the whole scale-down, not only the node told in full.
-    expect(message.split('\n')[0]).toMatch(/which may remove Machine md-0-a-node-001 on node node-001: risks of data loss on 3 Machines' nodes \(1 on node-001\)\.$/);
+    expect(message.split('\n')[0]).toMatch(/which removes Machine md-0-a-node-001 on node node-001: risks of data loss on 3 Machines' nodes \(1 on node-001\)\.$/);
     expect(message).not.toContain('1 risk of data loss');
     expect(message).toContain('pv-node-001');
     expect(message).toContain('Other Machines it may remove with data at risk (2; volume-guard audit --node NODE for each):');
@@ -261,5 +263,37 @@ describe("Cluster API: the DELETE carrying out a scale-down the owner's override
     expect(validator.handle(deleteMachine('md-0-a-1', 'node-1'), context(model)).allowed).toBe(true);
     // A Machine the scale-down did not name, whatever its labels say, is judged as before.
     expect(validator.handle(deleteMachine('md-1-a-9', 'node-1'), context(model)).allowed).toBe(false);
+  });
+
+  // getMachinesToDeletePrioritized returns every Machine when the set goes to zero, whatever its deletion order: the
+  // old MachineSet of a rollout under Oldest or Newest, scaled to zero on the MachineDeployment's skip, recorded no
+  // Machine, and the MachineSet controller's DELETEs were refused: the rollout stalled there.
+  it.each(['Oldest', 'Newest'])('a scale to zero under the %s order records every Machine it removes', (order) => {
+    const model = cluster();
+    const set = (count: number) => ({
+      apiVersion: 'cluster.x-k8s.io/v1beta2',
+      kind: 'MachineSet',
+      metadata: { name: 'md-0-a', namespace: 'capi', labels: { 'cluster.x-k8s.io/deployment-name': 'md-0' } },
+      spec: { replicas: count, deletion: { order } },
+    });
+    model.upsert('machineDeployment', machineOwner({ namespace: 'capi', name: 'md-0', annotations: SKIP }));
+    const removals: AdmittedRemoval[] = [];
+    const scaled = validator.handle(
+      request({
+        kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineSet' },
+        resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machinesets' },
+        operation: 'UPDATE',
+        namespace: 'capi',
+        name: 'md-0-a',
+        userInfo: CAPI,
+        object: set(0),
+        oldObject: set(2),
+      }),
+      context(model, { removals }),
+    );
+    expect(scaled.allowed).toBe(true);
+    for (const removal of removals) model.admitRemoval(removal);
+    expect(removals.map((removal) => (removal.kind === 'machine' ? removal.name : '')).sort()).toEqual(['md-0-a-1', 'md-0-a-2']);
+    expect(validator.handle(deleteMachine('md-0-a-1', 'node-1'), context(model)).allowed).toBe(true);
   });
 });
