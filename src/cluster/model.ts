@@ -261,9 +261,8 @@ function machineOwnerKeysOf(machine: MachineRecord): readonly string[] {
 
 /** `namespace/cluster` of a control-plane Machine (MACHINE_CONTROL_PLANE_ROLE_LABEL); none for the others. */
 function controlPlaneClusterKeyOf(machine: MachineRecord): IndexKeys {
-  return machine.clusterName !== '' && machine.labels[MACHINE_CONTROL_PLANE_ROLE_LABEL] !== undefined ? `${machine.namespace}/${machine.clusterName}` : NO_INDEX_KEYS;
+  return machine.clusterName !== '' && machine.labels[MACHINE_CONTROL_PLANE_ROLE_LABEL] !== undefined ? `${machine.namespace}/${machine.clusterName}` : NO_KEYS;
 }
-const NO_INDEX_KEYS: readonly string[] = [];
 
 /** `key=value` for each label of a node that may anchor a PV's affinity (group keys never do), and its name. */
 function nodeLabelKeys(node: NodeRecord): readonly string[] {
@@ -393,6 +392,8 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #claimsByOwnerKind = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.byOwnerKind', ownerKindKeysOf);
   /** The pods' scratch claims (generic ephemeral volumes), all in one bucket: whether there are any. */
   readonly #podScratchClaims = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.podScratch', (c) => (isPodScratchClaim(c) ? 'scratch' : NO_KEYS));
+  /** Claims in phase Lost, by the PV they name: whether their data is gone for good reads that PV (orphan-pvc). */
+  readonly #lostClaimsByVolume = new MultiIndex<PersistentVolumeClaimRecord>('persistentVolumeClaim.lostByVolume', (c) => (c.phase === 'Lost' ? c.volumeName : NO_KEYS));
   readonly #podsByClaim = new MultiIndex<PodRecord>('pod.byClaim', claimKeysOf);
   readonly #podsByNode = new MultiIndex<PodRecord>('pod.byNode', (p) => p.nodeName);
   /** Pods with hostPath or emptyDir volumes by node: the few whose data a cordon's node-local check reads inline. */
@@ -434,7 +435,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     harvesterUpgradePlan: [],
     node: [this.#nodesByLabel],
     persistentVolume: [this.#pvsByPinnedNode, this.#boundPinnedKinds, this.#pvsByAnchor, this.#unpinnedPvsBySource, this.#unpinnedPvsByNamedNode],
-    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#claimsByOwnerKind, this.#podScratchClaims],
+    persistentVolumeClaim: [this.#claimsByNamespace, this.#claimsByRelease, this.#claimsByHelmRelease, this.#claimsByOwner, this.#claimsByOwnerKind, this.#podScratchClaims, this.#lostClaimsByVolume],
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode, this.#podsLandingAnywhereByNode, this.#upgradeJobPodsByNode],
     statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner, this.#statefulSetsByOwnerKind],
     namespace: [this.#namespacesByOwner, this.#namespacesByOwnerKind, this.#namespacesByHelmRelease],
@@ -1383,6 +1384,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   podsWithInlineDataOnNode(nodeName: string): readonly PodRecord[] {
     return this.#inlineDataPodsByNode.get(nodeName);
+  }
+
+  /** The claims in phase Lost naming this PV (#lostClaimsByVolume). */
+  lostClaimsNaming(volumeName: string): readonly PersistentVolumeClaimRecord[] {
+    return this.#lostClaimsByVolume.get(volumeName);
   }
 
   /** The nodes of pods writing to a hostPath that tolerate every taint (#podsLandingAnywhereByNode). */

@@ -12,7 +12,7 @@ import { refusedOnNode } from '../audit/report.ts';
 import { collectLastReplicaOnNode } from '../checks/last-replica-on-node.ts';
 import { NO_DATA_TAG, SINGLE_REPLICA_SET, SINGLE_REPLICA_TAGS_COUNT, singleReplicaTags, VOLUME_HEALTH_SET } from '../checks/longhorn-health.ts';
 import { collectNodeLocalVolume, nodeLocalOptionsOf, type NodeLocalOptions } from '../checks/node-local-volume.ts';
-import { isLost, mountedReleaseLabelled, REUSE_APPROVED_TAG, sameClaimUse } from '../checks/orphan-pvc.ts';
+import { mountedReleaseLabelled, REUSE_APPROVED_TAG, sameClaimUse } from '../checks/orphan-pvc.ts';
 import { collectSingleReplica } from '../checks/single-replica.ts';
 import { CHECK_IDS, type CheckId } from '../checks/types.ts';
 import { collectVolumeHealth } from '../checks/volume-health.ts';
@@ -186,11 +186,6 @@ export class RiskTracker {
 
   readonly #dirtyNodes = new Set<string>();
   readonly #dirtyNamespaces = new Set<string>();
-  /**
-   * The claims in phase Lost, by the PV they name (`volumeName` -> claim key -> namespace): whether such a claim's data
-   * is gone for good reads that PV (orphan-pvc's lostForGood), so a change of the PV re-evaluates their namespaces.
-   */
-  readonly #lostClaimsByVolume = new Map<string, Map<string, string>>();
   readonly #nodes = new Map<string, NodeState>();
   readonly #findingTotals = NODE_CHECKS.map(() => 0);
   readonly #blockedTotals = NODE_CHECKS.map(() => 0);
@@ -455,7 +450,7 @@ export class RiskTracker {
           if (pv.claimName !== '') this.#markPodNodes(pv.claimNamespace, pv.claimName);
           if (pv.pinnedNode === '') this.#markOnlyNode();
           // A Lost claim naming it: its orphan-pvc finding reads whether the PV is there, and whose it is.
-          for (const namespace of this.#lostClaimsByVolume.get(pv.name)?.values() ?? []) this.#dirtyNamespaces.add(namespace);
+          for (const claim of this.#model.lostClaimsNaming(pv.name)) this.#dirtyNamespaces.add(claim.namespace);
         }
         return;
       }
@@ -466,7 +461,6 @@ export class RiskTracker {
         this.#registerReleases(claim.namespace, before ? releaseKeysOfClaim(before) : [], -1);
         this.#registerReleases(claim.namespace, after ? releaseKeysOfClaim(after) : [], +1);
         this.#dirtyNamespaces.add(claim.namespace);
-        this.#trackLostClaim(before, after);
         // The PV a claim is bound to decides the node-local findings of the pods using it, and, unpinned, those of
         // the node its affinity names (taken with that node's removal unless a pod writes it elsewhere).
         for (const version of [before, after]) {
@@ -526,21 +520,6 @@ export class RiskTracker {
         if (skipKeysOf(previous as NamespaceRecord | undefined) !== skipKeysOf(next as NamespaceRecord | undefined)) this.#markReleasesOf(namespace.name);
         return;
       }
-    }
-  }
-
-  #trackLostClaim(before: PersistentVolumeClaimRecord | undefined, after: PersistentVolumeClaimRecord | undefined): void {
-    for (const [version, lost] of [
-      [before, false],
-      [after, true],
-    ] as const) {
-      if (version === undefined || !isLost(version) || version.volumeName === '') continue;
-      const key = recordKey(version);
-      let claims = this.#lostClaimsByVolume.get(version.volumeName);
-      if (lost) {
-        if (claims === undefined) this.#lostClaimsByVolume.set(version.volumeName, (claims = new Map()));
-        claims.set(key, version.namespace);
-      } else if (claims !== undefined && claims.delete(key) && claims.size === 0) this.#lostClaimsByVolume.delete(version.volumeName);
     }
   }
 

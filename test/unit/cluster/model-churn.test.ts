@@ -133,7 +133,10 @@ function answers(model: ClusterModel): Record<string, unknown> {
   ] as const) {
     for (const value of values) out[`nodesLabelled ${key}=${value}`] = unordered(model.nodesLabelled(key, value));
   }
-  for (const name of PVS) out[`persistentVolume ${name}`] = canonical(model.persistentVolume(name));
+  for (const name of PVS) {
+    out[`persistentVolume ${name}`] = canonical(model.persistentVolume(name));
+    out[`lostClaimsNaming ${name}`] = unordered(model.lostClaimsNaming(name));
+  }
   out['pinnedPersistentVolumes'] = unordered(model.pinnedPersistentVolumes());
   out['nodesNamedByUnpinnedPersistentVolumes'] = unordered(model.nodesNamedByUnpinnedPersistentVolumes());
   out['unpinnedClaimedPersistentVolumeSources'] = unordered(model.unpinnedClaimedPersistentVolumeSources());
