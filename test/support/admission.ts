@@ -130,6 +130,29 @@ export function evictionRequest(name: string, options: { namespace?: string; use
   });
 }
 
+/**
+ * `kubectl drain --disable-eviction`'s DELETE of a running StatefulSet pod `<statefulSet>-<ordinal>` on `node`, the pod
+ * as stored, mounting `claims`.
+ */
+export function statefulSetPodDeleteRequest(options: { namespace: string; name: string; statefulSet: string; node: string; claims: readonly string[]; user: UserInfo }): AdmissionRequest {
+  const { namespace, name, statefulSet, node, claims, user } = options;
+  return request({
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'DELETE',
+    namespace,
+    name,
+    userInfo: user,
+    oldObject: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: statefulSet, uid: `u-${statefulSet}`, controller: true }] },
+      spec: { nodeName: node, volumes: claims.map((claimName, index) => ({ name: index === 0 ? 'data' : `data-${index}`, persistentVolumeClaim: { claimName } })) },
+      status: { phase: 'Running' },
+    },
+  });
+}
+
 /** The default configuration with these checks' modes replaced. */
 export function withModes(modes: Partial<Record<CheckId, 'enforce' | 'warn' | 'off'>>): Config {
   const base = defaultConfig();

@@ -14,7 +14,7 @@ import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { transformPod } from '../../../src/cluster/transforms.ts';
 import { defaultConfig, type Config } from '../../../src/config.ts';
-import { ADMIN, context, cordonRequest, evictionRequest, NODE_KIND, request } from '../../support/admission.ts';
+import { ADMIN, context, cordonRequest, evictionRequest, NODE_KIND, request, statefulSetPodDeleteRequest } from '../../support/admission.ts';
 import { csiPV, hostPathPV, localPV, longhornNode, longhornSetting, machine, node, pod, pvc, volumeWithReplicas } from '../../support/fixtures.ts';
 
 const KURED: UserInfo = {
@@ -58,21 +58,7 @@ function cordoned(m: ClusterModel): ClusterModel {
 
 /** A drain's DELETE of db-0 (`kubectl drain --disable-eviction`), the pod as stored. */
 function deleteDb0(user: UserInfo) {
-  return request({
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    operation: 'DELETE',
-    namespace: 'db',
-    name: 'db-0',
-    userInfo: user,
-    oldObject: {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'db-0', namespace: 'db', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'u-db', controller: true }] },
-      spec: { nodeName: 'w1', volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-0' } }] },
-      status: { phase: 'Running' },
-    },
-  });
+  return statefulSetPodDeleteRequest({ namespace: 'db', name: 'db-0', statefulSet: 'db', node: 'w1', claims: ['data-db-0'], user });
 }
 
 /** A Node UPDATE of w1 by `user` from `before` to `after` (spec fields). */
