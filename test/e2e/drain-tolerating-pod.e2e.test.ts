@@ -6,7 +6,7 @@
 // No scheduler or kubelet here: Nodes and Pods (with nodeName) are written as those would write them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
-import { apply, createNode, deleteObjects, ensureNamespace, eventually, isUnschedulable, must, patchStatus } from '../harness/scenario.ts';
+import { createNode, createReplicaSetHostPathPod, deleteObjects, ensureNamespace, eventually, isUnschedulable, must } from '../harness/scenario.ts';
 
 const NS = 'e2e-drain-tolerating';
 const HOME = 'dt-home';
@@ -26,25 +26,8 @@ describe('the drain of the one node a hostPath pod tolerating every taint can ru
   beforeAll(async () => {
     await ensureNamespace(NS);
     await createNode(HOME, LABEL);
-    // A ReplicaSet pod writing to an inline hostPath, placed by a label only HOME carries. (Its owner under an API
-    // version the cluster does not serve: the garbage collector leaves the pod alone.)
-    await apply({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name: POD,
-        namespace: NS,
-        ownerReferences: [{ apiVersion: 'apps/v1beta2', kind: 'ReplicaSet', name: 'agent-6f', uid: '0b3c6a4e-0000-4000-8000-0000000f0e02', controller: true }],
-      },
-      spec: {
-        nodeName: HOME,
-        nodeSelector: LABEL,
-        automountServiceAccountToken: false,
-        containers: [{ name: 'app', image: 'registry.invalid/agent:1', volumeMounts: [{ name: 'h', mountPath: '/state' }] }],
-        volumes: [{ name: 'h', hostPath: { path: '/srv/dt-agent', type: 'DirectoryOrCreate' } }],
-      },
-    });
-    await patchStatus('pod', POD, { phase: 'Running' }, NS);
+    // A ReplicaSet pod writing to an inline hostPath, placed by a label only HOME carries.
+    await createReplicaSetHostPathPod({ name: POD, namespace: NS, node: HOME, nodeSelector: LABEL, replicaSet: 'agent-6f', uid: '0b3c6a4e-0000-4000-8000-0000000f0e02', image: 'registry.invalid/agent:1', mountPath: '/state', path: '/srv/dt-agent' });
   }, 120_000);
 
   afterAll(async () => {

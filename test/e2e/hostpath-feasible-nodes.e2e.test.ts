@@ -5,7 +5,7 @@
 // No scheduler or kubelet here: Nodes and Pods (with nodeName) are written as those would write them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
-import { apply, createNode, deleteObjects, ensureNamespace, eventually, must, patchStatus } from '../harness/scenario.ts';
+import { createNode, createReplicaSetHostPathPod, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
 
 const NS = 'e2e-hostpath-feasible';
 const HOME = 'hf-home';
@@ -23,25 +23,8 @@ describe('an evicted hostPath pod whose node is the only one its selector matche
   beforeAll(async () => {
     await ensureNamespace(NS);
     await createNode(HOME, ZONE);
-    // A ReplicaSet pod writing to an inline hostPath, placed by its zone. (Its owner under an API version the cluster
-    // does not serve: the garbage collector leaves the pod alone.)
-    await apply({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name: POD,
-        namespace: NS,
-        ownerReferences: [{ apiVersion: 'apps/v1beta2', kind: 'ReplicaSet', name: 'cache-7c', uid: '0b3c6a4e-0000-4000-8000-0000000f0e01', controller: true }],
-      },
-      spec: {
-        nodeName: HOME,
-        nodeSelector: ZONE,
-        automountServiceAccountToken: false,
-        containers: [{ name: 'app', image: 'registry.invalid/cache:1', volumeMounts: [{ name: 'h', mountPath: '/cache' }] }],
-        volumes: [{ name: 'h', hostPath: { path: '/srv/hf-cache', type: 'DirectoryOrCreate' } }],
-      },
-    });
-    await patchStatus('pod', POD, { phase: 'Running' }, NS);
+    // A ReplicaSet pod writing to an inline hostPath, placed by its zone.
+    await createReplicaSetHostPathPod({ name: POD, namespace: NS, node: HOME, nodeSelector: ZONE, replicaSet: 'cache-7c', uid: '0b3c6a4e-0000-4000-8000-0000000f0e01', image: 'registry.invalid/cache:1', mountPath: '/cache', path: '/srv/hf-cache' });
   }, 120_000);
 
   afterAll(async () => {

@@ -93,6 +93,40 @@ export async function applyBoundPair(
   await patchStatus('pvc', claim.name, { phase: 'Bound' }, claim.namespace);
 }
 
+
+/**
+ * A running ReplicaSet pod on `node`, placed by `nodeSelector`, writing to an inline hostPath at `path`. Its owner is
+ * named under an API version the cluster does not serve, so the garbage collector leaves the pod alone.
+ */
+export async function createReplicaSetHostPathPod(options: {
+  name: string;
+  namespace: string;
+  node: string;
+  nodeSelector: Record<string, string>;
+  replicaSet: string;
+  uid: string;
+  image: string;
+  mountPath: string;
+  path: string;
+}): Promise<void> {
+  await apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: options.name,
+      namespace: options.namespace,
+      ownerReferences: [{ apiVersion: 'apps/v1beta2', kind: 'ReplicaSet', name: options.replicaSet, uid: options.uid, controller: true }],
+    },
+    spec: {
+      nodeName: options.node,
+      nodeSelector: options.nodeSelector,
+      automountServiceAccountToken: false,
+      containers: [{ name: 'app', image: options.image, volumeMounts: [{ name: 'h', mountPath: options.mountPath }] }],
+      volumes: [{ name: 'h', hostPath: { path: options.path, type: 'DirectoryOrCreate' } }],
+    },
+  });
+  await patchStatus('pod', options.name, { phase: 'Running' }, options.namespace);
+}
 /**
  * A running pod on `node` mounting the claims (as if scheduled and started). A pod a controller already created
  * (a StatefulSet's, Pending: no scheduler in the default cluster) is bound to the node through the binding
