@@ -20,6 +20,7 @@ import {
   selectorMatches,
 } from '../cluster/node-affinity.ts';
 import type { NodeRecord, PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
+import { antiAffinityRefuses } from '../cluster/pod-affinity.ts';
 import { podLandsOn, toleratesEveryTaint } from '../cluster/taints.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
@@ -403,6 +404,9 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
  * Ready or tainted against the pod is no other place for it. A node that stays schedulable but refuses the pod (a
  * `dedicated=infra:NoSchedule` taint it does not tolerate, a label its selector asks that the node lost) gets the rule
  * of a node being emptied: the pod goes Pending, and a node joining may take it.
+ * A node where another replica keeps the replacement off by the pod's required anti-affinity (keptOffByReplica) takes
+ * it neither: another node (a Deployment spreading its replicas one per node comes back when every other node runs
+ * one), nor its own (two replicas there: the replacement goes Pending).
  * A node being emptied but not removed (`removed` false) takes back a pod tolerating every taint (an empty-key Exists
  * toleration) as a schedulable one does: the scheduler's NodeUnschedulable and TaintToleration filters let it on
  * whatever cordon or taint the drain puts there, so it never goes Pending. A pod tolerating only some taints does not
@@ -411,11 +415,11 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
 export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string, staysSchedulable = false, removed = false): boolean {
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
   const here = staysSchedulable || (!removed && toleratesEveryTaint(pod)) ? snapshot.node(node) : undefined;
-  const backHere = here !== undefined && selectorMatches(pod.nodeSelector, here) && podLandsOn(pod, here);
+  const backHere = here !== undefined && selectorMatches(pod.nodeSelector, here) && podLandsOn(pod, here) && !keptOffByReplica(snapshot, pod, here);
   if (backHere) {
     // The one live node its placement matches, found through its anchors (cheap); else the scan of every node, which
     // stops at the first other node that takes it. None: it comes straight back here.
-    const lands = (candidate: NodeRecord): boolean => candidate.name === node || podLandsOn(pod, candidate, 'elsewhere');
+    const lands = (candidate: NodeRecord): boolean => candidate.name === node || takesElsewhere(snapshot, pod, candidate);
     if (pinnedNodeOf(pod.nodeSelector, snapshot, '', lands) === node || !anotherNodeTakes(snapshot, pod, node)) return false;
   } else if (pinnedPodNodeOf(pod.nodeSelector, snapshot) === node || podMatchesNoNodeEver(pod.nodeSelector, snapshot)) {
     return false;
@@ -443,9 +447,28 @@ function anotherNodeTakes(snapshot: ClusterSnapshot, pod: PodRecord, node: strin
   }
   for (const candidate of snapshot.nodes()) {
     if (candidate.name === node || !selectorMatches(pod.nodeSelector, candidate)) continue;
-    if (volumeAffinities.every((affinity) => selectorMatches(affinity, candidate)) && podLandsOn(pod, candidate, 'elsewhere')) return true;
+    if (volumeAffinities.every((affinity) => selectorMatches(affinity, candidate)) && takesElsewhere(snapshot, pod, candidate)) return true;
   }
   return false;
+}
+
+/**
+ * Whether another node's state lets the pod's replacement on (podLandsOn, elsewhere) and no replica there keeps it off
+ * by the pod's required anti-affinity (antiAffinityRefuses: a Deployment spreading its replicas one per node).
+ */
+function takesElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, candidate: NodeRecord): boolean {
+  return podLandsOn(pod, candidate, 'elsewhere') && !keptOffByReplica(snapshot, pod, candidate);
+}
+
+/**
+ * Whether a replica on the node (another pod than `pod` itself, which is gone when its replacement is placed) keeps
+ * the replacement off it by the pod's required anti-affinity (antiAffinityRefuses). On its own node too: two replicas
+ * there, the replacement of one goes Pending, and a node added for it starts it without the data.
+ */
+function keptOffByReplica(snapshot: ClusterSnapshot, pod: PodRecord, candidate: NodeRecord): boolean {
+  if (pod.antiAffinity === undefined) return false;
+  const others = snapshot.podsWithInlineDataOnNode(candidate.name).filter((other) => other.namespace !== pod.namespace || other.name !== pod.name);
+  return antiAffinityRefuses(pod, candidate, others);
 }
 
 function hostPathFinding(pod: PodRecord, node: string, paths: readonly string[]): Finding {

@@ -430,11 +430,17 @@ export interface PodRecord {
    */
   readonly noScheduleTolerations?: readonly Toleration[];
   /**
-   * Every label, kept for Longhorn's instance-manager pods only (label `longhorn.io/component: instance-manager`):
-   * Cluster API's drain matches them against the pod selectors of MachineDrainRules and reads its
-   * `cluster.x-k8s.io/drain` label.
+   * Every label, kept for Longhorn's instance-manager pods (label `longhorn.io/component: instance-manager`): Cluster
+   * API's drain matches them against the pod selectors of MachineDrainRules and reads its `cluster.x-k8s.io/drain`
+   * label; and for pods with `antiAffinity` (a replica keeping another replica's replacement off its node).
    */
   readonly labels?: Labels;
+  /**
+   * spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution, kept for pods writing to a hostPath
+   * only (a Deployment spreading its replicas one per node): where the replacement of such a pod cannot go. Omitted
+   * when none (most pods).
+   */
+  readonly antiAffinity?: readonly PodAffinityTermRecord[];
   /**
    * Kept for a system-upgrade-controller Job's pod only (labelled `upgrade.cattle.io/node` and shaped as the controller
    * makes it: see upgradeJobOf in transforms.ts): the node it upgrades, and who cordons or drains it (its init
@@ -453,6 +459,26 @@ export interface SystemUpgradeJob {
   readonly serviceAccount: string;
   /** The image of its container `upgrade` (the Plan's `spec.upgrade.image`, tagged): what the upgrade does; '' when none. */
   readonly image: string;
+}
+
+/**
+ * A required pod anti-affinity term (core/v1 PodAffinityTerm), as the scheduler reads it: the pods it names are those
+ * of `namespaces` (or every namespace) matching `selector`; a node whose `topologyKey` value holds one is refused.
+ */
+export interface PodAffinityTermRecord {
+  /**
+   * labelSelector with the evicted pod's own labels for matchLabelKeys (In) and mismatchLabelKeys (NotIn) added, as the
+   * API server merges them; undefined when absent (the term matches no pod).
+   */
+  readonly selector: LabelSelectorRecord | undefined;
+  /**
+   * The namespaces whose pods it surely names: `namespaces`, or the pod's own when neither they nor a
+   * namespaceSelector are given. A namespaceSelector's matches are not read (only `{}`, every namespace: `anyNamespace`).
+   */
+  readonly namespaces: readonly string[];
+  /** namespaceSelector `{}`: every namespace. Omitted: no. */
+  readonly anyNamespace?: true;
+  readonly topologyKey: string;
 }
 
 /** A pod's toleration (spec.tolerations[]), as matched against a node's taint. */

@@ -13,6 +13,8 @@ import {
   type HostPathMount,
   type ClusterApiClusterRecord,
   type LabelSelectorRecord,
+  type LabelSelectorRequirement,
+  type Labels,
   type MachineDrainRuleRecord,
   type MachineOwnerRecord,
   type LonghornNodeRecord,
@@ -28,6 +30,7 @@ import {
   type OwnerRef,
   type PersistentVolumeClaimRecord,
   type PersistentVolumeRecord,
+  type PodAffinityTermRecord,
   type PodRecord,
   type Taint,
   type Toleration,
@@ -611,8 +614,43 @@ export function transformPod(raw: unknown): PodRecord | undefined {
     ...noExecuteTolerationsOf(spec),
     ...(placed ? noScheduleTolerationsOf(spec) : {}),
     ...instanceManagerLabelsOf(metadata),
+    ...(inline.hostPaths.length > 0 ? antiAffinityOf(metadata, spec) : {}),
     ...upgradeJobOf(metadata, spec),
   };
+}
+
+/**
+ * A hostPath pod's required pod anti-affinity terms (PodRecord.antiAffinity) and, with them, its labels: what keeps
+ * the replacement of another replica off its node. None without such terms (nor for a Longhorn instance manager, whose
+ * hostPaths are never kept: a same-node controller's).
+ */
+function antiAffinityOf(metadata: JsonObject | undefined, spec: JsonObject | undefined): { labels?: Labels; antiAffinity?: readonly PodAffinityTermRecord[] } {
+  const raw = arrayAt(objectPath(spec, 'affinity', 'podAntiAffinity'), 'requiredDuringSchedulingIgnoredDuringExecution');
+  if (raw.length === 0) return {};
+  const labels = stringMapAt(metadata, 'labels');
+  const namespace = stringAt(metadata, 'namespace');
+  const terms: PodAffinityTermRecord[] = [];
+  for (const term of raw) {
+    const selector = parseLabelSelector(objectAt(term, 'labelSelector'));
+    // The API server adds the pod's own value of each matchLabelKeys key (In) and mismatchLabelKeys key (NotIn) to the
+    // selector (pod strategy's applyMatchLabelKeysAndMismatchLabelKeys); added again, they change nothing.
+    const extra: LabelSelectorRequirement[] = [];
+    for (const [field, operator] of [['matchLabelKeys', 'In'], ['mismatchLabelKeys', 'NotIn']] as const) {
+      for (const key of arrayAt(term, field)) {
+        if (typeof key === 'string' && Object.hasOwn(labels, key)) extra.push({ key: intern(key), operator, values: [intern(labels[key]!)] });
+      }
+    }
+    const namespaceSelector = objectAt(term, 'namespaceSelector');
+    const listed = arrayAt(term, 'namespaces').filter((value): value is string => typeof value === 'string' && value !== '');
+    const anyNamespace = namespaceSelector !== undefined && Object.keys(namespaceSelector).length === 0;
+    terms.push({
+      selector: selector === undefined ? undefined : extra.length === 0 ? selector : { matchLabels: selector.matchLabels, matchExpressions: [...selector.matchExpressions, ...extra] },
+      namespaces: (listed.length === 0 && namespaceSelector === undefined ? [namespace] : listed).map(intern),
+      ...(anyNamespace ? { anyNamespace } : {}),
+      topologyKey: intern(stringAt(term, 'topologyKey')),
+    });
+  }
+  return { labels: internedMap(labels), antiAffinity: terms };
 }
 
 /**

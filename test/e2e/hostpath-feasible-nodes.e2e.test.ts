@@ -14,9 +14,9 @@ const ZONE = { 'e2e-hostpath-feasible/zone': 'z1' };
 const POD = 'cache-7c-x1';
 
 /** A server-side dry-run eviction of the pod. */
-function evict() {
-  const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: POD, namespace: NS }, deleteOptions: { dryRun: ['All'] } };
-  return kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${POD}/eviction`, '-f', '-'], { input: JSON.stringify(eviction) });
+function evict(pod = POD) {
+  const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: NS }, deleteOptions: { dryRun: ['All'] } };
+  return kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${pod}/eviction`, '-f', '-'], { input: JSON.stringify(eviction) });
 }
 
 describe('an evicted hostPath pod whose node is the only one its selector matches', () => {
@@ -48,5 +48,54 @@ describe('an evicted hostPath pod whose node is the only one its selector matche
     await must(kubectl(['cordon', PEER]), 'cordon the peer');
     const allowed = await eventually(evict, (r) => r.code === 0, 30_000);
     expect(allowed.code, allowed.stderr).toBe(0);
+  });
+});
+
+// Replicas spread one per node by required pod anti-affinity on kubernetes.io/hostname (InterPodAffinity): with a
+// replica on every other node of its zone, the evicted one's replacement can only take its own node back.
+describe('an evicted hostPath replica spread one per node by required anti-affinity', () => {
+  const SPREAD_ZONE = { 'e2e-hostpath-feasible/zone': 'z2' };
+  const NODES = ['hf-spread-1', 'hf-spread-2', 'hf-spread-3'];
+  const REPLICA = 'spread-9d-x1';
+  const affinity = {
+    podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'spread' } }, topologyKey: 'kubernetes.io/hostname' }] },
+  };
+  const replica = (name: string, node: string) =>
+    createReplicaSetHostPathPod({
+      name,
+      namespace: NS,
+      node,
+      nodeSelector: SPREAD_ZONE,
+      replicaSet: 'spread-9d',
+      uid: '0b3c6a4e-0000-4000-8000-0000000f0e03',
+      image: 'registry.invalid/spread:1',
+      mountPath: '/spread',
+      path: '/srv/hf-spread',
+      labels: { app: 'spread' },
+      affinity,
+    });
+
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await createNode(NODES[0]!, SPREAD_ZONE);
+    await createNode(NODES[1]!, SPREAD_ZONE);
+    await replica(REPLICA, NODES[0]!);
+    await replica('spread-9d-x2', NODES[1]!);
+  }, 120_000);
+
+  afterAll(async () => {
+    await deleteObjects(['pod', '--all', '-n', NS, '--grace-period=0', '--force'], ['node', ...NODES]);
+  });
+
+  it('is allowed while the only other node of its zone runs a replica', async () => {
+    const allowed = await eventually(() => evict(REPLICA), (r) => r.code === 0, 30_000);
+    expect(allowed.code, allowed.stderr).toBe(0);
+  });
+
+  it('is refused once a node of its zone without a replica joins', async () => {
+    await createNode(NODES[2]!, SPREAD_ZONE);
+    const refused = await eventually(() => evict(REPLICA), (r) => r.code !== 0, 30_000);
+    expect(refused.stderr).toContain('admission webhook "pod-eviction.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain('/srv/hf-spread');
   });
 });

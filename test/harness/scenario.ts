@@ -108,6 +108,9 @@ export async function createReplicaSetHostPathPod(options: {
   image: string;
   mountPath: string;
   path: string;
+  /** Its labels and spec.affinity, when it has some. */
+  labels?: Record<string, string>;
+  affinity?: Record<string, unknown>;
 }): Promise<void> {
   await apply({
     apiVersion: 'v1',
@@ -115,11 +118,13 @@ export async function createReplicaSetHostPathPod(options: {
     metadata: {
       name: options.name,
       namespace: options.namespace,
+      ...(options.labels === undefined ? {} : { labels: options.labels }),
       ownerReferences: [{ apiVersion: 'apps/v1beta2', kind: 'ReplicaSet', name: options.replicaSet, uid: options.uid, controller: true }],
     },
     spec: {
       nodeName: options.node,
       nodeSelector: options.nodeSelector,
+      ...(options.affinity === undefined ? {} : { affinity: options.affinity }),
       automountServiceAccountToken: false,
       containers: [{ name: 'app', image: options.image, volumeMounts: [{ name: 'h', mountPath: options.mountPath }] }],
       volumes: [{ name: 'h', hostPath: { path: options.path, type: 'DirectoryOrCreate' } }],

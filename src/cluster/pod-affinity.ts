@@ -1,0 +1,37 @@
+// Required inter-pod anti-affinity, as kube-scheduler's InterPodAffinity filter reads the terms of the pod it places
+// (pkg/scheduler/framework/plugins/interpodaffinity/filtering.go, satisfyPodAntiAffinity): a node carrying a term's
+// topologyKey is refused while some pod in that topology value matches the term (its namespaces, its labelSelector);
+// a node without the key is not refused by it. Existing pods are the scheduler cache's: bound to a node and not
+// Succeeded or Failed (the scheduler's pod informer leaves those out); a pod being deleted still counts until it is
+// gone.
+// Read here only as evidence that a node refuses a replacement (volume-guard keeps the labels of few pods: see
+// PodRecord.antiAffinity): a pod on the node itself, whose labels are kept, running and not being deleted. A pod
+// whose labels are not kept, one elsewhere in a wider topology value (a zone), or one about to go proves nothing, and
+// the node counts as open. The symmetric rule (an existing pod's own anti-affinity against the incoming pod:
+// satisfyExistingPodsAntiAffinity), required pod affinity and topology spread constraints are not read.
+
+import { labelSelectorMatches, labelSelectorValid } from './label-selector.ts';
+import type { NodeRecord, PodRecord } from './records.ts';
+
+/**
+ * Whether a required anti-affinity term of `pod` keeps its replacement off `node`, on the evidence of `podsOnNode`
+ * (pods the model holds on that node). O(terms × pods on the node).
+ */
+export function antiAffinityRefuses(
+  pod: Pick<PodRecord, 'antiAffinity'>,
+  node: Pick<NodeRecord, 'name' | 'labels'>,
+  podsOnNode: readonly PodRecord[],
+): boolean {
+  const terms = pod.antiAffinity;
+  if (terms === undefined) return false;
+  for (const term of terms) {
+    // An absent labelSelector matches no pod; an invalid one never gets past the API server's validation.
+    if (!Object.hasOwn(node.labels, term.topologyKey) || term.selector === undefined || !labelSelectorValid(term.selector)) continue;
+    for (const other of podsOnNode) {
+      if (other.nodeName !== node.name || other.deleting || other.phase === 'Succeeded' || other.phase === 'Failed') continue;
+      if (other.labels === undefined || (term.anyNamespace !== true && !term.namespaces.includes(other.namespace))) continue;
+      if (labelSelectorMatches(term.selector, other.labels)) return true;
+    }
+  }
+  return false;
+}
