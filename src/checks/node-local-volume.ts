@@ -20,7 +20,7 @@ import {
   selectorMatches,
 } from '../cluster/node-affinity.ts';
 import type { NodeRecord, PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
-import { antiAffinityRefuses } from '../cluster/pod-affinity.ts';
+import { antiAffinityRefuses, hostPortTaken } from '../cluster/pod-affinity.ts';
 import { podLandsOn, toleratesEveryTaint } from '../cluster/taints.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
@@ -462,13 +462,14 @@ function takesElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, candidate: No
 
 /**
  * Whether a replica on the node (another pod than `pod` itself, which is gone when its replacement is placed) keeps
- * the replacement off it by the pod's required anti-affinity (antiAffinityRefuses). On its own node too: two replicas
+ * the replacement off it by the pod's required anti-affinity (antiAffinityRefuses) or by holding a host port it binds
+ * (hostPortTaken: the scheduler's NodePorts filter). On its own node too: two replicas
  * there, the replacement of one goes Pending, and a node added for it starts it without the data.
  */
 function keptOffByReplica(snapshot: ClusterSnapshot, pod: PodRecord, candidate: NodeRecord): boolean {
-  if (pod.antiAffinity === undefined) return false;
+  if (pod.antiAffinity === undefined && pod.hostPorts === undefined) return false;
   const others = snapshot.podsWithInlineDataOnNode(candidate.name).filter((other) => other.namespace !== pod.namespace || other.name !== pod.name);
-  return antiAffinityRefuses(pod, candidate, others);
+  return antiAffinityRefuses(pod, candidate, others) || hostPortTaken(pod, candidate, others);
 }
 
 function hostPathFinding(pod: PodRecord, node: string, paths: readonly string[]): Finding {

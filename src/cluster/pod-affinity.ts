@@ -11,7 +11,7 @@
 // satisfyExistingPodsAntiAffinity), required pod affinity and topology spread constraints are not read.
 
 import { labelSelectorMatches, labelSelectorValid } from './label-selector.ts';
-import type { NodeRecord, PodRecord } from './records.ts';
+import type { HostPortRecord, NodeRecord, PodRecord } from './records.ts';
 
 /**
  * Whether a required anti-affinity term of `pod` keeps its replacement off `node`, on the evidence of `podsOnNode`
@@ -32,6 +32,25 @@ export function antiAffinityRefuses(
       if (other.labels === undefined || (term.anyNamespace !== true && !term.namespaces.includes(other.namespace))) continue;
       if (labelSelectorMatches(term.selector, other.labels)) return true;
     }
+  }
+  return false;
+}
+
+/** Whether two host ports collide (HostPortInfo.CheckConflict): same protocol and port, and 0.0.0.0 or the same IP. */
+function hostPortsCollide(a: HostPortRecord, b: HostPortRecord): boolean {
+  return a.port === b.port && a.protocol === b.protocol && (a.ip === '0.0.0.0' || b.ip === '0.0.0.0' || a.ip === b.ip);
+}
+
+/**
+ * Whether a host port `pod` binds is taken on its node by one of `podsOnNode` (the scheduler's NodePorts filter), on
+ * evidence as antiAffinityRefuses: a pod whose ports are kept, running and not being deleted. O(ports × pods).
+ */
+export function hostPortTaken(pod: Pick<PodRecord, 'hostPorts'>, node: Pick<NodeRecord, 'name'>, podsOnNode: readonly PodRecord[]): boolean {
+  const wanted = pod.hostPorts;
+  if (wanted === undefined) return false;
+  for (const other of podsOnNode) {
+    if (other.hostPorts === undefined || other.nodeName !== node.name || other.deleting || other.phase === 'Succeeded' || other.phase === 'Failed') continue;
+    if (wanted.some((port) => other.hostPorts!.some((used) => hostPortsCollide(port, used)))) return true;
   }
   return false;
 }

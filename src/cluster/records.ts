@@ -442,6 +442,12 @@ export interface PodRecord {
    */
   readonly antiAffinity?: readonly PodAffinityTermRecord[];
   /**
+   * The host ports its containers bind (spec.containers[].ports[] with a hostPort; the API server sets hostPort to the
+   * containerPort on a hostNetwork pod), kept for pods writing to a hostPath only: a node where one is taken refuses
+   * the pod's replacement (the scheduler's NodePorts filter). Omitted when none (most pods).
+   */
+  readonly hostPorts?: readonly HostPortRecord[];
+  /**
    * Kept for a system-upgrade-controller Job's pod only (labelled `upgrade.cattle.io/node` and shaped as the controller
    * makes it: see upgradeJobOf in transforms.ts): the node it upgrades, and who cordons or drains it (its init
    * container runs `kubectl cordon` or `kubectl drain` as the pod's service account).
@@ -479,6 +485,13 @@ export interface PodAffinityTermRecord {
   /** namespaceSelector `{}`: every namespace. Omitted: no. */
   readonly anyNamespace?: true;
   readonly topologyKey: string;
+}
+
+/** A host port a container binds: protocol (TCP when unset), host IP (0.0.0.0, every IP, when unset) and port. */
+export interface HostPortRecord {
+  readonly protocol: string;
+  readonly ip: string;
+  readonly port: number;
 }
 
 /** A pod's toleration (spec.tolerations[]), as matched against a node's taint. */

@@ -11,6 +11,7 @@ import {
   RELEASE_LABELS,
   RESTORED_BY_VELERO_LABEL,
   type HostPathMount,
+  type HostPortRecord,
   type ClusterApiClusterRecord,
   type LabelSelectorRecord,
   type LabelSelectorRequirement,
@@ -614,9 +615,27 @@ export function transformPod(raw: unknown): PodRecord | undefined {
     ...noExecuteTolerationsOf(spec),
     ...(placed ? noScheduleTolerationsOf(spec) : {}),
     ...instanceManagerLabelsOf(metadata),
-    ...(inline.hostPaths.length > 0 ? antiAffinityOf(metadata, spec) : {}),
+    ...(inline.hostPaths.length > 0 ? { ...antiAffinityOf(metadata, spec), ...hostPortsOf(spec) } : {}),
     ...upgradeJobOf(metadata, spec),
   };
+}
+
+/**
+ * The host ports a pod's containers bind (PodRecord.hostPorts), as the scheduler's NodePorts filter reads them
+ * (getContainerPorts: spec.containers' ports; a hostPort of 0 binds nothing). Protocol TCP and host IP 0.0.0.0 when
+ * unset (HostPortInfo's sanitize).
+ */
+function hostPortsOf(spec: JsonObject | undefined): { hostPorts?: readonly HostPortRecord[] } {
+  let ports: HostPortRecord[] | undefined;
+  for (const container of arrayAt(spec, 'containers')) {
+    for (const entry of arrayAt(container, 'ports')) {
+      const port = numberAt(entry, 'hostPort') ?? 0;
+      if (port <= 0) continue;
+      ports ??= [];
+      ports.push({ protocol: intern(stringAt(entry, 'protocol') || 'TCP'), ip: intern(stringAt(entry, 'hostIP') || '0.0.0.0'), port });
+    }
+  }
+  return ports === undefined ? {} : { hostPorts: ports };
 }
 
 /**

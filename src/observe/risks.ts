@@ -488,9 +488,9 @@ export class RiskTracker {
         for (const version of [before, after]) if (version !== undefined) this.#markNamedNodesOfClaims(version);
         // Written on a node the model does not hold, an unpinned PV is not the only node's.
         if (pod.claimNames.length > 0) this.#markOnlyNode();
-        // A replica whose required anti-affinity is kept may keep the replacement of a hostPath pod tolerating every
-        // taint off its node (node-local-volume's recreatedElsewhere): coming, going or changing, those pods' nodes count again.
-        if (before?.antiAffinity !== undefined || after?.antiAffinity !== undefined) {
+        // A replica whose required anti-affinity or host ports are kept may keep the replacement of a hostPath pod
+        // tolerating every taint off its node (node-local-volume's recreatedElsewhere): coming, going or changing, those pods' nodes count again.
+        if (before?.antiAffinity !== undefined || after?.antiAffinity !== undefined || before?.hostPorts !== undefined || after?.hostPorts !== undefined) {
           for (const other of this.#model.nodesOfPodsLandingAnywhere()) this.#markNode(other);
         }
         // Longhorn's instance manager on a NoExecute-tainted node: whether it tolerates the taint decides whether the

@@ -99,3 +99,48 @@ describe('an evicted hostPath replica spread one per node by required anti-affin
     expect(refused.stderr).toContain('/srv/hf-spread');
   });
 });
+
+// Replicas binding host port 8443 (NodePorts): with a replica on every other node of its zone, the evicted one's
+// replacement can only take its own node back.
+describe('an evicted hostPath replica binding a host port another node’s replica holds', () => {
+  const PORT_ZONE = { 'e2e-hostpath-feasible/zone': 'z3' };
+  const NODES = ['hf-port-1', 'hf-port-2', 'hf-port-3'];
+  const REPLICA = 'proxy-4e-x1';
+  const replica = (name: string, node: string) =>
+    createReplicaSetHostPathPod({
+      name,
+      namespace: NS,
+      node,
+      nodeSelector: PORT_ZONE,
+      replicaSet: 'proxy-4e',
+      uid: '0b3c6a4e-0000-4000-8000-0000000f0e04',
+      image: 'registry.invalid/proxy:1',
+      mountPath: '/proxy',
+      path: '/srv/hf-proxy',
+      ports: [{ containerPort: 8443, hostPort: 8443 }],
+    });
+
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await createNode(NODES[0]!, PORT_ZONE);
+    await createNode(NODES[1]!, PORT_ZONE);
+    await replica(REPLICA, NODES[0]!);
+    await replica('proxy-4e-x2', NODES[1]!);
+  }, 120_000);
+
+  afterAll(async () => {
+    await deleteObjects(['pod', '--all', '-n', NS, '--grace-period=0', '--force'], ['node', ...NODES]);
+  });
+
+  it('is allowed while the only other node of its zone runs a replica on that port', async () => {
+    const allowed = await eventually(() => evict(REPLICA), (r) => r.code === 0, 30_000);
+    expect(allowed.code, allowed.stderr).toBe(0);
+  });
+
+  it('is refused once a node of its zone with the port free joins', async () => {
+    await createNode(NODES[2]!, PORT_ZONE);
+    const refused = await eventually(() => evict(REPLICA), (r) => r.code !== 0, 30_000);
+    expect(refused.stderr).toContain('admission webhook "pod-eviction.volume-guard.io" denied the request');
+    expect(refused.stderr).toContain('/srv/hf-proxy');
+  });
+});

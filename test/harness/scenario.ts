@@ -108,9 +108,10 @@ export async function createReplicaSetHostPathPod(options: {
   image: string;
   mountPath: string;
   path: string;
-  /** Its labels and spec.affinity, when it has some. */
+  /** Its labels, spec.affinity and the ports of its container, when it has some. */
   labels?: Record<string, string>;
   affinity?: Record<string, unknown>;
+  ports?: readonly Record<string, unknown>[];
 }): Promise<void> {
   await apply({
     apiVersion: 'v1',
@@ -126,7 +127,9 @@ export async function createReplicaSetHostPathPod(options: {
       nodeSelector: options.nodeSelector,
       ...(options.affinity === undefined ? {} : { affinity: options.affinity }),
       automountServiceAccountToken: false,
-      containers: [{ name: 'app', image: options.image, volumeMounts: [{ name: 'h', mountPath: options.mountPath }] }],
+      containers: [
+        { name: 'app', image: options.image, ...(options.ports === undefined ? {} : { ports: options.ports }), volumeMounts: [{ name: 'h', mountPath: options.mountPath }] },
+      ],
       volumes: [{ name: 'h', hostPath: { path: options.path, type: 'DirectoryOrCreate' } }],
     },
   });
