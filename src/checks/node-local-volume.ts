@@ -20,7 +20,7 @@ import {
   selectorMatches,
 } from '../cluster/node-affinity.ts';
 import type { NodeRecord, PersistentVolumeRecord, PodRecord } from '../cluster/records.ts';
-import { antiAffinityRefuses, hostPortTaken } from '../cluster/pod-affinity.ts';
+import { antiAffinityRefuses, antiAffinityTopologies, hostPortTaken } from '../cluster/pod-affinity.ts';
 import { podLandsOn, toleratesEveryTaint } from '../cluster/taints.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
@@ -404,8 +404,8 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
  * Ready or tainted against the pod is no other place for it. A node that stays schedulable but refuses the pod (a
  * `dedicated=infra:NoSchedule` taint it does not tolerate, a label its selector asks that the node lost) gets the rule
  * of a node being emptied: the pod goes Pending, and a node joining may take it.
- * A node where another replica keeps the replacement off by the pod's required anti-affinity (keptOffByReplica) takes
- * it neither: another node (a Deployment spreading its replicas one per node comes back when every other node runs
+ * A node where another replica keeps the replacement off by the pod's required anti-affinity or a host port
+ * (replicaRefusals) takes it neither: another node (a Deployment spreading its replicas one per node comes back when every other node runs
  * one), nor its own (two replicas there: the replacement goes Pending).
  * A node being emptied but not removed (`removed` false) takes back a pod tolerating every taint (an empty-key Exists
  * toleration) as a schedulable one does: the scheduler's NodeUnschedulable and TaintToleration filters let it on
@@ -415,12 +415,13 @@ export function dataHostPaths(pod: PodRecord, options: NodeLocalOptions = DEFAUL
 export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, node: string, staysSchedulable = false, removed = false): boolean {
   if (pod.controllerKind === '' || pod.controllerKind === 'DaemonSet' || pod.controllerKind === 'Node') return false;
   const here = staysSchedulable || (!removed && toleratesEveryTaint(pod)) ? snapshot.node(node) : undefined;
-  const backHere = here !== undefined && selectorMatches(pod.nodeSelector, here) && podLandsOn(pod, here) && !keptOffByReplica(snapshot, pod, here);
+  const replicas = here === undefined ? NO_REFUSALS : replicaRefusals(snapshot, pod);
+  const backHere = here !== undefined && selectorMatches(pod.nodeSelector, here) && podLandsOn(pod, here) && !replicas.refuses(here);
   if (backHere) {
     // The one live node its placement matches, found through its anchors (cheap); else the scan of every node, which
     // stops at the first other node that takes it. None: it comes straight back here.
-    const lands = (candidate: NodeRecord): boolean => candidate.name === node || takesElsewhere(snapshot, pod, candidate);
-    if (pinnedNodeOf(pod.nodeSelector, snapshot, '', lands) === node || !anotherNodeTakes(snapshot, pod, node)) return false;
+    const lands = (candidate: NodeRecord): boolean => candidate.name === node || takesElsewhere(pod, candidate, replicas);
+    if (pinnedNodeOf(pod.nodeSelector, snapshot, '', lands) === node || !anotherNodeTakes(snapshot, pod, node, replicas)) return false;
   } else if (pinnedPodNodeOf(pod.nodeSelector, snapshot) === node || podMatchesNoNodeEver(pod.nodeSelector, snapshot)) {
     return false;
   }
@@ -439,7 +440,7 @@ export function recreatedElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, no
  * node with more taints than its record keeps, or one an autoscaler is removing whose drain taint the pod tolerates,
  * counts). O(nodes), stopping at the first.
  */
-function anotherNodeTakes(snapshot: ClusterSnapshot, pod: PodRecord, node: string): boolean {
+function anotherNodeTakes(snapshot: ClusterSnapshot, pod: PodRecord, node: string, replicas: ReplicaRefusals): boolean {
   const volumeAffinities: NodeSelector[] = [];
   for (const claimName of pod.claimNames) {
     const pv = boundVolumeOfClaim(snapshot, pod.namespace, claimName);
@@ -447,29 +448,47 @@ function anotherNodeTakes(snapshot: ClusterSnapshot, pod: PodRecord, node: strin
   }
   for (const candidate of snapshot.nodes()) {
     if (candidate.name === node || !selectorMatches(pod.nodeSelector, candidate)) continue;
-    if (volumeAffinities.every((affinity) => selectorMatches(affinity, candidate)) && takesElsewhere(snapshot, pod, candidate)) return true;
+    if (volumeAffinities.every((affinity) => selectorMatches(affinity, candidate)) && takesElsewhere(pod, candidate, replicas)) return true;
   }
   return false;
 }
 
 /**
- * Whether another node's state lets the pod's replacement on (podLandsOn, elsewhere) and no replica there keeps it off
- * by the pod's required anti-affinity (antiAffinityRefuses: a Deployment spreading its replicas one per node).
+ * Whether another node's state lets the pod's replacement on (podLandsOn, elsewhere) and no replica keeps it off there
+ * (replicas.refuses: a Deployment spreading its replicas one per node or zone, or binding a host port).
  */
-function takesElsewhere(snapshot: ClusterSnapshot, pod: PodRecord, candidate: NodeRecord): boolean {
-  return podLandsOn(pod, candidate, 'elsewhere') && !keptOffByReplica(snapshot, pod, candidate);
+function takesElsewhere(pod: PodRecord, candidate: NodeRecord, replicas: ReplicaRefusals): boolean {
+  return podLandsOn(pod, candidate, 'elsewhere') && !replicas.refuses(candidate);
 }
 
+/** Which nodes other replicas keep the pod's replacement off (replicaRefusals). */
+interface ReplicaRefusals {
+  refuses(candidate: NodeRecord): boolean;
+}
+
+const NO_REFUSALS: ReplicaRefusals = Object.freeze({ refuses: () => false });
+
 /**
- * Whether a replica on the node (another pod than `pod` itself, which is gone when its replacement is placed) keeps
- * the replacement off it by the pod's required anti-affinity (antiAffinityRefuses) or by holding a host port it binds
- * (hostPortTaken: the scheduler's NodePorts filter). On its own node too: two replicas
- * there, the replacement of one goes Pending, and a node added for it starts it without the data.
+ * The nodes where other pods (not `pod` itself, which is gone when its replacement is placed) keep its replacement off:
+ * by the pod's required anti-affinity (antiAffinityRefuses: a topology value, node or zone, holding a replica), or by
+ * holding a host port it binds (hostPortTaken: the scheduler's NodePorts filter). Its own node too: another replica
+ * there, or in its zone, sends the replacement Pending. The topology values are found at the first question, over
+ * every node. On evidence only (pod-affinity.ts).
  */
-function keptOffByReplica(snapshot: ClusterSnapshot, pod: PodRecord, candidate: NodeRecord): boolean {
-  if (pod.antiAffinity === undefined && pod.hostPorts === undefined) return false;
-  const others = snapshot.podsWithInlineDataOnNode(candidate.name).filter((other) => other.namespace !== pod.namespace || other.name !== pod.name);
-  return antiAffinityRefuses(pod, candidate, others) || hostPortTaken(pod, candidate, others);
+function replicaRefusals(snapshot: ClusterSnapshot, pod: PodRecord): ReplicaRefusals {
+  if (pod.antiAffinity === undefined && pod.hostPorts === undefined) return NO_REFUSALS;
+  const others = (node: NodeRecord): readonly PodRecord[] =>
+    snapshot.podsWithInlineDataOnNode(node.name).filter((other) => other.namespace !== pod.namespace || other.name !== pod.name);
+  let topologies: ReadonlySet<string> | undefined;
+  return {
+    refuses(candidate) {
+      if (pod.antiAffinity !== undefined) {
+        topologies ??= antiAffinityTopologies(pod, snapshot.nodes(), others);
+        if (antiAffinityRefuses(pod, candidate, topologies)) return true;
+      }
+      return pod.hostPorts !== undefined && hostPortTaken(pod, candidate, others(candidate));
+    },
+  };
 }
 
 function hostPathFinding(pod: PodRecord, node: string, paths: readonly string[]): Finding {

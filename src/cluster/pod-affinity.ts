@@ -5,33 +5,57 @@
 // Succeeded or Failed (the scheduler's pod informer leaves those out); a pod being deleted still counts until it is
 // gone.
 // Read here only as evidence that a node refuses a replacement (volume-guard keeps the labels of few pods: see
-// PodRecord.antiAffinity): a pod on the node itself, whose labels are kept, running and not being deleted. A pod
-// whose labels are not kept, one elsewhere in a wider topology value (a zone), or one about to go proves nothing, and
-// the node counts as open. The symmetric rule (an existing pod's own anti-affinity against the incoming pod:
+// PodRecord.antiAffinity): a pod whose labels are kept, running and not being deleted, on a node of the same topology
+// value. A pod whose labels are not kept, or one about to go, proves nothing, and the node counts as open. The symmetric rule (an existing pod's own anti-affinity against the incoming pod:
 // satisfyExistingPodsAntiAffinity), required pod affinity and topology spread constraints are not read.
 
 import { labelSelectorMatches, labelSelectorValid } from './label-selector.ts';
-import type { HostPortRecord, NodeRecord, PodRecord } from './records.ts';
+import type { HostPortRecord, NodeRecord, PodAffinityTermRecord, PodRecord } from './records.ts';
+
+/** Whether one of `podsOnNode` (bound to `node`, running, not being deleted, labels kept) is a pod the term names. */
+function termMatchesPodOn(term: PodAffinityTermRecord, node: Pick<NodeRecord, 'name'>, podsOnNode: readonly PodRecord[]): boolean {
+  for (const other of podsOnNode) {
+    if (other.nodeName !== node.name || other.deleting || other.phase === 'Succeeded' || other.phase === 'Failed') continue;
+    if (other.labels === undefined || (term.anyNamespace !== true && !term.namespaces.includes(other.namespace))) continue;
+    if (labelSelectorMatches(term.selector, other.labels)) return true;
+  }
+  return false;
+}
 
 /**
- * Whether a required anti-affinity term of `pod` keeps its replacement off `node`, on the evidence of `podsOnNode`
- * (pods the model holds on that node). O(terms × pods on the node).
+ * The topology values (`key=value`) where a required anti-affinity term of `pod` is matched, on the evidence of the
+ * pods the model holds on each node (`podsOn`): what the scheduler's antiAffinityCounts would at least count. A node
+ * carrying one of them under that key refuses the pod's replacement (antiAffinityRefuses). O(nodes × their pods × terms).
  */
-export function antiAffinityRefuses(
+export function antiAffinityTopologies(
   pod: Pick<PodRecord, 'antiAffinity'>,
-  node: Pick<NodeRecord, 'name' | 'labels'>,
-  podsOnNode: readonly PodRecord[],
-): boolean {
-  const terms = pod.antiAffinity;
-  if (terms === undefined) return false;
-  for (const term of terms) {
+  nodes: Iterable<NodeRecord>,
+  podsOn: (node: NodeRecord) => readonly PodRecord[],
+): ReadonlySet<string> {
+  const matched = new Set<string>();
+  const terms = (pod.antiAffinity ?? []).filter(
     // An absent labelSelector matches no pod; an invalid one never gets past the API server's validation.
-    if (!Object.hasOwn(node.labels, term.topologyKey) || term.selector === undefined || !labelSelectorValid(term.selector)) continue;
-    for (const other of podsOnNode) {
-      if (other.nodeName !== node.name || other.deleting || other.phase === 'Succeeded' || other.phase === 'Failed') continue;
-      if (other.labels === undefined || (term.anyNamespace !== true && !term.namespaces.includes(other.namespace))) continue;
-      if (labelSelectorMatches(term.selector, other.labels)) return true;
+    (term) => term.selector !== undefined && labelSelectorValid(term.selector),
+  );
+  if (terms.length === 0) return matched;
+  for (const node of nodes) {
+    let pods: readonly PodRecord[] | undefined;
+    for (const term of terms) {
+      if (!Object.hasOwn(node.labels, term.topologyKey)) continue;
+      const pair = `${term.topologyKey}=${node.labels[term.topologyKey]}`;
+      if (matched.has(pair)) continue;
+      pods ??= podsOn(node);
+      if (termMatchesPodOn(term, node, pods)) matched.add(pair);
     }
+  }
+  return matched;
+}
+
+/** Whether a required anti-affinity term of `pod` refuses `node`: the node's value of its topologyKey is a matched one. */
+export function antiAffinityRefuses(pod: Pick<PodRecord, 'antiAffinity'>, node: Pick<NodeRecord, 'labels'>, matched: ReadonlySet<string>): boolean {
+  if (matched.size === 0) return false;
+  for (const term of pod.antiAffinity ?? []) {
+    if (Object.hasOwn(node.labels, term.topologyKey) && matched.has(`${term.topologyKey}=${node.labels[term.topologyKey]}`)) return true;
   }
   return false;
 }

@@ -141,6 +141,32 @@ describe('a replica spread one per node by required anti-affinity, evicted from 
   });
 });
 
+// One replica per zone (topologyKey topology.kubernetes.io/zone): a zone holding a replica on any of its nodes refuses
+// the replacement on all of them.
+describe('a replica spread one per zone by required anti-affinity, evicted from a schedulable node', () => {
+  const ZONE = 'topology.kubernetes.io/zone';
+  const terms = [{ ...SPREAD_TERM, topologyKey: ZONE }];
+  const zoned = (name: string, zone: string) => rawNode(name, { [ZONE]: zone });
+
+  it('comes back to its node when the other zone holds a replica on another of its nodes', () => {
+    const nodes = [zoned('node-1', 'a'), zoned('node-2', 'b'), zoned('node-3', 'b')];
+    const decision = evict(modelOf(nodes, [replica('x1', 'node-1', { terms }), replica('x2', 'node-2', { terms })]));
+    expect(decision.status?.message ?? '').toBe('');
+    expect(decision.allowed).toBe(true);
+  });
+
+  it('is refused when another node of its own zone is free once it is gone', () => {
+    const nodes = [zoned('node-1', 'a'), zoned('node-2', 'b'), zoned('node-4', 'a')];
+    expect(evict(modelOf(nodes, [replica('x1', 'node-1', { terms }), replica('x2', 'node-2', { terms })])).allowed).toBe(false);
+  });
+
+  it('is refused when another replica in its own zone keeps it off its node too (it goes Pending)', () => {
+    const nodes = [zoned('node-1', 'a'), zoned('node-2', 'b'), zoned('node-4', 'a')];
+    const pods = [replica('x1', 'node-1', { terms }), replica('x2', 'node-2', { terms }), replica('x4', 'node-4', { terms })];
+    expect(evict(modelOf(nodes, pods)).allowed).toBe(false);
+  });
+});
+
 describe('a replica tolerating every taint, spread one per node, on a node being drained', () => {
   const everything = [{ operator: 'Exists' }];
   const pods = (): PodRecord[] => [
