@@ -37,6 +37,7 @@ import { celValueOr } from '../rules.ts';
 import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, rolloutOwnerTarget, SCALING_OWNERS } from '../rollout-owner.ts';
 import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
+import { compareText } from '../../text.ts';
 
 const GROUP = 'cluster.x-k8s.io';
 /** Machines as kubectl takes them, fully qualified like every CRD of the advice. */
@@ -96,6 +97,10 @@ const declaration: WebhookDeclaration = {
       operations: ['UPDATE'],
       scope: 'Namespaced',
     },
+    // A Cluster's or KubeadmControlPlane's DELETE ends the drain of the Cluster's Machines being deleted
+    // (isDeleteNodeAllowed: errClusterIsBeingDeleted, errControlPlaneIsBeingDeleted).
+    { apiGroups: [GROUP], apiVersions: ['*'], resources: ['clusters'], operations: ['DELETE'], scope: 'Namespaced' },
+    { apiGroups: [CONTROL_PLANE_GROUP], apiVersions: ['*'], resources: ['kubeadmcontrolplanes'], operations: ['DELETE'], scope: 'Namespaced' },
   ],
   matchConditions: [{ name: 'removes-machines', expression: MACHINE_REMOVAL_CEL }],
 };
@@ -191,19 +196,31 @@ function deletesInRandomOrder(request: AdmissionRequest, owner: 'MachineDeployme
 }
 
 /**
+ * A change the request under review makes, read as already done (Cluster API re-reads all three at every reconcile of
+ * a Machine being deleted: reconcileDelete calls isDeleteNodeAllowed each time): the Cluster being deleted, its
+ * KubeadmControlPlane being deleted, a control-plane Machine no longer active. Each as `namespace/name`.
+ */
+interface ReviewedChange {
+  readonly clusterDeleted?: string;
+  readonly controlPlaneDeleted?: string;
+  readonly machineLeaving?: string;
+}
+
+/**
  * How Cluster API's drain of the Machine's node stops short of Longhorn's PodDisruptionBudget: no drain at all (the
  * exclude annotation), a drain skipping Longhorn's instance-manager pods (a MachineDrainRule or the pods'
- * `cluster.x-k8s.io/drain` label), or a node drain timeout; undefined when it drains them and waits.
+ * `cluster.x-k8s.io/drain` label), or a node drain timeout; undefined when it drains them and waits. With `change`:
+ * once that change is made.
  */
-function drainCutShortFor(context: ValidationContext, machine: MachineRecord): DrainCutShort | undefined {
+function drainCutShortFor(context: ValidationContext, machine: MachineRecord, change: ReviewedChange = {}): DrainCutShort | undefined {
   if (machine.drainCutShort === 'excluded') return 'excluded';
   // A Cluster being deleted: Cluster API deletes its Machines without the drain (isDeleteNodeAllowed returns
   // errClusterIsBeingDeleted, reconcileDelete skips the pre-drain hooks, drain and volume detach wait).
   const owningCluster = context.snapshot.clusterApiCluster(machine.namespace, machine.clusterName);
-  if (owningCluster?.deleting === true) {
+  if (owningCluster !== undefined && (owningCluster.deleting === true || change.clusterDeleted === `${owningCluster.namespace}/${owningCluster.name}`)) {
     return { undrained: `Cluster ${owningCluster.namespace}/${owningCluster.name} is being deleted: Cluster API deletes its Machines without draining their nodes` };
   }
-  const controlPlane = owningCluster === undefined ? undefined : controlPlaneDrainSkip(context, machine, owningCluster);
+  const controlPlane = owningCluster === undefined ? undefined : controlPlaneDrainSkip(context, machine, owningCluster, change);
   if (controlPlane !== undefined) return { undrained: controlPlane };
   const skipped = instanceManagerDrainSkip(context.snapshot, machine, context.config.longhorn.namespace);
   return skipped !== undefined ? { skipped } : machine.drainCutShort;
@@ -216,22 +233,124 @@ function drainCutShortFor(context: ValidationContext, machine: MachineRecord): D
  * this one is by then). Said only with a control-plane Machine of the Cluster in view (this one or another): with
  * none, the control plane may be managed outside the Cluster (EKS, AKS: no such Machines, and Cluster API drains).
  */
-function controlPlaneDrainSkip(context: ValidationContext, machine: MachineRecord, cluster: ClusterApiClusterRecord): string | undefined {
+function controlPlaneDrainSkip(context: ValidationContext, machine: MachineRecord, cluster: ClusterApiClusterRecord, change: ReviewedChange): string | undefined {
   const reference = cluster.controlPlaneRef;
   const clusterName = `${cluster.namespace}/${cluster.name}`;
-  if (reference?.kind === 'KubeadmControlPlane' && context.snapshot.machineOwner(cluster.namespace, 'KubeadmControlPlane', clusterApiLabelValue(reference.name))?.deleting === true) {
+  if (
+    reference?.kind === 'KubeadmControlPlane' &&
+    (change.controlPlaneDeleted === `${cluster.namespace}/${reference.name}` ||
+      context.snapshot.machineOwner(cluster.namespace, 'KubeadmControlPlane', clusterApiLabelValue(reference.name))?.deleting === true)
+  ) {
     return `KubeadmControlPlane ${cluster.namespace}/${reference.name} of Cluster ${clusterName} is being deleted: Cluster API deletes the Cluster's Machines without draining their nodes`;
   }
   const controlPlaneMachines = context.snapshot.controlPlaneMachinesOf(machine.namespace, machine.clusterName);
   const last = machine.labels[MACHINE_CONTROL_PLANE_ROLE_LABEL] !== undefined;
   if (!last && controlPlaneMachines.length === 0) return undefined;
   const active = controlPlaneMachines.some(
-    (other) => other.name !== machine.name && !other.deleting && !context.snapshot.machineRemovalAdmitted(other.namespace, other.name),
+    (other) =>
+      other.name !== machine.name &&
+      !other.deleting &&
+      change.machineLeaving !== `${other.namespace}/${other.name}` &&
+      !context.snapshot.machineRemovalAdmitted(other.namespace, other.name),
   );
   if (active) return undefined;
-  return last
+  // A control-plane Machine already being deleted is no longer the last active one: none is.
+  return last && !machine.deleting
     ? `Machine ${machine.namespace}/${machine.name} is the last active control-plane Machine of Cluster ${clusterName}: Cluster API deletes it without draining its node`
     : `no control-plane Machine of Cluster ${clusterName} stays active: Cluster API deletes Machine ${machine.namespace}/${machine.name} without draining its node`;
+}
+
+/**
+ * The Machines of the namespace whose drain is under way (being deleted, or their removal just admitted, their Node
+ * still there) and drained in full (Longhorn's PodDisruptionBudget can hold it), whose drain `change` ends: each with
+ * why Cluster API no longer drains it.
+ */
+function drainsEndedBy(context: ValidationContext, namespace: string, change: ReviewedChange): { readonly machine: MachineRecord; readonly why: DrainCutShort }[] {
+  const ended: { machine: MachineRecord; why: DrainCutShort }[] = [];
+  for (const node of context.snapshot.nodes()) {
+    const removing = context.snapshot.machineRemovingNode(node.name);
+    if (removing === undefined || removing.namespace !== namespace || change.machineLeaving === `${removing.namespace}/${removing.name}`) continue;
+    const machine = { ...removing, nodeName: node.name };
+    if (drainCutShortFor(context, machine) !== undefined) continue;
+    const why = drainCutShortFor(context, machine, change);
+    if (why !== undefined) ended.push({ machine, why });
+  }
+  return ended.sort((a, b) => compareText(a.machine.name, b.machine.name));
+}
+
+/**
+ * A request that ends the drain of Machines being deleted (drainsEndedBy): judged as each one's removal with its
+ * drain as it then is, with the overrides its DELETE and a drain cut read (the node's skip, its owner's). The first
+ * refusal is the answer; all passing, the request passes with their warnings.
+ */
+function judgeDrainsEnded(context: ValidationContext, input: { readonly namespace: string; readonly change: ReviewedChange; readonly what: string; readonly again: string }): Decision {
+  const passed: Decision[] = [];
+  for (const { machine, why } of drainsEndedBy(context, input.namespace, input.change)) {
+    const node = machine.nodeName;
+    const decision = judgeNodeRemoval(context, {
+      node,
+      action: `${input.what}, which ends the drain of Machine ${machine.namespace}/${machine.name} (node ${node}), being deleted`,
+      plan: 'machine-delete',
+      drainCutShort: why,
+      overrides: { node: () => nodeSkip(context, node), 'machine-owner': () => rolloutOwnerSkip(ownerSkipReading(context), machine, DELETING_OWNERS) },
+      overrideHint: annotateHint('node', node),
+      again: input.again,
+    });
+    if (!decision.allowed) return decision;
+    passed.push(decision);
+  }
+  if (passed.length === 0) return allowed();
+  const result = { ...allowed([...new Set(passed.flatMap((decision) => decision.warnings ?? []))]), ...combinedOverrideAudit(passed) };
+  const overrides = [...new Set(passed.flatMap((decision) => decision.overrides ?? []))];
+  return overrides.length > 0 ? { ...result, overrides } : result;
+}
+
+/**
+ * The DELETE of a Cluster, or of a KubeadmControlPlane: once it is being deleted, Cluster API drains none of the
+ * Cluster's Machines (errClusterIsBeingDeleted, errControlPlaneIsBeingDeleted), those already draining included.
+ */
+function judgeOwnerDelete(request: AdmissionRequest, context: ValidationContext): Decision {
+  if (stringField(request.oldObject, 'metadata', 'deletionTimestamp') !== '') return allowed();
+  const name = request.name || stringField(request.oldObject, 'metadata', 'name');
+  const ref = `${request.namespace}/${name}`;
+  const cluster = request.resource.resource === 'clusters';
+  return judgeDrainsEnded(context, {
+    namespace: request.namespace,
+    change: cluster ? { clusterDeleted: ref } : { controlPlaneDeleted: ref },
+    what: `deletion of ${cluster ? 'Cluster' : 'KubeadmControlPlane'} ${ref}`,
+    again: `delete ${cluster ? 'Cluster' : 'KubeadmControlPlane'} ${ref} again`,
+  });
+}
+
+/**
+ * A control-plane Machine's DELETE that leaves no control-plane Machine of its Cluster active: Cluster API then
+ * drains none of the Cluster's Machines being deleted (errNoControlPlaneNodes), those already draining included.
+ */
+function judgeControlPlaneLeaving(request: AdmissionRequest, context: ValidationContext): Decision {
+  const machine = request.oldObject;
+  if (stringField(machine, 'metadata', 'deletionTimestamp') !== '') return allowed();
+  const record = transformMachine(machine);
+  if (record === undefined || record.labels[MACHINE_CONTROL_PLANE_ROLE_LABEL] === undefined) return allowed();
+  const name = request.name || record.name;
+  const node = record.nodeName === '' ? '' : ` (node ${record.nodeName})`;
+  return judgeDrainsEnded(context, {
+    namespace: request.namespace,
+    change: { machineLeaving: `${request.namespace}/${name}` },
+    what: `deletion of Machine ${request.namespace}/${name}${node}`,
+    again: `delete Machine ${request.namespace}/${name} again`,
+  });
+}
+
+/** The Machine's DELETE: its own node's removal, then the drains it ends. */
+function judgeMachineDeleteAndDrains(request: AdmissionRequest, context: ValidationContext): Decision {
+  const own = judgeMachineDelete(request, context);
+  if (!own.allowed) return own;
+  const others = judgeControlPlaneLeaving(request, context);
+  if (!others.allowed) return others;
+  if ((others.warnings ?? []).length === 0 && others.honored === undefined) return own;
+  const warnings = [...new Set([...(own.warnings ?? []), ...(others.warnings ?? [])])];
+  const overrides = [...new Set([...(own.overrides ?? []), ...(others.overrides ?? [])])];
+  return { ...own, ...allowed(warnings), ...combinedOverrideAudit([own, others]), ...(overrides.length > 0 ? { overrides } : {}) };
 }
 
 function judgeMachineDelete(request: AdmissionRequest, context: ValidationContext): Decision {
@@ -530,7 +649,10 @@ export function machineValidator(config: Config): Validator {
     handle(request, context) {
       const groups = [GROUP, CONTROL_PLANE_GROUP];
       if (!groups.includes(request.kind.group) && !groups.includes(request.resource.group)) return allowed();
-      if (request.operation === 'DELETE' && request.resource.resource === 'machines') return judgeMachineDelete(request, context);
+      if (request.operation === 'DELETE' && request.resource.resource === 'machines') return judgeMachineDeleteAndDrains(request, context);
+      if (request.operation === 'DELETE' && (request.resource.resource === 'clusters' || request.resource.resource === 'kubeadmcontrolplanes')) {
+        return judgeOwnerDelete(request, context);
+      }
       if (request.operation === 'UPDATE' && request.resource.resource === 'machines') return judgeDrainCut(request, context);
       if (request.operation === 'UPDATE') return judgeScaleDown(request, context, config);
       return allowed();

@@ -1,0 +1,131 @@
+// Cluster API re-reads at every pass over a Machine being deleted whether it may drain it (isDeleteNodeAllowed): not
+// once the Cluster or its KubeadmControlPlane is being deleted, nor once no control-plane Machine stays active. Through
+// the real API server and kubectl: a worker's DELETE passes while Longhorn's block-for-eviction holds its drain (its
+// finalizer keeps it being deleted, as the Machine controller's does); then the DELETEs that would end that drain (the
+// only control-plane Machine's, the KubeadmControlPlane's, the Cluster's) are refused naming the worker and its node,
+// and pass once the node carries its skip.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl } from '../harness/cluster.ts';
+import {
+  apply,
+  createLonghornNode,
+  createLonghornVolume,
+  createNode,
+  createPod,
+  deleteObjects,
+  ensureNamespace,
+  eventually,
+  LONGHORN_NS,
+  must,
+  patchStatus,
+  setNodeReady,
+} from '../harness/scenario.ts';
+
+const NS = 'e2e-machine-drain-ended';
+const CP_NODE = 'mde-node-cp';
+const WORKER_NODE = 'mde-node-w';
+const WORKER_POD = 'instance-manager-mde0001';
+const HELD = 'block-for-eviction moves them';
+const FINALIZER = 'e2e.volume-guard.io/hold';
+
+const machine = (name: string, controlPlane: boolean) => ({
+  apiVersion: 'cluster.x-k8s.io/v1beta2',
+  kind: 'Machine',
+  metadata: {
+    name,
+    namespace: NS,
+    labels: { 'cluster.x-k8s.io/cluster-name': 'c1', ...(controlPlane ? { 'cluster.x-k8s.io/control-plane': '', 'cluster.x-k8s.io/control-plane-name': 'kcp' } : {}) },
+    finalizers: [FINALIZER],
+  },
+  spec: { clusterName: 'c1' },
+});
+
+const dryRunDelete = (resource: string, name: string) => kubectl(['delete', resource, name, '-n', NS, '--dry-run=server']);
+const flat = (text: string) => text.replace(/\s+/g, ' ');
+const ENDING: readonly (readonly [string, string, string])[] = [
+  ['machines.cluster.x-k8s.io', 'cp-0', `deletion of Machine ${NS}/cp-0 (node ${CP_NODE})`],
+  ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', 'kcp', `deletion of KubeadmControlPlane ${NS}/kcp`],
+  ['clusters.cluster.x-k8s.io', 'c1', `deletion of Cluster ${NS}/c1`],
+];
+
+describe('requests ending the held drain of a Machine being deleted, under block-for-eviction', () => {
+  beforeAll(async () => {
+    await ensureNamespace(LONGHORN_NS);
+    await ensureNamespace(NS);
+    for (const node of [CP_NODE, WORKER_NODE]) {
+      await createNode(node);
+      await setNodeReady(node, 'True');
+      await createLonghornNode(node);
+    }
+    await createLonghornVolume({ name: 'mde-worker', numberOfReplicas: 1, replicas: [{ node: WORKER_NODE }], claim: { namespace: NS, name: 'ledger' } });
+    await apply({ apiVersion: 'longhorn.io/v1beta2', kind: 'Setting', metadata: { name: 'node-drain-policy', namespace: LONGHORN_NS }, value: 'block-for-eviction' });
+    await createPod({ name: WORKER_POD, namespace: LONGHORN_NS, node: WORKER_NODE });
+    await must(kubectl(['label', 'pod', WORKER_POD, '-n', LONGHORN_NS, '--overwrite', 'longhorn.io/component=instance-manager']), 'label an instance-manager pod');
+    await apply(
+      {
+        apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2',
+        kind: 'KubeadmControlPlane',
+        metadata: { name: 'kcp', namespace: NS, finalizers: [FINALIZER] },
+        spec: { version: 'v1.30.1', replicas: 1, kubeadmConfigSpec: {}, machineTemplate: { infrastructureRef: { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1', kind: 'DockerMachineTemplate', name: 'cp' } } },
+      },
+      {
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Cluster',
+        metadata: { name: 'c1', namespace: NS, finalizers: [FINALIZER] },
+        spec: { controlPlaneRef: { apiGroup: 'controlplane.cluster.x-k8s.io', kind: 'KubeadmControlPlane', name: 'kcp' } },
+      },
+      machine('cp-0', true),
+      machine('w-0', false),
+    );
+    await patchStatus('machines.cluster.x-k8s.io', 'cp-0', { nodeRef: { name: CP_NODE } }, NS);
+    await patchStatus('machines.cluster.x-k8s.io', 'w-0', { nodeRef: { name: WORKER_NODE } }, NS);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const node of [CP_NODE, WORKER_NODE]) {
+      await kubectl(['annotate', 'node', node, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=e2e cleanup', 'volume-guard.io/skip-by=admin']);
+    }
+    for (const [resource, name] of [
+      ['machines.cluster.x-k8s.io', 'cp-0'],
+      ['machines.cluster.x-k8s.io', 'w-0'],
+      ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', 'kcp'],
+      ['clusters.cluster.x-k8s.io', 'c1'],
+    ] as const) {
+      await kubectl(['patch', resource, name, '-n', NS, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    }
+    await deleteObjects(
+      ['machines.cluster.x-k8s.io', 'cp-0', 'w-0', '-n', NS],
+      ['clusters.cluster.x-k8s.io', 'c1', '-n', NS],
+      ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', 'kcp', '-n', NS],
+      ['pod', WORKER_POD, '-n', LONGHORN_NS, '--force', '--grace-period=0'],
+      ['settings.longhorn.io', 'node-drain-policy', '-n', LONGHORN_NS],
+      ['replicas.longhorn.io', '-l', 'longhornvolume in (mde-worker)', '-n', LONGHORN_NS],
+      ['volumes.longhorn.io', 'mde-worker', '-n', LONGHORN_NS],
+      ['nodes.longhorn.io', CP_NODE, WORKER_NODE, '-n', LONGHORN_NS],
+      ['node', CP_NODE, WORKER_NODE],
+    );
+  });
+
+  it('refuses the DELETEs of the control-plane Machine, the KubeadmControlPlane and the Cluster while the drain holds', async () => {
+    // Nothing drains yet: all three pass.
+    for (const [resource, name] of ENDING) await eventually(() => dryRunDelete(resource, name), (r) => r.code === 0);
+    // The worker's DELETE passes, held by the instance manager's budget; its finalizer keeps it being deleted.
+    await eventually(() => dryRunDelete('machines.cluster.x-k8s.io', 'w-0'), (r) => r.code === 0 && r.stderr.includes(HELD));
+    await must(kubectl(['delete', 'machines.cluster.x-k8s.io', 'w-0', '-n', NS, '--wait=false']), 'delete Machine w-0');
+    for (const [resource, name, what] of ENDING) {
+      const refused = await eventually(() => dryRunDelete(resource, name), (r) => r.code !== 0);
+      expect(refused.stderr).toContain('admission webhook "machine.volume-guard.io" denied the request');
+      expect(flat(refused.stderr)).toContain(`${what}, which ends the drain of Machine ${NS}/w-0 (node ${WORKER_NODE})`);
+      expect(refused.stderr).toContain('longhorn-system/mde-worker');
+      expect(refused.stderr).toContain(`kubectl annotate node ${WORKER_NODE} volume-guard.io/skip=`);
+    }
+  });
+
+  it("passes them with the worker node's skip", async () => {
+    await must(
+      kubectl(['annotate', 'node', WORKER_NODE, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=replicas copied by hand', 'volume-guard.io/skip-by=admin']),
+      'annotate the worker node',
+    );
+    for (const [resource, name] of ENDING) await eventually(() => dryRunDelete(resource, name), (r) => r.code === 0);
+  });
+});

@@ -1,0 +1,166 @@
+// Cluster API's Machine controller asks at every reconcile of a Machine being deleted whether it may drain its node
+// (reconcileDelete calls isDeleteNodeAllowed each time, and drains only when it passes): not once the Cluster is being
+// deleted (errClusterIsBeingDeleted), nor once the Cluster's control plane object is (errControlPlaneIsBeingDeleted),
+// nor once no control-plane Machine of the Cluster is active, i.e. not being deleted (errNoControlPlaneNodes). It
+// then deletes the infrastructure machine at once. So while a Machine's drain is under way and held (Longhorn's
+// block-for-eviction holding the evictions until its last copies are rebuilt elsewhere), the DELETE of the Cluster,
+// of its KubeadmControlPlane, or of the last other active control-plane Machine ends that drain: the copies the
+// drain was waiting on go with the node. Those DELETEs are judged for the nodes of the Machines whose drain they end.
+import { describe, expect, it } from 'vitest';
+import type { AdmissionRequest } from '../../../src/admission/types.ts';
+import { machineValidator } from '../../../src/admission/validators/machine.ts';
+import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
+import { ClusterModel } from '../../../src/cluster/model.ts';
+import { transformClusterApiCluster, transformMachine, transformMachineOwner } from '../../../src/cluster/transforms.ts';
+import { defaultConfig } from '../../../src/config.ts';
+import { context, request } from '../../support/admission.ts';
+import { longhornNode, longhornSetting, node, replica, volume } from '../../support/fixtures.ts';
+
+const validator = machineValidator(defaultConfig());
+const NS = 'capi';
+const DELETED = { deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['machine.cluster.x-k8s.io'] };
+const NODE_SKIP = { 'volume-guard.io/skip': '*', 'volume-guard.io/skip-reason': 'moved by hand', 'volume-guard.io/skip-by': 'admin' };
+
+interface MachineSpec {
+  readonly name: string;
+  readonly node: string;
+  readonly controlPlane?: boolean;
+  readonly deleting?: boolean;
+  readonly annotations?: Record<string, string>;
+}
+
+function machineObject(spec: MachineSpec): Record<string, unknown> {
+  const labels: Record<string, string> = { 'cluster.x-k8s.io/cluster-name': 'c1' };
+  if (spec.controlPlane) Object.assign(labels, { 'cluster.x-k8s.io/control-plane': '', 'cluster.x-k8s.io/control-plane-name': 'kcp' });
+  else labels['cluster.x-k8s.io/set-name'] = 'ms';
+  return {
+    apiVersion: 'cluster.x-k8s.io/v1beta2',
+    kind: 'Machine',
+    metadata: { name: spec.name, namespace: NS, labels, ...(spec.annotations ? { annotations: spec.annotations } : {}), ...(spec.deleting ? DELETED : {}) },
+    spec: { clusterName: 'c1' },
+    status: { nodeRef: { name: spec.node } },
+  };
+}
+
+const CP: MachineSpec = { name: 'cp-0', node: 'cp', controlPlane: true };
+const CP2: MachineSpec = { name: 'cp-1', node: 'cp2', controlPlane: true };
+/** The worker whose drain is under way: its node w1 holds vol-1's only copy, which block-for-eviction is moving. */
+const DRAINING: MachineSpec = { name: 'w-0', node: 'w1', deleting: true };
+
+/** Nodes cp, cp2, w1, w2; vol-1's only replica on w1; Longhorn's block-for-eviction drain policy; Cluster c1 with KCP kcp. */
+function cluster(machines: readonly MachineSpec[], options: { nodeSkip?: boolean } = {}): ClusterModel {
+  const m = new ClusterModel(VOLUME_SETS, { volumeCounts: VOLUME_COUNTS });
+  m.setLonghornInstalled(true);
+  for (const name of ['cp', 'cp2', 'w1', 'w2']) {
+    m.upsert('node', node({ name, ...(name === 'w1' ? { unschedulable: true } : {}), ...(name === 'w1' && options.nodeSkip ? { annotations: NODE_SKIP } : {}) }));
+    m.upsert('longhornNode', longhornNode({ name }));
+  }
+  m.upsert('longhornSetting', longhornSetting('node-drain-policy', 'block-for-eviction'));
+  m.upsert('longhornVolume', volume({ name: 'vol-1', numberOfReplicas: 1, currentNodeID: 'w1' }));
+  m.upsert('longhornReplica', replica({ volumeName: 'vol-1', nodeID: 'w1' }));
+  for (const spec of machines) m.upsert('machine', transformMachine(machineObject(spec))!);
+  m.upsert(
+    'clusterApiCluster',
+    transformClusterApiCluster({
+      metadata: { name: 'c1', namespace: NS },
+      spec: { controlPlaneRef: { apiGroup: 'controlplane.cluster.x-k8s.io', kind: 'KubeadmControlPlane', name: 'kcp' } },
+    })!,
+  );
+  m.upsert('kubeadmControlPlane', transformMachineOwner({ metadata: { name: 'kcp', namespace: NS } })!);
+  return m;
+}
+
+function deleteMachine(spec: MachineSpec): AdmissionRequest {
+  return request({
+    kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+    operation: 'DELETE',
+    namespace: NS,
+    name: spec.name,
+    oldObject: machineObject(spec),
+  });
+}
+
+function deleteCluster(name = 'c1'): AdmissionRequest {
+  return request({
+    kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Cluster' },
+    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'clusters' },
+    operation: 'DELETE',
+    namespace: NS,
+    name,
+    oldObject: { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster', metadata: { name, namespace: NS }, spec: {} },
+  });
+}
+
+function deleteControlPlane(name = 'kcp', deleting = false): AdmissionRequest {
+  return request({
+    kind: { group: 'controlplane.cluster.x-k8s.io', version: 'v1beta2', kind: 'KubeadmControlPlane' },
+    resource: { group: 'controlplane.cluster.x-k8s.io', version: 'v1beta2', resource: 'kubeadmcontrolplanes' },
+    operation: 'DELETE',
+    namespace: NS,
+    name,
+    oldObject: { apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2', kind: 'KubeadmControlPlane', metadata: { name, namespace: NS, ...(deleting ? DELETED : {}) }, spec: {} },
+  });
+}
+
+const flat = (text: string | undefined) => (text ?? '').replace(/\s+/g, ' ');
+
+describe('requests that end the held drain of a Machine being deleted', () => {
+  it('the DELETE of the last other active control-plane Machine: the worker is no longer drained, refused', () => {
+    const decision = validator.handle(deleteMachine(CP), context(cluster([CP, DRAINING])));
+    expect(decision.allowed).toBe(false);
+    const message = flat(decision.status?.message);
+    expect(message).toContain('ends the drain of Machine capi/w-0 (node w1)');
+    expect(message).toContain('vol-1');
+    expect(flat(decision.warnings?.join(' '))).toContain('no control-plane Machine of Cluster capi/c1 stays active');
+  });
+
+  it('another control-plane Machine stays active: the worker is still drained, allowed', () => {
+    expect(validator.handle(deleteMachine(CP), context(cluster([CP, CP2, DRAINING]))).allowed).toBe(true);
+  });
+
+  it('`kubectl delete machine cp-1 cp-0`: the second DELETE leaves none active, refused', () => {
+    const model = cluster([CP, CP2, DRAINING]);
+    model.admitRemoval({ kind: 'machine', namespace: NS, name: 'cp-1', node: 'cp2' });
+    expect(validator.handle(deleteMachine(CP), context(model)).allowed).toBe(false);
+  });
+
+  it('the DELETE of the KubeadmControlPlane: refused, naming the Machine and its node', () => {
+    const decision = validator.handle(deleteControlPlane(), context(cluster([CP, DRAINING])));
+    expect(decision.allowed).toBe(false);
+    expect(flat(decision.status?.message)).toContain('deletion of KubeadmControlPlane capi/kcp, which ends the drain of Machine capi/w-0 (node w1)');
+    expect(flat(decision.warnings?.join(' '))).toContain('KubeadmControlPlane capi/kcp of Cluster capi/c1 is being deleted');
+  });
+
+  it('the DELETE of the Cluster: refused', () => {
+    const decision = validator.handle(deleteCluster(), context(cluster([CP, DRAINING])));
+    expect(decision.allowed).toBe(false);
+    expect(flat(decision.status?.message)).toContain('deletion of Cluster capi/c1, which ends the drain of Machine capi/w-0 (node w1)');
+    expect(flat(decision.status?.message)).toContain('kubectl annotate node w1');
+  });
+
+  it("the node's skip passes them, as it passed the Machine's DELETE", () => {
+    const model = cluster([CP, DRAINING], { nodeSkip: true });
+    for (const review of [deleteCluster(), deleteControlPlane(), deleteMachine(CP)]) expect(validator.handle(review, context(model)).allowed).toBe(true);
+  });
+
+  it('a drain already cut short (exclude-node-draining, judged when added) is not judged again', () => {
+    const excluded = { ...DRAINING, annotations: { 'machine.cluster.x-k8s.io/exclude-node-draining': '' } };
+    const model = cluster([CP, excluded]);
+    for (const review of [deleteCluster(), deleteControlPlane(), deleteMachine(CP)]) expect(validator.handle(review, context(model)).allowed).toBe(true);
+  });
+
+  it('another Cluster, a KubeadmControlPlane the Cluster does not name, one already being deleted: nothing ends', () => {
+    const model = cluster([CP, DRAINING]);
+    expect(validator.handle(deleteCluster('c2'), context(model)).allowed).toBe(true);
+    expect(validator.handle(deleteControlPlane('other'), context(model)).allowed).toBe(true);
+    expect(validator.handle(deleteControlPlane('kcp', true), context(model)).allowed).toBe(true);
+  });
+
+  it('the drain done (the copy moved off): nothing left to lose, allowed', () => {
+    const model = cluster([CP, DRAINING]);
+    model.upsert('longhornReplica', replica({ volumeName: 'vol-1', nodeID: 'w2' }));
+    model.remove('longhornReplica', `longhorn-system/${replica({ volumeName: 'vol-1', nodeID: 'w1' }).name}`);
+    expect(validator.handle(deleteCluster(), context(model)).allowed).toBe(true);
+  });
+});
