@@ -121,6 +121,21 @@ describe('requests ending the held drain of a Machine being deleted, under block
     }
   });
 
+  it('refuses a MachineDrainRule making the drain skip the instance managers, passes one that waits for them', async () => {
+    const rule = (name: string, behavior: string) => ({
+      apiVersion: 'cluster.x-k8s.io/v1beta2',
+      kind: 'MachineDrainRule',
+      metadata: { name, namespace: NS },
+      spec: { drain: { behavior }, pods: [{ selector: { matchLabels: { 'longhorn.io/component': 'instance-manager' } } }] },
+    });
+    const create = (name: string, behavior: string) => kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(rule(name, behavior)) });
+    const refused = await eventually(() => create('skip-longhorn', 'Skip'), (r) => r.code !== 0);
+    expect(refused.stderr).toContain('admission webhook "machine.volume-guard.io" denied the request');
+    expect(flat(refused.stderr)).toContain(`creation of MachineDrainRule ${NS}/skip-longhorn, which ends the drain of Machine ${NS}/w-0 (node ${WORKER_NODE})`);
+    expect(flat(refused.stderr)).toContain('MachineDrainRule skip-longhorn skips');
+    await must(create('wait-longhorn', 'WaitCompleted'), 'create a WaitCompleted MachineDrainRule');
+  });
+
   it("passes them with the worker node's skip", async () => {
     await must(
       kubectl(['annotate', 'node', WORKER_NODE, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=replicas copied by hand', 'volume-guard.io/skip-by=admin']),

@@ -29,9 +29,16 @@ function ruleValid(rule: MachineDrainRuleRecord): boolean {
   );
 }
 
-/** The rules applying to the Machine, in the order Cluster API tries them (by name); undefined when a drain errors. */
-export function rulesForMachine(snapshot: ClusterSnapshot, machine: MachineRecord): readonly MachineDrainRuleRecord[] | undefined {
-  const rules = snapshot.machineDrainRulesIn(machine.namespace);
+/**
+ * The rules applying to the Machine, in the order Cluster API tries them (by name); undefined when a drain errors.
+ * `namespaceRules`: the rules of the Machine's namespace, when not the model's (a rule write under review).
+ */
+export function rulesForMachine(
+  snapshot: ClusterSnapshot,
+  machine: MachineRecord,
+  namespaceRules: readonly MachineDrainRuleRecord[] = snapshot.machineDrainRulesIn(machine.namespace),
+): readonly MachineDrainRuleRecord[] | undefined {
+  const rules = namespaceRules;
   if (rules.length === 0) return rules;
   if (!rules.every(ruleValid)) return undefined;
   const clusterLabels = snapshot.clusterApiCluster(machine.namespace, machine.clusterName)?.labels ?? {};
@@ -76,17 +83,28 @@ function isInstanceManager(pod: PodRecord, longhornNamespace: string): pod is Po
 }
 
 /**
+ * What Cluster API's drain reads anew at every pass, as a write under review leaves it: the MachineDrainRules of a
+ * namespace (`rules`), or one pod's labels (`pod`).
+ */
+export interface DrainInputsChange {
+  readonly rules?: { readonly namespace: string; readonly rules: readonly MachineDrainRuleRecord[] };
+  readonly pod?: { readonly namespace: string; readonly name: string; readonly labels: Labels };
+}
+
+/**
  * Why Cluster API's drain of the Machine's node skips one of Longhorn's instance-manager pods there (so the drain
  * does not wait on Longhorn's PodDisruptionBudget), or undefined when it evicts them all or waits for them. With no
  * instance-manager pod known on the node, the labels every one carries stand for the pod Longhorn runs there.
  */
-export function instanceManagerDrainSkip(snapshot: ClusterSnapshot, machine: MachineRecord, longhornNamespace: string): string | undefined {
+export function instanceManagerDrainSkip(snapshot: ClusterSnapshot, machine: MachineRecord, longhornNamespace: string, change: DrainInputsChange = {}): string | undefined {
   if (machine.nodeName === '') return undefined;
+  const relabelled = change.pod;
   const pods: { readonly namespace: string; readonly name: string; readonly labels: Labels }[] = snapshot
     .podsOnNode(machine.nodeName)
+    .map((pod) => (relabelled !== undefined && pod.namespace === relabelled.namespace && pod.name === relabelled.name ? { ...pod, labels: relabelled.labels } : pod))
     .filter((pod) => isInstanceManager(pod, longhornNamespace));
   const labelled = pods.some((pod) => pod.labels[POD_DRAIN_LABEL] !== undefined);
-  const rules = rulesForMachine(snapshot, machine);
+  const rules = change.rules !== undefined && change.rules.namespace === machine.namespace ? rulesForMachine(snapshot, machine, change.rules.rules) : rulesForMachine(snapshot, machine);
   if (rules === undefined || (rules.length === 0 && !labelled)) return undefined;
   if (pods.length === 0) {
     // Every instance-manager pod carries these (longhorn-manager's GetInstanceManagerLabels), its type and, since

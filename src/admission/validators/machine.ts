@@ -21,7 +21,7 @@
 // at the steps that carry out its rollouts and scale-downs (its MachineSets' scale-downs, its Machines' DELETEs; the
 // drains of its Machines being deleted, judged by the node and eviction webhooks: rollout-owner.ts).
 import { MACHINE_CONTROL_PLANE_ROLE_LABEL, clusterApiLabelValue, type ClusterApiClusterRecord, type MachineRecord } from '../../cluster/records.ts';
-import { DELETE_MACHINE_ANNOTATION, EXCLUDE_NODE_DRAINING_ANNOTATION, transformMachine } from '../../cluster/transforms.ts';
+import { DELETE_MACHINE_ANNOTATION, EXCLUDE_NODE_DRAINING_ANNOTATION, transformMachine, transformMachineDrainRule } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision, staleReads } from '../context.ts';
 import { annotateHint, combinedOverrideAudit, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
@@ -35,7 +35,7 @@ import { staleOverride } from '../plan-judge.ts';
 import { PLANS } from '../plans.ts';
 import { celValueOr } from '../rules.ts';
 import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, rolloutOwnerTarget, SCALING_OWNERS } from '../rollout-owner.ts';
-import { instanceManagerDrainSkip } from './machine-drain-rules.ts';
+import { instanceManagerDrainSkip, type DrainInputsChange } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 import { compareText } from '../../text.ts';
 
@@ -50,7 +50,8 @@ const MAX_NAMED_MACHINES = 10;
 const CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
 
 /**
- * CEL: a Machine DELETE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). A Scale
+ * CEL: a DELETE (a Machine's, a Cluster's, a KubeadmControlPlane's, a MachineDrainRule's), a MachineDrainRule's
+ * CREATE or UPDATE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). A Scale
  * (autoscaling/v1, `replicas,omitempty`) omits 0: `kubectl scale --replicas=0` and an autoscaler scaling a set to zero
  * send `spec: {}`, and a Scale that had 0 before sends none in oldObject either (no decrease).
  */
@@ -70,7 +71,7 @@ const DRAIN_CUT_CEL =
   `${celValueOr('object', ['spec', 'nodeDrainTimeout'], "''")} != ${celValueOr('oldObject', ['spec', 'nodeDrainTimeout'], "''")})`;
 
 export const MACHINE_REMOVAL_CEL =
-  "request.operation == 'DELETE' || (request.resource.resource == 'machines' ? " +
+  "request.operation == 'DELETE' || request.resource.resource == 'machinedrainrules' || (request.resource.resource == 'machines' ? " +
   `(${DRAIN_CUT_CEL}) : ` +
   "(has(oldObject.spec) && has(oldObject.spec.replicas) && " +
   '(has(object.spec) && has(object.spec.replicas) ? object.spec.replicas < oldObject.spec.replicas : ' +
@@ -101,6 +102,8 @@ const declaration: WebhookDeclaration = {
     // (isDeleteNodeAllowed: errClusterIsBeingDeleted, errControlPlaneIsBeingDeleted).
     { apiGroups: [GROUP], apiVersions: ['*'], resources: ['clusters'], operations: ['DELETE'], scope: 'Namespaced' },
     { apiGroups: [CONTROL_PLANE_GROUP], apiVersions: ['*'], resources: ['kubeadmcontrolplanes'], operations: ['DELETE'], scope: 'Namespaced' },
+    // Cluster API's drain reads its namespace's MachineDrainRules at every pass: a write may make it skip Longhorn.
+    { apiGroups: [GROUP], apiVersions: ['*'], resources: ['machinedrainrules'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: 'Namespaced' },
   ],
   matchConditions: [{ name: 'removes-machines', expression: MACHINE_REMOVAL_CEL }],
 };
@@ -198,9 +201,10 @@ function deletesInRandomOrder(request: AdmissionRequest, owner: 'MachineDeployme
 /**
  * A change the request under review makes, read as already done (Cluster API re-reads all three at every reconcile of
  * a Machine being deleted: reconcileDelete calls isDeleteNodeAllowed each time): the Cluster being deleted, its
- * KubeadmControlPlane being deleted, a control-plane Machine no longer active. Each as `namespace/name`.
+ * KubeadmControlPlane being deleted, a control-plane Machine no longer active (each as `namespace/name`); and what
+ * its drain reads at every pass (drain.go GetPodsForEviction): the MachineDrainRules, the pods' labels.
  */
-interface ReviewedChange {
+interface ReviewedChange extends DrainInputsChange {
   readonly clusterDeleted?: string;
   readonly controlPlaneDeleted?: string;
   readonly machineLeaving?: string;
@@ -222,7 +226,7 @@ function drainCutShortFor(context: ValidationContext, machine: MachineRecord, ch
   }
   const controlPlane = owningCluster === undefined ? undefined : controlPlaneDrainSkip(context, machine, owningCluster, change);
   if (controlPlane !== undefined) return { undrained: controlPlane };
-  const skipped = instanceManagerDrainSkip(context.snapshot, machine, context.config.longhorn.namespace);
+  const skipped = instanceManagerDrainSkip(context.snapshot, machine, context.config.longhorn.namespace, change);
   return skipped !== undefined ? { skipped } : machine.drainCutShort;
 }
 
@@ -338,6 +342,25 @@ function judgeControlPlaneLeaving(request: AdmissionRequest, context: Validation
     change: { machineLeaving: `${request.namespace}/${name}` },
     what: `deletion of Machine ${request.namespace}/${name}${node}`,
     again: `delete Machine ${request.namespace}/${name} again`,
+  });
+}
+
+/**
+ * A MachineDrainRule's CREATE, UPDATE or DELETE: Cluster API's drain lists its namespace's rules at every pass
+ * (GetPodsForEviction, getMatchingMachineDrainRules), so a rule that now makes it skip Longhorn's instance-manager pods
+ * ends the hold of their PodDisruptionBudget on the drains under way.
+ */
+function judgeDrainRuleWrite(request: AdmissionRequest, context: ValidationContext): Decision {
+  const written = request.operation === 'DELETE' ? undefined : transformMachineDrainRule(request.object);
+  const name = request.name || written?.name || stringField(request.oldObject, 'metadata', 'name');
+  const rules = [...context.snapshot.machineDrainRulesIn(request.namespace).filter((rule) => rule.name !== name), ...(written ? [written] : [])];
+  const ref = `${request.namespace}/${name}`;
+  const verb = request.operation === 'CREATE' ? 'creation' : request.operation === 'DELETE' ? 'deletion' : 'update';
+  return judgeDrainsEnded(context, {
+    namespace: request.namespace,
+    change: { rules: { namespace: request.namespace, rules } },
+    what: `${verb} of MachineDrainRule ${ref}`,
+    again: `${request.operation === 'CREATE' ? 'create' : request.operation === 'DELETE' ? 'delete' : 'update'} MachineDrainRule ${ref} again`,
   });
 }
 
@@ -650,6 +673,7 @@ export function machineValidator(config: Config): Validator {
       const groups = [GROUP, CONTROL_PLANE_GROUP];
       if (!groups.includes(request.kind.group) && !groups.includes(request.resource.group)) return allowed();
       if (request.operation === 'DELETE' && request.resource.resource === 'machines') return judgeMachineDeleteAndDrains(request, context);
+      if (request.resource.resource === 'machinedrainrules') return judgeDrainRuleWrite(request, context);
       if (request.operation === 'DELETE' && (request.resource.resource === 'clusters' || request.resource.resource === 'kubeadmcontrolplanes')) {
         return judgeOwnerDelete(request, context);
       }

@@ -11,7 +11,7 @@ import type { AdmissionRequest } from '../../../src/admission/types.ts';
 import { machineValidator } from '../../../src/admission/validators/machine.ts';
 import { VOLUME_COUNTS, VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
-import { transformClusterApiCluster, transformMachine, transformMachineOwner } from '../../../src/cluster/transforms.ts';
+import { transformClusterApiCluster, transformMachine, transformMachineDrainRule, transformMachineOwner, transformPod } from '../../../src/cluster/transforms.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { context, request } from '../../support/admission.ts';
 import { longhornNode, longhornSetting, node, replica, volume } from '../../support/fixtures.ts';
@@ -162,5 +162,69 @@ describe('requests that end the held drain of a Machine being deleted', () => {
     model.upsert('longhornReplica', replica({ volumeName: 'vol-1', nodeID: 'w2' }));
     model.remove('longhornReplica', `longhorn-system/${replica({ volumeName: 'vol-1', nodeID: 'w1' }).name}`);
     expect(validator.handle(deleteCluster(), context(model)).allowed).toBe(true);
+  });
+});
+
+// Cluster API's drain lists the MachineDrainRules of the Machine's namespace at every pass (drain.go
+// GetPodsForEviction, getMatchingMachineDrainRules): a rule written while the drain holds, making Longhorn's
+// instance-manager pods skipped, lets the drain complete without waiting on their PodDisruptionBudget.
+const IM_POD = {
+  metadata: {
+    name: 'instance-manager-0123abcd',
+    namespace: 'longhorn-system',
+    labels: { 'longhorn.io/component': 'instance-manager', 'longhorn.io/instance-manager-type': 'aio', 'longhorn.io/node': 'w1' },
+    ownerReferences: [{ apiVersion: 'longhorn.io/v1beta2', kind: 'InstanceManager', name: 'instance-manager-0123abcd', controller: true }],
+  },
+  spec: { nodeName: 'w1' },
+  status: { phase: 'Running' },
+};
+
+function drainRule(name: string, behavior: string, pods?: unknown[]): Record<string, unknown> {
+  return { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'MachineDrainRule', metadata: { name, namespace: NS }, spec: { drain: { behavior }, ...(pods ? { pods } : {}) } };
+}
+
+function writeRule(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: Record<string, unknown> | null, oldObject: Record<string, unknown> | null = null): AdmissionRequest {
+  const name = String(((object ?? oldObject)?.metadata as { name: string }).name);
+  return request({
+    kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineDrainRule' },
+    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machinedrainrules' },
+    operation,
+    namespace: NS,
+    name,
+    object,
+    oldObject,
+  });
+}
+
+function withPod(rules: readonly Record<string, unknown>[] = [], options: { nodeSkip?: boolean } = {}): ClusterModel {
+  const model = cluster([CP, DRAINING], options);
+  model.upsert('pod', transformPod(IM_POD)!);
+  for (const rule of rules) model.upsert('machineDrainRule', transformMachineDrainRule(rule)!);
+  return model;
+}
+
+const IM_SELECTOR = [{ selector: { matchLabels: { 'longhorn.io/component': 'instance-manager' } } }];
+
+describe('MachineDrainRule writes that make the held drain skip Longhorn', () => {
+  it('a Skip rule for the instance managers created while the drain holds: refused, naming the rule, the Machine and its node', () => {
+    const decision = validator.handle(writeRule('CREATE', drainRule('skip-longhorn', 'Skip', IM_SELECTOR)), context(withPod()));
+    expect(decision.allowed).toBe(false);
+    expect(flat(decision.status?.message)).toContain('creation of MachineDrainRule capi/skip-longhorn, which ends the drain of Machine capi/w-0 (node w1)');
+    expect(flat(decision.warnings?.join(' '))).toContain('MachineDrainRule skip-longhorn skips');
+  });
+
+  it('a rule updated to Skip, or the Drain rule ahead of a Skip one deleted: refused', () => {
+    const drain = drainRule('a-drain', 'Drain', IM_SELECTOR);
+    const skip = drainRule('b-skip', 'Skip');
+    expect(validator.handle(writeRule('UPDATE', drainRule('a-drain', 'Skip', IM_SELECTOR), drain), context(withPod([drain]))).allowed).toBe(false);
+    expect(validator.handle(writeRule('DELETE', null, drain), context(withPod([drain, skip]))).allowed).toBe(false);
+  });
+
+  it('WaitCompleted, Drain, a rule for other pods, the node skip: the drain still holds or the skip passes it', () => {
+    const model = withPod();
+    expect(validator.handle(writeRule('CREATE', drainRule('wait', 'WaitCompleted', IM_SELECTOR)), context(model)).allowed).toBe(true);
+    expect(validator.handle(writeRule('CREATE', drainRule('drain', 'Drain')), context(model)).allowed).toBe(true);
+    expect(validator.handle(writeRule('CREATE', drainRule('other', 'Skip', [{ selector: { matchLabels: { app: 'web' } } }])), context(model)).allowed).toBe(true);
+    expect(validator.handle(writeRule('CREATE', drainRule('skip-longhorn', 'Skip', IM_SELECTOR)), context(withPod([], { nodeSkip: true }))).allowed).toBe(true);
   });
 });
