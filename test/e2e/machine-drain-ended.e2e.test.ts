@@ -2,8 +2,9 @@
 // once the Cluster or its KubeadmControlPlane is being deleted, nor once no control-plane Machine stays active. Through
 // the real API server and kubectl: a worker's DELETE passes while Longhorn's block-for-eviction holds its drain (its
 // finalizer keeps it being deleted, as the Machine controller's does); then the DELETEs that would end that drain (the
-// only control-plane Machine's, the KubeadmControlPlane's, the Cluster's) are refused naming the worker and its node,
-// and pass once the node carries its skip.
+// only control-plane Machine's, the KubeadmControlPlane's, the Cluster's, a Skip MachineDrainRule's CREATE, the drain
+// label `skip` on its instance-manager pod) are refused naming the worker and its node, and pass once the node carries
+// its skip.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import {
@@ -134,6 +135,14 @@ describe('requests ending the held drain of a Machine being deleted, under block
     expect(flat(refused.stderr)).toContain(`creation of MachineDrainRule ${NS}/skip-longhorn, which ends the drain of Machine ${NS}/w-0 (node ${WORKER_NODE})`);
     expect(flat(refused.stderr)).toContain('MachineDrainRule skip-longhorn skips');
     await must(create('wait-longhorn', 'WaitCompleted'), 'create a WaitCompleted MachineDrainRule');
+  });
+
+  it('refuses the drain label skip on the held instance-manager pod', async () => {
+    const label = (value: string) => kubectl(['label', 'pod', WORKER_POD, '-n', LONGHORN_NS, '--dry-run=server', `cluster.x-k8s.io/drain=${value}`]);
+    const refused = await eventually(() => label('skip'), (r) => r.code !== 0);
+    expect(refused.stderr).toContain('admission webhook "machine.volume-guard.io" denied the request');
+    expect(flat(refused.stderr)).toContain(`label cluster.x-k8s.io/drain=skip on pod ${LONGHORN_NS}/${WORKER_POD}, which ends the drain of Machine ${NS}/w-0`);
+    await must(label('wait-completed'), 'label the instance manager wait-completed');
   });
 
   it("passes them with the worker node's skip", async () => {

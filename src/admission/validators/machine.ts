@@ -35,7 +35,7 @@ import { staleOverride } from '../plan-judge.ts';
 import { PLANS } from '../plans.ts';
 import { celValueOr } from '../rules.ts';
 import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, rolloutOwnerTarget, SCALING_OWNERS } from '../rollout-owner.ts';
-import { instanceManagerDrainSkip, type DrainInputsChange } from './machine-drain-rules.ts';
+import { instanceManagerDrainSkip, POD_DRAIN_LABEL, type DrainInputsChange } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 import { compareText } from '../../text.ts';
 
@@ -50,8 +50,8 @@ const MAX_NAMED_MACHINES = 10;
 const CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
 
 /**
- * CEL: a DELETE (a Machine's, a Cluster's, a KubeadmControlPlane's, a MachineDrainRule's), a MachineDrainRule's
- * CREATE or UPDATE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). A Scale
+ * CEL: a pod UPDATE changing its drain label; else a DELETE (a Machine's, a Cluster's, a KubeadmControlPlane's, a
+ * MachineDrainRule's), a MachineDrainRule's CREATE or UPDATE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). A Scale
  * (autoscaling/v1, `replicas,omitempty`) omits 0: `kubectl scale --replicas=0` and an autoscaler scaling a set to zero
  * send `spec: {}`, and a Scale that had 0 before sends none in oldObject either (no decrease).
  */
@@ -70,12 +70,20 @@ const DRAIN_CUT_CEL =
   `${celValueOr('object', ['spec', 'deletion', 'nodeDrainTimeoutSeconds'], '0')} != ${celValueOr('oldObject', ['spec', 'deletion', 'nodeDrainTimeoutSeconds'], '0')} || ` +
   `${celValueOr('object', ['spec', 'nodeDrainTimeout'], "''")} != ${celValueOr('oldObject', ['spec', 'nodeDrainTimeout'], "''")})`;
 
+/** A label of the object as the request leaves it, or of the old one; '' when absent. */
+const celLabel = (object: 'object' | 'oldObject', key: string): string =>
+  `(has(${object}.metadata.labels) && '${key}' in ${object}.metadata.labels ? ${object}.metadata.labels['${key}'] : '')`;
+
+/** CEL: a pod UPDATE changing its Cluster API drain label (POD_DRAIN_LABEL). */
+const DRAIN_LABEL_CEL = `request.operation == 'UPDATE' && ${celLabel('object', POD_DRAIN_LABEL)} != ${celLabel('oldObject', POD_DRAIN_LABEL)}`;
+
 export const MACHINE_REMOVAL_CEL =
-  "request.operation == 'DELETE' || request.resource.resource == 'machinedrainrules' || (request.resource.resource == 'machines' ? " +
+  `request.resource.resource == 'pods' ? (${DRAIN_LABEL_CEL}) : ` +
+  "(request.operation == 'DELETE' || request.resource.resource == 'machinedrainrules' || (request.resource.resource == 'machines' ? " +
   `(${DRAIN_CUT_CEL}) : ` +
   "(has(oldObject.spec) && has(oldObject.spec.replicas) && " +
   '(has(object.spec) && has(object.spec.replicas) ? object.spec.replicas < oldObject.spec.replicas : ' +
-  "(has(request.subResource) && request.subResource == 'scale' && oldObject.spec.replicas > 0))))";
+  "(has(request.subResource) && request.subResource == 'scale' && oldObject.spec.replicas > 0)))))";
 
 const declaration: WebhookDeclaration = {
   name: 'machine.volume-guard.io',
@@ -104,6 +112,8 @@ const declaration: WebhookDeclaration = {
     { apiGroups: [CONTROL_PLANE_GROUP], apiVersions: ['*'], resources: ['kubeadmcontrolplanes'], operations: ['DELETE'], scope: 'Namespaced' },
     // Cluster API's drain reads its namespace's MachineDrainRules at every pass: a write may make it skip Longhorn.
     { apiGroups: [GROUP], apiVersions: ['*'], resources: ['machinedrainrules'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: 'Namespaced' },
+    // ... and the pods' drain label: only UPDATEs changing it are sent (DRAIN_LABEL_CEL).
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['UPDATE'], scope: 'Namespaced' },
   ],
   matchConditions: [{ name: 'removes-machines', expression: MACHINE_REMOVAL_CEL }],
 };
@@ -264,17 +274,21 @@ function controlPlaneDrainSkip(context: ValidationContext, machine: MachineRecor
     : `no control-plane Machine of Cluster ${clusterName} stays active: Cluster API deletes Machine ${machine.namespace}/${machine.name} without draining its node`;
 }
 
+/** Where the Machines whose drain a request may end are: those of a namespace, or the one removing a node. */
+type DrainScope = { readonly namespace: string } | { readonly node: string };
+
 /**
- * The Machines of the namespace whose drain is under way (being deleted, or their removal just admitted, their Node
+ * The Machines of the scope whose drain is under way (being deleted, or their removal just admitted, their Node
  * still there) and drained in full (Longhorn's PodDisruptionBudget can hold it), whose drain `change` ends: each with
  * why Cluster API no longer drains it.
  */
-function drainsEndedBy(context: ValidationContext, namespace: string, change: ReviewedChange): { readonly machine: MachineRecord; readonly why: DrainCutShort }[] {
+function drainsEndedBy(context: ValidationContext, scope: DrainScope, change: ReviewedChange): { readonly machine: MachineRecord; readonly why: DrainCutShort }[] {
   const ended: { machine: MachineRecord; why: DrainCutShort }[] = [];
-  for (const node of context.snapshot.nodes()) {
-    const removing = context.snapshot.machineRemovingNode(node.name);
-    if (removing === undefined || removing.namespace !== namespace || change.machineLeaving === `${removing.namespace}/${removing.name}`) continue;
-    const machine = { ...removing, nodeName: node.name };
+  const nodes = 'node' in scope ? (context.snapshot.node(scope.node) ? [scope.node] : []) : Array.from(context.snapshot.nodes(), (node) => node.name);
+  for (const node of nodes) {
+    const removing = context.snapshot.machineRemovingNode(node);
+    if (removing === undefined || ('namespace' in scope && removing.namespace !== scope.namespace) || change.machineLeaving === `${removing.namespace}/${removing.name}`) continue;
+    const machine = { ...removing, nodeName: node };
     if (drainCutShortFor(context, machine) !== undefined) continue;
     const why = drainCutShortFor(context, machine, change);
     if (why !== undefined) ended.push({ machine, why });
@@ -287,9 +301,9 @@ function drainsEndedBy(context: ValidationContext, namespace: string, change: Re
  * drain as it then is, with the overrides its DELETE and a drain cut read (the node's skip, its owner's). The first
  * refusal is the answer; all passing, the request passes with their warnings.
  */
-function judgeDrainsEnded(context: ValidationContext, input: { readonly namespace: string; readonly change: ReviewedChange; readonly what: string; readonly again: string }): Decision {
+function judgeDrainsEnded(context: ValidationContext, input: { readonly scope: DrainScope; readonly change: ReviewedChange; readonly what: string; readonly again: string }): Decision {
   const passed: Decision[] = [];
-  for (const { machine, why } of drainsEndedBy(context, input.namespace, input.change)) {
+  for (const { machine, why } of drainsEndedBy(context, input.scope, input.change)) {
     const node = machine.nodeName;
     const decision = judgeNodeRemoval(context, {
       node,
@@ -319,7 +333,7 @@ function judgeOwnerDelete(request: AdmissionRequest, context: ValidationContext)
   const ref = `${request.namespace}/${name}`;
   const cluster = request.resource.resource === 'clusters';
   return judgeDrainsEnded(context, {
-    namespace: request.namespace,
+    scope: { namespace: request.namespace },
     change: cluster ? { clusterDeleted: ref } : { controlPlaneDeleted: ref },
     what: `deletion of ${cluster ? 'Cluster' : 'KubeadmControlPlane'} ${ref}`,
     again: `delete ${cluster ? 'Cluster' : 'KubeadmControlPlane'} ${ref} again`,
@@ -338,7 +352,7 @@ function judgeControlPlaneLeaving(request: AdmissionRequest, context: Validation
   const name = request.name || record.name;
   const node = record.nodeName === '' ? '' : ` (node ${record.nodeName})`;
   return judgeDrainsEnded(context, {
-    namespace: request.namespace,
+    scope: { namespace: request.namespace },
     change: { machineLeaving: `${request.namespace}/${name}` },
     what: `deletion of Machine ${request.namespace}/${name}${node}`,
     again: `delete Machine ${request.namespace}/${name} again`,
@@ -357,10 +371,30 @@ function judgeDrainRuleWrite(request: AdmissionRequest, context: ValidationConte
   const ref = `${request.namespace}/${name}`;
   const verb = request.operation === 'CREATE' ? 'creation' : request.operation === 'DELETE' ? 'deletion' : 'update';
   return judgeDrainsEnded(context, {
-    namespace: request.namespace,
+    scope: { namespace: request.namespace },
     change: { rules: { namespace: request.namespace, rules } },
     what: `${verb} of MachineDrainRule ${ref}`,
     again: `${request.operation === 'CREATE' ? 'create' : request.operation === 'DELETE' ? 'delete' : 'update'} MachineDrainRule ${ref} again`,
+  });
+}
+
+/**
+ * A pod UPDATE changing its `cluster.x-k8s.io/drain` label: Cluster API's drain reads it at every pass
+ * (drainLabelFilter), so `skip` on a Longhorn instance-manager pod of a node being drained ends the hold of its
+ * PodDisruptionBudget on that drain.
+ */
+function judgeDrainLabel(request: AdmissionRequest, context: ValidationContext): Decision {
+  const meta = metaOf(request.object);
+  const node = stringField(request.object, 'spec', 'nodeName');
+  if (meta === undefined || node === '') return allowed();
+  const name = request.name || meta.name;
+  const value = meta.labels[POD_DRAIN_LABEL];
+  const label = value === undefined ? `label ${POD_DRAIN_LABEL} removed` : `label ${POD_DRAIN_LABEL}=${value}`;
+  return judgeDrainsEnded(context, {
+    scope: { node },
+    change: { pod: { namespace: request.namespace, name, labels: { ...meta.labels } } },
+    what: `${label} on pod ${request.namespace}/${name}`,
+    again: `label pod ${request.namespace}/${name} again`,
   });
 }
 
@@ -670,6 +704,7 @@ export function machineValidator(config: Config): Validator {
   return {
     declaration,
     handle(request, context) {
+      if (request.resource.group === '' && request.resource.resource === 'pods') return request.operation === 'UPDATE' ? judgeDrainLabel(request, context) : allowed();
       const groups = [GROUP, CONTROL_PLANE_GROUP];
       if (!groups.includes(request.kind.group) && !groups.includes(request.resource.group)) return allowed();
       if (request.operation === 'DELETE' && request.resource.resource === 'machines') return judgeMachineDeleteAndDrains(request, context);

@@ -228,3 +228,37 @@ describe('MachineDrainRule writes that make the held drain skip Longhorn', () =>
     expect(validator.handle(writeRule('CREATE', drainRule('skip-longhorn', 'Skip', IM_SELECTOR)), context(withPod([], { nodeSkip: true }))).allowed).toBe(true);
   });
 });
+
+// The drain reads the pods' labels at every pass too (drainLabelFilter: `cluster.x-k8s.io/drain: skip`, any case, skips
+// the pod before any MachineDrainRule is read).
+function relabel(labels: Record<string, string>, before: Record<string, string> = {}): AdmissionRequest {
+  const withLabels = (extra: Record<string, string>) => ({ ...IM_POD, metadata: { ...IM_POD.metadata, labels: { ...IM_POD.metadata.labels, ...extra } } });
+  return request({
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'UPDATE',
+    namespace: 'longhorn-system',
+    name: IM_POD.metadata.name,
+    object: withLabels(labels),
+    oldObject: withLabels(before),
+  });
+}
+
+describe('the drain label added to a held instance-manager pod', () => {
+  it('`kubectl label pod instance-manager-… cluster.x-k8s.io/drain=skip` while the drain holds: refused', () => {
+    const decision = validator.handle(relabel({ 'cluster.x-k8s.io/drain': 'Skip' }), context(withPod()));
+    expect(decision.allowed).toBe(false);
+    expect(flat(decision.status?.message)).toContain(
+      'label cluster.x-k8s.io/drain=Skip on pod longhorn-system/instance-manager-0123abcd, which ends the drain of Machine capi/w-0 (node w1)',
+    );
+  });
+
+  it('wait-completed, another label, a pod whose node is not being removed, the node skip: allowed', () => {
+    expect(validator.handle(relabel({ 'cluster.x-k8s.io/drain': 'wait-completed' }), context(withPod())).allowed).toBe(true);
+    expect(validator.handle(relabel({ team: 'storage' }), context(withPod())).allowed).toBe(true);
+    expect(validator.handle(relabel({ 'cluster.x-k8s.io/drain': 'skip' }), context(withPod([], { nodeSkip: true }))).allowed).toBe(true);
+    const idle = cluster([CP, { ...DRAINING, deleting: false }]);
+    idle.upsert('pod', transformPod(IM_POD)!);
+    expect(validator.handle(relabel({ 'cluster.x-k8s.io/drain': 'skip' }), context(idle)).allowed).toBe(true);
+  });
+});
