@@ -97,6 +97,7 @@ describe('requests ending the held drain of a Machine being deleted, under block
     await deleteObjects(
       ['machines.cluster.x-k8s.io', 'cp-0', 'w-0', '-n', NS],
       ['clusters.cluster.x-k8s.io', 'c1', '-n', NS],
+      ['machinedrainrules.cluster.x-k8s.io', 'wait-longhorn', 'skip-storage', 'skip-tagged', '-n', NS],
       ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', 'kcp', '-n', NS],
       ['pod', WORKER_POD, '-n', LONGHORN_NS, '--force', '--grace-period=0'],
       ['settings.longhorn.io', 'node-drain-policy', '-n', LONGHORN_NS],
@@ -142,7 +143,30 @@ describe('requests ending the held drain of a Machine being deleted, under block
     const refused = await eventually(() => label('skip'), (r) => r.code !== 0);
     expect(refused.stderr).toContain('admission webhook "machine.volume-guard.io" denied the request');
     expect(flat(refused.stderr)).toContain(`label cluster.x-k8s.io/drain=skip on pod ${LONGHORN_NS}/${WORKER_POD}, which ends the drain of Machine ${NS}/w-0`);
-    await must(label('wait-completed'), 'label the instance manager wait-completed');
+    await must(label('wait-completed'), 'label the instance manager wait-completed (dry run)');
+  });
+
+  it('refuses a label on the Machine or on the instance-manager pod that makes a Skip rule apply', async () => {
+    const skipRule = (name: string, spec: Record<string, unknown>) => ({
+      apiVersion: 'cluster.x-k8s.io/v1beta2',
+      kind: 'MachineDrainRule',
+      metadata: { name, namespace: NS },
+      spec: { drain: { behavior: 'Skip' }, ...spec },
+    });
+    // Neither applies yet (the Machine has no pool label, the pod no drain-policy one): both created.
+    await apply(
+      skipRule('skip-storage', { machines: [{ selector: { matchLabels: { pool: 'storage' } } }], pods: [{ selector: { matchLabels: { 'longhorn.io/component': 'instance-manager' } } }] }),
+      skipRule('skip-tagged', { pods: [{ selector: { matchLabels: { 'drain-policy': 'none' } } }] }),
+    );
+    const machine = await eventually(
+      () => kubectl(['label', 'machines.cluster.x-k8s.io', 'w-0', '-n', NS, '--dry-run=server', 'pool=storage']),
+      (r) => r.code !== 0,
+    );
+    expect(flat(machine.stderr)).toContain(`drain cut short of Machine ${NS}/w-0 (node ${WORKER_NODE}), being deleted: its labels changed`);
+    expect(flat(machine.stderr)).toContain('MachineDrainRule skip-storage skips');
+    const pod = await eventually(() => kubectl(['label', 'pod', WORKER_POD, '-n', LONGHORN_NS, '--dry-run=server', 'drain-policy=none']), (r) => r.code !== 0);
+    expect(flat(pod.stderr)).toContain(`labels changed on pod ${LONGHORN_NS}/${WORKER_POD}, which ends the drain of Machine ${NS}/w-0`);
+    await must(kubectl(['label', 'pod', WORKER_POD, '-n', LONGHORN_NS, '--dry-run=server', 'team=storage']), 'a label no rule selects');
   });
 
   it("passes them with the worker node's skip", async () => {

@@ -20,8 +20,20 @@
 // MachineDeployment or KubeadmControlPlane guarded as an upgrade kind, its own: on its own scale-down, and as stored
 // at the steps that carry out its rollouts and scale-downs (its MachineSets' scale-downs, its Machines' DELETEs; the
 // drains of its Machines being deleted, judged by the node and eviction webhooks: rollout-owner.ts).
+//
+// A drain under way ends without a request on the Machine: Cluster API asks again at every pass whether to drain
+// (isDeleteNodeAllowed: the Cluster or its KubeadmControlPlane being deleted, no control-plane Machine active) and
+// which pods (the MachineDrainRules, the pods' cluster.x-k8s.io/drain label). The requests changing those are judged
+// on the nodes of the Machines whose held drain they end (judgeDrainsEnded).
 import { MACHINE_CONTROL_PLANE_ROLE_LABEL, clusterApiLabelValue, type ClusterApiClusterRecord, type MachineRecord } from '../../cluster/records.ts';
-import { DELETE_MACHINE_ANNOTATION, EXCLUDE_NODE_DRAINING_ANNOTATION, transformMachine, transformMachineDrainRule } from '../../cluster/transforms.ts';
+import {
+  DELETE_MACHINE_ANNOTATION,
+  EXCLUDE_NODE_DRAINING_ANNOTATION,
+  LONGHORN_COMPONENT_LABEL,
+  LONGHORN_INSTANCE_MANAGER,
+  transformMachine,
+  transformMachineDrainRule,
+} from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
 import { skipOnReviewedObject, staleModelDecision, staleReads } from '../context.ts';
 import { annotateHint, combinedOverrideAudit, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
@@ -51,16 +63,18 @@ const CONTROL_PLANE_GROUP = 'controlplane.cluster.x-k8s.io';
 
 /**
  * CEL: a pod UPDATE changing its drain label; else a DELETE (a Machine's, a Cluster's, a KubeadmControlPlane's, a
- * MachineDrainRule's), a MachineDrainRule's CREATE or UPDATE, or a replicas decrease (main resource or scale subresource). Mirrors handle(). A Scale
- * (autoscaling/v1, `replicas,omitempty`) omits 0: `kubectl scale --replicas=0` and an autoscaler scaling a set to zero
- * send `spec: {}`, and a Scale that had 0 before sends none in oldObject either (no decrease).
+ * MachineDrainRule's), a MachineDrainRule's CREATE or UPDATE, or a replicas decrease (main resource or scale
+ * subresource). Mirrors handle(). A Scale (autoscaling/v1, `replicas,omitempty`) omits 0: `kubectl scale
+ * --replicas=0` and an autoscaler scaling a set to zero send `spec: {}`, and a Scale that had 0 before sends none in
+ * oldObject either (no decrease).
  */
 /**
  * CEL: an UPDATE of a Machine already being deleted, with a node, that cuts its drain short: it adds the
  * exclude-node-draining annotation, or changes its node drain timeout (v1beta2 spec.deletion.nodeDrainTimeoutSeconds,
  * v1beta1 spec.nodeDrainTimeout; Cluster API's MachineSet and KubeadmControlPlane controllers copy it to Machines being
- * deleted). The Machine controller reads both again at every reconcile, so its DELETE, judged while the drain was to
- * wait, no longer holds. The handler tells a shorter cut from a longer one.
+ * deleted), or changes its labels (a MachineDrainRule's machine selectors read them). The Machine controller reads
+ * them again at every reconcile, so its DELETE, judged while the drain was to wait, no longer holds. The handler tells
+ * a shorter cut from a longer one, and a label change making a Skip rule apply from one that does not.
  */
 const DRAIN_CUT_CEL =
   "request.resource.resource == 'machines' && has(oldObject.metadata.deletionTimestamp) && " +
@@ -68,14 +82,21 @@ const DRAIN_CUT_CEL =
   `(has(object.metadata.annotations) && '${EXCLUDE_NODE_DRAINING_ANNOTATION}' in object.metadata.annotations && ` +
   `!(has(oldObject.metadata.annotations) && '${EXCLUDE_NODE_DRAINING_ANNOTATION}' in oldObject.metadata.annotations)) || ` +
   `${celValueOr('object', ['spec', 'deletion', 'nodeDrainTimeoutSeconds'], '0')} != ${celValueOr('oldObject', ['spec', 'deletion', 'nodeDrainTimeoutSeconds'], '0')} || ` +
-  `${celValueOr('object', ['spec', 'nodeDrainTimeout'], "''")} != ${celValueOr('oldObject', ['spec', 'nodeDrainTimeout'], "''")})`;
+  `${celValueOr('object', ['spec', 'nodeDrainTimeout'], "''")} != ${celValueOr('oldObject', ['spec', 'nodeDrainTimeout'], "''")} || ` +
+  'has(object.metadata.labels) != has(oldObject.metadata.labels) || (has(object.metadata.labels) && object.metadata.labels != oldObject.metadata.labels))';
 
 /** A label of the object as the request leaves it, or of the old one; '' when absent. */
 const celLabel = (object: 'object' | 'oldObject', key: string): string =>
   `(has(${object}.metadata.labels) && '${key}' in ${object}.metadata.labels ? ${object}.metadata.labels['${key}'] : '')`;
 
-/** CEL: a pod UPDATE changing its Cluster API drain label (POD_DRAIN_LABEL). */
-const DRAIN_LABEL_CEL = `request.operation == 'UPDATE' && ${celLabel('object', POD_DRAIN_LABEL)} != ${celLabel('oldObject', POD_DRAIN_LABEL)}`;
+/**
+ * CEL: a pod UPDATE changing its Cluster API drain label (POD_DRAIN_LABEL), or any label of a Longhorn instance-manager
+ * pod (a MachineDrainRule's pod selectors read them).
+ */
+const DRAIN_LABEL_CEL =
+  `request.operation == 'UPDATE' && (${celLabel('object', POD_DRAIN_LABEL)} != ${celLabel('oldObject', POD_DRAIN_LABEL)} || ` +
+  `((${celLabel('object', LONGHORN_COMPONENT_LABEL)} == '${LONGHORN_INSTANCE_MANAGER}' || ${celLabel('oldObject', LONGHORN_COMPONENT_LABEL)} == '${LONGHORN_INSTANCE_MANAGER}') && ` +
+  '(has(object.metadata.labels) != has(oldObject.metadata.labels) || (has(object.metadata.labels) && object.metadata.labels != oldObject.metadata.labels))))';
 
 export const MACHINE_REMOVAL_CEL =
   `request.resource.resource == 'pods' ? (${DRAIN_LABEL_CEL}) : ` +
@@ -379,8 +400,9 @@ function judgeDrainRuleWrite(request: AdmissionRequest, context: ValidationConte
 }
 
 /**
- * A pod UPDATE changing its `cluster.x-k8s.io/drain` label: Cluster API's drain reads it at every pass
- * (drainLabelFilter), so `skip` on a Longhorn instance-manager pod of a node being drained ends the hold of its
+ * A pod UPDATE changing its `cluster.x-k8s.io/drain` label, or the labels of a Longhorn instance manager: Cluster
+ * API's drain reads them at every pass (drainLabelFilter, then the MachineDrainRules' pod selectors), so `skip` on an
+ * instance-manager pod of a node being drained, or a label a Skip rule selects, ends the hold of its
  * PodDisruptionBudget on that drain.
  */
 function judgeDrainLabel(request: AdmissionRequest, context: ValidationContext): Decision {
@@ -389,7 +411,8 @@ function judgeDrainLabel(request: AdmissionRequest, context: ValidationContext):
   if (meta === undefined || node === '') return allowed();
   const name = request.name || meta.name;
   const value = meta.labels[POD_DRAIN_LABEL];
-  const label = value === undefined ? `label ${POD_DRAIN_LABEL} removed` : `label ${POD_DRAIN_LABEL}=${value}`;
+  const drainLabelChanged = value !== metaOf(request.oldObject)?.labels[POD_DRAIN_LABEL];
+  const label = !drainLabelChanged ? 'labels changed' : value === undefined ? `label ${POD_DRAIN_LABEL} removed` : `label ${POD_DRAIN_LABEL}=${value}`;
   return judgeDrainsEnded(context, {
     scope: { node },
     change: { pod: { namespace: request.namespace, name, labels: { ...meta.labels } } },
@@ -484,14 +507,18 @@ function judgeDrainCut(request: AdmissionRequest, context: ValidationContext): D
   const before = transformMachine(request.oldObject);
   const after = transformMachine(request.object);
   if (before === undefined || after === undefined || !before.deleting || before.nodeName === '') return allowed();
-  if (DRAIN_CUT_RANK[after.drainCutShort ?? 'none'] <= DRAIN_CUT_RANK[before.drainCutShort ?? 'none']) return allowed();
+  const rankRose = DRAIN_CUT_RANK[after.drainCutShort ?? 'none'] > DRAIN_CUT_RANK[before.drainCutShort ?? 'none'];
+  // Its labels changed: a MachineDrainRule whose machine selectors now match it may make the drain skip Longhorn
+  // (machineDrainRuleAppliesToMachine, read at every pass).
+  const skipBegins = !rankRose && drainCutShortFor(context, before) === undefined && drainCutShortFor(context, after) !== undefined;
+  if (!rankRose && !skipBegins) return allowed();
   const node = before.nodeName;
   // No Node left: the Machine controller drains nothing (a node it cannot find is skipped), so cutting the drain short
   // changes nothing; the Machine's DELETE was judged for the data left there. Not said while the nodes are stale.
   if (nodeGone(context, node)) return allowed();
   const name = request.name || before.name;
   const drainCutShort = drainCutShortFor(context, after);
-  const how = after.drainCutShort === 'excluded' ? `annotation ${EXCLUDE_NODE_DRAINING_ANNOTATION} added` : 'a node drain timeout set';
+  const how = !rankRose ? 'its labels changed' : after.drainCutShort === 'excluded' ? `annotation ${EXCLUDE_NODE_DRAINING_ANNOTATION} added` : 'a node drain timeout set';
   return judgeNodeRemoval(context, {
     node,
     action: `drain cut short of Machine ${request.namespace}/${name} (node ${node}), being deleted: ${how}`,

@@ -262,3 +262,43 @@ describe('the drain label added to a held instance-manager pod', () => {
     expect(validator.handle(relabel({ 'cluster.x-k8s.io/drain': 'skip' }), context(idle)).allowed).toBe(true);
   });
 });
+
+// A MachineDrainRule applies to the Machines its spec.machines selectors match, read from the Machine's labels at every
+// pass (machineDrainRuleAppliesToMachine): a label put on a Machine being deleted can make a Skip rule apply to it.
+describe("a Machine's labels changed while its drain holds", () => {
+  function relabelMachine(labels: Record<string, string>): AdmissionRequest {
+    const before = machineObject(DRAINING);
+    const meta = before.metadata as { labels: Record<string, string> };
+    const after = { ...before, metadata: { ...meta, labels: { ...meta.labels, ...labels } } };
+    return request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+      operation: 'UPDATE',
+      namespace: NS,
+      name: DRAINING.name,
+      object: after,
+      oldObject: before,
+    });
+  }
+  const storageOnly = { ...drainRule('skip-storage', 'Skip', IM_SELECTOR), spec: { drain: { behavior: 'Skip' }, machines: [{ selector: { matchLabels: { pool: 'storage' } } }], pods: IM_SELECTOR } };
+
+  it('a label that makes a Skip rule apply to it: refused', () => {
+    const decision = validator.handle(relabelMachine({ pool: 'storage' }), context(withPod([storageOnly])));
+    expect(decision.allowed).toBe(false);
+    expect(flat(decision.status?.message)).toContain('Machine capi/w-0 (node w1), being deleted: its labels changed');
+    expect(flat(decision.warnings?.join(' '))).toContain('MachineDrainRule skip-storage skips');
+  });
+
+  it('a label no rule selects: allowed', () => {
+    expect(validator.handle(relabelMachine({ pool: 'compute' }), context(withPod([storageOnly]))).allowed).toBe(true);
+  });
+});
+
+describe("an instance-manager pod's other labels changed while the drain holds", () => {
+  it('a label a Skip rule selects: refused', () => {
+    const tagged = drainRule('skip-tagged', 'Skip', [{ selector: { matchLabels: { 'drain-policy': 'none' } } }]);
+    const decision = validator.handle(relabel({ 'drain-policy': 'none' }), context(withPod([tagged])));
+    expect(decision.allowed).toBe(false);
+    expect(flat(decision.status?.message)).toContain('labels changed on pod longhorn-system/instance-manager-0123abcd, which ends the drain of Machine capi/w-0 (node w1)');
+  });
+});
