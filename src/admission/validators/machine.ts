@@ -510,7 +510,10 @@ function judgeDrainCut(request: AdmissionRequest, context: ValidationContext): D
   const rankRose = DRAIN_CUT_RANK[after.drainCutShort ?? 'none'] > DRAIN_CUT_RANK[before.drainCutShort ?? 'none'];
   // Its labels changed: a MachineDrainRule whose machine selectors now match it may make the drain skip Longhorn
   // (machineDrainRuleAppliesToMachine, read at every pass).
-  const skipBegins = !rankRose && drainCutShortFor(context, before) === undefined && drainCutShortFor(context, after) !== undefined;
+  // Only the rules read the labels: Cluster API counts the active control-plane Machines whatever this one's labels
+  // say, so a control-plane label put on it changes nothing there.
+  const cut = rankRose ? undefined : drainCutShortFor(context, after);
+  const skipBegins = typeof cut === 'object' && 'skipped' in cut && drainCutShortFor(context, before) === undefined;
   if (!rankRose && !skipBegins) return allowed();
   const node = before.nodeName;
   // No Node left: the Machine controller drains nothing (a node it cannot find is skipped), so cutting the drain short

@@ -302,3 +302,23 @@ describe("an instance-manager pod's other labels changed while the drain holds",
     expect(flat(decision.status?.message)).toContain('labels changed on pod longhorn-system/instance-manager-0123abcd, which ends the drain of Machine capi/w-0 (node w1)');
   });
 });
+
+describe("a Machine's labels changed while its drain holds, read as Cluster API reads them", () => {
+  it('the control-plane label put on a worker being deleted changes nothing Cluster API counts (no active control-plane Machine either way): allowed', () => {
+    // A Cluster whose control-plane Machines are out of view: the worker's drain is judged as held.
+    const model = cluster([DRAINING]);
+    const before = machineObject(DRAINING);
+    const meta = before.metadata as { labels: Record<string, string> };
+    const after = { ...before, metadata: { ...meta, labels: { ...meta.labels, 'cluster.x-k8s.io/control-plane': '' } } };
+    const review = request({
+      kind: { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Machine' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'machines' },
+      operation: 'UPDATE',
+      namespace: NS,
+      name: DRAINING.name,
+      object: after,
+      oldObject: before,
+    });
+    expect(validator.handle(review, context(model)).allowed).toBe(true);
+  });
+});
