@@ -97,7 +97,7 @@ describe('requests ending the held drain of a Machine being deleted, under block
     await deleteObjects(
       ['machines.cluster.x-k8s.io', 'cp-0', 'w-0', '-n', NS],
       ['clusters.cluster.x-k8s.io', 'c1', '-n', NS],
-      ['machinedrainrules.cluster.x-k8s.io', 'wait-longhorn', 'skip-storage', 'skip-tagged', '-n', NS],
+      ['machinedrainrules.cluster.x-k8s.io', 'wait-longhorn', 'skip-storage', 'skip-tagged', 'skip-lab', 'skip-scratch', '-n', NS],
       ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', 'kcp', '-n', NS],
       ['pod', WORKER_POD, '-n', LONGHORN_NS, '--force', '--grace-period=0'],
       ['settings.longhorn.io', 'node-drain-policy', '-n', LONGHORN_NS],
@@ -167,6 +167,28 @@ describe('requests ending the held drain of a Machine being deleted, under block
     const pod = await eventually(() => kubectl(['label', 'pod', WORKER_POD, '-n', LONGHORN_NS, '--dry-run=server', 'drain-policy=none']), (r) => r.code !== 0);
     expect(flat(pod.stderr)).toContain(`labels changed on pod ${LONGHORN_NS}/${WORKER_POD}, which ends the drain of Machine ${NS}/w-0`);
     await must(kubectl(['label', 'pod', WORKER_POD, '-n', LONGHORN_NS, '--dry-run=server', 'team=storage']), 'a label no rule selects');
+  });
+
+  it("refuses a label on the Cluster or on Longhorn's namespace that makes a Skip rule apply", async () => {
+    await apply(
+      {
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'MachineDrainRule',
+        metadata: { name: 'skip-lab', namespace: NS },
+        spec: { drain: { behavior: 'Skip' }, machines: [{ clusterSelector: { matchLabels: { env: 'lab' } } }], pods: [{ selector: { matchLabels: { 'longhorn.io/component': 'instance-manager' } } }] },
+      },
+      {
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'MachineDrainRule',
+        metadata: { name: 'skip-scratch', namespace: NS },
+        spec: { drain: { behavior: 'Skip' }, pods: [{ selector: {}, namespaceSelector: { matchLabels: { tier: 'scratch' } } }] },
+      },
+    );
+    const cluster = await eventually(() => kubectl(['label', 'clusters.cluster.x-k8s.io', 'c1', '-n', NS, '--dry-run=server', 'env=lab']), (r) => r.code !== 0);
+    expect(flat(cluster.stderr)).toContain(`labels changed on Cluster ${NS}/c1, which ends the drain of Machine ${NS}/w-0 (node ${WORKER_NODE})`);
+    const namespace = await eventually(() => kubectl(['label', 'namespace', LONGHORN_NS, '--dry-run=server', 'tier=scratch']), (r) => r.code !== 0);
+    expect(flat(namespace.stderr)).toContain(`labels changed on Namespace ${LONGHORN_NS}, which ends the drain of Machine ${NS}/w-0 (node ${WORKER_NODE})`);
+    await must(kubectl(['label', 'clusters.cluster.x-k8s.io', 'c1', '-n', NS, '--dry-run=server', 'env=prod']), 'a Cluster label no rule selects');
   });
 
   it("passes them with the worker node's skip", async () => {

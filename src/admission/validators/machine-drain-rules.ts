@@ -37,11 +37,16 @@ export function rulesForMachine(
   snapshot: ClusterSnapshot,
   machine: MachineRecord,
   namespaceRules: readonly MachineDrainRuleRecord[] = snapshot.machineDrainRulesIn(machine.namespace),
+  change: DrainInputsChange = {},
 ): readonly MachineDrainRuleRecord[] | undefined {
   const rules = namespaceRules;
   if (rules.length === 0) return rules;
   if (!rules.every(ruleValid)) return undefined;
-  const clusterLabels = snapshot.clusterApiCluster(machine.namespace, machine.clusterName)?.labels ?? {};
+  const relabelled = change.cluster;
+  const clusterLabels =
+    relabelled !== undefined && relabelled.namespace === machine.namespace && relabelled.name === machine.clusterName
+      ? relabelled.labels
+      : (snapshot.clusterApiCluster(machine.namespace, machine.clusterName)?.labels ?? {});
   return rules
     .filter(
       (rule) =>
@@ -52,18 +57,24 @@ export function rulesForMachine(
 }
 
 /** The labels of the namespace as Cluster API's drain reads them (the API server always sets its name label). */
-function namespaceLabels(snapshot: ClusterSnapshot, namespace: string): Labels {
-  return { 'kubernetes.io/metadata.name': namespace, ...snapshot.namespace(namespace)?.labels };
+function namespaceLabels(snapshot: ClusterSnapshot, namespace: string, change: DrainInputsChange): Labels {
+  const labels = change.namespace !== undefined && change.namespace.name === namespace ? change.namespace.labels : snapshot.namespace(namespace)?.labels;
+  return { 'kubernetes.io/metadata.name': namespace, ...labels };
 }
 
 /** Why the drain skips the pod, or undefined when it evicts it or waits for it. */
-function skipOf(pod: { readonly namespace: string; readonly name: string; readonly labels: Labels }, rules: readonly MachineDrainRuleRecord[], snapshot: ClusterSnapshot): string | undefined {
+function skipOf(
+  pod: { readonly namespace: string; readonly name: string; readonly labels: Labels },
+  rules: readonly MachineDrainRuleRecord[],
+  snapshot: ClusterSnapshot,
+  change: DrainInputsChange,
+): string | undefined {
   const label = pod.labels[POD_DRAIN_LABEL];
   if (label !== undefined) {
     if (label.toLowerCase() === 'skip') return `pod ${pod.namespace}/${pod.name} is labelled ${POD_DRAIN_LABEL}=${label}: Cluster API's drain skips it`;
     if (label.replace('-', '').toLowerCase() === 'waitcompleted') return undefined;
   }
-  const nsLabels = namespaceLabels(snapshot, pod.namespace);
+  const nsLabels = namespaceLabels(snapshot, pod.namespace, change);
   const rule = rules.find(
     (candidate) =>
       candidate.pods.length === 0 ||
@@ -84,11 +95,15 @@ function isInstanceManager(pod: PodRecord, longhornNamespace: string): pod is Po
 
 /**
  * What Cluster API's drain reads anew at every pass, as a write under review leaves it: the MachineDrainRules of a
- * namespace (`rules`), or one pod's labels (`pod`).
+ * namespace (`rules`), one pod's labels (`pod`), a Cluster's or a Namespace's labels.
  */
 export interface DrainInputsChange {
   readonly rules?: { readonly namespace: string; readonly rules: readonly MachineDrainRuleRecord[] };
   readonly pod?: { readonly namespace: string; readonly name: string; readonly labels: Labels };
+  /** A Cluster's labels (its rules' clusterSelector). */
+  readonly cluster?: { readonly namespace: string; readonly name: string; readonly labels: Labels };
+  /** A Namespace's labels (the rules' pod namespaceSelector). */
+  readonly namespace?: { readonly name: string; readonly labels: Labels };
 }
 
 /**
@@ -104,7 +119,8 @@ export function instanceManagerDrainSkip(snapshot: ClusterSnapshot, machine: Mac
     .map((pod) => (relabelled !== undefined && pod.namespace === relabelled.namespace && pod.name === relabelled.name ? { ...pod, labels: relabelled.labels } : pod))
     .filter((pod) => isInstanceManager(pod, longhornNamespace));
   const labelled = pods.some((pod) => pod.labels[POD_DRAIN_LABEL] !== undefined);
-  const rules = change.rules !== undefined && change.rules.namespace === machine.namespace ? rulesForMachine(snapshot, machine, change.rules.rules) : rulesForMachine(snapshot, machine);
+  const namespaceRules = change.rules !== undefined && change.rules.namespace === machine.namespace ? change.rules.rules : snapshot.machineDrainRulesIn(machine.namespace);
+  const rules = rulesForMachine(snapshot, machine, namespaceRules, change);
   if (rules === undefined || (rules.length === 0 && !labelled)) return undefined;
   if (pods.length === 0) {
     // Every instance-manager pod carries these (longhorn-manager's GetInstanceManagerLabels), its type and, since
@@ -126,7 +142,7 @@ export function instanceManagerDrainSkip(snapshot: ClusterSnapshot, machine: Mac
     }
   }
   for (const pod of [...pods].sort((a, b) => compareText(a.name, b.name))) {
-    const skip = skipOf(pod, rules, snapshot);
+    const skip = skipOf(pod, rules, snapshot, change);
     if (skip !== undefined) return skip;
   }
   return undefined;

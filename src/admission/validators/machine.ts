@@ -45,7 +45,7 @@ import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration 
 import type { ValidationContext, Validator } from '../validator.ts';
 import { staleOverride } from '../plan-judge.ts';
 import { PLANS } from '../plans.ts';
-import { celValueOr } from '../rules.ts';
+import { celString, celValueOr } from '../rules.ts';
 import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, rolloutOwnerTarget, SCALING_OWNERS } from '../rollout-owner.ts';
 import { instanceManagerDrainSkip, POD_DRAIN_LABEL, type DrainInputsChange } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
@@ -98,15 +98,24 @@ const DRAIN_LABEL_CEL =
   `((${celLabel('object', LONGHORN_COMPONENT_LABEL)} == '${LONGHORN_INSTANCE_MANAGER}' || ${celLabel('oldObject', LONGHORN_COMPONENT_LABEL)} == '${LONGHORN_INSTANCE_MANAGER}') && ` +
   '(has(object.metadata.labels) != has(oldObject.metadata.labels) || (has(object.metadata.labels) && object.metadata.labels != oldObject.metadata.labels))))';
 
-export const MACHINE_REMOVAL_CEL =
+/** CEL: the object's labels changed. */
+const LABELS_CHANGED_CEL = '(has(object.metadata.labels) != has(oldObject.metadata.labels) || (has(object.metadata.labels) && object.metadata.labels != oldObject.metadata.labels))';
+
+/**
+ * CEL: what the machine webhook is sent. Of the Namespaces, only label changes of Longhorn's own (a rule's pod
+ * namespaceSelector reads them for its instance managers): every other Namespace's edits stay off the webhook.
+ */
+export const machineRemovalCel = (longhornNamespace: string): string =>
   `request.resource.resource == 'pods' ? (${DRAIN_LABEL_CEL}) : ` +
+  `request.resource.resource == 'namespaces' ? (request.operation == 'UPDATE' && request.name == ${celString(longhornNamespace)} && ${LABELS_CHANGED_CEL}) : ` +
+  `request.resource.resource == 'clusters' ? (request.operation == 'DELETE' || ${LABELS_CHANGED_CEL}) : ` +
   "(request.operation == 'DELETE' || request.resource.resource == 'machinedrainrules' || (request.resource.resource == 'machines' ? " +
   `(${DRAIN_CUT_CEL}) : ` +
   "(has(oldObject.spec) && has(oldObject.spec.replicas) && " +
   '(has(object.spec) && has(object.spec.replicas) ? object.spec.replicas < oldObject.spec.replicas : ' +
   "(has(request.subResource) && request.subResource == 'scale' && oldObject.spec.replicas > 0)))))";
 
-const declaration: WebhookDeclaration = {
+const machineDeclaration = (config: Config): WebhookDeclaration => ({
   name: 'machine.volume-guard.io',
   target: 'machine',
   rules: [
@@ -129,15 +138,18 @@ const declaration: WebhookDeclaration = {
     },
     // A Cluster's or KubeadmControlPlane's DELETE ends the drain of the Cluster's Machines being deleted
     // (isDeleteNodeAllowed: errClusterIsBeingDeleted, errControlPlaneIsBeingDeleted).
-    { apiGroups: [GROUP], apiVersions: ['*'], resources: ['clusters'], operations: ['DELETE'], scope: 'Namespaced' },
+    // (and a Cluster's labels changed, read by the rules' clusterSelector: UPDATE)
+    { apiGroups: [GROUP], apiVersions: ['*'], resources: ['clusters'], operations: ['UPDATE', 'DELETE'], scope: 'Namespaced' },
     { apiGroups: [CONTROL_PLANE_GROUP], apiVersions: ['*'], resources: ['kubeadmcontrolplanes'], operations: ['DELETE'], scope: 'Namespaced' },
     // Cluster API's drain reads its namespace's MachineDrainRules at every pass: a write may make it skip Longhorn.
     { apiGroups: [GROUP], apiVersions: ['*'], resources: ['machinedrainrules'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: 'Namespaced' },
     // ... and the pods' drain label: only UPDATEs changing it are sent (DRAIN_LABEL_CEL).
     { apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['UPDATE'], scope: 'Namespaced' },
+    // ... and Longhorn's namespace's labels (the rules' pod namespaceSelector): only UPDATEs changing them are sent.
+    { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['UPDATE'], scope: 'Cluster' },
   ],
-  matchConditions: [{ name: 'removes-machines', expression: MACHINE_REMOVAL_CEL }],
-};
+  matchConditions: [{ name: 'removes-machines', expression: machineRemovalCel(config.longhorn.namespace) }],
+});
 
 function nodeSkip(context: ValidationContext, node: string): OverrideSource | undefined {
   return skipFrom(`node ${node}`, context.snapshot.node(node)?.annotations, undefined, { now: context.now });
@@ -296,7 +308,7 @@ function controlPlaneDrainSkip(context: ValidationContext, machine: MachineRecor
 }
 
 /** Where the Machines whose drain a request may end are: those of a namespace, or the one removing a node. */
-type DrainScope = { readonly namespace: string } | { readonly node: string };
+type DrainScope = { readonly namespace: string } | { readonly node: string } | { readonly everywhere: true };
 
 /**
  * The Machines of the scope whose drain is under way (being deleted, or their removal just admitted, their Node
@@ -418,6 +430,27 @@ function judgeDrainLabel(request: AdmissionRequest, context: ValidationContext):
     change: { pod: { namespace: request.namespace, name, labels: { ...meta.labels } } },
     what: `${label} on pod ${request.namespace}/${name}`,
     again: `label pod ${request.namespace}/${name} again`,
+  });
+}
+
+/**
+ * A Cluster's or a Namespace's labels changed: the MachineDrainRules' clusterSelector and pod namespaceSelector read
+ * them at every pass, so a label may make a Skip rule apply to the drains under way.
+ */
+function judgeRelabel(request: AdmissionRequest, context: ValidationContext): Decision {
+  const meta = metaOf(request.object);
+  if (meta === undefined) return allowed();
+  const name = request.name || meta.name;
+  const labels = { ...meta.labels };
+  const cluster = request.resource.resource === 'clusters';
+  // Only Longhorn's namespace holds the instance managers a rule's namespaceSelector could come to skip.
+  if (!cluster && name !== context.config.longhorn.namespace) return allowed();
+  const what = cluster ? `Cluster ${request.namespace}/${name}` : `Namespace ${name}`;
+  return judgeDrainsEnded(context, {
+    scope: cluster ? { namespace: request.namespace } : { everywhere: true },
+    change: cluster ? { cluster: { namespace: request.namespace, name, labels } } : { namespace: { name, labels } },
+    what: `labels changed on ${what}`,
+    again: `label ${what} again`,
   });
 }
 
@@ -732,9 +765,11 @@ function wholeScaleDownHeadline(message: string, machines: number, node: string)
 
 export function machineValidator(config: Config): Validator {
   return {
-    declaration,
+    declaration: machineDeclaration(config),
     handle(request, context) {
       if (request.resource.group === '' && request.resource.resource === 'pods') return request.operation === 'UPDATE' ? judgeDrainLabel(request, context) : allowed();
+      if (request.resource.group === '' && request.resource.resource === 'namespaces') return request.operation === 'UPDATE' ? judgeRelabel(request, context) : allowed();
+      if (request.operation === 'UPDATE' && request.resource.resource === 'clusters') return judgeRelabel(request, context);
       const groups = [GROUP, CONTROL_PLANE_GROUP];
       if (!groups.includes(request.kind.group) && !groups.includes(request.resource.group)) return allowed();
       if (request.operation === 'DELETE' && request.resource.resource === 'machines') return judgeMachineDeleteAndDrains(request, context);

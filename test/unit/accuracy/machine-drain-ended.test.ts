@@ -322,3 +322,45 @@ describe("a Machine's labels changed while its drain holds, read as Cluster API 
     expect(validator.handle(review, context(model)).allowed).toBe(true);
   });
 });
+
+// The rules' clusterSelector reads the Cluster's labels, their namespaceSelector the pod's Namespace's, at every pass
+// (machineDrainRuleAppliesToMachine, machineDrainRulesFilter over the Namespaces listed each time).
+describe("a Cluster's or the Longhorn namespace's labels changed while the drain holds", () => {
+  function relabelled(resource: 'clusters' | 'namespaces', labels: Record<string, string>, namespaceName = 'longhorn-system'): AdmissionRequest {
+    const cluster = resource === 'clusters';
+    const before = cluster
+      ? { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster', metadata: { name: 'c1', namespace: NS }, spec: {} }
+      : { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceName } };
+    return request({
+      kind: cluster ? { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Cluster' } : { group: '', version: 'v1', kind: 'Namespace' },
+      resource: cluster ? { group: 'cluster.x-k8s.io', version: 'v1beta2', resource: 'clusters' } : { group: '', version: 'v1', resource: 'namespaces' },
+      operation: 'UPDATE',
+      namespace: cluster ? NS : '',
+      name: before.metadata.name,
+      object: { ...before, metadata: { ...before.metadata, labels } },
+      oldObject: before,
+    });
+  }
+  const byCluster = { ...drainRule('skip-env', 'Skip', IM_SELECTOR), spec: { drain: { behavior: 'Skip' }, machines: [{ clusterSelector: { matchLabels: { env: 'lab' } } }], pods: IM_SELECTOR } };
+  const byNamespace = drainRule('skip-ns', 'Skip', [{ namespaceSelector: { matchLabels: { tier: 'scratch' } } }]);
+
+  it('a Cluster label that makes a Skip rule apply: refused, naming the Machine and its node', () => {
+    const decision = validator.handle(relabelled('clusters', { env: 'lab' }), context(withPod([byCluster])));
+    expect(decision.allowed).toBe(false);
+    expect(flat(decision.status?.message)).toContain('labels changed on Cluster capi/c1, which ends the drain of Machine capi/w-0 (node w1)');
+    expect(validator.handle(relabelled('clusters', { env: 'prod' }), context(withPod([byCluster]))).allowed).toBe(true);
+  });
+
+  it("a Longhorn namespace label that makes a Skip rule's namespaceSelector match its instance managers: refused", () => {
+    const decision = validator.handle(relabelled('namespaces', { tier: 'scratch' }), context(withPod([byNamespace])));
+    expect(decision.allowed).toBe(false);
+    expect(flat(decision.status?.message)).toContain('labels changed on Namespace longhorn-system, which ends the drain of Machine capi/w-0 (node w1)');
+    expect(validator.handle(relabelled('namespaces', { tier: 'gold' }), context(withPod([byNamespace]))).allowed).toBe(true);
+  });
+
+  it("another namespace's labels are neither sent nor judged: no instance manager runs there", () => {
+    expect(validator.handle(relabelled('namespaces', { tier: 'scratch' }, 'team-a'), context(withPod([byNamespace]))).allowed).toBe(true);
+    const condition = validator.declaration.matchConditions?.[0]?.expression ?? '';
+    expect(condition).toContain("request.resource.resource == 'namespaces' ? (request.operation == 'UPDATE' && request.name == 'longhorn-system' && ");
+  });
+});

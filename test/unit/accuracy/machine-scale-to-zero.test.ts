@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';
 import type { AdmittedRemoval } from '../../../src/cluster/pending-removals.ts';
-import { MACHINE_REMOVAL_CEL, machineValidator } from '../../../src/admission/validators/machine.ts';
+import { machineRemovalCel, machineValidator } from '../../../src/admission/validators/machine.ts';
 import { MAX_DENIAL_LENGTH } from '../../../src/admission/messages.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
@@ -82,7 +82,7 @@ describe('Cluster API: a scale to zero through the scale subresource', () => {
   });
 
   it("the webhook's matchCondition reads a Scale without replicas as 0 (CEL has() on the omitted field)", () => {
-    expect(MACHINE_REMOVAL_CEL).toContain("has(request.subResource) && request.subResource == 'scale' && oldObject.spec.replicas > 0");
+    expect(machineRemovalCel('longhorn-system')).toContain("has(request.subResource) && request.subResource == 'scale' && oldObject.spec.replicas > 0");
   });
 });
 
