@@ -108,7 +108,10 @@ function actionOf(request: AdmissionRequest): string {
 
 /** The object the denial concerns: the pod of an eviction, else the object under review. */
 export function regardingOf(request: AdmissionRequest): ObjectReference | undefined {
-  const namespace = request.namespace === '' ? undefined : request.namespace;
+  // A Namespace is cluster-scoped, though the API server hands its own name as the request's namespace (requestinfo.go
+  // reads /api/v1/namespaces/NAME so): kubectl describe namespace looks for events with no involvedObject namespace.
+  const clusterScoped = request.kind.group === '' && request.kind.kind === 'Namespace';
+  const namespace = request.namespace === '' || clusterScoped ? undefined : request.namespace;
   if (request.subResource === 'eviction') {
     return { apiVersion: 'v1', kind: 'Pod', name: request.name, ...(namespace ? { namespace } : {}) };
   }

@@ -191,4 +191,42 @@ describe('EventRecorder', () => {
       regardingOf(request({ kind: { group: 'upgrade.cattle.io', version: 'v1', kind: 'Plan' }, resource: { group: 'upgrade.cattle.io', version: 'v1', resource: 'plans' }, name: '', namespace: 'cattle-system', operation: 'CREATE', object: { metadata: { name: 'k3s-server' } }, oldObject: null })),
     ).toEqual({ apiVersion: 'upgrade.cattle.io/v1', kind: 'Plan', namespace: 'cattle-system', name: 'k3s-server' });
   });
+
+  // The API server sets a Namespace request's namespace to the Namespace's own name (apiserver requestinfo.go reads
+  // /api/v1/namespaces/NAME as namespace NAME); the object is cluster-scoped all the same. kubectl describe namespace
+  // looks for events whose involvedObject.namespace is empty (describe.go searchEvents over reference.GetReference),
+  // and client-go's events recorder files those of cluster-scoped objects in "default".
+  it('names a Namespace without a namespace (cluster-scoped), though the request carries its name as one', () => {
+    const old = { metadata: { name: 'team-a', uid: 'ns-uid' } };
+    const namespaceRequest = request({
+      kind: { group: '', version: 'v1', kind: 'Namespace' },
+      resource: { group: '', version: 'v1', resource: 'namespaces' },
+      name: 'team-a',
+      namespace: 'team-a',
+      operation: 'DELETE',
+      object: null,
+      oldObject: old,
+    });
+    expect(regardingOf(namespaceRequest)).toEqual({ apiVersion: 'v1', kind: 'Namespace', name: 'team-a', uid: 'ns-uid' });
+  });
+
+  it("files a Namespace's event in default, as for a Node", async () => {
+    const sink = new RecordingSink();
+    const { events } = recorder(sink, { now: Date.parse('2026-01-01T00:00:00Z') });
+    events.record(
+      request({
+        kind: { group: '', version: 'v1', kind: 'Namespace' },
+        resource: { group: '', version: 'v1', resource: 'namespaces' },
+        name: 'team-a',
+        namespace: 'team-a',
+        operation: 'DELETE',
+        object: null,
+        oldObject: { metadata: { name: 'team-a', uid: 'ns-uid' } },
+      }),
+      DENIED,
+    );
+    await events.tick();
+    expect(sink.created[0]?.metadata.namespace).toBe('default');
+    expect(sink.created[0]?.regarding).toEqual({ apiVersion: 'v1', kind: 'Namespace', name: 'team-a', uid: 'ns-uid' });
+  });
 });
