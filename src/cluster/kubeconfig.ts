@@ -165,5 +165,23 @@ export function createKubeConfig(options: KubeConfigOptions = {}, env: NodeJS.Pr
     kubeConfig.setCurrentContext(options.context);
   }
   if (!kubeConfig.getCurrentCluster()) throw new KubeconfigError('kubeconfig has no current cluster');
-  return kubeConfig;
+  return plainHttpAsKubectl(KubeConfigOf, kubeConfig);
+}
+
+/**
+ * A plain http:// server (`kubectl proxy`) spoken to without TLS, as kubectl does: client-go sets up TLS for https://
+ * hosts only. client-node refuses an http:// server unless insecure-skip-tls-verify is set, which verifies nothing
+ * there is no TLS to verify: it is set for those clusters, and only for them.
+ */
+function plainHttpAsKubectl(KubeConfigOf: KubeConfigClass, kubeConfig: KubeConfig): KubeConfig {
+  const plain = (server: string): boolean => server.toLowerCase().startsWith('http:');
+  if (!kubeConfig.clusters.some((cluster) => plain(cluster.server) && cluster.skipTLSVerify !== true)) return kubeConfig;
+  const fixed = new KubeConfigOf();
+  fixed.loadFromOptions({
+    clusters: kubeConfig.clusters.map((cluster) => (plain(cluster.server) ? { ...cluster, skipTLSVerify: true } : cluster)),
+    users: kubeConfig.users,
+    contexts: kubeConfig.contexts,
+    currentContext: kubeConfig.currentContext,
+  });
+  return fixed;
 }

@@ -54,6 +54,8 @@ describe('kubeconfig failures end the audit at once', () => {
     expect(runs).toBeLessThan(40);
   }, 20_000);
 
+  // (createKubeConfig sets insecure-skip-tls-verify on http:// servers, as kubectl speaks to them without TLS:
+  // test/unit/cluster/kubeconfig.test.ts. A KubeConfig built otherwise still fails at once.)
   it('a plain http:// server without insecure-skip-tls-verify (as for kubectl proxy)', async () => {
     const { message } = await load(kubeConfig('http://127.0.0.1:1', { name: 'u', token: 't' } as never, false));
     expect(message).not.toMatch(/^cluster unreachable/);

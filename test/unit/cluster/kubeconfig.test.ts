@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createApiCredentials, createKubeConfig, InClusterCredentials } from '../../../src/cluster/kubeconfig.ts';
@@ -103,6 +106,35 @@ current-context: dev
         `no kubeconfig in $KUBECONFIG (${join(dir, 'nonexistent')}${delimiter}${join(dir, 'empty.yaml')}): every file is missing or empty`,
       );
     });
+  });
+
+  // `kubectl proxy` serves the API on plain http:// and kubectl talks to it with no TLS (client-go sets up TLS only for
+  // https:// hosts). client-node refuses an http:// server unless insecure-skip-tls-verify is set, which means nothing
+  // without TLS: the audit spoke to no `kubectl proxy` and said kubectl would fail the same way.
+  it('talks plain HTTP to an http:// server (kubectl proxy), as kubectl does', async () => {
+    const asked: string[] = [];
+    const server = createServer((request, response) => {
+      asked.push(request.url ?? '');
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: [] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      writeFileSync(
+        join(dir, 'proxy'),
+        `apiVersion: v1\nkind: Config\nclusters: [{name: p, cluster: {server: 'http://127.0.0.1:${port}'}}]\nusers: [{name: u, user: {}}]\n` +
+          `contexts: [{name: p, context: {cluster: p, user: u}}]\ncurrent-context: p\n`,
+      );
+      const kubeConfig = createKubeConfig({ kubeconfigPath: join(dir, 'proxy') });
+      const list = await kubeConfig.makeApiClient(CoreV1Api).listNamespace();
+      expect(list.items).toEqual([]);
+      expect(asked).toEqual(['/api/v1/namespaces']);
+      // An https:// server keeps its verification.
+      expect(createKubeConfig({ kubeconfigPath: join(dir, 'config') }).getCurrentCluster()?.skipTLSVerify).toBeFalsy();
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   // (Inside a pod the service account is found instead: nothing to refuse there.)
