@@ -12,7 +12,7 @@ const NS = 'obs-ns-events';
 const FLUX = 'system:serviceaccount:flux-system:kustomize-controller';
 
 interface EventItem {
-  metadata: { namespace: string };
+  metadata: { name: string; namespace: string };
   reason: string;
   regarding?: { kind: string; name: string; namespace?: string; uid?: string };
 }
@@ -31,6 +31,9 @@ describe('a refused Namespace DELETE leaves an Event that kubectl events --for n
     await must(kubectl(['create', 'clusterrole', 'obs-ns-events-deleter', '--verb=get,list,delete', '--resource=namespaces']), 'clusterrole');
     await must(kubectl(['create', 'clusterrolebinding', 'obs-ns-events-flux', '--clusterrole=obs-ns-events-deleter', `--user=${FLUX}`]), 'clusterrolebinding');
     await boundClaim(NS, 'db-data', 'Delete');
+    // Events of earlier runs against a kept cluster (the namespace, so its uid, stays) are not this run's.
+    const uid = (await must(kubectl(['get', 'namespace', NS, '-o', 'jsonpath={.metadata.uid}']), 'namespace uid')).stdout.trim();
+    for (const event of await eventsAbout(NS, uid)) await kubectl(['delete', 'events.v1.events.k8s.io', event.metadata.name, '-n', event.metadata.namespace]);
   });
 
   afterAll(async () => {
@@ -42,7 +45,6 @@ describe('a refused Namespace DELETE leaves an Event that kubectl events --for n
     const refused = await eventually(() => kubectl(['delete', 'namespace', NS, `--as=${FLUX}`, '--wait=false']), (r) => r.code !== 0);
     expect(refused.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
     const events = await eventually(() => eventsAbout(NS, uid), (found) => found.length > 0);
-    // (A re-run against a kept cluster finds the earlier runs' events too: the namespace is never deleted.)
     for (const event of events) {
       expect(event.metadata.namespace).toBe('default');
       expect(event.regarding?.namespace).toBeUndefined();
