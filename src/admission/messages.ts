@@ -541,6 +541,16 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
   },
   'last-replica-on-node': {
     summary: (n) => `${plural(n, 'Longhorn volume has its', 'Longhorn volumes have their')} only healthy replica on the node`,
+    // A volume whose other healthy copies are on cordoned or leaving nodes still has them: the heading says so
+    // rather than "only healthy replica", which reads as a degraded volume.
+    summaryFor: (n, findings) => {
+      const held = findings.filter(hasCopiesHeldOff).length;
+      if (held === 0) return CHECK_TEXT['last-replica-on-node'].summary(n);
+      if (held === findings.length) {
+        return `${plural(n, 'Longhorn volume has its', 'Longhorn volumes have their')} other healthy copies on cordoned or leaving nodes, the last one in service on the node`;
+      }
+      return `${plural(n, 'Longhorn volume has its', 'Longhorn volumes have their')} only healthy replica, or the only one off cordoned or leaving nodes, on the node`;
+    },
     fix: 'let Longhorn rebuild a healthy replica on another node first (with numberOfReplicas 1, raise it: Longhorn makes no second copy otherwise)',
     fixOf: (findings) => (findings.length > 0 && findings.every(hasCopiesHeldOff) ? `${COPIES_HELD_OFF}: ${copiesHeldOffFix(findings)}.` : undefined),
     fixFor: (situation, findings) => {
@@ -558,7 +568,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
             : `${rebuild}; where the other copies are on cordoned or leaving nodes (Longhorn counts them and rebuilds nothing): ${copiesHeldOffFix(held)}`;
       return `${advice}${held.length === findings.length ? '' : detachedRebuild(findings)}; then ${retry(situation)}.` + (noOtherNode(situation) ? ` ${soleNodeFix(situation, findings.length)}` : '');
     },
-    fate: (_finding, situation) => nodeLoss(situation, 'its only healthy copy'),
+    fate: (finding, situation) => nodeLoss(situation, hasCopiesHeldOff(finding) ? 'its only copy in service' : 'its only healthy copy'),
   },
   'node-local-volume': {
     summary: (n) => `${plural(n, 'object keeps', 'objects keep')} data only on the node`,

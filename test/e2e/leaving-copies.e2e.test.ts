@@ -66,6 +66,10 @@ describe('copies on another cordoned node, or on a node an autoscaler removes, d
     expect(refused.stderr).toContain('[last-replica-on-node]');
     expect(refused.stderr).toContain('lc-vol-b');
     expect(refused.stderr).toContain(`on node ${CORDONED}, which is cordoned`);
+    // The volume still has its other healthy copy: the heading and consequence do not read as a degraded volume.
+    expect(refused.stderr).toContain(`has its other healthy copies on cordoned or leaving nodes, the last one in service on ${OTHER}`);
+    expect(refused.stderr).toContain(`its only copy in service is on ${OTHER}`);
+    expect(refused.stderr).not.toContain(`only healthy replica on ${OTHER}`);
     expect(await isUnschedulable(OTHER)).toBe(false);
     await kubectl(['uncordon', CORDONED]);
     const cordoned = await eventually(() => kubectl(['cordon', OTHER, '--dry-run=server']), (r) => r.code === 0, 30_000);

@@ -51,6 +51,17 @@ describe('copies on a node already cordoned', () => {
     },
   );
 
+  it("the refusal's heading and consequence do not say the volume has a single healthy copy when another is on a cordoned node", () => {
+    const model = cluster('always-allow');
+    const text = message(nodeCordonValidator(config).handle(cordonRequest('node-2'), context(model)));
+    expect(text).toContain(
+      '[last-replica-on-node] 1 Longhorn volume has its other healthy copies on cordoned or leaving nodes, the last one in service on node-2',
+    );
+    expect(text).toContain('\n  its only copy in service is on node-2: lost if node-2 does not come back or its disks are wiped\n');
+    expect(text).not.toContain('only healthy replica on node-2');
+    expect(text).not.toContain('its only healthy copy is on node-2');
+  });
+
   it('pass when that node is schedulable again', () => {
     const model = cluster('always-allow', false);
     expect(nodeCordonValidator(config).handle(cordonRequest('node-2'), context(model)).allowed).toBe(true);
