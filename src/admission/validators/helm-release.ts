@@ -542,7 +542,8 @@ function conclude(request: AdmissionRequest, context: ValidationContext, prepare
     warnings.push(
       ...wrap(
         `volume-guard: ${sets.length === 1 ? 'StatefulSet' : 'StatefulSets'} ${named} of this release ${sets.length === 1 ? 'is' : 'are'} ` +
-          `outside namespace ${release.namespace}: not checked (only the release namespace's objects are judged for a record stored there)`,
+          `outside namespace ${release.namespace}: not judged here (a record stored there judges that namespace's objects only); ` +
+          `${sets.length === 1 ? 'its' : 'their'} own creation is, and a refusal then stops Helm half way`,
       ),
     );
   }
