@@ -12,10 +12,15 @@
 import { labelSelectorMatches, labelSelectorValid } from './label-selector.ts';
 import type { HostPortRecord, NodeRecord, PodAffinityTermRecord, PodRecord } from './records.ts';
 
+/** Whether `other` holds its place on `node` as evidence here: bound there, not finished, not being deleted. */
+function holdsPlaceOn(other: PodRecord, node: Pick<NodeRecord, 'name'>): boolean {
+  return other.nodeName === node.name && !other.deleting && other.phase !== 'Succeeded' && other.phase !== 'Failed';
+}
+
 /** Whether one of `podsOnNode` (bound to `node`, running, not being deleted, labels kept) is a pod the term names. */
 function termMatchesPodOn(term: PodAffinityTermRecord, node: Pick<NodeRecord, 'name'>, podsOnNode: readonly PodRecord[]): boolean {
   for (const other of podsOnNode) {
-    if (other.nodeName !== node.name || other.deleting || other.phase === 'Succeeded' || other.phase === 'Failed') continue;
+    if (!holdsPlaceOn(other, node)) continue;
     if (other.labels === undefined || (term.anyNamespace !== true && !term.namespaces.includes(other.namespace))) continue;
     if (labelSelectorMatches(term.selector, other.labels)) return true;
   }
@@ -73,7 +78,7 @@ export function hostPortTaken(pod: Pick<PodRecord, 'hostPorts'>, node: Pick<Node
   const wanted = pod.hostPorts;
   if (wanted === undefined) return false;
   for (const other of podsOnNode) {
-    if (other.hostPorts === undefined || other.nodeName !== node.name || other.deleting || other.phase === 'Succeeded' || other.phase === 'Failed') continue;
+    if (other.hostPorts === undefined || !holdsPlaceOn(other, node)) continue;
     if (wanted.some((port) => other.hostPorts!.some((used) => hostPortsCollide(port, used)))) return true;
   }
   return false;
